@@ -1,0 +1,47 @@
+// One build script, one entry per runtime (see shared/docs/architecture.md):
+//   dist/preload.cjs   node, runs inside the debuggee: no runtime dependencies, CommonJS
+//   dist/cli.cjs       node, the `nettrace` command (collector, trace, CLI); embeds the demo's
+//                      app and certificates as text
+//   dist/core.cjs      node, the collector and trace API (src/collector/index.ts) for unit tests
+//   dist/extension.cjs node, the VS Code extension host (only when src/extension exists)
+//   dist/webview.js    browser, the panel (only when webview/ has an entry)
+import { build } from 'esbuild';
+import { existsSync, mkdirSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const watch = process.argv.includes('--watch');
+const common = { bundle: true, sourcemap: 'linked', logLevel: 'warning', absWorkingDir: root, legalComments: 'none' };
+const node = { ...common, platform: 'node', target: 'node20', format: 'cjs' };
+
+// The demo's app (.mjs) and certificates (.pem, .key) are imported as text so dist/cli.cjs needs no
+// files outside dist/ (package.json ships only bin/ and dist/).
+const demoText = /[\\/]src[\\/]cli[\\/]demo[\\/].*\.(mjs|pem|key)$/;
+const textImports = {
+  name: 'demo-text',
+  setup(b) {
+    b.onLoad({ filter: demoText }, async (args) => ({ contents: await readFile(args.path, 'utf8'), loader: 'text' }));
+  },
+};
+
+const entries = [
+  { ...node, entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli.cjs', plugins: [textImports] },
+  { ...node, entryPoints: ['src/collector/index.ts'], outfile: 'dist/core.cjs' },
+];
+if (existsSync(join(root, 'src/preload/index.ts'))) {
+  entries.unshift({ ...node, entryPoints: ['src/preload/index.ts'], outfile: 'dist/preload.cjs' });
+} else {
+  console.error('build: src/preload/index.ts does not exist yet; dist/preload.cjs not built');
+}
+if (existsSync(join(root, 'src/extension/extension.ts'))) {
+  entries.push({ ...node, entryPoints: ['src/extension/extension.ts'], outfile: 'dist/extension.cjs', external: ['vscode'] });
+}
+if (existsSync(join(root, 'webview/main.ts'))) {
+  entries.push({ ...common, platform: 'browser', target: 'es2022', format: 'iife', entryPoints: ['webview/main.ts'], outfile: 'dist/webview.js' });
+}
+
+mkdirSync(join(root, 'dist'), { recursive: true });
+await Promise.all(entries.map((e) => build(e)));
+if (watch) console.error('watch mode is not supported; re-run the build');

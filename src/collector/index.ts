@@ -1,0 +1,20 @@
+/**
+ * The collector's public API, shared by the CLI, the VS Code extension and the tests (built alone
+ * to dist/core.cjs): the IPC server, the session, launch environment, source maps, and the trace
+ * functions views need.
+ */
+
+export { startCollector, LineSplitter, type Collector, type CollectorOptions } from './server';
+export { Session, writePrivate, type SessionOptions, type SessionEvents } from './session';
+export { buildPreloadEnv, preloadPath, quoteNodeOption, type PreloadEnvOptions } from './launchEnv';
+export { SourceMapResolver, type SourceMapOptions } from './sourceMaps';
+
+export { TraceBuilder, roundMs, type TraceBuilderOptions } from '../trace/builder';
+export { computeTimings, totalTime, requestStartAt, phaseSegments, PHASES, type RequestContext, type Phase, type PhaseSegment } from '../trace/timings';
+export { diagnose, isFailed, formatMs, DEFAULT_SLOW_THRESHOLD_MS, type DiagnosisOptions } from '../trace/diagnosis';
+export { enrichTrace, enrichRequest, indexRecords, contextOf, type RecordIndex } from '../trace/enrich';
+export { toHar, type Har, type HarEntry, type HarOptions } from '../trace/har';
+export { parseTraceFile, readTraceFile, TraceFileError } from '../trace/traceFile';
+export { renderTrace, renderSummary, sanitize, shouldUseColor, formatBytes, statusLabel, PHASE_CHARS, type RenderOptions } from '../trace/render';
+export * from '../trace/types';
+export * from '../protocol/preload';

@@ -1,0 +1,189 @@
+/**
+ * Session: one trace being collected (one `nettrace run`, one debug session). Owns the
+ * TraceBuilder, hands out snapshots with timings, diagnoses and source-mapped initiators, tells
+ * views what changed (throttled), and saves JSON/HAR files readable only by their owner.
+ */
+
+import { EventEmitter } from 'node:events';
+import { chmod, writeFile } from 'node:fs/promises';
+import { TraceBuilder } from '../trace/builder';
+import { DEFAULT_SLOW_THRESHOLD_MS } from '../trace/diagnosis';
+import { enrichRequest, indexRecords } from '../trace/enrich';
+import { toHar } from '../trace/har';
+import type { HttpRequest, Initiator, Trace } from '../trace/types';
+import { SourceMapResolver } from './sourceMaps';
+
+/** Options of a Session. */
+export interface SessionOptions {
+  /** What is being traced (e.g. the command line). */
+  description: string;
+  /** Successful requests slower than this get a "slow" diagnosis (default 1000 ms). */
+  slowThresholdMs?: number;
+  /** Minimum time between 'change' events in ms (default 100). */
+  changeIntervalMs?: number;
+  /** When the trace began (default: now). */
+  beginAt?: Date;
+  /** Resolver for initiator frames; `false` leaves frames as the preload sent them. */
+  sourceMaps?: SourceMapResolver | false;
+}
+
+/** Events of a Session. */
+export interface SessionEvents {
+  /** Something changed; the argument lists the traceIDs of requests that changed (maybe none). */
+  change: [requestIDs: string[]];
+}
+
+/** One trace being collected. Emits 'change' (see SessionEvents). */
+export class Session extends EventEmitter<SessionEvents> {
+  /** The builder holding the raw records (times relative, ids mapped; no derived fields). */
+  builder: TraceBuilder;
+  private readonly options: SessionOptions;
+  private readonly slowThresholdMs: number;
+  private readonly changeIntervalMs: number;
+  private readonly sourceMaps: SourceMapResolver | undefined;
+  private readonly mappedInitiators = new WeakMap<Initiator, Initiator>();
+  private changeTimer: NodeJS.Timeout | undefined;
+
+  constructor(options: SessionOptions) {
+    super();
+    this.options = options;
+    this.builder = new TraceBuilder({ description: options.description, beginAt: options.beginAt });
+    this.slowThresholdMs = options.slowThresholdMs ?? DEFAULT_SLOW_THRESHOLD_MS;
+    this.changeIntervalMs = options.changeIntervalMs ?? 100;
+    this.sourceMaps = options.sourceMaps === false ? undefined : (options.sourceMaps ?? new SourceMapResolver());
+  }
+
+  /** Registers an IPC connection (one traced process or thread); returns its handle. */
+  openConnection(): number {
+    return this.builder.openConnection();
+  }
+
+  /** Marks a connection closed. */
+  closeConnection(connection: number): void {
+    this.builder.closeConnection(connection);
+    this.scheduleChange();
+  }
+
+  /** Applies one parsed preload message from a connection. Never throws. */
+  apply(connection: number, message: unknown): void {
+    this.builder.apply(connection, message);
+    this.scheduleChange();
+  }
+
+  /** Adds a warning to the trace's stats (deduplicated). */
+  warn(message: string): void {
+    this.builder.warn(message);
+    this.scheduleChange();
+  }
+
+  /** True when every connection has said `exit` or closed. */
+  get idle(): boolean {
+    return this.builder.idle;
+  }
+
+  private scheduleChange(): void {
+    if (this.changeTimer) return;
+    this.changeTimer = setTimeout(() => {
+      this.changeTimer = undefined;
+      this.flushChanges();
+    }, this.changeIntervalMs);
+    this.changeTimer.unref();
+  }
+
+  /** Emits pending changes now instead of waiting for the throttle interval. */
+  flushChanges(): void {
+    if (this.changeTimer) {
+      clearTimeout(this.changeTimer);
+      this.changeTimer = undefined;
+    }
+    const { requests, other } = this.builder.takeChanges();
+    if (requests.length > 0 || other) this.emit('change', requests);
+  }
+
+  private mapInitiator(req: HttpRequest): HttpRequest {
+    const initiator = req.initiator;
+    if (!this.sourceMaps || !initiator || !Array.isArray(initiator.frames)) return req;
+    let mapped = this.mappedInitiators.get(initiator);
+    if (!mapped) {
+      mapped = { ...initiator, frames: this.sourceMaps.mapFrames(initiator.frames) };
+      this.mappedInitiators.set(initiator, mapped);
+    }
+    return { ...req, initiator: mapped };
+  }
+
+  /** A consistent copy of the trace with timings, diagnoses and source-mapped initiators. */
+  snapshot(): Trace {
+    const raw = this.builder.trace;
+    const index = indexRecords(raw);
+    const options = { slowThresholdMs: this.slowThresholdMs };
+    return {
+      ...raw,
+      traceEndAt: raw.traceEndAt ?? this.builder.relative(Date.now()),
+      processes: raw.processes.map((p) => ({ ...p })),
+      httpRequests: raw.httpRequests.map((r) => enrichRequest(this.mapInitiator(r), index, options)),
+      dials: raw.dials.slice(),
+      tcpConns: raw.tcpConns.slice(),
+      udpConns: raw.udpConns.slice(),
+      dnsQueries: raw.dnsQueries.slice(),
+      tlsTunnels: raw.tlsTunnels.slice(),
+      stats: { ...raw.stats, warnings: raw.stats.warnings.slice() },
+    };
+  }
+
+  /** One request with timings, diagnosis and mapped initiator, by traceID (O(1)). */
+  request(traceID: string): HttpRequest | undefined {
+    const req = this.builder.get('httpRequests', traceID);
+    if (!req) return undefined;
+    const b = this.builder;
+    const index = {
+      dials: new Map(req.dial ? [[req.dial, b.get('dials', req.dial)!]] : []),
+      tcpConns: new Map(req.tcpConn ? [[req.tcpConn, b.get('tcpConns', req.tcpConn)!]] : []),
+      tlsTunnels: new Map(req.tlsTunnel ? [[req.tlsTunnel, b.get('tlsTunnels', req.tlsTunnel)!]] : []),
+    };
+    for (const m of Object.values(index)) for (const [k, v] of m) if (!v) m.delete(k);
+    return enrichRequest(this.mapInitiator(req), index, { slowThresholdMs: this.slowThresholdMs });
+  }
+
+  /** Writes the trace as JSON (mode 0600). */
+  async saveJson(path: string): Promise<void> {
+    await writePrivate(path, JSON.stringify(this.snapshot(), null, 1) + '\n');
+  }
+
+  /** Writes the trace as HAR 1.2 (mode 0600). */
+  async saveHar(path: string): Promise<void> {
+    const har = toHar(this.snapshot(), { slowThresholdMs: this.slowThresholdMs });
+    await writePrivate(path, JSON.stringify(har, null, 1) + '\n');
+  }
+
+  /** Forgets finished requests and closed connections (see TraceBuilder.clear). */
+  clear(): void {
+    this.builder.clear();
+    this.flushChanges();
+  }
+
+  /** Stops the change timer. */
+  dispose(): void {
+    if (this.changeTimer) clearTimeout(this.changeTimer);
+    this.changeTimer = undefined;
+  }
+
+  /** The session's description. */
+  get description(): string {
+    return this.options.description;
+  }
+}
+
+/**
+ * Writes a file only its owner can read: created with mode 0600, and an existing file chmod-ed
+ * first (the mode option only applies on creation), so the data is never readable by others.
+ */
+export async function writePrivate(path: string, data: string): Promise<void> {
+  if (process.platform !== 'win32') {
+    try {
+      await chmod(path, 0o600);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
+  }
+  await writeFile(path, data, { mode: 0o600 });
+}

@@ -1,0 +1,165 @@
+/**
+ * Maps initiator stack frames (generated JavaScript positions, as V8 reports them) to original
+ * source positions through source maps, so a request points at the TypeScript line that made it.
+ * Each file is read once (size-capped) and cached, including misses. Never throws.
+ */
+
+import { readFileSync, statSync } from 'node:fs';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { SourceMapConsumer } from 'source-map-js';
+import type { StackFrame } from '../trace/types';
+
+/** Options of a SourceMapResolver. */
+export interface SourceMapOptions {
+  /** Generated files or maps larger than this are not read (default 32 MiB). */
+  maxFileBytes?: number;
+  /** Files whose map is kept in the cache (default 500; least recently added are evicted). */
+  maxCachedFiles?: number;
+}
+
+const SOURCE_MAPPING_URL = /\/[/*][#@]\s*sourceMappingURL=([^\s'"*]+)\s*(?:\*\/\s*)?$/;
+
+/** Resolves stack frames through the source maps their files reference. */
+export class SourceMapResolver {
+  private readonly cache = new Map<string, SourceMapConsumer | null>();
+  private readonly maxFileBytes: number;
+  private readonly maxCachedFiles: number;
+
+  constructor(options: SourceMapOptions = {}) {
+    this.maxFileBytes = options.maxFileBytes ?? 32 * 1024 * 1024;
+    this.maxCachedFiles = options.maxCachedFiles ?? 500;
+  }
+
+  /**
+   * Returns the frame mapped to its original position (the generated one kept in `generated`),
+   * or the frame unchanged when there is no usable source map.
+   */
+  mapFrame(frame: StackFrame): StackFrame {
+    try {
+      if (frame.generated || !frame.file || typeof frame.line !== 'number') return frame;
+      const path = toPath(frame.file);
+      if (!path) return frame;
+      const consumer = this.consumerFor(path);
+      if (!consumer) return frame;
+      // V8 columns are 1-based; source-map-js columns are 0-based (lines are 1-based in both).
+      const pos = consumer.originalPositionFor({
+        line: frame.line,
+        column: Math.max(0, (frame.column ?? 1) - 1),
+        bias: SourceMapConsumer.GREATEST_LOWER_BOUND,
+      });
+      if (!pos.source || pos.line == null) return frame;
+      const mapped: StackFrame = {
+        ...frame,
+        file: sourceToPath(pos.source),
+        line: pos.line,
+        column: (pos.column ?? 0) + 1,
+        generated: { file: frame.file, line: frame.line, column: frame.column },
+      };
+      if (pos.name && !frame.function) mapped.function = pos.name;
+      return mapped;
+    } catch {
+      return frame;
+    }
+  }
+
+  /** Maps every frame of a list (see mapFrame). */
+  mapFrames(frames: StackFrame[]): StackFrame[] {
+    return frames.map((f) => this.mapFrame(f));
+  }
+
+  /** Forgets every cached map (e.g. after a rebuild of the debuggee). */
+  clear(): void {
+    this.cache.clear();
+  }
+
+  private consumerFor(path: string): SourceMapConsumer | null {
+    const hit = this.cache.get(path);
+    if (hit !== undefined) return hit;
+    const consumer = this.load(path);
+    if (this.cache.size >= this.maxCachedFiles) {
+      const oldest = this.cache.keys().next().value;
+      if (oldest !== undefined) this.cache.delete(oldest);
+    }
+    this.cache.set(path, consumer);
+    return consumer;
+  }
+
+  private load(path: string): SourceMapConsumer | null {
+    try {
+      const code = this.readCapped(path);
+      if (code === undefined) return null;
+      // Only the last lines can carry the comment; avoid scanning a huge file line by line.
+      const tail = code.slice(-Math.min(code.length, 1024 * 1024));
+      const lines = tail.trimEnd().split('\n');
+      let url: string | undefined;
+      for (let i = lines.length - 1; i >= Math.max(0, lines.length - 5); i--) {
+        const m = SOURCE_MAPPING_URL.exec(lines[i].trim());
+        if (m) {
+          url = m[1];
+          break;
+        }
+      }
+      if (!url) return null;
+      let mapText: string | undefined;
+      let mapURL: string;
+      if (url.startsWith('data:')) {
+        mapText = decodeDataUrl(url);
+        mapURL = pathToFileURL(path).href;
+      } else {
+        let mapPath: string;
+        if (url.startsWith('file:')) mapPath = fileURLToPath(url);
+        else if (/^[a-z][a-z0-9+.-]*:/i.test(url) && !/^[a-z]:[\\/]/i.test(url)) return null;
+        else mapPath = resolve(dirname(path), decodeURIComponent(url));
+        mapText = this.readCapped(mapPath);
+        mapURL = pathToFileURL(mapPath).href;
+      }
+      if (mapText === undefined) return null;
+      return new SourceMapConsumer(JSON.parse(mapText), mapURL);
+    } catch {
+      return null;
+    }
+  }
+
+  private readCapped(path: string): string | undefined {
+    try {
+      const st = statSync(path);
+      if (!st.isFile() || st.size > this.maxFileBytes) return undefined;
+      return readFileSync(path, 'utf8');
+    } catch {
+      return undefined;
+    }
+  }
+}
+
+/** A frame's file as a filesystem path; undefined for node: internals and non-file URLs. */
+function toPath(file: string): string | undefined {
+  if (file.startsWith('file:')) {
+    try {
+      return fileURLToPath(file);
+    } catch {
+      return undefined;
+    }
+  }
+  return isAbsolute(file) ? file : undefined;
+}
+
+/** A mapped source as a path when it is a file URL; other sources (webpack://) stay as they are. */
+function sourceToPath(source: string): string {
+  if (source.startsWith('file:')) {
+    try {
+      return fileURLToPath(source);
+    } catch {
+      return source;
+    }
+  }
+  return source;
+}
+
+function decodeDataUrl(url: string): string | undefined {
+  const comma = url.indexOf(',');
+  if (comma < 0) return undefined;
+  const meta = url.slice(5, comma);
+  const data = url.slice(comma + 1);
+  return meta.endsWith(';base64') ? Buffer.from(data, 'base64').toString('utf8') : decodeURIComponent(data);
+}

@@ -1,0 +1,472 @@
+/**
+ * TraceBuilder: turns the preload's messages (src/protocol/preload.ts) into a Trace.
+ *
+ * Each IPC connection (one per traced process or worker thread) names records by local ids; the
+ * builder maps them to trace-wide traceIDs ("req-1", "dial-2", ...), rewrites references
+ * (REF_FIELDS), converts absolute epoch-ms `...At` times to ms since `traceBeginAt`, merges
+ * repeated upserts shallowly and links redirects. Bad input becomes a warning, never an exception.
+ */
+
+import { REF_FIELDS, type PreloadMessage } from '../protocol/preload';
+import {
+  emptyTrace,
+  ID_PREFIX,
+  RECORD_KINDS,
+  type HttpRequest,
+  type ProcessInfo,
+  type RecordKind,
+  type RecordOfKind,
+  type Trace,
+} from './types';
+
+/** Options of a TraceBuilder. */
+export interface TraceBuilderOptions {
+  /** The trace's description (usually the command line). */
+  description: string;
+  /** When the trace began (default: now). */
+  beginAt?: Date;
+  /** Distinct warnings kept in `stats.warnings` before they are only counted (default 100). */
+  maxWarnings?: number;
+  /** Redirect targets remembered per trace for linking `redirectedFrom` (default 1000). */
+  maxPendingRedirects?: number;
+  /** Clock used for times the preload did not send (tests pass a fixed one). Epoch ms. */
+  now?: () => number;
+}
+
+interface ConnectionState {
+  /** Local id → traceID, per record kind. */
+  ids: Map<string, string>[];
+  pid?: number;
+  threadId?: number;
+  process?: ProcessInfo;
+  droppedEvents: number;
+  untracedRequests: number;
+  exited: boolean;
+}
+
+type AnyRecord = Record<string, unknown> & { traceID: string };
+
+const KIND_INDEX = new Map<RecordKind, number>(RECORD_KINDS.map((k, i) => [k, i]));
+
+/** Default fields a new record starts with, so required fields of the model exist. */
+function newRecord(kind: RecordKind, traceID: string, pid: number | undefined): AnyRecord {
+  const base: AnyRecord = { traceID };
+  if (pid !== undefined) base.pid = pid;
+  switch (kind) {
+    case 'httpRequests':
+      return { ...base, client: 'http', reqMethod: 'GET', reqURL: '' };
+    case 'dials':
+      return { ...base, dstAddress: '', dialBeginAt: 0, dnsLookups: [], connectAttempts: [] };
+    case 'tcpConns':
+      return { ...base, connected: false };
+    case 'tlsTunnels':
+      return { ...base, forProxy: false, handshakeErr: null };
+    case 'dnsQueries':
+      return { ...base, dnsQueryMsgs: [], dnsReplyMsgs: [] };
+    default:
+      return base;
+  }
+}
+
+/** Rounds to microsecond resolution (3 decimals of a millisecond). */
+export function roundMs(ms: number): number {
+  return Math.round(ms * 1000) / 1000;
+}
+
+/** Builds a Trace from the messages of any number of preload connections. */
+export class TraceBuilder {
+  /** The trace being built; records are shared with the internal indexes (do not replace arrays). */
+  readonly trace: Trace;
+  private readonly beginMs: number;
+  private readonly maxWarnings: number;
+  private readonly maxPendingRedirects: number;
+  private readonly now: () => number;
+  private readonly connections = new Map<number, ConnectionState>();
+  private nextConnection = 1;
+  private readonly counters: number[] = RECORD_KINDS.map(() => 0);
+  /** traceID → record, one map per kind (O(1) lookups). */
+  private readonly byId: Map<string, AnyRecord>[] = RECORD_KINDS.map(() => new Map());
+  /** traceID of a dial/tcpConn/tlsTunnel → requests that reference it. */
+  private readonly usedBy = new Map<string, Set<string>>();
+  /** "pid url" → traceID of the 3xx request that pointed there. */
+  private readonly pendingRedirects = new Map<string, string>();
+  /** traceIDs removed by clear(); later upserts for them are ignored. */
+  private readonly cleared = new Set<string>();
+  private readonly warningSet = new Set<string>();
+  private readonly warnings: string[] = [];
+  private omittedWarnings = 0;
+  private readonly changedRequests = new Set<string>();
+  private changedOther = false;
+
+  constructor(options: TraceBuilderOptions) {
+    const beginAt = options.beginAt ?? new Date();
+    this.trace = emptyTrace(options.description, beginAt);
+    this.beginMs = beginAt.getTime();
+    this.maxWarnings = options.maxWarnings ?? 100;
+    this.maxPendingRedirects = options.maxPendingRedirects ?? 1000;
+    this.now = options.now ?? Date.now;
+  }
+
+  /** Epoch ms of `traceBeginAt`. */
+  get beginEpochMs(): number {
+    return this.beginMs;
+  }
+
+  /** Converts an absolute epoch-ms time to ms since the trace began. */
+  relative(epochMs: number): number {
+    return roundMs(epochMs - this.beginMs);
+  }
+
+  /** Registers a new IPC connection; returns its handle for `apply`. */
+  openConnection(): number {
+    const id = this.nextConnection++;
+    this.connections.set(id, {
+      ids: RECORD_KINDS.map(() => new Map()),
+      droppedEvents: 0,
+      untracedRequests: 0,
+      exited: false,
+    });
+    return id;
+  }
+
+  /** Marks a connection closed; a process that never said `exit` gets no exitAt. */
+  closeConnection(connection: number): void {
+    const state = this.connections.get(connection);
+    if (state) state.exited = true;
+  }
+
+  /** Applies one message (already JSON-parsed) from a connection. Never throws. */
+  apply(connection: number, message: unknown): void {
+    let state = this.connections.get(connection);
+    if (!state) {
+      this.openConnectionWithId(connection);
+      state = this.connections.get(connection)!;
+    }
+    try {
+      this.applyChecked(state, message);
+    } catch (err) {
+      this.warn(`could not apply a preload message: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+
+  private openConnectionWithId(connection: number): void {
+    this.connections.set(connection, {
+      ids: RECORD_KINDS.map(() => new Map()),
+      droppedEvents: 0,
+      untracedRequests: 0,
+      exited: false,
+    });
+    if (connection >= this.nextConnection) this.nextConnection = connection + 1;
+  }
+
+  private applyChecked(state: ConnectionState, message: unknown): void {
+    if (!isObject(message) || typeof message.type !== 'string') {
+      this.warn('malformed preload message (not an object with a type)');
+      return;
+    }
+    const msg = message as unknown as PreloadMessage;
+    switch (msg.type) {
+      case 'hello':
+        this.applyHello(state, msg);
+        return;
+      case 'record':
+        this.applyRecord(state, msg.kind, msg.id, msg.fields);
+        return;
+      case 'warning':
+        this.warn(`${state.pid !== undefined ? `pid ${state.pid}: ` : ''}${String(msg.message)}`);
+        return;
+      case 'stats':
+        state.droppedEvents = toCount(msg.droppedEvents);
+        state.untracedRequests = toCount(msg.untracedRequests);
+        this.syncStats();
+        this.changedOther = true;
+        return;
+      case 'exit':
+        state.exited = true;
+        if (state.process) {
+          if (typeof msg.exitAt === 'number') state.process.exitAt = this.relative(msg.exitAt);
+          if (typeof msg.exitCode === 'number') state.process.exitCode = msg.exitCode;
+          const end = state.process.exitAt;
+          if (end !== undefined && (this.trace.traceEndAt === undefined || end > this.trace.traceEndAt)) {
+            this.trace.traceEndAt = end;
+          }
+        }
+        this.changedOther = true;
+        return;
+      default:
+        this.warn(`unknown preload message type "${String((msg as { type: unknown }).type).slice(0, 40)}"`);
+    }
+  }
+
+  private applyHello(state: ConnectionState, msg: PreloadMessage & { type: 'hello' }): void {
+    if (typeof msg.pid !== 'number') {
+      this.warn('malformed hello message (no pid)');
+      return;
+    }
+    state.pid = msg.pid;
+    state.threadId = typeof msg.threadId === 'number' ? msg.threadId : 0;
+    const info: ProcessInfo = {
+      pid: msg.pid,
+      threadId: state.threadId,
+      argv: Array.isArray(msg.argv) ? msg.argv.map(String) : [],
+      nodeVersion: String(msg.nodeVersion ?? ''),
+      cwd: String(msg.cwd ?? ''),
+      startAt: typeof msg.startAt === 'number' ? this.relative(msg.startAt) : this.relative(this.now()),
+    };
+    if (typeof msg.ppid === 'number') info.ppid = msg.ppid;
+    if (state.process) Object.assign(state.process, info);
+    else {
+      state.process = info;
+      this.trace.processes.push(info);
+    }
+    this.changedOther = true;
+  }
+
+  private applyRecord(state: ConnectionState, kind: unknown, localId: unknown, fields: unknown): void {
+    const k = typeof kind === 'string' ? KIND_INDEX.get(kind as RecordKind) : undefined;
+    if (k === undefined) {
+      this.warn(`record of unknown kind "${String(kind).slice(0, 40)}"`);
+      return;
+    }
+    if ((typeof localId !== 'string' && typeof localId !== 'number') || localId === '') {
+      this.warn(`${String(kind)} record without an id`);
+      return;
+    }
+    if (fields !== undefined && !isObject(fields)) {
+      this.warn(`${String(kind)} record with malformed fields`);
+      return;
+    }
+    const recordKind = RECORD_KINDS[k];
+    const traceID = this.globalId(state, k, String(localId));
+    if (this.cleared.has(traceID)) return;
+    const index = this.byId[k];
+    let record = index.get(traceID);
+    if (!record) {
+      record = newRecord(recordKind, traceID, state.pid);
+      if (recordKind !== 'udpConns' && recordKind !== 'dnsQueries' && state.threadId !== undefined && state.threadId !== 0) {
+        record.threadId = state.threadId;
+      }
+      index.set(traceID, record);
+      (this.trace[recordKind] as unknown as AnyRecord[]).push(record);
+    }
+    const isRequest = recordKind === 'httpRequests';
+    const hadURL = isRequest ? (record.reqURL as string) : '';
+    const hadError = isRequest ? record.reqError : undefined;
+    const refs = REF_FIELDS[recordKind];
+    for (const [key, value] of Object.entries(fields ?? {})) {
+      if (key === 'traceID') continue;
+      record[key] = this.convertTimes(key, value);
+    }
+    for (const [path, target] of refs) this.mapRef(state, record, path, target, fields ?? {});
+
+    if (isRequest) {
+      const req = record as unknown as HttpRequest;
+      this.changedRequests.add(traceID);
+      for (const ref of ['dial', 'tcpConn', 'tlsTunnel'] as const) {
+        const id = req[ref];
+        if (typeof id === 'string') this.noteUse(id, traceID);
+      }
+      if (req.reqError && !hadError && req.reqErrorAt === undefined) {
+        // The preload may not say when the request failed; the time it told us is close enough.
+        req.reqErrorAt = this.relative(this.now());
+      }
+      if (req.reqURL && req.reqURL !== hadURL) this.linkRedirectTarget(req);
+      this.rememberRedirect(req);
+    } else {
+      const users = this.usedBy.get(traceID);
+      if (users) for (const u of users) this.changedRequests.add(u);
+      this.changedOther = true;
+    }
+  }
+
+  /** Maps a local id to the traceID of its kind, allocating one on first sight. */
+  private globalId(state: ConnectionState, kindIndex: number, localId: string): string {
+    const ids = state.ids[kindIndex];
+    let id = ids.get(localId);
+    if (id === undefined) {
+      id = `${ID_PREFIX[RECORD_KINDS[kindIndex]]}-${++this.counters[kindIndex]}`;
+      ids.set(localId, id);
+    }
+    return id;
+  }
+
+  /** Rewrites one (possibly dotted) reference field from a local id to a traceID. */
+  private mapRef(
+    state: ConnectionState,
+    record: AnyRecord,
+    path: string,
+    target: RecordKind,
+    fields: Record<string, unknown>,
+  ): void {
+    const parts = path.split('.');
+    // Only map references present in this upsert: older ones are already traceIDs.
+    let sent: unknown = fields;
+    for (const p of parts) sent = isObject(sent) ? sent[p] : undefined;
+    if (typeof sent !== 'string' && typeof sent !== 'number') return;
+    let holder: Record<string, unknown> = record;
+    for (const p of parts.slice(0, -1)) {
+      const next = holder[p];
+      if (!isObject(next)) return;
+      // Copy nested objects before editing so the preload's message object is not mutated.
+      const copy = { ...next };
+      holder[p] = copy;
+      holder = copy;
+    }
+    const last = parts[parts.length - 1];
+    holder[last] = this.globalId(state, KIND_INDEX.get(target)!, String(sent));
+  }
+
+  /** Converts every numeric `...At` field (recursively) from epoch ms to trace-relative ms. */
+  private convertTimes(key: string, value: unknown): unknown {
+    if (typeof value === 'number') return key.endsWith('At') ? this.relative(value) : value;
+    if (Array.isArray(value)) return value.map((v) => this.convertTimes('', v));
+    if (isObject(value)) {
+      const out: Record<string, unknown> = {};
+      for (const [k, v] of Object.entries(value)) out[k] = this.convertTimes(k, v);
+      return out;
+    }
+    return value;
+  }
+
+  private noteUse(target: string, requestID: string): void {
+    let set = this.usedBy.get(target);
+    if (!set) this.usedBy.set(target, (set = new Set()));
+    set.add(requestID);
+  }
+
+  /** Remembers where a 3xx response points so the follow-up request can be linked. */
+  private rememberRedirect(req: HttpRequest): void {
+    const status = req.respStatusCode;
+    if (typeof status !== 'number' || status < 300 || status >= 400 || !req.respHeaders) return;
+    const location = req.respHeaders.find((h) => String(h[0]).toLowerCase() === 'location');
+    if (!location || location.length < 2 || !location[1]) return;
+    let target: string;
+    try {
+      target = new URL(location[1], req.reqURL).href;
+    } catch {
+      return;
+    }
+    const key = `${req.pid} ${target}`;
+    if (this.pendingRedirects.get(key) === req.traceID) return;
+    this.pendingRedirects.delete(key);
+    this.pendingRedirects.set(key, req.traceID);
+    if (this.pendingRedirects.size > this.maxPendingRedirects) {
+      const oldest = this.pendingRedirects.keys().next().value;
+      if (oldest !== undefined) this.pendingRedirects.delete(oldest);
+    }
+  }
+
+  /** Sets `redirectedFrom` when a request starts at a URL a previous 3xx pointed to. */
+  private linkRedirectTarget(req: HttpRequest): void {
+    if (req.redirectedFrom) return;
+    let url: string;
+    try {
+      url = new URL(req.reqURL).href;
+    } catch {
+      return;
+    }
+    const key = `${req.pid} ${url}`;
+    const from = this.pendingRedirects.get(key);
+    if (from && from !== req.traceID) {
+      req.redirectedFrom = from;
+      this.pendingRedirects.delete(key);
+    }
+  }
+
+  /** Records a warning (deduplicated, capped; the rest are counted). */
+  warn(message: string): void {
+    const text = message.length > 500 ? `${message.slice(0, 500)}…` : message;
+    if (this.warningSet.has(text)) return;
+    if (this.warnings.length >= this.maxWarnings) {
+      this.omittedWarnings++;
+    } else {
+      this.warningSet.add(text);
+      this.warnings.push(text);
+    }
+    this.syncStats();
+    this.changedOther = true;
+  }
+
+  /** Recomputes `trace.stats` from the per-connection totals and the warning list. */
+  private syncStats(): void {
+    let dropped = 0;
+    let untraced = 0;
+    for (const c of this.connections.values()) {
+      dropped += c.droppedEvents;
+      untraced += c.untracedRequests;
+    }
+    const warnings = this.warnings.slice();
+    if (this.omittedWarnings > 0) warnings.push(`${this.omittedWarnings} more warnings not shown`);
+    this.trace.stats = { ...this.trace.stats, droppedEvents: dropped, untracedRequests: untraced, warnings };
+  }
+
+  /** Looks a record up by traceID in O(1). */
+  get<K extends RecordKind>(kind: K, traceID: string | undefined): RecordOfKind[K] | undefined {
+    if (traceID === undefined) return undefined;
+    return this.byId[KIND_INDEX.get(kind)!].get(traceID) as RecordOfKind[K] | undefined;
+  }
+
+  /** True when every connection has said `exit` or closed. */
+  get idle(): boolean {
+    for (const c of this.connections.values()) if (!c.exited) return false;
+    return true;
+  }
+
+  /** Number of connections ever opened. */
+  get connectionCount(): number {
+    return this.connections.size;
+  }
+
+  /**
+   * Returns and forgets what changed since the last call: traceIDs of requests whose record (or
+   * whose dial/connection/TLS record) changed, and whether anything else changed.
+   */
+  takeChanges(): { requests: string[]; other: boolean } {
+    const requests = [...this.changedRequests];
+    const other = this.changedOther;
+    this.changedRequests.clear();
+    this.changedOther = false;
+    return { requests, other };
+  }
+
+  /**
+   * Drops finished work: every request, dial and DNS/UDP record, and every TCP/TLS record whose
+   * connection is closed. Open connections stay so later requests reusing them keep their links.
+   * Later upserts of dropped records are ignored. Processes and stats stay.
+   */
+  clear(): void {
+    const keepTcp = new Set<string>();
+    for (const kind of RECORD_KINDS) {
+      const k = KIND_INDEX.get(kind)!;
+      const list = this.trace[kind] as unknown as AnyRecord[];
+      const kept: AnyRecord[] = [];
+      for (const r of list) {
+        let keep = false;
+        if (kind === 'tcpConns') keep = r.connCloseAt === undefined && r.connected === true;
+        if (kind === 'tlsTunnels') keep = typeof r.tcpConn === 'string' && keepTcp.has(r.tcpConn);
+        if (keep) {
+          kept.push(r);
+          if (kind === 'tcpConns') keepTcp.add(r.traceID);
+        } else {
+          this.byId[k].delete(r.traceID);
+          this.cleared.add(r.traceID);
+          this.usedBy.delete(r.traceID);
+        }
+      }
+      list.length = 0;
+      list.push(...kept);
+    }
+    this.usedBy.clear();
+    this.pendingRedirects.clear();
+    this.changedRequests.clear();
+    this.changedOther = true;
+  }
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function toCount(v: unknown): number {
+  return typeof v === 'number' && Number.isFinite(v) && v >= 0 ? v : 0;
+}

@@ -1,0 +1,154 @@
+/**
+ * HAR 1.2 export (http://www.softwareishard.com/blog/har-12-spec/), the format browser devtools
+ * open. Failed requests are kept (status 0) with Net Trace's extras in `_`-prefixed fields:
+ * `_error`, `_diagnosis`, `_initiator`, `_client`, `_traceID`, `_reusedConn`, `_redirectedFrom`.
+ */
+
+import { contextOf, enrichTrace, indexRecords } from './enrich';
+import { requestStartAt, totalTime } from './timings';
+import type { HeaderPair, HttpRequest, Timings, Trace } from './types';
+
+/** A HAR name/value pair (headers, query string). */
+export interface HarNameValue {
+  name: string;
+  value: string;
+}
+
+/** One HAR entry. */
+export interface HarEntry {
+  startedDateTime: string;
+  time: number;
+  request: {
+    method: string;
+    url: string;
+    httpVersion: string;
+    headers: HarNameValue[];
+    queryString: HarNameValue[];
+    cookies: never[];
+    headersSize: number;
+    bodySize: number;
+  };
+  response: {
+    status: number;
+    statusText: string;
+    httpVersion: string;
+    headers: HarNameValue[];
+    cookies: never[];
+    content: { size: number; mimeType: string };
+    redirectURL: string;
+    headersSize: number;
+    bodySize: number;
+  };
+  cache: Record<string, never>;
+  timings: Timings;
+  serverIPAddress?: string;
+  connection?: string;
+  [extra: `_${string}`]: unknown;
+}
+
+/** A HAR document. */
+export interface Har {
+  log: {
+    version: '1.2';
+    creator: { name: string; version: string };
+    comment?: string;
+    entries: HarEntry[];
+  };
+}
+
+/** Options of toHar(). */
+export interface HarOptions {
+  /** Version written to `log.creator.version`. */
+  creatorVersion?: string;
+  /** Threshold for "slow" diagnoses (default 1000 ms). */
+  slowThresholdMs?: number;
+}
+
+function headers(pairs: HeaderPair[] | undefined): HarNameValue[] {
+  return (pairs ?? []).map((h) => ({ name: String(h[0]), value: h.length > 1 ? String(h[1]) : '' }));
+}
+
+function header(pairs: HeaderPair[] | undefined, name: string): string | undefined {
+  const h = pairs?.find((p) => String(p[0]).toLowerCase() === name);
+  return h && h.length > 1 ? String(h[1]) : undefined;
+}
+
+function queryString(url: string): HarNameValue[] {
+  try {
+    return [...new URL(url).searchParams].map(([name, value]) => ({ name, value }));
+  } catch {
+    return [];
+  }
+}
+
+function httpVersion(req: HttpRequest): string {
+  if (req.protoMajor === undefined) return req.respStatusCode ? 'HTTP/1.1' : '';
+  if (req.protoMajor >= 2) return `HTTP/${req.protoMajor}`;
+  return `HTTP/${req.protoMajor}.${req.protoMinor ?? 1}`;
+}
+
+/** HAR requires send, wait and receive to be non-negative; the other phases may be -1. */
+function harTimings(t: Timings): Timings {
+  return { ...t, send: Math.max(0, t.send), wait: Math.max(0, t.wait), receive: Math.max(0, t.receive) };
+}
+
+/** Converts a trace to a HAR 1.2 document, entries in start order. */
+export function toHar(trace: Trace, options: HarOptions = {}): Har {
+  const enriched = enrichTrace(trace, { slowThresholdMs: options.slowThresholdMs });
+  const index = indexRecords(enriched);
+  const begin = Date.parse(trace.traceBeginAt);
+  const rows = enriched.httpRequests.map((req) => {
+    const ctx = contextOf(req, index);
+    const start = requestStartAt(ctx) ?? 0;
+    const timings = harTimings(req.timings!);
+    const version = httpVersion(req);
+    const mime = header(req.respHeaders, 'content-type') ?? 'x-unknown';
+    const entry: HarEntry = {
+      startedDateTime: new Date(begin + start).toISOString(),
+      time: totalTime(timings),
+      request: {
+        method: req.reqMethod,
+        url: req.reqURL,
+        httpVersion: version,
+        headers: headers(req.reqHeaders),
+        queryString: queryString(req.reqURL),
+        cookies: [],
+        headersSize: -1,
+        bodySize: req.reqContentLen ?? -1,
+      },
+      response: {
+        status: req.respStatusCode ?? 0,
+        statusText: req.respStatusText ?? '',
+        httpVersion: req.respStatusCode ? version : '',
+        headers: headers(req.respHeaders),
+        cookies: [],
+        content: { size: req.respContentLen ?? 0, mimeType: mime },
+        redirectURL: header(req.respHeaders, 'location') ?? '',
+        headersSize: -1,
+        bodySize: req.respContentLen ?? -1,
+      },
+      cache: {},
+      timings,
+      _traceID: req.traceID,
+      _client: req.client,
+    };
+    const ip = ctx.tcpConn?.addrTuple?.dstIP;
+    if (ip) entry.serverIPAddress = ip;
+    if (req.tcpConn) entry.connection = req.tcpConn;
+    if (req.reusedConn !== undefined) entry._reusedConn = req.reusedConn;
+    if (req.redirectedFrom) entry._redirectedFrom = req.redirectedFrom;
+    if (req.reqError) entry._error = req.reqError;
+    if (req.diagnosis) entry._diagnosis = req.diagnosis;
+    if (req.initiator) entry._initiator = req.initiator;
+    return { start, entry };
+  });
+  rows.sort((a, b) => a.start - b.start);
+  return {
+    log: {
+      version: '1.2',
+      creator: { name: 'nettrace', version: options.creatorVersion ?? '0.1.0' },
+      comment: trace.description,
+      entries: rows.map((r) => r.entry),
+    },
+  };
+}

@@ -1,0 +1,301 @@
+/**
+ * Text rendering of a trace for a terminal: a request table with a waterfall column on a shared
+ * time axis, a legend, the diagnosis of each failed or slow request, and a summary line.
+ * Everything that came from the network is sanitised before it is printed.
+ */
+
+import { formatMs, isFailed } from './diagnosis';
+import { contextOf, indexRecords } from './enrich';
+import { phaseSegments, requestStartAt, totalTime, type Phase } from './timings';
+import type { HttpRequest, Trace } from './types';
+
+/** Options of renderTrace(). */
+export interface RenderOptions {
+  /** Terminal width in columns (default 120). */
+  width?: number;
+  /** Use ANSI colours (default false; see shouldUseColor). */
+  color?: boolean;
+}
+
+/** The waterfall character of each phase. */
+export const PHASE_CHARS: Record<Phase, string> = {
+  blocked: '·',
+  dns: 'd',
+  connect: 'c',
+  ssl: 's',
+  send: '>',
+  wait: '░',
+  receive: '█',
+};
+
+const PHASE_LABELS: Record<Phase, string> = {
+  blocked: 'blocked',
+  dns: 'dns',
+  connect: 'connect',
+  ssl: 'tls',
+  send: 'send',
+  wait: 'wait',
+  receive: 'receive',
+};
+
+const PHASE_COLORS: Record<Phase, number> = {
+  blocked: 90,
+  dns: 36,
+  connect: 33,
+  ssl: 35,
+  send: 32,
+  wait: 34,
+  receive: 32,
+};
+
+/** Character marking where a failed request stopped. */
+const FAIL_CHAR = 'x';
+
+// CSI (ESC [ ... final), OSC (ESC ] ... BEL or ESC \), and other two-byte ESC sequences.
+const ANSI_SEQUENCE = /\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[@-Z\\-_]|\x9b[0-?]*[ -/]*[@-~]/g;
+// C0 and C1 controls, DEL, and bidirectional overrides that could disguise text.
+const CONTROL_CHARS = /[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+
+/** Removes ANSI escape sequences and replaces control characters with "?". */
+export function sanitize(text: unknown): string {
+  return String(text ?? '').replace(ANSI_SEQUENCE, '').replace(CONTROL_CHARS, '?');
+}
+
+/** True when output to this stream should be coloured: a TTY and NO_COLOR unset. */
+export function shouldUseColor(stream: { isTTY?: boolean }, env: NodeJS.ProcessEnv = process.env): boolean {
+  return !!stream.isTTY && (env.NO_COLOR === undefined || env.NO_COLOR === '') && env.TERM !== 'dumb';
+}
+
+/** Formats a byte count: "512 B", "1.2 kB", "3.4 MB". */
+export function formatBytes(n: number | undefined): string {
+  if (n === undefined || n < 0) return '-';
+  if (n < 1000) return `${n} B`;
+  if (n < 1000 * 1000) return `${(n / 1000).toFixed(1)} kB`;
+  if (n < 1000 * 1000 * 1000) return `${(n / 1000 / 1000).toFixed(1)} MB`;
+  return `${(n / 1000 / 1000 / 1000).toFixed(1)} GB`;
+}
+
+/** Cuts text to `width` columns, ending with "…" when cut. */
+function fit(text: string, width: number): string {
+  if (width <= 0) return '';
+  const chars = [...text];
+  if (chars.length <= width) return text + ' '.repeat(width - chars.length);
+  return chars.slice(0, width - 1).join('') + '…';
+}
+
+function padStart(text: string, width: number): string {
+  const len = [...text].length;
+  return len >= width ? text : ' '.repeat(width - len) + text;
+}
+
+function paint(text: string, code: number, color: boolean): string {
+  return color ? `\x1b[${code}m${text}\x1b[0m` : text;
+}
+
+/** The STATUS column: the HTTP status, else the error code. */
+export function statusLabel(req: HttpRequest): string {
+  if (req.reqError) {
+    const e = req.reqError;
+    if (e.timedOut) return 'TIMEOUT';
+    if (e.aborted) return 'ABORTED';
+    return sanitize(e.code ?? e.cause?.code ?? 'ERROR');
+  }
+  if (req.respStatusCode !== undefined) return String(req.respStatusCode);
+  return 'pending';
+}
+
+function statusColor(req: HttpRequest): number {
+  if (req.reqError) return 31;
+  const s = req.respStatusCode;
+  if (s === undefined) return 90;
+  if (s >= 500) return 31;
+  if (s >= 400) return 33;
+  if (s >= 300) return 36;
+  return 32;
+}
+
+interface Row {
+  req: HttpRequest;
+  start?: number;
+  total: number;
+}
+
+/** Lays the request's phases on `width` columns of the axis [axisStart, axisStart+span]. */
+function waterfall(row: Row, axisStart: number, span: number, width: number, color: boolean): string {
+  const t = row.req.timings;
+  if (row.start === undefined || !t) return ' '.repeat(width);
+  const segments = phaseSegments(row.start, t);
+  const scale = span / width;
+  const cells: (Phase | null)[] = new Array(width).fill(null);
+  for (let i = 0; i < width; i++) {
+    const c0 = axisStart + i * scale;
+    const c1 = c0 + scale;
+    let best: Phase | null = null;
+    let bestOverlap = 0;
+    for (const s of segments) {
+      const overlap = Math.min(c1, s.endAt) - Math.max(c0, s.beginAt);
+      if (overlap > bestOverlap) {
+        bestOverlap = overlap;
+        best = s.phase;
+      }
+    }
+    cells[i] = best;
+  }
+  if (segments.length > 0 && !cells.some((c) => c !== null)) {
+    // Too short for a column: show its longest phase where it starts.
+    const longest = segments.reduce((a, b) => (b.endAt - b.beginAt > a.endAt - a.beginAt ? b : a));
+    const col = Math.min(width - 1, Math.max(0, Math.floor((row.start - axisStart) / scale)));
+    cells[col] = longest.phase;
+  }
+  let failCol = -1;
+  if (isFailed(row.req) && row.req.reqError) {
+    const end = row.start + row.total;
+    failCol = Math.min(width - 1, Math.max(0, Math.floor((end - axisStart) / scale)));
+    if (cells[failCol] !== null && failCol + 1 < width && cells[failCol + 1] === null) failCol++;
+  }
+  let out = '';
+  for (let i = 0; i < width; i++) {
+    if (i === failCol) out += paint(FAIL_CHAR, 31, color);
+    else {
+      const p = cells[i];
+      out += p ? paint(PHASE_CHARS[p], PHASE_COLORS[p], color) : ' ';
+    }
+  }
+  return out;
+}
+
+/** Orders the trace's requests by start time with their total durations. */
+function rowsOf(trace: Trace): Row[] {
+  const index = indexRecords(trace);
+  const rows = trace.httpRequests.map((req) => ({
+    req,
+    start: requestStartAt(contextOf(req, index)),
+    total: req.timings ? totalTime(req.timings) : 0,
+  }));
+  rows.sort((a, b) => (a.start ?? Infinity) - (b.start ?? Infinity));
+  return rows;
+}
+
+/** The summary line: "12 requests, 3 failed, 5 connections, 4 reused". */
+export function renderSummary(trace: Trace): string {
+  const n = trace.httpRequests.length;
+  const failed = trace.httpRequests.filter(isFailed).length;
+  const reused = trace.httpRequests.filter((r) => r.reusedConn).length;
+  const conns = trace.tcpConns.length;
+  let s = `${n} request${n === 1 ? '' : 's'}, ${failed} failed, ${conns} connection${conns === 1 ? '' : 's'}, ${reused} reused`;
+  const { droppedEvents, untracedRequests } = trace.stats;
+  if (untracedRequests > 0) s += `; ${untracedRequests} request${untracedRequests === 1 ? '' : 's'} not traced`;
+  if (droppedEvents > 0) s += `; ${droppedEvents} event${droppedEvents === 1 ? '' : 's'} dropped`;
+  return s;
+}
+
+/**
+ * Renders a trace whose requests have `timings` and `diagnosis` (see enrichTrace): table with
+ * waterfall, legend, failures, summary. Returns lines joined by "\n" with a final newline.
+ */
+export function renderTrace(trace: Trace, options: RenderOptions = {}): string {
+  const width = Math.max(60, options.width ?? 120);
+  const color = options.color ?? false;
+  const rows = rowsOf(trace);
+  const lines: string[] = [];
+  if (rows.length === 0) {
+    lines.push('No HTTP requests were traced.');
+    lines.push(renderSummary(trace));
+    return lines.join('\n') + '\n';
+  }
+  let axisStart = Infinity;
+  let axisEnd = -Infinity;
+  for (const r of rows) {
+    if (r.start === undefined) continue;
+    axisStart = Math.min(axisStart, r.start);
+    axisEnd = Math.max(axisEnd, r.start + r.total);
+  }
+  if (!Number.isFinite(axisStart)) {
+    axisStart = 0;
+    axisEnd = 1;
+  }
+  const span = Math.max(axisEnd - axisStart, 0.001);
+
+  const numW = Math.max(2, String(rows.length).length);
+  const fixed = numW + 1 + 7 + 1 + 13 + 1 + 6 + 1 + 9 + 1 + 8 + 1 + 7 + 1;
+  const wfW = Math.max(10, Math.min(40, Math.floor(width * 0.25)));
+  const urlW = Math.max(16, width - fixed - wfW - 2);
+
+  const head =
+    padStart('#', numW) +
+    ' ' +
+    fit('METHOD', 7) +
+    ' ' +
+    fit('STATUS', 13) +
+    ' ' +
+    fit('CLIENT', 6) +
+    ' ' +
+    padStart('TIME ms', 9) +
+    ' ' +
+    padStart('SIZE', 8) +
+    ' ' +
+    fit('CONN', 7) +
+    ' ' +
+    fit('URL', urlW) +
+    ' |' +
+    fit(`0 … ${formatMs(span)} ms`, wfW);
+  lines.push(paint(head, 1, color));
+
+  rows.forEach((row, i) => {
+    const r = row.req;
+    const conn = r.reusedConn ? 'reused' : r.dial || r.tcpConn ? 'new' : '-';
+    const status = fit(statusLabel(r), 13);
+    lines.push(
+      padStart(String(i + 1), numW) +
+        ' ' +
+        fit(sanitize(r.reqMethod), 7) +
+        ' ' +
+        paint(status, statusColor(r), color) +
+        ' ' +
+        fit(sanitize(r.client), 6) +
+        ' ' +
+        padStart(row.start === undefined ? '-' : row.total.toFixed(1), 9) +
+        ' ' +
+        padStart(r.respContentLen === undefined ? '-' : formatBytes(r.respContentLen), 8) +
+        ' ' +
+        fit(conn, 7) +
+        ' ' +
+        fit(sanitize(r.reqURL), urlW) +
+        ' |' +
+        waterfall(row, axisStart - 0, span, wfW, color),
+    );
+  });
+
+  const legend = (Object.keys(PHASE_CHARS) as Phase[])
+    .map((p) => `${paint(PHASE_CHARS[p], PHASE_COLORS[p], color)} ${PHASE_LABELS[p]}`)
+    .join('  ');
+  lines.push('');
+  lines.push(`${legend}  ${paint(FAIL_CHAR, 31, color)} failed`);
+
+  const noted = rows.map((row, i) => ({ row, n: i + 1 })).filter(({ row }) => row.req.diagnosis);
+  if (noted.length > 0) {
+    lines.push('');
+    lines.push(paint('Failures and slow requests', 1, color));
+    for (const { row, n } of noted) {
+      const r = row.req;
+      const where = `#${n} ${sanitize(r.reqMethod)} ${sanitize(r.reqURL)}`;
+      lines.push(`  ${fit(where, Math.max(20, width - 4)).trimEnd()}`);
+      lines.push(`     ${paint(sanitize(r.diagnosis), isFailed(r) ? 31 : 33, color)}`);
+      const frame = r.initiator?.frames.find((f) => !f.library) ?? r.initiator?.frames[0];
+      if (frame) {
+        const fn = frame.function ? `${sanitize(frame.function)} ` : '';
+        lines.push(`     ${paint(`at ${fn}${sanitize(frame.file)}:${frame.line}:${frame.column}`, 90, color)}`);
+      }
+    }
+  }
+  const warnings = trace.stats.warnings;
+  if (warnings.length > 0) {
+    lines.push('');
+    lines.push(paint('Warnings', 1, color));
+    for (const w of warnings.slice(0, 10)) lines.push(`  ${sanitize(w)}`);
+    if (warnings.length > 10) lines.push(`  … ${warnings.length - 10} more in the trace file`);
+  }
+  lines.push('');
+  lines.push(renderSummary(trace));
+  return lines.join('\n') + '\n';
+}

@@ -1,0 +1,329 @@
+/**
+ * The trace model: TypeScript types for the JSON contract in shared/docs/trace-format.md.
+ * Field names are a contract read by the CLI, the panel, HAR export and outside scripts:
+ * add fields freely, never rename or drop them.
+ *
+ * Times: `traceBeginAt` is ISO-8601; every other `...At` field is milliseconds since it.
+ */
+
+/** The current (and only) trace format version this code reads and writes. */
+export const FORMAT_VERSION = 1;
+
+/** Which client API made a request. */
+export type HttpClientKind = 'http' | 'https' | 'fetch' | 'undici' | 'http2';
+
+/** The phase a request failed in. */
+export type ErrorPhase = 'dns' | 'connect' | 'tls' | 'request' | 'response';
+
+/** A header as a [name, value] pair; value is "<redacted>" for secrets, absent in `names` mode. */
+export type HeaderPair = [string, string] | [string];
+
+/** How much of each header is recorded. */
+export type HeaderCaptureMode = 'none' | 'names' | 'values';
+
+/** The address 4-tuple of a connection. */
+export interface AddrTuple {
+  srcIP: string;
+  srcPort: number;
+  dstIP: string;
+  dstPort: number;
+}
+
+/** A structured error: phase plus the attributes Node attaches to system errors. */
+export interface RequestError {
+  phase: ErrorPhase;
+  message: string;
+  name?: string;
+  code?: string;
+  syscall?: string;
+  address?: string;
+  port?: number;
+  hostname?: string;
+  /** True when the request was aborted (AbortSignal, `req.destroy()`), including timeouts. */
+  aborted?: boolean;
+  /** True when the abort came from a timeout (AbortSignal.timeout, socket timeout). */
+  timedOut?: boolean;
+  /** The underlying cause's code/message when the error wraps another (fetch's "fetch failed"). */
+  cause?: { code?: string; message: string };
+}
+
+/** One stack frame of the code that made a request. */
+export interface StackFrame {
+  function?: string;
+  file: string;
+  line: number;
+  column: number;
+  /** Set when the frame is inside node_modules (library code, shown after user frames). */
+  library?: boolean;
+  /** The generated position when `file/line/column` were mapped through a source map. */
+  generated?: { file: string; line: number; column: number };
+}
+
+/** Where in the program a request was made. */
+export interface Initiator {
+  frames: StackFrame[];
+}
+
+/** HAR 1.2 timing phases in milliseconds, -1 where a phase did not apply. */
+export interface Timings {
+  blocked: number;
+  dns: number;
+  connect: number;
+  ssl: number;
+  send: number;
+  wait: number;
+  receive: number;
+}
+
+/** One HTTP request/response exchange. */
+export interface HttpRequest {
+  traceID: string;
+  pid: number;
+  threadId?: number;
+  client: HttpClientKind;
+  reqMethod: string;
+  reqURL: string;
+  protoMajor?: number;
+  protoMinor?: number;
+  reqHeaders?: HeaderPair[];
+  reqContentLen?: number;
+  /** When the program started the request (before waiting for a socket). */
+  reqStartAt?: number;
+  reqSentAt?: number;
+  respRecvAt?: number;
+  respDoneAt?: number;
+  respStatusCode?: number;
+  respStatusText?: string;
+  respHeaders?: HeaderPair[];
+  respContentLen?: number;
+  reqError?: RequestError | null;
+  /** When the request failed (set by the collector on receipt when the preload does not send it). */
+  reqErrorAt?: number;
+  tcpConn?: string;
+  tlsTunnel?: string;
+  dial?: string;
+  reusedConn?: boolean;
+  redirectedFrom?: string;
+  proxy?: { url: string; tunnel?: string };
+  initiator?: Initiator;
+  timings?: Timings;
+  diagnosis?: string;
+}
+
+/** One DNS lookup made while dialing. */
+export interface DnsLookup {
+  host: string;
+  beginAt: number;
+  endAt?: number;
+  addresses: string[];
+  error: string | null;
+}
+
+/** One TCP connect attempt to one address. */
+export interface ConnectAttempt {
+  address: string;
+  port: number;
+  family?: number;
+  beginAt: number;
+  endAt?: number;
+  error: string | null;
+}
+
+/** Establishing a connection to a `host:port`: lookups plus connect attempts. */
+export interface Dial {
+  traceID: string;
+  pid: number;
+  threadId?: number;
+  dstAddress: string;
+  dialBeginAt: number;
+  dialEndAt?: number;
+  sourceIP?: string;
+  dnsLookups: DnsLookup[];
+  connectAttempts: ConnectAttempt[];
+  establishedConn?: string;
+  dialErr?: string | null;
+}
+
+/** A socket operation (only with the socket-op trace). */
+export interface SocketOp {
+  type: 'read' | 'write';
+  callAt: number;
+  returnAt?: number;
+  dataLen: number;
+  returnErr: string | null;
+}
+
+/** Kernel TCP metrics (privileged helper or inet_diag). */
+export interface TcpMetrics {
+  source: 'bpf' | 'inet_diag';
+  rttUs?: number;
+  rttVarUs?: number;
+  retransmits?: number;
+  sndCwnd?: number;
+  segsOut?: number;
+  segsIn?: number;
+  bytesAcked?: number;
+  bytesReceived?: number;
+  lifespanUs?: number;
+  [key: string]: unknown;
+}
+
+/** One TCP connection. */
+export interface TcpConn {
+  traceID: string;
+  pid: number;
+  threadId?: number;
+  fromDial?: string;
+  handshakeBeginAt?: number;
+  handshakeEndAt?: number;
+  connected: boolean;
+  connCloseAt?: number;
+  addrTuple?: AddrTuple;
+  totalSentBytes?: number;
+  totalRecvBytes?: number;
+  /** How many HTTP requests used this connection. */
+  requestCount?: number;
+  socketTrace?: { socketOps: SocketOp[]; droppedOps: number };
+  tcpMetrics?: TcpMetrics;
+  conntrack?: Record<string, unknown>;
+}
+
+/** One UDP "connection" (e.g. to a nameserver). */
+export interface UdpConn {
+  traceID: string;
+  pid?: number;
+  fromDial?: string;
+  fromResolver?: boolean;
+  socketCreateAt?: number;
+  connCloseAt?: number;
+  addrTuple?: AddrTuple;
+  totalSentBytes?: number;
+  totalRecvBytes?: number;
+}
+
+/** DNS messages of one query (only with the DNS message trace). */
+export interface DnsQuery {
+  traceID: string;
+  pid?: number;
+  fromDial?: string;
+  connection?: string;
+  dnsQueryMsgs: Record<string, unknown>[];
+  dnsReplyMsgs: Record<string, unknown>[];
+}
+
+/** A certificate of the peer's chain. */
+export interface PeerCert {
+  subject: string;
+  issuer: string;
+  notBefore: string;
+  notAfter: string;
+  isCA: boolean;
+  subjectAltNames: string[];
+  fingerprint256: string;
+}
+
+/** One TLS session over a TCP connection. */
+export interface TlsTunnel {
+  traceID: string;
+  pid: number;
+  threadId?: number;
+  tcpConn?: string;
+  forProxy: boolean;
+  handshakeBeginAt?: number;
+  handshakeEndAt?: number;
+  handshakeErr: string | null;
+  handshakeErrCode?: string;
+  didResume?: boolean;
+  serverName?: string;
+  tlsVersion?: string;
+  cipherSuite?: string;
+  negotiatedProto?: string;
+  peerCerts?: PeerCert[];
+}
+
+/** A traced process or worker thread. */
+export interface ProcessInfo {
+  pid: number;
+  ppid?: number;
+  threadId: number;
+  argv: string[];
+  nodeVersion: string;
+  cwd: string;
+  startAt: number;
+  exitAt?: number;
+  exitCode?: number;
+}
+
+/** What the trace may have missed, and why. */
+export interface TraceStats {
+  droppedEvents: number;
+  untracedRequests: number;
+  warnings: string[];
+}
+
+/** A whole trace file. */
+export interface Trace {
+  formatVersion: number;
+  description: string;
+  traceBeginAt: string;
+  traceEndAt?: number;
+  processes: ProcessInfo[];
+  httpRequests: HttpRequest[];
+  dials: Dial[];
+  tcpConns: TcpConn[];
+  udpConns: UdpConn[];
+  dnsQueries: DnsQuery[];
+  tlsTunnels: TlsTunnel[];
+  packetCapture?: { file: string; interfaces: string[]; packets: number; truncated: boolean };
+  stats: TraceStats;
+}
+
+/** The record kinds that are arrays of records with a `traceID`. */
+export type RecordKind = 'httpRequests' | 'dials' | 'tcpConns' | 'udpConns' | 'dnsQueries' | 'tlsTunnels';
+
+/** Maps a record kind to its record type. */
+export interface RecordOfKind {
+  httpRequests: HttpRequest;
+  dials: Dial;
+  tcpConns: TcpConn;
+  udpConns: UdpConn;
+  dnsQueries: DnsQuery;
+  tlsTunnels: TlsTunnel;
+}
+
+/** Every record kind, in the order they appear in a trace file. */
+export const RECORD_KINDS: readonly RecordKind[] = [
+  'httpRequests',
+  'dials',
+  'tcpConns',
+  'udpConns',
+  'dnsQueries',
+  'tlsTunnels',
+];
+
+/** The traceID prefix of each record kind ("req-1", "dial-2", ...). */
+export const ID_PREFIX: Record<RecordKind, string> = {
+  httpRequests: 'req',
+  dials: 'dial',
+  tcpConns: 'tcp',
+  udpConns: 'udp',
+  dnsQueries: 'dns',
+  tlsTunnels: 'tls',
+};
+
+/** Returns an empty trace that began now. */
+export function emptyTrace(description: string, beginAt: Date = new Date()): Trace {
+  return {
+    formatVersion: FORMAT_VERSION,
+    description,
+    traceBeginAt: beginAt.toISOString(),
+    processes: [],
+    httpRequests: [],
+    dials: [],
+    tcpConns: [],
+    udpConns: [],
+    dnsQueries: [],
+    tlsTunnels: [],
+    stats: { droppedEvents: 0, untracedRequests: 0, warnings: [] },
+  };
+}
