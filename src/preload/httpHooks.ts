@@ -1,0 +1,230 @@
+/**
+ * Tracing of Node's `http`/`https` clients.
+ *
+ * The request lifecycle comes from diagnostics_channel (`http.client.request.start`,
+ * `http.client.response.finish`, `http.client.request.error`). Workaround: on Node 20–24
+ * `request.start` is published from `ClientRequest#_finish`, i.e. only once the request has a
+ * socket, a tick or more after the program called `http.request()`; by then the program's stack
+ * is gone. So the exported `request`/`get` functions of `http` and `https` are also wrapped, only
+ * to note the start time and capture the initiator stack; a request built any other way is still
+ * traced from the channel, with the channel's own stack.
+ */
+
+import * as dc from 'node:diagnostics_channel';
+// `import =` keeps the real module objects: esbuild's `import * as` namespace copies are
+// read-only getters, and the exports must be replaced on the modules the program sees.
+import http = require('node:http');
+import https = require('node:https');
+import type { IncomingMessage, ClientRequest } from 'node:http';
+import { captureStack, formatInitiator, type StackHolder } from './initiator';
+import { connOf, constructing } from './socketHooks';
+import type { Hook, Tracer } from './tracer';
+import { now, toRequestError } from './tracer';
+
+interface ReqState {
+  id: string;
+  startAt: number;
+  stack?: StackHolder;
+  started: boolean;
+  sent: boolean;
+  gotResponse: boolean;
+  done: boolean;
+  sentAt?: number;
+  bodyBytes: number;
+}
+
+const stateOf = new WeakMap<object, ReqState>();
+
+type TracedRequest = ClientRequest & { _header?: string | null; reusedSocket?: boolean; agent?: { protocol?: string } };
+
+/** Installs the http/https wrappers and channel subscribers. */
+export function installHttpHooks(t: Tracer): void {
+  const hook: Hook = { name: 'http', enabled: true };
+  for (const [mod, names] of [
+    [http, ['request', 'get']],
+    [https, ['request', 'get']],
+  ] as const) {
+    for (const name of names) wrapExport(t, hook, mod as unknown as Record<string, Function>, name);
+  }
+  dc.subscribe('http.client.request.start', (msg) => {
+    t.guard(hook, () => onStart(t, hook, (msg as { request: TracedRequest }).request));
+  });
+  dc.subscribe('http.client.response.finish', (msg) => {
+    const m = msg as { request: TracedRequest; response: IncomingMessage };
+    t.guard(hook, () => onResponse(t, hook, m.request, m.response));
+  });
+  dc.subscribe('http.client.request.error', (msg) => {
+    const m = msg as { request: TracedRequest; error: unknown };
+    t.guard(hook, () => finishWithError(t, hook, m.request, m.error));
+  });
+}
+
+function wrapExport(t: Tracer, hook: Hook, mod: Record<string, Function>, name: string): void {
+  const original = mod[name];
+  if (typeof original !== 'function') return;
+  const wrapped = function (this: unknown, ...args: unknown[]): unknown {
+    let state: ReqState | undefined;
+    if (hook.enabled) {
+      state = t.guard(hook, () => ({
+        id: t.id('r'),
+        startAt: now(),
+        stack: captureStack(wrapped),
+        started: false,
+        sent: false,
+        gotResponse: false,
+        done: false,
+        bodyBytes: 0,
+      }));
+    }
+    const outer = constructing.requestId;
+    constructing.requestId = state?.id;
+    let req: unknown;
+    try {
+      req = original.apply(this, args);
+    } finally {
+      constructing.requestId = outer;
+    }
+    if (state && req && typeof req === 'object') {
+      const s = state;
+      t.guard(hook, () => stateOf.set(req as object, s));
+    }
+    return req;
+  };
+  Object.defineProperty(wrapped, 'name', { value: original.name });
+  Object.defineProperty(wrapped, 'length', { value: original.length });
+  mod[name] = wrapped;
+}
+
+function urlOf(req: TracedRequest): string {
+  const path = req.path ?? '/';
+  if (/^https?:\/\//i.test(path)) return path;
+  const protocol = req.protocol ?? (req.agent?.protocol || 'http:');
+  const hostHeader = req.getHeader('host');
+  let host = typeof hostHeader === 'string' ? hostHeader : req.host;
+  if (!hostHeader && req.host) {
+    const port = (req.socket as { remotePort?: number } | null)?.remotePort;
+    host = req.host.includes(':') && !req.host.startsWith('[') ? `[${req.host}]` : req.host;
+    if (port && !((protocol === 'http:' && port === 80) || (protocol === 'https:' && port === 443))) host += `:${port}`;
+  }
+  return `${protocol}//${host}${path}`;
+}
+
+function onStart(t: Tracer, hook: Hook, req: TracedRequest): void {
+  let state = stateOf.get(req);
+  if (!state) {
+    state = { id: t.id('r'), startAt: now(), stack: captureStack(onStart), started: false, sent: false, gotResponse: false, done: false, bodyBytes: 0 };
+    stateOf.set(req, state);
+  }
+  if (state.started) return;
+  state.started = true;
+  const s = state;
+  const conn = req.socket ? connOf.get(req.socket) : undefined;
+  const reused = req.reusedSocket === true || (conn !== undefined && conn.requestCount > 0);
+  if (conn) conn.requestCount++;
+  const protocol = req.protocol ?? req.agent?.protocol;
+  const fields: Record<string, unknown> = {
+    pid: t.pid,
+    threadId: t.threadId,
+    client: protocol === 'https:' ? 'https' : 'http',
+    reqMethod: req.method,
+    reqURL: urlOf(req),
+    protoMajor: 1,
+    protoMinor: 1,
+    reqStartAt: s.startAt,
+    reusedConn: reused,
+  };
+  if (typeof req._header === 'string') {
+    const headers = t.headers.fromHeaderBlock(req._header);
+    if (headers) fields.reqHeaders = headers;
+    const len = req.getHeader('content-length');
+    if (len !== undefined) fields.reqContentLen = Number(len);
+  }
+  if (conn) {
+    fields.tcpConn = conn.tcpId;
+    if (conn.tlsId) fields.tlsTunnel = conn.tlsId;
+    if (!reused && (conn.dialFor === undefined || conn.dialFor === s.id)) fields.dial = conn.dialId;
+  }
+  if (s.stack) {
+    const initiator = formatInitiator(s.stack, t.stackDepth, t.ownFile);
+    s.stack = undefined;
+    if (initiator) fields.initiator = initiator;
+  }
+  t.record('httpRequests', s.id, fields);
+  req.once('finish', () => {
+    t.guard(hook, () => {
+      s.sent = true;
+      s.sentAt = now();
+    });
+  });
+  req.once('close', () => {
+    t.guard(hook, () => {
+      // A request that closed without a response or an error was destroyed by the program.
+      if (!s.done && !s.gotResponse) finishWithError(t, hook, req, Object.assign(new Error('request closed before a response'), { code: 'ERR_REQUEST_CLOSED' }));
+    });
+  });
+}
+
+function onResponse(t: Tracer, hook: Hook, req: TracedRequest, res: IncomingMessage): void {
+  const s = stateOf.get(req);
+  if (!s || s.gotResponse) return;
+  s.gotResponse = true;
+  const at = now();
+  if (!s.sent) {
+    s.sent = true;
+    s.sentAt = at;
+  }
+  const fields: Record<string, unknown> = {
+    reqSentAt: s.sentAt,
+    respRecvAt: at,
+    respStatusCode: res.statusCode,
+    respStatusText: res.statusMessage,
+    protoMajor: res.httpVersionMajor,
+    protoMinor: res.httpVersionMinor,
+  };
+  const headers = t.headers.fromFlat(res.rawHeaders);
+  if (headers) fields.respHeaders = headers;
+  t.record('httpRequests', s.id, fields);
+  // Count body bytes as the parser pushes them, without adding a 'data' listener (which would
+  // switch the response to flowing mode) and without changing the chunks.
+  const push = res.push;
+  res.push = function (chunk: unknown, encoding?: BufferEncoding): boolean {
+    if (chunk && hook.enabled) s.bodyBytes += typeof chunk === 'string' ? Buffer.byteLength(chunk, encoding) : (chunk as Uint8Array).length;
+    return push.call(this, chunk, encoding);
+  };
+  res.once('end', () => {
+    t.guard(hook, () => finish(t, req, s, undefined));
+  });
+  res.once('close', () => {
+    t.guard(hook, () => {
+      if (s.done) return;
+      const err = (res as { errored?: Error | null }).errored ?? (req.socket as { errored?: Error | null } | null)?.errored;
+      finish(t, req, s, err ?? Object.assign(new Error('response closed before it was complete'), { code: 'ECONNRESET' }));
+    });
+  });
+}
+
+function finish(t: Tracer, req: TracedRequest, s: ReqState, err: unknown): void {
+  if (s.done) return;
+  s.done = true;
+  const at = now();
+  const fields: Record<string, unknown> = {};
+  if (s.gotResponse) {
+    fields.respContentLen = s.bodyBytes;
+    if (!err) fields.respDoneAt = at;
+  }
+  if (s.sentAt !== undefined) fields.reqSentAt = s.sentAt;
+  if (err !== undefined) {
+    const conn = req.socket ? connOf.get(req.socket) : undefined;
+    fields.reqError = toRequestError(err, { conn, sent: s.sent, gotResponse: s.gotResponse });
+    fields.reqEndAt = at;
+  }
+  t.record('httpRequests', s.id, fields);
+}
+
+function finishWithError(t: Tracer, hook: Hook, req: TracedRequest, err: unknown): void {
+  const s = stateOf.get(req);
+  if (!s) return;
+  // An error before `request.start` (e.g. a socket error before the request was flushed).
+  if (!s.started) onStart(t, hook, req);
+  finish(t, req, s, err);
+}

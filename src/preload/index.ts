@@ -1,0 +1,91 @@
+/**
+ * The Net Trace preload: loaded into the debuggee (and its child processes and worker threads)
+ * with `NODE_OPTIONS=--require "<path>/preload.cjs"`, configured by the JSON in NETTRACE_CONFIG.
+ *
+ * It must never hurt its host: the whole body is wrapped in try/catch, it loads at most once per
+ * thread (a non-enumerable global guard), it does nothing without a valid configuration, it only
+ * observes, and it connects to the collector lazily (a process that makes no request opens no
+ * pipe). A hook that throws disables itself and reports a warning instead.
+ */
+
+import { CONFIG_ENV, type PreloadConfig } from '../protocol/preload';
+import { installHttpHooks } from './httpHooks';
+import { installSocketHooks } from './socketHooks';
+import { Tracer, now } from './tracer';
+import { Transport } from './transport';
+import { installUndiciHooks } from './undiciHooks';
+
+const GUARD = Symbol.for('nettrace.preload');
+
+function readConfig(): PreloadConfig | undefined {
+  const raw = process.env[CONFIG_ENV];
+  if (!raw) return undefined;
+  const parsed = JSON.parse(raw) as PreloadConfig;
+  return parsed && typeof parsed.ipcPath === 'string' && parsed.ipcPath ? parsed : undefined;
+}
+
+function start(): void {
+  const g = globalThis as Record<symbol, unknown>;
+  if (g[GUARD]) return;
+  Object.defineProperty(globalThis, GUARD, { value: true, enumerable: false });
+  const config = readConfig();
+  if (!config) return;
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { threadId, isMainThread } = require('node:worker_threads') as typeof import('node:worker_threads');
+  const startAt = isMainThread ? performance.timeOrigin : now();
+  let tracer: Tracer | undefined;
+  const transport = new Transport(
+    config.ipcPath,
+    Math.max(100, config.maxQueuedEvents ?? 20000),
+    () => ({
+      type: 'hello',
+      pid: process.pid,
+      ppid: process.ppid,
+      threadId,
+      argv: process.argv.slice(0, 32),
+      nodeVersion: process.version,
+      cwd: safeCwd(),
+      startAt,
+    }),
+    () => {},
+  );
+  tracer = new Tracer(config, transport, threadId, __filename);
+  const t = tracer;
+  for (const install of [installSocketHooks, installHttpHooks, installUndiciHooks]) {
+    try {
+      install(t);
+    } catch (err) {
+      t.warn(`nettrace: could not install ${install.name} in pid ${process.pid}: ${(err as Error)?.message ?? err}`);
+    }
+  }
+  process.on('exit', (code) => {
+    try {
+      const at = now();
+      for (const { conn, socket } of t.openConns) t.sendConn(conn, { sent: socket.bytesWritten, recv: socket.bytesRead });
+      transport.send({ type: 'stats', droppedEvents: transport.dropped, untracedRequests: t.untracedRequests });
+      transport.send({ type: 'exit', exitAt: at, exitCode: typeof code === 'number' ? code : undefined });
+      transport.flushSync();
+    } catch {
+      // Exiting anyway; nothing useful can be done with a failure here.
+    }
+  });
+}
+
+function safeCwd(): string {
+  try {
+    return process.cwd();
+  } catch {
+    return '';
+  }
+}
+
+try {
+  start();
+} catch (err) {
+  // Never throw into the program; say why tracing is off.
+  try {
+    process.emitWarning(`nettrace: tracing is off in this process: ${(err as Error)?.message ?? err}`);
+  } catch {
+    /* nothing more to do */
+  }
+}

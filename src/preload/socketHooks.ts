@@ -1,0 +1,232 @@
+/**
+ * Connection-level tracing: DNS lookups, each TCP connect attempt, the 4-tuple, TLS handshakes,
+ * bytes per connection.
+ *
+ * Workaround: Node 20 publishes `net.client.socket` only for plain `net.connect()`, not for TLS
+ * sockets, and there is no DNS or TLS diagnostics channel on any version (platform.md). Every
+ * client connection (http Agent, tls.connect, undici's connector, http2) goes through
+ * `net.Socket.prototype.connect`, so that one method is wrapped; everything else is learned from
+ * events the socket emits anyway ('lookup', 'connectionAttempt*', 'connect', 'secureConnect',
+ * 'close'). No 'data' or 'error' listener is added: the first would switch the socket to
+ * flowing mode, the second would swallow errors the program expects to crash on.
+ */
+
+import * as net from 'node:net';
+import * as tls from 'node:tls';
+import type { PeerCert } from '../trace/types';
+import type { ConnState, Hook, Tracer } from './tracer';
+import { isTlsCode, now } from './tracer';
+
+/** Connection state per socket. */
+export const connOf = new WeakMap<object, ConnState>();
+
+/** While a request is being constructed, its local id (so a dial can name its request). */
+export const constructing: { requestId: string | undefined } = { requestId: undefined };
+
+type AnySocket = net.Socket & { errored?: Error | null; _tlsOptions?: { servername?: string } };
+
+/** Installs the connect wrapper. */
+export function installSocketHooks(t: Tracer): void {
+  const hook: Hook = { name: 'net', enabled: true };
+  const proto = net.Socket.prototype as unknown as { connect: (...args: unknown[]) => unknown };
+  const original = proto.connect;
+  const wrapped = function connect(this: AnySocket, ...args: unknown[]): unknown {
+    if (hook.enabled && !connOf.has(this)) t.guard(hook, () => onConnect(t, hook, this, args));
+    return original.apply(this, args);
+  };
+  Object.defineProperty(wrapped, 'name', { value: original.name });
+  Object.defineProperty(wrapped, 'length', { value: original.length });
+  proto.connect = wrapped;
+}
+
+/** Reads host/port from the many shapes `socket.connect()` accepts; undefined for pipes. */
+function targetOf(args: unknown[]): { host: string; port: number } | undefined {
+  let opts = args[0];
+  if (Array.isArray(opts)) opts = opts[0];
+  if (opts && typeof opts === 'object') {
+    const o = opts as { path?: unknown; port?: unknown; host?: unknown };
+    if (o.path != null) return undefined;
+    const port = Number(o.port);
+    return { host: typeof o.host === 'string' && o.host ? o.host : 'localhost', port };
+  }
+  if (typeof opts === 'number' || (typeof opts === 'string' && /^\d+$/.test(opts))) {
+    return { host: typeof args[1] === 'string' ? args[1] : 'localhost', port: Number(opts) };
+  }
+  return undefined;
+}
+
+function onConnect(t: Tracer, hook: Hook, socket: AnySocket, args: unknown[]): void {
+  const target = targetOf(args);
+  if (!target) return;
+  const begin = now();
+  const host = target.host.startsWith('[') ? target.host.slice(1, -1) : target.host;
+  const conn: ConnState = {
+    tcpId: t.id('c'),
+    dialId: t.id('d'),
+    host,
+    port: target.port,
+    dialBeginAt: begin,
+    lookups: [],
+    attempts: [],
+    connected: false,
+    tls: socket instanceof tls.TLSSocket,
+    secure: false,
+    requestCount: 0,
+    closed: false,
+    dialFor: constructing.requestId,
+  };
+  connOf.set(socket, conn);
+  if (conn.tls) {
+    conn.tlsId = t.id('t');
+    const opts = socket._tlsOptions;
+    conn.servername = opts?.servername || (net.isIP(host) ? undefined : host);
+  }
+  if (net.isIP(host) === 0) conn.lookups.push({ host, beginAt: begin, addresses: [], error: null });
+  const entry = { conn, socket };
+  t.openConns.add(entry);
+
+  socket.on('lookup', (err: Error | null, address?: string) => {
+    t.guard(hook, () => {
+      const lookup = conn.lookups[conn.lookups.length - 1];
+      if (!lookup) return;
+      if (lookup.endAt === undefined) lookup.endAt = now();
+      if (err) lookup.error = (err as NodeJS.ErrnoException).code ?? err.message;
+      else if (address && !lookup.addresses.includes(address)) lookup.addresses.push(address);
+    });
+  });
+  socket.on('connectionAttempt', (ip: string, port: number, family: number) => {
+    t.guard(hook, () => {
+      conn.attempts.push({ address: ip, port, family, beginAt: now(), error: null });
+    });
+  });
+  const attemptFailed = (ip: string, port: number, _family: number, error?: Error) => {
+    t.guard(hook, () => {
+      const a = findAttempt(conn, ip, port);
+      if (!a) return;
+      a.endAt = now();
+      a.error = error ? ((error as NodeJS.ErrnoException).code ?? error.message) : 'ETIMEDOUT';
+    });
+  };
+  socket.on('connectionAttemptFailed', attemptFailed);
+  socket.on('connectionAttemptTimeout', (ip: string, port: number, family: number) => attemptFailed(ip, port, family));
+  socket.once('connect', () => {
+    t.guard(hook, () => {
+      const at = now();
+      conn.connected = true;
+      conn.connectedAt = at;
+      const remote = socket.remoteAddress ?? '';
+      let a = findAttempt(conn, remote, socket.remotePort ?? conn.port);
+      if (!a) {
+        // Connecting straight to an IP emits no 'connectionAttempt' event on some Node versions.
+        a = { address: remote, port: socket.remotePort ?? conn.port, family: socket.remoteFamily === 'IPv6' ? 6 : 4, beginAt: conn.lookups[0]?.endAt ?? conn.dialBeginAt, error: null };
+        conn.attempts.push(a);
+      }
+      a.endAt = at;
+      // Keep the successful attempt last, as the dial's record promises.
+      conn.attempts.splice(conn.attempts.indexOf(a), 1);
+      conn.attempts.push(a);
+      conn.tuple = {
+        srcIP: socket.localAddress ?? '',
+        srcPort: socket.localPort ?? 0,
+        dstIP: remote,
+        dstPort: socket.remotePort ?? conn.port,
+      };
+      t.sendConn(conn);
+      if (conn.tls) t.record('tlsTunnels', conn.tlsId!, { pid: t.pid, threadId: t.threadId, tcpConn: conn.tcpId, forProxy: false, handshakeBeginAt: at, handshakeErr: null, serverName: conn.servername });
+    });
+  });
+  if (conn.tls) {
+    socket.once('secureConnect', () => {
+      t.guard(hook, () => {
+        conn.secure = true;
+        t.record('tlsTunnels', conn.tlsId!, tlsDetail(socket as unknown as tls.TLSSocket, now()));
+      });
+    });
+  }
+  socket.once('close', () => {
+    t.guard(hook, () => {
+      t.openConns.delete(entry);
+      conn.closed = true;
+      const at = now();
+      const err = socket.errored ?? undefined;
+      const code = err ? ((err as NodeJS.ErrnoException).code ?? err.message) : undefined;
+      if (!conn.connected) {
+        const lookup = conn.lookups[conn.lookups.length - 1];
+        if (lookup && lookup.endAt === undefined) {
+          lookup.endAt = at;
+          if (code && conn.attempts.length === 0) lookup.error = code;
+        }
+        const last = conn.attempts[conn.attempts.length - 1];
+        if (last && last.endAt === undefined) {
+          last.endAt = at;
+          last.error = code ?? 'closed';
+        }
+      }
+      t.sendConn(conn, { closeAt: at, sent: conn.connected ? socket.bytesWritten : 0, recv: socket.bytesRead, error: code ?? (conn.connected ? undefined : 'closed before connecting') });
+      if (conn.tls && conn.connected && !conn.secure) {
+        t.record('tlsTunnels', conn.tlsId!, {
+          handshakeEndAt: at,
+          handshakeErr: err ? err.message : 'connection closed during the TLS handshake',
+          handshakeErrCode: err && isTlsCode((err as NodeJS.ErrnoException).code) ? (err as NodeJS.ErrnoException).code : code,
+        });
+      }
+    });
+  });
+}
+
+function findAttempt(conn: ConnState, ip: string, port: number) {
+  for (let i = conn.attempts.length - 1; i >= 0; i--) {
+    const a = conn.attempts[i];
+    if (a.address === ip && a.port === port) return a;
+  }
+  return undefined;
+}
+
+function tlsDetail(socket: tls.TLSSocket, at: number): Record<string, unknown> {
+  const cipher = socket.getCipher();
+  const out: Record<string, unknown> = {
+    handshakeEndAt: at,
+    handshakeErr: null,
+    didResume: socket.isSessionReused(),
+    tlsVersion: socket.getProtocol() ?? undefined,
+    cipherSuite: cipher?.standardName ?? cipher?.name,
+    negotiatedProto: socket.alpnProtocol || undefined,
+  };
+  const sni = (socket as unknown as { servername?: string }).servername;
+  if (sni) out.serverName = sni;
+  out.peerCerts = peerChain(socket);
+  return out;
+}
+
+/** The peer's certificate chain, leaf first, at most 8 certificates. */
+function peerChain(socket: tls.TLSSocket): PeerCert[] {
+  const out: PeerCert[] = [];
+  let cert = socket.getPeerCertificate(true) as tls.DetailedPeerCertificate | undefined;
+  const seen = new Set<string>();
+  while (cert && cert.fingerprint256 && !seen.has(cert.fingerprint256) && out.length < 8) {
+    seen.add(cert.fingerprint256);
+    out.push({
+      subject: dn(cert.subject),
+      issuer: dn(cert.issuer),
+      notBefore: isoDate(cert.valid_from),
+      notAfter: isoDate(cert.valid_to),
+      isCA: (cert as unknown as { ca?: boolean }).ca === true,
+      subjectAltNames: cert.subjectaltname ? cert.subjectaltname.split(', ') : [],
+      fingerprint256: cert.fingerprint256,
+    });
+    cert = cert.issuerCertificate;
+  }
+  return out;
+}
+
+function dn(name: unknown): string {
+  if (!name || typeof name !== 'object') return '';
+  return Object.entries(name as Record<string, string | string[]>)
+    .map(([k, v]) => `${k}=${Array.isArray(v) ? v.join('+') : v}`)
+    .join(', ');
+}
+
+function isoDate(text: string): string {
+  const d = new Date(text);
+  return Number.isNaN(d.getTime()) ? text : d.toISOString();
+}

@@ -1,0 +1,209 @@
+/**
+ * State shared by the preload's hooks: local ids, connection state per socket, clocks, the
+ * transport, and the rule that a failing hook disables itself and leaves a warning.
+ */
+
+import type { PreloadConfig, RecordMessage } from '../protocol/preload';
+import { DEFAULT_REDACTED_HEADERS } from '../protocol/preload';
+import type { AddrTuple, ConnectAttempt, DnsLookup, ErrorPhase, RecordKind, RequestError } from '../trace/types';
+import { HeaderCapture } from './headers';
+import type { Transport } from './transport';
+
+/** Epoch milliseconds with sub-millisecond resolution. */
+export function now(): number {
+  return performance.timeOrigin + performance.now();
+}
+
+/** What the preload knows about one outgoing TCP connection (and its dial and TLS session). */
+export interface ConnState {
+  tcpId: string;
+  dialId: string;
+  tlsId?: string;
+  host: string;
+  port: number;
+  dialBeginAt: number;
+  lookups: DnsLookup[];
+  attempts: ConnectAttempt[];
+  connected: boolean;
+  connectedAt?: number;
+  tuple?: AddrTuple;
+  tls: boolean;
+  secure: boolean;
+  servername?: string;
+  requestCount: number;
+  closed: boolean;
+  /** The request whose creation opened this connection (set while constructing it). */
+  dialFor?: string;
+}
+
+/** One hook group (e.g. "http", "undici", "net"): can be disabled on its first failure. */
+export interface Hook {
+  name: string;
+  enabled: boolean;
+}
+
+/** The preload's shared context. */
+export class Tracer {
+  readonly pid = process.pid;
+  readonly threadId: number;
+  readonly headers: HeaderCapture;
+  readonly stackDepth: number;
+  private counters: Record<string, number> = {};
+  /** Requests we know were made but could not trace (a hook was disabled). */
+  untracedRequests = 0;
+  /** Open connections, so their byte counts can be sent at exit. */
+  readonly openConns = new Set<{ conn: ConnState; socket: { bytesRead: number; bytesWritten: number } }>();
+
+  constructor(
+    readonly config: PreloadConfig,
+    readonly transport: Transport,
+    threadId: number,
+    readonly ownFile: string,
+  ) {
+    this.threadId = threadId;
+    const redact = new Set(DEFAULT_REDACTED_HEADERS);
+    for (const name of config.redact ?? []) redact.add(String(name).toLowerCase());
+    this.headers = new HeaderCapture(config.headers ?? 'values', redact);
+    this.stackDepth = config.stackDepth ?? 12;
+  }
+
+  /** A new connection-local id with a kind prefix ("r12"). */
+  id(prefix: string): string {
+    const n = (this.counters[prefix] = (this.counters[prefix] ?? 0) + 1);
+    return prefix + n;
+  }
+
+  /** Sends one record upsert. */
+  record(kind: RecordKind, id: string, fields: Record<string, unknown>): void {
+    const msg: RecordMessage = { type: 'record', kind, id, fields };
+    this.transport.send(msg);
+  }
+
+  /** Sends a warning. */
+  warn(message: string): void {
+    this.transport.send({ type: 'warning', message });
+  }
+
+  /** Runs a hook body; on an exception, disables the hook and warns, never rethrows. */
+  guard<T>(hook: Hook, fn: () => T): T | undefined {
+    if (!hook.enabled) return undefined;
+    try {
+      return fn();
+    } catch (err) {
+      hook.enabled = false;
+      this.untracedRequests++;
+      const where = err instanceof Error ? (err.stack ?? err.message).split('\n').slice(0, 3).join(' | ') : String(err);
+      this.warn(`nettrace: the ${hook.name} hook failed and was disabled in pid ${this.pid}: ${where}`);
+      return undefined;
+    }
+  }
+
+  /** Sends the dial and tcpConn records of a connection as they stand. */
+  sendConn(conn: ConnState, extra?: { closeAt?: number; sent?: number; recv?: number; error?: string }): void {
+    const dialEnd = conn.connectedAt ?? extra?.closeAt;
+    this.record('dials', conn.dialId, {
+      pid: this.pid,
+      threadId: this.threadId,
+      dstAddress: `${conn.host}:${conn.port}`,
+      dialBeginAt: conn.dialBeginAt,
+      dialEndAt: dialEnd,
+      sourceIP: conn.tuple?.srcIP,
+      dnsLookups: conn.lookups,
+      connectAttempts: conn.attempts,
+      establishedConn: conn.connected ? conn.tcpId : undefined,
+      dialErr: conn.connected ? null : (extra?.error ?? null),
+    });
+    const success = conn.connected ? conn.attempts[conn.attempts.length - 1] : undefined;
+    const tcp: Record<string, unknown> = {
+      pid: this.pid,
+      threadId: this.threadId,
+      fromDial: conn.dialId,
+      handshakeBeginAt: success?.beginAt,
+      handshakeEndAt: conn.connectedAt,
+      connected: conn.connected,
+      addrTuple: conn.tuple,
+      requestCount: conn.requestCount,
+    };
+    if (extra?.closeAt !== undefined) tcp.connCloseAt = extra.closeAt;
+    if (extra?.sent !== undefined) tcp.totalSentBytes = extra.sent;
+    if (extra?.recv !== undefined) tcp.totalRecvBytes = extra.recv;
+    this.record('tcpConns', conn.tcpId, tcp);
+  }
+}
+
+/** TLS error codes (OpenSSL verification results and Node's TLS errors). */
+const TLS_CODES =
+  /^(ERR_TLS_|ERR_SSL_|CERT_|UNABLE_TO_|DEPTH_ZERO_|SELF_SIGNED_|HOSTNAME_MISMATCH|ERR_OSSL_|EPROTO$)/;
+
+/** True when an error code comes from TLS (handshake, verification). */
+export function isTlsCode(code: unknown): boolean {
+  return typeof code === 'string' && TLS_CODES.test(code);
+}
+
+/** What a request knew about its progress when it failed. */
+export interface Progress {
+  conn?: ConnState;
+  sent: boolean;
+  gotResponse: boolean;
+}
+
+/**
+ * Turns an error into a structured RequestError and decides the phase it belongs to, from the
+ * error itself (getaddrinfo, TLS codes) and from how far the request and its connection got.
+ */
+export function toRequestError(err: unknown, progress: Progress): RequestError {
+  const e = (err ?? {}) as Record<string, unknown> & { cause?: Record<string, unknown> };
+  const cause = e.cause && typeof e.cause === 'object' ? e.cause : undefined;
+  // fetch wraps the network error in "TypeError: fetch failed" with the real one as `cause`.
+  const root = cause && (cause.code || cause.syscall) && !e.code ? cause : e;
+  const code = strOf(root.code) ?? strOf(e.code);
+  const out: RequestError = {
+    phase: 'request',
+    message: strOf(e.message) ?? String(err),
+  };
+  const name = strOf(e.name);
+  if (name) out.name = name;
+  if (code) out.code = code;
+  for (const key of ['syscall', 'address', 'hostname'] as const) {
+    const v = strOf(root[key]);
+    if (v) out[key] = v;
+  }
+  if (typeof root.port === 'number') out.port = root.port;
+  if (cause) {
+    const c: { code?: string; message: string } = { message: strOf(cause.message) ?? String(cause) };
+    const cc = strOf(cause.code) ?? strOf(cause.name);
+    if (cc) c.code = cc;
+    out.cause = c;
+  }
+  const timeout =
+    name === 'TimeoutError' ||
+    strOf(cause?.name) === 'TimeoutError' ||
+    code === 'ETIMEDOUT' ||
+    (typeof code === 'string' && /^UND_ERR_.*TIMEOUT$/.test(code));
+  const aborted = timeout || name === 'AbortError' || code === 'ABORT_ERR' || code === 'ECONNABORTED' || code === 'UND_ERR_ABORTED';
+  if (aborted) out.aborted = true;
+  if (timeout) out.timedOut = true;
+  out.phase = phaseOf(code, strOf(root.syscall), progress);
+  return out;
+}
+
+function phaseOf(code: string | undefined, syscall: string | undefined, p: Progress): ErrorPhase {
+  if (syscall === 'getaddrinfo' || syscall === 'queryA' || syscall === 'queryAaaa' || code === 'ENOTFOUND' || code === 'EAI_AGAIN') return 'dns';
+  if (isTlsCode(code)) return 'tls';
+  const conn = p.conn;
+  if (p.gotResponse) return 'response';
+  if (conn) {
+    if (!conn.connected) {
+      if (conn.lookups.some((l) => l.error)) return 'dns';
+      return conn.lookups.length > 0 && conn.attempts.length === 0 && conn.lookups.some((l) => l.endAt === undefined) ? 'dns' : 'connect';
+    }
+    if (conn.tls && !conn.secure) return 'tls';
+  } else if (code === 'ECONNREFUSED' || code === 'EHOSTUNREACH' || code === 'ENETUNREACH' || code === 'UND_ERR_CONNECT_TIMEOUT') {
+    return 'connect';
+  }
+  return p.sent ? 'response' : 'request';
+}
+
+function strOf(v: unknown): string | undefined {
+  return typeof v === 'string' && v !== '' ? v : typeof v === 'number' ? String(v) : undefined;
+}

@@ -1,0 +1,168 @@
+/**
+ * The preload's side of the IPC pipe: a bounded queue of messages, flushed in batches as
+ * newline-delimited JSON to the collector.
+ *
+ * The debuggee never blocks on it. Writes go straight to the pipe's non-blocking file descriptor
+ * with `fs.writeSync`: it either takes the bytes at once or fails with EAGAIN, in which case the
+ * rest waits for the next flush. Keeping libuv's write queue out of the path means the final
+ * flush in `process.on('exit')` (where nothing asynchronous runs any more) can send what is left
+ * without interleaving with a half-written asynchronous write. When the fd is not available
+ * (Windows named pipes) it falls back to `socket.write` with a backlog check.
+ */
+
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import type { PreloadMessage } from '../protocol/preload';
+
+/** How long a batch may wait before it is sent (ms). */
+const FLUSH_INTERVAL_MS = 25;
+/** Flush right away once this many messages are queued. */
+const FLUSH_BATCH = 512;
+/** How long the exit flush may spin on a full pipe before giving up (ms). */
+const EXIT_FLUSH_BUDGET_MS = 1000;
+
+type State = 'idle' | 'connecting' | 'open' | 'gone';
+
+/** Queue + connection to the collector. Never throws to its callers. */
+export class Transport {
+  private state: State = 'idle';
+  private socket: net.Socket | undefined;
+  private fd = -1;
+  private queue: PreloadMessage[] = [];
+  /** Bytes of a batch the pipe did not take yet (sent before anything else). */
+  private pending: Buffer | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private immediate = false;
+  /** Messages dropped because the queue was full or the collector was gone. */
+  dropped = 0;
+
+  constructor(
+    private readonly ipcPath: string,
+    private readonly maxQueued: number,
+    private readonly hello: () => PreloadMessage,
+    private readonly onGone: (why: string) => void,
+  ) {}
+
+  /** Queues one message; connects on first use. */
+  send(msg: PreloadMessage): void {
+    if (this.state === 'gone') {
+      this.dropped++;
+      return;
+    }
+    if (this.queue.length >= this.maxQueued) {
+      this.dropped++;
+      return;
+    }
+    this.queue.push(msg);
+    if (this.state === 'idle') this.connect();
+    else if (this.state === 'open') this.schedule();
+  }
+
+  /** Sends what can be sent now, synchronously, within a time budget. Used at exit. */
+  flushSync(budgetMs = EXIT_FLUSH_BUDGET_MS): void {
+    if (this.state !== 'open') return;
+    const deadline = Date.now() + budgetMs;
+    const sleeper = new Int32Array(new SharedArrayBuffer(4));
+    while (this.queue.length > 0 || this.pending) {
+      if (!this.flush()) return;
+      if (this.queue.length === 0 && !this.pending) return;
+      if (Date.now() > deadline) {
+        this.dropped += this.queue.length;
+        this.queue = [];
+        return;
+      }
+      Atomics.wait(sleeper, 0, 0, 2);
+    }
+  }
+
+  private connect(): void {
+    this.state = 'connecting';
+    const socket = net.connect({ path: this.ipcPath });
+    this.socket = socket;
+    socket.unref();
+    socket.on('connect', () => {
+      this.state = 'open';
+      const handle = (socket as unknown as { _handle?: { fd?: number } })._handle;
+      this.fd = typeof handle?.fd === 'number' ? handle.fd : -1;
+      this.queue.unshift(this.hello());
+      this.schedule();
+    });
+    socket.on('error', (err: NodeJS.ErrnoException) => this.goneWith(`collector unreachable at ${this.ipcPath} (${err.code ?? err.message})`));
+    socket.on('close', () => this.goneWith('collector closed the connection'));
+    // The collector may send rules later; for now anything it sends is read and ignored so the
+    // pipe never fills up in that direction.
+    socket.on('data', () => {});
+  }
+
+  private goneWith(why: string): void {
+    if (this.state === 'gone') return;
+    this.state = 'gone';
+    this.dropped += this.queue.length;
+    this.queue = [];
+    this.pending = undefined;
+    if (this.timer) clearTimeout(this.timer);
+    this.onGone(why);
+  }
+
+  private schedule(): void {
+    if (this.queue.length >= FLUSH_BATCH) {
+      if (!this.immediate) {
+        this.immediate = true;
+        setImmediate(() => {
+          this.immediate = false;
+          this.flush();
+        }).unref();
+      }
+      return;
+    }
+    if (!this.timer) {
+      this.timer = setTimeout(() => {
+        this.timer = undefined;
+        this.flush();
+      }, FLUSH_INTERVAL_MS);
+      this.timer.unref();
+    }
+  }
+
+  /** Writes pending bytes and then the queue. Returns false when the collector is gone. */
+  private flush(): boolean {
+    if (this.state !== 'open') return this.state !== 'gone';
+    try {
+      if (this.pending && !this.write(this.pending)) return true;
+      if (this.queue.length === 0) return true;
+      const batch = this.queue;
+      this.queue = [];
+      let text = '';
+      for (const m of batch) text += JSON.stringify(m) + '\n';
+      this.write(Buffer.from(text, 'utf8'));
+    } catch (err) {
+      this.goneWith(`writing to the collector failed (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
+      return false;
+    } finally {
+      if (this.state === 'open' && (this.queue.length > 0 || this.pending)) this.schedule();
+    }
+    return true;
+  }
+
+  /** Writes without blocking; keeps what the pipe did not take. True when all was written. */
+  private write(buf: Buffer): boolean {
+    if (this.fd < 0) {
+      // No fd (Windows named pipe): fall back to the stream, holding back while it is backed up.
+      if (this.socket!.writableLength > 1 << 20) {
+        this.pending = buf;
+        return false;
+      }
+      this.socket!.write(buf);
+      this.pending = undefined;
+      return true;
+    }
+    let off = 0;
+    try {
+      while (off < buf.length) off += fs.writeSync(this.fd, buf, off, buf.length - off);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') throw err;
+    }
+    this.pending = off < buf.length ? buf.subarray(off) : undefined;
+    return this.pending === undefined;
+  }
+}

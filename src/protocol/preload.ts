@@ -1,0 +1,110 @@
+/**
+ * Messages from the preload (inside the debuggee) to the collector, and its configuration.
+ *
+ * Wire format: one JSON object per line (newline-delimited), UTF-8, over a unix socket or named
+ * pipe whose path is in the preload configuration. The first message on every connection is a
+ * `hello` saying which process/thread it is, so the collector can rebuild the process tree.
+ *
+ * Records are sent as upserts: the preload names a record by a connection-local id and sends the
+ * fields it learned; the collector merges them (shallow) into the record with that id, and maps
+ * local ids, including the references in REF_FIELDS, to trace-wide `traceID`s. Every `...At`
+ * number the preload sends is an absolute wall-clock time in epoch milliseconds
+ * (`performance.timeOrigin + performance.now()`); the collector makes them relative to the trace.
+ */
+
+import type { HeaderCaptureMode, RecordKind } from '../trace/types';
+
+/** Name of the environment variable that carries the JSON-encoded PreloadConfig. */
+export const CONFIG_ENV = 'NETTRACE_CONFIG';
+
+/** Preload configuration, passed as JSON in NETTRACE_CONFIG. */
+export interface PreloadConfig {
+  /** Unix socket path (or Windows named pipe) of the session's collector. */
+  ipcPath: string;
+  /** Header capture mode (default "values"). */
+  headers?: HeaderCaptureMode;
+  /** Extra header names to redact, besides the default list (case-insensitive). */
+  redact?: string[];
+  /** Maximum events held while the collector is slow or gone (default 20000). */
+  maxQueuedEvents?: number;
+  /** Maximum stack frames kept per initiator (default 12). */
+  stackDepth?: number;
+}
+
+/** Header names redacted by default. */
+export const DEFAULT_REDACTED_HEADERS: readonly string[] = [
+  'authorization',
+  'proxy-authorization',
+  'cookie',
+  'set-cookie',
+];
+
+/** The value recorded in place of a redacted header's value. */
+export const REDACTED = '<redacted>';
+
+/** First message on a connection: who is talking. */
+export interface HelloMessage {
+  type: 'hello';
+  pid: number;
+  ppid: number;
+  threadId: number;
+  argv: string[];
+  nodeVersion: string;
+  cwd: string;
+  /** Epoch ms when the process (or worker) started. */
+  startAt: number;
+}
+
+/** Upsert of one record: merge `fields` into the record `kind`/`id`. */
+export interface RecordMessage {
+  type: 'record';
+  kind: RecordKind;
+  /** Connection-local id; the collector assigns the trace-wide traceID. */
+  id: string;
+  fields: Record<string, unknown>;
+}
+
+/** Something went wrong inside the preload (a hook disabled itself, a record was cut short). */
+export interface WarningMessage {
+  type: 'warning';
+  message: string;
+}
+
+/** Counters the preload keeps about itself; totals, not deltas. */
+export interface StatsMessage {
+  type: 'stats';
+  droppedEvents: number;
+  untracedRequests: number;
+}
+
+/** The process or thread is exiting. */
+export interface ExitMessage {
+  type: 'exit';
+  exitAt: number;
+  exitCode?: number;
+}
+
+/** Every message the preload sends. */
+export type PreloadMessage = HelloMessage | RecordMessage | WarningMessage | StatsMessage | ExitMessage;
+
+/**
+ * Fields of each record kind that hold a reference (a connection-local id) to another record,
+ * with the kind they point to. Nested references use a dotted path.
+ */
+export const REF_FIELDS: Record<RecordKind, ReadonlyArray<readonly [string, RecordKind]>> = {
+  httpRequests: [
+    ['tcpConn', 'tcpConns'],
+    ['tlsTunnel', 'tlsTunnels'],
+    ['dial', 'dials'],
+    ['redirectedFrom', 'httpRequests'],
+    ['proxy.tunnel', 'tcpConns'],
+  ],
+  dials: [['establishedConn', 'tcpConns']],
+  tcpConns: [['fromDial', 'dials']],
+  udpConns: [['fromDial', 'dials']],
+  dnsQueries: [
+    ['fromDial', 'dials'],
+    ['connection', 'udpConns'],
+  ],
+  tlsTunnels: [['tcpConn', 'tcpConns']],
+};
