@@ -1,0 +1,184 @@
+/**
+ * Messages between the extension host and the Net Trace panel (webview/).
+ *
+ * Transport: `webview.postMessage(msg)` (host → panel) and `acquireVsCodeApi().postMessage(msg)`
+ * (panel → host). Every message is plain JSON with a `type` discriminant; records are the trace
+ * model types of src/trace/types.ts, unchanged (field names are the trace-format contract).
+ *
+ * Conversation:
+ *   1. The panel loads, restores its own UI state, and posts `ready` (with the trace it showed
+ *      before a reload, if any). It renders nothing data-related until the host answers.
+ *   2. The host posts `traces` (what can be shown), then `reset` with a full snapshot of one trace.
+ *   3. While that trace is live, the host streams `append` (new requests and the dials/tcpConns/
+ *      tlsTunnels they reference) and `update` (records that changed, e.g. a response finished).
+ *      Batch them: one message per ~50–100 ms, not one per record.
+ *   4. The user picks another trace (`selectTrace`), clicks a stack frame (`openInitiator`),
+ *      selects a request (`selected`), or runs a toolbar `command`; an editor hover link asks the
+ *      panel to reveal a request with `select`.
+ *
+ * A trace in the `traces` list is named by its `traceKey`, which is unrelated to the `traceID`s
+ * of the records inside it. Messages that carry a `traceKey` different from the trace the panel
+ * currently shows are ignored by the panel (they are stale after a `selectTrace`).
+ */
+
+import type { Dial, HttpRequest, TcpConn, TlsTunnel, TraceStats } from '../trace/types';
+
+// ---------------------------------------------------------------------------------------------
+// Shared shapes
+// ---------------------------------------------------------------------------------------------
+
+/** Where an entry of the trace list comes from (used to group the trace selector). */
+export type TraceOrigin = 'current' | 'earlier' | 'file';
+
+/** One trace the panel can show. */
+export interface TraceListItem {
+  /** Identifies the trace in later messages (not a record traceID). */
+  traceKey: string;
+  /** Human label, e.g. "node app.js — 10:17:45" or a file name. */
+  label: string;
+  /** The current debug session's trace, earlier sessions, or a trace file the user opened. */
+  origin: TraceOrigin;
+  /** True while the trace is still being recorded (the panel expects `append`/`update`). */
+  live: boolean;
+  /** Optional secondary text (e.g. the file path or "42 requests"). */
+  detail?: string;
+}
+
+/**
+ * The records of a trace the panel needs: every request plus the dials, TCP connections and TLS
+ * tunnels that requests reference (by `dial`, `tcpConn`, `tlsTunnel`, `proxy.tunnel`).
+ */
+export interface TraceSnapshot {
+  description: string;
+  /** ISO-8601 wall-clock start; every `...At` number is milliseconds since this. */
+  traceBeginAt: string;
+  traceEndAt?: number;
+  httpRequests: HttpRequest[];
+  dials: Dial[];
+  tcpConns: TcpConn[];
+  tlsTunnels: TlsTunnel[];
+  stats?: TraceStats;
+}
+
+/** A batch of records for `append`/`update`; each record replaces the one with its traceID. */
+export interface RecordBatch {
+  httpRequests?: HttpRequest[];
+  dials?: Dial[];
+  tcpConns?: TcpConn[];
+  tlsTunnels?: TlsTunnel[];
+}
+
+/** The colour theme kind; mirrors VS Code's `ColorThemeKind`. */
+export type ThemeKind = 'light' | 'dark' | 'high-contrast' | 'high-contrast-light';
+
+/** The toolbar commands the panel can ask the host to run. */
+export type PanelCommand = 'save' | 'exportHar' | 'savePcap' | 'openTrace' | 'clear';
+
+// ---------------------------------------------------------------------------------------------
+// Extension → webview
+// ---------------------------------------------------------------------------------------------
+
+/** The list of traces available for the trace selector (sent whenever it changes). */
+export interface TracesMessage {
+  type: 'traces';
+  traces: TraceListItem[];
+  /** The trace the host is about to show (its `reset` follows); defaults to the panel's current. */
+  activeTraceKey?: string;
+}
+
+/** Replace everything the panel shows with a full snapshot of one trace. */
+export interface ResetMessage {
+  type: 'reset';
+  traceKey: string;
+  /** Whether more records will stream in (same as the list item's `live`). */
+  live: boolean;
+  trace: TraceSnapshot;
+}
+
+/** New requests (and the records they reference) of a live trace. */
+export interface AppendMessage extends RecordBatch {
+  type: 'append';
+  traceKey: string;
+  /** The trace's current end time (ms since traceBeginAt), to extend the waterfall axis. */
+  traceEndAt?: number;
+}
+
+/** Records of the shown trace that changed (e.g. response arrived); each replaces its old version. */
+export interface UpdateMessage extends RecordBatch {
+  type: 'update';
+  traceKey: string;
+  traceEndAt?: number;
+  /** Set when recording stopped (the session ended): the panel leaves live mode. */
+  live?: boolean;
+  stats?: TraceStats;
+}
+
+/** Select and reveal a request, e.g. from an editor hover link. */
+export interface SelectMessage {
+  type: 'select';
+  /** Record traceID of an `httpRequests` entry. */
+  traceID: string;
+  /** The trace holding it; if it is not the shown one, the host must send its `reset` first. */
+  traceKey?: string;
+  /** Open the detail view (default true). */
+  openDetail?: boolean;
+}
+
+/** The colour theme changed. Optional: the panel also follows VS Code's body classes by itself. */
+export interface ThemeMessage {
+  type: 'theme';
+  kind: ThemeKind;
+}
+
+/** Every message the host sends to the panel. */
+export type ToWebview = TracesMessage | ResetMessage | AppendMessage | UpdateMessage | SelectMessage | ThemeMessage;
+
+// ---------------------------------------------------------------------------------------------
+// Webview → extension
+// ---------------------------------------------------------------------------------------------
+
+/** The panel has loaded and listens; the host answers with `traces` then `reset`. */
+export interface ReadyMessage {
+  type: 'ready';
+  /** The trace the panel showed before it was reloaded (from its saved state), if any. */
+  traceKey?: string;
+}
+
+/** The user picked a trace in the selector; the host answers with `reset`. */
+export interface SelectTraceMessage {
+  type: 'selectTrace';
+  traceKey: string;
+}
+
+/** Open a source location of a request's initiator in an editor (1-based line and column). */
+export interface OpenInitiatorMessage {
+  type: 'openInitiator';
+  file: string;
+  line: number;
+  column: number;
+}
+
+/** The user selected a request (the host may highlight its initiator line). */
+export interface SelectedMessage {
+  type: 'selected';
+  traceKey: string;
+  /** Record traceID of the request, or null when the selection was cleared. */
+  traceID: string | null;
+}
+
+/** Run a toolbar command on the shown trace. */
+export interface CommandMessage {
+  type: 'command';
+  command: PanelCommand;
+  traceKey?: string;
+}
+
+/** Every message the panel sends to the host. */
+export type FromWebview = ReadyMessage | SelectTraceMessage | OpenInitiatorMessage | SelectedMessage | CommandMessage;
+
+/** Type guard for messages arriving in the panel (window `message` events may carry anything). */
+export function isToWebview(data: unknown): data is ToWebview {
+  if (typeof data !== 'object' || data === null) return false;
+  const t = (data as { type?: unknown }).type;
+  return t === 'traces' || t === 'reset' || t === 'append' || t === 'update' || t === 'select' || t === 'theme';
+}

@@ -1,0 +1,319 @@
+/**
+ * The virtualised request list: a header with sortable, resizable columns and a shared-axis
+ * waterfall, and a body that keeps only the visible rows (plus a few) in the DOM. Row elements are
+ * pooled and re-bound on scroll; a rebind writes only the cells whose text changed.
+ */
+
+import { COLUMNS, MIN_COLUMN_WIDTH, type Column } from './columns';
+import { formatBytes, formatMs } from './format';
+import { h, icon, setSafeAttr, setText } from './dom';
+import type { Row, SortKey, SortSpec, TraceModel } from './model';
+import { axisTicks, layoutSegments, requestSegments, type Axis, type Phase } from './waterfall';
+
+/** Height of one row in px (matches VS Code's lists). */
+export const ROW_HEIGHT = 22;
+/** Rows rendered above/below the viewport. */
+const OVERSCAN = 6;
+/** Drawn phases, in DOM order of each row's bar segments. */
+const BAR_PHASES: readonly Phase[] = ['blocked', 'dns', 'connect', 'ssl', 'send', 'wait', 'receive', 'pending'];
+
+/** What the list asks its owner to do. */
+export interface ListEvents {
+  /** A row was clicked (index into the model's view). */
+  select(index: number, open: boolean): void;
+  /** The initiator cell of a row was clicked. */
+  openInitiator(row: Row): void;
+  /** A header was clicked. */
+  sort(key: SortKey): void;
+  /** A column was resized (all widths by column id). */
+  resized(widths: Record<string, number>): void;
+  /** A key was pressed in the list body. */
+  key(e: KeyboardEvent): void;
+}
+
+interface RowView {
+  el: HTMLDivElement;
+  cells: Record<Column['id'], HTMLElement>;
+  nameText: HTMLSpanElement;
+  nameIcon: HTMLSpanElement;
+  segs: HTMLDivElement[];
+  row: Row | null;
+  req: unknown;
+  axisVersion: number;
+  selected: boolean;
+}
+
+/** The request list component. */
+export class RequestList {
+  readonly el: HTMLDivElement;
+  readonly body: HTMLDivElement;
+  private readonly header: HTMLDivElement;
+  private readonly spacer: HTMLDivElement;
+  private readonly rowsEl: HTMLDivElement;
+  private readonly ticksEl: HTMLDivElement;
+  private readonly headerCells = new Map<Column['id'], HTMLDivElement>();
+  private readonly pool: RowView[] = [];
+  private first = 0;
+  private viewportHeight = 0;
+  private axisVersion = 0;
+  private lastAxis: Axis = { begin: 0, end: 0 };
+  private lastTicksKey = '';
+
+  constructor(
+    private readonly model: TraceModel,
+    private widths: Record<string, number>,
+    private readonly events: ListEvents,
+  ) {
+    this.header = h('div', 'list-header', { role: 'row' });
+    this.ticksEl = h('div', 'wf-ticks');
+    for (const c of COLUMNS) {
+      const cell = h('div', `hcell c-${c.id}${c.align === 'right' ? ' right' : ''}`, { role: 'columnheader', title: c.title, tabindex: '-1' }, h('span', 'hlabel', null, c.label), icon('arrow-small-up', 'sort-icon'));
+      if (c.id === 'waterfall') cell.append(this.ticksEl);
+      if (c.id !== 'name') {
+        const grip = h('div', 'resizer', { title: 'Drag to resize' });
+        grip.addEventListener('pointerdown', (e) => this.startResize(e, c, grip));
+        grip.addEventListener('click', (e) => e.stopPropagation());
+        cell.append(grip);
+      }
+      cell.addEventListener('click', () => this.events.sort(c.sort));
+      this.headerCells.set(c.id, cell);
+      this.header.append(cell);
+    }
+    this.spacer = h('div', 'list-spacer');
+    this.rowsEl = h('div', 'list-rows');
+    this.body = h('div', 'list-body', { tabindex: '0', role: 'listbox', 'aria-label': 'Requests' }, this.spacer, this.rowsEl);
+    this.el = h('div', 'list', { role: 'grid' }, this.header, this.body);
+    this.applyWidths();
+
+    this.body.addEventListener('scroll', () => this.onScroll?.(), { passive: true });
+    this.body.addEventListener('keydown', (e) => this.events.key(e));
+    this.rowsEl.addEventListener('click', (e) => this.onClick(e));
+    new ResizeObserver(() => {
+      this.viewportHeight = this.body.clientHeight;
+      this.onScroll?.();
+    }).observe(this.body);
+  }
+
+  /** Called on scroll/resize; the owner schedules a render. */
+  onScroll: (() => void) | undefined;
+
+  /** Number of rows that fit in the viewport. */
+  pageSize(): number {
+    return Math.max(1, Math.floor((this.viewportHeight || this.body.clientHeight) / ROW_HEIGHT) - 1);
+  }
+
+  /** True when scrolled to (within a row of) the bottom. */
+  atBottom(): boolean {
+    const b = this.body;
+    return b.scrollTop + b.clientHeight >= b.scrollHeight - ROW_HEIGHT;
+  }
+
+  /** Scrolls so that the row at `index` is visible. */
+  reveal(index: number): void {
+    if (index < 0) return;
+    const b = this.body;
+    const top = index * ROW_HEIGHT;
+    const vh = this.viewportHeight || b.clientHeight;
+    if (top < b.scrollTop) b.scrollTop = top;
+    else if (top + ROW_HEIGHT > b.scrollTop + vh) b.scrollTop = top + ROW_HEIGHT - vh;
+  }
+
+  /** Scrolls to the end (live "follow" mode). */
+  scrollToEnd(): void {
+    this.body.scrollTop = this.model.view.length * ROW_HEIGHT;
+  }
+
+  /** Shows the sort indicator on the sorted column. */
+  renderSort(sort: SortSpec): void {
+    for (const c of COLUMNS) {
+      const cell = this.headerCells.get(c.id)!;
+      const active = c.sort === sort.key;
+      cell.classList.toggle('sorted', active);
+      cell.classList.toggle('desc', active && sort.dir === -1);
+      setSafeAttr(cell, 'aria-sort', active ? (sort.dir === 1 ? 'ascending' : 'descending') : 'none');
+    }
+  }
+
+  /** Renders the visible rows for the current model view, scroll position and selection. */
+  render(selectedId: string | null): void {
+    const view = this.model.view;
+    const axis = this.model.axis;
+    if (axis.begin !== this.lastAxis.begin || axis.end !== this.lastAxis.end) {
+      this.lastAxis = { ...axis };
+      this.axisVersion++;
+      this.renderTicks(axis);
+    }
+    this.spacer.style.height = `${view.length * ROW_HEIGHT}px`;
+    if (!this.viewportHeight) this.viewportHeight = this.body.clientHeight;
+    const scrollTop = this.body.scrollTop;
+    const first = Math.max(0, Math.floor(scrollTop / ROW_HEIGHT) - OVERSCAN);
+    const needed = Math.ceil(this.viewportHeight / ROW_HEIGHT) + 2 * OVERSCAN + 1;
+    while (this.pool.length < needed) this.pool.push(this.makeRow(this.pool.length));
+    if (first !== this.first || !this.rowsEl.style.transform) {
+      this.first = first;
+      this.rowsEl.style.transform = `translateY(${first * ROW_HEIGHT}px)`;
+    }
+    const now = this.model.now();
+    for (let i = 0; i < this.pool.length; i++) {
+      const rv = this.pool[i]!;
+      const row = i < needed ? view[first + i] : undefined;
+      if (!row) {
+        if (rv.row) {
+          rv.el.style.display = 'none';
+          rv.row = null;
+        }
+        continue;
+      }
+      if (!rv.row) rv.el.style.display = '';
+      this.bind(rv, row, now, row.req.traceID === selectedId);
+    }
+  }
+
+  /** The row of the view under a pool slot (for click handling). */
+  private rowAtSlot(slot: number): number {
+    return this.first + slot;
+  }
+
+  private makeRow(slot: number): RowView {
+    const cells = {} as Record<Column['id'], HTMLElement>;
+    const el = h('div', 'row', { role: 'option', 'data-slot': String(slot), 'aria-selected': 'false' });
+    const nameIcon = icon('blank', 'row-icon');
+    const nameText = h('span', 'ellipsis');
+    for (const c of COLUMNS) {
+      const cell = h('div', `cell c-${c.id}${c.align === 'right' ? ' right' : ''}`);
+      cells[c.id] = cell;
+      el.append(cell);
+    }
+    cells.name.append(nameIcon, nameText);
+    const segs: HTMLDivElement[] = [];
+    const bar = h('div', 'wf-bar');
+    for (const p of BAR_PHASES) {
+      const s = h('div', `seg ph-${p}`);
+      s.style.display = 'none';
+      segs.push(s);
+      bar.append(s);
+    }
+    cells.waterfall.append(bar);
+    el.style.display = 'none';
+    this.rowsEl.append(el);
+    return { el, cells, nameText, nameIcon, segs, row: null, req: null, axisVersion: -1, selected: false };
+  }
+
+  private bind(rv: RowView, row: Row, now: number | undefined, selected: boolean): void {
+    const req = row.req;
+    if (rv.selected !== selected) {
+      rv.selected = selected;
+      rv.el.classList.toggle('selected', selected);
+      rv.el.setAttribute('aria-selected', String(selected));
+    }
+    const sameData = rv.row === row && rv.req === req;
+    if (sameData && rv.axisVersion === this.axisVersion && now === undefined) return;
+    if (!sameData) {
+      rv.row = row;
+      rv.req = req;
+      const c = rv.cells;
+      setText(rv.nameText, req.reqURL);
+      setSafeAttr(c.name, 'title', req.reqURL);
+      const cls = `row-icon codicon codicon-${row.cls === 'error' ? 'error' : row.failed ? 'warning' : row.cls === 'pending' ? 'loading' : 'globe'}`;
+      if (rv.nameIcon.className !== cls) rv.nameIcon.className = cls;
+      setText(c.method, req.reqMethod);
+      setText(c.status, row.status);
+      const statusCls = `cell c-status st-${row.cls}`;
+      if (c.status.className !== statusCls) c.status.className = statusCls;
+      if (row.req.reqError) setSafeAttr(c.status, 'title', `${req.reqError!.phase}: ${req.reqError!.message}`);
+      else if (c.status.hasAttribute('title')) c.status.removeAttribute('title');
+      setText(c.client, req.client);
+      setText(c.conn, req.tcpConn || req.reusedConn !== undefined ? (req.reusedConn ? 'reused' : 'new') : '—');
+      c.conn.classList.toggle('muted', !!req.reusedConn);
+      setText(c.duration, row.duration === undefined ? (row.cls === 'pending' ? '…' : '—') : formatMs(row.duration));
+      setText(c.size, formatBytes(row.size));
+      if (row.initiator) {
+        let link = c.initiator.firstChild as HTMLElement | null;
+        if (!link) {
+          link = h('span', 'link');
+          c.initiator.append(link);
+        }
+        setText(link, row.initiator);
+        const f = req.initiator?.frames.find((fr) => !fr.library) ?? req.initiator?.frames[0];
+        if (f) setSafeAttr(c.initiator, 'title', `${f.function ?? '(anonymous)'} — ${f.file}:${f.line}:${f.column}`);
+      } else {
+        c.initiator.replaceChildren();
+        c.initiator.removeAttribute('title');
+      }
+      rv.el.classList.toggle('failed', row.failed);
+      rv.el.classList.toggle('pending', row.cls === 'pending');
+    }
+    rv.axisVersion = this.axisVersion;
+    const boxes = layoutSegments(requestSegments(req, now), this.model.axis);
+    let bi = 0;
+    for (let i = 0; i < BAR_PHASES.length; i++) {
+      const s = rv.segs[i]!;
+      const b = boxes[bi];
+      if (b && b.phase === BAR_PHASES[i]) {
+        bi++;
+        s.style.display = '';
+        s.style.left = `${(b.left * 100).toFixed(3)}%`;
+        s.style.width = `${(b.width * 100).toFixed(3)}%`;
+      } else if (s.style.display !== 'none') {
+        s.style.display = 'none';
+      }
+    }
+  }
+
+  private renderTicks(axis: Axis): void {
+    const ticks = axisTicks(axis, 4);
+    const span = axis.end - axis.begin;
+    const key = ticks.join(',') + '/' + span;
+    if (key === this.lastTicksKey) return;
+    this.lastTicksKey = key;
+    const out: HTMLElement[] = [];
+    for (const t of ticks) {
+      if (t === 0) continue;
+      const tick = h('div', 'wf-tick', null, formatMs(t));
+      tick.style.left = `${((t / span) * 100).toFixed(3)}%`;
+      out.push(tick);
+    }
+    this.ticksEl.replaceChildren(...out);
+  }
+
+  private onClick(e: MouseEvent): void {
+    const target = e.target as HTMLElement;
+    const rowEl = target.closest('.row') as HTMLElement | null;
+    if (!rowEl) return;
+    const index = this.rowAtSlot(Number(rowEl.dataset.slot));
+    const row = this.model.view[index];
+    if (!row) return;
+    if (target.closest('.c-initiator .link')) {
+      this.events.openInitiator(row);
+      return;
+    }
+    this.body.focus({ preventScroll: true });
+    this.events.select(index, true);
+  }
+
+  private applyWidths(): void {
+    for (const c of COLUMNS) if (c.id !== 'name') this.el.style.setProperty(`--w-${c.id}`, `${this.widths[c.id]}px`);
+  }
+
+  private startResize(e: PointerEvent, c: Column, grip: HTMLElement): void {
+    e.preventDefault();
+    e.stopPropagation();
+    const startX = e.clientX;
+    const startW = this.widths[c.id] ?? c.width;
+    grip.setPointerCapture(e.pointerId);
+    grip.classList.add('active');
+    const move = (ev: PointerEvent): void => {
+      this.widths = { ...this.widths, [c.id]: Math.max(MIN_COLUMN_WIDTH, Math.round(startW + (startX - ev.clientX))) };
+      this.applyWidths();
+      this.axisVersion++;
+    };
+    const up = (): void => {
+      grip.removeEventListener('pointermove', move);
+      grip.removeEventListener('pointerup', up);
+      grip.classList.remove('active');
+      this.events.resized(this.widths);
+    };
+    grip.addEventListener('pointermove', move);
+    grip.addEventListener('pointerup', up);
+  }
+}

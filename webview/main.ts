@@ -1,0 +1,484 @@
+/**
+ * Entry of the Net Trace panel (bundled to dist/webview.js). Wires the host messages
+ * (src/protocol/webview.ts) to the model, and the model to the list and detail views.
+ *
+ * Rendering is batched: message handlers and UI events only mutate state and call `schedule()`;
+ * one requestAnimationFrame callback then renders what changed. A streaming burst of messages
+ * therefore costs one render per frame, which is what keeps a 1,000 requests/s trace responsive.
+ */
+
+import './style.css';
+import type { FromWebview, PanelCommand, ToWebview, TraceListItem, TraceOrigin } from '../src/protocol/webview';
+import { isToWebview } from '../src/protocol/webview';
+import { DetailView, type DetailTab } from './detail';
+import { h, icon, setSafeAttr, setText } from './dom';
+import { formatBytes, initiatorFrame, type StatusClass } from './format';
+import { RequestList } from './list';
+import { TraceModel, type SortKey } from './model';
+import { restoreState, type PanelState } from './state';
+import { hostApi } from './vscodeApi';
+
+/** Detail of the `nettrace-render` event the panel dispatches on window after each frame. */
+export interface RenderEventDetail {
+  /** Requests in the trace. */
+  requests: number;
+  /** Rows passing the filter. */
+  shown: number;
+  selectedId: string | null;
+  detailOpen: boolean;
+  /** Monotonic frame counter. */
+  frame: number;
+}
+
+const STATUS_CHIPS: ReadonlyArray<[StatusClass, string, string]> = [
+  ['2xx', '2xx', 'Successful responses'],
+  ['3xx', '3xx', 'Redirects'],
+  ['4xx', '4xx', 'Client errors'],
+  ['5xx', '5xx', 'Server errors'],
+  ['error', 'Errors', 'Requests that failed without a response (DNS, connect, TLS, reset, timeout)'],
+];
+
+const ORIGIN_LABELS: Record<TraceOrigin, string> = { current: 'Current session', earlier: 'Earlier sessions', file: 'Opened files' };
+
+class App {
+  private readonly api = hostApi<PanelState>();
+  private readonly state: PanelState = restoreState(this.api.getState());
+  private readonly model = new TraceModel();
+  private readonly list: RequestList;
+  private readonly detail: DetailView;
+  private traces: TraceListItem[] = [];
+  private currentKey: string | undefined;
+  private hasData = false;
+  private pendingSelect: { traceID: string; open: boolean } | null = null;
+  private lastPostedSelection: string | null | undefined;
+  private frame = 0;
+  private scheduled = false;
+  private stateDirty = false;
+  private followTail = false;
+  private hostSignature = '';
+
+  private readonly root: HTMLElement;
+  private readonly traceSelect = h('select', 'dropdown trace-select', { title: 'Trace to show', 'aria-label': 'Trace' });
+  private readonly liveBadge = h('span', 'live-badge', { title: 'Recording' }, icon('circle-filled'), 'Live');
+  private readonly filterInput = h('input', 'input filter-input', { type: 'text', placeholder: 'Filter (URL, method, status, host; -word excludes)', 'aria-label': 'Filter requests', spellcheck: 'false' });
+  private readonly failedToggle = h('button', 'toggle', { type: 'button', title: 'Show failed requests only (errors and HTTP 4xx/5xx)', 'aria-pressed': 'false' }, icon('error'), 'Failed');
+  private readonly chips = new Map<StatusClass, HTMLButtonElement>();
+  private readonly hostSelect = h('select', 'dropdown host-select', { title: 'Filter by host', 'aria-label': 'Host' });
+  private readonly statusLeft = h('span', 'status-left');
+  private readonly statusRight = h('span', 'status-right');
+  private readonly waiting = h('div', 'waiting', { role: 'status' }, icon('loading', 'codicon-modifier-spin'), 'Waiting for trace data…');
+  private readonly emptyMsg = h('div', 'empty', { role: 'status' });
+  private readonly main: HTMLDivElement;
+  private readonly splitter = h('div', 'splitter', { role: 'separator', title: 'Drag to resize' });
+
+  constructor(root: HTMLElement) {
+    this.root = root;
+    this.list = new RequestList(this.model, this.state.widths, {
+      select: (i, open) => this.selectIndex(i, open),
+      openInitiator: (row) => {
+        const f = initiatorFrame(row.req);
+        if (f) this.post({ type: 'openInitiator', file: f.file, line: f.line, column: f.column });
+      },
+      sort: (key) => this.toggleSort(key),
+      resized: (widths) => {
+        this.state.widths = widths;
+        this.dirty();
+      },
+      key: (e) => this.onListKey(e),
+    });
+    this.list.onScroll = () => this.schedule();
+    this.detail = new DetailView(this.model, this.state.detailTab, {
+      openInitiator: (f) => this.post({ type: 'openInitiator', file: f.file, line: f.line, column: f.column }),
+      selectRequest: (id) => this.selectId(id, true),
+      tabChanged: (tab: DetailTab) => {
+        this.state.detailTab = tab;
+        this.dirty();
+      },
+      close: () => this.setDetailOpen(false),
+    });
+    this.detail.el.addEventListener('keydown', (e) => {
+      if (e.key === 'Escape') {
+        e.preventDefault();
+        this.setDetailOpen(false);
+      }
+    });
+    this.main = h('div', 'main', null, this.list.el, this.emptyMsg, this.splitter, this.detail.el);
+    root.replaceChildren(this.renderToolbar(), this.main, h('div', 'statusbar', null, this.statusLeft, this.statusRight), this.waiting);
+    root.classList.add('is-waiting');
+    this.filterInput.value = this.state.filter.text;
+    this.model.setFilter(this.state.filter);
+    this.model.setSort(this.state.sort);
+    this.list.renderSort(this.state.sort);
+    this.initSplitter();
+    this.applyDetailLayout();
+
+    window.addEventListener('message', (e: MessageEvent) => {
+      if (isToWebview(e.data)) this.onMessage(e.data);
+    });
+    window.addEventListener('keydown', (e) => {
+      if ((e.ctrlKey || e.metaKey) && e.key.toLowerCase() === 'f') {
+        e.preventDefault();
+        this.filterInput.focus();
+        this.filterInput.select();
+      }
+    });
+    root.removeAttribute('aria-busy');
+    this.post({ type: 'ready', traceKey: this.state.traceKey });
+  }
+
+  // ---- host messages ---------------------------------------------------------------------------
+
+  private onMessage(msg: ToWebview): void {
+    switch (msg.type) {
+      case 'traces':
+        this.traces = msg.traces;
+        if (msg.activeTraceKey !== undefined) this.currentKey = msg.activeTraceKey;
+        this.renderTraceSelect();
+        break;
+      case 'reset': {
+        const sameTrace = msg.traceKey === this.state.traceKey;
+        this.currentKey = msg.traceKey;
+        this.state.traceKey = msg.traceKey;
+        this.model.reset(msg.trace, msg.live);
+        this.hasData = true;
+        this.root.classList.remove('is-waiting');
+        if (!sameTrace) this.state.selectedId = null;
+        if (this.state.selectedId && !this.model.row(this.state.selectedId)) this.state.selectedId = null;
+        this.renderTraceSelect();
+        this.followTail = msg.live && this.model.sort.key === 'start' && this.model.sort.dir === 1 && !this.state.selectedId;
+        this.list.body.scrollTop = 0;
+        if (this.state.selectedId) this.list.reveal(this.model.indexOf(this.state.selectedId));
+        this.takePendingSelect();
+        this.dirty();
+        break;
+      }
+      case 'append':
+      case 'update': {
+        if (msg.traceKey !== this.currentKey || !this.hasData) return;
+        if (msg.type === 'update') {
+          if (msg.live !== undefined) this.model.live = msg.live;
+          if (msg.live === false) this.renderTraceSelect();
+        }
+        this.followTail = this.followTail || (this.model.live && this.list.atBottom() && this.model.view.length > 0);
+        this.model.apply(msg, msg.traceEndAt);
+        this.takePendingSelect();
+        break;
+      }
+      case 'select':
+        this.pendingSelect = { traceID: msg.traceID, open: msg.openDetail !== false };
+        if (msg.traceKey === undefined || msg.traceKey === this.currentKey) this.takePendingSelect();
+        break;
+      case 'theme':
+        document.body.classList.remove('vscode-light', 'vscode-dark', 'vscode-high-contrast', 'vscode-high-contrast-light');
+        document.body.classList.add(`vscode-${msg.kind}`);
+        if (msg.kind === 'high-contrast-light') document.body.classList.add('vscode-high-contrast');
+        break;
+    }
+    this.schedule();
+  }
+
+  private takePendingSelect(): void {
+    const p = this.pendingSelect;
+    if (!p || !this.model.row(p.traceID)) return;
+    this.pendingSelect = null;
+    this.selectId(p.traceID, p.open);
+  }
+
+  private post(msg: FromWebview): void {
+    this.api.postMessage(msg);
+  }
+
+  // ---- selection and keyboard ------------------------------------------------------------------
+
+  /** Selects a request by id; clears the filter if it hides the request. */
+  private selectId(traceID: string, open: boolean): void {
+    if (!this.model.row(traceID)) return;
+    let i = this.model.indexOf(traceID);
+    if (i < 0) {
+      this.state.filter = { text: '', failedOnly: false, classes: [], host: '' };
+      this.model.setFilter(this.state.filter);
+      this.syncFilterControls();
+      i = this.model.indexOf(traceID);
+    }
+    this.selectIndex(i, open);
+  }
+
+  private selectIndex(index: number, open: boolean): void {
+    const row = this.model.view[index];
+    if (!row) return;
+    this.state.selectedId = row.req.traceID;
+    this.followTail = false;
+    this.list.reveal(index);
+    if (open && !this.state.detailOpen) this.setDetailOpen(true);
+    this.dirty();
+  }
+
+  private onListKey(e: KeyboardEvent): void {
+    const view = this.model.view;
+    if (!view.length) return;
+    const cur = this.state.selectedId ? this.model.indexOf(this.state.selectedId) : -1;
+    const page = this.list.pageSize();
+    let next: number | undefined;
+    switch (e.key) {
+      case 'ArrowDown':
+        next = cur < 0 ? 0 : Math.min(view.length - 1, cur + 1);
+        break;
+      case 'ArrowUp':
+        next = cur < 0 ? 0 : Math.max(0, cur - 1);
+        break;
+      case 'Home':
+        next = 0;
+        break;
+      case 'End':
+        next = view.length - 1;
+        break;
+      case 'PageDown':
+        next = Math.min(view.length - 1, Math.max(cur, 0) + page);
+        break;
+      case 'PageUp':
+        next = Math.max(0, cur - page);
+        break;
+      case 'Enter':
+        e.preventDefault();
+        if (cur < 0) this.selectIndex(0, true);
+        else this.setDetailOpen(true);
+        this.flush();
+        this.detail.focus();
+        return;
+      case 'Escape':
+        if (this.state.detailOpen) {
+          e.preventDefault();
+          this.setDetailOpen(false);
+        }
+        return;
+      default:
+        return;
+    }
+    e.preventDefault();
+    this.selectIndex(next, false);
+  }
+
+  private setDetailOpen(open: boolean): void {
+    if (this.state.detailOpen === open) return;
+    this.state.detailOpen = open;
+    this.applyDetailLayout();
+    if (!open) this.list.body.focus({ preventScroll: true });
+    this.dirty();
+  }
+
+  private applyDetailLayout(): void {
+    const open = this.state.detailOpen;
+    this.main.classList.toggle('detail-open', open);
+    this.main.style.setProperty('--detail-size', `${(this.state.detailSize * 100).toFixed(2)}%`);
+  }
+
+  private initSplitter(): void {
+    this.splitter.addEventListener('pointerdown', (e) => {
+      e.preventDefault();
+      this.splitter.setPointerCapture(e.pointerId);
+      this.splitter.classList.add('active');
+      const rect = this.main.getBoundingClientRect();
+      const move = (ev: PointerEvent): void => {
+        const frac = 1 - (ev.clientY - rect.top) / rect.height;
+        this.state.detailSize = Math.min(0.85, Math.max(0.15, frac));
+        this.applyDetailLayout();
+        this.schedule();
+      };
+      const up = (): void => {
+        this.splitter.removeEventListener('pointermove', move);
+        this.splitter.removeEventListener('pointerup', up);
+        this.splitter.classList.remove('active');
+        this.dirty();
+      };
+      this.splitter.addEventListener('pointermove', move);
+      this.splitter.addEventListener('pointerup', up);
+    });
+  }
+
+  // ---- toolbar ---------------------------------------------------------------------------------
+
+  private renderToolbar(): HTMLElement {
+    this.traceSelect.addEventListener('change', () => {
+      const key = this.traceSelect.value;
+      if (key && key !== this.currentKey) this.post({ type: 'selectTrace', traceKey: key });
+    });
+    this.filterInput.addEventListener('input', () => this.updateFilter({ text: this.filterInput.value }));
+    this.filterInput.addEventListener('keydown', (e) => {
+      if (e.key === 'Escape' && this.filterInput.value) {
+        e.preventDefault();
+        this.filterInput.value = '';
+        this.updateFilter({ text: '' });
+      } else if (e.key === 'ArrowDown' || e.key === 'Enter') {
+        e.preventDefault();
+        this.list.body.focus();
+        if (!this.state.selectedId || this.model.indexOf(this.state.selectedId) < 0) this.selectIndex(0, false);
+      }
+    });
+    this.failedToggle.addEventListener('click', () => this.updateFilter({ failedOnly: !this.state.filter.failedOnly }));
+    const chipBox = h('div', 'chips', { role: 'group', 'aria-label': 'Status filter' });
+    for (const [cls, label, title] of STATUS_CHIPS) {
+      const b = h('button', `chip st-${cls}`, { type: 'button', title, 'aria-pressed': 'false' }, label);
+      b.addEventListener('click', () => {
+        const set = new Set(this.state.filter.classes);
+        if (set.has(cls)) set.delete(cls);
+        else set.add(cls);
+        this.updateFilter({ classes: STATUS_CHIPS.map(([c]) => c).filter((c) => set.has(c)) });
+      });
+      this.chips.set(cls, b);
+      chipBox.append(b);
+    }
+    this.hostSelect.addEventListener('change', () => this.updateFilter({ host: this.hostSelect.value }));
+    this.hostSelect.addEventListener('focus', () => this.renderHostSelect(true));
+    this.hostSelect.addEventListener('mousedown', () => this.renderHostSelect(true));
+    const cmd = (command: PanelCommand, codicon: string, title: string): HTMLButtonElement => {
+      const b = h('button', 'icon-button', { type: 'button', title, 'aria-label': title }, icon(codicon));
+      b.addEventListener('click', () => this.post({ type: 'command', command, traceKey: this.currentKey }));
+      return b;
+    };
+    this.syncFilterControls();
+    return h(
+      'div',
+      'toolbar',
+      { role: 'toolbar', 'aria-label': 'Net Trace' },
+      h('div', 'group', null, this.traceSelect, this.liveBadge),
+      h('div', 'group grow filter-box', null, icon('filter', 'input-icon'), this.filterInput),
+      h('div', 'group', null, this.failedToggle, chipBox, this.hostSelect),
+      h('div', 'group actions', null, cmd('openTrace', 'folder-opened', 'Open trace file…'), cmd('save', 'save', 'Save trace…'), cmd('exportHar', 'export', 'Export HAR…'), cmd('clear', 'clear-all', 'Clear')),
+    );
+  }
+
+  private updateFilter(patch: Partial<PanelState['filter']>): void {
+    this.state.filter = { ...this.state.filter, ...patch };
+    this.model.setFilter(this.state.filter);
+    this.syncFilterControls();
+    this.list.body.scrollTop = 0;
+    if (this.state.selectedId) this.list.reveal(this.model.indexOf(this.state.selectedId));
+    this.dirty();
+  }
+
+  private toggleSort(key: SortKey): void {
+    const s = this.state.sort;
+    this.state.sort = s.key === key ? { key, dir: s.dir === 1 ? -1 : 1 } : { key, dir: 1 };
+    this.model.setSort(this.state.sort);
+    this.list.renderSort(this.state.sort);
+    if (this.state.selectedId) this.list.reveal(this.model.indexOf(this.state.selectedId));
+    this.dirty();
+  }
+
+  private syncFilterControls(): void {
+    const f = this.state.filter;
+    if (this.filterInput.value !== f.text) this.filterInput.value = f.text;
+    this.failedToggle.classList.toggle('on', f.failedOnly);
+    setSafeAttr(this.failedToggle, 'aria-pressed', String(f.failedOnly));
+    for (const [cls, b] of this.chips) {
+      const on = f.classes.includes(cls);
+      b.classList.toggle('on', on);
+      setSafeAttr(b, 'aria-pressed', String(on));
+    }
+    this.renderHostSelect(true);
+  }
+
+  private renderHostSelect(force: boolean): void {
+    const hosts = this.model.hostList();
+    const sig = `${hosts.length}|${this.state.filter.host}`;
+    if (!force && sig === this.hostSignature) return;
+    this.hostSignature = sig;
+    const opts: HTMLOptionElement[] = [h('option', null, { value: '' }, 'All hosts')];
+    const current = this.state.filter.host;
+    if (current && !this.model.hosts.has(current)) opts.push(h('option', null, { value: current }, `${current} (0)`));
+    for (const [host, n] of hosts) opts.push(h('option', null, { value: host }, `${host} (${n})`));
+    this.hostSelect.replaceChildren(...opts);
+    this.hostSelect.value = current;
+  }
+
+  private renderTraceSelect(): void {
+    const groups = new Map<TraceOrigin, HTMLOptGroupElement>();
+    const children: HTMLElement[] = [];
+    for (const t of this.traces) {
+      let g = groups.get(t.origin);
+      if (!g) {
+        g = document.createElement('optgroup');
+        g.label = ORIGIN_LABELS[t.origin];
+        groups.set(t.origin, g);
+      }
+      g.append(h('option', null, { value: t.traceKey, title: t.detail ?? t.label }, t.live ? `● ${t.label}` : t.label));
+    }
+    for (const origin of ['current', 'earlier', 'file'] as const) {
+      const g = groups.get(origin);
+      if (g) children.push(g);
+    }
+    if (!children.length) children.push(h('option', null, { value: '' }, this.hasData ? this.model.description || 'Trace' : 'No traces'));
+    this.traceSelect.replaceChildren(...children);
+    if (this.currentKey !== undefined) this.traceSelect.value = this.currentKey;
+  }
+
+  // ---- rendering -------------------------------------------------------------------------------
+
+  private dirty(): void {
+    this.stateDirty = true;
+    this.schedule();
+  }
+
+  /** Requests a render on the next animation frame. */
+  schedule(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    requestAnimationFrame(() => this.flush());
+  }
+
+  /** Renders now (also called by the rAF callback). */
+  flush(): void {
+    this.scheduled = false;
+    if (this.hasData) {
+      if (this.followTail) this.list.scrollToEnd();
+      this.list.render(this.state.selectedId ?? null);
+      const row = this.state.selectedId ? this.model.row(this.state.selectedId) : undefined;
+      if (this.state.detailOpen) this.detail.render(row);
+      this.renderStatus();
+      this.renderHostSelect(false);
+      this.liveBadge.classList.toggle('on', this.model.live);
+      const empty = this.model.view.length === 0;
+      this.main.classList.toggle('is-empty', empty);
+      if (empty) setText(this.emptyMsg, this.model.rows.length ? 'No requests match the filter.' : this.model.live ? 'No requests yet. Requests appear here as the program makes them.' : 'This trace has no HTTP requests.');
+    }
+    const sel = this.state.selectedId ?? null;
+    if (this.hasData && sel !== this.lastPostedSelection && this.currentKey !== undefined) {
+      this.lastPostedSelection = sel;
+      this.post({ type: 'selected', traceKey: this.currentKey, traceID: sel });
+    }
+    if (this.stateDirty) {
+      this.stateDirty = false;
+      this.api.setState(this.state);
+    }
+    const detail: RenderEventDetail = {
+      requests: this.model.rows.length,
+      shown: this.model.view.length,
+      selectedId: this.state.selectedId ?? null,
+      detailOpen: this.state.detailOpen,
+      frame: ++this.frame,
+    };
+    window.dispatchEvent(new CustomEvent('nettrace-render', { detail }));
+  }
+
+  private renderStatus(): void {
+    const m = this.model;
+    let bytes = 0;
+    for (const r of m.rows) bytes += r.size ?? 0;
+    const parts = [`${m.rows.length.toLocaleString('en-US')} requests`];
+    if (m.view.length !== m.rows.length) parts.push(`${m.view.length.toLocaleString('en-US')} shown`);
+    parts.push(`${m.failedCount.toLocaleString('en-US')} failed`, `${formatBytes(bytes)} received`);
+    setText(this.statusLeft, parts.join(' · '));
+    setText(this.statusRight, m.description);
+  }
+}
+
+/** Exposed for harnesses: the running app (undefined until loaded). */
+declare global {
+  interface Window {
+    __nettraceApp?: unknown;
+  }
+}
+
+const mount = document.getElementById('app') ?? document.body.appendChild(document.createElement('div'));
+mount.classList.add('app');
+window.__nettraceApp = new App(mount);

@@ -1,0 +1,49 @@
+/**
+ * The panel's persisted UI state (VS Code `getState/setState`, survives reloads and the panel
+ * being hidden), and its validation: saved state is untrusted input from an older version.
+ */
+
+import { columnWidths } from './columns';
+import { DEFAULT_SORT, NO_FILTER, SORT_KEYS, type FilterSpec, type SortSpec } from './model';
+import { STATUS_CLASSES, type StatusClass } from './format';
+import type { DetailTab } from './detail';
+
+/** Everything the panel restores after a reload. */
+export interface PanelState {
+  traceKey?: string;
+  selectedId?: string | null;
+  filter: FilterSpec;
+  sort: SortSpec;
+  widths: Record<string, number>;
+  detailOpen: boolean;
+  detailTab: DetailTab;
+  /** Height of the detail pane as a fraction of the panel height. */
+  detailSize: number;
+}
+
+const TABS: readonly DetailTab[] = ['timing', 'headers', 'connection', 'tls', 'initiator'];
+
+/** Validates a saved state, filling in defaults for anything missing or malformed. */
+export function restoreState(saved: unknown): PanelState {
+  const s = (typeof saved === 'object' && saved !== null ? saved : {}) as Partial<Record<keyof PanelState, unknown>>;
+  const f = (typeof s.filter === 'object' && s.filter !== null ? s.filter : {}) as Partial<Record<keyof FilterSpec, unknown>>;
+  const so = (typeof s.sort === 'object' && s.sort !== null ? s.sort : {}) as Partial<Record<keyof SortSpec, unknown>>;
+  return {
+    traceKey: typeof s.traceKey === 'string' ? s.traceKey : undefined,
+    selectedId: typeof s.selectedId === 'string' ? s.selectedId : null,
+    filter: {
+      text: typeof f.text === 'string' ? f.text : NO_FILTER.text,
+      failedOnly: f.failedOnly === true,
+      classes: Array.isArray(f.classes) ? (f.classes.filter((c) => STATUS_CLASSES.includes(c as StatusClass)) as StatusClass[]) : [],
+      host: typeof f.host === 'string' ? f.host : '',
+    },
+    sort: {
+      key: SORT_KEYS.includes(so.key as SortSpec['key']) ? (so.key as SortSpec['key']) : DEFAULT_SORT.key,
+      dir: so.dir === -1 ? -1 : 1,
+    },
+    widths: columnWidths(typeof s.widths === 'object' && s.widths !== null ? (s.widths as Record<string, number>) : undefined),
+    detailOpen: s.detailOpen === true,
+    detailTab: TABS.includes(s.detailTab as DetailTab) ? (s.detailTab as DetailTab) : 'timing',
+    detailSize: typeof s.detailSize === 'number' && s.detailSize >= 0.15 && s.detailSize <= 0.85 ? s.detailSize : 0.45,
+  };
+}
