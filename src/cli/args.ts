@@ -1,0 +1,55 @@
+/**
+ * Hand-written argument parsing for the `nettrace` command (no dependency): options as `--name
+ * value` or `--name=value`, flags, positionals, and everything after `--` kept verbatim.
+ */
+
+/** A usage error: the message is one line for the user; exit code 2. */
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
+
+/** How each option of a subcommand is parsed. */
+export type OptionSpec = Record<string, 'string' | 'flag'>;
+
+/** The result of parsing a subcommand's arguments. */
+export interface ParsedArgs {
+  options: Record<string, string | boolean>;
+  positionals: string[];
+  /** Arguments after `--`, or after the first positional when `stopAtPositional` is set. */
+  rest: string[];
+}
+
+/**
+ * Parses `argv` against `spec`. With `stopAtPositional`, the first positional and everything
+ * after it are the command to run (so `nettrace run node app.js --port 1` works without `--`).
+ */
+export function parseArgs(argv: string[], spec: OptionSpec, stopAtPositional = false): ParsedArgs {
+  const options: Record<string, string | boolean> = {};
+  const positionals: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === '--') return { options, positionals, rest: argv.slice(i + 1) };
+    if (arg.startsWith('-') && arg !== '-') {
+      const eq = arg.indexOf('=');
+      const name = (eq >= 0 ? arg.slice(0, eq) : arg).replace(/^--?/, '');
+      const kind = name === 'h' ? spec.help : spec[name];
+      if (!kind) throw new UsageError(`unknown option ${eq >= 0 ? arg.slice(0, eq) : arg}`);
+      const key = name === 'h' ? 'help' : name;
+      if (kind === 'flag') {
+        if (eq >= 0) throw new UsageError(`option --${name} takes no value`);
+        options[key] = true;
+      } else if (eq >= 0) {
+        options[key] = arg.slice(eq + 1);
+      } else {
+        const value = argv[i + 1];
+        if (value === undefined || value === '--') throw new UsageError(`option --${name} needs a value`);
+        options[key] = value;
+        i++;
+      }
+      continue;
+    }
+    if (stopAtPositional) return { options, positionals, rest: argv.slice(i) };
+    positionals.push(arg);
+  }
+  return { options, positionals, rest: [] };
+}

@@ -1,0 +1,152 @@
+/**
+ * `nettrace`: run a command traced, show a saved trace, or run the offline demo.
+ * Errors reach the user as one line ("nettrace: ..."); stacks only with NETTRACE_DEBUG=1.
+ */
+
+import { resolve } from 'node:path';
+import type { HeaderCaptureMode } from '../trace/types';
+import { renderSummary, renderTrace, shouldUseColor } from '../trace/render';
+import { TraceFileError } from '../trace/traceFile';
+import { parseArgs, UsageError } from './args';
+import { runDemo } from './demo';
+import { CliError, defaultOutName, runTraced } from './runTraced';
+import { showTrace } from './show';
+
+const HELP = `nettrace — trace every outgoing HTTP request of a Node.js program
+
+Usage:
+  nettrace run [options] -- <command> [args...]
+      Run the command with tracing injected into it (and every Node child process),
+      write the trace, print a summary to stderr, exit with the command's exit code.
+      --out FILE          trace file (default ./nettrace-<timestamp>.json)
+      --har FILE          also write a HAR 1.2 file
+      --headers MODE      none | names | values (default values; secrets are redacted)
+      --redact NAME,...   more header names to redact
+      --slow MS           diagnose successful requests slower than this (default 1000)
+      --quiet             print only the summary line
+
+  nettrace show FILE [--json] [--slow MS]
+      Print a saved trace: request table, waterfall, diagnosis of each failure.
+      --json prints the trace with timings and diagnoses as JSON.
+
+  nettrace demo [--out-dir DIR]
+      Trace a demo app against local servers (no internet needed) and write
+      nettrace-demo.json and nettrace-demo.har.
+
+  nettrace --help | --version
+`;
+
+function parseSlow(value: string | boolean | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0) throw new UsageError(`--slow needs a number of milliseconds, not "${String(value)}"`);
+  return n;
+}
+
+async function cmdRun(argv: string[]): Promise<number> {
+  const { options, rest } = parseArgs(
+    argv,
+    { out: 'string', har: 'string', headers: 'string', redact: 'string', quiet: 'flag', slow: 'string', help: 'flag' },
+    true,
+  );
+  if (options.help) {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  if (rest.length === 0) throw new UsageError('no command given: nettrace run [options] -- <command> [args...]');
+  const headers = options.headers as string | undefined;
+  if (headers !== undefined && !['none', 'names', 'values'].includes(headers)) {
+    throw new UsageError(`--headers must be none, names or values, not "${headers}"`);
+  }
+  const redact = typeof options.redact === 'string' ? options.redact.split(',').map((s) => s.trim()).filter(Boolean) : undefined;
+  const out = resolve(typeof options.out === 'string' ? options.out : defaultOutName());
+  const har = typeof options.har === 'string' ? resolve(options.har) : undefined;
+  const result = await runTraced({
+    command: rest[0],
+    args: rest.slice(1),
+    out,
+    har,
+    slowThresholdMs: parseSlow(options.slow),
+    config: { headers: headers as HeaderCaptureMode | undefined, redact },
+  });
+  const err = process.stderr;
+  if (options.quiet) err.write(`nettrace: ${renderSummary(result.trace)}; wrote ${out}\n`);
+  else {
+    err.write('\n' + renderTrace(result.trace, { width: err.columns ?? 120, color: shouldUseColor(err) }));
+    err.write(`Wrote ${out}${har ? ` and ${har}` : ''}\n`);
+  }
+  return result.exitCode;
+}
+
+async function cmdShow(argv: string[]): Promise<number> {
+  const { options, positionals } = parseArgs(argv, { json: 'flag', slow: 'string', help: 'flag' });
+  if (options.help) {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  if (positionals.length !== 1) throw new UsageError('usage: nettrace show FILE [--json]');
+  try {
+    showTrace(positionals[0], { json: !!options.json, slowThresholdMs: parseSlow(options.slow) });
+  } catch (e) {
+    if (e instanceof TraceFileError) throw new CliError(e.message, 1);
+    throw e;
+  }
+  return 0;
+}
+
+async function cmdDemo(argv: string[]): Promise<number> {
+  const { options, positionals } = parseArgs(argv, { 'out-dir': 'string', help: 'flag' });
+  if (options.help) {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
+  return runDemo({ outDir: options['out-dir'] as string | undefined });
+}
+
+/** Runs the CLI with the given arguments; resolves with the exit code. */
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'run':
+      return cmdRun(rest);
+    case 'show':
+      return cmdShow(rest);
+    case 'demo':
+      return cmdDemo(rest);
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+      process.stdout.write(HELP);
+      return command === undefined ? 2 : 0;
+    case '--version':
+    case '-v':
+      process.stdout.write('nettrace 0.1.0\n');
+      return 0;
+    default:
+      throw new UsageError(`unknown command "${command}" (try nettrace --help)`);
+  }
+}
+
+function reportAndExit(err: unknown): void {
+  if (process.env.NETTRACE_DEBUG === '1' && err instanceof Error) process.stderr.write(`${err.stack}\n`);
+  if (err instanceof CliError) {
+    process.stderr.write(`nettrace: ${err.message}\n`);
+    process.exitCode = err.exitCode;
+  } else if (err instanceof UsageError) {
+    process.stderr.write(`nettrace: ${err.message}\n`);
+    process.exitCode = 2;
+  } else {
+    const message = err instanceof Error ? err.message : String(err);
+    process.stderr.write(`nettrace: unexpected error: ${message.split('\n')[0]} (NETTRACE_DEBUG=1 shows details)\n`);
+    process.exitCode = 2;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  reportAndExit,
+);
