@@ -136,8 +136,9 @@ function onStart(t: Tracer, hook: Hook, req: TracedRequest): void {
   if (typeof req._header === 'string') {
     const headers = t.headers.fromHeaderBlock(req._header);
     if (headers) fields.reqHeaders = headers;
-    const len = req.getHeader('content-length');
-    if (len !== undefined) fields.reqContentLen = Number(len);
+    // Node adds Content-Length itself for `end(data)`, so read what was actually sent.
+    const len = /\r\ncontent-length:[ \t]*(\d+)/i.exec(req._header);
+    if (len) fields.reqContentLen = Number(len[1]);
   }
   if (conn) {
     fields.tcpConn = conn.tcpId;

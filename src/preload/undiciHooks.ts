@@ -62,6 +62,10 @@ export function installUndiciHooks(t: Tracer): void {
       reqStartAt: now(),
     };
     if (headers) fields.reqHeaders = headers;
+    const body = (req as { body?: unknown }).body;
+    if (typeof body === 'string') fields.reqContentLen = Buffer.byteLength(body);
+    else if (body instanceof Uint8Array) fields.reqContentLen = body.length;
+    else if (body == null) fields.reqContentLen = 0;
     const initiator = formatInitiator(s.stack!, t.stackDepth, t.ownFile);
     s.stack = undefined;
     if (initiator) fields.initiator = initiator;

@@ -1,0 +1,51 @@
+// `npm test`: unit tests, then the integration suite against real local servers with debuggees on
+// Node 20 (this Node), 22 and 24. The other Node versions come from the npm registry's `node`
+// package (see shared/docs/platform.md) and are cached in ~/.cache/nettrace/nodes.
+// Privileged tests run when root and are skipped loudly otherwise; end-to-end tests are run by
+// .ci/run (they need code-server and Chromium).
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const nodesDir = process.env.NETTRACE_NODES_DIR ?? join(homedir(), '.cache', 'nettrace', 'nodes');
+const args = process.argv.slice(2);
+const integrationOnly = args.includes('--integration-only');
+
+/** Installs node@<major> from the npm registry into the cache unless it is there already. */
+function ensureNode(major) {
+  const dir = join(nodesDir, `node${major}`);
+  const bin = join(dir, 'node_modules', 'node', 'bin', 'node');
+  if (existsSync(bin)) return true;
+  mkdirSync(dir, { recursive: true });
+  if (!existsSync(join(dir, 'package.json'))) writeFileSync(join(dir, 'package.json'), '{"private":true}\n');
+  console.error(`test: installing node@${major} into ${dir} (once)`);
+  const r = spawnSync('npm', ['install', '--no-save', '--no-audit', '--no-fund', `node@${major}`], { cwd: dir, stdio: ['ignore', 'ignore', 'inherit'] });
+  return r.status === 0 && existsSync(bin);
+}
+
+if (process.env.NETTRACE_SKIP_NODE_MATRIX !== '1') {
+  for (const major of ['22', '24']) {
+    if (!ensureNode(major)) {
+      console.error(`test: could not install node@${major}; the integration suite needs it (set NETTRACE_SKIP_NODE_MATRIX=1 to run on this Node only)`);
+      process.exit(1);
+    }
+  }
+} else {
+  console.error('test: NETTRACE_SKIP_NODE_MATRIX=1 — the integration suite runs on this Node only');
+}
+
+const files = (dir) =>
+  existsSync(join(root, dir))
+    ? readdirSync(join(root, dir))
+        .filter((f) => /\.test\.(mjs|cjs|js)$/.test(f))
+        .map((f) => join(dir, f))
+    : [];
+const suites = [...(integrationOnly ? [] : files('test/unit')), ...files('test/integration'), ...files('test/privileged')];
+if (process.getuid && process.getuid() !== 0 && files('test/privileged').length > 0) {
+  console.error('test: NOT ROOT — the privileged tests will report themselves skipped');
+}
+const r = spawnSync(process.execPath, ['--test', '--test-concurrency=2', ...suites], { cwd: root, stdio: 'inherit' });
+process.exit(r.status ?? 1);

@@ -1,0 +1,69 @@
+// Runs a program under `nettrace run` (the real CLI, collector and preload) and returns the trace.
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir, homedir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const cli = join(root, 'dist', 'cli.cjs');
+export const apps = join(root, 'test', 'integration', 'apps');
+/** Where scripts/test.mjs installs the other Node versions. */
+export const nodesDir = process.env.NETTRACE_NODES_DIR ?? join(homedir(), '.cache', 'nettrace', 'nodes');
+
+/** The Node binaries to run debuggees with: this one, plus 22 and 24 when installed. */
+export function nodeBinaries() {
+  const out = [{ label: `node ${process.version}`, bin: process.execPath }];
+  for (const major of ['22', '24']) {
+    const bin = join(nodesDir, `node${major}`, 'node_modules', 'node', 'bin', 'node');
+    if (existsSync(bin)) out.push({ label: `node ${major}`, bin });
+  }
+  return out;
+}
+
+/** Runs a command and collects its output. */
+export function run(cmd, args, { env = {}, cwd = root, timeoutMs = 60000 } = {}) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout, stderr });
+    });
+  });
+}
+
+/** Runs `node <app>` traced; returns the process result and the parsed trace. */
+export async function runTraced(node, app, { env = {}, args = [], cliArgs = [] } = {}) {
+  const dir = mkdtempSync(join(tmpdir(), 'nettrace-it-'));
+  const out = join(dir, 'trace.json');
+  try {
+    const res = await run(process.execPath, [cli, 'run', '--quiet', '--out', out, ...cliArgs, '--', node, join(apps, app), ...args], { env });
+    const trace = existsSync(out) ? JSON.parse(readFileSync(out, 'utf8')) : undefined;
+    return { ...res, trace };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Runs `node <app>` without tracing. */
+export function runPlain(node, app, { env = {} } = {}) {
+  return run(node, [join(apps, app)], { env });
+}
+
+/** Finds the request whose URL ends with `suffix`. */
+export function req(trace, suffix) {
+  const found = trace.httpRequests.filter((r) => r.reqURL.endsWith(suffix));
+  if (found.length !== 1) throw new Error(`expected one request ending in ${suffix}, found ${found.length}: ${trace.httpRequests.map((r) => r.reqURL).join(', ')}`);
+  return found[0];
+}
+
+/** Looks a record up by traceID. */
+export function byId(trace, kind, id) {
+  return trace[kind].find((r) => r.traceID === id);
+}

@@ -1,0 +1,201 @@
+// The core tracer's acceptance scenarios, run for real against local servers, once per Node
+// version available (20 always; 22 and 24 when scripts/test.mjs installed them).
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { startServers, caFile } from './servers.mjs';
+import { byId, nodeBinaries, req, runPlain, runTraced } from './harness.mjs';
+
+let servers;
+let env;
+before(async () => {
+  servers = await startServers();
+  env = { NT_URLS: JSON.stringify(servers.urls), NODE_EXTRA_CA_CERTS: caFile };
+});
+after(() => servers.close());
+
+for (const { label, bin } of nodeBinaries()) {
+  describe(label, () => {
+    test('keep-alive reuse, POST body, HTTPS with the test CA, redaction', async () => {
+      const { code, trace, stderr } = await runTraced(bin, 'keepalive-https.cjs', { env });
+      assert.equal(code, 0, stderr);
+      const one = req(trace, '/one?size=100');
+      const two = req(trace, '/two?size=200');
+      const post = req(trace, '/post');
+      const secure = req(trace, '/secure?size=50');
+      assert.equal(one.client, 'http');
+      assert.equal(one.reusedConn, false);
+      assert.equal(two.reusedConn, true);
+      assert.equal(two.tcpConn, one.tcpConn, 'second request rides the first connection');
+      assert.equal(two.dial, undefined);
+      assert.equal(two.timings.dns, -1);
+      assert.equal(two.timings.connect, -1);
+      assert.equal(two.timings.ssl, -1);
+      assert.ok(one.timings.dns >= 0, 'first request resolved localhost');
+      assert.ok(one.timings.connect >= 0);
+      assert.equal(one.respStatusCode, 200);
+      assert.equal(one.respContentLen, 100);
+      assert.equal(two.respContentLen, 200);
+      assert.equal(post.reqMethod, 'POST');
+      assert.equal(post.reqContentLen, 1234);
+      const auth = one.reqHeaders.find(([n]) => n.toLowerCase() === 'authorization');
+      assert.deepEqual(auth.slice(1), ['<redacted>']);
+      assert.deepEqual(one.reqHeaders.find(([n]) => n === 'x-visible'), ['x-visible', 'yes']);
+      assert.deepEqual(one.respHeaders.find(([n]) => n.toLowerCase() === 'set-cookie').slice(1), ['<redacted>']);
+      const dial = byId(trace, 'dials', one.dial);
+      assert.equal(dial.dnsLookups[0].host, 'localhost');
+      assert.ok(dial.dnsLookups[0].addresses.length >= 1);
+      assert.equal(dial.connectAttempts.at(-1).error, null);
+      const conn = byId(trace, 'tcpConns', one.tcpConn);
+      assert.equal(conn.connected, true);
+      assert.equal(conn.addrTuple.dstIP, '127.0.0.1');
+      assert.ok(conn.totalRecvBytes > 300, 'both responses came over this connection');
+      assert.equal(conn.requestCount, 2);
+      assert.ok(byId(trace, 'tcpConns', post.tcpConn).totalSentBytes > 1234, 'the POST body went over its connection');
+      assert.equal(secure.client, 'https');
+      assert.equal(secure.respStatusCode, 200);
+      const tls = byId(trace, 'tlsTunnels', secure.tlsTunnel);
+      assert.equal(tls.handshakeErr, null);
+      assert.match(tls.tlsVersion, /^TLSv1\.[23]$/);
+      assert.ok(tls.cipherSuite);
+      assert.match(tls.peerCerts[0].subject, /CN=localhost/);
+      assert.ok(secure.timings.ssl >= 0);
+      assert.ok(secure.timings.connect >= secure.timings.ssl, 'connect includes ssl (HAR)');
+      assert.equal(one.initiator.frames[0].file.endsWith('keepalive-https.cjs'), true);
+    });
+
+    test('fetch, undici.request, undici fetch and Pool', async () => {
+      const { code, trace, stderr } = await runTraced(bin, 'fetch-undici.mjs', { env });
+      assert.equal(code, 0, stderr);
+      const f = req(trace, '/global-fetch?size=321');
+      assert.equal(f.client, 'fetch');
+      assert.equal(f.respContentLen, 321);
+      assert.equal(f.respStatusCode, 200);
+      assert.ok(f.tcpConn);
+      const u = req(trace, '/undici-request?size=654');
+      assert.equal(u.client, 'undici');
+      assert.equal(u.respContentLen, 654);
+      const uf = req(trace, '/undici-fetch?size=77');
+      assert.equal(uf.client, 'fetch');
+      const p1 = req(trace, '/pool-1?size=10');
+      const p2 = req(trace, '/pool-2?size=20');
+      assert.equal(p2.tcpConn, p1.tcpConn);
+      assert.equal(p2.reusedConn, true);
+      for (const r of [f, u, uf, p1, p2]) assert.ok(r.respDoneAt >= r.respRecvAt, `${r.reqURL} completed`);
+      // A request queued in a Pool is created later from the pool's drain: only undici's frames
+      // are on the stack then (a documented limit), so only the directly dispatched ones are checked.
+      for (const r of [f, u, uf, p1]) {
+        assert.ok(r.initiator?.frames?.[0]?.file.endsWith('fetch-undici.mjs'), `${r.reqURL} initiator ${JSON.stringify(r.initiator)}`);
+      }
+    });
+
+    test('3-hop redirect chains are linked through redirectedFrom', async () => {
+      const { code, trace, stderr } = await runTraced(bin, 'redirects.mjs', { env });
+      assert.equal(code, 0, stderr);
+      for (const client of ['http', 'fetch']) {
+        const chain = trace.httpRequests.filter((r) => r.client === client);
+        assert.deepEqual(chain.map((r) => new URL(r.reqURL).pathname), ['/r/3', '/r/2', '/r/1', '/final'], client);
+        assert.equal(chain[0].redirectedFrom, undefined);
+        for (let i = 1; i < 4; i++) assert.equal(chain[i].redirectedFrom, chain[i - 1].traceID, `${client} hop ${i}`);
+        assert.deepEqual(chain.map((r) => r.respStatusCode), [302, 302, 302, 200]);
+      }
+    });
+
+    test('failures carry their phase and structured attributes', async () => {
+      const { code, trace, stdout, stderr } = await runTraced(bin, 'failures.cjs', { env });
+      assert.equal(code, 0, stderr);
+      const seen = JSON.parse(stdout);
+      assert.equal(seen.refused, 'ECONNREFUSED');
+      const refused = req(trace, '/refused');
+      assert.equal(refused.reqError.phase, 'connect');
+      assert.equal(refused.reqError.code, 'ECONNREFUSED');
+      assert.equal(refused.reqError.syscall, 'connect');
+      assert.equal(refused.reqError.address, '127.0.0.1');
+      assert.equal(typeof refused.reqError.port, 'number');
+      assert.equal(byId(trace, 'dials', refused.dial).connectAttempts.at(-1).error, 'ECONNREFUSED');
+      const dns = req(trace, '/dns');
+      assert.equal(dns.reqError.phase, 'dns');
+      assert.equal(dns.reqError.code, 'ENOTFOUND');
+      assert.equal(byId(trace, 'dials', dns.dial).dnsLookups[0].error, 'ENOTFOUND');
+      const untrusted = req(trace, '/untrusted');
+      assert.equal(untrusted.reqError.phase, 'tls');
+      assert.match(untrusted.reqError.code, /UNABLE_TO_VERIFY_LEAF_SIGNATURE|SELF_SIGNED|UNABLE_TO_GET_ISSUER/);
+      assert.ok(byId(trace, 'tlsTunnels', untrusted.tlsTunnel).handshakeErr);
+      const wrong = req(trace, '/wrong-host');
+      assert.equal(wrong.reqError.phase, 'tls');
+      assert.equal(wrong.reqError.code, 'ERR_TLS_CERT_ALTNAME_INVALID');
+      const timeout = req(trace, '/stall');
+      assert.equal(timeout.reqError.phase, 'response');
+      assert.equal(timeout.reqError.aborted, true);
+      assert.equal(timeout.reqError.timedOut, true);
+      assert.equal(timeout.respStatusCode, undefined);
+      const reset = req(trace, '/reset');
+      assert.equal(reset.respStatusCode, 200);
+      assert.equal(reset.reqError.phase, 'response');
+      assert.equal(reset.reqError.code, 'ECONNRESET');
+      assert.ok(reset.respContentLen >= 1 && reset.respContentLen < 100000, `partial body ${reset.respContentLen}`);
+      const fRefused = req(trace, '/fetch-refused');
+      assert.equal(fRefused.client, 'fetch');
+      assert.equal(fRefused.reqError.phase, 'connect');
+      assert.equal(fRefused.reqError.code, 'ECONNREFUSED');
+      const fTimeout = req(trace, '/fetch-stall');
+      assert.equal(fTimeout.reqError.timedOut, true);
+      assert.equal(fTimeout.reqError.phase, 'response');
+      const fReset = req(trace, '/fetch-reset');
+      assert.equal(fReset.reqError.phase, 'response');
+      for (const r of trace.httpRequests) assert.ok(r.diagnosis, `diagnosis for ${r.reqURL}`);
+    });
+
+    test('child processes and worker threads are traced and tagged', async () => {
+      const { code, trace, stderr } = await runTraced(bin, 'child-worker.cjs', { env });
+      assert.equal(code, 0, stderr);
+      const parent = req(trace, '/parent');
+      const child = req(trace, '/child');
+      const worker = req(trace, '/worker');
+      assert.notEqual(child.pid, parent.pid);
+      assert.equal(worker.pid, parent.pid);
+      assert.ok(worker.threadId > 0);
+      assert.equal(parent.threadId, 0);
+      const childProc = trace.processes.find((p) => p.pid === child.pid);
+      assert.equal(childProc.ppid, parent.pid);
+      assert.ok(trace.processes.some((p) => p.pid === parent.pid && p.threadId === worker.threadId));
+    });
+
+    test('an ESM program with named imports is traced', async () => {
+      const { code, trace, stderr } = await runTraced(bin, 'esm.mjs', { env });
+      assert.equal(code, 0, stderr);
+      const r = req(trace, '/esm');
+      assert.equal(r.respStatusCode, 200);
+      assert.match(r.initiator.frames[0].file, /esm\.mjs$/);
+    });
+
+    test('500 concurrent requests are all traced with the bytes the server saw', async () => {
+      servers.seen.clear();
+      const { code, trace, stdout, stderr } = await runTraced(bin, 'concurrent.mjs', { env: { ...env, NT_COUNT: '500' } });
+      assert.equal(code, 0, stderr);
+      assert.equal(JSON.parse(stdout).made, 500);
+      const traced = trace.httpRequests.filter((r) => new URL(r.reqURL).pathname === '/c');
+      assert.equal(traced.length, 500);
+      assert.equal(trace.stats.droppedEvents, 0);
+      for (const r of traced) {
+        const path = new URL(r.reqURL);
+        const saw = servers.seen.get(path.pathname + path.search);
+        assert.ok(saw, `server saw ${r.reqURL}`);
+        assert.equal(r.respContentLen, saw.sent, `response bytes of ${r.reqURL}`);
+        if (r.reqContentLen !== undefined) assert.equal(r.reqContentLen, saw.recv, `request bytes of ${r.reqURL}`);
+      }
+    });
+
+    for (const app of ['throws.cjs', 'monkeypatch.cjs']) {
+      test(`${app} behaves exactly as without tracing`, async () => {
+        const plain = await runPlain(bin, app, { env });
+        const traced = await runTraced(bin, app, { env });
+        assert.equal(traced.code, plain.code);
+        assert.equal(traced.stdout, plain.stdout);
+        // The CLI's own summary line is the only addition allowed.
+        const own = traced.stderr.replace(/^nettrace: .*\n?/m, '');
+        assert.equal(own.replace(/\n+$/, ''), plain.stderr.replace(/\n+$/, ''));
+        assert.ok(traced.trace.httpRequests.length >= 1);
+      });
+    }
+  });
+}
