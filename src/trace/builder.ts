@@ -358,7 +358,7 @@ export class TraceBuilder {
 
   /** Sets `redirectedFrom` when a request starts at a URL a previous 3xx pointed to. */
   private linkRedirectTarget(req: HttpRequest): void {
-    if (req.redirectedFrom) return;
+    if (req.redirectedFrom || this.pendingRedirects.size === 0) return;
     let url: string;
     try {
       url = new URL(req.reqURL).href;
@@ -377,12 +377,11 @@ export class TraceBuilder {
   warn(message: string): void {
     const text = message.length > 500 ? `${message.slice(0, 500)}…` : message;
     if (this.warningSet.has(text)) return;
-    if (this.warnings.length >= this.maxWarnings) {
-      this.omittedWarnings++;
-    } else {
-      this.warningSet.add(text);
-      this.warnings.push(text);
-    }
+    // Distinct warnings past the cap are only counted; remember (a bounded number of) them so a
+    // repeated one is not counted twice.
+    if (this.warningSet.size < this.maxWarnings * 100) this.warningSet.add(text);
+    if (this.warnings.length >= this.maxWarnings) this.omittedWarnings++;
+    else this.warnings.push(text);
     this.syncStats();
     this.changedOther = true;
   }

@@ -5,7 +5,7 @@
  */
 
 import type { RequestContext } from './timings';
-import { computeTimings, requestStartAt, totalTime, type Phase } from './timings';
+import { computeTimings, failedAt, requestStartAt, totalTime, type Phase } from './timings';
 import type { HttpRequest, Timings } from './types';
 
 /** Options of diagnose(). */
@@ -149,7 +149,8 @@ function stateWhenStopped(ctx: RequestContext, timings: Timings): string {
 function elapsed(ctx: RequestContext, timings: Timings): number | undefined {
   const r = ctx.request;
   const start = requestStartAt(ctx);
-  if (start !== undefined && r.reqErrorAt !== undefined) return Math.max(0, r.reqErrorAt - start);
+  const end = failedAt(r);
+  if (start !== undefined && end !== undefined) return Math.max(0, end - start);
   const total = totalTime(timings);
   return total > 0 ? total : undefined;
 }
@@ -172,13 +173,13 @@ function bracket(ip: string): string {
   return ip.includes(':') ? `[${ip}]` : ip;
 }
 
-function diagnoseDns(ctx: RequestContext, code: string | undefined): string {
+function diagnoseDns(ctx: RequestContext, code: string | undefined, timings: Timings): string {
   const lookups = ctx.dial?.dnsLookups ?? [];
   const failed = lookups.find((l) => l.error) ?? lookups[lookups.length - 1];
   const host = failed?.host ?? ctx.request.reqError?.hostname ?? hostOf(ctx.request);
   const reason = (code && DNS_REASONS[code]) ?? errorMessage(ctx.request);
-  const end = failed?.endAt ?? ctx.request.reqErrorAt;
-  const ms = failed && end !== undefined ? Math.max(0, end - failed.beginAt) : undefined;
+  const end = failed?.endAt ?? failedAt(ctx.request);
+  const ms = failed && end !== undefined ? Math.max(0, end - failed.beginAt) : elapsed(ctx, timings);
   return `DNS lookup of ${host} failed: ${withCode(reason, code)}${after(ms)}`;
 }
 
@@ -234,7 +235,7 @@ export function diagnose(ctx: RequestContext, timings?: Timings, options: Diagno
       return `${who}${after(elapsed(ctx, t))} ${stateWhenStopped(ctx, t)}`;
     }
     if (e.phase === 'dns' || (code && code in DNS_REASONS && code !== 'ECONNREFUSED' && !ctx.dial?.connectAttempts?.length)) {
-      return diagnoseDns(ctx, code);
+      return diagnoseDns(ctx, code, t);
     }
     if (e.phase === 'connect') return diagnoseConnect(ctx, code);
     if (e.phase === 'tls') return diagnoseTls(ctx, code);

@@ -181,7 +181,7 @@ export function renderSummary(trace: Trace): string {
   const n = trace.httpRequests.length;
   const failed = trace.httpRequests.filter(isFailed).length;
   const reused = trace.httpRequests.filter((r) => r.reusedConn).length;
-  const conns = trace.tcpConns.length;
+  const conns = trace.tcpConns.filter((c) => c.connected).length;
   let s = `${n} request${n === 1 ? '' : 's'}, ${failed} failed, ${conns} connection${conns === 1 ? '' : 's'}, ${reused} reused`;
   const { droppedEvents, untracedRequests } = trace.stats;
   if (untracedRequests > 0) s += `; ${untracedRequests} request${untracedRequests === 1 ? '' : 's'} not traced`;

@@ -30,6 +30,11 @@ export function requestStartAt(ctx: RequestContext): number | undefined {
   return r.reqStartAt ?? (ctx.request.reusedConn ? undefined : ctx.dial?.dialBeginAt) ?? r.reqSentAt ?? r.respRecvAt;
 }
 
+/** When a failed request failed: `reqEndAt` from the preload, else when the collector heard. */
+export function failedAt(req: HttpRequest): number | undefined {
+  return req.reqError ? (req.reqEndAt ?? req.reqErrorAt) : undefined;
+}
+
 /** Duration of a phase from a to b, never negative; -1 when either end is unknown. */
 function span(a: number | undefined, b: number | undefined): number {
   if (a === undefined || b === undefined) return -1;
@@ -48,7 +53,7 @@ export function computeTimings(ctx: RequestContext): Timings {
   const start = requestStartAt(ctx);
   if (start === undefined) return { ...NONE };
   const t: Timings = { ...NONE };
-  const errorAt = req.reqError ? req.reqErrorAt : undefined;
+  const errorAt = failedAt(req);
   const phase = req.reqError?.phase;
   const dial = req.reusedConn ? undefined : ctx.dial;
   let connReady: number | undefined;
@@ -88,6 +93,15 @@ export function computeTimings(ctx: RequestContext): Timings {
   } else if (req.reqSentAt !== undefined) {
     // No record of how the connection was made (e.g. the preload missed the dial).
     t.blocked = 0;
+  } else if (errorAt !== undefined) {
+    // Failed before anything was sent and nothing links it to a dial: the whole time goes to
+    // the phase it failed in.
+    t.blocked = 0;
+    const ms = span(start, errorAt);
+    if (phase === 'dns') t.dns = ms;
+    else if (phase === 'connect') t.connect = ms;
+    else if (phase === 'tls') t.connect = t.ssl = ms;
+    else t.blocked = ms;
   }
 
   const sendFrom = connReady !== undefined && connReady > start ? connReady : start;

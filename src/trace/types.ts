@@ -97,6 +97,8 @@ export interface HttpRequest {
   respHeaders?: HeaderPair[];
   respContentLen?: number;
   reqError?: RequestError | null;
+  /** When the request ended: response body done, or the failure (sent by the preload). */
+  reqEndAt?: number;
   /** When the request failed (set by the collector on receipt when the preload does not send it). */
   reqErrorAt?: number;
   tcpConn?: string;

@@ -1,0 +1,185 @@
+// TraceBuilder: id mapping, time conversion, merging, redirects, stats, malformed input.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createRequire } from 'node:module';
+
+const { TraceBuilder } = createRequire(import.meta.url)('../../dist/core.cjs');
+
+const BEGIN = Date.parse('2026-01-01T00:00:00.000Z');
+const at = (ms) => BEGIN + ms;
+const newBuilder = () => new TraceBuilder({ description: 'test', beginAt: new Date(BEGIN), now: () => at(999) });
+const hello = (pid) => ({ type: 'hello', pid, ppid: 1, threadId: 0, argv: ['node', 'a.js'], nodeVersion: 'v20', cwd: '/', startAt: at(1) });
+const rec = (kind, id, fields) => ({ type: 'record', kind, id, fields });
+
+test('maps local ids per connection to trace-wide traceIDs, including references', () => {
+  const b = newBuilder();
+  const c1 = b.openConnection();
+  const c2 = b.openConnection();
+  b.apply(c1, hello(10));
+  b.apply(c2, hello(20));
+  b.apply(c1, rec('dials', 'd1', { dstAddress: 'a:80', dialBeginAt: at(5), establishedConn: 'c1' }));
+  b.apply(c1, rec('tcpConns', 'c1', { fromDial: 'd1', handshakeEndAt: at(7), connected: true }));
+  b.apply(c1, rec('httpRequests', 'r1', { reqMethod: 'GET', reqURL: 'http://a/', dial: 'd1', tcpConn: 'c1', proxy: { url: 'http://p', tunnel: 'c1' } }));
+  b.apply(c2, rec('httpRequests', 'r1', { reqMethod: 'POST', reqURL: 'http://b/' }));
+  const t = b.trace;
+  assert.deepEqual(t.httpRequests.map((r) => r.traceID), ['req-1', 'req-2']);
+  assert.equal(t.httpRequests[0].dial, 'dial-1');
+  assert.equal(t.httpRequests[0].tcpConn, 'tcp-1');
+  assert.equal(t.httpRequests[0].proxy.tunnel, 'tcp-1');
+  assert.equal(t.dials[0].establishedConn, 'tcp-1');
+  assert.equal(t.tcpConns[0].fromDial, 'dial-1');
+  assert.equal(t.httpRequests[0].pid, 10);
+  assert.equal(t.httpRequests[1].pid, 20);
+  assert.equal(b.get('httpRequests', 'req-2').reqMethod, 'POST');
+  assert.equal(t.processes.length, 2);
+  assert.equal(t.processes[0].startAt, 1);
+});
+
+test('converts every ...At number, nested too, to ms since the trace began (3 decimals)', () => {
+  const b = newBuilder();
+  const c = b.openConnection();
+  b.apply(c, hello(1));
+  b.apply(c, rec('dials', 'd1', {
+    dialBeginAt: at(1.23456),
+    dnsLookups: [{ host: 'x', beginAt: at(2), endAt: at(3.5), addresses: [], error: null }],
+    connectAttempts: [{ address: '1.2.3.4', port: 80, beginAt: at(4), endAt: at(5), error: null }],
+    dstAddress: 'x:80',
+  }));
+  const d = b.trace.dials[0];
+  assert.equal(d.dialBeginAt, 1.235);
+  assert.equal(d.dnsLookups[0].beginAt, 2);
+  assert.equal(d.dnsLookups[0].endAt, 3.5);
+  assert.equal(d.connectAttempts[0].endAt, 5);
+  assert.equal(d.connectAttempts[0].port, 80, 'non-At numbers untouched');
+});
+
+test('merges upserts shallowly; arrays are replaced whole', () => {
+  const b = newBuilder();
+  const c = b.openConnection();
+  b.apply(c, hello(1));
+  b.apply(c, rec('httpRequests', 'r1', { reqMethod: 'GET', reqURL: 'http://a/', reqStartAt: at(1), reqHeaders: [['a', '1']] }));
+  b.apply(c, rec('httpRequests', 'r1', { reqSentAt: at(2), reqHeaders: [['b', '2']] }));
+  b.apply(c, rec('httpRequests', 'r1', { respRecvAt: at(3), respStatusCode: 200 }));
+  const r = b.trace.httpRequests[0];
+  assert.equal(b.trace.httpRequests.length, 1);
+  assert.deepEqual([r.reqStartAt, r.reqSentAt, r.respRecvAt, r.respStatusCode], [1, 2, 3, 200]);
+  assert.deepEqual(r.reqHeaders, [['b', '2']]);
+  assert.equal(r.reqMethod, 'GET');
+});
+
+test('malformed messages become warnings, never exceptions', () => {
+  const b = newBuilder();
+  const c = b.openConnection();
+  for (const m of [null, 42, 'x', [], {}, { type: 'nope' }, { type: 'record', kind: 'bogus', id: 'x', fields: {} },
+    { type: 'record', kind: 'dials', fields: {} }, { type: 'record', kind: 'dials', id: '', fields: {} },
+    { type: 'record', kind: 'dials', id: 'd', fields: 7 }, { type: 'hello' }]) {
+    assert.doesNotThrow(() => b.apply(c, m));
+  }
+  assert.ok(b.trace.stats.warnings.length >= 5, b.trace.stats.warnings.join('\n'));
+  assert.equal(b.trace.dials.length, 0);
+});
+
+test('warnings are deduplicated and capped with a count of the rest', () => {
+  const b = new TraceBuilder({ description: 't', maxWarnings: 3 });
+  const c = b.openConnection();
+  for (let i = 0; i < 10; i++) b.apply(c, { type: 'warning', message: `w${i % 5}` });
+  assert.deepEqual(b.trace.stats.warnings, ['w0', 'w1', 'w2', '2 more warnings not shown']);
+});
+
+test('stats are totals per connection, summed over connections', () => {
+  const b = newBuilder();
+  const c1 = b.openConnection();
+  const c2 = b.openConnection();
+  b.apply(c1, { type: 'stats', droppedEvents: 1, untracedRequests: 1 });
+  b.apply(c1, { type: 'stats', droppedEvents: 3, untracedRequests: 2 });
+  b.apply(c2, { type: 'stats', droppedEvents: 4, untracedRequests: 0 });
+  assert.equal(b.trace.stats.droppedEvents, 7);
+  assert.equal(b.trace.stats.untracedRequests, 2);
+});
+
+test('exit sets exitAt/exitCode and idle tracks connections', () => {
+  const b = newBuilder();
+  const c1 = b.openConnection();
+  const c2 = b.openConnection();
+  b.apply(c1, hello(1));
+  assert.equal(b.idle, false);
+  b.apply(c1, { type: 'exit', exitAt: at(50), exitCode: 3 });
+  b.closeConnection(c2);
+  assert.equal(b.idle, true);
+  assert.equal(b.trace.processes[0].exitAt, 50);
+  assert.equal(b.trace.processes[0].exitCode, 3);
+  assert.equal(b.trace.traceEndAt, 50);
+});
+
+test('links redirects: a request starting at a 3xx location gets redirectedFrom', () => {
+  const b = newBuilder();
+  const c = b.openConnection();
+  b.apply(c, hello(1));
+  b.apply(c, rec('httpRequests', 'r1', { reqURL: 'http://h/r/2', respStatusCode: 302, respHeaders: [['Location', '/r/1']] }));
+  b.apply(c, rec('httpRequests', 'r2', { reqURL: 'http://h/r/1', respStatusCode: 301, respHeaders: [['location', 'http://h/final']] }));
+  b.apply(c, rec('httpRequests', 'r3', { reqURL: 'http://h/final', respStatusCode: 200 }));
+  b.apply(c, rec('httpRequests', 'r4', { reqURL: 'http://h/final', respStatusCode: 200 }));
+  const [r1, r2, r3, r4] = b.trace.httpRequests;
+  assert.equal(r1.redirectedFrom, undefined);
+  assert.equal(r2.redirectedFrom, 'req-1');
+  assert.equal(r3.redirectedFrom, 'req-2');
+  assert.equal(r4.redirectedFrom, undefined, 'one link per redirect');
+});
+
+test('redirects are not linked across processes', () => {
+  const b = newBuilder();
+  const c1 = b.openConnection();
+  const c2 = b.openConnection();
+  b.apply(c1, hello(1));
+  b.apply(c2, hello(2));
+  b.apply(c1, rec('httpRequests', 'r1', { reqURL: 'http://h/a', respStatusCode: 302, respHeaders: [['location', '/b']] }));
+  b.apply(c2, rec('httpRequests', 'r1', { reqURL: 'http://h/b' }));
+  assert.equal(b.trace.httpRequests[1].redirectedFrom, undefined);
+});
+
+test('a failed request gets reqErrorAt when the preload sends no time', () => {
+  const b = newBuilder();
+  const c = b.openConnection();
+  b.apply(c, rec('httpRequests', 'r1', { reqURL: 'http://h/', reqError: { phase: 'connect', message: 'x' } }));
+  assert.equal(b.trace.httpRequests[0].reqErrorAt, 999);
+});
+
+test('takeChanges reports requests touched directly or through their connection', () => {
+  const b = newBuilder();
+  const c = b.openConnection();
+  b.apply(c, rec('httpRequests', 'r1', { reqURL: 'http://h/', tcpConn: 'c1' }));
+  b.apply(c, rec('httpRequests', 'r2', { reqURL: 'http://h/' }));
+  assert.deepEqual(b.takeChanges().requests.sort(), ['req-1', 'req-2']);
+  b.apply(c, rec('tcpConns', 'c1', { connected: true }));
+  assert.deepEqual(b.takeChanges().requests, ['req-1']);
+});
+
+test('clear drops requests and closed connections, keeps open ones, ignores late upserts', () => {
+  const b = newBuilder();
+  const c = b.openConnection();
+  b.apply(c, rec('tcpConns', 'c1', { connected: true }));
+  b.apply(c, rec('tcpConns', 'c2', { connected: true, connCloseAt: at(5) }));
+  b.apply(c, rec('httpRequests', 'r1', { reqURL: 'http://h/', tcpConn: 'c1' }));
+  b.clear();
+  assert.equal(b.trace.httpRequests.length, 0);
+  assert.deepEqual(b.trace.tcpConns.map((t) => t.traceID), ['tcp-1']);
+  b.apply(c, rec('httpRequests', 'r1', { respStatusCode: 200 }));
+  assert.equal(b.trace.httpRequests.length, 0);
+  b.apply(c, rec('httpRequests', 'r2', { reqURL: 'http://h/2', tcpConn: 'c1', reusedConn: true }));
+  assert.equal(b.trace.httpRequests[0].tcpConn, 'tcp-1');
+});
+
+test('handles 100k requests quickly (O(1) lookups)', () => {
+  const b = newBuilder();
+  const c = b.openConnection();
+  b.apply(c, hello(1));
+  const t0 = performance.now();
+  for (let i = 0; i < 100_000; i++) {
+    b.apply(c, rec('httpRequests', `r${i}`, { reqURL: `http://h/${i}`, reqStartAt: at(i) }));
+    b.apply(c, rec('httpRequests', `r${i}`, { respStatusCode: 200, respDoneAt: at(i + 1) }));
+  }
+  const ms = performance.now() - t0;
+  assert.equal(b.trace.httpRequests.length, 100_000);
+  assert.equal(b.get('httpRequests', 'req-100000').respStatusCode, 200);
+  assert.ok(ms < 5000, `took ${ms} ms`);
+});
