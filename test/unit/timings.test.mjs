@@ -1,0 +1,97 @@
+// HAR timings from a request and its dial / TCP connection / TLS tunnel.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createRequire } from 'node:module';
+
+const { computeTimings, totalTime } = createRequire(import.meta.url)('../../dist/core.cjs');
+
+const req = (f) => ({ traceID: 'req-1', pid: 1, client: 'http', reqMethod: 'GET', reqURL: 'https://h/', ...f });
+
+test('new TLS connection: every phase, ssl included in connect', () => {
+  const t = computeTimings({
+    request: req({ reqStartAt: 0, reqSentAt: 32, respRecvAt: 50, respDoneAt: 55, dial: 'dial-1', reusedConn: false }),
+    dial: { dialBeginAt: 2, dnsLookups: [{ host: 'h', beginAt: 2, endAt: 10, addresses: [], error: null }],
+      connectAttempts: [{ address: '1.1.1.1', port: 443, beginAt: 10, endAt: 20, error: null }], establishedConn: 'tcp-1' },
+    tcpConn: { handshakeBeginAt: 10, handshakeEndAt: 20, connected: true },
+    tlsTunnel: { handshakeBeginAt: 20, handshakeEndAt: 30, forProxy: false, handshakeErr: null },
+  });
+  assert.deepEqual(t, { blocked: 2, dns: 8, connect: 20, ssl: 10, send: 2, wait: 18, receive: 5 });
+  assert.equal(totalTime(t), 55);
+});
+
+test('new plain connection without DNS (IP literal)', () => {
+  const t = computeTimings({
+    request: req({ reqStartAt: 0, reqSentAt: 6, respRecvAt: 9, respDoneAt: 10, reusedConn: false }),
+    dial: { dialBeginAt: 1, dnsLookups: [], connectAttempts: [{ address: '127.0.0.1', port: 80, beginAt: 1, endAt: 5, error: null }] },
+    tcpConn: { handshakeBeginAt: 1, handshakeEndAt: 5, connected: true },
+  });
+  assert.deepEqual(t, { blocked: 1, dns: -1, connect: 4, ssl: -1, send: 1, wait: 3, receive: 1 });
+});
+
+test('reused connection: dns, connect and ssl are -1', () => {
+  const t = computeTimings({
+    request: req({ reqStartAt: 100, reqSentAt: 101, respRecvAt: 110, respDoneAt: 111, reusedConn: true }),
+    tcpConn: { handshakeBeginAt: 1, handshakeEndAt: 5, connected: true },
+    tlsTunnel: { handshakeBeginAt: 5, handshakeEndAt: 8, forProxy: false, handshakeErr: null },
+  });
+  assert.deepEqual(t, { blocked: 0, dns: -1, connect: -1, ssl: -1, send: 1, wait: 9, receive: 1 });
+});
+
+test('connection refused: connect runs until the last attempt failed, later phases -1', () => {
+  const t = computeTimings({
+    request: req({ reqStartAt: 0, reqError: { phase: 'connect', code: 'ECONNREFUSED', message: 'x' }, reqEndAt: 3 }),
+    dial: { dialBeginAt: 0, dnsLookups: [{ host: 'h', beginAt: 0, endAt: 1, addresses: ['::1', '127.0.0.1'], error: null }],
+      connectAttempts: [
+        { address: '::1', port: 80, beginAt: 1, endAt: 1.5, error: 'ECONNREFUSED' },
+        { address: '127.0.0.1', port: 80, beginAt: 1.5, endAt: 2.5, error: 'ECONNREFUSED' },
+      ], dialErr: 'ECONNREFUSED' },
+  });
+  assert.deepEqual(t, { blocked: 0, dns: 1, connect: 1.5, ssl: -1, send: -1, wait: -1, receive: -1 });
+});
+
+test('DNS failure without end time uses the failure time', () => {
+  const t = computeTimings({
+    request: req({ reqStartAt: 0, reqError: { phase: 'dns', code: 'ENOTFOUND', message: 'x' }, reqEndAt: 4 }),
+    dial: { dialBeginAt: 0, dnsLookups: [{ host: 'h', beginAt: 0, addresses: [], error: 'ENOTFOUND' }], connectAttempts: [] },
+  });
+  assert.equal(t.dns, 4);
+  assert.equal(t.connect, -1);
+});
+
+test('DNS failure with no dial linked: whole time goes to dns', () => {
+  const t = computeTimings({ request: req({ reqStartAt: 10, reqError: { phase: 'dns', code: 'ENOTFOUND', message: 'x' }, reqEndAt: 13 }) });
+  assert.deepEqual(t, { blocked: 0, dns: 3, connect: -1, ssl: -1, send: -1, wait: -1, receive: -1 });
+});
+
+test('TLS failure: ssl runs until the handshake failed', () => {
+  const t = computeTimings({
+    request: req({ reqStartAt: 0, reqError: { phase: 'tls', code: 'CERT_HAS_EXPIRED', message: 'x' }, reqEndAt: 9 }),
+    dial: { dialBeginAt: 0, dnsLookups: [], connectAttempts: [{ address: '127.0.0.1', port: 443, beginAt: 0, endAt: 2, error: null }] },
+    tcpConn: { handshakeBeginAt: 0, handshakeEndAt: 2, connected: true },
+    tlsTunnel: { handshakeBeginAt: 2, forProxy: false, handshakeErr: 'certificate has expired' },
+  });
+  assert.equal(t.ssl, 7);
+  assert.equal(t.connect, 9);
+  assert.equal(t.send, -1);
+});
+
+test('timeout while waiting: wait runs until the abort', () => {
+  const t = computeTimings({
+    request: req({ reqStartAt: 0, reqSentAt: 1, reusedConn: true, reqError: { phase: 'response', message: 'aborted', aborted: true, timedOut: true }, reqEndAt: 300 }),
+  });
+  assert.equal(t.wait, 299);
+  assert.equal(t.receive, -1);
+});
+
+test('never negative other than -1, even with clock skew', () => {
+  const t = computeTimings({
+    request: req({ reqStartAt: 10, reqSentAt: 9, respRecvAt: 8, respDoneAt: 7, dial: 'd', reusedConn: false }),
+    dial: { dialBeginAt: 5, dnsLookups: [{ host: 'h', beginAt: 6, endAt: 5, addresses: [], error: null }], connectAttempts: [] },
+  });
+  for (const v of Object.values(t)) assert.ok(v === -1 || v >= 0, JSON.stringify(t));
+});
+
+test('no times at all: every phase -1', () => {
+  const t = computeTimings({ request: req({}) });
+  assert.deepEqual(Object.values(t), [-1, -1, -1, -1, -1, -1, -1]);
+});
