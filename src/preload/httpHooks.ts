@@ -64,7 +64,8 @@ function wrapExport(t: Tracer, hook: Hook, mod: Record<string, Function>, name: 
   if (typeof original !== 'function') return;
   const wrapped = function (this: unknown, ...args: unknown[]): unknown {
     let state: ReqState | undefined;
-    if (hook.enabled) {
+    if (!hook.enabled) t.untracedRequests++;
+    else {
       state = t.guard(hook, () => ({
         id: t.id('r'),
         startAt: now(),

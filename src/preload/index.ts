@@ -47,7 +47,12 @@ function start(): void {
       cwd: safeCwd(),
       startAt,
     }),
-    () => {},
+    () => ({
+      type: 'stats',
+      producedEvents: transport.produced,
+      droppedEvents: transport.dropped,
+      untracedRequests: tracer?.untracedRequests ?? 0,
+    }),
   );
   tracer = new Tracer(config, transport, threadId, __filename);
   const t = tracer;
@@ -62,8 +67,8 @@ function start(): void {
     try {
       const at = now();
       for (const { conn, socket } of t.openConns) t.sendConn(conn, { sent: socket.bytesWritten, recv: socket.bytesRead });
-      transport.send({ type: 'stats', droppedEvents: transport.dropped, untracedRequests: t.untracedRequests });
       transport.send({ type: 'exit', exitAt: at, exitCode: typeof code === 'number' ? code : undefined });
+      transport.markStats();
       transport.flushSync();
     } catch {
       // Exiting anyway; nothing useful can be done with a failure here.

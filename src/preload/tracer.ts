@@ -88,10 +88,12 @@ export class Tracer {
   guard<T>(hook: Hook, fn: () => T): T | undefined {
     if (!hook.enabled) return undefined;
     try {
+      if (this.config.testFailHook === hook.name) throw new Error('injected failure (testFailHook)');
       return fn();
     } catch (err) {
       hook.enabled = false;
       this.untracedRequests++;
+      this.transport.markStats();
       const where = err instanceof Error ? (err.stack ?? err.message).split('\n').slice(0, 3).join(' | ') : String(err);
       this.warn(`nettrace: the ${hook.name} hook failed and was disabled in pid ${this.pid}: ${where}`);
       return undefined;

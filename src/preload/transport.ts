@@ -12,7 +12,7 @@
 
 import * as fs from 'node:fs';
 import * as net from 'node:net';
-import type { PreloadMessage } from '../protocol/preload';
+import type { PreloadMessage, StatsMessage } from '../protocol/preload';
 
 /** How long a batch may wait before it is sent (ms). */
 const FLUSH_INTERVAL_MS = 25;
@@ -35,22 +35,34 @@ export class Transport {
   private immediate = false;
   /** Messages dropped because the queue was full or the collector was gone. */
   dropped = 0;
+  /** Messages produced (queued or dropped). */
+  produced = 0;
+  /** A stats message is due with the next batch (a counter changed). */
+  private statsDue = false;
 
   constructor(
     private readonly ipcPath: string,
     private readonly maxQueued: number,
     private readonly hello: () => PreloadMessage,
-    private readonly onGone: (why: string) => void,
+    private readonly stats: () => StatsMessage,
   ) {}
+
+  /** Asks for a stats message to go out with the next batch, ahead of queued records. */
+  markStats(): void {
+    this.statsDue = true;
+    if (this.state === 'open') this.schedule();
+  }
 
   /** Queues one message; connects on first use. */
   send(msg: PreloadMessage): void {
+    this.produced++;
     if (this.state === 'gone') {
       this.dropped++;
       return;
     }
     if (this.queue.length >= this.maxQueued) {
       this.dropped++;
+      this.statsDue = true;
       return;
     }
     this.queue.push(msg);
@@ -63,9 +75,9 @@ export class Transport {
     if (this.state !== 'open') return;
     const deadline = Date.now() + budgetMs;
     const sleeper = new Int32Array(new SharedArrayBuffer(4));
-    while (this.queue.length > 0 || this.pending) {
+    while (this.queue.length > 0 || this.pending || this.statsDue) {
       if (!this.flush()) return;
-      if (this.queue.length === 0 && !this.pending) return;
+      if (this.queue.length === 0 && !this.pending && !this.statsDue) return;
       if (Date.now() > deadline) {
         this.dropped += this.queue.length;
         this.queue = [];
@@ -87,25 +99,25 @@ export class Transport {
       this.queue.unshift(this.hello());
       this.schedule();
     });
-    socket.on('error', (err: NodeJS.ErrnoException) => this.goneWith(`collector unreachable at ${this.ipcPath} (${err.code ?? err.message})`));
-    socket.on('close', () => this.goneWith('collector closed the connection'));
+    socket.on('error', () => this.goneWith());
+    socket.on('close', () => this.goneWith());
     // The collector may send rules later; for now anything it sends is read and ignored so the
     // pipe never fills up in that direction.
     socket.on('data', () => {});
   }
 
-  private goneWith(why: string): void {
+  /** The collector is unreachable or went away: from now on every message is only counted. */
+  private goneWith(): void {
     if (this.state === 'gone') return;
     this.state = 'gone';
     this.dropped += this.queue.length;
     this.queue = [];
     this.pending = undefined;
     if (this.timer) clearTimeout(this.timer);
-    this.onGone(why);
   }
 
   private schedule(): void {
-    if (this.queue.length >= FLUSH_BATCH) {
+    if (this.queue.length >= FLUSH_BATCH || (this.statsDue && this.queue.length === 0)) {
       if (!this.immediate) {
         this.immediate = true;
         setImmediate(() => {
@@ -129,17 +141,22 @@ export class Transport {
     if (this.state !== 'open') return this.state !== 'gone';
     try {
       if (this.pending && !this.write(this.pending)) return true;
-      if (this.queue.length === 0) return true;
+      if (this.queue.length === 0 && !this.statsDue) return true;
       const batch = this.queue;
       this.queue = [];
       let text = '';
+      if (this.statsDue) {
+        this.statsDue = false;
+        text += JSON.stringify(this.stats()) + '\n';
+      }
       for (const m of batch) text += JSON.stringify(m) + '\n';
       this.write(Buffer.from(text, 'utf8'));
-    } catch (err) {
-      this.goneWith(`writing to the collector failed (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
+    } catch {
+      // EPIPE/ECONNRESET: the collector went away.
+      this.goneWith();
       return false;
     } finally {
-      if (this.state === 'open' && (this.queue.length > 0 || this.pending)) this.schedule();
+      if (this.state === 'open' && (this.queue.length > 0 || this.pending || this.statsDue)) this.schedule();
     }
     return true;
   }

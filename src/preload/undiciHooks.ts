@@ -46,6 +46,9 @@ export function installUndiciHooks(t: Tracer): void {
       t.guard(hook, () => fn(msg as Record<string, unknown>));
     });
 
+  dc.subscribe('undici:request:create', (m) => {
+    if (!hook.enabled) t.untracedRequests++;
+  });
   on('undici:request:create', (m) => {
     const req = m.request as UndiciRequest;
     const s: UState = { id: t.id('r'), stack: captureStack(), sent: false, gotResponse: false, done: false, bodyBytes: 0 };

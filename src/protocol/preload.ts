@@ -29,6 +29,11 @@ export interface PreloadConfig {
   maxQueuedEvents?: number;
   /** Maximum stack frames kept per initiator (default 12). */
   stackDepth?: number;
+  /**
+   * For tests of the fail-safe path only: the named hook ("http", "undici", "net") throws on its
+   * first use, as a real bug would, so it must disable itself and leave a warning.
+   */
+  testFailHook?: string;
 }
 
 /** Header names redacted by default. */
@@ -70,9 +75,14 @@ export interface WarningMessage {
   message: string;
 }
 
-/** Counters the preload keeps about itself; totals, not deltas. */
+/**
+ * Counters the preload keeps about itself; totals, not deltas. Sent out of band (never queued
+ * behind records, never dropped by the queue limit) whenever a count changed, and at exit.
+ */
 export interface StatsMessage {
   type: 'stats';
+  /** Messages produced so far, stats excluded: received + dropped = produced. */
+  producedEvents?: number;
   droppedEvents: number;
   untracedRequests: number;
 }

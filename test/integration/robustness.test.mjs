@@ -1,0 +1,105 @@
+// The preload never hurts the debuggee: a failing hook disables itself and leaves a warning, a
+// dead collector changes nothing, and a collector that stops reading makes the preload drop (and
+// count) events instead of growing without bound.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createRequire } from 'node:module';
+import { createServer } from 'node:net';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startServers } from './servers.mjs';
+import { apps, root, run, runPlain } from './harness.mjs';
+
+const core = createRequire(import.meta.url)(join(root, 'dist', 'core.cjs'));
+const preload = join(root, 'dist', 'preload.cjs');
+
+let servers;
+let env;
+before(async () => {
+  servers = await startServers();
+  env = { NT_URLS: JSON.stringify(servers.urls), NT_COUNT: '20' };
+});
+after(() => servers.close());
+
+/** Runs apps/many.cjs with the preload configured as given, against the given collector path. */
+function runWith(config) {
+  return run(process.execPath, [join(apps, 'many.cjs')], { env: { ...core.buildPreloadEnv({ ...process.env, ...env }, { preloadPath: preload, config }) } });
+}
+
+for (const hook of ['http', 'undici', 'net']) {
+  test(`a failing ${hook} hook disables itself, warns, and the program is unaffected`, async () => {
+    const collector = await core.startCollector({ description: `fail ${hook}` });
+    try {
+      const plain = await runPlain(process.execPath, 'many.cjs', { env });
+      const traced = await runWith({ ipcPath: collector.ipcPath, testFailHook: hook });
+      await collector.waitForIdle({ timeoutMs: 3000 });
+      assert.equal(traced.code, plain.code);
+      assert.equal(traced.stdout, plain.stdout);
+      assert.equal(traced.stderr, plain.stderr);
+      const trace = collector.session.snapshot();
+      assert.ok(trace.stats.warnings.some((w) => w.includes(`${hook} hook failed and was disabled`)), JSON.stringify(trace.stats.warnings));
+      if (hook !== 'net') assert.ok(trace.stats.untracedRequests >= 20, `untraced ${trace.stats.untracedRequests}`);
+      // The other hooks keep working.
+      const other = hook === 'http' ? 'fetch' : 'http';
+      assert.equal(trace.httpRequests.filter((r) => r.client === other).length, 20);
+    } finally {
+      await collector.close();
+    }
+  });
+}
+
+test('a dead collector changes nothing for the program', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'nettrace-dead-'));
+  try {
+    const plain = await runPlain(process.execPath, 'many.cjs', { env });
+    const traced = await runWith({ ipcPath: join(dir, 'nobody-listens.sock') });
+    assert.equal(traced.code, plain.code);
+    assert.equal(traced.stdout, plain.stdout);
+    assert.equal(traced.stderr, plain.stderr);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a collector that stops reading: the queue stays bounded and every drop is counted', async () => {
+  // A raw collector that stops reading for a while after the hello, then reads everything.
+  const dir = mkdtempSync(join(tmpdir(), 'nettrace-slow-'));
+  const path = join(dir, 'slow.sock');
+  const lines = [];
+  let closed;
+  const done = new Promise((r) => (closed = r));
+  const server = createServer((c) => {
+    let buf = '';
+    c.on('data', (d) => {
+      buf += d;
+      let i;
+      while ((i = buf.indexOf('\n')) >= 0) {
+        lines.push(JSON.parse(buf.slice(0, i)));
+        buf = buf.slice(i + 1);
+      }
+    });
+    c.on('close', closed);
+    c.pause();
+    setTimeout(() => c.resume(), 400);
+  });
+  await new Promise((r) => server.listen(path, r));
+  try {
+    const count = 300;
+    const res = await run(process.execPath, [join(apps, 'many.cjs')], {
+      env: core.buildPreloadEnv({ ...process.env, ...env, NT_COUNT: String(count) }, { preloadPath: preload, config: { ipcPath: path, maxQueuedEvents: 100 } }),
+    });
+    assert.equal(res.code, 0, res.stderr);
+    assert.match(res.stdout, /^total \d+/);
+    await done;
+    const stats = lines.filter((m) => m.type === 'stats').at(-1);
+    assert.ok(stats, 'a final stats message arrived');
+    const received = lines.filter((m) => m.type !== 'stats' && m.type !== 'hello').length;
+    assert.ok(stats.droppedEvents > 0, 'the stalled pipe forced drops');
+    assert.equal(received + stats.droppedEvents, stats.producedEvents, 'received + dropped = produced');
+    assert.ok(lines.some((m) => m.type === 'exit'), 'the exit message made it after the stall');
+  } finally {
+    server.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
