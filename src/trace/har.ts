@@ -99,12 +99,12 @@ export function toHar(trace: Trace, options: HarOptions = {}): Har {
   const begin = Date.parse(trace.traceBeginAt);
   const rows = enriched.httpRequests.map((req) => {
     const ctx = contextOf(req, index);
-    const start = requestStartAt(ctx) ?? 0;
+    const start = requestStartAt(ctx);
     const timings = harTimings(req.timings!);
     const version = httpVersion(req);
     const mime = header(req.respHeaders, 'content-type') ?? 'x-unknown';
     const entry: HarEntry = {
-      startedDateTime: new Date(begin + start).toISOString(),
+      startedDateTime: new Date(Math.round(begin + (start ?? 0))).toISOString(),
       time: totalTime(timings),
       request: {
         method: req.reqMethod,
@@ -142,7 +142,8 @@ export function toHar(trace: Trace, options: HarOptions = {}): Har {
     if (req.initiator) entry._initiator = req.initiator;
     return { start, entry };
   });
-  rows.sort((a, b) => a.start - b.start);
+  // Requests that never started (no times) go last.
+  rows.sort((a, b) => (a.start ?? Infinity) - (b.start ?? Infinity));
   return {
     log: {
       version: '1.2',
