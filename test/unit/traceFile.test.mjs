@@ -1,0 +1,85 @@
+// Reading trace files: one plain line for every way a file can be wrong, also through the CLI.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createRequire } from 'node:module';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const { parseTraceFile, readTraceFile, TraceFileError, emptyTrace } = createRequire(import.meta.url)('../../dist/core.cjs');
+const cli = fileURLToPath(new URL('../../dist/cli.cjs', import.meta.url));
+const dir = mkdtempSync(join(tmpdir(), 'nettrace-tracefile-'));
+
+const good = JSON.stringify({ ...emptyTrace('t'), httpRequests: [{ traceID: 'req-1', pid: 1, client: 'http', reqMethod: 'GET', reqURL: 'http://a/' }] }, null, 1);
+
+const bad = [
+  { name: 'empty', text: '', message: /^F is empty$/ },
+  { name: 'whitespace only', text: ' \n', message: /^F is empty$/ },
+  { name: 'truncated mid-object', text: good.slice(0, 80), message: /^F is not complete JSON \(truncated at byte 80\?\)$/ },
+  { name: 'truncated mid-string', text: '{"formatVersion": 1, "descr', message: /^F is not complete JSON \(truncated at byte 27\?\)$/ },
+  { name: 'not JSON', text: 'GET / HTTP/1.1\r\n', message: /^F is not JSON \(it starts with "GET \/ HTTP\/1\.1"\)$/ },
+  { name: 'invalid JSON in the middle', text: '{"formatVersion": 1,, "httpRequests": []}', message: /^F is not valid JSON: / },
+  { name: 'an array', text: '[1,2]', message: /^F is not a nettrace trace/ },
+  { name: 'another JSON object', text: '{"log": {"entries": []}}', message: /^F is not a nettrace trace \(no formatVersion or httpRequests\)$/ },
+  { name: 'newer version', text: JSON.stringify({ ...emptyTrace('x'), formatVersion: 7 }), message: /^F is trace format version 7; this nettrace reads version 1 — upgrade nettrace$/ },
+];
+
+for (const c of bad) {
+  test(`parseTraceFile: ${c.name}`, () => {
+    assert.throws(() => parseTraceFile(c.text, 'F'), (err) => {
+      assert.ok(err instanceof TraceFileError);
+      assert.match(err.message, c.message);
+      assert.ok(!err.message.includes('\n'));
+      return true;
+    });
+  });
+}
+
+test('parseTraceFile accepts a good trace and fills in missing record lists', () => {
+  const t = JSON.parse(good);
+  delete t.dials;
+  const trace = parseTraceFile(JSON.stringify(t), 'F');
+  assert.deepEqual(trace.dials, []);
+  assert.equal(trace.httpRequests[0].traceID, 'req-1');
+});
+
+test('readTraceFile: missing file', () => {
+  const p = join(dir, 'nope.json');
+  assert.throws(() => readTraceFile(p), { name: 'TraceFileError', message: `no such file: ${p}` });
+});
+
+function show(text, name) {
+  const p = join(dir, name);
+  if (text !== undefined) writeFileSync(p, text);
+  return spawnSync(process.execPath, [cli, 'show', p], { encoding: 'utf8' });
+}
+
+for (const [name, text, expected] of [
+  ['missing.json', undefined, /^nettrace: no such file: .*missing\.json$/],
+  ['empty.json', '', /^nettrace: .*empty\.json is empty$/],
+  ['truncated.json', good.slice(0, 100), /^nettrace: .*truncated\.json is not complete JSON \(truncated at byte 100\?\)$/],
+  ['text.json', 'hello', /^nettrace: .*text\.json is not JSON/],
+  ['v7.json', JSON.stringify({ ...emptyTrace('x'), formatVersion: 7 }), /version 7; this nettrace reads version 1 — upgrade nettrace$/],
+  ['other.json', '{"a": 1}', /is not a nettrace trace/],
+]) {
+  test(`nettrace show ${name}: one line on stderr, exit 1`, () => {
+    const r = show(text, name);
+    assert.equal(r.status, 1);
+    assert.equal(r.stdout, '');
+    const lines = r.stderr.trimEnd().split('\n');
+    assert.equal(lines.length, 1, r.stderr);
+    assert.match(lines[0], expected);
+  });
+}
+
+test('nettrace show prints a good trace; --json prints it with timings', () => {
+  const r = show(good, 'good.json');
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /1 request, 0 failed/);
+  const j = spawnSync(process.execPath, [cli, 'show', join(dir, 'good.json'), '--json'], { encoding: 'utf8' });
+  assert.equal(j.status, 0);
+  const parsed = JSON.parse(j.stdout);
+  assert.ok(parsed.httpRequests[0].timings);
+});
