@@ -1,0 +1,121 @@
+// Collector server: NDJSON over the unix socket split at odd chunk boundaries, bad lines,
+// waitForIdle, throttled change events, private saved files, cleanup.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createRequire } from 'node:module';
+import { connect } from 'node:net';
+import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync, chmodSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+
+const { startCollector, LineSplitter } = createRequire(import.meta.url)('../../dist/core.cjs');
+
+const now = Date.now();
+const messages = [
+  { type: 'hello', pid: 4242, ppid: 1, threadId: 0, argv: ['node', 'app.js'], nodeVersion: 'v20', cwd: '/', startAt: now },
+  { type: 'record', kind: 'httpRequests', id: 'r1', fields: { client: 'http', reqMethod: 'GET', reqURL: 'http://h/ünïcödé/€', reqStartAt: now + 1 } },
+  { type: 'record', kind: 'httpRequests', id: 'r1', fields: { reqSentAt: now + 2, respRecvAt: now + 3, respDoneAt: now + 4, respStatusCode: 200 } },
+  { type: 'stats', droppedEvents: 2, untracedRequests: 1 },
+];
+
+function send(ipcPath, chunks, end = true) {
+  return new Promise((resolve, reject) => {
+    const s = connect(ipcPath, async () => {
+      for (const c of chunks) {
+        s.write(c);
+        await new Promise((r) => setTimeout(r, 2));
+      }
+      if (end) s.end(resolve);
+      else resolve(s);
+    });
+    s.on('error', reject);
+  });
+}
+
+test('LineSplitter joins lines across chunks and drops oversized lines', () => {
+  let dropped = 0;
+  const sp = new LineSplitter(10, () => dropped++);
+  const out = [];
+  for (const c of ['ab', 'c\nde', 'f\n\n0123456789012', '345\nok\n']) out.push(...sp.push(Buffer.from(c)));
+  assert.deepEqual(out.map(String), ['abc', 'def', '', 'ok']);
+  assert.equal(dropped, 1);
+});
+
+test('collector merges NDJSON split at odd boundaries (mid UTF-8 character) from two connections', async () => {
+  const collector = await startCollector({ description: 'test', changeIntervalMs: 10 });
+  const changes = [];
+  collector.session.on('change', (ids) => changes.push(...ids));
+  try {
+    if (process.platform !== 'win32') {
+      assert.equal(statSync(dirname(collector.ipcPath)).mode & 0o777, 0o700);
+    }
+    const bytes = Buffer.from(messages.map((m) => JSON.stringify(m)).join('\n') + '\nnot json at all\n\n');
+    const chunks = [];
+    // Odd sizes, including splits inside multi-byte characters.
+    for (let i = 0, size = 1; i < bytes.length; i += size, size = (size * 7) % 13 + 1) chunks.push(bytes.subarray(i, i + size));
+    const other = [{ ...messages[0], pid: 4243 }, { type: 'record', kind: 'httpRequests', id: 'r1', fields: { reqURL: 'http://other/', reqStartAt: now } }, { type: 'exit', exitAt: now + 9, exitCode: 0 }];
+    const open = await send(collector.ipcPath, [other.map((m) => JSON.stringify(m) + '\n').join('')], false);
+    await send(collector.ipcPath, chunks);
+    assert.equal(await collector.waitForIdle({ timeoutMs: 2000 }), true);
+    open.destroy();
+    const trace = collector.session.snapshot();
+    assert.equal(trace.httpRequests.length, 2);
+    const r = trace.httpRequests.find((x) => x.pid === 4242);
+    assert.equal(r.reqURL, 'http://h/ünïcödé/€');
+    assert.equal(r.respStatusCode, 200);
+    assert.deepEqual(r.timings, { blocked: 0, dns: -1, connect: -1, ssl: -1, send: 1, wait: 1, receive: 1 });
+    assert.equal(trace.stats.droppedEvents, 2);
+    assert.deepEqual(trace.stats.warnings, ['a preload message was not valid JSON']);
+    assert.deepEqual(trace.processes.map((p) => p.pid).sort(), [4242, 4243]);
+    await new Promise((res) => setTimeout(res, 30));
+    assert.ok(changes.includes(r.traceID), `change events: ${changes}`);
+  } finally {
+    await collector.close();
+  }
+  assert.equal(existsSync(dirname(collector.ipcPath)), false, 'socket dir removed');
+});
+
+test('waitForIdle times out while a process is still connected', async () => {
+  const collector = await startCollector({ description: 'test' });
+  try {
+    const s = await send(collector.ipcPath, [JSON.stringify(messages[0]) + '\n'], false);
+    assert.equal(await collector.waitForIdle({ timeoutMs: 150 }), false);
+    s.end();
+    assert.equal(await collector.waitForIdle({ timeoutMs: 1000 }), true);
+  } finally {
+    await collector.close();
+  }
+});
+
+test('oversized lines are dropped with a warning', async () => {
+  const collector = await startCollector({ description: 'test', maxLineBytes: 1000 });
+  try {
+    const big = JSON.stringify({ type: 'warning', message: 'x'.repeat(5000) });
+    await send(collector.ipcPath, [big.slice(0, 3000), big.slice(3000) + '\n' + JSON.stringify({ type: 'warning', message: 'small' }) + '\n']);
+    await collector.waitForIdle();
+    assert.deepEqual(collector.session.snapshot().stats.warnings, ['a preload message over 1000 bytes was dropped', 'small']);
+  } finally {
+    await collector.close();
+  }
+});
+
+test('saved JSON and HAR are mode 0600, also when the file existed with a wider mode', { skip: process.platform === 'win32' }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'nettrace-save-'));
+  const collector = await startCollector({ description: 'test' });
+  try {
+    await send(collector.ipcPath, messages.map((m) => JSON.stringify(m) + '\n'));
+    await collector.waitForIdle();
+    const json = join(dir, 't.json');
+    const har = join(dir, 't.har');
+    writeFileSync(har, 'old');
+    chmodSync(har, 0o644);
+    await collector.session.saveJson(json);
+    await collector.session.saveHar(har);
+    assert.equal(statSync(json).mode & 0o777, 0o600);
+    assert.equal(statSync(har).mode & 0o777, 0o600);
+    assert.equal(JSON.parse(readFileSync(json, 'utf8')).httpRequests.length, 1);
+    assert.equal(JSON.parse(readFileSync(har, 'utf8')).log.entries.length, 1);
+  } finally {
+    await collector.close();
+  }
+});
