@@ -8,7 +8,7 @@
  * pipe). A hook that throws disables itself and reports a warning instead.
  */
 
-import { CONFIG_ENV, type PreloadConfig } from '../protocol/preload';
+import { CONFIG_ENV, type PreloadConfig, type StatsMessage } from '../protocol/preload';
 import { installHttpHooks } from './httpHooks';
 import { installSocketHooks } from './socketHooks';
 import { Tracer, now } from './tracer';
@@ -34,7 +34,7 @@ function start(): void {
   const { threadId, isMainThread } = require('node:worker_threads') as typeof import('node:worker_threads');
   const startAt = isMainThread ? performance.timeOrigin : now();
   let tracer: Tracer | undefined;
-  const transport = new Transport(
+  const transport: Transport = new Transport(
     config.ipcPath,
     Math.max(100, config.maxQueuedEvents ?? 20000),
     () => ({
@@ -47,7 +47,7 @@ function start(): void {
       cwd: safeCwd(),
       startAt,
     }),
-    () => ({
+    (): StatsMessage => ({
       type: 'stats',
       producedEvents: transport.produced,
       droppedEvents: transport.dropped,
@@ -66,7 +66,7 @@ function start(): void {
   process.on('exit', (code) => {
     try {
       const at = now();
-      for (const { conn, socket } of t.openConns) t.sendConn(conn, { sent: socket.bytesWritten, recv: socket.bytesRead });
+      for (const { conn, bytes } of t.openConns) t.sendConn(conn, bytes());
       transport.send({ type: 'exit', exitAt: at, exitCode: typeof code === 'number' ? code : undefined });
       transport.markStats();
       transport.flushSync();

@@ -82,7 +82,12 @@ function onConnect(t: Tracer, hook: Hook, socket: AnySocket, args: unknown[]): v
     conn.servername = opts?.servername || (net.isIP(host) ? undefined : host);
   }
   if (net.isIP(host) === 0) conn.lookups.push({ host, beginAt: begin, addresses: [], error: null });
-  const entry = { conn, socket };
+  /**
+   * For TLS, the socket's own bytesRead/bytesWritten count plaintext; the TCP handle underneath
+   * (TLSWrap's `_parent`, Node 18–24) counts what crossed the wire. Kept to read at close.
+   */
+  let wire: { bytesRead?: number; bytesWritten?: number } | undefined;
+  const entry = { conn, bytes: () => byteCounts(socket, wire) };
   t.openConns.add(entry);
 
   socket.on('lookup', (err: Error | null, address?: string) => {
@@ -112,6 +117,7 @@ function onConnect(t: Tracer, hook: Hook, socket: AnySocket, args: unknown[]): v
   socket.once('connect', () => {
     t.guard(hook, () => {
       const at = now();
+      if (conn.tls) wire = (socket as unknown as { _handle?: { _parent?: typeof wire } })._handle?._parent;
       conn.connected = true;
       conn.connectedAt = at;
       const remote = socket.remoteAddress ?? '';
@@ -162,7 +168,8 @@ function onConnect(t: Tracer, hook: Hook, socket: AnySocket, args: unknown[]): v
           last.error = code ?? 'closed';
         }
       }
-      t.sendConn(conn, { closeAt: at, sent: conn.connected ? socket.bytesWritten : 0, recv: socket.bytesRead, error: code ?? (conn.connected ? undefined : 'closed before connecting') });
+      const bytes = byteCounts(socket, wire);
+      t.sendConn(conn, { closeAt: at, sent: conn.connected ? bytes.sent : 0, recv: bytes.recv, error: code ?? (conn.connected ? undefined : 'closed before connecting') });
       if (conn.tls && conn.connected && !conn.secure) {
         t.record('tlsTunnels', conn.tlsId!, {
           handshakeEndAt: at,
@@ -172,6 +179,12 @@ function onConnect(t: Tracer, hook: Hook, socket: AnySocket, args: unknown[]): v
       }
     });
   });
+}
+
+/** Bytes sent and received on the wire: the TCP handle's counts under TLS, else the socket's. */
+export function byteCounts(socket: net.Socket, wire?: { bytesRead?: number; bytesWritten?: number }): { sent: number; recv: number } {
+  if (wire && typeof wire.bytesRead === 'number' && typeof wire.bytesWritten === 'number') return { sent: wire.bytesWritten, recv: wire.bytesRead };
+  return { sent: socket.bytesWritten, recv: socket.bytesRead };
 }
 
 function findAttempt(conn: ConnState, ip: string, port: number) {

@@ -52,7 +52,7 @@ export class Tracer {
   /** Requests we know were made but could not trace (a hook was disabled). */
   untracedRequests = 0;
   /** Open connections, so their byte counts can be sent at exit. */
-  readonly openConns = new Set<{ conn: ConnState; socket: { bytesRead: number; bytesWritten: number } }>();
+  readonly openConns = new Set<{ conn: ConnState; bytes: () => { sent: number; recv: number } }>();
 
   constructor(
     readonly config: PreloadConfig,
