@@ -2,8 +2,12 @@
 // version available (20 always; 22 and 24 when scripts/test.mjs installed them).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { build } from 'esbuild';
 import { startServers, caFile } from './servers.mjs';
-import { byId, nodeBinaries, req, runPlain, runTraced } from './harness.mjs';
+import { apps, byId, nodeBinaries, req, run, runPlain, runTraced } from './harness.mjs';
 
 let servers;
 let env;
@@ -182,6 +186,27 @@ for (const { label, bin } of nodeBinaries()) {
         assert.ok(saw, `server saw ${r.reqURL}`);
         assert.equal(r.respContentLen, saw.sent, `response bytes of ${r.reqURL}`);
         if (r.reqContentLen !== undefined) assert.equal(r.reqContentLen, saw.recv, `request bytes of ${r.reqURL}`);
+      }
+    });
+
+    test('a TypeScript program with source maps: the initiator points at the .ts line', async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'nettrace-ts-'));
+      try {
+        const source = join(apps, 'ts', 'users.ts');
+        const out = join(dir, 'users.js');
+        await build({ entryPoints: [source], outfile: out, bundle: false, platform: 'node', format: 'cjs', sourcemap: true, logLevel: 'silent' });
+        const traceFile = join(dir, 'trace.json');
+        const res = await run(process.execPath, [join(apps, '..', '..', '..', 'dist', 'cli.cjs'), 'run', '--quiet', '--out', traceFile, '--', bin, out], { env });
+        assert.equal(res.code, 0, res.stderr);
+        const { readFileSync } = await import('node:fs');
+        const trace = JSON.parse(readFileSync(traceFile, 'utf8'));
+        const r = req(trace, '/users-ts');
+        const frame = r.initiator.frames[0];
+        assert.equal(frame.file, source);
+        assert.equal(frame.line, 13, JSON.stringify(frame));
+        assert.equal(frame.generated.file.endsWith('users.js'), true);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
       }
     });
 
