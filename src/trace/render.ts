@@ -164,6 +164,29 @@ function waterfall(row: Row, axisStart: number, span: number, width: number, col
   return out;
 }
 
+/** Shows a frame's file as a path when it is a file:// URL (ESM). */
+function frameFile(file: string): string {
+  if (!file.startsWith('file://')) return file;
+  try {
+    return decodeURIComponent(new URL(file).pathname);
+  } catch {
+    return file;
+  }
+}
+
+/** "at loadUsers (/app/users.ts:14:9) ← main (/app/index.ts:3:1)": the first two user frames. */
+export function initiatorLine(req: HttpRequest): string | undefined {
+  const frames = req.initiator?.frames;
+  if (!Array.isArray(frames) || frames.length === 0) return undefined;
+  const user = frames.filter((f) => !f.library);
+  const shown = (user.length > 0 ? user : frames).slice(0, 2);
+  const parts = shown.map((f) => {
+    const loc = `${sanitize(frameFile(f.file))}:${f.line}:${f.column}`;
+    return f.function ? `${sanitize(f.function)} (${loc})` : loc;
+  });
+  return `at ${parts.join(' ← ')}`;
+}
+
 /** Orders the trace's requests by start time with their total durations. */
 function rowsOf(trace: Trace): Row[] {
   const index = indexRecords(trace);
@@ -218,7 +241,7 @@ export function renderTrace(trace: Trace, options: RenderOptions = {}): string {
 
   const numW = Math.max(2, String(rows.length).length);
   const fixed = numW + 1 + 7 + 1 + 13 + 1 + 6 + 1 + 9 + 1 + 8 + 1 + 7 + 1;
-  const wfW = Math.max(10, Math.min(40, Math.floor(width * 0.25)));
+  const wfW = Math.max(10, Math.min(40, Math.floor(width * 0.22)));
   const urlW = Math.max(16, width - fixed - wfW - 2);
 
   const head =
@@ -281,11 +304,8 @@ export function renderTrace(trace: Trace, options: RenderOptions = {}): string {
       const where = `#${n} ${sanitize(r.reqMethod)} ${sanitize(r.reqURL)}`;
       lines.push(`  ${fit(where, Math.max(20, width - 4)).trimEnd()}`);
       lines.push(`     ${paint(sanitize(r.diagnosis), isFailed(r) ? 31 : 33, color)}`);
-      const frame = r.initiator?.frames.find((f) => !f.library) ?? r.initiator?.frames[0];
-      if (frame) {
-        const fn = frame.function ? `${sanitize(frame.function)} ` : '';
-        lines.push(`     ${paint(`at ${fn}${sanitize(frame.file)}:${frame.line}:${frame.column}`, 90, color)}`);
-      }
+      const where2 = initiatorLine(r);
+      if (where2) lines.push(`     ${paint(where2, 90, color)}`);
     }
   }
   const warnings = trace.stats.warnings;
