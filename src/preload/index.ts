@@ -30,10 +30,8 @@ function start(): void {
   Object.defineProperty(globalThis, GUARD, { value: true, enumerable: false });
   const config = readConfig();
   if (!config) return;
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { threadId, isMainThread } = require('node:worker_threads') as typeof import('node:worker_threads');
   const startAt = isMainThread ? performance.timeOrigin : now();
-  let tracer: Tracer | undefined;
   const transport: Transport = new Transport(
     config.ipcPath,
     Math.max(100, config.maxQueuedEvents ?? 20000),
@@ -51,11 +49,10 @@ function start(): void {
       type: 'stats',
       producedEvents: transport.produced,
       droppedEvents: transport.dropped,
-      untracedRequests: tracer?.untracedRequests ?? 0,
+      untracedRequests: t.untracedRequests,
     }),
   );
-  tracer = new Tracer(config, transport, threadId, __filename);
-  const t = tracer;
+  const t: Tracer = new Tracer(config, transport, threadId, __filename);
   for (const install of [installSocketHooks, installHttpHooks, installUndiciHooks]) {
     try {
       install(t);

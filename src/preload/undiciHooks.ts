@@ -46,7 +46,7 @@ export function installUndiciHooks(t: Tracer): void {
       t.guard(hook, () => fn(msg as Record<string, unknown>));
     });
 
-  dc.subscribe('undici:request:create', (m) => {
+  dc.subscribe('undici:request:create', () => {
     if (!hook.enabled) t.untracedRequests++;
   });
   on('undici:request:create', (m) => {
