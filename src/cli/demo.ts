@@ -31,7 +31,9 @@ export async function runDemo(options: DemoOptions = {}): Promise<number> {
     const caPath = join(work, 'ca.pem');
     await writeFile(appPath, appSource);
     await writeFile(caPath, caCert);
-    process.stderr.write(`Net Trace demo: tracing a small app that calls local test servers (${servers.urls.http}, ${servers.urls.https}, ...)\n\n`);
+    process.stderr.write(
+      `Net Trace demo: tracing a small app that calls local test servers (${servers.urls.http}, ${servers.urls.https}, ...)\n\n`,
+    );
     const result = await runTraced({
       command: process.execPath,
       args: [appPath],

@@ -58,7 +58,13 @@ async function cmdRun(argv: string[]): Promise<number> {
   if (headers !== undefined && !['none', 'names', 'values'].includes(headers)) {
     throw new UsageError(`--headers must be none, names or values, not "${headers}"`);
   }
-  const redact = typeof options.redact === 'string' ? options.redact.split(',').map((s) => s.trim()).filter(Boolean) : undefined;
+  const redact =
+    typeof options.redact === 'string'
+      ? options.redact
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean)
+      : undefined;
   const out = resolve(typeof options.out === 'string' ? options.out : defaultOutName());
   const har = typeof options.har === 'string' ? resolve(options.har) : undefined;
   const result = await runTraced({
@@ -151,9 +157,6 @@ for (const stream of [process.stdout, process.stderr]) {
   });
 }
 
-main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  reportAndExit,
-);
+main(process.argv.slice(2)).then((code) => {
+  process.exitCode = code;
+}, reportAndExit);

@@ -10,11 +10,29 @@ export { buildPreloadEnv, preloadPath, quoteNodeOption, type PreloadEnvOptions }
 export { SourceMapResolver, type SourceMapOptions } from './sourceMaps';
 
 export { TraceBuilder, roundMs, type TraceBuilderOptions } from '../trace/builder';
-export { computeTimings, totalTime, requestStartAt, phaseSegments, PHASES, type RequestContext, type Phase, type PhaseSegment } from '../trace/timings';
+export {
+  computeTimings,
+  totalTime,
+  requestStartAt,
+  phaseSegments,
+  PHASES,
+  type RequestContext,
+  type Phase,
+  type PhaseSegment,
+} from '../trace/timings';
 export { diagnose, isFailed, formatMs, DEFAULT_SLOW_THRESHOLD_MS, type DiagnosisOptions } from '../trace/diagnosis';
 export { enrichTrace, enrichRequest, indexRecords, contextOf, type RecordIndex } from '../trace/enrich';
 export { toHar, type Har, type HarEntry, type HarOptions } from '../trace/har';
 export { parseTraceFile, readTraceFile, TraceFileError } from '../trace/traceFile';
-export { renderTrace, renderSummary, sanitize, shouldUseColor, formatBytes, statusLabel, PHASE_CHARS, type RenderOptions } from '../trace/render';
+export {
+  renderTrace,
+  renderSummary,
+  sanitize,
+  shouldUseColor,
+  formatBytes,
+  statusLabel,
+  PHASE_CHARS,
+  type RenderOptions,
+} from '../trace/render';
 export * from '../trace/types';
 export * from '../protocol/preload';

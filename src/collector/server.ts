@@ -111,9 +111,7 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
     sockets.add(socket);
     lastActivity = Date.now();
     const connection = session.openConnection();
-    const splitter = new LineSplitter(maxLineBytes, () =>
-      session.warn(`a preload message over ${maxLineBytes} bytes was dropped`),
-    );
+    const splitter = new LineSplitter(maxLineBytes, () => session.warn(`a preload message over ${maxLineBytes} bytes was dropped`));
     socket.on('data', (chunk: Buffer) => {
       lastActivity = Date.now();
       for (const line of splitter.push(chunk)) handleLine(connection, line);

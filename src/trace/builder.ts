@@ -291,13 +291,7 @@ export class TraceBuilder {
   }
 
   /** Rewrites one (possibly dotted) reference field from a local id to a traceID. */
-  private mapRef(
-    state: ConnectionState,
-    record: AnyRecord,
-    path: string,
-    target: RecordKind,
-    fields: Record<string, unknown>,
-  ): void {
+  private mapRef(state: ConnectionState, record: AnyRecord, path: string, target: RecordKind, fields: Record<string, unknown>): void {
     const parts = path.split('.');
     // Only map references present in this upsert: older ones are already traceIDs.
     let sent: unknown = fields;

@@ -58,7 +58,9 @@ const CONTROL_CHARS = /[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069
 
 /** Removes ANSI escape sequences and replaces control characters with "?". */
 export function sanitize(text: unknown): string {
-  return String(text ?? '').replace(ANSI_SEQUENCE, '').replace(CONTROL_CHARS, '?');
+  return String(text ?? '')
+    .replace(ANSI_SEQUENCE, '')
+    .replace(CONTROL_CHARS, '?');
 }
 
 /** True when output to this stream should be coloured: a TTY and NO_COLOR unset. */

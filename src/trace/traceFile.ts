@@ -36,8 +36,7 @@ export function parseTraceFile(text: string, name = 'the trace'): Trace {
     }
     const pos = jsonErrorPosition(message);
     const trimmedEnd = body.trimEnd().length;
-    const truncated =
-      /end of JSON input|Unterminated string/i.test(message) || (pos !== undefined && pos >= trimmedEnd);
+    const truncated = /end of JSON input|Unterminated string/i.test(message) || (pos !== undefined && pos >= trimmedEnd);
     if (truncated) {
       const bytes = Buffer.byteLength(body);
       throw new TraceFileError(`${name} is not complete JSON (truncated at byte ${bytes}?)`);
@@ -53,10 +52,7 @@ export function parseTraceFile(text: string, name = 'the trace'): Trace {
   }
   if (obj.formatVersion !== FORMAT_VERSION) {
     const v = typeof obj.formatVersion === 'number' ? String(obj.formatVersion) : JSON.stringify(obj.formatVersion);
-    const advice =
-      typeof obj.formatVersion === 'number' && obj.formatVersion > FORMAT_VERSION
-        ? ' — upgrade nettrace'
-        : '';
+    const advice = typeof obj.formatVersion === 'number' && obj.formatVersion > FORMAT_VERSION ? ' — upgrade nettrace' : '';
     throw new TraceFileError(`${name} is trace format version ${v}; this nettrace reads version ${FORMAT_VERSION}${advice}`);
   }
   for (const kind of RECORD_KINDS) {

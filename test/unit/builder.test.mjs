@@ -19,10 +19,22 @@ test('maps local ids per connection to trace-wide traceIDs, including references
   b.apply(c2, hello(20));
   b.apply(c1, rec('dials', 'd1', { dstAddress: 'a:80', dialBeginAt: at(5), establishedConn: 'c1' }));
   b.apply(c1, rec('tcpConns', 'c1', { fromDial: 'd1', handshakeEndAt: at(7), connected: true }));
-  b.apply(c1, rec('httpRequests', 'r1', { reqMethod: 'GET', reqURL: 'http://a/', dial: 'd1', tcpConn: 'c1', proxy: { url: 'http://p', tunnel: 'c1' } }));
+  b.apply(
+    c1,
+    rec('httpRequests', 'r1', {
+      reqMethod: 'GET',
+      reqURL: 'http://a/',
+      dial: 'd1',
+      tcpConn: 'c1',
+      proxy: { url: 'http://p', tunnel: 'c1' },
+    }),
+  );
   b.apply(c2, rec('httpRequests', 'r1', { reqMethod: 'POST', reqURL: 'http://b/' }));
   const t = b.trace;
-  assert.deepEqual(t.httpRequests.map((r) => r.traceID), ['req-1', 'req-2']);
+  assert.deepEqual(
+    t.httpRequests.map((r) => r.traceID),
+    ['req-1', 'req-2'],
+  );
   assert.equal(t.httpRequests[0].dial, 'dial-1');
   assert.equal(t.httpRequests[0].tcpConn, 'tcp-1');
   assert.equal(t.httpRequests[0].proxy.tunnel, 'tcp-1');
@@ -39,12 +51,15 @@ test('converts every ...At number, nested too, to ms since the trace began (3 de
   const b = newBuilder();
   const c = b.openConnection();
   b.apply(c, hello(1));
-  b.apply(c, rec('dials', 'd1', {
-    dialBeginAt: at(1.23456),
-    dnsLookups: [{ host: 'x', beginAt: at(2), endAt: at(3.5), addresses: [], error: null }],
-    connectAttempts: [{ address: '1.2.3.4', port: 80, beginAt: at(4), endAt: at(5), error: null }],
-    dstAddress: 'x:80',
-  }));
+  b.apply(
+    c,
+    rec('dials', 'd1', {
+      dialBeginAt: at(1.23456),
+      dnsLookups: [{ host: 'x', beginAt: at(2), endAt: at(3.5), addresses: [], error: null }],
+      connectAttempts: [{ address: '1.2.3.4', port: 80, beginAt: at(4), endAt: at(5), error: null }],
+      dstAddress: 'x:80',
+    }),
+  );
   const d = b.trace.dials[0];
   assert.equal(d.dialBeginAt, 1.235);
   assert.equal(d.dnsLookups[0].beginAt, 2);
@@ -70,9 +85,19 @@ test('merges upserts shallowly; arrays are replaced whole', () => {
 test('malformed messages become warnings, never exceptions', () => {
   const b = newBuilder();
   const c = b.openConnection();
-  for (const m of [null, 42, 'x', [], {}, { type: 'nope' }, { type: 'record', kind: 'bogus', id: 'x', fields: {} },
-    { type: 'record', kind: 'dials', fields: {} }, { type: 'record', kind: 'dials', id: '', fields: {} },
-    { type: 'record', kind: 'dials', id: 'd', fields: 7 }, { type: 'hello' }]) {
+  for (const m of [
+    null,
+    42,
+    'x',
+    [],
+    {},
+    { type: 'nope' },
+    { type: 'record', kind: 'bogus', id: 'x', fields: {} },
+    { type: 'record', kind: 'dials', fields: {} },
+    { type: 'record', kind: 'dials', id: '', fields: {} },
+    { type: 'record', kind: 'dials', id: 'd', fields: 7 },
+    { type: 'hello' },
+  ]) {
     assert.doesNotThrow(() => b.apply(c, m));
   }
   assert.ok(b.trace.stats.warnings.length >= 5, b.trace.stats.warnings.join('\n'));
@@ -162,7 +187,10 @@ test('clear drops requests and closed connections, keeps open ones, ignores late
   b.apply(c, rec('httpRequests', 'r1', { reqURL: 'http://h/', tcpConn: 'c1' }));
   b.clear();
   assert.equal(b.trace.httpRequests.length, 0);
-  assert.deepEqual(b.trace.tcpConns.map((t) => t.traceID), ['tcp-1']);
+  assert.deepEqual(
+    b.trace.tcpConns.map((t) => t.traceID),
+    ['tcp-1'],
+  );
   b.apply(c, rec('httpRequests', 'r1', { respStatusCode: 200 }));
   assert.equal(b.trace.httpRequests.length, 0);
   b.apply(c, rec('httpRequests', 'r2', { reqURL: 'http://h/2', tcpConn: 'c1', reusedConn: true }));

@@ -38,12 +38,24 @@ test('run without a command: one line, exit 2', () => {
 });
 
 test('run with a command that does not exist: one line, exit 2', { skip: !hasPreload }, () => {
-  oneLineError(run(['run', '--out', join(dir, 'nf.json'), '--', 'definitely-not-a-command-xyz']), 2, /^nettrace: command not found: definitely-not-a-command-xyz$/);
+  oneLineError(
+    run(['run', '--out', join(dir, 'nf.json'), '--', 'definitely-not-a-command-xyz']),
+    2,
+    /^nettrace: command not found: definitely-not-a-command-xyz$/,
+  );
 });
 
 test('run with an unwritable output path fails before running the command', () => {
   const marker = join(dir, 'ran');
-  const r = run(['run', '--out', join(dir, 'no/such/dir/t.json'), '--', process.execPath, '-e', `require('fs').writeFileSync(${JSON.stringify(marker)}, '')`]);
+  const r = run([
+    'run',
+    '--out',
+    join(dir, 'no/such/dir/t.json'),
+    '--',
+    process.execPath,
+    '-e',
+    `require('fs').writeFileSync(${JSON.stringify(marker)}, '')`,
+  ]);
   oneLineError(r, 2, /^nettrace: cannot write .*t\.json: its directory does not exist$/);
   assert.equal(existsSync(marker), false, 'the command must not run');
 });

@@ -13,8 +13,18 @@ const { startCollector, LineSplitter } = createRequire(import.meta.url)('../../d
 const now = Date.now();
 const messages = [
   { type: 'hello', pid: 4242, ppid: 1, threadId: 0, argv: ['node', 'app.js'], nodeVersion: 'v20', cwd: '/', startAt: now },
-  { type: 'record', kind: 'httpRequests', id: 'r1', fields: { client: 'http', reqMethod: 'GET', reqURL: 'http://h/ünïcödé/€', reqStartAt: now + 1 } },
-  { type: 'record', kind: 'httpRequests', id: 'r1', fields: { reqSentAt: now + 2, respRecvAt: now + 3, respDoneAt: now + 4, respStatusCode: 200 } },
+  {
+    type: 'record',
+    kind: 'httpRequests',
+    id: 'r1',
+    fields: { client: 'http', reqMethod: 'GET', reqURL: 'http://h/ünïcödé/€', reqStartAt: now + 1 },
+  },
+  {
+    type: 'record',
+    kind: 'httpRequests',
+    id: 'r1',
+    fields: { reqSentAt: now + 2, respRecvAt: now + 3, respDoneAt: now + 4, respStatusCode: 200 },
+  },
   { type: 'stats', droppedEvents: 2, untracedRequests: 1 },
 ];
 
@@ -52,8 +62,12 @@ test('collector merges NDJSON split at odd boundaries (mid UTF-8 character) from
     const bytes = Buffer.from(messages.map((m) => JSON.stringify(m)).join('\n') + '\nnot json at all\n\n');
     const chunks = [];
     // Odd sizes, including splits inside multi-byte characters.
-    for (let i = 0, size = 1; i < bytes.length; i += size, size = (size * 7) % 13 + 1) chunks.push(bytes.subarray(i, i + size));
-    const other = [{ ...messages[0], pid: 4243 }, { type: 'record', kind: 'httpRequests', id: 'r1', fields: { reqURL: 'http://other/', reqStartAt: now } }, { type: 'exit', exitAt: now + 9, exitCode: 0 }];
+    for (let i = 0, size = 1; i < bytes.length; i += size, size = ((size * 7) % 13) + 1) chunks.push(bytes.subarray(i, i + size));
+    const other = [
+      { ...messages[0], pid: 4243 },
+      { type: 'record', kind: 'httpRequests', id: 'r1', fields: { reqURL: 'http://other/', reqStartAt: now } },
+      { type: 'exit', exitAt: now + 9, exitCode: 0 },
+    ];
     const open = await send(collector.ipcPath, [other.map((m) => JSON.stringify(m) + '\n').join('')], false);
     await send(collector.ipcPath, chunks);
     assert.equal(await collector.waitForIdle({ timeoutMs: 2000 }), true);
@@ -91,7 +105,10 @@ test('oversized lines are dropped with a warning', async () => {
   const collector = await startCollector({ description: 'test', maxLineBytes: 1000 });
   try {
     const big = JSON.stringify({ type: 'warning', message: 'x'.repeat(5000) });
-    await send(collector.ipcPath, [big.slice(0, 3000), big.slice(3000) + '\n' + JSON.stringify({ type: 'warning', message: 'small' }) + '\n']);
+    await send(collector.ipcPath, [
+      big.slice(0, 3000),
+      big.slice(3000) + '\n' + JSON.stringify({ type: 'warning', message: 'small' }) + '\n',
+    ]);
     await collector.waitForIdle();
     assert.deepEqual(collector.session.snapshot().stats.warnings, ['a preload message over 1000 bytes was dropped', 'small']);
   } finally {
@@ -103,7 +120,10 @@ test('saved JSON and HAR are mode 0600, also when the file existed with a wider 
   const dir = mkdtempSync(join(tmpdir(), 'nettrace-save-'));
   const collector = await startCollector({ description: 'test' });
   try {
-    await send(collector.ipcPath, messages.map((m) => JSON.stringify(m) + '\n'));
+    await send(
+      collector.ipcPath,
+      messages.map((m) => JSON.stringify(m) + '\n'),
+    );
     await collector.waitForIdle();
     const json = join(dir, 't.json');
     const har = join(dir, 't.har');

@@ -12,47 +12,85 @@ const cases = [
   {
     name: 'DNS name not found',
     ctx: {
-      request: req({ reqURL: 'http://nonexistent.invalid/', reqStartAt: 0, reqEndAt: 3, reqError: { phase: 'dns', code: 'ENOTFOUND', message: 'getaddrinfo ENOTFOUND nonexistent.invalid' } }),
-      dial: { dialBeginAt: 0, dnsLookups: [{ host: 'nonexistent.invalid', beginAt: 0, endAt: 3, addresses: [], error: 'ENOTFOUND' }], connectAttempts: [] },
+      request: req({
+        reqURL: 'http://nonexistent.invalid/',
+        reqStartAt: 0,
+        reqEndAt: 3,
+        reqError: { phase: 'dns', code: 'ENOTFOUND', message: 'getaddrinfo ENOTFOUND nonexistent.invalid' },
+      }),
+      dial: {
+        dialBeginAt: 0,
+        dnsLookups: [{ host: 'nonexistent.invalid', beginAt: 0, endAt: 3, addresses: [], error: 'ENOTFOUND' }],
+        connectAttempts: [],
+      },
     },
     want: 'DNS lookup of nonexistent.invalid failed: name not found (ENOTFOUND) after 3 ms',
   },
   {
     name: 'DNS failure with no dial linked (fetch wraps the error)',
-    ctx: { request: req({ client: 'fetch', reqURL: 'http://nonexistent.invalid/x', reqStartAt: 1, reqEndAt: 3, reqError: { phase: 'dns', message: 'fetch failed', cause: { code: 'ENOTFOUND', message: 'getaddrinfo ENOTFOUND' } } }) },
+    ctx: {
+      request: req({
+        client: 'fetch',
+        reqURL: 'http://nonexistent.invalid/x',
+        reqStartAt: 1,
+        reqEndAt: 3,
+        reqError: { phase: 'dns', message: 'fetch failed', cause: { code: 'ENOTFOUND', message: 'getaddrinfo ENOTFOUND' } },
+      }),
+    },
     want: 'DNS lookup of nonexistent.invalid failed: name not found (ENOTFOUND) after 2 ms',
   },
   {
     name: 'DNS temporary failure',
     ctx: {
       request: req({ reqURL: 'http://api.example.test/', reqError: { phase: 'dns', code: 'EAI_AGAIN', message: 'x' } }),
-      dial: { dialBeginAt: 0, dnsLookups: [{ host: 'api.example.test', beginAt: 0, endAt: 5000, addresses: [], error: 'EAI_AGAIN' }], connectAttempts: [] },
+      dial: {
+        dialBeginAt: 0,
+        dnsLookups: [{ host: 'api.example.test', beginAt: 0, endAt: 5000, addresses: [], error: 'EAI_AGAIN' }],
+        connectAttempts: [],
+      },
     },
     want: 'DNS lookup of api.example.test failed: temporary resolver failure (is a DNS server reachable?) (EAI_AGAIN) after 5000 ms',
   },
   {
     name: 'connection refused, with another address also failing',
     ctx: {
-      request: req({ reqStartAt: 0, reqError: { phase: 'connect', code: 'ECONNREFUSED', message: 'connect ECONNREFUSED 127.0.0.1:9', address: '127.0.0.1', port: 9 } }),
-      dial: { dialBeginAt: 0, dnsLookups: [], connectAttempts: [
-        { address: '::1', port: 9, beginAt: 0, endAt: 0.2, error: 'ECONNREFUSED' },
-        { address: '127.0.0.1', port: 9, beginAt: 0.2, endAt: 0.6, error: 'ECONNREFUSED' },
-      ] },
+      request: req({
+        reqStartAt: 0,
+        reqError: { phase: 'connect', code: 'ECONNREFUSED', message: 'connect ECONNREFUSED 127.0.0.1:9', address: '127.0.0.1', port: 9 },
+      }),
+      dial: {
+        dialBeginAt: 0,
+        dnsLookups: [],
+        connectAttempts: [
+          { address: '::1', port: 9, beginAt: 0, endAt: 0.2, error: 'ECONNREFUSED' },
+          { address: '127.0.0.1', port: 9, beginAt: 0.2, endAt: 0.6, error: 'ECONNREFUSED' },
+        ],
+      },
     },
     want: 'connect to 127.0.0.1:9 refused (ECONNREFUSED) after 0.4 ms; 1 other address also failed',
   },
   {
     name: 'connect timed out',
     ctx: {
-      request: req({ reqURL: 'http://10.0.0.1/', reqError: { phase: 'connect', code: 'ETIMEDOUT', message: 'connect ETIMEDOUT 10.0.0.1:80' } }),
-      dial: { dialBeginAt: 0, dnsLookups: [], connectAttempts: [{ address: '10.0.0.1', port: 80, beginAt: 0, endAt: 21000, error: 'ETIMEDOUT' }] },
+      request: req({
+        reqURL: 'http://10.0.0.1/',
+        reqError: { phase: 'connect', code: 'ETIMEDOUT', message: 'connect ETIMEDOUT 10.0.0.1:80' },
+      }),
+      dial: {
+        dialBeginAt: 0,
+        dnsLookups: [],
+        connectAttempts: [{ address: '10.0.0.1', port: 80, beginAt: 0, endAt: 21000, error: 'ETIMEDOUT' }],
+      },
     },
     want: 'connect to 10.0.0.1:80 timed out (ETIMEDOUT) after 21000 ms',
   },
   {
     name: 'TLS certificate expired',
     ctx: {
-      request: req({ reqURL: 'https://localhost:8443/', reqError: { phase: 'tls', code: 'CERT_HAS_EXPIRED', message: 'certificate has expired' } }),
+      request: req({
+        reqURL: 'https://localhost:8443/',
+        reqError: { phase: 'tls', code: 'CERT_HAS_EXPIRED', message: 'certificate has expired' },
+      }),
       tcpConn: tcp('127.0.0.1', 8443),
       tlsTunnel: { serverName: 'localhost', handshakeBeginAt: 1, handshakeErr: 'certificate has expired', forProxy: false },
     },
@@ -61,25 +99,64 @@ const cases = [
   {
     name: 'TLS expired with the peer certificate known',
     ctx: {
-      request: req({ reqURL: 'https://localhost:8443/', reqError: { phase: 'tls', code: 'CERT_HAS_EXPIRED', message: 'certificate has expired' } }),
+      request: req({
+        reqURL: 'https://localhost:8443/',
+        reqError: { phase: 'tls', code: 'CERT_HAS_EXPIRED', message: 'certificate has expired' },
+      }),
       tcpConn: tcp('127.0.0.1', 8443),
-      tlsTunnel: { serverName: 'localhost', forProxy: false, handshakeErr: 'x', peerCerts: [{ subject: 'CN=localhost', issuer: 'CN=ca', notBefore: '2020-01-01T00:00:00Z', notAfter: '2021-01-01T00:00:00Z', isCA: false, subjectAltNames: [], fingerprint256: '' }] },
+      tlsTunnel: {
+        serverName: 'localhost',
+        forProxy: false,
+        handshakeErr: 'x',
+        peerCerts: [
+          {
+            subject: 'CN=localhost',
+            issuer: 'CN=ca',
+            notBefore: '2020-01-01T00:00:00Z',
+            notAfter: '2021-01-01T00:00:00Z',
+            isCA: false,
+            subjectAltNames: [],
+            fingerprint256: '',
+          },
+        ],
+      },
     },
     want: 'TLS handshake with localhost (127.0.0.1:8443) failed: certificate expired on 2021-01-01 (CERT_HAS_EXPIRED)',
   },
   {
     name: 'TLS host name mismatch',
     ctx: {
-      request: req({ reqURL: 'https://localhost:8443/', reqError: { phase: 'tls', code: 'ERR_TLS_CERT_ALTNAME_INVALID', message: "Hostname/IP does not match certificate's altnames" } }),
+      request: req({
+        reqURL: 'https://localhost:8443/',
+        reqError: { phase: 'tls', code: 'ERR_TLS_CERT_ALTNAME_INVALID', message: "Hostname/IP does not match certificate's altnames" },
+      }),
       tcpConn: tcp('127.0.0.1', 8443),
-      tlsTunnel: { serverName: 'localhost', forProxy: false, handshakeErr: 'x', peerCerts: [{ subject: 'CN=other.test', issuer: 'CN=ca', notBefore: '', notAfter: '', isCA: false, subjectAltNames: ['DNS:other.test'], fingerprint256: '' }] },
+      tlsTunnel: {
+        serverName: 'localhost',
+        forProxy: false,
+        handshakeErr: 'x',
+        peerCerts: [
+          {
+            subject: 'CN=other.test',
+            issuer: 'CN=ca',
+            notBefore: '',
+            notAfter: '',
+            isCA: false,
+            subjectAltNames: ['DNS:other.test'],
+            fingerprint256: '',
+          },
+        ],
+      },
     },
     want: 'TLS handshake with localhost (127.0.0.1:8443) failed: certificate is not valid for localhost (it is for DNS:other.test) (ERR_TLS_CERT_ALTNAME_INVALID)',
   },
   {
     name: 'TLS untrusted issuer',
     ctx: {
-      request: req({ reqURL: 'https://localhost:8443/', reqError: { phase: 'tls', code: 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', message: 'unable to verify the first certificate' } }),
+      request: req({
+        reqURL: 'https://localhost:8443/',
+        reqError: { phase: 'tls', code: 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', message: 'unable to verify the first certificate' },
+      }),
       tcpConn: tcp('127.0.0.1', 8443),
       tlsTunnel: { serverName: 'localhost', forProxy: false, handshakeErr: 'x' },
     },
@@ -88,7 +165,10 @@ const cases = [
   {
     name: 'TLS self-signed',
     ctx: {
-      request: req({ reqURL: 'https://localhost:8443/', reqError: { phase: 'tls', code: 'DEPTH_ZERO_SELF_SIGNED_CERT', message: 'self-signed certificate' } }),
+      request: req({
+        reqURL: 'https://localhost:8443/',
+        reqError: { phase: 'tls', code: 'DEPTH_ZERO_SELF_SIGNED_CERT', message: 'self-signed certificate' },
+      }),
       tlsTunnel: { serverName: 'localhost', forProxy: false, handshakeErr: 'x' },
     },
     want: 'TLS handshake with localhost failed: certificate is self-signed and not trusted (DEPTH_ZERO_SELF_SIGNED_CERT)',
@@ -96,7 +176,10 @@ const cases = [
   {
     name: 'TLS self-signed root in chain',
     ctx: {
-      request: req({ reqURL: 'https://localhost:8443/', reqError: { phase: 'tls', code: 'SELF_SIGNED_CERT_IN_CHAIN', message: 'self-signed certificate in certificate chain' } }),
+      request: req({
+        reqURL: 'https://localhost:8443/',
+        reqError: { phase: 'tls', code: 'SELF_SIGNED_CERT_IN_CHAIN', message: 'self-signed certificate in certificate chain' },
+      }),
       tcpConn: tcp('::1', 8443),
       tlsTunnel: { serverName: 'localhost', forProxy: false, handshakeErr: 'x' },
     },
@@ -104,7 +187,23 @@ const cases = [
   },
   {
     name: 'aborted by timeout while waiting for the first byte',
-    ctx: { request: req({ client: 'fetch', reqStartAt: 0, reqSentAt: 1, reqEndAt: 300, reusedConn: false, tcpConn: 'tcp-1', reqError: { phase: 'response', name: 'TimeoutError', message: 'The operation was aborted due to timeout', aborted: true, timedOut: true } }) },
+    ctx: {
+      request: req({
+        client: 'fetch',
+        reqStartAt: 0,
+        reqSentAt: 1,
+        reqEndAt: 300,
+        reusedConn: false,
+        tcpConn: 'tcp-1',
+        reqError: {
+          phase: 'response',
+          name: 'TimeoutError',
+          message: 'The operation was aborted due to timeout',
+          aborted: true,
+          timedOut: true,
+        },
+      }),
+    },
     want: "aborted by timeout after 300 ms while waiting for the server's first byte (request sent, no response)",
   },
   {
@@ -118,7 +217,14 @@ const cases = [
   {
     name: 'connection reset mid-body',
     ctx: {
-      request: req({ reqStartAt: 0, reqSentAt: 1, respRecvAt: 2, respContentLen: 16384, respStatusCode: 200, reqError: { phase: 'response', code: 'ECONNRESET', message: 'read ECONNRESET' } }),
+      request: req({
+        reqStartAt: 0,
+        reqSentAt: 1,
+        respRecvAt: 2,
+        respContentLen: 16384,
+        respStatusCode: 200,
+        reqError: { phase: 'response', code: 'ECONNRESET', message: 'read ECONNRESET' },
+      }),
       tcpConn: tcp('127.0.0.1', 41234),
     },
     want: 'connection reset by 127.0.0.1:41234 (ECONNRESET) while receiving the response body after 16384 bytes',
@@ -126,14 +232,28 @@ const cases = [
   {
     name: 'connection reset before the response (socket hang up)',
     ctx: {
-      request: req({ reqStartAt: 0, reqSentAt: 1, reusedConn: true, reqError: { phase: 'response', code: 'ECONNRESET', message: 'socket hang up' } }),
+      request: req({
+        reqStartAt: 0,
+        reqSentAt: 1,
+        reusedConn: true,
+        reqError: { phase: 'response', code: 'ECONNRESET', message: 'socket hang up' },
+      }),
       tcpConn: tcp('127.0.0.1', 80),
     },
     want: "connection reset by 127.0.0.1:80 (ECONNRESET) while waiting for the server's first byte (request sent, no response)",
   },
   {
     name: '503',
-    ctx: { request: req({ reqStartAt: 0, reqSentAt: 1, respRecvAt: 12, respDoneAt: 13, respStatusCode: 503, respStatusText: 'Service Unavailable' }) },
+    ctx: {
+      request: req({
+        reqStartAt: 0,
+        reqSentAt: 1,
+        respRecvAt: 12,
+        respDoneAt: 13,
+        respStatusCode: 503,
+        respStatusText: 'Service Unavailable',
+      }),
+    },
     want: 'server answered 503 Service Unavailable after 12 ms',
   },
   {
@@ -154,7 +274,15 @@ const cases = [
   },
   {
     name: 'unknown error keeps its message',
-    ctx: { request: req({ reqStartAt: 0, reqSentAt: 1, reqEndAt: 2, reusedConn: true, reqError: { phase: 'request', code: 'ERR_STREAM_WRITE_AFTER_END', message: 'write after end' } }) },
+    ctx: {
+      request: req({
+        reqStartAt: 0,
+        reqSentAt: 1,
+        reqEndAt: 2,
+        reusedConn: true,
+        reqError: { phase: 'request', code: 'ERR_STREAM_WRITE_AFTER_END', message: 'write after end' },
+      }),
+    },
     want: "request failed: write after end (ERR_STREAM_WRITE_AFTER_END) after 2 ms while waiting for the server's first byte (request sent, no response)",
   },
 ];

@@ -32,17 +32,64 @@ function sampleTrace() {
   const c = b.openConnection();
   b.apply(c, { type: 'hello', pid: 7, ppid: 1, threadId: 0, argv: ['node'], nodeVersion: 'v20', cwd: '/', startAt: at(0) });
   const rec = (kind, id, fields) => b.apply(c, { type: 'record', kind, id, fields });
-  rec('dials', 'd1', { dstAddress: 'localhost:8443', dialBeginAt: at(1), dnsLookups: [{ host: 'localhost', beginAt: at(1), endAt: at(2), addresses: ['127.0.0.1'], error: null }],
-    connectAttempts: [{ address: '127.0.0.1', port: 8443, beginAt: at(2), endAt: at(3), error: null }], establishedConn: 'c1' });
-  rec('tcpConns', 'c1', { fromDial: 'd1', handshakeBeginAt: at(2), handshakeEndAt: at(3), connected: true, addrTuple: { srcIP: '127.0.0.1', srcPort: 5000, dstIP: '127.0.0.1', dstPort: 8443 } });
-  rec('tlsTunnels', 't1', { tcpConn: 'c1', handshakeBeginAt: at(3), handshakeEndAt: at(6), serverName: 'localhost', tlsVersion: 'TLSv1.3' });
-  rec('httpRequests', 'r1', { client: 'https', reqMethod: 'POST', reqURL: 'https://localhost:8443/api?x=1&y=2', protoMajor: 1, protoMinor: 1,
-    reqHeaders: [['content-type', 'application/json'], ['authorization', '<redacted>']], reqContentLen: 12,
-    reqStartAt: at(0.5), reqSentAt: at(7), respRecvAt: at(20), respDoneAt: at(21), respStatusCode: 302, respStatusText: 'Found',
-    respHeaders: [['location', '/next'], ['content-type', 'text/plain']], respContentLen: 5, dial: 'd1', tcpConn: 'c1', tlsTunnel: 't1', reusedConn: false,
-    initiator: { frames: [{ function: 'main', file: '/app/a.js', line: 3, column: 5 }] } });
-  rec('httpRequests', 'r2', { client: 'fetch', reqMethod: 'GET', reqURL: 'http://nonexistent.invalid/', reqStartAt: at(30), reqEndAt: at(33),
-    reqHeaders: [['accept']], reqError: { phase: 'dns', code: 'ENOTFOUND', message: 'getaddrinfo ENOTFOUND nonexistent.invalid' } });
+  rec('dials', 'd1', {
+    dstAddress: 'localhost:8443',
+    dialBeginAt: at(1),
+    dnsLookups: [{ host: 'localhost', beginAt: at(1), endAt: at(2), addresses: ['127.0.0.1'], error: null }],
+    connectAttempts: [{ address: '127.0.0.1', port: 8443, beginAt: at(2), endAt: at(3), error: null }],
+    establishedConn: 'c1',
+  });
+  rec('tcpConns', 'c1', {
+    fromDial: 'd1',
+    handshakeBeginAt: at(2),
+    handshakeEndAt: at(3),
+    connected: true,
+    addrTuple: { srcIP: '127.0.0.1', srcPort: 5000, dstIP: '127.0.0.1', dstPort: 8443 },
+  });
+  rec('tlsTunnels', 't1', {
+    tcpConn: 'c1',
+    handshakeBeginAt: at(3),
+    handshakeEndAt: at(6),
+    serverName: 'localhost',
+    tlsVersion: 'TLSv1.3',
+  });
+  rec('httpRequests', 'r1', {
+    client: 'https',
+    reqMethod: 'POST',
+    reqURL: 'https://localhost:8443/api?x=1&y=2',
+    protoMajor: 1,
+    protoMinor: 1,
+    reqHeaders: [
+      ['content-type', 'application/json'],
+      ['authorization', '<redacted>'],
+    ],
+    reqContentLen: 12,
+    reqStartAt: at(0.5),
+    reqSentAt: at(7),
+    respRecvAt: at(20),
+    respDoneAt: at(21),
+    respStatusCode: 302,
+    respStatusText: 'Found',
+    respHeaders: [
+      ['location', '/next'],
+      ['content-type', 'text/plain'],
+    ],
+    respContentLen: 5,
+    dial: 'd1',
+    tcpConn: 'c1',
+    tlsTunnel: 't1',
+    reusedConn: false,
+    initiator: { frames: [{ function: 'main', file: '/app/a.js', line: 3, column: 5 }] },
+  });
+  rec('httpRequests', 'r2', {
+    client: 'fetch',
+    reqMethod: 'GET',
+    reqURL: 'http://nonexistent.invalid/',
+    reqStartAt: at(30),
+    reqEndAt: at(33),
+    reqHeaders: [['accept']],
+    reqError: { phase: 'dns', code: 'ENOTFOUND', message: 'getaddrinfo ENOTFOUND nonexistent.invalid' },
+  });
   rec('httpRequests', 'r3', { client: 'http', reqMethod: 'GET', reqURL: 'http://127.0.0.1:1/' });
   return b.trace;
 }
@@ -62,7 +109,10 @@ test('HAR entries: timings, failed requests as status 0, extras', () => {
   assert.equal(ok.startedDateTime, '2026-01-01T00:00:00.001Z');
   assert.deepEqual(ok.timings, { blocked: 0.5, dns: 1, connect: 4, ssl: 3, send: 1, wait: 13, receive: 1 });
   assert.equal(ok.time, 20.5);
-  assert.deepEqual(ok.request.queryString, [{ name: 'x', value: '1' }, { name: 'y', value: '2' }]);
+  assert.deepEqual(ok.request.queryString, [
+    { name: 'x', value: '1' },
+    { name: 'y', value: '2' },
+  ]);
   assert.equal(ok.request.httpVersion, 'HTTP/1.1');
   assert.equal(ok.response.redirectURL, '/next');
   assert.equal(ok.response.content.mimeType, 'text/plain');

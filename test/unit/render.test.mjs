@@ -3,20 +3,66 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 
-const { renderTrace, sanitize, shouldUseColor, enrichTrace, emptyTrace, PHASE_CHARS } = createRequire(import.meta.url)('../../dist/core.cjs');
+const { renderTrace, sanitize, shouldUseColor, enrichTrace, emptyTrace, PHASE_CHARS } = createRequire(import.meta.url)(
+  '../../dist/core.cjs',
+);
 
 function trace() {
   const t = emptyTrace('t');
   t.tcpConns = [{ traceID: 'tcp-1', pid: 1, connected: true, handshakeBeginAt: 1, handshakeEndAt: 3 }];
-  t.dials = [{ traceID: 'dial-1', pid: 1, dstAddress: 'h:80', dialBeginAt: 0, dnsLookups: [{ host: 'h', beginAt: 0, endAt: 1, addresses: [], error: null }],
-    connectAttempts: [{ address: '127.0.0.1', port: 80, beginAt: 1, endAt: 3, error: null }], establishedConn: 'tcp-1' }];
+  t.dials = [
+    {
+      traceID: 'dial-1',
+      pid: 1,
+      dstAddress: 'h:80',
+      dialBeginAt: 0,
+      dnsLookups: [{ host: 'h', beginAt: 0, endAt: 1, addresses: [], error: null }],
+      connectAttempts: [{ address: '127.0.0.1', port: 80, beginAt: 1, endAt: 3, error: null }],
+      establishedConn: 'tcp-1',
+    },
+  ];
   t.httpRequests = [
-    { traceID: 'req-1', pid: 1, client: 'http', reqMethod: 'GET', reqURL: 'http://h/\x1b[31mred\x1b[0m/\x07bell\u202e', reqStartAt: 0, reqSentAt: 4,
-      respRecvAt: 50, respDoneAt: 100, respStatusCode: 200, respContentLen: 1234, dial: 'dial-1', tcpConn: 'tcp-1', reusedConn: false },
-    { traceID: 'req-2', pid: 1, client: 'fetch', reqMethod: 'GET\x1b]0;pwned\x07', reqURL: 'http://h/2', reqStartAt: 100, reqSentAt: 101, respRecvAt: 110,
-      respDoneAt: 111, respStatusCode: 503, respStatusText: 'Service \x1b[2JUnavailable', tcpConn: 'tcp-1', reusedConn: true },
-    { traceID: 'req-3', pid: 1, client: 'fetch', reqMethod: 'GET', reqURL: 'http://nonexistent.invalid/', reqStartAt: 111, reqEndAt: 114,
-      reqError: { phase: 'dns', code: 'ENOTFOUND', message: 'getaddrinfo ENOTFOUND nonexistent.invalid' } },
+    {
+      traceID: 'req-1',
+      pid: 1,
+      client: 'http',
+      reqMethod: 'GET',
+      reqURL: 'http://h/\x1b[31mred\x1b[0m/\x07bell\u202e',
+      reqStartAt: 0,
+      reqSentAt: 4,
+      respRecvAt: 50,
+      respDoneAt: 100,
+      respStatusCode: 200,
+      respContentLen: 1234,
+      dial: 'dial-1',
+      tcpConn: 'tcp-1',
+      reusedConn: false,
+    },
+    {
+      traceID: 'req-2',
+      pid: 1,
+      client: 'fetch',
+      reqMethod: 'GET\x1b]0;pwned\x07',
+      reqURL: 'http://h/2',
+      reqStartAt: 100,
+      reqSentAt: 101,
+      respRecvAt: 110,
+      respDoneAt: 111,
+      respStatusCode: 503,
+      respStatusText: 'Service \x1b[2JUnavailable',
+      tcpConn: 'tcp-1',
+      reusedConn: true,
+    },
+    {
+      traceID: 'req-3',
+      pid: 1,
+      client: 'fetch',
+      reqMethod: 'GET',
+      reqURL: 'http://nonexistent.invalid/',
+      reqStartAt: 111,
+      reqEndAt: 114,
+      reqError: { phase: 'dns', code: 'ENOTFOUND', message: 'getaddrinfo ENOTFOUND nonexistent.invalid' },
+    },
   ];
   return enrichTrace(t);
 }

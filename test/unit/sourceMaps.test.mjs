@@ -24,7 +24,10 @@ const external = join(dir, 'external.js');
 writeFileSync(external, 'x;\n          fetch();\n//# sourceMappingURL=external.js.map\n');
 writeFileSync(join(dir, 'external.js.map'), map('external.js'));
 const inline = join(dir, 'inline.js');
-writeFileSync(inline, `x;\n          fetch();\n//# sourceMappingURL=data:application/json;base64,${Buffer.from(map('inline.js')).toString('base64')}\n`);
+writeFileSync(
+  inline,
+  `x;\n          fetch();\n//# sourceMappingURL=data:application/json;base64,${Buffer.from(map('inline.js')).toString('base64')}\n`,
+);
 const plain = join(dir, 'plain.js');
 writeFileSync(plain, 'fetch();\n');
 const broken = join(dir, 'broken.js');
@@ -34,7 +37,13 @@ writeFileSync(join(dir, 'broken.js.map'), '{not json');
 test('maps a frame through an external map (V8 column 11 = source-map column 10)', () => {
   const r = new SourceMapResolver();
   const f = r.mapFrame({ file: external, line: 2, column: 11 });
-  assert.deepEqual(f, { file: join(dir, 'src/users.ts'), line: 14, column: 9, function: 'loadUsers', generated: { file: external, line: 2, column: 11 } });
+  assert.deepEqual(f, {
+    file: join(dir, 'src/users.ts'),
+    line: 14,
+    column: 9,
+    function: 'loadUsers',
+    generated: { file: external, line: 2, column: 11 },
+  });
 });
 
 test('maps file:// frames (ESM) through an inline data: map', () => {

@@ -10,8 +10,12 @@ const req = (f) => ({ traceID: 'req-1', pid: 1, client: 'http', reqMethod: 'GET'
 test('new TLS connection: every phase, ssl included in connect', () => {
   const t = computeTimings({
     request: req({ reqStartAt: 0, reqSentAt: 32, respRecvAt: 50, respDoneAt: 55, dial: 'dial-1', reusedConn: false }),
-    dial: { dialBeginAt: 2, dnsLookups: [{ host: 'h', beginAt: 2, endAt: 10, addresses: [], error: null }],
-      connectAttempts: [{ address: '1.1.1.1', port: 443, beginAt: 10, endAt: 20, error: null }], establishedConn: 'tcp-1' },
+    dial: {
+      dialBeginAt: 2,
+      dnsLookups: [{ host: 'h', beginAt: 2, endAt: 10, addresses: [], error: null }],
+      connectAttempts: [{ address: '1.1.1.1', port: 443, beginAt: 10, endAt: 20, error: null }],
+      establishedConn: 'tcp-1',
+    },
     tcpConn: { handshakeBeginAt: 10, handshakeEndAt: 20, connected: true },
     tlsTunnel: { handshakeBeginAt: 20, handshakeEndAt: 30, forProxy: false, handshakeErr: null },
   });
@@ -40,11 +44,15 @@ test('reused connection: dns, connect and ssl are -1', () => {
 test('connection refused: connect runs until the last attempt failed, later phases -1', () => {
   const t = computeTimings({
     request: req({ reqStartAt: 0, reqError: { phase: 'connect', code: 'ECONNREFUSED', message: 'x' }, reqEndAt: 3 }),
-    dial: { dialBeginAt: 0, dnsLookups: [{ host: 'h', beginAt: 0, endAt: 1, addresses: ['::1', '127.0.0.1'], error: null }],
+    dial: {
+      dialBeginAt: 0,
+      dnsLookups: [{ host: 'h', beginAt: 0, endAt: 1, addresses: ['::1', '127.0.0.1'], error: null }],
       connectAttempts: [
         { address: '::1', port: 80, beginAt: 1, endAt: 1.5, error: 'ECONNREFUSED' },
         { address: '127.0.0.1', port: 80, beginAt: 1.5, endAt: 2.5, error: 'ECONNREFUSED' },
-      ], dialErr: 'ECONNREFUSED' },
+      ],
+      dialErr: 'ECONNREFUSED',
+    },
   });
   assert.deepEqual(t, { blocked: 0, dns: 1, connect: 1.5, ssl: -1, send: -1, wait: -1, receive: -1 });
 });
@@ -77,7 +85,13 @@ test('TLS failure: ssl runs until the handshake failed', () => {
 
 test('timeout while waiting: wait runs until the abort', () => {
   const t = computeTimings({
-    request: req({ reqStartAt: 0, reqSentAt: 1, reusedConn: true, reqError: { phase: 'response', message: 'aborted', aborted: true, timedOut: true }, reqEndAt: 300 }),
+    request: req({
+      reqStartAt: 0,
+      reqSentAt: 1,
+      reusedConn: true,
+      reqError: { phase: 'response', message: 'aborted', aborted: true, timedOut: true },
+      reqEndAt: 300,
+    }),
   });
   assert.equal(t.wait, 299);
   assert.equal(t.receive, -1);

@@ -12,7 +12,11 @@ const { parseTraceFile, readTraceFile, TraceFileError, emptyTrace } = createRequ
 const cli = fileURLToPath(new URL('../../dist/cli.cjs', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'nettrace-tracefile-'));
 
-const good = JSON.stringify({ ...emptyTrace('t'), httpRequests: [{ traceID: 'req-1', pid: 1, client: 'http', reqMethod: 'GET', reqURL: 'http://a/' }] }, null, 1);
+const good = JSON.stringify(
+  { ...emptyTrace('t'), httpRequests: [{ traceID: 'req-1', pid: 1, client: 'http', reqMethod: 'GET', reqURL: 'http://a/' }] },
+  null,
+  1,
+);
 
 const bad = [
   { name: 'empty', text: '', message: /^F is empty$/ },
@@ -22,18 +26,29 @@ const bad = [
   { name: 'not JSON', text: 'GET / HTTP/1.1\r\n', message: /^F is not JSON \(it starts with "GET \/ HTTP\/1\.1"\)$/ },
   { name: 'invalid JSON in the middle', text: '{"formatVersion": 1,, "httpRequests": []}', message: /^F is not valid JSON: / },
   { name: 'an array', text: '[1,2]', message: /^F is not a nettrace trace/ },
-  { name: 'another JSON object', text: '{"log": {"entries": []}}', message: /^F is not a nettrace trace \(no formatVersion or httpRequests\)$/ },
-  { name: 'newer version', text: JSON.stringify({ ...emptyTrace('x'), formatVersion: 7 }), message: /^F is trace format version 7; this nettrace reads version 1 — upgrade nettrace$/ },
+  {
+    name: 'another JSON object',
+    text: '{"log": {"entries": []}}',
+    message: /^F is not a nettrace trace \(no formatVersion or httpRequests\)$/,
+  },
+  {
+    name: 'newer version',
+    text: JSON.stringify({ ...emptyTrace('x'), formatVersion: 7 }),
+    message: /^F is trace format version 7; this nettrace reads version 1 — upgrade nettrace$/,
+  },
 ];
 
 for (const c of bad) {
   test(`parseTraceFile: ${c.name}`, () => {
-    assert.throws(() => parseTraceFile(c.text, 'F'), (err) => {
-      assert.ok(err instanceof TraceFileError);
-      assert.match(err.message, c.message);
-      assert.ok(!err.message.includes('\n'));
-      return true;
-    });
+    assert.throws(
+      () => parseTraceFile(c.text, 'F'),
+      (err) => {
+        assert.ok(err instanceof TraceFileError);
+        assert.match(err.message, c.message);
+        assert.ok(!err.message.includes('\n'));
+        return true;
+      },
+    );
   });
 }
 
