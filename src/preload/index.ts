@@ -64,7 +64,7 @@ function start(): void {
     try {
       const at = now();
       for (const { conn, bytes } of t.openConns) t.sendConn(conn, bytes());
-      transport.send({ type: 'exit', exitAt: at, exitCode: typeof code === 'number' ? code : undefined });
+      transport.send({ type: 'exit', exitAt: at, exitCode: typeof code === 'number' ? code : undefined }, true);
       transport.markStats();
       transport.flushSync();
     } catch {

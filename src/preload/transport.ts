@@ -53,14 +53,17 @@ export class Transport {
     if (this.state === 'open') this.schedule();
   }
 
-  /** Queues one message; connects on first use. */
-  send(msg: PreloadMessage): void {
+  /**
+   * Queues one message; connects on first use. `always` skips the queue limit (for the one
+   * `exit` message, so the collector learns the process ended even after drops).
+   */
+  send(msg: PreloadMessage, always = false): void {
     this.produced++;
     if (this.state === 'gone') {
       this.dropped++;
       return;
     }
-    if (this.queue.length >= this.maxQueued) {
+    if (this.queue.length >= this.maxQueued && !always) {
       this.dropped++;
       this.statsDue = true;
       return;

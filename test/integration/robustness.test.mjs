@@ -5,6 +5,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -63,13 +64,16 @@ test('a dead collector changes nothing for the program', async () => {
 });
 
 test('a collector that stops reading: the queue stays bounded and every drop is counted', async () => {
-  // A raw collector that stops reading for a while after the hello, then reads everything.
+  // A raw collector that stops reading after the hello and resumes only once the program has
+  // made all its requests (it prints its total then, and its exit flush waits up to 1 s).
   const dir = mkdtempSync(join(tmpdir(), 'nettrace-slow-'));
   const path = join(dir, 'slow.sock');
   const lines = [];
   let closed;
+  let conn;
   const done = new Promise((r) => (closed = r));
   const server = createServer((c) => {
+    conn = c;
     let buf = '';
     c.on('data', (d) => {
       buf += d;
@@ -81,16 +85,20 @@ test('a collector that stops reading: the queue stays bounded and every drop is 
     });
     c.on('close', closed);
     c.pause();
-    setTimeout(() => c.resume(), 400);
   });
   await new Promise((r) => server.listen(path, r));
   try {
     const count = 300;
-    const res = await run(process.execPath, [join(apps, 'many.cjs')], {
-      env: core.buildPreloadEnv({ ...process.env, ...env, NT_COUNT: String(count) }, { preloadPath: preload, config: { ipcPath: path, maxQueuedEvents: 100 } }),
+    const childEnv = core.buildPreloadEnv({ ...process.env, ...env, NT_COUNT: String(count) }, { preloadPath: preload, config: { ipcPath: path, maxQueuedEvents: 100 } });
+    const child = spawn(process.execPath, [join(apps, 'many.cjs')], { env: childEnv, stdio: ['ignore', 'pipe', 'inherit'] });
+    let stdout = '';
+    child.stdout.on('data', (d) => {
+      stdout += d;
+      if (stdout.includes('total')) conn?.resume();
     });
-    assert.equal(res.code, 0, res.stderr);
-    assert.match(res.stdout, /^total \d+/);
+    const code = await new Promise((r) => child.on('close', r));
+    assert.equal(code, 0);
+    assert.match(stdout, /^total \d+/);
     await done;
     const stats = lines.filter((m) => m.type === 'stats').at(-1);
     assert.ok(stats, 'a final stats message arrived');
