@@ -20,6 +20,13 @@ import { isTlsCode, now } from './tracer';
 /** Connection state per socket. */
 export const connOf = new WeakMap<object, ConnState>();
 
+/**
+ * The latest connection to each `host:port` that has not connected yet. undici reports a failed
+ * connect without its socket (`undici:client:connectError` has only the target), so this is how
+ * a failed fetch finds its dial.
+ */
+export const dialingTo = new Map<string, ConnState>();
+
 /** While a request is being constructed, its local id (so a dial can name its request). */
 export const constructing: { requestId: string | undefined } = { requestId: undefined };
 
@@ -76,6 +83,11 @@ function onConnect(t: Tracer, hook: Hook, socket: AnySocket, args: unknown[]): v
     dialFor: constructing.requestId,
   };
   connOf.set(socket, conn);
+  const key = `${host}:${conn.port}`;
+  dialingTo.set(key, conn);
+  const notDialing = () => {
+    if (dialingTo.get(key) === conn) dialingTo.delete(key);
+  };
   if (conn.tls) {
     conn.tlsId = t.id('t');
     const opts = socket._tlsOptions;
@@ -117,6 +129,7 @@ function onConnect(t: Tracer, hook: Hook, socket: AnySocket, args: unknown[]): v
   socket.once('connect', () => {
     t.guard(hook, () => {
       const at = now();
+      notDialing();
       if (conn.tls) wire = (socket as unknown as { _handle?: { _parent?: typeof wire } })._handle?._parent;
       conn.connected = true;
       conn.connectedAt = at;
@@ -152,6 +165,7 @@ function onConnect(t: Tracer, hook: Hook, socket: AnySocket, args: unknown[]): v
   socket.once('close', () => {
     t.guard(hook, () => {
       t.openConns.delete(entry);
+      notDialing();
       conn.closed = true;
       const at = now();
       const err = socket.errored ?? undefined;

@@ -158,7 +158,8 @@ export function toRequestError(err: unknown, progress: Progress): RequestError {
   const cause = e.cause && typeof e.cause === 'object' ? e.cause : undefined;
   // fetch wraps the network error in "TypeError: fetch failed" with the real one as `cause`.
   const root = cause && (cause.code || cause.syscall) && !e.code ? cause : e;
-  const code = strOf(root.code) ?? strOf(e.code);
+  // Only string codes: DOMException (AbortSignal.timeout in fetch) has a numeric legacy `code`.
+  const code = codeOf(root.code) ?? codeOf(e.code);
   const out: RequestError = {
     phase: 'request',
     message: strOf(e.message) ?? String(err),
@@ -173,7 +174,7 @@ export function toRequestError(err: unknown, progress: Progress): RequestError {
   if (typeof root.port === 'number') out.port = root.port;
   if (cause) {
     const c: { code?: string; message: string } = { message: strOf(cause.message) ?? String(cause) };
-    const cc = strOf(cause.code) ?? strOf(cause.name);
+    const cc = codeOf(cause.code) ?? strOf(cause.name);
     if (cc) c.code = cc;
     out.cause = c;
   }
@@ -204,6 +205,10 @@ function phaseOf(code: string | undefined, syscall: string | undefined, p: Progr
     return 'connect';
   }
   return p.sent ? 'response' : 'request';
+}
+
+function codeOf(v: unknown): string | undefined {
+  return typeof v === 'string' && v !== '' ? v : undefined;
 }
 
 function strOf(v: unknown): string | undefined {

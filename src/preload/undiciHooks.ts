@@ -11,7 +11,7 @@
 
 import * as dc from 'node:diagnostics_channel';
 import { captureStack, formatInitiator, type StackHolder } from './initiator';
-import { connOf } from './socketHooks';
+import { connOf, dialingTo } from './socketHooks';
 import type { ConnState, Hook, Tracer } from './tracer';
 import { now, toRequestError } from './tracer';
 
@@ -137,7 +137,13 @@ export function installUndiciHooks(t: Tracer): void {
   });
 
   on('undici:client:connectError', (m) => {
-    const conn = m.socket ? connOf.get(m.socket as object) : undefined;
+    const params = m.connectParams as { hostname?: string; host?: string; port?: string | number; protocol?: string } | undefined;
+    let conn = m.socket ? connOf.get(m.socket as object) : undefined;
+    if (!conn && params) {
+      const host = String(params.hostname ?? '').replace(/^\[|\]$/g, '');
+      const port = Number(params.port) || (params.protocol === 'https:' ? 443 : 80);
+      conn = dialingTo.get(`${host}:${port}`);
+    }
     if (conn && m.error && typeof m.error === 'object') failedConnect.set(m.error, conn);
   });
 

@@ -129,10 +129,18 @@ export class TraceBuilder {
     return id;
   }
 
-  /** Marks a connection closed; a process that never said `exit` gets no exitAt. */
+  /**
+   * Marks a connection closed. A process that never said `exit` gets no exitAt, and a warning:
+   * it was killed, or its pipe was still full when it exited, so its last events may be missing.
+   */
   closeConnection(connection: number): void {
     const state = this.connections.get(connection);
-    if (state) state.exited = true;
+    if (!state) return;
+    if (!state.exited && state.process) {
+      const who = state.process.threadId ? `pid ${state.process.pid} thread ${state.process.threadId}` : `pid ${state.process.pid}`;
+      this.warn(`${who} closed its connection without an exit message: it was killed or could not flush, so its last events may be missing`);
+    }
+    state.exited = true;
   }
 
   /** Applies one message (already JSON-parsed) from a connection. Never throws. */

@@ -141,8 +141,13 @@ for (const { label, bin } of nodeBinaries()) {
       assert.equal(fRefused.client, 'fetch');
       assert.equal(fRefused.reqError.phase, 'connect');
       assert.equal(fRefused.reqError.code, 'ECONNREFUSED');
+      const fDns = req(trace, '/fetch-dns');
+      assert.equal(fDns.reqError.phase, 'dns');
+      assert.equal(byId(trace, 'dials', fDns.dial).dnsLookups[0].error, 'ENOTFOUND', 'a failed fetch links its dial');
       const fTimeout = req(trace, '/fetch-stall');
       assert.equal(fTimeout.reqError.timedOut, true);
+      assert.equal(fTimeout.reqError.name, 'TimeoutError');
+      assert.equal(fTimeout.reqError.code, undefined, 'no numeric DOMException code');
       assert.equal(fTimeout.reqError.phase, 'response');
       const fReset = req(trace, '/fetch-reset');
       assert.equal(fReset.reqError.phase, 'response');

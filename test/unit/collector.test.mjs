@@ -79,7 +79,11 @@ test('collector merges NDJSON split at odd boundaries (mid UTF-8 character) from
     assert.equal(r.respStatusCode, 200);
     assert.deepEqual(r.timings, { blocked: 0, dns: -1, connect: -1, ssl: -1, send: 1, wait: 1, receive: 1 });
     assert.equal(trace.stats.droppedEvents, 2);
-    assert.deepEqual(trace.stats.warnings, ['a preload message was not valid JSON']);
+    // pid 4242's messages carry no `exit`, so its closed connection is reported as cut short.
+    assert.deepEqual(trace.stats.warnings, [
+      'a preload message was not valid JSON',
+      'pid 4242 closed its connection without an exit message: it was killed or could not flush, so its last events may be missing',
+    ]);
     assert.deepEqual(trace.processes.map((p) => p.pid).sort(), [4242, 4243]);
     await new Promise((res) => setTimeout(res, 30));
     assert.ok(changes.includes(r.traceID), `change events: ${changes}`);

@@ -25,6 +25,7 @@ const fetchErr = (url, opts) => fetch(url, opts).then((r) => r.text()).then(() =
   out.timeout = await httpGet(http, `${urls.stall}/stall`, { signal: AbortSignal.timeout(300) });
   out.reset = await httpGet(http, `${urls.reset}/reset`);
   out.fetchRefused = await fetchErr(`${urls.refused}/fetch-refused`);
+  out.fetchDns = await fetchErr('http://nonexistent.invalid/fetch-dns');
   out.fetchTimeout = await fetchErr(`${urls.stall}/fetch-stall`, { signal: AbortSignal.timeout(300) });
   out.fetchReset = await fetchErr(`${urls.reset}/fetch-reset`);
   console.log(JSON.stringify(out));
