@@ -1,0 +1,348 @@
+/**
+ * The Net Trace VS Code extension: the only code that imports `vscode` (see
+ * shared/docs/architecture.md). Thin glue over the core:
+ *   - the `nettrace` debug configuration provider (launchConfig.ts) and a `pwa-node`/`node`
+ *     provider that starts a collector per session and injects the preload (phase 2);
+ *   - session tracking (onDidStart/TerminateDebugSession) into the TraceStore;
+ *   - the panel (panel.ts), editor annotations (codeLens.ts), commands, status bar, Output channel.
+ */
+
+import { isAbsolute, join, relative, sep } from 'node:path';
+import * as vscode from 'vscode';
+import { startCollector } from '../collector/server';
+import { writePrivate } from '../collector/session';
+import type { PanelCommand } from '../protocol/webview';
+import { toHar } from '../trace/har';
+import { readTraceFile, TraceFileError } from '../trace/traceFile';
+import type { HeaderCaptureMode } from '../trace/types';
+import { framePath } from './annotations';
+import { SELECT_REQUEST_COMMAND, TraceAnnotations, type SelectRequestArgs } from './codeLens';
+import {
+  DEBUG_TYPE,
+  defaultLaunchConfig,
+  describeLaunch,
+  EnvFileError,
+  injectTracing,
+  isEmptyConfig,
+  needsTracing,
+  toNodeLaunchConfig,
+  type NettraceLaunchConfig,
+  type TracingDefaults,
+} from './launchConfig';
+import { PANEL_VIEW_TYPE, PanelHost } from './panel';
+import { TraceStore, type TraceEntry } from './traceStore';
+
+/** The extension's commands (package.json `contributes.commands`). */
+export const COMMANDS = {
+  showPanel: 'nettrace.showPanel',
+  saveTrace: 'nettrace.saveTrace',
+  exportHar: 'nettrace.exportHar',
+  openTrace: 'nettrace.openTrace',
+  clear: 'nettrace.clear',
+  savePcap: 'nettrace.savePcap',
+  selectRequest: SELECT_REQUEST_COMMAND,
+} as const;
+
+const PCAP_UNAVAILABLE =
+  'Net Trace: saving a packet capture (pcap) needs the Net Trace privileged helper, which is not installed in this version. ' +
+  'Save Trace (JSON) and Export HAR are available.';
+
+let store: TraceStore | undefined;
+
+/** Called by VS Code on the first activation event. */
+export function activate(context: vscode.ExtensionContext): void {
+  const output = vscode.window.createOutputChannel('Net Trace');
+  const log = (line: string) => output.appendLine(`[${new Date().toISOString().slice(11, 23)}] ${line}`);
+  const settings = () => vscode.workspace.getConfiguration('nettrace');
+  const preload = join(context.extensionPath, 'dist', 'preload.cjs');
+
+  store = new TraceStore({ startCollector, log });
+  const traces = store;
+  const annotations = new TraceAnnotations(traces, () => settings().get<boolean>('codeLens', true));
+  const panel = new PanelHost(context.extensionUri, traces, {
+    openInitiator: (file, line, column, panelColumn) => void openInitiator(file, line, column, panelColumn),
+    command: (command, traceKey) => void runPanelCommand(command, traceKey),
+    log,
+  });
+  context.subscriptions.push(output, panel, annotations, { dispose: () => void traces.dispose() });
+  context.subscriptions.push(panel.onDidChangeTrace((key) => annotations.setActive(key)));
+
+  // ---- debug configuration ----------------------------------------------------------------------
+
+  const tracingDefaults = (): TracingDefaults => {
+    const s = settings();
+    const headers = s.get<HeaderCaptureMode>('headers', 'values');
+    return {
+      headers: headers === 'none' || headers === 'names' ? headers : 'values',
+      redact: (s.get<unknown[]>('redact', []) ?? []).filter((v): v is string => typeof v === 'string'),
+      openPanelOnStart: s.get<boolean>('openPanelOnStart', true),
+    };
+  };
+
+  context.subscriptions.push(
+    vscode.debug.registerDebugConfigurationProvider(DEBUG_TYPE, {
+      provideDebugConfigurations: (folder) => [defaultLaunchConfig(guessProgram(folder))],
+      resolveDebugConfiguration(_folder, config) {
+        let c = config as NettraceLaunchConfig;
+        if (isEmptyConfig(c)) {
+          const doc = vscode.window.activeTextEditor?.document;
+          if (!doc || !/^(javascript|typescript)(react)?$/.test(doc.languageId)) {
+            void vscode.window.showErrorMessage(
+              'Net Trace: open the JavaScript or TypeScript file to run, or add a "Net Trace" launch configuration.',
+            );
+            return undefined;
+          }
+          c = defaultLaunchConfig('${file}');
+        }
+        // The type becomes js-debug's; VS Code hands the result to js-debug's resolver next.
+        return toNodeLaunchConfig(c, tracingDefaults()) as unknown as vscode.DebugConfiguration;
+      },
+    }),
+    vscode.debug.registerDebugConfigurationProvider(
+      DEBUG_TYPE,
+      { provideDebugConfigurations: () => [{ ...defaultLaunchConfig('${file}'), name: 'Net Trace: Current File' }] },
+      vscode.DebugConfigurationProviderTriggerKind.Dynamic,
+    ),
+  );
+
+  // Phase 2, after js-debug's own resolution and variable substitution: only for configurations
+  // that came from a Net Trace launch (they carry `__nettrace`).
+  const inject: vscode.DebugConfigurationProvider = {
+    async resolveDebugConfigurationWithSubstitutedVariables(folder, config) {
+      if (!needsTracing(config) || config.__nettraceSession) return config;
+      const { key, ipcPath } = await traces.prepare(describeLaunch(config), { openPanel: config.__nettrace.openPanel });
+      try {
+        const resolved = injectTracing(config, { preloadPath: preload, ipcPath, sessionId: key, workspaceFolder: folder?.uri.fsPath });
+        log(
+          `${key}: launching ${JSON.stringify(resolved.program ?? resolved.runtimeExecutable ?? '')} with NODE_OPTIONS=${resolved.env?.NODE_OPTIONS ?? ''}`,
+        );
+        return resolved as unknown as vscode.DebugConfiguration;
+      } catch (err) {
+        void traces.end(key);
+        if (err instanceof EnvFileError) {
+          void vscode.window.showErrorMessage(`Net Trace: ${err.message}`);
+          return undefined;
+        }
+        throw err;
+      }
+    },
+  };
+  context.subscriptions.push(
+    vscode.debug.registerDebugConfigurationProvider('pwa-node', inject),
+    vscode.debug.registerDebugConfigurationProvider('node', inject),
+  );
+
+  // ---- sessions ---------------------------------------------------------------------------------
+
+  context.subscriptions.push(
+    vscode.debug.onDidStartDebugSession((s) => {
+      const entry = traces.attach(s.configuration.__nettraceSession, s.id);
+      if (!entry) return;
+      if (entry.openPanel !== false) panel.show({ preserveFocus: true });
+      panel.showTrace(entry.key);
+      updateStatus();
+    }),
+    vscode.debug.onDidTerminateDebugSession((s) => {
+      const entry = traces.byDebugSession(s.id);
+      if (entry && entry.origin === 'current') void traces.end(entry.key);
+    }),
+  );
+
+  // ---- status bar -------------------------------------------------------------------------------
+
+  const status = vscode.window.createStatusBarItem('nettrace.status', vscode.StatusBarAlignment.Left, 10);
+  status.name = 'Net Trace';
+  status.command = COMMANDS.showPanel;
+  context.subscriptions.push(status);
+  let statusTimer: NodeJS.Timeout | undefined;
+  const updateStatus = () => {
+    const live = traces.live();
+    if (live.length === 0) {
+      status.hide();
+      return;
+    }
+    const shown = live.find((e) => e.key === panel.traceKey) ?? live.sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime())[0];
+    const { requests, failed } = traces.counts(shown);
+    status.text = `$(pulse) Net Trace: ${requests} ${requests === 1 ? 'request' : 'requests'}${failed > 0 ? `, ${failed} failed` : ''}`;
+    status.tooltip = `${shown.label}${live.length > 1 ? ` (${live.length} sessions recording)` : ''} — click to show the Net Trace panel`;
+    status.show();
+  };
+  const scheduleStatus = () => {
+    if (statusTimer) return;
+    statusTimer = setTimeout(() => {
+      statusTimer = undefined;
+      updateStatus();
+    }, 300);
+  };
+  traces.on('change', scheduleStatus);
+  traces.on('list', updateStatus);
+  traces.on('cleared', updateStatus);
+  context.subscriptions.push({ dispose: () => statusTimer && clearTimeout(statusTimer) });
+
+  // ---- panel serializer -------------------------------------------------------------------------
+
+  context.subscriptions.push(
+    vscode.window.registerWebviewPanelSerializer(PANEL_VIEW_TYPE, {
+      async deserializeWebviewPanel(webviewPanel) {
+        panel.adopt(webviewPanel);
+      },
+    }),
+  );
+
+  // ---- commands ---------------------------------------------------------------------------------
+
+  const target = (traceKey?: unknown): TraceEntry | undefined =>
+    traces.get(typeof traceKey === 'string' ? traceKey : undefined) ?? traces.get(panel.traceKey);
+
+  const defaultUri = (name: string): vscode.Uri | undefined => {
+    const folder = vscode.workspace.workspaceFolders?.[0]?.uri;
+    return folder ? vscode.Uri.joinPath(folder, name) : undefined;
+  };
+
+  const timestamp = () => new Date().toISOString().replace(/[:]/g, '-').replace(/\..*$/, '');
+
+  async function save(kind: 'json' | 'har', traceKey?: unknown, uri?: unknown): Promise<void> {
+    const entry = target(traceKey);
+    if (!entry) {
+      void vscode.window.showInformationMessage(
+        'Net Trace: there is no trace to save yet. Start debugging with the "Net Trace" launch configuration.',
+      );
+      return;
+    }
+    const ext = kind === 'json' ? 'json' : 'har';
+    let dest = uri instanceof vscode.Uri ? uri : undefined;
+    dest ??= await vscode.window.showSaveDialog({
+      title: kind === 'json' ? 'Save Net Trace' : 'Export HAR',
+      defaultUri: defaultUri(`nettrace-${timestamp()}.${ext}`),
+      filters: kind === 'json' ? { 'Net Trace JSON': ['json'] } : { 'HTTP Archive': ['har'] },
+      saveLabel: kind === 'json' ? 'Save Trace' : 'Export HAR',
+    });
+    if (!dest) return;
+    if (dest.scheme !== 'file') {
+      void vscode.window.showErrorMessage(`Net Trace: can only save to local files (got ${dest.scheme}:).`);
+      return;
+    }
+    const path = dest.fsPath;
+    try {
+      if (entry.session) {
+        if (kind === 'json') await entry.session.saveJson(path);
+        else await entry.session.saveHar(path);
+      } else {
+        const trace = traces.fullTrace(entry);
+        await writePrivate(path, JSON.stringify(kind === 'json' ? trace : toHar(trace), null, 1) + '\n');
+      }
+      log(`saved ${entry.key} as ${kind.toUpperCase()} to ${path}`);
+      void vscode.window.showInformationMessage(`Net Trace: saved ${traces.requestCount(entry)} requests to ${path}`);
+    } catch (err) {
+      log(`saving ${entry.key} to ${path} failed: ${(err as Error).message}`);
+      void vscode.window.showErrorMessage(`Net Trace: could not save ${path}: ${(err as Error).message}`);
+    }
+  }
+
+  async function openTrace(uri?: unknown): Promise<void> {
+    let file = uri instanceof vscode.Uri ? uri : undefined;
+    if (!file) {
+      const picked = await vscode.window.showOpenDialog({
+        title: 'Open Net Trace File',
+        canSelectMany: false,
+        defaultUri: vscode.workspace.workspaceFolders?.[0]?.uri,
+        filters: { 'Net Trace JSON': ['json'], 'All files': ['*'] },
+        openLabel: 'Open Trace',
+      });
+      file = picked?.[0];
+    }
+    if (!file) return;
+    try {
+      const trace = readTraceFile(file.fsPath);
+      const entry = traces.addFile(file.fsPath, trace);
+      log(`opened ${file.fsPath}: ${trace.httpRequests.length} requests`);
+      panel.show({ preserveFocus: false });
+      panel.showTrace(entry.key);
+    } catch (err) {
+      const message = err instanceof TraceFileError ? err.message : `cannot open ${file.fsPath}: ${(err as Error).message}`;
+      log(`open trace failed: ${message}`);
+      void vscode.window.showErrorMessage(`Net Trace: ${message}`);
+    }
+  }
+
+  function clear(traceKey?: unknown): void {
+    const entry = target(traceKey);
+    if (!entry) return;
+    traces.clear(entry.key);
+    log(`cleared ${entry.key}`);
+  }
+
+  function savePcap(): void {
+    void vscode.window.showInformationMessage(PCAP_UNAVAILABLE);
+  }
+
+  async function runPanelCommand(command: PanelCommand, traceKey: string | undefined): Promise<void> {
+    switch (command) {
+      case 'save':
+        return save('json', traceKey);
+      case 'exportHar':
+        return save('har', traceKey);
+      case 'openTrace':
+        return openTrace();
+      case 'clear':
+        return clear(traceKey);
+      case 'savePcap':
+        return savePcap();
+    }
+  }
+
+  async function openInitiator(file: string, line: number, column: number, panelColumn: vscode.ViewColumn | undefined): Promise<void> {
+    const path = framePath(file);
+    if (!path) {
+      void vscode.window.showInformationMessage(`Net Trace: ${file} is not a file in this workspace.`);
+      return;
+    }
+    // The editor group left of the panel; the panel's own group would hide the panel.
+    const viewColumn = panelColumn !== undefined && panelColumn > 1 ? panelColumn - 1 : vscode.ViewColumn.Beside;
+    const pos = new vscode.Position(Math.max(0, line - 1), Math.max(0, column - 1));
+    try {
+      const editor = await vscode.window.showTextDocument(vscode.Uri.file(path), {
+        viewColumn,
+        preserveFocus: false,
+        selection: new vscode.Range(pos, pos),
+      });
+      editor.revealRange(new vscode.Range(pos, pos), vscode.TextEditorRevealType.InCenterIfOutsideViewport);
+    } catch (err) {
+      void vscode.window.showErrorMessage(`Net Trace: cannot open ${path}: ${(err as Error).message}`);
+    }
+  }
+
+  context.subscriptions.push(
+    vscode.commands.registerCommand(COMMANDS.showPanel, () => panel.show({ preserveFocus: false })),
+    vscode.commands.registerCommand(COMMANDS.saveTrace, (uri?: unknown) => save('json', undefined, uri)),
+    vscode.commands.registerCommand(COMMANDS.exportHar, (uri?: unknown) => save('har', undefined, uri)),
+    vscode.commands.registerCommand(COMMANDS.openTrace, (uri?: unknown) => openTrace(uri)),
+    vscode.commands.registerCommand(COMMANDS.clear, () => clear()),
+    vscode.commands.registerCommand(COMMANDS.savePcap, savePcap),
+    vscode.commands.registerCommand(COMMANDS.selectRequest, (args?: SelectRequestArgs) => {
+      if (args && typeof args.traceKey === 'string' && typeof args.traceID === 'string') panel.select(args.traceKey, args.traceID);
+    }),
+    vscode.languages.registerCodeLensProvider({ scheme: 'file' }, annotations),
+    vscode.languages.registerHoverProvider({ scheme: 'file' }, annotations),
+    vscode.workspace.onDidChangeConfiguration((e) => {
+      if (e.affectsConfiguration('nettrace.codeLens')) annotations.refreshNow();
+    }),
+  );
+  log(`Net Trace activated (preload ${preload})`);
+}
+
+/** The program of the initial configuration: the active JS/TS file of the folder, else index.js. */
+function guessProgram(folder: vscode.WorkspaceFolder | undefined): string {
+  const doc = vscode.window.activeTextEditor?.document;
+  if (folder && doc && doc.uri.scheme === 'file' && /^(javascript|typescript)/.test(doc.languageId)) {
+    const rel = relative(folder.uri.fsPath, doc.uri.fsPath);
+    if (rel && !rel.startsWith('..') && !isAbsolute(rel)) return `\${workspaceFolder}/${rel.split(sep).join('/')}`;
+  }
+  return '${workspaceFolder}/index.js';
+}
+
+/** Called by VS Code on shutdown: closes running collectors. */
+export async function deactivate(): Promise<void> {
+  await store?.dispose();
+  store = undefined;
+}

@@ -1,0 +1,249 @@
+/**
+ * Turning a `"type": "nettrace"` launch configuration into a session of VS Code's built-in
+ * JavaScript debugger (js-debug, type `pwa-node`) with the Net Trace preload injected. Pure: no
+ * `vscode` import, so it is unit-tested in plain Node (test/unit/launchConfig.test.mjs).
+ *
+ * Resolution happens in two steps, because VS Code resolves a configuration in two phases:
+ *   1. `toNodeLaunchConfig` (our provider's `resolveDebugConfiguration`, before variables are
+ *      substituted): the type becomes `pwa-node` and the tracing options move under
+ *      `__nettrace`. VS Code then hands the configuration to js-debug's own resolver, which fills
+ *      its defaults (cwd, source map locations, ...), exactly as for a plain Node launch.
+ *   2. `injectTracing` (our `pwa-node` provider's `resolveDebugConfigurationWithSubstitutedVariables`,
+ *      which only touches configurations carrying `__nettrace`): variables are substituted now, so
+ *      the envFile can be read; the env gets the preload in NODE_OPTIONS and NETTRACE_CONFIG.
+ */
+
+import { readFileSync } from 'node:fs';
+import { isAbsolute, resolve as resolvePath } from 'node:path';
+import { CONFIG_ENV, type PreloadConfig } from '../protocol/preload';
+import type { HeaderCaptureMode } from '../trace/types';
+
+/** The debugger type Net Trace contributes. */
+export const DEBUG_TYPE = 'nettrace';
+/** js-debug's Node debugger type (built into VS Code and code-server). */
+export const NODE_DEBUG_TYPE = 'pwa-node';
+/** Name of the configuration snippet and initial configuration. */
+export const CONFIG_NAME = 'Net Trace';
+
+/** Environment of a launch configuration: `null` removes a variable (js-debug semantics). */
+export type LaunchEnv = Record<string, string | null>;
+
+/** Tracing options of a Net Trace launch, carried to phase 2 under `__nettrace`. */
+export interface TracingOptions {
+  /** Header capture mode. */
+  headers: HeaderCaptureMode;
+  /** Extra header names to redact. */
+  redact: string[];
+  /** Open the panel when the session starts. */
+  openPanel: boolean;
+}
+
+/** The Node launch attributes both configurations share (anything else passes through). */
+export interface NodeLaunchAttributes {
+  name?: string;
+  program?: string;
+  args?: string[] | string;
+  cwd?: string;
+  env?: LaunchEnv;
+  envFile?: string;
+  runtimeExecutable?: string;
+  runtimeArgs?: string[];
+  console?: 'internalConsole' | 'integratedTerminal' | 'externalTerminal';
+  skipFiles?: string[];
+  outFiles?: string[];
+  sourceMaps?: boolean;
+  preLaunchTask?: string;
+  [key: string]: unknown;
+}
+
+/** A `nettrace` launch configuration as written in launch.json. */
+export interface NettraceLaunchConfig extends NodeLaunchAttributes {
+  type?: string;
+  request?: string;
+  headers?: HeaderCaptureMode;
+  redact?: string[];
+  openPanel?: boolean;
+}
+
+/** The settings that supply defaults for the tracing options (`nettrace.*`). */
+export interface TracingDefaults {
+  headers: HeaderCaptureMode;
+  redact: string[];
+  openPanelOnStart: boolean;
+}
+
+/** A js-debug launch configuration produced by phase 1 (still unresolved by js-debug). */
+export interface NodeLaunchConfig extends NodeLaunchAttributes {
+  type: typeof NODE_DEBUG_TYPE;
+  request: 'launch';
+  name: string;
+  __nettrace: TracingOptions;
+  /** Set by phase 2: the id of the trace this debug session records into. */
+  __nettraceSession?: string;
+}
+
+const HEADER_MODES: readonly HeaderCaptureMode[] = ['none', 'names', 'values'];
+
+/** The configuration offered as initial configuration, snippet, and for F5 without launch.json. */
+export function defaultLaunchConfig(program = '${file}'): NettraceLaunchConfig & { type: string; request: string; name: string } {
+  return { type: DEBUG_TYPE, request: 'launch', name: CONFIG_NAME, program, skipFiles: ['<node_internals>/**'] };
+}
+
+/** True for an empty configuration (F5 with no launch.json): the caller offers the default. */
+export function isEmptyConfig(config: NettraceLaunchConfig): boolean {
+  return !config.type && !config.request && !config.name;
+}
+
+/**
+ * Phase 1: a `nettrace` configuration becomes a js-debug `pwa-node` launch. Everything js-debug
+ * understands passes through untouched; the tracing options (from the configuration, else the
+ * settings) move to `__nettrace`.
+ */
+export function toNodeLaunchConfig(config: NettraceLaunchConfig, defaults: TracingDefaults): NodeLaunchConfig {
+  const { headers, redact, openPanel, type: _type, request: _request, ...rest } = config;
+  const tracing: TracingOptions = {
+    headers: typeof headers === 'string' && HEADER_MODES.includes(headers) ? headers : defaults.headers,
+    redact: uniqueStrings([...defaults.redact, ...(Array.isArray(redact) ? redact : [])]),
+    openPanel: typeof openPanel === 'boolean' ? openPanel : defaults.openPanelOnStart,
+  };
+  return { ...rest, type: NODE_DEBUG_TYPE, request: 'launch', name: config.name || CONFIG_NAME, __nettrace: tracing };
+}
+
+function uniqueStrings(values: unknown[]): string[] {
+  const seen = new Set<string>();
+  const out: string[] = [];
+  for (const v of values) {
+    if (typeof v !== 'string' || v.trim() === '') continue;
+    const key = v.trim().toLowerCase();
+    if (!seen.has(key)) {
+      seen.add(key);
+      out.push(v.trim());
+    }
+  }
+  return out;
+}
+
+/** True when a (pwa-node) configuration came from a Net Trace launch and still needs phase 2. */
+export function needsTracing(config: { [key: string]: unknown }): config is NodeLaunchConfig {
+  return typeof config.__nettrace === 'object' && config.__nettrace !== null && config.request === 'launch';
+}
+
+/**
+ * Parses a dotenv file the way js-debug reads `envFile`: `KEY=VALUE` lines, optional `export `
+ * prefix, `#` comments, values in single quotes (literal), double quotes (`\n` expands to a
+ * newline) or bare (trimmed, a ` #` starts a comment).
+ */
+export function parseEnvFile(text: string): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const rawLine of text.replace(/^\uFEFF/, '').split(/\r?\n/)) {
+    const line = rawLine.trim();
+    if (line === '' || line.startsWith('#')) continue;
+    const m = /^(?:export\s+)?([\w.-]+)\s*=\s*(.*)$/.exec(line);
+    if (!m) continue;
+    const [, key, rawValue] = m;
+    let value = rawValue;
+    const quote = value[0];
+    if ((quote === '"' || quote === "'") && value.lastIndexOf(quote) > 0) {
+      value = value.slice(1, value.lastIndexOf(quote));
+      if (quote === '"')
+        value = value
+          .replace(/\\n/g, '\n')
+          .replace(/\\r/g, '\r')
+          .replace(/\\(["\\])/g, '$1');
+    } else {
+      const hash = value.search(/\s#/);
+      if (hash >= 0) value = value.slice(0, hash);
+      value = value.trim();
+    }
+    env[key] = value;
+  }
+  return env;
+}
+
+/**
+ * Quotes a path for NODE_OPTIONS. Node splits NODE_OPTIONS on spaces except inside double
+ * quotes, where a backslash escapes the next character (src/node_options.cc
+ * ParseNodeOptionsEnvVar), so `\` and `"` are escaped and the path is wrapped in double quotes.
+ * (Same rule as src/collector/launchEnv.ts#quoteNodeOption, which the CLI uses.)
+ */
+export function quoteNodeOption(value: string): string {
+  return `"${value.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
+}
+
+/** `--require "<preload>"` first, then the user's own NODE_OPTIONS (as js-debug does). */
+export function mergeNodeOptions(preloadPath: string, userOptions: string | null | undefined): string {
+  const require = `--require ${quoteNodeOption(preloadPath)}`;
+  const rest = (userOptions ?? '').trim();
+  return rest ? `${require} ${rest}` : require;
+}
+
+/** Finds a key case-insensitively (Windows environments), else returns `name`. */
+function envKey(env: LaunchEnv, name: string, platform: NodeJS.Platform): string {
+  if (platform !== 'win32') return name;
+  return Object.keys(env).find((k) => k.toUpperCase() === name) ?? name;
+}
+
+/** Inputs of injectTracing(). */
+export interface InjectOptions {
+  /** Absolute path of dist/preload.cjs. */
+  preloadPath: string;
+  /** The collector's IPC path for this session. */
+  ipcPath: string;
+  /** Id of the trace this session records into (becomes `__nettraceSession`). */
+  sessionId: string;
+  /** Reads the envFile (default: fs.readFileSync utf8); throws when it cannot. */
+  readFile?: (path: string) => string;
+  /** Folder to resolve a relative envFile against when there is no cwd. */
+  workspaceFolder?: string;
+  /** Platform, for case-insensitive env keys (default process.platform). */
+  platform?: NodeJS.Platform;
+}
+
+/** Thrown when the envFile of a configuration cannot be read. */
+export class EnvFileError extends Error {}
+
+/**
+ * Phase 2: merges `envFile` and `env` (env wins, as in js-debug, which ignores the host's own
+ * NODE_OPTIONS for a launch) and puts the preload first in NODE_OPTIONS and the preload
+ * configuration in NETTRACE_CONFIG. The envFile is consumed here (removed from the result), so
+ * js-debug does not apply it a second time over our NODE_OPTIONS.
+ */
+export function injectTracing(config: NodeLaunchConfig, options: InjectOptions): NodeLaunchConfig {
+  const platform = options.platform ?? process.platform;
+  let fileEnv: LaunchEnv = {};
+  if (typeof config.envFile === 'string' && config.envFile !== '') {
+    const base = typeof config.cwd === 'string' && config.cwd ? config.cwd : (options.workspaceFolder ?? process.cwd());
+    const path = isAbsolute(config.envFile) ? config.envFile : resolvePath(base, config.envFile);
+    let text: string;
+    try {
+      text = (options.readFile ?? defaultReadFile)(path);
+    } catch (err) {
+      throw new EnvFileError(`cannot read envFile ${path}: ${(err as Error).message}`);
+    }
+    fileEnv = parseEnvFile(text);
+  }
+  const env: LaunchEnv = { ...fileEnv };
+  for (const [k, v] of Object.entries(config.env ?? {})) {
+    // On Windows the same variable spelled in another case replaces the envFile's.
+    if (platform === 'win32') for (const old of Object.keys(env)) if (old !== k && old.toUpperCase() === k.toUpperCase()) delete env[old];
+    env[k] = v === null || v === undefined ? null : String(v);
+  }
+  const nodeKey = envKey(env, 'NODE_OPTIONS', platform);
+  env[nodeKey] = mergeNodeOptions(options.preloadPath, env[nodeKey]);
+  const preloadConfig: PreloadConfig = { ipcPath: options.ipcPath, headers: config.__nettrace.headers };
+  if (config.__nettrace.redact.length > 0) preloadConfig.redact = config.__nettrace.redact;
+  env[envKey(env, CONFIG_ENV, platform)] = JSON.stringify(preloadConfig);
+  const { envFile: _envFile, ...rest } = config;
+  return { ...rest, env, __nettraceSession: options.sessionId };
+}
+
+function defaultReadFile(path: string): string {
+  return readFileSync(path, 'utf8');
+}
+
+/** A short description of the traced program for labels: "app.js" or the configuration name. */
+export function describeLaunch(config: { name?: string; program?: unknown; runtimeExecutable?: unknown }): string {
+  const program = typeof config.program === 'string' ? config.program.split(/[\\/]/).pop() : undefined;
+  const name = config.name || CONFIG_NAME;
+  return program ? `${name}: ${program}` : name;
+}

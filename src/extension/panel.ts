@@ -1,0 +1,256 @@
+/**
+ * Host of the Net Trace panel (webview/): creates or restores the WebviewPanel, answers the
+ * panel's `ready` with the trace list and a `reset`, streams `append`/`update` batches of the
+ * shown live trace, and routes the panel's intents (open an initiator, switch trace, toolbar
+ * commands) back to the extension. Protocol: src/protocol/webview.ts.
+ */
+
+import * as vscode from 'vscode';
+import type { FromWebview, PanelCommand, ToWebview } from '../protocol/webview';
+import { createNonce, renderPanelHtml } from '../../webview/html';
+import { LiveFeed, type TraceEntry, type TraceStore } from './traceStore';
+
+/** The webview panel's view type (also in package.json `onWebviewPanel:`). */
+export const PANEL_VIEW_TYPE = 'nettrace.panel';
+
+/** What the panel asks the extension to do. */
+export interface PanelHandlers {
+  openInitiator(file: string, line: number, column: number, panelColumn: vscode.ViewColumn | undefined): void;
+  command(command: PanelCommand, traceKey: string | undefined): void;
+  log(line: string): void;
+}
+
+/** The one Net Trace panel of this window. */
+export class PanelHost implements vscode.Disposable {
+  private panel: vscode.WebviewPanel | undefined;
+  private panelDisposables: vscode.Disposable[] = [];
+  private readonly disposables: vscode.Disposable[] = [];
+  private ready = false;
+  private currentKey: string | undefined;
+  private feed: LiveFeed | undefined;
+  private pendingSelect: { traceKey: string; traceID: string } | undefined;
+  private readonly onDidChangeTraceEmitter = new vscode.EventEmitter<string | undefined>();
+  /** Fires when the trace the panel shows (the "active" trace) changes. */
+  readonly onDidChangeTrace = this.onDidChangeTraceEmitter.event;
+
+  constructor(
+    private readonly extensionUri: vscode.Uri,
+    private readonly store: TraceStore,
+    private readonly handlers: PanelHandlers,
+  ) {
+    const onChange = (entry: TraceEntry, ids: string[]) => this.streamChanges(entry, ids);
+    const onList = () => this.postTraces();
+    const onEnded = (entry: TraceEntry) => this.onEnded(entry);
+    const onCleared = (entry: TraceEntry) => this.onCleared(entry);
+    store.on('change', onChange);
+    store.on('list', onList);
+    store.on('ended', onEnded);
+    store.on('cleared', onCleared);
+    this.disposables.push(
+      new vscode.Disposable(() => {
+        store.off('change', onChange);
+        store.off('list', onList);
+        store.off('ended', onEnded);
+        store.off('cleared', onCleared);
+      }),
+      this.onDidChangeTraceEmitter,
+    );
+  }
+
+  /** The key of the trace the panel shows (or would show when opened). */
+  get traceKey(): string | undefined {
+    if (this.currentKey && this.store.get(this.currentKey)) return this.currentKey;
+    return this.store.latest()?.key;
+  }
+
+  /** True when the panel exists. */
+  get isOpen(): boolean {
+    return this.panel !== undefined;
+  }
+
+  /** Opens (or reveals) the panel beside the editor. */
+  show(options: { preserveFocus: boolean }): void {
+    if (this.panel) {
+      this.panel.reveal(undefined, options.preserveFocus);
+      return;
+    }
+    const panel = vscode.window.createWebviewPanel(
+      PANEL_VIEW_TYPE,
+      'Net Trace',
+      { viewColumn: vscode.ViewColumn.Beside, preserveFocus: options.preserveFocus },
+      this.webviewOptions(),
+    );
+    this.adopt(panel);
+  }
+
+  /** Takes over a panel (a new one, or one restored by the WebviewPanelSerializer after a reload). */
+  adopt(panel: vscode.WebviewPanel): void {
+    this.disposePanel();
+    this.panel = panel;
+    this.ready = false;
+    panel.iconPath = vscode.Uri.joinPath(this.extensionUri, 'media', 'icon.png');
+    panel.webview.options = this.webviewOptions();
+    panel.webview.html = this.html(panel.webview);
+    this.panelDisposables.push(
+      panel.webview.onDidReceiveMessage((msg: FromWebview) => this.onMessage(msg)),
+      panel.onDidChangeViewState(() => {
+        // retainContextWhenHidden is off: a hidden panel's page is discarded and reloads (and
+        // says `ready` again) when shown.
+        if (!panel.visible) this.ready = false;
+      }),
+      panel.onDidDispose(() => {
+        if (this.panel === panel) {
+          this.panel = undefined;
+          this.ready = false;
+          this.feed = undefined;
+          this.disposePanel();
+        }
+      }),
+    );
+  }
+
+  /** Switches the panel to a trace (sends `traces` + `reset` when the panel listens). */
+  showTrace(key: string): void {
+    const changed = key !== this.currentKey;
+    this.currentKey = key;
+    if (this.ready) this.sendReset();
+    if (changed) this.onDidChangeTraceEmitter.fire(key);
+  }
+
+  /** Selects a request in the panel (opening the panel and switching trace when needed). */
+  select(traceKey: string, traceID: string): void {
+    if (!this.store.get(traceKey)) return;
+    this.pendingSelect = { traceKey, traceID };
+    this.show({ preserveFocus: true });
+    if (traceKey !== this.traceKey) this.showTrace(traceKey);
+    this.flushSelect();
+  }
+
+  private flushSelect(): void {
+    const p = this.pendingSelect;
+    if (!p || !this.ready || p.traceKey !== this.traceKey) return;
+    this.pendingSelect = undefined;
+    this.post({ type: 'select', traceKey: p.traceKey, traceID: p.traceID, openDetail: true });
+  }
+
+  private webviewOptions(): vscode.WebviewPanelOptions & vscode.WebviewOptions {
+    return {
+      enableScripts: true,
+      retainContextWhenHidden: false,
+      enableFindWidget: false,
+      localResourceRoots: [vscode.Uri.joinPath(this.extensionUri, 'dist')],
+    };
+  }
+
+  private html(webview: vscode.Webview): string {
+    const dist = vscode.Uri.joinPath(this.extensionUri, 'dist');
+    const uri = (file: string) => webview.asWebviewUri(vscode.Uri.joinPath(dist, file)).toString();
+    return renderPanelHtml({
+      cspSource: webview.cspSource,
+      nonce: createNonce(),
+      scriptUri: uri('webview.js'),
+      styleUri: uri('webview.css'),
+      codiconUri: uri('codicon.css'),
+    });
+  }
+
+  private onMessage(msg: FromWebview): void {
+    if (typeof msg !== 'object' || msg === null) return;
+    switch (msg.type) {
+      case 'ready': {
+        this.ready = true;
+        const restored = typeof msg.traceKey === 'string' && this.store.get(msg.traceKey) ? msg.traceKey : undefined;
+        if (restored && !this.currentKey) this.currentKey = restored;
+        this.sendReset();
+        this.onDidChangeTraceEmitter.fire(this.traceKey);
+        this.flushSelect();
+        break;
+      }
+      case 'selectTrace':
+        if (typeof msg.traceKey === 'string' && this.store.get(msg.traceKey)) this.showTrace(msg.traceKey);
+        break;
+      case 'openInitiator':
+        if (typeof msg.file === 'string' && Number.isFinite(msg.line)) {
+          this.handlers.openInitiator(msg.file, msg.line, Number.isFinite(msg.column) ? msg.column : 1, this.panel?.viewColumn);
+        }
+        break;
+      case 'command':
+        this.handlers.command(msg.command, typeof msg.traceKey === 'string' ? msg.traceKey : this.traceKey);
+        break;
+      case 'selected':
+        break;
+      default:
+        this.handlers.log(`panel: unknown message ${JSON.stringify((msg as { type?: unknown }).type)}`);
+    }
+  }
+
+  private post(msg: ToWebview): void {
+    if (!this.panel || !this.ready) return;
+    void this.panel.webview
+      .postMessage(msg)
+      .then(undefined, (err: Error) => this.handlers.log(`panel: postMessage failed: ${err.message}`));
+  }
+
+  private postTraces(): void {
+    if (!this.ready) return;
+    this.post({ type: 'traces', traces: this.store.items(), activeTraceKey: this.traceKey });
+  }
+
+  /** `traces` then a full `reset` of the shown trace; the live feed restarts from it. */
+  private sendReset(): void {
+    const entry = this.store.get(this.traceKey);
+    this.post({ type: 'traces', traces: this.store.items(), activeTraceKey: entry?.key });
+    this.feed = undefined;
+    if (!entry) return;
+    const live = entry.origin === 'current';
+    const trace = this.store.snapshot(entry);
+    if (entry.session && live) {
+      this.feed = new LiveFeed(entry.session);
+      this.feed.reset(trace.httpRequests);
+    }
+    this.post({ type: 'reset', traceKey: entry.key, live, trace });
+  }
+
+  private streamChanges(entry: TraceEntry, ids: string[]): void {
+    if (!this.ready || !this.feed || entry.key !== this.traceKey) return;
+    const { append, update, traceEndAt } = this.feed.batches(ids);
+    if (append) this.post({ type: 'append', traceKey: entry.key, traceEndAt, ...append });
+    if (update) this.post({ type: 'update', traceKey: entry.key, traceEndAt, ...update });
+  }
+
+  private onEnded(entry: TraceEntry): void {
+    if (!this.ready || entry.key !== this.traceKey || !this.feed) return;
+    const trace = this.store.snapshot(entry);
+    // Final versions of every request and connection (connections closed without a request
+    // changing are only seen here), and the end of live mode.
+    this.post({
+      type: 'update',
+      traceKey: entry.key,
+      traceEndAt: trace.traceEndAt,
+      live: false,
+      stats: trace.stats,
+      httpRequests: trace.httpRequests,
+      ...this.feed.connections(),
+    });
+    this.feed = undefined;
+    this.postTraces();
+  }
+
+  private onCleared(entry: TraceEntry): void {
+    if (entry.key !== this.currentKey && this.store.get(entry.key)) return;
+    if (!this.store.get(entry.key)) this.currentKey = undefined;
+    if (this.ready) this.sendReset();
+    this.onDidChangeTraceEmitter.fire(this.traceKey);
+  }
+
+  private disposePanel(): void {
+    for (const d of this.panelDisposables) d.dispose();
+    this.panelDisposables = [];
+  }
+
+  dispose(): void {
+    this.disposePanel();
+    this.panel?.dispose();
+    for (const d of this.disposables) d.dispose();
+  }
+}

@@ -1,0 +1,344 @@
+/**
+ * The traces the extension knows about: one per Net Trace debug session (live while it runs,
+ * "earlier" after) and one per trace file the user opened. Pure (no `vscode`): the collectors are
+ * started through an injected function so tests can use real ones (test/unit/launchConfig.test.mjs).
+ *
+ * Session lifecycle (several sessions may run at once, each with its own collector and trace):
+ *   prepare()  phase 2 of configuration resolution: start a collector, return its id + ipcPath
+ *   attach()   the debug session carrying `__nettraceSession: id` started
+ *   end()      that debug session terminated: wait briefly for the last events, close the
+ *              collector, keep the trace (origin "earlier")
+ * A prepared session that never starts (a failing preLaunchTask, a cancelled launch) is closed
+ * after `pendingTimeoutMs`.
+ */
+
+import { EventEmitter } from 'node:events';
+import type { Collector, CollectorOptions } from '../collector/server';
+import type { Session } from '../collector/session';
+import { enrichTrace } from '../trace/enrich';
+import { isFailed } from '../trace/diagnosis';
+import type { HttpRequest, Trace } from '../trace/types';
+import type { RecordBatch, TraceListItem, TraceOrigin, TraceSnapshot } from '../protocol/webview';
+
+/** One trace the extension can show. */
+export interface TraceEntry {
+  /** The `traceKey` of the panel protocol. */
+  readonly key: string;
+  label: string;
+  origin: TraceOrigin;
+  /** For sessions: the running collector (undefined once ended). */
+  collector?: Collector;
+  /** For sessions: the session (kept after the collector closed). */
+  session?: Session;
+  /** For opened files: the trace (enriched). */
+  trace?: Trace;
+  /** For opened files: the path. */
+  filePath?: string;
+  /** Debug session id once the session started. */
+  debugSessionId?: string;
+  /** The tracing options this session was started with (opaque to the store). */
+  openPanel?: boolean;
+  /** When the entry was created. */
+  readonly createdAt: Date;
+}
+
+/** Events of a TraceStore. */
+export interface TraceStoreEvents {
+  /** The list of traces (labels, origins, live flags) changed. */
+  list: [];
+  /** A session trace's records changed; `requestIDs` are the requests that changed. */
+  change: [entry: TraceEntry, requestIDs: string[]];
+  /** A session started (its debug session attached). */
+  started: [entry: TraceEntry];
+  /** A session ended (collector closed, trace kept). */
+  ended: [entry: TraceEntry];
+  /** A trace was cleared or removed. */
+  cleared: [entry: TraceEntry];
+}
+
+/** Options of a TraceStore. */
+export interface TraceStoreOptions {
+  /** Starts a collector (src/collector startCollector). */
+  startCollector: (options: CollectorOptions) => Promise<Collector>;
+  /** Close a prepared session that never started after this long (default 10 min). */
+  pendingTimeoutMs?: number;
+  /** How long to wait for the last events after a session ended (default 1500 ms). */
+  idleTimeoutMs?: number;
+  /** Change events of sessions are throttled to this interval (default 250 ms). */
+  changeIntervalMs?: number;
+  /** Formats the time in labels (default HH:MM:SS local). */
+  clock?: (d: Date) => string;
+  /** Logs a line (the Output channel). */
+  log?: (line: string) => void;
+}
+
+function hhmmss(d: Date): string {
+  return d.toTimeString().slice(0, 8);
+}
+
+/** Every trace of this window: sessions (live and earlier) and opened files. */
+export class TraceStore extends EventEmitter<TraceStoreEvents> {
+  private readonly entries = new Map<string, TraceEntry>();
+  private readonly pendingTimers = new Map<string, NodeJS.Timeout>();
+  private nextSession = 1;
+  private nextFile = 1;
+
+  constructor(private readonly options: TraceStoreOptions) {
+    super();
+  }
+
+  /** All entries, newest first within each origin (current, earlier, file). */
+  list(): TraceEntry[] {
+    const order: Record<TraceOrigin, number> = { current: 0, earlier: 1, file: 2 };
+    return [...this.entries.values()].sort((a, b) => order[a.origin] - order[b.origin] || b.createdAt.getTime() - a.createdAt.getTime());
+  }
+
+  /** The entry with this key. */
+  get(key: string | undefined): TraceEntry | undefined {
+    return key === undefined ? undefined : this.entries.get(key);
+  }
+
+  /** The entry of a debug session id, or of a `__nettraceSession` marker. */
+  bySessionMarker(marker: unknown): TraceEntry | undefined {
+    return typeof marker === 'string' ? this.entries.get(marker) : undefined;
+  }
+
+  /** The most recent session that is still recording, else the most recent entry of any kind. */
+  latest(): TraceEntry | undefined {
+    return this.list()[0];
+  }
+
+  /** Live (recording) session entries. */
+  live(): TraceEntry[] {
+    return [...this.entries.values()].filter((e) => e.origin === 'current');
+  }
+
+  /** The panel's `traces` list. */
+  items(): TraceListItem[] {
+    return this.list().map((e) => ({
+      traceKey: e.key,
+      label: e.label,
+      origin: e.origin,
+      live: e.origin === 'current',
+      detail: e.filePath ?? `${this.requestCount(e)} requests`,
+    }));
+  }
+
+  /** Number of requests in a trace. */
+  requestCount(e: TraceEntry): number {
+    if (e.session) return e.session.builder.trace.httpRequests.length;
+    return e.trace?.httpRequests.length ?? 0;
+  }
+
+  /** Requests and failed requests of a trace (for the status bar). */
+  counts(e: TraceEntry): { requests: number; failed: number } {
+    const reqs = e.session ? e.session.builder.trace.httpRequests : (e.trace?.httpRequests ?? []);
+    let failed = 0;
+    for (const r of reqs) if (isFailed(r)) failed++;
+    return { requests: reqs.length, failed };
+  }
+
+  /**
+   * Phase 2 of a launch: starts a collector for a new session. Returns the trace key (the
+   * `__nettraceSession` marker) and the IPC path for the preload.
+   */
+  async prepare(description: string, extra: { openPanel?: boolean } = {}): Promise<{ key: string; ipcPath: string }> {
+    const collector = await this.options.startCollector({
+      description,
+      changeIntervalMs: this.options.changeIntervalMs ?? 250,
+    });
+    const key = `session-${this.nextSession++}`;
+    const createdAt = new Date();
+    const entry: TraceEntry = {
+      key,
+      label: `${description} — ${(this.options.clock ?? hhmmss)(createdAt)}`,
+      origin: 'current',
+      collector,
+      session: collector.session,
+      openPanel: extra.openPanel,
+      createdAt,
+    };
+    collector.session.on('change', (ids) => this.emit('change', entry, ids));
+    this.entries.set(key, entry);
+    const timer = setTimeout(
+      () => {
+        if (!entry.debugSessionId) {
+          this.log(`${key}: the debug session never started; closing its collector`);
+          void this.end(key);
+        }
+      },
+      this.options.pendingTimeoutMs ?? 10 * 60_000,
+    );
+    timer.unref();
+    this.pendingTimers.set(key, timer);
+    this.log(`${key}: collector listening on ${collector.ipcPath} (${description})`);
+    this.emit('list');
+    return { key, ipcPath: collector.ipcPath };
+  }
+
+  /**
+   * A debug session started. Returns the entry when the session is the one a Net Trace launch
+   * prepared (its configuration carries the marker) and it was not attached yet; js-debug's child
+   * sessions (one per process) may carry the same marker and are ignored.
+   */
+  attach(marker: unknown, debugSessionId: string): TraceEntry | undefined {
+    const entry = this.bySessionMarker(marker);
+    if (!entry || entry.debugSessionId || entry.origin !== 'current') return undefined;
+    entry.debugSessionId = debugSessionId;
+    clearTimeout(this.pendingTimers.get(entry.key));
+    this.pendingTimers.delete(entry.key);
+    this.log(`${entry.key}: debug session ${debugSessionId} started`);
+    this.emit('started', entry);
+    return entry;
+  }
+
+  /** The entry whose debug session has this id. */
+  byDebugSession(debugSessionId: string): TraceEntry | undefined {
+    for (const e of this.entries.values()) if (e.debugSessionId === debugSessionId) return e;
+    return undefined;
+  }
+
+  /**
+   * A session ended: waits for the last events (bounded), closes the collector and keeps the
+   * trace as an "earlier" session. Safe to call twice.
+   */
+  async end(key: string): Promise<void> {
+    const entry = this.entries.get(key);
+    const collector = entry?.collector;
+    if (!entry || !collector) return;
+    entry.collector = undefined;
+    clearTimeout(this.pendingTimers.get(key));
+    this.pendingTimers.delete(key);
+    await collector.waitForIdle({ timeoutMs: this.options.idleTimeoutMs ?? 1500 });
+    await collector.close();
+    entry.origin = 'earlier';
+    this.log(`${key}: session ended, ${this.requestCount(entry)} requests recorded`);
+    this.emit('ended', entry);
+    this.emit('list');
+  }
+
+  /** Adds an opened trace file (validated by readTraceFile); returns its entry. */
+  addFile(path: string, trace: Trace): TraceEntry {
+    const key = `file-${this.nextFile++}`;
+    const name = path.split(/[\\/]/).pop() ?? path;
+    const entry: TraceEntry = { key, label: name, origin: 'file', trace: enrichTrace(trace), filePath: path, createdAt: new Date() };
+    this.entries.set(key, entry);
+    this.emit('list');
+    return entry;
+  }
+
+  /**
+   * Clears a trace: a session forgets its finished requests (a live one keeps recording); an
+   * opened file is removed from the list.
+   */
+  clear(key: string): void {
+    const entry = this.entries.get(key);
+    if (!entry) return;
+    if (entry.session) {
+      entry.session.clear();
+    } else {
+      this.entries.delete(key);
+    }
+    this.emit('cleared', entry);
+    this.emit('list');
+  }
+
+  /** The full trace of an entry, with timings, diagnoses and mapped initiators. */
+  fullTrace(e: TraceEntry): Trace {
+    if (e.session) return e.session.snapshot();
+    return e.trace!;
+  }
+
+  /** The snapshot the panel's `reset` carries. */
+  snapshot(e: TraceEntry): TraceSnapshot {
+    const t = this.fullTrace(e);
+    return {
+      description: t.description,
+      traceBeginAt: t.traceBeginAt,
+      traceEndAt: t.traceEndAt,
+      httpRequests: t.httpRequests,
+      dials: t.dials,
+      tcpConns: t.tcpConns,
+      tlsTunnels: t.tlsTunnels,
+      stats: t.stats,
+    };
+  }
+
+  /** Closes every running collector (extension deactivation). */
+  async dispose(): Promise<void> {
+    for (const t of this.pendingTimers.values()) clearTimeout(t);
+    this.pendingTimers.clear();
+    await Promise.all([...this.entries.values()].map((e) => e.collector?.close()));
+  }
+
+  private log(line: string): void {
+    this.options.log?.(line);
+  }
+}
+
+/**
+ * Turns a session's throttled change notifications into the panel's `append`/`update` batches:
+ * requests not sent before are appended, others updated, each with the dials, TCP connections
+ * and TLS tunnels it references. One batch per change event (the session throttles them), so a
+ * program making 1,000 requests/s costs the webview a few messages per second.
+ */
+export class LiveFeed {
+  private readonly sent = new Set<string>();
+
+  constructor(private readonly session: Session) {}
+
+  /** Marks every request of a snapshot as sent (after a `reset`). */
+  reset(requests: readonly HttpRequest[]): void {
+    this.sent.clear();
+    for (const r of requests) this.sent.add(r.traceID);
+  }
+
+  /** The batches for the requests that changed. */
+  batches(requestIDs: readonly string[]): { append: RecordBatch | undefined; update: RecordBatch | undefined; traceEndAt: number } {
+    const append = emptyBatch();
+    const update = emptyBatch();
+    const refs = { dials: new Set<string>(), tcpConns: new Set<string>(), tlsTunnels: new Set<string>() };
+    for (const id of requestIDs) {
+      const req = this.session.request(id);
+      if (!req) continue;
+      const target = this.sent.has(id) ? update : append;
+      this.sent.add(id);
+      target.httpRequests!.push(req);
+      if (req.dial && !refs.dials.has(req.dial)) pushRef(this.session, target, refs.dials, 'dials', req.dial);
+      if (req.tcpConn) pushRef(this.session, target, refs.tcpConns, 'tcpConns', req.tcpConn);
+      if (req.proxy?.tunnel) pushRef(this.session, target, refs.tcpConns, 'tcpConns', req.proxy.tunnel);
+      if (req.tlsTunnel) pushRef(this.session, target, refs.tlsTunnels, 'tlsTunnels', req.tlsTunnel);
+    }
+    const traceEndAt = this.session.builder.relative(Date.now());
+    return { append: nonEmpty(append), update: nonEmpty(update), traceEndAt };
+  }
+
+  /** Every connection record, to refresh the panel's copies when the session ends. */
+  connections(): RecordBatch {
+    const t = this.session.builder.trace;
+    return { dials: t.dials.slice(), tcpConns: t.tcpConns.slice(), tlsTunnels: t.tlsTunnels.slice() };
+  }
+}
+
+function emptyBatch(): RecordBatch {
+  return { httpRequests: [], dials: [], tcpConns: [], tlsTunnels: [] };
+}
+
+function pushRef(session: Session, batch: RecordBatch, seen: Set<string>, kind: 'dials' | 'tcpConns' | 'tlsTunnels', id: string): void {
+  if (seen.has(id)) return;
+  seen.add(id);
+  const rec = session.builder.get(kind, id);
+  if (rec) (batch[kind] as unknown[]).push(rec);
+}
+
+function nonEmpty(b: RecordBatch): RecordBatch | undefined {
+  const out: RecordBatch = {};
+  let any = false;
+  for (const k of ['httpRequests', 'dials', 'tcpConns', 'tlsTunnels'] as const) {
+    if (b[k] && b[k]!.length > 0) {
+      (out[k] as unknown) = b[k];
+      any = true;
+    }
+  }
+  return any ? out : undefined;
+}

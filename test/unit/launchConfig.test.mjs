@@ -1,0 +1,451 @@
+// The extension's vscode-free parts: launch configuration resolution (NODE_OPTIONS merge,
+// quoting, env/envFile), the trace store with several concurrent sessions (real collectors, real
+// traced node processes), the live feed batches and the editor annotation index.
+// The modules are bundled on the fly with esbuild (they are TypeScript, and dist/extension.cjs
+// needs `vscode`).
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { createRequire } from 'node:module';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { buildSync } from 'esbuild';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const preload = join(root, 'dist', 'preload.cjs');
+const tmp = mkdtempSync(join(tmpdir(), 'nettrace-launchcfg-'));
+const bundle = join(tmp, 'ext.cjs');
+buildSync({
+  stdin: {
+    contents: [
+      "export * from './src/extension/launchConfig';",
+      "export * from './src/extension/traceStore';",
+      "export * from './src/extension/annotations';",
+      "export { startCollector } from './src/collector/server';",
+    ].join('\n'),
+    resolveDir: root,
+    loader: 'ts',
+  },
+  bundle: true,
+  platform: 'node',
+  format: 'cjs',
+  target: 'node20',
+  outfile: bundle,
+  logLevel: 'error',
+});
+const m = createRequire(import.meta.url)(bundle);
+
+after(() => rmSync(tmp, { recursive: true, force: true }));
+
+const defaults = { headers: 'values', redact: [], openPanelOnStart: true };
+
+test('phase 1: a nettrace config becomes a pwa-node launch; tracing options move to __nettrace', () => {
+  const cfg = {
+    type: 'nettrace',
+    request: 'launch',
+    name: 'Net Trace',
+    program: '${workspaceFolder}/app.js',
+    args: ['--port', '1'],
+    runtimeArgs: ['--import', 'tsx'],
+    skipFiles: ['<node_internals>/**'],
+    outFiles: ['${workspaceFolder}/out/**/*.js'],
+    sourceMaps: true,
+    console: 'integratedTerminal',
+    preLaunchTask: 'build',
+    headers: 'names',
+    redact: ['X-Api-Key'],
+    openPanel: false,
+  };
+  const out = m.toNodeLaunchConfig(cfg, { ...defaults, redact: ['x-secret', 'X-API-KEY'] });
+  assert.equal(out.type, 'pwa-node');
+  assert.equal(out.request, 'launch');
+  assert.equal(out.name, 'Net Trace');
+  for (const k of ['program', 'args', 'runtimeArgs', 'skipFiles', 'outFiles', 'sourceMaps', 'console', 'preLaunchTask']) {
+    assert.deepEqual(out[k], cfg[k], k);
+  }
+  assert.deepEqual(out.__nettrace, { headers: 'names', redact: ['x-secret', 'X-API-KEY'], openPanel: false });
+  assert.equal('headers' in out, false);
+  assert.equal('redact' in out, false);
+  assert.equal('openPanel' in out, false);
+  assert.equal(m.needsTracing(out), true);
+  assert.equal(m.needsTracing({ type: 'pwa-node', request: 'launch' }), false);
+  // Settings supply what the configuration leaves out; a bad header mode falls back.
+  const d = m.toNodeLaunchConfig(
+    { type: 'nettrace', request: 'launch', program: 'a.js', headers: 'all' },
+    { headers: 'none', redact: [], openPanelOnStart: false },
+  );
+  assert.deepEqual(d.__nettrace, { headers: 'none', redact: [], openPanel: false });
+  assert.equal(d.name, 'Net Trace');
+});
+
+test('empty config and the default configuration', () => {
+  assert.equal(m.isEmptyConfig({}), true);
+  assert.equal(m.isEmptyConfig({ type: 'nettrace', request: 'launch', name: 'x' }), false);
+  const d = m.defaultLaunchConfig();
+  assert.deepEqual(d, { type: 'nettrace', request: 'launch', name: 'Net Trace', program: '${file}', skipFiles: ['<node_internals>/**'] });
+});
+
+test('NODE_OPTIONS: preload first, quoted; the user options kept after it', () => {
+  assert.equal(m.quoteNodeOption('/a b/c.cjs'), '"/a b/c.cjs"');
+  assert.equal(m.quoteNodeOption('C:\\x "y"\\p.cjs'), '"C:\\\\x \\"y\\"\\\\p.cjs"');
+  assert.equal(m.mergeNodeOptions('/x y/preload.cjs', '--max-old-space-size=200'), '--require "/x y/preload.cjs" --max-old-space-size=200');
+  assert.equal(m.mergeNodeOptions('/p.cjs', '  '), '--require "/p.cjs"');
+  assert.equal(m.mergeNodeOptions('/p.cjs', null), '--require "/p.cjs"');
+});
+
+test('envFile parsing (dotenv syntax)', () => {
+  const env = m.parseEnvFile(
+    [
+      '\uFEFF# comment',
+      'A=1',
+      'export B = two words ',
+      "C='single $X # kept'",
+      'D="line\\nbreak \\"q\\""',
+      'E=bare # comment',
+      'not a line',
+      'F=',
+      'NODE_OPTIONS=--enable-source-maps',
+      '',
+    ].join('\r\n'),
+  );
+  assert.deepEqual(env, {
+    A: '1',
+    B: 'two words',
+    C: 'single $X # kept',
+    D: 'line\nbreak "q"',
+    E: 'bare',
+    F: '',
+    NODE_OPTIONS: '--enable-source-maps',
+  });
+});
+
+test('phase 2: env + envFile merged (env wins), NODE_OPTIONS from either kept, NETTRACE_CONFIG set, envFile consumed', () => {
+  const dir = mkdtempSync(join(tmp, 'ws '));
+  writeFileSync(join(dir, '.env'), 'FROM_FILE=1\nSHARED=file\nNODE_OPTIONS=--trace-warnings\n');
+  const base = m.toNodeLaunchConfig(
+    {
+      type: 'nettrace',
+      request: 'launch',
+      program: join(dir, 'app.js'),
+      cwd: dir,
+      envFile: '.env',
+      env: { SHARED: 'env', GONE: null },
+      redact: ['x-token'],
+    },
+    defaults,
+  );
+  const out = m.injectTracing(base, { preloadPath: '/opt/my ext/dist/preload.cjs', ipcPath: '/tmp/a b/ipc.sock', sessionId: 'session-7' });
+  assert.equal(out.envFile, undefined);
+  assert.equal(out.__nettraceSession, 'session-7');
+  assert.equal(out.type, 'pwa-node');
+  assert.deepEqual(out.__nettrace, base.__nettrace);
+  assert.equal(out.env.FROM_FILE, '1');
+  assert.equal(out.env.SHARED, 'env');
+  assert.equal(out.env.GONE, null);
+  assert.equal(out.env.NODE_OPTIONS, '--require "/opt/my ext/dist/preload.cjs" --trace-warnings');
+  assert.deepEqual(JSON.parse(out.env.NETTRACE_CONFIG), { ipcPath: '/tmp/a b/ipc.sock', headers: 'values', redact: ['x-token'] });
+  // The configuration's own NODE_OPTIONS wins over the envFile's, as in js-debug.
+  const own = m.injectTracing(
+    { ...base, env: { NODE_OPTIONS: '--inspect-publish-uid=http' } },
+    { preloadPath: '/p.cjs', ipcPath: 's', sessionId: 'x' },
+  );
+  assert.equal(own.env.NODE_OPTIONS, '--require "/p.cjs" --inspect-publish-uid=http');
+  // The input is not modified.
+  assert.equal(base.envFile, '.env');
+  assert.equal(base.env.NODE_OPTIONS, undefined);
+  // A missing envFile is a clear error.
+  assert.throws(
+    () => m.injectTracing({ ...base, envFile: join(dir, 'missing.env') }, { preloadPath: '/p.cjs', ipcPath: 's', sessionId: 'x' }),
+    (err) => {
+      assert.ok(err instanceof m.EnvFileError);
+      assert.match(err.message, /cannot read envFile .*missing\.env/);
+      return true;
+    },
+  );
+});
+
+test('phase 2 on Windows: NODE_OPTIONS matched case-insensitively', () => {
+  const base = m.toNodeLaunchConfig({ type: 'nettrace', request: 'launch', program: 'a.js', env: { Node_Options: '--x' } }, defaults);
+  const out = m.injectTracing(base, { preloadPath: 'C:\\p\\pre.cjs', ipcPath: '\\\\.\\pipe\\n', sessionId: 's', platform: 'win32' });
+  assert.equal(out.env.Node_Options, '--require "C:\\\\p\\\\pre.cjs" --x');
+  assert.equal(out.env.NODE_OPTIONS, undefined);
+});
+
+test('describeLaunch', () => {
+  assert.equal(m.describeLaunch({ name: 'Net Trace', program: '/w/src/app.js' }), 'Net Trace: app.js');
+  assert.equal(m.describeLaunch({}), 'Net Trace');
+});
+
+// ---- several sessions at once, with real collectors and real traced processes -----------------
+
+let server;
+let port;
+before(async () => {
+  server = createServer((req, res) => res.end(`hello ${req.url}`));
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  port = server.address().port;
+});
+after(() => server?.close());
+
+function runTraced(env, script) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['-e', script], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('error', reject);
+    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`exit ${code}: ${stderr}`))));
+  });
+}
+
+test(
+  'several concurrent sessions each get their own collector and trace',
+  { skip: !existsSync(preload) && 'dist/preload.cjs not built (npm run build)' },
+  async () => {
+    const logs = [];
+    const store = new m.TraceStore({
+      startCollector: m.startCollector,
+      log: (l) => logs.push(l),
+      changeIntervalMs: 20,
+      idleTimeoutMs: 3000,
+    });
+    const changes = new Map();
+    store.on('change', (entry, ids) => changes.set(entry.key, (changes.get(entry.key) ?? 0) + ids.length));
+    const ended = [];
+    store.on('ended', (e) => ended.push(e.key));
+    try {
+      // A path with spaces for the preload: copy it into such a folder.
+      const spaced = join(tmp, 'ext dir with spaces', 'dist');
+      mkdirSync(spaced, { recursive: true });
+      writeFileSync(join(spaced, 'preload.cjs'), `require(${JSON.stringify(preload)});\n`);
+
+      const sessions = [];
+      for (const name of ['one', 'two', 'three']) {
+        const cfg = m.toNodeLaunchConfig(
+          { type: 'nettrace', request: 'launch', name, program: `${name}.js`, env: { NODE_OPTIONS: '--no-deprecation' } },
+          defaults,
+        );
+        const { key, ipcPath } = await store.prepare(m.describeLaunch(cfg));
+        const resolved = m.injectTracing(cfg, { preloadPath: join(spaced, 'preload.cjs'), ipcPath, sessionId: key });
+        assert.equal(resolved.__nettraceSession, key);
+        sessions.push({ name, key, resolved });
+      }
+      assert.deepEqual(new Set(sessions.map((s) => s.key)).size, 3);
+      assert.equal(store.live().length, 3);
+      // The debug sessions start (a child session carrying the same marker is ignored).
+      sessions.forEach((s, i) => assert.ok(store.attach(s.key, `dbg-${i}`)));
+      assert.equal(store.attach(sessions[0].key, 'dbg-child'), undefined);
+      assert.equal(store.byDebugSession('dbg-1').key, sessions[1].key);
+
+      // Run the three programs at once; each makes requests with its own path.
+      await Promise.all(
+        sessions.map((s, i) =>
+          runTraced(
+            s.resolved.env,
+            `const http = require('node:http');
+           let n = ${i + 1};
+           const next = () => { if (n-- === 0) return; http.get('http://127.0.0.1:${port}/${s.name}/' + n, (res) => { res.resume(); res.on('end', next); }); };
+           next();`,
+          ),
+        ),
+      );
+      await Promise.all(sessions.map((s) => store.end(s.key)));
+      assert.deepEqual(ended.sort(), sessions.map((s) => s.key).sort());
+      sessions.forEach((s, i) => {
+        const entry = store.get(s.key);
+        assert.equal(entry.origin, 'earlier');
+        assert.equal(entry.collector, undefined);
+        const trace = store.fullTrace(entry);
+        assert.equal(trace.httpRequests.length, i + 1, `${s.name}: ${JSON.stringify(trace.httpRequests.map((r) => r.reqURL))}`);
+        for (const r of trace.httpRequests) {
+          assert.match(r.reqURL, new RegExp(`/${s.name}/\\d$`));
+          assert.equal(r.respStatusCode, 200);
+        }
+        assert.ok((changes.get(s.key) ?? 0) >= 1, 'change events were emitted');
+      });
+      // The panel's list: earlier sessions, newest first, with request counts.
+      const items = store.items();
+      assert.equal(items.length, 3);
+      assert.ok(items.every((it) => it.origin === 'earlier' && it.live === false));
+      assert.equal(items[0].traceKey, sessions[2].key);
+      assert.equal(items[0].detail, '3 requests');
+      // Ending twice is harmless.
+      await store.end(sessions[0].key);
+    } finally {
+      await store.dispose();
+    }
+  },
+);
+
+test('a prepared session that never starts is closed after the pending timeout', async () => {
+  const store = new m.TraceStore({ startCollector: m.startCollector, pendingTimeoutMs: 50, idleTimeoutMs: 50 });
+  const { key, ipcPath } = await store.prepare('never');
+  assert.ok(existsSync(ipcPath));
+  await new Promise((resolve) => store.once('ended', resolve));
+  assert.equal(store.get(key).origin, 'earlier');
+  assert.equal(existsSync(ipcPath), false);
+  await store.dispose();
+});
+
+test('LiveFeed: new requests are appended, known ones updated, with their connection records', async () => {
+  const store = new m.TraceStore({ startCollector: m.startCollector, changeIntervalMs: 10 });
+  const { key, ipcPath } = await store.prepare('feed');
+  const entry = store.get(key);
+  const feed = new m.LiveFeed(entry.session);
+  feed.reset(store.snapshot(entry).httpRequests);
+  const batches = [];
+  store.on('change', (e, ids) => batches.push(feed.batches(ids)));
+  const env = m.injectTracing(m.toNodeLaunchConfig({ type: 'nettrace', request: 'launch', program: 'x' }, defaults), {
+    preloadPath: preload,
+    ipcPath,
+    sessionId: key,
+  }).env;
+  await runTraced(env, `fetch('http://127.0.0.1:${port}/feed').then((r) => r.text())`);
+  await store.end(key);
+  const appended = batches.flatMap((b) => b.append?.httpRequests ?? []);
+  const updated = batches.flatMap((b) => b.update?.httpRequests ?? []);
+  assert.equal(appended.length, 1, 'appended once');
+  assert.ok(appended.every((r) => r.reqURL.endsWith('/feed')));
+  const all = [...appended, ...updated];
+  const last = all[all.length - 1];
+  assert.equal(last.respStatusCode, 200);
+  assert.ok(last.timings, 'requests carry timings');
+  assert.ok(
+    batches.some((b) => (b.append?.tcpConns ?? b.update?.tcpConns ?? []).length > 0),
+    'connection records travel with their requests',
+  );
+  assert.ok(batches.every((b) => typeof b.traceEndAt === 'number'));
+  await store.dispose();
+});
+
+test('opened trace files: listed, counted, removed by clear', () => {
+  const store = new m.TraceStore({ startCollector: m.startCollector });
+  const trace = {
+    formatVersion: 1,
+    description: 'file',
+    traceBeginAt: new Date(0).toISOString(),
+    processes: [],
+    httpRequests: [
+      {
+        traceID: 'req-1',
+        pid: 1,
+        client: 'fetch',
+        reqMethod: 'GET',
+        reqURL: 'http://x/a',
+        reqStartAt: 0,
+        respStatusCode: 500,
+        reqEndAt: 5,
+      },
+      {
+        traceID: 'req-2',
+        pid: 1,
+        client: 'fetch',
+        reqMethod: 'GET',
+        reqURL: 'http://x/b',
+        reqStartAt: 1,
+        respStatusCode: 200,
+        reqEndAt: 5,
+      },
+    ],
+    dials: [],
+    tcpConns: [],
+    udpConns: [],
+    dnsQueries: [],
+    tlsTunnels: [],
+    stats: { droppedEvents: 0, untracedRequests: 0, warnings: [] },
+  };
+  const e = store.addFile('/tmp/some dir/saved.json', trace);
+  assert.equal(e.origin, 'file');
+  assert.equal(e.label, 'saved.json');
+  assert.deepEqual(store.counts(e), { requests: 2, failed: 1 });
+  assert.ok(store.fullTrace(e).httpRequests[0].timings, 'enriched with timings');
+  assert.deepEqual(store.items(), [
+    { traceKey: e.key, label: 'saved.json', origin: 'file', live: false, detail: '/tmp/some dir/saved.json' },
+  ]);
+  store.clear(e.key);
+  assert.equal(store.get(e.key), undefined);
+});
+
+// ---- annotations ---------------------------------------------------------------------------------
+
+function req(id, over = {}) {
+  return {
+    traceID: id,
+    pid: 1,
+    client: 'fetch',
+    reqMethod: 'GET',
+    reqURL: 'http://127.0.0.1:8080/api/users?page=2',
+    reqStartAt: Number(id.split('-')[1]),
+    respStatusCode: 200,
+    reqEndAt: 130,
+    timings: { blocked: 1, dns: -1, connect: 3, ssl: -1, send: 0, wait: 100, receive: 20 },
+    initiator: {
+      frames: [
+        { file: '/w/node_modules/lib/index.js', line: 3, column: 1, library: true },
+        { file: '/w/src/app.js', line: 14, column: 5 },
+      ],
+    },
+    ...over,
+  };
+}
+
+test('annotation index: requests grouped by the first user frame; lens text; hover links', () => {
+  const idx = new m.AnnotationIndex();
+  assert.equal(idx.upsert(req('req-1')), '/w/src/app.js');
+  idx.upsert(req('req-2'));
+  idx.upsert(
+    req('req-3', {
+      respStatusCode: undefined,
+      reqError: { phase: 'connect', message: 'refused', code: 'ECONNREFUSED' },
+      reqURL: 'http://127.0.0.1:1/down',
+    }),
+  );
+  idx.upsert(req('req-4', { initiator: { frames: [{ file: pathToFileURL('/w/src/esm file.mjs').href, line: 2, column: 3 }] } }));
+  idx.upsert(req('req-5', { initiator: { frames: [{ file: 'node:internal/x', line: 2, column: 3 }] } }));
+  assert.deepEqual(idx.files().sort(), ['/w/src/app.js', '/w/src/esm file.mjs']);
+  const [line] = idx.lines('/w/src/app.js');
+  assert.equal(line.line, 13);
+  assert.deepEqual(
+    line.requests.map((r) => r.traceID),
+    ['req-1', 'req-2', 'req-3'],
+  );
+  assert.equal(m.lensTitle(line), 'GET /down · ECONNREFUSED · 124 ms · 3 calls · 1 failed');
+  const one = idx.lines('/w/src/esm file.mjs')[0];
+  assert.deepEqual([one.line, one.requests[0].column], [1, 2]);
+  assert.equal(m.lensTitle(one), 'GET /api/users?page=2 · 200 · 124 ms · 1 call');
+  // Re-upserting a request moves it; clear empties the index.
+  idx.upsert(req('req-2', { initiator: { frames: [{ file: '/w/src/app.js', line: 20, column: 1 }] } }));
+  assert.deepEqual(
+    idx.lines('/w/src/app.js').map((l) => [l.line, l.requests.length]),
+    [
+      [13, 2],
+      [19, 1],
+    ],
+  );
+  const md = m.hoverMarkdown(idx.lines('/w/src/app.js')[0], 'session-1', 'nettrace.selectRequest');
+  assert.match(
+    md,
+    /\(command:nettrace\.selectRequest\?%5B%7B%22traceKey%22%3A%22session-1%22%2C%22traceID%22%3A%22req-3%22%7D%5D "Show in the Net Trace panel"\)/,
+  );
+  idx.clear();
+  assert.deepEqual(idx.files(), []);
+});
+
+test('annotation text from hostile URLs stays inert', () => {
+  const evil = 'http://127.0.0.1:1/<img src=x onerror=alert(1)>/[x](command:workbench.action.quit)/$(bug)';
+  const idx = new m.AnnotationIndex();
+  idx.upsert(req('req-1', { reqURL: evil }));
+  const line = idx.lines('/w/src/app.js')[0];
+  assert.ok(!m.lensTitle(line).includes('$('), 'no codicon syntax in the lens');
+  const md = m.hoverMarkdown(line, 's', 'nettrace.selectRequest');
+  // The only link is ours: brackets, parentheses and angle brackets of the URL are escaped.
+  assert.equal(md.match(/\]\(command:/g).length, 1);
+  assert.ok(!md.includes('<img'), md);
+  assert.ok(!/[^\\]\[x\]/.test(md), md);
+  assert.equal(m.shortUrl('http://h/a\nb'), '/ab');
+  assert.equal(m.shortUrl('not a url\u0001'), 'not a url ');
+  assert.equal(m.framePath('https://x/y.js'), undefined);
+  assert.equal(m.framePath('C:\\w\\a.js'), 'C:\\w\\a.js');
+});
