@@ -8,8 +8,11 @@ export class UsageError extends Error {
   override readonly name = 'UsageError';
 }
 
-/** How each option of a subcommand is parsed. */
-export type OptionSpec = Record<string, 'string' | 'flag'>;
+/**
+ * How each option of a subcommand is parsed: `string` takes a value (`--x v` or `--x=v`), `flag`
+ * none, `optional` a value only in the `--x=v` form (bare `--x` is true).
+ */
+export type OptionSpec = Record<string, 'string' | 'flag' | 'optional'>;
 
 /** The result of parsing a subcommand's arguments. */
 export interface ParsedArgs {
@@ -38,6 +41,8 @@ export function parseArgs(argv: string[], spec: OptionSpec, stopAtPositional = f
       if (kind === 'flag') {
         if (eq >= 0) throw new UsageError(`option --${name} takes no value`);
         options[key] = true;
+      } else if (kind === 'optional') {
+        options[key] = eq >= 0 ? arg.slice(eq + 1) : true;
       } else if (eq >= 0) {
         options[key] = arg.slice(eq + 1);
       } else {

@@ -23,6 +23,8 @@ Usage:
       --headers MODE      none | names | values (default values; secrets are redacted)
       --redact NAME,...   more header names to redact
       --slow MS           diagnose successful requests slower than this (default 1000)
+      --bodies[=BYTES]    keep request/response bodies, up to BYTES each (default 65536)
+      --sock-trace[=N]    record every socket read/write, up to N per connection (default 1000)
       --quiet             print only the summary line
 
   nettrace show FILE [--json] [--slow MS]
@@ -43,10 +45,18 @@ function parseSlow(value: string | boolean | undefined): number | undefined {
   return n;
 }
 
+/** The count of a `--flag[=N]` option: undefined when absent or given without a value. */
+function optionalCount(value: string | boolean | undefined, flag: string): number | undefined {
+  if (value === undefined || value === true) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new UsageError(`${flag} takes a whole number, not "${String(value)}"`);
+  return n;
+}
+
 async function cmdRun(argv: string[]): Promise<number> {
   const { options, rest } = parseArgs(
     argv,
-    { out: 'string', har: 'string', headers: 'string', redact: 'string', quiet: 'flag', slow: 'string', help: 'flag' },
+    { out: 'string', har: 'string', headers: 'string', redact: 'string', quiet: 'flag', slow: 'string', bodies: 'optional', 'sock-trace': 'optional', help: 'flag' },
     true,
   );
   if (options.help) {
@@ -73,7 +83,14 @@ async function cmdRun(argv: string[]): Promise<number> {
     out,
     har,
     slowThresholdMs: parseSlow(options.slow),
-    config: { headers: headers as HeaderCaptureMode | undefined, redact },
+    config: {
+      headers: headers as HeaderCaptureMode | undefined,
+      redact,
+      bodies: options.bodies !== undefined ? true : undefined,
+      bodyMaxBytes: optionalCount(options.bodies, '--bodies'),
+      sockTrace: options['sock-trace'] !== undefined ? true : undefined,
+      sockTraceMaxOps: optionalCount(options['sock-trace'], '--sock-trace'),
+    },
   });
   const err = process.stderr;
   if (options.quiet) err.write(`nettrace: ${renderSummary(result.trace)}; wrote ${out}\n`);

@@ -16,6 +16,7 @@ import * as dc from 'node:diagnostics_channel';
 import http = require('node:http');
 import https = require('node:https');
 import type { IncomingMessage, ClientRequest } from 'node:http';
+import { BodyCapture } from './bodies';
 import { captureStack, formatInitiator, type StackHolder } from './initiator';
 import { connOf, constructing } from './socketHooks';
 import type { Hook, Tracer } from './tracer';
@@ -31,6 +32,10 @@ interface ReqState {
   done: boolean;
   sentAt?: number;
   bodyBytes: number;
+  reqBody?: BodyCapture;
+  respBody?: BodyCapture;
+  respType?: string;
+  respEncoding?: string;
 }
 
 const stateOf = new WeakMap<object, ReqState>();
@@ -87,7 +92,10 @@ function wrapExport(t: Tracer, hook: Hook, mod: Record<string, Function>, name: 
     }
     if (state && req && typeof req === 'object') {
       const s = state;
-      t.guard(hook, () => stateOf.set(req as object, s));
+      t.guard(hook, () => {
+        stateOf.set(req as object, s);
+        if (t.config.bodies) captureRequestBody(t, hook, req as TracedRequest, s);
+      });
     }
     return req;
   };
@@ -156,6 +164,10 @@ function onStart(t: Tracer, hook: Hook, req: TracedRequest): void {
     t.guard(hook, () => {
       s.sent = true;
       s.sentAt = now();
+      if (s.reqBody) {
+        const reqBody = s.reqBody.result(headerText(req.getHeader('content-type')), headerText(req.getHeader('content-encoding')));
+        t.record('httpRequests', s.id, { reqBody, reqContentLen: reqBody.size });
+      }
     });
   });
   req.once('close', () => {
@@ -188,9 +200,17 @@ function onResponse(t: Tracer, hook: Hook, req: TracedRequest, res: IncomingMess
   t.record('httpRequests', s.id, fields);
   // Count body bytes as the parser pushes them, without adding a 'data' listener (which would
   // switch the response to flowing mode) and without changing the chunks.
+  if (t.config.bodies) {
+    s.respBody = new BodyCapture(bodyCap(t));
+    s.respType = headerText(res.headers['content-type']);
+    s.respEncoding = headerText(res.headers['content-encoding']);
+  }
   const push = res.push;
   res.push = function (chunk: unknown, encoding?: BufferEncoding): boolean {
-    if (chunk && hook.enabled) s.bodyBytes += typeof chunk === 'string' ? Buffer.byteLength(chunk, encoding) : (chunk as Uint8Array).length;
+    if (chunk && hook.enabled) {
+      s.bodyBytes += typeof chunk === 'string' ? Buffer.byteLength(chunk, encoding) : (chunk as Uint8Array).length;
+      s.respBody?.add(chunk, encoding);
+    }
     return push.call(this, chunk, encoding);
   };
   res.once('end', () => {
@@ -213,6 +233,7 @@ function finish(t: Tracer, req: TracedRequest, s: ReqState, err: unknown): void 
   if (s.gotResponse) {
     fields.respContentLen = s.bodyBytes;
     if (!err) fields.respDoneAt = at;
+    if (s.respBody) fields.respBody = s.respBody.result(s.respType, s.respEncoding);
   }
   if (s.sentAt !== undefined) fields.reqSentAt = s.sentAt;
   if (err !== undefined) {
@@ -229,4 +250,33 @@ function finishWithError(t: Tracer, hook: Hook, req: TracedRequest, err: unknown
   // An error before `request.start` (e.g. a socket error before the request was flushed).
   if (!s.started) onStart(t, hook, req);
   finish(t, req, s, err);
+}
+
+/** Bytes kept per body. */
+export function bodyCap(t: Tracer): number {
+  return Math.max(0, t.config.bodyMaxBytes ?? 65536);
+}
+
+function headerText(v: unknown): string | undefined {
+  if (v === undefined || v === null) return undefined;
+  return Array.isArray(v) ? v.join(', ') : String(v);
+}
+
+/**
+ * Copies what the program writes into the request body. Wraps `write`/`end` on this request
+ * only; OutgoingMessage#end writes through an internal function, so nothing is counted twice.
+ */
+function captureRequestBody(t: Tracer, hook: Hook, req: TracedRequest, s: ReqState): void {
+  const cap = (s.reqBody = new BodyCapture(bodyCap(t)));
+  const r = req as unknown as { write: (...a: unknown[]) => unknown; end: (...a: unknown[]) => unknown };
+  const write = r.write;
+  r.write = function (...args: unknown[]) {
+    if (hook.enabled) cap.add(args[0], typeof args[1] === 'string' ? (args[1] as BufferEncoding) : undefined);
+    return write.apply(this, args);
+  };
+  const end = r.end;
+  r.end = function (...args: unknown[]) {
+    if (hook.enabled && typeof args[0] !== 'function') cap.add(args[0], typeof args[1] === 'string' ? (args[1] as BufferEncoding) : undefined);
+    return end.apply(this, args);
+  };
 }

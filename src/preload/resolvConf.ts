@@ -15,6 +15,8 @@
  *   domain from the host name when there is no search/domain line is not reproduced.
  */
 
+import net = require('node:net');
+
 /** The resolver settings read from resolv.conf. */
 export interface ResolvConf {
   /** Nameserver addresses as written ("192.0.2.1", "2001:db8::1", "fe80::1%eth0"). */
@@ -47,33 +49,9 @@ export interface NameserverAddress {
   family: 4 | 6;
 }
 
-const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
-
-/** 4 or 6 for an IP literal (IPv6 may carry a `%zone`), 0 otherwise. Dependency-free `net.isIP`. */
+/** 4 or 6 for an IP literal (IPv6 may carry a `%zone`), 0 otherwise. */
 export function ipFamily(text: string): 0 | 4 | 6 {
-  if (IPV4.test(text)) return 4;
-  const zone = text.indexOf('%');
-  const ip = zone >= 0 ? text.slice(0, zone) : text;
-  if (zone === 0 || zone === text.length - 1) return 0;
-  if (!/^[0-9a-fA-F:.]+$/.test(ip) || !ip.includes(':')) return 0;
-  // Expand "::" and check the group count; an embedded IPv4 counts as two groups.
-  const parts = ip.split('::');
-  if (parts.length > 2) return 0;
-  let groups = 0;
-  for (const side of parts) {
-    if (side === '') continue;
-    const items = side.split(':');
-    for (let i = 0; i < items.length; i++) {
-      const item = items[i];
-      if (item.includes('.')) {
-        if (i !== items.length - 1 || side !== parts[parts.length - 1] || !IPV4.test(item)) return 0;
-        groups += 2;
-      } else if (/^[0-9a-fA-F]{1,4}$/.test(item)) groups += 1;
-      else return 0;
-    }
-  }
-  if (parts.length === 2 ? groups > 7 : groups !== 8) return 0;
-  return 6;
+  return net.isIP(text) as 0 | 4 | 6;
 }
 
 /**

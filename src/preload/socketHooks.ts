@@ -13,7 +13,7 @@
 
 import * as net from 'node:net';
 import * as tls from 'node:tls';
-import type { PeerCert } from '../trace/types';
+import type { PeerCert, SocketOp } from '../trace/types';
 import type { ConnState, Hook, Tracer } from './tracer';
 import { isTlsCode, now } from './tracer';
 
@@ -93,6 +93,7 @@ function onConnect(t: Tracer, hook: Hook, socket: AnySocket, args: unknown[]): v
     const opts = socket._tlsOptions;
     conn.servername = opts?.servername || (net.isIP(host) ? undefined : host);
   }
+  if (t.config.sockTrace) traceSocketOps(t, hook, socket, conn);
   if (net.isIP(host) === 0) conn.lookups.push({ host, beginAt: begin, addresses: [], error: null });
   /**
    * For TLS, the socket's own bytesRead/bytesWritten count plaintext; the TCP handle underneath
@@ -193,6 +194,62 @@ function onConnect(t: Tracer, hook: Hook, socket: AnySocket, args: unknown[]): v
       }
     });
   });
+}
+
+type WriteGeneric = (writev: boolean, data: unknown, encoding: BufferEncoding, cb: (err?: Error | null) => void) => unknown;
+
+/**
+ * The socket-op trace: every read (each chunk the socket pushes, as it arrives) and every write
+ * (each chunk handed to the handle, returning when libuv completed it). Wraps the socket's own
+ * `push` and `_writeGeneric` on the instance: no listener, so flow mode and chunking are
+ * unchanged. Under TLS these are the TLS socket's plaintext reads and writes.
+ */
+function traceSocketOps(t: Tracer, hook: Hook, socket: AnySocket, conn: ConnState): void {
+  const max = Math.max(0, t.config.sockTraceMaxOps ?? 1000);
+  const trace = (conn.socketTrace = { socketOps: [] as SocketOp[], droppedOps: 0, layer: conn.tls ? ('tls' as const) : ('tcp' as const) });
+  const keep = (op: SocketOp): boolean => {
+    if (trace.socketOps.length < max) {
+      trace.socketOps.push(op);
+      return true;
+    }
+    trace.droppedOps++;
+    return false;
+  };
+  const s = socket as unknown as { push: (chunk: unknown, enc?: BufferEncoding) => boolean; _writeGeneric: WriteGeneric; connecting: boolean };
+  const push = s.push;
+  s.push = function (chunk: unknown, enc?: BufferEncoding): boolean {
+    if (hook.enabled && chunk != null) {
+      const at = now();
+      keep({ type: 'read', callAt: at, returnAt: at, dataLen: byteLength(chunk, enc), returnErr: null });
+    }
+    return push.call(this, chunk, enc);
+  };
+  const writeGeneric = s._writeGeneric;
+  s._writeGeneric = function (this: typeof s, writev, data, encoding, cb) {
+    // While connecting, net re-calls _writeGeneric after 'connect': record it then.
+    if (!hook.enabled || this.connecting) return writeGeneric.call(this, writev, data, encoding, cb);
+    const op: SocketOp = { type: 'write', callAt: now(), dataLen: writev ? writevLength(data) : byteLength(data, encoding), returnErr: null };
+    if (!keep(op)) return writeGeneric.call(this, writev, data, encoding, cb);
+    return writeGeneric.call(this, writev, data, encoding, (err) => {
+      op.returnAt = now();
+      if (err) op.returnErr = (err as NodeJS.ErrnoException).code ?? err.message;
+      cb(err);
+    });
+  };
+}
+
+function byteLength(chunk: unknown, encoding?: BufferEncoding): number {
+  if (typeof chunk === 'string') return Buffer.byteLength(chunk, encoding && encoding !== ('buffer' as BufferEncoding) ? encoding : 'utf8');
+  return chunk instanceof Uint8Array ? chunk.byteLength : 0;
+}
+
+function writevLength(data: unknown): number {
+  let n = 0;
+  for (const entry of data as Array<{ chunk?: unknown; encoding?: BufferEncoding } | Uint8Array>) {
+    if (entry instanceof Uint8Array) n += entry.byteLength;
+    else n += byteLength(entry.chunk, entry.encoding);
+  }
+  return n;
 }
 
 /** Bytes sent and received on the wire: the TCP handle's counts under TLS, else the socket's. */

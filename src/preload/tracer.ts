@@ -5,7 +5,7 @@
 
 import type { PreloadConfig, RecordMessage } from '../protocol/preload';
 import { DEFAULT_REDACTED_HEADERS } from '../protocol/preload';
-import type { AddrTuple, ConnectAttempt, DnsLookup, ErrorPhase, RecordKind, RequestError } from '../trace/types';
+import type { AddrTuple, ConnectAttempt, DnsLookup, ErrorPhase, RecordKind, RequestError, SocketOp } from '../trace/types';
 import { HeaderCapture } from './headers';
 import type { Transport } from './transport';
 
@@ -34,6 +34,8 @@ export interface ConnState {
   closed: boolean;
   /** The request whose creation opened this connection (set while constructing it). */
   dialFor?: string;
+  /** Socket operations, when the socket-op trace is on. */
+  socketTrace?: { socketOps: SocketOp[]; droppedOps: number; layer: 'tcp' | 'tls' };
 }
 
 /** One hook group (e.g. "http", "undici", "net"): can be disabled on its first failure. */
@@ -129,6 +131,7 @@ export class Tracer {
     if (extra?.closeAt !== undefined) tcp.connCloseAt = extra.closeAt;
     if (extra?.sent !== undefined) tcp.totalSentBytes = extra.sent;
     if (extra?.recv !== undefined) tcp.totalRecvBytes = extra.recv;
+    if (conn.socketTrace && extra?.recv !== undefined) tcp.socketTrace = conn.socketTrace;
     this.record('tcpConns', conn.tcpId, tcp);
   }
 }

@@ -10,6 +10,8 @@
  */
 
 import * as dc from 'node:diagnostics_channel';
+import { BodyCapture } from './bodies';
+import { bodyCap } from './httpHooks';
 import { captureStack, formatInitiator, type StackHolder } from './initiator';
 import { connOf, dialingTo } from './socketHooks';
 import type { ConnState, Hook, Tracer } from './tracer';
@@ -32,6 +34,11 @@ interface UState {
   done: boolean;
   sentAt?: number;
   bodyBytes: number;
+  respBody?: BodyCapture;
+  /** The captured request body, once it has been sent (streamed bodies only). */
+  reqBody?: () => unknown;
+  respType?: string;
+  respEncoding?: string;
 }
 
 const stateOf = new WeakMap<object, UState>();
@@ -66,9 +73,29 @@ export function installUndiciHooks(t: Tracer): void {
     };
     if (headers) fields.reqHeaders = headers;
     const body = (req as { body?: unknown }).body;
+    const declared = flatHeader(req.headers, 'content-length');
     if (typeof body === 'string') fields.reqContentLen = Buffer.byteLength(body);
     else if (body instanceof Uint8Array) fields.reqContentLen = body.length;
     else if (body == null) fields.reqContentLen = 0;
+    else if (declared !== undefined && /^\d+$/.test(declared)) fields.reqContentLen = Number(declared);
+    if (t.config.bodies && body != null) {
+      const cap = new BodyCapture(bodyCap(t));
+      const type = flatHeader(req.headers, 'content-type');
+      const encoding = flatHeader(req.headers, 'content-encoding');
+      if (typeof body === 'string' || body instanceof Uint8Array) {
+        cap.add(body);
+        fields.reqBody = cap.result(type, encoding);
+      } else if (isPlainAsyncIterable(body)) {
+        // fetch hands undici its body as an async generator: pass each chunk through a copy.
+        (req as { body?: unknown }).body = (async function* () {
+          for await (const chunk of body) {
+            if (hook.enabled) cap.add(chunk);
+            yield chunk;
+          }
+        })();
+        s.reqBody = () => cap.result(type, encoding);
+      }
+    }
     const initiator = formatInitiator(s.stack!, t.stackDepth, t.ownFile);
     s.stack = undefined;
     if (initiator) fields.initiator = initiator;
@@ -76,7 +103,10 @@ export function installUndiciHooks(t: Tracer): void {
     const onData = req.onData;
     if (typeof onData === 'function') {
       req.onData = function (chunk: Uint8Array) {
-        if (hook.enabled && chunk) s.bodyBytes += chunk.length;
+        if (hook.enabled && chunk) {
+          s.bodyBytes += chunk.length;
+          s.respBody?.add(chunk);
+        }
         return onData.call(this, chunk);
       };
     }
@@ -104,6 +134,10 @@ export function installUndiciHooks(t: Tracer): void {
     if (!s) return;
     s.sent = true;
     s.sentAt = now();
+    if (s.reqBody) {
+      const reqBody = s.reqBody() as { size: number };
+      t.record('httpRequests', s.id, { reqBody, reqContentLen: reqBody.size });
+    }
   });
 
   on('undici:request:headers', (m) => {
@@ -126,6 +160,11 @@ export function installUndiciHooks(t: Tracer): void {
     };
     const headers = res.headers ? t.headers.fromFlat(res.headers) : undefined;
     if (headers) fields.respHeaders = headers;
+    if (t.config.bodies) {
+      s.respBody = new BodyCapture(bodyCap(t));
+      s.respType = flatHeader(res.headers, 'content-type');
+      s.respEncoding = flatHeader(res.headers, 'content-encoding');
+    }
     t.record('httpRequests', s.id, fields);
   });
 
@@ -133,7 +172,9 @@ export function installUndiciHooks(t: Tracer): void {
     const s = stateOf.get(m.request as object);
     if (!s || s.done) return;
     s.done = true;
-    t.record('httpRequests', s.id, { respDoneAt: now(), respContentLen: s.bodyBytes });
+    const fields: Record<string, unknown> = { respDoneAt: now(), respContentLen: s.bodyBytes };
+    if (s.respBody) fields.respBody = s.respBody.result(s.respType, s.respEncoding);
+    t.record('httpRequests', s.id, fields);
   });
 
   on('undici:client:connectError', (m) => {
@@ -164,9 +205,28 @@ export function installUndiciHooks(t: Tracer): void {
     }
     fields.reqError = toRequestError(err, { conn, sent: s.sent, gotResponse: s.gotResponse });
     if (s.gotResponse) fields.respContentLen = s.bodyBytes;
+    if (s.respBody) fields.respBody = s.respBody.result(s.respType, s.respEncoding);
     if (s.sentAt !== undefined) fields.reqSentAt = s.sentAt;
     t.record('httpRequests', s.id, fields);
   });
+}
+
+/** An async iterable that is not a Node stream (undici handles streams on a separate path). */
+function isPlainAsyncIterable(body: unknown): body is AsyncIterable<unknown> {
+  const b = body as { [Symbol.asyncIterator]?: unknown; pipe?: unknown };
+  return typeof b[Symbol.asyncIterator] === 'function' && typeof b.pipe !== 'function';
+}
+
+/** One header's value from undici's header shapes (a "k: v\r\n" string or a flat array). */
+function flatHeader(headers: unknown, name: string): string | undefined {
+  if (typeof headers === 'string') {
+    const m = new RegExp(`(?:^|\r\n)${name}:[ \t]*([^\r\n]*)`, 'i').exec(headers);
+    return m ? m[1] : undefined;
+  }
+  if (Array.isArray(headers)) {
+    for (let i = 0; i + 1 < headers.length; i += 2) if (String(headers[i]).toLowerCase() === name) return String(headers[i + 1]);
+  }
+  return undefined;
 }
 
 function hasHeader(headers: unknown, name: string): boolean {

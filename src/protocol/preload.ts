@@ -29,6 +29,14 @@ export interface PreloadConfig {
   maxQueuedEvents?: number;
   /** Maximum stack frames kept per initiator (default 12). */
   stackDepth?: number;
+  /** Record every read and write on traced sockets (default false). */
+  sockTrace?: boolean;
+  /** Socket operations kept per connection; the rest are counted in droppedOps (default 1000). */
+  sockTraceMaxOps?: number;
+  /** Capture request and response bodies (default false). */
+  bodies?: boolean;
+  /** Bytes kept per body (default 65536). */
+  bodyMaxBytes?: number;
   /**
    * For tests of the fail-safe path only: the named hook ("http", "undici", "net") throws on its
    * first use, as a real bug would, so it must disable itself and leave a warning.

@@ -64,6 +64,20 @@ export interface Initiator {
   frames: StackFrame[];
 }
 
+/** A captured request or response body (only with the `bodies` option). */
+export interface CapturedBody {
+  /** Bytes of the whole body at the HTTP layer (still compressed when content-encoded). */
+  size: number;
+  /** True when `text`/`hex` hold less than the whole body. */
+  truncated: boolean;
+  /** The body as UTF-8 text, when the content type is textual and not content-encoded. */
+  text?: string;
+  /** A hex preview of the first bytes otherwise. */
+  hex?: string;
+  contentType?: string;
+  contentEncoding?: string;
+}
+
 /** HAR 1.2 timing phases in milliseconds, -1 where a phase did not apply. */
 export interface Timings {
   blocked: number;
@@ -108,6 +122,8 @@ export interface HttpRequest {
   redirectedFrom?: string;
   proxy?: { url: string; tunnel?: string };
   initiator?: Initiator;
+  reqBody?: CapturedBody;
+  respBody?: CapturedBody;
   timings?: Timings;
   diagnosis?: string;
 }
@@ -185,7 +201,11 @@ export interface TcpConn {
   totalRecvBytes?: number;
   /** How many HTTP requests used this connection. */
   requestCount?: number;
-  socketTrace?: { socketOps: SocketOp[]; droppedOps: number };
+  /**
+   * Socket operations (only with the socket-op trace). `layer` says what they count: "tcp" for
+   * plain connections, "tls" (plaintext above TLS) for TLS connections.
+   */
+  socketTrace?: { socketOps: SocketOp[]; droppedOps: number; layer?: 'tcp' | 'tls' };
   tcpMetrics?: TcpMetrics;
   conntrack?: Record<string, unknown>;
 }
