@@ -196,11 +196,7 @@ export interface ResolverEvents {
 }
 
 /** `dns.lookup`-compatible function (the `lookup` option of net.connect and friends). */
-export type LookupFunction = (
-  hostname: string,
-  options: dns.LookupOptions | number | LookupCallback,
-  callback?: LookupCallback,
-) => void;
+export type LookupFunction = (hostname: string, options: dns.LookupOptions | number | LookupCallback, callback?: LookupCallback) => void;
 
 type LookupCallback = (err: NodeJS.ErrnoException | null, address?: string | dns.LookupAddress[], family?: number) => void;
 
@@ -340,7 +336,19 @@ function isQueryableName(name: string): boolean {
   return label > 0;
 }
 
-const RCODE_NAMES = ['no-error', 'form-err', 'serv-fail', 'nx-domain', 'not-imp', 'refused', 'yx-domain', 'yx-rrset', 'nx-rrset', 'not-auth', 'not-zone'];
+const RCODE_NAMES = [
+  'no-error',
+  'form-err',
+  'serv-fail',
+  'nx-domain',
+  'not-imp',
+  'refused',
+  'yx-domain',
+  'yx-rrset',
+  'nx-rrset',
+  'not-auth',
+  'not-zone',
+];
 
 function rcodeName(rcode: number): string {
   return RCODE_NAMES[rcode] ?? `rcode-${rcode}`;
@@ -409,7 +417,15 @@ function resolvedVal(rr: DecodedRR): string {
         return `${srv.priority ?? 0} ${srv.weight ?? 0} ${srv.port} ${fqdn(srv.target)}`;
       }
       case 'SOA': {
-        const s = d as { mname: string; rname: string; serial?: number; refresh?: number; retry?: number; expire?: number; minimum?: number };
+        const s = d as {
+          mname: string;
+          rname: string;
+          serial?: number;
+          refresh?: number;
+          retry?: number;
+          expire?: number;
+          minimum?: number;
+        };
         return `${fqdn(s.mname)} ${fqdn(s.rname)} ${s.serial} ${s.refresh} ${s.retry} ${s.expire} ${s.minimum}`;
       }
       case 'TXT':
@@ -417,7 +433,11 @@ function resolvedVal(rr: DecodedRR): string {
       default:
         if (Buffer.isBuffer(d)) return d.subarray(0, 128).toString('hex');
         if (typeof d === 'string') return d.slice(0, 256);
-        return JSON.stringify(d, (_k, v: unknown) => (v && typeof v === 'object' && (v as { type?: string }).type === 'Buffer' ? undefined : v))?.slice(0, 256) ?? '';
+        return (
+          JSON.stringify(d, (_k, v: unknown) =>
+            v && typeof v === 'object' && (v as { type?: string }).type === 'Buffer' ? undefined : v,
+          )?.slice(0, 256) ?? ''
+        );
     }
   } catch {
     return '';
@@ -562,7 +582,12 @@ class UdpChannel {
       if (this.closed) return;
       const local = this.socket.address();
       this.tuple = { srcIP: local.address, srcPort: local.port, dstIP: this.server.address, dstPort: this.server.port };
-      this.resolver.emitUdp(this.id, { fromDial: this.fromDial, fromResolver: true, socketCreateAt: this.createdAt, addrTuple: this.tuple });
+      this.resolver.emitUdp(this.id, {
+        fromDial: this.fromDial,
+        fromResolver: true,
+        socketCreateAt: this.createdAt,
+        addrTuple: this.tuple,
+      });
       const queue = this.queue;
       this.queue = undefined;
       if (queue) for (const buf of queue) this.write(buf);
@@ -695,7 +720,13 @@ class UdpChannel {
   }
 
   emitTotals(closeAt?: number, error?: string): void {
-    const f: UdpConnFields = { fromDial: this.fromDial, fromResolver: true, socketCreateAt: this.createdAt, totalSentBytes: this.sent, totalRecvBytes: this.recv };
+    const f: UdpConnFields = {
+      fromDial: this.fromDial,
+      fromResolver: true,
+      socketCreateAt: this.createdAt,
+      totalSentBytes: this.sent,
+      totalRecvBytes: this.recv,
+    };
     if (this.tuple) f.addrTuple = this.tuple;
     if (closeAt !== undefined) f.connCloseAt = closeAt;
     if (error) f.error = error;
@@ -745,7 +776,12 @@ class TcpExchange {
   private onConnect(): void {
     this.connected = true;
     this.connectedAt = now();
-    this.tuple = { srcIP: this.socket.localAddress ?? '', srcPort: this.socket.localPort ?? 0, dstIP: this.socket.remoteAddress ?? '', dstPort: this.socket.remotePort ?? 0 };
+    this.tuple = {
+      srcIP: this.socket.localAddress ?? '',
+      srcPort: this.socket.localPort ?? 0,
+      dstIP: this.socket.remoteAddress ?? '',
+      dstPort: this.socket.remotePort ?? 0,
+    };
     const frame = Buffer.allocUnsafe(2 + this.query.length);
     frame.writeUInt16BE(this.query.length, 0);
     this.query.copy(frame, 2);
@@ -959,7 +995,18 @@ class QuestionRun implements Exchange {
     this.guarded(() => {
       if (this.done) return;
       this.stop();
-      this.group?.replyMsgs.push({ recvAt: at, id, authoritative: false, recursionAvailable: false, truncated: false, size, rCode: 'malformed', questions: [], answers: [], malformed: why });
+      this.group?.replyMsgs.push({
+        recvAt: at,
+        id,
+        authoritative: false,
+        recursionAvailable: false,
+        truncated: false,
+        size,
+        rCode: 'malformed',
+        questions: [],
+        answers: [],
+        malformed: why,
+      });
       this.bad[this.serverIndex] = true;
       this.failCode = 'EBADRESP';
       this.advance();
@@ -1002,7 +1049,8 @@ class QuestionRun implements Exchange {
         default:
           // SERVFAIL, REFUSED, NOTIMP, FORMERR, ...: the next nameserver may do better.
           this.bad[this.serverIndex] = true;
-          this.failCode = rcode === 5 ? 'EREFUSED' : rcode === 2 ? 'ESERVFAIL' : rcode === 4 ? 'ENOTIMP' : rcode === 1 ? 'EFORMERR' : 'ESERVFAIL';
+          this.failCode =
+            rcode === 5 ? 'EREFUSED' : rcode === 2 ? 'ESERVFAIL' : rcode === 4 ? 'ENOTIMP' : rcode === 1 ? 'EFORMERR' : 'ESERVFAIL';
           this.advance();
       }
     });
@@ -1074,9 +1122,10 @@ function parseOptions(options: unknown): LookupOptions | undefined {
 
 /** One `lookup()` call. */
 class Lookup {
-  readonly servers: Server[];
-  readonly timeoutMs: number;
-  readonly attempts: number;
+  /** Nameservers, timeout and attempts in force, fixed when the lookup starts. */
+  servers: Server[] = [];
+  timeoutMs = 5000;
+  attempts = 2;
   private readonly groups = new Map<string, QueryGroup>();
   private candidates: string[] = [];
   private candidate = -1;
@@ -1094,18 +1143,22 @@ class Lookup {
     private readonly callback: LookupCallback,
     /** The caller's options argument as given, for a hand-over to dns.lookup. */
     private readonly rawOptions: unknown,
-  ) {
-    this.servers = resolver.serverOrder();
-    this.timeoutMs = resolver.timeoutMs;
-    this.attempts = resolver.attempts;
-  }
+  ) {}
 
+  /** Runs the lookup (once the configuration files have been read). */
   start(): void {
     const hosts = this.resolver.hostsFor(this.hostname, this.opts.family);
     if (hosts) {
-      this.deliver(null, hosts.map((e) => e.address), hosts.map((e) => e.family));
+      this.deliver(
+        null,
+        hosts.map((e) => e.address),
+        hosts.map((e) => e.family),
+      );
       return;
     }
+    this.servers = this.resolver.serverOrder();
+    this.timeoutMs = this.resolver.timeoutMs;
+    this.attempts = this.resolver.attempts;
     this.candidates = this.resolver.candidatesFor(this.hostname);
     this.resolver.active.add(this);
     this.nextCandidate();
@@ -1345,7 +1398,12 @@ class ResolverImpl implements Resolver {
 
   private apply(): void {
     const c = this.conf;
-    const specs = this.config.nameservers && this.config.nameservers.length > 0 ? this.config.nameservers : c.nameservers.length > 0 ? c.nameservers : ['127.0.0.1'];
+    const specs =
+      this.config.nameservers && this.config.nameservers.length > 0
+        ? this.config.nameservers
+        : c.nameservers.length > 0
+          ? c.nameservers
+          : ['127.0.0.1'];
     const servers: Server[] = [];
     for (const spec of specs) {
       const ns = parseNameserver(spec);
@@ -1421,7 +1479,9 @@ class ResolverImpl implements Resolver {
       [this.hostsFile, (text: string) => (this.hosts = parseHosts(text))],
     ] as const) {
       fs.stat(file.path, (err, st) => {
-        const same = err ? file.size === -1 && file.mtimeMs === -1 : st.mtimeMs === file.mtimeMs && st.size === file.size && st.ino === file.ino;
+        const same = err
+          ? file.size === -1 && file.mtimeMs === -1
+          : st.mtimeMs === file.mtimeMs && st.size === file.size && st.ino === file.ino;
         if (same) {
           done();
           return;
