@@ -1,0 +1,444 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Net Trace: per-connection TCP metrics of one process tree, from tracepoints only.
+ *
+ * This kernel has no kprobes (CONFIG_KPROBES off), so everything hangs off BTF tracepoints
+ * (tp_btf: attach by name, no tracefs needed). A connection is traced when a task of a traced
+ * tgid moves a socket to SYN_SENT (connect() runs in the task's context); every later event is
+ * matched by socket address, because state changes after that run in softirq context where
+ * `current` is unrelated.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_endian.h>
+#include "nettrace.h"
+
+#define AF_INET 2
+#define AF_INET6 10
+#define NT_TCP_ESTABLISHED 1
+#define NT_TCP_SYN_SENT 2
+#define NT_TCP_CLOSE 7
+#define NT_PACKET_OUTGOING 4
+#define NT_LOOPBACK_IFINDEX 1
+
+char LICENSE[] SEC("license") = "GPL";
+
+/* Minimum spacing of NT_EV_UPDATE events per connection (set before load). */
+const volatile __u64 update_interval_ns = 250000000ULL;
+
+struct conn {
+	__u64 start_ns;
+	__u64 est_ns;
+	__u64 close_ns;
+	__u64 last_update_ns;
+	__u32 tgid;
+	__u32 syn_retrans;
+	__u32 retrans_ev;
+	__u32 rst_sent;
+	__u32 rst_recv;
+	__u32 wire_done;
+	char comm[NT_COMM_LEN];
+	/* Tuple cached at ESTABLISHED: by tcp_destroy_sock the local port is gone (unhashed). */
+	__u8 family;
+	__u16 sport, dport;
+	__u8 saddr[16], daddr[16];
+};
+
+/* Traced processes (tgid -> 1). User space seeds the target; fork adds children. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 8192);
+	__type(key, __u32);
+	__type(value, __u32);
+} traced SEC(".maps");
+
+/* Traced sockets by address. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u64);
+	__type(value, struct conn);
+} conns SEC(".maps");
+
+/* Wire tuples of traced sockets, both directions: the packet capture's kernel filter. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct nt_cap_key);
+	__type(value, __u32);
+} cap_tuples SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 8 << 20);
+} events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, NT_STAT_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} stats SEC(".maps");
+
+static __always_inline void count(__u32 which)
+{
+	__u64 *v = bpf_map_lookup_elem(&stats, &which);
+	if (v)
+		(*v)++;
+}
+
+static __always_inline void fill_tuple(struct nt_event *e, const struct sock *sk)
+{
+	e->family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	e->sport = BPF_CORE_READ(sk, __sk_common.skc_num);
+	e->dport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	if (e->family == AF_INET) {
+		__u32 s = BPF_CORE_READ(sk, __sk_common.skc_rcv_saddr);
+		__u32 d = BPF_CORE_READ(sk, __sk_common.skc_daddr);
+		__builtin_memcpy(e->saddr, &s, 4);
+		__builtin_memcpy(e->daddr, &d, 4);
+	} else {
+		BPF_CORE_READ_INTO(&e->saddr, sk, __sk_common.skc_v6_rcv_saddr.in6_u.u6_addr8);
+		BPF_CORE_READ_INTO(&e->daddr, sk, __sk_common.skc_v6_daddr.in6_u.u6_addr8);
+	}
+}
+
+static __always_inline void fill_metrics(struct nt_metrics *m, const struct sock *sk)
+{
+	const struct tcp_sock *tp = (const struct tcp_sock *)sk;
+	m->srtt_us = BPF_CORE_READ(tp, srtt_us) >> 3;
+	m->rttvar_us = BPF_CORE_READ(tp, mdev_us) >> 2;
+	m->total_retrans = BPF_CORE_READ(tp, total_retrans);
+	m->snd_cwnd = BPF_CORE_READ(tp, snd_cwnd);
+	m->segs_in = BPF_CORE_READ(tp, segs_in);
+	m->segs_out = BPF_CORE_READ(tp, segs_out);
+	m->lost = BPF_CORE_READ(tp, lost);
+	if (bpf_core_field_exists(tp->total_rto))
+		m->total_rto = BPF_CORE_READ(tp, total_rto);
+	m->bytes_acked = BPF_CORE_READ(tp, bytes_acked);
+	m->bytes_received = BPF_CORE_READ(tp, bytes_received);
+	m->bytes_sent = BPF_CORE_READ(tp, bytes_sent);
+	m->bytes_retrans = BPF_CORE_READ(tp, bytes_retrans);
+}
+
+static __always_inline int emit(__u8 type, const struct sock *sk, struct conn *c, __u64 now)
+{
+	struct nt_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		count(NT_STAT_LOST);
+		return -1;
+	}
+	__builtin_memset(e, 0, sizeof(*e));
+	e->type = type;
+	e->ts_ns = now;
+	e->sk = (__u64)sk;
+	e->tgid = c->tgid;
+	e->start_ns = c->start_ns;
+	e->est_ns = c->est_ns;
+	e->close_ns = c->close_ns;
+	e->syn_retrans = c->syn_retrans;
+	e->retrans_ev = c->retrans_ev;
+	e->rst_sent = c->rst_sent;
+	e->rst_recv = c->rst_recv;
+	__builtin_memcpy(e->comm, c->comm, NT_COMM_LEN);
+	if (c->sport) {
+		e->family = c->family;
+		e->sport = c->sport;
+		e->dport = c->dport;
+		__builtin_memcpy(e->saddr, c->saddr, 16);
+		__builtin_memcpy(e->daddr, c->daddr, 16);
+	} else {
+		fill_tuple(e, sk);
+	}
+	fill_metrics(&e->m, sk);
+	bpf_ringbuf_submit(e, 0);
+	count(NT_STAT_EVENTS);
+	return 0;
+}
+
+SEC("tp_btf/inet_sock_set_state")
+int BPF_PROG(on_set_state, const struct sock *sk, const int oldstate, const int newstate)
+{
+	if (BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP)
+		return 0;
+	__u64 key = (__u64)sk;
+	__u64 now = bpf_ktime_get_ns();
+
+	if (newstate == NT_TCP_SYN_SENT) {
+		__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+		if (!bpf_map_lookup_elem(&traced, &tgid))
+			return 0;
+		struct conn c = {};
+		c.start_ns = now;
+		c.tgid = tgid;
+		bpf_get_current_comm(c.comm, sizeof(c.comm));
+		if (bpf_map_update_elem(&conns, &key, &c, BPF_ANY))
+			count(NT_STAT_CONN_FULL);
+		return 0;
+	}
+	struct conn *c = bpf_map_lookup_elem(&conns, &key);
+	if (!c)
+		return 0;
+	if (oldstate == NT_TCP_SYN_SENT && newstate == NT_TCP_ESTABLISHED) {
+		struct nt_event t = {};
+		fill_tuple(&t, sk);
+		c->family = t.family;
+		c->sport = t.sport;
+		c->dport = t.dport;
+		__builtin_memcpy(c->saddr, t.saddr, 16);
+		__builtin_memcpy(c->daddr, t.daddr, 16);
+		c->est_ns = now;
+		c->last_update_ns = now;
+		emit(NT_EV_CONNECT, sk, c, now);
+	} else if (newstate == NT_TCP_CLOSE) {
+		if (!c->sport) {
+			/* A failed connect: keep whatever tuple it had. */
+			struct nt_event t = {};
+			fill_tuple(&t, sk);
+			c->family = t.family;
+			c->sport = t.sport;
+			c->dport = t.dport;
+			__builtin_memcpy(c->saddr, t.saddr, 16);
+			__builtin_memcpy(c->daddr, t.daddr, 16);
+		}
+		/* Final metrics wait for tcp_destroy_sock: an abortive close sends its RST after
+		 * the move to TCP_CLOSE (__tcp_close: tcp_set_state(CLOSE) then
+		 * tcp_send_active_reset), and that RST must still be counted. */
+		c->close_ns = now;
+	}
+	return 0;
+}
+
+SEC("tp_btf/tcp_destroy_sock")
+int BPF_PROG(on_destroy, struct sock *sk)
+{
+	__u64 key = (__u64)sk;
+	struct conn *c = bpf_map_lookup_elem(&conns, &key);
+	if (!c)
+		return 0;
+	__u64 now = bpf_ktime_get_ns();
+	if (!c->close_ns)
+		c->close_ns = now;
+	emit(NT_EV_CLOSE, sk, c, now);
+	bpf_map_delete_elem(&conns, &key);
+	return 0;
+}
+
+SEC("tp_btf/tcp_retransmit_skb")
+int BPF_PROG(on_retransmit, const struct sock *sk, const struct sk_buff *skb, int err)
+{
+	/* Since 6.12 this tracepoint also fires for failed attempts (err != 0), which
+	 * tcp_sock.total_retrans does not count; count only the ones that went out. */
+	if (err)
+		return 0;
+	__u64 key = (__u64)sk;
+	struct conn *c = bpf_map_lookup_elem(&conns, &key);
+	if (!c)
+		return 0;
+	if (BPF_CORE_READ(sk, __sk_common.skc_state) == NT_TCP_SYN_SENT)
+		__sync_fetch_and_add(&c->syn_retrans, 1);
+	else
+		__sync_fetch_and_add(&c->retrans_ev, 1);
+	return 0;
+}
+
+SEC("tp_btf/tcp_send_reset")
+int BPF_PROG(on_send_reset, const struct sock *sk)
+{
+	if (!sk)
+		return 0;
+	__u64 key = (__u64)sk;
+	struct conn *c = bpf_map_lookup_elem(&conns, &key);
+	if (c)
+		__sync_fetch_and_add(&c->rst_sent, 1);
+	return 0;
+}
+
+SEC("tp_btf/tcp_receive_reset")
+int BPF_PROG(on_receive_reset, struct sock *sk)
+{
+	__u64 key = (__u64)sk;
+	struct conn *c = bpf_map_lookup_elem(&conns, &key);
+	if (c)
+		__sync_fetch_and_add(&c->rst_recv, 1);
+	return 0;
+}
+
+/* tcp_probe fires for every incoming segment of every socket: keep it to one map lookup, and
+ * emit at most one NT_EV_UPDATE per update_interval_ns per traced connection. */
+SEC("tp_btf/tcp_probe")
+int BPF_PROG(on_tcp_probe, struct sock *sk, const struct sk_buff *skb)
+{
+	__u64 key = (__u64)sk;
+	struct conn *c = bpf_map_lookup_elem(&conns, &key);
+	if (!c || !c->est_ns)
+		return 0;
+	__u64 now = bpf_ktime_get_ns();
+	if (now - c->last_update_ns < update_interval_ns)
+		return 0;
+	c->last_update_ns = now;
+	emit(NT_EV_UPDATE, sk, c, now);
+	return 0;
+}
+
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
+{
+	__u32 ptgid = BPF_CORE_READ(parent, tgid);
+	if (!bpf_map_lookup_elem(&traced, &ptgid))
+		return 0;
+	__u32 ctgid = BPF_CORE_READ(child, tgid);
+	if (ctgid == ptgid)
+		return 0; /* a new thread of a traced process */
+	__u32 one = 1;
+	bpf_map_update_elem(&traced, &ctgid, &one, BPF_ANY);
+	struct nt_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		count(NT_STAT_LOST);
+		return 0;
+	}
+	__builtin_memset(e, 0, sizeof(*e));
+	e->type = NT_EV_FORK;
+	e->tgid = ctgid;
+	e->ppid = ptgid;
+	e->ts_ns = bpf_ktime_get_ns();
+	bpf_ringbuf_submit(e, 0);
+	return 0;
+}
+
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(on_exit, struct task_struct *p)
+{
+	__u32 pid = BPF_CORE_READ(p, pid);
+	__u32 tgid = BPF_CORE_READ(p, tgid);
+	/* Forget a traced process when its leader exits, so a recycled pid is not traced.
+	 * Its open sockets stay traced through `conns`. */
+	if (pid == tgid)
+		bpf_map_delete_elem(&traced, &tgid);
+	return 0;
+}
+
+/* Packet capture: when the first packets of a traced socket are queued for transmission
+ * (before the device's packet taps see them, see __dev_queue_xmit -> dev_queue_xmit_nit), add
+ * their on-the-wire tuple, after any NAT applied on the way out, to cap_tuples. The capture's
+ * socket filter below passes only those tuples, so the first SYN is never lost to the race with
+ * user space learning the local port (which tcp_v4_connect picks only after SYN_SENT). */
+SEC("tp_btf/net_dev_queue")
+int BPF_PROG(on_dev_queue, struct sk_buff *skb)
+{
+	struct sock *sk = BPF_CORE_READ(skb, sk);
+	if (!sk)
+		return 0;
+	__u64 key = (__u64)sk;
+	struct conn *c = bpf_map_lookup_elem(&conns, &key);
+	if (!c || c->wire_done)
+		return 0;
+	unsigned char *head = BPF_CORE_READ(skb, head);
+	__u16 nh = BPF_CORE_READ(skb, network_header);
+	__u16 proto = BPF_CORE_READ(skb, protocol);
+	struct nt_cap_key k = {}, r = {};
+	__u16 ports[2];
+	if (proto == bpf_htons(0x0800)) {
+		__u8 vihl;
+		__u8 ip[20];
+		if (bpf_probe_read_kernel(ip, sizeof(ip), head + nh))
+			return 0;
+		vihl = ip[0];
+		if (ip[9] != IPPROTO_TCP)
+			return 0;
+		if (bpf_probe_read_kernel(ports, sizeof(ports), head + nh + (vihl & 0xf) * 4))
+			return 0;
+		k.family = AF_INET;
+		__builtin_memcpy(k.saddr, ip + 12, 4);
+		__builtin_memcpy(k.daddr, ip + 16, 4);
+	} else if (proto == bpf_htons(0x86DD)) {
+		__u8 ip[40];
+		if (bpf_probe_read_kernel(ip, sizeof(ip), head + nh))
+			return 0;
+		if (ip[6] != IPPROTO_TCP)
+			return 0;
+		if (bpf_probe_read_kernel(ports, sizeof(ports), head + nh + 40))
+			return 0;
+		k.family = AF_INET6;
+		__builtin_memcpy(k.saddr, ip + 8, 16);
+		__builtin_memcpy(k.daddr, ip + 24, 16);
+	} else {
+		return 0;
+	}
+	k.sport = ports[0];
+	k.dport = ports[1];
+	r.family = k.family;
+	r.sport = k.dport;
+	r.dport = k.sport;
+	__builtin_memcpy(r.saddr, k.daddr, 16);
+	__builtin_memcpy(r.daddr, k.saddr, 16);
+	__u32 tgid = c->tgid;
+	if (bpf_map_lookup_elem(&cap_tuples, &k))
+		return 0;
+	bpf_map_update_elem(&cap_tuples, &k, &tgid, BPF_ANY);
+	bpf_map_update_elem(&cap_tuples, &r, &tgid, BPF_ANY);
+	c->wire_done++;
+
+	struct nt_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		count(NT_STAT_LOST);
+		return 0;
+	}
+	__builtin_memset(e, 0, sizeof(*e));
+	e->type = NT_EV_WIRE;
+	e->tgid = tgid;
+	e->sk = key;
+	e->family = k.family;
+	e->sport = bpf_ntohs(k.sport);
+	e->dport = bpf_ntohs(k.dport);
+	__builtin_memcpy(e->saddr, k.saddr, 16);
+	__builtin_memcpy(e->daddr, k.daddr, 16);
+	e->ts_ns = bpf_ktime_get_ns();
+	bpf_ringbuf_submit(e, 0);
+	return 0;
+}
+
+/* Socket filter for the capture's packet sockets: keep a packet only if its tuple is in
+ * cap_tuples. Returns the snap length (0 = drop). */
+SEC("socket")
+int cap_filter(struct __sk_buff *skb)
+{
+	/* libpcap on "lo" shows each packet once, by skipping PACKET_OUTGOING in user space;
+	 * with our kernel filter do it here, so loopback traffic is not copied twice. */
+	if (skb->pkt_type == NT_PACKET_OUTGOING && skb->ifindex == NT_LOOPBACK_IFINDEX)
+		return 0;
+	struct nt_cap_key k = {};
+	__u16 ports[2];
+	if (skb->protocol == bpf_htons(0x0800)) {
+		__u8 ip[20];
+		if (bpf_skb_load_bytes_relative(skb, 0, ip, sizeof(ip), BPF_HDR_START_NET))
+			return 0;
+		if (ip[9] != IPPROTO_TCP)
+			return 0;
+		if (bpf_skb_load_bytes_relative(skb, (ip[0] & 0xf) * 4, ports, sizeof(ports), BPF_HDR_START_NET))
+			return 0;
+		k.family = AF_INET;
+		__builtin_memcpy(k.saddr, ip + 12, 4);
+		__builtin_memcpy(k.daddr, ip + 16, 4);
+	} else if (skb->protocol == bpf_htons(0x86DD)) {
+		__u8 ip[40];
+		if (bpf_skb_load_bytes_relative(skb, 0, ip, sizeof(ip), BPF_HDR_START_NET))
+			return 0;
+		if (ip[6] != IPPROTO_TCP)
+			return 0;
+		if (bpf_skb_load_bytes_relative(skb, 40, ports, sizeof(ports), BPF_HDR_START_NET))
+			return 0;
+		k.family = AF_INET6;
+		__builtin_memcpy(k.saddr, ip + 8, 16);
+		__builtin_memcpy(k.daddr, ip + 24, 16);
+	} else {
+		return 0;
+	}
+	k.sport = ports[0];
+	k.dport = ports[1];
+	if (!bpf_map_lookup_elem(&cap_tuples, &k))
+		return 0;
+	return skb->len;
+}

@@ -1,0 +1,73 @@
+/* Shared between the BPF programs and the user-space helper: event and map layouts. */
+#ifndef NETTRACE_H
+#define NETTRACE_H
+
+#define NT_COMM_LEN 16
+
+enum nt_event_type {
+	NT_EV_CONNECT = 1, /* SYN_SENT -> ESTABLISHED: connect latency, first metrics */
+	NT_EV_CLOSE = 2,   /* socket reached TCP_CLOSE (or was destroyed): final metrics */
+	NT_EV_UPDATE = 3,  /* periodic metrics from tcp_probe, at most every update_interval_ns */
+	NT_EV_FORK = 4,    /* a traced process started a child that is now traced too */
+	NT_EV_WIRE = 5,    /* first packet of a traced socket left: its on-the-wire (post-NAT) tuple */
+};
+
+/* Counters in the `stats` per-CPU array. */
+enum nt_stat {
+	NT_STAT_LOST = 0,       /* ring buffer full: event dropped */
+	NT_STAT_CONN_FULL = 1,  /* conns map full: connection not traced */
+	NT_STAT_EVENTS = 2,     /* events submitted */
+	NT_STAT_MAX = 3,
+};
+
+struct nt_metrics {
+	__u32 srtt_us;       /* smoothed RTT (tcp_sock.srtt_us >> 3) */
+	__u32 rttvar_us;     /* RTT variance (tcp_sock.mdev_us >> 2), as tcp_info's tcpi_rttvar */
+	__u32 total_retrans; /* tcp_sock.total_retrans: what `ss -ti` shows after "retrans:x/" */
+	__u32 snd_cwnd;
+	__u32 segs_in;
+	__u32 segs_out;
+	__u32 lost;
+	__u32 total_rto;
+	__u64 bytes_acked;
+	__u64 bytes_received;
+	__u64 bytes_sent;
+	__u64 bytes_retrans;
+};
+
+struct nt_event {
+	__u8 type;
+	__u8 family;  /* AF_INET or AF_INET6 */
+	__u8 oldstate;
+	__u8 newstate;
+	__u32 tgid;
+	__u32 ppid;   /* NT_EV_FORK: parent tgid */
+	__u16 sport;  /* host order */
+	__u16 dport;  /* host order */
+	__u8 saddr[16];
+	__u8 daddr[16];
+	__u64 ts_ns;       /* bpf_ktime_get_ns() of the event */
+	__u64 start_ns;    /* SYN_SENT */
+	__u64 est_ns;      /* ESTABLISHED, 0 if never */
+	__u64 close_ns;    /* TCP_CLOSE, 0 if not yet */
+	__u64 sk;          /* socket address: connection key within this boot */
+	__u32 syn_retrans; /* retransmitted SYNs (tcp_retransmit_skb in SYN_SENT) */
+	__u32 retrans_ev;  /* tcp_retransmit_skb events with err == 0 */
+	__u32 rst_sent;
+	__u32 rst_recv;
+	struct nt_metrics m;
+	char comm[NT_COMM_LEN];
+};
+
+/* Key of the capture filter map: a packet's addresses and ports as they appear on the wire. */
+struct nt_cap_key {
+	__u8 family;
+	__u8 pad;
+	__u16 sport; /* network order */
+	__u16 dport; /* network order */
+	__u16 pad2;
+	__u8 saddr[16];
+	__u8 daddr[16];
+};
+
+#endif

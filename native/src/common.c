@@ -1,0 +1,185 @@
+#define _GNU_SOURCE
+#include "common.h"
+#include <arpa/inet.h>
+#include <stdarg.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static double mono_to_real_ns;
+
+void nt_clock_init(void)
+{
+	struct timespec r, m;
+	clock_gettime(CLOCK_REALTIME, &r);
+	clock_gettime(CLOCK_MONOTONIC, &m);
+	mono_to_real_ns = ((double)r.tv_sec * 1e9 + r.tv_nsec) - ((double)m.tv_sec * 1e9 + m.tv_nsec);
+}
+
+double nt_now_ms(void)
+{
+	struct timespec r;
+	clock_gettime(CLOCK_REALTIME, &r);
+	return (double)r.tv_sec * 1e3 + r.tv_nsec / 1e6;
+}
+
+double nt_mono_to_epoch_ms(uint64_t mono_ns)
+{
+	return ((double)mono_ns + mono_to_real_ns) / 1e6;
+}
+
+static void put(struct nt_json *j, const char *s, size_t n)
+{
+	if (j->len + n >= sizeof(j->buf) - 4)
+		n = sizeof(j->buf) - 4 - j->len;
+	memcpy(j->buf + j->len, s, n);
+	j->len += n;
+}
+
+void nt_json_raw(struct nt_json *j, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(j->buf + j->len, sizeof(j->buf) - 4 - j->len, fmt, ap);
+	va_end(ap);
+	if (n > 0) {
+		j->len += (size_t)n;
+		if (j->len > sizeof(j->buf) - 4)
+			j->len = sizeof(j->buf) - 4;
+	}
+}
+
+static void escaped(struct nt_json *j, const char *s)
+{
+	put(j, "\"", 1);
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c == '"' || c == '\\') {
+			char e[2] = {'\\', (char)c};
+			put(j, e, 2);
+		} else if (c < 0x20) {
+			nt_json_raw(j, "\\u%04x", c);
+		} else {
+			put(j, (const char *)&c, 1);
+		}
+	}
+	put(j, "\"", 1);
+}
+
+void nt_json_key(struct nt_json *j, const char *key)
+{
+	if (!j->first)
+		put(j, ",", 1);
+	j->first = 0;
+	escaped(j, key);
+	put(j, ":", 1);
+}
+
+void nt_json_begin(struct nt_json *j, const char *type)
+{
+	j->len = 0;
+	j->first = 1;
+	put(j, "{", 1);
+	nt_json_str(j, "type", type);
+}
+
+void nt_json_str(struct nt_json *j, const char *key, const char *val)
+{
+	nt_json_key(j, key);
+	escaped(j, val);
+}
+
+void nt_json_u64(struct nt_json *j, const char *key, unsigned long long v)
+{
+	nt_json_key(j, key);
+	nt_json_raw(j, "%llu", v);
+}
+
+void nt_json_num(struct nt_json *j, const char *key, double v)
+{
+	nt_json_key(j, key);
+	nt_json_raw(j, "%.3f", v);
+}
+
+void nt_json_bool(struct nt_json *j, const char *key, int v)
+{
+	nt_json_key(j, key);
+	nt_json_raw(j, "%s", v ? "true" : "false");
+}
+
+void nt_json_obj_begin(struct nt_json *j, const char *key)
+{
+	nt_json_key(j, key);
+	put(j, "{", 1);
+	j->first = 1;
+}
+
+void nt_json_obj_end(struct nt_json *j)
+{
+	put(j, "}", 1);
+	j->first = 0;
+}
+
+void nt_json_tuple(struct nt_json *j, const char *key, const struct nt_tuple *t)
+{
+	char s[INET6_ADDRSTRLEN], d[INET6_ADDRSTRLEN];
+	nt_addr_str(t->family, t->saddr, s, sizeof(s));
+	nt_addr_str(t->family, t->daddr, d, sizeof(d));
+	nt_json_obj_begin(j, key);
+	nt_json_str(j, "srcIP", s);
+	nt_json_u64(j, "srcPort", t->sport);
+	nt_json_str(j, "dstIP", d);
+	nt_json_u64(j, "dstPort", t->dport);
+	nt_json_obj_end(j);
+}
+
+void nt_json_end(struct nt_json *j)
+{
+	put(j, "}\n", 2);
+	fwrite(j->buf, 1, j->len, stdout);
+	fflush(stdout);
+}
+
+void nt_addr_str(int family, const uint8_t *addr, char *out, size_t outlen)
+{
+	static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+	if (family == AF_INET6 && memcmp(addr, mapped, 12) == 0)
+		inet_ntop(AF_INET, addr + 12, out, (socklen_t)outlen);
+	else
+		inet_ntop(family, addr, out, (socklen_t)outlen);
+}
+
+void nt_warn(const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	struct nt_json j;
+	nt_json_begin(&j, "warning");
+	nt_json_str(&j, "message", msg);
+	nt_json_end(&j);
+}
+
+int nt_proc_uids(pid_t pid, uid_t uids[3])
+{
+	char path[64], line[256];
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return -1;
+	int found = -1;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned a, b, c;
+		if (sscanf(line, "Uid:\t%u\t%u\t%u", &a, &b, &c) == 3) {
+			uids[0] = a;
+			uids[1] = b;
+			uids[2] = c;
+			found = 0;
+			break;
+		}
+	}
+	fclose(f);
+	return found;
+}

@@ -1,0 +1,49 @@
+/* Shared helpers of the user-space helper: JSON lines on stdout, tuples, clocks. */
+#ifndef NT_COMMON_H
+#define NT_COMMON_H
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+/* A connection's 4-tuple as the socket sees it; addresses in network order. */
+struct nt_tuple {
+	int family; /* AF_INET / AF_INET6 */
+	uint8_t saddr[16];
+	uint8_t daddr[16];
+	uint16_t sport; /* host order */
+	uint16_t dport; /* host order */
+};
+
+/* One JSON line being built; nt_json_end() writes it to stdout and flushes. */
+struct nt_json {
+	char buf[4096];
+	size_t len;
+	int first;
+};
+
+void nt_json_begin(struct nt_json *j, const char *type);
+void nt_json_raw(struct nt_json *j, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void nt_json_key(struct nt_json *j, const char *key);
+void nt_json_str(struct nt_json *j, const char *key, const char *val);
+void nt_json_u64(struct nt_json *j, const char *key, unsigned long long v);
+void nt_json_num(struct nt_json *j, const char *key, double v);
+void nt_json_bool(struct nt_json *j, const char *key, int v);
+void nt_json_tuple(struct nt_json *j, const char *key, const struct nt_tuple *t);
+void nt_json_obj_begin(struct nt_json *j, const char *key);
+void nt_json_obj_end(struct nt_json *j);
+void nt_json_end(struct nt_json *j);
+
+/* Formats an address; IPv4-mapped IPv6 addresses print as IPv4, as Node reports them. */
+void nt_addr_str(int family, const uint8_t *addr, char *out, size_t outlen);
+/* Wall-clock epoch milliseconds now, and of a CLOCK_MONOTONIC nanosecond stamp. */
+double nt_now_ms(void);
+double nt_mono_to_epoch_ms(uint64_t mono_ns);
+void nt_clock_init(void);
+
+/* Emits {"type":"warning","message":...}. */
+void nt_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Reads the real, effective and saved uid of a process from /proc/<pid>/status. */
+int nt_proc_uids(pid_t pid, uid_t uids[3]);
+
+#endif

@@ -1,0 +1,522 @@
+/*
+ * nettrace-helper: kernel-side TCP metrics, conntrack and a capture filter for one process tree.
+ *
+ * Talks only to its parent: JSON lines on stdout (see src/protocol/helper.ts), a few plain
+ * commands on stdin ("stop", "snapshot"); never accepts tuples or filter expressions. Exits when
+ * stdin closes (the parent is gone), when the target process ends, or on "stop".
+ *
+ * Usage: nettrace-helper --pid PID [--mode auto|bpf|inet_diag] [--no-conntrack]
+ *                        [--capture-fds 3,4,...] [--update-ms N] [--poll-ms N] [--linger-ms N]
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <linux/capability.h>
+#include <linux/if_packet.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#include <bpf/libbpf.h>
+#include <bpf/bpf.h>
+#include "nettrace.h"
+#include "nettrace.skel.h"
+#include "helper.h"
+
+#define MAX_CAP_FDS 32
+
+static volatile sig_atomic_t stopping;
+static struct nt_ct *ct;
+static uint64_t prev_stats[NT_STAT_MAX];
+
+struct options {
+	pid_t pid;
+	const char *mode;
+	int conntrack;
+	int cap_fds[MAX_CAP_FDS];
+	int n_cap_fds;
+	int update_ms;
+	int poll_ms;
+	int linger_ms;
+};
+
+static void on_signal(int sig) { stopping = 1; }
+
+/* The user on whose behalf we run: the real uid when started unprivileged or through file
+ * capabilities; under sudo/pkexec (real uid 0) the uid those tools record for the caller. */
+static uid_t invoking_uid(void)
+{
+	uid_t r = getuid();
+	if (r != 0)
+		return r;
+	const char *s = getenv("SUDO_UID");
+	if (!s || !*s)
+		s = getenv("PKEXEC_UID");
+	if (s && *s)
+		return (uid_t)strtoul(s, NULL, 10);
+	return 0;
+}
+
+static void emit_error(const char *code, const char *msg)
+{
+	struct nt_json j;
+	nt_json_begin(&j, "error");
+	nt_json_str(&j, "code", code);
+	nt_json_str(&j, "message", msg);
+	nt_json_end(&j);
+}
+
+/* Refuses targets that belong to another user (unless the caller is root itself). */
+static int authorize(pid_t pid)
+{
+	uid_t uids[3];
+	char msg[256];
+	if (pid <= 1) {
+		snprintf(msg, sizeof(msg), "refusing to trace pid %d", (int)pid);
+		emit_error("EPERM", msg);
+		return -1;
+	}
+	if (nt_proc_uids(pid, uids)) {
+		snprintf(msg, sizeof(msg), "target pid %d does not exist", (int)pid);
+		emit_error("ESRCH", msg);
+		return -1;
+	}
+	uid_t me = invoking_uid();
+	if (me == 0)
+		return 0;
+	for (int i = 0; i < 3; i++) {
+		if (uids[i] != me) {
+			snprintf(msg, sizeof(msg),
+				 "target pid %d belongs to uid %u, not to the invoking user (uid %u): refusing to trace it",
+				 (int)pid, (unsigned)uids[i], (unsigned)me);
+			emit_error("EPERM", msg);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static void tuple_of(const struct nt_event *e, struct nt_tuple *t)
+{
+	t->family = e->family;
+	memcpy(t->saddr, e->saddr, 16);
+	memcpy(t->daddr, e->daddr, 16);
+	t->sport = e->sport;
+	t->dport = e->dport;
+}
+
+static void emit_metrics(const struct nt_event *e, int final)
+{
+	struct nt_tuple t;
+	struct nt_json j;
+	tuple_of(e, &t);
+	nt_json_begin(&j, "tcpMetrics");
+	nt_json_u64(&j, "pid", e->tgid);
+	nt_json_str(&j, "comm", e->comm);
+	nt_json_tuple(&j, "addrTuple", &t);
+	nt_json_bool(&j, "final", final);
+	nt_json_num(&j, "at", nt_mono_to_epoch_ms(e->ts_ns));
+	nt_json_obj_begin(&j, "tcpMetrics");
+	nt_json_str(&j, "source", "bpf");
+	nt_json_u64(&j, "rttUs", e->m.srtt_us);
+	nt_json_u64(&j, "rttVarUs", e->m.rttvar_us);
+	nt_json_u64(&j, "retransmits", e->m.total_retrans);
+	nt_json_u64(&j, "synRetransmits", e->syn_retrans);
+	nt_json_u64(&j, "sndCwnd", e->m.snd_cwnd);
+	nt_json_u64(&j, "segsOut", e->m.segs_out);
+	nt_json_u64(&j, "segsIn", e->m.segs_in);
+	nt_json_u64(&j, "bytesAcked", e->m.bytes_acked);
+	nt_json_u64(&j, "bytesReceived", e->m.bytes_received);
+	nt_json_u64(&j, "bytesSent", e->m.bytes_sent);
+	nt_json_u64(&j, "bytesRetrans", e->m.bytes_retrans);
+	nt_json_u64(&j, "lost", e->m.lost);
+	nt_json_u64(&j, "rtoCount", e->m.total_rto);
+	nt_json_u64(&j, "resetsSent", e->rst_sent);
+	nt_json_u64(&j, "resetsReceived", e->rst_recv);
+	nt_json_bool(&j, "established", e->est_ns != 0);
+	if (e->est_ns)
+		nt_json_num(&j, "connectLatencyUs", (e->est_ns - e->start_ns) / 1e3);
+	uint64_t end = e->close_ns ? e->close_ns : e->ts_ns;
+	nt_json_num(&j, "lifespanUs", (end - e->start_ns) / 1e3);
+	nt_json_obj_end(&j);
+	nt_json_end(&j);
+}
+
+static int on_event(void *ctx, void *data, size_t size)
+{
+	const struct nt_event *e = data;
+	struct nt_tuple t;
+	struct nt_json j;
+	if (size < sizeof(*e))
+		return 0;
+	switch (e->type) {
+	case NT_EV_CONNECT:
+		tuple_of(e, &t);
+		nt_json_begin(&j, "tcpConnect");
+		nt_json_u64(&j, "pid", e->tgid);
+		nt_json_str(&j, "comm", e->comm);
+		nt_json_tuple(&j, "addrTuple", &t);
+		nt_json_num(&j, "beginAt", nt_mono_to_epoch_ms(e->start_ns));
+		nt_json_num(&j, "at", nt_mono_to_epoch_ms(e->est_ns));
+		nt_json_num(&j, "connectLatencyUs", (e->est_ns - e->start_ns) / 1e3);
+		nt_json_u64(&j, "synRetransmits", e->syn_retrans);
+		nt_json_end(&j);
+		emit_metrics(e, 0);
+		if (ct)
+			nt_ct_track(ct, &t, e->tgid);
+		break;
+	case NT_EV_UPDATE:
+		emit_metrics(e, 0);
+		if (ct) {
+			tuple_of(e, &t);
+			nt_ct_refresh(ct, &t, 0, 1000);
+		}
+		break;
+	case NT_EV_CLOSE:
+		emit_metrics(e, 1);
+		if (ct && e->est_ns) {
+			tuple_of(e, &t);
+			nt_ct_refresh(ct, &t, 1, 0);
+		}
+		break;
+	case NT_EV_FORK:
+		nt_json_begin(&j, "processAdded");
+		nt_json_u64(&j, "pid", e->tgid);
+		nt_json_u64(&j, "ppid", e->ppid);
+		nt_json_num(&j, "at", nt_mono_to_epoch_ms(e->ts_ns));
+		nt_json_end(&j);
+		break;
+	case NT_EV_WIRE:
+		tuple_of(e, &t);
+		nt_json_begin(&j, "wireTuple");
+		nt_json_u64(&j, "pid", e->tgid);
+		nt_json_tuple(&j, "addrTuple", &t);
+		nt_json_num(&j, "at", nt_mono_to_epoch_ms(e->ts_ns));
+		nt_json_end(&j);
+		break;
+	}
+	return 0;
+}
+
+static uint64_t cap_packets, cap_drops;
+
+static void read_capture_stats(const struct options *o)
+{
+	for (int i = 0; i < o->n_cap_fds; i++) {
+		struct tpacket_stats_v3 st = {0};
+		socklen_t len = sizeof(st);
+		/* PACKET_STATISTICS resets the kernel's counters on every read; libpcap would read
+		 * them only in pcap_stats(), which `cap` never calls, so this process owns them. */
+		if (getsockopt(o->cap_fds[i], SOL_PACKET, PACKET_STATISTICS, &st, &len) == 0) {
+			cap_packets += st.tp_packets;
+			cap_drops += st.tp_drops;
+		}
+	}
+}
+
+static void emit_stats(struct nettrace_bpf *skel, const struct options *o, int force)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	uint64_t tot[NT_STAT_MAX] = {0};
+	uint64_t vals[256];
+	if (ncpu > 256)
+		ncpu = 256;
+	for (uint32_t k = 0; k < NT_STAT_MAX; k++) {
+		if (bpf_map_lookup_elem(bpf_map__fd(skel->maps.stats), &k, vals))
+			continue;
+		for (int c = 0; c < ncpu; c++)
+			tot[k] += vals[c];
+	}
+	uint64_t old_drops = cap_drops, old_pk = cap_packets;
+	read_capture_stats(o);
+	if (!force && memcmp(tot, prev_stats, sizeof(tot)) == 0 && old_drops == cap_drops && old_pk == cap_packets)
+		return;
+	memcpy(prev_stats, tot, sizeof(tot));
+	struct nt_json j;
+	nt_json_begin(&j, "stats");
+	nt_json_u64(&j, "lostEvents", tot[NT_STAT_LOST]);
+	nt_json_u64(&j, "untracedConnsMapFull", tot[NT_STAT_CONN_FULL]);
+	nt_json_u64(&j, "events", tot[NT_STAT_EVENTS]);
+	if (o->n_cap_fds) {
+		nt_json_u64(&j, "capturePackets", cap_packets);
+		nt_json_u64(&j, "captureKernelDrops", cap_drops);
+	}
+	nt_json_end(&j);
+}
+
+/* Keeps only CAP_NET_ADMIN (ctnetlink queries check it on every message, see
+ * nfnetlink_rcv_msg), drops the rest, and forbids regaining any. Stays uid 0 so the invoking
+ * user cannot ptrace this process and reach its BPF map descriptors. */
+static void drop_privileges(int keep_net_admin)
+{
+	struct __user_cap_header_struct h = {_LINUX_CAPABILITY_VERSION_3, 0};
+	struct __user_cap_data_struct d[2] = {0};
+	if (keep_net_admin) {
+		d[0].effective = d[0].permitted = 1u << CAP_NET_ADMIN;
+	}
+	prctl(PR_SET_DUMPABLE, 0);
+	for (int c = 0; c <= CAP_LAST_CAP; c++)
+		if (!(keep_net_admin && c == CAP_NET_ADMIN))
+			prctl(PR_CAPBSET_DROP, c, 0, 0, 0);
+	if (syscall(SYS_capset, &h, d))
+		nt_warn("capset failed: %s", strerror(errno));
+	prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+}
+
+static int libbpf_quiet(enum libbpf_print_level level, const char *fmt, va_list args)
+{
+	if (level == LIBBPF_WARN && getenv("NETTRACE_HELPER_DEBUG"))
+		return vfprintf(stderr, fmt, args);
+	return 0;
+}
+
+static void emit_ready(const char *mode, int conntrack_on, const char *ct_why, int capture_on, const char *cap_why)
+{
+	struct nt_json j;
+	nt_json_begin(&j, "ready");
+	nt_json_str(&j, "mode", mode);
+	nt_json_obj_begin(&j, "features");
+	nt_json_str(&j, "tcpMetrics", mode);
+	nt_json_bool(&j, "conntrack", conntrack_on);
+	nt_json_bool(&j, "captureFilter", capture_on);
+	nt_json_obj_end(&j);
+	nt_json_obj_begin(&j, "unavailable");
+	if (ct_why)
+		nt_json_str(&j, "conntrack", ct_why);
+	if (cap_why)
+		nt_json_str(&j, "capture", cap_why);
+	nt_json_obj_end(&j);
+	nt_json_end(&j);
+}
+
+static void emit_exit(const char *reason)
+{
+	struct nt_json j;
+	nt_json_begin(&j, "exit");
+	nt_json_str(&j, "reason", reason);
+	nt_json_end(&j);
+}
+
+static int has_bpf_privileges(void)
+{
+	if (geteuid() == 0)
+		return 1;
+	struct __user_cap_header_struct h = {_LINUX_CAPABILITY_VERSION_3, 0};
+	struct __user_cap_data_struct d[2] = {0};
+	if (syscall(SYS_capget, &h, d))
+		return 0;
+	/* CAP_BPF (39) and CAP_PERFMON (38) live in the second word. */
+	uint32_t hi = d[1].effective;
+	return (hi & (1u << (CAP_BPF - 32))) && (hi & (1u << (CAP_PERFMON - 32)));
+}
+
+static int run_bpf(struct options *o)
+{
+	char why[256];
+	struct nettrace_bpf *skel = nettrace_bpf__open();
+	if (!skel) {
+		emit_error("BPF_OPEN", "cannot open the BPF object");
+		return 1;
+	}
+	skel->rodata->update_interval_ns = (uint64_t)o->update_ms * 1000000ULL;
+	if (!o->n_cap_fds)
+		bpf_program__set_autoload(skel->progs.on_dev_queue, false);
+	int err = nettrace_bpf__load(skel);
+	if (err) {
+		snprintf(why, sizeof(why), "loading the BPF programs failed: %s", strerror(-err));
+		emit_error("BPF_LOAD", why);
+		nettrace_bpf__destroy(skel);
+		return 1;
+	}
+	uint32_t target = (uint32_t)o->pid, one = 1;
+	bpf_map_update_elem(bpf_map__fd(skel->maps.traced), &target, &one, BPF_ANY);
+	err = nettrace_bpf__attach(skel);
+	if (err) {
+		snprintf(why, sizeof(why), "attaching the tracepoints failed: %s", strerror(-err));
+		emit_error("BPF_ATTACH", why);
+		nettrace_bpf__destroy(skel);
+		return 1;
+	}
+	/* Children started before we attached are not seen by sched_process_fork: add them. */
+	{
+		char cmd[64];
+		snprintf(cmd, sizeof(cmd), "/proc/%d/task/%d/children", o->pid, o->pid);
+		FILE *f = fopen(cmd, "r");
+		unsigned c;
+		while (f && fscanf(f, "%u", &c) == 1)
+			bpf_map_update_elem(bpf_map__fd(skel->maps.traced), &c, &one, BPF_ANY);
+		if (f)
+			fclose(f);
+	}
+
+	int capture_on = 0;
+	const char *cap_why = NULL;
+	if (o->n_cap_fds) {
+		int pfd = bpf_program__fd(skel->progs.cap_filter);
+		capture_on = 1;
+		for (int i = 0; i < o->n_cap_fds; i++) {
+			int dom = 0;
+			socklen_t len = sizeof(dom);
+			if (getsockopt(o->cap_fds[i], SOL_SOCKET, SO_DOMAIN, &dom, &len) || dom != AF_PACKET ||
+			    setsockopt(o->cap_fds[i], SOL_SOCKET, SO_ATTACH_BPF, &pfd, sizeof(pfd))) {
+				capture_on = 0;
+				cap_why = "the capture sockets handed to the helper are not packet sockets";
+			}
+		}
+		/* Counters from before the filter was attached are not ours. */
+		read_capture_stats(o);
+		cap_packets = cap_drops = 0;
+	} else {
+		cap_why = "not requested";
+	}
+
+	const char *ct_why = NULL;
+	if (o->conntrack) {
+		ct = nt_ct_open(o->pid, why, sizeof(why));
+		if (!ct)
+			ct_why = strdup(why);
+	} else {
+		ct_why = "not requested";
+	}
+
+	struct ring_buffer *rb = ring_buffer__new(bpf_map__fd(skel->maps.events), on_event, NULL, NULL);
+	if (!rb) {
+		emit_error("BPF_RINGBUF", "cannot open the ring buffer");
+		return 1;
+	}
+	drop_privileges(ct != NULL);
+	emit_ready("bpf", ct != NULL, ct_why, capture_on, cap_why);
+
+	int pidfd = (int)syscall(SYS_pidfd_open, o->pid, 0);
+	struct pollfd fds[4];
+	int nfds = 0;
+	fds[nfds++] = (struct pollfd){.fd = ring_buffer__epoll_fd(rb), .events = POLLIN};
+	fds[nfds++] = (struct pollfd){.fd = 0, .events = POLLIN};
+	int pid_idx = -1, ct_idx = -1;
+	if (pidfd >= 0) {
+		pid_idx = nfds;
+		fds[nfds++] = (struct pollfd){.fd = pidfd, .events = POLLIN};
+	}
+	if (ct) {
+		ct_idx = nfds;
+		fds[nfds++] = (struct pollfd){.fd = nt_ct_event_fd(ct), .events = POLLIN};
+	}
+	const char *reason = "signal";
+	double last_stats = 0, linger_until = 0;
+	char line[256];
+	size_t line_len = 0;
+	while (!stopping) {
+		int n = poll(fds, nfds, 100);
+		ring_buffer__consume(rb);
+		if (n < 0 && errno != EINTR)
+			break;
+		double now = nt_now_ms();
+		if (ct_idx >= 0 && (fds[ct_idx].revents & POLLIN))
+			nt_ct_handle_events(ct);
+		if (fds[1].revents & (POLLIN | POLLHUP)) {
+			char buf[256];
+			ssize_t r = read(0, buf, sizeof(buf));
+			if (r <= 0) {
+				reason = "parent closed stdin";
+				break;
+			}
+			for (ssize_t i = 0; i < r; i++) {
+				if (buf[i] == '\n') {
+					line[line_len] = 0;
+					if (strcmp(line, "stop") == 0) {
+						reason = "stop requested";
+						stopping = 1;
+					} else if (strcmp(line, "stats") == 0) {
+						emit_stats(skel, o, 1);
+					}
+					line_len = 0;
+				} else if (line_len < sizeof(line) - 1) {
+					line[line_len++] = buf[i];
+				}
+			}
+		}
+		if (pid_idx >= 0 && (fds[pid_idx].revents & POLLIN) && !linger_until) {
+			/* The target ended: give its sockets' final events a moment to arrive. */
+			linger_until = now + o->linger_ms;
+			fds[pid_idx].fd = -1;
+		}
+		if (linger_until && now >= linger_until) {
+			reason = "target exited";
+			break;
+		}
+		if (now - last_stats >= 1000) {
+			emit_stats(skel, o, 0);
+			last_stats = now;
+		}
+	}
+	ring_buffer__consume(rb);
+	if (ct) {
+		nt_ct_handle_events(ct);
+		nt_ct_close(ct);
+	}
+	emit_stats(skel, o, 1);
+	emit_exit(reason);
+	ring_buffer__free(rb);
+	nettrace_bpf__destroy(skel);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct options o = {.mode = "auto", .conntrack = 1, .update_ms = 250, .poll_ms = 100, .linger_ms = 500};
+	static const struct option longopts[] = {
+		{"pid", required_argument, 0, 'p'},
+		{"mode", required_argument, 0, 'm'},
+		{"no-conntrack", no_argument, 0, 'n'},
+		{"capture-fds", required_argument, 0, 'c'},
+		{"update-ms", required_argument, 0, 'u'},
+		{"poll-ms", required_argument, 0, 'l'},
+		{"linger-ms", required_argument, 0, 'g'},
+		{0, 0, 0, 0},
+	};
+	int c;
+	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'p': o.pid = (pid_t)atoi(optarg); break;
+		case 'm': o.mode = optarg; break;
+		case 'n': o.conntrack = 0; break;
+		case 'u': o.update_ms = atoi(optarg); break;
+		case 'l': o.poll_ms = atoi(optarg); break;
+		case 'g': o.linger_ms = atoi(optarg); break;
+		case 'c': {
+			char *s = optarg, *end;
+			while (*s && o.n_cap_fds < MAX_CAP_FDS) {
+				long fd = strtol(s, &end, 10);
+				if (end == s || fd < 3)
+					break;
+				o.cap_fds[o.n_cap_fds++] = (int)fd;
+				s = *end == ',' ? end + 1 : end;
+			}
+			break;
+		}
+		default:
+			emit_error("USAGE", "usage: nettrace-helper --pid PID [--mode auto|bpf|inet_diag] [--no-conntrack] [--capture-fds 3,4] [--update-ms N]");
+			return 2;
+		}
+	}
+	setvbuf(stdout, NULL, _IOFBF, 1 << 16);
+	nt_clock_init();
+	prctl(PR_SET_PDEATHSIG, SIGTERM);
+	signal(SIGTERM, on_signal);
+	signal(SIGINT, on_signal);
+	signal(SIGPIPE, SIG_IGN);
+	if (authorize(o.pid))
+		return 3;
+	libbpf_set_print(libbpf_quiet);
+
+	int want_bpf = strcmp(o.mode, "bpf") == 0 || (strcmp(o.mode, "auto") == 0 && has_bpf_privileges());
+	if (want_bpf)
+		return run_bpf(&o);
+	drop_privileges(0);
+	return nt_inet_diag_run(o.pid, o.poll_ms, 0);
+}

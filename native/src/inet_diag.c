@@ -1,0 +1,335 @@
+/*
+ * The no-root path: tcp_info of the traced process tree's own TCP sockets through inet_diag
+ * (NETLINK_SOCK_DIAG), which needs no privileges (`ss -tni` works as nobody). Sockets are found
+ * by inode from /proc/<pid>/fd of each process in the tree (readable for one's own processes),
+ * then followed by tuple after the process closes them (orphaned sockets keep their tuple).
+ * Metrics are emitted at milestones: first sight, state changes, and close (final).
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <errno.h>
+#include <linux/inet_diag.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <linux/sock_diag.h>
+#include <linux/tcp.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#include "helper.h"
+
+#define MAX_PIDS 1024
+#define MAX_INODES 16384
+#define MAX_CONNS 16384
+
+struct dconn {
+	struct nt_tuple t;
+	uint32_t pid;
+	uint8_t state;
+	int seen;       /* seen in the current dump */
+	int used;
+	double first_ms;
+	struct tcp_info info;
+};
+
+static struct dconn conns[MAX_CONNS];
+static uint32_t pids[MAX_PIDS];
+static int npids;
+static struct { unsigned long ino; uint32_t pid; } inodes[MAX_INODES];
+static int ninodes;
+
+static int in_tree(uint32_t p)
+{
+	for (int i = 0; i < npids; i++)
+		if (pids[i] == p)
+			return 1;
+	return 0;
+}
+
+/* The target and its descendants, from the ppid field of /proc/<pid>/stat. */
+static void collect_tree(pid_t root)
+{
+	npids = 0;
+	pids[npids++] = (uint32_t)root;
+	int added = 1;
+	struct { uint32_t pid, ppid; } all[8192];
+	int nall = 0;
+	DIR *d = opendir("/proc");
+	struct dirent *de;
+	while (d && (de = readdir(d)) && nall < 8192) {
+		char *end;
+		long p = strtol(de->d_name, &end, 10);
+		if (*end || p <= 0)
+			continue;
+		char path[64], buf[512];
+		snprintf(path, sizeof(path), "/proc/%ld/stat", p);
+		FILE *f = fopen(path, "r");
+		if (!f)
+			continue;
+		size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+		fclose(f);
+		buf[n] = 0;
+		char *rp = strrchr(buf, ')');
+		unsigned ppid;
+		char st;
+		if (rp && sscanf(rp + 2, "%c %u", &st, &ppid) == 2) {
+			all[nall].pid = (uint32_t)p;
+			all[nall++].ppid = ppid;
+		}
+	}
+	if (d)
+		closedir(d);
+	while (added) {
+		added = 0;
+		for (int i = 0; i < nall && npids < MAX_PIDS; i++)
+			if (in_tree(all[i].ppid) && !in_tree(all[i].pid)) {
+				pids[npids++] = all[i].pid;
+				added = 1;
+			}
+	}
+}
+
+static void collect_inodes(void)
+{
+	ninodes = 0;
+	for (int i = 0; i < npids; i++) {
+		char path[64], link[64];
+		snprintf(path, sizeof(path), "/proc/%u/fd", pids[i]);
+		DIR *d = opendir(path);
+		struct dirent *de;
+		while (d && (de = readdir(d)) && ninodes < MAX_INODES) {
+			char fp[320];
+			snprintf(fp, sizeof(fp), "%s/%s", path, de->d_name);
+			ssize_t n = readlink(fp, link, sizeof(link) - 1);
+			if (n <= 0)
+				continue;
+			link[n] = 0;
+			unsigned long ino;
+			if (sscanf(link, "socket:[%lu]", &ino) == 1) {
+				inodes[ninodes].ino = ino;
+				inodes[ninodes++].pid = pids[i];
+			}
+		}
+		if (d)
+			closedir(d);
+	}
+}
+
+static uint32_t owner_of(unsigned long ino)
+{
+	for (int i = 0; i < ninodes; i++)
+		if (inodes[i].ino == ino)
+			return inodes[i].pid;
+	return 0;
+}
+
+static struct dconn *find_conn(const struct nt_tuple *t, int create)
+{
+	struct dconn *free_slot = NULL;
+	for (int i = 0; i < MAX_CONNS; i++) {
+		if (conns[i].used && memcmp(&conns[i].t, t, sizeof(*t)) == 0)
+			return &conns[i];
+		if (!conns[i].used && !free_slot)
+			free_slot = &conns[i];
+	}
+	if (!create || !free_slot)
+		return NULL;
+	memset(free_slot, 0, sizeof(*free_slot));
+	free_slot->used = 1;
+	free_slot->t = *t;
+	free_slot->first_ms = nt_now_ms();
+	return free_slot;
+}
+
+static const char *state_name(uint8_t s)
+{
+	static const char *n[] = {"", "established", "syn-sent", "syn-recv", "fin-wait1", "fin-wait2", "time-wait",
+				  "close", "close-wait", "last-ack", "listen", "closing"};
+	return s < sizeof(n) / sizeof(n[0]) ? n[s] : "unknown";
+}
+
+static void emit(const struct dconn *c, int final)
+{
+	struct nt_json j;
+	const struct tcp_info *i = &c->info;
+	nt_json_begin(&j, "tcpMetrics");
+	nt_json_u64(&j, "pid", c->pid);
+	nt_json_tuple(&j, "addrTuple", &c->t);
+	nt_json_bool(&j, "final", final);
+	nt_json_num(&j, "at", nt_now_ms());
+	nt_json_str(&j, "tcpState", state_name(c->state));
+	nt_json_obj_begin(&j, "tcpMetrics");
+	nt_json_str(&j, "source", "inet_diag");
+	nt_json_u64(&j, "rttUs", i->tcpi_rtt);
+	nt_json_u64(&j, "rttVarUs", i->tcpi_rttvar);
+	nt_json_u64(&j, "retransmits", i->tcpi_total_retrans);
+	nt_json_u64(&j, "sndCwnd", i->tcpi_snd_cwnd);
+	nt_json_u64(&j, "segsOut", i->tcpi_segs_out);
+	nt_json_u64(&j, "segsIn", i->tcpi_segs_in);
+	nt_json_u64(&j, "bytesAcked", i->tcpi_bytes_acked);
+	nt_json_u64(&j, "bytesReceived", i->tcpi_bytes_received);
+	nt_json_u64(&j, "bytesSent", i->tcpi_bytes_sent);
+	nt_json_u64(&j, "bytesRetrans", i->tcpi_bytes_retrans);
+	nt_json_u64(&j, "lost", i->tcpi_lost);
+	nt_json_num(&j, "lifespanUs", (nt_now_ms() - c->first_ms) * 1e3);
+	nt_json_obj_end(&j);
+	nt_json_end(&j);
+}
+
+static int dump(int fd, int family)
+{
+	struct {
+		struct nlmsghdr nlh;
+		struct inet_diag_req_v2 r;
+	} req = {0};
+	req.nlh.nlmsg_len = sizeof(req);
+	req.nlh.nlmsg_type = SOCK_DIAG_BY_FAMILY;
+	req.nlh.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+	req.r.sdiag_family = (uint8_t)family;
+	req.r.sdiag_protocol = IPPROTO_TCP;
+	req.r.idiag_states = ~(1u << 10); /* all but LISTEN */
+	req.r.idiag_ext = 1 << (INET_DIAG_INFO - 1);
+	if (send(fd, &req, sizeof(req), 0) < 0)
+		return -1;
+	static char buf[1 << 16];
+	for (;;) {
+		ssize_t n = recv(fd, buf, sizeof(buf), 0);
+		if (n <= 0)
+			return -1;
+		for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, (size_t)n); h = NLMSG_NEXT(h, n)) {
+			if (h->nlmsg_type == NLMSG_DONE)
+				return 0;
+			if (h->nlmsg_type == NLMSG_ERROR)
+				return -1;
+			struct inet_diag_msg *m = NLMSG_DATA(h);
+			struct nt_tuple t = {0};
+			t.family = m->idiag_family;
+			memcpy(t.saddr, m->id.idiag_src, family == AF_INET ? 4 : 16);
+			memcpy(t.daddr, m->id.idiag_dst, family == AF_INET ? 4 : 16);
+			t.sport = ntohs(m->id.idiag_sport);
+			t.dport = ntohs(m->id.idiag_dport);
+			uint32_t pid = m->idiag_inode ? owner_of(m->idiag_inode) : 0;
+			struct dconn *c = find_conn(&t, pid != 0);
+			if (!c)
+				continue; /* not ours, or an orphan we never saw owned */
+			if (pid)
+				c->pid = pid;
+			c->seen = 1;
+			uint8_t old = c->state;
+			int fresh = c->state == 0 && c->info.tcpi_segs_out == 0;
+			c->state = m->idiag_state;
+			int len = (int)(h->nlmsg_len - NLMSG_LENGTH(sizeof(*m)));
+			for (struct rtattr *a = (struct rtattr *)(m + 1); RTA_OK(a, len); a = RTA_NEXT(a, len)) {
+				if (a->rta_type == INET_DIAG_INFO) {
+					size_t l = RTA_PAYLOAD(a);
+					memset(&c->info, 0, sizeof(c->info));
+					memcpy(&c->info, RTA_DATA(a), l < sizeof(c->info) ? l : sizeof(c->info));
+				}
+			}
+			if ((fresh || old != c->state) && c->state != 6 && c->state != 7)
+				emit(c, 0);
+		}
+	}
+}
+
+static void poll_once(pid_t root, int fd4, int fd6)
+{
+	collect_tree(root);
+	collect_inodes();
+	for (int i = 0; i < MAX_CONNS; i++)
+		conns[i].seen = 0;
+	dump(fd4, AF_INET);
+	dump(fd6, AF_INET6);
+	for (int i = 0; i < MAX_CONNS; i++) {
+		struct dconn *c = &conns[i];
+		if (!c->used)
+			continue;
+		/* Gone, or in TIME_WAIT/CLOSE (a timewait socket has no tcp_info): the last reading
+		 * is the final one. */
+		if (!c->seen || c->state == 6 || c->state == 7) {
+			emit(c, 1);
+			c->used = 0;
+		}
+	}
+}
+
+int nt_inet_diag_run(pid_t pid, int poll_ms, int stdin_fd)
+{
+	int fd4 = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+	int fd6 = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+	struct nt_json j;
+	nt_json_begin(&j, "ready");
+	nt_json_str(&j, "mode", "inet_diag");
+	nt_json_obj_begin(&j, "features");
+	nt_json_str(&j, "tcpMetrics", "inet_diag");
+	nt_json_bool(&j, "conntrack", 0);
+	nt_json_bool(&j, "captureFilter", 0);
+	nt_json_obj_end(&j);
+	nt_json_obj_begin(&j, "unavailable");
+	const char *how = "run the helper as root, through `sudo -n`/pkexec, or give native/build/nettrace-helper file capabilities (see native/README.md)";
+	char why[512];
+	snprintf(why, sizeof(why), "eBPF TCP metrics need CAP_BPF and CAP_PERFMON: %s; tcp_info comes from inet_diag instead, sampled every %d ms", how, poll_ms);
+	nt_json_str(&j, "bpf", why);
+	snprintf(why, sizeof(why), "conntrack (ctnetlink) needs CAP_NET_ADMIN: %s", how);
+	nt_json_str(&j, "conntrack", why);
+	snprintf(why, sizeof(why), "packet capture needs root (CAP_NET_RAW and CAP_BPF): %s", how);
+	nt_json_str(&j, "capture", why);
+	nt_json_obj_end(&j);
+	nt_json_end(&j);
+	if (fd4 < 0 || fd6 < 0) {
+		nt_warn("cannot open NETLINK_SOCK_DIAG: %s", strerror(errno));
+		return 1;
+	}
+	int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	struct pollfd fds[2] = {{.fd = stdin_fd, .events = POLLIN}, {.fd = pidfd, .events = POLLIN}};
+	const char *reason = "signal";
+	char line[256];
+	size_t ll = 0;
+	for (;;) {
+		int n = poll(fds, 2, poll_ms);
+		if (n < 0 && errno != EINTR)
+			break;
+		if (fds[0].revents & (POLLIN | POLLHUP)) {
+			char buf[256];
+			ssize_t r = read(stdin_fd, buf, sizeof(buf));
+			if (r <= 0) {
+				reason = "parent closed stdin";
+				break;
+			}
+			int stop = 0;
+			for (ssize_t i = 0; i < r; i++) {
+				if (buf[i] == '\n') {
+					line[ll] = 0;
+					if (!strcmp(line, "stop"))
+						stop = 1;
+					ll = 0; /* "snapshot" and anything else: the poll below runs now */
+				} else if (ll < sizeof(line) - 1) {
+					line[ll++] = buf[i];
+				}
+			}
+			if (stop) {
+				reason = "stop requested";
+				break;
+			}
+		}
+		if (fds[1].revents & POLLIN) {
+			poll_once(pid, fd4, fd6);
+			usleep(200000);
+			poll_once(pid, fd4, fd6);
+			reason = "target exited";
+			break;
+		}
+		poll_once(pid, fd4, fd6);
+	}
+	for (int i = 0; i < MAX_CONNS; i++)
+		if (conns[i].used)
+			emit(&conns[i], 1);
+	nt_json_begin(&j, "exit");
+	nt_json_str(&j, "reason", reason);
+	nt_json_end(&j);
+	return 0;
+}
