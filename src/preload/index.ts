@@ -9,6 +9,7 @@
  */
 
 import { CONFIG_ENV, type PreloadConfig, type StatsMessage } from '../protocol/preload';
+import { installHttp2Hooks } from './http2Hooks';
 import { installHttpHooks } from './httpHooks';
 import { installSocketHooks } from './socketHooks';
 import { Tracer, now } from './tracer';
@@ -53,7 +54,7 @@ function start(): void {
     }),
   );
   const t: Tracer = new Tracer(config, transport, threadId, __filename);
-  for (const install of [installSocketHooks, installHttpHooks, installUndiciHooks]) {
+  for (const install of [installSocketHooks, installHttpHooks, installUndiciHooks, installHttp2Hooks]) {
     try {
       install(t);
     } catch (err) {

@@ -27,6 +27,12 @@ export const connOf = new WeakMap<object, ConnState>();
  */
 export const dialingTo = new Map<string, ConnState>();
 
+/** Run before each traced connect (the http2 hook uses it to notice an ESM import of http2). */
+export const beforeConnect: { check?: () => void } = {};
+
+/** The connection most recently created (http2.connect reads it right after opening one). */
+export const lastConn: { value?: ConnState } = {};
+
 /** While a request is being constructed, its local id (so a dial can name its request). */
 export const constructing: { requestId: string | undefined } = { requestId: undefined };
 
@@ -65,6 +71,7 @@ function targetOf(args: unknown[]): { host: string; port: number } | undefined {
 function onConnect(t: Tracer, hook: Hook, socket: AnySocket, args: unknown[]): void {
   const target = targetOf(args);
   if (!target) return;
+  beforeConnect.check?.();
   const begin = now();
   const host = target.host.startsWith('[') ? target.host.slice(1, -1) : target.host;
   const conn: ConnState = {
@@ -83,6 +90,7 @@ function onConnect(t: Tracer, hook: Hook, socket: AnySocket, args: unknown[]): v
     dialFor: constructing.requestId,
   };
   connOf.set(socket, conn);
+  lastConn.value = conn;
   const key = `${host}:${conn.port}`;
   dialingTo.set(key, conn);
   const notDialing = () => {
@@ -159,6 +167,7 @@ function onConnect(t: Tracer, hook: Hook, socket: AnySocket, args: unknown[]): v
     socket.once('secureConnect', () => {
       t.guard(hook, () => {
         conn.secure = true;
+        conn.alpn = (socket as unknown as tls.TLSSocket).alpnProtocol || undefined;
         t.record('tlsTunnels', conn.tlsId!, tlsDetail(socket as unknown as tls.TLSSocket, now()));
       });
     });

@@ -30,6 +30,8 @@ export interface ConnState {
   tls: boolean;
   secure: boolean;
   servername?: string;
+  /** The protocol ALPN negotiated ("h2", "http/1.1"). */
+  alpn?: string;
   requestCount: number;
   closed: boolean;
   /** The request whose creation opened this connection (set while constructing it). */

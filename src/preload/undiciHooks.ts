@@ -155,8 +155,8 @@ export function installUndiciHooks(t: Tracer): void {
       respRecvAt: at,
       respStatusCode: res.statusCode,
       respStatusText: res.statusText,
-      protoMajor: 1,
-      protoMinor: 1,
+      protoMajor: s.conn?.alpn === 'h2' ? 2 : 1,
+      protoMinor: s.conn?.alpn === 'h2' ? 0 : 1,
     };
     const headers = res.headers ? t.headers.fromFlat(res.headers) : undefined;
     if (headers) fields.respHeaders = headers;

@@ -1,0 +1,217 @@
+/**
+ * Tracing of `http2.connect` sessions and their streams; each stream is one request.
+ *
+ * Workaround: Node 20 publishes no http2 diagnostics channels (they arrive in 22), so
+ * `http2.connect` is wrapped (to learn the session's connection, which it opens synchronously)
+ * and, once the first session exists, `request` on the client session prototype (to capture the
+ * initiator). Everything else comes from events the stream and session emit anyway
+ * ('response', 'finish', 'end', 'close', 'goaway'); the response body is counted by wrapping
+ * the stream's own `push`, as for http.
+ */
+
+import type * as http2 from 'node:http2';
+import { BodyCapture } from './bodies';
+import { bodyCap } from './httpHooks';
+import { captureStack, formatInitiator } from './initiator';
+import { beforeConnect, lastConn } from './socketHooks';
+import type { ConnState, Hook, Tracer } from './tracer';
+import { now, toRequestError } from './tracer';
+
+interface SessionState {
+  conn?: ConnState;
+  origin: string;
+  goaway?: { errorCode: number; lastStreamID: number };
+}
+
+const sessions = new WeakMap<object, SessionState>();
+/** NGHTTP2_NO_ERROR: a stream closed normally. */
+const NO_ERROR = 0;
+
+type Stream = http2.ClientHttp2Stream & { push: (chunk: unknown, enc?: BufferEncoding) => boolean; errored?: Error | null };
+
+/**
+ * Installs the http2 wrappers once the program loads `http2`. Loading it costs ~15 ms of start-up,
+ * which most programs never need, so it is not loaded eagerly: CommonJS `require('http2')` is seen
+ * through `Module._load`; an ESM `import 'node:http2'` (which bypasses `Module._load` on Node 20)
+ * is seen on the next TCP connect via `process.moduleLoadList`, so on Node 20 the first
+ * connection of an ESM program importing `node:http2` directly may go untraced.
+ */
+export function installHttp2Hooks(t: Tracer): void {
+  const hook: Hook = { name: 'http2', enabled: true };
+  let installed = false;
+  const install = () => {
+    if (installed) return;
+    installed = true;
+    t.guard(hook, () => wrapConnect(t, hook, require('node:http2') as typeof http2));
+  };
+  const loaded = () => (process as { moduleLoadList?: string[] }).moduleLoadList?.includes('NativeModule http2') === true;
+  if (loaded()) return install();
+  const Module = require('node:module') as { _load: (request: string, ...rest: unknown[]) => unknown };
+  const load = Module._load;
+  Module._load = function (request: string, ...rest: unknown[]) {
+    const exports = load.call(this, request, ...rest);
+    if (!installed && (request === 'http2' || request === 'node:http2')) install();
+    return exports;
+  };
+  beforeConnect.check = () => {
+    if (!installed && loaded()) install();
+  };
+}
+
+function wrapConnect(t: Tracer, hook: Hook, mod_: typeof http2): void {
+  const mod = mod_ as unknown as Record<string, Function>;
+  const connect = mod.connect;
+  let patchedProto = false;
+  const wrapped = function (this: unknown, ...args: unknown[]): unknown {
+    lastConn.value = undefined;
+    const session = connect.apply(this, args) as http2.ClientHttp2Session;
+    t.guard(hook, () => {
+      const authority = args[0];
+      const origin = typeof authority === 'string' ? new URL(authority).origin : authority instanceof URL ? authority.origin : String((authority as { href?: string })?.href ?? '');
+      sessions.set(session, { conn: lastConn.value, origin });
+      session.once('goaway', (errorCode: number, lastStreamID: number) => {
+        t.guard(hook, () => {
+          const s = sessions.get(session);
+          if (s) s.goaway = { errorCode, lastStreamID };
+        });
+      });
+      if (!patchedProto) {
+        patchedProto = true;
+        patchRequest(t, hook, Object.getPrototypeOf(session) as { request: Function });
+      }
+    });
+    return session;
+  };
+  Object.defineProperty(wrapped, 'name', { value: connect.name });
+  Object.defineProperty(wrapped, 'length', { value: connect.length });
+  mod.connect = wrapped;
+}
+
+function patchRequest(t: Tracer, hook: Hook, proto: { request: Function }): void {
+  const request = proto.request;
+  const wrapped = function (this: http2.ClientHttp2Session, ...args: unknown[]): unknown {
+    const stack = hook.enabled ? captureStack(wrapped) : undefined;
+    const startAt = now();
+    const stream = request.apply(this, args) as Stream;
+    if (stack) t.guard(hook, () => onStream(t, hook, this, stream, args[0] as http2.OutgoingHttpHeaders | undefined, startAt, stack));
+    else t.untracedRequests++;
+    return stream;
+  };
+  Object.defineProperty(wrapped, 'name', { value: request.name });
+  Object.defineProperty(wrapped, 'length', { value: request.length });
+  proto.request = wrapped;
+}
+
+function onStream(
+  t: Tracer,
+  hook: Hook,
+  session: http2.ClientHttp2Session,
+  stream: Stream,
+  headers: http2.OutgoingHttpHeaders | undefined,
+  startAt: number,
+  stack: ReturnType<typeof captureStack>,
+): void {
+  const state = sessions.get(session);
+  const conn = state?.conn;
+  const id = t.id('r');
+  const reused = conn !== undefined && conn.requestCount > 0;
+  if (conn) conn.requestCount++;
+  const h = headers ?? {};
+  const path = String(h[':path'] ?? '/');
+  const fields: Record<string, unknown> = {
+    pid: t.pid,
+    threadId: t.threadId,
+    client: 'http2',
+    reqMethod: String(h[':method'] ?? 'GET'),
+    reqURL: (state?.origin ?? '') + path,
+    protoMajor: 2,
+    protoMinor: 0,
+    reqStartAt: startAt,
+    reusedConn: reused,
+  };
+  const flat: string[] = [];
+  for (const [k, v] of Object.entries(h)) for (const one of Array.isArray(v) ? v : [v]) flat.push(k, String(one));
+  const reqHeaders = t.headers.fromFlat(flat);
+  if (reqHeaders) fields.reqHeaders = reqHeaders;
+  if (conn) {
+    fields.tcpConn = conn.tcpId;
+    if (conn.tlsId) fields.tlsTunnel = conn.tlsId;
+    if (!reused) fields.dial = conn.dialId;
+  }
+  const initiator = formatInitiator(stack, t.stackDepth, t.ownFile);
+  if (initiator) fields.initiator = initiator;
+  t.record('httpRequests', id, fields);
+
+  let sentAt: number | undefined;
+  let gotResponse = false;
+  let done = false;
+  let bodyBytes = 0;
+  let body: BodyCapture | undefined;
+  let bodyType: string | undefined;
+  let bodyEncoding: string | undefined;
+  stream.once('finish', () => {
+    sentAt = now();
+  });
+  stream.once('response', (resHeaders: http2.IncomingHttpHeaders) => {
+    t.guard(hook, () => {
+      gotResponse = true;
+      const at = now();
+      const out: Record<string, unknown> = { reqSentAt: sentAt ?? at, respRecvAt: at, respStatusCode: Number(resHeaders[':status']) };
+      const flatRes: string[] = [];
+      for (const [k, v] of Object.entries(resHeaders)) for (const one of Array.isArray(v) ? v : [v]) flatRes.push(k, String(one));
+      const respHeaders = t.headers.fromFlat(flatRes);
+      if (respHeaders) out.respHeaders = respHeaders;
+      if (t.config.bodies) {
+        body = new BodyCapture(bodyCap(t));
+        bodyType = resHeaders['content-type'];
+        bodyEncoding = resHeaders['content-encoding'] as string | undefined;
+      }
+      t.record('httpRequests', id, out);
+    });
+  });
+  const push = stream.push;
+  stream.push = function (chunk: unknown, enc?: BufferEncoding): boolean {
+    if (chunk && hook.enabled) {
+      bodyBytes += typeof chunk === 'string' ? Buffer.byteLength(chunk, enc) : (chunk as Uint8Array).length;
+      body?.add(chunk, enc);
+    }
+    return push.call(this, chunk, enc);
+  };
+  const finish = (err: unknown) => {
+    if (done) return;
+    done = true;
+    const at = now();
+    const out: Record<string, unknown> = {};
+    if (sentAt !== undefined) out.reqSentAt = sentAt;
+    if (gotResponse) {
+      out.respContentLen = bodyBytes;
+      if (body) out.respBody = body.result(bodyType, bodyEncoding);
+      if (!err) out.respDoneAt = at;
+    }
+    if (err) {
+      const e = toRequestError(err, { conn, sent: sentAt !== undefined, gotResponse });
+      out.reqError = e;
+      out.reqEndAt = at;
+    }
+    t.record('httpRequests', id, out);
+  };
+  stream.once('end', () => t.guard(hook, () => finish(undefined)));
+  stream.once('close', () => {
+    t.guard(hook, () => {
+      if (done) return;
+      const goaway = state?.goaway;
+      const rst = stream.rstCode;
+      let err: unknown = stream.errored ?? undefined;
+      if (!err && goaway && (stream.id === undefined || stream.id > goaway.lastStreamID)) {
+        err = Object.assign(new Error(`the server sent GOAWAY (error code ${goaway.errorCode}, last stream ${goaway.lastStreamID})`), { code: 'ERR_HTTP2_GOAWAY_SESSION' });
+      }
+      if (!err && rst !== undefined && rst !== NO_ERROR) {
+        err = Object.assign(new Error(`stream reset with RST_STREAM code ${rst}`), { code: 'ERR_HTTP2_STREAM_ERROR' });
+      }
+      if (!err && !gotResponse) err = Object.assign(new Error('stream closed before a response'), { code: 'ERR_HTTP2_STREAM_CANCEL' });
+      finish(err);
+      if (rst !== undefined && rst !== NO_ERROR) t.record('httpRequests', id, { http2RstCode: rst });
+      if (goaway) t.record('httpRequests', id, { http2Goaway: goaway });
+    });
+  });
+}
