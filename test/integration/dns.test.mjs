@@ -117,7 +117,10 @@ describe('DNS resolver', () => {
       { address: '2001:db8::1', family: 6 },
     ]);
     assert.deepEqual(
-      ns1.log.slice(before).map((e) => `${e.proto} ${e.type}`).sort(),
+      ns1.log
+        .slice(before)
+        .map((e) => `${e.proto} ${e.type}`)
+        .sort(),
       ['udp A', 'udp AAAA'],
     );
     const [q] = h.queries();
@@ -155,8 +158,14 @@ describe('DNS resolver', () => {
     assert.equal(udp.addrTuple.srcIP, '127.0.0.1');
     assert.ok(udp.addrTuple.srcPort > 0);
     assert.ok(udp.connCloseAt >= udp.socketCreateAt);
-    assert.equal(udp.totalSentBytes, q.dnsQueryMsgs.reduce((s, m) => s + m.size, 0));
-    assert.equal(udp.totalRecvBytes, q.dnsReplyMsgs.reduce((s, m) => s + m.size, 0));
+    assert.equal(
+      udp.totalSentBytes,
+      q.dnsQueryMsgs.reduce((s, m) => s + m.size, 0),
+    );
+    assert.equal(
+      udp.totalRecvBytes,
+      q.dnsReplyMsgs.reduce((s, m) => s + m.size, 0),
+    );
   });
 
   test('options.family and options.all: one query per family; first address without all', async () => {
@@ -168,7 +177,9 @@ describe('DNS resolver', () => {
     const types = h.queries().map((q) => q.dnsQueryMsgs.map((m) => m.questions[0].type));
     assert.deepEqual(types, [['A'], ['AAAA']]);
     // The two-argument form, as dns.lookup(hostname, callback).
-    const two = await new Promise((resolve) => h.resolver.lookup('d1')('v4only.test', (err, address, family) => resolve({ err, address, family })));
+    const two = await new Promise((resolve) =>
+      h.resolver.lookup('d1')('v4only.test', (err, address, family) => resolve({ err, address, family })),
+    );
     assert.deepEqual(two, { err: null, address: '192.0.2.4', family: 4 });
     // AAAA is NODATA for v4only.test: family 0 still succeeds with the A address.
     const v4 = await h.lookup('v4only.test', { all: true });
@@ -233,7 +244,10 @@ describe('DNS resolver', () => {
       { address: '2001:db8::21', family: 6 },
     ]);
     assert.deepEqual(
-      ns1.log.slice(before).map((e) => `${e.proto} ${e.type}`).sort(),
+      ns1.log
+        .slice(before)
+        .map((e) => `${e.proto} ${e.type}`)
+        .sort(),
       ['tcp A', 'tcp AAAA', 'udp A', 'udp AAAA'],
     );
     const udp = h.queries().find((q) => q.proto === 'udp');
@@ -413,7 +427,18 @@ describe('DNS resolver', () => {
     const results = await Promise.all(names.flatMap((n) => [h.lookup(n, { family: 4 }), h.lookup(n, { family: 6 })]));
     assert.deepEqual(
       results.map((r) => r.err?.code ?? r.address),
-      ['192.0.2.1', '2001:db8::1', '192.0.2.11', '2001:db8::11', '192.0.2.31', '2001:db8::31', '192.0.2.4', 'ENOTFOUND', 'ENOTFOUND', 'ENOTFOUND'],
+      [
+        '192.0.2.1',
+        '2001:db8::1',
+        '192.0.2.11',
+        '2001:db8::11',
+        '192.0.2.31',
+        '2001:db8::31',
+        '192.0.2.4',
+        'ENOTFOUND',
+        'ENOTFOUND',
+        'ENOTFOUND',
+      ],
     );
     assert.equal(h.records.udpConns.size, 1);
     assert.equal(new Set(h.queries().map((q) => q.connection)).size, 1);
@@ -450,17 +475,20 @@ describe('DNS resolver', () => {
     h.resolver.close();
   });
 
-  test('resolv.conf nameservers are used when not overridden', async () => {
+  test('resolv.conf nameservers are used when not overridden', async (t) => {
     const conf = join(dir, 'resolv-ns.conf');
-    // resolv.conf has no port syntax; serve on port 53 only if free, else skip.
-    const server = await startDnsServer({ host: '127.0.0.2', port: 53, zone: ZONE }).catch(() => undefined);
-    if (!server) return;
+    // resolv.conf has no port syntax: this needs port 53 on 127.0.0.3 (root, and free).
+    const server = await startDnsServer({ host: '127.0.0.3', port: 53, zone: ZONE }).catch(() => undefined);
+    if (!server) {
+      t.skip('cannot listen on 127.0.0.3:53 (not root, or taken)');
+      return;
+    }
     try {
-      writeFileSync(conf, 'nameserver 127.0.0.2\n');
+      writeFileSync(conf, 'nameserver 127.0.0.3\n');
       const h = harness({ resolvConfPath: conf });
       const r = await h.lookup('a.test', { family: 4 });
       assert.equal(r.address, '192.0.2.1');
-      assert.equal(h.queries()[0].server, '127.0.0.2:53');
+      assert.equal(h.queries()[0].server, '127.0.0.3:53');
       h.resolver.close();
     } finally {
       await server.close();
@@ -504,7 +532,7 @@ describe('DNS resolver', () => {
     h.resolver.close();
   });
 
-  test('input it does not handle goes to dns.lookup: IP literals, empty names', async () => {
+  test('input it does not handle goes to dns.lookup: IP literals', async () => {
     const h = harness({ nameservers: [black.address], timeoutMs: 5000 });
     const ip = await h.lookup('192.0.2.7', { all: true });
     assert.deepEqual(ip.address, [{ address: '192.0.2.7', family: 4 }]);
@@ -544,7 +572,15 @@ describe('DNS resolver', () => {
       let text = '';
       child.stdout.on('data', (d) => (text += d));
       child.on('error', reject);
-      child.on('close', (code) => resolve({ code, lines: text.trim().split('\n').map((l) => JSON.parse(l)) }));
+      child.on('close', (code) =>
+        resolve({
+          code,
+          lines: text
+            .trim()
+            .split('\n')
+            .map((l) => JSON.parse(l)),
+        }),
+      );
     });
     assert.equal(out.code, 0);
     assert.equal(out.lines[0].address, '192.0.2.41');
