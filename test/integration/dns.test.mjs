@@ -11,6 +11,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import dgram from 'node:dgram';
+import http from 'node:http';
+import net from 'node:net';
 import { build } from 'esbuild';
 import { startDnsServer } from './dnsServer.mjs';
 
@@ -35,6 +37,7 @@ const ZONE = {
   'final.test': { A: ['192.0.2.31'], AAAA: ['2001:db8::31'], ttl: 7 },
   'slow.test': { A: ['192.0.2.41'], delayMs: 300 },
   'svc.corp.test': { A: ['192.0.2.51'] },
+  'loop.test': { A: ['127.0.0.1'], AAAA: ['::1'] },
 };
 
 let createResolver;
@@ -586,6 +589,47 @@ describe('DNS resolver', () => {
     assert.equal(out.lines[0].address, '192.0.2.41');
     assert.ok(out.lines[0].ms >= 290, 'waited for the delayed answer');
     assert.ok(out.lines[1].exitMs < out.lines[0].ms + 1000, `exited ${out.lines[1].exitMs - out.lines[0].ms} ms after the answer`);
+  });
+
+  test('works as the lookup option of net.connect (autoSelectFamily on and off) and http.get', async () => {
+    const server = http.createServer((req, res) => res.end('ok'));
+    await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address();
+    try {
+      const h = harness({ nameservers: [ns1.address] });
+      for (const autoSelectFamily of [true, false]) {
+        const socket = net.connect({ host: 'loop.test', port, lookup: h.resolver.lookup('dial-net'), autoSelectFamily });
+        socket.on('error', () => {});
+        await new Promise((resolve, reject) => {
+          socket.once('connect', resolve);
+          socket.once('error', reject);
+        });
+        assert.equal(socket.remoteAddress, '127.0.0.1');
+        socket.destroy();
+      }
+      const body = await new Promise((resolve, reject) => {
+        http
+          .get({ host: 'loop.test', port, path: '/', lookup: h.resolver.lookup('dial-http'), agent: false }, (res) => {
+            let text = '';
+            res.on('data', (d) => (text += d));
+            res.on('end', () => resolve(text));
+          })
+          .on('error', reject);
+      });
+      assert.equal(body, 'ok');
+      const dials = h.queries().map((q) => q.fromDial);
+      assert.deepEqual(dials, ['dial-net', 'dial-net', 'dial-http']);
+      // A failing lookup surfaces as the socket's error, with dns.lookup's code.
+      const failed = await new Promise((resolve) => {
+        const socket = net.connect({ host: 'nx.test', port, lookup: h.resolver.lookup('dial-nx') });
+        socket.on('error', resolve);
+      });
+      assert.equal(failed.code, 'ENOTFOUND');
+      assert.equal(failed.syscall, 'getaddrinfo');
+      h.resolver.close();
+    } finally {
+      server.close();
+    }
   });
 
   test('flush() re-sends open sockets with their byte counts', async () => {
