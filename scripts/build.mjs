@@ -42,6 +42,13 @@ if (existsSync(join(root, 'webview/main.ts'))) {
   entries.push({ ...common, platform: 'browser', target: 'es2022', format: 'iife', entryPoints: ['webview/main.ts'], outfile: 'dist/webview.js' });
 }
 
+// dist/helper.cjs: the privileged helper's Node side (src/helper/main.ts); dist/helper-api.cjs: its
+// API (start it, save pcapng) for tests. `cap` is a native addon: loaded from node_modules at run time.
+if (existsSync(join(root, 'src/helper/main.ts'))) {
+  entries.push({ ...node, entryPoints: ['src/helper/main.ts'], outfile: 'dist/helper.cjs', external: ['cap'] });
+  entries.push({ ...node, entryPoints: ['src/helper/index.ts'], outfile: 'dist/helper-api.cjs', external: ['cap'] });
+}
+
 mkdirSync(join(root, 'dist'), { recursive: true });
 await Promise.all(entries.map((e) => build(e)));
 if (watch) console.error('watch mode is not supported; re-run the build');

@@ -390,11 +390,12 @@ int BPF_PROG(on_dev_queue, struct sk_buff *skb)
 	e->type = NT_EV_WIRE;
 	e->tgid = tgid;
 	e->sk = key;
-	e->family = k.family;
-	e->sport = bpf_ntohs(k.sport);
-	e->dport = bpf_ntohs(k.dport);
-	__builtin_memcpy(e->saddr, k.saddr, 16);
-	__builtin_memcpy(e->daddr, k.daddr, 16);
+	fill_tuple(e, sk);
+	e->wfamily = k.family;
+	e->wsport = bpf_ntohs(k.sport);
+	e->wdport = bpf_ntohs(k.dport);
+	__builtin_memcpy(e->wsaddr, k.saddr, 16);
+	__builtin_memcpy(e->wdaddr, k.daddr, 16);
 	e->ts_ns = bpf_ktime_get_ns();
 	bpf_ringbuf_submit(e, 0);
 	return 0;

@@ -57,6 +57,12 @@ struct nt_event {
 	__u32 rst_recv;
 	struct nt_metrics m;
 	char comm[NT_COMM_LEN];
+	/* NT_EV_WIRE: the tuple on the wire (after NAT); the fields above hold the socket's. */
+	__u16 wsport, wdport; /* host order */
+	__u8 wfamily;
+	__u8 wpad[3];
+	__u8 wsaddr[16];
+	__u8 wdaddr[16];
 };
 
 /* Key of the capture filter map: a packet's addresses and ports as they appear on the wire. */

@@ -196,6 +196,13 @@ static int on_event(void *ctx, void *data, size_t size)
 		nt_json_begin(&j, "wireTuple");
 		nt_json_u64(&j, "pid", e->tgid);
 		nt_json_tuple(&j, "addrTuple", &t);
+		/* The wire tuple has the family of the packet: a v4-mapped socket sends IPv4. */
+		t.family = e->wfamily;
+		memcpy(t.saddr, e->wsaddr, 16);
+		memcpy(t.daddr, e->wdaddr, 16);
+		t.sport = e->wsport;
+		t.dport = e->wdport;
+		nt_json_tuple(&j, "wire", &t);
 		nt_json_num(&j, "at", nt_mono_to_epoch_ms(e->ts_ns));
 		nt_json_end(&j);
 		break;
@@ -428,10 +435,11 @@ static int run_bpf(struct options *o)
 			for (ssize_t i = 0; i < r; i++) {
 				if (buf[i] == '\n') {
 					line[line_len] = 0;
-					if (strcmp(line, "stop") == 0) {
+					/* Plain words or the JSON commands of src/protocol/helper.ts. */
+					if (strstr(line, "stop")) {
 						reason = "stop requested";
 						stopping = 1;
-					} else if (strcmp(line, "stats") == 0) {
+					} else if (strstr(line, "stats")) {
 						emit_stats(skel, o, 1);
 					}
 					line_len = 0;

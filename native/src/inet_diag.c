@@ -304,7 +304,7 @@ int nt_inet_diag_run(pid_t pid, int poll_ms, int stdin_fd)
 			for (ssize_t i = 0; i < r; i++) {
 				if (buf[i] == '\n') {
 					line[ll] = 0;
-					if (!strcmp(line, "stop"))
+					if (strstr(line, "stop"))
 						stop = 1;
 					ll = 0; /* "snapshot" and anything else: the poll below runs now */
 				} else if (ll < sizeof(line) - 1) {

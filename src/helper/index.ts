@@ -1,0 +1,5 @@
+/** The helper's API for the collector and tests: start it, and turn its capture into files. */
+export * from './launch';
+export * from './pcapng';
+export { checkTarget, invokingUser } from './authority';
+export { frameTuple, ipv6String } from './pcap';

@@ -1,0 +1,172 @@
+/**
+ * The unprivileged side: how the collector starts the helper and reads its lines.
+ *
+ * Ways to get privileges, tried in this order by `authority: 'auto'` (see native/README.md):
+ *   root          the collector already runs as root: `node dist/helper.cjs` directly
+ *   capabilities  native/build/nettrace-helper carries file capabilities (`setcap`): run it
+ *                 directly as the user (eBPF metrics and conntrack; no packet capture)
+ *   sudo          `sudo -n node dist/helper.cjs` succeeds without a password prompt
+ *   pkexec        an interactive session with a polkit agent: `pkexec node dist/helper.cjs`
+ *   unprivileged  the native helper as the user: tcp_info through inet_diag only
+ *
+ * To not miss the first connection, start the debuggee with `spawnGated()`, start the helper on
+ * its pid, wait for `ready`, then `release()` the debuggee.
+ */
+
+import { spawn, spawnSync, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import { EventEmitter } from 'node:events';
+import { accessSync, constants, existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { createInterface } from 'node:readline';
+import type { HelperAuthority, HelperCommand, HelperMessage, HelperReadyMessage } from '../protocol/helper';
+
+/** Options of `startHelper()`. */
+export interface HelperOptions {
+  /** The debuggee's pid: the root of the traced process tree. */
+  pid: number;
+  /** Capture the traced connections' packets (root, sudo and pkexec only). */
+  pcap?: boolean;
+  pcapMaxBytes?: number;
+  conntrack?: boolean;
+  /** Metrics update interval while a connection lives (bpf mode), ms. */
+  updateMs?: number;
+  authority?: HelperAuthority | 'auto';
+  /** Repository root holding dist/helper.cjs and native/build (default: this bundle's ../). */
+  root?: string;
+  /** Node binary for dist/helper.cjs (default: this process's). */
+  nodePath?: string;
+}
+
+/** The command line that starts the helper with the given authority. */
+export function helperCommand(opts: HelperOptions, authority: HelperAuthority): { command: string; args: string[] } {
+  const root = opts.root ?? dirname(__dirname);
+  const script = join(root, 'dist', 'helper.cjs');
+  const native = join(root, 'native', 'build', 'nettrace-helper');
+  const node = opts.nodePath ?? process.execPath;
+  const common = ['--pid', String(opts.pid)];
+  if (opts.conntrack === false) common.push('--no-conntrack');
+  if (opts.updateMs) common.push('--update-ms', String(opts.updateMs));
+  const nodeArgs = [script, ...common];
+  if (opts.pcap) nodeArgs.push('--pcap');
+  if (opts.pcapMaxBytes) nodeArgs.push('--pcap-max-bytes', String(opts.pcapMaxBytes));
+  switch (authority) {
+    case 'root':
+      return { command: node, args: nodeArgs };
+    case 'sudo':
+      return { command: 'sudo', args: ['-n', '--', node, ...nodeArgs] };
+    case 'pkexec':
+      return { command: 'pkexec', args: [node, ...nodeArgs] };
+    case 'capabilities':
+      return { command: native, args: common };
+    case 'unprivileged':
+      return { command: native, args: [...common, '--mode', 'inet_diag'] };
+  }
+}
+
+function hasFileCaps(path: string): boolean {
+  const r = spawnSync('getcap', [path], { encoding: 'utf8' });
+  return r.status === 0 && /cap_bpf/.test(r.stdout);
+}
+
+/** Picks how to start the helper, without prompting anyone. */
+export function chooseAuthority(opts: HelperOptions): HelperAuthority {
+  if (process.getuid?.() === 0) return 'root';
+  const root = opts.root ?? dirname(__dirname);
+  const native = join(root, 'native', 'build', 'nettrace-helper');
+  if (!opts.pcap && existsSync(native) && hasFileCaps(native)) return 'capabilities';
+  if (spawnSync('sudo', ['-n', 'true'], { stdio: 'ignore' }).status === 0) return 'sudo';
+  const interactive = Boolean(process.env.DISPLAY || process.env.WAYLAND_DISPLAY || process.stdin.isTTY);
+  if (interactive && spawnSync('pkexec', ['--version'], { stdio: 'ignore' }).status === 0) return 'pkexec';
+  if (existsSync(native) && hasFileCaps(native)) return 'capabilities';
+  return 'unprivileged';
+}
+
+/** A running helper: emits 'message' (HelperMessage) and 'exit' (code). */
+export class HelperClient extends EventEmitter {
+  ready?: HelperReadyMessage;
+  readonly messages: HelperMessage[] = [];
+  readonly exited: Promise<number | null>;
+
+  constructor(
+    readonly child: ChildProcess,
+    readonly authority: HelperAuthority,
+  ) {
+    super();
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      let m: HelperMessage;
+      try {
+        m = JSON.parse(line) as HelperMessage;
+      } catch {
+        return;
+      }
+      if (m.type === 'ready') this.ready = { ...m, authority: m.authority ?? authority };
+      this.messages.push(m);
+      this.emit('message', m);
+    });
+    this.exited = new Promise((res) => child.on('exit', (code) => res(code)));
+    this.exited.then((code) => this.emit('exit', code));
+  }
+
+  /** Sends a command (stop, stats, snapshot). */
+  send(cmd: HelperCommand): void {
+    if (this.child.stdin?.writable) this.child.stdin.write(JSON.stringify(cmd) + '\n');
+  }
+
+  /** Asks the helper to stop and waits for it to exit. */
+  async stop(): Promise<number | null> {
+    this.send({ type: 'stop' });
+    this.child.stdin?.end();
+    return this.exited;
+  }
+}
+
+/**
+ * Starts the helper and resolves once it is attached (its `ready` line), or rejects with the
+ * helper's own error (e.g. "target pid 42 belongs to uid 1001, not to the invoking user") if it
+ * exits first.
+ */
+export function startHelper(opts: HelperOptions): Promise<HelperClient> {
+  const authority = opts.authority && opts.authority !== 'auto' ? opts.authority : chooseAuthority(opts);
+  const { command, args } = helperCommand(opts, authority);
+  const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'inherit'] });
+  const client = new HelperClient(child, authority);
+  return new Promise((resolve, reject) => {
+    const onMessage = (m: HelperMessage) => {
+      if (m.type === 'ready') {
+        client.off('message', onMessage);
+        resolve(client);
+      }
+    };
+    client.on('message', onMessage);
+    child.on('error', reject);
+    client.exited.then((code) => {
+      const err = client.messages.find((m) => m.type === 'error');
+      reject(new Error(err && err.type === 'error' ? err.message : `helper exited (${code}) before it was ready`));
+    });
+  });
+}
+
+/**
+ * Spawns `command` so that it does not run until `release()` (a shell waits on fd 3, then execs
+ * the command in place, keeping the pid). Lets the helper attach to the pid before the first
+ * connect.
+ */
+export function spawnGated(command: string, args: string[], options: SpawnOptions = {}): { child: ChildProcess; release: () => void } {
+  const stdio = (Array.isArray(options.stdio) ? options.stdio : [options.stdio ?? 'pipe', options.stdio ?? 'pipe', options.stdio ?? 'pipe']).slice(0, 3);
+  const child = spawn('/bin/sh', ['-c', 'read _ <&3; exec 3<&-; exec "$@"', 'nettrace-gate', command, ...args], {
+    ...options,
+    stdio: [...stdio, 'pipe'],
+  });
+  const gate = child.stdio[3] as NodeJS.WritableStream;
+  return { child, release: () => gate.end('go\n') };
+}
+
+/** True if the native helper has been built. */
+export function nativeHelperBuilt(root?: string): boolean {
+  try {
+    accessSync(join(root ?? dirname(__dirname), 'native', 'build', 'nettrace-helper'), constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,268 @@
+/**
+ * Packet capture of the traced connections only, with the `cap` npm package (libpcap), run by
+ * the privileged helper (dist/helper.cjs) as root.
+ *
+ * How only verified packets are kept, and why the first SYN is not lost:
+ * - The local port of an outgoing connection is chosen inside connect() after the socket enters
+ *   SYN_SENT (tcp_v4_connect: tcp_set_state(SYN_SENT) then inet_hash_connect), and the SYN leaves
+ *   in the same call. No filter built in user space from a learned port can be in place in time.
+ * - So the filter lives in the kernel and is fed by the kernel: the helper's BPF program on the
+ *   `net:net_dev_queue` tracepoint sees each packet of a traced socket (skb->sk is in the map of
+ *   sockets the traced process tree opened) before the device's packet taps do, and adds its
+ *   on-the-wire tuple — after any NAT on the way out — to a map, both directions. A BPF socket
+ *   filter on each capture socket passes only packets whose tuple is in that map, so untraced
+ *   traffic on the same interface is dropped in the kernel and the SYN is kept.
+ * - `cap` opens each device with the libpcap filter "less 1", which matches nothing (it has no way
+ *   to take a BPF program);
+ *   the native helper receives the capture sockets as inherited fds and replaces that filter with
+ *   the BPF socket filter (SO_ATTACH_BPF) before it reports ready. libpcap's userland filtering
+ *   is off once a kernel filter is set, so the replacement is what applies.
+ * - In user space every packet is checked again against the wire tuples the native helper
+ *   reported (`wireTuple`). A packet can arrive before its `wireTuple` line, so unmatched packets
+ *   wait up to `pendingMs`; those never matched are discarded and counted as `unattributed`
+ *   (expected to stay 0: the kernel filter only passes tuples the kernel verified).
+ *
+ * `cap` gives no packet timestamps, so a packet's time is taken when its 'packet' event runs.
+ */
+
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { networkInterfaces } from 'node:os';
+import type { AddrTuple } from '../trace/types';
+import { tupleKey } from '../protocol/helper';
+import { LINKTYPES, PcapngWriter } from './pcapng';
+
+/** The parts of the `cap` package's Cap class used here. */
+interface CapInstance {
+  open(device: string, filter: string, bufSize: number, buffer: Buffer): string;
+  on(ev: 'packet', cb: (nbytes: number, truncated: boolean) => void): void;
+  close(): void;
+}
+interface CapModule {
+  Cap: { new (): CapInstance; deviceList(): { name: string; flags?: string }[] };
+}
+
+/** Loads `cap`, or says why it is unavailable. */
+export function loadCap(): { cap?: CapModule; why?: string } {
+  try {
+    return { cap: require('cap') as CapModule };
+  } catch (e) {
+    return {
+      why: `the optional 'cap' package is not installed or not built (${(e as Error).message.split('\n')[0]}); install libpcap-dev, approve its install script (npm install-scripts approve cap) and run npm install`,
+    };
+  }
+}
+
+/** Devices worth capturing on: the ones with an address in this network namespace. */
+export function captureDevices(cap: CapModule): string[] {
+  const withAddr = new Set(Object.keys(networkInterfaces()));
+  return cap.Cap.deviceList()
+    .map((d) => d.name)
+    .filter((n) => withAddr.has(n));
+}
+
+function packetSocketInodes(): Set<string> {
+  const s = new Set<string>();
+  for (const line of readFileSync('/proc/net/packet', 'utf8').split('\n').slice(1)) {
+    const f = line.trim().split(/\s+/);
+    if (f.length >= 9) s.add(f[8]);
+  }
+  return s;
+}
+
+function socketFds(): Map<number, string> {
+  const m = new Map<number, string>();
+  for (const fd of readdirSync('/proc/self/fd')) {
+    try {
+      const l = readlinkSync(`/proc/self/fd/${fd}`);
+      const ino = /^socket:\[(\d+)\]$/.exec(l)?.[1];
+      if (ino) m.set(Number(fd), ino);
+    } catch {
+      /* closed meanwhile */
+    }
+  }
+  return m;
+}
+
+/** Formats IPv6 bytes as glibc's inet_ntop does (the native helper prints with it). */
+export function ipv6String(b: Buffer): string {
+  if (b.subarray(0, 10).every((x) => x === 0) && b[10] === 0xff && b[11] === 0xff) return `${b[12]}.${b[13]}.${b[14]}.${b[15]}`;
+  const g: number[] = [];
+  for (let i = 0; i < 16; i += 2) g.push(b.readUInt16BE(i));
+  let best = -1;
+  let bestLen = 0;
+  for (let i = 0; i < 8; ) {
+    if (g[i] !== 0) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && g[j] === 0) j++;
+    if (j - i > bestLen) {
+      best = i;
+      bestLen = j - i;
+    }
+    i = j;
+  }
+  if (bestLen < 2) best = -1;
+  const hex = (a: number[]) => a.map((x) => x.toString(16)).join(':');
+  if (best < 0) return hex(g);
+  return `${hex(g.slice(0, best))}::${hex(g.slice(best + bestLen))}`;
+}
+
+/** The TCP tuple of a captured frame, or undefined for anything else. */
+export function frameTuple(linkType: string, frame: Buffer): AddrTuple | undefined {
+  let off: number;
+  let proto: number;
+  if (linkType === 'ETHERNET') {
+    if (frame.length < 14) return undefined;
+    off = 14;
+    proto = frame.readUInt16BE(12);
+    if (proto === 0x8100 && frame.length >= 18) {
+      proto = frame.readUInt16BE(16);
+      off = 18;
+    }
+  } else if (linkType === 'LINKTYPE_LINUX_SLL') {
+    if (frame.length < 16) return undefined;
+    off = 16;
+    proto = frame.readUInt16BE(14);
+  } else if (linkType === 'RAW') {
+    off = 0;
+    proto = frame.length > 0 && frame[0] >> 4 === 6 ? 0x86dd : 0x0800;
+  } else {
+    return undefined;
+  }
+  if (proto === 0x0800) {
+    if (frame.length < off + 20 || frame[off + 9] !== 6) return undefined;
+    const th = off + (frame[off] & 0xf) * 4;
+    if (frame.length < th + 4) return undefined;
+    const ip = (o: number) => `${frame[o]}.${frame[o + 1]}.${frame[o + 2]}.${frame[o + 3]}`;
+    return { srcIP: ip(off + 12), dstIP: ip(off + 16), srcPort: frame.readUInt16BE(th), dstPort: frame.readUInt16BE(th + 2) };
+  }
+  if (proto === 0x86dd) {
+    if (frame.length < off + 44 || frame[off + 6] !== 6) return undefined;
+    return {
+      srcIP: ipv6String(frame.subarray(off + 8, off + 24)),
+      dstIP: ipv6String(frame.subarray(off + 24, off + 40)),
+      srcPort: frame.readUInt16BE(off + 40),
+      dstPort: frame.readUInt16BE(off + 42),
+    };
+  }
+  return undefined;
+}
+
+const reverse = (t: AddrTuple): AddrTuple => ({ srcIP: t.dstIP, srcPort: t.dstPort, dstIP: t.srcIP, dstPort: t.srcPort });
+
+interface Pending {
+  iface: number;
+  tsUs: bigint;
+  data: Buffer;
+  key: string;
+  at: number;
+}
+
+/** Options of a capture. */
+export interface CaptureOptions {
+  spool: string;
+  maxBytes: number;
+  /** How long a packet may wait for its connection's wireTuple line (ms). */
+  pendingMs?: number;
+  devices?: string[];
+}
+
+/**
+ * Captures on every device with an address; writes the packets of verified tuples to a pcapng
+ * spool. `fds` are the packet sockets, to hand to the native helper for its BPF socket filter.
+ */
+export class TracedCapture {
+  readonly devices: { name: string; linkType: string; cap: CapInstance; buffer: Buffer; fd: number }[] = [];
+  readonly writer: PcapngWriter;
+  unattributed = 0;
+  private verified = new Map<string, { pid: number; sock: string; wire: string }>();
+  private pending: Pending[] = [];
+  private readonly pendingMs: number;
+  private readonly hrBase = process.hrtime.bigint();
+  private readonly epochBaseUs = BigInt(Math.round((performance.timeOrigin + performance.now()) * 1000));
+  private timer?: NodeJS.Timeout;
+  private closed = false;
+
+  constructor(cap: CapModule, opts: CaptureOptions) {
+    this.pendingMs = opts.pendingMs ?? 2000;
+    const names = opts.devices ?? captureDevices(cap);
+    const packetInodes = () => packetSocketInodes();
+    for (const name of names) {
+      const before = socketFds();
+      const c = new cap.Cap();
+      const buffer = Buffer.alloc(65535);
+      // 32 MiB kernel ring per device: room for bursts while the event loop is busy.
+      // "less 1" matches nothing: until the native helper swaps in its BPF socket filter, nothing is kept.
+      const linkType = c.open(name, 'less 1', 32 * 1024 * 1024, buffer);
+      const inodes = packetInodes();
+      const fd = [...socketFds()].find(([f, ino]) => !before.has(f) && inodes.has(ino))?.[0];
+      if (fd === undefined) throw new Error(`cannot find the packet socket that cap opened for ${name}`);
+      this.devices.push({ name, linkType, cap: c, buffer, fd });
+    }
+    this.writer = new PcapngWriter(
+      opts.spool,
+      this.devices.map((d) => ({ name: d.name, linkType: LINKTYPES[d.linkType] ?? 1 })),
+      opts.maxBytes,
+    );
+    this.devices.forEach((d, iface) => d.cap.on('packet', (n) => this.onPacket(iface, d.linkType, Buffer.from(d.buffer.subarray(0, n)))));
+    this.timer = setInterval(() => this.drain(), 100);
+    this.timer.unref();
+  }
+
+  /** The capture sockets' fds, in device order. */
+  get fds(): number[] {
+    return this.devices.map((d) => d.fd);
+  }
+
+  /** Records a verified connection (from the native helper's wireTuple line). */
+  addVerified(pid: number, sock: AddrTuple, wire: AddrTuple): void {
+    const v = { pid, sock: tupleKey(sock), wire: tupleKey(wire) };
+    this.verified.set(tupleKey(wire), v);
+    this.verified.set(tupleKey(reverse(wire)), v);
+    this.drain();
+  }
+
+  private onPacket(iface: number, linkType: string, data: Buffer): void {
+    const t = frameTuple(linkType, data);
+    const tsUs = this.epochBaseUs + (process.hrtime.bigint() - this.hrBase) / 1000n;
+    if (!t) return;
+    const key = tupleKey(t);
+    const v = this.verified.get(key);
+    if (v) this.write(iface, tsUs, data, v);
+    else if (this.pending.length < 100000) this.pending.push({ iface, tsUs, data, key, at: Date.now() });
+    else this.unattributed++;
+  }
+
+  private write(iface: number, tsUs: bigint, data: Buffer, v: { pid: number; sock: string; wire: string }): void {
+    this.writer.write({ iface, tsUs, data, origLen: data.length, comment: `pid=${v.pid} sock=${v.sock} wire=${v.wire}` });
+  }
+
+  /**
+   * Writes the waiting packets that are now verified, in arrival order, and drops the ones that
+   * waited too long. Packets of one connection stay in order; a connection's first packets may
+   * land in the file after packets of other connections that were verified sooner.
+   */
+  drain(expireAll = false): void {
+    const now = Date.now();
+    const keep: Pending[] = [];
+    for (const p of this.pending) {
+      const v = this.verified.get(p.key);
+      if (v) this.write(p.iface, p.tsUs, p.data, v);
+      else if (expireAll || now - p.at > this.pendingMs) this.unattributed++;
+      else keep.push(p);
+    }
+    this.pending = keep;
+  }
+
+  /** Waits out the pending packets, then closes the devices and the spool. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.timer) clearInterval(this.timer);
+    this.drain(true);
+    for (const d of this.devices) d.cap.close();
+    this.writer.close();
+  }
+}

@@ -1,0 +1,200 @@
+/**
+ * Messages between the collector and the privileged helper (`dist/helper.cjs`, which runs
+ * `native/build/nettrace-helper`).
+ *
+ * Wire format: one JSON object per line over the helper's stdio — helper → collector on stdout,
+ * collector → helper on stdin. The helper talks to no one else. Every `...At` / `at` number is an
+ * absolute wall-clock time in epoch milliseconds, as in the preload protocol; the collector makes
+ * them relative to the trace.
+ *
+ * Authority: the collector names one target pid when it starts the helper (command-line
+ * argument), and the helper checks that the pid belongs to the invoking user. Nothing the
+ * collector sends later can widen what is traced or captured: the commands below carry no tuples,
+ * addresses or filter expressions. Tuples in helper messages were verified by the helper itself
+ * (seen in the kernel on a socket of the traced process tree).
+ */
+
+import type { AddrTuple, TcpMetrics } from '../trace/types';
+
+/** How the helper got (or did not get) its privileges. */
+export type HelperAuthority = 'root' | 'sudo' | 'pkexec' | 'capabilities' | 'unprivileged';
+
+/** Where tcpMetrics come from: eBPF tracepoints (privileged) or tcp_info via inet_diag (no root). */
+export type HelperMode = 'bpf' | 'inet_diag';
+
+/** Names of the features that can be unavailable, each with the reason in `unavailable`. */
+export type HelperFeature = 'bpf' | 'conntrack' | 'capture';
+
+/** First line once the helper is attached: from now on the target's connections are seen. */
+export interface HelperReadyMessage {
+  type: 'ready';
+  mode: HelperMode;
+  features: { tcpMetrics: HelperMode; conntrack: boolean; captureFilter: boolean };
+  /** Feature name → why it is off and how to turn it on. */
+  unavailable: Partial<Record<HelperFeature, string>>;
+  /** Added by dist/helper.cjs: how it was started. */
+  authority?: HelperAuthority;
+}
+
+/** A traced connection completed its handshake (SYN_SENT → ESTABLISHED). */
+export interface HelperTcpConnectMessage {
+  type: 'tcpConnect';
+  pid: number;
+  comm?: string;
+  addrTuple: AddrTuple;
+  /** When the socket entered SYN_SENT. */
+  beginAt: number;
+  /** When it became ESTABLISHED. */
+  at: number;
+  connectLatencyUs: number;
+  synRetransmits: number;
+}
+
+/**
+ * TCP metrics of one connection, matched to `tcpConns[]` by `addrTuple` (the socket's own
+ * 4-tuple, as the preload reports it). Sent at connect, periodically while it lives (bpf, at most
+ * every `--update-ms`), at milestones (inet_diag), and once with `final: true` when the socket is
+ * destroyed; a later message replaces an earlier one.
+ */
+export interface HelperTcpMetricsMessage {
+  type: 'tcpMetrics';
+  pid: number;
+  comm?: string;
+  addrTuple: AddrTuple;
+  final: boolean;
+  at: number;
+  /** inet_diag only: the socket's TCP state at this reading. */
+  tcpState?: string;
+  tcpMetrics: TcpMetrics & {
+    synRetransmits?: number;
+    bytesSent?: number;
+    bytesRetrans?: number;
+    lost?: number;
+    rtoCount?: number;
+    resetsSent?: number;
+    resetsReceived?: number;
+    established?: boolean;
+    connectLatencyUs?: number;
+  };
+}
+
+/** The conntrack entry of a traced connection (see trace-format.md `tcpConns[].conntrack`). */
+export interface ConntrackEntry {
+  capturedAt: number;
+  status: string;
+  tcpState?: string;
+  mark: number;
+  addrOrig: AddrTuple;
+  addrReply: AddrTuple;
+  packetsSent?: number;
+  packetsRecv?: number;
+  bytesSent?: number;
+  bytesRecv?: number;
+  timeoutSec?: number;
+}
+
+/**
+ * A conntrack reading, matched to `tcpConns[]` by `addrTuple`. `via: "lookup"` readings come at
+ * connect, about every second while the connection lives and at close (`final: true`); a
+ * `via: "destroy"` reading is the entry's last (it may come long after close, e.g. after TIME_WAIT).
+ * `missing` (and no `conntrack`) when the namespace has no entry for it.
+ */
+export interface HelperConntrackMessage {
+  type: 'conntrack';
+  pid: number;
+  addrTuple: AddrTuple;
+  final: boolean;
+  via: 'lookup' | 'destroy';
+  conntrack?: ConntrackEntry;
+  missing?: string;
+}
+
+/** A traced process started a child, which is now traced too (kernel side, sched_process_fork). */
+export interface HelperProcessAddedMessage {
+  type: 'processAdded';
+  pid: number;
+  ppid: number;
+  at: number;
+}
+
+/** The first packet of a traced socket left: `wire` is its tuple on the wire (after NAT). */
+export interface HelperWireTupleMessage {
+  type: 'wireTuple';
+  pid: number;
+  addrTuple: AddrTuple;
+  wire: AddrTuple;
+  at: number;
+}
+
+/** Counters (totals). `lostEvents`: eBPF ring buffer full; captureKernelDrops: packet socket. */
+export interface HelperStatsMessage {
+  type: 'stats';
+  lostEvents?: number;
+  untracedConnsMapFull?: number;
+  events?: number;
+  capturePackets?: number;
+  captureKernelDrops?: number;
+}
+
+/**
+ * The packet capture's state: the spool file (pcapng, owned by the invoking user) holds the
+ * packets of traced connections only; `savePcap()` in src/helper/pcapng.ts turns it into the file
+ * the user saves, with trace IDs in the per-packet comments. Sent when capture starts, when the
+ * count changes (at most once a second) and at exit; trace-format.md `packetCapture` takes
+ * `file` (the saved file), `interfaces`, `packets`, `truncated`.
+ */
+export interface HelperCaptureMessage {
+  type: 'capture';
+  spool: string;
+  interfaces: string[];
+  packets: number;
+  bytes: number;
+  truncated: boolean;
+  /** Packets the kernel filter passed that could not be tied to a verified tuple in time. */
+  unattributed: number;
+}
+
+/** Something the helper wants the user to know, without stopping. */
+export interface HelperWarningMessage {
+  type: 'warning';
+  message: string;
+}
+
+/** The helper could not do what was asked (e.g. `EPERM`: target pid owned by another user). */
+export interface HelperErrorMessage {
+  type: 'error';
+  code: string;
+  message: string;
+}
+
+/** Last line: the helper is exiting. */
+export interface HelperExitMessage {
+  type: 'exit';
+  reason: string;
+}
+
+/** Every line the helper writes. */
+export type HelperMessage =
+  | HelperReadyMessage
+  | HelperTcpConnectMessage
+  | HelperTcpMetricsMessage
+  | HelperConntrackMessage
+  | HelperProcessAddedMessage
+  | HelperWireTupleMessage
+  | HelperStatsMessage
+  | HelperCaptureMessage
+  | HelperWarningMessage
+  | HelperErrorMessage
+  | HelperExitMessage;
+
+/**
+ * Commands to the helper, one JSON object per line on its stdin. `stop` ends it cleanly; `stats`
+ * asks for a stats line now; `snapshot` asks the inet_diag mode for a reading now (the collector
+ * sends it at connection milestones: connected, request sent, response done, closing).
+ */
+export type HelperCommand = { type: 'stop' } | { type: 'stats' } | { type: 'snapshot' };
+
+/** The key the collector and helper use to match a connection: "srcIP:srcPort>dstIP:dstPort". */
+export function tupleKey(t: AddrTuple): string {
+  return `${t.srcIP}:${t.srcPort}>${t.dstIP}:${t.dstPort}`;
+}
