@@ -968,6 +968,7 @@ class QuestionRun implements Exchange {
     this.guarded(() => {
       if (this.done) return;
       if (this.msg) this.msg.error = 'ETIMEOUT';
+      this.tcp?.abort('ETIMEOUT');
       this.stop();
       this.noAnswerCode ??= 'ETIMEOUT';
       this.advance();

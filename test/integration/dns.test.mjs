@@ -286,6 +286,36 @@ describe('DNS resolver', () => {
     h.resolver.close();
   });
 
+  test('truncated reply whose TCP retry never answers: times out, then the next nameserver', async () => {
+    ns1.set('tcphang.test', { truncate: true, tcpSilent: true, A: ['192.0.2.61'] });
+    ns2.set('tcphang.test', { A: ['192.0.2.62'] });
+    try {
+      const timeoutMs = 300;
+      const h = harness({ nameservers: [ns1.address, ns2.address], timeoutMs, attempts: 1 });
+      const r = await h.lookup('tcphang.test', { family: 4 });
+      assert.equal(r.err, null);
+      assert.equal(r.address, '192.0.2.62');
+      assert.ok(r.ms >= timeoutMs - 5 && r.ms < timeoutMs + 300, `took ${r.ms} ms`);
+      assert.deepEqual(
+        h.queries().map((q) => [q.server, q.proto, q.dnsQueryMsgs.map((m) => m.error ?? null), q.dnsReplyMsgs.map((m) => m.truncated)]),
+        [
+          [ns1.address, 'udp', [null], [true]],
+          [ns1.address, 'tcp', ['ETIMEOUT'], []],
+          [ns2.address, 'udp', [null], [false]],
+        ],
+      );
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      const tcp = h.records.tcpConns.get(h.queries()[1].tcpConn);
+      assert.equal(tcp.connected, true);
+      assert.equal(tcp.error, 'ETIMEOUT');
+      assert.ok(tcp.connCloseAt >= tcp.handshakeEndAt);
+      h.resolver.close();
+    } finally {
+      ns1.set('tcphang.test', undefined);
+      ns2.set('tcphang.test', undefined);
+    }
+  });
+
   test('first nameserver never answers, second does: takes ≈ one timeout, both recorded', async () => {
     const timeoutMs = 400;
     const h = harness({ nameservers: [black.address, ns2.address], timeoutMs, attempts: 2 });

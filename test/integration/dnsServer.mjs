@@ -11,6 +11,7 @@
 //   rcode: 'NXDOMAIN' | 'SERVFAIL' | 'REFUSED' | ...             — answer with that rcode, no records
 //   truncate: true          — over UDP: an empty reply with the TC bit; over TCP: the full answer
 //   silent: true            — never answer (UDP or TCP)
+//   tcpSilent: true         — never answer over TCP (with truncate: the TCP retry hangs)
 //   malformed: true         — reply with the query's id, then bytes that do not decode
 //   delayMs: n              — answer after n ms
 // A name not in the zone gets NXDOMAIN; a name without records of the asked type gets NODATA.
@@ -73,7 +74,7 @@ export async function startDnsServer({ host = '127.0.0.1', port = 0, zone = {}, 
     const q = query.questions?.[0];
     const entry = q ? names.get(key(q.name)) : undefined;
     log.push({ proto, id: query.id, name: q?.name, type: q?.type, at: Date.now() });
-    if (silent || entry?.silent) return undefined;
+    if (silent || entry?.silent || (proto === 'tcp' && entry?.tcpSilent)) return undefined;
     const reply = {
       id: query.id,
       type: 'response',
