@@ -15,7 +15,7 @@ import { bodyCap } from './httpHooks';
 import { captureStack, formatInitiator } from './initiator';
 import { beforeConnect, lastConn } from './socketHooks';
 import type { ConnState, Hook, Tracer } from './tracer';
-import { now, toRequestError } from './tracer';
+import { connFields, now, toRequestError } from './tracer';
 
 interface SessionState {
   conn?: ConnState;
@@ -133,11 +133,7 @@ function onStream(
   for (const [k, v] of Object.entries(h)) for (const one of Array.isArray(v) ? v : [v]) flat.push(k, String(one));
   const reqHeaders = t.headers.fromFlat(flat);
   if (reqHeaders) fields.reqHeaders = reqHeaders;
-  if (conn) {
-    fields.tcpConn = conn.tcpId;
-    if (conn.tlsId) fields.tlsTunnel = conn.tlsId;
-    if (!reused) fields.dial = conn.dialId;
-  }
+  if (conn) Object.assign(fields, connFields(conn, fields.reqURL as string, reused));
   const initiator = formatInitiator(stack, t.stackDepth, t.ownFile);
   if (initiator) fields.initiator = initiator;
   t.record('httpRequests', id, fields);

@@ -20,7 +20,7 @@ import { BodyCapture } from './bodies';
 import { captureStack, formatInitiator, type StackHolder } from './initiator';
 import { connOf, constructing } from './socketHooks';
 import type { Hook, Tracer } from './tracer';
-import { now, toRequestError } from './tracer';
+import { connFields, now, toRequestError } from './tracer';
 
 interface ReqState {
   id: string;
@@ -108,6 +108,8 @@ function urlOf(req: TracedRequest): string {
   const path = req.path ?? '/';
   if (/^https?:\/\//i.test(path)) return path;
   const protocol = req.protocol ?? (req.agent?.protocol || 'http:');
+  // CONNECT's path is authority-form ("host:port"): show the tunnel's target.
+  if (req.method === 'CONNECT' && !path.startsWith('/')) return `${protocol}//${path}`;
   const hostHeader = req.getHeader('host');
   let host = typeof hostHeader === 'string' ? hostHeader : req.host;
   if (!hostHeader && req.host) {
@@ -150,9 +152,8 @@ function onStart(t: Tracer, hook: Hook, req: TracedRequest): void {
     if (len) fields.reqContentLen = Number(len[1]);
   }
   if (conn) {
-    fields.tcpConn = conn.tcpId;
-    if (conn.tlsId) fields.tlsTunnel = conn.tlsId;
-    if (!reused && (conn.dialFor === undefined || conn.dialFor === s.id)) fields.dial = conn.dialId;
+    Object.assign(fields, connFields(conn, fields.reqURL as string, reused, /^https?:\/\//i.test(req.path ?? '')));
+    if (conn.dialFor !== undefined && conn.dialFor !== s.id) delete fields.dial;
   }
   if (s.stack) {
     const initiator = formatInitiator(s.stack, t.stackDepth, t.ownFile);

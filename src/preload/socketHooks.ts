@@ -50,6 +50,80 @@ export function installSocketHooks(t: Tracer): void {
   Object.defineProperty(wrapped, 'name', { value: original.name });
   Object.defineProperty(wrapped, 'length', { value: original.length });
   proto.connect = wrapped;
+  installTlsTunnelHook(t, hook);
+}
+
+/**
+ * TLS over an existing socket — `tls.connect({ socket })`, as undici's ProxyAgent,
+ * https-proxy-agent and hand-written CONNECT code do after a proxy's CONNECT — makes no connect
+ * call, so `tls.connect` itself is wrapped to see it. The new TLS session is recorded as a
+ * tlsTunnel over the traced connection underneath; when that connection is TLS as well (an
+ * HTTPS proxy), its own session is marked `forProxy`.
+ */
+function installTlsTunnelHook(t: Tracer, hook: Hook): void {
+  const tlsModule = require('node:tls') as Record<string, Function>;
+  const original = tlsModule.connect;
+  const wrapped = function (this: unknown, ...args: unknown[]): unknown {
+    const inner = original.apply(this, args) as tls.TLSSocket;
+    if (hook.enabled) {
+      t.guard(hook, () => {
+        const opts = args.find((a) => a !== null && typeof a === 'object') as { socket?: object; servername?: string; host?: string } | undefined;
+        const outer = opts?.socket ? connOf.get(opts.socket) : undefined;
+        if (outer && !connOf.has(inner)) onTunnel(t, hook, inner, outer, opts?.servername ?? opts?.host);
+      });
+    }
+    return inner;
+  };
+  Object.defineProperty(wrapped, 'name', { value: original.name });
+  Object.defineProperty(wrapped, 'length', { value: original.length });
+  tlsModule.connect = wrapped;
+}
+
+function onTunnel(t: Tracer, hook: Hook, socket: tls.TLSSocket, outer: ConnState, servername: string | undefined): void {
+  const base = outer.tunnelOf ?? outer;
+  const begin = now();
+  const conn: ConnState = {
+    tcpId: base.tcpId,
+    dialId: base.dialId,
+    tlsId: t.id('t'),
+    host: servername ?? base.host,
+    port: base.port,
+    dialBeginAt: begin,
+    lookups: [],
+    attempts: [],
+    connected: true,
+    connectedAt: begin,
+    tuple: base.tuple,
+    tls: true,
+    secure: false,
+    servername,
+    requestCount: 0,
+    closed: false,
+    tunnelOf: base,
+  };
+  connOf.set(socket, conn);
+  if (outer.tls && outer.tlsId) t.record('tlsTunnels', outer.tlsId, { forProxy: true });
+  t.record('tlsTunnels', conn.tlsId!, { pid: t.pid, threadId: t.threadId, tcpConn: base.tcpId, forProxy: false, handshakeBeginAt: begin, handshakeErr: null, serverName: servername });
+  socket.once('secureConnect', () => {
+    t.guard(hook, () => {
+      conn.secure = true;
+      conn.alpn = socket.alpnProtocol || undefined;
+      t.record('tlsTunnels', conn.tlsId!, tlsDetail(socket, now()));
+    });
+  });
+  socket.once('close', () => {
+    t.guard(hook, () => {
+      conn.closed = true;
+      if (conn.secure) return;
+      const err = (socket as AnySocket).errored ?? undefined;
+      const code = err ? (err as NodeJS.ErrnoException).code : undefined;
+      t.record('tlsTunnels', conn.tlsId!, {
+        handshakeEndAt: now(),
+        handshakeErr: err ? err.message : 'connection closed during the TLS handshake',
+        handshakeErrCode: code,
+      });
+    });
+  });
 }
 
 /** Reads host/port from the many shapes `socket.connect()` accepts; undefined for pipes. */

@@ -36,6 +36,11 @@ export interface ConnState {
   closed: boolean;
   /** The request whose creation opened this connection (set while constructing it). */
   dialFor?: string;
+  /**
+   * Set on a TLS session layered over another traced connection (a CONNECT tunnel through a
+   * proxy): the connection underneath. tcpId/dialId are then that connection's.
+   */
+  tunnelOf?: ConnState;
   /** Socket operations, when the socket-op trace is on. */
   socketTrace?: { socketOps: SocketOp[]; droppedOps: number; layer: 'tcp' | 'tls' };
 }
@@ -136,6 +141,37 @@ export class Tracer {
     if (conn.socketTrace && extra?.recv !== undefined) tcp.socketTrace = conn.socketTrace;
     this.record('tcpConns', conn.tcpId, tcp);
   }
+}
+
+/**
+ * The request-side links for a request sent over `conn`: its TCP connection, TLS session, the dial
+ * when this request opened the connection, and the proxy, when there is one: the connection is a
+ * CONNECT tunnel, or `viaProxy` says so (http: an absolute-form request line), or — with
+ * `viaProxy` undefined (undici, http2, whose origin is the target) — the connection goes to
+ * another host than the URL's. For http the URL's host comes from the Host header, which a
+ * program may set to anything, so there the host comparison would mislead.
+ */
+export function connFields(conn: ConnState, reqURL: string, reused: boolean, viaProxy?: boolean): Record<string, unknown> {
+  const base = conn.tunnelOf ?? conn;
+  const fields: Record<string, unknown> = { tcpConn: base.tcpId };
+  if (conn.tlsId) fields.tlsTunnel = conn.tlsId;
+  if (!reused) fields.dial = base.dialId;
+  let proxied = conn.tunnelOf !== undefined || viaProxy === true;
+  if (!proxied && viaProxy === undefined) {
+    try {
+      const url = new URL(reqURL);
+      const host = url.hostname.replace(/^\[|\]$/g, '');
+      const port = Number(url.port) || (url.protocol === 'https:' ? 443 : 80);
+      proxied = host !== base.host || port !== base.port;
+    } catch {
+      proxied = false;
+    }
+  }
+  if (proxied) {
+    const h = base.host.includes(':') ? `[${base.host}]` : base.host;
+    fields.proxy = { url: `${base.tls ? 'https' : 'http'}://${h}:${base.port}`, tunnel: base.tcpId };
+  }
+  return fields;
 }
 
 /** TLS error codes (OpenSSL verification results and Node's TLS errors). */

@@ -15,7 +15,7 @@ import { bodyCap } from './httpHooks';
 import { captureStack, formatInitiator, type StackHolder } from './initiator';
 import { connOf, dialingTo } from './socketHooks';
 import type { ConnState, Hook, Tracer } from './tracer';
-import { now, toRequestError } from './tracer';
+import { connFields, now, toRequestError } from './tracer';
 
 interface UndiciRequest {
   origin?: string | URL;
@@ -27,6 +27,7 @@ interface UndiciRequest {
 
 interface UState {
   id: string;
+  url: string;
   stack?: StackHolder;
   conn?: ConnState;
   sent: boolean;
@@ -58,17 +59,17 @@ export function installUndiciHooks(t: Tracer): void {
   });
   on('undici:request:create', (m) => {
     const req = m.request as UndiciRequest;
-    const s: UState = { id: t.id('r'), stack: captureStack(), sent: false, gotResponse: false, done: false, bodyBytes: 0 };
+    const origin = String(req.origin ?? '').replace(/\/$/, '');
+    const s: UState = { id: t.id('r'), url: urlOf(origin, req.method, req.path), stack: captureStack(), sent: false, gotResponse: false, done: false, bodyBytes: 0 };
     stateOf.set(req, s);
     const headers = t.headers.fromUndici(req.headers);
     const isFetch = hasHeader(req.headers, 'sec-fetch-mode');
-    const origin = String(req.origin ?? '').replace(/\/$/, '');
     const fields: Record<string, unknown> = {
       pid: t.pid,
       threadId: t.threadId,
       client: isFetch ? 'fetch' : 'undici',
       reqMethod: req.method,
-      reqURL: origin + (req.path ?? '/'),
+      reqURL: s.url,
       reqStartAt: now(),
     };
     if (headers) fields.reqHeaders = headers;
@@ -121,10 +122,8 @@ export function installUndiciHooks(t: Tracer): void {
       s.conn = conn;
       const reused = conn.requestCount > 0;
       conn.requestCount++;
-      fields.tcpConn = conn.tcpId;
       fields.reusedConn = reused;
-      if (conn.tlsId) fields.tlsTunnel = conn.tlsId;
-      if (!reused) fields.dial = conn.dialId;
+      Object.assign(fields, connFields(conn, s.url, reused));
     }
     t.record('httpRequests', s.id, fields);
   });
@@ -197,11 +196,7 @@ export function installUndiciHooks(t: Tracer): void {
     let conn = s.conn;
     if (!conn && err && typeof err === 'object') {
       conn = failedConnect.get(err);
-      if (conn) {
-        fields.tcpConn = conn.tcpId;
-        fields.dial = conn.dialId;
-        if (conn.tlsId) fields.tlsTunnel = conn.tlsId;
-      }
+      if (conn) Object.assign(fields, connFields(conn, s.url, false));
     }
     fields.reqError = toRequestError(err, { conn, sent: s.sent, gotResponse: s.gotResponse });
     if (s.gotResponse) fields.respContentLen = s.bodyBytes;
@@ -209,6 +204,15 @@ export function installUndiciHooks(t: Tracer): void {
     if (s.sentAt !== undefined) fields.reqSentAt = s.sentAt;
     t.record('httpRequests', s.id, fields);
   });
+}
+
+/**
+ * The request's URL. A CONNECT's path is authority-form ("host:port"): it is shown as
+ * `<proxy scheme>//host:port`, the tunnel's target, so the URL still parses.
+ */
+function urlOf(origin: string, method: string | undefined, path: string | undefined): string {
+  if (method === 'CONNECT' && path && !path.startsWith('/')) return `${origin.slice(0, origin.indexOf('//'))}//${path}`;
+  return origin + (path ?? '/');
 }
 
 /** An async iterable that is not a Node stream (undici handles streams on a separate path). */

@@ -106,3 +106,54 @@ export async function startServers() {
     },
   };
 }
+
+/**
+ * A forward proxy (absolute-form requests) and CONNECT tunnels, over plain HTTP and over HTTPS
+ * (test CA). Records the proxy-authorization each request carried.
+ */
+export async function startProxies() {
+  const seenAuth = [];
+  const sockets = new Set();
+  function handlers(server) {
+    server.on('connection', (c) => {
+      sockets.add(c);
+      c.on('close', () => sockets.delete(c));
+    });
+    server.on('request', (req, res) => {
+      seenAuth.push(req.headers['proxy-authorization'] ?? null);
+      const target = new URL(req.url);
+      const upstream = http.request(target, { method: req.method, headers: { ...req.headers, host: target.host } }, (up) => {
+        res.writeHead(up.statusCode, up.headers);
+        up.pipe(res);
+      });
+      upstream.on('error', () => res.destroy());
+      req.pipe(upstream);
+    });
+    server.on('connect', (req, client, head) => {
+      seenAuth.push(req.headers['proxy-authorization'] ?? null);
+      const [host, port] = req.url.split(':');
+      const upstream = net.connect(Number(port), host, () => {
+        client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+        upstream.write(head);
+        upstream.pipe(client);
+        client.pipe(upstream);
+      });
+      sockets.add(upstream);
+      upstream.on('close', () => sockets.delete(upstream));
+      upstream.on('error', () => client.destroy());
+      client.on('error', () => upstream.destroy());
+    });
+    return server;
+  }
+  const httpProxy = handlers(http.createServer());
+  const httpsProxy = handlers(https.createServer({ key: pem('localhost.key'), cert: pem('localhost.pem') }));
+  const ports = { hp: await listen(httpProxy), sp: await listen(httpsProxy) };
+  return {
+    ports,
+    seenAuth,
+    async close() {
+      for (const s of sockets) s.destroy();
+      await Promise.all([httpProxy, httpsProxy].map((s) => new Promise((r) => s.close(r))));
+    },
+  };
+}
