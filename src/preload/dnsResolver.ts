@@ -216,6 +216,8 @@ export const FILE_CHECK_MS = 2000;
 export const IDLE_CLOSE_MS = 5000;
 /** A UDP socket carries at most this many queries, then a new one (new source port) takes over. */
 export const MAX_QUERIES_PER_SOCKET = 256;
+/** Queries in flight on one UDP socket at most (of 65536 ids); past it a new socket takes over. */
+export const MAX_PENDING_PER_SOCKET = 4096;
 /** Files larger than this are read only up to it (a huge hosts block list must not eat memory). */
 export const MAX_FILE_BYTES = 4 * 1024 * 1024;
 /** CNAME links followed inside one reply. */
@@ -602,7 +604,7 @@ class UdpChannel {
     this.pending.set(ex.id, ex);
     if (this.pending.size === 1) this.active();
     this.queries++;
-    if (this.queries >= MAX_QUERIES_PER_SOCKET) this.retire();
+    if (this.queries >= MAX_QUERIES_PER_SOCKET || this.pending.size >= MAX_PENDING_PER_SOCKET) this.retire();
     if (this.queue) this.queue.push(buf);
     else this.write(buf);
   }
@@ -1148,6 +1150,7 @@ class Lookup {
 
   /** Runs the lookup (once the configuration files have been read). */
   start(): void {
+    if (this.delivered) return;
     const hosts = this.resolver.hostsFor(this.hostname, this.opts.family);
     if (hosts) {
       this.deliver(
@@ -1479,7 +1482,7 @@ class ResolverImpl implements Resolver {
       [this.resolvFile, (text: string) => this.setResolvConf(text)],
       [this.hostsFile, (text: string) => (this.hosts = parseHosts(text))],
     ] as const) {
-      fs.stat(file.path, (err, st) => {
+      const statted = (err: NodeJS.ErrnoException | null, st: fs.Stats) => {
         const same = err
           ? file.size === -1 && file.mtimeMs === -1
           : st.mtimeMs === file.mtimeMs && st.size === file.size && st.ino === file.ino;
@@ -1489,7 +1492,12 @@ class ResolverImpl implements Resolver {
         }
         changed = true;
         this.readFile(file, set, done);
-      });
+      };
+      try {
+        fs.stat(file.path, statted);
+      } catch (err) {
+        process.nextTick(statted, err as NodeJS.ErrnoException, undefined as unknown as fs.Stats);
+      }
     }
   }
 
@@ -1506,7 +1514,7 @@ class ResolverImpl implements Resolver {
       }
       done();
     };
-    fs.open(file.path, 'r', (err, fd) => {
+    const opened = (err: NodeJS.ErrnoException | null, fd: number) => {
       if (err) {
         finish('');
         return;
@@ -1529,7 +1537,13 @@ class ResolverImpl implements Resolver {
         };
         readMore(0);
       });
-    });
+    };
+    try {
+      fs.open(file.path, 'r', opened);
+    } catch (err) {
+      // E.g. ERR_ACCESS_DENIED under the permission model, thrown synchronously.
+      process.nextTick(opened, err as NodeJS.ErrnoException, -1);
+    }
   }
 
   // -- sockets ----------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ import { bodyCap } from './httpHooks';
 import { captureStack, formatInitiator } from './initiator';
 import { beforeConnect, lastConn } from './socketHooks';
 import type { ConnState, Hook, Tracer } from './tracer';
-import { connFields, now, toRequestError } from './tracer';
+import { connFields, now, overrideMethod, toRequestError } from './tracer';
 
 interface SessionState {
   conn?: ConnState;
@@ -166,13 +166,13 @@ function onStream(
     });
   });
   const push = stream.push;
-  stream.push = function (chunk: unknown, enc?: BufferEncoding): boolean {
+  overrideMethod(stream, 'push', function (this: Stream, chunk: unknown, enc?: BufferEncoding): boolean {
     if (chunk && hook.enabled) {
       bodyBytes += typeof chunk === 'string' ? Buffer.byteLength(chunk, enc) : (chunk as Uint8Array).length;
       body?.add(chunk, enc);
     }
     return push.call(this, chunk, enc);
-  };
+  });
   const finish = (err: unknown) => {
     if (done) return;
     done = true;

@@ -20,7 +20,7 @@ import { BodyCapture } from './bodies';
 import { captureStack, formatInitiator, type StackHolder } from './initiator';
 import { connOf, constructing } from './socketHooks';
 import type { Hook, Tracer } from './tracer';
-import { connFields, now, toRequestError } from './tracer';
+import { connFields, now, overrideMethod, toRequestError } from './tracer';
 
 interface ReqState {
   id: string;
@@ -207,13 +207,13 @@ function onResponse(t: Tracer, hook: Hook, req: TracedRequest, res: IncomingMess
     s.respEncoding = headerText(res.headers['content-encoding']);
   }
   const push = res.push;
-  res.push = function (chunk: unknown, encoding?: BufferEncoding): boolean {
+  overrideMethod(res, 'push', function (this: IncomingMessage, chunk: unknown, encoding?: BufferEncoding): boolean {
     if (chunk && hook.enabled) {
       s.bodyBytes += typeof chunk === 'string' ? Buffer.byteLength(chunk, encoding) : (chunk as Uint8Array).length;
       s.respBody?.add(chunk, encoding);
     }
     return push.call(this, chunk, encoding);
-  };
+  });
   res.once('end', () => {
     t.guard(hook, () => finish(t, req, s, undefined));
   });
@@ -271,13 +271,13 @@ function captureRequestBody(t: Tracer, hook: Hook, req: TracedRequest, s: ReqSta
   const cap = (s.reqBody = new BodyCapture(bodyCap(t)));
   const r = req as unknown as { write: (...a: unknown[]) => unknown; end: (...a: unknown[]) => unknown };
   const write = r.write;
-  r.write = function (...args: unknown[]) {
+  overrideMethod(r, 'write', function (this: unknown, ...args: unknown[]) {
     if (hook.enabled) cap.add(args[0], typeof args[1] === 'string' ? (args[1] as BufferEncoding) : undefined);
     return write.apply(this, args);
-  };
+  });
   const end = r.end;
-  r.end = function (...args: unknown[]) {
+  overrideMethod(r, 'end', function (this: unknown, ...args: unknown[]) {
     if (hook.enabled && typeof args[0] !== 'function') cap.add(args[0], typeof args[1] === 'string' ? (args[1] as BufferEncoding) : undefined);
     return end.apply(this, args);
-  };
+  });
 }

@@ -15,7 +15,7 @@ import * as net from 'node:net';
 import * as tls from 'node:tls';
 import type { PeerCert, SocketOp } from '../trace/types';
 import type { ConnState, Hook, Tracer } from './tracer';
-import { isTlsCode, now } from './tracer';
+import { isTlsCode, now, overrideMethod } from './tracer';
 
 /** Connection state per socket. */
 export const connOf = new WeakMap<object, ConnState>();
@@ -300,15 +300,15 @@ function traceSocketOps(t: Tracer, hook: Hook, socket: AnySocket, conn: ConnStat
   };
   const s = socket as unknown as { push: (chunk: unknown, enc?: BufferEncoding) => boolean; _writeGeneric: WriteGeneric; connecting: boolean };
   const push = s.push;
-  s.push = function (chunk: unknown, enc?: BufferEncoding): boolean {
+  overrideMethod(s, 'push', function (this: unknown, chunk: unknown, enc?: BufferEncoding): boolean {
     if (hook.enabled && chunk != null) {
       const at = now();
       keep({ type: 'read', callAt: at, returnAt: at, dataLen: byteLength(chunk, enc), returnErr: null });
     }
     return push.call(this, chunk, enc);
-  };
+  });
   const writeGeneric = s._writeGeneric;
-  s._writeGeneric = function (this: typeof s, writev, data, encoding, cb) {
+  overrideMethod(s, '_writeGeneric', function (this: typeof s, writev, data, encoding, cb) {
     // While connecting, net re-calls _writeGeneric after 'connect': record it then.
     if (!hook.enabled || this.connecting) return writeGeneric.call(this, writev, data, encoding, cb);
     const op: SocketOp = { type: 'write', callAt: now(), dataLen: writev ? writevLength(data) : byteLength(data, encoding), returnErr: null };
@@ -318,7 +318,7 @@ function traceSocketOps(t: Tracer, hook: Hook, socket: AnySocket, conn: ConnStat
       if (err) op.returnErr = (err as NodeJS.ErrnoException).code ?? err.message;
       cb(err);
     });
-  };
+  });
 }
 
 function byteLength(chunk: unknown, encoding?: BufferEncoding): number {

@@ -9,6 +9,14 @@ import type { AddrTuple, ConnectAttempt, DnsLookup, ErrorPhase, RecordKind, Requ
 import { HeaderCapture } from './headers';
 import type { Transport } from './transport';
 
+/**
+ * Replaces a method on one object (not its prototype) with a wrapper, as a non-enumerable own
+ * property, so `Object.keys`, spreading and inspection of the program's objects are unchanged.
+ */
+export function overrideMethod<T extends object, K extends keyof T>(obj: T, name: K, fn: T[K]): void {
+  Object.defineProperty(obj, name, { value: fn, writable: true, configurable: true, enumerable: false });
+}
+
 /** Epoch milliseconds with sub-millisecond resolution. */
 export function now(): number {
   return performance.timeOrigin + performance.now();

@@ -15,7 +15,7 @@ import { bodyCap } from './httpHooks';
 import { captureStack, formatInitiator, type StackHolder } from './initiator';
 import { connOf, dialingTo } from './socketHooks';
 import type { ConnState, Hook, Tracer } from './tracer';
-import { connFields, now, toRequestError } from './tracer';
+import { connFields, now, overrideMethod, toRequestError } from './tracer';
 
 interface UndiciRequest {
   origin?: string | URL;
@@ -103,13 +103,13 @@ export function installUndiciHooks(t: Tracer): void {
     t.record('httpRequests', s.id, fields);
     const onData = req.onData;
     if (typeof onData === 'function') {
-      req.onData = function (chunk: Uint8Array) {
+      overrideMethod(req, 'onData', function (this: unknown, chunk: Uint8Array) {
         if (hook.enabled && chunk) {
           s.bodyBytes += chunk.length;
           s.respBody?.add(chunk);
         }
         return onData.call(this, chunk);
-      };
+      });
     }
   });
 

@@ -14,6 +14,10 @@ const req = http.request(`${urls.http}/patched`, (res) => {
   res.on('data', (d) => (body += d));
   res.on('end', () => {
     console.log('calls', calls, 'status', res.statusCode, 'body', body.length);
+    // Tracing must not show on the program's own objects.
+    console.log('res keys', Object.keys(res).join(','));
+    console.log('req keys', Object.keys(req).join(','));
+    console.log('socket keys', Object.keys(res.socket ?? {}).join(','));
     process.exitCode = 3;
   });
 });
