@@ -30,7 +30,8 @@
  *   EAI_AGAIN (errno -3001) when no nameserver gave a usable answer (timeout, SERVFAIL, REFUSED,
  *   malformed reply, port unreachable — glibc reports all of these as EAI_AGAIN), with
  *   `syscall: 'getaddrinfo'` and `hostname`. A non-enumerable `dnsCode` says which, with c-ares'
- *   names: ENOTFOUND, ENODATA, ETIMEOUT, ESERVFAIL, EREFUSED, EBADRESP, ECONNREFUSED.
+ *   names: ENOTFOUND, ENODATA, ETIMEOUT, ESERVFAIL, EREFUSED, ENOTIMP, EFORMERR, EBADRESP, ECONNREFUSED
+ *   (or another socket error code).
  * - Input this resolver does not handle (an IP literal, an empty or non-ASCII or over-long name,
  *   options it does not recognise) is passed to the original `dns.lookup`, untraced, so behaviour
  *   (including its validation errors) stays Node's. So is a lookup hit by an internal failure.
@@ -42,7 +43,9 @@
  * one `dnsQueries` record pointing at it. A TCP retry opens one connection per exchange (one
  * `tcpConns` record, fromResolver) and closes it after the reply. Sockets are referenced (keep the
  * process alive) only while a query is pending on them, like a pending `dns.lookup`; idle ones are
- * unreferenced. Every socket has its own 'error' listener.
+ * unreferenced. Every socket has its own 'error' listener. A reply that arrives after its query
+ * timed out (the lookup has moved on) counts in the socket's bytes but is not recorded as a message.
+ * The connect hook must skip the resolver's own sockets: see `isResolverSocket`.
  */
 
 import dgram = require('node:dgram');
