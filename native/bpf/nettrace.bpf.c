@@ -44,6 +44,10 @@ struct conn {
 	__u8 family;
 	__u16 sport, dport;
 	__u8 saddr[16], daddr[16];
+	/* Metrics at the move to TCP_CLOSE: tcp_disconnect() (abortive close, connect(AF_UNSPEC))
+	 * zeroes srtt, total_retrans, segs and byte counters right after it, before destroy. */
+	__u32 closed_snap;
+	struct nt_metrics snap;
 };
 
 /* Traced processes (tgid -> 1). User space seeds the target; fork adds children. */
@@ -152,7 +156,10 @@ static __always_inline int emit(__u8 type, const struct sock *sk, struct conn *c
 	} else {
 		fill_tuple(e, sk);
 	}
-	fill_metrics(&e->m, sk);
+	if (c->closed_snap)
+		__builtin_memcpy(&e->m, &c->snap, sizeof(e->m));
+	else
+		fill_metrics(&e->m, sk);
 	bpf_ringbuf_submit(e, 0);
 	count(NT_STAT_EVENTS);
 	return 0;
@@ -207,6 +214,8 @@ int BPF_PROG(on_set_state, const struct sock *sk, const int oldstate, const int 
 		 * the move to TCP_CLOSE (__tcp_close: tcp_set_state(CLOSE) then
 		 * tcp_send_active_reset), and that RST must still be counted. */
 		c->close_ns = now;
+		fill_metrics(&c->snap, sk);
+		c->closed_snap = 1;
 	}
 	return 0;
 }

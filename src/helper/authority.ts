@@ -50,7 +50,10 @@ export function checkTarget(pid: number, uid: number): { code: string; message: 
   if (uid === 0) return undefined;
   const other = uids.find((u) => u !== uid);
   if (other !== undefined) {
-    return { code: 'EPERM', message: `target pid ${pid} belongs to uid ${other}, not to the invoking user (uid ${uid}): refusing to trace it` };
+    return {
+      code: 'EPERM',
+      message: `target pid ${pid} belongs to uid ${other}, not to the invoking user (uid ${uid}): refusing to trace it`,
+    };
   }
   return undefined;
 }

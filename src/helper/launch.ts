@@ -152,7 +152,9 @@ export function startHelper(opts: HelperOptions): Promise<HelperClient> {
  * connect.
  */
 export function spawnGated(command: string, args: string[], options: SpawnOptions = {}): { child: ChildProcess; release: () => void } {
-  const stdio = (Array.isArray(options.stdio) ? options.stdio : [options.stdio ?? 'pipe', options.stdio ?? 'pipe', options.stdio ?? 'pipe']).slice(0, 3);
+  const stdio = (
+    Array.isArray(options.stdio) ? options.stdio : [options.stdio ?? 'pipe', options.stdio ?? 'pipe', options.stdio ?? 'pipe']
+  ).slice(0, 3);
   const child = spawn('/bin/sh', ['-c', 'read _ <&3; exec 3<&-; exec "$@"', 'nettrace-gate', command, ...args], {
     ...options,
     stdio: [...stdio, 'pipe'],

@@ -62,7 +62,9 @@ function main(): void {
     const mine = readlinkSync('/proc/self/ns/net');
     const theirs = readlinkSync(`/proc/${pid}/ns/net`);
     if (mine !== theirs) {
-      const r = spawnSync('nsenter', [`--net=/proc/${pid}/ns/net`, '--', process.execPath, ...process.argv.slice(1), '--in-target-netns'], { stdio: 'inherit' });
+      const r = spawnSync('nsenter', [`--net=/proc/${pid}/ns/net`, '--', process.execPath, ...process.argv.slice(1), '--in-target-netns'], {
+        stdio: 'inherit',
+      });
       process.exitCode = r.status ?? 1;
       return;
     }

@@ -12,11 +12,9 @@
  *   on-the-wire tuple — after any NAT on the way out — to a map, both directions. A BPF socket
  *   filter on each capture socket passes only packets whose tuple is in that map, so untraced
  *   traffic on the same interface is dropped in the kernel and the SYN is kept.
- * - `cap` opens each device with the libpcap filter "less 1", which matches nothing (it has no way
- *   to take a BPF program);
- *   the native helper receives the capture sockets as inherited fds and replaces that filter with
- *   the BPF socket filter (SO_ATTACH_BPF) before it reports ready. libpcap's userland filtering
- *   is off once a kernel filter is set, so the replacement is what applies.
+ * - `cap` opens each device without a libpcap filter (it has no way to take a BPF program); the
+ *   native helper receives the capture sockets as inherited fds and attaches the BPF socket
+ *   filter (SO_ATTACH_BPF) before it reports ready.
  * - In user space every packet is checked again against the wire tuples the native helper
  *   reported (`wireTuple`). A packet can arrive before its `wireTuple` line, so unmatched packets
  *   wait up to `pendingMs`; those never matched are discarded and counted as `unattributed`
@@ -90,7 +88,7 @@ export function ipv6String(b: Buffer): string {
   for (let i = 0; i < 16; i += 2) g.push(b.readUInt16BE(i));
   let best = -1;
   let bestLen = 0;
-  for (let i = 0; i < 8; ) {
+  for (let i = 0; i < 8;) {
     if (g[i] !== 0) {
       i++;
       continue;
@@ -194,8 +192,12 @@ export class TracedCapture {
       const c = new cap.Cap();
       const buffer = Buffer.alloc(65535);
       // 32 MiB kernel ring per device: room for bursts while the event loop is busy.
-      // "less 1" matches nothing: until the native helper swaps in its BPF socket filter, nothing is kept.
-      const linkType = c.open(name, 'less 1', 32 * 1024 * 1024, buffer);
+      // No libpcap filter at all: with one, libpcap also applies it in user space to the packets
+      // of the ring blocks that were open when it was set (pcap-linux.c,
+      // blocks_to_filter_in_userland), which would drop the first packets that our BPF socket
+      // filter passes. Until that filter is attached (before `ready`), everything is captured;
+      // those packets never match a verified tuple and are discarded.
+      const linkType = c.open(name, '', 32 * 1024 * 1024, buffer);
       const inodes = packetInodes();
       const fd = [...socketFds()].find(([f, ino]) => !before.has(f) && inodes.has(ino))?.[0];
       if (fd === undefined) throw new Error(`cannot find the packet socket that cap opened for ${name}`);

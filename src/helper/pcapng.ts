@@ -175,7 +175,11 @@ export function readPcapng(path: string): { interfaces: PcapngInterface[]; packe
     const body = buf.subarray(off + 8, off + len - 4);
     if (type === IDB) {
       const opts = readOptions(body.subarray(8));
-      interfaces.push({ linkType: body.readUInt16LE(0), snapLen: body.readUInt32LE(4), name: opts.get(IF_NAME)?.toString() ?? `if${interfaces.length}` });
+      interfaces.push({
+        linkType: body.readUInt16LE(0),
+        snapLen: body.readUInt32LE(4),
+        name: opts.get(IF_NAME)?.toString() ?? `if${interfaces.length}`,
+      });
     } else if (type === EPB) {
       const capLen = body.readUInt32LE(12);
       const opts = readOptions(body.subarray(20 + pad4(capLen)));
@@ -235,7 +239,11 @@ export interface SavePcapOptions {
  * Writes `out` from the helper's spool: the packets of the session (or of one request), each
  * commented with its connection and request trace IDs. Runs unprivileged.
  */
-export function savePcap(spool: string, out: string, opts: SavePcapOptions): { file: string; interfaces: string[]; packets: number; truncated: boolean } {
+export function savePcap(
+  spool: string,
+  out: string,
+  opts: SavePcapOptions,
+): { file: string; interfaces: string[]; packets: number; truncated: boolean } {
   const { interfaces, packets } = readPcapng(spool);
   const w = new PcapngWriter(out, interfaces, opts.maxBytes, 0o644);
   for (const p of packets) {

@@ -1,0 +1,299 @@
+// The privileged helper against real kernels paths: network namespaces and veth pairs created
+// here, nftables NAT and random drop, ss -ti as the kernel's own figures, tshark/capinfos on the
+// pcapng. Root only (CI runs as root); skipped loudly otherwise or when the native build is missing.
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { rmSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { api, createTopology, gatedClient, nativeHelper, nft, ofType, root, sh, skipLoudly, skipReason, startServer } from './lib.mjs';
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const key = (t) => `${t.srcIP}:${t.srcPort}>${t.dstIP}:${t.dstPort}`;
+
+async function startTraced(client, opts = {}) {
+  await client.gated;
+  const h = await api().startHelper({ pid: client.child.pid, root, authority: 'root', ...opts });
+  client.release();
+  return h;
+}
+
+describe('privileged helper', { timeout: 150_000 }, () => {
+  const reason = skipReason();
+  let topo;
+  let server;
+  before(async () => {
+    if (reason) return;
+    topo = createTopology(1 + (process.pid % 200), { nat: true });
+    // 10% random loss on port 8081 only (no netem on this kernel; nftables numgen instead).
+    nft(
+      topo.s,
+      `table inet nettrace_loss {
+      chain in { type filter hook input priority 0; tcp dport 8081 numgen random mod 100 < 10 drop; }
+    }`,
+    );
+    // One MSS per packet (no TSO/GSO super-packets), so the drop rule hits many segments.
+    sh('ip', ['-n', topo.c, 'link', 'set', 'dev', topo.clientDev, 'gso_max_segs', '1']);
+    server = await startServer(topo.s, [8080, 8081, 8082]);
+  });
+  after(() => {
+    server?.kill();
+    topo?.cleanup();
+  });
+
+  test('NAT in the path: conntrack shows the translated reply tuple and counters > 0', async (t) => {
+    if (reason) return skipLoudly(t, reason);
+    const acct = () => sh('ip', ['netns', 'exec', topo.c, 'sysctl', '-n', 'net.netfilter.nf_conntrack_acct']).trim();
+    const acctBefore = acct();
+    const client = gatedClient(topo.c, [`${topo.net}.100`, 80, 3, 20000]);
+    const h = await startTraced(client);
+    assert.equal(acct(), '1', 'nf_conntrack_acct is on while the helper runs');
+    await client.exited;
+    await h.exited;
+    assert.equal(acct(), acctBefore, 'nf_conntrack_acct is restored when the helper exits');
+    const ports = client.ports();
+    assert.equal(ports.length, 3);
+    for (const port of ports) {
+      const tuple = { srcIP: `${topo.net}.1`, srcPort: port, dstIP: `${topo.net}.100`, dstPort: 80 };
+      const cts = ofType(h, 'conntrack').filter((m) => key(m.addrTuple) === key(tuple) && m.conntrack);
+      assert.ok(cts.length >= 2, `conntrack readings at connect and close for port ${port}: ${JSON.stringify(ofType(h, 'conntrack'))}`);
+      const last = cts.at(-1).conntrack;
+      assert.deepEqual(last.addrOrig, tuple);
+      assert.equal(last.addrReply.srcIP, `${topo.net}.2`);
+      assert.equal(last.addrReply.srcPort, 8080);
+      assert.equal(last.addrReply.dstIP, `${topo.net}.3`, 'SNAT visible in the reply tuple');
+      assert.match(last.status, /dst-nat/);
+      assert.match(last.status, /src-nat/);
+      assert.ok(last.packetsSent > 0 && last.packetsRecv > 0 && last.bytesSent > 20000 && last.bytesRecv > 0, JSON.stringify(last));
+      const fin = ofType(h, 'tcpMetrics').find((m) => m.final && key(m.addrTuple) === key(tuple));
+      assert.ok(fin, `final metrics for port ${port}`);
+      assert.equal(fin.tcpMetrics.source, 'bpf');
+      assert.ok(fin.tcpMetrics.bytesAcked >= 20004 && fin.tcpMetrics.rttUs > 0 && fin.tcpMetrics.lifespanUs > 0, JSON.stringify(fin));
+    }
+  });
+
+  test('random drop: retransmits match ss -ti, RTT within 20%, reset counted', async (t) => {
+    if (reason) return skipLoudly(t, reason);
+    const client = gatedClient(topo.c, [`${topo.net}.2`, 8081, 1, 1_000_000, 'hold']);
+    const h = await startTraced(client);
+    const port = Number((await client.waitFor('HELD ')).slice(5));
+    // The kernel's own figures for this socket, while it is idle (all data acked).
+    const ss = sh('ip', ['netns', 'exec', topo.c, 'ss', '-tinH', 'state', 'established', `( sport = :${port} )`]);
+    const ssRetrans = Number(/retrans:\d+\/(\d+)/.exec(ss)?.[1] ?? 0);
+    const ssRttMs = Number(/\brtt:([\d.]+)\//.exec(ss)?.[1]);
+    client.child.stdin.write('reset\n'); // RST: no FIN exchange, so no new RTT sample or retransmit
+    await client.exited;
+    await h.exited;
+    const fin = ofType(h, 'tcpMetrics').find((m) => m.final && m.addrTuple.srcPort === port);
+    assert.ok(fin, 'final metrics');
+    const m = fin.tcpMetrics;
+    console.error(`# loss: helper retransmits=${m.retransmits} ss=${ssRetrans}; helper rtt=${m.rttUs}us ss=${ssRttMs * 1000}us`);
+    assert.ok(ssRetrans > 0, `the drop rule induced retransmits (ss: ${ss})`);
+    assert.equal(m.retransmits, ssRetrans, 'retransmits match ss -ti');
+    assert.ok(Math.abs(m.rttUs / 1000 - ssRttMs) <= 0.2 * ssRttMs, `RTT ${m.rttUs}us within 20% of ss ${ssRttMs}ms`);
+    assert.equal(m.resetsSent, 1, 'the RST the client sent is counted');
+    assert.equal(m.synRetransmits, 0);
+  });
+
+  test('dropped SYN: counted as a SYN retransmit, apart from data retransmits', async (t) => {
+    if (reason) return skipLoudly(t, reason);
+    nft(
+      topo.s,
+      `table inet nettrace_syn {
+      chain in { type filter hook input priority 0; tcp dport 8082 tcp flags syn drop; }
+    }`,
+    );
+    const client = gatedClient(topo.c, [`${topo.net}.2`, 8082, 1, 1000]);
+    const h = await startTraced(client);
+    await sleep(500); // the first SYN is dropped; the retransmission (after the 1 s initial RTO) passes
+    sh('ip', ['netns', 'exec', topo.s, 'nft', 'delete', 'table', 'inet', 'nettrace_syn']);
+    await client.exited;
+    await h.exited;
+    const conn = ofType(h, 'tcpConnect')[0];
+    assert.ok(conn, 'connected after the SYN retransmission');
+    assert.equal(conn.synRetransmits, 1);
+    assert.ok(conn.connectLatencyUs > 900_000, `connect latency includes the RTO: ${conn.connectLatencyUs}us`);
+    const fin = ofType(h, 'tcpMetrics').find((m) => m.final);
+    assert.equal(fin.tcpMetrics.synRetransmits, 1);
+  });
+
+  test('two processes, one traced: metrics and pcapng hold only the traced one, with trace-ID comments', async (t) => {
+    const why = reason ?? skipReason({ pcap: true });
+    if (why) return skipLoudly(t, why);
+    const traced = gatedClient(topo.c, [`${topo.net}.100`, 80, 3, 50000]);
+    const h = await startTraced(traced, { pcap: true });
+    const other = spawn(
+      'ip',
+      ['netns', 'exec', topo.c, process.execPath, join(root, 'test/privileged/fixtures/client.mjs'), `${topo.net}.100`, 80, 3, 50000],
+      { stdio: ['pipe', 'pipe', 'inherit'] },
+    );
+    let otherOut = '';
+    other.stdout.on('data', (d) => (otherOut += d));
+    await Promise.all([traced.exited, new Promise((r) => other.on('exit', r))]);
+    await h.exited;
+    const mine = traced.ports();
+    const theirs = [...otherOut.matchAll(/CONN (\d+)/g)].map((x) => Number(x[1]));
+    assert.equal(mine.length, 3);
+    assert.equal(theirs.length, 3);
+    const pid = traced.child.pid;
+    assert.deepEqual(new Set(ofType(h, 'tcpConnect').map((m) => m.addrTuple.srcPort)), new Set(mine));
+    for (const m of [...ofType(h, 'tcpMetrics'), ...ofType(h, 'tcpConnect')]) {
+      assert.equal(m.pid, pid);
+      assert.ok(!theirs.includes(m.addrTuple.srcPort), 'no metrics for the untraced process');
+    }
+    const cap = ofType(h, 'capture').at(-1);
+    assert.ok(cap, `capture message: ${JSON.stringify(h.ready)}`);
+    assert.equal(cap.unattributed, 0);
+    assert.equal(cap.truncated, false);
+    assert.ok(cap.interfaces.includes(topo.clientDev), JSON.stringify(cap.interfaces));
+
+    // What the collector does on "Save PCAP": label each connection with its trace IDs.
+    const labels = new Map(mine.map((p) => [`${topo.net}.1:${p}>${topo.net}.100:80`, { conn: `tcp-${p}`, requests: [`req-${p}`] }]));
+    const out = join(tmpdir(), `nettrace-test-${process.pid}.pcapng`);
+    t.after(() => {
+      rmSync(out, { force: true });
+      rmSync(dirname(cap.spool), { recursive: true, force: true });
+    });
+    const saved = api().savePcap(cap.spool, out, { labels });
+    assert.equal(saved.packets, cap.packets);
+    const fields = sh(
+      'tshark',
+      [
+        '-r',
+        out,
+        '-T',
+        'fields',
+        '-E',
+        'separator=|',
+        '-e',
+        'ip.src',
+        '-e',
+        'tcp.srcport',
+        '-e',
+        'ip.dst',
+        '-e',
+        'tcp.dstport',
+        '-e',
+        'tcp.flags.syn',
+        '-e',
+        'tcp.flags.ack',
+        '-e',
+        'frame.comment',
+      ],
+      { stdio: ['ignore', 'pipe', 'ignore'] },
+    )
+      .trim()
+      .split('\n')
+      .map((l) => l.split('|'));
+    assert.equal(fields.length, saved.packets);
+    let syns = 0;
+    const seen = new Set();
+    for (const [src, sport, dst, dport, syn, ack, comment] of fields) {
+      // On the wire the client is the SNAT address .3 and the server the DNAT target .2:8080.
+      const clientPort = src === `${topo.net}.3` ? Number(sport) : Number(dport);
+      assert.ok([src, dst].includes(`${topo.net}.3`) && [src, dst].includes(`${topo.net}.2`), `${src} ${dst}`);
+      const socketPort = Number(/tuple=[\d.]+:(\d+)>/.exec(comment)?.[1]);
+      assert.ok(mine.includes(socketPort), `packet of a traced connection: ${comment}`);
+      assert.ok(!theirs.includes(clientPort), 'no packet of the untraced process');
+      assert.match(comment, new RegExp(`^connection=tcp-${socketPort} requests=req-${socketPort} pid=${pid} `));
+      seen.add(socketPort);
+      if (syn === '1' && ack === '0') syns++;
+    }
+    assert.deepEqual(seen, new Set(mine), 'every traced connection is in the file');
+    assert.equal(syns, 3, 'each connection starts with its first SYN');
+    const info = sh('capinfos', [out], { stdio: ['ignore', 'pipe', 'ignore'] });
+    assert.match(info, new RegExp(`Number of packets:\\s+${saved.packets}\\b`));
+    assert.match(info, /pcapng/);
+
+    // One request only: the packets of that request's connection.
+    const one = api().savePcap(cap.spool, out, { labels, requestTraceID: `req-${mine[1]}` });
+    const comments = sh('tshark', ['-r', out, '-T', 'fields', '-e', 'frame.comment'], { stdio: ['ignore', 'pipe', 'ignore'] })
+      .trim()
+      .split('\n');
+    assert.equal(comments.length, one.packets);
+    assert.ok(comments.every((c) => c.startsWith(`connection=tcp-${mine[1]} `)));
+  });
+
+  test('a target pid owned by another user is refused with a clear error', async (t) => {
+    if (reason) return skipLoudly(t, reason);
+    const victim = spawn('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', 'sleep', '30'], { stdio: 'ignore' });
+    t.after(() => victim.kill());
+    await sleep(100);
+    // As if started through sudo by uid 1234.
+    const r = spawnSync(process.execPath, [join(root, 'dist/helper.cjs'), '--pid', String(victim.pid)], {
+      env: { ...process.env, SUDO_UID: '1234', SUDO_GID: '1234' },
+      encoding: 'utf8',
+    });
+    assert.equal(r.status, 3);
+    assert.match(
+      r.stdout,
+      new RegExp(
+        `"code":"EPERM","message":"target pid ${victim.pid} belongs to uid 65534, not to the invoking user \\(uid 1234\\): refusing to trace it"`,
+      ),
+    );
+    // The native helper checks too (it may be started directly, e.g. with file capabilities).
+    const n = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', nativeHelper, '--pid', String(process.pid)], {
+      encoding: 'utf8',
+    });
+    assert.equal(n.status, 3);
+    assert.match(n.stdout, new RegExp(`target pid ${process.pid} belongs to uid 0, not to the invoking user \\(uid 65534\\)`));
+  });
+});
+
+describe('unprivileged helper (inet_diag)', { timeout: 60_000 }, () => {
+  test('as nobody: inet_diag metrics appear and helper-only features say why they are off', async (t) => {
+    const reason = skipReason();
+    if (reason) return skipLoudly(t, reason);
+    const srv = net.createServer((s) => {
+      let n = 0;
+      s.on('data', (d) => {
+        n += d.length;
+        if (n >= 200004) s.write('ok\n');
+      });
+      s.on('error', () => {});
+    });
+    await new Promise((r) => srv.listen(0, '127.0.0.1', r));
+    t.after(() => srv.close());
+    const client = gatedClient(null, ['127.0.0.1', srv.address().port, 2, 200000, 'hold'], { uid: 65534 });
+    await client.gated;
+    const child = spawn(
+      'setpriv',
+      [
+        '--reuid=65534',
+        '--regid=65534',
+        '--clear-groups',
+        process.execPath,
+        join(root, 'dist/helper.cjs'),
+        '--pid',
+        String(client.child.pid),
+        '--pcap',
+      ],
+      { stdio: ['pipe', 'pipe', 'inherit'] },
+    );
+    const h = new (api().HelperClient)(child, 'unprivileged');
+    await new Promise((r) => h.on('message', (m) => m.type === 'ready' && r()));
+    client.release();
+    for (let i = 0; i < 2; i++) {
+      while (client.lines.filter((l) => l.startsWith('HELD ')).length <= i) await sleep(20);
+      await sleep(300); // a few inet_diag polls while the connection is open
+      client.child.stdin.write('next\n');
+    }
+    await client.exited;
+    await h.exited;
+    assert.equal(h.ready.mode, 'inet_diag');
+    assert.equal(h.ready.authority, 'unprivileged');
+    for (const f of ['bpf', 'conntrack', 'capture']) assert.match(h.ready.unavailable[f] ?? '', /root/, `${f}: ${h.ready.unavailable[f]}`);
+    const ports = client.ports();
+    assert.equal(ports.length, 2);
+    for (const port of ports) {
+      const ms = ofType(h, 'tcpMetrics').filter((m) => m.addrTuple.srcPort === port);
+      assert.ok(ms.length >= 1, `inet_diag metrics for ${port}: ${JSON.stringify(ofType(h, 'tcpMetrics'))}`);
+      const last = ms.at(-1);
+      assert.equal(last.final, true);
+      assert.equal(last.tcpMetrics.source, 'inet_diag');
+      assert.ok(last.tcpMetrics.rttUs > 0 && last.tcpMetrics.bytesAcked >= 200004, JSON.stringify(last));
+    }
+  });
+});
