@@ -8,7 +8,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { api, createTopology, gatedClient, nativeHelper, nft, ofType, root, sh, skipLoudly, skipReason, startServer } from './lib.mjs';
+import { api, createTopology, gatedClient, nft, nobodyCopy, ofType, root, sh, skipLoudly, skipReason, startServer } from './lib.mjs';
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const key = (t) => `${t.srcIP}:${t.srcPort}>${t.dstIP}:${t.dstPort}`;
@@ -234,9 +234,13 @@ describe('privileged helper', { timeout: 150_000 }, () => {
       ),
     );
     // The native helper checks too (it may be started directly, e.g. with file capabilities).
-    const n = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', nativeHelper, '--pid', String(process.pid)], {
-      encoding: 'utf8',
-    });
+    const n = spawnSync(
+      'setpriv',
+      ['--reuid=65534', '--regid=65534', '--clear-groups', nobodyCopy(t).nativeHelper, '--pid', String(process.pid)],
+      {
+        encoding: 'utf8',
+      },
+    );
     assert.equal(n.status, 3);
     assert.match(n.stdout, new RegExp(`target pid ${process.pid} belongs to uid 0, not to the invoking user \\(uid 65534\\)`));
   });
@@ -256,7 +260,8 @@ describe('unprivileged helper (inet_diag)', { timeout: 60_000 }, () => {
     });
     await new Promise((r) => srv.listen(0, '127.0.0.1', r));
     t.after(() => srv.close());
-    const client = gatedClient(null, ['127.0.0.1', srv.address().port, 2, 200000, 'hold'], { uid: 65534 });
+    const copy = nobodyCopy(t);
+    const client = gatedClient(null, ['127.0.0.1', srv.address().port, 2, 200000, 'hold'], { uid: 65534, script: copy.client });
     await client.gated;
     const child = spawn(
       'setpriv',
@@ -265,7 +270,7 @@ describe('unprivileged helper (inet_diag)', { timeout: 60_000 }, () => {
         '--regid=65534',
         '--clear-groups',
         process.execPath,
-        join(root, 'dist/helper.cjs'),
+        copy.helperScript,
         '--pid',
         String(client.child.pid),
         '--pcap',

@@ -1,7 +1,8 @@
 // Helpers of the privileged suite: skip reasons, network namespaces + veth pairs + nftables
 // that the tests create and always remove, and processes started inside them.
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -125,7 +126,7 @@ export async function startServer(ns, ports) {
  * The test client, gated (it does not start before `release()`), in namespace `ns` (or this one).
  * `lines` collects its stdout; `waitFor(prefix)` resolves with the first line starting so.
  */
-export function gatedClient(ns, args, { uid } = {}) {
+export function gatedClient(ns, args, { uid, script = join(fixtures, 'client.mjs') } = {}) {
   // The gate (a shell waiting on fd 3) already runs in the namespace and as the user, so the pid
   // the helper checks and follows is in its final namespace and owned by its final user.
   const cmd = [];
@@ -137,7 +138,7 @@ export function gatedClient(ns, args, { uid } = {}) {
     'read _ <&3; exec 3<&-; exec "$@"',
     'gate',
     process.execPath,
-    join(fixtures, 'client.mjs'),
+    script,
     ...args.map(String),
   );
   const child = spawn(cmd[0], cmd.slice(1), { stdio: ['pipe', 'pipe', 'inherit', 'pipe'] });
@@ -178,3 +179,24 @@ export function gatedClient(ns, args, { uid } = {}) {
 
 /** The helper's messages of one type. */
 export const ofType = (h, type) => h.messages.filter((m) => m.type === type);
+
+/**
+ * A copy of dist/helper.cjs, the native helper and the client fixture that `nobody` can read and
+ * run wherever the checkout lives (CI may clone under /root, mode 0700). Removed by `t.after`.
+ */
+export function nobodyCopy(t) {
+  const dir = mkdtempSync(join(tmpdir(), 'nettrace-nobody-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  mkdirSync(join(dir, 'dist'));
+  mkdirSync(join(dir, 'native', 'build'), { recursive: true });
+  copyFileSync(join(root, 'dist', 'helper.cjs'), join(dir, 'dist', 'helper.cjs'));
+  copyFileSync(nativeHelper, join(dir, 'native', 'build', 'nettrace-helper'));
+  copyFileSync(join(fixtures, 'client.mjs'), join(dir, 'client.mjs'));
+  chmodSync(dir, 0o755);
+  return {
+    dir,
+    helperScript: join(dir, 'dist', 'helper.cjs'),
+    nativeHelper: join(dir, 'native', 'build', 'nettrace-helper'),
+    client: join(dir, 'client.mjs'),
+  };
+}
