@@ -15,21 +15,24 @@
 #include <libnetfilter_conntrack/libnetfilter_conntrack_tcp.h>
 #include "helper.h"
 
-#define MAX_TRACKED 65536
+#define BUCKETS 16384
 
+/* A traced connection whose conntrack entry we follow, until its DESTROY event or until its
+ * close finds no entry. Chained hash by original tuple. */
 struct tracked {
 	struct nt_tuple t;
 	uint32_t pid;
 	double last_ms;
-	int used;
+	struct tracked *next;
 };
 
 struct nt_ct {
 	struct nfct_handle *query;
 	struct nfct_handle *events;
 	int acct_fd;       /* nf_conntrack_acct of the target namespace, opened there */
+	int count_fd;      /* nf_conntrack_count of the target namespace */
 	char acct_old[8];
-	struct tracked *tab; /* open addressing by tuple hash */
+	struct tracked *buckets[BUCKETS];
 	/* Set by the query callback. */
 	const struct tracked *cur;
 	int cur_final;
@@ -42,25 +45,36 @@ static uint32_t hash_tuple(const struct nt_tuple *t)
 	const uint8_t *p = (const uint8_t *)t;
 	for (size_t i = 0; i < sizeof(*t); i++)
 		h = (h ^ p[i]) * 16777619u;
-	return h;
+	return h % BUCKETS;
 }
 
 static struct tracked *find(struct nt_ct *c, const struct nt_tuple *t, int create)
 {
-	uint32_t h = hash_tuple(t) % MAX_TRACKED;
-	for (uint32_t i = 0; i < MAX_TRACKED; i++) {
-		struct tracked *e = &c->tab[(h + i) % MAX_TRACKED];
-		if (e->used == 1 && memcmp(&e->t, t, sizeof(*t)) == 0)
+	uint32_t h = hash_tuple(t);
+	for (struct tracked *e = c->buckets[h]; e; e = e->next)
+		if (memcmp(&e->t, t, sizeof(*t)) == 0)
 			return e;
-		if (e->used == 0) {
-			if (!create)
-				return NULL;
-			e->used = 1;
-			e->t = *t;
-			return e;
+	if (!create)
+		return NULL;
+	struct tracked *e = calloc(1, sizeof(*e));
+	if (!e)
+		return NULL;
+	e->t = *t;
+	e->next = c->buckets[h];
+	c->buckets[h] = e;
+	return e;
+}
+
+static void forget(struct nt_ct *c, const struct tracked *tr)
+{
+	for (struct tracked **pp = &c->buckets[hash_tuple(&tr->t)]; *pp; pp = &(*pp)->next) {
+		if (*pp == tr) {
+			struct tracked *dead = *pp;
+			*pp = dead->next;
+			free(dead);
+			return;
 		}
 	}
-	return NULL;
 }
 
 static const char *tcp_state_name(uint8_t s)
@@ -163,7 +177,7 @@ static int event_cb(enum nf_conntrack_msg_type type, struct nf_conntrack *ct, vo
 	struct tracked *tr = find(c, &orig, 0);
 	if (tr) {
 		emit_ct(ct, tr, 1, "destroy");
-		tr->used = 2; /* tombstone: keeps probe chains intact */
+		forget(c, tr);
 	}
 	return NFCT_CB_CONTINUE;
 }
@@ -191,11 +205,12 @@ struct nt_ct *nt_ct_open(pid_t pid, char *why, size_t whylen)
 		return NULL;
 	}
 	struct nt_ct *c = calloc(1, sizeof(*c));
-	c->tab = calloc(MAX_TRACKED, sizeof(*c->tab));
 	c->acct_fd = -1;
+	c->count_fd = -1;
 	/* Sockets and the sysctl file belong to the namespace they were opened in. */
 	c->query = nfct_open(CONNTRACK, 0);
 	c->events = nfct_open(CONNTRACK, NF_NETLINK_CONNTRACK_DESTROY);
+	c->count_fd = open("/proc/sys/net/netfilter/nf_conntrack_count", O_RDONLY | O_CLOEXEC);
 	int fd = open("/proc/sys/net/netfilter/nf_conntrack_acct", O_RDWR | O_CLOEXEC);
 	if (fd >= 0) {
 		ssize_t n = read(fd, c->acct_old, sizeof(c->acct_old) - 1);
@@ -230,8 +245,25 @@ struct nt_ct *nt_ct_open(pid_t pid, char *why, size_t whylen)
 	return c;
 }
 
+/* True when the namespace tracks no connection at all (no NAT or stateful rule registered the
+ * conntrack hooks there): a netlink round trip per connection would find nothing. */
+static int table_empty(struct nt_ct *c)
+{
+	char buf[32];
+	if (c->count_fd < 0)
+		return 0;
+	ssize_t n = pread(c->count_fd, buf, sizeof(buf) - 1, 0);
+	if (n <= 0)
+		return 0;
+	buf[n] = 0;
+	return atol(buf) == 0;
+}
+
 static void lookup(struct nt_ct *c, struct tracked *tr, int final)
 {
+	c->found = 0;
+	if (table_empty(c))
+		goto missing;
 	struct nf_conntrack *ct = nfct_new();
 	nfct_set_attr_u8(ct, ATTR_L3PROTO, (uint8_t)tr->t.family);
 	if (tr->t.family == AF_INET) {
@@ -249,9 +281,9 @@ static void lookup(struct nt_ct *c, struct tracked *tr, int final)
 	nfct_set_attr_u16(ct, ATTR_PORT_DST, htons(tr->t.dport));
 	c->cur = tr;
 	c->cur_final = final;
-	c->found = 0;
 	nfct_query(c->query, NFCT_Q_GET, ct);
 	nfct_destroy(ct);
+missing:
 	tr->last_ms = nt_now_ms();
 	if (!c->found && !final) {
 		struct nt_json j;
@@ -298,6 +330,9 @@ void nt_ct_refresh(struct nt_ct *c, const struct nt_tuple *t0, int final, double
 	if (!tr || (!final && nt_now_ms() - tr->last_ms < min_ms))
 		return;
 	lookup(c, tr, final);
+	/* Closed and already gone from the table: no DESTROY event will follow. */
+	if (final && !c->found)
+		forget(c, tr);
 }
 
 int nt_ct_event_fd(struct nt_ct *c) { return nfct_fd(c->events); }
@@ -319,10 +354,17 @@ void nt_ct_close(struct nt_ct *c)
 			nt_warn("could not restore net.netfilter.nf_conntrack_acct");
 		close(c->acct_fd);
 	}
+	if (c->count_fd >= 0)
+		close(c->count_fd);
 	if (c->query)
 		nfct_close(c->query);
 	if (c->events)
 		nfct_close(c->events);
-	free(c->tab);
+	for (int i = 0; i < BUCKETS; i++)
+		while (c->buckets[i]) {
+			struct tracked *n = c->buckets[i]->next;
+			free(c->buckets[i]);
+			c->buckets[i] = n;
+		}
 	free(c);
 }

@@ -125,6 +125,12 @@ function main(): void {
   };
 
   createInterface({ input: child.stdout! }).on('line', (line) => {
+    // Most lines (metrics, conntrack) pass through as they are: parsing them here would only
+    // cost CPU next to the traced program. Only the ones this process acts on are parsed.
+    if (!/^\{"type":"(ready|wireTuple|exit)"/.test(line)) {
+      process.stdout.write(line + '\n');
+      return;
+    }
     let m: HelperMessage;
     try {
       m = JSON.parse(line) as HelperMessage;
