@@ -25,6 +25,8 @@ Usage:
       --slow MS           diagnose successful requests slower than this (default 1000)
       --bodies[=BYTES]    keep request/response bodies, up to BYTES each (default 65536)
       --sock-trace[=N]    record every socket read/write, up to N per connection (default 1000)
+      --dns-trace[=NS,..] resolve with the in-process resolver and record every DNS message;
+                          NS overrides /etc/resolv.conf's nameservers (ip or ip:port)
       --quiet             print only the summary line
 
   nettrace show FILE [--json] [--slow MS]
@@ -56,7 +58,7 @@ function optionalCount(value: string | boolean | undefined, flag: string): numbe
 async function cmdRun(argv: string[]): Promise<number> {
   const { options, rest } = parseArgs(
     argv,
-    { out: 'string', har: 'string', headers: 'string', redact: 'string', quiet: 'flag', slow: 'string', bodies: 'optional', 'sock-trace': 'optional', help: 'flag' },
+    { out: 'string', har: 'string', headers: 'string', redact: 'string', quiet: 'flag', slow: 'string', bodies: 'optional', 'sock-trace': 'optional', 'dns-trace': 'optional', help: 'flag' },
     true,
   );
   if (options.help) {
@@ -90,6 +92,14 @@ async function cmdRun(argv: string[]): Promise<number> {
       bodyMaxBytes: optionalCount(options.bodies, '--bodies'),
       sockTrace: options['sock-trace'] !== undefined ? true : undefined,
       sockTraceMaxOps: optionalCount(options['sock-trace'], '--sock-trace'),
+      dnsTrace: options['dns-trace'] !== undefined ? true : undefined,
+      dnsServers:
+        typeof options['dns-trace'] === 'string'
+          ? options['dns-trace']
+              .split(',')
+              .map((x) => x.trim())
+              .filter(Boolean)
+          : undefined,
     },
   });
   const err = process.stderr;

@@ -54,6 +54,13 @@ function start(): void {
     }),
   );
   const t: Tracer = new Tracer(config, transport, threadId, __filename);
+  if (config.dnsTrace) {
+    try {
+      installResolver(t, config);
+    } catch (err) {
+      t.warn(`nettrace: the DNS trace is off in pid ${process.pid}: ${(err as Error)?.message ?? err}`);
+    }
+  }
   for (const install of [installSocketHooks, installHttpHooks, installUndiciHooks, installHttp2Hooks]) {
     try {
       install(t);
@@ -65,6 +72,7 @@ function start(): void {
     try {
       const at = now();
       for (const { conn, bytes } of t.openConns) t.sendConn(conn, bytes());
+      t.resolver?.flush();
       transport.send({ type: 'exit', exitAt: at, exitCode: typeof code === 'number' ? code : undefined }, true);
       transport.markStats();
       transport.flushSync();
@@ -72,6 +80,23 @@ function start(): void {
       // Exiting anyway; nothing useful can be done with a failure here.
     }
   });
+}
+
+/** Starts the in-process resolver (loaded only when the DNS trace is on). */
+function installResolver(t: Tracer, config: PreloadConfig): void {
+  const { createResolver, isResolverSocket } = require('./dnsResolver') as typeof import('./dnsResolver');
+  const base = { pid: t.pid, threadId: t.threadId };
+  const resolver = createResolver(
+    { nameservers: config.dnsServers },
+    {
+      udpConn: (id, f) => t.record('udpConns', id, { ...base, ...f }),
+      tcpConn: (id, f) => t.record('tcpConns', id, { ...base, ...f }),
+      dnsQuery: (id, f) => t.record('dnsQueries', id, { ...base, ...f }),
+      warning: (m) => t.warn(m),
+    },
+    (prefix) => t.id(prefix),
+  );
+  t.resolver = { lookup: (dialId) => resolver.lookup(dialId), flush: () => resolver.flush(), isOwn: isResolverSocket };
 }
 
 function safeCwd(): string {

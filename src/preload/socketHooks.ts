@@ -44,8 +44,9 @@ export function installSocketHooks(t: Tracer): void {
   const proto = net.Socket.prototype as unknown as { connect: (...args: unknown[]) => unknown };
   const original = proto.connect;
   const wrapped = function connect(this: AnySocket, ...args: unknown[]): unknown {
-    if (hook.enabled && !connOf.has(this)) t.guard(hook, () => onConnect(t, hook, this, args));
-    return original.apply(this, args);
+    let callArgs = args;
+    if (hook.enabled && !connOf.has(this)) callArgs = t.guard(hook, () => onConnect(t, hook, this, args)) ?? args;
+    return original.apply(this, callArgs);
   };
   Object.defineProperty(wrapped, 'name', { value: original.name });
   Object.defineProperty(wrapped, 'length', { value: original.length });
@@ -126,6 +127,29 @@ function onTunnel(t: Tracer, hook: Hook, socket: tls.TLSSocket, outer: ConnState
   });
 }
 
+/** Connect arguments with `lookup` set in a copy of the options (every accepted shape). */
+function withLookup(args: unknown[], lookup: Function): unknown[] | undefined {
+  const first = args[0];
+  if (Array.isArray(first)) {
+    // net.connect() passes pre-normalized [options, cb] tagged with an internal symbol: keep it.
+    const copy = first.slice() as unknown[] & Record<symbol, unknown>;
+    for (const sym of Object.getOwnPropertySymbols(first)) copy[sym] = (first as unknown as Record<symbol, unknown>)[sym];
+    if (first[0] && typeof first[0] === 'object' && (first[0] as { lookup?: unknown }).lookup == null) copy[0] = { ...(first[0] as object), lookup };
+    else return undefined;
+    return [copy, ...args.slice(1)];
+  }
+  if (first && typeof first === 'object') {
+    if ((first as { lookup?: unknown }).lookup != null) return undefined;
+    return [{ ...(first as object), lookup }, ...args.slice(1)];
+  }
+  if (typeof first === 'number' || typeof first === 'string') {
+    const host = typeof args[1] === 'string' ? args[1] : undefined;
+    const cb = args.find((a) => typeof a === 'function');
+    return cb ? [{ port: first, host, lookup }, cb] : [{ port: first, host, lookup }];
+  }
+  return undefined;
+}
+
 /** Reads host/port from the many shapes `socket.connect()` accepts; undefined for pipes. */
 function targetOf(args: unknown[]): { host: string; port: number } | undefined {
   let opts = args[0];
@@ -142,9 +166,15 @@ function targetOf(args: unknown[]): { host: string; port: number } | undefined {
   return undefined;
 }
 
-function onConnect(t: Tracer, hook: Hook, socket: AnySocket, args: unknown[]): void {
+/**
+ * Records a new connection and returns the arguments to connect with: the same, or — with the
+ * DNS trace on, for a host name and no lookup of the program's own — a copy whose options carry
+ * the in-process resolver's lookup for this dial (the program's objects are never modified).
+ */
+function onConnect(t: Tracer, hook: Hook, socket: AnySocket, args: unknown[]): unknown[] | undefined {
   const target = targetOf(args);
-  if (!target) return;
+  if (!target) return undefined;
+  if (t.resolver?.isOwn(socket)) return undefined;
   beforeConnect.check?.();
   const begin = now();
   const host = target.host.startsWith('[') ? target.host.slice(1, -1) : target.host;
@@ -185,6 +215,7 @@ function onConnect(t: Tracer, hook: Hook, socket: AnySocket, args: unknown[]): v
   const entry = { conn, bytes: () => byteCounts(socket, wire) };
   t.openConns.add(entry);
 
+  const callArgs = t.resolver && net.isIP(host) === 0 ? withLookup(args, t.resolver.lookup(conn.dialId)) : undefined;
   socket.on('lookup', (err: Error | null, address?: string) => {
     t.guard(hook, () => {
       const lookup = conn.lookups[conn.lookups.length - 1];
@@ -277,6 +308,7 @@ function onConnect(t: Tracer, hook: Hook, socket: AnySocket, args: unknown[]): v
       }
     });
   });
+  return callArgs;
 }
 
 type WriteGeneric = (writev: boolean, data: unknown, encoding: BufferEncoding, cb: (err?: Error | null) => void) => unknown;

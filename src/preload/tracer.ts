@@ -68,6 +68,8 @@ export class Tracer {
   private counters: Record<string, number> = {};
   /** Requests we know were made but could not trace (a hook was disabled). */
   untracedRequests = 0;
+  /** The in-process resolver (DNS trace on), giving each dial its own lookup function. */
+  resolver?: { lookup(dialId: string | undefined): Function; flush(): void; isOwn(socket: object): boolean };
   /** Open connections, so their byte counts can be sent at exit. */
   readonly openConns = new Set<{ conn: ConnState; bytes: () => { sent: number; recv: number } }>();
 

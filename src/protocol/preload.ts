@@ -29,6 +29,13 @@ export interface PreloadConfig {
   maxQueuedEvents?: number;
   /** Maximum stack frames kept per initiator (default 12). */
   stackDepth?: number;
+  /**
+   * Resolve names of traced connections with the in-process resolver, recording every DNS query
+   * and reply message (default false). Differs from getaddrinfo: no nsswitch, no mDNS.
+   */
+  dnsTrace?: boolean;
+  /** Nameservers for the DNS trace ("ip", "ip:port", "[v6]:port"), overriding /etc/resolv.conf. */
+  dnsServers?: string[];
   /** Record every read and write on traced sockets (default false). */
   sockTrace?: boolean;
   /** Socket operations kept per connection; the rest are counted in droppedOps (default 1000). */
@@ -123,6 +130,7 @@ export const REF_FIELDS: Record<RecordKind, ReadonlyArray<readonly [string, Reco
   dnsQueries: [
     ['fromDial', 'dials'],
     ['connection', 'udpConns'],
+    ['tcpConn', 'tcpConns'],
   ],
   tlsTunnels: [['tcpConn', 'tcpConns']],
 };

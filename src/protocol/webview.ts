@@ -86,13 +86,22 @@ export interface TracesMessage {
   activeTraceKey?: string;
 }
 
-/** Replace everything the panel shows with a full snapshot of one trace. */
+/**
+ * Replace everything the panel shows with a full snapshot of one trace. Exactly one of `trace` and
+ * `traceJson` is set. Prefer `traceJson` (`JSON.stringify(snapshot)`) beyond a few hundred
+ * requests: VS Code JSON-encodes a message from the extension host, decodes it in the workbench,
+ * then structured-clones the object graph into the webview's outer and inner frames; a string
+ * crosses those hops as one flat copy and the panel parses it once (10,000 requests ≈ 18 MB:
+ * ~100 ms to parse versus ~150–300 ms per clone of the objects).
+ */
 export interface ResetMessage {
   type: 'reset';
   traceKey: string;
   /** Whether more records will stream in (same as the list item's `live`). */
   live: boolean;
-  trace: TraceSnapshot;
+  trace?: TraceSnapshot;
+  /** The snapshot as a JSON string (see above). */
+  traceJson?: string;
 }
 
 /** New requests (and the records they reference) of a live trace. */

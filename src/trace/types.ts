@@ -192,6 +192,8 @@ export interface TcpConn {
   pid: number;
   threadId?: number;
   fromDial?: string;
+  /** True for the resolver's own TCP connections to a nameserver (DNS trace). */
+  fromResolver?: boolean;
   handshakeBeginAt?: number;
   handshakeEndAt?: number;
   connected: boolean;
@@ -228,7 +230,16 @@ export interface DnsQuery {
   traceID: string;
   pid?: number;
   fromDial?: string;
+  /** The UDP connection the messages went over. */
   connection?: string;
+  /** The TCP connection, when a truncated reply was retried over TCP. */
+  tcpConn?: string;
+  /** The nameserver ("ip:port"). */
+  server?: string;
+  proto?: 'udp' | 'tcp';
+  /** The name looked up (before search-list expansion). */
+  host?: string;
+  timeoutMs?: number;
   dnsQueryMsgs: Record<string, unknown>[];
   dnsReplyMsgs: Record<string, unknown>[];
 }
