@@ -350,7 +350,8 @@ describe('DNS resolver', () => {
     const r = await h.lookup('a.test', { family: 4 });
     assert.equal(r.err.code, 'EAI_AGAIN');
     assert.equal(r.err.dnsCode, 'ETIMEOUT');
-    assert.ok(r.ms >= 395 && r.ms < 600, `took ${r.ms} ms`);
+    // Two attempts of 200 ms (the messages below show exactly two); the upper bound only guards against a hang.
+    assert.ok(r.ms >= 395 && r.ms < 1500, `took ${r.ms} ms`);
     const [q] = h.queries();
     assert.deepEqual(
       q.dnsQueryMsgs.map((m) => m.error),
