@@ -86,6 +86,13 @@ struct {
 	__type(value, __u64);
 } stats SEC(".maps");
 
+/* Wake the reader only once 256 KiB are waiting; it also polls every 50 ms. One wakeup per
+ * event would cost more than the event at high connection rates. */
+static __always_inline __u64 wakeup_flags(void)
+{
+	return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= (256 << 10) ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+}
+
 static __always_inline void count(__u32 which)
 {
 	__u64 *v = bpf_map_lookup_elem(&stats, &which);
@@ -160,7 +167,7 @@ static __always_inline int emit(__u8 type, const struct sock *sk, struct conn *c
 		__builtin_memcpy(&e->m, &c->snap, sizeof(e->m));
 	else
 		fill_metrics(&e->m, sk);
-	bpf_ringbuf_submit(e, 0);
+	bpf_ringbuf_submit(e, wakeup_flags());
 	count(NT_STAT_EVENTS);
 	return 0;
 }
@@ -313,7 +320,7 @@ int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 	e->tgid = ctgid;
 	e->ppid = ptgid;
 	e->ts_ns = bpf_ktime_get_ns();
-	bpf_ringbuf_submit(e, 0);
+	bpf_ringbuf_submit(e, wakeup_flags());
 	return 0;
 }
 
@@ -406,7 +413,7 @@ int BPF_PROG(on_dev_queue, struct sk_buff *skb)
 	__builtin_memcpy(e->wsaddr, k.saddr, 16);
 	__builtin_memcpy(e->wdaddr, k.daddr, 16);
 	e->ts_ns = bpf_ktime_get_ns();
-	bpf_ringbuf_submit(e, 0);
+	bpf_ringbuf_submit(e, wakeup_flags());
 	return 0;
 }
 

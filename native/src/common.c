@@ -7,6 +7,8 @@
 #include <unistd.h>
 
 static double mono_to_real_ns;
+int nt_flush_each = 1;
+const char *nt_authority;
 
 void nt_clock_init(void)
 {
@@ -137,7 +139,8 @@ void nt_json_end(struct nt_json *j)
 {
 	put(j, "}\n", 2);
 	fwrite(j->buf, 1, j->len, stdout);
-	fflush(stdout);
+	if (nt_flush_each)
+		fflush(stdout);
 }
 
 void nt_addr_str(int family, const uint8_t *addr, char *out, size_t outlen)

@@ -32,6 +32,10 @@ void nt_json_tuple(struct nt_json *j, const char *key, const struct nt_tuple *t)
 void nt_json_obj_begin(struct nt_json *j, const char *key);
 void nt_json_obj_end(struct nt_json *j);
 void nt_json_end(struct nt_json *j);
+/* When 0, lines are buffered until the caller's fflush(stdout) (the BPF loop flushes per poll). */
+extern int nt_flush_each;
+/* How the helper was started (root, sudo, pkexec, capabilities), for the ready line; a label only. */
+extern const char *nt_authority;
 
 /* Formats an address; IPv4-mapped IPv6 addresses print as IPv4, as Node reports them. */
 void nt_addr_str(int family, const uint8_t *addr, char *out, size_t outlen);

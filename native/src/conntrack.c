@@ -37,6 +37,7 @@ struct nt_ct {
 	const struct tracked *cur;
 	int cur_final;
 	int found;
+	int said_empty;
 };
 
 static uint32_t hash_tuple(const struct nt_tuple *t)
@@ -262,8 +263,15 @@ static int table_empty(struct nt_ct *c)
 static void lookup(struct nt_ct *c, struct tracked *tr, int final)
 {
 	c->found = 0;
-	if (table_empty(c))
-		goto missing;
+	if (table_empty(c)) {
+		/* Said once, not per connection: nothing to look up in this namespace. */
+		if (!c->said_empty) {
+			c->said_empty = 1;
+			nt_warn("conntrack is not active in the debuggee's network namespace (no NAT or stateful firewall rule there): no conntrack entries to report");
+		}
+		tr->last_ms = nt_now_ms();
+		return;
+	}
 	struct nf_conntrack *ct = nfct_new();
 	nfct_set_attr_u8(ct, ATTR_L3PROTO, (uint8_t)tr->t.family);
 	if (tr->t.family == AF_INET) {
@@ -283,7 +291,6 @@ static void lookup(struct nt_ct *c, struct tracked *tr, int final)
 	c->cur_final = final;
 	nfct_query(c->query, NFCT_Q_GET, ct);
 	nfct_destroy(ct);
-missing:
 	tr->last_ms = nt_now_ms();
 	if (!c->found && !final) {
 		struct nt_json j;

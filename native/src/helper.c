@@ -165,8 +165,8 @@ static int on_event(void *ctx, void *data, size_t size)
 		nt_json_num(&j, "at", nt_mono_to_epoch_ms(e->est_ns));
 		nt_json_num(&j, "connectLatencyUs", (e->est_ns - e->start_ns) / 1e3);
 		nt_json_u64(&j, "synRetransmits", e->syn_retrans);
+		nt_json_u64(&j, "rttUs", e->m.srtt_us);
 		nt_json_end(&j);
-		emit_metrics(e, 0);
 		if (ct)
 			nt_ct_track(ct, &t, e->tgid);
 		break;
@@ -282,11 +282,14 @@ static int libbpf_quiet(enum libbpf_print_level level, const char *fmt, va_list 
 	return 0;
 }
 
+
 static void emit_ready(const char *mode, int conntrack_on, const char *ct_why, int capture_on, const char *cap_why)
 {
 	struct nt_json j;
 	nt_json_begin(&j, "ready");
 	nt_json_str(&j, "mode", mode);
+	if (nt_authority)
+		nt_json_str(&j, "authority", nt_authority);
 	nt_json_obj_begin(&j, "features");
 	nt_json_str(&j, "tcpMetrics", mode);
 	nt_json_bool(&j, "conntrack", conntrack_on);
@@ -398,6 +401,7 @@ static int run_bpf(struct options *o)
 	}
 	drop_privileges(ct != NULL);
 	emit_ready("bpf", ct != NULL, ct_why, capture_on, cap_why);
+	nt_flush_each = 0;
 
 	int pidfd = (int)syscall(SYS_pidfd_open, o->pid, 0);
 	struct pollfd fds[4];
@@ -418,8 +422,9 @@ static int run_bpf(struct options *o)
 	char line[256];
 	size_t line_len = 0;
 	while (!stopping) {
-		int n = poll(fds, nfds, 100);
+		int n = poll(fds, nfds, 50);
 		ring_buffer__consume(rb);
+		fflush(stdout);
 		if (n < 0 && errno != EINTR)
 			break;
 		double now = nt_now_ms();
@@ -467,6 +472,7 @@ static int run_bpf(struct options *o)
 		nt_ct_handle_events(ct);
 		nt_ct_close(ct);
 	}
+	nt_flush_each = 1;
 	emit_stats(skel, o, 1);
 	emit_exit(reason);
 	ring_buffer__free(rb);
@@ -485,6 +491,7 @@ int main(int argc, char **argv)
 		{"update-ms", required_argument, 0, 'u'},
 		{"poll-ms", required_argument, 0, 'l'},
 		{"linger-ms", required_argument, 0, 'g'},
+		{"authority", required_argument, 0, 'a'},
 		{0, 0, 0, 0},
 	};
 	int c;
@@ -496,6 +503,7 @@ int main(int argc, char **argv)
 		case 'u': o.update_ms = atoi(optarg); break;
 		case 'l': o.poll_ms = atoi(optarg); break;
 		case 'g': o.linger_ms = atoi(optarg); break;
+		case 'a': nt_authority = optarg; break;
 		case 'c': {
 			char *s = optarg, *end;
 			while (*s && o.n_cap_fds < MAX_CAP_FDS) {

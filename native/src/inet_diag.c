@@ -264,6 +264,7 @@ int nt_inet_diag_run(pid_t pid, int poll_ms, int stdin_fd)
 	struct nt_json j;
 	nt_json_begin(&j, "ready");
 	nt_json_str(&j, "mode", "inet_diag");
+	nt_json_str(&j, "authority", nt_authority ? nt_authority : "unprivileged");
 	nt_json_obj_begin(&j, "features");
 	nt_json_str(&j, "tcpMetrics", "inet_diag");
 	nt_json_bool(&j, "conntrack", 0);

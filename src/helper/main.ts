@@ -105,7 +105,11 @@ function main(): void {
   if (upd) nargs.push('--update-ms', upd);
   const fds = capture?.fds ?? [];
   if (fds.length) nargs.push('--capture-fds', fds.map((_, i) => i + 3).join(','));
-  const child = spawn(native, nargs, { stdio: ['pipe', 'pipe', 'inherit', ...fds] });
+  nargs.push('--authority', authority);
+  // Without a capture nothing here needs the native helper's lines: they go straight to our
+  // parent (no relay cost per connection). With one, this process watches for wireTuple lines.
+  const relay = Boolean(capture);
+  const child = spawn(native, nargs, { stdio: ['pipe', relay ? 'pipe' : 'inherit', 'inherit', ...fds] });
 
   let lastCaptureSent = '';
   const sendCapture = (force: boolean) => {
@@ -124,13 +128,23 @@ function main(): void {
     lastCaptureSent = s;
   };
 
-  createInterface({ input: child.stdout! }).on('line', (line) => {
-    // Most lines (metrics, conntrack) pass through as they are: parsing them here would only
-    // cost CPU next to the traced program. Only the ones this process acts on are parsed.
-    if (!/^\{"type":"(ready|wireTuple|exit)"/.test(line)) {
-      process.stdout.write(line + '\n');
-      return;
+  // Most lines (metrics, conntrack) pass through as they are, a chunk at a time: parsing them here
+  // would only cost CPU next to the traced program. Only the ones this process acts on are parsed.
+  let rest = '';
+  child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
+    const lines = (rest + chunk).split('\n');
+    rest = lines.pop() ?? '';
+    let out = '';
+    for (const line of lines) {
+      if (/^\{"type":"(ready|wireTuple|exit)"/.test(line)) {
+        if (out) process.stdout.write(out);
+        out = '';
+        onLine(line);
+      } else if (line) out += line + '\n';
     }
+    if (out) process.stdout.write(out);
+  });
+  function onLine(line: string): void {
     let m: HelperMessage;
     try {
       m = JSON.parse(line) as HelperMessage;
@@ -159,7 +173,7 @@ function main(): void {
       sendCapture(true);
     }
     send(m);
-  });
+  }
   const tick = setInterval(() => {
     capture?.writer.flush();
     sendCapture(false);

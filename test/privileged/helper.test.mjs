@@ -282,7 +282,8 @@ describe('unprivileged helper (inet_diag)', { timeout: 60_000 }, () => {
     client.release();
     for (let i = 0; i < 2; i++) {
       while (client.lines.filter((l) => l.startsWith('HELD ')).length <= i) await sleep(20);
-      await sleep(300); // a few inet_diag polls while the connection is open
+      h.send({ type: 'snapshot' }); // what the collector sends at milestones (here: response received)
+      await sleep(300); // and a few periodic inet_diag polls while the connection is open
       client.child.stdin.write('next\n');
     }
     await client.exited;

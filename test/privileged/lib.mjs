@@ -132,15 +132,7 @@ export function gatedClient(ns, args, { uid, script = join(fixtures, 'client.mjs
   const cmd = [];
   if (ns) cmd.push('ip', 'netns', 'exec', ns);
   if (uid !== undefined) cmd.push('setpriv', `--reuid=${uid}`, `--regid=${uid}`, '--clear-groups');
-  cmd.push(
-    '/bin/sh',
-    '-c',
-    'read _ <&3; exec 3<&-; exec "$@"',
-    'gate',
-    process.execPath,
-    script,
-    ...args.map(String),
-  );
+  cmd.push('/bin/sh', '-c', 'read _ <&3; exec 3<&-; exec "$@"', 'gate', process.execPath, script, ...args.map(String));
   const child = spawn(cmd[0], cmd.slice(1), { stdio: ['pipe', 'pipe', 'inherit', 'pipe'] });
   const release = () => child.stdio[3].end('go\n');
   // Resolves once `ip netns exec`/setpriv have exec'd the gate shell.
