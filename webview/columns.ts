@@ -20,10 +20,10 @@ export interface Column {
 /** The columns, left to right. */
 export const COLUMNS: readonly Column[] = [
   { id: 'name', label: 'URL', sort: 'name', width: 0, title: 'Request URL' },
-  { id: 'method', label: 'Method', sort: 'method', width: 62, title: 'HTTP method' },
-  { id: 'status', label: 'Status', sort: 'status', width: 96, title: 'HTTP status, or the error code of a failed request' },
+  { id: 'method', label: 'Method', sort: 'method', width: 68, title: 'HTTP method' },
+  { id: 'status', label: 'Status', sort: 'status', width: 124, title: 'HTTP status, or the error code of a failed request' },
   { id: 'client', label: 'Client', sort: 'client', width: 56, title: 'Client API: http, https, fetch, undici, http2' },
-  { id: 'conn', label: 'Conn', sort: 'conn', width: 56, title: 'New or reused (keep-alive) connection' },
+  { id: 'conn', label: 'Conn', sort: 'conn', width: 62, title: 'New or reused (keep-alive) connection' },
   { id: 'duration', label: 'Time', sort: 'duration', width: 70, align: 'right', title: 'Total time' },
   { id: 'size', label: 'Size', sort: 'size', width: 66, align: 'right', title: 'Response body size' },
   { id: 'initiator', label: 'Initiator', sort: 'initiator', width: 130, title: 'The code that made the request (click to open)' },

@@ -122,3 +122,9 @@ export function formatHostPort(ip: string, port: number | undefined): string {
   const host = ip.includes(':') ? `[${ip}]` : ip;
   return port === undefined ? host : `${host}:${port}`;
 }
+
+/** "12,345" (thousands separators without Intl, which is slow to initialise). */
+export function formatCount(n: number): string {
+  const s = String(Math.trunc(n));
+  return s.replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+}

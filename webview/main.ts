@@ -8,11 +8,11 @@
  */
 
 import './style.css';
-import type { FromWebview, PanelCommand, ToWebview, TraceListItem, TraceOrigin } from '../src/protocol/webview';
+import type { FromWebview, PanelCommand, ResetMessage, ToWebview, TraceListItem, TraceOrigin, TraceSnapshot } from '../src/protocol/webview';
 import { isToWebview } from '../src/protocol/webview';
 import { DetailView, type DetailTab } from './detail';
 import { h, icon, setSafeAttr, setText } from './dom';
-import { formatBytes, initiatorFrame, type StatusClass } from './format';
+import { formatBytes, formatCount, initiatorFrame, type StatusClass } from './format';
 import { RequestList } from './list';
 import { TraceModel, type SortKey } from './model';
 import { restoreState, type PanelState } from './state';
@@ -39,6 +39,24 @@ const STATUS_CHIPS: ReadonlyArray<[StatusClass, string, string]> = [
 ];
 
 const ORIGIN_LABELS: Record<TraceOrigin, string> = { current: 'Current session', earlier: 'Earlier sessions', file: 'Opened files' };
+
+/** The snapshot of a `reset`, parsed from `traceJson` when the host sent a string; null if unusable. */
+function readSnapshot(msg: ResetMessage): TraceSnapshot | null {
+  let snap: unknown = msg.trace;
+  if (snap === undefined && typeof msg.traceJson === 'string') {
+    try {
+      snap = JSON.parse(msg.traceJson);
+    } catch (e) {
+      console.error('nettrace: reset.traceJson is not valid JSON', e);
+      return null;
+    }
+  }
+  if (typeof snap !== 'object' || snap === null || !Array.isArray((snap as TraceSnapshot).httpRequests)) {
+    console.error('nettrace: reset without a usable trace snapshot');
+    return null;
+  }
+  return snap as TraceSnapshot;
+}
 
 class App {
   private readonly api = hostApi<PanelState>();
@@ -136,10 +154,12 @@ class App {
         this.renderTraceSelect();
         break;
       case 'reset': {
+        const snapshot = readSnapshot(msg);
+        if (!snapshot) return;
         const sameTrace = msg.traceKey === this.state.traceKey;
         this.currentKey = msg.traceKey;
         this.state.traceKey = msg.traceKey;
-        this.model.reset(msg.trace, msg.live);
+        this.model.reset(snapshot, msg.live);
         this.hasData = true;
         this.root.classList.remove('is-waiting');
         if (!sameTrace) this.state.selectedId = null;
@@ -464,9 +484,9 @@ class App {
     const m = this.model;
     let bytes = 0;
     for (const r of m.rows) bytes += r.size ?? 0;
-    const parts = [`${m.rows.length.toLocaleString('en-US')} requests`];
-    if (m.view.length !== m.rows.length) parts.push(`${m.view.length.toLocaleString('en-US')} shown`);
-    parts.push(`${m.failedCount.toLocaleString('en-US')} failed`, `${formatBytes(bytes)} received`);
+    const parts = [`${formatCount(m.rows.length)} requests`];
+    if (m.view.length !== m.rows.length) parts.push(`${formatCount(m.view.length)} shown`);
+    parts.push(`${formatCount(m.failedCount)} failed`, `${formatBytes(bytes)} received`);
     setText(this.statusLeft, parts.join(' · '));
     setText(this.statusRight, m.description);
   }

@@ -207,7 +207,7 @@ export class TraceModel {
 
   /** Replaces everything with a snapshot. */
   reset(snap: TraceSnapshot, live: boolean): void {
-    this.description = snap.description;
+    this.description = snap.description ?? '';
     this.traceBeginAt = snap.traceBeginAt;
     this.traceEndAt = snap.traceEndAt;
     this.live = live;
@@ -219,7 +219,7 @@ export class TraceModel {
     this.failedCount = 0;
     this.rows = [];
     this.storeRefs(snap);
-    const reqs = snap.httpRequests;
+    const reqs = snap.httpRequests ?? [];
     for (let i = 0; i < reqs.length; i++) {
       const row = makeRow(reqs[i]!, i);
       this.rows.push(row);
