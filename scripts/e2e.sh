@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# End-to-end test of the VS Code extension in a real VS Code: code-server (VS Code 1.139 with the
+# built-in JavaScript debugger) driven through headless Chromium by Playwright; see the
+# code-server section of shared/docs/platform.md. Run by .ci/run; alone: `scripts/e2e.sh`.
+#
+# Installs what is missing, once, into the cache (NETTRACE_CACHE, default ~/.cache/nettrace):
+#   node24/       node@24 from the npm registry (code-server 4.139 requires Node 24)
+#   code-server/  code-server@4.139.1, whose install compiles VS Code's native modules (~5 min)
+# and Debian's chromium when /usr/bin/chromium is absent (root only).
+# Artifacts (screenshots, logs, the saved trace) go to test-results/e2e/.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$root"
+cache="${NETTRACE_CACHE:-$HOME/.cache/nettrace}"
+results="$root/test-results/e2e"
+mkdir -p "$results" "$cache"
+t0=$(date +%s)
+log() { echo "e2e: $*" >&2; }
+
+# ---- Node 24 ---------------------------------------------------------------------------------
+node24_dir="$cache/node24"
+node24="$node24_dir/node_modules/node/bin/node"
+if [ ! -x "$node24" ]; then
+  log "installing node@24 into $node24_dir (once)"
+  mkdir -p "$node24_dir"
+  [ -f "$node24_dir/package.json" ] || echo '{"private":true}' >"$node24_dir/package.json"
+  (cd "$node24_dir" && npm install --no-save --no-audit --no-fund node@24 >&2)
+fi
+"$node24" --version >/dev/null
+
+# ---- code-server -----------------------------------------------------------------------------
+cs_version="4.139.1"
+cs_dir="$cache/code-server"
+cs="$cs_dir/node_modules/code-server"
+# A module code-server's postinstall compiles: present only if the install scripts really ran.
+cs_native="$cs/lib/vscode/node_modules/@vscode/spdlog/build/Release/spdlog.node"
+cs_ok() {
+  [ -f "$cs/out/node/entry.js" ] && [ -f "$cs_native" ] &&
+    [ "$(node -p "require('$cs/package.json').version" 2>/dev/null)" = "$cs_version" ]
+}
+if ! cs_ok; then
+  log "installing code-server@$cs_version into $cs_dir (once; compiles native modules, ~5 minutes)"
+  mkdir -p "$cs_dir"
+  # npm 11 runs a dependency's install scripts only when allowed; code-server's postinstall builds
+  # VS Code's native modules, so allow it (older npm ignores the field).
+  [ -f "$cs_dir/package.json" ] || echo '{"private":true,"allowScripts":{"code-server":true}}' >"$cs_dir/package.json"
+  (cd "$cs_dir" && PATH="$(dirname "$node24"):$PATH" npm install --no-audit --no-fund --foreground-scripts "code-server@$cs_version" >&2)
+  if [ ! -f "$cs_native" ]; then
+    log "code-server's install scripts did not run; running its postinstall"
+    (cd "$cs" && PATH="$(dirname "$node24"):$PATH" sh ./postinstall.sh >&2)
+  fi
+  cs_ok || { log "code-server did not install correctly ($cs_native missing)"; exit 1; }
+fi
+
+# ---- Chromium --------------------------------------------------------------------------------
+chromium="${NETTRACE_CHROMIUM:-/usr/bin/chromium}"
+if [ ! -x "$chromium" ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    log "installing chromium (Debian)"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  fi
+  [ -x "$chromium" ] || { log "no Chromium at $chromium"; exit 1; }
+fi
+t1=$(date +%s)
+log "prerequisites ready in $((t1 - t0)) s"
+
+# ---- build the .vsix -------------------------------------------------------------------------
+vsix="$results/nettrace.vsix"
+scripts/package.sh "$vsix" >"$results/package.log" 2>&1 || { cat "$results/package.log" >&2; exit 1; }
+t2=$(date +%s)
+log "packaged $vsix in $((t2 - t1)) s"
+
+# ---- run -------------------------------------------------------------------------------------
+export NETTRACE_E2E_CODE_SERVER="$cs"
+export NETTRACE_E2E_NODE24="$node24"
+export NETTRACE_E2E_CHROMIUM="$chromium"
+export NETTRACE_E2E_VSIX="$vsix"
+export NETTRACE_E2E_RESULTS="$results"
+status=0
+node --test --test-concurrency=1 test/e2e/ || status=$?
+log "finished in $(($(date +%s) - t0)) s (exit $status); artifacts in $results"
+exit $status

@@ -1,0 +1,448 @@
+// End-to-end: the packaged extension in a real VS Code (code-server) driven through headless
+// Chromium. Opens the fixture workspace, presses F5 on its "Net Trace" launch configuration,
+// waits for the panel to list the fixture's requests (success, redirect, failure, hostile),
+// checks a request's details, that the initiator opens app.js at the right line and column,
+// runs "Net Trace: Save Trace" from the command palette through the save dialog, reads the
+// file back as a trace (mode 0600), checks that no hostile payload ran, and stores screenshots.
+//
+// Run by scripts/e2e.sh, which installs code-server/Node 24/Chromium and builds the .vsix, and
+// passes them in NETTRACE_E2E_* variables.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import {
+  cpSync,
+  createWriteStream,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+  copyFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createServer } from 'node:net';
+import { chromium } from 'playwright-core';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const env = process.env;
+const codeServer = env.NETTRACE_E2E_CODE_SERVER;
+const node24 = env.NETTRACE_E2E_NODE24;
+const vsix = env.NETTRACE_E2E_VSIX;
+const chromiumPath = env.NETTRACE_E2E_CHROMIUM ?? '/usr/bin/chromium';
+const results = env.NETTRACE_E2E_RESULTS ?? join(root, 'test-results', 'e2e');
+const missing = !codeServer || !node24 || !vsix ? 'run through scripts/e2e.sh (needs code-server, Node 24 and the .vsix)' : false;
+
+const IMG = '<img src=x onerror=window.__pwned=1;window.top.__pwned=1>';
+const SCRIPT = '<script>window.__pwned=1;window.top.__pwned=1</script>';
+
+const t0 = Date.now();
+const step = (what) => console.error(`e2e [${((Date.now() - t0) / 1000).toFixed(1)} s] ${what}`);
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** Polls `fn` until it returns a truthy value or `timeoutMs` passes (then throws with `what`). */
+async function until(what, fn, timeoutMs = 30_000, intervalMs = 250) {
+  const deadline = Date.now() + timeoutMs;
+  let last;
+  for (;;) {
+    try {
+      last = await fn();
+      if (last) return last;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline)
+      throw new Error(
+        `timed out after ${timeoutMs} ms waiting for ${what} (last: ${last instanceof Error ? last.message : JSON.stringify(last)})`,
+      );
+    await sleep(intervalMs);
+  }
+}
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.on('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** 1-based line of the fixture line carrying `// e2e: <tag>`. */
+function markerLine(source, tag) {
+  const i = source.split('\n').findIndex((l) => l.includes(`// e2e: ${tag}`));
+  assert.ok(i >= 0, `marker ${tag}`);
+  return i + 1;
+}
+
+let cleanup = [];
+after(async () => {
+  for (const fn of cleanup.reverse()) await fn().catch(() => {});
+});
+
+test(
+  'Net Trace in VS Code: F5, live panel, details, initiator, Save Trace, hostile server',
+  { skip: missing, timeout: 8 * 60_000 },
+  async () => {
+    mkdirSync(results, { recursive: true });
+    // Paths with spaces everywhere: the workspace (program path) and the extensions folder
+    // (the preload's path in NODE_OPTIONS).
+    const base = mkdtempSync(join(tmpdir(), 'nettrace e2e '));
+    cleanup.push(async () => rmSync(base, { recursive: true, force: true }));
+    const workspace = join(base, 'my workspace');
+    const userData = join(base, 'user data');
+    const extensions = join(base, 'ext dir');
+    cpSync(join(root, 'test', 'e2e', 'fixture'), workspace, { recursive: true });
+    mkdirSync(join(userData, 'User'), { recursive: true });
+    writeFileSync(
+      join(userData, 'User', 'settings.json'),
+      JSON.stringify(
+        {
+          'security.workspace.trust.enabled': false,
+          'workbench.startupEditor': 'none',
+          'workbench.tips.enabled': false,
+          'workbench.enableExperiments': false,
+          'telemetry.telemetryLevel': 'off',
+          'extensions.autoCheckUpdates': false,
+          'extensions.autoUpdate': false,
+          'update.mode': 'none',
+          'debug.internalConsoleOptions': 'neverOpen',
+          'window.commandCenter': false,
+          'chat.disableAIFeatures': true,
+          'files.simpleDialog.enable': true,
+          'workbench.secondarySideBar.defaultVisibility': 'hidden',
+        },
+        null,
+        2,
+      ),
+    );
+    // code-server writes its config.yaml under XDG_CONFIG_HOME: keep it in the temporary folder.
+    const csEnv = {
+      ...env,
+      PATH: `${dirname(node24)}:${env.PATH}`,
+      XDG_CONFIG_HOME: join(base, 'config'),
+      XDG_DATA_HOME: join(base, 'data'),
+    };
+    delete csEnv.NODE_OPTIONS;
+    const entry = join(codeServer, 'out', 'node', 'entry.js');
+    const common = ['--user-data-dir', userData, '--extensions-dir', extensions, '--disable-telemetry', '--disable-update-check'];
+
+    step('installing the .vsix');
+    const install = spawnSync(node24, [entry, ...common, '--install-extension', vsix], { env: csEnv, encoding: 'utf8', timeout: 120_000 });
+    writeFileSync(join(results, 'install.log'), `${install.stdout}\n${install.stderr}`);
+    assert.equal(install.status, 0, `--install-extension failed: ${install.stderr}`);
+    assert.match(install.stdout, /was successfully installed/, install.stdout);
+
+    const port = await freePort();
+    step(`starting code-server on 127.0.0.1:${port}`);
+    const csLog = createWriteStream(join(results, 'code-server.log'));
+    const cs = spawn(
+      node24,
+      [
+        entry,
+        ...common,
+        '--auth',
+        'none',
+        '--bind-addr',
+        `127.0.0.1:${port}`,
+        '--disable-workspace-trust',
+        '--disable-getting-started-override',
+        workspace,
+      ],
+      {
+        env: csEnv,
+        stdio: ['ignore', 'pipe', 'pipe'],
+        detached: true,
+      },
+    );
+    cs.stdout.pipe(csLog);
+    cs.stderr.pipe(csLog);
+    cleanup.push(async () => {
+      try {
+        process.kill(-cs.pid, 'SIGTERM');
+      } catch {}
+      await sleep(500);
+      try {
+        process.kill(-cs.pid, 'SIGKILL');
+      } catch {}
+    });
+    await until('code-server /healthz', async () => (await fetch(`http://127.0.0.1:${port}/healthz`)).ok, 60_000, 500);
+
+    step('starting Chromium');
+    const browser = await chromium.launch({
+      executablePath: chromiumPath,
+      headless: true,
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--no-first-run',
+        '--disable-dev-shm-usage',
+      ],
+    });
+    cleanup.push(() => browser.close());
+    const context = await browser.newContext({ viewport: { width: 1920, height: 1000 } });
+    const page = await context.newPage();
+    const pageErrors = [];
+    page.on('pageerror', (err) => pageErrors.push(err.message));
+    page.on('console', (msg) => {
+      if (msg.type() === 'error') pageErrors.push(msg.text());
+    });
+    const shot = async (name) => {
+      await page.screenshot({ path: join(results, `${name}.png`) }).catch(() => {});
+    };
+
+    try {
+      await page.goto(`http://127.0.0.1:${port}/?folder=${encodeURIComponent(workspace)}`);
+      await page.waitForSelector('.monaco-workbench', { timeout: 90_000 });
+      step('workbench loaded');
+      // The explorer shows the workspace once the remote file system answers.
+      await page.waitForSelector('.explorer-folders-view .monaco-list-row', { timeout: 60_000 });
+
+      // ---- open app.js and start debugging with F5 ----------------------------------------------------
+      const source = readFileSync(join(workspace, 'app.js'), 'utf8');
+      await openFile(page, 'app.js');
+      // Room for the panel beside the editor: no side bars.
+      await runCommand(page, 'View: Close Primary Side Bar');
+      await runCommand(page, 'View: Close Secondary Side Bar').catch(() => page.keyboard.press('Escape'));
+      step('app.js open; pressing F5');
+      // F5 before the extension host has started its extensions does nothing (seen on this
+      // 2-core machine): wait for it, as its log says.
+      await until(
+        'the extension host to start its extensions',
+        () => extHostLog(userData).includes('Eager extensions activated'),
+        90_000,
+        500,
+      );
+      await page.locator('.monaco-editor .view-lines').first().click();
+      await page.keyboard.press('F5');
+      await until('Net Trace to activate on F5', () => /_doActivateExtension nettrace\.nettrace/.test(extHostLog(userData)), 30_000, 500);
+      step('extension activated by F5');
+
+      // ---- the panel ---------------------------------------------------------------------------------
+      const panel = await until('the Net Trace panel', () => findFrame(page, '.list-body'), 90_000, 500);
+      step('panel open');
+      const rows = () =>
+        panel.$$eval('.list-rows .row', (els) =>
+          els.filter((e) => e.style.display !== 'none').map((e) => e.innerText.replace(/\s+/g, ' ')),
+        );
+      await until(
+        'the fixture requests in the panel',
+        async () => {
+          const r = await rows();
+          const has = (re) => r.some((t) => re.test(t));
+          return has(/\/api\/users .*200/) && has(/\/old .*302/) && has(/\/down .*ECONNREFUSED/) && has(/\/next\//) && r.length >= 6;
+        },
+        90_000,
+        500,
+      );
+      const listed = await rows();
+      step(`panel lists ${listed.length} requests:\n    ${listed.join('\n    ')}`);
+
+      // Status bar while the session runs.
+      const statusText = await until(
+        'the Net Trace status bar item',
+        async () => {
+          const t = await page.locator('.statusbar-item', { hasText: 'Net Trace:' }).first().innerText({ timeout: 1000 });
+          return /Net Trace: [6-9] requests, [1-9] failed/.test(t) && t;
+        },
+        20_000,
+      ).catch((err) => `missing (${err.message})`);
+      step(`status bar: ${statusText}`);
+      assert.match(statusText, /Net Trace: [6-9] requests, [1-9] failed/);
+
+      // ---- details of the successful request ---------------------------------------------------------
+      const usersRow = panel.locator('.list-rows .row', { hasText: '/api/users' }).filter({ hasText: '200' }).first();
+      await usersRow.locator('.c-name').click();
+      const detail = panel.locator('.detail');
+      await until(
+        'the detail view of /api/users',
+        async () => /GET/.test(await detail.innerText()) && /\/api\/users/.test(await detail.locator('.detail-head').innerText()),
+        15_000,
+      );
+      assert.match(await detail.locator('.detail-head').innerText(), /200/);
+      await detail.locator('[data-tab="timing"]').click();
+      await until('the timing tab', async () => /phases/i.test(await detail.locator('.detail-content').innerText()), 10_000);
+      const timingText = await detail.locator('.detail-content').innerText();
+      assert.match(timingText, /Waiting|wait/i);
+      await detail.locator('[data-tab="headers"]').click();
+      await until('the headers tab', async () => /content-type/i.test(await detail.locator('.detail-content').innerText()), 10_000);
+      assert.match(await detail.locator('.detail-content').innerText(), /application\/json/);
+      await detail.locator('[data-tab="connection"]').click();
+      await until('the connection tab', async () => /127\.0\.0\.1/.test(await detail.locator('.detail-content').innerText()), 10_000);
+      step('details of GET /api/users checked (status, timing, headers, connection)');
+      await shot('panel-details');
+
+      // ---- the initiator opens app.js at the line and column ------------------------------------------
+      const usersLine = markerLine(source, 'users');
+      const initiator = usersRow.locator('.c-initiator .link');
+      assert.equal(await initiator.innerText(), `app.js:${usersLine}`);
+      // Move the cursor away first so the jump is observable.
+      await page.keyboard.press('Escape');
+      await initiator.click();
+      const cursor = await until(
+        `the editor at app.js:${usersLine}`,
+        async () => {
+          const t = await page.locator('[id="status.editor.selection"]').innerText({ timeout: 1000 });
+          const m = /Ln (\d+), Col (\d+)/.exec(t);
+          return m && Number(m[1]) === usersLine && { line: Number(m[1]), column: Number(m[2]) };
+        },
+        20_000,
+      );
+      const activeTab = await page.locator('.editor-group-container.active .tab.active').first().getAttribute('aria-label');
+      assert.match(activeTab ?? '', /^app\.js\b/);
+      step(`initiator opened app.js at Ln ${cursor.line}, Col ${cursor.column}`);
+
+      // ---- the hostile server: literal text, nothing executed --------------------------------------------
+      const hostileRow = panel.locator('.list-rows .row', { hasText: `/<img/src=x/onerror=window.__pwned=1>?q=${SCRIPT}` }).first();
+      await hostileRow.locator('.c-name').click();
+      await detail.locator('[data-tab="headers"]').click();
+      await until('hostile headers shown as text', async () => (await detail.locator('.detail-content').innerText()).includes(IMG), 10_000);
+      const hostileText = await detail.innerText();
+      assert.ok(hostileText.includes(SCRIPT), 'the script payload is shown literally');
+      assert.ok(hostileText.includes(`/<img/src=x/onerror=window.__pwned=1>?q=${SCRIPT}`), 'the URL is shown literally');
+      assert.ok(hostileText.includes(`/next/${SCRIPT}`), 'the redirect target is shown literally');
+      const injected = await panel.evaluate(() => ({
+        // Elements the network could have injected into the panel's content.
+        inApp: document.querySelectorAll('#app script, #app img, #app iframe, #app object, #app [onerror], #app [onload]').length,
+        // Scripts anywhere in the page: VS Code's webview bootstrap and the nonce'd bundle only.
+        payloadScripts: [...document.scripts].filter((s) => /pwned/.test(s.textContent + s.src)).length,
+        imgs: document.querySelectorAll('img').length,
+      }));
+      assert.deepEqual(injected, { inApp: 0, payloadScripts: 0, imgs: 0 }, 'no element from the network in the panel DOM');
+      step('hostile payloads rendered as text, no injected elements');
+      await shot('panel-hostile');
+
+      // ---- wait for the session to end; then Save Trace from the command palette -------------------------
+      await until(
+        'the debug session to end (status bar item gone)',
+        async () => (await page.locator('.statusbar-item', { hasText: 'Net Trace:' }).count()) === 0,
+        60_000,
+        500,
+      );
+      step('session ended');
+      // Back to the successful request for the README screenshot.
+      await usersRow.locator('.c-name').click();
+      await detail.locator('[data-tab="timing"]').click();
+      await sleep(500);
+      await page.screenshot({ path: join(results, 'panel.png') });
+      mkdirSync(join(root, 'test-results'), { recursive: true });
+      copyFileSync(join(results, 'panel.png'), join(root, 'test-results', 'panel.png'));
+      if (env.NETTRACE_E2E_UPDATE_MEDIA === '1') copyFileSync(join(results, 'panel.png'), join(root, 'media', 'panel.png'));
+
+      const savedPath = join(workspace, 'saved trace.json');
+      await page.locator('.monaco-editor .view-lines').first().click();
+      await runCommand(page, 'Net Trace: Save Trace');
+      step('save dialog');
+      const input = page.locator('.quick-input-widget .quick-input-box input');
+      await until('the save dialog', async () => (await input.inputValue()).endsWith('.json'), 20_000);
+      await input.fill(savedPath);
+      await sleep(300);
+      await input.press('Enter');
+      await until(`${savedPath} to be written`, async () => existsSync(savedPath) && statSync(savedPath).size > 0, 20_000);
+      await sleep(300);
+      const mode = statSync(savedPath).mode & 0o777;
+      assert.equal(mode.toString(8), '600', 'the saved trace is readable by its owner only');
+      const saved = JSON.parse(readFileSync(savedPath, 'utf8'));
+      copyFileSync(savedPath, join(results, 'saved-trace.json'));
+      assert.equal(saved.formatVersion, 1);
+      const urls = saved.httpRequests.map((r) => r.reqURL);
+      step(`saved trace: ${saved.httpRequests.length} requests`);
+      const find = (re) => saved.httpRequests.find((r) => re.test(r.reqURL));
+      const users = find(/\/api\/users$/);
+      assert.equal(users?.respStatusCode, 200, urls.join(', '));
+      assert.equal(find(/\/old$/)?.respStatusCode, 302);
+      const followed = saved.httpRequests.filter((r) => /\/api\/users$/.test(r.reqURL));
+      assert.ok(followed.length >= 2, 'the redirect was followed');
+      const refused = find(/\/down$/);
+      assert.equal(refused?.reqError?.code ?? refused?.reqError?.cause?.code, 'ECONNREFUSED');
+      const hostile = saved.httpRequests.find((r) => r.reqURL.includes(`/<img/src=x/onerror=window.__pwned=1>?q=${SCRIPT}`));
+      assert.ok(hostile, 'hostile request recorded');
+      assert.ok(
+        hostile.respHeaders.some(([, v]) => v === IMG),
+        'hostile header value recorded as is',
+      );
+      // The initiator the panel opened is the recorded one.
+      const frame = users.initiator.frames.find((f) => !f.library);
+      assert.equal(frame.line, usersLine);
+      assert.equal(cursor.column, frame.column, 'the editor cursor is at the initiator column');
+      step('saved trace verified (formatVersion 1, success/redirect/failure present, mode 0600)');
+
+      // ---- nothing executed anywhere ----------------------------------------------------------------------
+      const pwned = [];
+      for (const f of page.frames()) {
+        const v = await f.evaluate(() => window.__pwned).catch(() => undefined);
+        if (v !== undefined) pwned.push(f.url());
+      }
+      assert.deepEqual(pwned, [], 'no hostile payload ran');
+      step(`no __pwned in ${page.frames().length} frames`);
+      writeFileSync(join(results, 'page-errors.log'), pageErrors.join('\n'));
+    } catch (err) {
+      await shot('failure');
+      writeFileSync(join(results, 'page-errors.log'), pageErrors.join('\n'));
+      const frames = [];
+      for (const f of page.frames()) {
+        const html = await f.evaluate(() => document.documentElement.outerHTML.slice(0, 3000)).catch((e) => `(${e.message})`);
+        frames.push(`=== ${f.url()}\n${html}`);
+      }
+      writeFileSync(join(results, 'frames.log'), frames.join('\n\n'));
+      // VS Code's logs (extension host, the Net Trace output channel) for the post-mortem.
+      if (existsSync(join(userData, 'logs'))) cpSync(join(userData, 'logs'), join(results, 'logs'), { recursive: true });
+      throw err;
+    }
+  },
+);
+
+/** The extension host logs of a code-server user data folder, concatenated. */
+function extHostLog(userData) {
+  const logs = join(userData, 'logs');
+  if (!existsSync(logs)) return '';
+  let text = '';
+  for (const session of readdirSync(logs)) {
+    const dir = join(logs, session);
+    for (const host of existsSync(dir) ? readdirSync(dir) : []) {
+      const f = join(dir, host, 'remoteexthost.log');
+      if (host.startsWith('exthost') && existsSync(f)) text += readFileSync(f, 'utf8');
+    }
+  }
+  return text;
+}
+
+/** The first frame (webviews are nested iframes) that has an element matching `selector`. */
+async function findFrame(page, selector) {
+  for (const f of page.frames()) {
+    try {
+      if (await f.$(selector)) return f;
+    } catch {
+      // detached frame
+    }
+  }
+  return undefined;
+}
+
+/** Opens a workspace file through Quick Open. */
+async function openFile(page, name) {
+  await page.locator('.explorer-folders-view .monaco-list-row', { hasText: name }).first().click();
+  await page.waitForSelector(`.tab.active[data-resource-name="${name}"], .tab.active:has-text("${name}")`, { timeout: 30_000 });
+  await page.waitForSelector('.monaco-editor .view-lines', { timeout: 30_000 });
+}
+
+/** Runs a command from the command palette (F1). */
+async function runCommand(page, title) {
+  await page.keyboard.press('F1');
+  const input = page.locator('.quick-input-widget .quick-input-box input');
+  await input.waitFor({ state: 'visible', timeout: 10_000 });
+  await input.fill(`>${title}`);
+  const item = page.locator('.quick-input-widget .monaco-list-row', { hasText: title }).first();
+  await item.waitFor({ state: 'visible', timeout: 10_000 });
+  await input.press('Enter');
+}
