@@ -14,7 +14,15 @@ import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { browserUnavailable, buildPanel, launchBrowser, openPanel, postAndWait, servePanel, stash } from '../test/webview-harness/harness.mjs';
+import {
+  browserUnavailable,
+  buildPanel,
+  launchBrowser,
+  openPanel,
+  postAndWait,
+  servePanel,
+  stash,
+} from '../test/webview-harness/harness.mjs';
 import { syntheticStream, syntheticTrace } from '../test/webview-harness/synthetic.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -98,10 +106,18 @@ try {
     firsts.push(ms);
     if (run === 0) notes.push(`rows in the DOM for ${ROWS.toLocaleString('en-US')} requests: ${domRows} (virtualised)`);
   }
-  results.push({ what: `first render of ${ROWS.toLocaleString('en-US')} rows, \`reset\` with \`traceJson\` (post → painted), 5 fresh panels`, stats: firsts, floor: 1000 });
+  results.push({
+    what: `first render of ${ROWS.toLocaleString('en-US')} rows, \`reset\` with \`traceJson\` (post → painted), 5 fresh panels`,
+    stats: firsts,
+    floor: 1000,
+  });
   const firstsObj = [];
   for (let run = 0; run < 3; run++) firstsObj.push((await firstRender('object')).ms);
-  results.push({ what: `first render of ${ROWS.toLocaleString('en-US')} rows, \`reset\` with \`trace\` object (incl. structured clone), 3 fresh panels`, stats: firstsObj, floor: 1000 });
+  results.push({
+    what: `first render of ${ROWS.toLocaleString('en-US')} rows, \`reset\` with \`trace\` object (incl. structured clone), 3 fresh panels`,
+    stats: firstsObj,
+    floor: 1000,
+  });
 
   // ---- 2. filter, 3. select ---------------------------------------------------------------------
   const { page, errors } = await openPanel(browser, server.url);
@@ -122,7 +138,8 @@ try {
       return { ms: performance.now() - t0, shown: document.querySelectorAll('.list-rows .row:not([style*="display: none"])').length };
     }, text);
   const filters = [];
-  for (const text of ['u', 'us', 'users', '404', 'api.example.test', 'post -graphql', 'ECONN', '']) filters.push((await typeFilter(text)).ms);
+  for (const text of ['u', 'us', 'users', '404', 'api.example.test', 'post -graphql', 'ECONN', ''])
+    filters.push((await typeFilter(text)).ms);
   results.push({ what: 'apply a text filter (keystroke → painted), 8 filters', stats: filters, floor: 100 });
 
   const chipMs = await page.evaluate(async () => {
@@ -232,7 +249,11 @@ try {
   const live = await openPanel(browser, server.url);
   await live.page.evaluate((m) => window.postMessage(m, '*'), TRACES);
   await stash(live.page, 'steps', steps);
-  await postAndWait(live.page, { type: 'reset', traceKey: 'cur', live: true, traceJson: JSON.stringify(trace) }, `(d) => d.requests === ${ROWS}`);
+  await postAndWait(
+    live.page,
+    { type: 'reset', traceKey: 'cur', live: true, traceJson: JSON.stringify(trace) },
+    `(d) => d.requests === ${ROWS}`,
+  );
   const stream = await live.page.evaluate(
     async ({ interval, perBatch, base }) => {
       const steps = window.__data.steps;
@@ -266,7 +287,8 @@ try {
             const s = steps[k];
             postedAt[k] = performance.now();
             window.postMessage({ type: 'append', traceKey: 'cur', traceEndAt: s.traceEndAt, ...s.append }, '*');
-            if (s.update.httpRequests.length) window.postMessage({ type: 'update', traceKey: 'cur', traceEndAt: s.traceEndAt, ...s.update }, '*');
+            if (s.update.httpRequests.length)
+              window.postMessage({ type: 'update', traceKey: 'cur', traceEndAt: s.traceEndAt, ...s.update }, '*');
             k++;
           }
           if (k < steps.length) setTimeout(tick, Math.max(0, k * interval - (performance.now() - t0)));
@@ -278,7 +300,14 @@ try {
       while (rendered < steps.length && performance.now() < deadline) await new Promise((r) => setTimeout(r, 10));
       await new Promise((r) => setTimeout(r, 20));
       window.removeEventListener('nettrace-render', onRender);
-      return { lat, frameGaps, elapsed: performance.now() - t0, rendered, total: steps.length, rows: document.querySelector('.status-left').textContent };
+      return {
+        lat,
+        frameGaps,
+        elapsed: performance.now() - t0,
+        rendered,
+        total: steps.length,
+        rows: document.querySelector('.status-left').textContent,
+      };
     },
     { interval: INTERVAL, perBatch, base: ROWS },
   );
@@ -301,22 +330,36 @@ try {
   const date = new Date().toISOString().replace('T', ' ').slice(0, 16) + ' UTC';
   const lines = [];
   lines.push(`### Run ${date}`, '');
-  lines.push(`Machine: ${availableParallelism()} CPUs (nproc), ${cpu}; Node ${process.version}; Chromium ${version} (headless, /usr/bin/chromium, --disable-gpu); viewport 1280×800; load average ${loadBefore.toFixed(1)} at start, ${loadavg()[0].toFixed(1)} at end (other jobs share the machine, so max values are noisy).`);
-  lines.push(`Data: synthetic trace, ${ROWS.toLocaleString('en-US')} requests (${trace.dials.length} dials, ${trace.tcpConns.length} TCP connections, ${trace.tlsTunnels.length} TLS tunnels; ~${Math.round(JSON.stringify(trace).length / 1e6)} MB JSON), mixed statuses, 3% errors with diagnoses, keep-alive reuse.`);
-  lines.push('Timing: in the page, `performance.now()` from the message/event to the end of the frame that rendered it (render event + forced layout + `setTimeout(0)` after the frame).', '');
+  lines.push(
+    `Machine: ${availableParallelism()} CPUs (nproc), ${cpu}; Node ${process.version}; Chromium ${version} (headless, /usr/bin/chromium, --disable-gpu); viewport 1280×800; load average ${loadBefore.toFixed(1)} at start, ${loadavg()[0].toFixed(1)} at end (other jobs share the machine, so max values are noisy).`,
+  );
+  lines.push(
+    `Data: synthetic trace, ${ROWS.toLocaleString('en-US')} requests (${trace.dials.length} dials, ${trace.tcpConns.length} TCP connections, ${trace.tlsTunnels.length} TLS tunnels; ~${Math.round(JSON.stringify(trace).length / 1e6)} MB JSON), mixed statuses, 3% errors with diagnoses, keep-alive reuse.`,
+  );
+  lines.push(
+    'Timing: in the page, `performance.now()` from the message/event to the end of the frame that rendered it (render event + forced layout + `setTimeout(0)` after the frame).',
+    '',
+  );
   lines.push('| measurement | median ms | max ms | floor | median ok | max ok |', '|---|---:|---:|---:|:--:|:--:|');
   for (const r of results) {
     const max = Math.max(...r.stats);
     const med = median(r.stats);
-    lines.push(`| ${r.what} | ${f1(med)} | ${f1(max)} | < ${r.floor} | ${med < r.floor ? 'yes' : 'NO'} | ${max < r.floor ? 'yes' : 'no'} |`);
+    lines.push(
+      `| ${r.what} | ${f1(med)} | ${f1(max)} | < ${r.floor} | ${med < r.floor ? 'yes' : 'NO'} | ${max < r.floor ? 'yes' : 'no'} |`,
+    );
   }
   lines.push('');
-  lines.push(`Streaming: ${RATE} new requests/s (+ ${RATE} completions/s as \`update\`) for ${SECONDS} s, batches every ${INTERVAL} ms, on top of the ${ROWS.toLocaleString('en-US')}-row live trace; post → painted latency per batch:`, '');
+  lines.push(
+    `Streaming: ${RATE} new requests/s (+ ${RATE} completions/s as \`update\`) for ${SECONDS} s, batches every ${INTERVAL} ms, on top of the ${ROWS.toLocaleString('en-US')}-row live trace; post → painted latency per batch:`,
+    '',
+  );
   lines.push('| window | batches | p50 ms | p95 ms | max ms |', '|---|---:|---:|---:|---:|');
   for (const w of windows) lines.push(`| ${w.w}–${w.w + 2} s | ${w.n} | ${f1(w.p50)} | ${f1(w.p95)} | ${f1(w.max)} |`);
   lines.push(`| all | ${allLat.length} | ${f1(median(allLat))} | ${f1(pct(allLat, 95))} | ${f1(Math.max(...allLat))} |`);
   lines.push('');
-  lines.push(`Rendered ${stream.rendered}/${stream.total} batches in ${f1(stream.elapsed / 1000)} s (status bar at the end: "${stream.rows}"); frame gap p50 ${f1(median(stream.frameGaps))} ms, p95 ${f1(pct(stream.frameGaps, 95))} ms, max ${f1(Math.max(...stream.frameGaps))} ms. Keeps up (all batches rendered, last-window p95 within 3× of the first or < 100 ms): **${keepsUp ? 'yes' : 'NO'}**.`);
+  lines.push(
+    `Rendered ${stream.rendered}/${stream.total} batches in ${f1(stream.elapsed / 1000)} s (status bar at the end: "${stream.rows}"); frame gap p50 ${f1(median(stream.frameGaps))} ms, p95 ${f1(pct(stream.frameGaps, 95))} ms, max ${f1(Math.max(...stream.frameGaps))} ms. Keeps up (all batches rendered, last-window p95 within 3× of the first or < 100 ms): **${keepsUp ? 'yes' : 'NO'}**.`,
+  );
   for (const n of notes) lines.push('', `Note: ${n}`);
   const text = lines.join('\n');
   console.log(text);
@@ -325,7 +368,8 @@ try {
     const heading = '## Panel (webview) — issue 3';
     const existing = existsSync(file) ? readFileSync(file, 'utf8') : '';
     let out = '';
-    if (!existing.includes(heading)) out += `${existing && !existing.endsWith('\n') ? '\n' : ''}${existing ? '\n' : ''}${heading}\n\nProduced by \`node bench/webview.mjs\` (stub host: test/webview-harness/). Screenshot: bench/panel.png.\n`;
+    if (!existing.includes(heading))
+      out += `${existing && !existing.endsWith('\n') ? '\n' : ''}${existing ? '\n' : ''}${heading}\n\nProduced by \`node bench/webview.mjs\` (stub host: test/webview-harness/). Screenshot: bench/panel.png.\n`;
     out += `\n${text}\n`;
     appendFileSync(file, out);
     console.log(`\nappended to ${file}`);

@@ -52,7 +52,12 @@ export class DetailView {
       this.tabButtons.set(id, b);
       this.tabsEl.append(b);
     }
-    const close = h('button', 'icon-button', { type: 'button', title: 'Close details (Escape)', 'aria-label': 'Close details' }, icon('close'));
+    const close = h(
+      'button',
+      'icon-button',
+      { type: 'button', title: 'Close details (Escape)', 'aria-label': 'Close details' },
+      icon('close'),
+    );
     close.addEventListener('click', () => this.events.close());
     this.tabsEl.addEventListener('keydown', (e) => this.onTabKey(e));
     this.content = h('div', 'detail-content', { role: 'tabpanel' });
@@ -146,7 +151,11 @@ export class DetailView {
     );
     const out: HTMLElement[] = [title];
     const err = req.reqError;
-    const text = req.diagnosis ?? (err ? `${err.phase} error: ${err.message}${err.cause ? ` (${err.cause.code ?? ''}${err.cause.code ? ': ' : ''}${err.cause.message})` : ''}` : undefined);
+    const text =
+      req.diagnosis ??
+      (err
+        ? `${err.phase} error: ${err.message}${err.cause ? ` (${err.cause.code ?? ''}${err.cause.code ? ': ' : ''}${err.cause.message})` : ''}`
+        : undefined);
     if (text) {
       const severity = row.failed ? 'error' : 'warning';
       out.push(h('div', `diagnosis ${severity}`, { role: 'status' }, icon(severity), h('span', 'selectable', null, text)));
@@ -182,7 +191,10 @@ export class DetailView {
       }
       const ms = p === 'connect' && t ? t.connect : raw !== undefined ? raw : durations[p];
       table.append(
-        h('div', `timing-row${applies ? '' : ' muted'}`, { role: 'row' },
+        h(
+          'div',
+          `timing-row${applies ? '' : ' muted'}`,
+          { role: 'row' },
           h('div', 'timing-label', { role: 'cell' }, h('span', `swatch ph-${p}`), PHASE_LABELS[p]),
           h('div', 'timing-bar', { role: 'cell' }, bar),
           h('div', 'timing-ms', { role: 'cell' }, applies && ms !== undefined ? formatMs(ms) : 'n/a'),
@@ -250,10 +262,19 @@ export class DetailView {
     const conn = req.tcpConn ? m.tcpConns.get(req.tcpConn) : undefined;
     const dial = req.dial ? m.dials.get(req.dial) : conn?.fromDial ? m.dials.get(conn.fromDial) : undefined;
     const out: Child[] = [];
-    if (!conn && !dial) return [h('div', 'placeholder', null, req.reusedConn ? 'Reused connection (not recorded in this trace).' : 'No connection information for this request.')];
+    if (!conn && !dial)
+      return [
+        h(
+          'div',
+          'placeholder',
+          null,
+          req.reusedConn ? 'Reused connection (not recorded in this trace).' : 'No connection information for this request.',
+        ),
+      ];
     if (conn) {
       const a = conn.addrTuple;
-      const hs = conn.handshakeBeginAt !== undefined && conn.handshakeEndAt !== undefined ? conn.handshakeEndAt - conn.handshakeBeginAt : undefined;
+      const hs =
+        conn.handshakeBeginAt !== undefined && conn.handshakeEndAt !== undefined ? conn.handshakeEndAt - conn.handshakeBeginAt : undefined;
       out.push(
         h('h3', null, null, 'TCP connection'),
         kv([
@@ -284,7 +305,14 @@ export class DetailView {
         );
       }
     }
-    if (req.proxy) out.push(h('h3', null, null, 'Proxy'), kv([['URL', req.proxy.url], ['Tunnel', req.proxy.tunnel ?? '—']]));
+    if (req.proxy)
+      out.push(
+        h('h3', null, null, 'Proxy'),
+        kv([
+          ['URL', req.proxy.url],
+          ['Tunnel', req.proxy.tunnel ?? '—'],
+        ]),
+      );
     if (dial) {
       const d = dial.dialEndAt !== undefined ? dial.dialEndAt - dial.dialBeginAt : undefined;
       out.push(
@@ -315,7 +343,11 @@ export class DetailView {
                 formatHostPort(c.address, c.port),
                 c.family ? `IPv${c.family}` : c.address.includes(':') ? 'IPv6' : 'IPv4',
                 formatMs(c.endAt !== undefined ? c.endAt - c.beginAt : undefined),
-                c.error ? h('span', 'error-text', null, icon('error'), ' ', c.error) : c.endAt !== undefined ? h('span', 'ok-text', null, icon('pass'), ' connected') : 'pending',
+                c.error
+                  ? h('span', 'error-text', null, icon('error'), ' ', c.error)
+                  : c.endAt !== undefined
+                    ? h('span', 'ok-text', null, icon('pass'), ' connected')
+                    : 'pending',
               ]),
             )
           : h('div', 'muted', null, 'No connect attempts recorded.'),
@@ -331,9 +363,21 @@ export class DetailView {
     const tls = this.tlsTunnelOf(req);
     if (!tls) {
       const https = /^https:/i.test(req.reqURL);
-      return [h('div', 'placeholder', null, https ? (req.reusedConn ? 'TLS session of a reused connection (not recorded in this trace).' : 'No TLS information recorded.') : 'Not a TLS connection.')];
+      return [
+        h(
+          'div',
+          'placeholder',
+          null,
+          https
+            ? req.reusedConn
+              ? 'TLS session of a reused connection (not recorded in this trace).'
+              : 'No TLS information recorded.'
+            : 'Not a TLS connection.',
+        ),
+      ];
     }
-    const hs = tls.handshakeBeginAt !== undefined && tls.handshakeEndAt !== undefined ? tls.handshakeEndAt - tls.handshakeBeginAt : undefined;
+    const hs =
+      tls.handshakeBeginAt !== undefined && tls.handshakeEndAt !== undefined ? tls.handshakeEndAt - tls.handshakeBeginAt : undefined;
     const out: Child[] = [
       h('h3', null, null, 'TLS session'),
       kv([
@@ -344,7 +388,12 @@ export class DetailView {
         ['Resumed', tls.didResume === undefined ? '—' : tls.didResume ? badge('resumed', 'info') : 'no (full handshake)'],
         ['Handshake', formatMs(hs)],
         ['For proxy', tls.forProxy ? 'yes (TLS to the proxy)' : 'no'],
-        ['Error', tls.handshakeErr ? h('span', 'error-text', null, tls.handshakeErrCode ? `${tls.handshakeErrCode}: ` : '', tls.handshakeErr) : 'none'],
+        [
+          'Error',
+          tls.handshakeErr
+            ? h('span', 'error-text', null, tls.handshakeErrCode ? `${tls.handshakeErrCode}: ` : '', tls.handshakeErr)
+            : 'none',
+        ],
       ]),
     ];
     const certs = tls.peerCerts ?? [];
@@ -373,11 +422,21 @@ export class DetailView {
         }
       });
       list.append(
-        h('div', `frame${f.library ? ' library' : ''}`, { role: 'listitem' },
+        h(
+          'div',
+          `frame${f.library ? ' library' : ''}`,
+          { role: 'listitem' },
           h('span', 'fn', null, f.function || '(anonymous)'),
           link,
           h('span', 'path muted', null, f.file),
-          f.generated ? h('span', 'muted', { title: 'Position in the generated code' }, ` (generated ${basename(f.generated.file)}:${f.generated.line}:${f.generated.column})`) : null,
+          f.generated
+            ? h(
+                'span',
+                'muted',
+                { title: 'Position in the generated code' },
+                ` (generated ${basename(f.generated.file)}:${f.generated.line}:${f.generated.column})`,
+              )
+            : null,
         ),
       );
     }
@@ -437,12 +496,23 @@ function certCard(c: PeerCert, index: number, at: number): HTMLElement {
   const expired = Number.isFinite(na) && at > na;
   const notYet = Number.isFinite(nb) && at < nb;
   const validity = h('span', expired || notYet ? 'error-text' : null, null, `${formatDate(c.notBefore)} → ${formatDate(c.notAfter)}`);
-  const state = expired ? badge('expired', 'error', 'error') : notYet ? badge('not yet valid', 'error', 'error') : badge('valid', 'info', 'pass');
+  const state = expired
+    ? badge('expired', 'error', 'error')
+    : notYet
+      ? badge('not yet valid', 'error', 'error')
+      : badge('valid', 'info', 'pass');
   return h(
     'div',
     `cert${expired || notYet ? ' invalid' : ''}`,
     null,
-    h('div', 'cert-title', null, icon(c.isCA ? 'shield' : 'key'), h('span', 'selectable', null, c.subject || '(no subject)'), h('span', 'muted', null, index === 0 ? ' leaf' : c.isCA ? ' CA' : '')),
+    h(
+      'div',
+      'cert-title',
+      null,
+      icon(c.isCA ? 'shield' : 'key'),
+      h('span', 'selectable', null, c.subject || '(no subject)'),
+      h('span', 'muted', null, index === 0 ? ' leaf' : c.isCA ? ' CA' : ''),
+    ),
     kv([
       ['Issuer', c.issuer],
       ['Validity', h('span', null, null, validity, ' ', state)],

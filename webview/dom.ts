@@ -8,7 +8,26 @@
  */
 
 /** Attributes that may carry data: they are never parsed as markup, URLs or script. */
-const SAFE_ATTRS = new Set(['title', 'aria-label', 'aria-selected', 'aria-sort', 'aria-controls', 'aria-expanded', 'aria-pressed', 'role', 'tabindex', 'id', 'for', 'type', 'placeholder', 'value', 'spellcheck', 'aria-activedescendant', 'aria-labelledby', 'aria-live']);
+const SAFE_ATTRS = new Set([
+  'title',
+  'aria-label',
+  'aria-selected',
+  'aria-sort',
+  'aria-controls',
+  'aria-expanded',
+  'aria-pressed',
+  'role',
+  'tabindex',
+  'id',
+  'for',
+  'type',
+  'placeholder',
+  'value',
+  'spellcheck',
+  'aria-activedescendant',
+  'aria-labelledby',
+  'aria-live',
+]);
 
 /** A child for `h`: text (inserted as a Text node), an element, or nothing. */
 export type Child = Node | string | number | null | undefined | false;

@@ -67,7 +67,13 @@ export class RequestList {
     this.header = h('div', 'list-header', { role: 'row' });
     this.ticksEl = h('div', 'wf-ticks');
     for (const c of COLUMNS) {
-      const cell = h('div', `hcell c-${c.id}${c.align === 'right' ? ' right' : ''}`, { role: 'columnheader', title: c.title, tabindex: '-1' }, h('span', 'hlabel', null, c.label), icon('arrow-small-up', 'sort-icon'));
+      const cell = h(
+        'div',
+        `hcell c-${c.id}${c.align === 'right' ? ' right' : ''}`,
+        { role: 'columnheader', title: c.title, tabindex: '-1' },
+        h('span', 'hlabel', null, c.label),
+        icon('arrow-small-up', 'sort-icon'),
+      );
       if (c.id === 'waterfall') cell.append(this.ticksEl);
       if (c.id !== 'name') {
         const grip = h('div', 'resizer', { title: 'Drag to resize' });

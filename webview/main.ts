@@ -8,7 +8,15 @@
  */
 
 import './style.css';
-import type { FromWebview, PanelCommand, ResetMessage, ToWebview, TraceListItem, TraceOrigin, TraceSnapshot } from '../src/protocol/webview';
+import type {
+  FromWebview,
+  PanelCommand,
+  ResetMessage,
+  ToWebview,
+  TraceListItem,
+  TraceOrigin,
+  TraceSnapshot,
+} from '../src/protocol/webview';
 import { isToWebview } from '../src/protocol/webview';
 import { DetailView, type DetailTab } from './detail';
 import { h, icon, setSafeAttr, setText } from './dom';
@@ -78,8 +86,19 @@ class App {
   private readonly root: HTMLElement;
   private readonly traceSelect = h('select', 'dropdown trace-select', { title: 'Trace to show', 'aria-label': 'Trace' });
   private readonly liveBadge = h('span', 'live-badge', { title: 'Recording' }, icon('circle-filled'), 'Live');
-  private readonly filterInput = h('input', 'input filter-input', { type: 'text', placeholder: 'Filter (URL, method, status, host; -word excludes)', 'aria-label': 'Filter requests', spellcheck: 'false' });
-  private readonly failedToggle = h('button', 'toggle', { type: 'button', title: 'Show failed requests only (errors and HTTP 4xx/5xx)', 'aria-pressed': 'false' }, icon('error'), 'Failed');
+  private readonly filterInput = h('input', 'input filter-input', {
+    type: 'text',
+    placeholder: 'Filter (URL, method, status, host; -word excludes)',
+    'aria-label': 'Filter requests',
+    spellcheck: 'false',
+  });
+  private readonly failedToggle = h(
+    'button',
+    'toggle',
+    { type: 'button', title: 'Show failed requests only (errors and HTTP 4xx/5xx)', 'aria-pressed': 'false' },
+    icon('error'),
+    'Failed',
+  );
   private readonly chips = new Map<StatusClass, HTMLButtonElement>();
   private readonly hostSelect = h('select', 'dropdown host-select', { title: 'Filter by host', 'aria-label': 'Host' });
   private readonly statusLeft = h('span', 'status-left');
@@ -363,7 +382,15 @@ class App {
       h('div', 'group', null, this.traceSelect, this.liveBadge),
       h('div', 'group grow filter-box', null, icon('filter', 'input-icon'), this.filterInput),
       h('div', 'group', null, this.failedToggle, chipBox, this.hostSelect),
-      h('div', 'group actions', null, cmd('openTrace', 'folder-opened', 'Open trace file…'), cmd('save', 'save', 'Save trace…'), cmd('exportHar', 'export', 'Export HAR…'), cmd('clear', 'clear-all', 'Clear')),
+      h(
+        'div',
+        'group actions',
+        null,
+        cmd('openTrace', 'folder-opened', 'Open trace file…'),
+        cmd('save', 'save', 'Save trace…'),
+        cmd('exportHar', 'export', 'Export HAR…'),
+        cmd('clear', 'clear-all', 'Clear'),
+      ),
     );
   }
 
@@ -459,7 +486,15 @@ class App {
       this.liveBadge.classList.toggle('on', this.model.live);
       const empty = this.model.view.length === 0;
       this.main.classList.toggle('is-empty', empty);
-      if (empty) setText(this.emptyMsg, this.model.rows.length ? 'No requests match the filter.' : this.model.live ? 'No requests yet. Requests appear here as the program makes them.' : 'This trace has no HTTP requests.');
+      if (empty)
+        setText(
+          this.emptyMsg,
+          this.model.rows.length
+            ? 'No requests match the filter.'
+            : this.model.live
+              ? 'No requests yet. Requests appear here as the program makes them.'
+              : 'This trace has no HTTP requests.',
+        );
     }
     const sel = this.state.selectedId ?? null;
     if (this.hasData && sel !== this.lastPostedSelection && this.currentKey !== undefined) {

@@ -168,7 +168,9 @@ export function axisTicks(axis: Axis, count = 5): number[] {
   if (!(span > 0) || count < 1) return [];
   const raw = span / count;
   const pow = 10 ** Math.floor(Math.log10(raw));
-  const step = [1, 2, 5, 10].map((m) => m * pow).find((s) => s >= raw) ?? 10 * pow;
+  // The 1/2/5 step closest to the raw step on a log scale.
+  let step = pow;
+  for (const m of [2, 5, 10]) if (Math.abs(Math.log((m * pow) / raw)) < Math.abs(Math.log(step / raw))) step = m * pow;
   const ticks: number[] = [];
   for (let t = 0; t <= span + 1e-9; t += step) ticks.push(t);
   return ticks;

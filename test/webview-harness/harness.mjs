@@ -18,7 +18,14 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const CHROMIUM = process.env.NETTRACE_CHROMIUM || '/usr/bin/chromium';
 
 /** Launch flags for a quiet, deterministic headless run. */
-export const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
+export const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+];
 
 /** Why the browser-based checks cannot run here, or null when they can. */
 export function browserUnavailable() {
@@ -38,10 +45,10 @@ export const DARK_THEME = {
   'font-weight': 'normal',
   'editor-font-family': "'Droid Sans Mono', 'monospace', monospace",
   'editor-background': '#1f1f1f',
-  'foreground': '#cccccc',
-  'descriptionForeground': '#9d9d9d',
-  'errorForeground': '#f85149',
-  'focusBorder': '#0078d4',
+  foreground: '#cccccc',
+  descriptionForeground: '#9d9d9d',
+  errorForeground: '#f85149',
+  focusBorder: '#0078d4',
   'icon-foreground': '#cccccc',
   'panel-background': '#181818',
   'panel-border': '#2b2b2b',
@@ -102,13 +109,44 @@ export const DARK_THEME = {
  */
 export async function buildPanel() {
   const dir = mkdtempSync(join(tmpdir(), 'nettrace-webview-'));
-  await build({ absWorkingDir: root, entryPoints: ['webview/main.ts'], outfile: join(dir, 'webview.js'), bundle: true, platform: 'browser', target: 'es2022', format: 'iife', logLevel: 'warning', legalComments: 'none' });
-  await build({ absWorkingDir: root, entryPoints: ['node_modules/@vscode/codicons/dist/codicon.css'], outfile: join(dir, 'codicon.css'), bundle: true, loader: { '.ttf': 'copy' }, assetNames: '[name]', logLevel: 'warning' });
-  const html = await build({ absWorkingDir: root, entryPoints: ['webview/html.ts'], bundle: true, platform: 'node', format: 'esm', write: false, logLevel: 'warning' });
+  await build({
+    absWorkingDir: root,
+    entryPoints: ['webview/main.ts'],
+    outfile: join(dir, 'webview.js'),
+    bundle: true,
+    platform: 'browser',
+    target: 'es2022',
+    format: 'iife',
+    logLevel: 'warning',
+    legalComments: 'none',
+  });
+  await build({
+    absWorkingDir: root,
+    entryPoints: ['node_modules/@vscode/codicons/dist/codicon.css'],
+    outfile: join(dir, 'codicon.css'),
+    bundle: true,
+    loader: { '.ttf': 'copy' },
+    assetNames: '[name]',
+    logLevel: 'warning',
+  });
+  const html = await build({
+    absWorkingDir: root,
+    entryPoints: ['webview/html.ts'],
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    write: false,
+    logLevel: 'warning',
+  });
   const htmlFile = join(dir, 'html.mjs');
   writeFileSync(htmlFile, html.outputFiles[0].text);
   const mod = await import(pathToFileURL(htmlFile).href);
-  return { dir, renderPanelHtml: mod.renderPanelHtml, createNonce: mod.createNonce, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+  return {
+    dir,
+    renderPanelHtml: mod.renderPanelHtml,
+    createNonce: mod.createNonce,
+    cleanup: () => rmSync(dir, { recursive: true, force: true }),
+  };
 }
 
 const TYPES = { '.js': 'text/javascript', '.css': 'text/css', '.ttf': 'font/ttf', '.map': 'application/json' };
@@ -122,7 +160,13 @@ export async function servePanel(panel, { csp = true } = {}) {
     const path = new URL(req.url, 'http://x').pathname;
     if (path === '/' || path === '/index.html') {
       const origin = `http://${req.headers.host}`;
-      let html = panel.renderPanelHtml({ cspSource: origin, nonce: panel.createNonce(), scriptUri: `${origin}/webview.js`, styleUri: `${origin}/webview.css`, codiconUri: `${origin}/codicon.css` });
+      let html = panel.renderPanelHtml({
+        cspSource: origin,
+        nonce: panel.createNonce(),
+        scriptUri: `${origin}/webview.js`,
+        styleUri: `${origin}/webview.css`,
+        codiconUri: `${origin}/codicon.css`,
+      });
       if (!csp) html = html.replace(/<meta http-equiv="Content-Security-Policy"[^>]*>\n/, '');
       res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
       res.end(html);

@@ -26,7 +26,20 @@ const HOSTS = [
   ['https', 'legacy.example.test', 443, '10.0.9.9'],
   ['https', 'graphql.example.test', 443, '10.0.3.30'],
 ];
-const PATHS = ['/v1/users', '/v1/users/42', '/v1/orders?page=2&limit=50', '/oauth/token', '/health', '/v2/search?q=node+tracing', '/static/app.3f9a1c.js', '/metrics', '/graphql', '/v1/items/9f8e7d6c/attachments', '/v1/sessions', '/api/feature-flags'];
+const PATHS = [
+  '/v1/users',
+  '/v1/users/42',
+  '/v1/orders?page=2&limit=50',
+  '/oauth/token',
+  '/health',
+  '/v2/search?q=node+tracing',
+  '/static/app.3f9a1c.js',
+  '/metrics',
+  '/graphql',
+  '/v1/items/9f8e7d6c/attachments',
+  '/v1/sessions',
+  '/api/feature-flags',
+];
 const METHODS = ['GET', 'GET', 'GET', 'GET', 'GET', 'GET', 'GET', 'POST', 'POST', 'PUT', 'DELETE', 'PATCH'];
 const CLIENTS = ['fetch', 'fetch', 'undici', 'http', 'https', 'https', 'http2'];
 const FILES = [
@@ -38,12 +51,46 @@ const FILES = [
   ['/home/dev/app/src/metrics.ts', 'pushMetrics'],
 ];
 const ERRORS = [
-  { phase: 'dns', code: 'ENOTFOUND', message: 'getaddrinfo ENOTFOUND legacy.example.test', syscall: 'getaddrinfo', diag: (h) => `DNS lookup for ${h} failed: the name does not exist (ENOTFOUND). Check the host name or your resolver.` },
-  { phase: 'connect', code: 'ECONNREFUSED', message: 'connect ECONNREFUSED 127.0.0.1:3000', syscall: 'connect', diag: (h, ip, port) => `Connection to ${ip}:${port} was refused: nothing is listening on port ${port} of ${h}.` },
-  { phase: 'connect', code: 'ETIMEDOUT', message: 'connect ETIMEDOUT 192.0.2.44:443', syscall: 'connect', diag: (h, ip, port) => `TCP connect to ${ip}:${port} timed out after 10 s (no SYN-ACK): a firewall may be dropping packets.` },
-  { phase: 'tls', code: 'CERT_HAS_EXPIRED', message: 'certificate has expired', diag: (h, ip, port) => `TLS handshake with ${ip}:${port} failed: certificate for ${h} expired on 2025-02-20.` },
-  { phase: 'response', code: 'ECONNRESET', message: 'socket hang up', diag: (h) => `The server ${h} closed the connection before sending a response (ECONNRESET), likely a stale keep-alive socket.` },
-  { phase: 'response', code: 'UND_ERR_HEADERS_TIMEOUT', message: 'Headers Timeout Error', timedOut: true, diag: (h) => `No response headers from ${h} within 30 s (headers timeout).` },
+  {
+    phase: 'dns',
+    code: 'ENOTFOUND',
+    message: 'getaddrinfo ENOTFOUND legacy.example.test',
+    syscall: 'getaddrinfo',
+    diag: (h) => `DNS lookup for ${h} failed: the name does not exist (ENOTFOUND). Check the host name or your resolver.`,
+  },
+  {
+    phase: 'connect',
+    code: 'ECONNREFUSED',
+    message: 'connect ECONNREFUSED 127.0.0.1:3000',
+    syscall: 'connect',
+    diag: (h, ip, port) => `Connection to ${ip}:${port} was refused: nothing is listening on port ${port} of ${h}.`,
+  },
+  {
+    phase: 'connect',
+    code: 'ETIMEDOUT',
+    message: 'connect ETIMEDOUT 192.0.2.44:443',
+    syscall: 'connect',
+    diag: (h, ip, port) => `TCP connect to ${ip}:${port} timed out after 10 s (no SYN-ACK): a firewall may be dropping packets.`,
+  },
+  {
+    phase: 'tls',
+    code: 'CERT_HAS_EXPIRED',
+    message: 'certificate has expired',
+    diag: (h, ip, port) => `TLS handshake with ${ip}:${port} failed: certificate for ${h} expired on 2025-02-20.`,
+  },
+  {
+    phase: 'response',
+    code: 'ECONNRESET',
+    message: 'socket hang up',
+    diag: (h) => `The server ${h} closed the connection before sending a response (ECONNRESET), likely a stale keep-alive socket.`,
+  },
+  {
+    phase: 'response',
+    code: 'UND_ERR_HEADERS_TIMEOUT',
+    message: 'Headers Timeout Error',
+    timedOut: true,
+    diag: (h) => `No response headers from ${h} within 30 s (headers timeout).`,
+  },
 ];
 
 function pick(r, arr) {
@@ -63,8 +110,24 @@ function frames(r) {
 
 function cert(host, expired) {
   return [
-    { subject: `CN=${host}`, issuer: 'CN=Example Issuing CA 1,O=Example Corp', notBefore: expired ? '2024-02-20T00:00:00Z' : '2026-01-01T00:00:00Z', notAfter: expired ? '2025-02-20T00:00:00Z' : '2027-01-01T00:00:00Z', isCA: false, subjectAltNames: [`DNS:${host}`, `DNS:*.${host.split('.').slice(1).join('.')}`], fingerprint256: 'AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89' },
-    { subject: 'CN=Example Issuing CA 1,O=Example Corp', issuer: 'CN=Example Root CA,O=Example Corp', notBefore: '2020-01-01T00:00:00Z', notAfter: '2030-01-01T00:00:00Z', isCA: true, subjectAltNames: [], fingerprint256: '01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF' },
+    {
+      subject: `CN=${host}`,
+      issuer: 'CN=Example Issuing CA 1,O=Example Corp',
+      notBefore: expired ? '2024-02-20T00:00:00Z' : '2026-01-01T00:00:00Z',
+      notAfter: expired ? '2025-02-20T00:00:00Z' : '2027-01-01T00:00:00Z',
+      isCA: false,
+      subjectAltNames: [`DNS:${host}`, `DNS:*.${host.split('.').slice(1).join('.')}`],
+      fingerprint256: 'AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89',
+    },
+    {
+      subject: 'CN=Example Issuing CA 1,O=Example Corp',
+      issuer: 'CN=Example Root CA,O=Example Corp',
+      notBefore: '2020-01-01T00:00:00Z',
+      notAfter: '2030-01-01T00:00:00Z',
+      isCA: true,
+      subjectAltNames: [],
+      fingerprint256: '01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF',
+    },
   ];
 }
 
@@ -90,7 +153,15 @@ export function requestFactory(seed = 1) {
       const preConnErr = err && (err.phase === 'dns' || err.phase === 'connect' || err.phase === 'tls');
       const reuse = !preConnErr && open.has(host) && r() < 0.75;
       const https = scheme === 'https';
-      const t = { blocked: +(r() * 2).toFixed(3), dns: -1, connect: -1, ssl: -1, send: +(r() * 0.4).toFixed(3), wait: +(5 + r() * r() * 400).toFixed(3), receive: +(r() * 20).toFixed(3) };
+      const t = {
+        blocked: +(r() * 2).toFixed(3),
+        dns: -1,
+        connect: -1,
+        ssl: -1,
+        send: +(r() * 0.4).toFixed(3),
+        wait: +(5 + r() * r() * 400).toFixed(3),
+        receive: +(r() * 20).toFixed(3),
+      };
       const out = { dial: undefined, tcpConn: undefined, tlsTunnel: undefined };
       let tcpId, tlsId, dialId;
       if (reuse) {
@@ -111,26 +182,70 @@ export function requestFactory(seed = 1) {
         const failDns = err && err.phase === 'dns';
         const failConn = err && err.phase === 'connect';
         out.dial = {
-          traceID: dialId, pid: 4242, dstAddress: `${host.split(':')[0]}:${port}`, dialBeginAt: at + t.blocked, dialEndAt: failDns ? dnsEnd : connEnd, sourceIP: '192.168.1.5',
-          dnsLookups: [{ host: host.split(':')[0], beginAt: at + t.blocked, endAt: dnsEnd, addresses: failDns ? [] : [ip, '2001:db8::' + (conns % 97).toString(16)], error: failDns ? 'ENOTFOUND' : null }],
-          connectAttempts: failDns ? [] : [
-            ...(r() < 0.2 ? [{ address: '2001:db8::' + (conns % 97).toString(16), port, family: 6, beginAt: dnsEnd, endAt: dnsEnd + 0.3, error: 'ENETUNREACH' }] : []),
-            { address: ip, port, family: 4, beginAt: dnsEnd, endAt: connEnd, error: failConn ? err.code : null },
+          traceID: dialId,
+          pid: 4242,
+          dstAddress: `${host.split(':')[0]}:${port}`,
+          dialBeginAt: at + t.blocked,
+          dialEndAt: failDns ? dnsEnd : connEnd,
+          sourceIP: '192.168.1.5',
+          dnsLookups: [
+            {
+              host: host.split(':')[0],
+              beginAt: at + t.blocked,
+              endAt: dnsEnd,
+              addresses: failDns ? [] : [ip, '2001:db8::' + (conns % 97).toString(16)],
+              error: failDns ? 'ENOTFOUND' : null,
+            },
           ],
-          establishedConn: failDns || failConn ? undefined : tcpId, dialErr: failDns || failConn ? err.code : null,
+          connectAttempts: failDns
+            ? []
+            : [
+                ...(r() < 0.2
+                  ? [
+                      {
+                        address: '2001:db8::' + (conns % 97).toString(16),
+                        port,
+                        family: 6,
+                        beginAt: dnsEnd,
+                        endAt: dnsEnd + 0.3,
+                        error: 'ENETUNREACH',
+                      },
+                    ]
+                  : []),
+                { address: ip, port, family: 4, beginAt: dnsEnd, endAt: connEnd, error: failConn ? err.code : null },
+              ],
+          establishedConn: failDns || failConn ? undefined : tcpId,
+          dialErr: failDns || failConn ? err.code : null,
         };
         if (!failDns && !failConn) {
           out.tcpConn = {
-            traceID: tcpId, pid: 4242, fromDial: dialId, handshakeBeginAt: dnsEnd, handshakeEndAt: connEnd, connected: true,
+            traceID: tcpId,
+            pid: 4242,
+            fromDial: dialId,
+            handshakeBeginAt: dnsEnd,
+            handshakeEndAt: connEnd,
+            connected: true,
             addrTuple: { srcIP: '192.168.1.5', srcPort: 30000 + (conns % 30000), dstIP: ip, dstPort: port },
-            totalSentBytes: 300 + Math.floor(r() * 2000), totalRecvBytes: 1000 + Math.floor(r() * 90000), requestCount: 1 + Math.floor(r() * 8),
+            totalSentBytes: 300 + Math.floor(r() * 2000),
+            totalRecvBytes: 1000 + Math.floor(r() * 90000),
+            requestCount: 1 + Math.floor(r() * 8),
           };
           if (https) {
             const expired = err && err.phase === 'tls';
             out.tlsTunnel = {
-              traceID: tlsId, pid: 4242, tcpConn: tcpId, forProxy: false, handshakeBeginAt: connEnd, handshakeEndAt: connEnd + t.ssl,
-              handshakeErr: expired ? 'certificate has expired' : null, handshakeErrCode: expired ? 'CERT_HAS_EXPIRED' : undefined, didResume: r() < 0.1,
-              serverName: host, tlsVersion: r() < 0.8 ? 'TLSv1.3' : 'TLSv1.2', cipherSuite: r() < 0.8 ? 'TLS_AES_128_GCM_SHA256' : 'ECDHE-RSA-AES128-GCM-SHA256', negotiatedProto: client === 'http2' ? 'h2' : 'http/1.1',
+              traceID: tlsId,
+              pid: 4242,
+              tcpConn: tcpId,
+              forProxy: false,
+              handshakeBeginAt: connEnd,
+              handshakeEndAt: connEnd + t.ssl,
+              handshakeErr: expired ? 'certificate has expired' : null,
+              handshakeErrCode: expired ? 'CERT_HAS_EXPIRED' : undefined,
+              didResume: r() < 0.1,
+              serverName: host,
+              tlsVersion: r() < 0.8 ? 'TLSv1.3' : 'TLSv1.2',
+              cipherSuite: r() < 0.8 ? 'TLS_AES_128_GCM_SHA256' : 'ECDHE-RSA-AES128-GCM-SHA256',
+              negotiatedProto: client === 'http2' ? 'h2' : 'http/1.1',
               peerCerts: cert(host.split(':')[0], !!expired),
             };
           }
@@ -138,36 +253,71 @@ export function requestFactory(seed = 1) {
         }
       }
       if (err && err.phase === 'response') open.delete(host);
-      const status = err ? undefined : (() => {
-        const s = r();
-        if (s < 0.8) return method === 'POST' ? 201 : 200;
-        if (s < 0.84) return 204;
-        if (s < 0.87) return 304;
-        if (s < 0.89) return 302;
-        if (s < 0.94) return 404;
-        if (s < 0.955) return 401;
-        if (s < 0.975) return 500;
-        if (s < 0.99) return 503;
-        return 429;
-      })();
+      const status = err
+        ? undefined
+        : (() => {
+            const s = r();
+            if (s < 0.8) return method === 'POST' ? 201 : 200;
+            if (s < 0.84) return 204;
+            if (s < 0.87) return 304;
+            if (s < 0.89) return 302;
+            if (s < 0.94) return 404;
+            if (s < 0.955) return 401;
+            if (s < 0.975) return 500;
+            if (s < 0.99) return 503;
+            return 429;
+          })();
       const sentAt = at + t.blocked + Math.max(t.dns, 0) + Math.max(t.connect, 0);
       if (err && preConnErr) {
-        t.send = -1; t.wait = -1; t.receive = -1;
-        if (err.phase === 'dns') t.connect = -1, t.ssl = -1;
+        t.send = -1;
+        t.wait = -1;
+        t.receive = -1;
+        if (err.phase === 'dns') ((t.connect = -1), (t.ssl = -1));
       } else if (err) {
         t.receive = -1;
         if (err.timedOut) t.wait = 30000;
       }
       const size = status === 204 || status === 304 || err ? undefined : 80 + Math.floor(r() * r() * 250000);
-      const reqHeaders = [['host', host], ['user-agent', 'node'], ['accept', '*/*'], ['accept-encoding', 'gzip, deflate'], ['authorization', '<redacted>'], ['x-request-id', `rq-${n.toString(36)}-${Math.floor(r() * 1e9).toString(36)}`]];
-      if (method !== 'GET' && method !== 'DELETE') reqHeaders.push(['content-type', 'application/json'], ['content-length', String(40 + Math.floor(r() * 900))]);
+      const reqHeaders = [
+        ['host', host],
+        ['user-agent', 'node'],
+        ['accept', '*/*'],
+        ['accept-encoding', 'gzip, deflate'],
+        ['authorization', '<redacted>'],
+        ['x-request-id', `rq-${n.toString(36)}-${Math.floor(r() * 1e9).toString(36)}`],
+      ];
+      if (method !== 'GET' && method !== 'DELETE')
+        reqHeaders.push(['content-type', 'application/json'], ['content-length', String(40 + Math.floor(r() * 900))]);
       if (r() < 0.3) reqHeaders.push(['cookie', '<redacted>']);
-      const respHeaders = status === undefined ? undefined : [['content-type', 'application/json; charset=utf-8'], ['date', 'Sat, 21 Nov 2026 10:17:45 GMT'], ['server', 'nginx/1.25.3'], ['cache-control', 'no-store'], ['connection', 'keep-alive'], ...(size !== undefined ? [['content-length', String(size)]] : []), ...(status === 302 ? [['location', `https://${host}/login?next=%2Fv1%2Fusers`]] : []), ...(r() < 0.2 ? [['set-cookie', '<redacted>']] : [])];
+      const respHeaders =
+        status === undefined
+          ? undefined
+          : [
+              ['content-type', 'application/json; charset=utf-8'],
+              ['date', 'Sat, 21 Nov 2026 10:17:45 GMT'],
+              ['server', 'nginx/1.25.3'],
+              ['cache-control', 'no-store'],
+              ['connection', 'keep-alive'],
+              ...(size !== undefined ? [['content-length', String(size)]] : []),
+              ...(status === 302 ? [['location', `https://${host}/login?next=%2Fv1%2Fusers`]] : []),
+              ...(r() < 0.2 ? [['set-cookie', '<redacted>']] : []),
+            ];
       const id = `req-${n}`;
       const base = {
-        traceID: id, pid: 4242, client, reqMethod: method, reqURL: url, protoMajor: client === 'http2' ? 2 : 1, protoMinor: client === 'http2' ? 0 : 1,
-        reqHeaders, reqContentLen: method === 'GET' ? 0 : 40 + Math.floor(r() * 900), reqStartAt: at,
-        tcpConn: out.tcpConn || reuse ? tcpId : undefined, tlsTunnel: (out.tlsTunnel || reuse) && https ? tlsId : undefined, dial: dialId, reusedConn: reuse,
+        traceID: id,
+        pid: 4242,
+        client,
+        reqMethod: method,
+        reqURL: url,
+        protoMajor: client === 'http2' ? 2 : 1,
+        protoMinor: client === 'http2' ? 0 : 1,
+        reqHeaders,
+        reqContentLen: method === 'GET' ? 0 : 40 + Math.floor(r() * 900),
+        reqStartAt: at,
+        tcpConn: out.tcpConn || reuse ? tcpId : undefined,
+        tlsTunnel: (out.tlsTunnel || reuse) && https ? tlsId : undefined,
+        dial: dialId,
+        reusedConn: reuse,
         initiator: { frames: frames(r) },
       };
       const done = at + ['blocked', 'dns', 'connect', 'send', 'wait', 'receive'].reduce((s, k) => s + Math.max(t[k], 0), 0);
@@ -177,12 +327,24 @@ export function requestFactory(seed = 1) {
         request.diagnosis = err.diag(host.split(':')[0], ip, port);
       } else {
         request.respStatusCode = status;
-        request.respStatusText = { 200: 'OK', 201: 'Created', 204: 'No Content', 304: 'Not Modified', 302: 'Found', 404: 'Not Found', 401: 'Unauthorized', 500: 'Internal Server Error', 503: 'Service Unavailable', 429: 'Too Many Requests' }[status];
+        request.respStatusText = {
+          200: 'OK',
+          201: 'Created',
+          204: 'No Content',
+          304: 'Not Modified',
+          302: 'Found',
+          404: 'Not Found',
+          401: 'Unauthorized',
+          500: 'Internal Server Error',
+          503: 'Service Unavailable',
+          429: 'Too Many Requests',
+        }[status];
         request.respHeaders = respHeaders;
         request.respContentLen = size;
         request.respRecvAt = sentAt + t.send + t.wait;
         request.respDoneAt = done;
-        if (t.wait > 300) request.diagnosis = `Slow response: the server took ${Math.round(t.wait)} ms to send the first byte (time to first byte), the rest took ${Math.round(done - at - t.wait)} ms.`;
+        if (t.wait > 300)
+          request.diagnosis = `Slow response: the server took ${Math.round(t.wait)} ms to send the first byte (time to first byte), the rest took ${Math.round(done - at - t.wait)} ms.`;
       }
       const pending = { ...base, reqSentAt: preConnErr ? undefined : sentAt };
       return { request, pending, ...out, endAt: done };
@@ -234,15 +396,28 @@ export function syntheticStream({ startAt, batches, perBatch, intervalMs, seed =
     for (let i = 0; i < perBatch; i++) {
       const it = f.next(startAt + b * intervalMs + (i * intervalMs) / perBatch);
       const rename = (rec) => rec && { ...rec, traceID: rec.traceID.replace(/-(\d+)$/, (_, d) => `-${Number(d) + idOffset}`) };
-      const fix = (req) => ({ ...rename(req), tcpConn: req.tcpConn && rename({ traceID: req.tcpConn }).traceID, tlsTunnel: req.tlsTunnel && rename({ traceID: req.tlsTunnel }).traceID, dial: req.dial && rename({ traceID: req.dial }).traceID });
+      const fix = (req) => ({
+        ...rename(req),
+        tcpConn: req.tcpConn && rename({ traceID: req.tcpConn }).traceID,
+        tlsTunnel: req.tlsTunnel && rename({ traceID: req.tlsTunnel }).traceID,
+        dial: req.dial && rename({ traceID: req.dial }).traceID,
+      });
       items.push({
-        request: fix(it.request), pending: fix(it.pending),
-        dial: it.dial && { ...rename(it.dial), establishedConn: it.dial.establishedConn && rename({ traceID: it.dial.establishedConn }).traceID },
+        request: fix(it.request),
+        pending: fix(it.pending),
+        dial: it.dial && {
+          ...rename(it.dial),
+          establishedConn: it.dial.establishedConn && rename({ traceID: it.dial.establishedConn }).traceID,
+        },
         tcpConn: it.tcpConn && { ...rename(it.tcpConn), fromDial: rename({ traceID: it.tcpConn.fromDial }).traceID },
         tlsTunnel: it.tlsTunnel && { ...rename(it.tlsTunnel), tcpConn: rename({ traceID: it.tlsTunnel.tcpConn }).traceID },
       });
     }
-    steps.push({ append: batchOf(items, 'pending'), update: { httpRequests: prev.map((it) => it.request) }, traceEndAt: startAt + (b + 1) * intervalMs });
+    steps.push({
+      append: batchOf(items, 'pending'),
+      update: { httpRequests: prev.map((it) => it.request) },
+      traceEndAt: startAt + (b + 1) * intervalMs,
+    });
     prev = items;
   }
   return steps;
@@ -264,7 +439,10 @@ export function hostileTrace() {
     respStatusCode: 302,
     respStatusText: script,
     respHeaders: [[`x-evil${img}`, script], ['location', `https://evil.test/next${img}${script}`], ['set-cookie', '<redacted>'], [svg]],
-    reqHeaders: [['authorization', '<redacted>'], ['x-note', img]],
+    reqHeaders: [
+      ['authorization', '<redacted>'],
+      ['x-note', img],
+    ],
     reqError: undefined,
     diagnosis: `Slow: ${img} ${script}`,
     tcpConn: 'tcp-hostile',
@@ -287,8 +465,58 @@ export function hostileTrace() {
     ...base,
     description: `node ${script}`,
     httpRequests: [hostileReq, failed, ...base.httpRequests.slice(1)],
-    dials: [...base.dials, { traceID: 'dial-hostile', pid: 4242, dstAddress: `evil.test${img}:443`, dialBeginAt: 0, dialEndAt: 5, dnsLookups: [{ host: `evil.test${script}`, beginAt: 0, endAt: 2, addresses: [img], error: svg }], connectAttempts: [{ address: img, port: 443, beginAt: 2, endAt: 4, error: script }], establishedConn: 'tcp-hostile', dialErr: img }],
-    tcpConns: [...base.tcpConns, { traceID: 'tcp-hostile', pid: 4242, connected: true, addrTuple: { srcIP: img, srcPort: 1, dstIP: script, dstPort: 443 }, totalSentBytes: 1, totalRecvBytes: 2 }],
-    tlsTunnels: [...base.tlsTunnels, { traceID: 'tls-hostile', pid: 4242, tcpConn: 'tcp-hostile', forProxy: false, handshakeBeginAt: 4, handshakeEndAt: 5, handshakeErr: script, handshakeErrCode: img, serverName: img, tlsVersion: script, cipherSuite: svg, negotiatedProto: img, peerCerts: [{ subject: `CN=${img}`, issuer: `CN=${script}`, notBefore: svg, notAfter: img, isCA: false, subjectAltNames: [`DNS:${script}`], fingerprint256: svg }] }],
+    dials: [
+      ...base.dials,
+      {
+        traceID: 'dial-hostile',
+        pid: 4242,
+        dstAddress: `evil.test${img}:443`,
+        dialBeginAt: 0,
+        dialEndAt: 5,
+        dnsLookups: [{ host: `evil.test${script}`, beginAt: 0, endAt: 2, addresses: [img], error: svg }],
+        connectAttempts: [{ address: img, port: 443, beginAt: 2, endAt: 4, error: script }],
+        establishedConn: 'tcp-hostile',
+        dialErr: img,
+      },
+    ],
+    tcpConns: [
+      ...base.tcpConns,
+      {
+        traceID: 'tcp-hostile',
+        pid: 4242,
+        connected: true,
+        addrTuple: { srcIP: img, srcPort: 1, dstIP: script, dstPort: 443 },
+        totalSentBytes: 1,
+        totalRecvBytes: 2,
+      },
+    ],
+    tlsTunnels: [
+      ...base.tlsTunnels,
+      {
+        traceID: 'tls-hostile',
+        pid: 4242,
+        tcpConn: 'tcp-hostile',
+        forProxy: false,
+        handshakeBeginAt: 4,
+        handshakeEndAt: 5,
+        handshakeErr: script,
+        handshakeErrCode: img,
+        serverName: img,
+        tlsVersion: script,
+        cipherSuite: svg,
+        negotiatedProto: img,
+        peerCerts: [
+          {
+            subject: `CN=${img}`,
+            issuer: `CN=${script}`,
+            notBefore: svg,
+            notAfter: img,
+            isCA: false,
+            subjectAltNames: [`DNS:${script}`],
+            fingerprint256: svg,
+          },
+        ],
+      },
+    ],
   };
 }
