@@ -208,7 +208,8 @@ export class PanelHost implements vscode.Disposable {
       this.feed = new LiveFeed(entry.session);
       this.feed.reset(trace.httpRequests);
     }
-    this.post({ type: 'reset', traceKey: entry.key, live, trace });
+    // A string crosses the host → workbench → webview hops as one flat copy (see ResetMessage).
+    this.post({ type: 'reset', traceKey: entry.key, live, traceJson: JSON.stringify(trace) });
   }
 
   private streamChanges(entry: TraceEntry, ids: string[]): void {
