@@ -428,15 +428,13 @@ export class DetailView {
           { role: 'listitem' },
           h('span', 'fn', null, f.function || '(anonymous)'),
           link,
-          h('span', 'path muted', null, f.file),
-          f.generated
-            ? h(
-                'span',
-                'muted',
-                { title: 'Position in the generated code' },
-                ` (generated ${basename(f.generated.file)}:${f.generated.line}:${f.generated.column})`,
-              )
-            : null,
+          h(
+            'span',
+            'path muted',
+            { title: f.file },
+            f.file,
+            f.generated ? ` (generated ${basename(f.generated.file)}:${f.generated.line}:${f.generated.column})` : null,
+          ),
         ),
       );
     }

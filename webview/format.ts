@@ -128,3 +128,10 @@ export function formatCount(n: number): string {
   const s = String(Math.trunc(n));
   return s.replace(/\B(?=(\d{3})+(?!\d))/g, ',');
 }
+
+/** Compact axis tick label: "250 ms", "1.5 s", "60 s". */
+export function formatTick(ms: number): string {
+  if (ms < 1000) return `${Math.round(ms)} ms`;
+  const s = ms / 1000;
+  return `${Number.isInteger(s) ? s : s.toFixed(1)} s`;
+}

@@ -5,7 +5,7 @@
  */
 
 import { COLUMNS, MIN_COLUMN_WIDTH, type Column } from './columns';
-import { formatBytes, formatMs } from './format';
+import { formatBytes, formatMs, formatTick } from './format';
 import { h, icon, setSafeAttr, setText } from './dom';
 import type { Row, SortKey, SortSpec, TraceModel } from './model';
 import { axisTicks, layoutSegments, requestSegments, type Axis, type Phase } from './waterfall';
@@ -267,7 +267,8 @@ export class RequestList {
   }
 
   private renderTicks(axis: Axis): void {
-    const ticks = axisTicks(axis, 4);
+    const width = this.widths.waterfall ?? 260;
+    const ticks = axisTicks(axis, Math.max(1, Math.min(8, Math.floor(width / 70))));
     const span = axis.end - axis.begin;
     const key = ticks.join(',') + '/' + span;
     if (key === this.lastTicksKey) return;
@@ -275,11 +276,12 @@ export class RequestList {
     const out: HTMLElement[] = [];
     for (const t of ticks) {
       if (t === 0) continue;
-      const tick = h('div', 'wf-tick', null, formatMs(t));
+      const tick = h('div', 'wf-tick', null, formatTick(t));
       tick.style.left = `${((t / span) * 100).toFixed(3)}%`;
       out.push(tick);
     }
     this.ticksEl.replaceChildren(...out);
+    this.headerCells.get('waterfall')!.classList.toggle('has-ticks', out.length > 0);
   }
 
   private onClick(e: MouseEvent): void {

@@ -187,6 +187,7 @@ export class TraceModel {
   rows: Row[] = [];
   /** The rows that pass the filter, in sort order. */
   view: Row[] = [];
+  /** The shared waterfall axis: spans the rows in `view` (and "now" while live). */
   axis: Axis = { begin: 0, end: 1 };
   failedCount = 0;
   /** Request count per host, for the host filter. */
@@ -226,7 +227,6 @@ export class TraceModel {
       this.byId.set(row.req.traceID, row);
       this.count(row, 1);
     }
-    this.axis = axisFor(reqs, this.now());
     this.rebuildView();
   }
 
@@ -260,7 +260,6 @@ export class TraceModel {
       }
       this.byId.set(req.traceID, row);
       this.count(row, 1);
-      extendAxis(this.axis, req, now);
       fresh.push(row);
     }
     let viewChanged = false;
@@ -271,6 +270,7 @@ export class TraceModel {
       this.view = kept;
     }
     const entering = fresh.filter((r) => matches(r, this.compiled)).sort(this.cmp);
+    for (const r of entering) extendAxis(this.axis, r.req, now);
     if (entering.length) {
       this.view = mergeSorted(this.view, entering, this.cmp);
       viewChanged = true;
@@ -306,6 +306,11 @@ export class TraceModel {
   private rebuildView(): void {
     const f = this.compiled;
     this.view = this.rows.filter((r) => matches(r, f)).sort(this.cmp);
+    // The waterfall axis spans the shown rows, so filtering zooms the waterfall in.
+    this.axis = axisFor(
+      this.view.map((r) => r.req),
+      this.now(),
+    );
   }
 
   private count(row: Row, d: 1 | -1): void {
