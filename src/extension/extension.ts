@@ -56,8 +56,13 @@ export function activate(context: vscode.ExtensionContext): void {
   const settings = () => vscode.workspace.getConfiguration('nettrace');
   const preload = join(context.extensionPath, 'dist', 'preload.cjs');
 
-  store = new TraceStore({ startCollector, log });
+  // Ended sessions are kept in the workspace's extension storage, so "earlier sessions" (and the
+  // panel restored after a window reload) survive the extension host.
+  const persistDir = context.storageUri?.scheme === 'file' ? join(context.storageUri.fsPath, 'sessions') : undefined;
+  store = new TraceStore({ startCollector, log, persistDir });
   const traces = store;
+  const restored = traces.restore();
+  if (restored > 0) log(`restored ${restored} earlier sessions from ${persistDir}`);
   const annotations = new TraceAnnotations(traces, () => settings().get<boolean>('codeLens', true));
   const panel = new PanelHost(context.extensionUri, traces, {
     openInitiator: (file, line, column, panelColumn) => void openInitiator(file, line, column, panelColumn),

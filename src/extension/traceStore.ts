@@ -10,14 +10,22 @@
  *              collector, keep the trace (origin "earlier")
  * A prepared session that never starts (a failing preLaunchTask, a cancelled launch) is closed
  * after `pendingTimeoutMs`.
+ *
+ * With `persistDir` (the workspace's extension storage), ended sessions are also saved there
+ * (files 0600, the newest `maxPersisted` kept) and `restore()` lists them again after a window
+ * reload, so the panel restored by its serializer still has its "earlier sessions"; their
+ * records are read only when shown.
  */
 
 import { EventEmitter } from 'node:events';
+import { existsSync, mkdirSync, readFileSync, unlinkSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import type { Collector, CollectorOptions } from '../collector/server';
-import type { Session } from '../collector/session';
+import { writePrivate, type Session } from '../collector/session';
 import { enrichTrace } from '../trace/enrich';
 import { isFailed } from '../trace/diagnosis';
-import type { HttpRequest, Trace } from '../trace/types';
+import { readTraceFile } from '../trace/traceFile';
+import { emptyTrace, type HttpRequest, type Trace } from '../trace/types';
 import type { RecordBatch, TraceListItem, TraceOrigin, TraceSnapshot } from '../protocol/webview';
 
 /** One trace the extension can show. */
@@ -34,6 +42,10 @@ export interface TraceEntry {
   trace?: Trace;
   /** For opened files: the path. */
   filePath?: string;
+  /** For persisted sessions: where the trace was saved (read lazily after a reload). */
+  savedPath?: string;
+  /** Request count of a persisted session not read yet. */
+  savedRequests?: number;
   /** Debug session id once the session started. */
   debugSessionId?: string;
   /** The tracing options this session was started with (opaque to the store). */
@@ -66,6 +78,10 @@ export interface TraceStoreOptions {
   idleTimeoutMs?: number;
   /** Change events of sessions are throttled to this interval (default 250 ms). */
   changeIntervalMs?: number;
+  /** Folder where ended sessions are kept for later windows (created 0700); none by default. */
+  persistDir?: string;
+  /** How many ended sessions to keep in `persistDir` (default 5). */
+  maxPersisted?: number;
   /** Formats the time in labels (default HH:MM:SS local). */
   clock?: (d: Date) => string;
   /** Logs a line (the Output channel). */
@@ -76,11 +92,23 @@ function hhmmss(d: Date): string {
   return d.toTimeString().slice(0, 8);
 }
 
+/** One line of the persisted sessions index (`sessions.json` in `persistDir`). */
+interface PersistedSession {
+  file: string;
+  label: string;
+  createdAt: string;
+  requests: number;
+}
+
+const INDEX_FILE = 'sessions.json';
+
 /** Every trace of this window: sessions (live and earlier) and opened files. */
 export class TraceStore extends EventEmitter<TraceStoreEvents> {
   private readonly entries = new Map<string, TraceEntry>();
   private readonly pendingTimers = new Map<string, NodeJS.Timeout>();
   private nextSession = 1;
+  /** Persistence writes, one after another (two sessions may end at once). */
+  private writes: Promise<void> = Promise.resolve();
   private nextFile = 1;
 
   constructor(private readonly options: TraceStoreOptions) {
@@ -90,7 +118,11 @@ export class TraceStore extends EventEmitter<TraceStoreEvents> {
   /** All entries, newest first within each origin (current, earlier, file). */
   list(): TraceEntry[] {
     const order: Record<TraceOrigin, number> = { current: 0, earlier: 1, file: 2 };
-    return [...this.entries.values()].sort((a, b) => order[a.origin] - order[b.origin] || b.createdAt.getTime() - a.createdAt.getTime());
+    // Newest first; entries created in the same millisecond by insertion order (reversed).
+    return [...this.entries.values()]
+      .map((e, i) => ({ e, i }))
+      .sort((a, b) => order[a.e.origin] - order[b.e.origin] || b.e.createdAt.getTime() - a.e.createdAt.getTime() || b.i - a.i)
+      .map(({ e }) => e);
   }
 
   /** The entry with this key. */
@@ -127,12 +159,12 @@ export class TraceStore extends EventEmitter<TraceStoreEvents> {
   /** Number of requests in a trace. */
   requestCount(e: TraceEntry): number {
     if (e.session) return e.session.builder.trace.httpRequests.length;
-    return e.trace?.httpRequests.length ?? 0;
+    return e.trace?.httpRequests.length ?? e.savedRequests ?? 0;
   }
 
   /** Requests and failed requests of a trace (for the status bar). */
   counts(e: TraceEntry): { requests: number; failed: number } {
-    const reqs = e.session ? e.session.builder.trace.httpRequests : (e.trace?.httpRequests ?? []);
+    const reqs = e.session ? e.session.builder.trace.httpRequests : this.fullTrace(e).httpRequests;
     let failed = 0;
     for (const r of reqs) if (isFailed(r)) failed++;
     return { requests: reqs.length, failed };
@@ -213,8 +245,94 @@ export class TraceStore extends EventEmitter<TraceStoreEvents> {
     await collector.close();
     entry.origin = 'earlier';
     this.log(`${key}: session ended, ${this.requestCount(entry)} requests recorded`);
+    await this.queueWrite(() => this.persist(entry));
     this.emit('ended', entry);
     this.emit('list');
+  }
+
+  /** Resolves when every pending write to `persistDir` is done. */
+  flush(): Promise<void> {
+    return this.writes;
+  }
+
+  private queueWrite(fn: () => Promise<void>): Promise<void> {
+    this.writes = this.writes.then(fn).catch((err: Error) => this.log(`persisting traces failed: ${err.message}`));
+    return this.writes;
+  }
+
+  /** Saves an ended session into `persistDir` and rewrites the index (keeping the newest). */
+  private async persist(entry: TraceEntry): Promise<void> {
+    const dir = this.options.persistDir;
+    if (!dir || !entry.session) return;
+    try {
+      mkdirSync(dir, { recursive: true, mode: 0o700 });
+      const file = entry.savedPath ?? join(dir, `session-${entry.createdAt.getTime()}-${entry.key}.json`);
+      await entry.session.saveJson(file);
+      entry.savedPath = file;
+      await this.writeIndex();
+    } catch (err) {
+      this.log(`${entry.key}: could not keep the trace for later windows: ${(err as Error).message}`);
+    }
+  }
+
+  private async writeIndex(): Promise<void> {
+    const dir = this.options.persistDir;
+    if (!dir) return;
+    const saved = [...this.entries.values()]
+      .filter((e) => e.origin === 'earlier' && e.savedPath)
+      .sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime());
+    const max = this.options.maxPersisted ?? 5;
+    for (const old of saved.slice(max)) {
+      try {
+        unlinkSync(old.savedPath!);
+      } catch {
+        // already gone
+      }
+      if (old.session) old.savedPath = undefined;
+      else this.entries.delete(old.key);
+    }
+    const index: PersistedSession[] = saved.slice(0, max).map((e) => ({
+      file: basename(e.savedPath!),
+      label: e.label,
+      createdAt: e.createdAt.toISOString(),
+      requests: this.requestCount(e),
+    }));
+    await writePrivate(join(dir, INDEX_FILE), JSON.stringify(index, null, 1) + '\n');
+  }
+
+  /**
+   * Lists the sessions an earlier window kept in `persistDir` (as "earlier" traces, read when
+   * shown). Returns how many were restored; a missing or damaged index restores none.
+   */
+  restore(): number {
+    const dir = this.options.persistDir;
+    if (!dir || !existsSync(join(dir, INDEX_FILE))) return 0;
+    let index: unknown;
+    try {
+      index = JSON.parse(readFileSync(join(dir, INDEX_FILE), 'utf8'));
+    } catch (err) {
+      this.log(`ignoring ${join(dir, INDEX_FILE)}: ${(err as Error).message}`);
+      return 0;
+    }
+    if (!Array.isArray(index)) return 0;
+    let n = 0;
+    for (const item of index as PersistedSession[]) {
+      if (typeof item?.file !== 'string' || item.file.includes('/') || item.file.includes('\\')) continue;
+      const path = join(dir, item.file);
+      const createdAt = new Date(item.createdAt);
+      if (!existsSync(path) || Number.isNaN(createdAt.getTime())) continue;
+      const key = `saved-${++n}`;
+      this.entries.set(key, {
+        key,
+        label: typeof item.label === 'string' ? item.label : item.file,
+        origin: 'earlier',
+        savedPath: path,
+        savedRequests: typeof item.requests === 'number' ? item.requests : undefined,
+        createdAt,
+      });
+    }
+    if (n > 0) this.emit('list');
+    return n;
   }
 
   /** Adds an opened trace file (validated by readTraceFile); returns its entry. */
@@ -236,8 +354,17 @@ export class TraceStore extends EventEmitter<TraceStoreEvents> {
     if (!entry) return;
     if (entry.session) {
       entry.session.clear();
+      if (entry.savedPath && entry.origin === 'earlier') void this.queueWrite(() => this.persist(entry));
     } else {
       this.entries.delete(key);
+      if (entry.savedPath) {
+        try {
+          unlinkSync(entry.savedPath);
+        } catch {
+          // already gone
+        }
+        void this.queueWrite(() => this.writeIndex());
+      }
     }
     this.emit('cleared', entry);
     this.emit('list');
@@ -246,7 +373,17 @@ export class TraceStore extends EventEmitter<TraceStoreEvents> {
   /** The full trace of an entry, with timings, diagnoses and mapped initiators. */
   fullTrace(e: TraceEntry): Trace {
     if (e.session) return e.session.snapshot();
-    return e.trace!;
+    if (!e.trace && e.savedPath) {
+      try {
+        e.trace = enrichTrace(readTraceFile(e.savedPath));
+      } catch (err) {
+        this.log(`${e.key}: cannot read ${e.savedPath}: ${(err as Error).message}`);
+        const empty = emptyTrace(e.label, e.createdAt);
+        empty.stats.warnings.push(`the saved trace could not be read: ${(err as Error).message}`);
+        return empty;
+      }
+    }
+    return e.trace ?? emptyTrace(e.label, e.createdAt);
   }
 
   /** The snapshot the panel's `reset` carries. */
@@ -269,6 +406,7 @@ export class TraceStore extends EventEmitter<TraceStoreEvents> {
     for (const t of this.pendingTimers.values()) clearTimeout(t);
     this.pendingTimers.clear();
     await Promise.all([...this.entries.values()].map((e) => e.collector?.close()));
+    await this.writes;
   }
 
   private log(line: string): void {

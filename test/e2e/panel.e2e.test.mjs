@@ -385,6 +385,28 @@ test(
       }
       assert.deepEqual(pwned, [], 'no hostile payload ran');
       step(`no __pwned in ${page.frames().length} frames`);
+
+      // ---- the panel survives a window reload (serializer), with the session kept as "earlier" -------------
+      step('reloading the window');
+      await page.reload();
+      await page.waitForSelector('.monaco-workbench', { timeout: 90_000 });
+      const restored = await until('the panel restored after the reload', () => findFrame(page, '.list-body'), 120_000, 500);
+      const restoredRows = await until(
+        'the earlier session listed again',
+        async () => {
+          const r = await restored.$$eval('.list-rows .row', (els) =>
+            els.filter((e) => e.style.display !== 'none').map((e) => e.innerText),
+          );
+          return r.length === saved.httpRequests.length && r;
+        },
+        60_000,
+        500,
+      );
+      const selected = await restored.$eval('.trace-select', (el) => el.options[el.selectedIndex]?.textContent ?? '');
+      step(`after the reload the panel shows ${restoredRows.length} requests of "${selected}"`);
+      for (const f of page.frames()) {
+        assert.equal(await f.evaluate(() => window.__pwned).catch(() => undefined), undefined, 'no hostile payload ran after the reload');
+      }
       writeFileSync(join(results, 'page-errors.log'), pageErrors.join('\n'));
     } catch (err) {
       await shot('failure');

@@ -7,7 +7,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -319,6 +319,64 @@ test('LiveFeed: new requests are appended, known ones updated, with their connec
   assert.ok(batches.every((b) => typeof b.traceEndAt === 'number'));
   await store.dispose();
 });
+
+test(
+  'ended sessions persist (0600, newest kept) and are restored by a later store',
+  { skip: !existsSync(preload) && 'dist/preload.cjs not built (npm run build)' },
+  async () => {
+    const dir = join(tmp, 'storage', 'sessions');
+    const opts = { startCollector: m.startCollector, persistDir: dir, maxPersisted: 2, idleTimeoutMs: 2000, changeIntervalMs: 10 };
+    const store = new m.TraceStore(opts);
+    const keys = [];
+    for (const name of ['a', 'b', 'c']) {
+      const cfg = m.toNodeLaunchConfig({ type: 'nettrace', request: 'launch', name, program: `${name}.js` }, defaults);
+      const { key, ipcPath } = await store.prepare(m.describeLaunch(cfg));
+      const { env } = m.injectTracing(cfg, { preloadPath: preload, ipcPath, sessionId: key });
+      await runTraced(env, `fetch('http://127.0.0.1:${port}/${name}').then((r) => r.text())`);
+      await store.end(key);
+      keys.push(key);
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    const index = JSON.parse(readFileSync(join(dir, 'sessions.json'), 'utf8'));
+    assert.deepEqual(
+      index.map((i) => i.label.split(' — ')[0]),
+      ['c: c.js', 'b: b.js'],
+    );
+    assert.deepEqual(
+      index.map((i) => i.requests),
+      [1, 1],
+    );
+    for (const i of index) assert.equal(statSync(join(dir, i.file)).mode & 0o777, 0o600);
+    assert.equal(statSync(join(dir, 'sessions.json')).mode & 0o777, 0o600);
+    assert.equal(readdirSync(dir).length, 3, 'the oldest trace file was removed');
+    await store.dispose();
+
+    // A new window: the two newest are listed as earlier sessions and read when shown.
+    const later = new m.TraceStore(opts);
+    assert.equal(later.restore(), 2);
+    const items = later.items();
+    assert.deepEqual(
+      items.map((i) => [i.origin, i.live, i.detail]),
+      [
+        ['earlier', false, '1 requests'],
+        ['earlier', false, '1 requests'],
+      ],
+    );
+    const first = later.get(items[0].traceKey);
+    assert.equal(first.trace, undefined, 'not read before it is shown');
+    const snap = later.snapshot(first);
+    assert.match(snap.httpRequests[0].reqURL, /\/c$/);
+    assert.ok(snap.httpRequests[0].timings);
+    // Clearing a restored session removes it and its file.
+    later.clear(items[1].traceKey);
+    await later.flush();
+    assert.deepEqual(JSON.parse(readFileSync(join(dir, 'sessions.json'), 'utf8')).length, 1);
+    assert.equal(readdirSync(dir).length, 2);
+    // A damaged index restores nothing (and does not throw).
+    writeFileSync(join(dir, 'sessions.json'), '{not json');
+    assert.equal(new m.TraceStore(opts).restore(), 0);
+  },
+);
 
 test('opened trace files: listed, counted, removed by clear', () => {
   const store = new m.TraceStore({ startCollector: m.startCollector });
