@@ -386,7 +386,24 @@ test(
       assert.deepEqual(pwned, [], 'no hostile payload ran');
       step(`no __pwned in ${page.frames().length} frames`);
 
-      // ---- the panel survives a window reload (serializer), with the session kept as "earlier" -------------
+      // ---- Open Trace File (no debug session running) shows the saved file ---------------------------------
+    await page.locator('.monaco-editor .view-lines').first().click();
+    await runCommand(page, 'Net Trace: Open Trace File');
+    await until('the open dialog', async () => (await input.isVisible()) && (await input.inputValue()).startsWith('/'), 20_000);
+    await input.fill(savedPath);
+    await sleep(300);
+    await input.press('Enter');
+    await until(
+      'the opened file in the panel',
+      async () => {
+        const label = await panel.$eval('.trace-select', (el) => el.options[el.selectedIndex]?.textContent ?? '');
+        return label.includes('saved trace.json') && (await rows()).length === saved.httpRequests.length;
+      },
+      20_000,
+    );
+    step('Open Trace File: the saved trace is shown from the file');
+
+    // ---- the panel survives a window reload (serializer), with the session kept as "earlier" -------------
       step('reloading the window');
       await page.reload();
       await page.waitForSelector('.monaco-workbench', { timeout: 90_000 });
