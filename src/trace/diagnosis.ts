@@ -1,17 +1,28 @@
 /**
  * One plain sentence per failed or slow request, naming the phase, the cause and the evidence
- * ("connect to 127.0.0.1:9 refused (ECONNREFUSED) after 0.4 ms"). Pure: the same input always
- * gives the same sentence, so the rules are tested table-driven.
+ * ("connect to 127.0.0.1:9 refused (ECONNREFUSED) after 0.4 ms; 1 other address refused
+ * (127.0.0.2:9)"). Pure: the same input always gives the same sentence, so the rules are tested
+ * table-driven. Strings that came from the network (messages, certificate names, status texts)
+ * are passed through as they are; the renderers sanitise them.
  */
 
 import type { RequestContext } from './timings';
 import { computeTimings, failedAt, requestStartAt, totalTime, type Phase } from './timings';
-import type { HttpRequest, Timings } from './types';
+import { explainTlsError } from './tlsErrors';
+import type { ConnectAttempt, DnsQuery, HttpRequest, Timings } from './types';
 
 /** Options of diagnose(). */
 export interface DiagnosisOptions {
   /** A successful request taking longer than this is "slow" (default 1000 ms). */
   slowThresholdMs?: number;
+}
+
+/** A request with the records diagnosis reads besides those the timings use. */
+export interface DiagnosisContext extends RequestContext {
+  /** The DNS messages of the request's dial (only with the DNS message trace). */
+  dnsQueries?: DnsQuery[];
+  /** The CONNECT request that asked a proxy for this request's tunnel. */
+  proxyConnect?: HttpRequest;
 }
 
 /** Default threshold above which a successful request is diagnosed as slow. */
@@ -45,27 +56,42 @@ const DNS_REASONS: Record<string, string> = {
 const CONNECT_REASONS: Record<string, string> = {
   ECONNREFUSED: 'refused',
   ETIMEDOUT: 'timed out',
+  UND_ERR_CONNECT_TIMEOUT: 'timed out',
   EHOSTUNREACH: 'failed: host unreachable',
   ENETUNREACH: 'failed: network unreachable',
   EADDRNOTAVAIL: 'failed: address not available',
   EACCES: 'failed: permission denied',
   EPERM: 'failed: not permitted (firewall?)',
+  ECONNRESET: 'was reset',
 };
 
-const TLS_REASONS: Record<string, string> = {
-  CERT_HAS_EXPIRED: 'certificate has expired',
-  CERT_NOT_YET_VALID: 'certificate is not yet valid',
-  ERR_TLS_CERT_ALTNAME_INVALID: 'certificate is not valid for this host name',
-  UNABLE_TO_VERIFY_LEAF_SIGNATURE: 'certificate is signed by an issuer this program does not trust',
-  UNABLE_TO_GET_ISSUER_CERT_LOCALLY: 'certificate is signed by an issuer this program does not trust',
-  UNABLE_TO_GET_ISSUER_CERT: 'certificate issuer is unknown',
-  SELF_SIGNED_CERT_IN_CHAIN: 'certificate chain ends in an untrusted self-signed root',
-  DEPTH_ZERO_SELF_SIGNED_CERT: 'certificate is self-signed and not trusted',
-  CERT_REVOKED: 'certificate has been revoked',
-  ERR_SSL_WRONG_VERSION_NUMBER: 'the server did not answer with TLS (plain HTTP on a TLS port?)',
-  ECONNRESET: 'the server closed the connection during the handshake',
-  EPROTO: 'protocol error',
+/** Short reasons for the other failed attempts ("2 other addresses refused"). */
+const ATTEMPT_REASONS: Record<string, string> = {
+  ECONNREFUSED: 'refused',
+  ETIMEDOUT: 'timed out',
+  UND_ERR_CONNECT_TIMEOUT: 'timed out',
+  EHOSTUNREACH: 'were unreachable',
+  ENETUNREACH: 'had no route',
+  EADDRNOTAVAIL: 'were not available',
 };
+
+/** HTTP/2 error codes (RFC 9113 section 7). */
+const HTTP2_ERRORS = [
+  'NO_ERROR',
+  'PROTOCOL_ERROR',
+  'INTERNAL_ERROR',
+  'FLOW_CONTROL_ERROR',
+  'SETTINGS_TIMEOUT',
+  'STREAM_CLOSED',
+  'FRAME_SIZE_ERROR',
+  'REFUSED_STREAM',
+  'CANCEL',
+  'COMPRESSION_ERROR',
+  'CONNECT_ERROR',
+  'ENHANCE_YOUR_CALM',
+  'INADEQUATE_SECURITY',
+  'HTTP_1_1_REQUIRED',
+];
 
 const PHASE_NAMES: Record<Phase, string> = {
   blocked: 'wait for a free connection',
@@ -83,6 +109,7 @@ const STATUS_TEXT: Record<number, string> = {
   403: 'Forbidden',
   404: 'Not Found',
   405: 'Method Not Allowed',
+  407: 'Proxy Authentication Required',
   408: 'Request Timeout',
   409: 'Conflict',
   410: 'Gone',
@@ -97,11 +124,46 @@ const STATUS_TEXT: Record<number, string> = {
   504: 'Gateway Timeout',
 };
 
+/** Fields the HTTP/2 hook adds to a request (see the preload's http2Hooks). */
+interface Http2Fields {
+  http2Goaway?: { errorCode?: number; lastStreamID?: number };
+  http2RstCode?: number;
+}
+
+/** What diagnosis reads of a DNS query record (fields of the in-process resolver). */
+interface DnsQueryView {
+  server?: string;
+  proto?: string;
+  host?: string;
+  timeoutMs?: number;
+  dnsQueryMsgs?: Array<{ sentAt?: number; id?: number; questions?: Array<{ name?: string; type?: string }>; error?: string }>;
+  dnsReplyMsgs?: Array<{
+    recvAt?: number;
+    id?: number;
+    rCode?: string;
+    truncated?: boolean;
+    malformed?: string;
+    questions?: Array<{ name?: string; type?: string }>;
+    answers?: Array<{ type?: string; resolvedVal?: string }>;
+  }>;
+}
+
 function hostOf(req: HttpRequest): string {
   try {
     return new URL(req.reqURL).hostname.replace(/^\[|\]$/g, '');
   } catch {
     return req.reqError?.hostname ?? 'the host';
+  }
+}
+
+/** "host:port" of a URL, with the scheme's default port filled in. */
+function hostPortOf(url: string): string | undefined {
+  try {
+    const u = new URL(url);
+    const port = u.port || (u.protocol === 'https:' || u.protocol === 'wss:' ? '443' : '80');
+    return `${u.hostname}:${port}`;
+  } catch {
+    return undefined;
   }
 }
 
@@ -125,24 +187,68 @@ function plural(n: number, one: string, many: string): string {
   return `${n} ${n === 1 ? one : many}`;
 }
 
-/** What the request was doing when it ended, judged from the times it reached. */
-function stateWhenStopped(ctx: RequestContext, timings: Timings): string {
+function after(ms: number | undefined): string {
+  return ms === undefined ? '' : ` after ${formatMs(ms)} ms`;
+}
+
+function bracket(ip: string): string {
+  return ip.includes(':') ? `[${ip}]` : ip;
+}
+
+function attemptAddr(a: ConnectAttempt): string {
+  return `${bracket(a.address)}:${a.port}`;
+}
+
+function duration(a: { beginAt: number; endAt?: number }): number | undefined {
+  return a.endAt !== undefined ? Math.max(0, a.endAt - a.beginAt) : undefined;
+}
+
+/** The address the request's connection went to, as "ip:port". */
+function peerOf(ctx: RequestContext): string | undefined {
+  const e = ctx.request.reqError;
+  const tuple = ctx.tcpConn?.addrTuple;
+  if (tuple) return `${bracket(tuple.dstIP)}:${tuple.dstPort}`;
+  if (e?.address) return e.port !== undefined ? `${bracket(e.address)}:${e.port}` : e.address;
+  const ok = ctx.dial?.connectAttempts?.find((a) => !a.error);
+  if (ok) return attemptAddr(ok);
+  return undefined;
+}
+
+/** The response's content-length header, when recorded. */
+function declaredLength(req: HttpRequest): number | undefined {
+  const h = req.respHeaders?.find(([n]) => n.toLowerCase() === 'content-length');
+  const n = h && h.length > 1 ? Number(h[1]) : NaN;
+  return Number.isFinite(n) && n >= 0 ? n : undefined;
+}
+
+/** What the request was doing when it ended, judged from the times and records it reached. */
+function stateWhenStopped(ctx: DiagnosisContext, timings: Timings): string {
   const r = ctx.request;
+  const peer = peerOf(ctx);
   if (r.respRecvAt !== undefined) {
     const bytes = r.respContentLen ?? 0;
-    return `while receiving the response body after ${plural(bytes, 'byte', 'bytes')}`;
+    const declared = declaredLength(r);
+    const of =
+      declared !== undefined && declared > bytes ? `${bytes} of ${plural(declared, 'byte', 'bytes')}` : plural(bytes, 'byte', 'bytes');
+    return `while receiving the response body after ${of}`;
   }
-  if (r.reqSentAt !== undefined) return "while waiting for the server's first byte (request sent, no response)";
-  if (ctx.tlsTunnel && ctx.tlsTunnel.handshakeBeginAt !== undefined && ctx.tlsTunnel.handshakeEndAt === undefined) {
-    return 'during the TLS handshake';
+  if (r.reqSentAt !== undefined) return `while waiting for the server's first byte (request sent${peer ? ` to ${peer}` : ''}, no response)`;
+  const tls = ctx.tlsTunnel;
+  if (tls && tls.handshakeBeginAt !== undefined && (tls.handshakeEndAt === undefined || tls.handshakeErr)) {
+    return `during the TLS handshake with ${tls.serverName || hostOf(r)}${peer ? ` (${peer})` : ''}`;
   }
-  if (r.tcpConn || r.reusedConn || ctx.tcpConn?.handshakeEndAt !== undefined) return 'while sending the request';
+  if (r.reusedConn || ctx.tcpConn?.connected || ctx.tcpConn?.handshakeEndAt !== undefined) return 'while sending the request';
   const dial = ctx.dial;
   if (dial) {
     const lookupOpen = dial.dnsLookups?.some((l) => l.endAt === undefined);
-    if (lookupOpen || (dial.dnsLookups?.length && !dial.connectAttempts?.length)) return 'during the DNS lookup';
-    return 'while connecting';
+    if (lookupOpen || (dial.dnsLookups?.length && !dial.connectAttempts?.length))
+      return `during the DNS lookup of ${dial.dnsLookups[0].host}`;
+    const last = dial.connectAttempts?.[dial.connectAttempts.length - 1];
+    return last ? `while connecting to ${attemptAddr(last)}` : 'while connecting';
   }
+  if (r.reqError?.phase === 'dns') return `during the DNS lookup of ${hostOf(r)}`;
+  if (r.reqError?.phase === 'connect' || ctx.tcpConn) return 'while connecting';
+  if (r.reqError?.phase === 'tls') return 'during the TLS handshake';
   return timings.blocked > 0 ? 'while waiting for a connection' : 'before the request was sent';
 }
 
@@ -155,122 +261,351 @@ function elapsed(ctx: RequestContext, timings: Timings): number | undefined {
   return total > 0 ? total : undefined;
 }
 
-function after(ms: number | undefined): string {
-  return ms === undefined ? '' : ` after ${formatMs(ms)} ms`;
+// ---- DNS ----
+
+/** "nx-domain" to "NXDOMAIN", "serv-fail" to "SERVFAIL". */
+function rcodeName(rCode: string): string {
+  const known: Record<string, string> = {
+    'no-error': 'NOERROR',
+    'nx-domain': 'NXDOMAIN',
+    'serv-fail': 'SERVFAIL',
+    'form-err': 'FORMERR',
+    'not-imp': 'NOTIMP',
+  };
+  return known[rCode] ?? rCode.replace(/-/g, '').toUpperCase();
 }
 
-function peerOf(ctx: RequestContext): string | undefined {
-  const e = ctx.request.reqError;
-  const tuple = ctx.tcpConn?.addrTuple;
-  if (tuple) return `${bracket(tuple.dstIP)}:${tuple.dstPort}`;
-  if (e?.address) return e.port !== undefined ? `${bracket(e.address)}:${e.port}` : e.address;
-  const ok = ctx.dial?.connectAttempts?.find((a) => !a.error);
-  if (ok) return `${bracket(ok.address)}:${ok.port}`;
-  return undefined;
+/** What one nameserver did for one name: "did not answer within 5000 ms (2 attempts)", "returned NXDOMAIN". */
+function serverOutcome(records: DnsQueryView[]): string {
+  const queries = records.flatMap((r) => r.dnsQueryMsgs ?? []);
+  const replies = records.flatMap((r) => r.dnsReplyMsgs ?? []);
+  const parts: string[] = [];
+  const timedOut = queries.filter((q) => q.error === 'ETIMEOUT');
+  if (timedOut.length > 0) {
+    // Tries per question (A and AAAA go out in parallel): the most any one question got.
+    const perQuestion = new Map<string, number>();
+    for (const q of timedOut) {
+      const k = (q.questions ?? []).map((x) => `${x.name} ${x.type}`).join(',');
+      perQuestion.set(k, (perQuestion.get(k) ?? 0) + 1);
+    }
+    const tries = Math.max(...perQuestion.values());
+    const timeout = records.find((r) => typeof r.timeoutMs === 'number')?.timeoutMs;
+    parts.push(`did not answer${timeout !== undefined ? ` within ${formatMs(timeout)} ms` : ''} (${plural(tries, 'attempt', 'attempts')})`);
+  }
+  if (queries.some((q) => q.error === 'ECONNREFUSED')) parts.push('refused the query (port unreachable)');
+  const outcomes: string[] = [];
+  const add = (s: string) => {
+    if (!outcomes.includes(s)) outcomes.push(s);
+  };
+  for (const r of replies) {
+    if (r.malformed) add('sent a malformed reply');
+    else if (r.truncated) add('sent a truncated reply');
+    else if (r.rCode && r.rCode !== 'no-error') add(`returned ${rcodeName(r.rCode)}`);
+  }
+  const addresses = replies.flatMap((r) => (r.answers ?? []).filter((a) => a.type === 'A' || a.type === 'AAAA'));
+  const noErrorReplies = replies.filter((r) => !r.malformed && !r.truncated && (r.rCode ?? 'no-error') === 'no-error');
+  if (addresses.length > 0) outcomes.unshift('answered');
+  else if (noErrorReplies.length > 0) add('returned no address records (NODATA)');
+  if (outcomes.length > 0) parts.push(outcomes.slice(0, 2).join(' and '));
+  const pending = queries.length > 0 && replies.length === 0 && timedOut.length === 0 && !queries.some((q) => q.error);
+  if (pending) parts.push('had not answered');
+  const other = queries.find((q) => q.error && q.error !== 'ETIMEOUT' && q.error !== 'ECONNREFUSED');
+  if (parts.length === 0 && other) parts.push(`failed (${other.error})`);
+  return parts.join(', then ') || 'was asked';
 }
 
-function bracket(ip: string): string {
-  return ip.includes(':') ? `[${ip}]` : ip;
+/**
+ * The story of a lookup told by its DNS messages: "127.0.0.1:5353 did not answer within 5000 ms
+ * (2 attempts), then 127.0.0.2:53 returned NXDOMAIN". Undefined when there are no messages.
+ */
+export function dnsStory(queries: DnsQuery[]): string | undefined {
+  const views = (queries as unknown as DnsQueryView[]).filter((q) => (q.dnsQueryMsgs?.length ?? 0) > 0);
+  if (views.length === 0) return undefined;
+  const firstSent = (q: DnsQueryView) => Math.min(...(q.dnsQueryMsgs ?? []).map((m) => m.sentAt ?? Infinity));
+  views.sort((a, b) => firstSent(a) - firstSent(b));
+  const qname = (q: DnsQueryView) => q.dnsQueryMsgs?.[0]?.questions?.[0]?.name ?? q.host ?? '';
+  const names = new Set(views.map(qname));
+  const groups = new Map<string, DnsQueryView[]>();
+  for (const q of views) {
+    const key = `${q.server ?? '?'}|${q.proto ?? 'udp'}|${qname(q)}`;
+    const g = groups.get(key);
+    if (g) g.push(q);
+    else groups.set(key, [q]);
+  }
+  const phrases: string[] = [];
+  for (const g of groups.values()) {
+    const label = `${g[0].server ?? 'a nameserver'}${g[0].proto === 'tcp' ? ' over TCP' : ''}`;
+    const forName = names.size > 1 && qname(g[0]) ? ` for ${qname(g[0])}` : '';
+    phrases.push(`${label} ${serverOutcome(g)}${forName}`);
+  }
+  const shown = phrases.length > 5 ? [...phrases.slice(0, 4), `${phrases.length - 4} more exchanges`] : phrases;
+  return shown.join(', then ');
 }
 
-function diagnoseDns(ctx: RequestContext, code: string | undefined, timings: Timings): string {
+function diagnoseDns(ctx: DiagnosisContext, code: string | undefined, timings: Timings): string {
   const lookups = ctx.dial?.dnsLookups ?? [];
   const failed = lookups.find((l) => l.error) ?? lookups[lookups.length - 1];
   const host = failed?.host ?? ctx.request.reqError?.hostname ?? hostOf(ctx.request);
-  const reason = (code && DNS_REASONS[code]) ?? errorMessage(ctx.request);
   const end = failed?.endAt ?? failedAt(ctx.request);
   const ms = failed && end !== undefined ? Math.max(0, end - failed.beginAt) : elapsed(ctx, timings);
+  const story = ctx.dnsQueries?.length ? dnsStory(ctx.dnsQueries) : undefined;
+  if (ctx.request.reqError?.timedOut) return `DNS lookup of ${host} timed out${after(ms)}${story ? `: ${story}` : ''}`;
+  if (story) return `DNS lookup of ${host} failed${after(ms)}: ${story}${code ? ` (${code})` : ''}`;
+  const reason = (code && DNS_REASONS[code]) ?? errorMessage(ctx.request);
   return `DNS lookup of ${host} failed: ${withCode(reason, code)}${after(ms)}`;
 }
 
-function diagnoseConnect(ctx: RequestContext, code: string | undefined): string {
+// ---- TCP connect ----
+
+/** "; 2 other addresses refused (127.0.0.2:80, [::1]:80)" for the failed attempts besides `last`. */
+function otherAttempts(failed: ConnectAttempt[], last: ConnectAttempt | undefined): string {
+  const others = failed.filter((a) => a !== last);
+  if (others.length === 0) return '';
+  const groups = new Map<string, ConnectAttempt[]>();
+  for (const a of others) {
+    const reason = (a.error && ATTEMPT_REASONS[a.error]) ?? `failed (${a.error})`;
+    const g = groups.get(reason);
+    if (g) g.push(a);
+    else groups.set(reason, [a]);
+  }
+  const parts = [...groups.entries()].map(([reason, list], i) => {
+    const n = i === 0 ? plural(list.length, 'other address', 'other addresses') : String(list.length);
+    const addrs = list.length <= 3 ? ` (${list.map(attemptAddr).join(', ')})` : '';
+    return `${n} ${reason}${addrs}`;
+  });
+  return `; ${parts.join(', ')}`;
+}
+
+function proxyLabel(url: string | undefined): string | undefined {
+  if (!url) return undefined;
+  try {
+    const u = new URL(url);
+    return u.port ? `${u.hostname}:${u.port}` : u.hostname;
+  } catch {
+    return url;
+  }
+}
+
+function diagnoseConnect(ctx: DiagnosisContext, code: string | undefined): string {
   const attempts = ctx.dial?.connectAttempts ?? [];
   const failed = attempts.filter((a) => a.error);
-  const e = ctx.request.reqError!;
+  const req = ctx.request;
+  const e = req.reqError!;
   const last = failed[failed.length - 1];
+  const attempted = /attempted address: ([^,)]+)/.exec(e.message ?? '')?.[1];
   const target = last
-    ? `${bracket(last.address)}:${last.port}`
+    ? attemptAddr(last)
     : e.address
       ? `${bracket(e.address)}${e.port !== undefined ? `:${e.port}` : ''}`
-      : (ctx.dial?.dstAddress ?? hostOf(ctx.request));
-  const c = code ?? last?.error ?? undefined;
-  const reason = c && CONNECT_REASONS[c] ? CONNECT_REASONS[c] : `failed: ${errorMessage(ctx.request)}`;
-  const ms = last && last.endAt !== undefined ? Math.max(0, last.endAt - last.beginAt) : undefined;
-  let s = `connect to ${target} ${withCode(reason, c)}${after(ms)}`;
-  const others = failed.length - 1;
-  if (others > 0) s += `; ${plural(others, 'other address also failed', 'other addresses also failed')}`;
-  return s;
+      : (attempted ?? ctx.dial?.dstAddress ?? hostPortOf(req.reqURL) ?? hostOf(req));
+  const lastCode = last?.error && last.error !== 'closed' ? last.error : undefined;
+  const c = lastCode ?? code;
+  const reason = c && CONNECT_REASONS[c] ? CONNECT_REASONS[c] : `failed: ${errorMessage(req)}`;
+  const ms = last ? duration(last) : undefined;
+  const limit = /timeout: (\d+)\s*ms/.exec(e.message ?? '')?.[1];
+  const proxy = req.proxy && proxyLabel(req.proxy.url);
+  const what = proxy && target.startsWith(proxy) ? `proxy ${target}` : target;
+  let s = `connect to ${what} ${withCode(reason, c)}${after(ms ?? (last ? undefined : elapsedOrUndefined(ctx)))}`;
+  if (limit && c && /TIMEOUT|TIMEDOUT/.test(c)) s += ` (limit ${limit} ms)`;
+  return s + otherAttempts(failed, last);
 }
 
-function diagnoseTls(ctx: RequestContext, code: string | undefined): string {
+function elapsedOrUndefined(ctx: DiagnosisContext): number | undefined {
+  const start = requestStartAt(ctx);
+  const end = failedAt(ctx.request);
+  return start !== undefined && end !== undefined ? Math.max(0, end - start) : undefined;
+}
+
+// ---- TLS ----
+
+function diagnoseTls(ctx: DiagnosisContext, code: string | undefined, timings: Timings): string {
   const tls = ctx.tlsTunnel;
-  const name = tls?.serverName || hostOf(ctx.request);
+  const req = ctx.request;
+  const e = req.reqError!;
+  const name = tls?.serverName || hostOf(req);
   const peer = peerOf(ctx);
-  const c = code ?? tls?.handshakeErrCode;
-  let reason = c && TLS_REASONS[c] ? TLS_REASONS[c] : (tls?.handshakeErr ?? errorMessage(ctx.request));
-  const leaf = tls?.peerCerts?.[0];
-  if (c === 'CERT_HAS_EXPIRED' && leaf?.notAfter) reason = `certificate expired on ${leaf.notAfter.slice(0, 10)}`;
-  if (c === 'ERR_TLS_CERT_ALTNAME_INVALID') {
-    const alt = leaf?.subjectAltNames?.length ? leaf.subjectAltNames.join(', ') : undefined;
-    reason = `certificate is not valid for ${name}${alt ? ` (it is for ${alt})` : ''}`;
+  const c = code ?? tls?.handshakeErrCode ?? undefined;
+  // The request's error and the tunnel's handshakeErr are the same error seen from two sides;
+  // the request's may be the wrapper (fetch), errorMessage() unwraps it.
+  const message = errorMessage(req) || tls?.handshakeErr || '';
+  const info = explainTlsError(
+    { code: c, message, timedOut: e.timedOut, aborted: e.aborted },
+    { peerCerts: tls?.peerCerts, hostname: name, recvBytes: ctx.tcpConn?.totalRecvBytes },
+  );
+  const withWhom = `${name}${peer ? ` (${peer})` : ''}`;
+  if (info.kind === 'handshake-timeout') {
+    const shown = c && c !== 'ABORT_ERR' && c !== 'TimeoutError' ? ` (${c})` : '';
+    return `TLS handshake with ${withWhom} timed out${after(elapsed(ctx, timings))}: ${info.phrase}${shown}`;
   }
-  return `TLS handshake with ${name}${peer ? ` (${peer})` : ''} failed: ${withCode(reason, c)}`;
+  if (info.kind === 'aborted') return `aborted by the program${after(elapsed(ctx, timings))} during the TLS handshake with ${withWhom}`;
+  return `TLS handshake with ${withWhom} failed: ${withCode(info.phrase, c)}`;
 }
 
-function statusText(req: HttpRequest): string {
-  const code = req.respStatusCode!;
-  const text = req.respStatusText || STATUS_TEXT[code] || '';
-  return text ? `${code} ${text}` : String(code);
+// ---- proxies, HTTP/2, status ----
+
+function statusText(status: number, text: string | undefined): string {
+  const t = text || STATUS_TEXT[status] || '';
+  return t ? `${status} ${t}` : String(status);
+}
+
+/** "proxy 127.0.0.1:3128 refused the tunnel to localhost:443 (403 Forbidden)", or undefined. */
+function diagnoseProxyRefusal(ctx: DiagnosisContext): string | undefined {
+  const req = ctx.request;
+  const connect = req.reqMethod === 'CONNECT' ? req : ctx.proxyConnect;
+  // undici's ProxyAgent: "Proxy response (403) !== 200 when HTTP Tunneling".
+  const undiciStatus = /Proxy response \((\d+)\) !== 200 when HTTP Tunneling/.exec(req.reqError?.message ?? '')?.[1];
+  const status = connect?.respStatusCode ?? (undiciStatus ? Number(undiciStatus) : undefined);
+  if (status === undefined || (status >= 200 && status < 300)) return undefined;
+  if (req.reqMethod !== 'CONNECT' && !undiciStatus && !connect) return undefined;
+  const proxy = proxyLabel(connect?.proxy?.url ?? req.proxy?.url) ?? (connect === req ? peerOf(ctx) : undefined);
+  const target = hostPortOf(connect?.reqURL ?? req.reqURL);
+  const start = requestStartAt(ctx);
+  const at = connect?.respRecvAt ?? failedAt(req);
+  const ms = connect === req && start !== undefined && at !== undefined ? Math.max(0, at - start) : undefined;
+  return `proxy ${proxy ?? ''}${proxy ? ' ' : ''}refused the tunnel${target ? ` to ${target}` : ''} (${statusText(status, connect?.respStatusText)})${after(ms)}`;
+}
+
+function http2Code(n: number | undefined): string {
+  if (n === undefined) return 'unknown code';
+  return HTTP2_ERRORS[n] ?? `code ${n}`;
+}
+
+function diagnoseHttp2(ctx: DiagnosisContext, timings: Timings): string | undefined {
+  const req = ctx.request as HttpRequest & Http2Fields;
+  const ms = after(elapsed(ctx, timings));
+  if (req.http2Goaway) {
+    const g = req.http2Goaway;
+    const last = g.lastStreamID !== undefined ? `, last stream ${g.lastStreamID}` : '';
+    return `HTTP/2: the server sent GOAWAY (${http2Code(g.errorCode)}${last})${ms} ${stateWhenStopped(ctx, timings)}`;
+  }
+  if (req.http2RstCode !== undefined && req.http2RstCode !== 0) {
+    return `HTTP/2: the stream was reset with RST_STREAM (${http2Code(req.http2RstCode)})${ms} ${stateWhenStopped(ctx, timings)}`;
+  }
+  return undefined;
+}
+
+// ---- slowness ----
+
+function bytesPerSecond(bytes: number, ms: number): string {
+  const perSec = (bytes / Math.max(ms, 0.001)) * 1000;
+  if (perSec >= 1024 * 1024) return `${(perSec / (1024 * 1024)).toFixed(1)} MiB/s`;
+  if (perSec >= 1024) return `${Math.round(perSec / 1024)} KiB/s`;
+  return `${Math.round(perSec)} B/s`;
+}
+
+/** The connect attempts of a slow connect: "127.0.0.1:80 timed out after 250 ms, then 127.0.0.2:80 connected after 1 ms". */
+function attemptsStory(attempts: ConnectAttempt[]): string | undefined {
+  if (!attempts.some((a) => a.error)) return undefined;
+  const shown = attempts.slice(-4);
+  const parts = shown.map((a) => {
+    const ms = duration(a);
+    const reason = a.error ? (CONNECT_REASONS[a.error] ?? `failed (${a.error})`) : 'connected';
+    return `${attemptAddr(a)} ${reason}${after(ms)}`;
+  });
+  const skipped = attempts.length - shown.length;
+  return (skipped > 0 ? `${plural(skipped, 'earlier attempt', 'earlier attempts')} failed, then ` : '') + parts.join(', then ');
+}
+
+/** The phase's name in a slow sentence, and the evidence after a colon. */
+function slowDetail(ctx: DiagnosisContext, phase: Phase, t: Timings): { name: string; evidence?: string } {
+  const r = ctx.request;
+  const peer = peerOf(ctx);
+  switch (phase) {
+    case 'dns': {
+      const host = ctx.dial?.dnsLookups?.[0]?.host ?? hostOf(r);
+      return { name: `DNS lookup of ${host}`, evidence: ctx.dnsQueries?.length ? dnsStory(ctx.dnsQueries) : undefined };
+    }
+    case 'connect': {
+      const story = attemptsStory(ctx.dial?.connectAttempts ?? []);
+      return { name: story || !peer ? PHASE_NAMES.connect : `TCP connect to ${peer}`, evidence: story };
+    }
+    case 'ssl': {
+      const name = ctx.tlsTunnel?.serverName || hostOf(r);
+      return { name: `TLS handshake with ${name}${peer ? ` (${peer})` : ''}` };
+    }
+    case 'receive': {
+      const bytes = r.respContentLen;
+      return {
+        name: PHASE_NAMES.receive,
+        evidence: bytes !== undefined ? `${plural(bytes, 'byte', 'bytes')} at ${bytesPerSecond(bytes, t.receive)}` : undefined,
+      };
+    }
+    case 'send': {
+      const bytes = r.reqContentLen;
+      return {
+        name: PHASE_NAMES.send,
+        evidence: bytes !== undefined ? `${plural(bytes, 'byte', 'bytes')} at ${bytesPerSecond(bytes, t.send)}` : undefined,
+      };
+    }
+    default:
+      return { name: PHASE_NAMES[phase] };
+  }
+}
+
+function diagnoseSlow(ctx: DiagnosisContext, t: Timings, threshold: number): string | undefined {
+  const total = totalTime(t);
+  if (!(total > threshold && total > 0)) return undefined;
+  let worst: Phase = 'wait';
+  let worstMs = -1;
+  for (const p of ['blocked', 'dns', 'connect', 'ssl', 'send', 'wait', 'receive'] as const) {
+    // connect includes ssl: weigh the TCP part on its own.
+    const ms = p === 'connect' ? t.connect - Math.max(0, t.ssl) : t[p];
+    if (ms > worstMs) {
+      worst = p;
+      worstMs = ms;
+    }
+  }
+  const pct = Math.round((worstMs / total) * 100);
+  const { name, evidence } = slowDetail(ctx, worst, t);
+  return `${pct}% of the time was the ${name} (${formatMs(worstMs)} ms of ${formatMs(total)} ms)${evidence ? `: ${evidence}` : ''}`;
+}
+
+// ---- entry point ----
+
+function diagnoseError(ctx: DiagnosisContext, t: Timings): string {
+  const req = ctx.request;
+  const e = req.reqError!;
+  const code = errorCode(req);
+  const proxy = diagnoseProxyRefusal(ctx);
+  if (proxy) return proxy;
+  if (e.aborted || e.timedOut) {
+    if (e.phase === 'tls') return diagnoseTls(ctx, code, t);
+    if (e.timedOut && e.phase === 'connect') return diagnoseConnect(ctx, code);
+    if (e.timedOut && e.phase === 'dns') return diagnoseDns(ctx, code, t);
+    const who = e.timedOut ? 'aborted by timeout' : 'aborted by the program';
+    return `${who}${after(elapsed(ctx, t))} ${stateWhenStopped(ctx, t)}`;
+  }
+  const h2 = diagnoseHttp2(ctx, t);
+  if (h2) return h2;
+  if (e.phase === 'dns' || (code && code in DNS_REASONS && code !== 'ECONNREFUSED' && !ctx.dial?.connectAttempts?.length)) {
+    return diagnoseDns(ctx, code, t);
+  }
+  if (e.phase === 'connect') return diagnoseConnect(ctx, code);
+  if (e.phase === 'tls') return diagnoseTls(ctx, code, t);
+  if (code === 'ECONNRESET' || code === 'EPIPE' || code === 'UND_ERR_SOCKET') {
+    const peer = peerOf(ctx);
+    const by = code === 'EPIPE' ? 'closed by' : 'reset by';
+    return `connection ${by} ${peer ?? hostOf(req)} (${code}) ${stateWhenStopped(ctx, t)}`;
+  }
+  if (code === 'ETIMEDOUT' || code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') {
+    return `timed out (${code})${after(elapsed(ctx, t))} ${stateWhenStopped(ctx, t)}`;
+  }
+  const what = e.phase === 'response' ? 'response failed' : 'request failed';
+  return `${what}: ${withCode(errorMessage(req), code)}${after(elapsed(ctx, t))} ${stateWhenStopped(ctx, t)}`;
 }
 
 /** Builds the diagnosis sentence of one request; undefined when it neither failed nor was slow. */
-export function diagnose(ctx: RequestContext, timings?: Timings, options: DiagnosisOptions = {}): string | undefined {
+export function diagnose(ctx: DiagnosisContext, timings?: Timings, options: DiagnosisOptions = {}): string | undefined {
   const req = ctx.request;
   const t = timings ?? computeTimings(ctx);
-  const e = req.reqError;
-  if (e) {
-    const code = errorCode(req);
-    if (e.aborted || e.timedOut) {
-      const who = e.timedOut ? 'aborted by timeout' : 'aborted by the program';
-      return `${who}${after(elapsed(ctx, t))} ${stateWhenStopped(ctx, t)}`;
-    }
-    if (e.phase === 'dns' || (code && code in DNS_REASONS && code !== 'ECONNREFUSED' && !ctx.dial?.connectAttempts?.length)) {
-      return diagnoseDns(ctx, code, t);
-    }
-    if (e.phase === 'connect') return diagnoseConnect(ctx, code);
-    if (e.phase === 'tls') return diagnoseTls(ctx, code);
-    if (code === 'ECONNRESET' || code === 'EPIPE' || code === 'UND_ERR_SOCKET') {
-      const peer = peerOf(ctx);
-      const by = code === 'EPIPE' ? 'closed by' : 'reset by';
-      return `connection ${by} ${peer ?? hostOf(req)} (${code}) ${stateWhenStopped(ctx, t)}`;
-    }
-    if (code === 'ETIMEDOUT' || code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') {
-      return `timed out (${code})${after(elapsed(ctx, t))} ${stateWhenStopped(ctx, t)}`;
-    }
-    const what = e.phase === 'response' ? 'response failed' : 'request failed';
-    return `${what}: ${withCode(errorMessage(req), code)}${after(elapsed(ctx, t))} ${stateWhenStopped(ctx, t)}`;
-  }
+  if (req.reqError) return diagnoseError(ctx, t);
   const status = req.respStatusCode;
   if (typeof status === 'number' && status >= 400) {
+    const proxy = req.reqMethod === 'CONNECT' ? diagnoseProxyRefusal(ctx) : undefined;
+    if (proxy) return proxy;
     const start = requestStartAt(ctx);
     const ms = start !== undefined && req.respRecvAt !== undefined ? req.respRecvAt - start : undefined;
-    return `server answered ${statusText(req)}${after(ms)}`;
+    return `server answered ${statusText(status, req.respStatusText)}${after(ms)}`;
   }
-  const threshold = options.slowThresholdMs ?? DEFAULT_SLOW_THRESHOLD_MS;
-  const total = totalTime(t);
-  if (total > threshold && total > 0) {
-    let worst: Phase = 'wait';
-    let worstMs = -1;
-    for (const p of ['blocked', 'dns', 'connect', 'ssl', 'send', 'wait', 'receive'] as const) {
-      // connect includes ssl: weigh the TCP part on its own.
-      const ms = p === 'connect' ? t.connect - Math.max(0, t.ssl) : t[p];
-      if (ms > worstMs) {
-        worst = p;
-        worstMs = ms;
-      }
-    }
-    const pct = Math.round((worstMs / total) * 100);
-    return `${pct}% of the time was the ${PHASE_NAMES[worst]} (${formatMs(worstMs)} ms of ${formatMs(total)} ms)`;
-  }
-  return undefined;
+  return diagnoseSlow(ctx, t, options.slowThresholdMs ?? DEFAULT_SLOW_THRESHOLD_MS);
 }

@@ -3,34 +3,105 @@
  * Used when a session is snapshotted and when a saved trace is shown.
  */
 
-import { diagnose, type DiagnosisOptions } from './diagnosis';
-import { computeTimings, type RequestContext } from './timings';
-import type { Dial, HttpRequest, TcpConn, TlsTunnel, Trace } from './types';
+import { diagnose, type DiagnosisContext, type DiagnosisOptions } from './diagnosis';
+import { computeTimings } from './timings';
+import type { Dial, DnsQuery, HttpRequest, TcpConn, TlsTunnel, Trace } from './types';
 
 /** O(1) lookups of the records requests reference. */
 export interface RecordIndex {
   dials: Map<string, Dial>;
   tcpConns: Map<string, TcpConn>;
   tlsTunnels: Map<string, TlsTunnel>;
+  /** DNS message records by the dial they belong to (DNS message trace only). */
+  dnsQueriesByDial?: Map<string, DnsQuery[]>;
+  /** CONNECT requests (to proxies) by "pid host:port" of the tunnel's target. */
+  connectsByTarget?: Map<string, HttpRequest[]>;
 }
 
-/** Indexes a trace's dials, TCP connections and TLS tunnels by traceID. */
-export function indexRecords(trace: Pick<Trace, 'dials' | 'tcpConns' | 'tlsTunnels'>): RecordIndex {
-  return {
+/** "pid host:port" of a request's target, the key of `connectsByTarget`. */
+function targetKey(req: HttpRequest): string | undefined {
+  try {
+    const u = new URL(req.reqURL);
+    const port = u.port || (u.protocol === 'https:' ? '443' : '80');
+    return `${req.pid} ${u.hostname}:${port}`;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Indexes a trace's dials, TCP connections and TLS tunnels by traceID; with `dnsQueries` and
+ * `httpRequests` also the DNS messages per dial and the proxy CONNECT requests per target.
+ */
+export function indexRecords(
+  trace: Pick<Trace, 'dials' | 'tcpConns' | 'tlsTunnels'> & Partial<Pick<Trace, 'dnsQueries' | 'httpRequests'>>,
+): RecordIndex {
+  const index: RecordIndex = {
     dials: new Map(trace.dials.map((d) => [d.traceID, d])),
     tcpConns: new Map(trace.tcpConns.map((c) => [c.traceID, c])),
     tlsTunnels: new Map(trace.tlsTunnels.map((t) => [t.traceID, t])),
   };
+  if (trace.dnsQueries?.length) {
+    const byDial = new Map<string, DnsQuery[]>();
+    for (const q of trace.dnsQueries) {
+      if (!q.fromDial) continue;
+      const list = byDial.get(q.fromDial);
+      if (list) list.push(q);
+      else byDial.set(q.fromDial, [q]);
+    }
+    index.dnsQueriesByDial = byDial;
+  }
+  if (trace.httpRequests) {
+    const connects = new Map<string, HttpRequest[]>();
+    for (const r of trace.httpRequests) {
+      if (r.reqMethod !== 'CONNECT') continue;
+      const key = targetKey(r);
+      if (!key) continue;
+      const list = connects.get(key);
+      if (list) list.push(r);
+      else connects.set(key, [r]);
+    }
+    if (connects.size > 0) index.connectsByTarget = connects;
+  }
+  return index;
 }
 
-/** The request with the dial, TCP connection and TLS tunnel it references. */
-export function contextOf(request: HttpRequest, index: RecordIndex): RequestContext {
-  return {
+/**
+ * The CONNECT request behind a failed proxied request: the one over the same tunnel connection,
+ * else (undici's ProxyAgent links no connection to a request whose tunnel was refused) the last
+ * CONNECT of the same process to the same target that started while the request was pending.
+ */
+function proxyConnectOf(request: HttpRequest, index: RecordIndex): HttpRequest | undefined {
+  if (!request.reqError || request.reqMethod === 'CONNECT' || !index.connectsByTarget) return undefined;
+  const key = targetKey(request);
+  const candidates = key ? index.connectsByTarget.get(key) : undefined;
+  if (!candidates) return undefined;
+  const tunnel = request.proxy?.tunnel ?? request.tcpConn;
+  const same = tunnel ? candidates.find((c) => c.tcpConn === tunnel) : undefined;
+  if (same) return same;
+  const start = request.reqStartAt ?? -Infinity;
+  const end = request.reqEndAt ?? request.reqErrorAt ?? Infinity;
+  let found: HttpRequest | undefined;
+  for (const c of candidates) {
+    const at = c.reqStartAt ?? c.reqSentAt;
+    if (at !== undefined && at >= start && at <= end) found = c;
+  }
+  return found;
+}
+
+/** The request with the dial, TCP connection and TLS tunnel it references (and what diagnosis reads). */
+export function contextOf(request: HttpRequest, index: RecordIndex): DiagnosisContext {
+  const ctx: DiagnosisContext = {
     request,
     dial: request.dial ? index.dials.get(request.dial) : undefined,
     tcpConn: request.tcpConn ? index.tcpConns.get(request.tcpConn) : undefined,
     tlsTunnel: request.tlsTunnel ? index.tlsTunnels.get(request.tlsTunnel) : undefined,
   };
+  const dns = request.dial && !request.reusedConn ? index.dnsQueriesByDial?.get(request.dial) : undefined;
+  if (dns) ctx.dnsQueries = dns;
+  const connect = proxyConnectOf(request, index);
+  if (connect) ctx.proxyConnect = connect;
+  return ctx;
 }
 
 /** Returns a request with `timings` and `diagnosis` (re)computed; the input is not modified. */

@@ -1,12 +1,81 @@
-// diagnose(): one plain sentence per failed or slow request, table-driven.
-import { test } from 'node:test';
+// diagnose(): one plain sentence per failed or slow request, table-driven; the TLS error
+// classifier (src/trace/tlsErrors.ts, bundled on the fly); enrichTrace linking the DNS messages
+// and proxy CONNECT requests diagnosis reads.
+import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { buildSync } from 'esbuild';
 
-const { diagnose, isFailed, formatMs } = createRequire(import.meta.url)('../../dist/core.cjs');
+const require = createRequire(import.meta.url);
+const { diagnose, isFailed, formatMs, enrichTrace, emptyTrace } = require('../../dist/core.cjs');
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+let tlsErrors;
+before(() => {
+  const out = buildSync({
+    entryPoints: [join(root, 'src/trace/tlsErrors.ts')],
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    write: false,
+    logLevel: 'warning',
+  });
+  const mod = { exports: {} };
+  new Function('module', 'exports', 'require', out.outputFiles[0].text)(mod, mod.exports, require);
+  tlsErrors = mod.exports;
+});
 
 const req = (f) => ({ traceID: 'req-1', pid: 1, client: 'http', reqMethod: 'GET', reqURL: 'http://127.0.0.1:9/', ...f });
-const tcp = (dstIP, dstPort) => ({ connected: true, addrTuple: { srcIP: '127.0.0.1', srcPort: 5000, dstIP, dstPort } });
+const tcp = (dstIP, dstPort, more) => ({ connected: true, addrTuple: { srcIP: '127.0.0.1', srcPort: 5000, dstIP, dstPort }, ...more });
+const cert = (f) => ({
+  subject: 'CN=localhost',
+  issuer: 'CN=ca',
+  notBefore: '',
+  notAfter: '',
+  isCA: false,
+  subjectAltNames: [],
+  fingerprint256: '',
+  ...f,
+});
+const tlsReq = (code, message, more) => req({ reqURL: 'https://localhost:8443/', reqError: { phase: 'tls', code, message }, ...more });
+const tunnel = (more) => ({ serverName: 'localhost', forProxy: false, handshakeBeginAt: 1, handshakeEndAt: 2, handshakeErr: 'x', ...more });
+
+/** The DNS message records of one lookup, as the in-process resolver writes them. */
+function dnsQuery(server, { proto = 'udp', host = 'nx.test', timeoutMs = 5000, queries = [], replies = [] } = {}) {
+  return {
+    traceID: `dns-${server}-${proto}`,
+    fromDial: 'dial-1',
+    server,
+    proto,
+    host,
+    timeoutMs,
+    dnsQueryMsgs: queries,
+    dnsReplyMsgs: replies,
+  };
+}
+const q = (sentAt, id, type, error, name = 'nx.test.') => ({
+  sentAt,
+  id,
+  recursionDesired: true,
+  truncated: false,
+  size: 30,
+  questions: [{ name, type, class: 1 }],
+  ...(error ? { error } : {}),
+});
+const reply = (recvAt, id, type, rCode, answers = [], more = {}) => ({
+  recvAt,
+  id,
+  authoritative: false,
+  recursionAvailable: true,
+  truncated: false,
+  size: 40,
+  rCode,
+  questions: [{ name: 'nx.test.', type, class: 1 }],
+  answers,
+  ...more,
+});
 
 const cases = [
   {
@@ -52,7 +121,55 @@ const cases = [
     want: 'DNS lookup of api.example.test failed: temporary resolver failure (is a DNS server reachable?) (EAI_AGAIN) after 5000 ms',
   },
   {
-    name: 'connection refused, with another address also failing',
+    name: 'DNS messages: a silent nameserver, then NXDOMAIN from the next',
+    ctx: {
+      request: req({
+        reqURL: 'http://nx.test/',
+        reqStartAt: 0,
+        reqEndAt: 10012,
+        reqError: { phase: 'dns', code: 'ENOTFOUND', message: 'getaddrinfo ENOTFOUND nx.test' },
+      }),
+      dial: {
+        dialBeginAt: 0,
+        dnsLookups: [{ host: 'nx.test', beginAt: 0, endAt: 10012, addresses: [], error: 'ENOTFOUND' }],
+        connectAttempts: [],
+      },
+      dnsQueries: [
+        dnsQuery('127.0.0.2:53', {
+          queries: [q(10001, 3, 'A'), q(10001, 4, 'AAAA')],
+          replies: [reply(10011, 3, 'A', 'nx-domain'), reply(10012, 4, 'AAAA', 'nx-domain')],
+        }),
+        dnsQuery('127.0.0.1:5353', {
+          queries: [q(1, 1, 'A', 'ETIMEOUT'), q(1, 2, 'AAAA', 'ETIMEOUT'), q(5001, 5, 'A', 'ETIMEOUT'), q(5001, 6, 'AAAA', 'ETIMEOUT')],
+        }),
+      ],
+    },
+    want: 'DNS lookup of nx.test failed after 10012 ms: 127.0.0.1:5353 did not answer within 5000 ms (2 attempts), then 127.0.0.2:53 returned NXDOMAIN (ENOTFOUND)',
+  },
+  {
+    name: 'DNS messages: SERVFAIL, truncation and a TCP retry',
+    ctx: {
+      request: req({
+        reqURL: 'http://big.test/',
+        reqStartAt: 0,
+        reqEndAt: 40,
+        reqError: { phase: 'dns', code: 'EAI_AGAIN', message: 'getaddrinfo EAI_AGAIN big.test' },
+      }),
+      dial: {
+        dialBeginAt: 0,
+        dnsLookups: [{ host: 'big.test', beginAt: 0, endAt: 40, addresses: [], error: 'EAI_AGAIN' }],
+        connectAttempts: [],
+      },
+      dnsQueries: [
+        dnsQuery('10.0.0.1:53', { queries: [q(1, 1, 'A')], replies: [reply(2, 1, 'A', 'no-error', [], { truncated: true })] }),
+        dnsQuery('10.0.0.1:53', { proto: 'tcp', queries: [q(3, 2, 'A')], replies: [reply(4, 2, 'A', 'serv-fail')] }),
+        dnsQuery('10.0.0.2:53', { queries: [q(5, 3, 'A')], replies: [reply(6, 3, 'A', 'no-error', [], { malformed: 'bad label' })] }),
+      ],
+    },
+    want: 'DNS lookup of big.test failed after 40 ms: 10.0.0.1:53 sent a truncated reply, then 10.0.0.1:53 over TCP returned SERVFAIL, then 10.0.0.2:53 sent a malformed reply (EAI_AGAIN)',
+  },
+  {
+    name: 'connection refused, with another address also refusing',
     ctx: {
       request: req({
         reqStartAt: 0,
@@ -67,123 +184,218 @@ const cases = [
         ],
       },
     },
-    want: 'connect to 127.0.0.1:9 refused (ECONNREFUSED) after 0.4 ms; 1 other address also failed',
+    want: 'connect to 127.0.0.1:9 refused (ECONNREFUSED) after 0.4 ms; 1 other address refused ([::1]:9)',
   },
   {
-    name: 'connect timed out',
+    name: 'connect timed out, two other addresses refused',
     ctx: {
       request: req({
-        reqURL: 'http://10.0.0.1/',
-        reqError: { phase: 'connect', code: 'ETIMEDOUT', message: 'connect ETIMEDOUT 10.0.0.1:80' },
+        reqURL: 'https://api.test/',
+        reqError: { phase: 'connect', code: 'ETIMEDOUT', message: 'connect ETIMEDOUT 10.0.0.9:443', timedOut: true, aborted: true },
+      }),
+      dial: {
+        dialBeginAt: 0,
+        dnsLookups: [{ host: 'api.test', beginAt: 0, endAt: 1, addresses: ['10.0.0.7', '10.0.0.8', '10.0.0.9'], error: null }],
+        connectAttempts: [
+          { address: '10.0.0.7', port: 443, beginAt: 1, endAt: 2, error: 'ECONNREFUSED' },
+          { address: '10.0.0.8', port: 443, beginAt: 2, endAt: 3, error: 'ECONNREFUSED' },
+          { address: '10.0.0.9', port: 443, beginAt: 3, endAt: 10003, error: 'ETIMEDOUT' },
+        ],
+      },
+    },
+    want: 'connect to 10.0.0.9:443 timed out (ETIMEDOUT) after 10000 ms; 2 other addresses refused (10.0.0.7:443, 10.0.0.8:443)',
+  },
+  {
+    name: 'undici connect timeout names its limit',
+    ctx: {
+      request: req({
+        client: 'undici',
+        reqURL: 'http://127.0.0.1:4000/',
+        reqError: {
+          phase: 'connect',
+          code: 'UND_ERR_CONNECT_TIMEOUT',
+          message: 'Connect Timeout Error (attempted address: 127.0.0.1:4000, timeout: 300ms)',
+          aborted: true,
+          timedOut: true,
+        },
       }),
       dial: {
         dialBeginAt: 0,
         dnsLookups: [],
-        connectAttempts: [{ address: '10.0.0.1', port: 80, beginAt: 0, endAt: 21000, error: 'ETIMEDOUT' }],
+        connectAttempts: [{ address: '127.0.0.1', port: 4000, beginAt: 0, endAt: 1004, error: 'UND_ERR_CONNECT_TIMEOUT' }],
+      },
+      tcpConn: { connected: false },
+    },
+    want: 'connect to 127.0.0.1:4000 timed out (UND_ERR_CONNECT_TIMEOUT) after 1004 ms (limit 300 ms)',
+  },
+  {
+    name: 'undici connect timeout without a linked dial',
+    ctx: {
+      request: req({
+        client: 'undici',
+        reqURL: 'https://localhost:37413/x',
+        reqStartAt: 0,
+        reqEndAt: 1103,
+        reqError: {
+          phase: 'connect',
+          code: 'UND_ERR_CONNECT_TIMEOUT',
+          message: 'Connect Timeout Error (attempted address: localhost:37413, timeout: 300ms)',
+          aborted: true,
+          timedOut: true,
+        },
+      }),
+    },
+    want: 'connect to localhost:37413 timed out (UND_ERR_CONNECT_TIMEOUT) after 1103 ms (limit 300 ms)',
+  },
+  {
+    name: 'connect through a proxy that refuses',
+    ctx: {
+      request: req({
+        reqURL: 'http://example.test/',
+        proxy: { url: 'http://127.0.0.1:3128' },
+        reqError: { phase: 'connect', code: 'ECONNREFUSED', message: 'connect ECONNREFUSED 127.0.0.1:3128' },
+      }),
+      dial: {
+        dialBeginAt: 0,
+        dnsLookups: [],
+        connectAttempts: [{ address: '127.0.0.1', port: 3128, beginAt: 0, endAt: 0.3, error: 'ECONNREFUSED' }],
       },
     },
-    want: 'connect to 10.0.0.1:80 timed out (ETIMEDOUT) after 21000 ms',
+    want: 'connect to proxy 127.0.0.1:3128 refused (ECONNREFUSED) after 0.3 ms',
   },
   {
     name: 'TLS certificate expired',
     ctx: {
-      request: req({
-        reqURL: 'https://localhost:8443/',
-        reqError: { phase: 'tls', code: 'CERT_HAS_EXPIRED', message: 'certificate has expired' },
-      }),
+      request: tlsReq('CERT_HAS_EXPIRED', 'certificate has expired'),
       tcpConn: tcp('127.0.0.1', 8443),
-      tlsTunnel: { serverName: 'localhost', handshakeBeginAt: 1, handshakeErr: 'certificate has expired', forProxy: false },
+      tlsTunnel: tunnel({ handshakeErr: 'certificate has expired' }),
     },
-    want: 'TLS handshake with localhost (127.0.0.1:8443) failed: certificate has expired (CERT_HAS_EXPIRED)',
+    want: 'TLS handshake with localhost (127.0.0.1:8443) failed: the certificate has expired (CERT_HAS_EXPIRED)',
   },
   {
     name: 'TLS expired with the peer certificate known',
     ctx: {
-      request: req({
-        reqURL: 'https://localhost:8443/',
-        reqError: { phase: 'tls', code: 'CERT_HAS_EXPIRED', message: 'certificate has expired' },
-      }),
+      request: tlsReq('CERT_HAS_EXPIRED', 'certificate has expired'),
       tcpConn: tcp('127.0.0.1', 8443),
-      tlsTunnel: {
-        serverName: 'localhost',
-        forProxy: false,
-        handshakeErr: 'x',
-        peerCerts: [
-          {
-            subject: 'CN=localhost',
-            issuer: 'CN=ca',
-            notBefore: '2020-01-01T00:00:00Z',
-            notAfter: '2021-01-01T00:00:00Z',
-            isCA: false,
-            subjectAltNames: [],
-            fingerprint256: '',
-          },
-        ],
-      },
+      tlsTunnel: tunnel({ peerCerts: [cert({ notBefore: '2020-01-01T00:00:00Z', notAfter: '2026-11-21T00:23:19.000Z' })] }),
     },
-    want: 'TLS handshake with localhost (127.0.0.1:8443) failed: certificate expired on 2021-01-01 (CERT_HAS_EXPIRED)',
+    want: 'TLS handshake with localhost (127.0.0.1:8443) failed: the certificate expired on 2026-11-21 (CERT_HAS_EXPIRED)',
   },
   {
-    name: 'TLS host name mismatch',
+    name: 'TLS not yet valid with the peer certificate known',
     ctx: {
-      request: req({
-        reqURL: 'https://localhost:8443/',
-        reqError: { phase: 'tls', code: 'ERR_TLS_CERT_ALTNAME_INVALID', message: "Hostname/IP does not match certificate's altnames" },
-      }),
+      request: tlsReq('CERT_NOT_YET_VALID', 'certificate is not yet valid'),
       tcpConn: tcp('127.0.0.1', 8443),
-      tlsTunnel: {
-        serverName: 'localhost',
-        forProxy: false,
-        handshakeErr: 'x',
-        peerCerts: [
-          {
-            subject: 'CN=other.test',
-            issuer: 'CN=ca',
-            notBefore: '',
-            notAfter: '',
-            isCA: false,
-            subjectAltNames: ['DNS:other.test'],
-            fingerprint256: '',
-          },
-        ],
-      },
+      tlsTunnel: tunnel({ peerCerts: [cert({ notBefore: '2099-01-01T00:00:00.000Z', notAfter: '2100-01-01T00:00:00.000Z' })] }),
     },
-    want: 'TLS handshake with localhost (127.0.0.1:8443) failed: certificate is not valid for localhost (it is for DNS:other.test) (ERR_TLS_CERT_ALTNAME_INVALID)',
+    want: 'TLS handshake with localhost (127.0.0.1:8443) failed: the certificate is not valid until 2099-01-01 (CERT_NOT_YET_VALID)',
+  },
+  {
+    name: 'TLS host name mismatch, names from the peer certificate',
+    ctx: {
+      request: tlsReq('ERR_TLS_CERT_ALTNAME_INVALID', "Hostname/IP does not match certificate's altnames"),
+      tcpConn: tcp('127.0.0.1', 8443),
+      tlsTunnel: tunnel({ peerCerts: [cert({ subject: 'CN=other.test', subjectAltNames: ['DNS:other.test', 'DNS:*.other.test'] })] }),
+    },
+    want: 'TLS handshake with localhost (127.0.0.1:8443) failed: the certificate is for other.test, *.other.test, not localhost (ERR_TLS_CERT_ALTNAME_INVALID)',
+  },
+  {
+    name: "TLS host name mismatch, names from Node's message",
+    ctx: {
+      request: tlsReq(
+        'ERR_TLS_CERT_ALTNAME_INVALID',
+        "Hostname/IP does not match certificate's altnames: Host: localhost. is not in the cert's altnames: DNS:other.test",
+      ),
+      tcpConn: tcp('127.0.0.1', 8443),
+      tlsTunnel: tunnel(),
+    },
+    want: 'TLS handshake with localhost (127.0.0.1:8443) failed: the certificate is for other.test, not localhost (ERR_TLS_CERT_ALTNAME_INVALID)',
   },
   {
     name: 'TLS untrusted issuer',
     ctx: {
-      request: req({
-        reqURL: 'https://localhost:8443/',
-        reqError: { phase: 'tls', code: 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', message: 'unable to verify the first certificate' },
-      }),
+      request: tlsReq('UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'unable to verify the first certificate'),
       tcpConn: tcp('127.0.0.1', 8443),
-      tlsTunnel: { serverName: 'localhost', forProxy: false, handshakeErr: 'x' },
+      tlsTunnel: tunnel(),
     },
-    want: 'TLS handshake with localhost (127.0.0.1:8443) failed: certificate is signed by an issuer this program does not trust (UNABLE_TO_VERIFY_LEAF_SIGNATURE)',
+    want: 'TLS handshake with localhost (127.0.0.1:8443) failed: the certificate is signed by a CA this program does not trust (UNABLE_TO_VERIFY_LEAF_SIGNATURE)',
+  },
+  {
+    name: 'TLS untrusted issuer named by the chain',
+    ctx: {
+      request: tlsReq('UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'unable to verify the first certificate'),
+      tcpConn: tcp('127.0.0.1', 8443),
+      tlsTunnel: tunnel({ peerCerts: [cert({ issuer: 'CN=Corp Proxy CA' })] }),
+    },
+    want: 'TLS handshake with localhost (127.0.0.1:8443) failed: the certificate is signed by a CA this program does not trust (CN=Corp Proxy CA) (UNABLE_TO_VERIFY_LEAF_SIGNATURE)',
   },
   {
     name: 'TLS self-signed',
-    ctx: {
-      request: req({
-        reqURL: 'https://localhost:8443/',
-        reqError: { phase: 'tls', code: 'DEPTH_ZERO_SELF_SIGNED_CERT', message: 'self-signed certificate' },
-      }),
-      tlsTunnel: { serverName: 'localhost', forProxy: false, handshakeErr: 'x' },
-    },
-    want: 'TLS handshake with localhost failed: certificate is self-signed and not trusted (DEPTH_ZERO_SELF_SIGNED_CERT)',
+    ctx: { request: tlsReq('DEPTH_ZERO_SELF_SIGNED_CERT', 'self-signed certificate'), tlsTunnel: tunnel() },
+    want: 'TLS handshake with localhost failed: the certificate is self-signed and not trusted (DEPTH_ZERO_SELF_SIGNED_CERT)',
   },
   {
     name: 'TLS self-signed root in chain',
     ctx: {
-      request: req({
-        reqURL: 'https://localhost:8443/',
-        reqError: { phase: 'tls', code: 'SELF_SIGNED_CERT_IN_CHAIN', message: 'self-signed certificate in certificate chain' },
-      }),
+      request: tlsReq('SELF_SIGNED_CERT_IN_CHAIN', 'self-signed certificate in certificate chain'),
       tcpConn: tcp('::1', 8443),
-      tlsTunnel: { serverName: 'localhost', forProxy: false, handshakeErr: 'x' },
+      tlsTunnel: tunnel(),
     },
-    want: 'TLS handshake with localhost ([::1]:8443) failed: certificate chain ends in an untrusted self-signed root (SELF_SIGNED_CERT_IN_CHAIN)',
+    want: 'TLS handshake with localhost ([::1]:8443) failed: the certificate chain ends in a root CA this program does not trust (SELF_SIGNED_CERT_IN_CHAIN)',
+  },
+  {
+    name: 'TLS: plain HTTP on the port',
+    ctx: {
+      request: tlsReq(
+        'EPROTO',
+        'write EPROTO 80AC90D0377F0000:error:0A00010B:SSL routines:ssl3_get_record:wrong version number:../deps/openssl/openssl/ssl/record/ssl3_record.c:350:\n',
+      ),
+      tcpConn: tcp('127.0.0.1', 8443),
+      tlsTunnel: tunnel(),
+    },
+    want: 'TLS handshake with localhost (127.0.0.1:8443) failed: the server did not answer with TLS (plain HTTP on a TLS port?) (EPROTO)',
+  },
+  {
+    name: 'TLS: no common protocol version',
+    ctx: {
+      request: tlsReq(
+        'EPROTO',
+        'write EPROTO 80AC90D0377F0000:error:0A00042E:SSL routines:ssl3_read_bytes:tlsv1 alert protocol version:../deps/openssl/openssl/ssl/record/rec_layer_s3.c:1601:SSL alert number 70\n',
+      ),
+      tcpConn: tcp('127.0.0.1', 8443),
+      tlsTunnel: tunnel(),
+    },
+    want: 'TLS handshake with localhost (127.0.0.1:8443) failed: no TLS version both sides accept (the server sent a protocol_version alert) (EPROTO)',
+  },
+  {
+    name: 'TLS handshake timeout: the server never answered',
+    ctx: {
+      request: tlsReq('ABORT_ERR', 'The operation was aborted', {
+        reqStartAt: 0,
+        reqEndAt: 303,
+        reqError: {
+          phase: 'tls',
+          code: 'ABORT_ERR',
+          name: 'AbortError',
+          message: 'The operation was aborted',
+          cause: { code: 'TimeoutError', message: 'The operation was aborted due to timeout' },
+          aborted: true,
+          timedOut: true,
+        },
+      }),
+      tcpConn: tcp('127.0.0.1', 8443, { totalRecvBytes: 0, totalSentBytes: 367 }),
+      tlsTunnel: tunnel({ handshakeErr: 'The operation was aborted', handshakeErrCode: 'ABORT_ERR' }),
+    },
+    want: 'TLS handshake with localhost (127.0.0.1:8443) timed out after 303 ms: the server sent nothing after the ClientHello',
+  },
+  {
+    name: 'TLS: the server hung up mid-handshake',
+    ctx: {
+      request: tlsReq('ECONNRESET', 'Client network socket disconnected before secure TLS connection was established'),
+      tcpConn: tcp('127.0.0.1', 8443, { totalRecvBytes: 0 }),
+      tlsTunnel: tunnel(),
+    },
+    want: 'TLS handshake with localhost (127.0.0.1:8443) failed: the server closed the connection without answering the ClientHello (ECONNRESET)',
   },
   {
     name: 'aborted by timeout while waiting for the first byte',
@@ -203,8 +415,9 @@ const cases = [
           timedOut: true,
         },
       }),
+      tcpConn: tcp('127.0.0.1', 41234),
     },
-    want: "aborted by timeout after 300 ms while waiting for the server's first byte (request sent, no response)",
+    want: "aborted by timeout after 300 ms while waiting for the server's first byte (request sent to 127.0.0.1:41234, no response)",
   },
   {
     name: 'aborted by the program while connecting',
@@ -212,22 +425,41 @@ const cases = [
       request: req({ reqStartAt: 0, reqEndAt: 50, reqError: { phase: 'connect', message: 'aborted', aborted: true } }),
       dial: { dialBeginAt: 0, dnsLookups: [], connectAttempts: [{ address: '10.0.0.1', port: 80, beginAt: 0, error: null }] },
     },
-    want: 'aborted by the program after 50 ms while connecting',
+    want: 'aborted by the program after 50 ms while connecting to 10.0.0.1:80',
   },
   {
-    name: 'connection reset mid-body',
+    name: 'aborted by the program: a linked connection that never connected is still connecting',
+    ctx: {
+      request: req({
+        reqStartAt: 0,
+        reqEndAt: 116,
+        tcpConn: 'tcp-7',
+        reqError: { phase: 'connect', code: 'ABORT_ERR', message: 'The operation was aborted', aborted: true },
+      }),
+      dial: {
+        dialBeginAt: 0,
+        dnsLookups: [],
+        connectAttempts: [{ address: '127.0.0.1', port: 4000, beginAt: 0, endAt: 116, error: 'ABORT_ERR' }],
+      },
+      tcpConn: { connected: false },
+    },
+    want: 'aborted by the program after 116 ms while connecting to 127.0.0.1:4000',
+  },
+  {
+    name: 'connection reset mid-body, with the declared length',
     ctx: {
       request: req({
         reqStartAt: 0,
         reqSentAt: 1,
         respRecvAt: 2,
-        respContentLen: 16384,
+        respContentLen: 5000,
         respStatusCode: 200,
+        respHeaders: [['content-length', '100000']],
         reqError: { phase: 'response', code: 'ECONNRESET', message: 'read ECONNRESET' },
       }),
       tcpConn: tcp('127.0.0.1', 41234),
     },
-    want: 'connection reset by 127.0.0.1:41234 (ECONNRESET) while receiving the response body after 16384 bytes',
+    want: 'connection reset by 127.0.0.1:41234 (ECONNRESET) while receiving the response body after 5000 of 100000 bytes',
   },
   {
     name: 'connection reset before the response (socket hang up)',
@@ -240,7 +472,81 @@ const cases = [
       }),
       tcpConn: tcp('127.0.0.1', 80),
     },
-    want: "connection reset by 127.0.0.1:80 (ECONNRESET) while waiting for the server's first byte (request sent, no response)",
+    want: "connection reset by 127.0.0.1:80 (ECONNRESET) while waiting for the server's first byte (request sent to 127.0.0.1:80, no response)",
+  },
+  {
+    name: 'HTTP/2 GOAWAY',
+    ctx: {
+      request: req({
+        client: 'http2',
+        reqURL: 'https://localhost:8443/goaway',
+        reqStartAt: 0,
+        reqSentAt: 6,
+        reqEndAt: 24,
+        http2Goaway: { errorCode: 11, lastStreamID: 1 },
+        http2RstCode: 11,
+        reqError: { phase: 'response', code: 'ERR_HTTP2_SESSION_ERROR', message: 'Session closed with error code 11' },
+      }),
+      tcpConn: tcp('127.0.0.1', 8443),
+    },
+    want: "HTTP/2: the server sent GOAWAY (ENHANCE_YOUR_CALM, last stream 1) after 24 ms while waiting for the server's first byte (request sent to 127.0.0.1:8443, no response)",
+  },
+  {
+    name: 'HTTP/2 RST_STREAM',
+    ctx: {
+      request: req({
+        client: 'http2',
+        reqURL: 'https://localhost:8443/rst',
+        reqStartAt: 0,
+        reqSentAt: 1,
+        reqEndAt: 5,
+        http2RstCode: 7,
+        reqError: { phase: 'response', code: 'ERR_HTTP2_STREAM_ERROR', message: 'Stream closed with error code NGHTTP2_REFUSED_STREAM' },
+      }),
+      tcpConn: tcp('127.0.0.1', 8443),
+    },
+    want: "HTTP/2: the stream was reset with RST_STREAM (REFUSED_STREAM) after 5 ms while waiting for the server's first byte (request sent to 127.0.0.1:8443, no response)",
+  },
+  {
+    name: 'proxy refused the CONNECT (the CONNECT request itself)',
+    ctx: {
+      request: req({
+        reqMethod: 'CONNECT',
+        reqURL: 'http://localhost:8443',
+        reqStartAt: 0,
+        reqSentAt: 1,
+        respRecvAt: 18,
+        respStatusCode: 403,
+        proxy: { url: 'http://127.0.0.1:3128', tunnel: 'tcp-1' },
+      }),
+      tcpConn: tcp('127.0.0.1', 3128),
+    },
+    want: 'proxy 127.0.0.1:3128 refused the tunnel to localhost:8443 (403 Forbidden) after 18 ms',
+  },
+  {
+    name: "proxy refused the tunnel (undici's error, CONNECT request linked)",
+    ctx: {
+      request: req({
+        client: 'undici',
+        reqURL: 'https://localhost:8443/x',
+        reqStartAt: 0,
+        reqEndAt: 22,
+        reqError: {
+          phase: 'request',
+          name: 'AbortError',
+          code: 'UND_ERR_ABORTED',
+          message: 'Proxy response (407) !== 200 when HTTP Tunneling',
+          aborted: true,
+        },
+      }),
+      proxyConnect: req({
+        reqMethod: 'CONNECT',
+        reqURL: 'http://localhost:8443',
+        respStatusCode: 407,
+        proxy: { url: 'http://127.0.0.1:3128', tunnel: 'tcp-1' },
+      }),
+    },
+    want: 'proxy 127.0.0.1:3128 refused the tunnel to localhost:8443 (407 Proxy Authentication Required)',
   },
   {
     name: '503',
@@ -265,6 +571,100 @@ const cases = [
     name: 'slow: first-byte wait dominates',
     ctx: { request: req({ reqStartAt: 0, reqSentAt: 40, respRecvAt: 960, respDoneAt: 1000, respStatusCode: 200, reusedConn: true }) },
     want: "92% of the time was the server's first-byte wait (920 ms of 1000 ms)",
+    options: { slowThresholdMs: 500 },
+  },
+  {
+    name: 'slow: download, with the rate',
+    ctx: {
+      request: req({
+        reqStartAt: 0,
+        reqSentAt: 1,
+        respRecvAt: 10,
+        respDoneAt: 1010,
+        respStatusCode: 200,
+        respContentLen: 102400,
+        reusedConn: true,
+      }),
+    },
+    want: '99% of the time was the response body download (1000 ms of 1010 ms): 102400 bytes at 100 KiB/s',
+    options: { slowThresholdMs: 500 },
+  },
+  {
+    name: 'slow: TLS handshake',
+    ctx: {
+      request: req({
+        reqURL: 'https://localhost:8443/',
+        reqStartAt: 0,
+        reqSentAt: 702,
+        respRecvAt: 705,
+        respDoneAt: 706,
+        respStatusCode: 200,
+        dial: 'dial-1',
+        reusedConn: false,
+      }),
+      dial: { dialBeginAt: 0, dnsLookups: [], connectAttempts: [{ address: '127.0.0.1', port: 8443, beginAt: 0, endAt: 1, error: null }] },
+      tcpConn: tcp('127.0.0.1', 8443, { handshakeBeginAt: 0, handshakeEndAt: 1 }),
+      tlsTunnel: tunnel({ handshakeBeginAt: 1, handshakeEndAt: 701, handshakeErr: null }),
+    },
+    want: '99% of the time was the TLS handshake with localhost (127.0.0.1:8443) (700 ms of 706 ms)',
+    options: { slowThresholdMs: 500 },
+  },
+  {
+    name: 'slow: connect, the first address timed out',
+    ctx: {
+      request: req({
+        reqURL: 'http://multi.test:80/',
+        reqStartAt: 0,
+        reqSentAt: 302,
+        respRecvAt: 305,
+        respDoneAt: 306,
+        respStatusCode: 200,
+        dial: 'dial-1',
+        reusedConn: false,
+      }),
+      dial: {
+        dialBeginAt: 0,
+        dnsLookups: [{ host: 'multi.test', beginAt: 0, endAt: 1, addresses: ['127.0.0.1', '127.0.0.2'], error: null }],
+        connectAttempts: [
+          { address: '127.0.0.1', port: 80, beginAt: 1, endAt: 251, error: 'ETIMEDOUT' },
+          { address: '127.0.0.2', port: 80, beginAt: 251, endAt: 301, error: null },
+        ],
+      },
+      tcpConn: tcp('127.0.0.2', 80, { handshakeEndAt: 301 }),
+    },
+    want: '98% of the time was the TCP connect (300 ms of 306 ms): 127.0.0.1:80 timed out after 250 ms, then 127.0.0.2:80 connected after 50 ms',
+    options: { slowThresholdMs: 200 },
+  },
+  {
+    name: 'slow: DNS, told by its messages',
+    ctx: {
+      request: req({
+        reqURL: 'http://a.test/',
+        reqStartAt: 0,
+        reqSentAt: 1003,
+        respRecvAt: 1005,
+        respDoneAt: 1006,
+        respStatusCode: 200,
+        dial: 'dial-1',
+        reusedConn: false,
+      }),
+      dial: {
+        dialBeginAt: 0,
+        dnsLookups: [{ host: 'a.test', beginAt: 0, endAt: 1002, addresses: ['192.0.2.1'], error: null }],
+        connectAttempts: [{ address: '192.0.2.1', port: 80, beginAt: 1002, endAt: 1003, error: null }],
+      },
+      tcpConn: tcp('192.0.2.1', 80, { handshakeEndAt: 1003 }),
+      dnsQueries: [
+        dnsQuery('127.0.0.1:5353', { host: 'a.test', timeoutMs: 1000, queries: [q(0, 1, 'A', 'ETIMEOUT', 'a.test.')] }),
+        dnsQuery('127.0.0.2:53', {
+          host: 'a.test',
+          timeoutMs: 1000,
+          queries: [q(1000, 2, 'A', undefined, 'a.test.')],
+          replies: [reply(1002, 2, 'A', 'no-error', [{ name: 'a.test.', type: 'A', class: 1, ttl: 60, resolvedVal: '192.0.2.1' }])],
+        }),
+      ],
+    },
+    want: '100% of the time was the DNS lookup of a.test (1002 ms of 1006 ms): 127.0.0.1:5353 did not answer within 1000 ms (1 attempt), then 127.0.0.2:53 answered',
     options: { slowThresholdMs: 500 },
   },
   {
@@ -301,4 +701,160 @@ test('isFailed: errors and status >= 400', () => {
 
 test('formatMs', () => {
   assert.deepEqual([0.44, 3, 3.04, 9.96, 12.4, 1250.6].map(formatMs), ['0.4', '3', '3', '10', '12', '1251']);
+});
+
+test('enrichTrace links a dial to its DNS messages and a refused tunnel to its CONNECT', () => {
+  const trace = emptyTrace('t');
+  trace.httpRequests.push(
+    req({
+      traceID: 'req-1',
+      reqURL: 'http://nx.test/',
+      dial: 'dial-1',
+      reqStartAt: 0,
+      reqEndAt: 1012,
+      reqError: { phase: 'dns', code: 'ENOTFOUND', message: 'getaddrinfo ENOTFOUND nx.test' },
+    }),
+    req({
+      traceID: 'req-2',
+      client: 'undici',
+      reqURL: 'https://localhost:8443/x',
+      reqStartAt: 2000,
+      reqEndAt: 2022,
+      reqError: {
+        phase: 'request',
+        name: 'AbortError',
+        code: 'UND_ERR_ABORTED',
+        message: 'Proxy response (403) !== 200 when HTTP Tunneling',
+        aborted: true,
+      },
+    }),
+    req({
+      traceID: 'req-3',
+      reqMethod: 'CONNECT',
+      reqURL: 'http://localhost:8443',
+      tcpConn: 'tcp-1',
+      reqStartAt: 2001,
+      reqSentAt: 2002,
+      respRecvAt: 2018,
+      respStatusCode: 403,
+      proxy: { url: 'http://127.0.0.1:3128', tunnel: 'tcp-1' },
+    }),
+  );
+  trace.dials.push({
+    traceID: 'dial-1',
+    pid: 1,
+    dstAddress: 'nx.test:80',
+    dialBeginAt: 0,
+    dnsLookups: [{ host: 'nx.test', beginAt: 0, endAt: 1012, addresses: [], error: 'ENOTFOUND' }],
+    connectAttempts: [],
+  });
+  trace.tcpConns.push({
+    traceID: 'tcp-1',
+    pid: 1,
+    connected: true,
+    addrTuple: { srcIP: '127.0.0.1', srcPort: 5, dstIP: '127.0.0.1', dstPort: 3128 },
+  });
+  trace.dnsQueries.push(
+    { ...dnsQuery('127.0.0.1:5353', { timeoutMs: 1000, queries: [q(1, 1, 'A', 'ETIMEOUT')] }), traceID: 'dns-1' },
+    {
+      ...dnsQuery('127.0.0.2:53', { timeoutMs: 1000, queries: [q(1001, 2, 'A')], replies: [reply(1011, 2, 'A', 'nx-domain')] }),
+      traceID: 'dns-2',
+    },
+  );
+  const out = enrichTrace(trace);
+  assert.equal(
+    out.httpRequests[0].diagnosis,
+    'DNS lookup of nx.test failed after 1012 ms: 127.0.0.1:5353 did not answer within 1000 ms (1 attempt), then 127.0.0.2:53 returned NXDOMAIN (ENOTFOUND)',
+  );
+  assert.equal(out.httpRequests[1].diagnosis, 'proxy 127.0.0.1:3128 refused the tunnel to localhost:8443 (403 Forbidden)');
+  assert.equal(out.httpRequests[2].diagnosis, 'proxy 127.0.0.1:3128 refused the tunnel to localhost:8443 (403 Forbidden) after 17 ms');
+});
+
+test('classifyTlsError: every kind from code and message', () => {
+  const { classifyTlsError, TLS_ERROR_KINDS, TLS_ERROR_LABELS } = tlsErrors;
+  const table = [
+    [{ code: 'CERT_HAS_EXPIRED' }, 'expired'],
+    [{ message: 'certificate has expired' }, 'expired'],
+    [{ code: 'CERT_NOT_YET_VALID' }, 'not-yet-valid'],
+    [{ code: 'DEPTH_ZERO_SELF_SIGNED_CERT' }, 'self-signed'],
+    [{ code: 'SELF_SIGNED_CERT_IN_CHAIN' }, 'unknown-ca'],
+    [{ code: 'UNABLE_TO_VERIFY_LEAF_SIGNATURE' }, 'unknown-ca'],
+    [{ code: 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY' }, 'unknown-ca'],
+    [{ code: 'ERR_TLS_CERT_ALTNAME_INVALID' }, 'hostname-mismatch'],
+    [{ code: 'EPROTO', message: 'write EPROTO ...:SSL routines:ssl3_get_record:wrong version number:...' }, 'protocol-mismatch'],
+    [{ code: 'EPROTO', message: 'write EPROTO ...:SSL routines:ssl3_read_bytes:tlsv1 alert protocol version:...' }, 'protocol-mismatch'],
+    [{ code: 'EPROTO', message: 'write EPROTO ...:SSL routines:tls_process_server_hello:unsupported protocol:...' }, 'protocol-mismatch'],
+    [{ code: 'EPROTO', message: 'write EPROTO ...:SSL routines:ssl3_read_bytes:sslv3 alert handshake failure:...' }, 'protocol-mismatch'],
+    [{ code: 'ERR_SSL_NO_SHARED_CIPHER', message: 'no shared cipher' }, 'protocol-mismatch'],
+    [{ code: 'ERR_SSL_WRONG_VERSION_NUMBER' }, 'protocol-mismatch'],
+    [{ code: 'ABORT_ERR', timedOut: true, aborted: true }, 'handshake-timeout'],
+    [{ code: 'UND_ERR_CONNECT_TIMEOUT' }, 'handshake-timeout'],
+    [{ code: 'ECONNRESET', message: 'Client network socket disconnected before secure TLS connection was established' }, 'closed'],
+    [{ code: 'ABORT_ERR', aborted: true }, 'aborted'],
+    [{ code: 'EPROTO', message: 'write EPROTO ...:SSL routines:ssl3_read_bytes:tlsv13 alert certificate required:...' }, 'other'],
+    [{ code: 'CERT_HAS_EXPIRED', timedOut: true }, 'expired'],
+    [{}, 'other'],
+  ];
+  for (const [input, kind] of table) assert.equal(classifyTlsError(input), kind, JSON.stringify(input));
+  for (const kind of TLS_ERROR_KINDS) assert.ok(TLS_ERROR_LABELS[kind], kind);
+});
+
+test('explainTlsError: phrases with and without evidence', () => {
+  const { explainTlsError, opensslReason } = tlsErrors;
+  const leaf = cert({
+    subject: 'CN=localhost',
+    issuer: 'CN=localhost',
+    notBefore: '2099-01-01T00:00:00.000Z',
+    notAfter: '2026-11-21T00:23:19.000Z',
+  });
+  const table = [
+    [{ code: 'CERT_HAS_EXPIRED' }, {}, 'the certificate has expired'],
+    [{ code: 'CERT_HAS_EXPIRED' }, { peerCerts: [leaf] }, 'the certificate expired on 2026-11-21'],
+    [{ code: 'CERT_NOT_YET_VALID' }, { peerCerts: [leaf] }, 'the certificate is not valid until 2099-01-01'],
+    [{ code: 'DEPTH_ZERO_SELF_SIGNED_CERT' }, { peerCerts: [leaf] }, 'the certificate is self-signed (CN=localhost) and not trusted'],
+    [
+      {
+        code: 'ERR_TLS_CERT_ALTNAME_INVALID',
+        message: "Hostname/IP does not match certificate's altnames: IP: 10.0.0.1 is not in the cert's list: ",
+      },
+      {},
+      'the certificate is not valid for 10.0.0.1',
+    ],
+    [
+      {
+        code: 'ERR_TLS_CERT_ALTNAME_INVALID',
+        message: "Hostname/IP does not match certificate's altnames: Host: a.test. is not cert's CN: b.test",
+      },
+      {},
+      'the certificate is for b.test, not a.test',
+    ],
+    [
+      { code: 'ERR_TLS_CERT_ALTNAME_INVALID' },
+      {
+        hostname: 'x.test',
+        peerCerts: [cert({ subjectAltNames: ['DNS:a.test', 'DNS:b.test', 'DNS:c.test', 'DNS:d.test', 'IP Address:10.0.0.1'] })],
+      },
+      'the certificate is for a.test, b.test, c.test and 2 more, not x.test',
+    ],
+    [
+      { code: 'EPROTO', message: 'write EPROTO ...:SSL routines:ssl3_read_bytes:sslv3 alert handshake failure:...' },
+      {},
+      'the server refused the handshake (handshake_failure alert: usually no cipher suite or key exchange in common)',
+    ],
+    [
+      { code: 'EPROTO', message: 'write EPROTO ...:SSL routines:ssl3_read_bytes:tlsv13 alert certificate required:...' },
+      {},
+      'the server requires a client certificate this program did not send',
+    ],
+    [{ code: 'UND_ERR_CONNECT_TIMEOUT' }, { recvBytes: 1200 }, 'the server stopped answering after 1200 bytes'],
+    [{ code: 'UND_ERR_CONNECT_TIMEOUT' }, {}, 'the handshake did not complete in time'],
+    [{ code: 'ECONNRESET' }, { recvBytes: 900 }, 'the server closed the connection during the handshake'],
+    [{ code: 'X_NEW', message: 'something new' }, {}, 'something new'],
+  ];
+  for (const [input, evidence, phrase] of table) assert.equal(explainTlsError(input, evidence).phrase, phrase, JSON.stringify(input));
+  assert.equal(
+    opensslReason('write EPROTO 80AC90D0377F0000:error:0A00010B:SSL routines:ssl3_get_record:wrong version number:../deps/x.c:350:'),
+    'wrong version number',
+  );
+  assert.equal(opensslReason('no reason here'), undefined);
 });
