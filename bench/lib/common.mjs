@@ -1,0 +1,174 @@
+// Shared helpers of the benchmarks: paths, the machine description, child processes that print
+// JSON lines, the separate-process HTTP server, statistics, and rewriting our section of
+// bench/RESULTS.md without touching anyone else's.
+import { spawn, execFileSync } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import os from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const benchDir = join(root, 'bench');
+export const appsDir = join(benchDir, 'apps');
+export const preloadPath = join(root, 'dist', 'preload.cjs');
+export const corePath = join(root, 'dist', 'core.cjs');
+export const otelPreloadPath = join(appsDir, 'otel-preload.cjs');
+export const resultsPath = join(benchDir, 'RESULTS.md');
+
+/** The collector API (dist/core.cjs, built by `node scripts/build.mjs`). */
+export function loadCore() {
+  if (!existsSync(corePath) || !existsSync(preloadPath)) {
+    throw new Error(`${corePath} or ${preloadPath} is missing: run \`node scripts/build.mjs\` first`);
+  }
+  return createRequire(import.meta.url)(corePath);
+}
+
+/** nproc, CPU model, RAM, Node version, OS, date. */
+export function machine() {
+  const cpus = os.cpus();
+  let nproc = cpus.length;
+  try {
+    nproc = Number(execFileSync('nproc', { encoding: 'utf8' }).trim()) || nproc;
+  } catch {}
+  return {
+    nproc,
+    cpu: cpus[0]?.model?.trim() ?? 'unknown',
+    ramGiB: +(os.totalmem() / 2 ** 30).toFixed(1),
+    node: process.version,
+    os: `${os.type()} ${os.release()} ${os.arch()}`,
+    loadavg: os.loadavg().map((x) => +x.toFixed(2)),
+    date: new Date().toISOString(),
+  };
+}
+
+export function machineLine(m) {
+  return `${m.nproc} CPUs (nproc) · ${m.cpu} · ${m.ramGiB} GiB RAM · Node ${m.node} · ${m.os} · ${m.date} · load average at start ${m.loadavg.join(' / ')}`;
+}
+
+/** NODE_OPTIONS for a condition, keeping none of the parent's (npm may set some). */
+export function nodeOptions(requires) {
+  return requires.map((p) => `--require ${JSON.stringify(p)}`).join(' ');
+}
+
+/**
+ * Spawns a Node child. `onLine(obj)` gets every JSON line it prints on stdout; resolves with
+ * {code, signal, lines, stderr} when it exits.
+ */
+export function runNode(args, { env = {}, onLine, cpus } = {}) {
+  const baseEnv = { ...process.env };
+  delete baseEnv.NODE_OPTIONS;
+  delete baseEnv.NETTRACE_CONFIG;
+  let cmd = process.execPath;
+  let argv = args;
+  if (cpus) {
+    cmd = 'taskset';
+    argv = ['-c', cpus, process.execPath, ...args];
+  }
+  const child = spawn(cmd, argv, { env: { ...baseEnv, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+  const lines = [];
+  let stderr = '';
+  let buf = '';
+  child.stdout.setEncoding('utf8');
+  child.stdout.on('data', (d) => {
+    buf += d;
+    let nl;
+    while ((nl = buf.indexOf('\n')) >= 0) {
+      const line = buf.slice(0, nl);
+      buf = buf.slice(nl + 1);
+      let obj;
+      try {
+        obj = JSON.parse(line);
+      } catch {
+        continue;
+      }
+      lines.push(obj);
+      onLine?.(obj, child);
+    }
+  });
+  child.stderr.setEncoding('utf8');
+  child.stderr.on('data', (d) => (stderr += d));
+  const done = new Promise((resolve) => child.on('close', (code, signal) => resolve({ code, signal, lines, stderr })));
+  return { child, done };
+}
+
+/** Starts bench/apps/server.mjs in its own process; resolves {port, url, stop()}. */
+export async function startServer({ cpus } = {}) {
+  let resolvePort;
+  const portP = new Promise((r) => (resolvePort = r));
+  const { child, done } = runNode([join(appsDir, 'server.mjs')], { onLine: (o) => o.port && resolvePort(o), cpus });
+  const info = await Promise.race([
+    portP,
+    done.then((r) => {
+      throw new Error(`server exited early: ${r.stderr}`);
+    }),
+  ]);
+  return {
+    port: info.port,
+    pid: child.pid,
+    url: `http://127.0.0.1:${info.port}/`,
+    async stop() {
+      child.stdin.end();
+      child.kill('SIGTERM');
+      await done;
+    },
+  };
+}
+
+export function median(xs) {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+export const fmt = (x, d = 0) => (Number.isFinite(x) ? x.toFixed(d) : 'n/a');
+
+export const SECTION = 'Core tracer overhead — issue 2';
+const INTRO = `Performance floors of issue 2, measured by \`bench/overhead.mjs\` and \`bench/memory.mjs\`
+(\`npm run bench\` runs both; each rewrites only its own subsection). Numbers below are from the machine
+named in each subsection.`;
+const SUBSECTION_ORDER = ['Overhead', 'Memory'];
+
+/**
+ * Writes `### <sub>` inside our `## Core tracer overhead — issue 2` section of bench/RESULTS.md
+ * (creating the file or the section when missing). Only our section changes: everything before
+ * and after it (e.g. the "Panel (webview)" section) is kept byte for byte, and the other
+ * subsection of ours (overhead vs memory, written by the other script) is kept too.
+ */
+export function writeSubsection(sub, body, intro = INTRO) {
+  const heading = `## ${SECTION}`;
+  const text = existsSync(resultsPath) ? readFileSync(resultsPath, 'utf8') : '# Benchmark results\n';
+  const lines = text.split('\n');
+  const start = lines.findIndex((l) => l.trim() === heading);
+  let end = start < 0 ? -1 : lines.findIndex((l, i) => i > start && /^## /.test(l));
+  if (start >= 0 && end < 0) end = lines.length;
+
+  // Current subsections of our section.
+  const subs = new Map();
+  if (start >= 0) {
+    let cur;
+    for (const l of lines.slice(start + 1, end)) {
+      const m = /^### (\S+)/.exec(l);
+      if (m) subs.set((cur = m[1]), [l]);
+      else if (cur) subs.get(cur).push(l);
+    }
+  }
+  subs.set(sub, [`### ${sub}`, '', ...body.trim().split('\n'), '']);
+  const names = [...SUBSECTION_ORDER.filter((n) => subs.has(n)), ...[...subs.keys()].filter((n) => !SUBSECTION_ORDER.includes(n))];
+  const sectionLines = [heading, '', ...intro.trim().split('\n'), ''];
+  for (const n of names) {
+    const block = subs.get(n);
+    while (block.length && block[block.length - 1].trim() === '') block.pop();
+    sectionLines.push(...block, '');
+  }
+
+  let out;
+  if (start < 0) {
+    out = text.replace(/\n*$/, '\n\n') + sectionLines.join('\n');
+  } else {
+    const before = lines.slice(0, start);
+    const after = lines.slice(end);
+    out = [...before, ...sectionLines, ...after].join('\n');
+  }
+  writeFileSync(resultsPath, out.replace(/\n*$/, '\n'));
+}
