@@ -30,7 +30,7 @@ if (mode === 'server') {
   const one = () => {
     inFlight++;
     started++;
-    const c = net.connect(port, '127.0.0.1');
+    const c = net.connect(port, `127.0.0.${1 + (started % 8)}`); // 8 addresses, as loadgen's server listens on
     c.on('error', () => {});
     c.on('end', () => c.end());
     c.on('close', () => {

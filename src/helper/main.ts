@@ -3,7 +3,8 @@
  * as root, through `sudo -n`, or through pkexec; talks only to its parent over stdio
  * (src/protocol/helper.ts).
  *
- *   node dist/helper.cjs --pid PID [--pcap] [--pcap-max-bytes N] [--no-conntrack] [--update-ms N]
+ *   node dist/helper.cjs --pid PID [--pcap] [--pcap-max-bytes N] [--pcap-buffer-mib N]
+ *                        [--no-conntrack] [--update-ms N]
  *
  * It checks that PID belongs to the invoking user, opens the packet capture (if asked), then runs
  * native/build/nettrace-helper, which attaches the eBPF programs, the capture's kernel filter and
@@ -14,7 +15,7 @@
 
 import { spawn, spawnSync } from 'node:child_process';
 import { chownSync, existsSync, mkdtempSync, readlinkSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { setPriority, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { HelperAuthority, HelperMessage } from '../protocol/helper';
@@ -82,7 +83,14 @@ function main(): void {
       try {
         const dir = mkdtempSync(join(tmpdir(), 'nettrace-pcap-'));
         spool = join(dir, 'spool.pcapng');
-        capture = new TracedCapture(cap, { spool, maxBytes });
+        capture = new TracedCapture(cap, { spool, maxBytes, bufferMiB: Number(arg('--pcap-buffer-mib') ?? 128) });
+        // Draining the capture ring must not wait behind the traced program and its peers: a
+        // starved event loop is what overflows the ring (kernel drops). Root may raise priority.
+        try {
+          setPriority(-10);
+        } catch {
+          /* not allowed: keep the default */
+        }
         chownSync(dir, user.uid, user.gid);
         chownSync(spool, user.uid, user.gid);
       } catch (e) {
@@ -158,7 +166,7 @@ function main(): void {
       if (wantPcap && (!capture || !m.features.captureFilter)) {
         m.unavailable.capture = captureWhy ?? m.unavailable.capture ?? 'the capture filter could not be attached';
         if (capture && !m.features.captureFilter) {
-          capture.close();
+          void capture.close();
           capture = undefined;
         }
       } else if (!wantPcap) {
@@ -168,12 +176,25 @@ function main(): void {
       sendCapture(true);
       return;
     }
-    if (m.type === 'exit' && capture) {
-      capture.close();
-      sendCapture(true);
+    if (m.type === 'exit') {
+      // The capture's last counts come before the exit line, once the spool is complete.
+      exitLine = m;
+      void finish();
+      return;
     }
     send(m);
   }
+
+  let exitLine: HelperMessage | undefined;
+  let finishing: Promise<void> | undefined;
+  const finish = (): Promise<void> =>
+    (finishing ??= (async () => {
+      if (capture) {
+        await capture.close();
+        sendCapture(true);
+      }
+      if (exitLine) send(exitLine);
+    })());
   const tick = setInterval(() => {
     capture?.writer.flush();
     sendCapture(false);
@@ -193,11 +214,7 @@ function main(): void {
     .on('close', () => child.stdin?.end());
   for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(sig, () => child.stdin?.end());
   child.on('exit', (code) => {
-    if (capture) {
-      capture.close();
-      sendCapture(false);
-    }
-    process.exit(code ?? 1);
+    void finish().then(() => process.exit(code ?? 1));
   });
 }
 

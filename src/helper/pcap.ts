@@ -148,14 +148,86 @@ export function frameTuple(linkType: string, frame: Buffer): AddrTuple | undefin
   return undefined;
 }
 
+/** Network-layer offset and ethertype of a frame, or undefined for link types we do not parse. */
+function networkOffset(linkType: string, f: Buffer, n: number): [number, number] | undefined {
+  if (linkType === 'ETHERNET') {
+    if (n < 14) return undefined;
+    const proto = f.readUInt16BE(12);
+    return proto === 0x8100 && n >= 18 ? [18, f.readUInt16BE(16)] : [14, proto];
+  }
+  if (linkType === 'LINKTYPE_LINUX_SLL') return n < 16 ? undefined : [16, f.readUInt16BE(14)];
+  if (linkType === 'RAW') return [0, n > 0 && f[0] >> 4 === 6 ? 0x86dd : 0x0800];
+  return undefined;
+}
+
+/**
+ * A compact key of a TCP frame's tuple (the raw address and port bytes), for the per-packet
+ * lookup: cheaper than formatting addresses. Same key as addrKey() of the same tuple.
+ */
+export function frameKey(linkType: string, f: Buffer, n: number): string | undefined {
+  const nh = networkOffset(linkType, f, n);
+  if (!nh) return undefined;
+  const [off, proto] = nh;
+  if (proto === 0x0800) {
+    if (n < off + 20 || f[off + 9] !== 6) return undefined;
+    const th = off + (f[off] & 0xf) * 4;
+    if (n < th + 4) return undefined;
+    return '4' + f.toString('latin1', off + 12, off + 20) + f.toString('latin1', th, th + 4);
+  }
+  if (proto === 0x86dd) {
+    if (n < off + 44 || f[off + 6] !== 6) return undefined;
+    return '6' + f.toString('latin1', off + 8, off + 44);
+  }
+  return undefined;
+}
+
+/** The bytes of an IPv4 or IPv6 address string. */
+export function ipBytes(ip: string): Buffer {
+  if (!ip.includes(':')) return Buffer.from(ip.split('.').map(Number));
+  let head = ip;
+  let v4: number[] = [];
+  const lastColon = ip.lastIndexOf(':');
+  if (ip.slice(lastColon + 1).includes('.')) {
+    v4 = ip
+      .slice(lastColon + 1)
+      .split('.')
+      .map(Number);
+    head = ip.slice(0, lastColon + 1) + '0:0';
+  }
+  const [l, r] = head.split('::');
+  const left = l ? l.split(':') : [];
+  const right = r !== undefined && r ? r.split(':') : [];
+  const groups = [...left, ...Array(8 - left.length - right.length).fill('0'), ...right];
+  const b = Buffer.alloc(16);
+  groups.forEach((g, i) => b.writeUInt16BE(parseInt(g || '0', 16), i * 2));
+  if (v4.length) Buffer.from(v4).copy(b, 12);
+  return b;
+}
+
+/** frameKey() of a tuple given as strings. */
+export function addrKey(t: AddrTuple): string {
+  const s = ipBytes(t.srcIP);
+  const d = ipBytes(t.dstIP);
+  const ports = Buffer.alloc(4);
+  ports.writeUInt16BE(t.srcPort, 0);
+  ports.writeUInt16BE(t.dstPort, 2);
+  return (s.length === 4 ? '4' : '6') + Buffer.concat([s, d, ports]).toString('latin1');
+}
+
 const reverse = (t: AddrTuple): AddrTuple => ({ srcIP: t.dstIP, srcPort: t.dstPort, dstIP: t.srcIP, dstPort: t.srcPort });
 
 interface Pending {
   iface: number;
-  tsUs: bigint;
+  tsUs: number;
   data: Buffer;
   key: string;
   at: number;
+}
+
+/** A verified connection, with its spool comment ready to copy into each packet block. */
+interface Verified {
+  pid: number;
+  comment: Buffer;
 }
 
 /** Options of a capture. */
@@ -164,6 +236,8 @@ export interface CaptureOptions {
   maxBytes: number;
   /** How long a packet may wait for its connection's wireTuple line (ms). */
   pendingMs?: number;
+  /** Kernel ring buffer per device, MiB (default 128). */
+  bufferMiB?: number;
   devices?: string[];
 }
 
@@ -175,11 +249,9 @@ export class TracedCapture {
   readonly devices: { name: string; linkType: string; cap: CapInstance; buffer: Buffer; fd: number }[] = [];
   readonly writer: PcapngWriter;
   unattributed = 0;
-  private verified = new Map<string, { pid: number; sock: string; wire: string }>();
+  private verified = new Map<string, Verified>();
   private pending: Pending[] = [];
   private readonly pendingMs: number;
-  private readonly hrBase = process.hrtime.bigint();
-  private readonly epochBaseUs = BigInt(Math.round((performance.timeOrigin + performance.now()) * 1000));
   private timer?: NodeJS.Timeout;
   private closed = false;
 
@@ -191,13 +263,15 @@ export class TracedCapture {
       const before = socketFds();
       const c = new cap.Cap();
       const buffer = Buffer.alloc(65535);
-      // 32 MiB kernel ring per device: room for bursts while the event loop is busy.
+      // The kernel ring per device: `cap` sets libpcap's immediate mode, so TPACKET_V3 retires a
+      // block every millisecond however few packets it holds; the ring's block count, not its
+      // bytes, is how long the event loop may stall without drops (128 MiB: ~1 s).
       // No libpcap filter at all: with one, libpcap also applies it in user space to the packets
       // of the ring blocks that were open when it was set (pcap-linux.c,
       // blocks_to_filter_in_userland), which would drop the first packets that our BPF socket
       // filter passes. Until that filter is attached (before `ready`), everything is captured;
       // those packets never match a verified tuple and are discarded.
-      const linkType = c.open(name, '', 32 * 1024 * 1024, buffer);
+      const linkType = c.open(name, '', (opts.bufferMiB ?? 128) * 1024 * 1024, buffer);
       const inodes = packetInodes();
       const fd = [...socketFds()].find(([f, ino]) => !before.has(f) && inodes.has(ino))?.[0];
       if (fd === undefined) throw new Error(`cannot find the packet socket that cap opened for ${name}`);
@@ -207,8 +281,10 @@ export class TracedCapture {
       opts.spool,
       this.devices.map((d) => ({ name: d.name, linkType: LINKTYPES[d.linkType] ?? 1 })),
       opts.maxBytes,
+      0o600,
+      { background: true },
     );
-    this.devices.forEach((d, iface) => d.cap.on('packet', (n) => this.onPacket(iface, d.linkType, Buffer.from(d.buffer.subarray(0, n)))));
+    this.devices.forEach((d, iface) => d.cap.on('packet', (n) => this.onPacket(iface, d.linkType, d.buffer, n)));
     this.timer = setInterval(() => this.drain(), 100);
     this.timer.unref();
   }
@@ -220,25 +296,21 @@ export class TracedCapture {
 
   /** Records a verified connection (from the native helper's wireTuple line). */
   addVerified(pid: number, sock: AddrTuple, wire: AddrTuple): void {
-    const v = { pid, sock: tupleKey(sock), wire: tupleKey(wire) };
-    this.verified.set(tupleKey(wire), v);
-    this.verified.set(tupleKey(reverse(wire)), v);
+    const v = { pid, comment: PcapngWriter.commentOption(`pid=${pid} sock=${tupleKey(sock)} wire=${tupleKey(wire)}`) };
+    this.verified.set(addrKey(wire), v);
+    this.verified.set(addrKey(reverse(wire)), v);
     this.drain();
   }
 
-  private onPacket(iface: number, linkType: string, data: Buffer): void {
-    const t = frameTuple(linkType, data);
-    const tsUs = this.epochBaseUs + (process.hrtime.bigint() - this.hrBase) / 1000n;
-    if (!t) return;
-    const key = tupleKey(t);
+  /** The hot path: one lookup, one copy into the writer's buffer. `buf` is reused by cap. */
+  private onPacket(iface: number, linkType: string, buf: Buffer, n: number): void {
+    const key = frameKey(linkType, buf, n);
+    if (key === undefined) return;
+    const tsUs = Math.round((performance.timeOrigin + performance.now()) * 1000);
     const v = this.verified.get(key);
-    if (v) this.write(iface, tsUs, data, v);
-    else if (this.pending.length < 100000) this.pending.push({ iface, tsUs, data, key, at: Date.now() });
+    if (v) this.writer.writeFrame(iface, tsUs, buf, n, v.comment);
+    else if (this.pending.length < 100000) this.pending.push({ iface, tsUs, data: Buffer.from(buf.subarray(0, n)), key, at: Date.now() });
     else this.unattributed++;
-  }
-
-  private write(iface: number, tsUs: bigint, data: Buffer, v: { pid: number; sock: string; wire: string }): void {
-    this.writer.write({ iface, tsUs, data, origLen: data.length, comment: `pid=${v.pid} sock=${v.sock} wire=${v.wire}` });
   }
 
   /**
@@ -251,20 +323,20 @@ export class TracedCapture {
     const keep: Pending[] = [];
     for (const p of this.pending) {
       const v = this.verified.get(p.key);
-      if (v) this.write(p.iface, p.tsUs, p.data, v);
+      if (v) this.writer.writeFrame(p.iface, p.tsUs, p.data, p.data.length, v.comment);
       else if (expireAll || now - p.at > this.pendingMs) this.unattributed++;
       else keep.push(p);
     }
     this.pending = keep;
   }
 
-  /** Waits out the pending packets, then closes the devices and the spool. */
-  close(): void {
+  /** Stops capturing, settles the waiting packets, and finishes the spool file. */
+  async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     if (this.timer) clearInterval(this.timer);
-    this.drain(true);
     for (const d of this.devices) d.cap.close();
-    this.writer.close();
+    this.drain(true);
+    await this.writer.end();
   }
 }

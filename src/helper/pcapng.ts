@@ -8,7 +8,7 @@
  * saves, for the whole session or one request, with comments naming the trace IDs.
  */
 
-import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, write, writeSync } from 'node:fs';
 
 /** pcap LINKTYPE_ values for the link types `cap` reports. */
 export const LINKTYPES: Record<string, number> = {
@@ -108,27 +108,48 @@ export function pcapngPacket(p: PcapngPacket): Buffer {
 
 /**
  * Appends packets to a pcapng file with a size cap: once the next packet would pass `maxBytes`
- * nothing more is written and `truncated` is set. Buffers writes (flushes at 256 KiB, on
- * `flush()` and on `close()`).
+ * nothing more is written and `truncated` is set. Buffers writes in 1 MiB chunks (flushed when
+ * full, on `flush()`, and at `close()`/`end()`).
  */
 export class PcapngWriter {
   packets = 0;
   bytes = 0;
   truncated = false;
+  /** The first error of a background write, if any. */
+  error?: Error;
   private fd: number;
-  private pending: Buffer[] = [];
-  private pendingBytes = 0;
+  private chunk = Buffer.allocUnsafe(1 << 20);
+  private chunkUsed = 0;
+  /** File offset where the current chunk goes. */
+  private pos: number;
+  private inflight = 0;
+  private idle: (() => void)[] = [];
+  private readonly background: boolean;
 
+  /**
+   * `background`: chunks are written by libuv's thread pool at their file offsets, so the
+   * capture's event loop never waits on the disk (a synchronous write can block for a second
+   * under dirty-page writeback throttling, and the kernel ring overflows meanwhile); finish with
+   * `end()`.
+   */
   constructor(
     path: string,
     interfaces: PcapngInterface[],
     private readonly maxBytes = 100 * 1024 * 1024,
     mode = 0o600,
+    { background = false } = {},
   ) {
+    this.background = background;
     this.fd = openSync(path, 'w', mode);
     const head = pcapngHeader(interfaces);
     writeSync(this.fd, head);
     this.bytes = head.length;
+    this.pos = head.length;
+  }
+
+  private reserve(n: number): void {
+    if (this.chunkUsed + n > this.chunk.length) this.flush();
+    if (n > this.chunk.length) this.chunk = Buffer.allocUnsafe(n);
   }
 
   /** Returns false (and sets `truncated`) when the size cap stops the packet. */
@@ -139,24 +160,86 @@ export class PcapngWriter {
       this.truncated = true;
       return false;
     }
-    this.pending.push(b);
-    this.pendingBytes += b.length;
+    this.reserve(b.length);
+    b.copy(this.chunk, this.chunkUsed);
+    this.chunkUsed += b.length;
     this.bytes += b.length;
     this.packets++;
-    if (this.pendingBytes >= 256 * 1024) this.flush();
     return true;
   }
 
-  flush(): void {
-    if (this.pending.length === 0 || this.fd < 0) return;
-    writeSync(this.fd, Buffer.concat(this.pending));
-    this.pending = [];
-    this.pendingBytes = 0;
+  /** An opt_comment option followed by opt_endofopt, for writeFrame(). */
+  static commentOption(comment: string): Buffer {
+    return Buffer.concat([option(OPT_COMMENT, Buffer.from(comment)), option(OPT_END, Buffer.alloc(0))]);
   }
 
+  /**
+   * The capture's hot path: an Enhanced Packet Block built straight into the output buffer from
+   * `len` bytes of `frame` (which the caller reuses), with a prebuilt comment option.
+   */
+  writeFrame(iface: number, tsUs: number, frame: Buffer, len: number, commentOpt: Buffer): boolean {
+    if (this.truncated) return false;
+    const total = 32 + pad4(len) + commentOpt.length;
+    if (this.bytes + total > this.maxBytes) {
+      this.truncated = true;
+      return false;
+    }
+    this.reserve(total);
+    const b = this.chunk;
+    let o = this.chunkUsed;
+    b.writeUInt32LE(EPB, o);
+    b.writeUInt32LE(total, o + 4);
+    b.writeUInt32LE(iface, o + 8);
+    b.writeUInt32LE(Math.floor(tsUs / 4294967296), o + 12);
+    b.writeUInt32LE((tsUs % 4294967296) >>> 0, o + 16);
+    b.writeUInt32LE(len, o + 20);
+    b.writeUInt32LE(len, o + 24);
+    frame.copy(b, o + 28, 0, len);
+    o += 28 + len;
+    for (let p = len; p < pad4(len); p++) b[o++] = 0;
+    commentOpt.copy(b, o);
+    o += commentOpt.length;
+    b.writeUInt32LE(total, o);
+    this.chunkUsed = o + 4;
+    this.bytes += total;
+    this.packets++;
+    return true;
+  }
+
+  /** Hands the buffered blocks to the disk. */
+  flush(): void {
+    if (this.fd < 0 || this.chunkUsed === 0) return;
+    const buf = this.chunk;
+    const len = this.chunkUsed;
+    const at = this.pos;
+    this.pos += len;
+    this.chunkUsed = 0;
+    if (!this.background) {
+      writeSync(this.fd, buf, 0, len, at);
+      return;
+    }
+    this.chunk = Buffer.allocUnsafe(1 << 20);
+    this.inflight++;
+    write(this.fd, buf, 0, len, at, (err) => {
+      if (err && !this.error) this.error = err;
+      if (--this.inflight === 0) for (const f of this.idle.splice(0)) f();
+    });
+  }
+
+  /** Writes what is left and closes the file (synchronous writers only). */
   close(): void {
     if (this.fd < 0) return;
+    if (this.background) throw new Error('PcapngWriter: a background writer ends with end()');
     this.flush();
+    closeSync(this.fd);
+    this.fd = -1;
+  }
+
+  /** Writes what is left, waits for the background writes, and closes the file. */
+  async end(): Promise<void> {
+    if (this.fd < 0) return;
+    this.flush();
+    if (this.inflight > 0) await new Promise<void>((r) => this.idle.push(r));
     closeSync(this.fd);
     this.fd = -1;
   }
