@@ -26,42 +26,49 @@ const FAILURES = [
   {
     path: '/expired',
     code: 'CERT_HAS_EXPIRED',
-    diagnosis: /^TLS handshake with localhost \(127\.0\.0\.1:\d+\) failed: the certificate (has expired|expired on \d{4}-\d\d-\d\d) \(CERT_HAS_EXPIRED\)$/,
+    diagnosis:
+      /^TLS handshake with localhost \(127\.0\.0\.1:\d+\) failed: the certificate (has expired|expired on \d{4}-\d\d-\d\d) \(CERT_HAS_EXPIRED\)$/,
     leaf: (c) => assert.ok(Date.parse(c.notAfter) < Date.now(), `notAfter ${c.notAfter} is past`),
   },
   {
     path: '/notyet',
     code: 'CERT_NOT_YET_VALID',
-    diagnosis: /^TLS handshake with localhost \(127\.0\.0\.1:\d+\) failed: the certificate is not (yet valid|valid until 2099-01-01) \(CERT_NOT_YET_VALID\)$/,
+    diagnosis:
+      /^TLS handshake with localhost \(127\.0\.0\.1:\d+\) failed: the certificate is not (yet valid|valid until 2099-01-01) \(CERT_NOT_YET_VALID\)$/,
     leaf: (c) => assert.equal(c.notBefore, '2099-01-01T00:00:00.000Z'),
   },
   {
     path: '/selfsigned',
     code: 'DEPTH_ZERO_SELF_SIGNED_CERT',
-    diagnosis: /^TLS handshake with localhost \(127\.0\.0\.1:\d+\) failed: the certificate is self-signed( \(CN=localhost\))? and not trusted \(DEPTH_ZERO_SELF_SIGNED_CERT\)$/,
+    diagnosis:
+      /^TLS handshake with localhost \(127\.0\.0\.1:\d+\) failed: the certificate is self-signed( \(CN=localhost\))? and not trusted \(DEPTH_ZERO_SELF_SIGNED_CERT\)$/,
     leaf: (c) => assert.equal(c.issuer, c.subject),
   },
   {
     path: '/untrusted',
     code: 'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
-    diagnosis: /^TLS handshake with localhost \(127\.0\.0\.1:\d+\) failed: the certificate is signed by a CA this program does not trust( \(CN=Net Trace Test untrusted-ca\))? \(UNABLE_TO_VERIFY_LEAF_SIGNATURE\)$/,
+    diagnosis:
+      /^TLS handshake with localhost \(127\.0\.0\.1:\d+\) failed: the certificate is signed by a CA this program does not trust( \(CN=Net Trace Test untrusted-ca\))? \(UNABLE_TO_VERIFY_LEAF_SIGNATURE\)$/,
     leaf: (c) => assert.match(c.issuer, /untrusted-ca/),
   },
   {
     path: '/wronghost',
     code: 'ERR_TLS_CERT_ALTNAME_INVALID',
-    diagnosis: /^TLS handshake with localhost \(127\.0\.0\.1:\d+\) failed: the certificate is for other\.test, not localhost \(ERR_TLS_CERT_ALTNAME_INVALID\)$/,
+    diagnosis:
+      /^TLS handshake with localhost \(127\.0\.0\.1:\d+\) failed: the certificate is for other\.test, not localhost \(ERR_TLS_CERT_ALTNAME_INVALID\)$/,
     leaf: (c) => assert.deepEqual(c.subjectAltNames, ['DNS:other.test']),
   },
   {
     path: '/protocol',
     code: 'EPROTO',
-    diagnosis: /^TLS handshake with localhost \(127\.0\.0\.1:\d+\) failed: no TLS version both sides accept \(the server sent a protocol_version alert\) \(EPROTO\)$/,
+    diagnosis:
+      /^TLS handshake with localhost \(127\.0\.0\.1:\d+\) failed: no TLS version both sides accept \(the server sent a protocol_version alert\) \(EPROTO\)$/,
   },
   {
     path: '/plain',
     code: 'EPROTO',
-    diagnosis: /^TLS handshake with localhost \(127\.0\.0\.1:\d+\) failed: the server did not answer with TLS \(plain HTTP on a TLS port\?\) \(EPROTO\)$/,
+    diagnosis:
+      /^TLS handshake with localhost \(127\.0\.0\.1:\d+\) failed: the server did not answer with TLS \(plain HTTP on a TLS port\?\) \(EPROTO\)$/,
   },
   {
     path: '/timeout',
@@ -116,7 +123,7 @@ for (const { label, bin } of nodeBinaries()) {
       assert.ok(conn.totalSentBytes > 0, 'the ClientHello went out');
     });
 
-    test('resumption: the second connection resumes the first one's session', () => {
+    test('resumption: the second connection resumes the session of the first', () => {
       assert.equal(seen.resume1.resumed, false);
       assert.equal(seen.resume2.resumed, true, 'the program saw a resumed session');
       const one = req(trace, '/resume-1');
