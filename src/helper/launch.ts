@@ -57,9 +57,9 @@ export function helperCommand(opts: HelperOptions, authority: HelperAuthority): 
     case 'pkexec':
       return { command: 'pkexec', args: [node, ...nodeArgs] };
     case 'capabilities':
-      return { command: native, args: common };
+      return { command: native, args: [...common, '--authority', 'capabilities'] };
     case 'unprivileged':
-      return { command: native, args: [...common, '--mode', 'inet_diag'] };
+      return { command: native, args: [...common, '--mode', 'inet_diag', '--authority', 'unprivileged'] };
   }
 }
 
@@ -134,6 +134,10 @@ export function startHelper(opts: HelperOptions): Promise<HelperClient> {
     const onMessage = (m: HelperMessage) => {
       if (m.type === 'ready') {
         client.off('message', onMessage);
+        if (opts.pcap && (authority === 'capabilities' || authority === 'unprivileged') && client.ready) {
+          client.ready.unavailable.capture =
+            'packet capture needs root (the capture runs in Node through `cap`): start the helper as root, through `sudo -n` or pkexec (see native/README.md)';
+        }
         resolve(client);
       }
     };

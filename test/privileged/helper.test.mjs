@@ -303,3 +303,50 @@ describe('unprivileged helper (inet_diag)', { timeout: 60_000 }, () => {
     }
   });
 });
+
+describe('file capabilities', { timeout: 60_000 }, () => {
+  test('a copy of the native helper with setcap runs as nobody: eBPF metrics for its own process, others refused', async (t) => {
+    const reason = skipReason();
+    if (reason) return skipLoudly(t, reason);
+    if (spawnSync('sh', ['-c', 'command -v setcap']).status !== 0)
+      return skipLoudly(t, 'setcap is not installed — run scripts/install-native-deps.sh');
+    const srv = net.createServer((s) => {
+      let n = 0;
+      s.on('data', (d) => {
+        n += d.length;
+        if (n >= 10004) s.end('ok\n');
+      });
+      s.on('error', () => {});
+    });
+    await new Promise((r) => srv.listen(0, '127.0.0.1', r));
+    t.after(() => srv.close());
+    const copy = nobodyCopy(t);
+    // What an install command would do (see native/README.md): only the capabilities it needs.
+    sh('setcap', ['cap_bpf,cap_perfmon,cap_net_admin,cap_sys_admin+ep', copy.nativeHelper]);
+    const client = gatedClient(null, ['127.0.0.1', srv.address().port, 1, 10000], { uid: 65534, script: copy.client });
+    await client.gated;
+    const { command, args } = api().helperCommand({ pid: client.child.pid, root: copy.dir }, 'capabilities');
+    assert.equal(command, copy.nativeHelper);
+    const child = spawn('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', command, ...args], {
+      stdio: ['pipe', 'pipe', 'inherit'],
+    });
+    const h = new (api().HelperClient)(child, 'capabilities');
+    await new Promise((r) => h.on('message', (m) => m.type === 'ready' && r()));
+    client.release();
+    await client.exited;
+    await h.exited;
+    assert.equal(h.ready.mode, 'bpf');
+    assert.equal(h.ready.authority, 'capabilities');
+    const [port] = client.ports();
+    const fin = ofType(h, 'tcpMetrics').find((m) => m.final && m.addrTuple.srcPort === port);
+    assert.ok(fin, JSON.stringify(h.messages));
+    assert.equal(fin.tcpMetrics.source, 'bpf');
+    assert.ok(fin.tcpMetrics.bytesAcked >= 10004);
+    // The same binary, for a process of root: refused.
+    const r = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', command, '--pid', String(process.pid)], {
+      encoding: 'utf8',
+    });
+    assert.equal(r.status, 3);
+    assert.match(r.stdout, /belongs to uid 0, not to the invoking user \(uid 65534\)/);
+  });
+});
