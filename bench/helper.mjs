@@ -8,7 +8,7 @@
 // Usage: node bench/helper.mjs [--quick]   Prints a JSON summary and a Markdown block for
 // bench/RESULTS.md.
 import { spawn } from 'node:child_process';
-import { cpus, release } from 'node:os';
+import { cpus, loadavg, release } from 'node:os';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { existsSync, rmSync } from 'node:fs';
@@ -74,6 +74,7 @@ async function traced(args, helperOpts = {}, runOpts = {}) {
 const median = (a) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
 
 async function main() {
+  const loadStart = loadavg()[0];
   const server = run(['server', 47101, 47102, 47103]);
   await new Promise((r) => setTimeout(r, 300));
   if (!existsSync(loadgen)) throw new Error(`${loadgen} is missing: npm run build:native`);
@@ -152,7 +153,7 @@ async function main() {
   console.log(JSON.stringify(summary, null, 2));
   const md = `## Privileged helper — issue 5
 
-${summary.date.slice(0, 10)}, ${summary.machine}; \`node bench/helper.mjs\` (root).
+${summary.date.slice(0, 10)}, ${summary.machine}; \`node bench/helper.mjs\` (root); load average ${loadStart.toFixed(1)} at start, ${loadavg()[0].toFixed(1)} at end (the machine is shared).
 
 | benchmark | result | floor |
 |---|---|---|
