@@ -2,4 +2,4 @@
 export * from './launch';
 export * from './pcapng';
 export { checkTarget, invokingUser } from './authority';
-export { frameTuple, ipv6String } from './pcap';
+export { addrKey, frameKey, frameTuple, ipBytes, ipv6String } from './pcap';

@@ -1,0 +1,129 @@
+// The helper's pure parts, no privileges needed: pcapng writing/reading (and Wireshark's tools
+// accepting the files), savePcap's selection and comments, tuple keys and address formatting.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { root } from './lib.mjs';
+
+const bundle = join(root, 'dist', 'helper-api.cjs');
+const have = (tool) => spawnSync('sh', ['-c', `command -v ${tool}`]).status === 0;
+
+/** An Ethernet + IPv4 + TCP frame (checksums zero: tshark does not verify them by default). */
+function frame(src, sport, dst, dport, flags = 0x10, payload = 0) {
+  const f = Buffer.alloc(14 + 20 + 20 + payload);
+  f.writeUInt16BE(0x0800, 12);
+  f[14] = 0x45;
+  f.writeUInt16BE(40 + payload, 16);
+  f[22] = 64;
+  f[23] = 6;
+  Buffer.from(src.split('.').map(Number)).copy(f, 26);
+  Buffer.from(dst.split('.').map(Number)).copy(f, 30);
+  f.writeUInt16BE(sport, 34);
+  f.writeUInt16BE(dport, 36);
+  f[46] = 0x50;
+  f[47] = flags;
+  f.writeUInt16BE(65535, 48);
+  return f;
+}
+
+test('pcapng: writer, reader, savePcap with trace-ID comments; tshark and capinfos accept the files', async (t) => {
+  if (!existsSync(bundle)) return t.skip(`${bundle} is missing — run npm run build`);
+  const api = (await import('node:module')).createRequire(import.meta.url)(bundle);
+  const dir = mkdtempSync(join(tmpdir(), 'nettrace-pcapng-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const spool = join(dir, 'spool.pcapng');
+  const w = new api.PcapngWriter(
+    spool,
+    [
+      { name: 'lo', linkType: 1 },
+      { name: 'veth0', linkType: 1 },
+    ],
+    10_000,
+    0o600,
+    { background: true },
+  );
+  const a = '10.0.0.1:40000>10.0.0.2:80';
+  const b = '10.0.0.1:40002>10.0.0.2:80';
+  const c1 = api.PcapngWriter.commentOption(`pid=42 sock=${a} wire=${a}`);
+  const c2 = api.PcapngWriter.commentOption(`pid=42 sock=${b} wire=10.0.0.9:40002>10.0.0.2:80`);
+  const t0 = Date.now() * 1000;
+  assert.ok(w.writeFrame(0, t0, frame('10.0.0.1', 40000, '10.0.0.2', 80, 0x02), 54, c1));
+  assert.ok(w.writeFrame(1, t0 + 10, frame('10.0.0.9', 40002, '10.0.0.2', 80, 0x02), 54, c2));
+  assert.ok(w.writeFrame(0, t0 + 20, frame('10.0.0.2', 80, '10.0.0.1', 40000, 0x12), 54, c1));
+  let n = 3;
+  while (w.writeFrame(0, t0 + 30 + n, frame('10.0.0.1', 40000, '10.0.0.2', 80, 0x18, 100), 154, c1)) n++;
+  assert.equal(w.truncated, true, 'the size cap stops writing and says so');
+  assert.ok(w.bytes <= 10_000);
+  await w.end();
+
+  const read = api.readPcapng(spool);
+  assert.deepEqual(
+    read.interfaces.map((i) => i.name),
+    ['lo', 'veth0'],
+  );
+  assert.equal(read.packets.length, n);
+  assert.equal(read.packets[1].iface, 1);
+  assert.equal(read.packets[0].tsUs, BigInt(t0));
+  assert.equal(api.parseSpoolComment(read.packets[1].comment).wire, '10.0.0.9:40002>10.0.0.2:80');
+
+  const labels = new Map([
+    [a, { conn: 'tcp-3', requests: ['req-1', 'req-2'] }],
+    [b, { conn: 'tcp-4', requests: ['req-3'] }],
+  ]);
+  const out = join(dir, 'out.pcapng');
+  const all = api.savePcap(spool, out, { labels });
+  assert.equal(all.packets, n);
+  const one = api.savePcap(spool, join(dir, 'one.pcapng'), { labels, requestTraceID: 'req-3' });
+  assert.equal(one.packets, 1);
+  const back = api.readPcapng(join(dir, 'one.pcapng')).packets[0].comment;
+  assert.equal(back, `connection=tcp-4 requests=req-3 pid=42 tuple=${b} wire=10.0.0.9:40002>10.0.0.2:80`);
+
+  if (!have('tshark') || !have('capinfos')) return t.diagnostic('tshark/capinfos not installed: file contents checked by the reader only');
+  const ts = spawnSync('tshark', ['-r', out, '-T', 'fields', '-e', 'frame.interface_name', '-e', 'tcp.srcport', '-e', 'frame.comment'], {
+    encoding: 'utf8',
+  });
+  assert.equal(ts.status, 0, ts.stderr);
+  const rows = ts.stdout.trim().split('\n');
+  assert.equal(rows.length, n);
+  assert.match(rows[0], /^lo\t40000\tconnection=tcp-3 requests=req-1,req-2 pid=42 /);
+  assert.match(rows[1], /^veth0\t40002\tconnection=tcp-4 requests=req-3 /);
+  const info = spawnSync('capinfos', [out], { encoding: 'utf8', env: { ...process.env, HOME: dir, XDG_CONFIG_HOME: dir } });
+  assert.equal(info.status, 0, info.stderr);
+  assert.match(info.stdout, new RegExp(`Number of packets:\\s+${n}\\b`));
+});
+
+test('tuple keys: addresses from the native helper match the bytes in frames', async (t) => {
+  if (!existsSync(bundle)) return t.skip(`${bundle} is missing — run npm run build`);
+  const api = (await import('node:module')).createRequire(import.meta.url)(bundle);
+  const f = frame('192.0.2.1', 1234, '198.51.100.7', 443);
+  assert.equal(
+    api.frameKey('ETHERNET', f, f.length),
+    api.addrKey({ srcIP: '192.0.2.1', srcPort: 1234, dstIP: '198.51.100.7', dstPort: 443 }),
+  );
+  assert.deepEqual(api.frameTuple('ETHERNET', f), { srcIP: '192.0.2.1', srcPort: 1234, dstIP: '198.51.100.7', dstPort: 443 });
+  // glibc inet_ntop formatting (what the native helper prints).
+  assert.equal(api.ipv6String(api.ipBytes('2001:db8::1')), '2001:db8::1');
+  assert.equal(api.ipv6String(api.ipBytes('::1')), '::1');
+  assert.equal(api.ipv6String(api.ipBytes('2001:db8:0:1:0:0:0:1')), '2001:db8:0:1::1');
+  assert.equal(api.ipv6String(api.ipBytes('2001:0:0:1:0:1:0:1')), '2001::1:0:1:0:1');
+  assert.equal(api.ipv6String(api.ipBytes('2001:db8:1:0:1:0:1:1')), '2001:db8:1:0:1:0:1:1');
+  assert.equal(api.ipv6String(api.ipBytes('::ffff:10.1.2.3')), '10.1.2.3');
+  assert.equal(api.ipBytes('fe80::a:b').toString('hex'), 'fe80' + '0000'.repeat(5) + '000a000b');
+});
+
+test('authority: a pid of another user is refused with a clear message', async (t) => {
+  if (!existsSync(bundle)) return t.skip(`${bundle} is missing — run npm run build`);
+  const api = (await import('node:module')).createRequire(import.meta.url)(bundle);
+  const me = process.getuid();
+  assert.equal(api.checkTarget(process.pid, me), undefined);
+  const other = me === 0 ? 4242 : me + 1;
+  if (me !== 0) assert.equal(api.checkTarget(process.pid, 0), undefined, 'root may trace anything');
+  const r = api.checkTarget(process.pid, other);
+  assert.equal(r.code, 'EPERM');
+  assert.equal(r.message, `target pid ${process.pid} belongs to uid ${me}, not to the invoking user (uid ${other}): refusing to trace it`);
+  assert.equal(api.checkTarget(1, me).code, 'EPERM');
+  assert.equal(api.checkTarget(2 ** 22 + 7, me).code, 'ESRCH');
+});
