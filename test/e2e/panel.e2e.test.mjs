@@ -263,7 +263,10 @@ test(
       const statusText = await until(
         'the Net Trace status bar item',
         async () => {
-          const t = await page.locator('.statusbar-item', { hasText: /Net Trace: \d+ request/ }).first().innerText({ timeout: 1000 });
+          const t = await page
+            .locator('.statusbar-item', { hasText: /Net Trace: \d+ request/ })
+            .first()
+            .innerText({ timeout: 1000 });
           return /Net Trace: [6-9] requests, [1-9] failed/.test(t) && t;
         },
         20_000,
