@@ -84,6 +84,7 @@ test('pcapng: writer, reader, savePcap with trace-ID comments; tshark and capinf
   if (!have('tshark') || !have('capinfos')) return t.diagnostic('tshark/capinfos not installed: file contents checked by the reader only');
   const ts = spawnSync('tshark', ['-r', out, '-T', 'fields', '-e', 'frame.interface_name', '-e', 'tcp.srcport', '-e', 'frame.comment'], {
     encoding: 'utf8',
+    env: { ...process.env, HOME: dir, XDG_CONFIG_HOME: dir },
   });
   assert.ok(ts.stdout.trim(), ts.stderr);
   const rows = ts.stdout.trim().split('\n');
