@@ -82,7 +82,7 @@ function diagHandler(req, res) {
 
 let base;
 let tlsServers;
-let closers = [];
+const closers = [];
 let main;
 let dns;
 
@@ -90,6 +90,8 @@ before(async () => {
   base = await startServers();
   tlsServers = await startTlsServers();
   const blackhole = await startBlackhole();
+  // Registered at once, so a failure further down still kills the stopped child.
+  closers.push(() => blackhole.close());
   const sockets = new Set();
   const track = (s) => {
     for (const ev of ['connection', 'secureConnection']) {
@@ -129,15 +131,14 @@ before(async () => {
   await listen(alt, '127.0.0.2', blackhole.port);
   const silentNs = await startDnsServer({ host: '127.0.0.1', silent: true });
   const ns = await startDnsServer({ host: '127.0.0.2', zone: { 'slow.test': { A: ['127.0.0.1'] } } });
-  closers = [
-    () => blackhole.close(),
+  closers.push(
     () => silentNs.close(),
     () => ns.close(),
     async () => {
       for (const s of sockets) s.destroy();
       await Promise.all([diagHttp, alt, slowTls, h2, proxy403].map((s) => new Promise((r) => s.close(r))));
     },
-  ];
+  );
 
   const NT_DIAG = JSON.stringify({
     ...base.urls,
