@@ -43,6 +43,22 @@ function authorityOf(): HelperAuthority {
   return 'root';
 }
 
+/**
+ * Once the native helper is attached and the capture sockets carry its filter, this process needs
+ * no privilege: it reads packets from sockets it holds, writes a spool file it holds open, and
+ * talks over pipes. It becomes `nobody` (not the invoking user, who could then ptrace it and
+ * re-filter the capture sockets; the uid change also makes it non-dumpable).
+ */
+function dropRoot(): void {
+  try {
+    process.setgroups?.([]);
+    process.setgid?.(65534);
+    process.setuid?.(65534);
+  } catch (e) {
+    send({ type: 'warning', message: `could not drop root after setup: ${(e as Error).message}` });
+  }
+}
+
 function main(): void {
   const pid = Number(arg('--pid'));
   const wantPcap = process.argv.includes('--pcap');
@@ -174,6 +190,7 @@ function main(): void {
       }
       send(m);
       sendCapture(true);
+      if (root) dropRoot();
       return;
     }
     if (m.type === 'exit') {

@@ -113,10 +113,12 @@ describe('privileged helper', { timeout: 150_000 }, () => {
     await h.exited;
     const conn = ofType(h, 'tcpConnect')[0];
     assert.ok(conn, 'connected after the SYN retransmission');
-    assert.equal(conn.synRetransmits, 1);
+    // One, unless this machine was too busy to delete the rule before the first retransmission.
+    assert.ok(conn.synRetransmits >= 1, JSON.stringify(conn));
     assert.ok(conn.connectLatencyUs > 900_000, `connect latency includes the RTO: ${conn.connectLatencyUs}us`);
     const fin = ofType(h, 'tcpMetrics').find((m) => m.final);
-    assert.equal(fin.tcpMetrics.synRetransmits, 1);
+    assert.equal(fin.tcpMetrics.synRetransmits, conn.synRetransmits);
+    assert.equal(fin.tcpMetrics.retransmits, conn.synRetransmits, 'tcp_sock.total_retrans counts the SYN retransmissions too');
   });
 
   test('two processes, one traced: metrics and pcapng hold only the traced one, with trace-ID comments', async (t) => {
