@@ -40,7 +40,7 @@ interface ReqState {
 
 const stateOf = new WeakMap<object, ReqState>();
 
-type TracedRequest = ClientRequest & { _header?: string | null; reusedSocket?: boolean; agent?: { protocol?: string } };
+type TracedRequest = ClientRequest & { _header?: string | null; reusedSocket?: boolean; agent?: { protocol?: string }; res?: IncomingMessage | null };
 
 /** Installs the http/https wrappers and channel subscribers. */
 export function installHttpHooks(t: Tracer): void {
@@ -51,12 +51,13 @@ export function installHttpHooks(t: Tracer): void {
   ] as const) {
     for (const name of names) wrapExport(t, hook, mod as unknown as Record<string, Function>, name);
   }
+  installBodyCounter(hook);
   dc.subscribe('http.client.request.start', (msg) => {
     t.guard(hook, () => onStart(t, hook, (msg as { request: TracedRequest }).request));
   });
   dc.subscribe('http.client.response.finish', (msg) => {
     const m = msg as { request: TracedRequest; response: IncomingMessage };
-    t.guard(hook, () => onResponse(t, hook, m.request, m.response));
+    t.guard(hook, () => onResponse(t, m.request, m.response));
   });
   dc.subscribe('http.client.request.error', (msg) => {
     const m = msg as { request: TracedRequest; error: unknown };
@@ -171,15 +172,52 @@ function onStart(t: Tracer, hook: Hook, req: TracedRequest): void {
       }
     });
   });
+  // One 'close' listener settles the request: Node emits it after the response's 'end' (or
+  // after an error or a destroy), so no listener is needed on the response itself.
   req.once('close', () => {
     t.guard(hook, () => {
-      // A request that closed without a response or an error was destroyed by the program.
-      if (!s.done && !s.gotResponse) finishWithError(t, hook, req, Object.assign(new Error('request closed before a response'), { code: 'ERR_REQUEST_CLOSED' }));
+      if (s.done) return;
+      const res = req.res as (IncomingMessage & { errored?: Error | null }) | null;
+      if (!res) {
+        // Closed without a response or an error: destroyed by the program.
+        finish(t, req, s, Object.assign(new Error('request closed before a response'), { code: 'ERR_REQUEST_CLOSED' }));
+      } else if (res.complete) {
+        finish(t, req, s, undefined);
+      } else {
+        const err = res.errored ?? (req.socket as { errored?: Error | null } | null)?.errored;
+        finish(t, req, s, err ?? Object.assign(new Error('response closed before it was complete'), { code: 'ECONNRESET' }));
+      }
     });
   });
 }
 
-function onResponse(t: Tracer, hook: Hook, req: TracedRequest, res: IncomingMessage): void {
+/**
+ * Response bodies are counted where the parser pushes them: one wrapper of `push` on
+ * IncomingMessage.prototype (looking the response up in a WeakMap), rather than a wrapper or a
+ * 'data' listener on each response — a listener would switch the stream to flowing mode, and a
+ * property per instance would change the hidden class of every traced response.
+ */
+const counting = new WeakMap<object, ReqState>();
+
+function installBodyCounter(hook: Hook): void {
+  const proto = http.IncomingMessage.prototype as unknown as { push: (chunk: unknown, enc?: BufferEncoding) => boolean };
+  const push = proto.push;
+  Object.defineProperty(proto, 'push', {
+    configurable: true,
+    writable: true,
+    enumerable: false,
+    value: function push_(this: object, chunk: unknown, encoding?: BufferEncoding): boolean {
+      const s = counting.get(this);
+      if (s !== undefined && chunk && hook.enabled) {
+        s.bodyBytes += typeof chunk === 'string' ? Buffer.byteLength(chunk, encoding) : (chunk as Uint8Array).length;
+        s.respBody?.add(chunk, encoding);
+      }
+      return push.call(this, chunk, encoding);
+    },
+  });
+}
+
+function onResponse(t: Tracer, req: TracedRequest, res: IncomingMessage): void {
   const s = stateOf.get(req);
   if (!s || s.gotResponse) return;
   s.gotResponse = true;
@@ -199,31 +237,12 @@ function onResponse(t: Tracer, hook: Hook, req: TracedRequest, res: IncomingMess
   const headers = t.headers.fromFlat(res.rawHeaders);
   if (headers) fields.respHeaders = headers;
   t.record('httpRequests', s.id, fields);
-  // Count body bytes as the parser pushes them, without adding a 'data' listener (which would
-  // switch the response to flowing mode) and without changing the chunks.
   if (t.config.bodies) {
     s.respBody = new BodyCapture(bodyCap(t));
     s.respType = headerText(res.headers['content-type']);
     s.respEncoding = headerText(res.headers['content-encoding']);
   }
-  const push = res.push;
-  overrideMethod(res, 'push', function (this: IncomingMessage, chunk: unknown, encoding?: BufferEncoding): boolean {
-    if (chunk && hook.enabled) {
-      s.bodyBytes += typeof chunk === 'string' ? Buffer.byteLength(chunk, encoding) : (chunk as Uint8Array).length;
-      s.respBody?.add(chunk, encoding);
-    }
-    return push.call(this, chunk, encoding);
-  });
-  res.once('end', () => {
-    t.guard(hook, () => finish(t, req, s, undefined));
-  });
-  res.once('close', () => {
-    t.guard(hook, () => {
-      if (s.done) return;
-      const err = (res as { errored?: Error | null }).errored ?? (req.socket as { errored?: Error | null } | null)?.errored;
-      finish(t, req, s, err ?? Object.assign(new Error('response closed before it was complete'), { code: 'ECONNRESET' }));
-    });
-  });
+  counting.set(res, s);
 }
 
 function finish(t: Tracer, req: TracedRequest, s: ReqState, err: unknown): void {

@@ -15,8 +15,11 @@ export interface StackHolder {
   stack?: unknown;
 }
 
-/** Raw frames captured per stack; enough to get past library layers (axios, got, undici). */
-const CAPTURE_LIMIT = 40;
+/**
+ * Raw frames captured per stack: enough to get past library layers (axios, got, undici) to the
+ * program's own frame. Capture cost grows with the frame count, and this runs per request.
+ */
+const CAPTURE_LIMIT = 24;
 
 interface CallSiteLike {
   getFunctionName(): string | null;
@@ -29,10 +32,10 @@ interface CallSiteLike {
 }
 
 /** Captures the current stack, skipping frames above `above` (our own wrapper). */
-export function captureStack(above?: Function): StackHolder {
+export function captureStack(above?: Function, frames = CAPTURE_LIMIT): StackHolder {
   const holder: StackHolder = {};
   const limit = Error.stackTraceLimit;
-  Error.stackTraceLimit = CAPTURE_LIMIT;
+  Error.stackTraceLimit = frames;
   try {
     Error.captureStackTrace(holder, above ?? captureStack);
   } finally {

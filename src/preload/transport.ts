@@ -12,7 +12,7 @@
 
 import * as fs from 'node:fs';
 import * as net from 'node:net';
-import type { PreloadMessage, StatsMessage } from '../protocol/preload';
+import type { PreloadMessage, RecordMessage, StatsMessage } from '../protocol/preload';
 
 /** How long a batch may wait before it is sent (ms). */
 const FLUSH_INTERVAL_MS = 25;
@@ -29,6 +29,8 @@ export class Transport {
   private socket: net.Socket | undefined;
   private fd = -1;
   private queue: PreloadMessage[] = [];
+  /** The record messages in `queue`, by kind and id, so later updates merge into them. */
+  private queuedRecords = new Map<string, RecordMessage>();
   /** Bytes of a batch the pipe did not take yet (sent before anything else). */
   private pending: Buffer | undefined;
   private timer: NodeJS.Timeout | undefined;
@@ -58,6 +60,17 @@ export class Transport {
    * `exit` message, so the collector learns the process ended even after drops).
    */
   send(msg: PreloadMessage, always = false): void {
+    if (msg.type === 'record') {
+      // An update to a record that is still queued merges into it: one message per record per
+      // batch, whatever the number of milestones it passed in between.
+      const key = msg.kind + '\0' + msg.id;
+      const queued = this.queuedRecords.get(key);
+      if (queued) {
+        Object.assign(queued.fields, msg.fields);
+        return;
+      }
+      if (this.state !== 'gone' && (this.queue.length < this.maxQueued || always)) this.queuedRecords.set(key, msg);
+    }
     this.produced++;
     if (this.state === 'gone') {
       this.dropped++;
@@ -84,6 +97,7 @@ export class Transport {
       if (Date.now() > deadline) {
         this.dropped += this.queue.length;
         this.queue = [];
+        this.queuedRecords.clear();
         return;
       }
       Atomics.wait(sleeper, 0, 0, 2);
@@ -115,6 +129,7 @@ export class Transport {
     this.state = 'gone';
     this.dropped += this.queue.length;
     this.queue = [];
+    this.queuedRecords.clear();
     this.pending = undefined;
     if (this.timer) clearTimeout(this.timer);
   }
@@ -147,6 +162,7 @@ export class Transport {
       if (this.queue.length === 0 && !this.statsDue) return true;
       const batch = this.queue;
       this.queue = [];
+      this.queuedRecords.clear();
       let text = '';
       if (this.statsDue) {
         this.statsDue = false;

@@ -46,9 +46,77 @@ const stateOf = new WeakMap<object, UState>();
 /** The connection a failed connect was for, keyed by the error object undici passes on. */
 const failedConnect = new WeakMap<object, ConnState>();
 
+/** Frames captured when the stack is taken inside undici's dispatcher. */
+const DEEP_CAPTURE = 40;
+
+/**
+ * Stacks of global fetch() calls not yet dispatched, by URL. fetch dispatches after several
+ * awaits, so the request undici creates no longer has the caller on its stack; the wrapper
+ * notes it at the call and `undici:request:create` takes it by URL. Bounded: a fetch rejected
+ * before dispatch (bad port, invalid URL) leaves an entry that ages out.
+ */
+class PendingFetches {
+  private byUrl = new Map<string, StackHolder[]>();
+  private size = 0;
+  private static readonly MAX = 512;
+
+  note(url: string, stack: StackHolder): void {
+    if (this.size >= PendingFetches.MAX) {
+      this.byUrl.clear();
+      this.size = 0;
+    }
+    const list = this.byUrl.get(url);
+    if (list) list.push(stack);
+    else this.byUrl.set(url, [stack]);
+    this.size++;
+  }
+
+  take(url: string): StackHolder | undefined {
+    const list = this.byUrl.get(url);
+    if (!list) return undefined;
+    const stack = list.shift();
+    if (list.length === 0) this.byUrl.delete(url);
+    this.size--;
+    return stack;
+  }
+}
+
+const fetchCalls = new PendingFetches();
+
+/** The URL string a fetch() input resolves to, or undefined when it is not a plain absolute URL. */
+function fetchUrl(input: unknown): string | undefined {
+  const raw = typeof input === 'string' ? input : input instanceof URL ? input.href : (input as { url?: unknown } | null)?.url;
+  if (typeof raw !== 'string') return undefined;
+  try {
+    return new URL(raw).href;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Wraps the global fetch only to note the caller's stack (see PendingFetches). */
+function installFetchInitiator(t: Tracer, hook: Hook): void {
+  const g = globalThis as { fetch?: Function };
+  const original = g.fetch;
+  if (typeof original !== 'function') return;
+  const wrapped = function fetch(this: unknown, ...args: unknown[]): unknown {
+    if (hook.enabled) {
+      t.guard(hook, () => {
+        const url = fetchUrl(args[0]);
+        if (url) fetchCalls.note(url, captureStack(wrapped));
+      });
+    }
+    return original.apply(this, args);
+  };
+  Object.defineProperty(wrapped, 'name', { value: original.name });
+  Object.defineProperty(wrapped, 'length', { value: original.length });
+  Object.defineProperty(globalThis, 'fetch', { ...Object.getOwnPropertyDescriptor(globalThis, 'fetch'), value: wrapped });
+}
+
 /** Subscribes to undici's channels. */
 export function installUndiciHooks(t: Tracer): void {
   const hook: Hook = { name: 'undici', enabled: true };
+  installFetchInitiator(t, hook);
   const on = (name: string, fn: (msg: Record<string, unknown>) => void) =>
     dc.subscribe(name, (msg) => {
       t.guard(hook, () => fn(msg as Record<string, unknown>));
@@ -60,10 +128,14 @@ export function installUndiciHooks(t: Tracer): void {
   on('undici:request:create', (m) => {
     const req = m.request as UndiciRequest;
     const origin = String(req.origin ?? '').replace(/\/$/, '');
-    const s: UState = { id: t.id('r'), url: urlOf(origin, req.method, req.path), stack: captureStack(), sent: false, gotResponse: false, done: false, bodyBytes: 0 };
+    const url = urlOf(origin, req.method, req.path);
+    const isFetch = hasHeader(req.headers, 'sec-fetch-mode');
+    // A global fetch() noted its caller's stack at the call; other requests capture it here
+    // (deeper: the dispatcher's frames come first, hence the larger limit).
+    const noted = isFetch ? fetchCalls.take(url) : undefined;
+    const s: UState = { id: t.id('r'), url, stack: noted ?? captureStack(undefined, DEEP_CAPTURE), sent: false, gotResponse: false, done: false, bodyBytes: 0 };
     stateOf.set(req, s);
     const headers = t.headers.fromUndici(req.headers);
-    const isFetch = hasHeader(req.headers, 'sec-fetch-mode');
     const fields: Record<string, unknown> = {
       pid: t.pid,
       threadId: t.threadId,

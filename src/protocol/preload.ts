@@ -96,7 +96,10 @@ export interface WarningMessage {
  */
 export interface StatsMessage {
   type: 'stats';
-  /** Messages produced so far, stats excluded: received + dropped = produced. */
+  /**
+   * Messages produced so far, stats excluded: received + dropped = produced. (An update to a record
+   * that is still queued is merged into the queued message and is not a message of its own.)
+   */
   producedEvents?: number;
   droppedEvents: number;
   untracedRequests: number;
