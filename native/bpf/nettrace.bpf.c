@@ -74,6 +74,15 @@ struct {
 	__type(value, __u32);
 } cap_tuples SEC(".maps");
 
+/* UDP sockets the traced process tree sent on (sock:sock_send_length runs in the sender's
+ * context); their DNS packets are captured too. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64);
+	__type(value, __u32);
+} udp_socks SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 8 << 20);
@@ -336,11 +345,61 @@ int BPF_PROG(on_exit, struct task_struct *p)
 	return 0;
 }
 
+/* Packet capture of the debuggee's DNS: remember the UDP sockets its processes send on. */
+SEC("tp_btf/sock_send_length")
+int BPF_PROG(on_send_length, struct sock *sk, int ret, int flags)
+{
+	if (BPF_CORE_READ(sk, sk_protocol) != IPPROTO_UDP)
+		return 0;
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	if (!bpf_map_lookup_elem(&traced, &tgid))
+		return 0;
+	__u64 key = (__u64)sk;
+	bpf_map_update_elem(&udp_socks, &key, &tgid, BPF_ANY);
+	return 0;
+}
+
+/* Reads a packet's IP addresses, protocol and ports from kernel memory into `k`. */
+static __always_inline int skb_key(struct sk_buff *skb, struct nt_cap_key *k)
+{
+	unsigned char *head = BPF_CORE_READ(skb, head);
+	__u16 nh = BPF_CORE_READ(skb, network_header);
+	__u16 proto = BPF_CORE_READ(skb, protocol);
+	__u16 ports[2];
+	if (proto == bpf_htons(0x0800)) {
+		__u8 ip[20];
+		if (bpf_probe_read_kernel(ip, sizeof(ip), head + nh))
+			return -1;
+		if (bpf_probe_read_kernel(ports, sizeof(ports), head + nh + (ip[0] & 0xf) * 4))
+			return -1;
+		k->family = AF_INET;
+		k->proto = ip[9];
+		__builtin_memcpy(k->saddr, ip + 12, 4);
+		__builtin_memcpy(k->daddr, ip + 16, 4);
+	} else if (proto == bpf_htons(0x86DD)) {
+		__u8 ip[40];
+		if (bpf_probe_read_kernel(ip, sizeof(ip), head + nh))
+			return -1;
+		if (bpf_probe_read_kernel(ports, sizeof(ports), head + nh + 40))
+			return -1;
+		k->family = AF_INET6;
+		k->proto = ip[6];
+		__builtin_memcpy(k->saddr, ip + 8, 16);
+		__builtin_memcpy(k->daddr, ip + 24, 16);
+	} else {
+		return -1;
+	}
+	k->sport = ports[0];
+	k->dport = ports[1];
+	return 0;
+}
+
 /* Packet capture: when the first packets of a traced socket are queued for transmission
  * (before the device's packet taps see them, see __dev_queue_xmit -> dev_queue_xmit_nit), add
  * their on-the-wire tuple, after any NAT applied on the way out, to cap_tuples. The capture's
  * socket filter below passes only those tuples, so the first SYN is never lost to the race with
- * user space learning the local port (which tcp_v4_connect picks only after SYN_SENT). */
+ * user space learning the local port (which tcp_v4_connect picks only after SYN_SENT). The same
+ * for the DNS queries of the traced processes' UDP sockets. */
 SEC("tp_btf/net_dev_queue")
 int BPF_PROG(on_dev_queue, struct sk_buff *skb)
 {
@@ -348,54 +407,35 @@ int BPF_PROG(on_dev_queue, struct sk_buff *skb)
 	if (!sk)
 		return 0;
 	__u64 key = (__u64)sk;
+	__u32 tgid;
 	struct conn *c = bpf_map_lookup_elem(&conns, &key);
-	if (!c || c->wire_done)
-		return 0;
-	unsigned char *head = BPF_CORE_READ(skb, head);
-	__u16 nh = BPF_CORE_READ(skb, network_header);
-	__u16 proto = BPF_CORE_READ(skb, protocol);
-	struct nt_cap_key k = {}, r = {};
-	__u16 ports[2];
-	if (proto == bpf_htons(0x0800)) {
-		__u8 vihl;
-		__u8 ip[20];
-		if (bpf_probe_read_kernel(ip, sizeof(ip), head + nh))
+	if (c) {
+		if (c->wire_done)
 			return 0;
-		vihl = ip[0];
-		if (ip[9] != IPPROTO_TCP)
-			return 0;
-		if (bpf_probe_read_kernel(ports, sizeof(ports), head + nh + (vihl & 0xf) * 4))
-			return 0;
-		k.family = AF_INET;
-		__builtin_memcpy(k.saddr, ip + 12, 4);
-		__builtin_memcpy(k.daddr, ip + 16, 4);
-	} else if (proto == bpf_htons(0x86DD)) {
-		__u8 ip[40];
-		if (bpf_probe_read_kernel(ip, sizeof(ip), head + nh))
-			return 0;
-		if (ip[6] != IPPROTO_TCP)
-			return 0;
-		if (bpf_probe_read_kernel(ports, sizeof(ports), head + nh + 40))
-			return 0;
-		k.family = AF_INET6;
-		__builtin_memcpy(k.saddr, ip + 8, 16);
-		__builtin_memcpy(k.daddr, ip + 24, 16);
+		tgid = c->tgid;
 	} else {
-		return 0;
+		__u32 *t = bpf_map_lookup_elem(&udp_socks, &key);
+		if (!t)
+			return 0;
+		tgid = *t;
 	}
-	k.sport = ports[0];
-	k.dport = ports[1];
+	struct nt_cap_key k = {}, r = {};
+	if (skb_key(skb, &k))
+		return 0;
+	if (c ? k.proto != IPPROTO_TCP : (k.proto != IPPROTO_UDP || (k.dport != bpf_htons(53) && k.sport != bpf_htons(53))))
+		return 0;
 	r.family = k.family;
+	r.proto = k.proto;
 	r.sport = k.dport;
 	r.dport = k.sport;
 	__builtin_memcpy(r.saddr, k.daddr, 16);
 	__builtin_memcpy(r.daddr, k.saddr, 16);
-	__u32 tgid = c->tgid;
 	if (bpf_map_lookup_elem(&cap_tuples, &k))
 		return 0;
 	bpf_map_update_elem(&cap_tuples, &k, &tgid, BPF_ANY);
 	bpf_map_update_elem(&cap_tuples, &r, &tgid, BPF_ANY);
-	c->wire_done++;
+	if (c)
+		c->wire_done = 1;
 
 	struct nt_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {
@@ -406,8 +446,17 @@ int BPF_PROG(on_dev_queue, struct sk_buff *skb)
 	e->type = NT_EV_WIRE;
 	e->tgid = tgid;
 	e->sk = key;
-	fill_tuple(e, sk);
+	if (c) {
+		fill_tuple(e, sk);
+	} else {
+		e->family = k.family;
+		e->sport = bpf_ntohs(k.sport);
+		e->dport = bpf_ntohs(k.dport);
+		__builtin_memcpy(e->saddr, k.saddr, 16);
+		__builtin_memcpy(e->daddr, k.daddr, 16);
+	}
 	e->wfamily = k.family;
+	e->wproto = k.proto;
 	e->wsport = bpf_ntohs(k.sport);
 	e->wdport = bpf_ntohs(k.dport);
 	__builtin_memcpy(e->wsaddr, k.saddr, 16);
@@ -417,8 +466,43 @@ int BPF_PROG(on_dev_queue, struct sk_buff *skb)
 	return 0;
 }
 
+/* Loads the addresses, protocol and ports of the IP header at `off` (from the network header). */
+static __always_inline int load_key(struct __sk_buff *skb, __u32 off, struct nt_cap_key *k, __u32 *l4off)
+{
+	__u16 ports[2];
+	if (skb->protocol == bpf_htons(0x0800) || k->family == AF_INET) {
+		__u8 ip[20];
+		if (bpf_skb_load_bytes_relative(skb, off, ip, sizeof(ip), BPF_HDR_START_NET))
+			return -1;
+		if ((ip[0] >> 4) != 4)
+			return -1;
+		k->family = AF_INET;
+		k->proto = ip[9];
+		*l4off = off + (ip[0] & 0xf) * 4;
+		__builtin_memcpy(k->saddr, ip + 12, 4);
+		__builtin_memcpy(k->daddr, ip + 16, 4);
+	} else {
+		__u8 ip[40];
+		if (bpf_skb_load_bytes_relative(skb, off, ip, sizeof(ip), BPF_HDR_START_NET))
+			return -1;
+		k->family = AF_INET6;
+		k->proto = ip[6];
+		*l4off = off + 40;
+		__builtin_memcpy(k->saddr, ip + 8, 16);
+		__builtin_memcpy(k->daddr, ip + 24, 16);
+	}
+	if (k->proto == IPPROTO_TCP || k->proto == IPPROTO_UDP) {
+		if (bpf_skb_load_bytes_relative(skb, *l4off, ports, sizeof(ports), BPF_HDR_START_NET))
+			return -1;
+		k->sport = ports[0];
+		k->dport = ports[1];
+	}
+	return 0;
+}
+
 /* Socket filter for the capture's packet sockets: keep a packet only if its tuple is in
- * cap_tuples. Returns the snap length (0 = drop). */
+ * cap_tuples, or if it is an ICMP error about a packet whose tuple is. Returns the snap length
+ * (0 = drop). */
 SEC("socket")
 int cap_filter(struct __sk_buff *skb)
 {
@@ -426,36 +510,25 @@ int cap_filter(struct __sk_buff *skb)
 	 * with our kernel filter do it here, so loopback traffic is not copied twice. */
 	if (skb->pkt_type == NT_PACKET_OUTGOING && skb->ifindex == NT_LOOPBACK_IFINDEX)
 		return 0;
+	if (skb->protocol != bpf_htons(0x0800) && skb->protocol != bpf_htons(0x86DD))
+		return 0;
 	struct nt_cap_key k = {};
-	__u16 ports[2];
-	if (skb->protocol == bpf_htons(0x0800)) {
-		__u8 ip[20];
-		if (bpf_skb_load_bytes_relative(skb, 0, ip, sizeof(ip), BPF_HDR_START_NET))
-			return 0;
-		if (ip[9] != IPPROTO_TCP)
-			return 0;
-		if (bpf_skb_load_bytes_relative(skb, (ip[0] & 0xf) * 4, ports, sizeof(ports), BPF_HDR_START_NET))
-			return 0;
-		k.family = AF_INET;
-		__builtin_memcpy(k.saddr, ip + 12, 4);
-		__builtin_memcpy(k.daddr, ip + 16, 4);
-	} else if (skb->protocol == bpf_htons(0x86DD)) {
-		__u8 ip[40];
-		if (bpf_skb_load_bytes_relative(skb, 0, ip, sizeof(ip), BPF_HDR_START_NET))
-			return 0;
-		if (ip[6] != IPPROTO_TCP)
-			return 0;
-		if (bpf_skb_load_bytes_relative(skb, 40, ports, sizeof(ports), BPF_HDR_START_NET))
-			return 0;
-		k.family = AF_INET6;
-		__builtin_memcpy(k.saddr, ip + 8, 16);
-		__builtin_memcpy(k.daddr, ip + 24, 16);
-	} else {
+	__u32 l4 = 0;
+	if (load_key(skb, 0, &k, &l4))
 		return 0;
-	}
-	k.sport = ports[0];
-	k.dport = ports[1];
-	if (!bpf_map_lookup_elem(&cap_tuples, &k))
+	if (k.proto == IPPROTO_TCP || k.proto == IPPROTO_UDP)
+		return bpf_map_lookup_elem(&cap_tuples, &k) ? skb->len : 0;
+	/* ICMP destination unreachable / time exceeded (ICMPv6 also packet too big): the error
+	 * quotes the offending packet's header after 8 bytes; keep it if that packet was ours. */
+	__u8 type;
+	if (bpf_skb_load_bytes_relative(skb, l4, &type, 1, BPF_HDR_START_NET))
 		return 0;
-	return skb->len;
+	if (!((k.proto == 1 && (type == 3 || type == 11)) || (k.proto == 58 && type >= 1 && type <= 3)))
+		return 0;
+	struct nt_cap_key inner = {};
+	inner.family = k.family;
+	__u32 l4i = 0;
+	if (load_key(skb, l4 + 8, &inner, &l4i))
+		return 0;
+	return bpf_map_lookup_elem(&cap_tuples, &inner) ? skb->len : 0;
 }

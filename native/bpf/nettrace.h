@@ -60,7 +60,8 @@ struct nt_event {
 	/* NT_EV_WIRE: the tuple on the wire (after NAT); the fields above hold the socket's. */
 	__u16 wsport, wdport; /* host order */
 	__u8 wfamily;
-	__u8 wpad[3];
+	__u8 wproto; /* IPPROTO_TCP, or IPPROTO_UDP for the debuggee's DNS */
+	__u8 wpad[2];
 	__u8 wsaddr[16];
 	__u8 wdaddr[16];
 };
@@ -68,7 +69,7 @@ struct nt_event {
 /* Key of the capture filter map: a packet's addresses and ports as they appear on the wire. */
 struct nt_cap_key {
 	__u8 family;
-	__u8 pad;
+	__u8 proto;  /* IPPROTO_TCP or IPPROTO_UDP */
 	__u16 sport; /* network order */
 	__u16 dport; /* network order */
 	__u16 pad2;

@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <netinet/in.h>
 #include <linux/capability.h>
 #include <linux/if_packet.h>
 #include <poll.h>
@@ -203,6 +204,7 @@ static int on_event(void *ctx, void *data, size_t size)
 		t.sport = e->wsport;
 		t.dport = e->wdport;
 		nt_json_tuple(&j, "wire", &t);
+		nt_json_str(&j, "proto", e->wproto == IPPROTO_UDP ? "udp" : "tcp");
 		nt_json_num(&j, "at", nt_mono_to_epoch_ms(e->ts_ns));
 		nt_json_end(&j);
 		break;
@@ -334,8 +336,10 @@ static int run_bpf(struct options *o)
 		return 1;
 	}
 	skel->rodata->update_interval_ns = (uint64_t)o->update_ms * 1000000ULL;
-	if (!o->n_cap_fds)
+	if (!o->n_cap_fds) {
 		bpf_program__set_autoload(skel->progs.on_dev_queue, false);
+		bpf_program__set_autoload(skel->progs.on_send_length, false);
+	}
 	int err = nettrace_bpf__load(skel);
 	if (err) {
 		snprintf(why, sizeof(why), "loading the BPF programs failed: %s", strerror(-err));

@@ -176,7 +176,7 @@ function main(): void {
       send({ type: 'warning', message: `native helper wrote a non-JSON line: ${line.slice(0, 200)}` });
       return;
     }
-    if (m.type === 'wireTuple') capture?.addVerified(m.pid, m.addrTuple, m.wire);
+    if (m.type === 'wireTuple') capture?.addVerified(m.pid, m.addrTuple, m.wire, m.proto);
     if (m.type === 'ready') {
       m.authority = authority;
       if (wantPcap && (!capture || !m.features.captureFilter)) {

@@ -160,23 +160,42 @@ function networkOffset(linkType: string, f: Buffer, n: number): [number, number]
   return undefined;
 }
 
+/** The key of the IP packet at `off`: family, protocol letter, address and port bytes. */
+function ipKey(f: Buffer, off: number, n: number, v6: boolean): string | undefined {
+  if (!v6) {
+    if (n < off + 20) return undefined;
+    const p = f[off + 9];
+    const th = off + (f[off] & 0xf) * 4;
+    if ((p !== 6 && p !== 17) || n < th + 4) return undefined;
+    return (p === 6 ? '4t' : '4u') + f.toString('latin1', off + 12, off + 20) + f.toString('latin1', th, th + 4);
+  }
+  if (n < off + 44) return undefined;
+  const p = f[off + 6];
+  if (p !== 6 && p !== 17) return undefined;
+  return (p === 6 ? '6t' : '6u') + f.toString('latin1', off + 8, off + 44);
+}
+
 /**
- * A compact key of a TCP frame's tuple (the raw address and port bytes), for the per-packet
- * lookup: cheaper than formatting addresses. Same key as addrKey() of the same tuple.
+ * A compact key of a frame's TCP/UDP tuple (the raw address and port bytes), for the per-packet
+ * lookup: cheaper than formatting addresses; equal to addrKey() of the same tuple. For an ICMP
+ * error (unreachable, time exceeded, packet too big), the key of the packet it quotes.
  */
 export function frameKey(linkType: string, f: Buffer, n: number): string | undefined {
   const nh = networkOffset(linkType, f, n);
   if (!nh) return undefined;
   const [off, proto] = nh;
   if (proto === 0x0800) {
-    if (n < off + 20 || f[off + 9] !== 6) return undefined;
-    const th = off + (f[off] & 0xf) * 4;
-    if (n < th + 4) return undefined;
-    return '4' + f.toString('latin1', off + 12, off + 20) + f.toString('latin1', th, th + 4);
+    if (n < off + 20) return undefined;
+    if (f[off + 9] === 1) {
+      const icmp = off + (f[off] & 0xf) * 4;
+      return f[icmp] === 3 || f[icmp] === 11 ? ipKey(f, icmp + 8, n, false) : undefined;
+    }
+    return ipKey(f, off, n, false);
   }
   if (proto === 0x86dd) {
-    if (n < off + 44 || f[off + 6] !== 6) return undefined;
-    return '6' + f.toString('latin1', off + 8, off + 44);
+    if (n < off + 48) return undefined;
+    if (f[off + 6] === 58) return f[off + 40] >= 1 && f[off + 40] <= 3 ? ipKey(f, off + 48, n, true) : undefined;
+    return ipKey(f, off, n, true);
   }
   return undefined;
 }
@@ -205,13 +224,13 @@ export function ipBytes(ip: string): Buffer {
 }
 
 /** frameKey() of a tuple given as strings. */
-export function addrKey(t: AddrTuple): string {
+export function addrKey(t: AddrTuple, proto: 'tcp' | 'udp' = 'tcp'): string {
   const s = ipBytes(t.srcIP);
   const d = ipBytes(t.dstIP);
   const ports = Buffer.alloc(4);
   ports.writeUInt16BE(t.srcPort, 0);
   ports.writeUInt16BE(t.dstPort, 2);
-  return (s.length === 4 ? '4' : '6') + Buffer.concat([s, d, ports]).toString('latin1');
+  return (s.length === 4 ? '4' : '6') + (proto === 'tcp' ? 't' : 'u') + Buffer.concat([s, d, ports]).toString('latin1');
 }
 
 const reverse = (t: AddrTuple): AddrTuple => ({ srcIP: t.dstIP, srcPort: t.dstPort, dstIP: t.srcIP, dstPort: t.srcPort });
@@ -295,10 +314,10 @@ export class TracedCapture {
   }
 
   /** Records a verified connection (from the native helper's wireTuple line). */
-  addVerified(pid: number, sock: AddrTuple, wire: AddrTuple): void {
-    const v = { pid, comment: PcapngWriter.commentOption(`pid=${pid} sock=${tupleKey(sock)} wire=${tupleKey(wire)}`) };
-    this.verified.set(addrKey(wire), v);
-    this.verified.set(addrKey(reverse(wire)), v);
+  addVerified(pid: number, sock: AddrTuple, wire: AddrTuple, proto: 'tcp' | 'udp' = 'tcp'): void {
+    const v = { pid, comment: PcapngWriter.commentOption(`pid=${pid} sock=${tupleKey(sock)} wire=${tupleKey(wire)} proto=${proto}`) };
+    this.verified.set(addrKey(wire, proto), v);
+    this.verified.set(addrKey(reverse(wire), proto), v);
     this.drain();
   }
 

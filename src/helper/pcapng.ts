@@ -292,7 +292,7 @@ function readOptions(b: Buffer): Map<number, Buffer> {
   return m;
 }
 
-/** Fields of a spool comment: `pid=4242 sock=10.0.0.1:40000>10.0.0.2:80 wire=...`. */
+/** Fields of a spool comment: `pid=4242 sock=10.0.0.1:40000>10.0.0.2:80 wire=... proto=tcp`. */
 export function parseSpoolComment(comment: string | undefined): Record<string, string> {
   const out: Record<string, string> = {};
   for (const part of (comment ?? '').split(' ')) {
@@ -311,7 +311,10 @@ export interface ConnectionLabel {
 }
 
 export interface SavePcapOptions {
-  /** Socket tuple key (tupleKey(tcpConns[].addrTuple)) → trace IDs. */
+  /**
+   * Socket tuple key (tupleKey(tcpConns[].addrTuple), or of udpConns[].addrTuple for DNS) →
+   * trace IDs. Packets of unlabeled tuples keep pid and tuple in their comment.
+   */
   labels: Map<string, ConnectionLabel>;
   /** Keep only the packets of the connections of this request (default: the whole session). */
   requestTraceID?: string;
@@ -333,10 +336,12 @@ export function savePcap(
     const f = parseSpoolComment(p.comment);
     const label = f.sock ? opts.labels.get(f.sock) : undefined;
     if (opts.requestTraceID && !label?.requests.includes(opts.requestTraceID)) continue;
-    const parts = [label ? `connection=${label.conn}` : 'connection=?'];
+    const parts: string[] = [];
+    if (label) parts.push(`connection=${label.conn}`);
     if (label && label.requests.length) parts.push(`requests=${label.requests.join(',')}`);
     parts.push(`pid=${f.pid ?? '?'}`, `tuple=${f.sock ?? '?'}`);
     if (f.wire && f.wire !== f.sock) parts.push(`wire=${f.wire}`);
+    if (f.proto === 'udp') parts.push('proto=udp');
     if (!w.write({ ...p, comment: parts.join(' ') })) break;
   }
   w.close();

@@ -117,12 +117,17 @@ export interface HelperProcessAddedMessage {
   at: number;
 }
 
-/** The first packet of a traced socket left: `wire` is its tuple on the wire (after NAT). */
+/**
+ * The first packet of a traced socket left: `wire` is its tuple on the wire (after NAT). Used by
+ * the capture; `proto: "udp"` for the DNS packets of the traced processes (then `addrTuple` is
+ * the wire tuple too).
+ */
 export interface HelperWireTupleMessage {
   type: 'wireTuple';
   pid: number;
   addrTuple: AddrTuple;
   wire: AddrTuple;
+  proto: 'tcp' | 'udp';
   at: number;
 }
 
@@ -194,7 +199,11 @@ export type HelperMessage =
  */
 export type HelperCommand = { type: 'stop' } | { type: 'stats' } | { type: 'snapshot' };
 
-/** The key the collector and helper use to match a connection: "srcIP:srcPort>dstIP:dstPort". */
+/**
+ * The key the collector and helper use to match a connection: "srcIP:srcPort>dstIP:dstPort",
+ * IPv6 addresses in brackets ("[::1]:40000>[::1]:80").
+ */
 export function tupleKey(t: AddrTuple): string {
-  return `${t.srcIP}:${t.srcPort}>${t.dstIP}:${t.dstPort}`;
+  const host = (ip: string) => (ip.includes(':') ? `[${ip}]` : ip);
+  return `${host(t.srcIP)}:${t.srcPort}>${host(t.dstIP)}:${t.dstPort}`;
 }

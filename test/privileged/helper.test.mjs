@@ -94,7 +94,7 @@ describe('privileged helper', { timeout: 150_000 }, () => {
     assert.equal(m.retransmits, ssRetrans, 'retransmits match ss -ti');
     assert.ok(Math.abs(m.rttUs / 1000 - ssRttMs) <= 0.2 * ssRttMs, `RTT ${m.rttUs}us within 20% of ss ${ssRttMs}ms`);
     assert.equal(m.resetsSent, 1, 'the RST the client sent is counted');
-    assert.equal(m.synRetransmits, 0);
+    assert.ok(m.synRetransmits <= m.retransmits, 'SYN retransmits (the drop rule can hit the SYN too) are part of the total');
   });
 
   test('dropped SYN: counted as a SYN retransmit, apart from data retransmits', async (t) => {
