@@ -208,6 +208,7 @@ function onStream(
       finish(err);
       if (rst !== undefined && rst !== NO_ERROR) t.record('httpRequests', id, { http2RstCode: rst });
       if (goaway) t.record('httpRequests', id, { http2Goaway: goaway });
+      if (typeof stream.id === 'number') t.record('httpRequests', id, { http2StreamId: stream.id });
     });
   });
 }

@@ -105,6 +105,10 @@ function onTunnel(t: Tracer, hook: Hook, socket: tls.TLSSocket, outer: ConnState
   connOf.set(socket, conn);
   if (outer.tls && outer.tlsId) t.record('tlsTunnels', outer.tlsId, { forProxy: true });
   t.record('tlsTunnels', conn.tlsId!, { pid: t.pid, threadId: t.threadId, tcpConn: base.tcpId, forProxy: false, handshakeBeginAt: begin, handshakeErr: null, serverName: servername });
+  // tls.connect has added its own 'secure' listener by now: go first to read the chain.
+  socket.prependOnceListener('secure', () => {
+    t.guard(hook, () => t.record('tlsTunnels', conn.tlsId!, handshakeDetail(socket)));
+  });
   socket.once('secureConnect', () => {
     t.guard(hook, () => {
       conn.secure = true;
@@ -243,7 +247,8 @@ function onConnect(t: Tracer, hook: Hook, socket: AnySocket, args: unknown[]): u
   socket.once('connect', () => {
     t.guard(hook, () => {
       const at = now();
-      notDialing();
+      // A TLS connection is still being dialed (for undici's connect timeout) until its handshake ends.
+      if (!conn.tls) notDialing();
       if (conn.tls) wire = (socket as unknown as { _handle?: { _parent?: typeof wire } })._handle?._parent;
       conn.connected = true;
       conn.connectedAt = at;
@@ -269,9 +274,18 @@ function onConnect(t: Tracer, hook: Hook, socket: AnySocket, args: unknown[]): u
     });
   });
   if (conn.tls) {
+    // 'secure' fires after the handshake and before Node checks the certificate (and destroys
+    // the socket when it fails): the one moment the peer chain of a rejected server is readable.
+    // tls.connect adds its own 'secure' listener after this connect call returns, so ours runs first.
+    socket.once('secure', () => {
+      t.guard(hook, () => {
+        t.record('tlsTunnels', conn.tlsId!, handshakeDetail(socket as unknown as tls.TLSSocket));
+      });
+    });
     socket.once('secureConnect', () => {
       t.guard(hook, () => {
         conn.secure = true;
+        notDialing();
         conn.alpn = (socket as unknown as tls.TLSSocket).alpnProtocol || undefined;
         t.record('tlsTunnels', conn.tlsId!, tlsDetail(socket as unknown as tls.TLSSocket, now()));
       });
@@ -381,11 +395,10 @@ function findAttempt(conn: ConnState, ip: string, port: number) {
   return undefined;
 }
 
-function tlsDetail(socket: tls.TLSSocket, at: number): Record<string, unknown> {
+/** What the handshake negotiated and the peer's chain, readable from 'secure' on. */
+function handshakeDetail(socket: tls.TLSSocket): Record<string, unknown> {
   const cipher = socket.getCipher();
   const out: Record<string, unknown> = {
-    handshakeEndAt: at,
-    handshakeErr: null,
     didResume: socket.isSessionReused(),
     tlsVersion: socket.getProtocol() ?? undefined,
     cipherSuite: cipher?.standardName ?? cipher?.name,
@@ -393,8 +406,15 @@ function tlsDetail(socket: tls.TLSSocket, at: number): Record<string, unknown> {
   };
   const sni = (socket as unknown as { servername?: string }).servername;
   if (sni) out.serverName = sni;
-  out.peerCerts = peerChain(socket);
+  const chain = peerChain(socket);
+  // A resumed session has no certificate to show (Node returns an empty one): keep what 'secure' saw.
+  if (chain.length > 0) out.peerCerts = chain;
   return out;
+}
+
+/** The handshake succeeded (the certificate was accepted). */
+function tlsDetail(socket: tls.TLSSocket, at: number): Record<string, unknown> {
+  return { ...handshakeDetail(socket), handshakeEndAt: at, handshakeErr: null };
 }
 
 /** The peer's certificate chain, leaf first, at most 8 certificates. */

@@ -122,6 +122,12 @@ export interface HttpRequest {
   redirectedFrom?: string;
   proxy?: { url: string; tunnel?: string };
   initiator?: Initiator;
+  /** HTTP/2: the stream's id on its session. */
+  http2StreamId?: number;
+  /** HTTP/2: the RST_STREAM code the stream closed with, when not NO_ERROR. */
+  http2RstCode?: number;
+  /** HTTP/2: the GOAWAY the session received. */
+  http2Goaway?: { errorCode: number; lastStreamID: number };
   reqBody?: CapturedBody;
   respBody?: CapturedBody;
   timings?: Timings;
