@@ -345,7 +345,8 @@ int BPF_PROG(on_exit, struct task_struct *p)
 	return 0;
 }
 
-/* Packet capture of the debuggee's DNS: remember the UDP sockets its processes send on. */
+/* Packet capture of the debuggee's DNS: remember the UDP sockets its processes send on, for
+ * packets later queued outside the sender's context. */
 SEC("tp_btf/sock_send_length")
 int BPF_PROG(on_send_length, struct sock *sk, int ret, int flags)
 {
@@ -415,9 +416,19 @@ int BPF_PROG(on_dev_queue, struct sk_buff *skb)
 		tgid = c->tgid;
 	} else {
 		__u32 *t = bpf_map_lookup_elem(&udp_socks, &key);
-		if (!t)
-			return 0;
-		tgid = *t;
+		if (t) {
+			tgid = *t;
+		} else {
+			/* sock_send_length fires only after sendmsg returns, i.e. after the first
+			 * datagram left (sock_sendmsg_nosec). A UDP packet is queued in its sender's
+			 * context (__dev_queue_xmit calls this tracepoint before any qdisc), so the
+			 * current task says who sent it; port 53 is checked below. */
+			if (BPF_CORE_READ(sk, sk_protocol) != IPPROTO_UDP)
+				return 0;
+			tgid = bpf_get_current_pid_tgid() >> 32;
+			if (!bpf_map_lookup_elem(&traced, &tgid))
+				return 0;
+		}
 	}
 	struct nt_cap_key k = {}, r = {};
 	if (skb_key(skb, &k))

@@ -36,7 +36,7 @@ describe('privileged helper', { timeout: 150_000 }, () => {
     );
     // One MSS per packet (no TSO/GSO super-packets), so the drop rule hits many segments.
     sh('ip', ['-n', topo.c, 'link', 'set', 'dev', topo.clientDev, 'gso_max_segs', '1']);
-    server = await startServer(topo.s, [8080, 8081, 8082]);
+    server = await startServer(topo.s, [8080, 8081, 8082, 'dns']);
   });
   after(() => {
     server?.kill();
@@ -124,12 +124,15 @@ describe('privileged helper', { timeout: 150_000 }, () => {
   test('two processes, one traced: metrics and pcapng hold only the traced one, with trace-ID comments', async (t) => {
     const why = reason ?? skipReason({ pcap: true });
     if (why) return skipLoudly(t, why);
-    const traced = gatedClient(topo.c, [`${topo.net}.100`, 80, 3, 50000]);
+    // Each client first asks the server namespace's DNS responder: the traced one's query and
+    // answer belong in the capture, the other's do not.
+    const dns = { NETTRACE_TEST_DNS: `${topo.net}.2` };
+    const traced = gatedClient(topo.c, [`${topo.net}.100`, 80, 3, 50000], { env: dns });
     const h = await startTraced(traced, { pcap: true });
     const other = spawn(
       'ip',
       ['netns', 'exec', topo.c, process.execPath, join(root, 'test/privileged/fixtures/client.mjs'), `${topo.net}.100`, 80, 3, 50000],
-      { stdio: ['pipe', 'pipe', 'inherit'] },
+      { stdio: ['pipe', 'pipe', 'inherit'], env: { ...process.env, ...dns } },
     );
     let otherOut = '';
     other.stdout.on('data', (d) => (otherOut += d));
@@ -153,6 +156,10 @@ describe('privileged helper', { timeout: 150_000 }, () => {
 
     // What the collector does on "Save PCAP": label each connection with its trace IDs.
     const labels = new Map(mine.map((p) => [`${topo.net}.1:${p}>${topo.net}.100:80`, { conn: `tcp-${p}`, requests: [`req-${p}`] }]));
+    const myDns = Number((await traced.waitFor('DNS ')).slice(4));
+    const theirDns = Number(/DNS (\d+)/.exec(otherOut)?.[1]);
+    assert.ok(theirDns > 0, 'the untraced client made its DNS query too');
+    labels.set(`${topo.net}.1:${myDns}>${topo.net}.2:53`, { conn: 'udp-1', requests: [] });
     const out = join(tmpdir(), `nettrace-test-${process.pid}.pcapng`);
     t.after(() => {
       rmSync(out, { force: true });
@@ -183,6 +190,10 @@ describe('privileged helper', { timeout: 150_000 }, () => {
         'tcp.flags.ack',
         '-e',
         'frame.comment',
+        '-e',
+        'udp.srcport',
+        '-e',
+        'udp.dstport',
       ],
       { stdio: ['ignore', 'pipe', 'ignore'] },
     )
@@ -192,7 +203,12 @@ describe('privileged helper', { timeout: 150_000 }, () => {
     assert.equal(fields.length, saved.packets);
     let syns = 0;
     const seen = new Set();
-    for (const [src, sport, dst, dport, syn, ack, comment] of fields) {
+    const dnsPackets = [];
+    for (const [src, sport, dst, dport, syn, ack, comment, usport, udport] of fields) {
+      if (usport) {
+        dnsPackets.push([Number(usport), Number(udport), comment]);
+        continue;
+      }
       // On the wire the client is the SNAT address .3 and the server the DNAT target .2:8080.
       const clientPort = src === `${topo.net}.3` ? Number(sport) : Number(dport);
       assert.ok([src, dst].includes(`${topo.net}.3`) && [src, dst].includes(`${topo.net}.2`), `${src} ${dst}`);
@@ -205,6 +221,16 @@ describe('privileged helper', { timeout: 150_000 }, () => {
     }
     assert.deepEqual(seen, new Set(mine), 'every traced connection is in the file');
     assert.equal(syns, 3, 'each connection starts with its first SYN');
+    // The traced process's DNS query and its answer, and nothing of the other's.
+    assert.deepEqual(
+      dnsPackets.map(([a, b]) => [a, b]),
+      [
+        [myDns, 53],
+        [53, myDns],
+      ],
+    );
+    for (const [, , comment] of dnsPackets)
+      assert.match(comment, new RegExp(`^connection=udp-1 pid=${pid} tuple=${topo.net}.1:${myDns}>${topo.net}.2:53 proto=udp$`));
     const info = sh('capinfos', [out], { stdio: ['ignore', 'pipe', 'ignore'] });
     assert.match(info, new RegExp(`Number of packets:\\s+${saved.packets}\\b`));
     assert.match(info, /pcapng/);

@@ -126,14 +126,14 @@ export async function startServer(ns, ports) {
  * The test client, gated (it does not start before `release()`), in namespace `ns` (or this one).
  * `lines` collects its stdout; `waitFor(prefix)` resolves with the first line starting so.
  */
-export function gatedClient(ns, args, { uid, script = join(fixtures, 'client.mjs') } = {}) {
+export function gatedClient(ns, args, { uid, script = join(fixtures, 'client.mjs'), env } = {}) {
   // The gate (a shell waiting on fd 3) already runs in the namespace and as the user, so the pid
   // the helper checks and follows is in its final namespace and owned by its final user.
   const cmd = [];
   if (ns) cmd.push('ip', 'netns', 'exec', ns);
   if (uid !== undefined) cmd.push('setpriv', `--reuid=${uid}`, `--regid=${uid}`, '--clear-groups');
   cmd.push('/bin/sh', '-c', 'read _ <&3; exec 3<&-; exec "$@"', 'gate', process.execPath, script, ...args.map(String));
-  const child = spawn(cmd[0], cmd.slice(1), { stdio: ['pipe', 'pipe', 'inherit', 'pipe'] });
+  const child = spawn(cmd[0], cmd.slice(1), { stdio: ['pipe', 'pipe', 'inherit', 'pipe'], env: { ...process.env, ...env } });
   const release = () => child.stdio[3].end('go\n');
   // Resolves once `ip netns exec`/setpriv have exec'd the gate shell.
   const gated = (async () => {
