@@ -47,9 +47,13 @@ describe('privileged helper', { timeout: 150_000 }, () => {
     if (reason) return skipLoudly(t, reason);
     const acct = () => sh('ip', ['netns', 'exec', topo.c, 'sysctl', '-n', 'net.netfilter.nf_conntrack_acct']).trim();
     const acctBefore = acct();
-    const client = gatedClient(topo.c, [`${topo.net}.100`, 80, 3, 20000]);
+    const client = gatedClient(topo.c, [`${topo.net}.100`, 80, 3, 20000], { env: { NETTRACE_TEST_LINGER_MS: 1500 } });
     const h = await startTraced(client);
     assert.equal(acct(), '1', 'nf_conntrack_acct is on while the helper runs');
+    // Once the connections are closed, end their conntrack entries (rather than wait out
+    // TIME_WAIT): the helper takes its final reading from the DESTROY events.
+    await client.waitFor('DONE');
+    sh('ip', ['netns', 'exec', topo.c, 'conntrack', '-D', '-p', 'tcp', '--orig-dst', `${topo.net}.100`, '--orig-port-dst', '80']);
     await client.exited;
     await h.exited;
     assert.equal(acct(), acctBefore, 'nf_conntrack_acct is restored when the helper exits');
@@ -59,7 +63,7 @@ describe('privileged helper', { timeout: 150_000 }, () => {
       const tuple = { srcIP: `${topo.net}.1`, srcPort: port, dstIP: `${topo.net}.100`, dstPort: 80 };
       const cts = ofType(h, 'conntrack').filter((m) => key(m.addrTuple) === key(tuple) && m.conntrack);
       assert.ok(cts.length >= 2, `conntrack readings at connect and close for port ${port}: ${JSON.stringify(ofType(h, 'conntrack'))}`);
-      const last = cts.at(-1).conntrack;
+      const last = cts.filter((m) => m.via === 'lookup').at(-1).conntrack;
       assert.deepEqual(last.addrOrig, tuple);
       assert.equal(last.addrReply.srcIP, `${topo.net}.2`);
       assert.equal(last.addrReply.srcPort, 8080);
@@ -67,6 +71,12 @@ describe('privileged helper', { timeout: 150_000 }, () => {
       assert.match(last.status, /dst-nat/);
       assert.match(last.status, /src-nat/);
       assert.ok(last.packetsSent > 0 && last.packetsRecv > 0 && last.bytesSent > 20000 && last.bytesRecv > 0, JSON.stringify(last));
+      const destroyed = ofType(h, 'conntrack').find((m) => m.via === 'destroy' && key(m.addrTuple) === key(tuple));
+      assert.ok(
+        destroyed?.final && destroyed.conntrack.packetsSent >= last.packetsSent,
+        `final reading from the DESTROY event: ${JSON.stringify(destroyed)}`,
+      );
+      assert.equal(destroyed.conntrack.addrReply.dstIP, `${topo.net}.3`);
       const fin = ofType(h, 'tcpMetrics').find((m) => m.final && key(m.addrTuple) === key(tuple));
       assert.ok(fin, `final metrics for port ${port}`);
       assert.equal(fin.tcpMetrics.source, 'bpf');

@@ -19,7 +19,7 @@ export function skipReason({ pcap = false } = {}) {
   if (!existsSync(nativeHelper))
     return `NATIVE HELPER NOT BUILT: ${nativeHelper} is missing — run scripts/install-native-deps.sh && npm run build:native`;
   if (!existsSync(join(root, 'dist', 'helper.cjs'))) return 'dist/helper.cjs is missing — run npm run build';
-  for (const tool of ['ip', 'nft', 'ss', 'nsenter']) {
+  for (const tool of ['ip', 'nft', 'ss', 'nsenter', 'conntrack', 'setpriv']) {
     try {
       execFileSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore' });
     } catch {
