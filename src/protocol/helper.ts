@@ -207,3 +207,19 @@ export function tupleKey(t: AddrTuple): string {
   const host = (ip: string) => (ip.includes(':') ? `[${ip}]` : ip);
   return `${host(t.srcIP)}:${t.srcPort}>${host(t.dstIP)}:${t.dstPort}`;
 }
+
+/**
+ * What one helper line changes in the trace: the tcpConns record with `addrTuple` key `key`
+ * (see tupleKey) gets `fields` merged (shallow, later lines replace earlier ones). `toRelative`
+ * turns an epoch-ms time into ms since traceBeginAt. Lines that change no record give undefined.
+ */
+export function tcpConnFieldsFromHelper(
+  m: HelperMessage,
+  toRelative: (epochMs: number) => number,
+): { key: string; fields: Record<string, unknown> } | undefined {
+  if (m.type === 'tcpMetrics') return { key: tupleKey(m.addrTuple), fields: { tcpMetrics: m.tcpMetrics } };
+  if (m.type === 'conntrack' && m.conntrack) {
+    return { key: tupleKey(m.addrTuple), fields: { conntrack: { ...m.conntrack, capturedAt: toRelative(m.conntrack.capturedAt) } } };
+  }
+  return undefined;
+}
