@@ -19,7 +19,7 @@ import type { IncomingMessage, ClientRequest } from 'node:http';
 import { BodyCapture } from './bodies';
 import { captureStack, formatInitiator, type StackHolder } from './initiator';
 import { connOf, constructing } from './socketHooks';
-import type { Hook, Tracer } from './tracer';
+import type { ConnState, Hook, Tracer } from './tracer';
 import { connFields, now, overrideMethod, toRequestError } from './tracer';
 
 interface ReqState {
@@ -31,6 +31,11 @@ interface ReqState {
   gotResponse: boolean;
   done: boolean;
   sentAt?: number;
+  /** When Node handed the whole request to the socket (`request.start` fires from `_finish`). */
+  flushedAt?: number;
+  /** The program called `req.destroy()`. */
+  destroyedByProgram?: boolean;
+  req?: TracedRequest;
   bodyBytes: number;
   reqBody?: BodyCapture;
   respBody?: BodyCapture;
@@ -51,7 +56,7 @@ export function installHttpHooks(t: Tracer): void {
   ] as const) {
     for (const name of names) wrapExport(t, hook, mod as unknown as Record<string, Function>, name);
   }
-  installBodyCounter(hook);
+  installLifecycleHooks(t, hook);
   dc.subscribe('http.client.request.start', (msg) => {
     t.guard(hook, () => onStart(t, hook, (msg as { request: TracedRequest }).request));
   });
@@ -161,34 +166,26 @@ function onStart(t: Tracer, hook: Hook, req: TracedRequest): void {
     s.stack = undefined;
     if (initiator) fields.initiator = initiator;
   }
+  // `request.start` is published from _finish: the body, if any, has been written by now.
+  s.flushedAt = now();
+  s.req = req;
+  if (s.reqBody) {
+    const reqBody = s.reqBody.result(headerText(req.getHeader('content-type')), headerText(req.getHeader('content-encoding')));
+    fields.reqBody = reqBody;
+    fields.reqContentLen = reqBody.size;
+  }
   t.record('httpRequests', s.id, fields);
-  req.once('finish', () => {
-    t.guard(hook, () => {
-      s.sent = true;
-      s.sentAt = now();
-      if (s.reqBody) {
-        const reqBody = s.reqBody.result(headerText(req.getHeader('content-type')), headerText(req.getHeader('content-encoding')));
-        t.record('httpRequests', s.id, { reqBody, reqContentLen: reqBody.size });
-      }
-    });
-  });
-  // One 'close' listener settles the request: Node emits it after the response's 'end' (or
-  // after an error or a destroy), so no listener is needed on the response itself.
-  req.once('close', () => {
-    t.guard(hook, () => {
-      if (s.done) return;
-      const res = req.res as (IncomingMessage & { errored?: Error | null }) | null;
-      if (!res) {
-        // Closed without a response or an error: destroyed by the program.
-        finish(t, req, s, Object.assign(new Error('request closed before a response'), { code: 'ERR_REQUEST_CLOSED' }));
-      } else if (res.complete) {
-        finish(t, req, s, undefined);
-      } else {
-        const err = res.errored ?? (req.socket as { errored?: Error | null } | null)?.errored;
-        finish(t, req, s, err ?? Object.assign(new Error('response closed before it was complete'), { code: 'ECONNRESET' }));
-      }
-    });
-  });
+}
+
+/**
+ * When the request left: Node flushes it to the socket at `_finish` once connected, so it is the
+ * later of that moment and the connection becoming ready (TCP connect, or the TLS handshake).
+ */
+function sentAtOf(s: ReqState, conn: ConnState | undefined): number | undefined {
+  if (s.flushedAt === undefined) return undefined;
+  if (!conn) return s.flushedAt;
+  if (conn.readyAt === undefined) return undefined;
+  return Math.max(s.flushedAt, conn.readyAt);
 }
 
 /**
@@ -199,22 +196,58 @@ function onStart(t: Tracer, hook: Hook, req: TracedRequest): void {
  */
 const counting = new WeakMap<object, ReqState>();
 
-function installBodyCounter(hook: Hook): void {
-  const proto = http.IncomingMessage.prototype as unknown as { push: (chunk: unknown, enc?: BufferEncoding) => boolean };
-  const push = proto.push;
-  Object.defineProperty(proto, 'push', {
-    configurable: true,
-    writable: true,
-    enumerable: false,
-    value: function push_(this: object, chunk: unknown, encoding?: BufferEncoding): boolean {
-      const s = counting.get(this);
-      if (s !== undefined && chunk && hook.enabled) {
-        s.bodyBytes += typeof chunk === 'string' ? Buffer.byteLength(chunk, encoding) : (chunk as Uint8Array).length;
-        s.respBody?.add(chunk, encoding);
-      }
-      return push.call(this, chunk, encoding);
-    },
+function installLifecycleHooks(t: Tracer, hook: Hook): void {
+  const define = (proto: object, name: string, value: Function) =>
+    Object.defineProperty(proto, name, { configurable: true, writable: true, enumerable: false, value });
+  const incoming = http.IncomingMessage.prototype as unknown as {
+    push: (chunk: unknown, enc?: BufferEncoding) => boolean;
+    _destroy: (err: Error | null, cb: (err?: Error | null) => void) => void;
+  };
+  const push = incoming.push;
+  // The parser pushes each body chunk, then null at the end of the message.
+  define(incoming, 'push', function push_(this: IncomingMessage, chunk: unknown, encoding?: BufferEncoding): boolean {
+    const s = counting.get(this);
+    if (s !== undefined && hook.enabled) {
+      t.guard(hook, () => {
+        if (chunk === null) {
+          if (s.req) finish(t, s.req, s, undefined);
+        } else if (chunk) {
+          s.bodyBytes += typeof chunk === 'string' ? Buffer.byteLength(chunk, encoding) : (chunk as Uint8Array).length;
+          s.respBody?.add(chunk, encoding);
+        }
+      });
+    }
+    return push.call(this, chunk, encoding);
   });
+  // A response destroyed before its end: the connection reset (Node destroys it with
+  // ECONNRESET "aborted") or the program destroyed it.
+  const destroy = incoming._destroy;
+  define(incoming, '_destroy', function _destroy(this: IncomingMessage, err: Error | null, cb: (err?: Error | null) => void) {
+    const s = counting.get(this);
+    if (s !== undefined && !s.done && hook.enabled && (err || !this.complete)) {
+      t.guard(hook, () => {
+        if (s.req) finish(t, s.req, s, s.destroyedByProgram || !err ? abortedByProgram('response') : err);
+      });
+    }
+    return destroy.call(this, err, cb);
+  });
+  // A request the program destroys without an error publishes nothing on http.client.request.error.
+  const client = http.ClientRequest.prototype as unknown as { destroy: (err?: Error) => unknown };
+  const reqDestroy = client.destroy;
+  define(client, 'destroy', function destroy_(this: TracedRequest, err?: Error) {
+    const s = stateOf.get(this);
+    if (s !== undefined && !s.done && !this.destroyed && hook.enabled) {
+      t.guard(hook, () => {
+        s.destroyedByProgram = true;
+        if (!err && !s.gotResponse) finishWithError(t, hook, this, abortedByProgram('request'));
+      });
+    }
+    return reqDestroy.call(this, err);
+  });
+}
+
+function abortedByProgram(what: 'request' | 'response'): Error {
+  return Object.assign(new Error(`the program destroyed the ${what}`), { name: 'AbortError', code: 'ABORT_ERR' });
 }
 
 function onResponse(t: Tracer, req: TracedRequest, res: IncomingMessage): void {
@@ -222,10 +255,8 @@ function onResponse(t: Tracer, req: TracedRequest, res: IncomingMessage): void {
   if (!s || s.gotResponse) return;
   s.gotResponse = true;
   const at = now();
-  if (!s.sent) {
-    s.sent = true;
-    s.sentAt = at;
-  }
+  s.sent = true;
+  s.sentAt = Math.min(sentAtOf(s, req.socket ? connOf.get(req.socket) : undefined) ?? at, at);
   const fields: Record<string, unknown> = {
     reqSentAt: s.sentAt,
     respRecvAt: at,
@@ -255,9 +286,16 @@ function finish(t: Tracer, req: TracedRequest, s: ReqState, err: unknown): void 
     if (!err) fields.respDoneAt = at;
     if (s.respBody) fields.respBody = s.respBody.result(s.respType, s.respEncoding);
   }
+  const conn = req.socket ? connOf.get(req.socket) : undefined;
+  if (!s.gotResponse) {
+    const sentAt = sentAtOf(s, conn);
+    if (sentAt !== undefined && sentAt <= at) {
+      s.sent = true;
+      s.sentAt = sentAt;
+    }
+  }
   if (s.sentAt !== undefined) fields.reqSentAt = s.sentAt;
   if (err !== undefined) {
-    const conn = req.socket ? connOf.get(req.socket) : undefined;
     fields.reqError = toRequestError(err, { conn, sent: s.sent, gotResponse: s.gotResponse });
     fields.reqEndAt = at;
   }

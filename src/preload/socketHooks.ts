@@ -112,6 +112,7 @@ function onTunnel(t: Tracer, hook: Hook, socket: tls.TLSSocket, outer: ConnState
   socket.once('secureConnect', () => {
     t.guard(hook, () => {
       conn.secure = true;
+      conn.readyAt = now();
       conn.alpn = socket.alpnProtocol || undefined;
       t.record('tlsTunnels', conn.tlsId!, tlsDetail(socket, now()));
     });
@@ -252,6 +253,7 @@ function onConnect(t: Tracer, hook: Hook, socket: AnySocket, args: unknown[]): u
       if (conn.tls) wire = (socket as unknown as { _handle?: { _parent?: typeof wire } })._handle?._parent;
       conn.connected = true;
       conn.connectedAt = at;
+      if (!conn.tls) conn.readyAt = at;
       const remote = socket.remoteAddress ?? '';
       let a = findAttempt(conn, remote, socket.remotePort ?? conn.port);
       if (!a) {
@@ -285,6 +287,7 @@ function onConnect(t: Tracer, hook: Hook, socket: AnySocket, args: unknown[]): u
     socket.once('secureConnect', () => {
       t.guard(hook, () => {
         conn.secure = true;
+        conn.readyAt = now();
         notDialing();
         conn.alpn = (socket as unknown as tls.TLSSocket).alpnProtocol || undefined;
         t.record('tlsTunnels', conn.tlsId!, tlsDetail(socket as unknown as tls.TLSSocket, now()));

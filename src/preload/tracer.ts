@@ -34,6 +34,8 @@ export interface ConnState {
   attempts: ConnectAttempt[];
   connected: boolean;
   connectedAt?: number;
+  /** When requests can go: TCP connected, or for TLS the handshake done. */
+  readyAt?: number;
   tuple?: AddrTuple;
   tls: boolean;
   secure: boolean;

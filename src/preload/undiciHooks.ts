@@ -15,7 +15,7 @@ import { bodyCap } from './httpHooks';
 import { captureStack, formatInitiator, type StackHolder } from './initiator';
 import { connOf, dialingTo } from './socketHooks';
 import type { ConnState, Hook, Tracer } from './tracer';
-import { connFields, now, overrideMethod, toRequestError } from './tracer';
+import { connFields, now, toRequestError } from './tracer';
 
 interface UndiciRequest {
   origin?: string | URL;
@@ -113,6 +113,35 @@ function installFetchInitiator(t: Tracer, hook: Hook): void {
   Object.defineProperty(globalThis, 'fetch', { ...Object.getOwnPropertyDescriptor(globalThis, 'fetch'), value: wrapped });
 }
 
+/** undici Request prototypes whose `onData` already counts body bytes (bundled, userland). */
+const countingProtos = new WeakSet<object>();
+
+/**
+ * Counts response body bytes in undici's Request#onData, once per Request class (Node's bundled
+ * undici and each userland copy have their own), looking the request up in `stateOf`: a
+ * prototype wrapper instead of a property on every request object.
+ */
+function countBodies(t: Tracer, hook: Hook, proto: object): void {
+  if (countingProtos.has(proto)) return;
+  countingProtos.add(proto);
+  const p = proto as { onData?: (chunk: Uint8Array) => unknown };
+  const onData = p.onData;
+  if (typeof onData !== 'function') return;
+  Object.defineProperty(proto, 'onData', {
+    configurable: true,
+    writable: true,
+    enumerable: false,
+    value: function onData_(this: object, chunk: Uint8Array) {
+      const s = stateOf.get(this);
+      if (s !== undefined && chunk && hook.enabled) {
+        s.bodyBytes += chunk.length;
+        if (s.respBody) t.guard(hook, () => s.respBody!.add(chunk));
+      }
+      return onData.call(this, chunk);
+    },
+  });
+}
+
 /** Subscribes to undici's channels. */
 export function installUndiciHooks(t: Tracer): void {
   const hook: Hook = { name: 'undici', enabled: true };
@@ -173,16 +202,7 @@ export function installUndiciHooks(t: Tracer): void {
     s.stack = undefined;
     if (initiator) fields.initiator = initiator;
     t.record('httpRequests', s.id, fields);
-    const onData = req.onData;
-    if (typeof onData === 'function') {
-      overrideMethod(req, 'onData', function (this: unknown, chunk: Uint8Array) {
-        if (hook.enabled && chunk) {
-          s.bodyBytes += chunk.length;
-          s.respBody?.add(chunk);
-        }
-        return onData.call(this, chunk);
-      });
-    }
+    countBodies(t, hook, Object.getPrototypeOf(req) as object);
   });
 
   on('undici:client:sendHeaders', (m) => {
