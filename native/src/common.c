@@ -9,6 +9,7 @@
 static double mono_to_real_ns;
 int nt_flush_each = 1;
 const char *nt_authority;
+const char *nt_bpf_unavailable;
 
 void nt_clock_init(void)
 {

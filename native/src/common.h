@@ -36,6 +36,8 @@ void nt_json_end(struct nt_json *j);
 extern int nt_flush_each;
 /* How the helper was started (root, sudo, pkexec, capabilities), for the ready line; a label only. */
 extern const char *nt_authority;
+/* Set when eBPF was tried and failed: the reason the inet_diag mode reports. */
+extern const char *nt_bpf_unavailable;
 
 /* Formats an address; IPv4-mapped IPv6 addresses print as IPv4, as Node reports them. */
 void nt_addr_str(int family, const uint8_t *addr, char *out, size_t outlen);

@@ -327,13 +327,17 @@ static int has_bpf_privileges(void)
 	return (hi & (1u << (CAP_BPF - 32))) && (hi & (1u << (CAP_PERFMON - 32)));
 }
 
+/* run_bpf() could not load or attach the programs (nothing was reported yet): why. */
+#define NT_BPF_UNAVAILABLE 10
+static char bpf_failure[256];
+
 static int run_bpf(struct options *o)
 {
 	char why[256];
 	struct nettrace_bpf *skel = nettrace_bpf__open();
 	if (!skel) {
-		emit_error("BPF_OPEN", "cannot open the BPF object");
-		return 1;
+		snprintf(bpf_failure, sizeof(bpf_failure), "cannot open the BPF object");
+		return NT_BPF_UNAVAILABLE;
 	}
 	skel->rodata->update_interval_ns = (uint64_t)o->update_ms * 1000000ULL;
 	if (!o->n_cap_fds) {
@@ -342,19 +346,17 @@ static int run_bpf(struct options *o)
 	}
 	int err = nettrace_bpf__load(skel);
 	if (err) {
-		snprintf(why, sizeof(why), "loading the BPF programs failed: %s", strerror(-err));
-		emit_error("BPF_LOAD", why);
+		snprintf(bpf_failure, sizeof(bpf_failure), "loading the BPF programs failed: %s", strerror(-err));
 		nettrace_bpf__destroy(skel);
-		return 1;
+		return NT_BPF_UNAVAILABLE;
 	}
 	uint32_t target = (uint32_t)o->pid, one = 1;
 	bpf_map_update_elem(bpf_map__fd(skel->maps.traced), &target, &one, BPF_ANY);
 	err = nettrace_bpf__attach(skel);
 	if (err) {
-		snprintf(why, sizeof(why), "attaching the tracepoints failed: %s", strerror(-err));
-		emit_error("BPF_ATTACH", why);
+		snprintf(bpf_failure, sizeof(bpf_failure), "attaching the tracepoints failed: %s", strerror(-err));
 		nettrace_bpf__destroy(skel);
-		return 1;
+		return NT_BPF_UNAVAILABLE;
 	}
 	/* Children started before we attached are not seen by sched_process_fork: add them. */
 	{
@@ -535,8 +537,17 @@ int main(int argc, char **argv)
 	libbpf_set_print(libbpf_quiet);
 
 	int want_bpf = strcmp(o.mode, "bpf") == 0 || (strcmp(o.mode, "auto") == 0 && has_bpf_privileges());
-	if (want_bpf)
-		return run_bpf(&o);
+	if (want_bpf) {
+		int rc = run_bpf(&o);
+		if (rc != NT_BPF_UNAVAILABLE)
+			return rc;
+		if (strcmp(o.mode, "bpf") == 0) {
+			emit_error("BPF", bpf_failure);
+			return 1;
+		}
+		/* auto: fall back to the no-root path, and say why. */
+		nt_bpf_unavailable = bpf_failure;
+	}
 	drop_privileges(0);
 	return nt_inet_diag_run(o.pid, o.poll_ms, 0);
 }

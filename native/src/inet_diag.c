@@ -273,7 +273,10 @@ int nt_inet_diag_run(pid_t pid, int poll_ms, int stdin_fd)
 	nt_json_obj_begin(&j, "unavailable");
 	const char *how = "run the helper as root, through `sudo -n`/pkexec, or give native/build/nettrace-helper file capabilities (see native/README.md)";
 	char why[512];
-	snprintf(why, sizeof(why), "eBPF TCP metrics need CAP_BPF and CAP_PERFMON: %s; tcp_info comes from inet_diag instead, sampled every %d ms", how, poll_ms);
+	if (nt_bpf_unavailable)
+		snprintf(why, sizeof(why), "eBPF TCP metrics are off: %s; tcp_info comes from inet_diag instead, sampled every %d ms", nt_bpf_unavailable, poll_ms);
+	else
+		snprintf(why, sizeof(why), "eBPF TCP metrics need CAP_BPF and CAP_PERFMON: %s; tcp_info comes from inet_diag instead, sampled every %d ms", how, poll_ms);
 	nt_json_str(&j, "bpf", why);
 	snprintf(why, sizeof(why), "conntrack (ctnetlink) needs CAP_NET_ADMIN: %s", how);
 	nt_json_str(&j, "conntrack", why);
