@@ -8,7 +8,20 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { api, createTopology, gatedClient, nft, nobodyCopy, ofType, root, sh, skipLoudly, skipReason, startServer } from './lib.mjs';
+import {
+  api,
+  createTopology,
+  gatedClient,
+  nft,
+  nobodyCopy,
+  nobodyNodeReason,
+  ofType,
+  root,
+  sh,
+  skipLoudly,
+  skipReason,
+  startServer,
+} from './lib.mjs';
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const key = (t) => `${t.srcIP}:${t.srcPort}>${t.dstIP}:${t.dstPort}`;
@@ -286,7 +299,7 @@ describe('privileged helper', { timeout: 150_000 }, () => {
 
 describe('unprivileged helper (inet_diag)', { timeout: 60_000 }, () => {
   test('as nobody: inet_diag metrics appear and helper-only features say why they are off', async (t) => {
-    const reason = skipReason();
+    const reason = skipReason() ?? nobodyNodeReason();
     if (reason) return skipLoudly(t, reason);
     const srv = net.createServer((s) => {
       let n = 0;
@@ -344,7 +357,7 @@ describe('unprivileged helper (inet_diag)', { timeout: 60_000 }, () => {
 
 describe('file capabilities', { timeout: 60_000 }, () => {
   test('a copy of the native helper with setcap runs as nobody: eBPF metrics for its own process, others refused', async (t) => {
-    const reason = skipReason();
+    const reason = skipReason() ?? nobodyNodeReason();
     if (reason) return skipLoudly(t, reason);
     if (spawnSync('sh', ['-c', 'command -v setcap']).status !== 0)
       return skipLoudly(t, 'setcap is not installed — run scripts/install-native-deps.sh');

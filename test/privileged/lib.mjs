@@ -1,6 +1,6 @@
 // Helpers of the privileged suite: skip reasons, network namespaces + veth pairs + nftables
 // that the tests create and always remove, and processes started inside them.
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { createRequire } from 'node:module';
@@ -191,4 +191,10 @@ export function nobodyCopy(t) {
     nativeHelper: join(dir, 'native', 'build', 'nettrace-helper'),
     client: join(dir, 'client.mjs'),
   };
+}
+
+/** Why `nobody` cannot run this Node binary (undefined when it can). */
+export function nobodyNodeReason() {
+  const r = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, '-e', '0'], { stdio: 'ignore' });
+  return r.status === 0 ? undefined : `user nobody cannot run ${process.execPath}`;
 }
