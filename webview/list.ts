@@ -220,7 +220,7 @@ export class RequestList {
       const c = rv.cells;
       setText(rv.nameText, req.reqURL);
       setSafeAttr(c.name, 'title', req.reqURL);
-      const cls = `row-icon codicon codicon-${row.cls === 'error' ? 'error' : row.failed ? 'warning' : row.cls === 'pending' ? 'loading' : 'globe'}`;
+      const cls = `row-icon codicon codicon-${row.cls === 'error' ? 'error' : row.failed ? 'warning' : row.cls === 'pending' ? 'clock' : 'globe'}`;
       if (rv.nameIcon.className !== cls) rv.nameIcon.className = cls;
       setText(c.method, req.reqMethod);
       setText(c.status, row.status);
@@ -270,7 +270,7 @@ export class RequestList {
     const width = this.widths.waterfall ?? 260;
     const ticks = axisTicks(axis, Math.max(1, Math.min(8, Math.floor(width / 70))));
     const span = axis.end - axis.begin;
-    const key = ticks.join(',') + '/' + span;
+    const key = `${ticks.join(',')}/${span}`;
     if (key === this.lastTicksKey) return;
     this.lastTicksKey = key;
     const out: HTMLElement[] = [];
@@ -314,6 +314,10 @@ export class RequestList {
       this.widths = { ...this.widths, [c.id]: Math.max(MIN_COLUMN_WIDTH, Math.round(startW + (startX - ev.clientX))) };
       this.applyWidths();
       this.axisVersion++;
+      if (c.id === 'waterfall') {
+        this.lastTicksKey = '';
+        this.renderTicks(this.model.axis);
+      }
     };
     const up = (): void => {
       grip.removeEventListener('pointermove', move);

@@ -46,6 +46,9 @@ const STATUS_CHIPS: ReadonlyArray<[StatusClass, string, string]> = [
   ['error', 'Errors', 'Requests that failed without a response (DNS, connect, TLS, reset, timeout)'],
 ];
 
+/** Minimum time between renders caused by streamed `append`/`update` messages, in ms. */
+const DATA_RENDER_INTERVAL = 100;
+
 const ORIGIN_LABELS: Record<TraceOrigin, string> = { current: 'Current session', earlier: 'Earlier sessions', file: 'Opened files' };
 
 /** The snapshot of a `reset`, parsed from `traceJson` when the host sent a string; null if unusable. */
@@ -79,6 +82,8 @@ class App {
   private lastPostedSelection: string | null | undefined;
   private frame = 0;
   private scheduled = false;
+  private dataTimer: ReturnType<typeof setTimeout> | undefined;
+  private lastFlush = 0;
   private stateDirty = false;
   private followTail = false;
   private hostSignature = '';
@@ -123,7 +128,11 @@ class App {
       },
       key: (e) => this.onListKey(e),
     });
-    this.list.onScroll = () => this.schedule();
+    this.list.onScroll = () => {
+      // Follow the tail of a live trace while the user keeps the list scrolled to the bottom.
+      this.followTail = this.model.live && this.list.atBottom();
+      this.schedule();
+    };
     this.detail = new DetailView(this.model, this.state.detailTab, {
       openInitiator: (f) => this.post({ type: 'openInitiator', file: f.file, line: f.line, column: f.column }),
       selectRequest: (id) => this.selectId(id, true),
@@ -198,10 +207,10 @@ class App {
           if (msg.live !== undefined) this.model.live = msg.live;
           if (msg.live === false) this.renderTraceSelect();
         }
-        this.followTail = this.followTail || (this.model.live && this.list.atBottom() && this.model.view.length > 0);
         this.model.apply(msg, msg.traceEndAt);
         this.takePendingSelect();
-        break;
+        this.scheduleData();
+        return;
       }
       case 'select':
         this.pendingSelect = { traceID: msg.traceID, open: msg.openDetail !== false };
@@ -473,9 +482,30 @@ class App {
     requestAnimationFrame(() => this.flush());
   }
 
+  /**
+   * Requests a render for streamed data: at most one per DATA_RENDER_INTERVAL ms, so a live trace
+   * costs ~10 renders/s however fast records arrive (DevTools' network log throttles likewise).
+   * User input still renders on the next frame through `schedule()`.
+   */
+  private scheduleData(): void {
+    if (this.scheduled || this.dataTimer !== undefined) return;
+    const wait = this.lastFlush + DATA_RENDER_INTERVAL - performance.now();
+    if (wait <= 0) this.schedule();
+    else
+      this.dataTimer = setTimeout(() => {
+        this.dataTimer = undefined;
+        this.schedule();
+      }, wait);
+  }
+
   /** Renders now (also called by the rAF callback). */
   flush(): void {
     this.scheduled = false;
+    this.lastFlush = performance.now();
+    if (this.dataTimer !== undefined) {
+      clearTimeout(this.dataTimer);
+      this.dataTimer = undefined;
+    }
     if (this.hasData) {
       if (this.followTail) this.list.scrollToEnd();
       this.list.render(this.state.selectedId ?? null);
