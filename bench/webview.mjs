@@ -6,11 +6,11 @@
 //   - time to select a row and show its details      (floor: < 50 ms)
 //   - streaming 1,000 new requests/s for ~10 s (plus 1,000 completions/s): post→render latency
 //     per 2-second window, which must not grow (no backlog).
-// Prints a table, appends it to bench/RESULTS.md and saves a screenshot to bench/panel.png.
+// Prints a table, adds it to its own section of bench/RESULTS.md and saves a screenshot to bench/panel.png.
 //
 //   node bench/webview.mjs [--no-write] [--seconds 10] [--rows 10000]
 
-import { appendFileSync, existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -372,15 +372,24 @@ try {
   const text = lines.join('\n');
   console.log(text);
   if (write) {
+    // Adds this run at the end of the panel's own section (other benchmarks share the file).
     const file = join(here, 'RESULTS.md');
     const heading = '## Panel (webview) — issue 3';
     const existing = existsSync(file) ? readFileSync(file, 'utf8') : '';
-    let out = '';
-    if (!existing.includes(heading))
-      out += `${existing && !existing.endsWith('\n') ? '\n' : ''}${existing ? '\n' : ''}${heading}\n\nProduced by \`node bench/webview.mjs\` (stub host: test/webview-harness/). Screenshot: bench/panel.png.\n`;
-    out += `\n${text}\n`;
-    appendFileSync(file, out);
-    console.log(`\nappended to ${file}`);
+    const run = `\n${text}\n`;
+    let out;
+    const at = existing.indexOf(heading);
+    if (at < 0) {
+      const sep = existing ? (existing.endsWith('\n') ? '\n' : '\n\n') : '';
+      out = `${existing}${sep}${heading}\n\nProduced by \`node bench/webview.mjs\` (stub host: test/webview-harness/). Screenshot: bench/panel.png.\n${run}`;
+    } else {
+      const next = existing.indexOf('\n## ', at + heading.length);
+      const end = next < 0 ? existing.length : next + 1;
+      const before = existing.slice(0, end).replace(/\n*$/, '\n');
+      out = `${before}${run}${next < 0 ? '' : `\n${existing.slice(end)}`}`;
+    }
+    writeFileSync(file, out);
+    console.log(`\nwritten to ${file}`);
   }
 } finally {
   await browser.close();
