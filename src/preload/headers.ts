@@ -33,13 +33,15 @@ export class HeaderCapture {
   fromHeaderBlock(block: string): HeaderPair[] | undefined {
     if (this.mode === 'none') return undefined;
     const out: HeaderPair[] = [];
-    const lines = block.split('\r\n');
-    for (let i = 1; i < lines.length; i++) {
-      const line = lines[i];
-      if (!line) continue;
-      const colon = line.indexOf(':');
-      if (colon <= 0) continue;
-      this.pair(line.slice(0, colon), line.slice(colon + 1).trim(), out);
+    // Skip the request line; then one "Name: value" per CRLF-terminated line.
+    let start = block.indexOf('\r\n');
+    while (start >= 0) {
+      start += 2;
+      const end = block.indexOf('\r\n', start);
+      const stop = end < 0 ? block.length : end;
+      const colon = block.indexOf(':', start);
+      if (colon > start && colon < stop) this.pair(block.slice(start, colon), block.slice(colon + 1, stop).trim(), out);
+      start = end;
     }
     return out;
   }

@@ -119,8 +119,6 @@ function onStream(
   const h = headers ?? {};
   const path = String(h[':path'] ?? '/');
   const fields: Record<string, unknown> = {
-    pid: t.pid,
-    threadId: t.threadId,
     client: 'http2',
     reqMethod: String(h[':method'] ?? 'GET'),
     reqURL: (state?.origin ?? '') + path,

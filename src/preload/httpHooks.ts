@@ -140,8 +140,6 @@ function onStart(t: Tracer, hook: Hook, req: TracedRequest): void {
   if (conn) conn.requestCount++;
   const protocol = req.protocol ?? req.agent?.protocol;
   const fields: Record<string, unknown> = {
-    pid: t.pid,
-    threadId: t.threadId,
     client: protocol === 'https:' ? 'https' : 'http',
     reqMethod: req.method,
     reqURL: urlOf(req),
@@ -208,14 +206,12 @@ function installLifecycleHooks(t: Tracer, hook: Hook): void {
   define(incoming, 'push', function push_(this: IncomingMessage, chunk: unknown, encoding?: BufferEncoding): boolean {
     const s = counting.get(this);
     if (s !== undefined && hook.enabled) {
-      t.guard(hook, () => {
-        if (chunk === null) {
-          if (s.req) finish(t, s.req, s, undefined);
-        } else if (chunk) {
-          s.bodyBytes += typeof chunk === 'string' ? Buffer.byteLength(chunk, encoding) : (chunk as Uint8Array).length;
-          s.respBody?.add(chunk, encoding);
-        }
-      });
+      if (chunk === null) {
+        if (s.req) t.guard(hook, () => finish(t, s.req!, s, undefined));
+      } else if (chunk) {
+        s.bodyBytes += typeof chunk === 'string' ? Buffer.byteLength(chunk, encoding) : (chunk as Uint8Array).length;
+        if (s.respBody) t.guard(hook, () => s.respBody!.add(chunk, encoding));
+      }
     }
     return push.call(this, chunk, encoding);
   });

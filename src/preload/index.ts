@@ -85,13 +85,12 @@ function start(): void {
 /** Starts the in-process resolver (loaded only when the DNS trace is on). */
 function installResolver(t: Tracer, config: PreloadConfig): void {
   const { createResolver, isResolverSocket } = require('./dnsResolver') as typeof import('./dnsResolver');
-  const base = { pid: t.pid, threadId: t.threadId };
   const resolver = createResolver(
     { nameservers: config.dnsServers },
     {
-      udpConn: (id, f) => t.record('udpConns', id, { ...base, ...f }),
-      tcpConn: (id, f) => t.record('tcpConns', id, { ...base, ...f }),
-      dnsQuery: (id, f) => t.record('dnsQueries', id, { ...base, ...f }),
+      udpConn: (id, f) => t.record('udpConns', id, { ...f }),
+      tcpConn: (id, f) => t.record('tcpConns', id, { ...f }),
+      dnsQuery: (id, f) => t.record('dnsQueries', id, { ...f }),
       warning: (m) => t.warn(m),
     },
     (prefix) => t.id(prefix),

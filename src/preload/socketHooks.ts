@@ -104,7 +104,7 @@ function onTunnel(t: Tracer, hook: Hook, socket: tls.TLSSocket, outer: ConnState
   };
   connOf.set(socket, conn);
   if (outer.tls && outer.tlsId) t.record('tlsTunnels', outer.tlsId, { forProxy: true });
-  t.record('tlsTunnels', conn.tlsId!, { pid: t.pid, threadId: t.threadId, tcpConn: base.tcpId, forProxy: false, handshakeBeginAt: begin, handshakeErr: null, serverName: servername });
+  t.record('tlsTunnels', conn.tlsId!, { tcpConn: base.tcpId, forProxy: false, handshakeBeginAt: begin, handshakeErr: null, serverName: servername });
   // tls.connect has added its own 'secure' listener by now: go first to read the chain.
   socket.prependOnceListener('secure', () => {
     t.guard(hook, () => t.record('tlsTunnels', conn.tlsId!, handshakeDetail(socket)));
@@ -272,7 +272,7 @@ function onConnect(t: Tracer, hook: Hook, socket: AnySocket, args: unknown[]): u
         dstPort: socket.remotePort ?? conn.port,
       };
       t.sendConn(conn);
-      if (conn.tls) t.record('tlsTunnels', conn.tlsId!, { pid: t.pid, threadId: t.threadId, tcpConn: conn.tcpId, forProxy: false, handshakeBeginAt: at, handshakeErr: null, serverName: conn.servername });
+      if (conn.tls) t.record('tlsTunnels', conn.tlsId!, { tcpConn: conn.tcpId, forProxy: false, handshakeBeginAt: at, handshakeErr: null, serverName: conn.servername });
     });
   });
   if (conn.tls) {

@@ -125,8 +125,6 @@ export class Tracer {
   sendConn(conn: ConnState, extra?: { closeAt?: number; sent?: number; recv?: number; error?: string }): void {
     const dialEnd = conn.connectedAt ?? extra?.closeAt;
     this.record('dials', conn.dialId, {
-      pid: this.pid,
-      threadId: this.threadId,
       dstAddress: `${conn.host}:${conn.port}`,
       dialBeginAt: conn.dialBeginAt,
       dialEndAt: dialEnd,
@@ -138,8 +136,6 @@ export class Tracer {
     });
     const success = conn.connected ? conn.attempts[conn.attempts.length - 1] : undefined;
     const tcp: Record<string, unknown> = {
-      pid: this.pid,
-      threadId: this.threadId,
       fromDial: conn.dialId,
       handshakeBeginAt: success?.beginAt,
       handshakeEndAt: conn.connectedAt,

@@ -30,7 +30,7 @@ export class Transport {
   private fd = -1;
   private queue: PreloadMessage[] = [];
   /** The record messages in `queue`, by kind and id, so later updates merge into them. */
-  private queuedRecords = new Map<string, RecordMessage>();
+  private queuedRecords = new Map<string, Map<string, RecordMessage>>();
   /** Bytes of a batch the pipe did not take yet (sent before anything else). */
   private pending: Buffer | undefined;
   private timer: NodeJS.Timeout | undefined;
@@ -63,13 +63,14 @@ export class Transport {
     if (msg.type === 'record') {
       // An update to a record that is still queued merges into it: one message per record per
       // batch, whatever the number of milestones it passed in between.
-      const key = msg.kind + '\0' + msg.id;
-      const queued = this.queuedRecords.get(key);
+      let byId = this.queuedRecords.get(msg.kind);
+      if (!byId) this.queuedRecords.set(msg.kind, (byId = new Map()));
+      const queued = byId.get(msg.id);
       if (queued) {
         Object.assign(queued.fields, msg.fields);
         return;
       }
-      if (this.state !== 'gone' && (this.queue.length < this.maxQueued || always)) this.queuedRecords.set(key, msg);
+      if (this.state !== 'gone' && (this.queue.length < this.maxQueued || always)) byId.set(msg.id, msg);
     }
     this.produced++;
     if (this.state === 'gone') {
@@ -97,7 +98,7 @@ export class Transport {
       if (Date.now() > deadline) {
         this.dropped += this.queue.length;
         this.queue = [];
-        this.queuedRecords.clear();
+        for (const m of this.queuedRecords.values()) m.clear();
         return;
       }
       Atomics.wait(sleeper, 0, 0, 2);
@@ -129,7 +130,7 @@ export class Transport {
     this.state = 'gone';
     this.dropped += this.queue.length;
     this.queue = [];
-    this.queuedRecords.clear();
+    for (const m of this.queuedRecords.values()) m.clear();
     this.pending = undefined;
     if (this.timer) clearTimeout(this.timer);
   }
@@ -162,7 +163,7 @@ export class Transport {
       if (this.queue.length === 0 && !this.statsDue) return true;
       const batch = this.queue;
       this.queue = [];
-      this.queuedRecords.clear();
+      for (const m of this.queuedRecords.values()) m.clear();
       let text = '';
       if (this.statsDue) {
         this.statsDue = false;

@@ -166,8 +166,6 @@ export function installUndiciHooks(t: Tracer): void {
     stateOf.set(req, s);
     const headers = t.headers.fromUndici(req.headers);
     const fields: Record<string, unknown> = {
-      pid: t.pid,
-      threadId: t.threadId,
       client: isFetch ? 'fetch' : 'undici',
       reqMethod: req.method,
       reqURL: s.url,

@@ -5,6 +5,7 @@
  * pipe whose path is in the preload configuration. The first message on every connection is a
  * `hello` saying which process/thread it is, so the collector can rebuild the process tree.
  *
+ * A record's `pid` and `threadId` are the connection's (from its hello) and are not sent.
  * Records are sent as upserts: the preload names a record by a connection-local id and sends the
  * fields it learned; the collector merges them (shallow) into the record with that id, and maps
  * local ids, including the references in REF_FIELDS, to trace-wide `traceID`s. Every `...At`

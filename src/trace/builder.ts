@@ -251,7 +251,7 @@ export class TraceBuilder {
     let record = index.get(traceID);
     if (!record) {
       record = newRecord(recordKind, traceID, state.pid);
-      if (recordKind !== 'udpConns' && recordKind !== 'dnsQueries' && state.threadId !== undefined && state.threadId !== 0) {
+      if (recordKind !== 'udpConns' && recordKind !== 'dnsQueries' && state.threadId !== undefined) {
         record.threadId = state.threadId;
       }
       index.set(traceID, record);
