@@ -366,7 +366,7 @@ try {
   lines.push(`| all | ${allLat.length} | ${f1(median(allLat))} | ${f1(pct(allLat, 95))} | ${f1(Math.max(...allLat))} |`);
   lines.push('');
   lines.push(
-    `Rendered ${stream.rendered}/${stream.total} batches in ${f1(stream.elapsed / 1000)} s (status bar at the end: "${stream.rows}"); frame gap p50 ${f1(median(stream.frameGaps))} ms, p95 ${f1(pct(stream.frameGaps, 95))} ms, max ${f1(Math.max(...stream.frameGaps))} ms. Main thread busy ${f1(busy)} s of ${f1(stream.elapsed / 1000)} s (${Math.round((busy * 100000) / stream.elapsed)}%, CDP TaskDuration, includes the in-page poster). Keeps up (all batches rendered, last-window p95 within 3× of the first or < 100 ms): **${keepsUp ? 'yes' : 'NO'}**.`,
+    `Rendered ${stream.rendered}/${stream.total} batches in ${f1(stream.elapsed / 1000)} s (status bar at the end: "${stream.rows}"); render interval p50 ${f1(median(stream.frameGaps))} ms, p95 ${f1(pct(stream.frameGaps, 95))} ms, max ${f1(Math.max(...stream.frameGaps))} ms. Main thread busy ${f1(busy)} s of ${f1(stream.elapsed / 1000)} s (${Math.round((busy * 100000) / stream.elapsed)}%, CDP TaskDuration, includes the in-page poster). Keeps up (all batches rendered, last-window p95 within 3× of the first or < 100 ms): **${keepsUp ? 'yes' : 'NO'}**.`,
   );
   for (const n of notes) lines.push('', `Note: ${n}`);
   const text = lines.join('\n');
