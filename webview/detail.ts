@@ -189,7 +189,8 @@ export class DetailView {
         b.style.width = `${(((seg.end - seg.start) / span) * 100).toFixed(3)}%`;
         bar.append(b);
       }
-      const ms = p === 'connect' && t ? t.connect : raw !== undefined ? raw : durations[p];
+      // The row shows what its bar draws: TCP connect without the TLS handshake inside it.
+      const ms = p === 'connect' && t && t.ssl > 0 ? (durations.connect ?? 0) : raw !== undefined ? raw : durations[p];
       table.append(
         h(
           'div',
@@ -202,7 +203,7 @@ export class DetailView {
       );
     }
     out.push(h('h3', null, null, 'Phases'), table);
-    if (t && t.ssl > 0) out.push(h('div', 'note', null, 'TCP connect includes the TLS handshake (HAR semantics).'));
+    if (t && t.ssl > 0) out.push(h('div', 'note', null, `HAR "connect" is ${formatMs(t.connect)}: TCP connect plus the TLS handshake.`));
     const total = t ? totalTime(t) : row.duration;
     out.push(
       h('h3', null, null, 'Times'),
