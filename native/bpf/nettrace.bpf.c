@@ -74,8 +74,9 @@ struct {
 	__type(value, __u32);
 } cap_tuples SEC(".maps");
 
-/* UDP sockets the traced process tree sent on (sock:sock_send_length runs in the sender's
- * context); their DNS packets are captured too. */
+/* UDP sockets of the traced process tree, by socket cookie → tgid; their DNS packets are
+ * captured too. Filled in the sender's context, before a datagram leaves (cgroup connect and
+ * sendmsg hooks), and after each send (sock:sock_send_length). */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 16384);
@@ -345,18 +346,54 @@ int BPF_PROG(on_exit, struct task_struct *p)
 	return 0;
 }
 
-/* Packet capture of the debuggee's DNS: remember the UDP sockets its processes send on, for
- * packets later queued outside the sender's context. */
+/* Packet capture of the debuggee's DNS: remember the UDP sockets its processes use. */
+static __always_inline void note_udp(__u64 cookie)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	if (cookie && bpf_map_lookup_elem(&traced, &tgid))
+		bpf_map_update_elem(&udp_socks, &cookie, &tgid, BPF_ANY);
+}
+
+/* connect() and sendmsg() on UDP sockets run these in the caller's context before anything is
+ * sent, so even the first datagram of a socket is known to be the debuggee's. They never
+ * refuse anything (return 1). Attached to the debuggee's cgroup (v2). */
+SEC("cgroup/connect4")
+int cg_connect4(struct bpf_sock_addr *ctx)
+{
+	if (ctx->protocol == IPPROTO_UDP)
+		note_udp(bpf_get_socket_cookie(ctx));
+	return 1;
+}
+
+SEC("cgroup/connect6")
+int cg_connect6(struct bpf_sock_addr *ctx)
+{
+	if (ctx->protocol == IPPROTO_UDP)
+		note_udp(bpf_get_socket_cookie(ctx));
+	return 1;
+}
+
+SEC("cgroup/sendmsg4")
+int cg_sendmsg4(struct bpf_sock_addr *ctx)
+{
+	note_udp(bpf_get_socket_cookie(ctx));
+	return 1;
+}
+
+SEC("cgroup/sendmsg6")
+int cg_sendmsg6(struct bpf_sock_addr *ctx)
+{
+	note_udp(bpf_get_socket_cookie(ctx));
+	return 1;
+}
+
+/* Without a cgroup v2 hierarchy to attach to: learn the socket after its first send. */
 SEC("tp_btf/sock_send_length")
 int BPF_PROG(on_send_length, struct sock *sk, int ret, int flags)
 {
 	if (BPF_CORE_READ(sk, sk_protocol) != IPPROTO_UDP)
 		return 0;
-	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
-	if (!bpf_map_lookup_elem(&traced, &tgid))
-		return 0;
-	__u64 key = (__u64)sk;
-	bpf_map_update_elem(&udp_socks, &key, &tgid, BPF_ANY);
+	note_udp(bpf_get_socket_cookie(sk));
 	return 0;
 }
 
@@ -415,20 +452,13 @@ int BPF_PROG(on_dev_queue, struct sk_buff *skb)
 			return 0;
 		tgid = c->tgid;
 	} else {
-		__u32 *t = bpf_map_lookup_elem(&udp_socks, &key);
-		if (t) {
-			tgid = *t;
-		} else {
-			/* sock_send_length fires only after sendmsg returns, i.e. after the first
-			 * datagram left (sock_sendmsg_nosec). A UDP packet is queued in its sender's
-			 * context (__dev_queue_xmit calls this tracepoint before any qdisc), so the
-			 * current task says who sent it; port 53 is checked below. */
-			if (BPF_CORE_READ(sk, sk_protocol) != IPPROTO_UDP)
-				return 0;
-			tgid = bpf_get_current_pid_tgid() >> 32;
-			if (!bpf_map_lookup_elem(&traced, &tgid))
-				return 0;
-		}
+		/* Not the current task: a datagram held for neighbour resolution leaves from
+		 * softirq, in whatever task's context. The socket's cookie says whose it is. */
+		__u64 cookie = BPF_CORE_READ(sk, __sk_common.skc_cookie.counter);
+		__u32 *t = cookie ? bpf_map_lookup_elem(&udp_socks, &cookie) : 0;
+		if (!t)
+			return 0;
+		tgid = *t;
 	}
 	struct nt_cap_key k = {}, r = {};
 	if (skb_key(skb, &k))

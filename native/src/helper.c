@@ -327,6 +327,55 @@ static int has_bpf_privileges(void)
 	return (hi & (1u << (CAP_BPF - 32))) && (hi & (1u << (CAP_PERFMON - 32)));
 }
 
+/* The cgroup v2 directory of `pid` (from /proc/<pid>/cgroup "0::/path" and the cgroup2 mount),
+ * opened; -1 if there is none. */
+static int open_cgroup_of(pid_t pid)
+{
+	char line[512], mnt[256] = "", path[1024];
+	FILE *f = fopen("/proc/self/mounts", "r");
+	while (f && fgets(line, sizeof(line), f)) {
+		char dev[64], dir[256], type[32];
+		if (sscanf(line, "%63s %255s %31s", dev, dir, type) == 3 && strcmp(type, "cgroup2") == 0) {
+			snprintf(mnt, sizeof(mnt), "%s", dir);
+			break;
+		}
+	}
+	if (f)
+		fclose(f);
+	if (!mnt[0])
+		return -1;
+	snprintf(path, sizeof(path), "/proc/%d/cgroup", (int)pid);
+	f = fopen(path, "r");
+	int fd = -1;
+	while (f && fgets(line, sizeof(line), f)) {
+		if (strncmp(line, "0::", 3) == 0) {
+			line[strcspn(line, "\n")] = 0;
+			snprintf(path, sizeof(path), "%s%s", mnt, line + 3);
+			fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+			break;
+		}
+	}
+	if (f)
+		fclose(f);
+	return fd;
+}
+
+/* DNS capture: the UDP connect/sendmsg hooks on the target's cgroup (and its descendants). */
+static void attach_cgroup_hooks(struct nettrace_bpf *skel, pid_t pid)
+{
+	int fd = open_cgroup_of(pid);
+	struct bpf_program *progs[] = {skel->progs.cg_connect4, skel->progs.cg_connect6, skel->progs.cg_sendmsg4,
+				       skel->progs.cg_sendmsg6};
+	int ok = fd >= 0;
+	for (size_t i = 0; ok && i < sizeof(progs) / sizeof(progs[0]); i++)
+		if (!bpf_program__attach_cgroup(progs[i], fd))
+			ok = 0;
+	if (fd >= 0)
+		close(fd);
+	if (!ok)
+		nt_warn("no cgroup v2 hook for the debuggee's UDP sockets: the first DNS query of each socket is not captured");
+}
+
 /* run_bpf() could not load or attach the programs (nothing was reported yet): why. */
 #define NT_BPF_UNAVAILABLE 10
 static char bpf_failure[256];
@@ -343,6 +392,10 @@ static int run_bpf(struct options *o)
 	if (!o->n_cap_fds) {
 		bpf_program__set_autoload(skel->progs.on_dev_queue, false);
 		bpf_program__set_autoload(skel->progs.on_send_length, false);
+		bpf_program__set_autoload(skel->progs.cg_connect4, false);
+		bpf_program__set_autoload(skel->progs.cg_connect6, false);
+		bpf_program__set_autoload(skel->progs.cg_sendmsg4, false);
+		bpf_program__set_autoload(skel->progs.cg_sendmsg6, false);
 	}
 	int err = nettrace_bpf__load(skel);
 	if (err) {
@@ -372,6 +425,8 @@ static int run_bpf(struct options *o)
 
 	int capture_on = 0;
 	const char *cap_why = NULL;
+	if (o->n_cap_fds)
+		attach_cgroup_hooks(skel, o->pid);
 	if (o->n_cap_fds) {
 		int pfd = bpf_program__fd(skel->progs.cap_filter);
 		capture_on = 1;

@@ -251,6 +251,7 @@ describe('privileged helper', { timeout: 150_000 }, () => {
         [myDns, 53],
         [53, myDns],
       ],
+      `DNS packets (mine ${myDns}, theirs ${theirDns}): ${JSON.stringify(dnsPackets)}`,
     );
     for (const [, , comment] of dnsPackets)
       assert.match(comment, new RegExp(`^connection=udp-1 pid=${pid} tuple=${topo.net}.1:${myDns}>${topo.net}.2:53 proto=udp$`));
