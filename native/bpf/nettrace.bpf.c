@@ -48,6 +48,7 @@ struct conn {
 	 * zeroes srtt, total_retrans, segs and byte counters right after it, before destroy. */
 	__u32 closed_snap;
 	struct nt_metrics snap;
+	struct nt_cap_key wk; /* the wire tuple, once wire_done */
 };
 
 /* Traced processes (tgid -> 1). User space seeds the target; fork adds children. */
@@ -71,7 +72,7 @@ struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 65536);
 	__type(key, struct nt_cap_key);
-	__type(value, __u32);
+	__type(value, struct nt_cap_val);
 } cap_tuples SEC(".maps");
 
 /* UDP sockets of the traced process tree, by socket cookie → tgid; their DNS packets are
@@ -237,6 +238,42 @@ int BPF_PROG(on_set_state, const struct sock *sk, const int oldstate, const int 
 	return 0;
 }
 
+/* The socket is gone: after a grace time its wire tuple no longer passes the capture filter,
+ * since another process may then reuse it (e.g. the same ephemeral port to the same server). */
+static __always_inline void expire_wire(struct conn *c, __u64 sk, __u64 now)
+{
+	struct nt_cap_key r = {};
+	r.family = c->wk.family;
+	r.proto = c->wk.proto;
+	r.sport = c->wk.dport;
+	r.dport = c->wk.sport;
+	__builtin_memcpy(r.saddr, c->wk.daddr, 16);
+	__builtin_memcpy(r.daddr, c->wk.saddr, 16);
+	struct nt_cap_val *v = bpf_map_lookup_elem(&cap_tuples, &c->wk);
+	if (v && v->tgid == c->tgid)
+		v->expires_ns = now + NT_TCP_GRACE_NS;
+	v = bpf_map_lookup_elem(&cap_tuples, &r);
+	if (v && v->tgid == c->tgid)
+		v->expires_ns = now + NT_TCP_GRACE_NS;
+	struct nt_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		count(NT_STAT_LOST);
+		return;
+	}
+	__builtin_memset(e, 0, sizeof(*e));
+	e->type = NT_EV_WIRE_END;
+	e->tgid = c->tgid;
+	e->sk = sk;
+	e->ts_ns = now;
+	e->wfamily = c->wk.family;
+	e->wproto = c->wk.proto;
+	e->wsport = bpf_ntohs(c->wk.sport);
+	e->wdport = bpf_ntohs(c->wk.dport);
+	__builtin_memcpy(e->wsaddr, c->wk.saddr, 16);
+	__builtin_memcpy(e->wdaddr, c->wk.daddr, 16);
+	bpf_ringbuf_submit(e, wakeup_flags());
+}
+
 SEC("tp_btf/tcp_destroy_sock")
 int BPF_PROG(on_destroy, struct sock *sk)
 {
@@ -248,6 +285,8 @@ int BPF_PROG(on_destroy, struct sock *sk)
 	if (!c->close_ns)
 		c->close_ns = now;
 	emit(NT_EV_CLOSE, sk, c, now);
+	if (c->wire_done)
+		expire_wire(c, key, now);
 	bpf_map_delete_elem(&conns, &key);
 	return 0;
 }
@@ -471,12 +510,29 @@ int BPF_PROG(on_dev_queue, struct sk_buff *skb)
 	r.dport = k.sport;
 	__builtin_memcpy(r.saddr, k.daddr, 16);
 	__builtin_memcpy(r.daddr, k.saddr, 16);
-	if (bpf_map_lookup_elem(&cap_tuples, &k))
-		return 0;
-	bpf_map_update_elem(&cap_tuples, &k, &tgid, BPF_ANY);
-	bpf_map_update_elem(&cap_tuples, &r, &tgid, BPF_ANY);
-	if (c)
+	struct nt_cap_val v = {.tgid = tgid};
+	struct nt_cap_val *old = bpf_map_lookup_elem(&cap_tuples, &k);
+	if (!c) {
+		/* DNS: keep the tuple a while after each datagram out. */
+		v.expires_ns = bpf_ktime_get_ns() + NT_UDP_LIFETIME_NS;
+		if (old && old->tgid == tgid) {
+			/* Refreshed at most once a second; the wire event tells user space too. */
+			if (old->expires_ns > v.expires_ns - 1000000000ULL)
+				return 0;
+			old->expires_ns = v.expires_ns;
+			struct nt_cap_val *ro = bpf_map_lookup_elem(&cap_tuples, &r);
+			if (ro)
+				ro->expires_ns = v.expires_ns;
+		} else {
+			bpf_map_update_elem(&cap_tuples, &k, &v, BPF_ANY);
+			bpf_map_update_elem(&cap_tuples, &r, &v, BPF_ANY);
+		}
+	} else {
+		bpf_map_update_elem(&cap_tuples, &k, &v, BPF_ANY);
+		bpf_map_update_elem(&cap_tuples, &r, &v, BPF_ANY);
 		c->wire_done = 1;
+		c->wk = k;
+	}
 
 	struct nt_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {
@@ -541,6 +597,11 @@ static __always_inline int load_key(struct __sk_buff *skb, __u32 off, struct nt_
 	return 0;
 }
 
+static __always_inline int live(const struct nt_cap_val *v)
+{
+	return v && (!v->expires_ns || bpf_ktime_get_ns() < v->expires_ns);
+}
+
 /* Socket filter for the capture's packet sockets: keep a packet only if its tuple is in
  * cap_tuples, or if it is an ICMP error about a packet whose tuple is. Returns the snap length
  * (0 = drop). */
@@ -558,7 +619,7 @@ int cap_filter(struct __sk_buff *skb)
 	if (load_key(skb, 0, &k, &l4))
 		return 0;
 	if (k.proto == IPPROTO_TCP || k.proto == IPPROTO_UDP)
-		return bpf_map_lookup_elem(&cap_tuples, &k) ? skb->len : 0;
+		return live(bpf_map_lookup_elem(&cap_tuples, &k)) ? skb->len : 0;
 	/* ICMP destination unreachable / time exceeded (ICMPv6 also packet too big): the error
 	 * quotes the offending packet's header after 8 bytes; keep it if that packet was ours. */
 	__u8 type;
@@ -571,5 +632,5 @@ int cap_filter(struct __sk_buff *skb)
 	__u32 l4i = 0;
 	if (load_key(skb, l4 + 8, &inner, &l4i))
 		return 0;
-	return bpf_map_lookup_elem(&cap_tuples, &inner) ? skb->len : 0;
+	return live(bpf_map_lookup_elem(&cap_tuples, &inner)) ? skb->len : 0;
 }

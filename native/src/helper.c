@@ -192,6 +192,21 @@ static int on_event(void *ctx, void *data, size_t size)
 		nt_json_num(&j, "at", nt_mono_to_epoch_ms(e->ts_ns));
 		nt_json_end(&j);
 		break;
+	case NT_EV_WIRE_END:
+		memset(&t, 0, sizeof(t));
+		t.family = e->wfamily;
+		memcpy(t.saddr, e->wsaddr, 16);
+		memcpy(t.daddr, e->wdaddr, 16);
+		t.sport = e->wsport;
+		t.dport = e->wdport;
+		nt_json_begin(&j, "wireClosed");
+		nt_json_u64(&j, "pid", e->tgid);
+		nt_json_tuple(&j, "wire", &t);
+		nt_json_str(&j, "proto", "tcp");
+		nt_json_u64(&j, "graceMs", NT_TCP_GRACE_NS / 1000000);
+		nt_json_num(&j, "at", nt_mono_to_epoch_ms(e->ts_ns));
+		nt_json_end(&j);
+		break;
 	case NT_EV_WIRE:
 		tuple_of(e, &t);
 		nt_json_begin(&j, "wireTuple");

@@ -160,7 +160,7 @@ function main(): void {
     rest = lines.pop() ?? '';
     let out = '';
     for (const line of lines) {
-      if (/^\{"type":"(ready|wireTuple|exit)"/.test(line)) {
+      if (/^\{"type":"(ready|wireTuple|wireClosed|exit)"/.test(line)) {
         if (out) process.stdout.write(out);
         out = '';
         onLine(line);
@@ -177,6 +177,7 @@ function main(): void {
       return;
     }
     if (m.type === 'wireTuple') capture?.addVerified(m.pid, m.addrTuple, m.wire, m.proto);
+    if (m.type === 'wireClosed') capture?.closeVerified(m.wire, m.graceMs);
     if (m.type === 'ready') {
       m.authority = authority;
       if (wantPcap && (!capture || !m.features.captureFilter)) {

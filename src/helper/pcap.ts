@@ -247,7 +247,12 @@ interface Pending {
 interface Verified {
   pid: number;
   comment: Buffer;
+  /** Date.now() after which the tuple no longer counts (the socket is gone; it may be reused). */
+  expiresAt?: number;
 }
+
+/** As the kernel side (native/bpf/nettrace.h NT_UDP_LIFETIME_NS): a DNS tuple's life after a datagram out. */
+const UDP_LIFETIME_MS = 30_000;
 
 /** Options of a capture. */
 export interface CaptureOptions {
@@ -315,10 +320,32 @@ export class TracedCapture {
 
   /** Records a verified connection (from the native helper's wireTuple line). */
   addVerified(pid: number, sock: AddrTuple, wire: AddrTuple, proto: 'tcp' | 'udp' = 'tcp'): void {
-    const v = { pid, comment: PcapngWriter.commentOption(`pid=${pid} sock=${tupleKey(sock)} wire=${tupleKey(wire)} proto=${proto}`) };
+    const v: Verified = {
+      pid,
+      comment: PcapngWriter.commentOption(`pid=${pid} sock=${tupleKey(sock)} wire=${tupleKey(wire)} proto=${proto}`),
+      expiresAt: proto === 'udp' ? Date.now() + UDP_LIFETIME_MS : undefined,
+    };
     this.verified.set(addrKey(wire, proto), v);
     this.verified.set(addrKey(reverse(wire), proto), v);
     this.drain();
+  }
+
+  /** A traced connection's socket is gone: its wire tuple stops counting after `graceMs`. */
+  closeVerified(wire: AddrTuple, graceMs: number): void {
+    const at = Date.now() + graceMs;
+    for (const k of [addrKey(wire), addrKey(reverse(wire))]) {
+      const v = this.verified.get(k);
+      if (v) v.expiresAt = at;
+    }
+  }
+
+  private lookup(key: string): Verified | undefined {
+    const v = this.verified.get(key);
+    if (v?.expiresAt !== undefined && Date.now() > v.expiresAt) {
+      this.verified.delete(key);
+      return undefined;
+    }
+    return v;
   }
 
   /** The hot path: one lookup, one copy into the writer's buffer. `buf` is reused by cap. */
@@ -326,7 +353,7 @@ export class TracedCapture {
     const key = frameKey(linkType, buf, n);
     if (key === undefined) return;
     const tsUs = Math.round((performance.timeOrigin + performance.now()) * 1000);
-    const v = this.verified.get(key);
+    const v = this.lookup(key);
     if (v) this.writer.writeFrame(iface, tsUs, buf, n, v.comment);
     else if (this.pending.length < 100000) this.pending.push({ iface, tsUs, data: Buffer.from(buf.subarray(0, n)), key, at: Date.now() });
     else this.unattributed++;
@@ -341,7 +368,7 @@ export class TracedCapture {
     const now = Date.now();
     const keep: Pending[] = [];
     for (const p of this.pending) {
-      const v = this.verified.get(p.key);
+      const v = this.lookup(p.key);
       if (v) this.writer.writeFrame(p.iface, p.tsUs, p.data, p.data.length, v.comment);
       else if (expireAll || now - p.at > this.pendingMs) this.unattributed++;
       else keep.push(p);

@@ -131,6 +131,19 @@ export interface HelperWireTupleMessage {
   at: number;
 }
 
+/**
+ * A traced connection's socket is gone: after `graceMs` its wire tuple no longer passes the
+ * capture filter (another process may reuse the tuple). Used by the capture.
+ */
+export interface HelperWireClosedMessage {
+  type: 'wireClosed';
+  pid: number;
+  wire: AddrTuple;
+  proto: 'tcp';
+  graceMs: number;
+  at: number;
+}
+
 /** Counters (totals). `lostEvents`: eBPF ring buffer full; captureKernelDrops: packet socket. */
 export interface HelperStatsMessage {
   type: 'stats';
@@ -186,6 +199,7 @@ export type HelperMessage =
   | HelperConntrackMessage
   | HelperProcessAddedMessage
   | HelperWireTupleMessage
+  | HelperWireClosedMessage
   | HelperStatsMessage
   | HelperCaptureMessage
   | HelperWarningMessage

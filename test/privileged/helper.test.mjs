@@ -268,6 +268,42 @@ describe('privileged helper', { timeout: 150_000 }, () => {
     assert.ok(comments.every((c) => c.startsWith(`connection=tcp-${mine[1]} `)));
   });
 
+  test('a tuple the traced process used is not captured again when an untraced process reuses it', async (t) => {
+    const why = reason ?? skipReason({ pcap: true });
+    if (why) return skipLoudly(t, why);
+    const localPort = 40000 + (process.pid % 20000);
+    const env = { NETTRACE_TEST_LOCAL_PORT: String(localPort), NETTRACE_TEST_LINGER_MS: '4000' };
+    // The traced process connects from `localPort`, resets the connection (no TIME_WAIT keeps
+    // the tuple), then stays alive; after the 2 s grace an untraced process uses the same tuple.
+    const traced = gatedClient(topo.c, [`${topo.net}.2`, 8080, 1, 1000, 'hold'], { env });
+    const h = await startTraced(traced, { pcap: true });
+    await traced.waitFor('HELD ');
+    traced.child.stdin.write('reset\n');
+    await traced.waitFor('DONE');
+    await sleep(2600);
+    const other = spawn(
+      'ip',
+      ['netns', 'exec', topo.c, process.execPath, join(root, 'test/privileged/fixtures/client.mjs'), `${topo.net}.2`, 8080, 1, 1000],
+      {
+        stdio: ['pipe', 'pipe', 'inherit'],
+        env: { ...process.env, NETTRACE_TEST_LOCAL_PORT: String(localPort) },
+      },
+    );
+    let out = '';
+    other.stdout.on('data', (d) => (out += d));
+    await new Promise((r) => other.on('exit', r));
+    assert.match(out, new RegExp(`CONN ${localPort}`), 'the untraced process got the same local port');
+    await traced.exited;
+    await h.exited;
+    const cap = ofType(h, 'capture').at(-1);
+    t.after(() => rmSync(dirname(cap.spool), { recursive: true, force: true }));
+    const { packets } = api().readPcapng(cap.spool);
+    const syns = packets.filter((p) => p.data[14 + 20 + 13] === 0x02).length;
+    assert.equal(syns, 1, "only the traced connection's SYN");
+    assert.ok(packets.length >= 4 && packets.length <= 12, `the traced connection's packets only: ${packets.length}`);
+    assert.equal(cap.unattributed, 0);
+  });
+
   test('a target pid owned by another user is refused with a clear error', async (t) => {
     if (reason) return skipLoudly(t, reason);
     const victim = spawn('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', 'sleep', '30'], { stdio: 'ignore' });
