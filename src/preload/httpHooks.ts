@@ -20,7 +20,7 @@ import { BodyCapture } from './bodies';
 import { captureStack, formatInitiator, type StackHolder } from './initiator';
 import { connOf, constructing } from './socketHooks';
 import type { ConnState, Hook, Tracer } from './tracer';
-import { connFields, now, overrideMethod, toRequestError } from './tracer';
+import { connFields, now, overrideMethod, Slot, toRequestError } from './tracer';
 
 interface ReqState {
   id: string;
@@ -43,7 +43,7 @@ interface ReqState {
   respEncoding?: string;
 }
 
-const stateOf = new WeakMap<object, ReqState>();
+const stateOf = new Slot<ReqState>('nettrace.request');
 
 type TracedRequest = ClientRequest & { _header?: string | null; reusedSocket?: boolean; agent?: { protocol?: string }; res?: IncomingMessage | null };
 
@@ -192,7 +192,7 @@ function sentAtOf(s: ReqState, conn: ConnState | undefined): number | undefined 
  * 'data' listener on each response — a listener would switch the stream to flowing mode, and a
  * property per instance would change the hidden class of every traced response.
  */
-const counting = new WeakMap<object, ReqState>();
+const counting = new Slot<ReqState>('nettrace.response');
 
 function installLifecycleHooks(t: Tracer, hook: Hook): void {
   const define = (proto: object, name: string, value: Function) =>

@@ -15,10 +15,10 @@ import * as net from 'node:net';
 import * as tls from 'node:tls';
 import type { PeerCert, SocketOp } from '../trace/types';
 import type { ConnState, Hook, Tracer } from './tracer';
-import { isTlsCode, now, overrideMethod } from './tracer';
+import { isTlsCode, now, overrideMethod, Slot } from './tracer';
 
 /** Connection state per socket. */
-export const connOf = new WeakMap<object, ConnState>();
+export const connOf = new Slot<ConnState>('nettrace.connection');
 
 /**
  * The latest connection to each `host:port` that has not connected yet. undici reports a failed

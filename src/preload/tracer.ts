@@ -10,6 +10,32 @@ import { HeaderCapture } from './headers';
 import type { Transport } from './transport';
 
 /**
+ * Per-object state kept in a non-enumerable symbol-keyed property: invisible to Object.keys,
+ * JSON and util.inspect, and cheap. A WeakMap would be the textbook choice, but V8 processes
+ * WeakMap entries as ephemerons in every GC, and with two or three short-lived entries per
+ * request that cost showed up as a large share of the tracer's overhead.
+ */
+export class Slot<T> {
+  private readonly key: symbol;
+
+  constructor(name: string) {
+    this.key = Symbol(name);
+  }
+
+  get(obj: object): T | undefined {
+    return (obj as Record<symbol, T | undefined>)[this.key];
+  }
+
+  has(obj: object): boolean {
+    return (obj as Record<symbol, unknown>)[this.key] !== undefined;
+  }
+
+  set(obj: object, value: T): void {
+    Object.defineProperty(obj, this.key, { value, writable: true, configurable: true, enumerable: false });
+  }
+}
+
+/**
  * Replaces a method on one object (not its prototype) with a wrapper, as a non-enumerable own
  * property, so `Object.keys`, spreading and inspection of the program's objects are unchanged.
  */

@@ -15,7 +15,7 @@ import { bodyCap } from './httpHooks';
 import { captureStack, formatInitiator, type StackHolder } from './initiator';
 import { connOf, dialingTo } from './socketHooks';
 import type { ConnState, Hook, Tracer } from './tracer';
-import { connFields, now, toRequestError } from './tracer';
+import { connFields, now, Slot, toRequestError } from './tracer';
 
 interface UndiciRequest {
   origin?: string | URL;
@@ -42,7 +42,7 @@ interface UState {
   respEncoding?: string;
 }
 
-const stateOf = new WeakMap<object, UState>();
+const stateOf = new Slot<UState>('nettrace.request');
 /** The connection a failed connect was for, keyed by the error object undici passes on. */
 const failedConnect = new WeakMap<object, ConnState>();
 
