@@ -111,14 +111,17 @@ static __always_inline void count(__u32 which)
 		(*v)++;
 }
 
+/* tp_btf arguments are BTF-typed kernel pointers: fields are read directly (CO-RE relocated
+ * through vmlinux.h's preserve_access_index), cheaper than a bpf_probe_read_kernel() per field
+ * on paths that run for every socket of the machine. */
 static __always_inline void fill_tuple(struct nt_event *e, const struct sock *sk)
 {
-	e->family = BPF_CORE_READ(sk, __sk_common.skc_family);
-	e->sport = BPF_CORE_READ(sk, __sk_common.skc_num);
-	e->dport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	e->family = sk->__sk_common.skc_family;
+	e->sport = sk->__sk_common.skc_num;
+	e->dport = bpf_ntohs(sk->__sk_common.skc_dport);
 	if (e->family == AF_INET) {
-		__u32 s = BPF_CORE_READ(sk, __sk_common.skc_rcv_saddr);
-		__u32 d = BPF_CORE_READ(sk, __sk_common.skc_daddr);
+		__u32 s = sk->__sk_common.skc_rcv_saddr;
+		__u32 d = sk->__sk_common.skc_daddr;
 		__builtin_memcpy(e->saddr, &s, 4);
 		__builtin_memcpy(e->daddr, &d, 4);
 	} else {
@@ -129,20 +132,22 @@ static __always_inline void fill_tuple(struct nt_event *e, const struct sock *sk
 
 static __always_inline void fill_metrics(struct nt_metrics *m, const struct sock *sk)
 {
-	const struct tcp_sock *tp = (const struct tcp_sock *)sk;
-	m->srtt_us = BPF_CORE_READ(tp, srtt_us) >> 3;
-	m->rttvar_us = BPF_CORE_READ(tp, mdev_us) >> 2;
-	m->total_retrans = BPF_CORE_READ(tp, total_retrans);
-	m->snd_cwnd = BPF_CORE_READ(tp, snd_cwnd);
-	m->segs_in = BPF_CORE_READ(tp, segs_in);
-	m->segs_out = BPF_CORE_READ(tp, segs_out);
-	m->lost = BPF_CORE_READ(tp, lost);
+	struct tcp_sock *tp = bpf_skc_to_tcp_sock((void *)sk);
+	if (!tp)
+		return;
+	m->srtt_us = tp->srtt_us >> 3;
+	m->rttvar_us = tp->mdev_us >> 2;
+	m->total_retrans = tp->total_retrans;
+	m->snd_cwnd = tp->snd_cwnd;
+	m->segs_in = tp->segs_in;
+	m->segs_out = tp->segs_out;
+	m->lost = tp->lost;
 	if (bpf_core_field_exists(tp->total_rto))
-		m->total_rto = BPF_CORE_READ(tp, total_rto);
-	m->bytes_acked = BPF_CORE_READ(tp, bytes_acked);
-	m->bytes_received = BPF_CORE_READ(tp, bytes_received);
-	m->bytes_sent = BPF_CORE_READ(tp, bytes_sent);
-	m->bytes_retrans = BPF_CORE_READ(tp, bytes_retrans);
+		m->total_rto = tp->total_rto;
+	m->bytes_acked = tp->bytes_acked;
+	m->bytes_received = tp->bytes_received;
+	m->bytes_sent = tp->bytes_sent;
+	m->bytes_retrans = tp->bytes_retrans;
 }
 
 static __always_inline int emit(__u8 type, const struct sock *sk, struct conn *c, __u64 now)
@@ -186,7 +191,7 @@ static __always_inline int emit(__u8 type, const struct sock *sk, struct conn *c
 SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(on_set_state, const struct sock *sk, const int oldstate, const int newstate)
 {
-	if (BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP)
+	if (sk->sk_protocol != IPPROTO_TCP)
 		return 0;
 	__u64 key = (__u64)sk;
 	__u64 now = bpf_ktime_get_ns();
@@ -302,7 +307,7 @@ int BPF_PROG(on_retransmit, const struct sock *sk, const struct sk_buff *skb, in
 	struct conn *c = bpf_map_lookup_elem(&conns, &key);
 	if (!c)
 		return 0;
-	if (BPF_CORE_READ(sk, __sk_common.skc_state) == NT_TCP_SYN_SENT)
+	if (sk->__sk_common.skc_state == NT_TCP_SYN_SENT)
 		__sync_fetch_and_add(&c->syn_retrans, 1);
 	else
 		__sync_fetch_and_add(&c->retrans_ev, 1);
@@ -480,7 +485,7 @@ static __always_inline int skb_key(struct sk_buff *skb, struct nt_cap_key *k)
 SEC("tp_btf/net_dev_queue")
 int BPF_PROG(on_dev_queue, struct sk_buff *skb)
 {
-	struct sock *sk = BPF_CORE_READ(skb, sk);
+	struct sock *sk = skb->sk;
 	if (!sk)
 		return 0;
 	__u64 key = (__u64)sk;

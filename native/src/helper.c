@@ -148,17 +148,26 @@ static void emit_metrics(const struct nt_event *e, int final)
 	nt_json_end(&j);
 }
 
-static int on_event(void *ctx, void *data, size_t size)
+/*
+ * CONNECT events wait until the end of the ring-buffer batch they came in: a connection whose
+ * CLOSE is in the same batch (it lived less than one poll, ~50 ms, as most do at high rates) gets
+ * only its final tcpMetrics line, which carries connectLatencyUs too. Half the lines per
+ * connection where it matters most.
+ */
+#define PENDING_MAX 4096
+#define PENDING_SLOTS 8192
+static struct nt_event pending[PENDING_MAX];
+static int n_pending;
+static int pending_slot[PENDING_SLOTS]; /* index + 1 into pending[], 0 = empty, -1 = removed */
+
+static uint32_t slot_of(uint64_t sk) { return (uint32_t)((sk >> 6) * 2654435761u) % PENDING_SLOTS; }
+
+static void emit_connect(const struct nt_event *e)
 {
-	const struct nt_event *e = data;
 	struct nt_tuple t;
 	struct nt_json j;
-	if (size < sizeof(*e))
-		return 0;
-	switch (e->type) {
-	case NT_EV_CONNECT:
-		tuple_of(e, &t);
-		nt_json_begin(&j, "tcpConnect");
+	tuple_of(e, &t);
+	nt_json_begin(&j, "tcpConnect");
 		nt_json_u64(&j, "pid", e->tgid);
 		nt_json_str(&j, "comm", e->comm);
 		nt_json_tuple(&j, "addrTuple", &t);
@@ -166,12 +175,102 @@ static int on_event(void *ctx, void *data, size_t size)
 		nt_json_num(&j, "at", nt_mono_to_epoch_ms(e->est_ns));
 		nt_json_num(&j, "connectLatencyUs", (e->est_ns - e->start_ns) / 1e3);
 		nt_json_u64(&j, "synRetransmits", e->syn_retrans);
-		nt_json_u64(&j, "rttUs", e->m.srtt_us);
-		nt_json_end(&j);
-		if (ct)
-			nt_ct_track(ct, &t, e->tgid);
+	nt_json_u64(&j, "rttUs", e->m.srtt_us);
+	nt_json_end(&j);
+	if (ct)
+		nt_ct_track(ct, &t, e->tgid);
+}
+
+static void flush_pending(void)
+{
+	for (int i = 0; i < n_pending; i++)
+		if (pending[i].type == NT_EV_CONNECT)
+			emit_connect(&pending[i]);
+	n_pending = 0;
+	memset(pending_slot, 0, sizeof(pending_slot));
+}
+
+/* Takes back the pending CONNECT of this socket: the event (no longer pending), or NULL. */
+static struct nt_event *unpend(uint64_t sk)
+{
+	for (uint32_t i = slot_of(sk), n = 0; n < PENDING_SLOTS; i = (i + 1) % PENDING_SLOTS, n++) {
+		int v = pending_slot[i];
+		if (v == 0)
+			return NULL;
+		if (v > 0 && pending[v - 1].sk == sk && pending[v - 1].type == NT_EV_CONNECT) {
+			pending_slot[i] = -1;
+			pending[v - 1].type = 0; /* flush_pending() skips it */
+			return &pending[v - 1];
+		}
+	}
+	return NULL;
+}
+
+static void pend(const struct nt_event *e)
+{
+	if (n_pending == PENDING_MAX)
+		flush_pending();
+	pending[n_pending] = *e;
+	uint32_t i = slot_of(e->sk);
+	while (pending_slot[i] > 0)
+		i = (i + 1) % PENDING_SLOTS;
+	pending_slot[i] = ++n_pending;
+}
+
+static void emit_wire(const struct nt_event *e)
+{
+	struct nt_tuple t;
+	struct nt_json j;
+	tuple_of(e, &t);
+	nt_json_begin(&j, "wireTuple");
+	nt_json_u64(&j, "pid", e->tgid);
+	nt_json_tuple(&j, "addrTuple", &t);
+	/* The wire tuple has the family of the packet: a v4-mapped socket sends IPv4. */
+	t.family = e->wfamily;
+	memcpy(t.saddr, e->wsaddr, 16);
+	memcpy(t.daddr, e->wdaddr, 16);
+	t.sport = e->wsport;
+	t.dport = e->wdport;
+	nt_json_tuple(&j, "wire", &t);
+	nt_json_str(&j, "proto", e->wproto == IPPROTO_UDP ? "udp" : "tcp");
+	nt_json_num(&j, "at", nt_mono_to_epoch_ms(e->ts_ns));
+	nt_json_end(&j);
+}
+
+static void emit_wire_closed(const struct nt_event *e)
+{
+	struct nt_tuple t = {0};
+	struct nt_json j;
+	t.family = e->wfamily;
+	memcpy(t.saddr, e->wsaddr, 16);
+	memcpy(t.daddr, e->wdaddr, 16);
+	t.sport = e->wsport;
+	t.dport = e->wdport;
+	nt_json_begin(&j, "wireClosed");
+	nt_json_u64(&j, "pid", e->tgid);
+	nt_json_tuple(&j, "wire", &t);
+	nt_json_str(&j, "proto", "tcp");
+	nt_json_u64(&j, "graceMs", NT_TCP_GRACE_NS / 1000000);
+	nt_json_num(&j, "at", nt_mono_to_epoch_ms(e->ts_ns));
+	nt_json_end(&j);
+}
+
+static int on_event(void *ctx, void *data, size_t size)
+{
+	const struct nt_event *e = data;
+	struct nt_event *connect;
+	struct nt_tuple t;
+	struct nt_json j;
+	if (size < sizeof(*e))
+		return 0;
+	switch (e->type) {
+	case NT_EV_CONNECT:
+		pend(e);
 		break;
 	case NT_EV_UPDATE:
+		/* A live connection's later news: its tcpConnect goes first. */
+		if ((connect = unpend(e->sk)))
+			emit_connect(connect);
 		emit_metrics(e, 0);
 		if (ct) {
 			tuple_of(e, &t);
@@ -179,9 +278,12 @@ static int on_event(void *ctx, void *data, size_t size)
 		}
 		break;
 	case NT_EV_CLOSE:
+		connect = unpend(e->sk);
 		emit_metrics(e, 1);
 		if (ct && e->est_ns) {
 			tuple_of(e, &t);
+			if (connect)
+				nt_ct_track(ct, &t, e->tgid);
 			nt_ct_refresh(ct, &t, 1, 0);
 		}
 		break;
@@ -192,36 +294,11 @@ static int on_event(void *ctx, void *data, size_t size)
 		nt_json_num(&j, "at", nt_mono_to_epoch_ms(e->ts_ns));
 		nt_json_end(&j);
 		break;
-	case NT_EV_WIRE_END:
-		memset(&t, 0, sizeof(t));
-		t.family = e->wfamily;
-		memcpy(t.saddr, e->wsaddr, 16);
-		memcpy(t.daddr, e->wdaddr, 16);
-		t.sport = e->wsport;
-		t.dport = e->wdport;
-		nt_json_begin(&j, "wireClosed");
-		nt_json_u64(&j, "pid", e->tgid);
-		nt_json_tuple(&j, "wire", &t);
-		nt_json_str(&j, "proto", "tcp");
-		nt_json_u64(&j, "graceMs", NT_TCP_GRACE_NS / 1000000);
-		nt_json_num(&j, "at", nt_mono_to_epoch_ms(e->ts_ns));
-		nt_json_end(&j);
-		break;
 	case NT_EV_WIRE:
-		tuple_of(e, &t);
-		nt_json_begin(&j, "wireTuple");
-		nt_json_u64(&j, "pid", e->tgid);
-		nt_json_tuple(&j, "addrTuple", &t);
-		/* The wire tuple has the family of the packet: a v4-mapped socket sends IPv4. */
-		t.family = e->wfamily;
-		memcpy(t.saddr, e->wsaddr, 16);
-		memcpy(t.daddr, e->wdaddr, 16);
-		t.sport = e->wsport;
-		t.dport = e->wdport;
-		nt_json_tuple(&j, "wire", &t);
-		nt_json_str(&j, "proto", e->wproto == IPPROTO_UDP ? "udp" : "tcp");
-		nt_json_num(&j, "at", nt_mono_to_epoch_ms(e->ts_ns));
-		nt_json_end(&j);
+		emit_wire(e);
+		break;
+	case NT_EV_WIRE_END:
+		emit_wire_closed(e);
 		break;
 	}
 	return 0;
@@ -500,6 +577,7 @@ static int run_bpf(struct options *o)
 	while (!stopping) {
 		int n = poll(fds, nfds, 50);
 		ring_buffer__consume(rb);
+		flush_pending();
 		fflush(stdout);
 		if (n < 0 && errno != EINTR)
 			break;
@@ -544,6 +622,7 @@ static int run_bpf(struct options *o)
 		}
 	}
 	ring_buffer__consume(rb);
+	flush_pending();
 	if (ct) {
 		nt_ct_handle_events(ct);
 		nt_ct_close(ct);

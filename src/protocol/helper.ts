@@ -36,7 +36,11 @@ export interface HelperReadyMessage {
   authority?: HelperAuthority;
 }
 
-/** A traced connection completed its handshake (SYN_SENT → ESTABLISHED). */
+/**
+ * A traced connection completed its handshake (SYN_SENT → ESTABLISHED). Omitted (bpf mode) when
+ * the connection also closed before the helper's next read of the ring buffer (~50 ms): its final
+ * tcpMetrics line then carries connectLatencyUs and synRetransmits.
+ */
 export interface HelperTcpConnectMessage {
   type: 'tcpConnect';
   pid: number;
