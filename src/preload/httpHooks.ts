@@ -21,6 +21,7 @@ import { captureStack, formatInitiator, type StackHolder } from './initiator';
 import { connOf, constructing } from './socketHooks';
 import type { ConnState, Hook, Tracer } from './tracer';
 import { connFields, now, overrideMethod, Slot, toRequestError } from './tracer';
+import { lazy } from './transport';
 
 interface ReqState {
   id: string;
@@ -149,8 +150,8 @@ function onStart(t: Tracer, hook: Hook, req: TracedRequest): void {
     reusedConn: reused,
   };
   if (typeof req._header === 'string') {
-    const headers = t.headers.fromHeaderBlock(req._header);
-    if (headers) fields.reqHeaders = headers;
+    const block = req._header;
+    if (t.headers.mode !== 'none') fields.reqHeaders = lazy(() => t.headers.fromHeaderBlock(block));
     // Node adds Content-Length itself for `end(data)`, so read what was actually sent.
     const len = /\r\ncontent-length:[ \t]*(\d+)/i.exec(req._header);
     if (len) fields.reqContentLen = Number(len[1]);
@@ -160,9 +161,9 @@ function onStart(t: Tracer, hook: Hook, req: TracedRequest): void {
     if (conn.dialFor !== undefined && conn.dialFor !== s.id) delete fields.dial;
   }
   if (s.stack) {
-    const initiator = formatInitiator(s.stack, t.stackDepth, t.ownFile);
+    const stack = s.stack;
     s.stack = undefined;
-    if (initiator) fields.initiator = initiator;
+    fields.initiator = lazy(() => formatInitiator(stack, t.stackDepth, t.ownFile));
   }
   // `request.start` is published from _finish: the body, if any, has been written by now.
   s.flushedAt = now();
@@ -261,8 +262,8 @@ function onResponse(t: Tracer, req: TracedRequest, res: IncomingMessage): void {
     protoMajor: res.httpVersionMajor,
     protoMinor: res.httpVersionMinor,
   };
-  const headers = t.headers.fromFlat(res.rawHeaders);
-  if (headers) fields.respHeaders = headers;
+  const raw = res.rawHeaders;
+  if (t.headers.mode !== 'none') fields.respHeaders = lazy(() => t.headers.fromFlat(raw));
   t.record('httpRequests', s.id, fields);
   if (t.config.bodies) {
     s.respBody = new BodyCapture(bodyCap(t));

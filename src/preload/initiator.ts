@@ -66,6 +66,8 @@ export function formatInitiator(holder: StackHolder, depth: number, ownFile: str
   const user: StackFrame[] = [];
   const library: StackFrame[] = [];
   for (const site of sites as CallSiteLike[]) {
+    // Each CallSite getter is a call into V8: stop once there is nothing more to keep.
+    if (user.length >= depth) break;
     const file = site.getFileName() ?? site.getScriptNameOrSourceURL?.() ?? undefined;
     if (!file || file === ownFile || file.startsWith('node:') || !file.includes('/') && !file.includes('\\')) continue;
     const frame: StackFrame = {
@@ -77,7 +79,7 @@ export function formatInitiator(holder: StackHolder, depth: number, ownFile: str
     if (fn) frame.function = fn;
     if (/[\\/]node_modules[\\/]/.test(file)) {
       frame.library = true;
-      library.push(frame);
+      if (library.length < depth) library.push(frame);
     } else {
       user.push(frame);
     }

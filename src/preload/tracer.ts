@@ -43,9 +43,12 @@ export function overrideMethod<T extends object, K extends keyof T>(obj: T, name
   Object.defineProperty(obj, name, { value: fn, writable: true, configurable: true, enumerable: false });
 }
 
+/** The thread's time origin (epoch ms); `performance.timeOrigin` is a getter, read it once. */
+const timeOrigin = performance.timeOrigin;
+
 /** Epoch milliseconds with sub-millisecond resolution. */
 export function now(): number {
-  return performance.timeOrigin + performance.now();
+  return timeOrigin + performance.now();
 }
 
 /** What the preload knows about one outgoing TCP connection (and its dial and TLS session). */
@@ -111,7 +114,7 @@ export class Tracer {
     const redact = new Set(DEFAULT_REDACTED_HEADERS);
     for (const name of config.redact ?? []) redact.add(String(name).toLowerCase());
     this.headers = new HeaderCapture(config.headers ?? 'values', redact);
-    this.stackDepth = config.stackDepth ?? 12;
+    this.stackDepth = config.stackDepth ?? 10;
   }
 
   /** A new connection-local id with a kind prefix ("r12"). */

@@ -169,7 +169,10 @@ export class Transport {
         this.statsDue = false;
         text += JSON.stringify(this.stats()) + '\n';
       }
-      for (const m of batch) text += JSON.stringify(m) + '\n';
+      for (const m of batch) {
+        if (m.type === 'record') resolveLazy(m.fields);
+        text += JSON.stringify(m) + '\n';
+      }
       this.write(Buffer.from(text, 'utf8'));
     } catch {
       // EPIPE/ECONNRESET: the collector went away.
@@ -201,5 +204,29 @@ export class Transport {
     }
     this.pending = off < buf.length ? buf.subarray(off) : undefined;
     return this.pending === undefined;
+  }
+}
+
+/**
+ * A field whose value is a function is computed here, when its batch is sent, rather than on the
+ * request's path (stack formatting, header parsing): the program's request goes on at once, and
+ * the work lands in a flush, often while the program is waiting on the network anyway. A value
+ * that fails to compute is dropped.
+ */
+export function lazy<T>(compute: () => T | undefined): T {
+  return compute as unknown as T;
+}
+
+function resolveLazy(fields: Record<string, unknown>): void {
+  for (const key in fields) {
+    const value = fields[key];
+    if (typeof value !== 'function') continue;
+    try {
+      const v = (value as () => unknown)();
+      if (v === undefined) delete fields[key];
+      else fields[key] = v;
+    } catch {
+      delete fields[key];
+    }
   }
 }

@@ -16,6 +16,7 @@ import { captureStack, formatInitiator, type StackHolder } from './initiator';
 import { connOf, dialingTo } from './socketHooks';
 import type { ConnState, Hook, Tracer } from './tracer';
 import { connFields, now, Slot, toRequestError } from './tracer';
+import { lazy } from './transport';
 
 interface UndiciRequest {
   origin?: string | URL;
@@ -196,9 +197,9 @@ export function installUndiciHooks(t: Tracer): void {
         s.reqBody = () => cap.result(type, encoding);
       }
     }
-    const initiator = formatInitiator(s.stack!, t.stackDepth, t.ownFile);
+    const stack = s.stack!;
     s.stack = undefined;
-    if (initiator) fields.initiator = initiator;
+    fields.initiator = lazy(() => formatInitiator(stack, t.stackDepth, t.ownFile));
     t.record('httpRequests', s.id, fields);
     countBodies(t, hook, Object.getPrototypeOf(req) as object);
   });
@@ -247,8 +248,8 @@ export function installUndiciHooks(t: Tracer): void {
       protoMajor: s.conn?.alpn === 'h2' ? 2 : 1,
       protoMinor: s.conn?.alpn === 'h2' ? 0 : 1,
     };
-    const headers = res.headers ? t.headers.fromFlat(res.headers) : undefined;
-    if (headers) fields.respHeaders = headers;
+    const raw = res.headers;
+    if (raw && t.headers.mode !== 'none') fields.respHeaders = lazy(() => t.headers.fromFlat(raw));
     if (t.config.bodies) {
       s.respBody = new BodyCapture(bodyCap(t));
       s.respType = flatHeader(res.headers, 'content-type');

@@ -28,7 +28,7 @@ export interface PreloadConfig {
   redact?: string[];
   /** Maximum events held while the collector is slow or gone (default 20000). */
   maxQueuedEvents?: number;
-  /** Maximum stack frames kept per initiator (default 12). */
+  /** Maximum stack frames kept per initiator (default 10). */
   stackDepth?: number;
   /**
    * Resolve names of traced connections with the in-process resolver, recording every DNS query
