@@ -116,7 +116,7 @@ async function main() {
 
   // 3. capture: traced blast + untraced blast on lo.
   const untracedWrites = 20000;
-  const tracedWrites = 45000;
+  const tracedWrites = 48000;
   const blastSecs = quick ? 3 : 5;
   // The traced connection writes small chunks to an echo server (data both ways, ACKs mostly
   // piggybacked): about 50,000 packets/s.
