@@ -54,6 +54,7 @@ import fs = require('node:fs');
 import net = require('node:net');
 import crypto = require('node:crypto');
 import packet = require('dns-packet');
+import type { AddrTuple } from '../trace/types';
 import {
   defaultResolvConf,
   hostsKey,
@@ -87,13 +88,8 @@ export interface ResolverConfig {
   rotate?: boolean;
 }
 
-/** Source and destination of a socket. */
-export interface AddrTuple {
-  srcIP: string;
-  srcPort: number;
-  dstIP: string;
-  dstPort: number;
-}
+/** Source and destination of a socket (the trace model's type). */
+export type { AddrTuple };
 
 /** A question as recorded: name with trailing dot, type name, numeric class. */
 export interface DnsQuestionRecord {
