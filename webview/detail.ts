@@ -1,26 +1,47 @@
 /**
  * The detail view of the selected request: a header (method, URL, status), the diagnosis of a
- * failed/slow request, and tabs Timing / Headers / Connection / TLS / Initiator. Rebuilt from
- * scratch on selection (a few hundred nodes at most); all data goes in as Text nodes.
+ * failed/slow request, and tabs Timing / Headers / Body / Connection / DNS / TLS / Initiator.
+ * Rebuilt from scratch on selection (a few hundred nodes at most, long lists capped); all data
+ * goes in as Text nodes.
  */
 
-import type { HeaderPair, HttpRequest, PeerCert, StackFrame } from '../src/trace/types';
+import type { CapturedBody, DnsQuery, HeaderPair, HttpRequest, PeerCert, SocketOp, StackFrame, TlsTunnel } from '../src/trace/types';
+import { explainTlsError, TLS_ERROR_LABELS } from '../src/trace/tlsErrors';
+import { bodyView, MAX_SHOWN_TEXT } from './body';
 import { h, icon, type Child } from './dom';
-import { basename, formatBytes, formatDate, formatHostPort, formatMs, formatProtocol, REDACTED_VALUE } from './format';
+import {
+  basename,
+  formatAt,
+  formatBytes,
+  formatCount,
+  formatDate,
+  formatHostPort,
+  formatHttp2Error,
+  formatMs,
+  formatProtocol,
+  REDACTED_VALUE,
+} from './format';
 import type { Row, TraceModel } from './model';
 import { PHASES, PHASE_LABELS, requestSegments, totalTime } from './waterfall';
 
 /** The detail tabs. */
-export type DetailTab = 'timing' | 'headers' | 'connection' | 'tls' | 'initiator';
+export type DetailTab = 'timing' | 'headers' | 'body' | 'connection' | 'dns' | 'tls' | 'initiator';
 
 /** Tabs in display order with their labels. */
 export const DETAIL_TABS: ReadonlyArray<[DetailTab, string]> = [
   ['timing', 'Timing'],
   ['headers', 'Headers'],
+  ['body', 'Body'],
   ['connection', 'Connection'],
+  ['dns', 'DNS'],
   ['tls', 'TLS'],
   ['initiator', 'Initiator'],
 ];
+
+/** Socket operations rendered in the Connection tab; the rest are counted. */
+export const MAX_SOCKET_OPS_SHOWN = 200;
+/** DNS answers rendered per reply; the rest are counted. */
+const MAX_DNS_ANSWERS_SHOWN = 100;
 
 /** What the detail view asks its owner to do. */
 export interface DetailEvents {
@@ -95,8 +116,14 @@ export class DetailView {
       b.setAttribute('aria-selected', String(on));
       b.tabIndex = on ? 0 : -1;
     }
-    const tls = this.tlsTunnelOf(row.req);
+    const req = row.req;
+    const tls = this.tlsTunnelOf(req);
     this.tabButtons.get('tls')!.classList.toggle('dim', !tls);
+    this.tabButtons.get('body')!.classList.toggle('dim', !req.reqBody && !req.respBody);
+    const dial = this.dialOf(req);
+    this.tabButtons
+      .get('dns')!
+      .classList.toggle('dim', !dial || (!dial.dnsLookups?.length && !this.model.dnsQueriesOf(dial.traceID).length));
     this.head.replaceChildren(...this.renderHead(row));
     let body: Child[];
     switch (this.tab) {
@@ -106,8 +133,14 @@ export class DetailView {
       case 'headers':
         body = this.renderHeaders(row);
         break;
+      case 'body':
+        body = this.renderBody(row);
+        break;
       case 'connection':
         body = this.renderConnection(row);
+        break;
+      case 'dns':
+        body = this.renderDns(row);
         break;
       case 'tls':
         body = this.renderTls(row);
@@ -135,8 +168,16 @@ export class DetailView {
     }
   }
 
-  private tlsTunnelOf(req: HttpRequest) {
+  private tlsTunnelOf(req: HttpRequest): TlsTunnel | undefined {
     return req.tlsTunnel ? this.model.tlsTunnels.get(req.tlsTunnel) : undefined;
+  }
+
+  /** The dial of a request: its own, or the one that opened its connection. */
+  private dialOf(req: HttpRequest) {
+    const m = this.model;
+    if (req.dial) return m.dials.get(req.dial);
+    const conn = req.tcpConn ? m.tcpConns.get(req.tcpConn) : undefined;
+    return conn?.fromDial ? m.dials.get(conn.fromDial) : undefined;
   }
 
   private renderHead(row: Row): HTMLElement[] {
@@ -205,17 +246,21 @@ export class DetailView {
     out.push(h('h3', null, null, 'Phases'), table);
     if (t && t.ssl > 0) out.push(h('div', 'note', null, `HAR "connect" is ${formatMs(t.connect)}: TCP connect plus the TLS handshake.`));
     const total = t ? totalTime(t) : row.duration;
-    out.push(
-      h('h3', null, null, 'Times'),
-      kv([
-        ['Total', formatMs(total)],
-        ['Started', Number.isFinite(start) ? `+${formatMs(start)}` : '—'],
-        ['Request sent', req.reqSentAt !== undefined ? `+${formatMs(req.reqSentAt)}` : '—'],
-        ['First byte', req.respRecvAt !== undefined ? `+${formatMs(req.respRecvAt)}` : '—'],
-        ['Done', req.respDoneAt !== undefined ? `+${formatMs(req.respDoneAt)}` : row.cls === 'pending' ? 'pending' : '—'],
-        ['Connection', req.reusedConn ? 'reused (no DNS/connect/TLS)' : req.tcpConn ? 'new' : '—'],
-      ]),
-    );
+    const times: Array<[string, Child]> = [
+      ['Total', formatMs(total)],
+      ['Started', Number.isFinite(start) ? `+${formatMs(start)}` : '—'],
+      ['Request sent', req.reqSentAt !== undefined ? `+${formatMs(req.reqSentAt)}` : '—'],
+      ['First byte', req.respRecvAt !== undefined ? `+${formatMs(req.respRecvAt)}` : '—'],
+      ['Done', req.respDoneAt !== undefined ? `+${formatMs(req.respDoneAt)}` : row.cls === 'pending' ? 'pending' : '—'],
+      ['Connection', req.reusedConn ? 'reused (no DNS/connect/TLS)' : req.tcpConn ? 'new' : '—'],
+    ];
+    // On HTTP/2 the stream shares its session's connection: the phases above are the stream's.
+    if (req.http2StreamId !== undefined) times.push(['HTTP/2 stream', `#${req.http2StreamId}`]);
+    if (req.http2RstCode !== undefined)
+      times.push(['Stream reset', h('span', 'error-text', null, `RST_STREAM ${formatHttp2Error(req.http2RstCode)}`)]);
+    if (req.http2Goaway)
+      times.push(['Session GOAWAY', `${formatHttp2Error(req.http2Goaway.errorCode)}, last stream #${req.http2Goaway.lastStreamID}`]);
+    out.push(h('h3', null, null, 'Times'), kv(times));
     return out;
   }
 
@@ -306,14 +351,50 @@ export class DetailView {
         );
       }
     }
-    if (req.proxy)
+    if (req.proxy) {
+      const tunnel = req.proxy.tunnel ? m.tcpConns.get(req.proxy.tunnel) : undefined;
+      const ta = tunnel?.addrTuple;
+      const proxyTls = m.tlsTunnelsOn(req.proxy.tunnel ?? req.tcpConn).find((t) => t.forProxy);
       out.push(
         h('h3', null, null, 'Proxy'),
         kv([
-          ['URL', req.proxy.url],
-          ['Tunnel', req.proxy.tunnel ?? '—'],
+          ['URL', h('span', 'selectable', null, req.proxy.url)],
+          [
+            'Tunnel',
+            req.proxy.tunnel
+              ? `${req.proxy.tunnel}${ta ? ` (${formatHostPort(ta.srcIP, ta.srcPort)} → ${formatHostPort(ta.dstIP, ta.dstPort)})` : ''}`
+              : 'none (requests forwarded by the proxy)',
+          ],
+          ['TLS to the proxy', proxyTls ? `yes (${proxyTls.tlsVersion ?? 'TLS'}) — see the TLS tab` : 'no'],
         ]),
       );
+    }
+    if (req.http2StreamId !== undefined || req.http2RstCode !== undefined || req.http2Goaway) {
+      const g = req.http2Goaway;
+      out.push(
+        h('h3', null, null, 'HTTP/2'),
+        kv([
+          ['Stream', req.http2StreamId !== undefined ? `#${req.http2StreamId}` : '—'],
+          [
+            'RST_STREAM',
+            req.http2RstCode !== undefined ? h('span', 'error-text', null, formatHttp2Error(req.http2RstCode)) : 'none (closed normally)',
+          ],
+          [
+            'GOAWAY',
+            g
+              ? h(
+                  'span',
+                  g.errorCode ? 'error-text' : null,
+                  null,
+                  `${formatHttp2Error(g.errorCode)}, last stream #${g.lastStreamID}`,
+                  req.http2StreamId !== undefined && req.http2StreamId > g.lastStreamID ? ' (this stream was not processed)' : '',
+                )
+              : 'none',
+          ],
+        ]),
+      );
+    }
+    if (conn?.socketTrace) out.push(...socketOpsSection(conn.socketTrace, req, conn.requestCount));
     if (dial) {
       const d = dial.dialEndAt !== undefined ? dial.dialEndAt - dial.dialBeginAt : undefined;
       out.push(
@@ -325,17 +406,7 @@ export class DetailView {
           ['Result', dial.dialErr ? h('span', 'error-text', null, dial.dialErr) : dial.establishedConn ? 'connected' : '—'],
         ]),
         h('h3', null, null, `DNS lookups (${dial.dnsLookups.length})`),
-        dial.dnsLookups.length
-          ? table(
-              ['Host', 'Time', 'Addresses', 'Error'],
-              dial.dnsLookups.map((l) => [
-                l.host,
-                formatMs(l.endAt !== undefined ? l.endAt - l.beginAt : undefined),
-                l.addresses.length ? l.addresses.join(', ') : '—',
-                l.error ? h('span', 'error-text', null, l.error) : '',
-              ]),
-            )
-          : h('div', 'muted', null, 'No lookup (IP address, or resolved elsewhere).'),
+        lookupTable(dial.dnsLookups),
         h('h3', null, null, `Connect attempts (${dial.connectAttempts.length})`),
         dial.connectAttempts.length
           ? table(
@@ -357,12 +428,177 @@ export class DetailView {
     return out;
   }
 
+  // ---- Body ------------------------------------------------------------------------------------
+
+  private renderBody(row: Row): Child[] {
+    const req = row.req;
+    if (!req.reqBody && !req.respBody && !this.model.bodiesRecorded) {
+      return [
+        h(
+          'div',
+          'placeholder',
+          null,
+          'Bodies were not recorded — enable ',
+          h('code', null, null, 'bodies'),
+          ' in the launch configuration or run with ',
+          h('code', null, null, '--bodies'),
+          '.',
+        ),
+      ];
+    }
+    const respMissing =
+      row.cls === 'pending'
+        ? 'No response yet.'
+        : req.reqError && req.respStatusCode === undefined
+          ? 'No response (the request failed).'
+          : 'No response body.';
+    return [
+      ...bodySection('Response body', req.respBody, respMissing),
+      ...bodySection('Request body', req.reqBody, req.reqContentLen ? 'Request body not captured.' : 'No request body.'),
+    ];
+  }
+
+  // ---- DNS -------------------------------------------------------------------------------------
+
+  private renderDns(row: Row): Child[] {
+    const req = row.req;
+    const dial = this.dialOf(req);
+    if (!dial)
+      return [
+        h(
+          'div',
+          'placeholder',
+          null,
+          req.reusedConn ? 'Reused connection: its name was resolved before this trace began.' : 'No DNS information for this request.',
+        ),
+      ];
+    const out: Child[] = [];
+    if (!req.dial) out.push(h('div', 'note', null, `Reused connection: the lookups of the dial that opened it (${dial.traceID}).`));
+    out.push(h('h3', null, null, `Lookups (${dial.dnsLookups.length})`), lookupTable(dial.dnsLookups));
+    const queries = this.model.dnsQueriesOf(dial.traceID);
+    if (!queries.length) {
+      if (this.model.dnsTraced)
+        out.push(h('div', 'note', null, 'No DNS messages for this dial (an IP address, /etc/hosts, or a cached answer).'));
+      else
+        out.push(
+          h(
+            'div',
+            'note',
+            null,
+            'DNS messages were not recorded — enable ',
+            h('code', null, null, 'dnsTrace'),
+            ' in the launch configuration or run with ',
+            h('code', null, null, '--dns-trace'),
+            '.',
+          ),
+        );
+      return out;
+    }
+    for (const q of queries) out.push(...this.dnsQuerySection(q));
+    return out;
+  }
+
+  private dnsQuerySection(q: DnsQuery): Child[] {
+    const queries = Array.isArray(q.dnsQueryMsgs) ? q.dnsQueryMsgs : [];
+    const replies = Array.isArray(q.dnsReplyMsgs) ? q.dnsReplyMsgs : [];
+    const udp = q.connection ? this.model.udpConns.get(q.connection) : undefined;
+    const tcp = q.tcpConn ? this.model.tcpConns.get(q.tcpConn) : undefined;
+    const a = udp?.addrTuple ?? tcp?.addrTuple;
+    const first = minOf(queries.map((m) => num(m.sentAt)));
+    const last = maxOf(replies.map((m) => num(m.recvAt)));
+    const lastReply = replies[replies.length - 1];
+    const rcode = lastReply ? str(lastReply.rCode) : '';
+    const errors = queries.map((m) => str(m.error)).filter(Boolean);
+    const result: Child = lastReply
+      ? rcodeBadge(rcode)
+      : errors.length
+        ? h('span', 'error-text', null, errors[errors.length - 1])
+        : 'no reply';
+    const proto = q.proto ? q.proto.toUpperCase() : '—';
+    const out: Child[] = [
+      h('h3', null, null, 'DNS messages ', h('span', 'h3-detail', null, `— ${str(q.host) || '?'} via ${str(q.server) || '?'} (${proto})`)),
+      kv([
+        ['Server', str(q.server) || '—'],
+        ['Protocol', proto],
+        ['Socket', a ? `${formatHostPort(a.srcIP, a.srcPort)} → ${formatHostPort(a.dstIP, a.dstPort)}` : '—'],
+        ['Timeout per try', typeof q.timeoutMs === 'number' ? formatMs(q.timeoutMs) : '—'],
+        ['Time', first !== undefined && last !== undefined ? `${formatMs(last - first)} (first query to last reply)` : '—'],
+        ['Result', result],
+      ]),
+    ];
+    // Queries and replies on one time line.
+    const msgs: Array<{ at: number; row: Child[] }> = [];
+    for (const m of queries) {
+      const at = num(m.sentAt);
+      const flags = [m.recursionDesired ? 'RD' : '', m.truncated ? 'TC' : ''].filter(Boolean).join(' ');
+      msgs.push({
+        at: at ?? Number.POSITIVE_INFINITY,
+        row: [
+          formatAt(at),
+          h('span', null, null, icon('arrow-right'), ' query'),
+          idText(m.id),
+          questionsText(m.questions),
+          m.error ? h('span', 'error-text', null, str(m.error)) : '',
+          `${formatBytes(num(m.size))}${flags ? ` · ${flags}` : ''}`,
+        ],
+      });
+    }
+    for (const m of replies) {
+      const at = num(m.recvAt);
+      const flags = [m.authoritative ? 'AA' : '', m.recursionAvailable ? 'RA' : '', m.truncated ? 'TC' : ''].filter(Boolean).join(' ');
+      const answers = Array.isArray(m.answers) ? m.answers.length : 0;
+      msgs.push({
+        at: at ?? Number.POSITIVE_INFINITY,
+        row: [
+          formatAt(at),
+          h('span', null, null, icon('arrow-left'), ' reply'),
+          idText(m.id),
+          questionsText(m.questions),
+          h(
+            'span',
+            null,
+            null,
+            rcodeBadge(str(m.rCode)),
+            m.malformed ? h('span', 'error-text', null, ` ${str(m.malformed)}`) : '',
+            ` ${answers} answer${answers === 1 ? '' : 's'}`,
+          ),
+          `${formatBytes(num(m.size))}${flags ? ` · ${flags}` : ''}`,
+        ],
+      });
+    }
+    msgs.sort((x, y) => x.at - y.at);
+    out.push(
+      table(
+        ['Time', 'Message', 'ID', 'Question', 'Result', 'Size · flags'],
+        msgs.map((x) => x.row),
+      ),
+    );
+    for (const m of replies) {
+      const answers = Array.isArray(m.answers) ? (m.answers as unknown[]) : [];
+      if (!answers.length) continue;
+      const shown = answers.slice(0, MAX_DNS_ANSWERS_SHOWN).map((x) => {
+        const r = (typeof x === 'object' && x !== null ? x : {}) as Record<string, unknown>;
+        return [str(r.name), str(r.type), typeof r.ttl === 'number' ? `${r.ttl} s` : '—', h('span', 'mono', null, str(r.resolvedVal))];
+      });
+      out.push(
+        h('div', 'subhead', null, `Answers of reply ${idText(m.id)} (${answers.length})`),
+        table(['Name', 'Type', 'TTL', 'Value'], shown),
+      );
+      if (answers.length > shown.length)
+        out.push(h('div', 'note', null, `${formatCount(answers.length - shown.length)} more answers not shown.`));
+    }
+    return out;
+  }
+
   // ---- TLS -------------------------------------------------------------------------------------
 
   private renderTls(row: Row): Child[] {
     const req = row.req;
     const tls = this.tlsTunnelOf(req);
-    if (!tls) {
+    // A request through an HTTPS proxy has two sessions on one connection: to the proxy
+    // (`forProxy`) and, inside the CONNECT tunnel, to the origin.
+    const proxyTls = req.proxy ? this.model.tlsTunnelsOn(req.proxy.tunnel ?? req.tcpConn).filter((t) => t.forProxy && t !== tls) : [];
+    if (!tls && !proxyTls.length) {
       const https = /^https:/i.test(req.reqURL);
       return [
         h(
@@ -377,10 +613,34 @@ export class DetailView {
         ),
       ];
     }
+    const out: Child[] = [];
+    for (const t of proxyTls) out.push(...this.tlsSection(t, 'TLS session to the proxy', req));
+    if (tls) out.push(...this.tlsSection(tls, proxyTls.length ? 'TLS session to the origin (inside the tunnel)' : 'TLS session', req));
+    return out;
+  }
+
+  private tlsSection(tls: TlsTunnel, title: string, req: HttpRequest): Child[] {
     const hs =
       tls.handshakeBeginAt !== undefined && tls.handshakeEndAt !== undefined ? tls.handshakeEndAt - tls.handshakeBeginAt : undefined;
+    let error: Child = 'none';
+    if (tls.handshakeErr) {
+      const conn = tls.tcpConn ? this.model.tcpConns.get(tls.tcpConn) : undefined;
+      const info = explainTlsError(
+        { code: tls.handshakeErrCode, message: tls.handshakeErr },
+        { peerCerts: tls.peerCerts, hostname: tls.serverName, recvBytes: conn?.totalRecvBytes },
+      );
+      error = h(
+        'span',
+        null,
+        null,
+        badge(TLS_ERROR_LABELS[info.kind] ?? 'TLS error', 'error', 'error'),
+        ' ',
+        h('span', 'error-text', null, info.phrase),
+        h('div', 'muted', null, tls.handshakeErrCode ? `${tls.handshakeErrCode}: ` : '', tls.handshakeErr),
+      );
+    }
     const out: Child[] = [
-      h('h3', null, null, 'TLS session'),
+      h('h3', null, null, title),
       kv([
         ['Version', tls.tlsVersion ?? '—'],
         ['Cipher suite', tls.cipherSuite ?? '—'],
@@ -388,17 +648,13 @@ export class DetailView {
         ['Server name (SNI)', tls.serverName ?? '—'],
         ['Resumed', tls.didResume === undefined ? '—' : tls.didResume ? badge('resumed', 'info') : 'no (full handshake)'],
         ['Handshake', formatMs(hs)],
-        ['For proxy', tls.forProxy ? 'yes (TLS to the proxy)' : 'no'],
-        [
-          'Error',
-          tls.handshakeErr
-            ? h('span', 'error-text', null, tls.handshakeErrCode ? `${tls.handshakeErrCode}: ` : '', tls.handshakeErr)
-            : 'none',
-        ],
+        ['For proxy', tls.forProxy ? badge('proxy', 'info') : req.proxy ? 'no (to the origin)' : 'no'],
+        ['Error', error],
+        ['Record', tls.traceID],
       ]),
     ];
     const certs = tls.peerCerts ?? [];
-    out.push(h('h3', null, null, `Certificate chain (${certs.length})`));
+    out.push(h('div', 'subhead', null, `Certificate chain (${certs.length})`));
     if (!certs.length) out.push(h('div', 'muted', null, 'No peer certificates recorded.'));
     const at = Date.parse(this.model.traceBeginAt) + (tls.handshakeBeginAt ?? 0);
     certs.forEach((c, i) => out.push(certCard(c, i, Number.isFinite(at) ? at : Date.now())));
@@ -519,4 +775,187 @@ function certCard(c: PeerCert, index: number, at: number): HTMLElement {
       ['SHA-256', h('span', 'mono', null, c.fingerprint256)],
     ]),
   );
+}
+
+/** The DNS lookups of a dial (getaddrinfo or the in-process resolver). */
+function lookupTable(
+  lookups: Array<{ host: string; beginAt: number; endAt?: number; addresses: string[]; error: string | null }>,
+): HTMLElement {
+  if (!lookups.length) return h('div', 'muted', null, 'No lookup (IP address, or resolved elsewhere).');
+  return table(
+    ['Host', 'Started', 'Time', 'Addresses', 'Error'],
+    lookups.map((l) => [
+      l.host,
+      formatAt(l.beginAt),
+      formatMs(l.endAt !== undefined ? l.endAt - l.beginAt : undefined),
+      Array.isArray(l.addresses) && l.addresses.length ? l.addresses.join(', ') : '—',
+      l.error ? h('span', 'error-text', null, l.error) : '',
+    ]),
+  );
+}
+
+/** One body: size, type and encoding, a truncation note, and the content (JSON, text or hex dump). */
+function bodySection(title: string, body: CapturedBody | undefined, missing: string): Child[] {
+  if (!body) return [h('h3', null, null, title), h('div', 'muted', null, missing)];
+  const view = bodyView(body);
+  const meta: Array<[string, Child]> = [
+    ['Size', `${formatBytes(body.size)}${body.size >= 1000 ? ` (${formatCount(body.size)} bytes)` : ''}`],
+    ['Content type', body.contentType ?? '—'],
+  ];
+  if (body.contentEncoding) meta.push(['Content encoding', `${body.contentEncoding} (shown as the encoded bytes)`]);
+  meta.push([
+    'Shown as',
+    view.kind === 'json' ? 'JSON (re-indented)' : view.kind === 'text' ? 'text' : view.kind === 'hex' ? 'hex dump' : '—',
+  ]);
+  const out: Child[] = [h('h3', null, null, title), kv(meta)];
+  if (body.truncated)
+    out.push(
+      h(
+        'div',
+        'note warning-text',
+        { role: 'note' },
+        icon('warning'),
+        ` Truncated at ${formatCount(view.capturedBytes)} bytes: the body is ${formatCount(body.size)} bytes.`,
+        ...(view.kind === 'hex'
+          ? [' Binary and content-encoded bodies are recorded as a short preview.']
+          : [' Raise the limit with ', h('code', null, null, '"bodies": BYTES'), ' or ', h('code', null, null, '--bodies=BYTES'), '.']),
+      ),
+    );
+  if (view.cutForDisplay)
+    out.push(
+      h(
+        'div',
+        'note',
+        null,
+        view.kind === 'hex' ? 'The hex dump is cut for display.' : `Showing the first ${formatCount(MAX_SHOWN_TEXT)} characters.`,
+      ),
+    );
+  if (view.kind === 'empty') out.push(h('div', 'muted', null, body.size === 0 ? 'Empty body.' : 'No content recorded.'));
+  else if (view.kind === 'hex') {
+    const lines = view.rows!.map((r) => `${r.offset}  ${r.hex}  |${r.ascii}|`).join('\n');
+    out.push(h('pre', 'body-content hexdump selectable', null, lines));
+  } else out.push(h('pre', `body-content ${view.kind} selectable`, null, view.text ?? ''));
+  return out;
+}
+
+/** The socket operations of a connection (socket-op trace): a capped table, ops during the request marked. */
+function socketOpsSection(
+  trace: { socketOps: SocketOp[]; droppedOps: number; layer?: 'tcp' | 'tls' },
+  req: HttpRequest,
+  requestCount?: number,
+): Child[] {
+  const ops = Array.isArray(trace.socketOps) ? trace.socketOps : [];
+  let reads = 0;
+  let writes = 0;
+  let readBytes = 0;
+  let writeBytes = 0;
+  for (const op of ops) {
+    if (op.type === 'read') {
+      reads++;
+      readBytes += op.dataLen || 0;
+    } else {
+      writes++;
+      writeBytes += op.dataLen || 0;
+    }
+  }
+  const from = req.reqStartAt ?? req.reqSentAt;
+  const to = req.respDoneAt ?? req.reqEndAt ?? req.reqErrorAt;
+  const during = (op: SocketOp): boolean => from !== undefined && op.callAt >= from && (to === undefined || op.callAt <= to);
+  const out: Child[] = [
+    h('h3', null, null, `Socket operations (${formatCount(ops.length + (trace.droppedOps || 0))})`),
+    h(
+      'div',
+      'note',
+      null,
+      `${formatCount(writes)} writes (${formatBytes(writeBytes)}), ${formatCount(reads)} reads (${formatBytes(readBytes)})`,
+      trace.layer === 'tls' ? ' — plaintext above TLS' : trace.layer === 'tcp' ? ' — on the TCP socket' : '',
+      requestCount && requestCount > 1 ? `; the connection carried ${requestCount} requests, those during this one are marked` : '',
+      '.',
+    ),
+  ];
+  if (!ops.length) {
+    out.push(h('div', 'muted', null, 'No socket operations recorded.'));
+  } else {
+    const shown = ops.slice(0, MAX_SOCKET_OPS_SHOWN);
+    const t = h('table', 'data sockops');
+    t.append(
+      h('thead', null, null, h('tr', null, null, ...['#', 'Op', 'Called', 'Took', 'Bytes', 'Result'].map((c) => h('th', null, null, c)))),
+    );
+    const tb = h('tbody');
+    shown.forEach((op, i) => {
+      const took = op.returnAt !== undefined ? op.returnAt - op.callAt : undefined;
+      tb.append(
+        h(
+          'tr',
+          during(op) ? 'in-request' : null,
+          null,
+          h('td', 'num', null, String(i + 1)),
+          h('td', null, null, icon(op.type === 'read' ? 'arrow-left' : 'arrow-right'), ` ${op.type === 'read' ? 'read' : 'write'}`),
+          h('td', 'num', null, formatAt(op.callAt)),
+          h('td', 'num', null, formatMs(took)),
+          h('td', 'num', null, formatCount(op.dataLen || 0)),
+          h('td', null, null, op.returnErr ? h('span', 'error-text', null, op.returnErr) : op.returnAt === undefined ? 'pending' : 'ok'),
+        ),
+      );
+    });
+    t.append(tb);
+    out.push(t);
+    const notShown = ops.length - shown.length + (trace.droppedOps || 0);
+    if (notShown > 0)
+      out.push(
+        h(
+          'div',
+          'note',
+          null,
+          `${formatCount(notShown)} more not shown`,
+          trace.droppedOps ? ` (${formatCount(trace.droppedOps)} dropped by the recorder's per-connection limit)` : '',
+          '.',
+        ),
+      );
+  }
+  return out;
+}
+
+/** "no-error" as a quiet badge, anything else as an error badge. */
+function rcodeBadge(rcode: string): HTMLElement {
+  if (!rcode) return h('span', 'muted', null, '—');
+  return rcode === 'no-error' ? badge(rcode, 'neutral') : badge(rcode, 'error');
+}
+
+/** "example.test. A, example.test. AAAA" from a message's questions. */
+function questionsText(questions: unknown): string {
+  if (!Array.isArray(questions) || !questions.length) return '—';
+  return questions
+    .map((q) => {
+      const r = (typeof q === 'object' && q !== null ? q : {}) as Record<string, unknown>;
+      return `${str(r.name)} ${str(r.type)}`.trim();
+    })
+    .join(', ');
+}
+
+/** "#34311" for a DNS message id. */
+function idText(id: unknown): string {
+  return typeof id === 'number' ? `#${id}` : '—';
+}
+
+/** A recorded value as display text (records from trace files are untrusted JSON). */
+function str(v: unknown): string {
+  return typeof v === 'string' ? v : typeof v === 'number' || typeof v === 'boolean' ? String(v) : '';
+}
+
+/** A finite number, else undefined. */
+function num(v: unknown): number | undefined {
+  return typeof v === 'number' && Number.isFinite(v) ? v : undefined;
+}
+
+function minOf(values: Array<number | undefined>): number | undefined {
+  let out: number | undefined;
+  for (const v of values) if (v !== undefined && (out === undefined || v < out)) out = v;
+  return out;
+}
+
+function maxOf(values: Array<number | undefined>): number | undefined {
+  let out: number | undefined;
+  for (const v of values) if (v !== undefined && (out === undefined || v > out)) out = v;
+  return out;
 }

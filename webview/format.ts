@@ -135,3 +135,33 @@ export function formatTick(ms: number): string {
   const s = ms / 1000;
   return `${Number.isInteger(s) ? s : s.toFixed(1)} s`;
 }
+
+/** HTTP/2 error codes by number (RFC 9113 §7). */
+const HTTP2_ERRORS = [
+  'NO_ERROR',
+  'PROTOCOL_ERROR',
+  'INTERNAL_ERROR',
+  'FLOW_CONTROL_ERROR',
+  'SETTINGS_TIMEOUT',
+  'STREAM_CLOSED',
+  'FRAME_SIZE_ERROR',
+  'REFUSED_STREAM',
+  'CANCEL',
+  'COMPRESSION_ERROR',
+  'CONNECT_ERROR',
+  'ENHANCE_YOUR_CALM',
+  'INADEQUATE_SECURITY',
+  'HTTP_1_1_REQUIRED',
+];
+
+/** "REFUSED_STREAM (7)"; unknown codes as "0x1f (31)". */
+export function formatHttp2Error(code: number | undefined | null): string {
+  if (typeof code !== 'number' || !Number.isFinite(code)) return '—';
+  const name = HTTP2_ERRORS[code];
+  return name ? `${name} (${code})` : `0x${code.toString(16)} (${code})`;
+}
+
+/** "+12.4 ms" for a time since the trace began; "—" when absent. */
+export function formatAt(at: number | undefined | null): string {
+  return typeof at === 'number' && Number.isFinite(at) ? `+${formatMs(at)}` : '—';
+}

@@ -34,7 +34,10 @@ export interface ListEvents {
 interface RowView {
   el: HTMLDivElement;
   cells: Record<Column['id'], HTMLElement>;
+  /** Path and query of the URL (prominent). */
   nameText: HTMLSpanElement;
+  /** Host (secondary, after the path). */
+  hostText: HTMLSpanElement;
   nameIcon: HTMLSpanElement;
   segs: HTMLDivElement[];
   row: Row | null;
@@ -184,13 +187,16 @@ export class RequestList {
     const cells = {} as Record<Column['id'], HTMLElement>;
     const el = h('div', 'row', { role: 'option', 'data-slot': String(slot), 'aria-selected': 'false' });
     const nameIcon = icon('blank', 'row-icon');
-    const nameText = h('span', 'ellipsis');
+    const nameText = h('span', 'url-path');
+    const hostText = h('span', 'url-host');
     for (const c of COLUMNS) {
       const cell = h('div', `cell c-${c.id}${c.align === 'right' ? ' right' : ''}`);
       cells[c.id] = cell;
       el.append(cell);
     }
-    cells.name.append(nameIcon, nameText);
+    // The path first, the host after it in a quieter colour: at the default width the part that
+    // tells requests apart stays visible (the full URL is the cell's tooltip).
+    cells.name.append(nameIcon, h('span', 'url ellipsis', null, nameText, hostText));
     const segs: HTMLDivElement[] = [];
     const bar = h('div', 'wf-bar');
     for (const p of BAR_PHASES) {
@@ -202,7 +208,7 @@ export class RequestList {
     cells.waterfall.append(bar);
     el.style.display = 'none';
     this.rowsEl.append(el);
-    return { el, cells, nameText, nameIcon, segs, row: null, req: null, axisVersion: -1, selected: false };
+    return { el, cells, nameText, hostText, nameIcon, segs, row: null, req: null, axisVersion: -1, selected: false };
   }
 
   private bind(rv: RowView, row: Row, now: number | undefined, selected: boolean): void {
@@ -218,7 +224,8 @@ export class RequestList {
       rv.row = row;
       rv.req = req;
       const c = rv.cells;
-      setText(rv.nameText, req.reqURL);
+      setText(rv.nameText, row.host ? row.path : req.reqURL);
+      setText(rv.hostText, row.host);
       setSafeAttr(c.name, 'title', req.reqURL);
       const cls = `row-icon codicon codicon-${row.cls === 'error' ? 'error' : row.failed ? 'warning' : row.cls === 'pending' ? 'clock' : 'globe'}`;
       if (rv.nameIcon.className !== cls) rv.nameIcon.className = cls;

@@ -108,7 +108,10 @@ class App {
   private readonly hostSelect = h('select', 'dropdown host-select', { title: 'Filter by host', 'aria-label': 'Host' });
   private readonly statusLeft = h('span', 'status-left');
   private readonly statusRight = h('span', 'status-right');
-  private readonly waiting = h('div', 'waiting', { role: 'status' }, icon('loading', 'codicon-modifier-spin'), 'Waiting for trace data…');
+  private readonly waiting = h('div', 'waiting', { role: 'status' });
+  private readonly spinner = [icon('loading', 'codicon-modifier-spin'), 'Waiting for trace data…'] as const;
+  /** Shown instead of the spinner when the host has no trace at all. */
+  private readonly noTrace = this.renderNoTrace();
   private readonly emptyMsg = h('div', 'empty', { role: 'status' });
   private readonly main: HTMLDivElement;
   private readonly splitter = h('div', 'splitter', { role: 'separator', title: 'Drag to resize' });
@@ -151,6 +154,7 @@ class App {
     this.main = h('div', 'main', null, this.list.el, this.emptyMsg, this.splitter, this.detail.el);
     root.replaceChildren(this.renderToolbar(), this.main, h('div', 'statusbar', null, this.statusLeft, this.statusRight), this.waiting);
     root.classList.add('is-waiting');
+    this.waiting.replaceChildren(...this.spinner);
     this.filterInput.value = this.state.filter.text;
     this.model.setFilter(this.state.filter);
     this.model.setSort(this.state.sort);
@@ -177,8 +181,9 @@ class App {
   private onMessage(msg: ToWebview): void {
     switch (msg.type) {
       case 'traces':
-        this.traces = msg.traces;
+        this.traces = Array.isArray(msg.traces) ? msg.traces : [];
         if (msg.activeTraceKey !== undefined) this.currentKey = msg.activeTraceKey;
+        this.showNoTrace(this.traces.length === 0);
         this.renderTraceSelect();
         break;
       case 'reset': {
@@ -189,7 +194,7 @@ class App {
         this.state.traceKey = msg.traceKey;
         this.model.reset(snapshot, msg.live);
         this.hasData = true;
-        this.root.classList.remove('is-waiting');
+        this.root.classList.remove('is-waiting', 'no-trace');
         if (!sameTrace) this.state.selectedId = null;
         if (this.state.selectedId && !this.model.row(this.state.selectedId)) this.state.selectedId = null;
         this.renderTraceSelect();
@@ -223,6 +228,51 @@ class App {
         break;
     }
     this.schedule();
+  }
+
+  /**
+   * With no trace at all (no session yet, nothing opened, or the last one removed) the panel says
+   * how to get one instead of waiting for data that will not come.
+   */
+  private showNoTrace(none: boolean): void {
+    if (none) {
+      if (this.hasData) {
+        this.hasData = false;
+        this.model.reset({ description: '', traceBeginAt: '', httpRequests: [], dials: [], tcpConns: [], tlsTunnels: [] }, false);
+        this.state.selectedId = null;
+        this.currentKey = undefined;
+        this.detail.render(undefined);
+        this.dirty();
+      }
+      this.root.classList.add('is-waiting', 'no-trace');
+      this.waiting.replaceChildren(this.noTrace);
+    } else if (this.root.classList.contains('no-trace')) {
+      this.root.classList.remove('no-trace');
+      this.waiting.replaceChildren(...this.spinner);
+    }
+  }
+
+  private renderNoTrace(): HTMLElement {
+    const open = h('button', 'button', { type: 'button' }, 'Open Trace File…');
+    open.addEventListener('click', () => this.post({ type: 'command', command: 'openTrace' }));
+    return h(
+      'div',
+      'no-trace',
+      null,
+      icon('pulse'),
+      h('div', 'title', null, 'No trace yet'),
+      h(
+        'div',
+        null,
+        null,
+        'Start debugging with the ',
+        h('strong', null, null, 'Net Trace'),
+        ' launch configuration, or run ',
+        h('strong', null, null, 'Net Trace: Open Trace File'),
+        '.',
+      ),
+      h('div', 'actions', null, open),
+    );
   }
 
   private takePendingSelect(): void {

@@ -6,9 +6,9 @@
  * merge into the sorted view), never a full re-sort, so 1,000 requests/s stay cheap with 20k rows.
  */
 
-import type { Dial, HttpRequest, TcpConn, TlsTunnel } from '../src/trace/types';
+import type { Dial, DnsQuery, HttpRequest, TcpConn, TlsTunnel, UdpConn } from '../src/trace/types';
 import type { RecordBatch, TraceSnapshot } from '../src/protocol/webview';
-import { formatInitiator, formatStatus, hostOf, isFailed, statusClass, type StatusClass } from './format';
+import { formatInitiator, formatStatus, isFailed, splitUrl, statusClass, type StatusClass } from './format';
 import { axisFor, extendAxis, requestDuration, requestStart, type Axis } from './waterfall';
 
 /** A request plus the values the list shows, filters and sorts on (computed once per version). */
@@ -19,6 +19,8 @@ export interface Row {
   start: number;
   duration: number | undefined;
   host: string;
+  /** Path and query of the URL (what the URL column shows first). */
+  path: string;
   status: string;
   cls: StatusClass;
   failed: boolean;
@@ -56,7 +58,7 @@ export const DEFAULT_SORT: SortSpec = { key: 'start', dir: 1 };
 
 /** Builds the derived values of one request. */
 export function makeRow(req: HttpRequest, seq: number): Row {
-  const host = hostOf(req.reqURL);
+  const { host, path } = splitUrl(req.reqURL);
   const status = formatStatus(req);
   const start = requestStart(req);
   return {
@@ -65,6 +67,7 @@ export function makeRow(req: HttpRequest, seq: number): Row {
     start: Number.isFinite(start) ? start : Number.POSITIVE_INFINITY,
     duration: requestDuration(req),
     host,
+    path,
     status,
     cls: statusClass(req),
     failed: isFailed(req),
@@ -183,6 +186,16 @@ export class TraceModel {
   readonly dials = new Map<string, Dial>();
   readonly tcpConns = new Map<string, TcpConn>();
   readonly tlsTunnels = new Map<string, TlsTunnel>();
+  readonly udpConns = new Map<string, UdpConn>();
+  readonly dnsQueries = new Map<string, DnsQuery>();
+  /** True once any request carries a captured body (the trace was recorded with `bodies`). */
+  bodiesRecorded = false;
+  /** True once any DNS message record arrived (the trace was recorded with `dnsTrace`). */
+  dnsTraced = false;
+  /** dnsQueries traceIDs by their dial (`fromDial`): a dial does not name its DNS records. */
+  private readonly dnsByDial = new Map<string, Set<string>>();
+  /** TLS tunnel traceIDs by their TCP connection (a proxy's tunnel and the origin's share one). */
+  private readonly tlsByConn = new Map<string, Set<string>>();
   /** Every request's row in arrival order. */
   rows: Row[] = [];
   /** The rows that pass the filter, in sort order. */
@@ -215,6 +228,12 @@ export class TraceModel {
     this.dials.clear();
     this.tcpConns.clear();
     this.tlsTunnels.clear();
+    this.udpConns.clear();
+    this.dnsQueries.clear();
+    this.dnsByDial.clear();
+    this.tlsByConn.clear();
+    this.bodiesRecorded = false;
+    this.dnsTraced = false;
     this.byId.clear();
     this.hosts.clear();
     this.failedCount = 0;
@@ -222,12 +241,38 @@ export class TraceModel {
     this.storeRefs(snap);
     const reqs = snap.httpRequests ?? [];
     for (let i = 0; i < reqs.length; i++) {
-      const row = makeRow(reqs[i]!, i);
+      const req = reqs[i]!;
+      if (req.reqBody || req.respBody) this.bodiesRecorded = true;
+      const row = makeRow(req, i);
       this.rows.push(row);
       this.byId.set(row.req.traceID, row);
       this.count(row, 1);
     }
     this.rebuildView();
+  }
+
+  /** The DNS message records of a dial, in arrival order. */
+  dnsQueriesOf(dialID: string | undefined): DnsQuery[] {
+    const ids = dialID ? this.dnsByDial.get(dialID) : undefined;
+    if (!ids) return [];
+    const out: DnsQuery[] = [];
+    for (const id of ids) {
+      const q = this.dnsQueries.get(id);
+      if (q) out.push(q);
+    }
+    return out;
+  }
+
+  /** The TLS tunnels over a TCP connection, in arrival order. */
+  tlsTunnelsOn(tcpConnID: string | undefined): TlsTunnel[] {
+    const ids = tcpConnID ? this.tlsByConn.get(tcpConnID) : undefined;
+    if (!ids) return [];
+    const out: TlsTunnel[] = [];
+    for (const id of ids) {
+      const t = this.tlsTunnels.get(id);
+      if (t) out.push(t);
+    }
+    return out;
   }
 
   /** Looks up a request's row by traceID. */
@@ -249,6 +294,7 @@ export class TraceModel {
     const fresh: Row[] = [];
     const replaced = new Set<Row>();
     for (const req of batch.httpRequests ?? []) {
+      if (req.reqBody || req.respBody) this.bodiesRecorded = true;
       const old = this.byId.get(req.traceID);
       const row = makeRow(req, old ? old.seq : this.rows.length);
       if (old) {
@@ -325,6 +371,32 @@ export class TraceModel {
   private storeRefs(b: RecordBatch): void {
     for (const d of b.dials ?? []) this.dials.set(d.traceID, d);
     for (const c of b.tcpConns ?? []) this.tcpConns.set(c.traceID, c);
-    for (const t of b.tlsTunnels ?? []) this.tlsTunnels.set(t.traceID, t);
+    for (const t of b.tlsTunnels ?? []) {
+      const old = this.tlsTunnels.get(t.traceID);
+      this.tlsTunnels.set(t.traceID, t);
+      reindex(this.tlsByConn, t.traceID, old?.tcpConn, t.tcpConn);
+    }
+    for (const u of b.udpConns ?? []) this.udpConns.set(u.traceID, u);
+    for (const q of b.dnsQueries ?? []) {
+      const old = this.dnsQueries.get(q.traceID);
+      this.dnsQueries.set(q.traceID, q);
+      reindex(this.dnsByDial, q.traceID, old?.fromDial, q.fromDial);
+      this.dnsTraced = true;
+    }
+  }
+}
+
+/** Moves `id` from the group of `oldKey` to the group of `newKey` in a reverse index. */
+function reindex(index: Map<string, Set<string>>, id: string, oldKey: unknown, newKey: unknown): void {
+  if (oldKey === newKey && typeof newKey === 'string' && index.get(newKey)?.has(id)) return;
+  if (typeof oldKey === 'string') {
+    const set = index.get(oldKey);
+    set?.delete(id);
+    if (set && set.size === 0) index.delete(oldKey);
+  }
+  if (typeof newKey === 'string') {
+    let set = index.get(newKey);
+    if (!set) index.set(newKey, (set = new Set()));
+    set.add(id);
   }
 }

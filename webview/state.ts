@@ -21,7 +21,7 @@ export interface PanelState {
   detailSize: number;
 }
 
-const TABS: readonly DetailTab[] = ['timing', 'headers', 'connection', 'tls', 'initiator'];
+const TABS: readonly DetailTab[] = ['timing', 'headers', 'body', 'connection', 'dns', 'tls', 'initiator'];
 
 /** Validates a saved state, filling in defaults for anything missing or malformed. */
 export function restoreState(saved: unknown): PanelState {

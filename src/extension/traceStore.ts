@@ -25,7 +25,7 @@ import { writePrivate, type Session } from '../collector/session';
 import { enrichTrace } from '../trace/enrich';
 import { isFailed } from '../trace/diagnosis';
 import { readTraceFile } from '../trace/traceFile';
-import { emptyTrace, type HttpRequest, type Trace } from '../trace/types';
+import { emptyTrace, type DnsQuery, type HttpRequest, type TlsTunnel, type Trace } from '../trace/types';
 import type { RecordBatch, TraceListItem, TraceOrigin, TraceSnapshot } from '../protocol/webview';
 
 /** One trace the extension can show. */
@@ -171,13 +171,18 @@ export class TraceStore extends EventEmitter<TraceStoreEvents> {
   }
 
   /**
-   * Phase 2 of a launch: starts a collector for a new session. Returns the trace key (the
-   * `__nettraceSession` marker) and the IPC path for the preload.
+   * Phase 2 of a launch: starts a collector for a new session (with the launch's slow-request
+   * threshold, if any). Returns the trace key (the `__nettraceSession` marker) and the IPC path
+   * for the preload.
    */
-  async prepare(description: string, extra: { openPanel?: boolean } = {}): Promise<{ key: string; ipcPath: string }> {
+  async prepare(
+    description: string,
+    extra: { openPanel?: boolean; slowThresholdMs?: number } = {},
+  ): Promise<{ key: string; ipcPath: string }> {
     const collector = await this.options.startCollector({
       description,
       changeIntervalMs: this.options.changeIntervalMs ?? 250,
+      slowThresholdMs: extra.slowThresholdMs,
     });
     const key = `session-${this.nextSession++}`;
     const createdAt = new Date();
@@ -397,6 +402,8 @@ export class TraceStore extends EventEmitter<TraceStoreEvents> {
       dials: t.dials,
       tcpConns: t.tcpConns,
       tlsTunnels: t.tlsTunnels,
+      udpConns: t.udpConns,
+      dnsQueries: t.dnsQueries,
       stats: t.stats,
     };
   }
@@ -416,12 +423,18 @@ export class TraceStore extends EventEmitter<TraceStoreEvents> {
 
 /**
  * Turns a session's throttled change notifications into the panel's `append`/`update` batches:
- * requests not sent before are appended, others updated, each with the dials, TCP connections
- * and TLS tunnels it references. One batch per change event (the session throttles them), so a
- * program making 1,000 requests/s costs the webview a few messages per second.
+ * requests not sent before are appended, others updated, each with the records it references:
+ * its dial, TCP connection(s) and TLS tunnel, a proxy's TLS tunnel on the same connection
+ * (`forProxy`), and the DNS message records of its dial (`dnsQueries` with `fromDial`, and the
+ * UDP/TCP connections they went over). One batch per change event (the session throttles them),
+ * so a program making 1,000 requests/s costs the webview a few messages per second.
  */
 export class LiveFeed {
   private readonly sent = new Set<string>();
+  /** dnsQueries by the dial that made them (`fromDial`). */
+  private readonly dnsByDial = new ReverseIndex<DnsQuery>((q) => q.fromDial);
+  /** TLS tunnels by the TCP connection under them (a proxy's and the origin's share one). */
+  private readonly tlsByConn = new ReverseIndex<TlsTunnel>((t) => t.tcpConn);
 
   constructor(private readonly session: Session) {}
 
@@ -435,34 +448,102 @@ export class LiveFeed {
   batches(requestIDs: readonly string[]): { append: RecordBatch | undefined; update: RecordBatch | undefined; traceEndAt: number } {
     const append = emptyBatch();
     const update = emptyBatch();
-    const refs = { dials: new Set<string>(), tcpConns: new Set<string>(), tlsTunnels: new Set<string>() };
+    const trace = this.session.builder.trace;
+    this.dnsByDial.refresh(trace.dnsQueries);
+    this.tlsByConn.refresh(trace.tlsTunnels);
+    const refs: Record<RefKind, Set<string>> = {
+      dials: new Set(),
+      tcpConns: new Set(),
+      tlsTunnels: new Set(),
+      udpConns: new Set(),
+      dnsQueries: new Set(),
+    };
+    const push = (batch: RecordBatch, kind: RefKind, id: string | undefined): void => {
+      if (id) pushRef(this.session, batch, refs[kind], kind, id);
+    };
     for (const id of requestIDs) {
       const req = this.session.request(id);
       if (!req) continue;
       const target = this.sent.has(id) ? update : append;
       this.sent.add(id);
       target.httpRequests!.push(req);
-      if (req.dial && !refs.dials.has(req.dial)) pushRef(this.session, target, refs.dials, 'dials', req.dial);
-      if (req.tcpConn) pushRef(this.session, target, refs.tcpConns, 'tcpConns', req.tcpConn);
-      if (req.proxy?.tunnel) pushRef(this.session, target, refs.tcpConns, 'tcpConns', req.proxy.tunnel);
-      if (req.tlsTunnel) pushRef(this.session, target, refs.tlsTunnels, 'tlsTunnels', req.tlsTunnel);
+      push(target, 'dials', req.dial);
+      push(target, 'tcpConns', req.tcpConn);
+      push(target, 'tcpConns', req.proxy?.tunnel);
+      push(target, 'tlsTunnels', req.tlsTunnel);
+      if (req.proxy) {
+        for (const t of this.tlsByConn.get(req.proxy.tunnel ?? req.tcpConn)) if (t.forProxy) push(target, 'tlsTunnels', t.traceID);
+      }
+      if (req.dial) {
+        for (const q of this.dnsByDial.get(req.dial)) {
+          push(target, 'dnsQueries', q.traceID);
+          push(target, 'udpConns', q.connection);
+          push(target, 'tcpConns', q.tcpConn);
+        }
+      }
     }
     const traceEndAt = this.session.builder.relative(Date.now());
     return { append: nonEmpty(append), update: nonEmpty(update), traceEndAt };
   }
 
-  /** Every connection record, to refresh the panel's copies when the session ends. */
+  /** Every connection and DNS record, to refresh the panel's copies when the session ends. */
   connections(): RecordBatch {
     const t = this.session.builder.trace;
-    return { dials: t.dials.slice(), tcpConns: t.tcpConns.slice(), tlsTunnels: t.tlsTunnels.slice() };
+    return {
+      dials: t.dials.slice(),
+      tcpConns: t.tcpConns.slice(),
+      tlsTunnels: t.tlsTunnels.slice(),
+      udpConns: t.udpConns.slice(),
+      dnsQueries: t.dnsQueries.slice(),
+    };
+  }
+}
+
+/** The record kinds a request's batch carries besides the request. */
+type RefKind = 'dials' | 'tcpConns' | 'tlsTunnels' | 'udpConns' | 'dnsQueries';
+
+const REF_KINDS: readonly RefKind[] = ['dials', 'tcpConns', 'tlsTunnels', 'udpConns', 'dnsQueries'];
+
+/**
+ * Records of one kind grouped by a reference field, for the references that point the other way
+ * (a dnsQuery names its dial, the dial does not name it). Built incrementally from the builder's
+ * append-only array: each refresh indexes only the records added since the last one, and starts
+ * over when the array was cleared (Session.clear). The field must be set in a record's first
+ * upsert (the preload sends `fromDial` and `tcpConn` with every one).
+ */
+class ReverseIndex<T extends { traceID: string }> {
+  private readonly groups = new Map<string, T[]>();
+  private indexed = 0;
+  private last: T | undefined;
+
+  constructor(private readonly key: (record: T) => string | undefined) {}
+
+  refresh(records: readonly T[]): void {
+    if (records.length < this.indexed || (this.indexed > 0 && records[this.indexed - 1] !== this.last)) {
+      this.groups.clear();
+      this.indexed = 0;
+    }
+    for (; this.indexed < records.length; this.indexed++) {
+      const r = records[this.indexed]!;
+      const k = this.key(r);
+      if (!k) continue;
+      const list = this.groups.get(k);
+      if (list) list.push(r);
+      else this.groups.set(k, [r]);
+    }
+    this.last = this.indexed > 0 ? records[this.indexed - 1] : undefined;
+  }
+
+  get(key: string | undefined): readonly T[] {
+    return (key && this.groups.get(key)) || [];
   }
 }
 
 function emptyBatch(): RecordBatch {
-  return { httpRequests: [], dials: [], tcpConns: [], tlsTunnels: [] };
+  return { httpRequests: [], dials: [], tcpConns: [], tlsTunnels: [], udpConns: [], dnsQueries: [] };
 }
 
-function pushRef(session: Session, batch: RecordBatch, seen: Set<string>, kind: 'dials' | 'tcpConns' | 'tlsTunnels', id: string): void {
+function pushRef(session: Session, batch: RecordBatch, seen: Set<string>, kind: RefKind, id: string): void {
   if (seen.has(id)) return;
   seen.add(id);
   const rec = session.builder.get(kind, id);
@@ -472,7 +553,7 @@ function pushRef(session: Session, batch: RecordBatch, seen: Set<string>, kind: 
 function nonEmpty(b: RecordBatch): RecordBatch | undefined {
   const out: RecordBatch = {};
   let any = false;
-  for (const k of ['httpRequests', 'dials', 'tcpConns', 'tlsTunnels'] as const) {
+  for (const k of ['httpRequests', ...REF_KINDS] as const) {
     if (b[k] && b[k]!.length > 0) {
       (out[k] as unknown) = b[k];
       any = true;

@@ -10,7 +10,8 @@
  *      before a reload, if any). It renders nothing data-related until the host answers.
  *   2. The host posts `traces` (what can be shown), then `reset` with a full snapshot of one trace.
  *   3. While that trace is live, the host streams `append` (new requests and the dials/tcpConns/
- *      tlsTunnels they reference) and `update` (records that changed, e.g. a response finished).
+ *      tlsTunnels they reference, with the dnsQueries/udpConns of those dials) and `update`
+ *      (records that changed, e.g. a response finished).
  *      Batch them: one message per ~50–100 ms, not one per record.
  *   4. The user picks another trace (`selectTrace`), clicks a stack frame (`openInitiator`),
  *      selects a request (`selected`), or runs a toolbar `command`; an editor hover link asks the
@@ -21,7 +22,7 @@
  * currently shows are ignored by the panel (they are stale after a `selectTrace`).
  */
 
-import type { Dial, HttpRequest, TcpConn, TlsTunnel, TraceStats } from '../trace/types';
+import type { Dial, DnsQuery, HttpRequest, TcpConn, TlsTunnel, TraceStats, UdpConn } from '../trace/types';
 
 // ---------------------------------------------------------------------------------------------
 // Shared shapes
@@ -46,7 +47,10 @@ export interface TraceListItem {
 
 /**
  * The records of a trace the panel needs: every request plus the dials, TCP connections and TLS
- * tunnels that requests reference (by `dial`, `tcpConn`, `tlsTunnel`, `proxy.tunnel`).
+ * tunnels that requests reference (by `dial`, `tcpConn`, `tlsTunnel`, `proxy.tunnel`), the TLS
+ * tunnels to a proxy on those connections (`forProxy`), and the DNS message records of those
+ * dials (`dnsQueries` by `fromDial`, with the `udpConns`/`tcpConns` they went over). The DNS
+ * kinds are optional: a host that does not send them leaves the DNS tab with the lookups only.
  */
 export interface TraceSnapshot {
   description: string;
@@ -57,6 +61,8 @@ export interface TraceSnapshot {
   dials: Dial[];
   tcpConns: TcpConn[];
   tlsTunnels: TlsTunnel[];
+  udpConns?: UdpConn[];
+  dnsQueries?: DnsQuery[];
   stats?: TraceStats;
 }
 
@@ -66,6 +72,8 @@ export interface RecordBatch {
   dials?: Dial[];
   tcpConns?: TcpConn[];
   tlsTunnels?: TlsTunnel[];
+  udpConns?: UdpConn[];
+  dnsQueries?: DnsQuery[];
 }
 
 /** The colour theme kind; mirrors VS Code's `ColorThemeKind`. */

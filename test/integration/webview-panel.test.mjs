@@ -119,10 +119,13 @@ test('panel: handshake, keyboard, filter, stream, state across reload', { skip, 
     assert.equal(await again.page.inputValue('.filter-input'), host7);
     assert.equal(await again.page.getAttribute('.hcell.c-duration', 'aria-sort'), 'descending');
     assert.equal(await again.page.textContent('.detail-title .url'), trace.httpRequests[6].reqURL);
+    const url7 = new URL(trace.httpRequests[6].reqURL);
     assert.deepEqual(
-      await again.page.$$eval('.row.selected .c-name', (r) => r.map((e) => e.textContent)),
-      [trace.httpRequests[6].reqURL],
-      'selected row revealed',
+      await again.page.$$eval('.row.selected .c-name', (r) =>
+        r.map((e) => [e.getAttribute('title'), e.querySelector('.url-path').textContent, e.querySelector('.url-host').textContent]),
+      ),
+      [[trace.httpRequests[6].reqURL, url7.pathname + url7.search, url7.host]],
+      'selected row revealed: path first, host secondary, the full URL as tooltip',
     );
     assert.deepEqual(again.errors, []);
   } finally {

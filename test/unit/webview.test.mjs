@@ -1,5 +1,5 @@
 // The panel's DOM-free logic (webview/format.ts, model.ts, waterfall.ts, columns.ts, state.ts,
-// html.ts), bundled on the fly with esbuild and run in plain Node.
+// body.ts, html.ts), bundled on the fly with esbuild and run in plain Node.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { build } from 'esbuild';
@@ -13,7 +13,7 @@ const tmp = mkdtempSync(join(tmpdir(), 'nettrace-webview-unit-'));
 const out = await build({
   absWorkingDir: root,
   stdin: {
-    contents: ['format', 'model', 'waterfall', 'columns', 'state', 'html'].map((m) => `export * from './webview/${m}';`).join('\n'),
+    contents: ['format', 'model', 'waterfall', 'columns', 'state', 'body', 'html'].map((m) => `export * from './webview/${m}';`).join('\n'),
     resolveDir: root,
     loader: 'ts',
   },
@@ -327,6 +327,124 @@ test('model: referenced records are stored by traceID and replaced on update', (
   });
   assert.equal(m.tcpConns.get('tcp-1').connected, true);
   assert.ok(m.tlsTunnels.has('tls-1'));
+});
+
+test('model: DNS records indexed by dial, TLS tunnels by connection; bodies and DNS trace noticed', () => {
+  const m = new w.TraceModel();
+  m.reset(snapshot([mk(1, { dial: 'dial-1', tcpConn: 'tcp-1' })]), false);
+  assert.equal(m.bodiesRecorded, false);
+  assert.equal(m.dnsTraced, false);
+  assert.deepEqual(m.dnsQueriesOf('dial-1'), []);
+  m.apply({
+    httpRequests: [mk(2, { respBody: { size: 2, truncated: false, text: '{}' } })],
+    dnsQueries: [
+      { traceID: 'dns-1', fromDial: 'dial-1', dnsQueryMsgs: [], dnsReplyMsgs: [] },
+      { traceID: 'dns-2', fromDial: 'dial-9', dnsQueryMsgs: [], dnsReplyMsgs: [] },
+    ],
+    udpConns: [{ traceID: 'udp-1', fromDial: 'dial-1' }],
+    tlsTunnels: [
+      { traceID: 'tls-1', pid: 1, tcpConn: 'tcp-1', forProxy: true, handshakeErr: null },
+      { traceID: 'tls-2', pid: 1, tcpConn: 'tcp-1', forProxy: false, handshakeErr: null },
+    ],
+  });
+  assert.equal(m.bodiesRecorded, true);
+  assert.equal(m.dnsTraced, true);
+  assert.deepEqual(
+    m.dnsQueriesOf('dial-1').map((q) => q.traceID),
+    ['dns-1'],
+  );
+  assert.ok(m.udpConns.has('udp-1'));
+  assert.deepEqual(
+    m.tlsTunnelsOn('tcp-1').map((t) => t.traceID),
+    ['tls-1', 'tls-2'],
+  );
+  // An update replaces the record in place; a changed reference moves it.
+  m.apply({ dnsQueries: [{ traceID: 'dns-1', fromDial: 'dial-2', dnsQueryMsgs: [{ id: 1 }], dnsReplyMsgs: [] }] });
+  assert.deepEqual(m.dnsQueriesOf('dial-1'), []);
+  assert.equal(m.dnsQueriesOf('dial-2')[0].dnsQueryMsgs.length, 1);
+  m.reset(snapshot([]), false);
+  assert.deepEqual(m.dnsQueriesOf('dial-2'), []);
+  assert.deepEqual(m.tlsTunnelsOn('tcp-1'), []);
+  assert.equal(m.bodiesRecorded, false);
+});
+
+test('model: the URL column shows the path, the host apart', () => {
+  const row = w.makeRow(req({ reqURL: 'http://127.0.0.1:8080/api/users?id=7#frag' }), 0);
+  assert.equal(row.path, '/api/users?id=7');
+  assert.equal(row.host, '127.0.0.1:8080');
+  assert.equal(w.makeRow(req({ reqURL: 'http://h.test' }), 0).path, '/');
+});
+
+// ---- body --------------------------------------------------------------------------------------
+
+test('body: JSON re-indented token by token (big numbers, escapes, empty containers kept)', () => {
+  const src = '{"n":12345678901234567890,"s":"a\\"b,c:{[","e":{},"a":[ ],"x":[1,-2.5e3,true,null],"u":"\\u00e9"}';
+  assert.equal(
+    w.prettyJson(src),
+    [
+      '{',
+      '  "n": 12345678901234567890,',
+      '  "s": "a\\"b,c:{[",',
+      '  "e": {},',
+      '  "a": [],',
+      '  "x": [',
+      '    1,',
+      '    -2.5e3,',
+      '    true,',
+      '    null',
+      '  ],',
+      '  "u": "\\u00e9"',
+      '}',
+    ].join('\n'),
+  );
+  assert.equal(w.prettyJson('"just a string"'), '"just a string"');
+  assert.equal(w.prettyJson('{"a":1'), undefined, 'truncated JSON is not JSON');
+  assert.equal(w.prettyJson('not json'), undefined);
+  assert.equal(w.prettyJson(''), undefined);
+  // Deep nesting: indentation stops growing, so the output stays linear in the input.
+  const deep = '['.repeat(5000) + ']'.repeat(5000);
+  assert.ok(w.prettyJson(deep).length < deep.length * 90);
+});
+
+test('body: hex dump rows (offset | hex | ascii), partial last row, junk ignored', () => {
+  const rows = w.hexDump('48656c6c6f0a00ff' + '41'.repeat(10) + 'zz');
+  assert.equal(rows.length, 2);
+  assert.deepEqual(rows[0], {
+    offset: '00000000',
+    hex: '48 65 6c 6c 6f 0a 00 ff  41 41 41 41 41 41 41 41',
+    ascii: 'Hello...AAAAAAAA',
+  });
+  assert.equal(rows[1].offset, '00000010');
+  assert.equal(rows[1].hex.length, rows[0].hex.length, 'padded to full width');
+  assert.equal(rows[1].hex.trimEnd(), '41 41');
+  assert.equal(rows[1].ascii, 'AA');
+  assert.equal(w.hexDump('00'.repeat(64), 2).length, 2, 'row cap');
+});
+
+test('body: view kind by content and type; captured bytes for the truncation note', () => {
+  assert.equal(w.bodyView({ size: 9, truncated: false, text: '{"a":[1]}', contentType: 'application/json' }).kind, 'json');
+  assert.equal(w.bodyView({ size: 9, truncated: false, text: '[1,2]', contentType: 'text/plain' }).kind, 'json', 'JSON by shape');
+  const cut = w.bodyView({ size: 5000, truncated: true, text: '{"a":"é', contentType: 'application/json' });
+  assert.equal(cut.kind, 'text', 'truncated JSON shown raw');
+  assert.equal(cut.capturedBytes, 8, 'UTF-8 bytes, not characters');
+  const bin = w.bodyView({ size: 100000, truncated: true, hex: '89504e47' });
+  assert.equal(bin.kind, 'hex');
+  assert.equal(bin.capturedBytes, 4);
+  assert.equal(w.bodyView({ size: 0, truncated: false, text: '' }).kind, 'empty');
+  assert.equal(w.bodyView({ size: 3, truncated: false }).kind, 'empty');
+  const big = w.bodyView({ size: 1e6, truncated: false, text: 'x'.repeat(w.MAX_SHOWN_TEXT + 10), contentType: 'text/plain' });
+  assert.equal(big.text.length, w.MAX_SHOWN_TEXT);
+  assert.equal(big.cutForDisplay, true);
+  assert.equal(w.utf8Length('a€😀'), 1 + 3 + 4);
+});
+
+test('format: HTTP/2 error codes by name; relative times', () => {
+  assert.equal(w.formatHttp2Error(7), 'REFUSED_STREAM (7)');
+  assert.equal(w.formatHttp2Error(0), 'NO_ERROR (0)');
+  assert.equal(w.formatHttp2Error(99), '0x63 (99)');
+  assert.equal(w.formatHttp2Error(undefined), '—');
+  assert.equal(w.formatAt(12.34), '+12.3 ms');
+  assert.equal(w.formatAt(undefined), '—');
 });
 
 test('model: mergeSorted', () => {

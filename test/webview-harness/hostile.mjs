@@ -1,5 +1,5 @@
 // The hostile-string scenario: a trace whose URL, method, header names/values, redirect target,
-// certificate subject/issuer, DNS names, error messages, diagnosis, stack frames and trace label
+// certificate subject/issuer, DNS names and messages, bodies, socket errors, error messages, diagnosis, stack frames and trace label
 // are markup that would run script if it reached the DOM as HTML. Renders it, visits every tab of
 // both hostile requests, streams one more hostile request, and reports what happened.
 
@@ -38,7 +38,7 @@ export async function runHostileScenario(browser, url) {
     for (const id of ['req-hostile-2', 'req-hostile']) {
       await page.evaluate((traceID) => window.postMessage({ type: 'select', traceID }, '*'), id);
       await page.waitForFunction((traceID) => window.__host.posted.some((m) => m.type === 'selected' && m.traceID === traceID), id);
-      for (const tab of ['timing', 'headers', 'connection', 'tls', 'initiator']) {
+      for (const tab of ['timing', 'headers', 'body', 'connection', 'dns', 'tls', 'initiator']) {
         await page.click(`.tab[data-tab="${tab}"]`);
         await page.waitForTimeout(30);
         await collect();
