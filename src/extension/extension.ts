@@ -81,6 +81,12 @@ export function activate(context: vscode.ExtensionContext): void {
       headers: headers === 'none' || headers === 'names' ? headers : 'values',
       redact: (s.get<unknown[]>('redact', []) ?? []).filter((v): v is string => typeof v === 'string'),
       openPanelOnStart: s.get<boolean>('openPanelOnStart', true),
+      // Validated by toNodeLaunchConfig like the launch attributes of the same names.
+      dnsTrace: s.get<boolean>('dnsTrace', false),
+      dnsServers: (s.get<unknown[]>('dnsServers', []) ?? []).filter((v): v is string => typeof v === 'string'),
+      sockTrace: s.get<boolean | number>('sockTrace', false),
+      bodies: s.get<boolean | number>('bodies', false),
+      slowThresholdMs: s.get<number>('slowThresholdMs', 1000),
     };
   };
 
@@ -115,7 +121,10 @@ export function activate(context: vscode.ExtensionContext): void {
   const inject: vscode.DebugConfigurationProvider = {
     async resolveDebugConfigurationWithSubstitutedVariables(folder, config) {
       if (!needsTracing(config) || config.__nettraceSession) return config;
-      const { key, ipcPath } = await traces.prepare(describeLaunch(config), { openPanel: config.__nettrace.openPanel });
+      const { key, ipcPath } = await traces.prepare(describeLaunch(config), {
+        openPanel: config.__nettrace.openPanel,
+        slowThresholdMs: config.__nettrace.slowThresholdMs,
+      });
       try {
         const resolved = injectTracing(config, { preloadPath: preload, ipcPath, sessionId: key, workspaceFolder: folder?.uri.fsPath });
         log(

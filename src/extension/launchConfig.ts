@@ -28,7 +28,10 @@ export const CONFIG_NAME = 'Net Trace';
 /** Environment of a launch configuration: `null` removes a variable (js-debug semantics). */
 export type LaunchEnv = Record<string, string | null>;
 
-/** Tracing options of a Net Trace launch, carried to phase 2 under `__nettrace`. */
+/**
+ * Tracing options of a Net Trace launch, carried to phase 2 under `__nettrace`. The optional
+ * recorders appear only when on, so a plain launch carries just the three basics.
+ */
 export interface TracingOptions {
   /** Header capture mode. */
   headers: HeaderCaptureMode;
@@ -36,6 +39,16 @@ export interface TracingOptions {
   redact: string[];
   /** Open the panel when the session starts. */
   openPanel: boolean;
+  /** Record DNS query/reply messages (the in-process resolver). */
+  dnsTrace?: true;
+  /** Nameservers for the DNS trace, overriding /etc/resolv.conf. */
+  dnsServers?: string[];
+  /** Record socket operations; a number is the per-connection limit. */
+  sockTrace?: true | number;
+  /** Capture bodies; a number is the byte limit per body. */
+  bodies?: true | number;
+  /** Successful requests slower than this are diagnosed as slow (collector default 1000 ms). */
+  slowThresholdMs?: number;
 }
 
 /** The Node launch attributes both configurations share (anything else passes through). */
@@ -63,13 +76,31 @@ export interface NettraceLaunchConfig extends NodeLaunchAttributes {
   headers?: HeaderCaptureMode;
   redact?: string[];
   openPanel?: boolean;
+  /** Record DNS messages through the in-process resolver (PreloadConfig.dnsTrace). */
+  dnsTrace?: boolean;
+  /** Nameservers for the DNS trace ("ip", "ip:port", "[v6]:port"); implies dnsTrace unless it is false. */
+  dnsServers?: string[];
+  /** Record socket operations: true, or the number of operations kept per connection. */
+  sockTrace?: boolean | number;
+  /** Capture request/response bodies: true, or the number of bytes kept per body. */
+  bodies?: boolean | number;
+  /** Threshold in ms above which a successful request gets a "slow" diagnosis. */
+  slowThresholdMs?: number;
 }
 
-/** The settings that supply defaults for the tracing options (`nettrace.*`). */
+/**
+ * The settings that supply defaults for the tracing options (`nettrace.*`). The optional ones
+ * mirror the launch attributes of the same names; absent means off (or the collector's default).
+ */
 export interface TracingDefaults {
   headers: HeaderCaptureMode;
   redact: string[];
   openPanelOnStart: boolean;
+  dnsTrace?: boolean;
+  dnsServers?: string[];
+  sockTrace?: boolean | number;
+  bodies?: boolean | number;
+  slowThresholdMs?: number;
 }
 
 /** A js-debug launch configuration produced by phase 1 (still unresolved by js-debug). */
@@ -100,13 +131,51 @@ export function isEmptyConfig(config: NettraceLaunchConfig): boolean {
  * settings) move to `__nettrace`.
  */
 export function toNodeLaunchConfig(config: NettraceLaunchConfig, defaults: TracingDefaults): NodeLaunchConfig {
-  const { headers, redact, openPanel, type: _type, request: _request, ...rest } = config;
+  const {
+    headers,
+    redact,
+    openPanel,
+    dnsTrace,
+    dnsServers,
+    sockTrace,
+    bodies,
+    slowThresholdMs,
+    type: _type,
+    request: _request,
+    ...rest
+  } = config;
   const tracing: TracingOptions = {
     headers: typeof headers === 'string' && HEADER_MODES.includes(headers) ? headers : defaults.headers,
     redact: uniqueStrings([...defaults.redact, ...(Array.isArray(redact) ? redact : [])]),
     openPanel: typeof openPanel === 'boolean' ? openPanel : defaults.openPanelOnStart,
   };
+  // The configuration's value wins when it is valid; otherwise the setting's.
+  const servers = Array.isArray(dnsServers) ? uniqueStrings(dnsServers) : uniqueStrings(defaults.dnsServers ?? []);
+  const dns =
+    typeof dnsTrace === 'boolean' ? dnsTrace : Array.isArray(dnsServers) && servers.length > 0 ? true : defaults.dnsTrace === true;
+  if (dns) {
+    tracing.dnsTrace = true;
+    if (servers.length) tracing.dnsServers = servers;
+  }
+  const sock = onOrLimit(sockTrace) ?? onOrLimit(defaults.sockTrace);
+  if (sock !== undefined && sock !== false) tracing.sockTrace = sock;
+  const body = onOrLimit(bodies) ?? onOrLimit(defaults.bodies);
+  if (body !== undefined && body !== false) tracing.bodies = body;
+  const slow = positive(slowThresholdMs) ?? positive(defaults.slowThresholdMs);
+  if (slow !== undefined) tracing.slowThresholdMs = slow;
   return { ...rest, type: NODE_DEBUG_TYPE, request: 'launch', name: config.name || CONFIG_NAME, __nettrace: tracing };
+}
+
+/** `true`/`false`, or a whole number ≥ 0 (on, with that limit); undefined for anything else. */
+function onOrLimit(v: unknown): boolean | number | undefined {
+  if (typeof v === 'boolean') return v;
+  if (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0) return v;
+  return undefined;
+}
+
+/** A finite number > 0, else undefined. */
+function positive(v: unknown): number | undefined {
+  return typeof v === 'number' && Number.isFinite(v) && v > 0 ? v : undefined;
 }
 
 function uniqueStrings(values: unknown[]): string[] {
@@ -230,11 +299,29 @@ export function injectTracing(config: NodeLaunchConfig, options: InjectOptions):
   }
   const nodeKey = envKey(env, 'NODE_OPTIONS', platform);
   env[nodeKey] = mergeNodeOptions(options.preloadPath, env[nodeKey]);
-  const preloadConfig: PreloadConfig = { ipcPath: options.ipcPath, headers: config.__nettrace.headers };
-  if (config.__nettrace.redact.length > 0) preloadConfig.redact = config.__nettrace.redact;
+  const preloadConfig = preloadConfigOf(config.__nettrace, options.ipcPath);
   env[envKey(env, CONFIG_ENV, platform)] = JSON.stringify(preloadConfig);
   const { envFile: _envFile, ...rest } = config;
   return { ...rest, env, __nettraceSession: options.sessionId };
+}
+
+/** The preload's configuration (NETTRACE_CONFIG) for a launch's tracing options. */
+export function preloadConfigOf(tracing: TracingOptions, ipcPath: string): PreloadConfig {
+  const out: PreloadConfig = { ipcPath, headers: tracing.headers };
+  if (tracing.redact.length > 0) out.redact = tracing.redact;
+  if (tracing.dnsTrace) {
+    out.dnsTrace = true;
+    if (tracing.dnsServers?.length) out.dnsServers = tracing.dnsServers;
+  }
+  if (tracing.sockTrace !== undefined) {
+    out.sockTrace = true;
+    if (typeof tracing.sockTrace === 'number') out.sockTraceMaxOps = tracing.sockTrace;
+  }
+  if (tracing.bodies !== undefined) {
+    out.bodies = true;
+    if (typeof tracing.bodies === 'number') out.bodyMaxBytes = tracing.bodies;
+  }
+  return out;
 }
 
 function defaultReadFile(path: string): string {

@@ -81,6 +81,99 @@ test('phase 1: a nettrace config becomes a pwa-node launch; tracing options move
   assert.equal(d.name, 'Net Trace');
 });
 
+test('phase 1: dnsTrace, dnsServers, sockTrace, bodies, slowThresholdMs from the configuration, else the settings', () => {
+  const cfg = {
+    type: 'nettrace',
+    request: 'launch',
+    program: 'a.js',
+    dnsTrace: true,
+    dnsServers: ['127.0.0.1:5353', ' [::1]:53 ', '', 7],
+    sockTrace: 50,
+    bodies: true,
+    slowThresholdMs: 250,
+  };
+  const out = m.toNodeLaunchConfig(cfg, defaults);
+  assert.deepEqual(out.__nettrace, {
+    headers: 'values',
+    redact: [],
+    openPanel: true,
+    dnsTrace: true,
+    dnsServers: ['127.0.0.1:5353', '[::1]:53'],
+    sockTrace: 50,
+    bodies: true,
+    slowThresholdMs: 250,
+  });
+  for (const k of ['dnsTrace', 'dnsServers', 'sockTrace', 'bodies', 'slowThresholdMs'])
+    assert.equal(k in out, false, `${k} is not passed to js-debug`);
+  // Off by default: a plain launch carries only the basics.
+  assert.deepEqual(m.toNodeLaunchConfig({ type: 'nettrace', request: 'launch', program: 'a.js' }, defaults).__nettrace, {
+    headers: 'values',
+    redact: [],
+    openPanel: true,
+  });
+  // The settings supply what the configuration leaves out; the configuration wins, false included.
+  const settings = { ...defaults, dnsTrace: true, dnsServers: ['10.0.0.53'], sockTrace: true, bodies: 4096, slowThresholdMs: 800 };
+  assert.deepEqual(m.toNodeLaunchConfig({ type: 'nettrace', request: 'launch', program: 'a.js' }, settings).__nettrace, {
+    headers: 'values',
+    redact: [],
+    openPanel: true,
+    dnsTrace: true,
+    dnsServers: ['10.0.0.53'],
+    sockTrace: true,
+    bodies: 4096,
+    slowThresholdMs: 800,
+  });
+  assert.deepEqual(
+    m.toNodeLaunchConfig(
+      { type: 'nettrace', request: 'launch', program: 'a.js', dnsTrace: false, sockTrace: false, bodies: false },
+      settings,
+    ).__nettrace,
+    { headers: 'values', redact: [], openPanel: true, slowThresholdMs: 800 },
+  );
+  // dnsServers alone turns the DNS trace on; invalid values fall back to the settings.
+  assert.deepEqual(m.toNodeLaunchConfig({ type: 'nettrace', request: 'launch', dnsServers: ['1.1.1.1'] }, defaults).__nettrace.dnsServers, [
+    '1.1.1.1',
+  ]);
+  const bad = m.toNodeLaunchConfig(
+    { type: 'nettrace', request: 'launch', dnsTrace: 'yes', sockTrace: -1, bodies: 1.5, slowThresholdMs: 0 },
+    { ...defaults, bodies: true },
+  );
+  assert.deepEqual(bad.__nettrace, { headers: 'values', redact: [], openPanel: true, bodies: true });
+  assert.equal(
+    m.toNodeLaunchConfig({ type: 'nettrace', request: 'launch', sockTrace: 0 }, defaults).__nettrace.sockTrace,
+    0,
+    '0 ops: counted only',
+  );
+});
+
+test('phase 2: the optional recorders reach NETTRACE_CONFIG', () => {
+  const cfg = m.toNodeLaunchConfig(
+    {
+      type: 'nettrace',
+      request: 'launch',
+      program: 'a.js',
+      dnsServers: ['127.0.0.1:53'],
+      sockTrace: 10,
+      bodies: 2048,
+      slowThresholdMs: 99,
+    },
+    defaults,
+  );
+  const out = m.injectTracing(cfg, { preloadPath: '/p.cjs', ipcPath: '/s', sessionId: 'x' });
+  assert.deepEqual(JSON.parse(out.env.NETTRACE_CONFIG), {
+    ipcPath: '/s',
+    headers: 'values',
+    dnsTrace: true,
+    dnsServers: ['127.0.0.1:53'],
+    sockTrace: true,
+    sockTraceMaxOps: 10,
+    bodies: true,
+    bodyMaxBytes: 2048,
+  });
+  const on = m.preloadConfigOf({ headers: 'names', redact: [], openPanel: true, dnsTrace: true, sockTrace: true, bodies: true }, '/i');
+  assert.deepEqual(on, { ipcPath: '/i', headers: 'names', dnsTrace: true, sockTrace: true, bodies: true });
+});
+
 test('empty config and the default configuration', () => {
   assert.equal(m.isEmptyConfig({}), true);
   assert.equal(m.isEmptyConfig({ type: 'nettrace', request: 'launch', name: 'x' }), false);
@@ -319,6 +412,75 @@ test('LiveFeed: new requests are appended, known ones updated, with their connec
   assert.ok(batches.every((b) => typeof b.traceEndAt === 'number'));
   await store.dispose();
 });
+
+test(
+  'a launch with bodies, sockTrace, dnsTrace and slowThresholdMs: the collector and the live feed carry them',
+  { skip: !existsSync(preload) && 'dist/preload.cjs not built (npm run build)' },
+  async () => {
+    const { startDnsServer } = await import('../integration/dnsServer.mjs');
+    const ns = await startDnsServer({ host: '127.0.0.1', zone: { 'svc.test': { A: ['127.0.0.1'], ttl: 60 } } });
+    const slow = createServer((req, res) =>
+      setTimeout(() => res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}'), 80),
+    );
+    await new Promise((r) => slow.listen(0, '127.0.0.1', r));
+    const collectorOptions = [];
+    const store = new m.TraceStore({
+      startCollector: (o) => (collectorOptions.push(o), m.startCollector(o)),
+      changeIntervalMs: 10,
+      idleTimeoutMs: 2000,
+    });
+    try {
+      const cfg = m.toNodeLaunchConfig(
+        {
+          type: 'nettrace',
+          request: 'launch',
+          program: 'x.js',
+          dnsServers: [ns.address],
+          sockTrace: 100,
+          bodies: 1000,
+          slowThresholdMs: 30,
+        },
+        defaults,
+      );
+      const { key, ipcPath } = await store.prepare('opts', { openPanel: false, slowThresholdMs: cfg.__nettrace.slowThresholdMs });
+      assert.equal(collectorOptions[0].slowThresholdMs, 30, 'the threshold reaches the collector');
+      const entry = store.get(key);
+      const feed = new m.LiveFeed(entry.session);
+      feed.reset([]);
+      const batches = [];
+      store.on('change', (e, ids) => batches.push(feed.batches(ids)));
+      const { env } = m.injectTracing(cfg, { preloadPath: preload, ipcPath, sessionId: key });
+      await runTraced(env, `fetch('http://svc.test:${slow.address().port}/slow').then((r) => r.text())`);
+      await store.end(key);
+      const trace = store.fullTrace(entry);
+      const req = trace.httpRequests[0];
+      assert.equal(req.respStatusCode, 200);
+      assert.deepEqual(req.respBody && { text: req.respBody.text, size: req.respBody.size }, { text: '{"ok":true}', size: 11 });
+      // 80 ms is slow under the launch's 30 ms threshold (the default, 1000 ms, would say nothing).
+      assert.match(req.diagnosis ?? '', /of the time was the server's first-byte wait/, 'slow diagnosis with the launch threshold');
+      assert.ok(
+        trace.tcpConns.some((c) => c.socketTrace?.socketOps.length > 0),
+        'socket operations recorded',
+      );
+      assert.ok(trace.dnsQueries.length > 0, 'DNS messages recorded');
+      // The panel's live batches carry the dial's DNS records.
+      const sentDns = batches.flatMap((b) => [...(b.append?.dnsQueries ?? []), ...(b.update?.dnsQueries ?? [])]);
+      assert.ok(sentDns.length > 0 && sentDns.every((q) => q.fromDial === req.dial), 'dnsQueries travel with the request of their dial');
+      const sentUdp = batches.flatMap((b) => [...(b.append?.udpConns ?? []), ...(b.update?.udpConns ?? [])]);
+      assert.ok(
+        sentUdp.some((u) => u.traceID === sentDns[0].connection),
+        'with the UDP socket they went over',
+      );
+      const snap = store.snapshot(entry);
+      assert.equal(snap.dnsQueries.length, trace.dnsQueries.length, 'reset snapshots carry the DNS records');
+      assert.equal(snap.udpConns.length, trace.udpConns.length);
+    } finally {
+      await store.dispose();
+      await ns.close();
+      slow.close();
+    }
+  },
+);
 
 test(
   'ended sessions persist (0600, newest kept) and are restored by a later store',
