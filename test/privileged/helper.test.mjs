@@ -378,8 +378,10 @@ describe('unprivileged helper (inet_diag)', { timeout: 60_000 }, () => {
     client.release();
     for (let i = 0; i < 2; i++) {
       while (client.lines.filter((l) => l.startsWith('HELD ')).length <= i) await sleep(20);
-      h.send({ type: 'snapshot' }); // what the collector sends at milestones (here: response received)
-      await sleep(300); // and a few periodic inet_diag polls while the connection is open
+      const port = client.ports()[i];
+      // What the collector sends at milestones (here: response received); the reading follows.
+      h.send({ type: 'snapshot' });
+      for (let n = 0; n < 500 && !ofType(h, 'tcpMetrics').some((m) => m.addrTuple.srcPort === port); n++) await sleep(20);
       client.child.stdin.write('next\n');
     }
     await client.exited;
