@@ -196,7 +196,8 @@ export class RequestList {
     }
     // The path first, the host after it in a quieter colour: at the default width the part that
     // tells requests apart stays visible (the full URL is the cell's tooltip).
-    cells.name.append(nameIcon, h('span', 'url ellipsis', null, nameText, hostText));
+    // The space keeps the two apart in the row's text (copy, screen readers, innerText).
+    cells.name.append(nameIcon, h('span', 'url ellipsis', null, nameText, ' ', hostText));
     const segs: HTMLDivElement[] = [];
     const bar = h('div', 'wf-bar');
     for (const p of BAR_PHASES) {
