@@ -2,11 +2,14 @@
  * nettrace-helper: kernel-side TCP metrics, conntrack and a capture filter for one process tree.
  *
  * Talks only to its parent: JSON lines on stdout (see src/protocol/helper.ts), a few plain
- * commands on stdin ("stop", "snapshot"); never accepts tuples or filter expressions. Exits when
+ * commands on stdin ("stop", "stats", "snapshot"); never accepts tuples or filter expressions. Exits when
  * stdin closes (the parent is gone), when the target process ends, or on "stop".
  *
  * Usage: nettrace-helper --pid PID [--mode auto|bpf|inet_diag] [--no-conntrack]
  *                        [--capture-fds 3,4,...] [--update-ms N] [--poll-ms N] [--linger-ms N]
+ *                        [--authority LABEL]
+ * --capture-fds: inherited AF_PACKET sockets to put the capture's BPF filter on (it only ever
+ * narrows what they receive); --authority: how the caller started us, echoed in `ready`.
  */
 #define _GNU_SOURCE
 #include <errno.h>

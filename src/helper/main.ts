@@ -31,9 +31,12 @@ function arg(name: string): string | undefined {
   return i >= 0 ? process.argv[i + 1] : undefined;
 }
 
-/** native/build/nettrace-helper next to this bundle's repository (dist/.. /native/build). */
+/**
+ * native/build/nettrace-helper next to this bundle's repository (dist/.. /native/build). Never
+ * taken from the environment or arguments: this process may run as root on a user's behalf.
+ */
 export function nativeHelperPath(): string {
-  return process.env.NETTRACE_NATIVE_HELPER ?? join(dirname(__dirname), 'native', 'build', 'nettrace-helper');
+  return join(dirname(__dirname), 'native', 'build', 'nettrace-helper');
 }
 
 function authorityOf(): HelperAuthority {
