@@ -128,3 +128,38 @@ test('authority: a pid of another user is refused with a clear message', async (
   assert.equal(api.checkTarget(1, me).code, 'EPERM');
   assert.equal(api.checkTarget(2 ** 22 + 7, me).code, 'ESRCH');
 });
+
+test('launch: each way of getting privileges has its command line; spawnGated keeps the pid and waits', async (t) => {
+  if (!existsSync(bundle)) return t.skip(`${bundle} is missing — run npm run build`);
+  const api = (await import('node:module')).createRequire(import.meta.url)(bundle);
+  const opts = { pid: 4242, root: '/opt/nt', pcap: true, nodePath: '/usr/bin/node' };
+  assert.deepEqual(api.helperCommand(opts, 'root'), {
+    command: '/usr/bin/node',
+    args: ['/opt/nt/dist/helper.cjs', '--pid', '4242', '--pcap'],
+  });
+  assert.deepEqual(api.helperCommand(opts, 'sudo'), {
+    command: 'sudo',
+    args: ['-n', '--', '/usr/bin/node', '/opt/nt/dist/helper.cjs', '--pid', '4242', '--pcap'],
+  });
+  assert.deepEqual(api.helperCommand(opts, 'pkexec'), {
+    command: 'pkexec',
+    args: ['/usr/bin/node', '/opt/nt/dist/helper.cjs', '--pid', '4242', '--pcap'],
+  });
+  assert.deepEqual(api.helperCommand(opts, 'capabilities'), {
+    command: '/opt/nt/native/build/nettrace-helper',
+    args: ['--pid', '4242', '--authority', 'capabilities'],
+  });
+  assert.deepEqual(api.helperCommand(opts, 'unprivileged'), {
+    command: '/opt/nt/native/build/nettrace-helper',
+    args: ['--pid', '4242', '--mode', 'inet_diag', '--authority', 'unprivileged'],
+  });
+
+  const { child, release } = api.spawnGated(process.execPath, ['-e', 'console.log(process.pid)'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout.on('data', (d) => (out += d));
+  await new Promise((r) => setTimeout(r, 300));
+  assert.equal(out, '', 'nothing runs before release()');
+  release();
+  await new Promise((r) => child.on('exit', r));
+  assert.equal(Number(out.trim()), child.pid, 'the command runs with the pid the helper was given');
+});
