@@ -4,6 +4,7 @@
  */
 
 import type { HttpRequest, StackFrame } from '../src/trace/types';
+import { http2ErrorName } from '../src/trace/http2Errors';
 
 /** The value the preload records in place of a secret header value (src/protocol/preload.ts). */
 export const REDACTED_VALUE = '<redacted>';
@@ -136,28 +137,10 @@ export function formatTick(ms: number): string {
   return `${Number.isInteger(s) ? s : s.toFixed(1)} s`;
 }
 
-/** HTTP/2 error codes by number (RFC 9113 §7). */
-const HTTP2_ERRORS = [
-  'NO_ERROR',
-  'PROTOCOL_ERROR',
-  'INTERNAL_ERROR',
-  'FLOW_CONTROL_ERROR',
-  'SETTINGS_TIMEOUT',
-  'STREAM_CLOSED',
-  'FRAME_SIZE_ERROR',
-  'REFUSED_STREAM',
-  'CANCEL',
-  'COMPRESSION_ERROR',
-  'CONNECT_ERROR',
-  'ENHANCE_YOUR_CALM',
-  'INADEQUATE_SECURITY',
-  'HTTP_1_1_REQUIRED',
-];
-
 /** "REFUSED_STREAM (7)"; unknown codes as "0x1f (31)". */
 export function formatHttp2Error(code: number | undefined | null): string {
   if (typeof code !== 'number' || !Number.isFinite(code)) return '—';
-  const name = HTTP2_ERRORS[code];
+  const name = http2ErrorName(code);
   return name ? `${name} (${code})` : `0x${code.toString(16)} (${code})`;
 }
 

@@ -10,6 +10,7 @@ import type { RequestContext } from './timings';
 import { computeTimings, failedAt, requestStartAt, totalTime, type Phase } from './timings';
 import { explainTlsError } from './tlsErrors';
 import type { ConnectAttempt, DnsQuery, HttpRequest, Timings } from './types';
+import { http2ErrorName } from './http2Errors';
 
 /** Options of diagnose(). */
 export interface DiagnosisOptions {
@@ -74,24 +75,6 @@ const ATTEMPT_REASONS: Record<string, string> = {
   ENETUNREACH: 'had no route',
   EADDRNOTAVAIL: 'were not available',
 };
-
-/** HTTP/2 error codes (RFC 9113 section 7). */
-const HTTP2_ERRORS = [
-  'NO_ERROR',
-  'PROTOCOL_ERROR',
-  'INTERNAL_ERROR',
-  'FLOW_CONTROL_ERROR',
-  'SETTINGS_TIMEOUT',
-  'STREAM_CLOSED',
-  'FRAME_SIZE_ERROR',
-  'REFUSED_STREAM',
-  'CANCEL',
-  'COMPRESSION_ERROR',
-  'CONNECT_ERROR',
-  'ENHANCE_YOUR_CALM',
-  'INADEQUATE_SECURITY',
-  'HTTP_1_1_REQUIRED',
-];
 
 const PHASE_NAMES: Record<Phase, string> = {
   blocked: 'wait for a free connection',
@@ -467,7 +450,7 @@ function diagnoseProxyRefusal(ctx: DiagnosisContext): string | undefined {
 
 function http2Code(n: number | undefined): string {
   if (n === undefined) return 'unknown code';
-  return HTTP2_ERRORS[n] ?? `code ${n}`;
+  return http2ErrorName(n) ?? `code ${n}`;
 }
 
 function diagnoseHttp2(ctx: DiagnosisContext, timings: Timings): string | undefined {
