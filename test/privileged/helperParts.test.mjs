@@ -1,4 +1,4 @@
-// The helper's pure parts, no privileges needed: pcapng writing/reading (and Wireshark's tools
+// The helper's parts that need no privileges: pcapng writing/reading (and Wireshark's tools
 // accepting the files), savePcap's selection and comments, tuple keys and address formatting.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
