@@ -13,9 +13,11 @@
 //
 //   node bench/memory.mjs            (npm run bench runs it after bench/overhead.mjs)
 //   BENCH_MEM_REQUESTS=100000 BENCH_MEM_CONCURRENCY=50 node bench/memory.mjs [--no-write]
+//   BENCH_QUICK=1 node bench/memory.mjs   smoke test: 10,000 requests per condition, RESULTS.md
+//                                         untouched (unless --write)
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import os, { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   appsDir,
@@ -28,16 +30,18 @@ import {
   runNode,
   startServer,
   writeSubsection,
+  QUICK,
   SECTION,
 } from './lib/common.mjs';
 
-const N = Number(process.env.BENCH_MEM_REQUESTS ?? 100_000);
+const N = Number(process.env.BENCH_MEM_REQUESTS ?? (QUICK ? 10_000 : 100_000));
 const CONC = Number(process.env.BENCH_MEM_CONCURRENCY ?? 50);
 const EVERY = Number(process.env.BENCH_MEM_CHECKPOINT ?? N / 10);
 const KILL_AT = N / 2;
 const FLOOR_MB = 50;
 const FLAT_MB = 5; // "flat": heapUsed grows by less than this over the second half of the run
-const noWrite = process.argv.includes('--no-write');
+const noWrite = process.argv.includes('--no-write') || (QUICK && !process.argv.includes('--write'));
+const t0 = Date.now();
 const MB = 2 ** 20;
 const sfmt = (x) => (x >= 0 ? '+' : '−') + fmt(Math.abs(x), 1);
 
@@ -122,6 +126,8 @@ for (const cond of ['untraced', 'attached', 'no-collector', 'collector-killed', 
   results[cond] = await runCondition(cond);
 }
 await server.stop();
+const loadEnd = os.loadavg();
+const minutes = (Date.now() - t0) / 60_000;
 
 // ---- report -------------------------------------------------------------------------------
 const last = (c) => results[c].points.at(-1);
@@ -179,9 +185,9 @@ const verdict = [
   `- Collector attached recorded ${rec ? `${rec.requests.toLocaleString('en')} of ${expected.toLocaleString('en')} requests made (incl. 1,000 warm-up), ${rec.completed.toLocaleString('en')} completed, ${rec.droppedEvents} dropped events` : 'n/a'}`,
 ].join('\n');
 
-const body = `Machine: ${machineLine(m)}
+const body = `Machine: ${machineLine(m, loadEnd)}
 
-Run: \`node bench/memory.mjs\` (part of \`npm run bench\`). Client \`bench/apps/memory-client.mjs\` under \`--expose-gc\`: 1,000
+Run: \`node bench/memory.mjs\` (part of \`npm run bench\`; this run took ${fmt(minutes, 1)} min). Client \`bench/apps/memory-client.mjs\` under \`--expose-gc\`: 1,000
 warm-up requests, then ${N.toLocaleString('en')} requests, ${CONC} in flight, each worker alternating \`http\` (keep-alive Agent) and
 \`fetch\`; every ${EVERY.toLocaleString('en')} requests it waits 200 ms, runs \`gc()\` twice and reads \`process.memoryUsage()\`.
 Server: \`bench/apps/server.mjs\` (own process). Collector: \`bench/apps/collector.mjs\` (own process, \`startCollector\`).
@@ -199,7 +205,7 @@ ${series}
 RSS at each checkpoint (MB):
 ${seriesRss}`;
 
-console.log(`\n${SECTION}: memory — ${machineLine(m)}\n`);
+console.log(`\n${SECTION}: memory — ${machineLine(m, loadEnd)}${QUICK ? ' — BENCH_QUICK (smoke test)' : ''}\n`);
 console.log(table);
 console.log('');
 console.log(verdict);
@@ -210,4 +216,5 @@ for (const w of warnings) console.error(`${w.cond} stderr: ${w.stderr.slice(0, 5
 if (!noWrite) {
   writeSubsection('Memory', body);
   console.error(`\nwrote bench/RESULTS.md (section "${SECTION}", subsection "Memory")`);
-}
+} else if (QUICK) console.error('\nBENCH_QUICK: bench/RESULTS.md not written (pass --write to write anyway)');
+console.log(`\nmemory benchmark took ${fmt(minutes, 1)} min`);

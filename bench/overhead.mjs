@@ -1,29 +1,50 @@
-// Issue 2, overhead floor: wall time of 2,000 keep-alive requests, sequential and at concurrency
-// 50, with `http` (keep-alive Agent) and `fetch`, against a local server in its own process, in
-// three client conditions, each its own client process:
-//   untraced  plain `node`
-//   nettrace  dist/preload.cjs with default options, streaming to a real collector
-//             (startCollector from dist/core.cjs) running in THIS process, not the client
-//   otel      @opentelemetry/instrumentation-http + instrumentation-undici, NodeTracerProvider,
-//             BatchSpanProcessor, discarding exporter (bench/apps/otel-preload.cjs)
-// Every cell runs BENCH_RUNS times (default 5); conditions are rotated within each round so drift
-// and noise spread evenly; warm-up requests are excluded. Reports medians and ratios to untraced,
-// checks that Net Trace recorded every request the client made, and writes the table to
-// bench/RESULTS.md.
+// Overhead floors of issues 2 and 4, in one run. Each cell is one client process
+// (bench/apps/client.mjs) making BENCH_REQUESTS requests (after BENCH_WARMUP warm-up requests, not
+// timed) against a local HTTP server in its own process (bench/apps/server.mjs). Three groups of
+// workloads, each with its own conditions and its own untraced baseline:
+//
+//   keep-alive, ~100-byte responses: `http` (keep-alive Agent) and `fetch`, sequential and at
+//   concurrency 50, under
+//     untraced   plain `node`
+//     nettrace   dist/preload.cjs with default options, streaming to a real collector
+//                (startCollector from dist/core.cjs) running in THIS process, not the client
+//     otel       @opentelemetry/instrumentation-http + instrumentation-undici, NodeTracerProvider,
+//                BatchSpanProcessor, discarding exporter (bench/apps/otel-preload.cjs)
+//     socktrace  Net Trace with `sockTrace: true` (every read/write, default cap 1000 ops/conn)
+//   keep-alive, 10 KiB responses (path /10k), the same four workloads, under
+//     untraced, nettrace (default), bodies (Net Trace with `bodies: true`, default 64 KiB cap)
+//   a new connection per request (`http`, `agent: false`, so `Connection: close`), to
+//   http://bench.test:PORT/, sequential and at concurrency 50, under
+//     untraced        `lookup` option answering 127.0.0.1 at once (no DNS at all)
+//     untraced-cares  `lookup` option doing resolve4 + resolve6 with c-ares (dns.Resolver) against
+//                     the local DNS server: an untraced program that pays for real DNS messages
+//     nettrace        Net Trace default, with the same instant `lookup` as untraced
+//     dnstrace        Net Trace with `dnsTrace: true, dnsServers: [the local DNS server]` and no
+//                     `lookup` option: every connection resolves bench.test with the in-process
+//                     resolver (A + AAAA over UDP), each message recorded
+//   The DNS server is bench/apps/dns-server.mjs (test/integration/dnsServer.mjs, bench.test A
+//   127.0.0.1, no AAAA) in its own process.
+//
+// Every cell runs BENCH_RUNS times; within each round the conditions of a workload are rotated so
+// drift and noise spread evenly. Reports medians of wall time and of the client's own CPU time
+// (user+system during the timed part), ratios to the group's untraced baseline and client CPU µs
+// per request over it; checks what Net Trace recorded; writes the tables to bench/RESULTS.md.
 //
 //   node bench/overhead.mjs                 (npm run bench builds first)
-//   BENCH_RUNS=7 BENCH_REQUESTS=2000 BENCH_CONCURRENCY=50 BENCH_WARMUP=200 node bench/overhead.mjs
-//   After the timed runs, one extra untimed round of Net Trace clients runs under `--cpu-prof` and
+//   BENCH_RUNS=5 BENCH_REQUESTS=2000 BENCH_CONCURRENCY=50 BENCH_WARMUP=200 node bench/overhead.mjs
+//   BENCH_QUICK=1 node bench/overhead.mjs   smoke test: 1 run, 200 requests (+50 warm-up), no
+//                                           profiling, RESULTS.md untouched (unless --write)
+//   After the timed runs, an extra untimed round of Net Trace clients runs under `--cpu-prof` and
 //   the preload's hot spots are summarized (bench/lib/cpuprofile.mjs) into the report:
 //   node bench/overhead.mjs --profile DIR   keep those profiles in DIR (default: a temp dir, removed)
 //   node bench/overhead.mjs --no-profile    skip the profiling round
 //   node bench/overhead.mjs --no-write      do not touch bench/RESULTS.md
-//   BENCH_PIN=1 node bench/overhead.mjs     pin the client to CPU 0, the server and this process
+//   BENCH_PIN=1 node bench/overhead.mjs     pin the client to CPU 0, the servers and this process
 //                                           (the collector) to CPU 1 (diagnostic: client cost
 //                                           without the collector competing for its core)
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import os, { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import {
   appsDir,
@@ -36,62 +57,162 @@ import {
   otelPreloadPath,
   preloadPath,
   runNode,
+  startDnsServer,
   startServer,
   writeSubsection,
+  QUICK,
   SECTION,
 } from './lib/common.mjs';
 import { analyze, summarizeProfiles } from './lib/cpuprofile.mjs';
 
-const RUNS = Number(process.env.BENCH_RUNS ?? 7);
-const N = Number(process.env.BENCH_REQUESTS ?? 2000);
+const RUNS = Number(process.env.BENCH_RUNS ?? (QUICK ? 1 : 5));
+const N = Number(process.env.BENCH_REQUESTS ?? (QUICK ? 200 : 2000));
 const CONC = Number(process.env.BENCH_CONCURRENCY ?? 50);
-const WARMUP = Number(process.env.BENCH_WARMUP ?? 200);
-const FLOOR = 1.1;
+const WARMUP = Number(process.env.BENCH_WARMUP ?? (QUICK ? 50 : 200));
 const argv = process.argv.slice(2);
 const profIdx = argv.indexOf('--profile');
 const keepProfiles = profIdx >= 0;
-const profileDir = argv.includes('--no-profile')
-  ? undefined
-  : keepProfiles
-    ? resolve(argv[profIdx + 1] ?? 'bench-profiles')
-    : mkdtempSync(join(tmpdir(), 'nettrace-bench-prof-'));
-const PROFILE_RUNS = 2;
-const noWrite = argv.includes('--no-write');
-
-const workloads = [
-  { name: 'http seq', client: 'http', mode: 'seq' },
-  { name: `http conc${CONC}`, client: 'http', mode: 'conc' },
-  { name: 'fetch seq', client: 'fetch', mode: 'seq' },
-  { name: `fetch conc${CONC}`, client: 'fetch', mode: 'conc' },
-];
-const conditions = ['untraced', 'nettrace', 'otel'];
+const profileDir =
+  argv.includes('--no-profile') || (QUICK && !keepProfiles)
+    ? undefined
+    : keepProfiles
+      ? resolve(argv[profIdx + 1] ?? 'bench-profiles')
+      : mkdtempSync(join(tmpdir(), 'nettrace-bench-prof-'));
+const noWrite = argv.includes('--no-write') || (QUICK && !argv.includes('--write'));
+const t0 = Date.now();
 
 const m = machine(); // before pinning, so nproc is the machine's
 const PIN = process.env.BENCH_PIN === '1';
 if (PIN) execFileSync('taskset', ['-a', '-p', '-c', '1', String(process.pid)], { stdio: 'ignore' });
 const core = loadCore();
 const server = await startServer({ cpus: PIN ? '1' : undefined });
-console.error(`machine: ${machineLine(m)}${PIN ? ' (pinned: client CPU 0, server + collector CPU 1)' : ''}`);
+const ns = await startDnsServer({ cpus: PIN ? '1' : undefined });
+
+// ---- what runs -----------------------------------------------------------------------------
+/** Conditions: preload config (Net Trace), OpenTelemetry, or none; extra client flags. */
+const CONDITIONS = {
+  untraced: { label: 'untraced' },
+  'untraced-cares': { label: 'untraced, c-ares lookup' },
+  nettrace: { label: 'Net Trace default', config: {} },
+  otel: { label: 'OpenTelemetry', otel: true },
+  socktrace: { label: 'Net Trace sockTrace', config: { sockTrace: true } },
+  bodies: { label: 'Net Trace bodies', config: { bodies: true } },
+  dnstrace: { label: 'Net Trace dnsTrace', config: { dnsTrace: true, dnsServers: [ns.address] } },
+};
+const KA = [
+  { client: 'http', mode: 'seq', name: 'http seq' },
+  { client: 'http', mode: 'conc', name: `http conc${CONC}` },
+  { client: 'fetch', mode: 'seq', name: 'fetch seq' },
+  { client: 'fetch', mode: 'conc', name: `fetch conc${CONC}` },
+];
+const FLOORS = { nettrace: 1.1, socktrace: 1.3, bodies: 1.3 };
+const groups = [
+  {
+    id: 'ka',
+    title: 'Keep-alive, ~100-byte responses',
+    workloads: KA.map((w) => ({ ...w, url: server.url })),
+    conditions: ['untraced', 'nettrace', 'otel', 'socktrace'],
+  },
+  {
+    id: 'body',
+    title: 'Keep-alive, 10 KiB responses (bodies floor)',
+    workloads: KA.map((w) => ({ ...w, name: `${w.name} 10 KiB`, url: `${server.url}10k` })),
+    conditions: ['untraced', 'nettrace', 'bodies'],
+  },
+  {
+    id: 'dns',
+    title: 'A new connection per request to bench.test (DNS trace)',
+    workloads: [
+      { client: 'http', mode: 'seq', name: 'http seq new-conn' },
+      { client: 'http', mode: 'conc', name: `http conc${CONC} new-conn` },
+    ].map((w) => ({ ...w, url: `http://bench.test:${server.port}/` })),
+    conditions: ['untraced', 'untraced-cares', 'nettrace', 'dnstrace'],
+    flags: {
+      untraced: ['--new-conn', '--lookup=literal'],
+      'untraced-cares': ['--new-conn', `--lookup=cares:${ns.address}`],
+      nettrace: ['--new-conn', '--lookup=literal'],
+      dnstrace: ['--new-conn'],
+    },
+  },
+];
+const cells = groups.reduce((a, g) => a + g.workloads.length * g.conditions.length, 0);
 console.error(
-  `server: ${server.url} (pid ${server.pid}); ${RUNS} runs × ${workloads.length} workloads × ${conditions.length} conditions, ${N} requests (+${WARMUP} warm-up) each`,
+  `machine: ${machineLine(m)}${PIN ? ' (pinned: client CPU 0, servers + collector CPU 1)' : ''}${QUICK ? ' — BENCH_QUICK' : ''}`,
+);
+console.error(
+  `server: ${server.url} (pid ${server.pid}), DNS server ${ns.address} (pid ${ns.pid}); ${RUNS} runs × ${cells} cells, ${N} requests (+${WARMUP} warm-up) each`,
 );
 
-/** results[workload][condition] = [{ms, ...}] */
-const results = Object.fromEntries(workloads.map((w) => [w.name, Object.fromEntries(conditions.map((c) => [c, []]))]));
-const checks = []; // Net Trace recording checks, one per traced run
+/** results[group][workload][condition] = [client output line, ...] */
+const results = Object.fromEntries(
+  groups.map((g) => [g.id, Object.fromEntries(g.workloads.map((w) => [w.name, Object.fromEntries(g.conditions.map((c) => [c, []]))]))]),
+);
+const checks = []; // what Net Trace recorded, one per traced timed run
 const otelChecks = [];
 
 const profDirOf = (cond, w) => join(profileDir, cond, w.name.replace(/\s+/g, '-'));
+const sum = (xs, f) => xs.reduce((a, x) => a + (f(x) ?? 0), 0);
 
-async function runCell(cond, w, run, profile = false) {
-  const args = [join(appsDir, 'client.mjs'), w.client, w.mode, String(N), String(CONC), String(WARMUP), server.url];
+/** What the collector saw from one client process, for the recording table. */
+function inspect(trace, pid, cond) {
+  const reqs = trace.httpRequests.filter((q) => q.pid === pid);
+  const tcp = trace.tcpConns.filter((t) => t.pid === pid && !t.fromResolver);
+  const c = {
+    recorded: reqs.length,
+    completed: reqs.filter((q) => q.respStatusCode === 200 && q.respDoneAt !== undefined && !q.reqError).length,
+    reused: reqs.filter((q) => q.reusedConn === true).length,
+    tcpConns: tcp.length,
+    dials: trace.dials.filter((d) => d.pid === pid).length,
+    withTimings: reqs.filter((q) => q.timings && typeof q.timings.wait === 'number').length,
+    withInitiator: reqs.filter((q) => q.initiator?.frames?.length).length,
+    dropped: trace.stats?.droppedEvents ?? 0,
+  };
+  if (cond === 'socktrace') {
+    const st = tcp.filter((t) => t.socketTrace);
+    const ops = st.flatMap((t) => t.socketTrace.socketOps);
+    const full = st.filter((t) => t.socketTrace.droppedOps === 0);
+    const adds = (t, type) =>
+      sum(
+        t.socketTrace.socketOps.filter((o) => o.type === type),
+        (o) => o.dataLen,
+      );
+    c.extra = {
+      connsWithOps: st.length,
+      ops: ops.length,
+      droppedOps: sum(st, (t) => t.socketTrace.droppedOps),
+      uncapped: full.length,
+      addUp: full.filter((t) => adds(t, 'read') === t.totalRecvBytes && adds(t, 'write') === t.totalSentBytes).length,
+    };
+  } else if (cond === 'bodies') {
+    c.extra = {
+      bodies: reqs.filter((q) => q.respBody && q.respBody.size === 10240 && q.respBody.text?.length === 10240 && !q.respBody.truncated)
+        .length,
+    };
+  } else if (cond === 'dnstrace') {
+    const qs = trace.dnsQueries.filter((q) => q.pid === pid);
+    const dialsWith = new Set(qs.map((q) => q.fromDial));
+    c.extra = {
+      dnsQueries: qs.length,
+      queryMsgs: sum(qs, (q) => q.dnsQueryMsgs.length),
+      replyMsgs: sum(qs, (q) => q.dnsReplyMsgs.length),
+      answered: qs.filter((q) => q.dnsReplyMsgs.some((r) => r.answers?.some((a) => a.resolvedVal === '127.0.0.1'))).length,
+      dialsWithQuery: dialsWith.size,
+      udpConns: trace.udpConns.filter((u) => u.pid === pid).length,
+    };
+  }
+  return c;
+}
+
+async function runCell(g, cond, w, run, profile = false) {
+  const def = CONDITIONS[cond];
+  const args = [join(appsDir, 'client.mjs'), w.client, w.mode, String(N), String(CONC), String(WARMUP), w.url, ...(g.flags?.[cond] ?? [])];
   const env = {};
   let collector;
-  if (cond === 'nettrace') {
-    collector = await core.startCollector({ description: `bench ${w.name} run ${run}` });
+  if (def.config) {
+    collector = await core.startCollector({ description: `bench ${w.name} ${cond} run ${run}` });
     env.NODE_OPTIONS = nodeOptions([preloadPath]);
-    env.NETTRACE_CONFIG = JSON.stringify({ ipcPath: collector.ipcPath });
-  } else if (cond === 'otel') {
+    env.NETTRACE_CONFIG = JSON.stringify({ ipcPath: collector.ipcPath, ...def.config });
+  } else if (def.otel) {
     env.NODE_OPTIONS = nodeOptions([otelPreloadPath]);
   }
   const nodeArgs = [];
@@ -102,180 +223,311 @@ async function runCell(cond, w, run, profile = false) {
   }
   const r = await runNode([...nodeArgs, ...args], { env, cpus: PIN ? '0' : undefined }).done;
   const out = r.lines.find((l) => typeof l.ms === 'number');
-  if (r.code !== 0 || !out) {
+  const tail = r.lines.find((l) => typeof l.cpuToExitMs === 'number');
+  if (out && tail) Object.assign(out, tail);
+  if (r.code !== 0 || !out || !tail) {
     await collector?.close();
     throw new Error(`${cond} ${w.name}: client exited ${r.code ?? r.signal}\n${r.stderr}`);
   }
   if (collector && profile) await collector.close();
   else if (collector) {
     const idle = await collector.waitForIdle({ timeoutMs: 10_000 });
-    const trace = collector.session.snapshot();
-    const reqs = trace.httpRequests.filter((q) => q.pid === out.pid);
-    const ok = reqs.filter((q) => q.respStatusCode === 200 && q.respDoneAt !== undefined && !q.reqError);
-    checks.push({
-      workload: w.name,
-      run,
-      expected: N + WARMUP,
-      recorded: reqs.length,
-      completed: ok.length,
-      reused: reqs.filter((q) => q.reusedConn === true).length,
-      tcpConns: trace.tcpConns.filter((t) => t.pid === out.pid).length,
-      dials: trace.dials.filter((d) => d.pid === out.pid).length,
-      withTimings: reqs.filter((q) => q.timings && typeof q.timings.wait === 'number').length,
-      withInitiator: reqs.filter((q) => q.initiator?.frames?.length).length,
-      dropped: trace.stats?.droppedEvents ?? 0,
-      idle,
-    });
+    const c = inspect(collector.session.snapshot(), out.pid, cond);
+    checks.push({ group: g.id, workload: w.name, cond, run, expected: N + WARMUP, idle, ...c });
     await collector.close();
   }
-  if (cond === 'otel' && !profile) otelChecks.push({ workload: w.name, run, expected: N + WARMUP, spans: out.spans });
+  if (def.otel && !profile) otelChecks.push({ workload: w.name, run, expected: N + WARMUP, spans: out.spans });
   return out;
 }
 
 for (let run = 0; run < RUNS; run++) {
-  for (const [wi, w] of workloads.entries()) {
-    const k = (run + wi) % conditions.length;
-    const order = [...conditions.slice(k), ...conditions.slice(0, k)];
-    for (const cond of order) {
-      const out = await runCell(cond, w, run);
-      results[w.name][cond].push(out);
-      console.error(
-        `run ${run + 1}/${RUNS}  ${w.name.padEnd(13)} ${cond.padEnd(9)} ${fmt(out.ms, 1).padStart(8)} ms  cpu ${fmt(out.cpuMs, 1).padStart(8)} ms`,
-      );
+  for (const g of groups) {
+    for (const [wi, w] of g.workloads.entries()) {
+      const k = (run + wi) % g.conditions.length;
+      const order = [...g.conditions.slice(k), ...g.conditions.slice(0, k)];
+      for (const cond of order) {
+        const out = await runCell(g, cond, w, run);
+        results[g.id][w.name][cond].push(out);
+        console.error(
+          `run ${run + 1}/${RUNS}  ${w.name.padEnd(24)} ${cond.padEnd(14)} ${fmt(out.ms, 1).padStart(8)} ms  cpu ${fmt(out.cpuMs, 1).padStart(8)} ms`,
+        );
+      }
     }
   }
 }
 
-// Untimed profiling round: where does the traced client's time go?
+// Untimed profiling round: where does the traced client's time go? Net Trace default on each
+// keep-alive workload (2 runs), each other Net Trace condition on each of its workloads (1 run).
 const profiles = [];
 if (profileDir) {
-  console.error(`profiling: ${PROFILE_RUNS} Net Trace client(s) per workload under --cpu-prof (not timed)`);
-  for (const w of workloads) {
-    for (let i = 0; i < PROFILE_RUNS; i++) await runCell('nettrace', w, `profile ${i}`, true);
-    const dir = profDirOf('nettrace', w);
+  const plan = [];
+  for (const g of groups) {
+    for (const cond of g.conditions.filter((c) => CONDITIONS[c].config)) {
+      if (cond === 'nettrace' && g.id !== 'ka') continue;
+      for (const w of g.workloads) plan.push({ g, cond, w, runs: cond === 'nettrace' ? 2 : 1 });
+    }
+  }
+  console.error(`profiling: ${plan.reduce((a, p) => a + p.runs, 0)} Net Trace clients under --cpu-prof (not timed)`);
+  for (const { g, cond, w, runs } of plan) {
+    for (let i = 0; i < runs; i++) await runCell(g, cond, w, `profile ${i}`, true);
+    const dir = profDirOf(cond, w);
     const files = readdirSync(dir)
       .filter((f) => f.endsWith('.cpuprofile'))
       .map((f) => join(dir, f));
-    profiles.push({ w, files, a: analyze(files, { focus: 'preload.cjs' }), text: summarizeProfiles(files, { focus: 'preload.cjs' }) });
+    profiles.push({
+      cond,
+      w,
+      files,
+      a: analyze(files, { focus: 'preload.cjs' }),
+      text: summarizeProfiles(files, { focus: 'preload.cjs' }),
+    });
   }
 }
 await server.stop();
+await ns.stop();
+const loadEnd = os.loadavg();
+const minutes = (Date.now() - t0) / 60_000;
 
 // ---- report -------------------------------------------------------------------------------
-const rows = workloads.map((w) => {
-  const med = (c, f) => median(results[w.name][c].map((x) => x[f]));
-  const [u, t, o] = conditions.map((c) => med(c, 'ms'));
-  const [cu, ct, co] = conditions.map((c) => med(c, 'cpuMs'));
-  return { name: w.name, u, t, o, rt: t / u, ro: o / u, cu, ct, co, all: results[w.name] };
-});
-const floorOk = rows.every((r) => r.rt <= FLOOR);
-const beatsOtel = rows.every((r) => r.t < r.o);
-const recordedAll = checks.every((c) => c.recorded === c.expected && c.completed === c.expected);
+const rowsOf = (g) =>
+  g.workloads.map((w) => {
+    const res = results[g.id][w.name];
+    const med = (c, f) => median(res[c].map((x) => x[f]));
+    const cells = Object.fromEntries(g.conditions.map((c) => [c, { ms: med(c, 'ms'), cpu: med(c, 'cpuMs'), cpuX: med(c, 'cpuToExitMs') }]));
+    const base = cells.untraced;
+    for (const c of g.conditions) {
+      cells[c].rWall = cells[c].ms / base.ms;
+      cells[c].rCpu = cells[c].cpu / base.cpu;
+      cells[c].usPerReq = ((cells[c].cpu - base.cpu) * 1000) / N;
+      cells[c].rCpuX = cells[c].cpuX / base.cpuX;
+      cells[c].usPerReqX = ((cells[c].cpuX - base.cpuX) * 1000) / N;
+    }
+    return { name: w.name, cells, all: res };
+  });
+const rowsByGroup = Object.fromEntries(groups.map((g) => [g.id, rowsOf(g)]));
+const flag = (ratio, cond) => (FLOORS[cond] !== undefined && ratio > FLOORS[cond] ? ' ✗' : '');
+const sfmt = (x, d = 0) => (x >= 0 ? '+' : '−') + fmt(Math.abs(x), d);
 
-const table = [
-  `| workload (${N} req, +${WARMUP} warm-up) | untraced ms | nettrace ms (ratio) | otel ms (ratio) |`,
-  '|---|---:|---:|---:|',
-  ...rows.map(
-    (r) => `| ${r.name} | ${fmt(r.u)} | ${fmt(r.t)} (${fmt(r.rt, 2)}×)${r.rt > FLOOR ? ' ✗' : ''} | ${fmt(r.o)} (${fmt(r.ro, 2)}×) |`,
-  ),
-].join('\n');
+function wallTable(g) {
+  const cs = g.conditions;
+  return [
+    `| workload (${N} req, +${WARMUP} warm-up) | ${cs.map((c, i) => (i === 0 ? `${CONDITIONS[c].label} ms` : `${CONDITIONS[c].label} ms (ratio)`)).join(' | ')} |`,
+    `|---|${cs.map(() => '---:').join('|')}|`,
+    ...rowsByGroup[g.id].map(
+      (r) =>
+        `| ${r.name} | ${cs
+          .map((c, i) =>
+            i === 0 ? fmt(r.cells[c].ms) : `${fmt(r.cells[c].ms)} (${fmt(r.cells[c].rWall, 2)}×)${flag(r.cells[c].rWall, c)}`,
+          )
+          .join(' | ')} |`,
+    ),
+  ].join('\n');
+}
+function cpuTable(g) {
+  const cs = g.conditions;
+  return [
+    `| workload | ${['timed part', 'timed part to exit']
+      .flatMap((span) => cs.map((c, i) => `${CONDITIONS[c].label}, ${span}${i === 0 ? '' : ' (ratio, µs/req over untraced)'}`))
+      .join(' | ')} |`,
+    `|---|${[...cs, ...cs].map(() => '---:').join('|')}|`,
+    ...rowsByGroup[g.id].map(
+      (r) =>
+        `| ${r.name} | ${cs
+          .map((c, i) =>
+            i === 0
+              ? fmt(r.cells[c].cpu)
+              : `${fmt(r.cells[c].cpu)} (${fmt(r.cells[c].rCpu, 2)}×, ${sfmt(r.cells[c].usPerReq, 1)} µs)${flag(r.cells[c].rCpu, c)}`,
+          )
+          .join(' | ')} | ${cs
+          .map((c, i) =>
+            i === 0
+              ? fmt(r.cells[c].cpuX)
+              : `${fmt(r.cells[c].cpuX)} (${fmt(r.cells[c].rCpuX, 2)}×, ${sfmt(r.cells[c].usPerReqX, 1)} µs)${flag(r.cells[c].rCpuX, c)}`,
+          )
+          .join(' | ')} |`,
+    ),
+  ].join('\n');
+}
 
-const cpuTable = [
-  '| workload | untraced client CPU ms | nettrace client CPU ms (ratio) | otel client CPU ms (ratio) |',
-  '|---|---:|---:|---:|',
-  ...rows.map((r) => `| ${r.name} | ${fmt(r.cu)} | ${fmt(r.ct)} (${fmt(r.ct / r.cu, 2)}×) | ${fmt(r.co)} (${fmt(r.co / r.cu, 2)}×) |`),
-].join('\n');
-
-const spread = rows
-  .map((r) => `- ${r.name}: ` + conditions.map((c) => `${c} [${r.all[c].map((x) => fmt(x.ms)).join(', ')}]`).join('; '))
-  .join('\n');
-
-const recTable = [
-  '| workload | runs | requests made | recorded by Net Trace | completed (200, respDoneAt) | reusedConn | tcpConns | dials | with timings | with initiator | dropped events |',
-  '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
-  ...workloads.map((w) => {
-    const cs = checks.filter((c) => c.workload === w.name);
-    const same = (f) => {
-      const vals = [...new Set(cs.map(f))];
-      return vals.length === 1 ? String(vals[0]) : `${Math.min(...vals)}–${Math.max(...vals)}`;
-    };
-    return `| ${w.name} | ${cs.length} | ${same((c) => c.expected)} | ${same((c) => c.recorded)} | ${same((c) => c.completed)} | ${same((c) => c.reused)} | ${same((c) => c.tcpConns)} | ${same((c) => c.dials)} | ${same((c) => c.withTimings)} | ${same((c) => c.withInitiator)} | ${same((c) => c.dropped)} |`;
+/** The summary: one row per (workload, condition other than untraced). */
+const summaryRows = [];
+for (const g of groups) {
+  for (const r of rowsByGroup[g.id]) {
+    for (const c of g.conditions.slice(1)) {
+      const x = r.cells[c];
+      const floor = FLOORS[c];
+      summaryRows.push({ g, w: r.name, c, x, floor });
+    }
+  }
+}
+const summaryTable = [
+  '| workload | condition | wall ms: untraced → condition | wall ratio | client CPU ms (timed part): untraced → condition | CPU ratio | CPU µs/req over untraced | CPU to exit: ratio | CPU to exit: µs/req over untraced | floor | wall | CPU (to exit) |',
+  '|---|---|---:|---:|---:|---:|---:|---:|---:|---|:--:|:--:|',
+  ...summaryRows.map(({ g, w, c, x, floor }) => {
+    const base = rowsByGroup[g.id].find((r) => r.name === w).cells.untraced;
+    const pf = (ratio) => (floor === undefined ? '—' : ratio <= floor ? 'pass' : '**FAIL**');
+    return `| ${w} | ${CONDITIONS[c].label} | ${fmt(base.ms)} → ${fmt(x.ms)} | ${fmt(x.rWall, 2)}× | ${fmt(base.cpu)} → ${fmt(x.cpu)} | ${fmt(x.rCpu, 2)}× | ${sfmt(x.usPerReq, 1)} | ${fmt(x.rCpuX, 2)}× | ${sfmt(x.usPerReqX, 1)} | ${floor === undefined ? 'none (info)' : `≤ ${floor.toFixed(2)}×`} | ${pf(x.rWall)} | ${pf(x.rCpuX)} |`;
   }),
 ].join('\n');
-const otelSpans = workloads
-  .map((w) => {
-    const cs = otelChecks.filter((c) => c.workload === w.name);
-    return `${w.name}: ${[...new Set(cs.map((c) => c.spans))].join('/')} spans for ${N + WARMUP} requests`;
-  })
-  .join('; ');
 
+const spread = groups
+  .flatMap((g) =>
+    rowsByGroup[g.id].map(
+      (r) =>
+        `- ${r.name}: ` +
+        g.conditions
+          .map((c) => `${c} [${r.all[c].map((x) => `${fmt(x.ms)}/${fmt(x.cpuMs)}/${fmt(x.cpuToExitMs)}`).join(', ')}]`)
+          .join('; '),
+    ),
+  )
+  .join('\n');
+
+const same = (cs, f) => {
+  const vals = [...new Set(cs.map(f))];
+  return vals.length === 1 ? String(vals[0]) : `${Math.min(...vals)}–${Math.max(...vals)}`;
+};
+function extraText(cs, cond) {
+  if (cond === 'socktrace') {
+    return `ops kept ${same(cs, (c) => c.extra.ops)}, dropped (over the 1000/conn cap) ${same(cs, (c) => c.extra.droppedOps)}; conns with ops ${same(cs, (c) => c.extra.connsWithOps)}, uncapped ${same(cs, (c) => c.extra.uncapped)}, of which reads/writes add up to totalRecvBytes/totalSentBytes ${same(cs, (c) => c.extra.addUp)}`;
+  }
+  if (cond === 'bodies') return `response bodies captured (10,240 B as text, not truncated) ${same(cs, (c) => c.extra.bodies)}`;
+  if (cond === 'dnstrace') {
+    return `dnsQueries ${same(cs, (c) => c.extra.dnsQueries)} (query msgs ${same(cs, (c) => c.extra.queryMsgs)}, reply msgs ${same(cs, (c) => c.extra.replyMsgs)}, answered 127.0.0.1 ${same(cs, (c) => c.extra.answered)}), dials with a dnsQuery ${same(cs, (c) => c.extra.dialsWithQuery)}, resolver udpConns ${same(cs, (c) => c.extra.udpConns)}`;
+  }
+  return '';
+}
+const recRows = [];
+for (const g of groups) {
+  for (const w of g.workloads) {
+    for (const cond of g.conditions.filter((c) => CONDITIONS[c].config)) {
+      const cs = checks.filter((c) => c.group === g.id && c.workload === w.name && c.cond === cond);
+      if (!cs.length) continue;
+      recRows.push(
+        `| ${w.name} | ${cond} | ${cs.length} | ${same(cs, (c) => c.expected)} | ${same(cs, (c) => c.recorded)} | ${same(cs, (c) => c.completed)} | ${same(cs, (c) => c.reused)} | ${same(cs, (c) => c.tcpConns)} | ${same(cs, (c) => c.dials)} | ${same(cs, (c) => c.withTimings)} | ${same(cs, (c) => c.withInitiator)} | ${same(cs, (c) => c.dropped)} | ${extraText(cs, cond) || '—'} |`,
+      );
+    }
+  }
+}
+const recTable = [
+  '| workload | condition | runs | requests made | recorded | completed (200, respDoneAt) | reusedConn | tcpConns | dials | with timings | with initiator | dropped events | condition-specific |',
+  '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|',
+  ...recRows,
+].join('\n');
+const otelSpans = KA.map((w) => {
+  const cs = otelChecks.filter((c) => c.workload === w.name);
+  return `${w.name}: ${[...new Set(cs.map((c) => c.spans))].join('/')} spans for ${N + WARMUP} requests`;
+}).join('; ');
+
+// Verdicts.
+const ka = rowsByGroup.ka;
+const over = (rows, c, key) => rows.filter((r) => r.cells[c][key] > FLOORS[c]);
+const verdictLine = (what, rows, c) => {
+  const w = over(rows, c, 'rWall');
+  const cpu = over(rows, c, 'rCpuX');
+  const list = (xs, key) => xs.map((r) => `${r.name} ${fmt(r.cells[c][key], 2)}×`).join(', ');
+  return (
+    `- ${what} ≤ ${FLOORS[c].toFixed(2)}× untraced in every cell — wall time: **${w.length ? 'NOT met' : 'met'}**${w.length ? ` (over: ${list(w, 'rWall')})` : ''}` +
+    `; client CPU time (timed part to exit): **${cpu.length ? 'NOT met' : 'met'}**${cpu.length ? ` (over: ${list(cpu, 'rCpuX')})` : ''}`
+  );
+};
+const notCheaper = ka.filter((r) => r.cells.nettrace.ms >= r.cells.otel.ms);
+const notCheaperCpu = ka.filter((r) => r.cells.nettrace.cpuX >= r.cells.otel.cpuX);
+const recordedAll = checks.every((c) => c.recorded === c.expected && c.completed === c.expected);
+const extrasOk = checks.every((c) => {
+  if (c.cond === 'bodies') return c.extra.bodies === c.expected;
+  if (c.cond === 'dnstrace') return c.extra.dialsWithQuery === c.expected && c.extra.answered === c.expected;
+  if (c.cond === 'socktrace') return c.extra.addUp === c.extra.uncapped;
+  return true;
+});
 const verdict = [
-  `- Net Trace default ≤ ${FLOOR.toFixed(2)}× untraced in every cell: **${floorOk ? 'met' : 'NOT met'}**` +
-    (floorOk
-      ? ''
-      : ` (over: ${rows
-          .filter((r) => r.rt > FLOOR)
-          .map((r) => `${r.name} ${fmt(r.rt, 2)}×`)
-          .join(', ')})`),
-  `- Net Trace cheaper than OpenTelemetry in every cell: **${beatsOtel ? 'met' : 'NOT met'}**` +
-    (beatsOtel
-      ? ''
-      : ` (not cheaper: ${rows
-          .filter((r) => r.t >= r.o)
-          .map((r) => r.name)
-          .join(', ')})`),
-  `- Same two floors on client CPU time (below), which the collector and server sharing the 2 cores do not disturb: ≤ ${FLOOR.toFixed(2)}× in ${rows.filter((r) => r.ct / r.cu <= FLOOR).length}/${rows.length} cells, cheaper than OpenTelemetry in ${rows.filter((r) => r.ct < r.co).length}/${rows.length} cells`,
-  `- Net Trace recorded every request the client made (collector snapshot count = requests made, all completed): **${recordedAll ? 'yes' : 'NO'}**`,
+  verdictLine('Net Trace default (issue 2)', ka, 'nettrace'),
+  `- Net Trace default cheaper than OpenTelemetry in every cell (issue 2) — wall time: **${notCheaper.length ? 'NOT met' : 'met'}**${notCheaper.length ? ` (not cheaper: ${notCheaper.map((r) => r.name).join(', ')})` : ''}; client CPU time (timed part to exit): **${notCheaperCpu.length ? 'NOT met' : 'met'}**${notCheaperCpu.length ? ` (not cheaper: ${notCheaperCpu.map((r) => r.name).join(', ')})` : ''}`,
+  verdictLine('Socket-op trace on, `sockTrace: true` (issue 4)', ka, 'socktrace'),
+  verdictLine('Bodies on, `bodies: true` (64 KiB cap), 10 KiB responses (issue 4)', rowsByGroup.body, 'bodies'),
+  `- DNS trace on (issue 4): no floor on the HTTP workload (issue 4's DNS floor is the resolver's lookup latency, bench/dns.mjs); ratios above are for information`,
+  `- Net Trace recorded every request the client made, all completed (every traced run): **${recordedAll ? 'yes' : 'NO'}**; condition-specific records complete (every body captured, every dial with its DNS messages, socket ops adding up to the byte counts on every connection under the op cap): **${extrasOk ? 'yes' : 'NO'}**`,
 ].join('\n');
 
 let profileText = '';
 if (profiles.length) {
   const short = (label) => label.replace(/ preload\.cjs:(\d+)$/, ' (dist/preload.cjs:$1)');
-  const lines = profiles.map(({ w, a }) => {
+  const lines = profiles.map(({ cond, w, files, a }) => {
     const pct = (us) => `${((100 * us) / a.busy).toFixed(1)}%`;
     const top = a.own
       .slice(0, 6)
       .map(([k, v]) => `${short(k)} ${pct(v)}`)
       .join(', ');
-    return `| ${w.name} | ${(a.busy / 1000).toFixed(0)} | ${pct(a.inFocus)} | ${top} |`;
+    return `| ${w.name} | ${cond} | ${files.length} | ${(a.busy / 1000).toFixed(0)} | ${pct(a.inFocus)} | ${top} |`;
   });
-  profileText = `CPU profile of the Net Trace client (${PROFILE_RUNS} extra untimed runs per workload under \`node --cpu-prof\`, whole
-process lifetime incl. start-up and warm-up; summarized by \`bench/lib/cpuprofile.mjs\`). "In preload" = samples with a
-dist/preload.cjs frame on the stack, charged to the deepest such frame together with the builtins it calls (JSON.stringify,
-Buffer, Error.captureStackTrace, fs.writeSync...), but not the original http/undici/net code a wrapper calls through.
+  profileText = `CPU profile of the Net Trace clients (extra untimed runs under \`node --cpu-prof\`: 2 per workload for the
+default options, 1 per workload for the other conditions; whole process lifetime incl. start-up and warm-up; summarized
+by \`bench/lib/cpuprofile.mjs\`). "In preload" = samples with a dist/preload.cjs frame on the stack, charged to the
+deepest such frame together with the builtins it calls (JSON.stringify, Buffer, Error.captureStackTrace,
+fs.writeSync...), but not the original http/undici/net code a wrapper calls through.
 
-| workload | busy ms | in preload | top preload functions (% of busy CPU) |
-|---|---:|---:|---|
+| workload | condition | profiles | busy ms | in preload | top preload functions (% of busy CPU) |
+|---|---|---:|---:|---:|---|
 ${lines.join('\n')}`;
 }
 
-const body = `Machine: ${machineLine(m)}
+const body = `Machine: ${machineLine(m, loadEnd)}${PIN ? ' (pinned: client CPU 0, servers + collector CPU 1)' : ''}
 
-Run: \`npm run bench\` (or \`node bench/overhead.mjs\` after \`node scripts/build.mjs\`). Server: \`bench/apps/server.mjs\`
-in its own process on 127.0.0.1, ${'~'}100-byte JSON responses, keep-alive. Client: \`bench/apps/client.mjs\`, one process per
-cell and run; \`http\` with \`new http.Agent({keepAlive: true, maxSockets: ${CONC}})\`, \`fetch\` with Node's global dispatcher.
-Conditions: **untraced**; **nettrace** = \`--require dist/preload.cjs\` with default options (\`NETTRACE_CONFIG={"ipcPath":…}\`),
-events streamed to a real collector (\`startCollector\`) in the benchmark's parent process; **otel** =
-\`bench/apps/otel-preload.cjs\`: \`@opentelemetry/instrumentation-http\` + \`@opentelemetry/instrumentation-undici\`
-via \`registerInstrumentations\`, \`NodeTracerProvider\` (sdk-trace-node 2.x) with a \`BatchSpanProcessor\` and an exporter
-that counts and discards spans. Median of ${RUNS} runs per cell (conditions rotated each round), ${WARMUP} warm-up
-requests per process excluded from the timing. Same 2-core box runs server, client and (for nettrace) collector.
+Run: \`npm run bench\` (or \`node bench/overhead.mjs\` after \`node scripts/build.mjs\`; \`BENCH_QUICK=1\` for a smoke test);
+this run took ${fmt(minutes, 1)} min. Server: \`bench/apps/server.mjs\` in its own process on 127.0.0.1: a ~100-byte JSON body,
+or exactly 10,240 bytes on \`/10k\`; keeps connections alive unless asked to close. Client: \`bench/apps/client.mjs\`, one
+process per cell and run; \`http\` with \`new http.Agent({keepAlive: true, maxSockets: ${CONC}})\`, \`fetch\` with Node's
+global dispatcher. Median of ${RUNS} runs per cell (conditions of a workload rotated each round), ${WARMUP} warm-up requests per
+process excluded from the timing. The same ${m.nproc}-core box runs server, client, DNS server and (for Net Trace) the collector,
+which is this benchmark's own process (\`startCollector\`, events over the real IPC socket).
+
+Conditions (Net Trace ones are \`--require dist/preload.cjs\` with \`NETTRACE_CONFIG={"ipcPath":…, <options>}\`):
+- **untraced**: plain \`node\`.
+- **Net Trace default**: no options.
+- **OpenTelemetry**: \`bench/apps/otel-preload.cjs\`: \`@opentelemetry/instrumentation-http\` + \`@opentelemetry/instrumentation-undici\`
+  via \`registerInstrumentations\`, \`NodeTracerProvider\` (sdk-trace-node 2.x), \`BatchSpanProcessor\`, an exporter that
+  counts and discards spans.
+- **Net Trace sockTrace**: \`{"sockTrace": true}\` (every read and write, default cap 1,000 ops per connection; the
+  sequential keep-alive workloads put all ${N + WARMUP} requests on 1–2 connections, so past the first ~500 requests they
+  only count \`droppedOps\`; at concurrency ${CONC} every connection stays under the cap and every op is recorded).
+- **Net Trace bodies**: \`{"bodies": true}\` (default 64 KiB cap; each 10,240-byte JSON response kept whole as text), on
+  the 10 KiB workloads, compared with untraced and Net Trace default on the same 10 KiB workloads.
+- DNS rows: every request on a new connection (\`http.get\` with \`agent: false\`, so \`Connection: close\`) to
+  \`http://bench.test:PORT/\`; DNS server \`bench/apps/dns-server.mjs\` (\`test/integration/dnsServer.mjs\`, zone
+  \`bench.test\` A 127.0.0.1, no AAAA) on 127.0.0.1 in its own process. Compared: **untraced** = \`lookup\` option answering
+  127.0.0.1 on the next tick (no DNS at all: bench.test is in no hosts file); **untraced, c-ares lookup** = \`lookup\`
+  option doing \`resolve4\` + \`resolve6\` in parallel with \`dns.Resolver\` against the same DNS server (an untraced
+  program that pays for the same two DNS round trips per connection); **Net Trace default** with the instant \`lookup\`;
+  **Net Trace dnsTrace** = \`{"dnsTrace": true, "dnsServers": ["127.0.0.1:PORT"]}\`, no \`lookup\` option, so every
+  connection resolves through the in-process resolver (A + AAAA over UDP to the local server, every message recorded).
+  Ratios are to the instant-lookup untraced baseline; dnsTrace over c-ares is the DNS trace's cost over a program that
+  does the same DNS work untraced.
+
 A load average above nproc (in the machine line) means other work shared the box; wall times then scatter (see every
-run below), and client CPU time (second table) is the steadier measure of what the tracer costs the debuggee.
+run below), and client CPU time is the steadier measure of what the tracer costs the debuggee.
 
-${table}
+Summary (medians; ratios and µs/request are against the untraced baseline of the same workload; "✗"/FAIL = over the floor):
+
+${summaryTable}
 
 ${verdict}
 
-Client process CPU time (user+system) during the timed requests, median — the debuggee's own cost, independent of
-the collector and server competing for the same 2 cores:
+Wall time, ms (median):
 
-${cpuTable}
+${groups.map((g) => `${g.title}:\n\n${wallTable(g)}`).join('\n\n')}
 
-Every run (wall ms):
+Client process CPU time (user+system, all threads), ms (median) — the debuggee's own cost, independent of the collector
+and servers competing for the same cores; in brackets the ratio to untraced and the extra CPU per request. "Timed part":
+from the first timed request to the last response (as before). "Timed part to exit": the same start, up to the last
+\`exit\` listener of the process (registered by the client after any preload's), so it also counts work a tracer defers
+past the last response — OpenTelemetry's \`forceFlush\`, Net Trace's queue flushed at exit (\`flushSync\`, which matters
+when the collector lags behind, e.g. with bodies at concurrency ${CONC}); the CPU floors are judged on this one:
+
+${groups.map((g) => `${g.title}:\n\n${cpuTable(g)}`).join('\n\n')}
+
+Every run (wall ms / client CPU ms, timed part / client CPU ms, timed part to exit):
 ${spread}
 
-What each recorded (Net Trace, from the collector's snapshot, per run; warm-up requests included in "made"):
+What each Net Trace run recorded (from the collector's snapshot, per run; warm-up requests included in "made"):
 
 ${recTable}
 
@@ -285,22 +537,21 @@ reused, no per-phase timings, no call site. Net Trace records each request with 
 wait/receive timings (HAR), the connection it used and whether it was reused, each TCP connection and dial (DNS
 lookups and connect attempts), and the initiator stack.${profileText ? `\n\n${profileText}` : ''}`;
 
-console.log(`\n${SECTION}: overhead — ${machineLine(m)}\n`);
-console.log(table);
+console.log(`\n${SECTION}: overhead — ${machineLine(m, loadEnd)}${QUICK ? ' — BENCH_QUICK (smoke test, numbers mean nothing)' : ''}\n`);
+console.log(summaryTable);
 console.log('');
 console.log(verdict);
 console.log('');
-console.log(cpuTable);
-console.log('');
 console.log(recTable);
 console.log(`\nOpenTelemetry: ${otelSpans}`);
+console.log(`\noverhead benchmark took ${fmt(minutes, 1)} min`);
 if (!noWrite) {
   writeSubsection('Overhead', body);
   console.error(`\nwrote bench/RESULTS.md (section "${SECTION}", subsection "Overhead")`);
-}
+} else if (QUICK) console.error('\nBENCH_QUICK: bench/RESULTS.md not written (pass --write to write anyway)');
 
-for (const { w, files, text } of profiles) {
-  console.log(`\n== CPU profile, Net Trace client, ${w.name} (${files.length} profiles) ==`);
+for (const { cond, w, files, text } of profiles) {
+  console.log(`\n== CPU profile, ${cond} client, ${w.name} (${files.length} profiles) ==`);
   console.log(text);
 }
 if (profileDir && !keepProfiles) rmSync(profileDir, { recursive: true, force: true });

@@ -42,9 +42,18 @@ export function machine() {
   };
 }
 
-export function machineLine(m) {
-  return `${m.nproc} CPUs (nproc) · ${m.cpu} · ${m.ramGiB} GiB RAM · Node ${m.node} · ${m.os} · ${m.date} · load average at start ${m.loadavg.join(' / ')}`;
+/** The machine line; with `end` (a later machine() or os.loadavg()), also the load average at the end. */
+export function machineLine(m, end) {
+  const endLoad = Array.isArray(end) ? end : end?.loadavg;
+  const endText = endLoad ? `, at end ${endLoad.map((x) => +x.toFixed(2)).join(' / ')}` : '';
+  return `${m.nproc} CPUs (nproc) · ${m.cpu} · ${m.ramGiB} GiB RAM · Node ${m.node} · ${m.os} · ${m.date} · load average (1 / 5 / 15 min) at start ${m.loadavg.join(' / ')}${endText}`;
 }
+
+/**
+ * BENCH_QUICK=1: a smoke test of the benchmark's machinery (few runs and requests, no profiling),
+ * whose numbers mean nothing, so it does not rewrite bench/RESULTS.md unless --write is given.
+ */
+export const QUICK = process.env.BENCH_QUICK === '1';
 
 /** NODE_OPTIONS for a condition, keeping none of the parent's (npm may set some). */
 export function nodeOptions(requires) {
@@ -92,27 +101,44 @@ export function runNode(args, { env = {}, onLine, cpus } = {}) {
   return { child, done };
 }
 
-/** Starts bench/apps/server.mjs in its own process; resolves {port, url, stop()}. */
-export async function startServer({ cpus } = {}) {
-  let resolvePort;
-  const portP = new Promise((r) => (resolvePort = r));
-  const { child, done } = runNode([join(appsDir, 'server.mjs')], { onLine: (o) => o.port && resolvePort(o), cpus });
+/**
+ * Starts a bench/apps script that prints one JSON line with `key` once ready; resolves with that
+ * line, the child and stop() (closes its stdin, then SIGTERM).
+ */
+async function startApp(script, key, { cpus } = {}) {
+  let resolveInfo;
+  const infoP = new Promise((r) => (resolveInfo = r));
+  const { child, done } = runNode([join(appsDir, script)], { onLine: (o) => o[key] !== undefined && resolveInfo(o), cpus });
   const info = await Promise.race([
-    portP,
+    infoP,
     done.then((r) => {
-      throw new Error(`server exited early: ${r.stderr}`);
+      throw new Error(`${script} exited early: ${r.stderr}`);
     }),
   ]);
   return {
-    port: info.port,
+    info,
     pid: child.pid,
-    url: `http://127.0.0.1:${info.port}/`,
     async stop() {
       child.stdin.end();
       child.kill('SIGTERM');
       await done;
     },
   };
+}
+
+/** Starts bench/apps/server.mjs in its own process; resolves {port, url, stop()}. */
+export async function startServer({ cpus } = {}) {
+  const app = await startApp('server.mjs', 'port', { cpus });
+  return { port: app.info.port, pid: app.pid, url: `http://127.0.0.1:${app.info.port}/`, stop: app.stop };
+}
+
+/**
+ * Starts bench/apps/dns-server.mjs (test/integration/dnsServer.mjs serving bench.test A 127.0.0.1)
+ * in its own process; resolves {address ("127.0.0.1:PORT"), port, stop()}.
+ */
+export async function startDnsServer({ cpus } = {}) {
+  const app = await startApp('dns-server.mjs', 'address', { cpus });
+  return { address: app.info.address, port: app.info.port, pid: app.pid, stop: app.stop };
 }
 
 export function median(xs) {
