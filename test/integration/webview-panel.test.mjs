@@ -51,6 +51,8 @@ test('panel: handshake, keyboard, filter, stream, state across reload', { skip, 
 
     // Initiator cell posts openInitiator.
     await page.click('.list-rows .row:not([style*="none"]) .c-initiator .link');
+    // The click may land while a throttled render replaces the row: wait for the message.
+    await page.waitForFunction(() => window.__host.posted.some((m) => m.type === 'openInitiator'), null, { timeout: 10_000 });
     const open = (await posted()).find((m) => m.type === 'openInitiator');
     assert.ok(open && open.file.startsWith('/home/dev/app/src/') && open.line > 0 && open.column > 0);
 
