@@ -8,6 +8,8 @@ export { startCollector, LineSplitter, type Collector, type CollectorOptions } f
 export { Session, writePrivate, type SessionOptions, type SessionEvents } from './session';
 export { buildPreloadEnv, preloadPath, quoteNodeOption, type PreloadEnvOptions } from './launchEnv';
 export { SourceMapResolver, type SourceMapOptions } from './sourceMaps';
+export { HelperLink, pcapLabels, pcapUnavailableReason, setHelperStats, type HelperLinkOptions, type PcapLabel } from './helperLink';
+export { tupleKey, tcpConnFieldsFromHelper } from '../protocol/helper';
 
 export { TraceBuilder, roundMs, type TraceBuilderOptions } from '../trace/builder';
 export {

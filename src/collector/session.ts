@@ -31,6 +31,8 @@ export interface SessionOptions {
 export interface SessionEvents {
   /** Something changed; the argument lists the traceIDs of requests that changed (maybe none). */
   change: [requestIDs: string[]];
+  /** A traced process or thread introduced itself (its preload's `hello`). */
+  process: [pid: number, ppid: number | undefined];
 }
 
 /** One trace being collected. Emits 'change' (see SessionEvents). */
@@ -67,6 +69,15 @@ export class Session extends EventEmitter<SessionEvents> {
   /** Applies one parsed preload message from a connection. Never throws. */
   apply(connection: number, message: unknown): void {
     this.builder.apply(connection, message);
+    this.scheduleChange();
+    const m = message as { type?: unknown; pid?: unknown; ppid?: unknown } | null;
+    if (m && m.type === 'hello' && typeof m.pid === 'number') {
+      this.emit('process', m.pid, typeof m.ppid === 'number' ? m.ppid : undefined);
+    }
+  }
+
+  /** Something changed outside the preload's messages (the helper's lines): views hear of it. */
+  noteChange(): void {
     this.scheduleChange();
   }
 
@@ -126,7 +137,7 @@ export class Session extends EventEmitter<SessionEvents> {
       udpConns: raw.udpConns.slice(),
       dnsQueries: raw.dnsQueries.slice(),
       tlsTunnels: raw.tlsTunnels.slice(),
-      stats: { ...raw.stats, warnings: raw.stats.warnings.slice() },
+      stats: { ...raw.stats, warnings: raw.stats.warnings.slice(), ...(raw.stats.helper ? { helper: { ...raw.stats.helper } } : {}) },
     };
   }
 

@@ -97,6 +97,11 @@ export class TraceBuilder {
   private omittedWarnings = 0;
   private readonly changedRequests = new Set<string>();
   private changedOther = false;
+  /**
+   * Called after a record other than a request was created or updated by a preload message
+   * (the privileged helper's link indexes tcpConns by their address tuple this way).
+   */
+  onRecord?: (kind: RecordKind, record: Readonly<Record<string, unknown>> & { traceID: string }) => void;
 
   constructor(options: TraceBuilderOptions) {
     const beginAt = options.beginAt ?? new Date();
@@ -284,7 +289,28 @@ export class TraceBuilder {
       const users = this.usedBy.get(traceID);
       if (users) for (const u of users) this.changedRequests.add(u);
       this.changedOther = true;
+      this.onRecord?.(recordKind, record);
     }
+  }
+
+  /**
+   * Shallow-merges fields learned outside the preload (the privileged helper's kernel metrics and
+   * conntrack readings) into an existing record; times must already be trace-relative. The
+   * requests using the record count as changed. False when there is no such record.
+   */
+  mergeFields(kind: RecordKind, traceID: string, fields: Record<string, unknown>): boolean {
+    const record = this.byId[KIND_INDEX.get(kind)!].get(traceID);
+    if (!record) return false;
+    for (const [key, value] of Object.entries(fields)) if (key !== 'traceID') record[key] = value;
+    const users = this.usedBy.get(traceID);
+    if (users) for (const u of users) this.changedRequests.add(u);
+    this.changedOther = true;
+    return true;
+  }
+
+  /** Notes a change outside the records (e.g. `stats.helper`, `packetCapture`) for takeChanges. */
+  touch(): void {
+    this.changedOther = true;
   }
 
   /** Maps a local id to the traceID of its kind, allocating one on first sight. */

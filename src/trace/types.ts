@@ -293,11 +293,51 @@ export interface ProcessInfo {
   exitCode?: number;
 }
 
+/**
+ * The privileged helper's part of a trace (`stats.helper`): how it ran, which of its features were
+ * off and why, and its counters. Absent in traces recorded without any attempt to start it.
+ */
+export interface HelperStats {
+  /** Where `tcpMetrics` came from: "bpf" or "inet_diag"; absent when the helper did not run. */
+  mode?: 'bpf' | 'inet_diag';
+  /** How it got its privileges: root, sudo, pkexec, capabilities or unprivileged. */
+  authority?: string;
+  /** Why the helper did not run at all (turned off, not built, could not start). */
+  notRunning?: string;
+  /** Feature ("bpf", "conntrack", "capture") → why it was off and how to turn it on. */
+  unavailable?: Record<string, string>;
+  /** eBPF events lost because the ring buffer was full. */
+  lostEvents?: number;
+  /** Packets the kernel dropped from the capture sockets. */
+  captureKernelDrops?: number;
+  /** The packet capture while it ran (the spool; `packetCapture` describes a saved file). */
+  capture?: { interfaces: string[]; packets: number; bytes: number; truncated: boolean; unattributed: number };
+  /** Connections the helper reported that are not in the trace (e.g. a non-Node child's). */
+  unmatchedConns?: number;
+  /** Why the helper exited. */
+  exit?: string;
+}
+
 /** What the trace may have missed, and why. */
 export interface TraceStats {
   droppedEvents: number;
   untracedRequests: number;
   warnings: string[];
+  /** The privileged helper (kernel metrics, conntrack, packet capture), when it was tried. */
+  helper?: HelperStats;
+}
+
+/**
+ * A packet capture saved from the helper's spool (pcapng): the file, its interfaces, how many
+ * packets it holds, whether the size cap cut it short, and the request it was limited to (absent:
+ * the whole session).
+ */
+export interface PacketCapture {
+  file: string;
+  interfaces: string[];
+  packets: number;
+  truncated: boolean;
+  requestTraceID?: string;
 }
 
 /** A whole trace file. */
@@ -313,7 +353,7 @@ export interface Trace {
   udpConns: UdpConn[];
   dnsQueries: DnsQuery[];
   tlsTunnels: TlsTunnel[];
-  packetCapture?: { file: string; interfaces: string[]; packets: number; truncated: boolean };
+  packetCapture?: PacketCapture;
   stats: TraceStats;
 }
 

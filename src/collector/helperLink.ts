@@ -1,0 +1,337 @@
+/**
+ * The privileged helper's lines (src/protocol/helper.ts) merged into a session's trace:
+ *   - `tcpMetrics` / `conntrack` (and the connect figures of `tcpConnect`) go into the
+ *     `tcpConns` record whose address tuple they name (shallow merge, the later line wins). A line
+ *     may come before the preload reported the connection: it waits, by tuple, in a bounded buffer;
+ *   - `ready` and its `unavailable` reasons, `stats`, `capture` and `exit` go into
+ *     `stats.helper`; every reason a feature is off, and the helper's warnings and errors, become
+ *     trace warnings, so the user sees why and how to turn it on;
+ *   - in inet_diag mode (no root) the helper is asked for a reading (`snapshot`) at connection
+ *     milestones: connected and closed.
+ * Nothing here starts processes or touches files: the CLI and the extension start the helper
+ * (src/helper) and feed its lines to `apply`.
+ */
+
+import {
+  tcpConnFieldsFromHelper,
+  tupleKey,
+  type HelperCaptureMessage,
+  type HelperCommand,
+  type HelperMessage,
+  type HelperReadyMessage,
+} from '../protocol/helper';
+import type { AddrTuple, HelperStats, RecordKind, Trace } from '../trace/types';
+import type { Session } from './session';
+
+/** Options of a HelperLink. */
+export interface HelperLinkOptions {
+  /** Sends a command to the helper (its stdin): `snapshot` at milestones in inet_diag mode. */
+  send?: (command: HelperCommand) => void;
+  /** Tuples whose lines are kept while their connection is not in the trace yet (default 4096). */
+  maxPending?: number;
+  /** Whether a packet capture was asked for; if not, its "not requested" reason is no warning. */
+  pcapRequested?: boolean;
+}
+
+/** Trace IDs of one connection, for the comments of a saved pcapng (see savePcap in src/helper). */
+export interface PcapLabel {
+  conn: string;
+  requests: string[];
+}
+
+const FEATURE_LABELS: Record<string, string> = {
+  bpf: 'eBPF TCP metrics are off',
+  conntrack: 'conntrack (NAT) readings are off',
+  capture: 'packet capture is off',
+};
+
+/** Feeds one helper's lines into one session. */
+export class HelperLink {
+  /** The helper's `ready` line, once it came. */
+  ready?: HelperReadyMessage;
+  /** The latest `capture` line (the spool the saved pcapng is made from). */
+  capture?: HelperCaptureMessage;
+  /** True once the helper said `exit` (or its process ended: see `ended`). */
+  exited = false;
+  private readonly byKey = new Map<string, string>();
+  private readonly pending = new Map<string, Record<string, unknown>>();
+  private evicted = 0;
+  private readonly maxPending: number;
+  private readonly snapped = new WeakMap<object, number>();
+  private snapshotTimer: NodeJS.Timeout | undefined;
+  private lostWarned = false;
+  private truncatedWarned = false;
+
+  constructor(
+    readonly session: Session,
+    private readonly options: HelperLinkOptions = {},
+  ) {
+    this.maxPending = options.maxPending ?? 4096;
+    const builder = session.builder;
+    const previous = builder.onRecord;
+    builder.onRecord = (kind, record) => {
+      previous?.(kind, record);
+      this.onRecord(kind, record);
+    };
+    // The helper may attach after the first connections were reported (the extension).
+    for (const c of builder.trace.tcpConns) this.onRecord('tcpConns', c as unknown as Record<string, unknown> & { traceID: string });
+    this.stats({});
+  }
+
+  /** Applies one helper line. Never throws: a bad line becomes a warning. */
+  apply(message: HelperMessage): void {
+    try {
+      this.applyChecked(message);
+    } catch (err) {
+      this.session.warn(`could not apply a helper message: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+
+  private applyChecked(m: HelperMessage): void {
+    if (!m || typeof m !== 'object' || typeof m.type !== 'string') return;
+    const rel = (epochMs: number) => this.session.builder.relative(epochMs);
+    switch (m.type) {
+      case 'ready': {
+        this.ready = m;
+        const unavailable: Record<string, string> = {};
+        for (const [feature, reason] of Object.entries(m.unavailable ?? {})) {
+          if (typeof reason !== 'string') continue;
+          if (feature === 'capture' && !this.options.pcapRequested) continue;
+          unavailable[feature] = reason;
+          this.session.warn(`${FEATURE_LABELS[feature] ?? `helper feature ${feature} is off`}: ${reason}`);
+        }
+        this.stats({ mode: m.mode, authority: m.authority, unavailable, notRunning: undefined });
+        return;
+      }
+      case 'tcpMetrics':
+      case 'conntrack': {
+        if (m.type === 'conntrack' && !m.conntrack) {
+          if (typeof m.missing === 'string') this.session.warn(`conntrack: ${m.missing}`);
+          return;
+        }
+        const change = tcpConnFieldsFromHelper(m, rel);
+        if (change) this.merge(change.key, change.fields, false);
+        return;
+      }
+      case 'tcpConnect': {
+        // The connect figures, until the connection's first tcpMetrics line replaces them.
+        const extra = m as typeof m & { rttUs?: unknown };
+        const tcpMetrics: Record<string, unknown> = {
+          source: this.ready?.mode ?? 'bpf',
+          connectLatencyUs: m.connectLatencyUs,
+          synRetransmits: m.synRetransmits,
+        };
+        if (typeof extra.rttUs === 'number') tcpMetrics.rttUs = extra.rttUs;
+        this.merge(tupleKey(m.addrTuple), { tcpMetrics }, true);
+        return;
+      }
+      case 'stats': {
+        const patch: Partial<HelperStats> = {};
+        if (typeof m.lostEvents === 'number') patch.lostEvents = m.lostEvents;
+        if (typeof m.captureKernelDrops === 'number') patch.captureKernelDrops = m.captureKernelDrops;
+        this.stats(patch);
+        if ((m.lostEvents ?? 0) > 0 && !this.lostWarned) {
+          this.lostWarned = true;
+          this.session.warn('the helper lost eBPF events (its ring buffer was full): some connections may lack kernel metrics');
+        }
+        return;
+      }
+      case 'capture': {
+        this.capture = m;
+        this.stats({
+          capture: { interfaces: m.interfaces, packets: m.packets, bytes: m.bytes, truncated: m.truncated, unattributed: m.unattributed },
+        });
+        if (m.truncated && !this.truncatedWarned) {
+          this.truncatedWarned = true;
+          this.session.warn('the packet capture reached its size cap (--pcap-max-bytes): later packets were not kept');
+        }
+        return;
+      }
+      case 'warning':
+        this.session.warn(`helper: ${String(m.message)}`);
+        return;
+      case 'error':
+        this.session.warn(`helper error${m.code ? ` (${String(m.code)})` : ''}: ${String(m.message)}`);
+        return;
+      case 'exit':
+        this.exited = true;
+        this.stats({ exit: String(m.reason) });
+        this.finish();
+        return;
+      default:
+        return;
+    }
+  }
+
+  /** The helper's process ended (with or without an `exit` line). */
+  ended(code: number | null): void {
+    if (!this.exited && !this.helperStats().exit) this.stats({ exit: `the helper process ended (${code ?? 'signal'})` });
+    this.exited = true;
+    this.finish();
+  }
+
+  /** Stops the milestone timer and records how many helper connections never matched. */
+  finish(): void {
+    if (this.snapshotTimer) clearTimeout(this.snapshotTimer);
+    this.snapshotTimer = undefined;
+    const unmatched = this.pending.size + this.evicted;
+    if (unmatched > 0 || this.helperStats().unmatchedConns !== undefined) this.stats({ unmatchedConns: unmatched });
+  }
+
+  /** Lines waiting for their connection (for tests and diagnostics). */
+  get pendingCount(): number {
+    return this.pending.size;
+  }
+
+  /** Why Save PCAP cannot work for this session, or undefined when it can. */
+  pcapUnavailable(): string | undefined {
+    if (this.capture) return undefined;
+    return pcapUnavailableReason(this.session.builder.trace.stats.helper, this.options.pcapRequested);
+  }
+
+  private merge(key: string, fields: Record<string, unknown>, ifAbsent: boolean): void {
+    const id = this.byKey.get(key);
+    if (id) {
+      const rec = this.session.builder.get('tcpConns', id) as Record<string, unknown> | undefined;
+      if (rec) {
+        if (ifAbsent) fields = absentOnly(rec, fields);
+        if (Object.keys(fields).length) this.session.builder.mergeFields('tcpConns', id, fields);
+        this.session.noteChange();
+        return;
+      }
+      this.byKey.delete(key);
+    }
+    const waiting = this.pending.get(key);
+    if (waiting) {
+      Object.assign(waiting, ifAbsent ? absentOnly(waiting, fields) : fields);
+      // Most recent last: eviction takes the tuple that has waited longest without news.
+      this.pending.delete(key);
+      this.pending.set(key, waiting);
+      return;
+    }
+    this.pending.set(key, { ...fields });
+    if (this.pending.size > this.maxPending) {
+      const oldest = this.pending.keys().next().value;
+      if (oldest !== undefined) this.pending.delete(oldest);
+      this.evicted++;
+    }
+  }
+
+  private onRecord(kind: RecordKind, record: Readonly<Record<string, unknown>> & { traceID: string }): void {
+    if (kind !== 'tcpConns') return;
+    const tuple = record.addrTuple as AddrTuple | undefined;
+    if (isTuple(tuple)) {
+      const key = tupleKey(tuple);
+      if (this.byKey.get(key) !== record.traceID) {
+        // A newer connection on a reused tuple takes the key over.
+        this.byKey.set(key, record.traceID);
+        if (this.byKey.size > 4 * this.maxPending) {
+          const oldest = this.byKey.keys().next().value;
+          if (oldest !== undefined) this.byKey.delete(oldest);
+        }
+      }
+      const waiting = this.pending.get(key);
+      if (waiting) {
+        this.pending.delete(key);
+        this.session.builder.mergeFields('tcpConns', record.traceID, waiting);
+      }
+    }
+    this.milestone(record);
+  }
+
+  /** inet_diag mode: a reading when a connection is established and when it closes. */
+  private milestone(record: object & { connected?: unknown; connCloseAt?: unknown }): void {
+    if (this.ready?.mode !== 'inet_diag' || !this.options.send || this.exited) return;
+    const stage = record.connCloseAt !== undefined ? 2 : record.connected === true ? 1 : 0;
+    if (stage <= (this.snapped.get(record) ?? 0)) return;
+    this.snapped.set(record, stage);
+    // One snapshot for all the milestones of this moment.
+    this.snapshotTimer ??= setTimeout(() => {
+      this.snapshotTimer = undefined;
+      if (!this.exited) this.options.send?.({ type: 'snapshot' });
+    }, 5);
+    this.snapshotTimer.unref?.();
+  }
+
+  private helperStats(): HelperStats {
+    return this.session.builder.trace.stats.helper ?? {};
+  }
+
+  private stats(patch: Partial<HelperStats>): void {
+    const next: HelperStats = { ...this.helperStats(), ...patch };
+    for (const k of Object.keys(next) as (keyof HelperStats)[]) if (next[k] === undefined) delete next[k];
+    setHelperStats(this.session, next);
+  }
+}
+
+/** Replaces `stats.helper` of a session's trace (kept across the builder's stats updates). */
+export function setHelperStats(session: Session, helper: HelperStats): void {
+  const trace = session.builder.trace;
+  trace.stats = { ...trace.stats, helper };
+  session.builder.touch();
+  session.noteChange();
+}
+
+/**
+ * Why no pcap can be saved from a session with these helper stats ("" never: a reason, or a
+ * generic one). `pcapRequested`: whether capture was asked for at all.
+ */
+export function pcapUnavailableReason(helper: HelperStats | undefined, pcapRequested = true): string {
+  if (!helper) return 'the Net Trace helper did not run for this trace (packet capture needs it; see native/README.md)';
+  if (helper.notRunning) return `the Net Trace helper did not run: ${helper.notRunning}`;
+  if (helper.unavailable?.capture) return helper.unavailable.capture;
+  if (!pcapRequested) return 'packet capture was not turned on for this session';
+  return 'the helper has not reported a packet capture for this session';
+}
+
+/**
+ * Labels for a saved pcapng: each connection's socket tuple key (tupleKey of `addrTuple`) → its
+ * traceID and the requests that used it (through it directly, or as their proxy's tunnel); a UDP
+ * connection (DNS) is labelled with the requests of the dial it resolved for.
+ */
+export function pcapLabels(trace: Pick<Trace, 'tcpConns' | 'udpConns' | 'httpRequests'>): Map<string, PcapLabel> {
+  const labels = new Map<string, PcapLabel>();
+  const byConn = new Map<string, PcapLabel>();
+  const byDial = new Map<string, string[]>();
+  for (const c of trace.tcpConns) {
+    if (!isTuple(c.addrTuple)) continue;
+    const label = { conn: c.traceID, requests: [] };
+    labels.set(tupleKey(c.addrTuple), label);
+    byConn.set(c.traceID, label);
+  }
+  for (const r of trace.httpRequests) {
+    for (const id of new Set([r.tcpConn, r.proxy?.tunnel])) {
+      const label = id ? byConn.get(id) : undefined;
+      if (label && !label.requests.includes(r.traceID)) label.requests.push(r.traceID);
+    }
+    if (r.dial) {
+      const list = byDial.get(r.dial);
+      if (list) list.push(r.traceID);
+      else byDial.set(r.dial, [r.traceID]);
+    }
+  }
+  for (const u of trace.udpConns) {
+    if (!isTuple(u.addrTuple)) continue;
+    labels.set(tupleKey(u.addrTuple), { conn: u.traceID, requests: u.fromDial ? [...(byDial.get(u.fromDial) ?? [])] : [] });
+  }
+  return labels;
+}
+
+function isTuple(t: unknown): t is AddrTuple {
+  if (!t || typeof t !== 'object') return false;
+  const a = t as Record<string, unknown>;
+  return (
+    typeof a.srcIP === 'string' &&
+    typeof a.dstIP === 'string' &&
+    typeof a.srcPort === 'number' &&
+    typeof a.dstPort === 'number' &&
+    a.srcPort > 0
+  );
+}
+
+/** The fields of `fields` the record does not have yet. */
+function absentOnly(record: Record<string, unknown>, fields: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(fields)) if (record[k] === undefined) out[k] = v;
+  return out;
+}

@@ -1,0 +1,260 @@
+// The privileged helper's lines merged into a session (src/collector/helperLink.ts): by socket
+// tuple into tcpConns (later line wins), buffered when they come before the preload's record
+// (bounded), ready/stats/capture into stats.helper, reasons and helper warnings as trace
+// warnings, inet_diag snapshots at connection milestones, pcapng labels. No root, no helper.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createRequire } from 'node:module';
+
+const core = createRequire(import.meta.url)('../../dist/core.cjs');
+const { Session, HelperLink, pcapLabels, pcapUnavailableReason, tupleKey } = core;
+
+const T0 = Date.parse('2026-11-21T10:00:00.000Z');
+const tuple = (srcPort, dstPort = 8080) => ({ srcIP: '127.0.0.1', srcPort, dstIP: '127.0.0.1', dstPort });
+
+function setup(options = {}) {
+  const session = new Session({ description: 'test', beginAt: new Date(T0), sourceMaps: false, changeIntervalMs: 1 });
+  const sent = [];
+  const link = new HelperLink(session, { send: (c) => sent.push(c), ...options });
+  const conn = session.openConnection();
+  session.apply(conn, { type: 'hello', pid: 42, ppid: 1, threadId: 0, argv: ['node'], nodeVersion: 'v20', cwd: '/', startAt: T0 });
+  const record = (kind, id, fields) => session.apply(conn, { type: 'record', kind, id, fields });
+  const trace = () => session.builder.trace;
+  const tcp = (id) => trace().tcpConns.find((c) => c.traceID === id);
+  return { session, link, sent, record, trace, tcp };
+}
+
+const metrics = (port, fields, final = false) => ({
+  type: 'tcpMetrics',
+  pid: 42,
+  addrTuple: tuple(port),
+  final,
+  at: T0 + 50,
+  tcpMetrics: { source: 'bpf', ...fields },
+});
+
+test('tcpMetrics and conntrack merge into the tcpConns record with the same tuple; the later line wins', () => {
+  const { link, record, tcp, session } = setup();
+  record('tcpConns', 'c1', { addrTuple: tuple(40001), connected: true, handshakeBeginAt: T0 + 1, handshakeEndAt: T0 + 2 });
+  record('tcpConns', 'c2', { addrTuple: tuple(40002), connected: true });
+  record('httpRequests', 'r1', { reqMethod: 'GET', reqURL: 'http://127.0.0.1:8080/', tcpConn: 'c1' });
+  session.builder.takeChanges();
+  link.apply(metrics(40001, { rttUs: 900, retransmits: 0 }));
+  assert.deepEqual(tcp('tcp-1').tcpMetrics, { source: 'bpf', rttUs: 900, retransmits: 0 });
+  assert.deepEqual(session.builder.takeChanges().requests, ['req-1'], 'the request on that connection changed (the panel updates it)');
+  link.apply(metrics(40001, { rttUs: 1100, retransmits: 2 }, true));
+  assert.deepEqual(tcp('tcp-1').tcpMetrics, { source: 'bpf', rttUs: 1100, retransmits: 2 }, 'replaced, not deep-merged');
+  const ct = {
+    capturedAt: T0 + 250,
+    status: 'assured|seen-reply',
+    tcpState: 'time-wait',
+    mark: 0,
+    addrOrig: tuple(40001),
+    addrReply: { srcIP: '127.0.0.1', srcPort: 8080, dstIP: '127.0.0.1', dstPort: 40001 },
+    packetsSent: 6,
+    packetsRecv: 4,
+  };
+  link.apply({ type: 'conntrack', pid: 42, addrTuple: tuple(40001), final: true, via: 'lookup', conntrack: ct });
+  assert.equal(tcp('tcp-1').conntrack.capturedAt, 250, 'capturedAt made relative to traceBeginAt');
+  assert.equal(tcp('tcp-1').conntrack.packetsSent, 6);
+  assert.equal(tcp('tcp-2').tcpMetrics, undefined, 'the other connection is untouched');
+  assert.equal(tcp('tcp-1').handshakeEndAt, 2, 'preload fields stay');
+});
+
+test('lines that come before the preload reports the connection wait for it, by tuple', () => {
+  const { link, record, tcp } = setup();
+  link.apply({
+    type: 'tcpConnect',
+    pid: 42,
+    addrTuple: tuple(40010),
+    beginAt: T0,
+    at: T0 + 1,
+    connectLatencyUs: 55,
+    synRetransmits: 0,
+    rttUs: 20,
+  });
+  link.apply(metrics(40011, { rttUs: 300 }));
+  link.apply(metrics(40011, { rttUs: 400 }, true));
+  assert.equal(link.pendingCount, 2);
+  record('tcpConns', 'a', { connected: false });
+  assert.equal(tcp('tcp-1').tcpMetrics, undefined, 'no tuple yet: nothing to match');
+  record('tcpConns', 'a', { addrTuple: tuple(40011), connected: true });
+  assert.deepEqual(tcp('tcp-1').tcpMetrics, { source: 'bpf', rttUs: 400 }, 'the latest buffered line');
+  record('tcpConns', 'b', { addrTuple: tuple(40010), connected: true });
+  assert.deepEqual(tcp('tcp-2').tcpMetrics, { source: 'bpf', connectLatencyUs: 55, synRetransmits: 0, rttUs: 20 });
+  assert.equal(link.pendingCount, 0);
+  // tcpConnect only fills in what no metrics line has set.
+  link.apply({ type: 'tcpConnect', pid: 42, addrTuple: tuple(40011), beginAt: T0, at: T0, connectLatencyUs: 1, synRetransmits: 9 });
+  assert.deepEqual(tcp('tcp-1').tcpMetrics, { source: 'bpf', rttUs: 400 });
+});
+
+test('the buffer is bounded: the tuple waiting longest goes first; unmatched connections are counted', () => {
+  const { link, record, tcp, trace } = setup({ maxPending: 2 });
+  link.apply(metrics(40021, { rttUs: 1 }));
+  link.apply(metrics(40022, { rttUs: 2 }));
+  link.apply(metrics(40021, { rttUs: 11 })); // news for 40021: now 40022 waited longest
+  link.apply(metrics(40023, { rttUs: 3 }));
+  assert.equal(link.pendingCount, 2);
+  record('tcpConns', 'x', { addrTuple: tuple(40022), connected: true });
+  assert.equal(tcp('tcp-1').tcpMetrics, undefined, 'evicted');
+  record('tcpConns', 'y', { addrTuple: tuple(40021), connected: true });
+  assert.equal(tcp('tcp-2').tcpMetrics.rttUs, 11);
+  link.apply({ type: 'exit', reason: 'target exited' });
+  assert.equal(trace().stats.helper.unmatchedConns, 2, '40023 still waiting + 40022 evicted');
+  assert.equal(trace().stats.helper.exit, 'target exited');
+});
+
+test('a reused tuple: lines go to the newest connection with it', () => {
+  const { link, record, tcp } = setup();
+  record('tcpConns', 'old', { addrTuple: tuple(40030), connected: true, connCloseAt: T0 + 5 });
+  record('tcpConns', 'new', { addrTuple: tuple(40030), connected: true });
+  link.apply(metrics(40030, { rttUs: 5 }));
+  assert.equal(tcp('tcp-1').tcpMetrics, undefined);
+  assert.equal(tcp('tcp-2').tcpMetrics.rttUs, 5);
+});
+
+test('ready: each reason a feature is off becomes a warning; stats.helper says how the helper ran', () => {
+  const { link, trace, session } = setup({ pcapRequested: false });
+  link.apply({
+    type: 'ready',
+    mode: 'inet_diag',
+    authority: 'unprivileged',
+    features: { tcpMetrics: 'inet_diag', conntrack: false, captureFilter: false },
+    unavailable: { bpf: 'needs root: run as root or through sudo', conntrack: 'needs CAP_NET_ADMIN (root)', capture: 'not requested' },
+  });
+  const w = trace().stats.warnings;
+  assert.ok(w.includes('eBPF TCP metrics are off: needs root: run as root or through sudo'), JSON.stringify(w));
+  assert.ok(w.includes('conntrack (NAT) readings are off: needs CAP_NET_ADMIN (root)'), JSON.stringify(w));
+  assert.ok(!w.some((x) => x.includes('not requested')), 'capture was not asked for: no warning');
+  assert.equal(trace().stats.helper.mode, 'inet_diag');
+  assert.equal(trace().stats.helper.authority, 'unprivileged');
+  assert.deepEqual(Object.keys(trace().stats.helper.unavailable), ['bpf', 'conntrack']);
+  link.apply({ type: 'warning', message: 'conntrack is not active in the namespace' });
+  link.apply({ type: 'error', code: 'EIO', message: 'ring buffer read failed' });
+  link.apply({ type: 'conntrack', pid: 42, addrTuple: tuple(1), final: false, via: 'lookup', missing: 'no conntrack entry' });
+  assert.ok(trace().stats.warnings.includes('helper: conntrack is not active in the namespace'));
+  assert.ok(trace().stats.warnings.includes('helper error (EIO): ring buffer read failed'));
+  assert.ok(trace().stats.warnings.includes('conntrack: no conntrack entry'));
+  const snap = session.snapshot();
+  assert.equal(snap.stats.helper.mode, 'inet_diag', 'snapshots carry stats.helper');
+  assert.notEqual(snap.stats.helper, trace().stats.helper, '... as a copy');
+  link.apply(null);
+  link.apply({ type: 'tcpMetrics', addrTuple: null });
+  assert.ok(
+    trace().stats.warnings.some((x) => x.startsWith('could not apply a helper message')),
+    'bad lines become warnings',
+  );
+});
+
+test('stats and capture lines go into stats.helper; a capped capture and lost events are warned about once', () => {
+  const { link, trace } = setup({ pcapRequested: true });
+  assert.match(link.pcapUnavailable(), /did not run|not reported/);
+  link.apply({ type: 'stats', lostEvents: 0, captureKernelDrops: 0, events: 10 });
+  link.apply({
+    type: 'capture',
+    spool: '/tmp/x/spool.pcapng',
+    interfaces: ['lo'],
+    packets: 5,
+    bytes: 900,
+    truncated: false,
+    unattributed: 0,
+  });
+  assert.deepEqual(trace().stats.helper.capture, { interfaces: ['lo'], packets: 5, bytes: 900, truncated: false, unattributed: 0 });
+  assert.equal(link.pcapUnavailable(), undefined);
+  link.apply({
+    type: 'capture',
+    spool: '/tmp/x/spool.pcapng',
+    interfaces: ['lo'],
+    packets: 9,
+    bytes: 2000,
+    truncated: true,
+    unattributed: 0,
+  });
+  link.apply({
+    type: 'capture',
+    spool: '/tmp/x/spool.pcapng',
+    interfaces: ['lo'],
+    packets: 9,
+    bytes: 2000,
+    truncated: true,
+    unattributed: 0,
+  });
+  link.apply({ type: 'stats', lostEvents: 3 });
+  link.apply({ type: 'stats', lostEvents: 7 });
+  assert.equal(trace().stats.helper.lostEvents, 7);
+  assert.equal(trace().stats.helper.captureKernelDrops, 0);
+  assert.equal(trace().stats.warnings.filter((w) => /size cap/.test(w)).length, 1);
+  assert.equal(trace().stats.warnings.filter((w) => /lost eBPF events/.test(w)).length, 1);
+  assert.equal(trace().stats.helper.capture.truncated, true);
+});
+
+test('inet_diag mode: one snapshot request per milestone moment (connected, closed); none in bpf mode', async () => {
+  const { link, record, sent } = setup();
+  const ready = (mode) => ({ type: 'ready', mode, features: {}, unavailable: {} });
+  link.apply(ready('bpf'));
+  record('tcpConns', 'a', { addrTuple: tuple(40040), connected: true });
+  await new Promise((r) => setTimeout(r, 20));
+  assert.deepEqual(sent, [], 'bpf mode needs no snapshots');
+
+  const s2 = setup();
+  s2.link.apply(ready('inet_diag'));
+  s2.record('tcpConns', 'a', { addrTuple: tuple(40041), connected: false });
+  s2.record('tcpConns', 'a', { connected: true });
+  s2.record('tcpConns', 'b', { addrTuple: tuple(40042), connected: true });
+  await new Promise((r) => setTimeout(r, 20));
+  assert.deepEqual(s2.sent, [{ type: 'snapshot' }], 'both connects at once: one snapshot');
+  s2.record('tcpConns', 'a', { totalSentBytes: 10 });
+  await new Promise((r) => setTimeout(r, 20));
+  assert.equal(s2.sent.length, 1, 'no milestone, no snapshot');
+  s2.record('tcpConns', 'a', { connCloseAt: T0 + 9 });
+  await new Promise((r) => setTimeout(r, 20));
+  assert.equal(s2.sent.length, 2, 'closed');
+  s2.link.apply({ type: 'exit', reason: 'target exited' });
+  s2.record('tcpConns', 'b', { connCloseAt: T0 + 10 });
+  await new Promise((r) => setTimeout(r, 20));
+  assert.equal(s2.sent.length, 2, 'nothing after the helper exited');
+});
+
+test('a helper attached after connections were reported still matches them (the extension)', () => {
+  const session = new Session({ description: 'late', beginAt: new Date(T0), sourceMaps: false });
+  const conn = session.openConnection();
+  session.apply(conn, { type: 'hello', pid: 7, ppid: 1, threadId: 0, argv: [], nodeVersion: 'v20', cwd: '/', startAt: T0 });
+  session.apply(conn, { type: 'record', kind: 'tcpConns', id: 'c', fields: { addrTuple: tuple(40050), connected: true } });
+  const link = new HelperLink(session, {});
+  link.apply(metrics(40050, { rttUs: 77 }));
+  assert.equal(session.builder.trace.tcpConns[0].tcpMetrics.rttUs, 77);
+});
+
+test('pcapLabels: connection trace IDs and the requests on each (proxy tunnels, DNS of the dial); tupleKey format', () => {
+  const trace = {
+    tcpConns: [
+      { traceID: 'tcp-1', addrTuple: tuple(40060) },
+      { traceID: 'tcp-2', addrTuple: { srcIP: '::1', srcPort: 40061, dstIP: '::1', dstPort: 3128 } },
+      { traceID: 'tcp-3' },
+    ],
+    udpConns: [
+      { traceID: 'udp-1', fromDial: 'dial-1', addrTuple: { srcIP: '127.0.0.1', srcPort: 5353, dstIP: '127.0.0.53', dstPort: 53 } },
+    ],
+    httpRequests: [
+      { traceID: 'req-1', tcpConn: 'tcp-1', dial: 'dial-1' },
+      { traceID: 'req-2', tcpConn: 'tcp-1' },
+      { traceID: 'req-3', tcpConn: 'tcp-1', proxy: { url: 'http://p', tunnel: 'tcp-2' } },
+    ],
+  };
+  const labels = pcapLabels(trace);
+  assert.equal(tupleKey({ srcIP: '::1', srcPort: 40061, dstIP: '::1', dstPort: 3128 }), '[::1]:40061>[::1]:3128');
+  assert.deepEqual(labels.get('127.0.0.1:40060>127.0.0.1:8080'), { conn: 'tcp-1', requests: ['req-1', 'req-2', 'req-3'] });
+  assert.deepEqual(labels.get('[::1]:40061>[::1]:3128'), { conn: 'tcp-2', requests: ['req-3'] });
+  assert.deepEqual(labels.get('127.0.0.1:5353>127.0.0.53:53'), { conn: 'udp-1', requests: ['req-1'] });
+  assert.equal(labels.size, 3);
+});
+
+test('pcapUnavailableReason says why and how', () => {
+  assert.match(pcapUnavailableReason(undefined), /helper did not run/);
+  assert.match(pcapUnavailableReason({ notRunning: 'not built: run npm run build:native' }), /not built: run npm run build:native/);
+  assert.equal(
+    pcapUnavailableReason({ mode: 'inet_diag', unavailable: { capture: 'packet capture needs root' } }),
+    'packet capture needs root',
+  );
+  assert.match(pcapUnavailableReason({ mode: 'bpf', unavailable: {} }, false), /not turned on/);
+});
