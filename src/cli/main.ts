@@ -9,6 +9,7 @@ import { renderSummary, renderTrace, shouldUseColor } from '../trace/render';
 import { TraceFileError } from '../trace/traceFile';
 import { parseArgs, UsageError } from './args';
 import { runDemo } from './demo';
+import type { HelperSetting } from './helperSession';
 import { CliError, defaultOutName, runTraced } from './runTraced';
 import { showTrace } from './show';
 
@@ -27,6 +28,12 @@ Usage:
       --sock-trace[=N]    record every socket read/write, up to N per connection (default 1000)
       --dns-trace[=NS,..] resolve with the in-process resolver and record every DNS message;
                           NS overrides /etc/resolv.conf's nameservers (ip or ip:port)
+      --helper MODE       auto | off | required: the privileged helper adds kernel TCP metrics
+                          (RTT, retransmits, cwnd), conntrack/NAT and packet capture; auto (the
+                          default) uses it when it can start and says why not otherwise
+      --pcap FILE         save the traced connections' packets as pcapng (needs the helper as
+                          root, through sudo or pkexec; see native/README.md)
+      --pcap-max-bytes N  size cap of the packet capture (default 100 MiB)
       --quiet             print only the summary line
 
   nettrace show FILE [--json] [--slow MS]
@@ -58,7 +65,21 @@ function optionalCount(value: string | boolean | undefined, flag: string): numbe
 async function cmdRun(argv: string[]): Promise<number> {
   const { options, rest } = parseArgs(
     argv,
-    { out: 'string', har: 'string', headers: 'string', redact: 'string', quiet: 'flag', slow: 'string', bodies: 'optional', 'sock-trace': 'optional', 'dns-trace': 'optional', help: 'flag' },
+    {
+      out: 'string',
+      har: 'string',
+      headers: 'string',
+      redact: 'string',
+      quiet: 'flag',
+      slow: 'string',
+      bodies: 'optional',
+      'sock-trace': 'optional',
+      'dns-trace': 'optional',
+      helper: 'string',
+      pcap: 'string',
+      'pcap-max-bytes': 'string',
+      help: 'flag',
+    },
     true,
   );
   if (options.help) {
@@ -77,13 +98,27 @@ async function cmdRun(argv: string[]): Promise<number> {
           .map((s) => s.trim())
           .filter(Boolean)
       : undefined;
+  const helper = (options.helper as string | undefined) ?? 'auto';
+  if (!['auto', 'off', 'required'].includes(helper)) throw new UsageError(`--helper must be auto, off or required, not "${helper}"`);
+  let pcapMaxBytes: number | undefined;
+  if (options['pcap-max-bytes'] !== undefined) {
+    pcapMaxBytes = Number(options['pcap-max-bytes']);
+    if (!Number.isSafeInteger(pcapMaxBytes) || pcapMaxBytes < 1024) {
+      throw new UsageError(`--pcap-max-bytes takes a number of bytes (at least 1024), not "${String(options['pcap-max-bytes'])}"`);
+    }
+  }
   const out = resolve(typeof options.out === 'string' ? options.out : defaultOutName());
   const har = typeof options.har === 'string' ? resolve(options.har) : undefined;
+  const pcap = typeof options.pcap === 'string' ? resolve(options.pcap) : undefined;
+  if (pcapMaxBytes !== undefined && !pcap) throw new UsageError('--pcap-max-bytes needs --pcap FILE');
   const result = await runTraced({
     command: rest[0],
     args: rest.slice(1),
     out,
     har,
+    helper: helper as HelperSetting,
+    pcap,
+    pcapMaxBytes,
     slowThresholdMs: parseSlow(options.slow),
     config: {
       headers: headers as HeaderCaptureMode | undefined,
@@ -103,11 +138,18 @@ async function cmdRun(argv: string[]): Promise<number> {
     },
   });
   const err = process.stderr;
-  if (options.quiet) err.write(`nettrace: ${renderSummary(result.trace)}; wrote ${out}\n`);
+  const written = [out, ...(har ? [har] : [])];
+  if (result.packetCapture) {
+    const pc = result.packetCapture;
+    written.push(`${pc.file} (${pc.packets} packet${pc.packets === 1 ? '' : 's'}${pc.truncated ? ', truncated at the size cap' : ''})`);
+  }
+  const list = written.length > 1 ? `${written.slice(0, -1).join(', ')} and ${written[written.length - 1]}` : written[0];
+  if (options.quiet) err.write(`nettrace: ${renderSummary(result.trace)}; wrote ${list}\n`);
   else {
     err.write('\n' + renderTrace(result.trace, { width: err.columns ?? 120, color: shouldUseColor(err) }));
-    err.write(`Wrote ${out}${har ? ` and ${har}` : ''}\n`);
+    err.write(`Wrote ${list}\n`);
   }
+  if (result.pcapError) err.write(`nettrace: no packet capture was saved to ${pcap}: ${result.pcapError}\n`);
   return result.exitCode;
 }
 

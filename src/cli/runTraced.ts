@@ -3,13 +3,15 @@
  * `nettrace run`, reused by `nettrace demo`.
  */
 
-import { spawn } from 'node:child_process';
-import { closeSync, existsSync, openSync, unlinkSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { accessSync, closeSync, constants as fsConstants, existsSync, openSync, statSync, unlinkSync } from 'node:fs';
 import { constants } from 'node:os';
 import { startCollector } from '../collector/server';
 import { buildPreloadEnv, preloadPath } from '../collector/launchEnv';
+import { spawnGated } from '../helper/launch';
 import type { PreloadConfig } from '../protocol/preload';
-import type { Trace } from '../trace/types';
+import type { PacketCapture, Trace } from '../trace/types';
+import { findOnPath, PcapUnavailableError, SessionHelper, type HelperSetting } from './helperSession';
 
 /** An error meant for the user: one line, and the exit code to use. */
 export class CliError extends Error {
@@ -40,6 +42,17 @@ export interface RunOptions {
   description?: string;
   /** How long to wait for the preloads' last messages after the command exits (default 2000). */
   idleTimeoutMs?: number;
+  /**
+   * The privileged helper (kernel TCP metrics, conntrack, packet capture): `auto` uses it when it
+   * can start and says why not otherwise, `required` fails without it (default `off`).
+   */
+  helper?: HelperSetting;
+  /** Save the traced connections' packets to this pcapng file (needs the helper, as root). */
+  pcap?: string;
+  /** Size cap of the packet capture in bytes (the helper's default is 100 MiB). */
+  pcapMaxBytes?: number;
+  /** Where dist/helper.cjs and native/build are (default: this bundle's ../). */
+  helperRoot?: string;
 }
 
 /** What a traced run produced. */
@@ -49,6 +62,10 @@ export interface RunResult {
   exitCode: number;
   /** False when some process's messages may be missing (waited for them in vain). */
   complete: boolean;
+  /** The saved packet capture (with `pcap`), when there was one to save. */
+  packetCapture?: PacketCapture;
+  /** Why no packet capture was saved although `pcap` asked for one. */
+  pcapError?: string;
 }
 
 /**
@@ -80,22 +97,76 @@ export function checkWritable(path: string): void {
   }
 }
 
+/**
+ * Fails early, like spawn() would, when `command` cannot be run: the gated start (a shell that
+ * execs the command once the helper is attached) would otherwise only report it as exit code 127.
+ */
+export function checkCommand(command: string, env: NodeJS.ProcessEnv): void {
+  if (!command.includes('/')) {
+    if (findOnPath(command, env.PATH ?? '')) return;
+    throw new CliError(`command not found: ${command}`);
+  }
+  if (!existsSync(command)) throw new CliError(`command not found: ${command}`);
+  try {
+    accessSync(command, fsConstants.X_OK);
+    if (statSync(command).isDirectory()) throw new Error('a directory');
+  } catch {
+    throw new CliError(`cannot run ${command}: permission denied`);
+  }
+}
+
 /** Runs the command traced; saves JSON (and HAR); resolves when the trace is written. */
 export async function runTraced(options: RunOptions): Promise<RunResult> {
   checkWritable(options.out);
   if (options.har) checkWritable(options.har);
+  if (options.pcap) checkWritable(options.pcap);
+  const helperSetting = options.helper ?? 'off';
+  if (options.pcap && helperSetting === 'off') {
+    throw new CliError('--pcap needs the privileged helper (it captures the packets); drop --helper off');
+  }
   const preload = preloadPath();
   if (!existsSync(preload)) {
     throw new CliError(`the preload is missing (${preload}); run \`npm run build\``);
   }
   const description = options.description ?? [options.command, ...options.args].join(' ');
   const collector = await startCollector({ description, slowThresholdMs: options.slowThresholdMs });
+  let helper: SessionHelper | undefined;
   try {
     const env = buildPreloadEnv(
       { ...process.env, ...options.env },
       { preloadPath: preload, config: { ...options.config, ipcPath: collector.ipcPath } },
     );
-    const child = spawn(options.command, options.args, { stdio: 'inherit', env });
+    let child: ChildProcess;
+    let exited: Promise<number>;
+    if (helperSetting === 'off') {
+      child = spawn(options.command, options.args, { stdio: 'inherit', env });
+      exited = exitCodeOf(child, options.command);
+    } else {
+      // The program waits at a gate until the helper is attached to its pid, so the helper sees
+      // its first connection (and, capturing, its first SYN).
+      checkCommand(options.command, env);
+      const gated = spawnGated(options.command, options.args, { stdio: 'inherit', env });
+      child = gated.child;
+      exited = exitCodeOf(child, options.command);
+      helper = await SessionHelper.start(collector.session, {
+        pid: child.pid!,
+        pcap: !!options.pcap,
+        pcapMaxBytes: options.pcapMaxBytes,
+        root: options.helperRoot,
+      });
+      const missing = !helper.running
+        ? helper.notRunning
+        : options.pcap
+          ? helper.link.ready?.unavailable.capture && `packet capture is unavailable: ${helper.link.ready.unavailable.capture}`
+          : undefined;
+      if (helperSetting === 'required' && missing) {
+        child.kill('SIGKILL');
+        throw new CliError(
+          `--helper required: ${missing.replace(/^the Net Trace helper could not start: /, 'the helper could not start: ')}`,
+        );
+      }
+      gated.release();
+    }
     const forward = (signal: NodeJS.Signals) => () => {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
     };
@@ -105,30 +176,52 @@ export async function runTraced(options: RunOptions): Promise<RunResult> {
     process.on('SIGTERM', onTerm);
     let exitCode: number;
     try {
-      exitCode = await new Promise<number>((resolve, reject) => {
-        child.once('error', (err: NodeJS.ErrnoException) => {
-          if (err.code === 'ENOENT') reject(new CliError(`command not found: ${options.command}`));
-          else if (err.code === 'EACCES') reject(new CliError(`cannot run ${options.command}: permission denied`));
-          else reject(new CliError(`cannot run ${options.command}: ${err.message}`));
-        });
-        child.once('exit', (code, signal) => {
-          if (code !== null) resolve(code);
-          else resolve(128 + (signal ? (constants.signals[signal] ?? 0) : 0));
-        });
-      });
+      exitCode = await exited;
     } finally {
       process.off('SIGINT', onInt);
       process.off('SIGTERM', onTerm);
     }
-    const complete = await collector.waitForIdle({ timeoutMs: options.idleTimeoutMs ?? 2000 });
+    // The helper lingers briefly after the program for its last connections' final readings.
+    const [complete] = await Promise.all([collector.waitForIdle({ timeoutMs: options.idleTimeoutMs ?? 2000 }), helper?.finish()]);
     if (!complete) collector.session.warn('some traced processes did not finish sending their events');
+    let packetCapture: PacketCapture | undefined;
+    let pcapError: string | undefined;
+    if (options.pcap && helper) {
+      try {
+        packetCapture = helper.savePcap(options.pcap);
+      } catch (err) {
+        pcapError = err instanceof PcapUnavailableError ? err.message : `could not write ${options.pcap}: ${(err as Error).message}`;
+        collector.session.warn(`no packet capture was saved to ${options.pcap}: ${pcapError}`);
+      }
+    }
     const trace = collector.session.snapshot();
     await collector.session.saveJson(options.out);
     if (options.har) await collector.session.saveHar(options.har);
-    return { trace, exitCode, complete };
+    return { trace, exitCode, complete, packetCapture, pcapError };
   } finally {
+    if (helper) {
+      await helper.stop();
+      helper.removeSpool();
+    }
     await collector.close();
   }
+}
+
+/** The command's exit code (128 + signal number when killed); listens from the moment of spawning. */
+function exitCodeOf(child: ChildProcess, command: string): Promise<number> {
+  const p = new Promise<number>((resolve, reject) => {
+    child.once('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT') reject(new CliError(`command not found: ${command}`));
+      else if (err.code === 'EACCES') reject(new CliError(`cannot run ${command}: permission denied`));
+      else reject(new CliError(`cannot run ${command}: ${err.message}`));
+    });
+    child.once('exit', (code, signal) => {
+      if (code !== null) resolve(code);
+      else resolve(128 + (signal ? (constants.signals[signal] ?? 0) : 0));
+    });
+  });
+  p.catch(() => {}); // awaited later; not an unhandled rejection meanwhile
+  return p;
 }
 
 /** Default trace file name: nettrace-<local timestamp>.json. */

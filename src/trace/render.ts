@@ -6,6 +6,7 @@
 
 import { formatMs, isFailed } from './diagnosis';
 import { contextOf, indexRecords } from './enrich';
+import { kernelFacts, kernelLine, tupleText } from './kernel';
 import { phaseSegments, requestStartAt, totalTime, type Phase } from './timings';
 import type { HttpRequest, Trace } from './types';
 
@@ -214,6 +215,53 @@ export function renderSummary(trace: Trace): string {
   return s;
 }
 
+/** Connections shown in the kernel section; the rest are counted. */
+const MAX_KERNEL_CONNS = 20;
+
+/**
+ * The privileged helper's view of each connection (RTT ± variance, retransmits, cwnd, segments,
+ * conntrack state, NAT mapping, packet counts), with the table numbers of the requests that used
+ * it, and the saved packet capture. Empty when the trace has neither.
+ */
+function renderKernel(trace: Trace, rows: Row[], width: number, color: boolean): string[] {
+  const lines: string[] = [];
+  const numbers = new Map<string, number[]>();
+  rows.forEach((row, i) => {
+    for (const id of new Set([row.req.tcpConn, row.req.proxy?.tunnel])) {
+      if (!id) continue;
+      const list = numbers.get(id);
+      if (list) list.push(i + 1);
+      else numbers.set(id, [i + 1]);
+    }
+  });
+  const conns = trace.tcpConns.map((c) => ({ c, f: kernelFacts(c) })).filter((x) => x.f !== undefined);
+  if (conns.length > 0) {
+    lines.push('');
+    lines.push(paint('Connections (kernel)', 1, color));
+    for (const { c, f } of conns.slice(0, MAX_KERNEL_CONNS)) {
+      const a = c.addrTuple;
+      const where = a && typeof a.srcIP === 'string' ? tupleText(a) : 'address unknown';
+      const used = numbers.get(c.traceID);
+      const head = `${sanitize(c.traceID)}  ${sanitize(where)}${used ? `  ${used.map((n) => `#${n}`).join(' ')}` : ''}${f!.source ? `  (${sanitize(f!.source)})` : ''}`;
+      lines.push(`  ${fit(head, Math.max(20, width - 4)).trimEnd()}`);
+      const detail = kernelLine(f!);
+      if (detail) lines.push(`     ${sanitize(detail)}`);
+      if (f!.nat) lines.push(`     ${paint(`NAT ${sanitize(f!.nat)}`, 36, color)}`);
+    }
+    if (conns.length > MAX_KERNEL_CONNS) lines.push(`  … ${conns.length - MAX_KERNEL_CONNS} more in the trace file`);
+  }
+  const pc = trace.packetCapture;
+  if (pc && typeof pc.file === 'string') {
+    lines.push('');
+    const ifaces = Array.isArray(pc.interfaces) && pc.interfaces.length ? ` on ${pc.interfaces.map(sanitize).join(', ')}` : '';
+    const scope = typeof pc.requestTraceID === 'string' ? ` of ${sanitize(pc.requestTraceID)}` : '';
+    lines.push(
+      `${paint('Packet capture', 1, color)}: ${sanitize(pc.file)} (${Number(pc.packets) || 0} packets${scope}${ifaces}${pc.truncated ? ', truncated at the size cap' : ''})`,
+    );
+  }
+  return lines;
+}
+
 /**
  * Renders a trace whose requests have `timings` and `diagnosis` (see enrichTrace): table with
  * waterfall, legend, failures, summary. Returns lines joined by "\n" with a final newline.
@@ -225,6 +273,8 @@ export function renderTrace(trace: Trace, options: RenderOptions = {}): string {
   const lines: string[] = [];
   if (rows.length === 0) {
     lines.push('No HTTP requests were traced.');
+    const kernel = renderKernel(trace, [], width, color);
+    if (kernel.length) lines.push(...kernel, '');
     lines.push(renderSummary(trace));
     return lines.join('\n') + '\n';
   }
@@ -310,6 +360,7 @@ export function renderTrace(trace: Trace, options: RenderOptions = {}): string {
       if (where2) lines.push(`     ${paint(where2, 90, color)}`);
     }
   }
+  lines.push(...renderKernel(trace, rows, width, color));
   const warnings = trace.stats.warnings;
   if (warnings.length > 0) {
     lines.push('');

@@ -1,0 +1,257 @@
+/**
+ * The privileged helper for one session: start it on the debuggee's pid (or say why not), feed its
+ * lines into the trace (src/collector/helperLink.ts), wait for its last lines when the program
+ * ends, save its packet capture as a pcapng labelled with trace IDs, and remove the capture's
+ * spool. Shared by `nettrace run` and the extension; see native/README.md for how the helper gets
+ * its privileges.
+ */
+
+import { accessSync, chmodSync, closeSync, constants, existsSync, openSync, rmSync, statSync } from 'node:fs';
+import { basename, delimiter, dirname, join } from 'node:path';
+import { HelperLink, pcapLabels, setHelperStats } from '../collector/helperLink';
+import type { Session } from '../collector/session';
+import { chooseAuthority, nativeHelperBuilt, startHelper, type HelperClient, type HelperOptions } from '../helper/launch';
+import { savePcap } from '../helper/pcapng';
+import type { HelperAuthority, HelperMessage } from '../protocol/helper';
+import type { PacketCapture } from '../trace/types';
+
+/** How hard to try: `auto` uses the helper when it can start, `off` never, `required` fails without it. */
+export type HelperSetting = 'auto' | 'off' | 'required';
+
+/** The reason given when the native helper has not been built. */
+export const HELPER_NOT_BUILT =
+  'the Net Trace helper is not built (native/build/nettrace-helper is missing): run `scripts/install-native-deps.sh && npm run build:native` (see native/README.md)';
+
+/** Options of SessionHelper.start(). */
+export interface SessionHelperOptions {
+  /** The debuggee's pid (the root of the traced process tree). */
+  pid: number;
+  /** Capture the traced connections' packets (root, sudo and pkexec only). */
+  pcap?: boolean;
+  /** Size cap of the capture, bytes. */
+  pcapMaxBytes?: number;
+  /** Checkout or install holding dist/helper.cjs and native/build (default: this bundle's ../). */
+  root?: string;
+  /** Node binary that runs dist/helper.cjs (default: this process's, if it is Node, else `node` on PATH). */
+  nodePath?: string;
+  /** Whether an authority that asks for a password (pkexec) may be used (default true). */
+  allowPrompt?: boolean;
+  /** How long to wait for the helper's `ready` line (default 60 s: a password prompt may be up). */
+  readyTimeoutMs?: number;
+  /** Starts the helper (tests replace it; default src/helper startHelper). */
+  start?: (options: HelperOptions) => Promise<HelperClient>;
+}
+
+/** Thrown by savePcap() when there is no capture to save; the message says why and how to get one. */
+export class PcapUnavailableError extends Error {
+  override readonly name = 'PcapUnavailableError';
+}
+
+/** One session's helper: running, or the reason it is not. */
+export class SessionHelper {
+  readonly link: HelperLink;
+  /** The running helper (undefined when it did not start). */
+  client?: HelperClient;
+  /** Why the helper is not running (undefined while it runs). */
+  notRunning?: string;
+
+  private constructor(
+    readonly session: Session,
+    readonly pcapRequested: boolean,
+  ) {
+    this.link = new HelperLink(session, { pcapRequested, send: (c) => this.client?.send(c) });
+  }
+
+  /** A session without the helper: `stats.helper.notRunning` says why; no warning. */
+  static off(session: Session, reason: string, pcapRequested = false): SessionHelper {
+    const h = new SessionHelper(session, pcapRequested);
+    h.notRunning = reason;
+    setHelperStats(session, { ...session.builder.trace.stats.helper, notRunning: reason });
+    return h;
+  }
+
+  /**
+   * Starts the helper on `options.pid` and resolves once it is attached (the debuggee may be
+   * released then), or with the reason it could not start, which also becomes a trace warning.
+   * Never rejects.
+   */
+  static async start(session: Session, options: SessionHelperOptions): Promise<SessionHelper> {
+    const h = new SessionHelper(session, !!options.pcap);
+    if (process.platform !== 'linux') return h.fail(`the Net Trace helper runs on Linux only (this is ${process.platform})`);
+    if (!nativeHelperBuilt(options.root)) return h.fail(HELPER_NOT_BUILT);
+    const helperOptions: HelperOptions = {
+      pid: options.pid,
+      pcap: options.pcap,
+      pcapMaxBytes: options.pcapMaxBytes,
+      root: options.root,
+      nodePath: options.nodePath ?? defaultNodePath(),
+    };
+    helperOptions.authority = options.allowPrompt === false ? authorityWithoutPrompt(helperOptions) : 'auto';
+    const starting = (options.start ?? startHelper)(helperOptions);
+    let timer: NodeJS.Timeout | undefined;
+    const timeoutMs = options.readyTimeoutMs ?? 60_000;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`it was not ready within ${Math.round(timeoutMs / 1000)} s`)), timeoutMs);
+    });
+    try {
+      h.attach(await Promise.race([starting, timeout]));
+    } catch (err) {
+      // A helper that gets ready after all is stopped again.
+      starting.then(
+        (c) => void c.stop(),
+        () => {},
+      );
+      return h.fail(`the Net Trace helper could not start: ${(err as Error).message}`);
+    } finally {
+      clearTimeout(timer);
+    }
+    return h;
+  }
+
+  private fail(reason: string): SessionHelper {
+    this.notRunning = reason;
+    this.session.warn(`kernel TCP metrics, conntrack and packet capture are off: ${reason}`);
+    setHelperStats(this.session, { ...this.session.builder.trace.stats.helper, notRunning: reason });
+    return this;
+  }
+
+  /** Feeds a started helper's lines (those already read, then the rest) into the trace. */
+  private attach(client: HelperClient): void {
+    this.client = client;
+    const seen = client.messages.slice();
+    // The client keeps every line for startHelper(); from here on the link has them instead.
+    client.messages.length = 0;
+    for (const m of seen) this.link.apply(m.type === 'ready' && client.ready ? client.ready : m);
+    client.on('message', (m: HelperMessage) => {
+      client.messages.length = 0;
+      this.link.apply(m.type === 'ready' && client.ready ? client.ready : m);
+    });
+    client.on('exit', (code: number | null) => this.link.ended(code));
+  }
+
+  /** True while the helper runs. */
+  get running(): boolean {
+    return !!this.client && !this.link.exited;
+  }
+
+  /** How the helper got its privileges (undefined when it is not running). */
+  get authority(): HelperAuthority | undefined {
+    return this.client?.authority;
+  }
+
+  /**
+   * After the traced program ended: waits up to `timeoutMs` for the helper to exit by itself (it
+   * lingers briefly for the last connections' final readings), then stops it.
+   */
+  async finish(timeoutMs = 3000): Promise<void> {
+    const client = this.client;
+    if (!client) return;
+    const exited = await Promise.race([client.exited.then(() => true), delay(timeoutMs).then(() => false)]);
+    if (!exited) await this.stop();
+    this.link.finish();
+  }
+
+  /** Stops the helper now (bounded: killed if it does not exit within a second). */
+  async stop(): Promise<void> {
+    const client = this.client;
+    if (!client) return;
+    const stopped = await Promise.race([client.stop().then(() => true), delay(1000).then(() => false)]);
+    if (!stopped) client.child.kill('SIGKILL');
+    this.link.finish();
+  }
+
+  /** Why Save PCAP cannot work for this session, or undefined when it can. */
+  pcapUnavailable(): string | undefined {
+    const why = this.link.pcapUnavailable();
+    if (why) return why;
+    const spool = this.link.capture?.spool;
+    return spool && existsSync(spool)
+      ? undefined
+      : 'the packet capture of this session is gone (it is kept only while the session is listed)';
+  }
+
+  /**
+   * Writes the packets of the session (or of one request's connections) to `file` (pcapng, mode
+   * 0600), each commented with its connection's and requests' trace IDs, and records it as the
+   * trace's `packetCapture`. Throws PcapUnavailableError with the reason when there is no capture.
+   */
+  savePcap(file: string, requestTraceID?: string): PacketCapture {
+    const why = this.pcapUnavailable();
+    if (why) throw new PcapUnavailableError(why);
+    const capture = this.link.capture!;
+    const builder = this.session.builder;
+    if (requestTraceID !== undefined && !builder.get('httpRequests', requestTraceID)) {
+      throw new PcapUnavailableError(`there is no request ${requestTraceID} in this trace`);
+    }
+    createPrivate(file);
+    const saved = savePcap(capture.spool, file, {
+      labels: pcapLabels(builder.trace),
+      requestTraceID,
+      // The spool already has the size cap; the saved file's longer comments must not cut it.
+      maxBytes: Number.MAX_SAFE_INTEGER,
+    });
+    const packetCapture: PacketCapture = {
+      file: saved.file,
+      interfaces: saved.interfaces,
+      packets: saved.packets,
+      truncated: saved.truncated || capture.truncated,
+    };
+    if (requestTraceID !== undefined) packetCapture.requestTraceID = requestTraceID;
+    builder.trace.packetCapture = packetCapture;
+    builder.touch();
+    this.session.noteChange();
+    return packetCapture;
+  }
+
+  /** Removes the capture's spool (a private temporary directory the helper made). */
+  removeSpool(): void {
+    const spool = this.link.capture?.spool;
+    if (!spool) return;
+    const dir = dirname(spool);
+    if (!basename(dir).startsWith('nettrace-pcap-')) return;
+    try {
+      rmSync(dir, { recursive: true, force: true });
+    } catch {
+      // Not ours to remove (e.g. a root-owned directory): the system's temporary files go later.
+    }
+  }
+}
+
+/** Like chooseAuthority(), but never one that asks for a password (pkexec). */
+export function authorityWithoutPrompt(options: HelperOptions): HelperAuthority {
+  const first = chooseAuthority(options);
+  if (first !== 'pkexec') return first;
+  // Without packet capture, file capabilities come before sudo and pkexec.
+  const second = chooseAuthority({ ...options, pcap: false });
+  return second === 'pkexec' ? 'unprivileged' : second;
+}
+
+/** A Node binary for dist/helper.cjs: this process's when it is Node (not an editor's Electron). */
+export function defaultNodePath(): string | undefined {
+  if (/^node(\.exe)?$/i.test(basename(process.execPath))) return process.execPath;
+  return findOnPath('node');
+}
+
+/** The executable `name` on PATH, or undefined. */
+export function findOnPath(name: string, path = process.env.PATH ?? ''): string | undefined {
+  for (const dir of path.split(delimiter)) {
+    const candidate = join(dir || '.', name);
+    try {
+      accessSync(candidate, constants.X_OK);
+      if (statSync(candidate).isFile()) return candidate;
+    } catch {
+      // not here
+    }
+  }
+  return undefined;
+}
+
+/** Creates `file` with mode 0600 (or makes an existing one 0600) before it is written. */
+function createPrivate(file: string): void {
+  if (existsSync(file)) chmodSync(file, 0o600);
+  else closeSync(openSync(file, 'a', 0o600));
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms).unref());
+}

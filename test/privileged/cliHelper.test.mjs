@@ -1,0 +1,257 @@
+// `nettrace run` with the privileged helper, end to end (the real CLI, collector, preload and
+// helper): kernel TCP metrics and conntrack merged into tcpConns, --pcap written 0600 with
+// trace-ID comments that tshark reads, NAT shown by `nettrace show`; and, as `nobody`, the run
+// still succeeds with inet_diag metrics and warnings that say why the other features are off.
+// Root only (CI runs as root); skipped loudly otherwise.
+import assert from 'node:assert/strict';
+import { execFileSync, spawn } from 'node:child_process';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import http from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { describe, test } from 'node:test';
+import { fixtures, nativeHelper, nft, nobodyNodeReason, root, sh, skipLoudly, skipReason } from './lib.mjs';
+
+const cli = join(root, 'dist', 'cli.cjs');
+const app = join(fixtures, 'httpApp.mjs');
+
+/** Runs a command; resolves with its exit code and output. */
+function run(cmd, args, opts = {}) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], ...opts });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+/** An HTTP server on 127.0.0.1 in this process; closed when the test ends. */
+async function localServer(t) {
+  const srv = http.createServer((req, res) => res.end(`hello ${req.url}`));
+  await new Promise((r) => srv.listen(0, '127.0.0.1', r));
+  t.after(() => {
+    srv.closeAllConnections();
+    srv.close();
+  });
+  return `http://127.0.0.1:${srv.address().port}`;
+}
+
+function tmpDir(t, mode) {
+  const dir = mkdtempSync(join(tmpdir(), 'nettrace-clihelper-'));
+  if (mode) chmodSync(dir, mode);
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/** Requests and connections of the app: 3 requests, 2 connections, each request on one of them. */
+function checkShape(trace) {
+  assert.equal(trace.httpRequests.length, 3, JSON.stringify(trace.httpRequests.map((r) => r.reqURL)));
+  const conns = trace.tcpConns.filter((c) => c.connected);
+  assert.equal(conns.length, 2, JSON.stringify(trace.tcpConns));
+  return conns;
+}
+
+describe('nettrace run with the privileged helper', { timeout: 90_000 }, () => {
+  test('root: tcpMetrics (bpf) and conntrack in tcpConns, --pcap file 0600 read by tshark with trace IDs', async (t) => {
+    const why = skipReason({ pcap: true });
+    if (why) return skipLoudly(t, why);
+    const base = await localServer(t);
+    const dir = tmpDir(t);
+    const out = join(dir, 'trace.json');
+    const pcap = join(dir, 'trace.pcapng');
+    const r = await run(process.execPath, [cli, 'run', '--pcap', pcap, '--out', out, '--', process.execPath, app, base], {
+      env: { ...process.env, HOLD_MS: '50' },
+    });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /Wrote .*trace\.json and .*trace\.pcapng \(\d+ packets\)/);
+    const trace = JSON.parse(readFileSync(out, 'utf8'));
+    assert.equal(trace.stats.helper.mode, 'bpf');
+    assert.equal(trace.stats.helper.authority, 'root');
+    assert.equal(trace.stats.helper.lostEvents, 0);
+    const conns = checkShape(trace);
+    for (const c of conns) {
+      assert.equal(c.tcpMetrics?.source, 'bpf', JSON.stringify(c));
+      assert.ok(c.tcpMetrics.rttUs > 0 && c.tcpMetrics.segsOut > 0 && c.tcpMetrics.bytesAcked > 0, JSON.stringify(c.tcpMetrics));
+      assert.equal(c.tcpMetrics.synRetransmits, 0);
+    }
+    // Loopback has a conntrack entry only where conntrack is active in this namespace (some rule
+    // uses it); otherwise the helper says so once, and the trace carries that as a warning.
+    if (conns.some((c) => c.conntrack)) {
+      for (const c of conns) assert.deepEqual(c.conntrack.addrOrig, c.addrTuple, JSON.stringify(c.conntrack));
+    } else {
+      assert.ok(
+        trace.stats.warnings.some((w) => /conntrack is not active in the debuggee's network namespace|no conntrack entry/.test(w)),
+        JSON.stringify(trace.stats.warnings),
+      );
+    }
+    // The pcapng: private, opened by tshark, every packet named by its connection and requests.
+    assert.equal(statSync(pcap).mode & 0o777, 0o600);
+    assert.equal(trace.packetCapture.file, pcap);
+    assert.ok(trace.packetCapture.packets > 0 && trace.packetCapture.interfaces.includes('lo'), JSON.stringify(trace.packetCapture));
+    assert.equal(trace.packetCapture.truncated, false);
+    const comments = sh('tshark', ['-r', pcap, '-T', 'fields', '-e', 'frame.comment'], { stdio: ['ignore', 'pipe', 'ignore'] })
+      .trim()
+      .split('\n');
+    assert.equal(comments.length, trace.packetCapture.packets);
+    const named = new Map();
+    for (const c of comments) {
+      const m = /^connection=(tcp-\d+) requests=([\w,-]+) pid=\d+ tuple=/.exec(c);
+      assert.ok(m, `comment names trace IDs: ${c}`);
+      named.set(m[1], m[2]);
+    }
+    const expected = new Map(
+      conns.map((c) => [
+        c.traceID,
+        trace.httpRequests
+          .filter((q) => q.tcpConn === c.traceID)
+          .map((q) => q.traceID)
+          .join(','),
+      ]),
+    );
+    assert.deepEqual(named, expected, 'each connection with the requests it carried');
+    // `nettrace show` prints the kernel's view and the capture.
+    const show = await run(process.execPath, [cli, 'show', out]);
+    assert.equal(show.code, 0, show.stderr);
+    assert.match(show.stdout, /Connections \(kernel\)\n {2}tcp-\d+ {2}127\.0\.0\.1:\d+ → 127\.0\.0\.1:\d+ {2}#\d/);
+    assert.match(show.stdout, /rtt [\d.]+ ms ± [\d.]+ ms, retransmits 0, cwnd \d+, segments \d+ out \/ \d+ in/);
+    assert.match(show.stdout, new RegExp(`Packet capture: ${pcap.replace(/[.]/g, '\\.')} \\(\\d+ packets on `));
+  });
+
+  test('root, conntrack active and a DNAT rule on loopback: conntrack with the NAT mapping and counters', async (t) => {
+    const why = skipReason();
+    if (why) return skipLoudly(t, why);
+    const ns = `ntcli${process.pid % 100000}`;
+    const cleanup = () => {
+      try {
+        execFileSync('ip', ['netns', 'del', ns], { stdio: 'ignore' });
+      } catch {
+        /* gone */
+      }
+    };
+    cleanup();
+    process.on('exit', cleanup);
+    t.after(cleanup);
+    sh('ip', ['netns', 'add', ns]);
+    sh('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
+    // Locally generated traffic to 127.0.0.1:81 goes to the server's port 8080 instead.
+    nft(
+      ns,
+      `table ip nettrace_cli {
+      chain out { type nat hook output priority -100; ip daddr 127.0.0.1 tcp dport 81 dnat to 127.0.0.1:8080; }
+    }`,
+    );
+    const server = spawn(
+      'ip',
+      [
+        'netns',
+        'exec',
+        ns,
+        process.execPath,
+        '-e',
+        "require('http').createServer((q, s) => s.end('ok')).listen(8080, '127.0.0.1', () => console.log('LISTENING'))",
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    t.after(() => server.kill());
+    await new Promise((resolve, reject) => {
+      createInterface({ input: server.stdout }).on('line', (l) => l === 'LISTENING' && resolve());
+      server.on('exit', (code) => reject(new Error(`server exited (${code})`)));
+    });
+    const dir = tmpDir(t);
+    const out = join(dir, 'nat.json');
+    const r = await run(
+      'ip',
+      ['netns', 'exec', ns, process.execPath, cli, 'run', '--quiet', '--out', out, '--', process.execPath, app, 'http://127.0.0.1:81'],
+      {
+        env: { ...process.env, HOLD_MS: '50' },
+      },
+    );
+    assert.equal(r.code, 0, r.stderr);
+    const trace = JSON.parse(readFileSync(out, 'utf8'));
+    for (const c of checkShape(trace)) {
+      const ct = c.conntrack;
+      assert.ok(ct, `conntrack for ${c.traceID}: ${JSON.stringify(trace.stats)}`);
+      assert.deepEqual(ct.addrOrig, c.addrTuple);
+      assert.deepEqual(
+        ct.addrReply,
+        { srcIP: '127.0.0.1', srcPort: 8080, dstIP: '127.0.0.1', dstPort: c.addrTuple.srcPort },
+        'the DNAT in the reply tuple',
+      );
+      assert.match(ct.status, /dst-nat/);
+      assert.ok(ct.packetsSent > 0 && ct.packetsRecv > 0 && ct.bytesSent > 0, JSON.stringify(ct));
+      assert.ok(ct.capturedAt > 0 && ct.capturedAt < trace.traceEndAt + 5000, `capturedAt is trace-relative: ${ct.capturedAt}`);
+      assert.equal(c.tcpMetrics?.source, 'bpf');
+    }
+    const show = await run(process.execPath, [cli, 'show', out]);
+    assert.match(show.stdout, /NAT orig 127\.0\.0\.1:\d+ → 127\.0\.0\.1:81, reply 127\.0\.0\.1:8080 → 127\.0\.0\.1:\d+/);
+    assert.match(show.stdout, /packets \d+ out \/ \d+ in \(/);
+  });
+
+  test('as nobody: the run succeeds, inet_diag metrics appear, warnings say why eBPF, conntrack and capture are off', async (t) => {
+    const why = skipReason() ?? nobodyNodeReason();
+    if (why) return skipLoudly(t, why);
+    const base = await localServer(t);
+    // A copy `nobody` can read wherever the checkout lives, and a directory it may write.
+    const copy = tmpDir(t, 0o755);
+    mkdirSync(join(copy, 'dist'));
+    mkdirSync(join(copy, 'native', 'build'), { recursive: true });
+    for (const f of ['cli.cjs', 'preload.cjs']) copyFileSync(join(root, 'dist', f), join(copy, 'dist', f));
+    copyFileSync(nativeHelper, join(copy, 'native', 'build', 'nettrace-helper'));
+    copyFileSync(app, join(copy, 'app.mjs'));
+    const work = join(copy, 'work');
+    mkdirSync(work);
+    chmodSync(work, 0o777);
+    const out = join(work, 'nobody.json');
+    const pcap = join(work, 'nobody.pcapng');
+    const r = await run(
+      'setpriv',
+      [
+        '--reuid=65534',
+        '--regid=65534',
+        '--clear-groups',
+        process.execPath,
+        join(copy, 'dist', 'cli.cjs'),
+        'run',
+        '--pcap',
+        pcap,
+        '--out',
+        out,
+        '--',
+        process.execPath,
+        join(copy, 'app.mjs'),
+        base,
+      ],
+      { cwd: work, env: { ...process.env, HOME: work } },
+    );
+    assert.equal(r.code, 0, r.stderr);
+    const trace = JSON.parse(readFileSync(out, 'utf8'));
+    assert.equal(trace.stats.helper.mode, 'inet_diag', JSON.stringify(trace.stats));
+    assert.equal(trace.stats.helper.authority, 'unprivileged');
+    const w = trace.stats.warnings;
+    for (const [label, feature] of [
+      ['eBPF TCP metrics are off', 'bpf'],
+      ['conntrack \\(NAT\\) readings are off', 'conntrack'],
+      ['packet capture is off', 'capture'],
+    ]) {
+      assert.ok(
+        w.some((x) => new RegExp(`^${label}: .*root`).test(x)),
+        `a warning says why ${feature} is off and how to turn it on: ${JSON.stringify(w)}`,
+      );
+    }
+    for (const c of checkShape(trace)) {
+      assert.equal(c.tcpMetrics?.source, 'inet_diag', JSON.stringify(c));
+      assert.ok(c.tcpMetrics.rttUs > 0, JSON.stringify(c.tcpMetrics));
+    }
+    assert.equal(trace.packetCapture, undefined);
+    assert.equal(existsSync(pcap), false, 'no capture file');
+    assert.match(r.stderr, /no packet capture was saved to .*nobody\.pcapng: packet capture needs root/);
+  });
+});
