@@ -7,6 +7,7 @@
 
 import type { CapturedBody, DnsQuery, HeaderPair, HttpRequest, PeerCert, SocketOp, StackFrame, TlsTunnel } from '../src/trace/types';
 import { explainTlsError, TLS_ERROR_LABELS } from '../src/trace/tlsErrors';
+import { kernelFacts } from '../src/trace/kernel';
 import { bodyView, MAX_SHOWN_TEXT } from './body';
 import { h, icon, type Child } from './dom';
 import {
@@ -337,18 +338,21 @@ export class DetailView {
           ['Record', conn.traceID],
         ]),
       );
-      const tm = conn.tcpMetrics;
-      if (tm) {
-        out.push(
-          h('h3', null, null, `TCP metrics (${tm.source})`),
-          kv([
-            ['RTT', tm.rttUs !== undefined ? formatMs(tm.rttUs / 1000) : '—'],
-            ['RTT variance', tm.rttVarUs !== undefined ? formatMs(tm.rttVarUs / 1000) : '—'],
-            ['Retransmits', tm.retransmits !== undefined ? String(tm.retransmits) : '—'],
-            ['Congestion window', tm.sndCwnd !== undefined ? String(tm.sndCwnd) : '—'],
-            ['Segments out / in', `${tm.segsOut ?? '—'} / ${tm.segsIn ?? '—'}`],
-          ]),
-        );
+      const k = kernelFacts(conn);
+      if (k) {
+        // What the privileged helper saw in the kernel (text only, like everything here).
+        const rows: Array<[string, Child]> = [
+          ['RTT ± variance', k.rtt ?? '—'],
+          ['Retransmits', k.retransmits ?? '—'],
+          ['Congestion window', k.cwnd ?? '—'],
+          ['Segments', k.segments ?? '—'],
+        ];
+        if (k.connect) rows.push(['Connect (kernel)', k.connect]);
+        if (k.resets) rows.push(['Resets', k.resets]);
+        if (k.conntrack) rows.push(['Conntrack', k.conntrack]);
+        if (k.nat) rows.push(['NAT', k.nat]);
+        if (k.packets) rows.push(['Packets', k.packets]);
+        out.push(h('h3', null, null, `Kernel${k.source ? ` (${k.source})` : ''}`), kv(rows));
       }
     }
     if (req.proxy) {

@@ -448,6 +448,7 @@ class App {
         cmd('openTrace', 'folder-opened', 'Open trace file…'),
         cmd('save', 'save', 'Save trace…'),
         cmd('exportHar', 'export', 'Export HAR…'),
+        cmd('savePcap', 'file-binary', 'Save PCAP… (packets of the session or of the selected request)'),
         cmd('clear', 'clear-all', 'Clear'),
       ),
     );

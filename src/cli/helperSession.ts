@@ -38,6 +38,11 @@ export interface SessionHelperOptions {
   allowPrompt?: boolean;
   /** How long to wait for the helper's `ready` line (default 60 s: a password prompt may be up). */
   readyTimeoutMs?: number;
+  /**
+   * Whether a helper that is not built is worth a trace warning (default true). The extension
+   * says it only when asked (Save PCAP): its packaged form ships without the native helper.
+   */
+  warnIfNotBuilt?: boolean;
   /** Starts the helper (tests replace it; default src/helper startHelper). */
   start?: (options: HelperOptions) => Promise<HelperClient>;
 }
@@ -78,7 +83,7 @@ export class SessionHelper {
   static async start(session: Session, options: SessionHelperOptions): Promise<SessionHelper> {
     const h = new SessionHelper(session, !!options.pcap);
     if (process.platform !== 'linux') return h.fail(`the Net Trace helper runs on Linux only (this is ${process.platform})`);
-    if (!nativeHelperBuilt(options.root)) return h.fail(HELPER_NOT_BUILT);
+    if (!nativeHelperBuilt(options.root)) return h.fail(HELPER_NOT_BUILT, options.warnIfNotBuilt !== false);
     const helperOptions: HelperOptions = {
       pid: options.pid,
       pcap: options.pcap,
@@ -108,9 +113,9 @@ export class SessionHelper {
     return h;
   }
 
-  private fail(reason: string): SessionHelper {
+  private fail(reason: string, warn = true): SessionHelper {
     this.notRunning = reason;
-    this.session.warn(`kernel TCP metrics, conntrack and packet capture are off: ${reason}`);
+    if (warn) this.session.warn(`kernel TCP metrics, conntrack and packet capture are off: ${reason}`);
     setHelperStats(this.session, { ...this.session.builder.trace.stats.helper, notRunning: reason });
     return this;
   }

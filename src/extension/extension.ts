@@ -9,8 +9,10 @@
 
 import { isAbsolute, join, relative, sep } from 'node:path';
 import * as vscode from 'vscode';
+import { pcapUnavailableReason } from '../collector/helperLink';
 import { startCollector } from '../collector/server';
 import { writePrivate } from '../collector/session';
+import { PcapUnavailableError, SessionHelper } from '../cli/helperSession';
 import type { PanelCommand } from '../protocol/webview';
 import { toHar } from '../trace/har';
 import { readTraceFile, TraceFileError } from '../trace/traceFile';
@@ -43,11 +45,12 @@ export const COMMANDS = {
   selectRequest: SELECT_REQUEST_COMMAND,
 } as const;
 
-const PCAP_UNAVAILABLE =
-  'Net Trace: saving a packet capture (pcap) needs the Net Trace privileged helper, which is not installed in this version. ' +
-  'Save Trace (JSON) and Export HAR are available.';
+/** Ended sessions whose packet capture (the helper's spool) is kept for Save PCAP. */
+const KEPT_CAPTURES = 5;
 
 let store: TraceStore | undefined;
+/** The privileged helper of each session (by trace key), kept after the session for Save PCAP. */
+const helpers = new Map<string, SessionHelper>();
 
 /** Called by VS Code on the first activation event. */
 export function activate(context: vscode.ExtensionContext): void {
@@ -87,8 +90,58 @@ export function activate(context: vscode.ExtensionContext): void {
       sockTrace: s.get<boolean | number>('sockTrace', false),
       bodies: s.get<boolean | number>('bodies', false),
       slowThresholdMs: s.get<number>('slowThresholdMs', 1000),
+      helper: s.get<string>('helper', 'auto') === 'off' ? 'off' : 'auto',
+      pcap: s.get<boolean>('pcap', true),
     };
   };
+
+  // ---- privileged helper ------------------------------------------------------------------------
+
+  /**
+   * Starts the helper on the program's first process once it reports in (js-debug starts the
+   * program, so it cannot wait at a gate as under `nettrace run`): connections made in the
+   * moment before the helper is attached get no kernel metrics.
+   */
+  const startHelperFor = (key: string, pcap: boolean): void => {
+    const entry = traces.get(key);
+    const session = entry?.session;
+    if (!session) return;
+    session.once('process', (pid) => {
+      if (!entry.collector) return;
+      void SessionHelper.start(session, {
+        pid,
+        pcap,
+        root: context.extensionPath,
+        allowPrompt: false,
+        warnIfNotBuilt: false,
+      }).then((h) => {
+        helpers.set(key, h);
+        if (h.running) log(`${key}: helper attached to pid ${pid} (${h.authority}, ${h.link.ready?.mode})`);
+        else log(`${key}: no helper: ${h.notRunning}`);
+        // The session may have ended while the helper started.
+        if (!entry.collector) void h.stop();
+        pruneCaptures();
+      });
+    });
+  };
+
+  /** Keeps the captures of the newest ended sessions only. */
+  const pruneCaptures = (): void => {
+    const ended = [...helpers.entries()].filter(([k]) => traces.get(k)?.origin !== 'current');
+    for (const [k, h] of ended.slice(0, Math.max(0, ended.length - KEPT_CAPTURES))) {
+      h.removeSpool();
+      helpers.delete(k);
+    }
+  };
+  context.subscriptions.push({
+    dispose: () => {
+      for (const h of helpers.values()) {
+        void h.stop();
+        h.removeSpool();
+      }
+      helpers.clear();
+    },
+  });
 
   context.subscriptions.push(
     vscode.debug.registerDebugConfigurationProvider(DEBUG_TYPE, {
@@ -127,6 +180,14 @@ export function activate(context: vscode.ExtensionContext): void {
       });
       try {
         const resolved = injectTracing(config, { preloadPath: preload, ipcPath, sessionId: key, workspaceFolder: folder?.uri.fsPath });
+        const session = traces.get(key)?.session;
+        if (config.__nettrace.helper === 'off') {
+          if (session)
+            helpers.set(
+              key,
+              SessionHelper.off(session, 'turned off ("helper": "off" in the launch configuration, or the nettrace.helper setting)'),
+            );
+        } else startHelperFor(key, config.__nettrace.pcap !== false);
         log(
           `${key}: launching ${JSON.stringify(resolved.program ?? resolved.runtimeExecutable ?? '')} with NODE_OPTIONS=${resolved.env?.NODE_OPTIONS ?? ''}`,
         );
@@ -158,7 +219,13 @@ export function activate(context: vscode.ExtensionContext): void {
     }),
     vscode.debug.onDidTerminateDebugSession((s) => {
       const entry = traces.byDebugSession(s.id);
-      if (entry && entry.origin === 'current') void traces.end(entry.key);
+      if (!entry || entry.origin !== 'current') return;
+      // The helper's last readings (it lingers briefly after the program) go into the trace first.
+      const helper = helpers.get(entry.key);
+      void Promise.resolve(helper?.finish(2000))
+        .catch(() => {})
+        .then(() => traces.end(entry.key))
+        .then(pruneCaptures);
     }),
   );
 
@@ -286,8 +353,71 @@ export function activate(context: vscode.ExtensionContext): void {
     log(`cleared ${entry.key}`);
   }
 
-  function savePcap(): void {
-    void vscode.window.showInformationMessage(PCAP_UNAVAILABLE);
+  /**
+   * Save PCAP: the packets of the session, or of one request (the `requestTraceID` argument, or
+   * the request selected in the panel, offered as a choice), as pcapng with the trace IDs in each
+   * packet's comment. Says plainly why when there is no capture, and how to get one.
+   */
+  async function savePcap(traceKey?: unknown, requestTraceID?: unknown, uri?: unknown): Promise<void> {
+    const entry = target(traceKey);
+    if (!entry) {
+      void vscode.window.showInformationMessage(
+        'Net Trace: there is no trace to save packets from yet. Start debugging with the "Net Trace" launch configuration.',
+      );
+      return;
+    }
+    const helper = helpers.get(entry.key);
+    const why = helper ? helper.pcapUnavailable() : pcapUnavailableFor(entry);
+    if (why || !helper) {
+      void vscode.window.showWarningMessage(`Net Trace: no packet capture to save for ${entry.label}: ${why}`);
+      return;
+    }
+    let request = typeof requestTraceID === 'string' ? requestTraceID : undefined;
+    const selected = panel.selectedRequest(entry.key);
+    if (request === undefined && selected && entry.session) {
+      const req = entry.session.builder.get('httpRequests', selected);
+      const pick = await vscode.window.showQuickPick(
+        [
+          { label: 'Whole session', description: `${traces.requestCount(entry)} requests`, id: undefined },
+          { label: 'Selected request only', description: req ? `${req.reqMethod} ${req.reqURL}` : selected, id: selected },
+        ],
+        { title: 'Save PCAP', placeHolder: 'Which packets?' },
+      );
+      if (!pick) return;
+      request = pick.id;
+    }
+    let dest = uri instanceof vscode.Uri ? uri : undefined;
+    dest ??= await vscode.window.showSaveDialog({
+      title: 'Save PCAP',
+      defaultUri: defaultUri(`nettrace-${timestamp()}${request ? `-${request}` : ''}.pcapng`),
+      filters: { 'pcapng (Wireshark)': ['pcapng'] },
+      saveLabel: 'Save PCAP',
+    });
+    if (!dest) return;
+    if (dest.scheme !== 'file') {
+      void vscode.window.showErrorMessage(`Net Trace: can only save to local files (got ${dest.scheme}:).`);
+      return;
+    }
+    try {
+      const saved = helper.savePcap(dest.fsPath, request);
+      log(`saved the packets of ${entry.key}${request ? ` (${request})` : ''} to ${saved.file}: ${saved.packets} packets`);
+      void vscode.window.showInformationMessage(
+        `Net Trace: saved ${saved.packets} packets${request ? ` of ${request}` : ''} to ${saved.file}${saved.truncated ? ' (the capture hit its size cap)' : ''}`,
+      );
+    } catch (err) {
+      const message = err instanceof PcapUnavailableError ? err.message : `could not save ${dest.fsPath}: ${(err as Error).message}`;
+      log(`Save PCAP of ${entry.key} failed: ${message}`);
+      void vscode.window.showErrorMessage(`Net Trace: ${message}`);
+    }
+  }
+
+  /** Why a trace without a helper of this window has no capture to save. */
+  function pcapUnavailableFor(entry: TraceEntry): string {
+    const trace = entry.session ? entry.session.builder.trace : traces.fullTrace(entry);
+    const saved = trace.packetCapture?.file ? ` (its capture was saved to ${trace.packetCapture.file})` : '';
+    if (entry.origin === 'file') return `Save PCAP works for sessions recorded in this window; this trace was opened from a file${saved}.`;
+    if (!entry.session) return `Save PCAP works for sessions recorded in this window; this one is from an earlier window${saved}.`;
+    return pcapUnavailableReason(trace.stats.helper);
   }
 
   async function runPanelCommand(command: PanelCommand, traceKey: string | undefined): Promise<void> {
@@ -301,7 +431,7 @@ export function activate(context: vscode.ExtensionContext): void {
       case 'clear':
         return clear(traceKey);
       case 'savePcap':
-        return savePcap();
+        return savePcap(traceKey);
     }
   }
 
@@ -332,7 +462,9 @@ export function activate(context: vscode.ExtensionContext): void {
     vscode.commands.registerCommand(COMMANDS.exportHar, (uri?: unknown) => save('har', undefined, uri)),
     vscode.commands.registerCommand(COMMANDS.openTrace, (uri?: unknown) => openTrace(uri)),
     vscode.commands.registerCommand(COMMANDS.clear, () => clear()),
-    vscode.commands.registerCommand(COMMANDS.savePcap, savePcap),
+    vscode.commands.registerCommand(COMMANDS.savePcap, (traceKey?: unknown, requestTraceID?: unknown, uri?: unknown) =>
+      savePcap(traceKey, requestTraceID, uri),
+    ),
     vscode.commands.registerCommand(COMMANDS.selectRequest, (args?: SelectRequestArgs) => {
       if (args && typeof args.traceKey === 'string' && typeof args.traceID === 'string') panel.select(args.traceKey, args.traceID);
     }),

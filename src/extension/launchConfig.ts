@@ -49,6 +49,10 @@ export interface TracingOptions {
   bodies?: true | number;
   /** Successful requests slower than this are diagnosed as slow (collector default 1000 ms). */
   slowThresholdMs?: number;
+  /** The privileged helper is turned off (absent: `auto`, used when it can start without a prompt). */
+  helper?: 'off';
+  /** No packet capture by the helper (absent: capture when the helper runs with root). */
+  pcap?: false;
 }
 
 /** The Node launch attributes both configurations share (anything else passes through). */
@@ -86,6 +90,10 @@ export interface NettraceLaunchConfig extends NodeLaunchAttributes {
   bodies?: boolean | number;
   /** Threshold in ms above which a successful request gets a "slow" diagnosis. */
   slowThresholdMs?: number;
+  /** The privileged helper: "auto" (kernel metrics, conntrack, capture when it can start) or "off". */
+  helper?: 'auto' | 'off';
+  /** Capture the traced connections' packets for Save PCAP (needs the helper with root). */
+  pcap?: boolean;
 }
 
 /**
@@ -101,6 +109,8 @@ export interface TracingDefaults {
   sockTrace?: boolean | number;
   bodies?: boolean | number;
   slowThresholdMs?: number;
+  helper?: 'auto' | 'off';
+  pcap?: boolean;
 }
 
 /** A js-debug launch configuration produced by phase 1 (still unresolved by js-debug). */
@@ -140,6 +150,8 @@ export function toNodeLaunchConfig(config: NettraceLaunchConfig, defaults: Traci
     sockTrace,
     bodies,
     slowThresholdMs,
+    helper,
+    pcap,
     type: _type,
     request: _request,
     ...rest
@@ -163,6 +175,10 @@ export function toNodeLaunchConfig(config: NettraceLaunchConfig, defaults: Traci
   if (body !== undefined && body !== false) tracing.bodies = body;
   const slow = positive(slowThresholdMs) ?? positive(defaults.slowThresholdMs);
   if (slow !== undefined) tracing.slowThresholdMs = slow;
+  const helperMode = helper === 'auto' || helper === 'off' ? helper : defaults.helper;
+  if (helperMode === 'off') tracing.helper = 'off';
+  const capture = typeof pcap === 'boolean' ? pcap : defaults.pcap;
+  if (capture === false) tracing.pcap = false;
   return { ...rest, type: NODE_DEBUG_TYPE, request: 'launch', name: config.name || CONFIG_NAME, __nettrace: tracing };
 }
 

@@ -29,6 +29,8 @@ export class PanelHost implements vscode.Disposable {
   private currentKey: string | undefined;
   private feed: LiveFeed | undefined;
   private pendingSelect: { traceKey: string; traceID: string } | undefined;
+  /** The request selected in the panel, per the panel's last `selected` message. */
+  private selected: { traceKey: string; traceID: string } | undefined;
   private readonly onDidChangeTraceEmitter = new vscode.EventEmitter<string | undefined>();
   /** Fires when the trace the panel shows (the "active" trace) changes. */
   readonly onDidChangeTrace = this.onDidChangeTraceEmitter.event;
@@ -61,6 +63,12 @@ export class PanelHost implements vscode.Disposable {
   get traceKey(): string | undefined {
     if (this.currentKey && this.store.get(this.currentKey)) return this.currentKey;
     return this.store.latest()?.key;
+  }
+
+  /** The traceID of the request selected in the panel while it shows `traceKey`, if any. */
+  selectedRequest(traceKey: string | undefined): string | undefined {
+    const s = this.selected;
+    return s && traceKey !== undefined && s.traceKey === traceKey && this.panel ? s.traceID : undefined;
   }
 
   /** True when the panel exists. */
@@ -178,6 +186,10 @@ export class PanelHost implements vscode.Disposable {
         this.handlers.command(msg.command, typeof msg.traceKey === 'string' ? msg.traceKey : this.traceKey);
         break;
       case 'selected':
+        this.selected =
+          typeof msg.traceKey === 'string' && typeof msg.traceID === 'string'
+            ? { traceKey: msg.traceKey, traceID: msg.traceID }
+            : undefined;
         break;
       default:
         this.handlers.log(`panel: unknown message ${JSON.stringify((msg as { type?: unknown }).type)}`);
