@@ -34,6 +34,8 @@ Usage:
       --pcap FILE         save the traced connections' packets as pcapng (needs the helper as
                           root, through sudo or pkexec; see native/README.md)
       --pcap-max-bytes N  size cap of the packet capture (default 100 MiB)
+      --helper-root DIR   an installed copy of the helper (sudo -n / pkexec rules name
+                          its path; see native/README.md), instead of this checkout's
       --quiet             print only the summary line
 
   nettrace show FILE [--json] [--slow MS]
@@ -78,6 +80,7 @@ async function cmdRun(argv: string[]): Promise<number> {
       helper: 'string',
       pcap: 'string',
       'pcap-max-bytes': 'string',
+      'helper-root': 'string',
       help: 'flag',
     },
     true,
@@ -119,6 +122,7 @@ async function cmdRun(argv: string[]): Promise<number> {
     helper: helper as HelperSetting,
     pcap,
     pcapMaxBytes,
+    helperRoot: typeof options['helper-root'] === 'string' ? resolve(options['helper-root']) : undefined,
     slowThresholdMs: parseSlow(options.slow),
     config: {
       headers: headers as HeaderCaptureMode | undefined,

@@ -139,6 +139,7 @@ export async function runTraced(options: RunOptions): Promise<RunResult> {
     let child: ChildProcess;
     let exited: Promise<number>;
     if (helperSetting === 'off') {
+      if (options.helper === 'off') SessionHelper.off(collector.session, 'turned off (--helper off)');
       child = spawn(options.command, options.args, { stdio: 'inherit', env });
       exited = exitCodeOf(child, options.command);
     } else {

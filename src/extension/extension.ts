@@ -111,7 +111,7 @@ export function activate(context: vscode.ExtensionContext): void {
       void SessionHelper.start(session, {
         pid,
         pcap,
-        root: context.extensionPath,
+        root: helperRoot(),
         allowPrompt: false,
         warnIfNotBuilt: false,
       }).then((h) => {
@@ -123,6 +123,12 @@ export function activate(context: vscode.ExtensionContext): void {
         pruneCaptures();
       });
     });
+  };
+
+  /** An installed copy of the helper (nettrace.helperRoot, machine scope), else this extension's. */
+  const helperRoot = (): string => {
+    const configured = settings().get<string>('helperRoot', '');
+    return typeof configured === 'string' && isAbsolute(configured) ? configured : context.extensionPath;
   };
 
   /** Keeps the captures of the newest ended sessions only. */

@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -138,6 +138,39 @@ test('run: --helper, --pcap and --pcap-max-bytes are checked before anything run
     r = run(['--pcap', join(dir, 'no/such/dir/x.pcapng'), '--', 'node', '-e', '0']);
     assert.equal(r.status, 2);
     assert.match(r.stderr, /cannot write .*x\.pcapng: its directory does not exist/);
+    // Without the native helper: the run goes on, and says why and how; `required` refuses to run.
+    const out = join(dir, 't.json');
+    const marker = join(dir, 'ran');
+    r = run(['--quiet', '--helper-root', join(dir, 'nowhere'), '--out', out, '--', process.execPath, '-e', '0']);
+    assert.equal(r.status, 0, r.stderr);
+    const trace = JSON.parse(readFileSync(out, 'utf8'));
+    assert.match(
+      trace.stats.warnings[0],
+      /^kernel TCP metrics, conntrack and packet capture are off: the Net Trace helper is not built .*npm run build:native/,
+    );
+    assert.match(trace.stats.helper.notRunning, /not built/);
+    r = run([
+      '--quiet',
+      '--helper',
+      'required',
+      '--helper-root',
+      join(dir, 'nowhere'),
+      '--out',
+      out,
+      '--',
+      process.execPath,
+      '-e',
+      `require('fs').writeFileSync(${JSON.stringify(marker)}, '')`,
+    ]);
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /^nettrace: --helper required: the Net Trace helper is not built/);
+    assert.equal(existsSync(marker), false, 'the command must not run');
+    r = run(['--quiet', '--helper', 'off', '--out', out, '--', process.execPath, '-e', '0']);
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual(JSON.parse(readFileSync(out, 'utf8')).stats.helper, { notRunning: 'turned off (--helper off)' });
+    r = run(['--quiet', '--out', out, '--', 'definitely-not-a-command-xyz']);
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /^nettrace: command not found: definitely-not-a-command-xyz\n$/);
     r = run(['--help']);
     assert.match(r.stdout, /--helper MODE/);
     assert.match(r.stdout, /--pcap FILE/);
