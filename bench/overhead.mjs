@@ -487,8 +487,9 @@ Conditions (Net Trace ones are \`--require dist/preload.cjs\` with \`NETTRACE_CO
   via \`registerInstrumentations\`, \`NodeTracerProvider\` (sdk-trace-node 2.x), \`BatchSpanProcessor\`, an exporter that
   counts and discards spans.
 - **Net Trace sockTrace**: \`{"sockTrace": true}\` (every read and write, default cap 1,000 ops per connection; the
-  sequential keep-alive workloads put all ${N + WARMUP} requests on 1–2 connections, so past the first ~500 requests they
-  only count \`droppedOps\`; at concurrency ${CONC} every connection stays under the cap and every op is recorded).
+  sequential keep-alive workloads put all ${N + WARMUP} requests on 1–2 connections, 2 ops per request, so past the first
+  500–1,000 requests they only count \`droppedOps\`; at concurrency ${CONC} every connection stays under the cap and every op
+  is recorded).
 - **Net Trace bodies**: \`{"bodies": true}\` (default 64 KiB cap; each 10,240-byte JSON response kept whole as text), on
   the 10 KiB workloads, compared with untraced and Net Trace default on the same 10 KiB workloads.
 - DNS rows: every request on a new connection (\`http.get\` with \`agent: false\`, so \`Connection: close\`) to
@@ -503,7 +504,9 @@ Conditions (Net Trace ones are \`--require dist/preload.cjs\` with \`NETTRACE_CO
   does the same DNS work untraced.
 
 A load average above nproc (in the machine line) means other work shared the box; wall times then scatter (see every
-run below), and client CPU time is the steadier measure of what the tracer costs the debuggee.
+run below), and client CPU time is the steadier measure of what the tracer costs the debuggee. The benchmark itself
+keeps both cores busy (client, server, collector), so the 1-minute load average rises to about 2–3 during a run even on
+an otherwise idle 2-core box.
 
 Summary (medians; ratios and µs/request are against the untraced baseline of the same workload; "✗"/FAIL = over the floor):
 

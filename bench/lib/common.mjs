@@ -150,9 +150,9 @@ export function median(xs) {
 export const fmt = (x, d = 0) => (Number.isFinite(x) ? x.toFixed(d) : 'n/a');
 
 export const SECTION = 'Core tracer overhead — issue 2';
-const INTRO = `Performance floors of issue 2, measured by \`bench/overhead.mjs\` and \`bench/memory.mjs\`
-(\`npm run bench\` runs both; each rewrites only its own subsection). Numbers below are from the machine
-named in each subsection.`;
+const INTRO = `Performance floors of issue 2, and the overhead floors of issue 4 (socket-op trace, bodies; DNS trace for
+information), measured by \`bench/overhead.mjs\` and \`bench/memory.mjs\` (\`npm run bench\` runs both; each rewrites
+only its own subsection). Numbers below are from the machine named in each subsection.`;
 const SUBSECTION_ORDER = ['Overhead', 'Memory'];
 
 /**
