@@ -35,7 +35,7 @@ function start(): void {
   const startAt = isMainThread ? performance.timeOrigin : now();
   const transport: Transport = new Transport(
     config.ipcPath,
-    Math.max(100, config.maxQueuedEvents ?? 20000),
+    Math.max(100, config.maxQueuedEvents ?? 10000),
     () => ({
       type: 'hello',
       pid: process.pid,

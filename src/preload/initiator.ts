@@ -19,7 +19,7 @@ export interface StackHolder {
  * Raw frames captured per stack: enough to get past library layers (axios, got, undici) to the
  * program's own frame. Capture cost grows with the frame count, and this runs per request.
  */
-const CAPTURE_LIMIT = 16;
+const CAPTURE_LIMIT = 12;
 
 interface CallSiteLike {
   getFunctionName(): string | null;

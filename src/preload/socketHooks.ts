@@ -254,13 +254,16 @@ function onConnect(t: Tracer, hook: Hook, socket: AnySocket, args: unknown[]): u
       conn.connected = true;
       conn.connectedAt = at;
       if (!conn.tls) conn.readyAt = at;
-      const remote = socket.remoteAddress ?? '';
-      let a = findAttempt(conn, remote, socket.remotePort ?? conn.port);
+      // The winner is the attempt still pending (happy eyeballs runs one attempt at a time). Its
+      // address saves a getpeername() syscall; only the local end needs getsockname().
+      let a = pendingAttempt(conn);
       if (!a) {
         // Connecting straight to an IP emits no 'connectionAttempt' event on some Node versions.
-        a = { address: remote, port: socket.remotePort ?? conn.port, family: socket.remoteFamily === 'IPv6' ? 6 : 4, beginAt: conn.lookups[0]?.endAt ?? conn.dialBeginAt, error: null };
+        const remote = net.isIP(conn.host) ? conn.host : (socket.remoteAddress ?? '');
+        a = { address: remote, port: conn.port, family: net.isIPv6(remote) ? 6 : 4, beginAt: conn.lookups[0]?.endAt ?? conn.dialBeginAt, error: null };
         conn.attempts.push(a);
       }
+      const remote = a.address;
       a.endAt = at;
       // Keep the successful attempt last, as the dial's record promises.
       conn.attempts.splice(conn.attempts.indexOf(a), 1);
@@ -269,7 +272,7 @@ function onConnect(t: Tracer, hook: Hook, socket: AnySocket, args: unknown[]): u
         srcIP: socket.localAddress ?? '',
         srcPort: socket.localPort ?? 0,
         dstIP: remote,
-        dstPort: socket.remotePort ?? conn.port,
+        dstPort: a.port,
       };
       t.sendConn(conn);
       if (conn.tls) t.record('tlsTunnels', conn.tlsId!, { tcpConn: conn.tcpId, forProxy: false, handshakeBeginAt: at, handshakeErr: null, serverName: conn.servername });
@@ -388,6 +391,14 @@ function writevLength(data: unknown): number {
 export function byteCounts(socket: net.Socket, wire?: { bytesRead?: number; bytesWritten?: number }): { sent: number; recv: number } {
   if (wire && typeof wire.bytesRead === 'number' && typeof wire.bytesWritten === 'number') return { sent: wire.bytesWritten, recv: wire.bytesRead };
   return { sent: socket.bytesWritten, recv: socket.bytesRead };
+}
+
+function pendingAttempt(conn: ConnState) {
+  for (let i = conn.attempts.length - 1; i >= 0; i--) {
+    const a = conn.attempts[i];
+    if (a.endAt === undefined && a.error === null) return a;
+  }
+  return undefined;
 }
 
 function findAttempt(conn: ConnState, ip: string, port: number) {

@@ -48,7 +48,7 @@ const stateOf = new Slot<UState>('nettrace.request');
 const failedConnect = new WeakMap<object, ConnState>();
 
 /** Frames captured when the stack is taken inside undici's dispatcher. */
-const DEEP_CAPTURE = 40;
+const DEEP_CAPTURE = 32;
 
 /**
  * Stacks of global fetch() calls not yet dispatched, by URL. fetch dispatches after several

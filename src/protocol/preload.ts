@@ -26,7 +26,7 @@ export interface PreloadConfig {
   headers?: HeaderCaptureMode;
   /** Extra header names to redact, besides the default list (case-insensitive). */
   redact?: string[];
-  /** Maximum events held while the collector is slow or gone (default 20000). */
+  /** Maximum events held while the collector is slow or gone (default 10000). */
   maxQueuedEvents?: number;
   /** Maximum stack frames kept per initiator (default 10). */
   stackDepth?: number;
