@@ -189,11 +189,17 @@ function sentAtOf(s: ReqState, conn: ConnState | undefined): number | undefined 
 
 /**
  * Response bodies are counted where the parser pushes them: one wrapper of `push` on
- * IncomingMessage.prototype (looking the response up in a WeakMap), rather than a wrapper or a
- * 'data' listener on each response — a listener would switch the stream to flowing mode, and a
- * property per instance would change the hidden class of every traced response.
+ * IncomingMessage.prototype, rather than a wrapper or a 'data' listener on each response — a
+ * listener would switch the stream to flowing mode, and a property per instance would change the
+ * hidden class of every traced response. A client IncomingMessage points at its ClientRequest
+ * (`req`), whose slot holds the state once the response arrived; server-side messages have no `req`.
  */
-const counting = new Slot<ReqState>('nettrace.response');
+function responseState(res: IncomingMessage): ReqState | undefined {
+  const req = (res as { req?: object }).req;
+  if (req === undefined || req === null) return undefined;
+  const s = stateOf.get(req);
+  return s !== undefined && s.gotResponse ? s : undefined;
+}
 
 function installLifecycleHooks(t: Tracer, hook: Hook): void {
   const define = (proto: object, name: string, value: Function) =>
@@ -205,7 +211,7 @@ function installLifecycleHooks(t: Tracer, hook: Hook): void {
   const push = incoming.push;
   // The parser pushes each body chunk, then null at the end of the message.
   define(incoming, 'push', function push_(this: IncomingMessage, chunk: unknown, encoding?: BufferEncoding): boolean {
-    const s = counting.get(this);
+    const s = responseState(this);
     if (s !== undefined && hook.enabled) {
       if (chunk === null) {
         if (s.req) t.guard(hook, () => finish(t, s.req!, s, undefined));
@@ -220,7 +226,7 @@ function installLifecycleHooks(t: Tracer, hook: Hook): void {
   // ECONNRESET "aborted") or the program destroyed it.
   const destroy = incoming._destroy;
   define(incoming, '_destroy', function _destroy(this: IncomingMessage, err: Error | null, cb: (err?: Error | null) => void) {
-    const s = counting.get(this);
+    const s = responseState(this);
     if (s !== undefined && !s.done && hook.enabled && (err || !this.complete)) {
       t.guard(hook, () => {
         if (s.req) finish(t, s.req, s, s.destroyedByProgram || !err ? abortedByProgram('response') : err);
@@ -270,7 +276,6 @@ function onResponse(t: Tracer, req: TracedRequest, res: IncomingMessage): void {
     s.respType = headerText(res.headers['content-type']);
     s.respEncoding = headerText(res.headers['content-encoding']);
   }
-  counting.set(res, s);
 }
 
 function finish(t: Tracer, req: TracedRequest, s: ReqState, err: unknown): void {
