@@ -29,6 +29,7 @@ interface UndiciRequest {
 interface UState {
   id: string;
   url: string;
+  origin?: string;
   stack?: StackHolder;
   conn?: ConnState;
   sent: boolean;
@@ -165,20 +166,27 @@ export function installUndiciHooks(t: Tracer): void {
     const noted = isFetch ? fetchCalls.take(url) : undefined;
     const s: UState = { id: t.id('r'), url, stack: noted ?? captureStack(undefined, DEEP_CAPTURE), sent: false, gotResponse: false, done: false, bodyBytes: 0 };
     stateOf.set(req, s);
-    const headers = t.headers.fromUndici(req.headers);
     const fields: Record<string, unknown> = {
       client: isFetch ? 'fetch' : 'undici',
       reqMethod: req.method,
       reqURL: s.url,
       reqStartAt: now(),
     };
-    if (headers) fields.reqHeaders = headers;
+    if (t.headers.mode !== 'none') {
+      // undici may add to its header array later (host): parse a copy, in the flush.
+      const raw = Array.isArray(req.headers) ? req.headers.slice() : req.headers;
+      fields.reqHeaders = lazy(() => t.headers.fromUndici(raw));
+    }
     const body = (req as { body?: unknown }).body;
-    const declared = flatHeader(req.headers, 'content-length');
     if (typeof body === 'string') fields.reqContentLen = Buffer.byteLength(body);
     else if (body instanceof Uint8Array) fields.reqContentLen = body.length;
     else if (body == null) fields.reqContentLen = 0;
-    else if (declared !== undefined && /^\d+$/.test(declared)) fields.reqContentLen = Number(declared);
+    else {
+      const declared = flatHeader(req.headers, 'content-length');
+      if (declared !== undefined && /^\d+$/.test(declared)) fields.reqContentLen = Number(declared);
+    }
+    // A CONNECT goes to the proxy itself; its URL names the tunnel's target (compared in connFields).
+    if (req.method !== 'CONNECT') s.origin = origin;
     if (t.config.bodies && body != null) {
       const cap = new BodyCapture(bodyCap(t));
       const type = flatHeader(req.headers, 'content-type');
@@ -214,7 +222,11 @@ export function installUndiciHooks(t: Tracer): void {
       const reused = conn.requestCount > 0;
       conn.requestCount++;
       fields.reusedConn = reused;
-      Object.assign(fields, connFields(conn, s.url, reused));
+      // undici's origin is the target: another host on the connection means a proxy.
+      const target = s.origin ? originTarget(s.origin) : undefined;
+      const base = conn.tunnelOf ?? conn;
+      const viaProxy = target ? target.host !== base.host || target.port !== base.port : undefined;
+      Object.assign(fields, connFields(conn, s.url, reused, viaProxy));
     }
     t.record('httpRequests', s.id, fields);
   });
@@ -312,10 +324,19 @@ function isPlainAsyncIterable(body: unknown): body is AsyncIterable<unknown> {
   return typeof b[Symbol.asyncIterator] === 'function' && typeof b.pipe !== 'function';
 }
 
+/** One compiled pattern per header name looked up in undici's "k: v\r\n" header strings. */
+const headerPatterns = new Map<string, RegExp>();
+
+function headerPattern(name: string): RegExp {
+  let re = headerPatterns.get(name);
+  if (!re) headerPatterns.set(name, (re = new RegExp(`(?:^|\r\n)${name}:[ \t]*([^\r\n]*)`, 'i')));
+  return re;
+}
+
 /** One header's value from undici's header shapes (a "k: v\r\n" string or a flat array). */
 function flatHeader(headers: unknown, name: string): string | undefined {
   if (typeof headers === 'string') {
-    const m = new RegExp(`(?:^|\r\n)${name}:[ \t]*([^\r\n]*)`, 'i').exec(headers);
+    const m = headerPattern(name).exec(headers);
     return m ? m[1] : undefined;
   }
   if (Array.isArray(headers)) {
@@ -325,9 +346,26 @@ function flatHeader(headers: unknown, name: string): string | undefined {
 }
 
 function hasHeader(headers: unknown, name: string): boolean {
-  if (typeof headers === 'string') return headers.toLowerCase().includes(`\r\n${name}:`) || headers.toLowerCase().startsWith(`${name}:`);
+  if (typeof headers === 'string') return headerPattern(name).test(headers);
   if (Array.isArray(headers)) {
     for (let i = 0; i < headers.length; i += 2) if (String(headers[i]).toLowerCase() === name) return true;
   }
   return false;
+}
+
+/** host and port of an origin ("http://h:1"), parsed once per origin (a program talks to few). */
+const origins = new Map<string, { host: string; port: number }>();
+
+function originTarget(origin: string): { host: string; port: number } | undefined {
+  let o = origins.get(origin);
+  if (o) return o;
+  try {
+    const u = new URL(origin);
+    o = { host: u.hostname.replace(/^\[|\]$/g, ''), port: Number(u.port) || (u.protocol === 'https:' ? 443 : 80) };
+  } catch {
+    return undefined;
+  }
+  if (origins.size > 1000) origins.clear();
+  origins.set(origin, o);
+  return o;
 }
