@@ -10,7 +10,7 @@ import { TraceBuilder } from '../trace/builder';
 import { DEFAULT_SLOW_THRESHOLD_MS } from '../trace/diagnosis';
 import { enrichRequest, indexRecords } from '../trace/enrich';
 import { toHar } from '../trace/har';
-import type { HttpRequest, Initiator, Trace } from '../trace/types';
+import type { HttpRequest, Initiator, RecordKind, Trace } from '../trace/types';
 import { SourceMapResolver } from './sourceMaps';
 
 /** Options of a Session. */
@@ -29,8 +29,11 @@ export interface SessionOptions {
 
 /** Events of a Session. */
 export interface SessionEvents {
-  /** Something changed; the argument lists the traceIDs of requests that changed (maybe none). */
-  change: [requestIDs: string[]];
+  /**
+   * Something changed: the traceIDs of requests that changed (maybe none), and other records
+   * whose change concerns only themselves (a connection's close, byte counts, kernel metrics).
+   */
+  change: [requestIDs: string[], records: Array<[RecordKind, string]>];
   /** A traced process or thread introduced itself (its preload's `hello`). */
   process: [pid: number, ppid: number | undefined];
 }
@@ -107,8 +110,8 @@ export class Session extends EventEmitter<SessionEvents> {
       clearTimeout(this.changeTimer);
       this.changeTimer = undefined;
     }
-    const { requests, other } = this.builder.takeChanges();
-    if (requests.length > 0 || other) this.emit('change', requests);
+    const { requests, records, other } = this.builder.takeChanges();
+    if (requests.length > 0 || records.length > 0 || other) this.emit('change', requests, records);
   }
 
   private mapInitiator(req: HttpRequest): HttpRequest {

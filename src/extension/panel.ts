@@ -9,6 +9,7 @@ import * as vscode from 'vscode';
 import type { FromWebview, PanelCommand, ToWebview } from '../protocol/webview';
 import { createNonce, renderPanelHtml } from '../../webview/html';
 import { LiveFeed, type TraceEntry, type TraceStore } from './traceStore';
+import type { RecordKind } from '../trace/types';
 
 /** The webview panel's view type (also in package.json `onWebviewPanel:`). */
 export const PANEL_VIEW_TYPE = 'nettrace.panel';
@@ -40,7 +41,7 @@ export class PanelHost implements vscode.Disposable {
     private readonly store: TraceStore,
     private readonly handlers: PanelHandlers,
   ) {
-    const onChange = (entry: TraceEntry, ids: string[]) => this.streamChanges(entry, ids);
+    const onChange = (entry: TraceEntry, ids: string[], records: Array<[RecordKind, string]>) => this.streamChanges(entry, ids, records);
     const onList = () => this.postTraces();
     const onEnded = (entry: TraceEntry) => this.onEnded(entry);
     const onCleared = (entry: TraceEntry) => this.onCleared(entry);
@@ -224,9 +225,9 @@ export class PanelHost implements vscode.Disposable {
     this.post({ type: 'reset', traceKey: entry.key, live, traceJson: JSON.stringify(trace) });
   }
 
-  private streamChanges(entry: TraceEntry, ids: string[]): void {
+  private streamChanges(entry: TraceEntry, ids: string[], records: Array<[RecordKind, string]>): void {
     if (!this.ready || !this.feed || entry.key !== this.traceKey) return;
-    const { append, update, traceEndAt } = this.feed.batches(ids);
+    const { append, update, traceEndAt } = this.feed.batches(ids, records);
     if (append) this.post({ type: 'append', traceKey: entry.key, traceEndAt, ...append });
     if (update) this.post({ type: 'update', traceKey: entry.key, traceEndAt, ...update });
   }

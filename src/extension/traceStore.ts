@@ -25,7 +25,7 @@ import { writePrivate, type Session } from '../collector/session';
 import { enrichTrace } from '../trace/enrich';
 import { isFailed } from '../trace/diagnosis';
 import { readTraceFile } from '../trace/traceFile';
-import { emptyTrace, type DnsQuery, type HttpRequest, type TlsTunnel, type Trace } from '../trace/types';
+import { emptyTrace, type DnsQuery, type HttpRequest, type RecordKind, type TlsTunnel, type Trace } from '../trace/types';
 import type { RecordBatch, TraceListItem, TraceOrigin, TraceSnapshot } from '../protocol/webview';
 
 /** One trace the extension can show. */
@@ -59,7 +59,7 @@ export interface TraceStoreEvents {
   /** The list of traces (labels, origins, live flags) changed. */
   list: [];
   /** A session trace's records changed; `requestIDs` are the requests that changed. */
-  change: [entry: TraceEntry, requestIDs: string[]];
+  change: [entry: TraceEntry, requestIDs: string[], records: Array<[RecordKind, string]>];
   /** A session started (its debug session attached). */
   started: [entry: TraceEntry];
   /** A session ended (collector closed, trace kept). */
@@ -195,7 +195,7 @@ export class TraceStore extends EventEmitter<TraceStoreEvents> {
       openPanel: extra.openPanel,
       createdAt,
     };
-    collector.session.on('change', (ids) => this.emit('change', entry, ids));
+    collector.session.on('change', (ids, records) => this.emit('change', entry, ids, records));
     this.entries.set(key, entry);
     const timer = setTimeout(
       () => {
@@ -444,8 +444,14 @@ export class LiveFeed {
     for (const r of requests) this.sent.add(r.traceID);
   }
 
-  /** The batches for the requests that changed. */
-  batches(requestIDs: readonly string[]): { append: RecordBatch | undefined; update: RecordBatch | undefined; traceEndAt: number } {
+  /**
+   * The batches for the requests that changed, plus records that changed on their own (a
+   * connection's close or counters: sent as themselves, without the requests that used them).
+   */
+  batches(
+    requestIDs: readonly string[],
+    records: ReadonlyArray<readonly [RecordKind, string]> = [],
+  ): { append: RecordBatch | undefined; update: RecordBatch | undefined; traceEndAt: number } {
     const append = emptyBatch();
     const update = emptyBatch();
     const trace = this.session.builder.trace;
@@ -481,6 +487,9 @@ export class LiveFeed {
           push(target, 'tcpConns', q.tcpConn);
         }
       }
+    }
+    for (const [kind, id] of records) {
+      if ((REF_KINDS as readonly string[]).includes(kind)) push(update, kind as RefKind, id);
     }
     const traceEndAt = this.session.builder.relative(Date.now());
     return { append: nonEmpty(append), update: nonEmpty(update), traceEndAt };

@@ -19,6 +19,20 @@ import {
   type Trace,
 } from './types';
 
+/**
+ * Fields of a connection record that no request's timings or diagnosis read: an update made only
+ * of these changes the record alone (see takeChanges).
+ */
+const RECORD_ONLY_FIELDS: ReadonlySet<string> = new Set([
+  'connCloseAt',
+  'totalSentBytes',
+  'totalRecvBytes',
+  'requestCount',
+  'socketTrace',
+  'tcpMetrics',
+  'conntrack',
+]);
+
 /** Options of a TraceBuilder. */
 export interface TraceBuilderOptions {
   /** The trace's description (usually the command line). */
@@ -96,6 +110,8 @@ export class TraceBuilder {
   private readonly warnings: string[] = [];
   private omittedWarnings = 0;
   private readonly changedRequests = new Set<string>();
+  /** Records whose change does not change the requests using them (a connection closing). */
+  private readonly changedRecords = new Map<string, RecordKind>();
   private changedOther = false;
   /**
    * Called after a record other than a request was created or updated by a preload message
@@ -286,8 +302,14 @@ export class TraceBuilder {
       if (req.reqURL && req.reqURL !== hadURL) this.linkRedirectTarget(req);
       this.rememberRedirect(req);
     } else {
-      const users = this.usedBy.get(traceID);
-      if (users) for (const u of users) this.changedRequests.add(u);
+      // Closing a kept-alive connection must not re-send every request it carried: fields that no
+      // request's timings or diagnosis read change only the record itself.
+      if (fields !== undefined && Object.keys(fields).every((k) => RECORD_ONLY_FIELDS.has(k))) {
+        this.changedRecords.set(traceID, recordKind);
+      } else {
+        const users = this.usedBy.get(traceID);
+        if (users) for (const u of users) this.changedRequests.add(u);
+      }
       this.changedOther = true;
       this.onRecord?.(recordKind, record);
     }
@@ -296,14 +318,19 @@ export class TraceBuilder {
   /**
    * Shallow-merges fields learned outside the preload (the privileged helper's kernel metrics and
    * conntrack readings) into an existing record; times must already be trace-relative. The
-   * requests using the record count as changed. False when there is no such record.
+   * requests using the record count as changed unless only record-only fields changed (see
+   * RECORD_ONLY_FIELDS). False when there is no such record.
    */
   mergeFields(kind: RecordKind, traceID: string, fields: Record<string, unknown>): boolean {
     const record = this.byId[KIND_INDEX.get(kind)!].get(traceID);
     if (!record) return false;
     for (const [key, value] of Object.entries(fields)) if (key !== 'traceID') record[key] = value;
-    const users = this.usedBy.get(traceID);
-    if (users) for (const u of users) this.changedRequests.add(u);
+    if (Object.keys(fields).every((k) => RECORD_ONLY_FIELDS.has(k))) {
+      this.changedRecords.set(traceID, kind);
+    } else {
+      const users = this.usedBy.get(traceID);
+      if (users) for (const u of users) this.changedRequests.add(u);
+    }
     this.changedOther = true;
     return true;
   }
@@ -448,12 +475,15 @@ export class TraceBuilder {
    * Returns and forgets what changed since the last call: traceIDs of requests whose record (or
    * whose dial/connection/TLS record) changed, and whether anything else changed.
    */
-  takeChanges(): { requests: string[]; other: boolean } {
+  takeChanges(): { requests: string[]; records: Array<[RecordKind, string]>; other: boolean } {
     const requests = [...this.changedRequests];
+    const records: Array<[RecordKind, string]> = [];
+    for (const [id, kind] of this.changedRecords) records.push([kind, id]);
     const other = this.changedOther;
     this.changedRequests.clear();
+    this.changedRecords.clear();
     this.changedOther = false;
-    return { requests, other };
+    return { requests, records, other };
   }
 
   /**

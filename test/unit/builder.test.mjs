@@ -210,3 +210,19 @@ test('merges 100k requests by id', () => {
   assert.equal(b.get('httpRequests', 'req-100000').respStatusCode, 200);
   assert.equal(b.get('httpRequests', 'req-1').reqURL, 'http://h/0');
 });
+
+test('a connection closing changes only its record, not every request it carried', () => {
+  const b = newBuilder();
+  const c = b.openConnection();
+  b.apply(c, hello(1));
+  b.apply(c, rec('tcpConns', 'c1', { connected: true, handshakeBeginAt: at(0), handshakeEndAt: at(1) }));
+  for (let i = 0; i < 100; i++) b.apply(c, rec('httpRequests', `r${i}`, { reqURL: `http://h/${i}`, reqStartAt: at(i), tcpConn: 'c1' }));
+  b.takeChanges();
+  b.apply(c, rec('tcpConns', 'c1', { connCloseAt: at(200), totalSentBytes: 10, totalRecvBytes: 20, requestCount: 100 }));
+  const closed = b.takeChanges();
+  assert.deepEqual(closed.requests, []);
+  assert.deepEqual(closed.records, [['tcpConns', 'tcp-1']]);
+  // A field the requests' timings read (the handshake) still re-sends them.
+  b.apply(c, rec('tcpConns', 'c1', { handshakeEndAt: at(2) }));
+  assert.equal(b.takeChanges().requests.length, 100);
+});
