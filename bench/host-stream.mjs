@@ -122,10 +122,10 @@ try {
   const doneLat = []; // [at, ms]: request end → delivered finished
   const delivered = new Set();
   const deliveredDone = new Set();
-  store.on('change', (e, ids) => {
+  store.on('change', (e, ids, records) => {
     if (e.key !== key || !feed) return;
     const t0 = performance.now();
-    const { append, update, traceEndAt } = feed.batches(ids);
+    const { append, update, traceEndAt } = feed.batches(ids, records);
     let bytes = 0;
     if (append) bytes += post({ type: 'append', traceKey: key, traceEndAt, ...append });
     if (update) bytes += post({ type: 'update', traceKey: key, traceEndAt, ...update });
@@ -179,19 +179,20 @@ try {
     }, 300);
   });
 
-  // The panel's onEnded: final versions of every request and connection (timed separately).
+  // The panel's onEnded (timed separately): pending changes go out as a batch, then the end of
+  // live mode with the stats and every connection record (no second copy of the requests).
   let ended;
   store.on('ended', (e) => {
     if (e.key !== key || !feed) return;
     const t0 = performance.now();
-    const trace = store.snapshot(e);
+    e.session?.flushChanges();
+    const trace = e.session.builder.trace;
     const bytes = post({
       type: 'update',
       traceKey: key,
       traceEndAt: trace.traceEndAt,
       live: false,
       stats: trace.stats,
-      httpRequests: trace.httpRequests,
       ...feed.connections(),
     });
     ended = { ms: performance.now() - t0, bytes, requests: trace.httpRequests.length };
@@ -386,12 +387,12 @@ try {
     '',
   );
   lines.push(
-    `Batches: ${batches.length} 'change' events, ${f1(postedBytes / 2 ** 20)} MB serialised in all; the other 'change' listeners (CodeLens index, status bar) took ${f0(otherMs)} ms in all (status bar at the end: "${statusText}"). Session end (the panel's \`onEnded\` update of every request and connection, ${f0(ended?.requests)} requests): ${f0(ended?.ms)} ms to build and serialise, ${f1((ended?.bytes ?? NaN) / 2 ** 20)} MB, one event-loop stall at the end of a session. Client exit: ${clientResult ? `code ${clientResult.code}` : 'still running after 5 s'}.`,
+    `Batches: ${batches.length} 'change' events, ${f1(postedBytes / 2 ** 20)} MB serialised in all; the other 'change' listeners (CodeLens index, status bar) took ${f0(otherMs)} ms in all (status bar at the end: "${statusText}"). Session end (the panel's \`onEnded\`: pending changes, the end of live mode, stats and every connection record; ${f0(ended?.requests)} requests in the trace): ${f0(ended?.ms)} ms to build and serialise, ${f1((ended?.bytes ?? NaN) / 2 ** 20)} MB, Client exit: ${clientResult ? `code ${clientResult.code}` : 'still running after 5 s'}.`,
   );
   const late = batches.filter((x) => x.at > Z.at);
   lines.push(
     '',
-    `After the stream (the client drains, then closes its keep-alive sockets and exits): ${late.length} batch${late.length === 1 ? '' : 'es'}: ${late.map((x) => `${f0(x.appended)} appended + ${f0(x.updated)} updated, ${f1(x.ms)} ms, ${f0(x.bytes / 1024)} KB (and ${f1(x.indexMs)} ms in the CodeLens index for the same requests)`).join('; ') || 'none'}. A connection's record changing (here: its close) marks every request that used it as changed (TraceBuilder \`usedBy\`), so the batch re-sends all of them.`,
+    `After the stream (the client drains, then closes its keep-alive sockets and exits): ${late.length} batch${late.length === 1 ? '' : 'es'}: ${late.map((x) => `${f0(x.appended)} appended + ${f0(x.updated)} updated, ${f1(x.ms)} ms, ${f0(x.bytes / 1024)} KB (and ${f1(x.indexMs)} ms in the CodeLens index for the same requests)`).join('; ') || 'none'}. A connection's close, byte counts or kernel readings change only its own record (TraceBuilder's record-only fields), so no request is re-sent for them.`,
   );
   const when = (x) => `${x.ms.toFixed(0)} ms at ${x.at.toFixed(1)} s`;
   lines.push(

@@ -234,16 +234,18 @@ export class PanelHost implements vscode.Disposable {
 
   private onEnded(entry: TraceEntry): void {
     if (!this.ready || entry.key !== this.traceKey || !this.feed) return;
-    const trace = this.store.snapshot(entry);
-    // Final versions of every request and connection (connections closed without a request
-    // changing are only seen here), and the end of live mode.
+    // Whatever changed since the last batch goes out as usual (requests and the records that
+    // changed alone, such as connections closing); then only the end of live mode, the stats and
+    // every connection record — not a second copy of every request, which at tens of thousands
+    // of requests stalled the extension host for a quarter of a second.
+    entry.session?.flushChanges();
+    const trace = entry.session ? entry.session.builder.trace : this.store.snapshot(entry);
     this.post({
       type: 'update',
       traceKey: entry.key,
       traceEndAt: trace.traceEndAt,
       live: false,
       stats: trace.stats,
-      httpRequests: trace.httpRequests,
       ...this.feed.connections(),
     });
     this.feed = undefined;

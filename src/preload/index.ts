@@ -71,7 +71,9 @@ function start(): void {
   process.on('exit', (code) => {
     try {
       const at = now();
-      for (const { conn, bytes } of t.openConns) t.sendConn(conn, bytes());
+      for (const { conn, bytes } of t.openConns) {
+        if (conn.connected) t.sendClose(conn, bytes());
+      }
       t.resolver?.flush();
       transport.send({ type: 'exit', exitAt: at, exitCode: typeof code === 'number' ? code : undefined }, true);
       transport.markStats();

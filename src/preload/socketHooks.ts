@@ -318,7 +318,8 @@ function onConnect(t: Tracer, hook: Hook, socket: AnySocket, args: unknown[]): u
         }
       }
       const bytes = byteCounts(socket, wire);
-      t.sendConn(conn, { closeAt: at, sent: conn.connected ? bytes.sent : 0, recv: bytes.recv, error: code ?? (conn.connected ? undefined : 'closed before connecting') });
+      if (conn.connected) t.sendClose(conn, { closeAt: at, sent: bytes.sent, recv: bytes.recv });
+      else t.sendConn(conn, { closeAt: at, sent: 0, recv: bytes.recv, error: code ?? 'closed before connecting' });
       if (conn.tls && conn.connected && !conn.secure) {
         t.record('tlsTunnels', conn.tlsId!, {
           handshakeEndAt: at,

@@ -151,6 +151,18 @@ export class Tracer {
   }
 
   /** Sends the dial and tcpConn records of a connection as they stand. */
+  /**
+   * What a connected connection learns at its close (or at exit): only the fields no request
+   * reads, so the collector updates the connection record alone (a kept-alive connection may
+   * have carried thousands of requests).
+   */
+  sendClose(conn: ConnState, bytes: { closeAt?: number; sent: number; recv: number }): void {
+    const tcp: Record<string, unknown> = { totalSentBytes: bytes.sent, totalRecvBytes: bytes.recv, requestCount: conn.requestCount };
+    if (bytes.closeAt !== undefined) tcp.connCloseAt = bytes.closeAt;
+    if (conn.socketTrace) tcp.socketTrace = conn.socketTrace;
+    this.record('tcpConns', conn.tcpId, tcp);
+  }
+
   sendConn(conn: ConnState, extra?: { closeAt?: number; sent?: number; recv?: number; error?: string }): void {
     const dialEnd = conn.connectedAt ?? extra?.closeAt;
     this.record('dials', conn.dialId, {
