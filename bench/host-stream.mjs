@@ -28,12 +28,11 @@
 // Needs dist/preload.cjs (`npm run build`).
 
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { loadavg, tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { constants as perfConstants, monitorEventLoopDelay, performance, PerformanceObserver } from 'node:perf_hooks';
-import { buildSync } from 'esbuild';
 import { appsDir, machine, machineLine, preloadPath, resultsPath, root, runNode, startServer } from './lib/common.mjs';
+import { bundleTs } from '../test/lib/bundleTs.mjs';
 
 const args = process.argv.slice(2);
 const opt = (name, def) => {
@@ -66,25 +65,14 @@ const f2 = (n) => (Number.isFinite(n) ? n.toFixed(2) : '—');
 
 // ---- the extension's vscode-free modules, bundled from src/ (as test/unit/launchConfig.test.mjs) --
 const tmp = mkdtempSync(join(tmpdir(), 'nettrace-hoststream-'));
-const bundle = join(tmp, 'host.cjs');
-buildSync({
-  stdin: {
-    contents: [
-      "export { TraceStore, LiveFeed } from './src/extension/traceStore';",
-      "export { AnnotationIndex } from './src/extension/annotations';",
-      "export { startCollector } from './src/collector/server';",
-    ].join('\n'),
-    resolveDir: root,
-    loader: 'ts',
-  },
-  bundle: true,
-  platform: 'node',
-  format: 'cjs',
-  target: 'node20',
-  outfile: bundle,
-  logLevel: 'error',
-});
-const ext = createRequire(import.meta.url)(bundle);
+const ext = bundleTs(
+  [
+    "export { TraceStore, LiveFeed } from './src/extension/traceStore';",
+    "export { AnnotationIndex } from './src/extension/annotations';",
+    "export { startCollector } from './src/collector/server';",
+  ],
+  { dir: tmp },
+);
 
 const m0 = machine();
 const server = await startServer();

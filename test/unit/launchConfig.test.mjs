@@ -5,38 +5,26 @@
 // needs `vscode`).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createRequire } from 'node:module';
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { buildSync } from 'esbuild';
+import { bundleTs } from '../lib/bundleTs.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const preload = join(root, 'dist', 'preload.cjs');
 const tmp = mkdtempSync(join(tmpdir(), 'nettrace-launchcfg-'));
-const bundle = join(tmp, 'ext.cjs');
-buildSync({
-  stdin: {
-    contents: [
-      "export * from './src/extension/launchConfig';",
-      "export * from './src/extension/traceStore';",
-      "export * from './src/extension/annotations';",
-      "export { startCollector } from './src/collector/server';",
-    ].join('\n'),
-    resolveDir: root,
-    loader: 'ts',
-  },
-  bundle: true,
-  platform: 'node',
-  format: 'cjs',
-  target: 'node20',
-  outfile: bundle,
-  logLevel: 'error',
-});
-const m = createRequire(import.meta.url)(bundle);
+const m = bundleTs(
+  [
+    "export * from './src/extension/launchConfig';",
+    "export * from './src/extension/traceStore';",
+    "export * from './src/extension/annotations';",
+    "export { startCollector } from './src/collector/server';",
+  ],
+  { dir: tmp },
+);
 
 after(() => rmSync(tmp, { recursive: true, force: true }));
 

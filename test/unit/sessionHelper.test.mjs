@@ -7,35 +7,21 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { buildSync } from 'esbuild';
+import { bundleTs } from '../lib/bundleTs.mjs';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const tmp = mkdtempSync(join(tmpdir(), 'nettrace-sessionhelper-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
-const bundle = join(tmp, 'glue.cjs');
-buildSync({
-  stdin: {
-    contents: [
-      "export * from './src/cli/helperSession';",
-      "export { Session } from './src/collector/session';",
-      "export { PcapngWriter, readPcapng } from './src/helper/pcapng';",
-      "export { toNodeLaunchConfig } from './src/extension/launchConfig';",
-    ].join('\n'),
-    resolveDir: root,
-    loader: 'ts',
-  },
-  bundle: true,
-  platform: 'node',
-  format: 'cjs',
-  target: 'node20',
-  outfile: bundle,
-  logLevel: 'error',
-});
-const m = createRequire(import.meta.url)(bundle);
+const m = bundleTs(
+  [
+    "export * from './src/cli/helperSession';",
+    "export { Session } from './src/collector/session';",
+    "export { PcapngWriter, readPcapng } from './src/helper/pcapng';",
+    "export { toNodeLaunchConfig } from './src/extension/launchConfig';",
+  ],
+  { dir: tmp },
+);
 
 const T0 = Date.now();
 const tuple = (srcPort) => ({ srcIP: '127.0.0.1', srcPort, dstIP: '127.0.0.1', dstPort: 8080 });
