@@ -100,18 +100,14 @@ export interface NettraceLaunchConfig extends NodeLaunchAttributes {
  * The settings that supply defaults for the tracing options (`nettrace.*`). The optional ones
  * mirror the launch attributes of the same names; absent means off (or the collector's default).
  */
-export interface TracingDefaults {
+export type TracingDefaults = Pick<
+  NettraceLaunchConfig,
+  'dnsTrace' | 'dnsServers' | 'sockTrace' | 'bodies' | 'slowThresholdMs' | 'helper' | 'pcap'
+> & {
   headers: HeaderCaptureMode;
   redact: string[];
   openPanelOnStart: boolean;
-  dnsTrace?: boolean;
-  dnsServers?: string[];
-  sockTrace?: boolean | number;
-  bodies?: boolean | number;
-  slowThresholdMs?: number;
-  helper?: 'auto' | 'off';
-  pcap?: boolean;
-}
+};
 
 /** A js-debug launch configuration produced by phase 1 (still unresolved by js-debug). */
 export interface NodeLaunchConfig extends NodeLaunchAttributes {

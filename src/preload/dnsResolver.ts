@@ -54,7 +54,7 @@ import fs = require('node:fs');
 import net = require('node:net');
 import crypto = require('node:crypto');
 import packet = require('dns-packet');
-import type { AddrTuple } from '../trace/types';
+import type { AddrTuple, TcpConn, UdpConn } from '../trace/types';
 import {
   defaultResolvConf,
   hostsKey,
@@ -137,31 +137,23 @@ export interface DnsReplyMsg {
 }
 
 /** Fields of a `udpConns` record. */
-export interface UdpConnFields {
-  fromDial?: string;
+export type UdpConnFields = Pick<
+  UdpConn,
+  'fromDial' | 'socketCreateAt' | 'connCloseAt' | 'addrTuple' | 'totalSentBytes' | 'totalRecvBytes'
+> & {
   fromResolver: true;
-  socketCreateAt?: number;
-  connCloseAt?: number;
-  addrTuple?: AddrTuple;
-  totalSentBytes?: number;
-  totalRecvBytes?: number;
   /** Socket error that ended it, if any. */
   error?: string;
-}
+};
 
 /** Fields of a `tcpConns` record for a connection to a nameserver. */
-export interface TcpConnFields {
-  fromDial?: string;
+export type TcpConnFields = Pick<
+  TcpConn,
+  'fromDial' | 'handshakeBeginAt' | 'handshakeEndAt' | 'connected' | 'connCloseAt' | 'addrTuple' | 'totalSentBytes' | 'totalRecvBytes'
+> & {
   fromResolver: true;
-  handshakeBeginAt?: number;
-  handshakeEndAt?: number;
-  connected: boolean;
-  connCloseAt?: number;
-  addrTuple?: AddrTuple;
-  totalSentBytes?: number;
-  totalRecvBytes?: number;
   error?: string;
-}
+};
 
 /** Fields of a `dnsQueries` record: the messages of one lookup over one connection. */
 export interface DnsQueryFields {
