@@ -56,7 +56,10 @@ test('panel: handshake, keyboard, filter, stream, state across reload', { skip, 
       await page.click('.list-rows .row:not([style*="none"]) .c-initiator .link');
       const posted = await page
         .waitForFunction(() => window.__host.posted.some((m) => m.type === 'openInitiator'), null, { timeout: 2_000 })
-        .then(() => true, () => false);
+        .then(
+          () => true,
+          () => false,
+        );
       if (posted) break;
       assert.ok(attempt < 5, 'clicking the initiator posts openInitiator');
     }
