@@ -12,7 +12,7 @@
 import type * as http2 from 'node:http2';
 import { BodyCapture } from './bodies';
 import { bodyCap } from './httpHooks';
-import { captureStack, formatInitiator } from './initiator';
+import { captureStack } from './initiator';
 import { beforeConnect, lastConn } from './socketHooks';
 import type { ConnState, Hook, Tracer } from './tracer';
 import { connFields, now, overrideMethod, toRequestError } from './tracer';
@@ -132,8 +132,7 @@ function onStream(
   const reqHeaders = t.headers.fromFlat(flat);
   if (reqHeaders) fields.reqHeaders = reqHeaders;
   if (conn) Object.assign(fields, connFields(conn, fields.reqURL as string, reused));
-  const initiator = formatInitiator(stack, t.stackDepth, t.ownFile);
-  if (initiator) fields.initiator = initiator;
+  fields.initiator = t.initiatorField(stack);
   t.record('httpRequests', id, fields);
 
   let sentAt: number | undefined;

@@ -17,7 +17,7 @@ import http = require('node:http');
 import https = require('node:https');
 import type { IncomingMessage, ClientRequest } from 'node:http';
 import { BodyCapture } from './bodies';
-import { captureStack, formatInitiator, type StackHolder } from './initiator';
+import { captureStack, type StackHolder } from './initiator';
 import { connOf, constructing } from './socketHooks';
 import type { ConnState, Hook, Tracer } from './tracer';
 import { connFields, now, overrideMethod, Slot, toRequestError } from './tracer';
@@ -163,7 +163,7 @@ function onStart(t: Tracer, hook: Hook, req: TracedRequest): void {
   if (s.stack) {
     const stack = s.stack;
     s.stack = undefined;
-    fields.initiator = lazy(() => formatInitiator(stack, t.stackDepth, t.ownFile));
+    fields.initiator = t.initiatorField(stack);
   }
   // `request.start` is published from _finish: the body, if any, has been written by now.
   s.flushedAt = now();

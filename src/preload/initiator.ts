@@ -69,7 +69,7 @@ export function formatInitiator(holder: StackHolder, depth: number, ownFile: str
     // Each CallSite getter is a call into V8: stop once there is nothing more to keep.
     if (user.length >= depth) break;
     const file = site.getFileName() ?? site.getScriptNameOrSourceURL?.() ?? undefined;
-    if (!file || file === ownFile || file.startsWith('node:') || !file.includes('/') && !file.includes('\\')) continue;
+    if (!file || file === ownFile || file.startsWith('node:') || (!file.includes('/') && !file.includes('\\'))) continue;
     const frame: StackFrame = {
       file,
       line: site.getLineNumber() ?? 0,
@@ -95,4 +95,11 @@ function functionName(site: CallSiteLike): string | undefined {
   if (!method) return undefined;
   const type = site.getTypeName();
   return type ? `${type}.${method}` : method;
+}
+
+/** Identity of a formatted stack, for sending each distinct one once. */
+export function stackKey(initiator: Initiator): string {
+  let key = '';
+  for (const f of initiator.frames) key += `${f.file}:${f.line}:${f.column}:${f.function ?? ''}${f.library ? ':L' : ''}\n`;
+  return key;
 }

@@ -4,10 +4,11 @@
  */
 
 import type { PreloadConfig, RecordMessage } from '../protocol/preload';
-import { DEFAULT_REDACTED_HEADERS } from '../protocol/preload';
-import type { AddrTuple, ConnectAttempt, DnsLookup, ErrorPhase, RecordKind, RequestError, SocketOp } from '../trace/types';
+import { DEFAULT_REDACTED_HEADERS, MAX_STACKS } from '../protocol/preload';
+import type { AddrTuple, ConnectAttempt, DnsLookup, ErrorPhase, Initiator, RecordKind, RequestError, SocketOp } from '../trace/types';
 import { HeaderCapture } from './headers';
-import type { Transport } from './transport';
+import { formatInitiator, stackKey, type StackHolder } from './initiator';
+import { lazy, type Transport } from './transport';
 
 /**
  * Per-object state kept in a non-enumerable symbol-keyed property: invisible to Object.keys,
@@ -103,6 +104,8 @@ export class Tracer {
   resolver?: { lookup(dialId: string | undefined): Function; flush(): void; isOwn(socket: object): boolean };
   /** Open connections, so their byte counts can be sent at exit. */
   readonly openConns = new Set<{ conn: ConnState; bytes: () => { sent: number; recv: number } }>();
+  /** Stacks already sent (stackKey → stack id), see initiatorField. */
+  private readonly stacks = new Map<string, string>();
 
   constructor(
     readonly config: PreloadConfig,
@@ -121,6 +124,27 @@ export class Tracer {
   id(prefix: string): string {
     const n = (this.counters[prefix] = (this.counters[prefix] ?? 0) + 1);
     return prefix + n;
+  }
+
+  /**
+   * A request's `initiator` field: the captured stack, formatted when its batch is sent. Each
+   * distinct stack goes to the collector once, as a `stack` message; requests refer to it by id
+   * (most programs make their requests from a handful of places).
+   */
+  initiatorField(stack: StackHolder): Initiator | string {
+    return lazy((side) => {
+      const initiator = formatInitiator(stack, this.stackDepth, this.ownFile);
+      if (!initiator) return undefined;
+      const key = stackKey(initiator);
+      let id = this.stacks.get(key);
+      if (id === undefined) {
+        if (this.stacks.size >= MAX_STACKS) return initiator;
+        id = this.id('s');
+        this.stacks.set(key, id);
+        side({ type: 'stack', id, initiator });
+      }
+      return id;
+    });
   }
 
   /** Sends one record upsert. */
@@ -224,8 +248,7 @@ export function connFields(conn: ConnState, reqURL: string, reused: boolean, via
 }
 
 /** TLS error codes (OpenSSL verification results and Node's TLS errors). */
-const TLS_CODES =
-  /^(ERR_TLS_|ERR_SSL_|CERT_|UNABLE_TO_|DEPTH_ZERO_|SELF_SIGNED_|HOSTNAME_MISMATCH|ERR_OSSL_|EPROTO$)/;
+const TLS_CODES = /^(ERR_TLS_|ERR_SSL_|CERT_|UNABLE_TO_|DEPTH_ZERO_|SELF_SIGNED_|HOSTNAME_MISMATCH|ERR_OSSL_|EPROTO$)/;
 
 /** True when an error code comes from TLS (handshake, verification). */
 export function isTlsCode(code: unknown): boolean {
@@ -281,7 +304,8 @@ export function toRequestError(err: unknown, progress: Progress): RequestError {
 }
 
 function phaseOf(code: string | undefined, syscall: string | undefined, p: Progress): ErrorPhase {
-  if (syscall === 'getaddrinfo' || syscall === 'queryA' || syscall === 'queryAaaa' || code === 'ENOTFOUND' || code === 'EAI_AGAIN') return 'dns';
+  if (syscall === 'getaddrinfo' || syscall === 'queryA' || syscall === 'queryAaaa' || code === 'ENOTFOUND' || code === 'EAI_AGAIN')
+    return 'dns';
   if (isTlsCode(code)) return 'tls';
   const conn = p.conn;
   if (p.gotResponse) return 'response';

@@ -169,8 +169,14 @@ export class Transport {
         this.statsDue = false;
         text += JSON.stringify(this.stats()) + '\n';
       }
+      // A lazy field may have to send a message of its own first (an initiator stack seen for
+      // the first time): it goes into the same text, ahead of the record that refers to it.
+      const side = (msg: PreloadMessage): void => {
+        this.produced++;
+        text += JSON.stringify(msg) + '\n';
+      };
       for (const m of batch) {
-        if (m.type === 'record') resolveLazy(m.fields);
+        if (m.type === 'record') resolveLazy(m.fields, side);
         text += JSON.stringify(m) + '\n';
       }
       this.write(Buffer.from(text, 'utf8'));
@@ -207,22 +213,26 @@ export class Transport {
   }
 }
 
+/** Sends a message ahead of the record being serialized, in the same batch (see `lazy`). */
+export type SideChannel = (msg: PreloadMessage) => void;
+
 /**
  * A field whose value is a function is computed here, when its batch is sent, rather than on the
  * request's path (stack formatting, header parsing): the program's request goes on at once, and
- * the work lands in a flush, often while the program is waiting on the network anyway. A value
- * that fails to compute is dropped.
+ * the work lands in a flush, often while the program is waiting on the network anyway. The
+ * function may send a message the value refers to through `side`. A value that fails to compute
+ * is dropped.
  */
-export function lazy<T>(compute: () => T | undefined): T {
+export function lazy<T>(compute: (side: SideChannel) => T | undefined): T {
   return compute as unknown as T;
 }
 
-function resolveLazy(fields: Record<string, unknown>): void {
+function resolveLazy(fields: Record<string, unknown>, side: SideChannel): void {
   for (const key in fields) {
     const value = fields[key];
     if (typeof value !== 'function') continue;
     try {
-      const v = (value as () => unknown)();
+      const v = (value as (side: SideChannel) => unknown)(side);
       if (v === undefined) delete fields[key];
       else fields[key] = v;
     } catch {

@@ -12,7 +12,7 @@
 import * as dc from 'node:diagnostics_channel';
 import { BodyCapture } from './bodies';
 import { bodyCap } from './httpHooks';
-import { captureStack, formatInitiator, type StackHolder } from './initiator';
+import { captureStack, type StackHolder } from './initiator';
 import { connOf, dialingTo } from './socketHooks';
 import type { ConnState, Hook, Tracer } from './tracer';
 import { connFields, now, Slot, toRequestError } from './tracer';
@@ -207,7 +207,7 @@ export function installUndiciHooks(t: Tracer): void {
     }
     const stack = s.stack!;
     s.stack = undefined;
-    fields.initiator = lazy(() => formatInitiator(stack, t.stackDepth, t.ownFile));
+    fields.initiator = t.initiatorField(stack);
     t.record('httpRequests', s.id, fields);
     countBodies(t, hook, Object.getPrototypeOf(req) as object);
   });

@@ -13,7 +13,7 @@
  * (`performance.timeOrigin + performance.now()`); the collector makes them relative to the trace.
  */
 
-import type { HeaderCaptureMode, RecordKind } from '../trace/types';
+import type { HeaderCaptureMode, Initiator, RecordKind } from '../trace/types';
 
 /** Name of the environment variable that carries the JSON-encoded PreloadConfig. */
 export const CONFIG_ENV = 'NETTRACE_CONFIG';
@@ -53,12 +53,7 @@ export interface PreloadConfig {
 }
 
 /** Header names redacted by default. */
-export const DEFAULT_REDACTED_HEADERS: readonly string[] = [
-  'authorization',
-  'proxy-authorization',
-  'cookie',
-  'set-cookie',
-];
+export const DEFAULT_REDACTED_HEADERS: readonly string[] = ['authorization', 'proxy-authorization', 'cookie', 'set-cookie'];
 
 /** The value recorded in place of a redacted header's value. */
 export const REDACTED = '<redacted>';
@@ -113,8 +108,23 @@ export interface ExitMessage {
   exitCode?: number;
 }
 
+/**
+ * An initiator stack, sent once per distinct stack: a request's `initiator` field is then this
+ * message's connection-local `id` (a string) instead of the frames. Always sent before the first
+ * record that refers to it. (A preload may still send an Initiator object inline, e.g. once its
+ * table of distinct stacks is full.)
+ */
+export interface StackMessage {
+  type: 'stack';
+  id: string;
+  initiator: Initiator;
+}
+
 /** Every message the preload sends. */
-export type PreloadMessage = HelloMessage | RecordMessage | WarningMessage | StatsMessage | ExitMessage;
+export type PreloadMessage = HelloMessage | RecordMessage | WarningMessage | StatsMessage | ExitMessage | StackMessage;
+
+/** Distinct initiator stacks a preload sends by reference (and a collector keeps) per connection. */
+export const MAX_STACKS = 10000;
 
 /**
  * Fields of each record kind that hold a reference (a connection-local id) to another record,

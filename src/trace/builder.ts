@@ -7,12 +7,13 @@
  * repeated upserts shallowly and links redirects. Bad input becomes a warning, never an exception.
  */
 
-import { REF_FIELDS, type PreloadMessage } from '../protocol/preload';
+import { MAX_STACKS, REF_FIELDS, type PreloadMessage } from '../protocol/preload';
 import {
   emptyTrace,
   ID_PREFIX,
   RECORD_KINDS,
   type HttpRequest,
+  type Initiator,
   type ProcessInfo,
   type RecordKind,
   type RecordOfKind,
@@ -50,6 +51,8 @@ export interface TraceBuilderOptions {
 interface ConnectionState {
   /** Local id → traceID, per record kind. */
   ids: Map<string, string>[];
+  /** Initiator stacks the connection sent (`stack` messages), by their local id. */
+  stacks: Map<string, Initiator>;
   pid?: number;
   threadId?: number;
   process?: ProcessInfo;
@@ -62,25 +65,36 @@ type AnyRecord = Record<string, unknown> & { traceID: string };
 
 const KIND_INDEX = new Map<RecordKind, number>(RECORD_KINDS.map((k, i) => [k, i]));
 
-/** Default fields a new record starts with, so required fields of the model exist. */
-function newRecord(kind: RecordKind, traceID: string, pid: number | undefined): AnyRecord {
-  const base: AnyRecord = { traceID };
-  if (pid !== undefined) base.pid = pid;
-  switch (kind) {
-    case 'httpRequests':
-      return { ...base, client: 'http', reqMethod: 'GET', reqURL: '' };
-    case 'dials':
-      return { ...base, dstAddress: '', dialBeginAt: 0, dnsLookups: [], connectAttempts: [] };
-    case 'tcpConns':
-      return { ...base, connected: false };
-    case 'tlsTunnels':
-      return { ...base, forProxy: false, handshakeErr: null };
-    case 'dnsQueries':
-      return { ...base, dnsQueryMsgs: [], dnsReplyMsgs: [] };
-    default:
-      return base;
-  }
+interface RefPath {
+  parts: readonly string[];
+  target: RecordKind;
 }
+/** REF_FIELDS per kind index, paths split once. */
+const REF_PATHS: RefPath[][] = RECORD_KINDS.map((k) => REF_FIELDS[k].map(([path, target]) => ({ parts: path.split('.'), target })));
+
+/**
+ * Object-valued fields that hold no `...At` times (headers, stacks, bodies, addresses,
+ * certificates): stored as sent, without the recursive walk of convertTimes.
+ */
+const NO_TIMES: ReadonlySet<string> = new Set([
+  'reqHeaders',
+  'respHeaders',
+  'initiator',
+  'reqBody',
+  'respBody',
+  'addrTuple',
+  'peerCerts',
+  'proxy',
+]);
+
+/** Default fields a new record starts with, so required fields of the model exist. */
+const DEFAULTS: { readonly [K in RecordKind]?: () => Record<string, unknown> } = {
+  httpRequests: () => ({ client: 'http', reqMethod: 'GET', reqURL: '' }),
+  dials: () => ({ dstAddress: '', dialBeginAt: 0, dnsLookups: [], connectAttempts: [] }),
+  tcpConns: () => ({ connected: false }),
+  tlsTunnels: () => ({ forProxy: false, handshakeErr: null }),
+  dnsQueries: () => ({ dnsQueryMsgs: [], dnsReplyMsgs: [] }),
+};
 
 /** Rounds to microsecond resolution (3 decimals of a millisecond). */
 export function roundMs(ms: number): number {
@@ -143,6 +157,7 @@ export class TraceBuilder {
     const id = this.nextConnection++;
     this.connections.set(id, {
       ids: RECORD_KINDS.map(() => new Map()),
+      stacks: new Map(),
       droppedEvents: 0,
       untracedRequests: 0,
       exited: false,
@@ -159,7 +174,9 @@ export class TraceBuilder {
     if (!state) return;
     if (!state.exited && state.process) {
       const who = state.process.threadId ? `pid ${state.process.pid} thread ${state.process.threadId}` : `pid ${state.process.pid}`;
-      this.warn(`${who} closed its connection without an exit message: it was killed or could not flush, so its last events may be missing`);
+      this.warn(
+        `${who} closed its connection without an exit message: it was killed or could not flush, so its last events may be missing`,
+      );
     }
     state.exited = true;
   }
@@ -181,6 +198,7 @@ export class TraceBuilder {
   private openConnectionWithId(connection: number): void {
     this.connections.set(connection, {
       ids: RECORD_KINDS.map(() => new Map()),
+      stacks: new Map(),
       droppedEvents: 0,
       untracedRequests: 0,
       exited: false,
@@ -200,6 +218,9 @@ export class TraceBuilder {
         return;
       case 'record':
         this.applyRecord(state, msg.kind, msg.id, msg.fields);
+        return;
+      case 'stack':
+        this.applyStack(state, msg.id, msg.initiator);
         return;
       case 'warning':
         this.warn(`${state.pid !== undefined ? `pid ${state.pid}: ` : ''}${String(msg.message)}`);
@@ -251,6 +272,18 @@ export class TraceBuilder {
     this.changedOther = true;
   }
 
+  private applyStack(state: ConnectionState, id: unknown, initiator: unknown): void {
+    if (typeof id !== 'string' || !isObject(initiator) || !Array.isArray(initiator.frames)) {
+      this.warn('malformed stack message');
+      return;
+    }
+    if (state.stacks.size >= MAX_STACKS && !state.stacks.has(id)) {
+      this.warn(`more than ${MAX_STACKS} distinct initiator stacks from one process: the rest are not kept`);
+      return;
+    }
+    state.stacks.set(id, initiator as unknown as Initiator);
+  }
+
   private applyRecord(state: ConnectionState, kind: unknown, localId: unknown, fields: unknown): void {
     const k = typeof kind === 'string' ? KIND_INDEX.get(kind as RecordKind) : undefined;
     if (k === undefined) {
@@ -269,24 +302,32 @@ export class TraceBuilder {
     const traceID = this.globalId(state, k, String(localId));
     if (this.cleared.has(traceID)) return;
     const index = this.byId[k];
+    const f = (fields ?? {}) as Record<string, unknown>;
     let record = index.get(traceID);
+    const isRequest = recordKind === 'httpRequests';
+    const hadURL = isRequest && record ? (record.reqURL as string) : '';
+    const hadError = isRequest && record ? record.reqError : undefined;
     if (!record) {
-      record = newRecord(recordKind, traceID, state.pid);
+      // The first upsert's fields object becomes the record. JSON.parse made it with fast
+      // properties; copying it key by key would add 20-odd properties through keyed stores, and
+      // V8 turns an object that grows that way past a dozen out-of-object properties into a
+      // slow dictionary-mode object (every later read, merge and save of it pays). Times and
+      // references are converted in place; the builder owns the messages it is given.
+      record = f as AnyRecord;
+      for (const key in record) this.convertField(state, record, key, record[key]);
+      record.traceID = traceID;
+      if (state.pid !== undefined) record.pid = state.pid;
       if (recordKind !== 'udpConns' && recordKind !== 'dnsQueries' && state.threadId !== undefined) {
         record.threadId = state.threadId;
       }
+      const defaults = DEFAULTS[recordKind]?.();
+      if (defaults) for (const key in defaults) if (record[key] === undefined) record[key] = defaults[key];
       index.set(traceID, record);
       (this.trace[recordKind] as unknown as AnyRecord[]).push(record);
+    } else {
+      for (const key in f) if (key !== 'traceID') this.convertField(state, record, key, f[key]);
     }
-    const isRequest = recordKind === 'httpRequests';
-    const hadURL = isRequest ? (record.reqURL as string) : '';
-    const hadError = isRequest ? record.reqError : undefined;
-    const refs = REF_FIELDS[recordKind];
-    for (const [key, value] of Object.entries(fields ?? {})) {
-      if (key === 'traceID') continue;
-      record[key] = this.convertTimes(key, value);
-    }
-    for (const [path, target] of refs) this.mapRef(state, record, path, target, fields ?? {});
+    for (const ref of REF_PATHS[k]) this.mapRef(state, record, ref, f);
 
     if (isRequest) {
       const req = record as unknown as HttpRequest;
@@ -352,8 +393,9 @@ export class TraceBuilder {
   }
 
   /** Rewrites one (possibly dotted) reference field from a local id to a traceID. */
-  private mapRef(state: ConnectionState, record: AnyRecord, path: string, target: RecordKind, fields: Record<string, unknown>): void {
-    const parts = path.split('.');
+  private mapRef(state: ConnectionState, record: AnyRecord, ref: RefPath, fields: Record<string, unknown>): void {
+    const { parts, target } = ref;
+    if (!(parts[0] in fields)) return;
     // Only map references present in this upsert: older ones are already traceIDs.
     let sent: unknown = fields;
     for (const p of parts) sent = isObject(sent) ? sent[p] : undefined;
@@ -369,6 +411,25 @@ export class TraceBuilder {
     }
     const last = parts[parts.length - 1];
     holder[last] = this.globalId(state, KIND_INDEX.get(target)!, String(sent));
+  }
+
+  /**
+   * Stores one field of an upsert into a record: `...At` times made trace-relative (nested ones
+   * too), an initiator stack reference replaced by the stack (see StackMessage).
+   */
+  private convertField(state: ConnectionState, record: AnyRecord, key: string, value: unknown): void {
+    if (typeof value === 'number') {
+      record[key] = key.endsWith('At') ? this.relative(value) : value;
+    } else if (key === 'initiator' && typeof value === 'string') {
+      // Every request made from the same place shares one Initiator object.
+      const initiator = state.stacks.get(value);
+      record.initiator = initiator;
+      if (!initiator) this.warn(`a request referred to an initiator stack that never arrived (${value.slice(0, 20)})`);
+    } else if (value === null || typeof value !== 'object' || NO_TIMES.has(key)) {
+      record[key] = value;
+    } else {
+      record[key] = this.convertTimes(key, value);
+    }
   }
 
   /** Converts every numeric `...At` field (recursively) from epoch ms to trace-relative ms. */

@@ -226,3 +226,29 @@ test('a connection closing changes only its record, not every request it carried
   b.apply(c, rec('tcpConns', 'c1', { handshakeEndAt: at(2) }));
   assert.equal(b.takeChanges().requests.length, 100);
 });
+
+test('initiator stacks sent once by reference: requests share them per connection; a missing or malformed stack is a warning', () => {
+  const b = newBuilder();
+  const c1 = b.openConnection();
+  const c2 = b.openConnection();
+  b.apply(c1, hello(1));
+  b.apply(c2, hello(2));
+  const frames = [{ file: '/app/a.js', line: 3, column: 9, function: 'get' }];
+  b.apply(c1, { type: 'stack', id: 's1', initiator: { frames } });
+  b.apply(c2, { type: 'stack', id: 's1', initiator: { frames: [{ file: '/app/b.js', line: 1, column: 1 }] } });
+  b.apply(c1, rec('httpRequests', 'r1', { reqURL: 'http://a/', initiator: 's1' }));
+  b.apply(c1, rec('httpRequests', 'r2', { reqURL: 'http://a/', initiator: 's1' }));
+  b.apply(c2, rec('httpRequests', 'r1', { reqURL: 'http://b/', initiator: 's1' }));
+  b.apply(c1, rec('httpRequests', 'r3', { reqURL: 'http://a/', initiator: { frames: [{ file: '/app/c.js', line: 7, column: 2 }] } }));
+  b.apply(c1, rec('httpRequests', 'r4', { reqURL: 'http://a/', initiator: 's9' }));
+  b.apply(c1, { type: 'stack', id: 's2', initiator: 'not frames' });
+  const [r1, r2, r3, r4, r5] = b.trace.httpRequests;
+  assert.deepEqual(r1.initiator, { frames });
+  assert.equal(r1.initiator, r2.initiator, 'one shared object per stack');
+  assert.equal(r3.initiator.frames[0].file, '/app/b.js', "ids are per connection: the other process's s1");
+  assert.equal(r4.initiator.frames[0].file, '/app/c.js', 'an inline Initiator is still accepted');
+  assert.equal(r5.initiator, undefined);
+  const warnings = b.trace.stats.warnings.join('\n');
+  assert.match(warnings, /initiator stack that never arrived/);
+  assert.match(warnings, /malformed stack message/);
+});
