@@ -33,43 +33,77 @@ export interface Collector {
   close(): Promise<void>;
 }
 
+/** A blob frame: its header line and the raw bytes that followed it (see BlobMessage). */
+export interface BlobFrame {
+  header: Buffer;
+  data: Buffer;
+}
+
+/** How a blob header line starts (the preload writes exactly this prefix). */
+const BLOB_PREFIX = Buffer.from('{"type":"blob"');
+
 /**
- * Splits a byte stream into lines (without the "\n"). Lines longer than `maxLineBytes` are
- * dropped whole; `onOversize` is called once per dropped line.
+ * Splits a byte stream into lines (without the "\n") and blob frames: a line that is a blob
+ * header (`{"type":"blob",…,"len":N}`) is followed by N raw bytes, returned with it. Lines and
+ * blobs longer than `maxLineBytes` are dropped whole; `onOversize` is called once per dropped one.
  */
 export class LineSplitter {
   private pending: Buffer[] = [];
   private pendingBytes = 0;
   private discarding = false;
+  /** The blob being read: its header, the bytes so far, and how many are still to come. */
+  private blob: { header: Buffer; parts: Buffer[]; left: number; keep: boolean } | undefined;
 
   constructor(
     private readonly maxLineBytes: number,
     private readonly onOversize: () => void = () => {},
   ) {}
 
-  /** Feeds a chunk; returns the complete lines it finished. */
-  push(chunk: Buffer): Buffer[] {
-    const lines: Buffer[] = [];
+  /** Feeds a chunk; returns the complete lines and blob frames it finished, in order. */
+  push(chunk: Buffer): Array<Buffer | BlobFrame> {
+    const out: Array<Buffer | BlobFrame> = [];
     let start = 0;
     for (;;) {
+      if (this.blob) {
+        const b = this.blob;
+        const take = Math.min(b.left, chunk.length - start);
+        // Copy: the socket may reuse the chunk's memory.
+        if (b.keep && take > 0) b.parts.push(Buffer.from(chunk.subarray(start, start + take)));
+        b.left -= take;
+        start += take;
+        if (b.left > 0) break;
+        this.blob = undefined;
+        if (b.keep) out.push({ header: b.header, data: b.parts.length === 1 ? b.parts[0] : Buffer.concat(b.parts) });
+        continue;
+      }
       const nl = chunk.indexOf(0x0a, start);
       if (nl < 0) break;
       const piece = chunk.subarray(start, nl);
+      let line: Buffer | undefined;
       if (this.discarding) {
         this.discarding = false;
       } else if (this.pendingBytes + piece.length > this.maxLineBytes) {
         this.onOversize();
       } else if (this.pending.length > 0) {
         this.pending.push(piece);
-        lines.push(Buffer.concat(this.pending));
+        line = Buffer.concat(this.pending);
       } else {
-        lines.push(piece);
+        line = piece;
       }
       this.pending = [];
       this.pendingBytes = 0;
       start = nl + 1;
+      if (line === undefined) continue;
+      const len = blobLength(line);
+      if (len === undefined) out.push(line);
+      else {
+        const keep = len <= this.maxLineBytes;
+        if (!keep) this.onOversize();
+        // The header may sit in memory the socket reuses too.
+        this.blob = { header: Buffer.from(line), parts: [], left: len, keep };
+      }
     }
-    if (start < chunk.length && !this.discarding) {
+    if (start < chunk.length && !this.discarding && !this.blob) {
       const rest = chunk.subarray(start);
       if (this.pendingBytes + rest.length > this.maxLineBytes) {
         this.onOversize();
@@ -82,12 +116,23 @@ export class LineSplitter {
         this.pendingBytes += rest.length;
       }
     }
-    return lines;
+    return out;
   }
 
-  /** Bytes of an unfinished last line (dropped if the stream ends). */
+  /** Bytes of an unfinished last line or blob (dropped if the stream ends). */
   get pendingLength(): number {
-    return this.pendingBytes;
+    return this.pendingBytes + (this.blob ? this.blob.left + 1 : 0);
+  }
+}
+
+/** The byte count a blob header line announces, or undefined when the line is not one. */
+function blobLength(line: Buffer): number | undefined {
+  if (line.length < BLOB_PREFIX.length || line.compare(BLOB_PREFIX, 0, BLOB_PREFIX.length, 0, BLOB_PREFIX.length) !== 0) return undefined;
+  try {
+    const len = (JSON.parse(line.toString('utf8')) as { len?: unknown }).len;
+    return typeof len === 'number' && Number.isSafeInteger(len) && len >= 0 ? len : undefined;
+  } catch {
+    return undefined;
   }
 }
 
@@ -114,7 +159,10 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
     const splitter = new LineSplitter(maxLineBytes, () => session.warn(`a preload message over ${maxLineBytes} bytes was dropped`));
     socket.on('data', (chunk: Buffer) => {
       lastActivity = Date.now();
-      for (const line of splitter.push(chunk)) handleLine(connection, line);
+      for (const item of splitter.push(chunk)) {
+        if (Buffer.isBuffer(item)) handleLine(connection, item);
+        else handleBlob(connection, item);
+      }
     });
     const done = () => {
       if (!sockets.delete(socket)) return;
@@ -138,6 +186,17 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
       return;
     }
     session.apply(connection, message);
+  }
+
+  function handleBlob(connection: number, frame: BlobFrame): void {
+    let header: unknown;
+    try {
+      header = JSON.parse(frame.header.toString('utf8'));
+    } catch {
+      session.warn('a preload blob header was not valid JSON');
+      return;
+    }
+    session.apply(connection, { ...(header as object), data: frame.data });
   }
 
   server.on('error', (err) => session.warn(`collector socket error: ${err.message}`));

@@ -6,6 +6,7 @@
  */
 
 import type { CapturedBody } from '../trace/types';
+import { WireBlob } from './transport';
 
 /** Bytes of a binary (or encoded) body kept as hex. */
 const HEX_PREVIEW = 512;
@@ -50,14 +51,15 @@ export class BodyCapture {
 
   /** The captured body for the trace, given the message's content type and encoding. */
   result(contentType: string | undefined, contentEncoding: string | undefined): CapturedBody {
-    const data = Buffer.concat(this.chunks, this.kept);
+    const data = this.chunks.length === 1 ? this.chunks[0] : Buffer.concat(this.chunks, this.kept);
     const truncated = this.size > this.kept;
     const encoded = contentEncoding !== undefined && contentEncoding !== '' && contentEncoding.toLowerCase() !== 'identity';
     const out: CapturedBody = { size: this.size, truncated };
     if (contentType) out.contentType = contentType;
     if (encoded) out.contentEncoding = contentEncoding;
     if (isTextual(contentType) && !encoded) {
-      out.text = data.toString('utf8');
+      // Sent as raw bytes (a blob frame); the collector decodes them into `text`.
+      (out as CapturedBody & { textBlob?: WireBlob }).textBlob = new WireBlob(data);
     } else {
       out.hex = data.subarray(0, HEX_PREVIEW).toString('hex');
       if (data.length > HEX_PREVIEW) out.truncated = true;

@@ -39,6 +39,8 @@ export class Transport {
   dropped = 0;
   /** Messages produced (queued or dropped). */
   produced = 0;
+  /** Blob frames sent so far (their ids are "b1", "b2", ...). */
+  private blobCount = 0;
   /** A stats message is due with the next batch (a counter changed). */
   private statsDue = false;
 
@@ -175,11 +177,36 @@ export class Transport {
         this.produced++;
         text += JSON.stringify(msg) + '\n';
       };
+      // Blob frames (captured bodies) go as raw bytes between the lines, ahead of their record.
+      const parts: Buffer[] = [];
+      const sink = { blobs: [] as Array<{ id: string; data: Buffer }>, next: () => `b${++this.blobCount}` };
       for (const m of batch) {
-        if (m.type === 'record') resolveLazy(m.fields, side);
-        text += JSON.stringify(m) + '\n';
+        if (m.type !== 'record') {
+          text += JSON.stringify(m) + '\n';
+          continue;
+        }
+        resolveLazy(m.fields, side);
+        blobSink = sink;
+        let line: string;
+        try {
+          line = JSON.stringify(m);
+        } finally {
+          blobSink = undefined;
+        }
+        for (const { id, data } of sink.blobs) {
+          this.produced++;
+          text += JSON.stringify({ type: 'blob', id, len: data.length }) + '\n';
+          parts.push(Buffer.from(text, 'utf8'), data);
+          text = '';
+        }
+        sink.blobs.length = 0;
+        text += line + '\n';
       }
-      this.write(Buffer.from(text, 'utf8'));
+      if (parts.length === 0) this.write(Buffer.from(text, 'utf8'));
+      else {
+        parts.push(Buffer.from(text, 'utf8'));
+        this.write(Buffer.concat(parts));
+      }
     } catch {
       // EPIPE/ECONNRESET: the collector went away.
       this.goneWith();
@@ -210,6 +237,25 @@ export class Transport {
     }
     this.pending = off < buf.length ? buf.subarray(off) : undefined;
     return this.pending === undefined;
+  }
+}
+
+/** Where WireBlob.toJSON puts its bytes while a record is being serialized. */
+let blobSink: { blobs: Array<{ id: string; data: Buffer }>; next: () => string } | undefined;
+
+/**
+ * Bytes to send as a blob frame (see BlobMessage) instead of a JSON string: a captured body's
+ * text is neither decoded to a JS string nor JSON-escaped here, only copied into the batch.
+ * Serializes (as the blob's id) only inside the transport's flush; anywhere else it is left out.
+ */
+export class WireBlob {
+  constructor(readonly data: Buffer) {}
+
+  toJSON(): string | undefined {
+    if (blobSink === undefined) return undefined;
+    const id = blobSink.next();
+    blobSink.blobs.push({ id, data: this.data });
+    return id;
   }
 }
 

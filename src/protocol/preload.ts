@@ -120,8 +120,25 @@ export interface StackMessage {
   initiator: Initiator;
 }
 
+/**
+ * A blob frame: this header line, then exactly `len` raw bytes (not JSON, no newline after
+ * them). Carries a captured body's bytes so they are neither decoded nor JSON-escaped inside the
+ * debuggee: a CapturedBody on the wire may have `textBlob` (this id) in place of `text`, which
+ * the collector decodes as UTF-8. Always sent before the record that refers to it; the collector
+ * hands it on with the bytes in `data`.
+ */
+export interface BlobMessage {
+  type: 'blob';
+  id: string;
+  len: number;
+  data?: Uint8Array;
+}
+
 /** Every message the preload sends. */
-export type PreloadMessage = HelloMessage | RecordMessage | WarningMessage | StatsMessage | ExitMessage | StackMessage;
+export type PreloadMessage = HelloMessage | RecordMessage | WarningMessage | StatsMessage | ExitMessage | StackMessage | BlobMessage;
+
+/** Blob frames a collector holds per connection until the record that refers to them arrives. */
+export const MAX_PENDING_BLOBS = 1024;
 
 /** Distinct initiator stacks a preload sends by reference (and a collector keeps) per connection. */
 export const MAX_STACKS = 10000;

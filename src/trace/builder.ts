@@ -7,7 +7,7 @@
  * repeated upserts shallowly and links redirects. Bad input becomes a warning, never an exception.
  */
 
-import { MAX_STACKS, REF_FIELDS, type PreloadMessage } from '../protocol/preload';
+import { MAX_PENDING_BLOBS, MAX_STACKS, REF_FIELDS, type PreloadMessage } from '../protocol/preload';
 import {
   emptyTrace,
   ID_PREFIX,
@@ -53,6 +53,8 @@ interface ConnectionState {
   ids: Map<string, string>[];
   /** Initiator stacks the connection sent (`stack` messages), by their local id. */
   stacks: Map<string, Initiator>;
+  /** Blob frames not yet claimed by a record, by their local id (see BlobMessage). */
+  blobs: Map<string, Uint8Array>;
   pid?: number;
   threadId?: number;
   process?: ProcessInfo;
@@ -158,6 +160,7 @@ export class TraceBuilder {
     this.connections.set(id, {
       ids: RECORD_KINDS.map(() => new Map()),
       stacks: new Map(),
+      blobs: new Map(),
       droppedEvents: 0,
       untracedRequests: 0,
       exited: false,
@@ -199,6 +202,7 @@ export class TraceBuilder {
     this.connections.set(connection, {
       ids: RECORD_KINDS.map(() => new Map()),
       stacks: new Map(),
+      blobs: new Map(),
       droppedEvents: 0,
       untracedRequests: 0,
       exited: false,
@@ -221,6 +225,18 @@ export class TraceBuilder {
         return;
       case 'stack':
         this.applyStack(state, msg.id, msg.initiator);
+        return;
+      case 'blob':
+        if (typeof msg.id !== 'string' || !(msg.data instanceof Uint8Array)) {
+          this.warn('malformed blob message');
+          return;
+        }
+        if (state.blobs.size >= MAX_PENDING_BLOBS) {
+          const oldest = state.blobs.keys().next().value;
+          if (oldest !== undefined) state.blobs.delete(oldest);
+          this.warn(`more than ${MAX_PENDING_BLOBS} captured bodies arrived without their records: the oldest were dropped`);
+        }
+        state.blobs.set(msg.id, msg.data);
         return;
       case 'warning':
         this.warn(`${state.pid !== undefined ? `pid ${state.pid}: ` : ''}${String(msg.message)}`);
@@ -425,11 +441,26 @@ export class TraceBuilder {
       const initiator = state.stacks.get(value);
       record.initiator = initiator;
       if (!initiator) this.warn(`a request referred to an initiator stack that never arrived (${value.slice(0, 20)})`);
+    } else if ((key === 'reqBody' || key === 'respBody') && isObject(value) && typeof value.textBlob === 'string') {
+      record[key] = this.bodyFromBlob(state, value);
     } else if (value === null || typeof value !== 'object' || NO_TIMES.has(key)) {
       record[key] = value;
     } else {
       record[key] = this.convertTimes(key, value);
     }
+  }
+
+  /** A captured body whose text came as a blob frame (`textBlob`), with the text decoded. */
+  private bodyFromBlob(state: ConnectionState, body: Record<string, unknown>): Record<string, unknown> {
+    const { textBlob, ...rest } = body;
+    const data = state.blobs.get(textBlob as string);
+    if (data === undefined) {
+      this.warn(`a captured body referred to bytes that never arrived (${String(textBlob).slice(0, 20)})`);
+      return rest;
+    }
+    state.blobs.delete(textBlob as string);
+    rest.text = Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('utf8');
+    return rest;
   }
 
   /** Converts every numeric `...At` field (recursively) from epoch ms to trace-relative ms. */

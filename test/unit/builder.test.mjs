@@ -252,3 +252,25 @@ test('initiator stacks sent once by reference: requests share them per connectio
   assert.match(warnings, /initiator stack that never arrived/);
   assert.match(warnings, /malformed stack message/);
 });
+
+test('captured bodies sent as blob frames: decoded as UTF-8 into text; a missing blob is a warning, not a crash', () => {
+  const b = newBuilder();
+  const c = b.openConnection();
+  b.apply(c, hello(1));
+  b.apply(c, { type: 'blob', id: 'b1', len: 9, data: Buffer.from('{"a":"é"}') });
+  b.apply(
+    c,
+    rec('httpRequests', 'r1', {
+      reqURL: 'http://a/',
+      respBody: { size: 9, truncated: false, contentType: 'application/json', textBlob: 'b1' },
+    }),
+  );
+  b.apply(c, rec('httpRequests', 'r2', { reqURL: 'http://a/', reqBody: { size: 3, truncated: false, textBlob: 'b1' } }));
+  b.apply(c, { type: 'blob', id: 'b2', len: 3 });
+  const [r1, r2] = b.trace.httpRequests;
+  assert.deepEqual(r1.respBody, { size: 9, truncated: false, contentType: 'application/json', text: '{"a":"é"}' });
+  assert.deepEqual(r2.reqBody, { size: 3, truncated: false }, 'a blob is claimed once');
+  const warnings = b.trace.stats.warnings.join('\n');
+  assert.match(warnings, /bytes that never arrived/);
+  assert.match(warnings, /malformed blob message/);
+});

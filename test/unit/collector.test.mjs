@@ -51,6 +51,28 @@ test('LineSplitter joins lines across chunks and drops oversized lines', () => {
   assert.equal(dropped, 1);
 });
 
+test('LineSplitter passes blob frames through whole, split anywhere, with any bytes in them, and drops oversized ones', () => {
+  let dropped = 0;
+  const sp = new LineSplitter(40, () => dropped++);
+  const payload = Buffer.from([0x0a, 0x00, 0xff, 0x7b, 0x0a, 0x41]); // newlines, NUL, invalid UTF-8
+  const stream = Buffer.concat([
+    Buffer.from('one\n{"type":"blob","id":"b1","len":6}\n'),
+    payload,
+    Buffer.from('two\n{"type":"blob","id":"b2","len":0}\nthree\n{"type":"blob","id":"b3","len":50}\n'),
+    Buffer.alloc(50, 0x0a),
+    Buffer.from('four\n'),
+  ]);
+  for (const size of [1, 2, 3, 5, 7, stream.length]) {
+    dropped = 0;
+    const out = [];
+    for (let i = 0; i < stream.length; i += size) out.push(...sp.push(stream.subarray(i, i + size)));
+    const shown = out.map((x) => (Buffer.isBuffer(x) ? String(x) : `${JSON.parse(x.header).id}=${x.data.toString('hex')}`));
+    assert.deepEqual(shown, ['one', `b1=${payload.toString('hex')}`, 'two', 'b2=', 'three', 'four'], `chunks of ${size}`);
+    assert.equal(dropped, 1, 'the 50-byte blob is over the 40-byte limit');
+    assert.equal(sp.pendingLength, 0);
+  }
+});
+
 test('collector merges NDJSON split at odd boundaries (mid UTF-8 character) from two connections', async () => {
   const collector = await startCollector({ description: 'test', changeIntervalMs: 10 });
   const changes = [];
