@@ -108,7 +108,8 @@ export function contextOf(request: HttpRequest, index: RecordIndex): DiagnosisCo
 export function enrichRequest(request: HttpRequest, index: RecordIndex, options: DiagnosisOptions = {}): HttpRequest {
   const ctx = contextOf(request, index);
   const timings = computeTimings(ctx);
-  const out: HttpRequest = { ...request, timings };
+  // traceID first: the collector's records get it last (see TraceBuilder), saved files read better.
+  const out: HttpRequest = { traceID: request.traceID, ...(request as Omit<HttpRequest, 'traceID'>), timings };
   const diagnosis = diagnose({ ...ctx, request: out }, timings, options);
   if (diagnosis) out.diagnosis = diagnosis;
   else delete out.diagnosis;
