@@ -13,11 +13,11 @@
 //   node bench/dns.mjs --profile FILE      also writes a CPU profile (.cpuprofile) of the run
 import { spawn, execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import dns from 'node:dns';
+import { bundleTs } from '../test/lib/bundleTs.mjs';
 import { Session } from 'node:inspector/promises';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -30,23 +30,6 @@ const args = process.argv.slice(2);
 const write = !args.includes('--no-write');
 const profileAt = args.indexOf('--profile');
 const profileFile = profileAt >= 0 ? args[profileAt + 1] : undefined;
-
-/** Bundles the resolver into a temporary CommonJS file and loads it. */
-async function loadResolver(dir) {
-  const require = createRequire(join(root, 'package.json'));
-  const { build } = require('esbuild');
-  const outfile = join(dir, 'dnsResolver.cjs');
-  await build({
-    entryPoints: [join(root, 'src/preload/dnsResolver.ts')],
-    bundle: true,
-    platform: 'node',
-    target: 'node20',
-    format: 'cjs',
-    outfile,
-    logLevel: 'warning',
-  });
-  return require(outfile);
-}
 
 /** Starts the DNS server in its own process; resolves with its address and a stop function. */
 function startServerProcess() {
@@ -125,7 +108,7 @@ const dir = mkdtempSync(join(os.tmpdir(), 'nettrace-bench-dns-'));
 const server = await startServerProcess();
 let session;
 try {
-  const { createResolver } = await loadResolver(dir);
+  const { createResolver } = bundleTs(["export * from './src/preload/dnsResolver';"], { dir, name: 'dnsResolver.cjs' });
   // Empty resolv.conf and hosts so the run depends only on the local server.
   const emptyConf = join(dir, 'resolv.conf');
   const emptyHosts = join(dir, 'hosts');

@@ -6,17 +6,14 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync, utimesSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import dgram from 'node:dgram';
 import http from 'node:http';
 import net from 'node:net';
-import { build } from 'esbuild';
+import { bundleTs } from '../lib/bundleTs.mjs';
 import { startDnsServer } from './dnsServer.mjs';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const dir = mkdtempSync(join(tmpdir(), 'nettrace-dns-'));
 const bundle = join(dir, 'dnsResolver.cjs');
 const emptyConf = join(dir, 'resolv.conf');
@@ -46,16 +43,7 @@ let ns2; // 127.0.0.2: the zone too
 let black; // 127.0.0.1: never answers
 let ns6; // ::1: the zone
 before(async () => {
-  await build({
-    entryPoints: [join(root, 'src/preload/dnsResolver.ts')],
-    bundle: true,
-    platform: 'node',
-    target: 'node20',
-    format: 'cjs',
-    outfile: bundle,
-    logLevel: 'warning',
-  });
-  ({ createResolver } = createRequire(import.meta.url)(bundle));
+  ({ createResolver } = bundleTs(["export * from './src/preload/dnsResolver';"], { dir, name: 'dnsResolver.cjs' }));
   ns1 = await startDnsServer({ host: '127.0.0.1', zone: ZONE });
   ns2 = await startDnsServer({ host: '127.0.0.2', zone: ZONE });
   black = await startDnsServer({ host: '127.0.0.1', silent: true });
