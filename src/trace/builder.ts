@@ -227,16 +227,7 @@ export class TraceBuilder {
         this.applyStack(state, msg.id, msg.initiator);
         return;
       case 'blob':
-        if (typeof msg.id !== 'string' || !(msg.data instanceof Uint8Array)) {
-          this.warn('malformed blob message');
-          return;
-        }
-        if (state.blobs.size >= MAX_PENDING_BLOBS) {
-          const oldest = state.blobs.keys().next().value;
-          if (oldest !== undefined) state.blobs.delete(oldest);
-          this.warn(`more than ${MAX_PENDING_BLOBS} captured bodies arrived without their records: the oldest were dropped`);
-        }
-        state.blobs.set(msg.id, msg.data);
+        this.applyBlob(state, msg.id, msg.data);
         return;
       case 'warning':
         this.warn(`${state.pid !== undefined ? `pid ${state.pid}: ` : ''}${String(msg.message)}`);
@@ -298,6 +289,19 @@ export class TraceBuilder {
       return;
     }
     state.stacks.set(id, initiator as unknown as Initiator);
+  }
+
+  private applyBlob(state: ConnectionState, id: unknown, data: unknown): void {
+    if (typeof id !== 'string' || !(data instanceof Uint8Array)) {
+      this.warn('malformed blob message');
+      return;
+    }
+    if (state.blobs.size >= MAX_PENDING_BLOBS) {
+      const oldest = state.blobs.keys().next().value;
+      if (oldest !== undefined) state.blobs.delete(oldest);
+      this.warn(`more than ${MAX_PENDING_BLOBS} captured bodies arrived without their records: the oldest were dropped`);
+    }
+    state.blobs.set(id, data);
   }
 
   private applyRecord(state: ConnectionState, kind: unknown, localId: unknown, fields: unknown): void {
