@@ -669,7 +669,16 @@ export class DetailView {
 
   private renderInitiator(row: Row): Child[] {
     const frames = row.req.initiator?.frames ?? [];
-    if (!frames.length) return [h('div', 'placeholder', null, 'No initiator stack recorded for this request.')];
+    if (!frames.length) {
+      return [
+        h(
+          'div',
+          'placeholder',
+          null,
+          'No initiator stack recorded for this request. Past its first 100 requests, a program gets stacks for as many requests as 1% of its time allows; set "initiator": "all" in the launch configuration (or nettrace.initiator) to record every one.',
+        ),
+      ];
+    }
     const list = h('div', 'frames', { role: 'list' });
     for (const f of frames) {
       const loc = `${basename(f.file)}:${f.line}:${f.column}`;

@@ -5,6 +5,7 @@
 
 import { resolve } from 'node:path';
 import type { HeaderCaptureMode } from '../trace/types';
+import { INITIATOR_MODES, type InitiatorMode } from '../protocol/preload';
 import { renderSummary, renderTrace, shouldUseColor } from '../trace/render';
 import { TraceFileError } from '../trace/traceFile';
 import { parseArgs, UsageError } from './args';
@@ -24,6 +25,9 @@ Usage:
       --headers MODE      none | names | values (default values; secrets are redacted)
       --redact NAME,...   more header names to redact
       --slow MS           diagnose successful requests slower than this (default 1000)
+      --initiator MODE    sampled | all | off: which requests get the stack that made them;
+                          sampled (default): the first 100 per thread, then as many as 1% of
+                          the program's time allows (the rest are counted)
       --bodies[=BYTES]    keep request/response bodies, up to BYTES each (default 65536)
       --sock-trace[=N]    record every socket read/write, up to N per connection (default 1000)
       --dns-trace[=NS,..] resolve with the in-process resolver and record every DNS message;
@@ -74,6 +78,7 @@ async function cmdRun(argv: string[]): Promise<number> {
       redact: 'string',
       quiet: 'flag',
       slow: 'string',
+      initiator: 'string',
       bodies: 'optional',
       'sock-trace': 'optional',
       'dns-trace': 'optional',
@@ -93,6 +98,10 @@ async function cmdRun(argv: string[]): Promise<number> {
   const headers = options.headers as string | undefined;
   if (headers !== undefined && !['none', 'names', 'values'].includes(headers)) {
     throw new UsageError(`--headers must be none, names or values, not "${headers}"`);
+  }
+  const initiator = options.initiator as string | undefined;
+  if (initiator !== undefined && !INITIATOR_MODES.includes(initiator as InitiatorMode)) {
+    throw new UsageError(`--initiator must be sampled, all or off, not "${initiator}"`);
   }
   const redact =
     typeof options.redact === 'string'
@@ -126,6 +135,7 @@ async function cmdRun(argv: string[]): Promise<number> {
     slowThresholdMs: parseSlow(options.slow),
     config: {
       headers: headers as HeaderCaptureMode | undefined,
+      initiator: initiator as InitiatorMode | undefined,
       redact,
       bodies: options.bodies !== undefined ? true : undefined,
       bodyMaxBytes: optionalCount(options.bodies, '--bodies'),

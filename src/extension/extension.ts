@@ -14,6 +14,7 @@ import { startCollector } from '../collector/server';
 import { writePrivate } from '../collector/session';
 import { PcapUnavailableError, SessionHelper } from '../cli/helperSession';
 import type { PanelCommand } from '../protocol/webview';
+import type { InitiatorMode } from '../protocol/preload';
 import { toHar } from '../trace/har';
 import { readTraceFile, TraceFileError } from '../trace/traceFile';
 import type { HeaderCaptureMode } from '../trace/types';
@@ -90,6 +91,7 @@ export function activate(context: vscode.ExtensionContext): void {
       sockTrace: s.get<boolean | number>('sockTrace', false),
       bodies: s.get<boolean | number>('bodies', false),
       slowThresholdMs: s.get<number>('slowThresholdMs', 1000),
+      initiator: s.get<InitiatorMode>('initiator', 'sampled'),
       helper: s.get<string>('helper', 'auto') === 'off' ? 'off' : 'auto',
       pcap: s.get<boolean>('pcap', true),
     };

@@ -15,7 +15,7 @@
 
 import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve as resolvePath } from 'node:path';
-import { CONFIG_ENV, type PreloadConfig } from '../protocol/preload';
+import { CONFIG_ENV, INITIATOR_MODES, type InitiatorMode, type PreloadConfig } from '../protocol/preload';
 import type { HeaderCaptureMode } from '../trace/types';
 
 /** The debugger type Net Trace contributes. */
@@ -49,6 +49,8 @@ export interface TracingOptions {
   bodies?: true | number;
   /** Successful requests slower than this are diagnosed as slow (collector default 1000 ms). */
   slowThresholdMs?: number;
+  /** Which requests get their initiator stack (absent: the preload's default, sampled). */
+  initiator?: 'all' | 'off';
   /** The privileged helper is turned off (absent: `auto`, used when it can start without a prompt). */
   helper?: 'off';
   /** No packet capture by the helper (absent: capture when the helper runs with root). */
@@ -90,6 +92,8 @@ export interface NettraceLaunchConfig extends NodeLaunchAttributes {
   bodies?: boolean | number;
   /** Threshold in ms above which a successful request gets a "slow" diagnosis. */
   slowThresholdMs?: number;
+  /** Which requests get their initiator stack: "sampled" (default), "all" or "off". */
+  initiator?: InitiatorMode;
   /** The privileged helper: "auto" (kernel metrics, conntrack, capture when it can start) or "off". */
   helper?: 'auto' | 'off';
   /** Capture the traced connections' packets for Save PCAP (needs the helper with root). */
@@ -102,7 +106,7 @@ export interface NettraceLaunchConfig extends NodeLaunchAttributes {
  */
 export type TracingDefaults = Pick<
   NettraceLaunchConfig,
-  'dnsTrace' | 'dnsServers' | 'sockTrace' | 'bodies' | 'slowThresholdMs' | 'helper' | 'pcap'
+  'dnsTrace' | 'dnsServers' | 'sockTrace' | 'bodies' | 'slowThresholdMs' | 'initiator' | 'helper' | 'pcap'
 > & {
   headers: HeaderCaptureMode;
   redact: string[];
@@ -120,6 +124,10 @@ export interface NodeLaunchConfig extends NodeLaunchAttributes {
 }
 
 const HEADER_MODES: readonly HeaderCaptureMode[] = ['none', 'names', 'values'];
+
+function isInitiatorMode(v: unknown): v is InitiatorMode {
+  return INITIATOR_MODES.includes(v as InitiatorMode);
+}
 
 /** The configuration offered as initial configuration, snippet, and for F5 without launch.json. */
 export function defaultLaunchConfig(program = '${file}'): NettraceLaunchConfig & { type: string; request: string; name: string } {
@@ -146,6 +154,7 @@ export function toNodeLaunchConfig(config: NettraceLaunchConfig, defaults: Traci
     sockTrace,
     bodies,
     slowThresholdMs,
+    initiator,
     helper,
     pcap,
     type: _type,
@@ -171,6 +180,8 @@ export function toNodeLaunchConfig(config: NettraceLaunchConfig, defaults: Traci
   if (body !== undefined && body !== false) tracing.bodies = body;
   const slow = positive(slowThresholdMs) ?? positive(defaults.slowThresholdMs);
   if (slow !== undefined) tracing.slowThresholdMs = slow;
+  const stacks = isInitiatorMode(initiator) ? initiator : isInitiatorMode(defaults.initiator) ? defaults.initiator : 'sampled';
+  if (stacks !== 'sampled') tracing.initiator = stacks;
   const helperMode = helper === 'auto' || helper === 'off' ? helper : defaults.helper;
   if (helperMode === 'off') tracing.helper = 'off';
   const capture = typeof pcap === 'boolean' ? pcap : defaults.pcap;
@@ -333,6 +344,7 @@ export function preloadConfigOf(tracing: TracingOptions, ipcPath: string): Prelo
     out.bodies = true;
     if (typeof tracing.bodies === 'number') out.bodyMaxBytes = tracing.bodies;
   }
+  if (tracing.initiator !== undefined) out.initiator = tracing.initiator;
   return out;
 }
 

@@ -12,7 +12,7 @@
 import type * as http2 from 'node:http2';
 import { BodyCapture } from './bodies';
 import { bodyCap } from './httpHooks';
-import { captureStack } from './initiator';
+import type { StackHolder } from './initiator';
 import { beforeConnect, lastConn } from './socketHooks';
 import type { ConnState, Hook, Tracer } from './tracer';
 import { connFields, now, overrideMethod, toRequestError } from './tracer';
@@ -90,10 +90,10 @@ function wrapConnect(t: Tracer, hook: Hook, mod_: typeof http2): void {
 function patchRequest(t: Tracer, hook: Hook, proto: { request: Function }): void {
   const request = proto.request;
   const wrapped = function (this: http2.ClientHttp2Session, ...args: unknown[]): unknown {
-    const stack = hook.enabled ? captureStack(wrapped) : undefined;
     const startAt = now();
+    const stack = hook.enabled ? t.captureInitiator(wrapped, startAt) : undefined;
     const stream = request.apply(this, args) as Stream;
-    if (stack) t.guard(hook, () => onStream(t, hook, this, stream, args[0] as http2.OutgoingHttpHeaders | undefined, startAt, stack));
+    if (hook.enabled) t.guard(hook, () => onStream(t, hook, this, stream, args[0] as http2.OutgoingHttpHeaders | undefined, startAt, stack));
     else t.untracedRequests++;
     return stream;
   };
@@ -109,7 +109,7 @@ function onStream(
   stream: Stream,
   headers: http2.OutgoingHttpHeaders | undefined,
   startAt: number,
-  stack: ReturnType<typeof captureStack>,
+  stack: StackHolder | undefined,
 ): void {
   const state = sessions.get(session);
   const conn = state?.conn;
@@ -132,7 +132,7 @@ function onStream(
   const reqHeaders = t.headers.fromFlat(flat);
   if (reqHeaders) fields.reqHeaders = reqHeaders;
   if (conn) Object.assign(fields, connFields(conn, fields.reqURL as string, reused));
-  fields.initiator = t.initiatorField(stack);
+  if (stack) fields.initiator = t.initiatorField(stack);
   t.record('httpRequests', id, fields);
 
   let sentAt: number | undefined;

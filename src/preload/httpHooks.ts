@@ -17,7 +17,7 @@ import http = require('node:http');
 import https = require('node:https');
 import type { IncomingMessage, ClientRequest } from 'node:http';
 import { BodyCapture } from './bodies';
-import { captureStack, type StackHolder } from './initiator';
+import type { StackHolder } from './initiator';
 import { connOf, constructing } from './socketHooks';
 import type { ConnState, Hook, Tracer } from './tracer';
 import { connFields, now, overrideMethod, Slot, toRequestError } from './tracer';
@@ -78,16 +78,19 @@ function wrapExport(t: Tracer, hook: Hook, mod: Record<string, Function>, name: 
     let state: ReqState | undefined;
     if (!hook.enabled) t.untracedRequests++;
     else {
-      state = t.guard(hook, () => ({
-        id: t.id('r'),
-        startAt: now(),
-        stack: captureStack(wrapped),
-        started: false,
-        sent: false,
-        gotResponse: false,
-        done: false,
-        bodyBytes: 0,
-      }));
+      state = t.guard(hook, () => {
+        const startAt = now();
+        return {
+          id: t.id('r'),
+          startAt,
+          stack: t.captureInitiator(wrapped, startAt),
+          started: false,
+          sent: false,
+          gotResponse: false,
+          done: false,
+          bodyBytes: 0,
+        };
+      });
     }
     const outer = constructing.requestId;
     constructing.requestId = state?.id;
@@ -130,7 +133,8 @@ function urlOf(req: TracedRequest): string {
 function onStart(t: Tracer, hook: Hook, req: TracedRequest): void {
   let state = stateOf.get(req);
   if (!state) {
-    state = { id: t.id('r'), startAt: now(), stack: captureStack(onStart), started: false, sent: false, gotResponse: false, done: false, bodyBytes: 0 };
+    const startAt = now();
+    state = { id: t.id('r'), startAt, stack: t.captureInitiator(onStart, startAt), started: false, sent: false, gotResponse: false, done: false, bodyBytes: 0 };
     stateOf.set(req, state);
   }
   if (state.started) return;

@@ -51,6 +51,7 @@ function start(): void {
       producedEvents: transport.produced,
       droppedEvents: transport.dropped,
       untracedRequests: t.untracedRequests,
+      skippedInitiators: t.stackBudget.skipped || undefined,
     }),
   );
   const t: Tracer = new Tracer(config, transport, threadId, __filename);

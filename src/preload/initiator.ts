@@ -8,6 +8,7 @@
  * `Error.prepareStackTrace` (source-map-support and the like keep working).
  */
 
+import type { InitiatorMode } from '../protocol/preload';
 import type { Initiator, StackFrame } from '../trace/types';
 
 /** A captured, not yet formatted stack. */
@@ -21,7 +22,8 @@ export interface StackHolder {
  */
 const CAPTURE_LIMIT = 12;
 
-interface CallSiteLike {
+export interface CallSiteLike {
+  getPosition?(): number;
   getFunctionName(): string | null;
   getMethodName(): string | null;
   getTypeName(): string | null;
@@ -30,6 +32,9 @@ interface CallSiteLike {
   getLineNumber(): number | null;
   getColumnNumber(): number | null;
 }
+
+/** A stand-in for a stack that was deliberately not captured (see StackBudget). */
+export const NO_STACK: StackHolder = Object.freeze({});
 
 /** Captures the current stack, skipping frames above `above` (our own wrapper). */
 export function captureStack(above?: Function, frames = CAPTURE_LIMIT): StackHolder {
@@ -48,12 +53,8 @@ function toFrames(_err: unknown, sites: CallSiteLike[]): CallSiteLike[] {
   return sites;
 }
 
-/**
- * Formats a captured stack into an Initiator: Node-internal frames and the preload's own frames
- * are dropped; user frames come first, then library (node_modules) frames, each group in stack
- * order; at most `depth` frames are kept.
- */
-export function formatInitiator(holder: StackHolder, depth: number, ownFile: string): Initiator | undefined {
+/** The raw call sites of a captured stack (structured, unformatted), or undefined. */
+export function callSites(holder: StackHolder): CallSiteLike[] | undefined {
   const prev = Error.prepareStackTrace;
   let sites: unknown;
   try {
@@ -62,10 +63,35 @@ export function formatInitiator(holder: StackHolder, depth: number, ownFile: str
   } finally {
     Error.prepareStackTrace = prev;
   }
-  if (!Array.isArray(sites)) return undefined;
+  return Array.isArray(sites) ? (sites as CallSiteLike[]) : undefined;
+}
+
+/**
+ * Identity of a captured stack before formatting: script and character position of each frame
+ * (two cheap V8 calls per frame; line, column and function names cost more and are only worked
+ * out the first time a stack is seen).
+ */
+export function rawStackKey(sites: CallSiteLike[]): string {
+  let key = '';
+  for (const site of sites) key += `${site.getScriptNameOrSourceURL?.() ?? ''}@${site.getPosition?.() ?? -1}\n`;
+  return key;
+}
+
+/**
+ * Formats a captured stack into an Initiator: Node-internal frames and the preload's own frames
+ * are dropped; user frames come first, then library (node_modules) frames, each group in stack
+ * order; at most `depth` frames are kept.
+ */
+export function formatInitiator(holder: StackHolder, depth: number, ownFile: string): Initiator | undefined {
+  const sites = callSites(holder);
+  return sites ? formatSites(sites, depth, ownFile) : undefined;
+}
+
+/** formatInitiator on call sites already read from the holder. */
+export function formatSites(sites: CallSiteLike[], depth: number, ownFile: string): Initiator | undefined {
   const user: StackFrame[] = [];
   const library: StackFrame[] = [];
-  for (const site of sites as CallSiteLike[]) {
+  for (const site of sites) {
     // Each CallSite getter is a call into V8: stop once there is nothing more to keep.
     if (user.length >= depth) break;
     const file = site.getFileName() ?? site.getScriptNameOrSourceURL?.() ?? undefined;
@@ -102,4 +128,67 @@ export function stackKey(initiator: Initiator): string {
   let key = '';
   for (const f of initiator.frames) key += `${f.file}:${f.line}:${f.column}:${f.function ?? ''}${f.library ? ':L' : ''}\n`;
   return key;
+}
+
+/** Share of the program's time that stack capture may take in `sampled` mode. */
+export const STACK_TIME_SHARE = 0.01;
+/** Window of the sampled budget: at most STACK_TIME_SHARE of any window this long, in ms. */
+const STACK_WINDOW_MS = 200;
+/** Requests at the start of a thread that always get their stack, whatever the budget. */
+export const ALWAYS_CAPTURED = 100;
+
+/**
+ * Decides, per request, whether to capture its initiator stack. `Error.captureStackTrace` costs
+ * several µs per request in a busy program (V8 walks the frames, rebuilding inlined frames of
+ * optimized code from deoptimization data, and the async frames), which alone would make a
+ * request-heavy debuggee noticeably slower. In `sampled` mode (the default) the first
+ * ALWAYS_CAPTURED requests always get their stack, and after that capture time is held to
+ * STACK_TIME_SHARE of the elapsed time, as a token bucket filled over a STACK_WINDOW_MS window:
+ * a program making a few hundred requests a second gets every stack, a program making tens of
+ * thousands gets a sample. Requests left without a stack are counted (`skipped`).
+ */
+export class StackBudget {
+  /** Requests that got no stack because of the budget (or mode `off`). */
+  skipped = 0;
+  private seen = 0;
+  /** The capture just allowed is one of the first ALWAYS_CAPTURED: not charged. */
+  private free = false;
+  private credit: number;
+  private last: number;
+  private readonly cap: number;
+
+  constructor(
+    readonly mode: InitiatorMode,
+    nowMs: number,
+    readonly share = STACK_TIME_SHARE,
+  ) {
+    this.cap = share * STACK_WINDOW_MS;
+    this.credit = this.cap;
+    this.last = nowMs;
+  }
+
+  /** Whether the request starting at `at` (ms) may have its stack captured. */
+  allow(at: number): boolean {
+    if (this.mode === 'all') return true;
+    if (this.mode === 'off') {
+      this.skipped++;
+      return false;
+    }
+    const credit = this.credit + (at - this.last) * this.share;
+    this.credit = credit > this.cap ? this.cap : credit;
+    this.last = at;
+    this.free = this.seen < ALWAYS_CAPTURED;
+    if (this.free) {
+      this.seen++;
+      return true;
+    }
+    if (this.credit > 0) return true;
+    this.skipped++;
+    return false;
+  }
+
+  /** Charges the time a capture took (ms). */
+  charge(ms: number): void {
+    if (!this.free) this.credit -= ms;
+  }
 }

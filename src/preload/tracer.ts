@@ -7,7 +7,7 @@ import type { PreloadConfig, RecordMessage } from '../protocol/preload';
 import { DEFAULT_REDACTED_HEADERS, MAX_STACKS } from '../protocol/preload';
 import type { AddrTuple, ConnectAttempt, DnsLookup, ErrorPhase, Initiator, RecordKind, RequestError, SocketOp } from '../trace/types';
 import { HeaderCapture } from './headers';
-import { formatInitiator, stackKey, type StackHolder } from './initiator';
+import { captureStack, callSites, formatSites, rawStackKey, StackBudget, stackKey, type StackHolder } from './initiator';
 import { lazy, type Transport } from './transport';
 
 /**
@@ -106,6 +106,10 @@ export class Tracer {
   readonly openConns = new Set<{ conn: ConnState; bytes: () => { sent: number; recv: number } }>();
   /** Stacks already sent (stackKey → stack id), see initiatorField. */
   private readonly stacks = new Map<string, string>();
+  /** Captured stacks already formatted (rawStackKey → stack id, or null: no frame to show). */
+  private readonly rawStacks = new Map<string, string | null>();
+  /** Which requests get their initiator stack captured (option `initiator`). */
+  readonly stackBudget: StackBudget;
 
   constructor(
     readonly config: PreloadConfig,
@@ -118,6 +122,23 @@ export class Tracer {
     for (const name of config.redact ?? []) redact.add(String(name).toLowerCase());
     this.headers = new HeaderCapture(config.headers ?? 'values', redact);
     this.stackDepth = config.stackDepth ?? 10;
+    this.stackBudget = new StackBudget(config.initiator ?? 'sampled', now());
+  }
+
+  /**
+   * Captures the initiator stack of a request starting at `at`, if the stack budget allows
+   * (see StackBudget); frames above `above` (our wrapper) are skipped.
+   */
+  captureInitiator(above: Function | undefined, at: number, frames?: number): StackHolder | undefined {
+    const budget = this.stackBudget;
+    if (!budget.allow(at)) {
+      this.transport.markStats();
+      return undefined;
+    }
+    const t0 = performance.now();
+    const stack = captureStack(above ?? this.captureInitiator, frames);
+    budget.charge(performance.now() - t0);
+    return stack;
   }
 
   /** A new connection-local id with a kind prefix ("r12"). */
@@ -133,17 +154,25 @@ export class Tracer {
    */
   initiatorField(stack: StackHolder): Initiator | string {
     return lazy((side) => {
-      const initiator = formatInitiator(stack, this.stackDepth, this.ownFile);
-      if (!initiator) return undefined;
-      const key = stackKey(initiator);
-      let id = this.stacks.get(key);
-      if (id === undefined) {
-        if (this.stacks.size >= MAX_STACKS) return initiator;
-        id = this.id('s');
-        this.stacks.set(key, id);
-        side({ type: 'stack', id, initiator });
+      const sites = callSites(stack);
+      if (!sites) return undefined;
+      const raw = rawStackKey(sites);
+      const known = this.rawStacks.get(raw);
+      if (known !== undefined) return known ?? undefined;
+      const initiator = formatSites(sites, this.stackDepth, this.ownFile);
+      let id: string | null = null;
+      if (initiator) {
+        const key = stackKey(initiator);
+        id = this.stacks.get(key) ?? null;
+        if (id === null) {
+          if (this.stacks.size >= MAX_STACKS) return initiator;
+          id = this.id('s');
+          this.stacks.set(key, id);
+          side({ type: 'stack', id, initiator });
+        }
       }
-      return id;
+      if (this.rawStacks.size < MAX_STACKS) this.rawStacks.set(raw, id);
+      return id ?? undefined;
     });
   }
 

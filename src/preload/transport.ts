@@ -53,6 +53,7 @@ export class Transport {
 
   /** Asks for a stats message to go out with the next batch, ahead of queued records. */
   markStats(): void {
+    if (this.statsDue) return;
     this.statsDue = true;
     if (this.state === 'open') this.schedule();
   }

@@ -12,7 +12,7 @@
 import * as dc from 'node:diagnostics_channel';
 import { BodyCapture } from './bodies';
 import { bodyCap } from './httpHooks';
-import { captureStack, type StackHolder } from './initiator';
+import { NO_STACK, type StackHolder } from './initiator';
 import { connOf, dialingTo } from './socketHooks';
 import type { ConnState, Hook, Tracer } from './tracer';
 import { connFields, now, Slot, toRequestError } from './tracer';
@@ -105,7 +105,7 @@ function installFetchInitiator(t: Tracer, hook: Hook): void {
     if (hook.enabled) {
       t.guard(hook, () => {
         const url = fetchUrl(args[0]);
-        if (url) fetchCalls.note(url, captureStack(wrapped));
+        if (url) fetchCalls.note(url, t.captureInitiator(wrapped, now()) ?? NO_STACK);
       });
     }
     return original.apply(this, args);
@@ -162,9 +162,11 @@ export function installUndiciHooks(t: Tracer): void {
     const url = urlOf(origin, req.method, req.path);
     const isFetch = hasHeader(req.headers, 'sec-fetch-mode');
     // A global fetch() noted its caller's stack at the call; other requests capture it here
-    // (deeper: the dispatcher's frames come first, hence the larger limit).
+    // (deeper: the dispatcher's frames come first, hence the larger limit). NO_STACK: the stack
+    // budget said no at the call.
     const noted = isFetch ? fetchCalls.take(url) : undefined;
-    const s: UState = { id: t.id('r'), url, stack: noted ?? captureStack(undefined, DEEP_CAPTURE), sent: false, gotResponse: false, done: false, bodyBytes: 0 };
+    const stack = noted ?? t.captureInitiator(undefined, now(), DEEP_CAPTURE);
+    const s: UState = { id: t.id('r'), url, stack: stack === NO_STACK ? undefined : stack, sent: false, gotResponse: false, done: false, bodyBytes: 0 };
     stateOf.set(req, s);
     const fields: Record<string, unknown> = {
       client: isFetch ? 'fetch' : 'undici',
@@ -205,9 +207,10 @@ export function installUndiciHooks(t: Tracer): void {
         s.reqBody = () => cap.result(type, encoding);
       }
     }
-    const stack = s.stack!;
-    s.stack = undefined;
-    fields.initiator = t.initiatorField(stack);
+    if (s.stack) {
+      fields.initiator = t.initiatorField(s.stack);
+      s.stack = undefined;
+    }
     t.record('httpRequests', s.id, fields);
     countBodies(t, hook, Object.getPrototypeOf(req) as object);
   });

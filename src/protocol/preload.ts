@@ -18,6 +18,15 @@ import type { HeaderCaptureMode, Initiator, RecordKind } from '../trace/types';
 /** Name of the environment variable that carries the JSON-encoded PreloadConfig. */
 export const CONFIG_ENV = 'NETTRACE_CONFIG';
 
+/**
+ * Which requests get their initiator stack: all; sampled (the first 100 per thread, then as many
+ * as 1% of the program's time allows); off.
+ */
+export type InitiatorMode = 'sampled' | 'all' | 'off';
+
+/** The initiator modes, default first. */
+export const INITIATOR_MODES: readonly InitiatorMode[] = ['sampled', 'all', 'off'];
+
 /** Preload configuration, passed as JSON in NETTRACE_CONFIG. */
 export interface PreloadConfig {
   /** Unix socket path (or Windows named pipe) of the session's collector. */
@@ -30,6 +39,11 @@ export interface PreloadConfig {
   maxQueuedEvents?: number;
   /** Maximum stack frames kept per initiator (default 10). */
   stackDepth?: number;
+  /**
+   * Which requests get their initiator stack (default "sampled"): "all"; "sampled" (the first 100
+   * per thread, then as many as 1% of the program's time allows); "off".
+   */
+  initiator?: InitiatorMode;
   /**
    * Resolve names of traced connections with the in-process resolver, recording every DNS query
    * and reply message (default false). Differs from getaddrinfo: no nsswitch, no mDNS.
@@ -99,6 +113,8 @@ export interface StatsMessage {
   producedEvents?: number;
   droppedEvents: number;
   untracedRequests: number;
+  /** Requests whose initiator stack was not captured (option `initiator`). */
+  skippedInitiators?: number;
 }
 
 /** The process or thread is exiting. */

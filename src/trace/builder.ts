@@ -60,6 +60,7 @@ interface ConnectionState {
   process?: ProcessInfo;
   droppedEvents: number;
   untracedRequests: number;
+  skippedInitiators: number;
   exited: boolean;
 }
 
@@ -163,6 +164,7 @@ export class TraceBuilder {
       blobs: new Map(),
       droppedEvents: 0,
       untracedRequests: 0,
+      skippedInitiators: 0,
       exited: false,
     });
     return id;
@@ -205,6 +207,7 @@ export class TraceBuilder {
       blobs: new Map(),
       droppedEvents: 0,
       untracedRequests: 0,
+      skippedInitiators: 0,
       exited: false,
     });
     if (connection >= this.nextConnection) this.nextConnection = connection + 1;
@@ -235,6 +238,7 @@ export class TraceBuilder {
       case 'stats':
         state.droppedEvents = toCount(msg.droppedEvents);
         state.untracedRequests = toCount(msg.untracedRequests);
+        state.skippedInitiators = toCount(msg.skippedInitiators);
         this.syncStats();
         this.changedOther = true;
         return;
@@ -541,13 +545,16 @@ export class TraceBuilder {
   private syncStats(): void {
     let dropped = 0;
     let untraced = 0;
+    let skipped = 0;
     for (const c of this.connections.values()) {
       dropped += c.droppedEvents;
       untraced += c.untracedRequests;
+      skipped += c.skippedInitiators;
     }
     const warnings = this.warnings.slice();
     if (this.omittedWarnings > 0) warnings.push(`${this.omittedWarnings} more warnings not shown`);
     this.trace.stats = { ...this.trace.stats, droppedEvents: dropped, untracedRequests: untraced, warnings };
+    if (skipped > 0) this.trace.stats.skippedInitiators = skipped;
   }
 
   /** Looks a record up by traceID in O(1). */

@@ -212,6 +212,8 @@ export function renderSummary(trace: Trace): string {
   const { droppedEvents, untracedRequests } = trace.stats;
   if (untracedRequests > 0) s += `; ${untracedRequests} request${untracedRequests === 1 ? '' : 's'} not traced`;
   if (droppedEvents > 0) s += `; ${droppedEvents} event${droppedEvents === 1 ? '' : 's'} dropped`;
+  const skipped = trace.stats.skippedInitiators ?? 0;
+  if (skipped > 0) s += `; ${skipped} without initiator stack (sampled)`;
   return s;
 }
 

@@ -322,6 +322,12 @@ export interface HelperStats {
 export interface TraceStats {
   droppedEvents: number;
   untracedRequests: number;
+  /**
+   * Requests recorded without an initiator stack because capture was sampled (preload option
+   * `initiator`: by default, past the first 100 requests of a thread, stacks are captured only
+   * as far as 1% of the program's time allows) or off.
+   */
+  skippedInitiators?: number;
   warnings: string[];
   /** The privileged helper (kernel metrics, conntrack, packet capture), when it was tried. */
   helper?: HelperStats;

@@ -192,6 +192,25 @@ for (const { label, bin } of nodeBinaries()) {
         assert.equal(r.respContentLen, saw.sent, `response bytes of ${r.reqURL}`);
         if (r.reqContentLen !== undefined) assert.equal(r.reqContentLen, saw.recv, `request bytes of ${r.reqURL}`);
       }
+      // Initiator "sampled" (the default): the first 100 requests always have their stack; the
+      // rest have it or are counted in stats.skippedInitiators.
+      const withStack = traced.filter((r) => r.initiator?.frames?.[0]?.file.endsWith('concurrent.mjs'));
+      assert.equal(withStack.length + (trace.stats.skippedInitiators ?? 0), 500, 'each request has its stack or is counted');
+      for (const r of traced) {
+        if (Number(new URL(r.reqURL).searchParams.get('id')) < 100) assert.ok(r.initiator, `${r.reqURL} is one of the first 100`);
+      }
+    });
+
+    test('--initiator all: every request has its stack; --initiator off: none, all counted', async () => {
+      for (const mode of ['all', 'off']) {
+        const { code, trace, stderr } = await runTraced(bin, 'concurrent.mjs', { env: { ...env, NT_COUNT: '300' }, cliArgs: ['--initiator', mode] });
+        assert.equal(code, 0, stderr);
+        const traced = trace.httpRequests.filter((r) => new URL(r.reqURL).pathname === '/c');
+        assert.equal(traced.length, 300);
+        const withStack = traced.filter((r) => r.initiator?.frames?.[0]?.file.endsWith('concurrent.mjs'));
+        assert.equal(withStack.length, mode === 'all' ? 300 : 0, mode);
+        assert.equal(trace.stats.skippedInitiators ?? 0, mode === 'all' ? 0 : 300, mode);
+      }
     });
 
     test('a TypeScript program with source maps: the initiator points at the .ts line', async () => {

@@ -30,6 +30,7 @@ test('unknown command and unknown option: one line, exit 2', () => {
   oneLineError(run(['frobnicate']), 2, /^nettrace: unknown command "frobnicate"/);
   oneLineError(run(['run', '--bogus', '--', 'node']), 2, /^nettrace: unknown option --bogus$/);
   oneLineError(run(['run', '--headers', 'all', '--', 'node']), 2, /^nettrace: --headers must be none, names or values/);
+  oneLineError(run(['run', '--initiator', 'some', '--', 'node']), 2, /^nettrace: --initiator must be sampled, all or off/);
 });
 
 test('run without a command: one line, exit 2', () => {

@@ -162,6 +162,20 @@ test('phase 2: the optional recorders reach NETTRACE_CONFIG', () => {
   assert.deepEqual(on, { ipcPath: '/i', headers: 'names', dnsTrace: true, sockTrace: true, bodies: true });
 });
 
+test('initiator: the configuration, else the setting; sampled (the default) is left to the preload', () => {
+  const launch = (initiator, settings = defaults) =>
+    m.toNodeLaunchConfig({ type: 'nettrace', request: 'launch', program: 'a.js', initiator }, settings);
+  assert.equal(launch('all').__nettrace.initiator, 'all');
+  assert.equal('initiator' in launch('all'), false, 'not passed to js-debug');
+  assert.equal(launch('off', { ...defaults, initiator: 'all' }).__nettrace.initiator, 'off');
+  assert.equal(launch(undefined, { ...defaults, initiator: 'off' }).__nettrace.initiator, 'off');
+  assert.equal('initiator' in launch('sampled', { ...defaults, initiator: 'all' }).__nettrace, false);
+  assert.equal(launch('every', { ...defaults, initiator: 'all' }).__nettrace.initiator, 'all', 'invalid: the setting');
+  assert.equal('initiator' in launch(7).__nettrace, false);
+  const out = m.injectTracing(launch('all'), { preloadPath: '/p.cjs', ipcPath: '/s', sessionId: 'x' });
+  assert.equal(JSON.parse(out.env.NETTRACE_CONFIG).initiator, 'all');
+});
+
 test('empty config and the default configuration', () => {
   assert.equal(m.isEmptyConfig({}), true);
   assert.equal(m.isEmptyConfig({ type: 'nettrace', request: 'launch', name: 'x' }), false);
