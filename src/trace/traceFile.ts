@@ -70,7 +70,8 @@ export function parseTraceFile(text: string, name = 'the trace'): Trace {
     untracedRequests: typeof stats.untracedRequests === 'number' ? stats.untracedRequests : 0,
     warnings: Array.isArray(stats.warnings) ? stats.warnings.map(String) : [],
   };
-  if (typeof stats.skippedInitiators === 'number' && stats.skippedInitiators > 0) (obj.stats as TraceStats).skippedInitiators = stats.skippedInitiators;
+  if (typeof stats.skippedInitiators === 'number' && stats.skippedInitiators > 0)
+    (obj.stats as TraceStats).skippedInitiators = stats.skippedInitiators;
   for (const r of obj.httpRequests as unknown[]) {
     if (typeof r !== 'object' || r === null || typeof (r as { traceID?: unknown }).traceID !== 'string') {
       throw new TraceFileError(`${name} is damaged: an httpRequests entry has no traceID`);
