@@ -100,7 +100,8 @@ test('nettrace show prints a good trace; --json prints it with timings', () => {
 });
 
 test('stats survive a save and load: counts kept, a bad skippedInitiators dropped', () => {
-  const withStats = (stats) => JSON.stringify({ ...emptyTrace('s'), stats: { droppedEvents: 2, untracedRequests: 1, warnings: ['w'], ...stats } });
+  const withStats = (stats) =>
+    JSON.stringify({ ...emptyTrace('s'), stats: { droppedEvents: 2, untracedRequests: 1, warnings: ['w'], ...stats } });
   const t = parseTraceFile(withStats({ skippedInitiators: 1800 }), 'F');
   assert.deepEqual(t.stats, { droppedEvents: 2, untracedRequests: 1, warnings: ['w'], skippedInitiators: 1800 });
   assert.equal('skippedInitiators' in parseTraceFile(withStats({ skippedInitiators: 'many' }), 'F').stats, false);
