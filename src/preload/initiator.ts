@@ -80,16 +80,10 @@ export function rawStackKey(sites: CallSiteLike[]): string {
 }
 
 /**
- * Formats a captured stack into an Initiator: Node-internal frames and the preload's own frames
- * are dropped; user frames come first, then library (node_modules) frames, each group in stack
- * order; at most `depth` frames are kept.
+ * Formats a captured stack's call sites into an Initiator: Node-internal frames and the preload's
+ * own frames are dropped; user frames come first, then library (node_modules) frames, each group
+ * in stack order; at most `depth` frames are kept.
  */
-export function formatInitiator(holder: StackHolder, depth: number, ownFile: string): Initiator | undefined {
-  const sites = callSites(holder);
-  return sites ? formatSites(sites, depth, ownFile) : undefined;
-}
-
-/** formatInitiator on call sites already read from the holder. */
 export function formatSites(sites: CallSiteLike[], depth: number, ownFile: string): Initiator | undefined {
   const user: StackFrame[] = [];
   const library: StackFrame[] = [];
