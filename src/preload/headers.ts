@@ -1,22 +1,37 @@
 /**
  * Header capture with redaction. Headers arrive in several shapes (the raw header block Node's
- * http client sends, `rawHeaders` arrays, undici's string or Buffer arrays); all become
- * `[name, value]` pairs per the capture mode, with secrets replaced by "<redacted>".
+ * http client sends, `rawHeaders` arrays, undici's string or Buffer arrays). What the preload
+ * sends is one of the WireHeaders forms: when capturing values and nothing needs redacting or
+ * capping, the block or array the program already holds, as is (the collector parses it);
+ * otherwise `[name, value]` pairs, with secrets replaced by "<redacted>".
  */
 
-import { REDACTED } from '../protocol/preload';
+import { headerBlockPairs, MAX_HEADERS, MAX_VALUE, REDACTED, type WireHeaders } from '../protocol/preload';
 import type { HeaderCaptureMode, HeaderPair } from '../trace/types';
+import { lazy } from './transport';
 
-/** Caps that keep one hostile response from growing the debuggee's memory. */
-const MAX_HEADERS = 200;
-const MAX_VALUE = 4096;
+/** A header block longer than this is parsed here (and capped) rather than sent whole. */
+const MAX_RAW_BLOCK = 16384;
 
-/** Turns header data into pairs according to the capture mode and redaction set. */
+/** Turns header data into WireHeaders according to the capture mode and redaction set. */
 export class HeaderCapture {
+  /** Finds a redacted header's line in a header block. */
+  private readonly redactedLine: RegExp;
+  /** The lengths of the redacted names: most names are ruled out without lower-casing them. */
+  private readonly redactedLengths: ReadonlySet<number>;
+
   constructor(
     readonly mode: HeaderCaptureMode,
     private readonly redacted: ReadonlySet<string>,
-  ) {}
+  ) {
+    const names = [...redacted].map((n) => n.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
+    this.redactedLine = names.length > 0 ? new RegExp(`\\n(?:${names.join('|')})[ \\t]*:`, 'i') : /(?!)/;
+    this.redactedLengths = new Set([...redacted].map((n) => n.length));
+  }
+
+  private isRedacted(name: string): boolean {
+    return this.redactedLengths.has(name.length) && this.redacted.has(name.toLowerCase());
+  }
 
   private pair(name: string, value: string, out: HeaderPair[]): void {
     if (out.length >= MAX_HEADERS) return;
@@ -24,31 +39,44 @@ export class HeaderCapture {
       out.push([name]);
       return;
     }
-    const lower = name.toLowerCase();
-    if (this.redacted.has(lower)) out.push([name, REDACTED]);
+    if (this.isRedacted(name)) out.push([name, REDACTED]);
     else out.push([name, value.length > MAX_VALUE ? value.slice(0, MAX_VALUE) + '…' : value]);
   }
 
-  /** From the header block Node's http client wrote ("GET / HTTP/1.1\r\nHost: x\r\n\r\n"). */
-  fromHeaderBlock(block: string): HeaderPair[] | undefined {
+  /**
+   * A record's headers field for a header block: the block itself when it can go as is (a quick
+   * check), otherwise a `lazy` value that parses it (with redaction) when its batch is sent.
+   */
+  blockField(block: string): WireHeaders | undefined {
     if (this.mode === 'none') return undefined;
+    if (this.blockAsIs(block)) return block;
+    return lazy(() => this.fromHeaderBlock(block));
+  }
+
+  /** Like blockField, for a flat array (which must not change until its batch is sent). */
+  flatField(flat: ReadonlyArray<string | Buffer | string[]>): WireHeaders | undefined {
+    if (this.mode === 'none') return undefined;
+    if (this.mode === 'values' && this.sendableAsIs(flat)) return flat as string[];
+    return lazy(() => this.fromFlat(flat));
+  }
+
+  private blockAsIs(block: string): boolean {
+    return this.mode === 'values' && block.length <= MAX_RAW_BLOCK && !this.redactedLine.test(block);
+  }
+
+  /** From the header block Node's http client wrote ("GET / HTTP/1.1\r\nHost: x\r\n\r\n"). */
+  fromHeaderBlock(block: string): WireHeaders | undefined {
+    if (this.mode === 'none') return undefined;
+    if (this.blockAsIs(block)) return block;
     const out: HeaderPair[] = [];
-    // Skip the request line; then one "Name: value" per CRLF-terminated line.
-    let start = block.indexOf('\r\n');
-    while (start >= 0) {
-      start += 2;
-      const end = block.indexOf('\r\n', start);
-      const stop = end < 0 ? block.length : end;
-      const colon = block.indexOf(':', start);
-      if (colon > start && colon < stop) this.pair(block.slice(start, colon), block.slice(colon + 1, stop).trim(), out);
-      start = end;
-    }
+    headerBlockPairs(block, (name, value) => this.pair(name, value, out));
     return out;
   }
 
   /** From a flat [name, value, name, value, ...] array of strings or Buffers. */
-  fromFlat(flat: ReadonlyArray<string | Buffer | string[]>): HeaderPair[] | undefined {
+  fromFlat(flat: ReadonlyArray<string | Buffer | string[]>): WireHeaders | undefined {
     if (this.mode === 'none') return undefined;
+    if (this.mode === 'values' && this.sendableAsIs(flat)) return flat as string[];
     const out: HeaderPair[] = [];
     for (let i = 0; i + 1 < flat.length; i += 2) {
       const value = flat[i + 1];
@@ -58,12 +86,15 @@ export class HeaderCapture {
     return out;
   }
 
-  /** From undici's request headers: a "name: value\r\n" string (undici 6) or a flat array. */
-  fromUndici(headers: unknown): HeaderPair[] | undefined {
-    if (this.mode === 'none') return undefined;
-    if (typeof headers === 'string') return this.fromHeaderBlock('\r\n' + headers);
-    if (Array.isArray(headers)) return this.fromFlat(headers);
-    return [];
+  /** True when a flat array is all strings, within the caps, with no redacted name. */
+  private sendableAsIs(flat: ReadonlyArray<unknown>): boolean {
+    if (flat.length > 2 * MAX_HEADERS || flat.length % 2 !== 0) return false;
+    for (let i = 0; i < flat.length; i += 2) {
+      const name = flat[i];
+      const value = flat[i + 1];
+      if (typeof name !== 'string' || typeof value !== 'string' || value.length > MAX_VALUE || this.isRedacted(name)) return false;
+    }
+    return true;
   }
 }
 

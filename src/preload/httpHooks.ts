@@ -21,7 +21,6 @@ import type { StackHolder } from './initiator';
 import { connOf, constructing } from './socketHooks';
 import type { ConnState, Hook, Tracer } from './tracer';
 import { connFields, now, overrideMethod, Slot, toRequestError } from './tracer';
-import { lazy } from './transport';
 
 interface ReqState {
   id: string;
@@ -155,7 +154,7 @@ function onStart(t: Tracer, hook: Hook, req: TracedRequest): void {
   };
   if (typeof req._header === 'string') {
     const block = req._header;
-    if (t.headers.mode !== 'none') fields.reqHeaders = lazy(() => t.headers.fromHeaderBlock(block));
+    if (t.headers.mode !== 'none') fields.reqHeaders = t.headers.blockField(block);
     // Node adds Content-Length itself for `end(data)`, so read what was actually sent.
     const len = /\r\ncontent-length:[ \t]*(\d+)/i.exec(req._header);
     if (len) fields.reqContentLen = Number(len[1]);
@@ -272,8 +271,7 @@ function onResponse(t: Tracer, req: TracedRequest, res: IncomingMessage): void {
     protoMajor: res.httpVersionMajor,
     protoMinor: res.httpVersionMinor,
   };
-  const raw = res.rawHeaders;
-  if (t.headers.mode !== 'none') fields.respHeaders = lazy(() => t.headers.fromFlat(raw));
+  if (t.headers.mode !== 'none') fields.respHeaders = t.headers.flatField(res.rawHeaders);
   t.record('httpRequests', s.id, fields);
   if (t.config.bodies) {
     s.respBody = new BodyCapture(bodyCap(t));

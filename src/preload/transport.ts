@@ -263,19 +263,25 @@ export class WireBlob {
 /** Sends a message ahead of the record being serialized, in the same batch (see `lazy`). */
 export type SideChannel = (msg: PreloadMessage) => void;
 
+/** The only fields that may hold a `lazy` value (resolveLazy looks at these, not at every field). */
+const LAZY_FIELDS = ['initiator', 'reqHeaders', 'respHeaders'] as const;
+
+/** A field that may be computed when its batch is sent (see `lazy`). */
+export type LazyField = (typeof LAZY_FIELDS)[number];
+
 /**
  * A field whose value is a function is computed here, when its batch is sent, rather than on the
  * request's path (stack formatting, header parsing): the program's request goes on at once, and
  * the work lands in a flush, often while the program is waiting on the network anyway. The
  * function may send a message the value refers to through `side`. A value that fails to compute
- * is dropped.
+ * is dropped. Only the LAZY_FIELDS may be lazy.
  */
 export function lazy<T>(compute: (side: SideChannel) => T | undefined): T {
   return compute as unknown as T;
 }
 
 function resolveLazy(fields: Record<string, unknown>, side: SideChannel): void {
-  for (const key in fields) {
+  for (const key of LAZY_FIELDS) {
     const value = fields[key];
     if (typeof value !== 'function') continue;
     try {

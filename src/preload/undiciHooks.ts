@@ -16,7 +16,6 @@ import { NO_STACK, type StackHolder } from './initiator';
 import { connOf, dialingTo } from './socketHooks';
 import type { ConnState, Hook, Tracer } from './tracer';
 import { connFields, now, Slot, toRequestError } from './tracer';
-import { lazy } from './transport';
 
 interface UndiciRequest {
   origin?: string | URL;
@@ -175,9 +174,11 @@ export function installUndiciHooks(t: Tracer): void {
       reqStartAt: now(),
     };
     if (t.headers.mode !== 'none') {
-      // undici may add to its header array later (host): parse a copy, in the flush.
-      const raw = Array.isArray(req.headers) ? req.headers.slice() : req.headers;
-      fields.reqHeaders = lazy(() => t.headers.fromUndici(raw));
+      // undici may add to its header array later (host): keep a copy.
+      const raw: unknown = req.headers;
+      if (typeof raw === 'string') fields.reqHeaders = t.headers.blockField('\r\n' + raw);
+      else if (Array.isArray(raw)) fields.reqHeaders = t.headers.flatField(raw.slice());
+      else fields.reqHeaders = [];
     }
     const body = (req as { body?: unknown }).body;
     if (typeof body === 'string') fields.reqContentLen = Buffer.byteLength(body);
@@ -264,7 +265,7 @@ export function installUndiciHooks(t: Tracer): void {
       protoMinor: s.conn?.alpn === 'h2' ? 0 : 1,
     };
     const raw = res.headers;
-    if (raw && t.headers.mode !== 'none') fields.respHeaders = lazy(() => t.headers.fromFlat(raw));
+    if (raw && t.headers.mode !== 'none') fields.respHeaders = t.headers.flatField(raw);
     if (t.config.bodies) {
       s.respBody = new BodyCapture(bodyCap(t));
       s.respType = flatHeader(res.headers, 'content-type');

@@ -13,7 +13,7 @@
  * (`performance.timeOrigin + performance.now()`); the collector makes them relative to the trace.
  */
 
-import type { HeaderCaptureMode, Initiator, RecordKind } from '../trace/types';
+import type { HeaderCaptureMode, HeaderPair, Initiator, RecordKind } from '../trace/types';
 
 /** Name of the environment variable that carries the JSON-encoded PreloadConfig. */
 export const CONFIG_ENV = 'NETTRACE_CONFIG';
@@ -71,6 +71,64 @@ export const DEFAULT_REDACTED_HEADERS: readonly string[] = ['authorization', 'pr
 
 /** The value recorded in place of a redacted header's value. */
 export const REDACTED = '<redacted>';
+
+/** Headers kept per message; the rest are left out (a hostile server cannot grow the trace). */
+export const MAX_HEADERS = 200;
+/** Characters kept per header value; a longer value is cut and ends in "…". */
+export const MAX_VALUE = 4096;
+
+/**
+ * Headers as a record's `reqHeaders`/`respHeaders` travel from the preload; decodeHeaders turns
+ * each form into the trace's `[name, value]` pairs. Besides the pairs themselves, the preload may
+ * send what it already holds, sparing the program the parsing, when nothing in it needs
+ * redacting: a header block (`"GET / HTTP/1.1\r\nHost: x\r\n\r\n"`, the first line skipped, one
+ * `Name: value` per CRLF-terminated line), or a flat `[name, value, name, value, …]` array of
+ * strings (Node's `rawHeaders`; redacted values already replaced by REDACTED).
+ */
+export type WireHeaders = HeaderPair[] | string | string[];
+
+/** Adds one pair within the caps. */
+function pushPair(out: HeaderPair[], name: string, value: string): void {
+  if (out.length < MAX_HEADERS) out.push([name, value.length > MAX_VALUE ? value.slice(0, MAX_VALUE) + '…' : value]);
+}
+
+/** The pairs of a header block (see WireHeaders), within MAX_HEADERS and MAX_VALUE. */
+export function headerBlockPairs(block: string, add: (name: string, value: string) => void): void {
+  // Skip the request line; then one "Name: value" per CRLF-terminated line.
+  let start = block.indexOf('\r\n');
+  while (start >= 0) {
+    start += 2;
+    const end = block.indexOf('\r\n', start);
+    const stop = end < 0 ? block.length : end;
+    const colon = block.indexOf(':', start);
+    if (colon > start && colon < stop) add(block.slice(start, colon), block.slice(colon + 1, stop).trim());
+    start = end;
+  }
+}
+
+/**
+ * Turns any WireHeaders form into pairs, applying MAX_HEADERS and MAX_VALUE. Anything else
+ * (a malformed message) gives undefined.
+ */
+export function decodeHeaders(wire: unknown): HeaderPair[] | undefined {
+  const out: HeaderPair[] = [];
+  if (typeof wire === 'string') {
+    headerBlockPairs(wire, (name, value) => pushPair(out, name, value));
+    return out;
+  }
+  if (!Array.isArray(wire)) return undefined;
+  if (wire.length === 0 || typeof wire[0] === 'string') {
+    for (let i = 0; i + 1 < wire.length; i += 2) pushPair(out, String(wire[i]), String(wire[i + 1]));
+    return out;
+  }
+  for (const p of wire) {
+    if (!Array.isArray(p) || typeof p[0] !== 'string') continue;
+    if (p.length === 1) {
+      if (out.length < MAX_HEADERS) out.push([p[0]]);
+    } else pushPair(out, p[0], String(p[1]));
+  }
+  return out;
+}
 
 /** First message on a connection: who is talking. */
 export interface HelloMessage {

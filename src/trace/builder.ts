@@ -7,7 +7,7 @@
  * repeated upserts shallowly and links redirects. Bad input becomes a warning, never an exception.
  */
 
-import { MAX_PENDING_BLOBS, MAX_STACKS, REF_FIELDS, type PreloadMessage } from '../protocol/preload';
+import { decodeHeaders, MAX_PENDING_BLOBS, MAX_STACKS, REF_FIELDS, type PreloadMessage } from '../protocol/preload';
 import {
   emptyTrace,
   ID_PREFIX,
@@ -442,7 +442,12 @@ export class TraceBuilder {
    * too), an initiator stack reference replaced by the stack (see StackMessage).
    */
   private convertField(state: ConnectionState, record: AnyRecord, key: string, value: unknown): void {
-    if (typeof value === 'number') {
+    if (key === 'reqHeaders' || key === 'respHeaders') {
+      // Any of the preload's header forms (see WireHeaders) becomes pairs.
+      const pairs = decodeHeaders(value);
+      record[key] = pairs;
+      if (!pairs && value !== undefined && value !== null) this.warn(`a request's ${key} were malformed and are left out`);
+    } else if (typeof value === 'number') {
       record[key] = key.endsWith('At') ? this.relative(value) : value;
     } else if (key === 'initiator' && typeof value === 'string') {
       // Every request made from the same place shares one Initiator object.

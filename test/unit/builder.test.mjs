@@ -274,3 +274,24 @@ test('captured bodies sent as blob frames: decoded as UTF-8 into text; a missing
   assert.match(warnings, /bytes that never arrived/);
   assert.match(warnings, /malformed blob message/);
 });
+
+test('headers arrive in any wire form and are stored as pairs; malformed ones are left out with a warning', () => {
+  const b = newBuilder();
+  const c = b.openConnection();
+  b.apply(c, hello(10));
+  b.apply(c, rec('httpRequests', 'r1', { reqMethod: 'GET', reqURL: 'http://a/', reqHeaders: 'GET / HTTP/1.1\r\nHost: a\r\n\r\n' }));
+  b.apply(c, rec('httpRequests', 'r1', { respStatusCode: 200, respHeaders: ['Date', 'today', 'Server', 'x'] }));
+  b.apply(
+    c,
+    rec('httpRequests', 'r2', { reqMethod: 'GET', reqURL: 'http://a/2', reqHeaders: [['Authorization', '<redacted>']], respHeaders: 7 }),
+  );
+  const [r1, r2] = b.trace.httpRequests;
+  assert.deepEqual(r1.reqHeaders, [['Host', 'a']]);
+  assert.deepEqual(r1.respHeaders, [
+    ['Date', 'today'],
+    ['Server', 'x'],
+  ]);
+  assert.deepEqual(r2.reqHeaders, [['Authorization', '<redacted>']]);
+  assert.equal(r2.respHeaders, undefined);
+  assert.ok(b.trace.stats.warnings.some((w) => w.includes('respHeaders were malformed')));
+});

@@ -1,0 +1,106 @@
+// Header capture in the preload and its wire forms: what goes as is (the block or flat array the
+// program already holds), what is parsed and redacted first, and how the collector decodes each
+// form into the trace's pairs within the caps.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { bundleTs } from '../lib/bundleTs.mjs';
+
+const m = bundleTs([
+  "export * from './src/preload/headers';",
+  "export { decodeHeaders, MAX_HEADERS, MAX_VALUE } from './src/protocol/preload';",
+]);
+
+const capture = (mode = 'values', redact = ['authorization', 'proxy-authorization', 'cookie', 'set-cookie']) =>
+  new m.HeaderCapture(mode, new Set(redact));
+
+/** What the collector would store for a field the preload produced (resolving a lazy value). */
+const stored = (field) => m.decodeHeaders(typeof field === 'function' ? field(() => {}) : field);
+
+test('a header block with nothing to redact goes as is and decodes to its pairs', () => {
+  const block = 'GET /x HTTP/1.1\r\nHost: example.test:8080\r\nAccept: */*\r\nX-Odd:  spaced value \r\n\r\n';
+  const h = capture();
+  assert.equal(h.blockField(block), block);
+  assert.deepEqual(stored(h.blockField(block)), [
+    ['Host', 'example.test:8080'],
+    ['Accept', '*/*'],
+    ['X-Odd', 'spaced value'],
+  ]);
+});
+
+test('a header block with a secret is parsed and redacted in the preload, whatever the case', () => {
+  const block = 'GET / HTTP/1.1\r\nHost: a\r\nAUTHORIZATION: Bearer secret-token\r\nCookie: sid=1\r\n\r\n';
+  const field = capture().blockField(block);
+  assert.equal(typeof field, 'function', 'parsed when its batch is sent, not on the request path');
+  const pairs = field(() => {});
+  assert.ok(!JSON.stringify(pairs).includes('secret-token'));
+  assert.ok(!JSON.stringify(pairs).includes('sid=1'));
+  assert.deepEqual(m.decodeHeaders(pairs), [
+    ['Host', 'a'],
+    ['AUTHORIZATION', '<redacted>'],
+    ['Cookie', '<redacted>'],
+  ]);
+});
+
+test('a configured redacted name is honoured in blocks and flat arrays', () => {
+  const h = capture('values', ['authorization', 'x-api-key']);
+  const block = 'GET / HTTP/1.1\r\nX-Api-Key: k123\r\n\r\n';
+  assert.deepEqual(stored(h.blockField(block)), [['X-Api-Key', '<redacted>']]);
+  assert.deepEqual(stored(h.flatField(['x-api-key', 'k123', 'Date', 'today'])), [
+    ['x-api-key', '<redacted>'],
+    ['Date', 'today'],
+  ]);
+  // A name that merely contains a redacted one is kept.
+  assert.equal(h.blockField('GET / HTTP/1.1\r\nX-Authorization-Hint: none\r\n\r\n').includes('none'), true);
+});
+
+test('a flat rawHeaders array goes as is unless it holds a secret, a Buffer or an oversized value', () => {
+  const h = capture();
+  const flat = ['Content-Type', 'text/plain', 'Date', 'today'];
+  assert.equal(h.flatField(flat), flat);
+  assert.deepEqual(stored(flat), [
+    ['Content-Type', 'text/plain'],
+    ['Date', 'today'],
+  ]);
+  const withCookie = ['Set-Cookie', 'sid=2', 'Date', 'today'];
+  assert.equal(typeof h.flatField(withCookie), 'function');
+  assert.deepEqual(stored(h.flatField(withCookie)), [
+    ['Set-Cookie', '<redacted>'],
+    ['Date', 'today'],
+  ]);
+  const buffers = [Buffer.from('server'), Buffer.from('x')];
+  assert.deepEqual(stored(h.flatField(buffers)), [['server', 'x']]);
+  const long = 'v'.repeat(m.MAX_VALUE + 10);
+  const capped = stored(h.flatField(['X-Long', long]));
+  assert.equal(capped[0][1].length, m.MAX_VALUE + 1);
+  assert.ok(capped[0][1].endsWith('…'));
+});
+
+test('modes: names keeps names only, none keeps nothing', () => {
+  const block = 'GET / HTTP/1.1\r\nHost: a\r\nAuthorization: x\r\n\r\n';
+  assert.deepEqual(stored(capture('names').blockField(block)), [['Host'], ['Authorization']]);
+  assert.deepEqual(stored(capture('names').flatField(['Date', 'today'])), [['Date']]);
+  assert.equal(capture('none').blockField(block), undefined);
+  assert.equal(capture('none').flatField(['Date', 'today']), undefined);
+});
+
+test('the decoder caps the number of headers and the length of values, from any form', () => {
+  const many = [];
+  for (let i = 0; i < m.MAX_HEADERS + 50; i++) many.push(`X-${i}`, 'v');
+  assert.equal(m.decodeHeaders(many).length, m.MAX_HEADERS);
+  let block = 'GET / HTTP/1.1\r\n';
+  for (let i = 0; i < m.MAX_HEADERS + 50; i++) block += `X-${i}: v\r\n`;
+  assert.equal(m.decodeHeaders(block).length, m.MAX_HEADERS);
+  // A block too long to send whole is parsed (and capped) in the preload.
+  const huge = `GET / HTTP/1.1\r\nX-Big: ${'b'.repeat(20000)}\r\n\r\n`;
+  const field = capture().blockField(huge);
+  assert.equal(typeof field, 'function');
+  assert.equal(stored(field)[0][1].length, m.MAX_VALUE + 1);
+});
+
+test('the decoder rejects what is not a header form', () => {
+  assert.equal(m.decodeHeaders(42), undefined);
+  assert.equal(m.decodeHeaders({ Host: 'a' }), undefined);
+  assert.deepEqual(m.decodeHeaders([]), []);
+  // Pairs (what older preloads and the parse path send) pass through; junk entries are skipped.
+  assert.deepEqual(m.decodeHeaders([['Host', 'a'], 'junk', [3], ['Only']]), [['Host', 'a'], ['Only']]);
+});
