@@ -31,7 +31,7 @@
 // per request over it; checks what Net Trace recorded; writes the tables to bench/RESULTS.md.
 //
 //   node bench/overhead.mjs                 (npm run bench builds first)
-//   BENCH_RUNS=5 BENCH_REQUESTS=2000 BENCH_CONCURRENCY=50 BENCH_WARMUP=200 node bench/overhead.mjs
+//   BENCH_RUNS=7 BENCH_REQUESTS=2000 BENCH_CONCURRENCY=50 BENCH_WARMUP=200 node bench/overhead.mjs
 //   BENCH_QUICK=1 node bench/overhead.mjs   smoke test: 1 run, 200 requests (+50 warm-up), no
 //                                           profiling, RESULTS.md untouched (unless --write)
 //   After the timed runs, an extra untimed round of Net Trace clients runs under `--cpu-prof` and
@@ -65,7 +65,7 @@ import {
 } from './lib/common.mjs';
 import { analyze, summarizeProfiles } from './lib/cpuprofile.mjs';
 
-const RUNS = Number(process.env.BENCH_RUNS ?? (QUICK ? 1 : 5));
+const RUNS = Number(process.env.BENCH_RUNS ?? (QUICK ? 1 : 7));
 const N = Number(process.env.BENCH_REQUESTS ?? (QUICK ? 200 : 2000));
 const CONC = Number(process.env.BENCH_CONCURRENCY ?? 50);
 const WARMUP = Number(process.env.BENCH_WARMUP ?? (QUICK ? 50 : 200));
@@ -106,6 +106,10 @@ const KA = [
   { client: 'fetch', mode: 'conc', name: `fetch conc${CONC}` },
 ];
 const FLOORS = { nettrace: 1.1, socktrace: 1.3, bodies: 1.3 };
+/** Requests per run of the sustained-load group (information, no floor): past JIT warm-up and
+ * into steady-state garbage collection, where the cost a long-running program sees shows. */
+const N_SUSTAINED = Number(process.env.BENCH_SUSTAINED_REQUESTS ?? (QUICK ? 400 : 20000));
+const RUNS_SUSTAINED = Math.min(RUNS, 3);
 const groups = [
   {
     id: 'ka',
@@ -134,8 +138,18 @@ const groups = [
       dnstrace: ['--new-conn'],
     },
   },
+  {
+    id: 'sustained',
+    title: `Sustained load: ${N_SUSTAINED.toLocaleString('en-US')} requests per run (information, no floor)`,
+    workloads: KA.map((w) => ({ ...w, name: `${w.name} sustained`, url: server.url, requests: N_SUSTAINED })),
+    conditions: ['untraced', 'nettrace'],
+    runs: RUNS_SUSTAINED,
+    noFloor: true,
+  },
 ];
 const cells = groups.reduce((a, g) => a + g.workloads.length * g.conditions.length, 0);
+/** Timed requests per run of a workload. */
+const nOf = (w) => w.requests ?? N;
 console.error(
   `machine: ${machineLine(m)}${PIN ? ' (pinned: client CPU 0, servers + collector CPU 1)' : ''}${QUICK ? ' — BENCH_QUICK' : ''}`,
 );
@@ -205,7 +219,16 @@ function inspect(trace, pid, cond) {
 
 async function runCell(g, cond, w, run, profile = false) {
   const def = CONDITIONS[cond];
-  const args = [join(appsDir, 'client.mjs'), w.client, w.mode, String(N), String(CONC), String(WARMUP), w.url, ...(g.flags?.[cond] ?? [])];
+  const args = [
+    join(appsDir, 'client.mjs'),
+    w.client,
+    w.mode,
+    String(nOf(w)),
+    String(CONC),
+    String(WARMUP),
+    w.url,
+    ...(g.flags?.[cond] ?? []),
+  ];
   const env = {};
   let collector;
   if (def.config) {
@@ -233,7 +256,7 @@ async function runCell(g, cond, w, run, profile = false) {
   else if (collector) {
     const idle = await collector.waitForIdle({ timeoutMs: 10_000 });
     const c = inspect(collector.session.snapshot(), out.pid, cond);
-    checks.push({ group: g.id, workload: w.name, cond, run, expected: N + WARMUP, idle, ...c });
+    checks.push({ group: g.id, workload: w.name, cond, run, expected: nOf(w) + WARMUP, idle, ...c });
     await collector.close();
   }
   if (def.otel && !profile) otelChecks.push({ workload: w.name, run, expected: N + WARMUP, spans: out.spans });
@@ -242,6 +265,7 @@ async function runCell(g, cond, w, run, profile = false) {
 
 for (let run = 0; run < RUNS; run++) {
   for (const g of groups) {
+    if (run >= (g.runs ?? RUNS)) continue;
     for (const [wi, w] of g.workloads.entries()) {
       const k = (run + wi) % g.conditions.length;
       const order = [...g.conditions.slice(k), ...g.conditions.slice(0, k)];
@@ -298,26 +322,26 @@ const rowsOf = (g) =>
     for (const c of g.conditions) {
       cells[c].rWall = cells[c].ms / base.ms;
       cells[c].rCpu = cells[c].cpu / base.cpu;
-      cells[c].usPerReq = ((cells[c].cpu - base.cpu) * 1000) / N;
+      cells[c].usPerReq = ((cells[c].cpu - base.cpu) * 1000) / nOf(w);
       cells[c].rCpuX = cells[c].cpuX / base.cpuX;
-      cells[c].usPerReqX = ((cells[c].cpuX - base.cpuX) * 1000) / N;
+      cells[c].usPerReqX = ((cells[c].cpuX - base.cpuX) * 1000) / nOf(w);
     }
     return { name: w.name, cells, all: res };
   });
 const rowsByGroup = Object.fromEntries(groups.map((g) => [g.id, rowsOf(g)]));
-const flag = (ratio, cond) => (FLOORS[cond] !== undefined && ratio > FLOORS[cond] ? ' ✗' : '');
+const flag = (ratio, cond, g) => (!g.noFloor && FLOORS[cond] !== undefined && ratio > FLOORS[cond] ? ' ✗' : '');
 const sfmt = (x, d = 0) => (x >= 0 ? '+' : '−') + fmt(Math.abs(x), d);
 
 function wallTable(g) {
   const cs = g.conditions;
   return [
-    `| workload (${N} req, +${WARMUP} warm-up) | ${cs.map((c, i) => (i === 0 ? `${CONDITIONS[c].label} ms` : `${CONDITIONS[c].label} ms (ratio)`)).join(' | ')} |`,
+    `| workload (${nOf(g.workloads[0])} req, +${WARMUP} warm-up) | ${cs.map((c, i) => (i === 0 ? `${CONDITIONS[c].label} ms` : `${CONDITIONS[c].label} ms (ratio)`)).join(' | ')} |`,
     `|---|${cs.map(() => '---:').join('|')}|`,
     ...rowsByGroup[g.id].map(
       (r) =>
         `| ${r.name} | ${cs
           .map((c, i) =>
-            i === 0 ? fmt(r.cells[c].ms) : `${fmt(r.cells[c].ms)} (${fmt(r.cells[c].rWall, 2)}×)${flag(r.cells[c].rWall, c)}`,
+            i === 0 ? fmt(r.cells[c].ms) : `${fmt(r.cells[c].ms)} (${fmt(r.cells[c].rWall, 2)}×)${flag(r.cells[c].rWall, c, g)}`,
           )
           .join(' | ')} |`,
     ),
@@ -336,13 +360,13 @@ function cpuTable(g) {
           .map((c, i) =>
             i === 0
               ? fmt(r.cells[c].cpu)
-              : `${fmt(r.cells[c].cpu)} (${fmt(r.cells[c].rCpu, 2)}×, ${sfmt(r.cells[c].usPerReq, 1)} µs)${flag(r.cells[c].rCpu, c)}`,
+              : `${fmt(r.cells[c].cpu)} (${fmt(r.cells[c].rCpu, 2)}×, ${sfmt(r.cells[c].usPerReq, 1)} µs)${flag(r.cells[c].rCpu, c, g)}`,
           )
           .join(' | ')} | ${cs
           .map((c, i) =>
             i === 0
               ? fmt(r.cells[c].cpuX)
-              : `${fmt(r.cells[c].cpuX)} (${fmt(r.cells[c].rCpuX, 2)}×, ${sfmt(r.cells[c].usPerReqX, 1)} µs)${flag(r.cells[c].rCpuX, c)}`,
+              : `${fmt(r.cells[c].cpuX)} (${fmt(r.cells[c].rCpuX, 2)}×, ${sfmt(r.cells[c].usPerReqX, 1)} µs)${flag(r.cells[c].rCpuX, c, g)}`,
           )
           .join(' | ')} |`,
     ),
@@ -355,7 +379,7 @@ for (const g of groups) {
   for (const r of rowsByGroup[g.id]) {
     for (const c of g.conditions.slice(1)) {
       const x = r.cells[c];
-      const floor = FLOORS[c];
+      const floor = g.noFloor ? undefined : FLOORS[c];
       summaryRows.push({ g, w: r.name, c, x, floor });
     }
   }
@@ -505,6 +529,10 @@ Conditions (Net Trace ones are \`--require dist/preload.cjs\` with \`NETTRACE_CO
   connection resolves through the in-process resolver (A + AAAA over UDP to the local server, every message recorded).
   Ratios are to the instant-lookup untraced baseline; dnsTrace over c-ares is the DNS trace's cost over a program that
   does the same DNS work untraced.
+- Sustained rows (information, no floor): the keep-alive workloads again with ${N_SUSTAINED.toLocaleString('en-US')} timed
+  requests per run, median of ${RUNS_SUSTAINED} runs. ${N.toLocaleString('en-US')} requests after ${WARMUP} warm-up take 0.2–1 s, much of it
+  JIT warm-up of both the program and the tracer; a long-running program pays the steady-state cost, garbage
+  collection included, which these rows show.
 
 A load average above nproc (in the machine line) means other work shared the box; wall times then scatter (see every
 run below), and client CPU time is the steadier measure of what the tracer costs the debuggee. The benchmark itself
