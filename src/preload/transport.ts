@@ -24,6 +24,8 @@ const FLUSH_INTERVAL_MS = 25;
  * 64 the collector's per-batch work starts to cost more than it saves.
  */
 const FLUSH_BATCH = 128;
+/** Buffers per writev call (Linux IOV_MAX is 1024). */
+const MAX_IOV = 1024;
 /** How long the exit flush may spin on a full pipe before giving up (ms). */
 const EXIT_FLUSH_BUDGET_MS = 1000;
 
@@ -38,7 +40,7 @@ export class Transport {
   /** The record messages in `queue`, by kind and id, so later updates merge into them. */
   private queuedRecords = new Map<string, Map<string, RecordMessage>>();
   /** Bytes of a batch the pipe did not take yet (sent before anything else). */
-  private pending: Buffer | undefined;
+  private pending: Buffer[] | undefined;
   private timer: NodeJS.Timeout | undefined;
   private immediate = false;
   /** Messages dropped because the queue was full or the collector was gone. */
@@ -209,11 +211,9 @@ export class Transport {
         sink.blobs.length = 0;
         text += line + '\n';
       }
-      if (parts.length === 0) this.write(Buffer.from(text, 'utf8'));
-      else {
-        parts.push(Buffer.from(text, 'utf8'));
-        this.write(Buffer.concat(parts));
-      }
+      if (text !== '') parts.push(Buffer.from(text, 'utf8'));
+      // The blobs go as they are, not copied into one buffer with the lines around them.
+      this.write(parts);
     } catch {
       // EPIPE/ECONNRESET: the collector went away.
       this.goneWith();
@@ -224,25 +224,42 @@ export class Transport {
     return true;
   }
 
-  /** Writes without blocking; keeps what the pipe did not take. True when all was written. */
-  private write(buf: Buffer): boolean {
+  /**
+   * Writes buffers in order without blocking (one writev for many); keeps what the pipe did not
+   * take. True when all was written. `bufs` is the transport's own and may be changed.
+   */
+  private write(bufs: Buffer[]): boolean {
     if (this.fd < 0) {
       // No fd (Windows named pipe): fall back to the stream, holding back while it is backed up.
       if (this.socket!.writableLength > 1 << 20) {
-        this.pending = buf;
+        this.pending = bufs;
         return false;
       }
-      this.socket!.write(buf);
+      for (const b of bufs) this.socket!.write(b);
       this.pending = undefined;
       return true;
     }
-    let off = 0;
+    let i = 0;
     try {
-      while (off < buf.length) off += fs.writeSync(this.fd, buf, off, buf.length - off);
+      for (;;) {
+        while (i < bufs.length && bufs[i].length === 0) i++;
+        if (i >= bufs.length) break;
+        let written = i === bufs.length - 1 ? fs.writeSync(this.fd, bufs[i]) : fs.writevSync(this.fd, bufs.slice(i, i + MAX_IOV));
+        while (written > 0) {
+          const len = bufs[i].length;
+          if (written >= len) {
+            written -= len;
+            i++;
+          } else {
+            bufs[i] = bufs[i].subarray(written);
+            written = 0;
+          }
+        }
+      }
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') throw err;
     }
-    this.pending = off < buf.length ? buf.subarray(off) : undefined;
+    this.pending = i < bufs.length ? bufs.slice(i) : undefined;
     return this.pending === undefined;
   }
 }

@@ -4,7 +4,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
-import { createServer } from 'node:net';
+import { createServer, connect as connectTo } from 'node:net';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -108,6 +108,52 @@ test('a collector that stops reading: the queue stays bounded and every drop is 
     assert.ok(lines.some((m) => m.type === 'exit'), 'the exit message made it after the stall');
   } finally {
     server.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('captured bodies through a collector that stalls arrive whole, each with its own request', async () => {
+  // The preload talks to a relay that holds the connection paused until the program has made all
+  // its requests, then pipes it to a real collector: the pipe fills, the preload's writes of blob
+  // frames are cut short and resumed, and nothing may be lost, reordered or mixed up on the way.
+  const collector = await core.startCollector({ description: 'stalled bodies' });
+  const dir = mkdtempSync(join(tmpdir(), 'nettrace-relay-'));
+  const path = join(dir, 'relay.sock');
+  let relayed;
+  const server = createServer((c) => {
+    c.pause();
+    relayed = () => {
+      const upstream = connectTo(collector.ipcPath);
+      c.pipe(upstream);
+      c.resume();
+    };
+  });
+  await new Promise((r) => server.listen(path, r));
+  try {
+    const count = 20;
+    const unit = 3000;
+    const childEnv = core.buildPreloadEnv({ ...process.env, ...env, NT_COUNT: String(count), NT_SIZE: String(unit) }, { preloadPath: preload, config: { ipcPath: path, bodies: true } });
+    const child = spawn(process.execPath, [join(apps, 'many.cjs')], { env: childEnv, stdio: ['ignore', 'pipe', 'inherit'] });
+    let stdout = '';
+    child.stdout.on('data', (d) => {
+      stdout += d;
+      if (stdout.includes('total')) relayed?.();
+    });
+    const code = await new Promise((r) => child.on('close', r));
+    assert.equal(code, 0);
+    assert.ok(await collector.waitForIdle({ timeoutMs: 10_000 }), 'the collector caught up');
+    const trace = collector.session.snapshot();
+    assert.equal(trace.stats.droppedEvents, 0);
+    assert.deepEqual(trace.stats.warnings, []);
+    assert.equal(trace.httpRequests.length, 2 * count);
+    for (const r of trace.httpRequests) {
+      const size = Number(new URL(r.reqURL).searchParams.get('size'));
+      assert.equal(r.respBody?.size, size, r.reqURL);
+      assert.equal(r.respBody.text, 'x'.repeat(size), `${r.reqURL}: the body's text is its own, whole`);
+    }
+  } finally {
+    server.close();
+    await collector.close();
     rmSync(dir, { recursive: true, force: true });
   }
 });
