@@ -160,8 +160,10 @@ function onStart(t: Tracer, hook: Hook, req: TracedRequest): void {
     if (len) fields.reqContentLen = Number(len[1]);
   }
   if (conn) {
-    Object.assign(fields, connFields(conn, fields.reqURL as string, reused, /^https?:\/\//i.test(req.path ?? '')));
-    if (conn.dialFor !== undefined && conn.dialFor !== s.id) delete fields.dial;
+    // The dial is linked from the request whose creation opened the connection, not from another
+    // request that happened to get the new connection first.
+    const ownsDial = !reused && (conn.dialFor === undefined || conn.dialFor === s.id);
+    Object.assign(fields, connFields(conn, fields.reqURL as string, !ownsDial, /^https?:\/\//i.test(req.path ?? '')));
   }
   if (s.stack) {
     const stack = s.stack;

@@ -247,7 +247,8 @@ export class Tracer {
 
 /**
  * The request-side links for a request sent over `conn`: its TCP connection, TLS session, the dial
- * when this request opened the connection, and the proxy, when there is one: the connection is a
+ * unless `reused` (true when this request did not open the connection), and the proxy, when
+ * there is one: the connection is a
  * CONNECT tunnel, or `viaProxy` says so (http: an absolute-form request line), or — with
  * `viaProxy` undefined (undici, http2, whose origin is the target) — the connection goes to
  * another host than the URL's. For http the URL's host comes from the Host header, which a
