@@ -462,7 +462,9 @@ test(
         async () => {
           const t = await page.locator('[id="status.editor.selection"]').innerText({ timeout: 1000 });
           const label = await page.locator('.editor-group-container.active .tab.active').first().getAttribute('aria-label');
-          return new RegExp(`Ln ${tsLine},`).test(t) && /^client\.ts\b/.test(label ?? '');
+          if (new RegExp(`Ln ${tsLine},`).test(t) && /\bclient\.ts\b/.test(label ?? '')) return true;
+          // Say what was seen instead, for the timeout's message.
+          throw new Error(`cursor "${t}", active tab "${label}"`);
         },
         20_000,
       );
