@@ -16,6 +16,8 @@ import type { Initiator, StackFrame } from '../trace/types';
 /** A captured, not yet formatted stack. */
 export interface StackHolder {
   stack?: unknown;
+  /** One of the first ALWAYS_CAPTURED: what it costs later is not charged to the budget. */
+  free?: boolean;
 }
 
 /**
@@ -138,7 +140,8 @@ export const ALWAYS_CAPTURED = 100;
  * several µs per request in a busy program (V8 walks the frames, rebuilding inlined frames of
  * optimized code from deoptimization data, and the async frames), which alone would make a
  * request-heavy debuggee noticeably slower. In `sampled` mode (the default) the first
- * ALWAYS_CAPTURED requests always get their stack, and after that capture time is held to
+ * ALWAYS_CAPTURED requests always get their stack, and after that the time spent on stacks
+ * (capturing them, and reading their frames when their records are sent) is held to
  * STACK_TIME_SHARE of the elapsed time, as a token bucket filled over a STACK_WINDOW_MS window:
  * a program making a few hundred requests a second gets every stack, a program making tens of
  * thousands gets a sample. Requests left without a stack are counted (`skipped`).
@@ -186,5 +189,15 @@ export class StackBudget {
   /** Charges the time a capture took (ms). */
   charge(ms: number): void {
     if (!this.free) this.credit -= ms;
+  }
+
+  /** Whether the capture just allowed is one of the free ones (its later costs are not charged). */
+  get lastFree(): boolean {
+    return this.free;
+  }
+
+  /** Charges time spent on a captured stack after its capture (reading its frames), in ms. */
+  chargeLater(ms: number): void {
+    this.credit -= ms;
   }
 }

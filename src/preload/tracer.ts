@@ -8,7 +8,7 @@ import { DEFAULT_REDACTED_HEADERS, MAX_STACKS } from '../protocol/preload';
 import type { AddrTuple, ConnectAttempt, DnsLookup, ErrorPhase, Initiator, RecordKind, RequestError, SocketOp } from '../trace/types';
 import { HeaderCapture } from './headers';
 import { captureStack, callSites, formatSites, rawStackKey, StackBudget, stackKey, type StackHolder } from './initiator';
-import { lazy, type Transport } from './transport';
+import { lazy, type SideChannel, type Transport } from './transport';
 
 /**
  * Per-object state kept in a non-enumerable symbol-keyed property: invisible to Object.keys,
@@ -138,6 +138,7 @@ export class Tracer {
     const t0 = performance.now();
     const stack = captureStack(above ?? this.captureInitiator, frames);
     budget.charge(performance.now() - t0);
+    if (budget.lastFree) stack.free = true;
     return stack;
   }
 
@@ -154,26 +155,37 @@ export class Tracer {
    */
   initiatorField(stack: StackHolder): Initiator | string {
     return lazy((side) => {
-      const sites = callSites(stack);
-      if (!sites) return undefined;
-      const raw = rawStackKey(sites);
-      const known = this.rawStacks.get(raw);
-      if (known !== undefined) return known ?? undefined;
-      const initiator = formatSites(sites, this.stackDepth, this.ownFile);
-      let id: string | null = null;
-      if (initiator) {
-        const key = stackKey(initiator);
-        id = this.stacks.get(key) ?? null;
-        if (id === null) {
-          if (this.stacks.size >= MAX_STACKS) return initiator;
-          id = this.id('s');
-          this.stacks.set(key, id);
-          side({ type: 'stack', id, initiator });
-        }
+      // Reading the frames costs as much as capturing them: it counts against the same budget.
+      const t0 = performance.now();
+      try {
+        return this.stackId(stack, side);
+      } finally {
+        if (!stack.free) this.stackBudget.chargeLater(performance.now() - t0);
       }
-      if (this.rawStacks.size < MAX_STACKS) this.rawStacks.set(raw, id);
-      return id ?? undefined;
     });
+  }
+
+  /** The id of a captured stack's `stack` message (sent the first time), or the Initiator itself. */
+  private stackId(stack: StackHolder, side: SideChannel): Initiator | string | undefined {
+    const sites = callSites(stack);
+    if (!sites) return undefined;
+    const raw = rawStackKey(sites);
+    const known = this.rawStacks.get(raw);
+    if (known !== undefined) return known ?? undefined;
+    const initiator = formatSites(sites, this.stackDepth, this.ownFile);
+    let id: string | null = null;
+    if (initiator) {
+      const key = stackKey(initiator);
+      id = this.stacks.get(key) ?? null;
+      if (id === null) {
+        if (this.stacks.size >= MAX_STACKS) return initiator;
+        id = this.id('s');
+        this.stacks.set(key, id);
+        side({ type: 'stack', id, initiator });
+      }
+    }
+    if (this.rawStacks.size < MAX_STACKS) this.rawStacks.set(raw, id);
+    return id ?? undefined;
   }
 
   /** Sends one record upsert. */

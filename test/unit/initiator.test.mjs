@@ -77,3 +77,19 @@ test('rawStackKey: one key per call site, formatted frames point at the caller',
   assert.match(init.frames[0].file, /initiator\.test\.mjs$/);
   assert.equal(m.callSites(m.NO_STACK), undefined, 'a stack not captured has no call sites');
 });
+
+test('time spent reading stacks later is charged too, and puts the budget in debt', () => {
+  const b = new m.StackBudget('sampled', 0);
+  for (let i = 0; i < m.ALWAYS_CAPTURED; i++) {
+    assert.equal(b.allow(0), true);
+    assert.equal(b.lastFree, true, 'the first ones are free (their later costs are not charged)');
+  }
+  assert.equal(b.allow(0), true);
+  assert.equal(b.lastFree, false);
+  b.charge(0.1);
+  // Reading its frames took 10 ms: no stack until elapsed time pays that back at 1%.
+  b.chargeLater(10);
+  assert.equal(b.allow(1), false);
+  assert.equal(b.allow(500), false, 'at 1% of 500 ms, 5 ms of the debt repaid');
+  assert.equal(b.allow(1200), true);
+});
