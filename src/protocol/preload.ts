@@ -92,7 +92,7 @@ function pushPair(out: HeaderPair[], name: string, value: string): void {
   if (out.length < MAX_HEADERS) out.push([name, value.length > MAX_VALUE ? value.slice(0, MAX_VALUE) + '…' : value]);
 }
 
-/** The pairs of a header block (see WireHeaders), within MAX_HEADERS and MAX_VALUE. */
+/** Calls `add` with each header of a header block (see WireHeaders); the caller applies the caps. */
 export function headerBlockPairs(block: string, add: (name: string, value: string) => void): void {
   // Skip the request line; then one "Name: value" per CRLF-terminated line.
   let start = block.indexOf('\r\n');
