@@ -44,39 +44,37 @@ export class HeaderCapture {
   }
 
   /**
-   * A record's headers field for a header block: the block itself when it can go as is (a quick
-   * check), otherwise a `lazy` value that parses it (with redaction) when its batch is sent.
+   * A record's headers field for a header block (Node's http client: "GET / HTTP/1.1\r\nHost:
+   * x\r\n\r\n"): the block itself when it can go as is (a quick check), otherwise a `lazy` value
+   * that parses it (with redaction) when its batch is sent.
    */
   blockField(block: string): WireHeaders | undefined {
     if (this.mode === 'none') return undefined;
-    if (this.blockAsIs(block)) return block;
-    return lazy(() => this.fromHeaderBlock(block));
+    if (this.mode === 'values' && block.length <= MAX_RAW_BLOCK && !this.redactedLine.test(block)) return block;
+    return lazy(() => this.blockPairs(block));
   }
 
   /** Like blockField, for a flat array (which must not change until its batch is sent). */
   flatField(flat: ReadonlyArray<string | Buffer | string[]>): WireHeaders | undefined {
     if (this.mode === 'none') return undefined;
     if (this.mode === 'values' && this.sendableAsIs(flat)) return flat as string[];
-    return lazy(() => this.fromFlat(flat));
+    return lazy(() => this.flatPairs(flat));
   }
 
-  private blockAsIs(block: string): boolean {
-    return this.mode === 'values' && block.length <= MAX_RAW_BLOCK && !this.redactedLine.test(block);
-  }
-
-  /** From the header block Node's http client wrote ("GET / HTTP/1.1\r\nHost: x\r\n\r\n"). */
-  fromHeaderBlock(block: string): WireHeaders | undefined {
+  /** From a flat [name, value, name, value, ...] array of strings or Buffers, at once. */
+  fromFlat(flat: ReadonlyArray<string | Buffer | string[]>): WireHeaders | undefined {
     if (this.mode === 'none') return undefined;
-    if (this.blockAsIs(block)) return block;
+    if (this.mode === 'values' && this.sendableAsIs(flat)) return flat as string[];
+    return this.flatPairs(flat);
+  }
+
+  private blockPairs(block: string): HeaderPair[] {
     const out: HeaderPair[] = [];
     headerBlockPairs(block, (name, value) => this.pair(name, value, out));
     return out;
   }
 
-  /** From a flat [name, value, name, value, ...] array of strings or Buffers. */
-  fromFlat(flat: ReadonlyArray<string | Buffer | string[]>): WireHeaders | undefined {
-    if (this.mode === 'none') return undefined;
-    if (this.mode === 'values' && this.sendableAsIs(flat)) return flat as string[];
+  private flatPairs(flat: ReadonlyArray<string | Buffer | string[]>): HeaderPair[] {
     const out: HeaderPair[] = [];
     for (let i = 0; i + 1 < flat.length; i += 2) {
       const value = flat[i + 1];

@@ -215,7 +215,6 @@ export class Tracer {
     }
   }
 
-  /** Sends the dial and tcpConn records of a connection as they stand. */
   /**
    * What a connected connection learns at its close (or at exit): only the fields no request
    * reads, so the collector updates the connection record alone (a kept-alive connection may
@@ -228,6 +227,7 @@ export class Tracer {
     this.record('tcpConns', conn.tcpId, tcp);
   }
 
+  /** Sends the dial and tcpConn records of a connection as they stand. */
   sendConn(conn: ConnState, extra?: { closeAt?: number; sent?: number; recv?: number; error?: string }): void {
     const dialEnd = conn.connectedAt ?? extra?.closeAt;
     this.record('dials', conn.dialId, {
