@@ -11,6 +11,8 @@
 //     otel       @opentelemetry/instrumentation-http + instrumentation-undici, NodeTracerProvider,
 //                BatchSpanProcessor, discarding exporter (bench/apps/otel-preload.cjs)
 //     socktrace  Net Trace with `sockTrace: true` (every read/write, default cap 1000 ops/conn)
+//     bare       bench/apps/bare-hooks.cjs: the preload's channels and wrappers doing nothing (what
+//                the observation points cost by themselves, information only)
 //   keep-alive, 10 KiB responses (path /10k), the same four workloads, under
 //     untraced, nettrace (default), bodies (Net Trace with `bodies: true`, default 64 KiB cap)
 //   a new connection per request (`http`, `agent: false`, so `Connection: close`), to
@@ -34,8 +36,10 @@
 //   BENCH_RUNS=7 BENCH_REQUESTS=2000 BENCH_CONCURRENCY=50 BENCH_WARMUP=200 node bench/overhead.mjs
 //   BENCH_QUICK=1 node bench/overhead.mjs   smoke test: 1 run, 200 requests (+50 warm-up), no
 //                                           profiling, RESULTS.md untouched (unless --write)
-//   After the timed runs, an extra untimed round of Net Trace clients runs under `--cpu-prof` and
-//   the preload's hot spots are summarized (bench/lib/cpuprofile.mjs) into the report:
+//   After the timed runs, an untimed JIT round runs each keep-alive workload once untraced and once
+//   with Net Trace under `--trace-opt` and sums V8's optimizing-compiler time per process; then an
+//   extra untimed round of Net Trace clients runs under `--cpu-prof` and the preload's hot spots
+//   are summarized (bench/lib/cpuprofile.mjs) into the report:
 //   node bench/overhead.mjs --profile DIR   keep those profiles in DIR (default: a temp dir, removed)
 //   node bench/overhead.mjs --no-profile    skip the profiling round
 //   node bench/overhead.mjs --no-write      do not touch bench/RESULTS.md
@@ -96,6 +100,7 @@ const CONDITIONS = {
   nettrace: { label: 'Net Trace default', config: {} },
   otel: { label: 'OpenTelemetry', otel: true },
   socktrace: { label: 'Net Trace sockTrace', config: { sockTrace: true } },
+  bare: { label: 'bare hooks, nothing recorded', preload: join(appsDir, 'bare-hooks.cjs') },
   bodies: { label: 'Net Trace bodies', config: { bodies: true } },
   dnstrace: { label: 'Net Trace dnsTrace', config: { dnsTrace: true, dnsServers: [ns.address] } },
 };
@@ -115,7 +120,7 @@ const groups = [
     id: 'ka',
     title: 'Keep-alive, ~100-byte responses',
     workloads: KA.map((w) => ({ ...w, url: server.url })),
-    conditions: ['untraced', 'nettrace', 'otel', 'socktrace'],
+    conditions: ['untraced', 'nettrace', 'otel', 'socktrace', 'bare'],
   },
   {
     id: 'body',
@@ -237,6 +242,8 @@ async function runCell(g, cond, w, run, profile = false) {
     env.NETTRACE_CONFIG = JSON.stringify({ ipcPath: collector.ipcPath, ...def.config });
   } else if (def.otel) {
     env.NODE_OPTIONS = nodeOptions([otelPreloadPath]);
+  } else if (def.preload) {
+    env.NODE_OPTIONS = nodeOptions([def.preload]);
   }
   const nodeArgs = [];
   if (profile) {
@@ -277,6 +284,39 @@ for (let run = 0; run < RUNS; run++) {
         );
       }
     }
+  }
+}
+
+// Untimed JIT round: how much optimizing-compiler (TurboFan) time the tracer adds to a process. In
+// a run of a few thousand requests much of the client's CPU goes to V8 tiering up the program's
+// code; the tracer's hot functions are compiled too, and the program's functions that inline its
+// wrappers grow. V8 (11.x in Node 20) prints each job as "[completed compiling … took A, B, C ms]".
+const jit = [];
+{
+  console.error('JIT round: each keep-alive workload untraced and with Net Trace under --trace-opt (not timed)');
+  for (const w of groups[0].workloads) {
+    const row = { w };
+    for (const cond of ['untraced', 'nettrace']) {
+      const def = CONDITIONS[cond];
+      const env = {};
+      let collector;
+      if (def.config) {
+        collector = await core.startCollector({ description: `bench jit ${w.name}` });
+        env.NODE_OPTIONS = nodeOptions([preloadPath]);
+        env.NETTRACE_CONFIG = JSON.stringify({ ipcPath: collector.ipcPath, ...def.config });
+      }
+      const args = [join(appsDir, 'client.mjs'), w.client, w.mode, String(N), String(CONC), String(WARMUP), w.url];
+      const r = await runNode(['--trace-opt', ...args], { env, keepStdout: true }).done;
+      await collector?.close();
+      let ms = 0;
+      let jobs = 0;
+      for (const m of r.stdout.matchAll(/\[completed compiling .*? took ([\d.]+), ([\d.]+), ([\d.]+) ms\]/g)) {
+        ms += Number(m[1]) + Number(m[2]) + Number(m[3]);
+        jobs++;
+      }
+      row[cond] = { ms, jobs };
+    }
+    jit.push(row);
   }
 }
 
@@ -472,6 +512,25 @@ const verdict = [
   `- Net Trace recorded every request the client made, all completed (every traced run): **${recordedAll ? 'yes' : 'NO'}**; condition-specific records complete (every body captured, every dial with its DNS messages, socket ops adding up to the byte counts on every connection under the op cap): **${extrasOk ? 'yes' : 'NO'}**`,
 ].join('\n');
 
+let jitText = '';
+if (jit.length) {
+  const kaRows = rowsByGroup.ka;
+  const lines = jit.map(({ w, untraced, nettrace }) => {
+    const extra = nettrace.ms - untraced.ms;
+    const base = kaRows.find((r) => r.name === w.name).cells.untraced.cpu;
+    return `| ${w.name} | ${fmt(untraced.ms)} (${untraced.jobs}) | ${fmt(nettrace.ms)} (${nettrace.jobs}) | ${sfmt(extra)} | ${sfmt((extra * 1000) / N, 1)} | ${sfmt((100 * extra) / base, 0)}% |`;
+  });
+  jitText = `JIT: optimizing-compiler (TurboFan) time per client process, one untimed run each under \`node --trace-opt\`
+(${N} requests after ${WARMUP} warm-up, whole process; the sum of V8's compile jobs, which run partly on a background
+thread and so count in the process's CPU time). Net Trace's hot functions are compiled as well, and the program's own
+functions that inline its wrappers grow. The last column compares the extra compile time with the untraced client's
+timed CPU (median above): it is part of why the ${N.toLocaleString('en-US')}-request cells cost more per request than the sustained rows.
+
+| workload | untraced: compile ms (jobs) | Net Trace default: compile ms (jobs) | extra compile ms | extra per timed request, µs | extra, % of untraced timed CPU |
+|---|---:|---:|---:|---:|---:|
+${lines.join('\n')}`;
+}
+
 let profileText = '';
 if (profiles.length) {
   const short = (label) => label.replace(/ preload\.cjs:(\d+)$/, ' (dist/preload.cjs:$1)');
@@ -513,6 +572,9 @@ Conditions (Net Trace ones are \`--require dist/preload.cjs\` with \`NETTRACE_CO
 - **OpenTelemetry**: \`bench/apps/otel-preload.cjs\`: \`@opentelemetry/instrumentation-http\` + \`@opentelemetry/instrumentation-undici\`
   via \`registerInstrumentations\`, \`NodeTracerProvider\` (sdk-trace-node 2.x), \`BatchSpanProcessor\`, an exporter that
   counts and discards spans.
+- **bare hooks, nothing recorded** (information, no floor): \`bench/apps/bare-hooks.cjs\`: the diagnostics-channel
+  subscriptions and method wrappers Net Trace installs, with empty subscribers and pass-through wrappers. What Node's
+  observation points cost by themselves; the rest of Net Trace's overhead is the work it does in them.
 - **Net Trace sockTrace**: \`{"sockTrace": true}\` (every read and write, default cap 1,000 ops per connection; the
   sequential keep-alive workloads put all ${N + WARMUP} requests on 1–2 connections, 2 ops per request, so past the first
   500–1,000 requests they only count \`droppedOps\`; at concurrency ${CONC} every connection stays under the cap and every op
@@ -569,7 +631,7 @@ OpenTelemetry: ${otelSpans}. One span per request with method, URL, status, peer
 time only: no DNS, connect or TLS phases, no connection records, nothing saying whether a keep-alive connection was
 reused, no per-phase timings, no call site. Net Trace records each request with request/response headers, send/
 wait/receive timings (HAR), the connection it used and whether it was reused, each TCP connection and dial (DNS
-lookups and connect attempts), and the initiator stack.${profileText ? `\n\n${profileText}` : ''}`;
+lookups and connect attempts), and the initiator stack.${jitText ? `\n\n${jitText}` : ''}${profileText ? `\n\n${profileText}` : ''}`;
 
 console.log(`\n${SECTION}: overhead — ${machineLine(m, loadEnd)}${QUICK ? ' — BENCH_QUICK (smoke test, numbers mean nothing)' : ''}\n`);
 console.log(summaryTable);

@@ -62,9 +62,9 @@ export function nodeOptions(requires) {
 
 /**
  * Spawns a Node child. `onLine(obj)` gets every JSON line it prints on stdout; resolves with
- * {code, signal, lines, stderr} when it exits.
+ * {code, signal, lines, stderr} when it exits, and with `keepStdout` also its whole `stdout`.
  */
-export function runNode(args, { env = {}, onLine, cpus } = {}) {
+export function runNode(args, { env = {}, onLine, cpus, keepStdout = false } = {}) {
   const baseEnv = { ...process.env };
   delete baseEnv.NODE_OPTIONS;
   delete baseEnv.NETTRACE_CONFIG;
@@ -79,7 +79,9 @@ export function runNode(args, { env = {}, onLine, cpus } = {}) {
   let stderr = '';
   let buf = '';
   child.stdout.setEncoding('utf8');
+  let stdout = '';
   child.stdout.on('data', (d) => {
+    if (keepStdout) stdout += d;
     buf += d;
     let nl;
     while ((nl = buf.indexOf('\n')) >= 0) {
@@ -97,7 +99,7 @@ export function runNode(args, { env = {}, onLine, cpus } = {}) {
   });
   child.stderr.setEncoding('utf8');
   child.stderr.on('data', (d) => (stderr += d));
-  const done = new Promise((resolve) => child.on('close', (code, signal) => resolve({ code, signal, lines, stderr })));
+  const done = new Promise((resolve) => child.on('close', (code, signal) => resolve({ code, signal, lines, stderr, stdout })));
   return { child, done };
 }
 
