@@ -10,6 +10,7 @@
  * traced from the channel, with the channel's own stack.
  */
 
+import { executionAsyncResource } from 'node:async_hooks';
 import * as dc from 'node:diagnostics_channel';
 // `import =` keeps the real module objects: esbuild's `import * as` namespace copies are
 // read-only getters, and the exports must be replaced on the modules the program sees.
@@ -21,6 +22,7 @@ import type { StackHolder } from './initiator';
 import { connOf, constructing } from './socketHooks';
 import type { ConnState, Hook, Tracer } from './tracer';
 import { connFields, now, overrideMethod, Slot, toRequestError } from './tracer';
+import { observeWebSocket } from './wsFrames';
 
 interface ReqState {
   id: string;
@@ -35,6 +37,18 @@ interface ReqState {
   flushedAt?: number;
   /** The program called `req.destroy()`. */
   destroyedByProgram?: boolean;
+  /** The program destroyed the request or response from a timer's callback: its own timeout. */
+  timedOut?: boolean;
+  /** The error the program destroyed the request with, once its response had arrived. */
+  destroyError?: unknown;
+  /** Body chunks pushed so far (a response of more than one is reported while it streams). */
+  chunks: number;
+  respRecvAt?: number;
+  /** When the last progress update of a streaming response was sent, and its pending timer. */
+  progressAt?: number;
+  progressTimer?: ReturnType<typeof setTimeout>;
+  /** Server-sent events counted so far (text/event-stream responses only). */
+  sse?: SseCounter;
   req?: TracedRequest;
   bodyBytes: number;
   reqBody?: BodyCapture;
@@ -88,6 +102,7 @@ function wrapExport(t: Tracer, hook: Hook, mod: Record<string, Function>, name: 
           gotResponse: false,
           done: false,
           bodyBytes: 0,
+          chunks: 0,
         };
       });
     }
@@ -133,7 +148,17 @@ function onStart(t: Tracer, hook: Hook, req: TracedRequest): void {
   let state = stateOf.get(req);
   if (!state) {
     const startAt = now();
-    state = { id: t.id('r'), startAt, stack: t.captureInitiator(onStart, startAt), started: false, sent: false, gotResponse: false, done: false, bodyBytes: 0 };
+    state = {
+      id: t.id('r'),
+      startAt,
+      stack: t.captureInitiator(onStart, startAt),
+      started: false,
+      sent: false,
+      gotResponse: false,
+      done: false,
+      bodyBytes: 0,
+      chunks: 0,
+    };
     stateOf.set(req, state);
   }
   if (state.started) return;
@@ -141,7 +166,11 @@ function onStart(t: Tracer, hook: Hook, req: TracedRequest): void {
   const s = state;
   const conn = req.socket ? connOf.get(req.socket) : undefined;
   const reused = req.reusedSocket === true || (conn !== undefined && conn.requestCount > 0);
-  if (conn) conn.requestCount++;
+  if (conn) {
+    conn.requestCount++;
+    // A request through a CONNECT tunnel counts on the proxy connection that carries it.
+    if (conn.tunnelOf) conn.tunnelOf.requestCount++;
+  }
   const protocol = req.protocol ?? req.agent?.protocol;
   const fields: Record<string, unknown> = {
     client: protocol === 'https:' ? 'https' : 'http',
@@ -177,6 +206,46 @@ function onStart(t: Tracer, hook: Hook, req: TracedRequest): void {
     const reqBody = s.reqBody.result(headerText(req.getHeader('content-type')), headerText(req.getHeader('content-encoding')));
     fields.reqBody = reqBody;
     fields.reqContentLen = reqBody.size;
+  }
+  t.record('httpRequests', s.id, fields);
+  if (req.method === 'CONNECT' || req.getHeader('upgrade') !== undefined) watchUpgrade(t, hook, req, s);
+}
+
+/**
+ * Workaround: Node publishes no response channel for a `101` upgrade or a CONNECT response; it
+ * emits 'upgrade'/'connect' on the request, and only when the program listens for it (when
+ * nobody does, Node destroys the socket instead). A listener of ours would change that, so for
+ * these requests only (an Upgrade header, or CONNECT) the request's own `emit` is wrapped to see
+ * the event, or the 'close' that follows an unheard one.
+ */
+function watchUpgrade(t: Tracer, hook: Hook, req: TracedRequest, s: ReqState): void {
+  const emit = req.emit;
+  overrideMethod(req as { emit: typeof emit }, 'emit', function (this: TracedRequest, event: string | symbol, ...args: unknown[]): boolean {
+    if (!s.gotResponse && hook.enabled) {
+      if (event === 'upgrade' || event === 'connect') {
+        t.guard(hook, () => onUpgrade(t, hook, this, s, args[0] as IncomingMessage, args[1] as object, args[2] as Uint8Array, false));
+      } else if (event === 'close' && !s.done) {
+        const res = this.res as (IncomingMessage & { upgrade?: boolean }) | null | undefined;
+        if (res && res.upgrade) t.guard(hook, () => onUpgrade(t, hook, this, s, res, undefined, undefined, true));
+      }
+    }
+    return emit.call(this, event, ...args);
+  } as typeof emit);
+}
+
+/**
+ * The response to an upgrade or CONNECT: the HTTP exchange ends with its head. A `101` to
+ * WebSocket goes on as a WebSocket connection, observed on its socket. `unheard`: the program
+ * had no listener, so Node closed the connection.
+ */
+function onUpgrade(t: Tracer, hook: Hook, req: TracedRequest, s: ReqState, res: IncomingMessage, socket: object | undefined, head: Uint8Array | undefined, unheard: boolean): void {
+  onResponse(t, req, res);
+  s.done = true;
+  const at = now();
+  const fields: Record<string, unknown> = { respContentLen: 0, respDoneAt: at };
+  if (unheard) fields.respClosedEarly = true;
+  if (socket && res.statusCode === 101 && /websocket/i.test(String(res.headers.upgrade ?? ''))) {
+    fields.webSocket = observeWebSocket(t, hook, s.id, socket, head, at);
   }
   t.record('httpRequests', s.id, fields);
 }
@@ -223,23 +292,30 @@ function installLifecycleHooks(t: Tracer, hook: Hook): void {
       } else if (chunk) {
         s.bodyBytes += typeof chunk === 'string' ? Buffer.byteLength(chunk, encoding) : (chunk as Uint8Array).length;
         if (s.respBody) t.guard(hook, () => s.respBody!.add(chunk, encoding));
+        if (s.sse !== undefined) t.guard(hook, () => s.sse!.feed(chunk, encoding));
+        // A response that streams (more than one chunk, or an event stream) reports its progress.
+        if (++s.chunks > 1 || s.sse !== undefined) t.guard(hook, () => progress(t, hook, s));
       }
     }
     return push.call(this, chunk, encoding);
   });
   // A response destroyed before its end: the connection reset (Node destroys it with
-  // ECONNRESET "aborted") or the program destroyed it.
+  // ECONNRESET "aborted") or the program destroyed it (the request or the response).
   const destroy = incoming._destroy;
   define(incoming, '_destroy', function _destroy(this: IncomingMessage, err: Error | null, cb: (err?: Error | null) => void) {
     const s = responseState(this);
     if (s !== undefined && !s.done && hook.enabled && (err || !this.complete)) {
       t.guard(hook, () => {
-        if (s.req) finish(t, s.req, s, s.destroyedByProgram || !err ? abortedByProgram('response') : err);
+        // `res.destroy()` called by the program runs this synchronously: a timer's callback is its timeout.
+        if (!err && inTimer()) s.timedOut = true;
+        if (s.req) responseDestroyed(t, s.req, s, this, err);
       });
     }
     return destroy.call(this, err, cb);
   });
-  // A request the program destroys without an error publishes nothing on http.client.request.error.
+  // Destroying a request publishes its error (Node's "socket hang up" when none was given) on
+  // http.client.request.error; what the channel cannot say is that the program did it, and
+  // whether from a timer (its own timeout).
   const client = http.ClientRequest.prototype as unknown as { destroy: (err?: Error) => unknown };
   const reqDestroy = client.destroy;
   define(client, 'destroy', function destroy_(this: TracedRequest, err?: Error) {
@@ -247,15 +323,122 @@ function installLifecycleHooks(t: Tracer, hook: Hook): void {
     if (s !== undefined && !s.done && !this.destroyed && hook.enabled) {
       t.guard(hook, () => {
         s.destroyedByProgram = true;
-        if (!err && !s.gotResponse) finishWithError(t, hook, this, abortedByProgram('request'));
+        if (inTimer()) s.timedOut = true;
+        if (err) s.destroyError = err;
+        else if (!s.gotResponse) {
+          // Should no error follow, the 'close' still ends the record ('close' listeners change nothing).
+          this.once('close', () => t.guard(hook, () => finishWithError(t, hook, this, programStopped(s, 'request'))));
+        }
       });
     }
     return reqDestroy.call(this, err);
   });
 }
 
-function abortedByProgram(what: 'request' | 'response'): Error {
+/**
+ * True while a timer's callback runs: setTimeout/setInterval, a socket's idle timeout
+ * (`req.setTimeout`), AbortSignal.timeout. Node runs each with its Timeout object as the
+ * execution resource (async_hooks.executionAsyncResource, no hook needed). A request destroyed
+ * from there is the program's own timeout, not an abort.
+ */
+function inTimer(): boolean {
+  const r = executionAsyncResource() as { _onTimeout?: unknown; _idleTimeout?: unknown } | null | undefined;
+  return r != null && typeof r._onTimeout === 'function' && typeof r._idleTimeout === 'number';
+}
+
+/** The error recorded when the program stopped a request or response without giving one. */
+function programStopped(s: ReqState, what: 'request' | 'response'): Error {
+  if (s.timedOut) return Object.assign(new Error(`the program's timer destroyed the ${what}`), { name: 'TimeoutError' });
   return Object.assign(new Error(`the program destroyed the ${what}`), { name: 'AbortError', code: 'ABORT_ERR' });
+}
+
+/**
+ * A response destroyed before Node marked it complete. The program closing it after its head,
+ * without an error and not from a timer, is no failure: follow-redirects does so for every
+ * redirect, inside its 'response' handler (before Node has even marked an empty body complete).
+ */
+function responseDestroyed(t: Tracer, req: TracedRequest, s: ReqState, res: IncomingMessage, err: Error | null): void {
+  const byProgram = s.destroyedByProgram || !err;
+  if (!byProgram) return finish(t, req, s, err);
+  if (s.destroyError !== undefined) return finish(t, req, s, s.destroyError);
+  if (s.timedOut) return finish(t, req, s, programStopped(s, 'response'));
+  finish(t, req, s, undefined, !bodyComplete(req, s, res));
+}
+
+/** True when every byte of the body had arrived (Content-Length reached, or a status with none). */
+function bodyComplete(req: TracedRequest, s: ReqState, res: IncomingMessage): boolean {
+  const status = res.statusCode ?? 0;
+  if (req.method === 'HEAD' || status === 204 || status === 304 || (status >= 100 && status < 200)) return true;
+  const len = res.headers['content-length'];
+  return len !== undefined && Number(len) === s.bodyBytes;
+}
+
+/** Milliseconds between two progress updates of a streaming response. */
+const PROGRESS_MS = 200;
+
+/**
+ * Sends the bytes (and events) so far of a response that is still streaming, at most every
+ * PROGRESS_MS: at once when the last update is old enough, else from an unref'd timer.
+ */
+function progress(t: Tracer, hook: Hook, s: ReqState): void {
+  if (s.progressTimer !== undefined || s.done) return;
+  const send = () => {
+    s.progressTimer = undefined;
+    if (s.done) return;
+    s.progressAt = now();
+    const fields: Record<string, unknown> = { respContentLen: s.bodyBytes };
+    if (s.sse) fields.respEvents = s.sse.events;
+    t.record('httpRequests', s.id, fields);
+  };
+  const wait = PROGRESS_MS - (now() - (s.progressAt ?? s.respRecvAt ?? 0));
+  if (wait <= 0) return send();
+  s.progressTimer = setTimeout(() => t.guard(hook, send), wait);
+  s.progressTimer.unref?.();
+}
+
+/**
+ * Counts server-sent events as an EventSource dispatches them: a block ended by a blank line
+ * that holds a `data` field (comment-only or id-only blocks dispatch nothing). CR, LF and CRLF
+ * all end a line. Only the first five characters of each line are looked at.
+ */
+class SseCounter {
+  events = 0;
+  private lineLen = 0;
+  private prefix = '';
+  private hasData = false;
+  private cr = false;
+
+  feed(chunk: unknown, encoding?: BufferEncoding): void {
+    const bytes = typeof chunk === 'string' ? Buffer.from(chunk, encoding) : (chunk as Uint8Array);
+    for (let i = 0; i < bytes.length; i++) {
+      const c = bytes[i];
+      if (c === 10 && this.cr) {
+        this.cr = false;
+        continue;
+      }
+      this.cr = c === 13;
+      if (c === 10 || c === 13) {
+        if (this.lineLen === 0) {
+          if (this.hasData) this.events++;
+          this.hasData = false;
+        } else if (this.prefix.startsWith('data') && (this.lineLen === 4 || this.prefix[4] === ':')) this.hasData = true;
+        this.lineLen = 0;
+        this.prefix = '';
+        continue;
+      }
+      if (this.lineLen++ < 5) this.prefix += String.fromCharCode(c);
+    }
+  }
+}
+
+/** The value of a response header, read from `rawHeaders` (`res.headers` is built lazily). */
+function rawHeader(res: IncomingMessage, lower: string): string | undefined {
+  const raw = res.rawHeaders;
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = raw[i];
+    if (name.length === lower.length && name.toLowerCase() === lower) return raw[i + 1];
+  }
+  return undefined;
 }
 
 function onResponse(t: Tracer, req: TracedRequest, res: IncomingMessage): void {
@@ -265,6 +448,9 @@ function onResponse(t: Tracer, req: TracedRequest, res: IncomingMessage): void {
   const at = now();
   s.sent = true;
   s.sentAt = Math.min(sentAtOf(s, req.socket ? connOf.get(req.socket) : undefined) ?? at, at);
+  s.respRecvAt = at;
+  const ct = rawHeader(res, 'content-type');
+  if (ct !== undefined && /^\s*text\/event-stream/i.test(ct)) s.sse = new SseCounter();
   const fields: Record<string, unknown> = {
     reqSentAt: s.sentAt,
     respRecvAt: at,
@@ -282,14 +468,21 @@ function onResponse(t: Tracer, req: TracedRequest, res: IncomingMessage): void {
   }
 }
 
-function finish(t: Tracer, req: TracedRequest, s: ReqState, err: unknown): void {
+/**
+ * Ends a request's record: the response body done (or closed early by the program,
+ * `closedEarly`), or the failure `err`.
+ */
+function finish(t: Tracer, req: TracedRequest, s: ReqState, err: unknown, closedEarly = false): void {
   if (s.done) return;
   s.done = true;
+  if (s.progressTimer !== undefined) clearTimeout(s.progressTimer);
   const at = now();
   const fields: Record<string, unknown> = {};
   if (s.gotResponse) {
     fields.respContentLen = s.bodyBytes;
     if (!err) fields.respDoneAt = at;
+    if (closedEarly) fields.respClosedEarly = true;
+    if (s.sse) fields.respEvents = s.sse.events;
     if (s.respBody) fields.respBody = s.respBody.result(s.respType, s.respEncoding);
   }
   const conn = req.socket ? connOf.get(req.socket) : undefined;
@@ -302,10 +495,20 @@ function finish(t: Tracer, req: TracedRequest, s: ReqState, err: unknown): void 
   }
   if (s.sentAt !== undefined) fields.reqSentAt = s.sentAt;
   if (err !== undefined) {
-    fields.reqError = toRequestError(err, { conn, sent: s.sent, gotResponse: s.gotResponse });
+    const e = toRequestError(err, { conn, sent: s.sent, gotResponse: s.gotResponse });
+    // A timeout is not an abort; the program stopping a request with an error of its own is.
+    if (s.timedOut) e.timedOut = true;
+    if (e.timedOut) delete e.aborted;
+    else if (s.destroyedByProgram && !isSystemError(err)) e.aborted = true;
+    fields.reqError = e;
     fields.reqEndAt = at;
   }
   t.record('httpRequests', s.id, fields);
+}
+
+/** A system error (a socket's ECONNRESET...) that a library passed on to `destroy()`. */
+function isSystemError(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && typeof (err as { syscall?: unknown }).syscall === 'string';
 }
 
 function finishWithError(t: Tracer, hook: Hook, req: TracedRequest, err: unknown): void {

@@ -103,6 +103,8 @@ function onTunnel(t: Tracer, hook: Hook, socket: tls.TLSSocket, outer: ConnState
     tunnelOf: base,
   };
   connOf.set(socket, conn);
+  // TLS takes the connection over: its reads and writes go on in the connection's op list.
+  if (base.socketTrace) traceSocketOps(t, hook, socket as unknown as AnySocket, conn, base.socketTrace);
   if (outer.tls && outer.tlsId) t.record('tlsTunnels', outer.tlsId, { forProxy: true });
   t.record('tlsTunnels', conn.tlsId!, { tcpConn: base.tcpId, forProxy: false, handshakeBeginAt: begin, handshakeErr: null, serverName: servername });
   // tls.connect has added its own 'secure' listener by now: go first to read the chain.
@@ -338,12 +340,17 @@ type WriteGeneric = (writev: boolean, data: unknown, encoding: BufferEncoding, c
  * The socket-op trace: every read (each chunk the socket pushes, as it arrives) and every write
  * (each chunk handed to the handle, returning when libuv completed it). Wraps the socket's own
  * `push` and `_writeGeneric` on the instance: no listener, so flow mode and chunking are
- * unchanged. Under TLS these are the TLS socket's plaintext reads and writes.
+ * unchanged. Under TLS these are the TLS socket's plaintext reads and writes. `into`: the list
+ * of the connection underneath, for a TLS session over a CONNECT tunnel (its ops are marked
+ * with their layer when the list's is another).
  */
-function traceSocketOps(t: Tracer, hook: Hook, socket: AnySocket, conn: ConnState): void {
+function traceSocketOps(t: Tracer, hook: Hook, socket: AnySocket, conn: ConnState, into?: NonNullable<ConnState['socketTrace']>): void {
   const max = Math.max(0, t.config.sockTraceMaxOps ?? 1000);
-  const trace = (conn.socketTrace = { socketOps: [] as SocketOp[], droppedOps: 0, layer: conn.tls ? ('tls' as const) : ('tcp' as const) });
+  const layer = conn.tls ? ('tls' as const) : ('tcp' as const);
+  const trace = into ?? (conn.socketTrace = { socketOps: [] as SocketOp[], droppedOps: 0, layer });
+  const mark = trace.layer !== layer ? layer : undefined;
   const keep = (op: SocketOp): boolean => {
+    if (mark) op.layer = mark;
     if (trace.socketOps.length < max) {
       trace.socketOps.push(op);
       return true;

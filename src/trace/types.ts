@@ -130,8 +130,57 @@ export interface HttpRequest {
   http2Goaway?: { errorCode: number; lastStreamID: number };
   reqBody?: CapturedBody;
   respBody?: CapturedBody;
+  /**
+   * The program closed the response before the server ended its body, without an error (a client
+   * following a redirect without reading the body, one that wanted only the head, an event
+   * stream the program stopped): not a failure. `respContentLen` counts the body bytes that
+   * arrived, `respDoneAt` is when it was closed.
+   */
+  respClosedEarly?: boolean;
+  /**
+   * Server-sent events (`text/event-stream`) received: blocks ended by a blank line that carry a
+   * `data` field, i.e. the events an EventSource dispatches. While the stream is open, this and
+   * `respContentLen` are the counts so far (updated as it streams; `respDoneAt` absent).
+   */
+  respEvents?: number;
+  /** The WebSocket connection a `101 Switching Protocols` response opened. */
+  webSocket?: WebSocketSession;
   timings?: Timings;
   diagnosis?: string;
+}
+
+/** One message (or control frame) of a WebSocket connection (per-message detail, with the socket-op trace). */
+export interface WebSocketMessage {
+  dir: 'sent' | 'recv';
+  type: 'text' | 'binary' | 'close' | 'ping' | 'pong';
+  /** Payload bytes as on the wire (compressed when permessage-deflate is on). */
+  len: number;
+  /** When its last frame passed the socket. */
+  endAt: number;
+}
+
+/**
+ * A WebSocket connection after its upgrade: lifetime, close handshake, and traffic each way.
+ * Bytes are the frames as they passed the socket (headers included; plaintext above TLS);
+ * messages count text and binary messages (control frames are not counted).
+ */
+export interface WebSocketSession {
+  /** When the 101 response arrived. */
+  openAt: number;
+  /** When the connection closed; absent while open. */
+  closeAt?: number;
+  /** The status code of the first close frame (absent when it had none, or none was sent). */
+  closeCode?: number;
+  closeReason?: string;
+  /** Who sent the first close frame; absent when the connection ended without one. */
+  closedBy?: 'client' | 'server';
+  sentMessages: number;
+  recvMessages: number;
+  sentBytes: number;
+  recvBytes: number;
+  /** Per-message detail, with the socket-op trace, up to its cap; the rest are counted. */
+  messages?: WebSocketMessage[];
+  droppedMessages?: number;
 }
 
 /** One DNS lookup made while dialing. */
@@ -171,6 +220,11 @@ export interface Dial {
 /** A socket operation (only with the socket-op trace). */
 export interface SocketOp {
   type: 'read' | 'write';
+  /**
+   * Set when the operation was on another layer than its list's `layer`: a TLS session that took
+   * the connection over after a proxy's CONNECT records its plaintext reads and writes ("tls").
+   */
+  layer?: 'tcp' | 'tls';
   callAt: number;
   returnAt?: number;
   dataLen: number;
