@@ -5,7 +5,17 @@
  * goes in as Text nodes.
  */
 
-import type { CapturedBody, DnsQuery, HeaderPair, HttpRequest, PeerCert, SocketOp, StackFrame, TlsTunnel } from '../src/trace/types';
+import type {
+  CapturedBody,
+  DnsQuery,
+  HeaderPair,
+  HttpRequest,
+  PeerCert,
+  SocketOp,
+  StackFrame,
+  TlsTunnel,
+  WebSocketSession,
+} from '../src/trace/types';
 import { explainTlsError, TLS_ERROR_LABELS } from '../src/trace/tlsErrors';
 import { kernelFacts } from '../src/trace/kernel';
 import { bodyView, MAX_SHOWN_TEXT } from './body';
@@ -252,7 +262,7 @@ export class DetailView {
       ['Started', Number.isFinite(start) ? `+${formatMs(start)}` : '—'],
       ['Request sent', req.reqSentAt !== undefined ? `+${formatMs(req.reqSentAt)}` : '—'],
       ['First byte', req.respRecvAt !== undefined ? `+${formatMs(req.respRecvAt)}` : '—'],
-      ['Done', req.respDoneAt !== undefined ? `+${formatMs(req.respDoneAt)}` : row.cls === 'pending' ? 'pending' : '—'],
+      ['Done', req.respDoneAt !== undefined ? `+${formatMs(req.respDoneAt)}` : row.cls === 'pending' ? 'pending' : isStreaming(req) ? 'streaming' : '—'],
       ['Connection', req.reusedConn ? 'reused (no DNS/connect/TLS)' : req.tcpConn ? 'new' : '—'],
     ];
     // On HTTP/2 the stream shares its session's connection: the phases above are the stream's.
@@ -280,8 +290,9 @@ export class DetailView {
       ['Client', req.client],
       ['Remote address', conn?.addrTuple ? formatHostPort(conn.addrTuple.dstIP, conn.addrTuple.dstPort) : '—'],
       ['Request body', formatBytes(req.reqContentLen)],
-      ['Response body', formatBytes(req.respContentLen)],
+      ['Response body', responseBodyText(req)],
     ];
+    if (req.respEvents !== undefined) general.push(['Events', `${formatCount(req.respEvents)}${isStreaming(req) ? ' so far (streaming)' : ''}`]);
     if (req.proxy) general.push(['Proxy', req.proxy.url]);
     if (req.redirectedFrom) {
       const link = h('span', 'link', { role: 'link', tabindex: '0' }, from ? from.req.reqURL : req.redirectedFrom);
@@ -294,6 +305,7 @@ export class DetailView {
     return [
       h('h3', null, null, 'General'),
       kv(general),
+      ...(req.webSocket ? webSocketSection(req.webSocket) : []),
       h('h3', null, null, `Response headers (${req.respHeaders?.length ?? 0})`),
       headerTable(req.respHeaders, row.cls === 'pending' ? 'No response yet.' : 'No response headers recorded.'),
       h('h3', null, null, `Request headers (${req.reqHeaders?.length ?? 0})`),
@@ -712,6 +724,52 @@ export class DetailView {
   }
 }
 
+/** A response whose head arrived and whose body is still coming (no end, no error). */
+function isStreaming(req: HttpRequest): boolean {
+  return req.respStatusCode !== undefined && req.respDoneAt === undefined && !req.reqError && req.respContentLen !== undefined && !req.webSocket;
+}
+
+/** "12 kB", "12 kB so far (streaming)", or "0 B — not read: the program closed the response (not an error)". */
+function responseBodyText(req: HttpRequest): string {
+  const size = formatBytes(req.respContentLen);
+  if (req.respClosedEarly) return `${size} — not read to its end: the program closed the response (not an error)`;
+  if (isStreaming(req)) return `${size} so far (streaming)`;
+  return size;
+}
+
+/** The WebSocket connection a 101 opened: lifetime, close, traffic each way, messages if recorded. */
+function webSocketSection(ws: WebSocketSession): Child[] {
+  const close =
+    ws.closedBy !== undefined
+      ? `${ws.closeCode ?? 'no code'}${ws.closeReason ? ` "${ws.closeReason}"` : ''}, by the ${ws.closedBy}`
+      : ws.closeAt !== undefined
+        ? 'no close frame (connection dropped)'
+        : '—';
+  const out: Child[] = [
+    h('h3', null, null, 'WebSocket'),
+    kv([
+      ['Opened', `+${formatMs(ws.openAt)}`],
+      ['Closed', ws.closeAt !== undefined ? `+${formatMs(ws.closeAt)} (after ${formatMs(ws.closeAt - ws.openAt)})` : 'open'],
+      ['Close', close],
+      ['Sent', `${formatCount(ws.sentMessages)} messages, ${formatBytes(ws.sentBytes)}`],
+      ['Received', `${formatCount(ws.recvMessages)} messages, ${formatBytes(ws.recvBytes)}`],
+    ]),
+  ];
+  const msgs = ws.messages;
+  if (msgs && msgs.length) {
+    const shown = msgs.slice(0, MAX_SOCKET_OPS_SHOWN);
+    out.push(
+      table(
+        ['Time', 'Direction', 'Type', 'Payload'],
+        shown.map((m) => [`+${formatMs(m.endAt)}`, m.dir === 'sent' ? '↑ sent' : '↓ received', m.type, formatBytes(m.len)]),
+      ),
+    );
+    const more = msgs.length - shown.length + (ws.droppedMessages ?? 0);
+    if (more > 0) out.push(h('div', 'note', null, `${formatCount(more)} more messages not shown.`));
+  }
+  return out;
+}
+
 /** A two-column key/value table. */
 function kv(rows: Array<[string, Child]>): HTMLElement {
   const el = h('div', 'kv', { role: 'table' });
@@ -903,7 +961,15 @@ function socketOpsSection(
           during(op) ? 'in-request' : null,
           null,
           h('td', 'num', null, String(i + 1)),
-          h('td', null, null, icon(op.type === 'read' ? 'arrow-left' : 'arrow-right'), ` ${op.type === 'read' ? 'read' : 'write'}`),
+          h(
+            'td',
+            null,
+            null,
+            icon(op.type === 'read' ? 'arrow-left' : 'arrow-right'),
+            ` ${op.type === 'read' ? 'read' : 'write'}`,
+            // A TLS session that took the connection over after a proxy's CONNECT: plaintext.
+            op.layer === 'tls' ? ' (TLS)' : '',
+          ),
           h('td', 'num', null, formatAt(op.callAt)),
           h('td', 'num', null, formatMs(took)),
           h('td', 'num', null, formatCount(op.dataLen || 0)),

@@ -323,7 +323,8 @@ function installLifecycleHooks(t: Tracer, hook: Hook): void {
     if (s !== undefined && !s.done && !this.destroyed && hook.enabled) {
       t.guard(hook, () => {
         s.destroyedByProgram = true;
-        if (inTimer()) s.timedOut = true;
+        // An AbortController aborted from a timer is still an abort (its error says so).
+        if (inTimer() && !isAbortError(err)) s.timedOut = true;
         if (err) s.destroyError = err;
         else if (!s.gotResponse) {
           // Should no error follow, the 'close' still ends the record ('close' listeners change nothing).
@@ -344,6 +345,16 @@ function installLifecycleHooks(t: Tracer, hook: Hook): void {
 function inTimer(): boolean {
   const r = executionAsyncResource() as { _onTimeout?: unknown; _idleTimeout?: unknown } | null | undefined;
   return r != null && typeof r._onTimeout === 'function' && typeof r._idleTimeout === 'number';
+}
+
+/**
+ * An error that says the program cancelled: Node's AbortError (an AbortSignal, whose reason
+ * tells a timeout apart: toRequestError reads it), axios's CanceledError.
+ */
+function isAbortError(err: unknown): boolean {
+  if (typeof err !== 'object' || err === null) return false;
+  const e = err as { name?: unknown; code?: unknown };
+  return e.name === 'AbortError' || e.name === 'CanceledError' || e.code === 'ABORT_ERR' || e.code === 'ERR_CANCELED';
 }
 
 /** The error recorded when the program stopped a request or response without giving one. */

@@ -338,7 +338,8 @@ export function toRequestError(err: unknown, progress: Progress): RequestError {
     strOf(cause?.name) === 'TimeoutError' ||
     code === 'ETIMEDOUT' ||
     (typeof code === 'string' && /^UND_ERR_.*TIMEOUT$/.test(code));
-  const aborted = timeout || name === 'AbortError' || code === 'ABORT_ERR' || code === 'ECONNABORTED' || code === 'UND_ERR_ABORTED';
+  // A timeout is not an abort: it carries `timedOut` alone.
+  const aborted = !timeout && (name === 'AbortError' || code === 'ABORT_ERR' || code === 'ECONNABORTED' || code === 'UND_ERR_ABORTED');
   if (aborted) out.aborted = true;
   if (timeout) out.timedOut = true;
   out.phase = phaseOf(code, strOf(root.syscall), progress);

@@ -8,7 +8,7 @@ import { formatMs, isFailed } from './diagnosis';
 import { contextOf, indexRecords } from './enrich';
 import { kernelFacts, kernelLine, tupleText } from './kernel';
 import { phaseSegments, requestStartAt, totalTime, type Phase } from './timings';
-import type { HttpRequest, Trace } from './types';
+import type { HttpRequest, Trace, WebSocketSession } from './types';
 
 /** Options of renderTrace(). */
 export interface RenderOptions {
@@ -103,8 +103,29 @@ export function statusLabel(req: HttpRequest): string {
     if (e.aborted) return 'ABORTED';
     return sanitize(e.code ?? e.cause?.code ?? 'ERROR');
   }
-  if (req.respStatusCode !== undefined) return String(req.respStatusCode);
+  if (req.respStatusCode !== undefined) {
+    if (req.webSocket) return `${req.respStatusCode} websocket`;
+    if (isStreaming(req)) return `${req.respStatusCode} streaming`;
+    return String(req.respStatusCode);
+  }
   return 'pending';
+}
+
+/** A response whose head arrived and whose body is still coming (bytes so far, no end, no error). */
+export function isStreaming(req: HttpRequest): boolean {
+  return req.respStatusCode !== undefined && req.respDoneAt === undefined && !req.reqError && req.respContentLen !== undefined && !req.webSocket;
+}
+
+/** "open 1.2 s, closed 4000 "bye" by the client; sent 2 messages (33 B), received 2 (21 B)". */
+export function webSocketLine(ws: WebSocketSession): string {
+  const life = ws.closeAt !== undefined ? `open ${formatMs(ws.closeAt - ws.openAt)} ms` : 'still open';
+  const close =
+    ws.closedBy !== undefined
+      ? `, closed ${ws.closeCode ?? 'without a code'}${ws.closeReason ? ` "${sanitize(ws.closeReason)}"` : ''} by the ${ws.closedBy}`
+      : ws.closeAt !== undefined
+        ? ', dropped without a close frame'
+        : '';
+  return `${life}${close}; sent ${ws.sentMessages} message${ws.sentMessages === 1 ? '' : 's'} (${formatBytes(ws.sentBytes)}), received ${ws.recvMessages} (${formatBytes(ws.recvBytes)})`;
 }
 
 function statusColor(req: HttpRequest): number {
@@ -360,6 +381,15 @@ export function renderTrace(trace: Trace, options: RenderOptions = {}): string {
       lines.push(`     ${paint(sanitize(r.diagnosis), isFailed(r) ? 31 : 33, color)}`);
       const where2 = initiatorLine(r);
       if (where2) lines.push(`     ${paint(where2, 90, color)}`);
+    }
+  }
+  const sockets = rows.map((row, i) => ({ row, n: i + 1 })).filter(({ row }) => row.req.webSocket);
+  if (sockets.length > 0) {
+    lines.push('');
+    lines.push(paint('WebSockets', 1, color));
+    for (const { row, n } of sockets) {
+      lines.push(`  ${fit(`#${n} ${sanitize(row.req.reqURL)}`, Math.max(20, width - 4)).trimEnd()}`);
+      lines.push(`     ${webSocketLine(row.req.webSocket!)}`);
     }
   }
   lines.push(...renderKernel(trace, rows, width, color));

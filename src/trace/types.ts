@@ -39,9 +39,16 @@ export interface RequestError {
   address?: string;
   port?: number;
   hostname?: string;
-  /** True when the request was aborted (AbortSignal, `req.destroy()`), including timeouts. */
+  /**
+   * True when the program aborted the request (AbortSignal, `req.destroy()`, a client's cancel).
+   * A timeout sets `timedOut` instead (traces written before may have both).
+   */
   aborted?: boolean;
-  /** True when the abort came from a timeout (AbortSignal.timeout, socket timeout). */
+  /**
+   * True when the request ended by a timeout: the client's own (axios/got/needle `timeout`,
+   * `req.setTimeout` + destroy, AbortSignal.timeout) or the socket's. `message` is the error the
+   * program got.
+   */
   timedOut?: boolean;
   /** The underlying cause's code/message when the error wraps another (fetch's "fetch failed"). */
   cause?: { code?: string; message: string };

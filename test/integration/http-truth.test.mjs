@@ -91,7 +91,7 @@ for (const { label, bin } of nodeBinaries()) {
   test(`${label}: a client's own timeout is a timeout with what the program got; an abort is an abort`, async () => {
     server.seen.clear();
     const { trace, program } = await traced(bin, ['timeouts']);
-    for (const id of ['t1', 't2', 't3', 't4', 't5']) {
+    for (const id of ['t1', 't2', 't3', 't4', 't5', 't9']) {
       const r = byReqId(trace, id);
       assert.ok(server.seen.has(id), `the server got ${id}`);
       assert.equal(r.respStatusCode, undefined);
@@ -102,10 +102,13 @@ for (const { label, bin } of nodeBinaries()) {
       assert.equal(r.reqError.code, program.get(id).code, `${id}: the code the program got`);
     }
     assert.equal(program.get('t1').message, 'timeout of 300ms exceeded');
-    const abort = byReqId(trace, 't6');
-    assert.equal(abort.reqError.aborted, true);
-    assert.equal(abort.reqError.timedOut, undefined);
-    assert.equal(abort.reqError.message, program.get('t6').message);
+    for (const id of ['t6', 't7', 't8']) {
+      const abort = byReqId(trace, id);
+      assert.ok(server.seen.has(id), `the server got ${id}`);
+      assert.equal(abort.reqError.aborted, true, `${id}: ${JSON.stringify(abort.reqError)}`);
+      assert.equal(abort.reqError.timedOut, undefined, `${id}: an abort is not a timeout`);
+      assert.equal(abort.reqError.message, program.get(id).message);
+    }
   });
 
   test(`${label}: WebSocket upgrades get their 101, lifetime, messages, bytes and close`, async () => {

@@ -69,6 +69,23 @@ const scenarios = {
       req.on('finish', () => setImmediate(() => ac.abort()));
       req.on('error', (e) => (out({ id: 't6', ...errOf(e) }), resolve()));
     });
+    // An AbortController aborted from a timer is still an abort: the program got an AbortError.
+    await new Promise((resolve) => {
+      const ac = new AbortController();
+      setTimeout(() => ac.abort(), 200);
+      http.get(`${base}/slow?id=t7`, { signal: ac.signal }).on('error', (e) => (out({ id: 't7', ...errOf(e) }), resolve()));
+    });
+    try {
+      const ac = new AbortController();
+      setTimeout(() => ac.abort(), 200);
+      await axios.get(`${base}/slow?id=t8`, { signal: ac.signal });
+    } catch (e) {
+      out({ id: 't8', ...errOf(e) });
+    }
+    // AbortSignal.timeout: a timeout, whose AbortError carries the TimeoutError as its cause.
+    await new Promise((resolve) => {
+      http.get(`${base}/slow?id=t9`, { signal: AbortSignal.timeout(200) }).on('error', (e) => (out({ id: 't9', ...errOf(e) }), resolve()));
+    });
   },
 
   async websocket() {
