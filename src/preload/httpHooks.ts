@@ -208,7 +208,24 @@ function onStart(t: Tracer, hook: Hook, req: TracedRequest): void {
     fields.reqContentLen = reqBody.size;
   }
   t.record('httpRequests', s.id, fields);
-  if (req.method === 'CONNECT' || req.getHeader('upgrade') !== undefined) watchUpgrade(t, hook, req, s);
+  if (req.method === 'CONNECT' || asksUpgrade(req)) watchUpgrade(t, hook, req, s);
+}
+
+/** Node's symbol for a request's header table (`kOutHeaders`), found on the first request. */
+let outHeaders: symbol | null | undefined;
+
+/**
+ * True when the request has an Upgrade header. Reads Node's header table (name → [name, value],
+ * lower-case keys) directly: `getHeader()` lower-cases its argument on every call, and this runs
+ * for every request.
+ */
+function asksUpgrade(req: TracedRequest): boolean {
+  if (outHeaders === undefined) outHeaders = Object.getOwnPropertySymbols(req).find((k) => k.description === 'kOutHeaders') ?? null;
+  if (outHeaders === null) return req.getHeader('upgrade') !== undefined;
+  const table = (req as unknown as Record<symbol, Record<string, unknown> | null | undefined>)[outHeaders];
+  // Headers given as an array are written straight into the header block, with no table.
+  if (table == null) return typeof req._header === 'string' && /\r\nupgrade:/i.test(req._header);
+  return table.upgrade !== undefined;
 }
 
 /**
@@ -442,14 +459,19 @@ class SseCounter {
   }
 }
 
-/** The value of a response header, read from `rawHeaders` (`res.headers` is built lazily). */
-function rawHeader(res: IncomingMessage, lower: string): string | undefined {
+/**
+ * True for a `text/event-stream` response. Reads `rawHeaders` (`res.headers` is built lazily,
+ * on first use) and lower-cases nothing unless a name has the length of "content-type".
+ */
+function isEventStream(res: IncomingMessage): boolean {
   const raw = res.rawHeaders;
   for (let i = 0; i + 1 < raw.length; i += 2) {
     const name = raw[i];
-    if (name.length === lower.length && name.toLowerCase() === lower) return raw[i + 1];
+    if (name.length !== 12 || (name !== 'content-type' && name !== 'Content-Type' && name.toLowerCase() !== 'content-type')) continue;
+    const v = raw[i + 1];
+    return v.length >= 17 && (v.charCodeAt(0) | 32) === 116 && v.slice(0, 17).toLowerCase() === 'text/event-stream';
   }
-  return undefined;
+  return false;
 }
 
 function onResponse(t: Tracer, req: TracedRequest, res: IncomingMessage): void {
@@ -460,8 +482,7 @@ function onResponse(t: Tracer, req: TracedRequest, res: IncomingMessage): void {
   s.sent = true;
   s.sentAt = Math.min(sentAtOf(s, req.socket ? connOf.get(req.socket) : undefined) ?? at, at);
   s.respRecvAt = at;
-  const ct = rawHeader(res, 'content-type');
-  if (ct !== undefined && /^\s*text\/event-stream/i.test(ct)) s.sse = new SseCounter();
+  if (isEventStream(res)) s.sse = new SseCounter();
   const fields: Record<string, unknown> = {
     reqSentAt: s.sentAt,
     respRecvAt: at,
