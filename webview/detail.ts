@@ -262,7 +262,16 @@ export class DetailView {
       ['Started', Number.isFinite(start) ? `+${formatMs(start)}` : '—'],
       ['Request sent', req.reqSentAt !== undefined ? `+${formatMs(req.reqSentAt)}` : '—'],
       ['First byte', req.respRecvAt !== undefined ? `+${formatMs(req.respRecvAt)}` : '—'],
-      ['Done', req.respDoneAt !== undefined ? `+${formatMs(req.respDoneAt)}` : row.cls === 'pending' ? 'pending' : isStreaming(req) ? 'streaming' : '—'],
+      [
+        'Done',
+        req.respDoneAt !== undefined
+          ? `+${formatMs(req.respDoneAt)}`
+          : row.cls === 'pending'
+            ? 'pending'
+            : isStreaming(req)
+              ? 'streaming'
+              : '—',
+      ],
       ['Connection', req.reusedConn ? 'reused (no DNS/connect/TLS)' : req.tcpConn ? 'new' : '—'],
     ];
     // On HTTP/2 the stream shares its session's connection: the phases above are the stream's.
@@ -292,7 +301,8 @@ export class DetailView {
       ['Request body', formatBytes(req.reqContentLen)],
       ['Response body', responseBodyText(req)],
     ];
-    if (req.respEvents !== undefined) general.push(['Events', `${formatCount(req.respEvents)}${isStreaming(req) ? ' so far (streaming)' : ''}`]);
+    if (req.respEvents !== undefined)
+      general.push(['Events', `${formatCount(req.respEvents)}${isStreaming(req) ? ' so far (streaming)' : ''}`]);
     if (req.proxy) general.push(['Proxy', req.proxy.url]);
     if (req.redirectedFrom) {
       const link = h('span', 'link', { role: 'link', tabindex: '0' }, from ? from.req.reqURL : req.redirectedFrom);
@@ -726,7 +736,9 @@ export class DetailView {
 
 /** A response whose head arrived and whose body is still coming (no end, no error). */
 function isStreaming(req: HttpRequest): boolean {
-  return req.respStatusCode !== undefined && req.respDoneAt === undefined && !req.reqError && req.respContentLen !== undefined && !req.webSocket;
+  return (
+    req.respStatusCode !== undefined && req.respDoneAt === undefined && !req.reqError && req.respContentLen !== undefined && !req.webSocket
+  );
 }
 
 /** "12 kB", "12 kB so far (streaming)", or "0 B — not read: the program closed the response (not an error)". */

@@ -255,7 +255,16 @@ function watchUpgrade(t: Tracer, hook: Hook, req: TracedRequest, s: ReqState): v
  * WebSocket goes on as a WebSocket connection, observed on its socket. `unheard`: the program
  * had no listener, so Node closed the connection.
  */
-function onUpgrade(t: Tracer, hook: Hook, req: TracedRequest, s: ReqState, res: IncomingMessage, socket: object | undefined, head: Uint8Array | undefined, unheard: boolean): void {
+function onUpgrade(
+  t: Tracer,
+  hook: Hook,
+  req: TracedRequest,
+  s: ReqState,
+  res: IncomingMessage,
+  socket: object | undefined,
+  head: Uint8Array | undefined,
+  unheard: boolean,
+): void {
   onResponse(t, req, res);
   s.done = true;
   const at = now();

@@ -118,7 +118,14 @@ const PROGRESS_MS = 200;
  * Starts observing an upgraded WebSocket `socket` for the request record `id`; `head` is what
  * arrived after the 101 response in the same read (the library unshifts it back into the socket).
  */
-export function observeWebSocket(t: Tracer, hook: Hook, id: string, socket: object, head: Uint8Array | undefined, openAt: number): WebSocketSession {
+export function observeWebSocket(
+  t: Tracer,
+  hook: Hook,
+  id: string,
+  socket: object,
+  head: Uint8Array | undefined,
+  openAt: number,
+): WebSocketSession {
   const ws: WebSocketSession = { openAt, sentMessages: 0, recvMessages: 0, sentBytes: 0, recvBytes: 0 };
   const max = t.config.sockTrace ? Math.max(0, t.config.sockTraceMaxOps ?? 1000) : 0;
   if (max > 0) {
@@ -182,18 +189,23 @@ export function observeWebSocket(t: Tracer, hook: Hook, id: string, socket: obje
     return push.call(this, chunk, enc);
   });
   const writeGeneric = s._writeGeneric;
-  overrideMethod(s, '_writeGeneric', function (this: unknown, writev: boolean, data: unknown, encoding: BufferEncoding, cb: (err?: Error | null) => void) {
-    if (hook.enabled) {
-      t.guard(hook, () => {
-        if (!writev) write(typeof data === 'string' ? Buffer.from(data, encoding) : data);
-        else for (const e of data as Array<{ chunk?: unknown; encoding?: BufferEncoding } | Uint8Array>) {
-          const c = e instanceof Uint8Array ? e : e.chunk;
-          write(typeof c === 'string' ? Buffer.from(c, (e as { encoding?: BufferEncoding }).encoding) : c);
-        }
-      });
-    }
-    return writeGeneric.call(this, writev, data, encoding, cb);
-  });
+  overrideMethod(
+    s,
+    '_writeGeneric',
+    function (this: unknown, writev: boolean, data: unknown, encoding: BufferEncoding, cb: (err?: Error | null) => void) {
+      if (hook.enabled) {
+        t.guard(hook, () => {
+          if (!writev) write(typeof data === 'string' ? Buffer.from(data, encoding) : data);
+          else
+            for (const e of data as Array<{ chunk?: unknown; encoding?: BufferEncoding } | Uint8Array>) {
+              const c = e instanceof Uint8Array ? e : e.chunk;
+              write(typeof c === 'string' ? Buffer.from(c, (e as { encoding?: BufferEncoding }).encoding) : c);
+            }
+        });
+      }
+      return writeGeneric.call(this, writev, data, encoding, cb);
+    },
+  );
   // A 'close' listener changes nothing for the socket's owner.
   s.once('close', () => {
     t.guard(hook, () => {

@@ -113,7 +113,9 @@ export function statusLabel(req: HttpRequest): string {
 
 /** A response whose head arrived and whose body is still coming (bytes so far, no end, no error). */
 export function isStreaming(req: HttpRequest): boolean {
-  return req.respStatusCode !== undefined && req.respDoneAt === undefined && !req.reqError && req.respContentLen !== undefined && !req.webSocket;
+  return (
+    req.respStatusCode !== undefined && req.respDoneAt === undefined && !req.reqError && req.respContentLen !== undefined && !req.webSocket
+  );
 }
 
 /** "open 1.2 s, closed 4000 "bye" by the client; sent 2 messages (33 B), received 2 (21 B)". */

@@ -158,13 +158,18 @@ for (const { label, bin } of nodeBinaries()) {
     const tunnel = byId(trace, 'tcpConns', inner.tcpConn);
     assert.equal(tunnel.requestCount, 2, 'the CONNECT and the request through it');
     const tlsOps = tunnel.socketTrace.socketOps.filter((o) => o.layer === 'tls');
-    assert.ok(tlsOps.some((o) => o.type === 'write'), 'the request written through the tunnel');
+    assert.ok(
+      tlsOps.some((o) => o.type === 'write'),
+      'the request written through the tunnel',
+    );
     assert.ok(tlsOps.filter((o) => o.type === 'read').reduce((n, o) => n + o.dataLen, 0) > 5000, 'the response read through the tunnel');
     const viaAgent = byReqId(trace, 'k3');
     assert.equal(viaAgent.respContentLen, program.get('k3').bytes);
     const agentConn = byId(trace, 'tcpConns', viaAgent.tcpConn);
     assert.equal(agentConn.requestCount, 1, 'https-proxy-agent writes its CONNECT itself: one HTTP request');
-    assert.ok(agentConn.socketTrace.socketOps.filter((o) => o.layer === 'tls' && o.type === 'read').reduce((n, o) => n + o.dataLen, 0) > 6000);
+    assert.ok(
+      agentConn.socketTrace.socketOps.filter((o) => o.layer === 'tls' && o.type === 'read').reduce((n, o) => n + o.dataLen, 0) > 6000,
+    );
   });
 
   test(`${label}: server-sent events and a chunked response show their progress while open, and end`, async () => {
@@ -185,7 +190,8 @@ for (const { label, bin } of nodeBinaries()) {
           const r = collector.session.snapshot().httpRequests.find((x) => x.reqURL.endsWith(`id=${id}`));
           const seen = server.seen.get(id);
           const want = id === 's1' ? seen?.events === 2 && r?.respEvents === 2 : true;
-          if (r && seen && want && r.respContentLen === seen.bodyBytes && seen.bodyBytes > 0 && (id !== 'c1' || seen.bodyBytes === 5)) return r;
+          if (r && seen && want && r.respContentLen === seen.bodyBytes && seen.bodyBytes > 0 && (id !== 'c1' || seen.bodyBytes === 5))
+            return r;
           assert.ok(Date.now() < deadline, `no progress of ${id} while open: ${JSON.stringify(r)} vs ${JSON.stringify(seen)}; ${stderr}`);
           await new Promise((res) => setTimeout(res, 50));
         }

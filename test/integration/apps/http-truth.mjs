@@ -112,7 +112,14 @@ const scenarios = {
     });
     // An Upgrade request without an 'upgrade' listener: Node destroys the socket.
     await new Promise((resolve) => {
-      const req = http.request(`${base}/ws?id=w3`, { headers: { Connection: 'Upgrade', Upgrade: 'websocket', 'Sec-WebSocket-Key': 'dGhlIHNhbXBsZSBub25jZQ==', 'Sec-WebSocket-Version': '13' } });
+      const req = http.request(`${base}/ws?id=w3`, {
+        headers: {
+          Connection: 'Upgrade',
+          Upgrade: 'websocket',
+          'Sec-WebSocket-Key': 'dGhlIHNhbXBsZSBub25jZQ==',
+          'Sec-WebSocket-Version': '13',
+        },
+      });
       const events = [];
       for (const ev of ['response', 'error', 'close']) req.on(ev, (x) => events.push(ev === 'error' ? `error:${x.code}` : ev));
       req.on('close', () => setTimeout(() => (out({ id: 'w3', events }), resolve()), 50));
