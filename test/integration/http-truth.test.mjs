@@ -24,7 +24,7 @@ before(async () => {
   server = await startTruthServer();
   servers = await startServers();
   proxies = await startProxies();
-  env = { NT_BASE: server.url, NT_HTTPS: servers.urls.https, NT_PROXIES: JSON.stringify(proxies.ports) };
+  env = { NT_BASE: server.url, NT_SECURE: server.secureUrl, NT_HTTPS: servers.urls.https, NT_PROXIES: JSON.stringify(proxies.ports) };
 });
 after(async () => {
   await proxies.close();
@@ -141,6 +141,13 @@ for (const { label, bin } of nodeBinaries()) {
     assert.deepEqual([w2.closedBy, w2.closeCode, w2.closeReason], ['server', s2.closeCode, s2.closeReason]);
     assert.equal(w2.recvMessages, s2.sent.length);
     assert.equal(w2.sentMessages, 0);
+    const w4 = byReqId(trace, 'w4');
+    const s4 = server.seen.get('w4');
+    assert.equal(w4.respStatusCode, 101);
+    assert.ok(w4.tlsTunnel, 'over TLS');
+    assert.deepEqual([w4.webSocket.sentMessages, w4.webSocket.recvMessages], [s4.recv.length, s4.sent.length]);
+    assert.deepEqual([w4.webSocket.closedBy, w4.webSocket.closeCode], ['client', s4.closeCode]);
+    assert.equal(w4.webSocket.sentBytes, frame(300, true) + frame(2, true), 'frames counted above TLS');
     assert.equal(byReqId(trace, 'w3').respClosedEarly, true);
     assert.equal(byReqId(trace, 'w3').webSocket, undefined);
   });

@@ -2,6 +2,8 @@
 // large body, a server that never answers, server-sent events and a long chunked response (the
 // test decides when they end), and WebSocket endpoints (ws). Records what it saw per `id`.
 import http from 'node:http';
+import https from 'node:https';
+import { pem } from './servers.mjs';
 import { WebSocketServer } from 'ws';
 
 /** Starts the server; `seen` maps each request's `id` to what the server saw and sent. */
@@ -91,7 +93,9 @@ export async function startTruthServer() {
     }
   });
   const wss = new WebSocketServer({ noServer: true });
-  server.on('upgrade', (req, socket, head) => {
+  // The same WebSocket endpoints over TLS (test CA), for wss://.
+  const secure = https.createServer({ key: pem('localhost.key'), cert: pem('localhost.pem') }, (req, res) => res.writeHead(404).end());
+  const onUpgrade = (req, socket, head) => {
     const url = new URL(req.url, 'http://x');
     const id = url.searchParams.get('id');
     note(id, { method: req.method, path: url.pathname, status: 101, recv: [], sent: [] });
@@ -108,21 +112,30 @@ export async function startTruthServer() {
       });
       ws.on('close', (code, reason) => note(id, { closeCode: code, closeReason: String(reason) }));
     });
+  };
+  server.on('upgrade', onUpgrade);
+  secure.on('upgrade', onUpgrade);
+  secure.on('secureConnection', (c) => {
+    sockets.add(c);
+    c.on('close', () => sockets.delete(c));
   });
   server.on('connection', (c) => {
     sockets.add(c);
     c.on('close', () => sockets.delete(c));
   });
   await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  await new Promise((r) => secure.listen(0, '127.0.0.1', r));
   return {
     url: `http://127.0.0.1:${server.address().port}`,
+    /** The TLS server's origin (certificate for localhost). */
+    secureUrl: `https://localhost:${secure.address().port}`,
     seen,
     open,
     async close() {
       for (const g of [...gates.values()]) g.resolve();
       for (const s of sockets) s.destroy();
       wss.close();
-      await new Promise((r) => server.close(r));
+      await Promise.all([server, secure].map((srv) => new Promise((r) => srv.close(r))));
     },
   };
 }

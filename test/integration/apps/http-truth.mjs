@@ -110,6 +110,16 @@ const scenarios = {
       ws.on('close', (code, reason) => (out({ id: 'w2', code, reason: String(reason) }), resolve()));
       ws.on('error', reject);
     });
+    // wss://: the frames are read above TLS.
+    if (process.env.NT_SECURE) {
+      await new Promise((resolve, reject) => {
+        const ws = new WebSocket(`${process.env.NT_SECURE.replace(/^https/, 'wss')}/ws?id=w4`, { ca });
+        ws.on('open', () => ws.send('x'.repeat(300)));
+        ws.on('message', () => ws.close(1000));
+        ws.on('close', (code) => (out({ id: 'w4', code }), resolve()));
+        ws.on('error', reject);
+      });
+    }
     // An Upgrade request without an 'upgrade' listener: Node destroys the socket.
     await new Promise((resolve) => {
       const req = http.request(`${base}/ws?id=w3`, {
