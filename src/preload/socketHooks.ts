@@ -342,13 +342,14 @@ type WriteGeneric = (writev: boolean, data: unknown, encoding: BufferEncoding, c
  * `push` and `_writeGeneric` on the instance: no listener, so flow mode and chunking are
  * unchanged. Under TLS these are the TLS socket's plaintext reads and writes. `into`: the list
  * of the connection underneath, for a TLS session over a CONNECT tunnel (its ops are marked
- * with their layer when the list's is another).
+ * with their layer).
  */
 function traceSocketOps(t: Tracer, hook: Hook, socket: AnySocket, conn: ConnState, into?: NonNullable<ConnState['socketTrace']>): void {
   const max = Math.max(0, t.config.sockTraceMaxOps ?? 1000);
   const layer = conn.tls ? ('tls' as const) : ('tcp' as const);
   const trace = into ?? (conn.socketTrace = { socketOps: [] as SocketOp[], droppedOps: 0, layer });
-  const mark = trace.layer !== layer ? layer : undefined;
+  // Ops of a session over a tunnel are marked even when the list is TLS too (an HTTPS proxy).
+  const mark = into ? layer : undefined;
   const keep = (op: SocketOp): boolean => {
     if (mark) op.layer = mark;
     if (trace.socketOps.length < max) {

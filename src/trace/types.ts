@@ -228,8 +228,9 @@ export interface Dial {
 export interface SocketOp {
   type: 'read' | 'write';
   /**
-   * Set when the operation was on another layer than its list's `layer`: a TLS session that took
-   * the connection over after a proxy's CONNECT records its plaintext reads and writes ("tls").
+   * Set on the operations of a TLS session that took the connection over after a proxy's
+   * CONNECT: its plaintext reads and writes ("tls"), recorded in the connection's list after the
+   * CONNECT exchange (whose own ops have the list's `layer`).
    */
   layer?: 'tcp' | 'tls';
   callAt: number;

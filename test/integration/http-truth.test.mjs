@@ -179,6 +179,29 @@ for (const { label, bin } of nodeBinaries()) {
     );
   });
 
+  test(`${label}: --sock-trace records the TLS session over undici ProxyAgent's tunnels (HTTP and HTTPS proxy)`, async () => {
+    const res = await runTraced(bin, 'proxies.mjs', {
+      env: { NT_URLS: JSON.stringify(servers.urls), NT_PROXIES: JSON.stringify(proxies.ports) },
+      cliArgs: ['--sock-trace'],
+    });
+    assert.equal(res.code, 0, res.stderr);
+    for (const [suffix, size] of [
+      ['/tunnel?size=43', 43],
+      ['/tls-in-tls?size=44', 44],
+    ]) {
+      const r = res.trace.httpRequests.find((x) => x.reqURL.endsWith(suffix));
+      const ops = byId(res.trace, 'tcpConns', r.tcpConn).socketTrace.socketOps;
+      const inner = ops.filter((o) => o.layer === 'tls');
+      assert.ok(
+        inner.some((o) => o.type === 'write'),
+        `${suffix}: the request written through the tunnel`,
+      );
+      const read = inner.filter((o) => o.type === 'read').reduce((n, o) => n + o.dataLen, 0);
+      assert.ok(read > size, `${suffix}: the response (${size} B of body) read through the tunnel: ${read}`);
+      assert.ok(ops.findIndex((o) => o.layer === 'tls') > 0, `${suffix}: after the CONNECT exchange`);
+    }
+  });
+
   test(`${label}: server-sent events and a chunked response show their progress while open, and end`, async () => {
     server.seen.clear();
     const collector = await core.startCollector({ description: 'streams' });
