@@ -166,11 +166,8 @@ function onStart(t: Tracer, hook: Hook, req: TracedRequest): void {
   const s = state;
   const conn = req.socket ? connOf.get(req.socket) : undefined;
   const reused = req.reusedSocket === true || (conn !== undefined && conn.requestCount > 0);
-  if (conn) {
-    conn.requestCount++;
-    // A request through a CONNECT tunnel counts on the proxy connection that carries it.
-    if (conn.tunnelOf) conn.tunnelOf.requestCount++;
-  }
+  // (A request through a CONNECT tunnel counts on the proxy connection too: see onTunnel.)
+  if (conn) conn.requestCount++;
   const protocol = req.protocol ?? req.agent?.protocol;
   const fields: Record<string, unknown> = {
     client: protocol === 'https:' ? 'https' : 'http',

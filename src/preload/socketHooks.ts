@@ -102,6 +102,16 @@ function onTunnel(t: Tracer, hook: Hook, socket: tls.TLSSocket, outer: ConnState
     closed: false,
     tunnelOf: base,
   };
+  // A request over the tunnel counts on the connection that carries it, whichever hook counts it.
+  let own = 0;
+  Object.defineProperty(conn, 'requestCount', {
+    enumerable: true,
+    get: () => own,
+    set: (n: number) => {
+      base.requestCount += n - own;
+      own = n;
+    },
+  });
   connOf.set(socket, conn);
   // TLS takes the connection over: its reads and writes go on in the connection's op list.
   if (base.socketTrace) traceSocketOps(t, hook, socket as unknown as AnySocket, conn, base.socketTrace);

@@ -179,7 +179,7 @@ for (const { label, bin } of nodeBinaries()) {
     );
   });
 
-  test(`${label}: --sock-trace records the TLS session over undici ProxyAgent's tunnels (HTTP and HTTPS proxy)`, async () => {
+  test(`${label}: undici ProxyAgent's tunnels (HTTP and HTTPS proxy) count their requests; --sock-trace records the TLS session over them`, async () => {
     const res = await runTraced(bin, 'proxies.mjs', {
       env: { NT_URLS: JSON.stringify(servers.urls), NT_PROXIES: JSON.stringify(proxies.ports) },
       cliArgs: ['--sock-trace'],
@@ -190,7 +190,9 @@ for (const { label, bin } of nodeBinaries()) {
       ['/tls-in-tls?size=44', 44],
     ]) {
       const r = res.trace.httpRequests.find((x) => x.reqURL.endsWith(suffix));
-      const ops = byId(res.trace, 'tcpConns', r.tcpConn).socketTrace.socketOps;
+      const conn = byId(res.trace, 'tcpConns', r.tcpConn);
+      assert.equal(conn.requestCount, 2, `${suffix}: the CONNECT and the request through it`);
+      const ops = conn.socketTrace.socketOps;
       const inner = ops.filter((o) => o.layer === 'tls');
       assert.ok(
         inner.some((o) => o.type === 'write'),
