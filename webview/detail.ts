@@ -5,6 +5,7 @@
  * goes in as Text nodes.
  */
 
+import { isStreaming } from '../src/trace/types';
 import type {
   CapturedBody,
   DnsQuery,
@@ -732,13 +733,6 @@ export class DetailView {
     }
     return [h('h3', null, null, 'Call stack'), list];
   }
-}
-
-/** A response whose head arrived and whose body is still coming (no end, no error). */
-function isStreaming(req: HttpRequest): boolean {
-  return (
-    req.respStatusCode !== undefined && req.respDoneAt === undefined && !req.reqError && req.respContentLen !== undefined && !req.webSocket
-  );
 }
 
 /** "12 kB", "12 kB so far (streaming)", or "0 B — not read: the program closed the response (not an error)". */

@@ -5,6 +5,7 @@
  */
 
 import { COLUMNS, MIN_COLUMN_WIDTH, type Column } from './columns';
+import { isStreaming } from '../src/trace/types';
 import { formatBytes, formatMs, formatTick } from './format';
 import { h, icon, setSafeAttr, setText } from './dom';
 import type { Row, SortKey, SortSpec, TraceModel } from './model';
@@ -239,7 +240,7 @@ export class RequestList {
       setText(c.client, req.client);
       setText(c.conn, req.tcpConn || req.reusedConn !== undefined ? (req.reusedConn ? 'reused' : 'new') : '—');
       c.conn.classList.toggle('muted', !!req.reusedConn);
-      setText(c.duration, row.duration === undefined ? (row.cls === 'pending' ? '…' : '—') : formatMs(row.duration));
+      setText(c.duration, row.duration === undefined ? (row.cls === 'pending' || isStreaming(req) ? '…' : '—') : formatMs(row.duration));
       setText(c.size, formatBytes(row.size));
       if (row.initiator) {
         let link = c.initiator.firstChild as HTMLElement | null;

@@ -8,7 +8,7 @@
  * followed by an "ssl" segment.
  */
 
-import type { HttpRequest, Timings } from '../src/trace/types';
+import { isStreaming, type HttpRequest, type Timings } from '../src/trace/types';
 
 /** The drawn phases in time order; `pending` is a request still waiting for its end. */
 export type Phase = 'blocked' | 'dns' | 'connect' | 'ssl' | 'send' | 'wait' | 'receive' | 'pending';
@@ -61,6 +61,7 @@ export function requestStart(req: HttpRequest): number {
 /** When the request ended (response done, or failed), or undefined while still pending. */
 export function requestEnd(req: HttpRequest): number | undefined {
   if (req.respDoneAt !== undefined) return req.respDoneAt;
+  if (isStreaming(req)) return undefined;
   const start = requestStart(req);
   if (req.timings && Number.isFinite(start) && (req.reqError || req.respStatusCode !== undefined)) {
     return start + totalTime(req.timings);
@@ -113,7 +114,8 @@ export function requestSegments(req: HttpRequest, now?: number): Segment[] {
     if (req.respRecvAt !== undefined) push('wait', req.respRecvAt - t);
     if (req.respDoneAt !== undefined) push('receive', req.respDoneAt - t);
   }
-  if (requestEnd(req) === undefined && now !== undefined && now > t) push('pending', now - t);
+  // A response still streaming is receiving, not pending.
+  if (requestEnd(req) === undefined && now !== undefined && now > t) push(isStreaming(req) ? 'receive' : 'pending', now - t);
   return out;
 }
 

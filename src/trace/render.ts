@@ -8,7 +8,7 @@ import { formatMs, isFailed } from './diagnosis';
 import { contextOf, indexRecords } from './enrich';
 import { kernelFacts, kernelLine, tupleText } from './kernel';
 import { phaseSegments, requestStartAt, totalTime, type Phase } from './timings';
-import type { HttpRequest, Trace, WebSocketSession } from './types';
+import { isStreaming, type HttpRequest, type Trace, type WebSocketSession } from './types';
 
 /** Options of renderTrace(). */
 export interface RenderOptions {
@@ -109,13 +109,6 @@ export function statusLabel(req: HttpRequest): string {
     return String(req.respStatusCode);
   }
   return 'pending';
-}
-
-/** A response whose head arrived and whose body is still coming (bytes so far, no end, no error). */
-export function isStreaming(req: HttpRequest): boolean {
-  return (
-    req.respStatusCode !== undefined && req.respDoneAt === undefined && !req.reqError && req.respContentLen !== undefined && !req.webSocket
-  );
 }
 
 /** "open 1.2 s, closed 4000 "bye" by the client; sent 2 messages (33 B), received 2 (21 B)". */
