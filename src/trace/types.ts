@@ -463,7 +463,9 @@ export const ID_PREFIX: Record<RecordKind, string> = {
  * no end and no error yet (a WebSocket's HTTP exchange ended with its 101).
  */
 export function isStreaming(req: HttpRequest): boolean {
-  return req.respStatusCode !== undefined && req.respDoneAt === undefined && !req.reqError && req.respContentLen !== undefined && !req.webSocket;
+  return (
+    req.respStatusCode !== undefined && req.respDoneAt === undefined && !req.reqError && req.respContentLen !== undefined && !req.webSocket
+  );
 }
 
 /** Returns an empty trace that began now. */
