@@ -555,7 +555,8 @@ function diagnoseError(ctx: DiagnosisContext, t: Timings): string {
     if (e.phase === 'tls') return diagnoseTls(ctx, code, t);
     if (e.timedOut && e.phase === 'connect') return diagnoseConnect(ctx, code);
     if (e.timedOut && e.phase === 'dns') return diagnoseDns(ctx, code, t);
-    const who = e.timedOut ? 'aborted by timeout' : 'aborted by the program';
+    // A timeout is not an abort: the program's (or the socket's) timer ended it.
+    const who = e.timedOut ? 'timed out' : 'aborted by the program';
     return `${who}${after(elapsed(ctx, t))} ${stateWhenStopped(ctx, t)}`;
   }
   const h2 = diagnoseHttp2(ctx, t);

@@ -256,7 +256,7 @@ const SCENARIOS = [
   },
   {
     name: 'first-byte-timeout',
-    want: re(`aborted by timeout after \\d+ ms while waiting for the server's first byte \\(request sent to ${IP}:\\d+, no response\\)`),
+    want: re(`timed out after \\d+ ms while waiting for the server's first byte \\(request sent to ${IP}:\\d+, no response\\)`),
   },
   {
     name: 'reset-mid-body',

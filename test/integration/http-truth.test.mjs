@@ -67,6 +67,7 @@ for (const { label, bin } of nodeBinaries()) {
       const seen = server.seen.get(id);
       assert.equal(hop.respStatusCode, seen.status);
       assert.equal(hop.reqError, undefined, `${id}: ${JSON.stringify(hop.reqError)}`);
+      assert.doesNotMatch(hop.diagnosis ?? '', /abort|fail/);
       assert.equal(header(hop, 'location'), `/final?id=${id}-final`);
       assert.ok(hop.respDoneAt >= hop.respRecvAt, 'the hop ended');
       assert.ok(hop.respContentLen <= seen.bodyBytes);
@@ -100,6 +101,7 @@ for (const { label, bin } of nodeBinaries()) {
       assert.equal(r.reqError.phase, 'response', `${id}: sent, waiting for the response`);
       assert.equal(r.reqError.message, program.get(id).message, `${id}: the message the program got`);
       assert.equal(r.reqError.code, program.get(id).code, `${id}: the code the program got`);
+      assert.match(r.diagnosis, /^timed out after \d+ ms while waiting for the server's first byte/);
     }
     assert.equal(program.get('t1').message, 'timeout of 300ms exceeded');
     for (const id of ['t6', 't7', 't8']) {

@@ -398,7 +398,7 @@ const cases = [
     want: 'TLS handshake with localhost (127.0.0.1:8443) failed: the server closed the connection without answering the ClientHello (ECONNRESET)',
   },
   {
-    name: 'aborted by timeout while waiting for the first byte',
+    name: 'timed out while waiting for the first byte',
     ctx: {
       request: req({
         client: 'fetch',
@@ -417,7 +417,7 @@ const cases = [
       }),
       tcpConn: tcp('127.0.0.1', 41234),
     },
-    want: "aborted by timeout after 300 ms while waiting for the server's first byte (request sent to 127.0.0.1:41234, no response)",
+    want: "timed out after 300 ms while waiting for the server's first byte (request sent to 127.0.0.1:41234, no response)",
   },
   {
     name: 'aborted by the program while connecting',
