@@ -33,6 +33,7 @@ import {
   type TracingDefaults,
 } from './launchConfig';
 import { PANEL_VIEW_TYPE, PanelHost } from './panel';
+import { registerPauseFlush } from './pauseFlush';
 import { TraceStore, type TraceEntry } from './traceStore';
 
 /** The extension's commands (package.json `contributes.commands`). */
@@ -236,6 +237,10 @@ export function activate(context: vscode.ExtensionContext): void {
         .then(pruneCaptures);
     }),
   );
+
+  // Paused at a breakpoint, the program's flush timer cannot fire: ask it to flush through the
+  // debugger, so the panel lists what completed before the pause.
+  context.subscriptions.push(registerPauseFlush((c) => traces.bySessionMarker(c.__nettraceSession)?.origin === 'current', log));
 
   // ---- status bar -------------------------------------------------------------------------------
 
