@@ -248,7 +248,6 @@ export function activate(context: vscode.ExtensionContext): void {
   status.name = 'Net Trace';
   status.command = COMMANDS.showPanel;
   context.subscriptions.push(status);
-  let statusTimer: NodeJS.Timeout | undefined;
   const updateStatus = () => {
     const live = traces.live();
     if (live.length === 0) {
@@ -261,17 +260,11 @@ export function activate(context: vscode.ExtensionContext): void {
     status.tooltip = `${shown.label}${live.length > 1 ? ` (${live.length} sessions recording)` : ''} — click to show the Net Trace panel`;
     status.show();
   };
-  const scheduleStatus = () => {
-    if (statusTimer) return;
-    statusTimer = setTimeout(() => {
-      statusTimer = undefined;
-      updateStatus();
-    }, 300);
-  };
-  traces.on('change', scheduleStatus);
+  // On the same (throttled) change events as the panel: a timer of its own here made the count
+  // trail the panel's list.
+  traces.on('change', updateStatus);
   traces.on('list', updateStatus);
   traces.on('cleared', updateStatus);
-  context.subscriptions.push({ dispose: () => statusTimer && clearTimeout(statusTimer) });
 
   // ---- panel serializer -------------------------------------------------------------------------
 

@@ -564,21 +564,39 @@ test(
       // While paused: every request the program completed before the breakpoint line is listed,
       // finished (the fetch right before the pause included), and the status bar agrees.
       let paused = [];
+      let listedAt;
       await check('paused: the panel lists the 4 completed requests (axios GET, the redirect and its hop, fetch)', async () => {
         paused = await until(
           'the completed requests in the panel while paused',
           async () => {
             const r = await tsxRows();
-            const done = (re) => r.some((x) => re.test(x.path) && /^\d{3}\b/.test(x.status) && !x.pending);
-            return (
-              r.length >= 4 && done(/\/api\/fetch$/) && done(/\/moved$/) && r.filter((x) => /\/api\/items$/.test(x.path)).length >= 2 && r
-            );
+            // Finished: not pending, with a status or an error (the redirect's status is checked below).
+            const fetched = r.find((x) => /\/api\/fetch$/.test(x.path));
+            return r.length === 4 && r.every((x) => !x.pending && x.status !== '') && /^200\b/.test(fetched?.status ?? '') && r;
           },
           20_000,
-          500,
+          50,
         ).catch(async (err) => {
           throw new Error(`${err.message}; rows: ${JSON.stringify(await tsxRows())}`);
         });
+        listedAt = Date.now();
+      });
+      // The status bar moves with the panel (both follow the session's change events): when the
+      // panel has just listed the 4 requests, the status bar says so too, not a moment later.
+      await check('paused: the status bar says 4 requests as the panel lists them (within 150 ms)', async () => {
+        assert.ok(listedAt, 'the panel never listed them');
+        let seen = '';
+        for (;;) {
+          seen = await page
+            .locator('.statusbar-item', { hasText: /Net Trace: \d+ request/ })
+            .first()
+            .innerText({ timeout: 1000 })
+            .catch(() => '');
+          const lag = Date.now() - listedAt;
+          if (/Net Trace: 4 requests\b/.test(seen)) return;
+          if (lag > 150) throw new Error(`${lag} ms after the panel listed 4 requests the status bar says "${seen}"`);
+          await sleep(20);
+        }
       });
       await shot('tsx-paused');
       if (paused.length === 0) paused = await tsxRows();
@@ -613,7 +631,6 @@ test(
       });
       // Each request's initiator is its line in api.ts: axios's GET, the redirect (and the hop
       // follow-redirects makes for it), fetch.
-      const expectedLine = (r) => (/\/api\/fetch$/.test(r.path) ? at.fetch : /\/moved$/.test(r.path) ? at.redirect : undefined);
       await check('each initiator names its line in api.ts', async () => {
         const items = paused.filter((r) => /\/api\/items$/.test(r.path)).map((r) => r.initiator);
         const got = {
@@ -627,15 +644,35 @@ test(
           items: [`api.ts:${at.get}`, `api.ts:${at.redirect}`].sort(),
         });
       });
-      for (const [what, row] of [
-        ['axios GET', paused.find((r) => /\/api\/items$/.test(r.path))],
-        ['axios redirect', paused.find((r) => /\/moved$/.test(r.path))],
-        ['fetch', paused.find((r) => /\/api\/fetch$/.test(r.path))],
+      // The Initiator column is where the list offers the link: at this size it must be in view.
+      await check('the Initiator column is within the panel at 1440×900 with the Run and Debug side bar open', async () => {
+        const box = await tsxPanel.evaluate(() => {
+          const cell = document.querySelector('.list-head .c-initiator, .hcell.c-initiator');
+          const r = cell?.getBoundingClientRect();
+          return r && { left: Math.round(r.left), right: Math.round(r.right), viewport: document.documentElement.clientWidth };
+        });
+        assert.ok(box, 'no Initiator column header');
+        assert.ok(box.right <= box.viewport, `Initiator column at x ${box.left}–${box.right}, panel ${box.viewport} px wide`);
+      });
+      // Each request's Initiator tab: its program frame is the line in api.ts, and opens it.
+      const itemsRows = paused.filter((r) => /\/api\/items$/.test(r.path));
+      const tsxDetail = tsxPanel.locator('.detail');
+      for (const [what, row, line] of [
+        ['axios GET', itemsRows[0], at.get],
+        ['axios redirect (302)', paused.find((r) => /\/moved$/.test(r.path)), at.redirect],
+        ['the hop axios followed', itemsRows[1], at.redirect],
+        ['fetch', paused.find((r) => /\/api\/fetch$/.test(r.path)), at.fetch],
       ]) {
         if (!row) continue;
-        const line = expectedLine(row) ?? at.get;
-        await check(`clicking the ${what} initiator opens api.ts at line ${line}`, async () => {
-          await tsxPanel.locator(`.list-rows .row[data-slot="${row.slot}"] .c-initiator .link`).click({ timeout: 5000 });
+        await check(`the ${what} request's initiator opens api.ts at line ${line}`, async () => {
+          await tsxPanel.locator(`.list-rows .row[data-slot="${row.slot}"] .c-name`).click({ timeout: 5000 });
+          await tsxDetail.locator('[data-tab="initiator"]').click({ timeout: 5000 });
+          const stack = await until('the Initiator tab', async () => (await tsxDetail.locator('.detail-content').innerText()).trim(), 5000);
+          const program = tsxDetail.locator('.detail-content .frame:not(.library) .link').first();
+          if ((await program.count()) === 0)
+            throw new Error(`no program frame in the Initiator tab: ${stack.replace(/\s+/g, ' ').slice(0, 300)}`);
+          const link = await program.innerText();
+          await program.click({ timeout: 5000 });
           let seen = '';
           await until(
             `the editor at api.ts:${line}`,
@@ -647,14 +684,17 @@ test(
             },
             10_000,
           ).catch((err) => {
-            throw new Error(`${err.message}; opened: ${seen} (initiator link "${row.initiator}")`);
+            throw new Error(`${err.message}; the link "${link}" opened: ${seen}`);
           });
         });
-        await shot(`tsx-initiator-${what.replace(/\W+/g, '-')}`);
+        await shot(`tsx-initiator-${what.replace(/\W+/g, '-').replace(/-$/, '')}`);
       }
       // CodeLens in api.ts: one lens on each request line, none elsewhere.
       await runCommand(page, 'View: Focus First Editor Group');
       await quickOpen(page, 'api.ts');
+      // The whole file in view (lenses are measured against the line numbers on screen).
+      await page.keyboard.press('Control+Home');
+      await sleep(300);
       await check(`CodeLens sits on api.ts lines ${at.get}, ${at.redirect}, ${at.fetch}`, async () => {
         let lenses = [];
         await until(
