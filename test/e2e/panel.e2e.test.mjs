@@ -264,18 +264,38 @@ test(
         panel.$$eval('.list-rows .row', (els) =>
           els.filter((e) => e.style.display !== 'none').map((e) => e.innerText.replace(/\s+/g, ' ')),
         );
+      // Sampled often, with the status bar's count each time: the two must move together.
+      const samples = [];
       await until(
         'the fixture requests in the panel',
         async () => {
           const r = await rows();
+          samples.push({ at: Date.now(), rows: r.length, status: await statusCount(page) });
           const has = (re) => r.some((t) => re.test(t));
           return has(/\/api\/users .*200/) && has(/\/old .*302/) && has(/\/down .*ECONNREFUSED/) && has(/\/next\//) && r.length >= 6;
         },
         90_000,
-        500,
+        40,
       );
       const listed = await rows();
       step(`panel lists ${listed.length} requests:\n    ${listed.join('\n    ')}`);
+      await check('the status bar count follows the panel list (within 200 ms of each change)', async () => {
+        const final = listed.length;
+        await until('the status bar count to reach the list', async () => (await statusCount(page)) === final, 10_000, 20).catch(() => {});
+        samples.push({ at: Date.now(), rows: final, status: await statusCount(page) });
+        // For each count the list reached, when the status bar reached it too.
+        const lags = [];
+        for (let i = 0; i < samples.length; i++) {
+          if (i > 0 && samples[i].rows === samples[i - 1].rows) continue;
+          const caught = samples.slice(i).find((x) => x.status !== undefined && x.status >= samples[i].rows);
+          lags.push({ rows: samples[i].rows, lagMs: caught ? caught.at - samples[i].at : Infinity });
+        }
+        step(`status bar behind the list: ${JSON.stringify(lags)}`);
+        assert.ok(
+          lags.every((l) => l.lagMs <= 200),
+          JSON.stringify(lags),
+        );
+      });
 
       // Status bar while the session runs.
       const statusText = await until(
@@ -660,7 +680,7 @@ test(
       for (const [what, row, line] of [
         ['axios GET', itemsRows[0], at.get],
         ['axios redirect (302)', paused.find((r) => /\/moved$/.test(r.path)), at.redirect],
-        ['the hop axios followed', itemsRows[1], at.redirect],
+        ['followed hop', itemsRows[1], at.redirect],
         ['fetch', paused.find((r) => /\/api\/fetch$/.test(r.path)), at.fetch],
       ]) {
         if (!row) continue;
@@ -710,6 +730,17 @@ test(
         });
       });
       await shot('tsx-codelens');
+      // The flush through the debugger is silent: nothing of it in the Debug Console.
+      await check('the Debug Console shows nothing of the flush', async () => {
+        await runCommand(page, 'Debug Console: Focus on Debug Console View');
+        const repl = page.locator('.repl');
+        await repl.first().waitFor({ timeout: 10_000 });
+        await sleep(500);
+        const text = await repl.first().innerText();
+        await shot('tsx-debug-console');
+        assert.doesNotMatch(text, /flushNow|nettrace/i, `Debug Console: ${text}`);
+        assert.ok(!text.split('\n').some((l) => l.trim() === 'undefined'), `Debug Console: ${text}`);
+      });
       step('resuming the tsx program');
       await page.locator('.monaco-editor[data-uri$="/api.ts"] .view-lines').first().click();
       await page.keyboard.press('F5');
@@ -777,6 +808,15 @@ async function codeLensLines(page, name) {
       return { line: numbers.find((n) => n.top >= box.bottom - 4)?.line, text: el.textContent };
     });
   }, name);
+}
+
+/** The request count the Net Trace status bar item shows (undefined when it is not shown). */
+async function statusCount(page) {
+  const text = await page.evaluate(() =>
+    [...document.querySelectorAll('.statusbar-item')].map((e) => e.textContent ?? '').find((t) => /Net Trace: \d+ request/.test(t)),
+  );
+  const m = text && /Net Trace: (\d+) request/.exec(text);
+  return m ? Number(m[1]) : undefined;
 }
 
 /** Opens a file by name through Quick Open. */
