@@ -442,8 +442,18 @@ test(
       await page.locator('.monaco-editor .view-lines').first().click();
       await runCommand(page, 'Net Trace: Open Trace File');
       await until('the open dialog', async () => (await input.isVisible()) && (await input.inputValue()).startsWith('/'), 20_000);
-      await input.fill(savedPath);
-      await sleep(300);
+      // The simple dialog may still be listing the folder and put its path back into the box
+      // after a first fill (seen on the loaded 2-core machine): fill until the path stays.
+      await until(
+        'the path in the open dialog',
+        async () => {
+          if ((await input.inputValue()) !== savedPath) await input.fill(savedPath);
+          await sleep(300);
+          return (await input.inputValue()) === savedPath;
+        },
+        20_000,
+        0,
+      );
       await input.press('Enter');
       await until(
         'the opened file in the panel',
