@@ -33,6 +33,7 @@ import {
   type TracingDefaults,
 } from './launchConfig';
 import { PANEL_VIEW_TYPE, PanelHost } from './panel';
+import { registerPauseFlush } from './pauseFlush';
 import { TraceStore, type TraceEntry } from './traceStore';
 
 /** The extension's commands (package.json `contributes.commands`). */
@@ -237,13 +238,16 @@ export function activate(context: vscode.ExtensionContext): void {
     }),
   );
 
+  // Paused at a breakpoint, the program's flush timer cannot fire: ask it to flush through the
+  // debugger, so the panel lists what completed before the pause.
+  context.subscriptions.push(registerPauseFlush((c) => traces.bySessionMarker(c.__nettraceSession)?.origin === 'current', log));
+
   // ---- status bar -------------------------------------------------------------------------------
 
   const status = vscode.window.createStatusBarItem('nettrace.status', vscode.StatusBarAlignment.Left, 10);
   status.name = 'Net Trace';
   status.command = COMMANDS.showPanel;
   context.subscriptions.push(status);
-  let statusTimer: NodeJS.Timeout | undefined;
   const updateStatus = () => {
     const live = traces.live();
     if (live.length === 0) {
@@ -256,17 +260,11 @@ export function activate(context: vscode.ExtensionContext): void {
     status.tooltip = `${shown.label}${live.length > 1 ? ` (${live.length} sessions recording)` : ''} — click to show the Net Trace panel`;
     status.show();
   };
-  const scheduleStatus = () => {
-    if (statusTimer) return;
-    statusTimer = setTimeout(() => {
-      statusTimer = undefined;
-      updateStatus();
-    }, 300);
-  };
-  traces.on('change', scheduleStatus);
+  // On the same (throttled) change events as the panel: a timer of its own here made the count
+  // trail the panel's list.
+  traces.on('change', updateStatus);
   traces.on('list', updateStatus);
   traces.on('cleared', updateStatus);
-  context.subscriptions.push({ dispose: () => statusTimer && clearTimeout(statusTimer) });
 
   // ---- panel serializer -------------------------------------------------------------------------
 

@@ -195,7 +195,7 @@ export class TraceStore extends EventEmitter<TraceStoreEvents> {
       openPanel: extra.openPanel,
       createdAt,
     };
-    collector.session.on('change', (ids, records) => this.emit('change', entry, ids, records));
+    collector.session.on('change', (ids, records) => this.emitChange(entry, ids, records));
     this.entries.set(key, entry);
     const timer = setTimeout(
       () => {
@@ -414,6 +414,20 @@ export class TraceStore extends EventEmitter<TraceStoreEvents> {
     this.pendingTimers.clear();
     await Promise.all([...this.entries.values()].map((e) => e.collector?.close()));
     await this.writes;
+  }
+
+  /**
+   * 'change' to every listener even when one throws: the views (panel, CodeLens, status bar) are
+   * independent, and one failing must not leave the others behind.
+   */
+  private emitChange(entry: TraceEntry, ids: string[], records: Array<[RecordKind, string]>): void {
+    for (const listener of this.listeners('change')) {
+      try {
+        listener(entry, ids, records);
+      } catch (err) {
+        this.log(`${entry.key}: a view failed on a change: ${(err as Error)?.stack ?? err}`);
+      }
+    }
   }
 
   private log(line: string): void {

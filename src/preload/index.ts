@@ -17,6 +17,8 @@ import { Transport } from './transport';
 import { installUndiciHooks } from './undiciHooks';
 
 const GUARD = Symbol.for('nettrace.preload');
+/** The global function that flushes the queue now (see `start`). */
+const FLUSH_NOW = Symbol.for('nettrace.flushNow');
 
 function readConfig(): PreloadConfig | undefined {
   const raw = process.env[CONFIG_ENV];
@@ -55,6 +57,18 @@ function start(): void {
     }),
   );
   const t: Tracer = new Tracer(config, transport, threadId, __filename);
+  // Sends the queued records now, synchronously. Called by the extension through the debugger
+  // when the program stops at a breakpoint: while paused, the flush timer cannot fire.
+  Object.defineProperty(globalThis, FLUSH_NOW, {
+    value: () => {
+      try {
+        transport.flushNow();
+      } catch {
+        // Never throw into the debugger's evaluation.
+      }
+    },
+    enumerable: false,
+  });
   if (config.dnsTrace) {
     try {
       installResolver(t, config);

@@ -98,6 +98,14 @@ export class Transport {
     else if (this.state === 'open') this.schedule();
   }
 
+  /**
+   * Sends what the pipe takes now, synchronously, without waiting or dropping anything: the rest
+   * stays queued for the next flush. Used when the program is paused in the debugger.
+   */
+  flushNow(): void {
+    this.flush();
+  }
+
   /** Sends what can be sent now, synchronously, within a time budget. Used at exit. */
   flushSync(budgetMs = EXIT_FLUSH_BUDGET_MS): void {
     if (this.state !== 'open') return;

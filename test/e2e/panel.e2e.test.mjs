@@ -4,6 +4,12 @@
 // checks a request's details, that the initiator opens app.js at the right line and column,
 // runs "Net Trace: Save Trace" from the command palette through the save dialog, reads the
 // file back as a trace (mode 0600), checks that no hostile payload ran, and stores screenshots.
+// Then TypeScript: a compiled program with an on-disk source map (breakpoint before its request),
+// and a program run through `--import tsx` (axios, a redirect axios follows, fetch) at 1440×900
+// with the Run and Debug side bar open, paused at a breakpoint set in the editor after its last
+// request: the panel and the status bar list every completed request while the program is
+// paused, each initiator opens the .ts file at the request's line, CodeLens sits on those lines,
+// and the followed redirect is not a failure.
 //
 // Run by scripts/e2e.sh, which installs code-server/Node 24/Chromium and builds the .vsix, and
 // passes them in NETTRACE_E2E_* variables.
@@ -22,6 +28,7 @@ import {
   statSync,
   writeFileSync,
   copyFileSync,
+  symlinkSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -84,6 +91,21 @@ function markerLine(source, tag) {
   return i + 1;
 }
 
+/**
+ * Failed checks that do not stop the test (so one run reports all of them); the test fails at
+ * its end when there is any.
+ */
+const failedChecks = [];
+async function check(what, fn) {
+  try {
+    await fn();
+    step(`ok: ${what}`);
+  } catch (err) {
+    failedChecks.push(`${what}: ${err.message}`);
+    step(`FAILED: ${what}: ${err.message}`);
+  }
+}
+
 let cleanup = [];
 after(async () => {
   for (const fn of cleanup.reverse()) await fn().catch(() => {});
@@ -91,7 +113,7 @@ after(async () => {
 
 test(
   'Net Trace in VS Code: F5, live panel, details, initiator, Save Trace, hostile server',
-  { skip: missing, timeout: 8 * 60_000 },
+  { skip: missing, timeout: 12 * 60_000 },
   async () => {
     mkdirSync(results, { recursive: true });
     // Paths with spaces everywhere: the workspace (program path) and the extensions folder
@@ -102,6 +124,9 @@ test(
     const userData = join(base, 'user data');
     const extensions = join(base, 'ext dir');
     cpSync(join(root, 'test', 'e2e', 'fixture'), workspace, { recursive: true });
+    // The tsx program imports axios and runs with `--import tsx`: both resolve from the
+    // workspace's node_modules, as in a user's project (here the repository's devDependencies).
+    symlinkSync(join(root, 'node_modules'), join(workspace, 'node_modules'), 'dir');
     // The TypeScript fixture, compiled with a linked source map (as tsc/esbuild users have it).
     buildSync({
       entryPoints: [join(workspace, 'src', 'client.ts')],
@@ -239,18 +264,38 @@ test(
         panel.$$eval('.list-rows .row', (els) =>
           els.filter((e) => e.style.display !== 'none').map((e) => e.innerText.replace(/\s+/g, ' ')),
         );
+      // Sampled often, with the status bar's count each time: the two must move together.
+      const samples = [];
       await until(
         'the fixture requests in the panel',
         async () => {
           const r = await rows();
+          samples.push({ at: Date.now(), rows: r.length, status: await statusCount(page) });
           const has = (re) => r.some((t) => re.test(t));
           return has(/\/api\/users .*200/) && has(/\/old .*302/) && has(/\/down .*ECONNREFUSED/) && has(/\/next\//) && r.length >= 6;
         },
         90_000,
-        500,
+        40,
       );
       const listed = await rows();
       step(`panel lists ${listed.length} requests:\n    ${listed.join('\n    ')}`);
+      await check('the status bar count follows the panel list (within 200 ms of each change)', async () => {
+        const final = listed.length;
+        await until('the status bar count to reach the list', async () => (await statusCount(page)) === final, 10_000, 20).catch(() => {});
+        samples.push({ at: Date.now(), rows: final, status: await statusCount(page) });
+        // For each count the list reached, when the status bar reached it too.
+        const lags = [];
+        for (let i = 0; i < samples.length; i++) {
+          if (i > 0 && samples[i].rows === samples[i - 1].rows) continue;
+          const caught = samples.slice(i).find((x) => x.status !== undefined && x.status >= samples[i].rows);
+          lags.push({ rows: samples[i].rows, lagMs: caught ? caught.at - samples[i].at : Infinity });
+        }
+        step(`status bar behind the list: ${JSON.stringify(lags)}`);
+        assert.ok(
+          lags.every((l) => l.lagMs <= 200),
+          JSON.stringify(lags),
+        );
+      });
 
       // Status bar while the session runs.
       const statusText = await until(
@@ -397,8 +442,18 @@ test(
       await page.locator('.monaco-editor .view-lines').first().click();
       await runCommand(page, 'Net Trace: Open Trace File');
       await until('the open dialog', async () => (await input.isVisible()) && (await input.inputValue()).startsWith('/'), 20_000);
-      await input.fill(savedPath);
-      await sleep(300);
+      // The simple dialog may still be listing the folder and put its path back into the box
+      // after a first fill (seen on the loaded 2-core machine): fill until the path stays.
+      await until(
+        'the path in the open dialog',
+        async () => {
+          if ((await input.inputValue()) !== savedPath) await input.fill(savedPath);
+          await sleep(300);
+          return (await input.inputValue()) === savedPath;
+        },
+        20_000,
+        0,
+      );
       await input.press('Enter');
       await until(
         'the opened file in the panel',
@@ -476,6 +531,237 @@ test(
         500,
       );
 
+      // ---- TypeScript through `--import tsx` (axios, fetch), paused at a breakpoint ----------------------
+      // As a user has it after F5: a laptop-sized window with the Run and Debug side bar open.
+      await page.setViewportSize({ width: 1440, height: 900 });
+      const apiSource = readFileSync(join(workspace, 'src', 'api.ts'), 'utf8');
+      const at = {
+        get: markerLine(apiSource, 'axios-get'),
+        redirect: markerLine(apiSource, 'axios-redirect'),
+        fetch: markerLine(apiSource, 'fetch'),
+        paused: markerLine(apiSource, 'paused'),
+      };
+      await runCommand(page, 'View: Focus First Editor Group');
+      await quickOpen(page, 'api.ts');
+      await runCommand(page, 'Go to Line/Column...');
+      await page.keyboard.type(String(at.paused));
+      await page.keyboard.press('Enter');
+      await sleep(300);
+      // A real breakpoint, set in the editor (F9 on the line).
+      await page.keyboard.press('F9');
+      await page.waitForSelector('.monaco-editor[data-uri$="/api.ts"] .codicon-debug-breakpoint', { timeout: 10_000 });
+      await runCommand(page, 'View: Show Run and Debug');
+      step(`breakpoint set at api.ts:${at.paused}; starting "Net Trace: tsx" with the Run and Debug view open`);
+      await page.keyboard.press('F1');
+      await input.fill('debug Net Trace: tsx');
+      await page.locator('.quick-input-widget .monaco-list-row', { hasText: 'Net Trace: tsx' }).first().waitFor({ timeout: 10_000 });
+      await input.press('Enter');
+      await page.waitForSelector('.monaco-editor[data-uri$="/api.ts"] .debug-top-stack-frame-line', { timeout: 90_000 });
+      const tsxPausedAt = await page.locator('[id="status.editor.selection"]').innerText();
+      step(`paused on the breakpoint in api.ts (${tsxPausedAt})`);
+      assert.match(tsxPausedAt, new RegExp(`Ln ${at.paused},`));
+      const tsxPanel = await until(
+        'the panel on the tsx session',
+        async () => {
+          const f = await findFrame(page, '.list-body');
+          const label = f ? await f.$eval('.trace-select', (el) => el.options[el.selectedIndex]?.textContent ?? '') : '';
+          return /api\.ts/.test(label) && f;
+        },
+        30_000,
+      );
+      /** The visible rows: URL path, status cell, initiator link, failed/pending classes. */
+      const tsxRows = () =>
+        tsxPanel.$$eval('.list-rows .row', (els) =>
+          els
+            .filter((e) => e.style.display !== 'none')
+            .map((e) => ({
+              slot: e.getAttribute('data-slot'),
+              text: e.innerText.replace(/\s+/g, ' '),
+              path: (() => {
+                try {
+                  return new URL(e.querySelector('.c-name')?.getAttribute('title') ?? e.querySelector('.c-name')?.textContent ?? '')
+                    .pathname;
+                } catch {
+                  return (e.querySelector('.c-name')?.textContent ?? '').trim();
+                }
+              })(),
+              status: (e.querySelector('.c-status')?.textContent ?? '').trim(),
+              initiator: (e.querySelector('.c-initiator .link')?.textContent ?? '').trim(),
+              failed: e.classList.contains('failed'),
+              pending: e.classList.contains('pending'),
+            })),
+        );
+      // While paused: every request the program completed before the breakpoint line is listed,
+      // finished (the fetch right before the pause included), and the status bar agrees.
+      let paused = [];
+      let listedAt;
+      await check('paused: the panel lists the 4 completed requests (axios GET, the redirect and its hop, fetch)', async () => {
+        paused = await until(
+          'the completed requests in the panel while paused',
+          async () => {
+            const r = await tsxRows();
+            // Finished: not pending, with a status or an error (the redirect's status is checked below).
+            const fetched = r.find((x) => /\/api\/fetch$/.test(x.path));
+            return r.length === 4 && r.every((x) => !x.pending && x.status !== '') && /^200\b/.test(fetched?.status ?? '') && r;
+          },
+          20_000,
+          50,
+        ).catch(async (err) => {
+          throw new Error(`${err.message}; rows: ${JSON.stringify(await tsxRows())}`);
+        });
+        listedAt = Date.now();
+      });
+      // The status bar moves with the panel (both follow the session's change events): when the
+      // panel has just listed the 4 requests, the status bar says so too, not a moment later.
+      await check('paused: the status bar says 4 requests as the panel lists them (within 150 ms)', async () => {
+        assert.ok(listedAt, 'the panel never listed them');
+        let seen = '';
+        for (;;) {
+          seen = await page
+            .locator('.statusbar-item', { hasText: /Net Trace: \d+ request/ })
+            .first()
+            .innerText({ timeout: 1000 })
+            .catch(() => '');
+          const lag = Date.now() - listedAt;
+          if (/Net Trace: 4 requests\b/.test(seen)) return;
+          if (lag > 150) throw new Error(`${lag} ms after the panel listed 4 requests the status bar says "${seen}"`);
+          await sleep(20);
+        }
+      });
+      await shot('tsx-paused');
+      if (paused.length === 0) paused = await tsxRows();
+      step(`paused; the panel lists ${paused.length} requests:\n    ${paused.map((r) => r.text).join('\n    ')}`);
+      await check('paused: the status bar counts what the panel lists', async () => {
+        const want = new RegExp(`Net Trace: ${paused.length} requests?\\b`);
+        let seen = '';
+        await until(
+          `the status bar to say ${paused.length} requests`,
+          async () => {
+            seen = await page
+              .locator('.statusbar-item', { hasText: /Net Trace: \d+ request/ })
+              .first()
+              .innerText({ timeout: 1000 });
+            return want.test(seen);
+          },
+          10_000,
+        ).catch((err) => {
+          throw new Error(`${err.message}; status bar "${seen}"`);
+        });
+      });
+      await check('the redirect axios followed (302) is not a failure', async () => {
+        const moved = paused.find((r) => /\/moved$/.test(r.path));
+        assert.ok(moved, 'the /moved request is listed');
+        assert.match(moved.status, /^302\b/, `status cell "${moved.status}"`);
+        assert.equal(moved.failed, false, `the /moved row is marked failed ("${moved.text}")`);
+        const statusBar = await page
+          .locator('.statusbar-item', { hasText: /Net Trace: \d+ request/ })
+          .first()
+          .innerText();
+        assert.doesNotMatch(statusBar, /failed/, `status bar "${statusBar}"`);
+      });
+      // Each request's initiator is its line in api.ts: axios's GET, the redirect (and the hop
+      // follow-redirects makes for it), fetch.
+      await check('each initiator names its line in api.ts', async () => {
+        const items = paused.filter((r) => /\/api\/items$/.test(r.path)).map((r) => r.initiator);
+        const got = {
+          fetch: paused.filter((r) => /\/api\/fetch$/.test(r.path)).map((r) => r.initiator),
+          moved: paused.filter((r) => /\/moved$/.test(r.path)).map((r) => r.initiator),
+          items: items.sort(),
+        };
+        assert.deepEqual(got, {
+          fetch: [`api.ts:${at.fetch}`],
+          moved: [`api.ts:${at.redirect}`],
+          items: [`api.ts:${at.get}`, `api.ts:${at.redirect}`].sort(),
+        });
+      });
+      // The Initiator column is where the list offers the link: at this size it must be in view.
+      await check('the Initiator column is within the panel at 1440×900 with the Run and Debug side bar open', async () => {
+        const box = await tsxPanel.evaluate(() => {
+          const cell = document.querySelector('.list-head .c-initiator, .hcell.c-initiator');
+          const r = cell?.getBoundingClientRect();
+          return r && { left: Math.round(r.left), right: Math.round(r.right), viewport: document.documentElement.clientWidth };
+        });
+        assert.ok(box, 'no Initiator column header');
+        assert.ok(box.right <= box.viewport, `Initiator column at x ${box.left}–${box.right}, panel ${box.viewport} px wide`);
+      });
+      // Each request's Initiator tab: its program frame is the line in api.ts, and opens it.
+      const itemsRows = paused.filter((r) => /\/api\/items$/.test(r.path));
+      const tsxDetail = tsxPanel.locator('.detail');
+      for (const [what, row, line] of [
+        ['axios GET', itemsRows[0], at.get],
+        ['axios redirect (302)', paused.find((r) => /\/moved$/.test(r.path)), at.redirect],
+        ['followed hop', itemsRows[1], at.redirect],
+        ['fetch', paused.find((r) => /\/api\/fetch$/.test(r.path)), at.fetch],
+      ]) {
+        if (!row) continue;
+        await check(`the ${what} request's initiator opens api.ts at line ${line}`, async () => {
+          await tsxPanel.locator(`.list-rows .row[data-slot="${row.slot}"] .c-name`).click({ timeout: 5000 });
+          await tsxDetail.locator('[data-tab="initiator"]').click({ timeout: 5000 });
+          const stack = await until('the Initiator tab', async () => (await tsxDetail.locator('.detail-content').innerText()).trim(), 5000);
+          const program = tsxDetail.locator('.detail-content .frame:not(.library) .link').first();
+          if ((await program.count()) === 0)
+            throw new Error(`no program frame in the Initiator tab: ${stack.replace(/\s+/g, ' ').slice(0, 300)}`);
+          const link = await program.innerText();
+          await program.click({ timeout: 5000 });
+          let seen = '';
+          await until(
+            `the editor at api.ts:${line}`,
+            async () => {
+              const t = await page.locator('[id="status.editor.selection"]').innerText({ timeout: 1000 });
+              const label = await page.locator('.editor-group-container.active .tab.active').first().getAttribute('aria-label');
+              seen = `cursor "${t}", active tab "${label}"`;
+              return new RegExp(`Ln ${line},`).test(t) && /^api\.ts\b/.test(label ?? '');
+            },
+            10_000,
+          ).catch((err) => {
+            throw new Error(`${err.message}; the link "${link}" opened: ${seen}`);
+          });
+        });
+        await shot(`tsx-initiator-${what.replace(/\W+/g, '-').replace(/-$/, '')}`);
+      }
+      // CodeLens in api.ts: one lens on each request line, none elsewhere.
+      await runCommand(page, 'View: Focus First Editor Group');
+      await quickOpen(page, 'api.ts');
+      // The whole file in view (lenses are measured against the line numbers on screen).
+      await page.keyboard.press('Control+Home');
+      await sleep(300);
+      await check(`CodeLens sits on api.ts lines ${at.get}, ${at.redirect}, ${at.fetch}`, async () => {
+        let lenses = [];
+        await until(
+          'the CodeLens on the request lines',
+          async () => {
+            lenses = await codeLensLines(page, 'api.ts');
+            const lines = [...new Set(lenses.map((l) => l.line))].sort((a, b) => a - b);
+            return JSON.stringify(lines) === JSON.stringify([at.get, at.redirect, at.fetch]);
+          },
+          10_000,
+        ).catch((err) => {
+          throw new Error(`${err.message}; lenses: ${JSON.stringify(lenses)}`);
+        });
+      });
+      await shot('tsx-codelens');
+      // The flush through the debugger is silent: nothing of it in the Debug Console.
+      await check('the Debug Console shows nothing of the flush', async () => {
+        await runCommand(page, 'Debug Console: Focus on Debug Console View');
+        const repl = page.locator('.repl');
+        await repl.first().waitFor({ timeout: 10_000 });
+        await sleep(500);
+        const text = await repl.first().innerText();
+        await shot('tsx-debug-console');
+        assert.doesNotMatch(text, /flushNow|nettrace/i, `Debug Console: ${text}`);
+        assert.ok(!text.split('\n').some((l) => l.trim() === 'undefined'), `Debug Console: ${text}`);
+      });
+      step('resuming the tsx program');
+      await page.locator('.monaco-editor[data-uri$="/api.ts"] .view-lines').first().click();
+      await page.keyboard.press('F5');
+      await until(
+        'the tsx session to end',
+        async () => (await page.locator('.statusbar-item', { hasText: /Net Trace: \d+ request/ }).count()) === 0,
+        60_000,
+        500,
+      );
+      step('tsx session ended');
+
       // ---- the panel survives a window reload (serializer), with the session kept as "earlier" -------------
       step('reloading the window');
       await page.reload();
@@ -498,6 +784,7 @@ test(
         assert.equal(await f.evaluate(() => window.__pwned).catch(() => undefined), undefined, 'no hostile payload ran after the reload');
       }
       writeFileSync(join(results, 'page-errors.log'), pageErrors.join('\n'));
+      assert.deepEqual(failedChecks, [], `${failedChecks.length} checks failed`);
     } catch (err) {
       await shot('failure');
       writeFileSync(join(results, 'page-errors.log'), pageErrors.join('\n'));
@@ -513,6 +800,34 @@ test(
     }
   },
 );
+
+/**
+ * The CodeLens of the editor showing `name`: each lens's text and the 1-based line it sits on
+ * (the line right below it: a lens is a view zone above its line).
+ */
+async function codeLensLines(page, name) {
+  return page.evaluate((name) => {
+    const editor = [...document.querySelectorAll('.monaco-editor')].find((e) => (e.getAttribute('data-uri') ?? '').endsWith(`/${name}`));
+    if (!editor) return [];
+    const numbers = [...editor.querySelectorAll('.margin-view-overlays .line-numbers')]
+      .map((el) => ({ line: Number(el.textContent), top: el.getBoundingClientRect().top }))
+      .filter((n) => n.line > 0)
+      .sort((a, b) => a.top - b.top);
+    return [...editor.querySelectorAll('.codelens-decoration')].map((el) => {
+      const box = el.getBoundingClientRect();
+      return { line: numbers.find((n) => n.top >= box.bottom - 4)?.line, text: el.textContent };
+    });
+  }, name);
+}
+
+/** The request count the Net Trace status bar item shows (undefined when it is not shown). */
+async function statusCount(page) {
+  const text = await page.evaluate(() =>
+    [...document.querySelectorAll('.statusbar-item')].map((e) => e.textContent ?? '').find((t) => /Net Trace: \d+ request/.test(t)),
+  );
+  const m = text && /Net Trace: (\d+) request/.exec(text);
+  return m ? Number(m[1]) : undefined;
+}
 
 /** Opens a file by name through Quick Open. */
 async function quickOpen(page, name) {

@@ -671,3 +671,26 @@ test('annotation text from hostile URLs stays inert', () => {
   assert.equal(m.framePath('https://x/y.js'), undefined);
   assert.equal(m.framePath('C:\\w\\a.js'), 'C:\\w\\a.js');
 });
+
+test('a view whose change listener throws does not keep the change from the others (status bar, panel)', async () => {
+  const logs = [];
+  const store = new m.TraceStore({ startCollector: m.startCollector, log: (l) => logs.push(l), changeIntervalMs: 10 });
+  try {
+    const { key } = await store.prepare('throwing view');
+    const seen = [];
+    store.on('change', () => {
+      throw new Error('a view broke');
+    });
+    store.on('change', (entry) => seen.push(entry.key));
+    // A warning is a change of the session's trace (stats.warnings).
+    store.get(key).session.warn('something to show');
+    store.get(key).session.flushChanges();
+    assert.deepEqual(seen, [key]);
+    assert.ok(
+      logs.some((l) => l.includes('a view failed on a change') && l.includes('a view broke')),
+      logs.join('\n'),
+    );
+  } finally {
+    await store.dispose();
+  }
+});
