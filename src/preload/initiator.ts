@@ -35,18 +35,57 @@ export interface CallSiteLike {
   getScriptNameOrSourceURL?(): string | null | undefined;
   getLineNumber(): number | null;
   getColumnNumber(): number | null;
+  /** An `await` frame (`at async fn`): the function awaiting the one above, not on the stack. */
+  isAsync?(): boolean;
 }
 
 /** A stand-in for a stack that was deliberately not captured (see StackBudget). */
 export const NO_STACK: StackHolder = Object.freeze({});
 
-/** Captures the current stack, skipping frames above `above` (our own wrapper). */
-export function captureStack(above?: Function, frames = CAPTURE_LIMIT): StackHolder {
-  const holder: StackHolder = {};
+/**
+ * Whether a frame's file is the program's own code: not Node's (`node:`), not a library's
+ * (`node_modules`), not the preload's (`ownFile`), and a real path or URL (not `<anonymous>`).
+ */
+export function isProgramFile(file: string | null | undefined, ownFile: string): boolean {
+  return (
+    !!file &&
+    file !== ownFile &&
+    !file.startsWith('node:') &&
+    (file.includes('/') || file.includes('\\')) &&
+    !file.includes('/node_modules/') &&
+    !file.includes('\\node_modules\\')
+  );
+}
+
+/** Whether any of a captured stack's frames is the program's own (see isProgramFile). */
+export function hasProgramFrame(holder: StackHolder, ownFile: string): boolean {
+  const sites = callSites(holder);
+  if (!sites) return false;
+  for (const site of sites) if (isProgramFile(site.getFileName() ?? site.getScriptNameOrSourceURL?.(), ownFile)) return true;
+  return false;
+}
+
+/**
+ * Captures the current stack, skipping frames above `above` (our own wrapper). `frames` raw frames
+ * are enough when the program calls `http.request` or `fetch` itself; a library may put its own
+ * frames between (axios with follow-redirects: 13 and more). When `ownFile` is given and none of
+ * the first `frames` is the program's, the stack is captured again without a limit from the same
+ * call, so the program's frame is found however deep, and only requests that need it pay for the
+ * depth. The unlimited capture also takes V8's async frames (`at async main`, the `await` chain
+ * that led here), which is how a request started after an `await` inside a library still finds
+ * the program's function that awaited it.
+ */
+export function captureStack(above?: Function, frames = CAPTURE_LIMIT, ownFile?: string): StackHolder {
+  let holder: StackHolder = {};
   const limit = Error.stackTraceLimit;
   Error.stackTraceLimit = frames;
   try {
     Error.captureStackTrace(holder, above ?? captureStack);
+    if (ownFile !== undefined && !hasProgramFrame(holder, ownFile) && (callSites(holder)?.length ?? 0) >= frames) {
+      holder = {};
+      Error.stackTraceLimit = Infinity;
+      Error.captureStackTrace(holder, above ?? captureStack);
+    }
   } finally {
     Error.stackTraceLimit = limit;
   }
@@ -89,6 +128,7 @@ export function rawStackKey(sites: CallSiteLike[]): string {
 export function formatSites(sites: CallSiteLike[], depth: number, ownFile: string): Initiator | undefined {
   const user: StackFrame[] = [];
   const library: StackFrame[] = [];
+  let async = false;
   for (const site of sites) {
     // Each CallSite getter is a call into V8: stop once there is nothing more to keep.
     if (user.length >= depth) break;
@@ -105,11 +145,14 @@ export function formatSites(sites: CallSiteLike[], depth: number, ownFile: strin
       frame.library = true;
       if (library.length < depth) library.push(frame);
     } else {
+      // The program's first frame is an `await` frame: the request was started asynchronously.
+      if (user.length === 0 && site.isAsync?.()) async = true;
       user.push(frame);
     }
   }
   const frames = user.concat(library).slice(0, depth);
-  return frames.length > 0 ? { frames } : undefined;
+  if (frames.length === 0) return undefined;
+  return async ? { frames, async } : { frames };
 }
 
 function functionName(site: CallSiteLike): string | undefined {
@@ -123,7 +166,7 @@ function functionName(site: CallSiteLike): string | undefined {
 
 /** Identity of a formatted stack, for sending each distinct one once. */
 export function stackKey(initiator: Initiator): string {
-  let key = '';
+  let key = initiator.async ? 'A\n' : '';
   for (const f of initiator.frames) key += `${f.file}:${f.line}:${f.column}:${f.function ?? ''}${f.library ? ':L' : ''}\n`;
   return key;
 }

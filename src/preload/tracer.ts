@@ -136,7 +136,7 @@ export class Tracer {
       return undefined;
     }
     const t0 = performance.now();
-    const stack = captureStack(above ?? this.captureInitiator, frames);
+    const stack = captureStack(above ?? this.captureInitiator, frames, this.ownFile);
     budget.charge(performance.now() - t0);
     if (budget.lastFree) stack.free = true;
     return stack;
