@@ -18,6 +18,13 @@ export interface StackHolder {
   stack?: unknown;
   /** One of the first ALWAYS_CAPTURED: what it costs later is not charged to the budget. */
   free?: boolean;
+  /** None of the frames (the deep capture's included) is the program's. */
+  noProgram?: boolean;
+  /**
+   * The stack of the program's call into the library that started this request later (from a
+   * microtask, a callback or a queue: see asyncStarts.ts), when this stack has no program frame.
+   */
+  origin?: StackHolder;
 }
 
 /**
@@ -81,10 +88,15 @@ export function captureStack(above?: Function, frames = CAPTURE_LIMIT, ownFile?:
   Error.stackTraceLimit = frames;
   try {
     Error.captureStackTrace(holder, above ?? captureStack);
-    if (ownFile !== undefined && !hasProgramFrame(holder, ownFile) && (callSites(holder)?.length ?? 0) >= frames) {
-      holder = {};
-      Error.stackTraceLimit = Infinity;
-      Error.captureStackTrace(holder, above ?? captureStack);
+    if (ownFile !== undefined && !hasProgramFrame(holder, ownFile)) {
+      if ((callSites(holder)?.length ?? 0) >= frames) {
+        holder = {};
+        Error.stackTraceLimit = Infinity;
+        Error.captureStackTrace(holder, above ?? captureStack);
+        if (!hasProgramFrame(holder, ownFile)) holder.noProgram = true;
+      } else {
+        holder.noProgram = true;
+      }
     }
   } finally {
     Error.stackTraceLimit = limit;
@@ -125,7 +137,7 @@ export function rawStackKey(sites: CallSiteLike[]): string {
  * own frames are dropped; user frames come first, then library (node_modules) frames, each group
  * in stack order; at most `depth` frames are kept.
  */
-export function formatSites(sites: CallSiteLike[], depth: number, ownFile: string): Initiator | undefined {
+export function formatSites(sites: CallSiteLike[], depth: number, ownFile: string, maps?: RuntimeSourceMaps): Initiator | undefined {
   const user: StackFrame[] = [];
   const library: StackFrame[] = [];
   let async = false;
@@ -143,16 +155,91 @@ export function formatSites(sites: CallSiteLike[], depth: number, ownFile: strin
     if (fn) frame.function = fn;
     if (/[\\/]node_modules[\\/]/.test(file)) {
       frame.library = true;
-      if (library.length < depth) library.push(frame);
+      if (library.length < depth) library.push(maps ? maps.map(frame) : frame);
     } else {
       // The program's first frame is an `await` frame: the request was started asynchronously.
       if (user.length === 0 && site.isAsync?.()) async = true;
-      user.push(frame);
+      user.push(maps ? maps.map(frame) : frame);
     }
   }
   const frames = user.concat(library).slice(0, depth);
   if (frames.length === 0) return undefined;
   return async ? { frames, async } : { frames };
+}
+
+/** What `module.findSourceMap` returns that we use (Node 20+). */
+interface NodeSourceMap {
+  findEntry(line: number, column: number): { originalSource?: string; originalLine?: number; originalColumn?: number; name?: string };
+}
+
+/** How many files' source-map lookups are remembered (cleared when full). */
+const MAX_MAP_FILES = 2000;
+
+/**
+ * Source maps the runtime holds in memory: tsx (`--import tsx`), ts-node, esbuild-register, SWC
+ * and the like transpile in memory and register each file's map with Node (which keeps it when
+ * source maps are enabled: `--enable-source-maps` or `process.setSourceMapsEnabled(true)`, which
+ * these runners call). There is no map on disk for the collector to find, so frames are mapped
+ * here, with `module.findSourceMap`, when a stack is first formatted (once per distinct stack);
+ * the lookup is cached per file, and a file without a map costs one Map lookup after the first.
+ * Mapped frames keep their generated position in `generated` (the collector then leaves them as
+ * they are; frames of files with a map on disk only are still mapped there).
+ */
+export class RuntimeSourceMaps {
+  private readonly byFile = new Map<string, NodeSourceMap | null>();
+  private find: ((file: string) => NodeSourceMap | undefined) | null | undefined;
+
+  private mapFor(file: string): NodeSourceMap | null {
+    let map = this.byFile.get(file);
+    if (map !== undefined) return map;
+    if (this.find === undefined) {
+      const mod = require('node:module') as { findSourceMap?: (file: string) => NodeSourceMap | undefined };
+      this.find = typeof mod.findSourceMap === 'function' ? mod.findSourceMap : null;
+    }
+    map = null;
+    try {
+      map = this.find?.(file) ?? null;
+    } catch {
+      map = null;
+    }
+    if (this.byFile.size >= MAX_MAP_FILES) this.byFile.clear();
+    this.byFile.set(file, map);
+    return map;
+  }
+
+  /** The frame at its original position when the runtime holds a map for its file, else the frame. */
+  map(frame: StackFrame): StackFrame {
+    const map = this.mapFor(frame.file);
+    if (!map || frame.line < 1) return frame;
+    try {
+      // findEntry takes and returns 0-based lines and columns; V8's are 1-based.
+      const e = map.findEntry(frame.line - 1, Math.max(0, frame.column - 1));
+      if (typeof e?.originalSource !== 'string' || typeof e.originalLine !== 'number') return frame;
+      const mapped: StackFrame = {
+        ...frame,
+        file: sourceFile(e.originalSource, frame.file),
+        line: e.originalLine + 1,
+        column: (e.originalColumn ?? 0) + 1,
+        generated: { file: frame.file, line: frame.line, column: frame.column },
+      };
+      if (e.name && !frame.function) mapped.function = e.name;
+      return mapped;
+    } catch {
+      return frame;
+    }
+  }
+}
+
+/** A mapped source as a path when the frame's file was one and the source is a file URL. */
+function sourceFile(source: string, generatedFile: string): string {
+  if (source.startsWith('file:') && !generatedFile.startsWith('file:')) {
+    try {
+      return (require('node:url') as typeof import('node:url')).fileURLToPath(source);
+    } catch {
+      return source;
+    }
+  }
+  return source;
 }
 
 function functionName(site: CallSiteLike): string | undefined {
