@@ -25,9 +25,13 @@
  * request whose end dequeued it. V8's async stack traces need no carrier: an `await` chain shows
  * as `at async fn` frames, which the deep capture (initiator.ts) already takes.
  *
+ * - got (ESM only, so not patched): it publishes `got:request:create` on diagnostics_channel from
+ *   its Request constructor (the program's `got()` call is on the stack) and `got:request:start`
+ *   right after its `http.request()` returned, from an async function nobody awaits; the stack
+ *   captured at create is given, by request id, to the capture that `http.request()` just made.
+ *
  * The libraries are patched when the program loads them (`Module._load`, which `require` and
- * Node's ESM loader for CommonJS packages both go through); ESM-only libraries (got 14) cannot be
- * patched this way and are left to the async frames.
+ * Node's ESM loader for CommonJS packages both go through).
  */
 
 import { Slot, type Hook, type Tracer, now } from './tracer';
@@ -55,6 +59,7 @@ export function installAsyncStarts(t: Tracer): void {
     undici: (e) => patchUndici(t, hook, e),
     '@grpc/grpc-js': (e) => patchGrpc(t, hook, e),
   };
+  installGot(t, hook);
   Module._load = function (this: unknown, request: string, parent: unknown, isMain: boolean): unknown {
     // eslint-disable-next-line prefer-rest-params
     const exports = load.apply(this, arguments as unknown as [string, unknown, boolean]);
@@ -78,6 +83,41 @@ function packageOf(request: string): string | undefined {
   // ESM `import` of a CommonJS package reaches Module._load with the resolved file.
   const m = /[\\/]node_modules[\\/](superagent|undici|@grpc[\\/]grpc-js)[\\/](?:lib[\\/]node[\\/]index\.js|index\.js|build[\\/]src[\\/]index\.js)$/.exec(request);
   return m ? m[1]!.replace('\\', '/') : undefined;
+}
+
+/** got requests between their create and start events, by got's request id. */
+const GOT_PENDING_MAX = 512;
+
+function installGot(t: Tracer, hook: Hook): void {
+  const dc = require('node:diagnostics_channel') as typeof import('node:diagnostics_channel');
+  const pending = new Map<string, StackHolder>();
+  const onCreate = (msg: unknown): void => {
+    t.guard(hook, () => {
+      const id = (msg as { requestId?: unknown }).requestId;
+      if (typeof id !== 'string') return;
+      const stack = t.captureInitiator(onCreate, now());
+      if (!stack || stack.noProgram) return;
+      if (pending.size >= GOT_PENDING_MAX) pending.clear();
+      pending.set(id, stack);
+    });
+  };
+  dc.subscribe('got:request:create', onCreate);
+  dc.subscribe('got:request:start', (msg) => {
+    t.guard(hook, () => {
+      const id = (msg as { requestId?: unknown }).requestId;
+      const origin = typeof id === 'string' ? pending.get(id) : undefined;
+      // got publishes start synchronously after its http.request() returned: the last capture
+      // is that request's (a redirect got follows starts again with the same id).
+      const last = t.lastCapture;
+      if (origin && last && last.noProgram && !last.origin) last.origin = origin;
+    });
+  });
+  const done = (msg: unknown): void => {
+    const id = (msg as { requestId?: unknown } | null)?.requestId;
+    if (typeof id === 'string') pending.delete(id);
+  };
+  dc.subscribe('got:response:end', done);
+  dc.subscribe('got:request:error', done);
 }
 
 const SUPERAGENT_METHODS = ['get', 'head', 'post', 'put', 'patch', 'del', 'delete', 'options'];

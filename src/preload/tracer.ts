@@ -130,6 +130,8 @@ export class Tracer {
    * of the program's frames takes its program frames from here.
    */
   asyncOrigin: StackHolder | undefined;
+  /** The last stack captured, while it has none of the program's frames (see asyncStarts.ts, got). */
+  lastCapture: StackHolder | undefined;
   /** Finders of the program's call for a request made with none on its stack (see asyncStarts.ts). */
   readonly originFinders: Array<(subject: unknown) => StackHolder | undefined> = [];
 
@@ -153,6 +155,7 @@ export class Tracer {
    */
   captureInitiator(above: Function | undefined, at: number, frames?: number, subject?: unknown): StackHolder | undefined {
     this.captures++;
+    this.lastCapture = undefined;
     const budget = this.stackBudget;
     if (!budget.allow(at)) {
       this.transport.markStats();
@@ -160,7 +163,10 @@ export class Tracer {
     }
     const t0 = performance.now();
     const stack = captureStack(above ?? this.captureInitiator, frames, this.ownFile);
-    if (stack.noProgram) stack.origin = this.findOrigin(subject);
+    if (stack.noProgram) {
+      stack.origin = this.findOrigin(subject);
+      this.lastCapture = stack;
+    }
     budget.charge(performance.now() - t0);
     if (budget.lastFree) stack.free = true;
     return stack;
