@@ -100,41 +100,45 @@ const CLIENTS = markers('initiator-clients.mjs');
 const APP = /initiator-clients\.mjs$/;
 
 for (const { label, bin } of nodeBinaries()) {
-  test(`${label}: every client's initiator is the program's exact line`, async () => {
+  test(`${label}: every client's initiator is the program's exact line`, async (t) => {
     const { code, stderr, stdout, trace } = await traced(bin, 'initiator-clients.mjs');
     assert.equal(code, 0, stderr);
     assert.match(stdout, /done/);
-    // Called directly: the program's frame is on the stack (deep in axios's case).
-    assertLine(trace, '/c/http', APP, CLIENTS.http, { async: false });
-    assertLine(trace, '/c/fetch', APP, CLIENTS.fetch, { async: false });
-    assertLine(trace, '/c/undici', APP, CLIENTS.undici, { async: false });
-    assertLine(trace, '/c/pool-1', APP, CLIENTS['pool-1'], { async: false });
-    assertLine(trace, '/c/axios', APP, CLIENTS.axios, { async: false });
-    assertLine(trace, '/c/axios-redirect', APP, CLIENTS['axios-redirect'], { async: false });
-    assertLine(trace, '/c/node-fetch-2', APP, CLIENTS['node-fetch-2'], { async: false });
-    assertLine(trace, '/c/node-fetch-3', APP, CLIENTS['node-fetch-3'], { async: false });
-    assertLine(trace, '/c/needle', APP, CLIENTS.needle, { async: false });
+    const line = (name, suffix, opts) => t.test(name, () => assertLine(trace, suffix, APP, CLIENTS[name], opts));
+    // Called directly: the program's frame is on the stack (deep below axios's own frames).
+    await line('http', '/c/http', { async: false });
+    await line('fetch', '/c/fetch', { async: false });
+    await line('undici', '/c/undici', { async: false });
+    await line('pool-1', '/c/pool-1', { async: false });
+    await line('axios', '/c/axios', { async: false });
+    await line('axios-redirect', '/c/axios-redirect', { async: false });
+    await line('node-fetch-2', '/c/node-fetch-2', { async: false });
+    await line('node-fetch-3', '/c/node-fetch-3', { async: false });
+    await line('needle', '/c/needle', { async: false });
     // Started where the program's call is not on the stack: found through the async context.
-    const hop = assertLine(trace, '/c/axios-target', APP, CLIENTS['axios-redirect'], { async: true });
-    assert.ok(hop.redirectedFrom, 'the hop is linked to the redirect');
-    assertLine(trace, '/c/pool-2', APP, CLIENTS['pool-2'], { async: true });
-    assertLine(trace, '/c/got', APP, CLIENTS.got, { async: true });
-    assertLine(trace, '/c/superagent', APP, CLIENTS.superagent, { async: true });
-    assertLine(trace, '/c/ky', APP, CLIENTS.ky, { async: true });
+    await t.test('axios: the redirect it followed', () => {
+      const hop = assertLine(trace, '/c/axios-target', APP, CLIENTS['axios-redirect'], { async: true });
+      assert.ok(hop.redirectedFrom, 'the hop is linked to the redirect');
+    });
+    await line('pool-2', '/c/pool-2', { async: true });
+    await line('got', '/c/got', { async: true });
+    await line('superagent', '/c/superagent', { async: true });
+    await line('ky', '/c/ky', { async: true });
     // gRPC: the first call waits for the connection (its stream is opened from grpc-js's
     // callbacks), the second rides the ready one.
-    const calls = trace.httpRequests.filter((r) => r.reqURL.endsWith('/nettrace.Echo/Say')).sort((a, b) => a.reqStartAt - b.reqStartAt);
-    assert.equal(calls.length, 2);
-    assert.deepEqual(
-      calls.map((r) => r.client + ' ' + r.respStatusCode),
-      ['http2 200', 'http2 200'],
-    );
-    const grpcLines = calls.map((r) => {
-      const f = r.initiator?.frames.find((fr) => !fr.library);
-      return f && APP.test(f.file) ? f.line : `${f?.file}:${f?.line}`;
+    await t.test('grpc', () => {
+      const calls = trace.httpRequests.filter((r) => r.reqURL.endsWith('/nettrace.Echo/Say')).sort((a, b) => a.reqStartAt - b.reqStartAt);
+      assert.deepEqual(
+        calls.map((r) => `${r.client} ${r.respStatusCode}`),
+        ['http2 200', 'http2 200'],
+      );
+      const grpcLines = calls.map((r) => {
+        const f = r.initiator?.frames.find((fr) => !fr.library);
+        return f && APP.test(f.file) ? f.line : `${f?.file}:${f?.line}`;
+      });
+      assert.deepEqual(grpcLines, [CLIENTS.grpc, CLIENTS['grpc-again']]);
+      assert.equal(calls[0].initiator.async, true);
     });
-    assert.deepEqual(grpcLines, [CLIENTS.grpc, CLIENTS['grpc-again']]);
-    assert.equal(calls[0].initiator.async, true);
   });
 }
 
