@@ -691,19 +691,33 @@ export class DetailView {
         h(
           'div',
           'initiator-async muted',
-          { title: "The program's frame was not on the stack that made the request: it was found through the async context (an await chain, or the call into the library that started the request later)." },
+          {
+            title:
+              "The program's frame was not on the stack that made the request: it was found through the async context (an await chain, or the call into the library that started the request later).",
+          },
           `Started asynchronously from ${first.function || '(anonymous)'} (${basename(first.file)}:${first.line})`,
         ),
       );
     }
-    if (!first) out.push(h('div', 'placeholder', null, `Made by ${NO_PROGRAM_FRAME}: none of the program's frames was found on this stack or its async context.`));
+    if (!first)
+      out.push(
+        h(
+          'div',
+          'placeholder',
+          null,
+          `Made by ${NO_PROGRAM_FRAME}: none of the program's frames was found on this stack or its async context.`,
+        ),
+      );
     out.push(h('h3', null, null, 'Call stack'));
     if (own.length) out.push(this.frameList(own));
     if (library.length) {
       const details = h('details', 'library-frames');
       // Expanded when they are all there is; collapsed under the program's frames otherwise.
       details.open = !first;
-      details.append(h('summary', 'muted', null, `${library.length} library frame${library.length === 1 ? '' : 's'}`), this.frameList(library));
+      details.append(
+        h('summary', 'muted', null, `${library.length} library frame${library.length === 1 ? '' : 's'}`),
+        this.frameList(library),
+      );
       out.push(details);
     }
     return out;

@@ -60,7 +60,7 @@ export function installAsyncStarts(t: Tracer): void {
     '@grpc/grpc-js': (e) => patchGrpc(t, hook, e),
   };
   installGot(t, hook);
-  Module._load = function (this: unknown, request: string, parent: unknown, isMain: boolean): unknown {
+  Module._load = function (this: unknown, request: string, _parent: unknown, _isMain: boolean): unknown {
     // eslint-disable-next-line prefer-rest-params
     const exports = load.apply(this, arguments as unknown as [string, unknown, boolean]);
     if (hook.enabled && typeof request === 'string') {
@@ -81,7 +81,10 @@ export function installAsyncStarts(t: Tracer): void {
 function packageOf(request: string): string | undefined {
   if (request === 'superagent' || request === 'undici' || request === '@grpc/grpc-js') return request;
   // ESM `import` of a CommonJS package reaches Module._load with the resolved file.
-  const m = /[\\/]node_modules[\\/](superagent|undici|@grpc[\\/]grpc-js)[\\/](?:lib[\\/]node[\\/]index\.js|index\.js|build[\\/]src[\\/]index\.js)$/.exec(request);
+  const m =
+    /[\\/]node_modules[\\/](superagent|undici|@grpc[\\/]grpc-js)[\\/](?:lib[\\/]node[\\/]index\.js|index\.js|build[\\/]src[\\/]index\.js)$/.exec(
+      request,
+    );
   return m ? m[1]!.replace('\\', '/') : undefined;
 }
 

@@ -214,7 +214,8 @@ export class Tracer {
     const known = this.rawStacks.get(raw);
     if (known !== undefined) return known ?? undefined;
     let initiator = formatSites(sites, this.stackDepth, this.ownFile, this.sourceMaps);
-    if (originSites) initiator = withOrigin(initiator, formatSites(originSites, this.stackDepth, this.ownFile, this.sourceMaps), this.stackDepth);
+    if (originSites)
+      initiator = withOrigin(initiator, formatSites(originSites, this.stackDepth, this.ownFile, this.sourceMaps), this.stackDepth);
     let id: string | null = null;
     if (initiator) {
       const key = stackKey(initiator);

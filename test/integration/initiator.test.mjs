@@ -71,9 +71,13 @@ async function traced(bin, app, { nodeArgs = [], args = [] } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'nettrace-init-'));
   const out = join(dir, 'trace.json');
   try {
-    const res = await run(process.execPath, [cli, 'run', '--quiet', '--initiator', 'all', '--out', out, '--', bin, ...nodeArgs, join(apps, app), ...args], {
-      env: { BASE: base, GRPC: String(grpcPort) },
-    });
+    const res = await run(
+      process.execPath,
+      [cli, 'run', '--quiet', '--initiator', 'all', '--out', out, '--', bin, ...nodeArgs, join(apps, app), ...args],
+      {
+        env: { BASE: base, GRPC: String(grpcPort) },
+      },
+    );
     const trace = existsSync(out) ? JSON.parse(readFileSync(out, 'utf8')) : undefined;
     return { ...res, trace };
   } finally {
@@ -158,11 +162,17 @@ for (const { label, bin } of nodeBinaries()) {
   });
 
   const major = Number((label.match(/node v?(\d+)/) ?? [])[1]);
-  test(`${label}: a TypeScript program run with Node's type stripping: its own lines`, { skip: major < 22 && 'type stripping needs Node 22+' }, async () => {
-    const { code, stderr, stdout, trace } = await traced(bin, 'initiator-strip.mts', { nodeArgs: ['--experimental-strip-types', '--no-warnings'] });
-    assert.equal(code, 0, stderr);
-    assert.match(stdout, /200 200/);
-    assertLine(trace, '/c/strip-http', /initiator-strip\.mts$/, STRIP['strip-http'], { async: false });
-    assertLine(trace, '/c/strip-fetch', /initiator-strip\.mts$/, STRIP['strip-fetch'], { async: false });
-  });
+  test(
+    `${label}: a TypeScript program run with Node's type stripping: its own lines`,
+    { skip: major < 22 && 'type stripping needs Node 22+' },
+    async () => {
+      const { code, stderr, stdout, trace } = await traced(bin, 'initiator-strip.mts', {
+        nodeArgs: ['--experimental-strip-types', '--no-warnings'],
+      });
+      assert.equal(code, 0, stderr);
+      assert.match(stdout, /200 200/);
+      assertLine(trace, '/c/strip-http', /initiator-strip\.mts$/, STRIP['strip-http'], { async: false });
+      assertLine(trace, '/c/strip-fetch', /initiator-strip\.mts$/, STRIP['strip-fetch'], { async: false });
+    },
+  );
 }

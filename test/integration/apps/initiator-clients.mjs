@@ -18,7 +18,13 @@ const base = process.env.BASE;
 
 const clients = {
   async http() {
-    await new Promise((resolve, reject) => http.request(`${base}/c/http`, (r) => r.resume().on('end', resolve)).on('error', reject).end()); // @line http
+    const req = http.request(`${base}/c/http`); // @line http
+    await new Promise((resolve, reject) =>
+      req
+        .on('response', (r) => r.resume().on('end', resolve))
+        .on('error', reject)
+        .end(),
+    );
   },
   async fetch() {
     await (await fetch(`${base}/c/fetch`)).text(); // @line fetch
