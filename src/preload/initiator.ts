@@ -33,6 +33,14 @@ export interface StackHolder {
  */
 const CAPTURE_LIMIT = 12;
 
+/**
+ * Raw frames of the second capture, made only when none of the first CAPTURE_LIMIT is the
+ * program's. Each frame costs about a microsecond to capture: a bound keeps a program that makes
+ * requests from a deep recursion from paying milliseconds per request, far beyond any library's
+ * depth (axios with follow-redirects puts the program 13 frames down).
+ */
+const DEEP_LIMIT = 256;
+
 export interface CallSiteLike {
   getPosition?(): number;
   getFunctionName(): string | null;
@@ -76,11 +84,11 @@ export function hasProgramFrame(holder: StackHolder, ownFile: string): boolean {
  * Captures the current stack, skipping frames above `above` (our own wrapper). `frames` raw frames
  * are enough when the program calls `http.request` or `fetch` itself; a library may put its own
  * frames between (axios with follow-redirects: 13 and more). When `ownFile` is given and none of
- * the first `frames` is the program's, the stack is captured again without a limit from the same
- * call, so the program's frame is found however deep, and only requests that need it pay for the
- * depth. The unlimited capture also takes V8's async frames (`at async main`, the `await` chain
- * that led here), which is how a request started after an `await` inside a library still finds
- * the program's function that awaited it.
+ * the first `frames` is the program's, the stack is captured again, DEEP_LIMIT frames deep, from
+ * the same call, so the program's frame is found however deep the library goes, and only requests
+ * that need it pay for the depth. The deep capture also takes V8's async frames (`at async main`,
+ * the `await` chain that led here), which is how a request started after an `await` inside a
+ * library still finds the program's function that awaited it.
  */
 export function captureStack(above?: Function, frames = CAPTURE_LIMIT, ownFile?: string): StackHolder {
   let holder: StackHolder = {};
@@ -91,7 +99,7 @@ export function captureStack(above?: Function, frames = CAPTURE_LIMIT, ownFile?:
     if (ownFile !== undefined && !hasProgramFrame(holder, ownFile)) {
       if ((callSites(holder)?.length ?? 0) >= frames) {
         holder = {};
-        Error.stackTraceLimit = Infinity;
+        Error.stackTraceLimit = DEEP_LIMIT;
         Error.captureStackTrace(holder, above ?? captureStack);
         if (!hasProgramFrame(holder, ownFile)) holder.noProgram = true;
       } else {
