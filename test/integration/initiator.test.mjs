@@ -148,6 +148,7 @@ for (const { label, bin } of nodeBinaries()) {
 
 const TSX = markers('initiator-tsx.ts');
 const STRIP = markers('initiator-strip.mts');
+const TRANSFORM = markers('initiator-transform.mts');
 
 for (const { label, bin } of nodeBinaries()) {
   test(`${label}: a TypeScript program run with --import tsx: the .ts file's lines (map held in memory)`, async () => {
@@ -173,6 +174,21 @@ for (const { label, bin } of nodeBinaries()) {
       assert.match(stdout, /200 200/);
       assertLine(trace, '/c/strip-http', /initiator-strip\.mts$/, STRIP['strip-http'], { async: false });
       assertLine(trace, '/c/strip-fetch', /initiator-strip\.mts$/, STRIP['strip-fetch'], { async: false });
+    },
+  );
+
+  test(
+    `${label}: a TypeScript program Node transpiles itself (--experimental-transform-types): the .mts file's lines`,
+    { skip: major < 22 && 'needs Node 22+' },
+    async () => {
+      const { code, stderr, stdout, trace } = await traced(bin, 'initiator-transform.mts', {
+        nodeArgs: ['--experimental-transform-types', '--no-warnings'],
+      });
+      assert.equal(code, 0, stderr);
+      assert.match(stdout, /200 200/);
+      const r = assertLine(trace, '/c/transform-http', /initiator-transform\.mts$/, TRANSFORM['transform-http'], { async: false });
+      assert.ok(r.initiator.frames.find((f) => !f.library).generated, 'mapped through the map Node holds');
+      assertLine(trace, '/c/transform-fetch', /initiator-transform\.mts$/, TRANSFORM['transform-fetch'], { async: false });
     },
   );
 }
