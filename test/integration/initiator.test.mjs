@@ -43,7 +43,7 @@ before(async () => {
       return;
     }
     // Slow enough that the pool's second request waits for its one connection.
-    const delay = req.url === '/c/pool-1' ? 50 : 0;
+    const delay = ['/c/pool-1', '/c/agent-1', '/c/agent-2'].includes(req.url) ? 50 : 0;
     setTimeout(() => {
       res.setHeader('content-type', 'application/json');
       res.end('{"ok":true}');
@@ -125,6 +125,10 @@ for (const { label, bin } of nodeBinaries()) {
       assert.ok(hop.redirectedFrom, 'the hop is linked to the redirect');
     });
     await line('pool-2', '/c/pool-2', { async: true });
+    await t.test('agent (its pool queue)', () => {
+      assertLine(trace, '/c/agent-1', APP, CLIENTS.agent, { async: false });
+      assertLine(trace, '/c/agent-3', APP, CLIENTS.agent, { async: true });
+    });
     await line('got', '/c/got', { async: true });
     await line('superagent', '/c/superagent', { async: true });
     await line('ky', '/c/ky', { async: true });

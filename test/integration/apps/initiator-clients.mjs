@@ -10,7 +10,7 @@ import needle from 'needle';
 import nodeFetch2 from 'node-fetch-v2';
 import nodeFetch3 from 'node-fetch';
 import ky from 'ky';
-import { request as undiciRequest, Pool } from 'undici';
+import { request as undiciRequest, Pool, Agent } from 'undici';
 import grpc from '@grpc/grpc-js';
 import protoLoader from '@grpc/proto-loader';
 
@@ -39,6 +39,13 @@ const clients = {
       pool.request({ path: '/c/pool-2', method: 'GET' }).then((r) => r.body.text()), // @line pool-2
     ]);
     await pool.close();
+  },
+  async agent() {
+    // An Agent's pool per origin, two connections busy: the third request waits in its queue.
+    const agent = new Agent({ connections: 2 });
+    const get = (path) => undiciRequest(`${base}${path}`, { dispatcher: agent }).then((r) => r.body.text()); // @line agent
+    await Promise.all([get('/c/agent-1'), get('/c/agent-2'), get('/c/agent-3')]);
+    await agent.close();
   },
   async axios() {
     await axios.get(`${base}/c/axios`); // @line axios
