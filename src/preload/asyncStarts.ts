@@ -17,18 +17,21 @@
  *   method) captures its caller's stack; when the call's `start()` does not open its HTTP/2
  *   stream at once, the stack waits by method path, and the stream with that `:path` opened later
  *   takes the oldest one (first in, first out, like the calls; entries expire after a minute).
+ * - got (ESM only, so not patched): it publishes `got:request:create` on diagnostics_channel from
+ *   its Request constructor (the program's `got()` call is on the stack) and `got:request:start`
+ *   right after its `http.request()` returned, from an async function nobody awaits; the stack
+ *   captured at create is given, by request id, to the capture that `http.request()` just made.
  *
  * AsyncLocalStorage was measured as the carrier and not used: on Node 20 and 22 it turns on V8
  * promise hooks for the whole program (an `await` went from ~100 ns to ~300 ns here), which every
  * program that loads one of these libraries would pay on all its promises; on Node 24
  * (AsyncContextFrame) it is free, but it would still give a queued Pool request the context of the
  * request whose end dequeued it. V8's async stack traces need no carrier: an `await` chain shows
- * as `at async fn` frames, which the deep capture (initiator.ts) already takes.
- *
- * - got (ESM only, so not patched): it publishes `got:request:create` on diagnostics_channel from
- *   its Request constructor (the program's `got()` call is on the stack) and `got:request:start`
- *   right after its `http.request()` returned, from an async function nobody awaits; the stack
- *   captured at create is given, by request id, to the capture that `http.request()` just made.
+ * as `at async fn` frames, which the deep capture (initiator.ts) already takes. The inspector's
+ * async call stacks (Debugger.setAsyncCallStackDepth, which js-debug turns on) are kept by V8 for
+ * the debugger only: they reach a client in `Debugger.paused` and console events, never the
+ * program's own `Error.captureStackTrace`, and an in-process inspector session would cost every
+ * async hop while it records.
  *
  * The libraries are patched when the program loads them (`Module._load`, which `require` and
  * Node's ESM loader for CommonJS packages both go through).
@@ -48,7 +51,7 @@ interface ModuleLike {
   _load?: (request: string, parent: unknown, isMain: boolean) => unknown;
 }
 
-/** Patches superagent, undici and @grpc/grpc-js as the program loads them. */
+/** Patches superagent, undici and @grpc/grpc-js as the program loads them; follows got's channels. */
 export function installAsyncStarts(t: Tracer): void {
   const hook: Hook = { name: 'asyncStarts', enabled: true };
   const Module = require('node:module') as ModuleLike;
