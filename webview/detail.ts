@@ -18,6 +18,7 @@ import type {
   WebSocketSession,
 } from '../src/trace/types';
 import { explainTlsError, TLS_ERROR_LABELS } from '../src/trace/tlsErrors';
+import { NO_PROGRAM_FRAME } from '../src/trace/initiator';
 import { kernelFacts } from '../src/trace/kernel';
 import { bodyView, MAX_SHOWN_TEXT } from './body';
 import { h, icon, type Child } from './dom';
@@ -702,6 +703,50 @@ export class DetailView {
         ),
       ];
     }
+    // The program's frames first; library frames collapsed under them, greyed (like DevTools'
+    // ignore-listed frames), never presented as the line that made the request.
+    const own = frames.filter((f) => !f.library);
+    const library = frames.filter((f) => f.library);
+    const out: Child[] = [];
+    const first = own[0];
+    if (first && row.req.initiator?.async) {
+      out.push(
+        h(
+          'div',
+          'initiator-async muted',
+          {
+            title:
+              "The program's frame was not on the stack that made the request: it was found through the async context (an await chain, or the call into the library that started the request later).",
+          },
+          `Started asynchronously from ${first.function || '(anonymous)'} (${basename(first.file)}:${first.line})`,
+        ),
+      );
+    }
+    if (!first)
+      out.push(
+        h(
+          'div',
+          'placeholder',
+          null,
+          `Made by ${NO_PROGRAM_FRAME}: none of the program's frames was found on this stack or its async context.`,
+        ),
+      );
+    out.push(h('h3', null, null, 'Call stack'));
+    if (own.length) out.push(this.frameList(own));
+    if (library.length) {
+      const details = h('details', 'library-frames');
+      // Expanded when they are all there is; collapsed under the program's frames otherwise.
+      details.open = !first;
+      details.append(
+        h('summary', 'muted', null, `${library.length} library frame${library.length === 1 ? '' : 's'}`),
+        this.frameList(library),
+      );
+      out.push(details);
+    }
+    return out;
+  }
+
+  private frameList(frames: StackFrame[]): HTMLElement {
     const list = h('div', 'frames', { role: 'list' });
     for (const f of frames) {
       const loc = `${basename(f.file)}:${f.line}:${f.column}`;
@@ -731,7 +776,7 @@ export class DetailView {
         ),
       );
     }
-    return [h('h3', null, null, 'Call stack'), list];
+    return list;
   }
 }
 

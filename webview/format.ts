@@ -5,6 +5,7 @@
 
 import type { HttpRequest, StackFrame } from '../src/trace/types';
 import { http2ErrorName } from '../src/trace/http2Errors';
+import { requestLine } from '../src/trace/initiator';
 
 /** The value the preload records in place of a secret header value (src/protocol/preload.ts). */
 export const REDACTED_VALUE = '<redacted>';
@@ -55,11 +56,9 @@ export function basename(file: string): string {
   return i >= 0 ? clean.slice(i + 1) : clean;
 }
 
-/** The first frame that is user code (not node_modules), else the first frame. */
+/** The program's first frame (never a library's: undefined when the stack holds only library frames). */
 export function initiatorFrame(req: HttpRequest): StackFrame | undefined {
-  const frames = req.initiator?.frames;
-  if (!frames || frames.length === 0) return undefined;
-  return frames.find((f) => !f.library) ?? frames[0];
+  return requestLine(req);
 }
 
 /** "users.ts:14" for the list column; "" when there is no initiator. */

@@ -6,7 +6,8 @@
 
 import { COLUMNS, MIN_COLUMN_WIDTH, type Column } from './columns';
 import { isStreaming } from '../src/trace/types';
-import { formatBytes, formatMs, formatTick } from './format';
+import { NO_PROGRAM_FRAME } from '../src/trace/initiator';
+import { formatBytes, formatMs, formatTick, initiatorFrame } from './format';
 import { h, icon, setSafeAttr, setText } from './dom';
 import type { Row, SortKey, SortSpec, TraceModel } from './model';
 import { axisTicks, layoutSegments, requestSegments, type Axis, type Phase } from './waterfall';
@@ -244,13 +245,19 @@ export class RequestList {
       setText(c.size, formatBytes(row.size));
       if (row.initiator) {
         let link = c.initiator.firstChild as HTMLElement | null;
-        if (!link) {
+        if (!link || !link.classList.contains('link')) {
+          c.initiator.replaceChildren();
           link = h('span', 'link');
           c.initiator.append(link);
         }
         setText(link, row.initiator);
-        const f = req.initiator?.frames.find((fr) => !fr.library) ?? req.initiator?.frames[0];
-        if (f) setSafeAttr(c.initiator, 'title', `${f.function ?? '(anonymous)'} — ${f.file}:${f.line}:${f.column}`);
+        const f = initiatorFrame(req);
+        const how = req.initiator?.async ? 'started asynchronously from ' : '';
+        if (f) setSafeAttr(c.initiator, 'title', `${how}${f.function ?? '(anonymous)'} — ${f.file}:${f.line}:${f.column}`);
+      } else if (req.initiator?.frames.length) {
+        // Only library frames: say so, never point at a library line (the Initiator tab has them).
+        c.initiator.replaceChildren(h('span', 'muted', null, 'library'));
+        setSafeAttr(c.initiator, 'title', `Made by ${NO_PROGRAM_FRAME}: see the Initiator tab`);
       } else {
         c.initiator.replaceChildren();
         c.initiator.removeAttribute('title');

@@ -6,6 +6,7 @@
 
 import { fileURLToPath } from 'node:url';
 import { formatMs } from '../trace/diagnosis';
+import { requestLine } from '../trace/initiator';
 import { totalTime } from '../trace/timings';
 import type { HttpRequest, StackFrame } from '../trace/types';
 
@@ -34,11 +35,9 @@ export interface LineAnnotation {
   requests: AnnotatedRequest[];
 }
 
-/** The first frame of the program's own code (library frames come after user frames). */
+/** The first frame of the program's own code; none (no CodeLens) when only library frames were recorded. */
 export function userFrame(req: HttpRequest): StackFrame | undefined {
-  const frames = req.initiator?.frames;
-  if (!Array.isArray(frames) || frames.length === 0) return undefined;
-  return frames.find((f) => !f.library) ?? frames[0];
+  return requestLine(req);
 }
 
 /**

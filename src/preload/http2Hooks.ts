@@ -91,7 +91,7 @@ function patchRequest(t: Tracer, hook: Hook, proto: { request: Function }): void
   const request = proto.request;
   const wrapped = function (this: http2.ClientHttp2Session, ...args: unknown[]): unknown {
     const startAt = now();
-    const stack = hook.enabled ? t.captureInitiator(wrapped, startAt) : undefined;
+    const stack = hook.enabled ? t.captureInitiator(wrapped, startAt, undefined, args[0]) : undefined;
     const stream = request.apply(this, args) as Stream;
     if (hook.enabled) t.guard(hook, () => onStream(t, hook, this, stream, args[0] as http2.OutgoingHttpHeaders | undefined, startAt, stack));
     else t.untracedRequests++;

@@ -9,6 +9,7 @@
  */
 
 import { CONFIG_ENV, type PreloadConfig, type StatsMessage } from '../protocol/preload';
+import { installAsyncStarts } from './asyncStarts';
 import { installHttp2Hooks } from './http2Hooks';
 import { installHttpHooks } from './httpHooks';
 import { installSocketHooks } from './socketHooks';
@@ -76,7 +77,7 @@ function start(): void {
       t.warn(`nettrace: the DNS trace is off in pid ${process.pid}: ${(err as Error)?.message ?? err}`);
     }
   }
-  for (const install of [installSocketHooks, installHttpHooks, installUndiciHooks, installHttp2Hooks]) {
+  for (const install of [installSocketHooks, installHttpHooks, installUndiciHooks, installHttp2Hooks, installAsyncStarts]) {
     try {
       install(t);
     } catch (err) {

@@ -18,6 +18,13 @@ export interface StackHolder {
   stack?: unknown;
   /** One of the first ALWAYS_CAPTURED: what it costs later is not charged to the budget. */
   free?: boolean;
+  /** None of the frames (the deep capture's included) is the program's. */
+  noProgram?: boolean;
+  /**
+   * The stack of the program's call into the library that started this request later (from a
+   * microtask, a callback or a queue: see asyncStarts.ts), when this stack has no program frame.
+   */
+  origin?: StackHolder;
 }
 
 /**
@@ -25,6 +32,14 @@ export interface StackHolder {
  * program's own frame. Capture cost grows with the frame count, and this runs per request.
  */
 const CAPTURE_LIMIT = 12;
+
+/**
+ * Raw frames of the second capture, made only when none of the first CAPTURE_LIMIT is the
+ * program's. Each frame costs about a microsecond to capture: a bound keeps a program that makes
+ * requests from a deep recursion from paying milliseconds per request, far beyond any library's
+ * depth (axios with follow-redirects puts the program 13 frames down).
+ */
+const DEEP_LIMIT = 256;
 
 export interface CallSiteLike {
   getPosition?(): number;
@@ -35,18 +50,62 @@ export interface CallSiteLike {
   getScriptNameOrSourceURL?(): string | null | undefined;
   getLineNumber(): number | null;
   getColumnNumber(): number | null;
+  /** An `await` frame (`at async fn`): the function awaiting the one above, not on the stack. */
+  isAsync?(): boolean;
 }
 
 /** A stand-in for a stack that was deliberately not captured (see StackBudget). */
 export const NO_STACK: StackHolder = Object.freeze({});
 
-/** Captures the current stack, skipping frames above `above` (our own wrapper). */
-export function captureStack(above?: Function, frames = CAPTURE_LIMIT): StackHolder {
-  const holder: StackHolder = {};
+/**
+ * Whether a frame's file is the program's own code: not Node's (`node:`), not a library's
+ * (`node_modules`), not the preload's (`ownFile`), and a real path or URL (not `<anonymous>`).
+ */
+export function isProgramFile(file: string | null | undefined, ownFile: string): boolean {
+  return (
+    !!file &&
+    file !== ownFile &&
+    !file.startsWith('node:') &&
+    (file.includes('/') || file.includes('\\')) &&
+    !file.includes('/node_modules/') &&
+    !file.includes('\\node_modules\\')
+  );
+}
+
+/** Whether any of a captured stack's frames is the program's own (see isProgramFile). */
+export function hasProgramFrame(holder: StackHolder, ownFile: string): boolean {
+  const sites = callSites(holder);
+  if (!sites) return false;
+  for (const site of sites) if (isProgramFile(site.getFileName() ?? site.getScriptNameOrSourceURL?.(), ownFile)) return true;
+  return false;
+}
+
+/**
+ * Captures the current stack, skipping frames above `above` (our own wrapper). `frames` raw frames
+ * are enough when the program calls `http.request` or `fetch` itself; a library may put its own
+ * frames between (axios with follow-redirects: 13 and more). When `ownFile` is given and none of
+ * the first `frames` is the program's, the stack is captured again, DEEP_LIMIT frames deep, from
+ * the same call, so the program's frame is found however deep the library goes, and only requests
+ * that need it pay for the depth. The deep capture also takes V8's async frames (`at async main`,
+ * the `await` chain that led here), which is how a request started after an `await` inside a
+ * library still finds the program's function that awaited it.
+ */
+export function captureStack(above?: Function, frames = CAPTURE_LIMIT, ownFile?: string): StackHolder {
+  let holder: StackHolder = {};
   const limit = Error.stackTraceLimit;
   Error.stackTraceLimit = frames;
   try {
     Error.captureStackTrace(holder, above ?? captureStack);
+    if (ownFile !== undefined && !hasProgramFrame(holder, ownFile)) {
+      if ((callSites(holder)?.length ?? 0) >= frames) {
+        holder = {};
+        Error.stackTraceLimit = DEEP_LIMIT;
+        Error.captureStackTrace(holder, above ?? captureStack);
+        if (!hasProgramFrame(holder, ownFile)) holder.noProgram = true;
+      } else {
+        holder.noProgram = true;
+      }
+    }
   } finally {
     Error.stackTraceLimit = limit;
   }
@@ -86,9 +145,10 @@ export function rawStackKey(sites: CallSiteLike[]): string {
  * own frames are dropped; user frames come first, then library (node_modules) frames, each group
  * in stack order; at most `depth` frames are kept.
  */
-export function formatSites(sites: CallSiteLike[], depth: number, ownFile: string): Initiator | undefined {
+export function formatSites(sites: CallSiteLike[], depth: number, ownFile: string, maps?: RuntimeSourceMaps): Initiator | undefined {
   const user: StackFrame[] = [];
   const library: StackFrame[] = [];
+  let async = false;
   for (const site of sites) {
     // Each CallSite getter is a call into V8: stop once there is nothing more to keep.
     if (user.length >= depth) break;
@@ -103,13 +163,91 @@ export function formatSites(sites: CallSiteLike[], depth: number, ownFile: strin
     if (fn) frame.function = fn;
     if (/[\\/]node_modules[\\/]/.test(file)) {
       frame.library = true;
-      if (library.length < depth) library.push(frame);
+      if (library.length < depth) library.push(maps ? maps.map(frame) : frame);
     } else {
-      user.push(frame);
+      // The program's first frame is an `await` frame: the request was started asynchronously.
+      if (user.length === 0 && site.isAsync?.()) async = true;
+      user.push(maps ? maps.map(frame) : frame);
     }
   }
   const frames = user.concat(library).slice(0, depth);
-  return frames.length > 0 ? { frames } : undefined;
+  if (frames.length === 0) return undefined;
+  return async ? { frames, async } : { frames };
+}
+
+/** What `module.findSourceMap` returns that we use (Node 20+). */
+interface NodeSourceMap {
+  findEntry(line: number, column: number): { originalSource?: string; originalLine?: number; originalColumn?: number; name?: string };
+}
+
+/** How many files' source-map lookups are remembered (cleared when full). */
+const MAX_MAP_FILES = 2000;
+
+/**
+ * Source maps the runtime holds in memory: tsx (`--import tsx`), ts-node, esbuild-register, SWC
+ * and the like transpile in memory and register each file's map with Node (which keeps it when
+ * source maps are enabled: `--enable-source-maps` or `process.setSourceMapsEnabled(true)`, which
+ * these runners call). There is no map on disk for the collector to find, so frames are mapped
+ * here, with `module.findSourceMap`, when a stack is first formatted (once per distinct stack);
+ * the lookup is cached per file, and a file without a map costs one Map lookup after the first.
+ * Mapped frames keep their generated position in `generated` (the collector then leaves them as
+ * they are; frames of files with a map on disk only are still mapped there).
+ */
+export class RuntimeSourceMaps {
+  private readonly byFile = new Map<string, NodeSourceMap | null>();
+  private find: ((file: string) => NodeSourceMap | undefined) | null | undefined;
+
+  private mapFor(file: string): NodeSourceMap | null {
+    let map = this.byFile.get(file);
+    if (map !== undefined) return map;
+    if (this.find === undefined) {
+      const mod = require('node:module') as { findSourceMap?: (file: string) => NodeSourceMap | undefined };
+      this.find = typeof mod.findSourceMap === 'function' ? mod.findSourceMap : null;
+    }
+    map = null;
+    try {
+      map = this.find?.(file) ?? null;
+    } catch {
+      map = null;
+    }
+    if (this.byFile.size >= MAX_MAP_FILES) this.byFile.clear();
+    this.byFile.set(file, map);
+    return map;
+  }
+
+  /** The frame at its original position when the runtime holds a map for its file, else the frame. */
+  map(frame: StackFrame): StackFrame {
+    const map = this.mapFor(frame.file);
+    if (!map || frame.line < 1) return frame;
+    try {
+      // findEntry takes and returns 0-based lines and columns; V8's are 1-based.
+      const e = map.findEntry(frame.line - 1, Math.max(0, frame.column - 1));
+      if (typeof e?.originalSource !== 'string' || typeof e.originalLine !== 'number') return frame;
+      const mapped: StackFrame = {
+        ...frame,
+        file: sourceFile(e.originalSource, frame.file),
+        line: e.originalLine + 1,
+        column: (e.originalColumn ?? 0) + 1,
+        generated: { file: frame.file, line: frame.line, column: frame.column },
+      };
+      if (e.name && !frame.function) mapped.function = e.name;
+      return mapped;
+    } catch {
+      return frame;
+    }
+  }
+}
+
+/** A mapped source as a path when the frame's file was one and the source is a file URL. */
+function sourceFile(source: string, generatedFile: string): string {
+  if (source.startsWith('file:') && !generatedFile.startsWith('file:')) {
+    try {
+      return (require('node:url') as typeof import('node:url')).fileURLToPath(source);
+    } catch {
+      return source;
+    }
+  }
+  return source;
 }
 
 function functionName(site: CallSiteLike): string | undefined {
@@ -123,7 +261,7 @@ function functionName(site: CallSiteLike): string | undefined {
 
 /** Identity of a formatted stack, for sending each distinct one once. */
 export function stackKey(initiator: Initiator): string {
-  let key = '';
+  let key = initiator.async ? 'A\n' : '';
   for (const f of initiator.frames) key += `${f.file}:${f.line}:${f.column}:${f.function ?? ''}${f.library ? ':L' : ''}\n`;
   return key;
 }

@@ -7,7 +7,7 @@ import type { PreloadConfig, RecordMessage } from '../protocol/preload';
 import { DEFAULT_REDACTED_HEADERS, MAX_STACKS } from '../protocol/preload';
 import type { AddrTuple, ConnectAttempt, DnsLookup, ErrorPhase, Initiator, RecordKind, RequestError, SocketOp } from '../trace/types';
 import { HeaderCapture } from './headers';
-import { captureStack, callSites, formatSites, rawStackKey, StackBudget, stackKey, type StackHolder } from './initiator';
+import { captureStack, callSites, formatSites, rawStackKey, RuntimeSourceMaps, StackBudget, stackKey, type StackHolder } from './initiator';
 import { lazy, type SideChannel, type Transport } from './transport';
 
 /**
@@ -42,6 +42,16 @@ export class Slot<T> {
  */
 export function overrideMethod<T extends object, K extends keyof T>(obj: T, name: K, fn: T[K]): void {
   Object.defineProperty(obj, name, { value: fn, writable: true, configurable: true, enumerable: false });
+}
+
+/**
+ * A request's initiator whose program frames come from the program's call into the library that
+ * made it later (`origin`): those frames, marked `async`, then the request's own library frames.
+ */
+function withOrigin(own: Initiator | undefined, origin: Initiator | undefined, depth: number): Initiator | undefined {
+  const program = origin?.frames.filter((f) => !f.library) ?? [];
+  if (program.length === 0) return own;
+  return { frames: program.concat(own?.frames ?? []).slice(0, depth), async: true };
 }
 
 /** The thread's time origin (epoch ms); `performance.timeOrigin` is a getter, read it once. */
@@ -110,6 +120,20 @@ export class Tracer {
   private readonly rawStacks = new Map<string, string | null>();
   /** Which requests get their initiator stack captured (option `initiator`). */
   readonly stackBudget: StackBudget;
+  /** Source maps the runtime holds in memory (tsx and other in-memory transpilers). */
+  private readonly sourceMaps = new RuntimeSourceMaps();
+  /** Stack captures asked for (allowed or not): tells a wrapper whether a request was created inside its call. */
+  captures = 0;
+  /**
+   * The program's call that a library is now, later, acting on (set synchronously around the
+   * library's deferred request-making call, see asyncStarts.ts): a request whose stack has none
+   * of the program's frames takes its program frames from here.
+   */
+  asyncOrigin: StackHolder | undefined;
+  /** The last stack captured, while it has none of the program's frames (see asyncStarts.ts, got). */
+  lastCapture: StackHolder | undefined;
+  /** Finders of the program's call for a request made with none on its stack (see asyncStarts.ts). */
+  readonly originFinders: Array<(subject: unknown) => StackHolder | undefined> = [];
 
   constructor(
     readonly config: PreloadConfig,
@@ -129,17 +153,33 @@ export class Tracer {
    * Captures the initiator stack of a request starting at `at`, if the stack budget allows
    * (see StackBudget); frames above `above` (our wrapper) are skipped.
    */
-  captureInitiator(above: Function | undefined, at: number, frames?: number): StackHolder | undefined {
+  captureInitiator(above: Function | undefined, at: number, frames?: number, subject?: unknown): StackHolder | undefined {
+    this.captures++;
+    this.lastCapture = undefined;
     const budget = this.stackBudget;
     if (!budget.allow(at)) {
       this.transport.markStats();
       return undefined;
     }
     const t0 = performance.now();
-    const stack = captureStack(above ?? this.captureInitiator, frames);
+    const stack = captureStack(above ?? this.captureInitiator, frames, this.ownFile);
+    if (stack.noProgram) {
+      stack.origin = this.findOrigin(subject);
+      this.lastCapture = stack;
+    }
     budget.charge(performance.now() - t0);
     if (budget.lastFree) stack.free = true;
     return stack;
+  }
+
+  /** The program's call behind a request made from library code only (see asyncOrigin). */
+  private findOrigin(subject: unknown): StackHolder | undefined {
+    if (this.asyncOrigin) return this.asyncOrigin;
+    for (const find of this.originFinders) {
+      const origin = find(subject);
+      if (origin) return origin;
+    }
+    return undefined;
   }
 
   /** A new connection-local id with a kind prefix ("r12"). */
@@ -169,10 +209,13 @@ export class Tracer {
   private stackId(stack: StackHolder, side: SideChannel): Initiator | string | undefined {
     const sites = callSites(stack);
     if (!sites) return undefined;
-    const raw = rawStackKey(sites);
+    const originSites = stack.origin ? callSites(stack.origin) : undefined;
+    const raw = originSites ? `${rawStackKey(sites)}<-\n${rawStackKey(originSites)}` : rawStackKey(sites);
     const known = this.rawStacks.get(raw);
     if (known !== undefined) return known ?? undefined;
-    const initiator = formatSites(sites, this.stackDepth, this.ownFile);
+    let initiator = formatSites(sites, this.stackDepth, this.ownFile, this.sourceMaps);
+    if (originSites)
+      initiator = withOrigin(initiator, formatSites(originSites, this.stackDepth, this.ownFile, this.sourceMaps), this.stackDepth);
     let id: string | null = null;
     if (initiator) {
       const key = stackKey(initiator);

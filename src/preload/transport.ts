@@ -184,10 +184,10 @@ export class Transport {
       this.queue = [];
       for (const m of this.queuedRecords.values()) m.clear();
       let text = '';
-      if (this.statsDue) {
-        this.statsDue = false;
-        text += JSON.stringify(this.stats()) + '\n';
-      }
+      // The stats line leads the batch but is written last: the counts must include the side
+      // messages (stacks, blob frames) this very batch produces.
+      const withStats = this.statsDue;
+      this.statsDue = false;
       // A lazy field may have to send a message of its own first (an initiator stack seen for
       // the first time): it goes into the same text, ahead of the record that refers to it.
       const side = (msg: PreloadMessage): void => {
@@ -220,6 +220,7 @@ export class Transport {
         text += line + '\n';
       }
       if (text !== '') parts.push(Buffer.from(text, 'utf8'));
+      if (withStats) parts.unshift(Buffer.from(JSON.stringify(this.stats()) + '\n', 'utf8'));
       // The blobs go as they are, not copied into one buffer with the lines around them.
       this.write(parts);
     } catch {

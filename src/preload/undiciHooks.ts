@@ -164,7 +164,7 @@ export function installUndiciHooks(t: Tracer): void {
     // (deeper: the dispatcher's frames come first, hence the larger limit). NO_STACK: the stack
     // budget said no at the call.
     const noted = isFetch ? fetchCalls.take(url) : undefined;
-    const stack = noted ?? t.captureInitiator(undefined, now(), DEEP_CAPTURE);
+    const stack = noted ?? t.captureInitiator(undefined, now(), DEEP_CAPTURE, req);
     const s: UState = { id: t.id('r'), url, stack: stack === NO_STACK ? undefined : stack, sent: false, gotResponse: false, done: false, bodyBytes: 0 };
     stateOf.set(req, s);
     const fields: Record<string, unknown> = {

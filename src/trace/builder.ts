@@ -7,6 +7,7 @@
  * repeated upserts shallowly and links redirects. Bad input becomes a warning, never an exception.
  */
 
+import { inheritInitiator, programFrame } from './initiator';
 import { decodeHeaders, MAX_PENDING_BLOBS, MAX_STACKS, REF_FIELDS, type PreloadMessage } from '../protocol/preload';
 import {
   emptyTrace,
@@ -365,6 +366,7 @@ export class TraceBuilder {
         req.reqErrorAt = this.relative(this.now());
       }
       if (req.reqURL && req.reqURL !== hadURL) this.linkRedirectTarget(req);
+      if (req.redirectedFrom) this.inheritRedirectInitiator(req);
       this.rememberRedirect(req);
     } else {
       // Closing a kept-alive connection must not re-send every request it carried: fields that no
@@ -531,6 +533,18 @@ export class TraceBuilder {
       req.redirectedFrom = from;
       this.pendingRedirects.delete(key);
     }
+  }
+
+  /**
+   * A redirect a library followed is made from the library's response handler: none of the
+   * program's frames is on that stack. The program's line is the one that made the first request
+   * of the chain (see inheritInitiator).
+   */
+  private inheritRedirectInitiator(req: HttpRequest): void {
+    if (!req.initiator || programFrame(req.initiator)) return;
+    const from = this.byId[KIND_INDEX.get('httpRequests')!].get(req.redirectedFrom!) as unknown as HttpRequest | undefined;
+    const inherited = inheritInitiator(req.initiator, from?.initiator);
+    if (inherited) req.initiator = inherited;
   }
 
   /** Records a warning (deduplicated, capped; the rest are counted). */

@@ -4,6 +4,7 @@
  * Everything that came from the network is sanitised before it is printed.
  */
 
+import { NO_PROGRAM_FRAME } from './initiator';
 import { formatMs, isFailed } from './diagnosis';
 import { contextOf, indexRecords } from './enrich';
 import { kernelFacts, kernelLine, tupleText } from './kernel';
@@ -193,17 +194,21 @@ function frameFile(file: string): string {
   }
 }
 
-/** "at loadUsers (/app/users.ts:14:9) ← main (/app/index.ts:3:1)": the first two user frames. */
+/**
+ * "at loadUsers (/app/users.ts:14:9) ← main (/app/index.ts:3:1)": the first two of the program's
+ * frames (never a library's: a stack without the program's frames says so), "started
+ * asynchronously from" when they were found through the async context.
+ */
 export function initiatorLine(req: HttpRequest): string | undefined {
   const frames = req.initiator?.frames;
   if (!Array.isArray(frames) || frames.length === 0) return undefined;
   const user = frames.filter((f) => !f.library);
-  const shown = (user.length > 0 ? user : frames).slice(0, 2);
-  const parts = shown.map((f) => {
+  if (user.length === 0) return `initiator: ${NO_PROGRAM_FRAME}`;
+  const parts = user.slice(0, 2).map((f) => {
     const loc = `${sanitize(frameFile(f.file))}:${f.line}:${f.column}`;
     return f.function ? `${sanitize(f.function)} (${loc})` : loc;
   });
-  return `at ${parts.join(' ← ')}`;
+  return `${req.initiator?.async ? 'started asynchronously from' : 'at'} ${parts.join(' ← ')}`;
 }
 
 /** Orders the trace's requests by start time with their total durations. */

@@ -69,6 +69,12 @@ export interface StackFrame {
 /** Where in the program a request was made. */
 export interface Initiator {
   frames: StackFrame[];
+  /**
+   * Set when the program's frame was not on the stack that made the request and was found
+   * through the async context instead: an `await` chain (V8's async frames), or the call into a
+   * library that started the request later (from a microtask, a callback or a queue).
+   */
+  async?: boolean;
 }
 
 /** A captured request or response body (only with the `bodies` option). */

@@ -93,3 +93,123 @@ test('time spent reading stacks later is charged too, and puts the budget in deb
   assert.equal(b.allow(500), false, 'at 1% of 500 ms, 5 ms of the debt repaid');
   assert.equal(b.allow(1200), true);
 });
+
+// ---- the program's frame, however deep; async frames; in-memory source maps ------------------
+
+const vm = await import('node:vm');
+const { createRequire } = await import('node:module');
+const fs = await import('node:fs');
+const os = await import('node:os');
+const path = await import('node:path');
+const OWN = '/nonexistent/preload.cjs';
+
+test('isProgramFile: the program only (not node:, node_modules, the preload, or nameless code)', () => {
+  assert.equal(m.isProgramFile('/app/src/users.js', OWN), true);
+  assert.equal(m.isProgramFile('file:///app/src/users.mjs', OWN), true);
+  assert.equal(m.isProgramFile('C:\\app\\users.js', OWN), true);
+  assert.equal(m.isProgramFile('/app/node_modules/axios/index.js', OWN), false);
+  assert.equal(m.isProgramFile('file:///app/node_modules/got/dist/source/index.js', OWN), false);
+  assert.equal(m.isProgramFile('C:\\app\\node_modules\\axios\\index.js', OWN), false);
+  assert.equal(m.isProgramFile('node:internal/http', OWN), false);
+  assert.equal(m.isProgramFile(OWN, OWN), false);
+  assert.equal(m.isProgramFile('<anonymous>', OWN), false);
+  assert.equal(m.isProgramFile(undefined, OWN), false);
+});
+
+// A "library" 30 frames deep (its code compiled under a node_modules path) that calls back.
+const deepLibrary = vm.runInThisContext('(function deep(n, fn, a, b, c) { return n === 0 ? fn(a, b, c) : deep(n - 1, fn, a, b, c); })', {
+  filename: '/virtual/node_modules/deep-lib/index.js',
+});
+
+test('captureStack: the program frame below 30 library frames is found (deep capture only when needed)', () => {
+  const shallow = deepLibrary(30, m.captureStack, undefined, 12);
+  assert.equal(m.hasProgramFrame(shallow, OWN), false, 'the first 12 frames are all the library');
+  const deep = deepLibrary(30, m.captureStack, undefined, 12, OWN);
+  assert.equal(m.hasProgramFrame(deep, OWN), true);
+  assert.equal(deep.noProgram, undefined);
+  const init = m.formatSites(m.callSites(deep), 10, OWN);
+  assert.match(init.frames[0].file, /initiator\.test\.mjs$/, 'the program frame comes first');
+  assert.equal(init.frames[0].library, undefined);
+  assert.ok(
+    init.frames.slice(1).every((f) => f.library),
+    'then the library frames',
+  );
+  // Called from the program directly: one capture, 12 frames at most.
+  const direct = m.captureStack(undefined, 12, OWN);
+  assert.ok(m.callSites(direct).length <= 12);
+});
+
+test('captureStack: a stack with no program frame at all is marked (and not an error)', () => {
+  const only = vm.runInThisContext('(function lib(capture, own, done) { done(capture(undefined, 12, own)); })', {
+    filename: '/virtual/node_modules/x/index.js',
+  });
+  // Run from a timer whose callback is the library: no program frame on the stack.
+  return new Promise((resolve) => {
+    setTimeout(only, 0, m.captureStack, OWN, (h) => {
+      assert.equal(h.noProgram, true);
+      const init = m.formatSites(m.callSites(h), 10, OWN);
+      assert.ok(
+        init.frames.every((f) => f.library),
+        'library frames only',
+      );
+      resolve();
+    });
+  });
+});
+
+test("formatSites: an await frame as the program's first frame makes the initiator async", () => {
+  const site = (file, line, isAsync = false) => ({
+    getFileName: () => file,
+    getLineNumber: () => line,
+    getColumnNumber: () => 3,
+    getFunctionName: () => 'f',
+    getMethodName: () => null,
+    getTypeName: () => null,
+    isAsync: () => isAsync,
+  });
+  const awaited = m.formatSites(
+    [site('/app/node_modules/ky/index.js', 1), site('node:internal/x', 2), site('/app/main.js', 7, true), site('/app/main.js', 20, true)],
+    10,
+    OWN,
+  );
+  assert.equal(awaited.async, true);
+  assert.equal(awaited.frames[0].line, 7);
+  const direct = m.formatSites([site('/app/main.js', 7), site('/app/main.js', 20, true)], 10, OWN);
+  assert.equal(direct.async, undefined, 'only the first program frame decides');
+  assert.notEqual(m.stackKey(awaited), m.stackKey({ frames: awaited.frames }), "async is part of a stack's identity");
+});
+
+test('RuntimeSourceMaps: a map Node holds in memory maps the frame (generated position kept); no map, no change', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nettrace-sm-'));
+  try {
+    // Generated line 1 column 0 ← original.ts line 5 column 2 (0-based: 4, 2): "AAIE".
+    const map = { version: 3, sources: ['original.ts'], names: [], mappings: 'AAIE' };
+    const file = path.join(dir, 'gen.js');
+    fs.writeFileSync(
+      file,
+      `module.exports = 1;\n//# sourceMappingURL=data:application/json;base64,${Buffer.from(JSON.stringify(map)).toString('base64')}\n`,
+    );
+    const plain = path.join(dir, 'plain.js');
+    fs.writeFileSync(plain, 'module.exports = 2;\n');
+    const prev = process.sourceMapsEnabled;
+    process.setSourceMapsEnabled(true);
+    try {
+      const req = createRequire(import.meta.url);
+      req(file);
+      req(plain);
+    } finally {
+      process.setSourceMapsEnabled(prev ?? false);
+    }
+    const maps = new m.RuntimeSourceMaps();
+    const mapped = maps.map({ file, line: 1, column: 1, function: 'f' });
+    assert.equal(mapped.file, path.join(dir, 'original.ts'));
+    assert.equal(mapped.line, 5);
+    assert.equal(mapped.column, 3);
+    assert.deepEqual(mapped.generated, { file, line: 1, column: 1 });
+    const same = { file: plain, line: 1, column: 1 };
+    assert.equal(maps.map(same), same, 'a file without a map is left as it is');
+    assert.equal(maps.map(same), same, 'also the second time (cached)');
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
