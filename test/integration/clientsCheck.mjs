@@ -1,0 +1,219 @@
+// Holds a client app's trace against what the servers and the program saw, case by case (the
+// clients suite, clients*.test.mjs). A case is one path segment under the run's prefix; its
+// requests in the trace are those whose URL starts with `/<run>/<case>/`, its requests at the
+// server are the server log's entries with the same prefix, both in the order they happened.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { apps, runTraced } from './harness.mjs';
+
+/** Directory of the clients suite's apps. */
+export const clientApps = join(apps, 'clients');
+
+/**
+ * The line of each `// @line <case>` marker in an app's source: the line of the call that makes
+ * that case's request(s), the initiator every one of them must name.
+ */
+export function markerLines(file) {
+  const lines = new Map();
+  readFileSync(file, 'utf8')
+    .split('\n')
+    .forEach((text, i) => {
+      for (const m of text.matchAll(/@line ([\w-]+)/g)) {
+        if (lines.has(m[1])) throw new Error(`${basename(file)}: marker @line ${m[1]} appears twice`);
+        lines.set(m[1], i + 1);
+      }
+    });
+  return lines;
+}
+
+const pathOf = (url) => {
+  try {
+    const u = new URL(url);
+    return u.pathname + u.search;
+  } catch {
+    return url;
+  }
+};
+const order = (r) => r.reqStartAt ?? r.reqSentAt ?? Number.POSITIVE_INFINITY;
+/** One line per traced request, for failure messages. */
+export const describeReqs = (reqs) =>
+  reqs.length === 0
+    ? '(none)'
+    : reqs
+        .map(
+          (r) =>
+            `${r.reqMethod} ${pathOf(r.reqURL)} status=${r.respStatusCode} reqLen=${r.reqContentLen} respLen=${r.respContentLen}` +
+            ` err=${r.reqError ? JSON.stringify(r.reqError) : '-'} initiator=${r.initiator?.frames?.[0] ? `${basename(r.initiator.frames[0].file)}:${r.initiator.frames[0].line}` : '-'}`,
+        )
+        .join('\n    ');
+const describeSeen = (seen) =>
+  seen.length === 0 ? '(none)' : seen.map((e) => `${e.method} ${e.url} status=${e.status} recv=${e.recv} sent=${e.sent}`).join('\n    ');
+
+/** Whether a frame's file is `file` (a path, or its file:// URL as V8 names ESM modules). */
+export const sameFile = (frameFile, file) => frameFile === file || frameFile === pathToFileURL(file).href;
+
+/** Asserts that every request names the program's line as its initiator. */
+export function assertInitiator(where, reqs, app, line) {
+  for (const [i, r] of reqs.entries()) {
+    const f = r.initiator?.frames?.[0];
+    const got = f ? `${f.file}:${f.line}:${f.column}${f.library ? ' (library frame)' : ''}` : 'no initiator';
+    assert.ok(
+      f && sameFile(f.file, app) && f.line === line,
+      `${where}: request ${i + 1} (${pathOf(r.reqURL)}): initiator expected ${basename(app)}:${line}, trace has ${got}`,
+    );
+  }
+}
+
+/** Asserts an error record has the expected fields (`timedOut: true` etc.). */
+export function assertError(where, r, want) {
+  assert.ok(r.reqError, `${where}: expected reqError ${JSON.stringify(want)}, trace has none (status ${r.respStatusCode})`);
+  for (const [k, v] of Object.entries(want)) {
+    assert.equal(
+      r.reqError[k],
+      v,
+      `${where}: reqError.${k} expected ${JSON.stringify(v)}, trace has ${JSON.stringify(r.reqError[k])} (reqError ${JSON.stringify(r.reqError)})`,
+    );
+  }
+}
+
+/**
+ * Checks one case. spec: {
+ *   name,                       case (path segment)
+ *   program: 'ok' | 'error',    what the program must have seen (out[name].ok)
+ *   attempts?: number,          requests the program made when the server cannot count them (refused)
+ *   statuses?: number[],        the statuses the server must have sent (sanity of the setup)
+ *   error?: {...},              fields of the last request's reqError (phase, code, timedOut)
+ *   redirect?: true,            hops are linked by redirectedFrom
+ *   upgrade?: true              a WebSocket upgrade: 101 and a response time, no error
+ * }
+ */
+export function checkCase({ label, trace, out, seen, run, spec }) {
+  const where = `${label}: case ${spec.name}`;
+  const prefix = `/${run}/${spec.name}/`;
+  const reqs = trace.httpRequests.filter((r) => pathOf(r.reqURL).startsWith(prefix)).sort((a, b) => order(a) - order(b));
+  const server = seen.filter((e) => e.url.startsWith(prefix));
+  const context = `\n  trace:\n    ${describeReqs(reqs)}\n  server saw:\n    ${describeSeen(server)}\n  program saw: ${JSON.stringify(out[spec.name])}`;
+  try {
+    const prog = out[spec.name];
+    assert.ok(prog, `${where}: the program did not report this case`);
+    assert.equal(
+      prog.ok,
+      spec.program === 'ok',
+      `${where}: the program should have seen ${spec.program === 'ok' ? 'success' : 'an error'}`,
+    );
+    if (spec.statuses)
+      assert.deepEqual(
+        server.map((e) => e.status),
+        spec.statuses,
+        `${where}: the server's statuses (test setup)`,
+      );
+    const expected = spec.attempts ?? server.length;
+    assert.equal(
+      reqs.length,
+      expected,
+      `${where}: number of requests: server saw ${server.length}${spec.attempts !== undefined ? `, program made ${spec.attempts}` : ''}, trace has ${reqs.length}`,
+    );
+    if (spec.attempts === undefined) {
+      for (const [i, e] of server.entries()) {
+        const r = reqs[i];
+        const hop = `${where}: request ${i + 1}`;
+        assert.equal(r.reqMethod, e.method, `${hop}: method`);
+        assert.equal(pathOf(r.reqURL), e.url, `${hop}: URL`);
+        assert.equal(r.respStatusCode, e.status ?? undefined, `${hop}: status: server sent ${e.status}, trace has ${r.respStatusCode}`);
+        assert.equal(r.reqContentLen ?? 0, e.recv, `${hop}: request body length: server received ${e.recv}, trace has ${r.reqContentLen}`);
+        if (e.status !== null && !e.upgrade) {
+          // A redirect or a retried error response may be dropped unread by the client: its length
+          // is checked when the trace has one; a final response must have it.
+          const final = i === server.length - 1;
+          if (final || r.respContentLen !== undefined) {
+            assert.equal(r.respContentLen, e.sent, `${hop}: response body length: server sent ${e.sent}, trace has ${r.respContentLen}`);
+          }
+        }
+      }
+    }
+    const last = reqs.at(-1);
+    for (const [i, r] of reqs.entries()) {
+      if (spec.error && r === last) continue;
+      assert.ok(
+        !r.reqError,
+        `${where}: request ${i + 1} (${r.respStatusCode}) should have no error, trace has ${JSON.stringify(r.reqError)}`,
+      );
+      if (r.respStatusCode !== undefined) assert.ok(typeof r.respRecvAt === 'number', `${where}: request ${i + 1} has a response time`);
+    }
+    if (spec.error) assertError(where, last, spec.error);
+    if (spec.redirect) {
+      for (let i = 1; i < reqs.length; i++)
+        assert.equal(reqs[i].redirectedFrom, reqs[i - 1].traceID, `${where}: hop ${i + 1} redirectedFrom`);
+    }
+    if (spec.upgrade) {
+      const up = reqs.find((r) => r.respStatusCode === 101) ?? last;
+      assert.equal(up.respStatusCode, 101, `${where}: the upgrade's status`);
+      assert.ok(typeof up.respRecvAt === 'number', `${where}: the upgrade has a response time`);
+    }
+  } catch (err) {
+    err.message += context;
+    throw err;
+  }
+}
+
+/** Checks that every request of a case names the program's line (the `@line` marker) as its initiator. */
+export function checkCaseInitiator({ label, trace, run, app, line, spec }) {
+  const where = `${label}: case ${spec.name}`;
+  const prefix = `/${run}/${spec.name}/`;
+  const reqs = trace.httpRequests.filter((r) => pathOf(r.reqURL).startsWith(prefix)).sort((a, b) => order(a) - order(b));
+  assert.ok(reqs.length > 0, `${where}: no request in the trace`);
+  assertInitiator(where, reqs, app, line);
+}
+
+/**
+ * Defines one test per Node version for one client app: runs the app traced (one debuggee for
+ * all its cases) and checks each case as a subtest.
+ * opts: { client, app, cases, env(run), skip(node) -> reason|undefined, servers, nodes, extra(t, ctx) }
+ */
+export function clientTest({ client, app, cases, servers, nodes, env = () => ({}), skip = () => undefined, extra }) {
+  const file = join(clientApps, app);
+  const lines = markerLines(file);
+  for (const spec of cases) if (!lines.has(spec.name)) throw new Error(`${app}: no // @line ${spec.name} marker`);
+  for (const node of nodes) {
+    const reason = skip(node);
+    test(`${node.label}: ${client}`, { skip: reason ?? false }, async (t) => {
+      const s = servers();
+      const run = s.http.newRun(`${client}-${node.major}`);
+      const { code, trace, stdout, stderr } = await runTraced(node.bin, join('clients', app), {
+        env: {
+          NT_BASE: `${s.http.urls.http}/${run}`,
+          NT_HTTPS_BASE: `${s.http.urls.https}/${run}`,
+          NT_REFUSED: `${s.http.urls.refused}/${run}`,
+          NT_RUN: run,
+          ...env(s, run),
+        },
+      });
+      assert.equal(code, 0, `${client} on ${node.label}: the app exited with ${code}\n${stderr}`);
+      assert.ok(trace, `${client} on ${node.label}: no trace written\n${stderr}`);
+      let out;
+      try {
+        out = JSON.parse(stdout.trim().split('\n').at(-1));
+      } catch {
+        assert.fail(`${client} on ${node.label}: the app printed no result\nstdout: ${stdout}\nstderr: ${stderr}`);
+      }
+      const seen = s.http.entries(run);
+      const ctx = { label: `${client} on ${node.label}`, trace, out, seen, run, app: file, lines, node, servers: s };
+      for (const spec of cases) {
+        await t.test(spec.name, () => checkCase({ ...ctx, line: lines.get(spec.name), spec }));
+        await t.test(`${spec.name}: initiator`, () => checkCaseInitiator({ ...ctx, line: lines.get(spec.name), spec }));
+      }
+      if (extra) await extra(t, ctx);
+    });
+  }
+}
+
+/** The Node versions to run debuggees on, with their major version. */
+export function nodesWithMajor(nodeBinaries) {
+  return nodeBinaries().map((n) => {
+    const major = Number(/(\d+)/.exec(n.label.replace(/^node v?/, ''))[1]);
+    return { ...n, major };
+  });
+}
