@@ -101,7 +101,7 @@ export async function startClientServers() {
           flakyCount.set(req.url, n);
           if (n <= 2) {
             const xml =
-              '<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message><RequestId>nt</RequestId></Error>';
+              '<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>ServiceUnavailable</Code><Message>Please try again.</Message><RequestId>nt</RequestId></Error>';
             return send(503, { 'content-type': 'application/xml', 'retry-after-ms': '10' }, xml);
           }
         }

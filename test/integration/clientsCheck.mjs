@@ -88,6 +88,7 @@ export function assertError(where, r, want) {
  *   error?: {...},              fields of the last request's reqError (phase, code, timedOut)
  *   redirect?: true,            hops are linked by redirectedFrom
  *   upgrade?: true              a WebSocket upgrade: 101 and a response time, no error
+ *   saw?: {...}                 fields the program's result must have (test setup)
  * }
  */
 export function checkCase({ label, trace, out, seen, run, spec }) {
