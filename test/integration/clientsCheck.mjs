@@ -67,6 +67,31 @@ export function assertInitiator(where, reqs, app, line) {
   }
 }
 
+const fmt = (v) => (v === undefined ? 'undefined' : JSON.stringify(v));
+
+/** Collects every mismatch between the trace and the truth, to report them all at once. */
+export class Checks {
+  constructor(where) {
+    this.where = where;
+    this.problems = [];
+  }
+  /** `actual` (from the trace) must be `expected` (what the server or program saw). */
+  equal(actual, expected, what) {
+    if (actual !== expected) this.problems.push(`${what}: expected ${fmt(expected)}, trace has ${fmt(actual)}`);
+  }
+  ok(cond, what) {
+    if (!cond) this.problems.push(what);
+  }
+  /** Throws one AssertionError listing every mismatch, with `context` after them. */
+  done(context = '') {
+    if (this.problems.length === 0) return;
+    const n = this.problems.length;
+    throw new assert.AssertionError({
+      message: `${this.where}: ${n} mismatch${n > 1 ? 'es' : ''} with the truth\n  - ${this.problems.join('\n  - ')}${context}`,
+    });
+  }
+}
+
 /** Asserts an error record has the expected fields (`timedOut: true` etc.). */
 export function assertError(where, r, want) {
   assert.ok(r.reqError, `${where}: expected reqError ${JSON.stringify(want)}, trace has none (status ${r.respStatusCode})`);
@@ -97,67 +122,62 @@ export function checkCase({ label, trace, out, seen, run, spec }) {
   const reqs = trace.httpRequests.filter((r) => pathOf(r.reqURL).startsWith(prefix)).sort((a, b) => order(a) - order(b));
   const server = seen.filter((e) => e.url.startsWith(prefix));
   const context = `\n  trace:\n    ${describeReqs(reqs)}\n  server saw:\n    ${describeSeen(server)}\n  program saw: ${JSON.stringify(out[spec.name])}`;
-  try {
-    const prog = out[spec.name];
-    assert.ok(prog, `${where}: the program did not report this case`);
-    assert.equal(
-      prog.ok,
-      spec.program === 'ok',
-      `${where}: the program should have seen ${spec.program === 'ok' ? 'success' : 'an error'}`,
+  // The setup first (a failure here is the test's or the environment's, not the trace's).
+  const prog = out[spec.name];
+  assert.ok(prog, `${where}: the program did not report this case${context}`);
+  assert.equal(
+    prog.ok,
+    spec.program === 'ok',
+    `${where}: the program should have seen ${spec.program === 'ok' ? 'success' : 'an error'}${context}`,
+  );
+  for (const [k, v] of Object.entries(spec.saw ?? {})) assert.deepEqual(prog[k], v, `${where}: the program's ${k} (test setup)${context}`);
+  if (spec.statuses)
+    assert.deepEqual(
+      server.map((e) => e.status),
+      spec.statuses,
+      `${where}: the server's statuses (test setup)${context}`,
     );
-    if (spec.statuses)
-      assert.deepEqual(
-        server.map((e) => e.status),
-        spec.statuses,
-        `${where}: the server's statuses (test setup)`,
-      );
-    const expected = spec.attempts ?? server.length;
-    assert.equal(
-      reqs.length,
-      expected,
-      `${where}: number of requests: server saw ${server.length}${spec.attempts !== undefined ? `, program made ${spec.attempts}` : ''}, trace has ${reqs.length}`,
-    );
-    if (spec.attempts === undefined) {
-      for (const [i, e] of server.entries()) {
-        const r = reqs[i];
-        const hop = `${where}: request ${i + 1}`;
-        assert.equal(r.reqMethod, e.method, `${hop}: method`);
-        assert.equal(pathOf(r.reqURL), e.url, `${hop}: URL`);
-        assert.equal(r.respStatusCode, e.status ?? undefined, `${hop}: status: server sent ${e.status}, trace has ${r.respStatusCode}`);
-        assert.equal(r.reqContentLen ?? 0, e.recv, `${hop}: request body length: server received ${e.recv}, trace has ${r.reqContentLen}`);
-        if (e.status !== null && !e.upgrade) {
-          // A redirect or a retried error response may be dropped unread by the client: its length
-          // is checked when the trace has one; a final response must have it.
-          const final = i === server.length - 1;
-          if (final || r.respContentLen !== undefined) {
-            assert.equal(r.respContentLen, e.sent, `${hop}: response body length: server sent ${e.sent}, trace has ${r.respContentLen}`);
-          }
-        }
+  // Then the trace, every mismatch listed.
+  const c = new Checks(where);
+  const expected = spec.attempts ?? server.length;
+  c.equal(reqs.length, expected, `number of requests (${spec.attempts !== undefined ? 'the program made' : 'the server saw'} ${expected})`);
+  if (spec.attempts === undefined) {
+    for (const [i, e] of server.entries()) {
+      const r = reqs[i];
+      const hop = `request ${i + 1}`;
+      if (!r) break;
+      c.equal(r.reqMethod, e.method, `${hop}: method`);
+      c.equal(pathOf(r.reqURL), e.url, `${hop}: URL`);
+      c.equal(r.respStatusCode, e.status ?? undefined, `${hop}: status (server sent ${e.status})`);
+      c.equal(r.reqContentLen ?? (e.recv === 0 ? 0 : undefined), e.recv, `${hop}: request body length (server received ${e.recv})`);
+      if (e.status !== null && !e.upgrade) {
+        // A redirect or a retried error response may be dropped unread by the client: its length
+        // is checked when the trace has one; a final response must have it.
+        if (i === server.length - 1 || r.respContentLen !== undefined)
+          c.equal(r.respContentLen, e.sent, `${hop}: response body length (server sent ${e.sent})`);
       }
     }
-    const last = reqs.at(-1);
-    for (const [i, r] of reqs.entries()) {
-      if (spec.error && r === last) continue;
-      assert.ok(
-        !r.reqError,
-        `${where}: request ${i + 1} (${r.respStatusCode}) should have no error, trace has ${JSON.stringify(r.reqError)}`,
-      );
-      if (r.respStatusCode !== undefined) assert.ok(typeof r.respRecvAt === 'number', `${where}: request ${i + 1} has a response time`);
-    }
-    if (spec.error) assertError(where, last, spec.error);
-    if (spec.redirect) {
-      for (let i = 1; i < reqs.length; i++)
-        assert.equal(reqs[i].redirectedFrom, reqs[i - 1].traceID, `${where}: hop ${i + 1} redirectedFrom`);
-    }
-    if (spec.upgrade) {
-      const up = reqs.find((r) => r.respStatusCode === 101) ?? last;
-      assert.equal(up.respStatusCode, 101, `${where}: the upgrade's status`);
-      assert.ok(typeof up.respRecvAt === 'number', `${where}: the upgrade has a response time`);
-    }
-  } catch (err) {
-    err.message += context;
-    throw err;
   }
+  const last = reqs.at(-1);
+  for (const [i, r] of reqs.entries()) {
+    if (spec.error && r === last) continue;
+    c.ok(!r.reqError, `request ${i + 1} (status ${r.respStatusCode}) should have no error, trace has ${JSON.stringify(r.reqError)}`);
+    if (r.respStatusCode !== undefined) c.ok(typeof r.respRecvAt === 'number', `request ${i + 1} has no response time (respRecvAt)`);
+  }
+  if (spec.error && last) {
+    if (!last.reqError) c.ok(false, `last request: expected reqError ${JSON.stringify(spec.error)}, trace has none`);
+    else
+      for (const [k, v] of Object.entries(spec.error))
+        c.equal(last.reqError[k], v, `last request: reqError.${k} (reqError ${JSON.stringify(last.reqError)})`);
+  }
+  if (spec.redirect)
+    for (let i = 1; i < reqs.length; i++) c.equal(reqs[i].redirectedFrom, reqs[i - 1].traceID, `request ${i + 1}: redirectedFrom`);
+  if (spec.upgrade && last) {
+    const up = reqs.find((r) => r.respStatusCode === 101) ?? last;
+    c.equal(up.respStatusCode, 101, "the upgrade's status");
+    c.ok(typeof up.respRecvAt === 'number', 'the upgrade has no response time (respRecvAt)');
+  }
+  c.done(context);
 }
 
 /** Checks that every request of a case names the program's line (the `@line` marker) as its initiator. */

@@ -11,10 +11,24 @@ export const run = process.env.NT_RUN;
 /** A request body of a known size. */
 export const body = JSON.stringify({ text: 'y'.repeat(1200) });
 
-/** Runs each case; a case returns what it saw ({ status, len, ... }) or throws. */
+/** Seconds the cases may take, and the app may then take to exit, before it gives up loudly. */
+const CASES_S = 30;
+const EXIT_S = 10;
+
+/**
+ * Runs each case; a case returns what it saw ({ status, len, ... }) or throws. Watchdogs (not
+ * keeping the app alive) end an app whose cases hang or that does not exit once they are done,
+ * naming what is still open, so that a hang fails fast with a reason instead of a harness timeout.
+ */
 export async function runCases(cases) {
+  let current = '(none)';
+  setTimeout(() => {
+    console.error(`app watchdog: case ${current} did not finish in ${CASES_S} s`);
+    process.exit(3);
+  }, CASES_S * 1000).unref();
   const out = {};
   for (const [name, fn] of Object.entries(cases)) {
+    current = name;
     try {
       out[name] = { ok: true, ...(await fn()) };
     } catch (e) {
@@ -22,4 +36,8 @@ export async function runCases(cases) {
     }
   }
   console.log(JSON.stringify(out));
+  setTimeout(() => {
+    console.error(`app watchdog: still running ${EXIT_S} s after its cases; open: ${process.getActiveResourcesInfo().join(', ')}`);
+    process.exit(4);
+  }, EXIT_S * 1000).unref();
 }
