@@ -4,10 +4,11 @@
 // server are the server log's entries with the same prefix, both in the order they happened.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { apps, runTraced } from './harness.mjs';
+import { apps, cli, run as runCmd } from './harness.mjs';
 
 /** Directory of the clients suite's apps. */
 export const clientApps = join(apps, 'clients');
@@ -180,6 +181,18 @@ export function checkCase({ label, trace, out, seen, run, spec }) {
   c.done(context);
 }
 
+/** Runs `node <args>` under `nettrace run` (the real CLI); returns the process result and the trace. */
+export async function runApp(node, args, { env = {} } = {}) {
+  const dir = mkdtempSync(join(tmpdir(), 'nettrace-clients-'));
+  const out = join(dir, 'trace.json');
+  try {
+    const res = await runCmd(process.execPath, [cli, 'run', '--quiet', '--out', out, '--', node, ...args], { env });
+    return { ...res, trace: existsSync(out) ? JSON.parse(readFileSync(out, 'utf8')) : undefined };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 /** Checks that every request of a case names the program's line (the `@line` marker) as its initiator. */
 export function checkCaseInitiator({ label, trace, run, app, line, spec }) {
   const where = `${label}: case ${spec.name}`;
@@ -192,9 +205,10 @@ export function checkCaseInitiator({ label, trace, run, app, line, spec }) {
 /**
  * Defines one test per Node version for one client app: runs the app traced (one debuggee for
  * all its cases) and checks each case as a subtest.
- * opts: { client, app, cases, env(run), skip(node) -> reason|undefined, servers, nodes, extra(t, ctx) }
+ * opts: { client, app, cases, env(servers, run), skip(node) -> reason|undefined, servers, nodes,
+ * extra(t, ctx), runtimeArgs (before the app, e.g. ['--import', 'tsx']) }
  */
-export function clientTest({ client, app, cases, servers, nodes, env = () => ({}), skip = () => undefined, extra }) {
+export function clientTest({ client, app, cases, servers, nodes, env = () => ({}), skip = () => undefined, extra, runtimeArgs = [] }) {
   const file = join(clientApps, app);
   const lines = markerLines(file);
   for (const spec of cases) if (!lines.has(spec.name)) throw new Error(`${app}: no // @line ${spec.name} marker`);
@@ -203,7 +217,7 @@ export function clientTest({ client, app, cases, servers, nodes, env = () => ({}
     test(`${node.label}: ${client}`, { skip: reason ?? false }, async (t) => {
       const s = servers();
       const run = s.http.newRun(`${client}-${node.major}`);
-      const { code, trace, stdout, stderr } = await runTraced(node.bin, join('clients', app), {
+      const { code, trace, stdout, stderr } = await runApp(node.bin, [...runtimeArgs, file], {
         env: {
           NT_BASE: `${s.http.urls.http}/${run}`,
           NT_HTTPS_BASE: `${s.http.urls.https}/${run}`,
