@@ -24,6 +24,12 @@ export function markerLines(file) {
     .forEach((text, i) => {
       for (const m of text.matchAll(/@line ([\w-]+)/g)) {
         if (lines.has(m[1])) throw new Error(`${basename(file)}: marker @line ${m[1]} appears twice`);
+        // V8 reports a call at the line where it starts: a marker after a wrapped call's last line
+        // would point below it (a formatter wrapping a long line does that).
+        if (/^\s*[)}\]]/.test(text))
+          throw new Error(
+            `${basename(file)}:${i + 1}: marker @line ${m[1]} is on a continuation line; put it on the line where the call starts`,
+          );
         lines.set(m[1], i + 1);
       }
     });

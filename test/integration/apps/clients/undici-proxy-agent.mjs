@@ -14,12 +14,8 @@ await runCases({
     return { status: r.status, len: (await r.text()).length };
   },
   post: async () => {
-    const r = await fetch(`${httpsBase}/post/echo`, {
-      dispatcher: proxy,
-      method: 'POST',
-      body,
-      headers: { 'content-type': 'application/json' },
-    }); // @line post
+    const init = { dispatcher: proxy, method: 'POST', body, headers: { 'content-type': 'application/json' } };
+    const r = await fetch(`${httpsBase}/post/echo`, init); // @line post
     return { status: r.status, received: (await r.json()).received };
   },
   redirect: async () => {
