@@ -267,12 +267,27 @@ export async function startGrpcServer() {
   const service = def['nettrace.Echo'];
   const calls = [];
   const flaky = new Map();
-  const wire = (m, name, kind) => 5 + service[name][kind === 'req' ? 'requestSerialize' : 'responseSerialize'](m).length;
+  // The sizes of the messages as they crossed the wire (re-encoding a decoded message can differ:
+  // defaults fill in fields the client never sent), taken from the (de)serializers themselves.
+  const WIRE = Symbol('wire bytes');
+  const ENTRY = Symbol('log entry');
+  const measured = {};
+  for (const [name, m] of Object.entries(service)) {
+    measured[name] = {
+      ...m,
+      requestDeserialize: (buf) => Object.defineProperty(m.requestDeserialize(buf), WIRE, { value: buf.length }),
+      responseSerialize: (value) => {
+        const buf = m.responseSerialize(value);
+        if (value[ENTRY]) value[ENTRY].respBytes = 5 + buf.length;
+        return buf;
+      },
+    };
+  }
   const handler = (name, answer) => (call, callback) => {
     const entry = {
       path: `/nettrace.Echo/${name}`,
       text: call.request.text,
-      reqBytes: wire(call.request, name, 'req'),
+      reqBytes: 5 + call.request[WIRE],
       respBytes: null,
       code: null,
     };
@@ -284,11 +299,11 @@ export async function startGrpcServer() {
       return callback(out);
     }
     entry.code = grpc.status.OK;
-    entry.respBytes = wire(out, name, 'resp');
+    Object.defineProperty(out, ENTRY, { value: entry });
     callback(null, out);
   };
   const server = new grpc.Server();
-  server.addService(service, {
+  server.addService(measured, {
     Ok: handler('Ok', (m) => ({ text: `ok ${m.text}` })),
     Big: handler('Big', (m) => ({ text: m.text, pad: Buffer.concat([m.pad, m.pad]) })),
     Slow: handler('Slow', () => undefined),
