@@ -149,9 +149,23 @@ export async function startClientServers() {
     };
   }
 
+  // Echoes each message; logs the connection's messages and payload bytes each way and the close
+  // code and reason the client sent (entry.ws).
   const wss = new WebSocketServer({ noServer: true });
-  wss.on('connection', (ws) => {
-    ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary }));
+  wss.on('connection', (ws, req, entry) => {
+    const life = { recvMessages: 0, sentMessages: 0, recvBytes: 0, sentBytes: 0, closeCode: null, closeReason: null };
+    entry.ws = life;
+    ws.on('message', (data, isBinary) => {
+      life.recvMessages++;
+      life.recvBytes += data.length;
+      ws.send(data, { binary: isBinary });
+      life.sentMessages++;
+      life.sentBytes += data.length;
+    });
+    ws.on('close', (code, reason) => {
+      life.closeCode = code;
+      life.closeReason = String(reason);
+    });
     ws.on('error', () => {});
   });
   function upgrader(proto) {
@@ -173,7 +187,7 @@ export async function startClientServers() {
       }
       wss.handleUpgrade(req, socket, head, (ws) => {
         entry.status = 101;
-        wss.emit('connection', ws, req);
+        wss.emit('connection', ws, req, entry);
       });
     };
   }

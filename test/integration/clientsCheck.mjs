@@ -119,7 +119,8 @@ export function assertError(where, r, want) {
  *   statuses?: number[],        the statuses the server must have sent (sanity of the setup)
  *   error?: {...},              fields of the last request's reqError (phase, code, timedOut)
  *   redirect?: true,            hops are linked by redirectedFrom
- *   upgrade?: true              a WebSocket upgrade: 101 and a response time, no error
+ *   upgrade?: true              a WebSocket upgrade: 101 and a response time, no error; its
+ *                               webSocket record's life, close and messages as the server saw them
  *   saw?: {...}                 fields the program's result must have (test setup)
  * }
  */
@@ -183,6 +184,21 @@ export function checkCase({ label, trace, out, seen, run, spec }) {
     const up = reqs.find((r) => r.respStatusCode === 101) ?? last;
     c.equal(up.respStatusCode, 101, "the upgrade's status");
     c.ok(typeof up.respRecvAt === 'number', 'the upgrade has no response time (respRecvAt)');
+    const life = server.find((e) => e.ws)?.ws;
+    if (life) {
+      const ws = up.webSocket;
+      if (!ws) c.ok(false, 'the upgrade has no webSocket record (lifetime, close, messages)');
+      else {
+        c.ok(
+          typeof ws.openAt === 'number' && typeof ws.closeAt === 'number' && ws.closeAt >= ws.openAt,
+          `webSocket: openAt ${ws.openAt}, closeAt ${ws.closeAt}`,
+        );
+        c.equal(ws.closeCode, life.closeCode, 'webSocket.closeCode (the close code the server got)');
+        c.equal(ws.closeReason, life.closeReason, 'webSocket.closeReason (the reason the server got)');
+        c.equal(wsMessages(ws, 'sent'), life.recvMessages, `webSocket: messages sent (the server received ${life.recvMessages})`);
+        c.equal(wsMessages(ws, 'recv'), life.sentMessages, `webSocket: messages received (the server sent ${life.sentMessages})`);
+      }
+    }
   }
   c.done(context);
 }
@@ -197,6 +213,15 @@ export async function runApp(node, args, { env = {} } = {}) {
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * Text and binary messages one way in a `webSocket` record. Two branches being merged name these
+ * counts differently (sentMessages/recvMessages, messagesSent/messagesReceived): read either until
+ * one is chosen, then keep that one.
+ */
+function wsMessages(ws, dir) {
+  return dir === 'sent' ? (ws.sentMessages ?? ws.messagesSent) : (ws.recvMessages ?? ws.messagesReceived);
 }
 
 /** Checks that every request of a case names the program's line (the `@line` marker) as its initiator. */
