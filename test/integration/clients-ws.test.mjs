@@ -53,8 +53,8 @@ clientTest({
   servers,
   nodes,
   cases: [
-    { name: 'get', program: 'ok', statuses: [200], saw: { events: sseEvents } },
-    { name: 'redirect', program: 'ok', statuses: [302, 200], redirect: true, saw: { events: sseEvents } },
+    { name: 'get', program: 'ok', statuses: [200], saw: { events: sseEvents }, events: sseEvents.length },
+    { name: 'redirect', program: 'ok', statuses: [302, 200], redirect: true, saw: { events: sseEvents }, events: sseEvents.length },
     REFUSED,
   ],
 });

@@ -122,6 +122,7 @@ export function assertError(where, r, want) {
  *   upgrade?: true              a WebSocket upgrade: 101 and a response time, no error; its
  *                               webSocket record's life, close and messages as the server saw them
  *   saw?: {...}                 fields the program's result must have (test setup)
+ *   events?: number             server-sent events the last response carried (respEvents)
  * }
  */
 export function checkCase({ label, trace, out, seen, run, spec }) {
@@ -184,21 +185,46 @@ export function checkCase({ label, trace, out, seen, run, spec }) {
     const up = reqs.find((r) => r.respStatusCode === 101) ?? last;
     c.equal(up.respStatusCode, 101, "the upgrade's status");
     c.ok(typeof up.respRecvAt === 'number', 'the upgrade has no response time (respRecvAt)');
+  }
+  c.done(context);
+}
+
+/** Whether a case has a stream to check past its exchange (a WebSocket, server-sent events). */
+const hasStream = (spec) => spec.upgrade || spec.events !== undefined;
+
+/**
+ * Checks what followed a case's exchange: a WebSocket's `webSocket` record (open and close times,
+ * close code and reason, messages each way) against what the server saw on the connection, or the
+ * number of server-sent events a response carried (`respEvents`).
+ */
+export function checkCaseStream({ label, trace, out, seen, run, spec }) {
+  const where = `${label}: case ${spec.name}`;
+  const prefix = `/${run}/${spec.name}/`;
+  const reqs = trace.httpRequests.filter((r) => pathOf(r.reqURL).startsWith(prefix)).sort((a, b) => order(a) - order(b));
+  const server = seen.filter((e) => e.url.startsWith(prefix));
+  const context = `\n  trace:\n    ${describeReqs(reqs)}\n  server saw:\n    ${describeSeen(server)}\n  program saw: ${JSON.stringify(out[spec.name])}`;
+  const last = reqs.at(-1);
+  assert.ok(last, `${where}: no request in the trace${context}`);
+  const c = new Checks(where);
+  if (spec.events !== undefined) c.equal(last.respEvents, spec.events, 'respEvents (the events the server sent)');
+  if (spec.upgrade) {
     const life = server.find((e) => e.ws)?.ws;
-    if (life) {
-      const ws = up.webSocket;
-      if (!ws) c.ok(false, 'the upgrade has no webSocket record (lifetime, close, messages)');
-      else {
-        c.ok(
-          typeof ws.openAt === 'number' && typeof ws.closeAt === 'number' && ws.closeAt >= ws.openAt,
-          `webSocket: openAt ${ws.openAt}, closeAt ${ws.closeAt}`,
-        );
-        c.equal(ws.closeCode, life.closeCode, 'webSocket.closeCode (the close code the server got)');
-        c.equal(ws.closeReason, life.closeReason, 'webSocket.closeReason (the reason the server got)');
-        c.equal(wsMessages(ws, 'sent'), life.recvMessages, `webSocket: messages sent (the server received ${life.recvMessages})`);
-        c.equal(wsMessages(ws, 'recv'), life.sentMessages, `webSocket: messages received (the server sent ${life.sentMessages})`);
-      }
+    assert.ok(life, `${where}: the server saw no WebSocket connection (test setup)${context}`);
+    const up = reqs.find((r) => r.respStatusCode === 101) ?? last;
+    const ws = up.webSocket;
+    const context2 = `${context}\n  webSocket record: ${JSON.stringify(ws)}\n  server saw on the connection: ${JSON.stringify(life)}`;
+    if (!ws) c.ok(false, 'the upgrade has no webSocket record (lifetime, close, messages)');
+    else {
+      c.ok(
+        typeof ws.openAt === 'number' && typeof ws.closeAt === 'number' && ws.closeAt >= ws.openAt,
+        `webSocket: openAt ${ws.openAt}, closeAt ${ws.closeAt}`,
+      );
+      c.equal(ws.closeCode, life.closeCode, 'webSocket.closeCode (the close code the server got)');
+      c.equal(ws.closeReason, life.closeReason, 'webSocket.closeReason (the reason the server got)');
+      c.equal(wsMessages(ws, 'sent'), life.recvMessages, `webSocket: messages sent (the server received ${life.recvMessages})`);
+      c.equal(wsMessages(ws, 'recv'), life.sentMessages, `webSocket: messages received (the server sent ${life.sentMessages})`);
     }
+    return c.done(context2);
   }
   c.done(context);
 }
@@ -270,6 +296,8 @@ export function clientTest({ client, app, cases, servers, nodes, env = () => ({}
       for (const spec of cases) {
         await t.test(spec.name, () => checkCase({ ...ctx, line: lines.get(spec.name), spec }));
         await t.test(`${spec.name}: initiator`, () => checkCaseInitiator({ ...ctx, line: lines.get(spec.name), spec }));
+        if (hasStream(spec))
+          await t.test(`${spec.name}: ${spec.upgrade ? 'webSocket record' : 'events'}`, () => checkCaseStream({ ...ctx, spec }));
       }
       if (extra) await extra(t, ctx);
     });
