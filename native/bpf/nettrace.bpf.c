@@ -565,22 +565,26 @@ static __always_inline int skb_key(struct sk_buff *skb, struct nt_cap_key *k)
  */
 static __always_inline void evict_squatter(struct sk_buff *skb, struct sock *sk)
 {
-	__u16 fam = sk->__sk_common.skc_family;
+	__u16 fam = BPF_CORE_READ(sk, __sk_common.skc_family);
 	if (fam != AF_INET && fam != AF_INET6)
 		return;
 	struct nt_cap_key k = {};
 	if (skb_key(skb, &k) || (k.proto != IPPROTO_TCP && k.proto != IPPROTO_UDP))
 		return;
 	struct nt_cap_val *v = bpf_map_lookup_elem(&cap_tuples, &k);
-	if (!v)
+	/* The reply direction is sent by the traced socket's peer (any socket, maybe on this host):
+	 * only a packet in the traced socket's own direction can be a squatter's. */
+	if (!v || v->reply)
 		return;
-	__u8 st = sk->__sk_common.skc_state;
+	__u8 st = BPF_CORE_READ(sk, __sk_common.skc_state);
 	if (st != NT_TCP_TIME_WAIT && st != NT_TCP_NEW_SYN_RECV) {
-		__u16 type = sk->sk_type;
+		__u16 type = BPF_CORE_READ(sk, sk_type);
 		if (type != NT_SOCK_STREAM && type != NT_SOCK_DGRAM)
 			return;
 	}
-	if (bpf_get_socket_cookie(sk) == v->cookie)
+	/* A cookie is made when first asked for: the traced socket's was (at SYN_SENT, or by the
+	 * cgroup hooks), so a socket without one (0) is never the owner. */
+	if (BPF_CORE_READ(sk, __sk_common.skc_cookie.counter) == v->cookie)
 		return;
 	struct nt_cap_key r = {};
 	r.family = k.family;
@@ -630,7 +634,7 @@ int BPF_PROG(on_dev_queue, struct sk_buff *skb)
 	r.dport = k.sport;
 	__builtin_memcpy(r.saddr, k.daddr, 16);
 	__builtin_memcpy(r.daddr, k.saddr, 16);
-	struct nt_cap_val v = {.tgid = tgid, .cookie = cookie};
+	struct nt_cap_val v = {.tgid = tgid, .cookie = cookie}, rv = {.tgid = tgid, .cookie = cookie, .reply = 1};
 	struct nt_cap_val *old = bpf_map_lookup_elem(&cap_tuples, &k);
 	if (!c) {
 		/* DNS: keep the tuple a while after each datagram out. */
@@ -644,12 +648,13 @@ int BPF_PROG(on_dev_queue, struct sk_buff *skb)
 			if (ro)
 				ro->expires_ns = v.expires_ns;
 		} else {
+			rv.expires_ns = v.expires_ns;
 			bpf_map_update_elem(&cap_tuples, &k, &v, BPF_ANY);
-			bpf_map_update_elem(&cap_tuples, &r, &v, BPF_ANY);
+			bpf_map_update_elem(&cap_tuples, &r, &rv, BPF_ANY);
 		}
 	} else {
 		bpf_map_update_elem(&cap_tuples, &k, &v, BPF_ANY);
-		bpf_map_update_elem(&cap_tuples, &r, &v, BPF_ANY);
+		bpf_map_update_elem(&cap_tuples, &r, &rv, BPF_ANY);
 		c->wire_done = 1;
 		c->wk = k;
 	}

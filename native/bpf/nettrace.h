@@ -82,7 +82,7 @@ struct nt_cap_key {
 /* Value of the capture filter map. */
 struct nt_cap_val {
 	__u32 tgid;
-	__u32 pad;
+	__u32 reply; /* 1: the direction towards the traced socket (sent by its peer) */
 	__u64 expires_ns; /* 0 while the socket lives; after that the tuple may be reused by anyone */
 	__u64 cookie;     /* socket cookie of the traced socket that owns the tuple */
 };

@@ -17,6 +17,7 @@
 #include <getopt.h>
 #include <netinet/in.h>
 #include <linux/capability.h>
+#include <linux/filter.h>
 #include <linux/if_packet.h>
 #include <poll.h>
 #include <signal.h>
@@ -408,6 +409,25 @@ static int on_event(void *ctx, void *data, size_t size)
 }
 
 static uint64_t cap_packets, cap_drops;
+/* Per capture socket: packets that entered its ring before our filters (see ready's captureUnfiltered). */
+static uint64_t cap_unfiltered[MAX_CAP_FDS];
+
+/*
+ * First thing at start: a classic filter that passes nothing on each inherited capture socket
+ * (the Node side opened them without one; see src/helper/pcap.ts), so that from here on no
+ * packet enters their rings until the BPF filter replaces it. Never widens anything.
+ */
+static void block_capture(struct options *o)
+{
+	struct sock_filter nothing[] = {{0x06, 0, 0, 0}}; /* BPF_RET | BPF_K, 0 */
+	struct sock_fprog prog = {.len = 1, .filter = nothing};
+	for (int i = 0; i < o->n_cap_fds; i++) {
+		int dom = 0;
+		socklen_t len = sizeof(dom);
+		if (getsockopt(o->cap_fds[i], SOL_SOCKET, SO_DOMAIN, &dom, &len) == 0 && dom == AF_PACKET)
+			setsockopt(o->cap_fds[i], SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog));
+	}
+}
 
 static void read_capture_stats(const struct options *o)
 {
@@ -535,11 +555,18 @@ static int libbpf_quiet(enum libbpf_print_level level, const char *fmt, va_list 
 }
 
 
-static void emit_ready(const char *mode, int conntrack_on, const char *ct_why, int capture_on, const char *cap_why)
+static void emit_ready(const char *mode, int conntrack_on, const char *ct_why, int capture_on, const char *cap_why,
+		       int n_cap_fds)
 {
 	struct nt_json j;
 	nt_json_begin(&j, "ready");
 	nt_json_str(&j, "mode", mode);
+	if (n_cap_fds) {
+		nt_json_key(&j, "captureUnfiltered");
+		for (int i = 0; i < n_cap_fds; i++)
+			nt_json_raw(&j, "%c%llu", i ? ',' : '[', (unsigned long long)cap_unfiltered[i]);
+		nt_json_raw(&j, "]");
+	}
 	if (nt_authority)
 		nt_json_str(&j, "authority", nt_authority);
 	nt_json_obj_begin(&j, "features");
@@ -703,6 +730,14 @@ static int run_bpf(struct options *o)
 		int pfd = bpf_program__fd(skel->progs.cap_filter);
 		capture_on = 1;
 		for (int i = 0; i < o->n_cap_fds; i++) {
+			/* The pass-nothing filter is on: what the counters hold is all that got in
+			 * before it (kernel drops are not in the ring). */
+			struct tpacket_stats st = {0};
+			socklen_t slen = sizeof(st);
+			if (getsockopt(o->cap_fds[i], SOL_PACKET, PACKET_STATISTICS, &st, &slen) == 0)
+				cap_unfiltered[i] = st.tp_packets - st.tp_drops;
+		}
+		for (int i = 0; i < o->n_cap_fds; i++) {
 			int dom = 0;
 			socklen_t len = sizeof(dom);
 			if (getsockopt(o->cap_fds[i], SOL_SOCKET, SO_DOMAIN, &dom, &len) || dom != AF_PACKET ||
@@ -736,7 +771,7 @@ static int run_bpf(struct options *o)
 		nettrace_bpf__destroy(skel);
 		return 1;
 	}
-	emit_ready("bpf", ct != NULL, ct_why, capture_on, cap_why);
+	emit_ready("bpf", ct != NULL, ct_why, capture_on, cap_why, o->n_cap_fds);
 	nt_flush_each = 0;
 
 	int pidfd = o->pidfd;
@@ -858,6 +893,7 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
+	block_capture(&o);
 	setvbuf(stdout, NULL, _IOFBF, 1 << 16);
 	nt_clock_init();
 	prctl(PR_SET_PDEATHSIG, SIGTERM);

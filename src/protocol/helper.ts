@@ -34,6 +34,12 @@ export interface HelperReadyMessage {
   unavailable: Partial<Record<HelperFeature, string>>;
   /** Added by dist/helper.cjs: how it was started. */
   authority?: HelperAuthority;
+  /**
+   * Per capture socket (in --capture-fds order): how many packets entered its ring before the
+   * helper's pass-nothing filter (attached first thing at its start) and then its BPF filter
+   * were in place. The capture discards that many first packets of each device unread.
+   */
+  captureUnfiltered?: number[];
 }
 
 /**
