@@ -387,7 +387,8 @@ export class TracedCapture {
     const tsUs = Math.round((performance.timeOrigin + performance.now()) * 1000);
     const v = this.lookup(key);
     if (v) this.writer.writeFrame(iface, tsUs, buf, n, v.comment);
-    else if (this.pending.length < 100000) this.pending.push({ iface, seq, tsUs, data: Buffer.from(buf.subarray(0, n)), key, at: Date.now() });
+    else if (this.pending.length < 100000)
+      this.pending.push({ iface, seq, tsUs, data: Buffer.from(buf.subarray(0, n)), key, at: Date.now() });
     else this.unattributed++;
   }
 
