@@ -923,5 +923,5 @@ int main(int argc, char **argv)
 	}
 	if (drop_privileges(0))
 		return 1;
-	return nt_inet_diag_run(o.pid, o.poll_ms, 0);
+	return nt_inet_diag_run(o.pid, o.pidfd, o.poll_ms, 0);
 }

@@ -18,7 +18,8 @@ void nt_ct_handle_events(struct nt_ct *ct);
 /* Restores nf_conntrack_acct and closes the sockets. */
 void nt_ct_close(struct nt_ct *ct);
 
-/* inet_diag.c: the no-root path. Polls tcp_info of the sockets of `pid`'s process tree. */
-int nt_inet_diag_run(pid_t pid, int poll_ms, int stdin_fd);
+/* inet_diag.c: the no-root path. Polls tcp_info of the sockets of `pid`'s process tree; `pidfd`
+ * (held since the target was authorised) tells when the target ends. */
+int nt_inet_diag_run(pid_t pid, int pidfd, int poll_ms, int stdin_fd);
 
 #endif

@@ -13,8 +13,12 @@
  *   filter on each capture socket passes only packets whose tuple is in that map, so untraced
  *   traffic on the same interface is dropped in the kernel and the SYN is kept.
  * - `cap` opens each device without a libpcap filter (it has no way to take a BPF program); the
- *   native helper receives the capture sockets as inherited fds and attaches the BPF socket
- *   filter (SO_ATTACH_BPF) before it reports ready.
+ *   native helper receives the capture sockets as inherited fds, puts a pass-nothing filter on
+ *   them as its first action, then the BPF socket filter (SO_ATTACH_BPF) before it reports ready,
+ *   with the number of packets that entered each ring before (`captureUnfiltered`): those are
+ *   discarded here unread.
+ * - Each tuple in the kernel filter belongs to its socket (cookie): another socket sending on it
+ *   takes it out at once, and after the socket is gone it passes no SYN (see docs/security.md).
  * - In user space every packet is checked again against the wire tuples the native helper
  *   reported (`wireTuple`). A packet can arrive before its `wireTuple` line, so unmatched packets
  *   wait up to `pendingMs`; those never matched are discarded and counted as `unattributed`
