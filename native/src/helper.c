@@ -628,7 +628,7 @@ static int open_cgroup_of(pid_t pid)
 		if (strncmp(line, "0::", 3) == 0) {
 			line[strcspn(line, "\n")] = 0;
 			snprintf(path, sizeof(path), "%s%s", mnt, line + 3);
-			fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+			fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
 			break;
 		}
 	}
@@ -638,9 +638,14 @@ static int open_cgroup_of(pid_t pid)
 }
 
 /* DNS capture: the UDP connect/sendmsg hooks on the target's cgroup (and its descendants). */
-static void attach_cgroup_hooks(struct nettrace_bpf *skel, pid_t pid)
+static void attach_cgroup_hooks(struct nettrace_bpf *skel, pid_t pid, int pidfd)
 {
 	int fd = open_cgroup_of(pid);
+	/* Still the same process: what /proc/<pid>/cgroup said was about it. */
+	if (fd >= 0 && pidfd_exited(pidfd)) {
+		close(fd);
+		fd = -1;
+	}
 	struct bpf_program *progs[] = {skel->progs.cg_connect4, skel->progs.cg_connect6, skel->progs.cg_sendmsg4,
 				       skel->progs.cg_sendmsg6};
 	int ok = fd >= 0;
@@ -725,7 +730,7 @@ static int run_bpf(struct options *o)
 	int capture_on = 0;
 	const char *cap_why = NULL;
 	if (o->n_cap_fds)
-		attach_cgroup_hooks(skel, o->pid);
+		attach_cgroup_hooks(skel, o->pid, o->pidfd);
 	if (o->n_cap_fds) {
 		int pfd = bpf_program__fd(skel->progs.cap_filter);
 		capture_on = 1;
@@ -755,7 +760,7 @@ static int run_bpf(struct options *o)
 
 	const char *ct_why = NULL;
 	if (o->conntrack) {
-		ct = nt_ct_open(o->pid, why, sizeof(why));
+		ct = nt_ct_open(o->pid, o->pidfd, why, sizeof(why));
 		if (!ct)
 			ct_why = strdup(why);
 	} else {
