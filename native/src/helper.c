@@ -85,6 +85,11 @@ static void emit_error(const char *code, const char *msg)
 /* The kernel's programs see tgids of the initial pid namespace (task->tgid); a pid given in
  * another namespace names a different process there. include/linux/proc_ns.h PROC_PID_INIT_INO. */
 #define NT_INIT_PID_NS_INO 0xEFFFFFFCu
+#define NT_NOBODY_UID 65534
+
+/* Owner of the target (its real uid and gid), from authorize(). */
+static uid_t target_uid = NT_NOBODY_UID;
+static gid_t target_gid = NT_NOBODY_UID;
 
 static int pidfd_exited(int pidfd)
 {
@@ -125,6 +130,7 @@ static int verify_process(pid_t pid, uid_t me, int quiet, int *pidfd_out)
 	char line[256];
 	long tgid = -1;
 	uid_t uids[4];
+	gid_t gid = NT_NOBODY_UID;
 	int have_uids = 0;
 	while (f && fgets(line, sizeof(line), f)) {
 		unsigned a, b, c, d;
@@ -134,6 +140,8 @@ static int verify_process(pid_t pid, uid_t me, int quiet, int *pidfd_out)
 		else if (sscanf(line, "Uid:\t%u\t%u\t%u\t%u", &a, &b, &c, &d) == 4) {
 			uids[0] = a, uids[1] = b, uids[2] = c, uids[3] = d;
 			have_uids = 1;
+		} else if (sscanf(line, "Gid:\t%u", &a) == 1) {
+			gid = a;
 		}
 	}
 	if (f)
@@ -176,6 +184,10 @@ static int verify_process(pid_t pid, uid_t me, int quiet, int *pidfd_out)
 		}
 	}
 	*pidfd_out = pidfd;
+	if (!quiet) {
+		target_uid = uids[0];
+		target_gid = gid;
+	}
 	return 0;
 refuse_eperm:
 	if (!quiet)
@@ -474,7 +486,7 @@ static void emit_stats(struct nettrace_bpf *skel, const struct options *o, int f
 }
 
 /* The unprivileged user the helper becomes after setup when started as root (sudo, pkexec, root). */
-#define NT_NOBODY 65534
+#define NT_NOBODY NT_NOBODY_UID
 
 static uint64_t status_hex(const char *key)
 {
@@ -500,7 +512,7 @@ static uint64_t status_hex(const char *key)
  * Non-dumpable: nobody without CAP_SYS_PTRACE can ptrace us and reach the BPF map descriptors.
  * Returns 0, or -1 after an error line if a privilege that must go could not be dropped.
  */
-static int drop_privileges(int keep_net_admin)
+static int drop_privileges(int keep_net_admin, uid_t become, gid_t become_gid)
 {
 	uint64_t keep = keep_net_admin ? 1ULL << CAP_NET_ADMIN : 0;
 	struct __user_cap_header_struct h = {_LINUX_CAPABILITY_VERSION_3, 0};
@@ -513,8 +525,8 @@ static int drop_privileges(int keep_net_admin)
 			prctl(PR_CAPBSET_DROP, c, 0, 0, 0);
 	if (getuid() == 0 || geteuid() == 0) {
 		prctl(PR_SET_KEEPCAPS, 1);
-		if (setgroups(0, NULL) || setresgid(NT_NOBODY, NT_NOBODY, NT_NOBODY) ||
-		    setresuid(NT_NOBODY, NT_NOBODY, NT_NOBODY)) {
+		if (setgroups(0, NULL) || setresgid(become_gid, become_gid, become_gid) ||
+		    setresuid(become, become, become)) {
 			emit_error("EPERM", "could not give up uid 0 after setup");
 			return -1;
 		}
@@ -530,7 +542,7 @@ static int drop_privileges(int keep_net_admin)
 	}
 	uint64_t eff = status_hex("CapEff"), prm = status_hex("CapPrm"), inh = status_hex("CapInh"),
 		 amb = status_hex("CapAmb"), bnd = status_hex("CapBnd");
-	if (eff != keep || prm != keep || inh != 0 || amb != 0 || getuid() == 0 || geteuid() == 0) {
+	if (eff != keep || prm != keep || inh != 0 || amb != 0 || ((getuid() == 0 || geteuid() == 0) && become != 0)) {
 		char msg[256];
 		snprintf(msg, sizeof(msg),
 			 "privileges still held after setup (CapEff %016llx CapPrm %016llx CapInh %016llx CapAmb %016llx uid %u)",
@@ -772,7 +784,7 @@ static int run_bpf(struct options *o)
 		emit_error("BPF_RINGBUF", "cannot open the ring buffer");
 		return 1;
 	}
-	if (drop_privileges(ct != NULL)) {
+	if (drop_privileges(ct != NULL, NT_NOBODY, NT_NOBODY)) {
 		nettrace_bpf__destroy(skel);
 		return 1;
 	}
@@ -926,7 +938,9 @@ int main(int argc, char **argv)
 		/* auto: fall back to the no-root path, and say why. */
 		nt_bpf_unavailable = bpf_failure;
 	}
-	if (drop_privileges(0))
+	/* inet_diag reads /proc/<pid>/fd of the target's processes: when root, become their owner
+	 * (the invoking user's own uid under sudo/pkexec; uid 0 stays only for a target of root). */
+	if (drop_privileges(0, target_uid, target_gid))
 		return 1;
 	return nt_inet_diag_run(o.pid, o.pidfd, o.poll_ms, 0);
 }
