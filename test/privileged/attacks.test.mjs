@@ -41,6 +41,19 @@ function status(pid) {
   };
 }
 
+/** Resolves once `pid` runs `comm` (setpriv has changed user and exec'd it). */
+async function untilComm(pid, comm) {
+  for (let i = 0; i < 500; i++) {
+    try {
+      if (readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === comm) return;
+    } catch {
+      /* not yet */
+    }
+    await sleep(10);
+  }
+  throw new Error(`pid ${pid} never ran ${comm}`);
+}
+
 const childrenOf = (pid) => {
   try {
     return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
@@ -298,7 +311,7 @@ if (mode === 'thread') {
         stdio: ['ignore', 'ignore', 'inherit', 'pipe'],
       },
     );
-    await sleep(200);
+    await untilComm(prog.pid, 'sh');
     const { h, first } = helperAsA('sudo', prog.pid, ['--pcap']);
     assert.equal((await first).type, 'ready');
     const before = seenByServer.length;
@@ -327,7 +340,7 @@ if (mode === 'thread') {
   test('5 (sudo, pcap): the spool is handed to A by descriptor only, never by a path A could swap', async (t) => {
     if (reason) return skipLoudly(t, reason);
     const a = asUser(uidA, 'sleep', ['3']);
-    await sleep(100);
+    await untilComm(a.pid, 'sleep');
     const log = `${prefix}/strace.log`;
     // As sudo runs it (SUDO_UID is what sudo sets), under strace.
     const r = spawnSync(
@@ -357,14 +370,18 @@ if (mode === 'thread') {
     rmSync(join(cap.spool, '..'), { recursive: true, force: true });
     const byPath = trace.split('\n').filter((l) => /\b(chown|lchown|chmod)\(|\bf(chown|chmod)at\((?!.*AT_EMPTY_PATH)/.test(l));
     assert.deepEqual(byPath, [], 'no privileged chown/chmod by path');
-    assert.ok(/fchown\(\d+, ${uidA}, /.test(trace) || new RegExp(`fchown\\(\\d+, ${uidA}, `).test(trace), `fchown to A: ${trace}`);
+    assert.match(
+      trace,
+      new RegExp(`fchown\\(\\d+, ${uidA}, ${uidA}\\)\\s+= 0`),
+      `the spool and its directory are handed to A by fchown: ${trace}`,
+    );
   });
 
   for (const how of ['caps', 'sudo']) {
     test(`6 (${how}): after setup the helper holds no privilege beyond CAP_NET_ADMIN, bounding set included, and not uid 0`, async (t) => {
       if (reason) return skipLoudly(t, reason);
       const a = asUser(uidA, 'sleep', ['20']);
-      await sleep(100);
+      await untilComm(a.pid, 'sleep');
       const { h, child, first } = helperAsA(how, a.pid, how === 'sudo' ? ['--pcap'] : []);
       assert.equal((await first).type, 'ready');
       await sleep(200);
@@ -403,14 +420,22 @@ if (mode === 'thread') {
 
   test("7 (sudo, pcap): with B busy, the capture of an idle program of A reads none of B's packets", async (t) => {
     if (reason) return skipLoudly(t, reason);
-    const busy = bRequests(400);
-    await sleep(300);
+    // B's requests run from before the helper starts until a second after it is ready.
+    const bProc = asUser(uidB, node, [`${prefix}/b-client.mjs`, port, 1e9, 0], { env: { ...process.env, B_TOKEN: SECRET } });
+    let bOut = '';
+    bProc.stdout.on('data', (d) => (bOut += d));
+    const bExited = new Promise((r) => bProc.on('exit', r));
+    while ((bOut.match(/CONN /g) ?? []).length < 2) await sleep(20);
     const a = asUser(uidA, 'sleep', ['6']);
-    await sleep(100);
+    await untilComm(a.pid, 'sleep');
     const { h, first } = helperAsA('sudo', a.pid, ['--pcap']);
+    const duringStart = bOut.length;
     assert.equal((await first).type, 'ready');
-    const b = await busy;
-    assert.ok(b.ports.length > 100, `B made its requests: ${b.ports.length}`);
+    assert.ok(bOut.length > duringStart, 'B made requests while the helper started');
+    await sleep(1000);
+    bProc.kill();
+    await bExited;
+    const b = { pid: Number(/PID (\d+)/.exec(bOut)?.[1]), ports: [...bOut.matchAll(/CONN (\d+)/g)].map((m) => Number(m[1])) };
     h.child.stdin.end();
     await h.exited;
     const got = whatAGot(h);
