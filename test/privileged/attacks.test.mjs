@@ -97,6 +97,8 @@ describe('attacks by one user on another through the helper', { timeout: 240_000
       `import http from 'node:http';
 const [port, count, localPort] = process.argv.slice(2).map(Number);
 console.log('PID ' + process.pid);
+// B_WAIT: start on a line on stdin (the process is already up: its requests follow at once).
+if (process.env.B_WAIT) await new Promise((r) => process.stdin.once('data', r));
 for (let i = 0; i < count; i++) {
   await new Promise((resolve) => {
     const req = http.get({ host: '127.0.0.1', port, localPort: localPort || undefined, agent: false, headers: { authorization: process.env.B_TOKEN } }, (res) => {
@@ -185,12 +187,23 @@ if (mode === 'thread') {
   }
 
   /** B's request loop; resolves with its pid, ports and output once done. */
-  async function bRequests(count, localPort = 0) {
-    const p = asUser(uidB, node, [`${prefix}/b-client.mjs`, port, count, localPort], { env: { ...process.env, B_TOKEN: SECRET } });
+  function bRequests(count, localPort = 0) {
+    const p = asUser(uidB, node, [`${prefix}/b-client.mjs`, port, count, localPort], {
+      env: { ...process.env, B_TOKEN: SECRET, B_WAIT: '1' },
+    });
     let out = '';
     p.stdout.on('data', (d) => (out += d));
-    await new Promise((r) => p.on('exit', r));
-    return { pid: Number(/PID (\d+)/.exec(out)?.[1]), ports: [...out.matchAll(/CONN (\d+)/g)].map((m) => Number(m[1])), out };
+    const exited = new Promise((r) => p.on('exit', r));
+    /** Starts the requests once B's process is up; resolves with its pid, ports and output. */
+    return async () => {
+      for (let i = 0; !out.includes('PID '); i++) {
+        if (i > 1000) throw new Error(`B's client did not start: ${out}`);
+        await sleep(10);
+      }
+      p.stdin.end('go\n');
+      await exited;
+      return { pid: Number(/PID (\d+)/.exec(out)?.[1]), ports: [...out.matchAll(/CONN (\d+)/g)].map((m) => Number(m[1])), out };
+    };
   }
 
   /** The helper as A starts it: `caps` (file capabilities) or `sudo` (the sudoers rule). */
@@ -279,9 +292,10 @@ if (mode === 'thread') {
     const { h, first } = helperAsA('sudo', a.child.pid, ['--pcap']);
     // The gate shell must be A's by now; the helper checks its pid.
     assert.equal((await first).type, 'ready');
+    const bGo = bRequests(3, localPort);
     a.release();
     await a.waitFor('RESET');
-    const b = await bRequests(3, localPort);
+    const b = await bGo();
     assert.deepEqual(b.ports, [localPort, localPort, localPort].slice(0, b.ports.length));
     assert.ok(b.ports.length >= 1, `B connected from ${localPort}: ${b.out}`);
     await sleep(300);
@@ -425,7 +439,10 @@ if (mode === 'thread') {
     let bOut = '';
     bProc.stdout.on('data', (d) => (bOut += d));
     const bExited = new Promise((r) => bProc.on('exit', r));
-    while ((bOut.match(/CONN /g) ?? []).length < 2) await sleep(20);
+    for (let i = 0; (bOut.match(/CONN /g) ?? []).length < 2; i++) {
+      if (i > 500) throw new Error(`B's requests did not start: ${bOut}`);
+      await sleep(20);
+    }
     const a = asUser(uidA, 'sleep', ['6']);
     await untilComm(a.pid, 'sleep');
     const { h, first } = helperAsA('sudo', a.pid, ['--pcap']);
