@@ -27,6 +27,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <grp.h>
+#include <sys/random.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 #include <bpf/libbpf.h>
@@ -568,16 +569,22 @@ static int libbpf_quiet(enum libbpf_print_level level, const char *fmt, va_list 
 
 
 static void emit_ready(const char *mode, int conntrack_on, const char *ct_why, int capture_on, const char *cap_why,
-		       int n_cap_fds)
+		       int n_cap_fds, uint64_t marker)
 {
 	struct nt_json j;
 	nt_json_begin(&j, "ready");
 	nt_json_str(&j, "mode", mode);
 	if (n_cap_fds) {
 		nt_json_key(&j, "captureUnfiltered");
-		for (int i = 0; i < n_cap_fds; i++)
-			nt_json_raw(&j, "%c%llu", i ? ',' : '[', (unsigned long long)cap_unfiltered[i]);
+		for (int i = 0; i < n_cap_fds; i++) {
+			if (cap_unfiltered[i] == UINT64_MAX)
+				nt_json_raw(&j, "%c-1", i ? ',' : '[');
+			else
+				nt_json_raw(&j, "%c%llu", i ? ',' : '[', (unsigned long long)cap_unfiltered[i]);
+		}
 		nt_json_raw(&j, "]");
+		if (marker)
+			nt_json_raw(&j, ",\"captureMarker\":\"%016llx\"", (unsigned long long)marker);
 	}
 	if (nt_authority)
 		nt_json_str(&j, "authority", nt_authority);
@@ -688,6 +695,9 @@ static int run_bpf(struct options *o)
 	uid_t me = invoking_uid();
 	skel->rodata->owner_uid = me;
 	skel->rodata->check_owner = me != 0;
+	while (!skel->rodata->lo_marker)
+		if (getrandom((void *)&skel->rodata->lo_marker, sizeof(skel->rodata->lo_marker), 0) < 0)
+			break;
 	if (!o->n_cap_fds) {
 		bpf_program__set_autoload(skel->progs.on_dev_queue, false);
 		bpf_program__set_autoload(skel->progs.on_send_length, false);
@@ -763,6 +773,23 @@ static int run_bpf(struct options *o)
 				cap_why = "the capture sockets handed to the helper are not packet sockets";
 			}
 		}
+		/* On "lo" the count cannot tell the Node side how many packets to skip: libpcap does
+		 * not deliver the outgoing copy of loopback packets (pcap-linux.c,
+		 * linux_check_direction), and what entered before was any mix. There the filter
+		 * passes one marker datagram instead; the capture skips up to it. */
+		for (int i = 0; capture_on && i < o->n_cap_fds; i++) {
+			struct sockaddr_ll sll = {0};
+			socklen_t slen = sizeof(sll);
+			if (getsockname(o->cap_fds[i], (struct sockaddr *)&sll, &slen) || sll.sll_ifindex != 1)
+				continue;
+			int u = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+			struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = htons(9), .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+			uint64_t m = skel->rodata->lo_marker;
+			if (u >= 0 && sendto(u, &m, sizeof(m), 0, (struct sockaddr *)&to, sizeof(to)) == sizeof(m))
+				cap_unfiltered[i] = UINT64_MAX; /* "up to the marker" */
+			if (u >= 0)
+				close(u);
+		}
 		/* Counters from before the filter was attached are not ours. */
 		read_capture_stats(o);
 		cap_packets = cap_drops = 0;
@@ -788,7 +815,7 @@ static int run_bpf(struct options *o)
 		nettrace_bpf__destroy(skel);
 		return 1;
 	}
-	emit_ready("bpf", ct != NULL, ct_why, capture_on, cap_why, o->n_cap_fds);
+	emit_ready("bpf", ct != NULL, ct_why, capture_on, cap_why, o->n_cap_fds, skel->rodata->lo_marker);
 	nt_flush_each = 0;
 
 	int pidfd = o->pidfd;

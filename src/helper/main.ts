@@ -185,7 +185,7 @@ function main(): void {
     if (m.type === 'wireClosed') capture?.closeVerified(m.wire, m.graceMs);
     if (m.type === 'ready') {
       m.authority = authority;
-      capture?.setUnfiltered(m.captureUnfiltered ?? []);
+      capture?.setUnfiltered(m.captureUnfiltered ?? [], m.captureMarker);
       if (wantPcap && (!capture || !m.features.captureFilter)) {
         m.unavailable.capture = captureWhy ?? m.unavailable.capture ?? 'the capture filter could not be attached';
         if (capture && !m.features.captureFilter) {

@@ -298,6 +298,8 @@ export class TracedCapture {
   private readonly seq: number[] = [];
   /** Per device, how many first packets entered before the native helper's filters; unknown until `ready`. */
   private unfiltered?: number[];
+  /** Per device: skip everything up to and including a packet holding these bytes ("lo"). */
+  private untilMarker: (Buffer | undefined)[] = [];
 
   constructor(cap: CapModule, opts: CaptureOptions) {
     this.pendingMs = opts.pendingMs ?? 2000;
@@ -346,10 +348,21 @@ export class TracedCapture {
    * The native helper's count of packets that entered each device's ring before its filters
    * (ready's `captureUnfiltered`): those are discarded, never attributed, never counted.
    */
-  setUnfiltered(counts: number[]): void {
-    this.unfiltered = this.devices.map((_, i) => counts[i] ?? 0);
-    this.pending = this.pending.filter((p) => p.seq > this.unfiltered![p.iface]);
+  setUnfiltered(counts: number[], marker?: string): void {
+    const m = marker && /^[0-9a-f]{16}$/.test(marker) ? Buffer.alloc(8) : undefined;
+    m?.writeBigUInt64LE(BigInt(`0x${marker}`));
+    this.untilMarker = this.devices.map((_, i) => (counts[i] === -1 && m ? m : undefined));
+    this.unfiltered = this.devices.map((_, i) => Math.max(0, counts[i] ?? 0));
+    this.pending = this.pending.filter((p) => p.seq > this.unfiltered![p.iface] && !this.beforeMarker(p.iface, p.data, p.data.length));
     this.drain();
+  }
+
+  /** True while `iface` still waits for the marker; the marker packet itself ends the wait. */
+  private beforeMarker(iface: number, buf: Buffer, n: number): boolean {
+    const m = this.untilMarker[iface];
+    if (!m) return false;
+    if (buf.subarray(0, n).includes(m)) this.untilMarker[iface] = undefined;
+    return true;
   }
 
   /** Records a verified connection (from the native helper's wireTuple line). */
@@ -385,7 +398,7 @@ export class TracedCapture {
   /** The hot path: one lookup, one copy into the writer's buffer. `buf` is reused by cap. */
   private onPacket(iface: number, linkType: string, buf: Buffer, n: number): void {
     const seq = ++this.seq[iface];
-    if (this.unfiltered && seq <= this.unfiltered[iface]) return;
+    if (this.unfiltered && (seq <= this.unfiltered[iface] || this.beforeMarker(iface, buf, n))) return;
     const key = frameKey(linkType, buf, n);
     if (key === undefined) return;
     const tsUs = Math.round((performance.timeOrigin + performance.now()) * 1000);
