@@ -16,7 +16,7 @@
  *   native helper receives the capture sockets as inherited fds, puts a pass-nothing filter on
  *   them as its first action, then the BPF socket filter (SO_ATTACH_BPF) before it reports ready,
  *   with the number of packets that entered each ring before (`captureUnfiltered`): those are
- *   discarded here unread.
+ *   discarded here, never attributed (on "lo": everything up to a marker datagram).
  * - Each tuple in the kernel filter belongs to its socket (cookie): another socket sending on it
  *   takes it out at once, and after the socket is gone it passes no SYN (see docs/security.md).
  * - In user space every packet is checked again against the wire tuples the native helper
