@@ -76,6 +76,8 @@ describe('attacks by one user on another through the helper', { timeout: 240_000
   before(async () => {
     if (reason) return;
     for (const u of [A, B]) spawnSync('userdel', [u], { stdio: 'ignore' });
+    // Also when the run is interrupted (the users and the sudoers rule must not outlive it).
+    process.on('exit', () => cleanup());
     execFileSync('useradd', ['-M', '-N', '-s', '/bin/sh', A]);
     execFileSync('useradd', ['-M', '-N', '-s', '/bin/sh', B]);
     uidA = Number(execFileSync('id', ['-u', A], { encoding: 'utf8' }));
@@ -165,13 +167,22 @@ if (mode === 'thread') {
     port = server.address().port;
   });
 
+  const cleanup = () => {
+    rmSync(sudoers, { force: true });
+    // userdel refuses a user that still has processes: kill them and wait until they are gone.
+    for (const u of [A, B]) {
+      for (let i = 0; i < 50 && spawnSync('pgrep', ['-u', u], { stdio: 'ignore' }).status === 0; i++) {
+        spawnSync('pkill', ['-KILL', '-u', u], { stdio: 'ignore' });
+        spawnSync('sleep', ['0.1']);
+      }
+      spawnSync('userdel', [u], { stdio: 'ignore' });
+    }
+    if (prefix) rmSync(prefix, { recursive: true, force: true });
+  };
   after(() => {
     if (reason) return;
     server?.close();
-    rmSync(sudoers, { force: true });
-    for (const u of [A, B]) spawnSync('pkill', ['-KILL', '-u', u], { stdio: 'ignore' });
-    for (const u of [A, B]) spawnSync('userdel', [u], { stdio: 'ignore' });
-    if (prefix) rmSync(prefix, { recursive: true, force: true });
+    cleanup();
   });
 
   const asUser = (uid, cmd, args, opts = {}) =>
