@@ -2,11 +2,12 @@
 # Installs what the privileged helper (native/) builds and tests with, on Debian/Ubuntu:
 # the BPF toolchain (clang, llvm, libbpf-dev, bpftool), libnetfilter_conntrack/libmnl, libpcap (for
 # the `cap` npm package), and the tools the privileged tests drive (conntrack, nftables, tshark,
-# iproute2, setcap). Non-interactive; safe to run again (installs only what is missing).
+# iproute2, setcap, and sudo, strace, curl, useradd for the attack tests). Non-interactive; safe to run again (installs only what is missing).
 set -euo pipefail
 pkgs=(clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev make gcc g++ python3 pkg-config
       libnetfilter-conntrack-dev libmnl-dev libpcap-dev
-      conntrack nftables tshark iproute2 util-linux libcap2-bin)
+      conntrack nftables tshark iproute2 util-linux libcap2-bin
+      sudo strace curl passwd)
 need=()
 for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || need+=("$p"); done
 if [ ${#need[@]} -eq 0 ]; then echo "install-native-deps: all present"; exit 0; fi

@@ -20,6 +20,10 @@
 #define NT_TCP_ESTABLISHED 1
 #define NT_TCP_SYN_SENT 2
 #define NT_TCP_CLOSE 7
+#define NT_TCP_TIME_WAIT 6
+#define NT_TCP_NEW_SYN_RECV 12
+#define NT_SOCK_STREAM 1
+#define NT_SOCK_DGRAM 2
 #define NT_PACKET_OUTGOING 4
 #define NT_LOOPBACK_IFINDEX 1
 
@@ -27,6 +31,15 @@ char LICENSE[] SEC("license") = "GPL";
 
 /* Minimum spacing of NT_EV_UPDATE events per connection (set before load). */
 const volatile __u64 update_interval_ns = 250000000ULL;
+/* The invoking user (set before load). With check_owner, a traced process whose real,
+ * effective, saved or filesystem uid is no longer owner_uid (a setuid exec, a setuid() call)
+ * leaves the traced set at its next exec, fork, connect or UDP send. */
+const volatile __u32 owner_uid = 0;
+/* Random, per helper run (set before load): the payload of the one datagram the helper sends to
+ * 127.0.0.1:9 once the capture filter is attached. The filter passes it on "lo" only, so the
+ * capture there can tell the packets that entered before the filter from those after. */
+const volatile __u64 lo_marker = 0;
+const volatile __u8 check_owner = 0;
 
 struct conn {
 	__u64 start_ns;
@@ -49,6 +62,7 @@ struct conn {
 	__u32 closed_snap;
 	struct nt_metrics snap;
 	struct nt_cap_key wk; /* the wire tuple, once wire_done */
+	__u64 cookie;         /* socket cookie: who owns the wire tuple in cap_tuples */
 };
 
 /* Traced processes (tgid -> 1). User space seeds the target; fork adds children. */
@@ -109,6 +123,36 @@ static __always_inline void count(__u32 which)
 	__u64 *v = bpf_map_lookup_elem(&stats, &which);
 	if (v)
 		(*v)++;
+}
+
+/* Whether the current task still runs with the invoking user's credentials only. */
+static __always_inline int cred_ok(void)
+{
+	if (!check_owner)
+		return 1;
+	struct task_struct *t = bpf_get_current_task_btf();
+	const struct cred *c = t->real_cred;
+	const struct cred *s = t->cred;
+	return c->uid.val == owner_uid && c->euid.val == owner_uid && c->suid.val == owner_uid &&
+	       c->fsuid.val == owner_uid && s->euid.val == owner_uid && s->fsuid.val == owner_uid;
+}
+
+/* A traced process changed credentials: it (and what it starts from now on) is no longer traced. */
+static __always_inline void untrace(__u32 tgid)
+{
+	if (bpf_map_delete_elem(&traced, &tgid))
+		return;
+	struct nt_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		count(NT_STAT_LOST);
+		return;
+	}
+	__builtin_memset(e, 0, sizeof(*e));
+	e->type = NT_EV_DROP;
+	e->tgid = tgid;
+	e->ts_ns = bpf_ktime_get_ns();
+	bpf_get_current_comm(e->comm, sizeof(e->comm));
+	bpf_ringbuf_submit(e, 0);
 }
 
 /* tp_btf arguments are BTF-typed kernel pointers: fields are read directly (CO-RE relocated
@@ -200,9 +244,14 @@ int BPF_PROG(on_set_state, const struct sock *sk, const int oldstate, const int 
 		__u32 tgid = bpf_get_current_pid_tgid() >> 32;
 		if (!bpf_map_lookup_elem(&traced, &tgid))
 			return 0;
+		if (!cred_ok()) {
+			untrace(tgid);
+			return 0;
+		}
 		struct conn c = {};
 		c.start_ns = now;
 		c.tgid = tgid;
+		c.cookie = bpf_get_socket_cookie((void *)sk);
 		bpf_get_current_comm(c.comm, sizeof(c.comm));
 		if (bpf_map_update_elem(&conns, &key, &c, BPF_ANY))
 			count(NT_STAT_CONN_FULL);
@@ -255,10 +304,10 @@ static __always_inline void expire_wire(struct conn *c, __u64 sk, __u64 now)
 	__builtin_memcpy(r.saddr, c->wk.daddr, 16);
 	__builtin_memcpy(r.daddr, c->wk.saddr, 16);
 	struct nt_cap_val *v = bpf_map_lookup_elem(&cap_tuples, &c->wk);
-	if (v && v->tgid == c->tgid)
+	if (v && v->cookie == c->cookie)
 		v->expires_ns = now + NT_TCP_GRACE_NS;
 	v = bpf_map_lookup_elem(&cap_tuples, &r);
-	if (v && v->tgid == c->tgid)
+	if (v && v->cookie == c->cookie)
 		v->expires_ns = now + NT_TCP_GRACE_NS;
 	struct nt_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {
@@ -359,6 +408,11 @@ int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 	__u32 ptgid = BPF_CORE_READ(parent, tgid);
 	if (!bpf_map_lookup_elem(&traced, &ptgid))
 		return 0;
+	/* fork runs in the parent's context: its credentials are the child's. */
+	if (!cred_ok()) {
+		untrace(ptgid);
+		return 0;
+	}
 	__u32 ctgid = BPF_CORE_READ(child, tgid);
 	if (ctgid == ptgid)
 		return 0; /* a new thread of a traced process */
@@ -378,15 +432,32 @@ int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 	return 0;
 }
 
+/* An exec that changes credentials (setuid/setgid/file-capability binary: bprm->secureexec), or
+ * any exec by a process no longer running as the invoking user, ends its tracing. The new
+ * credentials are committed (begin_new_exec) before this tracepoint fires. */
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
+{
+	if (!check_owner)
+		return 0;
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	if (!bpf_map_lookup_elem(&traced, &tgid))
+		return 0;
+	if (BPF_CORE_READ_BITFIELD_PROBED(bprm, secureexec) || !cred_ok())
+		untrace(tgid);
+	return 0;
+}
+
 SEC("tp_btf/sched_process_exit")
 int BPF_PROG(on_exit, struct task_struct *p)
 {
-	__u32 pid = BPF_CORE_READ(p, pid);
+	/* Forget a traced process when its last thread exits (do_exit decrements signal->live
+	 * before this tracepoint), whichever thread that is, so a recycled pid is not traced.
+	 * The set holds thread-group ids only. Its open sockets stay traced through `conns`. */
+	if (BPF_CORE_READ(p, signal, live.counter) != 0)
+		return 0;
 	__u32 tgid = BPF_CORE_READ(p, tgid);
-	/* Forget a traced process when its leader exits, so a recycled pid is not traced.
-	 * Its open sockets stay traced through `conns`. */
-	if (pid == tgid)
-		bpf_map_delete_elem(&traced, &tgid);
+	bpf_map_delete_elem(&traced, &tgid);
 	return 0;
 }
 
@@ -394,8 +465,13 @@ int BPF_PROG(on_exit, struct task_struct *p)
 static __always_inline void note_udp(__u64 cookie)
 {
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
-	if (cookie && bpf_map_lookup_elem(&traced, &tgid))
-		bpf_map_update_elem(&udp_socks, &cookie, &tgid, BPF_ANY);
+	if (!cookie || !bpf_map_lookup_elem(&traced, &tgid))
+		return;
+	if (!cred_ok()) {
+		untrace(tgid);
+		return;
+	}
+	bpf_map_update_elem(&udp_socks, &cookie, &tgid, BPF_ANY);
 }
 
 /* connect() and sendmsg() on UDP sockets run these in the caller's context before anything is
@@ -482,6 +558,49 @@ static __always_inline int skb_key(struct sk_buff *skb, struct nt_cap_key *k)
  * socket filter below passes only those tuples, so the first SYN is never lost to the race with
  * user space learning the local port (which tcp_v4_connect picks only after SYN_SENT). The same
  * for the DNS queries of the traced processes' UDP sockets. */
+/*
+ * Tuple squatting: a packet of a socket that is not the traced one whose wire tuple it carries
+ * (another process reusing the ephemeral port of a closed traced connection, or the local port
+ * of a DNS socket) takes the tuple out of the capture filter, both directions, before the
+ * device's packet taps see this packet: a tuple is only ever trusted for the socket (cookie)
+ * that the kernel saw the traced process use. A TIME_WAIT socket keeps its socket's cookie
+ * (inet_twsk_alloc copies it); the per-CPU control sockets that send RSTs and TIME_WAIT ACKs
+ * (SOCK_RAW) do not evict.
+ */
+static __always_inline void evict_squatter(struct sk_buff *skb, struct sock *sk)
+{
+	__u16 fam = BPF_CORE_READ(sk, __sk_common.skc_family);
+	if (fam != AF_INET && fam != AF_INET6)
+		return;
+	struct nt_cap_key k = {};
+	if (skb_key(skb, &k) || (k.proto != IPPROTO_TCP && k.proto != IPPROTO_UDP))
+		return;
+	struct nt_cap_val *v = bpf_map_lookup_elem(&cap_tuples, &k);
+	/* The reply direction is sent by the traced socket's peer (any socket, maybe on this host):
+	 * only a packet in the traced socket's own direction can be a squatter's. */
+	if (!v || v->reply)
+		return;
+	__u8 st = BPF_CORE_READ(sk, __sk_common.skc_state);
+	if (st != NT_TCP_TIME_WAIT && st != NT_TCP_NEW_SYN_RECV) {
+		__u16 type = BPF_CORE_READ(sk, sk_type);
+		if (type != NT_SOCK_STREAM && type != NT_SOCK_DGRAM)
+			return;
+	}
+	/* A cookie is made when first asked for: the traced socket's was (at SYN_SENT, or by the
+	 * cgroup hooks), so a socket without one (0) is never the owner. */
+	if (BPF_CORE_READ(sk, __sk_common.skc_cookie.counter) == v->cookie)
+		return;
+	struct nt_cap_key r = {};
+	r.family = k.family;
+	r.proto = k.proto;
+	r.sport = k.dport;
+	r.dport = k.sport;
+	__builtin_memcpy(r.saddr, k.daddr, 16);
+	__builtin_memcpy(r.daddr, k.saddr, 16);
+	bpf_map_delete_elem(&cap_tuples, &k);
+	bpf_map_delete_elem(&cap_tuples, &r);
+}
+
 SEC("tp_btf/net_dev_queue")
 int BPF_PROG(on_dev_queue, struct sk_buff *skb)
 {
@@ -490,18 +609,22 @@ int BPF_PROG(on_dev_queue, struct sk_buff *skb)
 		return 0;
 	__u64 key = (__u64)sk;
 	__u32 tgid;
+	__u64 cookie;
 	struct conn *c = bpf_map_lookup_elem(&conns, &key);
 	if (c) {
 		if (c->wire_done)
 			return 0;
 		tgid = c->tgid;
+		cookie = c->cookie;
 	} else {
 		/* Not the current task: a datagram held for neighbour resolution leaves from
 		 * softirq, in whatever task's context. The socket's cookie says whose it is. */
-		__u64 cookie = BPF_CORE_READ(sk, __sk_common.skc_cookie.counter);
+		cookie = BPF_CORE_READ(sk, __sk_common.skc_cookie.counter);
 		__u32 *t = cookie ? bpf_map_lookup_elem(&udp_socks, &cookie) : 0;
-		if (!t)
+		if (!t) {
+			evict_squatter(skb, sk);
 			return 0;
+		}
 		tgid = *t;
 	}
 	struct nt_cap_key k = {}, r = {};
@@ -515,12 +638,12 @@ int BPF_PROG(on_dev_queue, struct sk_buff *skb)
 	r.dport = k.sport;
 	__builtin_memcpy(r.saddr, k.daddr, 16);
 	__builtin_memcpy(r.daddr, k.saddr, 16);
-	struct nt_cap_val v = {.tgid = tgid};
+	struct nt_cap_val v = {.tgid = tgid, .cookie = cookie}, rv = {.tgid = tgid, .cookie = cookie, .reply = 1};
 	struct nt_cap_val *old = bpf_map_lookup_elem(&cap_tuples, &k);
 	if (!c) {
 		/* DNS: keep the tuple a while after each datagram out. */
 		v.expires_ns = bpf_ktime_get_ns() + NT_UDP_LIFETIME_NS;
-		if (old && old->tgid == tgid) {
+		if (old && old->cookie == cookie) {
 			/* Refreshed at most once a second; the wire event tells user space too. */
 			if (old->expires_ns > v.expires_ns - 1000000000ULL)
 				return 0;
@@ -529,12 +652,13 @@ int BPF_PROG(on_dev_queue, struct sk_buff *skb)
 			if (ro)
 				ro->expires_ns = v.expires_ns;
 		} else {
+			rv.expires_ns = v.expires_ns;
 			bpf_map_update_elem(&cap_tuples, &k, &v, BPF_ANY);
-			bpf_map_update_elem(&cap_tuples, &r, &v, BPF_ANY);
+			bpf_map_update_elem(&cap_tuples, &r, &rv, BPF_ANY);
 		}
 	} else {
 		bpf_map_update_elem(&cap_tuples, &k, &v, BPF_ANY);
-		bpf_map_update_elem(&cap_tuples, &r, &v, BPF_ANY);
+		bpf_map_update_elem(&cap_tuples, &r, &rv, BPF_ANY);
 		c->wire_done = 1;
 		c->wk = k;
 	}
@@ -623,8 +747,24 @@ int cap_filter(struct __sk_buff *skb)
 	__u32 l4 = 0;
 	if (load_key(skb, 0, &k, &l4))
 		return 0;
-	if (k.proto == IPPROTO_TCP || k.proto == IPPROTO_UDP)
-		return live(bpf_map_lookup_elem(&cap_tuples, &k)) ? skb->len : 0;
+	if (lo_marker && k.proto == IPPROTO_UDP && k.dport == bpf_htons(9) && skb->ifindex == NT_LOOPBACK_IFINDEX) {
+		__u64 m;
+		if (bpf_skb_load_bytes_relative(skb, l4 + 8, &m, 8, BPF_HDR_START_NET) == 0 && m == lo_marker)
+			return skb->len;
+	}
+	if (k.proto == IPPROTO_TCP || k.proto == IPPROTO_UDP) {
+		struct nt_cap_val *v = bpf_map_lookup_elem(&cap_tuples, &k);
+		if (!live(v))
+			return 0;
+		/* The traced socket is gone: only its connection's last packets still count. A SYN
+		 * starts a new connection on the tuple, which is never the traced one's. */
+		if (v->expires_ns && k.proto == IPPROTO_TCP) {
+			__u8 flags;
+			if (bpf_skb_load_bytes_relative(skb, l4 + 13, &flags, 1, BPF_HDR_START_NET) || (flags & 0x02))
+				return 0;
+		}
+		return skb->len;
+	}
 	/* ICMP destination unreachable / time exceeded (ICMPv6 also packet too big): the error
 	 * quotes the offending packet's header after 8 bytes; keep it if that packet was ours. */
 	__u8 type;

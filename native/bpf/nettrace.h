@@ -11,6 +11,7 @@ enum nt_event_type {
 	NT_EV_FORK = 4,    /* a traced process started a child that is now traced too */
 	NT_EV_WIRE = 5,    /* first packet of a traced socket left: its on-the-wire (post-NAT) tuple */
 	NT_EV_WIRE_END = 6, /* that socket is gone: its wire tuple stops matching after a grace time */
+	NT_EV_DROP = 7,     /* a traced process changed credentials (setuid exec, setuid()): no longer traced */
 };
 
 /* Counters in the `stats` per-CPU array. */
@@ -81,12 +82,14 @@ struct nt_cap_key {
 /* Value of the capture filter map. */
 struct nt_cap_val {
 	__u32 tgid;
-	__u32 pad;
+	__u32 reply; /* 1: the direction towards the traced socket (sent by its peer) */
 	__u64 expires_ns; /* 0 while the socket lives; after that the tuple may be reused by anyone */
+	__u64 cookie;     /* socket cookie of the traced socket that owns the tuple */
 };
 
-/* How long a closed connection's packets (final ACKs, retransmitted FINs) are still kept, and how
- * long a DNS socket's tuple is kept after its last datagram out. */
+/* How long a closed connection's packets (final ACKs, retransmitted FINs) are still kept — at
+ * most: the tuple stops matching at once when any other socket sends on it, and a SYN on it is
+ * never kept — and how long a DNS socket's tuple is kept after its last datagram out. */
 #define NT_TCP_GRACE_NS (2ULL * 1000000000ULL)
 #define NT_UDP_LIFETIME_NS (30ULL * 1000000000ULL)
 

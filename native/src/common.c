@@ -188,25 +188,3 @@ void nt_warn(const char *fmt, ...)
 	nt_json_str(&j, "message", msg);
 	nt_json_end(&j);
 }
-
-int nt_proc_uids(pid_t pid, uid_t uids[3])
-{
-	char path[64], line[256];
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	FILE *f = fopen(path, "r");
-	if (!f)
-		return -1;
-	int found = -1;
-	while (fgets(line, sizeof(line), f)) {
-		unsigned a, b, c;
-		if (sscanf(line, "Uid:\t%u\t%u\t%u", &a, &b, &c) == 3) {
-			uids[0] = a;
-			uids[1] = b;
-			uids[2] = c;
-			found = 0;
-			break;
-		}
-	}
-	fclose(f);
-	return found;
-}

@@ -49,7 +49,5 @@ void nt_clock_init(void);
 /* Emits {"type":"warning","message":...}. */
 void nt_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/* Reads the real, effective and saved uid of a process from /proc/<pid>/status. */
-int nt_proc_uids(pid_t pid, uid_t uids[3]);
 
 #endif

@@ -185,23 +185,18 @@ static int event_cb(enum nf_conntrack_msg_type type, struct nf_conntrack *ct, vo
 	return NFCT_CB_CONTINUE;
 }
 
-static int enter_netns(pid_t pid, int *saved)
+/* Enters the target's network namespace through its pidfd (setns on a pidfd, Linux 5.8): never
+ * by a /proc path, whose pid could by then name another process. */
+static int enter_netns(int pidfd, int *saved)
 {
-	char path[64];
-	snprintf(path, sizeof(path), "/proc/%d/ns/net", (int)pid);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
 	*saved = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
-	int r = setns(fd, CLONE_NEWNET);
-	close(fd);
-	return r;
+	return setns(pidfd, CLONE_NEWNET);
 }
 
-struct nt_ct *nt_ct_open(pid_t pid, char *why, size_t whylen)
+struct nt_ct *nt_ct_open(pid_t pid, int pidfd, char *why, size_t whylen)
 {
 	int saved = -1;
-	if (enter_netns(pid, &saved)) {
+	if (enter_netns(pidfd, &saved)) {
 		snprintf(why, whylen, "cannot enter the network namespace of pid %d: %s", (int)pid, strerror(errno));
 		if (saved >= 0)
 			close(saved);

@@ -17,6 +17,7 @@
 #include <getopt.h>
 #include <netinet/in.h>
 #include <linux/capability.h>
+#include <linux/filter.h>
 #include <linux/if_packet.h>
 #include <poll.h>
 #include <signal.h>
@@ -24,6 +25,9 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <grp.h>
+#include <sys/random.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 #include <bpf/libbpf.h>
@@ -47,7 +51,11 @@ struct options {
 	int update_ms;
 	int poll_ms;
 	int linger_ms;
+	int pidfd; /* held on the target since authorize() */
 };
+
+/* Whether this process started with any capability (file capabilities or root). */
+static int had_caps;
 
 static void on_signal(int sig) { stopping = 1; }
 
@@ -75,34 +83,135 @@ static void emit_error(const char *code, const char *msg)
 	nt_json_end(&j);
 }
 
-/* Refuses targets that belong to another user (unless the caller is root itself). */
-static int authorize(pid_t pid)
+/* The kernel's programs see tgids of the initial pid namespace (task->tgid); a pid given in
+ * another namespace names a different process there. include/linux/proc_ns.h PROC_PID_INIT_INO. */
+#define NT_INIT_PID_NS_INO 0xEFFFFFFCu
+#define NT_NOBODY_UID 65534
+
+/* Owner of the target (its real uid and gid), from authorize(). */
+static uid_t target_uid = NT_NOBODY_UID;
+static gid_t target_gid = NT_NOBODY_UID;
+
+static int pidfd_exited(int pidfd)
 {
-	uid_t uids[3];
-	char msg[256];
+	struct pollfd p = {.fd = pidfd, .events = POLLIN};
+	return poll(&p, 1, 0) != 0;
+}
+
+/*
+ * Checks that `pid` is a process (a thread-group leader, not a thread) of the invoking user (real,
+ * effective, saved and filesystem uid) and returns a pidfd held on it in *pidfd_out. The pidfd is
+ * opened first and checked again after /proc was read: if the process is still alive then, the
+ * number cannot have been reused in between, so what /proc said was about this process.
+ * `quiet`: no error line (children of the target that are skipped).
+ */
+static int verify_process(pid_t pid, uid_t me, int quiet, int *pidfd_out)
+{
+	char msg[320], path[64];
+	*pidfd_out = -1;
 	if (pid <= 1) {
 		snprintf(msg, sizeof(msg), "refusing to trace pid %d", (int)pid);
-		emit_error("EPERM", msg);
-		return -1;
+		goto refuse_eperm;
 	}
-	if (nt_proc_uids(pid, uids)) {
+	int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (pidfd < 0 && errno == ESRCH) {
 		snprintf(msg, sizeof(msg), "target pid %d does not exist", (int)pid);
-		emit_error("ESRCH", msg);
+		if (!quiet)
+			emit_error("ESRCH", msg);
 		return -1;
 	}
-	uid_t me = invoking_uid();
-	if (me == 0)
-		return 0;
-	for (int i = 0; i < 3; i++) {
-		if (uids[i] != me) {
-			snprintf(msg, sizeof(msg),
-				 "target pid %d belongs to uid %u, not to the invoking user (uid %u): refusing to trace it",
-				 (int)pid, (unsigned)uids[i], (unsigned)me);
-			emit_error("EPERM", msg);
-			return -1;
+	/* A thread that is not its group's leader: EINVAL, ENOENT since 6.9 (PIDFD_THREAD). */
+	if (pidfd < 0 && errno != EINVAL && errno != ENOENT) {
+		snprintf(msg, sizeof(msg), "cannot hold target pid %d (pidfd_open: %s): refusing to trace it", (int)pid, strerror(errno));
+		goto refuse_eperm;
+	}
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	FILE *f = fd >= 0 ? fdopen(fd, "r") : NULL;
+	char line[256];
+	long tgid = -1;
+	uid_t uids[4];
+	gid_t gid = NT_NOBODY_UID;
+	int have_uids = 0;
+	while (f && fgets(line, sizeof(line), f)) {
+		unsigned a, b, c, d;
+		long t;
+		if (sscanf(line, "Tgid:\t%ld", &t) == 1)
+			tgid = t;
+		else if (sscanf(line, "Uid:\t%u\t%u\t%u\t%u", &a, &b, &c, &d) == 4) {
+			uids[0] = a, uids[1] = b, uids[2] = c, uids[3] = d;
+			have_uids = 1;
+		} else if (sscanf(line, "Gid:\t%u", &a) == 1) {
+			gid = a;
 		}
 	}
+	if (f)
+		fclose(f);
+	else if (fd >= 0)
+		close(fd);
+	if (pidfd < 0 && tgid < 0) {
+		snprintf(msg, sizeof(msg), "target pid %d does not exist", (int)pid);
+		if (!quiet)
+			emit_error("ESRCH", msg);
+		return -1;
+	}
+	if (pidfd < 0 || tgid != pid) {
+		if (tgid > 0 && tgid != pid)
+			snprintf(msg, sizeof(msg),
+				 "target pid %d is a thread of process %ld, not a process: refusing to trace it", (int)pid, tgid);
+		else
+			snprintf(msg, sizeof(msg), "target pid %d is not a process (thread-group leader): refusing to trace it",
+				 (int)pid);
+		if (pidfd >= 0)
+			close(pidfd);
+		goto refuse_eperm;
+	}
+	if (!have_uids || tgid < 0 || pidfd_exited(pidfd)) {
+		close(pidfd);
+		snprintf(msg, sizeof(msg), "target pid %d does not exist", (int)pid);
+		if (!quiet)
+			emit_error("ESRCH", msg);
+		return -1;
+	}
+	if (me != 0) {
+		for (int i = 0; i < 4; i++) {
+			if (uids[i] != me) {
+				close(pidfd);
+				snprintf(msg, sizeof(msg),
+					 "target pid %d belongs to uid %u, not to the invoking user (uid %u): refusing to trace it",
+					 (int)pid, (unsigned)uids[i], (unsigned)me);
+				goto refuse_eperm;
+			}
+		}
+	}
+	*pidfd_out = pidfd;
+	if (!quiet) {
+		target_uid = uids[0];
+		target_gid = gid;
+	}
 	return 0;
+refuse_eperm:
+	if (!quiet)
+		emit_error("EPERM", msg);
+	return -1;
+}
+
+/* Refuses what cannot be traced safely: a helper in a pid namespace other than the initial one
+ * (its pids are not the kernel programs' tgids), a thread, another user's process. */
+static int authorize(pid_t pid, int *pidfd_out)
+{
+	struct stat st;
+	char msg[320];
+	*pidfd_out = -1;
+	if (stat("/proc/self/ns/pid", &st) == 0 && (unsigned)st.st_ino != NT_INIT_PID_NS_INO) {
+		snprintf(msg, sizeof(msg),
+			 "the helper runs in a pid namespace (pid:[%lu]) other than the host's: pid %d cannot be matched to "
+			 "the kernel's process ids, refusing to trace it (run the helper in the host's pid namespace)",
+			 (unsigned long)st.st_ino, (int)pid);
+		emit_error("EPIDNS", msg);
+		return -1;
+	}
+	return verify_process(pid, invoking_uid(), 0, pidfd_out);
 }
 
 static void tuple_of(const struct nt_event *e, struct nt_tuple *t)
@@ -303,11 +412,35 @@ static int on_event(void *ctx, void *data, size_t size)
 	case NT_EV_WIRE_END:
 		emit_wire_closed(e);
 		break;
+	case NT_EV_DROP:
+		nt_warn("pid %u (%s) changed its credentials (a setuid/setgid exec or a setuid call): it is no longer traced, "
+			"nor what it starts from now on",
+			(unsigned)e->tgid, e->comm);
+		break;
 	}
 	return 0;
 }
 
 static uint64_t cap_packets, cap_drops;
+/* Per capture socket: packets that entered its ring before our filters (see ready's captureUnfiltered). */
+static uint64_t cap_unfiltered[MAX_CAP_FDS];
+
+/*
+ * First thing at start: a classic filter that passes nothing on each inherited capture socket
+ * (the Node side opened them without one; see src/helper/pcap.ts), so that from here on no
+ * packet enters their rings until the BPF filter replaces it. Never widens anything.
+ */
+static void block_capture(struct options *o)
+{
+	struct sock_filter nothing[] = {{0x06, 0, 0, 0}}; /* BPF_RET | BPF_K, 0 */
+	struct sock_fprog prog = {.len = 1, .filter = nothing};
+	for (int i = 0; i < o->n_cap_fds; i++) {
+		int dom = 0;
+		socklen_t len = sizeof(dom);
+		if (getsockopt(o->cap_fds[i], SOL_SOCKET, SO_DOMAIN, &dom, &len) == 0 && dom == AF_PACKET)
+			setsockopt(o->cap_fds[i], SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog));
+	}
+}
 
 static void read_capture_stats(const struct options *o)
 {
@@ -353,23 +486,78 @@ static void emit_stats(struct nettrace_bpf *skel, const struct options *o, int f
 	nt_json_end(&j);
 }
 
-/* Keeps only CAP_NET_ADMIN (ctnetlink queries check it on every message, see
- * nfnetlink_rcv_msg), drops the rest, and forbids regaining any. Stays uid 0 so the invoking
- * user cannot ptrace this process and reach its BPF map descriptors. */
-static void drop_privileges(int keep_net_admin)
+/* The unprivileged user the helper becomes after setup when started as root (sudo, pkexec, root). */
+#define NT_NOBODY NT_NOBODY_UID
+
+static uint64_t status_hex(const char *key)
 {
+	char line[256];
+	size_t n = strlen(key);
+	uint64_t v = UINT64_MAX;
+	FILE *f = fopen("/proc/self/status", "r");
+	while (f && fgets(line, sizeof(line), f))
+		if (strncmp(line, key, n) == 0 && line[n] == ':')
+			v = strtoull(line + n + 1, NULL, 16);
+	if (f)
+		fclose(f);
+	return v;
+}
+
+/*
+ * Gives up every privilege once setup is done, and checks that it is gone. Kept: CAP_NET_ADMIN
+ * only when conntrack is on (ctnetlink checks it on every message, see nfnetlink_rcv_msg), in the
+ * effective, permitted and bounding sets. Order matters: the bounding set can only be cut while
+ * CAP_SETPCAP is effective (so first; the file-capabilities install grants it for this), the uid
+ * can only change while CAP_SETUID is (root: to nobody, with PR_SET_KEEPCAPS so CAP_NET_ADMIN
+ * survives), and capset() last drops CAP_SETPCAP itself. no_new_privs: no exec can regain any.
+ * Non-dumpable: nobody without CAP_SYS_PTRACE can ptrace us and reach the BPF map descriptors.
+ * Returns 0, or -1 after an error line if a privilege that must go could not be dropped.
+ */
+static int drop_privileges(int keep_net_admin, uid_t become, gid_t become_gid)
+{
+	uint64_t keep = keep_net_admin ? 1ULL << CAP_NET_ADMIN : 0;
 	struct __user_cap_header_struct h = {_LINUX_CAPABILITY_VERSION_3, 0};
 	struct __user_cap_data_struct d[2] = {0};
-	if (keep_net_admin) {
-		d[0].effective = d[0].permitted = 1u << CAP_NET_ADMIN;
-	}
 	prctl(PR_SET_DUMPABLE, 0);
-	for (int c = 0; c <= CAP_LAST_CAP; c++)
-		if (!(keep_net_admin && c == CAP_NET_ADMIN))
-			prctl(PR_CAPBSET_DROP, c, 0, 0, 0);
-	if (syscall(SYS_capset, &h, d))
-		nt_warn("capset failed: %s", strerror(errno));
 	prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+	prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+	for (int c = 0; c <= CAP_LAST_CAP; c++)
+		if (!(keep & (1ULL << c)))
+			prctl(PR_CAPBSET_DROP, c, 0, 0, 0);
+	if (getuid() == 0 || geteuid() == 0) {
+		prctl(PR_SET_KEEPCAPS, 1);
+		if (setgroups(0, NULL) || setresgid(become_gid, become_gid, become_gid) ||
+		    setresuid(become, become, become)) {
+			emit_error("EPERM", "could not give up uid 0 after setup");
+			return -1;
+		}
+		prctl(PR_SET_KEEPCAPS, 0);
+		/* A change of credentials clears the parent-death signal and dumpability: set again. */
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
+		prctl(PR_SET_DUMPABLE, 0);
+	}
+	d[0].effective = d[0].permitted = (uint32_t)keep;
+	if (syscall(SYS_capset, &h, d)) {
+		emit_error("EPERM", "could not drop capabilities after setup (capset failed)");
+		return -1;
+	}
+	uint64_t eff = status_hex("CapEff"), prm = status_hex("CapPrm"), inh = status_hex("CapInh"),
+		 amb = status_hex("CapAmb"), bnd = status_hex("CapBnd");
+	if (eff != keep || prm != keep || inh != 0 || amb != 0 || ((getuid() == 0 || geteuid() == 0) && become != 0)) {
+		char msg[256];
+		snprintf(msg, sizeof(msg),
+			 "privileges still held after setup (CapEff %016llx CapPrm %016llx CapInh %016llx CapAmb %016llx uid %u)",
+			 (unsigned long long)eff, (unsigned long long)prm, (unsigned long long)inh, (unsigned long long)amb,
+			 (unsigned)geteuid());
+		emit_error("EPERM", msg);
+		return -1;
+	}
+	if ((bnd & ~keep) && had_caps)
+		nt_warn("the capability bounding set could not be cut to what the helper keeps (CapBnd %016llx): the binary "
+			"lacks cap_setpcap; reinstall it with `make -C native install-caps`. no_new_privs still keeps any exec "
+			"from gaining capabilities",
+			(unsigned long long)bnd);
+	return 0;
 }
 
 static int libbpf_quiet(enum libbpf_print_level level, const char *fmt, va_list args)
@@ -380,11 +568,24 @@ static int libbpf_quiet(enum libbpf_print_level level, const char *fmt, va_list 
 }
 
 
-static void emit_ready(const char *mode, int conntrack_on, const char *ct_why, int capture_on, const char *cap_why)
+static void emit_ready(const char *mode, int conntrack_on, const char *ct_why, int capture_on, const char *cap_why,
+		       int n_cap_fds, uint64_t marker)
 {
 	struct nt_json j;
 	nt_json_begin(&j, "ready");
 	nt_json_str(&j, "mode", mode);
+	if (n_cap_fds) {
+		nt_json_key(&j, "captureUnfiltered");
+		for (int i = 0; i < n_cap_fds; i++) {
+			if (cap_unfiltered[i] == UINT64_MAX)
+				nt_json_raw(&j, "%c-1", i ? ',' : '[');
+			else
+				nt_json_raw(&j, "%c%llu", i ? ',' : '[', (unsigned long long)cap_unfiltered[i]);
+		}
+		nt_json_raw(&j, "]");
+		if (marker)
+			nt_json_raw(&j, ",\"captureMarker\":\"%016llx\"", (unsigned long long)marker);
+	}
 	if (nt_authority)
 		nt_json_str(&j, "authority", nt_authority);
 	nt_json_obj_begin(&j, "features");
@@ -446,7 +647,7 @@ static int open_cgroup_of(pid_t pid)
 		if (strncmp(line, "0::", 3) == 0) {
 			line[strcspn(line, "\n")] = 0;
 			snprintf(path, sizeof(path), "%s%s", mnt, line + 3);
-			fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+			fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
 			break;
 		}
 	}
@@ -456,9 +657,14 @@ static int open_cgroup_of(pid_t pid)
 }
 
 /* DNS capture: the UDP connect/sendmsg hooks on the target's cgroup (and its descendants). */
-static void attach_cgroup_hooks(struct nettrace_bpf *skel, pid_t pid)
+static void attach_cgroup_hooks(struct nettrace_bpf *skel, pid_t pid, int pidfd)
 {
 	int fd = open_cgroup_of(pid);
+	/* Still the same process: what /proc/<pid>/cgroup said was about it. */
+	if (fd >= 0 && pidfd_exited(pidfd)) {
+		close(fd);
+		fd = -1;
+	}
 	struct bpf_program *progs[] = {skel->progs.cg_connect4, skel->progs.cg_connect6, skel->progs.cg_sendmsg4,
 				       skel->progs.cg_sendmsg6};
 	int ok = fd >= 0;
@@ -484,6 +690,14 @@ static int run_bpf(struct options *o)
 		return NT_BPF_UNAVAILABLE;
 	}
 	skel->rodata->update_interval_ns = (uint64_t)o->update_ms * 1000000ULL;
+	/* Credential changes (a setuid exec, setuid()) drop a process from the traced set, unless
+	 * the invoking user is root, who may trace anything. */
+	uid_t me = invoking_uid();
+	skel->rodata->owner_uid = me;
+	skel->rodata->check_owner = me != 0;
+	while (!skel->rodata->lo_marker)
+		if (getrandom((void *)&skel->rodata->lo_marker, sizeof(skel->rodata->lo_marker), 0) < 0)
+			break;
 	if (!o->n_cap_fds) {
 		bpf_program__set_autoload(skel->progs.on_dev_queue, false);
 		bpf_program__set_autoload(skel->progs.on_send_length, false);
@@ -499,21 +713,38 @@ static int run_bpf(struct options *o)
 		return NT_BPF_UNAVAILABLE;
 	}
 	uint32_t target = (uint32_t)o->pid, one = 1;
-	bpf_map_update_elem(bpf_map__fd(skel->maps.traced), &target, &one, BPF_ANY);
+	int traced_fd = bpf_map__fd(skel->maps.traced);
+	/* Attach first, then seed: sched_process_exit is watching by the time the pid is in the
+	 * map, so if the pidfd still shows the target alive after seeding, its end will remove it. */
 	err = nettrace_bpf__attach(skel);
 	if (err) {
 		snprintf(bpf_failure, sizeof(bpf_failure), "attaching the tracepoints failed: %s", strerror(-err));
 		nettrace_bpf__destroy(skel);
 		return NT_BPF_UNAVAILABLE;
 	}
-	/* Children started before we attached are not seen by sched_process_fork: add them. */
+	bpf_map_update_elem(traced_fd, &target, &one, BPF_ANY);
+	if (pidfd_exited(o->pidfd)) {
+		bpf_map_delete_elem(traced_fd, &target);
+		emit_error("ESRCH", "the target process ended before the helper was attached");
+		nettrace_bpf__destroy(skel);
+		return 1;
+	}
+	/* Children started before we attached are not seen by sched_process_fork: add the ones
+	 * that pass the same check as the target (a setuid child of another user does not). */
 	{
 		char cmd[64];
 		snprintf(cmd, sizeof(cmd), "/proc/%d/task/%d/children", o->pid, o->pid);
 		FILE *f = fopen(cmd, "r");
 		unsigned c;
-		while (f && fscanf(f, "%u", &c) == 1)
-			bpf_map_update_elem(bpf_map__fd(skel->maps.traced), &c, &one, BPF_ANY);
+		while (f && fscanf(f, "%u", &c) == 1) {
+			int cfd;
+			if (verify_process((pid_t)c, me, 1, &cfd))
+				continue;
+			bpf_map_update_elem(traced_fd, &c, &one, BPF_ANY);
+			if (pidfd_exited(cfd))
+				bpf_map_delete_elem(traced_fd, &c);
+			close(cfd);
+		}
 		if (f)
 			fclose(f);
 	}
@@ -521,10 +752,18 @@ static int run_bpf(struct options *o)
 	int capture_on = 0;
 	const char *cap_why = NULL;
 	if (o->n_cap_fds)
-		attach_cgroup_hooks(skel, o->pid);
+		attach_cgroup_hooks(skel, o->pid, o->pidfd);
 	if (o->n_cap_fds) {
 		int pfd = bpf_program__fd(skel->progs.cap_filter);
 		capture_on = 1;
+		for (int i = 0; i < o->n_cap_fds; i++) {
+			/* The pass-nothing filter is on: what the counters hold is all that got in
+			 * before it (kernel drops are not in the ring). */
+			struct tpacket_stats st = {0};
+			socklen_t slen = sizeof(st);
+			if (getsockopt(o->cap_fds[i], SOL_PACKET, PACKET_STATISTICS, &st, &slen) == 0)
+				cap_unfiltered[i] = st.tp_packets - st.tp_drops;
+		}
 		for (int i = 0; i < o->n_cap_fds; i++) {
 			int dom = 0;
 			socklen_t len = sizeof(dom);
@@ -533,6 +772,23 @@ static int run_bpf(struct options *o)
 				capture_on = 0;
 				cap_why = "the capture sockets handed to the helper are not packet sockets";
 			}
+		}
+		/* On "lo" the count cannot tell the Node side how many packets to skip: libpcap does
+		 * not deliver the outgoing copy of loopback packets (pcap-linux.c,
+		 * linux_check_direction), and what entered before was any mix. There the filter
+		 * passes one marker datagram instead; the capture skips up to it. */
+		for (int i = 0; capture_on && i < o->n_cap_fds; i++) {
+			struct sockaddr_ll sll = {0};
+			socklen_t slen = sizeof(sll);
+			if (getsockname(o->cap_fds[i], (struct sockaddr *)&sll, &slen) || sll.sll_ifindex != 1)
+				continue;
+			int u = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+			struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = htons(9), .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+			uint64_t m = skel->rodata->lo_marker;
+			if (u >= 0 && sendto(u, &m, sizeof(m), 0, (struct sockaddr *)&to, sizeof(to)) == sizeof(m))
+				cap_unfiltered[i] = UINT64_MAX; /* "up to the marker" */
+			if (u >= 0)
+				close(u);
 		}
 		/* Counters from before the filter was attached are not ours. */
 		read_capture_stats(o);
@@ -543,7 +799,7 @@ static int run_bpf(struct options *o)
 
 	const char *ct_why = NULL;
 	if (o->conntrack) {
-		ct = nt_ct_open(o->pid, why, sizeof(why));
+		ct = nt_ct_open(o->pid, o->pidfd, why, sizeof(why));
 		if (!ct)
 			ct_why = strdup(why);
 	} else {
@@ -555,11 +811,14 @@ static int run_bpf(struct options *o)
 		emit_error("BPF_RINGBUF", "cannot open the ring buffer");
 		return 1;
 	}
-	drop_privileges(ct != NULL);
-	emit_ready("bpf", ct != NULL, ct_why, capture_on, cap_why);
+	if (drop_privileges(ct != NULL, NT_NOBODY, NT_NOBODY)) {
+		nettrace_bpf__destroy(skel);
+		return 1;
+	}
+	emit_ready("bpf", ct != NULL, ct_why, capture_on, cap_why, o->n_cap_fds, skel->rodata->lo_marker);
 	nt_flush_each = 0;
 
-	int pidfd = (int)syscall(SYS_pidfd_open, o->pid, 0);
+	int pidfd = o->pidfd;
 	struct pollfd fds[4];
 	int nfds = 0;
 	fds[nfds++] = (struct pollfd){.fd = ring_buffer__epoll_fd(rb), .events = POLLIN};
@@ -640,7 +899,7 @@ static int run_bpf(struct options *o)
 
 int main(int argc, char **argv)
 {
-	struct options o = {.mode = "auto", .conntrack = 1, .update_ms = 250, .poll_ms = 100, .linger_ms = 500};
+	struct options o = {.mode = "auto", .conntrack = 1, .update_ms = 250, .poll_ms = 100, .linger_ms = 500, .pidfd = -1};
 	static const struct option longopts[] = {
 		{"pid", required_argument, 0, 'p'},
 		{"mode", required_argument, 0, 'm'},
@@ -678,13 +937,19 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
+	block_capture(&o);
 	setvbuf(stdout, NULL, _IOFBF, 1 << 16);
 	nt_clock_init();
 	prctl(PR_SET_PDEATHSIG, SIGTERM);
 	signal(SIGTERM, on_signal);
 	signal(SIGINT, on_signal);
 	signal(SIGPIPE, SIG_IGN);
-	if (authorize(o.pid))
+	{
+		struct __user_cap_header_struct h = {_LINUX_CAPABILITY_VERSION_3, 0};
+		struct __user_cap_data_struct d[2] = {0};
+		had_caps = geteuid() == 0 || (syscall(SYS_capget, &h, d) == 0 && (d[0].permitted || d[1].permitted));
+	}
+	if (authorize(o.pid, &o.pidfd))
 		return 3;
 	libbpf_set_print(libbpf_quiet);
 
@@ -700,6 +965,9 @@ int main(int argc, char **argv)
 		/* auto: fall back to the no-root path, and say why. */
 		nt_bpf_unavailable = bpf_failure;
 	}
-	drop_privileges(0);
-	return nt_inet_diag_run(o.pid, o.poll_ms, 0);
+	/* inet_diag reads /proc/<pid>/fd of the target's processes: when root, become their owner
+	 * (the invoking user's own uid under sudo/pkexec; uid 0 stays only for a target of root). */
+	if (drop_privileges(0, target_uid, target_gid))
+		return 1;
+	return nt_inet_diag_run(o.pid, o.pidfd, o.poll_ms, 0);
 }

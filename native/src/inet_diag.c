@@ -257,7 +257,7 @@ static void poll_once(pid_t root, int fd4, int fd6)
 	}
 }
 
-int nt_inet_diag_run(pid_t pid, int poll_ms, int stdin_fd)
+int nt_inet_diag_run(pid_t pid, int pidfd, int poll_ms, int stdin_fd)
 {
 	int fd4 = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
 	int fd6 = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
@@ -288,7 +288,6 @@ int nt_inet_diag_run(pid_t pid, int poll_ms, int stdin_fd)
 		nt_warn("cannot open NETLINK_SOCK_DIAG: %s", strerror(errno));
 		return 1;
 	}
-	int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
 	struct pollfd fds[2] = {{.fd = stdin_fd, .events = POLLIN}, {.fd = pidfd, .events = POLLIN}};
 	const char *reason = "signal";
 	char line[256];

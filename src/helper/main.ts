@@ -14,13 +14,13 @@
  */
 
 import { spawn, spawnSync } from 'node:child_process';
-import { chownSync, existsSync, mkdtempSync, readlinkSync } from 'node:fs';
+import { existsSync, mkdtempSync, readlinkSync } from 'node:fs';
 import { setPriority, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { HelperAuthority, HelperMessage } from '../protocol/helper';
 import { checkTarget, invokingUser } from './authority';
-import { loadCap, TracedCapture } from './pcap';
+import { chownDirectory, loadCap, TracedCapture } from './pcap';
 
 function send(m: HelperMessage): void {
   process.stdout.write(JSON.stringify(m) + '\n');
@@ -110,8 +110,10 @@ function main(): void {
         } catch {
           /* not allowed: keep the default */
         }
-        chownSync(dir, user.uid, user.gid);
-        chownSync(spool, user.uid, user.gid);
+        // By descriptor, the file before its directory: once the directory is the user's, they
+        // can swap the names in it, and a chown by name would follow their symlink.
+        capture.writer.chown(user.uid, user.gid);
+        chownDirectory(dir, user.uid, user.gid);
       } catch (e) {
         captureWhy = `packet capture could not start: ${(e as Error).message}`;
         capture = undefined;
@@ -183,6 +185,7 @@ function main(): void {
     if (m.type === 'wireClosed') capture?.closeVerified(m.wire, m.graceMs);
     if (m.type === 'ready') {
       m.authority = authority;
+      capture?.setUnfiltered(m.captureUnfiltered ?? [], m.captureMarker);
       if (wantPcap && (!capture || !m.features.captureFilter)) {
         m.unavailable.capture = captureWhy ?? m.unavailable.capture ?? 'the capture filter could not be attached';
         if (capture && !m.features.captureFilter) {

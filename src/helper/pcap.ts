@@ -13,8 +13,12 @@
  *   filter on each capture socket passes only packets whose tuple is in that map, so untraced
  *   traffic on the same interface is dropped in the kernel and the SYN is kept.
  * - `cap` opens each device without a libpcap filter (it has no way to take a BPF program); the
- *   native helper receives the capture sockets as inherited fds and attaches the BPF socket
- *   filter (SO_ATTACH_BPF) before it reports ready.
+ *   native helper receives the capture sockets as inherited fds, puts a pass-nothing filter on
+ *   them as its first action, then the BPF socket filter (SO_ATTACH_BPF) before it reports ready,
+ *   with the number of packets that entered each ring before (`captureUnfiltered`): those are
+ *   discarded here, never attributed (on "lo": everything up to a marker datagram).
+ * - Each tuple in the kernel filter belongs to its socket (cookie): another socket sending on it
+ *   takes it out at once, and after the socket is gone it passes no SYN (see docs/security.md).
  * - In user space every packet is checked again against the wire tuples the native helper
  *   reported (`wireTuple`). A packet can arrive before its `wireTuple` line, so unmatched packets
  *   wait up to `pendingMs`; those never matched are discarded and counted as `unattributed`
@@ -23,7 +27,7 @@
  * `cap` gives no packet timestamps, so a packet's time is taken when its 'packet' event runs.
  */
 
-import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { closeSync, constants, fchownSync, openSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { networkInterfaces } from 'node:os';
 import type { AddrTuple } from '../trace/types';
 import { tupleKey } from '../protocol/helper';
@@ -79,6 +83,16 @@ function socketFds(): Map<number, string> {
     }
   }
   return m;
+}
+
+/** Gives a directory to a user by descriptor (opened O_NOFOLLOW: never a symlink's target). */
+export function chownDirectory(dir: string, uid: number, gid: number): void {
+  const fd = openSync(dir, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW);
+  try {
+    fchownSync(fd, uid, gid);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** Formats IPv6 bytes as glibc's inet_ntop does (the native helper prints with it). */
@@ -237,6 +251,8 @@ const reverse = (t: AddrTuple): AddrTuple => ({ srcIP: t.dstIP, srcPort: t.dstPo
 
 interface Pending {
   iface: number;
+  /** Arrival number on its device (1 = first). */
+  seq: number;
   tsUs: number;
   data: Buffer;
   key: string;
@@ -278,6 +294,12 @@ export class TracedCapture {
   private readonly pendingMs: number;
   private timer?: NodeJS.Timeout;
   private closed = false;
+  /** Packets read per device so far. */
+  private readonly seq: number[] = [];
+  /** Per device, how many first packets entered before the native helper's filters; unknown until `ready`. */
+  private unfiltered?: number[];
+  /** Per device: skip everything up to and including a packet holding these bytes ("lo"). */
+  private untilMarker: (Buffer | undefined)[] = [];
 
   constructor(cap: CapModule, opts: CaptureOptions) {
     this.pendingMs = opts.pendingMs ?? 2000;
@@ -290,11 +312,12 @@ export class TracedCapture {
       // The kernel ring per device: `cap` sets libpcap's immediate mode, so TPACKET_V3 retires a
       // block every millisecond however few packets it holds; the ring's block count, not its
       // bytes, is how long the event loop may stall without drops (128 MiB: ~1 s).
-      // No libpcap filter at all: with one, libpcap also applies it in user space to the packets
-      // of the ring blocks that were open when it was set (pcap-linux.c,
-      // blocks_to_filter_in_userland), which would drop the first packets that our BPF socket
-      // filter passes. Until that filter is attached (before `ready`), everything is captured;
-      // those packets never match a verified tuple and are discarded.
+      // No libpcap filter: with one, libpcap applies it in user space to the first ring frame
+      // written after it was set (pcap-linux.c, blocks_to_filter_in_userland), which would drop
+      // the first packet that our BPF socket filter later passes (a SYN). Instead the native
+      // helper, started right after this, attaches a filter that passes nothing as its first
+      // action, then its BPF filter, and reports how many packets entered each ring before
+      // (`captureUnfiltered`); those first packets of each device are discarded unread.
       const linkType = c.open(name, '', (opts.bufferMiB ?? 128) * 1024 * 1024, buffer);
       const inodes = packetInodes();
       const fd = [...socketFds()].find(([f, ino]) => !before.has(f) && inodes.has(ino))?.[0];
@@ -306,9 +329,12 @@ export class TracedCapture {
       this.devices.map((d) => ({ name: d.name, linkType: LINKTYPES[d.linkType] ?? 1 })),
       opts.maxBytes,
       0o600,
-      { background: true },
+      { background: true, exclusive: true },
     );
-    this.devices.forEach((d, iface) => d.cap.on('packet', (n) => this.onPacket(iface, d.linkType, d.buffer, n)));
+    this.devices.forEach((d, iface) => {
+      this.seq.push(0);
+      d.cap.on('packet', (n) => this.onPacket(iface, d.linkType, d.buffer, n));
+    });
     this.timer = setInterval(() => this.drain(), 100);
     this.timer.unref();
   }
@@ -316,6 +342,27 @@ export class TracedCapture {
   /** The capture sockets' fds, in device order. */
   get fds(): number[] {
     return this.devices.map((d) => d.fd);
+  }
+
+  /**
+   * The native helper's count of packets that entered each device's ring before its filters
+   * (ready's `captureUnfiltered`): those are discarded, never attributed, never counted.
+   */
+  setUnfiltered(counts: number[], marker?: string): void {
+    const m = marker && /^[0-9a-f]{16}$/.test(marker) ? Buffer.alloc(8) : undefined;
+    m?.writeBigUInt64LE(BigInt(`0x${marker}`));
+    this.untilMarker = this.devices.map((_, i) => (counts[i] === -1 && m ? m : undefined));
+    this.unfiltered = this.devices.map((_, i) => Math.max(0, counts[i] ?? 0));
+    this.pending = this.pending.filter((p) => p.seq > this.unfiltered![p.iface] && !this.beforeMarker(p.iface, p.data, p.data.length));
+    this.drain();
+  }
+
+  /** True while `iface` still waits for the marker; the marker packet itself ends the wait. */
+  private beforeMarker(iface: number, buf: Buffer, n: number): boolean {
+    const m = this.untilMarker[iface];
+    if (!m) return false;
+    if (buf.subarray(0, n).includes(m)) this.untilMarker[iface] = undefined;
+    return true;
   }
 
   /** Records a verified connection (from the native helper's wireTuple line). */
@@ -350,12 +397,15 @@ export class TracedCapture {
 
   /** The hot path: one lookup, one copy into the writer's buffer. `buf` is reused by cap. */
   private onPacket(iface: number, linkType: string, buf: Buffer, n: number): void {
+    const seq = ++this.seq[iface];
+    if (this.unfiltered && (seq <= this.unfiltered[iface] || this.beforeMarker(iface, buf, n))) return;
     const key = frameKey(linkType, buf, n);
     if (key === undefined) return;
     const tsUs = Math.round((performance.timeOrigin + performance.now()) * 1000);
     const v = this.lookup(key);
     if (v) this.writer.writeFrame(iface, tsUs, buf, n, v.comment);
-    else if (this.pending.length < 100000) this.pending.push({ iface, tsUs, data: Buffer.from(buf.subarray(0, n)), key, at: Date.now() });
+    else if (this.pending.length < 100000)
+      this.pending.push({ iface, seq, tsUs, data: Buffer.from(buf.subarray(0, n)), key, at: Date.now() });
     else this.unattributed++;
   }
 
@@ -370,7 +420,8 @@ export class TracedCapture {
     for (const p of this.pending) {
       const v = this.lookup(p.key);
       if (v) this.writer.writeFrame(p.iface, p.tsUs, p.data, p.data.length, v.comment);
-      else if (expireAll || now - p.at > this.pendingMs) this.unattributed++;
+      // Before `ready` says which first packets were unfiltered, nothing expires.
+      else if (expireAll || (this.unfiltered && now - p.at > this.pendingMs)) this.unattributed++;
       else keep.push(p);
     }
     this.pending = keep;

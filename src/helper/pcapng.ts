@@ -8,7 +8,7 @@
  * saves, for the whole session or one request, with comments naming the trace IDs.
  */
 
-import { closeSync, openSync, readFileSync, write, writeSync } from 'node:fs';
+import { closeSync, constants, fchmodSync, fchownSync, openSync, readFileSync, write, writeSync } from 'node:fs';
 
 /** pcap LINKTYPE_ values for the link types `cap` reports. */
 export const LINKTYPES: Record<string, number> = {
@@ -130,21 +130,30 @@ export class PcapngWriter {
    * `background`: chunks are written by libuv's thread pool at their file offsets, so the
    * capture's event loop never waits on the disk (a synchronous write can block for a second
    * under dirty-page writeback throttling, and the kernel ring overflows meanwhile); finish with
-   * `end()`.
+   * `end()`. `exclusive`: the file must not exist yet and is never reached through a symlink
+   * (O_EXCL | O_NOFOLLOW), for files a privileged process creates.
    */
   constructor(
     path: string,
     interfaces: PcapngInterface[],
     private readonly maxBytes = 100 * 1024 * 1024,
     mode = 0o600,
-    { background = false } = {},
+    { background = false, exclusive = false } = {},
   ) {
     this.background = background;
-    this.fd = openSync(path, 'w', mode);
+    this.fd = exclusive
+      ? openSync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, mode)
+      : openSync(path, 'w', mode);
     const head = pcapngHeader(interfaces);
     writeSync(this.fd, head);
     this.bytes = head.length;
     this.pos = head.length;
+  }
+
+  /** Hands the file to a user, by its descriptor (fchown/fchmod: no path a user could swap). */
+  chown(uid: number, gid: number, mode = 0o600): void {
+    fchownSync(this.fd, uid, gid);
+    fchmodSync(this.fd, mode);
   }
 
   private reserve(n: number): void {

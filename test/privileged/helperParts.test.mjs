@@ -129,6 +129,25 @@ test('authority: a pid of another user is refused with a clear message', async (
   assert.equal(api.checkTarget(2 ** 22 + 7, me).code, 'ESRCH');
 });
 
+test('authority: a thread id is refused (only a process, a thread-group leader, may be the target)', async (t) => {
+  if (!existsSync(bundle)) return t.skip(`${bundle} is missing — run npm run build`);
+  const api = (await import('node:module')).createRequire(import.meta.url)(bundle);
+  const { readdirSync } = await import('node:fs');
+  const { Worker } = await import('node:worker_threads');
+  const before = new Set(readdirSync('/proc/self/task'));
+  const w = new Worker('setInterval(() => {}, 1000)', { eval: true });
+  t.after(() => w.terminate());
+  await new Promise((r) => w.on('online', r));
+  const tid = Number(readdirSync('/proc/self/task').find((x) => !before.has(x)));
+  assert.ok(tid > 0 && tid !== process.pid);
+  for (const uid of [process.getuid(), 0]) {
+    assert.deepEqual(api.checkTarget(tid, uid), {
+      code: 'EPERM',
+      message: `target pid ${tid} is a thread of process ${process.pid}, not a process: refusing to trace it`,
+    });
+  }
+});
+
 test('launch: each way of getting privileges has its command line; spawnGated keeps the pid and waits', async (t) => {
   if (!existsSync(bundle)) return t.skip(`${bundle} is missing — run npm run build`);
   const api = (await import('node:module')).createRequire(import.meta.url)(bundle);
