@@ -24,6 +24,9 @@ Usage:
       --har FILE          also write a HAR 1.2 file
       --headers MODE      none | names | values (default values; secrets are redacted)
       --redact NAME,...   more header names to redact
+      --redact-query NAME,...
+                          more URL query parameter names to redact (api_key, token,
+                          access_token, sig, password, secret, key, ... always are)
       --slow MS           diagnose successful requests slower than this (default 1000)
       --initiator MODE    sampled | all | off: which requests get the stack that made them;
                           sampled (default): the first 100 per thread, then as many as 1% of
@@ -36,7 +39,9 @@ Usage:
                           (RTT, retransmits, cwnd), conntrack/NAT and packet capture; auto (the
                           default) uses it when it can start and says why not otherwise
       --pcap FILE         save the traced connections' packets as pcapng (needs the helper as
-                          root, through sudo or pkexec; see native/README.md)
+                          root, through sudo or pkexec; see native/README.md). Not redacted:
+                          whatever is sent in clear (plain-HTTP credentials, cookies, query
+                          tokens, bodies) is in the file as sent
       --pcap-max-bytes N  size cap of the packet capture (default 100 MiB)
       --helper-root DIR   an installed copy of the helper (sudo -n / pkexec rules name
                           its path; see native/README.md), instead of this checkout's
@@ -76,6 +81,7 @@ async function cmdRun(argv: string[]): Promise<number> {
       har: 'string',
       headers: 'string',
       redact: 'string',
+      'redact-query': 'string',
       quiet: 'flag',
       slow: 'string',
       initiator: 'string',
@@ -110,6 +116,13 @@ async function cmdRun(argv: string[]): Promise<number> {
           .map((s) => s.trim())
           .filter(Boolean)
       : undefined;
+  const redactQuery =
+    typeof options['redact-query'] === 'string'
+      ? options['redact-query']
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean)
+      : undefined;
   const helper = (options.helper as string | undefined) ?? 'auto';
   if (!['auto', 'off', 'required'].includes(helper)) throw new UsageError(`--helper must be auto, off or required, not "${helper}"`);
   let pcapMaxBytes: number | undefined;
@@ -133,6 +146,7 @@ async function cmdRun(argv: string[]): Promise<number> {
     pcapMaxBytes,
     helperRoot: typeof options['helper-root'] === 'string' ? resolve(options['helper-root']) : undefined,
     slowThresholdMs: parseSlow(options.slow),
+    redactQuery,
     config: {
       headers: headers as HeaderCaptureMode | undefined,
       initiator: initiator as InitiatorMode | undefined,
@@ -175,7 +189,7 @@ async function cmdShow(argv: string[]): Promise<number> {
   }
   if (positionals.length !== 1) throw new UsageError('usage: nettrace show FILE [--json]');
   try {
-    showTrace(positionals[0], { json: !!options.json, slowThresholdMs: parseSlow(options.slow) });
+    await showTrace(positionals[0], { json: !!options.json, slowThresholdMs: parseSlow(options.slow) });
   } catch (e) {
     if (e instanceof TraceFileError) throw new CliError(e.message, 1);
     throw e;

@@ -38,6 +38,8 @@ export interface RunOptions {
   env?: NodeJS.ProcessEnv;
   /** Threshold for "slow" diagnoses. */
   slowThresholdMs?: number;
+  /** URL query parameter names to redact besides the defaults (src/trace/redactUrl.ts). */
+  redactQuery?: string[];
   /** Description written into the trace (default: the command line). */
   description?: string;
   /** How long to wait for the preloads' last messages after the command exits (default 2000). */
@@ -129,7 +131,7 @@ export async function runTraced(options: RunOptions): Promise<RunResult> {
     throw new CliError(`the preload is missing (${preload}); run \`npm run build\``);
   }
   const description = options.description ?? [options.command, ...options.args].join(' ');
-  const collector = await startCollector({ description, slowThresholdMs: options.slowThresholdMs });
+  const collector = await startCollector({ description, slowThresholdMs: options.slowThresholdMs, redactQuery: options.redactQuery });
   let helper: SessionHelper | undefined;
   try {
     const env = buildPreloadEnv(

@@ -177,12 +177,13 @@ export class TraceStore extends EventEmitter<TraceStoreEvents> {
    */
   async prepare(
     description: string,
-    extra: { openPanel?: boolean; slowThresholdMs?: number } = {},
+    extra: { openPanel?: boolean; slowThresholdMs?: number; redactQuery?: readonly string[] } = {},
   ): Promise<{ key: string; ipcPath: string }> {
     const collector = await this.options.startCollector({
       description,
       changeIntervalMs: this.options.changeIntervalMs ?? 250,
       slowThresholdMs: extra.slowThresholdMs,
+      ...(extra.redactQuery?.length ? { redactQuery: extra.redactQuery } : {}),
     });
     const key = `session-${this.nextSession++}`;
     const createdAt = new Date();

@@ -8,6 +8,7 @@
  */
 
 import { decodeHeaders, MAX_PENDING_BLOBS, MAX_STACKS, REF_FIELDS, type PreloadMessage } from '../protocol/preload';
+import { redactedQueryNames, redactUrl } from './redactUrl';
 import {
   emptyTrace,
   ID_PREFIX,
@@ -46,7 +47,12 @@ export interface TraceBuilderOptions {
   maxPendingRedirects?: number;
   /** Clock used for times the preload did not send (tests pass a fixed one). Epoch ms. */
   now?: () => number;
+  /** Query parameter names to redact in URLs besides DEFAULT_REDACTED_QUERY (see redactUrl). */
+  redactQuery?: readonly string[];
 }
+
+/** Header names whose values are URLs or paths with a query (see redactUrl). */
+const URL_HEADERS = /^(:path|location|content-location)$/i;
 
 interface ConnectionState {
   /** Local id → traceID, per record kind. */
@@ -136,7 +142,11 @@ export class TraceBuilder {
    */
   onRecord?: (kind: RecordKind, record: Readonly<Record<string, unknown>> & { traceID: string }) => void;
 
+  /** Query parameter names whose values are redacted in URLs (see redactUrl). */
+  private readonly redactQuery: ReadonlySet<string>;
+
   constructor(options: TraceBuilderOptions) {
+    this.redactQuery = redactedQueryNames(options.redactQuery);
     const beginAt = options.beginAt ?? new Date();
     this.trace = emptyTrace(options.description, beginAt);
     this.beginMs = beginAt.getTime();
@@ -442,9 +452,19 @@ export class TraceBuilder {
    * too), an initiator stack reference replaced by the stack (see StackMessage).
    */
   private convertField(state: ConnectionState, record: AnyRecord, key: string, value: unknown): void {
-    if (key === 'reqHeaders' || key === 'respHeaders') {
+    if (key === 'reqURL' && typeof value === 'string') {
+      // The one place URLs are redacted: every view and file is made from this record.
+      record.reqURL = redactUrl(value, this.redactQuery);
+    } else if (key === 'reqHeaders' || key === 'respHeaders') {
       // Any of the preload's header forms (see WireHeaders) becomes pairs.
       const pairs = decodeHeaders(value);
+      // Headers holding a URL (a redirect's Location, HTTP/2's :path) are redacted the same way
+      // (redirect links compare the Location with the next request's URL).
+      if (pairs) {
+        for (const p of pairs) {
+          if (p.length > 1 && typeof p[1] === 'string' && URL_HEADERS.test(String(p[0]))) p[1] = redactUrl(p[1], this.redactQuery);
+        }
+      }
       record[key] = pairs;
       if (!pairs && value !== undefined && value !== null) this.warn(`a request's ${key} were malformed and are left out`);
     } else if (typeof value === 'number') {
