@@ -28,6 +28,8 @@ export interface SessionOptions {
   sourceMaps?: SourceMapResolver | false;
   /** Query parameter names redacted in URLs besides the defaults (see src/trace/redactUrl.ts). */
   redactQuery?: readonly string[];
+  /** Records kept per kind (see TraceBuilderOptions.maxRecords). */
+  maxRecords?: number;
 }
 
 /** Events of a Session. */
@@ -55,7 +57,12 @@ export class Session extends EventEmitter<SessionEvents> {
   constructor(options: SessionOptions) {
     super();
     this.options = options;
-    this.builder = new TraceBuilder({ description: options.description, beginAt: options.beginAt, redactQuery: options.redactQuery });
+    this.builder = new TraceBuilder({
+      description: options.description,
+      beginAt: options.beginAt,
+      redactQuery: options.redactQuery,
+      maxRecords: options.maxRecords,
+    });
     this.slowThresholdMs = options.slowThresholdMs ?? DEFAULT_SLOW_THRESHOLD_MS;
     this.changeIntervalMs = options.changeIntervalMs ?? 100;
     this.sourceMaps = options.sourceMaps === false ? undefined : (options.sourceMaps ?? new SourceMapResolver());

@@ -49,7 +49,16 @@ export interface TraceBuilderOptions {
   now?: () => number;
   /** Query parameter names to redact in URLs besides DEFAULT_REDACTED_QUERY (see redactUrl). */
   redactQuery?: readonly string[];
+  /** Records kept per kind; more are dropped and counted in `stats.droppedRecords` (default 2,000,000). */
+  maxRecords?: number;
+  /** Bytes of blobs waiting for their records, over all connections (default 64 MiB); more are dropped and counted. */
+  maxPendingBlobBytes?: number;
 }
+
+/** Default of TraceBuilderOptions.maxRecords. */
+export const DEFAULT_MAX_RECORDS = 2_000_000;
+/** Default of TraceBuilderOptions.maxPendingBlobBytes. */
+export const DEFAULT_MAX_PENDING_BLOB_BYTES = 64 * 1024 * 1024;
 
 /** Header names whose values are URLs or paths with a query (see redactUrl). */
 const URL_HEADERS = /^(:path|location|content-location)$/i;
@@ -144,9 +153,16 @@ export class TraceBuilder {
 
   /** Query parameter names whose values are redacted in URLs (see redactUrl). */
   private readonly redactQuery: ReadonlySet<string>;
+  private readonly maxRecords: number;
+  private readonly maxPendingBlobBytes: number;
+  private pendingBlobBytes = 0;
+  private droppedRecords = 0;
+  private droppedBlobs = 0;
 
   constructor(options: TraceBuilderOptions) {
     this.redactQuery = redactedQueryNames(options.redactQuery);
+    this.maxRecords = options.maxRecords ?? DEFAULT_MAX_RECORDS;
+    this.maxPendingBlobBytes = options.maxPendingBlobBytes ?? DEFAULT_MAX_PENDING_BLOB_BYTES;
     const beginAt = options.beginAt ?? new Date();
     this.trace = emptyTrace(options.description, beginAt);
     this.beginMs = beginAt.getTime();
@@ -194,6 +210,14 @@ export class TraceBuilder {
       );
     }
     state.exited = true;
+    // Bodies whose records never came cannot be claimed any more.
+    if (state.blobs.size > 0) {
+      this.droppedBlobs += state.blobs.size;
+      for (const b of state.blobs.values()) this.pendingBlobBytes -= b.byteLength;
+      state.blobs.clear();
+      this.syncStats();
+      this.changedOther = true;
+    }
   }
 
   /** Applies one message (already JSON-parsed) from a connection. Never throws. */
@@ -310,12 +334,34 @@ export class TraceBuilder {
       this.warn('malformed blob message');
       return;
     }
+    if (this.pendingBlobBytes + data.byteLength > this.maxPendingBlobBytes) {
+      this.droppedBlobs++;
+      this.warn(
+        `captured bodies waiting for their records passed ${Math.round(this.maxPendingBlobBytes / 1048576)} MiB: the rest are dropped (stats.droppedBlobs)`,
+      );
+      this.syncStats();
+      return;
+    }
     if (state.blobs.size >= MAX_PENDING_BLOBS) {
       const oldest = state.blobs.keys().next().value;
-      if (oldest !== undefined) state.blobs.delete(oldest);
+      if (oldest !== undefined) this.takeBlob(state, oldest);
+      this.droppedBlobs++;
       this.warn(`more than ${MAX_PENDING_BLOBS} captured bodies arrived without their records: the oldest were dropped`);
+      this.syncStats();
     }
+    const old = state.blobs.get(id);
+    if (old) this.pendingBlobBytes -= old.byteLength;
     state.blobs.set(id, data);
+    this.pendingBlobBytes += data.byteLength;
+  }
+
+  /** Removes a pending blob and returns it (its bytes no longer count as pending). */
+  private takeBlob(state: ConnectionState, id: string): Uint8Array | undefined {
+    const data = state.blobs.get(id);
+    if (data === undefined) return undefined;
+    state.blobs.delete(id);
+    this.pendingBlobBytes -= data.byteLength;
+    return data;
   }
 
   private applyRecord(state: ConnectionState, kind: unknown, localId: unknown, fields: unknown): void {
@@ -341,6 +387,12 @@ export class TraceBuilder {
     const isRequest = recordKind === 'httpRequests';
     const hadURL = isRequest && record ? (record.reqURL as string) : '';
     const hadError = isRequest && record ? record.reqError : undefined;
+    if (!record && this.trace[recordKind].length >= this.maxRecords) {
+      this.droppedRecords++;
+      this.warn(`more than ${this.maxRecords} ${recordKind} records: the rest are dropped (stats.droppedRecords)`);
+      this.syncStats();
+      return;
+    }
     if (!record) {
       // The first upsert's fields object becomes the record. JSON.parse made it with fast
       // properties; copying it key by key would add 20-odd properties through keyed stores, and
@@ -486,12 +538,11 @@ export class TraceBuilder {
   /** A captured body whose text came as a blob frame (`textBlob`), with the text decoded. */
   private bodyFromBlob(state: ConnectionState, body: Record<string, unknown>): Record<string, unknown> {
     const { textBlob, ...rest } = body;
-    const data = state.blobs.get(textBlob as string);
+    const data = this.takeBlob(state, textBlob as string);
     if (data === undefined) {
       this.warn(`a captured body referred to bytes that never arrived (${String(textBlob).slice(0, 20)})`);
       return rest;
     }
-    state.blobs.delete(textBlob as string);
     rest.text = Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('utf8');
     return rest;
   }
@@ -580,6 +631,8 @@ export class TraceBuilder {
     if (this.omittedWarnings > 0) warnings.push(`${this.omittedWarnings} more warnings not shown`);
     this.trace.stats = { ...this.trace.stats, droppedEvents: dropped, untracedRequests: untraced, warnings };
     if (skipped > 0) this.trace.stats.skippedInitiators = skipped;
+    if (this.droppedRecords > 0) this.trace.stats.droppedRecords = this.droppedRecords;
+    if (this.droppedBlobs > 0) this.trace.stats.droppedBlobs = this.droppedBlobs;
   }
 
   /** Looks a record up by traceID in O(1). */

@@ -214,6 +214,9 @@ export function renderSummary(trace: Trace): string {
   if (droppedEvents > 0) s += `; ${droppedEvents} event${droppedEvents === 1 ? '' : 's'} dropped`;
   const skipped = trace.stats.skippedInitiators ?? 0;
   if (skipped > 0) s += `; ${skipped} without initiator stack (sampled)`;
+  const { droppedRecords = 0, droppedBlobs = 0 } = trace.stats;
+  if (droppedRecords > 0) s += `; ${droppedRecords} record${droppedRecords === 1 ? '' : 's'} over the collector's cap dropped`;
+  if (droppedBlobs > 0) s += `; ${droppedBlobs} captured bod${droppedBlobs === 1 ? 'y' : 'ies'} dropped`;
   return s;
 }
 

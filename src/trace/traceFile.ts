@@ -85,6 +85,10 @@ function validateTrace(obj: Record<string, unknown>, name: string): Trace {
   };
   if (typeof stats.skippedInitiators === 'number' && stats.skippedInitiators > 0)
     (obj.stats as TraceStats).skippedInitiators = stats.skippedInitiators;
+  for (const k of ['droppedRecords', 'droppedBlobs'] as const) {
+    const v = stats[k];
+    if (typeof v === 'number' && v > 0) (obj.stats as TraceStats)[k] = v;
+  }
   for (const r of obj.httpRequests as unknown[]) {
     if (typeof r !== 'object' || r === null || typeof (r as { traceID?: unknown }).traceID !== 'string') {
       throw new TraceFileError(`${name} is damaged: an httpRequests entry has no traceID`);
