@@ -43,6 +43,7 @@ Usage:
                           whatever is sent in clear (plain-HTTP credentials, cookies, query
                           tokens, bodies) is in the file as sent
       --pcap-max-bytes N  size cap of the packet capture (default 100 MiB)
+      --pcap-buffer-mib N kernel capture buffer per network device (default 16, 1 to 1024)
       --helper-root DIR   an installed copy of the helper (sudo -n / pkexec rules name
                           its path; see native/README.md), instead of this checkout's
       --quiet             print only the summary line
@@ -91,6 +92,7 @@ async function cmdRun(argv: string[]): Promise<number> {
       helper: 'string',
       pcap: 'string',
       'pcap-max-bytes': 'string',
+      'pcap-buffer-mib': 'string',
       'helper-root': 'string',
       help: 'flag',
     },
@@ -136,6 +138,14 @@ async function cmdRun(argv: string[]): Promise<number> {
   const har = typeof options.har === 'string' ? resolve(options.har) : undefined;
   const pcap = typeof options.pcap === 'string' ? resolve(options.pcap) : undefined;
   if (pcapMaxBytes !== undefined && !pcap) throw new UsageError('--pcap-max-bytes needs --pcap FILE');
+  let pcapBufferMiB: number | undefined;
+  if (options['pcap-buffer-mib'] !== undefined) {
+    pcapBufferMiB = Number(options['pcap-buffer-mib']);
+    if (!Number.isInteger(pcapBufferMiB) || pcapBufferMiB < 1 || pcapBufferMiB > 1024) {
+      throw new UsageError(`--pcap-buffer-mib takes a whole number of MiB from 1 to 1024, not "${String(options['pcap-buffer-mib'])}"`);
+    }
+    if (!pcap) throw new UsageError('--pcap-buffer-mib needs --pcap FILE');
+  }
   const result = await runTraced({
     command: rest[0],
     args: rest.slice(1),
@@ -144,6 +154,7 @@ async function cmdRun(argv: string[]): Promise<number> {
     helper: helper as HelperSetting,
     pcap,
     pcapMaxBytes,
+    pcapBufferMiB,
     helperRoot: typeof options['helper-root'] === 'string' ? resolve(options['helper-root']) : undefined,
     slowThresholdMs: parseSlow(options.slow),
     redactQuery,

@@ -3,7 +3,7 @@
 import { once } from 'node:events';
 import { enrichRequest, indexRecords } from '../trace/enrich';
 import { jsonPieces } from '../trace/jsonStream';
-import { renderTrace, shouldUseColor } from '../trace/render';
+import { countRequest, renderTrace, shouldUseColor, type RequestTotals } from '../trace/render';
 import { forEachRequest, readTraceFile } from '../trace/traceFile';
 import type { HttpRequest } from '../trace/types';
 
@@ -45,6 +45,12 @@ class Out {
   }
 }
 
+/**
+ * Rows of the table of `nettrace show` (a table of a million rows helps no one and would need
+ * gigabytes); the rest are counted in the summary, and `--json` prints them all.
+ */
+export const SHOW_MAX_ROWS = 100_000;
+
 /** A proxy CONNECT request: the only requests another request's timings may need. */
 const CONNECT = Buffer.from('"CONNECT"');
 
@@ -80,14 +86,20 @@ export async function showTrace(path: string, options: ShowOptions = {}): Promis
     await out.flush();
     return;
   }
+  // The table lists the first SHOW_MAX_ROWS requests; the summary counts all of them.
   const requests: HttpRequest[] = [];
+  const totals: RequestTotals = { requests: 0, failed: 0, reused: 0 };
   await forEachRequest(path, (r) => {
-    // A copy without them, not `delete` (which leaves a slower, larger dictionary-mode object).
-    const slim: HttpRequest = { ...enrich(r) };
+    const e = enrich(r);
+    countRequest(totals, e);
+    if (requests.length >= SHOW_MAX_ROWS) return;
+    // The table shows no headers or bodies: a copy without them (`delete` would leave a slower,
+    // larger dictionary-mode object).
+    const slim: HttpRequest = { ...e };
     for (const k of ['reqHeaders', 'respHeaders', 'reqBody', 'respBody'] as const) slim[k] = undefined;
     requests.push(slim);
   });
   trace.httpRequests = requests;
   const stream = process.stdout;
-  stream.write(renderTrace(trace, { width: stream.columns ?? 120, color: shouldUseColor(stream) }));
+  stream.write(renderTrace(trace, { width: stream.columns ?? 120, color: shouldUseColor(stream), totals }));
 }

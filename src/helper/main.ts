@@ -19,7 +19,7 @@ import { setPriority, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { HelperAuthority, HelperMessage } from '../protocol/helper';
 import { checkTarget, invokingUser } from './authority';
-import { loadCap, TracedCapture } from './pcap';
+import { DEFAULT_CAPTURE_BUFFER_MIB, loadCap, TracedCapture } from './pcap';
 
 function send(m: HelperMessage): void {
   process.stdout.write(JSON.stringify(m) + '\n');
@@ -112,6 +112,16 @@ export function readBoundedLines(
   input.on('error', onClose);
 }
 
+/** `--pcap-buffer-mib N` (1 to 1024), else the default; a bad value is said and not used. */
+function captureBufferMiB(): number {
+  const raw = arg('--pcap-buffer-mib');
+  if (raw === undefined) return DEFAULT_CAPTURE_BUFFER_MIB;
+  const n = Number(raw);
+  if (Number.isInteger(n) && n >= 1 && n <= 1024) return n;
+  send({ type: 'warning', message: `--pcap-buffer-mib takes 1 to 1024, not "${raw.slice(0, 20)}": using ${DEFAULT_CAPTURE_BUFFER_MIB}` });
+  return DEFAULT_CAPTURE_BUFFER_MIB;
+}
+
 function main(): void {
   const pid = Number(arg('--pid'));
   const wantPcap = process.argv.includes('--pcap');
@@ -160,7 +170,7 @@ function main(): void {
       try {
         const dir = mkdtempSync(join(tmpdir(), 'nettrace-pcap-'));
         spool = join(dir, 'spool.pcapng');
-        capture = new TracedCapture(cap, { spool, maxBytes, bufferMiB: Number(arg('--pcap-buffer-mib') ?? 128) });
+        capture = new TracedCapture(cap, { spool, maxBytes, bufferMiB: captureBufferMiB() });
         // Draining the capture ring must not wait behind the traced program and its peers: a
         // starved event loop is what overflows the ring (kernel drops). Root may raise priority.
         try {
