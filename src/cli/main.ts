@@ -4,15 +4,15 @@
  */
 
 import { resolve } from 'node:path';
-import type { HeaderCaptureMode } from '../trace/types';
+import type { HeaderCaptureMode, Trace } from '../trace/types';
 import { INITIATOR_MODES, type InitiatorMode } from '../protocol/preload';
-import { renderSummary, renderTrace, shouldUseColor } from '../trace/render';
+import { countRequest, renderSummary, renderTrace, shouldUseColor, type RequestTotals } from '../trace/render';
 import { TraceFileError } from '../trace/traceFile';
 import { parseArgs, UsageError } from './args';
 import { runDemo } from './demo';
 import type { HelperSetting } from './helperSession';
 import { CliError, defaultOutName, runTraced } from './runTraced';
-import { showTrace } from './show';
+import { SHOW_MAX_ROWS, showTrace } from './show';
 
 const HELP = `nettrace — trace every outgoing HTTP request of a Node.js program
 
@@ -185,11 +185,20 @@ async function cmdRun(argv: string[]): Promise<number> {
   const list = written.length > 1 ? `${written.slice(0, -1).join(', ')} and ${written[written.length - 1]}` : written[0];
   if (options.quiet) err.write(`nettrace: ${renderSummary(result.trace)}; wrote ${list}\n`);
   else {
-    err.write('\n' + renderTrace(result.trace, { width: err.columns ?? 120, color: shouldUseColor(err) }));
+    const [shown, extra] = tableOf(result.trace);
+    err.write('\n' + renderTrace(shown, { ...extra, width: err.columns ?? 120, color: shouldUseColor(err) }));
     err.write(`Wrote ${list}\n`);
   }
   if (result.pcapError) err.write(`nettrace: no packet capture was saved to ${pcap}: ${result.pcapError}\n`);
   return result.exitCode;
+}
+
+/** The trace as the table shows it: at most SHOW_MAX_ROWS requests, the totals of all. */
+function tableOf(trace: Trace): [Trace, { totals?: RequestTotals }] {
+  if (trace.httpRequests.length <= SHOW_MAX_ROWS) return [trace, {}];
+  const totals: RequestTotals = { requests: 0, failed: 0, reused: 0 };
+  for (const r of trace.httpRequests) countRequest(totals, r);
+  return [{ ...trace, httpRequests: trace.httpRequests.slice(0, SHOW_MAX_ROWS) }, { totals }];
 }
 
 async function cmdShow(argv: string[]): Promise<number> {

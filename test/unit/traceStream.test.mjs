@@ -150,3 +150,22 @@ test('the scanner reports truncation and bad JSON with the byte, and splits valu
   writeFileSync(p, '{"formatVersion": 1, "httpRequests": [{"traceID": "a"} {"traceID": "b"}]}');
   assert.throws(() => core.readTraceFile(p), /is not valid JSON: .* \(at byte \d+\)$/);
 });
+
+test('show --json escapes C1 controls, DEL, line separators and bidi overrides instead of printing them raw', () => {
+  const nasty = 'http://a/\u009b31m\u0085x\u007f\u202egnp.exe\u2066\u2028';
+  const p = join(dir, 'nasty.json');
+  writeFileSync(
+    p,
+    JSON.stringify({
+      ...core.emptyTrace('d\u009d\u200f'),
+      httpRequests: [{ traceID: 'req-1', pid: 1, client: 'http', reqMethod: 'GET', reqURL: nasty }],
+    }),
+  );
+  const r = spawnSync(process.execPath, [cli, 'show', p, '--json'], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  assert.doesNotMatch(r.stdout, /[\u007f-\u009f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]/);
+  assert.match(r.stdout, /\\u009b31m\\u0085x\\u007f\\u202egnp\.exe\\u2066\\u2028/);
+  const back = JSON.parse(r.stdout);
+  assert.equal(back.httpRequests[0].reqURL, nasty, 'the same string once parsed');
+  assert.equal(back.description, 'd\u009d\u200f');
+});
