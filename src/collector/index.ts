@@ -27,6 +27,7 @@ export { enrichTrace, enrichRequest, indexRecords, contextOf, type RecordIndex }
 export { toHar, type Har, type HarEntry, type HarOptions } from '../trace/har';
 export { parseTraceFile, readTraceFile, readTraceFileAsync, TraceFileError, writeHarFile, writeTraceFile } from '../trace/traceFile';
 export { jsonPieces, JsonObjectScanner } from '../trace/jsonStream';
+export { DEFAULT_REDACTED_QUERY, redactedQueryNames, redactUrl } from '../trace/redactUrl';
 export {
   renderTrace,
   renderSummary,
