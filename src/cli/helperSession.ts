@@ -30,6 +30,8 @@ export interface SessionHelperOptions {
   pcap?: boolean;
   /** Size cap of the capture, bytes. */
   pcapMaxBytes?: number;
+  /** Kernel capture buffer per device, MiB. */
+  pcapBufferMiB?: number;
   /** Checkout or install holding dist/helper.cjs and native/build (default: this bundle's ../). */
   root?: string;
   /** Node binary that runs dist/helper.cjs (default: this process's, if it is Node, else `node` on PATH). */
@@ -88,6 +90,7 @@ export class SessionHelper {
       pid: options.pid,
       pcap: options.pcap,
       pcapMaxBytes: options.pcapMaxBytes,
+      pcapBufferMiB: options.pcapBufferMiB,
       root: options.root,
       nodePath: options.nodePath ?? defaultNodePath(),
     };

@@ -4,15 +4,15 @@
  */
 
 import { resolve } from 'node:path';
-import type { HeaderCaptureMode } from '../trace/types';
+import type { HeaderCaptureMode, Trace } from '../trace/types';
 import { INITIATOR_MODES, type InitiatorMode } from '../protocol/preload';
-import { renderSummary, renderTrace, shouldUseColor } from '../trace/render';
+import { countRequest, renderSummary, renderTrace, shouldUseColor, type RequestTotals } from '../trace/render';
 import { TraceFileError } from '../trace/traceFile';
 import { parseArgs, UsageError } from './args';
 import { runDemo } from './demo';
 import type { HelperSetting } from './helperSession';
 import { CliError, defaultOutName, runTraced } from './runTraced';
-import { showTrace } from './show';
+import { SHOW_MAX_ROWS, showTrace } from './show';
 
 const HELP = `nettrace — trace every outgoing HTTP request of a Node.js program
 
@@ -24,6 +24,9 @@ Usage:
       --har FILE          also write a HAR 1.2 file
       --headers MODE      none | names | values (default values; secrets are redacted)
       --redact NAME,...   more header names to redact
+      --redact-query NAME,...
+                          more URL query parameter names to redact (api_key, token,
+                          access_token, sig, password, secret, key, ... always are)
       --slow MS           diagnose successful requests slower than this (default 1000)
       --initiator MODE    sampled | all | off: which requests get the stack that made them;
                           sampled (default): the first 100 per thread, then as many as 1% of
@@ -36,8 +39,11 @@ Usage:
                           (RTT, retransmits, cwnd), conntrack/NAT and packet capture; auto (the
                           default) uses it when it can start and says why not otherwise
       --pcap FILE         save the traced connections' packets as pcapng (needs the helper as
-                          root, through sudo or pkexec; see native/README.md)
+                          root, through sudo or pkexec; see native/README.md). Not redacted:
+                          whatever is sent in clear (plain-HTTP credentials, cookies, query
+                          tokens, bodies) is in the file as sent
       --pcap-max-bytes N  size cap of the packet capture (default 100 MiB)
+      --pcap-buffer-mib N kernel capture buffer per network device (default 16, 1 to 1024)
       --helper-root DIR   an installed copy of the helper (sudo -n / pkexec rules name
                           its path; see native/README.md), instead of this checkout's
       --quiet             print only the summary line
@@ -76,6 +82,7 @@ async function cmdRun(argv: string[]): Promise<number> {
       har: 'string',
       headers: 'string',
       redact: 'string',
+      'redact-query': 'string',
       quiet: 'flag',
       slow: 'string',
       initiator: 'string',
@@ -85,6 +92,7 @@ async function cmdRun(argv: string[]): Promise<number> {
       helper: 'string',
       pcap: 'string',
       'pcap-max-bytes': 'string',
+      'pcap-buffer-mib': 'string',
       'helper-root': 'string',
       help: 'flag',
     },
@@ -110,6 +118,13 @@ async function cmdRun(argv: string[]): Promise<number> {
           .map((s) => s.trim())
           .filter(Boolean)
       : undefined;
+  const redactQuery =
+    typeof options['redact-query'] === 'string'
+      ? options['redact-query']
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean)
+      : undefined;
   const helper = (options.helper as string | undefined) ?? 'auto';
   if (!['auto', 'off', 'required'].includes(helper)) throw new UsageError(`--helper must be auto, off or required, not "${helper}"`);
   let pcapMaxBytes: number | undefined;
@@ -123,6 +138,14 @@ async function cmdRun(argv: string[]): Promise<number> {
   const har = typeof options.har === 'string' ? resolve(options.har) : undefined;
   const pcap = typeof options.pcap === 'string' ? resolve(options.pcap) : undefined;
   if (pcapMaxBytes !== undefined && !pcap) throw new UsageError('--pcap-max-bytes needs --pcap FILE');
+  let pcapBufferMiB: number | undefined;
+  if (options['pcap-buffer-mib'] !== undefined) {
+    pcapBufferMiB = Number(options['pcap-buffer-mib']);
+    if (!Number.isInteger(pcapBufferMiB) || pcapBufferMiB < 1 || pcapBufferMiB > 1024) {
+      throw new UsageError(`--pcap-buffer-mib takes a whole number of MiB from 1 to 1024, not "${String(options['pcap-buffer-mib'])}"`);
+    }
+    if (!pcap) throw new UsageError('--pcap-buffer-mib needs --pcap FILE');
+  }
   const result = await runTraced({
     command: rest[0],
     args: rest.slice(1),
@@ -131,8 +154,10 @@ async function cmdRun(argv: string[]): Promise<number> {
     helper: helper as HelperSetting,
     pcap,
     pcapMaxBytes,
+    pcapBufferMiB,
     helperRoot: typeof options['helper-root'] === 'string' ? resolve(options['helper-root']) : undefined,
     slowThresholdMs: parseSlow(options.slow),
+    redactQuery,
     config: {
       headers: headers as HeaderCaptureMode | undefined,
       initiator: initiator as InitiatorMode | undefined,
@@ -160,11 +185,20 @@ async function cmdRun(argv: string[]): Promise<number> {
   const list = written.length > 1 ? `${written.slice(0, -1).join(', ')} and ${written[written.length - 1]}` : written[0];
   if (options.quiet) err.write(`nettrace: ${renderSummary(result.trace)}; wrote ${list}\n`);
   else {
-    err.write('\n' + renderTrace(result.trace, { width: err.columns ?? 120, color: shouldUseColor(err) }));
+    const [shown, extra] = tableOf(result.trace);
+    err.write('\n' + renderTrace(shown, { ...extra, width: err.columns ?? 120, color: shouldUseColor(err) }));
     err.write(`Wrote ${list}\n`);
   }
   if (result.pcapError) err.write(`nettrace: no packet capture was saved to ${pcap}: ${result.pcapError}\n`);
   return result.exitCode;
+}
+
+/** The trace as the table shows it: at most SHOW_MAX_ROWS requests, the totals of all. */
+function tableOf(trace: Trace): [Trace, { totals?: RequestTotals }] {
+  if (trace.httpRequests.length <= SHOW_MAX_ROWS) return [trace, {}];
+  const totals: RequestTotals = { requests: 0, failed: 0, reused: 0 };
+  for (const r of trace.httpRequests) countRequest(totals, r);
+  return [{ ...trace, httpRequests: trace.httpRequests.slice(0, SHOW_MAX_ROWS) }, { totals }];
 }
 
 async function cmdShow(argv: string[]): Promise<number> {
@@ -175,7 +209,7 @@ async function cmdShow(argv: string[]): Promise<number> {
   }
   if (positionals.length !== 1) throw new UsageError('usage: nettrace show FILE [--json]');
   try {
-    showTrace(positionals[0], { json: !!options.json, slowThresholdMs: parseSlow(options.slow) });
+    await showTrace(positionals[0], { json: !!options.json, slowThresholdMs: parseSlow(options.slow) });
   } catch (e) {
     if (e instanceof TraceFileError) throw new CliError(e.message, 1);
     throw e;

@@ -38,6 +38,8 @@ export interface RunOptions {
   env?: NodeJS.ProcessEnv;
   /** Threshold for "slow" diagnoses. */
   slowThresholdMs?: number;
+  /** URL query parameter names to redact besides the defaults (src/trace/redactUrl.ts). */
+  redactQuery?: string[];
   /** Description written into the trace (default: the command line). */
   description?: string;
   /** How long to wait for the preloads' last messages after the command exits (default 2000). */
@@ -51,6 +53,8 @@ export interface RunOptions {
   pcap?: string;
   /** Size cap of the packet capture in bytes (the helper's default is 100 MiB). */
   pcapMaxBytes?: number;
+  /** Kernel capture buffer per device, MiB (the helper's default is 16). */
+  pcapBufferMiB?: number;
   /** Where dist/helper.cjs and native/build are (default: this bundle's ../). */
   helperRoot?: string;
 }
@@ -129,7 +133,7 @@ export async function runTraced(options: RunOptions): Promise<RunResult> {
     throw new CliError(`the preload is missing (${preload}); run \`npm run build\``);
   }
   const description = options.description ?? [options.command, ...options.args].join(' ');
-  const collector = await startCollector({ description, slowThresholdMs: options.slowThresholdMs });
+  const collector = await startCollector({ description, slowThresholdMs: options.slowThresholdMs, redactQuery: options.redactQuery });
   let helper: SessionHelper | undefined;
   try {
     const env = buildPreloadEnv(
@@ -153,13 +157,16 @@ export async function runTraced(options: RunOptions): Promise<RunResult> {
         pid: child.pid!,
         pcap: !!options.pcap,
         pcapMaxBytes: options.pcapMaxBytes,
+        pcapBufferMiB: options.pcapBufferMiB,
         root: options.helperRoot,
       });
       const missing = !helper.running
         ? helper.notRunning
-        : options.pcap
-          ? helper.link.ready?.unavailable.capture && `packet capture is unavailable: ${helper.link.ready.unavailable.capture}`
-          : undefined;
+        : helper.authority === 'unprivileged'
+          ? "it could only start unprivileged (inet_diag metrics of the program's own sockets; no eBPF metrics, conntrack or capture): give it privileges as native/README.md describes, or use --helper auto"
+          : options.pcap
+            ? helper.link.ready?.unavailable.capture && `packet capture is unavailable: ${helper.link.ready.unavailable.capture}`
+            : undefined;
       if (helperSetting === 'required' && missing) {
         child.kill('SIGKILL');
         throw new CliError(

@@ -1,8 +1,11 @@
 /** `nettrace show FILE [--json]`: prints a saved trace as a table, or as enriched JSON. */
 
-import { enrichTrace } from '../trace/enrich';
-import { renderTrace, shouldUseColor } from '../trace/render';
-import { readTraceFile } from '../trace/traceFile';
+import { once } from 'node:events';
+import { enrichRequest, indexRecords } from '../trace/enrich';
+import { jsonPieces } from '../trace/jsonStream';
+import { countRequest, renderTrace, shouldUseColor, type RequestTotals } from '../trace/render';
+import { forEachRequest, readTraceFile } from '../trace/traceFile';
+import type { HttpRequest } from '../trace/types';
 
 /** Options of showTrace(). */
 export interface ShowOptions {
@@ -10,13 +13,93 @@ export interface ShowOptions {
   slowThresholdMs?: number;
 }
 
-/** Prints a trace file; throws TraceFileError for bad files. */
-export function showTrace(path: string, options: ShowOptions = {}): void {
-  const trace = enrichTrace(readTraceFile(path), { slowThresholdMs: options.slowThresholdMs });
+/**
+ * Characters JSON.stringify writes raw that a terminal acts on or that disguise text: DEL, the C1
+ * controls (U+0080–U+009F; U+009B is a one-byte CSI), Unicode line separators and the
+ * bidirectional marks, embeddings, overrides and isolates. In JSON text they only occur inside
+ * strings, where `\uXXXX` stands for the same character.
+ */
+const UNSAFE_IN_TERMINAL = /[\u007f-\u009f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]/g;
+
+/** Replaces the characters of UNSAFE_IN_TERMINAL in JSON text with their `\uXXXX` escapes. */
+export function escapeJsonForTerminal(json: string): string {
+  return json.replace(UNSAFE_IN_TERMINAL, (c) => '\\u' + c.charCodeAt(0).toString(16).padStart(4, '0'));
+}
+
+/** Buffers text for stdout and writes it in pieces of about 1 MiB, waiting when the pipe is full. */
+class Out {
+  private buf: string[] = [];
+  private size = 0;
+
+  async add(text: string): Promise<void> {
+    this.buf.push(text);
+    this.size += text.length;
+    if (this.size >= 1 << 20) await this.flush();
+  }
+
+  async flush(): Promise<void> {
+    const text = escapeJsonForTerminal(this.buf.join(''));
+    this.buf = [];
+    this.size = 0;
+    if (text && !process.stdout.write(text)) await once(process.stdout, 'drain');
+  }
+}
+
+/**
+ * Rows of the table of `nettrace show` (a table of a million rows helps no one and would need
+ * gigabytes); the rest are counted in the summary, and `--json` prints them all.
+ */
+export const SHOW_MAX_ROWS = 100_000;
+
+/** A proxy CONNECT request: the only requests another request's timings may need. */
+const CONNECT = Buffer.from('"CONNECT"');
+
+/**
+ * Prints a trace file; throws TraceFileError for bad files. The file is read twice, streaming:
+ * first everything but the requests (and the proxy CONNECTs they may refer to), then the requests
+ * one at a time, each enriched with timings and diagnosis and written out (--json) or kept with
+ * what the table shows (no headers or bodies).
+ */
+export async function showTrace(path: string, options: ShowOptions = {}): Promise<void> {
+  const trace = readTraceFile(path, { keepRequest: (raw) => raw.includes(CONNECT) });
+  const index = indexRecords(trace);
+  const enrich = (r: HttpRequest) => enrichRequest(r, index, { slowThresholdMs: options.slowThresholdMs });
   if (options.json) {
-    process.stdout.write(JSON.stringify(trace, null, 1) + '\n');
+    const out = new Out();
+    const keys = Object.keys(trace).filter((k) => (trace as unknown as Record<string, unknown>)[k] !== undefined);
+    await out.add('{');
+    for (let i = 0; i < keys.length; i++) {
+      const key = keys[i];
+      await out.add(`\n ${JSON.stringify(key)}: `);
+      if (key === 'httpRequests') {
+        let n = 0;
+        await forEachRequest(path, async (r) => {
+          await out.add((n++ === 0 ? '[\n  ' : ',\n  ') + JSON.stringify(enrich(r), null, 1).replace(/\n/g, '\n  '));
+        });
+        await out.add(n === 0 ? '[]' : '\n ]');
+      } else {
+        for (const piece of jsonPieces((trace as unknown as Record<string, unknown>)[key], 2, 1)) await out.add(piece);
+      }
+      if (i < keys.length - 1) await out.add(',');
+    }
+    await out.add('\n}\n');
+    await out.flush();
     return;
   }
+  // The table lists the first SHOW_MAX_ROWS requests; the summary counts all of them.
+  const requests: HttpRequest[] = [];
+  const totals: RequestTotals = { requests: 0, failed: 0, reused: 0 };
+  await forEachRequest(path, (r) => {
+    const e = enrich(r);
+    countRequest(totals, e);
+    if (requests.length >= SHOW_MAX_ROWS) return;
+    // The table shows no headers or bodies: a copy without them (`delete` would leave a slower,
+    // larger dictionary-mode object).
+    const slim: HttpRequest = { ...e };
+    for (const k of ['reqHeaders', 'respHeaders', 'reqBody', 'respBody'] as const) slim[k] = undefined;
+    requests.push(slim);
+  });
+  trace.httpRequests = requests;
   const stream = process.stdout;
-  stream.write(renderTrace(trace, { width: stream.columns ?? 120, color: shouldUseColor(stream) }));
+  stream.write(renderTrace(trace, { width: stream.columns ?? 120, color: shouldUseColor(stream), totals }));
 }

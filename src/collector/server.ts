@@ -16,6 +16,14 @@ import { Session, type SessionOptions } from './session';
 export interface CollectorOptions extends SessionOptions {
   /** Longest accepted message line in bytes (default 8 MiB); longer lines are dropped. */
   maxLineBytes?: number;
+  /** Connections open at once (default 1024); more are refused with a warning. */
+  maxConnections?: number;
+  /**
+   * Bytes of unfinished lines and blobs held over all connections (default 256 MiB): a connection
+   * that would pass it is closed with a warning. Bounds what peers on the socket can make the
+   * collector hold, besides the records themselves (see TraceBuilderOptions.maxRecords).
+   */
+  maxPendingBytes?: number;
 }
 
 /** A running collector. */
@@ -151,20 +159,39 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
   }
   const sockets = new Set<Socket>();
   let lastActivity = Date.now();
+  const maxConnections = options.maxConnections ?? 1024;
+  const maxPendingBytes = options.maxPendingBytes ?? 256 * 1024 * 1024;
+  let pendingBytes = 0;
 
   const server: Server = createServer((socket) => {
+    if (sockets.size >= maxConnections) {
+      session.warn(`more than ${maxConnections} preload connections at once: the others were refused`);
+      socket.destroy();
+      return;
+    }
     sockets.add(socket);
     lastActivity = Date.now();
     const connection = session.openConnection();
     const splitter = new LineSplitter(maxLineBytes, () => session.warn(`a preload message over ${maxLineBytes} bytes was dropped`));
+    let held = 0;
     socket.on('data', (chunk: Buffer) => {
       lastActivity = Date.now();
       for (const item of splitter.push(chunk)) {
         if (Buffer.isBuffer(item)) handleLine(connection, item);
         else handleBlob(connection, item);
       }
+      pendingBytes += splitter.pendingLength - held;
+      held = splitter.pendingLength;
+      if (pendingBytes > maxPendingBytes) {
+        session.warn(
+          `a preload connection was closed: the collector held more than ${Math.round(maxPendingBytes / 1048576)} MiB of unfinished messages`,
+        );
+        socket.destroy();
+      }
     });
     const done = () => {
+      pendingBytes -= held;
+      held = 0;
       if (!sockets.delete(socket)) return;
       lastActivity = Date.now();
       if (splitter.pendingLength > 0) session.warn('a preload connection ended in the middle of a message');

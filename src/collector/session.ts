@@ -10,6 +10,7 @@ import { TraceBuilder } from '../trace/builder';
 import { DEFAULT_SLOW_THRESHOLD_MS } from '../trace/diagnosis';
 import { enrichRequest, indexRecords } from '../trace/enrich';
 import { toHar } from '../trace/har';
+import { writeHarFile, writeTraceFile } from '../trace/traceFile';
 import type { HttpRequest, Initiator, RecordKind, Trace } from '../trace/types';
 import { SourceMapResolver } from './sourceMaps';
 
@@ -25,6 +26,10 @@ export interface SessionOptions {
   beginAt?: Date;
   /** Resolver for initiator frames; `false` leaves frames as the preload sent them. */
   sourceMaps?: SourceMapResolver | false;
+  /** Query parameter names redacted in URLs besides the defaults (see src/trace/redactUrl.ts). */
+  redactQuery?: readonly string[];
+  /** Records kept per kind (see TraceBuilderOptions.maxRecords). */
+  maxRecords?: number;
 }
 
 /** Events of a Session. */
@@ -52,7 +57,12 @@ export class Session extends EventEmitter<SessionEvents> {
   constructor(options: SessionOptions) {
     super();
     this.options = options;
-    this.builder = new TraceBuilder({ description: options.description, beginAt: options.beginAt });
+    this.builder = new TraceBuilder({
+      description: options.description,
+      beginAt: options.beginAt,
+      redactQuery: options.redactQuery,
+      maxRecords: options.maxRecords,
+    });
     this.slowThresholdMs = options.slowThresholdMs ?? DEFAULT_SLOW_THRESHOLD_MS;
     this.changeIntervalMs = options.changeIntervalMs ?? 100;
     this.sourceMaps = options.sourceMaps === false ? undefined : (options.sourceMaps ?? new SourceMapResolver());
@@ -158,15 +168,15 @@ export class Session extends EventEmitter<SessionEvents> {
     return enrichRequest(this.mapInitiator(req), index, { slowThresholdMs: this.slowThresholdMs });
   }
 
-  /** Writes the trace as JSON (mode 0600). */
+  /** Writes the trace as JSON (mode 0600), record by record: a trace of any size. */
   async saveJson(path: string): Promise<void> {
-    await writePrivate(path, JSON.stringify(this.snapshot(), null, 1) + '\n');
+    await writeTraceFile(path, this.snapshot());
   }
 
   /** Writes the trace as HAR 1.2 (mode 0600). */
   async saveHar(path: string): Promise<void> {
     const har = toHar(this.snapshot(), { slowThresholdMs: this.slowThresholdMs });
-    await writePrivate(path, JSON.stringify(har, null, 1) + '\n');
+    await writeHarFile(path, har);
   }
 
   /** Forgets finished requests and closed connections (see TraceBuilder.clear). */

@@ -11,12 +11,11 @@ import { isAbsolute, join, relative, sep } from 'node:path';
 import * as vscode from 'vscode';
 import { pcapUnavailableReason } from '../collector/helperLink';
 import { startCollector } from '../collector/server';
-import { writePrivate } from '../collector/session';
 import { PcapUnavailableError, SessionHelper } from '../cli/helperSession';
 import type { PanelCommand } from '../protocol/webview';
 import type { InitiatorMode } from '../protocol/preload';
 import { toHar } from '../trace/har';
-import { readTraceFile, TraceFileError } from '../trace/traceFile';
+import { readTraceFileAsync, TraceFileError, writeHarFile, writeTraceFile } from '../trace/traceFile';
 import type { HeaderCaptureMode } from '../trace/types';
 import { framePath } from './annotations';
 import { SELECT_REQUEST_COMMAND, TraceAnnotations, type SelectRequestArgs } from './codeLens';
@@ -85,6 +84,7 @@ export function activate(context: vscode.ExtensionContext): void {
     return {
       headers: headers === 'none' || headers === 'names' ? headers : 'values',
       redact: (s.get<unknown[]>('redact', []) ?? []).filter((v): v is string => typeof v === 'string'),
+      redactQuery: (s.get<unknown[]>('redactQuery', []) ?? []).filter((v): v is string => typeof v === 'string'),
       openPanelOnStart: s.get<boolean>('openPanelOnStart', true),
       // Validated by toNodeLaunchConfig like the launch attributes of the same names.
       dnsTrace: s.get<boolean>('dnsTrace', false),
@@ -94,7 +94,7 @@ export function activate(context: vscode.ExtensionContext): void {
       slowThresholdMs: s.get<number>('slowThresholdMs', 1000),
       initiator: s.get<InitiatorMode>('initiator', 'sampled'),
       helper: s.get<string>('helper', 'auto') === 'off' ? 'off' : 'auto',
-      pcap: s.get<boolean>('pcap', true),
+      pcap: s.get<boolean>('pcap', false),
     };
   };
 
@@ -186,6 +186,7 @@ export function activate(context: vscode.ExtensionContext): void {
       const { key, ipcPath } = await traces.prepare(describeLaunch(config), {
         openPanel: config.__nettrace.openPanel,
         slowThresholdMs: config.__nettrace.slowThresholdMs,
+        redactQuery: config.__nettrace.redactQuery,
       });
       try {
         const resolved = injectTracing(config, { preloadPath: preload, ipcPath, sessionId: key, workspaceFolder: folder?.uri.fsPath });
@@ -316,7 +317,8 @@ export function activate(context: vscode.ExtensionContext): void {
         else await entry.session.saveHar(path);
       } else {
         const trace = traces.fullTrace(entry);
-        await writePrivate(path, JSON.stringify(kind === 'json' ? trace : toHar(trace), null, 1) + '\n');
+        if (kind === 'json') await writeTraceFile(path, trace);
+        else await writeHarFile(path, toHar(trace));
       }
       log(`saved ${entry.key} as ${kind.toUpperCase()} to ${path}`);
       void vscode.window.showInformationMessage(`Net Trace: saved ${traces.requestCount(entry)} requests to ${path}`);
@@ -340,7 +342,7 @@ export function activate(context: vscode.ExtensionContext): void {
     }
     if (!file) return;
     try {
-      const trace = readTraceFile(file.fsPath);
+      const trace = await readTraceFileAsync(file.fsPath);
       const entry = traces.addFile(file.fsPath, trace);
       log(`opened ${file.fsPath}: ${trace.httpRequests.length} requests`);
       panel.show({ preserveFocus: false });
@@ -394,7 +396,7 @@ export function activate(context: vscode.ExtensionContext): void {
     }
     let dest = uri instanceof vscode.Uri ? uri : undefined;
     dest ??= await vscode.window.showSaveDialog({
-      title: 'Save PCAP',
+      title: 'Save PCAP (not redacted: what was sent in clear is in it as sent)',
       defaultUri: defaultUri(`nettrace-${timestamp()}${request ? `-${request}` : ''}.pcapng`),
       filters: { 'pcapng (Wireshark)': ['pcapng'] },
       saveLabel: 'Save PCAP',
@@ -408,7 +410,8 @@ export function activate(context: vscode.ExtensionContext): void {
       const saved = helper.savePcap(dest.fsPath, request);
       log(`saved the packets of ${entry.key}${request ? ` (${request})` : ''} to ${saved.file}: ${saved.packets} packets`);
       void vscode.window.showInformationMessage(
-        `Net Trace: saved ${saved.packets} packets${request ? ` of ${request}` : ''} to ${saved.file}${saved.truncated ? ' (the capture hit its size cap)' : ''}`,
+        `Net Trace: saved ${saved.packets} packets${request ? ` of ${request}` : ''} to ${saved.file}${saved.truncated ? ' (the capture hit its size cap)' : ''}. ` +
+          'It is not redacted: plain-HTTP credentials, cookies, query tokens and bodies are in it as sent (readable only by you, 0600).',
       );
     } catch (err) {
       const message = err instanceof PcapUnavailableError ? err.message : `could not save ${dest.fsPath}: ${(err as Error).message}`;

@@ -37,6 +37,8 @@ export interface TracingOptions {
   headers: HeaderCaptureMode;
   /** Extra header names to redact. */
   redact: string[];
+  /** Extra URL query parameter names to redact (besides src/trace/redactUrl's defaults); absent: none. */
+  redactQuery?: string[];
   /** Open the panel when the session starts. */
   openPanel: boolean;
   /** Record DNS query/reply messages (the in-process resolver). */
@@ -81,6 +83,8 @@ export interface NettraceLaunchConfig extends NodeLaunchAttributes {
   request?: string;
   headers?: HeaderCaptureMode;
   redact?: string[];
+  /** Extra URL query parameter names whose values are redacted (the collector's redactQuery). */
+  redactQuery?: string[];
   openPanel?: boolean;
   /** Record DNS messages through the in-process resolver (PreloadConfig.dnsTrace). */
   dnsTrace?: boolean;
@@ -110,6 +114,8 @@ export type TracingDefaults = Pick<
 > & {
   headers: HeaderCaptureMode;
   redact: string[];
+  /** The nettrace.redactQuery setting (absent: none besides the defaults). */
+  redactQuery?: string[];
   openPanelOnStart: boolean;
 };
 
@@ -148,6 +154,7 @@ export function toNodeLaunchConfig(config: NettraceLaunchConfig, defaults: Traci
   const {
     headers,
     redact,
+    redactQuery,
     openPanel,
     dnsTrace,
     dnsServers,
@@ -166,6 +173,8 @@ export function toNodeLaunchConfig(config: NettraceLaunchConfig, defaults: Traci
     redact: uniqueStrings([...defaults.redact, ...(Array.isArray(redact) ? redact : [])]),
     openPanel: typeof openPanel === 'boolean' ? openPanel : defaults.openPanelOnStart,
   };
+  const query = uniqueStrings([...(defaults.redactQuery ?? []), ...(Array.isArray(redactQuery) ? redactQuery : [])]);
+  if (query.length) tracing.redactQuery = query;
   // The configuration's value wins when it is valid; otherwise the setting's.
   const servers = Array.isArray(dnsServers) ? uniqueStrings(dnsServers) : uniqueStrings(defaults.dnsServers ?? []);
   const dns =

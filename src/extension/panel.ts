@@ -22,6 +22,9 @@ export interface PanelHandlers {
 }
 
 /** The one Net Trace panel of this window. */
+/** Requests per message when a large trace is sent to the panel (see sendReset). */
+export const RESET_CHUNK = 50_000;
+
 export class PanelHost implements vscode.Disposable {
   private panel: vscode.WebviewPanel | undefined;
   private panelDisposables: vscode.Disposable[] = [];
@@ -222,7 +225,22 @@ export class PanelHost implements vscode.Disposable {
       this.feed.reset(trace.httpRequests);
     }
     // A string crosses the host → workbench → webview hops as one flat copy (see ResetMessage).
-    this.post({ type: 'reset', traceKey: entry.key, live, traceJson: JSON.stringify(trace) });
+    // A large trace goes as a reset with its first requests and then `append`s of the rest: one
+    // string of a million requests would pass V8's string limit (and be copied at every hop).
+    const requests = trace.httpRequests;
+    if (requests.length <= RESET_CHUNK) {
+      this.post({ type: 'reset', traceKey: entry.key, live, traceJson: JSON.stringify(trace) });
+      return;
+    }
+    this.post({
+      type: 'reset',
+      traceKey: entry.key,
+      live,
+      traceJson: JSON.stringify({ ...trace, httpRequests: requests.slice(0, RESET_CHUNK) }),
+    });
+    for (let i = RESET_CHUNK; i < requests.length; i += RESET_CHUNK) {
+      this.post({ type: 'append', traceKey: entry.key, httpRequests: requests.slice(i, i + RESET_CHUNK) });
+    }
   }
 
   private streamChanges(entry: TraceEntry, ids: string[], records: Array<[RecordKind, string]>): void {

@@ -22,7 +22,7 @@ import { existsSync, mkdirSync, readFileSync, unlinkSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import type { Collector, CollectorOptions } from '../collector/server';
 import { writePrivate, type Session } from '../collector/session';
-import { enrichTrace } from '../trace/enrich';
+import { enrichRequest, enrichTrace, indexRecords } from '../trace/enrich';
 import { isFailed } from '../trace/diagnosis';
 import { readTraceFile } from '../trace/traceFile';
 import { emptyTrace, type DnsQuery, type HttpRequest, type RecordKind, type TlsTunnel, type Trace } from '../trace/types';
@@ -177,12 +177,13 @@ export class TraceStore extends EventEmitter<TraceStoreEvents> {
    */
   async prepare(
     description: string,
-    extra: { openPanel?: boolean; slowThresholdMs?: number } = {},
+    extra: { openPanel?: boolean; slowThresholdMs?: number; redactQuery?: readonly string[] } = {},
   ): Promise<{ key: string; ipcPath: string }> {
     const collector = await this.options.startCollector({
       description,
       changeIntervalMs: this.options.changeIntervalMs ?? 250,
       slowThresholdMs: extra.slowThresholdMs,
+      ...(extra.redactQuery?.length ? { redactQuery: extra.redactQuery } : {}),
     });
     const key = `session-${this.nextSession++}`;
     const createdAt = new Date();
@@ -344,7 +345,12 @@ export class TraceStore extends EventEmitter<TraceStoreEvents> {
   addFile(path: string, trace: Trace): TraceEntry {
     const key = `file-${this.nextFile++}`;
     const name = path.split(/[\\/]/).pop() ?? path;
-    const entry: TraceEntry = { key, label: name, origin: 'file', trace: enrichTrace(trace), filePath: path, createdAt: new Date() };
+    // Enriched in place, one request at a time: a copy of a million-request trace would double
+    // the extension host's memory while it is made.
+    const index = indexRecords(trace);
+    const reqs = trace.httpRequests;
+    for (let i = 0; i < reqs.length; i++) reqs[i] = enrichRequest(reqs[i], index);
+    const entry: TraceEntry = { key, label: name, origin: 'file', trace, filePath: path, createdAt: new Date() };
     this.entries.set(key, entry);
     this.emit('list');
     return entry;

@@ -27,6 +27,8 @@ export interface HelperOptions {
   /** Capture the traced connections' packets (root, sudo and pkexec only). */
   pcap?: boolean;
   pcapMaxBytes?: number;
+  /** Kernel capture buffer per device, MiB (the helper's default: 16). */
+  pcapBufferMiB?: number;
   conntrack?: boolean;
   /** Metrics update interval while a connection lives (bpf mode), ms. */
   updateMs?: number;
@@ -49,6 +51,7 @@ export function helperCommand(opts: HelperOptions, authority: HelperAuthority): 
   const nodeArgs = [script, ...common];
   if (opts.pcap) nodeArgs.push('--pcap');
   if (opts.pcapMaxBytes) nodeArgs.push('--pcap-max-bytes', String(opts.pcapMaxBytes));
+  if (opts.pcapBufferMiB) nodeArgs.push('--pcap-buffer-mib', String(opts.pcapBufferMiB));
   switch (authority) {
     case 'root':
       return { command: node, args: nodeArgs };

@@ -13,14 +13,13 @@
  * when the native helper, its parent (stdin closed) or the target ends.
  */
 
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readlinkSync } from 'node:fs';
 import { setPriority, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { createInterface } from 'node:readline';
 import type { HelperAuthority, HelperMessage } from '../protocol/helper';
 import { checkTarget, invokingUser } from './authority';
-import { chownDirectory, loadCap, TracedCapture } from './pcap';
+import { chownDirectory, DEFAULT_CAPTURE_BUFFER_MIB, loadCap, TracedCapture } from './pcap';
 
 function send(m: HelperMessage): void {
   process.stdout.write(JSON.stringify(m) + '\n');
@@ -53,13 +52,74 @@ function authorityOf(): HelperAuthority {
  * re-filter the capture sockets; the uid change also makes it non-dumpable).
  */
 function dropRoot(): void {
+  if (process.getuid?.() !== 0 && process.geteuid?.() !== 0) return;
   try {
     process.setgroups?.([]);
     process.setgid?.(65534);
+    // setuid() from 0 to a non-zero uid (real, effective and saved) clears the permitted,
+    // effective and ambient capability sets (capabilities(7), "Effect of user ID changes").
     process.setuid?.(65534);
   } catch (e) {
     send({ type: 'warning', message: `could not drop root after setup: ${(e as Error).message}` });
   }
+}
+
+/** Longest command line accepted on stdin (commands are a few dozen bytes). */
+export const MAX_COMMAND_LINE_BYTES = 4096;
+
+/**
+ * Reads newline-delimited commands from `input` with a bounded buffer: a line longer than
+ * `maxBytes` is skipped up to its newline (never held in memory) and reported once through
+ * `onOverlong`. Calls `onClose` when the input ends.
+ */
+export function readBoundedLines(
+  input: NodeJS.ReadableStream,
+  maxBytes: number,
+  onLine: (line: string) => void,
+  onOverlong: (bytesSoFar: number) => void,
+  onClose: () => void,
+): void {
+  let pending: Buffer[] = [];
+  let pendingBytes = 0;
+  let discarding = false;
+  input.on('data', (chunk: Buffer | string) => {
+    const buf = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+    let start = 0;
+    for (;;) {
+      const nl = buf.indexOf(0x0a, start);
+      const end = nl < 0 ? buf.length : nl;
+      if (!discarding) {
+        if (pendingBytes + (end - start) > maxBytes) {
+          onOverlong(pendingBytes + (end - start));
+          discarding = true;
+          pending = [];
+          pendingBytes = 0;
+        } else if (end > start) {
+          pending.push(Buffer.from(buf.subarray(start, end)));
+          pendingBytes += end - start;
+        }
+      }
+      if (nl < 0) break;
+      if (!discarding) onLine(Buffer.concat(pending).toString('utf8'));
+      discarding = false;
+      pending = [];
+      pendingBytes = 0;
+      start = nl + 1;
+    }
+  });
+  input.on('end', onClose);
+  input.on('close', onClose);
+  input.on('error', onClose);
+}
+
+/** `--pcap-buffer-mib N` (1 to 1024), else the default; a bad value is said and not used. */
+function captureBufferMiB(): number {
+  const raw = arg('--pcap-buffer-mib');
+  if (raw === undefined) return DEFAULT_CAPTURE_BUFFER_MIB;
+  const n = Number(raw);
+  if (Number.isInteger(n) && n >= 1 && n <= 1024) return n;
+  send({ type: 'warning', message: `--pcap-buffer-mib takes 1 to 1024, not "${raw.slice(0, 20)}": using ${DEFAULT_CAPTURE_BUFFER_MIB}` });
+  return DEFAULT_CAPTURE_BUFFER_MIB;
 }
 
 function main(): void {
@@ -82,10 +142,18 @@ function main(): void {
     const mine = readlinkSync('/proc/self/ns/net');
     const theirs = readlinkSync(`/proc/${pid}/ns/net`);
     if (mine !== theirs) {
-      const r = spawnSync('nsenter', [`--net=/proc/${pid}/ns/net`, '--', process.execPath, ...process.argv.slice(1), '--in-target-netns'], {
+      // The helper in the target's namespace does the work; this process only waits for it, and
+      // needs no privilege for that.
+      const inner = spawn('nsenter', [`--net=/proc/${pid}/ns/net`, '--', process.execPath, ...process.argv.slice(1), '--in-target-netns'], {
         stdio: 'inherit',
       });
-      process.exitCode = r.status ?? 1;
+      dropRoot();
+      inner.on('exit', (code, signal) => process.exit(code ?? (signal ? 128 + 15 : 1)));
+      inner.on('error', (e) => {
+        send({ type: 'error', code: 'ENOENT', message: `could not enter the target's network namespace: ${e.message}` });
+        send({ type: 'exit', reason: 'nsenter failed' });
+        process.exit(1);
+      });
       return;
     }
   }
@@ -102,7 +170,7 @@ function main(): void {
       try {
         const dir = mkdtempSync(join(tmpdir(), 'nettrace-pcap-'));
         spool = join(dir, 'spool.pcapng');
-        capture = new TracedCapture(cap, { spool, maxBytes, bufferMiB: Number(arg('--pcap-buffer-mib') ?? 128) });
+        capture = new TracedCapture(cap, { spool, maxBytes, bufferMiB: captureBufferMiB() });
         // Draining the capture ring must not wait behind the traced program and its peers: a
         // starved event loop is what overflows the ring (kernel drops). Root may raise priority.
         try {
@@ -139,6 +207,9 @@ function main(): void {
   // parent (no relay cost per connection). With one, this process watches for wireTuple lines.
   const relay = Boolean(capture);
   const child = spawn(native, nargs, { stdio: ['pipe', relay ? 'pipe' : 'inherit', 'inherit', ...fds] });
+  // Without a capture this process only passes commands on: the native helper (already started
+  // with what it needs) drops its own privileges; this one drops root now, for the whole session.
+  if (!relay) dropRoot();
 
   let lastCaptureSent = '';
   const sendCapture = (force: boolean) => {
@@ -226,16 +297,22 @@ function main(): void {
   tick.unref();
 
   // Our parent's commands go to the native helper; when the parent goes, stdin ends and so do we.
-  createInterface({ input: process.stdin })
-    .on('line', (line) => {
+  // The line length is bounded: this process may run as root, and a parent (or anyone writing to
+  // its stdin) must not grow it without limit.
+  readBoundedLines(
+    process.stdin,
+    MAX_COMMAND_LINE_BYTES,
+    (line) => {
       try {
-        const c = JSON.parse(line) as { type?: string };
-        if (c.type === 'stop' || c.type === 'stats' || c.type === 'snapshot') child.stdin?.write(c.type + '\n');
+        const c = JSON.parse(line) as { type?: string } | null;
+        if (c && (c.type === 'stop' || c.type === 'stats' || c.type === 'snapshot')) child.stdin?.write(c.type + '\n');
       } catch {
         /* not a command */
       }
-    })
-    .on('close', () => child.stdin?.end());
+    },
+    (n) => send({ type: 'warning', message: `a command line over ${MAX_COMMAND_LINE_BYTES} bytes was ignored (${n}+ bytes)` }),
+    () => child.stdin?.end(),
+  );
   for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(sig, () => child.stdin?.end());
   child.on('exit', (code) => {
     void finish().then(() => process.exit(code ?? 1));

@@ -276,7 +276,7 @@ export interface CaptureOptions {
   maxBytes: number;
   /** How long a packet may wait for its connection's wireTuple line (ms). */
   pendingMs?: number;
-  /** Kernel ring buffer per device, MiB (default 128). */
+  /** Kernel ring buffer per device, MiB (default DEFAULT_CAPTURE_BUFFER_MIB). */
   bufferMiB?: number;
   devices?: string[];
 }
@@ -285,6 +285,14 @@ export interface CaptureOptions {
  * Captures on every device with an address; writes the packets of verified tuples to a pcapng
  * spool. `fds` are the packet sockets, to hand to the native helper for its BPF socket filter.
  */
+/**
+ * Kernel capture buffer per device, MiB. The capture's socket filter passes only verified traced
+ * connections, and this process drains the buffer at raised priority; 16 MiB holds over 100 ms of
+ * a saturated 1 Gbit/s link. (It was 128 MiB per device: with many interfaces, gigabytes of
+ * locked kernel memory on a root process's behalf.) `--pcap-buffer-mib` overrides it.
+ */
+export const DEFAULT_CAPTURE_BUFFER_MIB = 16;
+
 export class TracedCapture {
   readonly devices: { name: string; linkType: string; cap: CapInstance; buffer: Buffer; fd: number }[] = [];
   readonly writer: PcapngWriter;
@@ -311,14 +319,14 @@ export class TracedCapture {
       const buffer = Buffer.alloc(65535);
       // The kernel ring per device: `cap` sets libpcap's immediate mode, so TPACKET_V3 retires a
       // block every millisecond however few packets it holds; the ring's block count, not its
-      // bytes, is how long the event loop may stall without drops (128 MiB: ~1 s).
+      // bytes, is how long the event loop may stall without drops (DEFAULT_CAPTURE_BUFFER_MIB).
       // No libpcap filter: with one, libpcap applies it in user space to the first ring frame
       // written after it was set (pcap-linux.c, blocks_to_filter_in_userland), which would drop
       // the first packet that our BPF socket filter later passes (a SYN). Instead the native
       // helper, started right after this, attaches a filter that passes nothing as its first
       // action, then its BPF filter, and reports how many packets entered each ring before
       // (`captureUnfiltered`); those first packets of each device are discarded unread.
-      const linkType = c.open(name, '', (opts.bufferMiB ?? 128) * 1024 * 1024, buffer);
+      const linkType = c.open(name, '', (opts.bufferMiB ?? DEFAULT_CAPTURE_BUFFER_MIB) * 1024 * 1024, buffer);
       const inodes = packetInodes();
       const fd = [...socketFds()].find(([f, ino]) => !before.has(f) && inodes.has(ino))?.[0];
       if (fd === undefined) throw new Error(`cannot find the packet socket that cap opened for ${name}`);

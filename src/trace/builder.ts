@@ -9,6 +9,7 @@
 
 import { inheritInitiator, programFrame } from './initiator';
 import { decodeHeaders, MAX_PENDING_BLOBS, MAX_STACKS, REF_FIELDS, type PreloadMessage } from '../protocol/preload';
+import { redactedQueryNames, redactUrl } from './redactUrl';
 import {
   emptyTrace,
   ID_PREFIX,
@@ -47,7 +48,21 @@ export interface TraceBuilderOptions {
   maxPendingRedirects?: number;
   /** Clock used for times the preload did not send (tests pass a fixed one). Epoch ms. */
   now?: () => number;
+  /** Query parameter names to redact in URLs besides DEFAULT_REDACTED_QUERY (see redactUrl). */
+  redactQuery?: readonly string[];
+  /** Records kept per kind; more are dropped and counted in `stats.droppedRecords` (default 2,000,000). */
+  maxRecords?: number;
+  /** Bytes of blobs waiting for their records, over all connections (default 64 MiB); more are dropped and counted. */
+  maxPendingBlobBytes?: number;
 }
+
+/** Default of TraceBuilderOptions.maxRecords. */
+export const DEFAULT_MAX_RECORDS = 2_000_000;
+/** Default of TraceBuilderOptions.maxPendingBlobBytes. */
+export const DEFAULT_MAX_PENDING_BLOB_BYTES = 64 * 1024 * 1024;
+
+/** Header names whose values are URLs or paths with a query (see redactUrl). */
+const URL_HEADERS = /^(:path|location|content-location)$/i;
 
 interface ConnectionState {
   /** Local id → traceID, per record kind. */
@@ -137,7 +152,18 @@ export class TraceBuilder {
    */
   onRecord?: (kind: RecordKind, record: Readonly<Record<string, unknown>> & { traceID: string }) => void;
 
+  /** Query parameter names whose values are redacted in URLs (see redactUrl). */
+  private readonly redactQuery: ReadonlySet<string>;
+  private readonly maxRecords: number;
+  private readonly maxPendingBlobBytes: number;
+  private pendingBlobBytes = 0;
+  private droppedRecords = 0;
+  private droppedBlobs = 0;
+
   constructor(options: TraceBuilderOptions) {
+    this.redactQuery = redactedQueryNames(options.redactQuery);
+    this.maxRecords = options.maxRecords ?? DEFAULT_MAX_RECORDS;
+    this.maxPendingBlobBytes = options.maxPendingBlobBytes ?? DEFAULT_MAX_PENDING_BLOB_BYTES;
     const beginAt = options.beginAt ?? new Date();
     this.trace = emptyTrace(options.description, beginAt);
     this.beginMs = beginAt.getTime();
@@ -185,6 +211,14 @@ export class TraceBuilder {
       );
     }
     state.exited = true;
+    // Bodies whose records never came cannot be claimed any more.
+    if (state.blobs.size > 0) {
+      this.droppedBlobs += state.blobs.size;
+      for (const b of state.blobs.values()) this.pendingBlobBytes -= b.byteLength;
+      state.blobs.clear();
+      this.syncStats();
+      this.changedOther = true;
+    }
   }
 
   /** Applies one message (already JSON-parsed) from a connection. Never throws. */
@@ -301,12 +335,34 @@ export class TraceBuilder {
       this.warn('malformed blob message');
       return;
     }
+    if (this.pendingBlobBytes + data.byteLength > this.maxPendingBlobBytes) {
+      this.droppedBlobs++;
+      this.warn(
+        `captured bodies waiting for their records passed ${Math.round(this.maxPendingBlobBytes / 1048576)} MiB: the rest are dropped (stats.droppedBlobs)`,
+      );
+      this.syncStats();
+      return;
+    }
     if (state.blobs.size >= MAX_PENDING_BLOBS) {
       const oldest = state.blobs.keys().next().value;
-      if (oldest !== undefined) state.blobs.delete(oldest);
+      if (oldest !== undefined) this.takeBlob(state, oldest);
+      this.droppedBlobs++;
       this.warn(`more than ${MAX_PENDING_BLOBS} captured bodies arrived without their records: the oldest were dropped`);
+      this.syncStats();
     }
+    const old = state.blobs.get(id);
+    if (old) this.pendingBlobBytes -= old.byteLength;
     state.blobs.set(id, data);
+    this.pendingBlobBytes += data.byteLength;
+  }
+
+  /** Removes a pending blob and returns it (its bytes no longer count as pending). */
+  private takeBlob(state: ConnectionState, id: string): Uint8Array | undefined {
+    const data = state.blobs.get(id);
+    if (data === undefined) return undefined;
+    state.blobs.delete(id);
+    this.pendingBlobBytes -= data.byteLength;
+    return data;
   }
 
   private applyRecord(state: ConnectionState, kind: unknown, localId: unknown, fields: unknown): void {
@@ -332,6 +388,12 @@ export class TraceBuilder {
     const isRequest = recordKind === 'httpRequests';
     const hadURL = isRequest && record ? (record.reqURL as string) : '';
     const hadError = isRequest && record ? record.reqError : undefined;
+    if (!record && this.trace[recordKind].length >= this.maxRecords) {
+      this.droppedRecords++;
+      this.warn(`more than ${this.maxRecords} ${recordKind} records: the rest are dropped (stats.droppedRecords)`);
+      this.syncStats();
+      return;
+    }
     if (!record) {
       // The first upsert's fields object becomes the record. JSON.parse made it with fast
       // properties; copying it key by key would add 20-odd properties through keyed stores, and
@@ -444,9 +506,19 @@ export class TraceBuilder {
    * too), an initiator stack reference replaced by the stack (see StackMessage).
    */
   private convertField(state: ConnectionState, record: AnyRecord, key: string, value: unknown): void {
-    if (key === 'reqHeaders' || key === 'respHeaders') {
+    if (key === 'reqURL' && typeof value === 'string') {
+      // The one place URLs are redacted: every view and file is made from this record.
+      record.reqURL = redactUrl(value, this.redactQuery);
+    } else if (key === 'reqHeaders' || key === 'respHeaders') {
       // Any of the preload's header forms (see WireHeaders) becomes pairs.
       const pairs = decodeHeaders(value);
+      // Headers holding a URL (a redirect's Location, HTTP/2's :path) are redacted the same way
+      // (redirect links compare the Location with the next request's URL).
+      if (pairs) {
+        for (const p of pairs) {
+          if (p.length > 1 && typeof p[1] === 'string' && URL_HEADERS.test(String(p[0]))) p[1] = redactUrl(p[1], this.redactQuery);
+        }
+      }
       record[key] = pairs;
       if (!pairs && value !== undefined && value !== null) this.warn(`a request's ${key} were malformed and are left out`);
     } else if (typeof value === 'number') {
@@ -468,12 +540,11 @@ export class TraceBuilder {
   /** A captured body whose text came as a blob frame (`textBlob`), with the text decoded. */
   private bodyFromBlob(state: ConnectionState, body: Record<string, unknown>): Record<string, unknown> {
     const { textBlob, ...rest } = body;
-    const data = state.blobs.get(textBlob as string);
+    const data = this.takeBlob(state, textBlob as string);
     if (data === undefined) {
       this.warn(`a captured body referred to bytes that never arrived (${String(textBlob).slice(0, 20)})`);
       return rest;
     }
-    state.blobs.delete(textBlob as string);
     rest.text = Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('utf8');
     return rest;
   }
@@ -574,6 +645,8 @@ export class TraceBuilder {
     if (this.omittedWarnings > 0) warnings.push(`${this.omittedWarnings} more warnings not shown`);
     this.trace.stats = { ...this.trace.stats, droppedEvents: dropped, untracedRequests: untraced, warnings };
     if (skipped > 0) this.trace.stats.skippedInitiators = skipped;
+    if (this.droppedRecords > 0) this.trace.stats.droppedRecords = this.droppedRecords;
+    if (this.droppedBlobs > 0) this.trace.stats.droppedBlobs = this.droppedBlobs;
   }
 
   /** Looks a record up by traceID in O(1). */

@@ -17,6 +17,25 @@ export interface RenderOptions {
   width?: number;
   /** Use ANSI colours (default false; see shouldUseColor). */
   color?: boolean;
+  /**
+   * The trace's requests are only the first of more (a very large trace, see `nettrace show`):
+   * the totals of all of them, for the summary, and how many are not listed.
+   */
+  totals?: RequestTotals;
+}
+
+/** Counts over all requests of a trace, for renderSummary when not all of them are at hand. */
+export interface RequestTotals {
+  requests: number;
+  failed: number;
+  reused: number;
+}
+
+/** Adds one request to running totals (see RequestTotals). */
+export function countRequest(totals: RequestTotals, req: HttpRequest): void {
+  totals.requests++;
+  if (isFailed(req)) totals.failed++;
+  if (req.reusedConn) totals.reused++;
 }
 
 /** The waterfall character of each phase. */
@@ -224,10 +243,10 @@ function rowsOf(trace: Trace): Row[] {
 }
 
 /** The summary line: "12 requests, 3 failed, 5 connections, 4 reused". */
-export function renderSummary(trace: Trace): string {
-  const n = trace.httpRequests.length;
-  const failed = trace.httpRequests.filter(isFailed).length;
-  const reused = trace.httpRequests.filter((r) => r.reusedConn).length;
+export function renderSummary(trace: Trace, totals?: RequestTotals): string {
+  const n = totals?.requests ?? trace.httpRequests.length;
+  const failed = totals?.failed ?? trace.httpRequests.filter(isFailed).length;
+  const reused = totals?.reused ?? trace.httpRequests.filter((r) => r.reusedConn).length;
   const conns = trace.tcpConns.filter((c) => c.connected).length;
   let s = `${n} request${n === 1 ? '' : 's'}, ${failed} failed, ${conns} connection${conns === 1 ? '' : 's'}, ${reused} reused`;
   const { droppedEvents, untracedRequests } = trace.stats;
@@ -235,6 +254,9 @@ export function renderSummary(trace: Trace): string {
   if (droppedEvents > 0) s += `; ${droppedEvents} event${droppedEvents === 1 ? '' : 's'} dropped`;
   const skipped = trace.stats.skippedInitiators ?? 0;
   if (skipped > 0) s += `; ${skipped} without initiator stack (sampled)`;
+  const { droppedRecords = 0, droppedBlobs = 0 } = trace.stats;
+  if (droppedRecords > 0) s += `; ${droppedRecords} record${droppedRecords === 1 ? '' : 's'} over the collector's cap dropped`;
+  if (droppedBlobs > 0) s += `; ${droppedBlobs} captured bod${droppedBlobs === 1 ? 'y' : 'ies'} dropped`;
   return s;
 }
 
@@ -298,7 +320,7 @@ export function renderTrace(trace: Trace, options: RenderOptions = {}): string {
     lines.push('No HTTP requests were traced.');
     const kernel = renderKernel(trace, [], width, color);
     if (kernel.length) lines.push(...kernel, '');
-    lines.push(renderSummary(trace));
+    lines.push(renderSummary(trace, options.totals));
     return lines.join('\n') + '\n';
   }
   let axisStart = Infinity;
@@ -364,6 +386,13 @@ export function renderTrace(trace: Trace, options: RenderOptions = {}): string {
     );
   });
 
+  const omitted = options.totals ? options.totals.requests - rows.length : 0;
+  if (omitted > 0) {
+    lines.push(
+      `… ${omitted} more request${omitted === 1 ? '' : 's'} not listed (the first ${rows.length} are; \`nettrace show --json\` prints all)`,
+    );
+  }
+
   const legend = (Object.keys(PHASE_CHARS) as Phase[])
     .map((p) => `${paint(PHASE_CHARS[p], PHASE_COLORS[p], color)} ${PHASE_LABELS[p]}`)
     .join('  ');
@@ -401,6 +430,6 @@ export function renderTrace(trace: Trace, options: RenderOptions = {}): string {
     if (warnings.length > 10) lines.push(`  … ${warnings.length - 10} more in the trace file`);
   }
   lines.push('');
-  lines.push(renderSummary(trace));
+  lines.push(renderSummary(trace, options.totals));
   return lines.join('\n') + '\n';
 }

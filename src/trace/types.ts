@@ -396,6 +396,13 @@ export interface TraceStats {
    * as far as 1% of the program's time allows) or off.
    */
   skippedInitiators?: number;
+  /**
+   * Records the collector did not keep because a kind reached its cap (a runaway or hostile
+   * peer on the collector socket must not grow it without bound); absent when 0.
+   */
+  droppedRecords?: number;
+  /** Captured-body blobs dropped: over the pending-bytes cap, or never claimed by a record; absent when 0. */
+  droppedBlobs?: number;
   warnings: string[];
   /** The privileged helper (kernel metrics, conntrack, packet capture), when it was tried. */
   helper?: HelperStats;
@@ -445,14 +452,7 @@ export interface RecordOfKind {
 }
 
 /** Every record kind, in the order they appear in a trace file. */
-export const RECORD_KINDS: readonly RecordKind[] = [
-  'httpRequests',
-  'dials',
-  'tcpConns',
-  'udpConns',
-  'dnsQueries',
-  'tlsTunnels',
-];
+export const RECORD_KINDS: readonly RecordKind[] = ['httpRequests', 'dials', 'tcpConns', 'udpConns', 'dnsQueries', 'tlsTunnels'];
 
 /** The traceID prefix of each record kind ("req-1", "dial-2", ...). */
 export const ID_PREFIX: Record<RecordKind, string> = {

@@ -254,4 +254,53 @@ describe('nettrace run with the privileged helper', { timeout: 90_000 }, () => {
     assert.equal(existsSync(pcap), false, 'no capture file');
     assert.match(r.stderr, /no packet capture was saved to .*nobody\.pcapng: packet capture needs root/);
   });
+
+  test('as nobody with --helper required: the unprivileged fallback does not satisfy it; the run fails clearly before the program runs', async (t) => {
+    const why = skipReason() ?? nobodyNodeReason();
+    if (why) return skipLoudly(t, why);
+    const base = await localServer(t);
+    const copy = tmpDir(t, 0o755);
+    mkdirSync(join(copy, 'dist'));
+    mkdirSync(join(copy, 'native', 'build'), { recursive: true });
+    for (const f of ['cli.cjs', 'preload.cjs']) copyFileSync(join(root, 'dist', f), join(copy, 'dist', f));
+    copyFileSync(nativeHelper, join(copy, 'native', 'build', 'nettrace-helper'));
+    copyFileSync(app, join(copy, 'app.mjs'));
+    const work = join(copy, 'work');
+    mkdirSync(work);
+    chmodSync(work, 0o777);
+    const out = join(work, 'required.json');
+    let requests = 0;
+    const counting = http.createServer((req, res) => {
+      requests++;
+      res.end('x');
+    });
+    await new Promise((r) => counting.listen(0, '127.0.0.1', r));
+    t.after(() => counting.close());
+    void base;
+    const r = await run(
+      'setpriv',
+      [
+        '--reuid=65534',
+        '--regid=65534',
+        '--clear-groups',
+        process.execPath,
+        join(copy, 'dist', 'cli.cjs'),
+        'run',
+        '--helper',
+        'required',
+        '--out',
+        out,
+        '--',
+        process.execPath,
+        join(copy, 'app.mjs'),
+        `http://127.0.0.1:${counting.address().port}`,
+      ],
+      { cwd: work, env: { ...process.env, HOME: work } },
+    );
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr.trim(), /^nettrace: --helper required: it could only start unprivileged .*native\/README\.md/);
+    assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+    assert.equal(requests, 0, 'the program did not run');
+    assert.equal(existsSync(out), false, 'no trace written');
+  });
 });

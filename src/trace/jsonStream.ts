@@ -1,0 +1,424 @@
+/**
+ * JSON documents too large for one string: V8 cannot hold a string over ~512 MiB (2^29 - 24
+ * characters), which a trace reaches at about 600,000 requests. Writing produces exactly the
+ * text of `JSON.stringify(value, null, 1)` piece by piece; reading scans a top-level object byte
+ * by byte and parses each element of its large arrays on its own.
+ */
+
+import { open } from 'node:fs/promises';
+
+/** Whether `v` is an object JSON.stringify would write member by member. */
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) && typeof (v as { toJSON?: unknown }).toJSON !== 'function';
+}
+
+function skipped(v: unknown): boolean {
+  return v === undefined || typeof v === 'function' || typeof v === 'symbol';
+}
+
+/**
+ * Yields the text of `JSON.stringify(value, null, 1)` in pieces: arrays and objects down to
+ * `streamDepth` are written member by member, deeper values with one JSON.stringify each.
+ */
+export function* jsonPieces(value: unknown, streamDepth: number, depth = 0): Generator<string> {
+  const pad = (d: number) => '\n' + ' '.repeat(d);
+  if (depth < streamDepth && Array.isArray(value)) {
+    if (value.length === 0) {
+      yield '[]';
+      return;
+    }
+    yield '[';
+    for (let i = 0; i < value.length; i++) {
+      yield pad(depth + 1);
+      const v: unknown = value[i];
+      if (skipped(v)) yield 'null';
+      else yield* jsonPieces(v, streamDepth, depth + 1);
+      if (i < value.length - 1) yield ',';
+    }
+    yield pad(depth) + ']';
+    return;
+  }
+  if (depth < streamDepth && isPlainObject(value)) {
+    const keys = Object.keys(value).filter((k) => !skipped(value[k]));
+    if (keys.length === 0) {
+      yield '{}';
+      return;
+    }
+    yield '{';
+    for (let i = 0; i < keys.length; i++) {
+      yield pad(depth + 1) + JSON.stringify(keys[i]) + ': ';
+      yield* jsonPieces(value[keys[i]], streamDepth, depth + 1);
+      if (i < keys.length - 1) yield ',';
+    }
+    yield pad(depth) + '}';
+    return;
+  }
+  const text = JSON.stringify(value, null, 1) ?? 'null';
+  // Raw newlines in JSON text are only indentation (a string's newline is written as \n).
+  yield depth === 0 ? text : text.replace(/\n/g, pad(depth));
+}
+
+/**
+ * Writes `value` as `JSON.stringify(value, null, 1) + "\n"` to `path`, streaming (see
+ * jsonPieces), readable only by its owner: an existing file is chmod-ed to 0600 before it is
+ * opened (the mode of open() only applies on creation), a new one is created 0600.
+ */
+export async function writeJsonFile(path: string, value: unknown, streamDepth: number): Promise<void> {
+  if (process.platform !== 'win32') {
+    const { chmod } = await import('node:fs/promises');
+    try {
+      await chmod(path, 0o600);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
+  }
+  const fh = await open(path, 'w', 0o600);
+  try {
+    let buf: string[] = [];
+    let size = 0;
+    const flush = async () => {
+      if (size === 0) return;
+      const text = buf.join('');
+      buf = [];
+      size = 0;
+      await fh.write(text);
+    };
+    for (const piece of jsonPieces(value, streamDepth)) {
+      buf.push(piece);
+      size += piece.length;
+      if (size >= 1 << 20) await flush();
+    }
+    buf.push('\n');
+    size += 1;
+    await flush();
+  } finally {
+    await fh.close();
+  }
+}
+
+/** A JSON syntax problem found by JsonObjectScanner; `truncated` when the input just ended. */
+export class JsonScanError extends Error {
+  override readonly name = 'JsonScanError';
+  constructor(
+    message: string,
+    readonly offset: number,
+    readonly truncated = false,
+  ) {
+    super(message);
+  }
+}
+
+/** What JsonObjectScanner reports. */
+export interface JsonScanHandler {
+  /** The first key of the object, before its value is read (throw to stop early). */
+  firstKey?(key: string): void;
+  /** A member whose value is not streamed: parsed whole. */
+  field(key: string, value: unknown): void;
+  /** One element of a streamed array member. */
+  element(key: string, value: unknown): void;
+  /** A streamed array member starts. */
+  arrayStart?(key: string): void;
+  /** Whether to parse an element (its raw bytes); a skipped one is not reported. Default: all. */
+  keep?(key: string, raw: readonly Buffer[]): boolean;
+}
+
+const enum S {
+  Begin,
+  KeyOrEnd,
+  Key,
+  Colon,
+  ValueStart,
+  Value,
+  AfterField,
+  ElemOrEnd,
+  Elem,
+  AfterElem,
+  Done,
+}
+
+function isWs(b: number): boolean {
+  return b === 0x20 || b === 0x0a || b === 0x0d || b === 0x09;
+}
+
+/**
+ * A push parser for one top-level JSON object: feed it bytes with `push()`, then `end()`. Members
+ * named in `streamKeys` whose value is an array have each element parsed on its own; other members
+ * are parsed whole. No value may exceed `maxValueBytes` (each is held once as bytes and once as
+ * a string while parsed).
+ */
+export class JsonObjectScanner {
+  private state = S.Begin;
+  private offset = 0;
+  private key = '';
+  private keys = 0;
+  private needSep = false;
+  private parts: Buffer[] = [];
+  private partBytes = 0;
+  /** Value scanner state. */
+  private depth = 0;
+  private inStr = false;
+  private esc = false;
+  private primitive = false;
+  private inArray = false;
+
+  constructor(
+    private readonly handler: JsonScanHandler,
+    private readonly streamKeys: ReadonlySet<string>,
+    private readonly maxValueBytes = 256 * 1024 * 1024,
+  ) {}
+
+  /** Bytes consumed so far. */
+  get bytes(): number {
+    return this.offset;
+  }
+
+  private fail(message: string, at: number): never {
+    throw new JsonScanError(message, at);
+  }
+
+  private keep(chunk: Buffer, from: number, to: number): void {
+    if (to <= from) return;
+    this.partBytes += to - from;
+    if (this.partBytes > this.maxValueBytes) {
+      const what = this.inArray ? `an element of "${this.key}"` : `the value of "${this.key}"`;
+      this.fail(`${what} is larger than ${Math.round(this.maxValueBytes / 1048576)} MiB`, this.offset + from);
+    }
+    this.parts.push(Buffer.from(chunk.subarray(from, to)));
+  }
+
+  private take(): string {
+    const b = this.parts.length === 1 ? this.parts[0] : Buffer.concat(this.parts);
+    this.parts = [];
+    this.partBytes = 0;
+    return b.toString('utf8');
+  }
+
+  private startValue(): void {
+    this.depth = 0;
+    this.inStr = false;
+    this.esc = false;
+    this.primitive = false;
+    this.parts = [];
+    this.partBytes = 0;
+  }
+
+  /**
+   * The index of the quote that ends the string being scanned, from `from` on, or -1 when the
+   * chunk ends first (then `esc` says whether its last byte left an escape open).
+   */
+  private closingQuote(chunk: Buffer, from: number): number {
+    let j = from;
+    for (;;) {
+      const q = chunk.indexOf(0x22, j);
+      const stop = q < 0 ? chunk.length : q;
+      // Backslashes right before the quote (or the chunk's end) decide whether it is escaped.
+      let k = stop - 1;
+      let bs = 0;
+      while (k >= j && chunk[k] === 0x5c) {
+        bs++;
+        k--;
+      }
+      if (k < j && this.esc) bs++;
+      this.esc = false;
+      if (q < 0) {
+        this.esc = bs % 2 === 1;
+        return -1;
+      }
+      if (bs % 2 === 0) return q;
+      j = q + 1;
+    }
+  }
+
+  private finishValue(at: number): void {
+    if (this.state === S.Elem && this.handler.keep && !this.handler.keep(this.key, this.parts)) {
+      this.parts = [];
+      this.partBytes = 0;
+      this.state = S.AfterElem;
+      return;
+    }
+    const text = this.take();
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch (e) {
+      this.fail((e as Error).message.split('\n')[0], at);
+    }
+    if (this.state === S.Elem) {
+      this.handler.element(this.key, value);
+      this.state = S.AfterElem;
+    } else {
+      this.handler.field(this.key, value);
+      this.state = S.AfterField;
+    }
+  }
+
+  /** Feeds the next bytes. Throws JsonScanError on a syntax error. */
+  push(chunk: Buffer): void {
+    const n = chunk.length;
+    let i = 0;
+    while (i < n) {
+      const b = chunk[i];
+      switch (this.state) {
+        case S.Begin:
+          if (isWs(b)) break;
+          if (this.offset + i === 0 && b === 0xef && chunk[i + 1] === 0xbb && chunk[i + 2] === 0xbf) {
+            i += 2;
+            break;
+          }
+          if (b !== 0x7b) this.fail('not an object', this.offset + i);
+          this.state = S.KeyOrEnd;
+          this.needSep = false;
+          break;
+        case S.KeyOrEnd:
+        case S.AfterField:
+          if (isWs(b)) break;
+          if (b === 0x7d) {
+            if (this.state === S.KeyOrEnd && this.needSep) this.fail('Unexpected token }', this.offset + i);
+            this.state = S.Done;
+            break;
+          }
+          if (this.state === S.AfterField) {
+            if (b !== 0x2c) this.fail(`Unexpected token ${String.fromCharCode(b)} after a value`, this.offset + i);
+            this.state = S.KeyOrEnd;
+            this.needSep = true;
+            break;
+          }
+          if (b !== 0x22) this.fail(`Unexpected token ${String.fromCharCode(b)} where a key was expected`, this.offset + i);
+          this.state = S.Key;
+          this.startValue();
+          this.inStr = true;
+          this.keep(chunk, i, i + 1);
+          break;
+        case S.Key: {
+          // Scan to the closing quote.
+          let j = i;
+          for (; j < n; j++) {
+            const c = chunk[j];
+            if (this.esc) this.esc = false;
+            else if (c === 0x5c) this.esc = true;
+            else if (c === 0x22) break;
+          }
+          if (j === n) {
+            this.keep(chunk, i, n);
+            i = n;
+            continue;
+          }
+          this.keep(chunk, i, j + 1);
+          try {
+            this.key = JSON.parse(this.take()) as string;
+          } catch {
+            this.fail('a key is not a valid string', this.offset + j);
+          }
+          if (this.keys++ === 0) this.handler.firstKey?.(this.key);
+          this.state = S.Colon;
+          i = j + 1;
+          continue;
+        }
+        case S.Colon:
+          if (isWs(b)) break;
+          if (b !== 0x3a) this.fail(`Unexpected token ${String.fromCharCode(b)} where ":" was expected`, this.offset + i);
+          this.state = S.ValueStart;
+          break;
+        case S.ValueStart:
+          if (isWs(b)) break;
+          if (b === 0x5b && this.streamKeys.has(this.key)) {
+            this.handler.arrayStart?.(this.key);
+            this.inArray = true;
+            this.state = S.ElemOrEnd;
+            this.needSep = false;
+            break;
+          }
+          this.inArray = false;
+          this.state = S.Value;
+          this.startValue();
+          continue; // the value scanner reads this byte
+        case S.ElemOrEnd:
+        case S.AfterElem:
+          if (isWs(b)) break;
+          if (b === 0x5d) {
+            if (this.needSep && this.state === S.ElemOrEnd) this.fail('Unexpected token ]', this.offset + i);
+            this.inArray = false;
+            this.state = S.AfterField;
+            break;
+          }
+          if (this.state === S.AfterElem) {
+            if (b !== 0x2c) this.fail(`Unexpected token ${String.fromCharCode(b)} in "${this.key}"`, this.offset + i);
+            this.state = S.ElemOrEnd;
+            this.needSep = true;
+            break;
+          }
+          this.state = S.Elem;
+          this.startValue();
+          continue;
+        case S.Value:
+        case S.Elem: {
+          const start = i;
+          let j = i;
+          let done = false;
+          for (; j < n; j++) {
+            if (this.inStr) {
+              const q = this.closingQuote(chunk, j);
+              if (q < 0) {
+                j = n;
+                break;
+              }
+              j = q;
+              this.inStr = false;
+              if (this.depth === 0 && !this.primitive) {
+                j++;
+                done = true;
+                break;
+              }
+              continue;
+            }
+            const c = chunk[j];
+            if (this.primitive) {
+              if (c === 0x2c || c === 0x7d || c === 0x5d || isWs(c)) {
+                done = true;
+                break;
+              }
+              continue;
+            }
+            if (c === 0x22) this.inStr = true;
+            else if (c === 0x7b || c === 0x5b) this.depth++;
+            else if (c === 0x7d || c === 0x5d) {
+              if (this.depth === 0) this.fail(`Unexpected token ${String.fromCharCode(c)}`, this.offset + j);
+              this.depth--;
+              if (this.depth === 0) {
+                j++;
+                done = true;
+                break;
+              }
+            } else if (this.depth === 0 && !isWs(c)) this.primitive = true;
+          }
+          this.keep(chunk, start, j);
+          if (!done) {
+            i = n;
+            continue;
+          }
+          this.finishValue(this.offset + j);
+          i = j;
+          continue;
+        }
+        case S.Done:
+          if (!isWs(b)) this.fail(`Unexpected non-whitespace character after JSON`, this.offset + i);
+          break;
+      }
+      i++;
+    }
+    this.offset += n;
+  }
+
+  /** The input ended: throws JsonScanError (truncated) unless the object was complete. */
+  end(): void {
+    if ((this.state === S.Value || this.state === S.Elem) && this.primitive && !this.inStr) {
+      this.finishValue(this.offset);
+    }
+    if (this.state !== S.Done) throw new JsonScanError('Unexpected end of JSON input', this.offset, true);
+  }
+
+  /** True once nothing but whitespace has been read. */
+  get empty(): boolean {
+    return this.state === S.Begin;
+  }
+}

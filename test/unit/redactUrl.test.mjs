@@ -1,0 +1,51 @@
+// URL query redaction (issue 13, item 12): values of parameters whose names mean secrets become
+// <redacted>, names compared case-insensitively after percent-decoding; everything else is kept
+// byte for byte. Applied by the TraceBuilder to reqURL and URL-valued headers.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createRequire } from 'node:module';
+
+const core = createRequire(import.meta.url)('../../dist/core.cjs');
+const names = core.redactedQueryNames(['x-my-token']);
+
+test('redactUrl: secret parameters redacted, others and the rest of the URL kept', () => {
+  for (const [url, want] of [
+    ['http://a/p', 'http://a/p'],
+    ['http://a/p?page=2&q=x%20y', 'http://a/p?page=2&q=x%20y'],
+    ['http://a/p?api_key=K&page=2', 'http://a/p?api_key=<redacted>&page=2'],
+    ['http://a/p?API%5FKEY=K', 'http://a/p?API%5FKEY=<redacted>'],
+    [
+      'http://a/p?Signature=abc%3D&X-Amz-Credential=c&X-Amz-Date=d',
+      'http://a/p?Signature=<redacted>&X-Amz-Credential=<redacted>&X-Amz-Date=d',
+    ],
+    ['http://a/cb#access_token=T&state=s', 'http://a/cb#access_token=<redacted>&state=s'],
+    ['http://a/p?token=&key=v&key=w', 'http://a/p?token=<redacted>&key=<redacted>&key=<redacted>'],
+    ['http://a/p?x-my-token=1&token2=2', 'http://a/p?x-my-token=<redacted>&token2=2'],
+    ['/relative?password=p', '/relative?password=<redacted>'],
+    ['http://a/p?bad%=1&secret', 'http://a/p?bad%=1&secret'],
+  ]) {
+    assert.equal(core.redactUrl(url, names), want, url);
+  }
+});
+
+test('TraceBuilder redacts reqURL and Location/:path headers, and still links the redirect', () => {
+  const b = new core.TraceBuilder({ description: 't', redactQuery: ['session'] });
+  const c = b.openConnection();
+  const rec = (id, fields) => b.apply(c, { type: 'record', kind: 'httpRequests', id, fields });
+  rec('r1', {
+    reqMethod: 'GET',
+    reqURL: 'http://h/login?password=hunter2&session=S1',
+    respStatusCode: 302,
+    respHeaders: [['Location', '/home?token=T2&x=1']],
+  });
+  rec('r2', { reqMethod: 'GET', reqURL: 'http://h/home?token=T2&x=1', reqHeaders: [[':path', '/home?token=T2&x=1']] });
+  const [r1, r2] = b.trace.httpRequests;
+  assert.equal(r1.reqURL, 'http://h/login?password=<redacted>&session=<redacted>');
+  assert.deepEqual(r1.respHeaders, [['Location', '/home?token=<redacted>&x=1']]);
+  assert.equal(r2.reqURL, 'http://h/home?token=<redacted>&x=1');
+  assert.deepEqual(r2.reqHeaders, [[':path', '/home?token=<redacted>&x=1']]);
+  assert.equal(r2.redirectedFrom, r1.traceID);
+  assert.doesNotMatch(JSON.stringify(b.trace), /hunter2|S1|T2/);
+  const har = core.toHar(b.trace);
+  assert.doesNotMatch(JSON.stringify(har), /hunter2|S1|T2/);
+});
