@@ -151,6 +151,8 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
   }
   const sockets = new Set<Socket>();
   let lastActivity = Date.now();
+  /** Set by close(): the connections it ends were not ended by their processes. */
+  let closed = false;
 
   const server: Server = createServer((socket) => {
     sockets.add(socket);
@@ -168,7 +170,7 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
       if (!sockets.delete(socket)) return;
       lastActivity = Date.now();
       if (splitter.pendingLength > 0) session.warn('a preload connection ended in the middle of a message');
-      session.closeConnection(connection);
+      session.closeConnection(connection, closed);
     };
     socket.on('end', done);
     socket.on('close', done);
@@ -208,7 +210,6 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
     });
   });
 
-  let closed = false;
   return {
     ipcPath,
     session,

@@ -8,7 +8,8 @@
  * pipe). A hook that throws disables itself and reports a warning instead.
  */
 
-import { CONFIG_ENV, type PreloadConfig, type StatsMessage } from '../protocol/preload';
+import * as fs from 'node:fs';
+import { CONFIG_ENV, FLUSH_NOW_SYMBOL, type PreloadConfig, type StatsMessage } from '../protocol/preload';
 import { installHttp2Hooks } from './http2Hooks';
 import { installHttpHooks } from './httpHooks';
 import { installSocketHooks } from './socketHooks';
@@ -18,11 +19,34 @@ import { installUndiciHooks } from './undiciHooks';
 
 const GUARD = Symbol.for('nettrace.preload');
 
+/** Bound before the program runs: a program's patched `fs.writeSync` never sees our messages. */
+const writeSync = fs.writeSync;
+
+/**
+ * Says why tracing is off on stderr, with the original `fs.writeSync`: not `process.emitWarning`,
+ * whose 'warning' event the program may listen to (and, say, exit with a code of its own).
+ */
+function reportOff(why: string): void {
+  try {
+    writeSync(2, `nettrace: tracing is off in pid ${process.pid}: ${why}\n`);
+  } catch {
+    /* nothing more to do */
+  }
+}
+
 function readConfig(): PreloadConfig | undefined {
   const raw = process.env[CONFIG_ENV];
   if (!raw) return undefined;
-  const parsed = JSON.parse(raw) as PreloadConfig;
-  return parsed && typeof parsed.ipcPath === 'string' && parsed.ipcPath ? parsed : undefined;
+  let parsed: PreloadConfig;
+  try {
+    parsed = JSON.parse(raw) as PreloadConfig;
+  } catch (err) {
+    reportOff(`${CONFIG_ENV} is not valid JSON (${(err as Error)?.message ?? err})`);
+    return undefined;
+  }
+  if (parsed && typeof parsed.ipcPath === 'string' && parsed.ipcPath) return parsed;
+  reportOff(`${CONFIG_ENV} has no "ipcPath"`);
+  return undefined;
 }
 
 function start(): void {
@@ -69,6 +93,15 @@ function start(): void {
       t.warn(`nettrace: could not install ${install.name} in pid ${process.pid}: ${(err as Error)?.message ?? err}`);
     }
   }
+  // The flush entry point for a paused debuggee (see FLUSH_NOW_SYMBOL): its timers cannot run.
+  Object.defineProperty(globalThis, Symbol.for(FLUSH_NOW_SYMBOL), {
+    value: function flushNow(): number {
+      return transport.flushNow();
+    },
+    enumerable: false,
+    configurable: true,
+    writable: false,
+  });
   process.on('exit', (code) => {
     try {
       const at = now();
@@ -113,9 +146,5 @@ try {
   start();
 } catch (err) {
   // Never throw into the program; say why tracing is off.
-  try {
-    process.emitWarning(`nettrace: tracing is off in this process: ${(err as Error)?.message ?? err}`);
-  } catch {
-    /* nothing more to do */
-  }
+  reportOff(String((err as Error)?.message ?? err));
 }
