@@ -3,13 +3,15 @@
 //   workers     NT_COUNT workers, NT_PARALLEL at a time, each: one fetch, post its status to the
 //               parent, which terminate()s it at once
 //   exit        one http.get, process.exit(3) in the 'end' handler of its response
-//   sigterm     one fetch; prints "done" and waits (the test sends SIGTERM; no handler installed)
+//   sigterm     one fetch; once its body is read, sends itself SIGTERM (no handler installed: Node's
+//               default action ends the process at once, no 'exit' event)
 //   sigkill     one http.get to NT_STALL; prints "sent" once the request is written and waits
 //               (the test sends SIGKILL)
-//   paused      one fetch to NT_URL, then one http.get to NT_STALL; once that is written, the
-//               thread stops dead (a blocking read of stdin: no timer or callback can run, as at a
-//               breakpoint) after printing "paused"; with NT_FLUSH=1 it first calls the flush entry
-//               point and prints what it returned. A line on stdin ends the program.
+//   paused      one fetch to NT_URL; once its body is read, prints "paused" and the thread stops dead
+//               (a blocking read of stdin: no timer or callback can run, as at a breakpoint). A line
+//               on stdin ends the program.
+//   inflight    one http.get to NT_STALL; once it is written, calls the flush entry point, prints
+//               "flushed <what it returned>" and "paused", and stops dead as above
 //   patched     patches net.Socket.prototype.connect to refuse unix sockets and count its calls,
 //               makes three http requests, prints the count
 //   warning     a 'warning' listener that exits 9; one http.get
@@ -71,7 +73,7 @@ fetch(workerData.url).then((r) => parentPort.postMessage(r.status), (e) => paren
   fetch(`${url}/sigterm`)
     .then((r) => r.text())
     .then(() => {
-      console.log('done');
+      process.kill(process.pid, 'SIGTERM');
       setInterval(() => {}, 1000);
     });
 } else if (mode === 'sigkill') {
@@ -83,18 +85,20 @@ fetch(workerData.url).then((r) => parentPort.postMessage(r.status), (e) => paren
   fetch(`${url}/before-pause`)
     .then((r) => r.text())
     .then(() => {
-      const req = http.get(`${process.env.NT_STALL}/in-flight`);
-      req.on('error', () => {});
-      req.on('finish', () => {
-        if (process.env.NT_FLUSH === '1') {
-          const flush = globalThis[Symbol.for('nettrace.flushNow')];
-          console.log('flushed', typeof flush === 'function' ? flush() : 'none');
-        }
-        console.log('paused');
-        stopDead();
-        process.exit(0);
-      });
+      console.log('paused');
+      stopDead();
+      process.exit(0);
     });
+} else if (mode === 'inflight') {
+  const req = http.get(`${process.env.NT_STALL}/in-flight`);
+  req.on('error', () => {});
+  req.on('finish', () => {
+    const flush = globalThis[Symbol.for('nettrace.flushNow')];
+    console.log('flushed', typeof flush === 'function' ? flush() : 'none');
+    console.log('paused');
+    stopDead();
+    process.exit(0);
+  });
 } else if (mode === 'patched') {
   let calls = 0;
   const connect = net.Socket.prototype.connect;
