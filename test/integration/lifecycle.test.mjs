@@ -262,3 +262,57 @@ test("a bad configuration is reported on stderr, never through the program's 'wa
     assert.match(traced.stderr, /^nettrace: tracing is off in pid \d+: NETTRACE_CONFIG /);
   }
 });
+
+/** Starts apps/stoppable-collector.mjs; resolves once it listens. */
+async function stoppableCollector(mode) {
+  const child = spawn(process.execPath, [join(apps, 'stoppable-collector.mjs'), mode], { stdio: ['ignore', 'pipe', 'inherit'] });
+  children.add(child);
+  let out = '';
+  child.stdout.on('data', (d) => (out += d));
+  await until(() => out.includes('\n'), 10_000, 'the collector to listen');
+  const ipcPath = out.split('\n')[0];
+  return {
+    ipcPath,
+    child,
+    async result() {
+      await until(() => out.split('\n').length > 2, 30_000, 'the collector to settle');
+      return JSON.parse(out.split('\n')[1]);
+    },
+  };
+}
+
+for (const mode of ['raw', 'real']) {
+  test(`a collector stopped with SIGSTOP (${mode}): the program exits without waiting for it, and every message it could not take is counted`, async () => {
+    const collector = await stoppableCollector(mode);
+    try {
+      collector.child.kill('SIGSTOP');
+      const count = 1500;
+      const env = { NT_URLS: JSON.stringify(servers.urls), NT_COUNT: String(count) };
+      const p = start(process.execPath, join(apps, 'many.cjs'), { ipcPath: collector.ipcPath }, { env });
+      await p.waitFor('total');
+      const printedAt = Date.now();
+      const r = await p.done;
+      const exitDelay = Date.now() - printedAt;
+      assert.equal(r.code, 0, r.stderr);
+      // Before: the exit flush spun for its whole 1 s budget on the full pipe.
+      assert.ok(exitDelay < 600, `exit took ${exitDelay} ms after the program's last line`);
+      collector.child.kill('SIGCONT');
+      const result = await collector.result();
+      if (mode === 'raw') {
+        assert.ok(result.stats, 'the final stats arrived');
+        assert.ok(result.stats.droppedEvents > 0, 'the stopped collector forced drops');
+        assert.equal(result.received + result.stats.droppedEvents, result.stats.producedEvents, 'received + dropped = produced');
+        assert.equal(result.exits, 1, 'the exit message arrived');
+        assert.equal(result.continuations, 1, 'through a second connection');
+      } else {
+        assert.ok(result.stats.droppedEvents > 0, `droppedEvents ${result.stats.droppedEvents}`);
+        assert.ok(result.requests < 2 * count);
+        assert.equal(result.processes, 1);
+        assert.deepEqual(result.exitCodes, [0]);
+      }
+    } finally {
+      collector.child.kill('SIGCONT');
+      collector.child.kill('SIGKILL');
+    }
+  });
+}
