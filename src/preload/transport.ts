@@ -431,8 +431,7 @@ export class Transport {
       for (;;) {
         while (i < bufs.length && bufs[i].length === 0) i++;
         if (i >= bufs.length) break;
-        let written =
-          i === bufs.length - 1 ? orig.writeSync(this.fd, bufs[i]) : orig.writevSync(this.fd, bufs.slice(i, i + MAX_IOV));
+        let written = i === bufs.length - 1 ? orig.writeSync(this.fd, bufs[i]) : orig.writevSync(this.fd, bufs.slice(i, i + MAX_IOV));
         while (written > 0) {
           const len = bufs[i].length;
           if (written >= len) {

@@ -104,7 +104,7 @@ export function statusLabel(req: HttpRequest): string {
     return sanitize(e.code ?? e.cause?.code ?? 'ERROR');
   }
   if (req.respStatusCode !== undefined) return String(req.respStatusCode);
-  return 'pending';
+  return req.incomplete ? 'INCOMPLETE' : 'pending';
 }
 
 function statusColor(req: HttpRequest): number {

@@ -6,7 +6,7 @@
 import { after, afterEach, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
-import { spawn, execFileSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -31,7 +31,10 @@ afterEach(() => {
 
 /** Starts `node <script>` traced into `collector`; returns the child and a promise of its end. */
 function start(bin, script, collector, { env = {}, config = {}, args = [], stdin = 'ignore' } = {}) {
-  const childEnv = core.buildPreloadEnv({ ...process.env, ...env }, { preloadPath: preload, config: { ipcPath: collector.ipcPath, ...config } });
+  const childEnv = core.buildPreloadEnv(
+    { ...process.env, ...env },
+    { preloadPath: preload, config: { ipcPath: collector.ipcPath, ...config } },
+  );
   const child = spawn(bin, [script, ...args], { env: childEnv, stdio: [stdin, 'pipe', 'pipe'] });
   children.add(child);
   child.on('close', () => children.delete(child));
@@ -43,7 +46,20 @@ function start(bin, script, collector, { env = {}, config = {}, args = [], stdin
   child.stdout.on('data', () => {
     for (const w of waiters.splice(0)) if (!w(stdout)) waiters.push(w);
   });
-  const done = new Promise((resolve) => child.on('close', (code, signal) => resolve({ code, signal, get stdout() { return stdout; }, get stderr() { return stderr; } })));
+  const done = new Promise((resolve) =>
+    child.on('close', (code, signal) =>
+      resolve({
+        code,
+        signal,
+        get stdout() {
+          return stdout;
+        },
+        get stderr() {
+          return stderr;
+        },
+      }),
+    ),
+  );
   const waitFor = (text) =>
     new Promise((resolve) => {
       const check = (out) => {
@@ -75,7 +91,12 @@ for (const { label, bin } of nodeBinaries()) {
     try {
       // 100 terminations: 2 processes of 50 workers, 3 at a time in each.
       const results = await Promise.all(
-        [0, 1].map(() => start(bin, lifecycleApp, collector, { env: { NT_MODE: 'workers', NT_COUNT: '50', NT_PARALLEL: '3', NT_URL: servers.urls.http } }).done),
+        [0, 1].map(
+          () =>
+            start(bin, lifecycleApp, collector, {
+              env: { NT_MODE: 'workers', NT_COUNT: '50', NT_PARALLEL: '3', NT_URL: servers.urls.http },
+            }).done,
+        ),
       );
       for (const r of results) {
         assert.equal(r.code, 0, r.stderr);
@@ -149,7 +170,10 @@ for (const { label, bin } of nodeBinaries()) {
       assert.equal(req.respStatusCode, undefined);
       assert.equal(typeof req.reqStartAt, 'number');
       assert.equal(trace.stats.incompleteRequests, 1);
-      assert.ok(trace.stats.warnings.some((w) => w.includes('without an exit message')), JSON.stringify(trace.stats.warnings));
+      assert.ok(
+        trace.stats.warnings.some((w) => w.includes('without an exit message')),
+        JSON.stringify(trace.stats.warnings),
+      );
     } finally {
       await collector.close();
     }
@@ -159,7 +183,10 @@ for (const { label, bin } of nodeBinaries()) {
 test('paused (no timer can run): a request completed before the pause is already in the trace', async () => {
   const collector = await core.startCollector({ description: 'paused' });
   try {
-    const p = start(process.execPath, lifecycleApp, collector, { env: { NT_MODE: 'paused', NT_URL: servers.urls.http, NT_STALL: servers.urls.stall }, stdin: 'pipe' });
+    const p = start(process.execPath, lifecycleApp, collector, {
+      env: { NT_MODE: 'paused', NT_URL: servers.urls.http, NT_STALL: servers.urls.stall },
+      stdin: 'pipe',
+    });
     await p.waitFor('paused');
     // The program stays stopped: whatever arrives now was written before the pause.
     await until(() => reqsOf(collector.session.snapshot(), '/before-pause').length === 1, 3000, 'the completed request');
@@ -176,7 +203,10 @@ test('paused (no timer can run): a request completed before the pause is already
 test('paused: the flush entry point sends the request in flight, pending with the phases it passed', async () => {
   const collector = await core.startCollector({ description: 'flushNow' });
   try {
-    const p = start(process.execPath, lifecycleApp, collector, { env: { NT_MODE: 'inflight', NT_STALL: servers.urls.stall }, stdin: 'pipe' });
+    const p = start(process.execPath, lifecycleApp, collector, {
+      env: { NT_MODE: 'inflight', NT_STALL: servers.urls.stall },
+      stdin: 'pipe',
+    });
     const out = await p.waitFor('paused');
     const flushed = Number(/flushed (\S+)/.exec(out)?.[1]);
     assert.ok(flushed >= 1, `flushNow returned ${flushed}`);

@@ -10,7 +10,17 @@ const { TraceBuilder } = createRequire(import.meta.url)('../../dist/core.cjs');
 const BEGIN = Date.parse('2026-01-01T00:00:00.000Z');
 const at = (ms) => BEGIN + ms;
 const newBuilder = () => new TraceBuilder({ description: 'test', beginAt: new Date(BEGIN), now: () => at(999) });
-const hello = (pid, threadId = 0, extra = {}) => ({ type: 'hello', pid, ppid: 1, threadId, argv: ['node', 'a.js'], nodeVersion: 'v20', cwd: '/', startAt: at(1), ...extra });
+const hello = (pid, threadId = 0, extra = {}) => ({
+  type: 'hello',
+  pid,
+  ppid: 1,
+  threadId,
+  argv: ['node', 'a.js'],
+  nodeVersion: 'v20',
+  cwd: '/',
+  startAt: at(1),
+  ...extra,
+});
 const rec = (kind, id, fields) => ({ type: 'record', kind, id, fields });
 const start = (id) => rec('httpRequests', id, { reqMethod: 'GET', reqURL: `http://a/${id}`, reqStartAt: at(2) });
 const byUrl = (b, id) => b.trace.httpRequests.find((r) => r.reqURL === `http://a/${id}`);
@@ -61,7 +71,9 @@ test('exit with a request in flight: "process exited"; a worker: "thread exited"
   // One warning for terminated workers, none for those that exited.
   assert.deepEqual(
     b.trace.stats.warnings.filter((w) => w.includes('exit message')),
-    ['worker threads ended without an exit message (terminate()): what they had not sent yet may be missing; their unfinished requests are marked incomplete'],
+    [
+      'worker threads ended without an exit message (terminate()): what they had not sent yet may be missing; their unfinished requests are marked incomplete',
+    ],
   );
 });
 
@@ -143,4 +155,22 @@ test('a continuation must name a known connection of the same pid; otherwise it 
   const stranger = b.openConnection();
   b.apply(stranger, hello(11, 0, { conn: '10.abc', continues: true }));
   assert.equal(b.trace.processes.length, 2);
+});
+
+test('an incomplete request is diagnosed with where it stopped, and labelled INCOMPLETE without a status', () => {
+  const { diagnose, statusLabel } = createRequire(import.meta.url)('../../dist/core.cjs');
+  const base = { traceID: 'req-1', pid: 1, client: 'http', reqMethod: 'GET', reqURL: 'http://a/', reqStartAt: 1 };
+  const d = (req) => diagnose({ request: req });
+  assert.equal(d({ ...base, incomplete: 'process killed' }), 'never finished: the process was killed before the request was sent');
+  assert.equal(
+    d({ ...base, reqSentAt: 2, incomplete: 'thread terminated' }),
+    'never finished: its worker thread was terminated while waiting for the response',
+  );
+  assert.equal(
+    d({ ...base, reqSentAt: 2, respRecvAt: 3, respStatusCode: 200, incomplete: 'process exited' }),
+    'never finished: the process exited while the response body was arriving (status 200)',
+  );
+  assert.equal(statusLabel({ ...base, incomplete: 'process killed' }), 'INCOMPLETE');
+  assert.equal(statusLabel({ ...base }), 'pending');
+  assert.equal(statusLabel({ ...base, respStatusCode: 200, incomplete: 'process killed' }), '200');
 });

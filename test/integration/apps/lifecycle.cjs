@@ -38,10 +38,12 @@ function stopDead() {
 
 const get = (u) =>
   new Promise((resolve, reject) =>
-    http.get(u, (res) => {
-      res.resume();
-      res.on('end', () => resolve(res.statusCode));
-    }).on('error', reject),
+    http
+      .get(u, (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode));
+      })
+      .on('error', reject),
   );
 
 if (mode === 'workers') {

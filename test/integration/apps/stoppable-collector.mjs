@@ -24,7 +24,14 @@ if (mode === 'real') {
   while (!resumed) await new Promise((r) => setTimeout(r, 20));
   await collector.waitForIdle({ timeoutMs: 20_000 });
   const trace = collector.session.snapshot();
-  console.log(JSON.stringify({ requests: trace.httpRequests.length, stats: trace.stats, processes: trace.processes.length, exitCodes: trace.processes.map((p) => p.exitCode) }));
+  console.log(
+    JSON.stringify({
+      requests: trace.httpRequests.length,
+      stats: trace.stats,
+      processes: trace.processes.length,
+      exitCodes: trace.processes.map((p) => p.exitCode),
+    }),
+  );
   await collector.close();
 } else {
   const dir = mkdtempSync(join(tmpdir(), 'nettrace-stop-'));
