@@ -291,6 +291,7 @@ export class TraceBuilder {
         // of a continued connection) changes nothing.
         if (typeof msg.producedEvents === 'number') {
           if (msg.producedEvents < state.producedEvents) return;
+          if (msg.producedEvents === state.producedEvents && toCount(msg.droppedEvents) < state.droppedEvents) return;
           state.producedEvents = msg.producedEvents;
         }
         state.droppedEvents = toCount(msg.droppedEvents);

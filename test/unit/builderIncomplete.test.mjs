@@ -122,6 +122,9 @@ test('a continuation connection (same conn, continues): one process, final stats
   b.apply(main, rec('httpRequests', 'a', { respStatusCode: 200, respDoneAt: at(10) }));
   b.apply(main, { type: 'stats', producedEvents: 300, droppedEvents: 0, untracedRequests: 0 });
   assert.equal(b.trace.stats.droppedEvents, 700, 'an older stats message does not undo the final one');
+  // Nor does one sent earlier at exit with the same producedEvents, before the drops were counted.
+  b.apply(main, { type: 'stats', producedEvents: 900, droppedEvents: 200, untracedRequests: 0 });
+  assert.equal(b.trace.stats.droppedEvents, 700);
   b.closeConnection(main);
   assert.equal(byUrl(b, 'a').incomplete, undefined);
   assert.equal(byUrl(b, 'b').incomplete, 'process exited');
