@@ -366,11 +366,6 @@ export class Transport {
       const parts: Buffer[] = [];
       const kinds: Part[] = [];
       let text = '';
-      if (this.statsDue) {
-        this.statsDue = false;
-        parts.push(orig.bufferFrom(stringify(this.stats()) + '\n', 'utf8'));
-        kinds.push(Part.Stats);
-      }
       // A lazy field may have to send a message of its own first (an initiator stack seen for
       // the first time): it goes into the same text, ahead of the record that refers to it.
       const side = (msg: PreloadMessage): void => {
@@ -408,6 +403,13 @@ export class Transport {
       if (text !== '') {
         parts.push(orig.bufferFrom(text, 'utf8'));
         kinds.push(Part.Lines);
+      }
+      // The stats go first, counted after the batch was built: its side messages (initiator
+      // stacks, blobs) are produced while it is serialized, and the totals must include them.
+      if (this.statsDue) {
+        this.statsDue = false;
+        parts.unshift(orig.bufferFrom(stringify(this.stats()) + '\n', 'utf8'));
+        kinds.unshift(Part.Stats);
       }
       // The blobs go as they are, not copied into one buffer with the lines around them.
       this.write(parts, kinds);
