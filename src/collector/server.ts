@@ -162,6 +162,8 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
   const maxConnections = options.maxConnections ?? 1024;
   const maxPendingBytes = options.maxPendingBytes ?? 256 * 1024 * 1024;
   let pendingBytes = 0;
+  /** Set by close(): the connections it ends were not ended by their processes. */
+  let closed = false;
 
   const server: Server = createServer((socket) => {
     if (sockets.size >= maxConnections) {
@@ -195,7 +197,7 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
       if (!sockets.delete(socket)) return;
       lastActivity = Date.now();
       if (splitter.pendingLength > 0) session.warn('a preload connection ended in the middle of a message');
-      session.closeConnection(connection);
+      session.closeConnection(connection, closed);
     };
     socket.on('end', done);
     socket.on('close', done);
@@ -235,7 +237,6 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
     });
   });
 
-  let closed = false;
   return {
     ipcPath,
     session,

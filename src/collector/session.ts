@@ -73,9 +73,12 @@ export class Session extends EventEmitter<SessionEvents> {
     return this.builder.openConnection();
   }
 
-  /** Marks a connection closed. */
-  closeConnection(connection: number): void {
-    this.builder.closeConnection(connection);
+  /**
+   * Marks a connection closed; `stopped` when the collector closed it itself (the trace stopped
+   * while the process ran on). See TraceBuilder.closeConnection.
+   */
+  closeConnection(connection: number, stopped = false): void {
+    this.builder.closeConnection(connection, stopped);
     this.scheduleChange();
   }
 

@@ -8,7 +8,8 @@
  * pipe). A hook that throws disables itself and reports a warning instead.
  */
 
-import { CONFIG_ENV, type PreloadConfig, type StatsMessage } from '../protocol/preload';
+import * as fs from 'node:fs';
+import { CONFIG_ENV, FLUSH_NOW_SYMBOL, type PreloadConfig, type StatsMessage } from '../protocol/preload';
 import { installAsyncStarts } from './asyncStarts';
 import { installHttp2Hooks } from './http2Hooks';
 import { installHttpHooks } from './httpHooks';
@@ -18,14 +19,35 @@ import { Transport } from './transport';
 import { installUndiciHooks } from './undiciHooks';
 
 const GUARD = Symbol.for('nettrace.preload');
-/** The global function that flushes the queue now (see `start`). */
-const FLUSH_NOW = Symbol.for('nettrace.flushNow');
+
+/** Bound before the program runs: a program's patched `fs.writeSync` never sees our messages. */
+const writeSync = fs.writeSync;
+
+/**
+ * Says why tracing is off on stderr, with the original `fs.writeSync`: not `process.emitWarning`,
+ * whose 'warning' event the program may listen to (and, say, exit with a code of its own).
+ */
+function reportOff(why: string): void {
+  try {
+    writeSync(2, `nettrace: tracing is off in pid ${process.pid}: ${why}\n`);
+  } catch {
+    /* nothing more to do */
+  }
+}
 
 function readConfig(): PreloadConfig | undefined {
   const raw = process.env[CONFIG_ENV];
   if (!raw) return undefined;
-  const parsed = JSON.parse(raw) as PreloadConfig;
-  return parsed && typeof parsed.ipcPath === 'string' && parsed.ipcPath ? parsed : undefined;
+  let parsed: PreloadConfig;
+  try {
+    parsed = JSON.parse(raw) as PreloadConfig;
+  } catch (err) {
+    reportOff(`${CONFIG_ENV} is not valid JSON (${(err as Error)?.message ?? err})`);
+    return undefined;
+  }
+  if (parsed && typeof parsed.ipcPath === 'string' && parsed.ipcPath) return parsed;
+  reportOff(`${CONFIG_ENV} has no "ipcPath"`);
+  return undefined;
 }
 
 function start(): void {
@@ -58,18 +80,6 @@ function start(): void {
     }),
   );
   const t: Tracer = new Tracer(config, transport, threadId, __filename);
-  // Sends the queued records now, synchronously. Called by the extension through the debugger
-  // when the program stops at a breakpoint: while paused, the flush timer cannot fire.
-  Object.defineProperty(globalThis, FLUSH_NOW, {
-    value: () => {
-      try {
-        transport.flushNow();
-      } catch {
-        // Never throw into the debugger's evaluation.
-      }
-    },
-    enumerable: false,
-  });
   if (config.dnsTrace) {
     try {
       installResolver(t, config);
@@ -84,6 +94,15 @@ function start(): void {
       t.warn(`nettrace: could not install ${install.name} in pid ${process.pid}: ${(err as Error)?.message ?? err}`);
     }
   }
+  // The flush entry point for a paused debuggee (see FLUSH_NOW_SYMBOL): its timers cannot run.
+  Object.defineProperty(globalThis, Symbol.for(FLUSH_NOW_SYMBOL), {
+    value: function flushNow(): number {
+      return transport.flushNow();
+    },
+    enumerable: false,
+    configurable: true,
+    writable: false,
+  });
   process.on('exit', (code) => {
     try {
       const at = now();
@@ -128,9 +147,5 @@ try {
   start();
 } catch (err) {
   // Never throw into the program; say why tracing is off.
-  try {
-    process.emitWarning(`nettrace: tracing is off in this process: ${(err as Error)?.message ?? err}`);
-  } catch {
-    /* nothing more to do */
-  }
+  reportOff(String((err as Error)?.message ?? err));
 }

@@ -141,6 +141,14 @@ export interface HelloMessage {
   cwd: string;
   /** Epoch ms when the process (or worker) started. */
   startAt: number;
+  /**
+   * Names this connection (unique per preload connection). A second connection that sends a
+   * hello with the same `conn` and `continues: true` carries the end of the first one (its final
+   * stats and `exit`, when the first one's pipe was full at exit): the collector treats both as one.
+   */
+  conn?: string;
+  /** This connection continues the earlier one with the same `conn` (see `conn`). */
+  continues?: boolean;
 }
 
 /** Upsert of one record: merge `fields` into the record `kind`/`id`. */
@@ -207,6 +215,15 @@ export interface BlobMessage {
   len: number;
   data?: Uint8Array;
 }
+
+/**
+ * The global symbol (`Symbol.for(FLUSH_NOW_SYMBOL)`) under which the preload defines a
+ * non-enumerable function that writes everything queued to the collector synchronously and
+ * returns how many messages it wrote. A debugger evaluates
+ * `globalThis[Symbol.for('nettrace.flushNow')]?.()` in a paused debuggee, whose timers cannot run.
+ * Safe to call at any time; never throws.
+ */
+export const FLUSH_NOW_SYMBOL = 'nettrace.flushNow';
 
 /** Every message the preload sends. */
 export type PreloadMessage = HelloMessage | RecordMessage | WarningMessage | StatsMessage | ExitMessage | StackMessage | BlobMessage;

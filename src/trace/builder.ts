@@ -15,6 +15,7 @@ import {
   ID_PREFIX,
   RECORD_KINDS,
   type HttpRequest,
+  type IncompleteReason,
   type Initiator,
   type ProcessInfo,
   type RecordKind,
@@ -77,7 +78,20 @@ interface ConnectionState {
   droppedEvents: number;
   untracedRequests: number;
   skippedInitiators: number;
+  /** The highest producedEvents a stats message reported (older stats arriving later are ignored). */
+  producedEvents: number;
+  /** Done: said `exit`, or every socket of it closed (see `idle`). */
   exited: boolean;
+  /** The preload's `exit` message arrived. */
+  exitSeen: boolean;
+  /** The preload's name for this connection (HelloMessage.conn). */
+  conn?: string;
+  /** Sockets feeding this state: a continuation (HelloMessage.continues) adds one. */
+  sockets: number;
+  /** Why its unfinished requests were marked incomplete, once its last socket closed. */
+  ended?: IncompleteReason;
+  /** The warning given when it closed without an exit message (taken back if the exit arrives later). */
+  endWarning?: string;
 }
 
 type AnyRecord = Record<string, unknown> & { traceID: string };
@@ -139,6 +153,8 @@ export class TraceBuilder {
   private readonly pendingRedirects = new Map<string, string>();
   /** traceIDs removed by clear(); later upserts for them are ignored. */
   private readonly cleared = new Set<string>();
+  /** Requests currently marked `incomplete`. */
+  private incompleteCount = 0;
   private readonly warningSet = new Set<string>();
   private readonly warnings: string[] = [];
   private omittedWarnings = 0;
@@ -192,24 +208,38 @@ export class TraceBuilder {
       droppedEvents: 0,
       untracedRequests: 0,
       skippedInitiators: 0,
+      producedEvents: 0,
       exited: false,
+      exitSeen: false,
+      sockets: 1,
     });
     return id;
   }
 
   /**
-   * Marks a connection closed. A process that never said `exit` gets no exitAt, and a warning:
-   * it was killed, or its pipe was still full when it exited, so its last events may be missing.
+   * Marks a connection closed. Once every socket of a process or thread is closed, its requests
+   * that started but did not finish are kept with `incomplete` and the reason: it exited with them
+   * in flight, or — without an `exit` message — it was killed (a worker: terminated), and then it
+   * also gets a warning that its last events may be missing. `stopped`: the collector itself
+   * closed the connection (the trace stopped while the process ran on).
    */
-  closeConnection(connection: number): void {
+  closeConnection(connection: number, stopped = false): void {
     const state = this.connections.get(connection);
-    if (!state) return;
-    if (!state.exited && state.process) {
-      const who = state.process.threadId ? `pid ${state.process.pid} thread ${state.process.threadId}` : `pid ${state.process.pid}`;
-      this.warn(
-        `${who} closed its connection without an exit message: it was killed or could not flush, so its last events may be missing`,
-      );
+    if (!state || this.closedConnections.has(connection)) return;
+    this.closedConnections.add(connection);
+    if (--state.sockets > 0) return;
+    if (!state.exitSeen && state.process && !stopped) {
+      if (state.process.threadId) {
+        // Terminating workers is routine: one warning for all of them.
+        this.warn(
+          'worker threads ended without an exit message (terminate()): what they had not sent yet may be missing; their unfinished requests are marked incomplete',
+        );
+      } else {
+        state.endWarning = `pid ${state.process.pid} closed its connection without an exit message: it was killed or could not flush, so its last events may be missing`;
+        this.warn(state.endWarning);
+      }
     }
+    this.endRequests(state, stopped ? 'trace stopped' : endReason(state));
     state.exited = true;
     // Bodies whose records never came cannot be claimed any more.
     if (state.blobs.size > 0) {
@@ -221,6 +251,24 @@ export class TraceBuilder {
     }
   }
 
+  /** Connection handles already closed. */
+  private readonly closedConnections = new Set<number>();
+
+  /** Marks the unfinished requests of a process or thread whose sockets all closed. */
+  private endRequests(state: ConnectionState, reason: IncompleteReason): void {
+    state.ended = reason;
+    const byId = this.byId[KIND_INDEX.get('httpRequests')!];
+    for (const traceID of state.ids[KIND_INDEX.get('httpRequests')!].values()) {
+      const req = byId.get(traceID) as (AnyRecord & Partial<HttpRequest>) | undefined;
+      if (!req || isFinished(req)) continue;
+      if (req.incomplete === undefined) this.incompleteCount++;
+      req.incomplete = reason;
+      this.changedRequests.add(traceID);
+    }
+    this.syncStats();
+    this.changedOther = true;
+  }
+
   /** Applies one message (already JSON-parsed) from a connection. Never throws. */
   apply(connection: number, message: unknown): void {
     let state = this.connections.get(connection);
@@ -229,7 +277,7 @@ export class TraceBuilder {
       state = this.connections.get(connection)!;
     }
     try {
-      this.applyChecked(state, message);
+      this.applyChecked(state, message, connection);
     } catch (err) {
       this.warn(`could not apply a preload message: ${err instanceof Error ? err.message : String(err)}`);
     }
@@ -243,12 +291,15 @@ export class TraceBuilder {
       droppedEvents: 0,
       untracedRequests: 0,
       skippedInitiators: 0,
+      producedEvents: 0,
       exited: false,
+      exitSeen: false,
+      sockets: 1,
     });
     if (connection >= this.nextConnection) this.nextConnection = connection + 1;
   }
 
-  private applyChecked(state: ConnectionState, message: unknown): void {
+  private applyChecked(state: ConnectionState, message: unknown, connection: number): void {
     if (!isObject(message) || typeof message.type !== 'string') {
       this.warn('malformed preload message (not an object with a type)');
       return;
@@ -256,7 +307,7 @@ export class TraceBuilder {
     const msg = message as unknown as PreloadMessage;
     switch (msg.type) {
       case 'hello':
-        this.applyHello(state, msg);
+        this.applyHello(state, msg, connection);
         return;
       case 'record':
         this.applyRecord(state, msg.kind, msg.id, msg.fields);
@@ -271,6 +322,13 @@ export class TraceBuilder {
         this.warn(`${state.pid !== undefined ? `pid ${state.pid}: ` : ''}${String(msg.message)}`);
         return;
       case 'stats':
+        // Totals: a stats message older than one already applied (it came on the other socket
+        // of a continued connection) changes nothing.
+        if (typeof msg.producedEvents === 'number') {
+          if (msg.producedEvents < state.producedEvents) return;
+          if (msg.producedEvents === state.producedEvents && toCount(msg.droppedEvents) < state.droppedEvents) return;
+          state.producedEvents = msg.producedEvents;
+        }
         state.droppedEvents = toCount(msg.droppedEvents);
         state.untracedRequests = toCount(msg.untracedRequests);
         state.skippedInitiators = toCount(msg.skippedInitiators);
@@ -279,6 +337,8 @@ export class TraceBuilder {
         return;
       case 'exit':
         state.exited = true;
+        state.exitSeen = true;
+        if (state.ended !== undefined) this.exitAfterEnd(state);
         if (state.process) {
           if (typeof msg.exitAt === 'number') state.process.exitAt = this.relative(msg.exitAt);
           if (typeof msg.exitCode === 'number') state.process.exitCode = msg.exitCode;
@@ -294,11 +354,22 @@ export class TraceBuilder {
     }
   }
 
-  private applyHello(state: ConnectionState, msg: PreloadMessage & { type: 'hello' }): void {
+  private applyHello(state: ConnectionState, msg: PreloadMessage & { type: 'hello' }, connection: number): void {
     if (typeof msg.pid !== 'number') {
       this.warn('malformed hello message (no pid)');
       return;
     }
+    if (msg.continues === true && typeof msg.conn === 'string' && !state.process) {
+      // The end of an earlier connection, sent on a second one (its pipe was full at exit):
+      // from now on this connection feeds that one's state.
+      for (const other of this.connections.values()) {
+        if (other === state || other.conn !== msg.conn || other.pid !== msg.pid) continue;
+        this.connections.set(connection, other);
+        other.sockets++;
+        return;
+      }
+    }
+    if (typeof msg.conn === 'string') state.conn = msg.conn.slice(0, 100);
     state.pid = msg.pid;
     state.threadId = typeof msg.threadId === 'number' ? msg.threadId : 0;
     const info: ProcessInfo = {
@@ -419,6 +490,11 @@ export class TraceBuilder {
     if (isRequest) {
       const req = record as unknown as HttpRequest;
       this.changedRequests.add(traceID);
+      if (req.incomplete !== undefined && isFinished(record)) {
+        delete req.incomplete;
+        this.incompleteCount--;
+        this.syncStats();
+      }
       for (const ref of ['dial', 'tcpConn', 'tlsTunnel'] as const) {
         const id = req[ref];
         if (typeof id === 'string') this.noteUse(id, traceID);
@@ -618,6 +694,23 @@ export class TraceBuilder {
     if (inherited) req.initiator = inherited;
   }
 
+  /**
+   * The `exit` of a process or thread arrived after its sockets all closed (on a continuation,
+   * read after the first socket's end): it was not killed after all. Its requests' reason and the
+   * warning given at the close are corrected.
+   */
+  private exitAfterEnd(state: ConnectionState): void {
+    const reason = endReason(state);
+    if (state.endWarning !== undefined) {
+      const i = this.warnings.indexOf(state.endWarning);
+      if (i >= 0) this.warnings.splice(i, 1);
+      this.warningSet.delete(state.endWarning);
+      state.endWarning = undefined;
+    }
+    if (state.ended !== reason && state.ended !== 'trace stopped') this.endRequests(state, reason);
+    this.syncStats();
+  }
+
   /** Records a warning (deduplicated, capped; the rest are counted). */
   warn(message: string): void {
     const text = message.length > 500 ? `${message.slice(0, 500)}…` : message;
@@ -636,7 +729,7 @@ export class TraceBuilder {
     let dropped = 0;
     let untraced = 0;
     let skipped = 0;
-    for (const c of this.connections.values()) {
+    for (const c of new Set(this.connections.values())) {
       dropped += c.droppedEvents;
       untraced += c.untracedRequests;
       skipped += c.skippedInitiators;
@@ -647,6 +740,8 @@ export class TraceBuilder {
     if (skipped > 0) this.trace.stats.skippedInitiators = skipped;
     if (this.droppedRecords > 0) this.trace.stats.droppedRecords = this.droppedRecords;
     if (this.droppedBlobs > 0) this.trace.stats.droppedBlobs = this.droppedBlobs;
+    if (this.incompleteCount > 0) this.trace.stats.incompleteRequests = this.incompleteCount;
+    else delete this.trace.stats.incompleteRequests;
   }
 
   /** Looks a record up by traceID in O(1). */
@@ -713,6 +808,18 @@ export class TraceBuilder {
     this.changedRequests.clear();
     this.changedOther = true;
   }
+}
+
+/** True when a request ended: its response is complete, or it failed. */
+function isFinished(req: Record<string, unknown>): boolean {
+  return req.respDoneAt !== undefined || req.reqEndAt !== undefined || (req.reqError !== undefined && req.reqError !== null);
+}
+
+/** Why the requests of a process or thread whose sockets closed did not finish. */
+function endReason(state: ConnectionState): IncompleteReason {
+  const thread = (state.threadId ?? 0) > 0;
+  if (state.exitSeen) return thread ? 'thread exited' : 'process exited';
+  return thread ? 'thread terminated' : 'process killed';
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {

@@ -170,6 +170,21 @@ function plural(n: number, one: string, many: string): string {
   return `${n} ${n === 1 ? one : many}`;
 }
 
+/** A request its process or thread never finished (HttpRequest.incomplete): where it stopped. */
+function diagnoseIncomplete(req: HttpRequest): string {
+  const who: Record<string, string> = {
+    'process killed': 'the process was killed',
+    'thread terminated': 'its worker thread was terminated',
+    'process exited': 'the process exited',
+    'thread exited': 'its worker thread exited',
+    'trace stopped': 'the trace stopped',
+  };
+  const why = who[req.incomplete!] ?? String(req.incomplete);
+  if (req.respStatusCode !== undefined) return `never finished: ${why} while the response body was arriving (status ${req.respStatusCode})`;
+  if (req.reqSentAt !== undefined) return `never finished: ${why} while waiting for the response`;
+  return `never finished: ${why} before the request was sent`;
+}
+
 function after(ms: number | undefined): string {
   return ms === undefined ? '' : ` after ${formatMs(ms)} ms`;
 }
@@ -583,6 +598,7 @@ export function diagnose(ctx: DiagnosisContext, timings?: Timings, options: Diag
   const req = ctx.request;
   const t = timings ?? computeTimings(ctx);
   if (req.reqError) return diagnoseError(ctx, t);
+  if (req.incomplete) return diagnoseIncomplete(req);
   const status = req.respStatusCode;
   if (typeof status === 'number' && status >= 400) {
     const proxy = req.reqMethod === 'CONNECT' ? diagnoseProxyRefusal(ctx) : undefined;

@@ -128,7 +128,7 @@ export function statusLabel(req: HttpRequest): string {
     if (isStreaming(req)) return `${req.respStatusCode} streaming`;
     return String(req.respStatusCode);
   }
-  return 'pending';
+  return req.incomplete ? 'INCOMPLETE' : 'pending';
 }
 
 /** "open 1.2 s, closed 4000 "bye" by the client; sent 2 messages (33 B), received 2 (21 B)". */

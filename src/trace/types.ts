@@ -158,6 +158,12 @@ export interface HttpRequest {
   respEvents?: number;
   /** The WebSocket connection a `101 Switching Protocols` response opened. */
   webSocket?: WebSocketSession;
+  /**
+   * Set by the collector on a request that started but will never finish in this trace: its
+   * process or thread ended first, and why (IncompleteReason). The fields it has are the phases
+   * it passed.
+   */
+  incomplete?: IncompleteReason;
   timings?: Timings;
   diagnosis?: string;
 }
@@ -386,10 +392,19 @@ export interface HelperStats {
   exit?: string;
 }
 
+/**
+ * Why a request never finished (HttpRequest.incomplete): its process was killed (ended without
+ * its exit message: a signal, a crash), its worker thread was terminated, its process or thread
+ * exited (process.exit() with the request in flight), or the trace stopped first.
+ */
+export type IncompleteReason = 'process killed' | 'thread terminated' | 'process exited' | 'thread exited' | 'trace stopped';
+
 /** What the trace may have missed, and why. */
 export interface TraceStats {
   droppedEvents: number;
   untracedRequests: number;
+  /** Requests that started but never finished (see HttpRequest.incomplete); absent when none. */
+  incompleteRequests?: number;
   /**
    * Requests recorded without an initiator stack because capture was sampled (preload option
    * `initiator`: by default, past the first 100 requests of a thread, stacks are captured only

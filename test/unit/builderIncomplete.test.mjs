@@ -1,0 +1,179 @@
+// TraceBuilder: requests that started but never finished are kept as `incomplete` with the reason
+// when their process or thread ends, and a connection's end sent on a second connection (its
+// pipe was full at exit) counts as the same process.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createRequire } from 'node:module';
+
+const { TraceBuilder } = createRequire(import.meta.url)('../../dist/core.cjs');
+
+const BEGIN = Date.parse('2026-01-01T00:00:00.000Z');
+const at = (ms) => BEGIN + ms;
+const newBuilder = () => new TraceBuilder({ description: 'test', beginAt: new Date(BEGIN), now: () => at(999) });
+const hello = (pid, threadId = 0, extra = {}) => ({
+  type: 'hello',
+  pid,
+  ppid: 1,
+  threadId,
+  argv: ['node', 'a.js'],
+  nodeVersion: 'v20',
+  cwd: '/',
+  startAt: at(1),
+  ...extra,
+});
+const rec = (kind, id, fields) => ({ type: 'record', kind, id, fields });
+const start = (id) => rec('httpRequests', id, { reqMethod: 'GET', reqURL: `http://a/${id}`, reqStartAt: at(2) });
+const byUrl = (b, id) => b.trace.httpRequests.find((r) => r.reqURL === `http://a/${id}`);
+
+test('a process whose connection closes without exit: its unfinished requests are "process killed", finished ones untouched', () => {
+  const b = newBuilder();
+  const c = b.openConnection();
+  b.apply(c, hello(10));
+  for (const id of ['done', 'failed', 'sent', 'headers']) b.apply(c, start(id));
+  b.apply(c, rec('httpRequests', 'done', { respStatusCode: 200, respRecvAt: at(3), respDoneAt: at(4) }));
+  b.apply(c, rec('httpRequests', 'failed', { reqError: { phase: 'connect', message: 'refused' }, reqEndAt: at(3) }));
+  b.apply(c, rec('httpRequests', 'sent', { reqSentAt: at(3) }));
+  b.apply(c, rec('httpRequests', 'headers', { reqSentAt: at(3), respStatusCode: 200, respRecvAt: at(4) }));
+  b.takeChanges();
+  b.closeConnection(c);
+  assert.equal(byUrl(b, 'done').incomplete, undefined);
+  assert.equal(byUrl(b, 'failed').incomplete, undefined);
+  assert.equal(byUrl(b, 'sent').incomplete, 'process killed');
+  assert.equal(byUrl(b, 'headers').incomplete, 'process killed');
+  assert.equal(byUrl(b, 'headers').respStatusCode, 200, 'the phases it passed stay');
+  assert.equal(b.trace.stats.incompleteRequests, 2);
+  assert.ok(b.trace.stats.warnings.some((w) => w.startsWith('pid 10 closed its connection without an exit message')));
+  const changes = b.takeChanges();
+  assert.deepEqual(changes.requests.sort(), [byUrl(b, 'headers').traceID, byUrl(b, 'sent').traceID].sort());
+  assert.equal(b.idle, true);
+});
+
+test('exit with a request in flight: "process exited"; a worker: "thread exited"; a worker without exit: "thread terminated"', () => {
+  const b = newBuilder();
+  const main = b.openConnection();
+  const w1 = b.openConnection();
+  const w2 = b.openConnection();
+  b.apply(main, hello(10));
+  b.apply(w1, hello(10, 1));
+  b.apply(w2, hello(10, 2));
+  b.apply(main, start('m'));
+  b.apply(w1, start('w1'));
+  b.apply(w2, start('w2'));
+  b.apply(main, { type: 'exit', exitAt: at(50), exitCode: 0 });
+  b.apply(w1, { type: 'exit', exitAt: at(40) });
+  // Not marked at `exit` (the last records may still be in flight), only once the socket closes.
+  assert.equal(byUrl(b, 'm').incomplete, undefined);
+  for (const c of [main, w1, w2]) b.closeConnection(c);
+  assert.equal(byUrl(b, 'm').incomplete, 'process exited');
+  assert.equal(byUrl(b, 'w1').incomplete, 'thread exited');
+  assert.equal(byUrl(b, 'w2').incomplete, 'thread terminated');
+  assert.equal(b.trace.stats.incompleteRequests, 3);
+  // One warning for terminated workers, none for those that exited.
+  assert.deepEqual(
+    b.trace.stats.warnings.filter((w) => w.includes('exit message')),
+    [
+      'worker threads ended without an exit message (terminate()): what they had not sent yet may be missing; their unfinished requests are marked incomplete',
+    ],
+  );
+});
+
+test('closed by the collector itself: "trace stopped", no warning', () => {
+  const b = newBuilder();
+  const c = b.openConnection();
+  b.apply(c, hello(10));
+  b.apply(c, start('a'));
+  b.closeConnection(c, true);
+  assert.equal(byUrl(b, 'a').incomplete, 'trace stopped');
+  assert.deepEqual(b.trace.stats.warnings, []);
+});
+
+test('a request that finishes after being marked loses the mark and the count', () => {
+  const b = newBuilder();
+  const c = b.openConnection();
+  b.apply(c, hello(10));
+  b.apply(c, start('a'));
+  b.closeConnection(c);
+  assert.equal(b.trace.stats.incompleteRequests, 1);
+  b.apply(c, rec('httpRequests', 'a', { respStatusCode: 204, respDoneAt: at(9) }));
+  assert.equal(byUrl(b, 'a').incomplete, undefined);
+  assert.equal(b.trace.stats.incompleteRequests, undefined);
+  // Closing twice changes nothing.
+  b.closeConnection(c);
+  assert.equal(byUrl(b, 'a').incomplete, undefined);
+});
+
+test('a continuation connection (same conn, continues): one process, final stats win, exit applies, marks wait for both sockets', () => {
+  const b = newBuilder();
+  const main = b.openConnection();
+  b.apply(main, hello(10, 0, { conn: '10.abc' }));
+  b.apply(main, start('a'));
+  b.apply(main, start('b'));
+  b.apply(main, { type: 'stats', producedEvents: 5, droppedEvents: 0, untracedRequests: 0 });
+  // The tail arrives first and closes first.
+  const tail = b.openConnection();
+  b.apply(tail, hello(10, 0, { conn: '10.abc', continues: true }));
+  b.apply(tail, { type: 'stats', producedEvents: 900, droppedEvents: 700, untracedRequests: 0 });
+  b.apply(tail, { type: 'exit', exitAt: at(80), exitCode: 4 });
+  b.closeConnection(tail);
+  assert.equal(b.trace.processes.length, 1, 'no second process record');
+  assert.equal(b.trace.processes[0].exitCode, 4);
+  assert.equal(byUrl(b, 'a').incomplete, undefined, 'not marked while the first socket is open');
+  // The rest of the first socket: a completion, then an older stats message, then its end.
+  b.apply(main, rec('httpRequests', 'a', { respStatusCode: 200, respDoneAt: at(10) }));
+  b.apply(main, { type: 'stats', producedEvents: 300, droppedEvents: 0, untracedRequests: 0 });
+  assert.equal(b.trace.stats.droppedEvents, 700, 'an older stats message does not undo the final one');
+  // Nor does one sent earlier at exit with the same producedEvents, before the drops were counted.
+  b.apply(main, { type: 'stats', producedEvents: 900, droppedEvents: 200, untracedRequests: 0 });
+  assert.equal(b.trace.stats.droppedEvents, 700);
+  b.closeConnection(main);
+  assert.equal(byUrl(b, 'a').incomplete, undefined);
+  assert.equal(byUrl(b, 'b').incomplete, 'process exited');
+  assert.deepEqual(b.trace.stats.warnings, []);
+});
+
+test('a continuation read after the first socket closed: the exit corrects "process killed" and takes the warning back', () => {
+  const b = newBuilder();
+  const main = b.openConnection();
+  b.apply(main, hello(10, 0, { conn: '10.abc' }));
+  b.apply(main, start('a'));
+  b.closeConnection(main);
+  assert.equal(byUrl(b, 'a').incomplete, 'process killed');
+  assert.equal(b.trace.stats.warnings.length, 1);
+  const tail = b.openConnection();
+  b.apply(tail, hello(10, 0, { conn: '10.abc', continues: true }));
+  b.apply(tail, { type: 'stats', producedEvents: 9, droppedEvents: 3, untracedRequests: 0 });
+  b.apply(tail, { type: 'exit', exitAt: at(80), exitCode: 0 });
+  b.closeConnection(tail);
+  assert.equal(byUrl(b, 'a').incomplete, 'process exited');
+  assert.deepEqual(b.trace.stats.warnings, []);
+  assert.equal(b.trace.stats.droppedEvents, 3);
+  assert.equal(b.trace.processes.length, 1);
+  assert.equal(b.trace.stats.incompleteRequests, 1);
+});
+
+test('a continuation must name a known connection of the same pid; otherwise it is a process of its own', () => {
+  const b = newBuilder();
+  const main = b.openConnection();
+  b.apply(main, hello(10, 0, { conn: '10.abc' }));
+  const stranger = b.openConnection();
+  b.apply(stranger, hello(11, 0, { conn: '10.abc', continues: true }));
+  assert.equal(b.trace.processes.length, 2);
+});
+
+test('an incomplete request is diagnosed with where it stopped, and labelled INCOMPLETE without a status', () => {
+  const { diagnose, statusLabel } = createRequire(import.meta.url)('../../dist/core.cjs');
+  const base = { traceID: 'req-1', pid: 1, client: 'http', reqMethod: 'GET', reqURL: 'http://a/', reqStartAt: 1 };
+  const d = (req) => diagnose({ request: req });
+  assert.equal(d({ ...base, incomplete: 'process killed' }), 'never finished: the process was killed before the request was sent');
+  assert.equal(
+    d({ ...base, reqSentAt: 2, incomplete: 'thread terminated' }),
+    'never finished: its worker thread was terminated while waiting for the response',
+  );
+  assert.equal(
+    d({ ...base, reqSentAt: 2, respRecvAt: 3, respStatusCode: 200, incomplete: 'process exited' }),
+    'never finished: the process exited while the response body was arriving (status 200)',
+  );
+  assert.equal(statusLabel({ ...base, incomplete: 'process killed' }), 'INCOMPLETE');
+  assert.equal(statusLabel({ ...base }), 'pending');
+  assert.equal(statusLabel({ ...base, respStatusCode: 200, incomplete: 'process killed' }), '200');
+});
