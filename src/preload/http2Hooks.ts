@@ -13,7 +13,7 @@ import type * as http2 from 'node:http2';
 import { BodyCapture } from './bodies';
 import { bodyCap } from './httpHooks';
 import type { StackHolder } from './initiator';
-import { beforeConnect, lastConn } from './socketHooks';
+import { beforeConnect, connOf, lastConn } from './socketHooks';
 import type { ConnState, Hook, Tracer } from './tracer';
 import { connFields, now, overrideMethod, toRequestError } from './tracer';
 
@@ -27,7 +27,17 @@ const sessions = new WeakMap<object, SessionState>();
 /** NGHTTP2_NO_ERROR: a stream closed normally. */
 const NO_ERROR = 0;
 
-type Stream = http2.ClientHttp2Stream & { push: (chunk: unknown, enc?: BufferEncoding) => boolean; errored?: Error | null };
+type Stream = http2.ClientHttp2Stream & {
+  push: (chunk: unknown, enc?: BufferEncoding) => boolean;
+  errored?: Error | null;
+  _write: (chunk: unknown, enc: BufferEncoding, cb: (err?: Error | null) => void) => void;
+  _writev?: (chunks: Array<{ chunk: unknown; encoding: BufferEncoding }>, cb: (err?: Error | null) => void) => void;
+};
+
+function byteLen(chunk: unknown, enc?: BufferEncoding): number {
+  if (typeof chunk === 'string') return Buffer.byteLength(chunk, enc && enc !== ('buffer' as BufferEncoding) ? enc : 'utf8');
+  return chunk instanceof Uint8Array ? chunk.byteLength : 0;
+}
 
 /**
  * Installs the http2 wrappers once the program loads `http2`. Loading it costs ~15 ms of start-up,
@@ -67,8 +77,13 @@ function wrapConnect(t: Tracer, hook: Hook, mod_: typeof http2): void {
     const session = connect.apply(this, args) as http2.ClientHttp2Session;
     t.guard(hook, () => {
       const authority = args[0];
-      const origin = typeof authority === 'string' ? new URL(authority).origin : authority instanceof URL ? authority.origin : String((authority as { href?: string })?.href ?? '');
-      sessions.set(session, { conn: lastConn.value, origin });
+      const origin =
+        typeof authority === 'string'
+          ? new URL(authority).origin
+          : authority instanceof URL
+            ? authority.origin
+            : String((authority as { href?: string })?.href ?? '');
+      sessions.set(session, { conn: sessionConn(session) ?? lastConn.value, origin });
       session.once('goaway', (errorCode: number, lastStreamID: number) => {
         t.guard(hook, () => {
           const s = sessions.get(session);
@@ -87,13 +102,31 @@ function wrapConnect(t: Tracer, hook: Hook, mod_: typeof http2): void {
   mod.connect = wrapped;
 }
 
+/**
+ * The traced connection under a session. `session.socket` is Node's proxy to the socket the
+ * session runs on, which need not have been opened inside `http2.connect`: a `createConnection`
+ * option may return a socket connected earlier (@grpc/grpc-js does), so `lastConn` alone would
+ * miss it. A socket that is not a native stream (a user Duplex) is wrapped by Node in a
+ * JSStreamSocket that we never saw: undefined then.
+ */
+function sessionConn(session: http2.ClientHttp2Session): ConnState | undefined {
+  try {
+    const socket = session.socket as object | undefined;
+    return socket ? connOf.get(socket) : undefined;
+  } catch {
+    // ERR_HTTP2_SOCKET_UNBOUND: the session was destroyed while connecting.
+    return undefined;
+  }
+}
+
 function patchRequest(t: Tracer, hook: Hook, proto: { request: Function }): void {
   const request = proto.request;
   const wrapped = function (this: http2.ClientHttp2Session, ...args: unknown[]): unknown {
     const startAt = now();
     const stack = hook.enabled ? t.captureInitiator(wrapped, startAt) : undefined;
     const stream = request.apply(this, args) as Stream;
-    if (hook.enabled) t.guard(hook, () => onStream(t, hook, this, stream, args[0] as http2.OutgoingHttpHeaders | undefined, startAt, stack));
+    if (hook.enabled)
+      t.guard(hook, () => onStream(t, hook, this, stream, args[0] as http2.OutgoingHttpHeaders | undefined, startAt, stack));
     else t.untracedRequests++;
     return stream;
   };
@@ -142,14 +175,35 @@ function onStream(
   let body: BodyCapture | undefined;
   let bodyType: string | undefined;
   let bodyEncoding: string | undefined;
+  // Request body bytes: the stream's own _write/_writev (Writable calls them with each chunk the
+  // program wrote), wrapped on this instance; 'finish' says the last one was handed to nghttp2.
+  let reqBytes = 0;
+  const write = stream._write;
+  overrideMethod(stream, '_write', function (this: Stream, chunk: unknown, enc: BufferEncoding, cb: (err?: Error | null) => void) {
+    reqBytes += byteLen(chunk, enc);
+    return write.call(this, chunk, enc, cb);
+  });
+  const writev = stream._writev;
+  if (typeof writev === 'function') {
+    overrideMethod(
+      stream,
+      '_writev',
+      function (this: Stream, chunks: Array<{ chunk: unknown; encoding: BufferEncoding }>, cb: (err?: Error | null) => void) {
+        for (const c of chunks) reqBytes += byteLen(c.chunk, c.encoding);
+        return writev.call(this, chunks, cb);
+      },
+    );
+  }
   stream.once('finish', () => {
     sentAt = now();
+    t.guard(hook, () => t.record('httpRequests', id, { reqContentLen: reqBytes }));
   });
   stream.once('response', (resHeaders: http2.IncomingHttpHeaders) => {
     t.guard(hook, () => {
       gotResponse = true;
       const at = now();
       const out: Record<string, unknown> = { reqSentAt: sentAt ?? at, respRecvAt: at, respStatusCode: Number(resHeaders[':status']) };
+      if (typeof stream.id === 'number') out.http2StreamId = stream.id;
       const flatRes: string[] = [];
       for (const [k, v] of Object.entries(resHeaders)) for (const one of Array.isArray(v) ? v : [v]) flatRes.push(k, String(one));
       const respHeaders = t.headers.fromFlat(flatRes);
@@ -196,7 +250,9 @@ function onStream(
       const rst = stream.rstCode;
       let err: unknown = stream.errored ?? undefined;
       if (!err && goaway && (stream.id === undefined || stream.id > goaway.lastStreamID)) {
-        err = Object.assign(new Error(`the server sent GOAWAY (error code ${goaway.errorCode}, last stream ${goaway.lastStreamID})`), { code: 'ERR_HTTP2_GOAWAY_SESSION' });
+        err = Object.assign(new Error(`the server sent GOAWAY (error code ${goaway.errorCode}, last stream ${goaway.lastStreamID})`), {
+          code: 'ERR_HTTP2_GOAWAY_SESSION',
+        });
       }
       if (!err && rst !== undefined && rst !== NO_ERROR) {
         err = Object.assign(new Error(`stream reset with RST_STREAM code ${rst}`), { code: 'ERR_HTTP2_STREAM_ERROR' });

