@@ -15,7 +15,7 @@ import { bodyCap } from './httpHooks';
 import { NO_STACK, type StackHolder } from './initiator';
 import { connOf, dialingTo } from './socketHooks';
 import type { ConnState, Hook, Tracer } from './tracer';
-import { connFields, now, Slot, toRequestError } from './tracer';
+import { connFields, now, overrideMethod, Slot, toRequestError } from './tracer';
 
 interface UndiciRequest {
   origin?: string | URL;
@@ -41,7 +41,31 @@ interface UState {
   reqBody?: () => unknown;
   respType?: string;
   respEncoding?: string;
+  /** The HTTP/1.1 socket whose writes are watched while the request is sent (watchWrites). */
+  socket?: object;
 }
+
+/**
+ * What an HTTP/1.1 socket is writing for a request between `undici:client:sendHeaders` and
+ * `undici:request:bodySent` (see watchWrites).
+ */
+interface PendingWrite {
+  s: UState;
+  /** The header block undici published (request line and headers, no framing header yet). */
+  header: string;
+  /** undefined until the header block is written; then the body's framing. */
+  chunked?: boolean;
+  /** Body bytes written so far (the chunk sizes, when chunked). */
+  bytes: number;
+  /** Chunked: the next write is a chunk's data (counted from its size line). */
+  skip: boolean;
+}
+
+const pendingWrite = new Slot<PendingWrite | null>('nettrace.undici.write');
+/** Sockets whose `write` is watched (see watchWrites). */
+const watchedSockets = new Slot<true>('nettrace.undici.watched');
+/** A chunk-size line undici writes before each chunk of a chunked body ("\r\n1f\r\n"). */
+const CHUNK_LINE = /^\r\n([0-9a-f]+)\r\n/;
 
 const stateOf = new Slot<UState>('nettrace.request');
 /** The connection a failed connect was for, keyed by the error object undici passes on. */
@@ -165,7 +189,15 @@ export function installUndiciHooks(t: Tracer): void {
     // budget said no at the call.
     const noted = isFetch ? fetchCalls.take(url) : undefined;
     const stack = noted ?? t.captureInitiator(undefined, now(), DEEP_CAPTURE);
-    const s: UState = { id: t.id('r'), url, stack: stack === NO_STACK ? undefined : stack, sent: false, gotResponse: false, done: false, bodyBytes: 0 };
+    const s: UState = {
+      id: t.id('r'),
+      url,
+      stack: stack === NO_STACK ? undefined : stack,
+      sent: false,
+      gotResponse: false,
+      done: false,
+      bodyBytes: 0,
+    };
     stateOf.set(req, s);
     const fields: Record<string, unknown> = {
       client: isFetch ? 'fetch' : 'undici',
@@ -219,12 +251,22 @@ export function installUndiciHooks(t: Tracer): void {
   on('undici:client:sendHeaders', (m) => {
     const s = stateOf.get(m.request as object);
     if (!s) return;
-    const conn = m.socket ? connOf.get(m.socket as object) : undefined;
+    const socket = m.socket as object | undefined;
+    const conn = socket ? connOf.get(socket) : undefined;
     const fields: Record<string, unknown> = {};
+    if (socket && typeof m.headers === 'string' && isRequestLine(m.headers)) {
+      // HTTP/1.1: undici appends the body's framing header (content-length or
+      // transfer-encoding) when it writes this block, after this channel: see watchWrites.
+      s.socket = socket;
+      pendingWrite.set(socket, { s, header: m.headers, bytes: 0, skip: false });
+      watchWrites(t, hook, socket as Writer);
+    }
     if (conn) {
       s.conn = conn;
       const reused = conn.requestCount > 0;
       conn.requestCount++;
+      // Through a CONNECT tunnel, the connection underneath carries the request too.
+      if (conn.tunnelOf) conn.tunnelOf.requestCount++;
       fields.reusedConn = reused;
       // undici's origin is the target: another host on the connection means a proxy.
       const target = s.origin ? originTarget(s.origin) : undefined;
@@ -240,9 +282,17 @@ export function installUndiciHooks(t: Tracer): void {
     if (!s) return;
     s.sent = true;
     s.sentAt = now();
+    const fields: Record<string, unknown> = {};
+    const p = takeWrite(s);
+    if (p?.chunked !== undefined) fields.reqContentLen = p.bytes;
     if (s.reqBody) {
       const reqBody = s.reqBody() as { size: number };
-      t.record('httpRequests', s.id, { reqBody, reqContentLen: reqBody.size });
+      fields.reqBody = reqBody;
+      fields.reqContentLen ??= reqBody.size;
+    }
+    for (const _ in fields) {
+      t.record('httpRequests', s.id, fields);
+      break;
     }
   });
 
@@ -298,6 +348,7 @@ export function installUndiciHooks(t: Tracer): void {
     const s = stateOf.get(m.request as object);
     if (!s || s.done) return;
     s.done = true;
+    const p = takeWrite(s);
     const err = m.error;
     const fields: Record<string, unknown> = { reqEndAt: now() };
     let conn = s.conn;
@@ -309,8 +360,92 @@ export function installUndiciHooks(t: Tracer): void {
     if (s.gotResponse) fields.respContentLen = s.bodyBytes;
     if (s.respBody) fields.respBody = s.respBody.result(s.respType, s.respEncoding);
     if (s.sentAt !== undefined) fields.reqSentAt = s.sentAt;
+    // Failed while sending the body: what was written so far.
+    if (p?.chunked !== undefined) fields.reqContentLen = p.bytes;
     t.record('httpRequests', s.id, fields);
   });
+}
+
+/** True when an undici header block starts with an HTTP/1.1 request line (HTTP/2 sends none). */
+function isRequestLine(header: string): boolean {
+  const eol = header.indexOf('\r\n');
+  return eol > 9 && header.startsWith(' HTTP/1.1', eol - 9);
+}
+
+type Writer = { write: (chunk: unknown, ...rest: unknown[]) => boolean };
+
+/** The request's pending write state, removed from its socket (bodySent or error). */
+function takeWrite(s: UState): PendingWrite | undefined {
+  const socket = s.socket;
+  if (!socket) return undefined;
+  s.socket = undefined;
+  const p = pendingWrite.get(socket);
+  if (!p || p.s !== s) return undefined;
+  pendingWrite.set(socket, null);
+  return p;
+}
+
+/**
+ * Watches what undici writes to an HTTP/1.1 socket while a request is being sent, to record the
+ * header block as sent and the body's length as the server receives it.
+ *
+ * Workaround: `undici:client:sendHeaders` publishes the header block before undici adds the
+ * body's framing header: `content-length` (known length: string, buffer, Blob, FormData,
+ * URLSearchParams) or `transfer-encoding: chunked` (a stream or async iterable of unknown
+ * length), decided inside writeH1's write* functions (undici 6 and 7, Node 20–24 and npm) and
+ * written with the block in one `socket.write(header + framing)`. A streamed body's length is
+ * known to no one until its end (undici 7 publishes `undici:request:bodyChunkSent`, 6 does not):
+ * it is summed from the writes that follow, undici's chunk-size lines when chunked (each data
+ * chunk is preceded by one), the data itself otherwise. `socket.write` is wrapped once per
+ * socket, on the instance (undici's own socket); a write with no request pending costs one
+ * property read.
+ */
+function watchWrites(t: Tracer, hook: Hook, socket: Writer): void {
+  if (watchedSockets.has(socket)) return;
+  watchedSockets.set(socket, true);
+  const write = socket.write;
+  overrideMethod(socket, 'write', function (this: Writer, chunk: unknown, ...rest: unknown[]): boolean {
+    const p = pendingWrite.get(this);
+    if (p && hook.enabled) t.guard(hook, () => onWrite(t, p, chunk, rest[0]));
+    return write.call(this, chunk, ...rest);
+  });
+}
+
+function onWrite(t: Tracer, p: PendingWrite, chunk: unknown, enc: unknown): void {
+  if (p.chunked === undefined) {
+    // The first write of a request is its header block with the framing header.
+    if (typeof chunk !== 'string' || !chunk.startsWith(p.header)) return;
+    const tail = chunk.slice(p.header.length);
+    p.chunked = tail.startsWith('transfer-encoding: chunked');
+    // Chunked: the blank line ending the block comes with the first chunk-size line.
+    const fields: Record<string, unknown> = {};
+    if (t.headers.mode !== 'none') fields.reqHeaders = t.headers.blockField(p.chunked ? chunk + '\r\n' : chunk);
+    if (!p.chunked) {
+      const declared = /^content-length: (\d+)/.exec(tail);
+      fields.reqContentLen = declared ? Number(declared[1]) : 0;
+    }
+    t.record('httpRequests', p.s.id, fields);
+    return;
+  }
+  if (!p.chunked) {
+    p.bytes += byteLength(chunk, enc);
+    return;
+  }
+  // Chunked: a chunk-size line, then the chunk's data, alternately; then "\r\n0\r\n\r\n".
+  if (p.skip) {
+    p.skip = false;
+    return;
+  }
+  const m = typeof chunk === 'string' ? CHUNK_LINE.exec(chunk) : null;
+  if (m) {
+    p.bytes += parseInt(m[1], 16);
+    p.skip = true;
+  }
+}
+
+function byteLength(chunk: unknown, enc: unknown): number {
+  if (typeof chunk === 'string') return Buffer.byteLength(chunk, typeof enc === 'string' && Buffer.isEncoding(enc) ? enc : 'utf8');
+  return chunk instanceof Uint8Array ? chunk.byteLength : 0;
 }
 
 /**

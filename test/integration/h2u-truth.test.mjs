@@ -68,3 +68,51 @@ for (const { label, bin } of nodeBinaries()) {
     });
   });
 }
+
+for (const { label, bin } of nodeBinaries()) {
+  test(`${label}: undici bodies, Pool, Agent and ProxyAgent as the servers saw them`, async () => {
+    const { code, trace, stdout, stderr } = await runTraced(bin, 'h2u-undici.mjs');
+    assert.equal(code, 0, stderr);
+    const { seen, tunnels } = JSON.parse(stdout);
+    const header = (r, name) => (r.reqHeaders ?? []).find((h) => h[0].toLowerCase() === name)?.[1];
+    const requests = trace.httpRequests.filter((r) => r.reqMethod !== 'CONNECT');
+    assert.equal(requests.length, Object.keys(seen).length);
+    for (const r of requests) {
+      const p = new URL(r.reqURL).pathname;
+      const s = seen[p];
+      assert.ok(s, `the server saw ${p}`);
+      assert.equal(r.reqMethod, s.method, p);
+      assert.equal(r.reqContentLen, s.recv, `${p}: reqContentLen`);
+      assert.equal(header(r, 'content-length'), s.contentLength, `${p}: content-length sent`);
+      assert.equal(header(r, 'transfer-encoding'), s.transferEncoding, `${p}: transfer-encoding sent`);
+      assert.equal(r.respStatusCode, s.status, p);
+      assert.equal(r.respContentLen, s.sent, p);
+      assert.equal(r.reqError ?? null, null, p);
+      const tcp = byId(trace, 'tcpConns', r.tcpConn);
+      assert.ok(tcp, `${p} is linked to its connection`);
+      if (!p.startsWith('/proxied')) assert.equal(tcp.addrTuple.srcPort, s.remotePort, `${p}: the connection the server saw`);
+    }
+    // Every direct connection counts the requests the server saw on it (Pool: two connections).
+    const direct = Object.entries(seen).filter(([p]) => !p.startsWith('/proxied'));
+    for (const port of new Set(direct.map(([, s]) => s.remotePort))) {
+      const tcp = trace.tcpConns.find((c) => c.addrTuple?.srcPort === port);
+      assert.equal(tcp.requestCount, direct.filter(([, s]) => s.remotePort === port).length, `connection from port ${port}`);
+    }
+    assert.equal(new Set(requests.filter((r) => r.reqURL.includes('/pool-')).map((r) => r.tcpConn)).size, 2);
+    // ProxyAgent: one CONNECT per tunnel the proxy saw; the tunnel's connection carries both.
+    const connects = trace.httpRequests.filter((r) => r.reqMethod === 'CONNECT');
+    assert.equal(connects.length, tunnels.length);
+    for (const c of connects) {
+      assert.equal(c.respStatusCode, 200);
+      const tcp = byId(trace, 'tcpConns', c.tcpConn);
+      assert.ok(
+        tunnels.some((tu) => tu.clientPort === tcp.addrTuple.srcPort),
+        'the connection the proxy saw',
+      );
+      const through = requests.filter((r) => r.tcpConn === c.tcpConn);
+      assert.equal(through.length, 1);
+      assert.equal(through[0].proxy.tunnel, c.tcpConn);
+      assert.equal(tcp.requestCount, 2, 'CONNECT and the request through the tunnel');
+    }
+  });
+}
