@@ -12,6 +12,7 @@
 import * as dc from 'node:diagnostics_channel';
 import { BodyCapture } from './bodies';
 import { bodyCap } from './httpHooks';
+import { countFrames, frameCounter, type FrameCounter } from './wsFrames';
 import { NO_STACK, type StackHolder } from './initiator';
 import { connOf, dialingTo } from './socketHooks';
 import type { ConnState, Hook, Tracer } from './tracer';
@@ -43,7 +44,30 @@ interface UState {
   respEncoding?: string;
   /** The HTTP/1.1 socket whose writes are watched while the request is sent (watchWrites). */
   socket?: object;
+  /** The protocol the request asks to upgrade to ("websocket"), from undici's Request. */
+  upgrade?: string;
 }
+
+/** A WebSocket over an undici upgrade (Node's global WebSocket, the npm package's). */
+interface WsWatch {
+  s: UState;
+  /** Set when the 101 arrived: frames flow from then on. */
+  openAt?: number;
+  closeAt?: number;
+  closeCode?: number;
+  closeReason?: string;
+  out: FrameCounter;
+  in: FrameCounter;
+}
+
+/** The WebSocket watch of an upgrade request's socket. */
+const wsOf = new Slot<WsWatch>('nettrace.undici.ws');
+/**
+ * The WebSocket whose socket is closing: set by our 'close' listener, which runs just before
+ * undici's own (added later), which publishes `undici:websocket:close` with the close code and
+ * reason. On Node 20/22 that message names the WebSocket object only, never its socket.
+ */
+let closingWs: WsWatch | undefined;
 
 /**
  * What an HTTP/1.1 socket is writing for a request between `undici:client:sendHeaders` and
@@ -149,7 +173,26 @@ const countingProtos = new WeakSet<object>();
 function countBodies(t: Tracer, hook: Hook, proto: object): void {
   if (countingProtos.has(proto)) return;
   countingProtos.add(proto);
-  const p = proto as { onData?: (chunk: Uint8Array) => unknown };
+  const p = proto as { onData?: (chunk: Uint8Array) => unknown; onUpgrade?: (...args: unknown[]) => unknown };
+  const onUpgrade = p.onUpgrade;
+  if (typeof onUpgrade === 'function') {
+    // Workaround: the undici bundled in Node 20–24 publishes no `undici:request:headers` for a
+    // 101 or a CONNECT's 2xx (Request#onUpgrade skips it; npm undici 7.30 publishes it), and no
+    // `trailers` either: the request would stay pending forever. Its onUpgrade says both.
+    Object.defineProperty(proto, 'onUpgrade', {
+      configurable: true,
+      writable: true,
+      enumerable: false,
+      value: function onUpgrade_(this: object, statusCode: unknown, headers: unknown, socket: unknown, ...rest: unknown[]) {
+        try {
+          return onUpgrade.call(this, statusCode, headers, socket, ...rest);
+        } finally {
+          const s = stateOf.get(this);
+          if (s !== undefined && hook.enabled) t.guard(hook, () => onUpgraded(t, hook, s, statusCode, headers, socket, rest[0]));
+        }
+      },
+    });
+  }
   const onData = p.onData;
   if (typeof onData !== 'function') return;
   Object.defineProperty(proto, 'onData', {
@@ -198,6 +241,8 @@ export function installUndiciHooks(t: Tracer): void {
       done: false,
       bodyBytes: 0,
     };
+    const upgrade = (req as { upgrade?: unknown }).upgrade;
+    if (typeof upgrade === 'string') s.upgrade = upgrade;
     stateOf.set(req, s);
     const fields: Record<string, unknown> = {
       client: isFetch ? 'fetch' : 'undici',
@@ -260,6 +305,7 @@ export function installUndiciHooks(t: Tracer): void {
       s.socket = socket;
       pendingWrite.set(socket, { s, header: m.headers, bytes: 0, skip: false });
       watchWrites(t, hook, socket as Writer);
+      if (s.upgrade === 'websocket') watchWebSocket(hook, s, socket as Reader);
     }
     if (conn) {
       s.conn = conn;
@@ -298,30 +344,7 @@ export function installUndiciHooks(t: Tracer): void {
 
   on('undici:request:headers', (m) => {
     const s = stateOf.get(m.request as object);
-    if (!s) return;
-    const at = now();
-    s.gotResponse = true;
-    if (!s.sent) {
-      s.sent = true;
-      s.sentAt = at;
-    }
-    const res = m.response as { statusCode?: number; statusText?: string; headers?: Array<Buffer | string> };
-    const fields: Record<string, unknown> = {
-      reqSentAt: s.sentAt,
-      respRecvAt: at,
-      respStatusCode: res.statusCode,
-      respStatusText: res.statusText,
-      protoMajor: s.conn?.alpn === 'h2' ? 2 : 1,
-      protoMinor: s.conn?.alpn === 'h2' ? 0 : 1,
-    };
-    const raw = res.headers;
-    if (raw && t.headers.mode !== 'none') fields.respHeaders = t.headers.flatField(raw);
-    if (t.config.bodies) {
-      s.respBody = new BodyCapture(bodyCap(t));
-      s.respType = flatHeader(res.headers, 'content-type');
-      s.respEncoding = flatHeader(res.headers, 'content-encoding');
-    }
-    t.record('httpRequests', s.id, fields);
+    if (s) onResponse(t, s, m.response as ResponseInfo);
   });
 
   on('undici:request:trailers', (m) => {
@@ -331,6 +354,14 @@ export function installUndiciHooks(t: Tracer): void {
     const fields: Record<string, unknown> = { respDoneAt: now(), respContentLen: s.bodyBytes };
     if (s.respBody) fields.respBody = s.respBody.result(s.respType, s.respEncoding);
     t.record('httpRequests', s.id, fields);
+  });
+
+  on('undici:websocket:close', (m) => {
+    const w = closingWs;
+    closingWs = undefined;
+    if (!w) return;
+    if (typeof m.code === 'number') w.closeCode = m.code;
+    if (typeof m.reason === 'string') w.closeReason = m.reason;
   });
 
   on('undici:client:connectError', (m) => {
@@ -363,6 +394,119 @@ export function installUndiciHooks(t: Tracer): void {
     // Failed while sending the body: what was written so far.
     if (p?.chunked !== undefined) fields.reqContentLen = p.bytes;
     t.record('httpRequests', s.id, fields);
+  });
+}
+
+/** undici's response head as `undici:request:headers` publishes it. */
+interface ResponseInfo {
+  statusCode?: number;
+  statusText?: string;
+  headers?: Array<Buffer | string>;
+}
+
+/** The response head arrived (`undici:request:headers`, or an upgrade: see countBodies). */
+function onResponse(t: Tracer, s: UState, res: ResponseInfo): void {
+  const at = now();
+  s.gotResponse = true;
+  if (!s.sent) {
+    s.sent = true;
+    s.sentAt = at;
+  }
+  const fields: Record<string, unknown> = {
+    reqSentAt: s.sentAt,
+    respRecvAt: at,
+    respStatusCode: res.statusCode,
+    respStatusText: res.statusText,
+    protoMajor: s.conn?.alpn === 'h2' ? 2 : 1,
+    protoMinor: s.conn?.alpn === 'h2' ? 0 : 1,
+  };
+  const raw = res.headers;
+  if (raw && t.headers.mode !== 'none') fields.respHeaders = t.headers.flatField(raw);
+  if (t.config.bodies) {
+    s.respBody = new BodyCapture(bodyCap(t));
+    s.respType = flatHeader(res.headers, 'content-type');
+    s.respEncoding = flatHeader(res.headers, 'content-encoding');
+  }
+  t.record('httpRequests', s.id, fields);
+}
+
+/**
+ * An upgrade's response arrived (a 101 to a WebSocket handshake, a CONNECT's 2xx): the HTTP
+ * exchange ends here; a WebSocket goes on over the socket until it closes (see watchWebSocket).
+ */
+function onUpgraded(t: Tracer, hook: Hook, s: UState, statusCode: unknown, headers: unknown, socket: unknown, statusText: unknown): void {
+  if (!s.gotResponse) {
+    onResponse(t, s, {
+      statusCode: typeof statusCode === 'number' ? statusCode : undefined,
+      statusText: typeof statusText === 'string' && statusText ? statusText : undefined,
+      headers: Array.isArray(headers) ? (headers as Array<Buffer | string>) : undefined,
+    });
+  }
+  const at = now();
+  if (!s.done) {
+    // npm undici 7.30 publishes `trailers` for an upgrade (then the exchange is already done).
+    s.done = true;
+    t.record('httpRequests', s.id, { respDoneAt: at, respContentLen: 0 });
+  }
+  const w = socket && typeof socket === 'object' ? wsOf.get(socket) : undefined;
+  if (!w || w.s !== s || statusCode !== 101) return;
+  w.openAt = at;
+  t.record('httpRequests', s.id, { webSocket: wsField(w) });
+  (socket as Reader).once('close', () => {
+    t.guard(hook, () => {
+      w.closeAt = now();
+      closingWs = w;
+      // undici's own 'close' listener runs next and publishes the close code and reason.
+      process.nextTick(() => {
+        if (closingWs === w) closingWs = undefined;
+        t.guard(hook, () => t.record('httpRequests', s.id, { webSocket: wsField(w) }));
+      });
+    });
+  });
+}
+
+/** A request's `webSocket` field as it stands. */
+function wsField(w: WsWatch): Record<string, unknown> {
+  return {
+    openAt: w.openAt,
+    closeAt: w.closeAt,
+    closeCode: w.closeCode,
+    closeReason: w.closeReason,
+    messagesSent: w.out.messages,
+    messagesReceived: w.in.messages,
+    bytesSent: w.out.bytes,
+    bytesReceived: w.in.bytes,
+  };
+}
+
+type Reader = {
+  push: (chunk: unknown, enc?: BufferEncoding) => boolean;
+  unshift: (chunk: unknown, enc?: BufferEncoding) => void;
+  once: (event: string, fn: () => void) => unknown;
+};
+
+/**
+ * Counts the frames a WebSocket handshake's socket carries once upgraded: what arrives through
+ * the socket's `push` and, first, the bytes that came with the 101 (undici's HTTP parser hands
+ * them back with `unshift` just before the upgrade completes); what undici writes (watchWrites).
+ * Wrapped on the instance, for WebSocket handshakes only.
+ */
+function watchWebSocket(hook: Hook, s: UState, socket: Reader): void {
+  const w: WsWatch = { s, out: frameCounter(), in: frameCounter() };
+  wsOf.set(socket, w);
+  let upgraded = false;
+  const unshift = socket.unshift;
+  overrideMethod(socket, 'unshift', function (this: Reader, chunk: unknown, enc?: BufferEncoding): void {
+    if (!upgraded && hook.enabled) {
+      upgraded = true;
+      if (chunk instanceof Uint8Array) countFrames(w.in, chunk);
+    }
+    return unshift.call(this, chunk, enc);
+  });
+  const push = socket.push;
+  overrideMethod(socket, 'push', function (this: Reader, chunk: unknown, enc?: BufferEncoding): boolean {
+    if (upgraded && chunk instanceof Uint8Array && hook.enabled) countFrames(w.in, chunk);
+    return push.call(this, chunk, enc);
   });
 }
 
@@ -406,7 +550,12 @@ function watchWrites(t: Tracer, hook: Hook, socket: Writer): void {
   const write = socket.write;
   overrideMethod(socket, 'write', function (this: Writer, chunk: unknown, ...rest: unknown[]): boolean {
     const p = pendingWrite.get(this);
-    if (p && hook.enabled) t.guard(hook, () => onWrite(t, p, chunk, rest[0]));
+    if (p) {
+      if (hook.enabled) t.guard(hook, () => onWrite(t, p, chunk, rest[0]));
+    } else {
+      const w = wsOf.get(this);
+      if (w?.openAt !== undefined && chunk instanceof Uint8Array && hook.enabled) countFrames(w.out, chunk);
+    }
     return write.call(this, chunk, ...rest);
   });
 }

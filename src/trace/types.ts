@@ -128,10 +128,31 @@ export interface HttpRequest {
   http2RstCode?: number;
   /** HTTP/2: the GOAWAY the session received. */
   http2Goaway?: { errorCode: number; lastStreamID: number };
+  /** A WebSocket opened by this request's upgrade (its 101): the connection's life after it. */
+  webSocket?: WebSocketInfo;
   reqBody?: CapturedBody;
   respBody?: CapturedBody;
   timings?: Timings;
   diagnosis?: string;
+}
+
+/**
+ * A WebSocket's life after its upgrade request's 101. Counts are of complete data messages
+ * (text/binary; a fragmented message counts once) and their payload bytes as framed on the wire
+ * (compressed when permessage-deflate is on); control frames (ping, pong, close) are not counted.
+ */
+export interface WebSocketInfo {
+  /** When the 101 arrived and frames could flow. */
+  openAt: number;
+  /** When the connection closed; absent while it is open. */
+  closeAt?: number;
+  /** The close code the program was told (1005: none given, 1006: closed without a close frame). */
+  closeCode?: number;
+  closeReason?: string;
+  messagesSent?: number;
+  messagesReceived?: number;
+  bytesSent?: number;
+  bytesReceived?: number;
 }
 
 /** One DNS lookup made while dialing. */
@@ -377,14 +398,7 @@ export interface RecordOfKind {
 }
 
 /** Every record kind, in the order they appear in a trace file. */
-export const RECORD_KINDS: readonly RecordKind[] = [
-  'httpRequests',
-  'dials',
-  'tcpConns',
-  'udpConns',
-  'dnsQueries',
-  'tlsTunnels',
-];
+export const RECORD_KINDS: readonly RecordKind[] = ['httpRequests', 'dials', 'tcpConns', 'udpConns', 'dnsQueries', 'tlsTunnels'];
 
 /** The traceID prefix of each record kind ("req-1", "dial-2", ...). */
 export const ID_PREFIX: Record<RecordKind, string> = {

@@ -116,3 +116,35 @@ for (const { label, bin } of nodeBinaries()) {
     }
   });
 }
+
+for (const { label, bin } of nodeBinaries()) {
+  test(`${label}: WebSocket over undici: the 101, the connection's life, close code and reason, messages and bytes`, async () => {
+    const { code, trace, stdout, stderr } = await runTraced(bin, 'h2u-websocket.mjs');
+    assert.equal(code, 0, stderr);
+    const { out, seen } = JSON.parse(stdout);
+    if (Number(/^v?(\d+)/.exec(label.replace('node ', ''))[1]) >= 22) assert.ok(out.global, 'Node 22+ has a global WebSocket');
+    for (const [name, path] of [
+      ['undici', '/undici'],
+      ['global', '/global'],
+    ]) {
+      if (!out[name]) continue;
+      const s = seen[path];
+      const r = trace.httpRequests.find((x) => new URL(x.reqURL).pathname === path);
+      assert.ok(r, path);
+      assert.equal(r.respStatusCode, 101, `${path}: the 101`);
+      assert.ok(r.respDoneAt >= r.respRecvAt, `${path}: the upgrade exchange is complete`);
+      assert.equal(r.reqError ?? null, null);
+      assert.equal(byId(trace, 'tcpConns', r.tcpConn).addrTuple.srcPort, s.remotePort);
+      const ws = r.webSocket;
+      assert.ok(ws, `${path}: webSocket`);
+      assert.ok(ws.openAt >= r.respRecvAt && ws.closeAt > ws.openAt, `${path}: open ${ws.openAt} → close ${ws.closeAt}`);
+      assert.equal(ws.closeCode, out[name].code, `${path}: close code the program got`);
+      assert.equal(ws.closeReason, out[name].reason, `${path}: close reason the program got`);
+      assert.equal(ws.messagesSent, s.messagesReceived, `${path}: messages the server received`);
+      assert.equal(ws.bytesSent, s.bytesReceived, `${path}: bytes the server received`);
+      assert.equal(ws.messagesReceived, out[name].got, `${path}: messages the program received`);
+      assert.equal(ws.messagesReceived, s.messagesSent);
+      assert.equal(ws.bytesReceived, s.bytesSent, `${path}: bytes the server sent`);
+    }
+  });
+}
