@@ -398,7 +398,14 @@ export interface RecordOfKind {
 }
 
 /** Every record kind, in the order they appear in a trace file. */
-export const RECORD_KINDS: readonly RecordKind[] = ['httpRequests', 'dials', 'tcpConns', 'udpConns', 'dnsQueries', 'tlsTunnels'];
+export const RECORD_KINDS: readonly RecordKind[] = [
+  'httpRequests',
+  'dials',
+  'tcpConns',
+  'udpConns',
+  'dnsQueries',
+  'tlsTunnels',
+];
 
 /** The traceID prefix of each record kind ("req-1", "dial-2", ...). */
 export const ID_PREFIX: Record<RecordKind, string> = {
