@@ -46,6 +46,39 @@ interface UState {
   socket?: object;
   /** The protocol the request asks to upgrade to ("websocket"), from undici's Request. */
   upgrade?: string;
+  /** The response's raw headers (undici's flat array), read only when the request fails. */
+  respRaw?: Array<Buffer | string>;
+  /** In `streaming`, waiting for its progress update. */
+  progressDue?: boolean;
+}
+
+/** How often a response still arriving reports its bytes so far (ms). */
+const PROGRESS_MS = 200;
+/** Responses that received body bytes since the last progress update. */
+const streaming = new Set<UState>();
+let progressTimer: NodeJS.Timeout | undefined;
+
+/**
+ * Notes that a response body is arriving. A response still arriving PROGRESS_MS later (a
+ * server-sent event stream, a long download) gets an update with its bytes so far, and again
+ * every PROGRESS_MS while more come: the trace shows it streaming, not pending. One timer serves
+ * every response; a response that ends before it fires costs a Set insertion.
+ */
+function noteProgress(t: Tracer, hook: Hook, s: UState): void {
+  s.progressDue = true;
+  streaming.add(s);
+  if (progressTimer) return;
+  progressTimer = setTimeout(() => {
+    progressTimer = undefined;
+    t.guard(hook, () => {
+      for (const r of streaming) {
+        r.progressDue = false;
+        if (!r.done) t.record('httpRequests', r.id, { respContentLen: r.bodyBytes });
+      }
+      streaming.clear();
+    });
+  }, PROGRESS_MS);
+  progressTimer.unref();
 }
 
 /** A WebSocket over an undici upgrade (Node's global WebSocket, the npm package's). */
@@ -203,6 +236,7 @@ function countBodies(t: Tracer, hook: Hook, proto: object): void {
       const s = stateOf.get(this);
       if (s !== undefined && chunk && hook.enabled) {
         s.bodyBytes += chunk.length;
+        if (!s.progressDue) t.guard(hook, () => noteProgress(t, hook, s));
         if (s.respBody) t.guard(hook, () => s.respBody!.add(chunk));
       }
       return onData.call(this, chunk);
@@ -382,6 +416,16 @@ export function installUndiciHooks(t: Tracer): void {
     const p = takeWrite(s);
     const err = m.error;
     const fields: Record<string, unknown> = { reqEndAt: now() };
+    if (s.gotResponse && isAbort(err) && /^\s*text\/event-stream/i.test(flatHeader(s.respRaw, 'content-type') ?? '')) {
+      // The program closed a server-sent event stream (EventSource.close() aborts its fetch):
+      // the way such a stream ends, not a failure. The body is what arrived until then.
+      fields.respDoneAt = fields.reqEndAt;
+      fields.respContentLen = s.bodyBytes;
+      fields.respClosedByClient = true;
+      if (s.respBody) fields.respBody = s.respBody.result(s.respType, s.respEncoding);
+      t.record('httpRequests', s.id, fields);
+      return;
+    }
     let conn = s.conn;
     if (!conn && err && typeof err === 'object') {
       conn = failedConnect.get(err);
@@ -421,6 +465,7 @@ function onResponse(t: Tracer, s: UState, res: ResponseInfo): void {
     protoMinor: s.conn?.alpn === 'h2' ? 0 : 1,
   };
   const raw = res.headers;
+  s.respRaw = raw;
   if (raw && t.headers.mode !== 'none') fields.respHeaders = t.headers.flatField(raw);
   if (t.config.bodies) {
     s.respBody = new BodyCapture(bodyCap(t));
@@ -508,6 +553,12 @@ function watchWebSocket(hook: Hook, s: UState, socket: Reader): void {
     if (upgraded && chunk instanceof Uint8Array && hook.enabled) countFrames(w.in, chunk);
     return push.call(this, chunk, enc);
   });
+}
+
+/** An abort by the program (AbortController, EventSource.close()), not a timeout. */
+function isAbort(err: unknown): boolean {
+  const e = err as { name?: unknown; code?: unknown } | null;
+  return !!e && (e.name === 'AbortError' || e.code === 'ABORT_ERR' || e.code === 'UND_ERR_ABORTED');
 }
 
 /** True when an undici header block starts with an HTTP/1.1 request line (HTTP/2 sends none). */

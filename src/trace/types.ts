@@ -128,6 +128,11 @@ export interface HttpRequest {
   http2RstCode?: number;
   /** HTTP/2: the GOAWAY the session received. */
   http2Goaway?: { errorCode: number; lastStreamID: number };
+  /**
+   * The program closed the response stream before the server ended it, the normal end of a
+   * server-sent event stream (EventSource.close()): the request completed with what arrived.
+   */
+  respClosedByClient?: boolean;
   /** A WebSocket opened by this request's upgrade (its 101): the connection's life after it. */
   webSocket?: WebSocketInfo;
   reqBody?: CapturedBody;

@@ -4,7 +4,23 @@
 // WebSocket and server-sent events.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { byId, nodeBinaries, runTraced } from './harness.mjs';
+import { spawn } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { apps, byId, nodeBinaries, root, runTraced } from './harness.mjs';
+
+const core = createRequire(import.meta.url)(join(root, 'dist', 'core.cjs'));
+const preload = join(root, 'dist', 'preload.cjs');
+
+/** Polls the live session until `check` returns a value (or the time is up): what a panel shows. */
+async function until(collector, check, timeoutMs = 5000) {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const found = check(collector.session.snapshot());
+    if (found || Date.now() > end) return found;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
 
 const pathOf = (r) => {
   const u = new URL(r.reqURL);
@@ -145,6 +161,69 @@ for (const { label, bin } of nodeBinaries()) {
       assert.equal(ws.messagesReceived, out[name].got, `${path}: messages the program received`);
       assert.equal(ws.messagesReceived, s.messagesSent);
       assert.equal(ws.bytesReceived, s.bytesSent, `${path}: bytes the server sent`);
+    }
+  });
+}
+
+for (const { label, bin } of nodeBinaries()) {
+  test(`${label}: server-sent events (eventsource) and a long chunked fetch show as streaming, then complete`, async () => {
+    const collector = await core.startCollector({ description: 'sse' });
+    try {
+      const env = core.buildPreloadEnv({ ...process.env }, { preloadPath: preload, config: { ipcPath: collector.ipcPath } });
+      const child = spawn(bin, [join(apps, 'h2u-sse.mjs')], { env, stdio: ['pipe', 'pipe', 'inherit'] });
+      const lines = [];
+      let buf = '';
+      const nextLine = () =>
+        new Promise((resolve) => {
+          const look = () => {
+            if (lines.length > 0) return resolve(lines.shift());
+            setTimeout(look, 10);
+          };
+          look();
+        });
+      child.stdout.on('data', (d) => {
+        buf += d;
+        let i;
+        while ((i = buf.indexOf('\n')) >= 0) {
+          lines.push(buf.slice(0, i));
+          buf = buf.slice(i + 1);
+        }
+      });
+      const exited = new Promise((r) => child.on('close', r));
+      const { mid } = JSON.parse(await nextLine());
+      // Mid-stream, as the panel sees it: the response is arriving, with the bytes so far.
+      const path = (r) => new URL(r.reqURL).pathname;
+      for (const p of ['/events', '/stream']) {
+        const r = await until(collector, (t) => t.httpRequests.find((x) => path(x) === p && x.respContentLen === mid[p]));
+        assert.ok(
+          r,
+          `${p}: ${mid[p]} bytes so far: ${JSON.stringify(collector.session.snapshot().httpRequests.find((x) => path(x) === p))}`,
+        );
+        assert.equal(r.respStatusCode, 200);
+        assert.equal(r.respDoneAt, undefined, `${p} is still streaming`);
+        assert.equal(r.reqError ?? null, null, `${p} has not failed`);
+      }
+      child.stdin.end('go\n');
+      assert.equal(await exited, 0);
+      assert.ok(await collector.waitForIdle({ timeoutMs: 5000 }));
+      const { seen, got } = JSON.parse(lines.shift());
+      assert.equal(got, 5);
+      const trace = collector.session.snapshot();
+      const events = trace.httpRequests.filter((x) => path(x) === '/events');
+      assert.equal(events.length, 1, 'one connection: no reconnect');
+      const [ev] = events;
+      assert.equal(seen['/events'].closedByClient, true);
+      assert.equal(ev.reqError ?? null, null, 'closing an EventSource is not a failure');
+      assert.equal(ev.respClosedByClient, true);
+      assert.ok(ev.respDoneAt > ev.respRecvAt);
+      assert.equal(ev.respContentLen, seen['/events'].bytesSent);
+      const st = trace.httpRequests.find((x) => path(x) === '/stream');
+      assert.equal(st.reqError ?? null, null);
+      assert.equal(st.respClosedByClient, undefined);
+      assert.ok(st.respDoneAt > st.respRecvAt);
+      assert.equal(st.respContentLen, seen['/stream'].bytesSent);
+    } finally {
+      await collector.close();
     }
   });
 }
