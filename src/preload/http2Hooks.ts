@@ -13,7 +13,7 @@ import type * as http2 from 'node:http2';
 import { BodyCapture } from './bodies';
 import { bodyCap } from './httpHooks';
 import type { StackHolder } from './initiator';
-import { beforeConnect, connOf, lastConn } from './socketHooks';
+import { addSocketOp, beforeConnect, connOf, lastConn, tracedSocket } from './socketHooks';
 import type { ConnState, Hook, Tracer } from './tracer';
 import { connFields, now, overrideMethod, toRequestError } from './tracer';
 
@@ -21,6 +21,46 @@ interface SessionState {
   conn?: ConnState;
   origin: string;
   goaway?: { errorCode: number; lastStreamID: number };
+  /** With the socket-op trace on: samples the socket's byte counters (see OpSampler). */
+  ops?: OpSampler;
+}
+
+/**
+ * The socket-op trace of an HTTP/2 connection. Workaround: Node's Http2Session consumes the
+ * socket's native handle (`handle.consume(socket._handle)` in lib/internal/http2/core.js), so
+ * nghttp2 reads and writes it in C++ and the socket's JavaScript `push`/`_writeGeneric`, where
+ * socketHooks sees operations, never run. What JavaScript can still read are the handle's byte
+ * counters: they are sampled whenever the session runs JavaScript (a stream starts, gets its
+ * response, a chunk, ends or closes) and at the socket's close; bytes moved since the previous
+ * sample become one op spanning the two moments, and the trace says `coalesced`.
+ */
+class OpSampler {
+  private read: number;
+  private written: number;
+  private at = now();
+
+  constructor(
+    private readonly t: Tracer,
+    private readonly conn: ConnState,
+    private readonly socket: { bytesRead: number; bytesWritten: number },
+  ) {
+    this.read = socket.bytesRead;
+    this.written = socket.bytesWritten;
+  }
+
+  sample(): void {
+    const r = this.socket.bytesRead;
+    const w = this.socket.bytesWritten;
+    if (r === this.read && w === this.written) return;
+    const at = now();
+    if (w > this.written)
+      addSocketOp(this.t, this.conn, { type: 'write', callAt: this.at, returnAt: at, dataLen: w - this.written, returnErr: null });
+    if (r > this.read)
+      addSocketOp(this.t, this.conn, { type: 'read', callAt: this.at, returnAt: at, dataLen: r - this.read, returnErr: null });
+    this.read = r;
+    this.written = w;
+    this.at = at;
+  }
 }
 
 const sessions = new WeakMap<object, SessionState>();
@@ -83,7 +123,16 @@ function wrapConnect(t: Tracer, hook: Hook, mod_: typeof http2): void {
           : authority instanceof URL
             ? authority.origin
             : String((authority as { href?: string })?.href ?? '');
-      sessions.set(session, { conn: sessionConn(session) ?? lastConn.value, origin });
+      const conn = sessionConn(session) ?? lastConn.value;
+      const state: SessionState = { conn, origin };
+      sessions.set(session, state);
+      const socket = conn?.socketTrace ? tracedSocket(conn) : undefined;
+      if (conn?.socketTrace && socket) {
+        conn.socketTrace.coalesced = true;
+        const ops = (state.ops = new OpSampler(t, conn, socket));
+        // Before socketHooks' own 'close' listener, which sends the trace.
+        socket.prependOnceListener('close', () => t.guard(hook, () => ops.sample()));
+      }
       session.once('goaway', (errorCode: number, lastStreamID: number) => {
         t.guard(hook, () => {
           const s = sessions.get(session);
@@ -145,10 +194,13 @@ function onStream(
   stack: StackHolder | undefined,
 ): void {
   const state = sessions.get(session);
+  state?.ops?.sample();
   const conn = state?.conn;
   const id = t.id('r');
   const reused = conn !== undefined && conn.requestCount > 0;
   if (conn) conn.requestCount++;
+  // Through a CONNECT tunnel, the connection underneath carries the stream too.
+  if (conn?.tunnelOf) conn.tunnelOf.requestCount++;
   const h = headers ?? {};
   const path = String(h[':path'] ?? '/');
   const fields: Record<string, unknown> = {
@@ -200,6 +252,7 @@ function onStream(
   });
   stream.once('response', (resHeaders: http2.IncomingHttpHeaders) => {
     t.guard(hook, () => {
+      state?.ops?.sample();
       gotResponse = true;
       const at = now();
       const out: Record<string, unknown> = { reqSentAt: sentAt ?? at, respRecvAt: at, respStatusCode: Number(resHeaders[':status']) };
@@ -221,10 +274,12 @@ function onStream(
     if (chunk && hook.enabled) {
       bodyBytes += typeof chunk === 'string' ? Buffer.byteLength(chunk, enc) : (chunk as Uint8Array).length;
       body?.add(chunk, enc);
+      if (state?.ops) t.guard(hook, () => state.ops!.sample());
     }
     return push.call(this, chunk, enc);
   });
   const finish = (err: unknown) => {
+    state?.ops?.sample();
     if (done) return;
     done = true;
     const at = now();
@@ -245,6 +300,7 @@ function onStream(
   stream.once('end', () => t.guard(hook, () => finish(undefined)));
   stream.once('close', () => {
     t.guard(hook, () => {
+      state?.ops?.sample();
       if (done) return;
       const goaway = state?.goaway;
       const rst = stream.rstCode;

@@ -341,16 +341,9 @@ type WriteGeneric = (writev: boolean, data: unknown, encoding: BufferEncoding, c
  * unchanged. Under TLS these are the TLS socket's plaintext reads and writes.
  */
 function traceSocketOps(t: Tracer, hook: Hook, socket: AnySocket, conn: ConnState): void {
-  const max = Math.max(0, t.config.sockTraceMaxOps ?? 1000);
-  const trace = (conn.socketTrace = { socketOps: [] as SocketOp[], droppedOps: 0, layer: conn.tls ? ('tls' as const) : ('tcp' as const) });
-  const keep = (op: SocketOp): boolean => {
-    if (trace.socketOps.length < max) {
-      trace.socketOps.push(op);
-      return true;
-    }
-    trace.droppedOps++;
-    return false;
-  };
+  conn.socketTrace = { socketOps: [] as SocketOp[], droppedOps: 0, layer: conn.tls ? ('tls' as const) : ('tcp' as const) };
+  tracedSockets.set(conn, socket);
+  const keep = (op: SocketOp): boolean => addSocketOp(t, conn, op);
   const s = socket as unknown as { push: (chunk: unknown, enc?: BufferEncoding) => boolean; _writeGeneric: WriteGeneric; connecting: boolean };
   const push = s.push;
   overrideMethod(s, 'push', function (this: unknown, chunk: unknown, enc?: BufferEncoding): boolean {
@@ -372,6 +365,29 @@ function traceSocketOps(t: Tracer, hook: Hook, socket: AnySocket, conn: ConnStat
       cb(err);
     });
   });
+}
+
+/** The socket of each connection whose operations are traced (see tracedSocket). */
+const tracedSockets = new WeakMap<ConnState, net.Socket>();
+
+/**
+ * The socket of a connection whose operations are traced (the socket-op trace is on), for
+ * hooks that see its traffic elsewhere (an HTTP/2 session reads and writes it in C++).
+ */
+export function tracedSocket(conn: ConnState): net.Socket | undefined {
+  return tracedSockets.get(conn);
+}
+
+/** Adds one operation to a connection's socket-op trace within its cap; false when dropped. */
+export function addSocketOp(t: Tracer, conn: ConnState, op: SocketOp): boolean {
+  const trace = conn.socketTrace;
+  if (!trace) return false;
+  if (trace.socketOps.length < Math.max(0, t.config.sockTraceMaxOps ?? 1000)) {
+    trace.socketOps.push(op);
+    return true;
+  }
+  trace.droppedOps++;
+  return false;
 }
 
 function byteLength(chunk: unknown, encoding?: BufferEncoding): number {

@@ -237,9 +237,12 @@ export interface TcpConn {
   requestCount?: number;
   /**
    * Socket operations (only with the socket-op trace). `layer` says what they count: "tcp" for
-   * plain connections, "tls" (plaintext above TLS) for TLS connections.
+   * plain connections, "tls" (plaintext above TLS) for TLS connections. `coalesced`: an HTTP/2
+   * session reads and writes its socket inside Node (nghttp2, in C++), out of the preload's sight;
+   * each op is then the bytes read or written between two moments the session ran JavaScript
+   * (`callAt` → `returnAt`), possibly several reads or writes.
    */
-  socketTrace?: { socketOps: SocketOp[]; droppedOps: number; layer?: 'tcp' | 'tls' };
+  socketTrace?: { socketOps: SocketOp[]; droppedOps: number; layer?: 'tcp' | 'tls'; coalesced?: boolean };
   tcpMetrics?: TcpMetrics;
   conntrack?: Record<string, unknown>;
 }

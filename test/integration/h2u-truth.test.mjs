@@ -29,7 +29,7 @@ const pathOf = (r) => {
 
 for (const { label, bin } of nodeBinaries()) {
   test(`${label}: HTTP/2 over createConnection sockets, stream ids and lengths as the server saw them`, async () => {
-    const { code, trace, stdout, stderr } = await runTraced(bin, 'h2u-http2.cjs');
+    const { code, trace, stdout, stderr } = await runTraced(bin, 'h2u-http2.cjs', { cliArgs: ['--sock-trace'] });
     assert.equal(code, 0, stderr);
     const { seen } = JSON.parse(stdout);
     const streams = trace.httpRequests.filter((r) => r.client === 'http2');
@@ -61,6 +61,21 @@ for (const { label, bin } of nodeBinaries()) {
       assert.equal(tcp.requestCount, rs.length, `${group}: requestCount`);
     }
     assert.equal(byId(trace, 'tlsTunnels', bySession(['/tls/'])[0].tlsTunnel).negotiatedProto, 'h2');
+    // --sock-trace: the session's traffic, coalesced between the moments it runs JavaScript. On a
+    // plain connection the ops add up to the bytes the kernel counted each way.
+    for (const tcp of new Set(streams.map((r) => byId(trace, 'tcpConns', r.tcpConn)))) {
+      const st = tcp.socketTrace;
+      assert.ok(st, `${tcp.traceID}: socketTrace`);
+      assert.equal(st.coalesced, true);
+      assert.equal(st.droppedOps, 0);
+      const sum = (type) => st.socketOps.filter((o) => o.type === type).reduce((n, o) => n + o.dataLen, 0);
+      assert.ok(sum('write') > 0 && sum('read') > 0, `${tcp.traceID}: ${st.socketOps.length} ops`);
+      for (const o of st.socketOps) assert.ok(o.returnAt >= o.callAt && o.dataLen > 0);
+      if (st.layer === 'tcp') {
+        assert.equal(sum('write'), tcp.totalSentBytes, `${tcp.traceID}: bytes written`);
+        assert.equal(sum('read'), tcp.totalRecvBytes, `${tcp.traceID}: bytes read`);
+      }
+    }
   });
 
   test(`${label}: a @grpc/grpc-js unary call is an HTTP/2 stream on grpc-js's own connection`, async () => {
