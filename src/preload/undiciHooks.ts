@@ -93,8 +93,6 @@ interface WsWatch {
   in: FrameCounter;
 }
 
-/** The WebSocket watch of an upgrade request's socket. */
-const wsOf = new Slot<WsWatch>('nettrace.undici.ws');
 /**
  * The WebSocket whose socket is closing: set by our 'close' listener, which runs just before
  * undici's own (added later), which publishes `undici:websocket:close` with the close code and
@@ -118,9 +116,15 @@ interface PendingWrite {
   skip: boolean;
 }
 
-const pendingWrite = new Slot<PendingWrite | null>('nettrace.undici.write');
-/** Sockets whose `write` is watched (see watchWrites). */
-const watchedSockets = new Slot<true>('nettrace.undici.watched');
+/** What is watched on an undici socket, set once per socket (see watchWrites). */
+interface Watched {
+  /** The request being written, from sendHeaders to bodySent. */
+  p: PendingWrite | null;
+  /** The WebSocket over the socket, once upgraded. */
+  ws?: WsWatch;
+}
+
+const watched = new Slot<Watched>('nettrace.undici.watched');
 /** A chunk-size line undici writes before each chunk of a chunked body ("\r\n1f\r\n"). */
 const CHUNK_LINE = /^\r\n([0-9a-f]+)\r\n/;
 
@@ -337,9 +341,9 @@ export function installUndiciHooks(t: Tracer): void {
       // HTTP/1.1: undici appends the body's framing header (content-length or
       // transfer-encoding) when it writes this block, after this channel: see watchWrites.
       s.socket = socket;
-      pendingWrite.set(socket, { s, header: m.headers, bytes: 0, skip: false });
-      watchWrites(t, hook, socket as Writer);
-      if (s.upgrade === 'websocket') watchWebSocket(hook, s, socket as Reader);
+      const h = watchWrites(t, hook, socket as Writer);
+      h.p = { s, header: m.headers, bytes: 0, skip: false };
+      if (s.upgrade === 'websocket') watchWebSocket(hook, s, socket as Reader, h);
     }
     if (conn) {
       s.conn = conn;
@@ -493,7 +497,7 @@ function onUpgraded(t: Tracer, hook: Hook, s: UState, statusCode: unknown, heade
     s.done = true;
     t.record('httpRequests', s.id, { respDoneAt: at, respContentLen: 0 });
   }
-  const w = socket && typeof socket === 'object' ? wsOf.get(socket) : undefined;
+  const w = socket && typeof socket === 'object' ? watched.get(socket)?.ws : undefined;
   if (!w || w.s !== s || statusCode !== 101) return;
   w.openAt = at;
   t.record('httpRequests', s.id, { webSocket: wsField(w) });
@@ -536,9 +540,9 @@ type Reader = {
  * them back with `unshift` just before the upgrade completes); what undici writes (watchWrites).
  * Wrapped on the instance, for WebSocket handshakes only.
  */
-function watchWebSocket(hook: Hook, s: UState, socket: Reader): void {
+function watchWebSocket(hook: Hook, s: UState, socket: Reader, h: Watched): void {
   const w: WsWatch = { s, out: frameCounter(), in: frameCounter() };
-  wsOf.set(socket, w);
+  h.ws = w;
   let upgraded = false;
   const unshift = socket.unshift;
   overrideMethod(socket, 'unshift', function (this: Reader, chunk: unknown, enc?: BufferEncoding): void {
@@ -574,9 +578,10 @@ function takeWrite(s: UState): PendingWrite | undefined {
   const socket = s.socket;
   if (!socket) return undefined;
   s.socket = undefined;
-  const p = pendingWrite.get(socket);
+  const h = watched.get(socket);
+  const p = h?.p;
   if (!p || p.s !== s) return undefined;
-  pendingWrite.set(socket, null);
+  h!.p = null;
   return p;
 }
 
@@ -595,20 +600,23 @@ function takeWrite(s: UState): PendingWrite | undefined {
  * socket, on the instance (undici's own socket); a write with no request pending costs one
  * property read.
  */
-function watchWrites(t: Tracer, hook: Hook, socket: Writer): void {
-  if (watchedSockets.has(socket)) return;
-  watchedSockets.set(socket, true);
+function watchWrites(t: Tracer, hook: Hook, socket: Writer): Watched {
+  let h = watched.get(socket);
+  if (h) return h;
+  const holder: Watched = (h = { p: null });
+  watched.set(socket, holder);
   const write = socket.write;
   overrideMethod(socket, 'write', function (this: Writer, chunk: unknown, ...rest: unknown[]): boolean {
-    const p = pendingWrite.get(this);
+    const p = holder.p;
     if (p) {
       if (hook.enabled) t.guard(hook, () => onWrite(t, p, chunk, rest[0]));
     } else {
-      const w = wsOf.get(this);
+      const w = holder.ws;
       if (w?.openAt !== undefined && chunk instanceof Uint8Array && hook.enabled) countFrames(w.out, chunk);
     }
     return write.call(this, chunk, ...rest);
   });
+  return h;
 }
 
 function onWrite(t: Tracer, p: PendingWrite, chunk: unknown, enc: unknown): void {
