@@ -8,13 +8,19 @@ import { createInterface } from 'node:readline';
 import { EventSource } from 'eventsource';
 
 const seen = {};
+const closed = {};
 let release;
 const released = new Promise((r) => (release = r));
 const server = http.createServer(async (req, res) => {
   const path = new URL(req.url, 'http://x').pathname;
   const s = (seen[path] = { bytesSent: 0, closedByClient: false });
   res.writeHead(200, { 'content-type': path === '/events' ? 'text/event-stream' : 'text/plain', 'cache-control': 'no-cache' });
-  res.on('close', () => (s.closedByClient = !res.writableFinished));
+  let onClosed;
+  closed[path] = new Promise((r) => (onClosed = r));
+  res.on('close', () => {
+    s.closedByClient = !res.writableFinished;
+    onClosed();
+  });
   const send = (text) => {
     res.write(text);
     s.bytesSent += Buffer.byteLength(text);
@@ -59,7 +65,9 @@ rl.close();
 release();
 await esDone;
 await streamDone;
-await new Promise((r) => setTimeout(r, 100));
+// The server has seen both ends.
+await closed['/events'];
+await closed['/stream'];
 server.closeAllConnections?.();
 server.close();
 console.log(JSON.stringify({ seen, got, streamBytes }));
