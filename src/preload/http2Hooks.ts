@@ -14,6 +14,7 @@ import { BodyCapture } from './bodies';
 import { bodyCap } from './httpHooks';
 import type { StackHolder } from './initiator';
 import { addSocketOp, beforeConnect, connOf, lastConn, tracedSocket } from './socketHooks';
+import { undiciSocket } from './undiciHooks';
 import type { ConnState, Hook, Tracer } from './tracer';
 import { connFields, now, overrideMethod, toRequestError } from './tracer';
 
@@ -23,6 +24,18 @@ interface SessionState {
   goaway?: { errorCode: number; lastStreamID: number };
   /** With the socket-op trace on: samples the socket's byte counters (see OpSampler). */
   ops?: OpSampler;
+  /** A session undici opened (allowH2) on its own socket: its streams are undici's requests. */
+  undici?: boolean;
+}
+
+/** True when the session runs on a socket undici connected (see undiciSocket). */
+function isUndiciSession(session: http2.ClientHttp2Session): boolean {
+  try {
+    const socket = session.socket as object | undefined;
+    return socket !== undefined && undiciSocket.has(socket);
+  } catch {
+    return false;
+  }
 }
 
 /**
@@ -171,6 +184,11 @@ function sessionConn(session: http2.ClientHttp2Session): ConnState | undefined {
 function patchRequest(t: Tracer, hook: Hook, proto: { request: Function }): void {
   const request = proto.request;
   const wrapped = function (this: http2.ClientHttp2Session, ...args: unknown[]): unknown {
+    // undici (allowH2) runs its requests as streams of its own sessions: its hooks record them.
+    const state = sessions.get(this);
+    // undici publishes `connected` after it opened the session: decided at the first stream.
+    if (state && state.undici === undefined) state.undici = isUndiciSession(this);
+    if (state?.undici) return request.apply(this, args);
     const startAt = now();
     const stack = hook.enabled ? t.captureInitiator(wrapped, startAt) : undefined;
     const stream = request.apply(this, args) as Stream;

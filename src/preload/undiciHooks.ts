@@ -248,6 +248,12 @@ function countBodies(t: Tracer, hook: Hook, proto: object): void {
   });
 }
 
+/**
+ * Sockets undici connected (`undici:client:connected`). With `allowH2`, undici runs HTTP/2 through
+ * `http2.connect` on such a socket: the http2 hook leaves those sessions' streams to these hooks.
+ */
+export const undiciSocket = new Slot<true>('nettrace.undici.socket');
+
 /** Subscribes to undici's channels. */
 export function installUndiciHooks(t: Tracer): void {
   const hook: Hook = { name: 'undici', enabled: true };
@@ -392,6 +398,10 @@ export function installUndiciHooks(t: Tracer): void {
     const fields: Record<string, unknown> = { respDoneAt: now(), respContentLen: s.bodyBytes };
     if (s.respBody) fields.respBody = s.respBody.result(s.respType, s.respEncoding);
     t.record('httpRequests', s.id, fields);
+  });
+
+  on('undici:client:connected', (m) => {
+    if (m.socket && typeof m.socket === 'object') undiciSocket.set(m.socket, true);
   });
 
   on('undici:websocket:close', (m) => {

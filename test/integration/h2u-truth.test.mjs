@@ -242,3 +242,15 @@ for (const { label, bin } of nodeBinaries()) {
     }
   });
 }
+
+for (const { label, bin } of nodeBinaries()) {
+  test(`${label}: an undici allowH2 request is one request (undici's), counted once on its connection`, async () => {
+    const { code, trace, stderr } = await runTraced(bin, 'http2.cjs');
+    assert.equal(code, 0, stderr);
+    const viaUndici = trace.httpRequests.filter((r) => r.reqURL.endsWith('/undici-h2'));
+    assert.equal(viaUndici.length, 1, viaUndici.map((r) => r.client).join(', '));
+    assert.equal(viaUndici[0].client, 'undici');
+    assert.equal(viaUndici[0].respStatusCode, 200);
+    assert.equal(byId(trace, 'tcpConns', viaUndici[0].tcpConn).requestCount, 1);
+  });
+}
