@@ -11,6 +11,7 @@
 
 import type * as http2 from 'node:http2';
 import { BodyCapture } from './bodies';
+import { noteProgress, type Progressing } from './progress';
 import { bodyCap } from './httpHooks';
 import type { StackHolder } from './initiator';
 import { addSocketOp, beforeConnect, connOf, lastConn, tracedSocket } from './socketHooks';
@@ -242,6 +243,7 @@ function onStream(
   let gotResponse = false;
   let done = false;
   let bodyBytes = 0;
+  let progress: Progressing | undefined;
   let body: BodyCapture | undefined;
   let bodyType: string | undefined;
   let bodyEncoding: string | undefined;
@@ -293,6 +295,10 @@ function onStream(
       bodyBytes += typeof chunk === 'string' ? Buffer.byteLength(chunk, enc) : (chunk as Uint8Array).length;
       body?.add(chunk, enc);
       if (state?.ops) t.guard(hook, () => state.ops!.sample());
+      // A long response (a gRPC server stream) shows its bytes so far while it arrives.
+      const p = progress ?? (progress = { id, bodyBytes, done: false });
+      p.bodyBytes = bodyBytes;
+      if (!p.progressDue) t.guard(hook, () => noteProgress(t, hook, p));
     }
     return push.call(this, chunk, enc);
   });
@@ -300,6 +306,7 @@ function onStream(
     state?.ops?.sample();
     if (done) return;
     done = true;
+    if (progress) progress.done = true;
     const at = now();
     const out: Record<string, unknown> = {};
     if (sentAt !== undefined) out.reqSentAt = sentAt;

@@ -12,6 +12,7 @@
 import * as dc from 'node:diagnostics_channel';
 import { BodyCapture } from './bodies';
 import { bodyCap } from './httpHooks';
+import { noteProgress } from './progress';
 import { countFrames, frameCounter, type FrameCounter } from './wsFrames';
 import { NO_STACK, type StackHolder } from './initiator';
 import { connOf, dialingTo } from './socketHooks';
@@ -50,35 +51,6 @@ interface UState {
   respRaw?: Array<Buffer | string>;
   /** In `streaming`, waiting for its progress update. */
   progressDue?: boolean;
-}
-
-/** How often a response still arriving reports its bytes so far (ms). */
-const PROGRESS_MS = 200;
-/** Responses that received body bytes since the last progress update. */
-const streaming = new Set<UState>();
-let progressTimer: NodeJS.Timeout | undefined;
-
-/**
- * Notes that a response body is arriving. A response still arriving PROGRESS_MS later (a
- * server-sent event stream, a long download) gets an update with its bytes so far, and again
- * every PROGRESS_MS while more come: the trace shows it streaming, not pending. One timer serves
- * every response; a response that ends before it fires costs a Set insertion.
- */
-function noteProgress(t: Tracer, hook: Hook, s: UState): void {
-  s.progressDue = true;
-  streaming.add(s);
-  if (progressTimer) return;
-  progressTimer = setTimeout(() => {
-    progressTimer = undefined;
-    t.guard(hook, () => {
-      for (const r of streaming) {
-        r.progressDue = false;
-        if (!r.done) t.record('httpRequests', r.id, { respContentLen: r.bodyBytes });
-      }
-      streaming.clear();
-    });
-  }, PROGRESS_MS);
-  progressTimer.unref();
 }
 
 /** A WebSocket over an undici upgrade (Node's global WebSocket, the npm package's). */

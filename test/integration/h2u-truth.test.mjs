@@ -181,7 +181,7 @@ for (const { label, bin } of nodeBinaries()) {
 }
 
 for (const { label, bin } of nodeBinaries()) {
-  test(`${label}: server-sent events (eventsource) and a long chunked fetch show as streaming, then complete`, async () => {
+  test(`${label}: server-sent events (eventsource), a long chunked fetch and a long HTTP/2 stream show as streaming, then complete`, async () => {
     const collector = await core.startCollector({ description: 'sse' });
     try {
       const env = core.buildPreloadEnv({ ...process.env }, { preloadPath: preload, config: { ipcPath: collector.ipcPath } });
@@ -208,7 +208,7 @@ for (const { label, bin } of nodeBinaries()) {
       const { mid } = JSON.parse(await nextLine());
       // Mid-stream, as the panel sees it: the response is arriving, with the bytes so far.
       const path = (r) => new URL(r.reqURL).pathname;
-      for (const p of ['/events', '/stream']) {
+      for (const p of ['/events', '/stream', '/h2-stream']) {
         const r = await until(collector, (t) => t.httpRequests.find((x) => path(x) === p && x.respContentLen === mid[p]));
         assert.ok(
           r,
@@ -237,6 +237,10 @@ for (const { label, bin } of nodeBinaries()) {
       assert.equal(st.respClosedByClient, undefined);
       assert.ok(st.respDoneAt > st.respRecvAt);
       assert.equal(st.respContentLen, seen['/stream'].bytesSent);
+      const h2 = trace.httpRequests.find((x) => path(x) === '/h2-stream');
+      assert.equal(h2.reqError ?? null, null);
+      assert.ok(h2.respDoneAt > h2.respRecvAt);
+      assert.equal(h2.respContentLen, seen['/h2-stream'].bytesSent);
     } finally {
       await collector.close();
     }

@@ -4,6 +4,7 @@
 // the server sends two more. Then the program closes the EventSource; the chunked response ends
 // normally. The server reports what it sent.
 import http from 'node:http';
+import http2 from 'node:http2';
 import { createInterface } from 'node:readline';
 import { EventSource } from 'eventsource';
 
@@ -48,6 +49,28 @@ const esDone = new Promise((resolve) => {
 const midReady = { events: false, stream: false };
 const res = await fetch(`${base}/stream`);
 const reader = res.body.getReader();
+// An HTTP/2 stream that takes its time (as a gRPC server stream does). Opened after the fetch:
+// on the first connection after an ESM import of node:http2 the hook is not installed yet.
+const h2server = http2.createServer();
+h2server.on('stream', async (stream) => {
+  const s = (seen['/h2-stream'] = { bytesSent: 0 });
+  stream.respond({ ':status': 200, 'content-type': 'text/plain' });
+  const send = (text) => {
+    stream.write(text);
+    s.bytesSent += Buffer.byteLength(text);
+  };
+  for (let i = 1; i <= 3; i++) send(`h2 line ${i}\n`);
+  await released;
+  for (let i = 4; i <= 5; i++) send(`h2 line ${i}\n`);
+  stream.end();
+});
+await new Promise((r) => h2server.listen(0, '127.0.0.1', r));
+const h2session = http2.connect(`http://127.0.0.1:${h2server.address().port}`);
+const h2req = h2session.request({ ':path': '/h2-stream' });
+let h2Bytes = 0;
+h2req.on('data', (d) => (h2Bytes += d.length));
+const h2Done = new Promise((r) => h2req.on('end', r));
+h2req.end();
 let streamBytes = 0;
 const streamDone = (async () => {
   for (;;) {
@@ -57,14 +80,23 @@ const streamDone = (async () => {
     if (streamBytes === seen['/stream'].bytesSent && seen['/stream'].bytesSent > 0) midReady.stream = true;
   }
 })();
-while (!(midReady.events && midReady.stream && seen['/stream'].bytesSent === streamBytes)) await new Promise((r) => setTimeout(r, 10));
-console.log(JSON.stringify({ mid: { '/events': seen['/events'].bytesSent, '/stream': seen['/stream'].bytesSent } }));
+const h2Mid = () => seen['/h2-stream'] && seen['/h2-stream'].bytesSent > 0 && h2Bytes === seen['/h2-stream'].bytesSent;
+while (!(midReady.events && midReady.stream && seen['/stream'].bytesSent === streamBytes && h2Mid()))
+  await new Promise((r) => setTimeout(r, 10));
+console.log(
+  JSON.stringify({
+    mid: { '/events': seen['/events'].bytesSent, '/stream': seen['/stream'].bytesSent, '/h2-stream': seen['/h2-stream'].bytesSent },
+  }),
+);
 const rl = createInterface({ input: process.stdin });
 await new Promise((r) => rl.once('line', r));
 rl.close();
 release();
 await esDone;
 await streamDone;
+await h2Done;
+h2session.close();
+h2server.close();
 // The server has seen both ends.
 await closed['/events'];
 await closed['/stream'];
