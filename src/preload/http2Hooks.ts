@@ -11,9 +11,11 @@
 
 import type * as http2 from 'node:http2';
 import { BodyCapture } from './bodies';
+import { noteProgress, type Progressing } from './progress';
 import { bodyCap } from './httpHooks';
 import type { StackHolder } from './initiator';
-import { beforeConnect, lastConn } from './socketHooks';
+import { addSocketOp, beforeConnect, connOf, lastConn, tracedSocket } from './socketHooks';
+import { undiciSocket } from './undiciHooks';
 import type { ConnState, Hook, Tracer } from './tracer';
 import { connFields, now, overrideMethod, toRequestError } from './tracer';
 
@@ -21,13 +23,75 @@ interface SessionState {
   conn?: ConnState;
   origin: string;
   goaway?: { errorCode: number; lastStreamID: number };
+  /** With the socket-op trace on: samples the socket's byte counters (see OpSampler). */
+  ops?: OpSampler;
+  /** A session undici opened (allowH2) on its own socket: its streams are undici's requests. */
+  undici?: boolean;
+}
+
+/** True when the session runs on a socket undici connected (see undiciSocket). */
+function isUndiciSession(session: http2.ClientHttp2Session): boolean {
+  try {
+    const socket = session.socket as object | undefined;
+    return socket !== undefined && undiciSocket.has(socket);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The socket-op trace of an HTTP/2 connection. Workaround: Node's Http2Session consumes the
+ * socket's native handle (`handle.consume(socket._handle)` in lib/internal/http2/core.js), so
+ * nghttp2 reads and writes it in C++ and the socket's JavaScript `push`/`_writeGeneric`, where
+ * socketHooks sees operations, never run. What JavaScript can still read are the handle's byte
+ * counters: they are sampled whenever the session runs JavaScript (a stream starts, gets its
+ * response, a chunk, ends or closes) and at the socket's close; bytes moved since the previous
+ * sample become one op spanning the two moments, and the trace says `coalesced`.
+ */
+class OpSampler {
+  private read: number;
+  private written: number;
+  private at = now();
+
+  constructor(
+    private readonly t: Tracer,
+    private readonly conn: ConnState,
+    private readonly socket: { bytesRead: number; bytesWritten: number },
+  ) {
+    this.read = socket.bytesRead;
+    this.written = socket.bytesWritten;
+  }
+
+  sample(): void {
+    const r = this.socket.bytesRead;
+    const w = this.socket.bytesWritten;
+    if (r === this.read && w === this.written) return;
+    const at = now();
+    if (w > this.written)
+      addSocketOp(this.t, this.conn, { type: 'write', callAt: this.at, returnAt: at, dataLen: w - this.written, returnErr: null });
+    if (r > this.read)
+      addSocketOp(this.t, this.conn, { type: 'read', callAt: this.at, returnAt: at, dataLen: r - this.read, returnErr: null });
+    this.read = r;
+    this.written = w;
+    this.at = at;
+  }
 }
 
 const sessions = new WeakMap<object, SessionState>();
 /** NGHTTP2_NO_ERROR: a stream closed normally. */
 const NO_ERROR = 0;
 
-type Stream = http2.ClientHttp2Stream & { push: (chunk: unknown, enc?: BufferEncoding) => boolean; errored?: Error | null };
+type Stream = http2.ClientHttp2Stream & {
+  push: (chunk: unknown, enc?: BufferEncoding) => boolean;
+  errored?: Error | null;
+  _write: (chunk: unknown, enc: BufferEncoding, cb: (err?: Error | null) => void) => void;
+  _writev?: (chunks: Array<{ chunk: unknown; encoding: BufferEncoding }>, cb: (err?: Error | null) => void) => void;
+};
+
+function byteLen(chunk: unknown, enc?: BufferEncoding): number {
+  if (typeof chunk === 'string') return Buffer.byteLength(chunk, enc && enc !== ('buffer' as BufferEncoding) ? enc : 'utf8');
+  return chunk instanceof Uint8Array ? chunk.byteLength : 0;
+}
 
 /**
  * Installs the http2 wrappers once the program loads `http2`. Loading it costs ~15 ms of start-up,
@@ -67,8 +131,22 @@ function wrapConnect(t: Tracer, hook: Hook, mod_: typeof http2): void {
     const session = connect.apply(this, args) as http2.ClientHttp2Session;
     t.guard(hook, () => {
       const authority = args[0];
-      const origin = typeof authority === 'string' ? new URL(authority).origin : authority instanceof URL ? authority.origin : String((authority as { href?: string })?.href ?? '');
-      sessions.set(session, { conn: lastConn.value, origin });
+      const origin =
+        typeof authority === 'string'
+          ? new URL(authority).origin
+          : authority instanceof URL
+            ? authority.origin
+            : String((authority as { href?: string })?.href ?? '');
+      const conn = sessionConn(session) ?? lastConn.value;
+      const state: SessionState = { conn, origin };
+      sessions.set(session, state);
+      const socket = conn?.socketTrace ? tracedSocket(conn) : undefined;
+      if (conn?.socketTrace && socket) {
+        conn.socketTrace.coalesced = true;
+        const ops = (state.ops = new OpSampler(t, conn, socket));
+        // Before socketHooks' own 'close' listener, which sends the trace.
+        socket.prependOnceListener('close', () => t.guard(hook, () => ops.sample()));
+      }
       session.once('goaway', (errorCode: number, lastStreamID: number) => {
         t.guard(hook, () => {
           const s = sessions.get(session);
@@ -87,13 +165,36 @@ function wrapConnect(t: Tracer, hook: Hook, mod_: typeof http2): void {
   mod.connect = wrapped;
 }
 
+/**
+ * The traced connection under a session. `session.socket` is Node's proxy to the socket the
+ * session runs on, which need not have been opened inside `http2.connect`: a `createConnection`
+ * option may return a socket connected earlier (@grpc/grpc-js does), so `lastConn` alone would
+ * miss it. A socket that is not a native stream (a user Duplex) is wrapped by Node in a
+ * JSStreamSocket that we never saw: undefined then.
+ */
+function sessionConn(session: http2.ClientHttp2Session): ConnState | undefined {
+  try {
+    const socket = session.socket as object | undefined;
+    return socket ? connOf.get(socket) : undefined;
+  } catch {
+    // ERR_HTTP2_SOCKET_UNBOUND: the session was destroyed while connecting.
+    return undefined;
+  }
+}
+
 function patchRequest(t: Tracer, hook: Hook, proto: { request: Function }): void {
   const request = proto.request;
   const wrapped = function (this: http2.ClientHttp2Session, ...args: unknown[]): unknown {
+    // undici (allowH2) runs its requests as streams of its own sessions: its hooks record them.
+    const state = sessions.get(this);
+    // undici publishes `connected` after it opened the session: decided at the first stream.
+    if (state && state.undici === undefined) state.undici = isUndiciSession(this);
+    if (state?.undici) return request.apply(this, args);
     const startAt = now();
     const stack = hook.enabled ? t.captureInitiator(wrapped, startAt, undefined, args[0]) : undefined;
     const stream = request.apply(this, args) as Stream;
-    if (hook.enabled) t.guard(hook, () => onStream(t, hook, this, stream, args[0] as http2.OutgoingHttpHeaders | undefined, startAt, stack));
+    if (hook.enabled)
+      t.guard(hook, () => onStream(t, hook, this, stream, args[0] as http2.OutgoingHttpHeaders | undefined, startAt, stack));
     else t.untracedRequests++;
     return stream;
   };
@@ -112,10 +213,13 @@ function onStream(
   stack: StackHolder | undefined,
 ): void {
   const state = sessions.get(session);
+  state?.ops?.sample();
   const conn = state?.conn;
   const id = t.id('r');
   const reused = conn !== undefined && conn.requestCount > 0;
   if (conn) conn.requestCount++;
+  // Through a CONNECT tunnel, the connection underneath carries the stream too.
+  if (conn?.tunnelOf) conn.tunnelOf.requestCount++;
   const h = headers ?? {};
   const path = String(h[':path'] ?? '/');
   const fields: Record<string, unknown> = {
@@ -139,17 +243,40 @@ function onStream(
   let gotResponse = false;
   let done = false;
   let bodyBytes = 0;
+  let progress: Progressing | undefined;
   let body: BodyCapture | undefined;
   let bodyType: string | undefined;
   let bodyEncoding: string | undefined;
+  // Request body bytes: the stream's own _write/_writev (Writable calls them with each chunk the
+  // program wrote), wrapped on this instance; 'finish' says the last one was handed to nghttp2.
+  let reqBytes = 0;
+  const write = stream._write;
+  overrideMethod(stream, '_write', function (this: Stream, chunk: unknown, enc: BufferEncoding, cb: (err?: Error | null) => void) {
+    reqBytes += byteLen(chunk, enc);
+    return write.call(this, chunk, enc, cb);
+  });
+  const writev = stream._writev;
+  if (typeof writev === 'function') {
+    overrideMethod(
+      stream,
+      '_writev',
+      function (this: Stream, chunks: Array<{ chunk: unknown; encoding: BufferEncoding }>, cb: (err?: Error | null) => void) {
+        for (const c of chunks) reqBytes += byteLen(c.chunk, c.encoding);
+        return writev.call(this, chunks, cb);
+      },
+    );
+  }
   stream.once('finish', () => {
     sentAt = now();
+    t.guard(hook, () => t.record('httpRequests', id, { reqContentLen: reqBytes }));
   });
   stream.once('response', (resHeaders: http2.IncomingHttpHeaders) => {
     t.guard(hook, () => {
+      state?.ops?.sample();
       gotResponse = true;
       const at = now();
       const out: Record<string, unknown> = { reqSentAt: sentAt ?? at, respRecvAt: at, respStatusCode: Number(resHeaders[':status']) };
+      if (typeof stream.id === 'number') out.http2StreamId = stream.id;
       const flatRes: string[] = [];
       for (const [k, v] of Object.entries(resHeaders)) for (const one of Array.isArray(v) ? v : [v]) flatRes.push(k, String(one));
       const respHeaders = t.headers.fromFlat(flatRes);
@@ -167,12 +294,19 @@ function onStream(
     if (chunk && hook.enabled) {
       bodyBytes += typeof chunk === 'string' ? Buffer.byteLength(chunk, enc) : (chunk as Uint8Array).length;
       body?.add(chunk, enc);
+      if (state?.ops) t.guard(hook, () => state.ops!.sample());
+      // A long response (a gRPC server stream) shows its bytes so far while it arrives.
+      const p = progress ?? (progress = { id, bodyBytes, done: false });
+      p.bodyBytes = bodyBytes;
+      if (!p.progressDue) t.guard(hook, () => noteProgress(t, hook, p));
     }
     return push.call(this, chunk, enc);
   });
   const finish = (err: unknown) => {
+    state?.ops?.sample();
     if (done) return;
     done = true;
+    if (progress) progress.done = true;
     const at = now();
     const out: Record<string, unknown> = {};
     if (sentAt !== undefined) out.reqSentAt = sentAt;
@@ -191,12 +325,15 @@ function onStream(
   stream.once('end', () => t.guard(hook, () => finish(undefined)));
   stream.once('close', () => {
     t.guard(hook, () => {
+      state?.ops?.sample();
       if (done) return;
       const goaway = state?.goaway;
       const rst = stream.rstCode;
       let err: unknown = stream.errored ?? undefined;
       if (!err && goaway && (stream.id === undefined || stream.id > goaway.lastStreamID)) {
-        err = Object.assign(new Error(`the server sent GOAWAY (error code ${goaway.errorCode}, last stream ${goaway.lastStreamID})`), { code: 'ERR_HTTP2_GOAWAY_SESSION' });
+        err = Object.assign(new Error(`the server sent GOAWAY (error code ${goaway.errorCode}, last stream ${goaway.lastStreamID})`), {
+          code: 'ERR_HTTP2_GOAWAY_SESSION',
+        });
       }
       if (!err && rst !== undefined && rst !== NO_ERROR) {
         err = Object.assign(new Error(`stream reset with RST_STREAM code ${rst}`), { code: 'ERR_HTTP2_STREAM_ERROR' });

@@ -355,19 +355,16 @@ type WriteGeneric = (writev: boolean, data: unknown, encoding: BufferEncoding, c
  * with their layer).
  */
 function traceSocketOps(t: Tracer, hook: Hook, socket: AnySocket, conn: ConnState, into?: NonNullable<ConnState['socketTrace']>): void {
-  const max = Math.max(0, t.config.sockTraceMaxOps ?? 1000);
   const layer = conn.tls ? ('tls' as const) : ('tcp' as const);
-  const trace = into ?? (conn.socketTrace = { socketOps: [] as SocketOp[], droppedOps: 0, layer });
+  if (!into) {
+    conn.socketTrace = { socketOps: [] as SocketOp[], droppedOps: 0, layer };
+    tracedSockets.set(conn, socket as net.Socket);
+  }
   // Ops of a session over a tunnel are marked even when the list is TLS too (an HTTPS proxy).
   const mark = into ? layer : undefined;
   const keep = (op: SocketOp): boolean => {
     if (mark) op.layer = mark;
-    if (trace.socketOps.length < max) {
-      trace.socketOps.push(op);
-      return true;
-    }
-    trace.droppedOps++;
-    return false;
+    return addOp(t, into ?? conn.socketTrace!, op);
   };
   const s = socket as unknown as { push: (chunk: unknown, enc?: BufferEncoding) => boolean; _writeGeneric: WriteGeneric; connecting: boolean };
   const push = s.push;
@@ -390,6 +387,31 @@ function traceSocketOps(t: Tracer, hook: Hook, socket: AnySocket, conn: ConnStat
       cb(err);
     });
   });
+}
+
+/** The socket of each connection whose operations are traced (see tracedSocket). */
+const tracedSockets = new WeakMap<ConnState, net.Socket>();
+
+/**
+ * The socket of a connection whose operations are traced (the socket-op trace is on), for
+ * hooks that see its traffic elsewhere (an HTTP/2 session reads and writes it in C++).
+ */
+export function tracedSocket(conn: ConnState): net.Socket | undefined {
+  return tracedSockets.get(conn);
+}
+
+/** Adds one operation to a connection's socket-op trace within its cap; false when dropped. */
+export function addSocketOp(t: Tracer, conn: ConnState, op: SocketOp): boolean {
+  return conn.socketTrace ? addOp(t, conn.socketTrace, op) : false;
+}
+
+function addOp(t: Tracer, trace: NonNullable<ConnState['socketTrace']>, op: SocketOp): boolean {
+  if (trace.socketOps.length < Math.max(0, t.config.sockTraceMaxOps ?? 1000)) {
+    trace.socketOps.push(op);
+    return true;
+  }
+  trace.droppedOps++;
+  return false;
 }
 
 function byteLength(chunk: unknown, encoding?: BufferEncoding): number {

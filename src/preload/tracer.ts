@@ -92,7 +92,7 @@ export interface ConnState {
    */
   tunnelOf?: ConnState;
   /** Socket operations, when the socket-op trace is on. */
-  socketTrace?: { socketOps: SocketOp[]; droppedOps: number; layer: 'tcp' | 'tls' };
+  socketTrace?: { socketOps: SocketOp[]; droppedOps: number; layer: 'tcp' | 'tls'; coalesced?: boolean };
 }
 
 /** One hook group (e.g. "http", "undici", "net"): can be disabled on its first failure. */

@@ -12,10 +12,12 @@
 import * as dc from 'node:diagnostics_channel';
 import { BodyCapture } from './bodies';
 import { bodyCap } from './httpHooks';
+import { noteProgress } from './progress';
+import { countFrames, frameCounter, type FrameCounter } from './wsFrames';
 import { NO_STACK, type StackHolder } from './initiator';
 import { connOf, dialingTo } from './socketHooks';
 import type { ConnState, Hook, Tracer } from './tracer';
-import { connFields, now, Slot, toRequestError } from './tracer';
+import { connFields, now, overrideMethod, Slot, toRequestError } from './tracer';
 
 interface UndiciRequest {
   origin?: string | URL;
@@ -41,7 +43,62 @@ interface UState {
   reqBody?: () => unknown;
   respType?: string;
   respEncoding?: string;
+  /** The HTTP/1.1 socket whose writes are watched while the request is sent (watchWrites). */
+  socket?: object;
+  /** The protocol the request asks to upgrade to ("websocket"), from undici's Request. */
+  upgrade?: string;
+  /** The response's raw headers (undici's flat array), read only when the request fails. */
+  respRaw?: Array<Buffer | string>;
+  /** In `streaming`, waiting for its progress update. */
+  progressDue?: boolean;
 }
+
+/** A WebSocket over an undici upgrade (Node's global WebSocket, the npm package's). */
+interface WsWatch {
+  s: UState;
+  /** Set when the 101 arrived: frames flow from then on. */
+  openAt?: number;
+  closeAt?: number;
+  closeCode?: number;
+  closeReason?: string;
+  out: FrameCounter;
+  in: FrameCounter;
+}
+
+/**
+ * The WebSocket whose socket is closing: set by our 'close' listener, which runs just before
+ * undici's own (added later), which publishes `undici:websocket:close` with the close code and
+ * reason. On Node 20/22 that message names the WebSocket object only, never its socket.
+ */
+let closingWs: WsWatch | undefined;
+
+/**
+ * What an HTTP/1.1 socket is writing for a request between `undici:client:sendHeaders` and
+ * `undici:request:bodySent` (see watchWrites).
+ */
+interface PendingWrite {
+  s: UState;
+  /** The header block undici published (request line and headers, no framing header yet). */
+  header: string;
+  /** undefined until the header block is written; then the body's framing. */
+  chunked?: boolean;
+  /** Body bytes written so far (the chunk sizes, when chunked). */
+  bytes: number;
+  /** Chunked: the next write is a chunk's data (counted from its size line). */
+  skip: boolean;
+}
+
+/** What is watched on an undici socket, set once per socket (see watchWrites). */
+interface Watched {
+  /** The request being written, from sendHeaders to bodySent. */
+  p: PendingWrite | null;
+  /** The WebSocket over the socket, once upgraded. */
+  ws?: WsWatch;
+}
+
+const watched = new Slot<Watched>('nettrace.undici.watched');
+/** A chunk-size line undici writes before each chunk of a chunked body ("\r\n1f\r\n"). */
+const CHUNK_LINE = /^\r\n([0-9a-f]+)\r\n/;
 
 const stateOf = new Slot<UState>('nettrace.request');
 /** The connection a failed connect was for, keyed by the error object undici passes on. */
@@ -125,7 +182,26 @@ const countingProtos = new WeakSet<object>();
 function countBodies(t: Tracer, hook: Hook, proto: object): void {
   if (countingProtos.has(proto)) return;
   countingProtos.add(proto);
-  const p = proto as { onData?: (chunk: Uint8Array) => unknown };
+  const p = proto as { onData?: (chunk: Uint8Array) => unknown; onUpgrade?: (...args: unknown[]) => unknown };
+  const onUpgrade = p.onUpgrade;
+  if (typeof onUpgrade === 'function') {
+    // Workaround: the undici bundled in Node 20–24 publishes no `undici:request:headers` for a
+    // 101 or a CONNECT's 2xx (Request#onUpgrade skips it; npm undici 7.30 publishes it), and no
+    // `trailers` either: the request would stay pending forever. Its onUpgrade says both.
+    Object.defineProperty(proto, 'onUpgrade', {
+      configurable: true,
+      writable: true,
+      enumerable: false,
+      value: function onUpgrade_(this: object, statusCode: unknown, headers: unknown, socket: unknown, ...rest: unknown[]) {
+        try {
+          return onUpgrade.call(this, statusCode, headers, socket, ...rest);
+        } finally {
+          const s = stateOf.get(this);
+          if (s !== undefined && hook.enabled) t.guard(hook, () => onUpgraded(t, hook, s, statusCode, headers, socket, rest[0]));
+        }
+      },
+    });
+  }
   const onData = p.onData;
   if (typeof onData !== 'function') return;
   Object.defineProperty(proto, 'onData', {
@@ -136,12 +212,19 @@ function countBodies(t: Tracer, hook: Hook, proto: object): void {
       const s = stateOf.get(this);
       if (s !== undefined && chunk && hook.enabled) {
         s.bodyBytes += chunk.length;
+        if (!s.progressDue) t.guard(hook, () => noteProgress(t, hook, s));
         if (s.respBody) t.guard(hook, () => s.respBody!.add(chunk));
       }
       return onData.call(this, chunk);
     },
   });
 }
+
+/**
+ * Sockets undici connected (`undici:client:connected`). With `allowH2`, undici runs HTTP/2 through
+ * `http2.connect` on such a socket: the http2 hook leaves those sessions' streams to these hooks.
+ */
+export const undiciSocket = new Slot<true>('nettrace.undici.socket');
 
 /** Subscribes to undici's channels. */
 export function installUndiciHooks(t: Tracer): void {
@@ -165,7 +248,17 @@ export function installUndiciHooks(t: Tracer): void {
     // budget said no at the call.
     const noted = isFetch ? fetchCalls.take(url) : undefined;
     const stack = noted ?? t.captureInitiator(undefined, now(), DEEP_CAPTURE, req);
-    const s: UState = { id: t.id('r'), url, stack: stack === NO_STACK ? undefined : stack, sent: false, gotResponse: false, done: false, bodyBytes: 0 };
+    const s: UState = {
+      id: t.id('r'),
+      url,
+      stack: stack === NO_STACK ? undefined : stack,
+      sent: false,
+      gotResponse: false,
+      done: false,
+      bodyBytes: 0,
+    };
+    const upgrade = (req as { upgrade?: unknown }).upgrade;
+    if (typeof upgrade === 'string') s.upgrade = upgrade;
     stateOf.set(req, s);
     const fields: Record<string, unknown> = {
       client: isFetch ? 'fetch' : 'undici',
@@ -219,12 +312,23 @@ export function installUndiciHooks(t: Tracer): void {
   on('undici:client:sendHeaders', (m) => {
     const s = stateOf.get(m.request as object);
     if (!s) return;
-    const conn = m.socket ? connOf.get(m.socket as object) : undefined;
+    const socket = m.socket as object | undefined;
+    const conn = socket ? connOf.get(socket) : undefined;
     const fields: Record<string, unknown> = {};
+    if (socket && typeof m.headers === 'string' && isRequestLine(m.headers)) {
+      // HTTP/1.1: undici appends the body's framing header (content-length or
+      // transfer-encoding) when it writes this block, after this channel: see watchWrites.
+      s.socket = socket;
+      const h = watchWrites(t, hook, socket as Writer);
+      h.p = { s, header: m.headers, bytes: 0, skip: false };
+      if (s.upgrade === 'websocket') watchWebSocket(hook, s, socket as Reader, h);
+    }
     if (conn) {
       s.conn = conn;
       const reused = conn.requestCount > 0;
       conn.requestCount++;
+      // Through a CONNECT tunnel, the connection underneath carries the request too.
+      if (conn.tunnelOf) conn.tunnelOf.requestCount++;
       fields.reusedConn = reused;
       // undici's origin is the target: another host on the connection means a proxy.
       const target = s.origin ? originTarget(s.origin) : undefined;
@@ -240,38 +344,23 @@ export function installUndiciHooks(t: Tracer): void {
     if (!s) return;
     s.sent = true;
     s.sentAt = now();
+    const fields: Record<string, unknown> = {};
+    const p = takeWrite(s);
+    if (p?.chunked !== undefined) fields.reqContentLen = p.bytes;
     if (s.reqBody) {
       const reqBody = s.reqBody() as { size: number };
-      t.record('httpRequests', s.id, { reqBody, reqContentLen: reqBody.size });
+      fields.reqBody = reqBody;
+      fields.reqContentLen ??= reqBody.size;
+    }
+    for (const _ in fields) {
+      t.record('httpRequests', s.id, fields);
+      break;
     }
   });
 
   on('undici:request:headers', (m) => {
     const s = stateOf.get(m.request as object);
-    if (!s) return;
-    const at = now();
-    s.gotResponse = true;
-    if (!s.sent) {
-      s.sent = true;
-      s.sentAt = at;
-    }
-    const res = m.response as { statusCode?: number; statusText?: string; headers?: Array<Buffer | string> };
-    const fields: Record<string, unknown> = {
-      reqSentAt: s.sentAt,
-      respRecvAt: at,
-      respStatusCode: res.statusCode,
-      respStatusText: res.statusText,
-      protoMajor: s.conn?.alpn === 'h2' ? 2 : 1,
-      protoMinor: s.conn?.alpn === 'h2' ? 0 : 1,
-    };
-    const raw = res.headers;
-    if (raw && t.headers.mode !== 'none') fields.respHeaders = t.headers.flatField(raw);
-    if (t.config.bodies) {
-      s.respBody = new BodyCapture(bodyCap(t));
-      s.respType = flatHeader(res.headers, 'content-type');
-      s.respEncoding = flatHeader(res.headers, 'content-encoding');
-    }
-    t.record('httpRequests', s.id, fields);
+    if (s) onResponse(t, s, m.response as ResponseInfo);
   });
 
   on('undici:request:trailers', (m) => {
@@ -281,6 +370,18 @@ export function installUndiciHooks(t: Tracer): void {
     const fields: Record<string, unknown> = { respDoneAt: now(), respContentLen: s.bodyBytes };
     if (s.respBody) fields.respBody = s.respBody.result(s.respType, s.respEncoding);
     t.record('httpRequests', s.id, fields);
+  });
+
+  on('undici:client:connected', (m) => {
+    if (m.socket && typeof m.socket === 'object') undiciSocket.set(m.socket, true);
+  });
+
+  on('undici:websocket:close', (m) => {
+    const w = closingWs;
+    closingWs = undefined;
+    if (!w) return;
+    if (typeof m.code === 'number') w.closeCode = m.code;
+    if (typeof m.reason === 'string') w.closeReason = m.reason;
   });
 
   on('undici:client:connectError', (m) => {
@@ -298,8 +399,19 @@ export function installUndiciHooks(t: Tracer): void {
     const s = stateOf.get(m.request as object);
     if (!s || s.done) return;
     s.done = true;
+    const p = takeWrite(s);
     const err = m.error;
     const fields: Record<string, unknown> = { reqEndAt: now() };
+    if (s.gotResponse && isAbort(err) && /^\s*text\/event-stream/i.test(flatHeader(s.respRaw, 'content-type') ?? '')) {
+      // The program closed a server-sent event stream (EventSource.close() aborts its fetch):
+      // the way such a stream ends, not a failure. The body is what arrived until then.
+      fields.respDoneAt = fields.reqEndAt;
+      fields.respContentLen = s.bodyBytes;
+      fields.respClosedEarly = true;
+      if (s.respBody) fields.respBody = s.respBody.result(s.respType, s.respEncoding);
+      t.record('httpRequests', s.id, fields);
+      return;
+    }
     let conn = s.conn;
     if (!conn && err && typeof err === 'object') {
       conn = failedConnect.get(err);
@@ -309,8 +421,221 @@ export function installUndiciHooks(t: Tracer): void {
     if (s.gotResponse) fields.respContentLen = s.bodyBytes;
     if (s.respBody) fields.respBody = s.respBody.result(s.respType, s.respEncoding);
     if (s.sentAt !== undefined) fields.reqSentAt = s.sentAt;
+    // Failed while sending the body: what was written so far.
+    if (p?.chunked !== undefined) fields.reqContentLen = p.bytes;
     t.record('httpRequests', s.id, fields);
   });
+}
+
+/** undici's response head as `undici:request:headers` publishes it. */
+interface ResponseInfo {
+  statusCode?: number;
+  statusText?: string;
+  headers?: Array<Buffer | string>;
+}
+
+/** The response head arrived (`undici:request:headers`, or an upgrade: see countBodies). */
+function onResponse(t: Tracer, s: UState, res: ResponseInfo): void {
+  const at = now();
+  s.gotResponse = true;
+  if (!s.sent) {
+    s.sent = true;
+    s.sentAt = at;
+  }
+  const fields: Record<string, unknown> = {
+    reqSentAt: s.sentAt,
+    respRecvAt: at,
+    respStatusCode: res.statusCode,
+    respStatusText: res.statusText,
+    protoMajor: s.conn?.alpn === 'h2' ? 2 : 1,
+    protoMinor: s.conn?.alpn === 'h2' ? 0 : 1,
+  };
+  const raw = res.headers;
+  s.respRaw = raw;
+  if (raw && t.headers.mode !== 'none') fields.respHeaders = t.headers.flatField(raw);
+  if (t.config.bodies) {
+    s.respBody = new BodyCapture(bodyCap(t));
+    s.respType = flatHeader(res.headers, 'content-type');
+    s.respEncoding = flatHeader(res.headers, 'content-encoding');
+  }
+  t.record('httpRequests', s.id, fields);
+}
+
+/**
+ * An upgrade's response arrived (a 101 to a WebSocket handshake, a CONNECT's 2xx): the HTTP
+ * exchange ends here; a WebSocket goes on over the socket until it closes (see watchWebSocket).
+ */
+function onUpgraded(t: Tracer, hook: Hook, s: UState, statusCode: unknown, headers: unknown, socket: unknown, statusText: unknown): void {
+  if (!s.gotResponse) {
+    onResponse(t, s, {
+      statusCode: typeof statusCode === 'number' ? statusCode : undefined,
+      statusText: typeof statusText === 'string' && statusText ? statusText : undefined,
+      headers: Array.isArray(headers) ? (headers as Array<Buffer | string>) : undefined,
+    });
+  }
+  const at = now();
+  if (!s.done) {
+    // npm undici 7.30 publishes `trailers` for an upgrade (then the exchange is already done).
+    s.done = true;
+    t.record('httpRequests', s.id, { respDoneAt: at, respContentLen: 0 });
+  }
+  const w = socket && typeof socket === 'object' ? watched.get(socket)?.ws : undefined;
+  if (!w || w.s !== s || statusCode !== 101) return;
+  w.openAt = at;
+  t.record('httpRequests', s.id, { webSocket: wsField(w) });
+  (socket as Reader).once('close', () => {
+    t.guard(hook, () => {
+      w.closeAt = now();
+      closingWs = w;
+      // undici's own 'close' listener runs next and publishes the close code and reason.
+      process.nextTick(() => {
+        if (closingWs === w) closingWs = undefined;
+        t.guard(hook, () => t.record('httpRequests', s.id, { webSocket: wsField(w) }));
+      });
+    });
+  });
+}
+
+/** A request's `webSocket` field as it stands. */
+function wsField(w: WsWatch): Record<string, unknown> {
+  return {
+    openAt: w.openAt,
+    closeAt: w.closeAt,
+    closeCode: w.closeCode,
+    closeReason: w.closeReason,
+    sentMessages: w.out.messages,
+    recvMessages: w.in.messages,
+    sentBytes: w.out.bytes,
+    recvBytes: w.in.bytes,
+  };
+}
+
+type Reader = {
+  push: (chunk: unknown, enc?: BufferEncoding) => boolean;
+  unshift: (chunk: unknown, enc?: BufferEncoding) => void;
+  once: (event: string, fn: () => void) => unknown;
+};
+
+/**
+ * Counts the frames a WebSocket handshake's socket carries once upgraded: what arrives through
+ * the socket's `push` and, first, the bytes that came with the 101 (undici's HTTP parser hands
+ * them back with `unshift` just before the upgrade completes); what undici writes (watchWrites).
+ * Wrapped on the instance, for WebSocket handshakes only.
+ */
+function watchWebSocket(hook: Hook, s: UState, socket: Reader, h: Watched): void {
+  const w: WsWatch = { s, out: frameCounter(), in: frameCounter() };
+  h.ws = w;
+  let upgraded = false;
+  const unshift = socket.unshift;
+  overrideMethod(socket, 'unshift', function (this: Reader, chunk: unknown, enc?: BufferEncoding): void {
+    if (!upgraded && hook.enabled) {
+      upgraded = true;
+      if (chunk instanceof Uint8Array) countFrames(w.in, chunk);
+    }
+    return unshift.call(this, chunk, enc);
+  });
+  const push = socket.push;
+  overrideMethod(socket, 'push', function (this: Reader, chunk: unknown, enc?: BufferEncoding): boolean {
+    if (upgraded && chunk instanceof Uint8Array && hook.enabled) countFrames(w.in, chunk);
+    return push.call(this, chunk, enc);
+  });
+}
+
+/** An abort by the program (AbortController, EventSource.close()), not a timeout. */
+function isAbort(err: unknown): boolean {
+  const e = err as { name?: unknown; code?: unknown } | null;
+  return !!e && (e.name === 'AbortError' || e.code === 'ABORT_ERR' || e.code === 'UND_ERR_ABORTED');
+}
+
+/** True when an undici header block starts with an HTTP/1.1 request line (HTTP/2 sends none). */
+function isRequestLine(header: string): boolean {
+  const eol = header.indexOf('\r\n');
+  return eol > 9 && header.startsWith(' HTTP/1.1', eol - 9);
+}
+
+type Writer = { write: (chunk: unknown, ...rest: unknown[]) => boolean };
+
+/** The request's pending write state, removed from its socket (bodySent or error). */
+function takeWrite(s: UState): PendingWrite | undefined {
+  const socket = s.socket;
+  if (!socket) return undefined;
+  s.socket = undefined;
+  const h = watched.get(socket);
+  const p = h?.p;
+  if (!p || p.s !== s) return undefined;
+  h!.p = null;
+  return p;
+}
+
+/**
+ * Watches what undici writes to an HTTP/1.1 socket while a request is being sent, to record the
+ * header block as sent and the body's length as the server receives it.
+ *
+ * Workaround: `undici:client:sendHeaders` publishes the header block before undici adds the
+ * body's framing header: `content-length` (known length: string, buffer, Blob, FormData,
+ * URLSearchParams) or `transfer-encoding: chunked` (a stream or async iterable of unknown
+ * length), decided inside writeH1's write* functions (undici 6 and 7, Node 20–24 and npm) and
+ * written with the block in one `socket.write(header + framing)`. A streamed body's length is
+ * known to no one until its end (undici 7 publishes `undici:request:bodyChunkSent`, 6 does not):
+ * it is summed from the writes that follow, undici's chunk-size lines when chunked (each data
+ * chunk is preceded by one), the data itself otherwise. `socket.write` is wrapped once per
+ * socket, on the instance (undici's own socket); a write with no request pending costs one
+ * property read.
+ */
+function watchWrites(t: Tracer, hook: Hook, socket: Writer): Watched {
+  let h = watched.get(socket);
+  if (h) return h;
+  const holder: Watched = (h = { p: null });
+  watched.set(socket, holder);
+  const write = socket.write;
+  overrideMethod(socket, 'write', function (this: Writer, chunk: unknown, ...rest: unknown[]): boolean {
+    const p = holder.p;
+    if (p) {
+      if (hook.enabled) t.guard(hook, () => onWrite(t, p, chunk, rest[0]));
+    } else {
+      const w = holder.ws;
+      if (w?.openAt !== undefined && chunk instanceof Uint8Array && hook.enabled) countFrames(w.out, chunk);
+    }
+    return write.call(this, chunk, ...rest);
+  });
+  return h;
+}
+
+function onWrite(t: Tracer, p: PendingWrite, chunk: unknown, enc: unknown): void {
+  if (p.chunked === undefined) {
+    // The first write of a request is its header block with the framing header.
+    if (typeof chunk !== 'string' || !chunk.startsWith(p.header)) return;
+    const tail = chunk.slice(p.header.length);
+    p.chunked = tail.startsWith('transfer-encoding: chunked');
+    // Chunked: the blank line ending the block comes with the first chunk-size line.
+    const fields: Record<string, unknown> = {};
+    if (t.headers.mode !== 'none') fields.reqHeaders = t.headers.blockField(p.chunked ? chunk + '\r\n' : chunk);
+    if (!p.chunked) {
+      const declared = /^content-length: (\d+)/.exec(tail);
+      fields.reqContentLen = declared ? Number(declared[1]) : 0;
+    }
+    t.record('httpRequests', p.s.id, fields);
+    return;
+  }
+  if (!p.chunked) {
+    p.bytes += byteLength(chunk, enc);
+    return;
+  }
+  // Chunked: a chunk-size line, then the chunk's data, alternately; then "\r\n0\r\n\r\n".
+  if (p.skip) {
+    p.skip = false;
+    return;
+  }
+  const m = typeof chunk === 'string' ? CHUNK_LINE.exec(chunk) : null;
+  if (m) {
+    p.bytes += parseInt(m[1], 16);
+    p.skip = true;
+  }
+}
+
+function byteLength(chunk: unknown, enc: unknown): number {
+  if (typeof chunk === 'string') return Buffer.byteLength(chunk, typeof enc === 'string' && Buffer.isEncoding(enc) ? enc : 'utf8');
+  return chunk instanceof Uint8Array ? chunk.byteLength : 0;
 }
 
 /**

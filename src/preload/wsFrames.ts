@@ -151,8 +151,13 @@ export function observeWebSocket(
   const frame = (dir: 'sent' | 'recv') => (type: WebSocketMessage['type'], len: number, close?: { code?: number; reason: string }) => {
     const at = now();
     if (type === 'text' || type === 'binary') {
-      if (dir === 'sent') ws.sentMessages++;
-      else ws.recvMessages++;
+      if (dir === 'sent') {
+        ws.sentMessages++;
+        ws.sentBytes += len;
+      } else {
+        ws.recvMessages++;
+        ws.recvBytes += len;
+      }
     }
     if (close && ws.closedBy === undefined) {
       ws.closedBy = dir === 'sent' ? 'client' : 'server';
@@ -168,13 +173,11 @@ export function observeWebSocket(
   const outbound = new FrameReader(frame('sent'));
   const read = (chunk: unknown) => {
     if (!(chunk instanceof Uint8Array) || chunk.length === 0) return;
-    ws.recvBytes += chunk.length;
     inbound.feed(chunk);
     progress();
   };
   const write = (chunk: unknown) => {
     if (!(chunk instanceof Uint8Array) || chunk.length === 0) return;
-    ws.sentBytes += chunk.length;
     outbound.feed(chunk);
     progress();
   };
@@ -217,4 +220,31 @@ export function observeWebSocket(
   });
   if (head && head.length > 0) read(head);
   return ws;
+}
+
+/**
+ * One direction's counts of data messages and their payload bytes, for a socket whose frames are
+ * seen elsewhere (undici's WebSocket): the same parser, without the close-frame bookkeeping.
+ */
+export interface FrameCounter {
+  messages: number;
+  bytes: number;
+  readonly reader: FrameReader;
+}
+
+/** A fresh counter. */
+export function frameCounter(): FrameCounter {
+  const c = { messages: 0, bytes: 0 } as { messages: number; bytes: number; reader: FrameReader };
+  c.reader = new FrameReader((type, len) => {
+    if (type === 'text' || type === 'binary') {
+      c.messages++;
+      c.bytes += len;
+    }
+  });
+  return c;
+}
+
+/** Feeds one chunk of the stream, however the stream is cut. */
+export function countFrames(c: FrameCounter, chunk: Uint8Array): void {
+  c.reader.feed(chunk);
 }

@@ -180,8 +180,9 @@ export interface WebSocketMessage {
 
 /**
  * A WebSocket connection after its upgrade: lifetime, close handshake, and traffic each way.
- * Bytes are the frames as they passed the socket (headers included; plaintext above TLS);
- * messages count text and binary messages (control frames are not counted).
+ * Messages are complete text and binary messages (a fragmented message counts once); bytes are
+ * their payloads as framed on the wire (compressed under permessage-deflate; plaintext above
+ * TLS). Control frames (ping, pong, close) and frame headers are not counted.
  */
 export interface WebSocketSession {
   /** When the 101 response arrived. */
@@ -285,9 +286,12 @@ export interface TcpConn {
   requestCount?: number;
   /**
    * Socket operations (only with the socket-op trace). `layer` says what they count: "tcp" for
-   * plain connections, "tls" (plaintext above TLS) for TLS connections.
+   * plain connections, "tls" (plaintext above TLS) for TLS connections. `coalesced`: an HTTP/2
+   * session reads and writes its socket inside Node (nghttp2, in C++), out of the preload's sight;
+   * each op is then the bytes read or written between two moments the session ran JavaScript
+   * (`callAt` → `returnAt`), possibly several reads or writes.
    */
-  socketTrace?: { socketOps: SocketOp[]; droppedOps: number; layer?: 'tcp' | 'tls' };
+  socketTrace?: { socketOps: SocketOp[]; droppedOps: number; layer?: 'tcp' | 'tls'; coalesced?: boolean };
   tcpMetrics?: TcpMetrics;
   conntrack?: Record<string, unknown>;
 }
