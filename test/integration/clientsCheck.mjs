@@ -241,13 +241,9 @@ export async function runApp(node, args, { env = {} } = {}) {
   }
 }
 
-/**
- * Text and binary messages one way in a `webSocket` record. Two branches being merged name these
- * counts differently (sentMessages/recvMessages, messagesSent/messagesReceived): read either until
- * one is chosen, then keep that one.
- */
+/** Text and binary messages one way in a `webSocket` record. */
 function wsMessages(ws, dir) {
-  return dir === 'sent' ? (ws.sentMessages ?? ws.messagesSent) : (ws.recvMessages ?? ws.messagesReceived);
+  return dir === 'sent' ? ws.sentMessages : ws.recvMessages;
 }
 
 /** Checks that every request of a case names the program's line (the `@line` marker) as its initiator. */
