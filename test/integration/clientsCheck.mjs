@@ -221,8 +221,10 @@ export function checkCaseStream({ label, trace, out, seen, run, spec }) {
       );
       c.equal(ws.closeCode, life.closeCode, 'webSocket.closeCode (the close code the server got)');
       c.equal(ws.closeReason, life.closeReason, 'webSocket.closeReason (the reason the server got)');
-      c.equal(wsMessages(ws, 'sent'), life.recvMessages, `webSocket: messages sent (the server received ${life.recvMessages})`);
-      c.equal(wsMessages(ws, 'recv'), life.sentMessages, `webSocket: messages received (the server sent ${life.sentMessages})`);
+      c.equal(ws.sentMessages, life.recvMessages, `webSocket: messages sent (the server received ${life.recvMessages})`);
+      c.equal(ws.recvMessages, life.sentMessages, `webSocket: messages received (the server sent ${life.sentMessages})`);
+      c.equal(ws.sentBytes, life.recvBytes, `webSocket: payload bytes sent (the server received ${life.recvBytes})`);
+      c.equal(ws.recvBytes, life.sentBytes, `webSocket: payload bytes received (the server sent ${life.sentBytes})`);
     }
     return c.done(context2);
   }
@@ -239,11 +241,6 @@ export async function runApp(node, args, { env = {} } = {}) {
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-}
-
-/** Text and binary messages one way in a `webSocket` record. */
-function wsMessages(ws, dir) {
-  return dir === 'sent' ? ws.sentMessages : ws.recvMessages;
 }
 
 /** Checks that every request of a case names the program's line (the `@line` marker) as its initiator. */
