@@ -93,16 +93,24 @@ function packageOf(request: string): string | undefined {
 
 /** got requests between their create and start events, by got's request id. */
 const GOT_PENDING_MAX = 512;
+/** Ended got requests remembered for a retry that follows them. */
+const GOT_ENDED_MAX = 64;
 
 function installGot(t: Tracer, hook: Hook): void {
   const dc = require('node:diagnostics_channel') as typeof import('node:diagnostics_channel');
   const pending = new Map<string, StackHolder>();
+  // Ended requests, kept a little longer: a retry is published after its attempt ended.
+  const ended = new Map<string, StackHolder>();
+  // A retry creates a new got Request (a new id) from got's timer: it takes the program's call
+  // of the attempt it repeats (`got:request:retry` names that attempt, then the new one is created).
+  const retries: StackHolder[] = [];
   const onCreate = (msg: unknown): void => {
     t.guard(hook, () => {
       const id = (msg as { requestId?: unknown }).requestId;
       if (typeof id !== 'string') return;
-      const stack = t.captureInitiator(onCreate, now());
-      if (!stack || stack.noProgram) return;
+      let stack: StackHolder | undefined = t.captureInitiator(onCreate, now());
+      if (!stack || stack.noProgram) stack = retries.shift();
+      if (!stack) return;
       if (pending.size >= GOT_PENDING_MAX) pending.clear();
       pending.set(id, stack);
     });
@@ -118,9 +126,21 @@ function installGot(t: Tracer, hook: Hook): void {
       if (origin && last && last.noProgram && !last.origin) last.origin = origin;
     });
   });
+  dc.subscribe('got:request:retry', (msg) => {
+    t.guard(hook, () => {
+      const id = (msg as { requestId?: unknown } | null)?.requestId;
+      const origin = typeof id === 'string' ? (pending.get(id) ?? ended.get(id)) : undefined;
+      if (origin && retries.length < GOT_PENDING_MAX) retries.push(origin);
+    });
+  });
   const done = (msg: unknown): void => {
     const id = (msg as { requestId?: unknown } | null)?.requestId;
-    if (typeof id === 'string') pending.delete(id);
+    if (typeof id !== 'string') return;
+    const stack = pending.get(id);
+    if (!stack) return;
+    pending.delete(id);
+    if (ended.size >= GOT_ENDED_MAX) ended.delete(ended.keys().next().value!);
+    ended.set(id, stack);
   };
   dc.subscribe('got:response:end', done);
   dc.subscribe('got:request:error', done);

@@ -218,8 +218,6 @@ function onStream(
   const id = t.id('r');
   const reused = conn !== undefined && conn.requestCount > 0;
   if (conn) conn.requestCount++;
-  // Through a CONNECT tunnel, the connection underneath carries the stream too.
-  if (conn?.tunnelOf) conn.tunnelOf.requestCount++;
   const h = headers ?? {};
   const path = String(h[':path'] ?? '/');
   const fields: Record<string, unknown> = {

@@ -10,7 +10,6 @@
  * traced from the channel, with the channel's own stack.
  */
 
-import { executionAsyncResource } from 'node:async_hooks';
 import * as dc from 'node:diagnostics_channel';
 // `import =` keeps the real module objects: esbuild's `import * as` namespace copies are
 // read-only getters, and the exports must be replaced on the modules the program sees.
@@ -21,7 +20,7 @@ import { BodyCapture } from './bodies';
 import type { StackHolder } from './initiator';
 import { connOf, constructing } from './socketHooks';
 import type { ConnState, Hook, Tracer } from './tracer';
-import { connFields, now, overrideMethod, Slot, toRequestError } from './tracer';
+import { connFields, inTimerCallback, now, overrideMethod, Slot, toRequestError } from './tracer';
 import { observeWebSocket } from './wsFrames';
 
 interface ReqState {
@@ -330,7 +329,7 @@ function installLifecycleHooks(t: Tracer, hook: Hook): void {
     if (s !== undefined && !s.done && hook.enabled && (err || !this.complete)) {
       t.guard(hook, () => {
         // `res.destroy()` called by the program runs this synchronously: a timer's callback is its timeout.
-        if (!err && inTimer()) s.timedOut = true;
+        if (!err && inTimerCallback()) s.timedOut = true;
         if (s.req) responseDestroyed(t, s.req, s, this, err);
       });
     }
@@ -346,8 +345,9 @@ function installLifecycleHooks(t: Tracer, hook: Hook): void {
     if (s !== undefined && !s.done && !this.destroyed && hook.enabled) {
       t.guard(hook, () => {
         s.destroyedByProgram = true;
-        // An AbortController aborted from a timer is still an abort (its error says so).
-        if (inTimer() && !isAbortError(err)) s.timedOut = true;
+        // Destroyed from a timer's callback, with or without an AbortError (an AbortController
+        // aborted by a client's `timeout` option): the program's own timeout.
+        if (inTimerCallback()) s.timedOut = true;
         if (err) s.destroyError = err;
         else if (!s.gotResponse) {
           // Should no error follow, the 'close' still ends the record ('close' listeners change nothing).
@@ -357,27 +357,6 @@ function installLifecycleHooks(t: Tracer, hook: Hook): void {
     }
     return reqDestroy.call(this, err);
   });
-}
-
-/**
- * True while a timer's callback runs: setTimeout/setInterval, a socket's idle timeout
- * (`req.setTimeout`), AbortSignal.timeout. Node runs each with its Timeout object as the
- * execution resource (async_hooks.executionAsyncResource, no hook needed). A request destroyed
- * from there is the program's own timeout, not an abort.
- */
-function inTimer(): boolean {
-  const r = executionAsyncResource() as { _onTimeout?: unknown; _idleTimeout?: unknown } | null | undefined;
-  return r != null && typeof r._onTimeout === 'function' && typeof r._idleTimeout === 'number';
-}
-
-/**
- * An error that says the program cancelled: Node's AbortError (an AbortSignal, whose reason
- * tells a timeout apart: toRequestError reads it), axios's CanceledError.
- */
-function isAbortError(err: unknown): boolean {
-  if (typeof err !== 'object' || err === null) return false;
-  const e = err as { name?: unknown; code?: unknown };
-  return e.name === 'AbortError' || e.name === 'CanceledError' || e.code === 'ABORT_ERR' || e.code === 'ERR_CANCELED';
 }
 
 /** The error recorded when the program stopped a request or response without giving one. */

@@ -3,6 +3,7 @@
  * transport, and the rule that a failing hook disables itself and leaves a warning.
  */
 
+import { executionAsyncResource } from 'node:async_hooks';
 import type { PreloadConfig, RecordMessage } from '../protocol/preload';
 import { DEFAULT_REDACTED_HEADERS, MAX_STACKS } from '../protocol/preload';
 import type { AddrTuple, ConnectAttempt, DnsLookup, ErrorPhase, Initiator, RecordKind, RequestError, SocketOp } from '../trace/types';
@@ -351,6 +352,18 @@ export interface Progress {
  * Turns an error into a structured RequestError and decides the phase it belongs to, from the
  * error itself (getaddrinfo, TLS codes) and from how far the request and its connection got.
  */
+/**
+ * True while a timer's callback runs: setTimeout/setInterval, a socket's idle timeout
+ * (`req.setTimeout`), AbortSignal.timeout. Node runs each with its Timeout object as the
+ * execution resource (async_hooks.executionAsyncResource, no hook needed). A request destroyed or
+ * aborted from there is the program's own timeout (axios, got, ky, openai, needle all time out
+ * this way), not an abort.
+ */
+export function inTimerCallback(): boolean {
+  const r = executionAsyncResource() as { _onTimeout?: unknown; _idleTimeout?: unknown } | null | undefined;
+  return r != null && typeof r._onTimeout === 'function' && typeof r._idleTimeout === 'number';
+}
+
 export function toRequestError(err: unknown, progress: Progress): RequestError {
   const e = (err ?? {}) as Record<string, unknown> & { cause?: Record<string, unknown> };
   const cause = e.cause && typeof e.cause === 'object' ? e.cause : undefined;

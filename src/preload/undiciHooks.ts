@@ -17,7 +17,7 @@ import { countFrames, frameCounter, type FrameCounter } from './wsFrames';
 import { NO_STACK, type StackHolder } from './initiator';
 import { connOf, dialingTo } from './socketHooks';
 import type { ConnState, Hook, Tracer } from './tracer';
-import { connFields, now, overrideMethod, Slot, toRequestError } from './tracer';
+import { connFields, inTimerCallback, now, overrideMethod, Slot, toRequestError } from './tracer';
 
 interface UndiciRequest {
   origin?: string | URL;
@@ -327,8 +327,6 @@ export function installUndiciHooks(t: Tracer): void {
       s.conn = conn;
       const reused = conn.requestCount > 0;
       conn.requestCount++;
-      // Through a CONNECT tunnel, the connection underneath carries the request too.
-      if (conn.tunnelOf) conn.tunnelOf.requestCount++;
       fields.reusedConn = reused;
       // undici's origin is the target: another host on the connection means a proxy.
       const target = s.origin ? originTarget(s.origin) : undefined;
@@ -417,7 +415,14 @@ export function installUndiciHooks(t: Tracer): void {
       conn = failedConnect.get(err);
       if (conn) Object.assign(fields, connFields(conn, s.url, false));
     }
-    fields.reqError = toRequestError(err, { conn, sent: s.sent, gotResponse: s.gotResponse });
+    const reqError = toRequestError(err, { conn, sent: s.sent, gotResponse: s.gotResponse });
+    // Aborted from a timer's callback (ky's and openai's `timeout` abort their fetch that way):
+    // the program's own timeout. undici publishes the error synchronously inside abort().
+    if (reqError.aborted && inTimerCallback()) {
+      delete reqError.aborted;
+      reqError.timedOut = true;
+    }
+    fields.reqError = reqError;
     if (s.gotResponse) fields.respContentLen = s.bodyBytes;
     if (s.respBody) fields.respBody = s.respBody.result(s.respType, s.respEncoding);
     if (s.sentAt !== undefined) fields.reqSentAt = s.sentAt;

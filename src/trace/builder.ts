@@ -685,10 +685,11 @@ export class TraceBuilder {
   /**
    * A redirect a library followed is made from the library's response handler: none of the
    * program's frames is on that stack. The program's line is the one that made the first request
-   * of the chain (see inheritInitiator).
+   * of the chain (see inheritInitiator). A hop with no stack at all (undici follows a fetch's
+   * redirect inside its own dispatch) inherits it too.
    */
   private inheritRedirectInitiator(req: HttpRequest): void {
-    if (!req.initiator || programFrame(req.initiator)) return;
+    if (req.initiator && programFrame(req.initiator)) return;
     const from = this.byId[KIND_INDEX.get('httpRequests')!].get(req.redirectedFrom!) as unknown as HttpRequest | undefined;
     const inherited = inheritInitiator(req.initiator, from?.initiator);
     if (inherited) req.initiator = inherited;

@@ -104,7 +104,15 @@ for (const { label, bin } of nodeBinaries()) {
       assert.match(r.diagnosis, /^timed out after \d+ ms while waiting for the server's first byte/);
     }
     assert.equal(program.get('t1').message, 'timeout of 300ms exceeded');
-    for (const id of ['t6', 't7', 't8']) {
+    // Aborted from the program's own timer (what ky's and openai's `timeout` do): a timeout, with
+    // the AbortError the program got as its message.
+    for (const id of ['t7', 't8']) {
+      const r = byReqId(trace, id);
+      assert.equal(r.reqError?.timedOut, true, `${id}: ${JSON.stringify(r.reqError)}`);
+      assert.equal(r.reqError.aborted, undefined, `${id}: a timeout is not an abort`);
+      assert.equal(r.reqError.message, program.get(id).message);
+    }
+    for (const id of ['t6']) {
       const abort = byReqId(trace, id);
       assert.ok(server.seen.has(id), `the server got ${id}`);
       assert.equal(abort.reqError.aborted, true, `${id}: ${JSON.stringify(abort.reqError)}`);

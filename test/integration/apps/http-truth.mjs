@@ -69,7 +69,8 @@ const scenarios = {
       req.on('finish', () => setImmediate(() => ac.abort()));
       req.on('error', (e) => (out({ id: 't6', ...errOf(e) }), resolve()));
     });
-    // An AbortController aborted from a timer is still an abort: the program got an AbortError.
+    // An AbortController aborted from the program's timer: its own timeout (the error it gets is
+    // an AbortError, as with ky's and openai's `timeout`).
     await new Promise((resolve) => {
       const ac = new AbortController();
       setTimeout(() => ac.abort(), 200);
