@@ -274,20 +274,30 @@ function patchGrpc(t: Tracer, hook: Hook, exports: unknown): void {
   };
   copyName(wrapped, createCall as Function);
   proto.createCall = wrapped;
+  // The last call given out per method: a retry attempt grpc-js makes (a new stream for the same
+  // call, with no createCall of its own) takes the program's call it repeats.
+  const recent = new Map<string, Entry>();
   t.originFinders.push((subject) => {
     const path = subject && typeof subject === 'object' ? (subject as Record<string, unknown>)[':path'] : undefined;
     if (typeof path !== 'string') return undefined;
-    const list = pending.get(path);
-    if (!list) return undefined;
     const oldest = now() - GRPC_PENDING_MS;
-    let entry = list.shift();
-    size--;
-    while (entry && entry.at < oldest) {
-      entry = list.shift();
-      if (entry) size--;
+    const list = pending.get(path);
+    let entry = list?.shift();
+    if (list) {
+      size--;
+      while (entry && entry.at < oldest) {
+        entry = list.shift();
+        if (entry) size--;
+      }
+      if (list.length === 0) pending.delete(path);
     }
-    if (list.length === 0) pending.delete(path);
-    return entry?.stack;
+    if (entry) {
+      if (recent.size >= GRPC_PENDING_MAX) recent.clear();
+      recent.set(path, entry);
+      return entry.stack;
+    }
+    const last = recent.get(path);
+    return last && last.at >= oldest ? last.stack : undefined;
   });
 }
 

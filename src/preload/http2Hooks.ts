@@ -17,7 +17,7 @@ import type { StackHolder } from './initiator';
 import { addSocketOp, beforeConnect, connOf, lastConn, tracedSocket } from './socketHooks';
 import { undiciSocket } from './undiciHooks';
 import type { ConnState, Hook, Tracer } from './tracer';
-import { connFields, now, overrideMethod, toRequestError } from './tracer';
+import { connFields, inTimerCallback, now, overrideMethod, toRequestError } from './tracer';
 
 interface SessionState {
   conn?: ConnState;
@@ -321,6 +321,24 @@ function onStream(
     t.record('httpRequests', id, out);
   };
   stream.once('end', () => t.guard(hook, () => finish(undefined)));
+  // The program (or its library) cancelling the stream: from a timer's callback that is its own
+  // timeout (a gRPC deadline: grpc-js closes the stream with CANCEL from its deadline timer),
+  // otherwise an abort. Recorded when it is called: the 'close' that follows may come after the
+  // program has gone on, or never, if it exits.
+  const close = stream.close;
+  overrideMethod(stream, 'close', function (this: Stream, code?: number, cb?: () => void) {
+    if (!done && hook.enabled && code !== undefined && code !== NO_ERROR) {
+      t.guard(hook, () => {
+        const timer = inTimerCallback();
+        const err = Object.assign(new Error(`the program closed the stream (RST_STREAM code ${code})${timer ? ' from a timer' : ''}`), {
+          name: timer ? 'TimeoutError' : 'AbortError',
+        });
+        finish(err);
+        t.record('httpRequests', id, { http2RstCode: code });
+      });
+    }
+    return close.call(this, code, cb);
+  });
   stream.once('close', () => {
     t.guard(hook, () => {
       state?.ops?.sample();

@@ -17,6 +17,7 @@ import http = require('node:http');
 import https = require('node:https');
 import type { IncomingMessage, ClientRequest } from 'node:http';
 import { BodyCapture } from './bodies';
+import { SseCounter } from './progress';
 import type { StackHolder } from './initiator';
 import { connOf, constructing } from './socketHooks';
 import type { ConnState, Hook, Tracer } from './tracer';
@@ -58,7 +59,12 @@ interface ReqState {
 
 const stateOf = new Slot<ReqState>('nettrace.request');
 
-type TracedRequest = ClientRequest & { _header?: string | null; reusedSocket?: boolean; agent?: { protocol?: string }; res?: IncomingMessage | null };
+type TracedRequest = ClientRequest & {
+  _header?: string | null;
+  reusedSocket?: boolean;
+  agent?: { protocol?: string };
+  res?: IncomingMessage | null;
+};
 
 /** Installs the http/https wrappers and channel subscribers. */
 export function installHttpHooks(t: Tracer): void {
@@ -410,41 +416,6 @@ function progress(t: Tracer, hook: Hook, s: ReqState): void {
 }
 
 /**
- * Counts server-sent events as an EventSource dispatches them: a block ended by a blank line
- * that holds a `data` field (comment-only or id-only blocks dispatch nothing). CR, LF and CRLF
- * all end a line. Only the first five characters of each line are looked at.
- */
-class SseCounter {
-  events = 0;
-  private lineLen = 0;
-  private prefix = '';
-  private hasData = false;
-  private cr = false;
-
-  feed(chunk: unknown, encoding?: BufferEncoding): void {
-    const bytes = typeof chunk === 'string' ? Buffer.from(chunk, encoding) : (chunk as Uint8Array);
-    for (let i = 0; i < bytes.length; i++) {
-      const c = bytes[i];
-      if (c === 10 && this.cr) {
-        this.cr = false;
-        continue;
-      }
-      this.cr = c === 13;
-      if (c === 10 || c === 13) {
-        if (this.lineLen === 0) {
-          if (this.hasData) this.events++;
-          this.hasData = false;
-        } else if (this.prefix.startsWith('data') && (this.lineLen === 4 || this.prefix[4] === ':')) this.hasData = true;
-        this.lineLen = 0;
-        this.prefix = '';
-        continue;
-      }
-      if (this.lineLen++ < 5) this.prefix += String.fromCharCode(c);
-    }
-  }
-}
-
-/**
  * True for a `text/event-stream` response. Reads `rawHeaders` (`res.headers` is built lazily,
  * on first use) and lower-cases nothing unless a name has the length of "content-type".
  */
@@ -560,7 +531,8 @@ function captureRequestBody(t: Tracer, hook: Hook, req: TracedRequest, s: ReqSta
   });
   const end = r.end;
   overrideMethod(r, 'end', function (this: unknown, ...args: unknown[]) {
-    if (hook.enabled && typeof args[0] !== 'function') cap.add(args[0], typeof args[1] === 'string' ? (args[1] as BufferEncoding) : undefined);
+    if (hook.enabled && typeof args[0] !== 'function')
+      cap.add(args[0], typeof args[1] === 'string' ? (args[1] as BufferEncoding) : undefined);
     return end.apply(this, args);
   });
 }

@@ -10,6 +10,8 @@ export interface Progressing {
   id: string;
   bodyBytes: number;
   done: boolean;
+  /** Server-sent events so far, for a `text/event-stream` response. */
+  sse?: SseCounter;
   /** Waiting in the progress set for its next update. */
   progressDue?: boolean;
 }
@@ -35,10 +37,50 @@ export function noteProgress(t: Tracer, hook: Hook, s: Progressing): void {
     t.guard(hook, () => {
       for (const r of streaming) {
         r.progressDue = false;
-        if (!r.done) t.record('httpRequests', r.id, { respContentLen: r.bodyBytes });
+        if (!r.done)
+          t.record(
+            'httpRequests',
+            r.id,
+            r.sse ? { respContentLen: r.bodyBytes, respEvents: r.sse.events } : { respContentLen: r.bodyBytes },
+          );
       }
       streaming.clear();
     });
   }, PROGRESS_MS);
   progressTimer.unref();
+}
+
+/**
+ * Counts server-sent events as an EventSource dispatches them: a block ended by a blank line
+ * that holds a `data` field (comment-only or id-only blocks dispatch nothing). CR, LF and CRLF
+ * all end a line. Only the first five characters of each line are looked at.
+ */
+export class SseCounter {
+  events = 0;
+  private lineLen = 0;
+  private prefix = '';
+  private hasData = false;
+  private cr = false;
+
+  feed(chunk: unknown, encoding?: BufferEncoding): void {
+    const bytes = typeof chunk === 'string' ? Buffer.from(chunk, encoding) : (chunk as Uint8Array);
+    for (let i = 0; i < bytes.length; i++) {
+      const c = bytes[i];
+      if (c === 10 && this.cr) {
+        this.cr = false;
+        continue;
+      }
+      this.cr = c === 13;
+      if (c === 10 || c === 13) {
+        if (this.lineLen === 0) {
+          if (this.hasData) this.events++;
+          this.hasData = false;
+        } else if (this.prefix.startsWith('data') && (this.lineLen === 4 || this.prefix[4] === ':')) this.hasData = true;
+        this.lineLen = 0;
+        this.prefix = '';
+        continue;
+      }
+      if (this.lineLen++ < 5) this.prefix += String.fromCharCode(c);
+    }
+  }
 }

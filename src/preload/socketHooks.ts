@@ -68,7 +68,8 @@ function installTlsTunnelHook(t: Tracer, hook: Hook): void {
     const inner = original.apply(this, args) as tls.TLSSocket;
     if (hook.enabled) {
       t.guard(hook, () => {
-        const opts = args.find((a) => a !== null && typeof a === 'object') as { socket?: object; servername?: string; host?: string } | undefined;
+        const opts = args.find((a) => a !== null && typeof a === 'object') as
+          { socket?: object; servername?: string; host?: string } | undefined;
         const outer = opts?.socket ? connOf.get(opts.socket) : undefined;
         if (outer && !connOf.has(inner)) onTunnel(t, hook, inner, outer, opts?.servername ?? opts?.host);
       });
@@ -116,7 +117,13 @@ function onTunnel(t: Tracer, hook: Hook, socket: tls.TLSSocket, outer: ConnState
   // TLS takes the connection over: its reads and writes go on in the connection's op list.
   if (base.socketTrace) traceSocketOps(t, hook, socket as unknown as AnySocket, conn, base.socketTrace);
   if (outer.tls && outer.tlsId) t.record('tlsTunnels', outer.tlsId, { forProxy: true });
-  t.record('tlsTunnels', conn.tlsId!, { tcpConn: base.tcpId, forProxy: false, handshakeBeginAt: begin, handshakeErr: null, serverName: servername });
+  t.record('tlsTunnels', conn.tlsId!, {
+    tcpConn: base.tcpId,
+    forProxy: false,
+    handshakeBeginAt: begin,
+    handshakeErr: null,
+    serverName: servername,
+  });
   // tls.connect has added its own 'secure' listener by now: go first to read the chain.
   socket.prependOnceListener('secure', () => {
     t.guard(hook, () => t.record('tlsTunnels', conn.tlsId!, handshakeDetail(socket)));
@@ -151,7 +158,8 @@ function withLookup(args: unknown[], lookup: Function): unknown[] | undefined {
     // net.connect() passes pre-normalized [options, cb] tagged with an internal symbol: keep it.
     const copy = first.slice() as unknown[] & Record<symbol, unknown>;
     for (const sym of Object.getOwnPropertySymbols(first)) copy[sym] = (first as unknown as Record<symbol, unknown>)[sym];
-    if (first[0] && typeof first[0] === 'object' && (first[0] as { lookup?: unknown }).lookup == null) copy[0] = { ...(first[0] as object), lookup };
+    if (first[0] && typeof first[0] === 'object' && (first[0] as { lookup?: unknown }).lookup == null)
+      copy[0] = { ...(first[0] as object), lookup };
     else return undefined;
     return [copy, ...args.slice(1)];
   }
@@ -272,7 +280,13 @@ function onConnect(t: Tracer, hook: Hook, socket: AnySocket, args: unknown[]): u
       if (!a) {
         // Connecting straight to an IP emits no 'connectionAttempt' event on some Node versions.
         const remote = net.isIP(conn.host) ? conn.host : (socket.remoteAddress ?? '');
-        a = { address: remote, port: conn.port, family: net.isIPv6(remote) ? 6 : 4, beginAt: conn.lookups[0]?.endAt ?? conn.dialBeginAt, error: null };
+        a = {
+          address: remote,
+          port: conn.port,
+          family: net.isIPv6(remote) ? 6 : 4,
+          beginAt: conn.lookups[0]?.endAt ?? conn.dialBeginAt,
+          error: null,
+        };
         conn.attempts.push(a);
       }
       const remote = a.address;
@@ -287,7 +301,14 @@ function onConnect(t: Tracer, hook: Hook, socket: AnySocket, args: unknown[]): u
         dstPort: a.port,
       };
       t.sendConn(conn);
-      if (conn.tls) t.record('tlsTunnels', conn.tlsId!, { tcpConn: conn.tcpId, forProxy: false, handshakeBeginAt: at, handshakeErr: null, serverName: conn.servername });
+      if (conn.tls)
+        t.record('tlsTunnels', conn.tlsId!, {
+          tcpConn: conn.tcpId,
+          forProxy: false,
+          handshakeBeginAt: at,
+          handshakeErr: null,
+          serverName: conn.servername,
+        });
     });
   });
   if (conn.tls) {
@@ -366,7 +387,11 @@ function traceSocketOps(t: Tracer, hook: Hook, socket: AnySocket, conn: ConnStat
     if (mark) op.layer = mark;
     return addOp(t, into ?? conn.socketTrace!, op);
   };
-  const s = socket as unknown as { push: (chunk: unknown, enc?: BufferEncoding) => boolean; _writeGeneric: WriteGeneric; connecting: boolean };
+  const s = socket as unknown as {
+    push: (chunk: unknown, enc?: BufferEncoding) => boolean;
+    _writeGeneric: WriteGeneric;
+    connecting: boolean;
+  };
   const push = s.push;
   overrideMethod(s, 'push', function (this: unknown, chunk: unknown, enc?: BufferEncoding): boolean {
     if (hook.enabled && chunk != null) {
@@ -379,7 +404,12 @@ function traceSocketOps(t: Tracer, hook: Hook, socket: AnySocket, conn: ConnStat
   overrideMethod(s, '_writeGeneric', function (this: typeof s, writev, data, encoding, cb) {
     // While connecting, net re-calls _writeGeneric after 'connect': record it then.
     if (!hook.enabled || this.connecting) return writeGeneric.call(this, writev, data, encoding, cb);
-    const op: SocketOp = { type: 'write', callAt: now(), dataLen: writev ? writevLength(data) : byteLength(data, encoding), returnErr: null };
+    const op: SocketOp = {
+      type: 'write',
+      callAt: now(),
+      dataLen: writev ? writevLength(data) : byteLength(data, encoding),
+      returnErr: null,
+    };
     if (!keep(op)) return writeGeneric.call(this, writev, data, encoding, cb);
     return writeGeneric.call(this, writev, data, encoding, (err) => {
       op.returnAt = now();
@@ -430,7 +460,8 @@ function writevLength(data: unknown): number {
 
 /** Bytes sent and received on the wire: the TCP handle's counts under TLS, else the socket's. */
 export function byteCounts(socket: net.Socket, wire?: { bytesRead?: number; bytesWritten?: number }): { sent: number; recv: number } {
-  if (wire && typeof wire.bytesRead === 'number' && typeof wire.bytesWritten === 'number') return { sent: wire.bytesWritten, recv: wire.bytesRead };
+  if (wire && typeof wire.bytesRead === 'number' && typeof wire.bytesWritten === 'number')
+    return { sent: wire.bytesWritten, recv: wire.bytesRead };
   return { sent: socket.bytesWritten, recv: socket.bytesRead };
 }
 

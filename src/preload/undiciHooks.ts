@@ -12,7 +12,7 @@
 import * as dc from 'node:diagnostics_channel';
 import { BodyCapture } from './bodies';
 import { bodyCap } from './httpHooks';
-import { noteProgress } from './progress';
+import { noteProgress, SseCounter } from './progress';
 import { countFrames, frameCounter, type FrameCounter } from './wsFrames';
 import { NO_STACK, type StackHolder } from './initiator';
 import { connOf, dialingTo } from './socketHooks';
@@ -38,6 +38,8 @@ interface UState {
   done: boolean;
   sentAt?: number;
   bodyBytes: number;
+  /** Server-sent events so far (a `text/event-stream` response). */
+  sse?: SseCounter;
   respBody?: BodyCapture;
   /** The captured request body, once it has been sent (streamed bodies only). */
   reqBody?: () => unknown;
@@ -141,6 +143,10 @@ class PendingFetches {
 
 const fetchCalls = new PendingFetches();
 
+/** How many URLs' last program call fetch() remembers, and for how long (ms). */
+const RECENT_FETCHES_MAX = 256;
+const RECENT_FETCH_MS = 60_000;
+
 /** The URL string a fetch() input resolves to, or undefined when it is not a plain absolute URL. */
 function fetchUrl(input: unknown): string | undefined {
   const raw = typeof input === 'string' ? input : input instanceof URL ? input.href : (input as { url?: unknown } | null)?.url;
@@ -157,11 +163,24 @@ function installFetchInitiator(t: Tracer, hook: Hook): void {
   const g = globalThis as { fetch?: Function };
   const original = g.fetch;
   if (typeof original !== 'function') return;
+  // The program's last call per URL: a library's retry (ky repeats a fetch from its own timer,
+  // where the program's frame is not on the stack) takes the call it repeats, if recent.
+  const recent = new Map<string, { at: number; stack: StackHolder }>();
   const wrapped = function fetch(this: unknown, ...args: unknown[]): unknown {
     if (hook.enabled) {
       t.guard(hook, () => {
         const url = fetchUrl(args[0]);
-        if (url) fetchCalls.note(url, t.captureInitiator(wrapped, now()) ?? NO_STACK);
+        if (!url) return;
+        const at = now();
+        const stack = t.captureInitiator(wrapped, at) ?? NO_STACK;
+        if (stack !== NO_STACK && !stack.noProgram) {
+          if (recent.size >= RECENT_FETCHES_MAX) recent.clear();
+          recent.set(url, { at, stack });
+        } else if (stack.noProgram && !stack.origin) {
+          const last = recent.get(url);
+          if (last && at - last.at < RECENT_FETCH_MS) stack.origin = last.stack;
+        }
+        fetchCalls.note(url, stack);
       });
     }
     return original.apply(this, args);
@@ -212,6 +231,7 @@ function countBodies(t: Tracer, hook: Hook, proto: object): void {
       const s = stateOf.get(this);
       if (s !== undefined && chunk && hook.enabled) {
         s.bodyBytes += chunk.length;
+        if (s.sse !== undefined) t.guard(hook, () => s.sse!.feed(chunk));
         if (!s.progressDue) t.guard(hook, () => noteProgress(t, hook, s));
         if (s.respBody) t.guard(hook, () => s.respBody!.add(chunk));
       }
@@ -366,6 +386,7 @@ export function installUndiciHooks(t: Tracer): void {
     if (!s || s.done) return;
     s.done = true;
     const fields: Record<string, unknown> = { respDoneAt: now(), respContentLen: s.bodyBytes };
+    if (s.sse) fields.respEvents = s.sse.events;
     if (s.respBody) fields.respBody = s.respBody.result(s.respType, s.respEncoding);
     t.record('httpRequests', s.id, fields);
   });
@@ -400,11 +421,12 @@ export function installUndiciHooks(t: Tracer): void {
     const p = takeWrite(s);
     const err = m.error;
     const fields: Record<string, unknown> = { reqEndAt: now() };
-    if (s.gotResponse && isAbort(err) && /^\s*text\/event-stream/i.test(flatHeader(s.respRaw, 'content-type') ?? '')) {
+    if (s.gotResponse && isAbort(err) && s.sse !== undefined) {
       // The program closed a server-sent event stream (EventSource.close() aborts its fetch):
       // the way such a stream ends, not a failure. The body is what arrived until then.
       fields.respDoneAt = fields.reqEndAt;
       fields.respContentLen = s.bodyBytes;
+      if (s.sse) fields.respEvents = s.sse.events;
       fields.respClosedEarly = true;
       if (s.respBody) fields.respBody = s.respBody.result(s.respType, s.respEncoding);
       t.record('httpRequests', s.id, fields);
@@ -457,6 +479,7 @@ function onResponse(t: Tracer, s: UState, res: ResponseInfo): void {
   };
   const raw = res.headers;
   s.respRaw = raw;
+  if (/^\s*text\/event-stream/i.test(flatHeader(raw, 'content-type') ?? '')) s.sse = new SseCounter();
   if (raw && t.headers.mode !== 'none') fields.respHeaders = t.headers.flatField(raw);
   if (t.config.bodies) {
     s.respBody = new BodyCapture(bodyCap(t));

@@ -51,7 +51,9 @@ export async function runTraced(node, app, { env = {}, args = [], cliArgs = [] }
   const dir = mkdtempSync(join(tmpdir(), 'nettrace-it-'));
   const out = join(dir, 'trace.json');
   try {
-    const res = await run(process.execPath, [cli, 'run', '--quiet', '--out', out, ...cliArgs, '--', node, join(apps, app), ...args], { env });
+    const res = await run(process.execPath, [cli, 'run', '--quiet', '--out', out, ...cliArgs, '--', node, join(apps, app), ...args], {
+      env,
+    });
     const trace = existsSync(out) ? JSON.parse(readFileSync(out, 'utf8')) : undefined;
     return { ...res, trace };
   } finally {
@@ -67,7 +69,10 @@ export function runPlain(node, app, { env = {} } = {}) {
 /** Finds the request whose URL ends with `suffix`. */
 export function req(trace, suffix) {
   const found = trace.httpRequests.filter((r) => r.reqURL.endsWith(suffix));
-  if (found.length !== 1) throw new Error(`expected one request ending in ${suffix}, found ${found.length}: ${trace.httpRequests.map((r) => r.reqURL).join(', ')}`);
+  if (found.length !== 1)
+    throw new Error(
+      `expected one request ending in ${suffix}, found ${found.length}: ${trace.httpRequests.map((r) => r.reqURL).join(', ')}`,
+    );
   return found[0];
 }
 

@@ -143,8 +143,14 @@ for (const { label, bin } of nodeBinaries()) {
     assert.equal(w1.closeCode, program.get('w1').code);
     assert.equal(w1.closedBy, 'client');
     // Payload bytes of the data messages (control frames and frame headers are not counted).
-    assert.equal(w1.sentBytes, s1.recv.reduce((n, l) => n + l, 0));
-    assert.equal(w1.recvBytes, s1.sent.reduce((n, l) => n + l, 0));
+    assert.equal(
+      w1.sentBytes,
+      s1.recv.reduce((n, l) => n + l, 0),
+    );
+    assert.equal(
+      w1.recvBytes,
+      s1.sent.reduce((n, l) => n + l, 0),
+    );
     assert.ok(w1.closeAt >= w1.openAt);
     const w2 = byReqId(trace, 'w2').webSocket;
     const s2 = server.seen.get('w2');
