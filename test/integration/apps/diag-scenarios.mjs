@@ -101,8 +101,10 @@ const scenarios = {
   'rst-stream': () => h2get('/diag/rst-stream'),
   'proxy-refused': () => undiciGet(`https://localhost:${d.tls.good}/diag/proxy-refused`, new ProxyAgent(d.proxy403)),
   'abort-by-program': () => {
+    // Aborted on an event of the program's (not from a timer's callback, which would make it the
+    // program's own timeout): here an Immediate that a timer schedules.
     const ac = new AbortController();
-    setTimeout(() => ac.abort(), 150);
+    setTimeout(() => setImmediate(() => ac.abort()), 150);
     return get(http, `${d.stall}/diag/abort-by-program`, { signal: ac.signal });
   },
 };
