@@ -3,7 +3,8 @@
 // conditions rotated every round; both preloads stream to a real collector in this process.
 // Reports the median client CPU per cell and B − A in µs per request.
 //   node bench/ab.mjs <A/preload.cjs> <B/preload.cjs>
-//   BENCH_RUNS (default 5), BENCH_REQUESTS (2000), BENCH_WARMUP (200), BENCH_CONCURRENCY (50)
+//   BENCH_RUNS (default 5), BENCH_REQUESTS (2000), BENCH_WARMUP (200), BENCH_CONCURRENCY (50),
+//   BENCH_WORKLOADS (e.g. fetch-seq,http-conc; default all four)
 import { join } from 'node:path';
 import { appsDir, loadCore, median, nodeOptions, runNode, startServer } from './lib/common.mjs';
 
@@ -25,12 +26,13 @@ const conditions = [
   { name: 'A', env: { NODE_OPTIONS: nodeOptions([a]), NETTRACE_CONFIG: JSON.stringify({ ipcPath: collector.ipcPath }) } },
   { name: 'B', env: { NODE_OPTIONS: nodeOptions([b]), NETTRACE_CONFIG: JSON.stringify({ ipcPath: collector.ipcPath }) } },
 ];
+// BENCH_WORKLOADS=fetch-seq,http-conc picks some of them.
 const workloads = [
   ['http', 'seq'],
   ['fetch', 'seq'],
   ['http', 'conc'],
   ['fetch', 'conc'],
-];
+].filter(([c, m]) => !process.env.BENCH_WORKLOADS || process.env.BENCH_WORKLOADS.split(',').includes(`${c}-${m}`));
 const cpu = new Map();
 for (let round = 0; round < RUNS; round++) {
   for (const [client, mode] of workloads) {

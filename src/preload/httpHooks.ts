@@ -96,20 +96,7 @@ function wrapExport(t: Tracer, hook: Hook, mod: Record<string, Function>, name: 
     let state: ReqState | undefined;
     if (!hook.enabled) t.untracedRequests++;
     else {
-      state = t.guard(hook, () => {
-        const startAt = now();
-        return {
-          id: t.id('r'),
-          startAt,
-          stack: t.captureInitiator(wrapped, startAt),
-          started: false,
-          sent: false,
-          gotResponse: false,
-          done: false,
-          bodyBytes: 0,
-          chunks: 0,
-        };
-      });
+      state = t.guard(hook, () => newReqState(t, wrapped));
     }
     const outer = constructing.requestId;
     constructing.requestId = state?.id;
@@ -149,21 +136,26 @@ function urlOf(req: TracedRequest): string {
   return `${protocol}//${host}${path}`;
 }
 
+/** A request's state as it starts; its initiator is captured from the caller of `above`. */
+function newReqState(t: Tracer, above: Function): ReqState {
+  const startAt = now();
+  return {
+    id: t.id('r'),
+    startAt,
+    stack: t.captureInitiator(above, startAt),
+    started: false,
+    sent: false,
+    gotResponse: false,
+    done: false,
+    bodyBytes: 0,
+    chunks: 0,
+  };
+}
+
 function onStart(t: Tracer, hook: Hook, req: TracedRequest): void {
   let state = stateOf.get(req);
   if (!state) {
-    const startAt = now();
-    state = {
-      id: t.id('r'),
-      startAt,
-      stack: t.captureInitiator(onStart, startAt),
-      started: false,
-      sent: false,
-      gotResponse: false,
-      done: false,
-      bodyBytes: 0,
-      chunks: 0,
-    };
+    state = newReqState(t, onStart);
     stateOf.set(req, state);
   }
   if (state.started) return;

@@ -84,3 +84,31 @@ export class SseCounter {
     }
   }
 }
+
+/**
+ * True when a response's header list (undici's `[name, value, …]`, names and values as Buffers or
+ * strings) says `content-type: text/event-stream`. Compares characters in place (no string is
+ * made from a Buffer) and only for names of that length.
+ */
+export function isEventStreamList(headers: unknown): boolean {
+  if (!Array.isArray(headers)) return false;
+  for (let i = 0; i + 1 < headers.length; i += 2) {
+    const name = headers[i] as string | Uint8Array | null;
+    if (name == null || name.length !== 12 || !sameLower(name, 'content-type')) continue;
+    const v = headers[i + 1] as string | Uint8Array | null;
+    if (v == null) return false;
+    let k = 0;
+    while (k < v.length && (typeof v === 'string' ? v.charCodeAt(k) : v[k]) === 32) k++;
+    return v.length - k >= 17 && sameLower(v, 'text/event-stream', k);
+  }
+  return false;
+}
+
+/** `s` from `at` equals the lower-case ASCII `lower`, whatever the case (string or bytes). */
+function sameLower(s: string | Uint8Array, lower: string, at = 0): boolean {
+  for (let k = 0; k < lower.length; k++) {
+    const c = typeof s === 'string' ? s.charCodeAt(at + k) : s[at + k];
+    if ((c >= 65 && c <= 90 ? c + 32 : c) !== lower.charCodeAt(k)) return false;
+  }
+  return true;
+}

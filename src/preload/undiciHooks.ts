@@ -12,7 +12,7 @@
 import * as dc from 'node:diagnostics_channel';
 import { BodyCapture } from './bodies';
 import { bodyCap } from './httpHooks';
-import { noteProgress, SseCounter } from './progress';
+import { isEventStreamList, noteProgress, SseCounter } from './progress';
 import { countFrames, frameCounter, type FrameCounter } from './wsFrames';
 import { NO_STACK, type StackHolder } from './initiator';
 import { connOf, dialingTo } from './socketHooks';
@@ -99,6 +99,8 @@ interface Watched {
 }
 
 const watched = new Slot<Watched>('nettrace.undici.watched');
+/** Methods undici sends `content-length: 0` for when they have no body (its `expectsPayload`). */
+const EXPECTS_PAYLOAD = new Set(['PUT', 'POST', 'PATCH', 'QUERY', 'PROPFIND', 'PROPPATCH']);
 /** A chunk-size line undici writes before each chunk of a chunked body ("\r\n1f\r\n"). */
 const CHUNK_LINE = /^\r\n([0-9a-f]+)\r\n/;
 
@@ -230,9 +232,13 @@ function countBodies(t: Tracer, hook: Hook, proto: object): void {
     value: function onData_(this: object, chunk: Uint8Array) {
       const s = stateOf.get(this);
       if (s !== undefined && chunk && hook.enabled) {
+        // Progress only from a response's second chunk (or an event stream): one that arrives in
+        // one piece ends before any update could be sent.
+        if (s.bodyBytes !== 0 || s.sse !== undefined) {
+          if (s.sse !== undefined) t.guard(hook, () => s.sse!.feed(chunk));
+          if (!s.progressDue) t.guard(hook, () => noteProgress(t, hook, s));
+        }
         s.bodyBytes += chunk.length;
-        if (s.sse !== undefined) t.guard(hook, () => s.sse!.feed(chunk));
-        if (!s.progressDue) t.guard(hook, () => noteProgress(t, hook, s));
         if (s.respBody) t.guard(hook, () => s.respBody!.add(chunk));
       }
       return onData.call(this, chunk);
@@ -335,7 +341,12 @@ export function installUndiciHooks(t: Tracer): void {
     const socket = m.socket as object | undefined;
     const conn = socket ? connOf.get(socket) : undefined;
     const fields: Record<string, unknown> = {};
-    if (socket && typeof m.headers === 'string' && isRequestLine(m.headers)) {
+    const req = m.request as { body?: unknown; method?: string };
+    if (socket && typeof m.headers === 'string' && req.body == null && s.upgrade === undefined && !EXPECTS_PAYLOAD.has(req.method!)) {
+      // No body and a method that takes none: undici writes no framing header and no body, so
+      // nothing needs watching; the headers captured at create stand.
+      fields.reqContentLen = 0;
+    } else if (socket && typeof m.headers === 'string' && isRequestLine(m.headers)) {
       // HTTP/1.1: undici appends the body's framing header (content-length or
       // transfer-encoding) when it writes this block, after this channel: see watchWrites.
       s.socket = socket;
@@ -479,7 +490,8 @@ function onResponse(t: Tracer, s: UState, res: ResponseInfo): void {
   };
   const raw = res.headers;
   s.respRaw = raw;
-  if (/^\s*text\/event-stream/i.test(flatHeader(raw, 'content-type') ?? '')) s.sse = new SseCounter();
+  if (Array.isArray(raw) ? isEventStreamList(raw) : /^\s*text\/event-stream/i.test(flatHeader(raw, 'content-type') ?? ''))
+    s.sse = new SseCounter();
   if (raw && t.headers.mode !== 'none') fields.respHeaders = t.headers.flatField(raw);
   if (t.config.bodies) {
     s.respBody = new BodyCapture(bodyCap(t));
