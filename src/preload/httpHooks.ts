@@ -17,7 +17,7 @@ import http = require('node:http');
 import https = require('node:https');
 import type { IncomingMessage, ClientRequest } from 'node:http';
 import { BodyCapture } from './bodies';
-import { SseCounter } from './progress';
+import { noteProgress, SseCounter } from './progress';
 import type { StackHolder } from './initiator';
 import { connOf, constructing } from './socketHooks';
 import type { ConnState, Hook, Tracer } from './tracer';
@@ -44,9 +44,8 @@ interface ReqState {
   /** Body chunks pushed so far (a response of more than one is reported while it streams). */
   chunks: number;
   respRecvAt?: number;
-  /** When the last progress update of a streaming response was sent, and its pending timer. */
-  progressAt?: number;
-  progressTimer?: ReturnType<typeof setTimeout>;
+  /** Waiting in the shared progress set (progress.ts) for its next update. */
+  progressDue?: boolean;
   /** Server-sent events counted so far (text/event-stream responses only). */
   sse?: SseCounter;
   req?: TracedRequest;
@@ -314,7 +313,7 @@ function installLifecycleHooks(t: Tracer, hook: Hook): void {
         if (s.respBody) t.guard(hook, () => s.respBody!.add(chunk, encoding));
         if (s.sse !== undefined) t.guard(hook, () => s.sse!.feed(chunk, encoding));
         // A response that streams (more than one chunk, or an event stream) reports its progress.
-        if (++s.chunks > 1 || s.sse !== undefined) t.guard(hook, () => progress(t, hook, s));
+        if ((++s.chunks > 1 || s.sse !== undefined) && !s.progressDue) t.guard(hook, () => noteProgress(t, hook, s));
       }
     }
     return push.call(this, chunk, encoding);
@@ -384,29 +383,6 @@ function bodyComplete(req: TracedRequest, s: ReqState, res: IncomingMessage): bo
   return len !== undefined && Number(len) === s.bodyBytes;
 }
 
-/** Milliseconds between two progress updates of a streaming response. */
-const PROGRESS_MS = 200;
-
-/**
- * Sends the bytes (and events) so far of a response that is still streaming, at most every
- * PROGRESS_MS: at once when the last update is old enough, else from an unref'd timer.
- */
-function progress(t: Tracer, hook: Hook, s: ReqState): void {
-  if (s.progressTimer !== undefined || s.done) return;
-  const send = () => {
-    s.progressTimer = undefined;
-    if (s.done) return;
-    s.progressAt = now();
-    const fields: Record<string, unknown> = { respContentLen: s.bodyBytes };
-    if (s.sse) fields.respEvents = s.sse.events;
-    t.record('httpRequests', s.id, fields);
-  };
-  const wait = PROGRESS_MS - (now() - (s.progressAt ?? s.respRecvAt ?? 0));
-  if (wait <= 0) return send();
-  s.progressTimer = setTimeout(() => t.guard(hook, send), wait);
-  s.progressTimer.unref?.();
-}
-
 /**
  * True for a `text/event-stream` response. Reads `rawHeaders` (`res.headers` is built lazily,
  * on first use) and lower-cases nothing unless a name has the length of "content-type".
@@ -455,7 +431,6 @@ function onResponse(t: Tracer, req: TracedRequest, res: IncomingMessage): void {
 function finish(t: Tracer, req: TracedRequest, s: ReqState, err: unknown, closedEarly = false): void {
   if (s.done) return;
   s.done = true;
-  if (s.progressTimer !== undefined) clearTimeout(s.progressTimer);
   const at = now();
   const fields: Record<string, unknown> = {};
   if (s.gotResponse) {

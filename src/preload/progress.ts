@@ -1,5 +1,5 @@
 /**
- * Progress of responses whose body is still arriving (undici and http2 hooks): bytes so far,
+ * Progress of responses whose body is still arriving (http, undici and http2 hooks): bytes so far,
  * sent on one shared timer so that a long response shows as streaming, not pending.
  */
 
