@@ -59,6 +59,10 @@ export interface OptionDef {
   /** The launch attribute and the `nettrace.*` setting name, unless `setting` names another. */
   name: string;
   kind: OptionKind;
+  /** Bounds of a number (kind `positive`, always > 0): whole numbers only, at least, at most. */
+  integer?: boolean;
+  min?: number;
+  max?: number;
   /** Valid values of an enum (launch configuration and setting). */
   values?: readonly string[];
   /** One description per value (package.json `enumDescriptions`). */
@@ -276,6 +280,8 @@ export const OPTIONS: readonly OptionDef[] = [
   {
     name: 'pcapMaxBytes',
     kind: 'positive',
+    integer: true,
+    min: 1024,
     default: 100 * 1024 * 1024,
     description: 'Size cap of the packet capture in bytes.',
     cli: { flag: 'pcap-max-bytes', value: 'required', arg: 'N', help: 'size cap of the packet capture (default 100 MiB); a capped capture is flagged truncated' },
@@ -283,6 +289,9 @@ export const OPTIONS: readonly OptionDef[] = [
   {
     name: 'pcapBufferMiB',
     kind: 'positive',
+    integer: true,
+    min: 1,
+    max: 1024,
     default: 16,
     description: 'Kernel capture buffer per network device, MiB.',
     cli: { flag: 'pcap-buffer-mib', value: 'required', arg: 'N', help: 'kernel capture buffer per network device, MiB (default 16, 1 to 1024)' },
@@ -402,8 +411,18 @@ export function parseOption(def: OptionDef, raw: unknown, options: { label?: str
     }
     case 'positive': {
       const n = cli && typeof raw === 'string' && raw.trim() !== '' ? Number(raw) : raw;
-      if (typeof n === 'number' && Number.isFinite(n) && n > 0) return n;
-      throw new OptionError(label, `${label} must be a number greater than 0, not ${shown(raw)}`);
+      const ok =
+        typeof n === 'number' &&
+        Number.isFinite(n) &&
+        n > 0 &&
+        (!def.integer || Number.isSafeInteger(n)) &&
+        n >= (def.min ?? 0) &&
+        n <= (def.max ?? Infinity);
+      if (ok) return n;
+      const what = def.integer ? 'a whole number' : 'a number';
+      const range =
+        def.max !== undefined ? ` from ${def.min ?? 0} to ${def.max}` : def.min !== undefined ? ` of at least ${def.min}` : ' greater than 0';
+      throw new OptionError(label, `${label} must be ${what}${range}, not ${shown(raw)}`);
     }
   }
 }
@@ -446,6 +465,8 @@ export interface TracingOptions {
 /** One source of option values, e.g. a launch configuration or the settings; `label` names an option in messages. */
 export interface OptionLayer {
   values: Readonly<Record<string, unknown>>;
+  /** The values are command-line strings (parseOption's `cli`). */
+  cli?: boolean;
   label: (def: OptionDef) => string;
 }
 
@@ -462,7 +483,7 @@ export function resolveTracingOptions(layers: readonly OptionLayer[], onError: (
       const def = OPTIONS.find((o) => o.name === name && o.launch);
       if (!def || raw === undefined || raw === null) continue;
       try {
-        out[name] = parseOption(def, raw, { label: layer.label(def) });
+        out[name] = parseOption(def, raw, { label: layer.label(def), cli: layer.cli });
       } catch (err) {
         if (err instanceof OptionError) onError(err);
         else throw err;
