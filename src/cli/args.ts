@@ -3,7 +3,7 @@
  * value` or `--name=value`, flags, positionals, and everything after `--` kept verbatim.
  */
 
-import type { CliFlag, OptionDef } from '../protocol/options';
+import { flagUsage, type OptionDef } from '../protocol/options';
 
 /** A usage error: the message is one line for the user; exit code 2. */
 export class UsageError extends Error {
@@ -68,12 +68,6 @@ export function optionSpecOf(defs: readonly OptionDef[]): OptionSpec {
     if (d.cli) spec[d.cli.flag] = d.cli.value === 'none' ? 'flag' : d.cli.value === 'optional' ? 'optional' : 'string';
   }
   return spec;
-}
-
-/** How a flag is written in help: `--quiet`, `--out FILE`, `--bodies[=BYTES]`. */
-export function flagUsage(cli: CliFlag): string {
-  if (cli.value === 'none') return `--${cli.flag}`;
-  return cli.value === 'optional' ? `--${cli.flag}[=${cli.arg ?? 'VALUE'}]` : `--${cli.flag} ${cli.arg ?? 'VALUE'}`;
 }
 
 /**

@@ -69,6 +69,8 @@ export interface OptionDef {
   valueDescriptions?: readonly string[];
   /** The value when nothing sets it (as written in launch.json). */
   default: string | boolean | number | readonly string[];
+  /** The value launch.json completion inserts, when not `default` (e.g. `true` for a recorder that is off). */
+  suggest?: boolean;
   /** What it does, one or more sentences. */
   description: string;
   /** A `launch` configuration attribute. */
@@ -215,6 +217,7 @@ function optionTable(): OptionDef[] {
       name: 'bodies',
       kind: 'flagOrCount',
       default: false,
+      suggest: true,
       description: `Capture request and response bodies (**Body** tab: JSON pretty-printed, text, hex dump of binary): \`true\`, or the number of bytes kept per body (default ${DEFAULTS.bodyMaxBytes}). Bodies may hold secrets and are saved in the trace.`,
       launch: true,
       setting: true,
@@ -222,13 +225,14 @@ function optionTable(): OptionDef[] {
         flag: 'bodies',
         value: 'optional',
         arg: 'BYTES',
-        help: `keep request/response bodies, up to BYTES each (default ${DEFAULTS.bodyMaxBytes})`,
+        help: `keep request/response bodies, up to BYTES each (default ${DEFAULTS.bodyMaxBytes}): text for textual content types, a hex preview otherwise, with a truncation flag`,
       },
     },
     {
       name: 'sockTrace',
       kind: 'flagOrCount',
       default: false,
+      suggest: true,
       description: `Record every read and write on traced sockets (**Connection** tab): \`true\`, or the number of operations kept per connection (default ${DEFAULTS.sockTraceMaxOps}; the rest are counted in \`droppedOps\`).`,
       launch: true,
       setting: true,
@@ -236,13 +240,14 @@ function optionTable(): OptionDef[] {
         flag: 'sock-trace',
         value: 'optional',
         arg: 'N',
-        help: `record every socket read/write (time, length, error), up to N per connection (default ${DEFAULTS.sockTraceMaxOps})`,
+        help: `record every socket read/write (time, length, error), up to N per connection (default ${DEFAULTS.sockTraceMaxOps}; the rest are counted in droppedOps)`,
       },
     },
     {
       name: 'dnsTrace',
       kind: 'boolean',
       default: false,
+      suggest: true,
       description:
         "Resolve the names of traced connections with Net Trace's in-process resolver and record every DNS query and reply message (server, questions, answers with TTLs, rCode, timing: the **DNS** tab). Differs from getaddrinfo: no nsswitch, no mDNS.",
       launch: true,
@@ -281,7 +286,7 @@ function optionTable(): OptionDef[] {
         value: 'required',
         arg: 'MODE',
         values: ['auto', 'off', 'required'],
-        help: 'auto | off | required: the privileged helper adds kernel TCP metrics (RTT, retransmits, cwnd), conntrack/NAT and packet capture; auto (the default) uses it when it can start and says why not otherwise; required fails when it cannot start with privileges (or, with --pcap, cannot capture)',
+        help: 'auto | off | required: the privileged helper adds kernel TCP metrics (RTT, retransmits, cwnd), conntrack/NAT and packet capture; auto (the default) uses it when it can start and says why not otherwise; required fails when it cannot start with privileges (the unprivileged inet_diag fallback does not count) or, with --pcap, cannot capture',
       },
     },
     {
@@ -296,7 +301,7 @@ function optionTable(): OptionDef[] {
         flag: 'pcap',
         value: 'required',
         arg: 'FILE',
-        help: "save the traced connections' packets as pcapng (0600), each packet commented with its trace IDs; needs the helper as root (sudo or pkexec; see native/README.md). Not redacted: whatever is sent in clear (plain-HTTP credentials, cookies, query tokens, bodies) is in the file as sent",
+        help: "save the traced connections' packets as pcapng (0600), each packet commented with its connection's and requests' trace IDs; needs the helper as root (sudo or pkexec; see native/README.md). Not redacted: whatever is sent in clear (plain-HTTP credentials, cookies, query tokens, bodies) is in the file as sent",
       },
     },
     {
@@ -340,7 +345,7 @@ function optionTable(): OptionDef[] {
         flag: 'helper-root',
         value: 'required',
         arg: 'DIR',
-        help: "an installed copy of the helper (sudo -n / pkexec rules name its path; see native/README.md), instead of this checkout's",
+        help: "an installed copy of the helper (e.g. /usr/local/lib/nettrace from `sudo make -C native install`, whose path sudo -n / pkexec rules can name; see native/README.md) instead of this checkout's",
       },
     },
     {
@@ -373,6 +378,12 @@ export function optionDef(name: string): OptionDef {
   const def = OPTIONS.find((o) => o.name === name);
   if (!def) throw new Error(`no option named ${name}`);
   return def;
+}
+
+/** How a `nettrace run` flag is written: `--quiet`, `--out FILE`, `--bodies[=BYTES]`. */
+export function flagUsage(cli: CliFlag): string {
+  if (cli.value === 'none') return `--${cli.flag}`;
+  return cli.value === 'optional' ? `--${cli.flag}[=${cli.arg ?? 'VALUE'}]` : `--${cli.flag} ${cli.arg ?? 'VALUE'}`;
 }
 
 /** The `nettrace.*` setting name of an option, or undefined. */
