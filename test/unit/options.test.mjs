@@ -117,7 +117,15 @@ test('the preload configuration: only what differs from the preload defaults tra
     o.resolveTracingOptions([{ values: { sockTrace: true, bodies: 10, initiator: 'all', dnsTrace: true }, label: (d) => d.name }]),
     '/s',
   );
-  assert.deepEqual(on, { ipcPath: '/s', headers: 'values', sockTrace: true, bodies: true, bodyMaxBytes: 10, initiator: 'all', dnsTrace: true });
+  assert.deepEqual(on, {
+    ipcPath: '/s',
+    headers: 'values',
+    sockTrace: true,
+    bodies: true,
+    bodyMaxBytes: 10,
+    initiator: 'all',
+    dnsTrace: true,
+  });
   assert.deepEqual(o.withPreloadDefaults(on), {
     ...on,
     maxQueuedEvents: o.DEFAULTS.maxQueuedEvents,
@@ -125,7 +133,14 @@ test('the preload configuration: only what differs from the preload defaults tra
     sockTraceMaxOps: o.DEFAULTS.sockTraceMaxOps,
   });
   // Never throws on a hand-written configuration: wrong types get the defaults.
-  const odd = o.withPreloadDefaults({ ipcPath: '/s', headers: 'all', initiator: 3, maxQueuedEvents: 5, sockTraceMaxOps: -1, bodyMaxBytes: '9' });
+  const odd = o.withPreloadDefaults({
+    ipcPath: '/s',
+    headers: 'all',
+    initiator: 3,
+    maxQueuedEvents: 5,
+    sockTraceMaxOps: -1,
+    bodyMaxBytes: '9',
+  });
   assert.equal(odd.headers, 'values');
   assert.equal(odd.initiator, 'sampled');
   assert.equal(odd.maxQueuedEvents, 100, 'at least 100');
