@@ -203,7 +203,10 @@ test('initiator: the configuration, else the setting; sampled (the default) is l
   assert.equal(launch('sampled', { ...defaults, initiator: 'all' }).__nettrace.initiator, 'sampled');
   assert.equal(launch('every', { ...defaults, initiator: 'all' }).__nettrace.initiator, 'all', 'invalid: the setting');
   assert.equal(launch(7).__nettrace.initiator, 'sampled');
-  assert.equal('initiator' in JSON.parse(m.injectTracing(launch('sampled'), { preloadPath: '/p', ipcPath: '/s', sessionId: 'x' }).env.NETTRACE_CONFIG), false);
+  assert.equal(
+    'initiator' in JSON.parse(m.injectTracing(launch('sampled'), { preloadPath: '/p', ipcPath: '/s', sessionId: 'x' }).env.NETTRACE_CONFIG),
+    false,
+  );
   const out = m.injectTracing(launch('all'), { preloadPath: '/p.cjs', ipcPath: '/s', sessionId: 'x' });
   assert.equal(JSON.parse(out.env.NETTRACE_CONFIG).initiator, 'all');
 });

@@ -212,10 +212,7 @@ test('launch attributes helper and pcap: auto and off by default, from the confi
   const off = m.toNodeLaunchConfig({ type: 'nettrace', request: 'launch', helper: 'off', pcap: true }, defaults).__nettrace;
   assert.equal(off.helper, 'off');
   assert.equal(off.pcap, true);
-  const fromSettings = m.toNodeLaunchConfig(
-    { type: 'nettrace', request: 'launch' },
-    { ...defaults, helper: 'off', pcap: true },
-  ).__nettrace;
+  const fromSettings = m.toNodeLaunchConfig({ type: 'nettrace', request: 'launch' }, { ...defaults, helper: 'off', pcap: true }).__nettrace;
   assert.equal(fromSettings.helper, 'off');
   assert.equal(fromSettings.pcap, true);
   const wins = m.toNodeLaunchConfig(
