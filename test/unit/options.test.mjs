@@ -5,6 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { firstDifference, loadOptions, root, syncPackage, syncReadme } from '../../scripts/sync-options.mjs';
 
@@ -109,6 +110,16 @@ test('resolveTracingOptions: first valid layer wins, lists add up, defaults once
   assert.deepEqual(r.dns, { enabled: true, servers: ['10.0.0.1'] }, 'dnsServers turns the DNS trace on in its layer');
   assert.deepEqual(errors, ['headers must be none, names or values, not "bogus"']);
 });
+
+test(
+  'defaults kept elsewhere agree with the definition',
+  { skip: !existsSync(join(root, 'dist', 'core.cjs')) && 'dist/core.cjs not built' },
+  () => {
+    const core = createRequire(import.meta.url)(join(root, 'dist', 'core.cjs'));
+    assert.equal(core.DEFAULT_SLOW_THRESHOLD_MS, o.DEFAULTS.slowThresholdMs, 'src/trace/diagnosis.ts DEFAULT_SLOW_THRESHOLD_MS');
+    assert.deepEqual(core.INITIATOR_MODES, o.INITIATOR_MODES);
+  },
+);
 
 test('the preload configuration: only what differs from the preload defaults travels; the preload fills them in once', () => {
   const plain = o.toPreloadConfig(o.resolveTracingOptions([]), '/s');
