@@ -38,8 +38,8 @@ export function helperRoot(extensionPath: string): string {
   return typeof configured === 'string' && isAbsolute(configured) ? configured : extensionPath;
 }
 
-/** Says once per message that an option value was ignored (the launch still starts). */
+/** Says that an invalid option value was ignored (the launch still starts, with the next source's value). */
 export function reportOptionError(err: OptionError, log: (line: string) => void): void {
   log(`ignored an invalid option: ${err.message}`);
-  void vscode.window.showWarningMessage(`Net Trace: ${err.message}; using the default instead.`);
+  void vscode.window.showWarningMessage(`Net Trace: ${err.message} (ignored: the setting or the default applies).`);
 }
