@@ -109,6 +109,11 @@ const QUERY_DEFAULTS =
 export const OPTIONS: readonly OptionDef[] = /* @__PURE__ */ optionTable();
 
 function optionTable(): OptionDef[] {
+  return [...outputOptions(), ...captureOptions(), ...recorderOptions(), ...helperOptions(), ...editorOptions()];
+}
+
+/** The output files of `nettrace run`. */
+function outputOptions(): OptionDef[] {
   return [
     {
       name: 'out',
@@ -129,6 +134,12 @@ function optionTable(): OptionDef[] {
       description: 'HAR file.',
       cli: { flag: 'har', value: 'required', arg: 'FILE', help: 'also write a HAR 1.2 file (opens in browser devtools)' },
     },
+  ];
+}
+
+/** What is recorded of each request, and how it is judged. */
+function captureOptions(): OptionDef[] {
+  return [
     {
       name: 'headers',
       kind: 'enum',
@@ -213,6 +224,12 @@ function optionTable(): OptionDef[] {
         help: "sampled | all | off: which requests get the stack that made them; sampled (default): the first 100 per thread, then as many as 1% of the program's time allows (the rest are counted)",
       },
     },
+  ];
+}
+
+/** The optional recorders, off by default. */
+function recorderOptions(): OptionDef[] {
+  return [
     {
       name: 'bodies',
       kind: 'flagOrCount',
@@ -268,6 +285,12 @@ function optionTable(): OptionDef[] {
       launch: true,
       setting: true,
     },
+  ];
+}
+
+/** The privileged helper and its packet capture. */
+function helperOptions(): OptionDef[] {
+  return [
     {
       name: 'helper',
       kind: 'enum',
@@ -348,6 +371,12 @@ function optionTable(): OptionDef[] {
         help: "an installed copy of the helper (e.g. /usr/local/lib/nettrace from `sudo make -C native install`, whose path sudo -n / pkexec rules can name; see native/README.md) instead of this checkout's",
       },
     },
+  ];
+}
+
+/** The editor only, and the CLI only. */
+function editorOptions(): OptionDef[] {
+  return [
     {
       name: 'openPanel',
       kind: 'boolean',
