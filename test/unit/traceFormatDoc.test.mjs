@@ -4,8 +4,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
 
@@ -29,7 +29,8 @@ export function traceModel(source) {
     if (ts.isTypeAliasDeclaration(s) && exported(s)) aliases.set(s.name.text, s);
     if (ts.isVariableStatement(s)) {
       for (const d of s.declarationList.declarations) {
-        if (d.name.getText(sf) === 'FORMAT_VERSION' && d.initializer && ts.isNumericLiteral(d.initializer)) formatVersion = Number(d.initializer.text);
+        if (d.name.getText(sf) === 'FORMAT_VERSION' && d.initializer && ts.isNumericLiteral(d.initializer))
+          formatVersion = Number(d.initializer.text);
       }
     }
   }
@@ -167,7 +168,9 @@ test('the document check fails on a field, a type or a value the document lacks'
 test('no tracked file points at documents outside the repository', (t) => {
   let files;
   try {
-    files = execFileSync('git', ['ls-files', '-z'], { cwd: root, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 }).split('\0').filter(Boolean);
+    files = execFileSync('git', ['ls-files', '-z'], { cwd: root, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 })
+      .split('\0')
+      .filter(Boolean);
   } catch {
     t.skip('not a git checkout');
     return;
@@ -189,4 +192,66 @@ test('no tracked file points at documents outside the repository', (t) => {
   }
   assert.ok(files.length > 50, 'git listed the repository');
   assert.deepEqual(hits, []);
+});
+
+/** GitHub's anchor for a heading: lower case, punctuation dropped, spaces to hyphens. */
+function slug(heading) {
+  return heading
+    .trim()
+    .toLowerCase()
+    .replace(/[^\p{L}\p{N}\s_-]/gu, '')
+    .replace(/\s/g, '-');
+}
+
+/** The anchors of a Markdown document (duplicates numbered as GitHub does). */
+function anchors(markdown) {
+  const out = new Set();
+  const counts = new Map();
+  let inFence = false;
+  for (const line of markdown.split('\n')) {
+    if (line.startsWith('```')) inFence = !inFence;
+    const h = !inFence && /^#{1,6}\s+(.*)$/.exec(line);
+    if (!h) continue;
+    const base = slug(h[1]);
+    const n = counts.get(base) ?? 0;
+    counts.set(base, n + 1);
+    out.add(n === 0 ? base : `${base}-${n}`);
+  }
+  return out;
+}
+
+test('relative links of the README and docs/ lead to files (and headings) inside the repository', () => {
+  const pages = [
+    'README.md',
+    'native/README.md',
+    ...readdirSync(join(root, 'docs'))
+      .filter((f) => f.endsWith('.md'))
+      .map((f) => `docs/${f}`),
+  ];
+  assert.ok(pages.includes('docs/trace-format.md') && pages.includes('docs/architecture.md') && pages.includes('docs/security.md'));
+  const broken = [];
+  let checked = 0;
+  for (const page of pages) {
+    const text = readFileSync(join(root, page), 'utf8').replace(/```[\s\S]*?```/g, '');
+    for (const m of text.matchAll(/\]\(([^)\s]+)\)/g)) {
+      const target = m[1];
+      if (/^[a-z][a-z0-9+.-]*:/i.test(target)) continue; // http:, https:, mailto:
+      checked++;
+      const [path, anchor] = target.split('#');
+      const file = path === '' ? join(root, page) : resolve(dirname(join(root, page)), decodeURIComponent(path));
+      const rel = relative(root, file);
+      if (rel.startsWith('..') || isAbsolute(rel)) {
+        broken.push(`${page}: ${target} points outside the repository`);
+        continue;
+      }
+      if (!existsSync(file)) {
+        broken.push(`${page}: ${target} does not exist`);
+        continue;
+      }
+      if (anchor && file.endsWith('.md') && !anchors(readFileSync(file, 'utf8')).has(anchor))
+        broken.push(`${page}: ${target} has no such heading`);
+    }
+  }
+  assert.ok(checked > 20, `links found (${checked})`);
+  assert.deepEqual(broken, []);
 });
