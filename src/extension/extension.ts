@@ -1,6 +1,6 @@
 /**
  * The Net Trace VS Code extension: the only code that imports `vscode` (see
- * shared/docs/architecture.md). Thin glue over the core:
+ * docs/architecture.md). Thin glue over the core:
  *   - the `nettrace` debug configuration provider (launchConfig.ts) and a `pwa-node`/`node`
  *     provider that starts a collector per session and injects the preload (phase 2);
  *   - session tracking (onDidStart/TerminateDebugSession) into the TraceStore;
