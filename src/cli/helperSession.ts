@@ -12,6 +12,7 @@ import { HelperLink, pcapLabels, setHelperStats } from '../collector/helperLink'
 import type { Session } from '../collector/session';
 import { chooseAuthority, nativeHelperBuilt, startHelper, type HelperClient, type HelperOptions } from '../helper/launch';
 import { savePcap } from '../helper/pcapng';
+import { SETUP_HINT } from '../helper/setupHint';
 import type { HelperAuthority, HelperMessage } from '../protocol/helper';
 import type { PacketCapture } from '../trace/types';
 
@@ -19,8 +20,7 @@ import type { PacketCapture } from '../trace/types';
 export type HelperSetting = 'auto' | 'off' | 'required';
 
 /** The reason given when the native helper has not been built. */
-export const HELPER_NOT_BUILT =
-  'the Net Trace helper is not built (native/build/nettrace-helper is missing): run `scripts/install-native-deps.sh && npm run build:native` (see native/README.md)';
+export const HELPER_NOT_BUILT = `the Net Trace kernel helper is not set up (native/build/nettrace-helper is missing): ${SETUP_HINT}`;
 
 /** Options of SessionHelper.start(). */
 export interface SessionHelperOptions {
