@@ -25,11 +25,29 @@ import { accessSync, constants, cpSync, existsSync, lstatSync, mkdtempSync, real
 import { tmpdir, userInfo } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { HelperAuthority, HelperReadyMessage } from '../protocol/helper';
-import { chooseAuthority, startHelper, type HelperClient, type HelperOptions } from './launch';
+import { chooseAuthority, nativeHelperBuilt, startHelper, type HelperClient, type HelperOptions } from './launch';
 
 /** Where the root-owned copy goes by default (native/Makefile's PREFIX too). */
 export const DEFAULT_PREFIX = '/usr/local/lib/nettrace';
 export { SETUP_CLI, SETUP_COMMAND_TITLE, SETUP_HINT } from './setupHint';
+
+/**
+ * The folder holding the helper a session should use: `root` (or, undefined, this bundle's own
+ * checkout) when its native helper is there, else the setup's install folder when it is set up
+ * there; undefined when neither is.
+ */
+export function resolveHelperRoot(root: string | undefined): { found: boolean; root?: string } {
+  if (nativeHelperBuilt(root)) return { found: true, root };
+  const prefix = installPrefix();
+  if (nativeHelperBuilt(prefix) && existsSync(join(prefix, 'dist', 'helper.cjs'))) return { found: true, root: prefix };
+  return { found: false, root };
+}
+
+/** The install folder: NETTRACE_HELPER_PREFIX (tests, packagers) or /usr/local/lib/nettrace. */
+export function installPrefix(): string {
+  const env = process.env.NETTRACE_HELPER_PREFIX;
+  return env && env.startsWith('/') ? env : DEFAULT_PREFIX;
+}
 
 /** The file capabilities of the native helper (native/Makefile install-caps; docs/security.md). */
 export const HELPER_FILE_CAPS = 'cap_bpf,cap_perfmon,cap_net_admin,cap_sys_admin,cap_setpcap+ep';
@@ -264,7 +282,7 @@ export function nodeUnsafeForSudo(nodePath: string): string | undefined {
 
 /** The privileged steps that install the payload into `prefix` for `user` (nothing runs here). */
 export function planSetup(opts: PlanOptions): SetupPlan {
-  const prefix = opts.prefix ?? DEFAULT_PREFIX;
+  const prefix = opts.prefix ?? installPrefix();
   if (!PLAIN_PATH.test(prefix)) throw new Error(`the install folder ${prefix} must be an absolute path of letters, digits and _ . / + -`);
   const native = opts.inspection.nativeHelper;
   if (!native) throw new Error(opts.inspection.nativeProblem ?? 'no native helper to install');
