@@ -32,6 +32,7 @@ import {
   type TracingDefaults,
 } from './launchConfig';
 import { PANEL_VIEW_TYPE, PanelHost } from './panel';
+import { registerHelperSetup } from './helperSetup';
 import { registerPauseFlush } from './pauseFlush';
 import { TraceStore, type TraceEntry } from './traceStore';
 
@@ -483,6 +484,7 @@ export function activate(context: vscode.ExtensionContext): void {
       if (e.affectsConfiguration('nettrace.codeLens')) annotations.refreshNow();
     }),
   );
+  registerHelperSetup(context);
   log(`Net Trace activated (preload ${preload})`);
 }
 
