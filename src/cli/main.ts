@@ -11,6 +11,7 @@ import { TraceFileError } from '../trace/traceFile';
 import { flagHelp, optionSpecOf, parseArgs, UsageError } from './args';
 import { runDemo } from './demo';
 import type { HelperSetting } from './helperSession';
+import { cmdHelper, HELPER_HELP } from './helperSetup';
 import { CliError, defaultOutName, runTraced } from './runTraced';
 import { SHOW_MAX_ROWS, showTrace } from './show';
 
@@ -32,6 +33,7 @@ ${flagHelp(RUN_OPTIONS)}
       Trace a demo app against local servers (no internet needed) and write
       nettrace-demo.json and nettrace-demo.har.
 
+${HELPER_HELP}
   nettrace --help | --version
 `;
 
@@ -149,6 +151,8 @@ export async function main(argv: string[]): Promise<number> {
       return cmdShow(rest);
     case 'demo':
       return cmdDemo(rest);
+    case 'helper':
+      return cmdHelper(rest);
     case undefined:
     case 'help':
     case '--help':

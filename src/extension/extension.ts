@@ -1,6 +1,6 @@
 /**
  * The Net Trace VS Code extension: the only code that imports `vscode` (see
- * shared/docs/architecture.md). Thin glue over the core; `activate` builds the shared state and
+ * docs/architecture.md). Thin glue over the core; `activate` builds the shared state and
  * hands it to one `register…` function per concern:
  *   - debugProviders.ts: the `nettrace` debug configuration provider (launchConfig.ts), the
  *     `pwa-node`/`node` provider that starts a collector per session and injects the preload, and
@@ -15,6 +15,7 @@ import { startCollector } from '../collector/server';
 import { TraceAnnotations } from './codeLens';
 import { COMMANDS, registerCommands, type Commands } from './commands';
 import { registerDebugProviders } from './debugProviders';
+import { registerHelperSetup } from './helperSetup';
 import { SessionHelpers } from './helpers';
 import { PANEL_VIEW_TYPE, PanelHost, type PanelHandlers } from './panel';
 import { helperRoot, settings, type Services } from './services';
@@ -45,6 +46,7 @@ export function activate(context: vscode.ExtensionContext): void {
   const updateStatus = registerStatusBar(services, COMMANDS.showPanel);
   registerDebugProviders(services, updateStatus);
   late.commands = registerCommands(services);
+  registerHelperSetup(context);
   log(`Net Trace activated (preload ${join(context.extensionPath, 'dist', 'preload.cjs')})`);
 }
 

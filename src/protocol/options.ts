@@ -361,7 +361,7 @@ function helperOptions(): OptionDef[] {
       kind: 'path',
       default: '',
       description:
-        "Absolute path of an installed copy of the helper (e.g. `/usr/local/lib/nettrace` from `sudo make -C native install`, which a sudoers rule can name); empty: the extension's own.",
+        'Absolute path of an installed copy of the kernel helper ("Net Trace: Set Up Kernel Helper" installs one in `/usr/local/lib/nettrace` and sets this); empty: `/usr/local/lib/nettrace` when the helper is set up there.',
       setting: true,
       scope: 'machine',
       cli: {
