@@ -6,7 +6,7 @@
 //   size    no file in src/ or webview/ over 600 lines, no function over 150 lines
 // Usage: node scripts/check.mjs [step...]        all steps, or the named ones
 //        node scripts/check.mjs <step> <path...>  one step on some paths (tsconfigs for `types`)
-//        node scripts/check.mjs types --list     print the tsconfig files found
+//        node scripts/check.mjs types --list     the tsconfigs found and the coverage, no checking
 // Exits 1 when any step fails; each failure names the file and the problem.
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
@@ -52,38 +52,56 @@ export function findTsconfigs() {
   return walk(root, /^tsconfig.*\.json$/);
 }
 
-/** tsc --noEmit for each project, through the compiler API (one Node process for all of them). */
-function checkTypes(paths, notes) {
-  const ts = require('typescript');
-  const projects = paths.length ? paths.map((p) => resolve(p)) : findTsconfigs();
+/**
+ * The projects to type-check and the TypeScript files under src/ and webview/ that none of them
+ * includes (a new folder left out of the root tsconfig would otherwise never be checked).
+ */
+function projects(ts) {
+  const configs = [];
   const problems = [];
   const covered = new Set();
-  const host = {
-    getCanonicalFileName: (f) => f,
-    getCurrentDirectory: () => root,
-    getNewLine: () => '\n',
-  };
-  for (const project of projects) {
+  for (const project of findTsconfigs()) {
     const read = ts.readConfigFile(project, ts.sys.readFile);
     if (read.error) {
-      problems.push(ts.formatDiagnostics([read.error], host));
+      problems.push(ts.formatDiagnostics([read.error], formatHost));
       continue;
     }
     const parsed = ts.parseJsonConfigFileContent(read.config, ts.sys, dirname(project), undefined, project);
     for (const f of parsed.fileNames) covered.add(resolve(f));
-    const options = { ...parsed.options, noEmit: true };
-    const program = ts.createProgram({ rootNames: parsed.fileNames, options });
+    configs.push({ project, parsed });
+  }
+  const orphans = SIZE_ROOTS.flatMap((d) => walk(join(root, d), /\.(ts|tsx|mts|cts)$/)).filter((f) => !covered.has(f));
+  if (orphans.length) problems.push(`not in any tsconfig (so never type-checked):\n${orphans.map((f) => `  ${rel(f)}`).join('\n')}`);
+  return { configs, problems };
+}
+
+const formatHost = { getCanonicalFileName: (f) => f, getCurrentDirectory: () => root, getNewLine: () => '\n' };
+
+/**
+ * tsc --noEmit for each project, through the compiler API (one Node process for all of them).
+ * With paths: those tsconfigs only; with `--list`: the projects found and the coverage, no checking.
+ */
+function checkTypes(paths, notes, flags) {
+  const ts = require('typescript');
+  const found = projects(ts);
+  let { configs } = found;
+  const problems = paths.length ? [] : found.problems;
+  if (flags.includes('--list')) {
+    notes.push(...configs.map(({ project, parsed }) => `${rel(project)}: ${parsed.fileNames.length} files`));
+    return problems;
+  }
+  if (paths.length) {
+    const wanted = new Set(paths.map((p) => resolve(p)));
+    configs = configs.filter(({ project }) => wanted.delete(project));
+    for (const missing of wanted) problems.push(`${rel(missing)}: not a tsconfig*.json of this repository`);
+  }
+  for (const { project, parsed } of configs) {
+    const program = ts.createProgram({ rootNames: parsed.fileNames, options: { ...parsed.options, noEmit: true } });
     const diagnostics = [...parsed.errors, ...ts.getPreEmitDiagnostics(program)];
     if (diagnostics.length) {
-      problems.push(`${rel(project)}: ${diagnostics.length} type error(s)\n${ts.formatDiagnostics(diagnostics, host)}`);
+      problems.push(`${rel(project)}: ${diagnostics.length} type error(s)\n${ts.formatDiagnostics(diagnostics, formatHost)}`);
     } else {
       notes.push(`${rel(project)}: ${parsed.fileNames.length} files, no type errors`);
-    }
-  }
-  if (!paths.length) {
-    const orphans = SIZE_ROOTS.flatMap((d) => walk(join(root, d), /\.(ts|tsx|mts|cts)$/)).filter((f) => !covered.has(f));
-    if (orphans.length) {
-      problems.push(`not in any tsconfig (so never type-checked):\n${orphans.map((f) => `  ${rel(f)}`).join('\n')}`);
     }
   }
   return problems;
@@ -149,15 +167,23 @@ function binPath(pkg) {
   return join(dir, typeof bin === 'string' ? bin : bin[pkg]);
 }
 
+/** The environment without colour: the output is parsed, and shown inside our own. */
+function plainEnv() {
+  const env = { ...process.env, NO_COLOR: '1' };
+  delete env.FORCE_COLOR;
+  return env;
+}
+
 /** Runs a Node CLI from node_modules with its output captured; resolves with [status, output]. */
 function runTool(pkg, args) {
   return new Promise((done) => {
-    const child = spawn(process.execPath, [binPath(pkg), ...args], { cwd: root, env: { ...process.env, FORCE_COLOR: '0' } });
+    const child = spawn(process.execPath, [binPath(pkg), ...args], { cwd: root, env: plainEnv() });
     let out = '';
     child.stdout.on('data', (d) => (out += d));
     child.stderr.on('data', (d) => (out += d));
     child.on('error', (err) => done([1, String(err)]));
-    child.on('close', (code) => done([code, out]));
+    // Strip ANSI colour codes, in case a tool forces colour anyway.
+    child.on('close', (code) => done([code, out.replace(/\x1b\[[0-9;]*m/g, '')]));
   });
 }
 
@@ -180,10 +206,7 @@ const STEPS = { types: checkTypes, lint: checkLint, format: checkFormat, size: c
 async function main(argv) {
   const steps = argv.filter((a) => a in STEPS);
   const paths = argv.filter((a) => !(a in STEPS) && !a.startsWith('--'));
-  if (argv.includes('--list')) {
-    for (const f of findTsconfigs()) console.log(rel(f));
-    return 0;
-  }
+  const flags = argv.filter((a) => a.startsWith('--'));
   if (paths.length && steps.length !== 1) {
     console.error('check: paths need exactly one step, e.g. `node scripts/check.mjs lint src/trace`');
     return 2;
@@ -199,7 +222,7 @@ async function main(argv) {
     const notes = [];
     results.set(
       name,
-      Promise.resolve(STEPS[name](paths, notes)).then((problems) => ({ problems, notes, ms: Date.now() - t0 })),
+      Promise.resolve(STEPS[name](paths, notes, flags)).then((problems) => ({ problems, notes, ms: Date.now() - t0 })),
     );
   }
   const failed = [];
