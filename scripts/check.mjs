@@ -9,7 +9,7 @@
 //        node scripts/check.mjs types --list     the tsconfigs found and the coverage, no checking
 // Exits 1 when any step fails; each failure names the file and the problem.
 import { spawn } from 'node:child_process';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
