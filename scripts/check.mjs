@@ -156,7 +156,7 @@ function checkSize(paths, notes) {
     };
     visit(source);
   }
-  notes.push(`${files.length} files, ${functions} functions measured`);
+  notes.push(`${files.length} file(s), ${functions} functions measured`);
   return problems;
 }
 

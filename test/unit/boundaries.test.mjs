@@ -60,21 +60,33 @@ describe('lint: vscode imports, the layer table, ESLint errors', () => {
   const cases = [
     {
       name: 'a vscode import in src/trace',
-      file: 'src/trace/types.ts',
+      file: 'src/trace/har.ts',
       code: "import 'vscode';",
       expect: /Only src\/extension\/ may import vscode/,
     },
     {
       name: 'src/trace importing src/collector',
-      file: 'src/trace/types.ts',
+      file: 'src/trace/har.ts',
       code: "import { startCollector } from '../collector/server'; export const layerProbe = startCollector;",
       expect: /Layer table: src\/trace\/ may import only src\/trace\//,
     },
     {
       name: 'src/trace importing a value from src/protocol',
-      file: 'src/trace/types.ts',
+      file: 'src/trace/har.ts',
       code: "import { CONFIG_ENV } from '../protocol/preload'; export const valueProbe = CONFIG_ENV;",
-      expect: /Layer table: src\/trace\/ may import only src\/trace\/ and types \(import type\) from src\/protocol\//,
+      expect: /Layer table: src\/trace\/ may import only .*, and types \(import type\) from src\/protocol\//,
+    },
+    {
+      name: 'the trace contract importing the rest of src/trace',
+      file: 'src/trace/types.ts',
+      code: "import { toHar } from './har'; export const contractProbe = toHar;",
+      expect: /Layer table: the trace contract \(src\/trace\/types\.ts, src\/trace\/wire\.ts\) may import only the trace contract/,
+    },
+    {
+      name: 'the preload importing the trace model beyond the contract',
+      file: 'src/preload/index.ts',
+      code: "import { toHar } from '../trace/har'; export const preloadProbe = toHar;",
+      expect: /Layer table: src\/preload\/ may import only src\/preload\/, the trace contract/,
     },
     {
       name: 'a require of vscode in src/cli',
@@ -92,7 +104,7 @@ describe('lint: vscode imports, the layer table, ESLint errors', () => {
       name: 'webview importing src/collector',
       file: 'webview/main.ts',
       code: "import { startCollector } from '../src/collector/server'; export const collectorProbe = startCollector;",
-      expect: /Layer table: webview\/ may import only webview\/, src\/trace\/, src\/protocol\//,
+      expect: /Layer table: webview\/ may import only webview\//,
     },
     {
       name: 'a package in the preload',
@@ -112,7 +124,7 @@ describe('lint: vscode imports, the layer table, ESLint errors', () => {
   before(() => {
     for (const c of cases) [c.line] = append(c.file, [c.code]);
     // Allowed, so never reported: a type-only import from src/protocol into src/trace.
-    append('src/trace/types.ts', ["import type { PreloadConfig } from '../protocol/preload'; export type TypeProbe = PreloadConfig;"]);
+    append('src/trace/har.ts', ["import type { PreloadConfig } from '../protocol/preload'; export type TypeProbe = PreloadConfig;"]);
     result = check('lint', ...new Set(cases.map((c) => c.file)));
     problems = eslintProblems(result.out);
     restore();
