@@ -3,7 +3,8 @@
 //           .ts file under src/ and webview/ belongs to one of them
 //   lint    ESLint over the repository (eslint.config.mjs: recommended rules + the layer table)
 //   format  prettier --check (.prettierrc.json, .prettierignore)
-//   size    no file in src/ or webview/ over 600 lines, no function over 150 lines
+//   size    no file in src/ or webview/ over 600 lines, no function over 150 lines (a function
+//           counts from its first token to its closing brace, nested functions included)
 // Usage: node scripts/check.mjs [step...]        all steps, or the named ones
 //        node scripts/check.mjs <step> <path...>  one step on some paths (tsconfigs for `types`)
 //        node scripts/check.mjs types --list     the tsconfigs found and the coverage, no checking
