@@ -69,6 +69,7 @@ function tokenize(src: string): Token[] {
         out.push({ kind: 'class', text: m[0].toLowerCase(), pos });
         continue;
       }
+      if (/^\d+xx$/i.test(m[0])) fail('status classes are 1xx, 2xx, 3xx, 4xx and 5xx', pos);
       const unit = m[2].toLowerCase();
       if (unit !== '' && DURATION_UNITS[unit] === undefined && SIZE_UNITS[unit] === undefined) {
         fail(`unknown unit "${m[2]}" (durations: us, ms, s, m, h; sizes: b, kb, kib, mb, mib, gb, gib)`, pos + m[1].length);
@@ -289,6 +290,8 @@ class Parser {
       }
       return { k: 'test', field, pred: inList(field, values), pos: tok.pos };
     }
+    const misfit = opMisfit(field, op);
+    if (misfit !== undefined) this.fail(misfit, opTok.pos);
     const valTok = this.peek();
     const value = this.value(field, op, valTok);
     return { k: 'test', field, pred: predicate(field, op, value, opTok.pos, this.src, valTok), pos: tok.pos };
@@ -341,6 +344,23 @@ function inList(field: FieldDef, values: unknown[]): Pred {
   if (values.length <= 8) return (v) => v !== undefined && values.includes(v);
   const set = new Set(values);
   return (v) => v !== undefined && set.has(v);
+}
+
+/** Why an operator does not apply to a field's type, or undefined when it does. */
+function opMisfit(field: FieldDef, op: string): string | undefined {
+  if (op === '==' || op === '!=') return undefined;
+  switch (field.type) {
+    case 'tags':
+      return op === 'contains' ? undefined : `"${op}" does not apply to tag (use ==, !=, in)`;
+    case 'number':
+      return ['<', '<=', '>', '>='].includes(op) ? undefined : `"${op}" does not apply to the number ${field.name} (use ==, !=, <, <=, >, >=, in)`;
+    case 'bool':
+      return `"${op}" does not apply to ${field.name} (use ==, !=, or the field alone)`;
+    case 'statusClass':
+      return `"${op}" does not apply to ${field.name} (use ==, !=, in)`;
+    default:
+      return ['<', '<=', '>', '>='].includes(op) ? `"${op}" does not apply to the string ${field.name} (use ==, !=, ~, =~, contains, startsWith, endsWith, in)` : undefined;
+  }
 }
 
 function predicate(field: FieldDef, op: string, value: unknown, opPos: number, src: string, valTok: Token): Pred {

@@ -119,7 +119,7 @@ class RegexParser {
         this.depth--;
         if (this.p[this.i] !== ')') throw new PatternError('unclosed "("', at);
         this.i++;
-        return inner;
+        return { t: 'cat', items: [inner] }; // a group: a quantifier may follow it
       }
       case '[':
         return { t: 'class', cls: this.charClass(at) };
