@@ -455,7 +455,7 @@ function upperCase(c: number): number {
 export function compileRegex(pattern: string, flags = ''): Matcher {
   if (pattern.length > MAX_PATTERN) throw new PatternError(`pattern longer than ${MAX_PATTERN} characters`, MAX_PATTERN);
   for (let k = 0; k < flags.length; k++) {
-    if (flags[k] !== 'i') throw new PatternError(`unknown regex flag "${flags[k]}" (only "i" is supported)`, pattern.length);
+    if (flags[k] !== 'i') throw new PatternError(`unknown regex flag "${flags[k]}" (only "i" is supported)`, pattern.length + 1 + k);
   }
   const node = new RegexParser(pattern).parse();
   return new Program(node, flags.includes('i'), false, pattern.length);
