@@ -46,21 +46,44 @@ export interface ProcessFacts {
 
 /** The facts of one request that conditions read; derived parts are computed once, on demand. */
 export class RequestFacts {
+  // Fields are assigned in the constructor only (`declare`: no class-field definitions), so every
+  // instance has one shape and building one costs a few stores: the preload makes one per request.
   /** Tags given so far by `mark` rules (those decided at the start). */
-  tags: string[] | null = null;
-  end: RequestEndView | null = null;
-  private pathValue: string | undefined;
-  private queryValue: string | undefined;
-  private params: URLSearchParams | undefined;
-  private urlValue: string | undefined;
-  readonly method: string;
-  readonly host: string;
-  readonly scheme: string;
+  declare tags: string[] | null;
+  declare end: RequestEndView | null;
+  declare readonly start: RequestStartView;
+  private declare methodValue: string | undefined;
+  private declare hostValue: string | undefined;
+  private declare pathValue: string | undefined;
+  private declare queryValue: string | undefined;
+  private declare schemeValue: string | undefined;
+  private declare urlValue: string | undefined;
 
-  constructor(readonly start: RequestStartView) {
-    this.method = start.method.toUpperCase();
-    this.host = start.host.toLowerCase();
-    this.scheme = start.scheme.toLowerCase();
+  constructor(start: RequestStartView) {
+    this.start = start;
+    this.tags = null;
+    this.end = null;
+    this.methodValue = undefined;
+    this.hostValue = undefined;
+    this.pathValue = undefined;
+    this.queryValue = undefined;
+    this.schemeValue = undefined;
+    this.urlValue = undefined;
+  }
+
+  /** The method, upper-cased. */
+  get method(): string {
+    return (this.methodValue ??= this.start.method.toUpperCase());
+  }
+
+  /** The host, lower-cased. */
+  get host(): string {
+    return (this.hostValue ??= this.start.host.toLowerCase());
+  }
+
+  /** The scheme, lower-cased. */
+  get scheme(): string {
+    return (this.schemeValue ??= this.start.scheme.toLowerCase());
   }
 
   get url(): string {
@@ -88,11 +111,25 @@ export class RequestFacts {
     return this.queryValue as string;
   }
 
-  /** The first value of a query parameter (decoded), or undefined. */
+  /**
+   * The first value of a query parameter (decoded as URLSearchParams would: "+" is a space,
+   * bad escapes kept), or undefined. Scans the query string: no URLSearchParams per request.
+   */
   queryParam(key: string): string | undefined {
-    this.params ??= new URLSearchParams(this.query);
-    const v = this.params.get(key);
-    return v === null ? undefined : v;
+    const q = this.query;
+    let at = 0;
+    while (at <= q.length) {
+      let amp = q.indexOf('&', at);
+      if (amp === -1) amp = q.length;
+      if (amp > at) {
+        const eq = q.indexOf('=', at);
+        const nameEnd = eq === -1 || eq > amp ? amp : eq;
+        const name = q.slice(at, nameEnd);
+        if (name === key || decodeQueryPart(name) === key) return nameEnd === amp ? '' : decodeQueryPart(q.slice(nameEnd + 1, amp));
+      }
+      at = amp + 1;
+    }
+    return undefined;
   }
 
   header(lowerName: string): string | undefined {
@@ -112,6 +149,23 @@ export class RequestFacts {
       this.pathValue = t.slice(0, stop);
       this.queryValue = '';
     }
+  }
+}
+
+/** Decodes one name or value of a query string ("+" as space; a malformed escape left as is). */
+function decodeQueryPart(s: string): string {
+  if (s.indexOf('%') === -1 && s.indexOf('+') === -1) return s;
+  const spaced = s.replace(/\+/g, ' ');
+  try {
+    return decodeURIComponent(spaced);
+  } catch {
+    return spaced.replace(/%[0-9a-fA-F]{2}/g, (m) => {
+      try {
+        return decodeURIComponent(m);
+      } catch {
+        return m;
+      }
+    });
   }
 }
 

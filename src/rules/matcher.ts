@@ -265,6 +265,8 @@ class Program implements Matcher {
   private mark!: Int32Array;
   private stack!: Int32Array;
   private gen = 0;
+  /** Number of states added by the last add() calls into the list being built. */
+  private count = 0;
 
   constructor(
     node: Node,
@@ -348,7 +350,7 @@ class Program implements Matcher {
   }
 
   /** Adds state pc and the states reachable from it without input; true when MATCH is reached. */
-  private add(list: Int32Array, count: { n: number }, pc0: number, pos: number, len: number): boolean {
+  private add(list: Int32Array, pc0: number, pos: number, len: number): boolean {
     const { ops, a, b, mark, stack, gen } = this;
     let sp = 0;
     stack[sp++] = pc0;
@@ -373,7 +375,7 @@ class Program implements Matcher {
         case MATCH:
           return true;
         default:
-          list[count.n++] = pc;
+          list[this.count++] = pc;
       }
     }
     return false;
@@ -382,42 +384,30 @@ class Program implements Matcher {
   test(subject: string): boolean {
     const s = subject.length > MAX_SUBJECT ? subject.slice(0, MAX_SUBJECT) : subject;
     const len = s.length;
-    const { ops, a } = this;
+    const { ops, a, anchored, icase } = this;
     let cur = this.cur;
     let next = this.next;
-    const cc = { n: 0 };
-    const nc = { n: 0 };
     this.gen++;
-    if (this.add(cur, cc, 0, 0, len)) return true;
+    this.count = 0;
+    if (this.add(cur, 0, 0, len)) return true;
+    let cn = this.count;
     for (let i = 0; i < len; i++) {
-      if (cc.n === 0 && this.anchored) return false;
+      if (cn === 0 && anchored) return false;
       let c = s.charCodeAt(i);
-      if (this.icase) c = foldCase(c);
+      if (icase) c = foldCase(c);
       this.gen++;
-      nc.n = 0;
-      for (let k = 0; k < cc.n; k++) {
+      this.count = 0;
+      for (let k = 0; k < cn; k++) {
         const pc = cur[k];
-        let ok: boolean;
-        switch (ops[pc]) {
-          case CHAR:
-            ok = a[pc] === c;
-            break;
-          case ANY:
-            ok = c !== 10;
-            break;
-          case ANYNL:
-            ok = true;
-            break;
-          default:
-            ok = this.inClass(this.classes[a[pc]], c);
-        }
-        if (ok && this.add(next, nc, pc + 1, i + 1, len)) return true;
+        const op = ops[pc];
+        const ok = op === CHAR ? a[pc] === c : op === ANY ? c !== 10 : op === ANYNL ? true : this.inClass(this.classes[a[pc]], c);
+        if (ok && this.add(next, pc + 1, i + 1, len)) return true;
       }
-      if (!this.anchored && this.add(next, nc, 0, i + 1, len)) return true;
+      if (!anchored && this.add(next, 0, i + 1, len)) return true;
       const t = cur;
       cur = next;
       next = t;
-      cc.n = nc.n;
+      cn = this.count;
     }
     return false;
   }
@@ -451,6 +441,20 @@ function upperCase(c: number): number {
   return u.length === 1 ? u.charCodeAt(0) : c;
 }
 
+/** True when every match must start at position 0 (the pattern begins with "^" on every branch). */
+function startsAnchored(n: Node): boolean {
+  switch (n.t) {
+    case 'bol':
+      return true;
+    case 'cat':
+      return n.items.length > 0 && startsAnchored(n.items[0]);
+    case 'alt':
+      return n.alts.every(startsAnchored);
+    default:
+      return false;
+  }
+}
+
 /** Compiles a regular expression (see the file comment for the syntax); flags: "" or "i". */
 export function compileRegex(pattern: string, flags = ''): Matcher {
   if (pattern.length > MAX_PATTERN) throw new PatternError(`pattern longer than ${MAX_PATTERN} characters`, MAX_PATTERN);
@@ -458,7 +462,7 @@ export function compileRegex(pattern: string, flags = ''): Matcher {
     if (flags[k] !== 'i') throw new PatternError(`unknown regex flag "${flags[k]}" (only "i" is supported)`, pattern.length + 1 + k);
   }
   const node = new RegexParser(pattern).parse();
-  return new Program(node, flags.includes('i'), false, pattern.length);
+  return new Program(node, flags.includes('i'), startsAnchored(node), pattern.length);
 }
 
 /**
@@ -505,5 +509,65 @@ export function compileGlob(pattern: string, icase = false): Matcher {
     const lit = fold((simple[1] ?? simple[4]).replace(/\\(.)/g, '$1'));
     return simple[2] ? { test: (s) => fold(s).startsWith(lit) } : { test: (s) => fold(s).endsWith(lit) };
   }
+  const hasSingle = items.some((n) => n.t === 'rep' && n.node.t === 'class');
+  const hasDouble = items.some((n) => n.t === 'rep' && n.node.t === 'any');
+  if (!(hasSingle && hasDouble)) return wildcard(items, hasSingle, icase);
   return new Program({ t: 'cat', items: [{ t: 'bol' }, ...items, { t: 'eol' }] }, icase, true, pattern.length);
+}
+
+const W_CHAR = 0;
+const W_ONE = 1; // ? : one character but "/"
+const W_STAR = 2;
+
+/**
+ * A glob with one kind of star (all `*` or all `**`), matched by the two-pointer wildcard
+ * algorithm: on a mismatch, only the last star takes one more character. That is enough for
+ * stars that match anything; for `*` (no "/"), a star never takes a "/" and the one before a "/"
+ * can never help after it, so a star stopped by "/" ends the match. O(pattern × subject) at worst,
+ * no allocation per test.
+ */
+function wildcard(items: Node[], noSlash: boolean, icase: boolean): Matcher {
+  const kind: number[] = [];
+  const code: number[] = [];
+  for (const n of items) {
+    if (n.t === 'char') {
+      kind.push(W_CHAR);
+      code.push(icase ? foldCase(n.c) : n.c);
+    } else {
+      kind.push(n.t === 'rep' ? W_STAR : W_ONE);
+      code.push(0);
+    }
+  }
+  const plen = kind.length;
+  return {
+    test(subject: string): boolean {
+      const s = subject.length > MAX_SUBJECT ? subject.slice(0, MAX_SUBJECT) : subject;
+      const len = s.length;
+      let p = 0;
+      let i = 0;
+      let starP = -1;
+      let starI = 0;
+      while (i < len) {
+        let c = s.charCodeAt(i);
+        if (icase) c = foldCase(c);
+        if (p < plen && kind[p] === W_STAR) {
+          starP = p++;
+          starI = i;
+          continue;
+        }
+        if (p < plen && (kind[p] === W_CHAR ? code[p] === c : c !== 47)) {
+          p++;
+          i++;
+          continue;
+        }
+        if (starP === -1) return false;
+        // Give the last star one more character.
+        if (noSlash && s.charCodeAt(starI) === 47) return false;
+        p = starP + 1;
+        i = ++starI;
+      }
+      while (p < plen && kind[p] === W_STAR) p++;
+      return p === plen;
+    },
+  };
 }

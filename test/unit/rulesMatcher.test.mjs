@@ -147,3 +147,33 @@ test('rules matcher: globs', () => {
   assert.equal(compileGlob('/API/**').test('/api/x'), false);
   assert.throws(() => compileGlob('a\\'), /glob ends with/);
 });
+
+test('rules matcher: globs agree with an equivalent V8 RegExp (fuzz, fixed seed)', () => {
+  let seed = 99;
+  const rnd = (n) => {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+    return seed % n;
+  };
+  const parts = ['a', 'b', '/', '.', '*', '**', '?', 'ab', '/a'];
+  const toRegExp = (g) =>
+    new RegExp(
+      `^${g
+        .split(/(\*\*+|\*|\?)/)
+        .map((t) => (t.startsWith('**') ? '.*' : t === '*' ? '[^/]*' : t === '?' ? '[^/]' : t.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')))
+        .join('')}$`,
+      's',
+    );
+  for (let n = 0; n < 600; n++) {
+    let g = '';
+    const len = 1 + rnd(6);
+    for (let k = 0; k < len; k++) g += parts[rnd(parts.length)];
+    const ours = compileGlob(g);
+    const ref = toRegExp(g);
+    for (let m = 0; m < 12; m++) {
+      let s = '';
+      const sl = rnd(9);
+      for (let k = 0; k < sl; k++) s += 'ab/.'[rnd(4)];
+      assert.equal(ours.test(s), ref.test(s), `glob ${g} on ${JSON.stringify(s)}`);
+    }
+  }
+});
