@@ -95,6 +95,9 @@ row('loop + request view only', 'the benchmark\'s own cost: building the view ob
 row('no rules: `engine.mode` check', 'the preload\'s fast path: one property read, no view, no call', () => (none.mode === 'all' ? 1 : 0));
 row('no rules: start() called anyway', 'view built and start() called; returns the shared trace-all decision', startOnly(none));
 for (const n of [1, 10, 100]) row(`${n} rule${n > 1 ? 's' : ''}, none matching`, 'every rule read for every request (the worst case for the list)', startOnly(engineFor(typicalRules(n))));
+const hostRules = (n) => validateRules(Array.from({ length: n }, (_, k) => ({ id: `h${k}`, action: k % 2 ? 'skip' : 'details', condition: `host == "svc${k}.internal"${k % 3 ? ` and path ~ "/api/**"` : ''}`, enabled: true })));
+row('100 host rules, none for this host', 'host == "svcK.internal" [and path glob]: the host index leaves no rule to read', startOnly(engineFor(hostRules(100))));
+row('100 host rules, 1 for this host', 'the same, plus one rule for the request\'s host (1/8 of requests)', startOnly(engineFor([...hostRules(99), ...validateRules([{ id: 'own', action: 'mark', condition: 'host == "api.example.com"', enabled: true }])])));
 const skipFirst = validateRules([{ id: 'skipAll', action: 'skip', condition: 'host ~ "*"', enabled: true }, ...typicalRules(99)]);
 row('100 rules, the first (skip) matching', 'skip host ~ "*" first: decided by rule 1', startOnly(engineFor(skipFirst)));
 row('skip one host (1 rule, matching 1/8 of requests)', 'skip host == "api.example.com"', startOnly(engineFor(validateRules([{ id: 's', action: 'skip', condition: 'host == "api.example.com"', enabled: true }]))));

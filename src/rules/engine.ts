@@ -79,6 +79,9 @@ export interface EndDecision {
   rule: Rule | null;
 }
 
+/** Most hosts whose rule list start() keeps (a program talking to more just rebuilds lists). */
+const HOST_CACHE = 512;
+
 /** The shared decision when no rule can act: trace everything, or nothing, with no per-request work. */
 const TRACE_ALL: StartDecision = Object.freeze({ record: true, details: 0, breakRule: null, tags: null, rule: null, pending: false, facts: null, undecided: null, definiteDetails: 0 });
 const SKIP_ALL: StartDecision = Object.freeze({ ...TRACE_ALL, record: false });
@@ -94,6 +97,10 @@ export class RuleEngine {
   private live: LiveRule[] = [];
   /** Enabled rules whose condition can hold in this process, in order. */
   private active: LiveRule[] = [];
+  /** True when some active rule names its hosts (CompiledCondition.hosts): start() then reads the per-host list. */
+  private indexed = false;
+  /** Per host: the active rules that can match it (those naming it, and those for any host), in order. */
+  private byHost = new Map<string, LiveRule[]>();
   private readonly opts: RuleEngineOptions;
   private readonly defaultRecords: boolean;
 
@@ -133,7 +140,9 @@ export class RuleEngine {
     for (const gone of old.values()) gone.live = false;
     for (const n of next) n.live = n.rule.enabled;
     this.live = next;
-    this.active = next.filter((l) => l.rule.enabled && l.cond.constant !== false);
+    this.active = next.filter((l) => l.rule.enabled && l.cond.constant !== false && (l.cond.hosts === null || l.cond.hosts.length > 0));
+    this.indexed = this.active.some((l) => l.cond.hosts !== null);
+    this.byHost = new Map();
     this.mode = this.active.length > 0 ? 'rules' : this.defaultRecords ? 'all' : 'none';
   }
 
@@ -149,7 +158,7 @@ export class RuleEngine {
     let breakRule: Rule | null = null;
     let undecided: LiveRule[] | null = null;
     let pendingMayRecord = false;
-    const rules = this.active;
+    const rules = this.indexed ? this.rulesFor(facts.host) : this.active;
     for (let k = 0; k < rules.length; k++) {
       const r = rules[k];
       const c = r.cond;
@@ -232,6 +241,17 @@ export class RuleEngine {
       }
     }
     return { keep, details: keep ? details : 0, tags, rule };
+  }
+
+  /** The active rules that can match a host, in order; cached (at most HOST_CACHE hosts). */
+  private rulesFor(host: string): LiveRule[] {
+    let list = this.byHost.get(host);
+    if (list === undefined) {
+      list = this.active.filter((l) => l.cond.hosts === null || l.cond.hosts.includes(host));
+      if (this.byHost.size >= HOST_CACHE) this.byHost.clear();
+      this.byHost.set(host, list);
+    }
+    return list;
   }
 
   /** The counters of every rule in the list (enabled or not), in order. */

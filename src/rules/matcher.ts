@@ -462,7 +462,20 @@ export function compileRegex(pattern: string, flags = ''): Matcher {
     if (flags[k] !== 'i') throw new PatternError(`unknown regex flag "${flags[k]}" (only "i" is supported)`, pattern.length + 1 + k);
   }
   const node = new RegexParser(pattern).parse();
-  return new Program(node, flags.includes('i'), startsAnchored(node), pattern.length);
+  const icase = flags.includes('i');
+  const program = new Program(node, icase, startsAnchored(node), pattern.length);
+  // "^/literal…": most subjects fail on the literal; check it with startsWith before the NFA.
+  const items = node.t === 'cat' ? node.items : [];
+  let prefix = '';
+  if (!icase && items[0]?.t === 'bol') {
+    for (let k = 1; k < items.length; k++) {
+      const n = items[k];
+      if (n.t !== 'char') break;
+      prefix += String.fromCharCode(n.c);
+    }
+  }
+  if (prefix === '') return program;
+  return { test: (s) => s.startsWith(prefix) && program.test(s) };
 }
 
 /**
@@ -511,8 +524,22 @@ export function compileGlob(pattern: string, icase = false): Matcher {
   }
   const hasSingle = items.some((n) => n.t === 'rep' && n.node.t === 'class');
   const hasDouble = items.some((n) => n.t === 'rep' && n.node.t === 'any');
-  if (!(hasSingle && hasDouble)) return wildcard(items, hasSingle, icase);
-  return new Program({ t: 'cat', items: [{ t: 'bol' }, ...items, { t: 'eol' }] }, icase, true, pattern.length);
+  const full: Matcher = !(hasSingle && hasDouble) ? wildcard(items, hasSingle, icase) : new Program({ t: 'cat', items: [{ t: 'bol' }, ...items, { t: 'eol' }] }, icase, true, pattern.length);
+  if (icase) return full;
+  // The literal head and tail (before the first and after the last wildcard) reject most subjects at once.
+  let head = '';
+  for (const n of items) {
+    if (n.t !== 'char') break;
+    head += String.fromCharCode(n.c);
+  }
+  let tail = '';
+  for (let k = items.length - 1; k >= 0; k--) {
+    const n = items[k];
+    if (n.t !== 'char') break;
+    tail = String.fromCharCode(n.c) + tail;
+  }
+  const need = head.length + tail.length;
+  return { test: (s) => s.length >= need && s.startsWith(head) && s.endsWith(tail) && full.test(s) };
 }
 
 const W_CHAR = 0;
