@@ -56,7 +56,6 @@ function caretExcerpt(source: string, at: number): string {
   }
   const head = start > 0 ? '…' : '';
   const tail = end < source.length ? '…' : '';
-  // eslint-disable-next-line no-control-regex
   const text = source.slice(start, end).replace(/[\u0000-\u001f\u007f]/g, ' ');
   return `  ${head}${text}${tail}\n  ${' '.repeat(head.length + at - start)}^`;
 }

@@ -270,3 +270,31 @@ test('rules engine: the tag field sees marks of rules above, in the same request
   assert.equal(e.start(req('a', '/keep')).record, true);
   assert.deepEqual(counts(e), { m: [2, 2], s: [1, 1], s2: [0, 0] });
 });
+
+test('rules engine: the host index keeps the order of host rules and other rules', () => {
+  const e = engine(
+    ruleList(
+      ['m', 'mark', 'path ~ "/v1/**"', { tag: 'v1' }],
+      ['a', 'skip', 'host == "a" and path == "/v1/x"'],
+      ['any', 'mark', 'true', { tag: 'any' }],
+      ['ab', 'trace', 'host in ["a", "b"] or (host == "c" and method == "GET")'],
+      ['not', 'skip', 'not (host == "a")'],
+      ['never', 'skip', 'host == "a" and host == "b"'],
+    ),
+  );
+  const a = e.start(req('a', '/v1/x'));
+  assert.deepEqual([a.record, a.rule.id, a.tags], [false, 'a', ['v1']]);
+  const a2 = e.start(req('A', '/v1/y')); // host compared lower-cased
+  assert.deepEqual([a2.record, a2.rule.id, a2.tags], [true, 'ab', ['v1', 'any']]);
+  const c = e.start(req('c', '/v2', 'GET'));
+  assert.deepEqual([c.record, c.rule.id, c.tags], [true, 'ab', ['any']]);
+  const c2 = e.start(req('c', '/v2', 'POST'));
+  assert.deepEqual([c2.record, c2.rule.id], [false, 'not']);
+  const d = e.start(req('d', '/v1/z'));
+  assert.deepEqual([d.record, d.rule.id, d.tags], [false, 'not', ['v1', 'any']]);
+  assert.deepEqual(counts(e), { m: [3, 3], a: [1, 1], any: [4, 4], ab: [2, 2], not: [2, 2], never: [0, 0] });
+  // Rules for hosts that never occur cost nothing, and many hosts are fine (the cache is bounded).
+  const many = engine(ruleList(...Array.from({ length: 100 }, (_, k) => [`h${k}`, 'skip', `host == "h${k}"`])));
+  for (let k = 0; k < 2000; k++) assert.equal(many.start(req(`h${k % 700}`)).record, k % 700 >= 100);
+  assert.equal(many.counters()[5].matched, 3);
+});
