@@ -180,7 +180,11 @@ class Parser {
     return tok.kind === 'ident' ? tok.text.toLowerCase() : undefined;
   }
   private describe(tok: Token): string {
-    return tok.kind === 'eof' ? 'the end of the condition' : tok.kind === 'string' ? `the string ${JSON.stringify(tok.text)}` : `"${this.src.slice(tok.pos, this.toks[this.t + 1]?.pos ?? tok.pos + tok.text.length).trim()}"`;
+    return tok.kind === 'eof'
+      ? 'the end of the condition'
+      : tok.kind === 'string'
+        ? `the string ${JSON.stringify(tok.text)}`
+        : `"${this.src.slice(tok.pos, this.toks[this.t + 1]?.pos ?? tok.pos + tok.text.length).trim()}"`;
   }
 
   parse(): Expr {
@@ -229,7 +233,8 @@ class Parser {
       this.enter(tok);
       const e = this.or();
       this.depth--;
-      if (this.peek().kind !== ')') this.fail(`expected ")" to close the "(" at column ${tok.pos + 1}, found ${this.describe(this.peek())}`, this.peek().pos);
+      if (this.peek().kind !== ')')
+        this.fail(`expected ")" to close the "(" at column ${tok.pos + 1}, found ${this.describe(this.peek())}`, this.peek().pos);
       this.t++;
       return e;
     }
@@ -246,7 +251,8 @@ class Parser {
 
   private test(): Expr {
     const tok = this.peek();
-    if (tok.kind !== 'ident' || KEYWORDS.has(tok.text.toLowerCase())) this.fail(`expected a field name (method, host, path, status, …), found ${this.describe(tok)}`, tok.pos);
+    if (tok.kind !== 'ident' || KEYWORDS.has(tok.text.toLowerCase()))
+      this.fail(`expected a field name (method, host, path, status, …), found ${this.describe(tok)}`, tok.pos);
     this.t++;
     let field: FieldDef | undefined;
     const lower = tok.text.toLowerCase();
@@ -294,13 +300,23 @@ class Parser {
     if (misfit !== undefined) this.fail(misfit, opTok.pos);
     const valTok = this.peek();
     const value = this.value(field, op, valTok);
-    return { k: 'test', field, pred: predicate(field, op, value, opTok.pos, this.src, valTok), pos: tok.pos, eq: op === '==' && field.type !== 'tags' ? [value] : undefined };
+    return {
+      k: 'test',
+      field,
+      pred: predicate(field, op, value, opTok.pos, this.src, valTok),
+      pos: tok.pos,
+      eq: op === '==' && field.type !== 'tags' ? [value] : undefined,
+    };
   }
 
   /** Reads one value token and checks it against the field's type and the operator; returns it normalized. */
   private value(field: FieldDef, op: string, tok: Token): unknown {
     this.t++;
-    const bad = (what: string): never => this.fail(`${field.name} ${field.type === 'number' ? 'is a number' : field.type === 'bool' ? 'is true or false' : field.type === 'statusClass' ? 'is 1xx … 5xx' : field.type === 'tags' ? 'holds tags (strings)' : 'is a string'}: ${what}`, tok.pos);
+    const bad = (what: string): never =>
+      this.fail(
+        `${field.name} ${field.type === 'number' ? 'is a number' : field.type === 'bool' ? 'is true or false' : field.type === 'statusClass' ? 'is 1xx … 5xx' : field.type === 'tags' ? 'holds tags (strings)' : 'is a string'}: ${what}`,
+        tok.pos,
+      );
     if (tok.kind === 'eof') this.fail(`expected a value after "${op}"`, tok.pos);
     if (tok.kind === 'regex') {
       if (op !== '=~') this.fail('a /regex/ goes only after "=~"', tok.pos);
@@ -326,7 +342,8 @@ class Parser {
         if (tok.kind === 'string' && /^[1-5]xx$/i.test(tok.text)) return tok.text.toLowerCase();
         return bad(`expected 1xx, 2xx, 3xx, 4xx or 5xx, found ${this.describe(tok)}`);
       default:
-        if (tok.kind !== 'string') bad(`expected a quoted string, found ${this.describe(tok)}${tok.kind === 'ident' ? ` (write "${tok.text}" in quotes)` : ''}`);
+        if (tok.kind !== 'string')
+          bad(`expected a quoted string, found ${this.describe(tok)}${tok.kind === 'ident' ? ` (write "${tok.text}" in quotes)` : ''}`);
         return field.fold === 'lower' ? tok.text.toLowerCase() : field.fold === 'upper' ? tok.text.toUpperCase() : tok.text;
     }
   }
@@ -353,13 +370,17 @@ function opMisfit(field: FieldDef, op: string): string | undefined {
     case 'tags':
       return op === 'contains' ? undefined : `"${op}" does not apply to tag (use ==, !=, in)`;
     case 'number':
-      return ['<', '<=', '>', '>='].includes(op) ? undefined : `"${op}" does not apply to the number ${field.name} (use ==, !=, <, <=, >, >=, in)`;
+      return ['<', '<=', '>', '>='].includes(op)
+        ? undefined
+        : `"${op}" does not apply to the number ${field.name} (use ==, !=, <, <=, >, >=, in)`;
     case 'bool':
       return `"${op}" does not apply to ${field.name} (use ==, !=, or the field alone)`;
     case 'statusClass':
       return `"${op}" does not apply to ${field.name} (use ==, !=, in)`;
     default:
-      return ['<', '<=', '>', '>='].includes(op) ? `"${op}" does not apply to the string ${field.name} (use ==, !=, ~, =~, contains, startsWith, endsWith, in)` : undefined;
+      return ['<', '<=', '>', '>='].includes(op)
+        ? `"${op}" does not apply to the string ${field.name} (use ==, !=, ~, =~, contains, startsWith, endsWith, in)`
+        : undefined;
   }
 }
 
@@ -391,7 +412,8 @@ function predicate(field: FieldDef, op: string, value: unknown, opPos: number, s
     }
     return fail(`"${op}" does not apply to the number ${field.name} (use ==, !=, <, <=, >, >=, in)`);
   }
-  if (type !== 'string') return fail(`"${op}" does not apply to ${field.name} (use ==, !=${type === 'bool' ? ', or the field alone' : ', in'})`);
+  if (type !== 'string')
+    return fail(`"${op}" does not apply to ${field.name} (use ==, !=${type === 'bool' ? ', or the field alone' : ', in'})`);
   const s = value as string;
   switch (op) {
     case 'contains':
@@ -422,7 +444,8 @@ function predicate(field: FieldDef, op: string, value: unknown, opPos: number, s
 /** Parses and type-checks a condition; throws RuleSyntaxError with the position of the first problem. */
 export function parseCondition(src: string): Expr {
   if (typeof src !== 'string') throw new RuleSyntaxError('a condition must be a string', '', 0);
-  if (src.length > MAX_CONDITION_LENGTH) throw new RuleSyntaxError(`condition longer than ${MAX_CONDITION_LENGTH} characters`, src, MAX_CONDITION_LENGTH);
+  if (src.length > MAX_CONDITION_LENGTH)
+    throw new RuleSyntaxError(`condition longer than ${MAX_CONDITION_LENGTH} characters`, src, MAX_CONDITION_LENGTH);
   return new Parser(src, tokenize(src)).parse();
 }
 

@@ -83,7 +83,17 @@ export interface EndDecision {
 const HOST_CACHE = 512;
 
 /** The shared decision when no rule can act: trace everything, or nothing, with no per-request work. */
-const TRACE_ALL: StartDecision = Object.freeze({ record: true, details: 0, breakRule: null, tags: null, rule: null, pending: false, facts: null, undecided: null, definiteDetails: 0 });
+const TRACE_ALL: StartDecision = Object.freeze({
+  record: true,
+  details: 0,
+  breakRule: null,
+  tags: null,
+  rule: null,
+  pending: false,
+  facts: null,
+  undecided: null,
+  definiteDetails: 0,
+});
 const SKIP_ALL: StartDecision = Object.freeze({ ...TRACE_ALL, record: false });
 
 /** Rules compiled for one process, with their counters. */
@@ -256,7 +266,13 @@ export class RuleEngine {
 
   /** The counters of every rule in the list (enabled or not), in order. */
   counters(): RuleCounters[] {
-    return this.live.map((l) => ({ id: l.rule.id, matched: l.matched, acted: l.acted, limit: l.rule.limit, limitReached: l.rule.limit !== null && l.acted >= l.rule.limit }));
+    return this.live.map((l) => ({
+      id: l.rule.id,
+      matched: l.matched,
+      acted: l.acted,
+      limit: l.rule.limit,
+      limitReached: l.rule.limit !== null && l.acted >= l.rule.limit,
+    }));
   }
 }
 

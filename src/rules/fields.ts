@@ -52,12 +52,12 @@ export class RequestFacts {
   declare tags: string[] | null;
   declare end: RequestEndView | null;
   declare readonly start: RequestStartView;
-  private declare methodValue: string | undefined;
-  private declare hostValue: string | undefined;
-  private declare pathValue: string | undefined;
-  private declare queryValue: string | undefined;
-  private declare schemeValue: string | undefined;
-  private declare urlValue: string | undefined;
+  declare private methodValue: string | undefined;
+  declare private hostValue: string | undefined;
+  declare private pathValue: string | undefined;
+  declare private queryValue: string | undefined;
+  declare private schemeValue: string | undefined;
+  declare private urlValue: string | undefined;
 
   constructor(start: RequestStartView) {
     this.start = start;
@@ -206,12 +206,31 @@ export const FIELDS: ReadonlyMap<string, FieldDef> = new Map(
       { name: 'port', type: 'number', phase: 'start', get: (f) => f.start.port, doc: 'the port (the default one when the URL has none)' },
       { name: 'path', type: 'string', phase: 'start', get: (f) => f.path, doc: 'the path, without the query' },
       { name: 'query', type: 'string', phase: 'start', get: (f) => f.query, doc: 'the raw query string, without "?"' },
-      { name: 'client', type: 'string', phase: 'start', fold: 'lower', get: (f) => f.start.client, doc: 'http, https, fetch, undici or http2' },
+      {
+        name: 'client',
+        type: 'string',
+        phase: 'start',
+        fold: 'lower',
+        get: (f) => f.start.client,
+        doc: 'http, https, fetch, undici or http2',
+      },
       { name: 'tag', type: 'tags', phase: 'start', get: (f) => f.tags ?? undefined, doc: 'tags given by mark rules above this one' },
       { name: 'pid', type: 'number', phase: 'process', get: (_f, p) => p.pid, doc: 'the process id' },
-      { name: 'threadid', type: 'number', phase: 'process', get: (_f, p) => p.threadId, doc: 'the worker thread id (0 on the main thread)' },
+      {
+        name: 'threadid',
+        type: 'number',
+        phase: 'process',
+        get: (_f, p) => p.threadId,
+        doc: 'the worker thread id (0 on the main thread)',
+      },
       { name: 'command', type: 'string', phase: 'process', get: (_f, p) => p.command, doc: 'the command line of the process' },
-      { name: 'status', type: 'number', phase: 'end', get: (f) => end(f)?.status, doc: 'the response status code (none when the request failed before one)' },
+      {
+        name: 'status',
+        type: 'number',
+        phase: 'end',
+        get: (f) => end(f)?.status,
+        doc: 'the response status code (none when the request failed before one)',
+      },
       {
         name: 'statusclass',
         type: 'statusClass',
@@ -224,9 +243,28 @@ export const FIELDS: ReadonlyMap<string, FieldDef> = new Map(
       },
       { name: 'failed', type: 'bool', phase: 'end', get: failed, doc: 'the request failed (network error, abort, timeout)' },
       { name: 'errorcode', type: 'string', phase: 'end', get: (f) => end(f)?.error?.code, doc: 'the error code, e.g. ECONNREFUSED' },
-      { name: 'errorphase', type: 'string', phase: 'end', fold: 'lower', get: (f) => end(f)?.error?.phase, doc: 'dns, connect, tls, request or response' },
-      { name: 'timedout', type: 'bool', phase: 'end', get: (f) => (end(f) === undefined ? undefined : end(f)?.error?.timedOut === true), doc: 'the request ended by a timeout' },
-      { name: 'aborted', type: 'bool', phase: 'end', get: (f) => (end(f) === undefined ? undefined : end(f)?.error?.aborted === true), doc: 'the program aborted the request' },
+      {
+        name: 'errorphase',
+        type: 'string',
+        phase: 'end',
+        fold: 'lower',
+        get: (f) => end(f)?.error?.phase,
+        doc: 'dns, connect, tls, request or response',
+      },
+      {
+        name: 'timedout',
+        type: 'bool',
+        phase: 'end',
+        get: (f) => (end(f) === undefined ? undefined : end(f)?.error?.timedOut === true),
+        doc: 'the request ended by a timeout',
+      },
+      {
+        name: 'aborted',
+        type: 'bool',
+        phase: 'end',
+        get: (f) => (end(f) === undefined ? undefined : end(f)?.error?.aborted === true),
+        doc: 'the program aborted the request',
+      },
       {
         name: 'slow',
         type: 'bool',
@@ -238,8 +276,22 @@ export const FIELDS: ReadonlyMap<string, FieldDef> = new Map(
         },
         doc: 'succeeded, and took longer than the slow threshold (slowThresholdMs, default 1000 ms)',
       },
-      { name: 'duration', type: 'number', phase: 'end', unit: 'duration', get: (f) => end(f)?.durationMs, doc: 'from start to end, in ms (or with a unit: 250ms, 1.5s, 2m)' },
-      { name: 'reqsize', type: 'number', phase: 'end', unit: 'size', get: (f) => end(f)?.reqSize, doc: 'request body bytes (or with a unit: 10kb, 1mib)' },
+      {
+        name: 'duration',
+        type: 'number',
+        phase: 'end',
+        unit: 'duration',
+        get: (f) => end(f)?.durationMs,
+        doc: 'from start to end, in ms (or with a unit: 250ms, 1.5s, 2m)',
+      },
+      {
+        name: 'reqsize',
+        type: 'number',
+        phase: 'end',
+        unit: 'size',
+        get: (f) => end(f)?.reqSize,
+        doc: 'request body bytes (or with a unit: 10kb, 1mib)',
+      },
       { name: 'respsize', type: 'number', phase: 'end', unit: 'size', get: (f) => end(f)?.respSize, doc: 'response body bytes' },
     ] as FieldDef[]
   ).map((d) => [d.name, d]),

@@ -50,7 +50,9 @@ type Node =
 
 const DIGIT = [48, 57];
 const WORD = [48, 57, 65, 90, 95, 95, 97, 122];
-const SPACE = [9, 13, 32, 32, 160, 160, 0x1680, 0x1680, 0x2000, 0x200a, 0x2028, 0x2029, 0x202f, 0x202f, 0x205f, 0x205f, 0x3000, 0x3000, 0xfeff, 0xfeff];
+const SPACE = [
+  9, 13, 32, 32, 160, 160, 0x1680, 0x1680, 0x2000, 0x200a, 0x2028, 0x2029, 0x202f, 0x202f, 0x205f, 0x205f, 0x3000, 0x3000, 0xfeff, 0xfeff,
+];
 
 /** Parses regex source into a tree (recursive descent; nesting depth bounded by the length cap). */
 class RegexParser {
@@ -284,7 +286,8 @@ class Program implements Matcher {
   }
 
   private push(op: number, a: number, b: number): number {
-    if (this.ops.length >= MAX_PROGRAM) throw new PatternError(`pattern too large (over ${MAX_PROGRAM} states; use fewer or smaller {m,n} repeats)`, this.patternLength);
+    if (this.ops.length >= MAX_PROGRAM)
+      throw new PatternError(`pattern too large (over ${MAX_PROGRAM} states; use fewer or smaller {m,n} repeats)`, this.patternLength);
     this.ops.push(op);
     this.a.push(a);
     this.b.push(b);
@@ -496,7 +499,12 @@ export function compileGlob(pattern: string, icase = false): Matcher {
       const double = pattern[i + 1] === '*';
       i += double ? 2 : 1;
       while (pattern[i] === '*') i++; // *** is **
-      items.push({ t: 'rep', node: double ? { t: 'any', nl: true } : { t: 'class', cls: { neg: true, ranges: [47, 47] } }, min: 0, max: -1 });
+      items.push({
+        t: 'rep',
+        node: double ? { t: 'any', nl: true } : { t: 'class', cls: { neg: true, ranges: [47, 47] } },
+        min: 0,
+        max: -1,
+      });
     } else if (ch === '?') {
       literalOnly = false;
       i++;
@@ -517,6 +525,7 @@ export function compileGlob(pattern: string, icase = false): Matcher {
     const want = fold(literal);
     return { test: (s) => fold(s) === want };
   }
+  if (/^\*+$/.test(pattern)) return pattern === '*' ? { test: (s) => s.indexOf('/') === -1 } : { test: () => true };
   const simple = /^((?:[^*?\\]|\\.)*)(\*\*)$|^(\*\*)((?:[^*?\\]|\\.)*)$/.exec(pattern);
   if (simple) {
     const lit = fold((simple[1] ?? simple[4]).replace(/\\(.)/g, '$1'));
@@ -524,7 +533,9 @@ export function compileGlob(pattern: string, icase = false): Matcher {
   }
   const hasSingle = items.some((n) => n.t === 'rep' && n.node.t === 'class');
   const hasDouble = items.some((n) => n.t === 'rep' && n.node.t === 'any');
-  const full: Matcher = !(hasSingle && hasDouble) ? wildcard(items, hasSingle, icase) : new Program({ t: 'cat', items: [{ t: 'bol' }, ...items, { t: 'eol' }] }, icase, true, pattern.length);
+  const full: Matcher = !(hasSingle && hasDouble)
+    ? wildcard(items, hasSingle, icase)
+    : new Program({ t: 'cat', items: [{ t: 'bol' }, ...items, { t: 'eol' }] }, icase, true, pattern.length);
   if (icase) return full;
   // The literal head and tail (before the first and after the last wildcard) reject most subjects at once.
   let head = '';

@@ -81,7 +81,8 @@ export function isStartDecidable(e: Expr): boolean {
  * RuleSyntaxError (with `ruleId` set) for a bad condition.
  */
 export function validateRule(input: unknown): Rule {
-  if (input === null || typeof input !== 'object' || Array.isArray(input)) throw new RuleValidationError('a rule must be an object { id, condition, action, … }', '');
+  if (input === null || typeof input !== 'object' || Array.isArray(input))
+    throw new RuleValidationError('a rule must be an object { id, condition, action, … }', '');
   const o = input as Record<string, unknown>;
   const rawId = o.id;
   const id = typeof rawId === 'string' && rawId.trim() !== '' && rawId.length <= MAX_ID ? rawId : undefined;
@@ -90,17 +91,30 @@ export function validateRule(input: unknown): Rule {
     throw new RuleValidationError(msg, field, id);
   };
   for (const key of Object.keys(o)) {
-    if (!KNOWN_KEYS.has(key)) bad(key, `unknown property "${key}"${key === 'enable' ? ' (did you mean "enabled"?)' : ''}; a rule has ${[...KNOWN_KEYS].join(', ')}`);
+    if (!KNOWN_KEYS.has(key))
+      bad(
+        key,
+        `unknown property "${key}"${key === 'enable' ? ' (did you mean "enabled"?)' : ''}; a rule has ${[...KNOWN_KEYS].join(', ')}`,
+      );
   }
   const name = o.name === undefined ? id : o.name;
   if (typeof name !== 'string' || name.length > MAX_NAME) bad('name', `"name" must be a string of at most ${MAX_NAME} characters`);
   if (typeof o.condition !== 'string') bad('condition', '"condition" must be a string (write "true" to match every request)');
   const action = o.action;
-  if (typeof action !== 'string' || !(RULE_ACTIONS as readonly string[]).includes(action)) bad('action', `"action" must be one of ${RULE_ACTIONS.join(', ')}`);
+  if (typeof action !== 'string' || !(RULE_ACTIONS as readonly string[]).includes(action))
+    bad('action', `"action" must be one of ${RULE_ACTIONS.join(', ')}`);
   const limit = o.limit === undefined ? null : o.limit;
-  if (limit !== null && !(typeof limit === 'number' && Number.isInteger(limit) && limit >= 1)) bad('limit', '"limit" must be a whole number ≥ 1, or null for no limit');
+  if (limit !== null && !(typeof limit === 'number' && Number.isInteger(limit) && limit >= 1))
+    bad('limit', '"limit" must be a whole number ≥ 1, or null for no limit');
   if (o.enabled !== undefined && typeof o.enabled !== 'boolean') bad('enabled', '"enabled" must be true or false');
-  const rule: Rule = { id, name: name as string, condition: o.condition as string, action: action as RuleAction, limit: limit as number | null, enabled: o.enabled === true };
+  const rule: Rule = {
+    id,
+    name: name as string,
+    condition: o.condition as string,
+    action: action as RuleAction,
+    limit: limit as number | null,
+    enabled: o.enabled === true,
+  };
   if (o.tag !== undefined) {
     if (action !== 'mark') bad('tag', '"tag" applies only to a mark rule');
     if (typeof o.tag !== 'string' || o.tag === '' || o.tag.length > MAX_NAME) bad('tag', '"tag" must be a non-empty string');
@@ -109,7 +123,8 @@ export function validateRule(input: unknown): Rule {
   if (o.details !== undefined) {
     if (action !== 'details') bad('details', '"details" applies only to a details rule');
     const d = o.details;
-    if (!Array.isArray(d) || d.length === 0 || !d.every((k) => (DETAIL_KINDS as readonly unknown[]).includes(k))) bad('details', `"details" must be a non-empty list of ${DETAIL_KINDS.join(', ')}`);
+    if (!Array.isArray(d) || d.length === 0 || !d.every((k) => (DETAIL_KINDS as readonly unknown[]).includes(k)))
+      bad('details', `"details" must be a non-empty list of ${DETAIL_KINDS.join(', ')}`);
   }
   if (action === 'details') rule.details = o.details === undefined ? ['bodies'] : [...new Set(o.details as DetailKind[])];
   let expr: Expr;
@@ -120,7 +135,10 @@ export function validateRule(input: unknown): Rule {
     throw e;
   }
   if (action === 'break' && !isStartDecidable(expr)) {
-    bad('condition', 'a break rule pauses before the request leaves, so its condition cannot read end-of-request fields (status, statusClass, failed, errorCode, errorPhase, timedOut, aborted, slow, duration, reqSize, respSize)');
+    bad(
+      'condition',
+      'a break rule pauses before the request leaves, so its condition cannot read end-of-request fields (status, statusClass, failed, errorCode, errorPhase, timedOut, aborted, slow, duration, reqSize, respSize)',
+    );
   }
   return rule;
 }

@@ -300,3 +300,31 @@ test('rules condition: catastrophic regexes run in linear time on long subjects'
   assert.equal(holds('path =~ /^\\/(a|aa)+$/', { target: '/aaaa' }), true);
   assert.equal(holds('path =~ /(a|a)*b/', { target: '/aaaa' }), false);
 });
+
+test('rules condition: query parameters are decoded as URLSearchParams does', () => {
+  const target = '/p?a=1&b=x+y&c=%41%zz&d&e=&%66=F&a=2&g=%E2%82%AC#h=1';
+  const f = new RequestFacts(start({ target }));
+  const ref = new URLSearchParams(target.slice(3, target.indexOf('#')));
+  for (const key of ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'missing']) {
+    assert.equal(f.queryParam(key), ref.get(key) ?? undefined, key);
+  }
+  assert.equal(f.path, '/p');
+  assert.equal(new RequestFacts(start({ target: '/only#frag?x=1' })).query, '');
+  assert.equal(new RequestFacts(start({ target: '/only#frag?x=1' })).path, '/only');
+});
+
+test('rules condition: huge values cost bounded time', () => {
+  const target = `/${'a/'.repeat(500_000)}end?${'x=1&'.repeat(50_000)}k=v`;
+  const c = [
+    compile('path ~ "/a/*/a/**/zzz"'),
+    compile('path =~ /(a\\/)+zzz/'),
+    compile('url contains "zzz"'),
+    compile('query.k == "v"'),
+    compile('header.x-request-id ~ "**"'),
+  ];
+  const t0 = process.hrtime.bigint();
+  const got = c.map((x) => x.atEnd(facts({ target })));
+  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+  assert.deepEqual(got, [false, false, false, true, true]);
+  assert.ok(ms < 1000, `${ms} ms`);
+});

@@ -4,13 +4,23 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 
-const { RuleEngine, validateRule, validateRules, RuleValidationError, RuleSyntaxError, DETAIL_BIT } = createRequire(import.meta.url)('../../dist/rules.cjs');
+const { RuleEngine, validateRule, validateRules, RuleValidationError, RuleSyntaxError, DETAIL_BIT } = createRequire(import.meta.url)(
+  '../../dist/rules.cjs',
+);
 
 const proc = { pid: 100, threadId: 0, command: 'node app.js' };
 /** Rules from short specs: [id, action, condition, extra]; enabled unless extra says otherwise. */
-const ruleList = (...specs) => validateRules(specs.map(([id, action, condition, extra = {}]) => ({ id, action, condition, enabled: true, ...extra })));
+const ruleList = (...specs) =>
+  validateRules(specs.map(([id, action, condition, extra = {}]) => ({ id, action, condition, enabled: true, ...extra })));
 const engine = (rules, opts = {}) => new RuleEngine(rules, { process: proc, ...opts });
-const req = (host = 'api.example.com', target = '/v1/users', method = 'GET') => ({ method, scheme: 'https', host, port: 443, target, client: 'https' });
+const req = (host = 'api.example.com', target = '/v1/users', method = 'GET') => ({
+  method,
+  scheme: 'https',
+  host,
+  port: 443,
+  target,
+  client: 'https',
+});
 const OK = { status: 200, error: null, durationMs: 50 };
 const E404 = { status: 404, error: null, durationMs: 50 };
 const FAIL = { error: { code: 'ECONNRESET', phase: 'response' }, durationMs: 50 };
@@ -23,7 +33,10 @@ test('rules model: defaults — disabled unless enabled: true, no limit, name = 
   assert.equal(validateRule({ id: 'r', condition: 'true', action: 'mark', name: 'API' }).tag, 'API');
   assert.equal(validateRule({ id: 'r', condition: 'true', action: 'mark', tag: 'x' }).tag, 'x');
   assert.deepEqual(validateRule({ id: 'r', condition: 'true', action: 'details' }).details, ['bodies']);
-  assert.deepEqual(validateRule({ id: 'r', condition: 'true', action: 'details', details: ['dnsTrace', 'bodies', 'dnsTrace'] }).details, ['dnsTrace', 'bodies']);
+  assert.deepEqual(validateRule({ id: 'r', condition: 'true', action: 'details', details: ['dnsTrace', 'bodies', 'dnsTrace'] }).details, [
+    'dnsTrace',
+    'bodies',
+  ]);
   assert.equal(validateRule({ id: 'r', condition: 'true', action: 'skip', limit: 5 }).limit, 5);
   // A disabled rule does nothing.
   const e = engine([validateRule({ id: 'r', condition: 'true', action: 'skip' })]);
@@ -84,7 +97,10 @@ test('rules engine: no rules, or none enabled: trace everything through one shar
   const d1 = e.start(req());
   const d2 = e.start(req('other'));
   assert.equal(d1, d2, 'no allocation per request');
-  assert.deepEqual({ record: d1.record, pending: d1.pending, details: d1.details, rule: d1.rule }, { record: true, pending: false, details: 0, rule: null });
+  assert.deepEqual(
+    { record: d1.record, pending: d1.pending, details: d1.details, rule: d1.rule },
+    { record: true, pending: false, details: 0, rule: null },
+  );
   assert.equal(e.end(d1, OK).keep, true);
   const none = engine([], { defaultAction: 'skip' });
   assert.equal(none.mode, 'none');
@@ -95,7 +111,9 @@ test('rules engine: no rules, or none enabled: trace everything through one shar
 });
 
 test('rules engine: first trace/skip match wins; rules below it are not read', () => {
-  const e = engine(ruleList(['a', 'skip', 'host == "telemetry.example.com"'], ['b', 'trace', 'host ~ "*.example.com"'], ['c', 'skip', 'true']));
+  const e = engine(
+    ruleList(['a', 'skip', 'host == "telemetry.example.com"'], ['b', 'trace', 'host ~ "*.example.com"'], ['c', 'skip', 'true']),
+  );
   const d = e.start(req('telemetry.example.com'));
   assert.equal(d.record, false);
   assert.equal(d.rule.id, 'a');
@@ -132,7 +150,16 @@ test('rules engine: details, mark and break above the deciding rule all act; bel
   assert.equal(d.details, DETAIL_BIT.bodies | DETAIL_BIT.dnsTrace | DETAIL_BIT.sockTrace);
   assert.deepEqual(d.tags, ['api', 'api-write', 'late']);
   assert.equal(d.breakRule.id, 'stop', 'the first break rule');
-  assert.deepEqual(counts(e), { bodies: [1, 1], dns: [1, 1], api: [1, 1], tagged: [1, 1], stop: [1, 1], stop2: [1, 0], skipHealth: [0, 0], late: [1, 1] });
+  assert.deepEqual(counts(e), {
+    bodies: [1, 1],
+    dns: [1, 1],
+    api: [1, 1],
+    tagged: [1, 1],
+    stop: [1, 1],
+    stop2: [1, 0],
+    skipHealth: [0, 0],
+    late: [1, 1],
+  });
   // Skipped: the rules above still act (a break still pauses), those below are not read.
   const h = e.start(req('api.example.com', '/v1/health'));
   assert.equal(h.record, false);
@@ -221,7 +248,10 @@ test('rules engine: a request nothing can record has nothing pending (no end nee
 test('rules engine: limits on end-decided rules count at the end, exactly, with requests in flight', () => {
   const e = engine(ruleList(['firstFail', 'details', 'failed', { limit: 3 }]));
   const inFlight = Array.from({ length: 10 }, () => e.start(req()));
-  assert.ok(inFlight.every((d) => d.details === DETAIL_BIT.bodies), 'all capture while the limit is not reached');
+  assert.ok(
+    inFlight.every((d) => d.details === DETAIL_BIT.bodies),
+    'all capture while the limit is not reached',
+  );
   const ends = inFlight.map((d) => e.end(d, FAIL));
   assert.deepEqual(
     ends.map((x) => x.details),
@@ -264,7 +294,13 @@ test('rules engine: setRules — enable, disable, edit, delete; counters kept fo
 });
 
 test('rules engine: the tag field sees marks of rules above, in the same request only', () => {
-  const e = engine(ruleList(['m', 'mark', 'host == "a"', { tag: 'A' }], ['s', 'skip', 'tag == "A" and path ~ "/skip/**"'], ['s2', 'skip', 'tag in ["B", "C"]']));
+  const e = engine(
+    ruleList(
+      ['m', 'mark', 'host == "a"', { tag: 'A' }],
+      ['s', 'skip', 'tag == "A" and path ~ "/skip/**"'],
+      ['s2', 'skip', 'tag in ["B", "C"]'],
+    ),
+  );
   assert.equal(e.start(req('a', '/skip/x')).record, false);
   assert.equal(e.start(req('b', '/skip/x')).record, true);
   assert.equal(e.start(req('a', '/keep')).record, true);
