@@ -156,9 +156,20 @@ export class RuleEngine {
     this.mode = this.active.length > 0 ? 'rules' : this.defaultRecords ? 'all' : 'none';
   }
 
-  /** Decides what to do with a request that is starting. Never throws for a well-formed view. */
+  /**
+   * Decides what to do with a request that is starting. Never throws: a view the conditions cannot
+   * read (a hook's bug) gets the default decision, so the program's request goes on regardless.
+   */
   start(view: RequestStartView): StartDecision {
     if (this.mode !== 'rules') return this.mode === 'all' ? TRACE_ALL : SKIP_ALL;
+    try {
+      return this.decide(view);
+    } catch {
+      return this.defaultRecords ? TRACE_ALL : SKIP_ALL;
+    }
+  }
+
+  private decide(view: RequestStartView): StartDecision {
     const facts = new RequestFacts(view);
     let record = this.defaultRecords;
     let decider: Rule | null = null;
@@ -222,9 +233,18 @@ export class RuleEngine {
 
   /**
    * Decides what to keep of an ended request. Only needed when `d.pending`; for other decisions it
-   * returns what the start decided. Counters of undecided rules are updated here.
+   * returns what the start decided. Counters of undecided rules are updated here. Never throws (on
+   * an unreadable view, the start's decision stands).
    */
   end(d: StartDecision, view: RequestEndView): EndDecision {
+    try {
+      return this.settle(d, view);
+    } catch {
+      return { keep: d.record, details: d.details, tags: d.tags, rule: d.rule };
+    }
+  }
+
+  private settle(d: StartDecision, view: RequestEndView): EndDecision {
     const undecided = d.undecided;
     if (undecided === null || d.facts === null) return { keep: d.record, details: d.details, tags: d.tags, rule: d.rule };
     let keep = d.rule === null ? this.defaultRecords : d.rule.action === 'trace';

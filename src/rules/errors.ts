@@ -16,6 +16,8 @@ export class RuleSyntaxError extends Error {
   readonly reason: string;
   /** Two lines: the condition (shortened around the position when long) and a caret under it. */
   readonly excerpt: string;
+  /** The id of the rule whose condition this is, when validateRule raised it. */
+  ruleId?: string;
 
   constructor(reason: string, source: string, offset: number) {
     const at = Math.max(0, Math.min(offset, source.length));

@@ -131,7 +131,7 @@ export function validateRule(input: unknown): Rule {
   try {
     expr = parseCondition(rule.condition);
   } catch (e) {
-    if (e instanceof RuleSyntaxError) Object.defineProperty(e, 'ruleId', { value: id, enumerable: true });
+    if (e instanceof RuleSyntaxError) e.ruleId = id;
     throw e;
   }
   if (action === 'break' && !isStartDecidable(expr)) {

@@ -334,3 +334,31 @@ test('rules engine: the host index keeps the order of host rules and other rules
   for (let k = 0; k < 2000; k++) assert.equal(many.start(req(`h${k % 700}`)).record, k % 700 >= 100);
   assert.equal(many.counters()[5].matched, 3);
 });
+
+test('rules engine: never throws into the program on a view the conditions cannot read', () => {
+  const e = engine(ruleList(['h', 'skip', 'header.x-a == "1"'], ['f', 'details', 'errorCode == "E" and method == "GET"']));
+  const throwing = {
+    ...req(),
+    header: () => {
+      throw new Error('hook bug');
+    },
+  };
+  assert.equal(e.start(throwing).record, true, 'the default decision');
+  assert.equal(e.start({ ...req(), method: undefined }).record, true);
+  const d = e.start(req());
+  assert.equal(d.pending, true);
+  assert.deepEqual(
+    e.end(d, {
+      get status() {
+        throw new Error('x');
+      },
+      error: {
+        get code() {
+          throw new Error('y');
+        },
+      },
+    }).keep,
+    true,
+  );
+  assert.equal(engine(ruleList(['h', 'skip', 'header.x-a == "1"']), { defaultAction: 'skip' }).start(throwing).record, false);
+});
