@@ -73,7 +73,7 @@ export class RequestFacts {
 
   /** The method, upper-cased. */
   get method(): string {
-    return (this.methodValue ??= this.start.method.toUpperCase());
+    return (this.methodValue ??= toUpper(this.start.method));
   }
 
   /** The host, lower-cased. */
@@ -150,6 +150,18 @@ export class RequestFacts {
       this.queryValue = '';
     }
   }
+}
+
+/**
+ * `s.toUpperCase()`, skipped when there is nothing to change: for a 3–7 letter method the scan
+ * is cheaper than the call (~50 ns on the benchmark's machine, even for an upper-case string).
+ */
+function toUpper(s: string): string {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if ((c >= 97 && c <= 122) || c > 127) return s.toUpperCase();
+  }
+  return s;
 }
 
 /** Decodes one name or value of a query string ("+" as space; a malformed escape left as is). */
