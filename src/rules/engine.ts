@@ -8,7 +8,7 @@
  * end-of-request fields are left undecided at the start (three-valued logic) and decided at the
  * end, where they only change what is kept.
  */
-import { compileCondition, NO, UNKNOWN, type CompiledCondition } from './condition';
+import { compileCondition, NO, UNKNOWN, type CompiledCondition } from './compile';
 import { RequestFacts, type ProcessFacts, type RequestEndView, type RequestStartView } from './fields';
 import { DETAIL_BIT, isTerminal, type Rule } from './rule';
 

@@ -4,8 +4,10 @@
  * collector, the CLI and the extension can all bundle it. See docs/rules.md.
  */
 export { RuleSyntaxError, RuleValidationError } from './errors';
-export { compileCondition, parseCondition, MAX_CONDITION_LENGTH, MAX_DEPTH, MAX_LIST, NO, YES, UNKNOWN } from './condition';
-export type { CompiledCondition, CompileOptions, Expr, Tri } from './condition';
+export { parseCondition, MAX_CONDITION_LENGTH, MAX_DEPTH, MAX_LIST } from './condition';
+export type { Expr } from './condition';
+export { compileCondition, NO, YES, UNKNOWN } from './compile';
+export type { CompiledCondition, CompileOptions, Tri } from './compile';
 export { FIELDS, fieldFor, RequestFacts } from './fields';
 export type { FieldDef, ProcessFacts, RequestEndView, RequestStartView } from './fields';
 export { compileGlob, compileRegex, PatternError, MAX_PATTERN, MAX_PROGRAM, MAX_SUBJECT } from './matcher';
