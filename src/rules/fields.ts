@@ -90,6 +90,8 @@ export class RequestFacts {
     if (this.urlValue === undefined) {
       const s = this.start;
       if (s.url !== undefined) this.urlValue = s.url;
+      else if (s.target[0] !== '/' && s.target.includes('://'))
+        this.urlValue = s.target; // absolute-form (through a proxy)
       else {
         const host = this.host.includes(':') ? `[${this.host}]` : this.host;
         const defaultPort = (this.scheme === 'https' || this.scheme === 'wss' ? 443 : 80) === s.port;
@@ -138,7 +140,15 @@ export class RequestFacts {
   }
 
   private split(): void {
-    const t = this.start.target;
+    let t = this.start.target;
+    // Absolute-form target ("http://host/path", an HTTP request through a proxy): the path starts after the authority.
+    const scheme = t[0] === '/' ? -1 : t.indexOf('://');
+    if (scheme !== -1) {
+      const slash = t.indexOf('/', scheme + 3);
+      const rest = slash === -1 ? '' : t.slice(slash);
+      const other = t.slice(scheme + 3).search(/[?#]/);
+      t = slash === -1 || (other !== -1 && other + scheme + 3 < slash) ? `/${other === -1 ? '' : t.slice(scheme + 3 + other)}` : rest;
+    }
     const hash = t.indexOf('#');
     const q = t.indexOf('?');
     const stop = hash === -1 ? t.length : hash;

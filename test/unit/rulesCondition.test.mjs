@@ -328,3 +328,17 @@ test('rules condition: huge values cost bounded time', () => {
   assert.deepEqual(got, [false, false, false, true, true]);
   assert.ok(ms < 1000, `${ms} ms`);
 });
+
+test('rules condition: an absolute-form target (a request through a proxy) gives the same url, path and query', () => {
+  for (const [target, url, path, query] of [
+    ['http://api.example.com:8080/v1/x?a=1', 'http://api.example.com:8080/v1/x?a=1', '/v1/x', 'a=1'],
+    ['http://api.example.com', 'http://api.example.com', '/', ''],
+    ['http://api.example.com?q=1', 'http://api.example.com?q=1', '/', 'q=1'],
+    ['/v1/x?a=1', 'https://api.example.com/v1/x?a=1', '/v1/x', 'a=1'],
+  ]) {
+    const f = new RequestFacts(start({ target }));
+    assert.deepEqual([f.url, f.path, f.query], [url, path, query], target);
+  }
+  const odd = new RequestFacts(start({ host: '::1', port: 8443, target: '/' }));
+  assert.equal(odd.url, 'https://[::1]:8443/');
+});
