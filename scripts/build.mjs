@@ -3,6 +3,7 @@
 //   dist/cli.cjs       node, the `nettrace` command (collector, trace, CLI); embeds the demo's
 //                      app and certificates as text
 //   dist/core.cjs      node, the collector and trace API (src/collector/index.ts) for unit tests
+//   dist/rules.cjs     node, trace rules (src/rules/index.ts) for unit tests and the benchmark
 //   dist/extension.cjs node, the VS Code extension host (only when src/extension exists)
 //   dist/webview.js    browser, the panel (only when webview/ has an entry)
 import { build } from 'esbuild';
@@ -29,6 +30,8 @@ const textImports = {
 const entries = [
   { ...node, entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli.cjs', plugins: [textImports] },
   { ...node, entryPoints: ['src/collector/index.ts'], outfile: 'dist/core.cjs' },
+  // Trace rules alone (src/rules), for their unit tests and bench/rules.mjs.
+  { ...node, entryPoints: ['src/rules/index.ts'], outfile: 'dist/rules.cjs' },
 ];
 if (existsSync(join(root, 'src/preload/index.ts'))) {
   entries.unshift({ ...node, entryPoints: ['src/preload/index.ts'], outfile: 'dist/preload.cjs' });

@@ -1,0 +1,301 @@
+/**
+ * The decision engine: one per process (or worker thread), holding the compiled rules and their
+ * counters. `start()` is called as a request starts, `end()` as it ends (only when the start
+ * decision says `pending`). Precedence (docs/rules.md): the enabled rules are read top to bottom;
+ * `trace` and `skip` are terminal (the first one that matches decides, and the rules below it are
+ * not read); `details`, `mark` and `break` above the deciding rule all act. A rule past its limit
+ * still counts matches but no longer acts (as if it were absent). Conditions that read
+ * end-of-request fields are left undecided at the start (three-valued logic) and decided at the
+ * end, where they only change what is kept.
+ */
+import { compileCondition, NO, UNKNOWN, type CompiledCondition } from './compile';
+import { RequestFacts, type ProcessFacts, type RequestEndView, type RequestStartView } from './fields';
+import { DETAIL_BIT, isTerminal, type Rule } from './rule';
+
+/** Engine settings fixed for a process. */
+export interface RuleEngineOptions {
+  process: ProcessFacts;
+  /** Threshold of the `slow` field, in ms (default 1000). */
+  slowThresholdMs?: number;
+  /** What happens to a request no trace/skip rule decides: "trace" (default, today's behaviour) or "skip". */
+  defaultAction?: 'trace' | 'skip';
+}
+
+/** A rule's counters in this process. */
+export interface RuleCounters {
+  id: string;
+  /** Requests the rule was read for whose condition held (past the limit too). */
+  matched: number;
+  /** Requests the rule acted on (at most `limit`). */
+  acted: number;
+  limit: number | null;
+  /** True once `acted` reached `limit`: the rule no longer acts in this process. */
+  limitReached: boolean;
+}
+
+/** A compiled rule with its counters; kept across setRules() while the rule is unchanged. */
+interface LiveRule {
+  rule: Rule;
+  cond: CompiledCondition;
+  terminal: boolean;
+  /** For trace/skip: does it record. */
+  records: boolean;
+  detailMask: number;
+  matched: number;
+  acted: number;
+  /** False once removed, disabled or replaced: a pending end decision ignores it. */
+  live: boolean;
+}
+
+/** The decision made as a request starts. Treat as read-only; pass it back to end(). */
+export interface StartDecision {
+  /** Record the request (the hooks do their work). When `pending`, this may be undone at the end. */
+  record: boolean;
+  /** DETAIL_BIT mask of the extra detail to capture for this request (bodies 1, sockTrace 2, dnsTrace 4). */
+  details: number;
+  /** The break rule to pause on (the first matching one), or null. */
+  breakRule: Rule | null;
+  /** Tags given by mark rules, or null. */
+  tags: string[] | null;
+  /** The trace/skip rule that decided `record`, or null (the default). */
+  rule: Rule | null;
+  /** True when some rule is undecided until the end: call end() to know what to keep. */
+  pending: boolean;
+  /** @internal */
+  readonly facts: RequestFacts | null;
+  /** @internal the undecided rules, in order */
+  readonly undecided: LiveRule[] | null;
+  /** @internal the detail bits given by rules decided at the start */
+  readonly definiteDetails: number;
+}
+
+/** What to keep of a request once it ended. */
+export interface EndDecision {
+  /** Keep the request in the trace (false: drop what was recorded). */
+  keep: boolean;
+  /** DETAIL_BIT mask of the captured detail to keep (bodies captured but not in the mask are dropped). */
+  details: number;
+  tags: string[] | null;
+  rule: Rule | null;
+}
+
+/** Most hosts whose rule list start() keeps (a program talking to more just rebuilds lists). */
+const HOST_CACHE = 512;
+
+/** The shared decision when no rule can act: trace everything, or nothing, with no per-request work. */
+const TRACE_ALL: StartDecision = Object.freeze({
+  record: true,
+  details: 0,
+  breakRule: null,
+  tags: null,
+  rule: null,
+  pending: false,
+  facts: null,
+  undecided: null,
+  definiteDetails: 0,
+});
+const SKIP_ALL: StartDecision = Object.freeze({ ...TRACE_ALL, record: false });
+
+/** Rules compiled for one process, with their counters. */
+export class RuleEngine {
+  /**
+   * "all": trace everything and skip the engine (no enabled rule, default trace);
+   * "none": record nothing (no enabled rule, default skip); "rules": call start() per request.
+   * The preload's hot path reads this one field.
+   */
+  mode: 'all' | 'none' | 'rules' = 'all';
+  private live: LiveRule[] = [];
+  /** Enabled rules whose condition can hold in this process, in order. */
+  private active: LiveRule[] = [];
+  /** True when some active rule names its hosts (CompiledCondition.hosts): start() then reads the per-host list. */
+  private indexed = false;
+  /** Per host: the active rules that can match it (those naming it, and those for any host), in order. */
+  private byHost = new Map<string, LiveRule[]>();
+  private readonly opts: RuleEngineOptions;
+  private readonly defaultRecords: boolean;
+
+  constructor(rules: readonly Rule[], opts: RuleEngineOptions) {
+    this.opts = opts;
+    this.defaultRecords = (opts.defaultAction ?? 'trace') === 'trace';
+    this.setRules(rules);
+  }
+
+  /**
+   * Replaces the rule list (rules already validated). A rule whose id, condition, action, tag and
+   * details are unchanged keeps its counters; any other change starts it from zero. Requests in
+   * flight finish under the new list: an undecided rule that was removed or disabled no longer acts.
+   * Throws RuleSyntaxError if a condition does not compile (the old list then stays).
+   */
+  setRules(rules: readonly Rule[]): void {
+    const old = new Map(this.live.map((l) => [l.rule.id, l]));
+    const next: LiveRule[] = rules.map((rule) => {
+      const prev = old.get(rule.id);
+      if (prev !== undefined && sameMeaning(prev.rule, rule)) {
+        // Kept: in-flight decisions hold this object, so its counters stay exact.
+        old.delete(rule.id);
+        prev.rule = { ...rule };
+        return prev;
+      }
+      return {
+        rule: { ...rule },
+        cond: compileCondition(rule.condition, { process: this.opts.process, slowThresholdMs: this.opts.slowThresholdMs }),
+        terminal: isTerminal(rule.action),
+        records: rule.action === 'trace',
+        detailMask: (rule.details ?? []).reduce((m, k) => m | DETAIL_BIT[k], 0),
+        matched: 0,
+        acted: 0,
+        live: true,
+      };
+    });
+    for (const gone of old.values()) gone.live = false;
+    for (const n of next) n.live = n.rule.enabled;
+    this.live = next;
+    this.active = next.filter((l) => l.rule.enabled && l.cond.constant !== false && (l.cond.hosts === null || l.cond.hosts.length > 0));
+    this.indexed = this.active.some((l) => l.cond.hosts !== null);
+    this.byHost = new Map();
+    this.mode = this.active.length > 0 ? 'rules' : this.defaultRecords ? 'all' : 'none';
+  }
+
+  /**
+   * Decides what to do with a request that is starting. Never throws: a view the conditions cannot
+   * read (a hook's bug) gets the default decision, so the program's request goes on regardless.
+   */
+  start(view: RequestStartView): StartDecision {
+    if (this.mode !== 'rules') return this.mode === 'all' ? TRACE_ALL : SKIP_ALL;
+    try {
+      return this.decide(view);
+    } catch {
+      return this.defaultRecords ? TRACE_ALL : SKIP_ALL;
+    }
+  }
+
+  private decide(view: RequestStartView): StartDecision {
+    const facts = new RequestFacts(view);
+    let record = this.defaultRecords;
+    let decider: Rule | null = null;
+    let details = 0;
+    let pendingDetails = 0;
+    let tags: string[] | null = null;
+    let breakRule: Rule | null = null;
+    let undecided: LiveRule[] | null = null;
+    let pendingMayRecord = false;
+    const rules = this.indexed ? this.rulesFor(facts.host) : this.active;
+    for (let k = 0; k < rules.length; k++) {
+      const r = rules[k];
+      const c = r.cond;
+      if (c.startDecidable) {
+        if (!c.atEnd(facts)) continue;
+      } else {
+        const t = c.atStart(facts);
+        if (t === NO) continue;
+        if (t === UNKNOWN) {
+          (undecided ??= []).push(r);
+          if (r.rule.limit === null || r.acted < r.rule.limit) {
+            if (r.terminal) {
+              if (r.records) pendingMayRecord = true;
+            } else pendingDetails |= r.detailMask; // captured while in flight, kept if it matches
+          }
+          continue;
+        }
+      }
+      r.matched++;
+      if (r.rule.limit !== null && r.acted >= r.rule.limit) continue;
+      r.acted++;
+      if (r.terminal) {
+        record = r.records;
+        decider = r.rule;
+        break;
+      }
+      const action = r.rule.action;
+      if (action === 'details') details |= r.detailMask;
+      else if (action === 'mark') {
+        if (tags === null) facts.tags = tags = [];
+        if (!tags.includes(r.rule.tag as string)) tags.push(r.rule.tag as string);
+      } else if (breakRule === null) breakRule = r.rule;
+      else r.acted--; // a second break rule: the request pauses once, for the first one
+    }
+    const mayRecord = record || pendingMayRecord;
+    // Nothing is recorded whatever the end brings: the request needs no end() (and its undecided
+    // rules count no match: a request that is not observed has no end to read).
+    if (!mayRecord) undecided = null;
+    return {
+      record: mayRecord,
+      details: mayRecord ? details | pendingDetails : 0,
+      breakRule,
+      tags,
+      rule: decider,
+      pending: undecided !== null,
+      facts,
+      undecided,
+      definiteDetails: details,
+    };
+  }
+
+  /**
+   * Decides what to keep of an ended request. Only needed when `d.pending`; for other decisions it
+   * returns what the start decided. Counters of undecided rules are updated here. Never throws (on
+   * an unreadable view, the start's decision stands).
+   */
+  end(d: StartDecision, view: RequestEndView): EndDecision {
+    try {
+      return this.settle(d, view);
+    } catch {
+      return { keep: d.record, details: d.details, tags: d.tags, rule: d.rule };
+    }
+  }
+
+  private settle(d: StartDecision, view: RequestEndView): EndDecision {
+    const undecided = d.undecided;
+    if (undecided === null || d.facts === null) return { keep: d.record, details: d.details, tags: d.tags, rule: d.rule };
+    let keep = d.rule === null ? this.defaultRecords : d.rule.action === 'trace';
+    let rule = d.rule;
+    // Details captured for undecided rules are kept only if one of them matches.
+    let details = d.definiteDetails;
+    let tags = d.tags === null ? null : d.tags.slice();
+    const facts = d.facts;
+    facts.end = view;
+    for (const r of undecided) {
+      if (!r.live || !r.cond.atEnd(facts)) continue;
+      r.matched++;
+      if (r.rule.limit !== null && r.acted >= r.rule.limit) continue;
+      r.acted++;
+      if (r.terminal) {
+        keep = r.records;
+        rule = r.rule;
+        break;
+      }
+      if (r.rule.action === 'details') details |= r.detailMask;
+      else if (r.rule.action === 'mark') {
+        tags ??= [];
+        if (!tags.includes(r.rule.tag as string)) tags.push(r.rule.tag as string);
+      }
+    }
+    return { keep, details: keep ? details : 0, tags, rule };
+  }
+
+  /** The active rules that can match a host, in order; cached (at most HOST_CACHE hosts). */
+  private rulesFor(host: string): LiveRule[] {
+    let list = this.byHost.get(host);
+    if (list === undefined) {
+      list = this.active.filter((l) => l.cond.hosts === null || l.cond.hosts.includes(host));
+      if (this.byHost.size >= HOST_CACHE) this.byHost.clear();
+      this.byHost.set(host, list);
+    }
+    return list;
+  }
+
+  /** The counters of every rule in the list (enabled or not), in order. */
+  counters(): RuleCounters[] {
+    return this.live.map((l) => ({
+      id: l.rule.id,
+      matched: l.matched,
+      acted: l.acted,
+      limit: l.rule.limit,
+      limitReached: l.rule.limit !== null && l.acted >= l.rule.limit,
+    }));
+  }
+}
+
+function sameMeaning(a: Rule, b: Rule): boolean {
+  return a.condition === b.condition && a.action === b.action && a.tag === b.tag && String(a.details) === String(b.details);
+}

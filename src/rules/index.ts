@@ -1,0 +1,18 @@
+/**
+ * Trace rules (issue 16): the rule model, the condition language and the decision engine. Plain
+ * Node with no imports from other layers (types only from src/trace), so the preload, the
+ * collector, the CLI and the extension can all bundle it. See docs/rules.md.
+ */
+export { RuleSyntaxError, RuleValidationError } from './errors';
+export { parseCondition, MAX_CONDITION_LENGTH, MAX_DEPTH, MAX_LIST } from './condition';
+export type { Expr } from './condition';
+export { compileCondition, NO, YES, UNKNOWN } from './compile';
+export type { CompiledCondition, CompileOptions, Tri } from './compile';
+export { FIELDS, fieldFor, RequestFacts } from './fields';
+export type { FieldDef, ProcessFacts, RequestEndView, RequestStartView } from './fields';
+export { compileGlob, compileRegex, PatternError, MAX_PATTERN, MAX_PROGRAM, MAX_SUBJECT } from './matcher';
+export type { Matcher } from './matcher';
+export { validateRule, validateRules, isTerminal, RULE_ACTIONS, DETAIL_KINDS, DETAIL_BIT } from './rule';
+export type { Rule, RuleAction, RuleInput, DetailKind } from './rule';
+export { RuleEngine } from './engine';
+export type { EndDecision, RuleCounters, RuleEngineOptions, StartDecision } from './engine';

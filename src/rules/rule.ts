@@ -1,0 +1,156 @@
+/**
+ * The rule model: `{ id, name, condition, action, limit, enabled }` plus `tag` (for `mark`) and
+ * `details` (for `details`). validateRule turns untrusted input (a JSON file, a setting, a CLI
+ * flag, a message) into a Rule or throws an error that names the property at fault.
+ */
+import { RuleSyntaxError, RuleValidationError } from './errors';
+import { parseCondition, type Expr } from './condition';
+
+/** What a rule does to the requests it matches. */
+export type RuleAction = 'trace' | 'skip' | 'details' | 'break' | 'mark';
+
+/** Every action, in the order the docs list them. */
+export const RULE_ACTIONS: readonly RuleAction[] = ['trace', 'skip', 'details', 'break', 'mark'];
+
+/** `trace` and `skip` decide whether a request is recorded and end the reading of the list; the others add to it. */
+export function isTerminal(action: RuleAction): boolean {
+  return action === 'trace' || action === 'skip';
+}
+
+/** What a `details` rule turns on for its requests (names as the preload's options). */
+export type DetailKind = 'bodies' | 'sockTrace' | 'dnsTrace';
+
+/** Every detail kind. */
+export const DETAIL_KINDS: readonly DetailKind[] = ['bodies', 'sockTrace', 'dnsTrace'];
+
+/** Bit of each detail kind in a decision's `details` mask. */
+export const DETAIL_BIT: Readonly<Record<DetailKind, number>> = { bodies: 1, sockTrace: 2, dnsTrace: 4 };
+
+/** A valid rule (every property present; see validateRule for the defaults). */
+export interface Rule {
+  /** Unique in a rule set; what counters and messages refer to. */
+  id: string;
+  /** For people; defaults to the id. */
+  name: string;
+  /** The condition, in the language of docs/rules.md. */
+  condition: string;
+  action: RuleAction;
+  /** How many matching requests per process the rule acts on; null: no limit. */
+  limit: number | null;
+  /** False unless the input said `enabled: true`. */
+  enabled: boolean;
+  /** `mark`: the tag given (default: the name). */
+  tag?: string;
+  /** `details`: what to turn on (default ["bodies"]). */
+  details?: DetailKind[];
+}
+
+/** A rule as written by a user: id, condition and action required, the rest optional. */
+export interface RuleInput {
+  id: string;
+  name?: string;
+  condition: string;
+  action: RuleAction;
+  limit?: number | null;
+  enabled?: boolean;
+  tag?: string;
+  details?: DetailKind[];
+}
+
+const KNOWN_KEYS = new Set(['id', 'name', 'condition', 'action', 'limit', 'enabled', 'tag', 'details']);
+const MAX_ID = 200;
+const MAX_NAME = 500;
+
+/** True when the condition reads no end-of-request field (status, failed, slow, duration, …). */
+export function isStartDecidable(e: Expr): boolean {
+  switch (e.k) {
+    case 'const':
+      return true;
+    case 'test':
+      return e.field.phase !== 'end';
+    case 'not':
+      return isStartDecidable(e.e);
+    default:
+      return isStartDecidable(e.l) && isStartDecidable(e.r);
+  }
+}
+
+/**
+ * Checks one rule object and fills its defaults (`enabled` false, `limit` null, `name` = id,
+ * `tag` = name for mark, `details` ["bodies"]). Throws RuleValidationError for a bad property,
+ * RuleSyntaxError (with `ruleId` set) for a bad condition.
+ */
+export function validateRule(input: unknown): Rule {
+  if (input === null || typeof input !== 'object' || Array.isArray(input))
+    throw new RuleValidationError('a rule must be an object { id, condition, action, … }', '');
+  const o = input as Record<string, unknown>;
+  const rawId = o.id;
+  const id = typeof rawId === 'string' && rawId.trim() !== '' && rawId.length <= MAX_ID ? rawId : undefined;
+  if (id === undefined) throw new RuleValidationError(`"id" must be a non-empty string of at most ${MAX_ID} characters`, 'id');
+  const bad = (field: string, msg: string): never => {
+    throw new RuleValidationError(msg, field, id);
+  };
+  for (const key of Object.keys(o)) {
+    if (!KNOWN_KEYS.has(key))
+      bad(
+        key,
+        `unknown property "${key}"${key === 'enable' ? ' (did you mean "enabled"?)' : ''}; a rule has ${[...KNOWN_KEYS].join(', ')}`,
+      );
+  }
+  const name = o.name === undefined ? id : o.name;
+  if (typeof name !== 'string' || name.length > MAX_NAME) bad('name', `"name" must be a string of at most ${MAX_NAME} characters`);
+  if (typeof o.condition !== 'string') bad('condition', '"condition" must be a string (write "true" to match every request)');
+  const action = o.action;
+  if (typeof action !== 'string' || !(RULE_ACTIONS as readonly string[]).includes(action))
+    bad('action', `"action" must be one of ${RULE_ACTIONS.join(', ')}`);
+  const limit = o.limit === undefined ? null : o.limit;
+  if (limit !== null && !(typeof limit === 'number' && Number.isInteger(limit) && limit >= 1))
+    bad('limit', '"limit" must be a whole number ≥ 1, or null for no limit');
+  if (o.enabled !== undefined && typeof o.enabled !== 'boolean') bad('enabled', '"enabled" must be true or false');
+  const rule: Rule = {
+    id,
+    name: name as string,
+    condition: o.condition as string,
+    action: action as RuleAction,
+    limit: limit as number | null,
+    enabled: o.enabled === true,
+  };
+  if (o.tag !== undefined) {
+    if (action !== 'mark') bad('tag', '"tag" applies only to a mark rule');
+    if (typeof o.tag !== 'string' || o.tag === '' || o.tag.length > MAX_NAME) bad('tag', '"tag" must be a non-empty string');
+  }
+  if (action === 'mark') rule.tag = (o.tag as string | undefined) ?? rule.name;
+  if (o.details !== undefined) {
+    if (action !== 'details') bad('details', '"details" applies only to a details rule');
+    const d = o.details;
+    if (!Array.isArray(d) || d.length === 0 || !d.every((k) => (DETAIL_KINDS as readonly unknown[]).includes(k)))
+      bad('details', `"details" must be a non-empty list of ${DETAIL_KINDS.join(', ')}`);
+  }
+  if (action === 'details') rule.details = o.details === undefined ? ['bodies'] : [...new Set(o.details as DetailKind[])];
+  let expr: Expr;
+  try {
+    expr = parseCondition(rule.condition);
+  } catch (e) {
+    if (e instanceof RuleSyntaxError) e.ruleId = id;
+    throw e;
+  }
+  if (action === 'break' && !isStartDecidable(expr)) {
+    bad(
+      'condition',
+      'a break rule pauses before the request leaves, so its condition cannot read end-of-request fields (status, statusClass, failed, errorCode, errorPhase, timedOut, aborted, slow, duration, reqSize, respSize)',
+    );
+  }
+  return rule;
+}
+
+/** Validates an ordered list of rules; ids must be unique. */
+export function validateRules(input: unknown): Rule[] {
+  if (!Array.isArray(input)) throw new RuleValidationError('rules must be a list', '');
+  const seen = new Set<string>();
+  return input.map((r) => {
+    const rule = validateRule(r);
+    if (seen.has(rule.id)) throw new RuleValidationError('two rules have this id', 'id', rule.id);
+    seen.add(rule.id);
+    return rule;
+  });
+}

@@ -1,0 +1,364 @@
+// Trace rules (issue 16): the rule model (validation, defaults) and the decision engine
+// (precedence, limits, counters, enable/disable, end-of-request decisions).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createRequire } from 'node:module';
+
+const { RuleEngine, validateRule, validateRules, RuleValidationError, RuleSyntaxError, DETAIL_BIT } = createRequire(import.meta.url)(
+  '../../dist/rules.cjs',
+);
+
+const proc = { pid: 100, threadId: 0, command: 'node app.js' };
+/** Rules from short specs: [id, action, condition, extra]; enabled unless extra says otherwise. */
+const ruleList = (...specs) =>
+  validateRules(specs.map(([id, action, condition, extra = {}]) => ({ id, action, condition, enabled: true, ...extra })));
+const engine = (rules, opts = {}) => new RuleEngine(rules, { process: proc, ...opts });
+const req = (host = 'api.example.com', target = '/v1/users', method = 'GET') => ({
+  method,
+  scheme: 'https',
+  host,
+  port: 443,
+  target,
+  client: 'https',
+});
+const OK = { status: 200, error: null, durationMs: 50 };
+const E404 = { status: 404, error: null, durationMs: 50 };
+const FAIL = { error: { code: 'ECONNRESET', phase: 'response' }, durationMs: 50 };
+const counts = (e) => Object.fromEntries(e.counters().map((c) => [c.id, [c.matched, c.acted]]));
+
+test('rules model: defaults — disabled unless enabled: true, no limit, name = id', () => {
+  const r = validateRule({ id: 'r1', condition: 'host == "a"', action: 'skip' });
+  assert.deepEqual(r, { id: 'r1', name: 'r1', condition: 'host == "a"', action: 'skip', limit: null, enabled: false });
+  assert.equal(validateRule({ id: 'r', condition: 'true', action: 'trace', enabled: true }).enabled, true);
+  assert.equal(validateRule({ id: 'r', condition: 'true', action: 'mark', name: 'API' }).tag, 'API');
+  assert.equal(validateRule({ id: 'r', condition: 'true', action: 'mark', tag: 'x' }).tag, 'x');
+  assert.deepEqual(validateRule({ id: 'r', condition: 'true', action: 'details' }).details, ['bodies']);
+  assert.deepEqual(validateRule({ id: 'r', condition: 'true', action: 'details', details: ['dnsTrace', 'bodies', 'dnsTrace'] }).details, [
+    'dnsTrace',
+    'bodies',
+  ]);
+  assert.equal(validateRule({ id: 'r', condition: 'true', action: 'skip', limit: 5 }).limit, 5);
+  // A disabled rule does nothing.
+  const e = engine([validateRule({ id: 'r', condition: 'true', action: 'skip' })]);
+  assert.equal(e.mode, 'all');
+  assert.equal(e.start(req()).record, true);
+});
+
+test('rules model: invalid rules are rejected with the property at fault', () => {
+  const base = { id: 'r', condition: 'true', action: 'trace' };
+  for (const [input, field, msg] of [
+    [null, '', /must be an object/],
+    [[], '', /must be an object/],
+    [{ ...base, id: '' }, 'id', /"id" must be a non-empty string/],
+    [{ ...base, id: 7 }, 'id', /"id"/],
+    [{ ...base, enable: true }, 'enable', /unknown property "enable" \(did you mean "enabled"\?\)/],
+    [{ ...base, action: 'log' }, 'action', /"action" must be one of trace, skip, details, break, mark/],
+    [{ ...base, action: undefined }, 'action', /"action"/],
+    [{ ...base, condition: undefined }, 'condition', /"condition" must be a string/],
+    [{ ...base, limit: 0 }, 'limit', /whole number ≥ 1/],
+    [{ ...base, limit: 1.5 }, 'limit', /whole number/],
+    [{ ...base, limit: '3' }, 'limit', /whole number/],
+    [{ ...base, enabled: 'yes' }, 'enabled', /true or false/],
+    [{ ...base, name: 3 }, 'name', /"name" must be a string/],
+    [{ ...base, tag: 'x' }, 'tag', /only to a mark rule/],
+    [{ ...base, action: 'mark', tag: '' }, 'tag', /non-empty/],
+    [{ ...base, details: ['bodies'] }, 'details', /only to a details rule/],
+    [{ ...base, action: 'details', details: [] }, 'details', /non-empty list of bodies, sockTrace, dnsTrace/],
+    [{ ...base, action: 'details', details: ['headers'] }, 'details', /non-empty list/],
+    [{ ...base, action: 'break', condition: 'host == "a" and status == 500' }, 'condition', /break rule pauses before the request leaves/],
+  ]) {
+    try {
+      validateRule(input);
+      assert.fail(`accepted ${JSON.stringify(input)}`);
+    } catch (e) {
+      assert.ok(e instanceof RuleValidationError, String(e));
+      assert.equal(e.field, field, e.message);
+      assert.match(e.message, msg);
+      if (field !== '' && field !== 'id') assert.match(e.message, /^rule "r": /);
+    }
+  }
+  try {
+    validateRule({ ...base, condition: 'host == "a" and' });
+    assert.fail('accepted');
+  } catch (e) {
+    assert.ok(e instanceof RuleSyntaxError);
+    assert.equal(e.ruleId, 'r');
+    assert.equal(e.column, 16);
+  }
+  assert.throws(() => validateRules([base, base]), /rule "r": two rules have this id/);
+  assert.throws(() => validateRules({}), /rules must be a list/);
+  // A break rule may read process fields and start fields.
+  assert.equal(validateRule({ ...base, action: 'break', condition: 'pid == 3 and method == "POST"' }).action, 'break');
+});
+
+test('rules engine: no rules, or none enabled: trace everything through one shared decision', () => {
+  const e = engine([]);
+  assert.equal(e.mode, 'all');
+  const d1 = e.start(req());
+  const d2 = e.start(req('other'));
+  assert.equal(d1, d2, 'no allocation per request');
+  assert.deepEqual(
+    { record: d1.record, pending: d1.pending, details: d1.details, rule: d1.rule },
+    { record: true, pending: false, details: 0, rule: null },
+  );
+  assert.equal(e.end(d1, OK).keep, true);
+  const none = engine([], { defaultAction: 'skip' });
+  assert.equal(none.mode, 'none');
+  assert.equal(none.start(req()).record, false);
+  // A rule whose process condition is false here is as good as absent.
+  assert.equal(engine(ruleList(['w', 'skip', 'command contains "worker"'])).mode, 'all');
+  assert.equal(engine(ruleList(['w', 'skip', 'command contains "app.js"'])).mode, 'rules');
+});
+
+test('rules engine: first trace/skip match wins; rules below it are not read', () => {
+  const e = engine(
+    ruleList(['a', 'skip', 'host == "telemetry.example.com"'], ['b', 'trace', 'host ~ "*.example.com"'], ['c', 'skip', 'true']),
+  );
+  const d = e.start(req('telemetry.example.com'));
+  assert.equal(d.record, false);
+  assert.equal(d.rule.id, 'a');
+  assert.equal(d.pending, false);
+  const d2 = e.start(req('api.example.com'));
+  assert.equal(d2.record, true);
+  assert.equal(d2.rule.id, 'b');
+  const d3 = e.start(req('elsewhere.org'));
+  assert.equal(d3.record, false);
+  assert.equal(d3.rule.id, 'c');
+  assert.deepEqual(counts(e), { a: [1, 1], b: [1, 1], c: [1, 1] });
+  // Order matters: the same rules the other way round.
+  const e2 = engine(ruleList(['b', 'trace', 'host ~ "*.example.com"'], ['a', 'skip', 'host == "telemetry.example.com"']));
+  assert.equal(e2.start(req('telemetry.example.com')).record, true);
+  assert.deepEqual(counts(e2), { b: [1, 1], a: [0, 0] });
+});
+
+test('rules engine: details, mark and break above the deciding rule all act; below it they do not', () => {
+  const e = engine(
+    ruleList(
+      ['bodies', 'details', 'path ~ "/v1/**"'],
+      ['dns', 'details', 'method == "POST"', { details: ['dnsTrace', 'sockTrace'] }],
+      ['api', 'mark', 'host ~ "api.*"'],
+      ['tagged', 'mark', 'tag == "api" and method == "POST"', { tag: 'api-write' }],
+      ['stop', 'break', 'tag == "api-write"'],
+      ['stop2', 'break', 'method == "POST"'],
+      ['skipHealth', 'skip', 'path == "/v1/health"'],
+      ['late', 'mark', 'true'],
+    ),
+  );
+  const d = e.start(req('api.example.com', '/v1/orders', 'POST'));
+  assert.equal(d.record, true);
+  assert.equal(d.rule, null, 'decided by the default');
+  assert.equal(d.details, DETAIL_BIT.bodies | DETAIL_BIT.dnsTrace | DETAIL_BIT.sockTrace);
+  assert.deepEqual(d.tags, ['api', 'api-write', 'late']);
+  assert.equal(d.breakRule.id, 'stop', 'the first break rule');
+  assert.deepEqual(counts(e), {
+    bodies: [1, 1],
+    dns: [1, 1],
+    api: [1, 1],
+    tagged: [1, 1],
+    stop: [1, 1],
+    stop2: [1, 0],
+    skipHealth: [0, 0],
+    late: [1, 1],
+  });
+  // Skipped: the rules above still act (a break still pauses), those below are not read.
+  const h = e.start(req('api.example.com', '/v1/health'));
+  assert.equal(h.record, false);
+  assert.equal(h.details, 0, 'no detail for a request not recorded');
+  assert.deepEqual(h.tags, ['api']);
+  assert.equal(counts(e).late[0], 1, '"late" was not read for the skipped request');
+});
+
+test('rules engine: limits — a rule acts on `limit` requests per process, then counts matches only', () => {
+  const e = engine(ruleList(['few', 'skip', 'host == "noisy"', { limit: 2 }], ['pause', 'break', 'host == "noisy"', { limit: 1 }]));
+  const got = [];
+  for (let k = 0; k < 5; k++) got.push(e.start(req('noisy')));
+  assert.deepEqual(
+    got.map((d) => [d.record, d.rule?.id ?? null, d.breakRule?.id ?? null]),
+    [
+      [false, 'few', null],
+      [false, 'few', null],
+      [true, null, 'pause'],
+      [true, null, null],
+      [true, null, null],
+    ],
+  );
+  const c = Object.fromEntries(e.counters().map((x) => [x.id, x]));
+  assert.deepEqual(c.few, { id: 'few', matched: 5, acted: 2, limit: 2, limitReached: true });
+  assert.deepEqual(c.pause, { id: 'pause', matched: 3, acted: 1, limit: 1, limitReached: true });
+  assert.equal(e.start(req('quiet')).record, true);
+  assert.equal(c.few.matched, 5, 'counters() is a snapshot');
+});
+
+test('rules engine: end conditions decide what is kept', () => {
+  // Keep bodies only of failed requests: captured while in flight, dropped on success.
+  const e = engine(ruleList(['failBodies', 'details', 'failed or status >= 500']));
+  const d = e.start(req());
+  assert.equal(d.pending, true);
+  assert.equal(d.record, true);
+  assert.equal(d.details, DETAIL_BIT.bodies, 'captured while in flight');
+  assert.deepEqual(e.end(d, OK), { keep: true, details: 0, tags: null, rule: null });
+  const d2 = e.start(req());
+  assert.equal(e.end(d2, FAIL).details, DETAIL_BIT.bodies);
+  assert.deepEqual(counts(e), { failBodies: [1, 1] }, 'matched counted at the end, once');
+
+  // Drop successful health checks, keep the failed ones.
+  const h = engine(ruleList(['health', 'skip', 'path == "/health" and not failed']));
+  assert.equal(h.start(req('a', '/other')).pending, false, 'decided NO at the start: nothing pending');
+  const hd = h.start(req('a', '/health'));
+  assert.equal(hd.record, true, 'recorded provisionally');
+  assert.deepEqual(h.end(hd, OK), { keep: false, details: 0, tags: null, rule: hd.undecided[0].rule });
+  assert.equal(h.end(h.start(req('a', '/health')), FAIL).keep, true);
+
+  // Default "trace nothing", keep only failures and 5xx.
+  const f = engine(ruleList(['errors', 'trace', 'failed or statusClass == 5xx']), { defaultAction: 'skip' });
+  const fd = f.start(req());
+  assert.equal(fd.record, true, 'might be kept: recorded while in flight');
+  assert.equal(f.end(fd, OK).keep, false);
+  assert.equal(f.end(f.start(req()), { status: 503 }).keep, true);
+  assert.equal(f.end(f.start(req()), FAIL).rule.id, 'errors');
+
+  // Marks decided at the end.
+  const m = engine(ruleList(['slowOnes', 'mark', 'slow', { tag: 'slow' }], ['api', 'mark', 'true']));
+  const md = m.start(req());
+  assert.deepEqual(md.tags, ['api']);
+  assert.deepEqual(m.end(md, { status: 200, durationMs: 1500 }).tags, ['api', 'slow']);
+  assert.deepEqual(md.tags, ['api'], 'the start decision is not changed');
+});
+
+test('rules engine: an undecided trace/skip rule above the start decider overrides it at the end', () => {
+  const e = engine(ruleList(['no404', 'skip', 'status == 404'], ['api', 'trace', 'host == "api.example.com"'], ['mark', 'mark', 'true']));
+  const d = e.start(req());
+  assert.equal(d.rule.id, 'api');
+  assert.equal(d.pending, true);
+  assert.deepEqual(e.end(d, E404), { keep: false, details: 0, tags: null, rule: d.undecided[0].rule });
+  const d2 = e.start(req());
+  assert.equal(e.end(d2, OK).keep, true);
+  assert.equal(e.end(d2, OK).rule.id, 'api');
+  assert.deepEqual(counts(e), { no404: [1, 1], api: [2, 2], mark: [0, 0] });
+});
+
+test('rules engine: a request nothing can record has nothing pending (no end needed)', () => {
+  const e = engine(ruleList(['failBodies', 'details', 'failed']), { defaultAction: 'skip' });
+  const d = e.start(req());
+  assert.deepEqual([d.record, d.pending, d.details], [false, false, 0]);
+  assert.equal(e.end(d, FAIL).keep, false);
+  assert.deepEqual(counts(e), { failBodies: [0, 0] });
+});
+
+test('rules engine: limits on end-decided rules count at the end, exactly, with requests in flight', () => {
+  const e = engine(ruleList(['firstFail', 'details', 'failed', { limit: 3 }]));
+  const inFlight = Array.from({ length: 10 }, () => e.start(req()));
+  assert.ok(
+    inFlight.every((d) => d.details === DETAIL_BIT.bodies),
+    'all capture while the limit is not reached',
+  );
+  const ends = inFlight.map((d) => e.end(d, FAIL));
+  assert.deepEqual(
+    ends.map((x) => x.details),
+    [1, 1, 1, 0, 0, 0, 0, 0, 0, 0],
+  );
+  assert.deepEqual(counts(e), { firstFail: [10, 3] });
+  assert.equal(e.start(req()).details, 0, 'past the limit: nothing captured any more');
+});
+
+test('rules engine: setRules — enable, disable, edit, delete; counters kept for unchanged rules', () => {
+  const rules = ruleList(['a', 'skip', 'host == "a"'], ['b', 'details', 'failed']);
+  const e = engine(rules);
+  e.start(req('a'));
+  const inFlight = e.start(req('x'));
+  assert.equal(inFlight.pending, true);
+  // Disable b while a request is in flight: its undecided rule no longer acts.
+  e.setRules([rules[0], { ...rules[1], enabled: false }]);
+  assert.equal(e.end(inFlight, FAIL).details, 0);
+  assert.deepEqual(counts(e), { a: [1, 1], b: [0, 0] });
+  // Re-enable: same meaning, counters kept.
+  e.setRules(rules);
+  e.start(req('a'));
+  assert.deepEqual(counts(e), { a: [2, 2], b: [0, 0] });
+  // Edit a's condition: a new rule, counters from zero.
+  e.setRules([{ ...rules[0], condition: 'host == "b"' }, rules[1]]);
+  assert.equal(e.start(req('a')).record, true);
+  assert.equal(e.start(req('b')).record, false);
+  assert.deepEqual(counts(e), { a: [1, 1], b: [0, 0] });
+  // A limit change keeps the counters and applies at once.
+  e.setRules([{ ...rules[0], condition: 'host == "b"', limit: 1 }, rules[1]]);
+  assert.equal(e.start(req('b')).record, true, 'limit 1 already reached');
+  // Delete everything: back to the fast path.
+  e.setRules([]);
+  assert.equal(e.mode, 'all');
+  assert.deepEqual(e.counters(), []);
+  // A bad condition leaves the old list in place.
+  e.setRules(rules);
+  assert.throws(() => e.setRules([{ ...rules[0], condition: 'host ==' }]), RuleSyntaxError);
+  assert.equal(e.start(req('a')).record, false);
+});
+
+test('rules engine: the tag field sees marks of rules above, in the same request only', () => {
+  const e = engine(
+    ruleList(
+      ['m', 'mark', 'host == "a"', { tag: 'A' }],
+      ['s', 'skip', 'tag == "A" and path ~ "/skip/**"'],
+      ['s2', 'skip', 'tag in ["B", "C"]'],
+    ),
+  );
+  assert.equal(e.start(req('a', '/skip/x')).record, false);
+  assert.equal(e.start(req('b', '/skip/x')).record, true);
+  assert.equal(e.start(req('a', '/keep')).record, true);
+  assert.deepEqual(counts(e), { m: [2, 2], s: [1, 1], s2: [0, 0] });
+});
+
+test('rules engine: the host index keeps the order of host rules and other rules', () => {
+  const e = engine(
+    ruleList(
+      ['m', 'mark', 'path ~ "/v1/**"', { tag: 'v1' }],
+      ['a', 'skip', 'host == "a" and path == "/v1/x"'],
+      ['any', 'mark', 'true', { tag: 'any' }],
+      ['ab', 'trace', 'host in ["a", "b"] or (host == "c" and method == "GET")'],
+      ['not', 'skip', 'not (host == "a")'],
+      ['never', 'skip', 'host == "a" and host == "b"'],
+    ),
+  );
+  const a = e.start(req('a', '/v1/x'));
+  assert.deepEqual([a.record, a.rule.id, a.tags], [false, 'a', ['v1']]);
+  const a2 = e.start(req('A', '/v1/y')); // host compared lower-cased
+  assert.deepEqual([a2.record, a2.rule.id, a2.tags], [true, 'ab', ['v1', 'any']]);
+  const c = e.start(req('c', '/v2', 'GET'));
+  assert.deepEqual([c.record, c.rule.id, c.tags], [true, 'ab', ['any']]);
+  const c2 = e.start(req('c', '/v2', 'POST'));
+  assert.deepEqual([c2.record, c2.rule.id], [false, 'not']);
+  const d = e.start(req('d', '/v1/z'));
+  assert.deepEqual([d.record, d.rule.id, d.tags], [false, 'not', ['v1', 'any']]);
+  assert.deepEqual(counts(e), { m: [3, 3], a: [1, 1], any: [4, 4], ab: [2, 2], not: [2, 2], never: [0, 0] });
+  // Rules for hosts that never occur cost nothing, and many hosts are fine (the cache is bounded).
+  const many = engine(ruleList(...Array.from({ length: 100 }, (_, k) => [`h${k}`, 'skip', `host == "h${k}"`])));
+  for (let k = 0; k < 2000; k++) assert.equal(many.start(req(`h${k % 700}`)).record, k % 700 >= 100);
+  assert.equal(many.counters()[5].matched, 3);
+});
+
+test('rules engine: never throws into the program on a view the conditions cannot read', () => {
+  const e = engine(ruleList(['h', 'skip', 'header.x-a == "1"'], ['f', 'details', 'errorCode == "E" and method == "GET"']));
+  const throwing = {
+    ...req(),
+    header: () => {
+      throw new Error('hook bug');
+    },
+  };
+  assert.equal(e.start(throwing).record, true, 'the default decision');
+  assert.equal(e.start({ ...req(), method: undefined }).record, true);
+  const d = e.start(req());
+  assert.equal(d.pending, true);
+  assert.deepEqual(
+    e.end(d, {
+      get status() {
+        throw new Error('x');
+      },
+      error: {
+        get code() {
+          throw new Error('y');
+        },
+      },
+    }).keep,
+    true,
+  );
+  assert.equal(engine(ruleList(['h', 'skip', 'header.x-a == "1"']), { defaultAction: 'skip' }).start(throwing).record, false);
+});
