@@ -27,6 +27,8 @@ const ROOMS = {
   },
   // Message types shared by every process, the browser webview included.
   protocol: { files: ['src/protocol/**'], spec: 'protocol(?:/|$)', values: [], types: ['contract'], packages: 'none' },
+  // Trace rules (the condition language and the decision engine): pure, bundled into the preload.
+  rules: { files: ['src/rules/**'], spec: 'rules(?:/|$)', values: [], types: ['contract'], packages: 'none' },
   // The trace model: plain Node, and no back-edge to protocol values (the protocol imports the model).
   trace: {
     files: ['src/trace/**'],
@@ -36,19 +38,19 @@ const ROOMS = {
     packages: 'builtins',
   },
   // Bundled alone into the user's program: no runtime dependency besides dns-packet.
-  preload: { files: ['src/preload/**'], spec: 'preload(?:/|$)', values: ['contract', 'protocol'], types: [], packages: 'preload' },
+  preload: { files: ['src/preload/**'], spec: 'preload(?:/|$)', values: ['contract', 'protocol', 'rules'], types: [], packages: 'preload' },
   helper: { files: ['src/helper/**'], spec: 'helper(?:/|$)', values: ['contract', 'protocol'], types: [], packages: 'any' },
   collector: {
     files: ['src/collector/**'],
     spec: 'collector(?:/|$)',
-    values: ['contract', 'protocol', 'trace', 'helper'],
+    values: ['contract', 'protocol', 'rules', 'trace', 'helper'],
     types: [],
     packages: 'any',
   },
   cli: {
     files: ['src/cli/**'],
     spec: 'cli(?:/|$)',
-    values: ['contract', 'protocol', 'trace', 'helper', 'collector'],
+    values: ['contract', 'protocol', 'rules', 'trace', 'helper', 'collector'],
     types: [],
     packages: 'any',
   },
@@ -56,12 +58,12 @@ const ROOMS = {
   extension: {
     files: ['src/extension/**'],
     spec: 'extension(?:/|$)',
-    values: ['contract', 'protocol', 'trace', 'helper', 'collector'],
+    values: ['contract', 'protocol', 'rules', 'trace', 'helper', 'collector'],
     types: [],
     packages: 'vscode',
   },
   // Browser code: talks to the host only through src/protocol/ message types.
-  webview: { files: ['webview/**'], spec: 'webview(?:/|$)', values: ['contract', 'protocol', 'trace'], types: [], packages: 'browser' },
+  webview: { files: ['webview/**'], spec: 'webview(?:/|$)', values: ['contract', 'protocol', 'rules', 'trace'], types: [], packages: 'browser' },
 };
 
 const NAMES = Object.keys(ROOMS);
