@@ -6,11 +6,11 @@
 import { resolve } from 'node:path';
 import type { HeaderCaptureMode, Trace } from '../trace/types';
 import { INITIATOR_MODES, type InitiatorMode } from '../protocol/preload';
-import { countRequest, renderSummary, renderTrace, shouldUseColor, type RequestTotals } from '../trace/render';
+import { countRequest, renderSummary, renderTrace, shouldUseColor, type RequestTotals } from './render';
 import { TraceFileError } from '../trace/traceFile';
 import { parseArgs, UsageError } from './args';
 import { runDemo } from './demo';
-import type { HelperSetting } from './helperSession';
+import type { HelperSetting } from '../collector/helperSession';
 import { CliError, defaultOutName, runTraced } from './runTraced';
 import { SHOW_MAX_ROWS, showTrace } from './show';
 

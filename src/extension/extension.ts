@@ -11,7 +11,7 @@ import { isAbsolute, join, relative, sep } from 'node:path';
 import * as vscode from 'vscode';
 import { pcapUnavailableReason } from '../collector/helperLink';
 import { startCollector } from '../collector/server';
-import { PcapUnavailableError, SessionHelper } from '../cli/helperSession';
+import { PcapUnavailableError, SessionHelper } from '../collector/helperSession';
 import type { PanelCommand } from '../protocol/webview';
 import type { InitiatorMode } from '../protocol/preload';
 import { toHar } from '../trace/har';
