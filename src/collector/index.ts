@@ -30,3 +30,4 @@ export { jsonPieces, JsonObjectScanner } from '../trace/jsonStream';
 export { DEFAULT_REDACTED_QUERY, redactedQueryNames, redactUrl } from '../trace/redactUrl';
 export * from '../trace/types';
 export * from '../protocol/preload';
+export * from '../trace/wire';

@@ -5,7 +5,8 @@
 
 import { executionAsyncResource } from 'node:async_hooks';
 import type { PreloadConfig, RecordMessage } from '../protocol/preload';
-import { DEFAULT_REDACTED_HEADERS, MAX_STACKS } from '../protocol/preload';
+import { DEFAULT_REDACTED_HEADERS } from '../protocol/preload';
+import { MAX_STACKS } from '../trace/wire';
 import type { AddrTuple, ConnectAttempt, DnsLookup, ErrorPhase, Initiator, RecordKind, RequestError, SocketOp } from '../trace/types';
 import { HeaderCapture } from './headers';
 import { captureStack, callSites, formatSites, rawStackKey, RuntimeSourceMaps, StackBudget, stackKey, type StackHolder } from './initiator';

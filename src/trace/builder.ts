@@ -8,7 +8,8 @@
  */
 
 import { inheritInitiator, programFrame } from './initiator';
-import { decodeHeaders, MAX_PENDING_BLOBS, MAX_STACKS, REF_FIELDS, type PreloadMessage } from '../protocol/preload';
+import type { PreloadMessage } from '../protocol/preload';
+import { decodeHeaders, MAX_PENDING_BLOBS, MAX_STACKS, REF_FIELDS } from './wire';
 import { redactedQueryNames, redactUrl } from './redactUrl';
 import {
   emptyTrace,
