@@ -54,7 +54,7 @@ import fs = require('node:fs');
 import net = require('node:net');
 import crypto = require('node:crypto');
 import packet = require('dns-packet');
-import type { AddrTuple, TcpConn, UdpConn } from '../trace/types';
+import type { AddrTuple, TcpConn, UdpConn } from '../../trace/types';
 import {
   defaultResolvConf,
   hostsKey,
@@ -66,7 +66,7 @@ import {
   type HostsTable,
   type NameserverAddress,
   type ResolvConf,
-} from './resolvConf';
+} from '../resolvConf';
 
 /** Resolver configuration (all optional; resolv.conf and /etc/hosts supply the rest). */
 export interface ResolverConfig {
