@@ -12,7 +12,17 @@
 import type { PreloadMessage } from '../protocol/preload';
 import { redactedQueryNames } from './redactUrl';
 import { inheritRedirectInitiator, RedirectLinks } from './redirects';
-import { emptyTrace, RECORD_KINDS, type HttpRequest, type IncompleteReason, type Initiator, type ProcessInfo, type RecordKind, type RecordOfKind, type Trace } from './types';
+import {
+  emptyTrace,
+  RECORD_KINDS,
+  type HttpRequest,
+  type IncompleteReason,
+  type Initiator,
+  type ProcessInfo,
+  type RecordKind,
+  type RecordOfKind,
+  type Trace,
+} from './types';
 import {
   DEFAULTS,
   endReason,

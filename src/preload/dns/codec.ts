@@ -62,7 +62,9 @@ const EDNS_UDP_SIZE = 1232;
 const ERRNO = { ENOTFOUND: -3008, EAI_AGAIN: -3001 } as const;
 
 /** The query types the resolver asks, with their codes. */
-export const QTYPE_CODE = { A: 1, AAAA: 28 } as const;/** A query type the resolver asks (A or AAAA). */
+export const QTYPE_CODE = { A: 1, AAAA: 28 } as const;
+
+/** A query type the resolver asks (A or AAAA). */
 export type QType = keyof typeof QTYPE_CODE;
 
 /** Random query ids, drawn from a pooled buffer (crypto-quality, cheap per query). */

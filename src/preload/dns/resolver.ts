@@ -64,12 +64,27 @@ import {
   type ResolvConf,
 } from '../resolvConf';
 import { isQueryableName } from './codec';
-import { Lookup, originalLookup, parseOptions, type DnsQueryFields, type LookupCallback, type LookupFunction, type LookupHost } from './lookup';
+import {
+  Lookup,
+  originalLookup,
+  parseOptions,
+  type DnsQueryFields,
+  type LookupCallback,
+  type LookupFunction,
+  type LookupHost,
+} from './lookup';
 import { toServer, UdpChannel, type Server, type TcpConnFields, type UdpConnFields } from './sockets';
 
 /** The resolver's record types and socket limits, defined beside the code that fills them. */
 export type { DnsAnswerRecord, DnsQueryMsg, DnsQuestionRecord, DnsReplyMsg } from './codec';
-export { isResolverSocket, IDLE_CLOSE_MS, MAX_PENDING_PER_SOCKET, MAX_QUERIES_PER_SOCKET, type TcpConnFields, type UdpConnFields } from './sockets';
+export {
+  isResolverSocket,
+  IDLE_CLOSE_MS,
+  MAX_PENDING_PER_SOCKET,
+  MAX_QUERIES_PER_SOCKET,
+  type TcpConnFields,
+  type UdpConnFields,
+} from './sockets';
 export type { DnsQueryFields, LookupFunction } from './lookup';
 
 /** Resolver configuration (all optional; resolv.conf and /etc/hosts supply the rest). */
