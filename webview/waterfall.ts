@@ -3,7 +3,7 @@
  * DOM-free so it runs under `node --test`; the list and the Timing tab only map the
  * segments' fractions to CSS.
  *
- * HAR semantics (trace-format.md): phases are sequential in the order below, -1 means "did not
+ * HAR semantics (docs/trace-format.md): phases are sequential in the order below, -1 means "did not
  * apply", and `ssl` is part of `connect` — so the drawn "connect" segment is `connect - ssl`
  * followed by an "ssl" segment.
  */

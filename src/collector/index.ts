@@ -6,7 +6,7 @@
 
 export { startCollector, LineSplitter, type Collector, type CollectorOptions } from './server';
 export { Session, writePrivate, type SessionOptions, type SessionEvents } from './session';
-export { buildPreloadEnv, preloadPath, quoteNodeOption, type PreloadEnvOptions } from './launchEnv';
+export { addPreloadEnv, buildPreloadEnv, envKey, mergeNodeOptions, preloadPath, quoteNodeOption, type PreloadEnvOptions } from './launchEnv';
 export { SourceMapResolver, type SourceMapOptions } from './sourceMaps';
 export { HelperLink, pcapLabels, pcapUnavailableReason, setHelperStats, type HelperLinkOptions, type PcapLabel } from './helperLink';
 export { tupleKey, tcpConnFieldsFromHelper } from '../protocol/helper';
@@ -30,4 +30,5 @@ export { jsonPieces, JsonObjectScanner } from '../trace/jsonStream';
 export { DEFAULT_REDACTED_QUERY, redactedQueryNames, redactUrl } from '../trace/redactUrl';
 export * from '../trace/types';
 export * from '../protocol/preload';
+export { INITIATOR_MODES } from '../protocol/options';
 export * from '../trace/wire';

@@ -91,7 +91,7 @@ export interface HelperTcpMetricsMessage {
   };
 }
 
-/** The conntrack entry of a traced connection (see trace-format.md `tcpConns[].conntrack`). */
+/** The conntrack entry of a traced connection (see docs/trace-format.md `tcpConns[].conntrack`). */
 export interface ConntrackEntry {
   capturedAt: number;
   status: string;
@@ -171,7 +171,7 @@ export interface HelperStatsMessage {
  * The packet capture's state: the spool file (pcapng, owned by the invoking user) holds the
  * packets of traced connections only; `savePcap()` in src/helper/pcapng.ts turns it into the file
  * the user saves, with trace IDs in the per-packet comments. Sent when capture starts, when the
- * count changes (at most once a second) and at exit; trace-format.md `packetCapture` takes
+ * count changes (at most once a second) and at exit; docs/trace-format.md `packetCapture` takes
  * `file` (the saved file), `interfaces`, `packets`, `truncated`.
  */
 export interface HelperCaptureMessage {

@@ -20,18 +20,15 @@ export const CONFIG_ENV = 'NETTRACE_CONFIG';
 
 /**
  * Which requests get their initiator stack: all; sampled (the first 100 per thread, then as many
- * as 1% of the program's time allows); off.
+ * as 1% of the program's time allows); off. (The list and the default: ./options.ts.)
  */
 export type InitiatorMode = 'sampled' | 'all' | 'off';
-
-/** The initiator modes, default first. */
-export const INITIATOR_MODES: readonly InitiatorMode[] = ['sampled', 'all', 'off'];
 
 /** Preload configuration, passed as JSON in NETTRACE_CONFIG. */
 export interface PreloadConfig {
   /** Unix socket path (or Windows named pipe) of the session's collector. */
   ipcPath: string;
-  /** Header capture mode (default "values"). */
+  /** Header capture mode (default "values"; defaults: DEFAULTS in ./options.ts). */
   headers?: HeaderCaptureMode;
   /** Extra header names to redact, besides the default list (case-insensitive). */
   redact?: string[];

@@ -1,6 +1,6 @@
 /**
  * What the privileged helper learned about a TCP connection (`tcpConns[].tcpMetrics` and
- * `tcpConns[].conntrack`, see trace-format.md), as short display texts shared by the CLI
+ * `tcpConns[].conntrack`, see docs/trace-format.md), as short display texts shared by the CLI
  * (src/cli/render.ts) and the panel's Connection tab. Pure; trace files are untrusted JSON, so
  * every field is checked before use and the results are plain text.
  */

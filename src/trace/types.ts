@@ -1,5 +1,5 @@
 /**
- * The trace model: TypeScript types for the JSON contract in shared/docs/trace-format.md.
+ * The trace model: TypeScript types for the JSON contract in docs/trace-format.md.
  * Field names are a contract read by the CLI, the panel, HAR export and outside scripts:
  * add fields freely, never rename or drop them.
  *

@@ -106,3 +106,14 @@ test('stats survive a save and load: counts kept, a bad skippedInitiators droppe
   assert.deepEqual(t.stats, { droppedEvents: 2, untracedRequests: 1, warnings: ['w'], skippedInitiators: 1800 });
   assert.equal('skippedInitiators' in parseTraceFile(withStats({ skippedInitiators: 'many' }), 'F').stats, false);
 });
+
+test('stats.helper and stats.incompleteRequests survive a save and load', () => {
+  const helper = { mode: 'bpf', authority: 'root', unavailable: { capture: 'off' }, lostEvents: 3 };
+  const text = JSON.stringify({ ...emptyTrace('s'), stats: { droppedEvents: 0, untracedRequests: 0, warnings: [], incompleteRequests: 4, helper } });
+  const t = parseTraceFile(text, 'F');
+  assert.equal(t.stats.incompleteRequests, 4);
+  assert.deepEqual(t.stats.helper, helper);
+  const odd = parseTraceFile(JSON.stringify({ ...emptyTrace('s'), stats: { helper: [1], incompleteRequests: -1 } }), 'F');
+  assert.equal('helper' in odd.stats, false);
+  assert.equal('incompleteRequests' in odd.stats, false);
+});
