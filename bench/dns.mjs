@@ -1,4 +1,4 @@
-// Issue 4, DNS resolver latency floor: the in-process resolver (src/preload/dnsResolver.ts, bundled
+// Issue 4, DNS resolver latency floor: the in-process resolver (src/preload/dns/resolver.ts, bundled
 // on the fly with esbuild) against c-ares (`dns.promises.Resolver#resolve4`, `setServers` to the same
 // server), one lookup at a time, against the local DNS server of the integration tests running in
 // its own process (test/integration/dnsServer.mjs). The two are interleaved lookup by lookup (which
@@ -108,7 +108,7 @@ const dir = mkdtempSync(join(os.tmpdir(), 'nettrace-bench-dns-'));
 const server = await startServerProcess();
 let session;
 try {
-  const { createResolver } = bundleTs(["export * from './src/preload/dnsResolver';"], { dir, name: 'dnsResolver.cjs' });
+  const { createResolver } = bundleTs(["export * from './src/preload/dns/resolver';"], { dir, name: 'dnsResolver.cjs' });
   // Empty resolv.conf and hosts so the run depends only on the local server.
   const emptyConf = join(dir, 'resolv.conf');
   const emptyHosts = join(dir, 'hosts');
@@ -190,7 +190,7 @@ try {
         `| ${r.label} | ${us(r.mo)} | ${us(r.mc)} | ${us(r.p90o)} | ${us(r.p90c)} | ${r.ratio.toFixed(2)}× | ${r.floor ? (r.ratio <= FLOOR ? `≤ ${FLOOR}× ✅` : `≤ ${FLOOR}× ❌`) : 'info'} |`,
     ),
   ].join('\n');
-  const body = `Lookup latency of the in-process resolver (\`src/preload/dnsResolver.ts\`, what \`dnsTrace\` uses)
+  const body = `Lookup latency of the in-process resolver (\`src/preload/dns/resolver.ts\`, what \`dnsTrace\` uses)
 against c-ares (\`dns.promises.Resolver\` with \`setServers\` to the same server), one lookup at a time,
 ${LOOKUPS} lookups each per case after ${WARMUP} warm-up lookups, interleaved (the one going first
 alternates). Server: \`test/integration/dnsServer.mjs\` (dns-packet, UDP on 127.0.0.1) in its own

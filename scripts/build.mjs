@@ -2,7 +2,8 @@
 //   dist/preload.cjs   node, runs inside the debuggee: no runtime dependencies, CommonJS
 //   dist/cli.cjs       node, the `nettrace` command (collector, trace, CLI); embeds the demo's
 //                      app and certificates as text
-//   dist/core.cjs      node, the collector and trace API (src/collector/index.ts) for unit tests
+//   dist/core.cjs      node, the collector and trace API plus the CLI's text rendering
+//                      (src/cli/index.ts) for unit tests
 //   dist/rules.cjs     node, trace rules (src/rules/index.ts) for unit tests and the benchmark
 //   dist/extension.cjs node, the VS Code extension host (only when src/extension exists)
 //   dist/webview.js    browser, the panel (only when webview/ has an entry)
@@ -29,7 +30,7 @@ const textImports = {
 
 const entries = [
   { ...node, entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli.cjs', plugins: [textImports] },
-  { ...node, entryPoints: ['src/collector/index.ts'], outfile: 'dist/core.cjs' },
+  { ...node, entryPoints: ['src/cli/index.ts'], outfile: 'dist/core.cjs' },
   // Trace rules alone (src/rules), for their unit tests and bench/rules.mjs.
   { ...node, entryPoints: ['src/rules/index.ts'], outfile: 'dist/rules.cjs' },
 ];
@@ -43,7 +44,7 @@ if (existsSync(join(root, 'src/extension/extension.ts'))) {
 }
 if (existsSync(join(root, 'webview/main.ts'))) {
   entries.push({ ...common, platform: 'browser', target: 'es2022', format: 'iife', entryPoints: ['webview/main.ts'], outfile: 'dist/webview.js' });
-  // The codicon font the panel links (dist/codicon.css + dist/codicon.ttf); see webview/html.ts.
+  // The codicon font the panel links (dist/codicon.css + dist/codicon.ttf); see src/extension/panelHtml.ts.
   entries.push({ ...common, sourcemap: false, entryPoints: ['node_modules/@vscode/codicons/dist/codicon.css'], outfile: 'dist/codicon.css', loader: { '.ttf': 'copy' }, assetNames: '[name]' });
 }
 

@@ -7,7 +7,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { renderTrace, shouldUseColor } from '../trace/render';
+import { renderTrace, shouldUseColor } from './render';
 import appSource from './demo/app.mjs';
 import caCert from './demo/certs/ca.pem';
 import { startDemoServers } from './demo/servers';

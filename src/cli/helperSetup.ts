@@ -18,7 +18,7 @@ import {
   verifyHelper,
 } from '../helper/install';
 import { parseArgs, UsageError } from './args';
-import { defaultNodePath } from './helperSession';
+import { defaultNodePath } from '../collector/helperSession';
 import { CliError } from './runTraced';
 
 /** Help text of `nettrace helper`. */

@@ -6,11 +6,11 @@
 import { resolve } from 'node:path';
 import type { Trace } from '../trace/types';
 import { OPTIONS, OptionError, optionDef, parseOption, resolveTracingOptions, toPreloadConfig, type OptionDef } from '../protocol/options';
-import { countRequest, renderSummary, renderTrace, shouldUseColor, type RequestTotals } from '../trace/render';
+import { countRequest, renderSummary, renderTrace, shouldUseColor, type RequestTotals } from './render';
 import { TraceFileError } from '../trace/traceFile';
 import { flagHelp, optionSpecOf, parseArgs, UsageError } from './args';
 import { runDemo } from './demo';
-import type { HelperSetting } from './helperSession';
+import type { HelperSetting } from '../collector/helperSession';
 import { cmdHelper, HELPER_HELP } from './helperSetup';
 import { CliError, defaultOutName, runTraced } from './runTraced';
 import { SHOW_MAX_ROWS, showTrace } from './show';

@@ -11,7 +11,7 @@ import { buildPreloadEnv, preloadPath } from '../collector/launchEnv';
 import { spawnGated } from '../helper/launch';
 import type { PreloadConfig } from '../protocol/preload';
 import type { PacketCapture, Trace } from '../trace/types';
-import { findOnPath, PcapUnavailableError, SessionHelper, type HelperSetting } from './helperSession';
+import { findOnPath, PcapUnavailableError, SessionHelper, type HelperSetting } from '../collector/helperSession';
 
 /** An error meant for the user: one line, and the exit code to use. */
 export class CliError extends Error {

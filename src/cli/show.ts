@@ -3,7 +3,7 @@
 import { once } from 'node:events';
 import { enrichRequest, indexRecords } from '../trace/enrich';
 import { jsonPieces } from '../trace/jsonStream';
-import { countRequest, renderTrace, shouldUseColor, type RequestTotals } from '../trace/render';
+import { countRequest, renderTrace, shouldUseColor, type RequestTotals } from './render';
 import { forEachRequest, readTraceFile } from '../trace/traceFile';
 import type { HttpRequest } from '../trace/types';
 

@@ -1,7 +1,7 @@
 /**
- * The collector's public API, shared by the CLI, the VS Code extension and the tests (built alone
- * to dist/core.cjs): the IPC server, the session, launch environment, source maps, and the trace
- * functions views need.
+ * The collector's public API: the IPC server, the session, launch environment, source maps, the
+ * helper link, and the trace functions views need. The tests load it, with the CLI's text
+ * rendering, from dist/core.cjs (src/cli/index.ts).
  */
 
 export { startCollector, LineSplitter, type Collector, type CollectorOptions } from './server';
@@ -28,15 +28,7 @@ export { toHar, type Har, type HarEntry, type HarOptions } from '../trace/har';
 export { parseTraceFile, readTraceFile, readTraceFileAsync, TraceFileError, writeHarFile, writeTraceFile } from '../trace/traceFile';
 export { jsonPieces, JsonObjectScanner } from '../trace/jsonStream';
 export { DEFAULT_REDACTED_QUERY, redactedQueryNames, redactUrl } from '../trace/redactUrl';
-export {
-  renderTrace,
-  renderSummary,
-  sanitize,
-  shouldUseColor,
-  formatBytes,
-  statusLabel,
-  PHASE_CHARS,
-  type RenderOptions,
-} from '../trace/render';
 export * from '../trace/types';
 export * from '../protocol/preload';
+export { INITIATOR_MODES } from '../protocol/options';
+export * from '../trace/wire';

@@ -6,7 +6,7 @@
 
 import * as vscode from 'vscode';
 import { pcapUnavailableReason } from '../collector/helperLink';
-import { PcapUnavailableError } from '../cli/helperSession';
+import { PcapUnavailableError } from '../collector/helperSession';
 import type { PanelCommand } from '../protocol/webview';
 import { toHar } from '../trace/har';
 import { readTraceFileAsync, TraceFileError, writeHarFile, writeTraceFile } from '../trace/traceFile';

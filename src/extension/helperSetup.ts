@@ -11,7 +11,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
-import { defaultNodePath } from '../cli/helperSession';
+import { defaultNodePath } from '../collector/helperSession';
 import {
   describePlan,
   findPayload,

@@ -4,7 +4,7 @@
  */
 
 import type * as vscode from 'vscode';
-import { SessionHelper } from '../cli/helperSession';
+import { SessionHelper } from '../collector/helperSession';
 import type { TraceStore } from './traceStore';
 
 /** Ended sessions whose packet capture (the helper's spool) is kept for Save PCAP. */

@@ -7,7 +7,7 @@
 
 import * as vscode from 'vscode';
 import type { FromWebview, PanelCommand, ToWebview } from '../protocol/webview';
-import { createNonce, renderPanelHtml } from '../../webview/html';
+import { createNonce, renderPanelHtml } from './panelHtml';
 import { LiveFeed, type TraceEntry, type TraceStore } from './traceStore';
 import type { RecordKind } from '../trace/types';
 

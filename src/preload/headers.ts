@@ -6,7 +6,7 @@
  * otherwise `[name, value]` pairs, with secrets replaced by "<redacted>".
  */
 
-import { headerBlockPairs, MAX_HEADERS, MAX_VALUE, REDACTED, type WireHeaders } from '../protocol/preload';
+import { headerBlockPairs, MAX_HEADERS, MAX_VALUE, REDACTED, type WireHeaders } from '../trace/wire';
 import type { HeaderCaptureMode, HeaderPair } from '../trace/types';
 import { lazy } from './transport';
 

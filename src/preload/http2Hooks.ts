@@ -14,7 +14,7 @@ import { BodyCapture } from './bodies';
 import { noteProgress, type Progressing } from './progress';
 import { bodyCap } from './httpHooks';
 import type { StackHolder } from './initiator';
-import { addSocketOp, beforeConnect, connOf, lastConn, tracedSocket } from './socketHooks';
+import { addSocketOp, connOf, tracedSocket } from './socketHooks';
 import { undiciSocket } from './undiciHooks';
 import type { ConnState, Hook, Tracer } from './tracer';
 import { connFields, inTimerCallback, now, overrideMethod, toRequestError } from './tracer';
@@ -117,7 +117,7 @@ export function installHttp2Hooks(t: Tracer): void {
     if (!installed && (request === 'http2' || request === 'node:http2')) install();
     return exports;
   };
-  beforeConnect.check = () => {
+  t.beforeConnect = () => {
     if (!installed && loaded()) install();
   };
 }
@@ -127,7 +127,7 @@ function wrapConnect(t: Tracer, hook: Hook, mod_: typeof http2): void {
   const connect = mod.connect;
   let patchedProto = false;
   const wrapped = function (this: unknown, ...args: unknown[]): unknown {
-    lastConn.value = undefined;
+    t.lastConn = undefined;
     const session = connect.apply(this, args) as http2.ClientHttp2Session;
     t.guard(hook, () => {
       const authority = args[0];
@@ -137,7 +137,7 @@ function wrapConnect(t: Tracer, hook: Hook, mod_: typeof http2): void {
           : authority instanceof URL
             ? authority.origin
             : String((authority as { href?: string })?.href ?? '');
-      const conn = sessionConn(session) ?? lastConn.value;
+      const conn = sessionConn(session) ?? t.lastConn;
       const state: SessionState = { conn, origin };
       sessions.set(session, state);
       const socket = conn?.socketTrace ? tracedSocket(conn) : undefined;

@@ -19,7 +19,7 @@ import type { IncomingMessage, ClientRequest } from 'node:http';
 import { BodyCapture } from './bodies';
 import { noteProgress, SseCounter } from './progress';
 import type { StackHolder } from './initiator';
-import { connOf, constructing } from './socketHooks';
+import { connOf } from './socketHooks';
 import type { ConnState, Hook, Tracer } from './tracer';
 import { connFields, inTimerCallback, now, overrideMethod, Slot, toRequestError } from './tracer';
 import { observeWebSocket } from './wsFrames';
@@ -97,13 +97,13 @@ function wrapExport(t: Tracer, hook: Hook, mod: Record<string, Function>, name: 
     else {
       state = t.guard(hook, () => newReqState(t, wrapped));
     }
-    const outer = constructing.requestId;
-    constructing.requestId = state?.id;
+    const outer = t.constructingRequest;
+    t.constructingRequest = state?.id;
     let req: unknown;
     try {
       req = original.apply(this, args);
     } finally {
-      constructing.requestId = outer;
+      t.constructingRequest = outer;
     }
     if (state && req && typeof req === 'object') {
       const s = state;

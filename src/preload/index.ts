@@ -123,7 +123,7 @@ function start(): void {
 
 /** Starts the in-process resolver (loaded only when the DNS trace is on). */
 function installResolver(t: Tracer, config: PreloadConfig): void {
-  const { createResolver, isResolverSocket } = require('./dnsResolver') as typeof import('./dnsResolver');
+  const { createResolver, isResolverSocket } = require('./dns/resolver') as typeof import('./dns/resolver');
   const resolver = createResolver(
     { nameservers: config.dnsServers },
     {

@@ -1,6 +1,6 @@
 /**
  * Parsers for `/etc/resolv.conf` and `/etc/hosts`, with glibc's semantics where they matter to the
- * in-process resolver (dnsResolver.ts). Pure functions: no I/O, no globals, so they can be unit
+ * in-process resolver (dns/resolver.ts). Pure functions: no I/O, no globals, so they can be unit
  * tested on strings.
  *
  * resolv.conf (resolv.conf(5), glibc `res_init.c`):

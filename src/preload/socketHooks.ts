@@ -20,22 +20,6 @@ import { isTlsCode, now, overrideMethod, Slot } from './tracer';
 /** Connection state per socket. */
 export const connOf = new Slot<ConnState>('nettrace.connection');
 
-/**
- * The latest connection to each `host:port` that has not connected yet. undici reports a failed
- * connect without its socket (`undici:client:connectError` has only the target), so this is how
- * a failed fetch finds its dial.
- */
-export const dialingTo = new Map<string, ConnState>();
-
-/** Run before each traced connect (the http2 hook uses it to notice an ESM import of http2). */
-export const beforeConnect: { check?: () => void } = {};
-
-/** The connection most recently created (http2.connect reads it right after opening one). */
-export const lastConn: { value?: ConnState } = {};
-
-/** While a request is being constructed, its local id (so a dial can name its request). */
-export const constructing: { requestId: string | undefined } = { requestId: undefined };
-
 type AnySocket = net.Socket & { errored?: Error | null; _tlsOptions?: { servername?: string } };
 
 /** Installs the connect wrapper. */
@@ -200,7 +184,7 @@ function onConnect(t: Tracer, hook: Hook, socket: AnySocket, args: unknown[]): u
   const target = targetOf(args);
   if (!target) return undefined;
   if (t.resolver?.isOwn(socket)) return undefined;
-  beforeConnect.check?.();
+  t.beforeConnect?.();
   const begin = now();
   const host = target.host.startsWith('[') ? target.host.slice(1, -1) : target.host;
   const conn: ConnState = {
@@ -216,11 +200,12 @@ function onConnect(t: Tracer, hook: Hook, socket: AnySocket, args: unknown[]): u
     secure: false,
     requestCount: 0,
     closed: false,
-    dialFor: constructing.requestId,
+    dialFor: t.constructingRequest,
   };
   connOf.set(socket, conn);
-  lastConn.value = conn;
+  t.lastConn = conn;
   const key = `${host}:${conn.port}`;
+  const dialingTo = t.dialingTo;
   dialingTo.set(key, conn);
   const notDialing = () => {
     if (dialingTo.get(key) === conn) dialingTo.delete(key);

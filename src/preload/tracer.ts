@@ -5,7 +5,8 @@
 
 import { executionAsyncResource } from 'node:async_hooks';
 import type { PreloadConfig, RecordMessage } from '../protocol/preload';
-import { DEFAULT_REDACTED_HEADERS, MAX_STACKS } from '../protocol/preload';
+import { DEFAULT_REDACTED_HEADERS } from '../protocol/preload';
+import { MAX_STACKS } from '../trace/wire';
 import type { AddrTuple, ConnectAttempt, DnsLookup, ErrorPhase, Initiator, RecordKind, RequestError, SocketOp } from '../trace/types';
 import { HeaderCapture } from './headers';
 import { captureStack, callSites, formatSites, rawStackKey, RuntimeSourceMaps, StackBudget, stackKey, type StackHolder } from './initiator';
@@ -115,6 +116,18 @@ export class Tracer {
   resolver?: { lookup(dialId: string | undefined): Function; flush(): void; isOwn(socket: object): boolean };
   /** Open connections, so their byte counts can be sent at exit. */
   readonly openConns = new Set<{ conn: ConnState; bytes: () => { sent: number; recv: number } }>();
+  /**
+   * The latest connection to each `host:port` that has not connected yet (kept by socketHooks.ts).
+   * undici reports a failed connect without its socket (`undici:client:connectError` has only the
+   * target), so this is how a failed fetch finds its dial.
+   */
+  readonly dialingTo = new Map<string, ConnState>();
+  /** The connection most recently created (http2.connect reads it right after opening one). */
+  lastConn: ConnState | undefined;
+  /** While a request is being constructed (http hooks), its local id, so a dial can name its request. */
+  constructingRequest: string | undefined;
+  /** Run before each traced connect (the http2 hook uses it to notice an ESM import of http2). */
+  beforeConnect: (() => void) | undefined;
   /** Stacks already sent (stackKey → stack id), see initiatorField. */
   private readonly stacks = new Map<string, string>();
   /** Captured stacks already formatted (rawStackKey → stack id, or null: no frame to show). */

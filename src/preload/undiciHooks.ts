@@ -15,7 +15,7 @@ import { bodyCap } from './httpHooks';
 import { isEventStreamList, noteProgress, SseCounter } from './progress';
 import { countFrames, frameCounter, type FrameCounter } from './wsFrames';
 import { NO_STACK, type StackHolder } from './initiator';
-import { connOf, dialingTo } from './socketHooks';
+import { connOf } from './socketHooks';
 import type { ConnState, Hook, Tracer } from './tracer';
 import { connFields, inTimerCallback, now, overrideMethod, Slot, toRequestError } from './tracer';
 
@@ -420,7 +420,7 @@ export function installUndiciHooks(t: Tracer): void {
     if (!conn && params) {
       const host = String(params.hostname ?? '').replace(/^\[|\]$/g, '');
       const port = Number(params.port) || (params.protocol === 'https:' ? 443 : 80);
-      conn = dialingTo.get(`${host}:${port}`);
+      conn = t.dialingTo.get(`${host}:${port}`);
     }
     if (conn && m.error && typeof m.error === 'object') failedConnect.set(m.error, conn);
   });

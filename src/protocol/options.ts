@@ -15,13 +15,10 @@
  */
 
 import type { HeaderCaptureMode } from '../trace/types';
-import type { PreloadConfig } from './preload';
+import type { InitiatorMode, PreloadConfig } from './preload';
 
-/**
- * Which requests get their initiator stack: all; sampled (the first 100 per thread, then as many
- * as 1% of the program's time allows); off.
- */
-export type InitiatorMode = 'sampled' | 'all' | 'off';
+/** Which requests get their initiator stack (defined with PreloadConfig; the list: INITIATOR_MODES). */
+export type { InitiatorMode };
 /** The privileged helper: used when it can start, never, or required (`nettrace run` only). */
 export type HelperMode = 'auto' | 'off' | 'required';
 

@@ -8,18 +8,21 @@
  * A record's `pid` and `threadId` are the connection's (from its hello) and are not sent.
  * Records are sent as upserts: the preload names a record by a connection-local id and sends the
  * fields it learned; the collector merges them (shallow) into the record with that id, and maps
- * local ids, including the references in REF_FIELDS, to trace-wide `traceID`s. Every `...At`
+ * local ids, including the references in REF_FIELDS (src/trace/wire.ts), to trace-wide `traceID`s. Every `...At`
  * number the preload sends is an absolute wall-clock time in epoch milliseconds
  * (`performance.timeOrigin + performance.now()`); the collector makes them relative to the trace.
  */
 
-import type { HeaderCaptureMode, HeaderPair, Initiator, RecordKind } from '../trace/types';
+import type { HeaderCaptureMode, Initiator, RecordKind } from '../trace/types';
 
 /** Name of the environment variable that carries the JSON-encoded PreloadConfig. */
 export const CONFIG_ENV = 'NETTRACE_CONFIG';
 
-export { INITIATOR_MODES, type InitiatorMode } from './options';
-import type { InitiatorMode } from './options';
+/**
+ * Which requests get their initiator stack: all; sampled (the first 100 per thread, then as many
+ * as 1% of the program's time allows); off. (The list and the default: ./options.ts.)
+ */
+export type InitiatorMode = 'sampled' | 'all' | 'off';
 
 /** Preload configuration, passed as JSON in NETTRACE_CONFIG. */
 export interface PreloadConfig {
@@ -62,67 +65,6 @@ export interface PreloadConfig {
 
 /** Header names redacted by default. */
 export const DEFAULT_REDACTED_HEADERS: readonly string[] = ['authorization', 'proxy-authorization', 'cookie', 'set-cookie'];
-
-/** The value recorded in place of a redacted header's value. */
-export const REDACTED = '<redacted>';
-
-/** Headers kept per message; the rest are left out (a hostile server cannot grow the trace). */
-export const MAX_HEADERS = 200;
-/** Characters kept per header value; a longer value is cut and ends in "…". */
-export const MAX_VALUE = 4096;
-
-/**
- * Headers as a record's `reqHeaders`/`respHeaders` travel from the preload; decodeHeaders turns
- * each form into the trace's `[name, value]` pairs. Besides the pairs themselves, the preload may
- * send what it already holds, sparing the program the parsing, when nothing in it needs
- * redacting: a header block (`"GET / HTTP/1.1\r\nHost: x\r\n\r\n"`, the first line skipped, one
- * `Name: value` per CRLF-terminated line), or a flat `[name, value, name, value, …]` array of
- * strings (Node's `rawHeaders`; redacted values already replaced by REDACTED).
- */
-export type WireHeaders = HeaderPair[] | string | string[];
-
-/** Adds one pair within the caps. */
-function pushPair(out: HeaderPair[], name: string, value: string): void {
-  if (out.length < MAX_HEADERS) out.push([name, value.length > MAX_VALUE ? value.slice(0, MAX_VALUE) + '…' : value]);
-}
-
-/** Calls `add` with each header of a header block (see WireHeaders); the caller applies the caps. */
-export function headerBlockPairs(block: string, add: (name: string, value: string) => void): void {
-  // Skip the request line; then one "Name: value" per CRLF-terminated line.
-  let start = block.indexOf('\r\n');
-  while (start >= 0) {
-    start += 2;
-    const end = block.indexOf('\r\n', start);
-    const stop = end < 0 ? block.length : end;
-    const colon = block.indexOf(':', start);
-    if (colon > start && colon < stop) add(block.slice(start, colon), block.slice(colon + 1, stop).trim());
-    start = end;
-  }
-}
-
-/**
- * Turns any WireHeaders form into pairs, applying MAX_HEADERS and MAX_VALUE. Anything else
- * (a malformed message) gives undefined.
- */
-export function decodeHeaders(wire: unknown): HeaderPair[] | undefined {
-  const out: HeaderPair[] = [];
-  if (typeof wire === 'string') {
-    headerBlockPairs(wire, (name, value) => pushPair(out, name, value));
-    return out;
-  }
-  if (!Array.isArray(wire)) return undefined;
-  if (wire.length === 0 || typeof wire[0] === 'string') {
-    for (let i = 0; i + 1 < wire.length; i += 2) pushPair(out, String(wire[i]), String(wire[i + 1]));
-    return out;
-  }
-  for (const p of wire) {
-    if (!Array.isArray(p) || typeof p[0] !== 'string') continue;
-    if (p.length === 1) {
-      if (out.length < MAX_HEADERS) out.push([p[0]]);
-    } else pushPair(out, p[0], String(p[1]));
-  }
-  return out;
-}
 
 /** First message on a connection: who is talking. */
 export interface HelloMessage {
@@ -221,32 +163,3 @@ export const FLUSH_NOW_SYMBOL = 'nettrace.flushNow';
 
 /** Every message the preload sends. */
 export type PreloadMessage = HelloMessage | RecordMessage | WarningMessage | StatsMessage | ExitMessage | StackMessage | BlobMessage;
-
-/** Blob frames a collector holds per connection until the record that refers to them arrives. */
-export const MAX_PENDING_BLOBS = 1024;
-
-/** Distinct initiator stacks a preload sends by reference (and a collector keeps) per connection. */
-export const MAX_STACKS = 10000;
-
-/**
- * Fields of each record kind that hold a reference (a connection-local id) to another record,
- * with the kind they point to. Nested references use a dotted path.
- */
-export const REF_FIELDS: Record<RecordKind, ReadonlyArray<readonly [string, RecordKind]>> = {
-  httpRequests: [
-    ['tcpConn', 'tcpConns'],
-    ['tlsTunnel', 'tlsTunnels'],
-    ['dial', 'dials'],
-    ['redirectedFrom', 'httpRequests'],
-    ['proxy.tunnel', 'tcpConns'],
-  ],
-  dials: [['establishedConn', 'tcpConns']],
-  tcpConns: [['fromDial', 'dials']],
-  udpConns: [['fromDial', 'dials']],
-  dnsQueries: [
-    ['fromDial', 'dials'],
-    ['connection', 'udpConns'],
-    ['tcpConn', 'tcpConns'],
-  ],
-  tlsTunnels: [['tcpConn', 'tcpConns']],
-};

@@ -3,16 +3,17 @@
  *
  * Each IPC connection (one per traced process or worker thread) names records by local ids; the
  * builder maps them to trace-wide traceIDs ("req-1", "dial-2", ...), rewrites references
- * (REF_FIELDS), converts absolute epoch-ms `...At` times to ms since `traceBeginAt`, merges
- * repeated upserts shallowly and links redirects. Bad input becomes a warning, never an exception.
+ * (REF_FIELDS), converts absolute epoch-ms `...At` times to ms since `traceBeginAt` (those field
+ * conversions: upsert.ts), merges repeated upserts shallowly and links redirects (redirects.ts).
+ * It keeps the state of each IPC connection, the trace's stats and warnings, and what changed
+ * since the views last looked. Bad input becomes a warning, never an exception.
  */
 
-import { inheritInitiator, programFrame } from './initiator';
-import { decodeHeaders, MAX_PENDING_BLOBS, MAX_STACKS, REF_FIELDS, type PreloadMessage } from '../protocol/preload';
-import { redactedQueryNames, redactUrl } from './redactUrl';
+import type { PreloadMessage } from '../protocol/preload';
+import { redactedQueryNames } from './redactUrl';
+import { inheritRedirectInitiator, RedirectLinks } from './redirects';
 import {
   emptyTrace,
-  ID_PREFIX,
   RECORD_KINDS,
   type HttpRequest,
   type IncompleteReason,
@@ -22,20 +23,22 @@ import {
   type RecordOfKind,
   type Trace,
 } from './types';
-
-/**
- * Fields of a connection record that no request's timings or diagnosis read: an update made only
- * of these changes the record alone (see takeChanges).
- */
-const RECORD_ONLY_FIELDS: ReadonlySet<string> = new Set([
-  'connCloseAt',
-  'totalSentBytes',
-  'totalRecvBytes',
-  'requestCount',
-  'socketTrace',
-  'tcpMetrics',
-  'conntrack',
-]);
+import {
+  DEFAULTS,
+  endReason,
+  isFinished,
+  isObject,
+  KIND_INDEX,
+  newConnectionState,
+  RECORD_ONLY_FIELDS,
+  REF_PATHS,
+  toCount,
+  UpsertDecoder,
+  type AnyRecord,
+  type ConnectionState,
+  type UpsertHost,
+} from './upsert';
+import { MAX_PENDING_BLOBS, MAX_STACKS } from './wire';
 
 /** Options of a TraceBuilder. */
 export interface TraceBuilderOptions {
@@ -62,95 +65,28 @@ export const DEFAULT_MAX_RECORDS = 2_000_000;
 /** Default of TraceBuilderOptions.maxPendingBlobBytes. */
 export const DEFAULT_MAX_PENDING_BLOB_BYTES = 64 * 1024 * 1024;
 
-/** Header names whose values are URLs or paths with a query (see redactUrl). */
-const URL_HEADERS = /^(:path|location|content-location)$/i;
-
-interface ConnectionState {
-  /** Local id → traceID, per record kind. */
-  ids: Map<string, string>[];
-  /** Initiator stacks the connection sent (`stack` messages), by their local id. */
-  stacks: Map<string, Initiator>;
-  /** Blob frames not yet claimed by a record, by their local id (see BlobMessage). */
-  blobs: Map<string, Uint8Array>;
-  pid?: number;
-  threadId?: number;
-  process?: ProcessInfo;
-  droppedEvents: number;
-  untracedRequests: number;
-  skippedInitiators: number;
-  /** The highest producedEvents a stats message reported (older stats arriving later are ignored). */
-  producedEvents: number;
-  /** Done: said `exit`, or every socket of it closed (see `idle`). */
-  exited: boolean;
-  /** The preload's `exit` message arrived. */
-  exitSeen: boolean;
-  /** The preload's name for this connection (HelloMessage.conn). */
-  conn?: string;
-  /** Sockets feeding this state: a continuation (HelloMessage.continues) adds one. */
-  sockets: number;
-  /** Why its unfinished requests were marked incomplete, once its last socket closed. */
-  ended?: IncompleteReason;
-  /** The warning given when it closed without an exit message (taken back if the exit arrives later). */
-  endWarning?: string;
-}
-
-type AnyRecord = Record<string, unknown> & { traceID: string };
-
-const KIND_INDEX = new Map<RecordKind, number>(RECORD_KINDS.map((k, i) => [k, i]));
-
-interface RefPath {
-  parts: readonly string[];
-  target: RecordKind;
-}
-/** REF_FIELDS per kind index, paths split once. */
-const REF_PATHS: RefPath[][] = RECORD_KINDS.map((k) => REF_FIELDS[k].map(([path, target]) => ({ parts: path.split('.'), target })));
-
-/**
- * Object-valued fields that hold no `...At` times (headers, stacks, bodies, addresses,
- * certificates): stored as sent, without the recursive walk of convertTimes.
- */
-const NO_TIMES: ReadonlySet<string> = new Set([
-  'reqHeaders',
-  'respHeaders',
-  'initiator',
-  'reqBody',
-  'respBody',
-  'addrTuple',
-  'peerCerts',
-  'proxy',
-]);
-
-/** Default fields a new record starts with, so required fields of the model exist. */
-const DEFAULTS: { readonly [K in RecordKind]?: () => Record<string, unknown> } = {
-  httpRequests: () => ({ client: 'http', reqMethod: 'GET', reqURL: '' }),
-  dials: () => ({ dstAddress: '', dialBeginAt: 0, dnsLookups: [], connectAttempts: [] }),
-  tcpConns: () => ({ connected: false }),
-  tlsTunnels: () => ({ forProxy: false, handshakeErr: null }),
-  dnsQueries: () => ({ dnsQueryMsgs: [], dnsReplyMsgs: [] }),
-};
-
 /** Rounds to microsecond resolution (3 decimals of a millisecond). */
 export function roundMs(ms: number): number {
   return Math.round(ms * 1000) / 1000;
 }
 
 /** Builds a Trace from the messages of any number of preload connections. */
-export class TraceBuilder {
+export class TraceBuilder implements UpsertHost {
   /** The trace being built; records are shared with the internal indexes (do not replace arrays). */
   readonly trace: Trace;
   private readonly beginMs: number;
   private readonly maxWarnings: number;
-  private readonly maxPendingRedirects: number;
   private readonly now: () => number;
   private readonly connections = new Map<number, ConnectionState>();
   private nextConnection = 1;
-  private readonly counters: number[] = RECORD_KINDS.map(() => 0);
   /** traceID → record, one map per kind (O(1) lookups). */
   private readonly byId: Map<string, AnyRecord>[] = RECORD_KINDS.map(() => new Map());
   /** traceID of a dial/tcpConn/tlsTunnel → requests that reference it. */
   private readonly usedBy = new Map<string, Set<string>>();
-  /** "pid url" → traceID of the 3xx request that pointed there. */
-  private readonly pendingRedirects = new Map<string, string>();
+  /** Redirects waiting for their follow-up request. */
+  private readonly redirects: RedirectLinks;
+  /** Turns upserts into record fields. */
+  private readonly fields: UpsertDecoder;
   /** traceIDs removed by clear(); later upserts for them are ignored. */
   private readonly cleared = new Set<string>();
   /** Requests currently marked `incomplete`. */
@@ -168,8 +104,6 @@ export class TraceBuilder {
    */
   onRecord?: (kind: RecordKind, record: Readonly<Record<string, unknown>> & { traceID: string }) => void;
 
-  /** Query parameter names whose values are redacted in URLs (see redactUrl). */
-  private readonly redactQuery: ReadonlySet<string>;
   private readonly maxRecords: number;
   private readonly maxPendingBlobBytes: number;
   private pendingBlobBytes = 0;
@@ -177,14 +111,14 @@ export class TraceBuilder {
   private droppedBlobs = 0;
 
   constructor(options: TraceBuilderOptions) {
-    this.redactQuery = redactedQueryNames(options.redactQuery);
+    this.fields = new UpsertDecoder(this, redactedQueryNames(options.redactQuery));
     this.maxRecords = options.maxRecords ?? DEFAULT_MAX_RECORDS;
     this.maxPendingBlobBytes = options.maxPendingBlobBytes ?? DEFAULT_MAX_PENDING_BLOB_BYTES;
     const beginAt = options.beginAt ?? new Date();
     this.trace = emptyTrace(options.description, beginAt);
     this.beginMs = beginAt.getTime();
     this.maxWarnings = options.maxWarnings ?? 100;
-    this.maxPendingRedirects = options.maxPendingRedirects ?? 1000;
+    this.redirects = new RedirectLinks(options.maxPendingRedirects ?? 1000);
     this.now = options.now ?? Date.now;
   }
 
@@ -201,18 +135,7 @@ export class TraceBuilder {
   /** Registers a new IPC connection; returns its handle for `apply`. */
   openConnection(): number {
     const id = this.nextConnection++;
-    this.connections.set(id, {
-      ids: RECORD_KINDS.map(() => new Map()),
-      stacks: new Map(),
-      blobs: new Map(),
-      droppedEvents: 0,
-      untracedRequests: 0,
-      skippedInitiators: 0,
-      producedEvents: 0,
-      exited: false,
-      exitSeen: false,
-      sockets: 1,
-    });
+    this.connections.set(id, newConnectionState());
     return id;
   }
 
@@ -284,18 +207,7 @@ export class TraceBuilder {
   }
 
   private openConnectionWithId(connection: number): void {
-    this.connections.set(connection, {
-      ids: RECORD_KINDS.map(() => new Map()),
-      stacks: new Map(),
-      blobs: new Map(),
-      droppedEvents: 0,
-      untracedRequests: 0,
-      skippedInitiators: 0,
-      producedEvents: 0,
-      exited: false,
-      exitSeen: false,
-      sockets: 1,
-    });
+    this.connections.set(connection, newConnectionState());
     if (connection >= this.nextConnection) this.nextConnection = connection + 1;
   }
 
@@ -427,8 +339,8 @@ export class TraceBuilder {
     this.pendingBlobBytes += data.byteLength;
   }
 
-  /** Removes a pending blob and returns it (its bytes no longer count as pending). */
-  private takeBlob(state: ConnectionState, id: string): Uint8Array | undefined {
+  /** Removes a pending blob and returns it (its bytes no longer count as pending); see UpsertHost. */
+  takeBlob(state: ConnectionState, id: string): Uint8Array | undefined {
     const data = state.blobs.get(id);
     if (data === undefined) return undefined;
     state.blobs.delete(id);
@@ -451,7 +363,7 @@ export class TraceBuilder {
       return;
     }
     const recordKind = RECORD_KINDS[k];
-    const traceID = this.globalId(state, k, String(localId));
+    const traceID = this.fields.globalId(state, k, String(localId));
     if (this.cleared.has(traceID)) return;
     const index = this.byId[k];
     const f = (fields ?? {}) as Record<string, unknown>;
@@ -472,7 +384,7 @@ export class TraceBuilder {
       // slow dictionary-mode object (every later read, merge and save of it pays). Times and
       // references are converted in place; the builder owns the messages it is given.
       record = f as AnyRecord;
-      for (const key in record) this.convertField(state, record, key, record[key]);
+      for (const key in record) this.fields.convertField(state, record, key, record[key]);
       record.traceID = traceID;
       if (state.pid !== undefined) record.pid = state.pid;
       if (recordKind !== 'udpConns' && recordKind !== 'dnsQueries' && state.threadId !== undefined) {
@@ -483,9 +395,9 @@ export class TraceBuilder {
       index.set(traceID, record);
       (this.trace[recordKind] as unknown as AnyRecord[]).push(record);
     } else {
-      for (const key in f) if (key !== 'traceID') this.convertField(state, record, key, f[key]);
+      for (const key in f) if (key !== 'traceID') this.fields.convertField(state, record, key, f[key]);
     }
-    for (const ref of REF_PATHS[k]) this.mapRef(state, record, ref, f);
+    for (const ref of REF_PATHS[k]) this.fields.mapRef(state, record, ref, f);
 
     if (isRequest) {
       const req = record as unknown as HttpRequest;
@@ -503,9 +415,12 @@ export class TraceBuilder {
         // The preload may not say when the request failed; the time it told us is close enough.
         req.reqErrorAt = this.relative(this.now());
       }
-      if (req.reqURL && req.reqURL !== hadURL) this.linkRedirectTarget(req);
-      if (req.redirectedFrom) this.inheritRedirectInitiator(req);
-      this.rememberRedirect(req);
+      if (req.reqURL && req.reqURL !== hadURL) this.redirects.link(req);
+      if (req.redirectedFrom) {
+        const from = this.byId[KIND_INDEX.get('httpRequests')!].get(req.redirectedFrom) as unknown as HttpRequest | undefined;
+        inheritRedirectInitiator(req, from);
+      }
+      this.redirects.remember(req);
     } else {
       // Closing a kept-alive connection must not re-send every request it carried: fields that no
       // request's timings or diagnosis read change only the record itself.
@@ -545,154 +460,10 @@ export class TraceBuilder {
     this.changedOther = true;
   }
 
-  /** Maps a local id to the traceID of its kind, allocating one on first sight. */
-  private globalId(state: ConnectionState, kindIndex: number, localId: string): string {
-    const ids = state.ids[kindIndex];
-    let id = ids.get(localId);
-    if (id === undefined) {
-      id = `${ID_PREFIX[RECORD_KINDS[kindIndex]]}-${++this.counters[kindIndex]}`;
-      ids.set(localId, id);
-    }
-    return id;
-  }
-
-  /** Rewrites one (possibly dotted) reference field from a local id to a traceID. */
-  private mapRef(state: ConnectionState, record: AnyRecord, ref: RefPath, fields: Record<string, unknown>): void {
-    const { parts, target } = ref;
-    if (!(parts[0] in fields)) return;
-    // Only map references present in this upsert: older ones are already traceIDs.
-    let sent: unknown = fields;
-    for (const p of parts) sent = isObject(sent) ? sent[p] : undefined;
-    if (typeof sent !== 'string' && typeof sent !== 'number') return;
-    let holder: Record<string, unknown> = record;
-    for (const p of parts.slice(0, -1)) {
-      const next = holder[p];
-      if (!isObject(next)) return;
-      // Copy nested objects before editing so the preload's message object is not mutated.
-      const copy = { ...next };
-      holder[p] = copy;
-      holder = copy;
-    }
-    const last = parts[parts.length - 1];
-    holder[last] = this.globalId(state, KIND_INDEX.get(target)!, String(sent));
-  }
-
-  /**
-   * Stores one field of an upsert into a record: `...At` times made trace-relative (nested ones
-   * too), an initiator stack reference replaced by the stack (see StackMessage).
-   */
-  private convertField(state: ConnectionState, record: AnyRecord, key: string, value: unknown): void {
-    if (key === 'reqURL' && typeof value === 'string') {
-      // The one place URLs are redacted: every view and file is made from this record.
-      record.reqURL = redactUrl(value, this.redactQuery);
-    } else if (key === 'reqHeaders' || key === 'respHeaders') {
-      // Any of the preload's header forms (see WireHeaders) becomes pairs.
-      const pairs = decodeHeaders(value);
-      // Headers holding a URL (a redirect's Location, HTTP/2's :path) are redacted the same way
-      // (redirect links compare the Location with the next request's URL).
-      if (pairs) {
-        for (const p of pairs) {
-          if (p.length > 1 && typeof p[1] === 'string' && URL_HEADERS.test(String(p[0]))) p[1] = redactUrl(p[1], this.redactQuery);
-        }
-      }
-      record[key] = pairs;
-      if (!pairs && value !== undefined && value !== null) this.warn(`a request's ${key} were malformed and are left out`);
-    } else if (typeof value === 'number') {
-      record[key] = key.endsWith('At') ? this.relative(value) : value;
-    } else if (key === 'initiator' && typeof value === 'string') {
-      // Every request made from the same place shares one Initiator object.
-      const initiator = state.stacks.get(value);
-      record.initiator = initiator;
-      if (!initiator) this.warn(`a request referred to an initiator stack that never arrived (${value.slice(0, 20)})`);
-    } else if ((key === 'reqBody' || key === 'respBody') && isObject(value) && typeof value.textBlob === 'string') {
-      record[key] = this.bodyFromBlob(state, value);
-    } else if (value === null || typeof value !== 'object' || NO_TIMES.has(key)) {
-      record[key] = value;
-    } else {
-      record[key] = this.convertTimes(key, value);
-    }
-  }
-
-  /** A captured body whose text came as a blob frame (`textBlob`), with the text decoded. */
-  private bodyFromBlob(state: ConnectionState, body: Record<string, unknown>): Record<string, unknown> {
-    const { textBlob, ...rest } = body;
-    const data = this.takeBlob(state, textBlob as string);
-    if (data === undefined) {
-      this.warn(`a captured body referred to bytes that never arrived (${String(textBlob).slice(0, 20)})`);
-      return rest;
-    }
-    rest.text = Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('utf8');
-    return rest;
-  }
-
-  /** Converts every numeric `...At` field (recursively) from epoch ms to trace-relative ms. */
-  private convertTimes(key: string, value: unknown): unknown {
-    if (typeof value === 'number') return key.endsWith('At') ? this.relative(value) : value;
-    if (Array.isArray(value)) return value.map((v) => this.convertTimes('', v));
-    if (isObject(value)) {
-      const out: Record<string, unknown> = {};
-      for (const [k, v] of Object.entries(value)) out[k] = this.convertTimes(k, v);
-      return out;
-    }
-    return value;
-  }
-
   private noteUse(target: string, requestID: string): void {
     let set = this.usedBy.get(target);
     if (!set) this.usedBy.set(target, (set = new Set()));
     set.add(requestID);
-  }
-
-  /** Remembers where a 3xx response points so the follow-up request can be linked. */
-  private rememberRedirect(req: HttpRequest): void {
-    const status = req.respStatusCode;
-    if (typeof status !== 'number' || status < 300 || status >= 400 || !req.respHeaders) return;
-    const location = req.respHeaders.find((h) => String(h[0]).toLowerCase() === 'location');
-    if (!location || location.length < 2 || !location[1]) return;
-    let target: string;
-    try {
-      target = new URL(location[1], req.reqURL).href;
-    } catch {
-      return;
-    }
-    const key = `${req.pid} ${target}`;
-    if (this.pendingRedirects.get(key) === req.traceID) return;
-    this.pendingRedirects.delete(key);
-    this.pendingRedirects.set(key, req.traceID);
-    if (this.pendingRedirects.size > this.maxPendingRedirects) {
-      const oldest = this.pendingRedirects.keys().next().value;
-      if (oldest !== undefined) this.pendingRedirects.delete(oldest);
-    }
-  }
-
-  /** Sets `redirectedFrom` when a request starts at a URL a previous 3xx pointed to. */
-  private linkRedirectTarget(req: HttpRequest): void {
-    if (req.redirectedFrom || this.pendingRedirects.size === 0) return;
-    let url: string;
-    try {
-      url = new URL(req.reqURL).href;
-    } catch {
-      return;
-    }
-    const key = `${req.pid} ${url}`;
-    const from = this.pendingRedirects.get(key);
-    if (from && from !== req.traceID) {
-      req.redirectedFrom = from;
-      this.pendingRedirects.delete(key);
-    }
-  }
-
-  /**
-   * A redirect a library followed is made from the library's response handler: none of the
-   * program's frames is on that stack. The program's line is the one that made the first request
-   * of the chain (see inheritInitiator). A hop with no stack at all (undici follows a fetch's
-   * redirect inside its own dispatch) inherits it too.
-   */
-  private inheritRedirectInitiator(req: HttpRequest): void {
-    if (req.initiator && programFrame(req.initiator)) return;
-    const from = this.byId[KIND_INDEX.get('httpRequests')!].get(req.redirectedFrom!) as unknown as HttpRequest | undefined;
-    const inherited = inheritInitiator(req.initiator, from?.initiator);
-    if (inherited) req.initiator = inherited;
   }
 
   /**
@@ -805,28 +576,8 @@ export class TraceBuilder {
       list.push(...kept);
     }
     this.usedBy.clear();
-    this.pendingRedirects.clear();
+    this.redirects.clear();
     this.changedRequests.clear();
     this.changedOther = true;
   }
-}
-
-/** True when a request ended: its response is complete, or it failed. */
-function isFinished(req: Record<string, unknown>): boolean {
-  return req.respDoneAt !== undefined || req.reqEndAt !== undefined || (req.reqError !== undefined && req.reqError !== null);
-}
-
-/** Why the requests of a process or thread whose sockets closed did not finish. */
-function endReason(state: ConnectionState): IncompleteReason {
-  const thread = (state.threadId ?? 0) > 0;
-  if (state.exitSeen) return thread ? 'thread exited' : 'process exited';
-  return thread ? 'thread terminated' : 'process killed';
-}
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-function toCount(v: unknown): number {
-  return typeof v === 'number' && Number.isFinite(v) && v >= 0 ? v : 0;
 }

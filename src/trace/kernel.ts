@@ -1,8 +1,8 @@
 /**
  * What the privileged helper learned about a TCP connection (`tcpConns[].tcpMetrics` and
  * `tcpConns[].conntrack`, see docs/trace-format.md), as short display texts shared by the CLI
- * (render.ts) and the panel's Connection tab. Pure; trace files are untrusted JSON, so every field
- * is checked before use and the results are plain text.
+ * (src/cli/render.ts) and the panel's Connection tab. Pure; trace files are untrusted JSON, so
+ * every field is checked before use and the results are plain text.
  */
 
 import type { TcpConn } from './types';

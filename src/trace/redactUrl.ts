@@ -5,7 +5,7 @@
  * `url` and `queryString`), the panel and the CLI all see the same redacted URL.
  */
 
-import { REDACTED } from '../protocol/preload';
+import { REDACTED } from './wire';
 
 /**
  * Query parameter names redacted by default (compared case-insensitively, after percent-decoding):

@@ -1,4 +1,4 @@
-// The in-process DNS resolver (src/preload/dnsResolver.ts, issue 4) against real local DNS servers
+// The in-process DNS resolver (src/preload/dns/resolver.ts, issue 4) against real local DNS servers
 // (test/integration/dnsServer.mjs: UDP + TCP on 127.0.0.1, 127.0.0.2 and ::1). The resolver is
 // bundled on the fly with esbuild, driven directly with its nameservers overridden, and every
 // record it produces is collected the way the collector merges upserts.
@@ -43,7 +43,7 @@ let ns2; // 127.0.0.2: the zone too
 let black; // 127.0.0.1: never answers
 let ns6; // ::1: the zone
 before(async () => {
-  ({ createResolver } = bundleTs(["export * from './src/preload/dnsResolver';"], { dir, name: 'dnsResolver.cjs' }));
+  ({ createResolver } = bundleTs(["export * from './src/preload/dns/resolver';"], { dir, name: 'dnsResolver.cjs' }));
   ns1 = await startDnsServer({ host: '127.0.0.1', zone: ZONE });
   ns2 = await startDnsServer({ host: '127.0.0.2', zone: ZONE });
   black = await startDnsServer({ host: '127.0.0.1', silent: true });

@@ -7,7 +7,7 @@ import { bundleTs } from '../lib/bundleTs.mjs';
 
 const m = bundleTs([
   "export * from './src/preload/headers';",
-  "export { decodeHeaders, MAX_HEADERS, MAX_VALUE } from './src/protocol/preload';",
+  "export { decodeHeaders, MAX_HEADERS, MAX_VALUE } from './src/trace/wire';",
 ]);
 
 const capture = (mode = 'values', redact = ['authorization', 'proxy-authorization', 'cookie', 'set-cookie']) =>

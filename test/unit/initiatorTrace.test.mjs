@@ -7,7 +7,7 @@ import { bundleTs } from '../lib/bundleTs.mjs';
 
 const m = bundleTs([
   "export * from './src/trace/initiator';",
-  "export { initiatorLine } from './src/trace/render';",
+  "export { initiatorLine } from './src/cli/render';",
   "export { formatInitiator, initiatorFrame } from './webview/format';",
 ]);
 

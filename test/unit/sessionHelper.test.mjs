@@ -1,4 +1,4 @@
-// The glue between a session and the helper (src/cli/helperSession.ts), with a stand-in for the
+// The glue between a session and the helper (src/collector/helperSession.ts), with a stand-in for the
 // helper process: lines read before and after attaching reach the trace, a helper that cannot
 // start leaves a warning saying why, Save PCAP writes a 0600 pcapng with trace IDs (whole session
 // or one request) and says why when there is no capture, the spool is removed. Also the launch
@@ -15,7 +15,7 @@ const tmp = mkdtempSync(join(tmpdir(), 'nettrace-sessionhelper-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
 const m = bundleTs(
   [
-    "export * from './src/cli/helperSession';",
+    "export * from './src/collector/helperSession';",
     "export { Session } from './src/collector/session';",
     "export { PcapngWriter, readPcapng } from './src/helper/pcapng';",
     "export { toNodeLaunchConfig } from './src/extension/launchConfig';",

@@ -1,5 +1,6 @@
 // The panel's DOM-free logic (webview/format.ts, model.ts, waterfall.ts, columns.ts, state.ts,
-// body.ts, html.ts), bundled on the fly with esbuild and run in plain Node.
+// body.ts) and the host's HTML shell (src/extension/panelHtml.ts), bundled on the fly with esbuild
+// and run in plain Node.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { build } from 'esbuild';
@@ -13,7 +14,10 @@ const tmp = mkdtempSync(join(tmpdir(), 'nettrace-webview-unit-'));
 const out = await build({
   absWorkingDir: root,
   stdin: {
-    contents: ['format', 'model', 'waterfall', 'columns', 'state', 'body', 'html'].map((m) => `export * from './webview/${m}';`).join('\n'),
+    contents: [
+      ...['format', 'model', 'waterfall', 'columns', 'state', 'body'].map((m) => `export * from './webview/${m}';`),
+      "export * from './src/extension/panelHtml';",
+    ].join('\n'),
     resolveDir: root,
     loader: 'ts',
   },

@@ -1,5 +1,5 @@
 // A stub VS Code host for the Net Trace panel: builds webview/ with esbuild into a temp folder,
-// serves it on 127.0.0.1 with the real HTML shell (webview/html.ts, real CSP), and opens it in
+// serves it on 127.0.0.1 with the real HTML shell (src/extension/panelHtml.ts, real CSP), and opens it in
 // headless Chromium (playwright-core + the system browser) with a fake `acquireVsCodeApi` and the
 // CSS variables VS Code's Dark Modern theme would inject. Used by bench/webview.mjs and
 // test/integration/webview-hostile.test.mjs; an e2e suite can reuse it.
@@ -110,7 +110,7 @@ export const DARK_THEME = {
 
 /**
  * Builds the panel (webview/main.ts → webview.js + webview.css, codicons) into a temp folder and
- * bundles webview/html.ts for Node. Returns { dir, renderPanelHtml, cleanup }.
+ * bundles src/extension/panelHtml.ts for Node. Returns { dir, renderPanelHtml, cleanup }.
  */
 export async function buildPanel() {
   const dir = mkdtempSync(join(tmpdir(), 'nettrace-webview-'));
@@ -136,7 +136,7 @@ export async function buildPanel() {
   });
   const html = await build({
     absWorkingDir: root,
-    entryPoints: ['webview/html.ts'],
+    entryPoints: ['src/extension/panelHtml.ts'],
     bundle: true,
     platform: 'node',
     format: 'esm',

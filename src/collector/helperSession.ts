@@ -8,8 +8,8 @@
 
 import { accessSync, chmodSync, closeSync, constants, existsSync, openSync, rmSync, statSync } from 'node:fs';
 import { basename, delimiter, dirname, join } from 'node:path';
-import { HelperLink, pcapLabels, setHelperStats } from '../collector/helperLink';
-import type { Session } from '../collector/session';
+import { HelperLink, pcapLabels, setHelperStats } from './helperLink';
+import type { Session } from './session';
 import { chooseAuthority, startHelper, type HelperClient, type HelperOptions } from '../helper/launch';
 import { savePcap } from '../helper/pcapng';
 import { resolveHelperRoot } from '../helper/install';

@@ -4,12 +4,12 @@
  * Everything that came from the network is sanitised before it is printed.
  */
 
-import { NO_PROGRAM_FRAME } from './initiator';
-import { formatMs, isFailed } from './diagnosis';
-import { contextOf, indexRecords } from './enrich';
-import { kernelFacts, kernelLine, tupleText } from './kernel';
-import { phaseSegments, requestStartAt, totalTime, type Phase } from './timings';
-import { isStreaming, type HttpRequest, type Trace, type WebSocketSession } from './types';
+import { NO_PROGRAM_FRAME } from '../trace/initiator';
+import { formatMs, isFailed } from '../trace/diagnosis';
+import { contextOf, indexRecords } from '../trace/enrich';
+import { kernelFacts, kernelLine, tupleText } from '../trace/kernel';
+import { phaseSegments, requestStartAt, totalTime, type Phase } from '../trace/timings';
+import { isStreaming, type HttpRequest, type Trace, type WebSocketSession } from '../trace/types';
 
 /** Options of renderTrace(). */
 export interface RenderOptions {

@@ -1,0 +1,7 @@
+/**
+ * The vscode-free API the tests load from dist/core.cjs: the collector's public API and the CLI's
+ * text rendering of a trace (which belongs to the CLI, the only code that prints traces).
+ */
+
+export * from '../collector/index';
+export { renderTrace, renderSummary, sanitize, shouldUseColor, formatBytes, statusLabel, PHASE_CHARS, type RenderOptions } from './render';

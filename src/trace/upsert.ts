@@ -1,0 +1,248 @@
+/**
+ * How one record upsert from the preload becomes fields of a trace record, for TraceBuilder
+ * (builder.ts): the state kept per IPC connection (its local ids, initiator stacks and blobs),
+ * references rewritten from local ids to traceIDs (REF_FIELDS), `...At` times made relative to
+ * the trace, headers decoded from their wire forms with URLs redacted, stack references and blob
+ * bodies resolved. Bad input becomes a warning, never an exception.
+ */
+
+import { redactUrl } from './redactUrl';
+import { ID_PREFIX, RECORD_KINDS, type IncompleteReason, type Initiator, type ProcessInfo, type RecordKind } from './types';
+import { decodeHeaders, REF_FIELDS } from './wire';
+
+/**
+ * Fields of a connection record that no request's timings or diagnosis read: an update made only
+ * of these changes the record alone (see takeChanges).
+ */
+export const RECORD_ONLY_FIELDS: ReadonlySet<string> = new Set([
+  'connCloseAt',
+  'totalSentBytes',
+  'totalRecvBytes',
+  'requestCount',
+  'socketTrace',
+  'tcpMetrics',
+  'conntrack',
+]);
+
+/** Header names whose values are URLs or paths with a query (see redactUrl). */
+const URL_HEADERS = /^(:path|location|content-location)$/i;
+
+/** What the builder knows about one IPC connection (one traced process or worker thread). */
+export interface ConnectionState {
+  /** Local id → traceID, per record kind. */
+  ids: Map<string, string>[];
+  /** Initiator stacks the connection sent (`stack` messages), by their local id. */
+  stacks: Map<string, Initiator>;
+  /** Blob frames not yet claimed by a record, by their local id (see BlobMessage). */
+  blobs: Map<string, Uint8Array>;
+  pid?: number;
+  threadId?: number;
+  process?: ProcessInfo;
+  droppedEvents: number;
+  untracedRequests: number;
+  skippedInitiators: number;
+  /** The highest producedEvents a stats message reported (older stats arriving later are ignored). */
+  producedEvents: number;
+  /** Done: said `exit`, or every socket of it closed (see `idle`). */
+  exited: boolean;
+  /** The preload's `exit` message arrived. */
+  exitSeen: boolean;
+  /** The preload's name for this connection (HelloMessage.conn). */
+  conn?: string;
+  /** Sockets feeding this state: a continuation (HelloMessage.continues) adds one. */
+  sockets: number;
+  /** Why its unfinished requests were marked incomplete, once its last socket closed. */
+  ended?: IncompleteReason;
+  /** The warning given when it closed without an exit message (taken back if the exit arrives later). */
+  endWarning?: string;
+}
+
+/** The state of a connection that has sent nothing yet. */
+export function newConnectionState(): ConnectionState {
+  return {
+    ids: RECORD_KINDS.map(() => new Map()),
+    stacks: new Map(),
+    blobs: new Map(),
+    droppedEvents: 0,
+    untracedRequests: 0,
+    skippedInitiators: 0,
+    producedEvents: 0,
+    exited: false,
+    exitSeen: false,
+    sockets: 1,
+  };
+}
+
+/** A record of any kind, as the builder holds it. */
+export type AnyRecord = Record<string, unknown> & { traceID: string };
+
+/** Index of each record kind in RECORD_KINDS. */
+export const KIND_INDEX = new Map<RecordKind, number>(RECORD_KINDS.map((k, i) => [k, i]));
+
+/** One reference field: its (dotted) path and the kind it points to. */
+export interface RefPath {
+  parts: readonly string[];
+  target: RecordKind;
+}
+/** REF_FIELDS per kind index, paths split once. */
+export const REF_PATHS: RefPath[][] = RECORD_KINDS.map((k) => REF_FIELDS[k].map(([path, target]) => ({ parts: path.split('.'), target })));
+
+/**
+ * Object-valued fields that hold no `...At` times (headers, stacks, bodies, addresses,
+ * certificates): stored as sent, without the recursive walk of convertTimes.
+ */
+const NO_TIMES: ReadonlySet<string> = new Set([
+  'reqHeaders',
+  'respHeaders',
+  'initiator',
+  'reqBody',
+  'respBody',
+  'addrTuple',
+  'peerCerts',
+  'proxy',
+]);
+
+/** Default fields a new record starts with, so required fields of the model exist. */
+export const DEFAULTS: { readonly [K in RecordKind]?: () => Record<string, unknown> } = {
+  httpRequests: () => ({ client: 'http', reqMethod: 'GET', reqURL: '' }),
+  dials: () => ({ dstAddress: '', dialBeginAt: 0, dnsLookups: [], connectAttempts: [] }),
+  tcpConns: () => ({ connected: false }),
+  tlsTunnels: () => ({ forProxy: false, handshakeErr: null }),
+  dnsQueries: () => ({ dnsQueryMsgs: [], dnsReplyMsgs: [] }),
+};
+
+/** What converting fields needs of the builder. */
+export interface UpsertHost {
+  /** Converts an absolute epoch-ms time to ms since the trace began. */
+  relative(epochMs: number): number;
+  /** Records a warning. */
+  warn(message: string): void;
+  /** Removes a pending blob of the connection and returns it. */
+  takeBlob(state: ConnectionState, id: string): Uint8Array | undefined;
+}
+
+/** Converts the fields of upserts into record fields, and allocates the trace-wide traceIDs. */
+export class UpsertDecoder {
+  /** traceIDs allocated so far, per kind. */
+  private readonly counters: number[] = RECORD_KINDS.map(() => 0);
+
+  constructor(
+    private readonly host: UpsertHost,
+    /** Query parameter names whose values are redacted in URLs (see redactUrl). */
+    private readonly redactQuery: ReadonlySet<string>,
+  ) {}
+
+  /** Maps a local id to the traceID of its kind, allocating one on first sight. */
+  globalId(state: ConnectionState, kindIndex: number, localId: string): string {
+    const ids = state.ids[kindIndex];
+    let id = ids.get(localId);
+    if (id === undefined) {
+      id = `${ID_PREFIX[RECORD_KINDS[kindIndex]]}-${++this.counters[kindIndex]}`;
+      ids.set(localId, id);
+    }
+    return id;
+  }
+
+  /** Rewrites one (possibly dotted) reference field from a local id to a traceID. */
+  mapRef(state: ConnectionState, record: AnyRecord, ref: RefPath, fields: Record<string, unknown>): void {
+    const { parts, target } = ref;
+    if (!(parts[0] in fields)) return;
+    // Only map references present in this upsert: older ones are already traceIDs.
+    let sent: unknown = fields;
+    for (const p of parts) sent = isObject(sent) ? sent[p] : undefined;
+    if (typeof sent !== 'string' && typeof sent !== 'number') return;
+    let holder: Record<string, unknown> = record;
+    for (const p of parts.slice(0, -1)) {
+      const next = holder[p];
+      if (!isObject(next)) return;
+      // Copy nested objects before editing so the preload's message object is not mutated.
+      const copy = { ...next };
+      holder[p] = copy;
+      holder = copy;
+    }
+    const last = parts[parts.length - 1];
+    holder[last] = this.globalId(state, KIND_INDEX.get(target)!, String(sent));
+  }
+
+  /**
+   * Stores one field of an upsert into a record: `...At` times made trace-relative (nested ones
+   * too), an initiator stack reference replaced by the stack (see StackMessage).
+   */
+  convertField(state: ConnectionState, record: AnyRecord, key: string, value: unknown): void {
+    if (key === 'reqURL' && typeof value === 'string') {
+      // The one place URLs are redacted: every view and file is made from this record.
+      record.reqURL = redactUrl(value, this.redactQuery);
+    } else if (key === 'reqHeaders' || key === 'respHeaders') {
+      // Any of the preload's header forms (see WireHeaders) becomes pairs.
+      const pairs = decodeHeaders(value);
+      // Headers holding a URL (a redirect's Location, HTTP/2's :path) are redacted the same way
+      // (redirect links compare the Location with the next request's URL).
+      if (pairs) {
+        for (const p of pairs) {
+          if (p.length > 1 && typeof p[1] === 'string' && URL_HEADERS.test(String(p[0]))) p[1] = redactUrl(p[1], this.redactQuery);
+        }
+      }
+      record[key] = pairs;
+      if (!pairs && value !== undefined && value !== null) this.host.warn(`a request's ${key} were malformed and are left out`);
+    } else if (typeof value === 'number') {
+      record[key] = key.endsWith('At') ? this.host.relative(value) : value;
+    } else if (key === 'initiator' && typeof value === 'string') {
+      // Every request made from the same place shares one Initiator object.
+      const initiator = state.stacks.get(value);
+      record.initiator = initiator;
+      if (!initiator) this.host.warn(`a request referred to an initiator stack that never arrived (${value.slice(0, 20)})`);
+    } else if ((key === 'reqBody' || key === 'respBody') && isObject(value) && typeof value.textBlob === 'string') {
+      record[key] = this.bodyFromBlob(state, value);
+    } else if (value === null || typeof value !== 'object' || NO_TIMES.has(key)) {
+      record[key] = value;
+    } else {
+      record[key] = this.convertTimes(key, value);
+    }
+  }
+
+  /** A captured body whose text came as a blob frame (`textBlob`), with the text decoded. */
+  private bodyFromBlob(state: ConnectionState, body: Record<string, unknown>): Record<string, unknown> {
+    const { textBlob, ...rest } = body;
+    const data = this.host.takeBlob(state, textBlob as string);
+    if (data === undefined) {
+      this.host.warn(`a captured body referred to bytes that never arrived (${String(textBlob).slice(0, 20)})`);
+      return rest;
+    }
+    rest.text = Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('utf8');
+    return rest;
+  }
+
+  /** Converts every numeric `...At` field (recursively) from epoch ms to trace-relative ms. */
+  private convertTimes(key: string, value: unknown): unknown {
+    if (typeof value === 'number') return key.endsWith('At') ? this.host.relative(value) : value;
+    if (Array.isArray(value)) return value.map((v) => this.convertTimes('', v));
+    if (isObject(value)) {
+      const out: Record<string, unknown> = {};
+      for (const [k, v] of Object.entries(value)) out[k] = this.convertTimes(k, v);
+      return out;
+    }
+    return value;
+  }
+}
+
+/** True when a request ended: its response is complete, or it failed. */
+export function isFinished(req: Record<string, unknown>): boolean {
+  return req.respDoneAt !== undefined || req.reqEndAt !== undefined || (req.reqError !== undefined && req.reqError !== null);
+}
+
+/** Why the requests of a process or thread whose sockets closed did not finish. */
+export function endReason(state: ConnectionState): IncompleteReason {
+  const thread = (state.threadId ?? 0) > 0;
+  if (state.exitSeen) return thread ? 'thread exited' : 'process exited';
+  return thread ? 'thread terminated' : 'process killed';
+}
+
+/** A plain object (not null, not an array). */
+export function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** A count from a message: a finite non-negative number, else 0. */
+export function toCount(v: unknown): number {
+  return typeof v === 'number' && Number.isFinite(v) && v >= 0 ? v : 0;
+}
