@@ -54,7 +54,16 @@ import fs = require('node:fs');
 import net = require('node:net');
 import crypto = require('node:crypto');
 import packet = require('dns-packet');
-import type { AddrTuple, TcpConn, UdpConn } from '../trace/types';
+import type {
+  AddrTuple,
+  DnsAnswer as DnsAnswerRecord,
+  DnsQuery,
+  DnsQueryMsg,
+  DnsQuestion as DnsQuestionRecord,
+  DnsReplyMsg,
+  TcpConn,
+  UdpConn,
+} from '../trace/types';
 import {
   defaultResolvConf,
   hostsKey,
@@ -91,87 +100,25 @@ export interface ResolverConfig {
 /** Source and destination of a socket (the trace model's type). */
 export type { AddrTuple };
 
-/** A question as recorded: name with trailing dot, type name, numeric class. */
-export interface DnsQuestionRecord {
-  name: string;
-  type: string;
-  class: number;
-}
-
-/** A resource record as recorded; `resolvedVal` is its data as text (names with trailing dot). */
-export interface DnsAnswerRecord {
-  name: string;
-  type: string;
-  class: number;
-  ttl: number;
-  resolvedVal: string;
-}
-
-/** A query message the resolver sent. */
-export interface DnsQueryMsg {
-  sentAt: number;
-  id: number;
-  recursionDesired: boolean;
-  truncated: boolean;
-  /** DNS message size in bytes (without TCP's 2-byte length prefix). */
-  size: number;
-  questions: DnsQuestionRecord[];
-  /** Why no usable reply came: ETIMEOUT, ECONNREFUSED (port unreachable), ECANCELLED. */
-  error?: string;
-}
-
-/** A reply message the resolver received (for `malformed`, only what could be read). */
-export interface DnsReplyMsg {
-  recvAt: number;
-  id: number;
-  authoritative: boolean;
-  recursionAvailable: boolean;
-  truncated: boolean;
-  size: number;
-  /** "no-error", "form-err", "serv-fail", "nx-domain", "not-imp", "refused", ... ("rcode-N"). */
-  rCode: string;
-  questions: DnsQuestionRecord[];
-  answers: DnsAnswerRecord[];
-  /** Set when the reply could not be decoded: the decoder's complaint. */
-  malformed?: string;
-}
-
 /** Fields of a `udpConns` record. */
 export type UdpConnFields = Pick<
   UdpConn,
-  'fromDial' | 'socketCreateAt' | 'connCloseAt' | 'addrTuple' | 'totalSentBytes' | 'totalRecvBytes'
-> & {
-  fromResolver: true;
-  /** Socket error that ended it, if any. */
-  error?: string;
-};
+  'fromDial' | 'socketCreateAt' | 'connCloseAt' | 'addrTuple' | 'totalSentBytes' | 'totalRecvBytes' | 'error'
+> & { fromResolver: true };
 
 /** Fields of a `tcpConns` record for a connection to a nameserver. */
 export type TcpConnFields = Pick<
   TcpConn,
-  'fromDial' | 'handshakeBeginAt' | 'handshakeEndAt' | 'connected' | 'connCloseAt' | 'addrTuple' | 'totalSentBytes' | 'totalRecvBytes'
-> & {
-  fromResolver: true;
-  error?: string;
-};
+  'fromDial' | 'handshakeBeginAt' | 'handshakeEndAt' | 'connected' | 'connCloseAt' | 'addrTuple' | 'totalSentBytes' | 'totalRecvBytes' | 'error'
+> & { fromResolver: true };
 
-/** Fields of a `dnsQueries` record: the messages of one lookup over one connection. */
-export interface DnsQueryFields {
-  fromDial?: string;
-  /** The `udpConns` record the messages went over (UDP). */
-  connection?: string;
-  /** The `tcpConns` record the messages went over (TCP retry after truncation, or use-vc). */
-  tcpConn?: string;
-  /** The nameserver, "ip:port". */
-  server: string;
-  proto: 'udp' | 'tcp';
-  /** The name the program asked for. */
-  host: string;
-  /** The per-try timeout in force. */
-  timeoutMs: number;
-  dnsQueryMsgs: DnsQueryMsg[];
-  dnsReplyMsgs: DnsReplyMsg[];
-}
+/**
+ * Fields of a `dnsQueries` record: the messages of one lookup over one connection (`connection`
+ * for UDP, `tcpConn` for a TCP retry after truncation, or use-vc); the resolver always knows the
+ * nameserver, the protocol, the name asked for and the per-try timeout.
+ */
+export type DnsQueryFields = Pick<DnsQuery, 'fromDial' | 'connection' | 'tcpConn' | 'dnsQueryMsgs' | 'dnsReplyMsgs'> &
+  Required<Pick<DnsQuery, 'server' | 'proto' | 'host' | 'timeoutMs'>>;
 
 /**
  * Callbacks the preload turns into trace records (upserts: a later call for the same id carries

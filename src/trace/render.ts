@@ -5,10 +5,10 @@
  */
 
 import { NO_PROGRAM_FRAME } from './initiator';
-import { formatMs, isFailed } from './diagnosis';
+import { formatMs } from './diagnosis';
 import { contextOf, indexRecords } from './enrich';
 import { kernelFacts, kernelLine, tupleText } from './kernel';
-import { phaseSegments, requestStartAt, totalTime, type Phase } from './timings';
+import { isFailed, phaseSegments, requestStartAt, totalTime, type Phase } from './timings';
 import { isStreaming, type HttpRequest, type Trace, type WebSocketSession } from './types';
 
 /** Options of renderTrace(). */

@@ -252,19 +252,71 @@ export interface SocketOp {
   returnErr: string | null;
 }
 
-/** Kernel TCP metrics (privileged helper or inet_diag). */
+/**
+ * Kernel TCP metrics of a connection (privileged helper: eBPF, or tcp_info via inet_diag), the
+ * helper's last reading. Counters the kernel did not report are absent.
+ */
 export interface TcpMetrics {
-  source: 'bpf' | 'inet_diag';
+  /** Where they came from: "bpf" or "inet_diag" (text from a trace file is shown as it is). */
+  source?: string;
   rttUs?: number;
   rttVarUs?: number;
   retransmits?: number;
+  /** Retransmitted SYNs (part of the connect time, not of `retransmits`). */
+  synRetransmits?: number;
   sndCwnd?: number;
   segsOut?: number;
   segsIn?: number;
+  bytesSent?: number;
   bytesAcked?: number;
   bytesReceived?: number;
+  bytesRetrans?: number;
+  lost?: number;
+  rtoCount?: number;
+  resetsSent?: number;
+  resetsReceived?: number;
+  /** Whether the socket reached ESTABLISHED. */
+  established?: boolean;
+  /** SYN to ESTABLISHED as the kernel saw it. */
+  connectLatencyUs?: number;
   lifespanUs?: number;
-  [key: string]: unknown;
+}
+
+/**
+ * The conntrack entry of a connection (privileged helper): NAT mapping, state and counters.
+ * `capturedAt` is the reading's time; the packet and byte counters need the kernel's conntrack
+ * accounting, `tcpState` a TCP entry, so each field is absent when the entry did not have it.
+ */
+export interface Conntrack {
+  capturedAt?: number;
+  /** Status flags joined by "|" ("assured|seen-reply|src-nat"). */
+  status?: string;
+  tcpState?: string;
+  mark?: number;
+  /** The tuple of the original direction (as the program sent it). */
+  addrOrig?: AddrTuple;
+  /** The tuple of the reply direction (reversed `addrOrig` unless NAT rewrote it). */
+  addrReply?: AddrTuple;
+  packetsSent?: number;
+  packetsRecv?: number;
+  bytesSent?: number;
+  bytesRecv?: number;
+  timeoutSec?: number;
+}
+
+/**
+ * Socket operations of a connection (only with the socket-op trace). `layer` says what they
+ * count: "tcp" for plain connections, "tls" (plaintext above TLS) for TLS connections.
+ * `coalesced`: an HTTP/2 session reads and writes its socket inside Node (nghttp2, in C++), out of
+ * the preload's sight; each op is then the bytes read or written between two moments the session
+ * ran JavaScript (`callAt` → `returnAt`), possibly several reads or writes.
+ */
+export interface SocketTrace {
+  socketOps: SocketOp[];
+  /** Operations past the per-connection cap, counted only. */
+  droppedOps: number;
+  layer?: 'tcp' | 'tls';
+  coalesced?: boolean;
 }
 
 /** One TCP connection. */
@@ -275,6 +327,8 @@ export interface TcpConn {
   fromDial?: string;
   /** True for the resolver's own TCP connections to a nameserver (DNS trace). */
   fromResolver?: boolean;
+  /** The socket error that ended a resolver's connection (DNS trace). */
+  error?: string;
   handshakeBeginAt?: number;
   handshakeEndAt?: number;
   connected: boolean;
@@ -284,16 +338,10 @@ export interface TcpConn {
   totalRecvBytes?: number;
   /** How many HTTP requests used this connection. */
   requestCount?: number;
-  /**
-   * Socket operations (only with the socket-op trace). `layer` says what they count: "tcp" for
-   * plain connections, "tls" (plaintext above TLS) for TLS connections. `coalesced`: an HTTP/2
-   * session reads and writes its socket inside Node (nghttp2, in C++), out of the preload's sight;
-   * each op is then the bytes read or written between two moments the session ran JavaScript
-   * (`callAt` → `returnAt`), possibly several reads or writes.
-   */
-  socketTrace?: { socketOps: SocketOp[]; droppedOps: number; layer?: 'tcp' | 'tls'; coalesced?: boolean };
+  /** Socket operations (only with the socket-op trace). */
+  socketTrace?: SocketTrace;
   tcpMetrics?: TcpMetrics;
-  conntrack?: Record<string, unknown>;
+  conntrack?: Conntrack;
 }
 
 /** One UDP "connection" (e.g. to a nameserver). */
@@ -302,11 +350,58 @@ export interface UdpConn {
   pid?: number;
   fromDial?: string;
   fromResolver?: boolean;
+  /** The socket error that ended it, if any. */
+  error?: string;
   socketCreateAt?: number;
   connCloseAt?: number;
   addrTuple?: AddrTuple;
   totalSentBytes?: number;
   totalRecvBytes?: number;
+}
+
+/** A question of a DNS message: the name with its trailing dot, the type name, the class. */
+export interface DnsQuestion {
+  name: string;
+  type: string;
+  class: number;
+}
+
+/** A resource record of a reply; `resolvedVal` is its data as text (names with a trailing dot). */
+export interface DnsAnswer {
+  name: string;
+  type: string;
+  class: number;
+  ttl: number;
+  resolvedVal: string;
+}
+
+/** A query message the in-process resolver sent. */
+export interface DnsQueryMsg {
+  sentAt: number;
+  id: number;
+  recursionDesired: boolean;
+  truncated: boolean;
+  /** DNS message size in bytes (without TCP's 2-byte length prefix). */
+  size: number;
+  questions: DnsQuestion[];
+  /** Why no usable reply came: ETIMEOUT, ECONNREFUSED (port unreachable), ECANCELLED. */
+  error?: string;
+}
+
+/** A reply message the resolver received (for `malformed`, only what could be read). */
+export interface DnsReplyMsg {
+  recvAt: number;
+  id: number;
+  authoritative: boolean;
+  recursionAvailable: boolean;
+  truncated: boolean;
+  size: number;
+  /** "no-error", "form-err", "serv-fail", "nx-domain", "not-imp", "refused", ... ("rcode-N"). */
+  rCode: string;
+  questions: DnsQuestion[];
+  answers: DnsAnswer[];
+  /** Set when the reply could not be decoded: the decoder's complaint. */
+  malformed?: string;
 }
 
 /** DNS messages of one query (only with the DNS message trace). */
@@ -323,9 +418,10 @@ export interface DnsQuery {
   proto?: 'udp' | 'tcp';
   /** The name looked up (before search-list expansion). */
   host?: string;
+  /** The per-try timeout in force. */
   timeoutMs?: number;
-  dnsQueryMsgs: Record<string, unknown>[];
-  dnsReplyMsgs: Record<string, unknown>[];
+  dnsQueryMsgs: DnsQueryMsg[];
+  dnsReplyMsgs: DnsReplyMsg[];
 }
 
 /** A certificate of the peer's chain. */
