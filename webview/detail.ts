@@ -222,7 +222,7 @@ export class DetailView {
   private renderTiming(row: Row): Child[] {
     const req = row.req;
     const t = req.timings;
-    const segs = requestSegments(req);
+    const segs = requestSegments(row);
     const out: Child[] = [];
     const start = row.start;
     if (!segs.length) return [h('div', 'placeholder', null, 'No timing information for this request.')];
