@@ -109,7 +109,15 @@ export type UdpConnFields = Pick<
 /** Fields of a `tcpConns` record for a connection to a nameserver. */
 export type TcpConnFields = Pick<
   TcpConn,
-  'fromDial' | 'handshakeBeginAt' | 'handshakeEndAt' | 'connected' | 'connCloseAt' | 'addrTuple' | 'totalSentBytes' | 'totalRecvBytes' | 'error'
+  | 'fromDial'
+  | 'handshakeBeginAt'
+  | 'handshakeEndAt'
+  | 'connected'
+  | 'connCloseAt'
+  | 'addrTuple'
+  | 'totalSentBytes'
+  | 'totalRecvBytes'
+  | 'error'
 > & { fromResolver: true };
 
 /**

@@ -210,7 +210,8 @@ function fixLookup(l: Obj): l is Obj & DnsLookup {
   if (!isTime(l.beginAt)) return false;
   orDefault(l, 'host', isString, '');
   keepIf(l, 'endAt', isTime);
-  if (!Array.isArray(l.addresses) || !l.addresses.every(isString)) l.addresses = Array.isArray(l.addresses) ? l.addresses.filter(isString) : [];
+  if (!Array.isArray(l.addresses) || !l.addresses.every(isString))
+    l.addresses = Array.isArray(l.addresses) ? l.addresses.filter(isString) : [];
   orDefault(l, 'error', (v) => v === null || isString(v), null);
   return true;
 }

@@ -252,12 +252,9 @@ export interface SocketOp {
   returnErr: string | null;
 }
 
-/**
- * Kernel TCP metrics of a connection (privileged helper: eBPF, or tcp_info via inet_diag), the
- * helper's last reading. Counters the kernel did not report are absent.
- */
+/** Kernel TCP metrics (privileged helper: eBPF or inet_diag), its last reading; unreported ones absent. */
 export interface TcpMetrics {
-  /** Where they came from: "bpf" or "inet_diag" (text from a trace file is shown as it is). */
+  /** "bpf" or "inet_diag" (a trace file's text is shown as it is). */
   source?: string;
   rttUs?: number;
   rttVarUs?: number;
@@ -283,9 +280,8 @@ export interface TcpMetrics {
 }
 
 /**
- * The conntrack entry of a connection (privileged helper): NAT mapping, state and counters.
- * `capturedAt` is the reading's time; the packet and byte counters need the kernel's conntrack
- * accounting, `tcpState` a TCP entry, so each field is absent when the entry did not have it.
+ * The conntrack entry of a connection (privileged helper): NAT mapping, state and counters, each
+ * absent when the entry lacked it (the counters need conntrack accounting, `tcpState` a TCP entry).
  */
 export interface Conntrack {
   capturedAt?: number;
@@ -367,38 +363,35 @@ export interface DnsQuestion {
 }
 
 /** A resource record of a reply; `resolvedVal` is its data as text (names with a trailing dot). */
-export interface DnsAnswer {
-  name: string;
-  type: string;
-  class: number;
+export interface DnsAnswer extends DnsQuestion {
   ttl: number;
   resolvedVal: string;
 }
 
-/** A query message the in-process resolver sent. */
-export interface DnsQueryMsg {
-  sentAt: number;
+/** What DNS queries and replies share. */
+interface DnsMessage {
   id: number;
-  recursionDesired: boolean;
   truncated: boolean;
   /** DNS message size in bytes (without TCP's 2-byte length prefix). */
   size: number;
   questions: DnsQuestion[];
+}
+
+/** A query message the in-process resolver sent. */
+export interface DnsQueryMsg extends DnsMessage {
+  sentAt: number;
+  recursionDesired: boolean;
   /** Why no usable reply came: ETIMEOUT, ECONNREFUSED (port unreachable), ECANCELLED. */
   error?: string;
 }
 
 /** A reply message the resolver received (for `malformed`, only what could be read). */
-export interface DnsReplyMsg {
+export interface DnsReplyMsg extends DnsMessage {
   recvAt: number;
-  id: number;
   authoritative: boolean;
   recursionAvailable: boolean;
-  truncated: boolean;
-  size: number;
   /** "no-error", "form-err", "serv-fail", "nx-domain", "not-imp", "refused", ... ("rcode-N"). */
   rCode: string;
-  questions: DnsQuestion[];
   answers: DnsAnswer[];
   /** Set when the reply could not be decoded: the decoder's complaint. */
   malformed?: string;

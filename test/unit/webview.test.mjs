@@ -367,7 +367,16 @@ test('model: DNS records indexed by dial, TLS tunnels by connection; bodies and 
     ['tls-1', 'tls-2'],
   );
   // An update replaces the record in place; a changed reference moves it.
-  m.apply({ dnsQueries: [{ traceID: 'dns-1', fromDial: 'dial-2', dnsQueryMsgs: [{ sentAt: 1, id: 1, recursionDesired: true, truncated: false, size: 30, questions: [] }], dnsReplyMsgs: [] }] });
+  m.apply({
+    dnsQueries: [
+      {
+        traceID: 'dns-1',
+        fromDial: 'dial-2',
+        dnsQueryMsgs: [{ sentAt: 1, id: 1, recursionDesired: true, truncated: false, size: 30, questions: [] }],
+        dnsReplyMsgs: [],
+      },
+    ],
+  });
   assert.deepEqual(m.dnsQueriesOf('dial-1'), []);
   assert.equal(m.dnsQueriesOf('dial-2')[0].dnsQueryMsgs.length, 1);
   m.reset(snapshot([]), false);
