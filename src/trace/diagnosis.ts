@@ -23,7 +23,6 @@ import {
 import { explainTlsError } from './tlsErrors';
 import type { ConnectAttempt, DnsQuery, HttpRequest, Timings } from './types';
 
-export { dnsStory } from './dnsStory';
 export { formatMs } from './sentence';
 export { DEFAULT_SLOW_THRESHOLD_MS, isFailed } from './timings';
 
