@@ -1,4 +1,4 @@
-// One build script, one entry per runtime (see shared/docs/architecture.md):
+// One build script, one entry per runtime (see docs/architecture.md):
 //   dist/preload.cjs   node, runs inside the debuggee: no runtime dependencies, CommonJS
 //   dist/cli.cjs       node, the `nettrace` command (collector, trace, CLI); embeds the demo's
 //                      app and certificates as text

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # End-to-end test of the VS Code extension in a real VS Code: code-server (VS Code 1.139 with the
 # built-in JavaScript debugger) driven through headless Chromium by Playwright; see the
-# code-server section of shared/docs/platform.md. Run by .ci/run; alone: `scripts/e2e.sh`.
+# end-to-end section of docs/platform.md. Run by .ci/run; alone: `scripts/e2e.sh`.
 #
 # Installs what is missing, once, into the cache (NETTRACE_CACHE, default ~/.cache/nettrace):
 #   node24/       node@24 from the npm registry (code-server 4.139 requires Node 24)

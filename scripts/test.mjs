@@ -1,6 +1,6 @@
 // `npm test`: unit tests, then the integration suite against real local servers with debuggees on
 // Node 20 (this Node), 22 and 24. The other Node versions come from the npm registry's `node`
-// package (see shared/docs/platform.md) and are cached in ~/.cache/nettrace/nodes.
+// package (see docs/platform.md) and are cached in ~/.cache/nettrace/nodes.
 // Privileged tests run when root and are skipped loudly otherwise; end-to-end tests are run by
 // .ci/run (they need code-server and Chromium).
 import { spawnSync } from 'node:child_process';

@@ -271,7 +271,8 @@ int nt_inet_diag_run(pid_t pid, int pidfd, int poll_ms, int stdin_fd)
 	nt_json_bool(&j, "captureFilter", 0);
 	nt_json_obj_end(&j);
 	nt_json_obj_begin(&j, "unavailable");
-	const char *how = "run the helper as root, through `sudo -n`/pkexec, or give native/build/nettrace-helper file capabilities (see native/README.md)";
+	const char *how = "set it up with \"Net Trace: Set Up Kernel Helper\" from the Command Palette (CLI: `nettrace helper setup`), "
+			  "or run it as root or through `sudo -n`";
 	char why[512];
 	if (nt_bpf_unavailable)
 		snprintf(why, sizeof(why), "eBPF TCP metrics are off: %s; tcp_info comes from inet_diag instead, sampled every %d ms", nt_bpf_unavailable, poll_ms);

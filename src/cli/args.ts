@@ -3,6 +3,8 @@
  * value` or `--name=value`, flags, positionals, and everything after `--` kept verbatim.
  */
 
+import { flagUsage, type OptionDef } from '../protocol/options';
+
 /** A usage error: the message is one line for the user; exit code 2. */
 export class UsageError extends Error {
   override readonly name = 'UsageError';
@@ -57,4 +59,39 @@ export function parseArgs(argv: string[], spec: OptionSpec, stopAtPositional = f
     positionals.push(arg);
   }
   return { options, positionals, rest: [] };
+}
+
+/** The OptionSpec of the flags of `defs` (their `cli` part), plus `--help`. */
+export function optionSpecOf(defs: readonly OptionDef[]): OptionSpec {
+  const spec: OptionSpec = { help: 'flag' };
+  for (const d of defs) {
+    if (d.cli) spec[d.cli.flag] = d.cli.value === 'none' ? 'flag' : d.cli.value === 'optional' ? 'optional' : 'string';
+  }
+  return spec;
+}
+
+/**
+ * The help lines of the flags of `defs`: the usage at `indent`, the text from column `column`
+ * (on the next line when the usage is longer), wrapped at `width`; backticks dropped.
+ */
+export function flagHelp(defs: readonly OptionDef[], indent = 6, column = 26, width = 96): string {
+  const lines: string[] = [];
+  for (const d of defs) {
+    if (!d.cli) continue;
+    const usage = ' '.repeat(indent) + flagUsage(d.cli);
+    const words = d.cli.help.replace(/`/g, '').split(' ');
+    let line = usage.length <= column - 1 ? usage.padEnd(column) : (lines.push(usage), ' '.repeat(column));
+    let empty = true;
+    for (const w of words) {
+      if (!empty && line.length + 1 + w.length > width) {
+        lines.push(line);
+        line = ' '.repeat(column);
+        empty = true;
+      }
+      line += (empty ? '' : ' ') + w;
+      empty = false;
+    }
+    lines.push(line);
+  }
+  return lines.join('\n') + '\n';
 }

@@ -10,8 +10,10 @@ import { accessSync, chmodSync, closeSync, constants, existsSync, openSync, rmSy
 import { basename, delimiter, dirname, join } from 'node:path';
 import { HelperLink, pcapLabels, setHelperStats } from '../collector/helperLink';
 import type { Session } from '../collector/session';
-import { chooseAuthority, nativeHelperBuilt, startHelper, type HelperClient, type HelperOptions } from '../helper/launch';
+import { chooseAuthority, startHelper, type HelperClient, type HelperOptions } from '../helper/launch';
 import { savePcap } from '../helper/pcapng';
+import { resolveHelperRoot } from '../helper/install';
+import { SETUP_HINT } from '../helper/setupHint';
 import type { HelperAuthority, HelperMessage } from '../protocol/helper';
 import type { PacketCapture } from '../trace/types';
 
@@ -19,8 +21,7 @@ import type { PacketCapture } from '../trace/types';
 export type HelperSetting = 'auto' | 'off' | 'required';
 
 /** The reason given when the native helper has not been built. */
-export const HELPER_NOT_BUILT =
-  'the Net Trace helper is not built (native/build/nettrace-helper is missing): run `scripts/install-native-deps.sh && npm run build:native` (see native/README.md)';
+export const HELPER_NOT_BUILT = `the Net Trace kernel helper is not set up (native/build/nettrace-helper is missing): ${SETUP_HINT}`;
 
 /** Options of SessionHelper.start(). */
 export interface SessionHelperOptions {
@@ -85,13 +86,15 @@ export class SessionHelper {
   static async start(session: Session, options: SessionHelperOptions): Promise<SessionHelper> {
     const h = new SessionHelper(session, !!options.pcap);
     if (process.platform !== 'linux') return h.fail(`the Net Trace helper runs on Linux only (this is ${process.platform})`);
-    if (!nativeHelperBuilt(options.root)) return h.fail(HELPER_NOT_BUILT, options.warnIfNotBuilt !== false);
+    // The given root (or this bundle's checkout), else where the setup installs the helper.
+    const where = resolveHelperRoot(options.root);
+    if (!where.found) return h.fail(HELPER_NOT_BUILT, options.warnIfNotBuilt !== false);
     const helperOptions: HelperOptions = {
       pid: options.pid,
       pcap: options.pcap,
       pcapMaxBytes: options.pcapMaxBytes,
       pcapBufferMiB: options.pcapBufferMiB,
-      root: options.root,
+      root: where.root,
       nodePath: options.nodePath ?? defaultNodePath(),
     };
     helperOptions.authority = options.allowPrompt === false ? authorityWithoutPrompt(helperOptions) : 'auto';

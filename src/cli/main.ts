@@ -4,15 +4,19 @@
  */
 
 import { resolve } from 'node:path';
-import type { HeaderCaptureMode, Trace } from '../trace/types';
-import { INITIATOR_MODES, type InitiatorMode } from '../protocol/preload';
+import type { Trace } from '../trace/types';
+import { OPTIONS, OptionError, optionDef, parseOption, resolveTracingOptions, toPreloadConfig, type OptionDef } from '../protocol/options';
 import { countRequest, renderSummary, renderTrace, shouldUseColor, type RequestTotals } from '../trace/render';
 import { TraceFileError } from '../trace/traceFile';
-import { parseArgs, UsageError } from './args';
+import { flagHelp, optionSpecOf, parseArgs, UsageError } from './args';
 import { runDemo } from './demo';
 import type { HelperSetting } from './helperSession';
+import { cmdHelper, HELPER_HELP } from './helperSetup';
 import { CliError, defaultOutName, runTraced } from './runTraced';
 import { SHOW_MAX_ROWS, showTrace } from './show';
+
+/** The flags of `nettrace run` (src/protocol/options.ts). */
+const RUN_OPTIONS = OPTIONS.filter((o) => o.cli);
 
 const HELP = `nettrace — trace every outgoing HTTP request of a Node.js program
 
@@ -20,34 +24,7 @@ Usage:
   nettrace run [options] -- <command> [args...]
       Run the command with tracing injected into it (and every Node child process),
       write the trace, print a summary to stderr, exit with the command's exit code.
-      --out FILE          trace file (default ./nettrace-<timestamp>.json)
-      --har FILE          also write a HAR 1.2 file
-      --headers MODE      none | names | values (default values; secrets are redacted)
-      --redact NAME,...   more header names to redact
-      --redact-query NAME,...
-                          more URL query parameter names to redact (api_key, token,
-                          access_token, sig, password, secret, key, ... always are)
-      --slow MS           diagnose successful requests slower than this (default 1000)
-      --initiator MODE    sampled | all | off: which requests get the stack that made them;
-                          sampled (default): the first 100 per thread, then as many as 1% of
-                          the program's time allows (the rest are counted)
-      --bodies[=BYTES]    keep request/response bodies, up to BYTES each (default 65536)
-      --sock-trace[=N]    record every socket read/write, up to N per connection (default 1000)
-      --dns-trace[=NS,..] resolve with the in-process resolver and record every DNS message;
-                          NS overrides /etc/resolv.conf's nameservers (ip or ip:port)
-      --helper MODE       auto | off | required: the privileged helper adds kernel TCP metrics
-                          (RTT, retransmits, cwnd), conntrack/NAT and packet capture; auto (the
-                          default) uses it when it can start and says why not otherwise
-      --pcap FILE         save the traced connections' packets as pcapng (needs the helper as
-                          root, through sudo or pkexec; see native/README.md). Not redacted:
-                          whatever is sent in clear (plain-HTTP credentials, cookies, query
-                          tokens, bodies) is in the file as sent
-      --pcap-max-bytes N  size cap of the packet capture (default 100 MiB)
-      --pcap-buffer-mib N kernel capture buffer per network device (default 16, 1 to 1024)
-      --helper-root DIR   an installed copy of the helper (sudo -n / pkexec rules name
-                          its path; see native/README.md), instead of this checkout's
-      --quiet             print only the summary line
-
+${flagHelp(RUN_OPTIONS)}
   nettrace show FILE [--json] [--slow MS]
       Print a saved trace: request table, waterfall, diagnosis of each failure.
       --json prints the trace with timings and diagnoses as JSON.
@@ -56,125 +33,62 @@ Usage:
       Trace a demo app against local servers (no internet needed) and write
       nettrace-demo.json and nettrace-demo.har.
 
+${HELPER_HELP}
   nettrace --help | --version
 `;
 
-function parseSlow(value: string | boolean | undefined): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!Number.isFinite(n) || n < 0) throw new UsageError(`--slow needs a number of milliseconds, not "${String(value)}"`);
-  return n;
+/** Validates one flag's value with the option's own rules; a bad value is a UsageError naming the flag. */
+function flagValue(def: OptionDef, raw: string | boolean | undefined): ReturnType<typeof parseOption> | undefined {
+  if (raw === undefined) return undefined;
+  try {
+    return parseOption(def, raw, { cli: true, label: `--${def.cli?.flag ?? def.name}` });
+  } catch (err) {
+    if (err instanceof OptionError) throw new UsageError(err.message);
+    throw err;
+  }
 }
 
-/** The count of a `--flag[=N]` option: undefined when absent or given without a value. */
-function optionalCount(value: string | boolean | undefined, flag: string): number | undefined {
-  if (value === undefined || value === true) return undefined;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) throw new UsageError(`${flag} takes a whole number, not "${String(value)}"`);
-  return n;
+function parseSlow(value: string | boolean | undefined): number | undefined {
+  return flagValue(optionDef('slowThresholdMs'), value) as number | undefined;
 }
 
 async function cmdRun(argv: string[]): Promise<number> {
-  const { options, rest } = parseArgs(
-    argv,
-    {
-      out: 'string',
-      har: 'string',
-      headers: 'string',
-      redact: 'string',
-      'redact-query': 'string',
-      quiet: 'flag',
-      slow: 'string',
-      initiator: 'string',
-      bodies: 'optional',
-      'sock-trace': 'optional',
-      'dns-trace': 'optional',
-      helper: 'string',
-      pcap: 'string',
-      'pcap-max-bytes': 'string',
-      'pcap-buffer-mib': 'string',
-      'helper-root': 'string',
-      help: 'flag',
-    },
-    true,
-  );
+  const { options, rest } = parseArgs(argv, optionSpecOf(RUN_OPTIONS), true);
   if (options.help) {
     process.stdout.write(HELP);
     return 0;
   }
   if (rest.length === 0) throw new UsageError('no command given: nettrace run [options] -- <command> [args...]');
-  const headers = options.headers as string | undefined;
-  if (headers !== undefined && !['none', 'names', 'values'].includes(headers)) {
-    throw new UsageError(`--headers must be none, names or values, not "${headers}"`);
-  }
-  const initiator = options.initiator as string | undefined;
-  if (initiator !== undefined && !INITIATOR_MODES.includes(initiator as InitiatorMode)) {
-    throw new UsageError(`--initiator must be sampled, all or off, not "${initiator}"`);
-  }
-  const redact =
-    typeof options.redact === 'string'
-      ? options.redact
-          .split(',')
-          .map((s) => s.trim())
-          .filter(Boolean)
-      : undefined;
-  const redactQuery =
-    typeof options['redact-query'] === 'string'
-      ? options['redact-query']
-          .split(',')
-          .map((s) => s.trim())
-          .filter(Boolean)
-      : undefined;
-  const helper = (options.helper as string | undefined) ?? 'auto';
-  if (!['auto', 'off', 'required'].includes(helper)) throw new UsageError(`--helper must be auto, off or required, not "${helper}"`);
-  let pcapMaxBytes: number | undefined;
-  if (options['pcap-max-bytes'] !== undefined) {
-    pcapMaxBytes = Number(options['pcap-max-bytes']);
-    if (!Number.isSafeInteger(pcapMaxBytes) || pcapMaxBytes < 1024) {
-      throw new UsageError(`--pcap-max-bytes takes a number of bytes (at least 1024), not "${String(options['pcap-max-bytes'])}"`);
-    }
-  }
+  // The tracing options, validated and normalized as the extension's (src/protocol/options.ts).
+  const given: Record<string, unknown> = {};
+  for (const def of RUN_OPTIONS) if (def.launch && options[def.cli!.flag] !== undefined) given[def.name] = options[def.cli!.flag];
+  // --dns-trace[=NS,...] is dnsTrace and dnsServers in one; --pcap FILE turns the capture on.
+  if (typeof given.dnsTrace === 'string') [given.dnsTrace, given.dnsServers] = [true, given.dnsTrace];
+  if (given.pcap !== undefined) given.pcap = true;
+  const tracing = resolveTracingOptions([{ values: given, cli: true, label: (d) => `--${d.cli?.flag ?? d.name}` }], (e) => {
+    throw new UsageError(e.message);
+  });
+  const pcapMaxBytes = flagValue(optionDef('pcapMaxBytes'), options['pcap-max-bytes']) as number | undefined;
+  const pcapBufferMiB = flagValue(optionDef('pcapBufferMiB'), options['pcap-buffer-mib']) as number | undefined;
   const out = resolve(typeof options.out === 'string' ? options.out : defaultOutName());
   const har = typeof options.har === 'string' ? resolve(options.har) : undefined;
   const pcap = typeof options.pcap === 'string' ? resolve(options.pcap) : undefined;
   if (pcapMaxBytes !== undefined && !pcap) throw new UsageError('--pcap-max-bytes needs --pcap FILE');
-  let pcapBufferMiB: number | undefined;
-  if (options['pcap-buffer-mib'] !== undefined) {
-    pcapBufferMiB = Number(options['pcap-buffer-mib']);
-    if (!Number.isInteger(pcapBufferMiB) || pcapBufferMiB < 1 || pcapBufferMiB > 1024) {
-      throw new UsageError(`--pcap-buffer-mib takes a whole number of MiB from 1 to 1024, not "${String(options['pcap-buffer-mib'])}"`);
-    }
-    if (!pcap) throw new UsageError('--pcap-buffer-mib needs --pcap FILE');
-  }
+  if (pcapBufferMiB !== undefined && !pcap) throw new UsageError('--pcap-buffer-mib needs --pcap FILE');
+  const { ipcPath: _ipcPath, ...config } = toPreloadConfig(tracing, '');
   const result = await runTraced({
     command: rest[0],
     args: rest.slice(1),
     out,
     har,
-    helper: helper as HelperSetting,
+    helper: tracing.helper as HelperSetting,
     pcap,
     pcapMaxBytes,
     pcapBufferMiB,
     helperRoot: typeof options['helper-root'] === 'string' ? resolve(options['helper-root']) : undefined,
-    slowThresholdMs: parseSlow(options.slow),
-    redactQuery,
-    config: {
-      headers: headers as HeaderCaptureMode | undefined,
-      initiator: initiator as InitiatorMode | undefined,
-      redact,
-      bodies: options.bodies !== undefined ? true : undefined,
-      bodyMaxBytes: optionalCount(options.bodies, '--bodies'),
-      sockTrace: options['sock-trace'] !== undefined ? true : undefined,
-      sockTraceMaxOps: optionalCount(options['sock-trace'], '--sock-trace'),
-      dnsTrace: options['dns-trace'] !== undefined ? true : undefined,
-      dnsServers:
-        typeof options['dns-trace'] === 'string'
-          ? options['dns-trace']
-              .split(',')
-              .map((x) => x.trim())
-              .filter(Boolean)
-          : undefined,
-    },
+    slowThresholdMs: tracing.slowThresholdMs,
+    redactQuery: tracing.redactQuery,
+    config,
   });
   const err = process.stderr;
   const written = [out, ...(har ? [har] : [])];
@@ -237,6 +151,8 @@ export async function main(argv: string[]): Promise<number> {
       return cmdShow(rest);
     case 'demo':
       return cmdDemo(rest);
+    case 'helper':
+      return cmdHelper(rest);
     case undefined:
     case 'help':
     case '--help':

@@ -163,7 +163,7 @@ export async function runTraced(options: RunOptions): Promise<RunResult> {
       const missing = !helper.running
         ? helper.notRunning
         : helper.authority === 'unprivileged'
-          ? "it could only start unprivileged (inet_diag metrics of the program's own sockets; no eBPF metrics, conntrack or capture): give it privileges as native/README.md describes, or use --helper auto"
+          ? "it could only start unprivileged (inet_diag metrics of the program's own sockets; no eBPF metrics, conntrack or capture): run `nettrace helper setup`, or use --helper auto"
           : options.pcap
             ? helper.link.ready?.unavailable.capture && `packet capture is unavailable: ${helper.link.ready.unavailable.capture}`
             : undefined;

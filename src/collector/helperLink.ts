@@ -20,6 +20,7 @@ import {
   type HelperMessage,
   type HelperReadyMessage,
 } from '../protocol/helper';
+import { SETUP_HINT } from '../helper/setupHint';
 import type { AddrTuple, HelperStats, RecordKind, TcpMetrics, Trace } from '../trace/types';
 import type { Session } from './session';
 
@@ -277,7 +278,7 @@ export function setHelperStats(session: Session, helper: HelperStats): void {
  * generic one). `pcapRequested`: whether capture was asked for at all.
  */
 export function pcapUnavailableReason(helper: HelperStats | undefined, pcapRequested = true): string {
-  if (!helper) return 'the Net Trace helper did not run for this trace (packet capture needs it; see native/README.md)';
+  if (!helper) return `the Net Trace kernel helper did not run for this trace (packet capture needs it): ${SETUP_HINT}`;
   if (helper.notRunning) return `the Net Trace helper did not run: ${helper.notRunning}`;
   if (helper.unavailable?.capture) return helper.unavailable.capture;
   if (!pcapRequested) return 'packet capture was not turned on for this session';

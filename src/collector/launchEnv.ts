@@ -1,7 +1,7 @@
 /**
- * The environment a traced program is started with: the preload first in NODE_OPTIONS (quoted,
- * the user's own options kept after it, as js-debug's nodeLauncherBase does) and the preload's
- * configuration as JSON in NETTRACE_CONFIG.
+ * The environment a traced program is started with, for `nettrace run` and the extension alike:
+ * the preload first in NODE_OPTIONS (quoted, the user's own options kept after it, as js-debug's
+ * nodeLauncherBase does) and the preload's configuration as JSON in NETTRACE_CONFIG.
  */
 
 import { join } from 'node:path';
@@ -25,10 +25,31 @@ export function quoteNodeOption(value: string): string {
   return `"${value.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
 }
 
-/** Finds an environment key case-insensitively on Windows (where `Node_Options` is the same). */
-function envKey(env: NodeJS.ProcessEnv, name: string): string {
-  if (process.platform !== 'win32') return name;
+/** `--require "<preload>"` first, then the user's own NODE_OPTIONS (as js-debug does). */
+export function mergeNodeOptions(preloadPath: string, userOptions: string | null | undefined): string {
+  const require = `--require ${quoteNodeOption(preloadPath)}`;
+  const rest = (userOptions ?? '').trim();
+  return rest ? `${require} ${rest}` : require;
+}
+
+/** The key of `name` in `env`: on Windows found case-insensitively (`Node_Options` is the same variable), else `name`. */
+export function envKey(env: object, name: string, platform: NodeJS.Platform = process.platform): string {
+  if (platform !== 'win32') return name;
   return Object.keys(env).find((k) => k.toUpperCase() === name) ?? name;
+}
+
+/**
+ * Sets NODE_OPTIONS (the preload first, the existing options kept) and NETTRACE_CONFIG in `env`,
+ * in place. `env` is a process environment or a launch configuration's (`null` removes a variable).
+ */
+export function addPreloadEnv(
+  env: Record<string, string | null | undefined>,
+  options: PreloadEnvOptions,
+  platform: NodeJS.Platform = process.platform,
+): void {
+  const key = envKey(env, 'NODE_OPTIONS', platform);
+  env[key] = mergeNodeOptions(options.preloadPath, env[key]);
+  env[envKey(env, CONFIG_ENV, platform)] = JSON.stringify(options.config);
 }
 
 /**
@@ -37,11 +58,7 @@ function envKey(env: NodeJS.ProcessEnv, name: string): string {
  */
 export function buildPreloadEnv(baseEnv: NodeJS.ProcessEnv, options: PreloadEnvOptions): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...baseEnv };
-  const key = envKey(env, 'NODE_OPTIONS');
-  const existing = (env[key] ?? '').trim();
-  const require = `--require ${quoteNodeOption(options.preloadPath)}`;
-  env[key] = existing ? `${require} ${existing}` : require;
-  env[envKey(env, CONFIG_ENV)] = JSON.stringify(options.config);
+  addPreloadEnv(env, options);
   return env;
 }
 

@@ -15,8 +15,23 @@
 
 import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve as resolvePath } from 'node:path';
-import { CONFIG_ENV, INITIATOR_MODES, type InitiatorMode, type PreloadConfig } from '../protocol/preload';
+import { addPreloadEnv } from '../collector/launchEnv';
+import {
+  OPTIONS,
+  OptionError,
+  parseOption,
+  resolveTracingOptions,
+  settingName,
+  toPreloadConfig,
+  type HelperMode,
+  type InitiatorMode,
+  type OptionDef,
+  type TracingOptions,
+} from '../protocol/options';
+import type { PreloadConfig } from '../protocol/preload';
 import type { HeaderCaptureMode } from '../trace/types';
+
+export { mergeNodeOptions, quoteNodeOption } from '../collector/launchEnv';
 
 /** The debugger type Net Trace contributes. */
 export const DEBUG_TYPE = 'nettrace';
@@ -29,34 +44,12 @@ export const CONFIG_NAME = 'Net Trace';
 export type LaunchEnv = Record<string, string | null>;
 
 /**
- * Tracing options of a Net Trace launch, carried to phase 2 under `__nettrace`. The optional
- * recorders appear only when on, so a plain launch carries just the three basics.
+ * Tracing options of a Net Trace launch, carried to phase 2 under `__nettrace`: the normalized
+ * options (src/protocol/options.ts) and whether to open the panel.
  */
-export interface TracingOptions {
-  /** Header capture mode. */
-  headers: HeaderCaptureMode;
-  /** Extra header names to redact. */
-  redact: string[];
-  /** Extra URL query parameter names to redact (besides src/trace/redactUrl's defaults); absent: none. */
-  redactQuery?: string[];
+export interface LaunchTracing extends TracingOptions {
   /** Open the panel when the session starts. */
   openPanel: boolean;
-  /** Record DNS query/reply messages (the in-process resolver). */
-  dnsTrace?: true;
-  /** Nameservers for the DNS trace, overriding /etc/resolv.conf. */
-  dnsServers?: string[];
-  /** Record socket operations; a number is the per-connection limit. */
-  sockTrace?: true | number;
-  /** Capture bodies; a number is the byte limit per body. */
-  bodies?: true | number;
-  /** Successful requests slower than this are diagnosed as slow (collector default 1000 ms). */
-  slowThresholdMs?: number;
-  /** Which requests get their initiator stack (absent: the preload's default, sampled). */
-  initiator?: 'all' | 'off';
-  /** The privileged helper is turned off (absent: `auto`, used when it can start without a prompt). */
-  helper?: 'off';
-  /** No packet capture by the helper (absent: capture when the helper runs with root). */
-  pcap?: false;
 }
 
 /** The Node launch attributes both configurations share (anything else passes through). */
@@ -77,63 +70,50 @@ export interface NodeLaunchAttributes {
   [key: string]: unknown;
 }
 
-/** A `nettrace` launch configuration as written in launch.json. */
+/**
+ * A `nettrace` launch configuration as written in launch.json. The tracing attributes are
+ * described (and validated) by OPTIONS in src/protocol/options.ts.
+ */
 export interface NettraceLaunchConfig extends NodeLaunchAttributes {
   type?: string;
   request?: string;
   headers?: HeaderCaptureMode;
   redact?: string[];
-  /** Extra URL query parameter names whose values are redacted (the collector's redactQuery). */
   redactQuery?: string[];
   openPanel?: boolean;
-  /** Record DNS messages through the in-process resolver (PreloadConfig.dnsTrace). */
   dnsTrace?: boolean;
-  /** Nameservers for the DNS trace ("ip", "ip:port", "[v6]:port"); implies dnsTrace unless it is false. */
   dnsServers?: string[];
-  /** Record socket operations: true, or the number of operations kept per connection. */
   sockTrace?: boolean | number;
-  /** Capture request/response bodies: true, or the number of bytes kept per body. */
   bodies?: boolean | number;
-  /** Threshold in ms above which a successful request gets a "slow" diagnosis. */
   slowThresholdMs?: number;
-  /** Which requests get their initiator stack: "sampled" (default), "all" or "off". */
   initiator?: InitiatorMode;
-  /** The privileged helper: "auto" (kernel metrics, conntrack, capture when it can start) or "off". */
-  helper?: 'auto' | 'off';
-  /** Capture the traced connections' packets for Save PCAP (needs the helper with root). */
+  helper?: Exclude<HelperMode, 'required'>;
   pcap?: boolean;
 }
 
 /**
- * The settings that supply defaults for the tracing options (`nettrace.*`). The optional ones
- * mirror the launch attributes of the same names; absent means off (or the collector's default).
+ * The `nettrace.*` settings that supply defaults for the tracing options, by setting name without
+ * the prefix (`headers`, `openPanelOnStart`, ...), as read from the configuration (unvalidated).
  */
-export type TracingDefaults = Pick<
-  NettraceLaunchConfig,
-  'dnsTrace' | 'dnsServers' | 'sockTrace' | 'bodies' | 'slowThresholdMs' | 'initiator' | 'helper' | 'pcap'
-> & {
-  headers: HeaderCaptureMode;
-  redact: string[];
-  /** The nettrace.redactQuery setting (absent: none besides the defaults). */
-  redactQuery?: string[];
-  openPanelOnStart: boolean;
-};
+export type TracingDefaults = Record<string, unknown>;
 
 /** A js-debug launch configuration produced by phase 1 (still unresolved by js-debug). */
 export interface NodeLaunchConfig extends NodeLaunchAttributes {
   type: typeof NODE_DEBUG_TYPE;
   request: 'launch';
   name: string;
-  __nettrace: TracingOptions;
+  __nettrace: LaunchTracing;
   /** Set by phase 2: the id of the trace this debug session records into. */
   __nettraceSession?: string;
 }
 
-const HEADER_MODES: readonly HeaderCaptureMode[] = ['none', 'names', 'values'];
+/** The tracing options a launch configuration takes (they do not reach js-debug). */
+const LAUNCH_OPTIONS = OPTIONS.filter((o) => o.launch);
 
-function isInitiatorMode(v: unknown): v is InitiatorMode {
-  return INITIATOR_MODES.includes(v as InitiatorMode);
-}
+/** The `nettrace.*` settings of the launch options, read with `get(name)` (without the prefix). */
+export const TRACING_SETTINGS: readonly string[] = LAUNCH_OPTIONS.map((o) => settingName(o)?.slice('nettrace.'.length)).filter(
+  (n): n is string => n !== undefined,
+);
 
 /** The configuration offered as initial configuration, snippet, and for F5 without launch.json. */
 export function defaultLaunchConfig(program = '${file}'): NettraceLaunchConfig & { type: string; request: string; name: string } {
@@ -148,80 +128,56 @@ export function isEmptyConfig(config: NettraceLaunchConfig): boolean {
 /**
  * Phase 1: a `nettrace` configuration becomes a js-debug `pwa-node` launch. Everything js-debug
  * understands passes through untouched; the tracing options (from the configuration, else the
- * settings) move to `__nettrace`.
+ * settings, else their defaults) move to `__nettrace`. An invalid value is passed to `onError`
+ * (its message names the attribute or setting and the valid values) and the next source decides.
  */
-export function toNodeLaunchConfig(config: NettraceLaunchConfig, defaults: TracingDefaults): NodeLaunchConfig {
-  const {
-    headers,
-    redact,
-    redactQuery,
-    openPanel,
-    dnsTrace,
-    dnsServers,
-    sockTrace,
-    bodies,
-    slowThresholdMs,
-    initiator,
-    helper,
-    pcap,
-    type: _type,
-    request: _request,
-    ...rest
-  } = config;
-  const tracing: TracingOptions = {
-    headers: typeof headers === 'string' && HEADER_MODES.includes(headers) ? headers : defaults.headers,
-    redact: uniqueStrings([...defaults.redact, ...(Array.isArray(redact) ? redact : [])]),
-    openPanel: typeof openPanel === 'boolean' ? openPanel : defaults.openPanelOnStart,
-  };
-  const query = uniqueStrings([...(defaults.redactQuery ?? []), ...(Array.isArray(redactQuery) ? redactQuery : [])]);
-  if (query.length) tracing.redactQuery = query;
-  // The configuration's value wins when it is valid; otherwise the setting's.
-  const servers = Array.isArray(dnsServers) ? uniqueStrings(dnsServers) : uniqueStrings(defaults.dnsServers ?? []);
-  const dns =
-    typeof dnsTrace === 'boolean' ? dnsTrace : Array.isArray(dnsServers) && servers.length > 0 ? true : defaults.dnsTrace === true;
-  if (dns) {
-    tracing.dnsTrace = true;
-    if (servers.length) tracing.dnsServers = servers;
+export function toNodeLaunchConfig(
+  config: NettraceLaunchConfig,
+  defaults: TracingDefaults,
+  onError: (err: OptionError) => void = () => {},
+): NodeLaunchConfig {
+  const rest: Record<string, unknown> = {};
+  const own: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(config)) {
+    if (k === 'type' || k === 'request') continue;
+    if (LAUNCH_OPTIONS.some((o) => o.name === k)) own[k] = v;
+    else rest[k] = v;
   }
-  const sock = onOrLimit(sockTrace) ?? onOrLimit(defaults.sockTrace);
-  if (sock !== undefined && sock !== false) tracing.sockTrace = sock;
-  const body = onOrLimit(bodies) ?? onOrLimit(defaults.bodies);
-  if (body !== undefined && body !== false) tracing.bodies = body;
-  const slow = positive(slowThresholdMs) ?? positive(defaults.slowThresholdMs);
-  if (slow !== undefined) tracing.slowThresholdMs = slow;
-  const stacks = isInitiatorMode(initiator) ? initiator : isInitiatorMode(defaults.initiator) ? defaults.initiator : 'sampled';
-  if (stacks !== 'sampled') tracing.initiator = stacks;
-  const helperMode = helper === 'auto' || helper === 'off' ? helper : defaults.helper;
-  if (helperMode === 'off') tracing.helper = 'off';
-  const capture = typeof pcap === 'boolean' ? pcap : defaults.pcap;
-  if (capture === false) tracing.pcap = false;
-  return { ...rest, type: NODE_DEBUG_TYPE, request: 'launch', name: config.name || CONFIG_NAME, __nettrace: tracing };
+  const settings: Record<string, unknown> = {};
+  for (const def of LAUNCH_OPTIONS) {
+    const key = settingName(def)?.slice('nettrace.'.length);
+    if (key !== undefined) settings[def.name] = defaults[key];
+  }
+  const options = resolveTracingOptions(
+    [
+      { values: own, label: (d) => `"${d.name}"` },
+      { values: settings, label: (d: OptionDef) => settingName(d) ?? d.name },
+    ],
+    onError,
+  );
+  const openPanel = firstValid('openPanel', [own.openPanel, settings.openPanel], onError) ?? true;
+  return {
+    ...rest,
+    type: NODE_DEBUG_TYPE,
+    request: 'launch',
+    name: config.name || CONFIG_NAME,
+    __nettrace: { ...options, openPanel: openPanel as boolean },
+  };
 }
 
-/** `true`/`false`, or a whole number ≥ 0 (on, with that limit); undefined for anything else. */
-function onOrLimit(v: unknown): boolean | number | undefined {
-  if (typeof v === 'boolean') return v;
-  if (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0) return v;
-  return undefined;
-}
-
-/** A finite number > 0, else undefined. */
-function positive(v: unknown): number | undefined {
-  return typeof v === 'number' && Number.isFinite(v) && v > 0 ? v : undefined;
-}
-
-function uniqueStrings(values: unknown[]): string[] {
-  const seen = new Set<string>();
-  const out: string[] = [];
-  for (const v of values) {
-    if (typeof v !== 'string' || v.trim() === '') continue;
-    const key = v.trim().toLowerCase();
-    if (!seen.has(key)) {
-      seen.add(key);
-      out.push(v.trim());
+/** The first valid value of a boolean option among the sources; errors reported, undefined when none. */
+function firstValid(name: string, values: unknown[], onError: (err: OptionError) => void): unknown {
+  const def = OPTIONS.find((o) => o.name === name)!;
+  for (const [i, v] of values.entries()) {
+    if (v === undefined || v === null) continue;
+    try {
+      return parseOption(def, v, { label: i === 0 ? `"${name}"` : (settingName(def) ?? name) });
+    } catch (err) {
+      if (err instanceof OptionError) onError(err);
+      else throw err;
     }
   }
-  return out;
+  return undefined;
 }
 
 /** True when a (pwa-node) configuration came from a Net Trace launch and still needs phase 2. */
@@ -259,29 +215,6 @@ export function parseEnvFile(text: string): Record<string, string> {
     env[key] = value;
   }
   return env;
-}
-
-/**
- * Quotes a path for NODE_OPTIONS. Node splits NODE_OPTIONS on spaces except inside double
- * quotes, where a backslash escapes the next character (src/node_options.cc
- * ParseNodeOptionsEnvVar), so `\` and `"` are escaped and the path is wrapped in double quotes.
- * (Same rule as src/collector/launchEnv.ts#quoteNodeOption, which the CLI uses.)
- */
-export function quoteNodeOption(value: string): string {
-  return `"${value.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
-}
-
-/** `--require "<preload>"` first, then the user's own NODE_OPTIONS (as js-debug does). */
-export function mergeNodeOptions(preloadPath: string, userOptions: string | null | undefined): string {
-  const require = `--require ${quoteNodeOption(preloadPath)}`;
-  const rest = (userOptions ?? '').trim();
-  return rest ? `${require} ${rest}` : require;
-}
-
-/** Finds a key case-insensitively (Windows environments), else returns `name`. */
-function envKey(env: LaunchEnv, name: string, platform: NodeJS.Platform): string {
-  if (platform !== 'win32') return name;
-  return Object.keys(env).find((k) => k.toUpperCase() === name) ?? name;
 }
 
 /** Inputs of injectTracing(). */
@@ -329,32 +262,14 @@ export function injectTracing(config: NodeLaunchConfig, options: InjectOptions):
     if (platform === 'win32') for (const old of Object.keys(env)) if (old !== k && old.toUpperCase() === k.toUpperCase()) delete env[old];
     env[k] = v === null || v === undefined ? null : String(v);
   }
-  const nodeKey = envKey(env, 'NODE_OPTIONS', platform);
-  env[nodeKey] = mergeNodeOptions(options.preloadPath, env[nodeKey]);
-  const preloadConfig = preloadConfigOf(config.__nettrace, options.ipcPath);
-  env[envKey(env, CONFIG_ENV, platform)] = JSON.stringify(preloadConfig);
+  addPreloadEnv(env, { preloadPath: options.preloadPath, config: preloadConfigOf(config.__nettrace, options.ipcPath) }, platform);
   const { envFile: _envFile, ...rest } = config;
   return { ...rest, env, __nettraceSession: options.sessionId };
 }
 
 /** The preload's configuration (NETTRACE_CONFIG) for a launch's tracing options. */
 export function preloadConfigOf(tracing: TracingOptions, ipcPath: string): PreloadConfig {
-  const out: PreloadConfig = { ipcPath, headers: tracing.headers };
-  if (tracing.redact.length > 0) out.redact = tracing.redact;
-  if (tracing.dnsTrace) {
-    out.dnsTrace = true;
-    if (tracing.dnsServers?.length) out.dnsServers = tracing.dnsServers;
-  }
-  if (tracing.sockTrace !== undefined) {
-    out.sockTrace = true;
-    if (typeof tracing.sockTrace === 'number') out.sockTraceMaxOps = tracing.sockTrace;
-  }
-  if (tracing.bodies !== undefined) {
-    out.bodies = true;
-    if (typeof tracing.bodies === 'number') out.bodyMaxBytes = tracing.bodies;
-  }
-  if (tracing.initiator !== undefined) out.initiator = tracing.initiator;
-  return out;
+  return toPreloadConfig(tracing, ipcPath);
 }
 
 function defaultReadFile(path: string): string {

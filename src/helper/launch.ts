@@ -19,6 +19,7 @@ import { accessSync, constants, existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { HelperAuthority, HelperCommand, HelperMessage, HelperReadyMessage } from '../protocol/helper';
+import { SETUP_HINT } from './setupHint';
 
 /** Options of `startHelper()`. */
 export interface HelperOptions {
@@ -77,11 +78,24 @@ export function chooseAuthority(opts: HelperOptions): HelperAuthority {
   const root = opts.root ?? dirname(__dirname);
   const native = join(root, 'native', 'build', 'nettrace-helper');
   if (!opts.pcap && existsSync(native) && hasFileCaps(native)) return 'capabilities';
-  if (spawnSync('sudo', ['-n', 'true'], { stdio: 'ignore' }).status === 0) return 'sudo';
+  if (sudoWithoutPassword(opts)) return 'sudo';
   const interactive = Boolean(process.env.DISPLAY || process.env.WAYLAND_DISPLAY || process.stdin.isTTY);
   if (interactive && spawnSync('pkexec', ['--version'], { stdio: 'ignore' }).status === 0) return 'pkexec';
   if (existsSync(native) && hasFileCaps(native)) return 'capabilities';
   return 'unprivileged';
+}
+
+/**
+ * Whether `sudo -n` runs the helper's Node side: sudo without a password for everything, or the
+ * rule native/README.md documents for exactly `node <root>/dist/helper.cjs *` (under which
+ * `sudo -n true` fails). The probe runs the helper on pid 0, which it refuses at once (exit 3,
+ * with a JSON `error` line sudo itself never prints).
+ */
+function sudoWithoutPassword(opts: HelperOptions): boolean {
+  if (spawnSync('sudo', ['-n', 'true'], { stdio: 'ignore' }).status === 0) return true;
+  const { command, args } = helperCommand({ ...opts, pid: 0 }, 'sudo');
+  const r = spawnSync(command, args, { encoding: 'utf8', input: '', timeout: 10_000 });
+  return r.status === 3 && r.stdout.startsWith('{');
 }
 
 /** A running helper: emits 'message' (HelperMessage) and 'exit' (code). */
@@ -139,7 +153,7 @@ export function startHelper(opts: HelperOptions): Promise<HelperClient> {
         client.off('message', onMessage);
         if (opts.pcap && (authority === 'capabilities' || authority === 'unprivileged') && client.ready) {
           client.ready.unavailable.capture =
-            'packet capture needs root (the capture runs in Node through `cap`): start the helper as root, through `sudo -n` or pkexec (see native/README.md)';
+            `packet capture needs root (the capture runs in Node through \`cap\`): start the helper as root or through \`sudo -n\`; ${SETUP_HINT} with packet capture`;
         }
         resolve(client);
       }

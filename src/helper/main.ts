@@ -19,6 +19,7 @@ import { setPriority, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { HelperAuthority, HelperMessage } from '../protocol/helper';
 import { checkTarget, invokingUser } from './authority';
+import { SETUP_HINT } from './setupHint';
 import { chownDirectory, DEFAULT_CAPTURE_BUFFER_MIB, loadCap, TracedCapture } from './pcap';
 
 function send(m: HelperMessage): void {
@@ -162,7 +163,7 @@ function main(): void {
   let captureWhy: string | undefined;
   let spool: string | undefined;
   if (wantPcap && !root) {
-    captureWhy = 'packet capture needs root: start the helper as root, through `sudo -n` or pkexec (see native/README.md)';
+    captureWhy = `packet capture needs root: start the helper as root or through \`sudo -n\`; ${SETUP_HINT} with packet capture`;
   } else if (wantPcap) {
     const { cap, why } = loadCap();
     if (!cap) captureWhy = why;
@@ -191,7 +192,7 @@ function main(): void {
 
   const native = nativeHelperPath();
   if (!existsSync(native)) {
-    send({ type: 'error', code: 'ENOENT', message: `${native} is missing: run scripts/install-native-deps.sh and npm run build:native` });
+    send({ type: 'error', code: 'ENOENT', message: `${native} is missing: ${SETUP_HINT}` });
     send({ type: 'exit', reason: 'native helper missing' });
     process.exitCode = 1;
     return;

@@ -1,7 +1,7 @@
 /**
  * An in-process stub resolver, used for traced connections when the DNS message trace
  * (`dnsTrace`) is on. Node's `dns.lookup` calls getaddrinfo in libuv's thread pool, which hides the
- * DNS messages (platform.md), so this resolver speaks DNS itself (dns-packet over UDP and TCP) and
+ * DNS messages (docs/platform.md), so this resolver speaks DNS itself (dns-packet over UDP and TCP) and
  * reports every socket and message it uses through `ResolverEvents`.
  *
  * What it does, and how that differs from `dns.lookup` (glibc getaddrinfo):

@@ -9,6 +9,7 @@
  */
 
 import * as fs from 'node:fs';
+import { withPreloadDefaults, type ResolvedPreloadConfig } from '../protocol/options';
 import { CONFIG_ENV, FLUSH_NOW_SYMBOL, type PreloadConfig, type StatsMessage } from '../protocol/preload';
 import { installAsyncStarts } from './asyncStarts';
 import { installHttp2Hooks } from './http2Hooks';
@@ -35,7 +36,8 @@ function reportOff(why: string): void {
   }
 }
 
-function readConfig(): PreloadConfig | undefined {
+/** NETTRACE_CONFIG with its defaults filled in (src/protocol/options.ts), or undefined when absent or unusable. */
+function readConfig(): ResolvedPreloadConfig | undefined {
   const raw = process.env[CONFIG_ENV];
   if (!raw) return undefined;
   let parsed: PreloadConfig;
@@ -45,7 +47,7 @@ function readConfig(): PreloadConfig | undefined {
     reportOff(`${CONFIG_ENV} is not valid JSON (${(err as Error)?.message ?? err})`);
     return undefined;
   }
-  if (parsed && typeof parsed.ipcPath === 'string' && parsed.ipcPath) return parsed;
+  if (parsed && typeof parsed.ipcPath === 'string' && parsed.ipcPath) return withPreloadDefaults(parsed);
   reportOff(`${CONFIG_ENV} has no "ipcPath"`);
   return undefined;
 }
@@ -60,7 +62,7 @@ function start(): void {
   const startAt = isMainThread ? performance.timeOrigin : now();
   const transport: Transport = new Transport(
     config.ipcPath,
-    Math.max(100, config.maxQueuedEvents ?? 10000),
+    config.maxQueuedEvents,
     () => ({
       type: 'hello',
       pid: process.pid,

@@ -3,7 +3,7 @@
  * bytes per connection.
  *
  * Workaround: Node 20 publishes `net.client.socket` only for plain `net.connect()`, not for TLS
- * sockets, and there is no DNS or TLS diagnostics channel on any version (platform.md). Every
+ * sockets, and there is no DNS or TLS diagnostics channel on any version (docs/platform.md). Every
  * client connection (http Agent, tls.connect, undici's connector, http2) goes through
  * `net.Socket.prototype.connect`, so that one method is wrapped; everything else is learned from
  * events the socket emits anyway ('lookup', 'connectionAttempt*', 'connect', 'secureConnect',

@@ -84,7 +84,7 @@ export interface HelperTcpMetricsMessage {
 
 /**
  * The conntrack entry of a traced connection as the helper sends it (the trace's `Conntrack`,
- * see trace-format.md `tcpConns[].conntrack`): the reading's time, status flags, mark and both
+ * see docs/trace-format.md `tcpConns[].conntrack`): the reading's time, status flags, mark and both
  * tuples are always there.
  */
 export type ConntrackEntry = Conntrack & Required<Pick<Conntrack, 'capturedAt' | 'status' | 'mark' | 'addrOrig' | 'addrReply'>>;
@@ -154,7 +154,7 @@ export interface HelperStatsMessage {
  * The packet capture's state: the spool file (pcapng, owned by the invoking user) holds the
  * packets of traced connections only; `savePcap()` in src/helper/pcapng.ts turns it into the file
  * the user saves, with trace IDs in the per-packet comments. Sent when capture starts, when the
- * count changes (at most once a second) and at exit; trace-format.md `packetCapture` takes
+ * count changes (at most once a second) and at exit; docs/trace-format.md `packetCapture` takes
  * `file` (the saved file), `interfaces`, `packets`, `truncated`.
  */
 export interface HelperCaptureMessage {

@@ -18,20 +18,14 @@ import type { HeaderCaptureMode, HeaderPair, Initiator, RecordKind } from '../tr
 /** Name of the environment variable that carries the JSON-encoded PreloadConfig. */
 export const CONFIG_ENV = 'NETTRACE_CONFIG';
 
-/**
- * Which requests get their initiator stack: all; sampled (the first 100 per thread, then as many
- * as 1% of the program's time allows); off.
- */
-export type InitiatorMode = 'sampled' | 'all' | 'off';
-
-/** The initiator modes, default first. */
-export const INITIATOR_MODES: readonly InitiatorMode[] = ['sampled', 'all', 'off'];
+export { INITIATOR_MODES, type InitiatorMode } from './options';
+import type { InitiatorMode } from './options';
 
 /** Preload configuration, passed as JSON in NETTRACE_CONFIG. */
 export interface PreloadConfig {
   /** Unix socket path (or Windows named pipe) of the session's collector. */
   ipcPath: string;
-  /** Header capture mode (default "values"). */
+  /** Header capture mode (default "values"; defaults: DEFAULTS in ./options.ts). */
   headers?: HeaderCaptureMode;
   /** Extra header names to redact, besides the default list (case-insensitive). */
   redact?: string[];

@@ -3,7 +3,7 @@
  *
  * Transport: `webview.postMessage(msg)` (host → panel) and `acquireVsCodeApi().postMessage(msg)`
  * (panel → host). Every message is plain JSON with a `type` discriminant; records are the trace
- * model types of src/trace/types.ts, unchanged (field names are the trace-format contract).
+ * model types of src/trace/types.ts, unchanged (field names are the contract of docs/trace-format.md).
  *
  * Conversation:
  *   1. The panel loads, restores its own UI state, and posts `ready` (with the trace it showed

@@ -1,6 +1,6 @@
 /**
  * What the privileged helper learned about a TCP connection (`tcpConns[].tcpMetrics` and
- * `tcpConns[].conntrack`, see trace-format.md), as short display texts shared by the CLI
+ * `tcpConns[].conntrack`, see docs/trace-format.md), as short display texts shared by the CLI
  * (render.ts) and the panel's Connection tab. Pure; the records are typed (a trace file's were
  * normalized where it was read, normalize.ts) and the results are plain text.
  */

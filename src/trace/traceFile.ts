@@ -10,7 +10,7 @@ import { open } from 'node:fs/promises';
 import type { Har } from './har';
 import { JsonObjectScanner, JsonScanError, writeJsonFile } from './jsonStream';
 import { normalizeDials, normalizeDnsQueries, normalizeTcpConns } from './normalize';
-import { FORMAT_VERSION, RECORD_KINDS, type HttpRequest, type Trace, type TraceStats } from './types';
+import { FORMAT_VERSION, RECORD_KINDS, type HttpRequest, type Trace, type TraceStats, type HelperStats } from './types';
 
 /** A trace file could not be read; `message` is one plain line meant for the user. */
 export class TraceFileError extends Error {
@@ -90,9 +90,13 @@ function validateTrace(obj: Record<string, unknown>, name: string): Trace {
   };
   if (typeof stats.skippedInitiators === 'number' && stats.skippedInitiators > 0)
     (obj.stats as TraceStats).skippedInitiators = stats.skippedInitiators;
-  for (const k of ['droppedRecords', 'droppedBlobs'] as const) {
+  for (const k of ['droppedRecords', 'droppedBlobs', 'incompleteRequests'] as const) {
     const v = stats[k];
     if (typeof v === 'number' && v > 0) (obj.stats as TraceStats)[k] = v;
+  }
+  // The helper's report is kept as written: the views read its fields defensively.
+  if (typeof stats.helper === 'object' && stats.helper !== null && !Array.isArray(stats.helper)) {
+    (obj.stats as TraceStats).helper = stats.helper as HelperStats;
   }
   for (const r of obj.httpRequests as unknown[]) {
     if (typeof r !== 'object' || r === null || typeof (r as { traceID?: unknown }).traceID !== 'string') {

@@ -1,5 +1,5 @@
 /**
- * The trace model: TypeScript types for the JSON contract in shared/docs/trace-format.md.
+ * The trace model: TypeScript types for the JSON contract in docs/trace-format.md.
  * Field names are a contract read by the CLI, the panel, HAR export and outside scripts:
  * add fields freely, never rename or drop them.
  *
@@ -300,18 +300,17 @@ export interface Conntrack {
   timeoutSec?: number;
 }
 
-/**
- * Socket operations of a connection (only with the socket-op trace). `layer` says what they
- * count: "tcp" for plain connections, "tls" (plaintext above TLS) for TLS connections.
- * `coalesced`: an HTTP/2 session reads and writes its socket inside Node (nghttp2, in C++), out of
- * the preload's sight; each op is then the bytes read or written between two moments the session
- * ran JavaScript (`callAt` → `returnAt`), possibly several reads or writes.
- */
+/** Socket operations of a connection (only with the socket-op trace). */
 export interface SocketTrace {
   socketOps: SocketOp[];
   /** Operations past the per-connection cap, counted only. */
   droppedOps: number;
+  /** What they count: "tcp" for plain connections, "tls" (plaintext above TLS) for TLS ones. */
   layer?: 'tcp' | 'tls';
+  /**
+   * HTTP/2: the session reads and writes its socket inside Node (nghttp2, in C++), out of the
+   * preload's sight; each op is the bytes moved between two moments the session ran JavaScript.
+   */
   coalesced?: boolean;
 }
 

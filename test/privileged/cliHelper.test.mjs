@@ -298,7 +298,7 @@ describe('nettrace run with the privileged helper', { timeout: 90_000 }, () => {
       { cwd: work, env: { ...process.env, HOME: work } },
     );
     assert.equal(r.code, 2, r.stderr);
-    assert.match(r.stderr.trim(), /^nettrace: --helper required: it could only start unprivileged .*native\/README\.md/);
+    assert.match(r.stderr.trim(), /^nettrace: --helper required: it could only start unprivileged .*`nettrace helper setup`/);
     assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
     assert.equal(requests, 0, 'the program did not run');
     assert.equal(existsSync(out), false, 'no trace written');

@@ -147,9 +147,9 @@ test('run: --helper, --pcap and --pcap-max-bytes are checked before anything run
     const trace = JSON.parse(readFileSync(out, 'utf8'));
     assert.match(
       trace.stats.warnings[0],
-      /^kernel TCP metrics, conntrack and packet capture are off: the Net Trace helper is not built .*npm run build:native/,
+      /^kernel TCP metrics, conntrack and packet capture are off: the Net Trace kernel helper is not set up .*"Net Trace: Set Up Kernel Helper".*`nettrace helper setup`/,
     );
-    assert.match(trace.stats.helper.notRunning, /not built/);
+    assert.match(trace.stats.helper.notRunning, /not set up/);
     r = run([
       '--quiet',
       '--helper',
@@ -164,7 +164,7 @@ test('run: --helper, --pcap and --pcap-max-bytes are checked before anything run
       `require('fs').writeFileSync(${JSON.stringify(marker)}, '')`,
     ]);
     assert.equal(r.status, 2);
-    assert.match(r.stderr, /^nettrace: --helper required: the Net Trace helper is not built/);
+    assert.match(r.stderr, /^nettrace: --helper required: the Net Trace kernel helper is not set up/);
     assert.equal(existsSync(marker), false, 'the command must not run');
     r = run(['--quiet', '--helper', 'off', '--out', out, '--', process.execPath, '-e', '0']);
     assert.equal(r.status, 0, r.stderr);

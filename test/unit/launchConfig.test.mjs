@@ -29,6 +29,21 @@ const m = bundleTs(
 after(() => rmSync(tmp, { recursive: true, force: true }));
 
 const defaults = { headers: 'values', redact: [], openPanelOnStart: true };
+/** The normalized tracing options (src/protocol/options.ts) with every default, overridden by `over`. */
+const full = (over = {}) => ({
+  headers: 'values',
+  redact: [],
+  redactQuery: [],
+  slowThresholdMs: 1000,
+  initiator: 'sampled',
+  bodies: { enabled: false, maxBytes: 65536 },
+  sockTrace: { enabled: false, maxOps: 1000 },
+  dns: { enabled: false, servers: [] },
+  helper: 'auto',
+  pcap: false,
+  openPanel: true,
+  ...over,
+});
 
 test('phase 1: a nettrace config becomes a pwa-node launch; tracing options move to __nettrace', () => {
   const cfg = {
@@ -54,18 +69,22 @@ test('phase 1: a nettrace config becomes a pwa-node launch; tracing options move
   for (const k of ['program', 'args', 'runtimeArgs', 'skipFiles', 'outFiles', 'sourceMaps', 'console', 'preLaunchTask']) {
     assert.deepEqual(out[k], cfg[k], k);
   }
-  assert.deepEqual(out.__nettrace, { headers: 'names', redact: ['x-secret', 'X-API-KEY'], openPanel: false });
+  assert.deepEqual(out.__nettrace, full({ headers: 'names', redact: ['x-secret', 'X-API-KEY'], openPanel: false }));
   assert.equal('headers' in out, false);
   assert.equal('redact' in out, false);
   assert.equal('openPanel' in out, false);
   assert.equal(m.needsTracing(out), true);
   assert.equal(m.needsTracing({ type: 'pwa-node', request: 'launch' }), false);
-  // Settings supply what the configuration leaves out; a bad header mode falls back.
+  // Settings supply what the configuration leaves out; a bad header mode falls back, with a message
+  // naming the attribute and the valid values.
+  const errors = [];
   const d = m.toNodeLaunchConfig(
     { type: 'nettrace', request: 'launch', program: 'a.js', headers: 'all' },
     { headers: 'none', redact: [], openPanelOnStart: false },
+    (e) => errors.push(e.message),
   );
-  assert.deepEqual(d.__nettrace, { headers: 'none', redact: [], openPanel: false });
+  assert.deepEqual(d.__nettrace, full({ headers: 'none', openPanel: false }));
+  assert.deepEqual(errors, ['"headers" must be none, names or values, not "all"']);
   assert.equal(d.name, 'Net Trace');
 });
 
@@ -81,55 +100,59 @@ test('phase 1: dnsTrace, dnsServers, sockTrace, bodies, slowThresholdMs from the
     slowThresholdMs: 250,
   };
   const out = m.toNodeLaunchConfig(cfg, defaults);
-  assert.deepEqual(out.__nettrace, {
-    headers: 'values',
-    redact: [],
-    openPanel: true,
-    dnsTrace: true,
-    dnsServers: ['127.0.0.1:5353', '[::1]:53'],
-    sockTrace: 50,
-    bodies: true,
-    slowThresholdMs: 250,
-  });
+  assert.deepEqual(
+    out.__nettrace,
+    full({
+      dns: { enabled: true, servers: ['127.0.0.1:5353', '[::1]:53'] },
+      sockTrace: { enabled: true, maxOps: 50 },
+      bodies: { enabled: true, maxBytes: 65536 },
+      slowThresholdMs: 250,
+    }),
+  );
   for (const k of ['dnsTrace', 'dnsServers', 'sockTrace', 'bodies', 'slowThresholdMs'])
     assert.equal(k in out, false, `${k} is not passed to js-debug`);
-  // Off by default: a plain launch carries only the basics.
-  assert.deepEqual(m.toNodeLaunchConfig({ type: 'nettrace', request: 'launch', program: 'a.js' }, defaults).__nettrace, {
-    headers: 'values',
-    redact: [],
-    openPanel: true,
-  });
+  // Off by default.
+  assert.deepEqual(m.toNodeLaunchConfig({ type: 'nettrace', request: 'launch', program: 'a.js' }, defaults).__nettrace, full());
   // The settings supply what the configuration leaves out; the configuration wins, false included.
   const settings = { ...defaults, dnsTrace: true, dnsServers: ['10.0.0.53'], sockTrace: true, bodies: 4096, slowThresholdMs: 800 };
-  assert.deepEqual(m.toNodeLaunchConfig({ type: 'nettrace', request: 'launch', program: 'a.js' }, settings).__nettrace, {
-    headers: 'values',
-    redact: [],
-    openPanel: true,
-    dnsTrace: true,
-    dnsServers: ['10.0.0.53'],
-    sockTrace: true,
-    bodies: 4096,
-    slowThresholdMs: 800,
-  });
+  assert.deepEqual(
+    m.toNodeLaunchConfig({ type: 'nettrace', request: 'launch', program: 'a.js' }, settings).__nettrace,
+    full({
+      dns: { enabled: true, servers: ['10.0.0.53'] },
+      sockTrace: { enabled: true, maxOps: 1000 },
+      bodies: { enabled: true, maxBytes: 4096 },
+      slowThresholdMs: 800,
+    }),
+  );
   assert.deepEqual(
     m.toNodeLaunchConfig(
       { type: 'nettrace', request: 'launch', program: 'a.js', dnsTrace: false, sockTrace: false, bodies: false },
       settings,
     ).__nettrace,
-    { headers: 'values', redact: [], openPanel: true, slowThresholdMs: 800 },
+    full({ slowThresholdMs: 800 }),
   );
   // dnsServers alone turns the DNS trace on; invalid values fall back to the settings.
-  assert.deepEqual(m.toNodeLaunchConfig({ type: 'nettrace', request: 'launch', dnsServers: ['1.1.1.1'] }, defaults).__nettrace.dnsServers, [
-    '1.1.1.1',
-  ]);
+  assert.deepEqual(m.toNodeLaunchConfig({ type: 'nettrace', request: 'launch', dnsServers: ['1.1.1.1'] }, defaults).__nettrace.dns, {
+    enabled: true,
+    servers: ['1.1.1.1'],
+  });
+  const errors = [];
   const bad = m.toNodeLaunchConfig(
     { type: 'nettrace', request: 'launch', dnsTrace: 'yes', sockTrace: -1, bodies: 1.5, slowThresholdMs: 0 },
-    { ...defaults, bodies: true },
+    { ...defaults, bodies: true, sockTrace: 'many' },
+    (e) => errors.push(e.message),
   );
-  assert.deepEqual(bad.__nettrace, { headers: 'values', redact: [], openPanel: true, bodies: true });
-  assert.equal(
+  assert.deepEqual(bad.__nettrace, full({ bodies: { enabled: true, maxBytes: 65536 } }));
+  assert.deepEqual(errors, [
+    '"dnsTrace" must be true or false, not "yes"',
+    '"sockTrace" must be true, false or a whole number ≥ 0, not -1',
+    '"bodies" must be true, false or a whole number ≥ 0, not 1.5',
+    '"slowThresholdMs" must be a number greater than 0, not 0',
+    'nettrace.sockTrace must be true, false or a whole number ≥ 0, not "many"',
+  ]);
+  assert.deepEqual(
     m.toNodeLaunchConfig({ type: 'nettrace', request: 'launch', sockTrace: 0 }, defaults).__nettrace.sockTrace,
-    0,
+    { enabled: true, maxOps: 0 },
     '0 ops: counted only',
   );
 });
@@ -158,7 +181,15 @@ test('phase 2: the optional recorders reach NETTRACE_CONFIG', () => {
     bodies: true,
     bodyMaxBytes: 2048,
   });
-  const on = m.preloadConfigOf({ headers: 'names', redact: [], openPanel: true, dnsTrace: true, sockTrace: true, bodies: true }, '/i');
+  const on = m.preloadConfigOf(
+    full({
+      headers: 'names',
+      dns: { enabled: true, servers: [] },
+      sockTrace: { enabled: true, maxOps: 1000 },
+      bodies: { enabled: true, maxBytes: 65536 },
+    }),
+    '/i',
+  );
   assert.deepEqual(on, { ipcPath: '/i', headers: 'names', dnsTrace: true, sockTrace: true, bodies: true });
 });
 
@@ -169,9 +200,13 @@ test('initiator: the configuration, else the setting; sampled (the default) is l
   assert.equal('initiator' in launch('all'), false, 'not passed to js-debug');
   assert.equal(launch('off', { ...defaults, initiator: 'all' }).__nettrace.initiator, 'off');
   assert.equal(launch(undefined, { ...defaults, initiator: 'off' }).__nettrace.initiator, 'off');
-  assert.equal('initiator' in launch('sampled', { ...defaults, initiator: 'all' }).__nettrace, false);
+  assert.equal(launch('sampled', { ...defaults, initiator: 'all' }).__nettrace.initiator, 'sampled');
   assert.equal(launch('every', { ...defaults, initiator: 'all' }).__nettrace.initiator, 'all', 'invalid: the setting');
-  assert.equal('initiator' in launch(7).__nettrace, false);
+  assert.equal(launch(7).__nettrace.initiator, 'sampled');
+  assert.equal(
+    'initiator' in JSON.parse(m.injectTracing(launch('sampled'), { preloadPath: '/p', ipcPath: '/s', sessionId: 'x' }).env.NETTRACE_CONFIG),
+    false,
+  );
   const out = m.injectTracing(launch('all'), { preloadPath: '/p.cjs', ipcPath: '/s', sessionId: 'x' });
   assert.equal(JSON.parse(out.env.NETTRACE_CONFIG).initiator, 'all');
 });

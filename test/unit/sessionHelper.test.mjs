@@ -130,7 +130,7 @@ test('a helper that cannot start (or is not built) leaves a warning that says wh
   const b = newSession();
   const nb = await m.SessionHelper.start(b.session, { pid: 42, root: join(tmp, 'nowhere'), start: () => assert.fail('not started') });
   assert.equal(nb.notRunning, m.HELPER_NOT_BUILT);
-  assert.match(b.session.builder.trace.stats.warnings[0], /npm run build:native/);
+  assert.match(b.session.builder.trace.stats.warnings[0], /"Net Trace: Set Up Kernel Helper"/);
 
   const quiet = newSession();
   await m.SessionHelper.start(quiet.session, { pid: 42, root: join(tmp, 'nowhere'), warnIfNotBuilt: false });
@@ -204,29 +204,36 @@ test("capture requested but unavailable: Save PCAP gives the helper's reason", a
   await h.stop();
 });
 
-test('launch attributes helper and pcap: absent by default, "off"/false from the configuration or the settings', () => {
+test('launch attributes helper and pcap: auto and off by default, from the configuration, else the settings', () => {
   const defaults = { headers: 'values', redact: [], openPanelOnStart: true };
   const plain = m.toNodeLaunchConfig({ type: 'nettrace', request: 'launch', program: 'a.js' }, defaults).__nettrace;
-  assert.equal(plain.helper, undefined);
-  assert.equal(plain.pcap, undefined);
-  const off = m.toNodeLaunchConfig({ type: 'nettrace', request: 'launch', helper: 'off', pcap: false }, defaults).__nettrace;
+  assert.equal(plain.helper, 'auto');
+  assert.equal(plain.pcap, false);
+  const off = m.toNodeLaunchConfig({ type: 'nettrace', request: 'launch', helper: 'off', pcap: true }, defaults).__nettrace;
   assert.equal(off.helper, 'off');
-  assert.equal(off.pcap, false);
-  const fromSettings = m.toNodeLaunchConfig(
-    { type: 'nettrace', request: 'launch' },
-    { ...defaults, helper: 'off', pcap: false },
-  ).__nettrace;
+  assert.equal(off.pcap, true);
+  const fromSettings = m.toNodeLaunchConfig({ type: 'nettrace', request: 'launch' }, { ...defaults, helper: 'off', pcap: true }).__nettrace;
   assert.equal(fromSettings.helper, 'off');
-  assert.equal(fromSettings.pcap, false);
+  assert.equal(fromSettings.pcap, true);
   const wins = m.toNodeLaunchConfig(
-    { type: 'nettrace', request: 'launch', helper: 'auto', pcap: true },
-    { ...defaults, helper: 'off', pcap: false },
+    { type: 'nettrace', request: 'launch', helper: 'auto', pcap: false },
+    { ...defaults, helper: 'off', pcap: true },
   ).__nettrace;
-  assert.equal(wins.helper, undefined, 'the configuration wins over the setting');
-  assert.equal(wins.pcap, undefined);
-  const bad = m.toNodeLaunchConfig({ type: 'nettrace', request: 'launch', helper: 'sometimes', pcap: 'yes' }, defaults).__nettrace;
-  assert.equal(bad.helper, undefined);
-  assert.equal(bad.pcap, undefined);
+  assert.equal(wins.helper, 'auto', 'the configuration wins over the setting');
+  assert.equal(wins.pcap, false);
+  const errors = [];
+  const bad = m.toNodeLaunchConfig(
+    { type: 'nettrace', request: 'launch', helper: 'sometimes', pcap: 'yes' },
+    { ...defaults, helper: 'required' },
+    (e) => errors.push(e.message),
+  ).__nettrace;
+  assert.equal(bad.helper, 'auto');
+  assert.equal(bad.pcap, false);
+  assert.deepEqual(errors, [
+    '"helper" must be auto or off, not "sometimes"',
+    '"pcap" must be true or false, not "yes"',
+    'nettrace.helper must be auto or off, not "required"',
+  ]);
 });
 
 test('authorityWithoutPrompt never picks pkexec; findOnPath', () => {

@@ -156,3 +156,14 @@ test('parseTraceFile normalizes the nested records of a damaged or hostile file 
   assert.equal(q.dnsReplyMsgs[0].rCode, '');
   assert.deepEqual(q.dnsReplyMsgs[0].answers, [{ name: 'h.', type: 'A', class: 1, ttl: 5, resolvedVal: '1.2.3.4' }]);
 });
+
+test('stats.helper and stats.incompleteRequests survive a save and load', () => {
+  const helper = { mode: 'bpf', authority: 'root', unavailable: { capture: 'off' }, lostEvents: 3 };
+  const text = JSON.stringify({ ...emptyTrace('s'), stats: { droppedEvents: 0, untracedRequests: 0, warnings: [], incompleteRequests: 4, helper } });
+  const t = parseTraceFile(text, 'F');
+  assert.equal(t.stats.incompleteRequests, 4);
+  assert.deepEqual(t.stats.helper, helper);
+  const odd = parseTraceFile(JSON.stringify({ ...emptyTrace('s'), stats: { helper: [1], incompleteRequests: -1 } }), 'F');
+  assert.equal('helper' in odd.stats, false);
+  assert.equal('incompleteRequests' in odd.stats, false);
+});

@@ -1,0 +1,191 @@
+// Derives the option surfaces that are files from the one definition, src/protocol/options.ts:
+//   - package.json contributes.debuggers[0].configurationAttributes.launch.properties (the tracing
+//     attributes; the Node attributes beside them are written by hand) and
+//     contributes.configuration.properties (every nettrace.* setting);
+//   - README.md's two options tables, between <!-- options:launch --> / <!-- options:cli --> and
+//     their <!-- /options:… --> markers.
+// `node scripts/sync-options.mjs` rewrites them; `--check` only says what differs (exit 1).
+// test/unit/options.test.mjs runs the same comparison.
+import { buildSync } from 'esbuild';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+/** src/protocol/options.ts, bundled on the fly (it is TypeScript). */
+export function loadOptions() {
+  const dir = mkdtempSync(join(tmpdir(), 'nettrace-options-'));
+  try {
+    const outfile = join(dir, 'options.cjs');
+    buildSync({
+      entryPoints: [join(root, 'src/protocol/options.ts')],
+      bundle: true,
+      platform: 'node',
+      format: 'cjs',
+      outfile,
+      logLevel: 'error',
+    });
+    return createRequire(import.meta.url)(outfile);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** The JSON schema of an option's value (package.json), without description or default. */
+function valueSchema(def) {
+  switch (def.kind) {
+    case 'enum':
+      return { type: 'string', enum: [...def.values], ...(def.valueDescriptions ? { enumDescriptions: [...def.valueDescriptions] } : {}) };
+    case 'boolean':
+      return { type: 'boolean' };
+    case 'list':
+      return { type: 'array', items: { type: 'string' } };
+    case 'flagOrCount':
+      return { type: ['boolean', 'integer'], minimum: 0 };
+    case 'positive':
+      return {
+        type: def.integer ? 'integer' : 'number',
+        ...(def.min !== undefined ? { minimum: def.min } : { exclusiveMinimum: 0 }),
+        ...(def.max !== undefined ? { maximum: def.max } : {}),
+      };
+    case 'path':
+      return { type: 'string' };
+  }
+  throw new Error(`unknown kind ${def.kind} of ${def.name}`);
+}
+
+const shownDefault = (v) => (typeof v === 'string' ? `"${v}"` : JSON.stringify(v));
+
+/** package.json's launch attributes of the tracing options, by name. */
+export function launchProperties(o) {
+  const out = {};
+  for (const def of o.OPTIONS.filter((d) => d.launch)) {
+    const setting = o.settingName(def);
+    const from = setting ? ` Default: the \`${setting}\` setting (${shownDefault(def.default)}).` : '';
+    out[def.name] = { ...valueSchema(def), markdownDescription: def.description + from, default: def.suggest ?? def.default };
+  }
+  return out;
+}
+
+/** package.json's `nettrace.*` settings, in OPTIONS order. */
+export function settingProperties(o) {
+  const out = {};
+  for (const def of o.OPTIONS) {
+    const name = o.settingName(def);
+    if (!name) continue;
+    const wins = def.launch && def.kind !== 'list' ? ` A launch configuration's \`${def.name}\` wins.` : '';
+    out[name] = {
+      ...valueSchema(def),
+      default: def.default,
+      ...(def.scope ? { scope: def.scope } : {}),
+      markdownDescription: def.description + wins,
+    };
+  }
+  return out;
+}
+
+/** package.json with its option parts regenerated. */
+export function syncPackage(pkg, o) {
+  const next = structuredClone(pkg);
+  const launch = next.contributes.debuggers[0].configurationAttributes.launch.properties;
+  const names = new Set(o.OPTIONS.map((d) => d.name));
+  // The hand-written Node attributes first, in their order; then the tracing options.
+  const node = Object.fromEntries(Object.entries(launch).filter(([k]) => !names.has(k)));
+  next.contributes.debuggers[0].configurationAttributes.launch.properties = { ...node, ...launchProperties(o) };
+  next.contributes.configuration.properties = settingProperties(o);
+  return next;
+}
+
+const cell = (text) => text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+
+function typeText(def) {
+  switch (def.kind) {
+    case 'enum':
+      return def.values.map((v) => `\`"${v}"\``).join(' or ');
+    case 'list':
+      return 'string[]';
+    case 'flagOrCount':
+      return 'boolean or number';
+    case 'positive':
+      return 'number';
+    default:
+      return def.kind === 'path' ? 'string' : def.kind;
+  }
+}
+
+/** The README table of the launch attributes. */
+export function readmeLaunchTable(o) {
+  const rows = ['| attribute | type | default | what it does | setting | `nettrace run` |', '|---|---|---|---|---|---|'];
+  for (const def of o.OPTIONS.filter((d) => d.launch)) {
+    const setting = o.settingName(def);
+    const flag = def.cli ? `\`${o.flagUsage(def.cli)}\`` : def.name === 'dnsServers' ? '`--dns-trace=NS,...`' : '—';
+    rows.push(
+      `| \`${def.name}\` | ${cell(typeText(def))} | \`${shownDefault(def.default)}\` | ${cell(def.description)} | ${setting ? `\`${setting}\`` : '—'} | ${cell(flag)} |`,
+    );
+  }
+  return rows.join('\n');
+}
+
+/** The README table of `nettrace run`'s flags. */
+export function readmeCliTable(o) {
+  const rows = ['| option | meaning |', '|---|---|'];
+  for (const def of o.OPTIONS.filter((d) => d.cli)) rows.push(`| \`${cell(o.flagUsage(def.cli))}\` | ${cell(def.cli.help)} |`);
+  return rows.join('\n');
+}
+
+/** README.md with both tables regenerated (throws when a marker is missing). */
+export function syncReadme(text, o) {
+  let out = text;
+  for (const [name, table] of [
+    ['launch', readmeLaunchTable(o)],
+    ['cli', readmeCliTable(o)],
+  ]) {
+    const open = `<!-- options:${name} -->`;
+    const close = `<!-- /options:${name} -->`;
+    const a = out.indexOf(open);
+    const b = out.indexOf(close);
+    if (a < 0 || b < a) throw new Error(`README.md: missing ${open} … ${close}`);
+    out = out.slice(0, a + open.length) + '\n' + table + '\n' + out.slice(b);
+  }
+  return out;
+}
+
+/** The first line where two texts differ, for messages. */
+export function firstDifference(actual, expected) {
+  const a = actual.split('\n');
+  const e = expected.split('\n');
+  for (let i = 0; i < Math.max(a.length, e.length); i++) {
+    if (a[i] !== e[i]) return `line ${i + 1}:\n  is:        ${a[i] ?? '(none)'}\n  should be: ${e[i] ?? '(none)'}`;
+  }
+  return undefined;
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  const check = process.argv.includes('--check');
+  const o = loadOptions();
+  const files = [
+    ['package.json', (t) => JSON.stringify(syncPackage(JSON.parse(t), o), null, 2) + '\n'],
+    ['README.md', (t) => syncReadme(t, o)],
+  ];
+  let stale = 0;
+  for (const [file, sync] of files) {
+    const path = join(root, file);
+    const text = readFileSync(path, 'utf8');
+    const next = sync(text);
+    if (next === text) continue;
+    if (check) {
+      stale++;
+      console.error(`${file} is out of date with src/protocol/options.ts (${firstDifference(text, next)})`);
+    } else {
+      writeFileSync(path, next);
+      console.error(`updated ${file}`);
+    }
+  }
+  if (stale) {
+    console.error('run: node scripts/sync-options.mjs');
+    process.exitCode = 1;
+  }
+}

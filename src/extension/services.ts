@@ -1,0 +1,45 @@
+/**
+ * What the parts of the extension share (extension.ts builds it once in `activate`): the trace
+ * store, the panel, the helpers of the sessions, the log and the settings.
+ */
+
+import { isAbsolute } from 'node:path';
+import * as vscode from 'vscode';
+import type { OptionError } from '../protocol/options';
+import type { SessionHelpers } from './helpers';
+import { TRACING_SETTINGS, type TracingDefaults } from './launchConfig';
+import type { PanelHost } from './panel';
+import type { TraceStore } from './traceStore';
+
+/** The extension's shared state, handed to each `register…` function. */
+export interface Services {
+  context: vscode.ExtensionContext;
+  traces: TraceStore;
+  panel: PanelHost;
+  helpers: SessionHelpers;
+  /** Appends a timestamped line to the Net Trace output channel. */
+  log: (line: string) => void;
+}
+
+/** The `nettrace.*` configuration. */
+export function settings(): vscode.WorkspaceConfiguration {
+  return vscode.workspace.getConfiguration('nettrace');
+}
+
+/** The settings that supply the tracing options' defaults, as set (launchConfig validates them). */
+export function tracingDefaults(): TracingDefaults {
+  const s = settings();
+  return Object.fromEntries(TRACING_SETTINGS.map((name) => [name, s.get<unknown>(name)]));
+}
+
+/** An installed copy of the helper (nettrace.helperRoot, machine scope), else this extension's. */
+export function helperRoot(extensionPath: string): string {
+  const configured = settings().get<string>('helperRoot', '');
+  return typeof configured === 'string' && isAbsolute(configured) ? configured : extensionPath;
+}
+
+/** Says that an invalid option value was ignored (the launch still starts, with the next source's value). */
+export function reportOptionError(err: OptionError, log: (line: string) => void): void {
+  log(`ignored an invalid option: ${err.message}`);
+  void vscode.window.showWarningMessage(`Net Trace: ${err.message} (ignored: the setting or the default applies).`);
+}

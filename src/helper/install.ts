@@ -1,0 +1,528 @@
+/**
+ * Setting up the kernel helper without a repository checkout ("Net Trace: Set Up Kernel Helper"
+ * in the extension, `nettrace helper setup` in the CLI; both use this module).
+ *
+ * The .vsix carries a payload in helper/ (scripts/package.sh): dist/helper.cjs, a prebuilt x64
+ * Linux native helper, the `cap` package with its addon built per Node ABI (cap-builds/<abi>/),
+ * and the native sources (native-src/). A checkout is a payload too (dist/, native/build/,
+ * node_modules/cap, native/). Setting up:
+ *   1. inspect (as the user): does the binary run here (its shared libraries), which `cap` addon
+ *      loads in the Node that will run dist/helper.cjs; build the native helper from the sources
+ *      when the binary cannot run and a toolchain is present;
+ *   2. plan the privileged steps (shown to the user before anything runs): a root-owned copy in
+ *      /usr/local/lib/nettrace (a sudoers rule or file capabilities must name files the user
+ *      cannot rewrite: see docs/security.md), file capabilities on its native helper (eBPF
+ *      metrics and conntrack as the user), and, for packet capture, a sudoers rule allowing
+ *      exactly `node <prefix>/dist/helper.cjs *` to this user without a password;
+ *   3. run them: directly when root, else through sudo or pkexec (one invocation, each step
+ *      echoed before it runs);
+ *   4. verify: start the installed helper on a process of the user as a session would, and read
+ *      its `ready` line (which features are on, and why not).
+ */
+
+import { spawn, spawnSync } from 'node:child_process';
+import { accessSync, constants, cpSync, existsSync, lstatSync, mkdtempSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir, userInfo } from 'node:os';
+import { dirname, join } from 'node:path';
+import type { HelperAuthority, HelperReadyMessage } from '../protocol/helper';
+import { chooseAuthority, nativeHelperBuilt, startHelper, type HelperClient, type HelperOptions } from './launch';
+
+/** Where the root-owned copy goes by default (native/Makefile's PREFIX too). */
+export const DEFAULT_PREFIX = '/usr/local/lib/nettrace';
+export { SETUP_CLI, SETUP_COMMAND_TITLE, SETUP_HINT } from './setupHint';
+
+/**
+ * The folder holding the helper a session should use: `root` (or, undefined, this bundle's own
+ * checkout) when its native helper is there, else the setup's install folder when it is set up
+ * there; undefined when neither is.
+ */
+export function resolveHelperRoot(root: string | undefined): { found: boolean; root?: string } {
+  if (nativeHelperBuilt(root)) return { found: true, root };
+  const prefix = installPrefix();
+  if (nativeHelperBuilt(prefix) && existsSync(join(prefix, 'dist', 'helper.cjs'))) return { found: true, root: prefix };
+  return { found: false, root };
+}
+
+/** The install folder: NETTRACE_HELPER_PREFIX (tests, packagers) or /usr/local/lib/nettrace. */
+export function installPrefix(): string {
+  const env = process.env.NETTRACE_HELPER_PREFIX;
+  return env && env.startsWith('/') ? env : DEFAULT_PREFIX;
+}
+
+/** The file capabilities of the native helper (native/Makefile install-caps; docs/security.md). */
+export const HELPER_FILE_CAPS = 'cap_bpf,cap_perfmon,cap_net_admin,cap_sys_admin,cap_setpcap+ep';
+
+/** The files setting up installs, from the .vsix's helper/ or a checkout. */
+export interface HelperPayload {
+  /** The payload's folder. */
+  dir: string;
+  /** dist/helper.cjs (the Node side). */
+  helperScript: string;
+  /** The prebuilt native helper (may be missing: then only `sources` can give one). */
+  nativeHelper: string;
+  /** The `cap` package (lib/, package.json), when shipped. */
+  capDir?: string;
+  /** Folder of `<NODE_MODULE_VERSION>/cap.node` addons (the .vsix's), when shipped. */
+  capBuilds?: string;
+  /** The native sources (a folder with native/'s Makefile, src/, bpf/), when shipped. */
+  sources?: string;
+}
+
+/** The payload under `base`: the .vsix's helper/ folder, or `base` itself when it is a checkout. */
+export function findPayload(base: string): HelperPayload | undefined {
+  const vsix = join(base, 'helper');
+  if (existsSync(join(vsix, 'dist', 'helper.cjs'))) {
+    return {
+      dir: vsix,
+      helperScript: join(vsix, 'dist', 'helper.cjs'),
+      nativeHelper: join(vsix, 'native', 'build', 'nettrace-helper'),
+      capDir: optional(join(vsix, 'node_modules', 'cap')),
+      capBuilds: optional(join(vsix, 'cap-builds')),
+      sources: optional(join(vsix, 'native-src', 'Makefile')) && join(vsix, 'native-src'),
+    };
+  }
+  if (existsSync(join(base, 'dist', 'helper.cjs'))) {
+    return {
+      dir: base,
+      helperScript: join(base, 'dist', 'helper.cjs'),
+      nativeHelper: join(base, 'native', 'build', 'nettrace-helper'),
+      capDir: optional(join(base, 'node_modules', 'cap')),
+      sources: optional(join(base, 'native', 'Makefile')) && join(base, 'native'),
+    };
+  }
+  return undefined;
+}
+
+function optional(path: string): string | undefined {
+  return existsSync(path) ? path : undefined;
+}
+
+/** Debian/Ubuntu packages of the shared libraries the native helper and `cap` link. */
+const LIBRARY_PACKAGES: Record<string, string> = {
+  'libnetfilter_conntrack.so.3': 'libnetfilter-conntrack3',
+  'libnfnetlink.so.0': 'libnfnetlink0',
+  'libmnl.so.0': 'libmnl0',
+  'libbpf.so.1': 'libbpf1',
+  'libelf.so.1': 'libelf1',
+  'libz.so.1': 'zlib1g',
+  'libpcap.so.0.8': 'libpcap0.8',
+};
+
+/** Shared libraries `ldd` cannot find for `file` (empty when it can load; undefined: no ldd). */
+export function missingLibraries(file: string): string[] | undefined {
+  const r = spawnSync('ldd', [file], { encoding: 'utf8' });
+  if (r.error) return undefined;
+  return [...r.stdout.matchAll(/^\s*(\S+) => not found/gm)].map((m) => m[1]);
+}
+
+/** What `inspectPayload()` found out, as the user, before anything privileged runs. */
+export interface PayloadInspection {
+  /** The native helper to install (the prebuilt one, or one built from the sources). */
+  nativeHelper?: string;
+  /** Why there is no native helper that runs here (undefined when there is one). */
+  nativeProblem?: string;
+  /** Runtime libraries to install first (Debian/Ubuntu package names) when apt-get is there. */
+  packages: string[];
+  /** The `cap` addon that loads in `nodePath` (undefined: no packet capture, see capProblem). */
+  capAddon?: string;
+  capProblem?: string;
+  /** Lines for the user: what was built, what is missing. */
+  notes: string[];
+}
+
+/**
+ * Checks the payload as the user: whether its native helper's libraries are all there (else
+ * builds one from the sources when `make`, `clang` and `bpftool` are present, or names the
+ * packages to install), and which `cap` addon loads in `nodePath` (the Node that runs
+ * dist/helper.cjs: cap is a native addon, one build per Node ABI).
+ */
+export function inspectPayload(payload: HelperPayload, nodePath: string, opts: { buildDir?: string; log?: (line: string) => void } = {}): PayloadInspection {
+  const out: PayloadInspection = { packages: [], notes: [] };
+  const log = opts.log ?? (() => {});
+  const missing = existsSync(payload.nativeHelper) ? missingLibraries(payload.nativeHelper) : undefined;
+  if (existsSync(payload.nativeHelper) && missing && missing.length === 0) out.nativeHelper = payload.nativeHelper;
+  else {
+    const why = !existsSync(payload.nativeHelper)
+      ? `there is no prebuilt native helper for this machine (${process.arch})`
+      : missing === undefined
+        ? 'ldd is not installed, so the native helper cannot be checked'
+        : `the prebuilt native helper needs ${missing.join(', ')}`;
+    const built = payload.sources ? buildNative(payload.sources, opts.buildDir, log) : { error: 'no native sources in the payload' };
+    if (built.binary) {
+      out.nativeHelper = built.binary;
+      out.notes.push(`built the native helper from the shipped sources (${why})`);
+    } else if (missing && missing.length > 0 && missing.every((l) => LIBRARY_PACKAGES[l]) && findOnPath('apt-get', SYSTEM_PATH)) {
+      out.nativeHelper = payload.nativeHelper;
+      out.packages.push(...missing.map((l) => LIBRARY_PACKAGES[l]));
+      out.notes.push(`${why}: installing ${out.packages.join(' ')} first`);
+    } else {
+      out.nativeProblem = `${why}, and building it from the sources failed (${built.error}); install clang, llvm, bpftool, make, gcc, libbpf-dev, libelf-dev, zlib1g-dev, libnetfilter-conntrack-dev, libmnl-dev and run this again`;
+    }
+  }
+  const cap = chooseCapAddon(payload, nodePath);
+  if (cap.addon) {
+    out.capAddon = cap.addon;
+    const libs = missingLibraries(cap.addon) ?? [];
+    const pkgs = libs.map((l) => LIBRARY_PACKAGES[l]).filter((p): p is string => !!p);
+    if (libs.length > 0 && pkgs.length === libs.length && findOnPath('apt-get', SYSTEM_PATH)) {
+      out.packages.push(...pkgs.filter((p) => !out.packages.includes(p)));
+      out.notes.push(`packet capture needs ${libs.join(', ')}: installing ${pkgs.join(' ')} first`);
+    } else if (libs.length > 0) {
+      out.capAddon = undefined;
+      out.capProblem = `packet capture needs ${libs.join(', ')} (Debian/Ubuntu: libpcap0.8)`;
+    }
+  } else out.capProblem = cap.problem;
+  return out;
+}
+
+/** The `cap` addon for `nodePath`'s ABI: from cap-builds/<abi>/, else the package's own if it loads. */
+export function chooseCapAddon(payload: HelperPayload, nodePath: string): { addon?: string; problem?: string } {
+  if (!payload.capDir) return { problem: 'the `cap` package (packet capture) is not in the payload' };
+  const abi = spawnSync(nodePath, ['-p', 'process.versions.modules + " " + process.version'], { encoding: 'utf8' });
+  if (abi.status !== 0) return { problem: `could not run ${nodePath}` };
+  const [modules, version] = abi.stdout.trim().split(' ');
+  const candidates = [
+    ...(payload.capBuilds ? [join(payload.capBuilds, modules, 'cap.node')] : []),
+    join(payload.capDir, 'build', 'Release', 'cap.node'),
+  ];
+  let last = '';
+  for (const addon of candidates) {
+    if (!existsSync(addon)) continue;
+    // Loading it is the test: the ABI matches and its libraries (libpcap) are there.
+    const r = spawnSync(nodePath, ['-e', 'require(process.argv[1])', addon], { encoding: 'utf8' });
+    if (r.status === 0) return { addon };
+    last = r.stderr.split('\n').find((l) => /Error/.test(l)) ?? r.stderr.split('\n')[0];
+    if (/libpcap/.test(r.stderr)) return { addon };
+  }
+  return { problem: `no build of \`cap\` (packet capture) loads in Node ${version} (ABI ${modules})${last ? `: ${last.trim()}` : ''}` };
+}
+
+/** Builds the native helper from `sources` (as the user) into a temporary folder. */
+export function buildNative(sources: string, buildDir: string | undefined, log: (line: string) => void): { binary?: string; error?: string } {
+  for (const tool of ['make', 'clang', 'gcc']) if (!findOnPath(tool, SYSTEM_PATH)) return { error: `${tool} is not installed` };
+  if (!findOnPath('bpftool', SYSTEM_PATH)) return { error: 'bpftool is not installed' };
+  const dir = buildDir ?? mkdtempSync(join(tmpdir(), 'nettrace-build-'));
+  const src = join(dir, 'native');
+  rmSync(src, { recursive: true, force: true });
+  cpSync(sources, src, { recursive: true });
+  rmSync(join(src, 'build'), { recursive: true, force: true });
+  log(`building the native helper in ${src}: make helper`);
+  const r = spawnSync('make', ['-s', '-C', src, 'helper'], { encoding: 'utf8', env: { ...process.env, PATH: SYSTEM_PATH } });
+  const binary = join(src, 'build', 'nettrace-helper');
+  if (r.status !== 0 || !existsSync(binary)) return { error: `make failed: ${(r.stderr || r.stdout).trim().split('\n').slice(-3).join(' / ')}` };
+  return { binary };
+}
+
+/** One privileged step: a command run as root, and what it does. */
+export interface SetupStep {
+  title: string;
+  argv: string[];
+}
+
+/** The privileged steps of a setup, and what it will and will not enable. */
+export interface SetupPlan {
+  prefix: string;
+  /** The user the helper is set up for. */
+  user: { name: string; uid: number };
+  /** The Node binary that runs dist/helper.cjs (named by the sudoers rule). */
+  nodePath: string;
+  /** File capabilities on the installed native helper (not needed when the user is root). */
+  fileCapabilities: boolean;
+  /** The sudoers drop-in that allows packet capture without a password (non-root users). */
+  sudoers?: { file: string; rule: string };
+  steps: SetupStep[];
+  /** What the plan leaves off, and why. */
+  notes: string[];
+}
+
+/** Options of planSetup(). */
+export interface PlanOptions {
+  payload: HelperPayload;
+  inspection: PayloadInspection;
+  nodePath: string;
+  /** Also allow packet capture (Save PCAP, --pcap) through a sudoers rule (non-root users). */
+  capture: boolean;
+  prefix?: string;
+  user?: { name: string; uid: number };
+  /** A private folder of the user's for the staged sudoers file (default: a new one). */
+  stagingDir?: string;
+}
+
+/** PATH with the system folders (setcap and visudo live in sbin). */
+const SYSTEM_PATH = [...new Set([...(process.env.PATH ?? '').split(':').filter(Boolean), '/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin'])].join(':');
+
+/** Characters a path may have to be named in a sudoers rule without escaping. */
+const PLAIN_PATH = /^\/[A-Za-z0-9_./+-]*$/;
+
+/**
+ * Why a sudoers rule for `node <prefix>/dist/helper.cjs *` would be unsafe for this Node binary
+ * (undefined when it is safe): the rule runs the named file as root, so it and every folder above
+ * it (through symbolic links too) must be root's and writable by nobody else.
+ */
+export function nodeUnsafeForSudo(nodePath: string): string | undefined {
+  if (!PLAIN_PATH.test(nodePath)) return `the Node path ${nodePath} has characters a sudoers rule cannot name plainly`;
+  let real: string;
+  try {
+    real = realpathSync(nodePath);
+  } catch {
+    return `${nodePath} does not exist`;
+  }
+  for (const start of new Set([nodePath, real])) {
+    for (let p = start; ; p = dirname(p)) {
+      const st = lstatSync(p);
+      if (st.uid !== 0) return `${p} is not owned by root (a sudoers rule for ${nodePath} would let its owner run anything as root)`;
+      if (!st.isSymbolicLink() && st.mode & 0o022 && !(st.isDirectory() && st.mode & 0o1000)) {
+        return `${p} is writable by others than root (a sudoers rule for ${nodePath} would let them run anything as root)`;
+      }
+      if (p === '/') break;
+    }
+  }
+  return undefined;
+}
+
+/** The privileged steps that install the payload into `prefix` for `user` (nothing runs here). */
+export function planSetup(opts: PlanOptions): SetupPlan {
+  const prefix = opts.prefix ?? installPrefix();
+  if (!PLAIN_PATH.test(prefix)) throw new Error(`the install folder ${prefix} must be an absolute path of letters, digits and _ . / + -`);
+  const native = opts.inspection.nativeHelper;
+  if (!native) throw new Error(opts.inspection.nativeProblem ?? 'no native helper to install');
+  const info = opts.user ?? { name: userInfo().username, uid: process.getuid?.() ?? 0 };
+  const isRoot = info.uid === 0;
+  const notes = [...opts.inspection.notes];
+  const steps: SetupStep[] = [];
+  const installed = join(prefix, 'native', 'build', 'nettrace-helper');
+  if (opts.inspection.packages.length > 0) {
+    steps.push({
+      title: `install the runtime libraries the helper needs (${opts.inspection.packages.join(', ')})`,
+      argv: ['apt-get', 'install', '-y', '--no-install-recommends', ...opts.inspection.packages],
+    });
+  }
+  steps.push(
+    {
+      title: `create ${prefix}, owned by root (the files a sudoers rule or file capabilities name must not be yours to rewrite)`,
+      argv: ['install', '-d', '-m', '0755', '-o', 'root', '-g', 'root', prefix, join(prefix, 'dist'), join(prefix, 'native'), join(prefix, 'native', 'build'), join(prefix, 'node_modules')],
+    },
+    { title: "copy the helper's Node side", argv: ['install', '-m', '0644', '-o', 'root', '-g', 'root', opts.payload.helperScript, join(prefix, 'dist', 'helper.cjs')] },
+    { title: 'copy the native helper (eBPF, conntrack)', argv: ['install', '-m', '0755', '-o', 'root', '-g', 'root', native, installed] },
+  );
+  if (opts.payload.capDir && opts.inspection.capAddon) {
+    const cap = join(prefix, 'node_modules', 'cap');
+    steps.push(
+      { title: 'remove an earlier copy of `cap` (packet capture)', argv: ['rm', '-rf', cap] },
+      { title: 'copy the `cap` package', argv: ['cp', '-R', opts.payload.capDir, cap] },
+      {
+        title: `copy the \`cap\` addon built for this Node`,
+        argv: ['install', '-D', '-m', '0755', '-o', 'root', '-g', 'root', opts.inspection.capAddon, join(cap, 'build', 'Release', 'cap.node')],
+      },
+      { title: 'make `cap` root-owned and writable by root only', argv: ['chown', '-R', 'root:root', cap] },
+      { title: '', argv: ['chmod', '-R', 'go-w', cap] },
+    );
+  } else if (opts.capture || isRoot) notes.push(`packet capture will be off: ${opts.inspection.capProblem ?? 'no `cap` package'}`);
+  let sudoers: SetupPlan['sudoers'];
+  if (!isRoot) {
+    steps.push({
+      title: 'give the native helper the file capabilities it needs to run as you (eBPF TCP metrics and conntrack; no packet capture)',
+      argv: ['setcap', HELPER_FILE_CAPS, installed],
+    });
+    if (opts.capture) {
+      const unsafe = nodeUnsafeForSudo(opts.nodePath);
+      if (unsafe) notes.push(`packet capture will be off: ${unsafe}; install Node system-wide (e.g. /usr/bin/node) and set up again`);
+      else if (!opts.inspection.capAddon) {
+        // Noted above.
+      } else {
+        const file = `/etc/sudoers.d/nettrace-${info.uid}`;
+        // #uid: exactly this user, whatever characters the name has.
+        const rule = `#${info.uid} ALL=(root) NOPASSWD: ${opts.nodePath} ${join(prefix, 'dist', 'helper.cjs')} *`;
+        const staging = opts.stagingDir ?? mkdtempSync(join(tmpdir(), 'nettrace-setup-'));
+        const staged = join(staging, 'sudoers');
+        writeFileSync(staged, `# Net Trace: packet capture for uid ${info.uid} (${info.name}) through the root-owned helper copy in ${prefix}\n${rule}\n`, {
+          mode: 0o600,
+        });
+        // Names with a dot are skipped by sudo's #includedir: the rule is checked before it counts.
+        const pending = `${file}.new`;
+        sudoers = { file, rule };
+        steps.push(
+          { title: `stage the sudoers rule: ${rule}`, argv: ['install', '-m', '0440', '-o', 'root', '-g', 'root', staged, pending] },
+          { title: 'check its syntax', argv: ['visudo', '-c', '-q', '-f', pending] },
+          { title: `enable it as ${file}`, argv: ['mv', '-f', pending, file] },
+        );
+      }
+    }
+  }
+  return { prefix, user: info, nodePath: opts.nodePath, fileCapabilities: !isRoot, sudoers, steps, notes };
+}
+
+/** A word for a POSIX shell, quoted when needed. */
+export function shellQuote(word: string): string {
+  return /^[A-Za-z0-9_./:=+,@%-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
+}
+
+/** One step as a command line. */
+export function stepLine(step: SetupStep): string {
+  return step.argv.map(shellQuote).join(' ');
+}
+
+/** The plan as text for the user: each step's purpose and its exact command. */
+export function describePlan(plan: SetupPlan): string {
+  const lines: string[] = [];
+  for (const s of plan.steps) {
+    if (s.title) lines.push(`# ${s.title}`);
+    lines.push(stepLine(s));
+  }
+  return lines.join('\n');
+}
+
+/** The plan as one POSIX shell script run as root: each step echoed before it runs; stops at the first failure. */
+export function planScript(plan: SetupPlan): string {
+  const out = ['set -e', `PATH=${shellQuote(SYSTEM_PATH)}; export PATH`];
+  for (const s of plan.steps) {
+    if (s.title) out.push(`printf '\\n==> %s\\n' ${shellQuote(s.title)}`);
+    out.push(`printf '+ %s\\n' ${shellQuote(stepLine(s))}`, stepLine(s));
+  }
+  out.push(`printf '\\n==> done\\n'`);
+  return out.join('\n');
+}
+
+/** How the privileged steps can run here: directly (root), or through sudo or pkexec. */
+export function privilegeTool(): 'root' | 'sudo' | 'pkexec' | undefined {
+  if (process.getuid?.() === 0) return 'root';
+  if (findOnPath('sudo', SYSTEM_PATH)) return 'sudo';
+  if (findOnPath('pkexec', SYSTEM_PATH)) return 'pkexec';
+  return undefined;
+}
+
+/** The command that runs the plan as root through `tool` (the user is asked for a password there). */
+export function privilegedCommand(plan: SetupPlan, tool: 'root' | 'sudo' | 'pkexec'): { command: string; args: string[] } {
+  const script = planScript(plan);
+  if (tool === 'root') return { command: '/bin/sh', args: ['-c', script] };
+  if (tool === 'sudo') return { command: 'sudo', args: ['--', '/bin/sh', '-c', script] };
+  return { command: 'pkexec', args: ['/bin/sh', '-c', script] };
+}
+
+/**
+ * Runs the plan's steps one by one as this process (which must be root), each logged before it
+ * runs with its output after; stops at the first failure.
+ */
+export function runPlanAsRoot(plan: SetupPlan, log: (line: string) => void): { ok: boolean; failed?: SetupStep; message?: string } {
+  if (process.getuid?.() !== 0) return { ok: false, message: 'not root' };
+  for (const step of plan.steps) {
+    if (step.title) log(`==> ${step.title}`);
+    log(`+ ${stepLine(step)}`);
+    const r = spawnSync(step.argv[0], step.argv.slice(1), { encoding: 'utf8', env: { ...process.env, PATH: SYSTEM_PATH, DEBIAN_FRONTEND: 'noninteractive' } });
+    const output = `${r.stdout ?? ''}${r.stderr ?? ''}`.trim();
+    if (output) for (const line of output.split('\n').slice(-20)) log(`  ${line}`);
+    if (r.status !== 0) {
+      const message = r.error ? r.error.message : `exit ${r.status ?? r.signal}${output ? `: ${output.split('\n').slice(-1)[0]}` : ''}`;
+      return { ok: false, failed: step, message };
+    }
+  }
+  return { ok: true };
+}
+
+/** What the installed helper said when started as a session starts it. */
+export interface HelperCheck {
+  /** Asked for packet capture. */
+  pcap: boolean;
+  authority?: HelperAuthority;
+  mode?: HelperReadyMessage['mode'];
+  unavailable?: HelperReadyMessage['unavailable'];
+  /** Why it did not start. */
+  error?: string;
+}
+
+/** The result of verifyHelper(). */
+export interface VerifyResult {
+  /** eBPF metrics on, and capture on when it was asked for. */
+  ok: boolean;
+  metrics: HelperCheck;
+  capture?: HelperCheck;
+  /** One line per feature, for the user. */
+  lines: string[];
+}
+
+/** Options of verifyHelper(). */
+export interface VerifyOptions {
+  /** The installed copy (the prefix). */
+  root: string;
+  nodePath: string;
+  /** Also check packet capture. */
+  capture: boolean;
+  timeoutMs?: number;
+  /** Starts the helper (tests replace it). */
+  start?: (options: HelperOptions) => Promise<HelperClient>;
+}
+
+/**
+ * Starts the installed helper on a process of this user (a `sleep`), as a session would without a
+ * password prompt: once without capture (file capabilities, or root), once with it (sudo, or
+ * root) when asked; reads each `ready` line and stops it.
+ */
+export async function verifyHelper(opts: VerifyOptions): Promise<VerifyResult> {
+  const target = spawn('sleep', ['120'], { stdio: 'ignore' });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      target.once('spawn', resolve);
+      target.once('error', reject);
+    });
+    const once = async (pcap: boolean): Promise<HelperCheck> => {
+      const options: HelperOptions = { pid: target.pid!, pcap, root: opts.root, nodePath: opts.nodePath };
+      const authority = chooseAuthority(options);
+      if (authority === 'pkexec' || authority === 'unprivileged') {
+        return { pcap, authority, error: pcap ? 'no way to start it as root without a password (sudo -n)' : 'the native helper has no file capabilities' };
+      }
+      const starting = (opts.start ?? startHelper)({ ...options, authority });
+      let timer: NodeJS.Timeout | undefined;
+      try {
+        const client = await Promise.race([
+          starting,
+          new Promise<never>((_, reject) => {
+            timer = setTimeout(() => reject(new Error(`not ready within ${(opts.timeoutMs ?? 20_000) / 1000} s`)), opts.timeoutMs ?? 20_000);
+          }),
+        ]);
+        const ready = client.ready!;
+        await Promise.race([client.stop(), new Promise((r) => setTimeout(r, 3000))]);
+        if (client.child.exitCode === null) client.child.kill('SIGKILL');
+        return { pcap, authority: client.authority, mode: ready.mode, unavailable: ready.unavailable };
+      } catch (err) {
+        starting.then((c) => void c.stop(), () => {});
+        return { pcap, authority, error: (err as Error).message };
+      } finally {
+        clearTimeout(timer);
+      }
+    };
+    const metrics = await once(false);
+    const capture = opts.capture ? await once(true) : undefined;
+    const lines: string[] = [];
+    if (metrics.error) lines.push(`kernel TCP metrics: off — the helper did not start (${metrics.authority}): ${metrics.error}`);
+    else {
+      lines.push(
+        metrics.mode === 'bpf'
+          ? `kernel TCP metrics (eBPF): on (${metrics.authority})`
+          : `kernel TCP metrics (eBPF): off — ${metrics.unavailable?.bpf ?? `mode ${metrics.mode}`}`,
+      );
+      lines.push(metrics.unavailable?.conntrack ? `conntrack (NAT): off — ${metrics.unavailable.conntrack}` : 'conntrack (NAT): on');
+    }
+    if (capture) {
+      const why = capture.error ?? capture.unavailable?.capture;
+      lines.push(why ? `packet capture (Save PCAP): off — ${why}` : `packet capture (Save PCAP): on (${capture.authority})`);
+    }
+    const ok = !metrics.error && metrics.mode === 'bpf' && (!capture || (!capture.error && !capture.unavailable?.capture));
+    return { ok, metrics, capture, lines };
+  } finally {
+    target.kill('SIGKILL');
+  }
+}
+
+/** The executable `name` on `path`, or undefined. */
+export function findOnPath(name: string, path = process.env.PATH ?? ''): string | undefined {
+  for (const dir of path.split(':')) {
+    const candidate = join(dir || '.', name);
+    try {
+      accessSync(candidate, constants.X_OK);
+      if (statSync(candidate).isFile()) return candidate;
+    } catch {
+      // not here
+    }
+  }
+  return undefined;
+}
