@@ -1,6 +1,7 @@
-// `npm test`: unit tests, then the integration suite against real local servers with debuggees on
-// Node 20 (this Node), 22 and 24. The other Node versions come from the npm registry's `node`
-// package (see docs/platform.md) and are cached in ~/.cache/nettrace/nodes.
+// `npm test`: the static checks (scripts/check.mjs: types, lint, format, size), unit tests, then
+// the integration suite against real local servers with debuggees on Node 20 (this Node), 22 and
+// 24. The other Node versions come from the npm registry's `node` package (see
+// docs/platform.md) and are cached in ~/.cache/nettrace/nodes.
 // Privileged tests run when root and are skipped loudly otherwise; end-to-end tests are run by
 // .ci/run (they need code-server and Chromium).
 import { spawnSync } from 'node:child_process';
@@ -26,6 +27,13 @@ function ensureNode(major) {
   return r.status === 0 && existsSync(bin);
 }
 
+// The checks run first; the suites run even when they fail, so one run shows every problem.
+let checksFailed = false;
+if (!integrationOnly) {
+  const c = spawnSync(process.execPath, [join(root, 'scripts', 'check.mjs')], { cwd: root, stdio: 'inherit' });
+  checksFailed = c.status !== 0;
+}
+
 if (process.env.NETTRACE_SKIP_NODE_MATRIX !== '1') {
   for (const major of ['22', '24']) {
     if (!ensureNode(major)) {
@@ -48,4 +56,8 @@ if (process.getuid && process.getuid() !== 0 && files('test/privileged').length 
   console.error('test: NOT ROOT — the privileged tests will report themselves skipped');
 }
 const r = spawnSync(process.execPath, ['--test', '--test-concurrency=2', ...suites], { cwd: root, stdio: 'inherit' });
+if (checksFailed) {
+  console.error('test: FAILED: the static checks failed (see "check:" above; run `npm run check`)');
+  process.exit(1);
+}
 process.exit(r.status ?? 1);
