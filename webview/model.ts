@@ -8,7 +8,7 @@
 
 import type { Dial, DnsQuery, HttpRequest, TcpConn, TlsTunnel, UdpConn } from '../src/trace/types';
 import type { RecordBatch, TraceSnapshot } from '../src/protocol/webview';
-import { normalizeDials, normalizeDnsQueries, normalizeTcpConns } from '../src/trace/normalize';
+import { normalizeDials, normalizeDnsQueries, normalizeTcpConns, normalizeUdpConns } from '../src/trace/normalize';
 import { isFailed } from '../src/trace/timings';
 import { formatInitiator, formatStatus, splitUrl, statusClass, type StatusClass } from './format';
 import { axisFor, extendAxis, requestDuration, requestStart, type Axis } from './waterfall';
@@ -386,7 +386,7 @@ export class TraceModel {
       this.tlsTunnels.set(t.traceID, t);
       reindex(this.tlsByConn, t.traceID, old?.tcpConn, t.tcpConn);
     }
-    for (const u of b.udpConns ?? []) this.udpConns.set(u.traceID, u);
+    if (b.udpConns) for (const u of normalizeUdpConns(b.udpConns)) this.udpConns.set(u.traceID, u);
     for (const q of b.dnsQueries ? normalizeDnsQueries(b.dnsQueries) : []) {
       const old = this.dnsQueries.get(q.traceID);
       this.dnsQueries.set(q.traceID, q);

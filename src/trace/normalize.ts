@@ -31,6 +31,7 @@ import type {
   SocketTrace,
   TcpConn,
   TcpMetrics,
+  UdpConn,
 } from './types';
 
 type Obj = Record<string, unknown>;
@@ -239,6 +240,17 @@ export function normalizeDials(list: unknown): Dial[] {
 /** The `tcpConns` of a trace or batch from outside: socket operations and kernel data normalized. */
 export function normalizeTcpConns(list: unknown): TcpConn[] {
   return fixList(list, fixTcpConn);
+}
+
+function fixUdpConn(o: Obj): o is Obj & UdpConn {
+  if (!isString(o.traceID)) return false;
+  keepIf(o, 'addrTuple', isTuple);
+  return true;
+}
+
+/** The `udpConns` (the resolver's sockets) of a trace or batch from outside: their tuples checked. */
+export function normalizeUdpConns(list: unknown): UdpConn[] {
+  return fixList(list, fixUdpConn);
 }
 
 /** The `dnsQueries` (DNS messages) of a trace or batch from outside, normalized. */
