@@ -98,11 +98,6 @@ export function formatStatus(req: HttpRequest): string {
   return 'pending';
 }
 
-/** True when a request failed: an error, or an HTTP status of 400 or more. */
-export function isFailed(req: HttpRequest): boolean {
-  return !!req.reqError || (req.respStatusCode !== undefined && req.respStatusCode >= 400);
-}
-
 /** Formats an ISO date as "2026-01-01" (UTC); returns the input when it does not parse. */
 export function formatDate(iso: string): string {
   const t = Date.parse(iso);

@@ -266,7 +266,7 @@ export class RequestList {
       rv.el.classList.toggle('pending', row.cls === 'pending');
     }
     rv.axisVersion = this.axisVersion;
-    const boxes = layoutSegments(requestSegments(req, now), this.model.axis);
+    const boxes = layoutSegments(requestSegments(row, now), this.model.axis);
     let bi = 0;
     for (let i = 0; i < BAR_PHASES.length; i++) {
       const s = rv.segs[i]!;

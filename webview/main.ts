@@ -8,20 +8,14 @@
  */
 
 import './style.css';
-import type {
-  FromWebview,
-  PanelCommand,
-  ResetMessage,
-  ToWebview,
-  TraceListItem,
-  TraceOrigin,
-  TraceSnapshot,
-} from '../src/protocol/webview';
+import type { FromWebview, PanelCommand, ToWebview, TraceListItem, TraceOrigin } from '../src/protocol/webview';
 import { isToWebview } from '../src/protocol/webview';
 import { DetailView, type DetailTab } from './detail';
 import { h, icon, setSafeAttr, setText } from './dom';
 import { formatBytes, formatCount, initiatorFrame, type StatusClass } from './format';
 import { RequestList } from './list';
+import { readSnapshot } from './snapshot';
+import { dragSplitter } from './splitter';
 import { TraceModel, type SortKey } from './model';
 import { restoreState, type PanelState } from './state';
 import { hostApi } from './vscodeApi';
@@ -50,24 +44,6 @@ const STATUS_CHIPS: ReadonlyArray<[StatusClass, string, string]> = [
 const DATA_RENDER_INTERVAL = 100;
 
 const ORIGIN_LABELS: Record<TraceOrigin, string> = { current: 'Current session', earlier: 'Earlier sessions', file: 'Opened files' };
-
-/** The snapshot of a `reset`, parsed from `traceJson` when the host sent a string; null if unusable. */
-function readSnapshot(msg: ResetMessage): TraceSnapshot | null {
-  let snap: unknown = msg.trace;
-  if (snap === undefined && typeof msg.traceJson === 'string') {
-    try {
-      snap = JSON.parse(msg.traceJson);
-    } catch (e) {
-      console.error('nettrace: reset.traceJson is not valid JSON', e);
-      return null;
-    }
-  }
-  if (typeof snap !== 'object' || snap === null || !Array.isArray((snap as TraceSnapshot).httpRequests)) {
-    console.error('nettrace: reset without a usable trace snapshot');
-    return null;
-  }
-  return snap as TraceSnapshot;
-}
 
 class App {
   private readonly api = hostApi<PanelState>();
@@ -371,25 +347,13 @@ class App {
   }
 
   private initSplitter(): void {
-    this.splitter.addEventListener('pointerdown', (e) => {
-      e.preventDefault();
-      this.splitter.setPointerCapture(e.pointerId);
-      this.splitter.classList.add('active');
-      const rect = this.main.getBoundingClientRect();
-      const move = (ev: PointerEvent): void => {
-        const frac = 1 - (ev.clientY - rect.top) / rect.height;
+    dragSplitter(this.splitter, this.main, {
+      move: (frac) => {
         this.state.detailSize = Math.min(0.85, Math.max(0.15, frac));
         this.applyDetailLayout();
         this.schedule();
-      };
-      const up = (): void => {
-        this.splitter.removeEventListener('pointermove', move);
-        this.splitter.removeEventListener('pointerup', up);
-        this.splitter.classList.remove('active');
-        this.dirty();
-      };
-      this.splitter.addEventListener('pointermove', move);
-      this.splitter.addEventListener('pointerup', up);
+      },
+      done: () => this.dirty(),
     });
   }
 

@@ -8,7 +8,9 @@
 
 import type { Dial, DnsQuery, HttpRequest, TcpConn, TlsTunnel, UdpConn } from '../src/trace/types';
 import type { RecordBatch, TraceSnapshot } from '../src/protocol/webview';
-import { formatInitiator, formatStatus, isFailed, splitUrl, statusClass, type StatusClass } from './format';
+import { normalizeDials, normalizeDnsQueries, normalizeTcpConns, normalizeUdpConns } from '../src/trace/normalize';
+import { isFailed } from '../src/trace/timings';
+import { formatInitiator, formatStatus, splitUrl, statusClass, type StatusClass } from './format';
 import { axisFor, extendAxis, requestDuration, requestStart, type Axis } from './waterfall';
 
 /** A request plus the values the list shows, filters and sorts on (computed once per version). */
@@ -56,16 +58,17 @@ export const NO_FILTER: FilterSpec = { text: '', failedOnly: false, classes: [],
 /** The default sort: by start time, i.e. the order requests were made. */
 export const DEFAULT_SORT: SortSpec = { key: 'start', dir: 1 };
 
-/** Builds the derived values of one request. */
-export function makeRow(req: HttpRequest, seq: number): Row {
+/** Builds the derived values of one request (`dial`: its own dial record, when the trace has it). */
+export function makeRow(req: HttpRequest, seq: number, dial?: Dial): Row {
   const { host, path } = splitUrl(req.reqURL);
   const status = formatStatus(req);
-  const start = requestStart(req);
+  const at = requestStart(req, dial);
+  const start = Number.isFinite(at) ? at : Number.POSITIVE_INFINITY;
   return {
     req,
     seq,
-    start: Number.isFinite(start) ? start : Number.POSITIVE_INFINITY,
-    duration: requestDuration(req),
+    start,
+    duration: requestDuration({ req, start }),
     host,
     path,
     status,
@@ -243,7 +246,7 @@ export class TraceModel {
     for (let i = 0; i < reqs.length; i++) {
       const req = reqs[i]!;
       if (req.reqBody || req.respBody) this.bodiesRecorded = true;
-      const row = makeRow(req, i);
+      const row = makeRow(req, i, this.ownDial(req));
       this.rows.push(row);
       this.byId.set(row.req.traceID, row);
       this.count(row, 1);
@@ -296,7 +299,7 @@ export class TraceModel {
     for (const req of batch.httpRequests ?? []) {
       if (req.reqBody || req.respBody) this.bodiesRecorded = true;
       const old = this.byId.get(req.traceID);
-      const row = makeRow(req, old ? old.seq : this.rows.length);
+      const row = makeRow(req, old ? old.seq : this.rows.length, this.ownDial(req));
       if (old) {
         this.count(old, -1);
         this.rows[old.seq] = row;
@@ -316,7 +319,7 @@ export class TraceModel {
       this.view = kept;
     }
     const entering = fresh.filter((r) => matches(r, this.compiled)).sort(this.cmp);
-    for (const r of entering) extendAxis(this.axis, r.req, now);
+    for (const r of entering) extendAxis(this.axis, r, now);
     if (entering.length) {
       this.view = mergeSorted(this.view, entering, this.cmp);
       viewChanged = true;
@@ -353,10 +356,7 @@ export class TraceModel {
     const f = this.compiled;
     this.view = this.rows.filter((r) => matches(r, f)).sort(this.cmp);
     // The waterfall axis spans the shown rows, so filtering zooms the waterfall in.
-    this.axis = axisFor(
-      this.view.map((r) => r.req),
-      this.now(),
-    );
+    this.axis = axisFor(this.view, this.now());
   }
 
   private count(row: Row, d: 1 | -1): void {
@@ -368,16 +368,26 @@ export class TraceModel {
     }
   }
 
+  /** A request's own dial (the start of a request without `reqStartAt` is its dial's begin). */
+  private ownDial(req: HttpRequest): Dial | undefined {
+    return req.dial ? this.dials.get(req.dial) : undefined;
+  }
+
+  /**
+   * Stores the records a request may refer to. The host's records may come from a saved trace
+   * file, damaged or hostile: the nested ones are normalized here, where they enter the panel
+   * (src/trace/normalize.ts), so the views read them as typed.
+   */
   private storeRefs(b: RecordBatch): void {
-    for (const d of b.dials ?? []) this.dials.set(d.traceID, d);
-    for (const c of b.tcpConns ?? []) this.tcpConns.set(c.traceID, c);
+    if (b.dials) for (const d of normalizeDials(b.dials)) this.dials.set(d.traceID, d);
+    if (b.tcpConns) for (const c of normalizeTcpConns(b.tcpConns)) this.tcpConns.set(c.traceID, c);
     for (const t of b.tlsTunnels ?? []) {
       const old = this.tlsTunnels.get(t.traceID);
       this.tlsTunnels.set(t.traceID, t);
       reindex(this.tlsByConn, t.traceID, old?.tcpConn, t.tcpConn);
     }
-    for (const u of b.udpConns ?? []) this.udpConns.set(u.traceID, u);
-    for (const q of b.dnsQueries ?? []) {
+    if (b.udpConns) for (const u of normalizeUdpConns(b.udpConns)) this.udpConns.set(u.traceID, u);
+    for (const q of b.dnsQueries ? normalizeDnsQueries(b.dnsQueries) : []) {
       const old = this.dnsQueries.get(q.traceID);
       this.dnsQueries.set(q.traceID, q);
       reindex(this.dnsByDial, q.traceID, old?.fromDial, q.fromDial);

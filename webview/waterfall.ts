@@ -1,20 +1,19 @@
 /**
- * Waterfall geometry: turns a request's HAR timings into time segments on a shared axis.
- * DOM-free so it runs under `node --test`; the list and the Timing tab only map the
+ * Waterfall geometry of the panel: a request's phases as segments on a shared time axis. The
+ * phases, a request's start, total, end and duration are those of src/trace/timings.ts (the one
+ * definition the CLI and HAR export use too); this module adds what only the panel draws: a
+ * trailing `pending` segment, the coarse bars of a request without timings, the axis and its
+ * ticks. DOM-free so it runs under `node --test`; the list and the Timing tab only map the
  * segments' fractions to CSS.
- *
- * HAR semantics (docs/trace-format.md): phases are sequential in the order below, -1 means "did not
- * apply", and `ssl` is part of `connect` — so the drawn "connect" segment is `connect - ssl`
- * followed by an "ssl" segment.
  */
 
-import { isStreaming, type HttpRequest, type Timings } from '../src/trace/types';
+import { isStreaming, type Dial, type HttpRequest } from '../src/trace/types';
+import { phaseSegments, requestDuration as durationOf, requestEndAt, requestStartAt, type Phase as HarPhase } from '../src/trace/timings';
+
+export { isFailed, PHASES, totalTime } from '../src/trace/timings';
 
 /** The drawn phases in time order; `pending` is a request still waiting for its end. */
-export type Phase = 'blocked' | 'dns' | 'connect' | 'ssl' | 'send' | 'wait' | 'receive' | 'pending';
-
-/** The HAR phases in the order they happen. */
-export const PHASES: readonly Exclude<Phase, 'pending'>[] = ['blocked', 'dns', 'connect', 'ssl', 'send', 'wait', 'receive'];
+export type Phase = HarPhase | 'pending';
 
 /** Labels shown in the legend and Timing tab. */
 export const PHASE_LABELS: Record<Phase, string> = {
@@ -35,52 +34,33 @@ export interface Segment {
   end: number;
 }
 
-/** A phase's duration, or 0 when it did not apply (-1, absent, NaN). */
-function len(v: number | undefined): number {
-  return v !== undefined && Number.isFinite(v) && v > 0 ? v : 0;
+/** A request with its start (a list row): computed once, by requestStart(). */
+export interface Timed {
+  req: HttpRequest;
+  /** ms since traceBeginAt; not finite when nothing is known. */
+  start: number;
 }
 
-/** HAR total time: the sum of applicable phases, `ssl` excluded because `connect` contains it. */
-export function totalTime(t: Timings): number {
-  return len(t.blocked) + len(t.dns) + len(t.connect) + len(t.send) + len(t.wait) + len(t.receive);
+/**
+ * When the program started the request, in ms since traceBeginAt, NaN when nothing is known:
+ * timings.ts's rule (requestStartAt), given the request's dial when the trace has it.
+ */
+export function requestStart(req: HttpRequest, dial?: Dial): number {
+  return requestStartAt({ request: req, dial }) ?? Number.NaN;
 }
 
-/** Time spent before the request was sent: blocked + dns + connect (ssl included). */
-function beforeSend(t: Timings): number {
-  return len(t.blocked) + len(t.dns) + len(t.connect);
-}
-
-/** When the program started the request, in ms since traceBeginAt (NaN when nothing is known). */
-export function requestStart(req: HttpRequest): number {
-  if (req.reqStartAt !== undefined) return req.reqStartAt;
-  if (req.reqSentAt !== undefined) return req.reqSentAt - (req.timings ? beforeSend(req.timings) : 0);
-  if (req.respRecvAt !== undefined) return req.respRecvAt;
-  return Number.NaN;
+function startOf(t: Timed): number | undefined {
+  return Number.isFinite(t.start) ? t.start : undefined;
 }
 
 /** When the request ended (response done, or failed), or undefined while still pending. */
-export function requestEnd(req: HttpRequest): number | undefined {
-  if (req.respDoneAt !== undefined) return req.respDoneAt;
-  if (isStreaming(req)) return undefined;
-  const start = requestStart(req);
-  if (req.timings && Number.isFinite(start) && (req.reqError || req.respStatusCode !== undefined)) {
-    return start + totalTime(req.timings);
-  }
-  if (req.reqError) {
-    // A failure without timings: the latest time we know of.
-    const known = [req.respRecvAt, req.reqSentAt, req.reqStartAt].filter((v): v is number => v !== undefined);
-    return known.length ? Math.max(...known) : undefined;
-  }
-  return undefined;
+export function requestEnd(t: Timed): number | undefined {
+  return requestEndAt(t.req, startOf(t));
 }
 
 /** The request's duration in ms (HAR total time when known), or undefined while pending. */
-export function requestDuration(req: HttpRequest): number | undefined {
-  const start = requestStart(req);
-  const end = requestEnd(req);
-  if (req.timings && (end !== undefined || req.reqError)) return totalTime(req.timings);
-  if (end === undefined || !Number.isFinite(start)) return undefined;
-  return Math.max(0, end - start);
+export function requestDuration(t: Timed): number | undefined {
+  return durationOf(t.req, startOf(t));
 }
 
 /**
@@ -88,9 +68,10 @@ export function requestDuration(req: HttpRequest): number | undefined {
  * start; without, the coarse sent/first-byte/done times are used. A request with no end yet gets a
  * trailing `pending` segment up to `now` (the live trace's current end), when given.
  */
-export function requestSegments(req: HttpRequest, now?: number): Segment[] {
-  const start = requestStart(req);
-  if (!Number.isFinite(start)) return [];
+export function requestSegments(timed: Timed, now?: number): Segment[] {
+  const start = startOf(timed);
+  if (start === undefined) return [];
+  const req = timed.req;
   const out: Segment[] = [];
   let t = start;
   const push = (phase: Phase, d: number): void => {
@@ -99,23 +80,16 @@ export function requestSegments(req: HttpRequest, now?: number): Segment[] {
       t += d;
     }
   };
-  const tm = req.timings;
-  if (tm) {
-    push('blocked', len(tm.blocked));
-    push('dns', len(tm.dns));
-    const ssl = Math.min(len(tm.ssl), len(tm.connect));
-    push('connect', len(tm.connect) - ssl);
-    push('ssl', ssl);
-    push('send', len(tm.send));
-    push('wait', len(tm.wait));
-    push('receive', len(tm.receive));
+  if (req.timings) {
+    for (const s of phaseSegments(start, req.timings)) out.push({ phase: s.phase, start: s.beginAt, end: s.endAt });
+    t = out.length ? out[out.length - 1]!.end : start;
   } else {
     if (req.reqSentAt !== undefined) push('blocked', req.reqSentAt - t);
     if (req.respRecvAt !== undefined) push('wait', req.respRecvAt - t);
     if (req.respDoneAt !== undefined) push('receive', req.respDoneAt - t);
   }
   // A response still streaming is receiving, not pending.
-  if (requestEnd(req) === undefined && now !== undefined && now > t) push(isStreaming(req) ? 'receive' : 'pending', now - t);
+  if (requestEnd(timed) === undefined && now !== undefined && now > t) push(isStreaming(req) ? 'receive' : 'pending', now - t);
   return out;
 }
 
@@ -126,19 +100,19 @@ export interface Axis {
 }
 
 /** Grows `axis` to cover one request (and `now` for pending ones). Mutates and returns it. */
-export function extendAxis(axis: Axis, req: HttpRequest, now?: number): Axis {
-  const start = requestStart(req);
-  if (!Number.isFinite(start)) return axis;
-  const end = requestEnd(req) ?? (now !== undefined ? Math.max(now, start) : start);
+export function extendAxis(axis: Axis, timed: Timed, now?: number): Axis {
+  const start = startOf(timed);
+  if (start === undefined) return axis;
+  const end = requestEnd(timed) ?? (now !== undefined ? Math.max(now, start) : start);
   if (start < axis.begin) axis.begin = start;
   if (end > axis.end) axis.end = end;
   return axis;
 }
 
 /** The axis covering all requests; `{begin: 0, end: 1}` when there are none. */
-export function axisFor(reqs: Iterable<HttpRequest>, now?: number): Axis {
+export function axisFor(rows: Iterable<Timed>, now?: number): Axis {
   const axis: Axis = { begin: Number.POSITIVE_INFINITY, end: Number.NEGATIVE_INFINITY };
-  for (const r of reqs) extendAxis(axis, r, now);
+  for (const r of rows) extendAxis(axis, r, now);
   if (!Number.isFinite(axis.begin)) return { begin: 0, end: 1 };
   if (now !== undefined && now > axis.end) axis.end = now;
   if (axis.end <= axis.begin) axis.end = axis.begin + 1;

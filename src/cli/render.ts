@@ -5,10 +5,10 @@
  */
 
 import { NO_PROGRAM_FRAME } from '../trace/initiator';
-import { formatMs, isFailed } from '../trace/diagnosis';
+import { formatMs } from '../trace/diagnosis';
 import { contextOf, indexRecords } from '../trace/enrich';
 import { kernelFacts, kernelLine, tupleText } from '../trace/kernel';
-import { phaseSegments, requestStartAt, totalTime, type Phase } from '../trace/timings';
+import { isFailed, phaseSegments, requestStartAt, totalTime, type Phase } from '../trace/timings';
 import { isStreaming, type HttpRequest, type Trace, type WebSocketSession } from '../trace/types';
 
 /** Options of renderTrace(). */

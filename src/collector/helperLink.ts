@@ -21,7 +21,7 @@ import {
   type HelperReadyMessage,
 } from '../protocol/helper';
 import { SETUP_HINT } from '../helper/setupHint';
-import type { AddrTuple, HelperStats, RecordKind, Trace } from '../trace/types';
+import type { AddrTuple, HelperStats, RecordKind, TcpMetrics, Trace } from '../trace/types';
 import type { Session } from './session';
 
 /** Options of a HelperLink. */
@@ -117,7 +117,7 @@ export class HelperLink {
       case 'tcpConnect': {
         // The connect figures, until the connection's first tcpMetrics line replaces them.
         const extra = m as typeof m & { rttUs?: unknown };
-        const tcpMetrics: Record<string, unknown> = {
+        const tcpMetrics: TcpMetrics = {
           source: this.ready?.mode ?? 'bpf',
           connectLatencyUs: m.connectLatencyUs,
           synRetransmits: m.synRetransmits,

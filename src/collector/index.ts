@@ -16,6 +16,8 @@ export {
   computeTimings,
   totalTime,
   requestStartAt,
+  requestEndAt,
+  isSlow,
   phaseSegments,
   PHASES,
   type RequestContext,

@@ -14,7 +14,7 @@
  * (seen in the kernel on a socket of the traced process tree).
  */
 
-import type { AddrTuple, TcpMetrics } from '../trace/types';
+import type { AddrTuple, Conntrack, TcpConn, TcpMetrics } from '../trace/types';
 
 /** How the helper got (or did not get) its privileges. */
 export type HelperAuthority = 'root' | 'sudo' | 'pkexec' | 'capabilities' | 'unprivileged';
@@ -78,33 +78,16 @@ export interface HelperTcpMetricsMessage {
   at: number;
   /** inet_diag only: the socket's TCP state at this reading. */
   tcpState?: string;
-  tcpMetrics: TcpMetrics & {
-    synRetransmits?: number;
-    bytesSent?: number;
-    bytesRetrans?: number;
-    lost?: number;
-    rtoCount?: number;
-    resetsSent?: number;
-    resetsReceived?: number;
-    established?: boolean;
-    connectLatencyUs?: number;
-  };
+  /** The fields as the trace stores them (`tcpConns[].tcpMetrics`); the helper always says where they came from. */
+  tcpMetrics: TcpMetrics & { source: HelperMode };
 }
 
-/** The conntrack entry of a traced connection (see docs/trace-format.md `tcpConns[].conntrack`). */
-export interface ConntrackEntry {
-  capturedAt: number;
-  status: string;
-  tcpState?: string;
-  mark: number;
-  addrOrig: AddrTuple;
-  addrReply: AddrTuple;
-  packetsSent?: number;
-  packetsRecv?: number;
-  bytesSent?: number;
-  bytesRecv?: number;
-  timeoutSec?: number;
-}
+/**
+ * The conntrack entry of a traced connection as the helper sends it (the trace's `Conntrack`,
+ * see docs/trace-format.md `tcpConns[].conntrack`): the reading's time, status flags, mark and both
+ * tuples are always there.
+ */
+export type ConntrackEntry = Conntrack & Required<Pick<Conntrack, 'capturedAt' | 'status' | 'mark' | 'addrOrig' | 'addrReply'>>;
 
 /**
  * A conntrack reading, matched to `tcpConns[]` by `addrTuple`. `via: "lookup"` readings come at
@@ -243,7 +226,7 @@ export function tupleKey(t: AddrTuple): string {
 export function tcpConnFieldsFromHelper(
   m: HelperMessage,
   toRelative: (epochMs: number) => number,
-): { key: string; fields: Record<string, unknown> } | undefined {
+): { key: string; fields: Pick<TcpConn, 'tcpMetrics' | 'conntrack'> } | undefined {
   if (m.type === 'tcpMetrics') return { key: tupleKey(m.addrTuple), fields: { tcpMetrics: m.tcpMetrics } };
   if (m.type === 'conntrack' && m.conntrack) {
     return { key: tupleKey(m.addrTuple), fields: { conntrack: { ...m.conntrack, capturedAt: toRelative(m.conntrack.capturedAt) } } };

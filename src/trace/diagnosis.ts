@@ -6,11 +6,25 @@
  * are passed through as they are; the renderers sanitise them.
  */
 
-import type { RequestContext } from './timings';
-import { computeTimings, failedAt, requestStartAt, totalTime, type Phase } from './timings';
+import { dnsStory } from './dnsStory';
+import { http2ErrorName } from './http2Errors';
+import { formatMs, plural } from './sentence';
+import {
+  computeTimings,
+  DEFAULT_SLOW_THRESHOLD_MS,
+  failedAt,
+  isSlow,
+  phaseSegments,
+  requestStartAt,
+  totalTime,
+  type Phase,
+  type RequestContext,
+} from './timings';
 import { explainTlsError } from './tlsErrors';
 import type { ConnectAttempt, DnsQuery, HttpRequest, Timings } from './types';
-import { http2ErrorName } from './http2Errors';
+
+export { formatMs } from './sentence';
+export { DEFAULT_SLOW_THRESHOLD_MS, isFailed } from './timings';
 
 /** Options of diagnose(). */
 export interface DiagnosisOptions {
@@ -24,23 +38,6 @@ export interface DiagnosisContext extends RequestContext {
   dnsQueries?: DnsQuery[];
   /** The CONNECT request that asked a proxy for this request's tunnel. */
   proxyConnect?: HttpRequest;
-}
-
-/** Default threshold above which a successful request is diagnosed as slow. */
-export const DEFAULT_SLOW_THRESHOLD_MS = 1000;
-
-/** True when the request failed: an error, or an HTTP status of 400 or more. */
-export function isFailed(req: HttpRequest): boolean {
-  return !!req.reqError || (typeof req.respStatusCode === 'number' && req.respStatusCode >= 400);
-}
-
-/** Formats milliseconds for a sentence: "0.4", "3", "12", "1250". */
-export function formatMs(ms: number): string {
-  if (ms < 10) {
-    const s = (Math.round(ms * 10) / 10).toFixed(1);
-    return s.endsWith('.0') ? s.slice(0, -2) : s;
-  }
-  return String(Math.round(ms));
 }
 
 const DNS_REASONS: Record<string, string> = {
@@ -107,30 +104,6 @@ const STATUS_TEXT: Record<number, string> = {
   504: 'Gateway Timeout',
 };
 
-/** Fields the HTTP/2 hook adds to a request (see the preload's http2Hooks). */
-interface Http2Fields {
-  http2Goaway?: { errorCode?: number; lastStreamID?: number };
-  http2RstCode?: number;
-}
-
-/** What diagnosis reads of a DNS query record (fields of the in-process resolver). */
-interface DnsQueryView {
-  server?: string;
-  proto?: string;
-  host?: string;
-  timeoutMs?: number;
-  dnsQueryMsgs?: Array<{ sentAt?: number; id?: number; questions?: Array<{ name?: string; type?: string }>; error?: string }>;
-  dnsReplyMsgs?: Array<{
-    recvAt?: number;
-    id?: number;
-    rCode?: string;
-    truncated?: boolean;
-    malformed?: string;
-    questions?: Array<{ name?: string; type?: string }>;
-    answers?: Array<{ type?: string; resolvedVal?: string }>;
-  }>;
-}
-
 function hostOf(req: HttpRequest): string {
   try {
     return new URL(req.reqURL).hostname.replace(/^\[|\]$/g, '');
@@ -164,10 +137,6 @@ function errorMessage(req: HttpRequest): string {
 
 function withCode(text: string, code: string | undefined): string {
   return code && !text.includes(code) ? `${text} (${code})` : text;
-}
-
-function plural(n: number, one: string, many: string): string {
-  return `${n} ${n === 1 ? one : many}`;
 }
 
 /** A request its process or thread never finished (HttpRequest.incomplete): where it stopped. */
@@ -260,85 +229,6 @@ function elapsed(ctx: RequestContext, timings: Timings): number | undefined {
 }
 
 // ---- DNS ----
-
-/** "nx-domain" to "NXDOMAIN", "serv-fail" to "SERVFAIL". */
-function rcodeName(rCode: string): string {
-  const known: Record<string, string> = {
-    'no-error': 'NOERROR',
-    'nx-domain': 'NXDOMAIN',
-    'serv-fail': 'SERVFAIL',
-    'form-err': 'FORMERR',
-    'not-imp': 'NOTIMP',
-  };
-  return known[rCode] ?? rCode.replace(/-/g, '').toUpperCase();
-}
-
-/** What one nameserver did for one name: "did not answer within 5000 ms (2 attempts)", "returned NXDOMAIN". */
-function serverOutcome(records: DnsQueryView[]): string {
-  const queries = records.flatMap((r) => r.dnsQueryMsgs ?? []);
-  const replies = records.flatMap((r) => r.dnsReplyMsgs ?? []);
-  const parts: string[] = [];
-  const timedOut = queries.filter((q) => q.error === 'ETIMEOUT');
-  if (timedOut.length > 0) {
-    // Tries per question (A and AAAA go out in parallel): the most any one question got.
-    const perQuestion = new Map<string, number>();
-    for (const q of timedOut) {
-      const k = (q.questions ?? []).map((x) => `${x.name} ${x.type}`).join(',');
-      perQuestion.set(k, (perQuestion.get(k) ?? 0) + 1);
-    }
-    const tries = Math.max(...perQuestion.values());
-    const timeout = records.find((r) => typeof r.timeoutMs === 'number')?.timeoutMs;
-    parts.push(`did not answer${timeout !== undefined ? ` within ${formatMs(timeout)} ms` : ''} (${plural(tries, 'attempt', 'attempts')})`);
-  }
-  if (queries.some((q) => q.error === 'ECONNREFUSED')) parts.push('refused the query (port unreachable)');
-  const outcomes: string[] = [];
-  const add = (s: string) => {
-    if (!outcomes.includes(s)) outcomes.push(s);
-  };
-  for (const r of replies) {
-    if (r.malformed) add('sent a malformed reply');
-    else if (r.truncated) add('sent a truncated reply');
-    else if (r.rCode && r.rCode !== 'no-error') add(`returned ${rcodeName(r.rCode)}`);
-  }
-  const addresses = replies.flatMap((r) => (r.answers ?? []).filter((a) => a.type === 'A' || a.type === 'AAAA'));
-  const noErrorReplies = replies.filter((r) => !r.malformed && !r.truncated && (r.rCode ?? 'no-error') === 'no-error');
-  if (addresses.length > 0) outcomes.unshift('answered');
-  else if (noErrorReplies.length > 0) add('returned no address records (NODATA)');
-  if (outcomes.length > 0) parts.push(outcomes.slice(0, 2).join(' and '));
-  const pending = queries.length > 0 && replies.length === 0 && timedOut.length === 0 && !queries.some((q) => q.error);
-  if (pending) parts.push('had not answered');
-  const other = queries.find((q) => q.error && q.error !== 'ETIMEOUT' && q.error !== 'ECONNREFUSED');
-  if (parts.length === 0 && other) parts.push(`failed (${other.error})`);
-  return parts.join(', then ') || 'was asked';
-}
-
-/**
- * The story of a lookup told by its DNS messages: "127.0.0.1:5353 did not answer within 5000 ms
- * (2 attempts), then 127.0.0.2:53 returned NXDOMAIN". Undefined when there are no messages.
- */
-export function dnsStory(queries: DnsQuery[]): string | undefined {
-  const views = (queries as unknown as DnsQueryView[]).filter((q) => (q.dnsQueryMsgs?.length ?? 0) > 0);
-  if (views.length === 0) return undefined;
-  const firstSent = (q: DnsQueryView) => Math.min(...(q.dnsQueryMsgs ?? []).map((m) => m.sentAt ?? Infinity));
-  views.sort((a, b) => firstSent(a) - firstSent(b));
-  const qname = (q: DnsQueryView) => q.dnsQueryMsgs?.[0]?.questions?.[0]?.name ?? q.host ?? '';
-  const names = new Set(views.map(qname));
-  const groups = new Map<string, DnsQueryView[]>();
-  for (const q of views) {
-    const key = `${q.server ?? '?'}|${q.proto ?? 'udp'}|${qname(q)}`;
-    const g = groups.get(key);
-    if (g) g.push(q);
-    else groups.set(key, [q]);
-  }
-  const phrases: string[] = [];
-  for (const g of groups.values()) {
-    const label = `${g[0].server ?? 'a nameserver'}${g[0].proto === 'tcp' ? ' over TCP' : ''}`;
-    const forName = names.size > 1 && qname(g[0]) ? ` for ${qname(g[0])}` : '';
-    phrases.push(`${label} ${serverOutcome(g)}${forName}`);
-  }
-  const shown = phrases.length > 5 ? [...phrases.slice(0, 4), `${phrases.length - 4} more exchanges`] : phrases;
-  return shown.join(', then ');
-}
 
 function diagnoseDns(ctx: DiagnosisContext, code: string | undefined, timings: Timings): string {
   const lookups = ctx.dial?.dnsLookups ?? [];
@@ -469,7 +359,7 @@ function http2Code(n: number | undefined): string {
 }
 
 function diagnoseHttp2(ctx: DiagnosisContext, timings: Timings): string | undefined {
-  const req = ctx.request as HttpRequest & Http2Fields;
+  const req = ctx.request;
   const ms = after(elapsed(ctx, timings));
   if (req.http2Goaway) {
     const g = req.http2Goaway;
@@ -541,15 +431,15 @@ function slowDetail(ctx: DiagnosisContext, phase: Phase, t: Timings): { name: st
 }
 
 function diagnoseSlow(ctx: DiagnosisContext, t: Timings, threshold: number): string | undefined {
+  if (!isSlow(ctx.request, t, threshold)) return undefined;
   const total = totalTime(t);
-  if (!(total > threshold && total > 0)) return undefined;
+  // The longest phase as drawn: connect includes ssl, so its TCP part is weighed on its own.
   let worst: Phase = 'wait';
   let worstMs = -1;
-  for (const p of ['blocked', 'dns', 'connect', 'ssl', 'send', 'wait', 'receive'] as const) {
-    // connect includes ssl: weigh the TCP part on its own.
-    const ms = p === 'connect' ? t.connect - Math.max(0, t.ssl) : t[p];
+  for (const s of phaseSegments(0, t)) {
+    const ms = s.endAt - s.beginAt;
     if (ms > worstMs) {
-      worst = p;
+      worst = s.phase;
       worstMs = ms;
     }
   }

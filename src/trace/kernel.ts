@@ -1,11 +1,11 @@
 /**
  * What the privileged helper learned about a TCP connection (`tcpConns[].tcpMetrics` and
  * `tcpConns[].conntrack`, see docs/trace-format.md), as short display texts shared by the CLI
- * (src/cli/render.ts) and the panel's Connection tab. Pure; trace files are untrusted JSON, so
- * every field is checked before use and the results are plain text.
+ * (src/cli/render.ts) and the panel's Connection tab. Pure; the records are typed (a trace file's
+ * were normalized where it was read, normalize.ts) and the results are plain text.
  */
 
-import type { TcpConn } from './types';
+import type { AddrTuple, Conntrack, TcpConn, TcpMetrics } from './types';
 
 /** Display texts of one connection's kernel view; a field is absent when nothing is known. */
 export interface KernelFacts {
@@ -31,57 +31,43 @@ export interface KernelFacts {
   packets?: string;
 }
 
-interface Tuple {
-  srcIP: string;
-  srcPort: number;
-  dstIP: string;
-  dstPort: number;
-}
-
 /** The kernel's facts about a connection, or undefined when the helper recorded none. */
 export function kernelFacts(conn: Pick<TcpConn, 'tcpMetrics' | 'conntrack'>): KernelFacts | undefined {
-  const tm = isObject(conn.tcpMetrics) ? conn.tcpMetrics : undefined;
-  const ct = isObject(conn.conntrack) ? conn.conntrack : undefined;
+  const tm = conn.tcpMetrics;
+  const ct = conn.conntrack;
   if (!tm && !ct) return undefined;
+  return { ...(tm ? metricsFacts(tm) : {}), ...(ct ? conntrackFacts(ct) : {}) };
+}
+
+function metricsFacts(tm: TcpMetrics): KernelFacts {
   const out: KernelFacts = {};
-  if (tm) {
-    if (typeof tm.source === 'string') out.source = tm.source;
-    const rtt = num(tm.rttUs);
-    const rttVar = num(tm.rttVarUs);
-    if (rtt !== undefined && rtt > 0) out.rtt = rttVar !== undefined ? `${usText(rtt)} ± ${usText(rttVar)}` : usText(rtt);
-    const retrans = num(tm.retransmits);
-    const syn = num(tm.synRetransmits);
-    if (retrans !== undefined) out.retransmits = syn ? `${retrans} (${syn} SYN)` : String(retrans);
-    else if (syn) out.retransmits = `${syn} SYN`;
-    const cwnd = num(tm.sndCwnd);
-    if (cwnd !== undefined) out.cwnd = String(cwnd);
-    const so = num(tm.segsOut);
-    const si = num(tm.segsIn);
-    if (so !== undefined || si !== undefined) out.segments = `${so ?? '?'} out / ${si ?? '?'} in`;
-    const connect = num(tm.connectLatencyUs);
-    if (connect !== undefined) out.connect = usText(connect);
-    const rs = num(tm.resetsSent) ?? 0;
-    const rr = num(tm.resetsReceived) ?? 0;
-    if (rs > 0 || rr > 0) out.resets = `${rs} sent / ${rr} received`;
-  }
-  if (ct) {
-    const parts: string[] = [];
-    if (typeof ct.tcpState === 'string' && ct.tcpState) parts.push(ct.tcpState);
-    if (typeof ct.status === 'string' && ct.status) parts.push(ct.status);
-    const mark = num(ct.mark);
-    if (mark) parts.push(`mark ${mark}`);
-    if (parts.length) out.conntrack = parts.join(', ');
-    const orig = tuple(ct.addrOrig);
-    const reply = tuple(ct.addrReply);
-    if (orig && reply && !isReverse(orig, reply)) out.nat = `orig ${tupleText(orig)}, reply ${tupleText(reply)}`;
-    const ps = num(ct.packetsSent);
-    const pr = num(ct.packetsRecv);
-    if (ps !== undefined || pr !== undefined) {
-      const bs = num(ct.bytesSent);
-      const br = num(ct.bytesRecv);
-      const bytes = bs !== undefined || br !== undefined ? ` (${bytesText(bs)} / ${bytesText(br)})` : '';
-      out.packets = `${ps ?? '?'} out / ${pr ?? '?'} in${bytes}`;
-    }
+  if (tm.source !== undefined) out.source = tm.source;
+  const { rttUs: rtt, rttVarUs: rttVar, retransmits: retrans, synRetransmits: syn } = tm;
+  if (rtt !== undefined && rtt > 0) out.rtt = rttVar !== undefined ? `${usText(rtt)} ± ${usText(rttVar)}` : usText(rtt);
+  if (retrans !== undefined) out.retransmits = syn ? `${retrans} (${syn} SYN)` : String(retrans);
+  else if (syn) out.retransmits = `${syn} SYN`;
+  if (tm.sndCwnd !== undefined) out.cwnd = String(tm.sndCwnd);
+  if (tm.segsOut !== undefined || tm.segsIn !== undefined) out.segments = `${tm.segsOut ?? '?'} out / ${tm.segsIn ?? '?'} in`;
+  if (tm.connectLatencyUs !== undefined) out.connect = usText(tm.connectLatencyUs);
+  const rs = tm.resetsSent ?? 0;
+  const rr = tm.resetsReceived ?? 0;
+  if (rs > 0 || rr > 0) out.resets = `${rs} sent / ${rr} received`;
+  return out;
+}
+
+function conntrackFacts(ct: Conntrack): KernelFacts {
+  const out: KernelFacts = {};
+  const parts: string[] = [];
+  if (ct.tcpState) parts.push(ct.tcpState);
+  if (ct.status) parts.push(ct.status);
+  if (ct.mark) parts.push(`mark ${ct.mark}`);
+  if (parts.length) out.conntrack = parts.join(', ');
+  const { addrOrig: orig, addrReply: reply } = ct;
+  if (orig && reply && !isReverse(orig, reply)) out.nat = `orig ${tupleText(orig)}, reply ${tupleText(reply)}`;
+  const { packetsSent: ps, packetsRecv: pr, bytesSent: bs, bytesRecv: br } = ct;
+  if (ps !== undefined || pr !== undefined) {
+    const bytes = bs !== undefined || br !== undefined ? ` (${bytesText(bs)} / ${bytesText(br)})` : '';
+    out.packets = `${ps ?? '?'} out / ${pr ?? '?'} in${bytes}`;
   }
   return out;
 }
@@ -100,7 +86,7 @@ export function kernelLine(f: KernelFacts): string {
 }
 
 /** "ip:port → ip:port" with IPv6 addresses in brackets. */
-export function tupleText(t: Tuple): string {
+export function tupleText(t: AddrTuple): string {
   return `${hostPort(t.srcIP, t.srcPort)} → ${hostPort(t.dstIP, t.dstPort)}`;
 }
 
@@ -109,15 +95,8 @@ function hostPort(ip: string, port: number): string {
 }
 
 /** Without NAT the reply tuple is the original one reversed. */
-function isReverse(o: Tuple, r: Tuple): boolean {
+function isReverse(o: AddrTuple, r: AddrTuple): boolean {
   return o.srcIP === r.dstIP && o.srcPort === r.dstPort && o.dstIP === r.srcIP && o.dstPort === r.srcPort;
-}
-
-function tuple(v: unknown): Tuple | undefined {
-  if (!isObject(v)) return undefined;
-  const { srcIP, srcPort, dstIP, dstPort } = v;
-  if (typeof srcIP !== 'string' || typeof dstIP !== 'string' || num(srcPort) === undefined || num(dstPort) === undefined) return undefined;
-  return { srcIP, srcPort: srcPort as number, dstIP, dstPort: dstPort as number };
 }
 
 /** Microseconds as "0.42 ms", "12.3 ms", "1.25 s". */
@@ -135,12 +114,4 @@ function bytesText(n: number | undefined): string {
   if (n < 1e6) return `${(n / 1e3).toFixed(1)} kB`;
   if (n < 1e9) return `${(n / 1e6).toFixed(1)} MB`;
   return `${(n / 1e9).toFixed(1)} GB`;
-}
-
-function num(v: unknown): number | undefined {
-  return typeof v === 'number' && Number.isFinite(v) && v >= 0 ? v : undefined;
-}
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }

@@ -1,12 +1,16 @@
 /**
- * HAR 1.2 timing phases of a request, computed from the request and the dial, TCP connection and
- * TLS tunnel it used. `-1` means the phase did not apply; `connect` includes `ssl` (as HAR
- * defines it); a reused connection has `dns`, `connect` and `ssl` of -1. Phases cut short by a
- * failure run until the failure (`reqErrorAt`), so a failed request still shows where time went.
+ * The timing geometry of a request, defined once for the CLI table (render.ts), the HAR export
+ * (har.ts), diagnosis and the panel (webview/waterfall.ts, list.ts, model.ts): the HAR 1.2
+ * phases and how they are computed from the records, a request's start, its total, end and
+ * duration, the phases laid out on the trace's time axis, and whether it failed or was slow.
+ *
+ * HAR semantics (trace-format.md): `-1` means the phase did not apply; `connect` includes `ssl`;
+ * a reused connection has `dns`, `connect` and `ssl` of -1. Phases cut short by a failure run
+ * until the failure (`reqErrorAt`), so a failed request still shows where time went. Pure and
+ * free of Node APIs: the panel bundles it.
  */
 
-import type { Dial, HttpRequest, TcpConn, Timings, TlsTunnel } from './types';
-import { roundMs } from './builder';
+import { isStreaming, type Dial, type HttpRequest, type TcpConn, type Timings, type TlsTunnel } from './types';
 
 /** A request with the records it references (each may be missing). */
 export interface RequestContext {
@@ -22,17 +26,54 @@ export const PHASES = ['blocked', 'dns', 'connect', 'ssl', 'send', 'wait', 'rece
 /** One of the HAR timing phases. */
 export type Phase = (typeof PHASES)[number];
 
+/** Default threshold above which a successful request is "slow" (isSlow, diagnosis). */
+export const DEFAULT_SLOW_THRESHOLD_MS = 1000;
+
 const NONE: Timings = { blocked: -1, dns: -1, connect: -1, ssl: -1, send: -1, wait: -1, receive: -1 };
 
-/** When the request began: the program's call, else the earliest thing known about it. */
-export function requestStartAt(ctx: RequestContext): number | undefined {
+/** Rounds milliseconds to microseconds (what traces store). */
+export function roundMs(ms: number): number {
+  return Math.round(ms * 1000) / 1000;
+}
+
+/**
+ * When a request began, in ms since traceBeginAt (undefined when nothing is known). The one rule,
+ * for the CLI table, HAR's `startedDateTime`, diagnosis and the panel's waterfall:
+ *
+ * 1. `reqStartAt`, the program's call (every client hook records it);
+ * 2. else, for a request that opened a new connection, its dial's `dialBeginAt`;
+ * 3. else `reqSentAt`, else `respRecvAt`.
+ *
+ * Why this one: it is the instant computeTimings() measures the phases from (`blocked` runs from
+ * it to the dial's begin, `send` ends at `reqSentAt`), so phases laid end to end from it land
+ * where they were measured and the bars agree with the times the panel lists. The panel's former
+ * fallback derived the start from the phases instead (`reqSentAt` − blocked − dns − connect): that
+ * put every bar late by `send`, and early when parallel lookups are summed into `dns`, and it gave
+ * the same request another start than HAR and the CLI.
+ */
+export function requestStartAt(ctx: Pick<RequestContext, 'request' | 'dial'>): number | undefined {
   const r = ctx.request;
-  return r.reqStartAt ?? (ctx.request.reusedConn ? undefined : ctx.dial?.dialBeginAt) ?? r.reqSentAt ?? r.respRecvAt;
+  return r.reqStartAt ?? (r.reusedConn ? undefined : ctx.dial?.dialBeginAt) ?? r.reqSentAt ?? r.respRecvAt;
 }
 
 /** When a failed request failed: `reqEndAt` from the preload, else when the collector heard. */
 export function failedAt(req: HttpRequest): number | undefined {
   return req.reqError ? (req.reqEndAt ?? req.reqErrorAt) : undefined;
+}
+
+/** True when the request failed: an error, or an HTTP status of 400 or more. */
+export function isFailed(req: HttpRequest): boolean {
+  return !!req.reqError || (typeof req.respStatusCode === 'number' && req.respStatusCode >= 400);
+}
+
+/**
+ * True when a request that did not fail (nor stop unfinished) took longer than the threshold
+ * (default DEFAULT_SLOW_THRESHOLD_MS), by its HAR total time.
+ */
+export function isSlow(req: HttpRequest, timings: Timings | undefined = req.timings, thresholdMs = DEFAULT_SLOW_THRESHOLD_MS): boolean {
+  if (!timings || isFailed(req) || req.incomplete) return false;
+  const total = totalTime(timings);
+  return total > thresholdMs && total > 0;
 }
 
 /** Duration of a phase from a to b, never negative; -1 when either end is unknown. */
@@ -111,11 +152,41 @@ export function computeTimings(ctx: RequestContext): Timings {
   return t;
 }
 
-/** Total time of a request from its timings (ssl is part of connect, so not added again). */
+/** A phase's duration, or 0 when it did not apply (-1, absent, NaN). */
+function len(v: number | undefined): number {
+  return v !== undefined && Number.isFinite(v) && v > 0 ? v : 0;
+}
+
+/** Total time of a request from its timings: the applicable phases, `ssl` not added again (connect has it). */
 export function totalTime(t: Timings): number {
   let sum = 0;
-  for (const p of PHASES) if (p !== 'ssl' && t[p] > 0) sum += t[p];
+  for (const p of PHASES) if (p !== 'ssl') sum += len(t[p]);
   return roundMs(sum);
+}
+
+/**
+ * When a request ended, in ms since traceBeginAt: the end of its response, else (finished or
+ * failed, with timings) its start plus its total time, else for a failure the latest time known;
+ * undefined while it is still pending or streaming.
+ */
+export function requestEndAt(req: HttpRequest, start: number | undefined): number | undefined {
+  if (req.respDoneAt !== undefined) return req.respDoneAt;
+  if (isStreaming(req)) return undefined;
+  if (req.timings && start !== undefined && (req.reqError || req.respStatusCode !== undefined)) return start + totalTime(req.timings);
+  if (req.reqError) {
+    // A failure without timings: the latest time we know of.
+    const known = [req.respRecvAt, req.reqSentAt, req.reqStartAt].filter((v): v is number => v !== undefined);
+    return known.length ? Math.max(...known) : undefined;
+  }
+  return undefined;
+}
+
+/** A request's duration in ms: its HAR total time once it ended (or failed), else end − start; undefined while pending. */
+export function requestDuration(req: HttpRequest, start: number | undefined): number | undefined {
+  const end = requestEndAt(req, start);
+  if (req.timings && (end !== undefined || req.reqError)) return totalTime(req.timings);
+  if (end === undefined || start === undefined) return undefined;
+  return Math.max(0, end - start);
 }
 
 /** A time span of one phase on the trace's time axis. */
@@ -127,7 +198,7 @@ export interface PhaseSegment {
 
 /**
  * Lays the phases end to end from the request's start, for a waterfall. The TCP part of
- * `connect` and the TLS part (`ssl`) are separate segments.
+ * `connect` and the TLS part (`ssl`) are separate segments; phases that did not apply are left out.
  */
 export function phaseSegments(startAt: number, t: Timings): PhaseSegment[] {
   const out: PhaseSegment[] = [];
@@ -137,12 +208,13 @@ export function phaseSegments(startAt: number, t: Timings): PhaseSegment[] {
     out.push({ phase, beginAt: at, endAt: at + ms });
     at += ms;
   };
-  push('blocked', t.blocked);
-  push('dns', t.dns);
-  push('connect', t.connect > 0 ? t.connect - Math.max(0, t.ssl) : -1);
-  push('ssl', t.connect > 0 ? Math.min(t.ssl, t.connect) : -1);
-  push('send', t.send);
-  push('wait', t.wait);
-  push('receive', t.receive);
+  const ssl = Math.min(len(t.ssl), len(t.connect));
+  push('blocked', len(t.blocked));
+  push('dns', len(t.dns));
+  push('connect', len(t.connect) - ssl);
+  push('ssl', ssl);
+  push('send', len(t.send));
+  push('wait', len(t.wait));
+  push('receive', len(t.receive));
   return out;
 }

@@ -9,6 +9,7 @@ import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import type { Har } from './har';
 import { JsonObjectScanner, JsonScanError, writeJsonFile } from './jsonStream';
+import { normalizeDials, normalizeDnsQueries, normalizeTcpConns, normalizeUdpConns } from './normalize';
 import { FORMAT_VERSION, RECORD_KINDS, type HttpRequest, type Trace, type TraceStats, type HelperStats } from './types';
 
 /** A trace file could not be read; `message` is one plain line meant for the user. */
@@ -72,6 +73,11 @@ function validateTrace(obj: Record<string, unknown>, name: string): Trace {
     if (obj[kind] === undefined) obj[kind] = [];
     else if (!Array.isArray(obj[kind])) throw new TraceFileError(`${name} is damaged: "${kind}" is not a list`);
   }
+  // The records read below their top level (DNS messages, kernel data, socket operations).
+  obj.dials = normalizeDials(obj.dials);
+  obj.tcpConns = normalizeTcpConns(obj.tcpConns);
+  obj.udpConns = normalizeUdpConns(obj.udpConns);
+  obj.dnsQueries = normalizeDnsQueries(obj.dnsQueries);
   if (!Array.isArray(obj.processes)) obj.processes = [];
   if (typeof obj.description !== 'string') obj.description = '';
   if (typeof obj.traceBeginAt !== 'string' || Number.isNaN(Date.parse(obj.traceBeginAt))) {

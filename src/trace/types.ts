@@ -252,19 +252,66 @@ export interface SocketOp {
   returnErr: string | null;
 }
 
-/** Kernel TCP metrics (privileged helper or inet_diag). */
+/** Kernel TCP metrics (privileged helper: eBPF or inet_diag), its last reading; unreported ones absent. */
 export interface TcpMetrics {
-  source: 'bpf' | 'inet_diag';
+  /** "bpf" or "inet_diag" (a trace file's text is shown as it is). */
+  source?: string;
   rttUs?: number;
   rttVarUs?: number;
   retransmits?: number;
+  /** Retransmitted SYNs (part of the connect time, not of `retransmits`). */
+  synRetransmits?: number;
   sndCwnd?: number;
   segsOut?: number;
   segsIn?: number;
+  bytesSent?: number;
   bytesAcked?: number;
   bytesReceived?: number;
+  bytesRetrans?: number;
+  lost?: number;
+  rtoCount?: number;
+  resetsSent?: number;
+  resetsReceived?: number;
+  /** Whether the socket reached ESTABLISHED. */
+  established?: boolean;
+  /** SYN to ESTABLISHED as the kernel saw it. */
+  connectLatencyUs?: number;
   lifespanUs?: number;
-  [key: string]: unknown;
+}
+
+/**
+ * The conntrack entry of a connection (privileged helper): NAT mapping, state and counters, each
+ * absent when the entry lacked it (the counters need conntrack accounting, `tcpState` a TCP entry).
+ */
+export interface Conntrack {
+  capturedAt?: number;
+  /** Status flags joined by "|" ("assured|seen-reply|src-nat"). */
+  status?: string;
+  tcpState?: string;
+  mark?: number;
+  /** The tuple of the original direction (as the program sent it). */
+  addrOrig?: AddrTuple;
+  /** The tuple of the reply direction (reversed `addrOrig` unless NAT rewrote it). */
+  addrReply?: AddrTuple;
+  packetsSent?: number;
+  packetsRecv?: number;
+  bytesSent?: number;
+  bytesRecv?: number;
+  timeoutSec?: number;
+}
+
+/** Socket operations of a connection (only with the socket-op trace). */
+export interface SocketTrace {
+  socketOps: SocketOp[];
+  /** Operations past the per-connection cap, counted only. */
+  droppedOps: number;
+  /** What they count: "tcp" for plain connections, "tls" (plaintext above TLS) for TLS ones. */
+  layer?: 'tcp' | 'tls';
+  /**
+   * HTTP/2: the session reads and writes its socket inside Node (nghttp2, in C++), out of the
+   * preload's sight; each op is the bytes moved between two moments the session ran JavaScript.
+   */
+  coalesced?: boolean;
 }
 
 /** One TCP connection. */
@@ -275,6 +322,8 @@ export interface TcpConn {
   fromDial?: string;
   /** True for the resolver's own TCP connections to a nameserver (DNS trace). */
   fromResolver?: boolean;
+  /** The socket error that ended a resolver's connection (DNS trace). */
+  error?: string;
   handshakeBeginAt?: number;
   handshakeEndAt?: number;
   connected: boolean;
@@ -284,16 +333,10 @@ export interface TcpConn {
   totalRecvBytes?: number;
   /** How many HTTP requests used this connection. */
   requestCount?: number;
-  /**
-   * Socket operations (only with the socket-op trace). `layer` says what they count: "tcp" for
-   * plain connections, "tls" (plaintext above TLS) for TLS connections. `coalesced`: an HTTP/2
-   * session reads and writes its socket inside Node (nghttp2, in C++), out of the preload's sight;
-   * each op is then the bytes read or written between two moments the session ran JavaScript
-   * (`callAt` → `returnAt`), possibly several reads or writes.
-   */
-  socketTrace?: { socketOps: SocketOp[]; droppedOps: number; layer?: 'tcp' | 'tls'; coalesced?: boolean };
+  /** Socket operations (only with the socket-op trace). */
+  socketTrace?: SocketTrace;
   tcpMetrics?: TcpMetrics;
-  conntrack?: Record<string, unknown>;
+  conntrack?: Conntrack;
 }
 
 /** One UDP "connection" (e.g. to a nameserver). */
@@ -302,11 +345,55 @@ export interface UdpConn {
   pid?: number;
   fromDial?: string;
   fromResolver?: boolean;
+  /** The socket error that ended it, if any. */
+  error?: string;
   socketCreateAt?: number;
   connCloseAt?: number;
   addrTuple?: AddrTuple;
   totalSentBytes?: number;
   totalRecvBytes?: number;
+}
+
+/** A question of a DNS message: the name with its trailing dot, the type name, the class. */
+export interface DnsQuestion {
+  name: string;
+  type: string;
+  class: number;
+}
+
+/** A resource record of a reply; `resolvedVal` is its data as text (names with a trailing dot). */
+export interface DnsAnswer extends DnsQuestion {
+  ttl: number;
+  resolvedVal: string;
+}
+
+/** What DNS queries and replies share. */
+interface DnsMessage {
+  id: number;
+  truncated: boolean;
+  /** DNS message size in bytes (without TCP's 2-byte length prefix). */
+  size: number;
+  questions: DnsQuestion[];
+}
+
+/** A query message the in-process resolver sent. */
+export interface DnsQueryMsg extends DnsMessage {
+  sentAt: number;
+  recursionDesired: boolean;
+  /** Why no usable reply came: ETIMEOUT, ECONNREFUSED (port unreachable), ECANCELLED. */
+  error?: string;
+}
+
+/** A reply message the resolver received (for `malformed`, only what could be read). */
+export interface DnsReplyMsg extends DnsMessage {
+  recvAt: number;
+  authoritative: boolean;
+  recursionAvailable: boolean;
+  /** "no-error", "form-err", "serv-fail", "nx-domain", "not-imp", "refused", ... ("rcode-N"). */
+  rCode: string;
+  answers: DnsAnswer[];
+  /** Set when the reply could not be decoded: the decoder's complaint. */
+  malformed?: string;
 }
 
 /** DNS messages of one query (only with the DNS message trace). */
@@ -323,9 +410,10 @@ export interface DnsQuery {
   proto?: 'udp' | 'tcp';
   /** The name looked up (before search-list expansion). */
   host?: string;
+  /** The per-try timeout in force. */
   timeoutMs?: number;
-  dnsQueryMsgs: Record<string, unknown>[];
-  dnsReplyMsgs: Record<string, unknown>[];
+  dnsQueryMsgs: DnsQueryMsg[];
+  dnsReplyMsgs: DnsReplyMsg[];
 }
 
 /** A certificate of the peer's chain. */

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const { renderTrace, emptyTrace, enrichTrace } = createRequire(import.meta.url)('../../dist/core.cjs');
+const { renderTrace, emptyTrace, enrichTrace, parseTraceFile } = createRequire(import.meta.url)('../../dist/core.cjs');
 const cli = fileURLToPath(new URL('../../dist/cli.cjs', import.meta.url));
 
 function traceWith(tcpConns, extra = {}) {
@@ -107,12 +107,13 @@ test('the saved packet capture is named; hostile values in helper fields stay te
     tcpMetrics: { source: 'bpf\x07', rttUs: 'a lot', retransmits: -1, sndCwnd: 5 },
     conntrack: { status: 'x\x1b]0;pwned\x07', addrOrig: 'nope', addrReply: null, packetsSent: 'many' },
   };
-  const out = renderTrace(
+  // As from a saved trace file: read (and its records checked) where every file is read.
+  const file = JSON.stringify(
     traceWith([hostile], {
       packetCapture: { file: '/tmp/t.pcapng', interfaces: ['lo', 'eth0'], packets: 41, truncated: true, requestTraceID: 'req-1' },
     }),
-    { width: 160 },
   );
+  const out = renderTrace(parseTraceFile(file), { width: 160 });
   assert.doesNotMatch(out, /\x1b|\x07|\u202e/);
   assert.match(out, /cwnd 5/);
   assert.doesNotMatch(out, /rtt|retransmits -1|packets many/);

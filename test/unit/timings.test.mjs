@@ -109,3 +109,35 @@ test('no times at all: every phase -1', () => {
   const t = computeTimings({ request: req({}) });
   assert.deepEqual(Object.values(t), [-1, -1, -1, -1, -1, -1, -1]);
 });
+
+test('one start rule: reqStartAt, else a new connection dial begin, else reqSentAt; end and slowness from the same geometry', () => {
+  const { requestStartAt, requestEndAt, isSlow, isFailed, phaseSegments } = createRequire(import.meta.url)('../../dist/core.cjs');
+  const dial = { dialBeginAt: 3, dnsLookups: [], connectAttempts: [] };
+  assert.equal(requestStartAt({ request: req({ reqStartAt: 1, reqSentAt: 9 }), dial }), 1);
+  assert.equal(requestStartAt({ request: req({ reqSentAt: 9 }), dial }), 3);
+  assert.equal(requestStartAt({ request: req({ reqSentAt: 9, reusedConn: true }), dial }), 9);
+  assert.equal(requestStartAt({ request: req({ respRecvAt: 12 }) }), 12);
+  assert.equal(requestStartAt({ request: req({}) }), undefined);
+  // Phases laid from the start computeTimings measured from land where they were measured.
+  const ctx = {
+    request: req({ reqSentAt: 9, respRecvAt: 12, respDoneAt: 20, respStatusCode: 200, dial: 'dial-1', reusedConn: false }),
+    dial: {
+      dialBeginAt: 3,
+      dnsLookups: [],
+      connectAttempts: [{ address: '1.1.1.1', port: 443, beginAt: 3, endAt: 8, error: null }],
+      establishedConn: 'tcp-1',
+    },
+    tcpConn: { handshakeBeginAt: 3, handshakeEndAt: 8, connected: true },
+  };
+  const t = computeTimings(ctx);
+  const segs = phaseSegments(requestStartAt(ctx), t);
+  assert.equal(segs.find((s) => s.phase === 'send').endAt, 9);
+  assert.equal(segs.find((s) => s.phase === 'wait').endAt, 12);
+  assert.equal(segs.at(-1).endAt, 20);
+  const ok = req({ respStatusCode: 200, timings: { blocked: 0, dns: -1, connect: -1, ssl: -1, send: 0, wait: 1500, receive: 1 } });
+  assert.equal(requestEndAt({ ...ok, respDoneAt: undefined }, 10), 1511);
+  assert.equal(isSlow(ok), true);
+  assert.equal(isSlow(ok, ok.timings, 2000), false);
+  assert.equal(isSlow({ ...ok, respStatusCode: 500 }), false, 'a failed request is failed, not slow');
+  assert.equal(isFailed({ ...ok, respStatusCode: 500 }), true);
+});

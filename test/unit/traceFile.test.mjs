@@ -107,6 +107,56 @@ test('stats survive a save and load: counts kept, a bad skippedInitiators droppe
   assert.equal('skippedInitiators' in parseTraceFile(withStats({ skippedInitiators: 'many' }), 'F').stats, false);
 });
 
+test('parseTraceFile normalizes the nested records of a damaged or hostile file once, where it is read', () => {
+  const t = emptyTrace('x');
+  t.dials.push({
+    traceID: 'dial-1',
+    pid: 1,
+    dstAddress: 'h:53',
+    dialBeginAt: 0,
+    dnsLookups: [{ host: 'h', beginAt: 0, addresses: 'nope', error: 5 }, 7],
+  });
+  t.tcpConns.push(
+    {
+      traceID: 'tcp-1',
+      pid: 1,
+      connected: true,
+      socketTrace: { socketOps: [{ type: 'read', callAt: 1, dataLen: 'x' }, { type: 'evil', callAt: 2 }, null], droppedOps: -3 },
+      tcpMetrics: { source: 'bpf', rttUs: 'a lot', retransmits: -1, sndCwnd: 5 },
+      conntrack: { status: 'assured', addrOrig: 'nope', addrReply: null, packetsSent: 'many', mark: 1 },
+    },
+    { pid: 1, connected: true },
+  );
+  t.dnsQueries.push({
+    traceID: 'dns-1',
+    proto: 'sctp',
+    host: 7,
+    dnsQueryMsgs: [{ sentAt: 1, id: 2, size: 30, questions: [{ name: 'h.' }, 'x'] }, { id: 3 }],
+    dnsReplyMsgs: [
+      { recvAt: 2, id: 2, size: 40, rCode: 3, answers: [{ name: 'h.', type: 'A', ttl: 5, resolvedVal: '1.2.3.4' }, { name: 'h.' }] },
+    ],
+  });
+  const r = parseTraceFile(JSON.stringify(t));
+  assert.deepEqual(r.dials[0].dnsLookups, [{ host: 'h', beginAt: 0, addresses: [], error: null }]);
+  assert.equal(r.dials[0].connectAttempts.length, 0);
+  assert.deepEqual(
+    r.tcpConns.map((c) => c.traceID),
+    ['tcp-1'],
+  );
+  const c = r.tcpConns[0];
+  assert.deepEqual(c.socketTrace, { socketOps: [{ type: 'read', callAt: 1, dataLen: 0, returnErr: null }], droppedOps: 0 });
+  assert.deepEqual(c.tcpMetrics, { source: 'bpf', sndCwnd: 5 });
+  assert.deepEqual(c.conntrack, { status: 'assured', mark: 1 });
+  const q = r.dnsQueries[0];
+  assert.equal(q.proto, undefined);
+  assert.equal(q.host, undefined);
+  assert.deepEqual(q.dnsQueryMsgs, [
+    { sentAt: 1, id: 2, size: 30, recursionDesired: false, truncated: false, questions: [{ name: 'h.', type: '', class: 1 }] },
+  ]);
+  assert.equal(q.dnsReplyMsgs[0].rCode, '');
+  assert.deepEqual(q.dnsReplyMsgs[0].answers, [{ name: 'h.', type: 'A', class: 1, ttl: 5, resolvedVal: '1.2.3.4' }]);
+});
+
 test('stats.helper and stats.incompleteRequests survive a save and load', () => {
   const helper = { mode: 'bpf', authority: 'root', unavailable: { capture: 'off' }, lostEvents: 3 };
   const text = JSON.stringify({ ...emptyTrace('s'), stats: { droppedEvents: 0, untracedRequests: 0, warnings: [], incompleteRequests: 4, helper } });

@@ -22,9 +22,11 @@ export function traceModel(source) {
   const sf = ts.createSourceFile('types.ts', source, ts.ScriptTarget.Latest, true);
   const exported = (n) => n.modifiers?.some((m) => m.kind === ts.SyntaxKind.ExportKeyword) === true;
   const interfaces = new Map();
+  const declared = new Map(); // every interface, exported or not: the bases an `extends` names
   const aliases = new Map();
   let formatVersion;
   for (const s of sf.statements) {
+    if (ts.isInterfaceDeclaration(s)) declared.set(s.name.text, s);
     if (ts.isInterfaceDeclaration(s) && exported(s)) interfaces.set(s.name.text, s);
     if (ts.isTypeAliasDeclaration(s) && exported(s)) aliases.set(s.name.text, s);
     if (ts.isVariableStatement(s)) {
@@ -70,12 +72,24 @@ export function traceModel(source) {
     }
   }
 
+  /** An interface's members with those it inherits (`extends`), so inherited fields are checked too. */
+  function membersOf(decl) {
+    const out = [...decl.members];
+    for (const clause of decl.heritageClauses ?? []) {
+      for (const t of clause.types) {
+        const base = declared.get(t.expression.getText(sf));
+        if (base) out.push(...membersOf(base));
+      }
+    }
+    return out;
+  }
+
   while (queue.length > 0) {
     const name = queue.shift();
     if (reached.has(name)) continue;
     const fields = [];
     reached.set(name, fields);
-    collect(interfaces.get(name).members, '', fields);
+    collect(membersOf(interfaces.get(name)), '', fields);
   }
   return { interfaces: reached, literals, formatVersion };
 }

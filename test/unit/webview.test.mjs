@@ -31,6 +31,9 @@ writeFileSync(join(tmp, 'webview.mjs'), out.outputFiles[0].text);
 const w = await import(pathToFileURL(join(tmp, 'webview.mjs')).href);
 rmSync(tmp, { recursive: true, force: true });
 
+/** A request with its start, as the list's rows carry it. */
+const at = (r, dial) => ({ req: r, start: w.requestStart(r, dial) });
+
 const req = (f = {}) => ({
   traceID: 'req-1',
   pid: 1,
@@ -121,7 +124,7 @@ test('initiator: first user frame, basename:line', () => {
 
 test('waterfall: HAR phases laid end to end, ssl drawn inside connect', () => {
   const r = req({ reqStartAt: 100, timings: T() });
-  const segs = w.requestSegments(r);
+  const segs = w.requestSegments(at(r));
   assert.deepEqual(
     segs.map((s) => s.phase),
     ['blocked', 'dns', 'connect', 'ssl', 'send', 'wait', 'receive'],
@@ -139,29 +142,34 @@ test('waterfall: HAR phases laid end to end, ssl drawn inside connect', () => {
     ],
   );
   assert.equal(w.totalTime(r.timings), 24.5);
-  assert.equal(w.requestDuration({ ...r, respStatusCode: 200, respDoneAt: 124.5 }), 24.5);
+  assert.equal(w.requestDuration(at({ ...r, respStatusCode: 200, respDoneAt: 124.5 })), 24.5);
 });
 
 test('waterfall: -1 phases are skipped (reused connection)', () => {
   const r = req({ reqStartAt: 0, respStatusCode: 200, reusedConn: true, timings: T({ dns: -1, connect: -1, ssl: -1 }) });
   assert.deepEqual(
-    w.requestSegments(r).map((s) => s.phase),
+    w.requestSegments(at(r)).map((s) => s.phase),
     ['blocked', 'send', 'wait', 'receive'],
   );
-  assert.equal(w.requestEnd(r), 15.5);
+  assert.equal(w.requestEnd(at(r)), 15.5);
 });
 
-test('waterfall: start derived from reqSentAt when reqStartAt is absent', () => {
-  const r = req({ reqSentAt: 50, timings: T() });
-  assert.equal(w.requestStart(r), 40);
+test('waterfall: without reqStartAt, a new connection starts at its dial, else at reqSentAt (timings.ts rule)', () => {
+  const r = req({ reqSentAt: 50, dial: 'dial-1', timings: T() });
+  const dial = { traceID: 'dial-1', pid: 1, dstAddress: 'h:443', dialBeginAt: 39.5, dnsLookups: [], connectAttempts: [] };
+  assert.equal(w.requestStart(r, dial), 39.5);
+  // Phases laid from that start: `send` ends where the request was sent.
+  assert.equal(w.requestSegments(at(r, dial)).find((s) => s.phase === 'send').end, 50);
+  assert.equal(w.requestStart(r), 50);
+  assert.equal(w.requestStart({ ...r, reusedConn: true }, dial), 50);
   assert.ok(Number.isNaN(w.requestStart(req())));
-  assert.deepEqual(w.requestSegments(req()), []);
+  assert.deepEqual(w.requestSegments(at(req())), []);
 });
 
 test('waterfall: without timings, coarse sent/first byte/done; pending extends to now', () => {
   const r = req({ reqStartAt: 0, reqSentAt: 5, respRecvAt: 20, respDoneAt: 30, respStatusCode: 200 });
   assert.deepEqual(
-    w.requestSegments(r).map((s) => [s.phase, s.start, s.end]),
+    w.requestSegments(at(r)).map((s) => [s.phase, s.start, s.end]),
     [
       ['blocked', 0, 5],
       ['wait', 5, 20],
@@ -169,17 +177,17 @@ test('waterfall: without timings, coarse sent/first byte/done; pending extends t
     ],
   );
   const p = req({ reqStartAt: 10, reqSentAt: 12 });
-  assert.equal(w.requestEnd(p), undefined);
-  assert.equal(w.requestDuration(p), undefined);
+  assert.equal(w.requestEnd(at(p)), undefined);
+  assert.equal(w.requestDuration(at(p)), undefined);
   assert.deepEqual(
-    w.requestSegments(p, 40).map((s) => [s.phase, s.start, s.end]),
+    w.requestSegments(at(p), 40).map((s) => [s.phase, s.start, s.end]),
     [
       ['blocked', 10, 12],
       ['pending', 12, 40],
     ],
   );
   assert.deepEqual(
-    w.requestSegments(p).map((s) => s.phase),
+    w.requestSegments(at(p)).map((s) => s.phase),
     ['blocked'],
   );
 });
@@ -190,11 +198,11 @@ test('waterfall: failed request ends at start + phases; axis covers every reques
     reqError: { phase: 'dns', message: 'x' },
     timings: T({ connect: -1, ssl: -1, send: -1, wait: -1, receive: -1 }),
   });
-  assert.equal(w.requestEnd(f), 13);
-  const a = w.axisFor([f, req({ reqStartAt: 2, respDoneAt: 50, respStatusCode: 200 })]);
+  assert.equal(w.requestEnd(at(f)), 13);
+  const a = w.axisFor([at(f), at(req({ reqStartAt: 2, respDoneAt: 50, respStatusCode: 200 }))]);
   assert.deepEqual(a, { begin: 2, end: 50 });
   assert.deepEqual(w.axisFor([]), { begin: 0, end: 1 });
-  assert.deepEqual(w.axisFor([req({ reqStartAt: 5 })], 80), { begin: 5, end: 80 });
+  assert.deepEqual(w.axisFor([at(req({ reqStartAt: 5 }))], 80), { begin: 5, end: 80 });
 });
 
 test('waterfall: layout as clamped fractions; nice ticks', () => {
@@ -363,7 +371,16 @@ test('model: DNS records indexed by dial, TLS tunnels by connection; bodies and 
     ['tls-1', 'tls-2'],
   );
   // An update replaces the record in place; a changed reference moves it.
-  m.apply({ dnsQueries: [{ traceID: 'dns-1', fromDial: 'dial-2', dnsQueryMsgs: [{ id: 1 }], dnsReplyMsgs: [] }] });
+  m.apply({
+    dnsQueries: [
+      {
+        traceID: 'dns-1',
+        fromDial: 'dial-2',
+        dnsQueryMsgs: [{ sentAt: 1, id: 1, recursionDesired: true, truncated: false, size: 30, questions: [] }],
+        dnsReplyMsgs: [],
+      },
+    ],
+  });
   assert.deepEqual(m.dnsQueriesOf('dial-1'), []);
   assert.equal(m.dnsQueriesOf('dial-2')[0].dnsQueryMsgs.length, 1);
   m.reset(snapshot([]), false);

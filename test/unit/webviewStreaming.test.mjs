@@ -18,6 +18,9 @@ const out = await build({
 });
 const w = await import(`data:text/javascript;base64,${Buffer.from(out.outputFiles[0].text).toString('base64')}`);
 
+/** A request with its start, as the list's rows carry it. */
+const at = (r) => ({ req: r, start: w.requestStart(r) });
+
 const base = {
   traceID: 'req-1',
   pid: 1,
@@ -33,10 +36,10 @@ const timings = { blocked: 0, dns: -1, connect: 2, ssl: -1, send: 0, wait: 8, re
 
 test('a streaming response has no end and receives up to now', () => {
   const r = { ...base, respContentLen: 96, respEvents: 2, timings };
-  assert.equal(w.requestEnd(r), undefined);
-  assert.equal(w.requestDuration(r), undefined);
+  assert.equal(w.requestEnd(at(r)), undefined);
+  assert.equal(w.requestDuration(at(r)), undefined);
   assert.deepEqual(
-    w.requestSegments(r, 50).map((s) => [s.phase, s.start, s.end]),
+    w.requestSegments(at(r), 50).map((s) => [s.phase, s.start, s.end]),
     [
       ['connect', 0, 2],
       ['wait', 2, 10],
@@ -46,7 +49,7 @@ test('a streaming response has no end and receives up to now', () => {
 });
 
 test('once ended, or before any progress was reported, it is not streaming', () => {
-  assert.equal(w.requestEnd({ ...base, respContentLen: 96, respDoneAt: 60, timings: { ...timings, receive: 50 } }), 60);
-  assert.equal(w.requestEnd({ ...base, timings }), 10);
-  assert.equal(w.requestEnd({ ...base, respContentLen: 0, respDoneAt: 10, webSocket: { openAt: 10 }, timings }), 10);
+  assert.equal(w.requestEnd(at({ ...base, respContentLen: 96, respDoneAt: 60, timings: { ...timings, receive: 50 } })), 60);
+  assert.equal(w.requestEnd(at({ ...base, timings })), 10);
+  assert.equal(w.requestEnd(at({ ...base, respContentLen: 0, respDoneAt: 10, webSocket: { openAt: 10 }, timings })), 10);
 });

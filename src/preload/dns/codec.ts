@@ -6,51 +6,10 @@
 
 import crypto = require('node:crypto');
 import packet = require('dns-packet');
+import type { DnsAnswer as DnsAnswerRecord, DnsQueryMsg, DnsQuestion as DnsQuestionRecord, DnsReplyMsg } from '../../trace/types';
 
-/** A question as recorded: name with trailing dot, type name, numeric class. */
-export interface DnsQuestionRecord {
-  name: string;
-  type: string;
-  class: number;
-}
-
-/** A resource record as recorded; `resolvedVal` is its data as text (names with trailing dot). */
-export interface DnsAnswerRecord {
-  name: string;
-  type: string;
-  class: number;
-  ttl: number;
-  resolvedVal: string;
-}
-
-/** A query message the resolver sent. */
-export interface DnsQueryMsg {
-  sentAt: number;
-  id: number;
-  recursionDesired: boolean;
-  truncated: boolean;
-  /** DNS message size in bytes (without TCP's 2-byte length prefix). */
-  size: number;
-  questions: DnsQuestionRecord[];
-  /** Why no usable reply came: ETIMEOUT, ECONNREFUSED (port unreachable), ECANCELLED. */
-  error?: string;
-}
-
-/** A reply message the resolver received (for `malformed`, only what could be read). */
-export interface DnsReplyMsg {
-  recvAt: number;
-  id: number;
-  authoritative: boolean;
-  recursionAvailable: boolean;
-  truncated: boolean;
-  size: number;
-  /** "no-error", "form-err", "serv-fail", "nx-domain", "not-imp", "refused", ... ("rcode-N"). */
-  rCode: string;
-  questions: DnsQuestionRecord[];
-  answers: DnsAnswerRecord[];
-  /** Set when the reply could not be decoded: the decoder's complaint. */
-  malformed?: string;
-}
+/** The trace model's DNS message types, which this codec produces. */
+export type { DnsAnswerRecord, DnsQueryMsg, DnsQuestionRecord, DnsReplyMsg };
 
 /** CNAME links followed inside one reply. */
 const MAX_CNAME_CHAIN = 16;

@@ -6,6 +6,7 @@
  */
 
 import dns = require('node:dns');
+import type { DnsQuery } from '../../trace/types';
 import type { HostsEntry } from '../resolvConf';
 import {
   addressesOf,
@@ -24,23 +25,13 @@ import {
 } from './codec';
 import { now, TcpExchange, type Exchange, type Server, type SocketOwner, type UdpChannel } from './sockets';
 
-/** Fields of a `dnsQueries` record: the messages of one lookup over one connection. */
-export interface DnsQueryFields {
-  fromDial?: string;
-  /** The `udpConns` record the messages went over (UDP). */
-  connection?: string;
-  /** The `tcpConns` record the messages went over (TCP retry after truncation, or use-vc). */
-  tcpConn?: string;
-  /** The nameserver, "ip:port". */
-  server: string;
-  proto: 'udp' | 'tcp';
-  /** The name the program asked for. */
-  host: string;
-  /** The per-try timeout in force. */
-  timeoutMs: number;
-  dnsQueryMsgs: DnsQueryMsg[];
-  dnsReplyMsgs: DnsReplyMsg[];
-}
+/**
+ * Fields of a `dnsQueries` record: the messages of one lookup over one connection (`connection`
+ * for UDP, `tcpConn` for a TCP retry after truncation, or use-vc); the resolver always knows the
+ * nameserver, the protocol, the name asked for and the per-try timeout.
+ */
+export type DnsQueryFields = Pick<DnsQuery, 'fromDial' | 'connection' | 'tcpConn' | 'dnsQueryMsgs' | 'dnsReplyMsgs'> &
+  Required<Pick<DnsQuery, 'server' | 'proto' | 'host' | 'timeoutMs'>>;
 
 /** `dns.lookup`-compatible function (the `lookup` option of net.connect and friends). */
 export type LookupFunction = (hostname: string, options: dns.LookupOptions | number | LookupCallback, callback?: LookupCallback) => void;

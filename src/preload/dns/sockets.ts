@@ -14,21 +14,22 @@ import { decodeReply, randomId, sameName, type DecodedMsg, type QType } from './
 /** Fields of a `udpConns` record. */
 export type UdpConnFields = Pick<
   UdpConn,
-  'fromDial' | 'socketCreateAt' | 'connCloseAt' | 'addrTuple' | 'totalSentBytes' | 'totalRecvBytes'
-> & {
-  fromResolver: true;
-  /** Socket error that ended it, if any. */
-  error?: string;
-};
+  'fromDial' | 'socketCreateAt' | 'connCloseAt' | 'addrTuple' | 'totalSentBytes' | 'totalRecvBytes' | 'error'
+> & { fromResolver: true };
 
 /** Fields of a `tcpConns` record for a connection to a nameserver. */
 export type TcpConnFields = Pick<
   TcpConn,
-  'fromDial' | 'handshakeBeginAt' | 'handshakeEndAt' | 'connected' | 'connCloseAt' | 'addrTuple' | 'totalSentBytes' | 'totalRecvBytes'
-> & {
-  fromResolver: true;
-  error?: string;
-};
+  | 'fromDial'
+  | 'handshakeBeginAt'
+  | 'handshakeEndAt'
+  | 'connected'
+  | 'connCloseAt'
+  | 'addrTuple'
+  | 'totalSentBytes'
+  | 'totalRecvBytes'
+  | 'error'
+> & { fromResolver: true };
 
 /** A nameserver's UDP socket closes after this long without queries. */
 export const IDLE_CLOSE_MS = 5000;

@@ -1,0 +1,76 @@
+/** The Timing tab: the request's phases as bars on its own axis (timings.ts geometry), then its times. */
+
+import { isStreaming } from '../../src/trace/types';
+import { h, type Child } from '../dom';
+import { formatHttp2Error, formatMs } from '../format';
+import type { Row } from '../model';
+import { PHASES, PHASE_LABELS, requestSegments, totalTime } from '../waterfall';
+import { kv } from './common';
+
+/** The Timing tab: the phases as bars on the request's own axis, then its times. */
+export function renderTiming(row: Row): Child[] {
+  const req = row.req;
+  const t = req.timings;
+  const segs = requestSegments(row);
+  const out: Child[] = [];
+  const start = row.start;
+  if (!segs.length) return [h('div', 'placeholder', null, 'No timing information for this request.')];
+  const begin = segs[0]!.start;
+  const end = segs[segs.length - 1]!.end;
+  const span = Math.max(end - begin, 1e-6);
+  const table = h('div', 'timing-table', { role: 'table' });
+  const durations: Record<string, number> = {};
+  for (const s of segs) durations[s.phase] = (durations[s.phase] ?? 0) + (s.end - s.start);
+  for (const p of PHASES) {
+    const raw = t ? t[p] : undefined;
+    const applies = raw !== undefined ? raw >= 0 : p in durations;
+    const bar = h('div', 'timing-track');
+    const seg = segs.find((s) => s.phase === p);
+    if (seg) {
+      const b = h('div', `seg ph-${p}`);
+      b.style.left = `${(((seg.start - begin) / span) * 100).toFixed(3)}%`;
+      b.style.width = `${(((seg.end - seg.start) / span) * 100).toFixed(3)}%`;
+      bar.append(b);
+    }
+    // The row shows what its bar draws: TCP connect without the TLS handshake inside it.
+    const ms = p === 'connect' && t && t.ssl > 0 ? (durations.connect ?? 0) : raw !== undefined ? raw : durations[p];
+    table.append(
+      h(
+        'div',
+        `timing-row${applies ? '' : ' muted'}`,
+        { role: 'row' },
+        h('div', 'timing-label', { role: 'cell' }, h('span', `swatch ph-${p}`), PHASE_LABELS[p]),
+        h('div', 'timing-bar', { role: 'cell' }, bar),
+        h('div', 'timing-ms', { role: 'cell' }, applies && ms !== undefined ? formatMs(ms) : 'n/a'),
+      ),
+    );
+  }
+  out.push(h('h3', null, null, 'Phases'), table);
+  if (t && t.ssl > 0) out.push(h('div', 'note', null, `HAR "connect" is ${formatMs(t.connect)}: TCP connect plus the TLS handshake.`));
+  const total = t ? totalTime(t) : row.duration;
+  const times: Array<[string, Child]> = [
+    ['Total', formatMs(total)],
+    ['Started', Number.isFinite(start) ? `+${formatMs(start)}` : '—'],
+    ['Request sent', req.reqSentAt !== undefined ? `+${formatMs(req.reqSentAt)}` : '—'],
+    ['First byte', req.respRecvAt !== undefined ? `+${formatMs(req.respRecvAt)}` : '—'],
+    [
+      'Done',
+      req.respDoneAt !== undefined
+        ? `+${formatMs(req.respDoneAt)}`
+        : row.cls === 'pending'
+          ? 'pending'
+          : isStreaming(req)
+            ? 'streaming'
+            : '—',
+    ],
+    ['Connection', req.reusedConn ? 'reused (no DNS/connect/TLS)' : req.tcpConn ? 'new' : '—'],
+  ];
+  // On HTTP/2 the stream shares its session's connection: the phases above are the stream's.
+  if (req.http2StreamId !== undefined) times.push(['HTTP/2 stream', `#${req.http2StreamId}`]);
+  if (req.http2RstCode !== undefined)
+    times.push(['Stream reset', h('span', 'error-text', null, `RST_STREAM ${formatHttp2Error(req.http2RstCode)}`)]);
+  if (req.http2Goaway)
+    times.push(['Session GOAWAY', `${formatHttp2Error(req.http2Goaway.errorCode)}, last stream #${req.http2Goaway.lastStreamID}`]);
+  out.push(h('h3', null, null, 'Times'), kv(times));
+  return out;
+}
