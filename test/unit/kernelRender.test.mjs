@@ -135,7 +135,7 @@ test('run: --helper, --pcap and --pcap-max-bytes are checked before anything run
     assert.match(r.stderr, /--pcap-max-bytes needs --pcap FILE/);
     r = run(['--pcap', join(dir, 'x.pcapng'), '--pcap-max-bytes', 'lots', '--', 'node', '-e', '0']);
     assert.equal(r.status, 2);
-    assert.match(r.stderr, /--pcap-max-bytes takes a number of bytes/);
+    assert.match(r.stderr, /--pcap-max-bytes must be a whole number of at least 1024, not "lots"/);
     r = run(['--pcap', join(dir, 'no/such/dir/x.pcapng'), '--', 'node', '-e', '0']);
     assert.equal(r.status, 2);
     assert.match(r.stderr, /cannot write .*x\.pcapng: its directory does not exist/);

@@ -10,33 +10,25 @@ import { builtinModules } from 'node:module';
 import { dirname, join, posix } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
+import { ROOMS } from '../../eslint.config.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 /**
- * The layer table, lowest first. A file belongs to the room with the longest matching path.
- * `mayImport`: the other rooms its files may import from; `room:type` allows type-only imports
- * alone, `trace:pure` only the trace files that (transitively) use no Node built-in and no
- * package (they run in the browser too). `builtins`: Node built-ins allowed; `packages`: npm
- * packages allowed ('*': any but vscode).
+ * The layer table, lowest first, derived from the one in eslint.config.mjs (ROOMS). A file belongs
+ * to the room with the longest matching path. `mayImport`: the other rooms its files may import
+ * from; `room:type` allows type-only imports alone, `room:pure` only the files that (transitively)
+ * use no Node built-in and no package (they run in the browser too). `builtins`: Node built-ins
+ * allowed; `packages`: npm packages allowed ('*': any but vscode).
  */
-const LAYERS = [
-  { room: 'contract', paths: ['src/trace/types.ts', 'src/trace/wire.ts'], mayImport: [], builtins: false, packages: [] },
-  { room: 'protocol', paths: ['src/protocol/'], mayImport: ['contract:type'], builtins: false, packages: [] },
-  { room: 'trace', paths: ['src/trace/'], mayImport: ['contract', 'protocol:type'], builtins: true, packages: [] },
-  { room: 'preload', paths: ['src/preload/'], mayImport: ['contract', 'protocol'], builtins: true, packages: ['dns-packet'] },
-  { room: 'helper', paths: ['src/helper/'], mayImport: ['contract', 'protocol'], builtins: true, packages: '*' },
-  { room: 'collector', paths: ['src/collector/'], mayImport: ['contract', 'protocol', 'trace', 'helper'], builtins: true, packages: '*' },
-  { room: 'cli', paths: ['src/cli/'], mayImport: ['contract', 'protocol', 'trace', 'helper', 'collector'], builtins: true, packages: '*' },
-  {
-    room: 'extension',
-    paths: ['src/extension/'],
-    mayImport: ['contract', 'protocol', 'trace', 'helper', 'collector'],
-    builtins: true,
-    packages: ['*', 'vscode'],
-  },
-  { room: 'webview', paths: ['webview/'], mayImport: ['contract', 'protocol', 'trace:pure'], builtins: false, packages: [] },
-];
+const PACKAGES = { none: [], builtins: [], browser: [], preload: ['dns-packet'], any: '*', vscode: ['*', 'vscode'] };
+const LAYERS = Object.entries(ROOMS).map(([room, r]) => ({
+  room,
+  paths: r.files.map((f) => f.replace(/\*\*$/, '')),
+  mayImport: [...r.values.map((v) => ((r.browserSafe ?? []).includes(v) ? `${v}:pure` : v)), ...r.types.map((t) => `${t}:type`)],
+  builtins: !['none', 'browser'].includes(r.packages),
+  packages: PACKAGES[r.packages],
+}));
 
 /** Source files under the given folders (TypeScript; declaration files included). */
 function sourceFiles(dirs) {
