@@ -23,7 +23,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { accessSync, constants, cpSync, existsSync, lstatSync, mkdtempSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
-import { dirname, join } from 'node:path';
+import { delimiter, dirname, join } from 'node:path';
 import type { HelperAuthority, HelperReadyMessage } from '../protocol/helper';
 import { chooseAuthority, nativeHelperBuilt, startHelper, type HelperClient, type HelperOptions } from './launch';
 
@@ -515,7 +515,7 @@ export async function verifyHelper(opts: VerifyOptions): Promise<VerifyResult> {
 
 /** The executable `name` on `path`, or undefined. */
 export function findOnPath(name: string, path = process.env.PATH ?? ''): string | undefined {
-  for (const dir of path.split(':')) {
+  for (const dir of path.split(delimiter)) {
     const candidate = join(dir || '.', name);
     try {
       accessSync(candidate, constants.X_OK);
