@@ -246,7 +246,6 @@ export function defaultNodePath(): string | undefined {
   return findOnPath('node');
 }
 
-
 /** Creates `file` with mode 0600 (or makes an existing one 0600) before it is written. */
 function createPrivate(file: string): void {
   if (existsSync(file)) chmodSync(file, 0o600);

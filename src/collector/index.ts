@@ -6,7 +6,15 @@
 
 export { startCollector, LineSplitter, type Collector, type CollectorOptions } from './server';
 export { Session, writePrivate, type SessionOptions, type SessionEvents } from './session';
-export { addPreloadEnv, buildPreloadEnv, envKey, mergeNodeOptions, preloadPath, quoteNodeOption, type PreloadEnvOptions } from './launchEnv';
+export {
+  addPreloadEnv,
+  buildPreloadEnv,
+  envKey,
+  mergeNodeOptions,
+  preloadPath,
+  quoteNodeOption,
+  type PreloadEnvOptions,
+} from './launchEnv';
 export { SourceMapResolver, type SourceMapOptions } from './sourceMaps';
 export { HelperLink, pcapLabels, pcapUnavailableReason, setHelperStats, type HelperLinkOptions, type PcapLabel } from './helperLink';
 export { tupleKey, tcpConnFieldsFromHelper } from '../protocol/helper';

@@ -146,8 +146,13 @@ function reexecInTargetNetns(pid: number): boolean {
 }
 
 /** The packet capture of the traced connections, or why there is none; its spool is the user's. */
-function startCapture(root: boolean, user: { uid: number; gid: number }, maxBytes: number): { capture?: TracedCapture; captureWhy?: string; spool?: string } {
-  if (!root) return { captureWhy: `packet capture needs root: start the helper as root or through \`sudo -n\`; ${SETUP_HINT} with packet capture` };
+function startCapture(
+  root: boolean,
+  user: { uid: number; gid: number },
+  maxBytes: number,
+): { capture?: TracedCapture; captureWhy?: string; spool?: string } {
+  if (!root)
+    return { captureWhy: `packet capture needs root: start the helper as root or through \`sudo -n\`; ${SETUP_HINT} with packet capture` };
   const { cap, why } = loadCap();
   if (!cap) return { captureWhy: why };
   try {
