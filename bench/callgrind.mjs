@@ -2,24 +2,33 @@
 // `valgrind --tool=callgrind`, untraced and with each preload bundle given, with a small and a
 // large number of timed requests; per request = (Ir at large − Ir at small) / (large − small).
 // Instruction counts do not move with the VM's noise the way CPU time does (±40 µs per request
-// here), so a difference of a few µs can be seen.
+// here), so a difference of a few µs can be seen. Results: bench/RESULTS.md, "Default path in
+// instructions — issue 12".
 //
 //   node bench/callgrind.mjs <http|fetch> <seq|conc> [--small=200] [--large=1200] [--warmup=200]
-//                            [--conc=50] [--jobs=1] [--time-scale=50] [--node-flags='...'] <preload.cjs | none>[#ENV=v&ENV=v] ...
+//        [--conc=50] [--jobs=1] [--time-scale=1000000] [--node-flags='...'] <preload.cjs|none>[#ENV=v&ENV=v] ...
 //
 // Prints one JSON line per run and a table (Ir per request, and over untraced when `none` is one
-// of the conditions). Each run takes 40–110 s on this project's machine. --jobs=2 runs two
-// valgrinds at once (the counts do not depend on it, the time-based batching barely does).
+// of the conditions). A run of 200 + 1,200 requests takes 1–2 min on this project's machine when
+// it is quiet, 5+ min under load. --jobs=N runs N valgrinds at once (the counts do not depend on
+// it). A condition may end with `#NAME=value&...`: environment variables for its runs only (a
+// scratch build can read switches from there to ablate one feature at a time).
 //
-// Time scale: valgrind slows the program 50–100×, so the preload's time-based behaviour (the
-// 25 ms batch timer, the 50 ms ration of completions written at once, the 200 ms progress timer,
-// the stack budget's window) would send a batch per request or two instead of one per hundred as
-// in a real run, and the count would depend on the machine's load. --time-scale=K (default 50)
-// runs a copy of each bundle with those constants multiplied by K (the `var NAME = value;` lines
-// esbuild emits; a bundle that lacks one is run as it is for that constant and a note says so):
-// time-based behaviour per request is then about that of a real run. --time-scale=1 runs the
-// bundles unchanged. Set NETTRACE_CONFIG_EXTRA (JSON merged into the preload's config) to try
-// other settings.
+// What makes two runs of one program count the same (to about 0.05% here):
+// - V8's compilers and GC helpers run on background threads whose share of the work depends on
+//   the load; callgrind counts every thread. --node-flags defaults to `--single-threaded
+//   --predictable-gc-schedule`: all of it on the main thread, collections by allocation only.
+// - The preload's time-based behaviour (the 25 ms batch timer, the 50 ms ration of completions
+//   written at once, the 200 ms progress timer, the stack budget's window) would follow the wall
+//   clock, which valgrind slows 50–100× and the load moves: a batch per request or two instead of
+//   one per hundred as in a real run, and a different count each run. --time-scale=K runs a copy
+//   of each bundle with those constants multiplied by K (the `var NAME = value;` lines esbuild
+//   emits; a bundle that lacks one keeps it, and a note says so). The default, 1,000,000, means
+//   no timer fires during a run: batches leave by count (FLUSH_BATCH, 128 messages, as under load
+//   in a real run), only the first 4 completions are written at once, and every request gets its
+//   stack captured (as with `initiator: "all"`; the budget's 1% would skip some in a real run).
+//   --time-scale=1 runs the bundles as they are.
+// Set NETTRACE_CONFIG_EXTRA (JSON merged into the preload's config) to try other settings.
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -37,7 +46,9 @@ const conditions = rest.map((p) => (p === 'none' || p.startsWith('none#') ? p : 
 const fileOf = (p) => p.split('#')[0];
 const envOf = (p) => Object.fromEntries(new URLSearchParams(p.split('#')[1] ?? ''));
 if (!['http', 'fetch'].includes(client) || !['seq', 'conc'].includes(mode) || conditions.length === 0) {
-  console.error('usage: node bench/callgrind.mjs <http|fetch> <seq|conc> [--small=N] [--large=N] [--warmup=N] [--conc=N] [--jobs=N] <preload.cjs|none> ...');
+  console.error(
+    'usage: node bench/callgrind.mjs <http|fetch> <seq|conc> [--small=N] [--large=N] [--warmup=N] [--conc=N] [--jobs=N] <preload.cjs|none> ...',
+  );
   process.exit(2);
 }
 for (const p of conditions) if (fileOf(p) !== 'none' && !existsSync(fileOf(p))) throw new Error(`no such preload: ${p}`);
@@ -54,7 +65,7 @@ const nodeFlagsArg = args.find((a) => a.startsWith('--node-flags='));
 const nodeFlags = (nodeFlagsArg ? nodeFlagsArg.slice('--node-flags='.length) : '--single-threaded --predictable-gc-schedule')
   .split(' ')
   .filter(Boolean);
-const timeScale = opt('time-scale', 50);
+const timeScale = opt('time-scale', 1_000_000);
 const extra = process.env.NETTRACE_CONFIG_EXTRA ? JSON.parse(process.env.NETTRACE_CONFIG_EXTRA) : {};
 
 /** The preload's time constants that the time scale multiplies. */
@@ -149,5 +160,7 @@ console.log('|---|---:|---:|---:|---:|');
 for (const p of conditions) {
   const r = perReq(p);
   const over = base !== undefined && p !== 'none' ? `+${fmtN(r - base)}` : '—';
-  console.log(`| ${p === 'none' ? 'untraced' : p} | ${fmtN(results.get(`${p}@${small}`))} | ${fmtN(results.get(`${p}@${large}`))} | ${fmtN(r)} | ${over} |`);
+  console.log(
+    `| ${p === 'none' ? 'untraced' : p} | ${fmtN(results.get(`${p}@${small}`))} | ${fmtN(results.get(`${p}@${large}`))} | ${fmtN(r)} | ${over} |`,
+  );
 }
