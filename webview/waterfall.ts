@@ -293,6 +293,8 @@ export interface Tick {
   t: number;
   x: number;
   label: string;
+  /** The label is drawn left of the tick (a gap follows it closely). */
+  flip?: boolean;
 }
 
 /** A collapsed pause as drawn: x and width in px, and the pause's trace times. */
@@ -370,9 +372,12 @@ export class Scale {
    * Ticks at "nice" steps (1/2/5 × 10^n ms) about `spacingPx` apart, at multiples of the step in
    * trace time, none inside a gap, none closer than `minGapPx` to the previous one.
    */
-  ticks(spacingPx = 90, minGapPx = 56): Tick[] {
+  ticks(spacingPx = 72, minGapPx = 52): Tick[] {
     const step = niceStep(spacingPx / this.k);
     const out: Tick[] = [];
+    // A label runs right of its tick: none that a gap would cut.
+    const gapXs = this.gapBoxes().map((g) => g.x);
+    const cut = (x: number): boolean => gapXs.some((gx) => gx > x && gx < x + minGapPx - 8);
     const stretches: TimeRange[] = [];
     let from = this.window.begin;
     for (const g of this.timeline.gaps) {
@@ -387,7 +392,14 @@ export class Scale {
         const t = i * step;
         const x = this.x(t);
         if (x < -0.5 || x > this.width + 0.5) continue;
-        if (out.length && x - out[out.length - 1]!.x < minGapPx) continue;
+        const prev = out[out.length - 1];
+        if (prev && x - prev.x < minGapPx) continue;
+        if (cut(x)) {
+          // Right before a gap: the label goes left of its tick, when there is room.
+          if (x < minGapPx - 8 || (prev && x - prev.x < 2 * minGapPx)) continue;
+          out.push({ t, x, label: formatAxisTime(t, step), flip: true });
+          continue;
+        }
         out.push({ t, x, label: formatAxisTime(t, step) });
       }
     }
