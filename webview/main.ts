@@ -17,7 +17,7 @@ import { RequestList } from './list';
 import { readSnapshot } from './snapshot';
 import { dragSplitter } from './splitter';
 import { TraceModel, type SortKey } from './model';
-import { formatAxisTime, niceStep, type TimeRange } from './waterfall';
+import { TimeRangeChip, type TimeRange } from './waterfallView';
 import { restoreState, type PanelState } from './state';
 import { hostApi } from './vscodeApi';
 
@@ -85,8 +85,7 @@ class App {
   private readonly hostSelect = h('select', 'dropdown host-select', { title: 'Filter by host', 'aria-label': 'Host' });
   private readonly statusLeft = h('span', 'status-left');
   private readonly statusRight = h('span', 'status-right');
-  /** Shown while a time range drag-selected on the waterfall filters the list; click clears it. */
-  private readonly rangeChip = h('button', 'time-range-chip', { type: 'button', title: 'Time range selected on the waterfall: click or press Escape to show all' });
+  private readonly rangeChip = new TimeRangeChip(() => this.setTimeRange(null));
   private readonly waiting = h('div', 'waiting', { role: 'status' });
   private readonly spinner = [icon('loading', 'codicon-modifier-spin'), 'Waiting for trace data…'] as const;
   /** Shown instead of the spinner when the host has no trace at all. */
@@ -111,7 +110,6 @@ class App {
       key: (e) => this.onListKey(e),
       timeRange: (range) => this.setTimeRange(range),
     });
-    this.rangeChip.addEventListener('click', () => this.setTimeRange(null));
     this.list.onScroll = () => {
       // Follow the tail of a live trace while the user keeps the list scrolled to the bottom.
       this.followTail = this.model.live && this.list.atBottom();
@@ -133,12 +131,8 @@ class App {
       }
     });
     this.main = h('div', 'main', null, this.list.el, this.emptyMsg, this.splitter, this.detail.el);
-    root.replaceChildren(
-      this.renderToolbar(),
-      this.main,
-      h('div', 'statusbar', null, h('span', null, null, this.statusLeft, this.rangeChip), this.statusRight),
-      this.waiting,
-    );
+    root.replaceChildren(this.renderToolbar(), this.main, h('div', 'statusbar', null, this.statusLeft, this.statusRight), this.waiting);
+    this.statusLeft.after(this.rangeChip.el);
     root.classList.add('is-waiting');
     this.waiting.replaceChildren(...this.spinner);
     this.filterInput.value = this.state.filter.text;
@@ -446,15 +440,6 @@ class App {
     this.list.waterfall.zoomTo(range);
   }
 
-  private renderRangeChip(): void {
-    const r = this.state.filter.timeRange;
-    this.rangeChip.classList.toggle('on', !!r);
-    if (!r) return;
-    const step = niceStep((r.end - r.begin) / 20);
-    setText(this.rangeChip, `${formatAxisTime(r.begin, step)} – ${formatAxisTime(r.end, step)} ✕`);
-    setSafeAttr(this.rangeChip, 'aria-label', `Time range ${formatAxisTime(r.begin, step)} to ${formatAxisTime(r.end, step)}: clear`);
-  }
-
   private toggleSort(key: SortKey): void {
     const s = this.state.sort;
     this.state.sort = s.key === key ? { key, dir: s.dir === 1 ? -1 : 1 } : { key, dir: 1 };
@@ -555,7 +540,7 @@ class App {
       const row = this.state.selectedId ? this.model.row(this.state.selectedId) : undefined;
       if (this.state.detailOpen) this.detail.render(row);
       this.renderStatus();
-      this.renderRangeChip();
+      this.rangeChip.render(this.state.filter.timeRange);
       this.renderHostSelect(false);
       this.liveBadge.classList.toggle('on', this.model.live);
       const empty = this.model.view.length === 0;

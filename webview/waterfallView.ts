@@ -9,7 +9,9 @@
 import './waterfall.css';
 import { h, icon, setSafeAttr, setText } from './dom';
 import type { Row, TraceModel } from './model';
-import { formatSpan, phaseSummary, PHASE_LABELS, type Scale, type TimeRange, type Timeline } from './waterfall';
+import { formatAxisTime, formatSpan, niceStep, phaseSummary, PHASE_LABELS, type Scale, type TimeRange, type Timeline } from './waterfall';
+
+export type { TimeRange } from './waterfall';
 import { formatAt } from './format';
 
 /** What the axis asks the list and the app to do. */
@@ -299,6 +301,29 @@ export class WaterfallAxis {
   private hideTip(): void {
     this.tipRow = undefined;
     this.tip.classList.remove('on');
+  }
+}
+
+/** The status bar's chip of a drag-selected time range: shows the range; a click clears it. */
+export class TimeRangeChip {
+  readonly el = h('button', 'time-range-chip', { type: 'button', title: 'Time range selected on the waterfall: click or press Escape to show all' });
+  private shown: TimeRange | null | undefined;
+
+  constructor(clear: () => void) {
+    this.el.addEventListener('click', clear);
+  }
+
+  /** Shows `range`, or hides the chip when null. */
+  render(range: TimeRange | null | undefined): void {
+    if (range?.begin === this.shown?.begin && range?.end === this.shown?.end) return;
+    this.shown = range ? { ...range } : null;
+    this.el.classList.toggle('on', !!range);
+    if (!range) return;
+    const step = niceStep((range.end - range.begin) / 20);
+    const from = formatAxisTime(range.begin, step);
+    const to = formatAxisTime(range.end, step);
+    setText(this.el, `${from} – ${to} ✕`);
+    setSafeAttr(this.el, 'aria-label', `Time range ${from} to ${to}: clear`);
   }
 }
 

@@ -528,18 +528,12 @@ export interface PacketCapture {
   requestTraceID?: string;
 }
 
-/**
- * A time the program was stopped in the debugger (a breakpoint, a step, an exception, a pause):
- * from the debug adapter's `stopped` event to the program running again. Recorded by the VS Code
- * extension; the panel draws these spans as a narrow hatched gap instead of stretching its time
- * axis over them.
- */
+/** A stop in the debugger, from DAP `stopped` until the program runs again (trace-format.md). */
 export interface DebuggerPause {
-  /** When the program stopped, ms since traceBeginAt. */
   beginAt: number;
-  /** When it ran again; absent while it is still stopped (or the session ended stopped). */
+  /** Absent while still stopped, or when the session ended stopped. */
   endAt?: number;
-  /** The debug adapter's reason for stopping ("breakpoint", "step", "exception", "pause", …). */
+  /** The adapter's reason: "breakpoint", "step", "exception", "pause", … */
   reason?: string;
 }
 
@@ -557,7 +551,6 @@ export interface Trace {
   dnsQueries: DnsQuery[];
   tlsTunnels: TlsTunnel[];
   packetCapture?: PacketCapture;
-  /** Times the program was stopped in the debugger, in time order; absent when never. */
   debuggerPauses?: DebuggerPause[];
   stats: TraceStats;
 }
