@@ -161,7 +161,9 @@ export class WaterfallAxis {
     const positions: string[] = [];
     const sizes: string[] = [];
     for (const g of gaps) {
-      const el = h('div', 'wf-gap', { title: `Paused in the debugger for ${formatSpan(g.end - g.begin)} (${formatAt(g.begin)} to ${formatAt(g.end)}); not drawn to scale` });
+      const el = h('div', 'wf-gap', {
+        title: `Paused in the debugger for ${formatSpan(g.end - g.begin)} (${formatAt(g.begin)} to ${formatAt(g.end)}); not drawn to scale`,
+      });
       el.style.left = `${g.x.toFixed(2)}px`;
       el.style.width = `${g.width.toFixed(2)}px`;
       children.push(el);
@@ -291,7 +293,8 @@ export class WaterfallAxis {
     children.push(h('div', 'wf-tip-foot', null, foot.join(', ')));
     const end = row.duration !== undefined ? row.start + row.duration : (now ?? this.model.traceEndAt);
     let paused = 0;
-    for (const g of this.timeline?.gaps ?? []) if (end !== undefined) paused += Math.max(0, Math.min(end, g.end) - Math.max(row.start, g.begin));
+    for (const g of this.timeline?.gaps ?? [])
+      if (end !== undefined) paused += Math.max(0, Math.min(end, g.end) - Math.max(row.start, g.begin));
     if (paused > 0) children.push(h('div', 'wf-tip-foot', null, `${formatSpan(paused)} of it paused in the debugger`));
     this.tip.replaceChildren(...children);
     setSafeAttr(this.tip, 'aria-label', lines.map((l) => `${PHASE_LABELS[l.phase]} ${formatSpan(l.ms)}`).join(', '));
@@ -306,7 +309,10 @@ export class WaterfallAxis {
 
 /** The status bar's chip of a drag-selected time range: shows the range; a click clears it. */
 export class TimeRangeChip {
-  readonly el = h('button', 'time-range-chip', { type: 'button', title: 'Time range selected on the waterfall: click or press Escape to show all' });
+  readonly el = h('button', 'time-range-chip', {
+    type: 'button',
+    title: 'Time range selected on the waterfall: click or press Escape to show all',
+  });
   private shown: TimeRange | null | undefined;
 
   constructor(clear: () => void) {

@@ -29,7 +29,17 @@ export const FLUSH_EXPRESSION = "void globalThis[Symbol.for('nettrace.flushNow')
 const SESSION_TYPES = ['pwa-node', 'node'];
 
 /** DAP requests after which the program runs again (a step runs it until the next `stopped`). */
-const RESUMING_REQUESTS = new Set(['continue', 'next', 'stepIn', 'stepOut', 'stepBack', 'reverseContinue', 'goto', 'restartFrame', 'restart']);
+const RESUMING_REQUESTS = new Set([
+  'continue',
+  'next',
+  'stepIn',
+  'stepOut',
+  'stepBack',
+  'reverseContinue',
+  'goto',
+  'restartFrame',
+  'restart',
+]);
 
 /** DAP events after which the program runs again, or no longer runs at all. */
 const RESUMING_EVENTS = new Set(['continued', 'exited', 'terminated']);

@@ -44,7 +44,9 @@ async function until(what, fn, timeoutMs = 30_000, intervalMs = 250) {
       last = err;
     }
     if (Date.now() > deadline)
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what} (last: ${last instanceof Error ? last.message : JSON.stringify(last)})`);
+      throw new Error(
+        `timed out after ${timeoutMs} ms waiting for ${what} (last: ${last instanceof Error ? last.message : JSON.stringify(last)})`,
+      );
     await sleep(intervalMs);
   }
 }
@@ -92,7 +94,12 @@ test('waterfall in VS Code: a breakpoint pause is a gap, zoom changes the axis',
       // Where the saved trace goes (the extension persists ended sessions).
     }),
   );
-  const csEnv = { ...env, PATH: `${dirname(node24)}:${env.PATH}`, XDG_CONFIG_HOME: join(base, 'config'), XDG_DATA_HOME: join(base, 'data') };
+  const csEnv = {
+    ...env,
+    PATH: `${dirname(node24)}:${env.PATH}`,
+    XDG_CONFIG_HOME: join(base, 'config'),
+    XDG_DATA_HOME: join(base, 'data'),
+  };
   delete csEnv.NODE_OPTIONS;
   const entry = join(codeServer, 'out', 'node', 'entry.js');
   const common = ['--user-data-dir', userData, '--extensions-dir', extensions, '--disable-telemetry', '--disable-update-check'];
@@ -103,7 +110,17 @@ test('waterfall in VS Code: a breakpoint pause is a gap, zoom changes the axis',
   const csLog = createWriteStream(join(results, 'waterfall-code-server.log'));
   const cs = spawn(
     node24,
-    [entry, ...common, '--auth', 'none', '--bind-addr', `127.0.0.1:${port}`, '--disable-workspace-trust', '--disable-getting-started-override', workspace],
+    [
+      entry,
+      ...common,
+      '--auth',
+      'none',
+      '--bind-addr',
+      `127.0.0.1:${port}`,
+      '--disable-workspace-trust',
+      '--disable-getting-started-override',
+      workspace,
+    ],
     { env: csEnv, stdio: ['ignore', 'pipe', 'pipe'], detached: true },
   );
   cs.stdout.pipe(csLog);
@@ -119,7 +136,11 @@ test('waterfall in VS Code: a breakpoint pause is a gap, zoom changes the axis',
   });
   await until('code-server /healthz', async () => (await fetch(`http://127.0.0.1:${port}/healthz`)).ok, 60_000, 500);
 
-  const browser = await chromium.launch({ executablePath: chromiumPath, headless: true, args: [...CHROMIUM_ARGS, '--disable-dev-shm-usage'] });
+  const browser = await chromium.launch({
+    executablePath: chromiumPath,
+    headless: true,
+    args: [...CHROMIUM_ARGS, '--disable-dev-shm-usage'],
+  });
   cleanup.push(() => browser.close());
   const page = await (await browser.newContext({ viewport: { width: 1440, height: 900 } })).newPage();
   const shot = (name) => page.screenshot({ path: join(results, `${name}.png`) }).catch(() => {});
@@ -127,7 +148,12 @@ test('waterfall in VS Code: a breakpoint pause is a gap, zoom changes the axis',
     await page.goto(`http://127.0.0.1:${port}/?folder=${encodeURIComponent(workspace)}`);
     await page.waitForSelector('.monaco-workbench', { timeout: 90_000 });
     await page.waitForSelector('.explorer-folders-view .monaco-list-row', { timeout: 60_000 });
-    await until('the extension host to start its extensions', () => extHostLog(userData).includes('Eager extensions activated'), 90_000, 500);
+    await until(
+      'the extension host to start its extensions',
+      () => extHostLog(userData).includes('Eager extensions activated'),
+      90_000,
+      500,
+    );
     await runCommand(page, 'View: Show Run and Debug');
     step('starting "Net Trace: pause" with the Run and Debug view open');
     await page.keyboard.press('F1');
@@ -158,7 +184,12 @@ test('waterfall in VS Code: a breakpoint pause is a gap, zoom changes the axis',
       250,
     );
     // The session ends; the panel keeps the trace.
-    await until('the session to end', async () => (await page.locator('.statusbar-item', { hasText: /Net Trace: \d+ request/ }).count()) === 0, 60_000, 500);
+    await until(
+      'the session to end',
+      async () => (await page.locator('.statusbar-item', { hasText: /Net Trace: \d+ request/ }).count()) === 0,
+      60_000,
+      500,
+    );
     const frame = (await findFrame(page, '.list-body')) ?? live ?? panel;
     await sleep(500);
 
@@ -211,7 +242,9 @@ test('waterfall in VS Code: a breakpoint pause is a gap, zoom changes the axis',
     await until('the whole axis again', async () => JSON.stringify(await labels()) === JSON.stringify(before));
 
     // The saved trace carries the pause.
-    const saved = findTraceFiles(base).map((f) => JSON.parse(readFileSync(f, 'utf8'))).find((t) => t.debuggerPauses);
+    const saved = findTraceFiles(base)
+      .map((f) => JSON.parse(readFileSync(f, 'utf8')))
+      .find((t) => t.debuggerPauses);
     if (saved) {
       step(`saved trace: debuggerPauses ${JSON.stringify(saved.debuggerPauses)}`);
       assert.ok(saved.debuggerPauses[0].endAt - saved.debuggerPauses[0].beginAt >= PAUSE_MS - 1000);

@@ -8,7 +8,15 @@ import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { browserUnavailable, buildPanel, DARK_THEME, launchBrowser, openPanel, postAndWait, servePanel } from '../webview-harness/harness.mjs';
+import {
+  browserUnavailable,
+  buildPanel,
+  DARK_THEME,
+  launchBrowser,
+  openPanel,
+  postAndWait,
+  servePanel,
+} from '../webview-harness/harness.mjs';
 
 const why = browserUnavailable();
 const skip = why ? `webview waterfall test skipped: ${why}` : false;
@@ -102,13 +110,20 @@ function pausedTrace() {
   };
 }
 
-const shown = (page) => page.evaluate(() => [...document.querySelectorAll('.list-rows .row')].filter((r) => r.style.display !== 'none').length);
+const shown = (page) =>
+  page.evaluate(() => [...document.querySelectorAll('.list-rows .row')].filter((r) => r.style.display !== 'none').length);
 const tickLabels = (page) => page.$$eval('.wf-axis .wf-tick', (ts) => ts.map((t) => t.textContent));
 
 async function load(browser, url, opts) {
   const { page, errors } = await openPanel(browser, url, opts);
-  await page.evaluate(() => window.postMessage({ type: 'traces', traces: [{ traceKey: 't', label: 'node app.js', origin: 'earlier', live: false }] }, '*'));
-  await postAndWait(page, { type: 'reset', traceKey: 't', live: false, traceJson: JSON.stringify(pausedTrace()) }, '(d) => d.requests === 8');
+  await page.evaluate(() =>
+    window.postMessage({ type: 'traces', traces: [{ traceKey: 't', label: 'node app.js', origin: 'earlier', live: false }] }, '*'),
+  );
+  await postAndWait(
+    page,
+    { type: 'reset', traceKey: 't', live: false, traceJson: JSON.stringify(pausedTrace()) },
+    '(d) => d.requests === 8',
+  );
   await page.waitForTimeout(50);
   return { page, errors };
 }
@@ -152,14 +167,18 @@ test('waterfall: labelled axis, pause gap, zoom, drag-select filter, hover, both
                 const left = Math.min(...segs.map((s) => s.getBoundingClientRect().left));
                 const right = Math.max(...segs.map((s) => s.getBoundingClientRect().right));
                 const cell = r.querySelector('.c-waterfall').getBoundingClientRect();
-                return [r.querySelector('.url-path').textContent, { width: right - left, right, cellRight: cell.right, phases: segs.length }];
+                return [
+                  r.querySelector('.url-path').textContent,
+                  { width: right - left, right, cellRight: cell.right, phases: segs.length },
+                ];
               }),
           ),
         );
         assert.ok(bars['/v1/users'].width > (width > 600 ? 20 : 10), `first bar ${bars['/v1/users'].width}px`);
         assert.equal(bars['/v1/users'].phases, 7, 'every phase of a new TLS request is drawn');
         assert.ok(bars['/health'].width >= 2.9, `1 ms bar ${bars['/health'].width}px`);
-        for (const [path, b] of Object.entries(bars)) assert.ok(b.right <= b.cellRight + 0.5, `${path} stays inside its cell: ${b.right} > ${b.cellRight}`);
+        for (const [path, b] of Object.entries(bars))
+          assert.ok(b.right <= b.cellRight + 0.5, `${path} stays inside its cell: ${b.right} > ${b.cellRight}`);
         await page.screenshot({ path: join(results, `waterfall-${themeName}-${width}.png`) });
         assert.deepEqual(errors, []);
         await page.close();

@@ -93,7 +93,10 @@ test('a debugger pause collapses to a fixed gap; bars across it span it', () => 
   assert.deepEqual({ x: gap.x, width: gap.width }, { x: 100, width: w.GAP_PX });
   // No tick inside the gap; the labels after it are trace times.
   const ticks = s.ticks(40, 30);
-  assert.ok(ticks.every((t) => t.t <= 100 || t.t >= 5100), JSON.stringify(ticks));
+  assert.ok(
+    ticks.every((t) => t.t <= 100 || t.t >= 5100),
+    JSON.stringify(ticks),
+  );
   assert.ok(ticks.some((t) => t.t > 5100));
   // A request in flight across the pause is drawn across the gap.
   const across = s.bar([{ phase: 'wait', start: 50, end: 5150 }]);
@@ -106,9 +109,17 @@ test('a debugger pause collapses to a fixed gap; bars across it span it', () => 
 test('a pause in which a request began stays to scale; open pauses end now; overlapping ones merge', () => {
   const axis = { begin: 0, end: 10_000 };
   assert.deepEqual(w.collapsiblePauses([{ beginAt: 100, endAt: 2000 }], axis, [0, 500, 3000]), []);
-  assert.deepEqual(w.collapsiblePauses([{ beginAt: 100, endAt: 2000 }, { beginAt: 1500, endAt: 2500 }], axis, [0, 3000]), [
-    { begin: 100, end: 2500 },
-  ]);
+  assert.deepEqual(
+    w.collapsiblePauses(
+      [
+        { beginAt: 100, endAt: 2000 },
+        { beginAt: 1500, endAt: 2500 },
+      ],
+      axis,
+      [0, 3000],
+    ),
+    [{ begin: 100, end: 2500 }],
+  );
   assert.deepEqual(w.collapsiblePauses([{ beginAt: 9000 }], axis, [0], 9500), [{ begin: 9000, end: 9500 }]);
   // Clipped to the axis.
   assert.deepEqual(w.collapsiblePauses([{ beginAt: -50, endAt: 20 }], { begin: 10, end: 100 }, [10]), [{ begin: 10, end: 20 }]);
@@ -121,7 +132,11 @@ test('zoom and pan in active time: around the pointer, clamped, never inside a p
   assert.equal(tl.zoom(z, 0.5, 250), null, 'zooming out to the whole axis is "fit"');
   assert.deepEqual(tl.pan(z, 1000), { begin: 500, end: 1000 });
   assert.deepEqual(tl.pan(z, -1000), { begin: 0, end: 500 });
-  const labels = (r) => tl.scale(r, 500).ticks().map((t) => t.label);
+  const labels = (r) =>
+    tl
+      .scale(r, 500)
+      .ticks()
+      .map((t) => t.label);
   assert.notDeepEqual(labels(null), labels(tl.zoom(null, 8, 500)), 'zooming changes the tick labels');
   // With a gap: a window edge that falls at the gap takes the side that hides it.
   const gapped = new w.Timeline({ begin: 0, end: 5200 }, [{ begin: 100, end: 5100 }]);
@@ -143,7 +158,10 @@ test('a 1 ms request on a 10 s axis is at least MIN_BAR_PX wide, in its longest 
   assert.ok(Math.abs(total - w.MIN_BAR_PX) < 1e-9, String(total));
   assert.ok(boxes.find((b) => b.phase === 'wait').width > 2);
   // Outside the window: clipped away.
-  assert.deepEqual(new w.Timeline({ begin: 0, end: 10_000 }).scale({ begin: 0, end: 100 }, 300).bar([{ phase: 'wait', start: 200, end: 300 }]), []);
+  assert.deepEqual(
+    new w.Timeline({ begin: 0, end: 10_000 }).scale({ begin: 0, end: 100 }, 300).bar([{ phase: 'wait', start: 200, end: 300 }]),
+    [],
+  );
 });
 
 test('the hover lists each phase the request spent time in, TLS apart from TCP connect', () => {
@@ -176,7 +194,12 @@ test('the time-range filter composes with the other filters and resets with them
     {
       description: 't',
       traceBeginAt: new Date(0).toISOString(),
-      httpRequests: [done('r1', 0, 50), done('r2', 100, 50, { respStatusCode: 404 }), done('r3', 5100, 50), req('r4', { reqStartAt: 5300 })],
+      httpRequests: [
+        done('r1', 0, 50),
+        done('r2', 100, 50, { respStatusCode: 404 }),
+        done('r3', 5100, 50),
+        req('r4', { reqStartAt: 5300 }),
+      ],
       dials: [],
       tcpConns: [],
       tlsTunnels: [],
