@@ -376,7 +376,8 @@ export class TraceModel {
     const key = `${this.viewVersion}|${this.axis.begin}|${this.axis.end}|${now}|${JSON.stringify(this.debuggerPauses)}`;
     if (this.timelineCache?.key === key) return this.timelineCache.timeline;
     const pauses = this.debuggerPauses;
-    const gaps = pauses.length ? collapsiblePauses(pauses, this.axis, this.view.map((r) => r.start), now ?? this.traceEndAt) : [];
+    const starts = pauses.length ? this.view.map((r) => r.start) : [];
+    const gaps = pauses.length ? collapsiblePauses(pauses, this.axis, starts, now ?? this.traceEndAt) : [];
     const timeline = new Timeline({ ...this.axis }, gaps);
     this.timelineCache = { key, timeline };
     return timeline;
