@@ -410,6 +410,7 @@ export class TraceStore extends EventEmitter<TraceStoreEvents> {
       tlsTunnels: t.tlsTunnels,
       udpConns: t.udpConns,
       dnsQueries: t.dnsQueries,
+      ...(t.debuggerPauses ? { debuggerPauses: t.debuggerPauses } : {}),
       stats: t.stats,
     };
   }

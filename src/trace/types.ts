@@ -528,6 +528,15 @@ export interface PacketCapture {
   requestTraceID?: string;
 }
 
+/** A stop in the debugger, from DAP `stopped` until the program runs again (trace-format.md). */
+export interface DebuggerPause {
+  beginAt: number;
+  /** Absent while still stopped, or when the session ended stopped. */
+  endAt?: number;
+  /** The adapter's reason: "breakpoint", "step", "exception", "pause", … */
+  reason?: string;
+}
+
 /** A whole trace file. */
 export interface Trace {
   formatVersion: number;
@@ -542,6 +551,7 @@ export interface Trace {
   dnsQueries: DnsQuery[];
   tlsTunnels: TlsTunnel[];
   packetCapture?: PacketCapture;
+  debuggerPauses?: DebuggerPause[];
   stats: TraceStats;
 }
 
