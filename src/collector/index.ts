@@ -42,3 +42,4 @@ export * from '../trace/types';
 export * from '../protocol/preload';
 export { INITIATOR_MODES } from '../protocol/options';
 export * from '../trace/wire';
+export { RulesController, type RulesControllerOptions, type RulesPeer, type RuleWithCounters } from './rules';

@@ -174,6 +174,8 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
     sockets.add(socket);
     lastActivity = Date.now();
     const connection = session.openConnection();
+    // Collector → preload: the session's rule sets (src/collector/rules.ts), after the hello.
+    session.rules.attach(connection, socket);
     const splitter = new LineSplitter(maxLineBytes, () => session.warn(`a preload message over ${maxLineBytes} bytes was dropped`));
     let held = 0;
     socket.on('data', (chunk: Buffer) => {

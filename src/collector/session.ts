@@ -11,8 +11,10 @@ import { DEFAULT_SLOW_THRESHOLD_MS } from '../trace/diagnosis';
 import { enrichRequest, indexRecords } from '../trace/enrich';
 import { toHar } from '../trace/har';
 import { writeHarFile, writeTraceFile } from '../trace/traceFile';
-import type { DebuggerPause, HttpRequest, Initiator, RecordKind, Trace } from '../trace/types';
+import type { DebuggerPause, HttpRequest, Initiator, RecordKind, Trace, TraceRules } from '../trace/types';
 import { SourceMapResolver } from './sourceMaps';
+import { RulesController } from './rules';
+import type { HelloMessage, RuleDefaultAction, StatsMessage } from '../protocol/preload';
 
 /** Debugger pauses kept per trace; later ones are not recorded (a stepping marathon). */
 const MAX_DEBUGGER_PAUSES = 10_000;
@@ -33,6 +35,10 @@ export interface SessionOptions {
   redactQuery?: readonly string[];
   /** Records kept per kind (see TraceBuilderOptions.maxRecords). */
   maxRecords?: number;
+  /** The first trace rules (RuleInput objects; see RulesController: throws on an invalid one). */
+  rules?: readonly unknown[];
+  /** What happens to requests no trace/skip rule decides (default "trace"). */
+  defaultAction?: RuleDefaultAction;
 }
 
 /** Events of a Session. */
@@ -56,6 +62,8 @@ export class Session extends EventEmitter<SessionEvents> {
   private readonly sourceMaps: SourceMapResolver | undefined;
   private readonly mappedInitiators = new WeakMap<Initiator, Initiator>();
   private changeTimer: NodeJS.Timeout | undefined;
+  /** The session's trace rules: edit them here; every connected preload gets each change. */
+  readonly rules: RulesController;
 
   constructor(options: SessionOptions) {
     super();
@@ -69,6 +77,15 @@ export class Session extends EventEmitter<SessionEvents> {
     this.slowThresholdMs = options.slowThresholdMs ?? DEFAULT_SLOW_THRESHOLD_MS;
     this.changeIntervalMs = options.changeIntervalMs ?? 100;
     this.sourceMaps = options.sourceMaps === false ? undefined : (options.sourceMaps ?? new SourceMapResolver());
+    this.rules = new RulesController({ rules: options.rules, defaultAction: options.defaultAction, slowThresholdMs: this.slowThresholdMs });
+    this.rules.on('change', () => this.noteOther());
+    this.rules.on('counters', () => this.noteOther());
+  }
+
+  /** The rules or their counters changed: views hear of it with the next change. */
+  private noteOther(): void {
+    this.builder.touch();
+    this.scheduleChange();
   }
 
   /** Registers an IPC connection (one traced process or thread); returns its handle. */
@@ -82,6 +99,7 @@ export class Session extends EventEmitter<SessionEvents> {
    */
   closeConnection(connection: number, stopped = false): void {
     this.builder.closeConnection(connection, stopped);
+    this.rules.detach(connection);
     this.scheduleChange();
   }
 
@@ -91,8 +109,9 @@ export class Session extends EventEmitter<SessionEvents> {
     this.scheduleChange();
     const m = message as { type?: unknown; pid?: unknown; ppid?: unknown } | null;
     if (m && m.type === 'hello' && typeof m.pid === 'number') {
+      this.rules.hello(connection, m as HelloMessage);
       this.emit('process', m.pid, typeof m.ppid === 'number' ? m.ppid : undefined);
-    }
+    } else if (m && m.type === 'stats') this.rules.stats(connection, m as StatsMessage);
   }
 
   /** Something changed outside the preload's messages (the helper's lines): views hear of it. */
@@ -187,8 +206,15 @@ export class Session extends EventEmitter<SessionEvents> {
       dnsQueries: raw.dnsQueries.slice(),
       tlsTunnels: raw.tlsTunnels.slice(),
       ...(raw.debuggerPauses ? { debuggerPauses: raw.debuggerPauses.map((p) => ({ ...p })) } : {}),
+      ...this.traceRulesPart(),
       stats: { ...raw.stats, warnings: raw.stats.warnings.slice(), ...(raw.stats.helper ? { helper: { ...raw.stats.helper } } : {}) },
     };
+  }
+
+  /** `{ traceRules }` when the session has rules, else nothing. */
+  private traceRulesPart(): { traceRules?: TraceRules } {
+    const traceRules = this.rules.traceRules();
+    return traceRules ? { traceRules } : {};
   }
 
   /** One request with timings, diagnosis and mapped initiator, by traceID (O(1)). */

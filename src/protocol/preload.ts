@@ -61,6 +61,46 @@ export interface PreloadConfig {
    * first use, as a real bug would, so it must disable itself and leave a warning.
    */
   testFailHook?: string;
+  /**
+   * Trace rules in force from the first request (docs/rules.md), already validated by whoever wrote
+   * the configuration; the collector's `rules` message replaces them once the preload connects.
+   * Inherited by child processes and worker threads with the rest of the configuration.
+   */
+  rules?: WireRule[];
+  /** What happens to a request no trace/skip rule decides (default "trace"). */
+  defaultAction?: RuleDefaultAction;
+  /** The collector's version of `rules` (RulesMessage.version; default 0). */
+  rulesVersion?: number;
+  /** Threshold of the rules' `slow` field in ms (default 1000); written only with rules. */
+  slowThresholdMs?: number;
+}
+
+/** What a trace rule does (src/rules/rule.ts RuleAction). */
+export type WireRuleAction = 'trace' | 'skip' | 'details' | 'break' | 'mark';
+
+/** What a `details` rule turns on (src/rules/rule.ts DetailKind). */
+export type WireDetailKind = 'bodies' | 'sockTrace' | 'dnsTrace';
+
+/** What happens to a request no trace/skip rule decides: recorded ("trace", the default) or not. */
+export type RuleDefaultAction = 'trace' | 'skip';
+
+/**
+ * A trace rule as it travels (the shape of src/rules' Rule, which the protocol may not import):
+ * every property filled in by validateRules; the receiver validates it again and compiles it.
+ */
+export interface WireRule {
+  id: string;
+  name: string;
+  /** The condition's source text (docs/rules.md). */
+  condition: string;
+  action: WireRuleAction;
+  /** Matching requests acted on per preload instance; null: no limit. */
+  limit: number | null;
+  enabled: boolean;
+  /** `mark`: the tag given. */
+  tag?: string;
+  /** `details`: what to capture. */
+  details?: WireDetailKind[];
 }
 
 /** Header names redacted by default. */
@@ -117,6 +157,35 @@ export interface StatsMessage {
   untracedRequests: number;
   /** Requests whose initiator stack was not captured (option `initiator`). */
   skippedInitiators?: number;
+  /** The trace rules' counters in this preload instance; absent while it has no rule set. */
+  rules?: RuleCountersReport;
+}
+
+/**
+ * A preload instance's (process's or worker thread's) counters of every rule of its set, as
+ * totals. Rides on the `stats` message, which the preload sends whenever a count changed.
+ */
+export interface RuleCountersReport {
+  /** The RulesMessage.version (or NETTRACE_CONFIG's rulesVersion) of the set the preload runs. */
+  version: number;
+  /**
+   * Increases with every report of this preload instance: of two reports (one may come late,
+   * through the connection that carries the end of the first one), the higher `seq` wins.
+   */
+  seq: number;
+  /** One entry per rule of the set, enabled or not, in order. */
+  counters: WireRuleCounters[];
+}
+
+/** One rule's counters in one preload instance (src/rules/engine.ts RuleCounters). */
+export interface WireRuleCounters {
+  id: string;
+  /** Requests the rule was read for whose condition held (past its limit too). */
+  matched: number;
+  /** Requests the rule acted on (at most its limit). */
+  acted: number;
+  /** `acted` reached the rule's limit: it no longer acts in this instance. */
+  limitReached: boolean;
 }
 
 /** The process or thread is exiting. */
@@ -160,6 +229,27 @@ export interface BlobMessage {
  * Safe to call at any time; never throws.
  */
 export const FLUSH_NOW_SYMBOL = 'nettrace.flushNow';
+
+/**
+ * Collector → preload: the session's whole rule set, replacing the one the preload has. Sent to
+ * every connected preload of the session on every change (create, edit, enable, disable, delete,
+ * reorder), and to each preload right after its `hello`. One JSON line, like the preload's own
+ * messages. Whole sets rather than edits: a message is idempotent, and a preload that missed one
+ * is made current by the next. A preload ignores a set whose version is lower than the one it has.
+ */
+export interface RulesMessage {
+  type: 'rules';
+  /** Increases with every change of the set in the collector's session. */
+  version: number;
+  defaultAction: RuleDefaultAction;
+  /** Threshold of the `slow` field in ms (the session's slowThresholdMs). */
+  slowThresholdMs?: number;
+  /** The rules in order (first trace/skip match wins), disabled ones included. */
+  rules: WireRule[];
+}
+
+/** Every message the collector sends to a preload. */
+export type CollectorMessage = RulesMessage;
 
 /** Every message the preload sends. */
 export type PreloadMessage = HelloMessage | RecordMessage | WarningMessage | StatsMessage | ExitMessage | StackMessage | BlobMessage;

@@ -112,7 +112,7 @@ export class RuleEngine {
   /** Per host: the active rules that can match it (those naming it, and those for any host), in order. */
   private byHost = new Map<string, LiveRule[]>();
   private readonly opts: RuleEngineOptions;
-  private readonly defaultRecords: boolean;
+  private defaultRecords: boolean;
 
   constructor(rules: readonly Rule[], opts: RuleEngineOptions) {
     this.opts = opts;
@@ -125,8 +125,9 @@ export class RuleEngine {
    * details are unchanged keeps its counters; any other change starts it from zero. Requests in
    * flight finish under the new list: an undecided rule that was removed or disabled no longer acts.
    * Throws RuleSyntaxError if a condition does not compile (the old list then stays).
+   * `defaultAction`, when given, replaces the one the engine was made with.
    */
-  setRules(rules: readonly Rule[]): void {
+  setRules(rules: readonly Rule[], defaultAction?: 'trace' | 'skip'): void {
     const old = new Map(this.live.map((l) => [l.rule.id, l]));
     const next: LiveRule[] = rules.map((rule) => {
       const prev = old.get(rule.id);
@@ -147,6 +148,7 @@ export class RuleEngine {
         live: true,
       };
     });
+    if (defaultAction !== undefined) this.defaultRecords = defaultAction === 'trace';
     for (const gone of old.values()) gone.live = false;
     for (const n of next) n.live = n.rule.enabled;
     this.live = next;

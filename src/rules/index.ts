@@ -16,3 +16,4 @@ export { validateRule, validateRules, isTerminal, RULE_ACTIONS, DETAIL_KINDS, DE
 export type { Rule, RuleAction, RuleInput, DetailKind } from './rule';
 export { RuleEngine } from './engine';
 export type { EndDecision, RuleCounters, RuleEngineOptions, StartDecision } from './engine';
+export { parseRuleShortForm, ruleFromShortForm } from './shortForm';

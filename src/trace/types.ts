@@ -537,6 +537,38 @@ export interface DebuggerPause {
   reason?: string;
 }
 
+/** The session's trace rules when the trace was taken, with their counters (docs/rules.md). */
+export interface TraceRules {
+  /** The rule set's version (0: never changed during the session). */
+  version: number;
+  /** What happened to requests no trace/skip rule decided. */
+  defaultAction: 'trace' | 'skip';
+  /** In order: the first trace/skip rule that matches decides. */
+  rules: TraceRule[];
+}
+
+/** One trace rule and what it did, added up over every process and thread of the session. */
+export interface TraceRule {
+  id: string;
+  name: string;
+  /** The condition's source text. */
+  condition: string;
+  action: 'trace' | 'skip' | 'details' | 'break' | 'mark';
+  /** Requests acted on per process or thread; null: no limit. */
+  limit: number | null;
+  enabled: boolean;
+  /** `mark`: the tag given. */
+  tag?: string;
+  /** `details`: what was captured. */
+  details?: Array<'bodies' | 'sockTrace' | 'dnsTrace'>;
+  /** Requests the rule was read for whose condition held. */
+  matched: number;
+  /** Requests it acted on. */
+  acted: number;
+  /** It reached its limit in at least one process or thread. */
+  limitReached: boolean;
+}
+
 /** A whole trace file. */
 export interface Trace {
   formatVersion: number;
@@ -552,6 +584,7 @@ export interface Trace {
   tlsTunnels: TlsTunnel[];
   packetCapture?: PacketCapture;
   debuggerPauses?: DebuggerPause[];
+  traceRules?: TraceRules;
   stats: TraceStats;
 }
 

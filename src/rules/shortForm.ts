@@ -1,0 +1,61 @@
+/**
+ * The one-line form of a rule, for `nettrace run --rule '…'` (and any prompt that takes a rule as
+ * text):
+ *
+ *     [ID:] ACTION [limit=N] [tag=TAG] [details=KIND,…] CONDITION
+ *
+ * e.g. `skip host == "telemetry.example.com"`, `orders: break method == "DELETE"`,
+ * `slow-api: mark tag=slow limit=50 slow`, `details details=bodies,sockTrace failed`. The options
+ * come between the action and the condition; a condition never starts with `limit=`, `tag=` or
+ * `details=` (a single `=` is no operator), so they cannot be mistaken for it. A rule written this
+ * way is enabled (the user asked for it on the spot); its id (and name) default to `fallbackId`.
+ */
+import { RuleValidationError } from './errors';
+import { RULE_ACTIONS, validateRule, type Rule, type RuleAction, type RuleInput } from './rule';
+
+const ID_PREFIX = /^([A-Za-z0-9_.-]{1,200}):(?:\s+|$)/;
+const OPTION = /^(limit|tag|details)=([^\s~=][^\s]*)(?:\s+|$)/;
+
+/**
+ * Parses the one-line form into a rule input (not yet validated); `fallbackId` is the id when the
+ * text names none. Throws RuleValidationError for a missing or unknown action, a bad option or an
+ * empty condition.
+ */
+export function parseRuleShortForm(text: string, fallbackId: string): RuleInput {
+  let rest = text.trim();
+  let id = fallbackId;
+  const idMatch = ID_PREFIX.exec(rest);
+  if (idMatch) {
+    id = idMatch[1];
+    rest = rest.slice(idMatch[0].length);
+  }
+  const word = /^(\S+)(?:\s+|$)/.exec(rest);
+  const action = word?.[1].toLowerCase();
+  if (!word || !(RULE_ACTIONS as readonly string[]).includes(action!)) {
+    throw new RuleValidationError(
+      `a rule starts with its action (${RULE_ACTIONS.join(', ')}), optionally after "ID:", then its condition; found ${word ? JSON.stringify(word[1]) : 'nothing'}`,
+      'action',
+      idMatch ? id : undefined,
+    );
+  }
+  rest = rest.slice(word[0].length);
+  const input: RuleInput = { id, condition: '', action: action as RuleAction, enabled: true };
+  for (let m = OPTION.exec(rest); m; m = OPTION.exec(rest)) {
+    const [whole, key, value] = m;
+    if (key === 'limit') {
+      const n = Number(value);
+      input.limit = Number.isSafeInteger(n) ? n : (value as unknown as number); // validateRule words the error
+    } else if (key === 'tag') input.tag = value;
+    else input.details = value.split(',').filter(Boolean) as RuleInput['details'];
+    rest = rest.slice(whole.length);
+  }
+  input.condition = rest.trim();
+  if (input.condition === '')
+    throw new RuleValidationError('the rule has no condition after its action (write true to match every request)', 'condition', id);
+  return input;
+}
+
+/** Parses and validates the one-line form (see parseRuleShortForm); throws as validateRule does. */
+export function ruleFromShortForm(text: string, fallbackId: string): Rule {
+  return validateRule(parseRuleShortForm(text, fallbackId));
+}
