@@ -53,8 +53,36 @@ function valueSchema(def) {
       };
     case 'path':
       return { type: 'string' };
+    case 'rules':
+      return { type: 'array', items: ruleSchema() };
   }
   throw new Error(`unknown kind ${def.kind} of ${def.name}`);
+}
+
+/** The JSON schema of one trace rule (docs/rules.md; src/rules/rule.ts validates it). */
+function ruleSchema() {
+  return {
+    type: 'object',
+    required: ['id', 'condition', 'action'],
+    additionalProperties: false,
+    properties: {
+      id: { type: 'string', minLength: 1, maxLength: 200, description: 'Unique in the list; counters refer to it.' },
+      name: { type: 'string', description: 'For people; defaults to the id.' },
+      condition: {
+        type: 'string',
+        description: 'Which requests match, e.g. host ~ "*.example.com" and method == "POST" ("true" matches all).',
+      },
+      action: { type: 'string', enum: ['trace', 'skip', 'details', 'break', 'mark'] },
+      enabled: { type: 'boolean', default: true, description: 'A rule is off unless this is true.' },
+      limit: { type: ['integer', 'null'], minimum: 1, description: 'Act on at most this many matching requests per process.' },
+      tag: { type: 'string', description: 'mark: the tag to give (default: the name).' },
+      details: {
+        type: 'array',
+        items: { type: 'string', enum: ['bodies', 'sockTrace', 'dnsTrace'] },
+        description: 'details: what to capture (default ["bodies"]).',
+      },
+    },
+  };
 }
 
 const shownDefault = (v) => (typeof v === 'string' ? `"${v}"` : JSON.stringify(v));
@@ -76,7 +104,7 @@ export function settingProperties(o) {
   for (const def of o.OPTIONS) {
     const name = o.settingName(def);
     if (!name) continue;
-    const wins = def.launch && def.kind !== 'list' ? ` A launch configuration's \`${def.name}\` wins.` : '';
+    const wins = def.launch && def.kind !== 'list' && def.kind !== 'rules' ? ` A launch configuration's \`${def.name}\` wins.` : '';
     out[name] = {
       ...valueSchema(def),
       default: def.default,
@@ -107,6 +135,8 @@ function typeText(def) {
       return def.values.map((v) => `\`"${v}"\``).join(' or ');
     case 'list':
       return 'string[]';
+    case 'rules':
+      return 'rule[]';
     case 'flagOrCount':
       return 'boolean or number';
     case 'positive':

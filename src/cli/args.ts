@@ -12,13 +12,14 @@ export class UsageError extends Error {
 
 /**
  * How each option of a subcommand is parsed: `string` takes a value (`--x v` or `--x=v`), `flag`
- * none, `optional` a value only in the `--x=v` form (bare `--x` is true).
+ * none, `optional` a value only in the `--x=v` form (bare `--x` is true), `many` a value and may be
+ * repeated (every value kept, in order, as a list).
  */
-export type OptionSpec = Record<string, 'string' | 'flag' | 'optional'>;
+export type OptionSpec = Record<string, 'string' | 'flag' | 'optional' | 'many'>;
 
 /** The result of parsing a subcommand's arguments. */
 export interface ParsedArgs {
-  options: Record<string, string | boolean>;
+  options: Record<string, string | boolean | string[]>;
   positionals: string[];
   /** Arguments after `--`, or after the first positional when `stopAtPositional` is set. */
   rest: string[];
@@ -29,7 +30,11 @@ export interface ParsedArgs {
  * after it are the command to run (so `nettrace run node app.js --port 1` works without `--`).
  */
 export function parseArgs(argv: string[], spec: OptionSpec, stopAtPositional = false): ParsedArgs {
-  const options: Record<string, string | boolean> = {};
+  const options: Record<string, string | boolean | string[]> = {};
+  const put = (key: string, value: string) => {
+    if (spec[key] !== 'many') options[key] = value;
+    else ((options[key] as string[] | undefined) ??= []).push(value);
+  };
   const positionals: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
@@ -46,11 +51,11 @@ export function parseArgs(argv: string[], spec: OptionSpec, stopAtPositional = f
       } else if (kind === 'optional') {
         options[key] = eq >= 0 ? arg.slice(eq + 1) : true;
       } else if (eq >= 0) {
-        options[key] = arg.slice(eq + 1);
+        put(key, arg.slice(eq + 1));
       } else {
         const value = argv[i + 1];
         if (value === undefined || value === '--') throw new UsageError(`option --${name} needs a value`);
-        options[key] = value;
+        put(key, value);
         i++;
       }
       continue;
@@ -65,7 +70,7 @@ export function parseArgs(argv: string[], spec: OptionSpec, stopAtPositional = f
 export function optionSpecOf(defs: readonly OptionDef[]): OptionSpec {
   const spec: OptionSpec = { help: 'flag' };
   for (const d of defs) {
-    if (d.cli) spec[d.cli.flag] = d.cli.value === 'none' ? 'flag' : d.cli.value === 'optional' ? 'optional' : 'string';
+    if (d.cli) spec[d.cli.flag] = d.cli.value === 'none' ? 'flag' : d.cli.value === 'optional' ? 'optional' : d.cli.repeat ? 'many' : 'string';
   }
   return spec;
 }

@@ -14,6 +14,7 @@ import type { HelperSetting } from '../collector/helperSession';
 import { cmdHelper, HELPER_HELP } from './helperSetup';
 import { CliError, defaultOutName, runTraced } from './runTraced';
 import { SHOW_MAX_ROWS, showTrace } from './show';
+import { cmdRules, RULES_HELP, runRules } from './rules';
 
 /** The flags of `nettrace run` (src/protocol/options.ts). */
 const RUN_OPTIONS = OPTIONS.filter((o) => o.cli);
@@ -33,6 +34,7 @@ ${flagHelp(RUN_OPTIONS)}
       Trace a demo app against local servers (no internet needed) and write
       nettrace-demo.json and nettrace-demo.har.
 
+${RULES_HELP}
 ${HELPER_HELP}
   nettrace --help | --version
 `;
@@ -62,6 +64,9 @@ async function cmdRun(argv: string[]): Promise<number> {
   // The tracing options, validated and normalized as the extension's (src/protocol/options.ts).
   const given: Record<string, unknown> = {};
   for (const def of RUN_OPTIONS) if (def.launch && options[def.cli!.flag] !== undefined) given[def.name] = options[def.cli!.flag];
+  // The trace rules (--rule ..., --rules FILE) are validated by src/rules, with a caret under a bad condition.
+  delete given.rules;
+  const ruleSet = runRules((options.rule as string[] | undefined) ?? [], typeof options.rules === 'string' ? options.rules : undefined);
   // --dns-trace[=NS,...] is dnsTrace and dnsServers in one; --pcap FILE turns the capture on.
   if (typeof given.dnsTrace === 'string') [given.dnsTrace, given.dnsServers] = [true, given.dnsTrace];
   if (given.pcap !== undefined) given.pcap = true;
@@ -89,6 +94,9 @@ async function cmdRun(argv: string[]): Promise<number> {
     slowThresholdMs: tracing.slowThresholdMs,
     redactQuery: tracing.redactQuery,
     config,
+    rules: ruleSet.rules,
+    // --default-action wins over the file's.
+    defaultAction: options['default-action'] !== undefined ? tracing.defaultAction : (ruleSet.defaultAction ?? tracing.defaultAction),
   });
   const err = process.stderr;
   const written = [out, ...(har ? [har] : [])];
@@ -101,10 +109,23 @@ async function cmdRun(argv: string[]): Promise<number> {
   else {
     const [shown, extra] = tableOf(result.trace);
     err.write('\n' + renderTrace(shown, { ...extra, width: err.columns ?? 120, color: shouldUseColor(err) }));
+    const rulesLine = rulesSummary(result.trace);
+    if (rulesLine) err.write(rulesLine);
     err.write(`Wrote ${list}\n`);
   }
   if (result.pcapError) err.write(`nettrace: no packet capture was saved to ${pcap}: ${result.pcapError}\n`);
   return result.exitCode;
+}
+
+/** One line per enabled rule with its counters (after the table), or ''. */
+function rulesSummary(trace: Trace): string {
+  const rules = trace.traceRules?.rules.filter((r) => r.enabled) ?? [];
+  if (rules.length === 0) return '';
+  const lines = rules.map(
+    (r) =>
+      `  ${r.action} ${r.id}: matched ${r.matched}, acted on ${r.acted}${r.limitReached ? ` (limit ${r.limit} reached)` : ''}`,
+  );
+  return `Rules (default: ${trace.traceRules!.defaultAction}):\n${lines.join('\n')}\n`;
 }
 
 /** The trace as the table shows it: at most SHOW_MAX_ROWS requests, the totals of all. */
@@ -153,6 +174,8 @@ export async function main(argv: string[]): Promise<number> {
       return cmdDemo(rest);
     case 'helper':
       return cmdHelper(rest);
+    case 'rules':
+      return cmdRules(rest);
     case undefined:
     case 'help':
     case '--help':

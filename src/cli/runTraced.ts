@@ -9,7 +9,7 @@ import { constants } from 'node:os';
 import { startCollector } from '../collector/server';
 import { buildPreloadEnv, preloadPath } from '../collector/launchEnv';
 import { spawnGated } from '../helper/launch';
-import type { PreloadConfig } from '../protocol/preload';
+import type { PreloadConfig, RuleDefaultAction } from '../protocol/preload';
 import type { PacketCapture, Trace } from '../trace/types';
 import { findOnPath, PcapUnavailableError, SessionHelper, type HelperSetting } from '../collector/helperSession';
 
@@ -57,6 +57,10 @@ export interface RunOptions {
   pcapBufferMiB?: number;
   /** Where dist/helper.cjs and native/build are (default: this bundle's ../). */
   helperRoot?: string;
+  /** Trace rules of the session (validated by the session: RuleValidationError / RuleSyntaxError). */
+  rules?: readonly unknown[];
+  /** What happens to requests no trace/skip rule decides (default "trace"). */
+  defaultAction?: RuleDefaultAction;
 }
 
 /** What a traced run produced. */
@@ -133,12 +137,19 @@ export async function runTraced(options: RunOptions): Promise<RunResult> {
     throw new CliError(`the preload is missing (${preload}); run \`npm run build\``);
   }
   const description = options.description ?? [options.command, ...options.args].join(' ');
-  const collector = await startCollector({ description, slowThresholdMs: options.slowThresholdMs, redactQuery: options.redactQuery });
+  const collector = await startCollector({
+    description,
+    slowThresholdMs: options.slowThresholdMs,
+    redactQuery: options.redactQuery,
+    rules: options.rules,
+    defaultAction: options.defaultAction,
+  });
   let helper: SessionHelper | undefined;
   try {
     const env = buildPreloadEnv(
       { ...process.env, ...options.env },
-      { preloadPath: preload, config: { ...options.config, ipcPath: collector.ipcPath } },
+      // The rules go in the configuration too, so the program applies them from its first request.
+      { preloadPath: preload, config: { ...options.config, ...collector.session.rules.preloadConfig(), ipcPath: collector.ipcPath } },
     );
     let child: ChildProcess;
     let exited: Promise<number>;

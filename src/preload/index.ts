@@ -18,6 +18,7 @@ import { installSocketHooks } from './socketHooks';
 import { Tracer, now } from './tracer';
 import { Transport } from './transport';
 import { installUndiciHooks } from './undiciHooks';
+import { preloadRules } from './rules';
 
 const GUARD = Symbol.for('nettrace.preload');
 
@@ -79,9 +80,16 @@ function start(): void {
       droppedEvents: transport.dropped,
       untracedRequests: t.untracedRequests,
       skippedInitiators: t.stackBudget.skipped || undefined,
+      rules: preloadRules.report(),
     }),
   );
   const t: Tracer = new Tracer(config, transport, threadId, __filename);
+  // The trace rules: the first set from the configuration, later ones from the collector.
+  preloadRules.init(
+    config,
+    { pid: process.pid, threadId, command: [process.argv0, ...process.argv.slice(1)].join(' ').slice(0, 4096) },
+    { changed: () => transport.markStats(), warn: (m) => t.warn(m) },
+  );
   if (config.dnsTrace) {
     try {
       installResolver(t, config);

@@ -24,6 +24,7 @@
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import type { PreloadMessage, RecordMessage, StatsMessage } from '../protocol/preload';
+import { onCollectorData } from './rules';
 
 /** The original functions, bound before the program can replace them. */
 const orig = {
@@ -262,9 +263,9 @@ export class Transport {
       const on = (event: string, fn: (...args: unknown[]) => void) => orig.apply(orig.on, socket, [event, fn]);
       on('error', () => this.goneWith());
       on('close', () => this.goneWith());
-      // The collector may send rules later; for now anything it sends is read and ignored so the
-      // pipe never fills up in that direction.
-      on('data', () => {});
+      // The collector sends the session's trace rules (src/preload/rules.ts); reading everything
+      // also keeps the pipe from filling up in that direction.
+      on('data', (chunk) => onCollectorData(chunk as Buffer));
       orig.apply(orig.connect, socket, [{ path: this.ipcPath }]);
       orig.apply(orig.unref, socket, []);
       this.fd = fdOf(socket);

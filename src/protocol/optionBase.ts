@@ -5,7 +5,7 @@
  */
 
 import type { HeaderCaptureMode } from '../trace/types';
-import type { InitiatorMode } from './preload';
+import type { InitiatorMode, RuleDefaultAction, WireDetailKind, WireRuleAction } from './preload';
 
 /** The privileged helper: used when it can start, never, or required (`nettrace run` only). */
 export type HelperMode = 'auto' | 'off' | 'required';
@@ -14,6 +14,12 @@ export type HelperMode = 'auto' | 'off' | 'required';
 export const HEADER_MODES: readonly HeaderCaptureMode[] = ['none', 'names', 'values'];
 /** The initiator modes, default first. */
 export const INITIATOR_MODES: readonly InitiatorMode[] = ['sampled', 'all', 'off'];
+/** What happens to a request no trace rule decides, default first (docs/rules.md). */
+export const RULE_DEFAULT_ACTIONS: readonly RuleDefaultAction[] = ['trace', 'skip'];
+/** The actions of a trace rule (src/rules/rule.ts RULE_ACTIONS; the protocol may not import it). */
+export const RULE_ACTION_NAMES: readonly WireRuleAction[] = ['trace', 'skip', 'details', 'break', 'mark'];
+/** What a `details` rule can turn on (src/rules/rule.ts DETAIL_KINDS). */
+export const RULE_DETAIL_NAMES: readonly WireDetailKind[] = ['bodies', 'sockTrace', 'dnsTrace'];
 /** The helper modes a launch configuration or setting accepts (`nettrace run` also takes `required`). */
 export const HELPER_MODES: readonly HelperMode[] = ['auto', 'off'];
 
@@ -35,9 +41,10 @@ export const DEFAULTS = {
 
 /**
  * How an option's value is written: one of `values`; true/false; a list of strings; true/false
- * or a whole number ≥ 0 (on, with that limit); a number > 0; a path.
+ * or a whole number ≥ 0 (on, with that limit); a number > 0; a path; a list of trace rule objects
+ * (docs/rules.md; checked here for shape only, validated by src/rules where the rules are used).
  */
-export type OptionKind = 'enum' | 'boolean' | 'list' | 'flagOrCount' | 'positive' | 'path';
+export type OptionKind = 'enum' | 'boolean' | 'list' | 'flagOrCount' | 'positive' | 'path' | 'rules';
 
 /** One option of the table. Descriptions use backticks and **bold** only (README and package.json). */
 export interface OptionDef {
@@ -53,7 +60,7 @@ export interface OptionDef {
   /** One description per value (package.json `enumDescriptions`). */
   valueDescriptions?: readonly string[];
   /** The value when nothing sets it (as written in launch.json). */
-  default: string | boolean | number | readonly string[];
+  default: string | boolean | number | readonly string[] | readonly never[];
   /** The value launch.json completion inserts, when not `default` (e.g. `true` for a recorder that is off). */
   suggest?: boolean;
   /** What it does, one or more sentences. */
@@ -78,6 +85,8 @@ export interface CliFlag {
   arg?: string;
   /** Valid values when they differ from the launch attribute's (e.g. `required` for --helper). */
   values?: readonly string[];
+  /** The flag may be given several times (`--rule A --rule B`); parseArgs keeps every value. */
+  repeat?: boolean;
   /** The text of `--help` and of the README's CLI table. */
   help: string;
 }

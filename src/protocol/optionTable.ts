@@ -3,7 +3,7 @@
  * the order of `--help`, the settings and the README tables (see options.ts for who reads it).
  */
 
-import { DEFAULTS, HEADER_MODES, HELPER_MODES, INITIATOR_MODES, type OptionDef } from './optionBase';
+import { DEFAULTS, HEADER_MODES, HELPER_MODES, INITIATOR_MODES, RULE_DEFAULT_ACTIONS, type OptionDef } from './optionBase';
 
 /** Query parameters always redacted, as the descriptions name them (src/trace/redactUrl.ts has the list). */
 const QUERY_DEFAULTS =
@@ -17,7 +17,7 @@ const QUERY_DEFAULTS =
 export const OPTIONS: readonly OptionDef[] = /* @__PURE__ */ optionTable();
 
 function optionTable(): OptionDef[] {
-  return [...outputOptions(), ...captureOptions(), ...recorderOptions(), ...helperOptions(), ...editorOptions()];
+  return [...outputOptions(), ...captureOptions(), ...recorderOptions(), ...ruleOptions(), ...helperOptions(), ...editorOptions()];
 }
 
 /** The output files of `nettrace run`. */
@@ -192,6 +192,57 @@ function recorderOptions(): OptionDef[] {
         'Nameservers for the DNS trace (`"ip"`, `"ip:port"`, `"[v6]:port"`) instead of `/etc/resolv.conf`; turns `dnsTrace` on unless it is `false`.',
       launch: true,
       setting: true,
+    },
+  ];
+}
+
+/** Trace rules: what is recorded, what is skipped, where to pause (docs/rules.md). */
+function ruleOptions(): OptionDef[] {
+  return [
+    {
+      name: 'rules',
+      kind: 'rules',
+      default: [],
+      description:
+        'Trace rules, read in order (the first `trace`/`skip` rule that matches decides): objects `{ "id", "condition", "action", "name", "limit", "enabled", "tag", "details" }` with `action` one of `trace`, `skip`, `details`, `break`, `mark` and a condition such as `host ~ "*.example.com" and method == "POST"` (see `docs/rules.md`). **A rule is off unless it says `"enabled": true`.** The launch configuration\'s rules come first, then the setting\'s (a setting rule with the id of a launch rule is left out).',
+      launch: true,
+      setting: true,
+      cli: {
+        flag: 'rule',
+        value: 'required',
+        arg: 'RULE',
+        repeat: true,
+        help: 'a trace rule, `[ID:] ACTION [limit=N] [tag=TAG] [details=KIND,...] CONDITION`, e.g. `skip host == "telemetry.example.com"`; may be repeated; read in order, before the rules of --rules; enabled (see docs/rules.md)',
+      },
+    },
+    {
+      name: 'rulesFile',
+      kind: 'path',
+      default: '',
+      description: 'A file of trace rules.',
+      cli: {
+        flag: 'rules',
+        value: 'required',
+        arg: 'FILE',
+        help: 'trace rules from a JSON file: a list of rule objects, or `{ "defaultAction": ..., "rules": [...] }` (check it with `nettrace rules check FILE`)',
+      },
+    },
+    {
+      name: 'defaultAction',
+      kind: 'enum',
+      values: RULE_DEFAULT_ACTIONS,
+      valueDescriptions: ['Record every request no trace/skip rule decides', 'Record only the requests a trace rule matches'],
+      default: RULE_DEFAULT_ACTIONS[0],
+      description:
+        'What happens to a request no `trace`/`skip` rule decides: `trace` records it (with no rules, every request is recorded), `skip` records only what a `trace` rule matches.',
+      launch: true,
+      setting: true,
+      cli: {
+        flag: 'default-action',
+        value: 'required',
+        arg: 'ACTION',
+        help: 'trace | skip: what happens to requests no trace/skip rule decides (default trace; skip: record only what a trace rule matches)',
+      },
     },
   ];
 }

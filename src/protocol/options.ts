@@ -15,11 +15,22 @@
  */
 
 import type { HeaderCaptureMode } from '../trace/types';
-import type { InitiatorMode, PreloadConfig } from './preload';
-import { DEFAULTS, HEADER_MODES, HELPER_MODES, INITIATOR_MODES, type CliFlag, type HelperMode, type OptionDef } from './optionBase';
+import type { InitiatorMode, PreloadConfig, RuleDefaultAction } from './preload';
+import {
+  DEFAULTS,
+  HEADER_MODES,
+  HELPER_MODES,
+  INITIATOR_MODES,
+  RULE_ACTION_NAMES,
+  RULE_DEFAULT_ACTIONS,
+  RULE_DETAIL_NAMES,
+  type CliFlag,
+  type HelperMode,
+  type OptionDef,
+} from './optionBase';
 import { OPTIONS } from './optionTable';
 
-export { DEFAULTS, HEADER_MODES, HELPER_MODES, INITIATOR_MODES, OPTIONS };
+export { DEFAULTS, HEADER_MODES, HELPER_MODES, INITIATOR_MODES, OPTIONS, RULE_ACTION_NAMES, RULE_DEFAULT_ACTIONS, RULE_DETAIL_NAMES };
 export type { CliFlag, HelperMode, OptionDef, OptionKind } from './optionBase';
 /** Which requests get their initiator stack (defined with PreloadConfig; the list: INITIATOR_MODES). */
 export type { InitiatorMode };
@@ -67,7 +78,10 @@ function shown(v: unknown): string {
 }
 
 /** A normalized value of an option, by kind. */
-export type OptionValue = string | boolean | number | string[] | { enabled: boolean; limit?: number };
+export type OptionValue = string | boolean | number | string[] | { enabled: boolean; limit?: number } | RuleObject[];
+
+/** A trace rule as written in launch.json or a setting: an object, validated later by src/rules. */
+export type RuleObject = Record<string, unknown>;
 
 /**
  * Validates and normalizes one option value. `raw` is a JSON value (launch.json, settings) or,
@@ -90,6 +104,14 @@ export function parseOption(def: OptionDef, raw: unknown, options: { label?: str
     case 'path':
       if (typeof raw === 'string') return raw;
       throw new OptionError(label, `${label} must be a path, not ${shown(raw)}`);
+    case 'rules': {
+      // The shape only: src/rules validates each rule (with the caret excerpt of a bad condition)
+      // where the rules are used, which the protocol layer may not import.
+      if (!Array.isArray(raw)) throw new OptionError(label, `${label} must be a list of rules ({ "id", "condition", "action", ... }), not ${shown(raw)}`);
+      const at = raw.findIndex((r) => typeof r !== 'object' || r === null || Array.isArray(r));
+      if (at >= 0) throw new OptionError(label, `${label}[${at}] must be a rule object ({ "id", "condition", "action", ... }), not ${shown(raw[at])}`);
+      return raw.map((r) => ({ ...(r as RuleObject) }));
+    }
     case 'list': {
       const items = cli && typeof raw === 'string' ? raw.split(',') : raw;
       if (!Array.isArray(items)) throw new OptionError(label, `${label} must be a list of names, not ${shown(raw)}`);
@@ -159,6 +181,13 @@ export interface TracingOptions {
   helper: HelperMode;
   /** Packet capture by the helper (`nettrace run`: `--pcap FILE` given). */
   pcap: boolean;
+  /**
+   * Trace rules, not yet validated (src/rules validateRules does it where a session is made): the
+   * first layer's (launch configuration) first, then each later layer's rules whose id is new.
+   */
+  rules: RuleObject[];
+  /** What happens to requests no trace/skip rule decides. */
+  defaultAction: RuleDefaultAction;
 }
 
 /** One source of option values, e.g. a launch configuration or the settings; `label` names an option in messages. */
@@ -221,12 +250,30 @@ export function resolveTracingOptions(layers: readonly OptionLayer[], onError: (
     dns: { enabled: dnsOn, servers: dnsOn ? first<string[]>('dnsServers', []) : [] },
     helper: first('helper', DEFAULTS.helper) as HelperMode,
     pcap: first('pcap', false),
+    rules: rulesOf(parsed.map((p) => p.rules as RuleObject[] | undefined)),
+    defaultAction: first('defaultAction', RULE_DEFAULT_ACTIONS[0]) as RuleDefaultAction,
   };
+}
+
+/** The rules of every layer, in layer order; a rule whose id an earlier one has is left out. */
+function rulesOf(lists: ReadonlyArray<RuleObject[] | undefined>): RuleObject[] {
+  const seen = new Set<unknown>();
+  const out: RuleObject[] = [];
+  for (const list of lists) {
+    for (const r of list ?? []) {
+      if (typeof r.id === 'string' && seen.has(r.id)) continue;
+      seen.add(r.id);
+      out.push(r);
+    }
+  }
+  return out;
 }
 
 /**
  * The preload's part of the options as NETTRACE_CONFIG (the wire format of src/protocol/preload.ts):
  * only what differs from the preload's defaults, so a plain run carries `{ ipcPath, headers }`.
+ * The trace rules are not written here: they go validated and versioned from the session that
+ * holds them (src/collector/rules.ts RulesController.preloadConfig), merged into this.
  */
 export function toPreloadConfig(options: TracingOptions, ipcPath: string): PreloadConfig {
   const out: PreloadConfig = { ipcPath, headers: options.headers };

@@ -1,0 +1,237 @@
+/**
+ * The preload's trace rules (docs/rules.md): the rule engine of this preload instance (one per
+ * process, one per worker thread: each loads its own copy of the preload), fed by the first set in
+ * NETTRACE_CONFIG and then by the collector's `rules` messages (src/protocol/preload.ts
+ * RulesMessage), read from the collector socket as newline-delimited JSON. The hooks ask it:
+ *
+ *   - `preloadRules.mode` (or rulesMode()): 'all' (no enabled rule, default trace: today's code,
+ *     untouched), 'none' (record nothing: pass through as the bare hooks do), 'rules' (ask below);
+ *   - `decideStart(view)` as a request starts, `decideEnd(decision, view)` as it ends when the
+ *     start decision is `pending`.
+ *
+ * Counters go back to the collector with the `stats` message (`report()`). Nothing here throws into
+ * the program: a bad message or set is dropped with a warning, and the previous set stays.
+ */
+
+import {
+  RuleEngine,
+  validateRules,
+  type EndDecision,
+  type ProcessFacts,
+  type RequestEndView,
+  type RequestStartView,
+  type Rule,
+  type StartDecision,
+} from '../rules';
+import { StringDecoder } from 'node:string_decoder';
+import type { PreloadConfig, RuleCountersReport, RuleDefaultAction, WireRuleCounters } from '../protocol/preload';
+
+/** Bound before the program runs: a program that patches JSON.parse never sees the collector's messages. */
+const parse = JSON.parse;
+
+/** The longest line read from the collector (a set of 100 rules is about 10 KB); longer ones are dropped. */
+const MAX_LINE = 4 * 1024 * 1024;
+
+/** What the rules need from the rest of the preload. */
+export interface PreloadRulesHost {
+  /** Counters changed: ask for a stats message (Transport.markStats). */
+  changed(): void;
+  /** Report a problem to the collector (Tracer.warn). */
+  warn(message: string): void;
+}
+
+/** The rules of this preload instance. */
+export class PreloadRules {
+  /**
+   * 'all': trace everything, do not call decideStart; 'none': record nothing; 'rules': call
+   * decideStart for each request. The hooks' hot path reads this one field.
+   */
+  mode: 'all' | 'none' | 'rules' = 'all';
+  /** The version of the set in force (RulesMessage.version); -1 before any set. */
+  version = -1;
+  private engine: RuleEngine | undefined;
+  private facts: ProcessFacts | undefined;
+  private slowThresholdMs: number | undefined;
+  private host: PreloadRulesHost | undefined;
+  /** Counters changed since the last report. */
+  private dirty = false;
+  private seq = 0;
+  private last: WireRuleCounters[] = [];
+  /** The collector's unfinished line (text before its "\n"). */
+  private partial = '';
+  /** Keeps a UTF-8 character cut between two chunks whole. */
+  private readonly decoder = new StringDecoder('utf8');
+  private partialBytes = 0;
+  private discarding = false;
+
+  /** Sets up this instance from NETTRACE_CONFIG. Never throws. */
+  init(config: PreloadConfig, process: ProcessFacts, host: PreloadRulesHost): void {
+    this.facts = process;
+    this.host = host;
+    try {
+      if (config.rules === undefined && config.defaultAction === undefined) return;
+      this.apply(config.rules ?? [], config.defaultAction, typeof config.rulesVersion === 'number' ? config.rulesVersion : 0, config.slowThresholdMs);
+    } catch (err) {
+      this.warn(`the trace rules in NETTRACE_CONFIG were not applied: ${messageOf(err)}`);
+    }
+  }
+
+  /** Decides what to do with a request that is starting (see RuleEngine.start). Never throws. */
+  decideStart(view: RequestStartView): StartDecision {
+    const e = this.engine ?? this.fallback();
+    const d = e.start(view);
+    if (this.mode === 'rules') this.touch();
+    return d;
+  }
+
+  /** Decides what to keep of an ended request whose start decision was `pending` (see RuleEngine.end). */
+  decideEnd(decision: StartDecision, view: RequestEndView): EndDecision {
+    const e = this.engine ?? this.fallback();
+    const d = e.end(decision, view);
+    if (decision.pending) this.touch();
+    return d;
+  }
+
+  /** The counters for the next `stats` message; undefined while there is no set. */
+  report(): RuleCountersReport | undefined {
+    const e = this.engine;
+    if (e === undefined) return undefined;
+    if (this.dirty) {
+      this.dirty = false;
+      this.last = e.counters().map((c) => ({ id: c.id, matched: c.matched, acted: c.acted, limitReached: c.limitReached }));
+    }
+    return { version: this.version, seq: ++this.seq, counters: this.last };
+  }
+
+  /** Bytes the collector sent on the preload's socket. Never throws. */
+  onData(chunk: Buffer | string): void {
+    try {
+      const text = typeof chunk === 'string' ? chunk : this.decoder.write(chunk);
+      let start = 0;
+      for (let nl = text.indexOf('\n'); nl >= 0; nl = text.indexOf('\n', start)) {
+        const piece = text.slice(start, nl);
+        start = nl + 1;
+        if (this.discarding) {
+          this.discarding = false;
+        } else {
+          const line = this.partial + piece;
+          this.partial = '';
+          this.partialBytes = 0;
+          if (line.trim() !== '') this.onLine(line);
+        }
+      }
+      if (start < text.length && !this.discarding) {
+        const rest = text.slice(start);
+        if (this.partialBytes + rest.length > MAX_LINE) {
+          this.partial = '';
+          this.partialBytes = 0;
+          this.discarding = true;
+          this.warn(`a message from the collector was over ${MAX_LINE} bytes and was dropped`);
+        } else {
+          this.partial += rest;
+          this.partialBytes += rest.length;
+        }
+      }
+    } catch (err) {
+      this.warn(`could not read a message from the collector: ${messageOf(err)}`);
+    }
+  }
+
+  private onLine(line: string): void {
+    let msg: unknown;
+    try {
+      msg = parse(line);
+    } catch {
+      this.warn('a message from the collector was not valid JSON');
+      return;
+    }
+    if (typeof msg !== 'object' || msg === null) return;
+    const m = msg as { type?: unknown; version?: unknown; defaultAction?: unknown; rules?: unknown; slowThresholdMs?: unknown };
+    // Other types are for later versions of the collector: ignored.
+    if (m.type !== 'rules') return;
+    const version = typeof m.version === 'number' && Number.isSafeInteger(m.version) && m.version >= 0 ? m.version : undefined;
+    if (version === undefined) {
+      this.warn('a rule set from the collector had no version and was not applied');
+      return;
+    }
+    // One socket delivers in order, but the inherited NETTRACE_CONFIG set may be newer than a
+    // message of a collector that did not know it (never expected; harmless either way).
+    if (version < this.version) return;
+    try {
+      this.apply(m.rules, m.defaultAction, version, typeof m.slowThresholdMs === 'number' ? m.slowThresholdMs : undefined);
+    } catch (err) {
+      this.warn(`rule set ${version} from the collector was not applied: ${messageOf(err)}`);
+    }
+  }
+
+  /** Validates and compiles a set; throws (the set in force stays) when it is not valid. */
+  private apply(input: unknown, defaultAction: unknown, version: number, slowThresholdMs: number | undefined): void {
+    const rules: Rule[] = validateRules(input);
+    const def: RuleDefaultAction = defaultAction === 'skip' ? 'skip' : 'trace';
+    if (defaultAction !== undefined && defaultAction !== 'trace' && defaultAction !== 'skip')
+      throw new Error(`"defaultAction" must be "trace" or "skip", not ${String(defaultAction)}`);
+    const slow = slowThresholdMs !== undefined && slowThresholdMs > 0 ? slowThresholdMs : undefined;
+    if (this.engine === undefined || slow !== this.slowThresholdMs) {
+      // The `slow` threshold is compiled into the conditions: a new one needs a new engine (its
+      // counters start from zero; the session's threshold does not change while it runs).
+      this.engine = new RuleEngine(rules, { process: this.facts ?? processFacts(), slowThresholdMs: slow, defaultAction: def });
+      this.slowThresholdMs = slow;
+    } else {
+      this.engine.setRules(rules, def);
+    }
+    this.version = version;
+    this.mode = this.engine.mode;
+    this.touch();
+  }
+
+  /** An engine with no rules (trace everything), for a hook that asks before any set. */
+  private fallback(): RuleEngine {
+    this.engine = new RuleEngine([], { process: this.facts ?? processFacts() });
+    return this.engine;
+  }
+
+  private touch(): void {
+    this.dirty = true;
+    try {
+      this.host?.changed();
+    } catch {
+      // The transport never throws; nothing to do if it did.
+    }
+  }
+
+  private warn(message: string): void {
+    try {
+      this.host?.warn(`nettrace: ${message}`);
+    } catch {
+      // As above.
+    }
+  }
+}
+
+/** This thread's process facts for rule conditions (`pid`, `threadId`, `command`). */
+export function processFacts(): ProcessFacts {
+  let threadId = 0;
+  try {
+    threadId = (require('node:worker_threads') as typeof import('node:worker_threads')).threadId;
+  } catch {
+    // No worker_threads: the main thread.
+  }
+  return { pid: process.pid, threadId, command: [process.argv0, ...process.argv.slice(1)].join(' ').slice(0, 4096) };
+}
+
+function messageOf(err: unknown): string {
+  return String((err as Error)?.message ?? err).split('\n')[0];
+}
+
+/** The rules of this preload instance (a module per thread: each worker loads its own preload). */
+export const preloadRules = new PreloadRules();
+
+/** The hooks' question: 'all', 'none' or 'rules' (a plain field read). */
+export function rulesMode(): 'all' | 'none' | 'rules' {
+  return preloadRules.mode;
+}
+
+/** The transport's reader of the collector socket. */
+export function onCollectorData(chunk: Buffer | string): void {
+  preloadRules.onData(chunk);
+}
