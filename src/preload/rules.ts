@@ -219,8 +219,11 @@ export function processFacts(): ProcessFacts {
   return { pid: process.pid, threadId, command: [process.argv0, ...process.argv.slice(1)].join(' ').slice(0, 4096) };
 }
 
+/** The first line of an error's message, naming the rule at fault when it is a rule's condition. */
 function messageOf(err: unknown): string {
-  return String((err as Error)?.message ?? err).split('\n')[0];
+  const ruleId = (err as { ruleId?: unknown } | null)?.ruleId;
+  const text = String((err as Error)?.message ?? err).split('\n')[0];
+  return typeof ruleId === 'string' && !text.startsWith('rule ') ? `rule ${JSON.stringify(ruleId)}: ${text}` : text;
 }
 
 /** The rules of this preload instance (a module per thread: each worker loads its own preload). */

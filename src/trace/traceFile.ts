@@ -10,7 +10,7 @@ import { open } from 'node:fs/promises';
 import type { Har } from './har';
 import { JsonObjectScanner, JsonScanError, writeJsonFile } from './jsonStream';
 import { normalizeDebuggerPauses, normalizeDials, normalizeDnsQueries, normalizeTcpConns, normalizeUdpConns } from './normalize';
-import { FORMAT_VERSION, RECORD_KINDS, type HttpRequest, type Trace, type TraceStats, type HelperStats } from './types';
+import { FORMAT_VERSION, RECORD_KINDS, type HttpRequest, type Trace, type TraceRule, type TraceRules, type TraceStats, type HelperStats } from './types';
 
 /** A trace file could not be read; `message` is one plain line meant for the user. */
 export class TraceFileError extends Error {
@@ -104,12 +104,53 @@ function validateTrace(obj: Record<string, unknown>, name: string): Trace {
     if (pauses.length) obj.debuggerPauses = pauses;
     else delete obj.debuggerPauses;
   }
+  if (obj.traceRules !== undefined) {
+    const rules = normalizeTraceRules(obj.traceRules);
+    if (rules) obj.traceRules = rules;
+    else delete obj.traceRules;
+  }
   for (const r of obj.httpRequests as unknown[]) {
     if (typeof r !== 'object' || r === null || typeof (r as { traceID?: unknown }).traceID !== 'string') {
       throw new TraceFileError(`${name} is damaged: an httpRequests entry has no traceID`);
     }
   }
   return obj as unknown as Trace;
+}
+
+const RULE_ACTIONS = new Set(['trace', 'skip', 'details', 'break', 'mark']);
+const DETAIL_KINDS = new Set(['bodies', 'sockTrace', 'dnsTrace']);
+
+/**
+ * The `traceRules` of a saved trace (untrusted): the well-formed rules, each with its counters
+ * (a count that is not a whole number ≥ 0 reads as 0); undefined when it is not an object with a
+ * `rules` list. The conditions are kept as text: nothing is compiled or run when a trace is read.
+ */
+export function normalizeTraceRules(value: unknown): TraceRules | undefined {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
+  const o = value as Record<string, unknown>;
+  if (!Array.isArray(o.rules)) return undefined;
+  const count = (v: unknown) => (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 ? v : 0);
+  const rules: TraceRule[] = [];
+  for (const r of o.rules) {
+    if (typeof r !== 'object' || r === null) continue;
+    const x = r as Record<string, unknown>;
+    if (typeof x.id !== 'string' || typeof x.condition !== 'string' || typeof x.action !== 'string' || !RULE_ACTIONS.has(x.action)) continue;
+    const rule: TraceRule = {
+      id: x.id,
+      name: typeof x.name === 'string' ? x.name : x.id,
+      condition: x.condition,
+      action: x.action as TraceRule['action'],
+      limit: typeof x.limit === 'number' && Number.isSafeInteger(x.limit) && x.limit >= 1 ? x.limit : null,
+      enabled: x.enabled === true,
+      matched: count(x.matched),
+      acted: count(x.acted),
+      limitReached: x.limitReached === true,
+    };
+    if (typeof x.tag === 'string') rule.tag = x.tag;
+    if (Array.isArray(x.details)) rule.details = x.details.filter((d): d is 'bodies' | 'sockTrace' | 'dnsTrace' => DETAIL_KINDS.has(d as string));
+    rules.push(rule);
+  }
+  return { version: count(o.version), defaultAction: o.defaultAction === 'skip' ? 'skip' : 'trace', rules };
 }
 
 /** The top-level members a trace file may have; a file starting with another is not a trace. */
@@ -121,6 +162,7 @@ const TRACE_KEYS = new Set<string>([
   'processes',
   'packetCapture',
   'debuggerPauses',
+  'traceRules',
   'stats',
   ...RECORD_KINDS,
 ]);
