@@ -95,11 +95,15 @@ export function ruleProblems(rules: readonly unknown[]): string[] {
   const problems: string[] = [];
   const seen = new Map<string, number>();
   rules.forEach((input, i) => {
+    // Ids are compared even when a rule is not valid otherwise, so every problem shows at once.
+    const id = (input as { id?: unknown } | null)?.id;
+    if (typeof id === 'string') {
+      const first = seen.get(id);
+      if (first !== undefined) problems.push(`rule ${i + 1}: the id ${JSON.stringify(id)} is taken by rule ${first + 1}`);
+      else seen.set(id, i);
+    }
     try {
-      const r = validateRule(input);
-      const first = seen.get(r.id);
-      if (first !== undefined) problems.push(`rule ${i + 1}: the id ${JSON.stringify(r.id)} is taken by rule ${first + 1}`);
-      else seen.set(r.id, i);
+      validateRule(input);
     } catch (err) {
       const text = describe(err);
       problems.push(/^rule "/.test(text) ? `rule ${i + 1} ${text.slice(5)}` : `rule ${i + 1}: ${text}`);

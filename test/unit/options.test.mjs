@@ -78,6 +78,32 @@ test('parseOption: one rule per kind, messages name the option and the valid val
   assert.equal(err('pcapBufferMiB', '1025', { cli: true }), 'pcapBufferMiB must be a whole number from 1 to 1024, not "1025"');
   assert.equal(err('pcapMaxBytes', 100), 'pcapMaxBytes must be a whole number of at least 1024, not 100');
   assert.equal(err('dnsTrace', 'yes'), 'dnsTrace must be true or false, not "yes"');
+  // Trace rules: the shape here; src/rules validates each rule where a session is made.
+  assert.deepEqual(p('rules', [{ id: 'a', condition: 'true', action: 'skip' }]), [{ id: 'a', condition: 'true', action: 'skip' }]);
+  assert.equal(err('rules', 'skip true'), 'rules must be a list of rules ({ "id", "condition", "action", ... }), not "skip true"');
+  assert.equal(err('rules', [{ id: 'a' }, 7], { label: 'nettrace.rules' }), 'nettrace.rules[1] must be a rule object ({ "id", "condition", "action", ... }), not 7');
+  assert.equal(p('defaultAction', 'skip'), 'skip');
+  assert.equal(err('defaultAction', 'none'), 'defaultAction must be trace or skip, not "none"');
+});
+
+test('resolveTracingOptions: the launch configuration\'s rules first, then the setting\'s new ids; the first defaultAction wins', () => {
+  const r = o.resolveTracingOptions([
+    { values: { rules: [{ id: 'a', condition: 'host == "x"', action: 'skip' }], defaultAction: 'skip' }, label: (d) => d.name },
+    {
+      values: { rules: [{ id: 'a', condition: 'true', action: 'trace' }, { id: 'b', condition: 'true', action: 'mark' }], defaultAction: 'trace' },
+      label: (d) => `nettrace.${d.name}`,
+    },
+  ]);
+  assert.deepEqual(
+    r.rules.map((x) => [x.id, x.action]),
+    [
+      ['a', 'skip'],
+      ['b', 'mark'],
+    ],
+  );
+  assert.equal(r.defaultAction, 'skip');
+  // No rules travel through toPreloadConfig: the session sends them validated (RulesController.preloadConfig).
+  assert.deepEqual(o.toPreloadConfig(r, '/s'), { ipcPath: '/s', headers: 'values' });
 });
 
 test('resolveTracingOptions: first valid layer wins, lists add up, defaults once', () => {
@@ -94,6 +120,8 @@ test('resolveTracingOptions: first valid layer wins, lists add up, defaults once
     dns: { enabled: false, servers: [] },
     helper: o.DEFAULTS.helper,
     pcap: false,
+    rules: [],
+    defaultAction: 'trace',
   });
   const errors = [];
   const r = o.resolveTracingOptions(
