@@ -70,7 +70,8 @@ export function parseArgs(argv: string[], spec: OptionSpec, stopAtPositional = f
 export function optionSpecOf(defs: readonly OptionDef[]): OptionSpec {
   const spec: OptionSpec = { help: 'flag' };
   for (const d of defs) {
-    if (d.cli) spec[d.cli.flag] = d.cli.value === 'none' ? 'flag' : d.cli.value === 'optional' ? 'optional' : d.cli.repeat ? 'many' : 'string';
+    if (d.cli)
+      spec[d.cli.flag] = d.cli.value === 'none' ? 'flag' : d.cli.value === 'optional' ? 'optional' : d.cli.repeat ? 'many' : 'string';
   }
   return spec;
 }

@@ -40,7 +40,9 @@ ${HELPER_HELP}
 `;
 
 /** Validates one flag's value with the option's own rules; a bad value is a UsageError naming the flag. */
-function flagValue(def: OptionDef, raw: string | boolean | undefined): ReturnType<typeof parseOption> | undefined {
+function flagValue(def: OptionDef, given: string | boolean | string[] | undefined): ReturnType<typeof parseOption> | undefined {
+  // Only repeatable flags (`many`) give a list; for any other the last value counts.
+  const raw = Array.isArray(given) ? given[given.length - 1] : given;
   if (raw === undefined) return undefined;
   try {
     return parseOption(def, raw, { cli: true, label: `--${def.cli?.flag ?? def.name}` });
@@ -50,7 +52,7 @@ function flagValue(def: OptionDef, raw: string | boolean | undefined): ReturnTyp
   }
 }
 
-function parseSlow(value: string | boolean | undefined): number | undefined {
+function parseSlow(value: string | boolean | string[] | undefined): number | undefined {
   return flagValue(optionDef('slowThresholdMs'), value) as number | undefined;
 }
 
@@ -122,8 +124,7 @@ function rulesSummary(trace: Trace): string {
   const rules = trace.traceRules?.rules.filter((r) => r.enabled) ?? [];
   if (rules.length === 0) return '';
   const lines = rules.map(
-    (r) =>
-      `  ${r.action} ${r.id}: matched ${r.matched}, acted on ${r.acted}${r.limitReached ? ` (limit ${r.limit} reached)` : ''}`,
+    (r) => `  ${r.action} ${r.id}: matched ${r.matched}, acted on ${r.acted}${r.limitReached ? ` (limit ${r.limit} reached)` : ''}`,
   );
   return `Rules (default: ${trace.traceRules!.defaultAction}):\n${lines.join('\n')}\n`;
 }

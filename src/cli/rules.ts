@@ -193,7 +193,13 @@ function effect(r: Rule): string {
 }
 
 function rulesExplain(argv: string[]): number {
-  const { options, positionals } = parseArgs(argv, { request: 'string', status: 'string', error: 'string', client: 'string', help: 'flag' });
+  const { options, positionals } = parseArgs(argv, {
+    request: 'string',
+    status: 'string',
+    error: 'string',
+    client: 'string',
+    help: 'flag',
+  });
   if (options.help) {
     process.stdout.write(RULES_HELP);
     return 0;
@@ -210,7 +216,9 @@ function rulesExplain(argv: string[]): number {
   let n = 0;
   for (const r of rules) {
     const head = r.enabled ? `${String(++n).padStart(3)}.` : '   -';
-    const when = compileCondition(r.condition, { process: { pid: 0, threadId: 0, command: '' } }).startDecidable ? '' : ' [decided when the request ends]';
+    const when = compileCondition(r.condition, { process: { pid: 0, threadId: 0, command: '' } }).startDecidable
+      ? ''
+      : ' [decided when the request ends]';
     const limit = r.limit !== null ? ` [first ${r.limit} per process]` : '';
     const what = r.enabled ? `${effect(r)}${when}${limit}` : 'off (not read; "enabled": true turns it on)';
     out.push(`${head} ${r.action.padEnd(7)} ${r.id.padEnd(idWidth)}  if ${r.condition}`);
@@ -220,7 +228,8 @@ function rulesExplain(argv: string[]): number {
     `     otherwise: ${def === 'trace' ? 'record it' : 'do not record it'} (defaultAction "${def}")${rules.some((r) => r.enabled) ? '' : '; no rule is enabled, so this applies to every request'}`,
   );
   const shadowed = shadowedRules(rules);
-  for (const [r, by] of shadowed) out.push(`note: rule ${JSON.stringify(r.id)} never acts: rule ${JSON.stringify(by.id)} above it decides every request first`);
+  for (const [r, by] of shadowed)
+    out.push(`note: rule ${JSON.stringify(r.id)} never acts: rule ${JSON.stringify(by.id)} above it decides every request first`);
   if (typeof options.request === 'string') out.push('', ...explainRequest(rules, def, options));
   process.stdout.write(out.join('\n') + '\n');
   return 0;
@@ -265,12 +274,17 @@ function explainRequest(rules: Rule[], def: RuleDefaultAction, options: Record<s
   const d = engine.start(view);
   const out = [`${view.method} ${view.url}:`];
   const detailNames = (mask: number) => ['bodies', 'sockTrace', 'dnsTrace'].filter((_, i) => mask & (1 << i));
-  out.push(`  as it starts: ${d.record ? 'recorded' : 'not recorded'}${d.rule ? ` (rule ${JSON.stringify(d.rule.id)})` : ' (the default)'}`);
+  out.push(
+    `  as it starts: ${d.record ? 'recorded' : 'not recorded'}${d.rule ? ` (rule ${JSON.stringify(d.rule.id)})` : ' (the default)'}`,
+  );
   if (d.details) out.push(`  captures: ${detailNames(d.details).join(', ')}`);
   if (d.tags) out.push(`  tags: ${d.tags.join(', ')}`);
   if (d.breakRule) out.push(`  pauses in the debugger (rule ${JSON.stringify(d.breakRule.id)})`);
   if (d.pending) {
-    out.push('  some rules are decided when it ends' + (options.status === undefined && options.error === undefined ? ' (give --status N or --error CODE to see how)' : ''));
+    out.push(
+      '  some rules are decided when it ends' +
+        (options.status === undefined && options.error === undefined ? ' (give --status N or --error CODE to see how)' : ''),
+    );
     if (options.status !== undefined || options.error !== undefined) {
       const status = options.status !== undefined ? Number(options.status) : undefined;
       if (status !== undefined && !(Number.isInteger(status) && status >= 100 && status <= 999))
@@ -283,7 +297,9 @@ function explainRequest(rules: Rule[], def: RuleDefaultAction, options: Record<s
       const how = [status !== undefined ? `status ${status}` : '', typeof options.error === 'string' ? `error ${options.error}` : '']
         .filter(Boolean)
         .join(', ');
-      out.push(`  when it ends with ${how}: ${e.keep ? 'kept' : 'dropped'}${e.rule ? ` (rule ${JSON.stringify(e.rule.id)})` : ' (the default)'}`);
+      out.push(
+        `  when it ends with ${how}: ${e.keep ? 'kept' : 'dropped'}${e.rule ? ` (rule ${JSON.stringify(e.rule.id)})` : ' (the default)'}`,
+      );
       if (e.keep && e.details) out.push(`    keeps: ${detailNames(e.details).join(', ')}`);
       if (e.tags) out.push(`    tags: ${e.tags.join(', ')}`);
     }

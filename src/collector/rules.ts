@@ -138,7 +138,8 @@ export class RulesController extends EventEmitter<RulesControllerEvents> {
   update(id: string, changes: Partial<Omit<RuleInput, 'id'>>): Rule {
     const at = this.indexOf(id);
     const old = this.list[at];
-    if ('id' in changes && (changes as { id?: unknown }).id !== id) throw new RuleValidationError('the id of a rule cannot change', 'id', id);
+    if ('id' in changes && (changes as { id?: unknown }).id !== id)
+      throw new RuleValidationError('the id of a rule cannot change', 'id', id);
     // Defaults filled by validateRule (name, tag) follow an edit of what they default to.
     const base: Record<string, unknown> = { ...old };
     if (old.name === old.id && changes.name === undefined) delete base.name;

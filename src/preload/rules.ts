@@ -70,7 +70,12 @@ export class PreloadRules {
     this.host = host;
     try {
       if (config.rules === undefined && config.defaultAction === undefined) return;
-      this.apply(config.rules ?? [], config.defaultAction, typeof config.rulesVersion === 'number' ? config.rulesVersion : 0, config.slowThresholdMs);
+      this.apply(
+        config.rules ?? [],
+        config.defaultAction,
+        typeof config.rulesVersion === 'number' ? config.rulesVersion : 0,
+        config.slowThresholdMs,
+      );
     } catch (err) {
       this.warn(`the trace rules in NETTRACE_CONFIG were not applied: ${messageOf(err)}`);
     }

@@ -107,9 +107,11 @@ export function parseOption(def: OptionDef, raw: unknown, options: { label?: str
     case 'rules': {
       // The shape only: src/rules validates each rule (with the caret excerpt of a bad condition)
       // where the rules are used, which the protocol layer may not import.
-      if (!Array.isArray(raw)) throw new OptionError(label, `${label} must be a list of rules ({ "id", "condition", "action", ... }), not ${shown(raw)}`);
+      if (!Array.isArray(raw))
+        throw new OptionError(label, `${label} must be a list of rules ({ "id", "condition", "action", ... }), not ${shown(raw)}`);
       const at = raw.findIndex((r) => typeof r !== 'object' || r === null || Array.isArray(r));
-      if (at >= 0) throw new OptionError(label, `${label}[${at}] must be a rule object ({ "id", "condition", "action", ... }), not ${shown(raw[at])}`);
+      if (at >= 0)
+        throw new OptionError(label, `${label}[${at}] must be a rule object ({ "id", "condition", "action", ... }), not ${shown(raw[at])}`);
       return raw.map((r) => ({ ...(r as RuleObject) }));
     }
     case 'list': {

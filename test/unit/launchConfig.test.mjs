@@ -41,6 +41,8 @@ const full = (over = {}) => ({
   dns: { enabled: false, servers: [] },
   helper: 'auto',
   pcap: false,
+  rules: [],
+  defaultAction: 'trace',
   openPanel: true,
   ...over,
 });
@@ -111,6 +113,23 @@ test('phase 1: dnsTrace, dnsServers, sockTrace, bodies, slowThresholdMs from the
   );
   for (const k of ['dnsTrace', 'dnsServers', 'sockTrace', 'bodies', 'slowThresholdMs'])
     assert.equal(k in out, false, `${k} is not passed to js-debug`);
+  // Trace rules: the configuration's first, then the setting's new ids; not passed to js-debug.
+  const withRules = m.toNodeLaunchConfig(
+    {
+      type: 'nettrace',
+      request: 'launch',
+      program: 'a.js',
+      rules: [{ id: 'a', condition: 'true', action: 'skip' }],
+      defaultAction: 'skip',
+    },
+    { ...defaults, rules: [{ id: 'b', condition: 'true', action: 'mark', enabled: true }] },
+  );
+  assert.deepEqual(
+    withRules.__nettrace.rules.map((r) => r.id),
+    ['a', 'b'],
+  );
+  assert.equal(withRules.__nettrace.defaultAction, 'skip');
+  assert.equal('rules' in withRules, false, 'rules are not passed to js-debug');
   // Off by default.
   assert.deepEqual(m.toNodeLaunchConfig({ type: 'nettrace', request: 'launch', program: 'a.js' }, defaults).__nettrace, full());
   // The settings supply what the configuration leaves out; the configuration wins, false included.

@@ -81,16 +81,25 @@ test('parseOption: one rule per kind, messages name the option and the valid val
   // Trace rules: the shape here; src/rules validates each rule where a session is made.
   assert.deepEqual(p('rules', [{ id: 'a', condition: 'true', action: 'skip' }]), [{ id: 'a', condition: 'true', action: 'skip' }]);
   assert.equal(err('rules', 'skip true'), 'rules must be a list of rules ({ "id", "condition", "action", ... }), not "skip true"');
-  assert.equal(err('rules', [{ id: 'a' }, 7], { label: 'nettrace.rules' }), 'nettrace.rules[1] must be a rule object ({ "id", "condition", "action", ... }), not 7');
+  assert.equal(
+    err('rules', [{ id: 'a' }, 7], { label: 'nettrace.rules' }),
+    'nettrace.rules[1] must be a rule object ({ "id", "condition", "action", ... }), not 7',
+  );
   assert.equal(p('defaultAction', 'skip'), 'skip');
   assert.equal(err('defaultAction', 'none'), 'defaultAction must be trace or skip, not "none"');
 });
 
-test('resolveTracingOptions: the launch configuration\'s rules first, then the setting\'s new ids; the first defaultAction wins', () => {
+test("resolveTracingOptions: the launch configuration's rules first, then the setting's new ids; the first defaultAction wins", () => {
   const r = o.resolveTracingOptions([
     { values: { rules: [{ id: 'a', condition: 'host == "x"', action: 'skip' }], defaultAction: 'skip' }, label: (d) => d.name },
     {
-      values: { rules: [{ id: 'a', condition: 'true', action: 'trace' }, { id: 'b', condition: 'true', action: 'mark' }], defaultAction: 'trace' },
+      values: {
+        rules: [
+          { id: 'a', condition: 'true', action: 'trace' },
+          { id: 'b', condition: 'true', action: 'mark' },
+        ],
+        defaultAction: 'trace',
+      },
       label: (d) => `nettrace.${d.name}`,
     },
   ]);

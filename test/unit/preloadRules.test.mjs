@@ -21,7 +21,14 @@ function loadModule() {
   const dir = mkdtempSync(join(tmpdir(), 'nettrace-prules-'));
   try {
     const outfile = join(dir, 'rules.cjs');
-    buildSync({ entryPoints: [join(root, 'src/preload/rules.ts')], bundle: true, platform: 'node', format: 'cjs', outfile, logLevel: 'error' });
+    buildSync({
+      entryPoints: [join(root, 'src/preload/rules.ts')],
+      bundle: true,
+      platform: 'node',
+      format: 'cjs',
+      outfile,
+      logLevel: 'error',
+    });
     return require(outfile);
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -33,7 +40,16 @@ const view = (host, target = '/') => ({ method: 'GET', scheme: 'http', host, por
 
 function make(config = {}) {
   const r = new m.PreloadRules();
-  const host = { warnings: [], changes: 0, changed() { this.changes++; }, warn(msg) { this.warnings.push(msg); } };
+  const host = {
+    warnings: [],
+    changes: 0,
+    changed() {
+      this.changes++;
+    },
+    warn(msg) {
+      this.warnings.push(msg);
+    },
+  };
   r.init({ ipcPath: '/x', ...config }, facts, host);
   return { r, host };
 }
@@ -91,7 +107,9 @@ test('sets from the collector: lines split anywhere (mid UTF-8 character), older
   assert.match(host.warnings.pop(), /no version/);
   r.onData('x'.repeat(5 * 1024 * 1024));
   assert.match(host.warnings.pop(), /over 4194304 bytes/);
-  r.onData('tail of the long line\n' + line({ type: 'rules', version: 3, defaultAction: 'skip', rules: [rule('k', 'host == "keep"', 'trace')] }));
+  r.onData(
+    'tail of the long line\n' + line({ type: 'rules', version: 3, defaultAction: 'skip', rules: [rule('k', 'host == "keep"', 'trace')] }),
+  );
   assert.equal(r.version, 3, 'the line after an oversized one is read');
   assert.equal(r.decideStart(view('other')).record, false, 'defaultAction skip');
   assert.equal(r.decideStart(view('keep')).record, true);
@@ -169,7 +187,10 @@ if (isMainThread) {
       rules.disable('tag-all');
       rules.delete('skip-x');
       await until(() => rules.behind() === 0, 'both threads to apply version 3');
-      assert.deepEqual(collector.session.builder.trace.stats.warnings.filter((w) => /rule/.test(w)), []);
+      assert.deepEqual(
+        collector.session.builder.trace.stats.warnings.filter((w) => /rule/.test(w)),
+        [],
+      );
       assert.equal(collector.session.snapshot().traceRules.version, 3);
     } finally {
       child.stdin.end();

@@ -47,7 +47,10 @@ test('the one-line form: [ID:] ACTION [limit=N] [tag=T] [details=K,…] CONDITIO
   assert.throws(() => ruleFromShortForm('skip limit=0 true', 'r'), /"limit" must be a whole number ≥ 1/);
   assert.throws(() => ruleFromShortForm('skip tag=x true', 'r'), /"tag" applies only to a mark rule/);
   assert.throws(() => ruleFromShortForm('details details=bodys true', 'r'), /"details" must be a non-empty list/);
-  assert.throws(() => ruleFromShortForm('skip status >= "500"', 'r'), (e) => e.name === 'RuleSyntaxError' && e.column === 11);
+  assert.throws(
+    () => ruleFromShortForm('skip status >= "500"', 'r'),
+    (e) => e.name === 'RuleSyntaxError' && e.column === 11,
+  );
 });
 
 test('nettrace rules check: every problem with its rule and a caret; exit 1; a valid file says which rules are off', () => {
@@ -66,7 +69,10 @@ test('nettrace rules check: every problem with its rule and a caret; exit 1; a v
     );
     let r = nettrace(['rules', 'check', good]);
     assert.equal(r.status, 0, r.stderr);
-    assert.equal(r.stdout, `${good}: 2 rules, all valid; 1 enabled\n  note: rule "later" is off (a rule is on only with "enabled": true)\n`);
+    assert.equal(
+      r.stdout,
+      `${good}: 2 rules, all valid; 1 enabled\n  note: rule "later" is off (a rule is on only with "enabled": true)\n`,
+    );
     const bad = join(dir, 'bad.json');
     writeFileSync(
       bad,
@@ -132,7 +138,10 @@ test('nettrace rules explain: the order of reading, what each rule does, and wha
     assert.match(r.stdout, /note: rule "never" never acts: rule "all" above it decides every request first/);
 
     r = nettrace(['rules', 'explain', file, '--request', 'GET http://svc.local/health', '--status', '200']);
-    assert.match(r.stdout, /GET http:\/\/svc\.local\/health:\n {2}as it starts: recorded \(rule "all"\)\n {2}some rules are decided when it ends\n {2}when it ends with status 200: dropped \(rule "ok-health"\)/);
+    assert.match(
+      r.stdout,
+      /GET http:\/\/svc\.local\/health:\n {2}as it starts: recorded \(rule "all"\)\n {2}some rules are decided when it ends\n {2}when it ends with status 200: dropped \(rule "ok-health"\)/,
+    );
     r = nettrace(['rules', 'explain', file, '--request', 'POST https://api.example.com/api/orders/7']);
     assert.match(r.stdout, /as it starts: recorded \(rule "all"\)\n {2}captures: bodies\n/);
     r = nettrace(['rules', 'explain', file, '--request', 'nonsense']);
@@ -188,7 +197,21 @@ test(
         r.stderr,
         'nettrace: --rule 1 "rule-1": condition: status is a number: expected a number, found the string "5" at column 11\n  status >= "5"\n            ^\n',
       );
-      r = nettrace(['run', '--out', out, '--rule', 'a: skip true', '--rules', file, '--rule', 'from-file: skip true', '--', process.execPath, '-e', '0']);
+      r = nettrace([
+        'run',
+        '--out',
+        out,
+        '--rule',
+        'a: skip true',
+        '--rules',
+        file,
+        '--rule',
+        'from-file: skip true',
+        '--',
+        process.execPath,
+        '-e',
+        '0',
+      ]);
       assert.equal(r.status, 2);
       assert.match(r.stderr, /rule 1: the id "from-file" is taken by rule 2/);
       // Without rules a trace has no traceRules.

@@ -29,7 +29,18 @@ class FakePeer extends EventEmitter {
   }
 }
 
-const hello = (conn, extra = {}) => ({ type: 'hello', pid: 1, ppid: 0, threadId: 0, argv: [], nodeVersion: 'v20', cwd: '/', startAt: 0, conn, ...extra });
+const hello = (conn, extra = {}) => ({
+  type: 'hello',
+  pid: 1,
+  ppid: 0,
+  threadId: 0,
+  argv: [],
+  nodeVersion: 'v20',
+  cwd: '/',
+  startAt: 0,
+  conn,
+  ...extra,
+});
 const report = (version, seq, counters) => ({
   type: 'stats',
   droppedEvents: 0,
@@ -55,7 +66,10 @@ test('rules are created disabled unless enabled: true; every change bumps the ve
   c.update('b', { name: 'Bee' });
   assert.equal(c.get('b').tag, 'Bee', 'the default tag follows the name');
   c.move('b', 0);
-  assert.deepEqual(c.rules().map((r) => r.id), ['b', 'a']);
+  assert.deepEqual(
+    c.rules().map((r) => r.id),
+    ['b', 'a'],
+  );
   assert.equal(c.delete('a'), true);
   assert.equal(c.delete('a'), false);
   assert.equal(c.version, 7);
@@ -91,7 +105,13 @@ test('every change goes whole to each preload that said hello; a later one gets 
   });
   c.create({ id: 'b', condition: 'host == "h"', action: 'skip' });
   assert.equal(p1.last().version, 1);
-  assert.deepEqual(p1.last().rules.map((r) => [r.id, r.enabled]), [['a', true], ['b', false]]);
+  assert.deepEqual(
+    p1.last().rules.map((r) => [r.id, r.enabled]),
+    [
+      ['a', true],
+      ['b', false],
+    ],
+  );
   const p2 = new FakePeer();
   c.attach(2, p2);
   c.hello(2, hello('two'));
@@ -135,19 +155,43 @@ test('counters are added up over preload instances; a rule edited in meaning cou
   assert.equal(c.behind(), 2, 'no report yet');
   let counted = 0;
   c.on('counters', () => counted++);
-  c.stats(1, report(0, 1, [['a', 3, 3], ['b', 10, 10]]));
-  c.stats(2, report(0, 1, [['a', 7, 5, true], ['b', 4, 4]]));
+  c.stats(
+    1,
+    report(0, 1, [
+      ['a', 3, 3],
+      ['b', 10, 10],
+    ]),
+  );
+  c.stats(
+    2,
+    report(0, 1, [
+      ['a', 7, 5, true],
+      ['b', 4, 4],
+    ]),
+  );
   assert.equal(counted, 2);
   assert.equal(c.behind(), 0);
   const sum = () => Object.fromEntries(c.withCounters().map((r) => [r.id, [r.matched, r.acted, r.limitReached]]));
   assert.deepEqual(sum(), { a: [10, 8, true], b: [14, 14, false] });
   // An older report of an instance (it came late, on the connection that continues it) changes nothing.
-  c.stats(1, report(0, 0, [['a', 1, 1], ['b', 1, 1]]));
+  c.stats(
+    1,
+    report(0, 0, [
+      ['a', 1, 1],
+      ['b', 1, 1],
+    ]),
+  );
   assert.deepEqual(sum().a, [10, 8, true]);
   // The tail connection of instance "one" reports its final totals: they replace the first.
   c.attach(3, new FakePeer());
   c.hello(3, hello('one', { continues: true }));
-  c.stats(3, report(0, 2, [['a', 4, 4], ['b', 11, 11]]));
+  c.stats(
+    3,
+    report(0, 2, [
+      ['a', 4, 4],
+      ['b', 11, 11],
+    ]),
+  );
   assert.deepEqual(sum(), { a: [11, 9, true], b: [15, 15, false] });
   // Renaming or raising the limit keeps the counters (the limit is judged anew).
   c.update('a', { name: 'Skip a', limit: 50 });
@@ -156,7 +200,13 @@ test('counters are added up over preload instances; a rule edited in meaning cou
   // A new condition: counts restart; reports of older versions no longer count for it.
   c.update('b', { condition: 'host == "b"' });
   assert.deepEqual(sum().b, [0, 0, false]);
-  c.stats(2, report(c.version, 2, [['a', 8, 6], ['b', 1, 1]]));
+  c.stats(
+    2,
+    report(c.version, 2, [
+      ['a', 8, 6],
+      ['b', 1, 1],
+    ]),
+  );
   assert.deepEqual(sum(), { a: [12, 10, false], b: [1, 1, false] });
 
   const saved = c.traceRules();
@@ -231,7 +281,10 @@ test('over the real collector socket: the set after hello, each change within mi
     a.send(hello('A', { pid: 11 }));
     const first = await a.next((m) => m.type === 'rules');
     assert.equal(first.version, 0);
-    assert.deepEqual(first.rules.map((r) => r.id), ['no-health']);
+    assert.deepEqual(
+      first.rules.map((r) => r.id),
+      ['no-health'],
+    );
     assert.equal(first.slowThresholdMs, 1000, "the session's slow threshold travels with the set");
 
     const t0 = performance.now();
@@ -239,7 +292,15 @@ test('over the real collector socket: the set after hello, each change within mi
     const v1 = await a.next((m) => m.type === 'rules' && m.version === 1);
     const latency = performance.now() - t0;
     assert.ok(latency < 100, `a change reaches a connected preload in ${latency.toFixed(1)} ms`);
-    assert.deepEqual(v1.rules[1], { id: 'orders', name: 'orders', condition: 'path ~ "/orders/**"', action: 'details', limit: null, enabled: false, details: ['bodies', 'sockTrace'] });
+    assert.deepEqual(v1.rules[1], {
+      id: 'orders',
+      name: 'orders',
+      condition: 'path ~ "/orders/**"',
+      action: 'details',
+      limit: null,
+      enabled: false,
+      details: ['bodies', 'sockTrace'],
+    });
 
     rules.enable('orders');
     const b = await fakePreload(collector.ipcPath);
@@ -249,8 +310,18 @@ test('over the real collector socket: the set after hello, each change within mi
     assert.equal(bFirst.rules[1].enabled, true);
     await a.next((m) => m.type === 'rules' && m.version === 2);
 
-    a.send(report(2, 1, [['no-health', 5, 5], ['orders', 2, 2]]));
-    b.send(report(2, 1, [['no-health', 1, 1], ['orders', 3, 3]]));
+    a.send(
+      report(2, 1, [
+        ['no-health', 5, 5],
+        ['orders', 2, 2],
+      ]),
+    );
+    b.send(
+      report(2, 1, [
+        ['no-health', 1, 1],
+        ['orders', 3, 3],
+      ]),
+    );
     await new Promise((r) => setTimeout(r, 50));
     assert.equal(rules.behind(), 0);
     const snap = collector.session.snapshot();
@@ -294,7 +365,18 @@ test('traceRules from a file are checked: bad rules left out, counts made whole 
     version: 0,
     defaultAction: 'trace',
     rules: [
-      { id: 'a', name: 'a', condition: 'status >= "bad"', action: 'skip', limit: null, enabled: false, matched: 0, acted: 3, limitReached: false, details: ['bodies'] },
+      {
+        id: 'a',
+        name: 'a',
+        condition: 'status >= "bad"',
+        action: 'skip',
+        limit: null,
+        enabled: false,
+        matched: 0,
+        acted: 3,
+        limitReached: false,
+        details: ['bodies'],
+      },
     ],
   });
   const text = JSON.stringify({
@@ -302,7 +384,11 @@ test('traceRules from a file are checked: bad rules left out, counts made whole 
     description: 'x',
     traceBeginAt: new Date(0).toISOString(),
     httpRequests: [],
-    traceRules: { version: 1, defaultAction: 'skip', rules: [{ id: 'k', condition: 'true', action: 'trace', enabled: true, matched: 1, acted: 1 }] },
+    traceRules: {
+      version: 1,
+      defaultAction: 'skip',
+      rules: [{ id: 'k', condition: 'true', action: 'trace', enabled: true, matched: 1, acted: 1 }],
+    },
     stats: {},
   });
   const t = parseTraceFile(text, 'x.json');
