@@ -5,7 +5,7 @@
  */
 
 import { COLUMNS, MIN_COLUMN_WIDTH, type Column } from './columns';
-import { isStreaming } from '../src/trace/types';
+import { isStreaming } from '../src/trace/timings';
 import { NO_PROGRAM_FRAME } from '../src/trace/initiator';
 import { formatBytes, formatMs, initiatorFrame } from './format';
 import { h, icon, setSafeAttr, setText } from './dom';

@@ -7,8 +7,8 @@
  * segments' fractions to CSS.
  */
 
-import { isStreaming, type Dial, type HttpRequest } from '../src/trace/types';
-import { phaseSegments, requestDuration as durationOf, requestEndAt, requestStartAt, type Phase as HarPhase } from '../src/trace/timings';
+import type { Dial, HttpRequest } from '../src/trace/types';
+import { isStreaming, phaseSegments, requestDuration as durationOf, requestEndAt, requestStartAt, type Phase as HarPhase } from '../src/trace/timings';
 
 export { isFailed, PHASES, totalTime } from '../src/trace/timings';
 

@@ -8,8 +8,8 @@ import { NO_PROGRAM_FRAME } from '../trace/initiator';
 import { formatMs } from '../trace/diagnosis';
 import { contextOf, indexRecords } from '../trace/enrich';
 import { kernelFacts, kernelLine, tupleText } from '../trace/kernel';
-import { isFailed, phaseSegments, requestStartAt, totalTime, type Phase, type PhaseSegment } from '../trace/timings';
-import { isStreaming, type HttpRequest, type Trace, type WebSocketSession } from '../trace/types';
+import { isFailed, isStreaming, phaseSegments, requestStartAt, totalTime, type Phase, type PhaseSegment } from '../trace/timings';
+import type { HttpRequest, Trace, WebSocketSession } from '../trace/types';
 
 /** Options of renderTrace(). */
 export interface RenderOptions {

@@ -35,7 +35,16 @@ export {
 export { diagnose, isFailed, formatMs, DEFAULT_SLOW_THRESHOLD_MS, type DiagnosisOptions } from '../trace/diagnosis';
 export { enrichTrace, enrichRequest, indexRecords, contextOf, type RecordIndex } from '../trace/enrich';
 export { toHar, type Har, type HarEntry, type HarOptions } from '../trace/har';
-export { normalizeTraceRules, parseTraceFile, readTraceFile, readTraceFileAsync, TraceFileError, writeHarFile, writeTraceFile } from '../trace/traceFile';
+export {
+  emptyTrace,
+  normalizeTraceRules,
+  parseTraceFile,
+  readTraceFile,
+  readTraceFileAsync,
+  TraceFileError,
+  writeHarFile,
+  writeTraceFile,
+} from '../trace/traceFile';
 export { jsonPieces, JsonObjectScanner } from '../trace/jsonStream';
 export { DEFAULT_REDACTED_QUERY, redactedQueryNames, redactUrl } from '../trace/redactUrl';
 export * from '../trace/types';

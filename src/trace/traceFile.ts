@@ -12,6 +12,24 @@ import { JsonObjectScanner, JsonScanError, writeJsonFile } from './jsonStream';
 import { normalizeDebuggerPauses, normalizeDials, normalizeDnsQueries, normalizeTcpConns, normalizeUdpConns } from './normalize';
 import { FORMAT_VERSION, RECORD_KINDS, type HttpRequest, type Trace, type TraceRule, type TraceRules, type TraceStats, type HelperStats } from './types';
 
+/** Returns an empty trace that began now. */
+export function emptyTrace(description: string, beginAt: Date = new Date()): Trace {
+  return {
+    formatVersion: FORMAT_VERSION,
+    description,
+    traceBeginAt: beginAt.toISOString(),
+    processes: [],
+    httpRequests: [],
+    dials: [],
+    tcpConns: [],
+    udpConns: [],
+    dnsQueries: [],
+    tlsTunnels: [],
+    stats: { droppedEvents: 0, untracedRequests: 0, warnings: [] },
+  };
+}
+
+
 /** A trace file could not be read; `message` is one plain line meant for the user. */
 export class TraceFileError extends Error {
   override readonly name = 'TraceFileError';

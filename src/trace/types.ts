@@ -613,30 +613,3 @@ export const ID_PREFIX: Record<RecordKind, string> = {
   dnsQueries: 'dns',
   tlsTunnels: 'tls',
 };
-
-/**
- * A response still streaming: its head arrived, bytes so far were reported (`respContentLen`),
- * no end and no error yet (a WebSocket's HTTP exchange ended with its 101).
- */
-export function isStreaming(req: HttpRequest): boolean {
-  return (
-    req.respStatusCode !== undefined && req.respDoneAt === undefined && !req.reqError && req.respContentLen !== undefined && !req.webSocket
-  );
-}
-
-/** Returns an empty trace that began now. */
-export function emptyTrace(description: string, beginAt: Date = new Date()): Trace {
-  return {
-    formatVersion: FORMAT_VERSION,
-    description,
-    traceBeginAt: beginAt.toISOString(),
-    processes: [],
-    httpRequests: [],
-    dials: [],
-    tcpConns: [],
-    udpConns: [],
-    dnsQueries: [],
-    tlsTunnels: [],
-    stats: { droppedEvents: 0, untracedRequests: 0, warnings: [] },
-  };
-}
