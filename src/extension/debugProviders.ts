@@ -104,13 +104,29 @@ function injectProvider(s: Services): vscode.DebugConfigurationProvider {
     async resolveDebugConfigurationWithSubstitutedVariables(folder, config) {
       if (!needsTracing(config) || config.__nettraceSession) return config;
       const tracing = config.__nettrace;
-      const { key, ipcPath } = await traces.prepare(describeLaunch(config), {
-        openPanel: tracing.openPanel,
-        slowThresholdMs: tracing.slowThresholdMs,
-        redactQuery: tracing.redactQuery,
-      });
+      let prepared: Awaited<ReturnType<typeof traces.prepare>>;
       try {
-        const resolved = injectTracing(config, { preloadPath: preload, ipcPath, sessionId: key, workspaceFolder: folder?.uri.fsPath });
+        prepared = await traces.prepare(describeLaunch(config), {
+          openPanel: tracing.openPanel,
+          slowThresholdMs: tracing.slowThresholdMs,
+          redactQuery: tracing.redactQuery,
+          rules: tracing.rules,
+          defaultAction: tracing.defaultAction,
+        });
+      } catch (err) {
+        // An invalid rule (src/rules: RuleValidationError / RuleSyntaxError, with its position): say so, start nothing.
+        void vscode.window.showErrorMessage(`Net Trace: the trace rules are not valid — ${(err as Error).message}`);
+        return undefined;
+      }
+      const { key, ipcPath, rulesConfig } = prepared;
+      try {
+        const resolved = injectTracing(config, {
+          preloadPath: preload,
+          ipcPath,
+          sessionId: key,
+          workspaceFolder: folder?.uri.fsPath,
+          rulesConfig,
+        });
         if (tracing.helper === 'off') {
           s.helpers.off(key, 'turned off ("helper": "off" in the launch configuration, or the nettrace.helper setting)');
         } else s.helpers.startFor(key, tracing.pcap);

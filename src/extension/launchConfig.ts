@@ -231,6 +231,8 @@ export interface InjectOptions {
   workspaceFolder?: string;
   /** Platform, for case-insensitive env keys (default process.platform). */
   platform?: NodeJS.Platform;
+  /** The session's trace rules for NETTRACE_CONFIG (Session.rules.preloadConfig()), so the program applies them from its first request. */
+  rulesConfig?: Partial<PreloadConfig>;
 }
 
 /** Thrown when the envFile of a configuration cannot be read. */
@@ -262,7 +264,11 @@ export function injectTracing(config: NodeLaunchConfig, options: InjectOptions):
     if (platform === 'win32') for (const old of Object.keys(env)) if (old !== k && old.toUpperCase() === k.toUpperCase()) delete env[old];
     env[k] = v === null || v === undefined ? null : String(v);
   }
-  addPreloadEnv(env, { preloadPath: options.preloadPath, config: preloadConfigOf(config.__nettrace, options.ipcPath) }, platform);
+  addPreloadEnv(
+    env,
+    { preloadPath: options.preloadPath, config: { ...preloadConfigOf(config.__nettrace, options.ipcPath), ...options.rulesConfig } },
+    platform,
+  );
   const { envFile: _envFile, ...rest } = config;
   return { ...rest, env, __nettraceSession: options.sessionId };
 }

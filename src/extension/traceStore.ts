@@ -24,9 +24,9 @@ import type { Collector, CollectorOptions } from '../collector/server';
 import { writePrivate, type Session } from '../collector/session';
 import { enrichRequest, enrichTrace, indexRecords } from '../trace/enrich';
 import { isFailed } from '../trace/diagnosis';
-import { readTraceFile } from '../trace/traceFile';
 import type { DnsQuery, HttpRequest, RecordKind, TlsTunnel, Trace } from '../trace/types';
-import { emptyTrace } from '../trace/traceFile';
+import { emptyTrace, readTraceFile } from '../trace/traceFile';
+import type { PreloadConfig, RuleDefaultAction } from '../protocol/preload';
 import type { RecordBatch, TraceListItem, TraceOrigin, TraceSnapshot } from '../protocol/webview';
 
 /** One trace the extension can show. */
@@ -178,13 +178,22 @@ export class TraceStore extends EventEmitter<TraceStoreEvents> {
    */
   async prepare(
     description: string,
-    extra: { openPanel?: boolean; slowThresholdMs?: number; redactQuery?: readonly string[] } = {},
-  ): Promise<{ key: string; ipcPath: string }> {
+    extra: {
+      openPanel?: boolean;
+      slowThresholdMs?: number;
+      redactQuery?: readonly string[];
+      /** The first trace rules (validated by the session: an invalid one rejects, nothing starts). */
+      rules?: readonly unknown[];
+      defaultAction?: RuleDefaultAction;
+    } = {},
+  ): Promise<{ key: string; ipcPath: string; rulesConfig: Partial<PreloadConfig> }> {
     const collector = await this.options.startCollector({
       description,
       changeIntervalMs: this.options.changeIntervalMs ?? 250,
       slowThresholdMs: extra.slowThresholdMs,
       ...(extra.redactQuery?.length ? { redactQuery: extra.redactQuery } : {}),
+      ...(extra.rules?.length ? { rules: extra.rules } : {}),
+      ...(extra.defaultAction ? { defaultAction: extra.defaultAction } : {}),
     });
     const key = `session-${this.nextSession++}`;
     const createdAt = new Date();
@@ -212,7 +221,7 @@ export class TraceStore extends EventEmitter<TraceStoreEvents> {
     this.pendingTimers.set(key, timer);
     this.log(`${key}: collector listening on ${collector.ipcPath} (${description})`);
     this.emit('list');
-    return { key, ipcPath: collector.ipcPath };
+    return { key, ipcPath: collector.ipcPath, rulesConfig: collector.session.rules.preloadConfig() };
   }
 
   /**

@@ -748,3 +748,27 @@ test('a view whose change listener throws does not keep the change from the othe
     await store.dispose();
   }
 });
+
+test('launch rules: the session validates them, and NETTRACE_CONFIG carries the set from the first request', async () => {
+  const store = new m.TraceStore({ startCollector: m.startCollector });
+  try {
+    const rules = [{ id: 'tel', action: 'skip', condition: 'host == "telemetry.example.com"', enabled: true }];
+    const { key, ipcPath, rulesConfig } = await store.prepare('rules', { rules, defaultAction: 'trace' });
+    assert.deepEqual(
+      rulesConfig.rules.map((r) => [r.id, r.action, r.enabled]),
+      [['tel', 'skip', true]],
+    );
+    const out = m.injectTracing(
+      { type: 'node', request: 'launch', program: '/a.js', __nettrace: full() },
+      { preloadPath: '/p.cjs', ipcPath, sessionId: key, rulesConfig },
+    );
+    const cfg = JSON.parse(out.env.NETTRACE_CONFIG);
+    assert.equal(cfg.ipcPath, ipcPath);
+    assert.deepEqual(cfg.rules, rulesConfig.rules);
+    const none = await store.prepare('no rules');
+    assert.deepEqual(none.rulesConfig, {}, 'no rules: nothing added to the preload configuration');
+    await assert.rejects(store.prepare('bad', { rules: [{ id: 'x', action: 'skip', condition: 'host == ' }] }), /condition|expected/i);
+  } finally {
+    await store.dispose();
+  }
+});
