@@ -151,7 +151,7 @@ export function layoutColumns(
       const room = available - fixed(ids, true);
       const hasWf = ids.includes('waterfall') && wfAuto;
       // The URL and an automatic waterfall share what is left, a little more to the URL.
-      const wf = hasWf ? Math.min(wfDefault, Math.max(WATERFALL_MIN_WIDTH, Math.floor(room * 0.45))) : 0;
+      const wf = hasWf ? Math.min(wfDefault, Math.max(WATERFALL_MIN_WIDTH, Math.floor(Math.min(room * 0.45, room - NAME_MIN_NARROW)))) : 0;
       if (hasWf) out.waterfall = wf;
       nameMin = Math.max(NAME_MIN_NARROW, Math.min(NAME_MIN_WIDTH, room - wf));
     }
