@@ -61,7 +61,15 @@ export class DetailView implements DetailContext {
       const b = h(
         'button',
         'tab',
-        { role: 'tab', type: 'button', id: `nt-tab-${id}`, 'aria-controls': 'nt-tabpanel', 'aria-selected': 'false', tabindex: '-1', 'data-tab': id },
+        {
+          role: 'tab',
+          type: 'button',
+          id: `nt-tab-${id}`,
+          'aria-controls': 'nt-tabpanel',
+          'aria-selected': 'false',
+          tabindex: '-1',
+          'data-tab': id,
+        },
         label,
       );
       b.addEventListener('click', () => this.setTab(id, true));

@@ -111,7 +111,13 @@ export class RequestList {
         const more = h(
           'button',
           'icon-button col-menu-button',
-          { type: 'button', title: 'Columns… (show, hide, reset widths)', 'aria-label': 'Columns', 'aria-haspopup': 'menu', tabindex: '-1' },
+          {
+            type: 'button',
+            title: 'Columns… (show, hide, reset widths)',
+            'aria-label': 'Columns',
+            'aria-haspopup': 'menu',
+            tabindex: '-1',
+          },
           icon('list-selection'),
         );
         more.addEventListener('click', (e) => {
@@ -297,7 +303,20 @@ export class RequestList {
     cells.waterfall.append(bar);
     el.style.display = 'none';
     this.rowsEl.append(el);
-    return { el, cells, nameText, hostText, nameIcon, statusIcon, statusText, segs, row: null, req: null, axisVersion: -1, selected: false };
+    return {
+      el,
+      cells,
+      nameText,
+      hostText,
+      nameIcon,
+      statusIcon,
+      statusText,
+      segs,
+      row: null,
+      req: null,
+      axisVersion: -1,
+      selected: false,
+    };
   }
 
   private bind(rv: RowView, row: Row, now: number | undefined, selected: boolean): void {
@@ -350,7 +369,11 @@ export class RequestList {
         c.initiator.replaceChildren();
         c.initiator.removeAttribute('title');
       }
-      setSafeAttr(rv.el, 'aria-label', `${req.reqMethod} ${req.reqURL}, ${row.status}${row.failed ? ' (failed)' : ''}, ${c.duration.textContent}`);
+      setSafeAttr(
+        rv.el,
+        'aria-label',
+        `${req.reqMethod} ${req.reqURL}, ${row.status}${row.failed ? ' (failed)' : ''}, ${c.duration.textContent}`,
+      );
       rv.el.classList.toggle('failed', row.failed);
       rv.el.classList.toggle('pending', row.cls === 'pending');
     }
@@ -442,7 +465,11 @@ export class RequestList {
     } else if (e.key === 'ArrowLeft' || e.key === 'ArrowRight' || e.key === 'Home' || e.key === 'End') {
       e.preventDefault();
       const next =
-        e.key === 'Home' ? 0 : e.key === 'End' ? shown.length - 1 : Math.max(0, Math.min(shown.length - 1, i + (e.key === 'ArrowLeft' ? -1 : 1)));
+        e.key === 'Home'
+          ? 0
+          : e.key === 'End'
+            ? shown.length - 1
+            : Math.max(0, Math.min(shown.length - 1, i + (e.key === 'ArrowLeft' ? -1 : 1)));
       this.setFocusCol(shown[next]!, true);
     } else if (e.key === 'Enter' || e.key === ' ') {
       e.preventDefault();

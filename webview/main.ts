@@ -52,7 +52,10 @@ const ORIGIN_LABELS: Record<TraceOrigin, string> = { current: 'Current session',
 
 class App {
   private readonly api = hostApi<PanelState>();
-  private readonly state: PanelState = restoreState(this.api.getState(), readWorkspaceLayout(document.getElementById('app')?.dataset.layout));
+  private readonly state: PanelState = restoreState(
+    this.api.getState(),
+    readWorkspaceLayout(document.getElementById('app')?.dataset.layout),
+  );
   private readonly model = new TraceModel();
   private readonly list: RequestList;
   private readonly detail: DetailView;

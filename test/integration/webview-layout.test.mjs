@@ -9,7 +9,15 @@ import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DARK_THEME, browserUnavailable, buildPanel, launchBrowser, openPanel, postAndWait, servePanel } from '../webview-harness/harness.mjs';
+import {
+  DARK_THEME,
+  browserUnavailable,
+  buildPanel,
+  launchBrowser,
+  openPanel,
+  postAndWait,
+  servePanel,
+} from '../webview-harness/harness.mjs';
 import { LIGHT_THEME } from '../webview-harness/lightTheme.mjs';
 import { syntheticTrace } from '../webview-harness/synthetic.mjs';
 
@@ -22,7 +30,11 @@ const THEMES = [
   ['light', LIGHT_THEME, 'vscode-light'],
 ];
 const COLUMN_IDS = ['name', 'method', 'status', 'client', 'conn', 'duration', 'size', 'initiator', 'waterfall'];
-const TRACES = { type: 'traces', traces: [{ traceKey: 'cur', label: 'node app.js', origin: 'current', live: false }], activeTraceKey: 'cur' };
+const TRACES = {
+  type: 'traces',
+  traces: [{ traceKey: 'cur', label: 'node app.js', origin: 'current', live: false }],
+  activeTraceKey: 'cur',
+};
 
 async function load(page, trace) {
   await page.evaluate((m) => window.postMessage(m, '*'), TRACES);
@@ -32,7 +44,14 @@ async function load(page, trace) {
 /** Page geometry that must never change: the document is not scrolled and nothing overflows it. */
 function shift(page) {
   return page.evaluate(() => {
-    const els = [document.scrollingElement, document.body, document.querySelector('.app'), document.querySelector('.main'), document.querySelector('.list'), document.querySelector('.toolbar')];
+    const els = [
+      document.scrollingElement,
+      document.body,
+      document.querySelector('.app'),
+      document.querySelector('.main'),
+      document.querySelector('.list'),
+      document.querySelector('.toolbar'),
+    ];
     return {
       scrolled: els.filter((e) => e && (e.scrollLeft !== 0 || e.scrollTop !== 0)).map((e) => e.className || e.tagName),
       overflow: document.documentElement.scrollWidth > innerWidth || document.body.scrollWidth > innerWidth,
@@ -58,86 +77,100 @@ function reach(page, id) {
   }, id);
 }
 
-test('layout: every width and theme — columns reachable, waterfall visible, one-line toolbar, no shift', { skip, timeout: 240_000 }, async () => {
-  mkdirSync(shots, { recursive: true });
-  const panel = await buildPanel();
-  const server = await servePanel(panel);
-  const browser = await launchBrowser();
-  try {
-    const trace = syntheticTrace(300);
-    for (const [themeName, theme, themeKind] of THEMES) {
-      for (const width of WIDTHS) {
-        const at = `${themeName} ${width}px`;
-        const { page, errors } = await openPanel(browser, server.url, { width, height: 720, theme, themeKind });
-        await load(page, trace);
-        await page.click('.list-rows .row:nth-child(2)');
-        await page.waitForSelector('.main.detail-open .detail-title');
-        await page.waitForTimeout(150);
+test(
+  'layout: every width and theme — columns reachable, waterfall visible, one-line toolbar, no shift',
+  { skip, timeout: 240_000 },
+  async () => {
+    mkdirSync(shots, { recursive: true });
+    const panel = await buildPanel();
+    const server = await servePanel(panel);
+    const browser = await launchBrowser();
+    try {
+      const trace = syntheticTrace(300);
+      for (const [themeName, theme, themeKind] of THEMES) {
+        for (const width of WIDTHS) {
+          const at = `${themeName} ${width}px`;
+          const { page, errors } = await openPanel(browser, server.url, { width, height: 720, theme, themeKind });
+          await load(page, trace);
+          await page.click('.list-rows .row:nth-child(2)');
+          await page.waitForSelector('.main.detail-open .detail-title');
+          await page.waitForTimeout(150);
 
-        // Toolbar: one line, nothing cut off.
-        const tb = await page.evaluate(() => {
-          const t = document.querySelector('.toolbar');
-          const r = t.getBoundingClientRect();
-          const kids = [...t.children].filter((c) => getComputedStyle(c).display !== 'none');
-          return { h: r.height, cut: kids.filter((c) => c.getBoundingClientRect().right > r.right + 0.5).map((c) => c.className), tops: new Set(kids.map((c) => Math.round(c.getBoundingClientRect().top + c.getBoundingClientRect().height / 2))).size };
-        });
-        assert.ok(tb.h <= 36, `${at}: toolbar is one line (${tb.h}px)`);
-        assert.deepEqual(tb.cut, [], `${at}: no toolbar group cut off`);
-
-        // The waterfall column is on screen without scrolling, and its header is labelled.
-        const wf = await page.evaluate(() => {
-          const cell = document.querySelector('.list-header .c-waterfall');
-          const r = cell.getBoundingClientRect();
-          const body = document.querySelector('.list-body');
-          return { w: r.width, right: r.right, inner: body.getBoundingClientRect().left + body.clientWidth, label: cell.getAttribute('aria-label') };
-        });
-        assert.ok(wf.w >= 60 && wf.right <= wf.inner + 0.5, `${at}: waterfall visible (${JSON.stringify(wf)})`);
-        assert.equal(wf.label, 'Waterfall', `${at}: waterfall header labelled`);
-        const layout = await page.evaluate(() => window.__nettraceApp.list.columnLayout);
-        for (const id of ['name', 'method', 'status', 'duration', 'waterfall']) assert.ok(layout.shown.includes(id), `${at}: essential ${id} shown`);
-        await page.screenshot({ path: join(shots, `${themeName}-${width}.png`) });
-
-        // Collapsed columns are in the column menu, unchecked, and showing them makes them reachable
-        // (showing one may collapse another: repeat until the user has asked for all of them).
-        const names = { client: 'Client', conn: 'Conn', size: 'Size', initiator: 'Initiator' };
-        for (let i = 0; i < 8; i++) {
-          const { collapsed } = await page.evaluate(() => window.__nettraceApp.list.columnLayout);
-          if (!collapsed.length) break;
-          await page.click('.col-menu-button');
-          const item = page.locator('.menu [role=menuitemcheckbox]', { hasText: new RegExp(`^${names[collapsed[0]]}`) });
-          assert.equal(await item.getAttribute('aria-checked'), 'false', `${at}: ${collapsed[0]} unchecked in the menu`);
-          assert.match(await item.textContent(), /hidden at this width/);
-          await item.click();
-        }
-        assert.deepEqual((await page.evaluate(() => window.__nettraceApp.list.columnLayout)).collapsed, []);
-        if (layout.collapsed.length) await page.screenshot({ path: join(shots, `${themeName}-${width}-all-columns.png`) });
-        for (const id of COLUMN_IDS) {
-          const r = await reach(page, id);
-          assert.ok(r.shown && r.inside, `${at}: column ${id} reachable (${JSON.stringify(r)})`);
-        }
-
-        // Focus everything focusable (and the cells' links): the document never moves.
-        await page.evaluate(() => {
-          document.querySelector('.list-body').scrollLeft = 400;
-        });
-        const focusables = await page.$$('button, select, input, [tabindex], .c-initiator .link');
-        for (const el of focusables) {
-          await el.evaluate((e) => {
-            e.focus();
-            e.scrollIntoView?.({ block: 'nearest', inline: 'nearest' });
+          // Toolbar: one line, nothing cut off.
+          const tb = await page.evaluate(() => {
+            const t = document.querySelector('.toolbar');
+            const r = t.getBoundingClientRect();
+            const kids = [...t.children].filter((c) => getComputedStyle(c).display !== 'none');
+            return {
+              h: r.height,
+              cut: kids.filter((c) => c.getBoundingClientRect().right > r.right + 0.5).map((c) => c.className),
+              tops: new Set(kids.map((c) => Math.round(c.getBoundingClientRect().top + c.getBoundingClientRect().height / 2))).size,
+            };
           });
+          assert.ok(tb.h <= 36, `${at}: toolbar is one line (${tb.h}px)`);
+          assert.deepEqual(tb.cut, [], `${at}: no toolbar group cut off`);
+
+          // The waterfall column is on screen without scrolling, and its header is labelled.
+          const wf = await page.evaluate(() => {
+            const cell = document.querySelector('.list-header .c-waterfall');
+            const r = cell.getBoundingClientRect();
+            const body = document.querySelector('.list-body');
+            return {
+              w: r.width,
+              right: r.right,
+              inner: body.getBoundingClientRect().left + body.clientWidth,
+              label: cell.getAttribute('aria-label'),
+            };
+          });
+          assert.ok(wf.w >= 60 && wf.right <= wf.inner + 0.5, `${at}: waterfall visible (${JSON.stringify(wf)})`);
+          assert.equal(wf.label, 'Waterfall', `${at}: waterfall header labelled`);
+          const layout = await page.evaluate(() => window.__nettraceApp.list.columnLayout);
+          for (const id of ['name', 'method', 'status', 'duration', 'waterfall'])
+            assert.ok(layout.shown.includes(id), `${at}: essential ${id} shown`);
+          await page.screenshot({ path: join(shots, `${themeName}-${width}.png`) });
+
+          // Collapsed columns are in the column menu, unchecked, and showing them makes them reachable
+          // (showing one may collapse another: repeat until the user has asked for all of them).
+          const names = { client: 'Client', conn: 'Conn', size: 'Size', initiator: 'Initiator' };
+          for (let i = 0; i < 8; i++) {
+            const { collapsed } = await page.evaluate(() => window.__nettraceApp.list.columnLayout);
+            if (!collapsed.length) break;
+            await page.click('.col-menu-button');
+            const item = page.locator('.menu [role=menuitemcheckbox]', { hasText: new RegExp(`^${names[collapsed[0]]}`) });
+            assert.equal(await item.getAttribute('aria-checked'), 'false', `${at}: ${collapsed[0]} unchecked in the menu`);
+            assert.match(await item.textContent(), /hidden at this width/);
+            await item.click();
+          }
+          assert.deepEqual((await page.evaluate(() => window.__nettraceApp.list.columnLayout)).collapsed, []);
+          if (layout.collapsed.length) await page.screenshot({ path: join(shots, `${themeName}-${width}-all-columns.png`) });
+          for (const id of COLUMN_IDS) {
+            const r = await reach(page, id);
+            assert.ok(r.shown && r.inside, `${at}: column ${id} reachable (${JSON.stringify(r)})`);
+          }
+
+          // Focus everything focusable (and the cells' links): the document never moves.
+          await page.evaluate(() => {
+            document.querySelector('.list-body').scrollLeft = 400;
+          });
+          const focusables = await page.$$('button, select, input, [tabindex], .c-initiator .link');
+          for (const el of focusables) {
+            await el.evaluate((e) => {
+              e.focus();
+              e.scrollIntoView?.({ block: 'nearest', inline: 'nearest' });
+            });
+          }
+          assert.deepEqual(await shift(page), { scrolled: [], overflow: false }, `${at}: no document shift after focusing every control`);
+          assert.deepEqual(errors, [], `${at}: no page errors`);
+          await page.close();
         }
-        assert.deepEqual(await shift(page), { scrolled: [], overflow: false }, `${at}: no document shift after focusing every control`);
-        assert.deepEqual(errors, [], `${at}: no page errors`);
-        await page.close();
       }
+    } finally {
+      await browser.close();
+      await server.close();
+      panel.cleanup();
     }
-  } finally {
-    await browser.close();
-    await server.close();
-    panel.cleanup();
-  }
-});
+  },
+);
 
 test('layout: column hide and resize are saved (state and workspace) and survive a reload', { skip, timeout: 120_000 }, async () => {
   const panel = await buildPanel();
@@ -151,7 +184,8 @@ test('layout: column hide and resize are saved (state and workspace) and survive
     await page.focus('.list-header .c-name');
     await page.keyboard.press('Shift+F10');
     await page.waitForSelector('.menu');
-    for (let i = 0; i < 3 && !(await page.evaluate(() => document.activeElement?.textContent?.startsWith('Client'))); i++) await page.keyboard.press('ArrowDown');
+    for (let i = 0; i < 3 && !(await page.evaluate(() => document.activeElement?.textContent?.startsWith('Client'))); i++)
+      await page.keyboard.press('ArrowDown');
     await page.keyboard.press('Enter');
     await page.waitForSelector('.menu', { state: 'detached' });
     assert.equal(await page.evaluate(() => getComputedStyle(document.querySelector('.list-header .c-client')).display), 'none');
@@ -233,7 +267,20 @@ test('layout: keyboard reaches every control with visible focus; ARIA grid and t
       seen.push(f);
     }
     const keys = seen.map((s) => s.key).join('\n');
-    for (const want of ['select.dropdown:Trace', 'input.input:Filter requests', 'button.toggle', 'button.chip', 'select.dropdown:Host', 'Export HAR', 'Save PCAP', 'div.list-body', 'div.hcell', 'button.tab', 'Close details', 'div.detail-content']) {
+    for (const want of [
+      'select.dropdown:Trace',
+      'input.input:Filter requests',
+      'button.toggle',
+      'button.chip',
+      'select.dropdown:Host',
+      'Export HAR',
+      'Save PCAP',
+      'div.list-body',
+      'div.hcell',
+      'button.tab',
+      'Close details',
+      'div.detail-content',
+    ]) {
       assert.ok(keys.includes(want), `Tab reaches ${want}:\n${keys}`);
     }
     const invisible = seen.filter((s) => !s.visible).map((s) => s.key);
@@ -289,7 +336,12 @@ test('layout: error text meets WCAG AA (4.5:1) in the light theme, with an icon 
   const browser = await launchBrowser();
   try {
     const trace = syntheticTrace(300);
-    const { page, errors } = await openPanel(browser, server.url, { width: 1280, height: 800, theme: LIGHT_THEME, themeKind: 'vscode-light' });
+    const { page, errors } = await openPanel(browser, server.url, {
+      width: 1280,
+      height: 800,
+      theme: LIGHT_THEME,
+      themeKind: 'vscode-light',
+    });
     await load(page, trace);
     await page.click('.chip.st-error');
     await page.click('.list-rows .row:nth-child(1)');
@@ -309,7 +361,11 @@ test('layout: error text meets WCAG AA (4.5:1) in the light theme, with an icon 
         }
         throw new Error(`unparsed colour ${c}`);
       };
-      const over = (top, bottom) => top.slice(0, 3).map((v, i) => v * top[3] + bottom[i] * (1 - top[3])).concat(1);
+      const over = (top, bottom) =>
+        top
+          .slice(0, 3)
+          .map((v, i) => v * top[3] + bottom[i] * (1 - top[3]))
+          .concat(1);
       const background = (el) => {
         const layers = [];
         for (let e = el; e; e = e.parentElement) {
@@ -333,7 +389,11 @@ test('layout: error text meets WCAG AA (4.5:1) in the light theme, with an icon 
       };
       const out = [];
       for (const el of document.querySelectorAll('.list-rows .row:not(.selected):not([style*="none"]) .c-status.st-error .status-text')) {
-        out.push({ what: `row status ${el.textContent}`, ratio: ratio(el), icon: !!el.parentElement.querySelector('.status-icon.codicon-error') });
+        out.push({
+          what: `row status ${el.textContent}`,
+          ratio: ratio(el),
+          icon: !!el.parentElement.querySelector('.status-icon.codicon-error'),
+        });
       }
       for (const sel of ['.status-pill', '.diagnosis.error .codicon']) {
         const el = document.querySelector(sel);

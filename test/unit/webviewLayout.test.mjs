@@ -11,7 +11,9 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const out = await build({
   absWorkingDir: root,
   stdin: {
-    contents: ["export * from './webview/columns';", "export * from './webview/state';", "export * from './src/extension/panelHtml';"].join('\n'),
+    contents: ["export * from './webview/columns';", "export * from './webview/state';", "export * from './src/extension/panelHtml';"].join(
+      '\n',
+    ),
     resolveDir: root,
     loader: 'ts',
   },
@@ -71,7 +73,13 @@ test('workspace layout: read from the shell, validated, used only without webvie
 });
 
 test('html: the workspace layout goes into an escaped data attribute, nothing else changes', () => {
-  const base = { cspSource: 'https://c', nonce: 'n', scriptUri: 'https://r/w.js', styleUri: 'https://r/w.css', codiconUri: 'https://r/c.css' };
+  const base = {
+    cspSource: 'https://c',
+    nonce: 'n',
+    scriptUri: 'https://r/w.js',
+    styleUri: 'https://r/w.css',
+    codiconUri: 'https://r/c.css',
+  };
   assert.ok(!w.renderPanelHtml(base).includes('data-layout'));
   const html = w.renderPanelHtml({ ...base, layout: '{"widths":{"a":1},"x":"\\"><script>"}' });
   assert.match(html, /<div id="app" class="app" aria-busy="true" data-layout="\{&#34;widths&#34;/);
