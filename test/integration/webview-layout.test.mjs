@@ -413,3 +413,52 @@ test('layout: error text meets WCAG AA (4.5:1) in the light theme, with an icon 
     panel.cleanup();
   }
 });
+
+test('layout: the toolbar overflow menu stands for the hidden controls (chips, host, actions)', { skip, timeout: 60_000 }, async () => {
+  const panel = await buildPanel();
+  const server = await servePanel(panel);
+  const browser = await launchBrowser();
+  try {
+    const trace = syntheticTrace(100);
+    const { page, errors } = await openPanel(browser, server.url, { width: 400, height: 600 });
+    await load(page, trace);
+    assert.equal(await page.isVisible('.toolbar-more'), true, 'the More button shows when groups are hidden');
+    assert.equal(await page.isVisible('.chip.st-4xx'), false);
+    // Keyboard: focus More, Enter opens the menu with focus on its first item.
+    await page.focus('.toolbar-more');
+    await page.keyboard.press('Enter');
+    await page.waitForSelector('.menu');
+    const items = await page.$$eval('.menu [role^=menuitem]', (els) => els.map((e) => `${e.getAttribute('role')}:${e.textContent}`));
+    for (const want of ['menuitemcheckbox:4xx', 'menuitem:Host: All hosts…', 'menuitem:Export HAR…', 'menuitem:Clear']) {
+      assert.ok(
+        items.some((i) => i.startsWith(want)),
+        `${want} in ${items.join(' | ')}`,
+      );
+    }
+    assert.equal(await page.evaluate(() => document.activeElement?.getAttribute('role')?.startsWith('menuitem')), true);
+    await page.click('.menu [role=menuitemcheckbox]:has-text("4xx")');
+    await page.waitForFunction(() => window.__host.state?.filter?.classes?.includes('4xx'));
+    await page.click('.toolbar-more');
+    await page.click('.menu [role=menuitem]:has-text("Export HAR…")');
+    assert.deepEqual((await page.evaluate(() => window.__host.posted)).at(-1), { type: 'command', command: 'exportHar', traceKey: 'cur' });
+    // The host select becomes a menu of its options.
+    await page.click('.toolbar-more');
+    await page.click('.menu [role=menuitem]:has-text("Host:")');
+    const host = new URL(trace.httpRequests[0].reqURL).host;
+    await page.click(`.menu [role=menuitemcheckbox]:has-text("${host} (")`);
+    await page.waitForFunction((h) => window.__host.state?.filter?.host === h, host);
+    // Escape closes a menu and gives focus back.
+    await page.focus('.toolbar-more');
+    await page.keyboard.press('Enter');
+    await page.waitForSelector('.menu');
+    await page.keyboard.press('Escape');
+    await page.waitForSelector('.menu', { state: 'detached' });
+    assert.equal(await page.evaluate(() => document.activeElement?.classList.contains('toolbar-more')), true);
+    assert.deepEqual(await shift(page), { scrolled: [], overflow: false });
+    assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+    await server.close();
+    panel.cleanup();
+  }
+});
