@@ -31,19 +31,19 @@ export interface Column {
 /** The columns, left to right. */
 export const COLUMNS: readonly Column[] = [
   { id: 'name', label: 'URL', sort: 'name', width: 0, essential: true, title: 'Request URL' },
-  { id: 'method', label: 'Method', sort: 'method', width: 68, narrowWidth: 64, essential: true, title: 'HTTP method' },
+  { id: 'method', label: 'Method', sort: 'method', width: 68, narrowWidth: 60, essential: true, title: 'HTTP method' },
   {
     id: 'status',
     label: 'Status',
     sort: 'status',
     width: 124,
-    narrowWidth: 88,
+    narrowWidth: 80,
     essential: true,
     title: 'HTTP status, or the error code of a failed request',
   },
   { id: 'client', label: 'Client', sort: 'client', width: 56, title: 'Client API: http, https, fetch, undici, http2' },
   { id: 'conn', label: 'Conn', sort: 'conn', width: 62, title: 'New or reused (keep-alive) connection' },
-  { id: 'duration', label: 'Time', sort: 'duration', width: 70, narrowWidth: 68, essential: true, align: 'right', title: 'Total time' },
+  { id: 'duration', label: 'Time', sort: 'duration', width: 70, narrowWidth: 64, essential: true, align: 'right', title: 'Total time' },
   { id: 'size', label: 'Size', sort: 'size', width: 66, align: 'right', title: 'Response body size' },
   { id: 'initiator', label: 'Initiator', sort: 'initiator', width: 130, title: 'The code that made the request (click to open)' },
   {
@@ -52,7 +52,8 @@ export const COLUMNS: readonly Column[] = [
     sort: 'start',
     width: 260,
     essential: true,
-    title: 'Phases on a shared time axis; sorts by start time',
+    title:
+      'Phases on a shared time axis, debugger pauses collapsed. Click to sort by start time; drag to list a time range; Ctrl+wheel or +/− to zoom',
   },
 ];
 
@@ -60,6 +61,10 @@ export const COLUMNS: readonly Column[] = [
 export const MIN_COLUMN_WIDTH = 36;
 /** The URL column never gets narrower than this (it flexes above it). */
 export const NAME_MIN_WIDTH = 140;
+/** A waterfall this wide shows two axis labels or more; narrow layouts collapse columns for it. */
+export const WATERFALL_READABLE_WIDTH = 200;
+/** Beside a readable waterfall the URL column may shrink to this. */
+export const NAME_BESIDE_WATERFALL = 120;
 /** Narrow layouts collapse optional columns until the URL column gets about this much. */
 export const NAME_COMFORT_WIDTH = 200;
 /** …except at narrow widths, where it gives way to the waterfall down to this. */
@@ -150,8 +155,14 @@ export function layoutColumns(
     if (narrow) {
       const room = available - fixed(ids, true);
       const hasWf = ids.includes('waterfall') && wfAuto;
-      // The URL and an automatic waterfall share what is left, a little more to the URL.
-      const wf = hasWf ? Math.min(wfDefault, Math.max(WATERFALL_MIN_WIDTH, Math.floor(Math.min(room * 0.45, room - NAME_MIN_NARROW)))) : 0;
+      // An automatic waterfall gets what the URL column leaves above NAME_COMFORT_WIDTH, at least
+      // WATERFALL_READABLE_WIDTH (its axis spaces tick labels ~72 px apart: two or more) while the
+      // URL column keeps NAME_BESIDE_WATERFALL, else whatever is left.
+      let wf = 0;
+      if (hasWf) {
+        wf = Math.min(wfDefault, Math.max(WATERFALL_READABLE_WIDTH, room - NAME_COMFORT_WIDTH));
+        if (room - wf < NAME_BESIDE_WATERFALL) wf = Math.max(WATERFALL_MIN_WIDTH, room - NAME_BESIDE_WATERFALL);
+      }
       if (hasWf) out.waterfall = wf;
       nameMin = Math.max(NAME_MIN_NARROW, Math.min(NAME_MIN_WIDTH, room - wf));
     }
@@ -160,7 +171,7 @@ export function layoutColumns(
   };
 
   if (available <= 0 || fixed(shown, false) + NAME_MIN_WIDTH <= available) return finish(shown, [], false);
-  const need = (ids: ColumnId[]): number => NAME_COMFORT_WIDTH + (ids.includes('waterfall') && wfAuto ? WATERFALL_MIN_WIDTH : 0);
+  const need = (ids: ColumnId[]): number => NAME_COMFORT_WIDTH + (ids.includes('waterfall') && wfAuto ? WATERFALL_READABLE_WIDTH : 0);
   let ids = shown;
   const collapsed: ColumnId[] = [];
   for (const id of COLLAPSE_ORDER) {

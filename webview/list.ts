@@ -11,12 +11,13 @@
 
 import { COLUMNS, MIN_COLUMN_WIDTH, layoutColumns, type Column, type ColumnId, type ColumnLayout } from './columns';
 import { showMenu, type MenuItem } from './menu';
-import { isStreaming } from '../src/trace/types';
+import { isStreaming } from '../src/trace/timings';
 import { NO_PROGRAM_FRAME } from '../src/trace/initiator';
-import { formatBytes, formatMs, formatTick, initiatorFrame } from './format';
+import { formatBytes, formatMs, initiatorFrame } from './format';
 import { h, icon, setSafeAttr, setText } from './dom';
 import type { Row, SortKey, SortSpec, TraceModel } from './model';
-import { axisTicks, layoutSegments, requestSegments, type Axis, type Phase } from './waterfall';
+import { requestSegments, type Phase, type Scale, type TimeRange } from './waterfall';
+import { WaterfallAxis } from './waterfallView';
 
 /** Height of one row in px (matches VS Code's lists). */
 export const ROW_HEIGHT = 22;
@@ -45,6 +46,8 @@ export interface ListEvents {
   columns(widths: Record<string, number>, visibility: Partial<Record<ColumnId, boolean>>): void;
   /** A key was pressed in the list body. */
   key(e: KeyboardEvent): void;
+  /** A time range was drag-selected on the waterfall's axis (null: cleared). */
+  timeRange(range: TimeRange | null): void;
 }
 
 interface RowView {
@@ -71,15 +74,15 @@ export class RequestList {
   private readonly header: HTMLDivElement;
   private readonly spacer: HTMLDivElement;
   private readonly rowsEl: HTMLDivElement;
-  private readonly ticksEl: HTMLDivElement;
+  /** The waterfall's axis: ticks, gaps, zoom, drag-select, hover (waterfallView.ts). */
+  readonly waterfall: WaterfallAxis;
   private readonly headerCells = new Map<Column['id'], HTMLDivElement>();
   private readonly pool: RowView[] = [];
   private first = 0;
   private viewportHeight = 0;
   private viewportWidth = 0;
   private axisVersion = 0;
-  private lastAxis: Axis = { begin: 0, end: 0 };
-  private lastTicksKey = '';
+  private scale: Scale | undefined;
   private layout: ColumnLayout | undefined;
   /** The header cell that takes Tab (roving tabindex). */
   private focusCol: ColumnId = 'name';
@@ -91,7 +94,6 @@ export class RequestList {
     private readonly events: ListEvents,
   ) {
     this.header = h('div', 'list-header', { role: 'row', 'aria-rowindex': '1' });
-    this.ticksEl = h('div', 'wf-ticks', { 'aria-hidden': 'true' });
     COLUMNS.forEach((c, i) => {
       const cell = h(
         'div',
@@ -106,7 +108,6 @@ export class RequestList {
         h('span', 'hlabel', null, c.label),
         icon('arrow-small-up', 'sort-icon'),
       );
-      if (c.id === 'waterfall') cell.append(this.ticksEl);
       if (c.id === 'name') {
         const more = h(
           'button',
@@ -151,6 +152,14 @@ export class RequestList {
       this.spacer,
     );
     this.el = h('div', 'list', null, this.body);
+    this.waterfall = new WaterfallAxis(model, this.el, this.headerCells.get('waterfall')!, this.rowsEl, {
+      changed: () => this.onScroll?.(),
+      timeRange: (r) => this.events.timeRange(r),
+      rowAt: (el) => {
+        const rowEl = el.closest('.row') as HTMLElement | null;
+        return rowEl ? this.model.view[this.rowAtSlot(Number(rowEl.dataset.slot))] : undefined;
+      },
+    });
     this.applyWidths();
 
     this.body.addEventListener('scroll', () => this.onScroll?.(), { passive: true });
@@ -161,7 +170,7 @@ export class RequestList {
         this.openColumnMenu(this.headerCells.get('name')!);
         return;
       }
-      this.events.key(e);
+      if (!this.waterfall.onKey(e)) this.events.key(e);
     });
     this.rowsEl.addEventListener('click', (e) => this.onClick(e));
     new ResizeObserver(() => {
@@ -227,11 +236,10 @@ export class RequestList {
   /** Renders the visible rows for the current model view, scroll position and selection. */
   render(selectedId: string | null): void {
     const view = this.model.view;
-    const axis = this.model.axis;
-    if (axis.begin !== this.lastAxis.begin || axis.end !== this.lastAxis.end) {
-      this.lastAxis = { ...axis };
+    const scale = this.waterfall.render();
+    if (scale !== this.scale) {
+      this.scale = scale;
       this.axisVersion++;
-      this.renderTicks(axis);
     }
     this.spacer.style.height = `${view.length * ROW_HEIGHT}px`;
     setSafeAttr(this.body, 'aria-rowcount', String(view.length + 1));
@@ -378,7 +386,8 @@ export class RequestList {
       rv.el.classList.toggle('pending', row.cls === 'pending');
     }
     rv.axisVersion = this.axisVersion;
-    const boxes = layoutSegments(requestSegments(row, now), this.model.axis);
+    const scale = this.scale;
+    const boxes = scale ? scale.bar(requestSegments(row, now)) : [];
     let bi = 0;
     for (let i = 0; i < BAR_PHASES.length; i++) {
       const s = rv.segs[i]!;
@@ -386,30 +395,12 @@ export class RequestList {
       if (b && b.phase === BAR_PHASES[i]) {
         bi++;
         s.style.display = '';
-        s.style.left = `${(b.left * 100).toFixed(3)}%`;
-        s.style.width = `${(b.width * 100).toFixed(3)}%`;
+        s.style.left = `${b.x.toFixed(2)}px`;
+        s.style.width = `${b.width.toFixed(2)}px`;
       } else if (s.style.display !== 'none') {
         s.style.display = 'none';
       }
     }
-  }
-
-  private renderTicks(axis: Axis): void {
-    const width = this.layout?.widths.waterfall ?? this.widths.waterfall ?? 260;
-    const ticks = axisTicks(axis, Math.max(1, Math.min(8, Math.floor(width / 70))));
-    const span = axis.end - axis.begin;
-    const key = `${ticks.join(',')}/${span}`;
-    if (key === this.lastTicksKey) return;
-    this.lastTicksKey = key;
-    const out: HTMLElement[] = [];
-    for (const t of ticks) {
-      if (t === 0) continue;
-      const tick = h('div', 'wf-tick', null, formatTick(t));
-      tick.style.left = `${((t / span) * 100).toFixed(3)}%`;
-      out.push(tick);
-    }
-    this.ticksEl.replaceChildren(...out);
-    this.headerCells.get('waterfall')!.classList.toggle('has-ticks', out.length > 0);
   }
 
   private onClick(e: MouseEvent): void {
@@ -442,8 +433,6 @@ export class RequestList {
     this.el.classList.toggle('narrow', layout.narrow);
     if (!shown.has(this.focusCol)) this.setFocusCol('name', false);
     this.axisVersion++;
-    this.lastTicksKey = '';
-    this.renderTicks(this.model.axis);
   }
 
   private setFocusCol(id: ColumnId, focus: boolean): void {
@@ -454,6 +443,7 @@ export class RequestList {
 
   /** Header keys: Left/Right move, Enter/Space sort, Shift+Left/Right resize, menu keys open the column menu. */
   private onHeaderKey(e: KeyboardEvent, c: Column): void {
+    if (e.target !== e.currentTarget) return; // keys of controls inside a header (the waterfall's zoom buttons)
     const shown = this.layout?.shown ?? COLUMNS.map((x) => x.id);
     const i = shown.indexOf(c.id);
     if (e.shiftKey && (e.key === 'ArrowLeft' || e.key === 'ArrowRight') && c.id !== 'name') {

@@ -20,6 +20,7 @@ import { RequestList } from './list';
 import { readSnapshot } from './snapshot';
 import { dragSplitter } from './splitter';
 import { TraceModel, type SortKey } from './model';
+import { TimeRangeChip, type TimeRange } from './waterfallView';
 import { readWorkspaceLayout, restoreState, type PanelState } from './state';
 import { attachToolbarOverflow } from './toolbarOverflow';
 import { renderNoTrace } from './noTrace';
@@ -92,6 +93,7 @@ class App {
   private readonly hostSelect = h('select', 'dropdown host-select', { title: 'Filter by host', 'aria-label': 'Host' });
   private readonly statusLeft = h('span', 'status-left');
   private readonly statusRight = h('span', 'status-right');
+  private readonly rangeChip = new TimeRangeChip(() => this.setTimeRange(null));
   private readonly waiting = h('div', 'waiting', { role: 'status' });
   private readonly spinner = [icon('loading', 'codicon-modifier-spin'), 'Waiting for trace data…'] as const;
   /** Shown instead of the spinner when the host has no trace at all. */
@@ -116,6 +118,7 @@ class App {
         this.dirty();
       },
       key: (e) => this.onListKey(e),
+      timeRange: (range) => this.setTimeRange(range),
     });
     this.list.onScroll = () => {
       // Follow the tail of a live trace while the user keeps the list scrolled to the bottom.
@@ -139,6 +142,7 @@ class App {
     });
     this.main = h('div', 'main', null, this.list.el, this.emptyMsg, this.splitter, this.detail.el);
     root.replaceChildren(this.renderToolbar(), this.main, h('div', 'statusbar', null, this.statusLeft, this.statusRight), this.waiting);
+    this.statusLeft.after(this.rangeChip.el);
     root.classList.add('is-waiting');
     this.waiting.replaceChildren(...this.spinner);
     this.filterInput.value = this.state.filter.text;
@@ -310,6 +314,9 @@ class App {
         if (this.state.detailOpen) {
           e.preventDefault();
           this.setDetailOpen(false);
+        } else if (this.state.filter.timeRange) {
+          e.preventDefault();
+          this.setTimeRange(null);
         }
         return;
       default:
@@ -419,6 +426,12 @@ class App {
     this.dirty();
   }
 
+  /** Filters the list to a time range of the waterfall (null: all times) and zooms to it. */
+  private setTimeRange(range: TimeRange | null): void {
+    this.updateFilter({ timeRange: range });
+    this.list.waterfall.zoomTo(range);
+  }
+
   private toggleSort(key: SortKey): void {
     const s = this.state.sort;
     this.state.sort = s.key === key ? { key, dir: s.dir === 1 ? -1 : 1 } : { key, dir: 1 };
@@ -519,6 +532,7 @@ class App {
       const row = this.state.selectedId ? this.model.row(this.state.selectedId) : undefined;
       if (this.state.detailOpen) this.detail.render(row);
       this.renderStatus();
+      this.rangeChip.render(this.state.filter.timeRange);
       this.renderHostSelect(false);
       this.liveBadge.classList.toggle('on', this.model.live);
       const empty = this.model.view.length === 0;

@@ -124,6 +124,15 @@ test(
           });
           assert.ok(wf.w >= 60 && wf.right <= wf.inner + 0.5, `${at}: waterfall visible (${JSON.stringify(wf)})`);
           assert.equal(wf.label, 'Waterfall', `${at}: waterfall header labelled`);
+          // Its time axis has tick labels inside the column (the axis itself is waterfallView.ts's).
+          const ticks = await page.$$eval('.list-header .c-waterfall .wf-tick', (ts) => {
+            const cell = document.querySelector('.list-header .c-waterfall').getBoundingClientRect();
+            return ts.filter((t) => {
+              const r = t.getBoundingClientRect();
+              return r.left >= cell.left - 0.5 && r.right <= cell.right + 0.5 && /\d/.test(t.textContent);
+            }).length;
+          });
+          assert.ok(ticks >= (width >= 540 ? 2 : 1), `${at}: the waterfall axis is labelled (${ticks} tick labels)`);
           const layout = await page.evaluate(() => window.__nettraceApp.list.columnLayout);
           for (const id of ['name', 'method', 'status', 'duration', 'waterfall'])
             assert.ok(layout.shown.includes(id), `${at}: essential ${id} shown`);

@@ -1,6 +1,6 @@
 /** The Timing tab: the request's phases as bars on its own axis (timings.ts geometry), then its times. */
 
-import { isStreaming } from '../../src/trace/types';
+import { isStreaming } from '../../src/trace/timings';
 import { h, type Child } from '../dom';
 import { formatHttp2Error, formatMs } from '../format';
 import type { Row } from '../model';
