@@ -58,7 +58,20 @@ export class DetailView implements DetailContext {
     this.head = h('div', 'detail-head');
     this.tabsEl = h('div', 'tabs', { role: 'tablist', 'aria-label': 'Request details' });
     for (const [id, label] of DETAIL_TABS) {
-      const b = h('button', 'tab', { role: 'tab', type: 'button', 'aria-selected': 'false', tabindex: '-1', 'data-tab': id }, label);
+      const b = h(
+        'button',
+        'tab',
+        {
+          role: 'tab',
+          type: 'button',
+          id: `nt-tab-${id}`,
+          'aria-controls': 'nt-tabpanel',
+          'aria-selected': 'false',
+          tabindex: '-1',
+          'data-tab': id,
+        },
+        label,
+      );
       b.addEventListener('click', () => this.setTab(id, true));
       this.tabButtons.set(id, b);
       this.tabsEl.append(b);
@@ -71,7 +84,7 @@ export class DetailView implements DetailContext {
     );
     close.addEventListener('click', () => this.events.close());
     this.tabsEl.addEventListener('keydown', (e) => this.onTabKey(e));
-    this.content = h('div', 'detail-content', { role: 'tabpanel' });
+    this.content = h('div', 'detail-content', { role: 'tabpanel', id: 'nt-tabpanel', tabindex: '0' });
     this.el = h('div', 'detail', null, this.head, h('div', 'tabbar', null, this.tabsEl, h('div', 'spacer'), close), this.content);
   }
 
@@ -106,6 +119,7 @@ export class DetailView implements DetailContext {
       b.setAttribute('aria-selected', String(on));
       b.tabIndex = on ? 0 : -1;
     }
+    this.content.setAttribute('aria-labelledby', `nt-tab-${this.tab}`);
     const req = row.req;
     const tls = tlsTunnelOf(this.model, req);
     this.tabButtons.get('tls')!.classList.toggle('dim', !tls);

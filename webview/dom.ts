@@ -27,6 +27,14 @@ const SAFE_ATTRS = new Set([
   'aria-activedescendant',
   'aria-labelledby',
   'aria-live',
+  'aria-checked',
+  'aria-disabled',
+  'aria-haspopup',
+  'aria-rowcount',
+  'aria-rowindex',
+  'aria-colcount',
+  'aria-colindex',
+  'aria-hidden',
 ]);
 
 /** A child for `h`: text (inserted as a Text node), an element, or nothing. */

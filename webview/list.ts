@@ -1,10 +1,16 @@
 /**
- * The virtualised request list: a header with sortable, resizable columns and a shared-axis
- * waterfall, and a body that keeps only the visible rows (plus a few) in the DOM. Row elements are
- * pooled and re-bound on scroll; a rebind writes only the cells whose text changed.
+ * The virtualised request list: a header with sortable, resizable, hideable columns and a
+ * shared-axis waterfall, and a body that keeps only the visible rows (plus a few) in the DOM. Row
+ * elements are pooled and re-bound on scroll; a rebind writes only the cells whose text changed.
+ *
+ * One element scrolls both ways (`.list-body`, an ARIA grid): the header row sits in it, sticky at
+ * the top, so it moves sideways with the rows and nothing has to be kept in sync. Columns are laid
+ * out for the list's width by `layoutColumns` (columns.ts): at narrow widths the row collapses to
+ * the essentials and the waterfall stays visible; what the user insists on scrolls sideways.
  */
 
-import { COLUMNS, MIN_COLUMN_WIDTH, type Column } from './columns';
+import { COLUMNS, MIN_COLUMN_WIDTH, layoutColumns, type Column, type ColumnId, type ColumnLayout } from './columns';
+import { showMenu, type MenuItem } from './menu';
 import { isStreaming } from '../src/trace/timings';
 import { NO_PROGRAM_FRAME } from '../src/trace/initiator';
 import { formatBytes, formatMs, initiatorFrame } from './format';
@@ -19,6 +25,14 @@ export const ROW_HEIGHT = 22;
 const OVERSCAN = 6;
 /** Drawn phases, in DOM order of each row's bar segments. */
 const BAR_PHASES: readonly Phase[] = ['blocked', 'dns', 'connect', 'ssl', 'send', 'wait', 'receive', 'pending'];
+/** The icon drawn before a status, by status class (none for 2xx). */
+const STATUS_ICONS: Partial<Record<Row['cls'], string>> = {
+  error: 'error',
+  '5xx': 'error',
+  '4xx': 'warning',
+  '3xx': 'arrow-right',
+  pending: 'clock',
+};
 
 /** What the list asks its owner to do. */
 export interface ListEvents {
@@ -28,8 +42,8 @@ export interface ListEvents {
   openInitiator(row: Row): void;
   /** A header was clicked. */
   sort(key: SortKey): void;
-  /** A column was resized (all widths by column id). */
-  resized(widths: Record<string, number>): void;
+  /** Columns were resized, hidden or shown (all widths by id, and the explicit visibility). */
+  columns(widths: Record<string, number>, visibility: Partial<Record<ColumnId, boolean>>): void;
   /** A key was pressed in the list body. */
   key(e: KeyboardEvent): void;
   /** A time range was drag-selected on the waterfall's axis (null: cleared). */
@@ -44,6 +58,8 @@ interface RowView {
   /** Host (secondary, after the path). */
   hostText: HTMLSpanElement;
   nameIcon: HTMLSpanElement;
+  statusIcon: HTMLSpanElement;
+  statusText: HTMLSpanElement;
   segs: HTMLDivElement[];
   row: Row | null;
   req: unknown;
@@ -64,37 +80,78 @@ export class RequestList {
   private readonly pool: RowView[] = [];
   private first = 0;
   private viewportHeight = 0;
+  private viewportWidth = 0;
   private axisVersion = 0;
   private scale: Scale | undefined;
+  private layout: ColumnLayout | undefined;
+  /** The header cell that takes Tab (roving tabindex). */
+  private focusCol: ColumnId = 'name';
 
   constructor(
     private readonly model: TraceModel,
     private widths: Record<string, number>,
+    private visibility: Partial<Record<ColumnId, boolean>>,
     private readonly events: ListEvents,
   ) {
-    this.header = h('div', 'list-header', { role: 'row' });
-    for (const c of COLUMNS) {
+    this.header = h('div', 'list-header', { role: 'row', 'aria-rowindex': '1' });
+    COLUMNS.forEach((c, i) => {
       const cell = h(
         'div',
         `hcell c-${c.id}${c.align === 'right' ? ' right' : ''}`,
-        { role: 'columnheader', title: c.title, tabindex: '-1' },
+        {
+          role: 'columnheader',
+          title: c.title,
+          'aria-label': c.label,
+          tabindex: c.id === 'name' ? '0' : '-1',
+          'aria-colindex': String(i + 1),
+        },
         h('span', 'hlabel', null, c.label),
         icon('arrow-small-up', 'sort-icon'),
       );
-      if (c.id !== 'name') {
-        const grip = h('div', 'resizer', { title: 'Drag to resize' });
+      if (c.id === 'name') {
+        const more = h(
+          'button',
+          'icon-button col-menu-button',
+          {
+            type: 'button',
+            title: 'Columns… (show, hide, reset widths)',
+            'aria-label': 'Columns',
+            'aria-haspopup': 'menu',
+            tabindex: '-1',
+          },
+          icon('list-selection'),
+        );
+        more.addEventListener('click', (e) => {
+          e.stopPropagation();
+          this.openColumnMenu(more);
+        });
+        cell.append(more);
+      } else {
+        const grip = h('div', 'resizer', { title: 'Drag to resize (Shift+Left/Right on the header)', 'aria-hidden': 'true' });
         grip.addEventListener('pointerdown', (e) => this.startResize(e, c, grip));
         grip.addEventListener('click', (e) => e.stopPropagation());
         cell.append(grip);
       }
       cell.addEventListener('click', () => this.events.sort(c.sort));
+      cell.addEventListener('contextmenu', (e) => {
+        e.preventDefault();
+        this.openColumnMenu({ x: e.clientX, y: e.clientY });
+      });
+      cell.addEventListener('keydown', (e) => this.onHeaderKey(e, c));
+      cell.addEventListener('focus', () => (this.focusCol = c.id));
       this.headerCells.set(c.id, cell);
       this.header.append(cell);
-    }
-    this.spacer = h('div', 'list-spacer');
-    this.rowsEl = h('div', 'list-rows');
-    this.body = h('div', 'list-body', { tabindex: '0', role: 'listbox', 'aria-label': 'Requests' }, this.spacer, this.rowsEl);
-    this.el = h('div', 'list', { role: 'grid' }, this.header, this.body);
+    });
+    this.rowsEl = h('div', 'list-rows', { role: 'rowgroup' });
+    this.spacer = h('div', 'list-spacer', null, this.rowsEl);
+    this.body = h(
+      'div',
+      'list-body',
+      { tabindex: '0', role: 'grid', 'aria-label': 'Requests', 'aria-colcount': String(COLUMNS.length), 'aria-rowcount': '1' },
+      h('div', 'list-head', { role: 'rowgroup' }, this.header),
+      this.spacer,
+    );
+    this.el = h('div', 'list', null, this.body);
     this.waterfall = new WaterfallAxis(model, this.el, this.headerCells.get('waterfall')!, this.rowsEl, {
       changed: () => this.onScroll?.(),
       timeRange: (r) => this.events.timeRange(r),
@@ -107,17 +164,33 @@ export class RequestList {
 
     this.body.addEventListener('scroll', () => this.onScroll?.(), { passive: true });
     this.body.addEventListener('keydown', (e) => {
+      if (e.target !== this.body) return;
+      if (e.key === 'ContextMenu' || (e.shiftKey && e.key === 'F10')) {
+        e.preventDefault();
+        this.openColumnMenu(this.headerCells.get('name')!);
+        return;
+      }
       if (!this.waterfall.onKey(e)) this.events.key(e);
     });
     this.rowsEl.addEventListener('click', (e) => this.onClick(e));
     new ResizeObserver(() => {
-      this.viewportHeight = this.body.clientHeight;
-      // The header stands over the body's scrollbar: pad it by the scrollbar's real width so the
-      // header's columns (the waterfall's axis above all) line up with the rows'.
-      const bar = this.body.offsetWidth - this.body.clientWidth;
-      this.header.style.paddingRight = `${Math.max(0, bar)}px`;
+      this.viewportHeight = this.rowViewport();
+      if (this.body.clientWidth !== this.viewportWidth) {
+        this.viewportWidth = this.body.clientWidth;
+        this.applyWidths();
+      }
       this.onScroll?.();
     }).observe(this.body);
+  }
+
+  /** Height in px available to rows (the body minus its sticky header). */
+  private rowViewport(): number {
+    return Math.max(0, this.body.clientHeight - this.header.offsetHeight);
+  }
+
+  /** The current column layout (for tests and the owner). */
+  get columnLayout(): ColumnLayout | undefined {
+    return this.layout;
   }
 
   /** Called on scroll/resize; the owner schedules a render. */
@@ -125,7 +198,7 @@ export class RequestList {
 
   /** Number of rows that fit in the viewport. */
   pageSize(): number {
-    return Math.max(1, Math.floor((this.viewportHeight || this.body.clientHeight) / ROW_HEIGHT) - 1);
+    return Math.max(1, Math.floor((this.viewportHeight || this.rowViewport()) / ROW_HEIGHT) - 1);
   }
 
   /** True when scrolled to (within a row of) the bottom. */
@@ -139,7 +212,7 @@ export class RequestList {
     if (index < 0) return;
     const b = this.body;
     const top = index * ROW_HEIGHT;
-    const vh = this.viewportHeight || b.clientHeight;
+    const vh = this.viewportHeight || this.rowViewport();
     if (top < b.scrollTop) b.scrollTop = top;
     else if (top + ROW_HEIGHT > b.scrollTop + vh) b.scrollTop = top + ROW_HEIGHT - vh;
   }
@@ -169,7 +242,8 @@ export class RequestList {
       this.axisVersion++;
     }
     this.spacer.style.height = `${view.length * ROW_HEIGHT}px`;
-    if (!this.viewportHeight) this.viewportHeight = this.body.clientHeight;
+    setSafeAttr(this.body, 'aria-rowcount', String(view.length + 1));
+    if (!this.viewportHeight) this.viewportHeight = this.rowViewport();
     const scrollTop = this.body.scrollTop;
     const first = Math.max(0, Math.floor(scrollTop / ROW_HEIGHT) - OVERSCAN);
     const needed = Math.ceil(this.viewportHeight / ROW_HEIGHT) + 2 * OVERSCAN + 1;
@@ -179,6 +253,7 @@ export class RequestList {
       this.rowsEl.style.transform = `translateY(${first * ROW_HEIGHT}px)`;
     }
     const now = this.model.now();
+    let active = '';
     for (let i = 0; i < this.pool.length; i++) {
       const rv = this.pool[i]!;
       const row = i < needed ? view[first + i] : undefined;
@@ -191,6 +266,13 @@ export class RequestList {
       }
       if (!rv.row) rv.el.style.display = '';
       this.bind(rv, row, now, row.req.traceID === selectedId);
+      const rowIndex = String(first + i + 2);
+      if (rv.el.getAttribute('aria-rowindex') !== rowIndex) rv.el.setAttribute('aria-rowindex', rowIndex);
+      if (rv.selected) active = rv.el.id;
+    }
+    if (this.body.getAttribute('aria-activedescendant') !== active) {
+      if (active) this.body.setAttribute('aria-activedescendant', active);
+      else this.body.removeAttribute('aria-activedescendant');
     }
   }
 
@@ -201,15 +283,19 @@ export class RequestList {
 
   private makeRow(slot: number): RowView {
     const cells = {} as Record<Column['id'], HTMLElement>;
-    const el = h('div', 'row', { role: 'option', 'data-slot': String(slot), 'aria-selected': 'false' });
+    const el = h('div', 'row', { role: 'row', id: `nt-row-${slot}`, 'data-slot': String(slot), 'aria-selected': 'false' });
     const nameIcon = icon('blank', 'row-icon');
     const nameText = h('span', 'url-path');
     const hostText = h('span', 'url-host');
-    for (const c of COLUMNS) {
-      const cell = h('div', `cell c-${c.id}${c.align === 'right' ? ' right' : ''}`);
+    COLUMNS.forEach((c, i) => {
+      const cell = h('div', `cell c-${c.id}${c.align === 'right' ? ' right' : ''}`, { role: 'gridcell', 'aria-colindex': String(i + 1) });
       cells[c.id] = cell;
       el.append(cell);
-    }
+    });
+    // The status is an icon and text, never colour alone.
+    const statusIcon = icon('blank', 'status-icon');
+    const statusText = h('span', 'status-text');
+    cells.status.append(statusIcon, statusText);
     // The path first, the host after it in a quieter colour: at the default width the part that
     // tells requests apart stays visible (the full URL is the cell's tooltip).
     // The space keeps the two apart in the row's text (copy, screen readers, innerText).
@@ -225,7 +311,20 @@ export class RequestList {
     cells.waterfall.append(bar);
     el.style.display = 'none';
     this.rowsEl.append(el);
-    return { el, cells, nameText, hostText, nameIcon, segs, row: null, req: null, axisVersion: -1, selected: false };
+    return {
+      el,
+      cells,
+      nameText,
+      hostText,
+      nameIcon,
+      statusIcon,
+      statusText,
+      segs,
+      row: null,
+      req: null,
+      axisVersion: -1,
+      selected: false,
+    };
   }
 
   private bind(rv: RowView, row: Row, now: number | undefined, selected: boolean): void {
@@ -247,7 +346,9 @@ export class RequestList {
       const cls = `row-icon codicon codicon-${row.cls === 'error' ? 'error' : row.failed ? 'warning' : row.cls === 'pending' ? 'clock' : 'globe'}`;
       if (rv.nameIcon.className !== cls) rv.nameIcon.className = cls;
       setText(c.method, req.reqMethod);
-      setText(c.status, row.status);
+      setText(rv.statusText, row.status);
+      const sIcon = `codicon codicon-${STATUS_ICONS[row.cls] ?? 'blank'} status-icon`;
+      if (rv.statusIcon.className !== sIcon) rv.statusIcon.className = sIcon;
       const statusCls = `cell c-status st-${row.cls}`;
       if (c.status.className !== statusCls) c.status.className = statusCls;
       if (row.req.reqError) setSafeAttr(c.status, 'title', `${req.reqError!.phase}: ${req.reqError!.message}`);
@@ -276,6 +377,11 @@ export class RequestList {
         c.initiator.replaceChildren();
         c.initiator.removeAttribute('title');
       }
+      setSafeAttr(
+        rv.el,
+        'aria-label',
+        `${req.reqMethod} ${req.reqURL}, ${row.status}${row.failed ? ' (failed)' : ''}, ${c.duration.textContent}`,
+      );
       rv.el.classList.toggle('failed', row.failed);
       rv.el.classList.toggle('pending', row.cls === 'pending');
     }
@@ -312,28 +418,122 @@ export class RequestList {
     this.events.select(index, true);
   }
 
+  /** Lays the columns out for the current width (hidden columns, widths, the row's width). */
   private applyWidths(): void {
-    for (const c of COLUMNS) if (c.id !== 'name') this.el.style.setProperty(`--w-${c.id}`, `${this.widths[c.id]}px`);
+    const avail = this.body.clientWidth || this.el.clientWidth;
+    const layout = layoutColumns(avail, this.widths, this.visibility);
+    this.layout = layout;
+    const shown = new Set(layout.shown);
+    for (const c of COLUMNS) {
+      this.el.classList.toggle(`hide-${c.id}`, !shown.has(c.id));
+      if (c.id !== 'name' && shown.has(c.id)) this.el.style.setProperty(`--w-${c.id}`, `${layout.widths[c.id]}px`);
+    }
+    this.el.style.setProperty('--row-w', `${layout.rowWidth}px`);
+    this.el.style.setProperty('--name-min', `${layout.rowWidth - Object.values(layout.widths).reduce((s, w) => s + (w ?? 0), 0)}px`);
+    this.el.classList.toggle('narrow', layout.narrow);
+    if (!shown.has(this.focusCol)) this.setFocusCol('name', false);
+    this.axisVersion++;
+  }
+
+  private setFocusCol(id: ColumnId, focus: boolean): void {
+    for (const [cid, cell] of this.headerCells) cell.tabIndex = cid === id ? 0 : -1;
+    this.focusCol = id;
+    if (focus) this.headerCells.get(id)!.focus();
+  }
+
+  /** Header keys: Left/Right move, Enter/Space sort, Shift+Left/Right resize, menu keys open the column menu. */
+  private onHeaderKey(e: KeyboardEvent, c: Column): void {
+    if (e.target !== e.currentTarget) return; // keys of controls inside a header (the waterfall's zoom buttons)
+    const shown = this.layout?.shown ?? COLUMNS.map((x) => x.id);
+    const i = shown.indexOf(c.id);
+    if (e.shiftKey && (e.key === 'ArrowLeft' || e.key === 'ArrowRight') && c.id !== 'name') {
+      e.preventDefault();
+      // Columns right of the URL grow leftwards, as when dragging their left edge.
+      const cur = this.layout?.widths[c.id] ?? this.widths[c.id] ?? c.width;
+      this.setWidth(c.id, cur + (e.key === 'ArrowLeft' ? 8 : -8));
+      this.emitColumns();
+    } else if (e.key === 'ArrowLeft' || e.key === 'ArrowRight' || e.key === 'Home' || e.key === 'End') {
+      e.preventDefault();
+      const next =
+        e.key === 'Home'
+          ? 0
+          : e.key === 'End'
+            ? shown.length - 1
+            : Math.max(0, Math.min(shown.length - 1, i + (e.key === 'ArrowLeft' ? -1 : 1)));
+      this.setFocusCol(shown[next]!, true);
+    } else if (e.key === 'Enter' || e.key === ' ') {
+      e.preventDefault();
+      this.events.sort(c.sort);
+    } else if (e.key === 'ContextMenu' || (e.shiftKey && e.key === 'F10') || (e.altKey && e.key === 'ArrowDown')) {
+      e.preventDefault();
+      this.openColumnMenu(this.headerCells.get(c.id)!);
+    } else if (e.key === 'ArrowDown') {
+      e.preventDefault();
+      this.body.focus({ preventScroll: true });
+    }
+  }
+
+  /** The column menu: show or hide each column, reset widths and visibility. */
+  openColumnMenu(at: HTMLElement | { x: number; y: number }): void {
+    const layout = this.layout;
+    const items: MenuItem[] = [];
+    for (const c of COLUMNS) {
+      if (c.id === 'name') continue;
+      const shown = layout ? layout.shown.includes(c.id) : this.visibility[c.id] !== false;
+      const collapsed = layout?.collapsed.includes(c.id) ?? false;
+      items.push({
+        kind: 'check',
+        label: c.label,
+        checked: shown,
+        hint: collapsed ? 'hidden at this width' : undefined,
+        run: () => {
+          this.visibility = { ...this.visibility, [c.id]: !shown };
+          this.applyWidths();
+          this.emitColumns();
+          this.onScroll?.();
+        },
+      });
+    }
+    items.push(
+      { kind: 'separator' },
+      {
+        kind: 'item',
+        label: 'Reset Columns',
+        run: () => {
+          this.visibility = {};
+          this.widths = Object.fromEntries(COLUMNS.filter((c) => c.id !== 'name').map((c) => [c.id, c.width]));
+          this.applyWidths();
+          this.emitColumns();
+          this.onScroll?.();
+        },
+      },
+    );
+    showMenu(items, at, 'Columns');
+  }
+
+  private emitColumns(): void {
+    this.events.columns({ ...this.widths }, { ...this.visibility });
+  }
+
+  private setWidth(id: ColumnId, px: number): void {
+    this.widths = { ...this.widths, [id]: Math.max(MIN_COLUMN_WIDTH, Math.min(2000, Math.round(px))) };
+    this.applyWidths();
   }
 
   private startResize(e: PointerEvent, c: Column, grip: HTMLElement): void {
     e.preventDefault();
     e.stopPropagation();
     const startX = e.clientX;
-    const startW = this.widths[c.id] ?? c.width;
+    const startW = this.layout?.widths[c.id] ?? this.widths[c.id] ?? c.width;
     grip.setPointerCapture(e.pointerId);
     grip.classList.add('active');
-    const move = (ev: PointerEvent): void => {
-      this.widths = { ...this.widths, [c.id]: Math.max(MIN_COLUMN_WIDTH, Math.round(startW + (startX - ev.clientX))) };
-      this.applyWidths();
-      this.axisVersion++;
-      if (c.id === 'waterfall') this.onScroll?.();
-    };
+    const move = (ev: PointerEvent): void => this.setWidth(c.id, startW + (startX - ev.clientX));
     const up = (): void => {
       grip.removeEventListener('pointermove', move);
       grip.removeEventListener('pointerup', up);
       grip.classList.remove('active');
-      this.events.resized(this.widths);
+      this.emitColumns();
+      this.onScroll?.();
     };
     grip.addEventListener('pointermove', move);
     grip.addEventListener('pointerup', up);

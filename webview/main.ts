@@ -7,7 +7,10 @@
  * therefore costs one render per frame, which is what keeps a 1,000 requests/s trace responsive.
  */
 
-import './style.css';
+import './styles/base.css';
+import './styles/toolbar.css';
+import './styles/list.css';
+import './styles/detail.css';
 import type { FromWebview, PanelCommand, ToWebview, TraceListItem, TraceOrigin } from '../src/protocol/webview';
 import { isToWebview } from '../src/protocol/webview';
 import { DetailView, type DetailTab } from './detail';
@@ -18,7 +21,9 @@ import { readSnapshot } from './snapshot';
 import { dragSplitter } from './splitter';
 import { TraceModel, type SortKey } from './model';
 import { TimeRangeChip, type TimeRange } from './waterfallView';
-import { restoreState, type PanelState } from './state';
+import { readWorkspaceLayout, restoreState, type PanelState } from './state';
+import { attachToolbarOverflow } from './toolbarOverflow';
+import { renderNoTrace } from './noTrace';
 import { hostApi } from './vscodeApi';
 
 /** Detail of the `nettrace-render` event the panel dispatches on window after each frame. */
@@ -48,7 +53,10 @@ const ORIGIN_LABELS: Record<TraceOrigin, string> = { current: 'Current session',
 
 class App {
   private readonly api = hostApi<PanelState>();
-  private readonly state: PanelState = restoreState(this.api.getState());
+  private readonly state: PanelState = restoreState(
+    this.api.getState(),
+    readWorkspaceLayout(document.getElementById('app')?.dataset.layout),
+  );
   private readonly model = new TraceModel();
   private readonly list: RequestList;
   private readonly detail: DetailView;
@@ -89,22 +97,24 @@ class App {
   private readonly waiting = h('div', 'waiting', { role: 'status' });
   private readonly spinner = [icon('loading', 'codicon-modifier-spin'), 'Waiting for trace data…'] as const;
   /** Shown instead of the spinner when the host has no trace at all. */
-  private readonly noTrace = this.renderNoTrace();
+  private readonly noTrace = renderNoTrace(() => this.post({ type: 'command', command: 'openTrace' }));
   private readonly emptyMsg = h('div', 'empty', { role: 'status' });
   private readonly main: HTMLDivElement;
   private readonly splitter = h('div', 'splitter', { role: 'separator', title: 'Drag to resize' });
 
   constructor(root: HTMLElement) {
     this.root = root;
-    this.list = new RequestList(this.model, this.state.widths, {
+    this.list = new RequestList(this.model, this.state.widths, this.state.columns, {
       select: (i, open) => this.selectIndex(i, open),
       openInitiator: (row) => {
         const f = initiatorFrame(row.req);
         if (f) this.post({ type: 'openInitiator', file: f.file, line: f.line, column: f.column });
       },
       sort: (key) => this.toggleSort(key),
-      resized: (widths) => {
+      columns: (widths, columns) => {
         this.state.widths = widths;
+        this.state.columns = columns;
+        this.post({ type: 'saveLayout', layout: { widths, columns } });
         this.dirty();
       },
       key: (e) => this.onListKey(e),
@@ -230,29 +240,6 @@ class App {
       this.root.classList.remove('no-trace');
       this.waiting.replaceChildren(...this.spinner);
     }
-  }
-
-  private renderNoTrace(): HTMLElement {
-    const open = h('button', 'button', { type: 'button' }, 'Open Trace File…');
-    open.addEventListener('click', () => this.post({ type: 'command', command: 'openTrace' }));
-    return h(
-      'div',
-      'no-trace',
-      null,
-      icon('pulse'),
-      h('div', 'title', null, 'No trace yet'),
-      h(
-        'div',
-        null,
-        null,
-        'Start debugging with the ',
-        h('strong', null, null, 'Net Trace'),
-        ' launch configuration, or run ',
-        h('strong', null, null, 'Net Trace: Open Trace File'),
-        '.',
-      ),
-      h('div', 'actions', null, open),
-    );
   }
 
   private takePendingSelect(): void {
@@ -405,17 +392,20 @@ class App {
       return b;
     };
     this.syncFilterControls();
-    return h(
+    const toolbar = h(
       'div',
       'toolbar',
       { role: 'toolbar', 'aria-label': 'Net Trace' },
-      h('div', 'group', null, this.traceSelect, this.liveBadge),
+      h('div', 'group trace-group', null, this.traceSelect, this.liveBadge),
       h('div', 'group grow filter-box', null, icon('filter', 'input-icon'), this.filterInput),
-      h('div', 'group', null, this.failedToggle, chipBox, this.hostSelect),
+      // data-collapse: the order in which groups move into the overflow menu when space runs out.
+      h('div', 'group', { 'data-collapse': '4' }, this.failedToggle),
+      h('div', 'group', { 'data-collapse': '1' }, chipBox),
+      h('div', 'group', { 'data-collapse': '2' }, this.hostSelect),
       h(
         'div',
         'group actions',
-        null,
+        { 'data-collapse': '3' },
         cmd('openTrace', 'folder-opened', 'Open trace file…'),
         cmd('save', 'save', 'Save trace…'),
         cmd('exportHar', 'export', 'Export HAR…'),
@@ -423,6 +413,8 @@ class App {
         cmd('clear', 'clear-all', 'Clear'),
       ),
     );
+    attachToolbarOverflow(toolbar);
+    return toolbar;
   }
 
   private updateFilter(patch: Partial<PanelState['filter']>): void {

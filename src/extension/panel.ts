@@ -11,6 +11,9 @@ import { createNonce, renderPanelHtml } from './panelHtml';
 import { LiveFeed, type TraceEntry, type TraceStore } from './traceStore';
 import type { DebuggerPause, RecordKind } from '../trace/types';
 
+/** workspaceState key of the panel's column layout (see SaveLayoutMessage). */
+export const LAYOUT_KEY = 'nettrace.panel.layout';
+
 /** The webview panel's view type (also in package.json `onWebviewPanel:`). */
 export const PANEL_VIEW_TYPE = 'nettrace.panel';
 
@@ -45,6 +48,8 @@ export class PanelHost implements vscode.Disposable {
     private readonly extensionUri: vscode.Uri,
     private readonly store: TraceStore,
     private readonly handlers: PanelHandlers,
+    /** Where the column layout is remembered per workspace (`ExtensionContext.workspaceState`). */
+    private readonly workspaceState?: vscode.Memento,
   ) {
     const onChange = (entry: TraceEntry, ids: string[], records: Array<[RecordKind, string]>) => this.streamChanges(entry, ids, records);
     const onList = () => this.postTraces();
@@ -165,7 +170,14 @@ export class PanelHost implements vscode.Disposable {
       scriptUri: uri('webview.js'),
       styleUri: uri('webview.css'),
       codiconUri: uri('codicon.css'),
+      layout: this.savedLayout(),
     });
+  }
+
+  /** The workspace's column layout as JSON for the HTML shell, if one was saved. */
+  private savedLayout(): string | undefined {
+    const v = this.workspaceState?.get<unknown>(LAYOUT_KEY);
+    return typeof v === 'object' && v !== null ? JSON.stringify(v) : undefined;
   }
 
   private onMessage(msg: FromWebview): void {
@@ -190,6 +202,10 @@ export class PanelHost implements vscode.Disposable {
         break;
       case 'command':
         this.handlers.command(msg.command, typeof msg.traceKey === 'string' ? msg.traceKey : this.traceKey);
+        break;
+      case 'saveLayout':
+        // Validated again by the panel when it reads it back (webview/state.ts).
+        if (typeof msg.layout === 'object' && msg.layout !== null) void this.workspaceState?.update(LAYOUT_KEY, msg.layout);
         break;
       case 'selected':
         this.selected =

@@ -197,8 +197,22 @@ export interface CommandMessage {
   traceKey?: string;
 }
 
+/**
+ * The column layout changed (resized, hidden or shown columns): the host remembers it per
+ * workspace and passes it to the next panel's HTML shell (`PanelHtmlOptions.layout`).
+ */
+export interface SaveLayoutMessage {
+  type: 'saveLayout';
+  layout: {
+    /** Column widths in px by column id. */
+    widths: Record<string, number>;
+    /** Columns the user showed (true) or hid (false) through the header menu. */
+    columns: Record<string, boolean>;
+  };
+}
+
 /** Every message the panel sends to the host. */
-export type FromWebview = ReadyMessage | SelectTraceMessage | OpenInitiatorMessage | SelectedMessage | CommandMessage;
+export type FromWebview = ReadyMessage | SelectTraceMessage | OpenInitiatorMessage | SelectedMessage | CommandMessage | SaveLayoutMessage;
 
 /** Type guard for messages arriving in the panel (window `message` events may carry anything). */
 export function isToWebview(data: unknown): data is ToWebview {
