@@ -27,6 +27,10 @@ const SAFE_ATTRS = new Set([
   'aria-activedescendant',
   'aria-labelledby',
   'aria-live',
+  'aria-autocomplete',
+  'aria-invalid',
+  'aria-describedby',
+  'autocomplete',
 ]);
 
 /** A child for `h`: text (inserted as a Text node), an element, or nothing. */

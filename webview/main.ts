@@ -16,8 +16,10 @@ import { formatBytes, formatCount, initiatorFrame, type StatusClass } from './fo
 import { RequestList } from './list';
 import { readSnapshot } from './snapshot';
 import { dragSplitter } from './splitter';
-import { TraceModel, type SortKey } from './model';
-import { restoreState, type PanelState } from './state';
+import { TraceModel, type Row, type SortKey } from './model';
+import { FilterBox } from './filterBox';
+import { collectValues, type FilterKey } from './filterQuery';
+import { initialState, restoreState, workspacePart, type PanelState } from './state';
 import { hostApi } from './vscodeApi';
 
 /** Detail of the `nettrace-render` event the panel dispatches on window after each frame. */
@@ -47,7 +49,10 @@ const ORIGIN_LABELS: Record<TraceOrigin, string> = { current: 'Current session',
 
 class App {
   private readonly api = hostApi<PanelState>();
-  private readonly state: PanelState = restoreState(this.api.getState());
+  // The webview's own state (a reload, or a window reload through the serializer) wins; a new
+  // panel starts from what the host kept for this workspace.
+  private readonly state: PanelState = restoreState(this.api.getState() ?? initialState(document));
+  private lastSavedWorkspace = JSON.stringify(workspacePart(this.state));
   private readonly model = new TraceModel();
   private readonly list: RequestList;
   private readonly detail: DetailView;
@@ -67,12 +72,16 @@ class App {
   private readonly root: HTMLElement;
   private readonly traceSelect = h('select', 'dropdown trace-select', { title: 'Trace to show', 'aria-label': 'Trace' });
   private readonly liveBadge = h('span', 'live-badge', { title: 'Recording' }, icon('circle-filled'), 'Live');
-  private readonly filterInput = h('input', 'input filter-input', {
-    type: 'text',
-    placeholder: 'Filter (URL, method, status, host; -word excludes)',
-    'aria-label': 'Filter requests',
-    spellcheck: 'false',
+  private readonly filterBox = new FilterBox({
+    change: (text) => this.updateFilter({ text }),
+    leave: () => {
+      this.list.body.focus();
+      if (!this.state.selectedId || this.model.indexOf(this.state.selectedId) < 0) this.selectIndex(0, false);
+    },
+    values: () => this.filterValues(),
   });
+  /** Autocompletion values of the shown rows, recomputed when the rows change. */
+  private valuesCache: { rows: Row[]; length: number; values: Map<FilterKey, string[]> } | undefined;
   private readonly failedToggle = h(
     'button',
     'toggle',
@@ -131,8 +140,9 @@ class App {
     root.replaceChildren(this.renderToolbar(), this.main, h('div', 'statusbar', null, this.statusLeft, this.statusRight), this.waiting);
     root.classList.add('is-waiting');
     this.waiting.replaceChildren(...this.spinner);
-    this.filterInput.value = this.state.filter.text;
+    this.filterBox.setText(this.state.filter.text);
     this.model.setFilter(this.state.filter);
+    this.filterBox.setErrors(this.model.filterErrors);
     this.model.setSort(this.state.sort);
     this.list.renderSort(this.state.sort);
     this.initSplitter();
@@ -144,8 +154,7 @@ class App {
     window.addEventListener('keydown', (e) => {
       if ((e.ctrlKey || e.metaKey) && e.key.toLowerCase() === 'f') {
         e.preventDefault();
-        this.filterInput.focus();
-        this.filterInput.select();
+        this.filterBox.focus();
       }
     });
     root.removeAttribute('aria-busy');
@@ -364,18 +373,6 @@ class App {
       const key = this.traceSelect.value;
       if (key && key !== this.currentKey) this.post({ type: 'selectTrace', traceKey: key });
     });
-    this.filterInput.addEventListener('input', () => this.updateFilter({ text: this.filterInput.value }));
-    this.filterInput.addEventListener('keydown', (e) => {
-      if (e.key === 'Escape' && this.filterInput.value) {
-        e.preventDefault();
-        this.filterInput.value = '';
-        this.updateFilter({ text: '' });
-      } else if (e.key === 'ArrowDown' || e.key === 'Enter') {
-        e.preventDefault();
-        this.list.body.focus();
-        if (!this.state.selectedId || this.model.indexOf(this.state.selectedId) < 0) this.selectIndex(0, false);
-      }
-    });
     this.failedToggle.addEventListener('click', () => this.updateFilter({ failedOnly: !this.state.filter.failedOnly }));
     const chipBox = h('div', 'chips', { role: 'group', 'aria-label': 'Status filter' });
     for (const [cls, label, title] of STATUS_CHIPS) {
@@ -403,7 +400,7 @@ class App {
       'toolbar',
       { role: 'toolbar', 'aria-label': 'Net Trace' },
       h('div', 'group', null, this.traceSelect, this.liveBadge),
-      h('div', 'group grow filter-box', null, icon('filter', 'input-icon'), this.filterInput),
+      this.filterBox.el,
       h('div', 'group', null, this.failedToggle, chipBox, this.hostSelect),
       h(
         'div',
@@ -438,7 +435,8 @@ class App {
 
   private syncFilterControls(): void {
     const f = this.state.filter;
-    if (this.filterInput.value !== f.text) this.filterInput.value = f.text;
+    this.filterBox.setText(f.text);
+    this.filterBox.setErrors(this.model.filterErrors);
     this.failedToggle.classList.toggle('on', f.failedOnly);
     setSafeAttr(this.failedToggle, 'aria-pressed', String(f.failedOnly));
     for (const [cls, b] of this.chips) {
@@ -447,6 +445,16 @@ class App {
       setSafeAttr(b, 'aria-pressed', String(on));
     }
     this.renderHostSelect(true);
+  }
+
+  /** The values the filter's autocompletion offers, from the trace's rows (cached per row set). */
+  private filterValues(): Map<FilterKey, string[]> {
+    const rows = this.model.rows;
+    const c = this.valuesCache;
+    if (c && c.rows === rows && c.length === rows.length) return c.values;
+    const values = collectValues(rows);
+    this.valuesCache = { rows, length: rows.length, values };
+    return values;
   }
 
   private renderHostSelect(force: boolean): void {
@@ -549,6 +557,12 @@ class App {
     if (this.stateDirty) {
       this.stateDirty = false;
       this.api.setState(this.state);
+      const part = workspacePart(this.state);
+      const json = JSON.stringify(part);
+      if (json !== this.lastSavedWorkspace) {
+        this.lastSavedWorkspace = json;
+        this.post({ type: 'saveState', state: part });
+      }
     }
     const detail: RenderEventDetail = {
       requests: this.model.rows.length,

@@ -23,6 +23,26 @@ export interface PanelState {
 
 const TABS: readonly DetailTab[] = ['timing', 'headers', 'body', 'connection', 'dns', 'tls', 'initiator'];
 
+/**
+ * The part of the state kept per workspace by the host (SaveStateMessage): everything but the
+ * trace and the selection, which mean nothing to another panel or window.
+ */
+export function workspacePart(state: PanelState): Record<string, unknown> {
+  const { traceKey: _trace, selectedId: _selected, ...rest } = state;
+  return rest;
+}
+
+/** The workspace's saved state the host put in the HTML shell (`data-state` on #app), if any. */
+export function initialState(doc: Document): unknown {
+  const raw = doc.getElementById('app')?.dataset.state;
+  if (!raw) return undefined;
+  try {
+    return JSON.parse(raw);
+  } catch {
+    return undefined;
+  }
+}
+
 /** Validates a saved state, filling in defaults for anything missing or malformed. */
 export function restoreState(saved: unknown): PanelState {
   const s = (typeof saved === 'object' && saved !== null ? saved : {}) as Partial<Record<keyof PanelState, unknown>>;

@@ -71,7 +71,7 @@ function registerPanel(
   log: (line: string) => void,
   handlers: Omit<PanelHandlers, 'log'>,
 ): PanelHost {
-  const panel = new PanelHost(context.extensionUri, traces, { ...handlers, log });
+  const panel = new PanelHost(context.extensionUri, traces, { ...handlers, log, memento: context.workspaceState });
   context.subscriptions.push(
     panel,
     vscode.window.registerWebviewPanelSerializer(PANEL_VIEW_TYPE, {

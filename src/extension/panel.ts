@@ -16,15 +16,20 @@ export const PANEL_VIEW_TYPE = 'nettrace.panel';
 
 /** What the panel asks the extension to do. */
 export interface PanelHandlers {
+  /** Where the panel's UI state is kept per workspace (`context.workspaceState`). */
+  memento?: Pick<vscode.Memento, 'get' | 'update'>;
   openInitiator(file: string, line: number, column: number, panelColumn: vscode.ViewColumn | undefined): void;
   command(command: PanelCommand, traceKey: string | undefined): void;
   log(line: string): void;
 }
 
-/** The one Net Trace panel of this window. */
+/** The workspaceState key of the panel's UI state (filter, toggles, sort, columns). */
+export const PANEL_STATE_KEY = 'nettrace.panelState';
+
 /** Requests per message when a large trace is sent to the panel (see sendReset). */
 export const RESET_CHUNK = 50_000;
 
+/** The one Net Trace panel of this window. */
 export class PanelHost implements vscode.Disposable {
   private panel: vscode.WebviewPanel | undefined;
   private panelDisposables: vscode.Disposable[] = [];
@@ -163,6 +168,7 @@ export class PanelHost implements vscode.Disposable {
       scriptUri: uri('webview.js'),
       styleUri: uri('webview.css'),
       codiconUri: uri('codicon.css'),
+      initialState: this.handlers.memento?.get<unknown>(PANEL_STATE_KEY),
     });
   }
 
@@ -194,6 +200,13 @@ export class PanelHost implements vscode.Disposable {
           typeof msg.traceKey === 'string' && typeof msg.traceID === 'string'
             ? { traceKey: msg.traceKey, traceID: msg.traceID }
             : undefined;
+        break;
+      case 'saveState':
+        if (typeof msg.state === 'object' && msg.state !== null && !Array.isArray(msg.state)) {
+          void Promise.resolve(this.handlers.memento?.update(PANEL_STATE_KEY, msg.state)).catch((err: Error) =>
+            this.handlers.log(`panel: could not keep its state: ${err.message}`),
+          );
+        }
         break;
       default:
         this.handlers.log(`panel: unknown message ${JSON.stringify((msg as { type?: unknown }).type)}`);

@@ -30,6 +30,8 @@ export interface PanelHtmlOptions {
   codiconUri: string;
   /** Document title (default "Net Trace"). */
   title?: string;
+  /** The panel's saved UI state of this workspace (SaveStateMessage), as `data-state` JSON on #app. */
+  initialState?: unknown;
 }
 
 /** Escapes text for an HTML attribute value or text content. */
@@ -71,7 +73,7 @@ export function renderPanelHtml(o: PanelHtmlOptions): string {
 <title>${a(o.title ?? 'Net Trace')}</title>
 </head>
 <body>
-<div id="app" class="app" aria-busy="true"></div>
+<div id="app" class="app" aria-busy="true"${o.initialState !== undefined ? ` data-state="${a(JSON.stringify(o.initialState))}"` : ''}></div>
 <script nonce="${a(o.nonce)}" src="${a(o.scriptUri)}"></script>
 </body>
 </html>

@@ -411,6 +411,7 @@ export class TraceStore extends EventEmitter<TraceStoreEvents> {
       udpConns: t.udpConns,
       dnsQueries: t.dnsQueries,
       stats: t.stats,
+      ...(e.session ? { slowThresholdMs: e.session.slowThresholdMs } : {}),
     };
   }
 

@@ -64,6 +64,8 @@ export interface TraceSnapshot {
   udpConns?: UdpConn[];
   dnsQueries?: DnsQuery[];
   stats?: TraceStats;
+  /** The session's slow-request threshold in ms (the filter's `is:slow`); absent: 1000. */
+  slowThresholdMs?: number;
 }
 
 /** A batch of records for `append`/`update`; each record replaces the one with its traceID. */
@@ -190,8 +192,18 @@ export interface CommandMessage {
   traceKey?: string;
 }
 
+/**
+ * The panel's UI state that outlives the panel (filter text and toggles, sort, columns, detail
+ * layout): the host keeps it per workspace and hands it to the next panel of this workspace in
+ * its HTML shell (`data-state` on `#app`). Sent when it changed; never the trace or selection.
+ */
+export interface SaveStateMessage {
+  type: 'saveState';
+  state: Record<string, unknown>;
+}
+
 /** Every message the panel sends to the host. */
-export type FromWebview = ReadyMessage | SelectTraceMessage | OpenInitiatorMessage | SelectedMessage | CommandMessage;
+export type FromWebview = ReadyMessage | SelectTraceMessage | OpenInitiatorMessage | SelectedMessage | CommandMessage | SaveStateMessage;
 
 /** Type guard for messages arriving in the panel (window `message` events may carry anything). */
 export function isToWebview(data: unknown): data is ToWebview {
