@@ -7,6 +7,7 @@
 import { COLUMNS, MIN_COLUMN_WIDTH, type Column } from './columns';
 import { isStreaming } from '../src/trace/types';
 import { NO_PROGRAM_FRAME } from '../src/trace/initiator';
+import { CONNECTION_WORDS, connectionState } from '../src/trace/labels';
 import { formatBytes, formatMs, formatTick, initiatorFrame } from './format';
 import { h, icon, setSafeAttr, setText } from './dom';
 import type { Row, SortKey, SortSpec, TraceModel } from './model';
@@ -239,7 +240,9 @@ export class RequestList {
       if (row.req.reqError) setSafeAttr(c.status, 'title', `${req.reqError!.phase}: ${req.reqError!.message}`);
       else if (c.status.hasAttribute('title')) c.status.removeAttribute('title');
       setText(c.client, req.client);
-      setText(c.conn, req.tcpConn || req.reusedConn !== undefined ? (req.reusedConn ? 'reused' : 'new') : '—');
+      const connState = connectionState(req, req.tcpConn ? this.model.tcpConns.get(req.tcpConn) : undefined);
+      setText(c.conn, connState ? CONNECTION_WORDS[connState] : '—');
+      c.conn.classList.toggle('error-text', connState === 'failed');
       c.conn.classList.toggle('muted', !!req.reusedConn);
       setText(c.duration, row.duration === undefined ? (row.cls === 'pending' || isStreaming(req) ? '…' : '—') : formatMs(row.duration));
       setText(c.size, formatBytes(row.size));
