@@ -100,6 +100,13 @@ export class RequestList {
     this.body.addEventListener('scroll', () => this.onScroll?.(), { passive: true });
     this.body.addEventListener('keydown', (e) => this.events.key(e));
     this.rowsEl.addEventListener('click', (e) => this.onClick(e));
+    // A right-click selects the row it opens the menu of (the menu itself is VS Code's).
+    this.rowsEl.addEventListener('contextmenu', (e) => {
+      const rowEl = (e.target as HTMLElement).closest('.row') as HTMLElement | null;
+      if (!rowEl) return;
+      const index = this.rowAtSlot(Number(rowEl.dataset.slot));
+      if (this.model.view[index]) this.events.select(index, false);
+    });
     new ResizeObserver(() => {
       this.viewportHeight = this.body.clientHeight;
       this.onScroll?.();
@@ -133,6 +140,12 @@ export class RequestList {
   /** Scrolls to the end (live "follow" mode). */
   scrollToEnd(): void {
     this.body.scrollTop = this.model.view.length * ROW_HEIGHT;
+  }
+
+  /** The DOM row showing the view's row `index`, when it is rendered. */
+  rowElement(index: number): HTMLElement | undefined {
+    const rv = this.pool[index - this.first];
+    return rv && rv.row && rv.row === this.model.view[index] ? rv.el : undefined;
   }
 
   /** Shows the sort indicator on the sorted column. */
@@ -265,6 +278,8 @@ export class RequestList {
         c.initiator.replaceChildren();
         c.initiator.removeAttribute('title');
       }
+      // What VS Code's webview context menu (package.json "webview/context") and its commands get.
+      setSafeAttr(rv.el, 'data-vscode-context', requestContext(req));
       rv.el.classList.toggle('failed', row.failed);
       rv.el.classList.toggle('pending', row.cls === 'pending');
     }
@@ -347,4 +362,18 @@ export class RequestList {
     grip.addEventListener('pointermove', move);
     grip.addEventListener('pointerup', up);
   }
+}
+
+/**
+ * A row's `data-vscode-context`: VS Code merges it with its ancestors' (the list carries the
+ * `traceKey`) into the context of the "webview/context" menu's `when` clauses and the argument of
+ * the command run (src/extension/copyCommands.ts). The menu replaces the default Cut/Copy/Paste.
+ */
+export function requestContext(req: Row['req']): string {
+  return JSON.stringify({
+    webviewSection: 'request',
+    traceID: req.traceID,
+    requestHasBody: req.respBody?.text !== undefined,
+    preventDefaultContextMenuItems: true,
+  });
 }

@@ -68,6 +68,8 @@ class App {
   private stateDirty = false;
   private followTail = false;
   private hostSignature = '';
+  /** When the keyboard last opened a row's menu (see openRowMenu). */
+  private lastKeyMenu = -Infinity;
 
   private readonly root: HTMLElement;
   private readonly traceSelect = h('select', 'dropdown trace-select', { title: 'Trace to show', 'aria-label': 'Trace' });
@@ -115,6 +117,14 @@ class App {
         this.dirty();
       },
       key: (e) => this.onListKey(e),
+    });
+    // A keyboard contextmenu (Menu key, Shift+F10) fires at the focused list, not at a row:
+    // replaced by one on the selected row (openRowMenu), unless the keydown already did it.
+    this.list.body.addEventListener('contextmenu', (e) => {
+      if (e.target !== this.list.body) return;
+      e.preventDefault();
+      e.stopPropagation();
+      if (performance.now() - this.lastKeyMenu > 500) this.openRowMenu();
     });
     this.list.onScroll = () => {
       // Follow the tail of a live trace while the user keeps the list scrolled to the bottom.
@@ -178,6 +188,7 @@ class App {
         this.currentKey = msg.traceKey;
         this.state.traceKey = msg.traceKey;
         this.model.reset(snapshot, msg.live);
+        setSafeAttr(this.list.el, 'data-vscode-context', JSON.stringify({ traceKey: msg.traceKey }));
         this.hasData = true;
         this.root.classList.remove('is-waiting', 'no-trace');
         if (!sameTrace) this.state.selectedId = null;
@@ -328,6 +339,12 @@ class App {
         this.flush();
         this.detail.focus();
         return;
+      case 'ContextMenu':
+      case 'F10':
+        if (e.key === 'F10' && !e.shiftKey) return;
+        e.preventDefault();
+        this.openRowMenu();
+        return;
       case 'Escape':
         if (this.state.detailOpen) {
           e.preventDefault();
@@ -339,6 +356,28 @@ class App {
     }
     e.preventDefault();
     this.selectIndex(next, false);
+  }
+
+  /**
+   * Opens VS Code's context menu of the selected row from the keyboard (Shift+F10, the Menu key):
+   * the webview's own contextmenu event would carry the list, not a row, so a contextmenu event is
+   * dispatched on the row element, which VS Code's webview host turns into its menu there.
+   */
+  private openRowMenu(): void {
+    let index = this.state.selectedId ? this.model.indexOf(this.state.selectedId) : -1;
+    if (index < 0) {
+      if (!this.model.view.length) return;
+      index = 0;
+      this.selectIndex(0, false);
+    } else {
+      this.list.reveal(index);
+    }
+    this.flush();
+    const el = this.list.rowElement(index);
+    if (!el) return;
+    const r = el.getBoundingClientRect();
+    this.lastKeyMenu = performance.now();
+    el.dispatchEvent(new MouseEvent('contextmenu', { bubbles: true, cancelable: true, clientX: r.left + 24, clientY: r.bottom - 2 }));
   }
 
   private setDetailOpen(open: boolean): void {

@@ -118,6 +118,7 @@ export class PanelHost implements vscode.Disposable {
       panel.onDidDispose(() => {
         if (this.panel === panel) {
           this.panel = undefined;
+          void vscode.commands.executeCommand('setContext', 'nettrace.panelHasSelection', false);
           this.ready = false;
           this.feed = undefined;
           this.disposePanel();
@@ -200,6 +201,8 @@ export class PanelHost implements vscode.Disposable {
           typeof msg.traceKey === 'string' && typeof msg.traceID === 'string'
             ? { traceKey: msg.traceKey, traceID: msg.traceID }
             : undefined;
+        // The Command Palette's "Copy as cURL" & co. act on this selection (copyCommands.ts).
+        void vscode.commands.executeCommand('setContext', 'nettrace.panelHasSelection', this.selected !== undefined);
         break;
       case 'saveState':
         if (typeof msg.state === 'object' && msg.state !== null && !Array.isArray(msg.state)) {
