@@ -2,9 +2,9 @@
  * What the status bar item says, and when it is redrawn (statusBar.ts draws it). vscode-free, so
  * test/unit/statusBar.test.mjs runs it in plain Node.
  *
- * It describes the trace the panel shows, so its count is the panel's: the panel's trace while the
- * panel is open (live, or an earlier session or a file the user switched to), else the running
- * session (the newest when several run). Nothing is recording and no panel: no item.
+ * It is shown while a session records. Its count is the panel's: the trace the panel shows while
+ * the panel is open (the session, or an earlier session or a file the user switched to meanwhile),
+ * else the running session (the newest when several run). Nothing recording: no item.
  * It is redrawn synchronously on the store events that feed the panel (`change`, `list`,
  * `cleared`, `ended`) and when the panel switches trace: no timer of its own to trail the list.
  */
@@ -35,10 +35,10 @@ export interface StatusView {
 
 /** The trace the status bar counts (see the file comment). */
 export function statusEntry(store: StatusStore, panel: StatusPanel): TraceEntry | undefined {
-  const shown = panel.isOpen ? store.get(panel.traceKey) : undefined;
-  if (shown) return shown;
   const live = store.live();
   if (live.length === 0) return undefined;
+  const shown = panel.isOpen ? store.get(panel.traceKey) : undefined;
+  if (shown) return shown;
   const own = live.find((e) => e.key === panel.traceKey);
   return own ?? [...live].sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime())[0];
 }
@@ -51,7 +51,8 @@ export function statusView(store: StatusStore, panel: StatusPanel): StatusView |
   const recording = store.live().length;
   const text = `$(pulse) Net Trace: ${requests} ${requests === 1 ? 'request' : 'requests'}${failed > 0 ? `, ${failed} failed` : ''}`;
   const what = entry.origin === 'current' ? entry.label : `${entry.label} (${entry.origin === 'file' ? 'file' : 'ended'})`;
-  const others = recording > (entry.origin === 'current' ? 1 : 0) ? ` (${recording} ${recording === 1 ? 'session' : 'sessions'} recording)` : '';
+  const others =
+    recording > (entry.origin === 'current' ? 1 : 0) ? ` (${recording} ${recording === 1 ? 'session' : 'sessions'} recording)` : '';
   return { text, tooltip: `${what}${others} — click to show the Net Trace panel`, traceKey: entry.key };
 }
 

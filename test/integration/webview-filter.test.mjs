@@ -13,7 +13,11 @@ import { syntheticTrace } from '../webview-harness/synthetic.mjs';
 const why = browserUnavailable();
 const skip = why ? `webview filter test skipped: ${why}` : false;
 
-const TRACES = { type: 'traces', traces: [{ traceKey: 'cur', label: 'node app.js', origin: 'current', live: false }], activeTraceKey: 'cur' };
+const TRACES = {
+  type: 'traces',
+  traces: [{ traceKey: 'cur', label: 'node app.js', origin: 'current', live: false }],
+  activeTraceKey: 'cur',
+};
 
 /** The visible rows' method, status and id (from the row's menu context). */
 const visibleRows = (page) =>
@@ -91,7 +95,10 @@ test('filter box: property terms, errors, autocompletion, is:slow, persistence, 
     rows = await visibleRows(page);
     const want = reqs.filter((r) => r.reqMethod === 'GET' && r.respStatusCode >= 400 && r.respStatusCode < 500);
     assert.match(await page.textContent('.status-left'), new RegExp(`\\b${want.length} shown`));
-    assert.ok(rows.every((r) => r.method === 'GET' && /^4\d\d$/.test(r.status)), JSON.stringify(rows.slice(0, 3)));
+    assert.ok(
+      rows.every((r) => r.method === 'GET' && /^4\d\d$/.test(r.status)),
+      JSON.stringify(rows.slice(0, 3)),
+    );
     await page.click('.chip.st-4xx');
 
     // A term the language does not understand: the box says so (outline, tooltip, described-by).
@@ -119,7 +126,10 @@ test('filter box: property terms, errors, autocompletion, is:slow, persistence, 
     await page.keyboard.press('Enter');
     assert.equal(await page.inputValue('.filter-input'), 'method:');
     const methods = await page.$$eval('.filter-suggest [role=option]', (o) => o.map((e) => e.textContent));
-    assert.deepEqual(methods, [...new Set(reqs.map((r) => r.reqMethod))].sort().map((m) => `method:${m}`));
+    assert.deepEqual(
+      methods,
+      [...new Set(reqs.map((r) => r.reqMethod))].sort().map((m) => `method:${m}`),
+    );
     await page.keyboard.type('P');
     const ps = await page.$$eval('.filter-suggest [role=option]', (o) => o.map((e) => e.textContent));
     assert.ok(ps.length > 0 && ps.every((s) => s.startsWith('method:P')), ps.join());
@@ -145,7 +155,13 @@ test('filter box: property terms, errors, autocompletion, is:slow, persistence, 
     await page.click('.list-rows .row:not([style*="none"]) .c-method', { button: 'right' });
     const firstId = (await visibleRows(page))[0].id;
     let menus = await page.evaluate(() => window.__menus);
-    assert.deepEqual(menus.at(-1), { traceKey: 'cur', webviewSection: 'request', traceID: firstId, requestHasBody: false, preventDefaultContextMenuItems: true });
+    assert.deepEqual(menus.at(-1), {
+      traceKey: 'cur',
+      webviewSection: 'request',
+      traceID: firstId,
+      requestHasBody: false,
+      preventDefaultContextMenuItems: true,
+    });
     await page.waitForFunction((id) => window.__host.posted.some((m) => m.type === 'selected' && m.traceID === id), firstId);
     // Keyboard: Shift+F10 on the focused list opens the menu of the selected row.
     await page.focus('.list-body');
@@ -218,13 +234,21 @@ test('filter box: property terms, errors, autocompletion, is:slow, persistence, 
     await b.page.evaluate(() => window.postMessage(window.__data.reset, '*'));
     await b.page.waitForFunction(() => document.querySelector('.status-left')?.textContent?.startsWith('10,000'));
     const times = [];
-    for (const text of ['status-code:404', 'status-code:404 -method:POST', 'domain:*.example.test method:GET larger-than:10k', 'is:failed -status-code:5xx', '']) {
+    for (const text of [
+      'status-code:404',
+      'status-code:404 -method:POST',
+      'domain:*.example.test method:GET larger-than:10k',
+      'is:failed -status-code:5xx',
+      '',
+    ]) {
       times.push(
         await b.page.evaluate(async (text) => {
           const input = document.querySelector('.filter-input');
           const t0 = performance.now();
           await new Promise((resolve) => {
-            window.addEventListener('nettrace-render', () => (document.body.getBoundingClientRect(), setTimeout(resolve, 0)), { once: true });
+            window.addEventListener('nettrace-render', () => (document.body.getBoundingClientRect(), setTimeout(resolve, 0)), {
+              once: true,
+            });
             input.value = text;
             input.dispatchEvent(new Event('input', { bubbles: true }));
           });

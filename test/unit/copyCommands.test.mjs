@@ -117,7 +117,10 @@ test('copy commands: the row context picks the request; redacted stays redacted;
   assert.equal(har.request.method, 'POST');
   assert.equal(har.response.status, 201);
   assert.equal(har._traceID, 'post');
-  assert.deepEqual(har.request.headers.find((h) => h.name === 'Authorization'), { name: 'Authorization', value: '<redacted>' });
+  assert.deepEqual(
+    har.request.headers.find((h) => h.name === 'Authorization'),
+    { name: 'Authorization', value: '<redacted>' },
+  );
 
   // A body that was not captured: nothing copied (the clipboard keeps what it had), and why.
   vscode.messages.length = 0;
@@ -128,7 +131,7 @@ test('copy commands: the row context picks the request; redacted stays redacted;
   for (const d of subscriptions) d.dispose();
 });
 
-test('copy commands: from the Command Palette they act on the panel\'s selected request', async () => {
+test("copy commands: from the Command Palette they act on the panel's selected request", async () => {
   const { entry, host, subscriptions } = setup();
   vscode.messages.length = 0;
   await run(m.COPY_COMMANDS.url);
@@ -167,12 +170,15 @@ test('package.json: the row menu and the palette name every copy command', () =>
   }
 });
 
-test('panel host: the panel\'s UI state is kept per workspace and given to the next panel', () => {
+test("panel host: the panel's UI state is kept per workspace and given to the next panel", () => {
   const { host, memento } = setup();
   const panel = vscode.fakePanel();
   host.adopt(panel);
   assert.doesNotMatch(panel.webview.html, /data-state=/, 'nothing kept yet');
-  const state = { filter: { text: 'status-code:404 -method:POST', failedOnly: true, classes: [], host: '' }, sort: { key: 'start', dir: 1 } };
+  const state = {
+    filter: { text: 'status-code:404 -method:POST', failedOnly: true, classes: [], host: '' },
+    sort: { key: 'start', dir: 1 },
+  };
   panel.receive({ type: 'saveState', state });
   assert.deepEqual(memento.get(m.PANEL_STATE_KEY), state);
   panel.receive({ type: 'saveState', state: 'junk' });

@@ -1,6 +1,6 @@
-// The status bar item's logic (src/extension/statusView.ts): it counts the trace the panel shows
-// (live or not), else the running session, and is redrawn in the same turn as the store event that
-// feeds the panel — no timer of its own.
+// The status bar item's logic (src/extension/statusView.ts): shown while a session records, it
+// counts the trace the panel shows (live or not), else the running session, and is redrawn in the
+// same turn as the store event that feeds the panel — no timer of its own.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
@@ -19,7 +19,7 @@ function fakeStore(entries) {
 }
 const entry = (key, origin, n, t) => ({ key, origin, n, label: key, createdAt: new Date(t) });
 
-test('statusView: the panel\'s trace when the panel is open, else the newest running session', () => {
+test("statusView: the panel's trace when the panel is open, else the newest running session", () => {
   const store = fakeStore([entry('s1', 'current', 0, 1), entry('s2', 'current', 2, 2), entry('old', 'earlier', 4, 0)]);
   // The panel shows an earlier session: the item says what the panel lists (the bug: "0 requests"
   // from the new session while the panel listed 4).
@@ -33,12 +33,16 @@ test('statusView: the panel\'s trace when the panel is open, else the newest run
   assert.equal(s.statusView(store, { isOpen: false, traceKey: 's1' }).traceKey, 's1');
   assert.equal(s.statusView(store, { isOpen: false, traceKey: 'old' }).traceKey, 's2');
   assert.equal(s.statusView(store, { isOpen: false, traceKey: undefined }).text, '$(pulse) Net Trace: 2 requests');
-  // Nothing recording and no panel: hidden.
+  // Nothing recording: hidden, panel or not.
   assert.equal(s.statusView(fakeStore([entry('old', 'earlier', 4, 0)]), { isOpen: false, traceKey: 'old' }), undefined);
-  assert.equal(s.statusView(fakeStore([entry('one', 'current', 1, 0)]), { isOpen: true, traceKey: 'one' }).text, '$(pulse) Net Trace: 1 request');
+  assert.equal(s.statusView(fakeStore([entry('old', 'earlier', 4, 0)]), { isOpen: true, traceKey: 'old' }), undefined);
+  assert.equal(
+    s.statusView(fakeStore([entry('one', 'current', 1, 0)]), { isOpen: true, traceKey: 'one' }).text,
+    '$(pulse) Net Trace: 1 request',
+  );
 });
 
-test('watchStatus: redrawn synchronously on the store events and the panel\'s trace switch', () => {
+test("watchStatus: redrawn synchronously on the store events and the panel's trace switch", () => {
   const a = entry('a', 'current', 0, 1);
   const b = entry('b', 'current', 0, 2);
   const store = fakeStore([a, b]);
@@ -66,7 +70,12 @@ test('watchStatus: redrawn synchronously on the store events and the panel\'s tr
   // A change of a trace the item does not count does not redraw it.
   let calls = 0;
   const counting = () => (calls++, update());
-  const stop2 = s.watchStatus(store, () => ({ dispose() {} }), counting, () => counted);
+  const stop2 = s.watchStatus(
+    store,
+    () => ({ dispose() {} }),
+    counting,
+    () => counted,
+  );
   store.emit('change', b, ['x'], []);
   assert.equal(calls, 0);
   stop2();
