@@ -181,7 +181,9 @@ test(
       );
       step('workbench loaded');
 
-      // ---- start "Net Trace: filter" with the Run and Debug side bar open --------------------------------
+      // ---- start "Net Trace: filter" with its file open and the Run and Debug side bar open -------------
+      // As F5 leaves it: the program in the editor, the panel beside it, Run and Debug on the left.
+      await quickOpen(page, 'filter.ts');
       await runCommand(page, 'View: Show Run and Debug');
       await page.waitForSelector('.debug-viewlet, [id="workbench.view.debug"]', { timeout: 20_000 });
       await page.keyboard.press('F1');
@@ -203,6 +205,7 @@ test(
         120_000,
         500,
       );
+      step(`panel ${await panel.evaluate(() => document.documentElement.clientWidth)} px wide beside the editor`);
       const rows = () =>
         panel.$$eval('.list-rows .row', (els) =>
           els
@@ -363,6 +366,16 @@ async function findFrame(page, selector) {
     }
   }
   return undefined;
+}
+
+/** Opens a file by name through Quick Open. */
+async function quickOpen(page, name) {
+  await page.keyboard.press('F1');
+  const input = page.locator('.quick-input-widget .quick-input-box input');
+  await input.fill(name);
+  await page.locator('.quick-input-widget .monaco-list-row', { hasText: name }).first().waitFor({ timeout: 10_000 });
+  await input.press('Enter');
+  await page.waitForSelector(`.editor-group-container.active .tab.active[aria-label^="${name}"]`, { timeout: 20_000 });
 }
 
 /** Runs a command from the command palette (F1). */
