@@ -26,7 +26,12 @@ export function registerStatusBar(s: Services, showPanelCommand: string): () => 
     status.tooltip = view.tooltip;
     status.show();
   };
-  const stop = watchStatus(traces, (l) => panel.onDidChangeTrace(l), update, () => counted);
+  const stop = watchStatus(
+    traces,
+    (l) => panel.onDidChangeTrace(l),
+    update,
+    () => counted,
+  );
   s.context.subscriptions.push({ dispose: stop });
   update();
   return update;

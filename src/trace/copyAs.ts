@@ -103,10 +103,13 @@ export function copyResponseBody(req: HttpRequest): { text: string | undefined; 
     const size = req.respContentLen;
     return {
       text: undefined,
-      missing: [size ? `the response body (${size} bytes) was not captured (trace with \`bodies\` on)` : 'the response has no captured body'],
+      missing: [
+        size ? `the response body (${size} bytes) was not captured (trace with \`bodies\` on)` : 'the response has no captured body',
+      ],
     };
   }
-  if (b.text === undefined) return { text: undefined, missing: ['the response body is binary or content-encoded (the Body tab shows its hex)'] };
+  if (b.text === undefined)
+    return { text: undefined, missing: ['the response body is binary or content-encoded (the Body tab shows its hex)'] };
   return { text: b.text, missing: b.truncated ? [`the body was truncated at capture (the first part of ${b.size} bytes)`] : [] };
 }
 
