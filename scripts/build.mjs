@@ -43,9 +43,23 @@ if (existsSync(join(root, 'src/extension/extension.ts'))) {
   entries.push({ ...node, entryPoints: ['src/extension/extension.ts'], outfile: 'dist/extension.cjs', external: ['vscode'] });
 }
 if (existsSync(join(root, 'webview/main.ts'))) {
-  entries.push({ ...common, platform: 'browser', target: 'es2022', format: 'iife', entryPoints: ['webview/main.ts'], outfile: 'dist/webview.js' });
+  entries.push({
+    ...common,
+    platform: 'browser',
+    target: 'es2022',
+    format: 'iife',
+    entryPoints: ['webview/main.ts'],
+    outfile: 'dist/webview.js',
+  });
   // The codicon font the panel links (dist/codicon.css + dist/codicon.ttf); see src/extension/panelHtml.ts.
-  entries.push({ ...common, sourcemap: false, entryPoints: ['node_modules/@vscode/codicons/dist/codicon.css'], outfile: 'dist/codicon.css', loader: { '.ttf': 'copy' }, assetNames: '[name]' });
+  entries.push({
+    ...common,
+    sourcemap: false,
+    entryPoints: ['node_modules/@vscode/codicons/dist/codicon.css'],
+    outfile: 'dist/codicon.css',
+    loader: { '.ttf': 'copy' },
+    assetNames: '[name]',
+  });
 }
 
 // dist/helper.cjs: the privileged helper's Node side (src/helper/main.ts); dist/helper-api.cjs: its

@@ -23,7 +23,10 @@ function ensureNode(major) {
   mkdirSync(dir, { recursive: true });
   if (!existsSync(join(dir, 'package.json'))) writeFileSync(join(dir, 'package.json'), '{"private":true}\n');
   console.error(`test: installing node@${major} into ${dir} (once)`);
-  const r = spawnSync('npm', ['install', '--no-save', '--no-audit', '--no-fund', `node@${major}`], { cwd: dir, stdio: ['ignore', 'ignore', 'inherit'] });
+  const r = spawnSync('npm', ['install', '--no-save', '--no-audit', '--no-fund', `node@${major}`], {
+    cwd: dir,
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
   return r.status === 0 && existsSync(bin);
 }
 
@@ -37,7 +40,9 @@ if (!integrationOnly) {
 if (process.env.NETTRACE_SKIP_NODE_MATRIX !== '1') {
   for (const major of ['22', '24']) {
     if (!ensureNode(major)) {
-      console.error(`test: could not install node@${major}; the integration suite needs it (set NETTRACE_SKIP_NODE_MATRIX=1 to run on this Node only)`);
+      console.error(
+        `test: could not install node@${major}; the integration suite needs it (set NETTRACE_SKIP_NODE_MATRIX=1 to run on this Node only)`,
+      );
       process.exit(1);
     }
   }

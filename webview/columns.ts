@@ -27,7 +27,7 @@ export const COLUMNS: readonly Column[] = [
   { id: 'duration', label: 'Time', sort: 'duration', width: 70, align: 'right', title: 'Total time' },
   { id: 'size', label: 'Size', sort: 'size', width: 66, align: 'right', title: 'Response body size' },
   { id: 'initiator', label: 'Initiator', sort: 'initiator', width: 130, title: 'The code that made the request (click to open)' },
-  { id: 'waterfall', label: 'Waterfall', sort: 'start', width: 260, title: 'Phases on a shared time axis; sorts by start time' },
+  { id: 'waterfall', label: 'Waterfall', sort: 'start', width: 260, title: 'Phases on a shared time axis, debugger pauses collapsed. Click to sort by start time; drag to list a time range; Ctrl+wheel or +/− to zoom' },
 ];
 
 /** Minimum width of a resizable column in px. */

@@ -11,7 +11,7 @@
 
 import './filter.css';
 import { h, icon, setSafeAttr, setText } from './dom';
-import { FILTER_KEYS, suggest, type FilterKey, type Suggestion } from './filterQuery';
+import { collectValues, FILTER_KEYS, suggest, type FilterKey, type FilterRowView, type Suggestion } from './filterQuery';
 
 /** What the filter box asks its owner. */
 export interface FilterBoxEvents {
@@ -19,8 +19,8 @@ export interface FilterBoxEvents {
   change(text: string): void;
   /** ↓ or Enter with the popup closed: move to the list. */
   leave(): void;
-  /** The values seen in the trace per key (called when the popup opens; may be cached by the owner). */
-  values(): Map<FilterKey, string[]>;
+  /** The trace's rows, whose values autocomplete (collected when the popup opens, again when the rows change). */
+  rows(): readonly FilterRowView[];
 }
 
 /** Most options the popup lists. */
@@ -38,6 +38,7 @@ export class FilterBox {
   private options: Suggestion[] = [];
   private active = -1;
   private errors: string[] = [];
+  private valuesCache: { rows: readonly FilterRowView[]; length: number; values: Map<FilterKey, string[]> } | undefined;
 
   constructor(private readonly events: FilterBoxEvents) {
     this.input = h('input', 'input filter-input', {
@@ -86,6 +87,12 @@ export class FilterBox {
   /** Sets the text (restored state, a cleared filter) without announcing a change. */
   setText(text: string): void {
     if (this.input.value !== text) this.input.value = text;
+  }
+
+  /** Shows the filter's text and its parse errors (state restored, filter cleared, text edited). */
+  sync(text: string, errors: readonly string[]): void {
+    this.setText(text);
+    this.setErrors(errors);
   }
 
   /** Shows the filter's parse errors on the box (none: a normal box). */
@@ -159,7 +166,7 @@ export class FilterBox {
   private refresh(force: boolean): void {
     const text = this.input.value;
     const cursor = this.input.selectionStart ?? text.length;
-    let opts = suggest(text, cursor, this.events.values(), MAX_OPTIONS);
+    let opts = suggest(text, cursor, this.values(), MAX_OPTIONS);
     if (!opts.length && force) {
       let from = cursor;
       while (from > 0 && !/\s/.test(text[from - 1]!)) from--;
@@ -188,6 +195,16 @@ export class FilterBox {
     this.listbox.hidden = false;
     setSafeAttr(this.input, 'aria-expanded', 'true');
     this.input.removeAttribute('aria-activedescendant');
+  }
+
+  /** Values per key from the rows, cached while the rows stay the same (a reset replaces the array). */
+  private values(): Map<FilterKey, string[]> {
+    const rows = this.events.rows();
+    const c = this.valuesCache;
+    if (c && c.rows === rows && c.length === rows.length) return c.values;
+    const values = collectValues(rows);
+    this.valuesCache = { rows, length: rows.length, values };
+    return values;
   }
 
   private move(d: 1 | -1): void {

@@ -5,13 +5,14 @@
  */
 
 import { COLUMNS, MIN_COLUMN_WIDTH, type Column } from './columns';
-import { isStreaming } from '../src/trace/types';
+import { isStreaming } from '../src/trace/timings';
 import { NO_PROGRAM_FRAME } from '../src/trace/initiator';
 import { CONNECTION_WORDS, connectionState } from '../src/trace/labels';
-import { formatBytes, formatMs, formatTick, initiatorFrame } from './format';
+import { formatBytes, formatMs, initiatorFrame } from './format';
 import { h, icon, setSafeAttr, setText } from './dom';
 import type { Row, SortKey, SortSpec, TraceModel } from './model';
-import { axisTicks, layoutSegments, requestSegments, type Axis, type Phase } from './waterfall';
+import { requestSegments, type Phase, type Scale, type TimeRange } from './waterfall';
+import { WaterfallAxis } from './waterfallView';
 
 /** Height of one row in px (matches VS Code's lists). */
 export const ROW_HEIGHT = 22;
@@ -32,6 +33,8 @@ export interface ListEvents {
   resized(widths: Record<string, number>): void;
   /** A key was pressed in the list body. */
   key(e: KeyboardEvent): void;
+  /** A time range was drag-selected on the waterfall's axis (null: cleared). */
+  timeRange(range: TimeRange | null): void;
 }
 
 interface RowView {
@@ -56,14 +59,14 @@ export class RequestList {
   private readonly header: HTMLDivElement;
   private readonly spacer: HTMLDivElement;
   private readonly rowsEl: HTMLDivElement;
-  private readonly ticksEl: HTMLDivElement;
+  /** The waterfall's axis: ticks, gaps, zoom, drag-select, hover (waterfallView.ts). */
+  readonly waterfall: WaterfallAxis;
   private readonly headerCells = new Map<Column['id'], HTMLDivElement>();
   private readonly pool: RowView[] = [];
   private first = 0;
   private viewportHeight = 0;
   private axisVersion = 0;
-  private lastAxis: Axis = { begin: 0, end: 0 };
-  private lastTicksKey = '';
+  private scale: Scale | undefined;
 
   constructor(
     private readonly model: TraceModel,
@@ -71,7 +74,6 @@ export class RequestList {
     private readonly events: ListEvents,
   ) {
     this.header = h('div', 'list-header', { role: 'row' });
-    this.ticksEl = h('div', 'wf-ticks');
     for (const c of COLUMNS) {
       const cell = h(
         'div',
@@ -80,7 +82,6 @@ export class RequestList {
         h('span', 'hlabel', null, c.label),
         icon('arrow-small-up', 'sort-icon'),
       );
-      if (c.id === 'waterfall') cell.append(this.ticksEl);
       if (c.id !== 'name') {
         const grip = h('div', 'resizer', { title: 'Drag to resize' });
         grip.addEventListener('pointerdown', (e) => this.startResize(e, c, grip));
@@ -95,10 +96,20 @@ export class RequestList {
     this.rowsEl = h('div', 'list-rows');
     this.body = h('div', 'list-body', { tabindex: '0', role: 'listbox', 'aria-label': 'Requests' }, this.spacer, this.rowsEl);
     this.el = h('div', 'list', { role: 'grid' }, this.header, this.body);
+    this.waterfall = new WaterfallAxis(model, this.el, this.headerCells.get('waterfall')!, this.rowsEl, {
+      changed: () => this.onScroll?.(),
+      timeRange: (r) => this.events.timeRange(r),
+      rowAt: (el) => {
+        const rowEl = el.closest('.row') as HTMLElement | null;
+        return rowEl ? this.model.view[this.rowAtSlot(Number(rowEl.dataset.slot))] : undefined;
+      },
+    });
     this.applyWidths();
 
     this.body.addEventListener('scroll', () => this.onScroll?.(), { passive: true });
-    this.body.addEventListener('keydown', (e) => this.events.key(e));
+    this.body.addEventListener('keydown', (e) => {
+      if (!this.waterfall.onKey(e)) this.events.key(e);
+    });
     this.rowsEl.addEventListener('click', (e) => this.onClick(e));
     // A right-click selects the row it opens the menu of (the menu itself is VS Code's).
     this.rowsEl.addEventListener('contextmenu', (e) => {
@@ -109,6 +120,10 @@ export class RequestList {
     });
     new ResizeObserver(() => {
       this.viewportHeight = this.body.clientHeight;
+      // The header stands over the body's scrollbar: pad it by the scrollbar's real width so the
+      // header's columns (the waterfall's axis above all) line up with the rows'.
+      const bar = this.body.offsetWidth - this.body.clientWidth;
+      this.header.style.paddingRight = `${Math.max(0, bar)}px`;
       this.onScroll?.();
     }).observe(this.body);
   }
@@ -162,11 +177,10 @@ export class RequestList {
   /** Renders the visible rows for the current model view, scroll position and selection. */
   render(selectedId: string | null): void {
     const view = this.model.view;
-    const axis = this.model.axis;
-    if (axis.begin !== this.lastAxis.begin || axis.end !== this.lastAxis.end) {
-      this.lastAxis = { ...axis };
+    const scale = this.waterfall.render();
+    if (scale !== this.scale) {
+      this.scale = scale;
       this.axisVersion++;
-      this.renderTicks(axis);
     }
     this.spacer.style.height = `${view.length * ROW_HEIGHT}px`;
     if (!this.viewportHeight) this.viewportHeight = this.body.clientHeight;
@@ -284,7 +298,8 @@ export class RequestList {
       rv.el.classList.toggle('pending', row.cls === 'pending');
     }
     rv.axisVersion = this.axisVersion;
-    const boxes = layoutSegments(requestSegments(row, now), this.model.axis);
+    const scale = this.scale;
+    const boxes = scale ? scale.bar(requestSegments(row, now)) : [];
     let bi = 0;
     for (let i = 0; i < BAR_PHASES.length; i++) {
       const s = rv.segs[i]!;
@@ -292,30 +307,12 @@ export class RequestList {
       if (b && b.phase === BAR_PHASES[i]) {
         bi++;
         s.style.display = '';
-        s.style.left = `${(b.left * 100).toFixed(3)}%`;
-        s.style.width = `${(b.width * 100).toFixed(3)}%`;
+        s.style.left = `${b.x.toFixed(2)}px`;
+        s.style.width = `${b.width.toFixed(2)}px`;
       } else if (s.style.display !== 'none') {
         s.style.display = 'none';
       }
     }
-  }
-
-  private renderTicks(axis: Axis): void {
-    const width = this.widths.waterfall ?? 260;
-    const ticks = axisTicks(axis, Math.max(1, Math.min(8, Math.floor(width / 70))));
-    const span = axis.end - axis.begin;
-    const key = `${ticks.join(',')}/${span}`;
-    if (key === this.lastTicksKey) return;
-    this.lastTicksKey = key;
-    const out: HTMLElement[] = [];
-    for (const t of ticks) {
-      if (t === 0) continue;
-      const tick = h('div', 'wf-tick', null, formatTick(t));
-      tick.style.left = `${((t / span) * 100).toFixed(3)}%`;
-      out.push(tick);
-    }
-    this.ticksEl.replaceChildren(...out);
-    this.headerCells.get('waterfall')!.classList.toggle('has-ticks', out.length > 0);
   }
 
   private onClick(e: MouseEvent): void {
@@ -348,10 +345,7 @@ export class RequestList {
       this.widths = { ...this.widths, [c.id]: Math.max(MIN_COLUMN_WIDTH, Math.round(startW + (startX - ev.clientX))) };
       this.applyWidths();
       this.axisVersion++;
-      if (c.id === 'waterfall') {
-        this.lastTicksKey = '';
-        this.renderTicks(this.model.axis);
-      }
+      if (c.id === 'waterfall') this.onScroll?.();
     };
     const up = (): void => {
       grip.removeEventListener('pointermove', move);

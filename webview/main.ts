@@ -16,10 +16,11 @@ import { formatBytes, formatCount, initiatorFrame, type StatusClass } from './fo
 import { RequestList } from './list';
 import { readSnapshot } from './snapshot';
 import { dragSplitter } from './splitter';
-import { TraceModel, type Row, type SortKey } from './model';
+import { TraceModel, type SortKey } from './model';
 import { FilterBox } from './filterBox';
-import { collectValues, type FilterKey } from './filterQuery';
-import { initialState, restoreState, workspacePart, type PanelState } from './state';
+import { isMenuKey, RowMenu } from './rowMenu';
+import { TimeRangeChip, type TimeRange } from './waterfallView';
+import { loadState, WorkspaceState, type PanelState } from './state';
 import { hostApi } from './vscodeApi';
 
 /** Detail of the `nettrace-render` event the panel dispatches on window after each frame. */
@@ -49,10 +50,8 @@ const ORIGIN_LABELS: Record<TraceOrigin, string> = { current: 'Current session',
 
 class App {
   private readonly api = hostApi<PanelState>();
-  // The webview's own state (a reload, or a window reload through the serializer) wins; a new
-  // panel starts from what the host kept for this workspace.
-  private readonly state: PanelState = restoreState(this.api.getState() ?? initialState(document));
-  private lastSavedWorkspace = JSON.stringify(workspacePart(this.state));
+  private readonly state: PanelState = loadState(this.api.getState(), document);
+  private readonly workspaceState = new WorkspaceState(this.state, (state) => this.post({ type: 'saveState', state }));
   private readonly model = new TraceModel();
   private readonly list: RequestList;
   private readonly detail: DetailView;
@@ -68,8 +67,6 @@ class App {
   private stateDirty = false;
   private followTail = false;
   private hostSignature = '';
-  /** When the keyboard last opened a row's menu (see openRowMenu). */
-  private lastKeyMenu = -Infinity;
 
   private readonly root: HTMLElement;
   private readonly traceSelect = h('select', 'dropdown trace-select', { title: 'Trace to show', 'aria-label': 'Trace' });
@@ -80,10 +77,9 @@ class App {
       this.list.body.focus();
       if (!this.state.selectedId || this.model.indexOf(this.state.selectedId) < 0) this.selectIndex(0, false);
     },
-    values: () => this.filterValues(),
+    rows: () => this.model.rows,
   });
-  /** Autocompletion values of the shown rows, recomputed when the rows change. */
-  private valuesCache: { rows: Row[]; length: number; values: Map<FilterKey, string[]> } | undefined;
+  private readonly rowMenu: RowMenu;
   private readonly failedToggle = h(
     'button',
     'toggle',
@@ -95,6 +91,7 @@ class App {
   private readonly hostSelect = h('select', 'dropdown host-select', { title: 'Filter by host', 'aria-label': 'Host' });
   private readonly statusLeft = h('span', 'status-left');
   private readonly statusRight = h('span', 'status-right');
+  private readonly rangeChip = new TimeRangeChip(() => this.setTimeRange(null));
   private readonly waiting = h('div', 'waiting', { role: 'status' });
   private readonly spinner = [icon('loading', 'codicon-modifier-spin'), 'Waiting for trace data…'] as const;
   /** Shown instead of the spinner when the host has no trace at all. */
@@ -117,14 +114,13 @@ class App {
         this.dirty();
       },
       key: (e) => this.onListKey(e),
+      timeRange: (range) => this.setTimeRange(range),
     });
-    // A keyboard contextmenu (Menu key, Shift+F10) fires at the focused list, not at a row:
-    // replaced by one on the selected row (openRowMenu), unless the keydown already did it.
-    this.list.body.addEventListener('contextmenu', (e) => {
-      if (e.target !== this.list.body) return;
-      e.preventDefault();
-      e.stopPropagation();
-      if (performance.now() - this.lastKeyMenu > 500) this.openRowMenu();
+    this.rowMenu = new RowMenu(this.list, {
+      selected: () => (this.state.selectedId ? this.model.indexOf(this.state.selectedId) : -1),
+      select: (i) => this.selectIndex(i, false),
+      flush: () => this.flush(),
+      count: () => this.model.view.length,
     });
     this.list.onScroll = () => {
       // Follow the tail of a live trace while the user keeps the list scrolled to the bottom.
@@ -148,11 +144,11 @@ class App {
     });
     this.main = h('div', 'main', null, this.list.el, this.emptyMsg, this.splitter, this.detail.el);
     root.replaceChildren(this.renderToolbar(), this.main, h('div', 'statusbar', null, this.statusLeft, this.statusRight), this.waiting);
+    this.statusLeft.after(this.rangeChip.el);
     root.classList.add('is-waiting');
     this.waiting.replaceChildren(...this.spinner);
-    this.filterBox.setText(this.state.filter.text);
     this.model.setFilter(this.state.filter);
-    this.filterBox.setErrors(this.model.filterErrors);
+    this.filterBox.sync(this.state.filter.text, this.model.filterErrors);
     this.model.setSort(this.state.sort);
     this.list.renderSort(this.state.sort);
     this.initSplitter();
@@ -308,6 +304,7 @@ class App {
   }
 
   private onListKey(e: KeyboardEvent): void {
+    if (isMenuKey(e)) return void (e.preventDefault(), this.rowMenu.open());
     const view = this.model.view;
     if (!view.length) return;
     const cur = this.state.selectedId ? this.model.indexOf(this.state.selectedId) : -1;
@@ -339,16 +336,13 @@ class App {
         this.flush();
         this.detail.focus();
         return;
-      case 'ContextMenu':
-      case 'F10':
-        if (e.key === 'F10' && !e.shiftKey) return;
-        e.preventDefault();
-        this.openRowMenu();
-        return;
       case 'Escape':
         if (this.state.detailOpen) {
           e.preventDefault();
           this.setDetailOpen(false);
+        } else if (this.state.filter.timeRange) {
+          e.preventDefault();
+          this.setTimeRange(null);
         }
         return;
       default:
@@ -356,28 +350,6 @@ class App {
     }
     e.preventDefault();
     this.selectIndex(next, false);
-  }
-
-  /**
-   * Opens VS Code's context menu of the selected row from the keyboard (Shift+F10, the Menu key):
-   * the webview's own contextmenu event would carry the list, not a row, so a contextmenu event is
-   * dispatched on the row element, which VS Code's webview host turns into its menu there.
-   */
-  private openRowMenu(): void {
-    let index = this.state.selectedId ? this.model.indexOf(this.state.selectedId) : -1;
-    if (index < 0) {
-      if (!this.model.view.length) return;
-      index = 0;
-      this.selectIndex(0, false);
-    } else {
-      this.list.reveal(index);
-    }
-    this.flush();
-    const el = this.list.rowElement(index);
-    if (!el) return;
-    const r = el.getBoundingClientRect();
-    this.lastKeyMenu = performance.now();
-    el.dispatchEvent(new MouseEvent('contextmenu', { bubbles: true, cancelable: true, clientX: r.left + 24, clientY: r.bottom - 2 }));
   }
 
   private setDetailOpen(open: boolean): void {
@@ -463,6 +435,12 @@ class App {
     this.dirty();
   }
 
+  /** Filters the list to a time range of the waterfall (null: all times) and zooms to it. */
+  private setTimeRange(range: TimeRange | null): void {
+    this.updateFilter({ timeRange: range });
+    this.list.waterfall.zoomTo(range);
+  }
+
   private toggleSort(key: SortKey): void {
     const s = this.state.sort;
     this.state.sort = s.key === key ? { key, dir: s.dir === 1 ? -1 : 1 } : { key, dir: 1 };
@@ -474,8 +452,7 @@ class App {
 
   private syncFilterControls(): void {
     const f = this.state.filter;
-    this.filterBox.setText(f.text);
-    this.filterBox.setErrors(this.model.filterErrors);
+    this.filterBox.sync(f.text, this.model.filterErrors);
     this.failedToggle.classList.toggle('on', f.failedOnly);
     setSafeAttr(this.failedToggle, 'aria-pressed', String(f.failedOnly));
     for (const [cls, b] of this.chips) {
@@ -484,16 +461,6 @@ class App {
       setSafeAttr(b, 'aria-pressed', String(on));
     }
     this.renderHostSelect(true);
-  }
-
-  /** The values the filter's autocompletion offers, from the trace's rows (cached per row set). */
-  private filterValues(): Map<FilterKey, string[]> {
-    const rows = this.model.rows;
-    const c = this.valuesCache;
-    if (c && c.rows === rows && c.length === rows.length) return c.values;
-    const values = collectValues(rows);
-    this.valuesCache = { rows, length: rows.length, values };
-    return values;
   }
 
   private renderHostSelect(force: boolean): void {
@@ -574,6 +541,7 @@ class App {
       const row = this.state.selectedId ? this.model.row(this.state.selectedId) : undefined;
       if (this.state.detailOpen) this.detail.render(row);
       this.renderStatus();
+      this.rangeChip.render(this.state.filter.timeRange);
       this.renderHostSelect(false);
       this.liveBadge.classList.toggle('on', this.model.live);
       const empty = this.model.view.length === 0;
@@ -596,12 +564,7 @@ class App {
     if (this.stateDirty) {
       this.stateDirty = false;
       this.api.setState(this.state);
-      const part = workspacePart(this.state);
-      const json = JSON.stringify(part);
-      if (json !== this.lastSavedWorkspace) {
-        this.lastSavedWorkspace = json;
-        this.post({ type: 'saveState', state: part });
-      }
+      this.workspaceState.save(this.state);
     }
     const detail: RenderEventDetail = {
       requests: this.model.rows.length,

@@ -6,12 +6,12 @@
  * merge into the sorted view), never a full re-sort, so 1,000 requests/s stay cheap with 20k rows.
  */
 
-import type { Dial, DnsQuery, HttpRequest, TcpConn, TlsTunnel, UdpConn } from '../src/trace/types';
+import type { DebuggerPause, Dial, DnsQuery, HttpRequest, TcpConn, TlsTunnel, UdpConn } from '../src/trace/types';
 import type { RecordBatch, TraceSnapshot } from '../src/protocol/webview';
-import { normalizeDials, normalizeDnsQueries, normalizeTcpConns, normalizeUdpConns } from '../src/trace/normalize';
+import { normalizeDebuggerPauses, normalizeDials, normalizeDnsQueries, normalizeTcpConns, normalizeUdpConns } from '../src/trace/normalize';
 import { isFailed } from '../src/trace/timings';
 import { formatInitiator, formatStatus, splitUrl, statusClass, type StatusClass } from './format';
-import { axisFor, extendAxis, requestDuration, requestStart, type Axis } from './waterfall';
+import { axisFor, collapsiblePauses, extendAxis, requestDuration, requestStart, Timeline, type Axis, type TimeRange } from './waterfall';
 import { matchesQuery, parseFilter, type FilterContext, type FilterQuery } from './filterQuery';
 
 /** The slow threshold `is:slow` uses when the trace does not say (the collector's default). */
@@ -54,6 +54,11 @@ export interface FilterSpec {
   failedOnly: boolean;
   classes: StatusClass[];
   host: string;
+  /**
+   * Only requests that overlap this span of trace time (the waterfall's drag-select); absent or
+   * null: any time. Not restored after a reload (state.ts drops it).
+   */
+  timeRange?: TimeRange | null;
 }
 
 /** The default filter: everything. */
@@ -93,6 +98,7 @@ export interface CompiledFilter {
   failedOnly: boolean;
   classes: Set<StatusClass> | null;
   host: string;
+  timeRange: TimeRange | null;
   ctx: FilterContext;
 }
 
@@ -103,8 +109,20 @@ export function compileFilter(f: FilterSpec, slowMs: number = DEFAULT_SLOW_MS): 
     failedOnly: f.failedOnly,
     classes: f.classes.length ? new Set(f.classes) : null,
     host: f.host.toLowerCase(),
+    timeRange: validRange(f.timeRange),
     ctx: { slowMs },
   };
+}
+
+/** A time range with finite ends in order, else null. */
+function validRange(r: TimeRange | null | undefined): TimeRange | null {
+  return r && Number.isFinite(r.begin) && Number.isFinite(r.end) && r.end >= r.begin ? { begin: r.begin, end: r.end } : null;
+}
+
+/** True when the row's request overlaps the range (a request still pending runs on to the end of time). */
+export function overlapsRange(row: Row, range: TimeRange): boolean {
+  if (!Number.isFinite(row.start) || row.start > range.end) return false;
+  return row.start + (row.duration ?? Number.POSITIVE_INFINITY) >= range.begin;
 }
 
 /** True when a row passes the filter. */
@@ -112,6 +130,7 @@ export function matches(row: Row, f: CompiledFilter): boolean {
   if (f.failedOnly && !row.failed) return false;
   if (f.classes && !f.classes.has(row.cls)) return false;
   if (f.host && row.host !== f.host) return false;
+  if (f.timeRange && !overlapsRange(row, f.timeRange)) return false;
   return matchesQuery(row, f.query, f.ctx);
 }
 
@@ -195,6 +214,10 @@ export class TraceModel {
   readonly tlsTunnels = new Map<string, TlsTunnel>();
   readonly udpConns = new Map<string, UdpConn>();
   readonly dnsQueries = new Map<string, DnsQuery>();
+  /** When the program was stopped in the debugger (the trace's `debuggerPauses`). */
+  debuggerPauses: DebuggerPause[] = [];
+  private timelineCache: { key: string; timeline: Timeline } | undefined;
+  private viewVersion = 0;
   /** True once any request carries a captured body (the trace was recorded with `bodies`). */
   bodiesRecorded = false;
   /** True once any DNS message record arrived (the trace was recorded with `dnsTrace`). */
@@ -242,6 +265,7 @@ export class TraceModel {
     this.tlsTunnels.clear();
     this.udpConns.clear();
     this.dnsQueries.clear();
+    this.debuggerPauses = normalizeDebuggerPauses(snap.debuggerPauses);
     this.dnsByDial.clear();
     this.tlsByConn.clear();
     this.bodiesRecorded = false;
@@ -300,6 +324,7 @@ export class TraceModel {
   /** Applies an append/update batch: each record replaces the one with its traceID. */
   apply(batch: RecordBatch, traceEndAt?: number): BatchResult {
     if (traceEndAt !== undefined) this.traceEndAt = Math.max(this.traceEndAt ?? 0, traceEndAt);
+    if (batch.debuggerPauses !== undefined) this.debuggerPauses = normalizeDebuggerPauses(batch.debuggerPauses);
     this.storeRefs(batch);
     const now = this.now();
     if (now !== undefined && now > this.axis.end) this.axis.end = now;
@@ -333,6 +358,7 @@ export class TraceModel {
       this.view = mergeSorted(this.view, entering, this.cmp);
       viewChanged = true;
     }
+    if (viewChanged || fresh.length) this.viewVersion++;
     return { added: fresh.length - replaced.size, changed: replaced.size, viewChanged };
   }
 
@@ -348,6 +374,22 @@ export class TraceModel {
     this.sortSpec = { ...s };
     this.cmp = comparator(this.sortSpec);
     this.view.sort(this.cmp);
+  }
+
+  /**
+   * The waterfall's time line: the axis with the debugger pauses it collapses (see
+   * collapsiblePauses). Cached until the view, the axis or the pauses change.
+   */
+  timeline(): Timeline {
+    const now = this.now();
+    const key = `${this.viewVersion}|${this.axis.begin}|${this.axis.end}|${now}|${JSON.stringify(this.debuggerPauses)}`;
+    if (this.timelineCache?.key === key) return this.timelineCache.timeline;
+    const pauses = this.debuggerPauses;
+    const starts = pauses.length ? this.view.map((r) => r.start) : [];
+    const gaps = pauses.length ? collapsiblePauses(pauses, this.axis, starts, now ?? this.traceEndAt) : [];
+    const timeline = new Timeline({ ...this.axis }, gaps);
+    this.timelineCache = { key, timeline };
+    return timeline;
   }
 
   /** Index of a request in the view, or -1. */
@@ -369,6 +411,7 @@ export class TraceModel {
   private rebuildView(): void {
     const f = this.compiled;
     this.view = this.rows.filter((r) => matches(r, f)).sort(this.cmp);
+    this.viewVersion++;
     // The waterfall axis spans the shown rows, so filtering zooms the waterfall in.
     this.axis = axisFor(this.view, this.now());
   }

@@ -32,6 +32,27 @@ export function workspacePart(state: PanelState): Record<string, unknown> {
   return rest;
 }
 
+/** Sends the workspace part of the state to the host (SaveStateMessage) when it changed. */
+export class WorkspaceState {
+  private last: string;
+
+  constructor(
+    initial: PanelState,
+    private readonly send: (state: Record<string, unknown>) => void,
+  ) {
+    this.last = JSON.stringify(workspacePart(initial));
+  }
+
+  /** Called after each state change; posts only a changed workspace part. */
+  save(state: PanelState): void {
+    const part = workspacePart(state);
+    const json = JSON.stringify(part);
+    if (json === this.last) return;
+    this.last = json;
+    this.send(part);
+  }
+}
+
 /** The workspace's saved state the host put in the HTML shell (`data-state` on #app), if any. */
 export function initialState(doc: Document): unknown {
   const raw = doc.getElementById('app')?.dataset.state;
@@ -41,6 +62,14 @@ export function initialState(doc: Document): unknown {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * The state the panel starts with: the webview's own (a reload, or a window reload through the
+ * serializer) wins; a new panel starts from what the host kept for this workspace.
+ */
+export function loadState(own: unknown, doc: Document): PanelState {
+  return restoreState(own ?? initialState(doc));
 }
 
 /** Validates a saved state, filling in defaults for anything missing or malformed. */

@@ -8,8 +8,8 @@ import { NO_PROGRAM_FRAME } from '../trace/initiator';
 import { formatMs } from '../trace/diagnosis';
 import { contextOf, indexRecords } from '../trace/enrich';
 import { kernelFacts, kernelLine, tupleText } from '../trace/kernel';
-import { isFailed, phaseSegments, requestStartAt, totalTime, type Phase } from '../trace/timings';
-import { isStreaming, type HttpRequest, type Trace, type WebSocketSession } from '../trace/types';
+import { isFailed, isStreaming, phaseSegments, requestStartAt, totalTime, type Phase, type PhaseSegment } from '../trace/timings';
+import type { HttpRequest, Trace, WebSocketSession } from '../trace/types';
 import { CONNECTION_WORDS, connectionState } from '../trace/labels';
 
 /** Options of renderTrace(). */
@@ -160,37 +160,59 @@ interface Row {
   total: number;
 }
 
-/** Lays the request's phases on `width` columns of the axis [axisStart, axisStart+span]. */
-function waterfall(row: Row, axisStart: number, span: number, width: number, color: boolean): string {
+/** Cells each phase a request spent time in gets at least (a 60 ms request on a 5 s axis stays legible). */
+export const MIN_PHASE_CELLS = 2;
+/** Phases shorter than this (ms) draw nothing: rounding noise, not time spent. */
+const MIN_PHASE_MS = 0.05;
+/** Below this terminal width every request gets a phase line under it instead of relying on the bar. */
+export const NARROW_WIDTH = 80;
+
+/** A request's waterfall cells, and whether every phase it spent time in got MIN_PHASE_CELLS. */
+interface Bar {
+  text: string;
+  /** False when the phases did not fit at MIN_PHASE_CELLS each (the caller adds a phase line). */
+  legible: boolean;
+}
+
+/**
+ * Lays the request's phases on `width` columns of the axis [axisStart, axisStart+span]. The bar
+ * starts where the request started; each phase it spent time in takes its share of the axis but
+ * at least MIN_PHASE_CELLS cells, so short requests read as phases rather than a dot. A bar that
+ * would run past the end is moved left; one that cannot fit at all falls back to the axis scale
+ * (its longest phase where it starts when shorter than a cell) and is not `legible`.
+ */
+function waterfall(row: Row, axisStart: number, span: number, width: number, color: boolean): Bar {
   const t = row.req.timings;
-  if (row.start === undefined || !t) return ' '.repeat(width);
-  const segments = phaseSegments(row.start, t);
+  if (row.start === undefined || !t) return { text: ' '.repeat(width), legible: true };
+  const segments = phaseSegments(row.start, t).filter((s) => s.endAt - s.beginAt >= MIN_PHASE_MS);
   const scale = span / width;
-  const cells: (Phase | null)[] = new Array(width).fill(null);
-  for (let i = 0; i < width; i++) {
-    const c0 = axisStart + i * scale;
-    const c1 = c0 + scale;
-    let best: Phase | null = null;
-    let bestOverlap = 0;
-    for (const s of segments) {
-      const overlap = Math.min(c1, s.endAt) - Math.max(c0, s.beginAt);
-      if (overlap > bestOverlap) {
-        bestOverlap = overlap;
-        best = s.phase;
-      }
+  let cells: (Phase | null)[] = new Array(width).fill(null);
+  const counts = phaseCells(
+    segments.map((s) => (s.endAt - s.beginAt) / scale),
+    width,
+  );
+  const needed = counts.reduce((a, b) => a + b, 0);
+  const legible = segments.length * MIN_PHASE_CELLS <= width;
+  const startCol = Math.min(width - 1, Math.max(0, Math.floor((row.start - axisStart) / scale)));
+  let endCol = -1;
+  if (segments.length > 0 && legible) {
+    let col = Math.min(startCol, width - needed);
+    segments.forEach((s, i) => {
+      for (let k = 0; k < counts[i]!; k++) cells[col++] = s.phase;
+    });
+    endCol = col;
+  } else if (segments.length > 0) {
+    cells = proportionalCells(segments, axisStart, scale, width);
+    if (!cells.some((c) => c !== null)) {
+      // Too short for a column: show its longest phase where it starts.
+      const longest = segments.reduce((a, b) => (b.endAt - b.beginAt > a.endAt - a.beginAt ? b : a));
+      cells[startCol] = longest.phase;
     }
-    cells[i] = best;
-  }
-  if (segments.length > 0 && !cells.some((c) => c !== null)) {
-    // Too short for a column: show its longest phase where it starts.
-    const longest = segments.reduce((a, b) => (b.endAt - b.beginAt > a.endAt - a.beginAt ? b : a));
-    const col = Math.min(width - 1, Math.max(0, Math.floor((row.start - axisStart) / scale)));
-    cells[col] = longest.phase;
+    endCol = Math.min(width - 1, Math.max(0, Math.floor((row.start + row.total - axisStart) / scale)));
   }
   let failCol = -1;
   if (isFailed(row.req) && row.req.reqError) {
-    const end = row.start + row.total;
-    failCol = Math.min(width - 1, Math.max(0, Math.floor((end - axisStart) / scale)));
+    failCol = Math.min(width - 1, Math.max(0, endCol >= 0 ? endCol : startCol));
     if (cells[failCol] !== null && failCol + 1 < width && cells[failCol + 1] === null) failCol++;
   }
   let out = '';
@@ -201,7 +223,81 @@ function waterfall(row: Row, axisStart: number, span: number, width: number, col
       out += p ? paint(PHASE_CHARS[p], PHASE_COLORS[p], color) : ' ';
     }
   }
+  return { text: out, legible };
+}
+
+/**
+ * Cells per phase: its length on the axis (`cells[i]`, fractional), at least MIN_PHASE_CELLS; when
+ * that overflows `width`, each keeps MIN_PHASE_CELLS and the rest of the width is shared by what
+ * the phases have beyond it (largest remainders first).
+ */
+function phaseCells(cells: number[], width: number): number[] {
+  const wanted = cells.map((c) => Math.max(MIN_PHASE_CELLS, Math.round(c)));
+  if (wanted.reduce((a, b) => a + b, 0) <= width) return wanted;
+  const extra = Math.max(0, width - MIN_PHASE_CELLS * cells.length);
+  const over = cells.map((c) => Math.max(0, c - MIN_PHASE_CELLS));
+  const sum = over.reduce((a, b) => a + b, 0) || 1;
+  const shares = over.map((o) => (o / sum) * extra);
+  const out = shares.map((x) => MIN_PHASE_CELLS + Math.floor(x));
+  let left = extra - shares.reduce((a, x) => a + Math.floor(x), 0);
+  const order = shares.map((x, i) => [x - Math.floor(x), i] as const).sort((a, b) => b[0] - a[0]);
+  for (const [, i] of order) {
+    if (left <= 0) break;
+    out[i]!++;
+    left--;
+  }
   return out;
+}
+
+/** Each column gets the phase that covers most of it (the axis to scale). */
+function proportionalCells(segments: PhaseSegment[], axisStart: number, scale: number, width: number): (Phase | null)[] {
+  const cells: (Phase | null)[] = new Array(width).fill(null);
+  for (let i = 0; i < width; i++) {
+    const c0 = axisStart + i * scale;
+    const c1 = c0 + scale;
+    let bestOverlap = 0;
+    for (const s of segments) {
+      const overlap = Math.min(c1, s.endAt) - Math.max(c0, s.beginAt);
+      if (overlap > bestOverlap) {
+        bestOverlap = overlap;
+        cells[i] = s.phase;
+      }
+    }
+  }
+  return cells;
+}
+
+/** Splits `text` at `sep` into lines of at most `width` visible columns, each indented. */
+function wrapParts(text: string, sep: string, indent: number, width: number): string[] {
+  const pad = ' '.repeat(indent);
+  const visible = (t: string): number => [...t.replace(ANSI_SEQUENCE, '')].length;
+  const out: string[] = [];
+  let line = '';
+  for (const part of text.split(sep)) {
+    const next = line ? line + sep + part : part;
+    if (line && indent + visible(next) > width) {
+      out.push(pad + line + sep.trimEnd());
+      line = part;
+    } else line = next;
+  }
+  if (line) out.push(pad + line);
+  return out;
+}
+
+/**
+ * The phase line under a request: "d dns 6.0 · c connect 10.0 · s tls 18.0 · ░ wait 22.0 ms",
+ * each phase it spent time in with its duration (`connect` without its TLS part).
+ */
+export function phaseLine(req: HttpRequest, color: boolean): string | undefined {
+  const t = req.timings;
+  if (!t) return undefined;
+  const parts: string[] = [];
+  for (const s of phaseSegments(0, t)) {
+    const ms = s.endAt - s.beginAt;
+    if (ms < MIN_PHASE_MS) continue;
+    parts.push(`${paint(PHASE_CHARS[s.phase], PHASE_COLORS[s.phase], color)} ${PHASE_LABELS[s.phase]} ${ms.toFixed(1)}`);
+  }
+  return parts.length ? `${parts.join(' · ')} ms` : undefined;
 }
 
 /** Shows a frame's file as a path when it is a file:// URL (ESM). */
@@ -341,6 +437,7 @@ export function renderTrace(trace: Trace, options: RenderOptions = {}): string {
   const numW = Math.max(2, String(rows.length).length);
   const fixed = numW + 1 + 7 + 1 + 13 + 1 + 6 + 1 + 9 + 1 + 8 + 1 + 7 + 1;
   const wfW = Math.max(10, Math.min(40, Math.floor(width * 0.22)));
+  const narrow = (options.width ?? 120) < NARROW_WIDTH;
   const urlW = Math.max(16, width - fixed - wfW - 2);
 
   const head =
@@ -368,6 +465,7 @@ export function renderTrace(trace: Trace, options: RenderOptions = {}): string {
     const state = connectionState(r, r.tcpConn ? tcpConns.get(r.tcpConn) : undefined);
     const conn = state ? CONNECTION_WORDS[state] : '-';
     const status = fit(statusLabel(r), 13);
+    const bar = waterfall(row, axisStart, span, wfW, color);
     lines.push(
       padStart(String(i + 1), numW) +
         ' ' +
@@ -385,8 +483,11 @@ export function renderTrace(trace: Trace, options: RenderOptions = {}): string {
         ' ' +
         fit(sanitize(r.reqURL), urlW) +
         ' |' +
-        waterfall(row, axisStart - 0, span, wfW, color),
+        bar.text,
     );
+    // Narrow terminal, or a bar that could not give each phase its cells: the phases in words.
+    const phases = narrow || !bar.legible ? phaseLine(r, color) : undefined;
+    if (phases) lines.push(...wrapParts(phases, ' · ', numW + 1, width));
   });
 
   const omitted = options.totals ? options.totals.requests - rows.length : 0;

@@ -6,16 +6,19 @@
  * its privileges.
  */
 
-import { accessSync, chmodSync, closeSync, constants, existsSync, openSync, rmSync, statSync } from 'node:fs';
-import { basename, delimiter, dirname, join } from 'node:path';
+import { chmodSync, closeSync, existsSync, openSync, rmSync } from 'node:fs';
+import { basename, dirname } from 'node:path';
 import { HelperLink, pcapLabels, setHelperStats } from './helperLink';
 import type { Session } from './session';
 import { chooseAuthority, startHelper, type HelperClient, type HelperOptions } from '../helper/launch';
 import { savePcap } from '../helper/pcapng';
-import { resolveHelperRoot } from '../helper/install';
+import { findOnPath, resolveHelperRoot } from '../helper/install';
 import { SETUP_HINT } from '../helper/setupHint';
 import type { HelperAuthority, HelperMessage } from '../protocol/helper';
 import type { PacketCapture } from '../trace/types';
+
+/** The executable `name` on PATH (defined with the helper's setup, which needs it first). */
+export { findOnPath };
 
 /** How hard to try: `auto` uses the helper when it can start, `off` never, `required` fails without it. */
 export type HelperSetting = 'auto' | 'off' | 'required';
@@ -241,20 +244,6 @@ export function authorityWithoutPrompt(options: HelperOptions): HelperAuthority 
 export function defaultNodePath(): string | undefined {
   if (/^node(\.exe)?$/i.test(basename(process.execPath))) return process.execPath;
   return findOnPath('node');
-}
-
-/** The executable `name` on PATH, or undefined. */
-export function findOnPath(name: string, path = process.env.PATH ?? ''): string | undefined {
-  for (const dir of path.split(delimiter)) {
-    const candidate = join(dir || '.', name);
-    try {
-      accessSync(candidate, constants.X_OK);
-      if (statSync(candidate).isFile()) return candidate;
-    } catch {
-      // not here
-    }
-  }
-  return undefined;
 }
 
 /** Creates `file` with mode 0600 (or makes an existing one 0600) before it is written. */

@@ -6,7 +6,15 @@
 
 export { startCollector, LineSplitter, type Collector, type CollectorOptions } from './server';
 export { Session, writePrivate, type SessionOptions, type SessionEvents } from './session';
-export { addPreloadEnv, buildPreloadEnv, envKey, mergeNodeOptions, preloadPath, quoteNodeOption, type PreloadEnvOptions } from './launchEnv';
+export {
+  addPreloadEnv,
+  buildPreloadEnv,
+  envKey,
+  mergeNodeOptions,
+  preloadPath,
+  quoteNodeOption,
+  type PreloadEnvOptions,
+} from './launchEnv';
 export { SourceMapResolver, type SourceMapOptions } from './sourceMaps';
 export { HelperLink, pcapLabels, pcapUnavailableReason, setHelperStats, type HelperLinkOptions, type PcapLabel } from './helperLink';
 export { tupleKey, tcpConnFieldsFromHelper } from '../protocol/helper';
@@ -27,7 +35,7 @@ export {
 export { diagnose, isFailed, formatMs, DEFAULT_SLOW_THRESHOLD_MS, type DiagnosisOptions } from '../trace/diagnosis';
 export { enrichTrace, enrichRequest, indexRecords, contextOf, type RecordIndex } from '../trace/enrich';
 export { toHar, type Har, type HarEntry, type HarOptions } from '../trace/har';
-export { parseTraceFile, readTraceFile, readTraceFileAsync, TraceFileError, writeHarFile, writeTraceFile } from '../trace/traceFile';
+export { emptyTrace, parseTraceFile, readTraceFile, readTraceFileAsync, TraceFileError, writeHarFile, writeTraceFile } from '../trace/traceFile';
 export { jsonPieces, JsonObjectScanner } from '../trace/jsonStream';
 export { DEFAULT_REDACTED_QUERY, redactedQueryNames, redactUrl } from '../trace/redactUrl';
 export * from '../trace/types';

@@ -11,8 +11,11 @@ import { DEFAULT_SLOW_THRESHOLD_MS } from '../trace/diagnosis';
 import { enrichRequest, indexRecords } from '../trace/enrich';
 import { toHar } from '../trace/har';
 import { writeHarFile, writeTraceFile } from '../trace/traceFile';
-import type { HttpRequest, Initiator, RecordKind, Trace } from '../trace/types';
+import type { DebuggerPause, HttpRequest, Initiator, RecordKind, Trace } from '../trace/types';
 import { SourceMapResolver } from './sourceMaps';
+
+/** Debugger pauses kept per trace; later ones are not recorded (a stepping marathon). */
+const MAX_DEBUGGER_PAUSES = 10_000;
 
 /** Options of a Session. */
 export interface SessionOptions {
@@ -104,6 +107,36 @@ export class Session extends EventEmitter<SessionEvents> {
     this.scheduleChange();
   }
 
+  /**
+   * The program stopped in the debugger (a DAP `stopped` event) at `epochMs`: opens a pause in
+   * `debuggerPauses`. While one is open (another thread stopped first) nothing is added.
+   */
+  debuggerStopped(reason?: string, epochMs: number = Date.now()): void {
+    const list = (this.builder.trace.debuggerPauses ??= []);
+    const last = list[list.length - 1];
+    if ((last && last.endAt === undefined) || list.length >= MAX_DEBUGGER_PAUSES) return;
+    const pause: DebuggerPause = { beginAt: this.builder.relative(epochMs) };
+    if (reason) pause.reason = reason.slice(0, 100);
+    list.push(pause);
+    this.pausesVersion++;
+    this.builder.touch();
+    this.scheduleChange();
+  }
+
+  /** The program runs again (DAP `continued`, a continue/step request, the session's end): closes the open pause. */
+  debuggerContinued(epochMs: number = Date.now()): void {
+    const list = this.builder.trace.debuggerPauses;
+    const last = list?.[list.length - 1];
+    if (!last || last.endAt !== undefined) return;
+    last.endAt = Math.max(last.beginAt, this.builder.relative(epochMs));
+    this.pausesVersion++;
+    this.builder.touch();
+    this.scheduleChange();
+  }
+
+  /** Bumped whenever `debuggerPauses` changes (the panel sends the list again). */
+  pausesVersion = 0;
+
   /** True when every connection has said `exit` or closed. */
   get idle(): boolean {
     return this.builder.idle;
@@ -154,6 +187,7 @@ export class Session extends EventEmitter<SessionEvents> {
       udpConns: raw.udpConns.slice(),
       dnsQueries: raw.dnsQueries.slice(),
       tlsTunnels: raw.tlsTunnels.slice(),
+      ...(raw.debuggerPauses ? { debuggerPauses: raw.debuggerPauses.map((p) => ({ ...p })) } : {}),
       stats: { ...raw.stats, warnings: raw.stats.warnings.slice(), ...(raw.stats.helper ? { helper: { ...raw.stats.helper } } : {}) },
     };
   }

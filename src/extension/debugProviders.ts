@@ -51,6 +51,8 @@ export function registerDebugProviders(s: Services, onSessions: () => void): voi
     vscode.debug.onDidTerminateDebugSession((session) => {
       const entry = traces.byDebugSession(session.id);
       if (!entry || entry.origin !== 'current') return;
+      // A session that ends stopped at a breakpoint ends its pause.
+      entry.session?.debuggerContinued();
       // The helper's last readings go into the trace first.
       void s.helpers
         .finish(entry.key, 2000)
@@ -61,7 +63,13 @@ export function registerDebugProviders(s: Services, onSessions: () => void): voi
 
   // Paused at a breakpoint, the program's flush timer cannot fire: ask it to flush through the
   // debugger, so the panel lists what completed before the pause.
-  context.subscriptions.push(registerPauseFlush((c) => traces.bySessionMarker(c.__nettraceSession)?.origin === 'current', log));
+  // The same tracker records the pauses (the trace's `debuggerPauses`, a gap in the waterfall).
+  context.subscriptions.push(
+    registerPauseFlush((c) => {
+      const entry = traces.bySessionMarker(c.__nettraceSession);
+      return entry?.origin === 'current' ? entry.session : undefined;
+    }, log),
+  );
 }
 
 /**

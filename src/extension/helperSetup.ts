@@ -100,10 +100,14 @@ async function setUp(context: vscode.ExtensionContext, log: (line: string) => vo
     for (const note of inspection.notes) log(`note: ${note}`);
     if (!inspection.nativeHelper) return fail(inspection.nativeProblem ?? 'no native helper to install.');
     const plan = planSetup({ payload, inspection, nodePath, capture, stagingDir: staging });
-    const detail =
-      `${describePlan(plan)}` + (plan.notes.length ? `\n\nNote:\n${plan.notes.map((n) => `• ${n}`).join('\n')}` : '');
+    const detail = `${describePlan(plan)}` + (plan.notes.length ? `\n\nNote:\n${plan.notes.map((n) => `• ${n}`).join('\n')}` : '');
     log(`the steps, as root:\n${describePlan(plan)}`);
-    const how = tool === 'root' ? 'as root' : tool === 'sudo' ? 'as root through sudo (in a terminal, asking your password)' : 'as root through pkexec';
+    const how =
+      tool === 'root'
+        ? 'as root'
+        : tool === 'sudo'
+          ? 'as root through sudo (in a terminal, asking your password)'
+          : 'as root through pkexec';
     const answer = await vscode.window.showWarningMessage(
       `Net Trace will run these ${plan.steps.length} steps ${how}, installing the kernel helper in ${plan.prefix}:`,
       { modal: true, detail },
@@ -114,11 +118,15 @@ async function setUp(context: vscode.ExtensionContext, log: (line: string) => vo
     if (tool === 'root') {
       showLog();
       const r = runPlanAsRoot(plan, log);
-      if (!r.ok) return fail(`setting up the kernel helper failed at "${r.failed?.title || r.failed?.argv.join(' ')}": ${r.message} (the output is in "Net Trace: Kernel Helper").`);
+      if (!r.ok)
+        return fail(
+          `setting up the kernel helper failed at "${r.failed?.title || r.failed?.argv.join(' ')}": ${r.message} (the output is in "Net Trace: Kernel Helper").`,
+        );
     } else {
       const code = await runInTerminal(plan, tool, staging);
       log(`the privileged steps ended with exit status ${code ?? 'unknown (terminal closed)'}`);
-      if (code !== 0) return fail(`setting up the kernel helper did not finish (exit status ${code ?? 'unknown'}); its terminal shows why.`);
+      if (code !== 0)
+        return fail(`setting up the kernel helper did not finish (exit status ${code ?? 'unknown'}); its terminal shows why.`);
     }
 
     const result = await vscode.window.withProgress(
@@ -141,9 +149,12 @@ async function setUp(context: vscode.ExtensionContext, log: (line: string) => vo
 function report(plan: SetupPlan, ok: boolean, lines: string[], pcapOn: boolean, showLog: () => void): void {
   const summary = lines.join('; ');
   if (!ok) {
-    void vscode.window.showWarningMessage(`Net Trace: the kernel helper is installed in ${plan.prefix}, but not every feature works: ${summary}`, 'Show Log').then(
-      (b) => b && showLog(),
-    );
+    void vscode.window
+      .showWarningMessage(
+        `Net Trace: the kernel helper is installed in ${plan.prefix}, but not every feature works: ${summary}`,
+        'Show Log',
+      )
+      .then((b) => b && showLog());
     return;
   }
   const capturing = lines.some((l) => /^packet capture .*: on/.test(l));
@@ -156,7 +167,9 @@ function report(plan: SetupPlan, ok: boolean, lines: string[], pcapOn: boolean, 
       .then((b) => b && vscode.workspace.getConfiguration('nettrace').update('pcap', true, vscode.ConfigurationTarget.Global));
     return;
   }
-  void vscode.window.showInformationMessage(`Net Trace: the kernel helper is set up in ${plan.prefix}: ${summary}. It is used from the next debug session on.`);
+  void vscode.window.showInformationMessage(
+    `Net Trace: the kernel helper is set up in ${plan.prefix}: ${summary}. It is used from the next debug session on.`,
+  );
 }
 
 /**

@@ -9,7 +9,7 @@ import * as vscode from 'vscode';
 import type { FromWebview, PanelCommand, ToWebview } from '../protocol/webview';
 import { createNonce, renderPanelHtml } from './panelHtml';
 import { LiveFeed, type TraceEntry, type TraceStore } from './traceStore';
-import type { RecordKind } from '../trace/types';
+import type { DebuggerPause, RecordKind } from '../trace/types';
 
 /** The webview panel's view type (also in package.json `onWebviewPanel:`). */
 export const PANEL_VIEW_TYPE = 'nettrace.panel';
@@ -37,6 +37,8 @@ export class PanelHost implements vscode.Disposable {
   private ready = false;
   private currentKey: string | undefined;
   private feed: LiveFeed | undefined;
+  /** The live session's `pausesVersion` the panel has (see streamChanges). */
+  private sentPausesVersion = 0;
   private pendingSelect: { traceKey: string; traceID: string } | undefined;
   /** The request selected in the panel, per the panel's last `selected` message. */
   private selected: { traceKey: string; traceID: string } | undefined;
@@ -239,6 +241,7 @@ export class PanelHost implements vscode.Disposable {
     if (entry.session && live) {
       this.feed = new LiveFeed(entry.session);
       this.feed.reset(trace.httpRequests);
+      this.sentPausesVersion = entry.session.pausesVersion;
     }
     // A string crosses the host → workbench → webview hops as one flat copy (see ResetMessage).
     // A large trace goes as a reset with its first requests and then `append`s of the rest: one
@@ -262,8 +265,17 @@ export class PanelHost implements vscode.Disposable {
   private streamChanges(entry: TraceEntry, ids: string[], records: Array<[RecordKind, string]>): void {
     if (!this.ready || !this.feed || entry.key !== this.traceKey) return;
     const { append, update, traceEndAt } = this.feed.batches(ids, records);
+    const pauses = this.changedPauses(entry);
     if (append) this.post({ type: 'append', traceKey: entry.key, traceEndAt, ...append });
-    if (update) this.post({ type: 'update', traceKey: entry.key, traceEndAt, ...update });
+    if (update || pauses) this.post({ type: 'update', traceKey: entry.key, traceEndAt, ...update, ...pauses });
+  }
+
+  /** The session's debugger pauses when they changed since the panel last got them. */
+  private changedPauses(entry: TraceEntry): { debuggerPauses: DebuggerPause[] } | undefined {
+    const session = entry.session;
+    if (!session || session.pausesVersion === this.sentPausesVersion) return undefined;
+    this.sentPausesVersion = session.pausesVersion;
+    return { debuggerPauses: (session.builder.trace.debuggerPauses ?? []).map((p) => ({ ...p })) };
   }
 
   private onEnded(entry: TraceEntry): void {
@@ -280,6 +292,7 @@ export class PanelHost implements vscode.Disposable {
       traceEndAt: trace.traceEndAt,
       live: false,
       stats: trace.stats,
+      ...this.changedPauses(entry),
       ...this.feed.connections(),
     });
     this.feed = undefined;

@@ -25,7 +25,8 @@ import { writePrivate, type Session } from '../collector/session';
 import { enrichRequest, enrichTrace, indexRecords } from '../trace/enrich';
 import { isFailed } from '../trace/diagnosis';
 import { readTraceFile } from '../trace/traceFile';
-import { emptyTrace, type DnsQuery, type HttpRequest, type RecordKind, type TlsTunnel, type Trace } from '../trace/types';
+import type { DnsQuery, HttpRequest, RecordKind, TlsTunnel, Trace } from '../trace/types';
+import { emptyTrace } from '../trace/traceFile';
 import type { RecordBatch, TraceListItem, TraceOrigin, TraceSnapshot } from '../protocol/webview';
 
 /** One trace the extension can show. */
@@ -410,6 +411,7 @@ export class TraceStore extends EventEmitter<TraceStoreEvents> {
       tlsTunnels: t.tlsTunnels,
       udpConns: t.udpConns,
       dnsQueries: t.dnsQueries,
+      ...(t.debuggerPauses ? { debuggerPauses: t.debuggerPauses } : {}),
       stats: t.stats,
       ...(e.session ? { slowThresholdMs: e.session.slowThresholdMs } : {}),
     };

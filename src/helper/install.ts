@@ -23,7 +23,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { accessSync, constants, cpSync, existsSync, lstatSync, mkdtempSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
-import { dirname, join } from 'node:path';
+import { delimiter, dirname, join } from 'node:path';
 import type { HelperAuthority, HelperReadyMessage } from '../protocol/helper';
 import { chooseAuthority, nativeHelperBuilt, startHelper, type HelperClient, type HelperOptions } from './launch';
 
@@ -136,7 +136,11 @@ export interface PayloadInspection {
  * packages to install), and which `cap` addon loads in `nodePath` (the Node that runs
  * dist/helper.cjs: cap is a native addon, one build per Node ABI).
  */
-export function inspectPayload(payload: HelperPayload, nodePath: string, opts: { buildDir?: string; log?: (line: string) => void } = {}): PayloadInspection {
+export function inspectPayload(
+  payload: HelperPayload,
+  nodePath: string,
+  opts: { buildDir?: string; log?: (line: string) => void } = {},
+): PayloadInspection {
   const out: PayloadInspection = { packages: [], notes: [] };
   const log = opts.log ?? (() => {});
   const missing = existsSync(payload.nativeHelper) ? missingLibraries(payload.nativeHelper) : undefined;
@@ -198,7 +202,11 @@ export function chooseCapAddon(payload: HelperPayload, nodePath: string): { addo
 }
 
 /** Builds the native helper from `sources` (as the user) into a temporary folder. */
-export function buildNative(sources: string, buildDir: string | undefined, log: (line: string) => void): { binary?: string; error?: string } {
+export function buildNative(
+  sources: string,
+  buildDir: string | undefined,
+  log: (line: string) => void,
+): { binary?: string; error?: string } {
   for (const tool of ['make', 'clang', 'gcc']) if (!findOnPath(tool, SYSTEM_PATH)) return { error: `${tool} is not installed` };
   if (!findOnPath('bpftool', SYSTEM_PATH)) return { error: 'bpftool is not installed' };
   const dir = buildDir ?? mkdtempSync(join(tmpdir(), 'nettrace-build-'));
@@ -209,7 +217,8 @@ export function buildNative(sources: string, buildDir: string | undefined, log: 
   log(`building the native helper in ${src}: make helper`);
   const r = spawnSync('make', ['-s', '-C', src, 'helper'], { encoding: 'utf8', env: { ...process.env, PATH: SYSTEM_PATH } });
   const binary = join(src, 'build', 'nettrace-helper');
-  if (r.status !== 0 || !existsSync(binary)) return { error: `make failed: ${(r.stderr || r.stdout).trim().split('\n').slice(-3).join(' / ')}` };
+  if (r.status !== 0 || !existsSync(binary))
+    return { error: `make failed: ${(r.stderr || r.stdout).trim().split('\n').slice(-3).join(' / ')}` };
   return { binary };
 }
 
@@ -249,7 +258,17 @@ export interface PlanOptions {
 }
 
 /** PATH with the system folders (setcap and visudo live in sbin). */
-const SYSTEM_PATH = [...new Set([...(process.env.PATH ?? '').split(':').filter(Boolean), '/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin'])].join(':');
+const SYSTEM_PATH = [
+  ...new Set([
+    ...(process.env.PATH ?? '').split(':').filter(Boolean),
+    '/usr/local/sbin',
+    '/usr/local/bin',
+    '/usr/sbin',
+    '/usr/bin',
+    '/sbin',
+    '/bin',
+  ]),
+].join(':');
 
 /** Characters a path may have to be named in a sudoers rule without escaping. */
 const PLAIN_PATH = /^\/[A-Za-z0-9_./+-]*$/;
@@ -300,9 +319,26 @@ export function planSetup(opts: PlanOptions): SetupPlan {
   steps.push(
     {
       title: `create ${prefix}, owned by root (the files a sudoers rule or file capabilities name must not be yours to rewrite)`,
-      argv: ['install', '-d', '-m', '0755', '-o', 'root', '-g', 'root', prefix, join(prefix, 'dist'), join(prefix, 'native'), join(prefix, 'native', 'build'), join(prefix, 'node_modules')],
+      argv: [
+        'install',
+        '-d',
+        '-m',
+        '0755',
+        '-o',
+        'root',
+        '-g',
+        'root',
+        prefix,
+        join(prefix, 'dist'),
+        join(prefix, 'native'),
+        join(prefix, 'native', 'build'),
+        join(prefix, 'node_modules'),
+      ],
     },
-    { title: "copy the helper's Node side", argv: ['install', '-m', '0644', '-o', 'root', '-g', 'root', opts.payload.helperScript, join(prefix, 'dist', 'helper.cjs')] },
+    {
+      title: "copy the helper's Node side",
+      argv: ['install', '-m', '0644', '-o', 'root', '-g', 'root', opts.payload.helperScript, join(prefix, 'dist', 'helper.cjs')],
+    },
     { title: 'copy the native helper (eBPF, conntrack)', argv: ['install', '-m', '0755', '-o', 'root', '-g', 'root', native, installed] },
   );
   if (opts.payload.capDir && opts.inspection.capAddon) {
@@ -312,7 +348,18 @@ export function planSetup(opts: PlanOptions): SetupPlan {
       { title: 'copy the `cap` package', argv: ['cp', '-R', opts.payload.capDir, cap] },
       {
         title: `copy the \`cap\` addon built for this Node`,
-        argv: ['install', '-D', '-m', '0755', '-o', 'root', '-g', 'root', opts.inspection.capAddon, join(cap, 'build', 'Release', 'cap.node')],
+        argv: [
+          'install',
+          '-D',
+          '-m',
+          '0755',
+          '-o',
+          'root',
+          '-g',
+          'root',
+          opts.inspection.capAddon,
+          join(cap, 'build', 'Release', 'cap.node'),
+        ],
       },
       { title: 'make `cap` root-owned and writable by root only', argv: ['chown', '-R', 'root:root', cap] },
       { title: '', argv: ['chmod', '-R', 'go-w', cap] },
@@ -335,9 +382,13 @@ export function planSetup(opts: PlanOptions): SetupPlan {
         const rule = `#${info.uid} ALL=(root) NOPASSWD: ${opts.nodePath} ${join(prefix, 'dist', 'helper.cjs')} *`;
         const staging = opts.stagingDir ?? mkdtempSync(join(tmpdir(), 'nettrace-setup-'));
         const staged = join(staging, 'sudoers');
-        writeFileSync(staged, `# Net Trace: packet capture for uid ${info.uid} (${info.name}) through the root-owned helper copy in ${prefix}\n${rule}\n`, {
-          mode: 0o600,
-        });
+        writeFileSync(
+          staged,
+          `# Net Trace: packet capture for uid ${info.uid} (${info.name}) through the root-owned helper copy in ${prefix}\n${rule}\n`,
+          {
+            mode: 0o600,
+          },
+        );
         // Names with a dot are skipped by sudo's #includedir: the rule is checked before it counts.
         const pending = `${file}.new`;
         sudoers = { file, rule };
@@ -408,7 +459,10 @@ export function runPlanAsRoot(plan: SetupPlan, log: (line: string) => void): { o
   for (const step of plan.steps) {
     if (step.title) log(`==> ${step.title}`);
     log(`+ ${stepLine(step)}`);
-    const r = spawnSync(step.argv[0], step.argv.slice(1), { encoding: 'utf8', env: { ...process.env, PATH: SYSTEM_PATH, DEBIAN_FRONTEND: 'noninteractive' } });
+    const r = spawnSync(step.argv[0], step.argv.slice(1), {
+      encoding: 'utf8',
+      env: { ...process.env, PATH: SYSTEM_PATH, DEBIAN_FRONTEND: 'noninteractive' },
+    });
     const output = `${r.stdout ?? ''}${r.stderr ?? ''}`.trim();
     if (output) for (const line of output.split('\n').slice(-20)) log(`  ${line}`);
     if (r.status !== 0) {
@@ -468,7 +522,11 @@ export async function verifyHelper(opts: VerifyOptions): Promise<VerifyResult> {
       const options: HelperOptions = { pid: target.pid!, pcap, root: opts.root, nodePath: opts.nodePath };
       const authority = chooseAuthority(options);
       if (authority === 'pkexec' || authority === 'unprivileged') {
-        return { pcap, authority, error: pcap ? 'no way to start it as root without a password (sudo -n)' : 'the native helper has no file capabilities' };
+        return {
+          pcap,
+          authority,
+          error: pcap ? 'no way to start it as root without a password (sudo -n)' : 'the native helper has no file capabilities',
+        };
       }
       const starting = (opts.start ?? startHelper)({ ...options, authority });
       let timer: NodeJS.Timeout | undefined;
@@ -476,7 +534,10 @@ export async function verifyHelper(opts: VerifyOptions): Promise<VerifyResult> {
         const client = await Promise.race([
           starting,
           new Promise<never>((_, reject) => {
-            timer = setTimeout(() => reject(new Error(`not ready within ${(opts.timeoutMs ?? 20_000) / 1000} s`)), opts.timeoutMs ?? 20_000);
+            timer = setTimeout(
+              () => reject(new Error(`not ready within ${(opts.timeoutMs ?? 20_000) / 1000} s`)),
+              opts.timeoutMs ?? 20_000,
+            );
           }),
         ]);
         const ready = client.ready!;
@@ -484,7 +545,10 @@ export async function verifyHelper(opts: VerifyOptions): Promise<VerifyResult> {
         if (client.child.exitCode === null) client.child.kill('SIGKILL');
         return { pcap, authority: client.authority, mode: ready.mode, unavailable: ready.unavailable };
       } catch (err) {
-        starting.then((c) => void c.stop(), () => {});
+        starting.then(
+          (c) => void c.stop(),
+          () => {},
+        );
         return { pcap, authority, error: (err as Error).message };
       } finally {
         clearTimeout(timer);
@@ -515,7 +579,7 @@ export async function verifyHelper(opts: VerifyOptions): Promise<VerifyResult> {
 
 /** The executable `name` on `path`, or undefined. */
 export function findOnPath(name: string, path = process.env.PATH ?? ''): string | undefined {
-  for (const dir of path.split(':')) {
+  for (const dir of path.split(delimiter)) {
     const candidate = join(dir || '.', name);
     try {
       accessSync(candidate, constants.X_OK);

@@ -123,6 +123,59 @@ function captureBufferMiB(): number {
   return DEFAULT_CAPTURE_BUFFER_MIB;
 }
 
+/**
+ * The capture must see the debuggee's interfaces: when the target is in another network namespace,
+ * a copy of this helper runs inside it and does the work; this process only waits for it (and
+ * needs no privilege for that). True when that copy was started.
+ */
+function reexecInTargetNetns(pid: number): boolean {
+  const mine = readlinkSync('/proc/self/ns/net');
+  const theirs = readlinkSync(`/proc/${pid}/ns/net`);
+  if (mine === theirs) return false;
+  const inner = spawn('nsenter', [`--net=/proc/${pid}/ns/net`, '--', process.execPath, ...process.argv.slice(1), '--in-target-netns'], {
+    stdio: 'inherit',
+  });
+  dropRoot();
+  inner.on('exit', (code, signal) => process.exit(code ?? (signal ? 128 + 15 : 1)));
+  inner.on('error', (e) => {
+    send({ type: 'error', code: 'ENOENT', message: `could not enter the target's network namespace: ${e.message}` });
+    send({ type: 'exit', reason: 'nsenter failed' });
+    process.exit(1);
+  });
+  return true;
+}
+
+/** The packet capture of the traced connections, or why there is none; its spool is the user's. */
+function startCapture(
+  root: boolean,
+  user: { uid: number; gid: number },
+  maxBytes: number,
+): { capture?: TracedCapture; captureWhy?: string; spool?: string } {
+  if (!root)
+    return { captureWhy: `packet capture needs root: start the helper as root or through \`sudo -n\`; ${SETUP_HINT} with packet capture` };
+  const { cap, why } = loadCap();
+  if (!cap) return { captureWhy: why };
+  try {
+    const dir = mkdtempSync(join(tmpdir(), 'nettrace-pcap-'));
+    const spool = join(dir, 'spool.pcapng');
+    const capture = new TracedCapture(cap, { spool, maxBytes, bufferMiB: captureBufferMiB() });
+    // Draining the capture ring must not wait behind the traced program and its peers: a
+    // starved event loop is what overflows the ring (kernel drops). Root may raise priority.
+    try {
+      setPriority(-10);
+    } catch {
+      /* not allowed: keep the default */
+    }
+    // By descriptor, the file before its directory: once the directory is the user's, they
+    // can swap the names in it, and a chown by name would follow their symlink.
+    capture.writer.chown(user.uid, user.gid);
+    chownDirectory(dir, user.uid, user.gid);
+    return { capture, spool };
+  } catch (e) {
+    return { captureWhy: `packet capture could not start: ${(e as Error).message}` };
+  }
+}
+
 function main(): void {
   const pid = Number(arg('--pid'));
   const wantPcap = process.argv.includes('--pcap');
@@ -138,57 +191,11 @@ function main(): void {
   const authority = authorityOf();
   const root = authority !== 'unprivileged';
 
-  // The capture must see the debuggee's interfaces: run in its network namespace.
-  if (root && wantPcap && !process.argv.includes('--in-target-netns')) {
-    const mine = readlinkSync('/proc/self/ns/net');
-    const theirs = readlinkSync(`/proc/${pid}/ns/net`);
-    if (mine !== theirs) {
-      // The helper in the target's namespace does the work; this process only waits for it, and
-      // needs no privilege for that.
-      const inner = spawn('nsenter', [`--net=/proc/${pid}/ns/net`, '--', process.execPath, ...process.argv.slice(1), '--in-target-netns'], {
-        stdio: 'inherit',
-      });
-      dropRoot();
-      inner.on('exit', (code, signal) => process.exit(code ?? (signal ? 128 + 15 : 1)));
-      inner.on('error', (e) => {
-        send({ type: 'error', code: 'ENOENT', message: `could not enter the target's network namespace: ${e.message}` });
-        send({ type: 'exit', reason: 'nsenter failed' });
-        process.exit(1);
-      });
-      return;
-    }
-  }
+  if (root && wantPcap && !process.argv.includes('--in-target-netns') && reexecInTargetNetns(pid)) return;
 
-  let capture: TracedCapture | undefined;
-  let captureWhy: string | undefined;
-  let spool: string | undefined;
-  if (wantPcap && !root) {
-    captureWhy = `packet capture needs root: start the helper as root or through \`sudo -n\`; ${SETUP_HINT} with packet capture`;
-  } else if (wantPcap) {
-    const { cap, why } = loadCap();
-    if (!cap) captureWhy = why;
-    else {
-      try {
-        const dir = mkdtempSync(join(tmpdir(), 'nettrace-pcap-'));
-        spool = join(dir, 'spool.pcapng');
-        capture = new TracedCapture(cap, { spool, maxBytes, bufferMiB: captureBufferMiB() });
-        // Draining the capture ring must not wait behind the traced program and its peers: a
-        // starved event loop is what overflows the ring (kernel drops). Root may raise priority.
-        try {
-          setPriority(-10);
-        } catch {
-          /* not allowed: keep the default */
-        }
-        // By descriptor, the file before its directory: once the directory is the user's, they
-        // can swap the names in it, and a chown by name would follow their symlink.
-        capture.writer.chown(user.uid, user.gid);
-        chownDirectory(dir, user.uid, user.gid);
-      } catch (e) {
-        captureWhy = `packet capture could not start: ${(e as Error).message}`;
-        capture = undefined;
-      }
-    }
-  }
+  const started = wantPcap ? startCapture(root, user, maxBytes) : {};
+  let capture = started.capture;
+  const { captureWhy, spool } = started;
 
   const native = nativeHelperPath();
   if (!existsSync(native)) {

@@ -99,8 +99,6 @@ export class Transport {
   /** What each buffer of `pending` holds (see Part), so what is never sent can be counted. */
   private pendingParts: Part[] | undefined;
   private timer: NodeJS.Timeout | undefined;
-  /** When `timer` fires (performance.now() ms). */
-  private timerDue = 0;
   private immediate = false;
   /** Writes at once a completion may still cause (see SYNC_BURST), and when they were counted. */
   private syncTokens = SYNC_BURST;
@@ -322,23 +320,18 @@ export class Transport {
       }
       return;
     }
-    this.timerIn(FLUSH_INTERVAL_MS);
-  }
-
-  /** Makes sure a flush runs within `ms`. */
-  private timerIn(ms: number): void {
-    const due = orig.perfNow() + ms;
-    if (this.timer) {
-      if (this.timerDue <= due) return;
-      orig.clearTimeout(this.timer);
-    }
-    this.timerDue = due;
-    this.timer = orig.setTimeout(() => {
-      this.timer = undefined;
-      this.flush();
-    }, ms);
+    // A timer already set is due within FLUSH_INTERVAL_MS (the only interval used): nothing to do,
+    // not even reading the clock (this runs for every milestone of every request).
+    if (this.timer) return;
+    this.timer = orig.setTimeout(this.onTimer, FLUSH_INTERVAL_MS);
     this.timer.unref();
   }
+
+  /** The batch timer's callback, made once. */
+  private readonly onTimer = (): void => {
+    this.timer = undefined;
+    this.flush();
+  };
 
   /** Messages in `pending` that the pipe has not taken whole. */
   private unsentInPending(): number {

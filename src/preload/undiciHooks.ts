@@ -176,8 +176,15 @@ function installFetchInitiator(t: Tracer, hook: Hook): void {
         const at = now();
         const stack = t.captureInitiator(wrapped, at) ?? NO_STACK;
         if (stack !== NO_STACK && !stack.noProgram) {
-          if (recent.size >= RECENT_FETCHES_MAX) recent.clear();
-          recent.set(url, { at, stack });
+          // Updated in place: a program fetching one URL over and over allocates nothing here.
+          const last = recent.get(url);
+          if (last) {
+            last.at = at;
+            last.stack = stack;
+          } else {
+            if (recent.size >= RECENT_FETCHES_MAX) recent.clear();
+            recent.set(url, { at, stack });
+          }
         } else if (stack.noProgram && !stack.origin) {
           const last = recent.get(url);
           if (last && at - last.at < RECENT_FETCH_MS) stack.origin = last.stack;
@@ -274,17 +281,30 @@ export function installUndiciHooks(t: Tracer): void {
     // budget said no at the call.
     const noted = isFetch ? fetchCalls.take(url) : undefined;
     const stack = noted ?? t.captureInitiator(undefined, now(), DEEP_CAPTURE, req);
+    const upgrade = (req as { upgrade?: unknown }).upgrade;
+    // Every field set here, in one order: all requests share one object shape (a field added
+    // later would move each request's state through a chain of shapes).
     const s: UState = {
       id: t.id('r'),
       url,
+      origin: undefined,
       stack: stack === NO_STACK ? undefined : stack,
+      conn: undefined,
       sent: false,
       gotResponse: false,
       done: false,
+      sentAt: undefined,
       bodyBytes: 0,
+      sse: undefined,
+      respBody: undefined,
+      reqBody: undefined,
+      respType: undefined,
+      respEncoding: undefined,
+      socket: undefined,
+      upgrade: typeof upgrade === 'string' ? upgrade : undefined,
+      respRaw: undefined,
+      progressDue: false,
     };
-    const upgrade = (req as { upgrade?: unknown }).upgrade;
-    if (typeof upgrade === 'string') s.upgrade = upgrade;
     stateOf.set(req, s);
     const fields: Record<string, unknown> = {
       client: isFetch ? 'fetch' : 'undici',

@@ -22,7 +22,7 @@
  * currently shows are ignored by the panel (they are stale after a `selectTrace`).
  */
 
-import type { Dial, DnsQuery, HttpRequest, TcpConn, TlsTunnel, TraceStats, UdpConn } from '../trace/types';
+import type { DebuggerPause, Dial, DnsQuery, HttpRequest, TcpConn, TlsTunnel, TraceStats, UdpConn } from '../trace/types';
 
 // ---------------------------------------------------------------------------------------------
 // Shared shapes
@@ -63,6 +63,8 @@ export interface TraceSnapshot {
   tlsTunnels: TlsTunnel[];
   udpConns?: UdpConn[];
   dnsQueries?: DnsQuery[];
+  /** When the program was stopped in the debugger (the waterfall collapses these spans). */
+  debuggerPauses?: DebuggerPause[];
   stats?: TraceStats;
   /** The session's slow-request threshold in ms (the filter's `is:slow`); absent: 1000. */
   slowThresholdMs?: number;
@@ -76,6 +78,11 @@ export interface RecordBatch {
   tlsTunnels?: TlsTunnel[];
   udpConns?: UdpConn[];
   dnsQueries?: DnsQuery[];
+  /**
+   * Not a record kind: the trace's whole `debuggerPauses` list, sent when it changed (a `stopped`
+   * or `continued` of the debug session); it replaces the panel's.
+   */
+  debuggerPauses?: DebuggerPause[];
 }
 
 /** The colour theme kind; mirrors VS Code's `ColorThemeKind`. */

@@ -12,8 +12,8 @@
 import type { PreloadMessage } from '../protocol/preload';
 import { redactedQueryNames } from './redactUrl';
 import { inheritRedirectInitiator, RedirectLinks } from './redirects';
+import { emptyTrace } from './traceFile';
 import {
-  emptyTrace,
   RECORD_KINDS,
   type HttpRequest,
   type IncompleteReason,

@@ -252,6 +252,79 @@ export class JsonObjectScanner {
     }
   }
 
+  /** Reads a key up to its closing quote (possibly across chunks); returns where to go on. */
+  private scanKey(chunk: Buffer, i: number): number {
+    const n = chunk.length;
+    let j = i;
+    for (; j < n; j++) {
+      const c = chunk[j];
+      if (this.esc) this.esc = false;
+      else if (c === 0x5c) this.esc = true;
+      else if (c === 0x22) break;
+    }
+    if (j === n) {
+      this.keep(chunk, i, n);
+      return n;
+    }
+    this.keep(chunk, i, j + 1);
+    try {
+      this.key = JSON.parse(this.take()) as string;
+    } catch {
+      this.fail('a key is not a valid string', this.offset + j);
+    }
+    if (this.keys++ === 0) this.handler.firstKey?.(this.key);
+    this.state = S.Colon;
+    return j + 1;
+  }
+
+  /** Reads a value (or an array element) to its end, possibly across chunks; returns where to go on. */
+  private scanValue(chunk: Buffer, i: number): number {
+    const n = chunk.length;
+    const start = i;
+    let j = i;
+    let done = false;
+    for (; j < n; j++) {
+      if (this.inStr) {
+        const q = this.closingQuote(chunk, j);
+        if (q < 0) {
+          j = n;
+          break;
+        }
+        j = q;
+        this.inStr = false;
+        if (this.depth === 0 && !this.primitive) {
+          j++;
+          done = true;
+          break;
+        }
+        continue;
+      }
+      const c = chunk[j];
+      if (this.primitive) {
+        if (c === 0x2c || c === 0x7d || c === 0x5d || isWs(c)) {
+          done = true;
+          break;
+        }
+        continue;
+      }
+      if (c === 0x22) this.inStr = true;
+      else if (c === 0x7b || c === 0x5b) this.depth++;
+      else if (c === 0x7d || c === 0x5d) {
+        if (this.depth === 0) this.fail(`Unexpected token ${String.fromCharCode(c)}`, this.offset + j);
+        this.depth--;
+        if (this.depth === 0) {
+          j++;
+          done = true;
+          break;
+        }
+      } else if (this.depth === 0 && !isWs(c)) this.primitive = true;
+    }
+    this.keep(chunk, start, j);
+    if (!done) return n;
+    this.finishValue(this.offset + j);
+    return j;
+  }
+
   /** Feeds the next bytes. Throws JsonScanError on a syntax error. */
   push(chunk: Buffer): void {
     const n = chunk.length;
@@ -289,31 +362,9 @@ export class JsonObjectScanner {
           this.inStr = true;
           this.keep(chunk, i, i + 1);
           break;
-        case S.Key: {
-          // Scan to the closing quote.
-          let j = i;
-          for (; j < n; j++) {
-            const c = chunk[j];
-            if (this.esc) this.esc = false;
-            else if (c === 0x5c) this.esc = true;
-            else if (c === 0x22) break;
-          }
-          if (j === n) {
-            this.keep(chunk, i, n);
-            i = n;
-            continue;
-          }
-          this.keep(chunk, i, j + 1);
-          try {
-            this.key = JSON.parse(this.take()) as string;
-          } catch {
-            this.fail('a key is not a valid string', this.offset + j);
-          }
-          if (this.keys++ === 0) this.handler.firstKey?.(this.key);
-          this.state = S.Colon;
-          i = j + 1;
+        case S.Key:
+          i = this.scanKey(chunk, i);
           continue;
-        }
         case S.Colon:
           if (isWs(b)) break;
           if (b !== 0x3a) this.fail(`Unexpected token ${String.fromCharCode(b)} where ":" was expected`, this.offset + i);
@@ -351,55 +402,9 @@ export class JsonObjectScanner {
           this.startValue();
           continue;
         case S.Value:
-        case S.Elem: {
-          const start = i;
-          let j = i;
-          let done = false;
-          for (; j < n; j++) {
-            if (this.inStr) {
-              const q = this.closingQuote(chunk, j);
-              if (q < 0) {
-                j = n;
-                break;
-              }
-              j = q;
-              this.inStr = false;
-              if (this.depth === 0 && !this.primitive) {
-                j++;
-                done = true;
-                break;
-              }
-              continue;
-            }
-            const c = chunk[j];
-            if (this.primitive) {
-              if (c === 0x2c || c === 0x7d || c === 0x5d || isWs(c)) {
-                done = true;
-                break;
-              }
-              continue;
-            }
-            if (c === 0x22) this.inStr = true;
-            else if (c === 0x7b || c === 0x5b) this.depth++;
-            else if (c === 0x7d || c === 0x5d) {
-              if (this.depth === 0) this.fail(`Unexpected token ${String.fromCharCode(c)}`, this.offset + j);
-              this.depth--;
-              if (this.depth === 0) {
-                j++;
-                done = true;
-                break;
-              }
-            } else if (this.depth === 0 && !isWs(c)) this.primitive = true;
-          }
-          this.keep(chunk, start, j);
-          if (!done) {
-            i = n;
-            continue;
-          }
-          this.finishValue(this.offset + j);
-          i = j;
+        case S.Elem:
+          i = this.scanValue(chunk, i);
           continue;
-        }
         case S.Done:
           if (!isWs(b)) this.fail(`Unexpected non-whitespace character after JSON`, this.offset + i);
           break;

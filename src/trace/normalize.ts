@@ -20,6 +20,7 @@ import type {
   AddrTuple,
   ConnectAttempt,
   Conntrack,
+  DebuggerPause,
   Dial,
   DnsLookup,
   DnsAnswer,
@@ -256,4 +257,23 @@ export function normalizeUdpConns(list: unknown): UdpConn[] {
 /** The `dnsQueries` (DNS messages) of a trace or batch from outside, normalized. */
 export function normalizeDnsQueries(list: unknown): DnsQuery[] {
   return fixList(list, fixDnsQuery);
+}
+
+/**
+ * The well-formed entries of a `debuggerPauses` list (a saved file is untrusted): `beginAt` a
+ * finite number, `endAt` (when present) one not before it, `reason` a short string.
+ */
+export function normalizeDebuggerPauses(value: unknown): DebuggerPause[] {
+  if (!Array.isArray(value)) return [];
+  const out: DebuggerPause[] = [];
+  for (const p of value) {
+    if (typeof p !== 'object' || p === null) continue;
+    const { beginAt, endAt, reason } = p as Record<string, unknown>;
+    if (typeof beginAt !== 'number' || !Number.isFinite(beginAt)) continue;
+    const pause: DebuggerPause = { beginAt };
+    if (typeof endAt === 'number' && Number.isFinite(endAt) && endAt >= beginAt) pause.endAt = endAt;
+    if (typeof reason === 'string') pause.reason = reason.slice(0, 100);
+    out.push(pause);
+  }
+  return out.sort((a, b) => a.beginAt - b.beginAt);
 }

@@ -10,7 +10,17 @@
  * free of Node APIs: the panel bundles it.
  */
 
-import { isStreaming, type Dial, type HttpRequest, type TcpConn, type Timings, type TlsTunnel } from './types';
+import type { Dial, HttpRequest, TcpConn, Timings, TlsTunnel } from './types';
+
+/**
+ * A response still streaming: its head arrived, bytes so far were reported (`respContentLen`),
+ * no end and no error yet (a WebSocket's HTTP exchange ended with its 101).
+ */
+export function isStreaming(req: HttpRequest): boolean {
+  return (
+    req.respStatusCode !== undefined && req.respDoneAt === undefined && !req.reqError && req.respContentLen !== undefined && !req.webSocket
+  );
+}
 
 /** A request with the records it references (each may be missing). */
 export interface RequestContext {

@@ -9,8 +9,26 @@ import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import type { Har } from './har';
 import { JsonObjectScanner, JsonScanError, writeJsonFile } from './jsonStream';
-import { normalizeDials, normalizeDnsQueries, normalizeTcpConns, normalizeUdpConns } from './normalize';
+import { normalizeDebuggerPauses, normalizeDials, normalizeDnsQueries, normalizeTcpConns, normalizeUdpConns } from './normalize';
 import { FORMAT_VERSION, RECORD_KINDS, type HttpRequest, type Trace, type TraceStats, type HelperStats } from './types';
+
+/** Returns an empty trace that began now. */
+export function emptyTrace(description: string, beginAt: Date = new Date()): Trace {
+  return {
+    formatVersion: FORMAT_VERSION,
+    description,
+    traceBeginAt: beginAt.toISOString(),
+    processes: [],
+    httpRequests: [],
+    dials: [],
+    tcpConns: [],
+    udpConns: [],
+    dnsQueries: [],
+    tlsTunnels: [],
+    stats: { droppedEvents: 0, untracedRequests: 0, warnings: [] },
+  };
+}
+
 
 /** A trace file could not be read; `message` is one plain line meant for the user. */
 export class TraceFileError extends Error {
@@ -99,6 +117,11 @@ function validateTrace(obj: Record<string, unknown>, name: string): Trace {
   if (typeof stats.helper === 'object' && stats.helper !== null && !Array.isArray(stats.helper)) {
     (obj.stats as TraceStats).helper = stats.helper as HelperStats;
   }
+  if (obj.debuggerPauses !== undefined) {
+    const pauses = normalizeDebuggerPauses(obj.debuggerPauses);
+    if (pauses.length) obj.debuggerPauses = pauses;
+    else delete obj.debuggerPauses;
+  }
   for (const r of obj.httpRequests as unknown[]) {
     if (typeof r !== 'object' || r === null || typeof (r as { traceID?: unknown }).traceID !== 'string') {
       throw new TraceFileError(`${name} is damaged: an httpRequests entry has no traceID`);
@@ -115,6 +138,7 @@ const TRACE_KEYS = new Set<string>([
   'traceEndAt',
   'processes',
   'packetCapture',
+  'debuggerPauses',
   'stats',
   ...RECORD_KINDS,
 ]);

@@ -528,6 +528,15 @@ export interface PacketCapture {
   requestTraceID?: string;
 }
 
+/** A stop in the debugger, from DAP `stopped` until the program runs again (trace-format.md). */
+export interface DebuggerPause {
+  beginAt: number;
+  /** Absent while still stopped, or when the session ended stopped. */
+  endAt?: number;
+  /** The adapter's reason: "breakpoint", "step", "exception", "pause", … */
+  reason?: string;
+}
+
 /** A whole trace file. */
 export interface Trace {
   formatVersion: number;
@@ -542,6 +551,7 @@ export interface Trace {
   dnsQueries: DnsQuery[];
   tlsTunnels: TlsTunnel[];
   packetCapture?: PacketCapture;
+  debuggerPauses?: DebuggerPause[];
   stats: TraceStats;
 }
 
@@ -570,30 +580,3 @@ export const ID_PREFIX: Record<RecordKind, string> = {
   dnsQueries: 'dns',
   tlsTunnels: 'tls',
 };
-
-/**
- * A response still streaming: its head arrived, bytes so far were reported (`respContentLen`),
- * no end and no error yet (a WebSocket's HTTP exchange ended with its 101).
- */
-export function isStreaming(req: HttpRequest): boolean {
-  return (
-    req.respStatusCode !== undefined && req.respDoneAt === undefined && !req.reqError && req.respContentLen !== undefined && !req.webSocket
-  );
-}
-
-/** Returns an empty trace that began now. */
-export function emptyTrace(description: string, beginAt: Date = new Date()): Trace {
-  return {
-    formatVersion: FORMAT_VERSION,
-    description,
-    traceBeginAt: beginAt.toISOString(),
-    processes: [],
-    httpRequests: [],
-    dials: [],
-    tcpConns: [],
-    udpConns: [],
-    dnsQueries: [],
-    tlsTunnels: [],
-    stats: { droppedEvents: 0, untracedRequests: 0, warnings: [] },
-  };
-}

@@ -17,7 +17,7 @@ test('socket ops add up to the bytes of each connection; bodies; happy eyeballs'
   const { code, trace, stderr } = await runTraced(process.execPath, 'detail.cjs', { env, cliArgs: ['--sock-trace', '--bodies=1000'] });
   assert.equal(code, 0, stderr);
   const connected = trace.tcpConns.filter((c) => c.connected);
-  assert.ok(connected.length >= 2, "http (kept alive by the global agent), fetch and the multi-address dial");
+  assert.ok(connected.length >= 2, 'http (kept alive by the global agent), fetch and the multi-address dial');
   for (const c of connected) {
     const ops = c.socketTrace.socketOps;
     const sum = (type) => ops.filter((o) => o.type === type).reduce((n, o) => n + o.dataLen, 0);

@@ -20,7 +20,10 @@ after(async () => {
 });
 
 test('queries and replies are recorded and linked to their dials', async () => {
-  const { code, trace, stdout, stderr } = await runTraced(process.execPath, 'dns-trace.cjs', { env, cliArgs: [`--dns-trace=${dns.address}`] });
+  const { code, trace, stdout, stderr } = await runTraced(process.execPath, 'dns-trace.cjs', {
+    env,
+    cliArgs: [`--dns-trace=${dns.address}`],
+  });
   assert.equal(code, 0, stderr);
   assert.deepEqual(JSON.parse(stdout), { ok: 200, missing: 'ENOTFOUND', viaFetch: 200 });
 

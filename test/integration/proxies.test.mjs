@@ -24,13 +24,19 @@ test('forward proxy, CONNECT tunnel, TLS inside TLS', async () => {
   const { hp, sp } = proxies.ports;
   const seenAuth = proxies.seenAuth;
   assert.ok(seenAuth.includes('Basic dXNlcjpwYXNz') && seenAuth.includes('Basic c2VjcmV0OnRva2Vu'), 'the proxies really got credentials');
-  assert.ok(!JSON.stringify(trace).includes('dXNlcjpwYXNz') && !JSON.stringify(trace).includes('c2VjcmV0OnRva2Vu'), 'no credential in the trace');
+  assert.ok(
+    !JSON.stringify(trace).includes('dXNlcjpwYXNz') && !JSON.stringify(trace).includes('c2VjcmV0OnRva2Vu'),
+    'no credential in the trace',
+  );
 
   const fwd = req(trace, '/forward?size=42');
   assert.equal(fwd.reqURL, `${servers.urls.http}/forward?size=42`);
   assert.deepEqual(fwd.proxy, { url: `http://127.0.0.1:${hp}`, tunnel: fwd.tcpConn });
   assert.equal(byId(trace, 'tcpConns', fwd.tcpConn).addrTuple.dstPort, hp);
-  assert.deepEqual(fwd.reqHeaders.find(([n]) => n.toLowerCase() === 'proxy-authorization'), ['proxy-authorization', '<redacted>']);
+  assert.deepEqual(
+    fwd.reqHeaders.find(([n]) => n.toLowerCase() === 'proxy-authorization'),
+    ['proxy-authorization', '<redacted>'],
+  );
   assert.equal(fwd.respContentLen, 42);
 
   const tunnel = req(trace, '/tunnel?size=43');

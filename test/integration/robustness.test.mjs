@@ -25,7 +25,9 @@ after(() => servers.close());
 
 /** Runs apps/many.cjs with the preload configured as given, against the given collector path. */
 function runWith(config) {
-  return run(process.execPath, [join(apps, 'many.cjs')], { env: { ...core.buildPreloadEnv({ ...process.env, ...env }, { preloadPath: preload, config }) } });
+  return run(process.execPath, [join(apps, 'many.cjs')], {
+    env: { ...core.buildPreloadEnv({ ...process.env, ...env }, { preloadPath: preload, config }) },
+  });
 }
 
 for (const hook of ['http', 'undici', 'net']) {
@@ -39,7 +41,10 @@ for (const hook of ['http', 'undici', 'net']) {
       assert.equal(traced.stdout, plain.stdout);
       assert.equal(traced.stderr, plain.stderr);
       const trace = collector.session.snapshot();
-      assert.ok(trace.stats.warnings.some((w) => w.includes(`${hook} hook failed and was disabled`)), JSON.stringify(trace.stats.warnings));
+      assert.ok(
+        trace.stats.warnings.some((w) => w.includes(`${hook} hook failed and was disabled`)),
+        JSON.stringify(trace.stats.warnings),
+      );
       if (hook !== 'net') assert.ok(trace.stats.untracedRequests >= 20, `untraced ${trace.stats.untracedRequests}`);
       // The other hooks keep working.
       const other = hook === 'http' ? 'fetch' : 'http';
@@ -94,7 +99,10 @@ test('a collector that stops reading: the queue stays bounded and every drop is 
   await new Promise((r) => server.listen(path, r));
   try {
     const count = 300;
-    const childEnv = core.buildPreloadEnv({ ...process.env, ...env, NT_COUNT: String(count) }, { preloadPath: preload, config: { ipcPath: path, maxQueuedEvents: 100 } });
+    const childEnv = core.buildPreloadEnv(
+      { ...process.env, ...env, NT_COUNT: String(count) },
+      { preloadPath: preload, config: { ipcPath: path, maxQueuedEvents: 100 } },
+    );
     const child = spawn(process.execPath, [join(apps, 'many.cjs')], { env: childEnv, stdio: ['ignore', 'pipe', 'inherit'] });
     let stdout = '';
     child.stdout.on('data', (d) => {
@@ -117,7 +125,10 @@ test('a collector that stops reading: the queue stays bounded and every drop is 
     const received = lines.filter((m) => m.type !== 'stats' && m.type !== 'hello').length;
     assert.ok(stats.droppedEvents > 0, 'the stalled pipe forced drops');
     assert.equal(received + stats.droppedEvents, stats.producedEvents, 'received + dropped = produced');
-    assert.ok(lines.some((m) => m.type === 'exit'), 'the exit message made it after the stall');
+    assert.ok(
+      lines.some((m) => m.type === 'exit'),
+      'the exit message made it after the stall',
+    );
   } finally {
     server.close();
     rmSync(dir, { recursive: true, force: true });
@@ -144,7 +155,10 @@ test('captured bodies through a collector that stalls arrive whole, each with it
   try {
     const count = 20;
     const unit = 3000;
-    const childEnv = core.buildPreloadEnv({ ...process.env, ...env, NT_COUNT: String(count), NT_SIZE: String(unit) }, { preloadPath: preload, config: { ipcPath: path, bodies: true } });
+    const childEnv = core.buildPreloadEnv(
+      { ...process.env, ...env, NT_COUNT: String(count), NT_SIZE: String(unit) },
+      { preloadPath: preload, config: { ipcPath: path, bodies: true } },
+    );
     const child = spawn(process.execPath, [join(apps, 'many.cjs')], { env: childEnv, stdio: ['ignore', 'pipe', 'inherit'] });
     let stdout = '';
     child.stdout.on('data', (d) => {

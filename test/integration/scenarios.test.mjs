@@ -43,7 +43,10 @@ for (const { label, bin } of nodeBinaries()) {
       assert.equal(post.reqContentLen, 1234);
       const auth = one.reqHeaders.find(([n]) => n.toLowerCase() === 'authorization');
       assert.deepEqual(auth.slice(1), ['<redacted>']);
-      assert.deepEqual(one.reqHeaders.find(([n]) => n === 'x-visible'), ['x-visible', 'yes']);
+      assert.deepEqual(
+        one.reqHeaders.find(([n]) => n === 'x-visible'),
+        ['x-visible', 'yes'],
+      );
       assert.deepEqual(one.respHeaders.find(([n]) => n.toLowerCase() === 'set-cookie').slice(1), ['<redacted>']);
       const dial = byId(trace, 'dials', one.dial);
       assert.equal(dial.dnsLookups[0].host, 'localhost');
@@ -97,10 +100,17 @@ for (const { label, bin } of nodeBinaries()) {
       assert.equal(code, 0, stderr);
       for (const client of ['http', 'fetch']) {
         const chain = trace.httpRequests.filter((r) => r.client === client);
-        assert.deepEqual(chain.map((r) => new URL(r.reqURL).pathname), ['/r/3', '/r/2', '/r/1', '/final'], client);
+        assert.deepEqual(
+          chain.map((r) => new URL(r.reqURL).pathname),
+          ['/r/3', '/r/2', '/r/1', '/final'],
+          client,
+        );
         assert.equal(chain[0].redirectedFrom, undefined);
         for (let i = 1; i < 4; i++) assert.equal(chain[i].redirectedFrom, chain[i - 1].traceID, `${client} hop ${i}`);
-        assert.deepEqual(chain.map((r) => r.respStatusCode), [302, 302, 302, 200]);
+        assert.deepEqual(
+          chain.map((r) => r.respStatusCode),
+          [302, 302, 302, 200],
+        );
       }
     });
 
@@ -203,7 +213,10 @@ for (const { label, bin } of nodeBinaries()) {
 
     test('--initiator all: every request has its stack; --initiator off: none, all counted', async () => {
       for (const mode of ['all', 'off']) {
-        const { code, trace, stderr } = await runTraced(bin, 'concurrent.mjs', { env: { ...env, NT_COUNT: '300' }, cliArgs: ['--initiator', mode] });
+        const { code, trace, stderr } = await runTraced(bin, 'concurrent.mjs', {
+          env: { ...env, NT_COUNT: '300' },
+          cliArgs: ['--initiator', mode],
+        });
         assert.equal(code, 0, stderr);
         const traced = trace.httpRequests.filter((r) => new URL(r.reqURL).pathname === '/c');
         assert.equal(traced.length, 300);
@@ -218,9 +231,21 @@ for (const { label, bin } of nodeBinaries()) {
       try {
         const source = join(apps, 'ts', 'users.ts');
         const out = join(dir, 'users.js');
-        await build({ entryPoints: [source], outfile: out, bundle: false, platform: 'node', format: 'cjs', sourcemap: true, logLevel: 'silent' });
+        await build({
+          entryPoints: [source],
+          outfile: out,
+          bundle: false,
+          platform: 'node',
+          format: 'cjs',
+          sourcemap: true,
+          logLevel: 'silent',
+        });
         const traceFile = join(dir, 'trace.json');
-        const res = await run(process.execPath, [join(apps, '..', '..', '..', 'dist', 'cli.cjs'), 'run', '--quiet', '--out', traceFile, '--', bin, out], { env });
+        const res = await run(
+          process.execPath,
+          [join(apps, '..', '..', '..', 'dist', 'cli.cjs'), 'run', '--quiet', '--out', traceFile, '--', bin, out],
+          { env },
+        );
         assert.equal(res.code, 0, res.stderr);
         const { readFileSync } = await import('node:fs');
         const trace = JSON.parse(readFileSync(traceFile, 'utf8'));

@@ -85,8 +85,14 @@ test('as root: a Node binary its user could rewrite gets no sudoers rule', (t) =
   const inspection = m.inspectPayload(payload, process.execPath);
   const plan = m.planSetup({ payload, inspection, nodePath: node, capture: true, prefix: join(dir, 'p'), user: { name: 'x', uid: 12345 } });
   assert.equal(plan.sudoers, undefined);
-  assert.ok(plan.notes.some((n) => /packet capture will be off: .*writable by others/.test(n)), plan.notes.join('\n'));
-  assert.ok(plan.steps.some((s) => s.argv[0] === 'setcap'), 'file capabilities still');
+  assert.ok(
+    plan.notes.some((n) => /packet capture will be off: .*writable by others/.test(n)),
+    plan.notes.join('\n'),
+  );
+  assert.ok(
+    plan.steps.some((s) => s.argv[0] === 'setcap'),
+    'file capabilities still',
+  );
   assert.throws(() => m.planSetup({ payload, inspection, nodePath: node, capture: true, prefix: '/tmp/a b' }), /install folder/);
 });
 
@@ -126,7 +132,10 @@ test('for an ordinary user: file capabilities and the sudoers rule; their `nettr
   const run = spawnSync(command, args, { encoding: 'utf8' });
   assert.equal(run.status, 0, run.stderr);
   assert.equal((run.stdout.match(/^\+ /gm) ?? []).length, plan.steps.length, 'each step echoed before it ran');
-  assert.match(execFileSync('getcap', [join(prefix, 'native/build/nettrace-helper')], { encoding: 'utf8' }), /cap_net_admin,cap_sys_admin,cap_setpcap,cap_perfmon,cap_bpf[=+]ep|cap_bpf/);
+  assert.match(
+    execFileSync('getcap', [join(prefix, 'native/build/nettrace-helper')], { encoding: 'utf8' }),
+    /cap_net_admin,cap_sys_admin,cap_setpcap,cap_perfmon,cap_bpf[=+]ep|cap_bpf/,
+  );
   const st = statSync(sudoersFile);
   assert.equal(st.mode & 0o777, 0o440);
   assert.equal(st.uid, 0);
@@ -139,7 +148,17 @@ test('for an ordinary user: file capabilities and the sudoers rule; their `nettr
   copyFileSync(join(root, 'dist', 'cli.cjs'), join(cliDir, 'dist', 'cli.cjs'));
   const check = spawnSync(
     'setpriv',
-    [`--reuid=${uid}`, `--regid=${uid}`, '--init-groups', process.execPath, join(cliDir, 'dist', 'cli.cjs'), 'helper', 'check', '--helper-root', prefix],
+    [
+      `--reuid=${uid}`,
+      `--regid=${uid}`,
+      '--init-groups',
+      process.execPath,
+      join(cliDir, 'dist', 'cli.cjs'),
+      'helper',
+      'check',
+      '--helper-root',
+      prefix,
+    ],
     { encoding: 'utf8', cwd: '/', env: { PATH: process.env.PATH, HOME: '/' }, timeout: 60_000 },
   );
   assert.equal(check.status, 0, check.stderr);
@@ -151,7 +170,17 @@ test('for an ordinary user: file capabilities and the sudoers rule; their `nettr
   rmSync(sudoersFile);
   const without = spawnSync(
     'setpriv',
-    [`--reuid=${uid}`, `--regid=${uid}`, '--init-groups', process.execPath, join(cliDir, 'dist', 'cli.cjs'), 'helper', 'check', '--helper-root', prefix],
+    [
+      `--reuid=${uid}`,
+      `--regid=${uid}`,
+      '--init-groups',
+      process.execPath,
+      join(cliDir, 'dist', 'cli.cjs'),
+      'helper',
+      'check',
+      '--helper-root',
+      prefix,
+    ],
     { encoding: 'utf8', cwd: '/', env: { PATH: process.env.PATH, HOME: '/' }, timeout: 60_000 },
   );
   assert.equal(without.status, 1);

@@ -49,23 +49,27 @@ const req = (base, f = {}) => ({
   ...f,
 });
 
-test('curl: the shell runs it and the server sees the traced method, URL, headers and body', { skip: !hasCurl && 'curl is not installed' }, async () => {
-  const { server, url } = await echoServer();
-  try {
-    const r = req(url);
-    const { text, missing } = c.toCurl(r);
-    assert.deepEqual(missing, ['Authorization is redacted']);
-    const seen = JSON.parse(await run('/bin/sh', ['-c', text]));
-    assert.equal(seen.method, 'PUT');
-    assert.equal(seen.url, "/items/1?q=a%20b&x=it's");
-    assert.equal(seen.headers['x-note'], tricky);
-    assert.equal(seen.headers.authorization, '<redacted>', 'a redacted value is not revealed');
-    assert.equal(seen.headers.host, url.slice(7), 'Host and Content-Length are computed by curl, not replayed');
-    assert.equal(seen.body, r.reqBody.text);
-  } finally {
-    server.close();
-  }
-});
+test(
+  'curl: the shell runs it and the server sees the traced method, URL, headers and body',
+  { skip: !hasCurl && 'curl is not installed' },
+  async () => {
+    const { server, url } = await echoServer();
+    try {
+      const r = req(url);
+      const { text, missing } = c.toCurl(r);
+      assert.deepEqual(missing, ['Authorization is redacted']);
+      const seen = JSON.parse(await run('/bin/sh', ['-c', text]));
+      assert.equal(seen.method, 'PUT');
+      assert.equal(seen.url, "/items/1?q=a%20b&x=it's");
+      assert.equal(seen.headers['x-note'], tricky);
+      assert.equal(seen.headers.authorization, '<redacted>', 'a redacted value is not revealed');
+      assert.equal(seen.headers.host, url.slice(7), 'Host and Content-Length are computed by curl, not replayed');
+      assert.equal(seen.body, r.reqBody.text);
+    } finally {
+      server.close();
+    }
+  },
+);
 
 test('fetch: node runs the snippet and the server sees the same request', async () => {
   const { server, url } = await echoServer();
@@ -92,11 +96,20 @@ test('what could not be reproduced is listed; GET/POST/HEAD need no -X', () => {
   const post = c.toCurl({ ...base, reqMethod: 'POST', reqHeaders: [], reqBody: { size: 2, truncated: false, text: '{}' } }).text;
   assert.doesNotMatch(post, /-X/);
   const big = c.toCurl({ ...base, reqMethod: 'POST', reqHeaders: [['Cookie']], reqContentLen: 5000 });
-  assert.deepEqual(big.missing, ['Cookie: only the header\'s name was captured', 'the body (5000 bytes) was not captured']);
+  assert.deepEqual(big.missing, ["Cookie: only the header's name was captured", 'the body (5000 bytes) was not captured']);
   const trunc = c.toCurl({ ...base, reqMethod: 'POST', reqHeaders: [], reqBody: { size: 9000, truncated: true, text: 'abc' } });
   assert.match(trunc.missing[0], /truncated at capture \(9000 bytes sent\)/);
   assert.doesNotMatch(trunc.text, /--data-raw/);
-  const h2 = c.toCurl({ ...base, reqMethod: 'GET', protoMajor: 2, reqHeaders: [[':method', 'GET'], [':path', '/'], ['accept-encoding', 'gzip']] });
+  const h2 = c.toCurl({
+    ...base,
+    reqMethod: 'GET',
+    protoMajor: 2,
+    reqHeaders: [
+      [':method', 'GET'],
+      [':path', '/'],
+      ['accept-encoding', 'gzip'],
+    ],
+  });
   assert.equal(h2.text, "curl https://h.test/ \\\n  -H 'accept-encoding: gzip' \\\n  --http2 \\\n  --compressed");
   assert.deepEqual(c.toCurl({ ...base, reqMethod: 'GET' }).missing, ['the request headers were not captured']);
 });

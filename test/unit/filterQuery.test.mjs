@@ -73,7 +73,11 @@ test('is: failed, slow, reused, redirect (3xx with Location, not 201), pending, 
   const redir = row({ traceID: 'redir', respStatusCode: 302, respHeaders: [['Location', '/x']], respDoneAt: 1 });
   const created = row({ traceID: 'created', respStatusCode: 201, respHeaders: [['location', '/items/1']], respDoneAt: 1 });
   const pend = row({ traceID: 'pend' });
-  const ws = row({ traceID: 'ws', respStatusCode: 101, webSocket: { openAt: 1, sentMessages: 0, recvMessages: 0, sentBytes: 0, recvBytes: 0 } });
+  const ws = row({
+    traceID: 'ws',
+    respStatusCode: 101,
+    webSocket: { openAt: 1, sentMessages: 0, recvMessages: 0, sentBytes: 0, recvBytes: 0 },
+  });
   const rows = [ok, fail, slow, redir, created, pend, ws];
   assert.deepEqual(sel(rows, 'is:failed'), ['fail']);
   assert.deepEqual(sel(rows, 'is:slow'), ['slow']);
@@ -85,7 +89,10 @@ test('is: failed, slow, reused, redirect (3xx with Location, not 201), pending, 
 });
 
 test('has-response-header:, client:, pid:, initiator: (file or file:line), mark:', () => {
-  const a = row({ traceID: 'a', client: 'axios', pid: 7, respHeaders: [['Set-Cookie', 'x']], marks: ['orders'] }, { initiator: 'users.ts:14' });
+  const a = row(
+    { traceID: 'a', client: 'axios', pid: 7, respHeaders: [['Set-Cookie', 'x']], marks: ['orders'] },
+    { initiator: 'users.ts:14' },
+  );
   const b = row({ traceID: 'b', client: 'http', pid: 8 }, { initiator: 'orders.ts:3' });
   const c = row({ traceID: 'c' }, { initiator: '' });
   const rows = [a, b, c];

@@ -5,10 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { bundleTs } from '../lib/bundleTs.mjs';
 
-const m = bundleTs([
-  "export * from './src/preload/headers';",
-  "export { decodeHeaders, MAX_HEADERS, MAX_VALUE } from './src/trace/wire';",
-]);
+const m = bundleTs(["export * from './src/preload/headers';", "export { decodeHeaders, MAX_HEADERS, MAX_VALUE } from './src/trace/wire';"]);
 
 const capture = (mode = 'values', redact = ['authorization', 'proxy-authorization', 'cookie', 'set-cookie']) =>
   new m.HeaderCapture(mode, new Set(redact));

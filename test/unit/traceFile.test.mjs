@@ -159,7 +159,10 @@ test('parseTraceFile normalizes the nested records of a damaged or hostile file 
 
 test('stats.helper and stats.incompleteRequests survive a save and load', () => {
   const helper = { mode: 'bpf', authority: 'root', unavailable: { capture: 'off' }, lostEvents: 3 };
-  const text = JSON.stringify({ ...emptyTrace('s'), stats: { droppedEvents: 0, untracedRequests: 0, warnings: [], incompleteRequests: 4, helper } });
+  const text = JSON.stringify({
+    ...emptyTrace('s'),
+    stats: { droppedEvents: 0, untracedRequests: 0, warnings: [], incompleteRequests: 4, helper },
+  });
   const t = parseTraceFile(text, 'F');
   assert.equal(t.stats.incompleteRequests, 4);
   assert.deepEqual(t.stats.helper, helper);

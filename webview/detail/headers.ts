@@ -1,6 +1,7 @@
 /** The Headers tab: general facts, the WebSocket connection a 101 opened, response and request headers. */
 
-import { isStreaming, type HeaderPair, type HttpRequest, type WebSocketSession } from '../../src/trace/types';
+import type { HeaderPair, HttpRequest, WebSocketSession } from '../../src/trace/types';
+import { isStreaming } from '../../src/trace/timings';
 import { locationLabel } from '../../src/trace/labels';
 import { h, type Child } from '../dom';
 import { formatBytes, formatCount, formatHostPort, formatMs, formatProtocol, REDACTED_VALUE } from '../format';

@@ -1,6 +1,7 @@
 /** The Timing tab: the request's phases as bars on its own axis (timings.ts geometry), then its times. */
 
-import { isStreaming, type TcpConn } from '../../src/trace/types';
+import { isStreaming } from '../../src/trace/timings';
+import type { TcpConn } from '../../src/trace/types';
 import { connectionText } from '../../src/trace/labels';
 import { h, type Child } from '../dom';
 import { formatHttp2Error, formatMs } from '../format';

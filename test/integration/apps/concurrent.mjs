@@ -5,7 +5,10 @@ const n = Number(process.env.NT_COUNT ?? 500);
 const agent = new http.Agent({ keepAlive: true, maxSockets: 50 });
 const one = (i) => {
   const path = `/c?id=${i}&size=${100 + ((i * 37) % 5000)}`;
-  if (i % 2 === 0) return fetch(urls.http + path, { method: 'POST', body: 'b'.repeat(i % 300) }).then((r) => r.arrayBuffer()).then((b) => b.byteLength);
+  if (i % 2 === 0)
+    return fetch(urls.http + path, { method: 'POST', body: 'b'.repeat(i % 300) })
+      .then((r) => r.arrayBuffer())
+      .then((b) => b.byteLength);
   return new Promise((resolve, reject) => {
     const req = http.request(urls.http + path, { agent, method: 'POST' }, (res) => {
       let len = 0;

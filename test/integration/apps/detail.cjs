@@ -44,9 +44,15 @@ server.listen(0, '127.0.0.1', async () => {
   await request(`${base}/binary`);
   await request(`${base}/big`);
   await request(`${base}/gzip`);
-  await (await fetch(`${base}/json?via=fetch`, { method: 'POST', body: '{"a":1}', headers: { 'content-type': 'application/json' } })).text();
+  await (
+    await fetch(`${base}/json?via=fetch`, { method: 'POST', body: '{"a":1}', headers: { 'content-type': 'application/json' } })
+  ).text();
   // One name, two addresses: the first refuses.
-  const lookup = (host, opts, cb) => cb(null, [{ address: '127.0.0.2', family: 4 }, { address: '127.0.0.1', family: 4 }]);
+  const lookup = (host, opts, cb) =>
+    cb(null, [
+      { address: '127.0.0.2', family: 4 },
+      { address: '127.0.0.1', family: 4 },
+    ]);
   await request(`http://multi.test:${server.address().port}/multi`, { lookup, autoSelectFamily: true });
   server.close();
   console.log('done', urls.http.length > 0);

@@ -14,7 +14,13 @@ function httpGet(mod, url, opts = {}) {
     req.on('error', (e) => resolve(e.code || e.name));
   });
 }
-const fetchErr = (url, opts) => fetch(url, opts).then((r) => r.text()).then(() => 'ok', (e) => (e.cause && e.cause.code) || e.name);
+const fetchErr = (url, opts) =>
+  fetch(url, opts)
+    .then((r) => r.text())
+    .then(
+      () => 'ok',
+      (e) => (e.cause && e.cause.code) || e.name,
+    );
 
 (async () => {
   const out = {};

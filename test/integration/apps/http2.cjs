@@ -7,7 +7,11 @@ const { Agent, request } = require('undici');
 const certs = path.join(__dirname, '..', '..', 'fixtures', 'certs');
 const ca = fs.readFileSync(path.join(certs, 'ca.pem'));
 
-const server = http2.createSecureServer({ key: fs.readFileSync(path.join(certs, 'localhost.key')), cert: fs.readFileSync(path.join(certs, 'localhost.pem')), allowHTTP1: true });
+const server = http2.createSecureServer({
+  key: fs.readFileSync(path.join(certs, 'localhost.key')),
+  cert: fs.readFileSync(path.join(certs, 'localhost.pem')),
+  allowHTTP1: true,
+});
 server.on('stream', (stream, headers) => {
   if (headers[':path'] === '/goaway') {
     stream.session.goaway(http2.constants.NGHTTP2_ENHANCE_YOUR_CALM, 0);

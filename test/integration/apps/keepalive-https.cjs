@@ -19,7 +19,10 @@ function get(mod, url, opts = {}) {
 
 (async () => {
   const agent = new http.Agent({ keepAlive: true });
-  const a = await get(http, `${urls.httpLocalhost}/one?size=100`, { agent, headers: { authorization: 'Bearer secret-token', 'x-visible': 'yes' } });
+  const a = await get(http, `${urls.httpLocalhost}/one?size=100`, {
+    agent,
+    headers: { authorization: 'Bearer secret-token', 'x-visible': 'yes' },
+  });
   const b = await get(http, `${urls.httpLocalhost}/two?size=200`, { agent });
   const c = await get(http, `${urls.http}/post`, { agent, method: 'POST', body: 'x'.repeat(1234), headers: { 'content-length': 1234 } });
   agent.destroy();

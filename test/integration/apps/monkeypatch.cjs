@@ -18,7 +18,12 @@ const req = http.request(`${urls.http}/patched`, (res) => {
     // fields may differ when a listener is added earlier, so the keys are compared sorted).
     console.log('res keys', Object.keys(res).sort().join(','));
     console.log('req keys', Object.keys(req).sort().join(','));
-    console.log('socket keys', Object.keys(res.socket ?? {}).sort().join(','));
+    console.log(
+      'socket keys',
+      Object.keys(res.socket ?? {})
+        .sort()
+        .join(','),
+    );
     process.exitCode = 3;
   });
 });

@@ -14,10 +14,13 @@ const { hp, sp } = JSON.parse(process.env.NT_PROXIES);
 // 1. Forward proxy, absolute-form, with credentials.
 await new Promise((resolve, reject) => {
   http
-    .get({ host: '127.0.0.1', port: hp, path: `${urls.http}/forward?size=42`, headers: { 'proxy-authorization': 'Basic dXNlcjpwYXNz' } }, (res) => {
-      res.resume();
-      res.on('end', resolve);
-    })
+    .get(
+      { host: '127.0.0.1', port: hp, path: `${urls.http}/forward?size=42`, headers: { 'proxy-authorization': 'Basic dXNlcjpwYXNz' } },
+      (res) => {
+        res.resume();
+        res.on('end', resolve);
+      },
+    )
     .on('error', reject);
 });
 // 2. HTTPS target through a CONNECT tunnel on an HTTP proxy.

@@ -4,10 +4,12 @@ const urls = JSON.parse(process.env.NT_URLS);
 
 function get(url) {
   return new Promise((resolve, reject) => {
-    http.get(url, (res) => {
-      res.resume();
-      res.on('end', () => resolve(res));
-    }).on('error', reject);
+    http
+      .get(url, (res) => {
+        res.resume();
+        res.on('end', () => resolve(res));
+      })
+      .on('error', reject);
   });
 }
 let url = `${urls.http}/r/3`;

@@ -1,0 +1,166 @@
+// Instruction counts of the default path: the bench client (bench/apps/client.mjs) under
+// `valgrind --tool=callgrind`, untraced and with each preload bundle given, with a small and a
+// large number of timed requests; per request = (Ir at large − Ir at small) / (large − small).
+// Instruction counts do not move with the VM's noise the way CPU time does (±40 µs per request
+// here), so a difference of a few µs can be seen. Results: bench/RESULTS.md, "Default path in
+// instructions — issue 12".
+//
+//   node bench/callgrind.mjs <http|fetch> <seq|conc> [--small=200] [--large=1200] [--warmup=200]
+//        [--conc=50] [--jobs=1] [--time-scale=1000000] [--node-flags='...'] <preload.cjs|none>[#ENV=v&ENV=v] ...
+//
+// Prints one JSON line per run and a table (Ir per request, and over untraced when `none` is one
+// of the conditions). A run of 200 + 1,200 requests takes 1–2 min on this project's machine when
+// it is quiet, 5+ min under load. --jobs=N runs N valgrinds at once (the counts do not depend on
+// it). A condition may end with `#NAME=value&...`: environment variables for its runs only (a
+// scratch build can read switches from there to ablate one feature at a time).
+//
+// What makes two runs of one program count the same (to about 0.05% here):
+// - V8's compilers and GC helpers run on background threads whose share of the work depends on
+//   the load; callgrind counts every thread. --node-flags defaults to `--single-threaded
+//   --predictable-gc-schedule`: all of it on the main thread, collections by allocation only.
+// - The preload's time-based behaviour (the 25 ms batch timer, the 50 ms ration of completions
+//   written at once, the 200 ms progress timer, the stack budget's window) would follow the wall
+//   clock, which valgrind slows 50–100× and the load moves: a batch per request or two instead of
+//   one per hundred as in a real run, and a different count each run. --time-scale=K runs a copy
+//   of each bundle with those constants multiplied by K (the `var NAME = value;` lines esbuild
+//   emits; a bundle that lacks one keeps it, and a note says so). The default, 1,000,000, means
+//   no timer fires during a run: batches leave by count (FLUSH_BATCH, 128 messages, as under load
+//   in a real run), only the first 4 completions are written at once, and every request gets its
+//   stack captured (as with `initiator: "all"`; the budget's 1% would skip some in a real run).
+//   --time-scale=1 runs the bundles as they are.
+// Set NETTRACE_CONFIG_EXTRA (JSON merged into the preload's config) to try other settings.
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, join, resolve } from 'node:path';
+import { appsDir, loadCore, nodeOptions, startServer } from './lib/common.mjs';
+
+const args = process.argv.slice(2);
+const opt = (name, def) => {
+  const a = args.find((x) => x.startsWith(`--${name}=`));
+  return a ? Number(a.slice(name.length + 3)) : def;
+};
+const [client, mode, ...rest] = args.filter((a) => !a.startsWith('--'));
+// A condition may end with `#NAME=value&NAME=value`: environment variables for its runs only.
+const conditions = rest.map((p) => (p === 'none' || p.startsWith('none#') ? p : resolve(p)));
+const fileOf = (p) => p.split('#')[0];
+const envOf = (p) => Object.fromEntries(new URLSearchParams(p.split('#')[1] ?? ''));
+if (!['http', 'fetch'].includes(client) || !['seq', 'conc'].includes(mode) || conditions.length === 0) {
+  console.error(
+    'usage: node bench/callgrind.mjs <http|fetch> <seq|conc> [--small=N] [--large=N] [--warmup=N] [--conc=N] [--jobs=N] <preload.cjs|none> ...',
+  );
+  process.exit(2);
+}
+for (const p of conditions) if (fileOf(p) !== 'none' && !existsSync(fileOf(p))) throw new Error(`no such preload: ${p}`);
+const small = opt('small', 200);
+const large = opt('large', 1200);
+const warmup = opt('warmup', 200);
+const conc = opt('conc', 50);
+const jobs = opt('jobs', 1);
+// V8 runs its compilers and GC helpers on background threads whose share of the work depends on
+// the machine's load; callgrind counts every thread, so two runs of one program differed by
+// 1–3% (30–60 M instructions). --single-threaded does all of it on the main thread, in program
+// order; --predictable-gc-schedule fixes the heap's growth so collections depend on allocation only.
+const nodeFlagsArg = args.find((a) => a.startsWith('--node-flags='));
+const nodeFlags = (nodeFlagsArg ? nodeFlagsArg.slice('--node-flags='.length) : '--single-threaded --predictable-gc-schedule')
+  .split(' ')
+  .filter(Boolean);
+const timeScale = opt('time-scale', 1_000_000);
+const extra = process.env.NETTRACE_CONFIG_EXTRA ? JSON.parse(process.env.NETTRACE_CONFIG_EXTRA) : {};
+
+/** The preload's time constants that the time scale multiplies. */
+const TIMED = ['FLUSH_INTERVAL_MS', 'SYNC_REFILL_MS', 'PROGRESS_MS', 'STACK_WINDOW_MS'];
+const scratch = mkdtempSync(join(tmpdir(), 'nettrace-callgrind-'));
+/** A copy of the bundle with its time constants scaled (see the header), or the bundle itself. */
+function scaled(preload) {
+  if (preload === 'none' || timeScale === 1) return preload;
+  let text = readFileSync(fileOf(preload), 'utf8');
+  for (const name of TIMED) {
+    const re = new RegExp(`^var ${name} = (\\d+(?:\\.\\d+)?);$`, 'm');
+    if (re.test(text)) text = text.replace(re, (_, v) => `var ${name} = ${Number(v) * timeScale};`);
+    else console.error(`note: ${basename(preload)} has no ${name}: not scaled`);
+  }
+  const out = join(scratch, `${conditions.indexOf(preload)}-${basename(fileOf(preload))}`);
+  writeFileSync(out, text);
+  return out;
+}
+const runAs = new Map(conditions.map((p) => [p, scaled(fileOf(p))]));
+
+const core = loadCore();
+const server = await startServer();
+const collector = await core.startCollector({ description: 'callgrind' });
+
+/** Total instructions (Ir) of one run of the client under callgrind. */
+function run(preload, n) {
+  const env = { ...process.env, ...envOf(preload) };
+  delete env.NODE_OPTIONS;
+  delete env.NETTRACE_CONFIG;
+  if (fileOf(preload) !== 'none') {
+    env.NODE_OPTIONS = nodeOptions([runAs.get(preload)]);
+    env.NETTRACE_CONFIG = JSON.stringify({ ipcPath: collector.ipcPath, ...extra });
+  }
+  const argv = [
+    '--tool=callgrind',
+    '--smc-check=all-non-file',
+    '--callgrind-out-file=/dev/null',
+    process.execPath,
+    ...nodeFlags,
+    join(appsDir, 'client.mjs'),
+    client,
+    mode,
+    String(n),
+    String(conc),
+    String(warmup),
+    server.url,
+  ];
+  const t0 = Date.now();
+  return new Promise((done, fail) => {
+    const c = spawn('valgrind', argv, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let err = '';
+    let out = '';
+    c.stderr.on('data', (d) => (err += d));
+    c.stdout.on('data', (d) => (out += d));
+    c.on('close', (code) => {
+      const m = /Collected : (\d+)/.exec(err);
+      const first = out.split('\n')[0];
+      const failures = first ? JSON.parse(first).failures : undefined;
+      if (!m || code !== 0 || failures) fail(new Error(`run failed (exit ${code}, failures ${failures}): ${err.slice(-500)}`));
+      else done({ ir: Number(m[1]), s: (Date.now() - t0) / 1000 });
+    });
+  });
+}
+
+const tasks = [];
+for (const p of conditions) for (const n of [small, large]) tasks.push({ p, n });
+const results = new Map();
+let next = 0;
+async function worker() {
+  while (next < tasks.length) {
+    const task = tasks[next++];
+    const r = await run(task.p, task.n);
+    results.set(`${task.p}@${task.n}`, r.ir);
+    console.log(JSON.stringify({ client, mode, preload: task.p, requests: task.n, ir: r.ir, seconds: r.s }));
+  }
+}
+try {
+  await Promise.all(Array.from({ length: jobs }, worker));
+} finally {
+  await collector.close();
+  await server.stop();
+}
+
+const perReq = (p) => (results.get(`${p}@${large}`) - results.get(`${p}@${small}`)) / (large - small);
+const base = conditions.includes('none') ? perReq('none') : undefined;
+const fmtN = (x) => Math.round(x).toLocaleString('en-US');
+console.log(
+  `\n${client} ${mode}${mode === 'conc' ? ` ${conc}` : ''}: Ir at ${small} and ${large} requests (${warmup} warm-up), time scale ${timeScale}`,
+);
+console.log(`| condition | Ir, ${small} | Ir, ${large} | Ir per request | over untraced |`);
+console.log('|---|---:|---:|---:|---:|');
+for (const p of conditions) {
+  const r = perReq(p);
+  const over = base !== undefined && p !== 'none' ? `+${fmtN(r - base)}` : '—';
+  console.log(
+    `| ${p === 'none' ? 'untraced' : p} | ${fmtN(results.get(`${p}@${small}`))} | ${fmtN(results.get(`${p}@${large}`))} | ${fmtN(r)} | ${over} |`,
+  );
+}

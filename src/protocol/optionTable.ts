@@ -1,0 +1,311 @@
+/**
+ * The tracing options' table: names, kinds, defaults, valid values, CLI flags and descriptions, in
+ * the order of `--help`, the settings and the README tables (see options.ts for who reads it).
+ */
+
+import { DEFAULTS, HEADER_MODES, HELPER_MODES, INITIATOR_MODES, type OptionDef } from './optionBase';
+
+/** Query parameters always redacted, as the descriptions name them (src/trace/redactUrl.ts has the list). */
+const QUERY_DEFAULTS =
+  '`api_key`, `apikey`, `api-key`, `token`, `access_token`, `refresh_token`, `id_token`, `auth`, `sig`, `signature`, `password`, `passwd`, `pwd`, `secret`, `client_secret`, `session_token`, `key` and the `X-Amz-`/`X-Goog-` signature parameters';
+
+/**
+ * The options, in the order of `--help`, the settings and the README tables. Built by a pure call
+ * so that a bundle that does not use it (dist/preload.cjs) drops it: esbuild keeps a top-level
+ * literal whose template strings read properties, as they could have side effects.
+ */
+export const OPTIONS: readonly OptionDef[] = /* @__PURE__ */ optionTable();
+
+function optionTable(): OptionDef[] {
+  return [...outputOptions(), ...captureOptions(), ...recorderOptions(), ...helperOptions(), ...editorOptions()];
+}
+
+/** The output files of `nettrace run`. */
+function outputOptions(): OptionDef[] {
+  return [
+    {
+      name: 'out',
+      kind: 'path',
+      default: '',
+      description: 'Trace file.',
+      cli: {
+        flag: 'out',
+        value: 'required',
+        arg: 'FILE',
+        help: 'trace file (default `./nettrace-<timestamp>.json`), written readable only by you (0600)',
+      },
+    },
+    {
+      name: 'har',
+      kind: 'path',
+      default: '',
+      description: 'HAR file.',
+      cli: { flag: 'har', value: 'required', arg: 'FILE', help: 'also write a HAR 1.2 file (opens in browser devtools)' },
+    },
+  ];
+}
+
+/** What is recorded of each request, and how it is judged. */
+function captureOptions(): OptionDef[] {
+  return [
+    {
+      name: 'headers',
+      kind: 'enum',
+      values: HEADER_MODES,
+      valueDescriptions: [
+        'Record no headers',
+        'Record header names only',
+        'Record names and values (secrets such as Authorization and Cookie are redacted)',
+      ],
+      default: DEFAULTS.headers,
+      description: 'How much of each HTTP header to record: `none`, `names` or `values`.',
+      launch: true,
+      setting: true,
+      cli: {
+        flag: 'headers',
+        value: 'required',
+        arg: 'MODE',
+        help: 'none | names | values: how much of each header to record (default values; secrets are redacted)',
+      },
+    },
+    {
+      name: 'redact',
+      kind: 'list',
+      default: [],
+      description:
+        'Extra header names whose values are recorded as `<redacted>`, besides `Authorization`, `Proxy-Authorization`, `Cookie` and `Set-Cookie` (the setting and the launch configuration add up).',
+      launch: true,
+      setting: true,
+      cli: {
+        flag: 'redact',
+        value: 'required',
+        arg: 'NAME,...',
+        help: 'more header names to redact (authorization, proxy-authorization, cookie and set-cookie always are)',
+      },
+    },
+    {
+      name: 'redactQuery',
+      kind: 'list',
+      default: [],
+      description: `Extra URL query parameter names whose values are recorded as \`<redacted>\` (in the URL, the HAR's \`queryString\`, \`Location\` headers), besides ${QUERY_DEFAULTS} (the setting and the launch configuration add up).`,
+      launch: true,
+      setting: true,
+      cli: {
+        flag: 'redact-query',
+        value: 'required',
+        arg: 'NAME,...',
+        help: 'more URL query parameter names to redact (api_key, token, access_token, sig, password, secret, key, ... always are)',
+      },
+    },
+    {
+      name: 'slowThresholdMs',
+      kind: 'positive',
+      default: DEFAULTS.slowThresholdMs,
+      description: 'Successful requests slower than this many milliseconds get a "slow" diagnosis.',
+      launch: true,
+      setting: true,
+      cli: {
+        flag: 'slow',
+        value: 'required',
+        arg: 'MS',
+        help: `diagnose successful requests slower than this (default ${DEFAULTS.slowThresholdMs})`,
+      },
+    },
+    {
+      name: 'initiator',
+      kind: 'enum',
+      values: INITIATOR_MODES,
+      valueDescriptions: [
+        'The first 100 requests of each process or thread, then as many as fit in 1% of the program time',
+        'Every request',
+        'No stacks',
+      ],
+      default: DEFAULTS.initiator,
+      description:
+        "Which requests get the stack that made them (**Initiator** tab, CodeLens): `sampled` (the first 100 requests of each process or thread, then as many as fit in 1% of the program's time; the rest are counted in `stats.skippedInitiators`), `all` or `off`.",
+      launch: true,
+      setting: true,
+      cli: {
+        flag: 'initiator',
+        value: 'required',
+        arg: 'MODE',
+        help: "sampled | all | off: which requests get the stack that made them; sampled (default): the first 100 per thread, then as many as 1% of the program's time allows (the rest are counted)",
+      },
+    },
+  ];
+}
+
+/** The optional recorders, off by default. */
+function recorderOptions(): OptionDef[] {
+  return [
+    {
+      name: 'bodies',
+      kind: 'flagOrCount',
+      default: false,
+      suggest: true,
+      description: `Capture request and response bodies (**Body** tab: JSON pretty-printed, text, hex dump of binary): \`true\`, or the number of bytes kept per body (default ${DEFAULTS.bodyMaxBytes}). Bodies may hold secrets and are saved in the trace.`,
+      launch: true,
+      setting: true,
+      cli: {
+        flag: 'bodies',
+        value: 'optional',
+        arg: 'BYTES',
+        help: `keep request/response bodies, up to BYTES each (default ${DEFAULTS.bodyMaxBytes}): text for textual content types, a hex preview otherwise, with a truncation flag`,
+      },
+    },
+    {
+      name: 'sockTrace',
+      kind: 'flagOrCount',
+      default: false,
+      suggest: true,
+      description: `Record every read and write on traced sockets (**Connection** tab): \`true\`, or the number of operations kept per connection (default ${DEFAULTS.sockTraceMaxOps}; the rest are counted in \`droppedOps\`).`,
+      launch: true,
+      setting: true,
+      cli: {
+        flag: 'sock-trace',
+        value: 'optional',
+        arg: 'N',
+        help: `record every socket read/write (time, length, error), up to N per connection (default ${DEFAULTS.sockTraceMaxOps}; the rest are counted in droppedOps)`,
+      },
+    },
+    {
+      name: 'dnsTrace',
+      kind: 'boolean',
+      default: false,
+      suggest: true,
+      description:
+        "Resolve the names of traced connections with Net Trace's in-process resolver and record every DNS query and reply message (server, questions, answers with TTLs, rCode, timing: the **DNS** tab). Differs from getaddrinfo: no nsswitch, no mDNS.",
+      launch: true,
+      setting: true,
+      cli: {
+        flag: 'dns-trace',
+        value: 'optional',
+        arg: 'NS,..',
+        help: "resolve with the in-process resolver and record every DNS message; NS overrides /etc/resolv.conf's nameservers (ip or ip:port)",
+      },
+    },
+    {
+      name: 'dnsServers',
+      kind: 'list',
+      default: [],
+      description:
+        'Nameservers for the DNS trace (`"ip"`, `"ip:port"`, `"[v6]:port"`) instead of `/etc/resolv.conf`; turns `dnsTrace` on unless it is `false`.',
+      launch: true,
+      setting: true,
+    },
+  ];
+}
+
+/** The privileged helper and its packet capture. */
+function helperOptions(): OptionDef[] {
+  return [
+    {
+      name: 'helper',
+      kind: 'enum',
+      values: HELPER_MODES,
+      valueDescriptions: [
+        'Use the privileged helper when it can start without a password prompt (root, sudo -n, file capabilities, else unprivileged inet_diag metrics); say why a feature is off',
+        'Do not start the helper',
+      ],
+      default: DEFAULTS.helper,
+      description:
+        'The optional privileged helper (see `native/README.md`): kernel TCP metrics (RTT, retransmits, cwnd), conntrack/NAT and packet capture. `auto` uses it when it can start without a password prompt and says why a feature is off; `off` never starts it.',
+      launch: true,
+      setting: true,
+      cli: {
+        flag: 'helper',
+        value: 'required',
+        arg: 'MODE',
+        values: ['auto', 'off', 'required'],
+        help: 'auto | off | required: the privileged helper adds kernel TCP metrics (RTT, retransmits, cwnd), conntrack/NAT and packet capture; auto (the default) uses it when it can start and says why not otherwise; required fails when it cannot start with privileges (the unprivileged inet_diag fallback does not count) or, with --pcap, cannot capture',
+      },
+    },
+    {
+      name: 'pcap',
+      kind: 'boolean',
+      default: false,
+      description:
+        "Capture the traced connections' packets for **Save PCAP** when the helper runs with root (as root, or through sudo). **Not redacted:** everything sent in clear (plain-HTTP `Authorization` headers, cookies, query tokens, bodies) is in it as sent; TLS payloads stay encrypted.",
+      launch: true,
+      setting: true,
+      cli: {
+        flag: 'pcap',
+        value: 'required',
+        arg: 'FILE',
+        help: "save the traced connections' packets as pcapng (0600), each packet commented with its connection's and requests' trace IDs; needs the helper as root (sudo or pkexec; see native/README.md). Not redacted: whatever is sent in clear (plain-HTTP credentials, cookies, query tokens, bodies) is in the file as sent",
+      },
+    },
+    {
+      name: 'pcapMaxBytes',
+      kind: 'positive',
+      integer: true,
+      min: 1024,
+      default: 100 * 1024 * 1024,
+      description: 'Size cap of the packet capture in bytes.',
+      cli: {
+        flag: 'pcap-max-bytes',
+        value: 'required',
+        arg: 'N',
+        help: 'size cap of the packet capture (default 100 MiB); a capped capture is flagged truncated',
+      },
+    },
+    {
+      name: 'pcapBufferMiB',
+      kind: 'positive',
+      integer: true,
+      min: 1,
+      max: 1024,
+      default: 16,
+      description: 'Kernel capture buffer per network device, MiB.',
+      cli: {
+        flag: 'pcap-buffer-mib',
+        value: 'required',
+        arg: 'N',
+        help: 'kernel capture buffer per network device, MiB (default 16, 1 to 1024)',
+      },
+    },
+    {
+      name: 'helperRoot',
+      kind: 'path',
+      default: '',
+      description:
+        'Absolute path of an installed copy of the kernel helper ("Net Trace: Set Up Kernel Helper" installs one in `/usr/local/lib/nettrace` and sets this); empty: `/usr/local/lib/nettrace` when the helper is set up there.',
+      setting: true,
+      scope: 'machine',
+      cli: {
+        flag: 'helper-root',
+        value: 'required',
+        arg: 'DIR',
+        help: "an installed copy of the helper (e.g. /usr/local/lib/nettrace from `sudo make -C native install`, whose path sudo -n / pkexec rules can name; see native/README.md) instead of this checkout's",
+      },
+    },
+  ];
+}
+
+/** The editor only, and the CLI only. */
+function editorOptions(): OptionDef[] {
+  return [
+    {
+      name: 'openPanel',
+      kind: 'boolean',
+      default: true,
+      description: 'Open the Net Trace panel beside the editor when a Net Trace debug session starts.',
+      launch: true,
+      setting: 'openPanelOnStart',
+    },
+    {
+      name: 'codeLens',
+      kind: 'boolean',
+      default: true,
+      description: 'Show a CodeLens above lines that made requests in the shown trace, e.g. "GET /api/users · 200 · 124 ms · 3 calls".',
+      setting: true,
+    },
+    {
+      name: 'quiet',
+      kind: 'boolean',
+      default: false,
+      description: 'Print only the summary line.',
+      cli: { flag: 'quiet', value: 'none', help: 'print only the summary line' },
+    },
+  ];
+}
