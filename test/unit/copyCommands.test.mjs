@@ -23,7 +23,7 @@ buildSync({
       "export * from './src/extension/panel';",
       "export * from './src/extension/traceStore';",
       "export { toHar, toHarEntry } from './src/trace/har';",
-      "export { emptyTrace } from './src/trace/types';",
+      "export { emptyTrace } from './src/trace/traceFile';",
       // The stub instance bundled with them (its command registry and clipboard).
       "import * as vscodeStub from 'vscode'; export { vscodeStub };",
     ].join('\n'),
