@@ -3,6 +3,7 @@
 // measurement ends after the panel's render event, a forced layout and the end of that frame):
 //   - time to first render of 10,000 rows           (floor: < 1 s)
 //   - time to apply a text filter                     (floor: < 100 ms)
+//   - time to apply a property filter (status-code:, method:, -is:, …) (floor: < 100 ms)
 //   - time to select a row and show its details      (floor: < 50 ms)
 //   - streaming 1,000 new requests/s for ~10 s (plus 1,000 completions/s): post→render latency
 //     per 2-second window, which must not grow (no backlog).
@@ -141,6 +142,20 @@ try {
   for (const text of ['u', 'us', 'users', '404', 'api.example.test', 'post -graphql', 'ECONN', ''])
     filters.push((await typeFilter(text)).ms);
   results.push({ what: 'apply a text filter (keystroke → painted), 8 filters', stats: filters, floor: 100 });
+  // The DevTools filter language (webview/filterQuery.ts): property terms, negation, several combined.
+  const propertyFilters = [];
+  for (const text of [
+    'status-code:404',
+    'status-code:404 -method:POST',
+    'method:GET domain:*.example.test larger-than:10k',
+    'is:failed -status-code:5xx',
+    'has-response-header:set-cookie client:undici',
+    '-is:reused initiator:client.ts',
+    'status-code:2xx -larger-than:1k',
+    '',
+  ])
+    propertyFilters.push((await typeFilter(text)).ms);
+  results.push({ what: 'apply a property filter (keystroke → painted), 8 filters of 1–3 terms', stats: propertyFilters, floor: 100 });
 
   const chipMs = await page.evaluate(async () => {
     const t0 = performance.now();

@@ -32,7 +32,7 @@ export const DETAIL_TABS: ReadonlyArray<[DetailTab, string]> = [
 
 /** Each tab's renderer. */
 const TAB_RENDERERS: Record<DetailTab, (ctx: DetailContext, row: Row) => Child[]> = {
-  timing: (_ctx, row) => renderTiming(row),
+  timing: (ctx, row) => renderTiming(row, row.req.tcpConn ? ctx.model.tcpConns.get(row.req.tcpConn) : undefined),
   headers: renderHeaders,
   body: renderBody,
   connection: renderConnection,

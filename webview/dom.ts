@@ -35,6 +35,10 @@ const SAFE_ATTRS = new Set([
   'aria-colcount',
   'aria-colindex',
   'aria-hidden',
+  'aria-autocomplete',
+  'aria-invalid',
+  'aria-describedby',
+  'autocomplete',
 ]);
 
 /** A child for `h`: text (inserted as a Text node), an element, or nothing. */

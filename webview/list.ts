@@ -13,6 +13,7 @@ import { COLUMNS, MIN_COLUMN_WIDTH, layoutColumns, type Column, type ColumnId, t
 import { showMenu, type MenuItem } from './menu';
 import { isStreaming } from '../src/trace/timings';
 import { NO_PROGRAM_FRAME } from '../src/trace/initiator';
+import { CONNECTION_WORDS, connectionState } from '../src/trace/labels';
 import { formatBytes, formatMs, initiatorFrame } from './format';
 import { h, icon, setSafeAttr, setText } from './dom';
 import type { Row, SortKey, SortSpec, TraceModel } from './model';
@@ -173,6 +174,13 @@ export class RequestList {
       if (!this.waterfall.onKey(e)) this.events.key(e);
     });
     this.rowsEl.addEventListener('click', (e) => this.onClick(e));
+    // A right-click selects the row it opens the menu of (the menu itself is VS Code's).
+    this.rowsEl.addEventListener('contextmenu', (e) => {
+      const rowEl = (e.target as HTMLElement).closest('.row') as HTMLElement | null;
+      if (!rowEl) return;
+      const index = this.rowAtSlot(Number(rowEl.dataset.slot));
+      if (this.model.view[index]) this.events.select(index, false);
+    });
     new ResizeObserver(() => {
       this.viewportHeight = this.rowViewport();
       if (this.body.clientWidth !== this.viewportWidth) {
@@ -220,6 +228,12 @@ export class RequestList {
   /** Scrolls to the end (live "follow" mode). */
   scrollToEnd(): void {
     this.body.scrollTop = this.model.view.length * ROW_HEIGHT;
+  }
+
+  /** The DOM row showing the view's row `index`, when it is rendered. */
+  rowElement(index: number): HTMLElement | undefined {
+    const rv = this.pool[index - this.first];
+    return rv && rv.row && rv.row === this.model.view[index] ? rv.el : undefined;
   }
 
   /** Shows the sort indicator on the sorted column. */
@@ -354,7 +368,9 @@ export class RequestList {
       if (row.req.reqError) setSafeAttr(c.status, 'title', `${req.reqError!.phase}: ${req.reqError!.message}`);
       else if (c.status.hasAttribute('title')) c.status.removeAttribute('title');
       setText(c.client, req.client);
-      setText(c.conn, req.tcpConn || req.reusedConn !== undefined ? (req.reusedConn ? 'reused' : 'new') : '—');
+      const connState = connectionState(req, req.tcpConn ? this.model.tcpConns.get(req.tcpConn) : undefined);
+      setText(c.conn, connState ? CONNECTION_WORDS[connState] : '—');
+      c.conn.classList.toggle('error-text', connState === 'failed');
       c.conn.classList.toggle('muted', !!req.reusedConn);
       setText(c.duration, row.duration === undefined ? (row.cls === 'pending' || isStreaming(req) ? '…' : '—') : formatMs(row.duration));
       setText(c.size, formatBytes(row.size));
@@ -382,6 +398,8 @@ export class RequestList {
         'aria-label',
         `${req.reqMethod} ${req.reqURL}, ${row.status}${row.failed ? ' (failed)' : ''}, ${c.duration.textContent}`,
       );
+      // What VS Code's webview context menu (package.json "webview/context") and its commands get.
+      setSafeAttr(rv.el, 'data-vscode-context', requestContext(req));
       rv.el.classList.toggle('failed', row.failed);
       rv.el.classList.toggle('pending', row.cls === 'pending');
     }
@@ -538,4 +556,18 @@ export class RequestList {
     grip.addEventListener('pointermove', move);
     grip.addEventListener('pointerup', up);
   }
+}
+
+/**
+ * A row's `data-vscode-context`: VS Code merges it with its ancestors' (the list carries the
+ * `traceKey`) into the context of the "webview/context" menu's `when` clauses and the argument of
+ * the command run (src/extension/copyCommands.ts). The menu replaces the default Cut/Copy/Paste.
+ */
+export function requestContext(req: Row['req']): string {
+  return JSON.stringify({
+    webviewSection: 'request',
+    traceID: req.traceID,
+    requestHasBody: req.respBody?.text !== undefined,
+    preventDefaultContextMenuItems: true,
+  });
 }

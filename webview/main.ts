@@ -20,8 +20,10 @@ import { RequestList } from './list';
 import { readSnapshot } from './snapshot';
 import { dragSplitter } from './splitter';
 import { TraceModel, type SortKey } from './model';
+import { FilterBox } from './filterBox';
+import { isMenuKey, RowMenu } from './rowMenu';
 import { TimeRangeChip, type TimeRange } from './waterfallView';
-import { readWorkspaceLayout, restoreState, type PanelState } from './state';
+import { loadState, WorkspaceState, type PanelState } from './state';
 import { attachToolbarOverflow } from './toolbarOverflow';
 import { renderNoTrace } from './noTrace';
 import { hostApi } from './vscodeApi';
@@ -53,10 +55,8 @@ const ORIGIN_LABELS: Record<TraceOrigin, string> = { current: 'Current session',
 
 class App {
   private readonly api = hostApi<PanelState>();
-  private readonly state: PanelState = restoreState(
-    this.api.getState(),
-    readWorkspaceLayout(document.getElementById('app')?.dataset.layout),
-  );
+  private readonly state: PanelState = loadState(this.api.getState(), document);
+  private readonly workspaceState = new WorkspaceState(this.state, (state) => this.post({ type: 'saveState', state }));
   private readonly model = new TraceModel();
   private readonly list: RequestList;
   private readonly detail: DetailView;
@@ -76,12 +76,15 @@ class App {
   private readonly root: HTMLElement;
   private readonly traceSelect = h('select', 'dropdown trace-select', { title: 'Trace to show', 'aria-label': 'Trace' });
   private readonly liveBadge = h('span', 'live-badge', { title: 'Recording' }, icon('circle-filled'), 'Live');
-  private readonly filterInput = h('input', 'input filter-input', {
-    type: 'text',
-    placeholder: 'Filter (URL, method, status, host; -word excludes)',
-    'aria-label': 'Filter requests',
-    spellcheck: 'false',
+  private readonly filterBox = new FilterBox({
+    change: (text) => this.updateFilter({ text }),
+    leave: () => {
+      this.list.body.focus();
+      if (!this.state.selectedId || this.model.indexOf(this.state.selectedId) < 0) this.selectIndex(0, false);
+    },
+    rows: () => this.model.rows,
   });
+  private readonly rowMenu: RowMenu;
   private readonly failedToggle = h(
     'button',
     'toggle',
@@ -114,11 +117,16 @@ class App {
       columns: (widths, columns) => {
         this.state.widths = widths;
         this.state.columns = columns;
-        this.post({ type: 'saveLayout', layout: { widths, columns } });
         this.dirty();
       },
       key: (e) => this.onListKey(e),
       timeRange: (range) => this.setTimeRange(range),
+    });
+    this.rowMenu = new RowMenu(this.list, {
+      selected: () => (this.state.selectedId ? this.model.indexOf(this.state.selectedId) : -1),
+      select: (i) => this.selectIndex(i, false),
+      flush: () => this.flush(),
+      count: () => this.model.view.length,
     });
     this.list.onScroll = () => {
       // Follow the tail of a live trace while the user keeps the list scrolled to the bottom.
@@ -145,8 +153,8 @@ class App {
     this.statusLeft.after(this.rangeChip.el);
     root.classList.add('is-waiting');
     this.waiting.replaceChildren(...this.spinner);
-    this.filterInput.value = this.state.filter.text;
     this.model.setFilter(this.state.filter);
+    this.filterBox.sync(this.state.filter.text, this.model.filterErrors);
     this.model.setSort(this.state.sort);
     this.list.renderSort(this.state.sort);
     this.initSplitter();
@@ -158,8 +166,7 @@ class App {
     window.addEventListener('keydown', (e) => {
       if ((e.ctrlKey || e.metaKey) && e.key.toLowerCase() === 'f') {
         e.preventDefault();
-        this.filterInput.focus();
-        this.filterInput.select();
+        this.filterBox.focus();
       }
     });
     root.removeAttribute('aria-busy');
@@ -183,6 +190,7 @@ class App {
         this.currentKey = msg.traceKey;
         this.state.traceKey = msg.traceKey;
         this.model.reset(snapshot, msg.live);
+        setSafeAttr(this.list.el, 'data-vscode-context', JSON.stringify({ traceKey: msg.traceKey }));
         this.hasData = true;
         this.root.classList.remove('is-waiting', 'no-trace');
         if (!sameTrace) this.state.selectedId = null;
@@ -279,6 +287,7 @@ class App {
   }
 
   private onListKey(e: KeyboardEvent): void {
+    if (isMenuKey(e)) return void (e.preventDefault(), this.rowMenu.open());
     const view = this.model.view;
     if (!view.length) return;
     const cur = this.state.selectedId ? this.model.indexOf(this.state.selectedId) : -1;
@@ -358,18 +367,6 @@ class App {
       const key = this.traceSelect.value;
       if (key && key !== this.currentKey) this.post({ type: 'selectTrace', traceKey: key });
     });
-    this.filterInput.addEventListener('input', () => this.updateFilter({ text: this.filterInput.value }));
-    this.filterInput.addEventListener('keydown', (e) => {
-      if (e.key === 'Escape' && this.filterInput.value) {
-        e.preventDefault();
-        this.filterInput.value = '';
-        this.updateFilter({ text: '' });
-      } else if (e.key === 'ArrowDown' || e.key === 'Enter') {
-        e.preventDefault();
-        this.list.body.focus();
-        if (!this.state.selectedId || this.model.indexOf(this.state.selectedId) < 0) this.selectIndex(0, false);
-      }
-    });
     this.failedToggle.addEventListener('click', () => this.updateFilter({ failedOnly: !this.state.filter.failedOnly }));
     const chipBox = h('div', 'chips', { role: 'group', 'aria-label': 'Status filter' });
     for (const [cls, label, title] of STATUS_CHIPS) {
@@ -397,7 +394,7 @@ class App {
       'toolbar',
       { role: 'toolbar', 'aria-label': 'Net Trace' },
       h('div', 'group trace-group', null, this.traceSelect, this.liveBadge),
-      h('div', 'group grow filter-box', null, icon('filter', 'input-icon'), this.filterInput),
+      this.filterBox.el,
       // data-collapse: the order in which groups move into the overflow menu when space runs out.
       h('div', 'group', { 'data-collapse': '4' }, this.failedToggle),
       h('div', 'group', { 'data-collapse': '1' }, chipBox),
@@ -443,7 +440,7 @@ class App {
 
   private syncFilterControls(): void {
     const f = this.state.filter;
-    if (this.filterInput.value !== f.text) this.filterInput.value = f.text;
+    this.filterBox.sync(f.text, this.model.filterErrors);
     this.failedToggle.classList.toggle('on', f.failedOnly);
     setSafeAttr(this.failedToggle, 'aria-pressed', String(f.failedOnly));
     for (const [cls, b] of this.chips) {
@@ -555,6 +552,7 @@ class App {
     if (this.stateDirty) {
       this.stateDirty = false;
       this.api.setState(this.state);
+      this.workspaceState.save(this.state);
     }
     const detail: RenderEventDetail = {
       requests: this.model.rows.length,

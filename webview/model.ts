@@ -12,6 +12,10 @@ import { normalizeDebuggerPauses, normalizeDials, normalizeDnsQueries, normalize
 import { isFailed } from '../src/trace/timings';
 import { formatInitiator, formatStatus, splitUrl, statusClass, type StatusClass } from './format';
 import { axisFor, collapsiblePauses, extendAxis, requestDuration, requestStart, Timeline, type Axis, type TimeRange } from './waterfall';
+import { matchesQuery, parseFilter, type FilterContext, type FilterQuery } from './filterQuery';
+
+/** The slow threshold `is:slow` uses when the trace does not say (the collector's default). */
+export const DEFAULT_SLOW_MS = 1000;
 
 /** A request plus the values the list shows, filters and sorts on (computed once per version). */
 export interface Row {
@@ -85,26 +89,28 @@ export function makeRow(req: HttpRequest, seq: number, dial?: Dial): Row {
   };
 }
 
-/** A compiled filter: the text split into lower-case words (all must match; "-word" excludes). */
+/**
+ * A compiled filter: the filter box's query (webview/filterQuery.ts: free words, `key:value`
+ * terms, `-` negation) and the toolbar's toggles, which compose with it (all must hold).
+ */
 export interface CompiledFilter {
-  include: string[];
-  exclude: string[];
+  query: FilterQuery;
   failedOnly: boolean;
   classes: Set<StatusClass> | null;
   host: string;
   timeRange: TimeRange | null;
+  ctx: FilterContext;
 }
 
-/** Compiles a FilterSpec once so matching each row does no string work beyond `includes`. */
-export function compileFilter(f: FilterSpec): CompiledFilter {
-  const words = f.text.toLowerCase().split(/\s+/).filter(Boolean);
+/** Compiles a FilterSpec once so matching a row does no parsing (`slowMs`: the session's slow threshold). */
+export function compileFilter(f: FilterSpec, slowMs: number = DEFAULT_SLOW_MS): CompiledFilter {
   return {
-    include: words.filter((w) => !w.startsWith('-') || w.length === 1),
-    exclude: words.filter((w) => w.startsWith('-') && w.length > 1).map((w) => w.slice(1)),
+    query: parseFilter(f.text),
     failedOnly: f.failedOnly,
     classes: f.classes.length ? new Set(f.classes) : null,
     host: f.host.toLowerCase(),
     timeRange: validRange(f.timeRange),
+    ctx: { slowMs },
   };
 }
 
@@ -125,9 +131,7 @@ export function matches(row: Row, f: CompiledFilter): boolean {
   if (f.classes && !f.classes.has(row.cls)) return false;
   if (f.host && row.host !== f.host) return false;
   if (f.timeRange && !overlapsRange(row, f.timeRange)) return false;
-  for (const w of f.include) if (!row.haystack.includes(w)) return false;
-  for (const w of f.exclude) if (row.haystack.includes(w)) return false;
-  return true;
+  return matchesQuery(row, f.query, f.ctx);
 }
 
 /** Order of status classes when sorting by status (numbers sort among their class). */
@@ -234,6 +238,8 @@ export class TraceModel {
   private readonly byId = new Map<string, Row>();
   private filterSpec: FilterSpec = NO_FILTER;
   private compiled: CompiledFilter = compileFilter(NO_FILTER);
+  /** A successful request longer than this is `is:slow` (the session's `slowThresholdMs`). */
+  slowMs = DEFAULT_SLOW_MS;
   private sortSpec: SortSpec = DEFAULT_SORT;
   private cmp = comparator(DEFAULT_SORT);
 
@@ -251,6 +257,9 @@ export class TraceModel {
     this.traceBeginAt = snap.traceBeginAt;
     this.traceEndAt = snap.traceEndAt;
     this.live = live;
+    const slow = snap.slowThresholdMs;
+    this.slowMs = typeof slow === 'number' && slow > 0 ? slow : DEFAULT_SLOW_MS;
+    if (this.compiled.ctx.slowMs !== this.slowMs) this.compiled = compileFilter(this.filterSpec, this.slowMs);
     this.dials.clear();
     this.tcpConns.clear();
     this.tlsTunnels.clear();
@@ -356,7 +365,7 @@ export class TraceModel {
   /** Sets the filter and recomputes the view. */
   setFilter(f: FilterSpec): void {
     this.filterSpec = { ...f, classes: [...f.classes] };
-    this.compiled = compileFilter(this.filterSpec);
+    this.compiled = compileFilter(this.filterSpec, this.slowMs);
     this.rebuildView();
   }
 
@@ -387,6 +396,11 @@ export class TraceModel {
   indexOf(traceID: string): number {
     const row = this.byId.get(traceID);
     return row ? this.view.indexOf(row) : -1;
+  }
+
+  /** Parse errors of the filter text ("larger-than: expects a size …"), for the filter box. */
+  get filterErrors(): string[] {
+    return this.compiled.query.errors;
   }
 
   /** Hosts sorted by name, with counts, for the host filter. */

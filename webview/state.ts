@@ -2,9 +2,10 @@
  * The panel's persisted UI state (VS Code `getState/setState`, survives reloads and the panel
  * being hidden), and its validation: saved state is untrusted input from an older version.
  *
- * The column layout (widths, hidden/shown columns) is also remembered per workspace: the panel
- * posts it to the host (`saveLayout`), which keeps it in `workspaceState` and hands it back in the
- * HTML shell of the next panel (`data-layout` on #app, see src/extension/panelHtml.ts).
+ * Everything but the trace and the selection (filter, sort, column widths and visibility, detail
+ * layout) is also kept per workspace: the panel posts it to the host (`saveState`), which keeps it
+ * in `workspaceState` and hands it back in the HTML shell of the next panel (`data-state` on #app,
+ * see src/extension/panelHtml.ts).
  */
 
 import { columnVisibility, columnWidths, type ColumnId } from './columns';
@@ -29,35 +30,58 @@ export interface PanelState {
 
 const TABS: readonly DetailTab[] = ['timing', 'headers', 'body', 'connection', 'dns', 'tls', 'initiator'];
 
-/** The part of the state remembered per workspace. */
-export interface WorkspaceLayout {
-  widths: Record<string, number>;
-  columns: Partial<Record<ColumnId, boolean>>;
+/**
+ * The part of the state kept per workspace by the host (SaveStateMessage): everything but the
+ * trace and the selection, which mean nothing to another panel or window.
+ */
+export function workspacePart(state: PanelState): Record<string, unknown> {
+  const { traceKey: _trace, selectedId: _selected, ...rest } = state;
+  return rest;
 }
 
-/** The workspace's saved layout from the HTML shell's `data-layout` (JSON), or undefined. */
-export function readWorkspaceLayout(json: string | undefined | null): WorkspaceLayout | undefined {
-  if (!json) return undefined;
+/** Sends the workspace part of the state to the host (SaveStateMessage) when it changed. */
+export class WorkspaceState {
+  private last: string;
+
+  constructor(
+    initial: PanelState,
+    private readonly send: (state: Record<string, unknown>) => void,
+  ) {
+    this.last = JSON.stringify(workspacePart(initial));
+  }
+
+  /** Called after each state change; posts only a changed workspace part. */
+  save(state: PanelState): void {
+    const part = workspacePart(state);
+    const json = JSON.stringify(part);
+    if (json === this.last) return;
+    this.last = json;
+    this.send(part);
+  }
+}
+
+/** The workspace's saved state the host put in the HTML shell (`data-state` on #app), if any. */
+export function initialState(doc: Document): unknown {
+  const raw = doc.getElementById('app')?.dataset.state;
+  if (!raw) return undefined;
   try {
-    const v = JSON.parse(json) as unknown;
-    if (typeof v !== 'object' || v === null) return undefined;
-    const o = v as Record<string, unknown>;
-    return {
-      widths: columnWidths(typeof o.widths === 'object' && o.widths !== null ? (o.widths as Record<string, number>) : undefined),
-      columns: columnVisibility(o.columns),
-    };
+    return JSON.parse(raw);
   } catch {
     return undefined;
   }
 }
 
 /**
- * Validates a saved state, filling in defaults for anything missing or malformed. `workspace` (the
- * layout remembered for the workspace) applies when the webview has no state of its own yet.
+ * The state the panel starts with: the webview's own (a reload, or a window reload through the
+ * serializer) wins; a new panel starts from what the host kept for this workspace.
  */
-export function restoreState(saved: unknown, workspace?: WorkspaceLayout): PanelState {
+export function loadState(own: unknown, doc: Document): PanelState {
+  return restoreState(own ?? initialState(doc));
+}
+
+/** Validates a saved state, filling in defaults for anything missing or malformed. */
+export function restoreState(saved: unknown): PanelState {
   const s = (typeof saved === 'object' && saved !== null ? saved : {}) as Partial<Record<keyof PanelState, unknown>>;
-  const own = typeof s.widths === 'object' && s.widths !== null;
   const f = (typeof s.filter === 'object' && s.filter !== null ? s.filter : {}) as Partial<Record<keyof FilterSpec, unknown>>;
   const so = (typeof s.sort === 'object' && s.sort !== null ? s.sort : {}) as Partial<Record<keyof SortSpec, unknown>>;
   return {
@@ -73,8 +97,8 @@ export function restoreState(saved: unknown, workspace?: WorkspaceLayout): Panel
       key: SORT_KEYS.includes(so.key as SortSpec['key']) ? (so.key as SortSpec['key']) : DEFAULT_SORT.key,
       dir: so.dir === -1 ? -1 : 1,
     },
-    widths: own ? columnWidths(s.widths as Record<string, number>) : (workspace?.widths ?? columnWidths(undefined)),
-    columns: own || s.columns !== undefined ? columnVisibility(s.columns) : (workspace?.columns ?? {}),
+    widths: columnWidths(typeof s.widths === 'object' && s.widths !== null ? (s.widths as Record<string, number>) : undefined),
+    columns: columnVisibility(s.columns),
     detailOpen: s.detailOpen === true,
     detailTab: TABS.includes(s.detailTab as DetailTab) ? (s.detailTab as DetailTab) : 'timing',
     detailSize: typeof s.detailSize === 'number' && s.detailSize >= 0.15 && s.detailSize <= 0.85 ? s.detailSize : 0.45,

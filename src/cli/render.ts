@@ -10,6 +10,7 @@ import { contextOf, indexRecords } from '../trace/enrich';
 import { kernelFacts, kernelLine, tupleText } from '../trace/kernel';
 import { isFailed, isStreaming, phaseSegments, requestStartAt, totalTime, type Phase, type PhaseSegment } from '../trace/timings';
 import type { HttpRequest, Trace, WebSocketSession } from '../trace/types';
+import { CONNECTION_WORDS, connectionState } from '../trace/labels';
 
 /** Options of renderTrace(). */
 export interface RenderOptions {
@@ -431,6 +432,7 @@ export function renderTrace(trace: Trace, options: RenderOptions = {}): string {
     axisEnd = 1;
   }
   const span = Math.max(axisEnd - axisStart, 0.001);
+  const tcpConns = new Map(trace.tcpConns.map((c) => [c.traceID, c]));
 
   const numW = Math.max(2, String(rows.length).length);
   const fixed = numW + 1 + 7 + 1 + 13 + 1 + 6 + 1 + 9 + 1 + 8 + 1 + 7 + 1;
@@ -460,7 +462,8 @@ export function renderTrace(trace: Trace, options: RenderOptions = {}): string {
 
   rows.forEach((row, i) => {
     const r = row.req;
-    const conn = r.reusedConn ? 'reused' : r.dial || r.tcpConn ? 'new' : '-';
+    const state = connectionState(r, r.tcpConn ? tcpConns.get(r.tcpConn) : undefined);
+    const conn = state ? CONNECTION_WORDS[state] : '-';
     const status = fit(statusLabel(r), 13);
     const bar = waterfall(row, axisStart, span, wfW, color);
     lines.push(

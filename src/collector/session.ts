@@ -57,7 +57,8 @@ export class Session extends EventEmitter<SessionEvents> {
   /** The builder holding the raw records (times relative, ids mapped; no derived fields). */
   builder: TraceBuilder;
   private readonly options: SessionOptions;
-  private readonly slowThresholdMs: number;
+  /** Successful requests slower than this (ms) get a "slow" diagnosis. */
+  readonly slowThresholdMs: number;
   private readonly changeIntervalMs: number;
   private readonly sourceMaps: SourceMapResolver | undefined;
   private readonly mappedInitiators = new WeakMap<Initiator, Initiator>();

@@ -14,6 +14,7 @@ import * as vscode from 'vscode';
 import { startCollector } from '../collector/server';
 import { TraceAnnotations } from './codeLens';
 import { COMMANDS, registerCommands, type Commands } from './commands';
+import { registerCopyCommands } from './copyCommands';
 import { registerDebugProviders } from './debugProviders';
 import { registerHelperSetup } from './helperSetup';
 import { SessionHelpers } from './helpers';
@@ -46,6 +47,7 @@ export function activate(context: vscode.ExtensionContext): void {
   const updateStatus = registerStatusBar(services, COMMANDS.showPanel);
   registerDebugProviders(services, updateStatus);
   late.commands = registerCommands(services);
+  registerCopyCommands(services);
   registerHelperSetup(context);
   log(`Net Trace activated (preload ${join(context.extensionPath, 'dist', 'preload.cjs')})`);
 }
@@ -71,7 +73,7 @@ function registerPanel(
   log: (line: string) => void,
   handlers: Omit<PanelHandlers, 'log'>,
 ): PanelHost {
-  const panel = new PanelHost(context.extensionUri, traces, { ...handlers, log }, context.workspaceState);
+  const panel = new PanelHost(context.extensionUri, traces, { ...handlers, log, memento: context.workspaceState });
   context.subscriptions.push(
     panel,
     vscode.window.registerWebviewPanelSerializer(PANEL_VIEW_TYPE, {

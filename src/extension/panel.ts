@@ -11,23 +11,25 @@ import { createNonce, renderPanelHtml } from './panelHtml';
 import { LiveFeed, type TraceEntry, type TraceStore } from './traceStore';
 import type { DebuggerPause, RecordKind } from '../trace/types';
 
-/** workspaceState key of the panel's column layout (see SaveLayoutMessage). */
-export const LAYOUT_KEY = 'nettrace.panel.layout';
-
 /** The webview panel's view type (also in package.json `onWebviewPanel:`). */
 export const PANEL_VIEW_TYPE = 'nettrace.panel';
 
 /** What the panel asks the extension to do. */
 export interface PanelHandlers {
+  /** Where the panel's UI state is kept per workspace (`context.workspaceState`). */
+  memento?: Pick<vscode.Memento, 'get' | 'update'>;
   openInitiator(file: string, line: number, column: number, panelColumn: vscode.ViewColumn | undefined): void;
   command(command: PanelCommand, traceKey: string | undefined): void;
   log(line: string): void;
 }
 
-/** The one Net Trace panel of this window. */
+/** The workspaceState key of the panel's UI state (filter, toggles, sort, columns). */
+export const PANEL_STATE_KEY = 'nettrace.panelState';
+
 /** Requests per message when a large trace is sent to the panel (see sendReset). */
 export const RESET_CHUNK = 50_000;
 
+/** The one Net Trace panel of this window. */
 export class PanelHost implements vscode.Disposable {
   private panel: vscode.WebviewPanel | undefined;
   private panelDisposables: vscode.Disposable[] = [];
@@ -48,8 +50,6 @@ export class PanelHost implements vscode.Disposable {
     private readonly extensionUri: vscode.Uri,
     private readonly store: TraceStore,
     private readonly handlers: PanelHandlers,
-    /** Where the column layout is remembered per workspace (`ExtensionContext.workspaceState`). */
-    private readonly workspaceState?: vscode.Memento,
   ) {
     const onChange = (entry: TraceEntry, ids: string[], records: Array<[RecordKind, string]>) => this.streamChanges(entry, ids, records);
     const onList = () => this.postTraces();
@@ -120,6 +120,7 @@ export class PanelHost implements vscode.Disposable {
       panel.onDidDispose(() => {
         if (this.panel === panel) {
           this.panel = undefined;
+          void vscode.commands.executeCommand('setContext', 'nettrace.panelHasSelection', false);
           this.ready = false;
           this.feed = undefined;
           this.disposePanel();
@@ -170,14 +171,8 @@ export class PanelHost implements vscode.Disposable {
       scriptUri: uri('webview.js'),
       styleUri: uri('webview.css'),
       codiconUri: uri('codicon.css'),
-      layout: this.savedLayout(),
+      initialState: this.handlers.memento?.get<unknown>(PANEL_STATE_KEY),
     });
-  }
-
-  /** The workspace's column layout as JSON for the HTML shell, if one was saved. */
-  private savedLayout(): string | undefined {
-    const v = this.workspaceState?.get<unknown>(LAYOUT_KEY);
-    return typeof v === 'object' && v !== null ? JSON.stringify(v) : undefined;
   }
 
   private onMessage(msg: FromWebview): void {
@@ -203,15 +198,20 @@ export class PanelHost implements vscode.Disposable {
       case 'command':
         this.handlers.command(msg.command, typeof msg.traceKey === 'string' ? msg.traceKey : this.traceKey);
         break;
-      case 'saveLayout':
-        // Validated again by the panel when it reads it back (webview/state.ts).
-        if (typeof msg.layout === 'object' && msg.layout !== null) void this.workspaceState?.update(LAYOUT_KEY, msg.layout);
-        break;
       case 'selected':
         this.selected =
           typeof msg.traceKey === 'string' && typeof msg.traceID === 'string'
             ? { traceKey: msg.traceKey, traceID: msg.traceID }
             : undefined;
+        // The Command Palette's "Copy as cURL" & co. act on this selection (copyCommands.ts).
+        void vscode.commands.executeCommand('setContext', 'nettrace.panelHasSelection', this.selected !== undefined);
+        break;
+      case 'saveState':
+        if (typeof msg.state === 'object' && msg.state !== null && !Array.isArray(msg.state)) {
+          void Promise.resolve(this.handlers.memento?.update(PANEL_STATE_KEY, msg.state)).catch((err: Error) =>
+            this.handlers.log(`panel: could not keep its state: ${err.message}`),
+          );
+        }
         break;
       default:
         this.handlers.log(`panel: unknown message ${JSON.stringify((msg as { type?: unknown }).type)}`);

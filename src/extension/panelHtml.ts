@@ -30,12 +30,8 @@ export interface PanelHtmlOptions {
   codiconUri: string;
   /** Document title (default "Net Trace"). */
   title?: string;
-  /**
-   * The column layout remembered for the workspace (JSON of `SaveLayoutMessage.layout`); the panel
-   * reads it from `data-layout` on #app when it has no state of its own. Inert data: an attribute
-   * value, escaped, never script (the CSP stays nonce-only).
-   */
-  layout?: string;
+  /** The panel's saved UI state of this workspace (SaveStateMessage), as `data-state` JSON on #app. */
+  initialState?: unknown;
 }
 
 /** Escapes text for an HTML attribute value or text content. */
@@ -77,7 +73,7 @@ export function renderPanelHtml(o: PanelHtmlOptions): string {
 <title>${a(o.title ?? 'Net Trace')}</title>
 </head>
 <body>
-<div id="app" class="app" aria-busy="true"${o.layout ? ` data-layout="${a(o.layout)}"` : ''}></div>
+<div id="app" class="app" aria-busy="true"${o.initialState !== undefined ? ` data-state="${a(JSON.stringify(o.initialState))}"` : ''}></div>
 <script nonce="${a(o.nonce)}" src="${a(o.scriptUri)}"></script>
 </body>
 </html>

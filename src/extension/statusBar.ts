@@ -1,7 +1,11 @@
-/** The status bar item: the request and failure counts of the running session shown in the panel. */
+/**
+ * The status bar item: the request and failure counts of the trace the panel shows (else the
+ * running session); statusView.ts decides what it says and when it is redrawn.
+ */
 
 import * as vscode from 'vscode';
 import type { Services } from './services';
+import { statusView, watchStatus } from './statusView';
 
 /** Registers the status bar item; returns the function that refreshes it. */
 export function registerStatusBar(s: Services, showPanelCommand: string): () => void {
@@ -10,22 +14,25 @@ export function registerStatusBar(s: Services, showPanelCommand: string): () => 
   status.name = 'Net Trace';
   status.command = showPanelCommand;
   s.context.subscriptions.push(status);
-  const update = () => {
-    const live = traces.live();
-    if (live.length === 0) {
+  let counted: string | undefined;
+  const update = (): void => {
+    const view = statusView(traces, panel);
+    counted = view?.traceKey;
+    if (!view) {
       status.hide();
       return;
     }
-    const shown = live.find((e) => e.key === panel.traceKey) ?? live.sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime())[0];
-    const { requests, failed } = traces.counts(shown);
-    status.text = `$(pulse) Net Trace: ${requests} ${requests === 1 ? 'request' : 'requests'}${failed > 0 ? `, ${failed} failed` : ''}`;
-    status.tooltip = `${shown.label}${live.length > 1 ? ` (${live.length} sessions recording)` : ''} — click to show the Net Trace panel`;
+    status.text = view.text;
+    status.tooltip = view.tooltip;
     status.show();
   };
-  // On the same (throttled) change events as the panel: a timer of its own here made the count
-  // trail the panel's list.
-  traces.on('change', update);
-  traces.on('list', update);
-  traces.on('cleared', update);
+  const stop = watchStatus(
+    traces,
+    (l) => panel.onDidChangeTrace(l),
+    update,
+    () => counted,
+  );
+  s.context.subscriptions.push({ dispose: stop });
+  update();
   return update;
 }

@@ -422,6 +422,7 @@ export class TraceStore extends EventEmitter<TraceStoreEvents> {
       dnsQueries: t.dnsQueries,
       ...(t.debuggerPauses ? { debuggerPauses: t.debuggerPauses } : {}),
       stats: t.stats,
+      ...(e.session ? { slowThresholdMs: e.session.slowThresholdMs } : {}),
     };
   }
 

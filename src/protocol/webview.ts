@@ -66,6 +66,8 @@ export interface TraceSnapshot {
   /** When the program was stopped in the debugger (the waterfall collapses these spans). */
   debuggerPauses?: DebuggerPause[];
   stats?: TraceStats;
+  /** The session's slow-request threshold in ms (the filter's `is:slow`); absent: 1000. */
+  slowThresholdMs?: number;
 }
 
 /** A batch of records for `append`/`update`; each record replaces the one with its traceID. */
@@ -198,21 +200,17 @@ export interface CommandMessage {
 }
 
 /**
- * The column layout changed (resized, hidden or shown columns): the host remembers it per
- * workspace and passes it to the next panel's HTML shell (`PanelHtmlOptions.layout`).
+ * The panel's UI state that outlives the panel (filter text and toggles, sort, columns, detail
+ * layout): the host keeps it per workspace and hands it to the next panel of this workspace in
+ * its HTML shell (`data-state` on `#app`). Sent when it changed; never the trace or selection.
  */
-export interface SaveLayoutMessage {
-  type: 'saveLayout';
-  layout: {
-    /** Column widths in px by column id. */
-    widths: Record<string, number>;
-    /** Columns the user showed (true) or hid (false) through the header menu. */
-    columns: Record<string, boolean>;
-  };
+export interface SaveStateMessage {
+  type: 'saveState';
+  state: Record<string, unknown>;
 }
 
 /** Every message the panel sends to the host. */
-export type FromWebview = ReadyMessage | SelectTraceMessage | OpenInitiatorMessage | SelectedMessage | CommandMessage | SaveLayoutMessage;
+export type FromWebview = ReadyMessage | SelectTraceMessage | OpenInitiatorMessage | SelectedMessage | CommandMessage | SaveStateMessage;
 
 /** Type guard for messages arriving in the panel (window `message` events may carry anything). */
 export function isToWebview(data: unknown): data is ToWebview {

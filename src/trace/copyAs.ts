@@ -92,3 +92,35 @@ export function toFetch(req: HttpRequest): CopiedRequest {
   const text = `const res = await fetch(${JSON.stringify(req.reqURL)}, {\n${init.join('\n')}\n});`;
   return { text, missing };
 }
+
+/**
+ * The response body as the trace captured it: its text when it was captured whole as text;
+ * otherwise no text (or the captured part of a truncated one) and what is missing.
+ */
+export function copyResponseBody(req: HttpRequest): { text: string | undefined; missing: string[] } {
+  const b = req.respBody;
+  if (!b) {
+    const size = req.respContentLen;
+    return {
+      text: undefined,
+      missing: [
+        size ? `the response body (${size} bytes) was not captured (trace with \`bodies\` on)` : 'the response has no captured body',
+      ],
+    };
+  }
+  if (b.text === undefined)
+    return { text: undefined, missing: ['the response body is binary or content-encoded (the Body tab shows its hex)'] };
+  return { text: b.text, missing: b.truncated ? [`the body was truncated at capture (the first part of ${b.size} bytes)`] : [] };
+}
+
+/** The headers of a request and its response whose values the trace holds only as "<redacted>". */
+export function redactedHeaders(req: HttpRequest): string[] {
+  const out: string[] = [];
+  for (const [side, pairs] of [
+    ['request', req.reqHeaders],
+    ['response', req.respHeaders],
+  ] as const) {
+    for (const p of pairs ?? []) if (p.length > 1 && p[1] === REDACTED_VALUE) out.push(`${p[0]} (${side}) is redacted`);
+  }
+  return out;
+}

@@ -4,7 +4,7 @@
  * `_error`, `_diagnosis`, `_initiator`, `_client`, `_traceID`, `_reusedConn`, `_redirectedFrom`.
  */
 
-import { contextOf, enrichTrace, indexRecords } from './enrich';
+import { contextOf, enrichRequest, enrichTrace, indexRecords, type RecordIndex } from './enrich';
 import { requestStartAt, totalTime } from './timings';
 import type { HeaderPair, HttpRequest, Timings, Trace } from './types';
 
@@ -92,56 +92,59 @@ function harTimings(t: Timings): Timings {
   return { ...t, send: Math.max(0, t.send), wait: Math.max(0, t.wait), receive: Math.max(0, t.receive) };
 }
 
+/** One request as a HAR entry (`begin`: the trace's start, ms since the epoch), with its start. */
+function harEntry(req: HttpRequest, index: RecordIndex, begin: number): { start: number | undefined; entry: HarEntry } {
+  const ctx = contextOf(req, index);
+  const start = requestStartAt(ctx);
+  const timings = harTimings(req.timings!);
+  const version = httpVersion(req);
+  const mime = header(req.respHeaders, 'content-type') ?? 'x-unknown';
+  const entry: HarEntry = {
+    startedDateTime: new Date(Math.round(begin + (start ?? 0))).toISOString(),
+    time: totalTime(timings),
+    request: {
+      method: req.reqMethod,
+      url: req.reqURL,
+      httpVersion: version,
+      headers: headers(req.reqHeaders),
+      queryString: queryString(req.reqURL),
+      cookies: [],
+      headersSize: -1,
+      bodySize: req.reqContentLen ?? -1,
+    },
+    response: {
+      status: req.respStatusCode ?? 0,
+      statusText: req.respStatusText ?? '',
+      httpVersion: req.respStatusCode ? version : '',
+      headers: headers(req.respHeaders),
+      cookies: [],
+      content: { size: req.respContentLen ?? 0, mimeType: mime },
+      redirectURL: header(req.respHeaders, 'location') ?? '',
+      headersSize: -1,
+      bodySize: req.respContentLen ?? -1,
+    },
+    cache: {},
+    timings,
+    _traceID: req.traceID,
+    _client: req.client,
+  };
+  const ip = ctx.tcpConn?.addrTuple?.dstIP;
+  if (ip) entry.serverIPAddress = ip;
+  if (req.tcpConn) entry.connection = req.tcpConn;
+  if (req.reusedConn !== undefined) entry._reusedConn = req.reusedConn;
+  if (req.redirectedFrom) entry._redirectedFrom = req.redirectedFrom;
+  if (req.reqError) entry._error = req.reqError;
+  if (req.diagnosis) entry._diagnosis = req.diagnosis;
+  if (req.initiator) entry._initiator = req.initiator;
+  return { start, entry };
+}
+
 /** Converts a trace to a HAR 1.2 document, entries in start order. */
 export function toHar(trace: Trace, options: HarOptions = {}): Har {
   const enriched = enrichTrace(trace, { slowThresholdMs: options.slowThresholdMs });
   const index = indexRecords(enriched);
   const begin = Date.parse(trace.traceBeginAt);
-  const rows = enriched.httpRequests.map((req) => {
-    const ctx = contextOf(req, index);
-    const start = requestStartAt(ctx);
-    const timings = harTimings(req.timings!);
-    const version = httpVersion(req);
-    const mime = header(req.respHeaders, 'content-type') ?? 'x-unknown';
-    const entry: HarEntry = {
-      startedDateTime: new Date(Math.round(begin + (start ?? 0))).toISOString(),
-      time: totalTime(timings),
-      request: {
-        method: req.reqMethod,
-        url: req.reqURL,
-        httpVersion: version,
-        headers: headers(req.reqHeaders),
-        queryString: queryString(req.reqURL),
-        cookies: [],
-        headersSize: -1,
-        bodySize: req.reqContentLen ?? -1,
-      },
-      response: {
-        status: req.respStatusCode ?? 0,
-        statusText: req.respStatusText ?? '',
-        httpVersion: req.respStatusCode ? version : '',
-        headers: headers(req.respHeaders),
-        cookies: [],
-        content: { size: req.respContentLen ?? 0, mimeType: mime },
-        redirectURL: header(req.respHeaders, 'location') ?? '',
-        headersSize: -1,
-        bodySize: req.respContentLen ?? -1,
-      },
-      cache: {},
-      timings,
-      _traceID: req.traceID,
-      _client: req.client,
-    };
-    const ip = ctx.tcpConn?.addrTuple?.dstIP;
-    if (ip) entry.serverIPAddress = ip;
-    if (req.tcpConn) entry.connection = req.tcpConn;
-    if (req.reusedConn !== undefined) entry._reusedConn = req.reusedConn;
-    if (req.redirectedFrom) entry._redirectedFrom = req.redirectedFrom;
-    if (req.reqError) entry._error = req.reqError;
-    if (req.diagnosis) entry._diagnosis = req.diagnosis;
-    if (req.initiator) entry._initiator = req.initiator;
-    return { start, entry };
-  });
+  const rows = enriched.httpRequests.map((req) => harEntry(req, index, begin));
   // Requests that never started (no times) go last.
   rows.sort((a, b) => (a.start ?? Infinity) - (b.start ?? Infinity));
   return {
@@ -152,4 +155,15 @@ export function toHar(trace: Trace, options: HarOptions = {}): Har {
       entries: rows.map((r) => r.entry),
     },
   };
+}
+
+/**
+ * One request of a trace as a HAR entry, the same as its entry in `toHar(trace)` ("Copy as HAR
+ * entry"); undefined when the trace has no request with this traceID. Enriches only that request.
+ */
+export function toHarEntry(trace: Trace, traceID: string, options: HarOptions = {}): HarEntry | undefined {
+  const req = trace.httpRequests.find((r) => r.traceID === traceID);
+  if (!req) return undefined;
+  const index = indexRecords(trace);
+  return harEntry(enrichRequest(req, index, { slowThresholdMs: options.slowThresholdMs }), index, Date.parse(trace.traceBeginAt)).entry;
 }

@@ -219,9 +219,9 @@ test('layout: column hide and resize are saved (state and workspace) and survive
     assert.equal(state.columns.client, false);
     assert.equal(state.widths.status, 140);
     assert.equal(state.widths.size, 106);
-    const saved = (await page.evaluate(() => window.__host.posted)).filter((m) => m.type === 'saveLayout').at(-1);
-    assert.deepEqual(saved.layout.columns, { client: false }, 'the host is told, to remember it per workspace');
-    assert.equal(saved.layout.widths.size, 106);
+    const saved = (await page.evaluate(() => window.__host.posted)).filter((m) => m.type === 'saveState').at(-1);
+    assert.deepEqual(saved.state.columns, { client: false }, 'the host is told, to remember it per workspace');
+    assert.equal(saved.state.widths.size, 106);
     assert.deepEqual(errors, []);
     await page.close();
 

@@ -1,5 +1,5 @@
 // The panel's column layout (webview/columns.ts layoutColumns), the per-workspace layout read back
-// from the HTML shell (webview/state.ts) and the shell's data-layout attribute (panelHtml.ts),
+// the column layout as part of the per-workspace state (webview/state.ts) and the shell's data-state
 // bundled on the fly with esbuild and run in plain Node.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -57,19 +57,15 @@ test('layoutColumns: the user’s choices win; what does not fit scrolls', () =>
   assert.equal(resized.widths.status, 150, 'a resized column keeps its width when narrow');
 });
 
-test('workspace layout: read from the shell, validated, used only without webview state', () => {
-  const json = JSON.stringify({ widths: { status: 5, size: 90 }, columns: { client: false, name: false, bogus: true, conn: 'x' } });
-  const ws = w.readWorkspaceLayout(json);
-  assert.equal(ws.widths.status, w.MIN_COLUMN_WIDTH);
-  assert.equal(ws.widths.size, 90);
-  assert.deepEqual(ws.columns, { client: false });
-  assert.equal(w.readWorkspaceLayout('{nope'), undefined);
-  assert.equal(w.readWorkspaceLayout(undefined), undefined);
-  assert.deepEqual(w.restoreState(undefined, ws).columns, { client: false });
-  assert.equal(w.restoreState(undefined, ws).widths.size, 90);
-  const own = w.restoreState({ widths: { size: 70 }, columns: { conn: false } }, ws);
-  assert.equal(own.widths.size, 70);
-  assert.deepEqual(own.columns, { conn: false });
+test('workspace state: the column layout is part of it, validated when read back', () => {
+  const saved = { widths: { status: 5, size: 90 }, columns: { client: false, name: false, bogus: true, conn: 'x' } };
+  const st = w.restoreState(saved);
+  assert.equal(st.widths.status, w.MIN_COLUMN_WIDTH);
+  assert.equal(st.widths.size, 90);
+  assert.deepEqual(st.columns, { client: false });
+  const part = w.workspacePart({ ...st, traceKey: 't', selectedId: 'r1' });
+  assert.deepEqual(part.columns, { client: false }, 'kept per workspace');
+  assert.equal('traceKey' in part || 'selectedId' in part, false, 'the trace and selection are not');
 });
 
 test('html: the workspace layout goes into an escaped data attribute, nothing else changes', () => {
@@ -80,9 +76,9 @@ test('html: the workspace layout goes into an escaped data attribute, nothing el
     styleUri: 'https://r/w.css',
     codiconUri: 'https://r/c.css',
   };
-  assert.ok(!w.renderPanelHtml(base).includes('data-layout'));
-  const html = w.renderPanelHtml({ ...base, layout: '{"widths":{"a":1},"x":"\\"><script>"}' });
-  assert.match(html, /<div id="app" class="app" aria-busy="true" data-layout="\{&#34;widths&#34;/);
+  assert.ok(!w.renderPanelHtml(base).includes('data-state'));
+  const html = w.renderPanelHtml({ ...base, initialState: { widths: { a: 1 }, x: '"><script>' } });
+  assert.match(html, /<div id="app" class="app" aria-busy="true" data-state="\{&#34;widths&#34;/);
   assert.ok(!html.includes('"><script>'));
   assert.equal((html.match(/<script/g) ?? []).length, 1);
 });

@@ -158,9 +158,11 @@ const TYPES = { '.js': 'text/javascript', '.css': 'text/css', '.ttf': 'font/ttf'
 
 /**
  * Serves a built panel on 127.0.0.1. `/` is the HTML shell (with CSP unless `csp: false`, which the
- * hostile-string test uses to prove the DOM code itself is inert, not just the CSP).
+ * hostile-string test uses to prove the DOM code itself is inert, not just the CSP). `initialState`
+ * (a value, or a function called per page load): the workspace's saved panel state the extension
+ * host puts in the shell (src/extension/panel.ts, PANEL_STATE_KEY).
  */
-export async function servePanel(panel, { csp = true } = {}) {
+export async function servePanel(panel, { csp = true, initialState } = {}) {
   const server = createServer((req, res) => {
     const path = new URL(req.url, 'http://x').pathname;
     if (path === '/' || path === '/index.html') {
@@ -171,6 +173,7 @@ export async function servePanel(panel, { csp = true } = {}) {
         scriptUri: `${origin}/webview.js`,
         styleUri: `${origin}/webview.css`,
         codiconUri: `${origin}/codicon.css`,
+        initialState: typeof initialState === 'function' ? initialState() : initialState,
       });
       if (!csp) html = html.replace(/<meta http-equiv="Content-Security-Policy"[^>]*>\n/, '');
       res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });

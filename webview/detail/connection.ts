@@ -3,12 +3,21 @@
  * proxy, HTTP/2 stream facts, the socket operations (socket-op trace) and the dial.
  */
 
-import type { HttpRequest, SocketOp, SocketTrace } from '../../src/trace/types';
+import type { HttpRequest, SocketOp, SocketTrace, TcpConn } from '../../src/trace/types';
 import { kernelFacts } from '../../src/trace/kernel';
+import { connectionState, connectionText } from '../../src/trace/labels';
 import { h, icon, type Child } from '../dom';
 import { formatAt, formatBytes, formatCount, formatHostPort, formatHttp2Error, formatMs } from '../format';
 import type { Row } from '../model';
 import { badge, dialOf, kv, lookupTable, MAX_SOCKET_OPS_SHOWN, table, type DetailContext } from './common';
+
+/** "reused", "new", or "never connected (ECONNREFUSED)" in red: a connect that failed opened nothing. */
+function connectionBadge(req: HttpRequest, conn: TcpConn): Child {
+  const state = connectionState(req, conn);
+  if (state === 'reused') return badge('reused', 'info');
+  if (state === 'failed') return badge(connectionText(req, conn) ?? 'never connected', 'error');
+  return badge(state === 'connecting' ? 'connecting' : 'new', 'neutral');
+}
 
 /** The Connection tab: TCP connection, kernel view, proxy, HTTP/2, socket operations, dial. */
 export function renderConnection(ctx: DetailContext, row: Row): Child[] {
@@ -33,7 +42,7 @@ export function renderConnection(ctx: DetailContext, row: Row): Child[] {
     out.push(
       h('h3', null, null, 'TCP connection'),
       kv([
-        ['Connection', req.reusedConn ? badge('reused', 'info') : badge('new', 'neutral')],
+        ['Connection', connectionBadge(req, conn)],
         ['Local', a ? formatHostPort(a.srcIP, a.srcPort) : '—'],
         ['Remote', a ? formatHostPort(a.dstIP, a.dstPort) : '—'],
         ['Connected', conn.connected ? 'yes' : badge('no', 'error')],

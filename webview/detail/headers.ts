@@ -2,6 +2,7 @@
 
 import type { HeaderPair, HttpRequest, WebSocketSession } from '../../src/trace/types';
 import { isStreaming } from '../../src/trace/timings';
+import { locationLabel } from '../../src/trace/labels';
 import { h, type Child } from '../dom';
 import { formatBytes, formatCount, formatHostPort, formatMs, formatProtocol, REDACTED_VALUE } from '../format';
 import type { Row } from '../model';
@@ -33,7 +34,7 @@ export function renderHeaders(ctx: DetailContext, row: Row): Child[] {
     link.addEventListener('keydown', (e) => e.key === 'Enter' && go());
     general.push(['Redirected from', link]);
   }
-  if (location !== undefined) general.push(['Redirects to', h('span', 'selectable', null, location)]);
+  if (location !== undefined) general.push([locationLabel(req.respStatusCode), h('span', 'selectable', null, location)]);
   return [
     h('h3', null, null, 'General'),
     kv(general),

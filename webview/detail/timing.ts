@@ -1,6 +1,8 @@
 /** The Timing tab: the request's phases as bars on its own axis (timings.ts geometry), then its times. */
 
 import { isStreaming } from '../../src/trace/timings';
+import type { TcpConn } from '../../src/trace/types';
+import { connectionText } from '../../src/trace/labels';
 import { h, type Child } from '../dom';
 import { formatHttp2Error, formatMs } from '../format';
 import type { Row } from '../model';
@@ -8,7 +10,7 @@ import { PHASES, PHASE_LABELS, requestSegments, totalTime } from '../waterfall';
 import { kv } from './common';
 
 /** The Timing tab: the phases as bars on the request's own axis, then its times. */
-export function renderTiming(row: Row): Child[] {
+export function renderTiming(row: Row, conn?: TcpConn): Child[] {
   const req = row.req;
   const t = req.timings;
   const segs = requestSegments(row);
@@ -63,7 +65,7 @@ export function renderTiming(row: Row): Child[] {
             ? 'streaming'
             : '—',
     ],
-    ['Connection', req.reusedConn ? 'reused (no DNS/connect/TLS)' : req.tcpConn ? 'new' : '—'],
+    ['Connection', connectionText(req, conn) ?? '—'],
   ];
   // On HTTP/2 the stream shares its session's connection: the phases above are the stream's.
   if (req.http2StreamId !== undefined) times.push(['HTTP/2 stream', `#${req.http2StreamId}`]);
