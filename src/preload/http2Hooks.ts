@@ -203,17 +203,14 @@ function patchRequest(t: Tracer, hook: Hook, proto: { request: Function }): void
   proto.request = wrapped;
 }
 
-function onStream(
+/** Records a new stream's request (method, URL, headers, connection, initiator) and returns its id. */
+function recordStream(
   t: Tracer,
-  hook: Hook,
-  session: http2.ClientHttp2Session,
-  stream: Stream,
+  state: SessionState | undefined,
   headers: http2.OutgoingHttpHeaders | undefined,
   startAt: number,
   stack: StackHolder | undefined,
-): void {
-  const state = sessions.get(session);
-  state?.ops?.sample();
+): string {
   const conn = state?.conn;
   const id = t.id('r');
   const reused = conn !== undefined && conn.requestCount > 0;
@@ -229,13 +226,34 @@ function onStream(
     reqStartAt: startAt,
     reusedConn: reused,
   };
-  const flat: string[] = [];
-  for (const [k, v] of Object.entries(h)) for (const one of Array.isArray(v) ? v : [v]) flat.push(k, String(one));
-  const reqHeaders = t.headers.fromFlat(flat);
+  const reqHeaders = t.headers.fromFlat(flatHeaders(h));
   if (reqHeaders) fields.reqHeaders = reqHeaders;
   if (conn) Object.assign(fields, connFields(conn, fields.reqURL as string, reused));
   if (stack) fields.initiator = t.initiatorField(stack);
   t.record('httpRequests', id, fields);
+  return id;
+}
+
+/** Headers as a flat [name, value, ...] list, one pair per value of a multi-valued header. */
+function flatHeaders(h: http2.OutgoingHttpHeaders | http2.IncomingHttpHeaders): string[] {
+  const flat: string[] = [];
+  for (const [k, v] of Object.entries(h)) for (const one of Array.isArray(v) ? v : [v]) flat.push(k, String(one));
+  return flat;
+}
+
+function onStream(
+  t: Tracer,
+  hook: Hook,
+  session: http2.ClientHttp2Session,
+  stream: Stream,
+  headers: http2.OutgoingHttpHeaders | undefined,
+  startAt: number,
+  stack: StackHolder | undefined,
+): void {
+  const state = sessions.get(session);
+  state?.ops?.sample();
+  const conn = state?.conn;
+  const id = recordStream(t, state, headers, startAt, stack);
 
   let sentAt: number | undefined;
   let gotResponse = false;
@@ -275,9 +293,7 @@ function onStream(
       const at = now();
       const out: Record<string, unknown> = { reqSentAt: sentAt ?? at, respRecvAt: at, respStatusCode: Number(resHeaders[':status']) };
       if (typeof stream.id === 'number') out.http2StreamId = stream.id;
-      const flatRes: string[] = [];
-      for (const [k, v] of Object.entries(resHeaders)) for (const one of Array.isArray(v) ? v : [v]) flatRes.push(k, String(one));
-      const respHeaders = t.headers.fromFlat(flatRes);
+      const respHeaders = t.headers.fromFlat(flatHeaders(resHeaders));
       if (respHeaders) out.respHeaders = respHeaders;
       if (t.config.bodies) {
         body = new BodyCapture(bodyCap(t));

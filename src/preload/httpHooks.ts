@@ -476,7 +476,7 @@ function finishWithError(t: Tracer, hook: Hook, req: TracedRequest, err: unknown
 
 /** Bytes kept per body. */
 export function bodyCap(t: Tracer): number {
-  return Math.max(0, t.config.bodyMaxBytes ?? 65536);
+  return t.config.bodyMaxBytes;
 }
 
 function headerText(v: unknown): string | undefined {

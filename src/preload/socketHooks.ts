@@ -252,48 +252,10 @@ function onConnect(t: Tracer, hook: Hook, socket: AnySocket, args: unknown[]): u
   socket.on('connectionAttemptTimeout', (ip: string, port: number, family: number) => attemptFailed(ip, port, family));
   socket.once('connect', () => {
     t.guard(hook, () => {
-      const at = now();
       // A TLS connection is still being dialed (for undici's connect timeout) until its handshake ends.
       if (!conn.tls) notDialing();
       if (conn.tls) wire = (socket as unknown as { _handle?: { _parent?: typeof wire } })._handle?._parent;
-      conn.connected = true;
-      conn.connectedAt = at;
-      if (!conn.tls) conn.readyAt = at;
-      // The winner is the attempt still pending (happy eyeballs runs one attempt at a time). Its
-      // address saves a getpeername() syscall; only the local end needs getsockname().
-      let a = pendingAttempt(conn);
-      if (!a) {
-        // Connecting straight to an IP emits no 'connectionAttempt' event on some Node versions.
-        const remote = net.isIP(conn.host) ? conn.host : (socket.remoteAddress ?? '');
-        a = {
-          address: remote,
-          port: conn.port,
-          family: net.isIPv6(remote) ? 6 : 4,
-          beginAt: conn.lookups[0]?.endAt ?? conn.dialBeginAt,
-          error: null,
-        };
-        conn.attempts.push(a);
-      }
-      const remote = a.address;
-      a.endAt = at;
-      // Keep the successful attempt last, as the dial's record promises.
-      conn.attempts.splice(conn.attempts.indexOf(a), 1);
-      conn.attempts.push(a);
-      conn.tuple = {
-        srcIP: socket.localAddress ?? '',
-        srcPort: socket.localPort ?? 0,
-        dstIP: remote,
-        dstPort: a.port,
-      };
-      t.sendConn(conn);
-      if (conn.tls)
-        t.record('tlsTunnels', conn.tlsId!, {
-          tcpConn: conn.tcpId,
-          forProxy: false,
-          handshakeBeginAt: at,
-          handshakeErr: null,
-          serverName: conn.servername,
-        });
+      connected(t, socket, conn);
     });
   });
   if (conn.tls) {
@@ -319,35 +281,83 @@ function onConnect(t: Tracer, hook: Hook, socket: AnySocket, args: unknown[]): u
     t.guard(hook, () => {
       t.openConns.delete(entry);
       notDialing();
-      conn.closed = true;
-      const at = now();
-      const err = socket.errored ?? undefined;
-      const code = err ? ((err as NodeJS.ErrnoException).code ?? err.message) : undefined;
-      if (!conn.connected) {
-        const lookup = conn.lookups[conn.lookups.length - 1];
-        if (lookup && lookup.endAt === undefined) {
-          lookup.endAt = at;
-          if (code && conn.attempts.length === 0) lookup.error = code;
-        }
-        const last = conn.attempts[conn.attempts.length - 1];
-        if (last && last.endAt === undefined) {
-          last.endAt = at;
-          last.error = code ?? 'closed';
-        }
-      }
-      const bytes = byteCounts(socket, wire);
-      if (conn.connected) t.sendClose(conn, { closeAt: at, sent: bytes.sent, recv: bytes.recv });
-      else t.sendConn(conn, { closeAt: at, sent: 0, recv: bytes.recv, error: code ?? 'closed before connecting' });
-      if (conn.tls && conn.connected && !conn.secure) {
-        t.record('tlsTunnels', conn.tlsId!, {
-          handshakeEndAt: at,
-          handshakeErr: err ? err.message : 'connection closed during the TLS handshake',
-          handshakeErrCode: err && isTlsCode((err as NodeJS.ErrnoException).code) ? (err as NodeJS.ErrnoException).code : code,
-        });
-      }
+      closed(t, socket, conn, wire);
     });
   });
   return callArgs;
+}
+
+/** The socket connected: the winning attempt, the 4-tuple, the connection's record (and its TLS tunnel's). */
+function connected(t: Tracer, socket: AnySocket, conn: ConnState): void {
+  const at = now();
+  conn.connected = true;
+  conn.connectedAt = at;
+  if (!conn.tls) conn.readyAt = at;
+  // The winner is the attempt still pending (happy eyeballs runs one attempt at a time). Its
+  // address saves a getpeername() syscall; only the local end needs getsockname().
+  let a = pendingAttempt(conn);
+  if (!a) {
+    // Connecting straight to an IP emits no 'connectionAttempt' event on some Node versions.
+    const remote = net.isIP(conn.host) ? conn.host : (socket.remoteAddress ?? '');
+    a = {
+      address: remote,
+      port: conn.port,
+      family: net.isIPv6(remote) ? 6 : 4,
+      beginAt: conn.lookups[0]?.endAt ?? conn.dialBeginAt,
+      error: null,
+    };
+    conn.attempts.push(a);
+  }
+  const remote = a.address;
+  a.endAt = at;
+  // Keep the successful attempt last, as the dial's record promises.
+  conn.attempts.splice(conn.attempts.indexOf(a), 1);
+  conn.attempts.push(a);
+  conn.tuple = {
+    srcIP: socket.localAddress ?? '',
+    srcPort: socket.localPort ?? 0,
+    dstIP: remote,
+    dstPort: a.port,
+  };
+  t.sendConn(conn);
+  if (conn.tls)
+    t.record('tlsTunnels', conn.tlsId!, {
+      tcpConn: conn.tcpId,
+      forProxy: false,
+      handshakeBeginAt: at,
+      handshakeErr: null,
+      serverName: conn.servername,
+    });
+}
+
+/** The socket closed: the dial's end when it never connected, the byte counts, a failed TLS handshake. */
+function closed(t: Tracer, socket: AnySocket, conn: ConnState, wire: { bytesRead?: number; bytesWritten?: number } | undefined): void {
+  conn.closed = true;
+  const at = now();
+  const err = socket.errored ?? undefined;
+  const code = err ? ((err as NodeJS.ErrnoException).code ?? err.message) : undefined;
+  if (!conn.connected) {
+    const lookup = conn.lookups[conn.lookups.length - 1];
+    if (lookup && lookup.endAt === undefined) {
+      lookup.endAt = at;
+      if (code && conn.attempts.length === 0) lookup.error = code;
+    }
+    const last = conn.attempts[conn.attempts.length - 1];
+    if (last && last.endAt === undefined) {
+      last.endAt = at;
+      last.error = code ?? 'closed';
+    }
+  }
+  const bytes = byteCounts(socket, wire);
+  if (conn.connected) t.sendClose(conn, { closeAt: at, sent: bytes.sent, recv: bytes.recv });
+  else t.sendConn(conn, { closeAt: at, sent: 0, recv: bytes.recv, error: code ?? 'closed before connecting' });
+  if (conn.tls && conn.connected && !conn.secure) {
+    t.record('tlsTunnels', conn.tlsId!, {
+      handshakeEndAt: at,
+      handshakeErr: err ? err.message : 'connection closed during the TLS handshake',
+      handshakeErrCode: err && isTlsCode((err as NodeJS.ErrnoException).code) ? (err as NodeJS.ErrnoException).code : code,
+    });
+  }
 }
 
 type WriteGeneric = (writev: boolean, data: unknown, encoding: BufferEncoding, cb: (err?: Error | null) => void) => unknown;
@@ -421,7 +431,7 @@ export function addSocketOp(t: Tracer, conn: ConnState, op: SocketOp): boolean {
 }
 
 function addOp(t: Tracer, trace: NonNullable<ConnState['socketTrace']>, op: SocketOp): boolean {
-  if (trace.socketOps.length < Math.max(0, t.config.sockTraceMaxOps ?? 1000)) {
+  if (trace.socketOps.length < t.config.sockTraceMaxOps) {
     trace.socketOps.push(op);
     return true;
   }

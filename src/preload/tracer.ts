@@ -4,7 +4,8 @@
  */
 
 import { executionAsyncResource } from 'node:async_hooks';
-import type { PreloadConfig, RecordMessage } from '../protocol/preload';
+import type { ResolvedPreloadConfig } from '../protocol/options';
+import type { RecordMessage } from '../protocol/preload';
 import { DEFAULT_REDACTED_HEADERS } from '../protocol/preload';
 import { MAX_STACKS } from '../trace/wire';
 import type { AddrTuple, ConnectAttempt, DnsLookup, ErrorPhase, Initiator, RecordKind, RequestError, SocketOp } from '../trace/types';
@@ -150,7 +151,7 @@ export class Tracer {
   readonly originFinders: Array<(subject: unknown) => StackHolder | undefined> = [];
 
   constructor(
-    readonly config: PreloadConfig,
+    readonly config: ResolvedPreloadConfig,
     readonly transport: Transport,
     threadId: number,
     readonly ownFile: string,
@@ -158,9 +159,9 @@ export class Tracer {
     this.threadId = threadId;
     const redact = new Set(DEFAULT_REDACTED_HEADERS);
     for (const name of config.redact ?? []) redact.add(String(name).toLowerCase());
-    this.headers = new HeaderCapture(config.headers ?? 'values', redact);
-    this.stackDepth = config.stackDepth ?? 10;
-    this.stackBudget = new StackBudget(config.initiator ?? 'sampled', now());
+    this.headers = new HeaderCapture(config.headers, redact);
+    this.stackDepth = config.stackDepth;
+    this.stackBudget = new StackBudget(config.initiator, now());
   }
 
   /**

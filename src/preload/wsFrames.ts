@@ -127,7 +127,7 @@ export function observeWebSocket(
   openAt: number,
 ): WebSocketSession {
   const ws: WebSocketSession = { openAt, sentMessages: 0, recvMessages: 0, sentBytes: 0, recvBytes: 0 };
-  const max = t.config.sockTrace ? Math.max(0, t.config.sockTraceMaxOps ?? 1000) : 0;
+  const max = t.config.sockTrace ? t.config.sockTraceMaxOps : 0;
   if (max > 0) {
     ws.messages = [];
     ws.droppedMessages = 0;

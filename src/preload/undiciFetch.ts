@@ -1,0 +1,97 @@
+/**
+ * The global fetch() wrapper: notes the caller's stack at the call, which undici's request,
+ * created several awaits later, no longer has (see PendingFetches).
+ */
+
+import { NO_STACK, type StackHolder } from './initiator';
+import type { Hook, Tracer } from './tracer';
+import { now } from './tracer';
+
+/**
+ * Stacks of global fetch() calls not yet dispatched, by URL. fetch dispatches after several
+ * awaits, so the request undici creates no longer has the caller on its stack; the wrapper
+ * notes it at the call and `undici:request:create` takes it by URL. Bounded: a fetch rejected
+ * before dispatch (bad port, invalid URL) leaves an entry that ages out.
+ */
+class PendingFetches {
+  private byUrl = new Map<string, StackHolder[]>();
+  private size = 0;
+  private static readonly MAX = 512;
+
+  note(url: string, stack: StackHolder): void {
+    if (this.size >= PendingFetches.MAX) {
+      this.byUrl.clear();
+      this.size = 0;
+    }
+    const list = this.byUrl.get(url);
+    if (list) list.push(stack);
+    else this.byUrl.set(url, [stack]);
+    this.size++;
+  }
+
+  take(url: string): StackHolder | undefined {
+    const list = this.byUrl.get(url);
+    if (!list) return undefined;
+    const stack = list.shift();
+    if (list.length === 0) this.byUrl.delete(url);
+    this.size--;
+    return stack;
+  }
+}
+
+/** The global fetch() calls not yet dispatched (see PendingFetches). */
+export const fetchCalls = new PendingFetches();
+
+/** How many URLs' last program call fetch() remembers, and for how long (ms). */
+const RECENT_FETCHES_MAX = 256;
+const RECENT_FETCH_MS = 60_000;
+
+/** The URL string a fetch() input resolves to, or undefined when it is not a plain absolute URL. */
+function fetchUrl(input: unknown): string | undefined {
+  const raw = typeof input === 'string' ? input : input instanceof URL ? input.href : (input as { url?: unknown } | null)?.url;
+  if (typeof raw !== 'string') return undefined;
+  try {
+    return new URL(raw).href;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Wraps the global fetch only to note the caller's stack (see PendingFetches). */
+export function installFetchInitiator(t: Tracer, hook: Hook): void {
+  const g = globalThis as { fetch?: Function };
+  const original = g.fetch;
+  if (typeof original !== 'function') return;
+  // The program's last call per URL: a library's retry (ky repeats a fetch from its own timer,
+  // where the program's frame is not on the stack) takes the call it repeats, if recent.
+  const recent = new Map<string, { at: number; stack: StackHolder }>();
+  const wrapped = function fetch(this: unknown, ...args: unknown[]): unknown {
+    if (hook.enabled) {
+      t.guard(hook, () => {
+        const url = fetchUrl(args[0]);
+        if (!url) return;
+        const at = now();
+        const stack = t.captureInitiator(wrapped, at) ?? NO_STACK;
+        if (stack !== NO_STACK && !stack.noProgram) {
+          // Updated in place: a program fetching one URL over and over allocates nothing here.
+          const last = recent.get(url);
+          if (last) {
+            last.at = at;
+            last.stack = stack;
+          } else {
+            if (recent.size >= RECENT_FETCHES_MAX) recent.clear();
+            recent.set(url, { at, stack });
+          }
+        } else if (stack.noProgram && !stack.origin) {
+          const last = recent.get(url);
+          if (last && at - last.at < RECENT_FETCH_MS) stack.origin = last.stack;
+        }
+        fetchCalls.note(url, stack);
+      });
+    }
+    return original.apply(this, args);
+  };
+  Object.defineProperty(wrapped, 'name', { value: original.name });
+  Object.defineProperty(wrapped, 'length', { value: original.length });
+  Object.defineProperty(globalThis, 'fetch', { ...Object.getOwnPropertyDescriptor(globalThis, 'fetch'), value: wrapped });
+}

@@ -1,0 +1,70 @@
+/** Reading undici's request shapes: its header strings and arrays, the URL, the origin. */
+
+/**
+ * The request's URL. A CONNECT's path is authority-form ("host:port"): it is shown as
+ * `<proxy scheme>//host:port`, the tunnel's target, so the URL still parses.
+ */
+export function urlOf(origin: string, method: string | undefined, path: string | undefined): string {
+  if (method === 'CONNECT' && path && !path.startsWith('/')) return `${origin.slice(0, origin.indexOf('//'))}//${path}`;
+  return origin + (path ?? '/');
+}
+
+/** An async iterable that is not a Node stream (undici handles streams on a separate path). */
+export function isPlainAsyncIterable(body: unknown): body is AsyncIterable<unknown> {
+  const b = body as { [Symbol.asyncIterator]?: unknown; pipe?: unknown };
+  return typeof b[Symbol.asyncIterator] === 'function' && typeof b.pipe !== 'function';
+}
+
+/** One compiled pattern per header name looked up in undici's "k: v\r\n" header strings. */
+const headerPatterns = new Map<string, RegExp>();
+
+function headerPattern(name: string): RegExp {
+  let re = headerPatterns.get(name);
+  if (!re) headerPatterns.set(name, (re = new RegExp(`(?:^|\r\n)${name}:[ \t]*([^\r\n]*)`, 'i')));
+  return re;
+}
+
+/** One header's value from undici's header shapes (a "k: v\r\n" string or a flat array). */
+export function flatHeader(headers: unknown, name: string): string | undefined {
+  if (typeof headers === 'string') {
+    const m = headerPattern(name).exec(headers);
+    return m ? m[1] : undefined;
+  }
+  if (Array.isArray(headers)) {
+    for (let i = 0; i + 1 < headers.length; i += 2) if (String(headers[i]).toLowerCase() === name) return String(headers[i + 1]);
+  }
+  return undefined;
+}
+
+/** Whether undici's header shapes (a "k: v\r\n" string or a flat array) hold the header. */
+export function hasHeader(headers: unknown, name: string): boolean {
+  if (typeof headers === 'string') return headerPattern(name).test(headers);
+  if (Array.isArray(headers)) {
+    for (let i = 0; i < headers.length; i += 2) if (String(headers[i]).toLowerCase() === name) return true;
+  }
+  return false;
+}
+
+/** Origins parsed so far (a program talks to few). */
+const origins = new Map<string, { host: string; port: number }>();
+
+/** host and port of an origin, undefined when it does not parse. */
+export function originTarget(origin: string): { host: string; port: number } | undefined {
+  let o = origins.get(origin);
+  if (o) return o;
+  try {
+    const u = new URL(origin);
+    o = { host: u.hostname.replace(/^\[|\]$/g, ''), port: Number(u.port) || (u.protocol === 'https:' ? 443 : 80) };
+  } catch {
+    return undefined;
+  }
+  if (origins.size > 1000) origins.clear();
+  origins.set(origin, o);
+  return o;
+}
+
+/** An abort by the program (AbortController, EventSource.close()), not a timeout. */
+export function isAbort(err: unknown): boolean {
+  const e = err as { name?: unknown; code?: unknown } | null;
+  return !!e && (e.name === 'AbortError' || e.code === 'ABORT_ERR' || e.code === 'UND_ERR_ABORTED');
+}

@@ -1,0 +1,48 @@
+/** The state the undici hooks keep per request (undiciHooks.ts, undiciWire.ts). */
+
+import type { SseCounter } from './progress';
+import type { BodyCapture } from './bodies';
+import type { StackHolder } from './initiator';
+import type { ConnState } from './tracer';
+import { Slot } from './tracer';
+
+/** undici's internal Request object, as far as the hooks read it. */
+export interface UndiciRequest {
+  origin?: string | URL;
+  method?: string;
+  path?: string;
+  headers?: unknown;
+  onData?: (chunk: Uint8Array) => unknown;
+}
+
+/** One undici request's state, from `undici:request:create` to its end. */
+export interface UState {
+  id: string;
+  url: string;
+  origin?: string;
+  stack?: StackHolder;
+  conn?: ConnState;
+  sent: boolean;
+  gotResponse: boolean;
+  done: boolean;
+  sentAt?: number;
+  bodyBytes: number;
+  /** Server-sent events so far (a `text/event-stream` response). */
+  sse?: SseCounter;
+  respBody?: BodyCapture;
+  /** The captured request body, once it has been sent (streamed bodies only). */
+  reqBody?: () => unknown;
+  respType?: string;
+  respEncoding?: string;
+  /** The HTTP/1.1 socket whose writes are watched while the request is sent (watchWrites). */
+  socket?: object;
+  /** The protocol the request asks to upgrade to ("websocket"), from undici's Request. */
+  upgrade?: string;
+  /** The response's raw headers (undici's flat array), read only when the request fails. */
+  respRaw?: Array<Buffer | string>;
+  /** In `streaming`, waiting for its progress update. */
+  progressDue?: boolean;
+}
+
+/** Each undici Request's state. */
+export const stateOf = new Slot<UState>('nettrace.request');
