@@ -166,11 +166,7 @@ export class RequestList {
     this.body.addEventListener('scroll', () => this.onScroll?.(), { passive: true });
     this.body.addEventListener('keydown', (e) => {
       if (e.target !== this.body) return;
-      if (e.key === 'ContextMenu' || (e.shiftKey && e.key === 'F10')) {
-        e.preventDefault();
-        this.openColumnMenu(this.headerCells.get('name')!);
-        return;
-      }
+      // The menu keys here open the selected request's menu (main.ts, rowMenu.ts); on a header cell, the column menu.
       if (!this.waterfall.onKey(e)) this.events.key(e);
     });
     this.rowsEl.addEventListener('click', (e) => this.onClick(e));
