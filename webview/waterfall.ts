@@ -8,7 +8,14 @@
  */
 
 import type { Dial, HttpRequest } from '../src/trace/types';
-import { isStreaming, phaseSegments, requestDuration as durationOf, requestEndAt, requestStartAt, type Phase as HarPhase } from '../src/trace/timings';
+import {
+  isStreaming,
+  phaseSegments,
+  requestDuration as durationOf,
+  requestEndAt,
+  requestStartAt,
+  type Phase as HarPhase,
+} from '../src/trace/timings';
 
 export { isFailed, PHASES, totalTime } from '../src/trace/timings';
 

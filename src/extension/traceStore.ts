@@ -26,7 +26,7 @@ import { enrichRequest, enrichTrace, indexRecords } from '../trace/enrich';
 import { isFailed } from '../trace/diagnosis';
 import type { DnsQuery, HttpRequest, RecordKind, TlsTunnel, Trace } from '../trace/types';
 import { emptyTrace, readTraceFile } from '../trace/traceFile';
-import type { PreloadConfig, RuleDefaultAction } from '../protocol/preload';
+import type { PreloadConfig } from '../protocol/preload';
 import type { RecordBatch, TraceListItem, TraceOrigin, TraceSnapshot } from '../protocol/webview';
 
 /** One trace the extension can show. */
@@ -178,14 +178,8 @@ export class TraceStore extends EventEmitter<TraceStoreEvents> {
    */
   async prepare(
     description: string,
-    extra: {
-      openPanel?: boolean;
-      slowThresholdMs?: number;
-      redactQuery?: readonly string[];
-      /** The first trace rules (validated by the session: an invalid one rejects, nothing starts). */
-      rules?: readonly unknown[];
-      defaultAction?: RuleDefaultAction;
-    } = {},
+    /** Options of the session's collector (its first trace rules are validated there: an invalid one rejects). */
+    extra: Pick<CollectorOptions, 'slowThresholdMs' | 'redactQuery' | 'rules' | 'defaultAction'> & { openPanel?: boolean } = {},
   ): Promise<{ key: string; ipcPath: string; rulesConfig: Partial<PreloadConfig> }> {
     const collector = await this.options.startCollector({
       description,

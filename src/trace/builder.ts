@@ -13,8 +13,8 @@ import type { PreloadMessage } from '../protocol/preload';
 import { redactedQueryNames } from './redactUrl';
 import { inheritRedirectInitiator, RedirectLinks } from './redirects';
 import { emptyTrace } from './traceFile';
+import { RECORD_KINDS } from './wire';
 import {
-  RECORD_KINDS,
   type HttpRequest,
   type IncompleteReason,
   type Initiator,

@@ -10,7 +10,8 @@ import { open } from 'node:fs/promises';
 import type { Har } from './har';
 import { JsonObjectScanner, JsonScanError, writeJsonFile } from './jsonStream';
 import { normalizeDebuggerPauses, normalizeDials, normalizeDnsQueries, normalizeTcpConns, normalizeUdpConns } from './normalize';
-import { FORMAT_VERSION, RECORD_KINDS, type HttpRequest, type Trace, type TraceRule, type TraceRules, type TraceStats, type HelperStats } from './types';
+import { RECORD_KINDS } from './wire';
+import { FORMAT_VERSION, type HttpRequest, type Trace, type TraceRule, type TraceRules, type TraceStats, type HelperStats } from './types';
 
 /** Returns an empty trace that began now. */
 export function emptyTrace(description: string, beginAt: Date = new Date()): Trace {
@@ -28,7 +29,6 @@ export function emptyTrace(description: string, beginAt: Date = new Date()): Tra
     stats: { droppedEvents: 0, untracedRequests: 0, warnings: [] },
   };
 }
-
 
 /** A trace file could not be read; `message` is one plain line meant for the user. */
 export class TraceFileError extends Error {
@@ -152,7 +152,8 @@ export function normalizeTraceRules(value: unknown): TraceRules | undefined {
   for (const r of o.rules) {
     if (typeof r !== 'object' || r === null) continue;
     const x = r as Record<string, unknown>;
-    if (typeof x.id !== 'string' || typeof x.condition !== 'string' || typeof x.action !== 'string' || !RULE_ACTIONS.has(x.action)) continue;
+    if (typeof x.id !== 'string' || typeof x.condition !== 'string' || typeof x.action !== 'string' || !RULE_ACTIONS.has(x.action))
+      continue;
     const rule: TraceRule = {
       id: x.id,
       name: typeof x.name === 'string' ? x.name : x.id,
@@ -165,7 +166,8 @@ export function normalizeTraceRules(value: unknown): TraceRules | undefined {
       limitReached: x.limitReached === true,
     };
     if (typeof x.tag === 'string') rule.tag = x.tag;
-    if (Array.isArray(x.details)) rule.details = x.details.filter((d): d is 'bodies' | 'sockTrace' | 'dnsTrace' => DETAIL_KINDS.has(d as string));
+    if (Array.isArray(x.details))
+      rule.details = x.details.filter((d): d is 'bodies' | 'sockTrace' | 'dnsTrace' => DETAIL_KINDS.has(d as string));
     rules.push(rule);
   }
   return { version: count(o.version), defaultAction: o.defaultAction === 'skip' ? 'skip' : 'trace', rules };

@@ -515,11 +515,7 @@ export interface TraceStats {
   helper?: HelperStats;
 }
 
-/**
- * A packet capture saved from the helper's spool (pcapng): the file, its interfaces, how many
- * packets it holds, whether the size cap cut it short, and the request it was limited to (absent:
- * the whole session).
- */
+/** A pcapng saved from the helper's spool: file, interfaces, packets, size-cap cut, and the request it was limited to (absent: the whole session). */
 export interface PacketCapture {
   file: string;
   interfaces: string[];
@@ -600,16 +596,3 @@ export interface RecordOfKind {
   dnsQueries: DnsQuery;
   tlsTunnels: TlsTunnel;
 }
-
-/** Every record kind, in the order they appear in a trace file. */
-export const RECORD_KINDS: readonly RecordKind[] = ['httpRequests', 'dials', 'tcpConns', 'udpConns', 'dnsQueries', 'tlsTunnels'];
-
-/** The traceID prefix of each record kind ("req-1", "dial-2", ...). */
-export const ID_PREFIX: Record<RecordKind, string> = {
-  httpRequests: 'req',
-  dials: 'dial',
-  tcpConns: 'tcp',
-  udpConns: 'udp',
-  dnsQueries: 'dns',
-  tlsTunnels: 'tls',
-};

@@ -7,7 +7,8 @@
  */
 
 import { redactUrl } from './redactUrl';
-import { ID_PREFIX, RECORD_KINDS, type IncompleteReason, type Initiator, type ProcessInfo, type RecordKind } from './types';
+import type { IncompleteReason, Initiator, ProcessInfo, RecordKind } from './types';
+import { ID_PREFIX, RECORD_KINDS } from './wire';
 import { decodeHeaders, REF_FIELDS } from './wire';
 
 /**

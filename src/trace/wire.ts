@@ -97,3 +97,16 @@ export const REF_FIELDS: Record<RecordKind, ReadonlyArray<readonly [string, Reco
   ],
   tlsTunnels: [['tcpConn', 'tcpConns']],
 };
+
+/** Every record kind, in the order they appear in a trace file. */
+export const RECORD_KINDS: readonly RecordKind[] = ['httpRequests', 'dials', 'tcpConns', 'udpConns', 'dnsQueries', 'tlsTunnels'];
+
+/** The traceID prefix of each record kind ("req-1", "dial-2", ...). */
+export const ID_PREFIX: Record<RecordKind, string> = {
+  httpRequests: 'req',
+  dials: 'dial',
+  tcpConns: 'tcp',
+  udpConns: 'udp',
+  dnsQueries: 'dns',
+  tlsTunnels: 'tls',
+};
