@@ -1,9 +1,22 @@
 // The benchmark's client: one workload per process.
-//   node client.mjs <http|fetch> <seq|conc> <requests> <concurrency> <warmup> <url> [options]
+//   node client.mjs <http|fetch|mixed> <seq|conc> <requests> <concurrency> <warmup> <url> [options]
 // Makes <warmup> requests first (not timed), then <requests> timed requests, either one after the
 // other (seq) or with <concurrency> in flight (conc), over keep-alive connections: `http` with a
-// keep-alive Agent, `fetch` with Node's global dispatcher (keep-alive by default). Options (http
-// only):
+// keep-alive Agent (`https` and an https.Agent for an https: URL), `fetch` with Node's global
+// dispatcher (keep-alive by default; for https it trusts what NODE_EXTRA_CA_CERTS adds), `mixed`
+// half of each: in-flight slot i uses `http` when i is even, `fetch` when odd (sequentially, the
+// requests alternate). Options for every client:
+//   --parse-json         read each response body whole and JSON.parse it (http: concatenated
+//                        chunks; fetch: res.json()), as a program consuming an API does
+//   --passes=K           run the timed part K times back to back in this process (default 1);
+//                        the output line then also has `passes: [{ms, cpuMs}, ...]`, and ms/cpuMs
+//                        are the first pass's. Pass 1 carries the JIT warm-up that <warmup>
+//                        requests did not absorb, later passes run on warm code (issue 17's
+//                        JIT share)
+//   --wait-inspector     before the warm-up, print {"inspectorUrl": inspector.url()} and wait until
+//                        an inspector client calls globalThis.__benchRelease() (Runtime.evaluate),
+//                        so a peer that enables the Network domain sees every request
+// Options (http only):
 //   --new-conn           a new connection per request: `agent: false` (a fresh non-keep-alive
 //                        Agent, so the request says `Connection: close` and the server closes)
 //   --lookup=literal     pass `lookup` to http.get: answers 127.0.0.1 at once (next tick), no DNS
@@ -20,21 +33,26 @@
 import dns from 'node:dns';
 import { writeSync } from 'node:fs';
 import http from 'node:http';
+import https from 'node:https';
+import inspector from 'node:inspector';
 import { performance } from 'node:perf_hooks';
 
 const [client, mode, nArg, concArg, warmArg, url, ...flags] = process.argv.slice(2);
 const newConn = flags.includes('--new-conn');
 const lookupOpt = flags.find((o) => o.startsWith('--lookup='))?.slice('--lookup='.length);
+const parseJson = flags.includes('--parse-json');
+const passes = Number(flags.find((o) => o.startsWith('--passes='))?.slice('--passes='.length) ?? 1);
+const waitInspector = flags.includes('--wait-inspector');
 const n = Number(nArg);
 const concurrency = mode === 'seq' ? 1 : Number(concArg);
 const warmup = Number(warmArg);
-if (!['http', 'fetch'].includes(client) || !['seq', 'conc'].includes(mode) || !(n > 0) || !url) {
+if (!['http', 'fetch', 'mixed'].includes(client) || !['seq', 'conc'].includes(mode) || !(n > 0) || !url || !(passes >= 1)) {
   console.error(
-    'usage: client.mjs <http|fetch> <seq|conc> <requests> <concurrency> <warmup> <url> [--new-conn] [--lookup=literal|cares:IP:PORT]',
+    'usage: client.mjs <http|fetch|mixed> <seq|conc> <requests> <concurrency> <warmup> <url> [--new-conn] [--lookup=literal|cares:IP:PORT] [--parse-json] [--passes=K] [--wait-inspector]',
   );
   process.exit(2);
 }
-if (client === 'fetch' && (newConn || lookupOpt)) {
+if (client !== 'http' && (newConn || lookupOpt)) {
   console.error('--new-conn and --lookup are for the http client only');
   process.exit(2);
 }
@@ -88,7 +106,9 @@ if (lookupOpt !== undefined && !lookup) {
   process.exit(2);
 }
 
-const agent = new http.Agent({ keepAlive: true, maxSockets: Math.max(1, concurrency) });
+const tls = url.startsWith('https:');
+const httpMod = tls ? https : http;
+const agent = new httpMod.Agent({ keepAlive: true, maxSockets: Math.max(1, concurrency) });
 const httpOptions = { agent: newConn ? false : agent };
 if (lookup) httpOptions.lookup = lookup;
 let bytes = 0;
@@ -101,9 +121,24 @@ const fail = (err) => {
 
 function viaHttp() {
   return new Promise((resolve) => {
-    const req = http.get(url, httpOptions, (res) => {
-      res.on('data', (c) => (bytes += c.length));
-      res.on('end', resolve);
+    const req = httpMod.get(url, httpOptions, (res) => {
+      if (parseJson) {
+        const chunks = [];
+        res.on('data', (c) => chunks.push(c));
+        res.on('end', () => {
+          const body = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
+          bytes += body.length;
+          try {
+            JSON.parse(body.toString('utf8'));
+          } catch (err) {
+            fail(err);
+          }
+          resolve();
+        });
+      } else {
+        res.on('data', (c) => (bytes += c.length));
+        res.on('end', resolve);
+      }
       res.on('error', (err) => (fail(err), resolve()));
     });
     req.on('error', (err) => (fail(err), resolve()));
@@ -113,33 +148,54 @@ function viaHttp() {
 async function viaFetch() {
   try {
     const res = await fetch(url);
-    bytes += (await res.arrayBuffer()).byteLength;
+    if (parseJson) {
+      await res.json();
+      bytes += Number(res.headers.get('content-length') ?? 0);
+    } else bytes += (await res.arrayBuffer()).byteLength;
   } catch (err) {
     fail(err);
   }
 }
 
-const one = client === 'http' ? viaHttp : viaFetch;
+/** The request function of in-flight slot `i`. */
+const oneOf = (i) => (client === 'http' ? viaHttp : client === 'fetch' ? viaFetch : i % 2 === 0 ? viaHttp : viaFetch);
 
 async function run(count) {
   let next = 0;
-  const worker = async () => {
+  const worker = async (slot) => {
+    const one = oneOf(slot);
     while (next < count) {
-      next++;
-      await one();
+      // Sequentially (one slot), `mixed` alternates by request number.
+      const k = next++;
+      await (concurrency === 1 && client === 'mixed' ? oneOf(k) : one)();
     }
   };
-  await Promise.all(Array.from({ length: Math.min(concurrency, count) }, worker));
+  await Promise.all(Array.from({ length: Math.min(concurrency, count) }, (_, i) => worker(i)));
 }
 
+if (waitInspector) {
+  // The peer (bench/apps/inspector-peer.mjs) enables the Network domain, then releases us.
+  // The inspector's server does not keep the event loop alive: a timer does, until released.
+  const released = new Promise((resolve) => (globalThis.__benchRelease = resolve));
+  const keepAlive = setInterval(() => {}, 1000);
+  process.stdout.write(JSON.stringify({ inspectorUrl: inspector.url() }) + '\n');
+  await released;
+  clearInterval(keepAlive);
+}
 await run(warmup);
 bytes = 0;
 const c0 = process.cpuUsage();
 const t0 = performance.now();
-await run(n);
-const ms = performance.now() - t0;
-const cpu = process.cpuUsage(c0);
-const cpuMs = (cpu.user + cpu.system) / 1000;
+const passTimes = [];
+for (let p = 0, pc = c0, pt = t0; p < passes; p++) {
+  await run(n);
+  const pcpu = process.cpuUsage(pc);
+  const now = performance.now();
+  passTimes.push({ ms: now - pt, cpuMs: (pcpu.user + pcpu.system) / 1000 });
+  pc = process.cpuUsage();
+  pt = performance.now();
+}
+const { ms, cpuMs } = passTimes[0];
 const tEnd = performance.now();
 const extra = typeof globalThis.__benchFinish === 'function' ? await globalThis.__benchFinish() : {};
 // Work a tracer defers past the last response (OpenTelemetry's forceFlush above, Net Trace's
@@ -169,6 +225,8 @@ process.stdout.write(
     failures,
     firstError,
     pid: process.pid,
+    node: process.version,
+    ...(passes > 1 ? { passes: passTimes } : {}),
     ...extra,
   }) + '\n',
 );

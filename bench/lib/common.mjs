@@ -61,18 +61,19 @@ export function nodeOptions(requires) {
 }
 
 /**
- * Spawns a Node child. `onLine(obj)` gets every JSON line it prints on stdout; resolves with
- * {code, signal, lines, stderr} when it exits, and with `keepStdout` also its whole `stdout`.
+ * Spawns a Node child (`execPath`, default this Node). `onLine(obj)` gets every JSON line it
+ * prints on stdout; resolves with {code, signal, lines, stderr} when it exits, and with
+ * `keepStdout` also its whole `stdout`.
  */
-export function runNode(args, { env = {}, onLine, cpus, keepStdout = false } = {}) {
+export function runNode(args, { env = {}, onLine, cpus, keepStdout = false, execPath = process.execPath } = {}) {
   const baseEnv = { ...process.env };
   delete baseEnv.NODE_OPTIONS;
   delete baseEnv.NETTRACE_CONFIG;
-  let cmd = process.execPath;
+  let cmd = execPath;
   let argv = args;
   if (cpus) {
     cmd = 'taskset';
-    argv = ['-c', cpus, process.execPath, ...args];
+    argv = ['-c', cpus, execPath, ...args];
   }
   const child = spawn(cmd, argv, { env: { ...baseEnv, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
   const lines = [];
@@ -107,10 +108,10 @@ export function runNode(args, { env = {}, onLine, cpus, keepStdout = false } = {
  * Starts a bench/apps script that prints one JSON line with `key` once ready; resolves with that
  * line, the child and stop() (closes its stdin, then SIGTERM).
  */
-async function startApp(script, key, { cpus } = {}) {
+async function startApp(script, key, { cpus, args = [] } = {}) {
   let resolveInfo;
   const infoP = new Promise((r) => (resolveInfo = r));
-  const { child, done } = runNode([join(appsDir, script)], { onLine: (o) => o[key] !== undefined && resolveInfo(o), cpus });
+  const { child, done } = runNode([join(appsDir, script), ...args], { onLine: (o) => o[key] !== undefined && resolveInfo(o), cpus });
   const info = await Promise.race([
     infoP,
     done.then((r) => {
@@ -135,12 +136,43 @@ export async function startServer({ cpus } = {}) {
 }
 
 /**
+ * Starts bench/apps/tls-server.mjs (HTTPS with the test CA's localhost certificate, every response
+ * held `delayMs`) in its own process; resolves {port, url, bodyBytes, stop()}.
+ */
+export async function startTlsServer({ delayMs = 2, cpus } = {}) {
+  const app = await startApp('tls-server.mjs', 'port', { cpus, args: [String(delayMs)] });
+  return { port: app.info.port, pid: app.pid, url: `https://127.0.0.1:${app.info.port}/`, bodyBytes: app.info.bodyBytes, stop: app.stop };
+}
+
+/** The test CA that signed tls-server.mjs's certificate (for NODE_EXTRA_CA_CERTS). */
+export const testCaPath = join(root, 'test', 'fixtures', 'certs', 'ca.pem');
+
+/**
  * Starts bench/apps/dns-server.mjs (test/integration/dnsServer.mjs serving bench.test A 127.0.0.1)
  * in its own process; resolves {address ("127.0.0.1:PORT"), port, stop()}.
  */
 export async function startDnsServer({ cpus } = {}) {
   const app = await startApp('dns-server.mjs', 'address', { cpus });
   return { address: app.info.address, port: app.info.port, pid: app.pid, stop: app.stop };
+}
+
+/**
+ * Replaces (or appends) the `## <heading>` section of bench/RESULTS.md with `body`, keeping every
+ * other section byte for byte.
+ */
+export function writeSection(heading, body) {
+  const text = existsSync(resultsPath) ? readFileSync(resultsPath, 'utf8') : '# Benchmark results\n';
+  const lines = text.split('\n');
+  const start = lines.findIndex((l) => l.trim() === `## ${heading}`);
+  const block = [`## ${heading}`, '', ...body.trim().split('\n'), ''];
+  let out;
+  if (start < 0) out = text.replace(/\n*$/, '\n\n') + block.join('\n');
+  else {
+    let end = lines.findIndex((l, i) => i > start && /^## /.test(l));
+    if (end < 0) end = lines.length;
+    out = [...lines.slice(0, start), ...block, ...lines.slice(end)].join('\n');
+  }
+  writeFileSync(resultsPath, out.replace(/\n*$/, '\n'));
 }
 
 export function median(xs) {
