@@ -28,7 +28,9 @@
 //               `node --inspect=0 --experimental-network-inspection`, with a separate process
 //               (bench/apps/inspector-peer.mjs, `ws`) that enables Runtime + Network over the
 //               inspector WebSocket and consumes every event; the client waits for it before the
-//               warm-up (client --wait-inspector). Node 22.6+ (fetch events on 24), so Node 24 only.
+//               warm-up (client --wait-inspector). Checked on this machine: Node 20.20 accepts the
+//               flag but reports only `http` requests (no fetch, no port in the URL); Node 22.23
+//               and 24.21 report both `http` and `fetch` — so this condition runs on Node 24 only.
 //
 //   node bench/floors.mjs            default (part of `npm run bench`): the three groups on this
 //                                    Node, untraced and Net Trace only
@@ -499,7 +501,8 @@ How it measures:
   \`node --inspect=0 --experimental-network-inspection\`, the source of VS Code js-debug's Network view, with
   \`bench/apps/inspector-peer.mjs\` in its own process connected to the inspector WebSocket, sending \`Runtime.enable\` +
   \`Network.enable\` and parsing every event; the client waits until the peer has enabled the domain and released it
-  with \`Runtime.evaluate\` before its warm-up). js-debug also enables the Debugger domain and more; this peer is the
+  with \`Runtime.evaluate\` before its warm-up; on this machine Node 20.20 accepts the flag but reports only \`http\`
+  requests, Node 22.23 and 24.21 report \`http\` and \`fetch\`, hence Node 24). js-debug also enables the Debugger domain and more; this peer is the
   network view's share only, a lower bound of what debugging with js-debug costs. Every condition of a cell runs on the
   same Node: the Node ${peerNode.version} tables repeat untraced and Net Trace on it`
       : ''
