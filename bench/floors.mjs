@@ -472,7 +472,8 @@ conditions of a workload rotated every round; the scatter between runs (listed u
 bar. Client CPU (user+system of the client process, all its threads, \`process.cpuUsage\`) is steadier than wall time
 under load, but also moves with cache and scheduler contention.
 
-Run: \`${FULL ? 'npm run bench:full' : 'npm run bench'}\` (\`node bench/floors.mjs\`${FULL ? ' with `BENCH_FULL=1`' : ''}), took ${fmt(minutes, 1)} min.
+Run: \`${FULL ? 'npm run bench:full' : 'npm run bench'}\` (\`node bench/floors.mjs\`${FULL ? ' with `BENCH_FULL=1`' : ''}), took ${fmt(minutes, 1)} min
+(BENCH_SUSTAINED_RUNS=${RUNS_SUSTAINED}, BENCH_RUNS=${RUNS}).
 ${FULL ? '' : 'Without `BENCH_FULL=1` only untraced and Net Trace run, on this Node; `npm run bench:full` adds OpenTelemetry and the Node 24 peer cells.\n'}
 How it measures:
 - **Sustained** rows: ${N_SUSTAINED.toLocaleString('en-US')} timed requests after ${WARMUP} warm-up, one client process per run, keep-alive,
