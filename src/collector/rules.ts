@@ -306,6 +306,9 @@ export class RulesController extends EventEmitter<RulesControllerEvents> {
     // The connection that carries the end of another (its final stats at exit) reads nothing.
     if (msg.continues === true) return;
     p.ready = true;
+    // Nothing to say while the session has never had rules: the preload starts in "trace
+    // everything" and reads nothing (rules cost nothing when there are none). The first change sends.
+    if (this.ver === 0 && this.list.length === 0 && this.defAction === 'trace') return;
     this.sendTo(p);
   }
 
