@@ -21,7 +21,7 @@ import { connFields, inTimerCallback, now, overrideMethod, toRequestError } from
 import type { RequestStartView, StartDecision } from '../rules';
 import type { RequestError } from '../trace/types';
 import { preloadRules } from './rules';
-import { objectLookup, ruleEnd, ruleStart, ruleStartFields, viewFromUrl } from './ruleHooks';
+import { objectLookup, wantsBodies, ruleEnd, ruleStart, ruleStartFields, viewFromUrl } from './ruleHooks';
 
 interface SessionState {
   conn?: ConnState;
@@ -323,7 +323,7 @@ function onStream(
       if (typeof stream.id === 'number') out.http2StreamId = stream.id;
       const respHeaders = t.headers.fromFlat(flatHeaders(resHeaders));
       if (respHeaders) out.respHeaders = respHeaders;
-      if (t.config.bodies) {
+      if (wantsBodies(t, rules)) {
         body = new BodyCapture(bodyCap(t));
         bodyType = resHeaders['content-type'];
         bodyEncoding = resHeaders['content-encoding'] as string | undefined;

@@ -26,7 +26,7 @@ import { observeWebSocket } from './wsFrames';
 import type { StartDecision } from '../rules';
 import type { RequestError } from '../trace/types';
 import { preloadRules } from './rules';
-import { httpView, ruleEnd, ruleStart, ruleStartFields } from './ruleHooks';
+import { httpView, wantsBodies, ruleEnd, ruleStart, ruleStartFields } from './ruleHooks';
 
 interface ReqState {
   id: string;
@@ -164,7 +164,7 @@ function startByRules(t: Tracer, hook: Hook, wrapped: Function, original: Functi
       const s = newReqState(t, wrapped, startAt);
       s.rules = d;
       stateOf.set(r, s);
-      if (t.config.bodies) captureRequestBody(t, hook, r, s);
+      if (wantsBodies(t, d)) captureRequestBody(t, hook, r, s);
     });
   }
   return req;
@@ -480,7 +480,7 @@ function onResponse(t: Tracer, req: TracedRequest, res: IncomingMessage): void {
   };
   if (t.headers.mode !== 'none') fields.respHeaders = t.headers.flatField(res.rawHeaders);
   t.record('httpRequests', s.id, fields);
-  if (t.config.bodies) {
+  if (wantsBodies(t, s.rules)) {
     s.respBody = new BodyCapture(bodyCap(t));
     s.respType = headerText(res.headers['content-type']);
     s.respEncoding = headerText(res.headers['content-encoding']);

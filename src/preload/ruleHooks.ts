@@ -6,7 +6,7 @@
  */
 
 import type { HttpClientKind } from '../trace/types';
-import type { EndDecision, RequestEndView, RequestStartView, StartDecision } from '../rules';
+import { DETAIL_BIT, type EndDecision, type RequestEndView, type RequestStartView, type StartDecision } from '../rules';
 import { preloadRules } from './rules';
 import type { Tracer } from './tracer';
 
@@ -50,16 +50,32 @@ export function ruleStartFields(d: StartDecision | undefined, fields: Record<str
 }
 
 /**
+ * True when a request's bodies are to be captured: the `bodies` option, or a `details` rule with
+ * `bodies` that acts on it (decided, or pending: captured while in flight, see ruleEnd).
+ */
+export function wantsBodies(t: Tracer, d: StartDecision | undefined): boolean {
+  return t.config.bodies || (d !== undefined && (d.details & DETAIL_BIT.bodies) !== 0);
+}
+
+/**
  * Asks the rules what to keep of a request that ends, when its start decision was `pending`, and
  * adds to `fields` what follows: `marks` given at the end, or `ruleDropped: true` when the request
  * is not to be kept (the collector removes such a record; see docs/rules.md). Never throws.
  */
-export function ruleEnd(t: Tracer, d: StartDecision | undefined, view: RequestEndView, fields: Record<string, unknown>): EndDecision | undefined {
+export function ruleEnd(
+  t: Tracer,
+  d: StartDecision | undefined,
+  view: RequestEndView,
+  fields: Record<string, unknown>,
+): EndDecision | undefined {
   if (d === undefined || !d.pending) return undefined;
   try {
     const e = preloadRules.decideEnd(d, view);
     if (!e.keep) fields.ruleDropped = true;
-    else if (e.tags !== null && e.tags.length > 0 && e.tags !== d.tags) fields.marks = e.tags.slice();
+    // Bodies captured for a pending `details` rule that did not match at the end: the response's
+    // is not sent (the request's went with its first record).
+    else if (!t.config.bodies && (e.details & DETAIL_BIT.bodies) === 0) delete fields.respBody;
+    if (e.keep && e.tags !== null && e.tags.length > 0 && e.tags !== d.tags) fields.marks = e.tags.slice();
     return e;
   } catch (err) {
     warnOnce(t, err);

@@ -23,7 +23,7 @@ import { stateOf, type UndiciRequest, type UState } from './undiciState';
 import type { RequestError } from '../trace/types';
 import type { StartDecision } from '../rules';
 import { preloadRules } from './rules';
-import { flatLookup, ruleEnd, ruleStart, ruleStartFields, viewFromUrl } from './ruleHooks';
+import { flatLookup, wantsBodies, ruleEnd, ruleStart, ruleStartFields, viewFromUrl } from './ruleHooks';
 import { isRequestLine, onWebSocketClose, onWebSocketOpen, takeWrite, watchRequest } from './undiciWire';
 
 /** A diagnostics channel message. */
@@ -197,7 +197,7 @@ function onCreate(t: Tracer, hook: Hook, m: Msg): void {
   }
   // A CONNECT goes to the proxy itself; its URL names the tunnel's target (compared in connFields).
   if (req.method !== 'CONNECT') s.origin = origin;
-  if (t.config.bodies && body != null) {
+  if (body != null && wantsBodies(t, rules)) {
     const cap = new BodyCapture(bodyCap(t));
     const type = flatHeader(req.headers, 'content-type');
     const encoding = flatHeader(req.headers, 'content-encoding');
@@ -396,7 +396,7 @@ function onResponse(t: Tracer, s: UState, res: ResponseInfo): void {
   if (Array.isArray(raw) ? isEventStreamList(raw) : /^\s*text\/event-stream/i.test(flatHeader(raw, 'content-type') ?? ''))
     s.sse = new SseCounter();
   if (raw && t.headers.mode !== 'none') fields.respHeaders = t.headers.flatField(raw);
-  if (t.config.bodies) {
+  if (wantsBodies(t, s.rules)) {
     s.respBody = new BodyCapture(bodyCap(t));
     s.respType = flatHeader(res.headers, 'content-type');
     s.respEncoding = flatHeader(res.headers, 'content-encoding');
