@@ -24,7 +24,13 @@ import {
   type StartDecision,
 } from '../rules';
 import { StringDecoder } from 'node:string_decoder';
-import { CONFIG_ENV, type PreloadConfig, type RuleCountersReport, type RuleDefaultAction, type WireRuleCounters } from '../protocol/preload';
+import {
+  CONFIG_ENV,
+  type PreloadConfig,
+  type RuleCountersReport,
+  type RuleDefaultAction,
+  type WireRuleCounters,
+} from '../protocol/preload';
 
 /** Bound before the program runs: a program that patches JSON.parse never sees the collector's messages. */
 const parse = JSON.parse;
