@@ -18,6 +18,10 @@ import { addSocketOp, connOf, tracedSocket } from './socketHooks';
 import { undiciSocket } from './undiciHooks';
 import type { ConnState, Hook, Tracer } from './tracer';
 import { connFields, inTimerCallback, now, overrideMethod, toRequestError } from './tracer';
+import type { RequestStartView, StartDecision } from '../rules';
+import type { RequestError } from '../trace/types';
+import { preloadRules } from './rules';
+import { objectLookup, wantsBodies, ruleEnd, ruleStart, ruleStartFields, viewFromUrl } from './ruleHooks';
 
 interface SessionState {
   conn?: ConnState;
@@ -191,16 +195,35 @@ function patchRequest(t: Tracer, hook: Hook, proto: { request: Function }): void
     if (state && state.undici === undefined) state.undici = isUndiciSession(this);
     if (state?.undici) return request.apply(this, args);
     const startAt = now();
+    let rules: StartDecision | undefined;
+    if (preloadRules.mode !== 'all' && hook.enabled) {
+      // Trace rules: a stream not to be recorded is left alone (no stack, no record, no wrappers).
+      const d = preloadRules.mode === 'none' ? null : ruleStart(t, streamView(state?.origin, args[0]));
+      if (d === null) return request.apply(this, args);
+      rules = d;
+    }
     const stack = hook.enabled ? t.captureInitiator(wrapped, startAt, undefined, args[0]) : undefined;
     const stream = request.apply(this, args) as Stream;
     if (hook.enabled)
-      t.guard(hook, () => onStream(t, hook, this, stream, args[0] as http2.OutgoingHttpHeaders | undefined, startAt, stack));
+      t.guard(hook, () => onStream(t, hook, this, stream, args[0] as http2.OutgoingHttpHeaders | undefined, startAt, stack, rules));
     else t.untracedRequests++;
     return stream;
   };
   Object.defineProperty(wrapped, 'name', { value: request.name });
   Object.defineProperty(wrapped, 'length', { value: request.length });
   proto.request = wrapped;
+}
+
+/** The trace rules' view of a stream about to be opened on a session of `origin`. */
+function streamView(origin: string | undefined, headers: unknown): RequestStartView | undefined {
+  const h = (headers && typeof headers === 'object' ? headers : {}) as http2.OutgoingHttpHeaders;
+  const path = String(h[':path'] ?? '/');
+  return viewFromUrl(
+    String(h[':method'] ?? 'GET'),
+    (origin ?? '') + path,
+    'http2',
+    objectLookup((name) => h[name]),
+  );
 }
 
 /** Records a new stream's request (method, URL, headers, connection, initiator) and returns its id. */
@@ -210,6 +233,7 @@ function recordStream(
   headers: http2.OutgoingHttpHeaders | undefined,
   startAt: number,
   stack: StackHolder | undefined,
+  rules: StartDecision | undefined,
 ): string {
   const conn = state?.conn;
   const id = t.id('r');
@@ -226,6 +250,7 @@ function recordStream(
     reqStartAt: startAt,
     reusedConn: reused,
   };
+  if (rules !== undefined) ruleStartFields(rules, fields);
   const reqHeaders = t.headers.fromFlat(flatHeaders(h));
   if (reqHeaders) fields.reqHeaders = reqHeaders;
   if (conn) Object.assign(fields, connFields(conn, fields.reqURL as string, reused));
@@ -249,11 +274,13 @@ function onStream(
   headers: http2.OutgoingHttpHeaders | undefined,
   startAt: number,
   stack: StackHolder | undefined,
+  rules: StartDecision | undefined,
 ): void {
   const state = sessions.get(session);
   state?.ops?.sample();
   const conn = state?.conn;
-  const id = recordStream(t, state, headers, startAt, stack);
+  const id = recordStream(t, state, headers, startAt, stack, rules);
+  let status: number | undefined;
 
   let sentAt: number | undefined;
   let gotResponse = false;
@@ -291,11 +318,12 @@ function onStream(
       state?.ops?.sample();
       gotResponse = true;
       const at = now();
-      const out: Record<string, unknown> = { reqSentAt: sentAt ?? at, respRecvAt: at, respStatusCode: Number(resHeaders[':status']) };
+      status = Number(resHeaders[':status']);
+      const out: Record<string, unknown> = { reqSentAt: sentAt ?? at, respRecvAt: at, respStatusCode: status };
       if (typeof stream.id === 'number') out.http2StreamId = stream.id;
       const respHeaders = t.headers.fromFlat(flatHeaders(resHeaders));
       if (respHeaders) out.respHeaders = respHeaders;
-      if (t.config.bodies) {
+      if (wantsBodies(t, rules)) {
         body = new BodyCapture(bodyCap(t));
         bodyType = resHeaders['content-type'];
         bodyEncoding = resHeaders['content-encoding'] as string | undefined;
@@ -333,6 +361,10 @@ function onStream(
       const e = toRequestError(err, { conn, sent: sentAt !== undefined, gotResponse });
       out.reqError = e;
       out.reqEndAt = at;
+    }
+    if (rules !== undefined && rules.pending) {
+      const error = (out.reqError as RequestError | undefined) ?? null;
+      ruleEnd(t, rules, { status, error, durationMs: at - startAt, reqSize: reqBytes, respSize: gotResponse ? bodyBytes : undefined }, out);
     }
     t.record('httpRequests', id, out);
   };

@@ -23,6 +23,10 @@ import { connOf } from './socketHooks';
 import type { ConnState, Hook, Tracer } from './tracer';
 import { connFields, inTimerCallback, now, overrideMethod, Slot, toRequestError } from './tracer';
 import { observeWebSocket } from './wsFrames';
+import type { StartDecision } from '../rules';
+import type { RequestError } from '../trace/types';
+import { preloadRules } from './rules';
+import { httpView, wantsBodies, ruleEnd, ruleStart, ruleStartFields } from './ruleHooks';
 
 interface ReqState {
   id: string;
@@ -54,9 +58,28 @@ interface ReqState {
   respBody?: BodyCapture;
   respType?: string;
   respEncoding?: string;
+  /** The trace rules' start decision (undefined while no rule is enabled: mode 'all'). */
+  rules: StartDecision | undefined;
 }
 
 const stateOf = new Slot<ReqState>('nettrace.request');
+
+/**
+ * The state of every request the trace rules said not to record: started and done from the
+ * start, so no hook records anything for it (onStart, onResponse, finish and the lifecycle
+ * wrappers all return on it).
+ */
+const SKIPPED: ReqState = {
+  id: '',
+  startAt: 0,
+  started: true,
+  sent: false,
+  gotResponse: false,
+  done: true,
+  chunks: 0,
+  bodyBytes: 0,
+  rules: undefined,
+};
 
 type TracedRequest = ClientRequest & {
   _header?: string | null;
@@ -94,6 +117,7 @@ function wrapExport(t: Tracer, hook: Hook, mod: Record<string, Function>, name: 
   const wrapped = function (this: unknown, ...args: unknown[]): unknown {
     let state: ReqState | undefined;
     if (!hook.enabled) t.untracedRequests++;
+    else if (preloadRules.mode !== 'all') return startByRules(t, hook, wrapped, original, this, args);
     else {
       state = t.guard(hook, () => newReqState(t, wrapped));
     }
@@ -119,6 +143,33 @@ function wrapExport(t: Tracer, hook: Hook, mod: Record<string, Function>, name: 
   mod[name] = wrapped;
 }
 
+/**
+ * `http.request()` while trace rules are enabled: the request is built first (its method, host,
+ * path and headers are what the rules read), then decided; only a recorded one gets an id, a
+ * stack (captured here, still inside the wrapper, so the program's frames are the same) and a
+ * state. A skipped one gets SKIPPED: nothing of it is recorded, and its connection is not
+ * attributed to it.
+ */
+function startByRules(t: Tracer, hook: Hook, wrapped: Function, original: Function, self: unknown, args: unknown[]): unknown {
+  const startAt = now();
+  const req = original.apply(self, args) as unknown;
+  if (req && typeof req === 'object') {
+    t.guard(hook, () => {
+      const r = req as TracedRequest;
+      const d = preloadRules.mode === 'none' ? null : ruleStart(t, httpView(r));
+      if (d === null) {
+        stateOf.set(r, SKIPPED);
+        return;
+      }
+      const s = newReqState(t, wrapped, startAt);
+      s.rules = d;
+      stateOf.set(r, s);
+      if (wantsBodies(t, d)) captureRequestBody(t, hook, r, s);
+    });
+  }
+  return req;
+}
+
 function urlOf(req: TracedRequest): string {
   const path = req.path ?? '/';
   if (/^https?:\/\//i.test(path)) return path;
@@ -136,8 +187,7 @@ function urlOf(req: TracedRequest): string {
 }
 
 /** A request's state as it starts; its initiator is captured from the caller of `above`. */
-function newReqState(t: Tracer, above: Function): ReqState {
-  const startAt = now();
+function newReqState(t: Tracer, above: Function, startAt = now()): ReqState {
   return {
     id: t.id('r'),
     startAt,
@@ -148,13 +198,25 @@ function newReqState(t: Tracer, above: Function): ReqState {
     done: false,
     bodyBytes: 0,
     chunks: 0,
+    rules: undefined,
   };
 }
 
 function onStart(t: Tracer, hook: Hook, req: TracedRequest): void {
   let state = stateOf.get(req);
   if (!state) {
+    // A request not made through http.request()/get(): decided here.
+    let d: StartDecision | undefined;
+    if (preloadRules.mode !== 'all') {
+      const decided = preloadRules.mode === 'none' ? null : ruleStart(t, httpView(req));
+      if (decided === null) {
+        stateOf.set(req, SKIPPED);
+        return;
+      }
+      d = decided;
+    }
     state = newReqState(t, onStart);
+    state.rules = d;
     stateOf.set(req, state);
   }
   if (state.started) return;
@@ -174,6 +236,7 @@ function onStart(t: Tracer, hook: Hook, req: TracedRequest): void {
     reqStartAt: s.startAt,
     reusedConn: reused,
   };
+  if (s.rules !== undefined) ruleStartFields(s.rules, fields);
   if (typeof req._header === 'string') {
     const block = req._header;
     if (t.headers.mode !== 'none') fields.reqHeaders = t.headers.blockField(block);
@@ -400,7 +463,7 @@ function isEventStream(res: IncomingMessage): boolean {
 
 function onResponse(t: Tracer, req: TracedRequest, res: IncomingMessage): void {
   const s = stateOf.get(req);
-  if (!s || s.gotResponse) return;
+  if (!s || s.gotResponse || s === SKIPPED) return;
   s.gotResponse = true;
   const at = now();
   s.sent = true;
@@ -417,7 +480,7 @@ function onResponse(t: Tracer, req: TracedRequest, res: IncomingMessage): void {
   };
   if (t.headers.mode !== 'none') fields.respHeaders = t.headers.flatField(res.rawHeaders);
   t.record('httpRequests', s.id, fields);
-  if (t.config.bodies) {
+  if (wantsBodies(t, s.rules)) {
     s.respBody = new BodyCapture(bodyCap(t));
     s.respType = headerText(res.headers['content-type']);
     s.respEncoding = headerText(res.headers['content-encoding']);
@@ -458,7 +521,24 @@ function finish(t: Tracer, req: TracedRequest, s: ReqState, err: unknown, closed
     fields.reqError = e;
     fields.reqEndAt = at;
   }
+  if (s.rules !== undefined && s.rules.pending) endByRules(t, s, fields, at);
   t.record('httpRequests', s.id, fields);
+}
+
+/** A request whose rules wait for its end (docs/rules.md): what to keep, from what `fields` say. */
+function endByRules(t: Tracer, s: ReqState, fields: Record<string, unknown>, at: number): void {
+  ruleEnd(
+    t,
+    s.rules,
+    {
+      status: s.req?.res?.statusCode,
+      error: (fields.reqError as RequestError | undefined) ?? null,
+      durationMs: at - s.startAt,
+      reqSize: typeof fields.reqContentLen === 'number' ? fields.reqContentLen : undefined,
+      respSize: s.gotResponse ? s.bodyBytes : undefined,
+    },
+    fields,
+  );
 }
 
 /** A system error (a socket's ECONNRESET...) that a library passed on to `destroy()`. */

@@ -24,10 +24,17 @@ import {
   type StartDecision,
 } from '../rules';
 import { StringDecoder } from 'node:string_decoder';
-import type { PreloadConfig, RuleCountersReport, RuleDefaultAction, WireRuleCounters } from '../protocol/preload';
+import {
+  CONFIG_ENV,
+  type PreloadConfig,
+  type RuleCountersReport,
+  type RuleDefaultAction,
+  type WireRuleCounters,
+} from '../protocol/preload';
 
 /** Bound before the program runs: a program that patches JSON.parse never sees the collector's messages. */
 const parse = JSON.parse;
+const stringify = JSON.stringify;
 
 /** The longest line read from the collector (a set of 100 rules is about 10 KB); longer ones are dropped. */
 const MAX_LINE = 4 * 1024 * 1024;
@@ -166,7 +173,9 @@ export class PreloadRules {
       this.apply(m.rules, m.defaultAction, version, typeof m.slowThresholdMs === 'number' ? m.slowThresholdMs : undefined);
     } catch (err) {
       this.warn(`rule set ${version} from the collector was not applied: ${messageOf(err)}`);
+      return;
     }
+    passOn(m.rules, m.defaultAction, version, m.slowThresholdMs);
   }
 
   /** Validates and compiles a set; throws (the set in force stays) when it is not valid. */
@@ -210,6 +219,28 @@ export class PreloadRules {
     } catch {
       // As above.
     }
+  }
+}
+
+/**
+ * Writes a set applied from the collector into this thread's NETTRACE_CONFIG, so a child process
+ * or worker thread started from now on begins with it: they inherit the environment, and a
+ * preload only connects (and so gets the current set) on its first message, after its first
+ * request was decided. Never throws; the environment is left alone when it has no usable config.
+ */
+function passOn(rules: unknown, defaultAction: unknown, version: number, slowThresholdMs: unknown): void {
+  try {
+    const raw = process.env[CONFIG_ENV];
+    if (raw === undefined) return;
+    const config = parse(raw) as Record<string, unknown> | null;
+    if (typeof config !== 'object' || config === null || Array.isArray(config)) return;
+    config.rules = rules;
+    config.defaultAction = defaultAction === 'skip' ? 'skip' : 'trace';
+    config.rulesVersion = version;
+    if (typeof slowThresholdMs === 'number') config.slowThresholdMs = slowThresholdMs;
+    process.env[CONFIG_ENV] = stringify(config);
+  } catch {
+    // Later children start with the earlier set and get this one when they connect.
   }
 }
 

@@ -6,6 +6,7 @@
 import { NO_STACK, type StackHolder } from './initiator';
 import type { Hook, Tracer } from './tracer';
 import { now } from './tracer';
+import { preloadRules } from './rules';
 
 /**
  * Stacks of global fetch() calls not yet dispatched, by URL. fetch dispatches after several
@@ -66,7 +67,8 @@ export function installFetchInitiator(t: Tracer, hook: Hook): void {
   // where the program's frame is not on the stack) takes the call it repeats, if recent.
   const recent = new Map<string, { at: number; stack: StackHolder }>();
   const wrapped = function fetch(this: unknown, ...args: unknown[]): unknown {
-    if (hook.enabled) {
+    // Trace rules that record nothing (mode 'none'): no stack to note.
+    if (hook.enabled && preloadRules.mode !== 'none') {
       t.guard(hook, () => {
         const url = fetchUrl(args[0]);
         if (!url) return;

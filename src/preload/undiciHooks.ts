@@ -20,6 +20,10 @@ import { connFields, inTimerCallback, now, Slot, toRequestError } from './tracer
 import { fetchCalls, installFetchInitiator } from './undiciFetch';
 import { flatHeader, hasHeader, isAbort, isPlainAsyncIterable, originTarget, urlOf } from './undiciHeaders';
 import { stateOf, type UndiciRequest, type UState } from './undiciState';
+import type { RequestError } from '../trace/types';
+import type { StartDecision } from '../rules';
+import { preloadRules } from './rules';
+import { flatLookup, wantsBodies, ruleEnd, ruleStart, ruleStartFields, viewFromUrl } from './ruleHooks';
 import { isRequestLine, onWebSocketClose, onWebSocketOpen, takeWrite, watchRequest } from './undiciWire';
 
 /** A diagnostics channel message. */
@@ -123,6 +127,19 @@ function onCreate(t: Tracer, hook: Hook, m: Msg): void {
   const origin = String(req.origin ?? '').replace(/\/$/, '');
   const url = urlOf(origin, req.method, req.path);
   const isFetch = hasHeader(req.headers, 'sec-fetch-mode');
+  let rules: StartDecision | undefined;
+  if (preloadRules.mode !== 'all') {
+    // Trace rules: a request not to be recorded gets no state, so no other hook sees it.
+    const d =
+      preloadRules.mode === 'none'
+        ? null
+        : ruleStart(t, viewFromUrl(String(req.method ?? 'GET'), url, isFetch ? 'fetch' : 'undici', flatLookup(req.headers)));
+    if (d === null) {
+      if (isFetch) fetchCalls.take(url);
+      return;
+    }
+    rules = d;
+  }
   // A global fetch() noted its caller's stack at the call; other requests capture it here
   // (deeper: the dispatcher's frames come first, hence the larger limit). NO_STACK: the stack
   // budget said no at the call.
@@ -151,14 +168,18 @@ function onCreate(t: Tracer, hook: Hook, m: Msg): void {
     upgrade: typeof upgrade === 'string' ? upgrade : undefined,
     respRaw: undefined,
     progressDue: false,
+    rules,
+    startAt: now(),
+    status: undefined,
   };
   stateOf.set(req, s);
   const fields: Record<string, unknown> = {
     client: isFetch ? 'fetch' : 'undici',
     reqMethod: req.method,
     reqURL: s.url,
-    reqStartAt: now(),
+    reqStartAt: s.startAt,
   };
+  if (rules !== undefined) ruleStartFields(rules, fields);
   if (t.headers.mode !== 'none') {
     // undici may add to its header array later (host): keep a copy.
     const raw: unknown = req.headers;
@@ -176,7 +197,7 @@ function onCreate(t: Tracer, hook: Hook, m: Msg): void {
   }
   // A CONNECT goes to the proxy itself; its URL names the tunnel's target (compared in connFields).
   if (req.method !== 'CONNECT') s.origin = origin;
-  if (t.config.bodies && body != null) {
+  if (body != null && wantsBodies(t, rules)) {
     const cap = new BodyCapture(bodyCap(t));
     const type = flatHeader(req.headers, 'content-type');
     const encoding = flatHeader(req.headers, 'content-encoding');
@@ -267,7 +288,24 @@ function onTrailers(t: Tracer, _hook: Hook, m: Msg): void {
   const fields: Record<string, unknown> = { respDoneAt: now(), respContentLen: s.bodyBytes };
   if (s.sse) fields.respEvents = s.sse.events;
   if (s.respBody) fields.respBody = s.respBody.result(s.respType, s.respEncoding);
+  if (s.rules !== undefined && s.rules.pending) endByRules(t, s, fields);
   t.record('httpRequests', s.id, fields);
+}
+
+/** A request whose rules wait for its end (docs/rules.md): what to keep, from what `fields` say. */
+function endByRules(t: Tracer, s: UState, fields: Record<string, unknown>): void {
+  const end = (fields.respDoneAt ?? fields.reqEndAt) as number | undefined;
+  ruleEnd(
+    t,
+    s.rules,
+    {
+      status: s.status,
+      error: (fields.reqError as RequestError | undefined) ?? null,
+      durationMs: end === undefined ? undefined : end - s.startAt,
+      respSize: s.gotResponse ? s.bodyBytes : undefined,
+    },
+    fields,
+  );
 }
 
 /** `undici:client:connected`: undici connected a socket (see undiciSocket). */
@@ -303,6 +341,7 @@ function onError(t: Tracer, _hook: Hook, m: Msg): void {
     if (s.sse) fields.respEvents = s.sse.events;
     fields.respClosedEarly = true;
     if (s.respBody) fields.respBody = s.respBody.result(s.respType, s.respEncoding);
+    if (s.rules !== undefined && s.rules.pending) endByRules(t, s, fields);
     t.record('httpRequests', s.id, fields);
     return;
   }
@@ -324,6 +363,7 @@ function onError(t: Tracer, _hook: Hook, m: Msg): void {
   if (s.sentAt !== undefined) fields.reqSentAt = s.sentAt;
   // Failed while sending the body: what was written so far.
   if (p?.chunked !== undefined) fields.reqContentLen = p.bytes;
+  if (s.rules !== undefined && s.rules.pending) endByRules(t, s, fields);
   t.record('httpRequests', s.id, fields);
 }
 
@@ -338,6 +378,7 @@ interface ResponseInfo {
 function onResponse(t: Tracer, s: UState, res: ResponseInfo): void {
   const at = now();
   s.gotResponse = true;
+  s.status = res.statusCode;
   if (!s.sent) {
     s.sent = true;
     s.sentAt = at;
@@ -355,7 +396,7 @@ function onResponse(t: Tracer, s: UState, res: ResponseInfo): void {
   if (Array.isArray(raw) ? isEventStreamList(raw) : /^\s*text\/event-stream/i.test(flatHeader(raw, 'content-type') ?? ''))
     s.sse = new SseCounter();
   if (raw && t.headers.mode !== 'none') fields.respHeaders = t.headers.flatField(raw);
-  if (t.config.bodies) {
+  if (wantsBodies(t, s.rules)) {
     s.respBody = new BodyCapture(bodyCap(t));
     s.respType = flatHeader(res.headers, 'content-type');
     s.respEncoding = flatHeader(res.headers, 'content-encoding');

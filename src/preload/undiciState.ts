@@ -1,5 +1,6 @@
 /** The state the undici hooks keep per request (undiciHooks.ts, undiciWire.ts). */
 
+import type { StartDecision } from '../rules';
 import type { SseCounter } from './progress';
 import type { BodyCapture } from './bodies';
 import type { StackHolder } from './initiator';
@@ -42,6 +43,12 @@ export interface UState {
   respRaw?: Array<Buffer | string>;
   /** In `streaming`, waiting for its progress update. */
   progressDue?: boolean;
+  /** The trace rules' start decision (undefined while no rule is enabled: mode 'all'). */
+  rules: StartDecision | undefined;
+  /** When the request was created (for the rules' `duration`). */
+  startAt: number;
+  /** The response's status, once its head arrived. */
+  status: number | undefined;
 }
 
 /** Each undici Request's state. */

@@ -367,6 +367,7 @@ export class TraceBuilder implements UpsertHost {
     if (this.cleared.has(traceID)) return;
     const index = this.byId[k];
     const f = (fields ?? {}) as Record<string, unknown>;
+    if (f.ruleDropped === true && recordKind === 'httpRequests') return this.dropRequest(traceID);
     let record = index.get(traceID);
     const isRequest = recordKind === 'httpRequests';
     const hadURL = isRequest && record ? (record.reqURL as string) : '';
@@ -433,6 +434,22 @@ export class TraceBuilder implements UpsertHost {
       this.changedOther = true;
       this.onRecord?.(recordKind, record);
     }
+  }
+
+  /**
+   * Removes a request the trace rules chose at its end not to keep (`ruleDropped`, docs/rules.md);
+   * later upserts of it are ignored. The live panel keeps its row until the trace is shown again.
+   */
+  private dropRequest(traceID: string): void {
+    const record = this.byId[KIND_INDEX.get('httpRequests')!].get(traceID);
+    this.cleared.add(traceID);
+    if (!record) return;
+    this.byId[KIND_INDEX.get('httpRequests')!].delete(traceID);
+    const list = this.trace.httpRequests as unknown as AnyRecord[];
+    list.splice(list.lastIndexOf(record) >>> 0, 1); // most drops are of a recent request
+    for (const ref of ['dial', 'tcpConn', 'tlsTunnel']) this.usedBy.get(record[ref] as string)?.delete(traceID);
+    this.changedRequests.delete(traceID);
+    this.changedOther = true;
   }
 
   /**

@@ -164,6 +164,8 @@ export interface HttpRequest {
    * it passed.
    */
   incomplete?: IncompleteReason;
+  /** Tags given by the trace rules' `mark` rules (docs/rules.md), in rule order; absent when none. */
+  marks?: string[];
   timings?: Timings;
   diagnosis?: string;
 }

@@ -295,3 +295,25 @@ test('headers arrive in any wire form and are stored as pairs; malformed ones ar
   assert.equal(r2.respHeaders, undefined);
   assert.ok(b.trace.stats.warnings.some((w) => w.includes('respHeaders were malformed')));
 });
+
+test('a request upsert with ruleDropped removes the request; later upserts of it are ignored', () => {
+  const b = newBuilder();
+  const c = b.openConnection();
+  b.apply(c, hello(1));
+  b.apply(c, rec('httpRequests', 'r1', { reqMethod: 'GET', reqURL: 'http://a/1' }));
+  b.apply(c, rec('httpRequests', 'r2', { reqMethod: 'GET', reqURL: 'http://a/2' }));
+  b.apply(c, rec('httpRequests', 'r3', { reqMethod: 'GET', reqURL: 'http://a/3' }));
+  b.takeChanges();
+  b.apply(c, rec('httpRequests', 'r2', { respStatusCode: 200, ruleDropped: true }));
+  b.apply(c, rec('httpRequests', 'r2', { http2StreamId: 3 }));
+  assert.deepEqual(
+    b.trace.httpRequests.map((r) => r.reqURL),
+    ['http://a/1', 'http://a/3'],
+  );
+  assert.equal(b.get('httpRequests', 'req-2'), undefined);
+  assert.deepEqual(b.takeChanges().requests, [], 'a dropped request is not reported as changed');
+  // A drop of a request never seen (its first upsert lost) only blocks it.
+  b.apply(c, rec('httpRequests', 'r9', { ruleDropped: true }));
+  b.apply(c, rec('httpRequests', 'r9', { reqMethod: 'GET', reqURL: 'http://a/9' }));
+  assert.equal(b.trace.httpRequests.length, 2);
+});

@@ -1,0 +1,208 @@
+/**
+ * The hooks' side of the trace rules (docs/rules.md, "Consulting rules in the preload's hot
+ * path"): one start question and one end question, shared by the http/https, undici/fetch and
+ * http2 hooks. A hook reads `preloadRules.mode` itself (one field read: 'all' runs today's code);
+ * only in 'none' or 'rules' does it build a start view and call `ruleStart`.
+ */
+
+import type { HttpClientKind } from '../trace/types';
+import { DETAIL_BIT, type EndDecision, type RequestEndView, type RequestStartView, type StartDecision } from '../rules';
+import { preloadRules } from './rules';
+import type { Tracer } from './tracer';
+
+/** Record the request with nothing added: what a failed decision falls back to. */
+const RECORD: StartDecision = Object.freeze({
+  record: true,
+  details: 0,
+  breakRule: null,
+  tags: null,
+  rule: null,
+  pending: false,
+  facts: null,
+  undecided: null,
+  definiteDetails: 0,
+});
+
+/**
+ * The start decision for a request, or null when it is not to be recorded (mode 'none', or a
+ * `skip`). Call only when `preloadRules.mode !== 'all'`; `view` undefined (the hook could not
+ * build one) records the request. Never throws: on a failure the request is recorded (today's
+ * behaviour) and a warning says why.
+ */
+export function ruleStart(t: Tracer, view: RequestStartView | undefined): StartDecision | null {
+  if (preloadRules.mode === 'none') return null;
+  if (view === undefined) return RECORD;
+  try {
+    const d = preloadRules.decideStart(view);
+    return d.record ? d : null;
+  } catch (err) {
+    warnOnce(t, err);
+    return RECORD;
+  }
+}
+
+/**
+ * The fields a recorded request's first record gets from its start decision (`marks`), added to
+ * `fields`. Cheap when no mark rule matched.
+ */
+export function ruleStartFields(d: StartDecision | undefined, fields: Record<string, unknown>): void {
+  if (d !== undefined && d.tags !== null && d.tags.length > 0) fields.marks = d.tags.slice();
+}
+
+/**
+ * True when a request's bodies are to be captured: the `bodies` option, or a `details` rule with
+ * `bodies` that acts on it (decided, or pending: captured while in flight, see ruleEnd).
+ */
+export function wantsBodies(t: Tracer, d: StartDecision | undefined): boolean {
+  return t.config.bodies || (d !== undefined && (d.details & DETAIL_BIT.bodies) !== 0);
+}
+
+/**
+ * Asks the rules what to keep of a request that ends, when its start decision was `pending`, and
+ * adds to `fields` what follows: `marks` given at the end, or `ruleDropped: true` when the request
+ * is not to be kept (the collector removes such a record; see docs/rules.md). Never throws.
+ */
+export function ruleEnd(
+  t: Tracer,
+  d: StartDecision | undefined,
+  view: RequestEndView,
+  fields: Record<string, unknown>,
+): EndDecision | undefined {
+  if (d === undefined || !d.pending) return undefined;
+  try {
+    const e = preloadRules.decideEnd(d, view);
+    if (!e.keep) fields.ruleDropped = true;
+    // Bodies captured for a pending `details` rule that did not match at the end: the response's
+    // is not sent (the request's went with its first record).
+    else if (!t.config.bodies && (e.details & DETAIL_BIT.bodies) === 0) delete fields.respBody;
+    if (e.keep && e.tags !== null && e.tags.length > 0 && e.tags !== d.tags) fields.marks = e.tags.slice();
+    return e;
+  } catch (err) {
+    warnOnce(t, err);
+    return undefined;
+  }
+}
+
+/** The scheme's default port. */
+function defaultPort(scheme: string): number {
+  return scheme === 'https' || scheme === 'wss' ? 443 : 80;
+}
+
+/**
+ * A start view from an absolute URL string (undici, fetch, http2 origins), or undefined when the
+ * URL does not parse (the request is then recorded as today).
+ */
+export function viewFromUrl(
+  method: string,
+  url: string,
+  client: HttpClientKind,
+  header: ((lowerName: string) => string | undefined) | undefined,
+): RequestStartView | undefined {
+  const schemeEnd = url.indexOf('://');
+  if (schemeEnd <= 0) return undefined;
+  const scheme = url.slice(0, schemeEnd).toLowerCase();
+  const authStart = schemeEnd + 3;
+  let pathStart = url.indexOf('/', authStart);
+  const q = url.indexOf('?', authStart);
+  if (q !== -1 && (pathStart === -1 || q < pathStart)) pathStart = q;
+  if (pathStart === -1) pathStart = url.length;
+  let authority = url.slice(authStart, pathStart);
+  const at = authority.lastIndexOf('@');
+  if (at !== -1) authority = authority.slice(at + 1);
+  let host = authority;
+  let port = defaultPort(scheme);
+  if (authority.startsWith('[')) {
+    const close = authority.indexOf(']');
+    host = authority.slice(1, close === -1 ? undefined : close);
+    const rest = close === -1 ? '' : authority.slice(close + 1);
+    if (rest.startsWith(':') && rest.length > 1) port = Number(rest.slice(1)) || port;
+  } else {
+    const colon = authority.lastIndexOf(':');
+    if (colon !== -1) {
+      host = authority.slice(0, colon);
+      if (colon + 1 < authority.length) port = Number(authority.slice(colon + 1)) || port;
+    }
+  }
+  let target = url.slice(pathStart);
+  if (target === '' || target[0] === '?') target = '/' + target;
+  const hash = target.indexOf('#');
+  if (hash !== -1) target = target.slice(0, hash);
+  return { method, scheme, host, port, target, client, header, url };
+}
+
+/** A header lookup into a flat [name, value, ...] list (undici's form) or a header block string. */
+export function flatLookup(raw: unknown): ((lowerName: string) => string | undefined) | undefined {
+  if (Array.isArray(raw)) {
+    return (name) => {
+      let out: string | undefined;
+      for (let i = 0; i + 1 < raw.length; i += 2) {
+        if (String(raw[i]).toLowerCase() !== name) continue;
+        const v = String(raw[i + 1]);
+        out = out === undefined ? v : `${out}, ${v}`;
+      }
+      return out;
+    };
+  }
+  if (typeof raw === 'string') {
+    return (name) => {
+      let out: string | undefined;
+      for (const line of raw.split('\r\n')) {
+        const c = line.indexOf(':');
+        if (c <= 0 || line.slice(0, c).trim().toLowerCase() !== name) continue;
+        const v = line.slice(c + 1).trim();
+        out = out === undefined ? v : `${out}, ${v}`;
+      }
+      return out;
+    };
+  }
+  return undefined;
+}
+
+/** A header lookup into an object of headers (http2's, or Node's getHeader()). */
+export function objectLookup(get: (name: string) => unknown): (lowerName: string) => string | undefined {
+  return (name) => {
+    const v = get(name);
+    if (v === undefined || v === null) return undefined;
+    return Array.isArray(v) ? v.join(', ') : String(v);
+  };
+}
+
+/** What httpView reads of a ClientRequest. */
+interface ClientRequestLike {
+  method: string;
+  host?: string;
+  path?: string;
+  protocol?: string;
+  agent?: { protocol?: string };
+  getHeader(name: string): unknown;
+}
+
+/**
+ * The trace rules' view of an http/https request, once http.request() built it. ClientRequest
+ * keeps no port: it comes from the Host header Node wrote (host:port when not the default).
+ */
+export function httpView(req: ClientRequestLike): RequestStartView {
+  const protocol = req.protocol ?? req.agent?.protocol ?? 'http:';
+  const scheme = protocol === 'https:' ? 'https' : 'http';
+  let port = scheme === 'https' ? 443 : 80;
+  const hostHeader = req.getHeader('host');
+  if (typeof hostHeader === 'string') {
+    const m = /:(\d+)$/.exec(hostHeader);
+    if (m) port = Number(m[1]);
+  }
+  const host = String(req.host ?? 'localhost').replace(/^\[|\]$/g, '');
+  const header = objectLookup((name) => req.getHeader(name));
+  return { method: req.method, scheme, host, port, target: req.path ?? '/', client: scheme, header };
+}
+
+let warned = false;
+
+function warnOnce(t: Tracer, err: unknown): void {
+  if (warned) return;
+  warned = true;
+  try {
+    t.warn(`nettrace: a trace rule could not be evaluated; the request is recorded: ${String((err as Error)?.message ?? err)}`);
+  } catch {
+    // The transport never throws.
+  }
+}
