@@ -191,7 +191,14 @@ test('waterfall: labelled axis, pause gap, zoom, drag-select filter, hover, both
     await page.focus('.list-body');
     await page.keyboard.press('+');
     await page.keyboard.press('+');
-    await page.waitForTimeout(50);
+    // The axis is redrawn on the next frame: wait for it (up to 5 s on a loaded machine), then check.
+    await page
+      .waitForFunction(
+        (b) => JSON.stringify([...document.querySelectorAll('.wf-axis .wf-tick')].map((t) => t.textContent)) !== b,
+        JSON.stringify(before),
+        { timeout: 5000 },
+      )
+      .catch(() => {});
     const zoomed = await tickLabels(page);
     assert.notDeepEqual(zoomed, before, 'zoom changes the tick labels');
     assert.match(await page.textContent('.wf-zoom-label'), /^×\d/);
