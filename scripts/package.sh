@@ -5,7 +5,7 @@
 # meet (vsce refuses a package that has both).
 #
 # The kernel helper ships as a payload in helper/ that "Net Trace: Set Up Kernel Helper" installs
-# (src/collector/helperInstall.ts): dist/helper.cjs, a prebuilt x64 Linux native helper (libbpf,
+# (src/helper/install.ts): dist/helper.cjs, a prebuilt x64 Linux native helper (libbpf,
 # libelf and zlib linked in: native/Makefile STATIC_BPF=1), the `cap` package with its addon built
 # for each Node ABI found (cap-builds/<NODE_MODULE_VERSION>/cap.node: the system Node and the
 # Node 22/24 of ~/.cache/nettrace), and the native sources (native-src/) to build from where the
@@ -25,6 +25,8 @@ mkdir -p "$stage/dist"
 cp dist/extension.cjs dist/preload.cjs dist/core.cjs dist/webview.js dist/webview.css dist/codicon.css dist/codicon.ttf "$stage/dist/"
 cp -r media .vscodeignore "$stage/"
 [ -f README.md ] && cp README.md "$stage/"
+# docs/: the README links the trace format, rules, security model and platform pages.
+cp -r docs "$stage/"
 [ -f LICENSE ] && cp LICENSE "$stage/"
 target=()
 if [ "${NETTRACE_VSIX_NO_HELPER:-0}" != 1 ]; then
