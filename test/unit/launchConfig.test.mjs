@@ -476,7 +476,7 @@ test(
     const { startDnsServer } = await import('../integration/dnsServer.mjs');
     const ns = await startDnsServer({ host: '127.0.0.1', zone: { 'svc.test': { A: ['127.0.0.1'], ttl: 60 } } });
     const slow = createServer((req, res) =>
-      setTimeout(() => res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}'), 80),
+      setTimeout(() => res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}'), 400),
     );
     await new Promise((r) => slow.listen(0, '127.0.0.1', r));
     const collectorOptions = [];
@@ -512,7 +512,8 @@ test(
       const req = trace.httpRequests[0];
       assert.equal(req.respStatusCode, 200);
       assert.deepEqual(req.respBody && { text: req.respBody.text, size: req.respBody.size }, { text: '{"ok":true}', size: 11 });
-      // 80 ms is slow under the launch's 30 ms threshold (the default, 1000 ms, would say nothing).
+      // 400 ms is slow under the launch's 30 ms threshold (the default, 1000 ms, would say nothing); long
+      // enough that the first-byte wait stays the largest phase when a loaded machine slows DNS and connect.
       assert.match(req.diagnosis ?? '', /of the time was the server's first-byte wait/, 'slow diagnosis with the launch threshold');
       assert.ok(
         trace.tcpConns.some((c) => c.socketTrace?.socketOps.length > 0),
