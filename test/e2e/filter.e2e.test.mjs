@@ -9,176 +9,46 @@
 // refused connection; and that the status bar's count is the panel's.
 //
 // Run by scripts/e2e.sh (code-server, Node 24, Chromium and the .vsix in NETTRACE_E2E_*).
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { join } from 'node:path';
 import {
-  cpSync,
-  createWriteStream,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  symlinkSync,
-  writeFileSync,
-} from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { createServer } from 'node:net';
-import { chromium } from 'playwright-core';
-import { CHROMIUM_ARGS } from '../webview-harness/harness.mjs';
+  extensionsStarted,
+  findFrame,
+  missing,
+  openBrowser,
+  openWorkbench,
+  prepareWorkspace,
+  quickOpen,
+  readClipboard,
+  resultsDir,
+  runCommand,
+  saveLogs,
+  startCodeServer,
+  startDebugging,
+  statusCount,
+  stepper,
+  until,
+} from './support/codeServer.mjs';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const env = process.env;
-const codeServer = env.NETTRACE_E2E_CODE_SERVER;
-const node24 = env.NETTRACE_E2E_NODE24;
-const vsix = env.NETTRACE_E2E_VSIX;
-const chromiumPath = env.NETTRACE_E2E_CHROMIUM ?? '/usr/bin/chromium';
-const results = join(env.NETTRACE_E2E_RESULTS ?? join(root, 'test-results', 'e2e'), 'filter');
-const missing = !codeServer || !node24 || !vsix ? 'run through scripts/e2e.sh (needs code-server, Node 24 and the .vsix)' : false;
-
-const t0 = Date.now();
-const step = (what) => console.error(`e2e filter [${((Date.now() - t0) / 1000).toFixed(1)} s] ${what}`);
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-/** Polls `fn` until it returns a truthy value or `timeoutMs` passes (then throws with `what`). */
-async function until(what, fn, timeoutMs = 30_000, intervalMs = 250) {
-  const deadline = Date.now() + timeoutMs;
-  let last;
-  for (;;) {
-    try {
-      last = await fn();
-      if (last) return last;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline)
-      throw new Error(
-        `timed out after ${timeoutMs} ms waiting for ${what} (last: ${last instanceof Error ? last.message : JSON.stringify(last)})`,
-      );
-    await sleep(intervalMs);
-  }
-}
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-const cleanup = [];
-after(async () => {
-  for (const fn of cleanup.reverse()) await fn().catch(() => {});
-});
+const results = resultsDir('filter');
+const step = stepper('e2e filter');
 
 test(
   'Net Trace panel: property filter, Copy as cURL, labels, status bar (1440×900, Run and Debug open)',
   { skip: missing, timeout: 10 * 60_000 },
   async () => {
-    mkdirSync(results, { recursive: true });
-    const base = mkdtempSync(join(tmpdir(), 'nettrace e2e filter '));
-    cleanup.push(async () => rmSync(base, { recursive: true, force: true }));
-    const workspace = join(base, 'workspace');
-    const userData = join(base, 'user data');
-    const extensions = join(base, 'ext dir');
-    cpSync(join(root, 'test', 'e2e', 'fixture'), workspace, { recursive: true });
-    symlinkSync(join(root, 'node_modules'), join(workspace, 'node_modules'), 'dir');
-    mkdirSync(join(userData, 'User'), { recursive: true });
-    writeFileSync(
-      join(userData, 'User', 'settings.json'),
-      JSON.stringify({
-        'security.workspace.trust.enabled': false,
-        'workbench.startupEditor': 'none',
-        'workbench.tips.enabled': false,
-        'workbench.enableExperiments': false,
-        'telemetry.telemetryLevel': 'off',
-        'extensions.autoCheckUpdates': false,
-        'extensions.autoUpdate': false,
-        'update.mode': 'none',
-        'debug.internalConsoleOptions': 'neverOpen',
-        'window.commandCenter': false,
-        'chat.disableAIFeatures': true,
-        'workbench.secondarySideBar.defaultVisibility': 'hidden',
-      }),
-    );
-    const csEnv = {
-      ...env,
-      PATH: `${dirname(node24)}:${env.PATH}`,
-      XDG_CONFIG_HOME: join(base, 'config'),
-      XDG_DATA_HOME: join(base, 'data'),
-    };
-    delete csEnv.NODE_OPTIONS;
-    const entry = join(codeServer, 'out', 'node', 'entry.js');
-    const common = ['--user-data-dir', userData, '--extensions-dir', extensions, '--disable-telemetry', '--disable-update-check'];
-
+    const dirs = prepareWorkspace({ label: 'filter', workspaceName: 'workspace', linkNodeModules: true });
+    const { userData } = dirs;
     step('installing the .vsix');
-    const install = spawnSync(node24, [entry, ...common, '--install-extension', vsix], { env: csEnv, encoding: 'utf8', timeout: 180_000 });
-    writeFileSync(join(results, 'install.log'), `${install.stdout}\n${install.stderr}`);
-    assert.equal(install.status, 0, `--install-extension failed: ${install.stderr}`);
-
-    const port = await freePort();
-    const origin = `http://127.0.0.1:${port}`;
-    step(`starting code-server on ${origin}`);
-    const csLog = createWriteStream(join(results, 'code-server.log'));
-    const cs = spawn(
-      node24,
-      [
-        entry,
-        ...common,
-        '--auth',
-        'none',
-        '--bind-addr',
-        `127.0.0.1:${port}`,
-        '--disable-workspace-trust',
-        '--disable-getting-started-override',
-        workspace,
-      ],
-      { env: csEnv, stdio: ['ignore', 'pipe', 'pipe'], detached: true },
-    );
-    cs.stdout.pipe(csLog);
-    cs.stderr.pipe(csLog);
-    cleanup.push(async () => {
-      try {
-        process.kill(-cs.pid, 'SIGTERM');
-      } catch {}
-      await sleep(500);
-      try {
-        process.kill(-cs.pid, 'SIGKILL');
-      } catch {}
-    });
-    await until('code-server /healthz', async () => (await fetch(`${origin}/healthz`)).ok, 90_000, 500);
-
-    const browser = await chromium.launch({
-      executablePath: chromiumPath,
-      headless: true,
-      args: [...CHROMIUM_ARGS, '--disable-dev-shm-usage'],
-    });
-    cleanup.push(() => browser.close());
+    const cs = await startCodeServer(dirs, { results, installLog: true });
+    step(`code-server on ${cs.origin}`);
     // As F5 leaves a laptop-sized window: 1440×900. The clipboard is read back through the page.
-    const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
-    await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin });
-    const page = await context.newPage();
-    const shot = (name) => page.screenshot({ path: join(results, `${name}.png`) }).catch(() => {});
-    const input = page.locator('.quick-input-widget .quick-input-box input');
+    const { page, shot } = await openBrowser({ viewport: { width: 1440, height: 900 }, results, origin: cs.origin, clipboard: true });
 
     try {
-      await page.goto(`${origin}/?folder=${encodeURIComponent(workspace)}`);
-      await page.waitForSelector('.monaco-workbench', { timeout: 120_000 });
-      await page.waitForSelector('.explorer-folders-view .monaco-list-row', { timeout: 90_000 });
-      await until(
-        'the extension host to start its extensions',
-        () => extHostLog(userData).includes('Eager extensions activated'),
-        120_000,
-        500,
-      );
+      await openWorkbench(page, cs);
+      await extensionsStarted(userData);
       step('workbench loaded');
 
       // ---- start "Net Trace: filter" with its file open and the Run and Debug side bar open -------------
@@ -186,10 +56,7 @@ test(
       await quickOpen(page, 'filter.ts');
       await runCommand(page, 'View: Show Run and Debug');
       await page.waitForSelector('.debug-viewlet, [id="workbench.view.debug"]', { timeout: 20_000 });
-      await page.keyboard.press('F1');
-      await input.fill('debug Net Trace: filter');
-      await page.locator('.quick-input-widget .monaco-list-row', { hasText: 'Net Trace: filter' }).first().waitFor({ timeout: 20_000 });
-      await input.press('Enter');
+      await startDebugging(page, 'Net Trace: filter');
       const sideBar = await page.locator('.part.sidebar').boundingBox();
       step(`started; side bar ${sideBar ? `${Math.round(sideBar.width)} px wide` : 'not found'}`);
       assert.ok(sideBar && sideBar.width > 150, 'the Run and Debug side bar is open');
@@ -331,70 +198,8 @@ test(
       step('201: "Created at /api/items/2"');
     } catch (err) {
       await shot('filter-failure');
-      if (existsSync(join(userData, 'logs'))) cpSync(join(userData, 'logs'), join(results, 'logs'), { recursive: true });
+      saveLogs(userData, join(results, 'logs'));
       throw err;
     }
   },
 );
-
-/** The clipboard's text, read in the workbench page (permissions granted to its origin). */
-async function readClipboard(page) {
-  return page.evaluate(() => navigator.clipboard.readText()).catch(() => '');
-}
-
-/** The request count the Net Trace status bar item shows (undefined when it is not shown). */
-async function statusCount(page) {
-  const text = await page.evaluate(() =>
-    [...document.querySelectorAll('.statusbar-item')].map((e) => e.textContent ?? '').find((t) => /Net Trace: \d+ request/.test(t)),
-  );
-  const m = text && /Net Trace: (\d+) request/.exec(text);
-  return m ? Number(m[1]) : undefined;
-}
-
-/** The extension host logs of a code-server user data folder, concatenated. */
-function extHostLog(userData) {
-  const logs = join(userData, 'logs');
-  if (!existsSync(logs)) return '';
-  let text = '';
-  for (const session of readdirSync(logs)) {
-    const dir = join(logs, session);
-    for (const host of existsSync(dir) ? readdirSync(dir) : []) {
-      const f = join(dir, host, 'remoteexthost.log');
-      if (host.startsWith('exthost') && existsSync(f)) text += readFileSync(f, 'utf8');
-    }
-  }
-  return text;
-}
-
-/** The first frame (webviews are nested iframes) that has an element matching `selector`. */
-async function findFrame(page, selector) {
-  for (const f of page.frames()) {
-    try {
-      if (await f.$(selector)) return f;
-    } catch {
-      // detached frame
-    }
-  }
-  return undefined;
-}
-
-/** Opens a file by name through Quick Open. */
-async function quickOpen(page, name) {
-  await page.keyboard.press('F1');
-  const input = page.locator('.quick-input-widget .quick-input-box input');
-  await input.fill(name);
-  await page.locator('.quick-input-widget .monaco-list-row', { hasText: name }).first().waitFor({ timeout: 10_000 });
-  await input.press('Enter');
-  await page.waitForSelector(`.editor-group-container.active .tab.active[aria-label^="${name}"]`, { timeout: 20_000 });
-}
-
-/** Runs a command from the command palette (F1). */
-async function runCommand(page, title) {
-  await page.keyboard.press('F1');
-  const input = page.locator('.quick-input-widget .quick-input-box input');
-  await input.waitFor({ state: 'visible', timeout: 10_000 });
-  await input.fill(`>${title}`);
-  const item = page.locator('.quick-input-widget .monaco-list-row', { hasText: title }).first();
-  await item.waitFor({ state: 'visible', timeout: 10_000 });
-  await input.press('Enter');
-}

@@ -5,156 +5,43 @@
 // and stays hidden when the panel is closed and opened again (remembered per workspace).
 //
 // Run by scripts/e2e.sh (code-server, Node 24, Chromium and the .vsix in NETTRACE_E2E_*).
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
-import { cpSync, createWriteStream, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { createServer } from 'node:net';
-import { chromium } from 'playwright-core';
-import { CHROMIUM_ARGS } from '../webview-harness/harness.mjs';
+import { join } from 'node:path';
+import {
+  extensionsStarted,
+  findFrame,
+  missing as skip,
+  openBrowser,
+  openFile,
+  openWorkbench,
+  prepareWorkspace,
+  resultsDir,
+  runCommand,
+  saveLogs,
+  sleep,
+  startCodeServer,
+  stepper,
+  until,
+} from './support/codeServer.mjs';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const env = process.env;
-const codeServer = env.NETTRACE_E2E_CODE_SERVER;
-const node24 = env.NETTRACE_E2E_NODE24;
-const vsix = env.NETTRACE_E2E_VSIX;
-const chromiumPath = env.NETTRACE_E2E_CHROMIUM ?? '/usr/bin/chromium';
-const results = join(env.NETTRACE_E2E_RESULTS ?? join(root, 'test-results', 'e2e'), 'layout');
-const skip = !codeServer || !node24 || !vsix ? 'run through scripts/e2e.sh (needs code-server, Node 24 and the .vsix)' : false;
-
-const t0 = Date.now();
-const step = (what) => console.error(`e2e layout [${((Date.now() - t0) / 1000).toFixed(1)} s] ${what}`);
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-async function until(what, fn, timeoutMs = 30_000, intervalMs = 250) {
-  const deadline = Date.now() + timeoutMs;
-  let last;
-  for (;;) {
-    try {
-      last = await fn();
-      if (last) return last;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline)
-      throw new Error(
-        `timed out after ${timeoutMs} ms waiting for ${what} (last: ${last instanceof Error ? last.message : JSON.stringify(last)})`,
-      );
-    await sleep(intervalMs);
-  }
-}
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-const cleanup = [];
-after(async () => {
-  for (const fn of cleanup.reverse()) await fn().catch(() => {});
-});
+const results = resultsDir('layout');
+const step = stepper('e2e layout');
 
 test(
   'panel layout at 1440×900 with Run and Debug open: one-line toolbar, waterfall visible, no shift, column hide remembered',
   { skip, timeout: 10 * 60_000 },
   async () => {
-    mkdirSync(results, { recursive: true });
-    const base = mkdtempSync(join(tmpdir(), 'nettrace e2e layout '));
-    cleanup.push(async () => rmSync(base, { recursive: true, force: true }));
-    const workspace = join(base, 'ws');
-    const userData = join(base, 'user data');
-    const extensions = join(base, 'ext dir');
-    cpSync(join(root, 'test', 'e2e', 'fixture'), workspace, { recursive: true });
-    mkdirSync(join(userData, 'User'), { recursive: true });
-    writeFileSync(
-      join(userData, 'User', 'settings.json'),
-      JSON.stringify({
-        'security.workspace.trust.enabled': false,
-        'workbench.startupEditor': 'none',
-        'workbench.tips.enabled': false,
-        'workbench.enableExperiments': false,
-        'telemetry.telemetryLevel': 'off',
-        'extensions.autoCheckUpdates': false,
-        'extensions.autoUpdate': false,
-        'update.mode': 'none',
-        'debug.internalConsoleOptions': 'neverOpen',
-        'window.commandCenter': false,
-        'chat.disableAIFeatures': true,
-        'workbench.secondarySideBar.defaultVisibility': 'hidden',
-      }),
-    );
-    const csEnv = {
-      ...env,
-      PATH: `${dirname(node24)}:${env.PATH}`,
-      XDG_CONFIG_HOME: join(base, 'config'),
-      XDG_DATA_HOME: join(base, 'data'),
-    };
-    delete csEnv.NODE_OPTIONS;
-    const entry = join(codeServer, 'out', 'node', 'entry.js');
-    const common = ['--user-data-dir', userData, '--extensions-dir', extensions, '--disable-telemetry', '--disable-update-check'];
-    const install = spawnSync(node24, [entry, ...common, '--install-extension', vsix], { env: csEnv, encoding: 'utf8', timeout: 120_000 });
-    assert.equal(install.status, 0, `--install-extension failed: ${install.stderr}`);
-
-    const port = await freePort();
-    const csLog = createWriteStream(join(results, 'code-server.log'));
-    const cs = spawn(
-      node24,
-      [
-        entry,
-        ...common,
-        '--auth',
-        'none',
-        '--bind-addr',
-        `127.0.0.1:${port}`,
-        '--disable-workspace-trust',
-        '--disable-getting-started-override',
-        workspace,
-      ],
-      { env: csEnv, stdio: ['ignore', 'pipe', 'pipe'], detached: true },
-    );
-    cs.stdout.pipe(csLog);
-    cs.stderr.pipe(csLog);
-    cleanup.push(async () => {
-      try {
-        process.kill(-cs.pid, 'SIGTERM');
-      } catch {}
-      await sleep(500);
-      try {
-        process.kill(-cs.pid, 'SIGKILL');
-      } catch {}
-    });
-    await until('code-server /healthz', async () => (await fetch(`http://127.0.0.1:${port}/healthz`)).ok, 60_000, 500);
-    const browser = await chromium.launch({
-      executablePath: chromiumPath,
-      headless: true,
-      args: [...CHROMIUM_ARGS, '--disable-dev-shm-usage'],
-    });
-    cleanup.push(() => browser.close());
+    const dirs = prepareWorkspace({ label: 'layout', workspaceName: 'ws' });
+    const { userData } = dirs;
+    const cs = await startCodeServer(dirs, { results });
     // As F5 leaves a laptop-sized window: the Run and Debug side bar open, the panel beside the editor.
-    const page = await (await browser.newContext({ viewport: { width: 1440, height: 900 } })).newPage();
-    const shot = (name) => page.screenshot({ path: join(results, `${name}.png`) }).catch(() => {});
+    const { page, shot } = await openBrowser({ viewport: { width: 1440, height: 900 }, results });
 
     try {
-      await page.goto(`http://127.0.0.1:${port}/?folder=${encodeURIComponent(workspace)}`);
-      await page.waitForSelector('.monaco-workbench', { timeout: 90_000 });
-      await page.waitForSelector('.explorer-folders-view .monaco-list-row', { timeout: 60_000 });
-      await page.locator('.explorer-folders-view .monaco-list-row', { hasText: 'app.js' }).first().click();
-      await page.waitForSelector('.monaco-editor .view-lines', { timeout: 30_000 });
-      await until(
-        'the extension host to start its extensions',
-        () => extHostLog(userData).includes('Eager extensions activated'),
-        90_000,
-        500,
-      );
+      await openWorkbench(page, cs);
+      await openFile(page, 'app.js');
+      await extensionsStarted(userData);
       await runCommand(page, 'View: Show Run and Debug');
       await sleep(500);
       await page.locator('.monaco-editor .view-lines').first().click();
@@ -220,46 +107,8 @@ test(
       await shot('panel-reopened');
     } catch (err) {
       await shot('failure');
-      if (existsSync(join(userData, 'logs'))) cpSync(join(userData, 'logs'), join(results, 'logs'), { recursive: true });
+      saveLogs(userData, join(results, 'logs'));
       throw err;
     }
   },
 );
-
-/** The extension host logs of a code-server user data folder, concatenated. */
-function extHostLog(userData) {
-  const logs = join(userData, 'logs');
-  if (!existsSync(logs)) return '';
-  let text = '';
-  for (const session of readdirSync(logs)) {
-    const dir = join(logs, session);
-    for (const host of existsSync(dir) ? readdirSync(dir) : []) {
-      const f = join(dir, host, 'remoteexthost.log');
-      if (host.startsWith('exthost') && existsSync(f)) text += readFileSync(f, 'utf8');
-    }
-  }
-  return text;
-}
-
-/** The first frame (webviews are nested iframes) that has an element matching `selector`. */
-async function findFrame(page, selector) {
-  for (const f of page.frames()) {
-    try {
-      if (await f.$(selector)) return f;
-    } catch {
-      // detached frame
-    }
-  }
-  return undefined;
-}
-
-/** Runs a command from the command palette (F1). */
-async function runCommand(page, title) {
-  await page.keyboard.press('F1');
-  const input = page.locator('.quick-input-widget .quick-input-box input');
-  await input.waitFor({ state: 'visible', timeout: 10_000 });
-  await input.fill(`>${title}`);
-  const item = page.locator('.quick-input-widget .monaco-list-row', { hasText: title }).first();
-  await item.waitFor({ state: 'visible', timeout: 10_000 });
-  await input.press('Enter');
-}

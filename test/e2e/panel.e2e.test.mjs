@@ -13,76 +13,42 @@
 //
 // Run by scripts/e2e.sh, which installs code-server/Node 24/Chromium and builds the .vsix, and
 // passes them in NETTRACE_E2E_* variables.
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
-import {
-  cpSync,
-  createWriteStream,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-  copyFileSync,
-  symlinkSync,
-} from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { createServer } from 'node:net';
-import { chromium } from 'playwright-core';
-import { CHROMIUM_ARGS } from '../webview-harness/harness.mjs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { buildSync } from 'esbuild';
+import {
+  extensionsStarted,
+  extHostLog,
+  findFrame,
+  missing,
+  openBrowser,
+  openFile,
+  openWorkbench,
+  prepareWorkspace,
+  quickInput,
+  quickOpen,
+  resultsDir,
+  root,
+  runCommand,
+  saveLogs,
+  sessionEnded,
+  sleep,
+  startCodeServer,
+  startDebugging,
+  statusCount,
+  stepper,
+  until,
+} from './support/codeServer.mjs';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const env = process.env;
-const codeServer = env.NETTRACE_E2E_CODE_SERVER;
-const node24 = env.NETTRACE_E2E_NODE24;
-const vsix = env.NETTRACE_E2E_VSIX;
-const chromiumPath = env.NETTRACE_E2E_CHROMIUM ?? '/usr/bin/chromium';
-const results = env.NETTRACE_E2E_RESULTS ?? join(root, 'test-results', 'e2e');
-const missing = !codeServer || !node24 || !vsix ? 'run through scripts/e2e.sh (needs code-server, Node 24 and the .vsix)' : false;
+const results = resultsDir();
 
 const IMG = '<img src=x onerror=window.__pwned=1;window.top.__pwned=1>';
 const SCRIPT = '<script>window.__pwned=1;window.top.__pwned=1</script>';
 
-const t0 = Date.now();
-const step = (what) => console.error(`e2e [${((Date.now() - t0) / 1000).toFixed(1)} s] ${what}`);
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-/** Polls `fn` until it returns a truthy value or `timeoutMs` passes (then throws with `what`). */
-async function until(what, fn, timeoutMs = 30_000, intervalMs = 250) {
-  const deadline = Date.now() + timeoutMs;
-  let last;
-  for (;;) {
-    try {
-      last = await fn();
-      if (last) return last;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline)
-      throw new Error(
-        `timed out after ${timeoutMs} ms waiting for ${what} (last: ${last instanceof Error ? last.message : JSON.stringify(last)})`,
-      );
-    await sleep(intervalMs);
-  }
-}
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
+const step = stepper('e2e');
 
 /** 1-based line of the fixture line carrying `// e2e: <tag>`. */
 function markerLine(source, tag) {
@@ -106,27 +72,20 @@ async function check(what, fn) {
   }
 }
 
-let cleanup = [];
-after(async () => {
-  for (const fn of cleanup.reverse()) await fn().catch(() => {});
-});
-
 test(
   'Net Trace in VS Code: F5, live panel, details, initiator, Save Trace, hostile server',
   { skip: missing, timeout: 12 * 60_000 },
   async () => {
-    mkdirSync(results, { recursive: true });
     // Paths with spaces everywhere: the workspace (program path) and the extensions folder
-    // (the preload's path in NODE_OPTIONS).
-    const base = mkdtempSync(join(tmpdir(), 'nettrace e2e '));
-    cleanup.push(async () => rmSync(base, { recursive: true, force: true }));
-    const workspace = join(base, 'my workspace');
-    const userData = join(base, 'user data');
-    const extensions = join(base, 'ext dir');
-    cpSync(join(root, 'test', 'e2e', 'fixture'), workspace, { recursive: true });
-    // The tsx program imports axios and runs with `--import tsx`: both resolve from the
-    // workspace's node_modules, as in a user's project (here the repository's devDependencies).
-    symlinkSync(join(root, 'node_modules'), join(workspace, 'node_modules'), 'dir');
+    // (the preload's path in NODE_OPTIONS). The tsx program imports axios and runs with
+    // `--import tsx`: both resolve from the workspace's node_modules, as in a user's project
+    // (here the repository's devDependencies).
+    const dirs = prepareWorkspace({
+      workspaceName: 'my workspace',
+      settings: { 'files.simpleDialog.enable': true },
+      linkNodeModules: true,
+    });
+    const { workspace, userData } = dirs;
     // The TypeScript fixture, compiled with a linked source map (as tsc/esbuild users have it).
     buildSync({
       entryPoints: [join(workspace, 'src', 'client.ts')],
@@ -137,105 +96,21 @@ test(
       sourcemap: 'linked',
       logLevel: 'error',
     });
-    mkdirSync(join(userData, 'User'), { recursive: true });
-    writeFileSync(
-      join(userData, 'User', 'settings.json'),
-      JSON.stringify(
-        {
-          'security.workspace.trust.enabled': false,
-          'workbench.startupEditor': 'none',
-          'workbench.tips.enabled': false,
-          'workbench.enableExperiments': false,
-          'telemetry.telemetryLevel': 'off',
-          'extensions.autoCheckUpdates': false,
-          'extensions.autoUpdate': false,
-          'update.mode': 'none',
-          'debug.internalConsoleOptions': 'neverOpen',
-          'window.commandCenter': false,
-          'chat.disableAIFeatures': true,
-          'files.simpleDialog.enable': true,
-          'workbench.secondarySideBar.defaultVisibility': 'hidden',
-        },
-        null,
-        2,
-      ),
-    );
-    // code-server writes its config.yaml under XDG_CONFIG_HOME: keep it in the temporary folder.
-    const csEnv = {
-      ...env,
-      PATH: `${dirname(node24)}:${env.PATH}`,
-      XDG_CONFIG_HOME: join(base, 'config'),
-      XDG_DATA_HOME: join(base, 'data'),
-    };
-    delete csEnv.NODE_OPTIONS;
-    const entry = join(codeServer, 'out', 'node', 'entry.js');
-    const common = ['--user-data-dir', userData, '--extensions-dir', extensions, '--disable-telemetry', '--disable-update-check'];
 
     step('installing the .vsix');
-    const install = spawnSync(node24, [entry, ...common, '--install-extension', vsix], { env: csEnv, encoding: 'utf8', timeout: 120_000 });
-    writeFileSync(join(results, 'install.log'), `${install.stdout}\n${install.stderr}`);
-    assert.equal(install.status, 0, `--install-extension failed: ${install.stderr}`);
-    assert.match(install.stdout, /was successfully installed/, install.stdout);
-
-    const port = await freePort();
-    step(`starting code-server on 127.0.0.1:${port}`);
-    const csLog = createWriteStream(join(results, 'code-server.log'));
-    const cs = spawn(
-      node24,
-      [
-        entry,
-        ...common,
-        '--auth',
-        'none',
-        '--bind-addr',
-        `127.0.0.1:${port}`,
-        '--disable-workspace-trust',
-        '--disable-getting-started-override',
-        workspace,
-      ],
-      {
-        env: csEnv,
-        stdio: ['ignore', 'pipe', 'pipe'],
-        detached: true,
-      },
-    );
-    cs.stdout.pipe(csLog);
-    cs.stderr.pipe(csLog);
-    cleanup.push(async () => {
-      try {
-        process.kill(-cs.pid, 'SIGTERM');
-      } catch {}
-      await sleep(500);
-      try {
-        process.kill(-cs.pid, 'SIGKILL');
-      } catch {}
-    });
-    await until('code-server /healthz', async () => (await fetch(`http://127.0.0.1:${port}/healthz`)).ok, 60_000, 500);
-
-    step('starting Chromium');
-    const browser = await chromium.launch({
-      executablePath: chromiumPath,
-      headless: true,
-      args: [...CHROMIUM_ARGS, '--disable-dev-shm-usage'],
-    });
-    cleanup.push(() => browser.close());
-    const context = await browser.newContext({ viewport: { width: 1920, height: 1000 } });
-    const page = await context.newPage();
+    const cs = await startCodeServer(dirs, { results, installLog: true });
+    assert.match(cs.install.stdout, /was successfully installed/, cs.install.stdout);
+    step(`code-server on ${cs.origin}; starting Chromium`);
+    const { page, shot } = await openBrowser({ viewport: { width: 1920, height: 1000 }, results });
     const pageErrors = [];
     page.on('pageerror', (err) => pageErrors.push(err.message));
     page.on('console', (msg) => {
       if (msg.type() === 'error') pageErrors.push(msg.text());
     });
-    const shot = async (name) => {
-      await page.screenshot({ path: join(results, `${name}.png`) }).catch(() => {});
-    };
 
     try {
-      await page.goto(`http://127.0.0.1:${port}/?folder=${encodeURIComponent(workspace)}`);
-      await page.waitForSelector('.monaco-workbench', { timeout: 90_000 });
+      await openWorkbench(page, cs);
       step('workbench loaded');
-      // The explorer shows the workspace once the remote file system answers.
-      await page.waitForSelector('.explorer-folders-view .monaco-list-row', { timeout: 60_000 });
 
       // ---- open app.js and start debugging with F5 ----------------------------------------------------
       const source = readFileSync(join(workspace, 'app.js'), 'utf8');
@@ -244,14 +119,7 @@ test(
       await runCommand(page, 'View: Close Primary Side Bar');
       await runCommand(page, 'View: Close Secondary Side Bar').catch(() => page.keyboard.press('Escape'));
       step('app.js open; pressing F5');
-      // F5 before the extension host has started its extensions does nothing (seen on this
-      // 2-core machine): wait for it, as its log says.
-      await until(
-        'the extension host to start its extensions',
-        () => extHostLog(userData).includes('Eager extensions activated'),
-        90_000,
-        500,
-      );
+      await extensionsStarted(userData);
       await page.locator('.monaco-editor .view-lines').first().click();
       await page.keyboard.press('F5');
       await until('Net Trace to activate on F5', () => /_doActivateExtension nettrace\.nettrace/.test(extHostLog(userData)), 30_000, 500);
@@ -375,12 +243,7 @@ test(
       await shot('panel-hostile');
 
       // ---- wait for the session to end; then Save Trace from the command palette -------------------------
-      await until(
-        'the debug session to end (status bar item gone)',
-        async () => (await page.locator('.statusbar-item', { hasText: /Net Trace: \d+ request/ }).count()) === 0,
-        60_000,
-        500,
-      );
+      await sessionEnded(page, 'the debug session to end (status bar item gone)');
       step('session ended');
       // Back to the successful request for the README screenshot.
       await usersRow.locator('.c-name').click();
@@ -395,7 +258,7 @@ test(
       await page.locator('.monaco-editor .view-lines').first().click();
       await runCommand(page, 'Net Trace: Save Trace');
       step('save dialog');
-      const input = page.locator('.quick-input-widget .quick-input-box input');
+      const input = quickInput(page);
       await until('the save dialog', async () => (await input.inputValue()).endsWith('.json'), 20_000);
       await input.fill(savedPath);
       await sleep(300);
@@ -478,10 +341,7 @@ test(
       await page.keyboard.press('F9');
       await page.waitForSelector('.monaco-editor .codicon-debug-breakpoint', { timeout: 10_000 });
       step(`breakpoint set at client.ts:${bpLine}; starting "Net Trace: TypeScript"`);
-      await page.keyboard.press('F1');
-      await input.fill('debug Net Trace: TypeScript');
-      await page.locator('.quick-input-widget .monaco-list-row', { hasText: 'Net Trace: TypeScript' }).first().waitFor({ timeout: 10_000 });
-      await input.press('Enter');
+      await startDebugging(page, 'Net Trace: TypeScript', 10_000);
       await page.waitForSelector('.monaco-editor .debug-top-stack-frame-line', { timeout: 60_000 });
       const pausedAt = await page.locator('[id="status.editor.selection"]').innerText();
       step(`paused on the breakpoint (${pausedAt})`);
@@ -524,12 +384,7 @@ test(
         20_000,
       );
       step(`TypeScript: breakpoint hit, request initiator client.ts:${tsLine} opened`);
-      await until(
-        'the TypeScript session to end',
-        async () => (await page.locator('.statusbar-item', { hasText: /Net Trace: \d+ request/ }).count()) === 0,
-        60_000,
-        500,
-      );
+      await sessionEnded(page, 'the TypeScript session to end');
 
       // ---- TypeScript through `--import tsx` (axios, fetch), paused at a breakpoint ----------------------
       // As a user has it after F5: a laptop-sized window with the Run and Debug side bar open.
@@ -552,10 +407,7 @@ test(
       await page.waitForSelector('.monaco-editor[data-uri$="/api.ts"] .codicon-debug-breakpoint', { timeout: 10_000 });
       await runCommand(page, 'View: Show Run and Debug');
       step(`breakpoint set at api.ts:${at.paused}; starting "Net Trace: tsx" with the Run and Debug view open`);
-      await page.keyboard.press('F1');
-      await input.fill('debug Net Trace: tsx');
-      await page.locator('.quick-input-widget .monaco-list-row', { hasText: 'Net Trace: tsx' }).first().waitFor({ timeout: 10_000 });
-      await input.press('Enter');
+      await startDebugging(page, 'Net Trace: tsx', 10_000);
       await page.waitForSelector('.monaco-editor[data-uri$="/api.ts"] .debug-top-stack-frame-line', { timeout: 90_000 });
       const tsxPausedAt = await page.locator('[id="status.editor.selection"]').innerText();
       step(`paused on the breakpoint in api.ts (${tsxPausedAt})`);
@@ -757,12 +609,7 @@ test(
       step('resuming the tsx program');
       await page.locator('.monaco-editor[data-uri$="/api.ts"] .view-lines').first().click();
       await page.keyboard.press('F5');
-      await until(
-        'the tsx session to end',
-        async () => (await page.locator('.statusbar-item', { hasText: /Net Trace: \d+ request/ }).count()) === 0,
-        60_000,
-        500,
-      );
+      await sessionEnded(page, 'the tsx session to end');
       step('tsx session ended');
 
       // ---- the panel survives a window reload (serializer), with the session kept as "earlier" -------------
@@ -798,7 +645,7 @@ test(
       }
       writeFileSync(join(results, 'frames.log'), frames.join('\n\n'));
       // VS Code's logs (extension host, the Net Trace output channel) for the post-mortem.
-      if (existsSync(join(userData, 'logs'))) cpSync(join(userData, 'logs'), join(results, 'logs'), { recursive: true });
+      saveLogs(userData, join(results, 'logs'));
       throw err;
     }
   },
@@ -821,68 +668,4 @@ async function codeLensLines(page, name) {
       return { line: numbers.find((n) => n.top >= box.bottom - 4)?.line, text: el.textContent };
     });
   }, name);
-}
-
-/** The request count the Net Trace status bar item shows (undefined when it is not shown). */
-async function statusCount(page) {
-  const text = await page.evaluate(() =>
-    [...document.querySelectorAll('.statusbar-item')].map((e) => e.textContent ?? '').find((t) => /Net Trace: \d+ request/.test(t)),
-  );
-  const m = text && /Net Trace: (\d+) request/.exec(text);
-  return m ? Number(m[1]) : undefined;
-}
-
-/** Opens a file by name through Quick Open. */
-async function quickOpen(page, name) {
-  await page.keyboard.press('F1');
-  const input = page.locator('.quick-input-widget .quick-input-box input');
-  await input.fill(name);
-  await page.locator('.quick-input-widget .monaco-list-row', { hasText: name }).first().waitFor({ timeout: 10_000 });
-  await input.press('Enter');
-  await page.waitForSelector(`.editor-group-container.active .tab.active[aria-label^="${name}"]`, { timeout: 20_000 });
-}
-
-/** The extension host logs of a code-server user data folder, concatenated. */
-function extHostLog(userData) {
-  const logs = join(userData, 'logs');
-  if (!existsSync(logs)) return '';
-  let text = '';
-  for (const session of readdirSync(logs)) {
-    const dir = join(logs, session);
-    for (const host of existsSync(dir) ? readdirSync(dir) : []) {
-      const f = join(dir, host, 'remoteexthost.log');
-      if (host.startsWith('exthost') && existsSync(f)) text += readFileSync(f, 'utf8');
-    }
-  }
-  return text;
-}
-
-/** The first frame (webviews are nested iframes) that has an element matching `selector`. */
-async function findFrame(page, selector) {
-  for (const f of page.frames()) {
-    try {
-      if (await f.$(selector)) return f;
-    } catch {
-      // detached frame
-    }
-  }
-  return undefined;
-}
-
-/** Opens a workspace file through Quick Open. */
-async function openFile(page, name) {
-  await page.locator('.explorer-folders-view .monaco-list-row', { hasText: name }).first().click();
-  await page.waitForSelector(`.tab.active[data-resource-name="${name}"], .tab.active:has-text("${name}")`, { timeout: 30_000 });
-  await page.waitForSelector('.monaco-editor .view-lines', { timeout: 30_000 });
-}
-
-/** Runs a command from the command palette (F1). */
-async function runCommand(page, title) {
-  await page.keyboard.press('F1');
-  const input = page.locator('.quick-input-widget .quick-input-box input');
-  await input.waitFor({ state: 'visible', timeout: 10_000 });
-  await input.fill(`>${title}`);
-  const item = page.locator('.quick-input-widget .monaco-list-row', { hasText: title }).first();
-  await item.waitFor({ state: 'visible', timeout: 10_000 });
-  await input.press('Enter');
 }

@@ -6,161 +6,46 @@
 // are readable, and zooming changes the axis labels. The saved trace carries `debuggerPauses`.
 //
 // Run by scripts/e2e.sh (code-server, Node 24, Chromium, the .vsix in NETTRACE_E2E_* variables).
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
-import { cpSync, createWriteStream, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { createServer } from 'node:net';
-import { chromium } from 'playwright-core';
-import { CHROMIUM_ARGS } from '../webview-harness/harness.mjs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  extensionsStarted,
+  findFrame,
+  missing,
+  openBrowser,
+  openWorkbench,
+  prepareWorkspace,
+  resultsDir,
+  runCommand,
+  saveLogs,
+  sessionEnded,
+  sleep,
+  startCodeServer,
+  startDebugging,
+  stepper,
+  until,
+} from './support/codeServer.mjs';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const env = process.env;
-const codeServer = env.NETTRACE_E2E_CODE_SERVER;
-const node24 = env.NETTRACE_E2E_NODE24;
-const vsix = env.NETTRACE_E2E_VSIX;
-const chromiumPath = env.NETTRACE_E2E_CHROMIUM ?? '/usr/bin/chromium';
-const results = env.NETTRACE_E2E_RESULTS ?? join(root, 'test-results', 'e2e');
-const missing = !codeServer || !node24 || !vsix ? 'run through scripts/e2e.sh (needs code-server, Node 24 and the .vsix)' : false;
+const results = resultsDir();
 
 /** How long the program stays stopped at the `debugger` statement. */
 const PAUSE_MS = 4000;
 
-const t0 = Date.now();
-const step = (what) => console.error(`e2e waterfall [${((Date.now() - t0) / 1000).toFixed(1)} s] ${what}`);
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-async function until(what, fn, timeoutMs = 30_000, intervalMs = 250) {
-  const deadline = Date.now() + timeoutMs;
-  let last;
-  for (;;) {
-    try {
-      last = await fn();
-      if (last) return last;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline)
-      throw new Error(
-        `timed out after ${timeoutMs} ms waiting for ${what} (last: ${last instanceof Error ? last.message : JSON.stringify(last)})`,
-      );
-    await sleep(intervalMs);
-  }
-}
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-const cleanup = [];
-after(async () => {
-  for (const fn of cleanup.reverse()) await fn().catch(() => {});
-});
+const step = stepper('e2e waterfall');
 
 test('waterfall in VS Code: a breakpoint pause is a gap, zoom changes the axis', { skip: missing, timeout: 8 * 60_000 }, async () => {
-  mkdirSync(results, { recursive: true });
-  const base = mkdtempSync(join(tmpdir(), 'nettrace e2e wf '));
-  cleanup.push(async () => rmSync(base, { recursive: true, force: true }));
-  const workspace = join(base, 'ws');
-  const userData = join(base, 'user data');
-  const extensions = join(base, 'ext dir');
-  cpSync(join(root, 'test', 'e2e', 'fixture'), workspace, { recursive: true });
-  mkdirSync(join(userData, 'User'), { recursive: true });
-  writeFileSync(
-    join(userData, 'User', 'settings.json'),
-    JSON.stringify({
-      'security.workspace.trust.enabled': false,
-      'workbench.startupEditor': 'none',
-      'workbench.tips.enabled': false,
-      'workbench.enableExperiments': false,
-      'telemetry.telemetryLevel': 'off',
-      'extensions.autoCheckUpdates': false,
-      'extensions.autoUpdate': false,
-      'update.mode': 'none',
-      'debug.internalConsoleOptions': 'neverOpen',
-      'window.commandCenter': false,
-      'chat.disableAIFeatures': true,
-      'workbench.secondarySideBar.defaultVisibility': 'hidden',
-      // Where the saved trace goes (the extension persists ended sessions).
-    }),
-  );
-  const csEnv = {
-    ...env,
-    PATH: `${dirname(node24)}:${env.PATH}`,
-    XDG_CONFIG_HOME: join(base, 'config'),
-    XDG_DATA_HOME: join(base, 'data'),
-  };
-  delete csEnv.NODE_OPTIONS;
-  const entry = join(codeServer, 'out', 'node', 'entry.js');
-  const common = ['--user-data-dir', userData, '--extensions-dir', extensions, '--disable-telemetry', '--disable-update-check'];
-  const install = spawnSync(node24, [entry, ...common, '--install-extension', vsix], { env: csEnv, encoding: 'utf8', timeout: 120_000 });
-  assert.equal(install.status, 0, `--install-extension failed: ${install.stderr}`);
-
-  const port = await freePort();
-  const csLog = createWriteStream(join(results, 'waterfall-code-server.log'));
-  const cs = spawn(
-    node24,
-    [
-      entry,
-      ...common,
-      '--auth',
-      'none',
-      '--bind-addr',
-      `127.0.0.1:${port}`,
-      '--disable-workspace-trust',
-      '--disable-getting-started-override',
-      workspace,
-    ],
-    { env: csEnv, stdio: ['ignore', 'pipe', 'pipe'], detached: true },
-  );
-  cs.stdout.pipe(csLog);
-  cs.stderr.pipe(csLog);
-  cleanup.push(async () => {
-    try {
-      process.kill(-cs.pid, 'SIGTERM');
-    } catch {}
-    await sleep(500);
-    try {
-      process.kill(-cs.pid, 'SIGKILL');
-    } catch {}
-  });
-  await until('code-server /healthz', async () => (await fetch(`http://127.0.0.1:${port}/healthz`)).ok, 60_000, 500);
-
-  const browser = await chromium.launch({
-    executablePath: chromiumPath,
-    headless: true,
-    args: [...CHROMIUM_ARGS, '--disable-dev-shm-usage'],
-  });
-  cleanup.push(() => browser.close());
-  const page = await (await browser.newContext({ viewport: { width: 1440, height: 900 } })).newPage();
-  const shot = (name) => page.screenshot({ path: join(results, `${name}.png`) }).catch(() => {});
+  const dirs = prepareWorkspace({ label: 'wf', workspaceName: 'ws' });
+  const { base, userData } = dirs;
+  const cs = await startCodeServer(dirs, { results, logName: 'waterfall-code-server.log' });
+  const { page, shot } = await openBrowser({ viewport: { width: 1440, height: 900 }, results });
   try {
-    await page.goto(`http://127.0.0.1:${port}/?folder=${encodeURIComponent(workspace)}`);
-    await page.waitForSelector('.monaco-workbench', { timeout: 90_000 });
-    await page.waitForSelector('.explorer-folders-view .monaco-list-row', { timeout: 60_000 });
-    await until(
-      'the extension host to start its extensions',
-      () => extHostLog(userData).includes('Eager extensions activated'),
-      90_000,
-      500,
-    );
+    await openWorkbench(page, cs);
+    await extensionsStarted(userData);
     await runCommand(page, 'View: Show Run and Debug');
     step('starting "Net Trace: pause" with the Run and Debug view open');
-    await page.keyboard.press('F1');
-    const input = page.locator('.quick-input-widget .quick-input-box input');
-    await input.fill('debug Net Trace: pause');
-    await page.locator('.quick-input-widget .monaco-list-row', { hasText: 'Net Trace: pause' }).first().waitFor({ timeout: 10_000 });
-    await input.press('Enter');
+    await startDebugging(page, 'Net Trace: pause');
     // Stopped at the `debugger` statement.
     await page.waitForSelector('.monaco-editor[data-uri$="/pause.js"] .debug-top-stack-frame-line', { timeout: 90_000 });
     const stoppedAt = Date.now();
@@ -184,12 +69,7 @@ test('waterfall in VS Code: a breakpoint pause is a gap, zoom changes the axis',
       250,
     );
     // The session ends; the panel keeps the trace.
-    await until(
-      'the session to end',
-      async () => (await page.locator('.statusbar-item', { hasText: /Net Trace: \d+ request/ }).count()) === 0,
-      60_000,
-      500,
-    );
+    await sessionEnded(page, 'the session to end');
     const frame = (await findFrame(page, '.list-body')) ?? live ?? panel;
     await sleep(500);
 
@@ -260,7 +140,7 @@ test('waterfall in VS Code: a breakpoint pause is a gap, zoom changes the axis',
     } else step('no persisted trace file found under the test folder (the extension keeps it in its storage)');
   } catch (err) {
     await shot('waterfall-failure');
-    if (existsSync(join(userData, 'logs'))) cpSync(join(userData, 'logs'), join(results, 'waterfall-logs'), { recursive: true });
+    saveLogs(userData, join(results, 'waterfall-logs'));
     throw err;
   }
 });
@@ -279,39 +159,4 @@ function findTraceFiles(dir, out = [], depth = 0) {
     }
   }
   return out;
-}
-
-function extHostLog(userData) {
-  const logs = join(userData, 'logs');
-  if (!existsSync(logs)) return '';
-  let text = '';
-  for (const session of readdirSync(logs)) {
-    const dir = join(logs, session);
-    for (const host of existsSync(dir) ? readdirSync(dir) : []) {
-      const f = join(dir, host, 'remoteexthost.log');
-      if (host.startsWith('exthost') && existsSync(f)) text += readFileSync(f, 'utf8');
-    }
-  }
-  return text;
-}
-
-async function findFrame(page, selector) {
-  for (const f of page.frames()) {
-    try {
-      if (await f.$(selector)) return f;
-    } catch {
-      // detached frame
-    }
-  }
-  return undefined;
-}
-
-async function runCommand(page, title) {
-  await page.keyboard.press('F1');
-  const input = page.locator('.quick-input-widget .quick-input-box input');
-  await input.waitFor({ state: 'visible', timeout: 10_000 });
-  await input.fill(`>${title}`);
-  const item = page.locator('.quick-input-widget .monaco-list-row', { hasText: title }).first();
-  await item.waitFor({ state: 'visible', timeout: 10_000 });
-  await input.press('Enter');
 }
