@@ -472,12 +472,13 @@ export class LiveFeed {
 
   /**
    * The batches for the requests that changed, plus records that changed on their own (a
-   * connection's close or counters: sent as themselves, without the requests that used them).
+   * connection's close or counters: sent as themselves, without the requests that used them),
+   * and the requests the panel was sent that are no longer in the trace (`removed`).
    */
   batches(
     requestIDs: readonly string[],
     records: ReadonlyArray<readonly [RecordKind, string]> = [],
-  ): { append: RecordBatch | undefined; update: RecordBatch | undefined; traceEndAt: number } {
+  ): { append: RecordBatch | undefined; update: RecordBatch | undefined; removed: string[]; traceEndAt: number } {
     const append = emptyBatch();
     const update = emptyBatch();
     const trace = this.session.builder.trace;
@@ -514,11 +515,17 @@ export class LiveFeed {
         }
       }
     }
+    const removed: string[] = [];
     for (const [kind, id] of records) {
       if ((REF_KINDS as readonly string[]).includes(kind)) push(update, kind as RefKind, id);
+      // A request the panel has that a trace rule dropped at its end (TraceBuilder.dropRequest).
+      else if (kind === 'httpRequests' && this.sent.has(id) && !this.session.request(id)) {
+        this.sent.delete(id);
+        removed.push(id);
+      }
     }
     const traceEndAt = this.session.builder.relative(Date.now());
-    return { append: nonEmpty(append), update: nonEmpty(update), traceEndAt };
+    return { append: nonEmpty(append), update: nonEmpty(update), removed, traceEndAt };
   }
 
   /** Every connection and DNS record, to refresh the panel's copies when the session ends. */
