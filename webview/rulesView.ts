@@ -243,7 +243,7 @@ class RuleForm {
 /** The Rules view. */
 export class RulesView {
   readonly el: HTMLElement;
-  private readonly scopeNote = h('span', 'rules-scope muted');
+  private readonly scopeNote = h('div', 'rules-scope muted');
   private readonly list = h('ul', 'rules-list', { 'aria-label': 'Trace rules' });
   private readonly savedList = h('ul', 'rules-list rules-saved-list', { 'aria-label': 'Rules saved with this trace' });
   private readonly saved = h('details', 'rules-saved', null, h('summary', null, null, 'Rules saved with this trace (read only)'), this.savedList);
@@ -273,7 +273,8 @@ export class RulesView {
       'section',
       'rules-view',
       { 'aria-label': 'Trace rules', role: 'region' },
-      h('div', 'rules-head', null, h('h2', 'rules-title', null, 'Trace rules'), this.scopeNote, h('span', 'rule-spacer'), this.addButton, close),
+      h('div', 'rules-head', null, h('h2', 'rules-title', null, 'Trace rules'), h('span', 'rule-spacer'), this.addButton, close),
+      this.scopeNote,
       this.form.el,
       this.list,
       this.empty,
@@ -347,6 +348,7 @@ export class RulesView {
     else this.list.before(this.form.el);
     this.render();
     this.form.focus();
+    this.form.el.scrollIntoView({ block: 'nearest' });
   }
 
   private closeForm(restoreFocus = true): void {
