@@ -94,23 +94,7 @@ class App {
     icon('error'),
     'Failed',
   );
-  private readonly rulesCount = h('span', 'rules-count', { 'aria-hidden': 'true' });
-  private readonly rulesToggle = h(
-    'button',
-    'toggle rules-toggle',
-    { type: 'button', title: 'Trace rules: what is recorded, skipped, paused on', 'aria-label': 'Trace rules', 'aria-pressed': 'false' },
-    icon('checklist'),
-    'Rules',
-    this.rulesCount,
-  );
-  private readonly rulesView = new RulesView({
-    post: (msg) => this.post(msg),
-    toggled: (open) => {
-      setSafeAttr(this.rulesToggle, 'aria-pressed', String(open));
-      this.rulesToggle.classList.toggle('on', open);
-      if (!open && this.root.contains(document.activeElement) === false) this.rulesToggle.focus();
-    },
-  });
+  private readonly rulesView = new RulesView((msg) => this.post(msg));
   private readonly chips = new Map<StatusClass, HTMLButtonElement>();
   private readonly hostSelect = h('select', 'dropdown host-select', { title: 'Filter by host', 'aria-label': 'Host' });
   private readonly statusLeft = h('span', 'status-left');
@@ -168,13 +152,8 @@ class App {
       }
     });
     this.main = h('div', 'main', null, this.list.el, this.emptyMsg, this.splitter, this.detail.el);
-    root.replaceChildren(
-      this.renderToolbar(),
-      this.rulesView.el,
-      this.main,
-      h('div', 'statusbar', null, this.statusLeft, this.statusRight),
-      this.waiting,
-    );
+    const statusbar = h('div', 'statusbar', null, this.statusLeft, this.statusRight);
+    root.replaceChildren(this.renderToolbar(), this.rulesView.el, this.main, statusbar, this.waiting);
     this.statusLeft.after(this.rangeChip.el);
     root.classList.add('is-waiting');
     this.waiting.replaceChildren(...this.spinner);
@@ -235,9 +214,8 @@ class App {
           if (msg.live !== undefined) this.model.live = msg.live;
           if (msg.live === false) this.renderTraceSelect();
           // Requests a trace rule dropped at their end (docs/rules.md, "what is kept") leave the list.
-          if (Array.isArray(msg.removed) && this.model.remove(msg.removed) > 0) {
-            if (this.state.selectedId && !this.model.row(this.state.selectedId)) this.state.selectedId = null;
-          }
+          if (Array.isArray(msg.removed) && this.model.remove(msg.removed) && !this.model.row(this.state.selectedId ?? ''))
+            this.state.selectedId = null;
         }
         this.model.apply(msg, msg.traceEndAt);
         this.takePendingSelect();
@@ -249,11 +227,8 @@ class App {
         if (msg.traceKey === undefined || msg.traceKey === this.currentKey) this.takePendingSelect();
         break;
       case 'rules':
-        this.rulesView.setRules(msg);
-        this.renderRulesCount();
-        break;
       case 'ruleResult':
-        this.rulesView.onResult(msg);
+        this.rulesView.onMessage(msg);
         break;
       case 'theme':
         document.body.classList.remove('vscode-light', 'vscode-dark', 'vscode-high-contrast', 'vscode-high-contrast-light');
@@ -424,8 +399,6 @@ class App {
       b.addEventListener('click', () => this.post({ type: 'command', command, traceKey: this.currentKey }));
       return b;
     };
-    this.rulesToggle.addEventListener('click', () => this.rulesView.setOpen(!this.rulesView.isOpen));
-    this.rulesCount.hidden = true;
     this.syncFilterControls();
     const toolbar = h(
       'div',
@@ -435,7 +408,7 @@ class App {
       this.filterBox.el,
       // data-collapse: the order in which groups move into the overflow menu when space runs out.
       h('div', 'group', { 'data-collapse': '4' }, this.failedToggle),
-      h('div', 'group', { 'data-collapse': '5' }, this.rulesToggle),
+      h('div', 'group', { 'data-collapse': '5' }, this.rulesView.toggle),
       h('div', 'group', { 'data-collapse': '1' }, chipBox),
       h('div', 'group', { 'data-collapse': '2' }, this.hostSelect),
       h(
@@ -451,14 +424,6 @@ class App {
     );
     attachToolbarOverflow(toolbar);
     return toolbar;
-  }
-
-  /** The toolbar's count of enabled rules (none shown when there are none). */
-  private renderRulesCount(): void {
-    const n = this.rulesView.enabledCount;
-    setText(this.rulesCount, n > 0 ? String(n) : '');
-    this.rulesCount.hidden = n === 0;
-    setSafeAttr(this.rulesToggle, 'aria-label', n > 0 ? `Trace rules (${n} enabled)` : 'Trace rules');
   }
 
   private updateFilter(patch: Partial<PanelState['filter']>): void {

@@ -25,14 +25,6 @@ import { RuleSyntaxError, RuleValidationError } from '../src/rules/errors';
 import { validateRule } from '../src/rules/rule';
 import { h, icon, setSafeAttr, setText } from './dom';
 
-/** What the Rules view needs from the app. */
-export interface RulesViewHost {
-  /** Posts a rule change (the view adds the requestId). */
-  post(msg: RuleEditMessage): void;
-  /** The view opened or closed (the toolbar toggle follows). */
-  toggled(open: boolean): void;
-}
-
 const ACTIONS: ReadonlyArray<[RuleActionName, string]> = [
   ['trace', 'trace — record it fully'],
   ['skip', 'skip — do not record it'],
@@ -217,7 +209,13 @@ class RuleForm {
   /** Shows a problem (the condition's with its column and caret) or clears it. */
   showProblem(p: RuleProblem | undefined, moveFocus = true): void {
     clearTimeout(this.timer);
-    const controls: Record<string, HTMLElement> = { condition: this.condition, limit: this.limit, name: this.name, tag: this.tag, action: this.action };
+    const controls: Record<string, HTMLElement> = {
+      condition: this.condition,
+      limit: this.limit,
+      name: this.name,
+      tag: this.tag,
+      action: this.action,
+    };
     for (const c of Object.values(controls)) c.removeAttribute('aria-invalid');
     this.error.replaceChildren();
     this.el.classList.toggle('has-error', p !== undefined);
@@ -246,7 +244,13 @@ export class RulesView {
   private readonly scopeNote = h('div', 'rules-scope muted');
   private readonly list = h('ul', 'rules-list', { 'aria-label': 'Trace rules' });
   private readonly savedList = h('ul', 'rules-list rules-saved-list', { 'aria-label': 'Rules saved with this trace' });
-  private readonly saved = h('details', 'rules-saved', null, h('summary', null, null, 'Rules saved with this trace (read only)'), this.savedList);
+  private readonly saved = h(
+    'details',
+    'rules-saved',
+    null,
+    h('summary', null, null, 'Rules saved with this trace (read only)'),
+    this.savedList,
+  );
   private readonly empty = h('div', 'rules-empty muted');
   private readonly addButton = h('button', 'button rules-add', { type: 'button' }, icon('add'), ' Add rule');
   private readonly form: RuleForm;
@@ -260,13 +264,33 @@ export class RulesView {
   private highlight: string | undefined;
   isOpen = false;
 
-  constructor(private readonly host: RulesViewHost) {
+  /** The toolbar's toggle (with the count of enabled rules); the app places it. */
+  readonly toggle: HTMLButtonElement;
+  private readonly count = h('span', 'rules-count', { 'aria-hidden': 'true' });
+
+  /** `post` sends a rule change to the host. */
+  constructor(private readonly post: (msg: RuleEditMessage) => void) {
+    this.toggle = h(
+      'button',
+      'toggle rules-toggle',
+      { type: 'button', title: 'Trace rules: what is recorded, skipped, paused on', 'aria-label': 'Trace rules', 'aria-pressed': 'false' },
+      icon('checklist'),
+      'Rules',
+      this.count,
+    );
+    this.count.hidden = true;
+    this.toggle.addEventListener('click', () => this.setOpen(!this.isOpen));
     this.form = new RuleForm(
       (draft) => this.submit(draft),
       () => this.closeForm(),
     );
     this.form.el.hidden = true;
-    const close = h('button', 'icon-button rules-close', { type: 'button', title: 'Close the Rules view', 'aria-label': 'Close the Rules view' }, icon('close'));
+    const close = h(
+      'button',
+      'icon-button rules-close',
+      { type: 'button', title: 'Close the Rules view', 'aria-label': 'Close the Rules view' },
+      icon('close'),
+    );
     close.addEventListener('click', () => this.setOpen(false));
     this.addButton.addEventListener('click', () => this.openForm(undefined));
     this.el = h(
@@ -301,16 +325,19 @@ export class RulesView {
       this.highlight = undefined;
       this.closeForm(false);
     }
-    this.host.toggled(open);
+    setSafeAttr(this.toggle, 'aria-pressed', String(open));
+    this.toggle.classList.toggle('on', open);
+    if (!open && !this.el.ownerDocument.activeElement?.closest('.app')) this.toggle.focus();
     if (open) {
       this.render();
       (this.list.querySelector<HTMLElement>('.rule-enabled') ?? this.addButton).focus({ preventScroll: true });
     }
   }
 
-  /** Enabled rules of the shown trace (the toolbar's count). */
-  get enabledCount(): number {
-    return this.msg?.rules.filter((r) => r.enabled).length ?? 0;
+  /** A `rules` or `ruleResult` message from the host. */
+  onMessage(msg: RulesMessage | RuleResultMessage): void {
+    if (msg.type === 'rules') this.setRules(msg);
+    else this.onResult(msg);
   }
 
   /** A `rules` message: new rows (counts, toggles) and, with `reveal`, open on that rule. */
@@ -322,6 +349,10 @@ export class RulesView {
     }
     if (this.form.editing && !msg.rules.some((r) => r.id === this.form.editing!.id)) this.closeForm(false);
     this.render();
+    const n = msg.rules.filter((r) => r.enabled).length;
+    setText(this.count, n > 0 ? String(n) : '');
+    this.count.hidden = n === 0;
+    setSafeAttr(this.toggle, 'aria-label', n > 0 ? `Trace rules (${n} enabled)` : 'Trace rules');
   }
 
   /** A `ruleResult`: settles the change it answers. */
@@ -334,7 +365,7 @@ export class RulesView {
   private send(msg: Omit<RuleEditMessage, 'type' | 'requestId' | 'scope' | 'traceKey'>, done?: (r: RuleResultMessage) => void): void {
     const requestId = this.nextRequest++;
     if (done) this.pending.set(requestId, done);
-    this.host.post({ type: 'ruleEdit', requestId, traceKey: this.msg?.traceKey, scope: this.msg?.scope ?? 'workspace', ...msg });
+    this.post({ type: 'ruleEdit', requestId, traceKey: this.msg?.traceKey, scope: this.msg?.scope ?? 'workspace', ...msg });
   }
 
   private openForm(rule: RuleRow | undefined): void {
@@ -398,7 +429,10 @@ export class RulesView {
     );
     const editingId = this.form.el.hidden ? undefined : this.form.editing?.id;
     const focusedRule = (document.activeElement as HTMLElement | null)?.closest?.('.rule-item') as HTMLElement | null;
-    const focusKey = focusedRule && document.activeElement ? `${focusedRule.dataset.ruleId}|${(document.activeElement as HTMLElement).dataset.role ?? ''}` : undefined;
+    const focusKey =
+      focusedRule && document.activeElement
+        ? `${focusedRule.dataset.ruleId}|${(document.activeElement as HTMLElement).dataset.role ?? ''}`
+        : undefined;
     const items = m.rules.map((r, i) => this.item(r, i, true, r.id === editingId));
     this.list.replaceChildren(...items);
     if (editingId !== undefined) items[this.indexOf(editingId)]?.after(this.form.el);
@@ -434,7 +468,12 @@ export class RulesView {
       'data-rule-id': r.id,
       'data-rule-index': String(index),
     });
-    const toggle = h('input', 'rule-enabled', { type: 'checkbox', 'aria-label': `Enabled: ${r.name}`, title: r.enabled ? 'Enabled: click to disable' : 'Disabled: click to enable', 'data-role': 'toggle' });
+    const toggle = h('input', 'rule-enabled', {
+      type: 'checkbox',
+      'aria-label': `Enabled: ${r.name}`,
+      title: r.enabled ? 'Enabled: click to disable' : 'Disabled: click to enable',
+      'data-role': 'toggle',
+    });
     toggle.checked = r.enabled;
     toggle.disabled = !editable;
     toggle.addEventListener('change', () => {
@@ -444,16 +483,34 @@ export class RulesView {
         if (!res.ok) toggle.checked = r.enabled;
       });
     });
-    const action = r.action === 'details' ? `details: ${(r.details ?? ['bodies']).join(', ')}` : r.action === 'mark' ? `mark: ${r.tag ?? r.name}` : r.action;
+    const action =
+      r.action === 'details'
+        ? `details: ${(r.details ?? ['bodies']).join(', ')}`
+        : r.action === 'mark'
+          ? `mark: ${r.tag ?? r.name}`
+          : r.action;
     const badges = h(
       'span',
       'rule-badges',
       null,
       h('span', `rule-badge action-${r.action}`, { title: 'Action' }, action),
       h('span', 'rule-badge', { title: 'Requests per process the rule acts on' }, r.limit === null ? 'no limit' : `limit ${r.limit}`),
-      r.limitReached ? h('span', 'rule-badge warn', { title: 'The rule reached its limit in at least one process: it no longer acts there' }, icon('warning'), ' limit reached') : null,
+      r.limitReached
+        ? h(
+            'span',
+            'rule-badge warn',
+            { title: 'The rule reached its limit in at least one process: it no longer acts there' },
+            icon('warning'),
+            ' limit reached',
+          )
+        : null,
       r.origin === 'launch'
-        ? h('span', 'rule-origin muted', { title: 'From launch.json or the nettrace.rules setting: a change here lasts for this session' }, 'launch.json / setting')
+        ? h(
+            'span',
+            'rule-origin muted',
+            { title: 'From launch.json or the nettrace.rules setting: a change here lasts for this session' },
+            'launch.json / setting',
+          )
         : null,
     );
     const counts = h(
@@ -472,7 +529,12 @@ export class RulesView {
     );
     li.append(toggle, main, counts);
     if (editable) {
-      const edit = h('button', 'icon-button rule-edit', { type: 'button', title: 'Edit', 'aria-label': `Edit ${r.name}`, 'data-role': 'edit' }, icon('edit'));
+      const edit = h(
+        'button',
+        'icon-button rule-edit',
+        { type: 'button', title: 'Edit', 'aria-label': `Edit ${r.name}`, 'data-role': 'edit' },
+        icon('edit'),
+      );
       edit.addEventListener('click', () => this.openForm(r));
       const actions = h('span', 'rule-actions', null, edit);
       if (this.confirming === r.id) {
@@ -490,7 +552,12 @@ export class RulesView {
         actions.append(h('span', 'rule-confirm', { role: 'group', 'aria-label': `Delete ${r.name}?` }, 'Delete?', yes, no));
         queueMicrotask(() => yes.focus());
       } else {
-        const del = h('button', 'icon-button rule-delete', { type: 'button', title: 'Delete', 'aria-label': `Delete ${r.name}`, 'data-role': 'delete' }, icon('trash'));
+        const del = h(
+          'button',
+          'icon-button rule-delete',
+          { type: 'button', title: 'Delete', 'aria-label': `Delete ${r.name}`, 'data-role': 'delete' },
+          icon('trash'),
+        );
         del.addEventListener('click', () => {
           this.confirming = r.id;
           this.render();

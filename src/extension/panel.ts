@@ -188,10 +188,15 @@ export class PanelHost implements vscode.Disposable {
   private onRuleEdit(msg: RuleEditMessage): void {
     const rules = this.handlers.rules;
     const requestId = typeof msg.requestId === 'number' ? msg.requestId : 0;
-    if (!rules) return this.post({ type: 'ruleResult', requestId, ok: false, problem: { message: 'trace rules are not available', field: '' } });
+    if (!rules)
+      return this.post({ type: 'ruleResult', requestId, ok: false, problem: { message: 'trace rules are not available', field: '' } });
     try {
       const change = ruleChange(msg, rules.takenIds());
-      const rule = rules.apply(change, typeof msg.traceKey === 'string' ? msg.traceKey : this.traceKey, msg.scope === 'workspace' ? 'workspace' : 'session');
+      const rule = rules.apply(
+        change,
+        typeof msg.traceKey === 'string' ? msg.traceKey : this.traceKey,
+        msg.scope === 'workspace' ? 'workspace' : 'session',
+      );
       this.post({ type: 'ruleResult', requestId, ok: true, id: rule?.id ?? (change.op === 'create' ? undefined : change.id) });
     } catch (err) {
       this.post({ type: 'ruleResult', requestId, ok: false, problem: ruleProblem(err) });
@@ -390,7 +395,10 @@ function ruleChange(msg: RuleEditMessage, taken: ReadonlySet<string>): RuleChang
     case 'create': {
       const d = draftInput(msg.rule);
       const given = typeof msg.rule?.id === 'string' ? msg.rule.id.trim() : '';
-      return { op: 'create', rule: { ...d, id: given || uniqueId(typeof d.name === 'string' && d.name ? d.name : `${String(d.action)}-rule`, taken) } };
+      return {
+        op: 'create',
+        rule: { ...d, id: given || uniqueId(typeof d.name === 'string' && d.name ? d.name : `${String(d.action)}-rule`, taken) },
+      };
     }
     case 'update':
       return { op: 'update', id, changes: draftInput(msg.rule) };

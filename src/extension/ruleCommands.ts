@@ -136,16 +136,14 @@ async function manageRules(s: Services, rules: RuleService): Promise<void> {
   const { scope, rules: list } = rules.rulesOf(key);
   const where = scope === 'session' ? 'the running session (and the workspace, for its rules)' : 'this workspace (from the next session)';
   const items: RulePick[] = [
-    ...list.map(
-      (r): RulePick => ({
-        label: `${r.enabled ? '$(pass-filled)' : '$(circle-large-outline)'} ${r.name}`,
-        description: `${r.action}${r.limit !== null ? ` · limit ${r.limit}` : ''} · ${r.condition}`,
-        detail: `${r.enabled ? 'enabled' : 'disabled'} · ${r.origin === 'launch' ? 'from launch.json or the nettrace.rules setting (edits last for this session)' : 'workspace rule'}${
-          scope === 'session' ? ` · matched ${r.matched}, acted ${r.acted}${r.limitReached ? ' · limit reached' : ''}` : ''
-        }`,
-        rule: r,
-      }),
-    ),
+    ...list.map((r): RulePick => ({
+      label: `${r.enabled ? '$(pass-filled)' : '$(circle-large-outline)'} ${r.name}`,
+      description: `${r.action}${r.limit !== null ? ` · limit ${r.limit}` : ''} · ${r.condition}`,
+      detail: `${r.enabled ? 'enabled' : 'disabled'} · ${r.origin === 'launch' ? 'from launch.json or the nettrace.rules setting (edits last for this session)' : 'workspace rule'}${
+        scope === 'session' ? ` · matched ${r.matched}, acted ${r.acted}${r.limitReached ? ' · limit reached' : ''}` : ''
+      }`,
+      rule: r,
+    })),
     { label: '$(add) Add Trace Rule…', add: true, alwaysShow: true },
   ];
   const picked = await vscode.window.showQuickPick(items, {
@@ -168,7 +166,11 @@ async function manageRules(s: Services, rules: RuleService): Promise<void> {
   const actions: ActionPick[] = [
     {
       label: r.enabled ? '$(circle-slash) Disable' : '$(pass) Enable',
-      run: () => change(() => rules.apply({ op: 'setEnabled', id: r.id, enabled: !r.enabled }, key, scope), `"${r.name}" ${r.enabled ? 'disabled' : 'enabled'}.`),
+      run: () =>
+        change(
+          () => rules.apply({ op: 'setEnabled', id: r.id, enabled: !r.enabled }, key, scope),
+          `"${r.name}" ${r.enabled ? 'disabled' : 'enabled'}.`,
+        ),
     },
     {
       label: '$(edit) Edit…',

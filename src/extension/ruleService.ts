@@ -213,7 +213,9 @@ export class RuleService extends EventEmitter<RuleServiceEvents> {
     }
     this.list = [{ ...rule }, ...this.list];
     this.save();
-    this.log(`trace rule "${rule.id}" added (${rule.enabled ? 'enabled' : 'disabled'}; workspace${added ? ` and ${added} live session(s)` : ''}): ${rule.action} ${rule.condition}`);
+    this.log(
+      `trace rule "${rule.id}" added (${rule.enabled ? 'enabled' : 'disabled'}; workspace${added ? ` and ${added} live session(s)` : ''}): ${rule.action} ${rule.condition}`,
+    );
     this.emit('change', undefined);
     return { ...rule };
   }
@@ -223,7 +225,11 @@ export class RuleService extends EventEmitter<RuleServiceEvents> {
    * added like `create`. Returns undefined when the request's URL cannot be read. An enabled rule
    * with the same action and condition already there is returned instead of a copy.
    */
-  addFromRequest(kind: FromRequestKind, req: Pick<HttpRequest, 'reqMethod' | 'reqURL'>, traceKey?: string): { rule: Rule; existed: boolean } | undefined {
+  addFromRequest(
+    kind: FromRequestKind,
+    req: Pick<HttpRequest, 'reqMethod' | 'reqURL'>,
+    traceKey?: string,
+  ): { rule: Rule; existed: boolean } | undefined {
     const input = ruleFromRequest(kind, req, this.takenIds());
     if (!input) return undefined;
     const same = this.list.find((r) => r.action === input.action && r.condition === input.condition);
@@ -250,9 +256,12 @@ export class RuleService extends EventEmitter<RuleServiceEvents> {
   }
 
   private save(): void {
-    void Promise.resolve(this.memento?.update(WORKSPACE_RULES_KEY, this.list.map((r) => ({ ...r })))).catch((err: Error) =>
-      this.log(`could not keep the workspace's trace rules: ${err.message}`),
-    );
+    void Promise.resolve(
+      this.memento?.update(
+        WORKSPACE_RULES_KEY,
+        this.list.map((r) => ({ ...r })),
+      ),
+    ).catch((err: Error) => this.log(`could not keep the workspace's trace rules: ${err.message}`));
   }
 }
 

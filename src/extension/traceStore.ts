@@ -472,8 +472,7 @@ export class LiveFeed {
 
   /**
    * The batches for the requests that changed, plus records that changed on their own (a
-   * connection's close or counters: sent as themselves, without the requests that used them),
-   * and the requests the panel was sent that are no longer in the trace (`removed`).
+   * connection's close or counters: sent as themselves, without the requests that used them).
    */
   batches(
     requestIDs: readonly string[],
@@ -518,11 +517,7 @@ export class LiveFeed {
     const removed: string[] = [];
     for (const [kind, id] of records) {
       if ((REF_KINDS as readonly string[]).includes(kind)) push(update, kind as RefKind, id);
-      // A request the panel has that a trace rule dropped at its end (TraceBuilder.dropRequest).
-      else if (kind === 'httpRequests' && this.sent.has(id) && !this.session.request(id)) {
-        this.sent.delete(id);
-        removed.push(id);
-      }
+      else if (kind === 'httpRequests' && !this.session.request(id) && this.sent.delete(id)) removed.push(id); // a rule dropped it
     }
     const traceEndAt = this.session.builder.relative(Date.now());
     return { append: nonEmpty(append), update: nonEmpty(update), removed, traceEndAt };

@@ -251,14 +251,7 @@ export interface RuleResultMessage {
 
 /** Every message the host sends to the panel. */
 export type ToWebview =
-  | TracesMessage
-  | ResetMessage
-  | AppendMessage
-  | UpdateMessage
-  | SelectMessage
-  | ThemeMessage
-  | RulesMessage
-  | RuleResultMessage;
+  TracesMessage | ResetMessage | AppendMessage | UpdateMessage | SelectMessage | ThemeMessage | RulesMessage | RuleResultMessage;
 
 // ---------------------------------------------------------------------------------------------
 // Webview → extension
@@ -331,13 +324,7 @@ export interface RuleEditMessage {
 
 /** Every message the panel sends to the host. */
 export type FromWebview =
-  | ReadyMessage
-  | SelectTraceMessage
-  | OpenInitiatorMessage
-  | SelectedMessage
-  | CommandMessage
-  | SaveStateMessage
-  | RuleEditMessage;
+  ReadyMessage | SelectTraceMessage | OpenInitiatorMessage | SelectedMessage | CommandMessage | SaveStateMessage | RuleEditMessage;
 
 /** Type guard for messages arriving in the panel (window `message` events may carry anything). */
 export function isToWebview(data: unknown): data is ToWebview {

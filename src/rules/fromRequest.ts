@@ -137,8 +137,7 @@ export function ruleFromRequest(kind: FromRequestKind, req: RequestLike, taken: 
   const parts = urlParts(req.reqURL ?? '');
   if (condition === undefined || !parts) return undefined;
   const shape = shapeOf(kind, req, parts);
-  const name =
-    kind === 'break' ? `Break on ${shape}` : kind === 'skipHost' ? `Skip requests to ${shape}` : `Capture bodies of ${shape}`;
+  const name = kind === 'break' ? `Break on ${shape}` : kind === 'skipHost' ? `Skip requests to ${shape}` : `Capture bodies of ${shape}`;
   const rule: RuleInput = {
     id: uniqueId(`${PREFIX[kind]}-${kind === 'skipHost' ? parts.host : shape}`, taken),
     name: name.length > 200 ? `${name.slice(0, 199)}…` : name,

@@ -436,10 +436,7 @@ export class TraceBuilder implements UpsertHost {
     }
   }
 
-  /**
-   * Removes a request the trace rules chose at its end not to keep (`ruleDropped`, docs/rules.md);
-   * later upserts of it are ignored, and takeChanges reports it so live views remove it too.
-   */
+  /** Removes a request the trace rules chose at its end not to keep (`ruleDropped`, docs/rules.md); later upserts are ignored. */
   private dropRequest(traceID: string): void {
     const record = this.byId[KIND_INDEX.get('httpRequests')!].get(traceID);
     this.cleared.add(traceID);
@@ -448,9 +445,7 @@ export class TraceBuilder implements UpsertHost {
     const list = this.trace.httpRequests as unknown as AnyRecord[];
     list.splice(list.lastIndexOf(record) >>> 0, 1); // most drops are of a recent request
     for (const ref of ['dial', 'tcpConn', 'tlsTunnel']) this.usedBy.get(record[ref] as string)?.delete(traceID);
-    this.changedRequests.delete(traceID);
-    // Views that showed it live hear of the removal: a request id in `records` that the
-    // builder no longer has (TraceStore's LiveFeed turns it into the panel's `update.removed`).
+    this.changedRequests.delete(traceID); // and reported as a changed record: live views remove it (LiveFeed)
     this.changedRecords.set(traceID, 'httpRequests');
     this.changedOther = true;
   }
@@ -555,9 +550,7 @@ export class TraceBuilder implements UpsertHost {
 
   /**
    * Returns and forgets what changed since the last call: traceIDs of requests whose record (or
-   * whose dial/connection/TLS record) changed, records that changed alone (including
-   * `['httpRequests', id]` for a request a trace rule dropped at its end), and whether anything
-   * else changed.
+   * whose dial/connection/TLS record) changed, and whether anything else changed.
    */
   takeChanges(): { requests: string[]; records: Array<[RecordKind, string]>; other: boolean } {
     const requests = [...this.changedRequests];

@@ -133,7 +133,10 @@ test('workspace rules: kept in the workspace storage, read first by the next ses
     // Deleted: from both.
     rules.apply({ op: 'delete', id: 'ws-a' }, key);
     assert.equal(session.rules.get('ws-a'), undefined);
-    assert.equal(rules.workspaceRules().some((r) => r.id === 'ws-a'), false);
+    assert.equal(
+      rules.workspaceRules().some((r) => r.id === 'ws-a'),
+      false,
+    );
 
     // The session ended: the view shows the workspace's rules and, read only, the trace's.
     await store.end(key);
@@ -167,15 +170,29 @@ test("panel host: the Rules view's ruleEdit is answered (a condition error with 
     const last = (type) => panel.posted.filter((p) => p.type === type).at(-1);
     assert.deepEqual(last('rules'), { type: 'rules', traceKey: key, scope: 'session', defaultAction: 'trace', rules: [] });
 
-    panel.receive({ type: 'ruleEdit', requestId: 7, traceKey: key, scope: 'session', op: 'create', rule: { name: 'No metrics', condition: 'path == "/metrics" or', action: 'skip' } });
+    panel.receive({
+      type: 'ruleEdit',
+      requestId: 7,
+      traceKey: key,
+      scope: 'session',
+      op: 'create',
+      rule: { name: 'No metrics', condition: 'path == "/metrics" or', action: 'skip' },
+    });
     const bad = last('ruleResult');
     assert.equal(bad.requestId, 7);
     assert.equal(bad.ok, false);
     assert.equal(bad.problem.field, 'condition');
-    assert.equal(bad.problem.column, 22, "the end of the condition");
+    assert.equal(bad.problem.column, 22, 'the end of the condition');
     assert.match(bad.problem.excerpt, /\^$/);
 
-    panel.receive({ type: 'ruleEdit', requestId: 8, traceKey: key, scope: 'session', op: 'create', rule: { name: 'No metrics', condition: 'path == "/metrics"', action: 'skip', enabled: true, limit: null } });
+    panel.receive({
+      type: 'ruleEdit',
+      requestId: 8,
+      traceKey: key,
+      scope: 'session',
+      op: 'create',
+      rule: { name: 'No metrics', condition: 'path == "/metrics"', action: 'skip', enabled: true, limit: null },
+    });
     assert.deepEqual(last('ruleResult'), { type: 'ruleResult', requestId: 8, ok: true, id: 'no-metrics' });
     assert.deepEqual(
       last('rules').rules.map((r) => [r.id, r.name, r.enabled, r.origin]),
@@ -189,8 +206,22 @@ test("panel host: the Rules view's ruleEdit is answered (a condition error with 
     // The row menu: "Skip Requests to This Host" on a request of the session.
     const session = store.get(key).session;
     const conn = session.openConnection();
-    session.apply(conn, { type: 'hello', pid: 4242, ppid: 1, threadId: 0, argv: ['node'], nodeVersion: 'v20', cwd: '/', startAt: Date.now() });
-    session.apply(conn, { type: 'record', kind: 'httpRequests', id: '1', fields: { reqMethod: 'GET', reqURL: 'https://cdn.example.test/app.js', client: 'fetch', reqStartAt: Date.now() } });
+    session.apply(conn, {
+      type: 'hello',
+      pid: 4242,
+      ppid: 1,
+      threadId: 0,
+      argv: ['node'],
+      nodeVersion: 'v20',
+      cwd: '/',
+      startAt: Date.now(),
+    });
+    session.apply(conn, {
+      type: 'record',
+      kind: 'httpRequests',
+      id: '1',
+      fields: { reqMethod: 'GET', reqURL: 'https://cdn.example.test/app.js', client: 'fetch', reqStartAt: Date.now() },
+    });
     const traceID = session.builder.trace.httpRequests[0]?.traceID;
     assert.ok(traceID, 'the request is in the session');
     const subscriptions = [];
@@ -201,7 +232,10 @@ test("panel host: the Rules view's ruleEdit is answered (a condition error with 
     assert.equal(rule.enabled, true);
     assert.equal(session.rules.rules()[0].id, rule.id, 'in the live session, first');
     assert.equal(last('rules').reveal, rule.id, 'the Rules view opens on it');
-    assert.match(vscode.messages.at(-1), /added the rule "Skip requests to cdn\.example\.test" \(enabled\)\. It applies to the running session now/);
+    assert.match(
+      vscode.messages.at(-1),
+      /added the rule "Skip requests to cdn\.example\.test" \(enabled\)\. It applies to the running session now/,
+    );
     for (const d of subscriptions) d.dispose();
     host.dispose();
   } finally {
@@ -233,13 +267,19 @@ test('package.json: the rule commands, the row menu entries and their activation
 test('one-line rules in the palette: checked as typed (the column of a condition error); a rule written back parses to itself', () => {
   const taken = new Set(['taken']);
   assert.equal(m.checkShortForm('skip host == "a.test"', taken), undefined);
-  assert.match(m.checkShortForm('skip status >= "500"', taken), /expected a number, found the string "500" \(at column 11 of the condition\)/);
+  assert.match(
+    m.checkShortForm('skip status >= "500"', taken),
+    /expected a number, found the string "500" \(at column 11 of the condition\)/,
+  );
   assert.match(m.checkShortForm('taken: skip true', taken), /exists already/);
   assert.match(m.checkShortForm('other: skip true', taken, 'taken'), /cannot change/);
   assert.match(m.checkShortForm('jump true', taken), /starts with its action/);
   const rule = { id: 'slow', name: 'slow', action: 'mark', limit: 50, tag: 'slow-api', condition: 'slow and host == "a.test"' };
   assert.equal(m.toShortForm(rule), 'slow: mark limit=50 tag=slow-api slow and host == "a.test"');
-  assert.equal(m.toShortForm({ id: 'b', name: 'b', action: 'details', limit: null, details: ['bodies', 'dnsTrace'], condition: 'failed' }), 'b: details details=bodies,dnsTrace failed');
+  assert.equal(
+    m.toShortForm({ id: 'b', name: 'b', action: 'details', limit: null, details: ['bodies', 'dnsTrace'], condition: 'failed' }),
+    'b: details details=bodies,dnsTrace failed',
+  );
 });
 
 test('a request a keep rule drops at its end, after the panel got it live, comes back as removed', { timeout: 30_000 }, async () => {

@@ -56,7 +56,10 @@ test('no id segment: the path is compared exactly; an explicit port is part of "
   assert.equal(matches(cond, 'POST', 'http://localhost:3000/api/login'), true);
   assert.equal(matches(cond, 'POST', 'http://localhost:4000/api/login'), false);
   assert.equal(m.conditionFromRequest('skipHost', { reqURL: 'http://[::1]:8080/x' }), 'host == "::1"');
-  assert.equal(m.conditionFromRequest('break', { reqMethod: 'GET', reqURL: 'https://a.test' }), 'method == "GET" and host == "a.test" and path == "/"');
+  assert.equal(
+    m.conditionFromRequest('break', { reqMethod: 'GET', reqURL: 'https://a.test' }),
+    'method == "GET" and host == "a.test" and path == "/"',
+  );
 });
 
 test('special characters are quoted and escaped for the language: quotes, backslashes, glob stars in literal segments', () => {
@@ -65,7 +68,11 @@ test('special characters are quoted and escaped for the language: quotes, backsl
   // The glob escapes the backslash and the star (\\ and \*), then the string literal escapes every backslash.
   assert.equal(cond, String.raw`method == "GET" and host == "a.test" and path ~ "/files/we\"ird\\\\na\\*me/*"`);
   m.validateRule({ id: 'x', action: 'break', condition: cond }); // parses and checks
-  assert.equal(matches(cond, 'GET', 'http://a.test/files/we"ird\\na*me/9'), true, 'the literal segment, quote, backslash and star included');
+  assert.equal(
+    matches(cond, 'GET', 'http://a.test/files/we"ird\\na*me/9'),
+    true,
+    'the literal segment, quote, backslash and star included',
+  );
   assert.equal(matches(cond, 'GET', 'http://a.test/files/we"ird\\naXme/9'), false, 'the * of the name is literal, not a glob');
   assert.equal(m.quote('a\u0001b'), '"a\\u0001b"');
   assert.equal(matches(`host == ${m.quote('a.test')} and path == ${m.quote('/x"y')}`, 'GET', 'http://a.test/x"y'), true);
