@@ -254,6 +254,10 @@ export class RulesView {
   private readonly empty = h('div', 'rules-empty muted');
   private readonly addButton = h('button', 'button rules-add', { type: 'button' }, icon('add'), ' Add rule');
   private readonly form: RuleForm;
+  /** Where the form sits while a rule is edited: a list item right after that rule's. */
+  private readonly formSlot = h('li', 'rule-form-slot');
+  /** The list items by rule id, with what they show: a live counter update rewrites only the counts. */
+  private items = new Map<string, { li: HTMLLIElement; sig: string }>();
   private msg: RulesMessage | undefined;
   private nextRequest = 1;
   private readonly pending = new Map<number, (r: RuleResultMessage) => void>();
@@ -327,7 +331,8 @@ export class RulesView {
     }
     setSafeAttr(this.toggle, 'aria-pressed', String(open));
     this.toggle.classList.toggle('on', open);
-    if (!open && !this.el.ownerDocument.activeElement?.closest('.app')) this.toggle.focus();
+    const active = document.activeElement;
+    if (!open && (!active || active === document.body || this.el.contains(active))) this.toggle.focus();
     if (open) {
       this.render();
       (this.list.querySelector<HTMLElement>('.rule-enabled') ?? this.addButton).focus({ preventScroll: true });
@@ -373,9 +378,8 @@ export class RulesView {
     this.form.fill(rule);
     this.form.el.hidden = false;
     this.el.classList.toggle('editing', true);
-    // The form goes where the rule is (editing) or at the top (adding).
-    const item = rule ? this.list.querySelector<HTMLElement>(`[data-rule-index="${this.indexOf(rule.id)}"]`) : null;
-    if (item) item.after(this.form.el);
+    // The form goes where the rule is (editing: render() places the slot) or at the top (adding).
+    if (rule) this.formSlot.append(this.form.el);
     else this.list.before(this.form.el);
     this.render();
     this.form.focus();
@@ -390,7 +394,7 @@ export class RulesView {
     this.list.before(this.form.el);
     this.render();
     if (!restoreFocus) return;
-    const back = editing ? this.list.querySelector<HTMLElement>(`[data-rule-index="${this.indexOf(editing.id)}"] .rule-edit`) : null;
+    const back = editing ? this.items.get(editing.id)?.li.querySelector<HTMLElement>('.rule-edit') : null;
     (back ?? this.addButton).focus();
   }
 
@@ -406,10 +410,6 @@ export class RulesView {
       void id;
       this.send({ op: 'update', id: editing.id, rule: rule as RuleDraft }, done);
     } else this.send({ op: 'create', rule: draft }, done);
-  }
-
-  private indexOf(id: string): number {
-    return this.msg?.rules.findIndex((r) => r.id === id) ?? -1;
   }
 
   /** Redraws the lists (cheap: a few dozen rules at most). */
@@ -433,9 +433,27 @@ export class RulesView {
       focusedRule && document.activeElement
         ? `${focusedRule.dataset.ruleId}|${(document.activeElement as HTMLElement).dataset.role ?? ''}`
         : undefined;
-    const items = m.rules.map((r, i) => this.item(r, i, true, r.id === editingId));
-    this.list.replaceChildren(...items);
-    if (editingId !== undefined) items[this.indexOf(editingId)]?.after(this.form.el);
+    // Items whose rule did not change are kept (only their counts are rewritten), and nothing that
+    // stays in place is moved: a node moved in the DOM loses the focus, and the counters of a live
+    // session change several times a second while someone types in the form.
+    const next = new Map<string, { li: HTMLLIElement; sig: string }>();
+    const wanted: HTMLElement[] = [];
+    m.rules.forEach((r, i) => {
+      const { matched, acted, ...rest } = r;
+      const sig = JSON.stringify([rest, i, r.id === editingId, this.confirming === r.id, this.highlight === r.id]);
+      let it = this.items.get(r.id);
+      if (!it || it.sig !== sig) it = { li: this.item(r, i, true, r.id === editingId), sig };
+      else if (it.li.querySelector('.rule-counts')?.textContent !== `matched ${matched}acted ${acted}`)
+        it.li.querySelector('.rule-counts')?.replaceWith(countsOf(r));
+      next.set(r.id, it);
+      wanted.push(it.li);
+      if (r.id === editingId) wanted.push(this.formSlot);
+    });
+    this.items = next;
+    wanted.forEach((el, i) => {
+      if (this.list.children[i] !== el) this.list.insertBefore(el, this.list.children[i] ?? null);
+    });
+    while (this.list.children.length > wanted.length) this.list.lastElementChild!.remove();
     this.empty.hidden = m.rules.length > 0;
     this.empty.replaceChildren(
       m.rules.length
@@ -445,7 +463,7 @@ export class RulesView {
     const saved = m.saved ?? [];
     this.saved.hidden = saved.length === 0;
     this.savedList.replaceChildren(...saved.map((r, i) => this.item(r, i, false, false)));
-    if (focusKey) {
+    if (focusKey && !focusedRule?.isConnected) {
       const [id, role] = focusKey.split('|');
       const again = [...this.list.querySelectorAll<HTMLElement>('.rule-item')].find((el) => el.dataset.ruleId === id);
       again?.querySelector<HTMLElement>(`[data-role="${role}"]`)?.focus({ preventScroll: true });
@@ -513,13 +531,7 @@ export class RulesView {
           )
         : null,
     );
-    const counts = h(
-      'span',
-      'rule-counts',
-      { title: 'Requests whose condition held (matched) and that the rule acted on (acted), over every process of the session' },
-      h('span', 'rule-count', null, h('span', 'muted', null, 'matched '), String(r.matched)),
-      h('span', 'rule-count', null, h('span', 'muted', null, 'acted '), String(r.acted)),
-    );
+    const counts = countsOf(r);
     const main = h(
       'div',
       'rule-main',
@@ -568,4 +580,15 @@ export class RulesView {
     }
     return li;
   }
+}
+
+/** A rule's matched and acted counts. */
+function countsOf(r: RuleRow): HTMLElement {
+  return h(
+    'span',
+    'rule-counts',
+    { title: 'Requests whose condition held (matched) and that the rule acted on (acted), over every process of the session' },
+    h('span', 'rule-count', null, h('span', 'muted', null, 'matched '), String(r.matched)),
+    h('span', 'rule-count', null, h('span', 'muted', null, 'acted '), String(r.acted)),
+  );
 }

@@ -226,10 +226,23 @@ test(
       // Edit the second rule by keyboard: Tab from its toggle to Edit, Enter, change, Enter.
       await page.focus('.rule-item[data-rule-id="break-get-api"] .rule-edit');
       await page.keyboard.press('Enter');
-      await page.waitForSelector('.rule-item.is-editing + .rule-form');
+      await page.waitForSelector('.rule-item.is-editing + .rule-form-slot .rule-form');
       assert.equal(await page.inputValue('.rule-condition'), RULES[0].condition);
       assert.equal(await page.evaluate(() => document.activeElement?.classList.contains('rule-condition')), true);
       await page.fill('.rule-condition', 'method == "GET" and host == "api.example.com"');
+      // The counters of a live session move while someone types: the form keeps its focus and text.
+      live[1].matched = 9;
+      await send(
+        page,
+        rulesMsg(live),
+        () => document.querySelector('[data-rule-id="break-get-api"] .rule-counts').textContent === 'matched 9acted 5',
+      );
+      assert.equal(
+        await page.evaluate(() => document.activeElement?.classList.contains('rule-condition')),
+        true,
+        'focus stays in the form',
+      );
+      assert.equal(await page.inputValue('.rule-condition'), 'method == "GET" and host == "api.example.com"');
       await page.keyboard.press('Enter');
       await page.waitForFunction(() => window.__host.posted.filter((m) => m.type === 'ruleEdit').at(-1).op === 'update');
       e = (await edits(page)).at(-1);
