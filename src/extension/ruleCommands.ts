@@ -65,11 +65,13 @@ export async function addFromRequest(s: Services, rules: RuleService, kind: From
     return undefined;
   }
   s.panel.revealRules(made.rule.id);
-  const live = rules.rulesOf(s.panel.traceKey).scope === 'session';
+  const live = s.traces.live().length > 0;
   void vscode.window.showInformationMessage(
     `Net Trace: ${made.existed ? 'the rule is there already' : 'added the rule'} "${made.rule.name}" (enabled). ` +
-      (live ? 'It applies to the running session now, ' : 'It applies ') +
-      'and to the next sessions of this workspace; see the Rules view of the panel.',
+      (live
+        ? 'It applies to the running session now and to the next sessions of this workspace'
+        : 'It applies from the next session of this workspace') +
+      ' (see the Rules view of the panel).',
   );
   return made.rule;
 }

@@ -318,3 +318,83 @@ test('a request a keep rule drops at its end, after the panel got it live, comes
     server.close();
   }
 });
+
+test('the palette: Add Trace Rule… checks the line as typed and adds it enabled; Manage Trace Rules disables, edits and deletes', async () => {
+  const store = new m.TraceStore({ startCollector: m.startCollector });
+  const rules = new m.RuleService(store, memento());
+  try {
+    const { key } = await store.prepare('palette', { rules: LAUNCH });
+    rules.noteSession(key, []);
+    store.attach(key, 'dbg-2');
+    const host = new m.PanelHost(vscode.Uri.file(root), store, { log: () => {}, command: () => {}, openInitiator: () => {}, rules });
+    const subscriptions = [];
+    m.registerRuleCommands({ context: { subscriptions }, traces: store, panel: host, rules, log: () => {} }, rules);
+    const run = (id) => vscode.commands.registered.get(id)();
+    const session = store.get(key).session;
+    vscode.messages.length = 0;
+
+    // Add: the input box's validation says what is wrong (with the column), then the rule goes in.
+    let said;
+    vscode.prompts.push((opts) => {
+      said = [opts.validateInput('skip status >= "500"'), opts.validateInput('launch-skip: skip true'), opts.validateInput('')];
+      return opts.validateInput('api: skip limit=3 host == "api.test"') === undefined ? 'api: skip limit=3 host == "api.test"' : undefined;
+    });
+    await run(m.RULE_COMMANDS.add);
+    assert.match(said[0], /column 11/);
+    assert.match(said[1], /exists already/, 'an id the session has is refused');
+    assert.match(said[2], /Type a rule/);
+    assert.deepEqual(
+      { ...session.rules.get('api') },
+      { id: 'api', name: 'api', condition: 'host == "api.test"', action: 'skip', limit: 3, enabled: true },
+    );
+    assert.equal(rules.workspaceRules()[0].id, 'api', 'kept in the workspace');
+
+    // Manage: the quick pick lists the session's rules with their origin; pick, then Disable.
+    let listed;
+    vscode.prompts.push(
+      (opts, items) => ((listed = items), items.find((i) => i.rule?.id === 'api')),
+      (opts, items) => items.find((i) => /Disable/.test(i.label)),
+    );
+    await run(m.RULE_COMMANDS.manage);
+    assert.deepEqual(
+      listed.filter((i) => i.rule).map((i) => [i.rule.id, /workspace rule/.test(i.detail)]),
+      [
+        ['api', true],
+        ['launch-skip', false],
+      ],
+    );
+    assert.equal(session.rules.get('api').enabled, false);
+    assert.equal(rules.workspaceRules()[0].enabled, false);
+
+    // Edit: the one-line form, prefilled; the id cannot change.
+    let value;
+    vscode.prompts.push(
+      (opts, items) => items.find((i) => i.rule?.id === 'api'),
+      (opts, items) => items.find((i) => /Edit/.test(i.label)),
+      (opts) => (
+        (value = opts.value),
+        opts.validateInput('other: skip true') ? 'api: details details=bodies host == "api.test"' : undefined
+      ),
+    );
+    await run(m.RULE_COMMANDS.manage);
+    assert.equal(value, 'api: skip limit=3 host == "api.test"');
+    assert.equal(session.rules.get('api').action, 'details');
+    assert.equal(session.rules.get('api').limit, null);
+    assert.equal(session.rules.get('api').enabled, false, 'an edit keeps the enabled flag');
+
+    // Delete, after the confirmation.
+    vscode.prompts.push(
+      (opts, items) => items.find((i) => i.rule?.id === 'api'),
+      (opts, items) => items.find((i) => /Delete/.test(i.label)),
+      () => 'Delete',
+    );
+    await run(m.RULE_COMMANDS.manage);
+    assert.equal(session.rules.get('api'), undefined);
+    assert.deepEqual(rules.workspaceRules(), []);
+    assert.equal(vscode.prompts.length, 0, 'every prompt was asked');
+    for (const d of subscriptions) d.dispose();
+    host.dispose();
+  } finally {
+    await store.dispose();
+  }
+});
