@@ -69,7 +69,7 @@ class RuleForm {
   private readonly details = new Map<RuleDetailName, HTMLInputElement>();
   private readonly enabled = h('input', 'rule-check', { type: 'checkbox' });
   private readonly enabledHint = h('span', 'muted rule-hint');
-  private readonly error = h('div', 'rule-error', { role: 'alert', 'aria-live': 'assertive' });
+  private readonly error = h('div', 'rule-error', { role: 'status', 'aria-live': 'polite' });
   private readonly tagRow: HTMLElement;
   private readonly detailsRow: HTMLElement;
   private readonly save = h('button', 'button', { type: 'submit' }, 'Save');
