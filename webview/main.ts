@@ -11,6 +11,7 @@ import './styles/base.css';
 import './styles/toolbar.css';
 import './styles/list.css';
 import './styles/detail.css';
+import './styles/rules.css';
 import type { FromWebview, PanelCommand, ToWebview, TraceListItem, TraceOrigin } from '../src/protocol/webview';
 import { isToWebview } from '../src/protocol/webview';
 import { DetailView, type DetailTab } from './detail';
@@ -27,6 +28,7 @@ import { loadState, WorkspaceState, type PanelState } from './state';
 import { attachToolbarOverflow } from './toolbarOverflow';
 import { renderNoTrace } from './noTrace';
 import { hostApi } from './vscodeApi';
+import { RulesView } from './rulesView';
 
 /** Detail of the `nettrace-render` event the panel dispatches on window after each frame. */
 export interface RenderEventDetail {
@@ -92,6 +94,7 @@ class App {
     icon('error'),
     'Failed',
   );
+  private readonly rulesView = new RulesView((msg) => this.post(msg));
   private readonly chips = new Map<StatusClass, HTMLButtonElement>();
   private readonly hostSelect = h('select', 'dropdown host-select', { title: 'Filter by host', 'aria-label': 'Host' });
   private readonly statusLeft = h('span', 'status-left');
@@ -149,7 +152,8 @@ class App {
       }
     });
     this.main = h('div', 'main', null, this.list.el, this.emptyMsg, this.splitter, this.detail.el);
-    root.replaceChildren(this.renderToolbar(), this.main, h('div', 'statusbar', null, this.statusLeft, this.statusRight), this.waiting);
+    const statusbar = h('div', 'statusbar', null, this.statusLeft, this.statusRight);
+    root.replaceChildren(this.renderToolbar(), this.rulesView.el, this.main, statusbar, this.waiting);
     this.statusLeft.after(this.rangeChip.el);
     root.classList.add('is-waiting');
     this.waiting.replaceChildren(...this.spinner);
@@ -209,6 +213,9 @@ class App {
         if (msg.type === 'update') {
           if (msg.live !== undefined) this.model.live = msg.live;
           if (msg.live === false) this.renderTraceSelect();
+          // Requests a trace rule dropped at their end (docs/rules.md, "what is kept") leave the list.
+          if (Array.isArray(msg.removed) && this.model.remove(msg.removed) && !this.model.row(this.state.selectedId ?? ''))
+            this.state.selectedId = null;
         }
         this.model.apply(msg, msg.traceEndAt);
         this.takePendingSelect();
@@ -218,6 +225,10 @@ class App {
       case 'select':
         this.pendingSelect = { traceID: msg.traceID, open: msg.openDetail !== false };
         if (msg.traceKey === undefined || msg.traceKey === this.currentKey) this.takePendingSelect();
+        break;
+      case 'rules':
+      case 'ruleResult':
+        this.rulesView.onMessage(msg);
         break;
       case 'theme':
         document.body.classList.remove('vscode-light', 'vscode-dark', 'vscode-high-contrast', 'vscode-high-contrast-light');
@@ -397,6 +408,7 @@ class App {
       this.filterBox.el,
       // data-collapse: the order in which groups move into the overflow menu when space runs out.
       h('div', 'group', { 'data-collapse': '4' }, this.failedToggle),
+      h('div', 'group', { 'data-collapse': '5' }, this.rulesView.toggle),
       h('div', 'group', { 'data-collapse': '1' }, chipBox),
       h('div', 'group', { 'data-collapse': '2' }, this.hostSelect),
       h(

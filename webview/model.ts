@@ -362,6 +362,30 @@ export class TraceModel {
     return { added: fresh.length - replaced.size, changed: replaced.size, viewChanged };
   }
 
+  /**
+   * Removes requests that left the trace (a trace rule dropped them at their end: `update.removed`).
+   * Returns how many rows went. One pass over the rows per call, whatever the number removed.
+   */
+  remove(traceIDs: readonly string[]): number {
+    const gone = new Set<Row>();
+    for (const id of traceIDs) {
+      const row = typeof id === 'string' ? this.byId.get(id) : undefined;
+      if (!row) continue;
+      gone.add(row);
+      this.byId.delete(id);
+      this.count(row, -1);
+    }
+    if (gone.size === 0) return 0;
+    const kept = this.rows.filter((r) => !gone.has(r));
+    // `seq` is a row's place in `rows` (the sort's tie-break and apply()'s slot): renumbered in order.
+    for (let i = 0; i < kept.length; i++) kept[i]!.seq = i;
+    this.rows = kept;
+    const before = this.view.length;
+    this.view = this.view.filter((r) => !gone.has(r));
+    if (this.view.length !== before) this.viewVersion++;
+    return gone.size;
+  }
+
   /** Sets the filter and recomputes the view. */
   setFilter(f: FilterSpec): void {
     this.filterSpec = { ...f, classes: [...f.classes] };

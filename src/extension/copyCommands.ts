@@ -84,9 +84,19 @@ function textOf(s: Services, kind: CopyKind, entry: TraceEntry, req: HttpRequest
   }
 }
 
-async function copy(s: Services, kind: CopyKind, arg: CopyContext | undefined): Promise<void> {
+/**
+ * The request a row menu command acts on: the row's (its merged `data-vscode-context`), else the
+ * panel's selected request. Also used by the trace rule commands (ruleCommands.ts).
+ */
+export function requestTarget(s: Services, arg: CopyContext | undefined): { entry: TraceEntry; req: HttpRequest } | undefined {
   const t = target(s, arg);
   const req = t ? findRequest(s, t.entry, t.traceID) : undefined;
+  return t && req ? { entry: t.entry, req } : undefined;
+}
+
+async function copy(s: Services, kind: CopyKind, arg: CopyContext | undefined): Promise<void> {
+  const t = requestTarget(s, arg);
+  const req = t?.req;
   if (!t || !req) {
     void vscode.window.showInformationMessage('Net Trace: select a request in the Net Trace panel first.');
     return;

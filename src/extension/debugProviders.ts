@@ -105,12 +105,14 @@ function injectProvider(s: Services): vscode.DebugConfigurationProvider {
       if (!needsTracing(config) || config.__nettraceSession) return config;
       const tracing = config.__nettrace;
       let prepared: Awaited<ReturnType<typeof traces.prepare>>;
+      // The workspace's rules (added in the panel or the palette) first, then launch.json's and the setting's.
+      const launchRules = s.rules.rulesForLaunch(tracing.rules);
       try {
         prepared = await traces.prepare(describeLaunch(config), {
           openPanel: tracing.openPanel,
           slowThresholdMs: tracing.slowThresholdMs,
           redactQuery: tracing.redactQuery,
-          rules: tracing.rules,
+          rules: launchRules.rules,
           defaultAction: tracing.defaultAction,
         });
       } catch (err) {
@@ -119,6 +121,7 @@ function injectProvider(s: Services): vscode.DebugConfigurationProvider {
         return undefined;
       }
       const { key, ipcPath, rulesConfig } = prepared;
+      s.rules.noteSession(key, launchRules.workspaceIds);
       try {
         const resolved = injectTracing(config, {
           preloadPath: preload,

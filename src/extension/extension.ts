@@ -6,6 +6,7 @@
  *     `pwa-node`/`node` provider that starts a collector per session and injects the preload, and
  *     the session lifecycle into the TraceStore;
  *   - commands.ts: the commands; statusBar.ts: the status bar item;
+ *   - ruleCommands.ts + ruleService.ts: the trace rules set in VS Code (Rules view, row menu, palette);
  *   - here: the panel (panel.ts) and its serializer, the editor annotations (codeLens.ts).
  */
 
@@ -17,6 +18,8 @@ import { COMMANDS, registerCommands, type Commands } from './commands';
 import { registerCopyCommands } from './copyCommands';
 import { registerDebugProviders } from './debugProviders';
 import { registerHelperSetup } from './helperSetup';
+import { registerRuleCommands } from './ruleCommands';
+import { RuleService } from './ruleService';
 import { SessionHelpers } from './helpers';
 import { PANEL_VIEW_TYPE, PanelHost, type PanelHandlers } from './panel';
 import { helperRoot, settings, type Services } from './services';
@@ -35,19 +38,23 @@ export function activate(context: vscode.ExtensionContext): void {
   const traces = openStore(context, log);
   // The panel's buttons and links run the commands, which need the panel: bound once both exist.
   const late: { commands?: Commands } = {};
+  // Trace rules added in VS Code are kept per workspace (workspaceState) and read first by every next session.
+  const rules = new RuleService(traces, context.workspaceState, log);
   const panel = registerPanel(context, traces, log, {
     command: (command, traceKey) => void late.commands?.runPanelCommand(command, traceKey),
     openInitiator: (file, line, column, panelColumn) => void late.commands?.openInitiator(file, line, column, panelColumn),
+    rules,
   });
   const helpers = new SessionHelpers(traces, () => helperRoot(context.extensionPath), log);
   context.subscriptions.push(helpers);
-  const services: Services = { context, traces, panel, helpers, log };
+  const services: Services = { context, traces, panel, helpers, rules, log };
 
   registerAnnotations(services);
   const updateStatus = registerStatusBar(services, COMMANDS.showPanel);
   registerDebugProviders(services, updateStatus);
   late.commands = registerCommands(services);
   registerCopyCommands(services);
+  registerRuleCommands(services, rules);
   registerHelperSetup(context);
   log(`Net Trace activated (preload ${join(context.extensionPath, 'dist', 'preload.cjs')})`);
 }

@@ -6,7 +6,9 @@
  */
 
 import * as vscode from 'vscode';
-import type { FromWebview, PanelCommand, ToWebview } from '../protocol/webview';
+import type { FromWebview, PanelCommand, RuleDraft, RuleEditMessage, ToWebview } from '../protocol/webview';
+import { uniqueId } from '../rules/fromRequest';
+import { ruleProblem, type RuleChange, type RuleService } from './ruleService';
 import { createNonce, renderPanelHtml } from './panelHtml';
 import { LiveFeed, type TraceEntry, type TraceStore } from './traceStore';
 import type { DebuggerPause, RecordKind } from '../trace/types';
@@ -21,6 +23,8 @@ export interface PanelHandlers {
   openInitiator(file: string, line: number, column: number, panelColumn: vscode.ViewColumn | undefined): void;
   command(command: PanelCommand, traceKey: string | undefined): void;
   log(line: string): void;
+  /** The trace rules of the Rules view (ruleService.ts); without it the view lists none. */
+  rules?: RuleService;
 }
 
 /** The workspaceState key of the panel's UI state (filter, toggles, sort, columns). */
@@ -42,6 +46,8 @@ export class PanelHost implements vscode.Disposable {
   private pendingSelect: { traceKey: string; traceID: string } | undefined;
   /** The request selected in the panel, per the panel's last `selected` message. */
   private selected: { traceKey: string; traceID: string } | undefined;
+  /** The last `rules` message sent (JSON), so counters that did not move send nothing. */
+  private sentRules = '';
   private readonly onDidChangeTraceEmitter = new vscode.EventEmitter<string | undefined>();
   /** Fires when the trace the panel shows (the "active" trace) changes. */
   readonly onDidChangeTrace = this.onDidChangeTraceEmitter.event;
@@ -59,7 +65,12 @@ export class PanelHost implements vscode.Disposable {
     store.on('list', onList);
     store.on('ended', onEnded);
     store.on('cleared', onCleared);
+    const onRules = (key: string | undefined) => {
+      if (key === undefined || key === this.traceKey) this.postRules();
+    };
+    handlers.rules?.on('change', onRules);
     this.disposables.push(
+      new vscode.Disposable(() => handlers.rules?.off('change', onRules)),
       new vscode.Disposable(() => {
         store.off('change', onChange);
         store.off('list', onList);
@@ -146,6 +157,53 @@ export class PanelHost implements vscode.Disposable {
     this.flushSelect();
   }
 
+  /**
+   * Opens the panel's Rules view on the shown trace's rules, showing `ruleId` (a rule just added
+   * from a row's menu or the palette). `focus` false: only when the panel is open already.
+   */
+  revealRules(ruleId?: string, focus = true): void {
+    if (!this.panel && !focus) return;
+    this.pendingReveal = ruleId ?? '';
+    this.show({ preserveFocus: !focus });
+    this.postRules();
+  }
+
+  /** A Rules view reveal waiting for the panel to be ready ('' = open the view only). */
+  private pendingReveal: string | undefined;
+
+  /** Sends the shown trace's rules (see RulesMessage) when they changed since the last time. */
+  private postRules(force = false): void {
+    const rules = this.handlers.rules;
+    if (!rules || !this.ready) return;
+    const view = rules.view(this.traceKey);
+    const text = JSON.stringify(view);
+    const reveal = this.pendingReveal;
+    if (!force && reveal === undefined && text === this.sentRules) return;
+    this.sentRules = text;
+    this.pendingReveal = undefined;
+    this.post({ type: 'rules', ...view, ...(reveal !== undefined ? { reveal } : {}) });
+  }
+
+  /** The Rules view asked for a change: made (or refused, with the problem), then answered. */
+  private onRuleEdit(msg: RuleEditMessage): void {
+    const rules = this.handlers.rules;
+    const requestId = typeof msg.requestId === 'number' ? msg.requestId : 0;
+    if (!rules)
+      return this.post({ type: 'ruleResult', requestId, ok: false, problem: { message: 'trace rules are not available', field: '' } });
+    try {
+      const change = ruleChange(msg, rules.takenIds());
+      const rule = rules.apply(
+        change,
+        typeof msg.traceKey === 'string' ? msg.traceKey : this.traceKey,
+        msg.scope === 'workspace' ? 'workspace' : 'session',
+      );
+      this.post({ type: 'ruleResult', requestId, ok: true, id: rule?.id ?? (change.op === 'create' ? undefined : change.id) });
+    } catch (err) {
+      this.post({ type: 'ruleResult', requestId, ok: false, problem: ruleProblem(err) });
+    }
+    this.postRules();
+  }
+
   private flushSelect(): void {
     const p = this.pendingSelect;
     if (!p || !this.ready || p.traceKey !== this.traceKey) return;
@@ -206,6 +264,9 @@ export class PanelHost implements vscode.Disposable {
         // The Command Palette's "Copy as cURL" & co. act on this selection (copyCommands.ts).
         void vscode.commands.executeCommand('setContext', 'nettrace.panelHasSelection', this.selected !== undefined);
         break;
+      case 'ruleEdit':
+        this.onRuleEdit(msg);
+        break;
       case 'saveState':
         if (typeof msg.state === 'object' && msg.state !== null && !Array.isArray(msg.state)) {
           void Promise.resolve(this.handlers.memento?.update(PANEL_STATE_KEY, msg.state)).catch((err: Error) =>
@@ -230,8 +291,13 @@ export class PanelHost implements vscode.Disposable {
     this.post({ type: 'traces', traces: this.store.items(), activeTraceKey: this.traceKey });
   }
 
-  /** `traces` then a full `reset` of the shown trace; the live feed restarts from it. */
+  /** `traces` then a full `reset` of the shown trace, then its `rules`; the live feed restarts from it. */
   private sendReset(): void {
+    this.sendResetOnly();
+    this.postRules(true);
+  }
+
+  private sendResetOnly(): void {
     const entry = this.store.get(this.traceKey);
     this.post({ type: 'traces', traces: this.store.items(), activeTraceKey: entry?.key });
     this.feed = undefined;
@@ -264,10 +330,13 @@ export class PanelHost implements vscode.Disposable {
 
   private streamChanges(entry: TraceEntry, ids: string[], records: Array<[RecordKind, string]>): void {
     if (!this.ready || !this.feed || entry.key !== this.traceKey) return;
-    const { append, update, traceEndAt } = this.feed.batches(ids, records);
+    const { append, update, removed, traceEndAt } = this.feed.batches(ids, records);
     const pauses = this.changedPauses(entry);
     if (append) this.post({ type: 'append', traceKey: entry.key, traceEndAt, ...append });
-    if (update || pauses) this.post({ type: 'update', traceKey: entry.key, traceEndAt, ...update, ...pauses });
+    if (update || pauses || removed.length > 0)
+      this.post({ type: 'update', traceKey: entry.key, traceEndAt, ...update, ...pauses, ...(removed.length > 0 ? { removed } : {}) });
+    // The rules' counters come back with the preloads' stats, which also make a change.
+    this.postRules();
   }
 
   /** The session's debugger pauses when they changed since the panel last got them. */
@@ -297,6 +366,7 @@ export class PanelHost implements vscode.Disposable {
     });
     this.feed = undefined;
     this.postTraces();
+    this.postRules();
   }
 
   private onCleared(entry: TraceEntry): void {
@@ -316,4 +386,38 @@ export class PanelHost implements vscode.Disposable {
     this.panel?.dispose();
     for (const d of this.disposables) d.dispose();
   }
+}
+
+/** The RuleService change a Rules view message asks for (a draft becomes rule input; a new rule gets an id). */
+function ruleChange(msg: RuleEditMessage, taken: ReadonlySet<string>): RuleChange {
+  const id = typeof msg.id === 'string' ? msg.id : '';
+  switch (msg.op) {
+    case 'create': {
+      const d = draftInput(msg.rule);
+      const given = typeof msg.rule?.id === 'string' ? msg.rule.id.trim() : '';
+      return {
+        op: 'create',
+        rule: { ...d, id: given || uniqueId(typeof d.name === 'string' && d.name ? d.name : `${String(d.action)}-rule`, taken) },
+      };
+    }
+    case 'update':
+      return { op: 'update', id, changes: draftInput(msg.rule) };
+    case 'setEnabled':
+      return { op: 'setEnabled', id, enabled: msg.enabled === true };
+    case 'delete':
+      return { op: 'delete', id };
+    case 'move':
+      return { op: 'move', id, index: typeof msg.index === 'number' ? msg.index : 0 };
+    default:
+      throw new Error(`unknown rule change ${JSON.stringify((msg as { op?: unknown }).op)}`);
+  }
+}
+
+/** The properties of a draft that were given (validateRule checks them; an empty name means "the id"). */
+function draftInput(d: RuleDraft | undefined): Record<string, unknown> {
+  if (!d || typeof d !== 'object') return {};
+  const out: Record<string, unknown> = {};
+  for (const k of ['name', 'condition', 'action', 'limit', 'enabled', 'tag', 'details'] as const) if (d[k] !== undefined) out[k] = d[k];
+  if (out.name === '') delete out.name;
+  return out;
 }

@@ -9,6 +9,7 @@ import type { OptionError } from '../protocol/options';
 import type { SessionHelpers } from './helpers';
 import { TRACING_SETTINGS, type TracingDefaults } from './launchConfig';
 import type { PanelHost } from './panel';
+import type { RuleService } from './ruleService';
 import type { TraceStore } from './traceStore';
 
 /** The extension's shared state, handed to each `register…` function. */
@@ -17,6 +18,8 @@ export interface Services {
   traces: TraceStore;
   panel: PanelHost;
   helpers: SessionHelpers;
+  /** The trace rules set in VS Code (the workspace's and the live sessions'). */
+  rules: RuleService;
   /** Appends a timestamped line to the Net Trace output channel. */
   log: (line: string) => void;
 }

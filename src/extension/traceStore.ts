@@ -477,7 +477,7 @@ export class LiveFeed {
   batches(
     requestIDs: readonly string[],
     records: ReadonlyArray<readonly [RecordKind, string]> = [],
-  ): { append: RecordBatch | undefined; update: RecordBatch | undefined; traceEndAt: number } {
+  ): { append: RecordBatch | undefined; update: RecordBatch | undefined; removed: string[]; traceEndAt: number } {
     const append = emptyBatch();
     const update = emptyBatch();
     const trace = this.session.builder.trace;
@@ -514,11 +514,13 @@ export class LiveFeed {
         }
       }
     }
+    const removed: string[] = [];
     for (const [kind, id] of records) {
       if ((REF_KINDS as readonly string[]).includes(kind)) push(update, kind as RefKind, id);
+      else if (kind === 'httpRequests' && !this.session.request(id) && this.sent.delete(id)) removed.push(id); // a rule dropped it
     }
     const traceEndAt = this.session.builder.relative(Date.now());
-    return { append: nonEmpty(append), update: nonEmpty(update), traceEndAt };
+    return { append: nonEmpty(append), update: nonEmpty(update), removed, traceEndAt };
   }
 
   /** Every connection and DNS record, to refresh the panel's copies when the session ends. */

@@ -16,6 +16,9 @@
  *   4. The user picks another trace (`selectTrace`), clicks a stack frame (`openInitiator`),
  *      selects a request (`selected`), or runs a toolbar `command`; an editor hover link asks the
  *      panel to reveal a request with `select`.
+ *   5. Trace rules (docs/rules.md): the host sends `rules` after each `reset` and when the rules or
+ *      their counters change; the Rules view asks for changes with `ruleEdit`, answered by
+ *      `ruleResult`. Requests a rule drops at their end leave the panel through `update.removed`.
  *
  * A trace in the `traces` list is named by its `traceKey`, which is unrelated to the `traceID`s
  * of the records inside it. Messages that carry a `traceKey` different from the trace the panel
@@ -88,6 +91,61 @@ export interface RecordBatch {
 /** The colour theme kind; mirrors VS Code's `ColorThemeKind`. */
 export type ThemeKind = 'light' | 'dark' | 'high-contrast' | 'high-contrast-light';
 
+/** A trace rule's action (src/rules RuleAction; the protocol layer does not import src/rules). */
+export type RuleActionName = 'trace' | 'skip' | 'details' | 'break' | 'mark';
+
+/** What a `details` rule captures (src/rules DetailKind). */
+export type RuleDetailName = 'bodies' | 'sockTrace' | 'dnsTrace';
+
+/**
+ * Where a rule shown in the Rules view comes from: `workspace` (added from the panel, a row's
+ * menu or the Command Palette: kept in the workspace and given to every next session),
+ * `launch` (launch.json's `rules` or the `nettrace.rules` setting: an edit lasts for this session),
+ * `saved` (the rule set saved in a trace that is not recording: read only).
+ */
+export type RuleOrigin = 'workspace' | 'launch' | 'saved';
+
+/** One trace rule as the Rules view shows it, with its counters (added up over the session's processes). */
+export interface RuleRow {
+  id: string;
+  name: string;
+  condition: string;
+  action: RuleActionName;
+  limit: number | null;
+  enabled: boolean;
+  tag?: string;
+  details?: RuleDetailName[];
+  matched: number;
+  acted: number;
+  /** It reached its limit in at least one process or thread. */
+  limitReached: boolean;
+  origin: RuleOrigin;
+}
+
+/** A rule as the Rules view's form sends it (validated by the host: src/rules validateRule). */
+export interface RuleDraft {
+  id?: string;
+  name?: string;
+  condition: string;
+  action: RuleActionName;
+  limit?: number | null;
+  enabled?: boolean;
+  tag?: string;
+  details?: RuleDetailName[];
+}
+
+/** Why a rule was refused: the property at fault and, for a condition, where (src/rules errors). */
+export interface RuleProblem {
+  message: string;
+  /** The property at fault (`condition`, `limit`, `id`, …). */
+  field: string;
+  /** Condition errors: the problem alone, its 0-based offset and 1-based column, and the caret excerpt. */
+  reason?: string;
+  offset?: number;
+  column?: number;
+  excerpt?: string;
+}
+
 /** The toolbar commands the panel can ask the host to run. */
 export type PanelCommand = 'save' | 'exportHar' | 'savePcap' | 'openTrace' | 'clear';
 
@@ -137,6 +195,11 @@ export interface UpdateMessage extends RecordBatch {
   /** Set when recording stopped (the session ended): the panel leaves live mode. */
   live?: boolean;
   stats?: TraceStats;
+  /**
+   * Requests no longer in the trace (their traceIDs): a trace rule decided at their end not to
+   * keep them (docs/rules.md, "what is kept"). The panel removes their rows.
+   */
+  removed?: string[];
 }
 
 /** Select and reveal a request, e.g. from an editor hover link. */
@@ -156,8 +219,39 @@ export interface ThemeMessage {
   kind: ThemeKind;
 }
 
+/**
+ * The trace rules for the Rules view, sent after each `reset` and whenever they or their counters
+ * change. For a trace that is recording, the session's rules (editable: each change goes to every
+ * process of the session at once); otherwise the workspace's rules (editable: they apply from the
+ * next session) and, read only, the rules saved in the shown trace.
+ */
+export interface RulesMessage {
+  type: 'rules';
+  /** The trace these rules are for (the shown one), if any. */
+  traceKey?: string;
+  /** `session`: the rows are the live session's; `workspace`: the workspace's, for the next session. */
+  scope: 'session' | 'workspace';
+  defaultAction: 'trace' | 'skip';
+  rules: RuleRow[];
+  /** Not recording: the rules saved in the shown trace (`traceRules`), read only. */
+  saved?: RuleRow[];
+  /** Open the Rules view and show this rule (just added from a row's menu or the palette). */
+  reveal?: string;
+}
+
+/** The answer to a `ruleEdit`: done, or refused with the problem (nothing changed then). */
+export interface RuleResultMessage {
+  type: 'ruleResult';
+  requestId: number;
+  ok: boolean;
+  problem?: RuleProblem;
+  /** The id of the rule created or changed. */
+  id?: string;
+}
+
 /** Every message the host sends to the panel. */
-export type ToWebview = TracesMessage | ResetMessage | AppendMessage | UpdateMessage | SelectMessage | ThemeMessage;
+export type ToWebview =
+  TracesMessage | ResetMessage | AppendMessage | UpdateMessage | SelectMessage | ThemeMessage | RulesMessage | RuleResultMessage;
 
 // ---------------------------------------------------------------------------------------------
 // Webview → extension
@@ -209,12 +303,41 @@ export interface SaveStateMessage {
   state: Record<string, unknown>;
 }
 
+/**
+ * A change the Rules view asks for; the host answers with `ruleResult` (and, when it was made, a
+ * new `rules`). `scope` is the one of the `rules` message the view shows.
+ */
+export interface RuleEditMessage {
+  type: 'ruleEdit';
+  requestId: number;
+  traceKey?: string;
+  scope: 'session' | 'workspace';
+  op: 'create' | 'update' | 'setEnabled' | 'delete' | 'move';
+  /** The rule changed (update, setEnabled, delete, move). */
+  id?: string;
+  /** create: the new rule; update: its new properties (the id stays). */
+  rule?: RuleDraft;
+  enabled?: boolean;
+  /** move: the new position. */
+  index?: number;
+}
+
 /** Every message the panel sends to the host. */
-export type FromWebview = ReadyMessage | SelectTraceMessage | OpenInitiatorMessage | SelectedMessage | CommandMessage | SaveStateMessage;
+export type FromWebview =
+  ReadyMessage | SelectTraceMessage | OpenInitiatorMessage | SelectedMessage | CommandMessage | SaveStateMessage | RuleEditMessage;
 
 /** Type guard for messages arriving in the panel (window `message` events may carry anything). */
 export function isToWebview(data: unknown): data is ToWebview {
   if (typeof data !== 'object' || data === null) return false;
   const t = (data as { type?: unknown }).type;
-  return t === 'traces' || t === 'reset' || t === 'append' || t === 'update' || t === 'select' || t === 'theme';
+  return (
+    t === 'traces' ||
+    t === 'reset' ||
+    t === 'append' ||
+    t === 'update' ||
+    t === 'select' ||
+    t === 'theme' ||
+    t === 'rules' ||
+    t === 'ruleResult'
+  );
 }

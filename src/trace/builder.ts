@@ -436,10 +436,7 @@ export class TraceBuilder implements UpsertHost {
     }
   }
 
-  /**
-   * Removes a request the trace rules chose at its end not to keep (`ruleDropped`, docs/rules.md);
-   * later upserts of it are ignored. The live panel keeps its row until the trace is shown again.
-   */
+  /** Removes a request the trace rules chose at its end not to keep (`ruleDropped`, docs/rules.md); later upserts are ignored. */
   private dropRequest(traceID: string): void {
     const record = this.byId[KIND_INDEX.get('httpRequests')!].get(traceID);
     this.cleared.add(traceID);
@@ -448,7 +445,8 @@ export class TraceBuilder implements UpsertHost {
     const list = this.trace.httpRequests as unknown as AnyRecord[];
     list.splice(list.lastIndexOf(record) >>> 0, 1); // most drops are of a recent request
     for (const ref of ['dial', 'tcpConn', 'tlsTunnel']) this.usedBy.get(record[ref] as string)?.delete(traceID);
-    this.changedRequests.delete(traceID);
+    this.changedRequests.delete(traceID); // and reported as a changed record: live views remove it (LiveFeed)
+    this.changedRecords.set(traceID, 'httpRequests');
     this.changedOther = true;
   }
 
