@@ -197,6 +197,7 @@ async function runProgram({ bin = process.execPath, rules, steps, inspect = true
 
 /** Checks a pause: the Net Trace frame on top, then only Node's and the preload's, then the program's line. */
 function assertPause(pause, { method, url, rule, client, ruleVar = rule }) {
+  if (process.env.NT_DUMP) console.error(client, JSON.stringify(pause.frames, null, 0));
   const [top, ...rest] = pause.frames;
   const label = `Net Trace: paused on ${method} ${url} (rule '${rule}')`;
   assert.equal(top.url, label, 'the paused script is named after the request and the rule');
@@ -214,18 +215,19 @@ function assertPause(pause, { method, url, rule, client, ruleVar = rule }) {
 const skip = !existsSync(preload) && 'dist/preload.cjs not built (npm run build)';
 
 for (const { label, bin } of nodeBinaries()) {
-  test(`${label}: a break rule pauses http.request, fetch and http2 at the program's line, before the request leaves`, { skip, timeout: 60_000 }, async () => {
+  test(`${label}: a break rule pauses http.request, fetch (GET, POST) and http2 at the program's line, before the request leaves`, { skip, timeout: 60_000 }, async () => {
     const tag = `b${Math.random().toString(36).slice(2, 8)}`;
     const rules = [{ id: 'orders', condition: `path startsWith "/orders" and query.t == "${tag}"`, action: 'break', enabled: true }];
-    const steps = ['http', 'fetch', 'http2'].map((c) => `${c}:/orders/${c}?t=${tag}`);
+    const clients = ['http', 'fetch', 'fetchPost', 'http2'];
+    const steps = clients.map((c) => `${c}:/orders/${c}?t=${tag}`);
     const r = await runProgram({ bin, rules, steps });
     assert.equal(r.code, 0, r.stderr + r.stdout);
     assert.match(r.stdout, /done/);
-    assert.equal(r.pauses.length, 3, `one pause per request: ${JSON.stringify(r.pauses.map((p) => p.frames[0]))}`);
-    for (const [i, client] of ['http', 'fetch', 'http2'].entries()) {
+    assert.equal(r.pauses.length, clients.length, `one pause per request: ${JSON.stringify(r.pauses.map((p) => p.frames[0]))}`);
+    for (const [i, client] of clients.entries()) {
       const path = `/orders/${client}?t=${tag}`;
       const url = (client === 'http2' ? h2base : base) + path;
-      assertPause(r.pauses[i], { method: 'GET', url, rule: 'orders', client });
+      assertPause(r.pauses[i], { method: client === 'fetchPost' ? 'POST' : 'GET', url, rule: 'orders', client });
       const seen = client === 'http2' ? `h2:${path}` : path;
       assert.ok(!r.pauses[i].receivedAtPause.includes(seen), `${client}: the server had not received the request at the pause`);
       assert.ok(!r.pauses[i].receivedAfterHold.includes(seen), `${client}: nor while the program stayed paused`);
@@ -235,7 +237,7 @@ for (const { label, bin } of nodeBinaries()) {
       assert.equal(rec[0].respStatusCode, client === 'http2' ? 201 : 200, `${client}: completed after the resume`);
     }
     assert.match(r.stdout, new RegExp(`status http:/orders/http\\?t=${tag} 200`));
-    assert.deepEqual(r.counters.orders, { matched: 3, acted: 3 });
+    assert.deepEqual(r.counters.orders, { matched: clients.length, acted: clients.length });
   });
 }
 

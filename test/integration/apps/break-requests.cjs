@@ -25,6 +25,12 @@ async function viaFetch(path) {
   return res.status;
 }
 
+async function viaFetchPost(path) {
+  const res = await fetch(base + path, { method: 'POST', body: JSON.stringify({ order: 1 }), headers: { 'content-type': 'application/json' } }); // @request:fetchPost
+  await res.text();
+  return res.status;
+}
+
 function viaHttp2(path) {
   return new Promise((resolve, reject) => {
     const session = http2.connect(h2base);
@@ -42,7 +48,7 @@ function viaHttp2(path) {
   });
 }
 
-const clients = { http: viaHttp, fetch: viaFetch, http2: viaHttp2 };
+const clients = { http: viaHttp, fetch: viaFetch, fetchPost: viaFetchPost, http2: viaHttp2 };
 
 (async () => {
   // Each argument is <client>:<path>, e.g. http:/orders/1.
