@@ -113,7 +113,7 @@ const isInternal = (url) => url.startsWith('node:') || url === '';
  * `inspect`, under a CDP client that records each `debugger` pause (frames, the pause function's
  * variables, what the servers had received) and resumes it after `holdMs`.
  */
-async function runProgram({ bin = process.execPath, rules, steps, inspect = true, holdMs = 150 }) {
+async function runProgram({ bin = process.execPath, rules, steps, inspect = true, holdMs = 150, blackbox, stepOut = false }) {
   const collector = await m.startCollector({ description: 'break', changeIntervalMs: 10, rules });
   const args = [...(inspect ? ['--inspect-brk=0'] : []), app, ...steps];
   const child = spawn(bin, args, {
@@ -136,6 +136,7 @@ async function runProgram({ bin = process.execPath, rules, steps, inspect = true
   });
   const exited = new Promise((resolve) => child.on('exit', (code) => resolve(code)));
   const pauses = [];
+  let stepsOut = 0;
   try {
     if (inspect) {
       const wsUrl = await new Promise((resolve, reject) => {
@@ -152,11 +153,23 @@ async function runProgram({ bin = process.execPath, rules, steps, inspect = true
       const scriptUrls = new Map();
       cdp.on('Debugger.scriptParsed', (p) => scriptUrls.set(p.scriptId, p.url));
       cdp.on('Debugger.paused', async (p) => {
+        // Every pause ends with exactly one command: resume, or a Step Out.
+        let next = 'Debugger.resume';
         try {
-          if (p.reason !== 'other') {
-            // --inspect-brk's pause on the first line.
-            await cdp.send('Debugger.resume');
+          const frames = p.callFrames.map((f) => ({ url: f.url || scriptUrls.get(f.location.scriptId) || '', name: f.functionName, line: f.location.lineNumber + 1 }));
+          if (!frames[0].url.startsWith('Net Trace: ')) {
+            // --inspect-brk's pause on the first line, or where a Step Out stopped (V8 says "other"
+            // for both). A step that stops in a skipped script goes on in the same direction, as
+            // js-debug does (its smartStep steps through skipFiles).
+            if (p.reason === 'Break on start') return;
+            const skipped = isInternal(frames[0].url) || preloadUrls.has(frames[0].url);
+            if (stepOut && skipped && stepsOut++ < 50) next = 'Debugger.stepOut';
+            else pauses.push({ step: true, frames });
             return;
+          }
+          if (stepOut) {
+            next = 'Debugger.stepOut';
+            stepsOut = 0;
           }
           const top = p.callFrames[0];
           const local = top.scopeChain.find((s) => s.type === 'local');
@@ -164,17 +177,13 @@ async function runProgram({ bin = process.execPath, rules, steps, inspect = true
           const vars = Object.fromEntries(props.map((v) => [v.name, v.value?.value]));
           const before = received.slice();
           await new Promise((r) => setTimeout(r, holdMs));
-          pauses.push({
-            frames: p.callFrames.map((f) => ({ url: f.url || scriptUrls.get(f.location.scriptId) || '', name: f.functionName, line: f.location.lineNumber + 1 })),
-            vars,
-            receivedAtPause: before,
-            receivedAfterHold: received.slice(),
-          });
+          pauses.push({ frames, vars, receivedAtPause: before, receivedAfterHold: received.slice() });
         } finally {
-          await cdp.send('Debugger.resume').catch(() => {});
+          await cdp.send(next).catch(() => {});
         }
       });
       await cdp.send('Debugger.enable');
+      if (blackbox) await cdp.send('Debugger.setBlackboxPatterns', { patterns: blackbox });
       await cdp.send('Runtime.runIfWaitingForDebugger');
     } else child.stderr.on('data', (d) => (stderr += d));
     const code = await Promise.race([exited, new Promise((r) => setTimeout(() => r('timeout'), 30_000))]);
@@ -275,4 +284,28 @@ test('without a debugger a break rule does nothing: the requests succeed and the
   assert.deepEqual(r.counters.nodebug, { matched: 3, acted: 0 }, 'no pause: the limit is not spent');
   assert.equal(r.requests.filter((q) => q.reqURL.includes('/free/')).length, 3);
   assert.doesNotMatch(r.stderr, /nettrace/i, 'no warning');
+});
+
+test("with js-debug's skipFiles (Node's and the preload's scripts blackboxed) it still pauses, and Step Out returns to the program", { skip, timeout: 60_000 }, async () => {
+  // What js-debug sends for skipFiles ["<node_internals>/**", "<preload path>"]: V8 blackbox
+  // patterns (regular expressions on script URLs). The pause script is not skipped, so V8 stops.
+  const escape = (t) => t.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+  const blackbox = ['^node:', `^${escape(pathToFileURL(preload).href)}$`, `^${escape(preload)}$`];
+  const rules = [{ id: 'skipfiles', condition: 'path == "/skipped"', action: 'break', enabled: true }];
+  const all = await runProgram({ rules, steps: ['http:/skipped', 'fetch:/skipped', 'http2:/skipped'], blackbox });
+  assert.equal(all.code, 0, all.stderr + all.stdout);
+  assert.equal(all.pauses.length, 3, 'each request paused');
+  for (const [i, client] of ['http', 'fetch', 'http2'].entries())
+    assertPause(all.pauses[i], { method: 'GET', url: (client === 'http2' ? h2base : base) + '/skipped', rule: 'skipfiles', client });
+  assert.match(all.stdout, /status http:\/skipped 200\nstatus fetch:\/skipped 200\nstatus http2:\/skipped 201\ndone/);
+  // Step Out from the pause, stepping on through skipped scripts as js-debug does: back in the
+  // program, in the function that called http.request(), after the call.
+  const out = await runProgram({ rules, steps: ['http:/skipped'], blackbox, stepOut: true });
+  assert.equal(out.code, 0, out.stderr + out.stdout);
+  const landed = out.pauses.find((p) => p.step);
+  assert.ok(landed, `Step Out stopped: ${JSON.stringify(out.pauses.map((p) => p.frames[0]))}`);
+  assert.equal(landed.frames[0].url.replace(/^file:\/\//, ''), app, "Step Out skips the preload's and Node's frames");
+  assert.equal(landed.frames[0].name, '', 'in the promise executor that called http.request()');
+  assert.ok(landed.frames[0].line >= lines.http && landed.frames[0].line < lines.http + 6, `at or after the call: line ${landed.frames[0].line}`);
+  assert.match(out.stdout, /status http:\/skipped 200\ndone/);
 });
