@@ -82,6 +82,11 @@ export function breakOnRequest(t: Tracer, d: StartDecision, view: RequestStartVi
   }
 }
 
+/** How many pause scripts were compiled in this thread (for tests: bounded by MAX_PAUSE_SCRIPTS + 1). */
+export function pauseScriptCount(): number {
+  return scripts.size + (generic === undefined ? 0 : 1);
+}
+
 /**
  * True when a debugger can be listening to this thread: the inspector is open (`node:inspector`
  * url() is set by `--inspect*`, by inspector.open(), and by js-debug's bootloader, which opens it
@@ -110,7 +115,7 @@ function debuggerMayListen(): boolean {
 }
 
 /** The request's URL with credentials taken out: userinfo dropped, secret query values redacted. */
-function safeUrl(view: RequestStartView): string {
+export function safeUrl(view: RequestStartView): string {
   let url = view.url;
   if (url === undefined) {
     const host = view.host.includes(':') ? `[${view.host}]` : view.host;

@@ -186,7 +186,9 @@ async function runProgram({ bin = process.execPath, rules, steps, inspect = true
       if (blackbox) await cdp.send('Debugger.setBlackboxPatterns', { patterns: blackbox });
       await cdp.send('Runtime.runIfWaitingForDebugger');
     } else child.stderr.on('data', (d) => (stderr += d));
-    const code = await Promise.race([exited, new Promise((r) => setTimeout(() => r('timeout'), 30_000))]);
+    let timer;
+    const code = await Promise.race([exited, new Promise((r) => (timer = setTimeout(() => r('timeout'), 30_000)))]);
+    clearTimeout(timer);
     await collector.waitForIdle({ timeoutMs: 2000 });
     return {
       code,
