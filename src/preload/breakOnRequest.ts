@@ -36,7 +36,8 @@ type PauseFn = (method: string, url: string, rule: string, condition: string, cl
 export const MAX_PAUSE_SCRIPTS = 64;
 /** The longest URL written into a label (the full one is in the `url` variable). */
 const MAX_LABEL_URL = 160;
-const HINT = 'Net Trace paused this request before it is sent: continue (F5) to send it. The line of your program that made it is further down the call stack.';
+const HINT =
+  'Net Trace paused this request before it is sent: continue (F5) to send it. The line of your program that made it is further down the call stack.';
 
 /** Off after a failure (compiling or calling the pause script): one warning, then nothing. */
 let disabled = false;
@@ -70,7 +71,14 @@ export function breakOnRequest(t: Tracer, d: StartDecision, view: RequestStartVi
     };
     const fn = pauseFunction(text);
     flushBeforePause();
-    fn(text.method, text.url, text.ruleName === text.ruleId ? text.ruleId : `${text.ruleName} (${text.ruleId})`, text.condition, text.client, HINT);
+    fn(
+      text.method,
+      text.url,
+      text.ruleName === text.ruleId ? text.ruleId : `${text.ruleName} (${text.ruleId})`,
+      text.condition,
+      text.client,
+      HINT,
+    );
   } catch (err) {
     disabled = true;
     try {
@@ -111,7 +119,9 @@ function debuggerMayListen(): boolean {
   }
   if (inspectorUrl === null) return false;
   if (inspectorUrl() !== undefined) return true;
-  return inWorker === true && (process.env.VSCODE_INSPECTOR_OPTIONS !== undefined || process.execArgv.some((a) => a.startsWith('--inspect')));
+  return (
+    inWorker === true && (process.env.VSCODE_INSPECTOR_OPTIONS !== undefined || process.execArgv.some((a) => a.startsWith('--inspect')))
+  );
 }
 
 /** The request's URL with credentials taken out: userinfo dropped, secret query values redacted. */
@@ -166,8 +176,8 @@ function compile(label: string): PauseFn {
   const source = [
     `// ${label}`,
     '// A Net Trace `break` rule matched a request that is about to be sent. Nothing has left yet.',
-    '// Continue (F5) to send it as normal. Your program\'s line that made it is further down the',
-    '// call stack (the frames between are Net Trace\'s and Node\'s; js-debug skips them).',
+    "// Continue (F5) to send it as normal. Your program's line that made it is further down the",
+    "// call stack (the frames between are Net Trace's and Node's; js-debug skips them).",
     `({ ${key}: function (method, url, rule, condition, client, hint) {`,
     '  debugger; // Net Trace: continue to send the request',
     `} })[${key}]`,

@@ -156,7 +156,11 @@ async function runProgram({ bin = process.execPath, rules, steps, inspect = true
         // Every pause ends with exactly one command: resume, or a Step Out.
         let next = 'Debugger.resume';
         try {
-          const frames = p.callFrames.map((f) => ({ url: f.url || scriptUrls.get(f.location.scriptId) || '', name: f.functionName, line: f.location.lineNumber + 1 }));
+          const frames = p.callFrames.map((f) => ({
+            url: f.url || scriptUrls.get(f.location.scriptId) || '',
+            name: f.functionName,
+            line: f.location.lineNumber + 1,
+          }));
           if (!frames[0].url.startsWith('Net Trace: ')) {
             // --inspect-brk's pause on the first line, or where a Step Out stopped (V8 says "other"
             // for both). A step that stops in a skipped script goes on in the same direction, as
@@ -173,7 +177,9 @@ async function runProgram({ bin = process.execPath, rules, steps, inspect = true
           }
           const top = p.callFrames[0];
           const local = top.scopeChain.find((s) => s.type === 'local');
-          const props = local ? (await cdp.send('Runtime.getProperties', { objectId: local.object.objectId, ownProperties: true })).result : [];
+          const props = local
+            ? (await cdp.send('Runtime.getProperties', { objectId: local.object.objectId, ownProperties: true })).result
+            : [];
           const vars = Object.fromEntries(props.map((v) => [v.name, v.value?.value]));
           const before = received.slice();
           await new Promise((r) => setTimeout(r, holdMs));
@@ -215,7 +221,11 @@ function assertPause(pause, { method, url, rule, client, ruleVar = rule }) {
   assert.equal(top.name, label, 'so is the paused function');
   const own = rest.findIndex((f) => !isInternal(f.url) && !preloadUrls.has(f.url));
   assert.ok(own >= 0, `a frame of the program: ${JSON.stringify(pause.frames)}`);
-  assert.equal(rest[own].url.replace(/^file:\/\//, ''), app, `the first frame not Node's nor the preload's is the program's: ${JSON.stringify(pause.frames)}`);
+  assert.equal(
+    rest[own].url.replace(/^file:\/\//, ''),
+    app,
+    `the first frame not Node's nor the preload's is the program's: ${JSON.stringify(pause.frames)}`,
+  );
   assert.equal(rest[own].line, lines[client], `${client}: the program's line that made the request`);
   assert.equal(pause.vars.method, method);
   assert.equal(pause.vars.url, url);
@@ -226,30 +236,34 @@ function assertPause(pause, { method, url, rule, client, ruleVar = rule }) {
 const skip = !existsSync(preload) && 'dist/preload.cjs not built (npm run build)';
 
 for (const { label, bin } of nodeBinaries()) {
-  test(`${label}: a break rule pauses http.request, fetch (GET, POST) and http2 at the program's line, before the request leaves`, { skip, timeout: 60_000 }, async () => {
-    const tag = `b${Math.random().toString(36).slice(2, 8)}`;
-    const rules = [{ id: 'orders', condition: `path startsWith "/orders" and query.t == "${tag}"`, action: 'break', enabled: true }];
-    const clients = ['http', 'fetch', 'fetchPost', 'http2'];
-    const steps = clients.map((c) => `${c}:/orders/${c}?t=${tag}`);
-    const r = await runProgram({ bin, rules, steps });
-    assert.equal(r.code, 0, r.stderr + r.stdout);
-    assert.match(r.stdout, /done/);
-    assert.equal(r.pauses.length, clients.length, `one pause per request: ${JSON.stringify(r.pauses.map((p) => p.frames[0]))}`);
-    for (const [i, client] of clients.entries()) {
-      const path = `/orders/${client}?t=${tag}`;
-      const url = (client === 'http2' ? h2base : base) + path;
-      assertPause(r.pauses[i], { method: client === 'fetchPost' ? 'POST' : 'GET', url, rule: 'orders', client });
-      const seen = client === 'http2' ? `h2:${path}` : path;
-      assert.ok(!r.pauses[i].receivedAtPause.includes(seen), `${client}: the server had not received the request at the pause`);
-      assert.ok(!r.pauses[i].receivedAfterHold.includes(seen), `${client}: nor while the program stayed paused`);
-      assert.ok(received.includes(seen), `${client}: the server received it after the resume`);
-      const rec = r.requests.filter((q) => q.reqURL === url);
-      assert.equal(rec.length, 1, `${client}: the request is in the trace once`);
-      assert.equal(rec[0].respStatusCode, client === 'http2' ? 201 : 200, `${client}: completed after the resume`);
-    }
-    assert.match(r.stdout, new RegExp(`status http:/orders/http\\?t=${tag} 200`));
-    assert.deepEqual(r.counters.orders, { matched: clients.length, acted: clients.length });
-  });
+  test(
+    `${label}: a break rule pauses http.request, fetch (GET, POST) and http2 at the program's line, before the request leaves`,
+    { skip, timeout: 60_000 },
+    async () => {
+      const tag = `b${Math.random().toString(36).slice(2, 8)}`;
+      const rules = [{ id: 'orders', condition: `path startsWith "/orders" and query.t == "${tag}"`, action: 'break', enabled: true }];
+      const clients = ['http', 'fetch', 'fetchPost', 'http2'];
+      const steps = clients.map((c) => `${c}:/orders/${c}?t=${tag}`);
+      const r = await runProgram({ bin, rules, steps });
+      assert.equal(r.code, 0, r.stderr + r.stdout);
+      assert.match(r.stdout, /done/);
+      assert.equal(r.pauses.length, clients.length, `one pause per request: ${JSON.stringify(r.pauses.map((p) => p.frames[0]))}`);
+      for (const [i, client] of clients.entries()) {
+        const path = `/orders/${client}?t=${tag}`;
+        const url = (client === 'http2' ? h2base : base) + path;
+        assertPause(r.pauses[i], { method: client === 'fetchPost' ? 'POST' : 'GET', url, rule: 'orders', client });
+        const seen = client === 'http2' ? `h2:${path}` : path;
+        assert.ok(!r.pauses[i].receivedAtPause.includes(seen), `${client}: the server had not received the request at the pause`);
+        assert.ok(!r.pauses[i].receivedAfterHold.includes(seen), `${client}: nor while the program stayed paused`);
+        assert.ok(received.includes(seen), `${client}: the server received it after the resume`);
+        const rec = r.requests.filter((q) => q.reqURL === url);
+        assert.equal(rec.length, 1, `${client}: the request is in the trace once`);
+        assert.equal(rec[0].respStatusCode, client === 'http2' ? 201 : 200, `${client}: completed after the resume`);
+      }
+      assert.match(r.stdout, new RegExp(`status http:/orders/http\\?t=${tag} 200`));
+      assert.deepEqual(r.counters.orders, { matched: clients.length, acted: clients.length });
+    },
+  );
 }
 
 test('a break rule with limit 1 pauses once per process; a request it does not match never pauses', { skip, timeout: 60_000 }, async () => {
@@ -263,51 +277,66 @@ test('a break rule with limit 1 pauses once per process; a request it does not m
   assert.equal(r.requests.filter((q) => q.reqURL.endsWith('/once')).length, 3);
 });
 
-test('a break rule pauses a request that a skip rule below it leaves out of the trace; credentials are not shown', { skip, timeout: 60_000 }, async () => {
-  const rules = [
-    { id: 'secret', condition: 'path == "/secret"', action: 'break', enabled: true },
-    { id: 'hide', condition: 'path == "/secret"', action: 'skip', enabled: true },
-  ];
-  const r = await runProgram({ rules, steps: ['http:/secret?token=abc&page=2'] });
-  assert.equal(r.code, 0, r.stderr + r.stdout);
-  assert.equal(r.pauses.length, 1);
-  assertPause(r.pauses[0], { method: 'GET', url: `${base}/secret?token=<redacted>&page=2`, rule: 'secret', client: 'http' });
-  assert.equal(r.requests.filter((q) => q.reqURL.includes('/secret')).length, 0, 'skipped: not in the trace');
-  assert.match(r.stdout, /status http:\/secret\?token=abc&page=2 200/);
-});
+test(
+  'a break rule pauses a request that a skip rule below it leaves out of the trace; credentials are not shown',
+  { skip, timeout: 60_000 },
+  async () => {
+    const rules = [
+      { id: 'secret', condition: 'path == "/secret"', action: 'break', enabled: true },
+      { id: 'hide', condition: 'path == "/secret"', action: 'skip', enabled: true },
+    ];
+    const r = await runProgram({ rules, steps: ['http:/secret?token=abc&page=2'] });
+    assert.equal(r.code, 0, r.stderr + r.stdout);
+    assert.equal(r.pauses.length, 1);
+    assertPause(r.pauses[0], { method: 'GET', url: `${base}/secret?token=<redacted>&page=2`, rule: 'secret', client: 'http' });
+    assert.equal(r.requests.filter((q) => q.reqURL.includes('/secret')).length, 0, 'skipped: not in the trace');
+    assert.match(r.stdout, /status http:\/secret\?token=abc&page=2 200/);
+  },
+);
 
-test('without a debugger a break rule does nothing: the requests succeed and the rule does not act', { skip, timeout: 60_000 }, async () => {
-  const rules = [{ id: 'nodebug', condition: 'path startsWith "/free"', action: 'break', limit: 1, enabled: true }];
-  const t0 = Date.now();
-  const r = await runProgram({ rules, steps: ['http:/free/1', 'fetch:/free/2', 'http2:/free/3'], inspect: false });
-  assert.equal(r.code, 0, r.stderr + r.stdout);
-  assert.ok(Date.now() - t0 < 20_000);
-  assert.match(r.stdout, /status http:\/free\/1 200\nstatus fetch:\/free\/2 200\nstatus http2:\/free\/3 201\ndone/);
-  assert.deepEqual(r.counters.nodebug, { matched: 3, acted: 0 }, 'no pause: the limit is not spent');
-  assert.equal(r.requests.filter((q) => q.reqURL.includes('/free/')).length, 3);
-  assert.doesNotMatch(r.stderr, /nettrace/i, 'no warning');
-});
+test(
+  'without a debugger a break rule does nothing: the requests succeed and the rule does not act',
+  { skip, timeout: 60_000 },
+  async () => {
+    const rules = [{ id: 'nodebug', condition: 'path startsWith "/free"', action: 'break', limit: 1, enabled: true }];
+    const t0 = Date.now();
+    const r = await runProgram({ rules, steps: ['http:/free/1', 'fetch:/free/2', 'http2:/free/3'], inspect: false });
+    assert.equal(r.code, 0, r.stderr + r.stdout);
+    assert.ok(Date.now() - t0 < 20_000);
+    assert.match(r.stdout, /status http:\/free\/1 200\nstatus fetch:\/free\/2 200\nstatus http2:\/free\/3 201\ndone/);
+    assert.deepEqual(r.counters.nodebug, { matched: 3, acted: 0 }, 'no pause: the limit is not spent');
+    assert.equal(r.requests.filter((q) => q.reqURL.includes('/free/')).length, 3);
+    assert.doesNotMatch(r.stderr, /nettrace/i, 'no warning');
+  },
+);
 
-test("with js-debug's skipFiles (Node's and the preload's scripts blackboxed) it still pauses, and Step Out returns to the program", { skip, timeout: 60_000 }, async () => {
-  // What js-debug sends for skipFiles ["<node_internals>/**", "<preload path>"]: V8 blackbox
-  // patterns (regular expressions on script URLs). The pause script is not skipped, so V8 stops.
-  const escape = (t) => t.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
-  const blackbox = ['^node:', `^${escape(pathToFileURL(preload).href)}$`, `^${escape(preload)}$`];
-  const rules = [{ id: 'skipfiles', condition: 'path == "/skipped"', action: 'break', enabled: true }];
-  const all = await runProgram({ rules, steps: ['http:/skipped', 'fetch:/skipped', 'http2:/skipped'], blackbox });
-  assert.equal(all.code, 0, all.stderr + all.stdout);
-  assert.equal(all.pauses.length, 3, 'each request paused');
-  for (const [i, client] of ['http', 'fetch', 'http2'].entries())
-    assertPause(all.pauses[i], { method: 'GET', url: (client === 'http2' ? h2base : base) + '/skipped', rule: 'skipfiles', client });
-  assert.match(all.stdout, /status http:\/skipped 200\nstatus fetch:\/skipped 200\nstatus http2:\/skipped 201\ndone/);
-  // Step Out from the pause, stepping on through skipped scripts as js-debug does: back in the
-  // program, in the function that called http.request(), after the call.
-  const out = await runProgram({ rules, steps: ['http:/skipped'], blackbox, stepOut: true });
-  assert.equal(out.code, 0, out.stderr + out.stdout);
-  const landed = out.pauses.find((p) => p.step);
-  assert.ok(landed, `Step Out stopped: ${JSON.stringify(out.pauses.map((p) => p.frames[0]))}`);
-  assert.equal(landed.frames[0].url.replace(/^file:\/\//, ''), app, "Step Out skips the preload's and Node's frames");
-  assert.equal(landed.frames[0].name, '', 'in the promise executor that called http.request()');
-  assert.ok(landed.frames[0].line >= lines.http && landed.frames[0].line < lines.http + 6, `at or after the call: line ${landed.frames[0].line}`);
-  assert.match(out.stdout, /status http:\/skipped 200\ndone/);
-});
+test(
+  "with js-debug's skipFiles (Node's and the preload's scripts blackboxed) it still pauses, and Step Out returns to the program",
+  { skip, timeout: 60_000 },
+  async () => {
+    // What js-debug sends for skipFiles ["<node_internals>/**", "<preload path>"]: V8 blackbox
+    // patterns (regular expressions on script URLs). The pause script is not skipped, so V8 stops.
+    const escape = (t) => t.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+    const blackbox = ['^node:', `^${escape(pathToFileURL(preload).href)}$`, `^${escape(preload)}$`];
+    const rules = [{ id: 'skipfiles', condition: 'path == "/skipped"', action: 'break', enabled: true }];
+    const all = await runProgram({ rules, steps: ['http:/skipped', 'fetch:/skipped', 'http2:/skipped'], blackbox });
+    assert.equal(all.code, 0, all.stderr + all.stdout);
+    assert.equal(all.pauses.length, 3, 'each request paused');
+    for (const [i, client] of ['http', 'fetch', 'http2'].entries())
+      assertPause(all.pauses[i], { method: 'GET', url: (client === 'http2' ? h2base : base) + '/skipped', rule: 'skipfiles', client });
+    assert.match(all.stdout, /status http:\/skipped 200\nstatus fetch:\/skipped 200\nstatus http2:\/skipped 201\ndone/);
+    // Step Out from the pause, stepping on through skipped scripts as js-debug does: back in the
+    // program, in the function that called http.request(), after the call.
+    const out = await runProgram({ rules, steps: ['http:/skipped'], blackbox, stepOut: true });
+    assert.equal(out.code, 0, out.stderr + out.stdout);
+    const landed = out.pauses.find((p) => p.step);
+    assert.ok(landed, `Step Out stopped: ${JSON.stringify(out.pauses.map((p) => p.frames[0]))}`);
+    assert.equal(landed.frames[0].url.replace(/^file:\/\//, ''), app, "Step Out skips the preload's and Node's frames");
+    assert.equal(landed.frames[0].name, '', 'in the promise executor that called http.request()');
+    assert.ok(
+      landed.frames[0].line >= lines.http && landed.frames[0].line < lines.http + 6,
+      `at or after the call: line ${landed.frames[0].line}`,
+    );
+    assert.match(out.stdout, /status http:\/skipped 200\ndone/);
+  },
+);

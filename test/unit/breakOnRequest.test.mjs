@@ -23,11 +23,22 @@ const m = bundleTs(
 
 const warnings = [];
 const tracer = { warn: (msg) => warnings.push(msg) };
-const view = (target = '/orders/1', extra = {}) => ({ method: 'get', scheme: 'http', host: 'api.test', port: 8080, target, client: 'http', ...extra });
+const view = (target = '/orders/1', extra = {}) => ({
+  method: 'get',
+  scheme: 'http',
+  host: 'api.test',
+  port: 8080,
+  target,
+  client: 'http',
+  ...extra,
+});
 const engine = (limit) =>
-  new m.RuleEngine(m.validateRules([{ id: 'orders', name: 'orders', condition: 'path ~ "/orders/**"', action: 'break', limit, enabled: true }]), {
-    process: { pid: 1, threadId: 0, command: 'node' },
-  });
+  new m.RuleEngine(
+    m.validateRules([{ id: 'orders', name: 'orders', condition: 'path ~ "/orders/**"', action: 'break', limit, enabled: true }]),
+    {
+      process: { pid: 1, threadId: 0, command: 'node' },
+    },
+  );
 const counts = (e) => e.counters().map((c) => [c.matched, c.acted, c.limitReached]);
 
 test('no inspector: nothing pauses, the rule matches but does not act, so its limit is not spent', () => {

@@ -773,7 +773,7 @@ test('launch rules: the session validates them, and NETTRACE_CONFIG carries the 
   }
 });
 
-test('skipFiles: the preload bundle is added to the user\'s (or js-debug\'s default), once, last', () => {
+test("skipFiles: the preload bundle is added to the user's (or js-debug's default), once, last", () => {
   const base = m.toNodeLaunchConfig({ type: 'nettrace', request: 'launch', program: 'a.js' }, defaults);
   const none = m.injectTracing(base, { preloadPath: '/opt/ext/dist/preload.cjs', ipcPath: '/s', sessionId: 'x' });
   assert.deepEqual(none.skipFiles, ['<node_internals>/**', '/opt/ext/dist/preload.cjs'], "js-debug's default kept");

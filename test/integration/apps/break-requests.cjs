@@ -10,7 +10,8 @@ const h2base = process.env.NT_H2;
 
 function viaHttp(path) {
   return new Promise((resolve, reject) => {
-    const req = http.request(base + path, (res) => { // @request:http
+    const req = http.request(base + path, (res) => {
+      // @request:http
       res.resume();
       res.on('end', () => resolve(res.statusCode));
     });
@@ -26,7 +27,11 @@ async function viaFetch(path) {
 }
 
 async function viaFetchPost(path) {
-  const res = await fetch(base + path, { method: 'POST', body: JSON.stringify({ order: 1 }), headers: { 'content-type': 'application/json' } }); // @request:fetchPost
+  const res = await fetch(base + path, {
+    method: 'POST',
+    body: JSON.stringify({ order: 1 }),
+    headers: { 'content-type': 'application/json' },
+  }); // @request:fetchPost
   await res.text();
   return res.status;
 }
