@@ -334,7 +334,7 @@ test(
     assert.equal(landed.frames[0].url.replace(/^file:\/\//, ''), app, "Step Out skips the preload's and Node's frames");
     assert.equal(landed.frames[0].name, '', 'in the promise executor that called http.request()');
     assert.ok(
-      landed.frames[0].line >= lines.http && landed.frames[0].line < lines.http + 6,
+      landed.frames[0].line >= lines.http && landed.frames[0].line < lines.http + 3,
       `at or after the call: line ${landed.frames[0].line}`,
     );
     assert.match(out.stdout, /status http:\/skipped 200\ndone/);

@@ -10,11 +10,11 @@ const h2base = process.env.NT_H2;
 
 function viaHttp(path) {
   return new Promise((resolve, reject) => {
-    const req = http.request(base + path, (res) => {
-      // @request:http
+    const onResponse = (res) => {
       res.resume();
       res.on('end', () => resolve(res.statusCode));
-    });
+    };
+    const req = http.request(base + path, onResponse); // @request:http
     req.on('error', reject);
     req.end();
   });
@@ -27,11 +27,8 @@ async function viaFetch(path) {
 }
 
 async function viaFetchPost(path) {
-  const res = await fetch(base + path, {
-    method: 'POST',
-    body: JSON.stringify({ order: 1 }),
-    headers: { 'content-type': 'application/json' },
-  }); // @request:fetchPost
+  const init = { method: 'POST', body: JSON.stringify({ order: 1 }), headers: { 'content-type': 'application/json' } };
+  const res = await fetch(base + path, init); // @request:fetchPost
   await res.text();
   return res.status;
 }
