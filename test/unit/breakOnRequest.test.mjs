@@ -32,9 +32,9 @@ const view = (target = '/orders/1', extra = {}) => ({
   client: 'http',
   ...extra,
 });
-const engine = (limit) =>
-  new m.RuleEngine(
-    m.validateRules([{ id: 'orders', name: 'orders', condition: 'path ~ "/orders/**"', action: 'break', limit, enabled: true }]),
+const engine = (limit, mod = m) =>
+  new mod.RuleEngine(
+    mod.validateRules([{ id: 'orders', name: 'orders', condition: 'path ~ "/orders/**"', action: 'break', limit, enabled: true }]),
     {
       process: { pid: 1, threadId: 0, command: 'node' },
     },
@@ -88,4 +88,29 @@ test('the label: method, URL without credentials, rule; one line; long URLs cut'
   assert.equal(m.pauseLabel('GET', 'http://h/p\n', 'a\u2028b'), "Net Trace: paused on GET http://h/p  (rule 'a b')");
   const long = m.pauseLabel('GET', `http://h/${'x'.repeat(500)}`, 'r');
   assert.ok(long.length < 220 && long.includes('…'), long);
+});
+
+test('a failure to make the pause turns the break action off with one warning; nothing throws, the requests go on', async () => {
+  const vm = await import('node:vm');
+  const Script = vm.default.Script;
+  inspector.open(0, '127.0.0.1', false);
+  vm.default.Script = function () {
+    throw new Error('no code generation here');
+  };
+  try {
+    // A module instance of its own (the one above has its scripts cached already).
+    const f = bundleTs(
+      ["export { breakOnRequest } from './src/preload/breakOnRequest';", "export { RuleEngine, validateRules } from './src/rules';"],
+      { dir, name: 'fresh.cjs' },
+    );
+    const e = engine(null, f);
+    warnings.length = 0;
+    for (let i = 0; i < 3; i++) f.breakOnRequest(tracer, e.start(view(`/orders/fail-${i}`)), view(`/orders/fail-${i}`));
+    assert.equal(warnings.length, 1, warnings.join('\n'));
+    assert.match(warnings[0], /the break action is off in pid \d+: no code generation here/);
+    assert.deepEqual(counts(e), [[3, 0, false]], 'no pause happened: none counts as acted');
+  } finally {
+    vm.default.Script = Script;
+    inspector.close();
+  }
 });
