@@ -15,13 +15,14 @@ import tseslint from 'typescript-eslint';
  * This is the one layer table: test/unit/layers.test.mjs derives its import-graph check from it.
  */
 export const ROOMS = {
-  // The trace model's types and the wire format's shared values: what every process agrees on.
+  // The trace model's types and the wire format's shared values: what every process agrees on
+  // (redactUrl: which URL parts are secrets, also for the preload's break pauses).
   contract: {
-    label: 'the trace contract (src/trace/types.ts, src/trace/wire.ts)',
-    files: ['src/trace/types.ts', 'src/trace/wire.ts'],
-    spec: 'trace/(?:types|wire)(?:\\.ts)?$',
+    label: 'the trace contract (src/trace/types.ts, src/trace/wire.ts, src/trace/redactUrl.ts)',
+    files: ['src/trace/types.ts', 'src/trace/wire.ts', 'src/trace/redactUrl.ts'],
+    spec: 'trace/(?:types|wire|redactUrl)(?:\\.ts)?$',
     // Its neighbours in src/trace/ are not part of it.
-    siblings: '^\\./(?!(?:types|wire)(?:\\.ts)?$)',
+    siblings: '^\\./(?!(?:types|wire|redactUrl)(?:\\.ts)?$)',
     values: [],
     types: [],
     packages: 'none',
@@ -33,7 +34,7 @@ export const ROOMS = {
   // The trace model: plain Node, and no back-edge to protocol values (the protocol imports the model).
   trace: {
     files: ['src/trace/**'],
-    spec: 'trace(?:/(?!(?:types|wire)(?:\\.ts)?$)|$)',
+    spec: 'trace(?:/(?!(?:types|wire|redactUrl)(?:\\.ts)?$)|$)',
     values: ['contract'],
     types: ['protocol'],
     packages: 'builtins',

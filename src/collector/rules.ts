@@ -302,7 +302,18 @@ export class RulesController extends EventEmitter<RulesControllerEvents> {
   hello(connection: number, msg: HelloMessage): void {
     const p = this.peers.get(connection);
     if (!p) return;
-    if (typeof msg.conn === 'string') p.instance = msg.conn;
+    if (typeof msg.conn === 'string') {
+      p.instance = msg.conn;
+      // The preload's first batch may put its stats before its hello (the transport writes a due
+      // stats message first): that report was kept under the connection's number; it is this
+      // instance's, so it moves here, else the instance would count twice.
+      const early = this.reports.get(`#${connection}`);
+      if (early !== undefined) {
+        this.reports.delete(`#${connection}`);
+        const known = this.reports.get(msg.conn);
+        if (known === undefined || known.seq < early.seq) this.reports.set(msg.conn, early);
+      }
+    }
     // The connection that carries the end of another (its final stats at exit) reads nothing.
     if (msg.continues === true) return;
     p.ready = true;

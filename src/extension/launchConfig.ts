@@ -270,7 +270,23 @@ export function injectTracing(config: NodeLaunchConfig, options: InjectOptions):
     platform,
   );
   const { envFile: _envFile, ...rest } = config;
-  return { ...rest, env, __nettraceSession: options.sessionId };
+  return { ...rest, env, skipFiles: withPreloadSkipped(config.skipFiles, options.preloadPath), __nettraceSession: options.sessionId };
+}
+
+/** js-debug's `skipFiles` for Node when a configuration gives none. */
+export const DEFAULT_SKIP_FILES: readonly string[] = ['<node_internals>/**'];
+
+/**
+ * The launch's `skipFiles` with the preload bundle added (after the user's patterns, so a `!`
+ * negation of theirs does not bring it back; js-debug's default when they gave none). A `break`
+ * trace rule pauses in a script of the preload's (docs/rules.md): js-debug deemphasizes skipped
+ * frames in the call stack and steps through them, so the program's line that made the request is
+ * the first frame shown in full under the pause. js-debug reads an absolute path as that one file.
+ */
+export function withPreloadSkipped(skipFiles: unknown, preloadPath: string): string[] {
+  const list = Array.isArray(skipFiles) ? skipFiles.filter((p): p is string => typeof p === 'string') : [...DEFAULT_SKIP_FILES];
+  const same = (p: string) => p.replace(/\\/g, '/') === preloadPath.replace(/\\/g, '/');
+  return list.some(same) ? list : [...list, preloadPath];
 }
 
 /** The preload's configuration (NETTRACE_CONFIG) for a launch's tracing options. */

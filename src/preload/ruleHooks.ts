@@ -8,6 +8,7 @@
 import type { HttpClientKind } from '../trace/types';
 import { DETAIL_BIT, type EndDecision, type RequestEndView, type RequestStartView, type StartDecision } from '../rules';
 import { preloadRules } from './rules';
+import { breakOnRequest } from './breakOnRequest';
 import type { Tracer } from './tracer';
 
 /** Record the request with nothing added: what a failed decision falls back to. */
@@ -34,6 +35,8 @@ export function ruleStart(t: Tracer, view: RequestStartView | undefined): StartD
   if (view === undefined) return RECORD;
   try {
     const d = preloadRules.decideStart(view);
+    // A `break` rule pauses here, before the request leaves (recorded or not).
+    if (d.breakRule !== null) breakOnRequest(t, d, view);
     return d.record ? d : null;
   } catch (err) {
     warnOnce(t, err);

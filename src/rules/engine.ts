@@ -179,6 +179,7 @@ export class RuleEngine {
     let pendingDetails = 0;
     let tags: string[] | null = null;
     let breakRule: Rule | null = null;
+    let breakLive: LiveRule | null = null;
     let undecided: LiveRule[] | null = null;
     let pendingMayRecord = false;
     const rules = this.indexed ? this.rulesFor(facts.host) : this.active;
@@ -213,14 +214,16 @@ export class RuleEngine {
       else if (action === 'mark') {
         if (tags === null) facts.tags = tags = [];
         if (!tags.includes(r.rule.tag as string)) tags.push(r.rule.tag as string);
-      } else if (breakRule === null) breakRule = r.rule;
-      else r.acted--; // a second break rule: the request pauses once, for the first one
+      } else if (breakRule === null) {
+        breakRule = r.rule;
+        breakLive = r;
+      } else r.acted--; // a second break rule: the request pauses once, for the first one
     }
     const mayRecord = record || pendingMayRecord;
     // Nothing is recorded whatever the end brings: the request needs no end() (and its undecided
     // rules count no match: a request that is not observed has no end to read).
     if (!mayRecord) undecided = null;
-    return {
+    const decision: StartDecision = {
       record: mayRecord,
       details: mayRecord ? details | pendingDetails : 0,
       breakRule,
@@ -231,6 +234,8 @@ export class RuleEngine {
       undecided,
       definiteDetails: details,
     };
+    if (breakLive !== null) breakSlots.set(decision, breakLive);
+    return decision;
   }
 
   /**
@@ -296,6 +301,22 @@ export class RuleEngine {
       limitReached: l.rule.limit !== null && l.acted >= l.rule.limit,
     }));
   }
+}
+
+/** The live break rule each decision with a `breakRule` counted as acting (see releaseBreak). */
+const breakSlots = new WeakMap<StartDecision, LiveRule>();
+
+/**
+ * Takes back the `acted` count a decision gave its break rule, when the request could not pause
+ * (no debugger attached): a break rule acts only on requests it paused, so its limit is spent on
+ * pauses. Call at most once per decision, right after start() and before the next request
+ * starts; does nothing for a decision without a break rule.
+ */
+export function releaseBreak(d: StartDecision): void {
+  const live = breakSlots.get(d);
+  if (live === undefined) return;
+  breakSlots.delete(d);
+  if (live.acted > 0) live.acted--;
 }
 
 function sameMeaning(a: Rule, b: Rule): boolean {

@@ -14,6 +14,6 @@ export { compileGlob, compileRegex, PatternError, MAX_PATTERN, MAX_PROGRAM, MAX_
 export type { Matcher } from './matcher';
 export { validateRule, validateRules, isTerminal, RULE_ACTIONS, DETAIL_KINDS, DETAIL_BIT } from './rule';
 export type { Rule, RuleAction, RuleInput, DetailKind } from './rule';
-export { RuleEngine } from './engine';
+export { RuleEngine, releaseBreak } from './engine';
 export type { EndDecision, RuleCounters, RuleEngineOptions, StartDecision } from './engine';
 export { parseRuleShortForm, ruleFromShortForm } from './shortForm';

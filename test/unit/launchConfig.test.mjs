@@ -773,3 +773,19 @@ test('launch rules: the session validates them, and NETTRACE_CONFIG carries the 
     await store.dispose();
   }
 });
+
+test("skipFiles: the preload bundle is added to the user's (or js-debug's default), once, last", () => {
+  const base = m.toNodeLaunchConfig({ type: 'nettrace', request: 'launch', program: 'a.js' }, defaults);
+  const none = m.injectTracing(base, { preloadPath: '/opt/ext/dist/preload.cjs', ipcPath: '/s', sessionId: 'x' });
+  assert.deepEqual(none.skipFiles, ['<node_internals>/**', '/opt/ext/dist/preload.cjs'], "js-debug's default kept");
+  const own = m.injectTracing(
+    { ...base, skipFiles: ['**/node_modules/**', '!**/node_modules/my-lib/**'] },
+    { preloadPath: '/opt/ext/dist/preload.cjs', ipcPath: '/s', sessionId: 'x' },
+  );
+  assert.deepEqual(own.skipFiles, ['**/node_modules/**', '!**/node_modules/my-lib/**', '/opt/ext/dist/preload.cjs'], 'after the negation');
+  assert.deepEqual(m.withPreloadSkipped([], '/p.cjs'), ['/p.cjs'], 'an empty list skips only the preload');
+  assert.deepEqual(m.withPreloadSkipped(['/p.cjs', '<node_internals>/**'], '/p.cjs'), ['/p.cjs', '<node_internals>/**'], 'not twice');
+  assert.deepEqual(m.withPreloadSkipped(['C:/ext/preload.cjs'], 'C:\\ext\\preload.cjs'), ['C:/ext/preload.cjs'], 'either slash');
+  assert.deepEqual(m.withPreloadSkipped(['a', 7, null], '/p.cjs'), ['a', '/p.cjs'], 'non-strings dropped');
+  assert.deepEqual(base.skipFiles, undefined, 'phase 1 leaves it to js-debug');
+});

@@ -397,3 +397,24 @@ test('traceRules from a file are checked: bad rules left out, counts made whole 
   const none = parseTraceFile(text.replace('"traceRules"', '"traceRulesX"').replace(',"traceRulesX":{', ',"ignored":{'), 'y.json');
   assert.equal(none.traceRules, undefined);
 });
+
+test("a report that arrives before its instance's hello (the preload's first batch writes stats first) is not counted twice", () => {
+  const c = new RulesController({ rules: [{ id: 'r', condition: 'true', action: 'mark', enabled: true }] });
+  const p = new FakePeer();
+  c.attach(1, p);
+  c.stats(1, report(c.version, 1, [['r', 1, 1]]));
+  c.hello(1, hello('one'));
+  c.stats(1, report(c.version, 2, [['r', 3, 3]]));
+  const r = c.withCounters().find((x) => x.id === 'r');
+  assert.deepEqual([r.matched, r.acted], [3, 3], 'the latest report of the one instance');
+  // An early report older than what the instance already said is dropped, not added.
+  const d = new RulesController({ rules: [{ id: 'r', condition: 'true', action: 'mark', enabled: true }] });
+  d.attach(1, new FakePeer());
+  d.attach(2, new FakePeer());
+  d.hello(1, hello('one'));
+  d.stats(1, report(d.version, 5, [['r', 5, 5]]));
+  d.stats(2, report(d.version, 4, [['r', 4, 4]]));
+  d.hello(2, hello('one', { continues: true }));
+  const e = d.withCounters().find((x) => x.id === 'r');
+  assert.deepEqual([e.matched, e.acted], [5, 5]);
+});
