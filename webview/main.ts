@@ -167,6 +167,12 @@ class App {
     window.addEventListener('message', (e: MessageEvent) => {
       if (isToWebview(e.data)) this.onMessage(e.data);
     });
+    // VS Code gives the keyboard focus to the panel's page as a whole (its window, when the tab is
+    // activated or a context menu closes), which leaves it on <body>, where none of the list's keys
+    // work until a click: the list takes it then.
+    window.addEventListener('focus', () => {
+      if (!document.activeElement || document.activeElement === document.body) this.list.body.focus({ preventScroll: true });
+    });
     window.addEventListener('keydown', (e) => {
       if ((e.ctrlKey || e.metaKey) && e.key.toLowerCase() === 'f') {
         e.preventDefault();

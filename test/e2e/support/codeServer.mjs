@@ -218,7 +218,8 @@ export async function openBrowser({ viewport, results, origin, clipboard = false
 
 /** Opens code-server's workbench on the workspace and waits for the explorer to list it. */
 export async function openWorkbench(page, { origin, workspace }) {
-  await page.goto(`${origin}/?folder=${encodeURIComponent(workspace)}`);
+  // The page's `load` can take over Playwright's default 30 s on the loaded 2-core VM.
+  await page.goto(`${origin}/?folder=${encodeURIComponent(workspace)}`, { timeout: 120_000 });
   await page.waitForSelector('.monaco-workbench', { timeout: 120_000 });
   // The explorer shows the workspace once the remote file system answers.
   await page.waitForSelector('.explorer-folders-view .monaco-list-row', { timeout: 90_000 });
