@@ -12,7 +12,7 @@ import './styles/toolbar.css';
 import './styles/list.css';
 import './styles/detail.css';
 import './styles/rules.css';
-import type { FromWebview, PanelCommand, ToWebview, TraceListItem, TraceOrigin } from '../src/protocol/webview';
+import type { FromWebview, PanelCommand, ToWebview, TraceListItem } from '../src/protocol/webview';
 import { isToWebview } from '../src/protocol/webview';
 import { DetailView, type DetailTab } from './detail';
 import { h, icon, setSafeAttr, setText } from './dom';
@@ -29,6 +29,7 @@ import { attachToolbarOverflow } from './toolbarOverflow';
 import { renderNoTrace } from './noTrace';
 import { hostApi } from './vscodeApi';
 import { RulesView } from './rulesView';
+import { traceSelectOptions } from './traceSelect';
 
 /** Detail of the `nettrace-render` event the panel dispatches on window after each frame. */
 export interface RenderEventDetail {
@@ -52,8 +53,6 @@ const STATUS_CHIPS: ReadonlyArray<[StatusClass, string, string]> = [
 
 /** Minimum time between renders caused by streamed `append`/`update` messages, in ms. */
 const DATA_RENDER_INTERVAL = 100;
-
-const ORIGIN_LABELS: Record<TraceOrigin, string> = { current: 'Current session', earlier: 'Earlier sessions', file: 'Opened files' };
 
 class App {
   private readonly api = hostApi<PanelState>();
@@ -483,23 +482,8 @@ class App {
   }
 
   private renderTraceSelect(): void {
-    const groups = new Map<TraceOrigin, HTMLOptGroupElement>();
-    const children: HTMLElement[] = [];
-    for (const t of this.traces) {
-      let g = groups.get(t.origin);
-      if (!g) {
-        g = document.createElement('optgroup');
-        g.label = ORIGIN_LABELS[t.origin];
-        groups.set(t.origin, g);
-      }
-      g.append(h('option', null, { value: t.traceKey, title: t.detail ?? t.label }, t.live ? `● ${t.label}` : t.label));
-    }
-    for (const origin of ['current', 'earlier', 'file'] as const) {
-      const g = groups.get(origin);
-      if (g) children.push(g);
-    }
-    if (!children.length) children.push(h('option', null, { value: '' }, this.hasData ? this.model.description || 'Trace' : 'No traces'));
-    this.traceSelect.replaceChildren(...children);
+    const empty = this.hasData ? this.model.description || 'Trace' : 'No traces';
+    this.traceSelect.replaceChildren(...traceSelectOptions(this.traces, empty));
     if (this.currentKey !== undefined) this.traceSelect.value = this.currentKey;
   }
 
