@@ -273,7 +273,7 @@ export class EventEncoder {
         } else if (v >= 0 && v <= 0xffffffff && Number.isInteger(v)) {
           if (!this.ensure(5)) return;
           this.buf[this.off] = T_U32;
-          this.buf.writeUInt32LE(v, this.off + 1);
+          u32(this.buf, this.off + 1, v);
           this.off += 5;
         } else {
           if (!this.ensure(9)) return;
@@ -316,8 +316,8 @@ export class EventEncoder {
     const b = this.buf;
     const at = this.off;
     b[at] = tag;
-    const n = b.write(s, at + 5, 'utf8');
-    b.writeUInt32LE(n, at + 1);
+    const n = writeText(b, s, at + 5);
+    u32(b, at + 1, n);
     this.off = at + 5 + n;
   }
 
@@ -332,9 +332,12 @@ export class EventEncoder {
     const idx = this.interned.get(s);
     if (idx !== undefined) {
       if (!this.ensure(3)) return;
-      this.buf[this.off] = T_REF;
-      this.buf.writeUInt16LE(idx, this.off + 1);
-      this.off += 3;
+      const b = this.buf;
+      const at = this.off;
+      b[at] = T_REF;
+      b[at + 1] = idx & 0xff;
+      b[at + 2] = idx >>> 8;
+      this.off = at + 3;
       return;
     }
     if (this.interned.size >= MAX_INTERNED || s.length > 256) {
@@ -346,9 +349,10 @@ export class EventEncoder {
     const b = this.buf;
     const at = this.off;
     b[at] = T_DEF;
-    b.writeUInt16LE(next, at + 1);
-    const n = b.write(s, at + 7, 'utf8');
-    b.writeUInt32LE(n, at + 3);
+    b[at + 1] = next & 0xff;
+    b[at + 2] = next >>> 8;
+    const n = writeText(b, s, at + 7);
+    u32(b, at + 3, n);
     this.off = at + 7 + n;
     this.interned.set(s, next);
     this.definedNow.push(s);
@@ -362,13 +366,40 @@ export class EventEncoder {
     }
     if (!this.ensure(3)) return;
     this.buf[this.off] = T_LIST;
-    this.buf.writeUInt16LE(a.length, this.off + 1);
+    this.buf[this.off + 1] = a.length & 0xff;
+    this.buf[this.off + 2] = a.length >>> 8;
     this.off += 3;
     for (let i = 0; i < a.length && !this.broken; i++) {
       if ((i & 1) === 0) this.internedStr(a[i]);
       else this.str(T_STR, a[i]);
     }
   }
+}
+
+/** Writes a u32, little-endian. */
+function u32(b: Buffer, at: number, v: number): void {
+  b[at] = v & 0xff;
+  b[at + 1] = (v >>> 8) & 0xff;
+  b[at + 2] = (v >>> 16) & 0xff;
+  b[at + 3] = v >>> 24;
+}
+
+/** Strings this short are copied byte by byte when ASCII (cheaper than a call into Buffer#write). */
+const SHORT_TEXT = 48;
+
+/** Writes `s` as UTF-8 at `at` (room checked by the caller); returns the byte count. */
+function writeText(b: Buffer, s: string, at: number): number {
+  const len = s.length;
+  if (len <= SHORT_TEXT) {
+    let i = 0;
+    for (; i < len; i++) {
+      const c = s.charCodeAt(i);
+      if (c >= 0x80) break;
+      b[at + i] = c;
+    }
+    if (i === len) return len;
+  }
+  return b.write(s, at, 'utf8');
 }
 
 function allStrings(a: readonly unknown[]): boolean {
