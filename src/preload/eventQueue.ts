@@ -8,10 +8,12 @@ import { EventEncoder } from '../protocol/events';
 import type { SideChannel } from './wireValues';
 
 /**
- * Record events (src/protocol/events.ts) instead of JSON record lines; on by default, off with
- * NETTRACE_EVENTS=0 in the environment (an internal switch, to compare the two paths).
+ * Record events (src/protocol/events.ts) instead of JSON record lines: an internal switch, OFF
+ * by default, on with NETTRACE_EVENTS=1 in the environment. Off until every reader of the wire
+ * reads event frames: test/integration/robustness.test.mjs ("a collector that stops reading")
+ * has its own raw collector that parses every line as JSON.
  */
-export const EVENTS_ON = process.env.NETTRACE_EVENTS !== '0';
+export const EVENTS_ON = process.env.NETTRACE_EVENTS === '1';
 
 /**
  * A stretch of the event buffer (bytes start..end, n events) that goes out as one frame at its

@@ -1,7 +1,7 @@
 /**
  * The preload's side of the IPC pipe: a bounded queue of messages, sent as newline-delimited JSON
- * to the collector, and record updates, sent as binary events (src/protocol/events.ts) in frames
- * placed between the lines in the order they were produced (see EventQueue).
+ * to the collector; with the events switch on (EVENTS_ON), record updates go as binary events
+ * (src/protocol/events.ts) in frames between the lines, in the order produced (see EventQueue).
  *
  * The debuggee never blocks on it. Writes go straight to the pipe's non-blocking file descriptor
  * with `fs.writeSync`: it either takes the bytes at once or fails with EAGAIN, in which case the
