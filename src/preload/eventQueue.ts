@@ -10,8 +10,8 @@ import type { SideChannel } from './wireValues';
 /**
  * Record events (src/protocol/events.ts) instead of JSON record lines: an internal switch, OFF
  * by default, on with NETTRACE_EVENTS=1 in the environment. Off until every reader of the wire
- * reads event frames: test/integration/robustness.test.mjs ("a collector that stops reading")
- * has its own raw collector that parses every line as JSON.
+ * reads event frames: two integration tests have raw collectors of their own that parse every
+ * line as JSON (robustness.test.mjs, apps/stoppable-collector.mjs).
  */
 export const EVENTS_ON = process.env.NETTRACE_EVENTS === '1';
 
