@@ -28,6 +28,9 @@
 //   in a real run), only the first 4 completions are written at once, and every request gets its
 //   stack captured (as with `initiator: "all"`; the budget's 1% would skip some in a real run).
 //   --time-scale=1 runs the bundles as they are.
+// --out-dir=DIR keeps each run's callgrind output (DIR/<condition index>-<requests>.out) for
+// callgrind_annotate: per-function counts of the C++ side (GC, JSON, buffers, syscalls); JIT code
+// shows as '???'. Subtract an untraced run's counts to attribute a preload's cost.
 // Set NETTRACE_CONFIG_EXTRA (JSON merged into the preload's config) to try other settings.
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -66,6 +69,8 @@ const nodeFlags = (nodeFlagsArg ? nodeFlagsArg.slice('--node-flags='.length) : '
   .split(' ')
   .filter(Boolean);
 const timeScale = opt('time-scale', 1_000_000);
+const outDirArg = args.find((a) => a.startsWith('--out-dir='));
+const outDir = outDirArg ? resolve(outDirArg.slice('--out-dir='.length)) : undefined;
 const extra = process.env.NETTRACE_CONFIG_EXTRA ? JSON.parse(process.env.NETTRACE_CONFIG_EXTRA) : {};
 
 /** The preload's time constants that the time scale multiplies. */
@@ -102,7 +107,7 @@ function run(preload, n) {
   const argv = [
     '--tool=callgrind',
     '--smc-check=all-non-file',
-    '--callgrind-out-file=/dev/null',
+    `--callgrind-out-file=${outDir ? join(outDir, `${conditions.indexOf(preload)}-${n}.out`) : '/dev/null'}`,
     process.execPath,
     ...nodeFlags,
     join(appsDir, 'client.mjs'),

@@ -11,6 +11,8 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Session, type SessionOptions } from './session';
+import { EventDecoder } from './eventDecoder';
+import { EVENTS_PREFIX } from '../protocol/events';
 
 /** Options of startCollector(). */
 export interface CollectorOptions extends SessionOptions {
@@ -49,6 +51,8 @@ export interface BlobFrame {
 
 /** How a blob header line starts (the preload writes exactly this prefix). */
 const BLOB_PREFIX = Buffer.from('{"type":"blob"');
+/** How an events frame's header line starts (src/protocol/events.ts): read like a blob's. */
+const EVENTS_HEADER = Buffer.from(EVENTS_PREFIX);
 
 /**
  * Splits a byte stream into lines (without the "\n") and blob frames: a line that is a blob
@@ -135,13 +139,17 @@ export class LineSplitter {
 
 /** The byte count a blob header line announces, or undefined when the line is not one. */
 function blobLength(line: Buffer): number | undefined {
-  if (line.length < BLOB_PREFIX.length || line.compare(BLOB_PREFIX, 0, BLOB_PREFIX.length, 0, BLOB_PREFIX.length) !== 0) return undefined;
+  if (!startsWith(line, BLOB_PREFIX) && !startsWith(line, EVENTS_HEADER)) return undefined;
   try {
     const len = (JSON.parse(line.toString('utf8')) as { len?: unknown }).len;
     return typeof len === 'number' && Number.isSafeInteger(len) && len >= 0 ? len : undefined;
   } catch {
     return undefined;
   }
+}
+
+function startsWith(line: Buffer, prefix: Buffer): boolean {
+  return line.length >= prefix.length && line.compare(prefix, 0, prefix.length, 0, prefix.length) === 0;
 }
 
 /** Starts a collector listening on a fresh private socket. */
@@ -174,6 +182,7 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
     sockets.add(socket);
     lastActivity = Date.now();
     const connection = session.openConnection();
+    const decoder = new EventDecoder();
     // Collector → preload: the session's rule sets (src/collector/rules.ts), after the hello.
     session.rules.attach(connection, socket);
     const splitter = new LineSplitter(maxLineBytes, () => session.warn(`a preload message over ${maxLineBytes} bytes was dropped`));
@@ -182,7 +191,7 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
       lastActivity = Date.now();
       for (const item of splitter.push(chunk)) {
         if (Buffer.isBuffer(item)) handleLine(connection, item);
-        else handleBlob(connection, item);
+        else handleBlob(connection, item, decoder);
       }
       pendingBytes += splitter.pendingLength - held;
       held = splitter.pendingLength;
@@ -219,12 +228,21 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
     session.apply(connection, message);
   }
 
-  function handleBlob(connection: number, frame: BlobFrame): void {
+  function handleBlob(connection: number, frame: BlobFrame, decoder: EventDecoder): void {
     let header: unknown;
     try {
       header = JSON.parse(frame.header.toString('utf8'));
     } catch {
       session.warn('a preload blob header was not valid JSON');
+      return;
+    }
+    const h = header as { type?: unknown; n?: unknown };
+    if (h.type === 'events') {
+      const announced = typeof h.n === 'number' && Number.isSafeInteger(h.n) && h.n >= 0 ? h.n : 0;
+      const out = decoder.decode(frame.data, announced);
+      for (const m of out.messages) session.apply(connection, m);
+      if (out.error !== undefined)
+        session.warn(`a preload events frame was damaged (${out.error}): ${decoder.dropped} events dropped on this connection so far`);
       return;
     }
     session.apply(connection, { ...(header as object), data: frame.data });

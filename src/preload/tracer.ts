@@ -5,7 +5,6 @@
 
 import { executionAsyncResource } from 'node:async_hooks';
 import type { ResolvedPreloadConfig } from '../protocol/options';
-import type { RecordMessage } from '../protocol/preload';
 import { DEFAULT_REDACTED_HEADERS } from '../protocol/preload';
 import { MAX_STACKS } from '../trace/wire';
 import type { AddrTuple, ConnectAttempt, DnsLookup, ErrorPhase, Initiator, RecordKind, RequestError, SocketOp } from '../trace/types';
@@ -248,8 +247,7 @@ export class Tracer {
 
   /** Sends one record upsert. */
   record(kind: RecordKind, id: string, fields: Record<string, unknown>): void {
-    const msg: RecordMessage = { type: 'record', kind, id, fields };
-    this.transport.send(msg);
+    this.transport.record(kind, id, fields);
   }
 
   /** Sends a warning. */

@@ -1,6 +1,7 @@
 /**
  * The preload's side of the IPC pipe: a bounded queue of messages, sent as newline-delimited JSON
- * to the collector.
+ * to the collector; with the events switch on (EVENTS_ON), record updates go as binary events
+ * (src/protocol/events.ts) in frames between the lines, in the order produced (see EventQueue).
  *
  * The debuggee never blocks on it. Writes go straight to the pipe's non-blocking file descriptor
  * with `fs.writeSync`: it either takes the bytes at once or fails with EAGAIN, in which case the
@@ -24,6 +25,11 @@
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import type { PreloadMessage, RecordMessage, StatsMessage } from '../protocol/preload';
+import { framePrefix } from '../protocol/events';
+import { EventQueue, EVENTS_ON, type EventSeg } from './eventQueue';
+import { resolveLazy, setBlobSink } from './wireValues';
+
+export { lazy, WireBlob, type SideChannel } from './wireValues';
 import { onCollectorData } from './rules';
 
 /** The original functions, bound before the program can replace them. */
@@ -81,9 +87,8 @@ const EXIT_STALL_MS = 50;
 type State = 'idle' | 'open' | 'gone';
 
 /** True for a record update that completes a request (its end or its failure). */
-function completes(msg: RecordMessage): boolean {
-  if (msg.kind !== 'httpRequests') return false;
-  const f = msg.fields;
+function completes(kind: string, f: Record<string, unknown>): boolean {
+  if (kind !== 'httpRequests') return false;
   return f.respDoneAt !== undefined || f.reqEndAt !== undefined || f.reqError !== undefined;
 }
 
@@ -92,13 +97,19 @@ export class Transport {
   private state: State = 'idle';
   private socket: net.Socket | undefined;
   private fd = -1;
-  private queue: PreloadMessage[] = [];
+  private queue: Array<PreloadMessage | EventSeg> = [];
+  /** Record events not yet sent (see record()); undefined: every record goes as a JSON line. */
+  private readonly ev: EventQueue | undefined;
+  /** A JSON record was queued since the last event: later updates must not merge into it past an event. */
+  private mergeOpen = false;
   /** The record messages in `queue`, by kind and id, so later updates merge into them. */
   private queuedRecords = new Map<string, Map<string, RecordMessage>>();
   /** Bytes of a batch the pipe did not take yet (sent before anything else). */
   private pending: Buffer[] | undefined;
   /** What each buffer of `pending` holds (see Part), so what is never sent can be counted. */
   private pendingParts: Part[] | undefined;
+  /** Per buffer of `pending`: the events it holds (event frames only). */
+  private pendingCounts: number[] | undefined;
   private timer: NodeJS.Timeout | undefined;
   private immediate = false;
   /** Writes at once a completion may still cause (see SYNC_BURST), and when they were counted. */
@@ -120,7 +131,64 @@ export class Transport {
     private readonly maxQueued: number,
     private readonly hello: () => PreloadMessage,
     private readonly stats: () => StatsMessage,
-  ) {}
+    events = EVENTS_ON,
+  ) {
+    this.ev = events ? new EventQueue() : undefined;
+  }
+
+  /**
+   * Sends one record upsert: as an event appended to the event buffer (no merging, no JSON on
+   * the program's side), or as a JSON line when events are off or the update carries a captured
+   * body (its WireBlob bytes go as blob frames, see flush).
+   */
+  record(kind: RecordMessage['kind'], id: string, fields: Record<string, unknown>): void {
+    const ev = this.ev;
+    if (ev === undefined || fields.reqBody !== undefined || fields.respBody !== undefined) {
+      this.send({ type: 'record', kind, id, fields });
+      return;
+    }
+    if (this.state === 'gone' || this.queue.length + this.eventsQueued >= this.maxQueued) {
+      this.produced++;
+      this.dropped++;
+      if (this.state !== 'gone') this.statsDue = true;
+      return;
+    }
+    // JSON records queued before this event take no later update (it would jump over the event).
+    if (this.mergeOpen) {
+      this.mergeOpen = false;
+      for (const m of this.queuedRecords.values()) m.clear();
+    }
+    if (!ev.add(kind, id, fields, this.sendSide)) {
+      // Too large for the buffer or not encodable: as a JSON line, in order after what came before.
+      this.send({ type: 'record', kind, id, fields });
+      return;
+    }
+    this.produced++;
+    if (this.state === 'idle') this.connect();
+    if (this.state !== 'open') return;
+    if (completes(kind, fields)) this.urgent();
+    else this.schedule();
+  }
+
+  /** Sends what a lazy field computed while its event was written (it goes ahead of the event). */
+  private readonly sendSide = (msg: PreloadMessage): void => this.send(msg);
+
+  /** Messages and events queued (segments count their events). */
+  private queuedCount(): number {
+    let n = this.ev?.openEvents ?? 0;
+    for (const m of this.queue) n += m.type === '__events' ? m.n : 1;
+    return n;
+  }
+
+  private get eventsQueued(): number {
+    return this.ev?.queued ?? 0;
+  }
+
+  /** Cuts the events not yet in a segment into one at the end of the queue. */
+  private cutEvents(): void {
+    const seg = this.ev?.cut();
+    if (seg) this.queue.push(seg);
+  }
 
   /** Asks for a stats message to go out with the next batch, ahead of queued records. */
   markStats(): void {
@@ -137,7 +205,7 @@ export class Transport {
     let urgent = false;
     if (msg.type === 'exit') this.lastExit = msg;
     if (msg.type === 'record') {
-      urgent = completes(msg);
+      urgent = completes(msg.kind, msg.fields);
       // An update to a record that is still queued merges into it: one message per record per
       // batch, whatever the number of milestones it passed in between.
       let byId = this.queuedRecords.get(msg.kind);
@@ -148,7 +216,10 @@ export class Transport {
         if (urgent) this.urgent();
         return;
       }
-      if (this.state !== 'gone' && (this.queue.length < this.maxQueued || always)) byId.set(msg.id, msg);
+      if (this.state !== 'gone' && (this.queue.length < this.maxQueued || always)) {
+        byId.set(msg.id, msg);
+        this.mergeOpen = true;
+      }
     }
     this.produced++;
     if (this.state === 'gone') {
@@ -160,6 +231,7 @@ export class Transport {
       this.statsDue = true;
       return;
     }
+    this.cutEvents();
     this.queue.push(msg);
     if (this.state === 'idle') this.connect();
     if (this.state !== 'open') return;
@@ -200,7 +272,7 @@ export class Transport {
     const sleeper = new Int32Array(new SharedArrayBuffer(4));
     for (;;) {
       if (!this.flush()) return;
-      if (this.queue.length === 0 && !this.pending && !this.statsDue) return;
+      if (this.queue.length === 0 && this.eventsQueued === 0 && !this.pending && !this.statsDue) return;
       const t = orig.perfNow();
       const bytes = this.pendingBytes();
       if (bytes < left) {
@@ -212,9 +284,10 @@ export class Transport {
     }
     // The collector is not reading: count what will never reach it, and tell it so. The exit
     // message, the last one queued, goes again through the second connection.
-    const unsent = this.queue.length + this.unsentInPending();
+    const unsent = this.queuedCount() + this.unsentInPending();
     this.dropped += unsent - (this.lastExit && unsent > 0 ? 1 : 0);
     this.queue = [];
+    this.ev?.clear();
     for (const m of this.queuedRecords.values()) m.clear();
     this.sendTail(unsent > 0 ? this.lastExit : undefined);
   }
@@ -280,11 +353,13 @@ export class Transport {
   private goneWith(): void {
     if (this.state === 'gone') return;
     this.state = 'gone';
-    this.dropped += this.queue.length + this.unsentInPending();
+    this.dropped += this.queuedCount() + this.unsentInPending();
     this.queue = [];
+    this.ev?.clear();
     for (const m of this.queuedRecords.values()) m.clear();
     this.pending = undefined;
     this.pendingParts = undefined;
+    this.pendingCounts = undefined;
     if (this.timer) orig.clearTimeout(this.timer);
     this.timer = undefined;
   }
@@ -309,7 +384,8 @@ export class Transport {
   }
 
   private schedule(): void {
-    if (this.queue.length >= FLUSH_BATCH || (this.statsDue && this.queue.length === 0)) {
+    const queued = this.queue.length + this.eventsQueued;
+    if (queued >= FLUSH_BATCH || (this.statsDue && queued === 0)) {
       if (!this.immediate) {
         this.immediate = true;
         orig
@@ -342,6 +418,7 @@ export class Transport {
     let n = 0;
     for (let i = 0; i < bufs.length; i++) {
       if (parts[i] === Part.Blob) n++;
+      else if (parts[i] === Part.Events) n += this.pendingCounts?.[i] ?? 0;
       else if (parts[i] !== Part.Stats) n += countNewlines(bufs[i]) - (parts[i] === Part.BeforeBlob ? 1 : 0);
     }
     return n;
@@ -351,14 +428,19 @@ export class Transport {
   private flush(): boolean {
     if (this.state !== 'open') return this.state !== 'gone';
     try {
-      if (this.pending && !this.write(this.pending, this.pendingParts!)) return true;
-      if (this.queue.length === 0 && !this.statsDue) return true;
+      if (this.pending && !this.write(this.pending, this.pendingParts!, this.pendingCounts!)) return true;
+      if (this.queue.length === 0 && this.eventsQueued === 0 && !this.statsDue) return true;
+      this.cutEvents();
       const batch = this.queue;
       this.queue = [];
       for (const m of this.queuedRecords.values()) m.clear();
-      // Blob frames (captured bodies) go as raw bytes between the lines, ahead of their record.
+      this.mergeOpen = false;
+      // Blob frames (captured bodies) go as raw bytes between the lines, ahead of their record;
+      // event frames likewise, where their events came between the messages.
       const parts: Buffer[] = [];
       const kinds: Part[] = [];
+      const counts: number[] = [];
+      const evBuf = this.ev?.bytes;
       let text = '';
       // A lazy field may have to send a message of its own first (an initiator stack seen for
       // the first time): it goes into the same text, ahead of the record that refers to it.
@@ -369,18 +451,27 @@ export class Transport {
       };
       const sink = { blobs: [] as Array<{ id: string; data: Buffer }>, next: () => `b${++this.blobCount}` };
       for (const m of batch) {
+        if (m.type === '__events') {
+          text += framePrefix(m.end - m.start, m.n);
+          this.batchMessages += m.n;
+          parts.push(orig.bufferFrom(text, 'utf8'), evBuf!.subarray(m.start, m.end));
+          kinds.push(Part.BeforeBlob, Part.Events);
+          counts.push(0, m.n);
+          text = '';
+          continue;
+        }
         if (m.type !== 'record') {
           text += stringify(m) + '\n';
           this.batchMessages++;
           continue;
         }
         resolveLazy(m.fields, side);
-        blobSink = sink;
+        setBlobSink(sink);
         let line: string;
         try {
           line = stringify(m);
         } finally {
-          blobSink = undefined;
+          setBlobSink(undefined);
         }
         for (const { id, data } of sink.blobs) {
           this.produced++;
@@ -388,6 +479,7 @@ export class Transport {
           text += stringify({ type: 'blob', id, len: data.length }) + '\n';
           parts.push(orig.bufferFrom(text, 'utf8'), data);
           kinds.push(Part.BeforeBlob, Part.Blob);
+          counts.push(0, 0);
           text = '';
         }
         sink.blobs.length = 0;
@@ -397,6 +489,7 @@ export class Transport {
       if (text !== '') {
         parts.push(orig.bufferFrom(text, 'utf8'));
         kinds.push(Part.Lines);
+        counts.push(0);
       }
       // The stats go first, counted after the batch was built: its side messages (initiator
       // stacks, blobs) are produced while it is serialized, and the totals must include them.
@@ -404,9 +497,12 @@ export class Transport {
         this.statsDue = false;
         parts.unshift(orig.bufferFrom(stringify(this.stats()) + '\n', 'utf8'));
         kinds.unshift(Part.Stats);
+        counts.unshift(0);
       }
       // The blobs go as they are, not copied into one buffer with the lines around them.
-      this.write(parts, kinds);
+      this.write(parts, kinds, counts);
+      // The event buffer is written over from the start; bytes the pipe did not take keep the old one.
+      this.ev?.sent(this.pending !== undefined);
     } catch {
       // EPIPE/ECONNRESET: the collector went away.
       this.goneWith();
@@ -422,17 +518,20 @@ export class Transport {
    * take. True when all was written. `bufs` and `kinds` (what each buffer holds) are the
    * transport's own and may be changed.
    */
-  private write(bufs: Buffer[], kinds: Part[]): boolean {
+  private write(bufs: Buffer[], kinds: Part[], counts: number[]): boolean {
     if (this.fd < 0) {
       // No fd (Windows named pipe): fall back to the stream, holding back while it is backed up.
       if (this.socket!.writableLength > 1 << 20) {
         this.pending = bufs;
         this.pendingParts = kinds;
+        this.pendingCounts = counts;
         return false;
       }
-      for (const b of bufs) this.socket!.write(b);
+      // The stream keeps the buffers until written: event bytes are copied (their buffer is reused).
+      for (let j = 0; j < bufs.length; j++) this.socket!.write(kinds[j] === Part.Events ? Buffer.from(bufs[j]) : bufs[j]);
       this.pending = undefined;
       this.pendingParts = undefined;
+      this.pendingCounts = undefined;
       return true;
     }
     let i = 0;
@@ -458,9 +557,11 @@ export class Transport {
     if (i < bufs.length) {
       this.pending = bufs.slice(i);
       this.pendingParts = kinds.slice(i);
+      this.pendingCounts = counts.slice(i);
     } else {
       this.pending = undefined;
       this.pendingParts = undefined;
+      this.pendingCounts = undefined;
     }
     return this.pending === undefined;
   }
@@ -482,6 +583,7 @@ const enum Part {
   BeforeBlob,
   Blob,
   Stats,
+  Events,
 }
 
 /** Newlines in a text buffer. */
@@ -493,54 +595,4 @@ function countNewlines(buf: Buffer): number {
     at = buf.indexOf(0x0a, at + 1);
   }
   return n;
-}
-
-/** Where WireBlob.toJSON puts its bytes while a record is being serialized. */
-let blobSink: { blobs: Array<{ id: string; data: Buffer }>; next: () => string } | undefined;
-
-/**
- * Bytes to send as a blob frame (see BlobMessage) instead of a JSON string: a captured body's
- * text is neither decoded to a JS string nor JSON-escaped here, only copied into the batch.
- * Serializes (as the blob's id) only inside the transport's flush; anywhere else it is left out.
- */
-export class WireBlob {
-  constructor(readonly data: Buffer) {}
-
-  toJSON(): string | undefined {
-    if (blobSink === undefined) return undefined;
-    const id = blobSink.next();
-    blobSink.blobs.push({ id, data: this.data });
-    return id;
-  }
-}
-
-/** Sends a message ahead of the record being serialized, in the same batch (see `lazy`). */
-export type SideChannel = (msg: PreloadMessage) => void;
-
-/** The only fields that may hold a `lazy` value (resolveLazy looks at these, not at every field). */
-const LAZY_FIELDS = ['initiator', 'reqHeaders', 'respHeaders'] as const;
-
-/**
- * A field whose value is a function is computed here, when its batch is sent, rather than on the
- * request's path (stack formatting, header parsing): the program's request goes on at once, and
- * the work lands in a flush, often while the program is waiting on the network anyway. The
- * function may send a message the value refers to through `side`. A value that fails to compute
- * is dropped. Only the LAZY_FIELDS may be lazy.
- */
-export function lazy<T>(compute: (side: SideChannel) => T | undefined): T {
-  return compute as unknown as T;
-}
-
-function resolveLazy(fields: Record<string, unknown>, side: SideChannel): void {
-  for (const key of LAZY_FIELDS) {
-    const value = fields[key];
-    if (typeof value !== 'function') continue;
-    try {
-      const v = (value as (side: SideChannel) => unknown)(side);
-      if (v === undefined) delete fields[key];
-      else fields[key] = v;
-    } catch {
-      delete fields[key];
-    }
-  }
 }

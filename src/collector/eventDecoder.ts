@@ -1,0 +1,183 @@
+/**
+ * The collector's side of record events (src/protocol/events.ts): turns a frame of events back
+ * into the `record` messages the preload would have sent as JSON lines. One decoder per preload
+ * connection (it holds that connection's intern table).
+ *
+ * Input comes from another process and is not trusted: a frame that is cut short, names an
+ * unknown code or tag, refers to a string never defined, or says it holds more or fewer events
+ * than it does, ends its decoding with an error; the events decoded before the damage are kept,
+ * the rest of the frame is counted in `dropped`. Nothing here throws.
+ */
+
+import {
+  EV_RECORD,
+  FIELD_LITERAL,
+  FIELD_NAMES,
+  KINDS,
+  MAX_INTERNED,
+  T_DEF,
+  T_F64,
+  T_FALSE,
+  T_JSON,
+  T_LIST,
+  T_NULL,
+  T_REF,
+  T_STR,
+  T_TRUE,
+  T_U32,
+} from '../protocol/events';
+import type { RecordMessage } from '../protocol/preload';
+
+/** What decoding one frame gave. */
+export interface DecodedFrame {
+  messages: RecordMessage[];
+  /** Events the frame announced that could not be decoded (0 when all were). */
+  dropped: number;
+  /** Why decoding stopped early, when it did. */
+  error?: string;
+}
+
+class DecodeError extends Error {}
+
+/** Decodes the event frames of one connection, in order. */
+export class EventDecoder {
+  private readonly table: string[] = [];
+  /** Events lost to damaged frames so far. */
+  dropped = 0;
+  private buf: Buffer = Buffer.alloc(0);
+  private at = 0;
+
+  /** Decodes a frame said (by its header) to hold `announced` events. */
+  decode(data: Buffer, announced: number): DecodedFrame {
+    this.buf = data;
+    this.at = 0;
+    const messages: RecordMessage[] = [];
+    let error: string | undefined;
+    try {
+      while (this.at < data.length) {
+        if (messages.length >= announced) throw new DecodeError('more events than the frame announced');
+        messages.push(this.event());
+      }
+      if (messages.length < announced) throw new DecodeError(`the frame ended after ${messages.length} of ${announced} events`);
+    } catch (err) {
+      error = err instanceof DecodeError ? err.message : `unexpected: ${String(err)}`;
+    }
+    const dropped = error === undefined ? 0 : Math.max(0, announced - messages.length);
+    this.dropped += dropped;
+    this.buf = Buffer.alloc(0);
+    return error === undefined ? { messages, dropped } : { messages, dropped, error };
+  }
+
+  private event(): RecordMessage {
+    const code = this.u8();
+    if (code !== EV_RECORD) throw new DecodeError(`unknown event code ${code}`);
+    const kind = KINDS[this.u8()];
+    if (kind === undefined) throw new DecodeError('unknown record kind');
+    const idLen = this.u8();
+    const id = this.ascii(idLen);
+    const n = this.u8();
+    const fields: Record<string, unknown> = {};
+    for (let i = 0; i < n; i++) {
+      const f = this.u8();
+      let name: string | undefined;
+      if (f === FIELD_LITERAL) name = this.text(this.u8());
+      else name = FIELD_NAMES[f];
+      if (name === undefined) throw new DecodeError(`unknown field code ${f}`);
+      if (name === '__proto__') throw new DecodeError('field name __proto__');
+      fields[name] = this.value();
+    }
+    return { type: 'record', kind, id, fields };
+  }
+
+  private value(): unknown {
+    const tag = this.u8();
+    switch (tag) {
+      case T_NULL:
+        return null;
+      case T_FALSE:
+        return false;
+      case T_TRUE:
+        return true;
+      case T_U32:
+        return this.u32();
+      case T_F64: {
+        this.need(8);
+        const v = this.buf.readDoubleLE(this.at);
+        this.at += 8;
+        return v;
+      }
+      case T_STR:
+        return this.text(this.u32());
+      case T_REF: {
+        const idx = this.u16();
+        const s = this.table[idx];
+        if (s === undefined) throw new DecodeError(`reference to string ${idx}, never defined`);
+        return s;
+      }
+      case T_DEF: {
+        const idx = this.u16();
+        const s = this.text(this.u32());
+        if (idx !== this.table.length || idx >= MAX_INTERNED) throw new DecodeError(`string ${idx} defined out of order`);
+        this.table.push(s);
+        return s;
+      }
+      case T_LIST: {
+        const n = this.u16();
+        const out: unknown[] = [];
+        for (let i = 0; i < n; i++) {
+          const v = this.value();
+          if (typeof v !== 'string') throw new DecodeError('a list item is not a string');
+          out.push(v);
+        }
+        return out;
+      }
+      case T_JSON: {
+        const text = this.text(this.u32());
+        try {
+          return JSON.parse(text) as unknown;
+        } catch {
+          throw new DecodeError('a JSON value does not parse');
+        }
+      }
+      default:
+        throw new DecodeError(`unknown value tag ${tag}`);
+    }
+  }
+
+  private need(n: number): void {
+    if (this.at + n > this.buf.length) throw new DecodeError('the frame is cut short');
+  }
+
+  private u8(): number {
+    this.need(1);
+    return this.buf[this.at++];
+  }
+
+  private u16(): number {
+    this.need(2);
+    const v = this.buf.readUInt16LE(this.at);
+    this.at += 2;
+    return v;
+  }
+
+  private u32(): number {
+    this.need(4);
+    const v = this.buf.readUInt32LE(this.at);
+    this.at += 4;
+    return v;
+  }
+
+  private text(n: number): string {
+    this.need(n);
+    const s = this.buf.toString('utf8', this.at, this.at + n);
+    this.at += n;
+    return s;
+  }
+
+  private ascii(n: number): string {
+    this.need(n);
+    const s = this.buf.toString('latin1', this.at, this.at + n);
+    this.at += n;
+    return s;
+  }
+}

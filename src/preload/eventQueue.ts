@@ -1,0 +1,95 @@
+/**
+ * The preload's record events not yet sent (src/protocol/events.ts): one growing buffer, cut into
+ * segments wherever a JSON message was queued in between, so that frames and lines reach the
+ * collector in the order they were produced (see Transport).
+ */
+
+import { EventEncoder } from '../protocol/events';
+import type { SideChannel } from './wireValues';
+
+/**
+ * Record events (src/protocol/events.ts) instead of JSON record lines: an internal switch, OFF
+ * by default, on with NETTRACE_EVENTS=1 in the environment. Off until every reader of the wire
+ * reads event frames: two integration tests have raw collectors of their own that parse every
+ * line as JSON (robustness.test.mjs, apps/stoppable-collector.mjs).
+ */
+export const EVENTS_ON = process.env.NETTRACE_EVENTS === '1';
+
+/**
+ * A stretch of the event buffer (bytes start..end, n events) that goes out as one frame at its
+ * place in the transport's queue: the events were recorded before the queue's next message.
+ */
+export interface EventSeg {
+  type: '__events';
+  start: number;
+  end: number;
+  n: number;
+}
+
+/** Events waiting to be sent, and where the transport's queue cuts them. */
+export class EventQueue {
+  private readonly enc = new EventEncoder();
+  /** Where the stretch not yet cut into a segment begins. */
+  private segStart = 0;
+  /** Events in that stretch. */
+  openEvents = 0;
+  /** Events in the buffer (in segments and after them). */
+  queued = 0;
+
+  /** The buffer the segments' offsets refer to (valid until `sent`). */
+  get bytes(): Buffer {
+    return this.enc.buf;
+  }
+
+  /**
+   * Appends one record update as an event; a lazy field (a function) is computed now, and what
+   * it sends through `side` is queued ahead of this event. False when the event could not be
+   * written (too large, not encodable): the caller sends it as JSON.
+   */
+  add(kind: string, id: string, fields: Record<string, unknown>, side: SideChannel): boolean {
+    const enc = this.enc;
+    if (!enc.begin(kind, id)) return false;
+    for (const key in fields) {
+      const v = fields[key];
+      enc.field(key, typeof v === 'function' ? computeLazy(v as (side: SideChannel) => unknown, side) : v);
+    }
+    if (!enc.end()) return false;
+    this.openEvents++;
+    this.queued++;
+    return true;
+  }
+
+  /** The events not yet in a segment, as one (up to an event being written), or undefined. */
+  cut(): EventSeg | undefined {
+    if (this.openEvents === 0) return undefined;
+    const end = this.enc.eventStart;
+    const seg: EventSeg = { type: '__events', start: this.segStart, end, n: this.openEvents };
+    this.segStart = end;
+    this.openEvents = 0;
+    return seg;
+  }
+
+  /**
+   * Every segment was handed to the pipe; `held`: some bytes were not taken and stay pending,
+   * so the buffer is replaced rather than written over.
+   */
+  sent(held: boolean): void {
+    this.enc.reset(held);
+    this.segStart = this.enc.eventStart;
+    this.openEvents = 0;
+    this.queued = 0;
+  }
+
+  /** Forgets every event (they were counted as dropped). */
+  clear(): void {
+    this.sent(true);
+  }
+}
+
+function computeLazy(compute: (side: SideChannel) => unknown, side: SideChannel): unknown {
+  try {
+    return compute(side);
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,413 @@
+/**
+ * Record events: the compact binary form in which the preload sends record updates (issue 17),
+ * instead of one JSON line per record.
+ *
+ * At each observation point the preload appends one event to a preallocated buffer; a batch of
+ * events goes to the collector as one frame, with the bytes as they are:
+ *
+ *   {"type":"events","len":N,"n":K}\n   (a header line, like a blob's: see BlobMessage)
+ *   N bytes: K events back to back
+ *
+ * The collector (src/collector/eventDecoder.ts) turns each event back into the `record` message
+ * the preload would have sent as JSON, so everything downstream is unchanged. Frames and JSON lines
+ * share the connection in the order they were produced (the transport cuts the event buffer into
+ * frames around every JSON message it queues, see Transport in src/preload/transport.ts).
+ *
+ * Event layout (all integers little-endian):
+ *
+ *   EV_RECORD  u8 kind (KINDS index) · u8 idLen · idLen bytes of the local id (ASCII) ·
+ *              u8 field count · that many fields
+ *   field      u8 code (FIELD_NAMES index; FIELD_LITERAL: u8 len + UTF-8 name follows) · value
+ *   value      u8 tag, then:
+ *              T_NULL, T_FALSE, T_TRUE: nothing
+ *              T_U32: u32 · T_F64: f64
+ *              T_STR: u32 byte length + UTF-8 bytes
+ *              T_REF: u16 index into the connection's intern table
+ *              T_DEF: u16 index + u32 length + UTF-8: adds the string to the table, and is it
+ *              T_LIST: u16 count + that many values (a list of strings: header names and values)
+ *              T_JSON: u32 length + UTF-8 JSON (objects: errors, proxies, initiators...)
+ *
+ * Interning: method names, header names, status texts and client names are sent once per
+ * connection (T_DEF, the first time), then as a 2-byte index (T_REF). The table is per connection
+ * and never shrinks; past MAX_INTERNED entries strings go as T_STR. A value that is `undefined`
+ * is left out, as JSON.stringify leaves it out.
+ */
+
+/** Event codes. */
+export const EV_RECORD = 1;
+
+/** Value tags (see the layout above). */
+export const T_NULL = 0;
+export const T_FALSE = 1;
+export const T_TRUE = 2;
+export const T_U32 = 3;
+export const T_F64 = 4;
+export const T_STR = 5;
+export const T_REF = 6;
+export const T_DEF = 7;
+export const T_LIST = 8;
+export const T_JSON = 9;
+
+/** A field whose name follows as text (not in FIELD_NAMES). */
+export const FIELD_LITERAL = 255;
+
+/** Strings interned per connection, at most. */
+export const MAX_INTERNED = 4096;
+
+/** How a frame's header line starts. */
+export const EVENTS_PREFIX = '{"type":"events"';
+
+/** Record kinds by code. */
+export const KINDS = ['httpRequests', 'dials', 'tcpConns', 'udpConns', 'dnsQueries', 'tlsTunnels'] as const;
+
+/** Field names by code: the fields of the hot path; any other name goes as FIELD_LITERAL. */
+export const FIELD_NAMES = [
+  'client',
+  'reqMethod',
+  'reqURL',
+  'protoMajor',
+  'protoMinor',
+  'reqStartAt',
+  'reusedConn',
+  'reqHeaders',
+  'reqContentLen',
+  'tcpConn',
+  'tlsTunnel',
+  'dial',
+  'proxy',
+  'initiator',
+  'reqSentAt',
+  'respRecvAt',
+  'respStatusCode',
+  'respStatusText',
+  'respHeaders',
+  'respContentLen',
+  'respDoneAt',
+  'respClosedEarly',
+  'respEvents',
+  'reqError',
+  'reqEndAt',
+  'webSocket',
+  'marks',
+  'ruleDropped',
+  // dials and tcpConns (src/preload/tracer.ts sendConn/sendClose, socketHooks.ts)
+  'dstAddress',
+  'dialBeginAt',
+  'dialEndAt',
+  'sourceIP',
+  'dnsLookups',
+  'connectAttempts',
+  'establishedConn',
+  'dialErr',
+  'fromDial',
+  'handshakeBeginAt',
+  'handshakeEndAt',
+  'connected',
+  'addrTuple',
+  'requestCount',
+  'totalSentBytes',
+  'totalRecvBytes',
+  'connCloseAt',
+] as const;
+
+/** Fields whose string values are interned (few distinct values, one per request). */
+const INTERNED_FIELDS = new Set(['client', 'reqMethod', 'respStatusText']);
+/** Fields whose string lists are header lists (names interned, values as text). */
+const HEADER_FIELDS = new Set(['reqHeaders', 'respHeaders']);
+
+/** Per field code: 1 = interned string, 2 = header list, 0 = plain. */
+export const FIELD_MODE: readonly number[] = FIELD_NAMES.map((n) => (INTERNED_FIELDS.has(n) ? 1 : HEADER_FIELDS.has(n) ? 2 : 0));
+
+const fieldCodes = new Map<string, number>(FIELD_NAMES.map((n, i) => [n, i]));
+const kindCodes = new Map<string, number>(KINDS.map((n, i) => [n, i]));
+
+/** Initial buffer size; it doubles as needed up to `maxBytes`. */
+const INITIAL_BYTES = 64 * 1024;
+
+/**
+ * Appends events to one growing buffer. An event is written in place; if it cannot be completed
+ * (the buffer would pass `maxBytes`, or a value cannot be encoded) it is rewound, as if never
+ * begun, and `end` returns false. Never throws from `begin`/`field`/`end`.
+ */
+export class EventEncoder {
+  buf: Buffer;
+  /** Bytes written. */
+  off = 0;
+  /** Complete events in the buffer. */
+  count = 0;
+  /** Where the open event began (-1: none open). */
+  private evStart = -1;
+  private nfieldsAt = 0;
+  private nfields = 0;
+  /** The event cannot be completed (too large, unencodable): rewound at `end`. */
+  private broken = false;
+  private readonly interned = new Map<string, number>();
+  /** Strings this open event added to the table (taken back if it is rewound). */
+  private readonly definedNow: string[] = [];
+
+  constructor(readonly maxBytes = 4 * 1024 * 1024) {
+    this.buf = Buffer.allocUnsafe(Math.min(INITIAL_BYTES, maxBytes));
+  }
+
+  /** Offset where the open event began, or the end of the buffer when none is open. */
+  get eventStart(): number {
+    return this.evStart >= 0 ? this.evStart : this.off;
+  }
+
+  /** Starts a record event; an event left open (a hook that threw midway) is dropped. */
+  begin(kind: string, id: string): boolean {
+    if (this.evStart >= 0) this.rewind();
+    const k = kindCodes.get(kind);
+    if (k === undefined || id.length > 255) return false;
+    this.evStart = this.off;
+    this.broken = false;
+    if (!this.ensure(4 + id.length)) return false;
+    const b = this.buf;
+    let o = this.off;
+    b[o++] = EV_RECORD;
+    b[o++] = k;
+    b[o++] = id.length;
+    for (let i = 0; i < id.length; i++) b[o++] = id.charCodeAt(i) & 0x7f;
+    this.nfieldsAt = o;
+    b[o++] = 0;
+    this.nfields = 0;
+    this.off = o;
+    return true;
+  }
+
+  /** Adds one field (left out when `value` is undefined). */
+  field(name: string, value: unknown): void {
+    if (value === undefined || this.evStart < 0 || this.broken) return;
+    if (this.nfields === 255) {
+      this.broken = true;
+      return;
+    }
+    const code = fieldCodes.get(name);
+    if (code !== undefined) {
+      if (!this.ensure(1)) return;
+      this.buf[this.off++] = code;
+      const mode = FIELD_MODE[code];
+      if (mode === 1 && typeof value === 'string') this.internedStr(value);
+      else if (mode === 2 && Array.isArray(value) && allStrings(value)) this.list(value);
+      else this.value(value);
+    } else {
+      if (name.length > 255 || !this.ensure(2 + name.length * 3)) {
+        this.broken = true;
+        return;
+      }
+      this.buf[this.off++] = FIELD_LITERAL;
+      const n = this.buf.write(name, this.off + 1, 'utf8');
+      if (n > 255) {
+        this.broken = true;
+        return;
+      }
+      this.buf[this.off] = n;
+      this.off += 1 + n;
+      this.value(value);
+    }
+    this.nfields++;
+  }
+
+  /** Completes the open event; false when it was dropped (rewound). */
+  end(): boolean {
+    if (this.evStart < 0) return false;
+    if (this.broken) {
+      this.rewind();
+      return false;
+    }
+    this.buf[this.nfieldsAt] = this.nfields;
+    this.evStart = -1;
+    this.definedNow.length = 0;
+    this.count++;
+    return true;
+  }
+
+  /**
+   * Empties the buffer (after its bytes were sent), keeping an open event's bytes; with `fresh`,
+   * a new buffer is taken and the old one stays with whoever holds its bytes.
+   */
+  reset(fresh = false): void {
+    const old = this.buf;
+    if (fresh) this.buf = Buffer.allocUnsafe(Math.max(Math.min(INITIAL_BYTES, this.maxBytes), this.off - this.eventStart));
+    if (this.evStart >= 0) {
+      old.copy(this.buf, 0, this.evStart, this.off);
+      this.off -= this.evStart;
+      this.nfieldsAt -= this.evStart;
+      this.evStart = 0;
+    } else this.off = 0;
+    this.count = 0;
+  }
+
+  /** Drops the open event's bytes and the strings it interned. */
+  private rewind(): void {
+    if (this.evStart < 0) return;
+    this.off = this.evStart;
+    this.evStart = -1;
+    for (const s of this.definedNow) this.interned.delete(s);
+    this.definedNow.length = 0;
+  }
+
+  /** Room for `n` more bytes; false (and the event broken) past maxBytes. */
+  private ensure(n: number): boolean {
+    const need = this.off + n;
+    if (need <= this.buf.length) return true;
+    if (need > this.maxBytes) {
+      this.broken = true;
+      return false;
+    }
+    let size = this.buf.length * 2;
+    while (size < need) size *= 2;
+    const next = Buffer.allocUnsafe(Math.min(size, this.maxBytes));
+    this.buf.copy(next, 0, 0, this.off);
+    this.buf = next;
+    return true;
+  }
+
+  private value(v: unknown): void {
+    switch (typeof v) {
+      case 'number':
+        if (v !== v || v === Infinity || v === -Infinity) {
+          // As JSON writes them.
+          if (!this.ensure(1)) return;
+          this.buf[this.off++] = T_NULL;
+        } else if (v >= 0 && v <= 0xffffffff && Number.isInteger(v)) {
+          if (!this.ensure(5)) return;
+          this.buf[this.off] = T_U32;
+          u32(this.buf, this.off + 1, v);
+          this.off += 5;
+        } else {
+          if (!this.ensure(9)) return;
+          this.buf[this.off] = T_F64;
+          this.buf.writeDoubleLE(v, this.off + 1);
+          this.off += 9;
+        }
+        return;
+      case 'string':
+        this.str(T_STR, v);
+        return;
+      case 'boolean':
+        if (!this.ensure(1)) return;
+        this.buf[this.off++] = v ? T_TRUE : T_FALSE;
+        return;
+      default:
+        if (v === null) {
+          if (!this.ensure(1)) return;
+          this.buf[this.off++] = T_NULL;
+          return;
+        }
+        this.json(v);
+    }
+  }
+
+  private json(v: unknown): void {
+    let text: string | undefined;
+    try {
+      text = JSON.stringify(v);
+    } catch {
+      text = undefined;
+    }
+    if (text === undefined) this.broken = true;
+    else this.str(T_JSON, text);
+  }
+
+  /** A tag, a u32 byte length and the UTF-8 bytes. */
+  private str(tag: number, s: string): void {
+    if (!this.ensure(5 + this.bytesFor(s))) return;
+    const b = this.buf;
+    const at = this.off;
+    b[at] = tag;
+    const n = writeText(b, s, at + 5);
+    u32(b, at + 1, n);
+    this.off = at + 5 + n;
+  }
+
+  /** Room to ask for a string's UTF-8 bytes: 3 per UTF-16 unit, or exactly when that is too much. */
+  private bytesFor(s: string): number {
+    const worst = s.length * 3;
+    return this.off + 7 + worst <= this.buf.length ? worst : Buffer.byteLength(s, 'utf8');
+  }
+
+  /** A string through the intern table (T_REF, or T_DEF the first time; T_STR once it is full). */
+  private internedStr(s: string): void {
+    const idx = this.interned.get(s);
+    if (idx !== undefined) {
+      if (!this.ensure(3)) return;
+      const b = this.buf;
+      const at = this.off;
+      b[at] = T_REF;
+      b[at + 1] = idx & 0xff;
+      b[at + 2] = idx >>> 8;
+      this.off = at + 3;
+      return;
+    }
+    if (this.interned.size >= MAX_INTERNED || s.length > 256) {
+      this.str(T_STR, s);
+      return;
+    }
+    const next = this.interned.size;
+    if (!this.ensure(7 + this.bytesFor(s))) return;
+    const b = this.buf;
+    const at = this.off;
+    b[at] = T_DEF;
+    b[at + 1] = next & 0xff;
+    b[at + 2] = next >>> 8;
+    const n = writeText(b, s, at + 7);
+    u32(b, at + 3, n);
+    this.off = at + 7 + n;
+    this.interned.set(s, next);
+    this.definedNow.push(s);
+  }
+
+  /** A list of strings: even positions (header names) interned, the others as text. */
+  private list(a: readonly string[]): void {
+    if (a.length > 0xffff) {
+      this.json(a);
+      return;
+    }
+    if (!this.ensure(3)) return;
+    this.buf[this.off] = T_LIST;
+    this.buf[this.off + 1] = a.length & 0xff;
+    this.buf[this.off + 2] = a.length >>> 8;
+    this.off += 3;
+    for (let i = 0; i < a.length && !this.broken; i++) {
+      if ((i & 1) === 0) this.internedStr(a[i]);
+      else this.str(T_STR, a[i]);
+    }
+  }
+}
+
+/** Writes a u32, little-endian. */
+function u32(b: Buffer, at: number, v: number): void {
+  b[at] = v & 0xff;
+  b[at + 1] = (v >>> 8) & 0xff;
+  b[at + 2] = (v >>> 16) & 0xff;
+  b[at + 3] = v >>> 24;
+}
+
+/** Strings this short are copied byte by byte when ASCII (cheaper than a call into Buffer#write). */
+const SHORT_TEXT = 48;
+
+/** Writes `s` as UTF-8 at `at` (room checked by the caller); returns the byte count. */
+function writeText(b: Buffer, s: string, at: number): number {
+  const len = s.length;
+  if (len <= SHORT_TEXT) {
+    let i = 0;
+    for (; i < len; i++) {
+      const c = s.charCodeAt(i);
+      if (c >= 0x80) break;
+      b[at + i] = c;
+    }
+    if (i === len) return len;
+  }
+  return b.write(s, at, 'utf8');
+}
+
+function allStrings(a: readonly unknown[]): boolean {
+  for (let i = 0; i < a.length; i++) if (typeof a[i] !== 'string') return false;
+  return true;
+}
+
+/** The header line of an events frame of `len` bytes holding `n` events. */
+export function framePrefix(len: number, n: number): string {
+  return `${EVENTS_PREFIX},"len":${len},"n":${n}}\n`;
+}

@@ -1,0 +1,361 @@
+// Record events (src/protocol/events.ts, src/collector/eventDecoder.ts): the preload's binary
+// record updates decode to exactly the record messages the JSON path sends; hostile or cut
+// frames end in a clear error and a counted drop, never an exception; and a real preloaded
+// program gives the same trace with events on and off.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { connect } from 'node:net';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { bundleTs } from '../lib/bundleTs.mjs';
+
+const m = bundleTs(["export * from './src/protocol/events';", "export { EventDecoder } from './src/collector/eventDecoder';"]);
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const require = createRequire(import.meta.url);
+const preloadPath = join(root, 'dist', 'preload.cjs');
+
+/** Encodes record messages as one frame: [bytes, count]. */
+function encode(messages, enc = new m.EventEncoder()) {
+  for (const msg of messages) {
+    assert.ok(enc.begin(msg.kind, msg.id));
+    for (const k in msg.fields) enc.field(k, msg.fields[k]);
+    assert.ok(enc.end());
+  }
+  return [Buffer.from(enc.buf.subarray(0, enc.off)), enc.count];
+}
+
+/** What the collector gets for a message on the JSON path. */
+const viaJson = (msg) => JSON.parse(JSON.stringify(msg));
+
+const t0 = 1763830000123.4567;
+const sample = [
+  {
+    type: 'record',
+    kind: 'httpRequests',
+    id: 'r1',
+    fields: {
+      client: 'http',
+      reqMethod: 'GET',
+      reqURL: 'http://h.test:8080/ünïcödé/€?q=𝄞',
+      protoMajor: 1,
+      protoMinor: 1,
+      reqStartAt: t0,
+      reusedConn: false,
+      reqHeaders: 'GET / HTTP/1.1\r\nHost: h.test\r\nX-Lat: caf\u00e9\r\n\r\n',
+      reqContentLen: 0,
+      tcpConn: 't1',
+      dial: 'd1',
+      initiator: 's1',
+      left: undefined,
+    },
+  },
+  {
+    type: 'record',
+    kind: 'httpRequests',
+    id: 'r1',
+    fields: {
+      reqSentAt: t0 + 0.25,
+      respRecvAt: t0 + 1.5,
+      respStatusCode: 200,
+      respStatusText: 'OK',
+      protoMajor: 1,
+      protoMinor: 1,
+      respHeaders: ['Content-Type', 'text/plain', 'Content-Length', '2', 'X-Empty', ''],
+    },
+  },
+  { type: 'record', kind: 'httpRequests', id: 'r1', fields: { respContentLen: 2, respDoneAt: t0 + 2, respClosedEarly: true } },
+  {
+    type: 'record',
+    kind: 'httpRequests',
+    id: 'r2',
+    fields: {
+      client: 'fetch',
+      reqMethod: 'GET',
+      reqURL: 'http://h.test/',
+      reqStartAt: -1.5,
+      reqHeaders: [],
+      respHeaders: ['content-type', 'text/plain'],
+      proxy: { url: 'http://p:3128', tunnel: 't2' },
+      reqError: { phase: 'connect', message: 'connect ECONNREFUSED', code: 'ECONNREFUSED', port: 1, cause: { message: 'x' } },
+      reqEndAt: 2 ** 40,
+      marks: ['a', 'b'],
+      someNewField: { deep: [1, null, 'x'] },
+      nothing: null,
+      big: 2 ** 53,
+      neg: -7,
+      nan: NaN,
+    },
+  },
+  { type: 'record', kind: 'tcpConns', id: 't1', fields: { totalSentBytes: 120, totalRecvBytes: 4 * 2 ** 30, requestCount: 3 } },
+  { type: 'record', kind: 'dials', id: 'd1', fields: { dstAddress: '127.0.0.1:80', dnsLookups: [], dialErr: null } },
+];
+
+test('events decode to exactly the record messages of the JSON path', () => {
+  const [bytes, n] = encode(sample);
+  const out = new m.EventDecoder().decode(bytes, n);
+  assert.equal(out.error, undefined);
+  assert.equal(out.dropped, 0);
+  assert.deepEqual(out.messages, sample.map(viaJson));
+});
+
+test('method, status text and header names are interned: sent once per connection, then as an index', () => {
+  const enc = new m.EventEncoder();
+  const one = (id) => ({ type: 'record', kind: 'httpRequests', id, fields: { reqMethod: 'POST', respHeaders: ['Content-Type', 'a'] } });
+  encode([one('r1')], enc);
+  const first = enc.off;
+  encode([one('r2')], enc);
+  const second = enc.off - first;
+  assert.ok(second < first - 'POST'.length - 'Content-Type'.length, `second event ${second} bytes, first ${first}`);
+  const dec = new m.EventDecoder();
+  const out = dec.decode(Buffer.from(enc.buf.subarray(0, enc.off)), 2);
+  assert.deepEqual(out.messages, [one('r1'), one('r2')]);
+  // The table lives across frames of one connection.
+  enc.reset();
+  encode([one('r3')], enc);
+  assert.deepEqual(dec.decode(Buffer.from(enc.buf.subarray(0, enc.off)), 1).messages, [one('r3')]);
+  // A fresh connection (decoder) without the definitions: a clear error, a counted drop.
+  const fresh = new m.EventDecoder();
+  const bad = fresh.decode(Buffer.from(enc.buf.subarray(0, enc.off)), 1);
+  assert.match(bad.error, /never defined/);
+  assert.equal(bad.dropped, 1);
+  assert.equal(fresh.dropped, 1);
+});
+
+test('the buffer grows; an event past maxBytes is rewound whole, its interned strings taken back', () => {
+  const enc = new m.EventEncoder(70 * 1024);
+  const big = 'x'.repeat(20 * 1024);
+  for (let i = 0; i < 3; i++) {
+    assert.ok(enc.begin('httpRequests', `r${i}`));
+    enc.field('reqURL', big);
+    assert.ok(enc.end());
+  }
+  const before = enc.off;
+  assert.ok(enc.begin('httpRequests', 'r9'));
+  enc.field('reqMethod', 'NEWMETHOD');
+  enc.field('reqURL', big);
+  assert.equal(enc.end(), false);
+  assert.equal(enc.off, before);
+  assert.equal(enc.count, 3);
+  // An event left open (a hook that threw midway) is dropped by the next begin.
+  enc.reset();
+  enc.begin('httpRequests', 'r10');
+  enc.field('reqMethod', 'HALF');
+  enc.begin('httpRequests', 'r11');
+  enc.field('reqMethod', 'NEWMETHOD');
+  enc.field('reqMethod2', 'literal name');
+  assert.ok(enc.end());
+  const out = new m.EventDecoder().decode(Buffer.from(enc.buf.subarray(0, enc.off)), 1);
+  assert.equal(out.error, undefined);
+  assert.deepEqual(out.messages, [
+    { type: 'record', kind: 'httpRequests', id: 'r11', fields: { reqMethod: 'NEWMETHOD', reqMethod2: 'literal name' } },
+  ]);
+  // Unknown kinds and over-long ids are refused at begin (the caller sends JSON instead).
+  assert.equal(enc.begin('nope', 'r1'), false);
+  assert.equal(enc.begin('httpRequests', 'r'.repeat(256)), false);
+  assert.equal(enc.end(), false);
+});
+
+test('reset keeps an open event (a flush in the middle of one) and it completes afterwards', () => {
+  const enc = new m.EventEncoder();
+  encode([sample[2]], enc);
+  enc.begin('httpRequests', 'r7');
+  enc.field('reqMethod', 'GET');
+  enc.reset(true);
+  enc.field('respStatusCode', 204);
+  assert.ok(enc.end());
+  const out = new m.EventDecoder().decode(Buffer.from(enc.buf.subarray(0, enc.off)), 1);
+  assert.deepEqual(out.messages, [{ type: 'record', kind: 'httpRequests', id: 'r7', fields: { reqMethod: 'GET', respStatusCode: 204 } }]);
+});
+
+test('a frame cut at any byte, or with a wrong count, ends in an error and a counted drop, never an exception', () => {
+  const [bytes, n] = encode(sample);
+  for (let cut = 0; cut < bytes.length; cut++) {
+    const dec = new m.EventDecoder();
+    const out = dec.decode(bytes.subarray(0, cut), n);
+    assert.ok(out.error, `cut at ${cut}`);
+    assert.equal(out.dropped, n - out.messages.length);
+    assert.equal(dec.dropped, out.dropped);
+    assert.deepEqual(out.messages, sample.slice(0, out.messages.length).map(viaJson));
+  }
+  const fewer = new m.EventDecoder().decode(bytes, n - 1);
+  assert.match(fewer.error, /more events than the frame announced/);
+  assert.equal(fewer.messages.length, n - 1);
+  const more = new m.EventDecoder().decode(bytes, n + 2);
+  assert.match(more.error, /ended after 6 of 8/);
+  assert.equal(more.dropped, 2);
+});
+
+test('hostile frames: unknown codes and tags, bad JSON, __proto__, random bytes', () => {
+  const cases = [
+    [Buffer.from([9]), /unknown event code 9/],
+    [Buffer.from([m.EV_RECORD, 200, 1, 0x72, 0]), /unknown record kind/],
+    [Buffer.from([m.EV_RECORD, 0, 2, 0x72, 0x31, 1, 250, m.T_NULL]), /unknown field code 250/],
+    [Buffer.from([m.EV_RECORD, 0, 2, 0x72, 0x31, 1, 0, 77]), /unknown value tag 77/],
+    [Buffer.from([m.EV_RECORD, 0, 2, 0x72, 0x31, 1, 0, m.T_STR, 0xff, 0xff, 0xff, 0xff]), /cut short/],
+    [Buffer.from([m.EV_RECORD, 0, 2, 0x72, 0x31, 1, 0, m.T_DEF, 5, 0, 1, 0, 0, 0, 0x41]), /defined out of order/],
+    [Buffer.from([m.EV_RECORD, 0, 2, 0x72, 0x31, 1, 0, m.T_LIST, 1, 0, m.T_U32, 1, 0, 0, 0]), /not a string/],
+    [Buffer.from([m.EV_RECORD, 0, 2, 0x72, 0x31, 1, 0, m.T_JSON, 1, 0, 0, 0, 0x7b]), /does not parse/],
+    [
+      Buffer.concat([Buffer.from([m.EV_RECORD, 0, 2, 0x72, 0x31, 1, 255, 9]), Buffer.from('__proto__'), Buffer.from([m.T_NULL])]),
+      /__proto__/,
+    ],
+  ];
+  for (const [bytes, re] of cases) {
+    const out = new m.EventDecoder().decode(bytes, 1);
+    assert.match(out.error ?? '', re);
+    assert.equal(out.dropped, 1);
+    assert.deepEqual(out.messages, []);
+  }
+  // Random bytes, and valid frames with random bytes flipped: no exception, counts consistent.
+  let seed = 12345;
+  const rnd = () => ((seed = (seed * 1103515245 + 12345) >>> 0) >>> 8) & 0xff;
+  const [valid, n] = encode(sample);
+  for (let i = 0; i < 2000; i++) {
+    const bytes = i % 2 === 0 ? Buffer.from(Array.from({ length: rnd() }, rnd)) : Buffer.from(valid);
+    if (i % 2 === 1) for (let k = 0; k < 3; k++) bytes[rnd() % bytes.length] = rnd();
+    const out = new m.EventDecoder().decode(bytes, n);
+    assert.ok(out.messages.length <= n);
+    assert.equal(out.dropped, out.error === undefined ? 0 : n - out.messages.length);
+    for (const msg of out.messages) assert.equal(Object.getPrototypeOf(msg.fields), Object.prototype);
+  }
+});
+
+test('the collector reads event frames between JSON lines, in order, and warns about a damaged one', async () => {
+  const { startCollector } = require('../../dist/core.cjs');
+  const collector = await startCollector({ description: 'events' });
+  try {
+    const now = Date.now();
+    const hello = { type: 'hello', pid: 4243, ppid: 1, threadId: 0, argv: ['node', 'a.js'], nodeVersion: 'v20', cwd: '/', startAt: now };
+    const start = {
+      type: 'record',
+      kind: 'httpRequests',
+      id: 'r1',
+      fields: { client: 'http', reqMethod: 'GET', reqURL: 'http://h/', reqStartAt: now },
+    };
+    const head = {
+      type: 'record',
+      kind: 'httpRequests',
+      id: 'r1',
+      fields: { respStatusCode: 201, respRecvAt: now + 1, reqSentAt: now + 0.5 },
+    };
+    const done = {
+      type: 'record',
+      kind: 'httpRequests',
+      id: 'r1',
+      fields: { respStatusCode: 202, respDoneAt: now + 2, respContentLen: 5 },
+    };
+    const [ev1, n1] = encode([start]);
+    const enc2 = new m.EventEncoder();
+    const [ev2, n2] = encode([done], enc2);
+    const wire = Buffer.concat([
+      Buffer.from(JSON.stringify(hello) + '\n'),
+      Buffer.from(m.framePrefix(ev1.length, n1)),
+      ev1,
+      Buffer.from(JSON.stringify(head) + '\n'),
+      Buffer.from(m.framePrefix(ev2.length, n2)),
+      ev2,
+      Buffer.from(m.framePrefix(3, 1)),
+      Buffer.from([m.EV_RECORD, 0, 9]),
+      Buffer.from(JSON.stringify({ type: 'exit', exitAt: now + 3, exitCode: 0 }) + '\n'),
+    ]);
+    await new Promise((resolve, reject) => {
+      const s = connect(collector.ipcPath, async () => {
+        // Split at odd places: frames and lines are put back together across chunks.
+        for (let i = 0; i < wire.length; i += 7) {
+          s.write(wire.subarray(i, i + 7));
+          await new Promise((r) => setImmediate(r));
+        }
+        s.end(resolve);
+      });
+      s.on('error', reject);
+    });
+    assert.ok(await collector.waitForIdle({ timeoutMs: 5000 }));
+    const trace = collector.session.builder.trace;
+    assert.equal(trace.httpRequests.length, 1);
+    const r = trace.httpRequests[0];
+    // The later update (202, in an event frame after the JSON line's 201) wins: order kept.
+    assert.equal(r.respStatusCode, 202);
+    assert.equal(r.reqMethod, 'GET');
+    assert.equal(r.respContentLen, 5);
+    assert.ok(
+      trace.stats.warnings.some((w) => /events frame was damaged .*cut short.*1 events dropped/.test(w)),
+      trace.stats.warnings.join('\n'),
+    );
+  } finally {
+    await collector.close();
+  }
+});
+
+/** The trace of a real preloaded program, with record events on or off. */
+async function traceOf(events) {
+  const { startCollector } = require('../../dist/core.cjs');
+  const collector = await startCollector({ description: `events ${events}` });
+  const dir = mkdtempSync(join(tmpdir(), 'nettrace-events-'));
+  const app = join(dir, 'app.cjs');
+  writeFileSync(
+    app,
+    `const http = require('http');
+const srv = http.createServer((q, s) => { if (q.url === '/boom') return s.destroy(); s.setHeader('X-N', q.url); s.end('hello ' + q.url); }).listen(0, async () => {
+  const base = 'http://127.0.0.1:' + srv.address().port;
+  const agent = new http.Agent({ keepAlive: true });
+  const get = (p) => new Promise((r) => http.get(base + p, { agent, headers: { 'X-Lat': 'caf\u00e9' } }, (res) => { res.resume(); res.on('end', r); }).on('error', r));
+  for (let i = 0; i < 150; i++) await get('/h' + i);
+  await get('/boom');
+  for (let i = 0; i < 150; i++) await fetch(base + '/f' + i, { method: i % 2 ? 'POST' : 'GET', body: i % 2 ? 'x'.repeat(i) : undefined }).then((r) => r.text());
+  await fetch(base + '/boom').catch(() => {});
+  await fetch('http://127.0.0.1:1/refused').catch(() => {});
+  agent.destroy();
+  srv.close();
+});
+`,
+  );
+  const env = {
+    ...process.env,
+    NETTRACE_CONFIG: JSON.stringify({ ipcPath: collector.ipcPath, initiator: 'all' }),
+    NETTRACE_EVENTS: events ? '1' : '0',
+  };
+  delete env.NODE_OPTIONS;
+  const child = spawn(process.execPath, ['--require', preloadPath, app], { env, stdio: 'inherit' });
+  await new Promise((r) => child.on('exit', r));
+  await collector.waitForIdle({ timeoutMs: 10000 });
+  collector.session.flushChanges();
+  const trace = structuredClone(collector.session.builder.trace);
+  await collector.close();
+  return trace;
+}
+
+/** A trace's requests without what differs from run to run (times, ports, ids). */
+function shape(trace) {
+  const scrub = (v) =>
+    JSON.parse(
+      JSON.stringify(v, (k, x) => {
+        if (/At$|^traceID$|^tcpConn$|^dial$|^tlsTunnel$|^initiator$|^pid$/.test(k)) return undefined;
+        if (Array.isArray(x) && x[0] === 'Date') return ['Date'];
+        if (typeof x === 'string') return x.replace(/127\.0\.0\.1:\d+/g, 'HOST').replace(/:\d+:\d+\)?$/, '');
+        return x;
+      }),
+    );
+  return trace.httpRequests.map(scrub);
+}
+
+test(
+  'a real program gives the same trace with record events on and off',
+  { skip: !existsSync(preloadPath) && 'dist/preload.cjs not built' },
+  async () => {
+    const on = await traceOf(true);
+    const off = await traceOf(false);
+    assert.ok(on.httpRequests.length >= 300, `${on.httpRequests.length} requests`);
+    assert.equal(on.httpRequests.length, off.httpRequests.length);
+    assert.deepEqual(shape(on), shape(off));
+    assert.equal(on.stats.droppedEvents, 0);
+    assert.ok(
+      on.httpRequests.every((r) => r.initiator),
+      'every request has its initiator',
+    );
+    assert.equal(on.tcpConns.length, off.tcpConns.length);
+  },
+);
