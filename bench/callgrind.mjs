@@ -30,9 +30,9 @@
 //   --time-scale=1 runs the bundles as they are.
 // Set NETTRACE_CONFIG_EXTRA (JSON merged into the preload's config) to try other settings.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { basename, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { appsDir, loadCore, nodeOptions, startServer } from './lib/common.mjs';
 
 const args = process.argv.slice(2);
@@ -80,8 +80,14 @@ function scaled(preload) {
     if (re.test(text)) text = text.replace(re, (_, v) => `var ${name} = ${Number(v) * timeScale};`);
     else console.error(`note: ${basename(preload)} has no ${name}: not scaled`);
   }
-  const out = join(scratch, `${conditions.indexOf(preload)}-${basename(fileOf(preload))}`);
+  // A folder per condition: the preload loads the rule engine from rules.cjs beside it, when there
+  // is one (a build from before issue 16's lazy engine has it inside).
+  const dir = join(scratch, String(conditions.indexOf(preload)));
+  mkdirSync(dir);
+  const out = join(dir, basename(fileOf(preload)));
   writeFileSync(out, text);
+  const rulesBeside = join(dirname(fileOf(preload)), 'rules.cjs');
+  if (existsSync(rulesBeside)) copyFileSync(rulesBeside, join(dir, 'rules.cjs'));
   return out;
 }
 const runAs = new Map(conditions.map((p) => [p, scaled(fileOf(p))]));

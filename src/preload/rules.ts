@@ -13,15 +13,14 @@
  * the program: a bad message or set is dropped with a warning, and the previous set stays.
  */
 
-import {
+import type {
+  EndDecision,
+  ProcessFacts,
+  RequestEndView,
+  RequestStartView,
+  Rule,
   RuleEngine,
-  validateRules,
-  type EndDecision,
-  type ProcessFacts,
-  type RequestEndView,
-  type RequestStartView,
-  type Rule,
-  type StartDecision,
+  StartDecision,
 } from '../rules';
 import { StringDecoder } from 'node:string_decoder';
 import {
@@ -31,6 +30,22 @@ import {
   type RuleDefaultAction,
   type WireRuleCounters,
 } from '../protocol/preload';
+
+/** The rule engine's module (src/rules), loaded by engineModule(). */
+type RulesModule = typeof import('../rules');
+let rulesModule: RulesModule | undefined;
+
+/**
+ * The rule engine (src/rules: the condition language, its compiler and the engine, about 60 KB),
+ * loaded the first time a session has rules (a set in NETTRACE_CONFIG, or one from the
+ * collector), not at startup: a program traced without rules neither parses nor runs it. The
+ * build (scripts/build.mjs, `rulesApart`) turns this require into one of dist/rules.cjs beside
+ * dist/preload.cjs. Throws when that file is missing; the callers report it and keep the set in
+ * force (none: trace everything).
+ */
+function engineModule(): RulesModule {
+  return (rulesModule ??= require('../rules') as RulesModule);
+}
 
 /** Bound before the program runs: a program that patches JSON.parse never sees the collector's messages. */
 const parse = JSON.parse;
@@ -180,6 +195,7 @@ export class PreloadRules {
 
   /** Validates and compiles a set; throws (the set in force stays) when it is not valid. */
   private apply(input: unknown, defaultAction: unknown, version: number, slowThresholdMs: number | undefined): void {
+    const { RuleEngine, validateRules } = engineModule();
     const rules: Rule[] = validateRules(input);
     const def: RuleDefaultAction = defaultAction === 'skip' ? 'skip' : 'trace';
     if (defaultAction !== undefined && defaultAction !== 'trace' && defaultAction !== 'skip')
@@ -200,6 +216,7 @@ export class PreloadRules {
 
   /** An engine with no rules (trace everything), for a hook that asks before any set. */
   private fallback(): RuleEngine {
+    const { RuleEngine } = engineModule();
     this.engine = new RuleEngine([], { process: this.facts ?? processFacts() });
     return this.engine;
   }
