@@ -29,10 +29,10 @@
 //   stack captured (as with `initiator: "all"`; the budget's 1% would skip some in a real run).
 //   --time-scale=1 runs the bundles as they are.
 // Set NETTRACE_CONFIG_EXTRA (JSON merged into the preload's config) to try other settings.
-import { spawn } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { basename, dirname, join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
+import { callgrindIr, scaledCopy } from './lib/callgrindRun.mjs';
 import { appsDir, loadCore, nodeOptions, startServer } from './lib/common.mjs';
 
 const args = process.argv.slice(2);
@@ -68,28 +68,15 @@ const nodeFlags = (nodeFlagsArg ? nodeFlagsArg.slice('--node-flags='.length) : '
 const timeScale = opt('time-scale', 1_000_000);
 const extra = process.env.NETTRACE_CONFIG_EXTRA ? JSON.parse(process.env.NETTRACE_CONFIG_EXTRA) : {};
 
-/** The preload's time constants that the time scale multiplies. */
-const TIMED = ['FLUSH_INTERVAL_MS', 'SYNC_REFILL_MS', 'PROGRESS_MS', 'STACK_WINDOW_MS'];
 const scratch = mkdtempSync(join(tmpdir(), 'nettrace-callgrind-'));
 /** A copy of the bundle with its time constants scaled (see the header), or the bundle itself. */
 function scaled(preload) {
   if (preload === 'none' || timeScale === 1) return preload;
-  let text = readFileSync(fileOf(preload), 'utf8');
-  for (const name of TIMED) {
-    const re = new RegExp(`^var ${name} = (\\d+(?:\\.\\d+)?);$`, 'm');
-    if (re.test(text)) text = text.replace(re, (_, v) => `var ${name} = ${Number(v) * timeScale};`);
-    else console.error(`note: ${basename(preload)} has no ${name}: not scaled`);
-  }
-  // A folder per condition: the preload loads the rule engine from rules.cjs beside it, when there
-  // is one (a build from before issue 16's lazy engine has it inside).
-  const dir = join(scratch, String(conditions.indexOf(preload)));
-  mkdirSync(dir);
-  const out = join(dir, basename(fileOf(preload)));
-  writeFileSync(out, text);
-  const rulesBeside = join(dirname(fileOf(preload)), 'rules.cjs');
-  if (existsSync(rulesBeside)) copyFileSync(rulesBeside, join(dir, 'rules.cjs'));
-  return out;
+  const note = (name) => console.error(`note: ${basename(preload)} has no ${name}: not scaled`);
+  // A folder per condition: the preload loads the rule engine from rules.cjs beside it.
+  return scaledCopy(fileOf(preload), timeScale, join(scratch, String(scaledCount++)), note);
 }
+let scaledCount = 0;
 const runAs = new Map(conditions.map((p) => [p, scaled(fileOf(p))]));
 
 const core = loadCore();
@@ -106,10 +93,6 @@ function run(preload, n) {
     env.NETTRACE_CONFIG = JSON.stringify({ ipcPath: collector.ipcPath, ...extra });
   }
   const argv = [
-    '--tool=callgrind',
-    '--smc-check=all-non-file',
-    '--callgrind-out-file=/dev/null',
-    process.execPath,
     ...nodeFlags,
     join(appsDir, 'client.mjs'),
     client,
@@ -119,21 +102,7 @@ function run(preload, n) {
     String(warmup),
     server.url,
   ];
-  const t0 = Date.now();
-  return new Promise((done, fail) => {
-    const c = spawn('valgrind', argv, { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let err = '';
-    let out = '';
-    c.stderr.on('data', (d) => (err += d));
-    c.stdout.on('data', (d) => (out += d));
-    c.on('close', (code) => {
-      const m = /Collected : (\d+)/.exec(err);
-      const first = out.split('\n')[0];
-      const failures = first ? JSON.parse(first).failures : undefined;
-      if (!m || code !== 0 || failures) fail(new Error(`run failed (exit ${code}, failures ${failures}): ${err.slice(-500)}`));
-      else done({ ir: Number(m[1]), s: (Date.now() - t0) / 1000 });
-    });
-  });
+  return callgrindIr(argv, env).then((r) => ({ ir: r.ir, s: r.seconds }));
 }
 
 const tasks = [];
