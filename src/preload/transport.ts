@@ -114,6 +114,8 @@ export class Transport {
   private blobCount = 0;
   /** A stats message is due with the next batch (a counter changed). */
   private statsDue = false;
+  /** The hello is in the queue (a connection just opened): the next batch's stats go after it. */
+  private helloDue = false;
 
   constructor(
     private readonly ipcPath: string,
@@ -270,6 +272,7 @@ export class Transport {
       orig.apply(orig.unref, socket, []);
       this.fd = fdOf(socket);
       this.queue.unshift({ ...this.hello(), conn: this.connToken } as PreloadMessage);
+      this.helloDue = true;
       this.schedule();
     } catch {
       this.goneWith();
@@ -402,9 +405,18 @@ export class Transport {
       // stacks, blobs) are produced while it is serialized, and the totals must include them.
       if (this.statsDue) {
         this.statsDue = false;
-        parts.unshift(orig.bufferFrom(stringify(this.stats()) + '\n', 'utf8'));
-        kinds.unshift(Part.Stats);
+        const stats = orig.bufferFrom(stringify(this.stats()) + '\n', 'utf8');
+        // Never ahead of the connection's hello: the collector keys rule counters by the hello's
+        // instance (`conn`), and a report read before it would stay under the bare connection.
+        if (this.helloDue) {
+          parts.push(stats);
+          kinds.push(Part.Stats);
+        } else {
+          parts.unshift(stats);
+          kinds.unshift(Part.Stats);
+        }
       }
+      this.helloDue = false;
       // The blobs go as they are, not copied into one buffer with the lines around them.
       this.write(parts, kinds);
     } catch {
