@@ -93,6 +93,8 @@ const core = loadCore();
 const server = await startServer();
 const collector = await core.startCollector({ description: 'rules-hooks bench' });
 const scratch = mkdtempSync(join(tmpdir(), 'nettrace-rules-hooks-'));
+// Copies of the bundles taken now, so a rebuild while the benchmark runs does not change them.
+const benchPreload = scaledCopy(preloadPath, 1, join(scratch, 'as-built'));
 const scaledPreload = scaledCopy(preloadPath, 1_000_000, join(scratch, 'scaled'));
 const m0 = machine();
 
@@ -100,7 +102,7 @@ const pathOf = (key) => GROUPS.find((g) => g.rows.includes(key)).path;
 function envFor(key, scaled) {
   const c = CONDITIONS[key];
   if (c.preload === null) return {};
-  const preload = c.preload === preloadPath && scaled ? scaledPreload : c.preload;
+  const preload = c.preload === preloadPath ? (scaled ? scaledPreload : benchPreload) : c.preload;
   return {
     NODE_OPTIONS: nodeOptions([preload]),
     NETTRACE_CONFIG: JSON.stringify({ ipcPath: collector.ipcPath, ...(c.config ?? {}) }),

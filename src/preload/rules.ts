@@ -23,6 +23,7 @@ import type {
   StartDecision,
 } from '../rules';
 import { StringDecoder } from 'node:string_decoder';
+import { DETAIL_BIT } from '../rules/details';
 import {
   CONFIG_ENV,
   type PreloadConfig,
@@ -71,6 +72,11 @@ export class PreloadRules {
   mode: 'all' | 'none' | 'rules' = 'all';
   /** The version of the set in force (RulesMessage.version); -1 before any set. */
   version = -1;
+  /**
+   * DETAIL_BIT mask of what the enabled `details` rules can turn on: the socket and DNS hooks
+   * prepare per-request socket-op and DNS traces (src/preload/ruleDetails.ts) only when set.
+   */
+  detailKinds = 0;
   private engine: RuleEngine | undefined;
   private facts: ProcessFacts | undefined;
   private slowThresholdMs: number | undefined;
@@ -211,6 +217,9 @@ export class PreloadRules {
     }
     this.version = version;
     this.mode = this.engine.mode;
+    let kinds = 0;
+    for (const r of rules) if (r.enabled && r.action === 'details') for (const k of r.details ?? []) kinds |= DETAIL_BIT[k];
+    this.detailKinds = kinds;
     this.touch();
   }
 
