@@ -117,6 +117,18 @@ export class PreloadRules {
     return d;
   }
 
+  /**
+   * Whether the rules would record (or may record) a request with this view, without counting it
+   * (RuleEngine.mayRecord): for an observation point before the one that decides. Never throws.
+   */
+  mayRecord(view: RequestStartView): boolean {
+    try {
+      return this.engine === undefined ? this.mode !== 'none' : this.engine.mayRecord(view);
+    } catch {
+      return true;
+    }
+  }
+
   /** Decides what to keep of an ended request whose start decision was `pending` (see RuleEngine.end). */
   decideEnd(decision: StartDecision, view: RequestEndView): EndDecision {
     const e = this.engine ?? this.fallback();
