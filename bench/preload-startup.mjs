@@ -1,21 +1,25 @@
 // The preload's cost at startup: how long `require("dist/preload.cjs")` takes in a fresh Node (the
 // time NODE_OPTIONS=--require adds before the program's first line), and its bundle size.
 //
-//   node bench/preload-startup.mjs [--runs=41] [--json] [preload.cjs ...]
+//   node bench/preload-startup.mjs [--runs=41] [--callgrind=3] [--json] [preload.cjs ...]
 //
 // Per preload, `--runs` fresh processes (alternating between the preloads, so load drifts hit each
 // alike), each timing its own require with process.hrtime around it; a session with no rules
 // (NETTRACE_CONFIG with an ipcPath only) and one with a rule set (one enabled skip rule). Also the
-// whole process (`node -e 0` with --require) for the first case. Medians. Prints a table; --json
-// prints one JSON object instead.
+// whole process (`node -e 0` with --require) for the first case. Medians. With --callgrind=N,
+// also the instructions of `node -e 0` with each preload (no rules) under callgrind (single-threaded
+// V8, as bench/callgrind.mjs), median of N runs: load-independent. Prints a table; --json prints
+// one JSON object instead.
 import { spawnSync } from 'node:child_process';
 import { statSync, existsSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { preloadPath } from './lib/common.mjs';
+import { callgrindIr, STEADY_NODE_FLAGS } from './lib/callgrindRun.mjs';
 
 const args = process.argv.slice(2);
 const runs = Number(args.find((a) => a.startsWith('--runs='))?.slice(7) ?? 41);
 const asJson = args.includes('--json');
+const cgRuns = Number(args.find((a) => a.startsWith('--callgrind='))?.slice(12) ?? 0);
 const preloads = args.filter((a) => !a.startsWith('--')).map((p) => resolve(p));
 if (preloads.length === 0) preloads.push(preloadPath);
 
@@ -67,10 +71,22 @@ for (let i = 0; i < runs; i++) {
     s.proc.push(wholeProcess(p));
   }
 }
+/** Median Ir of `node -e 0` (with `preload`, or none) under callgrind. */
+async function startupIr(preload) {
+  const env = { ...process.env, NETTRACE_CONFIG: NO_RULES };
+  delete env.NODE_OPTIONS;
+  if (preload) env.NODE_OPTIONS = `--require ${JSON.stringify(preload)}`;
+  const irs = [];
+  for (let i = 0; i < cgRuns; i++) irs.push((await callgrindIr([...STEADY_NODE_FLAGS, '-e', '0'], env)).ir);
+  return median(irs);
+}
+const bareIr = cgRuns > 0 ? await startupIr(undefined) : undefined;
+const irOf = new Map();
+for (const p of preloads) if (cgRuns > 0) irOf.set(p, await startupIr(p));
 const out = preloads.map((p) => {
   const s = samples.get(p);
   const dir = dirname(p);
-  const side = join(dir, 'preload-rules.cjs');
+  const side = join(dir, 'rules.cjs');
   return {
     preload: p,
     bytes: statSync(p).size,
@@ -78,16 +94,19 @@ const out = preloads.map((p) => {
     requireMsNoRules: +median(s.noRules).toFixed(2),
     requireMsWithRules: +median(s.rules).toFixed(2),
     processMs: +median(s.proc).toFixed(1),
+    startupIr: irOf.get(p),
+    startupIrOverBare: bareIr === undefined ? undefined : irOf.get(p) - bareIr,
   };
 });
-const result = { runs, bareProcessMs: +median(bareSamples).toFixed(1), preloads: out };
+const result = { runs, bareProcessMs: +median(bareSamples).toFixed(1), bareStartupIr: bareIr, preloads: out };
 if (asJson) console.log(JSON.stringify(result));
 else {
   console.log(`${runs} runs each, medians; node -e 0 without a preload: ${result.bareProcessMs} ms`);
-  console.log('| preload | bytes | rules chunk bytes | require ms, no rules | require ms, 1 rule | node -e 0 ms |');
-  console.log('|---|---:|---:|---:|---:|---:|');
+  if (bareIr !== undefined) console.log(`node -e 0 without a preload: ${bareIr.toLocaleString('en-US')} Ir (median of ${cgRuns})`);
+  console.log('| preload | bytes | rules.cjs beside it, bytes | require ms, no rules | require ms, 1 rule | node -e 0 ms | node -e 0 Ir over no preload |');
+  console.log('|---|---:|---:|---:|---:|---:|---:|');
   for (const o of out)
     console.log(
-      `| ${basename(dirname(o.preload))}/${basename(o.preload)} | ${o.bytes.toLocaleString('en-US')} | ${o.rulesChunkBytes.toLocaleString('en-US')} | ${o.requireMsNoRules} | ${o.requireMsWithRules} | ${o.processMs} |`,
+      `| ${basename(dirname(o.preload))}/${basename(o.preload)} | ${o.bytes.toLocaleString('en-US')} | ${o.rulesChunkBytes.toLocaleString('en-US')} | ${o.requireMsNoRules} | ${o.requireMsWithRules} | ${o.processMs} | ${o.startupIrOverBare === undefined ? '—' : o.startupIrOverBare.toLocaleString('en-US')} |`,
     );
 }
