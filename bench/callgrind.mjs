@@ -92,16 +92,7 @@ function run(preload, n) {
     env.NODE_OPTIONS = nodeOptions([runAs.get(preload)]);
     env.NETTRACE_CONFIG = JSON.stringify({ ipcPath: collector.ipcPath, ...extra });
   }
-  const argv = [
-    ...nodeFlags,
-    join(appsDir, 'client.mjs'),
-    client,
-    mode,
-    String(n),
-    String(conc),
-    String(warmup),
-    server.url,
-  ];
+  const argv = [...nodeFlags, join(appsDir, 'client.mjs'), client, mode, String(n), String(conc), String(warmup), server.url];
   return callgrindIr(argv, env).then((r) => ({ ir: r.ir, s: r.seconds }));
 }
 

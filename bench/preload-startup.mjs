@@ -103,7 +103,9 @@ if (asJson) console.log(JSON.stringify(result));
 else {
   console.log(`${runs} runs each, medians; node -e 0 without a preload: ${result.bareProcessMs} ms`);
   if (bareIr !== undefined) console.log(`node -e 0 without a preload: ${bareIr.toLocaleString('en-US')} Ir (median of ${cgRuns})`);
-  console.log('| preload | bytes | rules.cjs beside it, bytes | require ms, no rules | require ms, 1 rule | node -e 0 ms | node -e 0 Ir over no preload |');
+  console.log(
+    '| preload | bytes | rules.cjs beside it, bytes | require ms, no rules | require ms, 1 rule | node -e 0 ms | node -e 0 Ir over no preload |',
+  );
   console.log('|---|---:|---:|---:|---:|---:|---:|');
   for (const o of out)
     console.log(

@@ -19,9 +19,10 @@
 //     warm-up), median of `--cpu-runs` runs taken in rotation; moves with the machine's load.
 //
 //   node bench/rules-hooks.mjs [--small=100] [--large=500] [--warmup=100] [--jobs=2]
-//                              [--cpu-runs=7] [--cpu-requests=2000] [--no-callgrind] [--no-write]
+//                              [--cpu-runs=7 (0: none)] [--cpu-requests=2000] [--no-callgrind]
+//                              [--ir-from=FILE (an earlier run's stderr)] [--no-write]
 // Writes its section of bench/RESULTS.md unless --no-write (or BENCH_QUICK=1, fewer runs).
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { callgrindIr, scaledCopy, STEADY_NODE_FLAGS } from './lib/callgrindRun.mjs';
@@ -52,6 +53,8 @@ const jobs = opt('jobs', 2);
 const cpuRuns = opt('cpu-runs', QUICK ? 2 : 7);
 const cpuRequests = opt('cpu-requests', QUICK ? 200 : 2000);
 const withCallgrind = !args.includes('--no-callgrind');
+// --ir-from=FILE: the instruction counts of an earlier run (its stderr) instead of new callgrind runs.
+const irFrom = args.find((a) => a.startsWith('--ir-from='))?.slice('--ir-from='.length);
 const write = !args.includes('--no-write') && (!QUICK || args.includes('--write'));
 const SECTION = 'Trace rules in the hooks — issue 16';
 /** Ir per µs of CPU on this machine, quiet (bench/RESULTS.md, "Default path in instructions — issue 12"). */
@@ -85,7 +88,12 @@ const CONDITIONS = {
 const GROUPS = [
   { title: '(a) skip-all vs bare hooks', path: '/', base: 'bare', rows: ['untraced', 'bare', 'skipAll', 'default'], floor: 'skipAll' },
   { title: '(b) rules read per request', path: '/', base: 'default', rows: ['default', 'rules1', 'rules10', 'rules100'] },
-  { title: '(c) details on 1% vs bodies on all (10 KiB responses)', path: '/10k', base: 'default10k', rows: ['default10k', 'details1', 'bodiesAll'] },
+  {
+    title: '(c) details on 1% vs bodies on all (10 KiB responses)',
+    path: '/10k',
+    base: 'default10k',
+    rows: ['default10k', 'details1', 'bodiesAll'],
+  },
 ];
 const CLIENTS = ['http', 'fetch'];
 
@@ -139,11 +147,27 @@ async function instructions() {
     }
   };
   await Promise.all(Array.from({ length: jobs }, worker));
+  return perRequest(ir);
+}
+
+/** Ir per request of each (client, condition) from the totals at the two sizes. */
+function perRequest(ir) {
   const per = new Map();
   for (const client of CLIENTS)
     for (const key of Object.keys(CONDITIONS))
       per.set(`${client}/${key}`, (ir.get(`${client}/${key}/${large}`) - ir.get(`${client}/${key}/${small}`)) / (large - small));
   return per;
+}
+
+/** The totals an earlier run printed on stderr (one JSON line per callgrind run), for --ir-from. */
+function irFromFile(file) {
+  const ir = new Map();
+  for (const line of readFileSync(file, 'utf8').split('\n')) {
+    if (!line.startsWith('{')) continue;
+    const o = JSON.parse(line);
+    if (o.ir !== undefined) ir.set(`${o.client}/${o.key}/${o.requests}`, o.ir);
+  }
+  return ir;
 }
 
 /** Median client CPU µs per request of every (client, condition), runs in rotation. */
@@ -172,8 +196,9 @@ async function cpu() {
 let irPer;
 let cpuPer;
 try {
-  cpuPer = await cpu();
-  if (withCallgrind) irPer = await instructions();
+  cpuPer = cpuRuns > 0 ? await cpu() : new Map();
+  if (irFrom) irPer = perRequest(irFromFile(irFrom));
+  else if (withCallgrind) irPer = await instructions();
 } finally {
   await collector.close();
   await server.stop();
@@ -181,6 +206,8 @@ try {
 const m1 = machine();
 
 const n0 = (x) => Math.round(x).toLocaleString('en-US');
+/** A CPU cell, or "—" when the CPU runs were not made (--cpu-runs=0). */
+const fmtCpu = (text) => (text.includes('NaN') ? '—' : text);
 const sign = (x, d = 1) => (x >= 0 ? '+' : '−') + Math.abs(x).toFixed(d);
 const lines = [];
 lines.push(`Machine: ${machineLine(m0, m1)}`);
@@ -194,26 +221,33 @@ for (const g of GROUPS) {
   lines.push('');
   lines.push(`Baseline: ${CONDITIONS[g.base].label}, path \`${g.path}\`.`);
   lines.push('');
-  lines.push('| client | condition | Ir per request | over baseline, Ir | over baseline, µs (Ir ÷ 5,300) | Ir ratio | CPU µs/request (median) | CPU over baseline, µs | CPU ratio |');
+  lines.push(
+    '| client | condition | Ir per request | over baseline, Ir | over baseline, µs (Ir ÷ 5,300) | Ir ratio | CPU µs/request (median) | CPU over baseline, µs | CPU ratio |',
+  );
   lines.push('|---|---|---:|---:|---:|---:|---:|---:|---:|');
   for (const client of CLIENTS) {
     const baseIr = irPer?.get(`${client}/${g.base}`);
-    const baseCpu = cpuPer.get(`${client}/${g.base}`);
+    const baseCpu = cpuPer.get(`${client}/${g.base}`) ?? NaN;
     for (const key of g.rows) {
       const ir = irPer?.get(`${client}/${key}`);
-      const c = cpuPer.get(`${client}/${key}`);
+      const c = cpuPer.get(`${client}/${key}`) ?? NaN;
       const isBase = key === g.base;
       const irCells =
         ir === undefined
           ? ['—', '—', '—', '—']
-          : [n0(ir), isBase ? '—' : sign(ir - baseIr, 0).replace(/\.0$/, ''), isBase ? '—' : sign((ir - baseIr) / IR_PER_US, 2), `${(ir / baseIr).toFixed(3)}×`];
+          : [
+              n0(ir),
+              isBase ? '—' : sign(ir - baseIr, 0).replace(/\.0$/, ''),
+              isBase ? '—' : sign((ir - baseIr) / IR_PER_US, 2),
+              `${(ir / baseIr).toFixed(3)}×`,
+            ];
       let label = CONDITIONS[key].label;
       if (g.floor === key && ir !== undefined) {
         const over = (ir - baseIr) / IR_PER_US;
         label += over <= FLOOR_US ? ` ✓ (floor: ≤ bare + ${FLOOR_US} µs)` : ` ✗ FAIL (floor: ≤ bare + ${FLOOR_US} µs)`;
       }
       lines.push(
-        `| ${client} | ${label} | ${irCells.join(' | ')} | ${c.toFixed(1)} | ${isBase ? '—' : sign(c - baseCpu)} | ${(c / baseCpu).toFixed(2)}× |`,
+        `| ${client} | ${label} | ${irCells.join(' | ')} | ${fmtCpu(c.toFixed(1))} | ${isBase ? '—' : fmtCpu(sign(c - baseCpu))} | ${fmtCpu(`${(c / baseCpu).toFixed(2)}×`)} |`,
       );
     }
   }

@@ -16,11 +16,40 @@
 import type { StartDecision } from '../rules';
 import { DETAIL_BIT } from '../rules/details';
 import { beginDial, endDial, waitForConnection, type DialDns } from './dns/perRequest';
-import { armOps, traceOpsOfRequest } from './socketHooks';
+import { gatedOps } from './socketHooks';
+import { opsArmed, opsRequests } from './opsGate';
 import type { Tracer } from './tracer';
 
 function wants(d: StartDecision | null | undefined, bit: number): boolean {
   return d != null && (d.definiteDetails & bit) !== 0;
+}
+
+/**
+ * Traces the operations of an http/https request's connection while it carries the request.
+ * `socket`: the request's socket when it already has one (a connection opened before the rule
+ * was enabled gets its wrappers then: its earlier writes for this request are not seen).
+ */
+function traceOpsOfRequest(t: Tracer, req: object, socket: object | null | undefined): void {
+  if (t.config.sockTrace) return;
+  opsRequests.add(req);
+  if (socket) gatedOps(t, socket);
+}
+
+/**
+ * Traces the operations of `socket`'s connection until the returned function is called;
+ * undefined when there is nothing to do (the sockTrace option traces every connection anyway, or
+ * the socket is not traced).
+ */
+function armOps(t: Tracer, socket: object): (() => void) | undefined {
+  const conn = gatedOps(t, socket);
+  if (!conn) return undefined;
+  opsArmed.set(conn, (opsArmed.get(conn) ?? 0) + 1);
+  let armed = true;
+  return () => {
+    if (!armed) return;
+    armed = false;
+    opsArmed.set(conn, (opsArmed.get(conn) ?? 1) - 1);
+  };
 }
 
 /** A dial holder around `http.request()` when a dnsTrace rule is enabled (see dns/perRequest.ts). */
@@ -38,7 +67,13 @@ export function httpDialEnd(dial: { outer: DialDns | undefined } | undefined): v
  * and its connection's operations while it carries it. `socket`: the request's socket when it
  * has one already. Call again at `request.start` (the socket is known by then).
  */
-export function httpDetails(t: Tracer, req: object, d: StartDecision | null | undefined, dial?: { holder: DialDns }, socket?: object | null): void {
+export function httpDetails(
+  t: Tracer,
+  req: object,
+  d: StartDecision | null | undefined,
+  dial?: { holder: DialDns },
+  socket?: object | null,
+): void {
   if (dial) dial.holder.dns = wants(d, DETAIL_BIT.dnsTrace);
   if (wants(d, DETAIL_BIT.sockTrace)) traceOpsOfRequest(t, req, socket);
 }

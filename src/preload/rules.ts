@@ -13,15 +13,7 @@
  * the program: a bad message or set is dropped with a warning, and the previous set stays.
  */
 
-import type {
-  EndDecision,
-  ProcessFacts,
-  RequestEndView,
-  RequestStartView,
-  Rule,
-  RuleEngine,
-  StartDecision,
-} from '../rules';
+import type { EndDecision, ProcessFacts, RequestEndView, RequestStartView, Rule, RuleEngine, StartDecision } from '../rules';
 import { StringDecoder } from 'node:string_decoder';
 import { DETAIL_BIT } from '../rules/details';
 import {

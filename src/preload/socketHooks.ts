@@ -19,6 +19,7 @@ import { isTlsCode, now, overrideMethod, Slot } from './tracer';
 import { DETAIL_BIT } from '../rules/details';
 import { preloadRules } from './rules';
 import { dnsLookupFor } from './dns/perRequest';
+import { gatedConns, opsWanted } from './opsGate';
 
 /** Connection state per socket. */
 export const connOf = new Slot<ConnState>('nettrace.connection');
@@ -443,57 +444,15 @@ function traceSocketOps(
 }
 
 /**
- * The socket-op trace per request (a `details` rule with `sockTrace`, docs/rules.md): a socket
- * whose wrappers are gated records an operation only while a request that asked for it is on
- * the connection — an http ClientRequest in `opsRequests` is the socket's `_httpMessage` (Node
- * sets it when it hands the socket to the request, before the request's first write, and clears
- * it when the socket goes back to the agent), or an undici request armed it (opsArmed, from
- * `undici:client:sendHeaders` to the request's end).
+ * The op wrappers on a connection for the per-request socket-op trace (opsGate.ts), gated; put
+ * on when a connection opened before a sockTrace rule was enabled first carries a request that
+ * asks. The connection, or undefined when the sockTrace option traces it anyway or it is not traced.
  */
-const opsRequests = new WeakSet<object>();
-const opsArmed = new WeakMap<ConnState, number>();
-/** Connections whose op wrappers are gated (installed for the rules, not by the sockTrace option). */
-const gatedConns = new WeakSet<ConnState>();
-
-function opsWanted(socket: AnySocket, conn: ConnState): boolean {
-  const req = (socket as { _httpMessage?: object | null })._httpMessage;
-  return (req != null && opsRequests.has(req)) || (opsArmed.get(conn) ?? 0) > 0;
-}
-
-/** The op wrappers on a connection opened before a sockTrace rule was enabled (gated). */
-function gatedOps(t: Tracer, socket: object): ConnState | undefined {
+export function gatedOps(t: Tracer, socket: object): ConnState | undefined {
   const conn = connOf.get(socket);
   if (!conn || !netHook || t.config.sockTrace) return undefined;
   if (!conn.socketTrace && !gatedConns.has(conn)) traceSocketOps(t, netHook, socket as AnySocket, conn, undefined, true);
   return gatedConns.has(conn) ? conn : undefined;
-}
-
-/**
- * Traces the operations of an http/https request's connection while it carries the request.
- * `socket`: the request's socket when it already has one (a connection opened before the rule
- * was enabled gets its wrappers then: its earlier writes for this request are not seen).
- */
-export function traceOpsOfRequest(t: Tracer, req: object, socket: object | null | undefined): void {
-  if (t.config.sockTrace) return;
-  opsRequests.add(req);
-  if (socket) gatedOps(t, socket);
-}
-
-/**
- * Traces the operations of `socket`'s connection until the returned function is called (an
- * undici request, from its headers being written to its end); undefined when there is nothing
- * to do (the sockTrace option traces every connection anyway, or the socket is not traced).
- */
-export function armOps(t: Tracer, socket: object): (() => void) | undefined {
-  const conn = gatedOps(t, socket);
-  if (!conn) return undefined;
-  opsArmed.set(conn, (opsArmed.get(conn) ?? 0) + 1);
-  let armed = true;
-  return () => {
-    if (!armed) return;
-    armed = false;
-    opsArmed.set(conn, (opsArmed.get(conn) ?? 1) - 1);
-  };
 }
 
 /** The socket of each connection whose operations are traced (see tracedSocket). */

@@ -230,7 +230,8 @@ function onCreate(t: Tracer, hook: Hook, m: Msg): void {
 function onSendHeaders(t: Tracer, hook: Hook, m: Msg): void {
   const s = stateOf.get(m.request as object);
   if (!s) return;
-  if (s.rules !== undefined && s.rules.definiteDetails > DETAIL_BIT.bodies) undiciOnConnection(t, m.request as object, m.socket as object | undefined);
+  if (s.rules !== undefined && s.rules.definiteDetails > DETAIL_BIT.bodies)
+    undiciOnConnection(t, m.request as object, m.socket as object | undefined);
   const socket = m.socket as object | undefined;
   const conn = socket ? connOf.get(socket) : undefined;
   const fields: Record<string, unknown> = {};

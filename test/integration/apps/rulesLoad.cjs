@@ -58,7 +58,12 @@ async function main() {
     const all = [];
     for (let k = 0; k < 200; k++) {
       const code = (k >> 1) % 2 === 0 ? 200 : 500;
-      all.push(one(k, `${base}/hold/${name}?i=${k}&code=${code}`).then(() => true, () => false));
+      all.push(
+        one(k, `${base}/hold/${name}?i=${k}&code=${code}`).then(
+          () => true,
+          () => false,
+        ),
+      );
     }
     console.log(`started ${name}`);
     const results = await Promise.all(all);
