@@ -20,7 +20,8 @@
 //
 //   node bench/rules-hooks.mjs [--small=100] [--large=500] [--warmup=100] [--jobs=2]
 //                              [--cpu-runs=7 (0: none)] [--cpu-requests=2000] [--no-callgrind]
-//                              [--ir-from=FILE (an earlier run's stderr)] [--no-write]
+//                              [--ir-from=FILE (an earlier run's stderr)] [--only=KEY,...] [--clients=...]
+//                              [--no-write]
 // Writes its section of bench/RESULTS.md unless --no-write (or BENCH_QUICK=1, fewer runs).
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -55,6 +56,15 @@ const cpuRequests = opt('cpu-requests', QUICK ? 200 : 2000);
 const withCallgrind = !args.includes('--no-callgrind');
 // --ir-from=FILE: the instruction counts of an earlier run (its stderr) instead of new callgrind runs.
 const irFrom = args.find((a) => a.startsWith('--ir-from='))?.slice('--ir-from='.length);
+// --only=key,key (CONDITIONS keys, in this order) --clients=http,fetch: callgrind runs for these only
+// (to spread a measurement over several processes; combine their stderr with --ir-from).
+const listOpt = (name) =>
+  args
+    .find((a) => a.startsWith(`--${name}=`))
+    ?.slice(name.length + 3)
+    .split(',');
+const onlyKeys = listOpt('only');
+const onlyClients = listOpt('clients');
 const write = !args.includes('--no-write') && (!QUICK || args.includes('--write'));
 const SECTION = 'Trace rules in the hooks — issue 16';
 /** Ir per µs of CPU on this machine, quiet (bench/RESULTS.md, "Default path in instructions — issue 12"). */
@@ -130,7 +140,8 @@ const clientArgs = (client, key, n, warm) => [
 /** Ir per request of every (client, condition), by callgrind at two sizes. */
 async function instructions() {
   const tasks = [];
-  for (const client of CLIENTS) for (const key of Object.keys(CONDITIONS)) for (const n of [small, large]) tasks.push({ client, key, n });
+  for (const key of onlyKeys ?? Object.keys(CONDITIONS))
+    for (const client of onlyClients ?? CLIENTS) for (const n of [small, large]) tasks.push({ client, key, n });
   const ir = new Map();
   let next = 0;
   const worker = async () => {
@@ -233,8 +244,8 @@ for (const g of GROUPS) {
       const c = cpuPer.get(`${client}/${key}`) ?? NaN;
       const isBase = key === g.base;
       const irCells =
-        ir === undefined
-          ? ['—', '—', '—', '—']
+        !Number.isFinite(ir) || !Number.isFinite(baseIr)
+          ? [Number.isFinite(ir) ? n0(ir) : 'not measured', '—', '—', '—']
           : [
               n0(ir),
               isBase ? '—' : sign(ir - baseIr, 0).replace(/\.0$/, ''),
@@ -242,7 +253,7 @@ for (const g of GROUPS) {
               `${(ir / baseIr).toFixed(3)}×`,
             ];
       let label = CONDITIONS[key].label;
-      if (g.floor === key && ir !== undefined) {
+      if (g.floor === key && Number.isFinite(ir) && Number.isFinite(baseIr)) {
         const over = (ir - baseIr) / IR_PER_US;
         label += over <= FLOOR_US ? ` ✓ (floor: ≤ bare + ${FLOOR_US} µs)` : ` ✗ FAIL (floor: ≤ bare + ${FLOOR_US} µs)`;
       }
