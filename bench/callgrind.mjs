@@ -32,10 +32,10 @@
 // callgrind_annotate: per-function counts of the C++ side (GC, JSON, buffers, syscalls); JIT code
 // shows as '???'. Subtract an untraced run's counts to attribute a preload's cost.
 // Set NETTRACE_CONFIG_EXTRA (JSON merged into the preload's config) to try other settings.
-import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
+import { callgrindIr, scaledCopy } from './lib/callgrindRun.mjs';
 import { appsDir, loadCore, nodeOptions, startServer } from './lib/common.mjs';
 
 const args = process.argv.slice(2);
@@ -73,22 +73,15 @@ const outDirArg = args.find((a) => a.startsWith('--out-dir='));
 const outDir = outDirArg ? resolve(outDirArg.slice('--out-dir='.length)) : undefined;
 const extra = process.env.NETTRACE_CONFIG_EXTRA ? JSON.parse(process.env.NETTRACE_CONFIG_EXTRA) : {};
 
-/** The preload's time constants that the time scale multiplies. */
-const TIMED = ['FLUSH_INTERVAL_MS', 'SYNC_REFILL_MS', 'PROGRESS_MS', 'STACK_WINDOW_MS'];
 const scratch = mkdtempSync(join(tmpdir(), 'nettrace-callgrind-'));
 /** A copy of the bundle with its time constants scaled (see the header), or the bundle itself. */
 function scaled(preload) {
   if (preload === 'none' || timeScale === 1) return preload;
-  let text = readFileSync(fileOf(preload), 'utf8');
-  for (const name of TIMED) {
-    const re = new RegExp(`^var ${name} = (\\d+(?:\\.\\d+)?);$`, 'm');
-    if (re.test(text)) text = text.replace(re, (_, v) => `var ${name} = ${Number(v) * timeScale};`);
-    else console.error(`note: ${basename(preload)} has no ${name}: not scaled`);
-  }
-  const out = join(scratch, `${conditions.indexOf(preload)}-${basename(fileOf(preload))}`);
-  writeFileSync(out, text);
-  return out;
+  const note = (name) => console.error(`note: ${basename(preload)} has no ${name}: not scaled`);
+  // A folder per condition: the preload loads the rule engine from rules.cjs beside it.
+  return scaledCopy(fileOf(preload), timeScale, join(scratch, String(scaledCount++)), note);
 }
+let scaledCount = 0;
 const runAs = new Map(conditions.map((p) => [p, scaled(fileOf(p))]));
 
 const core = loadCore();
@@ -104,35 +97,9 @@ function run(preload, n) {
     env.NODE_OPTIONS = nodeOptions([runAs.get(preload)]);
     env.NETTRACE_CONFIG = JSON.stringify({ ipcPath: collector.ipcPath, ...extra });
   }
-  const argv = [
-    '--tool=callgrind',
-    '--smc-check=all-non-file',
-    `--callgrind-out-file=${outDir ? join(outDir, `${conditions.indexOf(preload)}-${n}.out`) : '/dev/null'}`,
-    process.execPath,
-    ...nodeFlags,
-    join(appsDir, 'client.mjs'),
-    client,
-    mode,
-    String(n),
-    String(conc),
-    String(warmup),
-    server.url,
-  ];
-  const t0 = Date.now();
-  return new Promise((done, fail) => {
-    const c = spawn('valgrind', argv, { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let err = '';
-    let out = '';
-    c.stderr.on('data', (d) => (err += d));
-    c.stdout.on('data', (d) => (out += d));
-    c.on('close', (code) => {
-      const m = /Collected : (\d+)/.exec(err);
-      const first = out.split('\n')[0];
-      const failures = first ? JSON.parse(first).failures : undefined;
-      if (!m || code !== 0 || failures) fail(new Error(`run failed (exit ${code}, failures ${failures}): ${err.slice(-500)}`));
-      else done({ ir: Number(m[1]), s: (Date.now() - t0) / 1000 });
-    });
-  });
+  const outFile = outDir ? join(outDir, `${conditions.indexOf(preload)}-${n}.out`) : '/dev/null';
+  const argv = [...nodeFlags, join(appsDir, 'client.mjs'), client, mode, String(n), String(conc), String(warmup), server.url];
+  return callgrindIr(argv, env, outFile).then((r) => ({ ir: r.ir, s: r.seconds }));
 }
 
 const tasks = [];

@@ -12,6 +12,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { machine, machineLine, resultsPath, root, QUICK } from './lib/common.mjs';
+import { typicalRuleObjects } from './lib/ruleSets.mjs';
 
 const rulesPath = join(root, 'dist', 'rules.cjs');
 if (!existsSync(rulesPath)) throw new Error(`${rulesPath} is missing: run \`node scripts/build.mjs\` first`);
@@ -56,24 +57,7 @@ const view = (k) => {
 
 /** n rules of the usual shapes (cycling through ten), none matching the pool. */
 function typicalRules(n) {
-  const shapes = [
-    (k) => ['skip', `host == "telemetry${k}.example.com"`],
-    (k) => ['details', `host == "svc${k}.internal" and path ~ "/api/**"`],
-    (k) => ['mark', `path ~ "/v${k + 10}/*/orders" and method == "POST"`],
-    (k) => ['skip', `host ~ "*.tracking${k}.net"`],
-    (k) => ['break', `method == "DELETE" and path startsWith "/admin${k}/"`],
-    (k) => ['trace', `host in ["a${k}.example.com", "b${k}.example.com"] or port == ${9000 + k}`],
-    (k) => ['details', `query.debug${k} == "1"`],
-    (k) => ['mark', `header.x-tenant${k}`],
-    (k) => ['skip', `path =~ /^\\/internal${k}\\/v\\d+\\//`],
-    (k) => ['skip', `not (scheme == "https") and host == "legacy${k}.example.com"`],
-  ];
-  return validateRules(
-    Array.from({ length: n }, (_, k) => {
-      const [action, condition] = shapes[k % shapes.length](k);
-      return { id: `r${k}`, action, condition, enabled: true };
-    }),
-  );
+  return validateRules(typicalRuleObjects(n));
 }
 
 /** ns per request of `step(k)` over N requests: median of RUNS runs after a warm-up run. */

@@ -4,7 +4,9 @@
 //                      app and certificates as text
 //   dist/core.cjs      node, the collector and trace API plus the CLI's text rendering
 //                      (src/cli/index.ts) for unit tests
-//   dist/rules.cjs     node, trace rules (src/rules/index.ts) for unit tests and the benchmark
+//   dist/rules.cjs     node, trace rules (src/rules/index.ts): loaded by dist/preload.cjs when a
+//                      session has rules (not bundled into it: see rulesApart), and by unit tests
+//                      and bench/rules.mjs
 //   dist/extension.cjs node, the VS Code extension host (only when src/extension exists)
 //   dist/webview.js    browser, the panel (only when webview/ has an entry)
 import { build } from 'esbuild';
@@ -28,6 +30,22 @@ const textImports = {
   },
 };
 
+// The preload's rule engine (src/rules, ~60 KB) is not in dist/preload.cjs: src/preload/rules.ts
+// require()s it only when a session has rules, and this resolves that require to dist/rules.cjs
+// beside the preload (the one bundle of src/rules/index.ts), so a program traced without rules
+// neither parses nor runs it. dist/rules.cjs ships wherever dist/preload.cjs does (package.json
+// `files`, scripts/package.sh, .vscodeignore).
+const rulesApart = {
+  name: 'rules-apart',
+  setup(b) {
+    b.onResolve({ filter: /^\.\.\/rules$/ }, (args) =>
+      args.kind === 'require-call' && /[\\/]src[\\/]preload[\\/]rules\.ts$/.test(args.importer)
+        ? { path: './rules.cjs', external: true }
+        : undefined,
+    );
+  },
+};
+
 const entries = [
   { ...node, entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli.cjs', plugins: [textImports] },
   { ...node, entryPoints: ['src/cli/index.ts'], outfile: 'dist/core.cjs' },
@@ -35,7 +53,7 @@ const entries = [
   { ...node, entryPoints: ['src/rules/index.ts'], outfile: 'dist/rules.cjs' },
 ];
 if (existsSync(join(root, 'src/preload/index.ts'))) {
-  entries.unshift({ ...node, entryPoints: ['src/preload/index.ts'], outfile: 'dist/preload.cjs' });
+  entries.unshift({ ...node, entryPoints: ['src/preload/index.ts'], outfile: 'dist/preload.cjs', plugins: [rulesApart] });
 } else {
   console.error('build: src/preload/index.ts does not exist yet; dist/preload.cjs not built');
 }

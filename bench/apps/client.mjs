@@ -13,6 +13,8 @@
 //                        are the first pass's. Pass 1 carries the JIT warm-up that <warmup>
 //                        requests did not absorb, later passes run on warm code (issue 17's
 //                        JIT share)
+//   --numbered           add `?n=K` to each request's URL, K counting requests from 0 (warm-up
+//                        included), so trace rules can pick a share of them (bench/rules-hooks.mjs)
 //   --wait-inspector     before the warm-up, print {"inspectorUrl": inspector.url()} and wait until
 //                        an inspector client calls globalThis.__benchRelease() (Runtime.evaluate),
 //                        so a peer that enables the Network domain sees every request
@@ -43,12 +45,16 @@ const lookupOpt = flags.find((o) => o.startsWith('--lookup='))?.slice('--lookup=
 const parseJson = flags.includes('--parse-json');
 const passes = Number(flags.find((o) => o.startsWith('--passes='))?.slice('--passes='.length) ?? 1);
 const waitInspector = flags.includes('--wait-inspector');
+const numbered = flags.includes('--numbered');
+let requestNo = 0;
+/** The URL of the next request: `url`, or with --numbered `url?n=K`. */
+const nextUrl = numbered ? () => `${url}${url.includes('?') ? '&' : '?'}n=${requestNo++}` : () => url;
 const n = Number(nArg);
 const concurrency = mode === 'seq' ? 1 : Number(concArg);
 const warmup = Number(warmArg);
 if (!['http', 'fetch', 'mixed'].includes(client) || !['seq', 'conc'].includes(mode) || !(n > 0) || !url || !(passes >= 1)) {
   console.error(
-    'usage: client.mjs <http|fetch|mixed> <seq|conc> <requests> <concurrency> <warmup> <url> [--new-conn] [--lookup=literal|cares:IP:PORT] [--parse-json] [--passes=K] [--wait-inspector]',
+    'usage: client.mjs <http|fetch|mixed> <seq|conc> <requests> <concurrency> <warmup> <url> [--new-conn] [--lookup=literal|cares:IP:PORT] [--parse-json] [--passes=K] [--numbered] [--wait-inspector]',
   );
   process.exit(2);
 }
@@ -121,7 +127,7 @@ const fail = (err) => {
 
 function viaHttp() {
   return new Promise((resolve) => {
-    const req = httpMod.get(url, httpOptions, (res) => {
+    const req = httpMod.get(nextUrl(), httpOptions, (res) => {
       if (parseJson) {
         const chunks = [];
         res.on('data', (c) => chunks.push(c));
@@ -147,7 +153,7 @@ function viaHttp() {
 
 async function viaFetch() {
   try {
-    const res = await fetch(url);
+    const res = await fetch(nextUrl());
     if (parseJson) {
       await res.json();
       bytes += Number(res.headers.get('content-length') ?? 0);

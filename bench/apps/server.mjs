@@ -13,7 +13,7 @@ const jsonOf = (bytes) => {
 const small = jsonOf(100);
 const large = jsonOf(10 * 1024);
 const server = createServer((req, res) => {
-  const body = req.url === '/10k' ? large : small;
+  const body = req.url === '/10k' || req.url.startsWith('/10k?') ? large : small;
   req.resume();
   req.on('end', () => {
     res.writeHead(200, { 'content-type': 'application/json', 'content-length': body.length });

@@ -27,6 +27,8 @@ import type { StartDecision } from '../rules';
 import type { RequestError } from '../trace/types';
 import { preloadRules } from './rules';
 import { httpView, wantsBodies, ruleEnd, ruleStart, ruleStartFields } from './ruleHooks';
+import { httpDetails, httpDialBegin, httpDialEnd } from './ruleDetails';
+import { DETAIL_BIT } from '../rules/details';
 
 interface ReqState {
   id: string;
@@ -152,11 +154,19 @@ function wrapExport(t: Tracer, hook: Hook, mod: Record<string, Function>, name: 
  */
 function startByRules(t: Tracer, hook: Hook, wrapped: Function, original: Function, self: unknown, args: unknown[]): unknown {
   const startAt = now();
-  const req = original.apply(self, args) as unknown;
+  // A dnsTrace rule: the connection (and its lookup) may be opened inside the call, before the decision.
+  const dial = httpDialBegin(preloadRules.detailKinds);
+  let req: unknown;
+  try {
+    req = original.apply(self, args);
+  } finally {
+    httpDialEnd(dial);
+  }
   if (req && typeof req === 'object') {
     t.guard(hook, () => {
       const r = req as TracedRequest;
       const d = preloadRules.mode === 'none' ? null : ruleStart(t, httpView(r));
+      if (dial || preloadRules.detailKinds !== 0) httpDetails(t, r, d, dial, r.socket);
       if (d === null) {
         stateOf.set(r, SKIPPED);
         return;
@@ -222,6 +232,7 @@ function onStart(t: Tracer, hook: Hook, req: TracedRequest): void {
   if (state.started) return;
   state.started = true;
   const s = state;
+  if (s.rules !== undefined && s.rules.definiteDetails > DETAIL_BIT.bodies) httpDetails(t, req, s.rules, undefined, req.socket);
   const conn = req.socket ? connOf.get(req.socket) : undefined;
   const reused = req.reusedSocket === true || (conn !== undefined && conn.requestCount > 0);
   // (A request through a CONNECT tunnel counts on the proxy connection too: see onTunnel.)

@@ -19,6 +19,7 @@ import { Tracer, now } from './tracer';
 import { Transport } from './transport';
 import { installUndiciHooks } from './undiciHooks';
 import { preloadRules } from './rules';
+import { ensureResolver } from './dns/install';
 
 const GUARD = Symbol.for('nettrace.preload');
 
@@ -90,13 +91,7 @@ function start(): void {
     { pid: process.pid, threadId, command: [process.argv0, ...process.argv.slice(1)].join(' ').slice(0, 4096) },
     { changed: () => transport.markStats(), warn: (m) => t.warn(m) },
   );
-  if (config.dnsTrace) {
-    try {
-      installResolver(t, config);
-    } catch (err) {
-      t.warn(`nettrace: the DNS trace is off in pid ${process.pid}: ${(err as Error)?.message ?? err}`);
-    }
-  }
+  if (config.dnsTrace) ensureResolver(t);
   for (const install of [installSocketHooks, installHttpHooks, installUndiciHooks, installHttp2Hooks, installAsyncStarts]) {
     try {
       install(t);
@@ -127,22 +122,6 @@ function start(): void {
       // Exiting anyway; nothing useful can be done with a failure here.
     }
   });
-}
-
-/** Starts the in-process resolver (loaded only when the DNS trace is on). */
-function installResolver(t: Tracer, config: PreloadConfig): void {
-  const { createResolver, isResolverSocket } = require('./dns/resolver') as typeof import('./dns/resolver');
-  const resolver = createResolver(
-    { nameservers: config.dnsServers },
-    {
-      udpConn: (id, f) => t.record('udpConns', id, { ...f }),
-      tcpConn: (id, f) => t.record('tcpConns', id, { ...f }),
-      dnsQuery: (id, f) => t.record('dnsQueries', id, { ...f }),
-      warning: (m) => t.warn(m),
-    },
-    (prefix) => t.id(prefix),
-  );
-  t.resolver = { lookup: (dialId) => resolver.lookup(dialId), flush: () => resolver.flush(), isOwn: isResolverSocket };
 }
 
 function safeCwd(): string {

@@ -6,7 +6,8 @@
  */
 
 import type { HttpClientKind } from '../trace/types';
-import { DETAIL_BIT, type EndDecision, type RequestEndView, type RequestStartView, type StartDecision } from '../rules';
+import type { EndDecision, RequestEndView, RequestStartView, StartDecision } from '../rules';
+import { DETAIL_BIT } from '../rules/details';
 import { preloadRules } from './rules';
 import { breakOnRequest } from './breakOnRequest';
 import type { Tracer } from './tracer';

@@ -13,17 +13,9 @@
  * the program: a bad message or set is dropped with a warning, and the previous set stays.
  */
 
-import {
-  RuleEngine,
-  validateRules,
-  type EndDecision,
-  type ProcessFacts,
-  type RequestEndView,
-  type RequestStartView,
-  type Rule,
-  type StartDecision,
-} from '../rules';
+import type { EndDecision, ProcessFacts, RequestEndView, RequestStartView, Rule, RuleEngine, StartDecision } from '../rules';
 import { StringDecoder } from 'node:string_decoder';
+import { DETAIL_BIT } from '../rules/details';
 import {
   CONFIG_ENV,
   type PreloadConfig,
@@ -31,6 +23,22 @@ import {
   type RuleDefaultAction,
   type WireRuleCounters,
 } from '../protocol/preload';
+
+/** The rule engine's module (src/rules), loaded by engineModule(). */
+type RulesModule = typeof import('../rules');
+let rulesModule: RulesModule | undefined;
+
+/**
+ * The rule engine (src/rules: the condition language, its compiler and the engine, about 60 KB),
+ * loaded the first time a session has rules (a set in NETTRACE_CONFIG, or one from the
+ * collector), not at startup: a program traced without rules neither parses nor runs it. The
+ * build (scripts/build.mjs, `rulesApart`) turns this require into one of dist/rules.cjs beside
+ * dist/preload.cjs. Throws when that file is missing; the callers report it and keep the set in
+ * force (none: trace everything).
+ */
+function engineModule(): RulesModule {
+  return (rulesModule ??= require('../rules') as RulesModule);
+}
 
 /** Bound before the program runs: a program that patches JSON.parse never sees the collector's messages. */
 const parse = JSON.parse;
@@ -56,6 +64,11 @@ export class PreloadRules {
   mode: 'all' | 'none' | 'rules' = 'all';
   /** The version of the set in force (RulesMessage.version); -1 before any set. */
   version = -1;
+  /**
+   * DETAIL_BIT mask of what the enabled `details` rules can turn on: the socket and DNS hooks
+   * prepare per-request socket-op and DNS traces (src/preload/ruleDetails.ts) only when set.
+   */
+  detailKinds = 0;
   private engine: RuleEngine | undefined;
   private facts: ProcessFacts | undefined;
   private slowThresholdMs: number | undefined;
@@ -94,6 +107,18 @@ export class PreloadRules {
     const d = e.start(view);
     if (this.mode === 'rules') this.touch();
     return d;
+  }
+
+  /**
+   * Whether the rules would record (or may record) a request with this view, without counting it
+   * (RuleEngine.mayRecord): for an observation point before the one that decides. Never throws.
+   */
+  mayRecord(view: RequestStartView): boolean {
+    try {
+      return this.engine === undefined ? this.mode !== 'none' : this.engine.mayRecord(view);
+    } catch {
+      return true;
+    }
   }
 
   /** Decides what to keep of an ended request whose start decision was `pending` (see RuleEngine.end). */
@@ -180,6 +205,7 @@ export class PreloadRules {
 
   /** Validates and compiles a set; throws (the set in force stays) when it is not valid. */
   private apply(input: unknown, defaultAction: unknown, version: number, slowThresholdMs: number | undefined): void {
+    const { RuleEngine, validateRules } = engineModule();
     const rules: Rule[] = validateRules(input);
     const def: RuleDefaultAction = defaultAction === 'skip' ? 'skip' : 'trace';
     if (defaultAction !== undefined && defaultAction !== 'trace' && defaultAction !== 'skip')
@@ -195,11 +221,15 @@ export class PreloadRules {
     }
     this.version = version;
     this.mode = this.engine.mode;
+    let kinds = 0;
+    for (const r of rules) if (r.enabled && r.action === 'details') for (const k of r.details ?? []) kinds |= DETAIL_BIT[k];
+    this.detailKinds = kinds;
     this.touch();
   }
 
   /** An engine with no rules (trace everything), for a hook that asks before any set. */
   private fallback(): RuleEngine {
+    const { RuleEngine } = engineModule();
     this.engine = new RuleEngine([], { process: this.facts ?? processFacts() });
     return this.engine;
   }

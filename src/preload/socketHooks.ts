@@ -16,15 +16,23 @@ import * as tls from 'node:tls';
 import type { PeerCert, SocketOp } from '../trace/types';
 import type { ConnState, Hook, Tracer } from './tracer';
 import { isTlsCode, now, overrideMethod, Slot } from './tracer';
+import { DETAIL_BIT } from '../rules/details';
+import { preloadRules } from './rules';
+import { dnsLookupFor } from './dns/perRequest';
+import { gatedConns, opsWanted } from './opsGate';
 
 /** Connection state per socket. */
 export const connOf = new Slot<ConnState>('nettrace.connection');
 
 type AnySocket = net.Socket & { errored?: Error | null; _tlsOptions?: { servername?: string } };
 
+/** The connect hook (its `enabled` flag gates the per-request socket-op trace's wrappers too). */
+let netHook: Hook | undefined;
+
 /** Installs the connect wrapper. */
 export function installSocketHooks(t: Tracer): void {
   const hook: Hook = { name: 'net', enabled: true };
+  netHook = hook;
   const proto = net.Socket.prototype as unknown as { connect: (...args: unknown[]) => unknown };
   const original = proto.connect;
   const wrapped = function connect(this: AnySocket, ...args: unknown[]): unknown {
@@ -216,6 +224,9 @@ function onConnect(t: Tracer, hook: Hook, socket: AnySocket, args: unknown[]): u
     conn.servername = opts?.servername || (net.isIP(host) ? undefined : host);
   }
   if (t.config.sockTrace) traceSocketOps(t, hook, socket, conn);
+  // A `details` rule may turn the socket-op trace on for some requests: the wrappers go on now
+  // (before the first write), recording only while such a request is on the connection.
+  else if ((preloadRules.detailKinds & DETAIL_BIT.sockTrace) !== 0) traceSocketOps(t, hook, socket, conn, undefined, true);
   if (net.isIP(host) === 0) conn.lookups.push({ host, beginAt: begin, addresses: [], error: null });
   /**
    * For TLS, the socket's own bytesRead/bytesWritten count plaintext; the TCP handle underneath
@@ -225,7 +236,15 @@ function onConnect(t: Tracer, hook: Hook, socket: AnySocket, args: unknown[]): u
   const entry = { conn, bytes: () => byteCounts(socket, wire) };
   t.openConns.add(entry);
 
-  const callArgs = t.resolver && net.isIP(host) === 0 ? withLookup(args, t.resolver.lookup(conn.dialId)) : undefined;
+  let callArgs: unknown[] | undefined;
+  if (net.isIP(host) === 0) {
+    if (t.config.dnsTrace) callArgs = t.resolver ? withLookup(args, t.resolver.lookup(conn.dialId)) : undefined;
+    // A `details` rule may turn the DNS trace on for some requests (src/preload/dns/perRequest.ts).
+    else if ((preloadRules.detailKinds & DETAIL_BIT.dnsTrace) !== 0) {
+      const lookup = dnsLookupFor(t, conn);
+      if (lookup) callArgs = withLookup(args, lookup);
+    }
+  }
   socket.on('lookup', (err: Error | null, address?: string) => {
     t.guard(hook, () => {
       const lookup = conn.lookups[conn.lookups.length - 1];
@@ -370,9 +389,19 @@ type WriteGeneric = (writev: boolean, data: unknown, encoding: BufferEncoding, c
  * of the connection underneath, for a TLS session over a CONNECT tunnel (its ops are marked
  * with their layer).
  */
-function traceSocketOps(t: Tracer, hook: Hook, socket: AnySocket, conn: ConnState, into?: NonNullable<ConnState['socketTrace']>): void {
+function traceSocketOps(
+  t: Tracer,
+  hook: Hook,
+  socket: AnySocket,
+  conn: ConnState,
+  into?: NonNullable<ConnState['socketTrace']>,
+  gated = false,
+): void {
   const layer = conn.tls ? ('tls' as const) : ('tcp' as const);
-  if (!into) {
+  // Gated: the list is made at the first operation kept, so a connection that never carried a
+  // request asking for it has no socketTrace at all.
+  if (gated) gatedConns.add(conn);
+  else if (!into) {
     conn.socketTrace = { socketOps: [] as SocketOp[], droppedOps: 0, layer };
     tracedSockets.set(conn, socket as net.Socket);
   }
@@ -380,7 +409,7 @@ function traceSocketOps(t: Tracer, hook: Hook, socket: AnySocket, conn: ConnStat
   const mark = into ? layer : undefined;
   const keep = (op: SocketOp): boolean => {
     if (mark) op.layer = mark;
-    return addOp(t, into ?? conn.socketTrace!, op);
+    return addOp(t, into ?? (conn.socketTrace ??= { socketOps: [] as SocketOp[], droppedOps: 0, layer }), op);
   };
   const s = socket as unknown as {
     push: (chunk: unknown, enc?: BufferEncoding) => boolean;
@@ -389,7 +418,7 @@ function traceSocketOps(t: Tracer, hook: Hook, socket: AnySocket, conn: ConnStat
   };
   const push = s.push;
   overrideMethod(s, 'push', function (this: unknown, chunk: unknown, enc?: BufferEncoding): boolean {
-    if (hook.enabled && chunk != null) {
+    if (hook.enabled && chunk != null && (!gated || opsWanted(socket, conn))) {
       const at = now();
       keep({ type: 'read', callAt: at, returnAt: at, dataLen: byteLength(chunk, enc), returnErr: null });
     }
@@ -398,7 +427,7 @@ function traceSocketOps(t: Tracer, hook: Hook, socket: AnySocket, conn: ConnStat
   const writeGeneric = s._writeGeneric;
   overrideMethod(s, '_writeGeneric', function (this: typeof s, writev, data, encoding, cb) {
     // While connecting, net re-calls _writeGeneric after 'connect': record it then.
-    if (!hook.enabled || this.connecting) return writeGeneric.call(this, writev, data, encoding, cb);
+    if (!hook.enabled || this.connecting || (gated && !opsWanted(socket, conn))) return writeGeneric.call(this, writev, data, encoding, cb);
     const op: SocketOp = {
       type: 'write',
       callAt: now(),
@@ -414,6 +443,18 @@ function traceSocketOps(t: Tracer, hook: Hook, socket: AnySocket, conn: ConnStat
   });
 }
 
+/**
+ * The op wrappers on a connection for the per-request socket-op trace (opsGate.ts), gated; put
+ * on when a connection opened before a sockTrace rule was enabled first carries a request that
+ * asks. The connection, or undefined when the sockTrace option traces it anyway or it is not traced.
+ */
+export function gatedOps(t: Tracer, socket: object): ConnState | undefined {
+  const conn = connOf.get(socket);
+  if (!conn || !netHook || t.config.sockTrace) return undefined;
+  if (!conn.socketTrace && !gatedConns.has(conn)) traceSocketOps(t, netHook, socket as AnySocket, conn, undefined, true);
+  return gatedConns.has(conn) ? conn : undefined;
+}
+
 /** The socket of each connection whose operations are traced (see tracedSocket). */
 const tracedSockets = new WeakMap<ConnState, net.Socket>();
 
@@ -422,12 +463,14 @@ const tracedSockets = new WeakMap<ConnState, net.Socket>();
  * hooks that see its traffic elsewhere (an HTTP/2 session reads and writes it in C++).
  */
 export function tracedSocket(conn: ConnState): net.Socket | undefined {
-  return tracedSockets.get(conn);
+  // Gated (per-request) traces follow HTTP/1.1 requests only: an HTTP/2 session's traffic is
+  // not attributed to one stream.
+  return gatedConns.has(conn) ? undefined : tracedSockets.get(conn);
 }
 
 /** Adds one operation to a connection's socket-op trace within its cap; false when dropped. */
 export function addSocketOp(t: Tracer, conn: ConnState, op: SocketOp): boolean {
-  return conn.socketTrace ? addOp(t, conn.socketTrace, op) : false;
+  return conn.socketTrace && !gatedConns.has(conn) ? addOp(t, conn.socketTrace, op) : false;
 }
 
 function addOp(t: Tracer, trace: NonNullable<ConnState['socketTrace']>, op: SocketOp): boolean {

@@ -27,7 +27,7 @@ import * as net from 'node:net';
 import type { PreloadMessage, RecordMessage, StatsMessage } from '../protocol/preload';
 import { framePrefix } from '../protocol/events';
 import { EventQueue, EVENTS_ON, type EventSeg } from './eventQueue';
-import { resolveLazy, setBlobSink } from './wireValues';
+import { countNewlines, resolveLazy, setBlobSink } from './wireValues';
 
 export { lazy, WireBlob, type SideChannel } from './wireValues';
 import { onCollectorData } from './rules';
@@ -125,6 +125,8 @@ export class Transport {
   private blobCount = 0;
   /** A stats message is due with the next batch (a counter changed). */
   private statsDue = false;
+  /** The hello is in the queue (a connection just opened): the next batch's stats go after it. */
+  private helloDue = false;
 
   constructor(
     private readonly ipcPath: string,
@@ -343,6 +345,7 @@ export class Transport {
       orig.apply(orig.unref, socket, []);
       this.fd = fdOf(socket);
       this.queue.unshift({ ...this.hello(), conn: this.connToken } as PreloadMessage);
+      this.helloDue = true;
       this.schedule();
     } catch {
       this.goneWith();
@@ -495,10 +498,15 @@ export class Transport {
       // stacks, blobs) are produced while it is serialized, and the totals must include them.
       if (this.statsDue) {
         this.statsDue = false;
-        parts.unshift(orig.bufferFrom(stringify(this.stats()) + '\n', 'utf8'));
-        kinds.unshift(Part.Stats);
-        counts.unshift(0);
+        const stats = orig.bufferFrom(stringify(this.stats()) + '\n', 'utf8');
+        // Never ahead of the connection's hello: the collector keys rule counters by the hello's
+        // instance (`conn`), and a report read before it would stay under the bare connection.
+        const at = this.helloDue ? parts.length : 0;
+        parts.splice(at, 0, stats);
+        kinds.splice(at, 0, Part.Stats);
+        counts.splice(at, 0, 0);
       }
+      this.helloDue = false;
       // The blobs go as they are, not copied into one buffer with the lines around them.
       this.write(parts, kinds, counts);
       // The event buffer is written over from the start; bytes the pipe did not take keep the old one.
@@ -584,15 +592,4 @@ const enum Part {
   Blob,
   Stats,
   Events,
-}
-
-/** Newlines in a text buffer. */
-function countNewlines(buf: Buffer): number {
-  let n = 0;
-  let at = buf.indexOf(0x0a);
-  while (at >= 0) {
-    n++;
-    at = buf.indexOf(0x0a, at + 1);
-  }
-  return n;
 }

@@ -7,6 +7,8 @@ import { NO_STACK, type StackHolder } from './initiator';
 import type { Hook, Tracer } from './tracer';
 import { now } from './tracer';
 import { preloadRules } from './rules';
+import { viewFromUrl } from './ruleHooks';
+import type { RequestStartView } from '../rules';
 
 /**
  * Stacks of global fetch() calls not yet dispatched, by URL. fetch dispatches after several
@@ -58,6 +60,36 @@ function fetchUrl(input: unknown): string | undefined {
   }
 }
 
+/**
+ * The rules' view of a fetch(input, init) call: the method and headers the program gave (undici
+ * adds its own later: a condition on one of those, e.g. `user-agent`, is judged without it here,
+ * which can only cost or save the stack capture; the decision itself is made at
+ * `undici:request:create`).
+ */
+function fetchView(url: string, input: unknown, init: unknown): RequestStartView | undefined {
+  const i = init as { method?: unknown; headers?: unknown } | null | undefined;
+  const r = input as { method?: unknown; headers?: unknown } | null | undefined;
+  const rawMethod = i?.method ?? (typeof input === 'object' ? r?.method : undefined) ?? 'GET';
+  const method = String(rawMethod).toUpperCase();
+  const headers = i?.headers ?? (typeof input === 'object' ? r?.headers : undefined);
+  return viewFromUrl(method, url, 'fetch', headers == null ? undefined : headerLookup(headers));
+}
+
+/** A header lookup (lower-case name) into fetch's HeadersInit: a Headers, [name, value] pairs or a record. */
+function headerLookup(h: unknown): (lowerName: string) => string | undefined {
+  if (typeof (h as { get?: unknown }).get === 'function') return (n) => (h as { get(n: string): string | null }).get(n) ?? undefined;
+  if (Array.isArray(h)) {
+    return (n) => {
+      const values = h.filter((p) => Array.isArray(p) && String(p[0]).toLowerCase() === n).map((p) => String(p[1]));
+      return values.length > 0 ? values.join(', ') : undefined;
+    };
+  }
+  return (n) => {
+    for (const k of Object.keys(h as object)) if (k.toLowerCase() === n) return String((h as Record<string, unknown>)[k]);
+    return undefined;
+  };
+}
+
 /** Wraps the global fetch only to note the caller's stack (see PendingFetches). */
 export function installFetchInitiator(t: Tracer, hook: Hook): void {
   const g = globalThis as { fetch?: Function };
@@ -72,6 +104,14 @@ export function installFetchInitiator(t: Tracer, hook: Hook): void {
       t.guard(hook, () => {
         const url = fetchUrl(args[0]);
         if (!url) return;
+        // Trace rules: a request they will not record is skipped here already, its earliest
+        // observation point (undici's request, where they decide and count, comes later); its
+        // entry keeps the notes of one URL in call order.
+        const view = preloadRules.mode === 'rules' ? fetchView(url, args[0], args[1]) : undefined;
+        if (view !== undefined && !preloadRules.mayRecord(view)) {
+          fetchCalls.note(url, NO_STACK);
+          return;
+        }
         const at = now();
         const stack = t.captureInitiator(wrapped, at) ?? NO_STACK;
         if (stack !== NO_STACK && !stack.noProgram) {

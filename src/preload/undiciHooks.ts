@@ -24,6 +24,8 @@ import type { RequestError } from '../trace/types';
 import type { StartDecision } from '../rules';
 import { preloadRules } from './rules';
 import { flatLookup, wantsBodies, ruleEnd, ruleStart, ruleStartFields, viewFromUrl } from './ruleHooks';
+import { undiciCreated, undiciEnded, undiciOnConnection } from './ruleDetails';
+import { DETAIL_BIT } from '../rules/details';
 import { isRequestLine, onWebSocketClose, onWebSocketOpen, takeWrite, watchRequest } from './undiciWire';
 
 /** A diagnostics channel message. */
@@ -139,6 +141,7 @@ function onCreate(t: Tracer, hook: Hook, m: Msg): void {
       return;
     }
     rules = d;
+    if (d.definiteDetails > DETAIL_BIT.bodies) undiciCreated(req, d, origin);
   }
   // A global fetch() noted its caller's stack at the call; other requests capture it here
   // (deeper: the dispatcher's frames come first, hence the larger limit). NO_STACK: the stack
@@ -227,6 +230,8 @@ function onCreate(t: Tracer, hook: Hook, m: Msg): void {
 function onSendHeaders(t: Tracer, hook: Hook, m: Msg): void {
   const s = stateOf.get(m.request as object);
   if (!s) return;
+  if (s.rules !== undefined && s.rules.definiteDetails > DETAIL_BIT.bodies)
+    undiciOnConnection(t, m.request as object, m.socket as object | undefined);
   const socket = m.socket as object | undefined;
   const conn = socket ? connOf.get(socket) : undefined;
   const fields: Record<string, unknown> = {};
@@ -284,6 +289,7 @@ function onHeaders(t: Tracer, _hook: Hook, m: Msg): void {
 function onTrailers(t: Tracer, _hook: Hook, m: Msg): void {
   const s = stateOf.get(m.request as object);
   if (!s || s.done) return;
+  if (s.rules !== undefined && s.rules.definiteDetails > DETAIL_BIT.bodies) undiciEnded(m.request as object);
   s.done = true;
   const fields: Record<string, unknown> = { respDoneAt: now(), respContentLen: s.bodyBytes };
   if (s.sse) fields.respEvents = s.sse.events;
@@ -329,6 +335,7 @@ function onConnectError(t: Tracer, _hook: Hook, m: Msg): void {
 function onError(t: Tracer, _hook: Hook, m: Msg): void {
   const s = stateOf.get(m.request as object);
   if (!s || s.done) return;
+  if (s.rules !== undefined && s.rules.definiteDetails > DETAIL_BIT.bodies) undiciEnded(m.request as object);
   s.done = true;
   const p = takeWrite(s);
   const err = m.error;

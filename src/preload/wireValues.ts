@@ -59,3 +59,14 @@ export class WireBlob {
     return id;
   }
 }
+
+/** Newlines in a text buffer (the transport counts the messages of a batch by them). */
+export function countNewlines(buf: Buffer): number {
+  let n = 0;
+  let at = buf.indexOf(0x0a);
+  while (at >= 0) {
+    n++;
+    at = buf.indexOf(0x0a, at + 1);
+  }
+  return n;
+}

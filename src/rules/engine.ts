@@ -171,6 +171,31 @@ export class RuleEngine {
     }
   }
 
+  /**
+   * Whether start(view) would record the request (or may, at its end), without counting it or
+   * using up a limit: for an observation point earlier than the one that decides (the global
+   * fetch() wrapper, before undici creates the request), so a request the rules skip costs
+   * nothing there. Never throws (true when the view cannot be read).
+   */
+  mayRecord(view: RequestStartView): boolean {
+    if (this.mode !== 'rules') return this.mode === 'all';
+    try {
+      const facts = new RequestFacts(view);
+      const rules = this.indexed ? this.rulesFor(facts.host) : this.active;
+      for (let k = 0; k < rules.length; k++) {
+        const r = rules[k];
+        if (!r.terminal || (r.rule.limit !== null && r.acted >= r.rule.limit)) continue;
+        const c = r.cond;
+        if (c.startDecidable) {
+          if (c.atEnd(facts)) return r.records;
+        } else if (c.atStart(facts) !== NO && r.records) return true;
+      }
+      return this.defaultRecords;
+    } catch {
+      return true;
+    }
+  }
+
   private decide(view: RequestStartView): StartDecision {
     const facts = new RequestFacts(view);
     let record = this.defaultRecords;

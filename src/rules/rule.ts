@@ -5,6 +5,7 @@
  */
 import { RuleSyntaxError, RuleValidationError } from './errors';
 import { parseCondition, type Expr } from './condition';
+import { DETAIL_KINDS, type DetailKind } from './details';
 
 /** What a rule does to the requests it matches. */
 export type RuleAction = 'trace' | 'skip' | 'details' | 'break' | 'mark';
@@ -17,14 +18,8 @@ export function isTerminal(action: RuleAction): boolean {
   return action === 'trace' || action === 'skip';
 }
 
-/** What a `details` rule turns on for its requests (names as the preload's options). */
-export type DetailKind = 'bodies' | 'sockTrace' | 'dnsTrace';
-
-/** Every detail kind. */
-export const DETAIL_KINDS: readonly DetailKind[] = ['bodies', 'sockTrace', 'dnsTrace'];
-
-/** Bit of each detail kind in a decision's `details` mask. */
-export const DETAIL_BIT: Readonly<Record<DetailKind, number>> = { bodies: 1, sockTrace: 2, dnsTrace: 4 };
+export { DETAIL_KINDS, DETAIL_BIT } from './details';
+export type { DetailKind } from './details';
 
 /** A valid rule (every property present; see validateRule for the defaults). */
 export interface Rule {

@@ -203,7 +203,7 @@ describe('nettrace run with the privileged helper', { timeout: 90_000 }, () => {
     const copy = tmpDir(t, 0o755);
     mkdirSync(join(copy, 'dist'));
     mkdirSync(join(copy, 'native', 'build'), { recursive: true });
-    for (const f of ['cli.cjs', 'preload.cjs']) copyFileSync(join(root, 'dist', f), join(copy, 'dist', f));
+    for (const f of ['cli.cjs', 'preload.cjs', 'rules.cjs']) copyFileSync(join(root, 'dist', f), join(copy, 'dist', f));
     copyFileSync(nativeHelper, join(copy, 'native', 'build', 'nettrace-helper'));
     copyFileSync(app, join(copy, 'app.mjs'));
     const work = join(copy, 'work');
@@ -262,7 +262,7 @@ describe('nettrace run with the privileged helper', { timeout: 90_000 }, () => {
     const copy = tmpDir(t, 0o755);
     mkdirSync(join(copy, 'dist'));
     mkdirSync(join(copy, 'native', 'build'), { recursive: true });
-    for (const f of ['cli.cjs', 'preload.cjs']) copyFileSync(join(root, 'dist', f), join(copy, 'dist', f));
+    for (const f of ['cli.cjs', 'preload.cjs', 'rules.cjs']) copyFileSync(join(root, 'dist', f), join(copy, 'dist', f));
     copyFileSync(nativeHelper, join(copy, 'native', 'build', 'nettrace-helper'));
     copyFileSync(app, join(copy, 'app.mjs'));
     const work = join(copy, 'work');

@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { buildSync } from 'esbuild';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -200,3 +200,24 @@ if (isMainThread) {
     }
   },
 );
+
+test('the rule engine (dist/rules.cjs) is loaded only when the session has rules', async () => {
+  const rulesFile = join(root, 'dist', 'rules.cjs');
+  const loaded = async (config) => {
+    const code = `process.stdout.write(String(Object.keys(require.cache).includes(${JSON.stringify(rulesFile)})))`;
+    const env = { ...process.env, NODE_OPTIONS: `--require ${JSON.stringify(preloadPath)}`, NETTRACE_CONFIG: JSON.stringify(config) };
+    const child = spawn(process.execPath, ['-e', code], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    await new Promise((r) => child.once('close', r));
+    return out;
+  };
+  assert.equal(await loaded({ ipcPath: '/tmp/nettrace-lazy.sock' }), 'false', 'no rules: not loaded');
+  const withRules = {
+    ipcPath: '/tmp/nettrace-lazy.sock',
+    rules: [{ id: 'r', condition: 'host == "a.example"', action: 'skip', enabled: true }],
+  };
+  assert.equal(await loaded(withRules), 'true', 'a set in NETTRACE_CONFIG: loaded');
+  // The preload bundle itself has no copy of the engine.
+  assert.doesNotMatch(readFileSync(preloadPath, 'utf8'), /\/\/ src\/rules\/engine\.ts/);
+});

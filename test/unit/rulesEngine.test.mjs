@@ -362,3 +362,24 @@ test('rules engine: never throws into the program on a view the conditions canno
   );
   assert.equal(engine(ruleList(['h', 'skip', 'header.x-a == "1"']), { defaultAction: 'skip' }).start(throwing).record, false);
 });
+
+test('mayRecord: what start() would record, without counting or using up a limit', () => {
+  const e = engine(
+    ruleList(
+      ['tag', 'mark', 'path == "/v1/users"', { tag: 't' }],
+      ['health', 'skip', 'path == "/health"', { limit: 1 }],
+      ['ok', 'skip', 'path == "/ok" and not failed'],
+      ['other', 'skip', 'host == "other.example.com"'],
+    ),
+  );
+  assert.equal(e.mayRecord(req('api.example.com', '/health')), false);
+  assert.equal(e.mayRecord(req('api.example.com', '/health')), false, 'no limit used up');
+  assert.equal(e.mayRecord(req('api.example.com', '/ok')), true, 'a skip decided at the end may still record');
+  assert.equal(e.mayRecord(req('other.example.com', '/x')), false);
+  assert.equal(e.mayRecord(req('api.example.com', '/v1/users')), true);
+  assert.deepEqual(counts(e), { tag: [0, 0], health: [0, 0], ok: [0, 0], other: [0, 0] }, 'nothing counted');
+  assert.equal(e.start(req('api.example.com', '/health')).record, false);
+  assert.equal(e.mayRecord(req('api.example.com', '/health')), true, 'the limit reached: the request falls through');
+  assert.equal(engine(ruleList(['all', 'trace', 'true']), { defaultAction: 'skip' }).mayRecord(req()), true);
+  assert.equal(engine([], { defaultAction: 'skip' }).mayRecord(req()), false);
+});

@@ -1,0 +1,60 @@
+// What bench/callgrind.mjs and bench/rules-hooks.mjs share: a preload bundle with its time
+// constants scaled (see bench/callgrind.mjs's header for why), and one run of a program under
+// `valgrind --tool=callgrind` giving its total instruction count (Ir).
+import { spawn } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+
+/** The preload's time constants that the time scale multiplies (`var NAME = value;` in the bundle). */
+export const TIMED = ['FLUSH_INTERVAL_MS', 'SYNC_REFILL_MS', 'PROGRESS_MS', 'STACK_WINDOW_MS'];
+
+/**
+ * A copy of `preload` in `dir` with TIMED multiplied by `scale` (`note` is told of a constant the
+ * bundle lacks), and the rule engine it loads (rules.cjs beside it) copied along when there is one.
+ * Returns the copy's path.
+ */
+export function scaledCopy(preload, scale, dir, note = () => {}) {
+  let text = readFileSync(preload, 'utf8');
+  for (const name of TIMED) {
+    const re = new RegExp(`^var ${name} = (\\d+(?:\\.\\d+)?);$`, 'm');
+    if (re.test(text)) text = text.replace(re, (_, v) => `var ${name} = ${Number(v) * scale};`);
+    else note(name);
+  }
+  mkdirSync(dir, { recursive: true });
+  const out = join(dir, basename(preload));
+  writeFileSync(out, text);
+  const rulesBeside = join(dirname(preload), 'rules.cjs');
+  if (existsSync(rulesBeside)) copyFileSync(rulesBeside, join(dir, 'rules.cjs'));
+  return out;
+}
+
+/** V8 flags that make two runs of one program count the same (bench/callgrind.mjs's header). */
+export const STEADY_NODE_FLAGS = ['--single-threaded', '--predictable-gc-schedule'];
+
+/**
+ * Runs `node <nodeArgs>` under callgrind (its output to `outFile`, for callgrind_annotate); resolves
+ * {ir, stdout, seconds}, rejects when it fails or its first stdout line (a bench client's JSON)
+ * reports failures.
+ */
+export function callgrindIr(nodeArgs, env, outFile = '/dev/null') {
+  const argv = ['--tool=callgrind', '--smc-check=all-non-file', `--callgrind-out-file=${outFile}`, process.execPath, ...nodeArgs];
+  const t0 = Date.now();
+  return new Promise((done, fail) => {
+    const c = spawn('valgrind', argv, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let err = '';
+    let out = '';
+    c.stderr.on('data', (d) => (err += d));
+    c.stdout.on('data', (d) => (out += d));
+    c.on('close', (code) => {
+      const m = /Collected : (\d+)/.exec(err);
+      let failures;
+      try {
+        failures = JSON.parse(out.split('\n')[0] || '{}').failures;
+      } catch {
+        failures = undefined;
+      }
+      if (!m || code !== 0 || failures) fail(new Error(`run failed (exit ${code}, failures ${failures}): ${err.slice(-500)}`));
+      else done({ ir: Number(m[1]), stdout: out, seconds: (Date.now() - t0) / 1000 });
+    });
+  });
+}

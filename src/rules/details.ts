@@ -1,0 +1,14 @@
+/**
+ * What a `details` rule turns on, and each kind's bit in a decision's mask. A file of its own with
+ * no imports, so the preload's hooks read the bits without loading the rule engine (which the
+ * preload loads only when a session has rules: src/preload/rules.ts).
+ */
+
+/** What a `details` rule turns on for its requests (names as the preload's options). */
+export type DetailKind = 'bodies' | 'sockTrace' | 'dnsTrace';
+
+/** Every detail kind. */
+export const DETAIL_KINDS: readonly DetailKind[] = ['bodies', 'sockTrace', 'dnsTrace'];
+
+/** Bit of each detail kind in a decision's `details` mask. */
+export const DETAIL_BIT: Readonly<Record<DetailKind, number>> = { bodies: 1, sockTrace: 2, dnsTrace: 4 };
