@@ -14,7 +14,7 @@
  */
 
 import type { RequestStartView, StartDecision } from '../rules';
-import { releaseBreak } from '../rules';
+import { releaseBreak } from './rules';
 import { DEFAULT_REDACTED_QUERY, redactUrl } from '../trace/redactUrl';
 import { FLUSH_NOW_SYMBOL } from '../protocol/preload';
 import type { Tracer } from './tracer';

@@ -40,6 +40,15 @@ function engineModule(): RulesModule {
   return (rulesModule ??= require('../rules') as RulesModule);
 }
 
+/**
+ * The engine's releaseBreak (src/rules/engine.ts) for a decision that named a break rule. Such a
+ * decision came from the engine, so it is loaded already; going through engineModule() keeps the
+ * break action from pulling the engine into the preload bundle.
+ */
+export function releaseBreak(d: StartDecision): void {
+  if (d.breakRule !== null) engineModule().releaseBreak(d);
+}
+
 /** Bound before the program runs: a program that patches JSON.parse never sees the collector's messages. */
 const parse = JSON.parse;
 const stringify = JSON.stringify;
