@@ -81,6 +81,9 @@ test(
       await quickOpen(page, 'orders.ts');
       await runCommand(page, 'View: Show Run and Debug');
       await page.waitForSelector('.debug-viewlet, [id="workbench.view.debug"]', { timeout: 20_000 });
+      // The Call Stack draws only the rows it has room for: give it the side bar's height, as a
+      // user who reads it does (Variables and Watch folded).
+      await ui.foldPanes(['Variables', 'Watch', 'Breakpoints']);
       await startDebugging(page, CONFIG);
       const sideBar = await page.locator('.part.sidebar').boundingBox();
       assert.ok(sideBar && sideBar.width > 150, 'the Run and Debug side bar is open');
@@ -101,10 +104,22 @@ test(
       const items = await chooseMenuItem(page, 'Break on Requests Like This', { shot: () => shot('rules-2-menu') });
       step(`row menu: ${items.join(' | ')}`);
       const ruleName = `Break on GET 127.0.0.1:${port}/api/orders/*`;
+      // The entry opens the Rules view on the new rule. The rule reaches the running program at
+      // once, and its next request (≤ 1.5 s later) pauses: VS Code then opens the pause script in
+      // the panel's editor group, which discards the hidden panel's page; shown again, the panel
+      // has the Rules view closed (its open state is not kept), so it is opened again here.
+      let reopened = false;
       const rule = await until('the Rules view to show the new rule, enabled', async () => {
-        const r = (await ui.ruleItems()).find((x) => x.name === ruleName);
+        const items = await ui.ruleItems();
+        if (!items.some((x) => x.visible)) {
+          reopened = true;
+          await ui.showRules();
+          return undefined;
+        }
+        const r = items.find((x) => x.name === ruleName);
         return r?.visible && r.enabled && r;
       });
+      step(reopened ? 'the Rules view was closed when the panel was shown again: reopened' : 'the Rules view opened on the rule');
       step(`Rules view: ${JSON.stringify(rule)}`);
       assert.equal(rule.action, 'break');
       assert.equal(rule.condition, `method == "GET" and host == "127.0.0.1" and port == ${port} and path ~ "/api/orders/*"`);
@@ -189,6 +204,9 @@ test(
   },
 );
 
+/** True for the Call Stack's file name of the program (it shows `src/orders.ts`). */
+const isOrdersTs = (file) => /(^|\/)orders\.ts$/.test(file);
+
 /** A call stack row as one line of the log. */
 function fmtRow(r) {
   if (r.kind === 'more') return `[${r.text}]`;
@@ -204,7 +222,7 @@ function assertProgramFrame(pause) {
   const below = pause.rows.slice(pause.rows.indexOf(pause.top) + 1);
   const own = below.find((r) => r.kind === 'frame' && !r.disabled);
   assert.ok(own, `a frame not deemphasized under the Net Trace frame: ${pause.rows.map(fmtRow).join(' / ')}`);
-  assert.equal(own.file, 'orders.ts', `the first frame not deemphasized: ${pause.rows.map(fmtRow).join(' / ')}`);
+  assert.ok(isOrdersTs(own.file), `the first frame not deemphasized is orders.ts's: ${pause.rows.map(fmtRow).join(' / ')}`);
   assert.equal(Number(own.line.split(':')[0]), REQUEST_LINE, `the request's line: ${fmtRow(own)}`);
   const between = below.slice(0, below.indexOf(own));
   assert.ok(between.length > 0, 'the preload and Node frames between are shown folded or deemphasized');
@@ -286,12 +304,33 @@ function workbench(page) {
           const rows = await callStackRows(page);
           const top = rows.find((r) => r.kind === 'frame');
           if (!top) return undefined;
+          // VS Code asks for the first 20 frames; js-debug's answer may stop short of the program's.
+          const more = rows.find((r) => r.kind === 'other' && r.text === 'Load More Stack Frames');
+          if (more) {
+            step('the call stack shows "Load More Stack Frames": clicking it');
+            await clickCallStackRow(page, more.index);
+            await until(
+              'the call stack to load the other frames',
+              async () => !(await callStackRows(page)).some((r) => r.text === 'Load More Stack Frames'),
+              20_000,
+            );
+            return undefined;
+          }
           assert.ok(top.name.startsWith(prefix) && top.name.endsWith(` (rule '${ruleName}')`), `the top frame: ${fmtRow(top)}`);
-          return rows.some((r) => r.kind === 'frame' && r.file === 'orders.ts') && { rows, top };
+          return rows.some((r) => r.kind === 'frame' && isOrdersTs(r.file)) && { rows, top };
         },
         120_000,
         500,
       );
+    },
+    /** Folds the Run and Debug side bar's panes named `names`. */
+    foldPanes: async (names) => {
+      for (const name of names) {
+        const header = page.locator('.debug-viewlet .pane-header', { hasText: new RegExp(`^${name}`) }).first();
+        await header.waitFor({ state: 'visible', timeout: 20_000 });
+        if ((await header.getAttribute('aria-expanded')) === 'true') await header.click();
+        await until(`the ${name} pane to fold`, async () => (await header.getAttribute('aria-expanded')) === 'false', 10_000);
+      }
     },
     /** Continue, from the debug toolbar. */
     continue: () => page.locator('.debug-toolbar .codicon-debug-continue').first().click(),
