@@ -135,7 +135,7 @@ test(
       await until('the live session to run again', async () => !(await ui.paused()), 60_000);
 
       // ---- 3b. Stop, run again: the first request pauses -----------------------------------------------
-      await page.locator('.debug-toolbar .codicon-debug-stop').first().click();
+      await runCommand(page, 'Debug: Stop');
       await sessionEnded(page, 'the first session to end', 90_000);
       step('stopped; running the program again');
       await startDebugging(page, CONFIG);
@@ -146,7 +146,9 @@ test(
       // The editor shows the pause script (the top frame), which says what paused and why.
       const pausedText = await until('an editor to show the pause script', () =>
         page.evaluate(() =>
-          [...document.querySelectorAll('.monaco-editor .view-lines')].map((e) => e.textContent ?? '').find((t) => /debugger;/.test(t)),
+          [...document.querySelectorAll('.monaco-editor .view-lines')]
+            .map((e) => (e.textContent ?? '').replace(/\u00a0/g, ' '))
+            .find((t) => /debugger;/.test(t)),
         ),
       );
       assert.match(pausedText, new RegExp(`Net Trace: paused on GET http://127\\.0\\.0\\.1:${port}/api/orders/1`));
@@ -346,7 +348,9 @@ function workbench(page) {
         const mark = editor?.querySelector('.view-overlays .debug-focused-stack-frame-line, .view-overlays .debug-top-stack-frame-line');
         const top = mark?.parentElement?.style.top;
         if (!top) return undefined;
-        return [...editor.querySelectorAll('.view-lines .view-line')].find((l) => l.style.top === top)?.textContent;
+        return [...editor.querySelectorAll('.view-lines .view-line')]
+          .find((l) => l.style.top === top)
+          ?.textContent?.replace(/\u00a0/g, ' ');
       }, file),
   };
   return ui;
