@@ -274,11 +274,11 @@ function workbench(page) {
     showRules: async () => {
       const f = await panel();
       if ((await f.$eval('.rules-toggle', (b) => b.getAttribute('aria-pressed'))) !== 'true') await f.click('.rules-toggle');
-      await f.locator('.rules-list').waitFor({ state: 'visible', timeout: 10_000 });
+      await f.locator('.rules-list:not(.rules-saved-list)').waitFor({ state: 'visible', timeout: 10_000 });
     },
     /** The Rules view's rules: name, enabled, action, condition, counts, visible. */
     ruleItems: async () =>
-      (await panel()).$$eval('.rules-list .rule-item', (els) =>
+      (await panel()).$$eval('.rules-list:not(.rules-saved-list) .rule-item', (els) =>
         els.map((li) => {
           const box = li.querySelector('input.rule-enabled');
           const counts = [...li.querySelectorAll('.rule-count')].map((c) => Number(c.lastChild?.textContent ?? NaN));
@@ -298,7 +298,9 @@ function workbench(page) {
       ),
     /** Clicks a rule's enabled checkbox in the Rules view. */
     toggleRule: async (name) =>
-      (await panel()).locator(`.rules-list input.rule-enabled[aria-label=${JSON.stringify(`Enabled: ${name}`)}]`).click(),
+      (await panel())
+        .locator(`.rules-list:not(.rules-saved-list) input.rule-enabled[aria-label=${JSON.stringify(`Enabled: ${name}`)}]`)
+        .click(),
     /** Waits for a pause by the break rule `ruleName`; returns the call stack rows and its top frame. */
     waitForPause: async (what, ruleName, port) => {
       const prefix = `Net Trace: paused on GET http://127.0.0.1:${port}/api/orders/`;
