@@ -124,7 +124,8 @@ test(
       step(`Rules view: ${JSON.stringify(rule)}`);
       assert.equal(rule.action, 'break');
       assert.equal(rule.condition, `method == "GET" and host == "127.0.0.1" and port == ${port} and path ~ "/api/orders/*"`);
-      assert.match(await ui.rulesToggleLabel(), /Trace rules \(1 enabled\)/);
+      // (Read again when a pause reloads the panel meanwhile.)
+      await until('the Rules toggle to count 1 enabled rule', async () => (await ui.rulesToggleLabel()) === 'Trace rules (1 enabled)');
       await shot('rules-2-rule-added');
 
       // ---- 3a. the rule reaches the running program: its next request pauses ------------------------
@@ -182,7 +183,7 @@ test(
         const r = (await ui.ruleItems()).find((x) => x.name === ruleName);
         return r && !r.enabled && !r.toggleDisabled;
       });
-      assert.match(await ui.rulesToggleLabel(), /^Trace rules$/);
+      await until('the Rules toggle to count no enabled rule', async () => (await ui.rulesToggleLabel()) === 'Trace rules');
       const seen = new Set((await ui.completed()).map((r) => r.path));
       step(`rule disabled with ${seen.size} request(s) completed, acted ${before.acted}`);
       // Watched every 250 ms: a pause would hold until continued, so none goes unseen.
