@@ -1,7 +1,7 @@
 // End-to-end: trace rules in a real VS Code (code-server) through headless Chromium, as a user has
 // it after F5: a 1440×900 window with the Run and Debug side bar open. "Net Trace: rules" runs the
 // fixture's src/orders.ts through `--import tsx`: a client asking its own orders API (on a fixed
-// port the test picks) for one order every 2 s. The test:
+// port the test picks) for one order every 3 s. The test:
 //   1. starts it; the requests appear in the panel;
 //   2. right-clicks a request and chooses "Break on Requests Like This" from VS Code's context
 //      menu; the Rules view opens on the new rule, enabled;
@@ -10,8 +10,8 @@
 //      again: its first request pauses, and the Call Stack shows the Net Trace frame on top and
 //      orders.ts at the request's line as the first frame not deemphasized below it (Net Trace's
 //      and Node's frames are skipped); selecting that frame shows the line in the editor;
-//   4. Continue: the request completes in the panel (200);
-//   5. unticks the rule in the Rules view while the program runs: the next requests complete and
+//   4. Continue, and at once 5. untick the rule in the Rules view while the program runs; the
+//      request paused on completes in the panel (200); the next requests complete and
 //      the debugger does not pause again (the rule's acted count stays).
 //
 // Run by scripts/e2e.sh (code-server, Node 24, Chromium and the .vsix in NETTRACE_E2E_*).
@@ -106,7 +106,7 @@ test(
       step(`row menu: ${items.join(' | ')}`);
       const ruleName = `Break on GET 127.0.0.1:${port}/api/orders/*`;
       // The entry opens the Rules view on the new rule. The rule reaches the running program at
-      // once, and its next request (≤ 2 s later) pauses: VS Code then opens the pause script in
+      // once, and its next request (≤ 3 s later) pauses: VS Code then opens the pause script in
       // the panel's editor group, which discards the hidden panel's page; shown again, the panel
       // has the Rules view closed (its open state is not kept), so it is opened again here.
       let reopened = false;
@@ -163,21 +163,11 @@ test(
       assert.match(line, /await fetch\(`\$\{base\}\/api\/orders\/\$\{id\}`\);/);
       await shot('rules-3-program-frame');
 
-      // ---- 4. Continue: the paused request is sent and completes ---------------------------------------
+      // ---- 4. Continue; 5. untick the rule while the program runs --------------------------------------
+      // The rule is unticked at once (checking the sent request comes after): it still acts until
+      // then, so the next request (≤ 3 s after this one) would pause; such a pause reloads the
+      // hidden panel, so a gesture that lands on the discarded page is made again.
       await ui.continue();
-      await until('the panel to show the second run', async () => (await ui.traceKey()) !== run1, 60_000);
-      const done = await until(
-        'GET /api/orders/1 completed in the panel',
-        async () => (await ui.completed()).find((r) => r.path === '/api/orders/1'),
-        90_000,
-        500,
-      );
-      assert.equal(done.status, '200');
-      step('continued: GET /api/orders/1 200');
-
-      // ---- 5. untick the rule while the program runs: no more pauses ----------------------------------
-      // The rule still acts until then: the next request (≤ 2 s after the last) pauses, and the
-      // pause reloads the hidden panel, so a gesture that lands on the discarded page is made again.
       await until(
         'the rule unticked in the Rules view',
         async () => {
@@ -194,10 +184,10 @@ test(
         500,
       );
       await until('the Rules toggle to count no enabled rule', async () => (await ui.rulesToggleLabel()) === 'Trace rules');
-      // The program asks every 2 s and the gestures take seconds on a loaded machine: the request
+      // The program asks every 3 s and the gestures take seconds on a loaded machine: the request
       // made while the change was on its way (it reaches the program within 100 ms) may have paused,
       // and the pause shows in the Call Stack a moment later. That one is continued (watched for
-      // 1.5 s, less than the 2 s between requests); from then on the watch below allows none.
+      // 1.5 s, less than the 3 s between requests); from then on the watch below allows none.
       let early = false;
       for (const end = Date.now() + 1500; !early && Date.now() < end; await sleep(100)) early = await ui.paused();
       if (early) {
@@ -207,6 +197,17 @@ test(
         await ui.continue();
         await until('the program to run again', async () => !(await ui.paused()), 60_000);
       }
+      // ---- 4. the paused request was sent when continued, and completed ---------------------------------
+      await until('the panel to show the second run', async () => (await ui.traceKey()) !== run1, 60_000);
+      const done = await until(
+        'GET /api/orders/1 completed in the panel',
+        async () => (await ui.completed()).find((r) => r.path === '/api/orders/1'),
+        90_000,
+        500,
+      );
+      assert.equal(done.status, '200');
+      step('continued: GET /api/orders/1 200');
+
       const before = await until('the rule in the Rules view', async () => (await ui.ruleItems()).find((x) => x.name === ruleName));
       const seen = new Set((await ui.completed()).map((r) => r.path));
       step(`rule disabled with ${seen.size} request(s) completed, acted ${before.acted}`);
