@@ -164,9 +164,15 @@ test(
       await shot('rules-3-program-frame');
 
       // ---- 4. Continue; 5. untick the rule while the program runs --------------------------------------
-      // The rule is unticked at once (checking the sent request comes after): it still acts until
-      // then, so the next request (≤ 3 s after this one) would pause; such a pause reloads the
-      // hidden panel, so a gesture that lands on the discarded page is made again.
+      // As a user about to untick it: the panel (behind the pause script) and its Rules view are
+      // brought to the front while paused, then Continue, and the rule is unticked at once
+      // (checking the sent request comes after). It still acts until then, so the next request
+      // (≤ 3 s after this one) would pause; such a pause reloads the hidden panel, so a gesture
+      // that lands on the discarded page is made again.
+      await until('the rule shown in the Rules view', async () => {
+        await ui.showRules();
+        return (await ui.ruleItems()).find((x) => x.name === ruleName)?.visible;
+      });
       await ui.continue();
       await until(
         'the rule unticked in the Rules view',
