@@ -333,3 +333,61 @@ export async function sessionEnded(page, what = 'the debug session to end', time
 export async function readClipboard(page) {
   return page.evaluate(() => navigator.clipboard.readText()).catch(() => '');
 }
+
+/**
+ * The rows of the Run and Debug side bar's Call Stack, in order (the rows it has drawn): each
+ * `{ index, kind, text }`, where `kind` is 'frame' (with `name`, `file`, `line` ("12:5") and
+ * `disabled`: VS Code deemphasizes the frame, e.g. skipped by skipFiles), 'more' (a folded run of
+ * deemphasized frames, "N more frames …") or 'other' (a session or thread row).
+ */
+export async function callStackRows(page) {
+  return page.$$eval('.debug-call-stack .monaco-list-row', (els) =>
+    els
+      .map((row) => {
+        const index = Number(row.getAttribute('data-index'));
+        const text = (row.textContent ?? '').trim();
+        const frame = row.querySelector('.stack-frame');
+        if (frame)
+          return {
+            index,
+            kind: 'frame',
+            text,
+            name: frame.querySelector('.label.expression')?.textContent ?? '',
+            file: frame.querySelector('.file-name')?.textContent ?? '',
+            line: frame.querySelector('.line-number')?.textContent ?? '',
+            disabled: frame.classList.contains('disabled'),
+          };
+        return { index, kind: row.querySelector('.show-more') ? 'more' : 'other', text };
+      })
+      .sort((a, b) => a.index - b.index),
+  );
+}
+
+/** Clicks the Call Stack row `index` (from callStackRows). */
+export async function clickCallStackRow(page, index) {
+  await page.locator(`.debug-call-stack .monaco-list-row[data-index="${index}"]`).click();
+}
+
+/**
+ * Chooses `label` in the VS Code context menu that is open (e.g. a webview row's menu) with the
+ * keyboard: ↓ until it has the focus, then Enter (a menu item ignores a mouse-up in its first
+ * 100 ms, so a click right after the menu opens can be lost). `shot` runs once the menu shows.
+ * Returns the menu's labels.
+ */
+export async function chooseMenuItem(page, label, { shot, timeoutMs = 15_000 } = {}) {
+  const item = page.locator('.context-view .action-label', { hasText: label }).first();
+  await item.waitFor({ state: 'visible', timeout: timeoutMs });
+  const labels = (await page.locator('.context-view .action-label').allInnerTexts()).map((t) => t.trim()).filter(Boolean);
+  if (shot) await shot();
+  for (let i = 0; i <= labels.length + 2; i++) {
+    await page.keyboard.press('ArrowDown');
+    const focused = page.locator('.context-view .action-item.focused .action-label').first();
+    const text = (await focused.innerText({ timeout: 2000 }).catch(() => '')).trim();
+    if (text === label) {
+      await page.keyboard.press('Enter');
+      await page.locator('.context-view .monaco-menu').first().waitFor({ state: 'hidden', timeout: timeoutMs });
+      return labels;
+    }
+  }
+  throw new Error(`"${label}" never got the focus in the menu (${labels.join(', ')})`);
+}
