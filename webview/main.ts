@@ -93,7 +93,13 @@ class App {
     icon('error'),
     'Failed',
   );
-  private readonly rulesView = new RulesView((msg) => this.post(msg));
+  private readonly rulesView = new RulesView(
+    (msg) => this.post(msg),
+    (open) => {
+      this.state.rulesOpen = open;
+      this.dirty();
+    },
+  );
   private readonly chips = new Map<StatusClass, HTMLButtonElement>();
   private readonly hostSelect = h('select', 'dropdown host-select', { title: 'Filter by host', 'aria-label': 'Host' });
   private readonly statusLeft = h('span', 'status-left');
@@ -153,6 +159,7 @@ class App {
     this.main = h('div', 'main', null, this.list.el, this.emptyMsg, this.splitter, this.detail.el);
     const statusbar = h('div', 'statusbar', null, this.statusLeft, this.statusRight);
     root.replaceChildren(this.renderToolbar(), this.rulesView.el, this.main, statusbar, this.waiting);
+    if (this.state.rulesOpen) this.rulesView.setOpen(true, false);
     this.statusLeft.after(this.rangeChip.el);
     root.classList.add('is-waiting');
     this.waiting.replaceChildren(...this.spinner);

@@ -273,7 +273,11 @@ export class RulesView {
   private readonly count = h('span', 'rules-count', { 'aria-hidden': 'true' });
 
   /** `post` sends a rule change to the host. */
-  constructor(private readonly post: (msg: RuleEditMessage) => void) {
+  constructor(
+    private readonly post: (msg: RuleEditMessage) => void,
+    /** Told when the view opens or closes (the panel keeps it in its state). */
+    private readonly onOpenChange: (open: boolean) => void = () => {},
+  ) {
     this.toggle = h(
       'button',
       'toggle rules-toggle',
@@ -320,10 +324,11 @@ export class RulesView {
     });
   }
 
-  /** Opens or closes the view; opening focuses it. */
-  setOpen(open: boolean): void {
+  /** Opens or closes the view; opening focuses it unless `focus` is false. */
+  setOpen(open: boolean, focus = true): void {
     if (this.isOpen === open) return;
     this.isOpen = open;
+    this.onOpenChange(open);
     this.el.hidden = !open;
     if (!open) {
       this.highlight = undefined;
@@ -335,7 +340,7 @@ export class RulesView {
     if (!open && (!active || active === document.body || this.el.contains(active))) this.toggle.focus();
     if (open) {
       this.render();
-      (this.list.querySelector<HTMLElement>('.rule-enabled') ?? this.addButton).focus({ preventScroll: true });
+      if (focus) (this.list.querySelector<HTMLElement>('.rule-enabled') ?? this.addButton).focus({ preventScroll: true });
     }
   }
 

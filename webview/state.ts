@@ -26,16 +26,18 @@ export interface PanelState {
   detailTab: DetailTab;
   /** Height of the detail pane as a fraction of the panel height. */
   detailSize: number;
+  /** The Rules view is open (kept across the page's reloads, e.g. when a debugger pause hides the panel). */
+  rulesOpen: boolean;
 }
 
 const TABS: readonly DetailTab[] = ['timing', 'headers', 'body', 'connection', 'dns', 'tls', 'initiator'];
 
 /**
  * The part of the state kept per workspace by the host (SaveStateMessage): everything but the
- * trace and the selection, which mean nothing to another panel or window.
+ * trace, the selection and the open Rules view, which belong to one panel.
  */
 export function workspacePart(state: PanelState): Record<string, unknown> {
-  const { traceKey: _trace, selectedId: _selected, ...rest } = state;
+  const { traceKey: _trace, selectedId: _selected, rulesOpen: _rules, ...rest } = state;
   return rest;
 }
 
@@ -102,5 +104,6 @@ export function restoreState(saved: unknown): PanelState {
     detailOpen: s.detailOpen === true,
     detailTab: TABS.includes(s.detailTab as DetailTab) ? (s.detailTab as DetailTab) : 'timing',
     detailSize: typeof s.detailSize === 'number' && s.detailSize >= 0.15 && s.detailSize <= 0.85 ? s.detailSize : 0.45,
+    rulesOpen: s.rulesOpen === true,
   };
 }

@@ -168,7 +168,8 @@ function pauseFunction(text: PauseText): PauseFn {
 /**
  * Compiles the pause script named `label`. Its one function is the value of an object property
  * named by the label (a string literal), so V8 gives the function that name: the debugger's call
- * stack shows the label as the top frame's name, and the script's URL is the label too.
+ * stack shows the label as the top frame's name, and the script's URL is the label too (its
+ * slashes written as ∕).
  */
 function compile(label: string): PauseFn {
   const vm = require('node:vm') as typeof import('node:vm');
@@ -183,7 +184,9 @@ function compile(label: string): PauseFn {
     `} })[${key}]`,
     '',
   ].join('\n');
-  const fn = new vm.Script(source, { filename: label }).runInThisContext() as unknown;
+  // The debugger titles a script's tab with its URL's last `/` segment: with every `/` of the label
+  // written as U+2215 (∕) in the file name, the tab reads the whole label, not a tail of the URL.
+  const fn = new vm.Script(source, { filename: label.replace(/\//g, '\u2215') }).runInThisContext() as unknown;
   if (typeof fn !== 'function') throw new Error('the pause script did not compile to a function');
   return fn as PauseFn;
 }

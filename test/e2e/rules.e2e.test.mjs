@@ -277,7 +277,8 @@ function workbench(page) {
         .isVisible()
         .catch(() => false))
     ) {
-      await page.locator('.tabs-container .tab', { hasText: 'Net Trace' }).first().click();
+      // Not the pause script's tab, whose title also starts with "Net Trace".
+      await page.locator('.tabs-container .tab', { hasText: 'Net Trace', hasNotText: 'paused on' }).first().click();
       f = await until('the Net Trace panel', () => findFrame(page, '.list-body'), 30_000);
     }
     return f;

@@ -217,7 +217,8 @@ function assertPause(pause, { method, url, rule, client, ruleVar = rule }) {
   if (process.env.NT_DUMP) console.error(client, JSON.stringify(pause.frames, null, 0));
   const [top, ...rest] = pause.frames;
   const label = `Net Trace: paused on ${method} ${url} (rule '${rule}')`;
-  assert.equal(top.url, label, 'the paused script is named after the request and the rule');
+  // The script's name has the label's slashes as U+2215, so the debugger's tab title is the whole label.
+  assert.equal(top.url, label.replace(/\//g, '\u2215'), 'the paused script is named after the request and the rule');
   assert.equal(top.name, label, 'so is the paused function');
   const own = rest.findIndex((f) => !isInternal(f.url) && !preloadUrls.has(f.url));
   assert.ok(own >= 0, `a frame of the program: ${JSON.stringify(pause.frames)}`);

@@ -127,6 +127,22 @@ test(
       await page.waitForSelector('.rules-view:not([hidden])');
       assert.equal(await page.getAttribute('.rules-toggle', 'aria-pressed'), 'true');
       assert.equal(await page.evaluate(() => document.activeElement?.className), 'rule-enabled', 'focus goes to the first rule');
+      // A page reload (VS Code discards a hidden panel's page, e.g. when a break pause opens its
+      // script over it) brings the view back open, without taking the focus; a new panel does not.
+      await page.waitForFunction(() => window.__host.state?.rulesOpen === true);
+      const state = await page.evaluate(() => window.__host.state);
+      const reloaded = await openPanel(browser, server.url, { width: 1440, height: 800, state });
+      await load(reloaded.page, 1440);
+      await reloaded.page.waitForSelector('.rules-view:not([hidden])');
+      assert.equal(await reloaded.page.getAttribute('.rules-toggle', 'aria-pressed'), 'true');
+      assert.equal(await reloaded.page.evaluate(() => document.querySelector('.rules-view').contains(document.activeElement)), false);
+      const saves = await reloaded.page.evaluate(() => window.__host.posted.filter((m) => m.type === 'saveState'));
+      assert.ok(
+        saves.every((m) => !('rulesOpen' in m.state)),
+        'the workspace copy does not open the view in new panels',
+      );
+      assert.deepEqual(reloaded.errors, []);
+      await reloaded.page.close();
       const rows = await page.$$eval('.rules-list:not(.rules-saved-list) .rule-item', (els) =>
         els.map((el) => ({
           name: el.querySelector('.rule-name').textContent,
