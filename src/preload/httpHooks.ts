@@ -83,6 +83,9 @@ const SKIPPED: ReqState = {
   rules: undefined,
 };
 
+/** The property descriptor stateOf gives a skipped request (made once: a skip allocates nothing). */
+const SKIPPED_DESCRIPTOR: PropertyDescriptor = Object.freeze({ value: SKIPPED, writable: true, configurable: true, enumerable: false });
+
 type TracedRequest = ClientRequest & {
   _header?: string | null;
   reusedSocket?: boolean;
@@ -100,11 +103,15 @@ export function installHttpHooks(t: Tracer): void {
     for (const name of names) wrapExport(t, hook, mod as unknown as Record<string, Function>, name);
   }
   installLifecycleHooks(t, hook);
+  // A request the rules skipped returns before the guard's closure is made (it runs for every request).
   dc.subscribe('http.client.request.start', (msg) => {
-    t.guard(hook, () => onStart(t, hook, (msg as { request: TracedRequest }).request));
+    const req = (msg as { request: TracedRequest }).request;
+    if (stateOf.get(req) === SKIPPED) return;
+    t.guard(hook, () => onStart(t, hook, req));
   });
   dc.subscribe('http.client.response.finish', (msg) => {
     const m = msg as { request: TracedRequest; response: IncomingMessage };
+    if (stateOf.get(m.request) === SKIPPED) return;
     t.guard(hook, () => onResponse(t, m.request, m.response));
   });
   dc.subscribe('http.client.request.error', (msg) => {
@@ -162,22 +169,31 @@ function startByRules(t: Tracer, hook: Hook, wrapped: Function, original: Functi
   } finally {
     httpDialEnd(dial);
   }
-  if (req && typeof req === 'object') {
-    t.guard(hook, () => {
+  // Inline rather than through t.guard: no closure per request (a skipped one costs what is here).
+  if (req && typeof req === 'object' && hook.enabled) {
+    try {
+      if (t.config.testFailHook === hook.name) throw new Error('injected failure (testFailHook)');
       const r = req as TracedRequest;
       const d = preloadRules.mode === 'none' ? null : ruleStart(t, httpView(r));
       if (dial || preloadRules.detailKinds !== 0) httpDetails(t, r, d, dial, r.socket);
       if (d === null) {
-        stateOf.set(r, SKIPPED);
-        return;
+        markSkipped(r);
+        return req;
       }
       const s = newReqState(t, wrapped, startAt);
       s.rules = d;
       stateOf.set(r, s);
       if (wantsBodies(t, d)) captureRequestBody(t, hook, r, s);
-    });
+    } catch (err) {
+      t.hookFailed(hook, err);
+    }
   }
   return req;
+}
+
+/** Marks a request the rules skipped (stateOf.set, with one descriptor for all of them). */
+function markSkipped(req: object): void {
+  stateOf.setWith(req, SKIPPED_DESCRIPTOR);
 }
 
 function urlOf(req: TracedRequest): string {
@@ -220,7 +236,7 @@ function onStart(t: Tracer, hook: Hook, req: TracedRequest): void {
     if (preloadRules.mode !== 'all') {
       const decided = preloadRules.mode === 'none' ? null : ruleStart(t, httpView(req));
       if (decided === null) {
-        stateOf.set(req, SKIPPED);
+        markSkipped(req);
         return;
       }
       d = decided;
