@@ -29,6 +29,7 @@ import { preloadRules } from './rules';
 import { httpView, wantsBodies, ruleEnd, ruleStart, ruleStartFields } from './ruleHooks';
 import { httpDetails, httpDialBegin, httpDialEnd } from './ruleDetails';
 import { DETAIL_BIT } from '../rules/details';
+import { asksUpgrade } from './headers';
 
 interface ReqState {
   id: string;
@@ -177,7 +178,7 @@ function startByRules(t: Tracer, hook: Hook, wrapped: Function, original: Functi
       const d = preloadRules.mode === 'none' ? null : ruleStart(t, httpView(r));
       if (dial || preloadRules.detailKinds !== 0) httpDetails(t, r, d, dial, r.socket);
       if (d === null) {
-        markSkipped(r);
+        stateOf.setWith(r, SKIPPED_DESCRIPTOR);
         return req;
       }
       const s = newReqState(t, wrapped, startAt);
@@ -189,11 +190,6 @@ function startByRules(t: Tracer, hook: Hook, wrapped: Function, original: Functi
     }
   }
   return req;
-}
-
-/** Marks a request the rules skipped (stateOf.set, with one descriptor for all of them). */
-function markSkipped(req: object): void {
-  stateOf.setWith(req, SKIPPED_DESCRIPTOR);
 }
 
 function urlOf(req: TracedRequest): string {
@@ -236,7 +232,7 @@ function onStart(t: Tracer, hook: Hook, req: TracedRequest): void {
     if (preloadRules.mode !== 'all') {
       const decided = preloadRules.mode === 'none' ? null : ruleStart(t, httpView(req));
       if (decided === null) {
-        markSkipped(req);
+        stateOf.setWith(req, SKIPPED_DESCRIPTOR);
         return;
       }
       d = decided;
@@ -292,23 +288,6 @@ function onStart(t: Tracer, hook: Hook, req: TracedRequest): void {
   }
   t.record('httpRequests', s.id, fields);
   if (req.method === 'CONNECT' || asksUpgrade(req)) watchUpgrade(t, hook, req, s);
-}
-
-/** Node's symbol for a request's header table (`kOutHeaders`), found on the first request. */
-let outHeaders: symbol | null | undefined;
-
-/**
- * True when the request has an Upgrade header. Reads Node's header table (name → [name, value],
- * lower-case keys) directly: `getHeader()` lower-cases its argument on every call, and this runs
- * for every request.
- */
-function asksUpgrade(req: TracedRequest): boolean {
-  if (outHeaders === undefined) outHeaders = Object.getOwnPropertySymbols(req).find((k) => k.description === 'kOutHeaders') ?? null;
-  if (outHeaders === null) return req.getHeader('upgrade') !== undefined;
-  const table = (req as unknown as Record<symbol, Record<string, unknown> | null | undefined>)[outHeaders];
-  // Headers given as an array are written straight into the header block, with no table.
-  if (table == null) return typeof req._header === 'string' && /\r\nupgrade:/i.test(req._header);
-  return table.upgrade !== undefined;
 }
 
 /**

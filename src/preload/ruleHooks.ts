@@ -209,8 +209,7 @@ class HttpStartView implements RequestStartView {
 
   get scheme(): 'http' | 'https' {
     return (this.schemeValue ??= (this.req.protocol ?? this.req.agent?.protocol ?? 'http:') === 'https:' ? 'https' : 'http') as
-      | 'http'
-      | 'https';
+      'http' | 'https';
   }
 
   get client(): HttpClientKind {
