@@ -103,3 +103,26 @@ export function findHeader(flat: ReadonlyArray<string | Buffer>, name: string): 
   }
   return undefined;
 }
+
+/** What asksUpgrade reads of a ClientRequest. */
+interface UpgradeAsker {
+  _header?: string | null;
+  getHeader(name: string): unknown;
+}
+
+/** Node's symbol for a request's header table (`kOutHeaders`), found on the first request. */
+let outHeaders: symbol | null | undefined;
+
+/**
+ * True when the request has an Upgrade header. Reads Node's header table (name → [name, value],
+ * lower-case keys) directly: `getHeader()` lower-cases its argument on every call, and this runs
+ * for every request.
+ */
+export function asksUpgrade(req: UpgradeAsker): boolean {
+  if (outHeaders === undefined) outHeaders = Object.getOwnPropertySymbols(req).find((k) => k.description === 'kOutHeaders') ?? null;
+  if (outHeaders === null) return req.getHeader('upgrade') !== undefined;
+  const table = (req as unknown as Record<symbol, Record<string, unknown> | null | undefined>)[outHeaders];
+  // Headers given as an array are written straight into the header block, with no table.
+  if (table == null) return typeof req._header === 'string' && /\r\nupgrade:/i.test(req._header);
+  return table.upgrade !== undefined;
+}

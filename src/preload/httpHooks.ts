@@ -29,6 +29,7 @@ import { preloadRules } from './rules';
 import { httpView, wantsBodies, ruleEnd, ruleStart, ruleStartFields } from './ruleHooks';
 import { httpDetails, httpDialBegin, httpDialEnd } from './ruleDetails';
 import { DETAIL_BIT } from '../rules/details';
+import { asksUpgrade } from './headers';
 
 interface ReqState {
   id: string;
@@ -83,6 +84,9 @@ const SKIPPED: ReqState = {
   rules: undefined,
 };
 
+/** The property descriptor stateOf gives a skipped request (made once: a skip allocates nothing). */
+const SKIPPED_DESCRIPTOR: PropertyDescriptor = Object.freeze({ value: SKIPPED, writable: true, configurable: true, enumerable: false });
+
 type TracedRequest = ClientRequest & {
   _header?: string | null;
   reusedSocket?: boolean;
@@ -100,11 +104,15 @@ export function installHttpHooks(t: Tracer): void {
     for (const name of names) wrapExport(t, hook, mod as unknown as Record<string, Function>, name);
   }
   installLifecycleHooks(t, hook);
+  // A request the rules skipped returns before the guard's closure is made (it runs for every request).
   dc.subscribe('http.client.request.start', (msg) => {
-    t.guard(hook, () => onStart(t, hook, (msg as { request: TracedRequest }).request));
+    const req = (msg as { request: TracedRequest }).request;
+    if (stateOf.get(req) === SKIPPED) return;
+    t.guard(hook, () => onStart(t, hook, req));
   });
   dc.subscribe('http.client.response.finish', (msg) => {
     const m = msg as { request: TracedRequest; response: IncomingMessage };
+    if (stateOf.get(m.request) === SKIPPED) return;
     t.guard(hook, () => onResponse(t, m.request, m.response));
   });
   dc.subscribe('http.client.request.error', (msg) => {
@@ -162,20 +170,24 @@ function startByRules(t: Tracer, hook: Hook, wrapped: Function, original: Functi
   } finally {
     httpDialEnd(dial);
   }
-  if (req && typeof req === 'object') {
-    t.guard(hook, () => {
+  // Inline rather than through t.guard: no closure per request (a skipped one costs what is here).
+  if (req && typeof req === 'object' && hook.enabled) {
+    try {
+      if (t.config.testFailHook === hook.name) throw new Error('injected failure (testFailHook)');
       const r = req as TracedRequest;
       const d = preloadRules.mode === 'none' ? null : ruleStart(t, httpView(r));
       if (dial || preloadRules.detailKinds !== 0) httpDetails(t, r, d, dial, r.socket);
       if (d === null) {
-        stateOf.set(r, SKIPPED);
-        return;
+        stateOf.setWith(r, SKIPPED_DESCRIPTOR);
+        return req;
       }
       const s = newReqState(t, wrapped, startAt);
       s.rules = d;
       stateOf.set(r, s);
       if (wantsBodies(t, d)) captureRequestBody(t, hook, r, s);
-    });
+    } catch (err) {
+      t.hookFailed(hook, err);
+    }
   }
   return req;
 }
@@ -220,7 +232,7 @@ function onStart(t: Tracer, hook: Hook, req: TracedRequest): void {
     if (preloadRules.mode !== 'all') {
       const decided = preloadRules.mode === 'none' ? null : ruleStart(t, httpView(req));
       if (decided === null) {
-        stateOf.set(req, SKIPPED);
+        stateOf.setWith(req, SKIPPED_DESCRIPTOR);
         return;
       }
       d = decided;
@@ -276,23 +288,6 @@ function onStart(t: Tracer, hook: Hook, req: TracedRequest): void {
   }
   t.record('httpRequests', s.id, fields);
   if (req.method === 'CONNECT' || asksUpgrade(req)) watchUpgrade(t, hook, req, s);
-}
-
-/** Node's symbol for a request's header table (`kOutHeaders`), found on the first request. */
-let outHeaders: symbol | null | undefined;
-
-/**
- * True when the request has an Upgrade header. Reads Node's header table (name → [name, value],
- * lower-case keys) directly: `getHeader()` lower-cases its argument on every call, and this runs
- * for every request.
- */
-function asksUpgrade(req: TracedRequest): boolean {
-  if (outHeaders === undefined) outHeaders = Object.getOwnPropertySymbols(req).find((k) => k.description === 'kOutHeaders') ?? null;
-  if (outHeaders === null) return req.getHeader('upgrade') !== undefined;
-  const table = (req as unknown as Record<symbol, Record<string, unknown> | null | undefined>)[outHeaders];
-  // Headers given as an array are written straight into the header block, with no table.
-  if (table == null) return typeof req._header === 'string' && /\r\nupgrade:/i.test(req._header);
-  return table.upgrade !== undefined;
 }
 
 /**

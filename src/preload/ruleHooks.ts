@@ -184,19 +184,72 @@ interface ClientRequestLike {
 /**
  * The trace rules' view of an http/https request, once http.request() built it. ClientRequest
  * keeps no port: it comes from the Host header Node wrote (host:port when not the default).
+ * Each field is read from the request when a condition first asks for it (RequestFacts reads
+ * them lazily too): a rule set that decides without it (`skip true`, a `method` rule) costs no
+ * header lookup, regex or string built per request.
  */
-export function httpView(req: ClientRequestLike): RequestStartView {
-  const protocol = req.protocol ?? req.agent?.protocol ?? 'http:';
-  const scheme = protocol === 'https:' ? 'https' : 'http';
-  let port = scheme === 'https' ? 443 : 80;
-  const hostHeader = req.getHeader('host');
-  if (typeof hostHeader === 'string') {
-    const m = /:(\d+)$/.exec(hostHeader);
-    if (m) port = Number(m[1]);
+class HttpStartView implements RequestStartView {
+  declare private readonly req: ClientRequestLike;
+  declare private schemeValue: string | undefined;
+  declare private hostValue: string | undefined;
+  declare private portValue: number | undefined;
+  declare private headerFn: ((lowerName: string) => string | undefined) | undefined;
+
+  constructor(req: ClientRequestLike) {
+    this.req = req;
+    this.schemeValue = undefined;
+    this.hostValue = undefined;
+    this.portValue = undefined;
+    this.headerFn = undefined;
   }
-  const host = String(req.host ?? 'localhost').replace(/^\[|\]$/g, '');
-  const header = objectLookup((name) => req.getHeader(name));
-  return { method: req.method, scheme, host, port, target: req.path ?? '/', client: scheme, header };
+
+  get method(): string {
+    return this.req.method;
+  }
+
+  get scheme(): 'http' | 'https' {
+    return (this.schemeValue ??= (this.req.protocol ?? this.req.agent?.protocol ?? 'http:') === 'https:' ? 'https' : 'http') as
+      'http' | 'https';
+  }
+
+  get client(): HttpClientKind {
+    return this.scheme;
+  }
+
+  get host(): string {
+    return (this.hostValue ??= String(this.req.host ?? 'localhost').replace(/^\[|\]$/g, ''));
+  }
+
+  get port(): number {
+    if (this.portValue === undefined) {
+      let port = this.scheme === 'https' ? 443 : 80;
+      const hostHeader = this.req.getHeader('host');
+      if (typeof hostHeader === 'string') {
+        const m = /:(\d+)$/.exec(hostHeader);
+        if (m) port = Number(m[1]);
+      }
+      this.portValue = port;
+    }
+    return this.portValue;
+  }
+
+  get target(): string {
+    return this.req.path ?? '/';
+  }
+
+  get header(): (lowerName: string) => string | undefined {
+    const req = this.req;
+    return (this.headerFn ??= objectLookup((name) => req.getHeader(name)));
+  }
+
+  get url(): undefined {
+    return undefined;
+  }
+}
+
+/** The trace rules' view of an http/https request (see HttpStartView). */
+export function httpView(req: ClientRequestLike): RequestStartView {
+  return new HttpStartView(req);
 }
 
 let warned = false;

@@ -36,6 +36,11 @@ export class Slot<T> {
   set(obj: object, value: T): void {
     Object.defineProperty(obj, this.key, { value, writable: true, configurable: true, enumerable: false });
   }
+
+  /** set() with a descriptor made once by the caller (`{ value, writable, configurable: true, enumerable: false }`). */
+  setWith(obj: object, descriptor: PropertyDescriptor): void {
+    Object.defineProperty(obj, this.key, descriptor);
+  }
 }
 
 /**
@@ -262,12 +267,21 @@ export class Tracer {
       if (this.config.testFailHook === hook.name) throw new Error('injected failure (testFailHook)');
       return fn();
     } catch (err) {
+      this.hookFailed(hook, err);
+      return undefined;
+    }
+  }
+
+  /** What guard() does when its hook threw: disables the hook and reports why. Never throws. */
+  hookFailed(hook: Hook, err: unknown): void {
+    try {
       hook.enabled = false;
       this.untracedRequests++;
       this.transport.markStats();
       const where = err instanceof Error ? (err.stack ?? err.message).split('\n').slice(0, 3).join(' | ') : String(err);
       this.warn(`nettrace: the ${hook.name} hook failed and was disabled in pid ${this.pid}: ${where}`);
-      return undefined;
+    } catch {
+      // Reporting failed too; the hook is off either way.
     }
   }
 
