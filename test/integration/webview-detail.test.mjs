@@ -28,7 +28,7 @@ test('panel: empty state, URL column, Body / DNS / Connection / TLS details', { 
     await page.waitForSelector('.no-trace');
     const empty = await page.innerText('.waiting');
     assert.match(empty, /Start debugging with the Net Trace launch configuration, or run Net Trace: Open Trace File/);
-    await page.click('.no-trace .button');
+    await page.click('.waiting .no-trace .button');
     assert.deepEqual((await page.evaluate(() => window.__host.posted)).at(-1), { type: 'command', command: 'openTrace' });
 
     const trace = detailTrace();
