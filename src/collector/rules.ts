@@ -256,22 +256,7 @@ export class RulesController extends EventEmitter<RulesControllerEvents> {
     return {
       version: this.ver,
       defaultAction: this.defAction,
-      rules: this.withCounters().map((r): TraceRule => {
-        const out: TraceRule = {
-          id: r.id,
-          name: r.name,
-          condition: r.condition,
-          action: r.action,
-          limit: r.limit,
-          enabled: r.enabled,
-          matched: r.matched,
-          acted: r.acted,
-          limitReached: r.limitReached,
-        };
-        if (r.tag !== undefined) out.tag = r.tag;
-        if (r.details !== undefined) out.details = r.details.slice();
-        return out;
-      }),
+      rules: this.withCounters().map(traceRuleOf),
     };
   }
 
@@ -408,4 +393,22 @@ function clampIndex(i: number, len: number): number {
 /** A count from the wire: a whole number ≥ 0, else 0. */
 function count(v: unknown): number {
   return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 ? v : 0;
+}
+
+/** A rule with its counters as the trace's `traceRules` holds it (and the Rules view shows it). */
+export function traceRuleOf(r: Rule & { matched: number; acted: number; limitReached: boolean }): TraceRule {
+  const out: TraceRule = {
+    id: r.id,
+    name: r.name,
+    condition: r.condition,
+    action: r.action,
+    limit: r.limit,
+    enabled: r.enabled,
+    matched: r.matched,
+    acted: r.acted,
+    limitReached: r.limitReached,
+  };
+  if (r.tag !== undefined) out.tag = r.tag;
+  if (r.details !== undefined) out.details = r.details.slice();
+  return out;
 }

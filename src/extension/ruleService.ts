@@ -16,7 +16,7 @@
  */
 
 import { EventEmitter } from 'node:events';
-import { RulesController } from '../collector/rules';
+import { RulesController, traceRuleOf } from '../collector/rules';
 import type { RuleProblem, RuleRow, RulesMessage } from '../protocol/webview';
 import { RuleSyntaxError, RuleValidationError, validateRule, type Rule, type RuleInput } from '../rules';
 import { ruleFromRequest, type FromRequestKind } from '../rules/fromRequest';
@@ -295,21 +295,7 @@ function describe(change: Exclude<RuleChange, { op: 'create' }>): string {
 
 /** A rule with counters as the Rules view shows it. */
 export function toRow(r: Rule & { matched: number; acted: number; limitReached: boolean }, origin: RuleRow['origin']): RuleRow {
-  const row: RuleRow = {
-    id: r.id,
-    name: r.name,
-    condition: r.condition,
-    action: r.action,
-    limit: r.limit,
-    enabled: r.enabled,
-    matched: r.matched,
-    acted: r.acted,
-    limitReached: r.limitReached,
-    origin,
-  };
-  if (r.tag !== undefined) row.tag = r.tag;
-  if (r.details !== undefined) row.details = r.details.slice();
-  return row;
+  return { ...traceRuleOf(r), origin };
 }
 
 /** A rule error as the panel shows it (a condition's with its position and caret excerpt). */
