@@ -18,7 +18,9 @@
 //   - CPU: the client's user + system CPU over its timed part (`--cpu-requests` requests after 200
 //     warm-up), median of `--cpu-runs` runs taken in rotation; moves with the machine's load.
 //
-//   node bench/rules-hooks.mjs [--small=100] [--large=500] [--warmup=100] [--jobs=2]
+//   node bench/rules-hooks.mjs [--small=200] [--large=1000] [--warmup=300] [--jobs=2]
+// (100/500 after 100 warm-up could not resolve a 3 µs difference: two bare-hooks runs differed by
+// ~22,000 Ir per request; 200/1000 after 300 keeps two runs of one build within ~3,200.)
 //                              [--cpu-runs=7 (0: none)] [--cpu-requests=2000] [--no-callgrind]
 //                              [--ir-from=FILE (an earlier run's stderr)] [--only=KEY,...] [--clients=...]
 //                              [--no-write]
@@ -47,9 +49,9 @@ const opt = (name, def) => {
   const a = args.find((x) => x.startsWith(`--${name}=`));
   return a ? Number(a.slice(name.length + 3)) : def;
 };
-const small = opt('small', QUICK ? 20 : 100);
-const large = opt('large', QUICK ? 60 : 500);
-const warmup = opt('warmup', QUICK ? 20 : 100);
+const small = opt('small', QUICK ? 20 : 200);
+const large = opt('large', QUICK ? 60 : 1000);
+const warmup = opt('warmup', QUICK ? 20 : 300);
 const jobs = opt('jobs', 2);
 const cpuRuns = opt('cpu-runs', QUICK ? 2 : 7);
 const cpuRequests = opt('cpu-requests', QUICK ? 200 : 2000);
