@@ -7,23 +7,10 @@
 
 import type { HttpClientKind } from '../trace/types';
 import type { EndDecision, RequestEndView, RequestStartView, StartDecision } from '../rules';
-import { DETAIL_BIT } from '../rules/details';
+import { DETAIL_BIT, TRACE_ALL } from '../rules/details';
 import { preloadRules } from './rules';
 import { breakOnRequest } from './breakOnRequest';
 import type { Tracer } from './tracer';
-
-/** Record the request with nothing added: what a failed decision falls back to. */
-const RECORD: StartDecision = Object.freeze({
-  record: true,
-  details: 0,
-  breakRule: null,
-  tags: null,
-  rule: null,
-  pending: false,
-  facts: null,
-  undecided: null,
-  definiteDetails: 0,
-});
 
 /**
  * The start decision for a request, or null when it is not to be recorded (mode 'none', or a
@@ -33,7 +20,7 @@ const RECORD: StartDecision = Object.freeze({
  */
 export function ruleStart(t: Tracer, view: RequestStartView | undefined): StartDecision | null {
   if (preloadRules.mode === 'none') return null;
-  if (view === undefined) return RECORD;
+  if (view === undefined) return TRACE_ALL;
   try {
     const d = preloadRules.decideStart(view);
     // A `break` rule pauses here, before the request leaves (recorded or not).
@@ -41,7 +28,7 @@ export function ruleStart(t: Tracer, view: RequestStartView | undefined): StartD
     return d.record ? d : null;
   } catch (err) {
     warnOnce(t, err);
-    return RECORD;
+    return TRACE_ALL;
   }
 }
 

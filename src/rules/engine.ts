@@ -10,6 +10,7 @@
  */
 import { compileCondition, NO, UNKNOWN, type CompiledCondition } from './compile';
 import { RequestFacts, type ProcessFacts, type RequestEndView, type RequestStartView } from './fields';
+import { TRACE_ALL } from './details';
 import { DETAIL_BIT, isTerminal, type Rule } from './rule';
 
 /** Engine settings fixed for a process. */
@@ -82,18 +83,7 @@ export interface EndDecision {
 /** Most hosts whose rule list start() keeps (a program talking to more just rebuilds lists). */
 const HOST_CACHE = 512;
 
-/** The shared decision when no rule can act: trace everything, or nothing, with no per-request work. */
-const TRACE_ALL: StartDecision = Object.freeze({
-  record: true,
-  details: 0,
-  breakRule: null,
-  tags: null,
-  rule: null,
-  pending: false,
-  facts: null,
-  undecided: null,
-  definiteDetails: 0,
-});
+/** The shared decision when no rule can act and the default records nothing. */
 const SKIP_ALL: StartDecision = Object.freeze({ ...TRACE_ALL, record: false });
 
 /** Rules compiled for one process, with their counters. */
