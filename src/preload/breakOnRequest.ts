@@ -15,7 +15,7 @@
 
 import type { RequestStartView, StartDecision } from '../rules';
 import { releaseBreak } from './rules';
-import { DEFAULT_REDACTED_QUERY, redactUrl } from '../trace/redactUrl';
+import { redactedQueryNames, redactUrl } from '../trace/redactUrl';
 import { FLUSH_NOW_SYMBOL } from '../protocol/preload';
 import type { Tracer } from './tracer';
 
@@ -139,7 +139,7 @@ export function safeUrl(view: RequestStartView): string {
     const at = authority.lastIndexOf('@');
     if (at !== -1) url = url.slice(0, scheme + 3) + authority.slice(at + 1) + url.slice(scheme + 3 + authority.length);
   }
-  redactNames ??= new Set(DEFAULT_REDACTED_QUERY);
+  redactNames ??= redactedQueryNames();
   return redactUrl(url, redactNames);
 }
 
