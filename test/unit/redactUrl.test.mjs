@@ -38,7 +38,11 @@ test('TraceBuilder redacts reqURL and Location/:path headers, and still links th
     respStatusCode: 302,
     respHeaders: [['Location', '/home?token=TOKEN-SECRET-2&x=1']],
   });
-  rec('r2', { reqMethod: 'GET', reqURL: 'http://h/home?token=TOKEN-SECRET-2&x=1', reqHeaders: [[':path', '/home?token=TOKEN-SECRET-2&x=1']] });
+  rec('r2', {
+    reqMethod: 'GET',
+    reqURL: 'http://h/home?token=TOKEN-SECRET-2&x=1',
+    reqHeaders: [[':path', '/home?token=TOKEN-SECRET-2&x=1']],
+  });
   const [r1, r2] = b.trace.httpRequests;
   assert.equal(r1.reqURL, 'http://h/login?password=<redacted>&session=<redacted>');
   assert.deepEqual(r1.respHeaders, [['Location', '/home?token=<redacted>&x=1']]);
