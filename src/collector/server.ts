@@ -63,8 +63,11 @@ export class LineSplitter {
   private pending: Buffer[] = [];
   private pendingBytes = 0;
   private discarding = false;
-  /** The blob being read: its header, the bytes so far, and how many are still to come. */
-  private blob: { header: Buffer; parts: Buffer[]; left: number; keep: boolean } | undefined;
+  /**
+   * The blob being read: its header, the bytes so far (kept only when `keep`: an oversized one is
+   * skipped as it arrives), their count, and how many are still to come.
+   */
+  private blob: { header: Buffer; parts: Buffer[]; got: number; left: number; keep: boolean } | undefined;
 
   constructor(
     private readonly maxLineBytes: number,
@@ -80,7 +83,10 @@ export class LineSplitter {
         const b = this.blob;
         const take = Math.min(b.left, chunk.length - start);
         // Copy: the socket may reuse the chunk's memory.
-        if (b.keep && take > 0) b.parts.push(Buffer.from(chunk.subarray(start, start + take)));
+        if (b.keep && take > 0) {
+          b.parts.push(Buffer.from(chunk.subarray(start, start + take)));
+          b.got += take;
+        }
         b.left -= take;
         start += take;
         if (b.left > 0) break;
@@ -112,7 +118,7 @@ export class LineSplitter {
         const keep = len <= this.maxLineBytes;
         if (!keep) this.onOversize();
         // The header may sit in memory the socket reuses too.
-        this.blob = { header: Buffer.from(line), parts: [], left: len, keep };
+        this.blob = { header: Buffer.from(line), parts: [], got: 0, left: len, keep };
       }
     }
     if (start < chunk.length && !this.discarding && !this.blob) {
@@ -131,9 +137,18 @@ export class LineSplitter {
     return out;
   }
 
-  /** Bytes of an unfinished last line or blob (dropped if the stream ends). */
-  get pendingLength(): number {
-    return this.pendingBytes + (this.blob ? this.blob.left + 1 : 0);
+  /**
+   * Bytes held in memory for the unfinished message: the line so far, or the kept blob's bytes so
+   * far. Not what a header announces: a peer that announces 2^40 bytes and sends few holds few
+   * (and an oversized blob is skipped as it arrives, holding nothing).
+   */
+  get heldBytes(): number {
+    return this.pendingBytes + (this.blob ? this.blob.got + this.blob.header.length : 0);
+  }
+
+  /** Whether the stream stopped inside a message (a line without its newline, or a blob's bytes). */
+  get midMessage(): boolean {
+    return this.pendingBytes > 0 || this.blob !== undefined;
   }
 }
 
@@ -193,12 +208,16 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
         if (Buffer.isBuffer(item)) handleLine(connection, item);
         else handleBlob(connection, item, decoder);
       }
-      pendingBytes += splitter.pendingLength - held;
-      held = splitter.pendingLength;
+      pendingBytes += splitter.heldBytes - held;
+      held = splitter.heldBytes;
       if (pendingBytes > maxPendingBytes) {
         session.warn(
           `a preload connection was closed: the collector held more than ${Math.round(maxPendingBytes / 1048576)} MiB of unfinished messages`,
         );
+        // Released now, not at its 'close' (a later tick): other connections' data read before
+        // then must not find the total still over and be closed for this one.
+        pendingBytes -= held;
+        held = 0;
         socket.destroy();
       }
     });
@@ -207,7 +226,7 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
       held = 0;
       if (!sockets.delete(socket)) return;
       lastActivity = Date.now();
-      if (splitter.pendingLength > 0) session.warn('a preload connection ended in the middle of a message');
+      if (splitter.midMessage) session.warn('a preload connection ended in the middle of a message');
       session.closeConnection(connection, closed);
     };
     socket.on('end', done);

@@ -8,12 +8,12 @@ import { EventEncoder } from '../protocol/events';
 import type { SideChannel } from './wireValues';
 
 /**
- * Record events (src/protocol/events.ts) instead of JSON record lines: an internal switch, OFF
- * by default, on with NETTRACE_EVENTS=1 in the environment. Off until every reader of the wire
- * reads event frames: two integration tests have raw collectors of their own that parse every
- * line as JSON (robustness.test.mjs, apps/stoppable-collector.mjs).
+ * Record events (src/protocol/events.ts) instead of JSON record lines: on by default;
+ * NETTRACE_EVENTS=0 in the environment sends JSON record lines instead (the earlier path, kept for
+ * the benchmarks' A/B within one bundle and as a way out should a reader of the wire not read
+ * event frames).
  */
-export const EVENTS_ON = process.env.NETTRACE_EVENTS === '1';
+export const EVENTS_ON = process.env.NETTRACE_EVENTS !== '0';
 
 /**
  * A stretch of the event buffer (bytes start..end, n events) that goes out as one frame at its

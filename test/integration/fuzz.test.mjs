@@ -16,21 +16,25 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { apps, cli, root } from './harness.mjs';
-import { fuzzLines, peakRssKiB } from '../lib/fuzz.mjs';
+import { fuzzFrames, fuzzLines, peakRssKiB, splitWire } from '../lib/fuzz.mjs';
 
 const core = createRequire(import.meta.url)(join(root, 'dist', 'core.cjs'));
 const SEED = Number(process.env.FUZZ_SEED ?? 13);
 const LINES = Number(process.env.FUZZ_LINES ?? 10_000);
 const REAL = 200;
+const FRAMES = Number(process.env.FUZZ_FRAMES ?? 2_000);
 
-/** Real protocol lines: a real program traced into a socket that only records what arrives. */
-async function recordCorpus(base, dir) {
-  const ipcPath = join(dir, 'corpus.sock');
+/**
+ * Real protocol messages (splitWire): a real program traced into a socket that only records what
+ * arrives; `events` false sends its records as JSON lines (NETTRACE_EVENTS=0), true as events frames.
+ */
+async function recordCorpus(base, dir, events) {
+  const ipcPath = join(dir, `corpus-${events}.sock`);
   const chunks = [];
   const server = createServer((s) => s.on('data', (d) => chunks.push(d)));
   await new Promise((r) => server.listen(ipcPath, r));
   const env = core.buildPreloadEnv(
-    { ...process.env },
+    { ...process.env, NETTRACE_EVENTS: events ? '1' : '0' },
     { preloadPath: core.preloadPath(), config: { ipcPath, bodies: true, sockTrace: true } },
   );
   const script = `
@@ -45,12 +49,7 @@ async function recordCorpus(base, dir) {
   });
   await new Promise((r) => setTimeout(r, 200));
   server.close();
-  // Blob bytes are not lines; keep the JSON lines.
-  const lines = Buffer.concat(chunks)
-    .toString('utf8')
-    .split('\n')
-    .filter((l) => l.startsWith('{'));
-  return lines;
+  return splitWire(Buffer.concat(chunks));
 }
 
 test(`collector socket: ${LINES} fuzz lines from a same-user peer during a real traced run`, { timeout: 240_000 }, async (t) => {
@@ -65,13 +64,18 @@ test(`collector socket: ${LINES} fuzz lines from a same-user peer during a real 
   const dir = mkdtempSync(join(tmpdir(), 'nettrace-fuzz-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
 
-  const corpus = await recordCorpus(base, dir);
+  // Blob bytes are not lines: the JSON lines of the corpus recorded with JSON records.
+  const corpus = (await recordCorpus(base, dir, false)).map((m) => m.line).filter((l) => l.startsWith('{'));
   assert.ok(corpus.length >= 8, `a corpus of real lines: ${corpus.length}`);
   assert.ok(
     corpus.some((l) => l.startsWith('{"type":"blob"')),
     'the corpus has blob headers',
   );
   const lines = fuzzLines(corpus, LINES, { seed: SEED });
+  // Record events as the preload sends them by default: binary frames, fuzzed as bytes.
+  const realFrames = (await recordCorpus(base, dir, true)).filter((m) => m.body && m.line.startsWith('{"type":"events"'));
+  assert.ok(realFrames.length >= 1, `a corpus of real events frames: ${realFrames.length}`);
+  const frames = fuzzFrames(realFrames, FRAMES, { seed: SEED });
 
   const nonce = randomBytes(6).toString('hex');
   const out = join(dir, 'real.json');
@@ -122,14 +126,42 @@ test(`collector socket: ${LINES} fuzz lines from a same-user peer during a real 
         }),
     ),
   );
+  // 4 more peers send fuzzed events frames, each after a real hello (so it is read as a preload).
+  const hello = corpus.find((l) => l.startsWith('{"type":"hello"'));
+  const framePeers = 4;
+  const framesSent = await Promise.all(
+    Array.from(
+      { length: framePeers },
+      (_, p) =>
+        new Promise((resolve) => {
+          const s = connect(ipcPath);
+          let n = 0;
+          s.on('error', () => resolve(n));
+          s.on('close', () => resolve(n));
+          s.on('connect', async () => {
+            s.write(hello + '\n');
+            for (let i = p; i < frames.length; i += framePeers) {
+              if (s.destroyed) break;
+              if (!s.write(frames[i])) await new Promise((r) => s.once('drain', r));
+              n++;
+              if (i % 200 === p) await new Promise((r) => setTimeout(r, 1));
+            }
+            s.end();
+          });
+        }),
+    ),
+  );
   const code = await exited;
   clearInterval(sampler);
   const total = sent.reduce((a, b) => a + b, 0);
   console.error(
-    `# fuzz: ${total} lines sent by ${peers} peers; collector peak RSS ${Math.round(peak / 1024)} MiB (at start ${Math.round((baseline ?? 0) / 1024)} MiB)`,
+    `# fuzz: ${total} lines sent by ${peers} peers, ${framesSent.reduce((a, b) => a + b, 0)} events frames by ${framePeers}; collector peak RSS ${Math.round(peak / 1024)} MiB (at start ${Math.round((baseline ?? 0) / 1024)} MiB)`,
   );
   assert.equal(code, 7, `the program's exit code passes through; stderr: ${stderr.slice(-2000)}`);
   assert.ok(total >= LINES * 0.9, `most lines were delivered (${total})`);
+  // A frame that lies about its length holds the rest of its connection; the others get through.
+  const framesTotal = framesSent.reduce((a, b) => a + b, 0);
+  assert.ok(framesTotal >= FRAMES * 0.9, `most frames were delivered (${framesTotal})`);
   assert.ok(peak < 512 * 1024, `collector peak RSS ${peak} KiB stays under 512 MiB`);
 
   const trace = JSON.parse(readFileSync(out, 'utf8'));

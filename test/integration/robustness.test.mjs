@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startServers } from './servers.mjs';
 import { apps, root, run, runPlain } from './harness.mjs';
+import { WireReader, messageCount } from './apps/wireReader.mjs';
 
 const core = createRequire(import.meta.url)(join(root, 'dist', 'core.cjs'));
 const preload = join(root, 'dist', 'preload.cjs');
@@ -81,15 +82,8 @@ test('a collector that stops reading: the queue stays bounded and every drop is 
   const done = new Promise((r) => (closed = r));
   const server = createServer((c) => {
     conns.add(c);
-    let buf = '';
-    c.on('data', (d) => {
-      buf += d;
-      let i;
-      while ((i = buf.indexOf('\n')) >= 0) {
-        lines.push(JSON.parse(buf.slice(0, i)));
-        buf = buf.slice(i + 1);
-      }
-    });
+    const reader = new WireReader();
+    c.on('data', (d) => lines.push(...reader.push(d)));
     c.on('close', () => {
       conns.delete(c);
       if (conns.size === 0) closed();
@@ -122,7 +116,8 @@ test('a collector that stops reading: the queue stays bounded and every drop is 
       .sort((a, b) => a.producedEvents - b.producedEvents || a.droppedEvents - b.droppedEvents)
       .at(-1);
     assert.ok(stats, 'a final stats message arrived');
-    const received = lines.filter((m) => m.type !== 'stats' && m.type !== 'hello').length;
+    // An events frame carries its `n` record events: each counts as one produced message.
+    const received = lines.filter((m) => m.type !== 'stats' && m.type !== 'hello').reduce((n, m) => n + messageCount(m), 0);
     assert.ok(stats.droppedEvents > 0, 'the stalled pipe forced drops');
     assert.equal(received + stats.droppedEvents, stats.producedEvents, 'received + dropped = produced');
     assert.ok(

@@ -134,6 +134,80 @@ export function fuzzLines(corpus, count, { seed = 1, accept = () => true } = {})
   return lines;
 }
 
+/**
+ * Splits recorded preload → collector bytes into its messages, each as it was on the wire:
+ * `{ line }` for a JSON line (without its newline), `{ line, body }` for a framed message (a blob or
+ * an events frame: the header line, then its `len` raw bytes).
+ */
+export function splitWire(buf) {
+  const out = [];
+  let at = 0;
+  while (at < buf.length) {
+    const nl = buf.indexOf(10, at);
+    if (nl < 0) break;
+    const line = buf.subarray(at, nl).toString('utf8');
+    at = nl + 1;
+    let len;
+    try {
+      const m = JSON.parse(line);
+      if ((m.type === 'events' || m.type === 'blob') && typeof m.len === 'number') len = m.len;
+    } catch {
+      // Not JSON: kept as a line.
+    }
+    if (len === undefined) out.push({ line });
+    else {
+      out.push({ line, body: buf.subarray(at, at + len) });
+      at += len;
+    }
+  }
+  return out;
+}
+
+/**
+ * `count` fuzzed events frames (src/protocol/events.ts), each as the bytes a hostile peer writes,
+ * from real frames: bytes of the body flipped, cut or repeated with the header's `len` kept or
+ * fixed up, the header's `len` or `n` lied about (too small, too large, negative, not a number),
+ * a body of random bytes, or a real body whose events name ids, kinds and fields at random.
+ */
+export function fuzzFrames(frames, count, { seed = 1 } = {}) {
+  const r = prng(seed);
+  const out = [];
+  const header = (len, n) => `{"type":"events","len":${len},"n":${n}}\n`;
+  while (out.length < count) {
+    const base = r.pick(frames);
+    const body = Buffer.from(base.body);
+    const n = JSON.parse(base.line).n;
+    const roll = r.next();
+    let bytes;
+    if (roll < 0.3) {
+      // Flipped bytes, length kept: the decoder meets bad tags, lengths and codes mid-frame.
+      for (let i = 1 + r.int(8); i > 0; i--) body[r.int(body.length)] = r.int(256);
+      bytes = Buffer.concat([Buffer.from(header(body.length, n)), body]);
+    } else if (roll < 0.45) {
+      // Cut or repeated, the header fixed up to the new length.
+      const cut = r.next() < 0.5 ? body.subarray(0, r.int(body.length)) : Buffer.concat([body, body.subarray(r.int(body.length))]);
+      bytes = Buffer.concat([Buffer.from(header(cut.length, n)), cut]);
+    } else if (roll < 0.6) {
+      // The header lies about n.
+      bytes = Buffer.concat([Buffer.from(header(body.length, r.pick([0, -1, n + 1, 2 ** 31, 1e9, 'null', '"x"']))), body]);
+    } else if (roll < 0.7) {
+      // The header lies about len: shorter (the rest is read as lines) or absurd.
+      const len = r.pick([0, 1, r.int(body.length), -5, 2 ** 40, 'null', '"1"']);
+      bytes = Buffer.concat([Buffer.from(header(len, n)), body, Buffer.from('\n')]);
+    } else if (roll < 0.85) {
+      // Random bytes under a valid header.
+      const junk = Buffer.alloc(r.pick([1, 10, 100, 1000, 10000]));
+      for (let i = 0; i < junk.length; i++) junk[i] = r.int(256);
+      bytes = Buffer.concat([Buffer.from(header(junk.length, r.int(50))), junk]);
+    } else {
+      // Whole real frames, replayed: ids and intern indexes that mean something else here.
+      bytes = Buffer.concat([Buffer.from(base.line + '\n'), body]);
+    }
+    out.push(bytes);
+  }
+  return out;
+}
+
 /** Peak resident memory of a process (VmHWM, KiB), or undefined when it is gone. */
 export function peakRssKiB(pid) {
   try {

@@ -69,7 +69,8 @@ test('LineSplitter passes blob frames through whole, split anywhere, with any by
     const shown = out.map((x) => (Buffer.isBuffer(x) ? String(x) : `${JSON.parse(x.header).id}=${x.data.toString('hex')}`));
     assert.deepEqual(shown, ['one', `b1=${payload.toString('hex')}`, 'two', 'b2=', 'three', 'four'], `chunks of ${size}`);
     assert.equal(dropped, 1, 'the 50-byte blob is over the 40-byte limit');
-    assert.equal(sp.pendingLength, 0);
+    assert.equal(sp.heldBytes, 0);
+    assert.equal(sp.midMessage, false);
   }
 });
 

@@ -77,3 +77,36 @@ test('the collector socket: connections past maxConnections are refused, a conne
   assert.equal(collector.session.builder.trace.httpRequests.length, 1);
   for (const s of socks) s.destroy();
 });
+
+test('the collector socket: closing a connection over the byte limit closes only it; announced bytes not sent are not held', async (t) => {
+  const collector = await core.startCollector({ description: 't', maxPendingBytes: 1024 * 1024 });
+  t.after(() => collector.close());
+  const open = () =>
+    new Promise((resolve) => {
+      const s = connect(collector.ipcPath);
+      s.on('error', () => {});
+      s.on('connect', () => resolve(s));
+    });
+  const [big, announcer, hog, bystanders] = [await open(), await open(), await open(), await Promise.all(Array.from({ length: 8 }, open))];
+  // A header announcing 2^40 bytes (far past the 8 MiB kept per message: skipped as it comes)
+  // and one announcing 900 KiB, each followed by a few bytes: they hold what arrived, not what
+  // was announced, so neither counts against the 1 MiB.
+  big.write(`{"type":"blob","id":"b1","len":${2 ** 40}}\n` + 'x'.repeat(100));
+  announcer.write(`{"type":"events","len":${900 * 1024},"n":1}\n` + 'y'.repeat(100));
+  await new Promise((r) => setTimeout(r, 100));
+  assert.equal(big.destroyed || announcer.destroyed, false);
+  // 1.2 MiB unfinished on one connection, and the bystanders' bytes read in the same turn of the
+  // event loop: only the hog is closed (its bytes are released at once, not at its 'close').
+  hog.write(Buffer.alloc(1200 * 1024, 0x61));
+  for (const b of bystanders) b.write('{"type":"warn');
+  await new Promise((r) => hog.on('close', r));
+  await new Promise((r) => setTimeout(r, 100));
+  const closedWarnings = collector.session.builder.trace.stats.warnings.filter((w) => /held more than 1 MiB/.test(w));
+  assert.equal(closedWarnings.length, 1, closedWarnings.join('\n'));
+  assert.deepEqual(
+    bystanders.map((b) => b.destroyed),
+    bystanders.map(() => false),
+  );
+  assert.equal(big.destroyed || announcer.destroyed, false);
+  for (const s of [big, announcer, ...bystanders]) s.destroy();
+});

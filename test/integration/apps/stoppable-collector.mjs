@@ -1,7 +1,7 @@
 // A collector in a process of its own, for tests that stop it with SIGSTOP. Prints its IPC path
 // on the first line; once a SIGCONT arrived and everything settled, prints one JSON line and exits.
-//   node stoppable-collector.mjs raw    a raw reader: counts per connection every line that is not
-//                                       hello or stats, keeps the stats with the highest
+//   node stoppable-collector.mjs raw    a raw reader (./wireReader.mjs): counts every message that is
+//                                       not hello or stats (an events frame as its events), keeps the stats with the highest
 //                                       producedEvents, notes exit messages and continuations
 //   node stoppable-collector.mjs real   the real collector (dist/core.cjs): the trace's stats and
 //                                       request count
@@ -11,6 +11,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { WireReader, messageCount } from './wireReader.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const mode = process.argv[2];
@@ -47,20 +48,16 @@ if (mode === 'real') {
     open++;
     seen++;
     lastActivity = Date.now();
-    let buf = '';
+    const reader = new WireReader();
     c.on('data', (d) => {
       lastActivity = Date.now();
-      buf += d;
-      let i;
-      while ((i = buf.indexOf('\n')) >= 0) {
-        const m = JSON.parse(buf.slice(0, i));
-        buf = buf.slice(i + 1);
+      for (const m of reader.push(d)) {
         if (m.type === 'stats') {
           if (!stats || m.producedEvents >= stats.producedEvents) stats = m;
         } else if (m.type === 'hello') {
           if (m.continues) continuations++;
         } else {
-          received++;
+          received += messageCount(m);
           if (m.type === 'exit') exits++;
         }
       }
