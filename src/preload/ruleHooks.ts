@@ -16,19 +16,38 @@ import type { Tracer } from './tracer';
  * The start decision for a request, or null when it is not to be recorded (mode 'none', or a
  * `skip`). Call only when `preloadRules.mode !== 'all'`; `view` undefined (the hook could not
  * build one) records the request. Never throws: on a failure the request is recorded (today's
- * behaviour) and a warning says why.
+ * behaviour) and a warning says why. `breakDecided`: the break rules were decided (and acted on)
+ * at an earlier observation point (ruleBreakEarly).
  */
-export function ruleStart(t: Tracer, view: RequestStartView | undefined): StartDecision | null {
+export function ruleStart(t: Tracer, view: RequestStartView | undefined, breakDecided = false): StartDecision | null {
   if (preloadRules.mode === 'none') return null;
   if (view === undefined) return TRACE_ALL;
   try {
-    const d = preloadRules.decideStart(view);
+    const d = preloadRules.decideStart(view, breakDecided);
     // A `break` rule pauses here, before the request leaves (recorded or not).
     if (d.breakRule !== null) breakOnRequest(t, d, view);
     return d.record ? d : null;
   } catch (err) {
     warnOnce(t, err);
     return TRACE_ALL;
+  }
+}
+
+/**
+ * The break rules, decided at an observation point earlier than the one that decides the rest
+ * (the global fetch() wrapper, where the program's call is still on the stack): pauses here when
+ * one acts. True when they were decided (pass `breakDecided` to the later ruleStart). Call only in
+ * mode 'rules'. Never throws.
+ */
+export function ruleBreakEarly(t: Tracer, view: RequestStartView): boolean {
+  if (!preloadRules.hasBreak) return false;
+  try {
+    const d = preloadRules.decideBreak(view);
+    if (d !== null) breakOnRequest(t, d, view);
+    return true;
+  } catch (err) {
+    warnOnce(t, err);
+    return false;
   }
 }
 

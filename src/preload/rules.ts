@@ -110,11 +110,31 @@ export class PreloadRules {
     }
   }
 
-  /** Decides what to do with a request that is starting (see RuleEngine.start). Never throws. */
-  decideStart(view: RequestStartView): StartDecision {
+  /**
+   * Decides what to do with a request that is starting (see RuleEngine.start; `breakDecided`:
+   * decideBreak already did the break rules). Never throws.
+   */
+  decideStart(view: RequestStartView, breakDecided = false): StartDecision {
     const e = this.engine ?? this.fallback();
-    const d = e.start(view);
+    const d = e.start(view, breakDecided);
     if (this.mode === 'rules') this.touch();
+    return d;
+  }
+
+  /** Some enabled rule is a `break` rule. */
+  get hasBreak(): boolean {
+    return this.engine?.hasBreak === true;
+  }
+
+  /**
+   * The break rules' decision for a request, made before the observation point that decides the
+   * rest (RuleEngine.startBreak): a decision naming the break rule, or null. Never throws.
+   */
+  decideBreak(view: RequestStartView): StartDecision | null {
+    const e = this.engine;
+    if (e === undefined) return null;
+    const d = e.startBreak(view);
+    if (d !== null) this.touch();
     return d;
   }
 

@@ -7,8 +7,20 @@ import { NO_STACK, type StackHolder } from './initiator';
 import type { Hook, Tracer } from './tracer';
 import { now } from './tracer';
 import { preloadRules } from './rules';
-import { viewFromUrl } from './ruleHooks';
+import { ruleBreakEarly, viewFromUrl } from './ruleHooks';
 import type { RequestStartView } from '../rules';
+
+/**
+ * What a fetch() call noted when the trace rules' break rules were decided at the call
+ * (ruleBreakEarly): its stack, and that `undici:request:create` must not decide them again. Made
+ * only while a break rule is enabled; otherwise the stack itself is the note.
+ */
+export class BreakDecidedNote {
+  constructor(readonly stack: StackHolder) {}
+}
+
+/** A fetch() call's note: its stack, or a BreakDecidedNote. */
+export type FetchNote = StackHolder | BreakDecidedNote;
 
 /**
  * Stacks of global fetch() calls not yet dispatched, by URL. fetch dispatches after several
@@ -17,11 +29,11 @@ import type { RequestStartView } from '../rules';
  * before dispatch (bad port, invalid URL) leaves an entry that ages out.
  */
 class PendingFetches {
-  private byUrl = new Map<string, StackHolder[]>();
+  private byUrl = new Map<string, FetchNote[]>();
   private size = 0;
   private static readonly MAX = 512;
 
-  note(url: string, stack: StackHolder): void {
+  note(url: string, stack: FetchNote): void {
     if (this.size >= PendingFetches.MAX) {
       this.byUrl.clear();
       this.size = 0;
@@ -32,7 +44,7 @@ class PendingFetches {
     this.size++;
   }
 
-  take(url: string): StackHolder | undefined {
+  take(url: string): FetchNote | undefined {
     const list = this.byUrl.get(url);
     if (!list) return undefined;
     const stack = list.shift();
@@ -108,8 +120,12 @@ export function installFetchInitiator(t: Tracer, hook: Hook): void {
         // observation point (undici's request, where they decide and count, comes later); its
         // entry keeps the notes of one URL in call order.
         const view = preloadRules.mode === 'rules' ? fetchView(url, args[0], args[1]) : undefined;
+        // A break rule pauses here, with the program's call one frame down (at undici's request,
+        // where the rest is decided, ~30 frames of undici and of the awaits in fetch are above it,
+        // more than the 20 a debugger shows first).
+        const breakDecided = view !== undefined && ruleBreakEarly(t, view);
         if (view !== undefined && !preloadRules.mayRecord(view)) {
-          fetchCalls.note(url, NO_STACK);
+          fetchCalls.note(url, breakDecided ? new BreakDecidedNote(NO_STACK) : NO_STACK);
           return;
         }
         const at = now();
@@ -128,7 +144,7 @@ export function installFetchInitiator(t: Tracer, hook: Hook): void {
           const last = recent.get(url);
           if (last && at - last.at < RECENT_FETCH_MS) stack.origin = last.stack;
         }
-        fetchCalls.note(url, stack);
+        fetchCalls.note(url, breakDecided ? new BreakDecidedNote(stack) : stack);
       });
     }
     return original.apply(this, args);

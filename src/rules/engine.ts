@@ -8,7 +8,7 @@
  * end-of-request fields are left undecided at the start (three-valued logic) and decided at the
  * end, where they only change what is kept.
  */
-import { compileCondition, NO, UNKNOWN, type CompiledCondition } from './compile';
+import { compileCondition, NO, UNKNOWN, YES, type CompiledCondition } from './compile';
 import { RequestFacts, type ProcessFacts, type RequestEndView, type RequestStartView } from './fields';
 import { TRACE_ALL } from './details';
 import { DETAIL_BIT, isTerminal, type Rule } from './rule';
@@ -42,6 +42,8 @@ interface LiveRule {
   /** For trace/skip: does it record. */
   records: boolean;
   detailMask: number;
+  /** A `break` rule. */
+  breaks: boolean;
   matched: number;
   acted: number;
   /** False once removed, disabled or replaced: a pending end decision ignores it. */
@@ -133,6 +135,7 @@ export class RuleEngine {
         terminal: isTerminal(rule.action),
         records: rule.action === 'trace',
         detailMask: (rule.details ?? []).reduce((m, k) => m | DETAIL_BIT[k], 0),
+        breaks: rule.action === 'break',
         matched: 0,
         acted: 0,
         live: true,
@@ -146,16 +149,22 @@ export class RuleEngine {
     this.indexed = this.active.some((l) => l.cond.hosts !== null);
     this.byHost = new Map();
     this.mode = this.active.length > 0 ? 'rules' : this.defaultRecords ? 'all' : 'none';
+    this.hasBreak = this.active.some((l) => l.breaks);
   }
+
+  /** Some enabled rule is a `break` rule (see startBreak). */
+  hasBreak = false;
 
   /**
    * Decides what to do with a request that is starting. Never throws: a view the conditions cannot
    * read (a hook's bug) gets the default decision, so the program's request goes on regardless.
+   * `breakDecided`: startBreak already decided (and counted) the break rules for this request at
+   * an earlier observation point; they are passed over here.
    */
-  start(view: RequestStartView): StartDecision {
+  start(view: RequestStartView, breakDecided = false): StartDecision {
     if (this.mode !== 'rules') return this.mode === 'all' ? TRACE_ALL : SKIP_ALL;
     try {
-      return this.decide(view);
+      return this.decide(view, breakDecided);
     } catch {
       return this.defaultRecords ? TRACE_ALL : SKIP_ALL;
     }
@@ -186,7 +195,54 @@ export class RuleEngine {
     }
   }
 
-  private decide(view: RequestStartView): StartDecision {
+  /**
+   * The break part of start(), decided at an observation point earlier than the one that decides
+   * the rest (the global fetch() wrapper: the program's call is on the stack there, while undici's
+   * request is created several awaits later, under ~30 frames of undici). Reads the rules in order
+   * as start() does: the first break rule that matches (and has a limit left) is counted and acts,
+   * unless a trace/skip rule above it matches first; mark rules above it give their tags (not
+   * counted: start() counts them). Returns a decision naming the break rule
+   * (pass it to the break machinery, or to releaseBreak), or null. The request's later start()
+   * must then be told `breakDecided`. Never throws (null when the view cannot be read).
+   */
+  startBreak(view: RequestStartView): StartDecision | null {
+    if (this.mode !== 'rules' || !this.hasBreak) return null;
+    try {
+      const facts = new RequestFacts(view);
+      const rules = this.indexed ? this.rulesFor(facts.host) : this.active;
+      let tags: string[] | null = null;
+      let decision: StartDecision | null = null;
+      for (let k = 0; k < rules.length; k++) {
+        const r = rules[k];
+        const mark = r.rule.action === 'mark';
+        if (!r.terminal && !r.breaks && !mark) continue;
+        const c = r.cond;
+        if (c.startDecidable) {
+          if (!c.atEnd(facts)) continue;
+        } else if (c.atStart(facts) !== YES) continue;
+        // Trace/skip and mark rules are counted by start(); one out of its limit does not act.
+        if (!r.breaks && r.rule.limit !== null && r.acted >= r.rule.limit) continue;
+        if (r.terminal) break;
+        if (mark) {
+          // A break condition may read the tags the mark rules above it give (`tag == "…"`).
+          if (tags === null) facts.tags = tags = [];
+          if (!tags.includes(r.rule.tag as string)) tags.push(r.rule.tag as string);
+          continue;
+        }
+        // Counted as start() counts: every break rule that matches; the first with a limit left acts.
+        r.matched++;
+        if (decision !== null || (r.rule.limit !== null && r.acted >= r.rule.limit)) continue;
+        r.acted++;
+        decision = { ...TRACE_ALL, breakRule: r.rule };
+        breakSlots.set(decision, r);
+      }
+      return decision;
+    } catch {
+      return null;
+    }
+  }
+
+  private decide(view: RequestStartView, breakDecided: boolean): StartDecision {
     const facts = new RequestFacts(view);
     let record = this.defaultRecords;
     let decider: Rule | null = null;
@@ -200,6 +256,7 @@ export class RuleEngine {
     const rules = this.indexed ? this.rulesFor(facts.host) : this.active;
     for (let k = 0; k < rules.length; k++) {
       const r = rules[k];
+      if (breakDecided && r.breaks) continue;
       const c = r.cond;
       if (c.startDecidable) {
         if (!c.atEnd(facts)) continue;

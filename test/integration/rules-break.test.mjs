@@ -228,6 +228,9 @@ function assertPause(pause, { method, url, rule, client, ruleVar = rule }) {
     `the first frame not Node's nor the preload's is the program's: ${JSON.stringify(pause.frames)}`,
   );
   assert.equal(rest[own].line, lines[client], `${client}: the program's line that made the request`);
+  // VS Code asks js-debug for the first 20 frames of a pause: the program's line must be among
+  // them, or the user has to click "Load More Stack Frames" to see it.
+  assert.ok(own + 1 < 20, `${client}: the program's frame is frame ${own + 1} of the pause, past the 20 a debugger shows first`);
   assert.equal(pause.vars.method, method);
   assert.equal(pause.vars.url, url);
   assert.equal(pause.vars.rule, ruleVar);

@@ -4,9 +4,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 
-const { RuleEngine, validateRule, validateRules, RuleValidationError, RuleSyntaxError, DETAIL_BIT } = createRequire(import.meta.url)(
-  '../../dist/rules.cjs',
-);
+const { RuleEngine, validateRule, validateRules, RuleValidationError, RuleSyntaxError, DETAIL_BIT, releaseBreak } = createRequire(
+  import.meta.url,
+)('../../dist/rules.cjs');
 
 const proc = { pid: 100, threadId: 0, command: 'node app.js' };
 /** Rules from short specs: [id, action, condition, extra]; enabled unless extra says otherwise. */
@@ -382,4 +382,41 @@ test('mayRecord: what start() would record, without counting or using up a limit
   assert.equal(e.mayRecord(req('api.example.com', '/health')), true, 'the limit reached: the request falls through');
   assert.equal(engine(ruleList(['all', 'trace', 'true']), { defaultAction: 'skip' }).mayRecord(req()), true);
   assert.equal(engine([], { defaultAction: 'skip' }).mayRecord(req()), false);
+});
+
+test('rules engine: break rules decided early (startBreak, at fetch()) act and count once, as start() would', () => {
+  const rules = ruleList(
+    ['api', 'mark', 'host ~ "api.*"'],
+    ['tagged', 'mark', 'tag == "api" and method == "POST"', { tag: 'api-write' }],
+    ['health', 'skip', 'path == "/v1/health"'],
+    ['stop', 'break', 'tag == "api-write"', { limit: 2 }],
+    ['stop2', 'break', 'method == "POST"'],
+  );
+  const early = engine(rules);
+  const late = engine(rules);
+  const seen = [];
+  for (const r of [
+    req('api.example.com', '/v1/orders', 'POST'),
+    req('api.example.com', '/v1/health', 'POST'),
+    req('api.example.com', '/v1/orders', 'GET'),
+    req('api.example.com', '/v1/orders', 'POST'),
+    req('api.example.com', '/v1/orders', 'POST'),
+  ]) {
+    const b = early.startBreak(r);
+    const d = early.start(r, true);
+    assert.equal(d.breakRule, null, 'start() passes over the break rules when told');
+    const l = late.start(r);
+    assert.equal(b?.breakRule?.id ?? null, l.breakRule?.id ?? null, `${r.method} ${r.target}: the same break rule acts`);
+    assert.equal(d.record, l.record);
+    assert.deepEqual(d.tags, l.tags);
+    seen.push(b?.breakRule?.id ?? null);
+  }
+  assert.deepEqual(seen, ['stop', null, null, 'stop', 'stop2'], 'a skip above stops the break; the limit moves to the next rule');
+  assert.deepEqual(counts(early), counts(late), 'every counter as if decided in one place');
+  // No debugger: the decision's acted count is given back, as for start()'s.
+  const e = engine(ruleList(['once', 'break', 'true', { limit: 1 }]));
+  releaseBreak(e.startBreak(req()));
+  assert.equal(e.startBreak(req())?.breakRule.id, 'once');
+  assert.deepEqual(counts(e), { once: [2, 1] });
+  assert.equal(engine(ruleList(['m', 'mark', 'true'])).startBreak(req()), null, 'no break rule: null');
 });
