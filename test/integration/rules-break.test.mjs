@@ -161,6 +161,10 @@ async function runProgram({ bin = process.execPath, rules, steps, inspect = true
             name: f.functionName,
             line: f.location.lineNumber + 1,
           }));
+          // The async part of the stack (what a debugger shows under "await"), as js-debug asks for it.
+          for (let a = p.asyncStackTrace; a; a = a.parent)
+            for (const f of a.callFrames)
+              frames.push({ url: f.url || scriptUrls.get(f.scriptId) || '', name: f.functionName, line: f.lineNumber + 1, async: true });
           if (!frames[0].url.startsWith('Net Trace: ')) {
             // --inspect-brk's pause on the first line, or where a Step Out stopped (V8 says "other"
             // for both). A step that stops in a skipped script goes on in the same direction, as
@@ -189,6 +193,7 @@ async function runProgram({ bin = process.execPath, rules, steps, inspect = true
         }
       });
       await cdp.send('Debugger.enable');
+      await cdp.send('Debugger.setAsyncCallStackDepth', { maxDepth: 32 });
       if (blackbox) await cdp.send('Debugger.setBlackboxPatterns', { patterns: blackbox });
       await cdp.send('Runtime.runIfWaitingForDebugger');
     } else child.stderr.on('data', (d) => (stderr += d));
@@ -342,5 +347,30 @@ test(
       `at or after the call: line ${landed.frames[0].line}`,
     );
     assert.match(out.stdout, /status http:\/skipped 200\ndone/);
+  },
+);
+
+test(
+  "axios and got: a break rule pauses with the program's line among the first 20 frames (after the library's own)",
+  { skip, timeout: 60_000 },
+  async () => {
+    const tag = `b${Math.random().toString(36).slice(2, 8)}`;
+    const rules = [{ id: 'libs', condition: `query.t == "${tag}"`, action: 'break', enabled: true }];
+    const clients = ['axios', 'got'];
+    const r = await runProgram({ rules, steps: clients.map((c) => `${c}:/orders/${c}?t=${tag}`) });
+    assert.equal(r.code, 0, r.stderr + r.stdout);
+    assert.equal(r.pauses.length, clients.length, `one pause per request: ${JSON.stringify(r.pauses.map((p) => p.frames[0]))}`);
+    for (const [i, client] of clients.entries()) {
+      const { frames } = r.pauses[i];
+      if (process.env.NT_DUMP) console.error(client, JSON.stringify(frames));
+      assert.ok(frames[0].url.startsWith('Net Trace: paused on GET '), `${client}: the Net Trace frame on top`);
+      // Node's and the preload's frames are skipped (skipFiles); a library's are not, by default.
+      const own = frames.findIndex((f) => f.url.replace(/^file:\/\//, '') === app);
+      assert.ok(own > 0, `${client}: the program's frame is in the stack: ${JSON.stringify(frames)}`);
+      assert.equal(frames[own].line, lines[client], `${client}: the program's line that made the request`);
+      assert.ok(own < 20, `${client}: frame ${own} of the pause, past the 20 a debugger shows first`);
+      assert.equal(r.requests.filter((q) => q.reqURL === `${base}/orders/${client}?t=${tag}`).length, 1);
+    }
+    assert.match(r.stdout, new RegExp(`status axios:/orders/axios\\?t=${tag} 200\nstatus got:/orders/got\\?t=${tag} 200`));
   },
 );

@@ -50,7 +50,19 @@ function viaHttp2(path) {
   });
 }
 
-const clients = { http: viaHttp, fetch: viaFetch, fetchPost: viaFetchPost, http2: viaHttp2 };
+async function viaAxios(path) {
+  const axios = require('axios');
+  const res = await axios.get(base + path); // @request:axios
+  return res.status;
+}
+
+async function viaGot(path) {
+  const { default: got } = await import('got');
+  const res = await got(base + path); // @request:got
+  return res.statusCode;
+}
+
+const clients = { http: viaHttp, fetch: viaFetch, fetchPost: viaFetchPost, http2: viaHttp2, axios: viaAxios, got: viaGot };
 
 (async () => {
   // Each argument is <client>:<path>, e.g. http:/orders/1.
