@@ -178,3 +178,43 @@ test('captured bodies through a collector that stalls arrive whole, each with it
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('a rule set that skips every request: the preload writes in batches, not once per request', async () => {
+  // Each skipped request changes the rules' counters, so a stats message is due after every one;
+  // it must wait for the batch timer like any message (a flush of its own per request cost a
+  // setImmediate, a JSON line and a write that wakes the collector, every request).
+  const dir = mkdtempSync(join(tmpdir(), 'nettrace-skipall-'));
+  const path = join(dir, 'raw.sock');
+  const messages = [];
+  const server = createServer((c) => {
+    const reader = new WireReader();
+    c.on('data', (d) => messages.push(...reader.push(d)));
+  });
+  await new Promise((r) => server.listen(path, r));
+  try {
+    const count = 300;
+    const rules = [{ id: 'all', condition: 'true', action: 'skip', enabled: true }];
+    const childEnv = core.buildPreloadEnv(
+      { ...process.env, ...env, NT_COUNT: String(count) },
+      { preloadPath: preload, config: { ipcPath: path, rules, rulesVersion: 1 } },
+    );
+    const child = spawn(process.execPath, [join(apps, 'many.cjs')], { env: childEnv, stdio: ['ignore', 'pipe', 'inherit'] });
+    const code = await new Promise((r) => child.on('close', r));
+    assert.equal(code, 0);
+    await new Promise((r) => setTimeout(r, 200));
+    const stats = messages.filter((m) => m.type === 'stats');
+    const last = stats.at(-1);
+    assert.deepEqual(
+      last?.rules?.counters.map((c) => [c.id, c.matched, c.acted]),
+      [['all', 2 * count, 2 * count]],
+      'the last stats carry every skip',
+    );
+    // (Its connections are still traced, on their own: dials and tcpConns records, a few frames.)
+    const frames = messages.filter((m) => m.type === 'events' || m.type === 'record').length;
+    assert.ok(frames < 20, `${frames} record messages or frames for ${2 * count} skipped requests`);
+    assert.ok(stats.length < count / 4, `${stats.length} stats messages for ${2 * count} skipped requests`);
+  } finally {
+    server.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -172,10 +172,15 @@ test('rules matcher: unsupported regex syntax is rejected with its index', () =>
 });
 
 test('rules matcher: regex cost is linear in the subject (no catastrophic backtracking)', () => {
+  // The fastest of 7 runs: a busy machine only ever adds time, so the minimum is the match's own.
   const time = (m, s) => {
-    const t0 = process.hrtime.bigint();
-    for (let k = 0; k < 3; k++) m.test(s);
-    return Number(process.hrtime.bigint() - t0) / 3e6;
+    let best = Infinity;
+    for (let k = 0; k < 7; k++) {
+      const t0 = process.hrtime.bigint();
+      m.test(s);
+      best = Math.min(best, Number(process.hrtime.bigint() - t0) / 1e6);
+    }
+    return best;
   };
   for (const p of ['(a+)+$', '(a|aa)*c', '.*.*.*.*.*x', '(a*)*b', '(x+x+)+y', '(.*a){12}']) {
     const m = compileRegex(p);
