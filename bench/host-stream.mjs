@@ -668,8 +668,30 @@ async function profiled(fn) {
   }
 }
 
-/** The top functions of a CPU profile by self time, with the busy total (idle left out). */
+/**
+ * The source module of a line of the esbuild bundle in `tmp` (its `// src/…` markers), so the
+ * profile's functions are named by their src/ file.
+ */
+function bundleModuleOf() {
+  const marks = [];
+  readFileSync(join(tmp, 'bundle.cjs'), 'utf8')
+    .split('\n')
+    .forEach((l, i) => /^\/\/ (src|node_modules)\//.test(l) && marks.push([i, l.slice(3)]));
+  return (line) => {
+    let m = 'bundle';
+    for (const [at, name] of marks) if (at <= line) m = name;
+    return m;
+  };
+}
+
+/**
+ * The top functions of a CPU profile by self time, and the self time by source file (a src/
+ * module of the bundle, a node: module, the benchmark's own code), with the busy total (idle left
+ * out).
+ */
 function selfTimes(profile, top = 15) {
+  const moduleOf = bundleModuleOf();
+  const byModule = new Map();
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const self = new Map();
   let busy = 0;
@@ -682,11 +704,18 @@ function selfTimes(profile, top = 15) {
     if (cf.functionName === '(idle)') continue;
     busy += us;
     const file = cf.url ? basename(cf.url.replace(/^file:\/\//, '')) : '';
-    const name = `${cf.functionName || '(anonymous)'}${file ? ` ${file}:${cf.lineNumber + 1}` : ''}`;
+    const where = file === 'bundle.cjs' ? moduleOf(cf.lineNumber) : cf.url.startsWith('node:') ? cf.url : file ? `bench: ${file}` : '';
+    const name = `${cf.functionName || '(anonymous)'}${where ? ` (${where}${file === 'bundle.cjs' ? '' : `:${cf.lineNumber + 1}`})` : ''}`;
     self.set(name, (self.get(name) ?? 0) + us);
+    const mod = where === '' ? cf.functionName || '(native)' : where.startsWith('node:') ? 'node: internals' : where;
+    byModule.set(mod, (byModule.get(mod) ?? 0) + us);
   }
-  const rows = [...self].sort((a, b) => b[1] - a[1]).slice(0, top);
-  return { busyMs: busy / 1000, allMs: all / 1000, rows: rows.map(([name, us]) => ({ name, ms: us / 1000, share: us / busy })) };
+  const sortRows = (m, n) =>
+    [...m]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, n)
+      .map(([name, us]) => ({ name, ms: us / 1000, share: us / busy }));
+  return { busyMs: busy / 1000, allMs: all / 1000, rows: sortRows(self, top), modules: sortRows(byModule, 12) };
 }
 
 /**
@@ -887,7 +916,8 @@ async function replayMain() {
       const top = selfTimes(profile);
       profiles.push({ mode, rate, file, top, summary: r.summary });
       console.log(`\n${title} profile written to ${file}; busy ${f0(top.busyMs)} ms of ${f0(top.allMs)} ms`);
-      for (const x of top.rows) console.log(`  ${f0(x.ms).padStart(7)} ms ${f1(x.share * 100).padStart(5)}%  ${x.name}`);
+      for (const x of [...top.rows, ...top.modules])
+        console.log(`  ${f0(x.ms).padStart(7)} ms ${f1(x.share * 100).padStart(5)}%  ${x.name}`);
     }
   }
   const loadEnd = loadavg();
@@ -928,9 +958,11 @@ async function replayMain() {
       out.push(
         `${p.mode === 'host' ? 'Extension host' : 'Collector only'} at ${f0(p.rate)} requests/s: busy ${f1(p.top.busyMs / 1000)} s of ${f1(p.top.allMs / 1000)} s profiled.`,
         '',
-        '| self ms | % of busy | function |',
+        '| self ms | % of busy | function (source) |',
         '|---:|---:|---|',
         ...p.top.rows.map((x) => `| ${f0(x.ms)} | ${f1(x.share * 100)} | \`${x.name}\` |`),
+        '',
+        `By source: ${p.top.modules.map((x) => `${x.name} ${f1(x.share * 100)}%`).join(', ')}.`,
         '',
       );
     }
