@@ -384,7 +384,7 @@ async function hostRun({ rate, seconds, replay }) {
     }
     return s[s.length - 1].started;
   };
-  if (replay) firstLat.push(...writeLatencies(clientSamples, batches));
+  if (replay) for (const x of writeLatencies(clientSamples, batches)) firstLat.push(x);
   const perSec = 1000 / SAMPLE_MS;
   const rows = [];
   const cpuMs = (a, b) => (b.cpu.user + b.cpu.system - a.cpu.user - a.cpu.system) / 1000;
