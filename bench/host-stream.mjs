@@ -100,7 +100,7 @@ const pct = (a, p) => {
   return s.length ? s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))] : NaN;
 };
 const med = (a) => pct(a, 50);
-const max = (a) => (a.length ? Math.max(...a) : NaN);
+const max = (a) => (a.length ? a.reduce((x, y) => (y > x ? y : x), -Infinity) : NaN); // no spread: replay has 200k values
 const mean = (a) => (a.length ? a.reduce((x, y) => x + y, 0) / a.length : NaN);
 const f0 = (n) => (Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : '—');
 const f1 = (n) => (Number.isFinite(n) ? n.toFixed(1) : '—');
