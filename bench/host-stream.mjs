@@ -25,11 +25,35 @@
 // of this subsection; nothing else changes).
 //
 //   node bench/host-stream.mjs [--no-write] [--seconds 20] [--rate 1000]
+//
+// Replay mode (issue 17: "the extension host and the CLI must keep up at 10,000 requests/s with the
+// panel open, no growing backlog"; a real traced client cannot make 10,000 requests/s on a 2-core
+// machine while the host runs too):
+//   node bench/host-stream.mjs --replay [--rate 10000[,8000,…]] [--seconds 10] [--runs 2]
+//                              [--procs 10] [--wire events|json] [--profile] [--no-write]
+// First RECORDS what real preloads send: <procs> processes of bench/apps/client.mjs (http, 16
+// concurrent keep-alive GETs to bench/apps/server.mjs, as fast as they go, two at a time), traced
+// with the default options (NODE_OPTIONS=--require dist/preload.cjs, NETTRACE_CONFIG={"ipcPath"}) and
+// record events on (NETTRACE_EVENTS=1; --wire json: the JSON record lines, off by default as built)
+// against a recording socket in this process that keeps every connection's bytes; together they
+// make max(rate) × seconds requests (each process's count is its own output). Then, per rate and
+// run, REPLAYS them (bench/apps/replay-client.mjs, its own process) into (1) the TraceStore
+// session's collector with the host side exactly as above, and (2) a plain startCollector session
+// with no listener (the CLI's case, `nettrace run`); a lower rate replays the first processes'
+// recordings only (rate × seconds requests). The bytes are the preloads' own, so the collector
+// cannot tell; only their times are the recording's (earlier than the session's start), so
+// "start → delivered" is replaced by "bytes written → delivered" (the k-th request delivered
+// against the time the k-th request's bytes were written: a FIFO estimate). --profile adds one
+// more run of each at the first rate under the V8 CPU profiler (in this process) and reports the
+// top functions by self time. Writes the subsection "Extension host and collector at … requests/s
+// (replay) — issue 17" at the end of the "Issue 17: record events, the first step" section.
 // Needs dist/preload.cjs (`npm run build`).
 
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { Session as InspectorSession } from 'node:inspector';
+import { createServer } from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { basename, join, relative } from 'node:path';
 import { constants as perfConstants, monitorEventLoopDelay, performance, PerformanceObserver } from 'node:perf_hooks';
 import { appsDir, machine, machineLine, preloadPath, resultsPath, root, runNode, startServer } from './lib/common.mjs';
 import { bundleTs } from '../test/lib/bundleTs.mjs';
@@ -39,11 +63,30 @@ const opt = (name, def) => {
   const i = args.indexOf(name);
   return i >= 0 ? Number(args[i + 1]) : def;
 };
+const REPLAY = args.includes('--replay');
 const RATE = opt('--rate', 1000);
-const SECONDS = opt('--seconds', 20);
+const SECONDS = opt('--seconds', REPLAY ? 10 : 20);
+/** Replay: the rates to run, in order (`--rate 10000,8000`). */
+const RATES = REPLAY
+  ? String(args.includes('--rate') ? args[args.indexOf('--rate') + 1] : '10000')
+      .split(',')
+      .map(Number)
+  : [RATE];
+const RUNS = opt('--runs', 2);
+const PROCS = opt('--procs', 10);
+const PROFILE = args.includes('--profile');
+/**
+ * Replay: what the recorded preloads send. `events` (default): record events
+ * (NETTRACE_EVENTS=1: off by default in the preload until every reader of the wire reads frames,
+ * see src/preload/eventQueue.ts); `json`: the preload's default JSON record lines.
+ */
+const WIRE = args.includes('--wire') ? args[args.indexOf('--wire') + 1] : 'events';
+if (!['events', 'json'].includes(WIRE)) {
+  console.error(`bench/host-stream: --wire events|json, not ${WIRE}`);
+  process.exit(2);
+}
 const TICK_MS = 10;
 const SAMPLE_MS = 100;
-const EDGE_S = Math.min(5, Math.floor(SECONDS / 2)); // "first and last 5 s" (less in short runs)
 const write = !args.includes('--no-write');
 if (!existsSync(preloadPath)) {
   console.error(`bench/host-stream: ${preloadPath} is missing: run \`npm run build\` first`);
@@ -57,7 +100,7 @@ const pct = (a, p) => {
   return s.length ? s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))] : NaN;
 };
 const med = (a) => pct(a, 50);
-const max = (a) => (a.length ? Math.max(...a) : NaN);
+const max = (a) => (a.length ? a.reduce((x, y) => (y > x ? y : x), -Infinity) : NaN); // no spread: replay has 200k values
 const mean = (a) => (a.length ? a.reduce((x, y) => x + y, 0) / a.length : NaN);
 const f0 = (n) => (Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : '—');
 const f1 = (n) => (Number.isFinite(n) ? n.toFixed(1) : '—');
@@ -79,10 +122,35 @@ const server = await startServer();
 const logs = [];
 let client;
 try {
+  if (!REPLAY) {
+    const { text } = await hostRun({ rate: RATE, seconds: SECONDS });
+    console.log(text);
+    if (write) {
+      writeSubsection(
+        `### Extension host streaming (${RATE.toLocaleString('en-US')} requests/s)`,
+        `Run ${m0.date.replace('T', ' ').slice(0, 16)} UTC.\n\n${text}`,
+      );
+      console.log(`\nwritten to ${resultsPath}`);
+    }
+  } else await replayMain();
+} finally {
+  if (client && client.child.exitCode === null) client.child.kill('SIGTERM');
+  await server.stop();
+  rmSync(tmp, { recursive: true, force: true });
+}
+
+/**
+ * One run of the extension host's side: a TraceStore session, the panel's LiveFeed, the CodeLens
+ * index and the status bar, fed by the traced stream client (live), or with `replay` ({manifest}:
+ * bench/apps/replay-client.mjs writing recorded preload bytes to the session's collector).
+ * Returns the report's text and a summary.
+ */
+async function hostRun({ rate, seconds, replay }) {
+  const edge = Math.min(5, Math.floor(seconds / 2)); // "first and last 5 s" (less in short runs)
   // ---- the extension: a TraceStore session (extension.ts passes no changeIntervalMs: 250 ms) ----
   const store = new ext.TraceStore({ startCollector: ext.startCollector, log: (l) => logs.push(l) });
-  const clientScript = join(appsDir, 'stream-client.mjs');
-  const { key, ipcPath } = await store.prepare(`node ${relative(root, clientScript)}`);
+  const clientScript = join(appsDir, replay ? 'replay-client.mjs' : 'stream-client.mjs');
+  const { key, ipcPath } = await store.prepare(replay ? 'bench replay (recorded preload bytes)' : `node ${relative(root, clientScript)}`);
   const entry = store.attach(key, 'bench-debug-session');
   const session = entry.session;
 
@@ -113,6 +181,7 @@ try {
   store.on('change', (e, ids, records) => {
     if (e.key !== key || !feed) return;
     const t0 = performance.now();
+    const d0 = delivered.size;
     const { append, update, traceEndAt } = feed.batches(ids, records);
     let bytes = 0;
     if (append) bytes += post({ type: 'append', traceKey: key, traceEndAt, ...append });
@@ -123,17 +192,25 @@ try {
     for (const r of append?.httpRequests ?? []) {
       if (!delivered.has(r.traceID)) {
         delivered.add(r.traceID);
-        if (typeof r.reqStartAt === 'number') firstLat.push([at, now - r.reqStartAt]);
+        if (!replay && typeof r.reqStartAt === 'number') firstLat.push([at, now - r.reqStartAt]);
       }
     }
     for (const r of [...(append?.httpRequests ?? []), ...(update?.httpRequests ?? [])]) {
       const end = r.respDoneAt ?? r.reqErrorAt;
       if (end !== undefined && !deliveredDone.has(r.traceID)) {
         deliveredDone.add(r.traceID);
-        doneLat.push([at, now - end]);
+        if (!replay) doneLat.push([at, now - end]);
       }
     }
-    batches.push({ at, ms, bytes, appended: append?.httpRequests?.length ?? 0, updated: update?.httpRequests?.length ?? 0 });
+    batches.push({
+      at,
+      ms,
+      bytes,
+      appended: append?.httpRequests?.length ?? 0,
+      updated: update?.httpRequests?.length ?? 0,
+      d0,
+      d1: delivered.size,
+    });
   });
 
   // TraceAnnotations (codeLens.ts): the index follows every change of the active trace.
@@ -193,8 +270,8 @@ try {
   let final;
   let resolveFinal;
   const finalP = new Promise((r) => (resolveFinal = r));
-  client = runNode([clientScript, server.url, String(RATE), String(SECONDS), String(T0), String(TICK_MS)], {
-    env: { NODE_OPTIONS: `--require ${JSON.stringify(preloadPath)}`, NETTRACE_CONFIG: JSON.stringify({ ipcPath }) },
+  client = runNode(clientArgs({ clientScript, ipcPath, rate, seconds, T0, replay }), {
+    env: replay ? {} : { NODE_OPTIONS: `--require ${JSON.stringify(preloadPath)}`, NETTRACE_CONFIG: JSON.stringify({ ipcPath }) },
     onLine: (o) => {
       if (typeof o.at !== 'number') return;
       clientSamples.push(o);
@@ -232,7 +309,7 @@ try {
       secs.push({ p50: eld.percentile(50) / 1e6, p99: eld.percentile(99) / 1e6, max: eld.max / 1e6 });
       eld.reset();
     }
-    if (tick === SECONDS * perSecond) eldAll.disable(); // the "all" row: the stream's seconds only
+    if (tick === seconds * perSecond) eldAll.disable(); // the "all" row: the stream's seconds only
     tick++;
     if (sampling) setTimeout(sample, Math.max(0, T0 + tick * SAMPLE_MS - Date.now()));
   };
@@ -271,7 +348,8 @@ try {
   ]);
   const total = final.started;
   const doneTotal = final.completed + final.errors;
-  const drainDeadline = Date.now() + 5000;
+  // A replay the host cannot keep up with leaves a backlog of seconds: wait for it (up to 60 s).
+  const drainDeadline = Date.now() + (replay ? 60_000 : 5000);
   while ((delivered.size < total || deliveredDone.size < doneTotal) && Date.now() < drainDeadline)
     await new Promise((r) => setTimeout(r, 5));
   const drainedAt = Date.now();
@@ -306,10 +384,11 @@ try {
     }
     return s[s.length - 1].started;
   };
+  if (replay) for (const x of writeLatencies(clientSamples, batches)) firstLat.push(x);
   const perSec = 1000 / SAMPLE_MS;
   const rows = [];
   const cpuMs = (a, b) => (b.cpu.user + b.cpu.system - a.cpu.user - a.cpu.system) / 1000;
-  for (let s = 1; s <= SECONDS && s * perSec < samples.length; s++) {
+  for (let s = 1; s <= seconds && s * perSec < samples.length; s++) {
     const P = samples[(s - 1) * perSec];
     const S = samples[s * perSec];
     const inSec = ([at]) => at > P.at && at <= S.at;
@@ -334,10 +413,10 @@ try {
   }
   // Backlog over every 100 ms sample of the first and the last 5 s.
   const backlogOf = (from, to) => samples.slice(from * perSec + 1, to * perSec + 1).map((x) => madeAt(x.at) - x.delivered);
-  const firstBacklog = backlogOf(0, EDGE_S);
-  const lastBacklog = backlogOf(SECONDS - EDGE_S, SECONDS);
-  const A = samples[EDGE_S * perSec];
-  const Z = samples[SECONDS * perSec] ?? samples[samples.length - 1];
+  const firstBacklog = backlogOf(0, edge);
+  const lastBacklog = backlogOf(seconds - edge, seconds);
+  const A = samples[edge * perSec];
+  const Z = samples[seconds * perSec] ?? samples[samples.length - 1];
   const madeRate = ((madeAt(Z.at) - madeAt(A.at)) * 1000) / (Z.at - A.at);
   const deliveredRate = ((Z.delivered - A.delivered) * 1000) / (Z.at - A.at);
   const rateOk = Math.abs(deliveredRate / madeRate - 1) <= 0.03;
@@ -352,13 +431,15 @@ try {
 
   // ---- report ----------------------------------------------------------------------------------------
   const lines = [];
-  lines.push(`Machine: ${machineLine(m0, loadEnd)}.`, '');
+  if (replay) lines.push(`${replay.title} Load average (1 / 5 / 15 min) at end: ${loadEnd.map((x) => x.toFixed(2)).join(' / ')}.`, '');
+  else lines.push(`Machine: ${machineLine(m0, loadEnd)}.`, '');
+  if (!replay)
+    lines.push(
+      `Produced by \`node bench/host-stream.mjs\`. Without VS Code (the path is vscode-free): bench/apps/server.mjs in its own process; a real collector started by a real \`TraceStore\` session (change throttle 250 ms, the extension's default) in the benchmark process, which plays the extension host; bench/apps/stream-client.mjs traced by dist/preload.cjs with the extension's default options, making ${f0(rate)} new requests/s (${(rate * TICK_MS) / 1000} every ${TICK_MS} ms, keep-alive Agent, GET of ~100 bytes) for ${seconds} s. The host runs what panel.ts runs with the panel open: a \`reset\`, then per 'change' a \`LiveFeed\` batch posted as \`append\`/\`update\` and serialised as \`webview.postMessage\` does (\`JSON.stringify\`), plus the extension's other 'change' listeners (CodeLens index, status bar count). Modules bundled from src/ with esbuild at start.`,
+      '',
+    );
   lines.push(
-    `Produced by \`node bench/host-stream.mjs\`. Without VS Code (the path is vscode-free): bench/apps/server.mjs in its own process; a real collector started by a real \`TraceStore\` session (change throttle 250 ms, the extension's default) in the benchmark process, which plays the extension host; bench/apps/stream-client.mjs traced by dist/preload.cjs with the extension's default options, making ${f0(RATE)} new requests/s (${(RATE * TICK_MS) / 1000} every ${TICK_MS} ms, keep-alive Agent, GET of ~100 bytes) for ${SECONDS} s. The host runs what panel.ts runs with the panel open: a \`reset\`, then per 'change' a \`LiveFeed\` batch posted as \`append\`/\`update\` and serialised as \`webview.postMessage\` does (\`JSON.stringify\`), plus the extension's other 'change' listeners (CodeLens index, status bar count). Modules bundled from src/ with esbuild at start.`,
-    '',
-  );
-  lines.push(
-    '| second | made | seen in session | delivered (`append`) | backlog at end (made − delivered) | batches | batch build+serialise ms p50 / max | batch KB p50 | start → delivered ms p50 / max | event-loop delay ms p99 / max | host CPU % |',
+    `| second | made | seen in session | delivered (\`append\`) | backlog at end (made − delivered) | batches | batch build+serialise ms p50 / max | batch KB p50 | ${replay ? 'bytes written → delivered ms p50 / max' : 'start → delivered ms p50 / max'} | event-loop delay ms p99 / max | host CPU % |`,
     '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
   );
   for (const r of rows) {
@@ -370,45 +451,541 @@ try {
     `| all | ${f0(madeAt(Z.at) - madeAt(S0.at))} | ${f0(Z.seen - S0.seen)} | ${f0(Z.delivered - S0.delivered)} | mean ${f0(mean(rows.map((r) => r.backlog)))} | ${allMs.length} | ${f2(med(allMs.map((x) => x.ms)))} / ${f2(max(allMs.map((x) => x.ms)))} | ${f0(med(allMs.map((x) => x.bytes / 1024)))} | ${f0(med(allLat))} / ${f0(max(allLat))} | ${f1(eldAll.percentile(99) / 1e6)} / ${f1(eldAll.max / 1e6)} | ${f0(cpuAll)} |`,
     '',
   );
+  if (replay)
+    lines.push(
+      `Keeps up: **${keepsUp ? 'yes' : 'NO'}**. Delivered ${f0(deliveredRate)} requests/s vs made ${f0(madeRate)} requests/s over seconds ${edge}–${seconds} (${f1((deliveredRate / madeRate - 1) * 100)}%, within ±3%: ${rateOk ? 'yes' : 'NO'}); backlog (made − delivered, every ${SAMPLE_MS} ms) first ${edge} s mean ${f0(mean(firstBacklog))} / max ${f0(max(firstBacklog))}, last ${edge} s mean ${f0(mean(lastBacklog))} / max ${f0(max(lastBacklog))} (not growing: ${backlogOk ? 'yes' : 'NO'}); all ${f0(total)} requests replayed were seen (${f0(seenTotal)}) and delivered (${f0(delivered.size)}${allDelivered ? '' : ` of them within ${f0((drainDeadline - final.lastStartAt) / 1000)} s`}), the last ${f0(drainedAt - final.lastStartAt)} ms after the last bytes were written, with ${f0(deliveredDone.size)} of ${f0(doneTotal)} completions; dropped events ${stats.droppedEvents}, warnings ${session.builder.trace.warnings?.length ?? 0}: ${completeOk ? 'yes' : 'NO'}. Bytes the collector had not yet read (buffered in the replayer) max ${f0(max(clientSamples.map((x) => x.queued ?? 0)) / 1024)} KB.`,
+      '',
+    );
+  else
+    lines.push(
+      `Keeps up: **${keepsUp ? 'yes' : 'NO'}**. Delivered ${f0(deliveredRate)} requests/s vs made ${f0(madeRate)} requests/s over seconds ${edge}–${seconds} (${f1((deliveredRate / madeRate - 1) * 100)}%, within ±3%: ${rateOk ? 'yes' : 'NO'}); backlog (made − delivered, every ${SAMPLE_MS} ms) first ${edge} s mean ${f0(mean(firstBacklog))} / max ${f0(max(firstBacklog))}, last ${edge} s mean ${f0(mean(lastBacklog))} / max ${f0(max(lastBacklog))} (not growing: ${backlogOk ? 'yes' : 'NO'}; by design a sawtooth from 0 to ~${f0(rate / 4)} and more: the session emits changes at most every 250 ms); all ${f0(total)} requests made were seen (${f0(seenTotal)}) and delivered (${f0(delivered.size)}), the last ${f0(drainedAt - final.lastStartAt)} ms after it was made, and ${f0(deliveredDone.size)} of ${f0(doneTotal)} completions were delivered (end → delivered p50 ${f0(med(allDoneLat))} ms, max ${f0(max(allDoneLat))} ms); dropped events ${stats.droppedEvents}, client errors ${final.errors}${final.firstError ? ` (${final.firstError})` : ''}: ${completeOk ? 'yes' : 'NO'}.`,
+      '',
+    );
   lines.push(
-    `Keeps up: **${keepsUp ? 'yes' : 'NO'}**. Delivered ${f0(deliveredRate)} requests/s vs made ${f0(madeRate)} requests/s over seconds ${EDGE_S}–${SECONDS} (${f1((deliveredRate / madeRate - 1) * 100)}%, within ±3%: ${rateOk ? 'yes' : 'NO'}); backlog (made − delivered, every ${SAMPLE_MS} ms) first ${EDGE_S} s mean ${f0(mean(firstBacklog))} / max ${f0(max(firstBacklog))}, last ${EDGE_S} s mean ${f0(mean(lastBacklog))} / max ${f0(max(lastBacklog))} (not growing: ${backlogOk ? 'yes' : 'NO'}; by design a sawtooth from 0 to ~${f0(RATE / 4)} and more: the session emits changes at most every 250 ms); all ${f0(total)} requests made were seen (${f0(seenTotal)}) and delivered (${f0(delivered.size)}), the last ${f0(drainedAt - final.lastStartAt)} ms after it was made, and ${f0(deliveredDone.size)} of ${f0(doneTotal)} completions were delivered (end → delivered p50 ${f0(med(allDoneLat))} ms, max ${f0(max(allDoneLat))} ms); dropped events ${stats.droppedEvents}, client errors ${final.errors}${final.firstError ? ` (${final.firstError})` : ''}: ${completeOk ? 'yes' : 'NO'}.`,
-    '',
-  );
-  lines.push(
-    `Batches: ${batches.length} 'change' events, ${f1(postedBytes / 2 ** 20)} MB serialised in all; the other 'change' listeners (CodeLens index, status bar) took ${f0(otherMs)} ms in all (status bar at the end: "${statusText}"). Session end (the panel's \`onEnded\`: pending changes, the end of live mode, stats and every connection record; ${f0(ended?.requests)} requests in the trace): ${f0(ended?.ms)} ms to build and serialise, ${f1((ended?.bytes ?? NaN) / 2 ** 20)} MB, Client exit: ${clientResult ? `code ${clientResult.code}` : 'still running after 5 s'}.`,
+    `Batches: ${batches.length} 'change' events, ${f1(postedBytes / 2 ** 20)} MB serialised in all; the other 'change' listeners (CodeLens index, status bar) took ${f0(otherMs)} ms in all (status bar at the end: "${statusText}"). Session end (the panel's \`onEnded\`: pending changes, the end of live mode, stats and every connection record; ${f0(ended?.requests)} requests in the trace): ${f0(ended?.ms)} ms to build and serialise, ${f1((ended?.bytes ?? NaN) / 2 ** 20)} MB, ${replay ? 'Replayer' : 'Client'} exit: ${clientResult ? `code ${clientResult.code}` : 'still running after 5 s'}.`,
   );
   const late = batches.filter((x) => x.at > Z.at);
-  lines.push(
-    '',
-    `After the stream (the client drains, then closes its keep-alive sockets and exits): ${late.length} batch${late.length === 1 ? '' : 'es'}: ${late.map((x) => `${f0(x.appended)} appended + ${f0(x.updated)} updated, ${f1(x.ms)} ms, ${f0(x.bytes / 1024)} KB (and ${f1(x.indexMs)} ms in the CodeLens index for the same requests)`).join('; ') || 'none'}. A connection's close, byte counts or kernel readings change only its own record (TraceBuilder's record-only fields), so no request is re-sent for them.`,
-  );
+  if (replay)
+    lines.push(
+      '',
+      `After the stream (the replayer ends its connections; the host delivers its backlog): ${late.length} batches, ${f0(late.reduce((n, x) => n + x.appended, 0))} requests appended, ${f0(late.reduce((n, x) => n + x.updated, 0))} updated, ${f0(late.reduce((n, x) => n + x.ms, 0))} ms of batch build+serialise (max ${f0(max(late.map((x) => x.ms)))} ms).`,
+    );
+  else
+    lines.push(
+      '',
+      `After the stream (${replay ? 'the replayer ends its connections' : 'the client drains, then closes its keep-alive sockets and exits'}): ${late.length} batch${late.length === 1 ? '' : 'es'}: ${late.map((x) => `${f0(x.appended)} appended + ${f0(x.updated)} updated, ${f1(x.ms)} ms, ${f0(x.bytes / 1024)} KB (and ${f1(x.indexMs)} ms in the CodeLens index for the same requests)`).join('; ') || 'none'}. A connection's close, byte counts or kernel readings change only its own record (TraceBuilder's record-only fields), so no request is re-sent for them.`,
+    );
   const when = (x) => `${x.ms.toFixed(0)} ms at ${x.at.toFixed(1)} s`;
   lines.push(
     '',
-    `Stalls of the host's event loop over 50 ms (the stream runs from 0 to ${SECONDS} s, the drain after it): ${stalls.length ? stalls.map(when).join(', ') : 'none'}; garbage collections over 20 ms: ${gcs.length ? gcs.map((g) => `${g.kind} ${when(g)}`).join(', ') : 'none'}.`,
+    `Stalls of the host's event loop over 50 ms (the stream runs from 0 to ${seconds} s, the drain after it): ${stalls.length ? stalls.map(when).join(', ') : 'none'}; garbage collections over 20 ms: ${gcs.length ? gcs.map((g) => `${g.kind} ${when(g)}`).join(', ') : 'none'}.`,
   );
-  const text = lines.join('\n');
-  console.log(text);
-  if (write) {
-    writeSubsection(
-      `### Extension host streaming (${RATE.toLocaleString('en-US')} requests/s)`,
-      `Run ${m0.date.replace('T', ' ').slice(0, 16)} UTC.\n\n${text}`,
-    );
-    console.log(`\nwritten to ${resultsPath}`);
-  }
-} finally {
-  if (client && client.child.exitCode === null) client.child.kill('SIGTERM');
-  await server.stop();
-  rmSync(tmp, { recursive: true, force: true });
+  const summary = {
+    rate,
+    madeRate,
+    deliveredRate,
+    rateOk,
+    backlogOk,
+    completeOk,
+    keepsUp,
+    cpu: cpuAll,
+    lagP99: eldAll.percentile(99) / 1e6,
+    lagMax: eldAll.max / 1e6,
+    firstBacklog: mean(firstBacklog),
+    lastBacklog: mean(lastBacklog),
+    batchMed: med(allMs.map((x) => x.ms)),
+    batchMax: max(allMs.map((x) => x.ms)),
+    latMed: med(allLat),
+    latMax: max(allLat),
+    drainMs: drainedAt - final.lastStartAt,
+    allDelivered,
+    loadEnd,
+  };
+  return { text: lines.join('\n'), summary };
+}
+
+/** The stream client's command line: stream-client.mjs (live) or replay-client.mjs (`replay`). */
+function clientArgs({ clientScript, ipcPath, rate, seconds, T0, replay }) {
+  return replay
+    ? [clientScript, replay.manifest, ipcPath, String(rate), String(T0), String(TICK_MS)]
+    : [clientScript, server.url, String(rate), String(seconds), String(T0), String(TICK_MS)];
 }
 
 /**
- * Writes `sub` (a `### ` heading) and its body at the end of the "Panel (webview) — issue 3"
- * section of bench/RESULTS.md, replacing that subsection if an earlier run wrote it. Everything
- * else in the file is kept as it is.
+ * Replay's "bytes written → delivered" per delivered request, as [deliveredAt, ms]: the k-th
+ * request delivered (batches in order, `d0`..`d1`) against the time the replayer's count of
+ * requests written reached k (interpolated between its 50 ms samples): a FIFO estimate.
  */
-function writeSubsection(sub, body) {
-  const heading = '## Panel (webview) — issue 3';
+function writeLatencies(samples, batches) {
+  const out = [];
+  let i = 1;
+  const timeOf = (k) => {
+    while (i < samples.length && samples[i].started < k) i++;
+    if (i >= samples.length) return NaN;
+    const a = samples[i - 1];
+    const b = samples[i];
+    return b.started === a.started ? b.at : a.at + ((k - a.started) * (b.at - a.at)) / (b.started - a.started);
+  };
+  for (const x of batches) {
+    for (let k = x.d0 + 1; k <= x.d1; k++) {
+      const t = timeOf(k);
+      if (Number.isFinite(t)) out.push([x.at, x.at - t]);
+    }
+  }
+  return out;
+}
+
+/** Lines, events frames and blob frames of one recorded preload connection; its first hello. */
+function scanWire(buf) {
+  const s = { bytes: buf.length, lines: 0, frames: 0, events: 0, blobs: 0, bad: 0, partial: 0, types: {}, hello: undefined };
+  let pos = 0;
+  while (pos < buf.length) {
+    const nl = buf.indexOf(0x0a, pos);
+    if (nl < 0) {
+      s.partial = buf.length - pos;
+      break;
+    }
+    let msg;
+    try {
+      msg = JSON.parse(buf.subarray(pos, nl).toString('utf8'));
+    } catch {
+      s.bad++;
+      pos = nl + 1;
+      continue;
+    }
+    pos = nl + 1;
+    if ((msg.type === 'events' || msg.type === 'blob') && typeof msg.len === 'number') {
+      pos += msg.len;
+      if (msg.type === 'events') {
+        s.frames++;
+        s.events += msg.n ?? 0;
+      } else s.blobs++;
+      continue;
+    }
+    s.lines++;
+    s.types[msg.type] = (s.types[msg.type] ?? 0) + 1;
+    if (msg.type === 'hello' && !s.hello) s.hello = msg;
+  }
+  return s;
+}
+
+/**
+ * Records what real preloads send: `procs` traced processes of bench/apps/client.mjs (http, 16
+ * concurrent keep-alive GETs, as fast as they go, two at a time), `total` requests in all, connected
+ * to a unix socket of this process that keeps every connection's bytes (and sends nothing back, as
+ * a collector without trace rules). Writes one file per connection and returns them in process
+ * order with each process's request count (from its own output) on its main connection.
+ */
+async function recordPreloads(total, procs) {
+  const dir = join(tmp, 'recording');
+  mkdirSync(dir);
+  const sockPath = join(dir, 'rec.sock');
+  const conns = [];
+  const open = new Set();
+  const rec = createServer((sock) => {
+    const c = { chunks: [] };
+    conns.push(c);
+    open.add(sock);
+    sock.on('data', (d) => c.chunks.push(d));
+    sock.on('error', () => {});
+    sock.on('close', () => {
+      open.delete(sock);
+      c.data = Buffer.concat(c.chunks);
+      c.chunks = undefined;
+    });
+  });
+  await new Promise((r) => rec.listen(sockPath, r));
+  const per = total / procs;
+  if (!Number.isInteger(per)) throw new Error(`--procs ${procs} does not divide ${total} requests`);
+  const outs = [];
+  const t0 = Date.now();
+  let next = 0;
+  const worker = async () => {
+    while (next < procs) {
+      const i = next++;
+      const r = await runNode([join(appsDir, 'client.mjs'), 'http', 'conc', String(per), '16', '0', server.url], {
+        env: {
+          NODE_OPTIONS: `--require ${JSON.stringify(preloadPath)}`,
+          NETTRACE_CONFIG: JSON.stringify({ ipcPath: sockPath }),
+          ...(WIRE === 'events' ? { NETTRACE_EVENTS: '1' } : {}),
+        },
+      }).done;
+      const out = r.lines.find((o) => typeof o.pid === 'number');
+      if (r.code !== 0 || !out || out.failures) throw new Error(`recording client ${i} failed (code ${r.code}): ${r.stderr}`);
+      outs[i] = { ...out, cpuToExitMs: r.lines.find((o) => o.cpuToExitMs)?.cpuToExitMs };
+    }
+  };
+  await Promise.all([worker(), worker()]);
+  const ms = Date.now() - t0;
+  for (const deadline = Date.now() + 5000; open.size && Date.now() < deadline;) await new Promise((r) => setTimeout(r, 10));
+  if (open.size) throw new Error(`${open.size} recorded connections still open 5 s after the clients exited`);
+  await new Promise((r) => rec.close(r));
+  for (const c of conns) c.scan = scanWire(c.data);
+  const list = [];
+  outs.forEach((o, i) => {
+    const mine = conns.filter((c) => c.scan.hello?.pid === o.pid);
+    const main = mine.filter((c) => !c.scan.hello.continues);
+    if (main.length !== 1) throw new Error(`process ${o.pid}: ${main.length} main connections recorded`);
+    for (const c of [...main, ...mine.filter((x) => x !== main[0])]) {
+      const file = `conn-${list.length}.bin`;
+      writeFileSync(join(dir, file), c.data);
+      list.push({
+        file,
+        proc: i,
+        requests: c === main[0] ? o.warmup + o.requests : 0,
+        continues: c !== main[0],
+        ...c.scan,
+        hello: undefined,
+      });
+    }
+  });
+  const unmatched = conns.filter((c) => !outs.some((o) => o.pid === c.scan.hello?.pid));
+  if (unmatched.length) throw new Error(`${unmatched.length} recorded connections without a known process's hello`);
+  const manifestFor = (rate, seconds) => {
+    const n = (rate * seconds) / per;
+    if (!Number.isInteger(n) || n < 1 || n > procs)
+      throw new Error(`rate ${rate} × ${seconds} s is not a multiple of ${per} requests up to ${total}`);
+    const path = join(dir, `manifest-${rate}.json`);
+    writeFileSync(path, JSON.stringify({ conns: list.filter((c) => c.proc < n) }));
+    return path;
+  };
+  return { dir, list, outs, ms, per, manifestFor };
+}
+
+/** Runs `fn` under the V8 CPU profiler of this process; resolves [its result, the profile]. */
+async function profiled(fn) {
+  const s = new InspectorSession();
+  s.connect();
+  const post = (m, p) => new Promise((res, rej) => s.post(m, p, (e, r) => (e ? rej(e) : res(r))));
+  await post('Profiler.enable');
+  await post('Profiler.start');
+  try {
+    const result = await fn();
+    const { profile } = await post('Profiler.stop');
+    return [result, profile];
+  } finally {
+    s.disconnect();
+  }
+}
+
+/**
+ * The source module of a line of the esbuild bundle in `tmp` (its `// src/…` markers), so the
+ * profile's functions are named by their src/ file.
+ */
+function bundleModuleOf() {
+  const marks = [];
+  readFileSync(join(tmp, 'bundle.cjs'), 'utf8')
+    .split('\n')
+    .forEach((l, i) => /^\/\/ (src|node_modules)\//.test(l) && marks.push([i, l.slice(3)]));
+  return (line) => {
+    let m = 'bundle';
+    for (const [at, name] of marks) if (at <= line) m = name;
+    return m;
+  };
+}
+
+/**
+ * The top functions of a CPU profile by self time, and the self time by source file (a src/
+ * module of the bundle, a node: module, the benchmark's own code), with the busy total (idle left
+ * out).
+ */
+function selfTimes(profile, top = 15) {
+  const moduleOf = bundleModuleOf();
+  const byModule = new Map();
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const self = new Map();
+  let busy = 0;
+  let all = 0;
+  const deltas = profile.timeDeltas ?? [];
+  for (let i = 0; i < profile.samples.length; i++) {
+    const us = deltas[i + 1] ?? 0;
+    const cf = byId.get(profile.samples[i]).callFrame;
+    all += us;
+    if (cf.functionName === '(idle)') continue;
+    busy += us;
+    const file = cf.url ? basename(cf.url.replace(/^file:\/\//, '')) : '';
+    const where = file === 'bundle.cjs' ? moduleOf(cf.lineNumber) : cf.url.startsWith('node:') ? cf.url : file ? `bench: ${file}` : '';
+    const name = `${cf.functionName || '(anonymous)'}${where ? ` (${where}${file === 'bundle.cjs' ? '' : `:${cf.lineNumber + 1}`})` : ''}`;
+    self.set(name, (self.get(name) ?? 0) + us);
+    const mod = where === '' ? cf.functionName || '(native)' : where.startsWith('node:') ? 'node: internals' : where;
+    byModule.set(mod, (byModule.get(mod) ?? 0) + us);
+  }
+  const sortRows = (m, n) =>
+    [...m]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, n)
+      .map(([name, us]) => ({ name, ms: us / 1000, share: us / busy }));
+  return { busyMs: busy / 1000, allMs: all / 1000, rows: sortRows(self, top), modules: sortRows(byModule, 12) };
+}
+
+/**
+ * The CLI's case: the same replay into a plain startCollector session (no 'change' listener, as
+ * `nettrace run`). Per second: requests made (written), seen in the session, backlog (made − seen),
+ * event-loop delay and CPU % of this process. Returns the report's text and a summary.
+ */
+async function collectorRun({ rate, seconds, manifest, title }) {
+  const edge = Math.min(5, Math.floor(seconds / 2));
+  const col = await ext.startCollector({ description: 'bench replay (collector only)' });
+  const session = col.session;
+  const T0 = Date.now() + 1500;
+  const clientSamples = [];
+  let final;
+  let resolveFinal;
+  const finalP = new Promise((r) => (resolveFinal = r));
+  client = runNode([join(appsDir, 'replay-client.mjs'), manifest, col.ipcPath, String(rate), String(T0), String(TICK_MS)], {
+    onLine: (o) => {
+      if (typeof o.at !== 'number') return;
+      clientSamples.push(o);
+      if (o.final) {
+        final = o;
+        resolveFinal();
+      }
+    },
+  });
+  const clientDone = client.done;
+  const perSec = 1000 / SAMPLE_MS;
+  const eld = monitorEventLoopDelay({ resolution: 5 });
+  const eldAll = monitorEventLoopDelay({ resolution: 5 });
+  const samples = [];
+  const secs = [];
+  let sampling = true;
+  let tick = 0;
+  const seen = () => session.builder.trace.httpRequests.length;
+  const sample = () => {
+    if (tick === 0) {
+      eld.enable();
+      eldAll.enable();
+    }
+    samples.push({ at: Date.now(), seen: seen(), cpu: process.cpuUsage() });
+    if (tick > 0 && tick % perSec === 0) {
+      secs.push({ p99: eld.percentile(99) / 1e6, max: eld.max / 1e6 });
+      eld.reset();
+    }
+    if (tick === seconds * perSec) eldAll.disable();
+    tick++;
+    if (sampling) setTimeout(sample, Math.max(0, T0 + tick * SAMPLE_MS - Date.now()));
+  };
+  setTimeout(sample, Math.max(0, T0 - Date.now()));
+  await Promise.race([
+    finalP,
+    clientDone.then((r) => {
+      throw new Error(`the replayer exited before finishing (code ${r.code}): ${r.stderr}`);
+    }),
+  ]);
+  const total = final.started;
+  const drainDeadline = Date.now() + 60_000;
+  while (seen() < total && Date.now() < drainDeadline) await new Promise((r) => setTimeout(r, 5));
+  const drainedAt = Date.now();
+  await new Promise((r) => setTimeout(r, Math.max(0, T0 + Math.ceil((Date.now() - T0) / 1000) * 1000 + 50 - Date.now())));
+  sampling = false;
+  eld.disable();
+  eldAll.disable();
+  const idle = await col.waitForIdle({ timeoutMs: 5000 });
+  const trace = session.builder.trace;
+  const seenTotal = trace.httpRequests.length;
+  const completed = trace.httpRequests.filter((r) => r.respDoneAt !== undefined).length;
+  const dropped = trace.stats.droppedEvents;
+  const warnings = trace.warnings?.length ?? 0;
+  await col.close();
+  await clientDone;
+  const loadEnd = loadavg();
+
+  const madeAt = madeAtOf(clientSamples);
+  const cpuMs = (a, b) => (b.cpu.user + b.cpu.system - a.cpu.user - a.cpu.system) / 1000;
+  const rows = [];
+  for (let s = 1; s <= seconds && s * perSec < samples.length; s++) {
+    const P = samples[(s - 1) * perSec];
+    const S = samples[s * perSec];
+    rows.push({
+      s,
+      made: madeAt(S.at) - madeAt(P.at),
+      seen: S.seen - P.seen,
+      backlog: madeAt(S.at) - S.seen,
+      lagP99: secs[s - 1]?.p99,
+      lagMax: secs[s - 1]?.max,
+      cpu: (cpuMs(P, S) * 100) / (S.at - P.at),
+    });
+  }
+  const backlogOf = (from, to) => samples.slice(from * perSec + 1, to * perSec + 1).map((x) => madeAt(x.at) - x.seen);
+  const firstBacklog = backlogOf(0, edge);
+  const lastBacklog = backlogOf(seconds - edge, seconds);
+  const A = samples[edge * perSec];
+  const Z = samples[seconds * perSec] ?? samples[samples.length - 1];
+  const S0 = samples[0];
+  const madeRate = ((madeAt(Z.at) - madeAt(A.at)) * 1000) / (Z.at - A.at);
+  const seenRate = ((Z.seen - A.seen) * 1000) / (Z.at - A.at);
+  const rateOk = Math.abs(seenRate / madeRate - 1) <= 0.03;
+  const backlogOk = mean(lastBacklog) <= 1.25 * mean(firstBacklog) + 50;
+  const completeOk = seenTotal === total && completed === total && dropped === 0 && warnings === 0;
+  const keepsUp = rateOk && backlogOk && completeOk;
+  const cpuAll = (cpuMs(S0, Z) * 100) / (Z.at - S0.at);
+  const lines = [`${title} Load average (1 / 5 / 15 min) at end: ${loadEnd.map((x) => x.toFixed(2)).join(' / ')}.`, ''];
+  lines.push(
+    '| second | made | seen in session | backlog at end (made − seen) | event-loop delay ms p99 / max | CPU % (of one core) |',
+    '|---:|---:|---:|---:|---:|---:|',
+  );
+  for (const r of rows)
+    lines.push(`| ${r.s} | ${f0(r.made)} | ${f0(r.seen)} | ${f0(r.backlog)} | ${f1(r.lagP99)} / ${f1(r.lagMax)} | ${f0(r.cpu)} |`);
+  lines.push(
+    `| all | ${f0(madeAt(Z.at) - madeAt(S0.at))} | ${f0(Z.seen - S0.seen)} | mean ${f0(mean(rows.map((r) => r.backlog)))} | ${f1(eldAll.percentile(99) / 1e6)} / ${f1(eldAll.max / 1e6)} | ${f0(cpuAll)} |`,
+    '',
+    `Keeps up: **${keepsUp ? 'yes' : 'NO'}**. Seen ${f0(seenRate)} requests/s vs made ${f0(madeRate)} requests/s over seconds ${edge}–${seconds} (${f1((seenRate / madeRate - 1) * 100)}%, within ±3%: ${rateOk ? 'yes' : 'NO'}); backlog (made − seen, every ${SAMPLE_MS} ms) first ${edge} s mean ${f0(mean(firstBacklog))}, last ${edge} s mean ${f0(mean(lastBacklog))} (not growing: ${backlogOk ? 'yes' : 'NO'}); ${f0(seenTotal)} of ${f0(total)} requests seen, the last ${f0(drainedAt - final.lastStartAt)} ms after the last bytes were written, ${f0(completed)} complete; dropped events ${dropped}, warnings ${warnings}, idle at the end: ${idle ? 'yes' : 'no'}: ${completeOk ? 'yes' : 'NO'}. Bytes the collector had not yet read (buffered in the replayer) max ${f0(max(clientSamples.map((x) => x.queued ?? 0)) / 1024)} KB.`,
+  );
+  const summary = {
+    rate,
+    madeRate,
+    deliveredRate: seenRate,
+    rateOk,
+    backlogOk,
+    completeOk,
+    keepsUp,
+    cpu: cpuAll,
+    lagP99: eldAll.percentile(99) / 1e6,
+    lagMax: eldAll.max / 1e6,
+    firstBacklog: mean(firstBacklog),
+    lastBacklog: mean(lastBacklog),
+    drainMs: drainedAt - final.lastStartAt,
+    loadEnd,
+  };
+  return { text: lines.join('\n'), summary };
+}
+
+/** made(at): the client's cumulative `started`, interpolated between its samples. */
+function madeAtOf(s) {
+  return (at) => {
+    if (!s.length || at <= s[0].at) return s[0]?.started ?? 0;
+    for (let i = 1; i < s.length; i++) {
+      if (s[i].at >= at) {
+        const a = s[i - 1];
+        const b = s[i];
+        return b.at === a.at ? b.started : a.started + ((b.started - a.started) * (at - a.at)) / (b.at - a.at);
+      }
+    }
+    return s[s.length - 1].started;
+  };
+}
+
+/** Replay mode: record, then per rate and run the host and the collector alone; report. */
+async function replayMain() {
+  const maxRate = Math.max(...RATES);
+  const total = maxRate * SECONDS;
+  console.log(`recording ${f0(total)} requests from ${PROCS} traced processes…`);
+  const rec = await recordPreloads(total, PROCS);
+  const recBytes = rec.list.reduce((n, c) => n + c.bytes, 0);
+  const sum = (k) => rec.list.reduce((n, c) => n + c[k], 0);
+  const types = {};
+  for (const c of rec.list) for (const [t, n] of Object.entries(c.types)) types[t] = (types[t] ?? 0) + n;
+  const recText = `Recording: ${PROCS} processes × ${f0(rec.per)} requests (${rec.list.length} preload connections), ${f1(rec.ms / 1000)} s two at a time (${f0((total * 1000) / rec.ms)} requests/s traced, recorded); ${f1(recBytes / 2 ** 20)} MB on the wire, ${f0(recBytes / total)} bytes per request: ${f0(sum('frames'))} events frames with ${f0(sum('events'))} events (${f2(sum('events') / total)} per request, ${f0(sum('events') / sum('frames'))} per frame), ${f0(sum('blobs'))} blob frames, ${f0(sum('lines'))} JSON lines (${Object.entries(
+    types,
+  )
+    .sort((a, b) => b[1] - a[1])
+    .map(([t, n]) => `${t} ${f0(n)}`)
+    .join(', ')}); unreadable lines ${sum('bad')}, unfinished bytes at the end ${sum('partial')}.`;
+  console.log(recText);
+  const results = [];
+  const texts = [];
+  for (const rate of RATES) {
+    const manifest = rec.manifestFor(rate, SECONDS);
+    for (let run = 1; run <= RUNS; run++) {
+      for (const mode of ['host', 'collector']) {
+        const title = `**${mode === 'host' ? 'Extension host (panel open)' : 'Collector only (the CLI)'}, ${f0(rate)} requests/s, run ${run}.**`;
+        console.log(`\n${title.replace(/\*/g, '')}`);
+        const r =
+          mode === 'host'
+            ? await hostRun({ rate, seconds: SECONDS, replay: { manifest, title } })
+            : await collectorRun({ rate, seconds: SECONDS, manifest, title });
+        console.log(r.text);
+        results.push({ mode, run, ...r.summary });
+        texts.push(r.text);
+      }
+    }
+  }
+  const profiles = [];
+  if (PROFILE) {
+    const rate = RATES[0];
+    const manifest = rec.manifestFor(rate, SECONDS);
+    for (const mode of ['host', 'collector']) {
+      const title = `**Profiled: ${mode}, ${f0(rate)} requests/s.**`;
+      const [r, profile] = await profiled(() =>
+        mode === 'host'
+          ? hostRun({ rate, seconds: SECONDS, replay: { manifest, title } })
+          : collectorRun({ rate, seconds: SECONDS, manifest, title }),
+      );
+      const file = join(tmpdir(), `nettrace-hoststream-${mode}-${rate}.cpuprofile`);
+      writeFileSync(file, JSON.stringify(profile));
+      const top = selfTimes(profile);
+      profiles.push({ mode, rate, file, top, summary: r.summary });
+      console.log(`\n${title} profile written to ${file}; busy ${f0(top.busyMs)} ms of ${f0(top.allMs)} ms`);
+      for (const x of [...top.rows, ...top.modules])
+        console.log(`  ${f0(x.ms).padStart(7)} ms ${f1(x.share * 100).padStart(5)}%  ${x.name}`);
+    }
+  }
+  const loadEnd = loadavg();
+
+  const out = [];
+  out.push(`Run ${m0.date.replace('T', ' ').slice(0, 16)} UTC. Machine: ${machineLine(m0, loadEnd)}.`, '');
+  out.push(
+    `Produced by \`node bench/host-stream.mjs --replay --rate ${RATES.join(',')} --seconds ${SECONDS} --runs ${RUNS} --procs ${PROCS}${WIRE === 'events' ? '' : ' --wire json'}${PROFILE ? ' --profile' : ''}\`. A real traced client cannot make ${f0(maxRate)} requests/s on this 2-core machine while the host runs, so the preloads' bytes are recorded first and replayed: ${PROCS} processes of bench/apps/client.mjs (http, 16 concurrent keep-alive GETs of ~100 bytes to bench/apps/server.mjs, as fast as they go), traced by dist/preload.cjs with the default options${WIRE === 'events' ? ' and record events on (`NETTRACE_EVENTS=1`; off by default in the preload as built, until every reader of the wire reads frames)' : ' (JSON record lines: record events off, as the preload is built)'}, each connected to a recording socket in the benchmark process. Then bench/apps/replay-client.mjs (its own process) connects as many sockets to the collector and writes the recorded bytes every ${TICK_MS} ms, the same fraction of every connection as the fraction of the requests due at the rate, so the bytes per tick are proportional to the requests (chunks may end mid-line or mid-frame, as a socket's may); the collector gets byte for byte what the preloads sent. Only the recorded times are earlier than the session, so latency is "bytes written → delivered" (the k-th request delivered against the time the k-th request's bytes were written: a FIFO estimate, ±50 ms). **Extension host**: the collector of a real \`TraceStore\` session (change throttle 250 ms) with the panel's \`LiveFeed\` batches serialised as \`postMessage\` does, the CodeLens index and the status bar, as in "Extension host streaming" above (Panel section). **Collector only**: a plain \`startCollector\` session with no listener, as \`nettrace run\` uses it. CPU % is the benchmark process's (the host, or the collector alone; the replayer and the recording are other processes or earlier), of one core. Keeps up: the delivered (host) or seen (collector) rate within 3% of the made rate over seconds ${Math.min(5, Math.floor(SECONDS / 2))}–${SECONDS}, the backlog of the last seconds not above the first's (×1.25 + 50), every request delivered/seen (within 60 s after the last bytes), no dropped event or warning.`,
+    '',
+    recText,
+    '',
+  );
+  out.push(
+    '| what | rate | run | made/s | delivered (host) / seen (collector) /s | vs made | backlog first / last s mean | last delivered after the end, ms | batch ms p50 / max | written → delivered ms p50 / max | event-loop delay ms p99 / max | CPU % | keeps up |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|',
+  );
+  const row = (r, name) =>
+    `| ${name} | ${f0(r.rate)} | ${r.run ?? 'profiled'} | ${f0(r.madeRate)} | ${f0(r.deliveredRate)} | ${f1((r.deliveredRate / r.madeRate - 1) * 100)}% | ${f0(r.firstBacklog)} / ${f0(r.lastBacklog)} | ${f0(r.drainMs)} | ${r.mode === 'host' ? `${f2(r.batchMed)} / ${f1(r.batchMax)}` : '—'} | ${r.mode === 'host' ? `${f0(r.latMed)} / ${f0(r.latMax)}` : '—'} | ${f1(r.lagP99)} / ${f1(r.lagMax)} | ${f0(r.cpu)} | ${r.keepsUp ? 'yes' : `**NO**${r.rateOk ? '' : ' (rate)'}${r.backlogOk ? '' : ' (backlog)'}${r.completeOk ? '' : ' (incomplete)'}`} |`;
+  for (const r of results) out.push(row(r, r.mode === 'host' ? 'extension host' : 'collector only'));
+  for (const p of profiles)
+    out.push(row({ ...p.summary, mode: p.mode }, `${p.mode === 'host' ? 'extension host' : 'collector only'} (profiled)`));
+  out.push('');
+  for (const mode of ['host', 'collector']) {
+    const mine = results.filter((r) => r.mode === mode);
+    const ok = mine.filter((r) => r.keepsUp).map((r) => r.rate);
+    const failed = mine.filter((r) => !r.keepsUp);
+    out.push(
+      `- ${mode === 'host' ? 'Extension host' : 'Collector only'}: kept up ${ok.length ? `at ${[...new Set(ok)].map(f0).join(', ')} requests/s (${ok.length} of ${mine.length} runs)` : 'in no run'}${failed.length ? `; did not keep up in ${failed.length} run${failed.length > 1 ? 's' : ''} (${failed.map((r) => `${f0(r.rate)}/s run ${r.run}: ${f0(r.deliveredRate)} delivered/s`).join('; ')})` : ''}.`,
+    );
+  }
+  if (profiles.length) {
+    out.push(
+      '',
+      'Where the time goes (the profiled runs: V8 CPU profiler in the benchmark process, top functions by self time, % of busy time):',
+      '',
+    );
+    for (const p of profiles) {
+      out.push(
+        `${p.mode === 'host' ? 'Extension host' : 'Collector only'} at ${f0(p.rate)} requests/s: busy ${f1(p.top.busyMs / 1000)} s of ${f1(p.top.allMs / 1000)} s profiled.`,
+        '',
+        '| self ms | % of busy | function (source) |',
+        '|---:|---:|---|',
+        ...p.top.rows.map((x) => `| ${f0(x.ms)} | ${f1(x.share * 100)} | \`${x.name}\` |`),
+        '',
+        `By source: ${p.top.modules.map((x) => `${x.name} ${f1(x.share * 100)}%`).join(', ')}.`,
+        '',
+      );
+    }
+  }
+  out.push('', 'Per second, each run:', '');
+  for (const t of texts) out.push(t, '');
+  const text = out.join('\n');
+  if (write) {
+    writeSubsection(
+      `### Extension host and collector at ${f0(maxRate)} requests/s (replay) — issue 17`,
+      text,
+      '## Issue 17: record events, the first step (instruction counts)',
+    );
+    console.log(`\nwritten to ${resultsPath}`);
+  } else console.log(`\n${text}`);
+}
+
+/**
+ * Writes `sub` (a `### ` heading) and its body at the end of the `heading` section of
+ * bench/RESULTS.md (default: "Panel (webview) — issue 3"), replacing that subsection if an earlier
+ * run wrote it. Everything else in the file is kept as it is.
+ */
+function writeSubsection(sub, body, heading = '## Panel (webview) — issue 3') {
   const text = existsSync(resultsPath) ? readFileSync(resultsPath, 'utf8') : '# Benchmark results\n';
   const lines = text.split('\n');
   const block = [sub, '', ...body.trim().split('\n')];
