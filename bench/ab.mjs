@@ -4,7 +4,8 @@
 // Reports the median client CPU per cell and B − A in µs per request.
 //   node bench/ab.mjs <A/preload.cjs> <B/preload.cjs>
 //   BENCH_RUNS (default 5), BENCH_REQUESTS (2000), BENCH_WARMUP (200), BENCH_CONCURRENCY (50),
-//   BENCH_WORKLOADS (e.g. fetch-seq,http-conc; default all four)
+//   BENCH_WORKLOADS (e.g. fetch-seq,http-conc; default all four), BENCH_CONFIG_EXTRA (JSON merged
+//   into both preloads' NETTRACE_CONFIG, e.g. trace rules)
 import { join } from 'node:path';
 import { appsDir, loadCore, median, nodeOptions, runNode, startServer } from './lib/common.mjs';
 
@@ -18,13 +19,14 @@ const N = Number(process.env.BENCH_REQUESTS ?? 2000);
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 200);
 const CONC = Number(process.env.BENCH_CONCURRENCY ?? 50);
 
+const extra = JSON.parse(process.env.BENCH_CONFIG_EXTRA ?? '{}');
 const core = loadCore();
 const server = await startServer();
 const collector = await core.startCollector({ description: 'ab' });
 const conditions = [
   { name: 'untraced', env: {} },
-  { name: 'A', env: { NODE_OPTIONS: nodeOptions([a]), NETTRACE_CONFIG: JSON.stringify({ ipcPath: collector.ipcPath }) } },
-  { name: 'B', env: { NODE_OPTIONS: nodeOptions([b]), NETTRACE_CONFIG: JSON.stringify({ ipcPath: collector.ipcPath }) } },
+  { name: 'A', env: { NODE_OPTIONS: nodeOptions([a]), NETTRACE_CONFIG: JSON.stringify({ ipcPath: collector.ipcPath, ...extra }) } },
+  { name: 'B', env: { NODE_OPTIONS: nodeOptions([b]), NETTRACE_CONFIG: JSON.stringify({ ipcPath: collector.ipcPath, ...extra }) } },
 ];
 // BENCH_WORKLOADS=fetch-seq,http-conc picks some of them.
 const workloads = [

@@ -177,8 +177,19 @@ export class Session extends EventEmitter<SessionEvents> {
       this.changeTimer = undefined;
     }
     const { requests, records, other } = this.builder.takeChanges();
-    if (requests.length > 0 || records.length > 0 || other) this.emit('change', requests, records);
+    if (requests.length === 0 && records.length === 0 && !other) return;
+    // The listeners of one change (the panel's batch, the editor's annotations) each ask for the
+    // same requests: enriched once, while nothing can change them (the emit is synchronous).
+    this.enrichedNow = new Map();
+    try {
+      this.emit('change', requests, records);
+    } finally {
+      this.enrichedNow = undefined;
+    }
   }
+
+  /** Requests enriched during the 'change' being emitted (see flushChanges). */
+  private enrichedNow: Map<string, HttpRequest | undefined> | undefined;
 
   private mapInitiator(req: HttpRequest): HttpRequest {
     const initiator = req.initiator;
@@ -220,6 +231,14 @@ export class Session extends EventEmitter<SessionEvents> {
 
   /** One request with timings, diagnosis and mapped initiator, by traceID (O(1)). */
   request(traceID: string): HttpRequest | undefined {
+    const memo = this.enrichedNow;
+    if (memo?.has(traceID)) return memo.get(traceID);
+    const out = this.enrich(traceID);
+    memo?.set(traceID, out);
+    return out;
+  }
+
+  private enrich(traceID: string): HttpRequest | undefined {
     const req = this.builder.get('httpRequests', traceID);
     if (!req) return undefined;
     const b = this.builder;

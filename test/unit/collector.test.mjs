@@ -166,3 +166,29 @@ test('saved JSON and HAR are mode 0600, also when the file existed with a wider 
     await collector.close();
   }
 });
+
+test("a change's listeners share one enrichment of each request; between changes it is made anew", async () => {
+  const { Session } = createRequire(import.meta.url)('../../dist/core.cjs');
+  const s = new Session({ description: 'memo', beginAt: new Date(now), sourceMaps: false, changeIntervalMs: 1 });
+  const c = s.openConnection();
+  s.apply(c, messages[0]);
+  s.apply(c, {
+    type: 'record',
+    kind: 'httpRequests',
+    id: 'r1',
+    fields: { client: 'http', reqMethod: 'GET', reqURL: 'http://h/', reqStartAt: now + 1 },
+  });
+  const seen = [];
+  s.on('change', (ids) => seen.push(ids.map((id) => [s.request(id), s.request(id)])));
+  s.on('change', (ids) => seen.push(ids.map((id) => [s.request(id)])));
+  s.flushChanges();
+  const [[[a, b]], [[c2]]] = seen;
+  assert.ok(a && a === b && b === c2, 'one object for every listener of the change');
+  assert.equal(a.reqURL, 'http://h/');
+  // Later, after the record changed: a new enrichment with the new fields.
+  s.apply(c, { type: 'record', kind: 'httpRequests', id: 'r1', fields: { respStatusCode: 204, respRecvAt: now + 5 } });
+  const later = s.request(seen[0][0][0].traceID);
+  assert.notEqual(later, a);
+  assert.equal(later.respStatusCode, 204);
+  assert.notEqual(s.request(later.traceID), later, 'outside a change, each call enriches anew');
+});
