@@ -126,6 +126,11 @@ export class PreloadRules {
     return this.engine?.hasBreak === true;
   }
 
+  /** Some enabled rule reads a request header (RuleEngine.readsHeaders). */
+  get readsHeaders(): boolean {
+    return this.engine?.readsHeaders === true;
+  }
+
   /**
    * The break rules' decision for a request, made before the observation point that decides the
    * rest (RuleEngine.startBreak): a decision naming the break rule, or null. Never throws.

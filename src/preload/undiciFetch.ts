@@ -7,20 +7,26 @@ import { NO_STACK, type StackHolder } from './initiator';
 import type { Hook, Tracer } from './tracer';
 import { now } from './tracer';
 import { preloadRules } from './rules';
-import { ruleBreakEarly, viewFromUrl } from './ruleHooks';
-import type { RequestStartView } from '../rules';
+import { ruleBreakEarly, ruleStart, viewFromUrl } from './ruleHooks';
+import type { RequestStartView, StartDecision } from '../rules';
 
 /**
- * What a fetch() call noted when the trace rules' break rules were decided at the call
- * (ruleBreakEarly): its stack, and that `undici:request:create` must not decide them again. Made
- * only while a break rule is enabled; otherwise the stack itself is the note.
+ * What a fetch() call noted when the trace rules were asked at the call: its stack, and the
+ * decision made there. `decision` is the request's start decision (null: not recorded) when the
+ * rules were decided whole at the call (no enabled rule reads a request header, which undici adds
+ * to only later), so `undici:request:create` need not build a view and decide again; undefined
+ * when only the break rules were decided there (the rest is decided at `undici:request:create`,
+ * told `breakDecided`). Made only in rules mode; otherwise the stack itself is the note.
  */
-export class BreakDecidedNote {
-  constructor(readonly stack: StackHolder) {}
+export class RulesNote {
+  constructor(
+    readonly stack: StackHolder,
+    readonly decision: StartDecision | null | undefined,
+  ) {}
 }
 
-/** A fetch() call's note: its stack, or a BreakDecidedNote. */
-export type FetchNote = StackHolder | BreakDecidedNote;
+/** A fetch() call's note: its stack, or a RulesNote. */
+export type FetchNote = StackHolder | RulesNote;
 
 /**
  * Stacks of global fetch() calls not yet dispatched, by URL. fetch dispatches after several
@@ -72,17 +78,22 @@ function fetchUrl(input: unknown): string | undefined {
   }
 }
 
+/** The methods fetch() upper-cases (the Fetch standard's "normalize a method"). */
+const NORMALIZED_METHODS = new Set(['DELETE', 'GET', 'HEAD', 'OPTIONS', 'POST', 'PUT']);
+
 /**
  * The rules' view of a fetch(input, init) call: the method and headers the program gave (undici
- * adds its own later: a condition on one of those, e.g. `user-agent`, is judged without it here,
- * which can only cost or save the stack capture; the decision itself is made at
- * `undici:request:create`).
+ * adds its own later, e.g. `user-agent`: when an enabled rule reads a header, only the break rules
+ * are decided on this view, and the rest at `undici:request:create`).
  */
 function fetchView(url: string, input: unknown, init: unknown): RequestStartView | undefined {
   const i = init as { method?: unknown; headers?: unknown } | null | undefined;
   const r = input as { method?: unknown; headers?: unknown } | null | undefined;
-  const rawMethod = i?.method ?? (typeof input === 'object' ? r?.method : undefined) ?? 'GET';
-  const method = String(rawMethod).toUpperCase();
+  const rawMethod = String(i?.method ?? (typeof input === 'object' ? r?.method : undefined) ?? 'GET');
+  // As fetch normalizes it (the Fetch standard upper-cases these six only), so the view reads the
+  // method undici's request will have.
+  const upper = rawMethod.toUpperCase();
+  const method = NORMALIZED_METHODS.has(upper) ? upper : rawMethod;
   const headers = i?.headers ?? (typeof input === 'object' ? r?.headers : undefined);
   return viewFromUrl(method, url, 'fetch', headers == null ? undefined : headerLookup(headers));
 }
@@ -120,13 +131,30 @@ export function installFetchInitiator(t: Tracer, hook: Hook): void {
         // observation point (undici's request, where they decide and count, comes later); its
         // entry keeps the notes of one URL in call order.
         const view = preloadRules.mode === 'rules' ? fetchView(url, args[0], args[1]) : undefined;
-        // A break rule pauses here, with the program's call one frame down (at undici's request,
-        // where the rest is decided, ~30 frames of undici and of the awaits in fetch are above it,
-        // more than the 20 a debugger shows first).
-        const breakDecided = view !== undefined && ruleBreakEarly(t, view);
-        if (view !== undefined && !preloadRules.mayRecord(view)) {
-          fetchCalls.note(url, breakDecided ? new BreakDecidedNote(NO_STACK) : NO_STACK);
-          return;
+        // What the rules decided here, for the note (see RulesNote); `ruled` false: nothing asked.
+        let ruled = false;
+        let decision: StartDecision | null | undefined;
+        if (view !== undefined) {
+          ruled = true;
+          if (!preloadRules.readsHeaders) {
+            // Decided (and counted) once, here; a break rule pauses here, with the program's call
+            // one frame down.
+            decision = ruleStart(t, view);
+            if (decision === null) {
+              fetchCalls.note(url, new RulesNote(NO_STACK, null));
+              return;
+            }
+          } else {
+            // A rule reads headers undici has not added yet: the rest is decided when undici
+            // creates the request, but a break rule pauses here (there, ~30 frames of undici and
+            // of the awaits in fetch are above the program's, more than the 20 a debugger shows
+            // first).
+            ruled = ruleBreakEarly(t, view);
+            if (!preloadRules.mayRecord(view)) {
+              fetchCalls.note(url, ruled ? new RulesNote(NO_STACK, undefined) : NO_STACK);
+              return;
+            }
+          }
         }
         const at = now();
         const stack = t.captureInitiator(wrapped, at) ?? NO_STACK;
@@ -144,7 +172,7 @@ export function installFetchInitiator(t: Tracer, hook: Hook): void {
           const last = recent.get(url);
           if (last && at - last.at < RECENT_FETCH_MS) stack.origin = last.stack;
         }
-        fetchCalls.note(url, breakDecided ? new BreakDecidedNote(stack) : stack);
+        fetchCalls.note(url, ruled ? new RulesNote(stack, decision) : stack);
       });
     }
     return original.apply(this, args);

@@ -17,7 +17,7 @@ import { NO_STACK } from './initiator';
 import { connOf } from './socketHooks';
 import type { ConnState, Hook, Tracer } from './tracer';
 import { connFields, inTimerCallback, now, Slot, toRequestError } from './tracer';
-import { BreakDecidedNote, fetchCalls, installFetchInitiator } from './undiciFetch';
+import { RulesNote, fetchCalls, installFetchInitiator } from './undiciFetch';
 import { flatHeader, hasHeader, isAbort, isPlainAsyncIterable, originTarget, urlOf } from './undiciHeaders';
 import { stateOf, type UndiciRequest, type UState } from './undiciState';
 import type { RequestError } from '../trace/types';
@@ -129,24 +129,30 @@ function onCreate(t: Tracer, hook: Hook, m: Msg): void {
   const origin = String(req.origin ?? '').replace(/\/$/, '');
   const url = urlOf(origin, req.method, req.path);
   const isFetch = hasHeader(req.headers, 'sec-fetch-mode');
-  // A global fetch() noted its caller's stack at the call (and maybe decided the break rules
-  // there); other requests capture it below.
+  // A global fetch() noted its caller's stack at the call (and maybe what the rules decided
+  // there: RulesNote); other requests capture it below.
   const note = isFetch ? fetchCalls.take(url) : undefined;
-  const breakDecided = note instanceof BreakDecidedNote;
+  const ruled = note instanceof RulesNote ? note : undefined;
   let rules: StartDecision | undefined;
   if (preloadRules.mode !== 'all') {
     // Trace rules: a request not to be recorded gets no state, so no other hook sees it.
     const d =
-      preloadRules.mode === 'none'
-        ? null
-        : ruleStart(t, viewFromUrl(String(req.method ?? 'GET'), url, isFetch ? 'fetch' : 'undici', flatLookup(req.headers)), breakDecided);
+      ruled !== undefined && ruled.decision !== undefined
+        ? ruled.decision
+        : preloadRules.mode === 'none'
+          ? null
+          : ruleStart(
+              t,
+              viewFromUrl(String(req.method ?? 'GET'), url, isFetch ? 'fetch' : 'undici', flatLookup(req.headers)),
+              ruled !== undefined,
+            );
     if (d === null) return;
     rules = d;
     if (d.definiteDetails > DETAIL_BIT.bodies) undiciCreated(req, d, origin);
   }
   // Not noted at a fetch() call: captured here (deeper: the dispatcher's frames come first, hence
   // the larger limit). NO_STACK: the stack budget said no at the call.
-  const noted = breakDecided ? note.stack : note;
+  const noted = ruled !== undefined ? ruled.stack : note;
   const stack = noted ?? t.captureInitiator(undefined, now(), DEEP_CAPTURE, req);
   const upgrade = (req as { upgrade?: unknown }).upgrade;
   // Every field set here, in one order: all requests share one object shape (a field added

@@ -150,10 +150,17 @@ export class RuleEngine {
     this.byHost = new Map();
     this.mode = this.active.length > 0 ? 'rules' : this.defaultRecords ? 'all' : 'none';
     this.hasBreak = this.active.some((l) => l.breaks);
+    this.readsHeaders = this.active.some((l) => l.cond.fields.some((f) => f === 'header' || f.startsWith('header.')));
   }
 
   /** Some enabled rule is a `break` rule (see startBreak). */
   hasBreak = false;
+  /**
+   * Some enabled rule reads a request header. An observation point earlier than the client's own
+   * (the global fetch() wrapper, before undici adds its headers) may decide with start() only when
+   * none does.
+   */
+  readsHeaders = false;
 
   /**
    * Decides what to do with a request that is starting. Never throws: a view the conditions cannot

@@ -374,3 +374,22 @@ test(
     assert.match(r.stdout, new RegExp(`status axios:/orders/axios\\?t=${tag} 200\nstatus got:/orders/got\\?t=${tag} 200`));
   },
 );
+
+test(
+  'fetch with a rule that reads a header: the break still pauses at the program line, decided in fetch(), counted once',
+  { skip, timeout: 60_000 },
+  async () => {
+    const tag = `b${Math.random().toString(36).slice(2, 8)}`;
+    const rules = [
+      { id: 'hdr', condition: 'header.x-never == "1"', action: 'skip', enabled: true },
+      { id: 'orders', condition: `path startsWith "/orders" and query.t == "${tag}"`, action: 'break', enabled: true },
+    ];
+    const r = await runProgram({ rules, steps: [`fetch:/orders/fetch?t=${tag}`, `fetchPost:/orders/fetchPost?t=${tag}`] });
+    assert.equal(r.code, 0, r.stderr + r.stdout);
+    assert.equal(r.pauses.length, 2);
+    assertPause(r.pauses[0], { method: 'GET', url: `${base}/orders/fetch?t=${tag}`, rule: 'orders', client: 'fetch' });
+    assertPause(r.pauses[1], { method: 'POST', url: `${base}/orders/fetchPost?t=${tag}`, rule: 'orders', client: 'fetchPost' });
+    assert.deepEqual(r.counters, { hdr: { matched: 0, acted: 0 }, orders: { matched: 2, acted: 2 } });
+    assert.equal(r.requests.filter((q) => q.reqURL.includes(`t=${tag}`)).length, 2);
+  },
+);
