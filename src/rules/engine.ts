@@ -44,6 +44,8 @@ interface LiveRule {
   detailMask: number;
   /** A `break` rule. */
   breaks: boolean;
+  /** For a skip rule: the decision it makes alone (nothing else acted), shared by every such request. */
+  skipDecision?: StartDecision;
   matched: number;
   acted: number;
   /** False once removed, disabled or replaced: a pending end decision ignores it. */
@@ -127,6 +129,7 @@ export class RuleEngine {
         // Kept: in-flight decisions hold this object, so its counters stay exact.
         old.delete(rule.id);
         prev.rule = { ...rule };
+        prev.skipDecision = undefined;
         return prev;
       }
       return {
@@ -253,6 +256,7 @@ export class RuleEngine {
     const facts = new RequestFacts(view);
     let record = this.defaultRecords;
     let decider: Rule | null = null;
+    let deciderLive: LiveRule | null = null;
     let details = 0;
     let pendingDetails = 0;
     let tags: string[] | null = null;
@@ -286,6 +290,7 @@ export class RuleEngine {
       if (r.terminal) {
         record = r.records;
         decider = r.rule;
+        deciderLive = r;
         break;
       }
       const action = r.rule.action;
@@ -302,6 +307,9 @@ export class RuleEngine {
     // Nothing is recorded whatever the end brings: the request needs no end() (and its undecided
     // rules count no match: a request that is not observed has no end to read).
     if (!mayRecord) undecided = null;
+    // A skip that nothing else acted on: one shared decision (no object per skipped request).
+    if (!mayRecord && deciderLive !== null && tags === null && breakLive === null && details === 0)
+      return (deciderLive.skipDecision ??= Object.freeze({ ...SKIP_ALL, rule: deciderLive.rule }));
     const decision: StartDecision = {
       record: mayRecord,
       details: mayRecord ? details | pendingDetails : 0,

@@ -420,3 +420,20 @@ test('rules engine: break rules decided early (startBreak, at fetch()) act and c
   assert.deepEqual(counts(e), { once: [2, 1] });
   assert.equal(engine(ruleList(['m', 'mark', 'true'])).startBreak(req()), null, 'no break rule: null');
 });
+
+test('rules engine: a plain skip is one shared decision per rule; counters still count each request', () => {
+  const e = engine(ruleList(['noisy', 'skip', 'host == "noisy"'], ['tagged', 'mark', 'path == "/t"'], ['rest', 'skip', 'method == "PUT"']));
+  const a = e.start(req('noisy'));
+  const b = e.start(req('noisy', '/other'));
+  assert.equal(a, b, 'the same object');
+  assert.ok(Object.isFrozen(a));
+  assert.deepEqual([a.record, a.rule.id, a.pending, a.tags, a.breakRule], [false, 'noisy', false, null, null]);
+  // A mark acted before the skip: that decision is the request's own.
+  const c = e.start(req('api.example.com', '/t', 'PUT'));
+  assert.notEqual(c, e.start(req('api.example.com', '/t', 'PUT')));
+  assert.deepEqual(c.tags, ['tagged']);
+  assert.deepEqual(counts(e), { noisy: [2, 2], tagged: [2, 2], rest: [2, 2] });
+  // The rule renamed (same meaning, counters kept): the shared decision names the new rule object.
+  e.setRules(ruleList(['noisy', 'skip', 'host == "noisy"', { name: 'renamed' }]));
+  assert.equal(e.start(req('noisy')).rule.name, 'renamed');
+});
