@@ -113,6 +113,29 @@ function headerLookup(h: unknown): (lowerName: string) => string | undefined {
   };
 }
 
+/**
+ * The note of the global fetch() call running now, for the undici request it creates within the
+ * call (Node 20, 22 and 24 create it synchronously for a plain `fetch(url, init)`): that request
+ * takes it here, with no URL parsed and no map entry. A fetch whose request is created later
+ * (after the call returned) finds its note in `fetchCalls` by URL instead.
+ */
+interface SyncFetch {
+  note: FetchNote | undefined;
+  taken: boolean;
+}
+let syncFetch: SyncFetch | undefined;
+
+/**
+ * The note of the fetch() call that is creating this undici request synchronously, or undefined
+ * (then look it up by URL in `fetchCalls`). Takes it: a second request gets nothing.
+ */
+export function takeSyncFetch(): SyncFetch | undefined {
+  const s = syncFetch;
+  if (s === undefined || s.taken) return undefined;
+  s.taken = true;
+  return s;
+}
+
 /** Wraps the global fetch only to note the caller's stack (see PendingFetches). */
 export function installFetchInitiator(t: Tracer, hook: Hook): void {
   const g = globalThis as { fetch?: Function };
@@ -121,61 +144,73 @@ export function installFetchInitiator(t: Tracer, hook: Hook): void {
   // The program's last call per URL: a library's retry (ky repeats a fetch from its own timer,
   // where the program's frame is not on the stack) takes the call it repeats, if recent.
   const recent = new Map<string, { at: number; stack: StackHolder }>();
+  /** The note of a fetch(input, init) call, and its URL when it was parsed. */
+  const noteOf = (args: unknown[]): { note: FetchNote; url: string | undefined } | undefined => {
+    let url: string | undefined;
+    // What the rules decided here, for the note (see RulesNote); `ruled` false: nothing asked.
+    let ruled = false;
+    let decision: StartDecision | null | undefined;
+    if (preloadRules.mode === 'rules') {
+      // Trace rules: a request they will not record is skipped here already, its earliest
+      // observation point.
+      url = fetchUrl(args[0]);
+      if (url === undefined) return undefined;
+      const view = fetchView(url, args[0], args[1]);
+      if (view !== undefined) {
+        ruled = true;
+        if (!preloadRules.readsHeaders) {
+          // Decided (and counted) once, here; a break rule pauses here, with the program's call
+          // one frame down.
+          decision = ruleStart(t, view);
+          if (decision === null) return { note: new RulesNote(NO_STACK, null), url };
+        } else {
+          // A rule reads headers undici has not added yet: the rest is decided when undici
+          // creates the request, but a break rule pauses here (there, ~30 frames of undici and of
+          // the awaits in fetch are above the program's, more than the 20 a debugger shows first).
+          ruled = ruleBreakEarly(t, view);
+          if (!preloadRules.mayRecord(view)) return { note: ruled ? new RulesNote(NO_STACK, undefined) : NO_STACK, url };
+        }
+      }
+    }
+    const at = now();
+    const stack = t.captureInitiator(wrapped, at) ?? NO_STACK;
+    // The URL only when a stack was captured (the sampler skips most in a busy program).
+    if (stack !== NO_STACK) url ??= fetchUrl(args[0]);
+    if (url !== undefined && stack !== NO_STACK && !stack.noProgram) {
+      // Updated in place: a program fetching one URL over and over allocates nothing here.
+      const last = recent.get(url);
+      if (last) {
+        last.at = at;
+        last.stack = stack;
+      } else {
+        if (recent.size >= RECENT_FETCHES_MAX) recent.clear();
+        recent.set(url, { at, stack });
+      }
+    } else if (url !== undefined && stack.noProgram && !stack.origin) {
+      const last = recent.get(url);
+      if (last && at - last.at < RECENT_FETCH_MS) stack.origin = last.stack;
+    }
+    return { note: ruled ? new RulesNote(stack, decision) : stack, url };
+  };
   const wrapped = function fetch(this: unknown, ...args: unknown[]): unknown {
     // Trace rules that record nothing (mode 'none'): no stack to note.
-    if (hook.enabled && preloadRules.mode !== 'none') {
-      t.guard(hook, () => {
-        const url = fetchUrl(args[0]);
-        if (!url) return;
-        // Trace rules: a request they will not record is skipped here already, its earliest
-        // observation point (undici's request, where they decide and count, comes later); its
-        // entry keeps the notes of one URL in call order.
-        const view = preloadRules.mode === 'rules' ? fetchView(url, args[0], args[1]) : undefined;
-        // What the rules decided here, for the note (see RulesNote); `ruled` false: nothing asked.
-        let ruled = false;
-        let decision: StartDecision | null | undefined;
-        if (view !== undefined) {
-          ruled = true;
-          if (!preloadRules.readsHeaders) {
-            // Decided (and counted) once, here; a break rule pauses here, with the program's call
-            // one frame down.
-            decision = ruleStart(t, view);
-            if (decision === null) {
-              fetchCalls.note(url, new RulesNote(NO_STACK, null));
-              return;
-            }
-          } else {
-            // A rule reads headers undici has not added yet: the rest is decided when undici
-            // creates the request, but a break rule pauses here (there, ~30 frames of undici and
-            // of the awaits in fetch are above the program's, more than the 20 a debugger shows
-            // first).
-            ruled = ruleBreakEarly(t, view);
-            if (!preloadRules.mayRecord(view)) {
-              fetchCalls.note(url, ruled ? new RulesNote(NO_STACK, undefined) : NO_STACK);
-              return;
-            }
-          }
-        }
-        const at = now();
-        const stack = t.captureInitiator(wrapped, at) ?? NO_STACK;
-        if (stack !== NO_STACK && !stack.noProgram) {
-          // Updated in place: a program fetching one URL over and over allocates nothing here.
-          const last = recent.get(url);
-          if (last) {
-            last.at = at;
-            last.stack = stack;
-          } else {
-            if (recent.size >= RECENT_FETCHES_MAX) recent.clear();
-            recent.set(url, { at, stack });
-          }
-        } else if (stack.noProgram && !stack.origin) {
-          const last = recent.get(url);
-          if (last && at - last.at < RECENT_FETCH_MS) stack.origin = last.stack;
-        }
-        fetchCalls.note(url, ruled ? new RulesNote(stack, decision) : stack);
-      });
+    if (!hook.enabled || preloadRules.mode === 'none') return original.apply(this, args);
+    const noted = t.guard(hook, () => noteOf(args));
+    const outer = syncFetch;
+    const mine: SyncFetch = { note: noted?.note, taken: false };
+    syncFetch = mine;
+    try {
+      return original.apply(this, args);
+    } finally {
+      syncFetch = outer;
+      // Not created within the call: noted by URL for undici's request to come (its entry keeps
+      // the notes of one URL in call order).
+      if (!mine.taken && noted !== undefined)
+        t.guard(hook, () => {
+          const url = noted.url ?? fetchUrl(args[0]);
+          if (url !== undefined) fetchCalls.note(url, noted.note);
+        });
     }
-    return original.apply(this, args);
   };
   Object.defineProperty(wrapped, 'name', { value: original.name });
   Object.defineProperty(wrapped, 'length', { value: original.length });

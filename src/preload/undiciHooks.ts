@@ -17,7 +17,7 @@ import { NO_STACK } from './initiator';
 import { connOf } from './socketHooks';
 import type { ConnState, Hook, Tracer } from './tracer';
 import { connFields, inTimerCallback, now, Slot, toRequestError } from './tracer';
-import { RulesNote, fetchCalls, installFetchInitiator } from './undiciFetch';
+import { RulesNote, fetchCalls, installFetchInitiator, takeSyncFetch } from './undiciFetch';
 import { flatHeader, hasHeader, isAbort, isPlainAsyncIterable, originTarget, urlOf } from './undiciHeaders';
 import { stateOf, type UndiciRequest, type UState } from './undiciState';
 import type { RequestError } from '../trace/types';
@@ -130,8 +130,10 @@ function onCreate(t: Tracer, hook: Hook, m: Msg): void {
   const url = urlOf(origin, req.method, req.path);
   const isFetch = hasHeader(req.headers, 'sec-fetch-mode');
   // A global fetch() noted its caller's stack at the call (and maybe what the rules decided
-  // there: RulesNote); other requests capture it below.
-  const note = isFetch ? fetchCalls.take(url) : undefined;
+  // there: RulesNote): handed over directly when this request is created within the call, else
+  // found by URL; other requests capture it below.
+  const sync = isFetch ? takeSyncFetch() : undefined;
+  const note = sync !== undefined ? sync.note : isFetch ? fetchCalls.take(url) : undefined;
   const ruled = note instanceof RulesNote ? note : undefined;
   let rules: StartDecision | undefined;
   if (preloadRules.mode !== 'all') {
