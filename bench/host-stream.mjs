@@ -106,6 +106,72 @@ const f0 = (n) => (Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : 
 const f1 = (n) => (Number.isFinite(n) ? n.toFixed(1) : '—');
 const f2 = (n) => (Number.isFinite(n) ? n.toFixed(2) : '—');
 
+// ---- the client process and this process's samples, shared by the live and the replay runs ---------
+/**
+ * Runs a client that prints `{at, started, ...}` lines and a last one with `final: true`: its
+ * samples, and a promise of the final line that rejects if the client exits first (`what` names it).
+ */
+function followClient(args, what, env) {
+  const samples = [];
+  let resolveFinal;
+  const finalP = new Promise((r) => (resolveFinal = r));
+  const client = runNode(args, {
+    ...(env ? { env } : {}),
+    onLine: (o) => {
+      if (typeof o.at !== 'number') return;
+      samples.push(o);
+      if (o.final) resolveFinal(o);
+    },
+  });
+  const final = Promise.race([
+    finalP,
+    client.done.then((r) => {
+      throw new Error(`${what} exited before finishing (code ${r.code}): ${r.stderr}`);
+    }),
+  ]);
+  return { client, samples, final };
+}
+
+/**
+ * Samples this process every SAMPLE_MS from T0: `probe()`'s fields with the time and CPU, and per
+ * second the event-loop delay (`secs`); `eldAll` covers the stream's `seconds` only. stop() ends it.
+ */
+function startSampler(T0, seconds, probe) {
+  const eld = monitorEventLoopDelay({ resolution: 5 });
+  const eldAll = monitorEventLoopDelay({ resolution: 5 });
+  eld.enable();
+  const perSecond = 1000 / SAMPLE_MS;
+  const samples = [];
+  const secs = [];
+  let sampling = true;
+  let tick = 0;
+  const sample = () => {
+    if (tick === 0) {
+      eld.reset();
+      eldAll.enable();
+    }
+    samples.push({ at: Date.now(), ...probe(), cpu: process.cpuUsage() });
+    if (tick > 0 && tick % perSecond === 0) {
+      secs.push({ p50: eld.percentile(50) / 1e6, p99: eld.percentile(99) / 1e6, max: eld.max / 1e6 });
+      eld.reset();
+    }
+    if (tick === seconds * perSecond) eldAll.disable(); // the "all" row: the stream's seconds only
+    tick++;
+    if (sampling) setTimeout(sample, Math.max(0, T0 + tick * SAMPLE_MS - Date.now()));
+  };
+  setTimeout(sample, Math.max(0, T0 - Date.now()));
+  return {
+    samples,
+    secs,
+    eldAll,
+    stop() {
+      sampling = false;
+      eld.disable();
+      eldAll.disable();
+    },
+  };
+}
+
 // ---- the extension's vscode-free modules, bundled from src/ (as test/unit/launchConfig.test.mjs) --
 const tmp = mkdtempSync(join(tmpdir(), 'nettrace-hoststream-'));
 const ext = bundleTs(
@@ -266,54 +332,22 @@ async function hostRun({ rate, seconds, replay }) {
 
   // ---- the traced client ---------------------------------------------------------------------------
   const T0 = Date.now() + 1500; // time for the client to start and its preload to connect
-  const clientSamples = []; // {at, started, completed, errors}
-  let final;
-  let resolveFinal;
-  const finalP = new Promise((r) => (resolveFinal = r));
-  client = runNode(clientArgs({ clientScript, ipcPath, rate, seconds, T0, replay }), {
-    env: replay ? {} : { NODE_OPTIONS: `--require ${JSON.stringify(preloadPath)}`, NETTRACE_CONFIG: JSON.stringify({ ipcPath }) },
-    onLine: (o) => {
-      if (typeof o.at !== 'number') return;
-      clientSamples.push(o);
-      if (o.final) {
-        final = o;
-        resolveFinal();
-      }
-    },
-  });
+  const followed = followClient(
+    clientArgs({ clientScript, ipcPath, rate, seconds, T0, replay }),
+    replay ? 'the replayer' : 'the client',
+    replay ? {} : { NODE_OPTIONS: `--require ${JSON.stringify(preloadPath)}`, NETTRACE_CONFIG: JSON.stringify({ ipcPath }) },
+  );
+  client = followed.client;
+  const clientSamples = followed.samples; // {at, started, completed, errors}
   const clientDone = client.done;
 
-  // ---- this process, sampled every 100 ms from T0 -----------------------------------------------
-  const eld = monitorEventLoopDelay({ resolution: 5 });
-  const eldAll = monitorEventLoopDelay({ resolution: 5 });
-  eld.enable();
-  const perSecond = 1000 / SAMPLE_MS;
-  const samples = []; // {at, seen, delivered, deliveredDone, cpu}
-  const secs = []; // per second: event-loop delay
-  let sampling = true;
-  let tick = 0;
-  const sample = () => {
-    const at = Date.now();
-    if (tick === 0) {
-      eld.reset();
-      eldAll.enable();
-    }
-    samples.push({
-      at,
-      seen: session.builder.trace.httpRequests.length,
-      delivered: delivered.size,
-      deliveredDone: deliveredDone.size,
-      cpu: process.cpuUsage(),
-    });
-    if (tick > 0 && tick % perSecond === 0) {
-      secs.push({ p50: eld.percentile(50) / 1e6, p99: eld.percentile(99) / 1e6, max: eld.max / 1e6 });
-      eld.reset();
-    }
-    if (tick === seconds * perSecond) eldAll.disable(); // the "all" row: the stream's seconds only
-    tick++;
-    if (sampling) setTimeout(sample, Math.max(0, T0 + tick * SAMPLE_MS - Date.now()));
-  };
-  setTimeout(sample, Math.max(0, T0 - Date.now()));
+  // ---- this process, sampled every 100 ms from T0: {at, seen, delivered, deliveredDone, cpu} -----
+  const sampler = startSampler(T0, seconds, () => ({
+    seen: session.builder.trace.httpRequests.length,
+    delivered: delivered.size,
+    deliveredDone: deliveredDone.size,
+  }));
+  const { samples, secs, eldAll } = sampler;
   // Where the long stalls are: event-loop stalls over 50 ms (a 20 ms timer running late) and
   // garbage collections over 20 ms, with their time since T0.
   const stalls = [];
@@ -340,12 +374,7 @@ async function hostRun({ rate, seconds, replay }) {
   gcObserver.observe({ entryTypes: ['gc'] });
 
   // ---- wait for the stream, then for the host to deliver everything ------------------------------
-  await Promise.race([
-    finalP,
-    clientDone.then((r) => {
-      throw new Error(`the client exited before finishing (code ${r.code}): ${r.stderr}`);
-    }),
-  ]);
+  const final = await followed.final;
   const total = final.started;
   const doneTotal = final.completed + final.errors;
   // A replay the host cannot keep up with leaves a backlog of seconds: wait for it (up to 60 s).
@@ -356,9 +385,7 @@ async function hostRun({ rate, seconds, replay }) {
   const allDelivered = delivered.size >= total && deliveredDone.size >= doneTotal;
   // finish the current second of samples, then stop sampling
   await new Promise((r) => setTimeout(r, Math.max(0, T0 + Math.ceil((Date.now() - T0) / 1000) * 1000 + 50 - Date.now())));
-  sampling = false;
-  eld.disable();
-  eldAll.disable();
+  sampler.stop();
   clearInterval(beat);
   gcObserver.disconnect();
 
@@ -728,58 +755,24 @@ async function collectorRun({ rate, seconds, manifest, title }) {
   const col = await ext.startCollector({ description: 'bench replay (collector only)' });
   const session = col.session;
   const T0 = Date.now() + 1500;
-  const clientSamples = [];
-  let final;
-  let resolveFinal;
-  const finalP = new Promise((r) => (resolveFinal = r));
-  client = runNode([join(appsDir, 'replay-client.mjs'), manifest, col.ipcPath, String(rate), String(T0), String(TICK_MS)], {
-    onLine: (o) => {
-      if (typeof o.at !== 'number') return;
-      clientSamples.push(o);
-      if (o.final) {
-        final = o;
-        resolveFinal();
-      }
-    },
-  });
+  const followed = followClient(
+    [join(appsDir, 'replay-client.mjs'), manifest, col.ipcPath, String(rate), String(T0), String(TICK_MS)],
+    'the replayer',
+  );
+  client = followed.client;
+  const clientSamples = followed.samples;
   const clientDone = client.done;
   const perSec = 1000 / SAMPLE_MS;
-  const eld = monitorEventLoopDelay({ resolution: 5 });
-  const eldAll = monitorEventLoopDelay({ resolution: 5 });
-  const samples = [];
-  const secs = [];
-  let sampling = true;
-  let tick = 0;
   const seen = () => session.builder.trace.httpRequests.length;
-  const sample = () => {
-    if (tick === 0) {
-      eld.enable();
-      eldAll.enable();
-    }
-    samples.push({ at: Date.now(), seen: seen(), cpu: process.cpuUsage() });
-    if (tick > 0 && tick % perSec === 0) {
-      secs.push({ p99: eld.percentile(99) / 1e6, max: eld.max / 1e6 });
-      eld.reset();
-    }
-    if (tick === seconds * perSec) eldAll.disable();
-    tick++;
-    if (sampling) setTimeout(sample, Math.max(0, T0 + tick * SAMPLE_MS - Date.now()));
-  };
-  setTimeout(sample, Math.max(0, T0 - Date.now()));
-  await Promise.race([
-    finalP,
-    clientDone.then((r) => {
-      throw new Error(`the replayer exited before finishing (code ${r.code}): ${r.stderr}`);
-    }),
-  ]);
+  const sampler = startSampler(T0, seconds, () => ({ seen: seen() }));
+  const { samples, secs, eldAll } = sampler;
+  const final = await followed.final;
   const total = final.started;
   const drainDeadline = Date.now() + 60_000;
   while (seen() < total && Date.now() < drainDeadline) await new Promise((r) => setTimeout(r, 5));
   const drainedAt = Date.now();
   await new Promise((r) => setTimeout(r, Math.max(0, T0 + Math.ceil((Date.now() - T0) / 1000) * 1000 + 50 - Date.now())));
-  sampling = false;
-  eld.disable();
-  eldAll.disable();
+  sampler.stop();
   const idle = await col.waitForIdle({ timeoutMs: 5000 });
   const trace = session.builder.trace;
   const seenTotal = trace.httpRequests.length;

@@ -52,6 +52,31 @@ async function recordCorpus(base, dir, events) {
   return splitWire(Buffer.concat(chunks));
 }
 
+/**
+ * One peer of `peers` on the collector's socket: writes `first`, then every `peers`-th item from
+ * index `p` (as `item` makes it), waiting for drain and 1 ms every `pauseEvery` items, then `last`;
+ * resolves how many items it wrote before the collector closed it or it ended.
+ */
+function sendShare(ipcPath, p, peers, items, { first, item, last, pauseEvery }) {
+  return new Promise((resolve) => {
+    const s = connect(ipcPath);
+    let n = 0;
+    s.on('error', () => resolve(n));
+    s.on('close', () => resolve(n));
+    s.on('connect', async () => {
+      if (first !== undefined) s.write(first);
+      for (let i = p; i < items.length; i += peers) {
+        if (s.destroyed) break;
+        if (!s.write(item(items[i]))) await new Promise((r) => s.once('drain', r));
+        n++;
+        if (i % pauseEvery === p) await new Promise((r) => setTimeout(r, 1));
+      }
+      if (last !== undefined) s.write(last);
+      s.end();
+    });
+  });
+}
+
 test(`collector socket: ${LINES} fuzz lines from a same-user peer during a real traced run`, { timeout: 240_000 }, async (t) => {
   const seen = [];
   const server = http.createServer({ keepAliveTimeout: 5000 }, (req, res) => {
@@ -102,53 +127,23 @@ test(`collector socket: ${LINES} fuzz lines from a same-user peer during a real 
 
   run.stdin.end('go\n');
   // 8 peers, each sending its share; some announce themselves first, some end mid-line.
+  const hello = corpus.find((l) => l.startsWith('{"type":"hello"'));
   const peers = 8;
   const sent = await Promise.all(
-    Array.from(
-      { length: peers },
-      (_, p) =>
-        new Promise((resolve) => {
-          const s = connect(ipcPath);
-          let n = 0;
-          s.on('error', () => resolve(n));
-          s.on('close', () => resolve(n));
-          s.on('connect', async () => {
-            if (p % 2 === 0) s.write(corpus.find((l) => l.startsWith('{"type":"hello"')) + '\n');
-            for (let i = p; i < lines.length; i += peers) {
-              if (s.destroyed) break;
-              if (!s.write(lines[i] + '\n')) await new Promise((r) => s.once('drain', r));
-              n++;
-              if (i % 500 === p) await new Promise((r) => setTimeout(r, 1));
-            }
-            if (p === peers - 1) s.write('{"type":"record","kind":"httpReq');
-            s.end();
-          });
-        }),
+    Array.from({ length: peers }, (_, p) =>
+      sendShare(ipcPath, p, peers, lines, {
+        first: p % 2 === 0 ? hello + '\n' : undefined,
+        item: (line) => line + '\n',
+        last: p === peers - 1 ? '{"type":"record","kind":"httpReq' : undefined,
+        pauseEvery: 500,
+      }),
     ),
   );
   // 4 more peers send fuzzed events frames, each after a real hello (so it is read as a preload).
-  const hello = corpus.find((l) => l.startsWith('{"type":"hello"'));
   const framePeers = 4;
   const framesSent = await Promise.all(
-    Array.from(
-      { length: framePeers },
-      (_, p) =>
-        new Promise((resolve) => {
-          const s = connect(ipcPath);
-          let n = 0;
-          s.on('error', () => resolve(n));
-          s.on('close', () => resolve(n));
-          s.on('connect', async () => {
-            s.write(hello + '\n');
-            for (let i = p; i < frames.length; i += framePeers) {
-              if (s.destroyed) break;
-              if (!s.write(frames[i])) await new Promise((r) => s.once('drain', r));
-              n++;
-              if (i % 200 === p) await new Promise((r) => setTimeout(r, 1));
-            }
-            s.end();
-          });
-        }),
+    Array.from({ length: framePeers }, (_, p) =>
+      sendShare(ipcPath, p, framePeers, frames, { first: hello + '\n', item: (frame) => frame, pauseEvery: 200 }),
     ),
   );
   const code = await exited;

@@ -8,6 +8,13 @@ import { connect } from 'node:net';
 
 const core = createRequire(import.meta.url)('../../dist/core.cjs');
 const rec = (kind, id, fields) => ({ type: 'record', kind, id, fields });
+/** A connection to a collector socket, once connected. */
+const openSocket = (ipcPath) =>
+  new Promise((resolve) => {
+    const s = connect(ipcPath);
+    s.on('error', () => {});
+    s.on('connect', () => resolve(s));
+  });
 
 test('records past maxRecords per kind are dropped and counted; the summary says so', () => {
   const b = new core.TraceBuilder({ description: 't', maxRecords: 10 });
@@ -49,12 +56,7 @@ test('blobs waiting for their records are capped in bytes over all connections; 
 test('the collector socket: connections past maxConnections are refused, a connection holding too many unfinished bytes is closed', async (t) => {
   const collector = await core.startCollector({ description: 't', maxConnections: 3, maxPendingBytes: 1024 * 1024 });
   t.after(() => collector.close());
-  const open = () =>
-    new Promise((resolve) => {
-      const s = connect(collector.ipcPath);
-      s.on('error', () => {});
-      s.on('connect', () => resolve(s));
-    });
+  const open = () => openSocket(collector.ipcPath);
   const socks = [await open(), await open(), await open()];
   const fourth = await open();
   await new Promise((r) => fourth.on('close', r));
@@ -81,12 +83,7 @@ test('the collector socket: connections past maxConnections are refused, a conne
 test('the collector socket: closing a connection over the byte limit closes only it; announced bytes not sent are not held', async (t) => {
   const collector = await core.startCollector({ description: 't', maxPendingBytes: 1024 * 1024 });
   t.after(() => collector.close());
-  const open = () =>
-    new Promise((resolve) => {
-      const s = connect(collector.ipcPath);
-      s.on('error', () => {});
-      s.on('connect', () => resolve(s));
-    });
+  const open = () => openSocket(collector.ipcPath);
   const [big, announcer, hog, bystanders] = [await open(), await open(), await open(), await Promise.all(Array.from({ length: 8 }, open))];
   // A header announcing 2^40 bytes (far past the 8 MiB kept per message: skipped as it comes)
   // and one announcing 900 KiB, each followed by a few bytes: they hold what arrived, not what
