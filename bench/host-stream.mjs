@@ -172,6 +172,31 @@ function startSampler(T0, seconds, probe) {
   };
 }
 
+/**
+ * The "keeps up" rule, over this process's samples: the rate of `key` (delivered or seen) within
+ * 3% of the rate made over seconds `edge`..`seconds`, and the backlog (made − `key`, every sample)
+ * of the last `edge` seconds not above that of the first (×1.25 + 50).
+ */
+function keepUp(samples, madeAt, key, seconds, edge) {
+  const perSec = 1000 / SAMPLE_MS;
+  const backlogOf = (from, to) => samples.slice(from * perSec + 1, to * perSec + 1).map((x) => madeAt(x.at) - x[key]);
+  const firstBacklog = backlogOf(0, edge);
+  const lastBacklog = backlogOf(seconds - edge, seconds);
+  const A = samples[edge * perSec];
+  const Z = samples[seconds * perSec] ?? samples[samples.length - 1];
+  const madeRate = ((madeAt(Z.at) - madeAt(A.at)) * 1000) / (Z.at - A.at);
+  const rate = ((Z[key] - A[key]) * 1000) / (Z.at - A.at);
+  return {
+    firstBacklog,
+    lastBacklog,
+    Z,
+    madeRate,
+    rate,
+    rateOk: Math.abs(rate / madeRate - 1) <= 0.03,
+    backlogOk: mean(lastBacklog) <= 1.25 * mean(firstBacklog) + 50,
+  };
+}
+
 // ---- the extension's vscode-free modules, bundled from src/ (as test/unit/launchConfig.test.mjs) --
 const tmp = mkdtempSync(join(tmpdir(), 'nettrace-hoststream-'));
 const ext = bundleTs(
@@ -438,16 +463,15 @@ async function hostRun({ rate, seconds, replay }) {
       cpu: (cpuMs(P, S) * 100) / (S.at - P.at),
     });
   }
-  // Backlog over every 100 ms sample of the first and the last 5 s.
-  const backlogOf = (from, to) => samples.slice(from * perSec + 1, to * perSec + 1).map((x) => madeAt(x.at) - x.delivered);
-  const firstBacklog = backlogOf(0, edge);
-  const lastBacklog = backlogOf(seconds - edge, seconds);
-  const A = samples[edge * perSec];
-  const Z = samples[seconds * perSec] ?? samples[samples.length - 1];
-  const madeRate = ((madeAt(Z.at) - madeAt(A.at)) * 1000) / (Z.at - A.at);
-  const deliveredRate = ((Z.delivered - A.delivered) * 1000) / (Z.at - A.at);
-  const rateOk = Math.abs(deliveredRate / madeRate - 1) <= 0.03;
-  const backlogOk = mean(lastBacklog) <= 1.25 * mean(firstBacklog) + 50;
+  const {
+    firstBacklog,
+    lastBacklog,
+    Z,
+    madeRate,
+    rate: deliveredRate,
+    rateOk,
+    backlogOk,
+  } = keepUp(samples, madeAt, 'delivered', seconds, edge);
   const completeOk = allDelivered && seenTotal === total && stats.droppedEvents === 0;
   const keepsUp = rateOk && backlogOk && completeOk;
   const S0 = samples[0];
@@ -799,16 +823,8 @@ async function collectorRun({ rate, seconds, manifest, title }) {
       cpu: (cpuMs(P, S) * 100) / (S.at - P.at),
     });
   }
-  const backlogOf = (from, to) => samples.slice(from * perSec + 1, to * perSec + 1).map((x) => madeAt(x.at) - x.seen);
-  const firstBacklog = backlogOf(0, edge);
-  const lastBacklog = backlogOf(seconds - edge, seconds);
-  const A = samples[edge * perSec];
-  const Z = samples[seconds * perSec] ?? samples[samples.length - 1];
+  const { firstBacklog, lastBacklog, Z, madeRate, rate: seenRate, rateOk, backlogOk } = keepUp(samples, madeAt, 'seen', seconds, edge);
   const S0 = samples[0];
-  const madeRate = ((madeAt(Z.at) - madeAt(A.at)) * 1000) / (Z.at - A.at);
-  const seenRate = ((Z.seen - A.seen) * 1000) / (Z.at - A.at);
-  const rateOk = Math.abs(seenRate / madeRate - 1) <= 0.03;
-  const backlogOk = mean(lastBacklog) <= 1.25 * mean(firstBacklog) + 50;
   const completeOk = seenTotal === total && completed === total && dropped === 0 && warnings === 0;
   const keepsUp = rateOk && backlogOk && completeOk;
   const cpuAll = (cpuMs(S0, Z) * 100) / (Z.at - S0.at);
