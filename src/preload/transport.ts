@@ -112,6 +112,13 @@ export class Transport {
   private pendingCounts: number[] | undefined;
   private timer: NodeJS.Timeout | undefined;
   private immediate = false;
+  /**
+   * The last write took no byte (EAGAIN): the collector is not reading (stopped, paused in a
+   * debugger, busy). Retries then wait for the batch timer instead of the next turn of the
+   * event loop: Node's `fs.writevSync` throws each EAGAIN as an Error with a captured stack, and
+   * a retry per turn cost the program a failed system call and an exception per request.
+   */
+  private pipeFull = false;
   /** Writes at once a completion may still cause (see SYNC_BURST), and when they were counted. */
   private syncTokens = SYNC_BURST;
   private syncCountedAt = 0;
@@ -388,6 +395,14 @@ export class Transport {
 
   private schedule(): void {
     const queued = this.queue.length + this.eventsQueued;
+    // A full pipe is retried by the timer only (see pipeFull).
+    if (this.pipeFull) {
+      if (!this.timer) {
+        this.timer = orig.setTimeout(this.onTimer, FLUSH_INTERVAL_MS);
+        this.timer.unref();
+      }
+      return;
+    }
     // A stats message alone waits for the batch timer like any message: counters change on most
     // requests (the stack sampler's skips, the trace rules' counts), and a flush of its own for
     // each (one setImmediate and one write per request, ~12% of a sequential http client's CPU)
@@ -547,11 +562,13 @@ export class Transport {
       return true;
     }
     let i = 0;
+    let took = false;
     try {
       for (;;) {
         while (i < bufs.length && bufs[i].length === 0) i++;
         if (i >= bufs.length) break;
         let written = i === bufs.length - 1 ? orig.writeSync(this.fd, bufs[i]) : orig.writevSync(this.fd, bufs.slice(i, i + MAX_IOV));
+        if (written > 0) took = true;
         while (written > 0) {
           const len = bufs[i].length;
           if (written >= len) {
@@ -566,6 +583,7 @@ export class Transport {
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') throw err;
     }
+    this.pipeFull = !took && i < bufs.length;
     if (i < bufs.length) {
       this.pending = bufs.slice(i);
       this.pendingParts = kinds.slice(i);
