@@ -4,11 +4,10 @@
  * (src/protocol/events.ts) in frames between the lines, in the order produced (see EventQueue).
  *
  * The debuggee never blocks on it. Writes go straight to the pipe's non-blocking file descriptor
- * with `fs.writeSync`: it either takes the bytes at once or fails with EAGAIN, in which case the
- * rest waits for the next flush. Keeping libuv's write queue out of the path means a synchronous
- * flush (at exit, or from a paused debuggee through the debugger) never interleaves with a
- * half-written asynchronous write. When the fd is not available (Windows named pipes) it falls
- * back to `socket.write` with a backlog check.
+ * (PipeWriter): it either takes the bytes at once or fails with EAGAIN, in which case the rest
+ * waits for the next flush (the batch timer's, once the pipe took nothing). Keeping libuv's write
+ * queue out of the path means a synchronous flush (at exit, or from a paused debuggee through the
+ * debugger) never interleaves with a half-written asynchronous write.
  *
  * When messages leave: a request's completion (its end or failure) is written at once, with
  * everything queued before it, as long as completions come no faster than SYNC_REFILL_MS apart
@@ -27,7 +26,8 @@ import * as net from 'node:net';
 import type { PreloadMessage, RecordMessage, StatsMessage } from '../protocol/preload';
 import { framePrefix } from '../protocol/events';
 import { EventQueue, EVENTS_ON, type EventSeg } from './eventQueue';
-import { countNewlines, resolveLazy, setBlobSink } from './wireValues';
+import { resolveLazy, setBlobSink } from './wireValues';
+import { Part, PipeWriter } from './pipeWriter';
 
 export { lazy, WireBlob, type SideChannel } from './wireValues';
 import { onCollectorData } from './rules';
@@ -40,7 +40,6 @@ const orig = {
   unref: net.Socket.prototype.unref,
   destroy: net.Socket.prototype.destroy,
   writeSync: fs.writeSync,
-  writevSync: fs.writevSync,
   setTimeout: globalThis.setTimeout,
   clearTimeout: globalThis.clearTimeout,
   setImmediate: globalThis.setImmediate,
@@ -73,8 +72,6 @@ const SYNC_REFILL_MS = 50;
  * run). At 32 the work per batch (a write, a wake-up of the collector) cost more than it saved.
  */
 const FLUSH_BATCH = 128;
-/** Buffers per writev call (Linux IOV_MAX is 1024). */
-const MAX_IOV = 1024;
 /** How long the exit flush may spin on a full pipe, in all (ms). */
 const EXIT_FLUSH_BUDGET_MS = 1000;
 /**
@@ -95,8 +92,6 @@ function completes(kind: string, f: Record<string, unknown>): boolean {
 /** Queue + connection to the collector. Never throws to its callers. */
 export class Transport {
   private state: State = 'idle';
-  private socket: net.Socket | undefined;
-  private fd = -1;
   private queue: Array<PreloadMessage | EventSeg> = [];
   /** Record events not yet sent (see record()); undefined: every record goes as a JSON line. */
   private readonly ev: EventQueue | undefined;
@@ -104,21 +99,10 @@ export class Transport {
   private mergeOpen = false;
   /** The record messages in `queue`, by kind and id, so later updates merge into them. */
   private queuedRecords = new Map<string, Map<string, RecordMessage>>();
-  /** Bytes of a batch the pipe did not take yet (sent before anything else). */
-  private pending: Buffer[] | undefined;
-  /** What each buffer of `pending` holds (see Part), so what is never sent can be counted. */
-  private pendingParts: Part[] | undefined;
-  /** Per buffer of `pending`: the events it holds (event frames only). */
-  private pendingCounts: number[] | undefined;
+  /** The pipe (once connected) and what it did not take yet. */
+  private pipe: PipeWriter | undefined;
   private timer: NodeJS.Timeout | undefined;
   private immediate = false;
-  /**
-   * The last write took no byte (EAGAIN): the collector is not reading (stopped, paused in a
-   * debugger, busy). Retries then wait for the batch timer instead of the next turn of the
-   * event loop: Node's `fs.writevSync` throws each EAGAIN as an Error with a captured stack, and
-   * a retry per turn cost the program a failed system call and an exception per request.
-   */
-  private pipeFull = false;
   /** Writes at once a completion may still cause (see SYNC_BURST), and when they were counted. */
   private syncTokens = SYNC_BURST;
   private syncCountedAt = 0;
@@ -281,9 +265,9 @@ export class Transport {
     const sleeper = new Int32Array(new SharedArrayBuffer(4));
     for (;;) {
       if (!this.flush()) return;
-      if (this.queue.length === 0 && this.eventsQueued === 0 && !this.pending && !this.statsDue) return;
+      if (this.queue.length === 0 && this.eventsQueued === 0 && !this.pipe?.hasPending && !this.statsDue) return;
       const t = orig.perfNow();
-      const bytes = this.pendingBytes();
+      const bytes = this.pipe?.bytes() ?? 0;
       if (bytes < left) {
         left = bytes;
         progressAt = t;
@@ -299,13 +283,6 @@ export class Transport {
     this.ev?.clear();
     for (const m of this.queuedRecords.values()) m.clear();
     this.sendTail(unsent > 0 ? this.lastExit : undefined);
-  }
-
-  /** Bytes the pipe has not taken yet. */
-  private pendingBytes(): number {
-    let n = 0;
-    for (const b of this.pending ?? []) n += b.length;
-    return n;
   }
 
   /**
@@ -341,7 +318,6 @@ export class Transport {
     this.state = 'open';
     try {
       const socket = new orig.Socket();
-      this.socket = socket;
       const on = (event: string, fn: (...args: unknown[]) => void) => orig.apply(orig.on, socket, [event, fn]);
       on('error', () => this.goneWith());
       on('close', () => this.goneWith());
@@ -350,7 +326,7 @@ export class Transport {
       on('data', (chunk) => onCollectorData(chunk as Buffer));
       orig.apply(orig.connect, socket, [{ path: this.ipcPath }]);
       orig.apply(orig.unref, socket, []);
-      this.fd = fdOf(socket);
+      this.pipe = new PipeWriter(fdOf(socket), socket);
       this.queue.unshift({ ...this.hello(), conn: this.connToken } as PreloadMessage);
       this.helloDue = true;
       this.schedule();
@@ -367,16 +343,14 @@ export class Transport {
     this.queue = [];
     this.ev?.clear();
     for (const m of this.queuedRecords.values()) m.clear();
-    this.pending = undefined;
-    this.pendingParts = undefined;
-    this.pendingCounts = undefined;
+    this.pipe?.clear();
     if (this.timer) orig.clearTimeout(this.timer);
     this.timer = undefined;
   }
 
   /** A completion was queued: write now under light load, else with the next batch. */
   private urgent(): void {
-    if (this.pending) {
+    if (this.pipe?.hasPending) {
       // The pipe is full: the flush already scheduled retries; trying on every completion would
       // only add failed writes.
       this.schedule();
@@ -395,8 +369,8 @@ export class Transport {
 
   private schedule(): void {
     const queued = this.queue.length + this.eventsQueued;
-    // A full pipe is retried by the timer only (see pipeFull).
-    if (this.pipeFull) {
+    // A full pipe is retried by the timer only (see PipeWriter.full).
+    if (this.pipe?.full) {
       if (!this.timer) {
         this.timer = orig.setTimeout(this.onTimer, FLUSH_INTERVAL_MS);
         this.timer.unref();
@@ -432,25 +406,17 @@ export class Transport {
     this.flush();
   };
 
-  /** Messages in `pending` that the pipe has not taken whole. */
+  /** Messages the pipe has not taken whole. */
   private unsentInPending(): number {
-    const bufs = this.pending;
-    const parts = this.pendingParts;
-    if (!bufs || !parts) return 0;
-    let n = 0;
-    for (let i = 0; i < bufs.length; i++) {
-      if (parts[i] === Part.Blob) n++;
-      else if (parts[i] === Part.Events) n += this.pendingCounts?.[i] ?? 0;
-      else if (parts[i] !== Part.Stats) n += countNewlines(bufs[i]) - (parts[i] === Part.BeforeBlob ? 1 : 0);
-    }
-    return n;
+    return this.pipe?.unsent() ?? 0;
   }
 
   /** Writes pending bytes and then the queue. Returns false when the collector is gone. */
   private flush(): boolean {
     if (this.state !== 'open') return this.state !== 'gone';
     try {
-      if (this.pending && !this.write(this.pending, this.pendingParts!, this.pendingCounts!)) return true;
+      const pipe = this.pipe!;
+      if (!pipe.retry()) return true;
       if (this.queue.length === 0 && this.eventsQueued === 0 && !this.statsDue) return true;
       this.cutEvents();
       const batch = this.queue;
@@ -527,73 +493,17 @@ export class Transport {
       }
       this.helloDue = false;
       // The blobs go as they are, not copied into one buffer with the lines around them.
-      this.write(parts, kinds, counts);
+      pipe.write(parts, kinds, counts);
       // The event buffer is written over from the start; bytes the pipe did not take keep the old one.
-      this.ev?.sent(this.pending !== undefined);
+      this.ev?.sent(pipe.hasPending);
     } catch {
       // EPIPE/ECONNRESET: the collector went away.
       this.goneWith();
       return false;
     } finally {
-      if (this.state === 'open' && (this.queue.length > 0 || this.pending || this.statsDue)) this.schedule();
+      if (this.state === 'open' && (this.queue.length > 0 || this.pipe?.hasPending || this.statsDue)) this.schedule();
     }
     return true;
-  }
-
-  /**
-   * Writes buffers in order without blocking (one writev for many); keeps what the pipe did not
-   * take. True when all was written. `bufs` and `kinds` (what each buffer holds) are the
-   * transport's own and may be changed.
-   */
-  private write(bufs: Buffer[], kinds: Part[], counts: number[]): boolean {
-    if (this.fd < 0) {
-      // No fd (Windows named pipe): fall back to the stream, holding back while it is backed up.
-      if (this.socket!.writableLength > 1 << 20) {
-        this.pending = bufs;
-        this.pendingParts = kinds;
-        this.pendingCounts = counts;
-        return false;
-      }
-      // The stream keeps the buffers until written: event bytes are copied (their buffer is reused).
-      for (let j = 0; j < bufs.length; j++) this.socket!.write(kinds[j] === Part.Events ? Buffer.from(bufs[j]) : bufs[j]);
-      this.pending = undefined;
-      this.pendingParts = undefined;
-      this.pendingCounts = undefined;
-      return true;
-    }
-    let i = 0;
-    let took = false;
-    try {
-      for (;;) {
-        while (i < bufs.length && bufs[i].length === 0) i++;
-        if (i >= bufs.length) break;
-        let written = i === bufs.length - 1 ? orig.writeSync(this.fd, bufs[i]) : orig.writevSync(this.fd, bufs.slice(i, i + MAX_IOV));
-        if (written > 0) took = true;
-        while (written > 0) {
-          const len = bufs[i].length;
-          if (written >= len) {
-            written -= len;
-            i++;
-          } else {
-            bufs[i] = bufs[i].subarray(written);
-            written = 0;
-          }
-        }
-      }
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') throw err;
-    }
-    this.pipeFull = !took && i < bufs.length;
-    if (i < bufs.length) {
-      this.pending = bufs.slice(i);
-      this.pendingParts = kinds.slice(i);
-      this.pendingCounts = counts.slice(i);
-    } else {
-      this.pending = undefined;
-      this.pendingParts = undefined;
-      this.pendingCounts = undefined;
-    }
-    return this.pending === undefined;
   }
 }
 
@@ -601,17 +511,4 @@ export class Transport {
 function fdOf(socket: net.Socket): number {
   const handle = (socket as unknown as { _handle?: { fd?: number } })._handle;
   return typeof handle?.fd === 'number' ? handle.fd : -1;
-}
-
-/**
- * What a buffer of a batch holds, to count the messages in what the pipe did not take: lines
- * (one message per newline), lines whose last one is a blob header (that message ends with the
- * blob's bytes, the next buffer), a blob's bytes, or the stats line (not counted as a message).
- */
-const enum Part {
-  Lines,
-  BeforeBlob,
-  Blob,
-  Stats,
-  Events,
 }
