@@ -29,8 +29,9 @@ export class HeaderCapture {
     this.redactedLengths = new Set([...redacted].map((n) => n.length));
   }
 
-  private isRedacted(name: string): boolean {
-    return this.redactedLengths.has(name.length) && this.redacted.has(name.toLowerCase());
+  /** A name as text, or as the bytes undici holds (a Buffer, whose `length` is its byte count). */
+  private isRedacted(name: string | Uint8Array): boolean {
+    return this.redactedLengths.has(name.length) && this.redacted.has(String(name).toLowerCase());
   }
 
   private pair(name: string, value: string, out: HeaderPair[]): void {
@@ -54,7 +55,11 @@ export class HeaderCapture {
     return lazy(() => this.blockPairs(block));
   }
 
-  /** Like blockField, for a flat array (which must not change until its batch is sent). */
+  /**
+   * Like blockField, for a flat array (which must not change until its batch is sent). A flat
+   * array of Buffers (undici's response headers) goes as is too: the event encoder copies the
+   * bytes without making strings of them, the JSON path decodes them (see resolveLazy).
+   */
   flatField(flat: ReadonlyArray<string | Buffer | string[]>): WireHeaders | undefined {
     if (this.mode === 'none') return undefined;
     if (this.mode === 'values' && this.sendableAsIs(flat)) return flat as string[];
@@ -64,7 +69,7 @@ export class HeaderCapture {
   /** From a flat [name, value, name, value, ...] array of strings or Buffers, at once. */
   fromFlat(flat: ReadonlyArray<string | Buffer | string[]>): WireHeaders | undefined {
     if (this.mode === 'none') return undefined;
-    if (this.mode === 'values' && this.sendableAsIs(flat)) return flat as string[];
+    if (this.mode === 'values' && this.sendableAsIs(flat, false)) return flat as string[];
     return this.flatPairs(flat);
   }
 
@@ -84,16 +89,24 @@ export class HeaderCapture {
     return out;
   }
 
-  /** True when a flat array is all strings, within the caps, with no redacted name. */
-  private sendableAsIs(flat: ReadonlyArray<unknown>): boolean {
+  /**
+   * True when a flat array is all strings (or, with `bytes`, all strings or Buffers), within the
+   * caps, with no redacted name.
+   */
+  private sendableAsIs(flat: ReadonlyArray<unknown>, bytes = true): boolean {
     if (flat.length > 2 * MAX_HEADERS || flat.length % 2 !== 0) return false;
     for (let i = 0; i < flat.length; i += 2) {
       const name = flat[i];
       const value = flat[i + 1];
-      if (typeof name !== 'string' || typeof value !== 'string' || value.length > MAX_VALUE || this.isRedacted(name)) return false;
+      if (!isText(name, bytes) || !isText(value, bytes) || value.length > MAX_VALUE || this.isRedacted(name)) return false;
     }
     return true;
   }
+}
+
+/** A string, or (with `bytes`) a Buffer. */
+function isText(v: unknown, bytes: boolean): v is string | Uint8Array {
+  return typeof v === 'string' || (bytes && v instanceof Uint8Array);
 }
 
 /** Finds one header's value in captured-or-not flat raw headers, case-insensitively. */

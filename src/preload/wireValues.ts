@@ -25,6 +25,8 @@ export function lazy<T>(compute: (side: SideChannel) => T | undefined): T {
 export function resolveLazy(fields: Record<string, unknown>, side: SideChannel): void {
   for (const key of LAZY_FIELDS) {
     const value = fields[key];
+    // Header bytes as undici holds them (HeaderCapture.flatField) go as text in JSON.
+    if (Array.isArray(value) && value.some((v) => v instanceof Uint8Array)) fields[key] = value.map(String);
     if (typeof value !== 'function') continue;
     try {
       const v = (value as (side: SideChannel) => unknown)(side);

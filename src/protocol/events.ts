@@ -188,7 +188,7 @@ export class EventEncoder {
       this.buf[this.off++] = code;
       const mode = FIELD_MODE[code];
       if (mode === 1 && typeof value === 'string') this.internedStr(value);
-      else if (mode === 2 && Array.isArray(value) && allStrings(value)) this.list(value);
+      else if (mode === 2 && Array.isArray(value) && allText(value)) this.list(value);
       else this.value(value);
     } else {
       if (name.length > 255 || !this.ensure(2 + name.length * 3)) {
@@ -358,8 +358,11 @@ export class EventEncoder {
     this.definedNow.push(s);
   }
 
-  /** A list of strings: even positions (header names) interned, the others as text. */
-  private list(a: readonly string[]): void {
+  /**
+   * A list of strings: even positions (header names) interned, the others as text. Items given as
+   * bytes (undici's header Buffers) are copied as they are, as text (names not interned).
+   */
+  private list(a: ReadonlyArray<string | Uint8Array>): void {
     if (a.length > 0xffff) {
       this.json(a);
       return;
@@ -370,9 +373,21 @@ export class EventEncoder {
     this.buf[this.off + 2] = a.length >>> 8;
     this.off += 3;
     for (let i = 0; i < a.length && !this.broken; i++) {
-      if ((i & 1) === 0) this.internedStr(a[i]);
-      else this.str(T_STR, a[i]);
+      const item = a[i];
+      if (typeof item !== 'string') this.bytes(item);
+      else if ((i & 1) === 0) this.internedStr(item);
+      else this.str(T_STR, item);
     }
+  }
+
+  /** Bytes taken as UTF-8 text: a T_STR of them, copied as they are. */
+  private bytes(b: Uint8Array): void {
+    if (!this.ensure(5 + b.length)) return;
+    const at = this.off;
+    this.buf[at] = T_STR;
+    u32(this.buf, at + 1, b.length);
+    this.buf.set(b, at + 5);
+    this.off = at + 5 + b.length;
   }
 }
 
@@ -402,8 +417,9 @@ function writeText(b: Buffer, s: string, at: number): number {
   return b.write(s, at, 'utf8');
 }
 
-function allStrings(a: readonly unknown[]): boolean {
-  for (let i = 0; i < a.length; i++) if (typeof a[i] !== 'string') return false;
+/** True when every item is a string or bytes. */
+function allText(a: readonly unknown[]): a is Array<string | Uint8Array> {
+  for (let i = 0; i < a.length; i++) if (typeof a[i] !== 'string' && !(a[i] instanceof Uint8Array)) return false;
   return true;
 }
 

@@ -5,7 +5,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { bundleTs } from '../lib/bundleTs.mjs';
 
-const m = bundleTs(["export * from './src/preload/headers';", "export { decodeHeaders, MAX_HEADERS, MAX_VALUE } from './src/trace/wire';"]);
+const m = bundleTs([
+  "export * from './src/preload/headers';",
+  "export { resolveLazy } from './src/preload/wireValues';",
+  "export { decodeHeaders, MAX_HEADERS, MAX_VALUE } from './src/trace/wire';",
+]);
 
 const capture = (mode = 'values', redact = ['authorization', 'proxy-authorization', 'cookie', 'set-cookie']) =>
   new m.HeaderCapture(mode, new Set(redact));
@@ -50,7 +54,7 @@ test('a configured redacted name is honoured in blocks and flat arrays', () => {
   assert.equal(h.blockField('GET / HTTP/1.1\r\nX-Authorization-Hint: none\r\n\r\n').includes('none'), true);
 });
 
-test('a flat rawHeaders array goes as is unless it holds a secret, a Buffer or an oversized value', () => {
+test('a flat rawHeaders array (strings or Buffers) goes as is unless it holds a secret or an oversized value', () => {
   const h = capture();
   const flat = ['Content-Type', 'text/plain', 'Date', 'today'];
   assert.equal(h.flatField(flat), flat);
@@ -64,8 +68,18 @@ test('a flat rawHeaders array goes as is unless it holds a secret, a Buffer or a
     ['Set-Cookie', '<redacted>'],
     ['Date', 'today'],
   ]);
+  // Buffers (undici's response headers) go as is too: the event encoder copies their bytes, the
+  // JSON path decodes them (resolveLazy); a secret among them is redacted as in strings.
   const buffers = [Buffer.from('server'), Buffer.from('x')];
-  assert.deepEqual(stored(h.flatField(buffers)), [['server', 'x']]);
+  assert.equal(h.flatField(buffers), buffers);
+  const fields = { respHeaders: h.flatField(buffers) };
+  m.resolveLazy(fields, () => {});
+  assert.deepEqual(fields.respHeaders, ['server', 'x']);
+  const secret = [Buffer.from('Set-Cookie'), Buffer.from('sid=3'), Buffer.from('server'), Buffer.from('x')];
+  assert.deepEqual(stored(h.flatField(secret)), [
+    ['Set-Cookie', '<redacted>'],
+    ['server', 'x'],
+  ]);
   const long = 'v'.repeat(m.MAX_VALUE + 10);
   const capped = stored(h.flatField(['X-Long', long]));
   assert.equal(capped[0][1].length, m.MAX_VALUE + 1);

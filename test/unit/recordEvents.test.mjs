@@ -102,6 +102,19 @@ test('events decode to exactly the record messages of the JSON path', () => {
   assert.deepEqual(out.messages, sample.map(viaJson));
 });
 
+test('header lists of Buffers (undici response headers) are copied as bytes and decode to the text JSON would give', () => {
+  const bytes = ['content-type', 'text/plain; charset=utf-8', 'x-lat', 'caf\u00e9 \u20ac', 'x-empty', ''].map((s) => Buffer.from(s));
+  const msg = { type: 'record', kind: 'httpRequests', id: 'r9', fields: { respHeaders: bytes, respStatusCode: 200 } };
+  const [frame, n] = encode([msg]);
+  const out = new m.EventDecoder().decode(frame, n);
+  assert.equal(out.error, undefined);
+  assert.deepEqual(out.messages, [{ ...msg, fields: { respHeaders: bytes.map(String), respStatusCode: 200 } }]);
+  // Mixed with strings in one list, too.
+  const mixed = { ...msg, fields: { reqHeaders: ['Host', Buffer.from('h.test')] } };
+  const [frame2, n2] = encode([mixed]);
+  assert.deepEqual(new m.EventDecoder().decode(frame2, n2).messages, [{ ...msg, fields: { reqHeaders: ['Host', 'h.test'] } }]);
+});
+
 test('method, status text and header names are interned: sent once per connection, then as an index', () => {
   const enc = new m.EventEncoder();
   const one = (id) => ({ type: 'record', kind: 'httpRequests', id, fields: { reqMethod: 'POST', respHeaders: ['Content-Type', 'a'] } });
