@@ -17,21 +17,32 @@ const MAX_RAW_BLOCK = 16384;
 export class HeaderCapture {
   /** Finds a redacted header's line in a header block. */
   private readonly redactedLine: RegExp;
-  /** The lengths of the redacted names: most names are ruled out without lower-casing them. */
-  private readonly redactedLengths: ReadonlySet<number>;
+  /** The redacted names (lower case) by length: most names are ruled out by their length alone. */
+  private readonly redactedByLength = new Map<number, string[]>();
 
   constructor(
     readonly mode: HeaderCaptureMode,
-    private readonly redacted: ReadonlySet<string>,
+    redacted: ReadonlySet<string>,
   ) {
     const names = [...redacted].map((n) => n.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
     this.redactedLine = names.length > 0 ? new RegExp(`\\n(?:${names.join('|')})[ \\t]*:`, 'i') : /(?!)/;
-    this.redactedLengths = new Set([...redacted].map((n) => n.length));
+    for (const n of redacted) {
+      const lower = n.toLowerCase();
+      const list = this.redactedByLength.get(lower.length);
+      if (list) list.push(lower);
+      else this.redactedByLength.set(lower.length, [lower]);
+    }
   }
 
-  /** A name as text, or as the bytes undici holds (a Buffer, whose `length` is its byte count). */
+  /**
+   * Whether a name (text, or the bytes undici holds) is redacted, compared case-insensitively in
+   * place: no string is made (headers such as "connection" have the length of "set-cookie").
+   */
   private isRedacted(name: string | Uint8Array): boolean {
-    return this.redactedLengths.has(name.length) && this.redacted.has(String(name).toLowerCase());
+    const candidates = this.redactedByLength.get(name.length);
+    if (candidates === undefined) return false;
+    for (const lower of candidates) if (sameName(name, lower)) return true;
+    return false;
   }
 
   private pair(name: string, value: string, out: HeaderPair[]): void {
@@ -102,6 +113,17 @@ export class HeaderCapture {
     }
     return true;
   }
+}
+
+/** Whether `name` (text or bytes, as long as `lower`) is `lower`, ignoring ASCII case. */
+function sameName(name: string | Uint8Array, lower: string): boolean {
+  const text = typeof name === 'string';
+  for (let i = 0; i < lower.length; i++) {
+    let c = text ? name.charCodeAt(i) : name[i];
+    if (c >= 65 && c <= 90) c += 32;
+    if (c !== lower.charCodeAt(i)) return false;
+  }
+  return true;
 }
 
 /** A string, or (with `bytes`) a Buffer. */

@@ -183,7 +183,7 @@ function onCreate(t: Tracer, hook: Hook, m: Msg): void {
     startAt: now(),
     status: undefined,
   };
-  stateOf.set(req, s);
+  stateOf.setInternal(req, s);
   const fields: Record<string, unknown> = {
     client: isFetch ? 'fetch' : 'undici',
     reqMethod: req.method,

@@ -75,6 +75,11 @@ test('a flat rawHeaders array (strings or Buffers) goes as is unless it holds a 
   const fields = { respHeaders: h.flatField(buffers) };
   m.resolveLazy(fields, () => {});
   assert.deepEqual(fields.respHeaders, ['server', 'x']);
+  // A name of a secret's length is compared in place, in any case.
+  const sameLength = [Buffer.from('Connection'), Buffer.from('keep-alive')];
+  assert.equal(h.flatField(sameLength), sameLength);
+  assert.equal(typeof h.flatField([Buffer.from('SET-cookie'), Buffer.from('a=1')]), 'function');
+  assert.equal(typeof h.flatField(['AuThOrIzAtIoN', 'Basic x']), 'function');
   const secret = [Buffer.from('Set-Cookie'), Buffer.from('sid=3'), Buffer.from('server'), Buffer.from('x')];
   assert.deepEqual(stored(h.flatField(secret)), [
     ['Set-Cookie', '<redacted>'],
