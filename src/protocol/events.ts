@@ -131,6 +131,8 @@ const INITIAL_BYTES = 64 * 1024;
  */
 export class EventEncoder {
   buf: Buffer;
+  /** A view of `buf` for f64 values (DataView stores compile to plain stores; Buffer#writeDoubleLE is a call). */
+  private view: DataView;
   /** Bytes written. */
   off = 0;
   /** Complete events in the buffer. */
@@ -147,6 +149,7 @@ export class EventEncoder {
 
   constructor(readonly maxBytes = 4 * 1024 * 1024) {
     this.buf = Buffer.allocUnsafe(Math.min(INITIAL_BYTES, maxBytes));
+    this.view = viewOf(this.buf);
   }
 
   /** Offset where the open event began, or the end of the buffer when none is open. */
@@ -217,7 +220,8 @@ export class EventEncoder {
     }
     this.buf[this.nfieldsAt] = this.nfields;
     this.evStart = -1;
-    this.definedNow.length = 0;
+    // Setting an array's length is a runtime call: only when something was defined.
+    if (this.definedNow.length !== 0) this.definedNow.length = 0;
     this.count++;
     return true;
   }
@@ -228,7 +232,10 @@ export class EventEncoder {
    */
   reset(fresh = false): void {
     const old = this.buf;
-    if (fresh) this.buf = Buffer.allocUnsafe(Math.max(Math.min(INITIAL_BYTES, this.maxBytes), this.off - this.eventStart));
+    if (fresh) {
+      this.buf = Buffer.allocUnsafe(Math.max(Math.min(INITIAL_BYTES, this.maxBytes), this.off - this.eventStart));
+      this.view = viewOf(this.buf);
+    }
     if (this.evStart >= 0) {
       old.copy(this.buf, 0, this.evStart, this.off);
       this.off -= this.evStart;
@@ -244,7 +251,7 @@ export class EventEncoder {
     this.off = this.evStart;
     this.evStart = -1;
     for (const s of this.definedNow) this.interned.delete(s);
-    this.definedNow.length = 0;
+    if (this.definedNow.length !== 0) this.definedNow.length = 0;
   }
 
   /** Room for `n` more bytes; false (and the event broken) past maxBytes. */
@@ -260,6 +267,7 @@ export class EventEncoder {
     const next = Buffer.allocUnsafe(Math.min(size, this.maxBytes));
     this.buf.copy(next, 0, 0, this.off);
     this.buf = next;
+    this.view = viewOf(next);
     return true;
   }
 
@@ -278,7 +286,7 @@ export class EventEncoder {
         } else {
           if (!this.ensure(9)) return;
           this.buf[this.off] = T_F64;
-          this.buf.writeDoubleLE(v, this.off + 1);
+          this.view.setFloat64(this.off + 1, v, true);
           this.off += 9;
         }
         return;
@@ -389,6 +397,11 @@ export class EventEncoder {
     this.buf.set(b, at + 5);
     this.off = at + 5 + b.length;
   }
+}
+
+/** A DataView of a Buffer's bytes. */
+function viewOf(b: Buffer): DataView {
+  return new DataView(b.buffer, b.byteOffset, b.byteLength);
 }
 
 /** Writes a u32, little-endian. */
