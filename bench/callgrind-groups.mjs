@@ -6,12 +6,17 @@
 //   node bench/callgrind-groups.mjs DIR <A index> <B index> <small> <large> [--top=N]
 //   node bench/callgrind-groups.mjs DIR_A:<index> DIR_B:<index> <small> <large>   (two directories)
 //
-// Only C++ and V8 builtins have names in callgrind; code V8 compiled at run time is a bare
-// address (the "JIT-compiled code" group). The groups are regular expressions on the names
+// Only C++ and V8 builtins have names in callgrind; code V8 compiled at run time is a bare address
+// (the "JIT-compiled code" group), unless the runs were made with `--node-flags='--single-threaded
+// --predictable-gc-schedule --perf-basic-prof --no-compact-code-space'` on this machine: then each
+// output's /tmp/perf-<pid>.map names that code by JS function, Net Trace's apart from the rest
+// (lines are dropped from the names, so two bundles compare function by function; what V8 inlined
+// counts in its caller). The groups are regular expressions on the names
 // (GROUPS below, first match wins). `detail::sprp` and `HashSeed` are V8's per-process random hash
 // seed set-up at startup: 5–22 M Ir that differ from run to run, ±34,000 Ir per request at a
 // 500-request difference; they are shown apart and left out of the corrected total.
 import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const args = process.argv.slice(2).filter((a) => !a.startsWith('--'));
@@ -33,14 +38,52 @@ if (args[0].includes(':') && args[1].includes(':')) {
   [small, large] = args.slice(3).map(Number);
 }
 
-/** Self Ir per function of one callgrind output. */
+/**
+ * V8's names for the code it compiled at run time, from the perf map a run wrote with
+ * `--perf-basic-prof` (/tmp/perf-<pid>.map; `--no-compact-code-space` keeps code where it was
+ * compiled): sorted [start, size, name] entries, or undefined without a map.
+ */
+function perfMap(pid) {
+  const file = `/tmp/perf-${pid}.map`;
+  if (!existsSync(file)) return undefined;
+  const entries = [];
+  for (const line of readFileSync(file, 'utf8').split('\n')) {
+    const [start, size, ...name] = line.split(' ');
+    if (name.length > 0) entries.push([parseInt(start, 16), parseInt(size, 16), name.join(' ')]);
+  }
+  return entries.sort((x, y) => x[0] - y[0]);
+}
+
+/** The name of the code at `addr` in a perf map (binary search), or undefined. */
+function jitName(entries, addr) {
+  let lo = 0;
+  let hi = entries.length - 1;
+  let best = -1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    if (entries[mid][0] <= addr) {
+      best = mid;
+      lo = mid + 1;
+    } else hi = mid - 1;
+  }
+  if (best < 0 || addr >= entries[best][0] + entries[best][1]) return undefined;
+  // "JS:*name file:line:col" (optimized) and "JS:^name ..." (baseline) are one function; paths
+  // and lines differ between bundles, so only the function and the file's base name are kept.
+  return `JIT ${entries[best][2].replace(/^JS:[*^~+]?/, '').replace(/ (?:file:\/\/)?(?:\/[^ ]*\/)?([^/ :]+)(?::\d+)*$/, ' $1')}`;
+}
+
+/** Self Ir per function of one callgrind output (JIT code named when its run left a perf map). */
 function load(file) {
   const text = execFileSync('callgrind_annotate', ['--threshold=100', file], { encoding: 'utf8', maxBuffer: 1 << 28 });
+  const pid = /\(PID (\d+)/.exec(text)?.[1];
+  const jit = pid ? perfMap(pid) : undefined;
   const out = new Map();
   for (const line of text.split('\n')) {
     const m = /^\s*([\d,]+) \([^)]*\)\s+(.*)$/.exec(line);
     if (!m || line.includes('PROGRAM TOTALS')) continue;
-    const name = m[2].replace(/\s*\[[^\]]*\]\s*$/, '');
+    let name = m[2].replace(/\s*\[[^\]]*\]\s*$/, '');
+    const addr = jit && /^\?\?\?:0x([0-9a-f]+)$/.exec(name);
+    if (addr) name = jitName(jit, parseInt(addr[1], 16)) ?? name;
     out.set(name, (out.get(name) ?? 0) + Number(m[1].replace(/,/g, '')));
   }
   return out;
@@ -49,6 +92,8 @@ function load(file) {
 const NOISE = 'run-to-run noise, not the tracer (V8 hash seed set-up: detail::sprp, HashSeed)';
 const GROUPS = [
   [NOISE, /sprp|HashSeed/],
+  ['JIT-compiled code: Net Trace (named from the perf map)', /^JIT .*(preload|rules)\.cjs$/],
+  ['JIT-compiled code: Node, undici, the program (named from the perf map)', /^JIT /],
   [
     'JIT compilation in the timed window (TurboFan, Sparkplug)',
     /^(?!.*Builtins_).*(compiler::|maglev|turboshaft|RegisterAllocat|InstructionSelector|CodeGenerator|Assembler|Pipeline|OptimizedCompilation|Compiler::|Deoptimiz|baseline::|BaselineBatchCompiler|Zone::|JSHeapBroker)/,

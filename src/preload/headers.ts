@@ -17,8 +17,11 @@ const MAX_RAW_BLOCK = 16384;
 export class HeaderCapture {
   /** Finds a redacted header's line in a header block. */
   private readonly redactedLine: RegExp;
-  /** The redacted names (lower case) by length: most names are ruled out by their length alone. */
-  private readonly redactedByLength = new Map<number, string[]>();
+  /**
+   * The redacted names (lower case) by length, an array indexed by length: most names are ruled
+   * out by their length alone, with an element read rather than a hash lookup.
+   */
+  private readonly redactedByLength: Array<string[] | undefined> = [];
 
   constructor(
     readonly mode: HeaderCaptureMode,
@@ -28,9 +31,7 @@ export class HeaderCapture {
     this.redactedLine = names.length > 0 ? new RegExp(`\\n(?:${names.join('|')})[ \\t]*:`, 'i') : /(?!)/;
     for (const n of redacted) {
       const lower = n.toLowerCase();
-      const list = this.redactedByLength.get(lower.length);
-      if (list) list.push(lower);
-      else this.redactedByLength.set(lower.length, [lower]);
+      (this.redactedByLength[lower.length] ??= []).push(lower);
     }
   }
 
@@ -39,7 +40,7 @@ export class HeaderCapture {
    * place: no string is made (headers such as "connection" have the length of "set-cookie").
    */
   private isRedacted(name: string | Uint8Array): boolean {
-    const candidates = this.redactedByLength.get(name.length);
+    const candidates = this.redactedByLength[name.length];
     if (candidates === undefined) return false;
     for (const lower of candidates) if (sameName(name, lower)) return true;
     return false;
