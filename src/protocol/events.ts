@@ -320,19 +320,15 @@ export class EventEncoder {
 
   /** A tag, a u32 byte length and the UTF-8 bytes. */
   private str(tag: number, s: string): void {
-    if (!this.ensure(5 + this.bytesFor(s))) return;
+    // Room for the worst case (3 bytes per UTF-16 unit) is checked inline; only past it is the
+    // exact length asked for.
+    if (this.off + 7 + s.length * 3 > this.buf.length && !this.ensure(5 + Buffer.byteLength(s, 'utf8'))) return;
     const b = this.buf;
     const at = this.off;
     b[at] = tag;
     const n = writeText(b, s, at + 5);
     u32(b, at + 1, n);
     this.off = at + 5 + n;
-  }
-
-  /** Room to ask for a string's UTF-8 bytes: 3 per UTF-16 unit, or exactly when that is too much. */
-  private bytesFor(s: string): number {
-    const worst = s.length * 3;
-    return this.off + 7 + worst <= this.buf.length ? worst : Buffer.byteLength(s, 'utf8');
   }
 
   /** A string through the intern table (T_REF, or T_DEF the first time; T_STR once it is full). */
@@ -353,7 +349,7 @@ export class EventEncoder {
       return;
     }
     const next = this.interned.size;
-    if (!this.ensure(7 + this.bytesFor(s))) return;
+    if (!this.ensure(7 + Buffer.byteLength(s, 'utf8'))) return;
     const b = this.buf;
     const at = this.off;
     b[at] = T_DEF;
