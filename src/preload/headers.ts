@@ -42,7 +42,7 @@ export class HeaderCapture {
   private isRedacted(name: string | Uint8Array): boolean {
     const candidates = this.redactedByLength[name.length];
     if (candidates === undefined) return false;
-    for (const lower of candidates) if (sameName(name, lower)) return true;
+    for (const lower of candidates) if (sameLower(name, lower)) return true;
     return false;
   }
 
@@ -116,13 +116,19 @@ export class HeaderCapture {
   }
 }
 
-/** Whether `name` (text or bytes, as long as `lower`) is `lower`, ignoring ASCII case. */
-function sameName(name: string | Uint8Array, lower: string): boolean {
-  const text = typeof name === 'string';
-  for (let i = 0; i < lower.length; i++) {
-    let c = text ? name.charCodeAt(i) : name[i];
-    if (c >= 65 && c <= 90) c += 32;
-    if (c !== lower.charCodeAt(i)) return false;
+/**
+ * Whether a header name (text or bytes) is `lower` (a lower-case name), ignoring ASCII case, in
+ * place: no string is made, and a name of another length is ruled out at once.
+ */
+export function isHeaderName(name: string | Uint8Array, lower: string): boolean {
+  return name.length === lower.length && sameLower(name, lower);
+}
+
+/** `s` from `at` equals the lower-case ASCII `lower`, whatever the case (string or bytes). */
+export function sameLower(s: string | Uint8Array, lower: string, at = 0): boolean {
+  for (let k = 0; k < lower.length; k++) {
+    const c = typeof s === 'string' ? s.charCodeAt(at + k) : s[at + k];
+    if ((c >= 65 && c <= 90 ? c + 32 : c) !== lower.charCodeAt(k)) return false;
   }
   return true;
 }
@@ -130,14 +136,6 @@ function sameName(name: string | Uint8Array, lower: string): boolean {
 /** A string, or (with `bytes`) a Buffer. */
 function isText(v: unknown, bytes: boolean): v is string | Uint8Array {
   return typeof v === 'string' || (bytes && v instanceof Uint8Array);
-}
-
-/** Finds one header's value in captured-or-not flat raw headers, case-insensitively. */
-export function findHeader(flat: ReadonlyArray<string | Buffer>, name: string): string | undefined {
-  for (let i = 0; i + 1 < flat.length; i += 2) {
-    if (String(flat[i]).toLowerCase() === name) return String(flat[i + 1]);
-  }
-  return undefined;
 }
 
 /** What asksUpgrade reads of a ClientRequest. */

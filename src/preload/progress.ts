@@ -4,6 +4,7 @@
  */
 
 import type { Hook, Tracer } from './tracer';
+import { sameLower } from './headers';
 
 /** A response being received: its request's id, body bytes so far, whether it ended. */
 export interface Progressing {
@@ -102,13 +103,4 @@ export function isEventStreamList(headers: unknown): boolean {
     return v.length - k >= 17 && sameLower(v, 'text/event-stream', k);
   }
   return false;
-}
-
-/** `s` from `at` equals the lower-case ASCII `lower`, whatever the case (string or bytes). */
-function sameLower(s: string | Uint8Array, lower: string, at = 0): boolean {
-  for (let k = 0; k < lower.length; k++) {
-    const c = typeof s === 'string' ? s.charCodeAt(at + k) : s[at + k];
-    if ((c >= 65 && c <= 90 ? c + 32 : c) !== lower.charCodeAt(k)) return false;
-  }
-  return true;
 }

@@ -1,5 +1,7 @@
 /** Reading undici's request shapes: its header strings and arrays, the URL, the origin. */
 
+import { isHeaderName } from './headers';
+
 /**
  * The request's URL. A CONNECT's path is authority-form ("host:port"): it is shown as
  * `<proxy scheme>//host:port`, the tunnel's target, so the URL still parses.
@@ -13,6 +15,11 @@ export function urlOf(origin: string, method: string | undefined, path: string |
 export function isPlainAsyncIterable(body: unknown): body is AsyncIterable<unknown> {
   const b = body as { [Symbol.asyncIterator]?: unknown; pipe?: unknown };
   return typeof b[Symbol.asyncIterator] === 'function' && typeof b.pipe !== 'function';
+}
+
+/** Whether an item of undici's flat header array (a string or a Buffer) is the header `name` (lower case). */
+function isTextName(item: unknown, name: string): boolean {
+  return typeof item === 'string' || item instanceof Uint8Array ? isHeaderName(item, name) : String(item).toLowerCase() === name;
 }
 
 /** One compiled pattern per header name looked up in undici's "k: v\r\n" header strings. */
@@ -31,7 +38,7 @@ export function flatHeader(headers: unknown, name: string): string | undefined {
     return m ? m[1] : undefined;
   }
   if (Array.isArray(headers)) {
-    for (let i = 0; i + 1 < headers.length; i += 2) if (String(headers[i]).toLowerCase() === name) return String(headers[i + 1]);
+    for (let i = 0; i + 1 < headers.length; i += 2) if (isTextName(headers[i], name)) return String(headers[i + 1]);
   }
   return undefined;
 }
@@ -40,7 +47,7 @@ export function flatHeader(headers: unknown, name: string): string | undefined {
 export function hasHeader(headers: unknown, name: string): boolean {
   if (typeof headers === 'string') return headerPattern(name).test(headers);
   if (Array.isArray(headers)) {
-    for (let i = 0; i < headers.length; i += 2) if (String(headers[i]).toLowerCase() === name) return true;
+    for (let i = 0; i < headers.length; i += 2) if (isTextName(headers[i], name)) return true;
   }
   return false;
 }
