@@ -517,7 +517,8 @@ function finish(t: Tracer, req: TracedRequest, s: ReqState, err: unknown, closed
       s.sentAt = sentAt;
     }
   }
-  if (s.sentAt !== undefined) fields.reqSentAt = s.sentAt;
+  // Once the response arrived, its update carried reqSentAt already (it does not change after).
+  if (s.sentAt !== undefined && !s.gotResponse) fields.reqSentAt = s.sentAt;
   if (err !== undefined) {
     const e = toRequestError(err, { conn, sent: s.sent, gotResponse: s.gotResponse });
     // A timeout is not an abort; the program stopping a request with an error of its own is.
