@@ -191,7 +191,7 @@ export class EventEncoder {
       this.buf[this.off++] = code;
       const mode = FIELD_MODE[code];
       if (mode === 1 && typeof value === 'string') this.internedStr(value);
-      else if (mode === 2 && Array.isArray(value) && allText(value)) this.list(value);
+      else if (mode === 2 && Array.isArray(value) && (value.length === 0 || isText(value[0]))) this.list(value);
       else this.value(value);
     } else {
       if (name.length > 255 || !this.ensure(2 + name.length * 3)) {
@@ -366,7 +366,7 @@ export class EventEncoder {
    * A list of strings: even positions (header names) interned, the others as text. Items given as
    * bytes (undici's header Buffers) are copied as they are, as text (names not interned).
    */
-  private list(a: ReadonlyArray<string | Uint8Array>): void {
+  private list(a: readonly unknown[]): void {
     if (a.length > 0xffff) {
       this.json(a);
       return;
@@ -378,20 +378,27 @@ export class EventEncoder {
     this.off += 3;
     for (let i = 0; i < a.length && !this.broken; i++) {
       const item = a[i];
-      if (typeof item !== 'string') this.bytes(item);
-      else if ((i & 1) === 0) this.internedStr(item);
-      else this.str(T_STR, item);
+      if (typeof item === 'string') {
+        if ((i & 1) === 0) this.internedStr(item);
+        else this.str(T_STR, item);
+      } else if (item instanceof Uint8Array) this.bytes(item);
+      // Not text after a text first item (field() checks only that one): the event goes as JSON.
+      else this.broken = true;
     }
   }
 
   /** Bytes taken as UTF-8 text: a T_STR of them, copied as they are. */
   private bytes(b: Uint8Array): void {
-    if (!this.ensure(5 + b.length)) return;
+    const n = b.length;
+    if (this.off + 5 + n > this.buf.length && !this.ensure(5 + n)) return;
+    const buf = this.buf;
     const at = this.off;
-    this.buf[at] = T_STR;
-    u32(this.buf, at + 1, b.length);
-    this.buf.set(b, at + 5);
-    this.off = at + 5 + b.length;
+    buf[at] = T_STR;
+    u32(buf, at + 1, n);
+    // Header names and values are short: a loop is cheaper than TypedArray#set's generic entry.
+    if (n <= SHORT_TEXT) for (let i = 0; i < n; i++) buf[at + 5 + i] = b[i];
+    else buf.set(b, at + 5);
+    this.off = at + 5 + n;
   }
 }
 
@@ -426,10 +433,9 @@ function writeText(b: Buffer, s: string, at: number): number {
   return b.write(s, at, 'utf8');
 }
 
-/** True when every item is a string or bytes. */
-function allText(a: readonly unknown[]): a is Array<string | Uint8Array> {
-  for (let i = 0; i < a.length; i++) if (typeof a[i] !== 'string' && !(a[i] instanceof Uint8Array)) return false;
-  return true;
+/** A string or bytes. */
+function isText(v: unknown): v is string | Uint8Array {
+  return typeof v === 'string' || v instanceof Uint8Array;
 }
 
 /** The header line of an events frame of `len` bytes holding `n` events. */

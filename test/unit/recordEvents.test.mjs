@@ -115,6 +115,18 @@ test('header lists of Buffers (undici response headers) are copied as bytes and 
   assert.deepEqual(new m.EventDecoder().decode(frame2, n2).messages, [{ ...msg, fields: { reqHeaders: ['Host', 'h.test'] } }]);
 });
 
+test('a header list with something other than text after a text item is not encoded: the event is rewound whole', () => {
+  const enc = new m.EventEncoder();
+  assert.ok(enc.begin('httpRequests', 'r1'));
+  enc.field('respHeaders', ['X-New-Name', 'v', { not: 'text' }, 'w']);
+  assert.equal(enc.end(), false, 'the caller sends it as JSON');
+  assert.equal(enc.off, 0);
+  // The name it interned was taken back: a later event defines it again and decodes.
+  const msg = { type: 'record', kind: 'httpRequests', id: 'r2', fields: { respHeaders: ['X-New-Name', 'v'] } };
+  const [frame, n] = encode([msg], enc);
+  assert.deepEqual(new m.EventDecoder().decode(frame, n).messages, [msg]);
+});
+
 test('method, status text and header names are interned: sent once per connection, then as an index', () => {
   const enc = new m.EventEncoder();
   const one = (id) => ({ type: 'record', kind: 'httpRequests', id, fields: { reqMethod: 'POST', respHeaders: ['Content-Type', 'a'] } });
