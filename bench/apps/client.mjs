@@ -13,6 +13,9 @@
 //                        are the first pass's. Pass 1 carries the JIT warm-up that <warmup>
 //                        requests did not absorb, later passes run on warm code (issue 17's
 //                        JIT share)
+//   --mark-passes        print {"pass": K} on stdout as pass K starts, and {"pass": passes + 1} after
+//                        the last (bench/deopts.mjs tells V8's --trace-deopt lines of the warm-up,
+//                        of each pass and of the exit apart by them)
 //   --numbered           add `?n=K` to each request's URL, K counting requests from 0 (warm-up
 //                        included), so trace rules can pick a share of them (bench/rules-hooks.mjs)
 //   --wait-inspector     before the warm-up, print {"inspectorUrl": inspector.url()} and wait until
@@ -44,6 +47,7 @@ const newConn = flags.includes('--new-conn');
 const lookupOpt = flags.find((o) => o.startsWith('--lookup='))?.slice('--lookup='.length);
 const parseJson = flags.includes('--parse-json');
 const passes = Number(flags.find((o) => o.startsWith('--passes='))?.slice('--passes='.length) ?? 1);
+const markPasses = flags.includes('--mark-passes');
 const waitInspector = flags.includes('--wait-inspector');
 const numbered = flags.includes('--numbered');
 let requestNo = 0;
@@ -54,7 +58,7 @@ const concurrency = mode === 'seq' ? 1 : Number(concArg);
 const warmup = Number(warmArg);
 if (!['http', 'fetch', 'mixed'].includes(client) || !['seq', 'conc'].includes(mode) || !(n > 0) || !url || !(passes >= 1)) {
   console.error(
-    'usage: client.mjs <http|fetch|mixed> <seq|conc> <requests> <concurrency> <warmup> <url> [--new-conn] [--lookup=literal|cares:IP:PORT] [--parse-json] [--passes=K] [--numbered] [--wait-inspector]',
+    'usage: client.mjs <http|fetch|mixed> <seq|conc> <requests> <concurrency> <warmup> <url> [--new-conn] [--lookup=literal|cares:IP:PORT] [--parse-json] [--passes=K] [--mark-passes] [--numbered] [--wait-inspector]',
   );
   process.exit(2);
 }
@@ -194,6 +198,7 @@ const c0 = process.cpuUsage();
 const t0 = performance.now();
 const passTimes = [];
 for (let p = 0, pc = c0, pt = t0; p < passes; p++) {
+  if (markPasses) writeSync(1, `${JSON.stringify({ pass: p + 1 })}\n`);
   await run(n);
   const pcpu = process.cpuUsage(pc);
   const now = performance.now();
@@ -201,6 +206,7 @@ for (let p = 0, pc = c0, pt = t0; p < passes; p++) {
   pc = process.cpuUsage();
   pt = performance.now();
 }
+if (markPasses) writeSync(1, `${JSON.stringify({ pass: passes + 1 })}\n`);
 const { ms, cpuMs } = passTimes[0];
 const tEnd = performance.now();
 const extra = typeof globalThis.__benchFinish === 'function' ? await globalThis.__benchFinish() : {};
