@@ -9,6 +9,7 @@
 import { headerBlockPairs, MAX_HEADERS, MAX_VALUE, REDACTED, type WireHeaders } from '../trace/wire';
 import type { HeaderCaptureMode, HeaderPair } from '../trace/types';
 import { lazy } from './transport';
+import { headerText } from './wireValues';
 
 /** A header block longer than this is parsed here (and capped) rather than sent whole. */
 const MAX_RAW_BLOCK = 16384;
@@ -96,7 +97,7 @@ export class HeaderCapture {
     for (let i = 0; i + 1 < flat.length; i += 2) {
       const value = flat[i + 1];
       const values = Array.isArray(value) ? value : [value];
-      for (const v of values) this.pair(String(flat[i]), String(v), out);
+      for (const v of values) this.pair(headerText(flat[i]), headerText(v), out);
     }
     return out;
   }

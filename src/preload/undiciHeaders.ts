@@ -1,6 +1,7 @@
 /** Reading undici's request shapes: its header strings and arrays, the URL, the origin. */
 
 import { isHeaderName } from './headers';
+import { headerText } from './wireValues';
 
 /**
  * The request's URL. A CONNECT's path is authority-form ("host:port"): it is shown as
@@ -38,7 +39,7 @@ export function flatHeader(headers: unknown, name: string): string | undefined {
     return m ? m[1] : undefined;
   }
   if (Array.isArray(headers)) {
-    for (let i = 0; i + 1 < headers.length; i += 2) if (isTextName(headers[i], name)) return String(headers[i + 1]);
+    for (let i = 0; i + 1 < headers.length; i += 2) if (isTextName(headers[i], name)) return headerText(headers[i + 1]);
   }
   return undefined;
 }

@@ -26,7 +26,7 @@ export function resolveLazy(fields: Record<string, unknown>, side: SideChannel):
   for (const key of LAZY_FIELDS) {
     const value = fields[key];
     // Header bytes as undici holds them (HeaderCapture.flatField) go as text in JSON.
-    if (Array.isArray(value) && value.some((v) => v instanceof Uint8Array)) fields[key] = value.map(String);
+    if (Array.isArray(value) && value.some((v) => v instanceof Uint8Array)) fields[key] = value.map(headerText);
     if (typeof value !== 'function') continue;
     try {
       const v = (value as (side: SideChannel) => unknown)(side);
@@ -36,6 +36,15 @@ export function resolveLazy(fields: Record<string, unknown>, side: SideChannel):
       delete fields[key];
     }
   }
+}
+
+/**
+ * A header name or value as text, decoded as Node's http parser and undici decode header bytes
+ * (Latin-1, one character per byte: fetch's "isomorphic decode"), so the trace shows what the
+ * program read; a string is kept as it is.
+ */
+export function headerText(v: unknown): string {
+  return v instanceof Uint8Array ? Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('latin1') : String(v);
 }
 
 /** Where WireBlob.toJSON puts its bytes while a record is being serialized. */

@@ -364,7 +364,7 @@ export class EventEncoder {
 
   /**
    * A list of strings: even positions (header names) interned, the others as text. Items given as
-   * bytes (undici's header Buffers) are copied as they are, as text (names not interned).
+   * bytes (undici's header Buffers) go as their Latin-1 text (see bytes; names not interned).
    */
   private list(a: readonly unknown[]): void {
     if (a.length > 0xffff) {
@@ -387,18 +387,26 @@ export class EventEncoder {
     }
   }
 
-  /** Bytes taken as UTF-8 text: a T_STR of them, copied as they are. */
+  /**
+   * Header bytes as text decoded as Latin-1 (one character per byte), as Node's http parser and
+   * undici decode them for the program: a T_STR of their UTF-8 form, ASCII bytes copied as they are.
+   */
   private bytes(b: Uint8Array): void {
     const n = b.length;
-    if (this.off + 5 + n > this.buf.length && !this.ensure(5 + n)) return;
+    if (this.off + 5 + 2 * n > this.buf.length && !this.ensure(5 + 2 * n)) return;
     const buf = this.buf;
-    const at = this.off;
-    buf[at] = T_STR;
-    u32(buf, at + 1, n);
-    // Header names and values are short: a loop is cheaper than TypedArray#set's generic entry.
-    if (n <= SHORT_TEXT) for (let i = 0; i < n; i++) buf[at + 5 + i] = b[i];
-    else buf.set(b, at + 5);
-    this.off = at + 5 + n;
+    let o = this.off + 5;
+    for (let i = 0; i < n; i++) {
+      const c = b[i];
+      if (c < 0x80) buf[o++] = c;
+      else {
+        buf[o++] = 0xc0 | (c >> 6);
+        buf[o++] = 0x80 | (c & 0x3f);
+      }
+    }
+    buf[this.off] = T_STR;
+    u32(buf, this.off + 1, o - this.off - 5);
+    this.off = o;
   }
 }
 

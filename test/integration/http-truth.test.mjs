@@ -3,7 +3,7 @@
 // failure; a client's own timeout is a timeout, not an abort; a WebSocket upgrade gets its 101
 // and the connection's messages, bytes and close; server-sent events and a chunked response
 // show their progress while open; a CONNECT gets its status and carries its tunnel's requests
-// (and, with the socket-op trace, their reads and writes).
+// (and, with the socket-op trace, their reads and writes); header bytes above 0x7f read as the program read them.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
@@ -87,6 +87,16 @@ for (const { label, bin } of nodeBinaries()) {
     assert.equal(head.respClosedEarly, true);
     assert.ok(head.respContentLen <= 1000);
     assert.equal(trace.httpRequests.filter((r) => r.reqError).length, 0);
+  });
+
+  test(`${label}: header bytes above 0x7f read in the trace as the program read them (fetch with and without a redacted header, http)`, async () => {
+    const { trace, program } = await traced(bin, ['headerBytes']);
+    for (const id of ['b1', 'b2', 'b3']) {
+      const value = program.get(id).value;
+      assert.match(value, /[^\x00-\x7f]/, `${id}: the value has a byte above 0x7f`);
+      assert.equal(header(byReqId(trace, id), 'x-bytes'), value, `${id}: the trace's value is the program's`);
+    }
+    assert.equal(header(byReqId(trace, 'b2'), 'set-cookie'), '<redacted>');
   });
 
   test(`${label}: a client's own timeout is a timeout with what the program got; an abort is an abort`, async () => {

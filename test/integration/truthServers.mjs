@@ -48,6 +48,15 @@ export async function startTruthServer() {
       }
       case '/final':
         return send(200, { 'content-type': 'text/plain' }, 'final!');
+      case '/header-bytes': {
+        // A header value with bytes above 0x7f (c3 a9: é in UTF-8), and optionally a cookie (a
+        // redacted header, which makes the preload parse the list instead of sending it as is).
+        const headers = [['X-Bytes', Buffer.from([0x63, 0x61, 0x66, 0xc3, 0xa9, 0x20, 0xe9]).toString('latin1')]];
+        if (url.searchParams.has('cookie')) headers.push(['Set-Cookie', 'sid=1']);
+        note(id, { status: 200, bodyBytes: 2 });
+        res.writeHead(200, headers);
+        return res.end('ok');
+      }
       case '/big': {
         note(id, { status: 200 });
         res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': 1000000 });

@@ -75,6 +75,16 @@ test('a flat rawHeaders array (strings or Buffers) goes as is unless it holds a 
   const fields = { respHeaders: h.flatField(buffers) };
   m.resolveLazy(fields, () => {});
   assert.deepEqual(fields.respHeaders, ['server', 'x']);
+  // Decoded as Latin-1, as undici decodes header bytes for the program (c3 a9 reads "Ã©"), on the
+  // JSON path and in parsed pairs alike.
+  const utf8Bytes = [Buffer.from('x-v'), Buffer.from([0x63, 0xc3, 0xa9])];
+  const latin = { respHeaders: h.flatField(utf8Bytes) };
+  m.resolveLazy(latin, () => {});
+  assert.deepEqual(latin.respHeaders, ['x-v', 'c\u00c3\u00a9']);
+  assert.deepEqual(stored(h.flatField([Buffer.from('Cookie'), Buffer.from('a'), ...utf8Bytes])), [
+    ['Cookie', '<redacted>'],
+    ['x-v', 'c\u00c3\u00a9'],
+  ]);
   // A name of a secret's length is compared in place, in any case.
   const sameLength = [Buffer.from('Connection'), Buffer.from('keep-alive')];
   assert.equal(h.flatField(sameLength), sameLength);

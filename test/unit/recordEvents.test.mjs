@@ -102,13 +102,31 @@ test('events decode to exactly the record messages of the JSON path', () => {
   assert.deepEqual(out.messages, sample.map(viaJson));
 });
 
-test('header lists of Buffers (undici response headers) are copied as bytes and decode to the text JSON would give', () => {
-  const bytes = ['content-type', 'text/plain; charset=utf-8', 'x-lat', 'caf\u00e9 \u20ac', 'x-empty', ''].map((s) => Buffer.from(s));
+test('header lists of Buffers (undici response headers) decode to their Latin-1 text, as undici gives them to the program', () => {
+  // 0xe9 is é in Latin-1; c3 a9 (é in UTF-8) reads as "Ã©", as undici's fetch and Node's http parser read it.
+  const raw = [
+    [0x78, 0x2d, 0x6c, 0x31],
+    [0x63, 0x61, 0x66, 0xe9],
+    [0x78, 0x2d, 0x75, 0x38],
+    [0x63, 0x61, 0x66, 0xc3, 0xa9],
+  ];
+  const bytes = [
+    ...raw.map((b) => Buffer.from(b)),
+    Buffer.from('content-type'),
+    Buffer.from('text/plain'),
+    Buffer.from('x-empty'),
+    Buffer.alloc(0),
+  ];
   const msg = { type: 'record', kind: 'httpRequests', id: 'r9', fields: { respHeaders: bytes, respStatusCode: 200 } };
   const [frame, n] = encode([msg]);
   const out = new m.EventDecoder().decode(frame, n);
   assert.equal(out.error, undefined);
-  assert.deepEqual(out.messages, [{ ...msg, fields: { respHeaders: bytes.map(String), respStatusCode: 200 } }]);
+  const text = ['x-l1', 'caf\u00e9', 'x-u8', 'caf\u00c3\u00a9', 'content-type', 'text/plain', 'x-empty', ''];
+  assert.deepEqual(
+    text,
+    bytes.map((b) => b.toString('latin1')),
+  );
+  assert.deepEqual(out.messages, [{ ...msg, fields: { respHeaders: text, respStatusCode: 200 } }]);
   // Mixed with strings in one list, too.
   const mixed = { ...msg, fields: { reqHeaders: ['Host', Buffer.from('h.test')] } };
   const [frame2, n2] = encode([mixed]);

@@ -21,6 +21,26 @@ const out = (o) => console.log(JSON.stringify(o));
 const errOf = (e) => ({ message: e.message, code: e.code, name: e.name });
 
 const scenarios = {
+  /** Header bytes above 0x7f: what each client reads them as. */
+  async headerBytes() {
+    for (const [id, query] of [
+      ['b1', ''],
+      ['b2', '&cookie=1'],
+    ]) {
+      const res = await fetch(`${base}/header-bytes?id=${id}${query}`);
+      await res.text();
+      out({ id, value: res.headers.get('x-bytes') });
+    }
+    await new Promise((resolve, reject) => {
+      http
+        .get(`${base}/header-bytes?id=b3`, (res) => {
+          out({ id: 'b3', value: res.headers['x-bytes'] });
+          res.resume().on('end', resolve);
+        })
+        .on('error', reject);
+    });
+  },
+
   async redirects() {
     const a = await axios.get(`${base}/redirect?id=a1`);
     out({ id: 'a1', status: a.status, data: a.data });
