@@ -11,7 +11,7 @@
 //
 // Prints one table per client. Exit code 0 whatever it finds (a measure, not a test).
 import { join } from 'node:path';
-import { appsDir, loadCore, nodeOptions, runNode, startServer } from './lib/common.mjs';
+import { appsDir, loadCore, nodeOptions, preloadPath as preload, runNode, startServer } from './lib/common.mjs';
 
 const args = process.argv.slice(2);
 const opt = (name, def) => Number(args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? def);
@@ -21,7 +21,6 @@ const requests = opt('requests', 2000);
 const warmup = opt('warmup', 2000);
 const passes = opt('passes', 3);
 const conc = opt('conc', 1);
-const preload = join(appsDir, '..', '..', 'dist', 'preload.cjs');
 
 const core = loadCore();
 const server = await startServer();

@@ -10,61 +10,11 @@
 // up with 10,000 requests/s: its decode share is the "decode" column (100 µs per request would be
 // all of one core at that rate).
 import { bundleTs } from '../test/lib/bundleTs.mjs';
+import { updates } from './lib/httpUpdates.mjs';
 
 const m = bundleTs(["export * from './src/protocol/events';", "export { EventDecoder } from './src/collector/eventDecoder';"]);
 const requests = Number(process.argv[2] ?? 20000);
 const runs = Number(process.argv[3] ?? 7);
-const t0 = Date.now() + 0.123;
-const block =
-  'GET /items/42?x=1 HTTP/1.1\r\nHost: 127.0.0.1:40123\r\nUser-Agent: bench\r\nAccept: application/json\r\nConnection: keep-alive\r\n\r\n';
-const raw = [
-  'Content-Type',
-  'application/json',
-  'Content-Length',
-  '112',
-  'Date',
-  'Sun, 22 Nov 2026 17:00:00 GMT',
-  'Connection',
-  'keep-alive',
-  'Keep-Alive',
-  'timeout=5',
-];
-
-/** The three updates of request i, as the http hooks build them. */
-function updates(i) {
-  const id = `r${i}`;
-  const at = t0 + i;
-  return [
-    [
-      id,
-      {
-        client: 'http',
-        reqMethod: 'GET',
-        reqURL: `http://127.0.0.1:40123/items/${i}?x=1`,
-        protoMajor: 1,
-        protoMinor: 1,
-        reqStartAt: at,
-        reusedConn: true,
-        reqHeaders: block,
-        tcpConn: 't1',
-      },
-    ],
-    [
-      id,
-      {
-        reqSentAt: at + 0.05,
-        respRecvAt: at + 0.4,
-        respStatusCode: 200,
-        respStatusText: 'OK',
-        protoMajor: 1,
-        protoMinor: 1,
-        respHeaders: raw.slice(),
-      },
-    ],
-    [id, { respContentLen: 112, respDoneAt: at + 0.5, reqSentAt: at + 0.05 }],
-  ];
-}
-
 const cpu = () => {
   const u = process.cpuUsage();
   return (u.user + u.system) / 1000;

@@ -369,19 +369,12 @@ export class Transport {
 
   private schedule(): void {
     const queued = this.queue.length + this.eventsQueued;
-    // A full pipe is retried by the timer only (see PipeWriter.full).
-    if (this.pipe?.full) {
-      if (!this.timer) {
-        this.timer = orig.setTimeout(this.onTimer, FLUSH_INTERVAL_MS);
-        this.timer.unref();
-      }
-      return;
-    }
     // A stats message alone waits for the batch timer like any message: counters change on most
     // requests (the stack sampler's skips, the trace rules' counts), and a flush of its own for
     // each (one setImmediate and one write per request, ~12% of a sequential http client's CPU)
-    // would bypass the rationing of completions above.
-    if (queued >= FLUSH_BATCH) {
+    // would bypass the rationing of completions above. A full pipe is retried by the timer only
+    // (see PipeWriter.full).
+    if (queued >= FLUSH_BATCH && !this.pipe?.full) {
       if (!this.immediate) {
         this.immediate = true;
         orig
