@@ -303,6 +303,12 @@ test('layout: keyboard reaches every control with visible focus; ARIA grid and t
     assert.equal(await page.evaluate(() => document.activeElement.classList.contains('c-waterfall')), true);
     await page.keyboard.press('Enter');
     assert.equal(await page.getAttribute('.list-header .c-waterfall', 'aria-sort'), 'descending', 'Enter sorts (start was ascending)');
+    // The header's state changes at once; the rows are laid out again on the next frame.
+    await page
+      .waitForFunction(() => document.querySelector('.list-rows [role=row].selected')?.getAttribute('aria-rowindex') === '101', null, {
+        timeout: 3000,
+      })
+      .catch(() => {});
 
     // ARIA.
     const aria = await page.evaluate(() => {
