@@ -6,7 +6,19 @@
  */
 
 import type { CapturedBody } from '../trace/types';
+import type { Tracer } from './tracer';
 import { WireBlob } from './transport';
+
+/** Bytes kept per body. */
+export function bodyCap(t: Tracer): number {
+  return t.config.bodyMaxBytes;
+}
+
+/** A header value as Node's http gives it (`getHeader`, `headers`: a string, a number or a list) as text. */
+export function headerValueText(v: unknown): string | undefined {
+  if (v === undefined || v === null) return undefined;
+  return Array.isArray(v) ? v.join(', ') : String(v);
+}
 
 /** Bytes of a binary (or encoded) body kept as hex. */
 const HEX_PREVIEW = 512;

@@ -5,6 +5,7 @@
  */
 
 import { EventEncoder } from '../protocol/events';
+import type { RecordKind } from '../trace/types';
 import type { SideChannel } from './wireValues';
 
 /**
@@ -36,24 +37,44 @@ export class EventQueue {
   /** Events in the buffer (in segments and after them). */
   queued = 0;
 
+  /** `side`: where a lazy value computed while its event is written sends its message (ahead of the event). */
+  constructor(side: SideChannel) {
+    this.enc.side = side;
+  }
+
+  /** An event is open (begun and not yet committed). */
+  get writing(): boolean {
+    return this.enc.isOpen;
+  }
+
   /** The buffer the segments' offsets refer to (valid until `sent`). */
   get bytes(): Buffer {
     return this.enc.buf;
   }
 
   /**
-   * Appends one record update as an event; a lazy field (a function) is computed now, and what
-   * it sends through `side` is queued ahead of this event. False when the event could not be
+   * Appends one record update, given by field name, as an event; a lazy field (a function) is
+   * computed now, and what it sends through `side` is queued ahead of this event. False when the event could not be
    * written (too large, not encodable): the caller sends it as JSON.
    */
-  add(kind: string, id: string, fields: Record<string, unknown>, side: SideChannel): boolean {
+  add(kind: string, id: string, fields: Record<string, unknown>): boolean {
     const enc = this.enc;
     if (!enc.begin(kind, id)) return false;
-    for (const key in fields) {
-      const v = fields[key];
-      enc.field(key, typeof v === 'function' ? computeLazy(v as (side: SideChannel) => unknown, side) : v);
-    }
-    if (!enc.end()) return false;
+    for (const key in fields) enc.field(key, fields[key]);
+    return this.commit();
+  }
+
+  /**
+   * Opens an event to be written field by field (the encoder is the RecordWriter), or undefined
+   * when it cannot be begun; commit() completes it.
+   */
+  begin(kind: RecordKind, id: string): EventEncoder | undefined {
+    return this.enc.begin(kind, id) ? this.enc : undefined;
+  }
+
+  /** Completes the event begin() opened; false when it was dropped (too large for the buffer). */
+  commit(): boolean {
+    if (!this.enc.end()) return false;
     this.openEvents++;
     this.queued++;
     return true;
@@ -83,13 +104,5 @@ export class EventQueue {
   /** Forgets every event (they were counted as dropped). */
   clear(): void {
     this.sent(true);
-  }
-}
-
-function computeLazy(compute: (side: SideChannel) => unknown, side: SideChannel): unknown {
-  try {
-    return compute(side);
-  } catch {
-    return undefined;
   }
 }

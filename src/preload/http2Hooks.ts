@@ -10,14 +10,14 @@
  */
 
 import type * as http2 from 'node:http2';
-import { BodyCapture } from './bodies';
+import { BodyCapture, bodyCap } from './bodies';
 import { noteProgress, type Progressing } from './progress';
-import { bodyCap } from './httpHooks';
 import type { StackHolder } from './initiator';
 import { addSocketOp, connOf, tracedSocket } from './socketHooks';
 import { undiciSocket } from './undiciHooks';
 import type { ConnState, Hook, Tracer } from './tracer';
-import { connFields, inTimerCallback, now, overrideMethod, toRequestError } from './tracer';
+import { inTimerCallback, now, overrideMethod, toRequestError, writeConn } from './tracer';
+import { F } from '../protocol/events';
 import type { RequestStartView, StartDecision } from '../rules';
 import type { RequestError } from '../trace/types';
 import { preloadRules } from './rules';
@@ -241,21 +241,20 @@ function recordStream(
   if (conn) conn.requestCount++;
   const h = headers ?? {};
   const path = String(h[':path'] ?? '/');
-  const fields: Record<string, unknown> = {
-    client: 'http2',
-    reqMethod: String(h[':method'] ?? 'GET'),
-    reqURL: (state?.origin ?? '') + path,
-    protoMajor: 2,
-    protoMinor: 0,
-    reqStartAt: startAt,
-    reusedConn: reused,
-  };
-  if (rules !== undefined) ruleStartFields(rules, fields);
-  const reqHeaders = t.headers.fromFlat(flatHeaders(h));
-  if (reqHeaders) fields.reqHeaders = reqHeaders;
-  if (conn) Object.assign(fields, connFields(conn, fields.reqURL as string, reused));
-  if (stack) fields.initiator = t.initiatorField(stack);
-  t.record('httpRequests', id, fields);
+  const reqURL = (state?.origin ?? '') + path;
+  const w = t.open('httpRequests', id);
+  w.intern(F.client, 'http2');
+  w.intern(F.reqMethod, String(h[':method'] ?? 'GET'));
+  w.text(F.reqURL, reqURL);
+  w.num(F.protoMajor, 2);
+  w.num(F.protoMinor, 0);
+  w.num(F.reqStartAt, startAt);
+  w.flag(F.reusedConn, reused);
+  if (rules !== undefined) ruleStartFields(rules, w);
+  w.headers(F.reqHeaders, t.headers.fromFlat(flatHeaders(h)));
+  if (conn) writeConn(w, conn, reqURL, reused);
+  if (stack) w.any(F.initiator, t.initiatorField(stack));
+  t.close(w);
   return id;
 }
 

@@ -16,12 +16,13 @@ import * as dc from 'node:diagnostics_channel';
 import http = require('node:http');
 import https = require('node:https');
 import type { IncomingMessage, ClientRequest } from 'node:http';
-import { BodyCapture } from './bodies';
+import { BodyCapture, bodyCap, headerValueText } from './bodies';
 import { noteProgress, SseCounter } from './progress';
 import type { StackHolder } from './initiator';
 import { connOf } from './socketHooks';
-import type { ConnState, Hook, Tracer } from './tracer';
-import { connFields, inTimerCallback, now, overrideMethod, Slot, toRequestError } from './tracer';
+import type { ConnState, Hook, Keyed, Tracer } from './tracer';
+import { inTimerCallback, now, overrideMethod, Slot, toRequestError, writeConn } from './tracer';
+import { F, type FieldsWriter } from '../protocol/events';
 import { observeWebSocket } from './wsFrames';
 import type { StartDecision } from '../rules';
 import type { RequestError } from '../trace/types';
@@ -65,7 +66,7 @@ interface ReqState {
   rules: StartDecision | undefined;
 }
 
-const stateOf = new Slot<ReqState>('nettrace.request');
+const stateOf = new Slot<ReqState>('nettrace.request', (key) => (obj) => (obj as Keyed<ReqState>)[key]);
 
 /**
  * The state of every request the trace rules said not to record: started and done from the
@@ -250,44 +251,52 @@ function onStart(t: Tracer, hook: Hook, req: TracedRequest): void {
   // (A request through a CONNECT tunnel counts on the proxy connection too: see onTunnel.)
   if (conn) conn.requestCount++;
   const protocol = req.protocol ?? req.agent?.protocol;
-  const fields: Record<string, unknown> = {
-    client: protocol === 'https:' ? 'https' : 'http',
-    reqMethod: req.method,
-    reqURL: urlOf(req),
-    protoMajor: 1,
-    protoMinor: 1,
-    reqStartAt: s.startAt,
-    reusedConn: reused,
-  };
-  if (s.rules !== undefined) ruleStartFields(s.rules, fields);
+  const reqURL = urlOf(req);
+  // Typed writes (RecordWriter), in the order of the trace format; a body goes as a JSON line.
+  const w = t.open('httpRequests', s.id, s.reqBody !== undefined);
+  w.intern(F.client, protocol === 'https:' ? 'https' : 'http');
+  w.intern(F.reqMethod, req.method);
+  w.text(F.reqURL, reqURL);
+  w.num(F.protoMajor, 1);
+  w.num(F.protoMinor, 1);
+  w.num(F.reqStartAt, s.startAt);
+  w.flag(F.reusedConn, reused);
+  if (s.rules !== undefined) ruleStartFields(s.rules, w);
+  let contentLen: number | undefined;
   if (typeof req._header === 'string') {
     const block = req._header;
-    if (t.headers.mode !== 'none') fields.reqHeaders = t.headers.blockField(block);
+    if (t.headers.mode !== 'none') w.headers(F.reqHeaders, t.headers.blockField(block));
     // Node adds Content-Length itself for `end(data)`, so read what was actually sent.
-    const len = /\r\ncontent-length:[ \t]*(\d+)/i.exec(req._header);
-    if (len) fields.reqContentLen = Number(len[1]);
+    const len = /\r\ncontent-length:[ \t]*(\d+)/i.exec(block);
+    if (len) contentLen = Number(len[1]);
   }
   if (conn) {
     // The dial is linked from the request whose creation opened the connection, not from another
     // request that happened to get the new connection first.
     const ownsDial = !reused && (conn.dialFor === undefined || conn.dialFor === s.id);
-    Object.assign(fields, connFields(conn, fields.reqURL as string, !ownsDial, /^https?:\/\//i.test(req.path ?? '')));
+    writeConn(w, conn, reqURL, !ownsDial, isAbsoluteForm(req.path));
   }
   if (s.stack) {
     const stack = s.stack;
     s.stack = undefined;
-    fields.initiator = t.initiatorField(stack);
+    w.any(F.initiator, t.initiatorField(stack));
   }
   // `request.start` is published from _finish: the body, if any, has been written by now.
   s.flushedAt = now();
   s.req = req;
   if (s.reqBody) {
-    const reqBody = s.reqBody.result(headerText(req.getHeader('content-type')), headerText(req.getHeader('content-encoding')));
-    fields.reqBody = reqBody;
-    fields.reqContentLen = reqBody.size;
+    const reqBody = s.reqBody.result(headerValueText(req.getHeader('content-type')), headerValueText(req.getHeader('content-encoding')));
+    w.any(F.reqBody, reqBody);
+    contentLen = reqBody.size;
   }
-  t.record('httpRequests', s.id, fields);
+  w.num(F.reqContentLen, contentLen);
+  t.close(w);
   if (req.method === 'CONNECT' || asksUpgrade(req)) watchUpgrade(t, hook, req, s);
+}
+
+/** An absolute-form request target ("http://host/..."): the request goes through a proxy. Most paths start with "/". */
+function isAbsoluteForm(path: string | undefined): boolean {
+  return path !== undefined && path.charCodeAt(0) !== 47 && /^https?:\/\//i.test(path);
 }
 
 /**
@@ -476,20 +485,19 @@ function onResponse(t: Tracer, req: TracedRequest, res: IncomingMessage): void {
   s.sentAt = Math.min(sentAtOf(s, req.socket ? connOf.get(req.socket) : undefined) ?? at, at);
   s.respRecvAt = at;
   if (isEventStream(res)) s.sse = new SseCounter();
-  const fields: Record<string, unknown> = {
-    reqSentAt: s.sentAt,
-    respRecvAt: at,
-    respStatusCode: res.statusCode,
-    respStatusText: res.statusMessage,
-    protoMajor: res.httpVersionMajor,
-    protoMinor: res.httpVersionMinor,
-  };
-  if (t.headers.mode !== 'none') fields.respHeaders = t.headers.flatField(res.rawHeaders);
-  t.record('httpRequests', s.id, fields);
+  const w = t.open('httpRequests', s.id);
+  w.num(F.reqSentAt, s.sentAt);
+  w.num(F.respRecvAt, at);
+  w.num(F.respStatusCode, res.statusCode);
+  w.intern(F.respStatusText, res.statusMessage);
+  w.num(F.protoMajor, res.httpVersionMajor);
+  w.num(F.protoMinor, res.httpVersionMinor);
+  if (t.headers.mode !== 'none') w.headers(F.respHeaders, t.headers.flatField(res.rawHeaders));
+  t.close(w);
   if (wantsBodies(t, s.rules)) {
     s.respBody = new BodyCapture(bodyCap(t));
-    s.respType = headerText(res.headers['content-type']);
-    s.respEncoding = headerText(res.headers['content-encoding']);
+    s.respType = headerValueText(res.headers['content-type']);
+    s.respEncoding = headerValueText(res.headers['content-encoding']);
   }
 }
 
@@ -501,14 +509,6 @@ function finish(t: Tracer, req: TracedRequest, s: ReqState, err: unknown, closed
   if (s.done) return;
   s.done = true;
   const at = now();
-  const fields: Record<string, unknown> = {};
-  if (s.gotResponse) {
-    fields.respContentLen = s.bodyBytes;
-    if (!err) fields.respDoneAt = at;
-    if (closedEarly) fields.respClosedEarly = true;
-    if (s.sse) fields.respEvents = s.sse.events;
-    if (s.respBody) fields.respBody = s.respBody.result(s.respType, s.respEncoding);
-  }
   const conn = req.socket ? connOf.get(req.socket) : undefined;
   if (!s.gotResponse) {
     const sentAt = sentAtOf(s, conn);
@@ -517,19 +517,29 @@ function finish(t: Tracer, req: TracedRequest, s: ReqState, err: unknown, closed
       s.sentAt = sentAt;
     }
   }
+  const rulesEnd = s.rules !== undefined && s.rules.pending;
+  // A body, or rules that read the update's fields, make it a JSON line.
+  const w = t.open('httpRequests', s.id, rulesEnd || s.respBody !== undefined);
+  if (s.gotResponse) {
+    w.num(F.respContentLen, s.bodyBytes);
+    if (!err) w.num(F.respDoneAt, at);
+    if (closedEarly) w.flag(F.respClosedEarly, true);
+    if (s.sse) w.num(F.respEvents, s.sse.events);
+    if (s.respBody) w.any(F.respBody, s.respBody.result(s.respType, s.respEncoding));
+  }
   // Once the response arrived, its update carried reqSentAt already (it does not change after).
-  if (s.sentAt !== undefined && !s.gotResponse) fields.reqSentAt = s.sentAt;
+  if (s.sentAt !== undefined && !s.gotResponse) w.num(F.reqSentAt, s.sentAt);
   if (err !== undefined) {
     const e = toRequestError(err, { conn, sent: s.sent, gotResponse: s.gotResponse });
     // A timeout is not an abort; the program stopping a request with an error of its own is.
     if (s.timedOut) e.timedOut = true;
     if (e.timedOut) delete e.aborted;
     else if (s.destroyedByProgram && !isSystemError(err)) e.aborted = true;
-    fields.reqError = e;
-    fields.reqEndAt = at;
+    w.any(F.reqError, e);
+    w.num(F.reqEndAt, at);
   }
-  if (s.rules !== undefined && s.rules.pending) endByRules(t, s, fields, at);
-  t.record('httpRequests', s.id, fields);
+  if (rulesEnd) endByRules(t, s, (w as FieldsWriter).fields, at);
+  t.close(w, true);
 }
 
 /** A request whose rules wait for its end (docs/rules.md): what to keep, from what `fields` say. */
@@ -559,16 +569,6 @@ function finishWithError(t: Tracer, hook: Hook, req: TracedRequest, err: unknown
   // An error before `request.start` (e.g. a socket error before the request was flushed).
   if (!s.started) onStart(t, hook, req);
   finish(t, req, s, err);
-}
-
-/** Bytes kept per body. */
-export function bodyCap(t: Tracer): number {
-  return t.config.bodyMaxBytes;
-}
-
-function headerText(v: unknown): string | undefined {
-  if (v === undefined || v === null) return undefined;
-  return Array.isArray(v) ? v.join(', ') : String(v);
 }
 
 /**

@@ -5,6 +5,7 @@
  * only in 'none' or 'rules' does it build a start view and call `ruleStart`.
  */
 
+import { F, type RecordWriter } from '../protocol/events';
 import type { HttpClientKind } from '../trace/types';
 import type { EndDecision, RequestEndView, RequestStartView, StartDecision } from '../rules';
 import { DETAIL_BIT, TRACE_ALL } from '../rules/details';
@@ -52,11 +53,11 @@ export function ruleBreakEarly(t: Tracer, view: RequestStartView): boolean {
 }
 
 /**
- * The fields a recorded request's first record gets from its start decision (`marks`), added to
- * `fields`. Cheap when no mark rule matched.
+ * The fields a recorded request's first record gets from its start decision (`marks`), written
+ * to its update. Cheap when no mark rule matched.
  */
-export function ruleStartFields(d: StartDecision | undefined, fields: Record<string, unknown>): void {
-  if (d !== undefined && d.tags !== null && d.tags.length > 0) fields.marks = d.tags.slice();
+export function ruleStartFields(d: StartDecision | undefined, w: RecordWriter): void {
+  if (d !== undefined && d.tags !== null && d.tags.length > 0) w.any(F.marks, d.tags.slice());
 }
 
 /**

@@ -14,7 +14,7 @@
 import * as net from 'node:net';
 import * as tls from 'node:tls';
 import type { PeerCert, SocketOp } from '../trace/types';
-import type { ConnState, Hook, Tracer } from './tracer';
+import type { ConnState, Hook, Keyed, Tracer } from './tracer';
 import { isTlsCode, now, overrideMethod, Slot } from './tracer';
 import { DETAIL_BIT } from '../rules/details';
 import { preloadRules } from './rules';
@@ -22,7 +22,7 @@ import { dnsLookupFor } from './dns/perRequest';
 import { gatedConns, opsWanted } from './opsGate';
 
 /** Connection state per socket. */
-export const connOf = new Slot<ConnState>('nettrace.connection');
+export const connOf = new Slot<ConnState>('nettrace.connection', (key) => (obj) => (obj as Keyed<ConnState>)[key]);
 
 type AnySocket = net.Socket & { errored?: Error | null; _tlsOptions?: { servername?: string } };
 

@@ -5,12 +5,16 @@
 
 import { executionAsyncResource } from 'node:async_hooks';
 import type { ResolvedPreloadConfig } from '../protocol/options';
+import { F, FieldsWriter, type RecordWriter } from '../protocol/events';
 import { DEFAULT_REDACTED_HEADERS } from '../protocol/preload';
 import { MAX_STACKS } from '../trace/wire';
 import type { AddrTuple, ConnectAttempt, DnsLookup, ErrorPhase, Initiator, RecordKind, RequestError, SocketOp } from '../trace/types';
 import { HeaderCapture } from './headers';
 import { captureStack, callSites, formatSites, rawStackKey, RuntimeSourceMaps, StackBudget, stackKey, type StackHolder } from './initiator';
 import { lazy, type SideChannel, type Transport } from './transport';
+
+/** An object read by a symbol key (see Slot). */
+export type Keyed<T> = Record<symbol, T | undefined>;
 
 /**
  * Per-object state kept in a non-enumerable symbol-keyed property: invisible to Object.keys,
@@ -20,17 +24,24 @@ import { lazy, type SideChannel, type Transport } from './transport';
  */
 export class Slot<T> {
   private readonly key: symbol;
+  /** The slot's value on `obj`. */
+  readonly get: (obj: object) => T | undefined;
 
-  constructor(name: string) {
-    this.key = Symbol(name);
-  }
-
-  get(obj: object): T | undefined {
-    return (obj as Record<symbol, T | undefined>)[this.key];
+  /**
+   * `reader`: for a slot read on every request, a reader of its own, written where the slot is
+   * declared (`(key) => (obj) => (obj as Keyed<T>)[key]`). V8 keeps property-access feedback per
+   * function: one `get` reading every slot on every kind of object (requests, sockets, responses)
+   * goes megamorphic, a stub-cache probe per read (≈ 2k instructions per http request,
+   * callgrind); a reader per slot sees only its own objects.
+   */
+  constructor(name: string, reader?: (key: symbol) => (obj: object) => T | undefined) {
+    const key = Symbol(name);
+    this.key = key;
+    this.get = reader ? reader(key) : (obj) => (obj as Keyed<T>)[key];
   }
 
   has(obj: object): boolean {
-    return (obj as Record<symbol, unknown>)[this.key] !== undefined;
+    return this.get(obj) !== undefined;
   }
 
   set(obj: object, value: T): void {
@@ -70,12 +81,18 @@ function withOrigin(own: Initiator | undefined, origin: Initiator | undefined, d
   return { frames: program.concat(own?.frames ?? []).slice(0, depth), async: true };
 }
 
+/**
+ * Node's Performance object, read once: the global `performance` is a lazy accessor (Node 20–24
+ * define it with a getter that loads its module), a getter call per read.
+ */
+const perf = performance;
+
 /** The thread's time origin (epoch ms); `performance.timeOrigin` is a getter, read it once. */
-const timeOrigin = performance.timeOrigin;
+const timeOrigin = perf.timeOrigin;
 
 /** Epoch milliseconds with sub-millisecond resolution. */
 export function now(): number {
-  return timeOrigin + performance.now();
+  return timeOrigin + perf.now();
 }
 
 /** What the preload knows about one outgoing TCP connection (and its dial and TLS session). */
@@ -189,13 +206,13 @@ export class Tracer {
       this.transport.markStats();
       return undefined;
     }
-    const t0 = performance.now();
+    const t0 = perf.now();
     const stack = captureStack(above ?? this.captureInitiator, frames, this.ownFile);
     if (stack.noProgram) {
       stack.origin = this.findOrigin(subject);
       this.lastCapture = stack;
     }
-    budget.charge(performance.now() - t0);
+    budget.charge(perf.now() - t0);
     if (budget.lastFree) stack.free = true;
     return stack;
   }
@@ -224,11 +241,11 @@ export class Tracer {
   initiatorField(stack: StackHolder): Initiator | string {
     return lazy((side) => {
       // Reading the frames costs as much as capturing them: it counts against the same budget.
-      const t0 = performance.now();
+      const t0 = perf.now();
       try {
         return this.stackId(stack, side);
       } finally {
-        if (!stack.free) this.stackBudget.chargeLater(performance.now() - t0);
+        if (!stack.free) this.stackBudget.chargeLater(perf.now() - t0);
       }
     });
   }
@@ -262,6 +279,20 @@ export class Tracer {
   /** Sends one record upsert. */
   record(kind: RecordKind, id: string, fields: Record<string, unknown>): void {
     this.transport.record(kind, id, fields);
+  }
+
+  /**
+   * Opens one record update to be written field by field by code (the hot path: no fields
+   * object; see Transport.open); `close` sends it. `json`: it goes as a JSON line (a body, rules
+   * that read its fields).
+   */
+  open(kind: RecordKind, id: string, json = false): RecordWriter {
+    return this.transport.open(kind, id, json);
+  }
+
+  /** Sends an update open() began; `completes`: it ends a request. */
+  close(w: RecordWriter, completes = false): void {
+    this.transport.close(w, completes);
   }
 
   /** Sends a warning. */
@@ -346,10 +377,17 @@ export class Tracer {
  * program may set to anything, so there the host comparison would mislead.
  */
 export function connFields(conn: ConnState, reqURL: string, reused: boolean, viaProxy?: boolean): Record<string, unknown> {
+  const w = new FieldsWriter('httpRequests', '');
+  writeConn(w, conn, reqURL, reused, viaProxy);
+  return w.fields;
+}
+
+/** connFields written to a record update. */
+export function writeConn(w: RecordWriter, conn: ConnState, reqURL: string, reused: boolean, viaProxy?: boolean): void {
   const base = conn.tunnelOf ?? conn;
-  const fields: Record<string, unknown> = { tcpConn: base.tcpId };
-  if (conn.tlsId) fields.tlsTunnel = conn.tlsId;
-  if (!reused) fields.dial = base.dialId;
+  w.text(F.tcpConn, base.tcpId);
+  w.text(F.tlsTunnel, conn.tlsId);
+  if (!reused) w.text(F.dial, base.dialId);
   let proxied = conn.tunnelOf !== undefined || viaProxy === true;
   if (!proxied && viaProxy === undefined) {
     try {
@@ -363,9 +401,8 @@ export function connFields(conn: ConnState, reqURL: string, reused: boolean, via
   }
   if (proxied) {
     const h = base.host.includes(':') ? `[${base.host}]` : base.host;
-    fields.proxy = { url: `${base.tls ? 'https' : 'http'}://${h}:${base.port}`, tunnel: base.tcpId };
+    w.any(F.proxy, { url: `${base.tls ? 'https' : 'http'}://${h}:${base.port}`, tunnel: base.tcpId });
   }
-  return fields;
 }
 
 /** TLS error codes (OpenSSL verification results and Node's TLS errors). */

@@ -24,7 +24,7 @@
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import type { PreloadMessage, RecordMessage, StatsMessage } from '../protocol/preload';
-import { framePrefix } from '../protocol/events';
+import { FieldsWriter, framePrefix, type RecordWriter } from '../protocol/events';
 import { EventQueue, EVENTS_ON, type EventSeg } from './eventQueue';
 import { resolveLazy, setBlobSink } from './wireValues';
 import { Part, PipeWriter } from './pipeWriter';
@@ -126,7 +126,7 @@ export class Transport {
     private readonly stats: () => StatsMessage,
     events = EVENTS_ON,
   ) {
-    this.ev = events ? new EventQueue() : undefined;
+    this.ev = events ? new EventQueue(this.sendSide) : undefined;
   }
 
   /**
@@ -136,30 +136,77 @@ export class Transport {
    */
   record(kind: RecordMessage['kind'], id: string, fields: Record<string, unknown>): void {
     const ev = this.ev;
-    if (ev === undefined || fields.reqBody !== undefined || fields.respBody !== undefined) {
+    // With an update open (a hook between open() and close() that records another): as a JSON
+    // line, queued ahead of it, rather than beginning an event that would drop the open one.
+    if (ev === undefined || fields.reqBody !== undefined || fields.respBody !== undefined || ev.writing) {
       this.send({ type: 'record', kind, id, fields });
       return;
     }
-    if (this.state === 'gone' || this.queue.length + this.eventsQueued >= this.maxQueued) {
-      this.produced++;
-      this.dropped++;
-      if (this.state !== 'gone') this.statsDue = true;
-      return;
-    }
-    // JSON records queued before this event take no later update (it would jump over the event).
-    if (this.mergeOpen) {
-      this.mergeOpen = false;
-      for (const m of this.queuedRecords.values()) m.clear();
-    }
-    if (!ev.add(kind, id, fields, this.sendSide)) {
+    if (!this.eventRoom()) return;
+    if (!ev.add(kind, id, fields)) {
       // Too large for the buffer or not encodable: as a JSON line, in order after what came before.
       this.send({ type: 'record', kind, id, fields });
       return;
     }
+    this.eventAdded(completes(kind, fields));
+  }
+
+  /**
+   * Opens one record update to be written field by field (see RecordWriter); close() sends it.
+   * The writer is the event encoder, or a FieldsWriter for a JSON line: with `json` (the update
+   * carries a body, or rules read its fields at the request's end), with events off, or — counted
+   * as dropped at close — when the queue is full or the collector gone.
+   */
+  open(kind: RecordMessage['kind'], id: string, json = false): RecordWriter {
+    const ev = this.ev;
+    if (ev === undefined || json) return new FieldsWriter(kind, id);
+    if (!this.eventRoom()) return new FieldsWriter(kind, id, true);
+    return ev.begin(kind, id) ?? new FieldsWriter(kind, id);
+  }
+
+  /**
+   * Sends the update open() gave `w` for; `completes`: it ends a request (written at once under
+   * light load, see urgent). An event the buffer could not hold (past its byte limit: a collector
+   * that stopped reading) is counted as dropped.
+   */
+  close(w: RecordWriter, completes: boolean): void {
+    if (w instanceof FieldsWriter) {
+      if (!w.discard) this.send({ type: 'record', kind: w.kind, id: w.id, fields: w.fields });
+      return;
+    }
+    if (this.ev?.commit()) this.eventAdded(completes);
+    else this.drop();
+  }
+
+  /**
+   * Whether an event may be queued (else it is counted as dropped). JSON records queued before
+   * it take no later update from then on (it would jump over the event).
+   */
+  private eventRoom(): boolean {
+    if (this.state === 'gone' || this.queue.length + this.eventsQueued >= this.maxQueued) {
+      this.drop();
+      return false;
+    }
+    if (this.mergeOpen) {
+      this.mergeOpen = false;
+      for (const m of this.queuedRecords.values()) m.clear();
+    }
+    return true;
+  }
+
+  /** Counts one update as produced and dropped. */
+  private drop(): void {
+    this.produced++;
+    this.dropped++;
+    if (this.state !== 'gone') this.statsDue = true;
+  }
+
+  /** An event was queued: connects, or schedules its flush. */
+  private eventAdded(completes: boolean): void {
     this.produced++;
     if (this.state === 'idle') this.connect();
     if (this.state !== 'open') return;
-    if (completes(kind, fields)) this.urgent();
+    if (completes) this.urgent();
     else this.schedule();
   }
 

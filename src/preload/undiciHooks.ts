@@ -10,13 +10,13 @@
  */
 
 import * as dc from 'node:diagnostics_channel';
-import { BodyCapture } from './bodies';
-import { bodyCap } from './httpHooks';
+import { BodyCapture, bodyCap } from './bodies';
 import { isEventStreamList, noteProgress, SseCounter } from './progress';
 import { NO_STACK } from './initiator';
 import { connOf } from './socketHooks';
 import type { ConnState, Hook, Tracer } from './tracer';
-import { connFields, inTimerCallback, now, Slot, toRequestError } from './tracer';
+import { connFields, inTimerCallback, now, Slot, toRequestError, writeConn } from './tracer';
+import { F, type FieldsWriter } from '../protocol/events';
 import { RulesNote, fetchCalls, installFetchInitiator, takeSyncFetch } from './undiciFetch';
 import { flatHeader, hasHeader, isAbort, isPlainAsyncIterable, originTarget, urlOf } from './undiciHeaders';
 import { stateOf, type UndiciRequest, type UState } from './undiciState';
@@ -184,37 +184,39 @@ function onCreate(t: Tracer, hook: Hook, m: Msg): void {
     status: undefined,
   };
   stateOf.setInternal(req, s);
-  const fields: Record<string, unknown> = {
-    client: isFetch ? 'fetch' : 'undici',
-    reqMethod: req.method,
-    reqURL: s.url,
-    reqStartAt: s.startAt,
-  };
-  if (rules !== undefined) ruleStartFields(rules, fields);
+  const body = (req as { body?: unknown }).body;
+  const captures = body != null && wantsBodies(t, rules);
+  const w = t.open('httpRequests', s.id, captures && (typeof body === 'string' || body instanceof Uint8Array));
+  w.intern(F.client, isFetch ? 'fetch' : 'undici');
+  w.intern(F.reqMethod, req.method);
+  w.text(F.reqURL, s.url);
+  w.num(F.reqStartAt, s.startAt);
+  if (rules !== undefined) ruleStartFields(rules, w);
   if (t.headers.mode !== 'none') {
     // undici may add to its header array later (host): keep a copy.
     const raw: unknown = req.headers;
-    if (typeof raw === 'string') fields.reqHeaders = t.headers.blockField('\r\n' + raw);
-    else if (Array.isArray(raw)) fields.reqHeaders = t.headers.flatField(raw.slice());
-    else fields.reqHeaders = [];
+    if (typeof raw === 'string') w.headers(F.reqHeaders, t.headers.blockField('\r\n' + raw));
+    else if (Array.isArray(raw)) w.headers(F.reqHeaders, t.headers.flatField(raw.slice()));
+    else w.headers(F.reqHeaders, []);
   }
-  const body = (req as { body?: unknown }).body;
-  if (typeof body === 'string') fields.reqContentLen = Buffer.byteLength(body);
-  else if (body instanceof Uint8Array) fields.reqContentLen = body.length;
-  else if (body == null) fields.reqContentLen = 0;
+  let contentLen: number | undefined;
+  if (typeof body === 'string') contentLen = Buffer.byteLength(body);
+  else if (body instanceof Uint8Array) contentLen = body.length;
+  else if (body == null) contentLen = 0;
   else {
     const declared = flatHeader(req.headers, 'content-length');
-    if (declared !== undefined && /^\d+$/.test(declared)) fields.reqContentLen = Number(declared);
+    if (declared !== undefined && /^\d+$/.test(declared)) contentLen = Number(declared);
   }
-  // A CONNECT goes to the proxy itself; its URL names the tunnel's target (compared in connFields).
+  w.num(F.reqContentLen, contentLen);
+  // A CONNECT goes to the proxy itself; its URL names the tunnel's target (compared in writeConn).
   if (req.method !== 'CONNECT') s.origin = origin;
-  if (body != null && wantsBodies(t, rules)) {
+  if (captures) {
     const cap = new BodyCapture(bodyCap(t));
     const type = flatHeader(req.headers, 'content-type');
     const encoding = flatHeader(req.headers, 'content-encoding');
     if (typeof body === 'string' || body instanceof Uint8Array) {
       cap.add(body);
-      fields.reqBody = cap.result(type, encoding);
+      w.any(F.reqBody, cap.result(type, encoding));
     } else if (isPlainAsyncIterable(body)) {
       // fetch hands undici its body as an async generator: pass each chunk through a copy.
       (req as { body?: unknown }).body = (async function* () {
@@ -227,10 +229,10 @@ function onCreate(t: Tracer, hook: Hook, m: Msg): void {
     }
   }
   if (s.stack) {
-    fields.initiator = t.initiatorField(s.stack);
+    w.any(F.initiator, t.initiatorField(s.stack));
     s.stack = undefined;
   }
-  t.record('httpRequests', s.id, fields);
+  t.close(w);
   countBodies(t, hook, Object.getPrototypeOf(req) as object);
 }
 
@@ -242,12 +244,12 @@ function onSendHeaders(t: Tracer, hook: Hook, m: Msg): void {
     undiciOnConnection(t, m.request as object, m.socket as object | undefined);
   const socket = m.socket as object | undefined;
   const conn = socket ? connOf.get(socket) : undefined;
-  const fields: Record<string, unknown> = {};
+  const w = t.open('httpRequests', s.id);
   const req = m.request as { body?: unknown; method?: string };
   if (socket && typeof m.headers === 'string' && req.body == null && s.upgrade === undefined && !EXPECTS_PAYLOAD.has(req.method!)) {
     // No body and a method that takes none: undici writes no framing header and no body, so
     // nothing needs watching; the headers captured at create stand.
-    fields.reqContentLen = 0;
+    w.num(F.reqContentLen, 0);
   } else if (socket && typeof m.headers === 'string' && isRequestLine(m.headers)) {
     // HTTP/1.1: undici appends the body's framing header (content-length or
     // transfer-encoding) when it writes this block, after this channel: see watchWrites.
@@ -257,14 +259,14 @@ function onSendHeaders(t: Tracer, hook: Hook, m: Msg): void {
     s.conn = conn;
     const reused = conn.requestCount > 0;
     conn.requestCount++;
-    fields.reusedConn = reused;
+    w.flag(F.reusedConn, reused);
     // undici's origin is the target: another host on the connection means a proxy.
     const target = s.origin ? originTarget(s.origin) : undefined;
     const base = conn.tunnelOf ?? conn;
     const viaProxy = target ? target.host !== base.host || target.port !== base.port : undefined;
-    Object.assign(fields, connFields(conn, s.url, reused, viaProxy));
+    writeConn(w, conn, s.url, reused, viaProxy);
   }
-  t.record('httpRequests', s.id, fields);
+  t.close(w);
 }
 
 /** `undici:request:bodySent`: the request's body was sent: its length as written and, streamed, the body captured. */
@@ -299,11 +301,15 @@ function onTrailers(t: Tracer, _hook: Hook, m: Msg): void {
   if (!s || s.done) return;
   if (s.rules !== undefined && s.rules.definiteDetails > DETAIL_BIT.bodies) undiciEnded(m.request as object);
   s.done = true;
-  const fields: Record<string, unknown> = { respDoneAt: now(), respContentLen: s.bodyBytes };
-  if (s.sse) fields.respEvents = s.sse.events;
-  if (s.respBody) fields.respBody = s.respBody.result(s.respType, s.respEncoding);
-  if (s.rules !== undefined && s.rules.pending) endByRules(t, s, fields);
-  t.record('httpRequests', s.id, fields);
+  const rulesEnd = s.rules !== undefined && s.rules.pending;
+  // A body, or rules that read the update's fields, make it a JSON line.
+  const w = t.open('httpRequests', s.id, rulesEnd || s.respBody !== undefined);
+  w.num(F.respDoneAt, now());
+  w.num(F.respContentLen, s.bodyBytes);
+  if (s.sse) w.num(F.respEvents, s.sse.events);
+  if (s.respBody) w.any(F.respBody, s.respBody.result(s.respType, s.respEncoding));
+  if (rulesEnd) endByRules(t, s, (w as FieldsWriter).fields);
+  t.close(w, true);
 }
 
 /** A request whose rules wait for its end (docs/rules.md): what to keep, from what `fields` say. */
@@ -398,25 +404,25 @@ function onResponse(t: Tracer, s: UState, res: ResponseInfo): void {
     s.sent = true;
     s.sentAt = at;
   }
-  const fields: Record<string, unknown> = {
-    reqSentAt: s.sentAt,
-    respRecvAt: at,
-    respStatusCode: res.statusCode,
-    respStatusText: res.statusText,
-    protoMajor: s.conn?.alpn === 'h2' ? 2 : 1,
-    protoMinor: s.conn?.alpn === 'h2' ? 0 : 1,
-  };
+  const h2 = s.conn?.alpn === 'h2';
+  const w = t.open('httpRequests', s.id);
+  w.num(F.reqSentAt, s.sentAt);
+  w.num(F.respRecvAt, at);
+  w.num(F.respStatusCode, res.statusCode);
+  w.intern(F.respStatusText, res.statusText);
+  w.num(F.protoMajor, h2 ? 2 : 1);
+  w.num(F.protoMinor, h2 ? 0 : 1);
   const raw = res.headers;
   s.respRaw = raw;
   if (Array.isArray(raw) ? isEventStreamList(raw) : /^\s*text\/event-stream/i.test(flatHeader(raw, 'content-type') ?? ''))
     s.sse = new SseCounter();
-  if (raw && t.headers.mode !== 'none') fields.respHeaders = t.headers.flatField(raw);
+  if (raw && t.headers.mode !== 'none') w.headers(F.respHeaders, t.headers.flatField(raw));
   if (wantsBodies(t, s.rules)) {
     s.respBody = new BodyCapture(bodyCap(t));
     s.respType = flatHeader(res.headers, 'content-type');
     s.respEncoding = flatHeader(res.headers, 'content-encoding');
   }
-  t.record('httpRequests', s.id, fields);
+  t.close(w);
 }
 
 /**

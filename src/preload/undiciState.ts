@@ -4,7 +4,7 @@ import type { StartDecision } from '../rules';
 import type { SseCounter } from './progress';
 import type { BodyCapture } from './bodies';
 import type { StackHolder } from './initiator';
-import type { ConnState } from './tracer';
+import type { ConnState, Keyed } from './tracer';
 import { Slot } from './tracer';
 
 /** undici's internal Request object, as far as the hooks read it. */
@@ -52,4 +52,4 @@ export interface UState {
 }
 
 /** Each undici Request's state. */
-export const stateOf = new Slot<UState>('nettrace.request');
+export const stateOf = new Slot<UState>('nettrace.request', (key) => (obj) => (obj as Keyed<UState>)[key]);

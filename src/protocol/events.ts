@@ -33,6 +33,10 @@
  * is left out, as JSON.stringify leaves it out.
  */
 
+import { FIELD_NAMES, type LazyValue, type RecordWriter } from './recordWriter';
+
+export { F, FIELD_NAMES, FieldsWriter, type FieldName, type LazyValue, type RecordWriter } from './recordWriter';
+
 /** Event codes. */
 export const EV_RECORD = 1;
 
@@ -57,58 +61,8 @@ export const MAX_INTERNED = 4096;
 /** How a frame's header line starts. */
 export const EVENTS_PREFIX = '{"type":"events"';
 
-/** Record kinds by code. */
+/** Record kinds by code (httpRequests first: see begin). */
 export const KINDS = ['httpRequests', 'dials', 'tcpConns', 'udpConns', 'dnsQueries', 'tlsTunnels'] as const;
-
-/** Field names by code: the fields of the hot path; any other name goes as FIELD_LITERAL. */
-export const FIELD_NAMES = [
-  'client',
-  'reqMethod',
-  'reqURL',
-  'protoMajor',
-  'protoMinor',
-  'reqStartAt',
-  'reusedConn',
-  'reqHeaders',
-  'reqContentLen',
-  'tcpConn',
-  'tlsTunnel',
-  'dial',
-  'proxy',
-  'initiator',
-  'reqSentAt',
-  'respRecvAt',
-  'respStatusCode',
-  'respStatusText',
-  'respHeaders',
-  'respContentLen',
-  'respDoneAt',
-  'respClosedEarly',
-  'respEvents',
-  'reqError',
-  'reqEndAt',
-  'webSocket',
-  'marks',
-  'ruleDropped',
-  // dials and tcpConns (src/preload/tracer.ts sendConn/sendClose, socketHooks.ts)
-  'dstAddress',
-  'dialBeginAt',
-  'dialEndAt',
-  'sourceIP',
-  'dnsLookups',
-  'connectAttempts',
-  'establishedConn',
-  'dialErr',
-  'fromDial',
-  'handshakeBeginAt',
-  'handshakeEndAt',
-  'connected',
-  'addrTuple',
-  'requestCount',
-  'totalSentBytes',
-  'totalRecvBytes',
-  'connCloseAt',
-] as const;
 
 /** Fields whose string values are interned (few distinct values, one per request). */
 const INTERNED_FIELDS = new Set(['client', 'reqMethod', 'respStatusText']);
@@ -129,8 +83,10 @@ const INITIAL_BYTES = 64 * 1024;
  * (the buffer would pass `maxBytes`, or a value cannot be encoded) it is rewound, as if never
  * begun, and `end` returns false. Never throws from `begin`/`field`/`end`.
  */
-export class EventEncoder {
+export class EventEncoder implements RecordWriter {
   buf: Buffer;
+  /** Where a lazy value computed while its event is written sends the message it refers to. */
+  side: Parameters<LazyValue>[0] = () => undefined;
   /** A view of `buf` for f64 values (DataView stores compile to plain stores; Buffer#writeDoubleLE is a call). */
   private view: DataView;
   /** Bytes written. */
@@ -157,10 +113,16 @@ export class EventEncoder {
     return this.evStart >= 0 ? this.evStart : this.off;
   }
 
+  /** An event is open (begun, not yet ended). */
+  get isOpen(): boolean {
+    return this.evStart >= 0;
+  }
+
   /** Starts a record event; an event left open (a hook that threw midway) is dropped. */
   begin(kind: string, id: string): boolean {
     if (this.evStart >= 0) this.rewind();
-    const k = kindCodes.get(kind);
+    // Most events are httpRequests': one comparison of internalized strings instead of a Map lookup.
+    const k = kind === 'httpRequests' ? 0 : kindCodes.get(kind);
     if (k === undefined || id.length > 255) return false;
     this.evStart = this.off;
     this.broken = false;
@@ -178,8 +140,9 @@ export class EventEncoder {
     return true;
   }
 
-  /** Adds one field (left out when `value` is undefined). */
+  /** Adds one field by name (left out when `value` is undefined; a lazy value is computed now). */
   field(name: string, value: unknown): void {
+    if (typeof value === 'function') value = this.computed(value as LazyValue);
     if (value === undefined || this.evStart < 0 || this.broken) return;
     if (this.nfields === 255) {
       this.broken = true;
@@ -209,6 +172,69 @@ export class EventEncoder {
       this.value(value);
     }
     this.nfields++;
+  }
+
+  /**
+   * Starts a field by code (the typed writers below): false when no event is open or it cannot
+   * take another field.
+   */
+  private head(code: number): boolean {
+    if (this.evStart < 0 || this.broken) return false;
+    if (this.nfields === 255 || !this.ensure(1)) {
+      this.broken = true;
+      return false;
+    }
+    this.buf[this.off++] = code;
+    this.nfields++;
+    return true;
+  }
+
+  num(code: number, v: number | undefined): void {
+    // head() and the value in one room check: the most frequent field type.
+    if (v === undefined || this.evStart < 0 || this.broken) return;
+    if (this.nfields === 255 || (this.off + 10 > this.buf.length && !this.ensure(10))) {
+      this.broken = true;
+      return;
+    }
+    this.buf[this.off] = code;
+    this.nfields++;
+    this.off = writeNumber(this.buf, this.view, this.off + 1, v);
+  }
+
+  text(code: number, v: string | undefined): void {
+    if (v !== undefined && this.head(code)) this.str(T_STR, v);
+  }
+
+  intern(code: number, v: string | undefined): void {
+    if (v !== undefined && this.head(code)) this.internedStr(v);
+  }
+
+  flag(code: number, v: boolean | undefined): void {
+    if (v !== undefined && this.head(code)) {
+      if (this.ensure(1)) this.buf[this.off++] = v ? T_TRUE : T_FALSE;
+    }
+  }
+
+  headers(code: number, v: unknown): void {
+    if (typeof v === 'function') v = this.computed(v as LazyValue);
+    if (v === undefined || !this.head(code)) return;
+    if (typeof v === 'string') this.str(T_STR, v);
+    else if (Array.isArray(v) && (v.length === 0 || isText(v[0]))) this.list(v);
+    else this.value(v);
+  }
+
+  any(code: number, v: unknown): void {
+    if (typeof v === 'function') v = this.computed(v as LazyValue);
+    if (v !== undefined && this.head(code)) this.value(v);
+  }
+
+  /** A lazy value, computed now; one that throws is left out. */
+  private computed(compute: LazyValue): unknown {
+    try {
+      return compute(this.side);
+    } catch {
+      return undefined;
+    }
   }
 
   /** Completes the open event; false when it was dropped (rewound). */
@@ -274,21 +300,7 @@ export class EventEncoder {
   private value(v: unknown): void {
     switch (typeof v) {
       case 'number':
-        if (v !== v || v === Infinity || v === -Infinity) {
-          // As JSON writes them.
-          if (!this.ensure(1)) return;
-          this.buf[this.off++] = T_NULL;
-        } else if (v >= 0 && v <= 0xffffffff && Number.isInteger(v)) {
-          if (!this.ensure(5)) return;
-          this.buf[this.off] = T_U32;
-          u32(this.buf, this.off + 1, v);
-          this.off += 5;
-        } else {
-          if (!this.ensure(9)) return;
-          this.buf[this.off] = T_F64;
-          this.view.setFloat64(this.off + 1, v, true);
-          this.off += 9;
-        }
+        if (this.ensure(9)) this.off = writeNumber(this.buf, this.view, this.off, v);
         return;
       case 'string':
         this.str(T_STR, v);
@@ -413,6 +425,23 @@ export class EventEncoder {
 /** A DataView of a Buffer's bytes. */
 function viewOf(b: Buffer): DataView {
   return new DataView(b.buffer, b.byteOffset, b.byteLength);
+}
+
+/** Writes a number value (tag and bytes) at `o` (9 bytes of room checked by the caller); returns the offset after it. */
+function writeNumber(b: Buffer, view: DataView, o: number, v: number): number {
+  if (v >= 0 && v <= 0xffffffff && Number.isInteger(v)) {
+    b[o] = T_U32;
+    u32(b, o + 1, v);
+    return o + 5;
+  }
+  if (v !== v || v === Infinity || v === -Infinity) {
+    // As JSON writes them.
+    b[o] = T_NULL;
+    return o + 1;
+  }
+  b[o] = T_F64;
+  view.setFloat64(o + 1, v, true);
+  return o + 9;
 }
 
 /** Writes a u32, little-endian. */

@@ -102,6 +102,60 @@ test('events decode to exactly the record messages of the JSON path', () => {
   assert.deepEqual(out.messages, sample.map(viaJson));
 });
 
+/** Writes a message's fields through a RecordWriter, by code, with the writer the hooks use for each type. */
+function writeTyped(w, fields) {
+  for (const [name, v] of Object.entries(fields)) {
+    const code = m.F[name];
+    assert.notEqual(code, undefined, name);
+    if (name === 'reqHeaders' || name === 'respHeaders') w.headers(code, v);
+    else if (typeof v === 'number' || v === undefined) w.num(code, v);
+    else if (typeof v === 'boolean') w.flag(code, v);
+    else if (typeof v === 'string') (['client', 'reqMethod', 'respStatusText'].includes(name) ? w.intern : w.text).call(w, code, v);
+    else w.any(code, v);
+  }
+}
+
+test('typed writers (by code) write the same events as field() by name, and FieldsWriter the same fields as JSON', () => {
+  // The hot-path fields only (FIELD_NAMES); others go by name.
+  const hot = sample.filter((msg) => Object.keys(msg.fields).every((k) => m.F[k] !== undefined));
+  assert.ok(hot.length >= 4);
+  const [byName] = encode(hot);
+  const enc = new m.EventEncoder();
+  for (const msg of hot) {
+    assert.ok(enc.begin(msg.kind, msg.id));
+    writeTyped(enc, msg.fields);
+    assert.ok(enc.end());
+  }
+  assert.deepEqual(Buffer.from(enc.buf.subarray(0, enc.off)), byName);
+  for (const msg of hot) {
+    const w = new m.FieldsWriter(msg.kind, msg.id);
+    writeTyped(w, msg.fields);
+    assert.deepEqual(viaJson({ ...msg, fields: w.fields }), viaJson(msg));
+  }
+});
+
+test('a lazy value is computed when its event is written, its message sent through `side` first; one that throws is left out', () => {
+  const enc = new m.EventEncoder();
+  const sent = [];
+  enc.side = (msg) => sent.push(msg);
+  assert.ok(enc.begin('httpRequests', 'r1'));
+  enc.any(m.F.initiator, (side) => {
+    side({ type: 'stack', id: 's1' });
+    return 's1';
+  });
+  enc.headers(m.F.reqHeaders, () => [['Host', 'h.test']]);
+  enc.headers(m.F.respHeaders, () => {
+    throw new Error('x');
+  });
+  enc.num(m.F.reqStartAt, 5);
+  assert.ok(enc.end());
+  assert.deepEqual(sent, [{ type: 'stack', id: 's1' }]);
+  const out = new m.EventDecoder().decode(Buffer.from(enc.buf.subarray(0, enc.off)), enc.count);
+  assert.deepEqual(out.messages, [
+    { type: 'record', kind: 'httpRequests', id: 'r1', fields: { initiator: 's1', reqHeaders: [['Host', 'h.test']], reqStartAt: 5 } },
+  ]);
+});
+
 test('header lists of Buffers (undici response headers) decode to their Latin-1 text, as undici gives them to the program', () => {
   // 0xe9 is é in Latin-1; c3 a9 (é in UTF-8) reads as "Ã©", as undici's fetch and Node's http parser read it.
   const raw = [

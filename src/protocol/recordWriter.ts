@@ -1,0 +1,130 @@
+/**
+ * The fields of a record update by code, and the two ways of writing one field by field: the
+ * event encoder (src/protocol/events.ts) and FieldsWriter (a `fields` object for the JSON path).
+ */
+
+import type { RecordKind } from '../trace/types';
+import type { PreloadMessage } from './preload';
+
+/** Field names by code: the fields of the hot path; any other name goes as FIELD_LITERAL. */
+export const FIELD_NAMES = [
+  'client',
+  'reqMethod',
+  'reqURL',
+  'protoMajor',
+  'protoMinor',
+  'reqStartAt',
+  'reusedConn',
+  'reqHeaders',
+  'reqContentLen',
+  'tcpConn',
+  'tlsTunnel',
+  'dial',
+  'proxy',
+  'initiator',
+  'reqSentAt',
+  'respRecvAt',
+  'respStatusCode',
+  'respStatusText',
+  'respHeaders',
+  'respContentLen',
+  'respDoneAt',
+  'respClosedEarly',
+  'respEvents',
+  'reqError',
+  'reqEndAt',
+  'webSocket',
+  'marks',
+  'ruleDropped',
+  // dials and tcpConns (src/preload/tracer.ts sendConn/sendClose, socketHooks.ts)
+  'dstAddress',
+  'dialBeginAt',
+  'dialEndAt',
+  'sourceIP',
+  'dnsLookups',
+  'connectAttempts',
+  'establishedConn',
+  'dialErr',
+  'fromDial',
+  'handshakeBeginAt',
+  'handshakeEndAt',
+  'connected',
+  'addrTuple',
+  'requestCount',
+  'totalSentBytes',
+  'totalRecvBytes',
+  'connCloseAt',
+  // Never in an event (an update with a body goes as a JSON line, its bytes as blob frames): named
+  // here so a FieldsWriter can write them by code.
+  'reqBody',
+  'respBody',
+] as const;
+
+/** A field name of the hot path. */
+export type FieldName = (typeof FIELD_NAMES)[number];
+
+/** Field codes by name: `F.reqMethod` is FIELD_NAMES' index of "reqMethod". */
+export const F = Object.freeze(Object.fromEntries(FIELD_NAMES.map((n, i) => [n, i]))) as { readonly [K in FieldName]: number };
+
+/** Computes a field's value when its update is written (see `lazy` in src/preload/wireValues.ts). */
+export type LazyValue = (side: (msg: PreloadMessage) => void) => unknown;
+
+/**
+ * Writes one record update field by field, each by its code (`F`), with the writer for its type:
+ * no `fields` object, no name lookup, no type dispatch on the hot path. An `undefined` value is
+ * left out. Two writers: EventEncoder (the event buffer) and FieldsWriter (a fields object, for
+ * the JSON path).
+ */
+export interface RecordWriter {
+  /** A number (u32 or f64 in an event; NaN and ±Infinity as null, as JSON writes them). */
+  num(code: number, v: number | undefined): void;
+  /** A string sent as it is. */
+  text(code: number, v: string | undefined): void;
+  /** A string with few distinct values (methods, status texts, client names): interned. */
+  intern(code: number, v: string | undefined): void;
+  flag(code: number, v: boolean | undefined): void;
+  /** A headers field (a header block, a flat list of strings or bytes, pairs, or a lazy value). */
+  headers(code: number, v: unknown): void;
+  /** Any other value: an object (as JSON), null, a lazy value. */
+  any(code: number, v: unknown): void;
+}
+
+/**
+ * A RecordWriter that builds the `fields` of a JSON `record` message (the JSON path: events off,
+ * an update carrying a body, rules that read the fields at a request's end). Lazy values stay
+ * lazy: the transport computes them when their batch is sent.
+ */
+export class FieldsWriter implements RecordWriter {
+  readonly fields: Record<string, unknown> = {};
+
+  /** `discard`: the update is to be counted as dropped, not sent (the queue is full, the collector gone). */
+  constructor(
+    readonly kind: RecordKind,
+    readonly id: string,
+    readonly discard = false,
+  ) {}
+
+  num(code: number, v: number | undefined): void {
+    if (v !== undefined) this.fields[FIELD_NAMES[code]] = v;
+  }
+
+  text(code: number, v: string | undefined): void {
+    if (v !== undefined) this.fields[FIELD_NAMES[code]] = v;
+  }
+
+  intern(code: number, v: string | undefined): void {
+    if (v !== undefined) this.fields[FIELD_NAMES[code]] = v;
+  }
+
+  flag(code: number, v: boolean | undefined): void {
+    if (v !== undefined) this.fields[FIELD_NAMES[code]] = v;
+  }
+
+  headers(code: number, v: unknown): void {
+    if (v !== undefined) this.fields[FIELD_NAMES[code]] = v;
+  }
+
+  any(code: number, v: unknown): void {
+    if (v !== undefined) this.fields[FIELD_NAMES[code]] = v;
+  }
+}
