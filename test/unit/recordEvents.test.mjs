@@ -456,3 +456,33 @@ test(
     assert.equal(on.tcpConns.length, off.tcpConns.length);
   },
 );
+
+test('an update recorded by name while a typed one is open goes as a JSON line ahead of it: neither is lost', async () => {
+  const { startCollector } = require('../../dist/core.cjs');
+  const t = bundleTs(["export { Transport } from './src/preload/transport';", "export { F } from './src/protocol/events';"]);
+  const collector = await startCollector({ description: 'nested update' });
+  try {
+    const now = Date.now();
+    const hello = () => ({ type: 'hello', pid: 4244, ppid: 1, threadId: 0, argv: ['node', 'n.js'], nodeVersion: 'v20', cwd: '/', startAt: now });
+    const stats = () => ({ type: 'stats', producedEvents: 0, droppedEvents: 0 });
+    const tr = new t.Transport(collector.ipcPath, 1000, hello, stats);
+    const w = tr.open('httpRequests', 'r1');
+    w.intern(t.F.client, 'http');
+    w.text(t.F.reqURL, 'http://h/one');
+    // A hook between open() and close() records another update (by name).
+    tr.record('httpRequests', 'r2', { client: 'fetch', reqMethod: 'POST', reqURL: 'http://h/two', reqStartAt: now });
+    w.intern(t.F.reqMethod, 'GET');
+    w.num(t.F.reqStartAt, now);
+    tr.close(w, false);
+    tr.send({ type: 'exit', exitAt: now + 1, exitCode: 0 }, true);
+    // The transport connects and flushes on its own (batch timer).
+    for (let i = 0; i < 100 && collector.session.builder.trace.httpRequests.length < 2; i++) await new Promise((r) => setTimeout(r, 50));
+    const byId = Object.fromEntries(collector.session.builder.trace.httpRequests.map((r) => [r.reqURL, r]));
+    assert.equal(byId['http://h/one']?.reqMethod, 'GET');
+    assert.equal(byId['http://h/one']?.client, 'http');
+    assert.equal(byId['http://h/two']?.reqMethod, 'POST');
+    assert.equal(tr.dropped, 0);
+  } finally {
+    await collector.close();
+  }
+});
