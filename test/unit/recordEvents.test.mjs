@@ -463,7 +463,16 @@ test('an update recorded by name while a typed one is open goes as a JSON line a
   const collector = await startCollector({ description: 'nested update' });
   try {
     const now = Date.now();
-    const hello = () => ({ type: 'hello', pid: 4244, ppid: 1, threadId: 0, argv: ['node', 'n.js'], nodeVersion: 'v20', cwd: '/', startAt: now });
+    const hello = () => ({
+      type: 'hello',
+      pid: 4244,
+      ppid: 1,
+      threadId: 0,
+      argv: ['node', 'n.js'],
+      nodeVersion: 'v20',
+      cwd: '/',
+      startAt: now,
+    });
     const stats = () => ({ type: 'stats', producedEvents: 0, droppedEvents: 0 });
     const tr = new t.Transport(collector.ipcPath, 1000, hello, stats);
     const w = tr.open('httpRequests', 'r1');
