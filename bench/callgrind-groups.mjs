@@ -8,13 +8,16 @@
 //
 // Only C++ and V8 builtins have names in callgrind; code V8 compiled at run time is a bare address
 // (the "JIT-compiled code" group), unless the runs were made with `--node-flags='--single-threaded
-// --predictable-gc-schedule --perf-basic-prof --no-compact-code-space'` on this machine: then each
+// --predictable-gc-schedule --hash-seed=1 --random-seed=1 --perf-basic-prof --no-compact-code-space'`
+// on this machine: then each
 // output's /tmp/perf-<pid>.map names that code by JS function, Net Trace's apart from the rest
 // (lines are dropped from the names, so two bundles compare function by function; what V8 inlined
 // counts in its caller). The groups are regular expressions on the names
 // (GROUPS below, first match wins). `detail::sprp` and `HashSeed` are V8's per-process random hash
 // seed set-up at startup: 5–22 M Ir that differ from run to run, ±34,000 Ir per request at a
-// 500-request difference; they are shown apart and left out of the corrected total.
+// 500-request difference; they are shown apart and left out of the corrected total (with
+// `--hash-seed=1`, callgrind.mjs's default since 2026-11-23, they are the same in every run, and
+// so are the hash tables' layouts, which the correction cannot take out).
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';

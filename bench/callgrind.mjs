@@ -16,8 +16,10 @@
 //
 // What makes two runs of one program count the same (to about 0.05% here):
 // - V8's compilers and GC helpers run on background threads whose share of the work depends on
-//   the load; callgrind counts every thread. --node-flags defaults to `--single-threaded
-//   --predictable-gc-schedule`: all of it on the main thread, collections by allocation only.
+//   the load; callgrind counts every thread. --node-flags defaults to STEADY_NODE_FLAGS
+//   (bench/lib/callgrindRun.mjs): `--single-threaded --predictable-gc-schedule`, all of it on the
+//   main thread, collections by allocation only; `--hash-seed=1 --random-seed=1`, the same hash
+//   tables every run (V8's per-process hash seed moved a 2,000-request difference by ±4k Ir).
 // - The preload's time-based behaviour (the 25 ms batch timer, the 50 ms ration of completions
 //   written at once, the 200 ms progress timer, the stack budget's window) would follow the wall
 //   clock, which valgrind slows 50–100× and the load moves: a batch per request or two instead of
@@ -35,7 +37,7 @@
 import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
-import { callgrindIr, scaledCopy } from './lib/callgrindRun.mjs';
+import { callgrindIr, scaledCopy, STEADY_NODE_FLAGS } from './lib/callgrindRun.mjs';
 import { appsDir, loadCore, nodeOptions, startServer } from './lib/common.mjs';
 
 const args = process.argv.slice(2);
@@ -65,9 +67,7 @@ const jobs = opt('jobs', 1);
 // 1–3% (30–60 M instructions). --single-threaded does all of it on the main thread, in program
 // order; --predictable-gc-schedule fixes the heap's growth so collections depend on allocation only.
 const nodeFlagsArg = args.find((a) => a.startsWith('--node-flags='));
-const nodeFlags = (nodeFlagsArg ? nodeFlagsArg.slice('--node-flags='.length) : '--single-threaded --predictable-gc-schedule')
-  .split(' ')
-  .filter(Boolean);
+const nodeFlags = nodeFlagsArg ? nodeFlagsArg.slice('--node-flags='.length).split(' ').filter(Boolean) : STEADY_NODE_FLAGS;
 const timeScale = opt('time-scale', 1_000_000);
 const outDirArg = args.find((a) => a.startsWith('--out-dir='));
 const outDir = outDirArg ? resolve(outDirArg.slice('--out-dir='.length)) : undefined;

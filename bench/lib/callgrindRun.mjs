@@ -28,8 +28,13 @@ export function scaledCopy(preload, scale, dir, note = () => {}) {
   return out;
 }
 
-/** V8 flags that make two runs of one program count the same (bench/callgrind.mjs's header). */
-export const STEADY_NODE_FLAGS = ['--single-threaded', '--predictable-gc-schedule'];
+/**
+ * V8 flags that make two runs of one program count the same (bench/callgrind.mjs's header):
+ * everything on the main thread, collections by allocation only, and a fixed hash seed and random
+ * seed (V8 picks both per process: the seed's set-up and every hash table's layout then differ
+ * from run to run, several thousand instructions per request at a 2,000-request difference).
+ */
+export const STEADY_NODE_FLAGS = ['--single-threaded', '--predictable-gc-schedule', '--hash-seed=1', '--random-seed=1'];
 
 /**
  * Runs `node <nodeArgs>` under callgrind (its output to `outFile`, for callgrind_annotate); resolves
