@@ -54,8 +54,8 @@ export class EventQueue {
 
   /**
    * Appends one record update, given by field name, as an event; a lazy field (a function) is
-   * computed now, and what it sends through `side` is queued ahead of this event. False when the event could not be
-   * written (too large, not encodable): the caller sends it as JSON.
+   * computed now, and what it sends through `side` is queued ahead of this event. False when the
+   * event could not be written (too large, not encodable): the caller sends it as JSON.
    */
   add(kind: string, id: string, fields: Record<string, unknown>): boolean {
     const enc = this.enc;

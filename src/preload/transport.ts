@@ -154,8 +154,9 @@ export class Transport {
   /**
    * Opens one record update to be written field by field (see RecordWriter); close() sends it.
    * The writer is the event encoder, or a FieldsWriter for a JSON line: with `json` (the update
-   * carries a body, or rules read its fields at the request's end), with events off, or — counted
-   * as dropped at close — when the queue is full or the collector gone.
+   * carries a body, or rules read its fields at the request's end), with events off, or — the
+   * update counted as dropped here, and nothing sent at close — when the queue is full or the
+   * collector gone.
    */
   open(kind: RecordMessage['kind'], id: string, json = false): RecordWriter {
     const ev = this.ev;
