@@ -24,7 +24,7 @@
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import type { PreloadMessage, RecordMessage, StatsMessage } from '../protocol/preload';
-import { FieldsWriter, framePrefix, type RecordWriter } from '../protocol/events';
+import { DISCARD, FieldsWriter, framePrefix, type RecordWriter } from '../protocol/events';
 import { EventQueue, EVENTS_ON, type EventSeg } from './eventQueue';
 import { resolveLazy, setBlobSink } from './wireValues';
 import { Part, PipeWriter } from './pipeWriter';
@@ -154,14 +154,13 @@ export class Transport {
   /**
    * Opens one record update to be written field by field (see RecordWriter); close() sends it.
    * The writer is the event encoder, or a FieldsWriter for a JSON line: with `json` (the update
-   * carries a body, or rules read its fields at the request's end), with events off, or — the
-   * update counted as dropped here, and nothing sent at close — when the queue is full or the
-   * collector gone.
+   * carries a body, or rules read its fields at the request's end), with events off; or DISCARD,
+   * the update counted as dropped here, when the queue is full or the collector gone.
    */
   open(kind: RecordMessage['kind'], id: string, json = false): RecordWriter {
     const ev = this.ev;
     if (ev === undefined || json) return new FieldsWriter(kind, id);
-    if (!this.eventRoom()) return new FieldsWriter(kind, id, true);
+    if (!this.eventRoom()) return DISCARD;
     return ev.begin(kind, id) ?? new FieldsWriter(kind, id);
   }
 
@@ -171,8 +170,9 @@ export class Transport {
    * that stopped reading) is counted as dropped.
    */
   close(w: RecordWriter, completes: boolean): void {
+    if (w === DISCARD) return;
     if (w instanceof FieldsWriter) {
-      if (!w.discard) this.send({ type: 'record', kind: w.kind, id: w.id, fields: w.fields });
+      this.send({ type: 'record', kind: w.kind, id: w.id, fields: w.fields });
       return;
     }
     if (this.ev?.commit()) this.eventAdded(completes);

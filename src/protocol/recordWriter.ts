@@ -97,11 +97,9 @@ export interface RecordWriter {
 export class FieldsWriter implements RecordWriter {
   readonly fields: Record<string, unknown> = {};
 
-  /** `discard`: the update is to be counted as dropped, not sent (the queue is full, the collector gone). */
   constructor(
     readonly kind: RecordKind,
     readonly id: string,
-    readonly discard = false,
   ) {}
 
   num(code: number, v: number | undefined): void {
@@ -128,3 +126,20 @@ export class FieldsWriter implements RecordWriter {
     if (v !== undefined) this.fields[FIELD_NAMES[code]] = v;
   }
 }
+
+/**
+ * The writer of an update that is dropped (the queue is full, the collector gone or not reading):
+ * writes nothing, one instance for all, so a program whose collector stalled pays no object and no
+ * stores per update.
+ */
+class DiscardWriter implements RecordWriter {
+  num(): void {}
+  text(): void {}
+  intern(): void {}
+  flag(): void {}
+  headers(): void {}
+  any(): void {}
+}
+
+/** The one DiscardWriter. */
+export const DISCARD: RecordWriter = new DiscardWriter();
