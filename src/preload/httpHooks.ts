@@ -195,7 +195,7 @@ function startByRules(t: Tracer, hook: Hook, wrapped: Function, original: Functi
 
 function urlOf(req: TracedRequest): string {
   const path = req.path ?? '/';
-  if (/^https?:\/\//i.test(path)) return path;
+  if (isAbsoluteForm(path)) return path;
   const protocol = req.protocol ?? (req.agent?.protocol || 'http:');
   // CONNECT's path is authority-form ("host:port"): show the tunnel's target.
   if (req.method === 'CONNECT' && !path.startsWith('/')) return `${protocol}//${path}`;
@@ -252,7 +252,7 @@ function onStart(t: Tracer, hook: Hook, req: TracedRequest): void {
   if (conn) conn.requestCount++;
   const protocol = req.protocol ?? req.agent?.protocol;
   const reqURL = urlOf(req);
-  // Typed writes (RecordWriter), in the order of the trace format; a body goes as a JSON line.
+  // Typed writes (RecordWriter); an update with a body goes as a JSON line.
   const w = t.open('httpRequests', s.id, s.reqBody !== undefined);
   w.intern(F.client, protocol === 'https:' ? 'https' : 'http');
   w.intern(F.reqMethod, req.method);

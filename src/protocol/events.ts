@@ -143,34 +143,29 @@ export class EventEncoder implements RecordWriter {
   /** Adds one field by name (left out when `value` is undefined; a lazy value is computed now). */
   field(name: string, value: unknown): void {
     if (typeof value === 'function') value = this.computed(value as LazyValue);
+    const code = fieldCodes.get(name);
+    if (code !== undefined) {
+      // A field of FIELD_NAMES: as its typed writer writes it.
+      const mode = FIELD_MODE[code];
+      if (mode === 1 && typeof value === 'string') this.intern(code, value);
+      else if (mode === 2) this.headers(code, value);
+      else this.any(code, value);
+      return;
+    }
     if (value === undefined || this.evStart < 0 || this.broken) return;
-    if (this.nfields === 255) {
+    if (this.nfields === 255 || name.length > 255 || !this.ensure(2 + name.length * 3)) {
       this.broken = true;
       return;
     }
-    const code = fieldCodes.get(name);
-    if (code !== undefined) {
-      if (!this.ensure(1)) return;
-      this.buf[this.off++] = code;
-      const mode = FIELD_MODE[code];
-      if (mode === 1 && typeof value === 'string') this.internedStr(value);
-      else if (mode === 2 && Array.isArray(value) && (value.length === 0 || isText(value[0]))) this.list(value);
-      else this.value(value);
-    } else {
-      if (name.length > 255 || !this.ensure(2 + name.length * 3)) {
-        this.broken = true;
-        return;
-      }
-      this.buf[this.off++] = FIELD_LITERAL;
-      const n = this.buf.write(name, this.off + 1, 'utf8');
-      if (n > 255) {
-        this.broken = true;
-        return;
-      }
-      this.buf[this.off] = n;
-      this.off += 1 + n;
-      this.value(value);
+    this.buf[this.off++] = FIELD_LITERAL;
+    const n = this.buf.write(name, this.off + 1, 'utf8');
+    if (n > 255) {
+      this.broken = true;
+      return;
     }
+    this.buf[this.off] = n;
+    this.off += 1 + n;
+    this.value(value);
     this.nfields++;
   }
 
