@@ -301,7 +301,8 @@ export function phaseLine(req: HttpRequest, color: boolean): string | undefined 
 }
 
 /** Shows a frame's file as a path when it is a file:// URL (ESM). */
-function frameFile(file: string): string {
+function frameFile(file: unknown): string {
+  if (typeof file !== 'string') return '?';
   if (!file.startsWith('file://')) return file;
   try {
     return decodeURIComponent(new URL(file).pathname);
@@ -318,7 +319,8 @@ function frameFile(file: string): string {
 export function initiatorLine(req: HttpRequest): string | undefined {
   const frames = req.initiator?.frames;
   if (!Array.isArray(frames) || frames.length === 0) return undefined;
-  const user = frames.filter((f) => !f.library);
+  // A saved trace may come from anywhere: a frame that is not an object is skipped, not a crash.
+  const user = frames.filter((f) => f !== null && typeof f === 'object' && !f.library);
   if (user.length === 0) return `initiator: ${NO_PROGRAM_FRAME}`;
   const parts = user.slice(0, 2).map((f) => {
     const loc = `${sanitize(frameFile(f.file))}:${f.line}:${f.column}`;

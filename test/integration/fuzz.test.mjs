@@ -176,6 +176,11 @@ test(`collector socket: ${LINES} fuzz lines from a same-user peer during a real 
   }
   // What the peers' junk became is said, not silent: warnings, and no crash of show.
   assert.ok(trace.stats.warnings.length > 0);
-  const show = spawn(process.execPath, [cli, 'show', out], { stdio: ['ignore', 'ignore', 'pipe'] });
-  assert.equal(await new Promise((r) => show.on('exit', r)), 0);
+  const show = spawn(process.execPath, [cli, 'show', out], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: { ...process.env, NETTRACE_DEBUG: '1' },
+  });
+  let showErr = '';
+  show.stderr.on('data', (d) => (showErr += d));
+  assert.equal(await new Promise((r) => show.on('exit', r)), 0, `nettrace show: ${showErr.slice(-2000)}`);
 });

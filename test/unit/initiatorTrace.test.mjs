@@ -57,3 +57,8 @@ test('inheritInitiator: a redirect hop made from library code takes the program 
   assert.equal(m.inheritInitiator({ frames: [own(20)] }, first), undefined, 'a hop with its own program frame keeps it');
   assert.equal(m.inheritInitiator(hop, { frames: [lib(1)] }), undefined, 'nothing to inherit');
 });
+
+test('CLI: frames of a hostile or hand-edited trace (null, no file) print, never throw', () => {
+  assert.equal(m.initiatorLine(req({ frames: [null, 7, { line: 3, column: 1 }] })), 'at ?:3:1');
+  assert.equal(m.initiatorLine(req({ frames: [{ file: 12, line: 1, column: 2, function: 'f' }] })), 'at f (?:1:2)');
+});
