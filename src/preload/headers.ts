@@ -79,6 +79,39 @@ export class HeaderCapture {
     return lazy(() => this.flatPairs(flat));
   }
 
+  /**
+   * undici's response headers (a flat array of Buffers) as the bytes they were parsed from, when
+   * they can go as one block (RecordWriter.headerBytes): one copy instead of one per name and
+   * value. On Node 20–24 undici's parser hands each name and value as a view of the socket's
+   * chunk, so a head that arrived in one chunk lies between the first name and the last value,
+   * "Name: value" lines joined by CRLF. Undefined — send it as a list (flatField) — when it does
+   * not: a view of another chunk or a copy (a head split across reads, a folded line), a gap that
+   * is not one CRLF, a value ending in a space or tab (the block form trims it; undici keeps it),
+   * a redacted name, or past the caps.
+   */
+  byteBlock(flat: readonly unknown[]): Uint8Array | undefined {
+    const n = flat.length;
+    if (this.mode !== 'values' || n === 0 || n > 2 * MAX_HEADERS || n % 2 !== 0) return undefined;
+    const first = flat[0];
+    if (!(first instanceof Uint8Array)) return undefined;
+    const ab = first.buffer;
+    const start = first.byteOffset;
+    let end = start;
+    for (let i = 0; i < n; i += 2) {
+      const name = flat[i];
+      const value = flat[i + 1];
+      if (!(name instanceof Uint8Array) || !(value instanceof Uint8Array) || name.buffer !== ab || value.buffer !== ab) return undefined;
+      const at = name.byteOffset;
+      const len = value.length;
+      if ((i !== 0 && at !== end + 2) || value.byteOffset <= at + name.length || len > MAX_VALUE) return undefined;
+      if (len !== 0 && (value[len - 1] === 0x20 || value[len - 1] === 0x09)) return undefined;
+      if (this.isRedacted(name)) return undefined;
+      end = value.byteOffset + len;
+    }
+    if (end - start > MAX_RAW_BLOCK) return undefined;
+    return new Uint8Array(ab, start, end - start);
+  }
+
   /** From a flat [name, value, name, value, ...] array of strings or Buffers, at once. */
   fromFlat(flat: ReadonlyArray<string | Buffer | string[]>): WireHeaders | undefined {
     if (this.mode === 'none') return undefined;

@@ -416,7 +416,11 @@ function onResponse(t: Tracer, s: UState, res: ResponseInfo): void {
   s.respRaw = raw;
   if (Array.isArray(raw) ? isEventStreamList(raw) : /^\s*text\/event-stream/i.test(flatHeader(raw, 'content-type') ?? ''))
     s.sse = new SseCounter();
-  if (raw && t.headers.mode !== 'none') w.headers(F.respHeaders, t.headers.flatField(raw));
+  if (raw && t.headers.mode !== 'none') {
+    const block = t.headers.byteBlock(raw);
+    if (block !== undefined) w.headerBytes(F.respHeaders, block);
+    else w.headers(F.respHeaders, t.headers.flatField(raw));
+  }
   if (wantsBodies(t, s.rules)) {
     s.respBody = new BodyCapture(bodyCap(t));
     s.respType = flatHeader(res.headers, 'content-type');

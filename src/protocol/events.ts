@@ -33,6 +33,7 @@
  * is left out, as JSON.stringify leaves it out.
  */
 
+import { isAscii } from 'node:buffer';
 import { FIELD_NAMES, type LazyValue, type RecordWriter } from './recordWriter';
 
 export { DISCARD, F, FIELD_NAMES, FieldsWriter, type FieldName, type LazyValue, type RecordWriter } from './recordWriter';
@@ -218,6 +219,10 @@ export class EventEncoder implements RecordWriter {
     else this.value(v);
   }
 
+  headerBytes(code: number, v: Uint8Array): void {
+    if (this.head(code)) this.bytes(v, true);
+  }
+
   any(code: number, v: unknown): void {
     if (typeof v === 'function') v = this.computed(v as LazyValue);
     if (v !== undefined && this.head(code)) this.value(v);
@@ -396,19 +401,30 @@ export class EventEncoder implements RecordWriter {
 
   /**
    * Header bytes as text decoded as Latin-1 (one character per byte), as Node's http parser and
-   * undici decode them for the program: a T_STR of their UTF-8 form, ASCII bytes copied as they are.
+   * undici decode them for the program: a T_STR of their UTF-8 form, ASCII bytes copied as they
+   * are (a block of them in one copy). `block`: a header block's lines, after a CRLF (the block form).
    */
-  private bytes(b: Uint8Array): void {
+  private bytes(b: Uint8Array, block = false): void {
     const n = b.length;
-    if (this.off + 5 + 2 * n > this.buf.length && !this.ensure(5 + 2 * n)) return;
+    const pre = block ? 2 : 0;
+    if (this.off + 5 + pre + 2 * n > this.buf.length && !this.ensure(5 + pre + 2 * n)) return;
     const buf = this.buf;
     let o = this.off + 5;
-    for (let i = 0; i < n; i++) {
-      const c = b[i];
-      if (c < 0x80) buf[o++] = c;
-      else {
-        buf[o++] = 0xc0 | (c >> 6);
-        buf[o++] = 0x80 | (c & 0x3f);
+    if (block) {
+      buf[o++] = 13;
+      buf[o++] = 10;
+    }
+    if (n > SHORT_TEXT && isAscii(b)) {
+      buf.set(b, o);
+      o += n;
+    } else {
+      for (let i = 0; i < n; i++) {
+        const c = b[i];
+        if (c < 0x80) buf[o++] = c;
+        else {
+          buf[o++] = 0xc0 | (c >> 6);
+          buf[o++] = 0x80 | (c & 0x3f);
+        }
       }
     }
     buf[this.off] = T_STR;

@@ -85,6 +85,12 @@ export interface RecordWriter {
   flag(code: number, v: boolean | undefined): void;
   /** A headers field (a header block, a flat list of strings or bytes, pairs, or a lazy value). */
   headers(code: number, v: unknown): void;
+  /**
+   * A headers field given as the bytes of a header block's lines ("Name: value" lines joined by
+   * CRLF, no request or status line), as an HTTP parser read them: the block form (see
+   * headerBlockPairs), each byte one character (Latin-1, as parsers decode header bytes).
+   */
+  headerBytes(code: number, v: Uint8Array): void;
   /** Any other value: an object (as JSON), null, a lazy value. */
   any(code: number, v: unknown): void;
 }
@@ -122,6 +128,10 @@ export class FieldsWriter implements RecordWriter {
     if (v !== undefined) this.fields[FIELD_NAMES[code]] = v;
   }
 
+  headerBytes(code: number, v: Uint8Array): void {
+    this.fields[FIELD_NAMES[code]] = '\r\n' + Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('latin1');
+  }
+
   any(code: number, v: unknown): void {
     if (v !== undefined) this.fields[FIELD_NAMES[code]] = v;
   }
@@ -138,6 +148,7 @@ class DiscardWriter implements RecordWriter {
   intern(): void {}
   flag(): void {}
   headers(): void {}
+  headerBytes(): void {}
   any(): void {}
 }
 

@@ -130,3 +130,54 @@ test('the decoder rejects what is not a header form', () => {
   // Pairs (what older preloads and the parse path send) pass through; junk entries are skipped.
   assert.deepEqual(m.decodeHeaders([['Host', 'a'], 'junk', [3], ['Only']]), [['Host', 'a'], ['Only']]);
 });
+
+/** undici's response headers as its parser hands them: views of the one chunk the head arrived in. */
+function undiciHead(lines) {
+  const chunk = Buffer.from(`HTTP/1.1 200 OK\r\n${lines.join('\r\n')}\r\n\r\nbody`, 'latin1');
+  const out = [];
+  let at = chunk.indexOf('\r\n') + 2;
+  for (const line of lines) {
+    const colon = line.indexOf(':');
+    let v = colon + 1;
+    while (line[v] === ' ' || line[v] === '\t') v++;
+    out.push(chunk.subarray(at, at + colon), chunk.subarray(at + v, at + line.length));
+    at += line.length + 2;
+  }
+  return out;
+}
+
+test('undici response headers that are views of one chunk go as that block of bytes, and decode to the pairs undici gives', () => {
+  const lines = ['Date: Mon, 23 Nov 2026 05:47:37 GMT', 'X-C: a: b', 'X-Empty:', 'X-Tab:\tv', 'X-L: caf\u00e9', 'Content-Length: 2'];
+  const flat = undiciHead(lines);
+  const block = capture().byteBlock(flat);
+  assert.ok(block instanceof Uint8Array);
+  const text = Buffer.from(block.buffer, block.byteOffset, block.byteLength).toString('latin1');
+  assert.equal(text, lines.join('\r\n'));
+  // The collector parses '\r\n' + block (RecordWriter.headerBytes): the pairs undici gave the program.
+  assert.deepEqual(
+    m.decodeHeaders('\r\n' + text),
+    [0, 2, 4, 6, 8, 10].map((i) => [flat[i].toString('latin1'), flat[i + 1].toString('latin1')]),
+  );
+});
+
+test('undici response headers that cannot go as one block fall back to the list: a secret, a trailing space, a copy, a gap', () => {
+  const ok = ['Content-Type: text/plain', 'Content-Length: 2'];
+  assert.ok(capture().byteBlock(undiciHead(ok)));
+  // A redacted name (any case): the list path redacts it.
+  assert.equal(capture().byteBlock(undiciHead([...ok, 'SET-COOKIE: sid=1'])), undefined);
+  // undici keeps a value's trailing whitespace; the block form would trim it.
+  assert.equal(capture().byteBlock(undiciHead(['X-A:  v  ', ...ok])), undefined);
+  assert.equal(capture().byteBlock(undiciHead(['X-A: v\t', ...ok])), undefined);
+  // A value undici made by concatenating (a folded line, a head split across reads): another buffer.
+  const copied = undiciHead(ok);
+  copied[1] = Buffer.from(copied[1]);
+  assert.equal(capture().byteBlock(copied), undefined);
+  // Names and values out of place in the chunk (not one CRLF between lines).
+  const swapped = undiciHead(ok);
+  assert.equal(capture().byteBlock([swapped[2], swapped[3], swapped[0], swapped[1]]), undefined);
+  // Strings (Node's http rawHeaders), an odd count, names-only capture, no capture.
+  assert.equal(capture().byteBlock(['a', 'b']), undefined);
+  assert.equal(capture().byteBlock(undiciHead(ok).slice(0, 3)), undefined);
+  assert.equal(capture('names').byteBlock(undiciHead(ok)), undefined);
+  assert.equal(capture('none').byteBlock(undiciHead(ok)), undefined);
+});

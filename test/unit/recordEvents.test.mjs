@@ -187,6 +187,33 @@ test('header lists of Buffers (undici response headers) decode to their Latin-1 
   assert.deepEqual(new m.EventDecoder().decode(frame2, n2).messages, [{ ...msg, fields: { reqHeaders: ['Host', 'h.test'] } }]);
 });
 
+test('a header block given as bytes (headerBytes) decodes to the block form, Latin-1, from the encoder and from FieldsWriter alike', () => {
+  const head = (latin1) => Buffer.from(latin1, 'latin1');
+  const cases = [
+    // Short (copied byte by byte), long ASCII (one copy), long with Latin-1 bytes (converted).
+    head('X-A: 1'),
+    head('Date: Mon, 23 Nov 2026 05:47:37 GMT\r\nConnection: keep-alive\r\nContent-Length: 2'),
+    head('Content-Type: text/plain\r\nX-L: caf\u00e9 cr\u00e8me br\u00fbl\u00e9e, s\u00f8ren, \u00ff\r\nX-Empty:'),
+  ];
+  for (const bytes of cases) {
+    // A view into a larger chunk, as undici's parser hands header bytes.
+    const chunk = Buffer.concat([head('HTTP/1.1 200 OK\r\n'), bytes, head('\r\n\r\nbody')]);
+    const view = new Uint8Array(chunk.buffer, chunk.byteOffset + 17, bytes.length);
+    const enc = new m.EventEncoder();
+    assert.ok(enc.begin('httpRequests', 'r1'));
+    enc.headerBytes(m.F.respHeaders, view);
+    enc.num(m.F.respStatusCode, 200);
+    assert.ok(enc.end());
+    const out = new m.EventDecoder().decode(Buffer.from(enc.buf.subarray(0, enc.off)), enc.count);
+    assert.equal(out.error, undefined);
+    const text = '\r\n' + bytes.toString('latin1');
+    assert.deepEqual(out.messages, [{ type: 'record', kind: 'httpRequests', id: 'r1', fields: { respHeaders: text, respStatusCode: 200 } }]);
+    const w = new m.FieldsWriter('httpRequests', 'r1');
+    w.headerBytes(m.F.respHeaders, view);
+    assert.deepEqual(w.fields, { respHeaders: text });
+  }
+});
+
 test('a header list with something other than text after a text item is not encoded: the event is rewound whole', () => {
   const enc = new m.EventEncoder();
   assert.ok(enc.begin('httpRequests', 'r1'));
