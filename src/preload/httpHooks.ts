@@ -105,20 +105,20 @@ export function installHttpHooks(t: Tracer): void {
     for (const name of names) wrapExport(t, hook, mod as unknown as Record<string, Function>, name);
   }
   installLifecycleHooks(t, hook);
-  // A request the rules skipped returns before the guard's closure is made (it runs for every request).
+  // These run for every request: t.run, no closure per call; a request the rules skipped returns first.
   dc.subscribe('http.client.request.start', (msg) => {
     const req = (msg as { request: TracedRequest }).request;
     if (stateOf.get(req) === SKIPPED) return;
-    t.guard(hook, () => onStart(t, hook, req));
+    t.run(hook, onStart, req, undefined);
   });
   dc.subscribe('http.client.response.finish', (msg) => {
     const m = msg as { request: TracedRequest; response: IncomingMessage };
     if (stateOf.get(m.request) === SKIPPED) return;
-    t.guard(hook, () => onResponse(t, m.request, m.response));
+    t.run(hook, onResponse, m.request, m.response);
   });
   dc.subscribe('http.client.request.error', (msg) => {
     const m = msg as { request: TracedRequest; error: unknown };
-    t.guard(hook, () => finishWithError(t, hook, m.request, m.error));
+    t.run(hook, finishWithError, m.request, m.error);
   });
 }
 
@@ -130,7 +130,7 @@ function wrapExport(t: Tracer, hook: Hook, mod: Record<string, Function>, name: 
     if (!hook.enabled) t.untracedRequests++;
     else if (preloadRules.mode !== 'all') return startByRules(t, hook, wrapped, original, this, args);
     else {
-      state = t.guard(hook, () => newReqState(t, wrapped));
+      state = t.run(hook, newStateAbove, wrapped, undefined);
     }
     const outer = t.constructingRequest;
     t.constructingRequest = state?.id;
@@ -141,11 +141,7 @@ function wrapExport(t: Tracer, hook: Hook, mod: Record<string, Function>, name: 
       t.constructingRequest = outer;
     }
     if (state && req && typeof req === 'object') {
-      const s = state;
-      t.guard(hook, () => {
-        stateOf.set(req as object, s);
-        if (t.config.bodies) captureRequestBody(t, hook, req as TracedRequest, s);
-      });
+      t.run(hook, attachState, req as TracedRequest, state);
     }
     return req;
   };
@@ -223,6 +219,22 @@ function newReqState(t: Tracer, above: Function, startAt = now()): ReqState {
     chunks: 0,
     rules: undefined,
   };
+}
+
+/** A request's state, its stack captured above `above` (t.run's form of newReqState). */
+function newStateAbove(t: Tracer, _hook: Hook, above: Function): ReqState {
+  return newReqState(t, above);
+}
+
+/** Ties a new request to its state (and its body capture): after http.request() returned it. */
+function attachState(t: Tracer, hook: Hook, req: TracedRequest, s: ReqState): void {
+  stateOf.set(req, s);
+  if (t.config.bodies) captureRequestBody(t, hook, req, s);
+}
+
+/** The response's body ended (t.run's form of finish). */
+function finishAtEnd(t: Tracer, _hook: Hook, req: TracedRequest, s: ReqState): void {
+  finish(t, req, s, undefined);
 }
 
 function onStart(t: Tracer, hook: Hook, req: TracedRequest): void {
@@ -336,7 +348,7 @@ function onUpgrade(
   head: Uint8Array | undefined,
   unheard: boolean,
 ): void {
-  onResponse(t, req, res);
+  onResponse(t, hook, req, res);
   s.done = true;
   const at = now();
   const fields: Record<string, unknown> = { respContentLen: 0, respDoneAt: at };
@@ -385,7 +397,7 @@ function installLifecycleHooks(t: Tracer, hook: Hook): void {
     const s = responseState(this);
     if (s !== undefined && hook.enabled) {
       if (chunk === null) {
-        if (s.req) t.guard(hook, () => finish(t, s.req!, s, undefined));
+        if (s.req) t.run(hook, finishAtEnd, s.req, s);
       } else if (chunk) {
         s.bodyBytes += typeof chunk === 'string' ? Buffer.byteLength(chunk, encoding) : (chunk as Uint8Array).length;
         if (s.respBody) t.guard(hook, () => s.respBody!.add(chunk, encoding));
@@ -476,7 +488,7 @@ function isEventStream(res: IncomingMessage): boolean {
   return false;
 }
 
-function onResponse(t: Tracer, req: TracedRequest, res: IncomingMessage): void {
+function onResponse(t: Tracer, _hook: Hook, req: TracedRequest, res: IncomingMessage): void {
   const s = stateOf.get(req);
   if (!s || s.gotResponse || s === SKIPPED) return;
   s.gotResponse = true;

@@ -106,7 +106,7 @@ export function installUndiciHooks(t: Tracer): void {
   installFetchInitiator(t, hook);
   const on = (name: string, fn: (t: Tracer, hook: Hook, msg: Msg) => void) =>
     dc.subscribe(name, (msg) => {
-      t.guard(hook, () => fn(t, hook, msg as Msg));
+      t.run(hook, fn, msg as Msg, undefined);
     });
 
   dc.subscribe('undici:request:create', () => {
@@ -177,7 +177,6 @@ function onCreate(t: Tracer, hook: Hook, m: Msg): void {
     respEncoding: undefined,
     socket: undefined,
     upgrade: typeof upgrade === 'string' ? upgrade : undefined,
-    respRaw: undefined,
     progressDue: false,
     rules,
     startAt: now(),
@@ -310,6 +309,21 @@ function onTrailers(t: Tracer, _hook: Hook, m: Msg): void {
   if (s.respBody) w.any(F.respBody, s.respBody.result(s.respType, s.respEncoding));
   if (rulesEnd) endByRules(t, s, (w as FieldsWriter).fields);
   t.close(w, true);
+  released(m.request as object, s);
+}
+
+/**
+ * Unties a request's state from undici's Request once its record is complete (not an upgrade's:
+ * see below): a Client keeps
+ * up to 256 finished Requests in its queue before it splices them off, long enough for them to
+ * be promoted to the old generation, and the state (URL, ids, captures) would go with them.
+ * Later channel messages for the request find no state, as for a request not traced.
+ */
+function released(req: object, s: UState): void {
+  // An upgrade (a WebSocket handshake) or a CONNECT goes on in onUpgrade, which undici may call
+  // after `trailers` (npm undici publishes it for them too).
+  if (s.upgrade !== undefined || (req as { method?: unknown }).method === 'CONNECT') return;
+  stateOf.setInternal(req, undefined);
 }
 
 /** A request whose rules wait for its end (docs/rules.md): what to keep, from what `fields` say. */
@@ -364,6 +378,7 @@ function onError(t: Tracer, _hook: Hook, m: Msg): void {
     if (s.respBody) fields.respBody = s.respBody.result(s.respType, s.respEncoding);
     if (s.rules !== undefined && s.rules.pending) endByRules(t, s, fields);
     t.record('httpRequests', s.id, fields);
+    released(m.request as object, s);
     return;
   }
   let conn = s.conn;
@@ -386,6 +401,7 @@ function onError(t: Tracer, _hook: Hook, m: Msg): void {
   if (p?.chunked !== undefined) fields.reqContentLen = p.bytes;
   if (s.rules !== undefined && s.rules.pending) endByRules(t, s, fields);
   t.record('httpRequests', s.id, fields);
+  released(m.request as object, s);
 }
 
 /** undici's response head as `undici:request:headers` publishes it. */
@@ -413,7 +429,6 @@ function onResponse(t: Tracer, s: UState, res: ResponseInfo): void {
   w.num(F.protoMajor, h2 ? 2 : 1);
   w.num(F.protoMinor, h2 ? 0 : 1);
   const raw = res.headers;
-  s.respRaw = raw;
   if (Array.isArray(raw) ? isEventStreamList(raw) : /^\s*text\/event-stream/i.test(flatHeader(raw, 'content-type') ?? ''))
     s.sse = new SseCounter();
   if (raw && t.headers.mode !== 'none') {

@@ -39,8 +39,6 @@ export interface UState {
   socket?: object;
   /** The protocol the request asks to upgrade to ("websocket"), from undici's Request. */
   upgrade?: string;
-  /** The response's raw headers (undici's flat array), read only when the request fails. */
-  respRaw?: Array<Buffer | string>;
   /** In `streaming`, waiting for its progress update. */
   progressDue?: boolean;
   /** The trace rules' start decision (undefined while no rule is enabled: mode 'all'). */

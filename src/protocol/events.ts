@@ -33,7 +33,6 @@
  * is left out, as JSON.stringify leaves it out.
  */
 
-import { isAscii } from 'node:buffer';
 import { FIELD_NAMES, type LazyValue, type RecordWriter } from './recordWriter';
 
 export { DISCARD, F, FIELD_NAMES, FieldsWriter, type FieldName, type LazyValue, type RecordWriter } from './recordWriter';
@@ -414,10 +413,8 @@ export class EventEncoder implements RecordWriter {
       buf[o++] = 13;
       buf[o++] = 10;
     }
-    if (n > SHORT_TEXT && isAscii(b)) {
-      buf.set(b, o);
-      o += n;
-    } else {
+    if (n > SHORT_TEXT && this.copiedAscii(b, o)) o += n;
+    else {
       for (let i = 0; i < n; i++) {
         const c = b[i];
         if (c < 0x80) buf[o++] = c;
@@ -430,6 +427,17 @@ export class EventEncoder implements RecordWriter {
     buf[this.off] = T_STR;
     u32(buf, this.off + 1, o - this.off - 5);
     this.off = o;
+  }
+
+  /** Copies `b` to `o` in one piece; true when all of it is ASCII (checked four bytes at a time). */
+  private copiedAscii(b: Uint8Array, o: number): boolean {
+    this.buf.set(b, o);
+    const v = this.view;
+    const n = b.length;
+    let i = 0;
+    for (; i + 4 <= n; i += 4) if ((v.getUint32(o + i) & 0x80808080) !== 0) return false;
+    for (; i < n; i++) if (b[i]! >= 0x80) return false;
+    return true;
   }
 }
 
