@@ -26,7 +26,7 @@
 //   one per hundred as in a real run, and a different count each run. --time-scale=K runs a copy
 //   of each bundle with those constants multiplied by K (the `var NAME = value;` lines esbuild
 //   emits; a bundle that lacks one keeps it, and a note says so). The default, 1,000,000, means
-//   no timer fires during a run: batches leave by count (FLUSH_BATCH, 128 messages, as under load
+//   no timer fires during a run: batches leave by count (FLUSH_BATCH, FLUSH_EVENTS, as under load
 //   in a real run), only the first 4 completions are written at once, and every request gets its
 //   stack captured (as with `initiator: "all"`; the budget's 1% would skip some in a real run).
 //   --time-scale=1 runs the bundles as they are.

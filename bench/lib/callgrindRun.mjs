@@ -39,10 +39,13 @@ export const STEADY_NODE_FLAGS = ['--single-threaded', '--predictable-gc-schedul
 /**
  * Runs `node <nodeArgs>` under callgrind (its output to `outFile`, for callgrind_annotate); resolves
  * {ir, stdout, seconds}, rejects when it fails or its first stdout line (a bench client's JSON)
- * reports failures.
+ * reports failures. CALLGRIND_FLAGS (space-separated) adds callgrind options, e.g.
+ * `--cache-sim=yes --branch-sim=yes` for simulated cache misses and mispredicted branches (the
+ * output's `totals:` line then has them after Ir).
  */
 export function callgrindIr(nodeArgs, env, outFile = '/dev/null') {
-  const argv = ['--tool=callgrind', '--smc-check=all-non-file', `--callgrind-out-file=${outFile}`, process.execPath, ...nodeArgs];
+  const extra = (process.env.CALLGRIND_FLAGS ?? '').split(' ').filter(Boolean);
+  const argv = ['--tool=callgrind', '--smc-check=all-non-file', ...extra, `--callgrind-out-file=${outFile}`, process.execPath, ...nodeArgs];
   const t0 = Date.now();
   return new Promise((done, fail) => {
     const c = spawn('valgrind', argv, { env, stdio: ['ignore', 'pipe', 'pipe'] });

@@ -274,18 +274,17 @@ function onBodySent(t: Tracer, _hook: Hook, m: Msg): void {
   if (!s) return;
   s.sent = true;
   s.sentAt = now();
-  const fields: Record<string, unknown> = {};
   const p = takeWrite(s);
+  // Most requests have nothing to add here: no object for them (this runs for every request).
+  if (p?.chunked === undefined && !s.reqBody) return;
+  const fields: Record<string, unknown> = {};
   if (p?.chunked !== undefined) fields.reqContentLen = p.bytes;
   if (s.reqBody) {
     const reqBody = s.reqBody() as { size: number };
     fields.reqBody = reqBody;
     fields.reqContentLen ??= reqBody.size;
   }
-  for (const _ in fields) {
-    t.record('httpRequests', s.id, fields);
-    break;
-  }
+  t.record('httpRequests', s.id, fields);
 }
 
 /** `undici:request:headers`: the response head arrived. */
