@@ -164,4 +164,6 @@ console.log(`| **total without the hash-seed noise** | **${fmt(total - (sums.get
 // Past tier-up nothing should still compile: what does is a compilation that fell inside the window
 // in one run and before it in another (one TurboFan job is 5–25 M Ir, ±2.5–12k per request over
 // 2,000 requests), so the steady state is compared without it.
-console.log(`| **steady state: without compilation and the hash-seed noise** | **${fmt(total - (sums.get(NOISE) ?? 0) - (sums.get(COMPILE) ?? 0))}** |`);
+console.log(
+  `| **steady state: without compilation and the hash-seed noise** | **${fmt(total - (sums.get(NOISE) ?? 0) - (sums.get(COMPILE) ?? 0))}** |`,
+);

@@ -15,13 +15,13 @@ import * as dc from 'node:diagnostics_channel';
 // read-only getters, and the exports must be replaced on the modules the program sees.
 import http = require('node:http');
 import https = require('node:https');
-import type { IncomingMessage, ClientRequest } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import { BodyCapture, bodyCap, headerValueText } from './bodies';
 import { noteProgress, SseCounter } from './progress';
-import type { StackHolder } from './initiator';
 import { connOf } from './socketHooks';
-import type { ConnState, Hook, Keyed, Tracer } from './tracer';
-import { inTimerCallback, now, overrideMethod, Slot, toRequestError, writeConn } from './tracer';
+import type { ConnState, Hook, Tracer } from './tracer';
+import { inTimerCallback, now, overrideMethod, toRequestError, writeConn } from './tracer';
+import { SKIPPED, stateOf, type ReqState, type TracedRequest } from './httpState';
 import { F, type FieldsWriter } from '../protocol/events';
 import { observeWebSocket } from './wsFrames';
 import type { StartDecision } from '../rules';
@@ -31,69 +31,6 @@ import { httpView, wantsBodies, ruleEnd, ruleStart, ruleStartFields } from './ru
 import { httpDetails, httpDialBegin, httpDialEnd } from './ruleDetails';
 import { DETAIL_BIT } from '../rules/details';
 import { asksUpgrade } from './headers';
-
-interface ReqState {
-  id: string;
-  startAt: number;
-  stack?: StackHolder;
-  started: boolean;
-  sent: boolean;
-  gotResponse: boolean;
-  done: boolean;
-  sentAt?: number;
-  /** When Node handed the whole request to the socket (`request.start` fires from `_finish`). */
-  flushedAt?: number;
-  /** The program called `req.destroy()`. */
-  destroyedByProgram?: boolean;
-  /** The program destroyed the request or response from a timer's callback: its own timeout. */
-  timedOut?: boolean;
-  /** The error the program destroyed the request with, once its response had arrived. */
-  destroyError?: unknown;
-  /** Body chunks pushed so far (a response of more than one is reported while it streams). */
-  chunks: number;
-  respRecvAt?: number;
-  /** Waiting in the shared progress set (progress.ts) for its next update. */
-  progressDue?: boolean;
-  /** Server-sent events counted so far (text/event-stream responses only). */
-  sse?: SseCounter;
-  req?: TracedRequest;
-  bodyBytes: number;
-  reqBody?: BodyCapture;
-  respBody?: BodyCapture;
-  respType?: string;
-  respEncoding?: string;
-  /** The trace rules' start decision (undefined while no rule is enabled: mode 'all'). */
-  rules: StartDecision | undefined;
-}
-
-const stateOf = new Slot<ReqState>('nettrace.request', (key) => (obj) => (obj as Keyed<ReqState>)[key]);
-
-/**
- * The state of every request the trace rules said not to record: started and done from the
- * start, so no hook records anything for it (onStart, onResponse, finish and the lifecycle
- * wrappers all return on it).
- */
-const SKIPPED: ReqState = {
-  id: '',
-  startAt: 0,
-  started: true,
-  sent: false,
-  gotResponse: false,
-  done: true,
-  chunks: 0,
-  bodyBytes: 0,
-  rules: undefined,
-};
-
-/** The property descriptor stateOf gives a skipped request (made once: a skip allocates nothing). */
-const SKIPPED_DESCRIPTOR: PropertyDescriptor = Object.freeze({ value: SKIPPED, writable: true, configurable: true, enumerable: false });
-
-type TracedRequest = ClientRequest & {
-  _header?: string | null;
-  reusedSocket?: boolean;
-  agent?: { protocol?: string };
-  res?: IncomingMessage | null;
-};
 
 /** Installs the http/https wrappers and channel subscribers. */
 export function installHttpHooks(t: Tracer): void {
@@ -175,7 +112,7 @@ function startByRules(t: Tracer, hook: Hook, wrapped: Function, original: Functi
       const d = preloadRules.mode === 'none' ? null : ruleStart(t, httpView(r));
       if (dial || preloadRules.detailKinds !== 0) httpDetails(t, r, d, dial, r.socket);
       if (d === null) {
-        stateOf.setWith(r, SKIPPED_DESCRIPTOR);
+        stateOf.set(r, SKIPPED);
         return req;
       }
       const s = newReqState(t, wrapped, startAt);
@@ -245,7 +182,7 @@ function onStart(t: Tracer, hook: Hook, req: TracedRequest): void {
     if (preloadRules.mode !== 'all') {
       const decided = preloadRules.mode === 'none' ? null : ruleStart(t, httpView(req));
       if (decided === null) {
-        stateOf.setWith(req, SKIPPED_DESCRIPTOR);
+        stateOf.set(req, SKIPPED);
         return;
       }
       d = decided;

@@ -56,6 +56,23 @@ for (const hook of ['http', 'undici', 'net']) {
   });
 }
 
+test('the program sees nothing of the tracer on its request and response objects (no key, no symbol, nothing in util.inspect)', async () => {
+  const collector = await core.startCollector({ description: 'own keys' });
+  try {
+    const plain = await runPlain(process.execPath, 'ownKeys.cjs', { env });
+    const traced = await run(process.execPath, [join(apps, 'ownKeys.cjs')], {
+      env: { ...core.buildPreloadEnv({ ...process.env, ...env }, { preloadPath: preload, config: { ipcPath: collector.ipcPath } }) },
+    });
+    assert.equal(plain.code, 0, plain.stderr);
+    assert.equal(traced.code, 0, traced.stderr);
+    assert.equal(traced.stdout, plain.stdout);
+    await collector.waitForIdle({ timeoutMs: 3000 });
+    assert.equal(collector.session.snapshot().httpRequests.length, 1, 'the request was traced');
+  } finally {
+    await collector.close();
+  }
+});
+
 test('a dead collector changes nothing for the program', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'nettrace-dead-'));
   try {

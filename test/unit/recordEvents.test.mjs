@@ -207,7 +207,9 @@ test('a header block given as bytes (headerBytes) decodes to the block form, Lat
     const out = new m.EventDecoder().decode(Buffer.from(enc.buf.subarray(0, enc.off)), enc.count);
     assert.equal(out.error, undefined);
     const text = '\r\n' + bytes.toString('latin1');
-    assert.deepEqual(out.messages, [{ type: 'record', kind: 'httpRequests', id: 'r1', fields: { respHeaders: text, respStatusCode: 200 } }]);
+    assert.deepEqual(out.messages, [
+      { type: 'record', kind: 'httpRequests', id: 'r1', fields: { respHeaders: text, respStatusCode: 200 } },
+    ]);
     const w = new m.FieldsWriter('httpRequests', 'r1');
     w.headerBytes(m.F.respHeaders, view);
     assert.deepEqual(w.fields, { respHeaders: text });
