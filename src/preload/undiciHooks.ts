@@ -313,10 +313,10 @@ function onTrailers(t: Tracer, _hook: Hook, m: Msg): void {
 
 /**
  * Unties a request's state from undici's Request once its record is complete (not an upgrade's:
- * see below): a Client keeps
- * up to 256 finished Requests in its queue before it splices them off, long enough for them to
- * be promoted to the old generation, and the state (URL, ids, captures) would go with them.
- * Later channel messages for the request find no state, as for a request not traced.
+ * see below). A Client keeps up to 256 finished Requests in its queue before it splices them off,
+ * long enough for them to be promoted to the old generation, and the state (URL, ids, captures)
+ * would go with them. Later channel messages for the request find no state, as for a request not
+ * traced.
  */
 function released(req: object, s: UState): void {
   // An upgrade (a WebSocket handshake) or a CONNECT goes on in onUpgrade, which undici may call
