@@ -39,6 +39,7 @@ import {
   type UpsertHost,
 } from './upsert';
 import { MAX_PENDING_BLOBS, MAX_STACKS } from './wire';
+import { normalizeRecord } from './normalize';
 
 /** Options of a TraceBuilder. */
 export interface TraceBuilderOptions {
@@ -398,6 +399,9 @@ export class TraceBuilder implements UpsertHost {
     } else {
       for (const key in f) if (key !== 'traceID') this.fields.convertField(state, record, key, f[key]);
     }
+    // Connections, dials and DNS messages are read as typed (diagnosis, the CLI, HAR): a peer's
+    // malformed part is fixed or left out as it arrives, as for a saved file.
+    if (!isRequest) normalizeRecord(recordKind, record);
     for (const ref of REF_PATHS[k]) this.fields.mapRef(state, record, ref, f);
 
     if (isRequest) {

@@ -158,8 +158,10 @@ function after(ms: number | undefined): string {
   return ms === undefined ? '' : ` after ${formatMs(ms)} ms`;
 }
 
-function bracket(ip: string): string {
-  return ip.includes(':') ? `[${ip}]` : ip;
+/** An IP for "ip:port" (IPv6 in brackets). A request's error comes as the peer sent it: any value reads as text. */
+function bracket(ip: unknown): string {
+  const text = String(ip);
+  return text.includes(':') ? `[${text}]` : text;
 }
 
 function attemptAddr(a: ConnectAttempt): string {
@@ -175,7 +177,7 @@ function peerOf(ctx: RequestContext): string | undefined {
   const e = ctx.request.reqError;
   const tuple = ctx.tcpConn?.addrTuple;
   if (tuple) return `${bracket(tuple.dstIP)}:${tuple.dstPort}`;
-  if (e?.address) return e.port !== undefined ? `${bracket(e.address)}:${e.port}` : e.address;
+  if (typeof e?.address === 'string' && e.address) return e.port !== undefined ? `${bracket(e.address)}:${e.port}` : e.address;
   const ok = ctx.dial?.connectAttempts?.find((a) => !a.error);
   if (ok) return attemptAddr(ok);
   return undefined;

@@ -260,6 +260,17 @@ export function normalizeDnsQueries(list: unknown): DnsQuery[] {
 }
 
 /**
+ * One record of a side kind as a live peer sent it, fixed in place as the collector merges it
+ * (the same checks as for a file: a same-user peer may send anything on the collector's socket).
+ */
+export function normalizeRecord(kind: string, o: Obj): void {
+  if (kind === 'dials') fixDial(o);
+  else if (kind === 'tcpConns') fixTcpConn(o);
+  else if (kind === 'udpConns') fixUdpConn(o);
+  else if (kind === 'dnsQueries') fixDnsQuery(o);
+}
+
+/**
  * The well-formed entries of a `debuggerPauses` list (a saved file is untrusted): `beginAt` a
  * finite number, `endAt` (when present) one not before it, `reason` a short string.
  */

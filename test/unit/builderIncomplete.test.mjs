@@ -177,3 +177,41 @@ test('an incomplete request is diagnosed with where it stopped, and labelled INC
   assert.equal(statusLabel({ ...base }), 'pending');
   assert.equal(statusLabel({ ...base, respStatusCode: 200, incomplete: 'process killed' }), '200');
 });
+
+test("a live peer's malformed connection parts are fixed as they merge: diagnosis reads them as typed", () => {
+  // Found by the fuzz test: a hostile same-user peer's tcpConns record with a non-string address
+  // crashed `nettrace run` in diagnosis (bracket(ip).includes).
+  const { enrichTrace } = createRequire(import.meta.url)('../../dist/core.cjs');
+  const b = newBuilder();
+  const c = b.openConnection();
+  b.apply(c, hello(10));
+  b.apply(
+    c,
+    rec('dials', 'd1', {
+      connectAttempts: [
+        { address: 5, port: 80, beginAt: at(2) },
+        { address: '10.0.0.1', port: 80, beginAt: at(2) },
+      ],
+    }),
+  );
+  b.apply(c, rec('tcpConns', 't1', { addrTuple: { dstIP: 7, dstPort: 'x' } }));
+  b.apply(c, rec('tcpConns', 't1', { fromDial: 'd1' }));
+  b.apply(c, start('r1'));
+  b.apply(
+    c,
+    rec('httpRequests', 'r1', {
+      dial: 'd1',
+      tcpConn: 't1',
+      reqError: { phase: 'connect', message: 'x', address: 9, port: 1 },
+      reqEndAt: at(900),
+    }),
+  );
+  const [conn] = b.trace.tcpConns;
+  assert.equal(conn.addrTuple, undefined, 'the malformed tuple is left out');
+  assert.deepEqual(
+    b.trace.dials[0].connectAttempts.map((a) => a.address),
+    ['10.0.0.1'],
+  );
+  const trace = enrichTrace(b.trace, { slowThresholdMs: 1 });
+  assert.equal(typeof trace.httpRequests[0].diagnosis, 'string');
+});
