@@ -17,6 +17,7 @@ export type TracedRequest = ClientRequest & {
   res?: IncomingMessage | null;
 };
 
+/** What the hooks know of one traced ClientRequest. */
 export interface ReqState {
   id: string;
   startAt: number;
