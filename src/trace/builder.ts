@@ -399,9 +399,7 @@ export class TraceBuilder implements UpsertHost {
     } else {
       for (const key in f) if (key !== 'traceID') this.fields.convertField(state, record, key, f[key]);
     }
-    // Connections, dials and DNS messages are read as typed (diagnosis, the CLI, HAR): a peer's
-    // malformed part is fixed or left out as it arrives, as for a saved file.
-    if (!isRequest) normalizeRecord(recordKind, record);
+    if (!isRequest) normalizeRecord(recordKind, record); // a peer's malformed part: fixed or left out, as in a file
     for (const ref of REF_PATHS[k]) this.fields.mapRef(state, record, ref, f);
 
     if (isRequest) {
