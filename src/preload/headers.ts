@@ -158,26 +158,10 @@ export function isHeaderName(name: string | Uint8Array, lower: string): boolean 
   return name.length === lower.length && sameLower(name, lower);
 }
 
-/**
- * `s` from `at` equals the lower-case ASCII `lower`, whatever the case (string or bytes). Strings
- * and bytes each have a loop of their own: one loop reading both saw both kinds of receiver and
- * its element loads went megamorphic (a generic keyed load per byte of undici's header Buffers).
- */
+/** `s` from `at` equals the lower-case ASCII `lower`, whatever the case (string or bytes). */
 export function sameLower(s: string | Uint8Array, lower: string, at = 0): boolean {
-  return typeof s === 'string' ? sameLowerText(s, lower, at) : sameLowerBytes(s, lower, at);
-}
-
-function sameLowerText(s: string, lower: string, at: number): boolean {
   for (let k = 0; k < lower.length; k++) {
-    const c = s.charCodeAt(at + k);
-    if ((c >= 65 && c <= 90 ? c + 32 : c) !== lower.charCodeAt(k)) return false;
-  }
-  return true;
-}
-
-function sameLowerBytes(b: Uint8Array, lower: string, at: number): boolean {
-  for (let k = 0; k < lower.length; k++) {
-    const c = b[at + k]!;
+    const c = typeof s === 'string' ? s.charCodeAt(at + k) : s[at + k];
     if ((c >= 65 && c <= 90 ? c + 32 : c) !== lower.charCodeAt(k)) return false;
   }
   return true;
