@@ -5,8 +5,12 @@
 // here), so a difference of a few µs can be seen. Results: bench/RESULTS.md, "Default path in
 // instructions — issue 12".
 //
-//   node bench/callgrind.mjs <http|fetch> <seq|conc> [--small=200] [--large=1200] [--warmup=200]
+//   node bench/callgrind.mjs <http|fetch|mixed> <seq|conc> [--small=200] [--large=1200] [--warmup=200]
 //        [--conc=50] [--jobs=1] [--time-scale=1000000] [--node-flags='...'] <preload.cjs|none>[#ENV=v&ENV=v] ...
+//
+// `mixed` is the floors' realistic row (bench/floors.mjs): `https.get` and `fetch` in alternate
+// slots against bench/apps/tls-server.mjs (the test CA trusted through NODE_EXTRA_CA_CERTS, each
+// response held --delay ms, default 2), every body JSON.parse'd.
 //
 // Prints one JSON line per run and a table (Ir per request, and over untraced when `none` is one
 // of the conditions). A run of 200 + 1,200 requests takes 1–2 min on this project's machine when
@@ -38,7 +42,7 @@ import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { callgrindIr, scaledCopy, STEADY_NODE_FLAGS } from './lib/callgrindRun.mjs';
-import { appsDir, loadCore, nodeOptions, startServer } from './lib/common.mjs';
+import { appsDir, loadCore, nodeOptions, startServer, startTlsServer, testCaPath } from './lib/common.mjs';
 
 const args = process.argv.slice(2);
 const opt = (name, def) => {
@@ -50,9 +54,9 @@ const [client, mode, ...rest] = args.filter((a) => !a.startsWith('--'));
 const conditions = rest.map((p) => (p === 'none' || p.startsWith('none#') ? p : resolve(p)));
 const fileOf = (p) => p.split('#')[0];
 const envOf = (p) => Object.fromEntries(new URLSearchParams(p.split('#')[1] ?? ''));
-if (!['http', 'fetch'].includes(client) || !['seq', 'conc'].includes(mode) || conditions.length === 0) {
+if (!['http', 'fetch', 'mixed'].includes(client) || !['seq', 'conc'].includes(mode) || conditions.length === 0) {
   console.error(
-    'usage: node bench/callgrind.mjs <http|fetch> <seq|conc> [--small=N] [--large=N] [--warmup=N] [--conc=N] [--jobs=N] <preload.cjs|none> ...',
+    'usage: node bench/callgrind.mjs <http|fetch|mixed> <seq|conc> [--small=N] [--large=N] [--warmup=N] [--conc=N] [--jobs=N] <preload.cjs|none> ...',
   );
   process.exit(2);
 }
@@ -85,12 +89,14 @@ let scaledCount = 0;
 const runAs = new Map(conditions.map((p) => [p, scaled(fileOf(p))]));
 
 const core = loadCore();
-const server = await startServer();
+const mixed = client === 'mixed';
+const server = mixed ? await startTlsServer({ delayMs: opt('delay', 2) }) : await startServer();
 const collector = await core.startCollector({ description: 'callgrind' });
 
 /** Total instructions (Ir) of one run of the client under callgrind. */
 function run(preload, n) {
   const env = { ...process.env, ...envOf(preload) };
+  if (mixed) env.NODE_EXTRA_CA_CERTS = testCaPath;
   delete env.NODE_OPTIONS;
   delete env.NETTRACE_CONFIG;
   if (fileOf(preload) !== 'none') {
@@ -98,7 +104,17 @@ function run(preload, n) {
     env.NETTRACE_CONFIG = JSON.stringify({ ipcPath: collector.ipcPath, ...extra });
   }
   const outFile = outDir ? join(outDir, `${conditions.indexOf(preload)}-${n}.out`) : '/dev/null';
-  const argv = [...nodeFlags, join(appsDir, 'client.mjs'), client, mode, String(n), String(conc), String(warmup), server.url];
+  const argv = [
+    ...nodeFlags,
+    join(appsDir, 'client.mjs'),
+    client,
+    mode,
+    String(n),
+    String(conc),
+    String(warmup),
+    server.url,
+    ...(mixed ? ['--parse-json'] : []),
+  ];
   return callgrindIr(argv, env, outFile).then((r) => ({ ir: r.ir, s: r.seconds }));
 }
 

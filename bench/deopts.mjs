@@ -7,11 +7,14 @@
 // function and reason, the preload's next to the untraced program's own (Node's and undici's code
 // deoptimizes too, and the preload may be what makes it).
 //
-//   node bench/deopts.mjs [http] [fetch] [--requests=2000] [--warmup=2000] [--passes=3] [--conc=1]
+//   node bench/deopts.mjs [http] [fetch] [mixed] [--requests=2000] [--warmup=2000] [--passes=3] [--conc=1]
+//
+// `mixed` is the floors' realistic client (bench/floors.mjs): `https.get` and `fetch` in
+// alternate slots against bench/apps/tls-server.mjs (2 ms per response), bodies JSON.parse'd.
 //
 // Prints one table per client. Exit code 0 whatever it finds (a measure, not a test).
 import { join } from 'node:path';
-import { appsDir, loadCore, nodeOptions, preloadPath as preload, runNode, startServer } from './lib/common.mjs';
+import { appsDir, loadCore, nodeOptions, preloadPath as preload, runNode, startServer, startTlsServer, testCaPath } from './lib/common.mjs';
 
 const args = process.argv.slice(2);
 const opt = (name, def) => Number(args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? def);
@@ -24,13 +27,16 @@ const conc = opt('conc', 1);
 
 const core = loadCore();
 const server = await startServer();
+const tlsServer = clients.includes('mixed') ? await startTlsServer({ delayMs: 2 }) : undefined;
 const collector = await core.startCollector({ description: 'deopts' });
 
 /** The deoptimizations of one run by phase (0: start-up and warm-up, k: pass k, passes + 1: the exit): [function, reason]. */
 async function run(client, traced) {
   const env = traced ? { NODE_OPTIONS: nodeOptions([preload]), NETTRACE_CONFIG: JSON.stringify({ ipcPath: collector.ipcPath }) } : {};
+  const mixed = client === 'mixed';
+  if (mixed) env.NODE_EXTRA_CA_CERTS = testCaPath;
   const argv = ['--trace-deopt', join(appsDir, 'client.mjs'), client, conc > 1 ? 'conc' : 'seq', String(requests), String(conc)];
-  argv.push(String(warmup), server.url, `--passes=${passes}`, '--mark-passes');
+  argv.push(String(warmup), mixed ? tlsServer.url : server.url, `--passes=${passes}`, '--mark-passes', ...(mixed ? ['--parse-json'] : []));
   // V8 prints its traces through C stdio, block-buffered on a pipe: unbuffered (stdbuf), they stay
   // in order with the client's pass marks.
   const { done } = runNode(['-o0', process.execPath, ...argv], { env, keepStdout: true, execPath: 'stdbuf' });
@@ -76,4 +82,5 @@ try {
 } finally {
   await collector.close();
   await server.stop();
+  await tlsServer?.stop();
 }

@@ -42,7 +42,17 @@
 //   BENCH_SUSTAINED_REQUESTS (20000), BENCH_REALISTIC_REQUESTS (4000), BENCH_WARMUP (200),
 //   BENCH_GROUPS=sustained,short,realistic (a subset), BENCH_QUICK=1 (smoke test: 1 run, few
 //   requests, RESULTS.md untouched unless --write), --no-write.
-// Writes the section "Issue 17 floors — baseline before the rewrite" of bench/RESULTS.md.
+//   BENCH_PIN=0 leaves every process where the scheduler puts it; by default (2 CPUs or more) the
+//   client runs on CPU 0 and everything else (servers, the inspector peer, this process with
+//   the collector) on CPU 1, so the program's CPU time is not its share of a core the collector
+//   also uses, as on a machine with a core to spare.
+//
+// Every figure "over untraced" is the median of per-round differences: the conditions of a
+// workload run back to back in each round (rotated), so a round's difference is measured at one
+// moment of the machine's load, which on a shared VM moves the untraced cell itself by 2×
+// between rounds; the range of the rounds' differences is printed with it.
+// Writes the section "Issue 17 floors — with record events" of bench/RESULTS.md.
+import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
@@ -65,7 +75,9 @@ import {
 } from './lib/common.mjs';
 
 const FULL = process.env.BENCH_FULL === '1';
-const HEADING = 'Issue 17 floors — baseline before the rewrite';
+// The baseline's section ("Issue 17 floors — baseline before the rewrite") stays in RESULTS.md as
+// written on 2026-11-22; runs since write this one.
+const HEADING = 'Issue 17 floors — with record events';
 const RUNS = Number(process.env.BENCH_RUNS ?? (QUICK ? 1 : 5));
 const RUNS_SUSTAINED = Number(process.env.BENCH_SUSTAINED_RUNS ?? (QUICK ? 1 : 3));
 const N = Number(process.env.BENCH_REQUESTS ?? (QUICK ? 200 : 2000));
@@ -78,6 +90,9 @@ const DELAY_MS = 2;
 const PEER_NODE =
   process.env.BENCH_PEER_NODE ?? join(os.homedir(), '.cache', 'nettrace', 'nodes', 'node24', 'node_modules', 'node', 'bin', 'node');
 const GROUP_FILTER = process.env.BENCH_GROUPS?.split(',');
+const PIN = process.env.BENCH_PIN !== '0' && os.cpus().length >= 2;
+const OTHERS_CPU = PIN ? '1' : undefined;
+if (PIN) execFileSync('taskset', ['-a', '-p', '-c', '1', String(process.pid)], { stdio: 'ignore' });
 const noWrite = process.argv.includes('--no-write') || (QUICK && !process.argv.includes('--write'));
 
 /** Floors of issue 17. */
@@ -93,8 +108,8 @@ const CONDITIONS = {
 const t0 = Date.now();
 const m = machine();
 const core = loadCore();
-const server = await startServer();
-const tls = await startTlsServer({ delayMs: DELAY_MS });
+const server = await startServer({ cpus: OTHERS_CPU });
+const tls = await startTlsServer({ delayMs: DELAY_MS, cpus: OTHERS_CPU });
 
 const nodeVersion = (bin) => {
   const r = runNode(['-p', 'process.version'], { execPath: bin, keepStdout: true });
@@ -212,9 +227,10 @@ async function runCell(g, cond, w, run) {
   const client = runNode([...nodeArgs, ...args], {
     env,
     execPath: g.node.bin,
+    cpus: PIN ? '0' : undefined,
     onLine: (o) => {
       if (typeof o.inspectorUrl !== 'string') return;
-      peer = runNode([join(appsDir, 'inspector-peer.mjs'), o.inspectorUrl]);
+      peer = runNode([join(appsDir, 'inspector-peer.mjs'), o.inspectorUrl], { cpus: OTHERS_CPU });
       // A peer that dies before releasing the client would leave it waiting for ever.
       peer.done.then(() => setTimeout(() => client.child.exitCode === null && client.child.kill('SIGKILL'), 5000).unref());
     },
@@ -291,6 +307,16 @@ function cellOf(g, w, c) {
     n: xs.length,
   };
 }
+/** [untraced, condition] runs of the same round, for every round both completed. */
+function paired(g, w, c) {
+  const bs = results[g.id][w.name].untraced;
+  const ys = results[g.id][w.name][c];
+  return bs.slice(0, ys.length).map((b, i) => [b, ys[i]]);
+}
+/** "rounds +a…+b" for a list of per-round figures. */
+function rangeText(xs) {
+  return xs.length > 1 ? `rounds ${sfmt(Math.min(...xs))}…${sfmt(Math.max(...xs))}` : '';
+}
 function loadText(g) {
   const xs = loads[g.id];
   if (!xs.length) return '';
@@ -308,14 +334,18 @@ for (const g of groups) {
     const cells = Object.fromEntries(traced.map((c) => [c, cellOf(g, w, c)]));
     for (const c of traced) {
       const x = cells[c];
-      const wall = x.ms / base.ms;
-      // The CPU floor is judged on CPU from the first timed request to the process's exit (what a
-      // tracer defers past the last response counts); with two passes, on pass 1's timed part.
-      const cpuOver = g.passes > 1 ? ((x.cpu - base.cpu) * 1000) / w.requests : ((x.cpuX - base.cpuX) * 1000) / w.requests;
-      const row = { g, w, c, base, x, wall, cpuOver };
+      // Per round (the conditions of a round ran back to back): the wall ratio and the CPU per
+      // request over untraced. The CPU floor is judged on CPU from the first timed request to the
+      // process's exit (what a tracer defers past the last response counts); with two passes, on
+      // pass 1's timed part.
+      const pairs = paired(g, w, c);
+      const cpuRounds = pairs.map(([b, y]) => ((g.passes > 1 ? y.cpuMs - b.cpuMs : y.cpuToExitMs - b.cpuToExitMs) * 1000) / w.requests);
+      const wall = median(pairs.map(([b, y]) => y.ms / b.ms));
+      const cpuOver = median(cpuRounds);
+      const row = { g, w, c, base, x, wall, cpuOver, cpuRange: rangeText(cpuRounds) };
       if (g.passes > 1) {
-        row.wall2 = x.ms2 / base.ms2;
-        row.cpuOver2 = ((x.cpu2 - base.cpu2) * 1000) / w.requests;
+        row.wall2 = median(pairs.map(([b, y]) => y.passes[1].ms / b.passes[1].ms));
+        row.cpuOver2 = median(pairs.map(([b, y]) => ((y.passes[1].cpuMs - b.passes[1].cpuMs) * 1000) / w.requests));
         row.jitShare = (cpuOver - row.cpuOver2) / cpuOver;
       }
       rows.push(row);
@@ -343,7 +373,7 @@ for (const g of groups) {
       '|---|---|---:|---:|---:|---:|:--:|:--:|',
       ...rows.map(
         (r) =>
-          `| ${r.w.name} | ${CONDITIONS[r.c].label} | ${fmt(r.base.ms)} → ${fmt(r.x.ms)} | ${fmt(r.wall, 2)}× | ${fmt(r.base.cpuX)} → ${fmt(r.x.cpuX)} | ${sfmt(r.cpuOver)} | ${pf(r.wall <= FLOOR.wall)} | ${pf(r.cpuOver <= FLOOR.cpuUsPerReq)} |`,
+          `| ${r.w.name} | ${CONDITIONS[r.c].label} | ${fmt(r.base.ms)} → ${fmt(r.x.ms)} | ${fmt(r.wall, 2)}× | ${fmt(r.base.cpuX)} → ${fmt(r.x.cpuX)} | ${sfmt(r.cpuOver)} (${r.cpuRange}) | ${pf(r.wall <= FLOOR.wall)} | ${pf(r.cpuOver <= FLOOR.cpuUsPerReq)} |`,
       ),
     ];
     for (const r of rows) {
@@ -351,7 +381,7 @@ for (const g of groups) {
         g,
         w: r.w,
         kind: r.c,
-        text: `${g.id} · ${r.w.name} · ${CONDITIONS[r.c].label}: CPU ${sfmt(r.cpuOver)} µs/req (≤ ${FLOOR.cpuUsPerReq}): ${pf(r.cpuOver <= FLOOR.cpuUsPerReq)}; wall ${fmt(r.wall, 2)}× (≤ ${FLOOR.wall.toFixed(2)}×): ${pf(r.wall <= FLOOR.wall)}`,
+        text: `${g.id} · ${r.w.name} · ${CONDITIONS[r.c].label}: CPU ${sfmt(r.cpuOver)} µs/req (${r.cpuRange}; ≤ ${FLOOR.cpuUsPerReq}): ${pf(r.cpuOver <= FLOOR.cpuUsPerReq)}; wall ${fmt(r.wall, 2)}× (≤ ${FLOOR.wall.toFixed(2)}×): ${pf(r.wall <= FLOOR.wall)}`,
         ok: r.cpuOver <= FLOOR.cpuUsPerReq && r.wall <= FLOOR.wall,
       });
     }
@@ -379,7 +409,7 @@ for (const g of groups) {
       '|---|---|---:|---:|---:|---:|:--:|',
       ...rows.map(
         (r) =>
-          `| ${r.w.name} | ${CONDITIONS[r.c].label} | ${fmt(r.base.ms)} → ${fmt(r.x.ms)} | ${fmt(r.wall, 2)}× | ${fmt(r.base.cpuX)} → ${fmt(r.x.cpuX)} | ${sfmt(r.cpuOver)} | ${pf(r.wall <= FLOOR.realisticWall)} |`,
+          `| ${r.w.name} | ${CONDITIONS[r.c].label} | ${fmt(r.base.ms)} → ${fmt(r.x.ms)} | ${fmt(r.wall, 2)}× | ${fmt(r.base.cpuX)} → ${fmt(r.x.cpuX)} | ${sfmt(r.cpuOver)} (${r.cpuRange}) | ${pf(r.wall <= FLOOR.realisticWall)} |`,
       ),
     ];
     for (const r of rows) {
@@ -410,7 +440,7 @@ for (const g of groups) {
     )
     .join('\n');
   sections.push(
-    `#### ${g.title}\n\n${loadText(g)}; medians of ${g.runs} run${g.runs > 1 ? 's' : ''}.\n\n${table.join('\n')}\n\nEvery run (wall ms / CPU ms timed part / CPU ms to exit${g.passes > 1 ? '; p2 = pass 2 wall / CPU' : ''}):\n${every}`,
+    `#### ${g.title}\n\n${loadText(g)}; medians of ${g.runs} run${g.runs > 1 ? 's' : ''} (the "over untraced" and ratio columns: medians of the per-round differences and ratios).\n\n${table.join('\n')}\n\nEvery run (wall ms / CPU ms timed part / CPU ms to exit${g.passes > 1 ? '; p2 = pass 2 wall / CPU' : ''}):\n${every}`,
   );
 }
 
@@ -465,11 +495,13 @@ const summary = [
 const nodes = [...new Set(groups.map((g) => g.node.version))].join(', ');
 const body = `Machine: ${machineLine(m, loadEnd)} · Node versions: ${nodes}
 
-**A noisy baseline.** Measured before issue 17's preload rewrite, on a 2-core box shared with other work (see the
-load average with every table: a 1-minute load above 2 means other processes competed with client, server and
-collector for the two cores). Ratios are against the untraced baseline of the same workload in the same run, with the
-conditions of a workload rotated every round; the scatter between runs (listed under each table) is the honest error
-bar. Client CPU (user+system of the client process, all its threads, \`process.cpuUsage\`) is steadier than wall time
+Measured with issue 17's record events (the preload's default path since 2026-11-22), on a 2-core box that may be
+shared with other work (see the load average with every table: a 1-minute load above 2 means other processes competed
+with client, server and collector for the two cores). The section "Issue 17 floors — baseline before the rewrite"
+holds the same benchmark before the rewrite. Ratios and "over untraced" figures are medians of per-round ones: the
+conditions of a workload run back to back in each round (rotated every round), and each round's difference is taken
+at one moment of the machine's load; the range of the rounds' differences, and every run (listed under each table),
+are the honest error bar. ${PIN ? 'The client ran pinned to CPU 0 and everything else (servers, inspector peer, the benchmark with its collector) to CPU 1 (`BENCH_PIN=0` to not pin).' : 'Nothing was pinned to a CPU (`BENCH_PIN=0`, or fewer than 2 CPUs).'} Client CPU (user+system of the client process, all its threads, \`process.cpuUsage\`) is steadier than wall time
 under load, but also moves with cache and scheduler contention.
 
 Run: \`${FULL ? 'npm run bench:full' : 'npm run bench'}\` (\`node bench/floors.mjs\`${FULL ? ' with `BENCH_FULL=1`' : ''}), took ${fmt(minutes, 1)} min

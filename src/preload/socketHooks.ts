@@ -117,15 +117,19 @@ function onTunnel(t: Tracer, hook: Hook, socket: tls.TLSSocket, outer: ConnState
     serverName: servername,
   });
   // tls.connect has added its own 'secure' listener by now: go first to read the chain.
+  let detailSent = false;
   socket.prependOnceListener('secure', () => {
-    t.guard(hook, () => t.record('tlsTunnels', conn.tlsId!, handshakeDetail(socket)));
+    t.guard(hook, () => {
+      t.record('tlsTunnels', conn.tlsId!, handshakeDetail(socket));
+      detailSent = true;
+    });
   });
   socket.once('secureConnect', () => {
     t.guard(hook, () => {
       conn.secure = true;
       conn.readyAt = now();
       conn.alpn = socket.alpnProtocol || undefined;
-      t.record('tlsTunnels', conn.tlsId!, tlsDetail(socket, now()));
+      t.record('tlsTunnels', conn.tlsId!, handshakeDone(socket, now(), detailSent));
     });
   });
   socket.once('close', () => {
@@ -281,9 +285,11 @@ function onConnect(t: Tracer, hook: Hook, socket: AnySocket, args: unknown[]): u
     // 'secure' fires after the handshake and before Node checks the certificate (and destroys
     // the socket when it fails): the one moment the peer chain of a rejected server is readable.
     // tls.connect adds its own 'secure' listener after this connect call returns, so ours runs first.
+    let detailSent = false;
     socket.once('secure', () => {
       t.guard(hook, () => {
         t.record('tlsTunnels', conn.tlsId!, handshakeDetail(socket as unknown as tls.TLSSocket));
+        detailSent = true;
       });
     });
     socket.once('secureConnect', () => {
@@ -292,7 +298,7 @@ function onConnect(t: Tracer, hook: Hook, socket: AnySocket, args: unknown[]): u
         conn.readyAt = now();
         notDialing();
         conn.alpn = (socket as unknown as tls.TLSSocket).alpnProtocol || undefined;
-        t.record('tlsTunnels', conn.tlsId!, tlsDetail(socket as unknown as tls.TLSSocket, now()));
+        t.record('tlsTunnels', conn.tlsId!, handshakeDone(socket as unknown as tls.TLSSocket, now(), detailSent));
       });
     });
   }
@@ -536,9 +542,14 @@ function handshakeDetail(socket: tls.TLSSocket): Record<string, unknown> {
   return out;
 }
 
-/** The handshake succeeded (the certificate was accepted). */
-function tlsDetail(socket: tls.TLSSocket, at: number): Record<string, unknown> {
-  return { ...handshakeDetail(socket), handshakeEndAt: at, handshakeErr: null };
+/**
+ * The handshake succeeded (the certificate was accepted): its end, and what it negotiated unless
+ * 'secure' recorded that already (`detailSent`). Node emits 'secureConnect' from its own 'secure'
+ * listener, so ours has run; reading the peer chain again (`getPeerCertificate(true)` builds every
+ * certificate as an object) would cost each new TLS connection a second copy of the same.
+ */
+function handshakeDone(socket: tls.TLSSocket, at: number, detailSent: boolean): Record<string, unknown> {
+  return detailSent ? { handshakeEndAt: at, handshakeErr: null } : { ...handshakeDetail(socket), handshakeEndAt: at, handshakeErr: null };
 }
 
 /** The peer's certificate chain, leaf first, at most 8 certificates. */
