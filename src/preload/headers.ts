@@ -86,8 +86,8 @@ export class HeaderCapture {
    * chunk, so a head that arrived in one chunk lies between the first name and the last value,
    * "Name: value" lines joined by CRLF. Undefined — send it as a list (flatField) — when it does
    * not: a view of another chunk or a copy (a head split across reads, a folded line), a gap that
-   * is not one CRLF, a value ending in a space or tab (the block form trims it; undici keeps it),
-   * a redacted name, or past the caps.
+   * is not one CRLF, a value beginning or ending with a byte the block form trims (undici keeps a
+   * trailing space or tab, and a no-break space anywhere), a redacted name, or past the caps.
    */
   byteBlock(flat: readonly unknown[]): Uint8Array | undefined {
     const n = flat.length;
@@ -104,12 +104,39 @@ export class HeaderCapture {
       const at = name.byteOffset;
       const len = value.length;
       if ((i !== 0 && at !== end + 2) || value.byteOffset <= at + name.length || len > MAX_VALUE) return undefined;
-      if (len !== 0 && (value[len - 1] === 0x20 || value[len - 1] === 0x09)) return undefined;
+      if (len !== 0 && (trimmed(value[0]!) || trimmed(value[len - 1]!))) return undefined;
       if (this.isRedacted(name)) return undefined;
       end = value.byteOffset + len;
     }
     if (end - start > MAX_RAW_BLOCK) return undefined;
     return new Uint8Array(ab, start, end - start);
+  }
+
+  /**
+   * A flat [name, value, …] list of strings (Node's `rawHeaders`, undici's request headers) as
+   * one header block, "\r\nName: value" lines (the block form the collector parses): one string,
+   * copied into the event in one call, instead of an interned name and a string per header (the
+   * names Node's parser makes are new strings every response: interning them hashes each).
+   * Undefined — send it as a list (flatField) — when the block would not read back the same: not
+   * all strings, a value that begins or ends with a character the block form trims, a redacted
+   * name, or past the caps. The caller vouches that no value holds a CR or LF (a strict parser's,
+   * or undici's validated request headers).
+   */
+  stringBlock(flat: readonly unknown[]): string | undefined {
+    const n = flat.length;
+    if (this.mode !== 'values' || n === 0 || n > 2 * MAX_HEADERS || n % 2 !== 0) return undefined;
+    let block = '';
+    for (let i = 0; i < n; i += 2) {
+      const name = flat[i];
+      const value = flat[i + 1];
+      if (typeof name !== 'string' || typeof value !== 'string') return undefined;
+      const len = value.length;
+      if (len > MAX_VALUE || (len !== 0 && (trimmed(value.charCodeAt(0)) || trimmed(value.charCodeAt(len - 1)))) || this.isRedacted(name)) {
+        return undefined;
+      }
+      block += '\r\n' + name + ': ' + value;
+    }
+    return block.length > MAX_RAW_BLOCK ? undefined : block;
   }
 
   /** From a flat [name, value, name, value, ...] array of strings or Buffers, at once. */
@@ -165,6 +192,14 @@ export function sameLower(s: string | Uint8Array, lower: string, at = 0): boolea
     if ((c >= 65 && c <= 90 ? c + 32 : c) !== lower.charCodeAt(k)) return false;
   }
   return true;
+}
+
+/**
+ * A character (or Latin-1 byte) that String#trim removes, as the block form's reader does at both
+ * ends of a value: the ASCII whitespace and controls up to space, and U+00A0.
+ */
+function trimmed(c: number): boolean {
+  return c <= 0x20 || c === 0xa0;
 }
 
 /** A string, or (with `bytes`) a Buffer. */

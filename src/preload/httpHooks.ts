@@ -441,7 +441,11 @@ function onResponse(t: Tracer, _hook: Hook, req: TracedRequest, res: IncomingMes
   w.intern(F.respStatusText, res.statusMessage);
   w.num(F.protoMajor, res.httpVersionMajor);
   w.num(F.protoMinor, res.httpVersionMinor);
-  if (t.headers.mode !== 'none') w.headers(F.respHeaders, t.headers.flatField(res.rawHeaders));
+  if (t.headers.mode !== 'none') {
+    // Node's parser ends a header line at its CRLF (even lenient, it joins a folded line with a space).
+    const raw = res.rawHeaders;
+    w.headers(F.respHeaders, t.headers.stringBlock(raw) ?? t.headers.flatField(raw));
+  }
   t.close(w);
   if (wantsBodies(t, s.rules)) {
     s.respBody = new BodyCapture(bodyCap(t));

@@ -195,7 +195,8 @@ function onCreate(t: Tracer, hook: Hook, m: Msg): void {
     // undici may add to its header array later (host): keep a copy.
     const raw: unknown = req.headers;
     if (typeof raw === 'string') w.headers(F.reqHeaders, t.headers.blockField('\r\n' + raw));
-    else if (Array.isArray(raw)) w.headers(F.reqHeaders, t.headers.flatField(raw.slice()));
+    // undici rejects a header value holding a CR or LF before it publishes the request.
+    else if (Array.isArray(raw)) w.headers(F.reqHeaders, t.headers.stringBlock(raw) ?? t.headers.flatField(raw.slice()));
     else w.headers(F.reqHeaders, []);
   }
   let contentLen: number | undefined;

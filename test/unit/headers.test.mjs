@@ -168,6 +168,9 @@ test('undici response headers that cannot go as one block fall back to the list:
   // undici keeps a value's trailing whitespace; the block form would trim it.
   assert.equal(capture().byteBlock(undiciHead(['X-A:  v  ', ...ok])), undefined);
   assert.equal(capture().byteBlock(undiciHead(['X-A: v\t', ...ok])), undefined);
+  // A no-break space (Latin-1 0xA0) at either end of a value: String#trim would take it too.
+  assert.equal(capture().byteBlock(undiciHead(['X-A: v\u00a0', ...ok])), undefined);
+  assert.equal(capture().byteBlock(undiciHead(['X-A: \u00a0v', ...ok])), undefined);
   // A value undici made by concatenating (a folded line, a head split across reads): another buffer.
   const copied = undiciHead(ok);
   copied[1] = Buffer.from(copied[1]);
@@ -180,4 +183,51 @@ test('undici response headers that cannot go as one block fall back to the list:
   assert.equal(capture().byteBlock(undiciHead(ok).slice(0, 3)), undefined);
   assert.equal(capture('names').byteBlock(undiciHead(ok)), undefined);
   assert.equal(capture('none').byteBlock(undiciHead(ok)), undefined);
+});
+
+test('a flat list of header strings goes as one block that decodes to the same pairs', () => {
+  // Node's rawHeaders: names as sent, values with inner whitespace, colons, Latin-1, an empty one.
+  const flat = [
+    'Content-Type',
+    'text/plain; charset=utf-8',
+    'X-C',
+    'a: b',
+    'X-Empty',
+    '',
+    'X-In',
+    'a \t b',
+    'X-L',
+    'caf\u00e9',
+    'x-dup',
+    '1',
+    'X-DUP',
+    '2',
+  ];
+  const block = capture().stringBlock(flat);
+  assert.equal(typeof block, 'string');
+  assert.ok(block.startsWith('\r\n'));
+  const pairs = [];
+  for (let i = 0; i < flat.length; i += 2) pairs.push([flat[i], flat[i + 1]]);
+  assert.deepEqual(stored(block), pairs);
+});
+
+test('a flat list of header strings that would not read back the same falls back to the list', () => {
+  const ok = ['Content-Type', 'text/plain', 'Content-Length', '2'];
+  assert.equal(typeof capture().stringBlock(ok), 'string');
+  // A redacted name, in any case.
+  assert.equal(capture().stringBlock([...ok, 'Set-Cookie', 'sid=1']), undefined);
+  assert.equal(capture().stringBlock(['AUTHORIZATION', 'Bearer x', ...ok]), undefined);
+  // A value beginning or ending with what String#trim takes: space, tab, a control, a no-break space.
+  for (const v of [' v', 'v ', '\tv', 'v\t', 'v\r', '\u00a0v', 'v\u00a0'])
+    assert.equal(capture().stringBlock(['X-A', v, ...ok]), undefined, JSON.stringify(v));
+  // Past the caps: a long value, too many headers.
+  assert.equal(capture().stringBlock(['X-A', 'v'.repeat(m.MAX_VALUE + 1)]), undefined);
+  assert.equal(capture().stringBlock(Array.from({ length: 2 * (m.MAX_HEADERS + 1) }, (_, i) => (i % 2 ? 'v' : `X-${i}`))), undefined);
+  // Not all strings, an odd count, nothing, names-only or no capture.
+  assert.equal(capture().stringBlock(['X-A', ['a', 'b']]), undefined);
+  assert.equal(capture().stringBlock([Buffer.from('X-A'), 'v']), undefined);
+  assert.equal(capture().stringBlock(ok.slice(0, 3)), undefined);
+  assert.equal(capture().stringBlock([]), undefined);
+  assert.equal(capture('names').stringBlock(ok), undefined);
+  assert.equal(capture('none').stringBlock(ok), undefined);
 });
