@@ -87,6 +87,17 @@ function httpVersion(req: HttpRequest): string {
   return `HTTP/${req.protoMajor}.${req.protoMinor ?? 1}`;
 }
 
+/**
+ * An ISO date for `ms` (epoch milliseconds); the trace's begin when `ms` is no time a Date holds (a
+ * damaged file's start time: HAR requires the field, and toISOString throws on it).
+ */
+function harDate(ms: number, begin: number): string {
+  const d = new Date(Math.round(ms));
+  if (!Number.isNaN(d.getTime())) return d.toISOString();
+  const b = new Date(Math.round(begin));
+  return (Number.isNaN(b.getTime()) ? new Date(0) : b).toISOString();
+}
+
 /** HAR requires send, wait and receive to be non-negative; the other phases may be -1. */
 function harTimings(t: Timings): Timings {
   return { ...t, send: Math.max(0, t.send), wait: Math.max(0, t.wait), receive: Math.max(0, t.receive) };
@@ -100,7 +111,7 @@ function harEntry(req: HttpRequest, index: RecordIndex, begin: number): { start:
   const version = httpVersion(req);
   const mime = header(req.respHeaders, 'content-type') ?? 'x-unknown';
   const entry: HarEntry = {
-    startedDateTime: new Date(Math.round(begin + (start ?? 0))).toISOString(),
+    startedDateTime: harDate(begin + (start ?? 0), begin),
     time: totalTime(timings),
     request: {
       method: req.reqMethod,

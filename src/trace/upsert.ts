@@ -25,6 +25,9 @@ export const RECORD_ONLY_FIELDS: ReadonlySet<string> = new Set([
   'conntrack',
 ]);
 
+/** The largest time a Date holds, in ms either side of the epoch (ECMA-262's time value range). */
+const MAX_TIME_MS = 8.64e15;
+
 /** Header names whose values are URLs or paths with a query (see redactUrl). */
 const URL_HEADERS = /^(:path|location|content-location)$/i;
 
@@ -185,8 +188,14 @@ export class UpsertDecoder {
       }
       record[key] = pairs;
       if (!pairs && value !== undefined && value !== null) this.host.warn(`a request's ${key} were malformed and are left out`);
+    } else if (key.endsWith('At')) {
+      // A time: epoch milliseconds within what a Date holds. Anything else (a hostile or broken
+      // peer's) is left out, keeping a value an earlier update gave; views and exports read
+      // these as numbers (a HAR entry's startedDateTime is a Date of it).
+      if (typeof value === 'number' && Math.abs(value) <= MAX_TIME_MS) record[key] = this.host.relative(value);
+      else if (record[key] === value) record[key] = undefined;
     } else if (typeof value === 'number') {
-      record[key] = key.endsWith('At') ? this.host.relative(value) : value;
+      record[key] = value;
     } else if (key === 'initiator' && typeof value === 'string') {
       // Every request made from the same place shares one Initiator object.
       const initiator = state.stacks.get(value);

@@ -215,3 +215,29 @@ test("a live peer's malformed connection parts are fixed as they merge: diagnosi
   const trace = enrichTrace(b.trace, { slowThresholdMs: 1 });
   assert.equal(typeof trace.httpRequests[0].diagnosis, 'string');
 });
+
+test("a live peer's request times that are not times are left out, and a HAR is written whatever a file holds", () => {
+  const { enrichTrace, toHar } = createRequire(import.meta.url)('../../dist/core.cjs');
+  const b = newBuilder();
+  const c = b.openConnection();
+  b.apply(c, hello(10));
+  b.apply(c, start('r1'));
+  // A string, an object, a number no Date holds: none is a time.
+  b.apply(c, rec('httpRequests', 'r1', { reqSentAt: 'x', respRecvAt: { a: 1 }, respDoneAt: 1e300 }));
+  b.apply(c, start('r2'));
+  b.apply(c, rec('httpRequests', 'r2', { reqStartAt: 'soon' }));
+  const r1 = byUrl(b, 'r1');
+  assert.equal(r1.reqStartAt, 2, "the earlier update's start is kept");
+  assert.equal(r1.reqSentAt, undefined);
+  assert.equal(r1.respRecvAt, undefined);
+  assert.equal(r1.respDoneAt, undefined);
+  assert.equal(byUrl(b, 'r2').reqStartAt, 2, 'a bad time in a later update does not replace a good one');
+  // A first update whose start is not a time: the field is left out, not kept as given.
+  b.apply(c, rec('httpRequests', 'r3', { reqMethod: 'GET', reqURL: 'http://a/r3', reqStartAt: [] }));
+  assert.equal(byUrl(b, 'r3').reqStartAt, undefined);
+  // A trace read from a damaged file can hold anything: the HAR still gets a valid date.
+  const trace = enrichTrace(b.trace, { slowThresholdMs: 1 });
+  trace.httpRequests[0].reqStartAt = 1e300;
+  const har = toHar(trace);
+  for (const e of har.log.entries) assert.ok(!Number.isNaN(Date.parse(e.startedDateTime)), e.startedDateTime);
+});
