@@ -41,8 +41,12 @@ function isObject(v: unknown): v is Obj {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-function isTime(v: unknown): v is number {
-  return typeof v === 'number' && Number.isFinite(v);
+/** The largest time a Date holds, in ms either side of the epoch (ECMA-262's time value range). */
+const MAX_TIME_MS = 8.64e15;
+
+/** A record's `…At` value: epoch (or trace-relative) milliseconds that a Date holds. */
+export function isTime(v: unknown): v is number {
+  return typeof v === 'number' && Math.abs(v) <= MAX_TIME_MS;
 }
 
 function isCount(v: unknown): v is number {

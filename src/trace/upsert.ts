@@ -6,6 +6,7 @@
  * bodies resolved. Bad input becomes a warning, never an exception.
  */
 
+import { isTime } from './normalize';
 import { redactUrl } from './redactUrl';
 import type { IncompleteReason, Initiator, ProcessInfo, RecordKind } from './types';
 import { ID_PREFIX, RECORD_KINDS } from './wire';
@@ -24,9 +25,6 @@ export const RECORD_ONLY_FIELDS: ReadonlySet<string> = new Set([
   'tcpMetrics',
   'conntrack',
 ]);
-
-/** The largest time a Date holds, in ms either side of the epoch (ECMA-262's time value range). */
-const MAX_TIME_MS = 8.64e15;
 
 /** Header names whose values are URLs or paths with a query (see redactUrl). */
 const URL_HEADERS = /^(:path|location|content-location)$/i;
@@ -192,7 +190,7 @@ export class UpsertDecoder {
       // A time: epoch milliseconds within what a Date holds. Anything else (a hostile or broken
       // peer's) is left out, keeping a value an earlier update gave; views and exports read
       // these as numbers (a HAR entry's startedDateTime is a Date of it).
-      if (typeof value === 'number' && Math.abs(value) <= MAX_TIME_MS) record[key] = this.host.relative(value);
+      if (isTime(value)) record[key] = this.host.relative(value);
       else if (record[key] === value) record[key] = undefined;
     } else if (typeof value === 'number') {
       record[key] = value;
