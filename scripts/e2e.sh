@@ -6,7 +6,8 @@
 # Installs what is missing, once, into the cache (NETTRACE_CACHE, default ~/.cache/nettrace):
 #   node24/       node@24 from the npm registry (code-server 4.139 requires Node 24)
 #   code-server/  code-server@4.139.1, whose install compiles VS Code's native modules (~5 min)
-# and Debian's chromium when /usr/bin/chromium is absent (root only).
+# and, as root, the Debian packages it needs: Chromium (unless NETTRACE_CHROMIUM names one) and the
+# headers code-server's native modules compile against.
 # Artifacts (screenshots, logs, the saved trace) go to test-results/e2e/.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -16,6 +17,23 @@ results="$root/test-results/e2e"
 mkdir -p "$results" "$cache"
 t0=$(date +%s)
 log() { echo "e2e: $*" >&2; }
+
+# ---- system packages -------------------------------------------------------------------------
+# code-server's install compiles native modules against these, and Chromium drives it. .ci/run
+# installs them too; a developer running this script alone on a fresh machine needs them here.
+sys_pkgs=(libkrb5-dev libx11-dev libxkbfile-dev libsecret-1-dev pkg-config)
+[ -n "${NETTRACE_CHROMIUM:-}" ] || sys_pkgs+=(chromium)
+missing=()
+for pkg in "${sys_pkgs[@]}"; do dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg"); done
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    log "installing ${missing[*]} (Debian)"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+  else
+    log "missing system packages: ${missing[*]} (install them as root: apt-get install ${missing[*]})"
+    exit 1
+  fi
+fi
 
 # ---- Node 24 ---------------------------------------------------------------------------------
 node24_dir="$cache/node24"
@@ -54,13 +72,7 @@ fi
 
 # ---- Chromium --------------------------------------------------------------------------------
 chromium="${NETTRACE_CHROMIUM:-/usr/bin/chromium}"
-if [ ! -x "$chromium" ]; then
-  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-    log "installing chromium (Debian)"
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
-  fi
-  [ -x "$chromium" ] || { log "no Chromium at $chromium"; exit 1; }
-fi
+[ -x "$chromium" ] || { log "no Chromium at $chromium"; exit 1; }
 t1=$(date +%s)
 log "prerequisites ready in $((t1 - t0)) s"
 

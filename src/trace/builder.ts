@@ -40,36 +40,10 @@ import {
 } from './upsert';
 import { MAX_PENDING_BLOBS, MAX_STACKS } from './wire';
 import { normalizeRecord } from './normalize';
+import { roundMs } from './timings';
+import { DEFAULT_MAX_PENDING_BLOB_BYTES, DEFAULT_MAX_RECORDS, type TraceBuilderOptions } from './builderOptions';
 
-/** Options of a TraceBuilder. */
-export interface TraceBuilderOptions {
-  /** The trace's description (usually the command line). */
-  description: string;
-  /** When the trace began (default: now). */
-  beginAt?: Date;
-  /** Distinct warnings kept in `stats.warnings` before they are only counted (default 100). */
-  maxWarnings?: number;
-  /** Redirect targets remembered per trace for linking `redirectedFrom` (default 1000). */
-  maxPendingRedirects?: number;
-  /** Clock used for times the preload did not send (tests pass a fixed one). Epoch ms. */
-  now?: () => number;
-  /** Query parameter names to redact in URLs besides DEFAULT_REDACTED_QUERY (see redactUrl). */
-  redactQuery?: readonly string[];
-  /** Records kept per kind; more are dropped and counted in `stats.droppedRecords` (default 2,000,000). */
-  maxRecords?: number;
-  /** Bytes of blobs waiting for their records, over all connections (default 64 MiB); more are dropped and counted. */
-  maxPendingBlobBytes?: number;
-}
-
-/** Default of TraceBuilderOptions.maxRecords. */
-export const DEFAULT_MAX_RECORDS = 2_000_000;
-/** Default of TraceBuilderOptions.maxPendingBlobBytes. */
-export const DEFAULT_MAX_PENDING_BLOB_BYTES = 64 * 1024 * 1024;
-
-/** Rounds to microsecond resolution (3 decimals of a millisecond). */
-export function roundMs(ms: number): number {
-  return Math.round(ms * 1000) / 1000;
-}
+export { roundMs, DEFAULT_MAX_PENDING_BLOB_BYTES, DEFAULT_MAX_RECORDS, type TraceBuilderOptions };
 
 /** Builds a Trace from the messages of any number of preload connections. */
 export class TraceBuilder implements UpsertHost {
@@ -434,6 +408,7 @@ export class TraceBuilder implements UpsertHost {
         if (users) for (const u of users) this.changedRequests.add(u);
       }
       this.changedOther = true;
+      if (recordKind === 'tcpConns') this.countRequests(traceID);
       this.onRecord?.(recordKind, record);
     }
   }
@@ -481,6 +456,19 @@ export class TraceBuilder implements UpsertHost {
     let set = this.usedBy.get(target);
     if (!set) this.usedBy.set(target, (set = new Set()));
     set.add(requestID);
+    this.countRequests(target);
+  }
+
+  /**
+   * A connection's `requestCount` is at least the requests seen on it: the preload reports its own
+   * count at connect (0) and at close, so an open connection would read 0 in a live view.
+   */
+  private countRequests(tcpId: string): void {
+    const conn = this.byId[KIND_INDEX.get('tcpConns')!].get(tcpId);
+    const seen = this.usedBy.get(tcpId)?.size ?? 0;
+    if (!conn || (conn.requestCount as number) >= seen) return;
+    conn.requestCount = seen;
+    this.changedRecords.set(tcpId, 'tcpConns');
   }
 
   /**

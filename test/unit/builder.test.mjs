@@ -317,3 +317,25 @@ test('a request upsert with ruleDropped removes the request; later upserts of it
   b.apply(c, rec('httpRequests', 'r9', { reqMethod: 'GET', reqURL: 'http://a/9' }));
   assert.equal(b.trace.httpRequests.length, 2);
 });
+
+test("an open connection's requestCount counts the requests seen on it until its close reports the preload's own count", () => {
+  const b = newBuilder();
+  const c = b.openConnection();
+  b.apply(c, hello(1));
+  // As the preload sends it: the connection at connect (no request yet), then requests on it.
+  b.apply(c, rec('tcpConns', 'c1', { connected: true, handshakeBeginAt: at(0), handshakeEndAt: at(1), requestCount: 0 }));
+  b.apply(c, rec('httpRequests', 'r1', { reqURL: 'http://h/1', reqStartAt: at(2), tcpConn: 'c1' }));
+  assert.equal(b.get('tcpConns', 'tcp-1').requestCount, 1);
+  b.takeChanges();
+  b.apply(c, rec('httpRequests', 'r1', { respDoneAt: at(3), tcpConn: 'c1' })); // the same request again: still 1
+  b.apply(c, rec('httpRequests', 'r2', { reqURL: 'http://h/2', reqStartAt: at(4), tcpConn: 'c1', reusedConn: true }));
+  assert.equal(b.get('tcpConns', 'tcp-1').requestCount, 2);
+  // Live views learn that the connection record changed.
+  assert.deepEqual(b.takeChanges().records, [['tcpConns', 'tcp-1']]);
+  // A late copy of the connect-time record does not take the count back.
+  b.apply(c, rec('tcpConns', 'c1', { requestCount: 0 }));
+  assert.equal(b.get('tcpConns', 'tcp-1').requestCount, 2);
+  // The close carries the preload's count, which also counts requests the trace does not hold (skipped by a rule).
+  b.apply(c, rec('tcpConns', 'c1', { connCloseAt: at(9), requestCount: 5 }));
+  assert.equal(b.get('tcpConns', 'tcp-1').requestCount, 5);
+});
