@@ -123,6 +123,9 @@ test('panel: empty state, URL column, Body / DNS / Connection / TLS details', { 
     // HTTP/2: stream, RST_STREAM and GOAWAY by name.
     text = await select('req-h2', 'connection');
     assert.match(text, /#9/);
+    // An open connection: its request count so far, its byte counts reported at close.
+    assert.match(text, /Requests on connection\s*9 so far/);
+    assert.match(text, /Bytes sent\s*— \(counted at close\)/);
     assert.match(text, /REFUSED_STREAM \(7\)/);
     assert.match(text, /NO_ERROR \(0\), last stream #7 \(this stream was not processed\)/);
     text = await select('req-h2', 'timing');

@@ -47,9 +47,9 @@ export function renderConnection(ctx: DetailContext, row: Row): Child[] {
         ['Remote', a ? formatHostPort(a.dstIP, a.dstPort) : '—'],
         ['Connected', conn.connected ? 'yes' : badge('no', 'error')],
         ['Handshake', formatMs(hs)],
-        ['Bytes sent', formatBytes(conn.totalSentBytes)],
-        ['Bytes received', formatBytes(conn.totalRecvBytes)],
-        ['Requests on connection', conn.requestCount !== undefined ? String(conn.requestCount) : '—'],
+        ['Bytes sent', atClose(conn, conn.totalSentBytes !== undefined ? formatBytes(conn.totalSentBytes) : undefined)],
+        ['Bytes received', atClose(conn, conn.totalRecvBytes !== undefined ? formatBytes(conn.totalRecvBytes) : undefined)],
+        ['Requests on connection', requestsOn(conn)],
         ['Closed', conn.connCloseAt !== undefined ? `+${formatMs(conn.connCloseAt)}` : 'open'],
         ['Process', String(conn.pid)],
         ['Record', conn.traceID],
@@ -229,4 +229,16 @@ function socketOpsSection(trace: SocketTrace, req: HttpRequest, requestCount?: n
       );
   }
   return out;
+}
+
+/** A figure the preload reports when the connection closes: "—" with why while it is open. */
+function atClose(conn: TcpConn, value: string | undefined): string {
+  if (value !== undefined) return value;
+  return conn.connected && conn.connCloseAt === undefined ? '— (counted at close)' : '—';
+}
+
+/** The requests a connection carried; while it is open, those seen so far. */
+function requestsOn(conn: TcpConn): string {
+  if (conn.requestCount === undefined) return '—';
+  return conn.connected && conn.connCloseAt === undefined ? `${conn.requestCount} so far` : String(conn.requestCount);
 }
