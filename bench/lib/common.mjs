@@ -24,12 +24,15 @@ export function loadCore() {
   return createRequire(import.meta.url)(corePath);
 }
 
-/** nproc, CPU model, RAM, Node version, OS, date. */
+/**
+ * CPUs (`nproc --all`: the machine's, not the ones this process may run on — a benchmark that pins
+ * itself to one CPU still reports both), CPU model, RAM, Node version, OS, date.
+ */
 export function machine() {
   const cpus = os.cpus();
   let nproc = cpus.length;
   try {
-    nproc = Number(execFileSync('nproc', { encoding: 'utf8' }).trim()) || nproc;
+    nproc = Number(execFileSync('nproc', ['--all'], { encoding: 'utf8' }).trim()) || nproc;
   } catch {}
   return {
     nproc,
@@ -46,7 +49,7 @@ export function machine() {
 export function machineLine(m, end) {
   const endLoad = Array.isArray(end) ? end : end?.loadavg;
   const endText = endLoad ? `, at end ${endLoad.map((x) => +x.toFixed(2)).join(' / ')}` : '';
-  return `${m.nproc} CPUs (nproc) · ${m.cpu} · ${m.ramGiB} GiB RAM · Node ${m.node} · ${m.os} · ${m.date} · load average (1 / 5 / 15 min) at start ${m.loadavg.join(' / ')}${endText}`;
+  return `${m.nproc} CPUs · ${m.cpu} · ${m.ramGiB} GiB RAM · Node ${m.node} · ${m.os} · ${m.date} · load average (1 / 5 / 15 min) at start ${m.loadavg.join(' / ')}${endText}`;
 }
 
 /**

@@ -117,21 +117,7 @@ function onTunnel(t: Tracer, hook: Hook, socket: tls.TLSSocket, outer: ConnState
     serverName: servername,
   });
   // tls.connect has added its own 'secure' listener by now: go first to read the chain.
-  let detailSent = false;
-  socket.prependOnceListener('secure', () => {
-    t.guard(hook, () => {
-      t.record('tlsTunnels', conn.tlsId!, handshakeDetail(socket));
-      detailSent = true;
-    });
-  });
-  socket.once('secureConnect', () => {
-    t.guard(hook, () => {
-      conn.secure = true;
-      conn.readyAt = now();
-      conn.alpn = socket.alpnProtocol || undefined;
-      t.record('tlsTunnels', conn.tlsId!, handshakeDone(socket, now(), detailSent));
-    });
-  });
+  watchHandshake(t, hook, socket, conn, true);
   socket.once('close', () => {
     t.guard(hook, () => {
       conn.closed = true;
@@ -281,27 +267,8 @@ function onConnect(t: Tracer, hook: Hook, socket: AnySocket, args: unknown[]): u
       connected(t, socket, conn);
     });
   });
-  if (conn.tls) {
-    // 'secure' fires after the handshake and before Node checks the certificate (and destroys
-    // the socket when it fails): the one moment the peer chain of a rejected server is readable.
-    // tls.connect adds its own 'secure' listener after this connect call returns, so ours runs first.
-    let detailSent = false;
-    socket.once('secure', () => {
-      t.guard(hook, () => {
-        t.record('tlsTunnels', conn.tlsId!, handshakeDetail(socket as unknown as tls.TLSSocket));
-        detailSent = true;
-      });
-    });
-    socket.once('secureConnect', () => {
-      t.guard(hook, () => {
-        conn.secure = true;
-        conn.readyAt = now();
-        notDialing();
-        conn.alpn = (socket as unknown as tls.TLSSocket).alpnProtocol || undefined;
-        t.record('tlsTunnels', conn.tlsId!, handshakeDone(socket as unknown as tls.TLSSocket, now(), detailSent));
-      });
-    });
-  }
+  // tls.connect adds its own 'secure' listener after this connect call returns, so ours runs first.
+  if (conn.tls) watchHandshake(t, hook, socket as unknown as tls.TLSSocket, conn, false, notDialing);
   socket.once('close', () => {
     t.guard(hook, () => {
       t.openConns.delete(entry);
@@ -523,6 +490,34 @@ function findAttempt(conn: ConnState, ip: string, port: number) {
     if (a.address === ip && a.port === port) return a;
   }
   return undefined;
+}
+
+/**
+ * Records a TLS handshake on the connection's tlsTunnels record: what it negotiated and the peer's
+ * chain at 'secure', which fires after the handshake and before Node checks the certificate (and
+ * destroys the socket when that fails: the one moment a rejected server's chain is readable), and
+ * its end at 'secureConnect'. `prepend`: tls.connect has added its own 'secure' listener already,
+ * ours must go first. `ready` runs as the connection becomes ready for requests.
+ */
+function watchHandshake(t: Tracer, hook: Hook, socket: tls.TLSSocket, conn: ConnState, prepend: boolean, ready?: () => void): void {
+  let detailSent = false;
+  const onSecure = (): void => {
+    t.guard(hook, () => {
+      t.record('tlsTunnels', conn.tlsId!, handshakeDetail(socket));
+      detailSent = true;
+    });
+  };
+  if (prepend) socket.prependOnceListener('secure', onSecure);
+  else socket.once('secure', onSecure);
+  socket.once('secureConnect', () => {
+    t.guard(hook, () => {
+      conn.secure = true;
+      conn.readyAt = now();
+      ready?.();
+      conn.alpn = socket.alpnProtocol || undefined;
+      t.record('tlsTunnels', conn.tlsId!, handshakeDone(socket, now(), detailSent));
+    });
+  });
 }
 
 /** What the handshake negotiated and the peer's chain, readable from 'secure' on. */
