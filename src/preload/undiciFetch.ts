@@ -136,66 +136,75 @@ export function takeSyncFetch(): SyncFetch | undefined {
   return s;
 }
 
+/** What one wrapped global fetch keeps between calls (see installFetchInitiator). */
+interface FetchWrap {
+  /** The wrapper: stacks are captured above it. */
+  wrapped: Function;
+  /**
+   * The program's last call per URL: a library's retry (ky repeats a fetch from its own timer,
+   * where the program's frame is not on the stack) takes the call it repeats, if recent.
+   */
+  recent: Map<string, { at: number; stack: StackHolder }>;
+}
+
+/** The note of a fetch(input, init) call, and its URL when it was parsed (t.run's form: no closure per call). */
+function noteOf(t: Tracer, _hook: Hook, args: unknown[], ctx: FetchWrap): { note: FetchNote; url: string | undefined } | undefined {
+  let url: string | undefined;
+  // What the rules decided here, for the note (see RulesNote); `ruled` false: nothing asked.
+  let ruled = false;
+  let decision: StartDecision | null | undefined;
+  if (preloadRules.mode === 'rules') {
+    // Trace rules: a request they will not record is skipped here already, its earliest
+    // observation point.
+    url = fetchUrl(args[0]);
+    if (url === undefined) return undefined;
+    const view = fetchView(url, args[0], args[1]);
+    if (view !== undefined) {
+      ruled = true;
+      if (!preloadRules.readsHeaders) {
+        // Decided (and counted) once, here; a break rule pauses here, with the program's call
+        // one frame down.
+        decision = ruleStart(t, view);
+        if (decision === null) return { note: new RulesNote(NO_STACK, null), url };
+      } else {
+        // A rule reads headers undici has not added yet: the rest is decided when undici
+        // creates the request, but a break rule pauses here (there, ~30 frames of undici and of
+        // the awaits in fetch are above the program's, more than the 20 a debugger shows first).
+        ruled = ruleBreakEarly(t, view);
+        if (!preloadRules.mayRecord(view)) return { note: ruled ? new RulesNote(NO_STACK, undefined) : NO_STACK, url };
+      }
+    }
+  }
+  const at = now();
+  const stack = t.captureInitiator(ctx.wrapped, at) ?? NO_STACK;
+  // The URL only when a stack was captured (the sampler skips most in a busy program).
+  if (stack !== NO_STACK) url ??= fetchUrl(args[0]);
+  if (url !== undefined && stack !== NO_STACK && !stack.noProgram) {
+    // Updated in place: a program fetching one URL over and over allocates nothing here.
+    const last = ctx.recent.get(url);
+    if (last) {
+      last.at = at;
+      last.stack = stack;
+    } else {
+      if (ctx.recent.size >= RECENT_FETCHES_MAX) ctx.recent.clear();
+      ctx.recent.set(url, { at, stack });
+    }
+  } else if (url !== undefined && stack.noProgram && !stack.origin) {
+    const last = ctx.recent.get(url);
+    if (last && at - last.at < RECENT_FETCH_MS) stack.origin = last.stack;
+  }
+  return { note: ruled ? new RulesNote(stack, decision) : stack, url };
+}
+
 /** Wraps the global fetch only to note the caller's stack (see PendingFetches). */
 export function installFetchInitiator(t: Tracer, hook: Hook): void {
   const g = globalThis as { fetch?: Function };
   const original = g.fetch;
   if (typeof original !== 'function') return;
-  // The program's last call per URL: a library's retry (ky repeats a fetch from its own timer,
-  // where the program's frame is not on the stack) takes the call it repeats, if recent.
-  const recent = new Map<string, { at: number; stack: StackHolder }>();
-  /** The note of a fetch(input, init) call, and its URL when it was parsed. */
-  const noteOf = (args: unknown[]): { note: FetchNote; url: string | undefined } | undefined => {
-    let url: string | undefined;
-    // What the rules decided here, for the note (see RulesNote); `ruled` false: nothing asked.
-    let ruled = false;
-    let decision: StartDecision | null | undefined;
-    if (preloadRules.mode === 'rules') {
-      // Trace rules: a request they will not record is skipped here already, its earliest
-      // observation point.
-      url = fetchUrl(args[0]);
-      if (url === undefined) return undefined;
-      const view = fetchView(url, args[0], args[1]);
-      if (view !== undefined) {
-        ruled = true;
-        if (!preloadRules.readsHeaders) {
-          // Decided (and counted) once, here; a break rule pauses here, with the program's call
-          // one frame down.
-          decision = ruleStart(t, view);
-          if (decision === null) return { note: new RulesNote(NO_STACK, null), url };
-        } else {
-          // A rule reads headers undici has not added yet: the rest is decided when undici
-          // creates the request, but a break rule pauses here (there, ~30 frames of undici and of
-          // the awaits in fetch are above the program's, more than the 20 a debugger shows first).
-          ruled = ruleBreakEarly(t, view);
-          if (!preloadRules.mayRecord(view)) return { note: ruled ? new RulesNote(NO_STACK, undefined) : NO_STACK, url };
-        }
-      }
-    }
-    const at = now();
-    const stack = t.captureInitiator(wrapped, at) ?? NO_STACK;
-    // The URL only when a stack was captured (the sampler skips most in a busy program).
-    if (stack !== NO_STACK) url ??= fetchUrl(args[0]);
-    if (url !== undefined && stack !== NO_STACK && !stack.noProgram) {
-      // Updated in place: a program fetching one URL over and over allocates nothing here.
-      const last = recent.get(url);
-      if (last) {
-        last.at = at;
-        last.stack = stack;
-      } else {
-        if (recent.size >= RECENT_FETCHES_MAX) recent.clear();
-        recent.set(url, { at, stack });
-      }
-    } else if (url !== undefined && stack.noProgram && !stack.origin) {
-      const last = recent.get(url);
-      if (last && at - last.at < RECENT_FETCH_MS) stack.origin = last.stack;
-    }
-    return { note: ruled ? new RulesNote(stack, decision) : stack, url };
-  };
   const wrapped = function fetch(this: unknown, ...args: unknown[]): unknown {
     // Trace rules that record nothing (mode 'none'): no stack to note.
     if (!hook.enabled || preloadRules.mode === 'none') return original.apply(this, args);
-    const noted = t.guard(hook, () => noteOf(args));
+    const noted = t.run(hook, noteOf, args, ctx);
     const outer = syncFetch;
     const mine: SyncFetch = { note: noted?.note, taken: false };
     syncFetch = mine;
@@ -212,6 +221,7 @@ export function installFetchInitiator(t: Tracer, hook: Hook): void {
         });
     }
   };
+  const ctx: FetchWrap = { wrapped, recent: new Map() };
   Object.defineProperty(wrapped, 'name', { value: original.name });
   Object.defineProperty(wrapped, 'length', { value: original.length });
   Object.defineProperty(globalThis, 'fetch', { ...Object.getOwnPropertyDescriptor(globalThis, 'fetch'), value: wrapped });
