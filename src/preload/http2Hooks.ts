@@ -56,6 +56,8 @@ class OpSampler {
   private read: number;
   private written: number;
   private at = now();
+  /** Entries of the connection's op list accounted for; later ones were recorded by the socket's own wrappers. */
+  private seen: number;
 
   constructor(
     private readonly t: Tracer,
@@ -64,20 +66,37 @@ class OpSampler {
   ) {
     this.read = socket.bytesRead;
     this.written = socket.bytesWritten;
+    this.seen = conn.socketTrace?.socketOps.length ?? 0;
   }
 
   sample(): void {
     const r = this.socket.bytesRead;
     const w = this.socket.bytesWritten;
-    if (r === this.read && w === this.written) return;
+    const ops = this.conn.socketTrace?.socketOps;
+    if (r === this.read && w === this.written) {
+      this.seen = ops?.length ?? 0;
+      return;
+    }
+    // Once the session lets go of the socket (closing), its last reads run through the socket's
+    // JavaScript `push` again, where socketHooks records them as operations of their own: the
+    // counters moved by those bytes too, which must not be counted twice.
+    let ownRead = 0;
+    let ownWritten = 0;
+    if (ops) {
+      for (let i = this.seen; i < ops.length; i++) {
+        if (ops[i]!.type === 'read') ownRead += ops[i]!.dataLen;
+        else if (ops[i]!.type === 'write') ownWritten += ops[i]!.dataLen;
+      }
+    }
     const at = now();
-    if (w > this.written)
-      addSocketOp(this.t, this.conn, { type: 'write', callAt: this.at, returnAt: at, dataLen: w - this.written, returnErr: null });
-    if (r > this.read)
-      addSocketOp(this.t, this.conn, { type: 'read', callAt: this.at, returnAt: at, dataLen: r - this.read, returnErr: null });
+    const wrote = w - this.written - ownWritten;
+    const read = r - this.read - ownRead;
+    if (wrote > 0) addSocketOp(this.t, this.conn, { type: 'write', callAt: this.at, returnAt: at, dataLen: wrote, returnErr: null });
+    if (read > 0) addSocketOp(this.t, this.conn, { type: 'read', callAt: this.at, returnAt: at, dataLen: read, returnErr: null });
     this.read = r;
     this.written = w;
     this.at = at;
+    this.seen = ops?.length ?? 0;
   }
 }
 
