@@ -526,18 +526,25 @@ test(
           items: [`api.ts:${at.get}`, `api.ts:${at.redirect}`].sort(),
         });
       });
-      // The Initiator column at this size: a known gap of the list's layout (columns cannot be
-      // resized, hidden or scrolled to yet), reported, not asserted, until the layout work lands.
+      // The Initiator column at this size: shown whole, or collapsed with the other non-essential
+      // columns (the header's column menu brings it back; the Initiator tab and CodeLens name the
+      // line meanwhile), never cut off past the panel's edge.
       {
-        const box = await tsxPanel.evaluate(() => {
-          const cell = document.querySelector('.list-head .c-initiator, .hcell.c-initiator');
-          const r = cell?.getBoundingClientRect();
-          return r && { left: Math.round(r.left), right: Math.round(r.right), viewport: document.documentElement.clientWidth };
+        const col = await tsxPanel.evaluate(() => {
+          const cell = document.querySelector('.list-header .hcell.c-initiator');
+          if (!cell) return undefined;
+          const r = cell.getBoundingClientRect();
+          return {
+            collapsed: getComputedStyle(cell).display === 'none',
+            right: Math.round(r.right),
+            viewport: document.documentElement.clientWidth,
+          };
         });
-        if (!box || box.right > box.viewport)
-          step(
-            `KNOWN GAP: the Initiator column is outside the panel at 1440×900 with Run and Debug open (${box ? `x ${box.left}–${box.right}, panel ${box.viewport} px` : 'no header'}); the Initiator tab is used instead`,
-          );
+        assert.ok(col, 'the list has an Initiator column');
+        assert.ok(col.collapsed || col.right <= col.viewport, `the Initiator column is whole or collapsed: ${JSON.stringify(col)}`);
+        step(
+          `the Initiator column at 1440×900 with Run and Debug open: ${col.collapsed ? 'collapsed' : `shown (right edge ${col.right} of ${col.viewport} px)`}`,
+        );
       }
       // Each request's Initiator tab: its program frame is the line in api.ts, and opens it.
       const itemsRows = paused.filter((r) => /\/api\/items$/.test(r.path));
