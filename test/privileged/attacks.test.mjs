@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
+import net from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { api, root, skipLoudly, skipReason } from './lib.mjs';
@@ -27,6 +28,19 @@ function whyNot() {
   }
   if (!existsSync('/etc/sudoers.d')) return '/etc/sudoers.d is missing (sudo not installed)';
   return undefined;
+}
+
+/**
+ * A local port no socket holds now (the kernel's pick), for A's connection to come from and B's to
+ * reuse. A port derived from the pid could fall in the ephemeral range and be taken by another
+ * connection (A's connect then failed with EADDRINUSE and the test waited for nothing).
+ */
+async function freeLocalPort() {
+  const s = net.createServer();
+  await new Promise((resolve) => s.listen(0, '127.0.0.1', resolve));
+  const { port } = s.address();
+  await new Promise((resolve) => s.close(resolve));
+  return port;
 }
 
 /** `/proc/<pid>/status` fields. */
@@ -142,7 +156,7 @@ if (mode === 'thread') {
     c.resetAndDestroy();
     console.log('RESET');
   });
-  c.on('error', () => {});
+  c.on('error', (e) => console.log('ERROR ' + e.code));
   setTimeout(() => process.exit(0), 8000);
 } else if (mode === 'one') {
   // One connection to the server on loopback, then a while alive.
@@ -307,7 +321,7 @@ if (mode === 'thread') {
 
   test("2 (sudo, pcap): B reusing the local port of A's reset connection is not captured", async (t) => {
     if (reason) return skipLoudly(t, reason);
-    const localPort = 20000 + (process.pid % 20000);
+    const localPort = await freeLocalPort();
     const a = aProgram(['squat', port, localPort]);
     const { h, first } = helperAsA('sudo', a.child.pid, ['--pcap']);
     // The gate shell must be A's by now; the helper checks its pid.
