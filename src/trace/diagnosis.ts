@@ -474,15 +474,27 @@ function diagnoseError(ctx: DiagnosisContext, t: Timings): string {
   if (e.phase === 'connect') return diagnoseConnect(ctx, code);
   if (e.phase === 'tls') return diagnoseTls(ctx, code, t);
   if (code === 'ECONNRESET' || code === 'EPIPE' || code === 'UND_ERR_SOCKET') {
-    const peer = peerOf(ctx);
-    const by = code === 'EPIPE' ? 'closed by' : 'reset by';
-    return `connection ${by} ${peer ?? hostOf(req)} (${code}) ${stateWhenStopped(ctx, t)}`;
+    const peer = peerOf(ctx) ?? hostOf(req);
+    if (code === 'EPIPE') return `connection closed by ${peer} (${code}) ${stateWhenStopped(ctx, t)}`;
+    if (wasReset(req)) return `connection reset by ${peer} (${code}) ${stateWhenStopped(ctx, t)}`;
+    // Node's "socket hang up" and "aborted" carry ECONNRESET for a connection the server closed.
+    return `connection closed by ${peer} (${code}: ${errorMessage(req)}) ${stateWhenStopped(ctx, t)}`;
   }
   if (code === 'ETIMEDOUT' || code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') {
     return `timed out (${code})${after(elapsed(ctx, t))} ${stateWhenStopped(ctx, t)}`;
   }
   const what = e.phase === 'response' ? 'response failed' : 'request failed';
   return `${what}: ${withCode(errorMessage(req), code)}${after(elapsed(ctx, t))} ${stateWhenStopped(ctx, t)}`;
+}
+
+/**
+ * Whether the peer reset the connection (a TCP RST: the kernel's ECONNRESET on a read or write,
+ * "read ECONNRESET") rather than closed it. Node's "socket hang up" (no response) and "aborted"
+ * (mid-body) carry the code ECONNRESET, and undici's "other side closed" UND_ERR_SOCKET, for a
+ * connection the server closed normally (FIN).
+ */
+function wasReset(req: HttpRequest): boolean {
+  return errorCode(req) === 'ECONNRESET' && (req.reqError?.syscall !== undefined || /\bECONNRESET\b/.test(errorMessage(req)));
 }
 
 /** Builds the diagnosis sentence of one request; undefined when it neither failed nor was slow. */

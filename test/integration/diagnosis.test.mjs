@@ -120,6 +120,8 @@ before(async () => {
     else if (headers[':path'] === '/diag/rst-stream') stream.close(http2.constants.NGHTTP2_REFUSED_STREAM);
     else stream.respond({ ':status': 200 }) || stream.end('ok');
   });
+  // Reads the request, then closes the connection without answering (a FIN, not a RST).
+  const hangup = track(net.createServer((sock) => sock.once('data', () => sock.end())));
   const proxy403 = track(http.createServer());
   proxy403.on('connect', (req, sock) => sock.end('HTTP/1.1 403 Forbidden\r\ncontent-length: 0\r\n\r\n'));
   const ports = {
@@ -127,6 +129,7 @@ before(async () => {
     slowTls: await listen(slowTls),
     h2: await listen(h2),
     proxy: await listen(proxy403),
+    hangup: await listen(hangup),
   };
   await listen(alt, '127.0.0.2', blackhole.port);
   const silentNs = await startDnsServer({ host: '127.0.0.1', silent: true });
@@ -136,7 +139,7 @@ before(async () => {
     () => ns.close(),
     async () => {
       for (const s of sockets) s.destroy();
-      await Promise.all([diagHttp, alt, slowTls, h2, proxy403].map((s) => new Promise((r) => s.close(r))));
+      await Promise.all([diagHttp, alt, slowTls, h2, proxy403, hangup].map((s) => new Promise((r) => s.close(r))));
     },
   );
 
@@ -149,6 +152,7 @@ before(async () => {
     slowTlsPort: ports.slowTls,
     h2: `https://localhost:${ports.h2}`,
     proxy403: `http://127.0.0.1:${ports.proxy}`,
+    hangup: `http://127.0.0.1:${ports.hangup}`,
   });
   const cliArgs = ['--slow', String(SLOW_MS)];
   [main, dns] = await Promise.all([
@@ -257,6 +261,20 @@ const SCENARIOS = [
   {
     name: 'first-byte-timeout',
     want: re(`timed out after \\d+ ms while waiting for the server's first byte \\(request sent to ${IP}:\\d+, no response\\)`),
+  },
+  {
+    // A server that closes the connection without answering: Node says ECONNRESET "socket hang
+    // up", undici "other side closed"; neither is a reset (the server sent a FIN).
+    name: 'hangup',
+    want: re(
+      `connection closed by ${IP}:\\d+ \\(ECONNRESET: socket hang up\\) while waiting for the server's first byte \\(request sent to ${IP}:\\d+, no response\\)`,
+    ),
+  },
+  {
+    name: 'hangup-fetch',
+    want: re(
+      `connection closed by ${IP}:\\d+ \\(UND_ERR_SOCKET: other side closed\\) while waiting for the server's first byte \\(request sent to ${IP}:\\d+, no response\\)`,
+    ),
   },
   {
     name: 'reset-mid-body',

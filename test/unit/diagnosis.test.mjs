@@ -462,13 +462,61 @@ const cases = [
     want: 'connection reset by 127.0.0.1:41234 (ECONNRESET) while receiving the response body after 5000 of 100000 bytes',
   },
   {
-    name: 'connection reset before the response (socket hang up)',
+    // Node's "socket hang up": the server closed the connection (FIN) without answering.
+    name: 'connection closed before the response (socket hang up): closed, not reset',
     ctx: {
       request: req({
         reqStartAt: 0,
         reqSentAt: 1,
         reusedConn: true,
         reqError: { phase: 'response', code: 'ECONNRESET', message: 'socket hang up' },
+      }),
+      tcpConn: tcp('127.0.0.1', 80),
+    },
+    want: "connection closed by 127.0.0.1:80 (ECONNRESET: socket hang up) while waiting for the server's first byte (request sent to 127.0.0.1:80, no response)",
+  },
+  {
+    name: 'connection reset before the response (a RST: read ECONNRESET)',
+    ctx: {
+      request: req({
+        reqStartAt: 0,
+        reqSentAt: 1,
+        reqError: { phase: 'response', code: 'ECONNRESET', syscall: 'read', message: 'read ECONNRESET' },
+      }),
+      tcpConn: tcp('127.0.0.1', 80),
+    },
+    want: "connection reset by 127.0.0.1:80 (ECONNRESET) while waiting for the server's first byte (request sent to 127.0.0.1:80, no response)",
+  },
+  {
+    name: "fetch: the server closed the connection mid-body (undici's other side closed)",
+    ctx: {
+      request: req({
+        client: 'fetch',
+        reqStartAt: 0,
+        reqSentAt: 1,
+        respRecvAt: 2,
+        respContentLen: 1,
+        respStatusCode: 200,
+        respHeaders: [['content-length', '100']],
+        reqError: { phase: 'response', name: 'SocketError', code: 'UND_ERR_SOCKET', message: 'other side closed' },
+      }),
+      tcpConn: tcp('127.0.0.1', 41234),
+    },
+    want: 'connection closed by 127.0.0.1:41234 (UND_ERR_SOCKET: other side closed) while receiving the response body after 1 of 100 bytes',
+  },
+  {
+    name: "fetch: a RST wrapped in fetch's TypeError (the code and message in its cause)",
+    ctx: {
+      request: req({
+        client: 'fetch',
+        reqStartAt: 0,
+        reqSentAt: 1,
+        reqError: {
+          phase: 'response',
+          name: 'TypeError',
+          message: 'fetch failed',
+          cause: { code: 'ECONNRESET', message: 'read ECONNRESET' },
+        },
       }),
       tcpConn: tcp('127.0.0.1', 80),
     },

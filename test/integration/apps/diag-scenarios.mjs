@@ -82,6 +82,12 @@ const scenarios = {
   'tls-timeout': () => get(https, `https://localhost:${d.tls.timeout}/diag/tls-timeout`, { signal: AbortSignal.timeout(300) }),
   'first-byte-timeout': () => get(http, `${d.stall}/diag/first-byte-timeout`, { signal: AbortSignal.timeout(300) }),
   'reset-mid-body': () => get(http, `${d.reset}/diag/reset-mid-body`),
+  hangup: () => get(http, `${d.hangup}/diag/hangup`),
+  'hangup-fetch': () =>
+    fetch(`${d.hangup}/diag/hangup-fetch`).then(
+      (res) => res.status,
+      (e) => e.cause?.code ?? e.name,
+    ),
   503: () => get(http, `${d.http}/diag/503?status=503`),
   404: () => get(http, `${d.http}/diag/404?status=404`),
   'slow-first-byte': () => get(http, `${d.http}/diag/slow-first-byte?delay=600`),
