@@ -81,11 +81,21 @@ function checkVersion(version: unknown, name: string): void {
   }
 }
 
+/**
+ * The error for a JSON object that is not a trace. A HAR (its root member is `log`) is named as
+ * one: nettrace writes a HAR beside a trace for browser devtools, and a user may pick it to open.
+ */
+function notATrace(name: string, har: boolean): TraceFileError {
+  return new TraceFileError(
+    har
+      ? `${name} is a HAR file, not a nettrace trace: open the trace's JSON file instead (the HAR is an export for browser devtools, Network > Import HAR)`
+      : `${name} is not a nettrace trace (no formatVersion or httpRequests)`,
+  );
+}
+
 /** Checks a parsed trace object and fills in defaults (see parseTraceFile). */
 function validateTrace(obj: Record<string, unknown>, name: string): Trace {
-  if (!('formatVersion' in obj) || !Array.isArray(obj.httpRequests)) {
-    throw new TraceFileError(`${name} is not a nettrace trace (no formatVersion or httpRequests)`);
-  }
+  if (!('formatVersion' in obj) || !Array.isArray(obj.httpRequests)) throw notATrace(name, 'log' in obj);
   checkVersion(obj.formatVersion, name);
   for (const kind of RECORD_KINDS) {
     if (obj[kind] === undefined) obj[kind] = [];
@@ -253,7 +263,7 @@ class TraceReader {
     this.scanner = new JsonObjectScanner(
       {
         firstKey: (key) => {
-          if (!TRACE_KEYS.has(key)) throw new TraceFileError(`${name} is not a nettrace trace (no formatVersion or httpRequests)`);
+          if (!TRACE_KEYS.has(key)) throw notATrace(name, key === 'log');
         },
         arrayStart: (key) => {
           obj[key] = [];

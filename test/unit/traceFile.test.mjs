@@ -28,8 +28,13 @@ const bad = [
   { name: 'an array', text: '[1,2]', message: /^F is not a nettrace trace/ },
   {
     name: 'another JSON object',
-    text: '{"log": {"entries": []}}',
+    text: '{"a": {"entries": []}}',
     message: /^F is not a nettrace trace \(no formatVersion or httpRequests\)$/,
+  },
+  {
+    name: 'a HAR (what nettrace writes beside a trace)',
+    text: '{"log": {"version": "1.2", "entries": []}}',
+    message: /^F is a HAR file, not a nettrace trace: open the trace's JSON file instead/,
   },
   {
     name: 'newer version',
@@ -78,6 +83,7 @@ for (const [name, text, expected] of [
   ['text.json', 'hello', /^nettrace: .*text\.json is not JSON/],
   ['v7.json', JSON.stringify({ ...emptyTrace('x'), formatVersion: 7 }), /version 7; this nettrace reads version 1 — upgrade nettrace$/],
   ['other.json', '{"a": 1}', /is not a nettrace trace/],
+  ['export.har', '{"log": {"version": "1.2", "entries": []}}', /^nettrace: .*export\.har is a HAR file, not a nettrace trace/],
 ]) {
   test(`nettrace show ${name}: one line on stderr, exit 1`, () => {
     const r = show(text, name);

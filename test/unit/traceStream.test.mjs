@@ -105,12 +105,12 @@ test('show refuses an oversized file or a large non-trace before reading it whol
     r.stderr.trim(),
     /^nettrace: .*huge\.json is 9\.0 GiB, larger than the 8\.0 GiB nettrace reads \(set NETTRACE_MAX_TRACE_BYTES to allow more\)$/,
   );
-  // 3 GiB of something else: refused at its first key; the process stays small.
+  // A 3 GiB HAR: refused at its first key, and named; the process stays small.
   const other = sparse('other.json', '{"log": {"entries": [', 3 * 1024 ** 3);
   // Its peak memory, measured by time(1), stays far below the file's size.
   const child = spawnSync('/usr/bin/time', ['-f', '%M', process.execPath, cli, 'show', other], { encoding: 'utf8' });
   const lines = child.stderr.trim().split('\n');
-  assert.match(lines[0], /^nettrace: .*other\.json is not a nettrace trace \(no formatVersion or httpRequests\)$/);
+  assert.match(lines[0], /^nettrace: .*other\.json is a HAR file, not a nettrace trace: open the trace's JSON file instead/);
   const kib = Number(lines[lines.length - 1]);
   assert.ok(kib < 200 * 1024, `peak RSS ${kib} KiB for a refused 3 GiB file`);
   // A big file of text: refused from its first bytes.
