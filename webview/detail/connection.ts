@@ -39,6 +39,8 @@ export function renderConnection(ctx: DetailContext, row: Row): Child[] {
     const a = conn.addrTuple;
     const hs =
       conn.handshakeBeginAt !== undefined && conn.handshakeEndAt !== undefined ? conn.handshakeEndAt - conn.handshakeBeginAt : undefined;
+    // Counts the preload reports at the close: while the connection is open, what is known so far.
+    const open = conn.connected && conn.connCloseAt === undefined;
     out.push(
       h('h3', null, null, 'TCP connection'),
       kv([
@@ -47,9 +49,9 @@ export function renderConnection(ctx: DetailContext, row: Row): Child[] {
         ['Remote', a ? formatHostPort(a.dstIP, a.dstPort) : '—'],
         ['Connected', conn.connected ? 'yes' : badge('no', 'error')],
         ['Handshake', formatMs(hs)],
-        ['Bytes sent', atClose(conn, conn.totalSentBytes !== undefined ? formatBytes(conn.totalSentBytes) : undefined)],
-        ['Bytes received', atClose(conn, conn.totalRecvBytes !== undefined ? formatBytes(conn.totalRecvBytes) : undefined)],
-        ['Requests on connection', requestsOn(conn)],
+        ['Bytes sent', atClose(conn.totalSentBytes, open)],
+        ['Bytes received', atClose(conn.totalRecvBytes, open)],
+        ['Requests on connection', conn.requestCount === undefined ? '—' : `${conn.requestCount}${open ? ' so far' : ''}`],
         ['Closed', conn.connCloseAt !== undefined ? `+${formatMs(conn.connCloseAt)}` : 'open'],
         ['Process', String(conn.pid)],
         ['Record', conn.traceID],
@@ -231,14 +233,8 @@ function socketOpsSection(trace: SocketTrace, req: HttpRequest, requestCount?: n
   return out;
 }
 
-/** A figure the preload reports when the connection closes: "—" with why while it is open. */
-function atClose(conn: TcpConn, value: string | undefined): string {
-  if (value !== undefined) return value;
-  return conn.connected && conn.connCloseAt === undefined ? '— (counted at close)' : '—';
-}
-
-/** The requests a connection carried; while it is open, those seen so far. */
-function requestsOn(conn: TcpConn): string {
-  if (conn.requestCount === undefined) return '—';
-  return conn.connected && conn.connCloseAt === undefined ? `${conn.requestCount} so far` : String(conn.requestCount);
+/** Bytes the preload counts when the connection closes: "—", and why, while it is open. */
+function atClose(bytes: number | undefined, open: boolean): string {
+  if (bytes !== undefined) return formatBytes(bytes);
+  return open ? '— (counted at close)' : '—';
 }
