@@ -29,6 +29,12 @@ export class RulesNote {
 export type FetchNote = StackHolder | RulesNote;
 
 /**
+ * noteOf's answer for a call the rules skipped, shared (a skipped call allocates no note): its
+ * URL is left out (parsed again in the rare case its request is not created within the call).
+ */
+const SKIPPED: { note: FetchNote; url: string | undefined } = Object.freeze({ note: new RulesNote(NO_STACK, null), url: undefined });
+
+/**
  * Stacks of global fetch() calls not yet dispatched, by URL. fetch dispatches after several
  * awaits, so the request undici creates no longer has the caller on its stack; the wrapper
  * notes it at the call and `undici:request:create` takes it by URL. Bounded: a fetch rejected
@@ -84,18 +90,98 @@ const NORMALIZED_METHODS = new Set(['DELETE', 'GET', 'HEAD', 'OPTIONS', 'POST', 
 /**
  * The rules' view of a fetch(input, init) call: the method and headers the program gave (undici
  * adds its own later, e.g. `user-agent`: when an enabled rule reads a header, only the break rules
- * are decided on this view, and the rest at `undici:request:create`).
+ * are decided on this view, and the rest at `undici:request:create`). Read lazily, as the http
+ * hook's view: the URL is parsed, and split into its parts, only when a rule reads one of them
+ * (`skip true` or `method == "POST"` parse nothing), and the header lookup is made only when a
+ * rule reads a header. `url` is the caller's, already known to parse (URL.canParse).
  */
-function fetchView(url: string, input: unknown, init: unknown): RequestStartView | undefined {
-  const i = init as { method?: unknown; headers?: unknown } | null | undefined;
-  const r = input as { method?: unknown; headers?: unknown } | null | undefined;
-  const rawMethod = String(i?.method ?? (typeof input === 'object' ? r?.method : undefined) ?? 'GET');
-  // As fetch normalizes it (the Fetch standard upper-cases these six only), so the view reads the
-  // method undici's request will have.
-  const upper = rawMethod.toUpperCase();
-  const method = NORMALIZED_METHODS.has(upper) ? upper : rawMethod;
-  const headers = i?.headers ?? (typeof input === 'object' ? r?.headers : undefined);
-  return viewFromUrl(method, url, 'fetch', headers == null ? undefined : headerLookup(headers));
+class FetchCallView implements RequestStartView {
+  declare private readonly input: unknown;
+  declare private readonly init: { method?: unknown; headers?: unknown } | null | undefined;
+  declare private methodValue: string | undefined;
+  declare private urlValue: string | undefined;
+  declare private partsValue: RequestStartView | undefined;
+  declare private headerFn: ((lowerName: string) => string | undefined) | null | undefined;
+
+  constructor(input: unknown, init: unknown, url: string | undefined) {
+    this.input = input;
+    this.init = init as FetchCallView['init'];
+    this.methodValue = undefined;
+    this.urlValue = url;
+    this.partsValue = undefined;
+    this.headerFn = undefined;
+  }
+
+  get client(): 'fetch' {
+    return 'fetch';
+  }
+
+  get method(): string {
+    if (this.methodValue === undefined) {
+      const r = this.input as { method?: unknown } | null;
+      const raw = String(this.init?.method ?? (typeof this.input === 'object' ? r?.method : undefined) ?? 'GET');
+      // As fetch normalizes it (the Fetch standard upper-cases these six only), so the view reads
+      // the method undici's request will have.
+      const upper = raw.toUpperCase();
+      this.methodValue = NORMALIZED_METHODS.has(upper) ? upper : raw;
+    }
+    return this.methodValue;
+  }
+
+  get url(): string {
+    return (this.urlValue ??= fetchUrl(this.input) ?? '');
+  }
+
+  /** The URL if a rule made it parsed, else undefined. */
+  get parsedUrl(): string | undefined {
+    return this.urlValue;
+  }
+
+  private get parts(): RequestStartView | undefined {
+    return (this.partsValue ??= viewFromUrl('', this.url, 'fetch', undefined));
+  }
+
+  get scheme(): string {
+    return this.parts?.scheme ?? '';
+  }
+
+  get host(): string {
+    return this.parts?.host ?? '';
+  }
+
+  get port(): number {
+    return this.parts?.port ?? 0;
+  }
+
+  get target(): string {
+    return this.parts?.target ?? '/';
+  }
+
+  get header(): ((lowerName: string) => string | undefined) | undefined {
+    if (this.headerFn === undefined) {
+      const r = this.input as { headers?: unknown } | null;
+      const headers = this.init?.headers ?? (typeof this.input === 'object' ? r?.headers : undefined);
+      this.headerFn = headers == null ? null : headerLookup(headers);
+    }
+    return this.headerFn ?? undefined;
+  }
+}
+
+/** An input that plainly starts with an http(s) scheme (anything else is parsed in full). */
+const PLAIN_HTTP = /^https?:\/\//i;
+
+/**
+ * Whether a fetch() input names an http(s) URL that parses: fetch makes no undici request
+ * otherwise (it rejects the call, or answers a `data:` URL itself), so there is nothing for the
+ * rules to decide or count. An input that plainly starts with the scheme is only checked
+ * (URL.canParse); another is parsed in full.
+ */
+function fetchesOverHttp(input: unknown): boolean {
+  const raw = typeof input === 'string' ? input : input instanceof URL ? input.href : (input as { url?: unknown } | null)?.url;
+  if (typeof raw !== 'string') return false;
+  if (PLAIN_HTTP.test(raw)) return URL.canParse(raw);
+  const url = fetchUrl(raw);
+  return url !== undefined && (url.startsWith('http:') || url.startsWith('https:'));
 }
 
 /** A header lookup (lower-case name) into fetch's HeadersInit: a Headers, [name, value] pairs or a record. */
@@ -156,23 +242,24 @@ function noteOf(t: Tracer, _hook: Hook, args: unknown[], ctx: FetchWrap): { note
   if (preloadRules.mode === 'rules') {
     // Trace rules: a request they will not record is skipped here already, its earliest
     // observation point.
-    url = fetchUrl(args[0]);
-    if (url === undefined) return undefined;
-    const view = fetchView(url, args[0], args[1]);
-    if (view !== undefined) {
-      ruled = true;
-      if (!preloadRules.readsHeaders) {
-        // Decided (and counted) once, here; a break rule pauses here, with the program's call
-        // one frame down.
-        decision = ruleStart(t, view);
-        if (decision === null) return { note: new RulesNote(NO_STACK, null), url };
-      } else {
-        // A rule reads headers undici has not added yet: the rest is decided when undici
-        // creates the request, but a break rule pauses here (there, ~30 frames of undici and of
-        // the awaits in fetch are above the program's, more than the 20 a debugger shows first).
-        ruled = ruleBreakEarly(t, view);
-        if (!preloadRules.mayRecord(view)) return { note: ruled ? new RulesNote(NO_STACK, undefined) : NO_STACK, url };
-      }
+    // A call that makes no undici request (rejected at once, a data: URL): nothing to decide.
+    if (!fetchesOverHttp(args[0])) return undefined;
+    const view = new FetchCallView(args[0], args[1], undefined);
+    ruled = true;
+    if (!preloadRules.readsHeaders) {
+      // Decided (and counted) once, here; a break rule pauses here, with the program's call one
+      // frame down.
+      decision = ruleStart(t, view);
+      url = view.parsedUrl;
+      if (decision === null) return SKIPPED;
+    } else {
+      // A rule reads headers undici has not added yet: the rest is decided when undici creates
+      // the request, but a break rule pauses here (there, ~30 frames of undici and of the awaits
+      // in fetch are above the program's, more than the 20 a debugger shows first).
+      ruled = ruleBreakEarly(t, view);
+      const may = preloadRules.mayRecord(view);
+      url = view.parsedUrl;
+      if (!may) return { note: ruled ? new RulesNote(NO_STACK, undefined) : NO_STACK, url };
     }
   }
   const at = now();

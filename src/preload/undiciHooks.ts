@@ -126,13 +126,15 @@ export function installUndiciHooks(t: Tracer): void {
 /** `undici:request:create`: a new request (URL, headers, body length, stack) and its state. */
 function onCreate(t: Tracer, hook: Hook, m: Msg): void {
   const req = m.request as UndiciRequest;
-  const origin = withoutSlash(String(req.origin ?? ''));
-  const url = urlOf(origin, req.method, req.path);
   const isFetch = hasHeader(req.headers, 'sec-fetch-mode');
   // A global fetch() noted its caller's stack at the call (and maybe what the rules decided
   // there: RulesNote): handed over directly when this request is created within the call, else
   // found by URL; other requests capture it below.
   const sync = isFetch ? takeSyncFetch() : undefined;
+  // Skipped by the rules at the call: nothing more to read (not even the URL).
+  if (sync !== undefined && sync.note instanceof RulesNote && sync.note.decision === null && preloadRules.mode !== 'all') return;
+  const origin = withoutSlash(String(req.origin ?? ''));
+  const url = urlOf(origin, req.method, req.path);
   const note = sync !== undefined ? sync.note : isFetch ? fetchCalls.take(url) : undefined;
   const ruled = note instanceof RulesNote ? note : undefined;
   let rules: StartDecision | undefined;

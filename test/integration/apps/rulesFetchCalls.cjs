@@ -1,0 +1,24 @@
+// fetch() calls as the trace rules see them at the call (docs/rules.md): a `data:` URL and URLs
+// that do not parse make no undici request, so no rule may count them; a method given in lower
+// case is read as fetch normalizes it; a URL object and a Request are read like a string.
+const base = JSON.parse(process.env.NT_URLS).http;
+
+async function main() {
+  await (await fetch('data:text/plain,hi')).text();
+  for (const bad of ['http://[bad', 'not a url', ' http://exa mple.com/']) {
+    await fetch(bad).then(
+      () => console.log(`unexpected: ${bad} fetched`),
+      () => {},
+    );
+  }
+  await (await fetch(`${base}/keep?c=post`, { method: 'post', body: 'x' })).text();
+  await (await fetch(new URL(`${base}/skip?c=get`))).text();
+  await (await fetch(new Request(`${base}/keep?c=put`, { method: 'put', body: 'y' }))).text();
+  // Spaces before an upper-case scheme: fetch trims and lower-cases them (the URL is parsed in full).
+  await (await fetch(`  HTTP${base.slice(4)}/keep?c=upper`)).text();
+  console.log('done');
+}
+main().catch((err) => {
+  console.log(`failed: ${err.stack}`);
+  process.exitCode = 1;
+});
