@@ -36,7 +36,7 @@
 //                                    Node, untraced and Net Trace only
 //   BENCH_FULL=1 node bench/floors.mjs   (`npm run bench:full`) adds OpenTelemetry to those, and
 //                                    the three groups again on Node 24 (BENCH_PEER_NODE, default
-//                                    ~/.cache/nettrace/nodes/node24/…, see scripts/test.mjs) with
+//                                    ~/.cache/nettrace/nodes/node24/…, installed once like `npm test` does: scripts/nodes.mjs) with
 //                                    untraced, Net Trace, OpenTelemetry and inspect
 //   BENCH_RUNS (short/realistic, default 5), BENCH_SUSTAINED_RUNS (3), BENCH_REQUESTS (2000),
 //   BENCH_SUSTAINED_REQUESTS (20000), BENCH_REALISTIC_REQUESTS (4000), BENCH_WARMUP (200),
@@ -56,6 +56,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
+import { ensureNode, nodeBin } from '../scripts/nodes.mjs';
 import {
   appsDir,
   fmt,
@@ -87,8 +88,7 @@ const WARMUP = Number(process.env.BENCH_WARMUP ?? (QUICK ? 50 : 200));
 const CONC = 50;
 const CONC_REAL = 20;
 const DELAY_MS = 2;
-const PEER_NODE =
-  process.env.BENCH_PEER_NODE ?? join(os.homedir(), '.cache', 'nettrace', 'nodes', 'node24', 'node_modules', 'node', 'bin', 'node');
+const PEER_NODE = process.env.BENCH_PEER_NODE ?? nodeBin('24');
 const GROUP_FILTER = process.env.BENCH_GROUPS?.split(',');
 const PIN = process.env.BENCH_PIN !== '0' && os.cpus().length >= 2;
 const OTHERS_CPU = PIN ? '1' : undefined;
@@ -118,8 +118,9 @@ const nodeVersion = (bin) => {
 const thisNode = { bin: process.execPath, version: process.version };
 let peerNode;
 if (FULL) {
-  if (!existsSync(PEER_NODE)) {
-    throw new Error(`BENCH_FULL: no Node 24 at ${PEER_NODE} (run \`npm test\` once, or set BENCH_PEER_NODE)`);
+  // Installed once from the npm registry, as `npm test` does (scripts/nodes.mjs).
+  if (!existsSync(PEER_NODE) && (process.env.BENCH_PEER_NODE !== undefined || !ensureNode('24', 'bench'))) {
+    throw new Error(`BENCH_FULL: no Node 24 at ${PEER_NODE} (could not install node@24 from the npm registry; or set BENCH_PEER_NODE)`);
   }
   peerNode = { bin: PEER_NODE, version: await nodeVersion(PEER_NODE) };
 }

@@ -5,30 +5,14 @@
 // Privileged tests run when root and are skipped loudly otherwise; end-to-end tests are run by
 // .ci/run (they need code-server and Chromium).
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
-import { homedir } from 'node:os';
+import { existsSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ensureNode } from './nodes.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const nodesDir = process.env.NETTRACE_NODES_DIR ?? join(homedir(), '.cache', 'nettrace', 'nodes');
 const args = process.argv.slice(2);
 const integrationOnly = args.includes('--integration-only');
-
-/** Installs node@<major> from the npm registry into the cache unless it is there already. */
-function ensureNode(major) {
-  const dir = join(nodesDir, `node${major}`);
-  const bin = join(dir, 'node_modules', 'node', 'bin', 'node');
-  if (existsSync(bin)) return true;
-  mkdirSync(dir, { recursive: true });
-  if (!existsSync(join(dir, 'package.json'))) writeFileSync(join(dir, 'package.json'), '{"private":true}\n');
-  console.error(`test: installing node@${major} into ${dir} (once)`);
-  const r = spawnSync('npm', ['install', '--no-save', '--no-audit', '--no-fund', `node@${major}`], {
-    cwd: dir,
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  return r.status === 0 && existsSync(bin);
-}
 
 // The checks run first; the suites run even when they fail, so one run shows every problem.
 let checksFailed = false;
@@ -39,7 +23,7 @@ if (!integrationOnly) {
 
 if (process.env.NETTRACE_SKIP_NODE_MATRIX !== '1') {
   for (const major of ['22', '24']) {
-    if (!ensureNode(major)) {
+    if (!ensureNode(major, 'test')) {
       console.error(
         `test: could not install node@${major}; the integration suite needs it (set NETTRACE_SKIP_NODE_MATRIX=1 to run on this Node only)`,
       );

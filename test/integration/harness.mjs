@@ -1,21 +1,20 @@
 // Runs a program under `nettrace run` (the real CLI, collector and preload) and returns the trace.
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir, homedir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { nodeBin } from '../../scripts/nodes.mjs';
 
 export const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const cli = join(root, 'dist', 'cli.cjs');
 export const apps = join(root, 'test', 'integration', 'apps');
-/** Where scripts/test.mjs installs the other Node versions. */
-export const nodesDir = process.env.NETTRACE_NODES_DIR ?? join(homedir(), '.cache', 'nettrace', 'nodes');
 
 /** The Node binaries to run debuggees with: this one, plus 22 and 24 when installed. */
 export function nodeBinaries() {
   const out = [{ label: `node ${process.version}`, bin: process.execPath }];
   for (const major of ['22', '24']) {
-    const bin = join(nodesDir, `node${major}`, 'node_modules', 'node', 'bin', 'node');
+    const bin = nodeBin(major);
     if (existsSync(bin)) out.push({ label: `node ${major}`, bin });
   }
   return out;
