@@ -93,7 +93,7 @@ const NORMALIZED_METHODS = new Set(['DELETE', 'GET', 'HEAD', 'OPTIONS', 'POST', 
  * are decided on this view, and the rest at `undici:request:create`). Read lazily, as the http
  * hook's view: the URL is parsed, and split into its parts, only when a rule reads one of them
  * (`skip true` or `method == "POST"` parse nothing), and the header lookup is made only when a
- * rule reads a header. `url` is the caller's, already known to parse (URL.canParse).
+ * rule reads a header. `url`: the URL when the caller had to parse it already.
  */
 class FetchCallView implements RequestStartView {
   declare private readonly input: unknown;
@@ -171,17 +171,17 @@ class FetchCallView implements RequestStartView {
 const PLAIN_HTTP = /^https?:\/\//i;
 
 /**
- * Whether a fetch() input names an http(s) URL that parses: fetch makes no undici request
- * otherwise (it rejects the call, or answers a `data:` URL itself), so there is nothing for the
- * rules to decide or count. An input that plainly starts with the scheme is only checked
- * (URL.canParse); another is parsed in full.
+ * Whether a fetch() input names an http(s) URL that parses: false when fetch makes no undici
+ * request for it (it rejects the call, or answers a `data:` URL itself), so there is nothing for
+ * the rules to decide or count. An input that plainly starts with the scheme is only checked
+ * (URL.canParse: true); another is parsed in full, and its URL returned.
  */
-function fetchesOverHttp(input: unknown): boolean {
+function fetchesOverHttp(input: unknown): string | boolean {
   const raw = typeof input === 'string' ? input : input instanceof URL ? input.href : (input as { url?: unknown } | null)?.url;
   if (typeof raw !== 'string') return false;
   if (PLAIN_HTTP.test(raw)) return URL.canParse(raw);
   const url = fetchUrl(raw);
-  return url !== undefined && (url.startsWith('http:') || url.startsWith('https:'));
+  return url !== undefined && (url.startsWith('http:') || url.startsWith('https:')) ? url : false;
 }
 
 /** A header lookup (lower-case name) into fetch's HeadersInit: a Headers, [name, value] pairs or a record. */
@@ -243,8 +243,9 @@ function noteOf(t: Tracer, _hook: Hook, args: unknown[], ctx: FetchWrap): { note
     // Trace rules: a request they will not record is skipped here already, its earliest
     // observation point.
     // A call that makes no undici request (rejected at once, a data: URL): nothing to decide.
-    if (!fetchesOverHttp(args[0])) return undefined;
-    const view = new FetchCallView(args[0], args[1], undefined);
+    const checked = fetchesOverHttp(args[0]);
+    if (checked === false) return undefined;
+    const view = new FetchCallView(args[0], args[1], checked === true ? undefined : checked);
     ruled = true;
     if (!preloadRules.readsHeaders) {
       // Decided (and counted) once, here; a break rule pauses here, with the program's call one
