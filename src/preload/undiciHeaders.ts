@@ -56,10 +56,23 @@ export function hasHeader(headers: unknown, name: string): boolean {
 /** Origins parsed so far (a program talks to few). */
 const origins = new Map<string, { host: string; port: number }>();
 
+/**
+ * The origin looked up last, and its answer: a program's requests mostly go to one origin in a
+ * row, and a string compare is cheaper than the map's hash of a string undici made anew (Node
+ * 24's undici hands each request an origin string of its own: hashed on every look-up).
+ */
+let lastOrigin: string | undefined;
+let lastTarget: { host: string; port: number } | undefined;
+
 /** host and port of an origin, undefined when it does not parse. */
 export function originTarget(origin: string): { host: string; port: number } | undefined {
+  if (origin === lastOrigin) return lastTarget;
   let o = origins.get(origin);
-  if (o) return o;
+  if (o) {
+    lastOrigin = origin;
+    lastTarget = o;
+    return o;
+  }
   try {
     const u = new URL(origin);
     o = { host: u.hostname.replace(/^\[|\]$/g, ''), port: Number(u.port) || (u.protocol === 'https:' ? 443 : 80) };
@@ -68,6 +81,8 @@ export function originTarget(origin: string): { host: string; port: number } | u
   }
   if (origins.size > 1000) origins.clear();
   origins.set(origin, o);
+  lastOrigin = origin;
+  lastTarget = o;
   return o;
 }
 
