@@ -89,6 +89,11 @@ export class EventEncoder implements RecordWriter {
   side: Parameters<LazyValue>[0] = () => undefined;
   /** A view of `buf` for f64 values (DataView stores compile to plain stores; Buffer#writeDoubleLE is a call). */
   private view: DataView;
+  /**
+   * `buf.length`, kept as a number: reading a typed array's length is a builtin call in Node 24's
+   * optimized code (V8 13), and the room checks read it for every field.
+   */
+  private cap: number;
   /** Bytes written. */
   off = 0;
   /** Complete events in the buffer. */
@@ -105,6 +110,7 @@ export class EventEncoder implements RecordWriter {
 
   constructor(readonly maxBytes = 4 * 1024 * 1024) {
     this.buf = Buffer.allocUnsafe(Math.min(INITIAL_BYTES, maxBytes));
+    this.cap = this.buf.length;
     this.view = viewOf(this.buf);
   }
 
@@ -187,7 +193,7 @@ export class EventEncoder implements RecordWriter {
   num(code: number, v: number | undefined): void {
     // head() and the value in one room check: the most frequent field type.
     if (v === undefined || this.evStart < 0 || this.broken) return;
-    if (this.nfields === 255 || (this.off + 10 > this.buf.length && !this.ensure(10))) {
+    if (this.nfields === 255 || (this.off + 10 > this.cap && !this.ensure(10))) {
       this.broken = true;
       return;
     }
@@ -259,6 +265,7 @@ export class EventEncoder implements RecordWriter {
     const old = this.buf;
     if (fresh) {
       this.buf = Buffer.allocUnsafe(Math.max(Math.min(INITIAL_BYTES, this.maxBytes), this.off - this.eventStart));
+      this.cap = this.buf.length;
       this.view = viewOf(this.buf);
     }
     if (this.evStart >= 0) {
@@ -282,16 +289,17 @@ export class EventEncoder implements RecordWriter {
   /** Room for `n` more bytes; false (and the event broken) past maxBytes. */
   private ensure(n: number): boolean {
     const need = this.off + n;
-    if (need <= this.buf.length) return true;
+    if (need <= this.cap) return true;
     if (need > this.maxBytes) {
       this.broken = true;
       return false;
     }
-    let size = this.buf.length * 2;
+    let size = this.cap * 2;
     while (size < need) size *= 2;
     const next = Buffer.allocUnsafe(Math.min(size, this.maxBytes));
     this.buf.copy(next, 0, 0, this.off);
     this.buf = next;
+    this.cap = next.length;
     this.view = viewOf(next);
     return true;
   }
@@ -333,7 +341,7 @@ export class EventEncoder implements RecordWriter {
   private str(tag: number, s: string): void {
     // Room for the worst case (3 bytes per UTF-16 unit) is checked inline; only past it is the
     // exact length asked for.
-    if (this.off + 7 + s.length * 3 > this.buf.length && !this.ensure(5 + Buffer.byteLength(s, 'utf8'))) return;
+    if (this.off + 7 + s.length * 3 > this.cap && !this.ensure(5 + Buffer.byteLength(s, 'utf8'))) return;
     const b = this.buf;
     const at = this.off;
     b[at] = tag;
@@ -406,7 +414,7 @@ export class EventEncoder implements RecordWriter {
   private bytes(b: Uint8Array, block = false): void {
     const n = b.length;
     const pre = block ? 2 : 0;
-    if (this.off + 5 + pre + 2 * n > this.buf.length && !this.ensure(5 + pre + 2 * n)) return;
+    if (this.off + 5 + pre + 2 * n > this.cap && !this.ensure(5 + pre + 2 * n)) return;
     const buf = this.buf;
     let o = this.off + 5;
     if (block) {

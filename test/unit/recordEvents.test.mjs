@@ -297,6 +297,38 @@ test('reset keeps an open event (a flush in the middle of one) and it completes 
   assert.deepEqual(out.messages, [{ type: 'record', kind: 'httpRequests', id: 'r7', fields: { reqMethod: 'GET', respStatusCode: 204 } }]);
 });
 
+test('after a fresh buffer replaces a grown one, every typed writer checks its room against the new one', () => {
+  const enc = new m.EventEncoder();
+  // Grown well past the 64 KiB start, then flushed into a fresh (smaller) buffer.
+  const big = 'y'.repeat(100 * 1024);
+  assert.ok(enc.begin('httpRequests', 'r1'));
+  enc.text(m.F.reqURL, big);
+  assert.ok(enc.end());
+  assert.ok(enc.buf.length > 100 * 1024);
+  enc.reset(true);
+  assert.ok(enc.buf.length < 100 * 1024);
+  // Then more events than the fresh buffer holds, through each typed writer: it must grow again.
+  const expected = [];
+  const bytes = Buffer.from('Name: value\r\nOther: ' + 'v'.repeat(200), 'latin1');
+  for (let i = 0; i < 400; i++) {
+    assert.ok(enc.begin('httpRequests', `r${i + 2}`));
+    enc.num(m.F.respStatusCode, 200 + (i % 5));
+    enc.text(m.F.reqURL, `http://h.test/${'p'.repeat(100)}/${i}`);
+    enc.headerBytes(m.F.respHeaders, bytes);
+    assert.ok(enc.end());
+    expected.push(i);
+  }
+  assert.ok(enc.buf.length > 64 * 1024, 'the fresh buffer grew');
+  const out = new m.EventDecoder().decode(Buffer.from(enc.buf.subarray(0, enc.off)), enc.count);
+  assert.equal(out.error, undefined);
+  assert.equal(out.messages.length, 400);
+  for (const i of expected) {
+    const f = out.messages[i].fields;
+    assert.equal(f.respStatusCode, 200 + (i % 5));
+    assert.equal(f.reqURL, `http://h.test/${'p'.repeat(100)}/${i}`);
+  }
+});
+
 test('a frame cut at any byte, or with a wrong count, ends in an error and a counted drop, never an exception', () => {
   const [bytes, n] = encode(sample);
   for (let cut = 0; cut < bytes.length; cut++) {
