@@ -73,10 +73,16 @@ export const fetchCalls = new PendingFetches();
 const RECENT_FETCHES_MAX = 256;
 const RECENT_FETCH_MS = 60_000;
 
+/** The URL text of a fetch() input (a string, a URL or a Request), as the program gave it. */
+function rawUrl(input: unknown): string | undefined {
+  const raw = typeof input === 'string' ? input : input instanceof URL ? input.href : (input as { url?: unknown } | null)?.url;
+  return typeof raw === 'string' ? raw : undefined;
+}
+
 /** The URL string a fetch() input resolves to, or undefined when it is not a plain absolute URL. */
 function fetchUrl(input: unknown): string | undefined {
-  const raw = typeof input === 'string' ? input : input instanceof URL ? input.href : (input as { url?: unknown } | null)?.url;
-  if (typeof raw !== 'string') return undefined;
+  const raw = rawUrl(input);
+  if (raw === undefined) return undefined;
   try {
     return new URL(raw).href;
   } catch {
@@ -177,8 +183,8 @@ const PLAIN_HTTP = /^https?:\/\//i;
  * (URL.canParse: true); another is parsed in full, and its URL returned.
  */
 function fetchesOverHttp(input: unknown): string | boolean {
-  const raw = typeof input === 'string' ? input : input instanceof URL ? input.href : (input as { url?: unknown } | null)?.url;
-  if (typeof raw !== 'string') return false;
+  const raw = rawUrl(input);
+  if (raw === undefined) return false;
   if (PLAIN_HTTP.test(raw)) return URL.canParse(raw);
   const url = fetchUrl(raw);
   return url !== undefined && (url.startsWith('http:') || url.startsWith('https:')) ? url : false;

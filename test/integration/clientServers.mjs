@@ -23,12 +23,7 @@ function listen(server) {
 }
 
 /** A port on 127.0.0.1 that refuses connections (listened on, then closed). */
-export async function refusedPort() {
-  const s = net.createServer();
-  const port = await listen(s);
-  await new Promise((r) => s.close(r));
-  return port;
-}
+export { freePort as refusedPort } from '../lib/ports.mjs';
 
 /** Tracks a server's sockets so close() can end kept-alive and stalled ones. */
 function tracker() {

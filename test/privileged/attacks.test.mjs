@@ -8,10 +8,10 @@ import assert from 'node:assert/strict';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
-import net from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { api, root, skipLoudly, skipReason } from './lib.mjs';
+import { freePort } from '../lib/ports.mjs';
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const SECRET = `Bearer nettrace-b-secret-${process.pid}`;
@@ -28,19 +28,6 @@ function whyNot() {
   }
   if (!existsSync('/etc/sudoers.d')) return '/etc/sudoers.d is missing (sudo not installed)';
   return undefined;
-}
-
-/**
- * A local port no socket holds now (the kernel's pick), for A's connection to come from and B's to
- * reuse. A port derived from the pid could fall in the ephemeral range and be taken by another
- * connection (A's connect then failed with EADDRINUSE and the test waited for nothing).
- */
-async function freeLocalPort() {
-  const s = net.createServer();
-  await new Promise((resolve) => s.listen(0, '127.0.0.1', resolve));
-  const { port } = s.address();
-  await new Promise((resolve) => s.close(resolve));
-  return port;
 }
 
 /** `/proc/<pid>/status` fields. */
@@ -321,7 +308,9 @@ if (mode === 'thread') {
 
   test("2 (sudo, pcap): B reusing the local port of A's reset connection is not captured", async (t) => {
     if (reason) return skipLoudly(t, reason);
-    const localPort = await freeLocalPort();
+    // A port the kernel picked free: one derived from the pid could fall in the ephemeral range
+    // and be taken by another connection (A's connect then failed with EADDRINUSE).
+    const localPort = await freePort();
     const a = aProgram(['squat', port, localPort]);
     const { h, first } = helperAsA('sudo', a.child.pid, ['--pcap']);
     // The gate shell must be A's by now; the helper checks its pid.

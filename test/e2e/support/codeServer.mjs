@@ -24,7 +24,6 @@ import {
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createServer } from 'node:net';
 import { chromium } from 'playwright-core';
 import { CHROMIUM_ARGS } from '../../webview-harness/harness.mjs';
 
@@ -78,16 +77,7 @@ export async function until(what, fn, timeoutMs = 30_000, intervalMs = 250) {
 }
 
 /** A TCP port free on 127.0.0.1 right now. */
-export function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
+export { freePort } from '../../lib/ports.mjs';
 
 const cleanups = [];
 after(async () => {
