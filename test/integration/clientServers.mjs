@@ -16,6 +16,7 @@ import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
 import { WebSocketServer } from 'ws';
+import { freePort } from '../lib/ports.mjs';
 import { pem } from './servers.mjs';
 
 function listen(server) {
@@ -23,7 +24,7 @@ function listen(server) {
 }
 
 /** A port on 127.0.0.1 that refuses connections (listened on, then closed). */
-export { freePort as refusedPort } from '../lib/ports.mjs';
+export const refusedPort = freePort;
 
 /** Tracks a server's sockets so close() can end kept-alive and stalled ones. */
 function tracker() {

@@ -8,6 +8,7 @@
 // Node 24 and Chromium, packages the .vsix and passes them in the NETTRACE_E2E_* variables.
 import { after } from 'node:test';
 import assert from 'node:assert/strict';
+import { freePort } from '../../lib/ports.mjs';
 import { spawn, spawnSync } from 'node:child_process';
 import {
   cpSync,
@@ -75,9 +76,6 @@ export async function until(what, fn, timeoutMs = 30_000, intervalMs = 250) {
     await sleep(intervalMs);
   }
 }
-
-/** A TCP port free on 127.0.0.1 right now. */
-export { freePort } from '../../lib/ports.mjs';
 
 const cleanups = [];
 after(async () => {
@@ -381,3 +379,6 @@ export async function chooseMenuItem(page, label, { shot, timeoutMs = 15_000 } =
   }
   throw new Error(`"${label}" never got the focus in the menu (${labels.join(', ')})`);
 }
+
+/** A TCP port free on 127.0.0.1 right now (test/lib/ports.mjs). */
+export { freePort };
