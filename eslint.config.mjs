@@ -4,6 +4,7 @@
 // fires.
 import { builtinModules } from 'node:module';
 import tseslint from 'typescript-eslint';
+import globals from 'globals';
 
 /**
  * The rooms of the layer table, lowest first. `files`: what belongs to the room (a later room
@@ -171,4 +172,16 @@ export default tseslint.config(
   },
   ...roomConfigs,
   { files: ['**/*.mjs', '**/*.cjs', '**/*.js'], rules: { '@typescript-eslint/no-unused-expressions': 'off' } },
+  // Plain JavaScript has no type checker to name an unbound identifier (a bare `export { x } from`
+  // binds nothing in the module itself): no-undef does, with Node's globals.
+  {
+    files: ['**/*.mjs', '**/*.cjs', '**/*.js'],
+    languageOptions: { globals: { ...globals.node, ...globals.es2024 } },
+    rules: { 'no-undef': 'error' },
+  },
+  // Files that hand functions to a browser page (Playwright's page.evaluate) run them there.
+  {
+    files: ['test/e2e/**', 'test/integration/webview-*.mjs', 'test/webview-harness/**', 'bench/webview.mjs'],
+    languageOptions: { globals: globals.browser },
+  },
 );

@@ -114,6 +114,12 @@ describe('lint: vscode imports, the layer table, ESLint errors', () => {
       expect: /src\/preload\/ runs inside the user program/,
     },
     {
+      name: 'a test module using a name it only re-exports',
+      file: 'test/lib/ports.mjs',
+      code: "export { join } from 'node:path'; export const joinProbe = () => join('a', 'b');",
+      expect: /'join' is not defined/,
+    },
+    {
       name: 'an ordinary ESLint error',
       file: 'src/collector/session.ts',
       code: 'const leftoverProbe = 1;',
