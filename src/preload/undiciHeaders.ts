@@ -20,6 +20,9 @@ export function isPlainAsyncIterable(body: unknown): body is AsyncIterable<unkno
 
 /** Whether an item of undici's flat header array (a string or a Buffer) is the header `name` (lower case). */
 function isTextName(item: unknown, name: string): boolean {
+  // undici's own header names are the same lower-case literals as `name` (sec-fetch-mode, a
+  // fetch's mark, is looked up on every request): one compare of two internalized strings.
+  if (item === name) return true;
   return typeof item === 'string' || item instanceof Uint8Array ? isHeaderName(item, name) : String(item).toLowerCase() === name;
 }
 

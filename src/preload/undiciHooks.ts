@@ -42,6 +42,8 @@ const DEEP_CAPTURE = 32;
 
 /** undici Request prototypes whose `onData` already counts body bytes (bundled, userland). */
 const countingProtos = new WeakSet<object>();
+/** The prototype countBodies saw last: a program's requests come from one undici, compared before the set. */
+let lastProto: object | undefined;
 
 /**
  * Counts response body bytes in undici's Request#onData, once per Request class (Node's bundled
@@ -49,6 +51,8 @@ const countingProtos = new WeakSet<object>();
  * prototype wrapper instead of a property on every request object.
  */
 function countBodies(t: Tracer, hook: Hook, proto: object): void {
+  if (proto === lastProto) return;
+  lastProto = proto;
   if (countingProtos.has(proto)) return;
   countingProtos.add(proto);
   const p = proto as { onData?: (chunk: Uint8Array) => unknown; onUpgrade?: (...args: unknown[]) => unknown };
@@ -109,10 +113,11 @@ export function installUndiciHooks(t: Tracer): void {
       t.run(hook, fn, msg as Msg, undefined);
     });
 
-  dc.subscribe('undici:request:create', () => {
+  // One subscriber: a request made while the hook is disabled is counted as untraced here.
+  dc.subscribe('undici:request:create', (msg) => {
     if (!hook.enabled) t.untracedRequests++;
+    else t.run(hook, onCreate, msg as Msg, undefined);
   });
-  on('undici:request:create', onCreate);
   on('undici:client:sendHeaders', onSendHeaders);
   on('undici:request:bodySent', onBodySent);
   on('undici:request:headers', onHeaders);
