@@ -125,8 +125,28 @@ export class HeaderCapture {
   stringBlock(flat: readonly unknown[]): string | undefined {
     const n = flat.length;
     if (this.mode !== 'values' || n === 0 || n > 2 * MAX_HEADERS || n % 2 !== 0) return undefined;
+    // A program's requests mostly repeat their headers (undici's defaults are the same strings
+    // every time): the same items give the same answer, without building the block again.
+    const last = this.lastItems;
+    if (n === last.length) {
+      let i = 0;
+      while (i < n && flat[i] === last[i]) i++;
+      if (i === n) return this.lastBlock;
+    }
+    const block = this.buildBlock(flat);
+    this.lastItems = flat.slice();
+    this.lastBlock = block;
+    return block;
+  }
+
+  /** The items stringBlock answered last (a copy: the caller's array may change), and its answer. */
+  private lastItems: readonly unknown[] = [];
+  private lastBlock: string | undefined;
+
+  /** stringBlock's block, built. */
+  private buildBlock(flat: readonly unknown[]): string | undefined {
     let block = '';
-    for (let i = 0; i < n; i += 2) {
+    for (let i = 0; i < flat.length; i += 2) {
       const name = flat[i];
       const value = flat[i + 1];
       if (typeof name !== 'string' || typeof value !== 'string') return undefined;

@@ -211,6 +211,36 @@ test('a flat list of header strings goes as one block that decodes to the same p
   assert.deepEqual(stored(block), pairs);
 });
 
+test('a repeated header list gets the block of its items, whatever changed since', () => {
+  const c = capture();
+  const flat = ['Accept', '*/*', 'X-Id', '1'];
+  const first = c.stringBlock(flat);
+  assert.deepEqual(stored(first), [
+    ['Accept', '*/*'],
+    ['X-Id', '1'],
+  ]);
+  // The same items again (another array): the same block.
+  assert.equal(c.stringBlock(['Accept', '*/*', 'X-Id', '1']), first);
+  // The array it last read changed since (a caller may reuse or change its own): the next list is
+  // compared with the items as they were read.
+  flat[3] = '2';
+  assert.deepEqual(stored(c.stringBlock(['Accept', '*/*', 'X-Id', '2'])), [
+    ['Accept', '*/*'],
+    ['X-Id', '2'],
+  ]);
+  // One more header, one header fewer: each gets its own block.
+  assert.deepEqual(stored(c.stringBlock(['Accept', '*/*', 'X-Id', '2', 'X-B', 'b'])), [
+    ['Accept', '*/*'],
+    ['X-Id', '2'],
+    ['X-B', 'b'],
+  ]);
+  assert.deepEqual(stored(c.stringBlock(['Accept', '*/*'])), [['Accept', '*/*']]);
+  // A list that cannot go as a block stays so when repeated, and the one after it is built anew.
+  assert.equal(c.stringBlock(['Authorization', 'Bearer x']), undefined);
+  assert.equal(c.stringBlock(['Authorization', 'Bearer x']), undefined);
+  assert.deepEqual(stored(c.stringBlock(['X-C', 'Bearer x'])), [['X-C', 'Bearer x']]);
+});
+
 test('a flat list of header strings that would not read back the same falls back to the list', () => {
   const ok = ['Content-Type', 'text/plain', 'Content-Length', '2'];
   assert.equal(typeof capture().stringBlock(ok), 'string');
