@@ -23,6 +23,9 @@ export class HeaderCapture {
    * out by their length alone, with an element read rather than a hash lookup.
    */
   private readonly redactedByLength: Array<string[] | undefined> = [];
+  /** The items stringBlock answered last (a copy: the caller's array may change), and its answer. */
+  private lastItems: readonly unknown[] = [];
+  private lastBlock: string | undefined;
 
   constructor(
     readonly mode: HeaderCaptureMode,
@@ -138,10 +141,6 @@ export class HeaderCapture {
     this.lastBlock = block;
     return block;
   }
-
-  /** The items stringBlock answered last (a copy: the caller's array may change), and its answer. */
-  private lastItems: readonly unknown[] = [];
-  private lastBlock: string | undefined;
 
   /** stringBlock's block, built. */
   private buildBlock(flat: readonly unknown[]): string | undefined {
