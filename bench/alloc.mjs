@@ -12,9 +12,8 @@
 // Conditions: untraced; bare (bench/apps/bare-hooks.cjs: the observation points alone); nettrace
 // (default options, a real collector in this process); noinit (initiator "off"); skip (one
 // enabled rule `skip true`). The client runs pinned to CPU 0, the server to CPU 1.
-import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { appsDir, loadCore, nodeOptions, preloadPath, startServer } from './lib/common.mjs';
+import { appsDir, loadCore, nodeOptions, preloadPath, runNode, startServer } from './lib/common.mjs';
 
 const [client = 'fetch', mode = 'seq', warmupArg = '2000'] = process.argv.slice(2);
 const SMALL = 2000;
@@ -38,32 +37,20 @@ const names = (process.env.CONDS ?? Object.keys(CONDITIONS).join(',')).split(','
 for (const n of names) if (!CONDITIONS[n]) throw new Error(`unknown condition ${n}`);
 
 /** One client run: the sums of V8's per-collection figures, and the number of each kind of collection. */
-function run(env, n) {
-  return new Promise((resolve, reject) => {
-    const base = { ...process.env };
-    delete base.NODE_OPTIONS;
-    delete base.NETTRACE_CONFIG;
-    const argv = ['-c', '0', process.execPath, '--trace-gc-nvp', join(appsDir, 'client.mjs')];
-    argv.push(client, mode, String(n), '50', warmupArg, server.url);
-    const c = spawn('taskset', argv, { env: { ...base, ...env } });
-    let out = '';
-    let err = '';
-    c.stdout.on('data', (d) => (out += d));
-    c.stderr.on('data', (d) => (err += d));
-    c.on('close', (code) => {
-      if (code !== 0) return reject(new Error(`client failed (${code}): ${err.slice(-500)}`));
-      const sum = { allocated: 0, promoted: 0, scavenges: 0, markCompacts: 0 };
-      for (const line of out.split('\n')) {
-        const a = / allocated=(\d+)/.exec(line);
-        const p = / promoted=(\d+)/.exec(line);
-        if (a) sum.allocated += Number(a[1]);
-        if (p) sum.promoted += Number(p[1]);
-        if (/ gc=s /.test(line)) sum.scavenges++;
-        else if (/ gc=(mc|ms) /.test(line)) sum.markCompacts++;
-      }
-      resolve(sum);
-    });
-  });
+async function run(env, n) {
+  const args = ['--trace-gc-nvp', join(appsDir, 'client.mjs'), client, mode, String(n), '50', warmupArg, server.url];
+  const r = await runNode(args, { env, cpus: '0', keepStdout: true }).done;
+  if (r.code !== 0) throw new Error(`client failed (${r.code}): ${r.stderr.slice(-500)}`);
+  const sum = { allocated: 0, promoted: 0, scavenges: 0, markCompacts: 0 };
+  for (const line of r.stdout.split('\n')) {
+    const a = / allocated=(\d+)/.exec(line);
+    const p = / promoted=(\d+)/.exec(line);
+    if (a) sum.allocated += Number(a[1]);
+    if (p) sum.promoted += Number(p[1]);
+    if (/ gc=s /.test(line)) sum.scavenges++;
+    else if (/ gc=(mc|ms) /.test(line)) sum.markCompacts++;
+  }
+  return sum;
 }
 
 console.log(`${client} ${mode}: bytes per request (${SMALL} vs ${LARGE} timed requests after ${warmupArg} warm-up; ${bundle})`);

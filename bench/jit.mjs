@@ -34,10 +34,10 @@ const collector = await core.startCollector({ description: 'jit' });
 async function run(bundle, extraFlags = []) {
   const env =
     bundle === 'none' ? {} : { NODE_OPTIONS: nodeOptions([bundle]), NETTRACE_CONFIG: JSON.stringify({ ipcPath: collector.ipcPath }) };
-  const argv = ['-c', '0', 'stdbuf', '-o0', process.execPath, '--single-threaded', '--trace-opt', ...extraFlags];
+  const argv = ['-o0', process.execPath, '--single-threaded', '--trace-opt', ...extraFlags];
   argv.push(join(appsDir, 'client.mjs'), client, 'seq', String(requests), '1', String(warmup), server.url, '--passes=2', '--mark-passes');
   // V8 prints through C stdio: unbuffered (stdbuf), its lines stay in order with the pass marks.
-  const { done } = runNode(argv, { env, keepStdout: true, execPath: 'taskset' });
+  const { done } = runNode(argv, { env, cpus: '0', keepStdout: true, execPath: 'stdbuf' });
   const r = await done;
   if (r.code !== 0) throw new Error(`client exited with ${r.code}: ${r.stderr.slice(-500)}`);
   const total = [0, 0, 0];
