@@ -3,7 +3,7 @@
 // /usr/bin/chromium.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { browserUnavailable, buildPanel, launchBrowser, openPanel, postAndWait, servePanel } from '../webview-harness/harness.mjs';
+import { browserUnavailable, buildPanel, launchBrowser, openPanel, postAndWait, servePanel, settle } from '../webview-harness/harness.mjs';
 import { syntheticStream, syntheticTrace } from '../webview-harness/synthetic.mjs';
 
 const why = browserUnavailable();
@@ -68,12 +68,17 @@ test('panel: handshake, keyboard, filter, stream, state across reload', { skip, 
 
     // Filters: text, failed only, status chip, host; the list shows only matching rows.
     await page.fill('.filter-input', 'ECONNREFUSED');
-    await page.waitForTimeout(50);
+    // The list redraws on the next animation frame: wait for it (a loaded machine can delay it), then judge.
+    await settle(page, () =>
+      [...document.querySelectorAll('.list-rows .row:not([style*="none"]) .c-status')].every((e) => e.textContent === 'ECONNREFUSED'),
+    );
     const statuses = await page.$$eval('.list-rows .row:not([style*="none"]) .c-status', (c) => c.map((e) => e.textContent));
     assert.ok(statuses.length > 0 && statuses.every((s) => s === 'ECONNREFUSED'), statuses.join());
     await page.fill('.filter-input', '');
     await page.click('.chip.st-4xx');
-    await page.waitForTimeout(50);
+    await settle(page, () =>
+      [...document.querySelectorAll('.list-rows .row:not([style*="none"]) .c-status')].every((e) => /^4\d\d$/.test(e.textContent)),
+    );
     const codes = await page.$$eval('.list-rows .row:not([style*="none"]) .c-status', (c) => c.map((e) => Number(e.textContent)));
     assert.ok(codes.length > 0 && codes.every((c) => c >= 400 && c < 500), codes.join());
     await page.click('.chip.st-4xx');
@@ -104,7 +109,7 @@ test('panel: handshake, keyboard, filter, stream, state across reload', { skip, 
     assert.equal(await page.inputValue('.filter-input'), '');
     const host7 = new URL(trace.httpRequests[6].reqURL).host;
     await page.fill('.filter-input', host7);
-    await page.waitForTimeout(100);
+    await settle(page, (h) => window.__host.state?.filter?.text === h, host7);
     const state = await page.evaluate(() => window.__host.state);
     assert.equal(state.traceKey, 'cur');
     assert.equal(state.selectedId, 'req-7');

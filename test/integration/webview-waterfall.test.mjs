@@ -16,6 +16,7 @@ import {
   openPanel,
   postAndWait,
   servePanel,
+  settle,
 } from '../webview-harness/harness.mjs';
 
 const why = browserUnavailable();
@@ -114,6 +115,26 @@ const shown = (page) =>
   page.evaluate(() => [...document.querySelectorAll('.list-rows .row')].filter((r) => r.style.display !== 'none').length);
 const tickLabels = (page) => page.$$eval('.wf-axis .wf-tick', (ts) => ts.map((t) => t.textContent));
 
+/** Waits (see `settle`) until `n` rows are shown, then returns the count for the assertion to judge. */
+async function shownSoon(page, n) {
+  await settle(
+    page,
+    (want) => [...document.querySelectorAll('.list-rows .row')].filter((r) => r.style.display !== 'none').length === want,
+    n,
+  );
+  return shown(page);
+}
+
+/** Waits until the axis labels equal (`same`) or differ from `ref`, then returns them. */
+async function ticksSoon(page, ref, same) {
+  await settle(
+    page,
+    ([b, eq]) => (JSON.stringify([...document.querySelectorAll('.wf-axis .wf-tick')].map((t) => t.textContent)) === b) === eq,
+    [JSON.stringify(ref), same],
+  );
+  return tickLabels(page);
+}
+
 async function load(browser, url, opts) {
   const { page, errors } = await openPanel(browser, url, opts);
   await page.evaluate(() =>
@@ -191,20 +212,11 @@ test('waterfall: labelled axis, pause gap, zoom, drag-select filter, hover, both
     await page.focus('.list-body');
     await page.keyboard.press('+');
     await page.keyboard.press('+');
-    // The axis is redrawn on the next frame: wait for it (up to 5 s on a loaded machine), then check.
-    await page
-      .waitForFunction(
-        (b) => JSON.stringify([...document.querySelectorAll('.wf-axis .wf-tick')].map((t) => t.textContent)) !== b,
-        JSON.stringify(before),
-        { timeout: 5000 },
-      )
-      .catch(() => {});
-    const zoomed = await tickLabels(page);
+    const zoomed = await ticksSoon(page, before, false);
     assert.notDeepEqual(zoomed, before, 'zoom changes the tick labels');
     assert.match(await page.textContent('.wf-zoom-label'), /^×\d/);
     await page.keyboard.press('0');
-    await page.waitForTimeout(50);
-    assert.deepEqual(await tickLabels(page), before, '0 fits the whole axis again');
+    assert.deepEqual(await ticksSoon(page, before, true), before, '0 fits the whole axis again');
     // Ctrl+wheel over the waterfall zooms too.
     const cell = await page.$eval('.hcell.c-waterfall', (c) => {
       const r = c.getBoundingClientRect();
@@ -214,11 +226,9 @@ test('waterfall: labelled axis, pause gap, zoom, drag-select filter, hover, both
     await page.keyboard.down('Control');
     await page.mouse.wheel(0, -400);
     await page.keyboard.up('Control');
-    await page.waitForTimeout(50);
-    assert.notDeepEqual(await tickLabels(page), before, 'ctrl+wheel zooms');
+    assert.notDeepEqual(await ticksSoon(page, before, false), before, 'ctrl+wheel zooms');
     await page.click('.wf-button[aria-label^="Show the whole"]');
-    await page.waitForTimeout(50);
-    assert.deepEqual(await tickLabels(page), before);
+    assert.deepEqual(await ticksSoon(page, before, true), before);
 
     // The hover lists the phases with their durations.
     const firstBar = await page.$eval('.list-rows .row .seg.ph-wait', (s) => {
@@ -241,32 +251,28 @@ test('waterfall: labelled axis, pause gap, zoom, drag-select filter, hover, both
     await page.mouse.move(cell.left + 40, y, { steps: 3 });
     await page.mouse.move(gapX - 2, y, { steps: 3 });
     await page.mouse.up();
-    await page.waitForTimeout(80);
-    assert.equal(await shown(page), 4, 'only the requests before the pause (and the one across it) are listed');
+    assert.equal(await shownSoon(page, 4), 4, 'only the requests before the pause (and the one across it) are listed');
     assert.match(await page.textContent('.status-left'), /4 shown/);
     assert.equal(await page.isVisible('.time-range-chip'), true);
     assert.equal(await page.getAttribute('.hcell.c-waterfall', 'aria-sort'), 'ascending', 'the drag did not toggle the sort');
     await page.screenshot({ path: join(results, 'waterfall-range.png') });
     // It composes with the other filters.
     await page.fill('.filter-input', 'orders');
-    await page.waitForTimeout(50);
-    assert.equal(await shown(page), 1);
+    assert.equal(await shownSoon(page, 1), 1);
     await page.fill('.filter-input', '');
+    assert.equal(await shownSoon(page, 4), 4, 'the time range outlives the text filter');
     await page.focus('.list-body');
     await page.keyboard.press('Escape');
-    await page.waitForTimeout(50);
-    assert.equal(await shown(page), 8, 'Escape clears the time range');
+    assert.equal(await shownSoon(page, 8), 8, 'Escape clears the time range');
     assert.equal(await page.isVisible('.time-range-chip'), false);
     // Clicking the chip clears it too.
     await page.mouse.move(cell.left + 8, y);
     await page.mouse.down();
     await page.mouse.move(gapX - 2, y, { steps: 4 });
     await page.mouse.up();
-    await page.waitForTimeout(50);
-    assert.equal(await shown(page), 4);
+    assert.equal(await shownSoon(page, 4), 4);
     await page.click('.time-range-chip');
-    await page.waitForTimeout(50);
-    assert.equal(await shown(page), 8);
+    assert.equal(await shownSoon(page, 8), 8);
     assert.deepEqual(errors, []);
   } finally {
     await browser.close();

@@ -264,3 +264,12 @@ export async function postAndWait(page, msg, predicate = '() => true') {
 export async function stash(page, name, value) {
   await page.evaluate(({ name, value }) => ((window.__data ??= {})[name] = value), { name, value });
 }
+
+/**
+ * Waits up to `timeout` ms until `fn(arg)` holds in the page, and returns without throwing when it
+ * does not: the panel redraws on the next animation frame, which a loaded machine delays past any
+ * fixed sleep, so a test waits for the state it expects and then asserts on what is there.
+ */
+export async function settle(page, fn, arg, timeout = 5000) {
+  await page.waitForFunction(fn, arg, { timeout }).catch(() => {});
+}
