@@ -14,6 +14,16 @@ import { headerText } from './wireValues';
 /** A header block longer than this is parsed here (and capped) rather than sent whole. */
 const MAX_RAW_BLOCK = 16384;
 
+/**
+ * The first calls of HeaderCapture.stringBlock build the block even when the list repeats. V8
+ * allocates a function's feedback only after its first 8 calls (lazy feedback allocation): a path
+ * that ran only before then has none, and the optimized code deoptimizes the first time it is
+ * taken again (an http response's Date header changes once a second: one deopt, and one more
+ * TurboFan compile of the hook that inlined it, per process). Building for the first calls gives
+ * the build path its feedback.
+ */
+export const UNCACHED_CALLS = 16;
+
 /** Turns header data into WireHeaders according to the capture mode and redaction set. */
 export class HeaderCapture {
   /** Finds a redacted header's line in a header block. */
@@ -26,6 +36,8 @@ export class HeaderCapture {
   /** The items stringBlock answered last (a copy: the caller's array may change), and its answer. */
   private lastItems: readonly unknown[] = [];
   private lastBlock: string | undefined;
+  /** Calls left before stringBlock answers a repeated list from its cache (see UNCACHED_CALLS). */
+  private uncachedCalls = UNCACHED_CALLS;
 
   constructor(
     readonly mode: HeaderCaptureMode,
@@ -131,7 +143,8 @@ export class HeaderCapture {
     // A program's requests mostly repeat their headers (undici's defaults are the same strings
     // every time): the same items give the same answer, without building the block again.
     const last = this.lastItems;
-    if (n === last.length) {
+    if (this.uncachedCalls !== 0) this.uncachedCalls--;
+    else if (n === last.length) {
       let i = 0;
       while (i < n && flat[i] === last[i]) i++;
       if (i === n) return this.lastBlock;
