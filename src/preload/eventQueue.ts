@@ -27,22 +27,37 @@ export interface EventSeg {
   n: number;
 }
 
-/** Events waiting to be sent, and where the transport's queue cuts them. */
+/**
+ * Events waiting to be sent, and where the transport's queue cuts them. The hot path writes into
+ * `enc` directly (Transport.open/close: begin, the typed writers, end), with no call through
+ * this class: each layer between a hook and the buffer is one more small function that V8
+ * compiles on its own once it is hot (see bench/RESULTS.md, "The JIT warm-up, by what TurboFan
+ * compiles"). The counts are the encoder's.
+ */
 export class EventQueue {
-  private readonly enc = new EventEncoder();
+  /** The encoder the events are written with (begin … end). */
+  readonly enc = new EventEncoder();
   /** Where the stretch not yet cut into a segment begins. */
   private segStart = 0;
-  /** Events in that stretch. */
-  openEvents = 0;
-  /** Events in the buffer (in segments and after them). */
-  queued = 0;
+  /** Events of the buffer already in segments. */
+  private cutCount = 0;
 
   /** `side`: where a lazy value computed while its event is written sends its message (ahead of the event). */
   constructor(side: SideChannel) {
     this.enc.side = side;
   }
 
-  /** An event is open (begun and not yet committed). */
+  /** Events in the stretch not yet cut into a segment. */
+  get openEvents(): number {
+    return this.enc.count - this.cutCount;
+  }
+
+  /** Events in the buffer (in segments and after them). */
+  get queued(): number {
+    return this.enc.count;
+  }
+
+  /** An event is open (begun and not yet ended). */
   get writing(): boolean {
     return this.enc.isOpen;
   }
@@ -61,32 +76,17 @@ export class EventQueue {
     const enc = this.enc;
     if (!enc.begin(kind, id)) return false;
     for (const key in fields) enc.field(key, fields[key]);
-    return this.commit();
-  }
-
-  /**
-   * Opens an event to be written field by field (the encoder is the RecordWriter), or undefined
-   * when it cannot be begun; commit() completes it.
-   */
-  begin(kind: RecordKind, id: string): EventEncoder | undefined {
-    return this.enc.begin(kind, id) ? this.enc : undefined;
-  }
-
-  /** Completes the event begin() opened; false when it was dropped (too large for the buffer). */
-  commit(): boolean {
-    if (!this.enc.end()) return false;
-    this.openEvents++;
-    this.queued++;
-    return true;
+    return enc.end();
   }
 
   /** The events not yet in a segment, as one (up to an event being written), or undefined. */
   cut(): EventSeg | undefined {
-    if (this.openEvents === 0) return undefined;
+    const n = this.openEvents;
+    if (n === 0) return undefined;
     const end = this.enc.eventStart;
-    const seg: EventSeg = { type: '__events', start: this.segStart, end, n: this.openEvents };
+    const seg: EventSeg = { type: '__events', start: this.segStart, end, n };
     this.segStart = end;
-    this.openEvents = 0;
+    this.cutCount = this.enc.count;
     return seg;
   }
 
@@ -97,8 +97,7 @@ export class EventQueue {
   sent(held: boolean): void {
     this.enc.reset(held);
     this.segStart = this.enc.eventStart;
-    this.openEvents = 0;
-    this.queued = 0;
+    this.cutCount = 0;
   }
 
   /** Forgets every event (they were counted as dropped). */

@@ -261,7 +261,7 @@ function recordStream(
   const h = headers ?? {};
   const path = String(h[':path'] ?? '/');
   const reqURL = (state?.origin ?? '') + path;
-  const w = t.open('httpRequests', id);
+  const w = t.transport.open('httpRequests', id);
   w.intern(F.client, 'http2');
   w.intern(F.reqMethod, String(h[':method'] ?? 'GET'));
   w.text(F.reqURL, reqURL);
@@ -273,7 +273,7 @@ function recordStream(
   w.headers(F.reqHeaders, t.headers.fromFlat(flatHeaders(h)));
   if (conn) writeConn(w, conn, reqURL, reused);
   if (stack) w.any(F.initiator, t.initiatorField(stack));
-  t.close(w);
+  t.transport.close(w, false);
   return id;
 }
 

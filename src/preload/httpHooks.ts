@@ -202,7 +202,7 @@ function onStart(t: Tracer, hook: Hook, req: TracedRequest): void {
   const protocol = req.protocol ?? req.agent?.protocol;
   const reqURL = urlOf(req);
   // Typed writes (RecordWriter); an update with a body goes as a JSON line.
-  const w = t.open('httpRequests', s.id, s.reqBody !== undefined);
+  const w = t.transport.open('httpRequests', s.id, s.reqBody !== undefined);
   w.intern(F.client, protocol === 'https:' ? 'https' : 'http');
   w.intern(F.reqMethod, req.method);
   w.text(F.reqURL, reqURL);
@@ -239,7 +239,7 @@ function onStart(t: Tracer, hook: Hook, req: TracedRequest): void {
     contentLen = reqBody.size;
   }
   w.num(F.reqContentLen, contentLen);
-  t.close(w);
+  t.transport.close(w, false);
   if (req.method === 'CONNECT' || asksUpgrade(req)) watchUpgrade(t, hook, req, s);
 }
 
@@ -434,7 +434,7 @@ function onResponse(t: Tracer, _hook: Hook, req: TracedRequest, res: IncomingMes
   s.sentAt = Math.min(sentAtOf(s, req.socket ? connOf.get(req.socket) : undefined) ?? at, at);
   s.respRecvAt = at;
   if (isEventStream(res)) s.sse = new SseCounter();
-  const w = t.open('httpRequests', s.id);
+  const w = t.transport.open('httpRequests', s.id);
   w.num(F.reqSentAt, s.sentAt);
   w.num(F.respRecvAt, at);
   w.num(F.respStatusCode, res.statusCode);
@@ -446,7 +446,7 @@ function onResponse(t: Tracer, _hook: Hook, req: TracedRequest, res: IncomingMes
     const raw = res.rawHeaders;
     w.headers(F.respHeaders, t.headers.stringBlock(raw) ?? t.headers.flatField(raw));
   }
-  t.close(w);
+  t.transport.close(w, false);
   if (wantsBodies(t, s.rules)) {
     s.respBody = new BodyCapture(bodyCap(t));
     s.respType = headerValueText(res.headers['content-type']);
@@ -472,7 +472,7 @@ function finish(t: Tracer, req: TracedRequest, s: ReqState, err: unknown, closed
   }
   const rulesEnd = s.rules !== undefined && s.rules.pending;
   // A body, or rules that read the update's fields, make it a JSON line.
-  const w = t.open('httpRequests', s.id, rulesEnd || s.respBody !== undefined);
+  const w = t.transport.open('httpRequests', s.id, rulesEnd || s.respBody !== undefined);
   if (s.gotResponse) {
     w.num(F.respContentLen, s.bodyBytes);
     if (!err) w.num(F.respDoneAt, at);
@@ -492,7 +492,7 @@ function finish(t: Tracer, req: TracedRequest, s: ReqState, err: unknown, closed
     w.num(F.reqEndAt, at);
   }
   if (rulesEnd) endByRules(t, s, (w as FieldsWriter).fields, at);
-  t.close(w, true);
+  t.transport.close(w, true);
 }
 
 /** A request whose rules wait for its end (docs/rules.md): what to keep, from what `fields` say. */

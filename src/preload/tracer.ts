@@ -287,20 +287,6 @@ export class Tracer {
     this.transport.record(kind, id, fields);
   }
 
-  /**
-   * Opens one record update to be written field by field by code (the hot path: no fields
-   * object; see Transport.open); `close` sends it. `json`: it goes as a JSON line (a body, rules
-   * that read its fields).
-   */
-  open(kind: RecordKind, id: string, json = false): RecordWriter {
-    return this.transport.open(kind, id, json);
-  }
-
-  /** Sends an update open() began; `completes`: it ends a request. */
-  close(w: RecordWriter, completes = false): void {
-    this.transport.close(w, completes);
-  }
-
   /** Sends a warning. */
   warn(message: string): void {
     this.transport.send({ type: 'warning', message });

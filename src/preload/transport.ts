@@ -24,7 +24,7 @@
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import type { PreloadMessage, RecordMessage, StatsMessage } from '../protocol/preload';
-import { DISCARD, FieldsWriter, framePrefix, type RecordWriter } from '../protocol/events';
+import { DISCARD, type EventEncoder, FieldsWriter, framePrefix, type RecordWriter } from '../protocol/events';
 import { EventQueue, EVENTS_ON, type EventSeg } from './eventQueue';
 import { resolveLazy, setBlobSink } from './wireValues';
 import { Part, PipeWriter } from './pipeWriter';
@@ -103,6 +103,8 @@ export class Transport {
   private queue: Array<PreloadMessage | EventSeg> = [];
   /** Record events not yet sent (see record()); undefined: every record goes as a JSON line. */
   private readonly ev: EventQueue | undefined;
+  /** Its encoder, which open() hands to the hooks (undefined with events off). */
+  private readonly enc: EventEncoder | undefined;
   /** A JSON record was queued since the last event: later updates must not merge into it past an event. */
   private mergeOpen = false;
   /** The record messages in `queue`, by kind and id, so later updates merge into them. */
@@ -138,6 +140,7 @@ export class Transport {
     events = EVENTS_ON,
   ) {
     this.ev = events ? new EventQueue(this.sendSide) : undefined;
+    this.enc = this.ev?.enc;
     // At most half the queue's limit, so a batch leaves before the limit drops anything.
     this.flushBatch = Math.min(FLUSH_BATCH, maxQueued >> 1);
     this.flushEvents = Math.min(FLUSH_EVENTS, maxQueued >> 1);
@@ -172,10 +175,10 @@ export class Transport {
    * the update counted as dropped here, when the queue is full or the collector gone.
    */
   open(kind: RecordMessage['kind'], id: string, json = false): RecordWriter {
-    const ev = this.ev;
-    if (ev === undefined || json) return new FieldsWriter(kind, id);
+    const enc = this.enc;
+    if (enc === undefined || json) return new FieldsWriter(kind, id);
     if (!this.eventRoom()) return DISCARD;
-    return ev.begin(kind, id) ?? new FieldsWriter(kind, id);
+    return enc.begin(kind, id) ? enc : new FieldsWriter(kind, id);
   }
 
   /**
@@ -184,13 +187,12 @@ export class Transport {
    * that stopped reading) is counted as dropped.
    */
   close(w: RecordWriter, completes: boolean): void {
-    if (w === DISCARD) return;
-    if (w instanceof FieldsWriter) {
-      this.send({ type: 'record', kind: w.kind, id: w.id, fields: w.fields });
+    if (w === this.enc) {
+      if (this.enc.end()) this.eventAdded(completes);
+      else this.drop();
       return;
     }
-    if (this.ev?.commit()) this.eventAdded(completes);
-    else this.drop();
+    if (w instanceof FieldsWriter) this.send({ type: 'record', kind: w.kind, id: w.id, fields: w.fields });
   }
 
   /**

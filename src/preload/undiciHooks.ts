@@ -192,7 +192,7 @@ function onCreate(t: Tracer, hook: Hook, m: Msg): void {
   stateOf.setInternal(req, s);
   const body = (req as { body?: unknown }).body;
   const captures = body != null && wantsBodies(t, rules);
-  const w = t.open('httpRequests', s.id, captures && (typeof body === 'string' || body instanceof Uint8Array));
+  const w = t.transport.open('httpRequests', s.id, captures && (typeof body === 'string' || body instanceof Uint8Array));
   w.intern(F.client, isFetch ? 'fetch' : 'undici');
   w.intern(F.reqMethod, req.method);
   w.text(F.reqURL, s.url);
@@ -239,7 +239,7 @@ function onCreate(t: Tracer, hook: Hook, m: Msg): void {
     w.any(F.initiator, t.initiatorField(s.stack));
     s.stack = undefined;
   }
-  t.close(w);
+  t.transport.close(w, false);
   countBodies(t, hook, Object.getPrototypeOf(req) as object);
 }
 
@@ -256,7 +256,7 @@ function onSendHeaders(t: Tracer, hook: Hook, m: Msg): void {
     undiciOnConnection(t, m.request as object, m.socket as object | undefined);
   const socket = m.socket as object | undefined;
   const conn = socket ? connOf.get(socket) : undefined;
-  const w = t.open('httpRequests', s.id);
+  const w = t.transport.open('httpRequests', s.id);
   const req = m.request as { body?: unknown; method?: string };
   if (socket && typeof m.headers === 'string' && req.body == null && s.upgrade === undefined && !EXPECTS_PAYLOAD.has(req.method!)) {
     // No body and a method that takes none: undici writes no framing header and no body, so
@@ -278,7 +278,7 @@ function onSendHeaders(t: Tracer, hook: Hook, m: Msg): void {
     const viaProxy = target ? target.host !== base.host || target.port !== base.port : undefined;
     writeConn(w, conn, s.url, reused, viaProxy);
   }
-  t.close(w);
+  t.transport.close(w, false);
 }
 
 /** `undici:request:bodySent`: the request's body was sent: its length as written and, streamed, the body captured. */
@@ -314,13 +314,13 @@ function onTrailers(t: Tracer, _hook: Hook, m: Msg): void {
   s.done = true;
   const rulesEnd = s.rules !== undefined && s.rules.pending;
   // A body, or rules that read the update's fields, make it a JSON line.
-  const w = t.open('httpRequests', s.id, rulesEnd || s.respBody !== undefined);
+  const w = t.transport.open('httpRequests', s.id, rulesEnd || s.respBody !== undefined);
   w.num(F.respDoneAt, now());
   w.num(F.respContentLen, s.bodyBytes);
   if (s.sse) w.num(F.respEvents, s.sse.events);
   if (s.respBody) w.any(F.respBody, s.respBody.result(s.respType, s.respEncoding));
   if (rulesEnd) endByRules(t, s, (w as FieldsWriter).fields);
-  t.close(w, true);
+  t.transport.close(w, true);
   released(m.request as object, s);
 }
 
@@ -433,7 +433,7 @@ function onResponse(t: Tracer, s: UState, res: ResponseInfo): void {
     s.sentAt = at;
   }
   const h2 = s.conn?.alpn === 'h2';
-  const w = t.open('httpRequests', s.id);
+  const w = t.transport.open('httpRequests', s.id);
   w.num(F.reqSentAt, s.sentAt);
   w.num(F.respRecvAt, at);
   w.num(F.respStatusCode, res.statusCode);
@@ -453,7 +453,7 @@ function onResponse(t: Tracer, s: UState, res: ResponseInfo): void {
     s.respType = flatHeader(res.headers, 'content-type');
     s.respEncoding = flatHeader(res.headers, 'content-encoding');
   }
-  t.close(w);
+  t.transport.close(w, false);
 }
 
 /**
