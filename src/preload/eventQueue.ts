@@ -5,7 +5,6 @@
  */
 
 import { EventEncoder } from '../protocol/events';
-import type { RecordKind } from '../trace/types';
 import type { SideChannel } from './wireValues';
 
 /**
