@@ -134,6 +134,56 @@ test('typed writers (by code) write the same events as field() by name, and Fiel
   }
 });
 
+test('num and text write every number and string as the JSON path does (u32, f64, negative, past 2^32, NaN, ±Infinity, -0; ASCII, short and long UTF-8)', () => {
+  const nums = [
+    0,
+    1,
+    200,
+    0xffffffff,
+    2 ** 32,
+    2 ** 53,
+    -1,
+    -7.25,
+    0.5,
+    t0,
+    -0,
+    NaN,
+    Infinity,
+    -Infinity,
+    Number.MAX_VALUE,
+    Number.MIN_VALUE,
+  ];
+  const texts = [
+    '',
+    'a',
+    'http://h.test/x?y=1',
+    'é',
+    'ü'.repeat(20),
+    'x'.repeat(47) + 'é',
+    'x'.repeat(48),
+    'x'.repeat(49),
+    '€'.repeat(100),
+    'a\u0000b',
+  ];
+  const enc = new m.EventEncoder();
+  const want = [];
+  for (const [i, v] of nums.entries()) {
+    assert.ok(enc.begin('httpRequests', `n${i}`));
+    enc.num(m.F.reqStartAt, v);
+    assert.ok(enc.end());
+    want.push(viaJson({ type: 'record', kind: 'httpRequests', id: `n${i}`, fields: { reqStartAt: v } }));
+  }
+  for (const [i, v] of texts.entries()) {
+    assert.ok(enc.begin('httpRequests', `s${i}`));
+    enc.text(m.F.reqURL, v);
+    assert.ok(enc.end());
+    want.push(viaJson({ type: 'record', kind: 'httpRequests', id: `s${i}`, fields: { reqURL: v } }));
+  }
+  const out = new m.EventDecoder().decode(Buffer.from(enc.buf.subarray(0, enc.off)), enc.count);
+  assert.equal(out.error, undefined);
+  assert.deepEqual(out.messages, want);
+});
+
 test('a lazy value is computed when its event is written, its message sent through `side` first; one that throws is left out', () => {
   const enc = new m.EventEncoder();
   const sent = [];
