@@ -75,8 +75,19 @@ export const FIELD_MODE: readonly number[] = FIELD_NAMES.map((n) => (INTERNED_FI
 const fieldCodes = new Map<string, number>(FIELD_NAMES.map((n, i) => [n, i]));
 const kindCodes = new Map<string, number>(KINDS.map((n, i) => [n, i]));
 
-/** Initial buffer size; it doubles as needed up to `maxBytes`. */
+/** Size of a fresh buffer (after one whose bytes the pipe still holds); it doubles as needed up to `maxBytes`. */
 const INITIAL_BYTES = 64 * 1024;
+/**
+ * Size of an encoder's first buffer, which doubles to INITIAL_BYTES and beyond within a busy
+ * program's first requests. V8 allocates a function's feedback only after its first 8 calls (lazy
+ * feedback allocation), and optimized code that reaches a path without feedback deoptimizes: with
+ * a first buffer large enough for the warm-up, the room checks' slow path (growing the buffer,
+ * measuring a long string) first ran in a hot, optimized writer, deoptimizing it and the hook
+ * that inlined it (bench/deopts.mjs, http at concurrency 50: `str` and `num`, and `onResponse2`
+ * through `num`). Growing early gives that path its feedback while the code is still warming up
+(and every writer reaches it through `ensure`, whose feedback all writers share).
+ */
+const FIRST_BYTES = 1024;
 
 /**
  * Appends events to one growing buffer. An event is written in place; if it cannot be completed
@@ -109,7 +120,7 @@ export class EventEncoder implements RecordWriter {
   private readonly definedNow: string[] = [];
 
   constructor(readonly maxBytes = 4 * 1024 * 1024) {
-    this.buf = Buffer.allocUnsafe(Math.min(INITIAL_BYTES, maxBytes));
+    this.buf = Buffer.allocUnsafe(Math.min(FIRST_BYTES, maxBytes));
     this.cap = this.buf.length;
     this.view = viewOf(this.buf);
   }
@@ -193,7 +204,7 @@ export class EventEncoder implements RecordWriter {
   num(code: number, v: number | undefined): void {
     // head() and the value in one room check: the most frequent field type.
     if (v === undefined || this.evStart < 0 || this.broken) return;
-    if (this.nfields === 255 || (this.off + 10 > this.cap && !this.ensure(10))) {
+    if (this.nfields === 255 || !this.ensure(10)) {
       this.broken = true;
       return;
     }
@@ -299,10 +310,20 @@ export class EventEncoder implements RecordWriter {
     if (this.definedNow.length !== 0) this.definedNow.length = 0;
   }
 
-  /** Room for `n` more bytes; false (and the event broken) past maxBytes. */
+  /**
+   * Room for `n` more bytes; false (and the event broken) past maxBytes. Every writer calls it,
+   * with no room check of its own before: V8 inlines this small check, and the call to `grow` in
+   * it, shared by all writers, has feedback from the first buffer's growth (see FIRST_BYTES) — a
+   * writer's own slow path would have none until it first ran, possibly in optimized code. `grow`
+   * stays a call (rarely taken, V8 does not inline it), so the writers' optimized code stays small.
+   */
   private ensure(n: number): boolean {
     const need = this.off + n;
-    if (need <= this.cap) return true;
+    return need <= this.cap || this.grow(need);
+  }
+
+  /** A larger buffer for `need` bytes in all; false (and the event broken) past maxBytes. */
+  private grow(need: number): boolean {
     if (need > this.maxBytes) {
       this.broken = true;
       return false;
@@ -352,9 +373,10 @@ export class EventEncoder implements RecordWriter {
 
   /** A tag, a u32 byte length and the UTF-8 bytes. */
   private str(tag: number, s: string): void {
-    // Room for the worst case (3 bytes per UTF-16 unit) is checked inline; only past it is the
-    // exact length asked for.
-    if (this.off + 7 + s.length * 3 > this.cap && !this.ensure(5 + Buffer.byteLength(s, 'utf8'))) return;
+    // Room for the worst case (3 bytes per UTF-16 unit); only a string too long for that to fit
+    // under maxBytes has its exact length measured.
+    const worst = 5 + s.length * 3;
+    if (!this.ensure(this.off + worst <= this.maxBytes ? worst : 5 + Buffer.byteLength(s, 'utf8'))) return;
     const b = this.buf;
     const at = this.off;
     b[at] = tag;
@@ -437,7 +459,7 @@ export class EventEncoder implements RecordWriter {
   private bytes(b: Uint8Array, block = false): void {
     const n = b.length;
     const pre = block ? 2 : 0;
-    if (this.off + 5 + pre + 2 * n > this.cap && !this.ensure(5 + pre + 2 * n)) return;
+    if (!this.ensure(5 + pre + 2 * n)) return;
     const buf = this.buf;
     let o = this.off + 5;
     if (block) {

@@ -184,6 +184,19 @@ test('num and text write every number and string as the JSON path does (u32, f64
   assert.deepEqual(out.messages, want);
 });
 
+test('a string whose worst-case size passes the byte limit but whose UTF-8 fits is written whole; one that does not fit is rewound', () => {
+  const enc = new m.EventEncoder(1024);
+  const fits = 'a'.repeat(600); // worst case 5 + 3 × 600 bytes > 1,024; its UTF-8: 600
+  assert.ok(enc.begin('httpRequests', 'r1'));
+  enc.text(m.F.reqURL, fits);
+  assert.ok(enc.end());
+  assert.ok(enc.begin('httpRequests', 'r2'));
+  enc.text(m.F.reqURL, 'é'.repeat(600)); // 1,200 bytes of UTF-8: past the limit
+  assert.equal(enc.end(), false);
+  const out = new m.EventDecoder().decode(Buffer.from(enc.buf.subarray(0, enc.off)), enc.count);
+  assert.deepEqual(out.messages, [{ type: 'record', kind: 'httpRequests', id: 'r1', fields: { reqURL: fits } }]);
+});
+
 test('a lazy value is computed when its event is written, its message sent through `side` first; one that throws is left out', () => {
   const enc = new m.EventEncoder();
   const sent = [];
