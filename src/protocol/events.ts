@@ -85,7 +85,7 @@ const INITIAL_BYTES = 64 * 1024;
  * measuring a long string) first ran in a hot, optimized writer, deoptimizing it and the hook
  * that inlined it (bench/deopts.mjs, http at concurrency 50: `str` and `num`, and `onResponse2`
  * through `num`). Growing early gives that path its feedback while the code is still warming up
-(and every writer reaches it through `ensure`, whose feedback all writers share).
+ * (and every writer reaches it through `ensure`, whose feedback all writers share).
  */
 const FIRST_BYTES = 1024;
 
