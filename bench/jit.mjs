@@ -13,6 +13,9 @@
 // both have, such as `get` or `close`, are shown apart). Compilation times move with the machine's
 // load like any CPU time; the names and counts do not.
 //
+// Set NETTRACE_CONFIG_EXTRA (JSON merged into the preload's config) to measure other settings, for
+// example a skip-all rule set.
+//
 // Prints the tables (markdown). A measure, not a test: exit code 0 whatever it finds.
 import { join, resolve } from 'node:path';
 import { appsDir, loadCore, machine, machineLine, median, nodeOptions, preloadPath, runNode, startServer } from './lib/common.mjs';
@@ -25,6 +28,8 @@ const rounds = opt('rounds', 3);
 const requests = opt('requests', 2000);
 const warmup = opt('warmup', 200);
 const PHASES = ['start-up and warm-up', 'pass 1', 'pass 2'];
+/** NETTRACE_CONFIG_EXTRA: JSON merged into the preload's config (as bench/callgrind.mjs), e.g. trace rules. */
+const extra = process.env.NETTRACE_CONFIG_EXTRA ? JSON.parse(process.env.NETTRACE_CONFIG_EXTRA) : {};
 
 const core = loadCore();
 const server = await startServer({ cpus: '1' });
@@ -33,7 +38,9 @@ const collector = await core.startCollector({ description: 'jit' });
 /** One client run under --trace-opt: compile ms per phase and per [phase, function], and the pass CPU. */
 async function run(bundle, extraFlags = []) {
   const env =
-    bundle === 'none' ? {} : { NODE_OPTIONS: nodeOptions([bundle]), NETTRACE_CONFIG: JSON.stringify({ ipcPath: collector.ipcPath }) };
+    bundle === 'none'
+      ? {}
+      : { NODE_OPTIONS: nodeOptions([bundle]), NETTRACE_CONFIG: JSON.stringify({ ...extra, ipcPath: collector.ipcPath }) };
   const argv = ['-o0', process.execPath, '--single-threaded', '--trace-opt', ...extraFlags];
   argv.push(join(appsDir, 'client.mjs'), client, 'seq', String(requests), '1', String(warmup), server.url, '--passes=2', '--mark-passes');
   // V8 prints through C stdio: unbuffered (stdbuf), its lines stay in order with the pass marks.
@@ -83,7 +90,7 @@ const label = (c) => (c === 'none' ? 'untraced' : c.replace(/^.*\/(dist|tmp)\//,
 const m = machine();
 const out = [];
 out.push(
-  `${machineLine(m)}; ${client} seq, ${warmup} warm-up requests then ${requests} × 2 passes, ${rounds} rounds, \`--single-threaded\``,
+  `${machineLine(m)}; ${client} seq, ${warmup} warm-up requests then ${requests} × 2 passes, ${rounds} rounds, \`--single-threaded\`${Object.keys(extra).length > 0 ? `; preload config ${JSON.stringify(extra)}` : ''}`,
 );
 out.push('');
 out.push(`| condition | TurboFan ms: ${PHASES.join(' | ')} | pass 1 CPU ms | pass 2 CPU ms |`);

@@ -32,7 +32,7 @@ export type FetchNote = StackHolder | RulesNote;
  * noteOf's answer for a call the rules skipped, shared (a skipped call allocates no note): its
  * URL is left out (parsed again in the rare case its request is not created within the call).
  */
-const SKIPPED: { note: FetchNote; url: string | undefined } = Object.freeze({ note: new RulesNote(NO_STACK, null), url: undefined });
+const SKIPPED: CallNote = Object.freeze({ note: new RulesNote(NO_STACK, null), url: undefined });
 
 /**
  * Stacks of global fetch() calls not yet dispatched, by URL. fetch dispatches after several
@@ -239,36 +239,56 @@ interface FetchWrap {
   recent: Map<string, { at: number; stack: StackHolder }>;
 }
 
-/** The note of a fetch(input, init) call, and its URL when it was parsed (t.run's form: no closure per call). */
-function noteOf(t: Tracer, _hook: Hook, args: unknown[], ctx: FetchWrap): { note: FetchNote; url: string | undefined } | undefined {
-  let url: string | undefined;
-  // What the rules decided here, for the note (see RulesNote); `ruled` false: nothing asked.
-  let ruled = false;
-  let decision: StartDecision | null | undefined;
-  if (preloadRules.mode === 'rules') {
-    // Trace rules: a request they will not record is skipped here already, its earliest
-    // observation point.
-    // A call that makes no undici request (rejected at once, a data: URL): nothing to decide.
-    const checked = fetchesOverHttp(args[0]);
-    if (checked === false) return undefined;
-    const view = new FetchCallView(args[0], args[1], checked === true ? undefined : checked);
-    ruled = true;
-    if (!preloadRules.readsHeaders) {
-      // Decided (and counted) once, here; a break rule pauses here, with the program's call one
-      // frame down.
-      decision = ruleStart(t, view);
-      url = view.parsedUrl;
-      if (decision === null) return SKIPPED;
-    } else {
-      // A rule reads headers undici has not added yet: the rest is decided when undici creates
-      // the request, but a break rule pauses here (there, ~30 frames of undici and of the awaits
-      // in fetch are above the program's, more than the 20 a debugger shows first).
-      ruled = ruleBreakEarly(t, view);
-      const may = preloadRules.mayRecord(view);
-      url = view.parsedUrl;
-      if (!may) return { note: ruled ? new RulesNote(NO_STACK, undefined) : NO_STACK, url };
-    }
+/** What noteOf gives for a fetch() call: its note and its URL when it was parsed. */
+type CallNote = { note: FetchNote; url: string | undefined };
+
+/**
+ * The note of a fetch(input, init) call, and its URL when it was parsed (t.run's form: no closure
+ * per call). In three functions, so that the path of a call the rules skip is short code of its
+ * own: V8 optimizes a function after bytecode worth a few ticks of its interrupt budget ran in it,
+ * more for a longer function, so one long function of which a skipped call runs the first third
+ * stayed unoptimized for ~2,200 calls (`--trace-opt`, skip-all fetch) and was compiled in the
+ * middle of a program's run.
+ */
+function noteOf(t: Tracer, _hook: Hook, args: unknown[], ctx: FetchWrap): CallNote | undefined {
+  return preloadRules.mode === 'rules' ? ruledNote(t, args, ctx) : stackNote(t, args, ctx, undefined, false, undefined);
+}
+
+/** noteOf with trace rules: a request they will not record is skipped here already, its earliest observation point. */
+function ruledNote(t: Tracer, args: unknown[], ctx: FetchWrap): CallNote | undefined {
+  // A call that makes no undici request (rejected at once, a data: URL): nothing to decide.
+  const checked = fetchesOverHttp(args[0]);
+  if (checked === false) return undefined;
+  const view = new FetchCallView(args[0], args[1], checked === true ? undefined : checked);
+  if (!preloadRules.readsHeaders) {
+    // Decided (and counted) once, here; a break rule pauses here, with the program's call one
+    // frame down.
+    const decision = ruleStart(t, view);
+    if (decision === null) return SKIPPED;
+    return stackNote(t, args, ctx, view.parsedUrl, true, decision);
   }
+  // A rule reads headers undici has not added yet: the rest is decided when undici creates the
+  // request, but a break rule pauses here (there, ~30 frames of undici and of the awaits in fetch
+  // are above the program's, more than the 20 a debugger shows first).
+  const ruled = ruleBreakEarly(t, view);
+  const may = preloadRules.mayRecord(view);
+  const url = view.parsedUrl;
+  if (!may) return { note: ruled ? new RulesNote(NO_STACK, undefined) : NO_STACK, url };
+  return stackNote(t, args, ctx, url, ruled, undefined);
+}
+
+/**
+ * The call's stack (when the sampler takes one) as its note; `ruled`: the rules were asked (the
+ * note is a RulesNote with what they decided, `decision`).
+ */
+function stackNote(
+  t: Tracer,
+  args: unknown[],
+  ctx: FetchWrap,
+  url: string | undefined,
+  ruled: boolean,
+  decision: StartDecision | undefined,
+): CallNote {
   const at = now();
   const stack = t.captureInitiator(ctx.wrapped, at) ?? NO_STACK;
   // The URL only when a stack was captured (the sampler skips most in a busy program).
