@@ -42,7 +42,7 @@ import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { callgrindIr, scaledCopy, STEADY_NODE_FLAGS } from './lib/callgrindRun.mjs';
-import { appsDir, loadCore, nodeOptions, startServer, startTlsServer, testCaPath } from './lib/common.mjs';
+import { appsDir, configExtra, loadCore, nodeOptions, startServer, startTlsServer, testCaPath } from './lib/common.mjs';
 
 const args = process.argv.slice(2);
 const opt = (name, def) => {
@@ -75,7 +75,7 @@ const nodeFlags = nodeFlagsArg ? nodeFlagsArg.slice('--node-flags='.length).spli
 const timeScale = opt('time-scale', 1_000_000);
 const outDirArg = args.find((a) => a.startsWith('--out-dir='));
 const outDir = outDirArg ? resolve(outDirArg.slice('--out-dir='.length)) : undefined;
-const extra = process.env.NETTRACE_CONFIG_EXTRA ? JSON.parse(process.env.NETTRACE_CONFIG_EXTRA) : {};
+const extra = configExtra();
 
 const scratch = mkdtempSync(join(tmpdir(), 'nettrace-callgrind-'));
 /** A copy of the bundle with its time constants scaled (see the header), or the bundle itself. */

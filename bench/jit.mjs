@@ -18,7 +18,18 @@
 //
 // Prints the tables (markdown). A measure, not a test: exit code 0 whatever it finds.
 import { join, resolve } from 'node:path';
-import { appsDir, loadCore, machine, machineLine, median, nodeOptions, preloadPath, runNode, startServer } from './lib/common.mjs';
+import {
+  appsDir,
+  configExtra,
+  loadCore,
+  machine,
+  machineLine,
+  median,
+  nodeOptions,
+  preloadPath,
+  runNode,
+  startServer,
+} from './lib/common.mjs';
 
 const args = process.argv.slice(2);
 const opt = (name, def) => Number(args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? def);
@@ -28,8 +39,7 @@ const rounds = opt('rounds', 3);
 const requests = opt('requests', 2000);
 const warmup = opt('warmup', 200);
 const PHASES = ['start-up and warm-up', 'pass 1', 'pass 2'];
-/** NETTRACE_CONFIG_EXTRA: JSON merged into the preload's config (as bench/callgrind.mjs), e.g. trace rules. */
-const extra = process.env.NETTRACE_CONFIG_EXTRA ? JSON.parse(process.env.NETTRACE_CONFIG_EXTRA) : {};
+const extra = configExtra();
 
 const core = loadCore();
 const server = await startServer({ cpus: '1' });

@@ -58,6 +58,14 @@ export function machineLine(m, end) {
  */
 export const QUICK = process.env.BENCH_QUICK === '1';
 
+/**
+ * NETTRACE_CONFIG_EXTRA: JSON merged into the preload's config by the benchmarks that take it
+ * (callgrind.mjs, jit.mjs), to measure other settings such as a rule set; {} when unset.
+ */
+export function configExtra() {
+  return process.env.NETTRACE_CONFIG_EXTRA ? JSON.parse(process.env.NETTRACE_CONFIG_EXTRA) : {};
+}
+
 /** NODE_OPTIONS for a condition, keeping none of the parent's (npm may set some). */
 export function nodeOptions(requires) {
   return requires.map((p) => `--require ${JSON.stringify(p)}`).join(' ');
