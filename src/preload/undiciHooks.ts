@@ -128,16 +128,25 @@ export function installUndiciHooks(t: Tracer): void {
   on('undici:request:error', onError);
 }
 
-/** `undici:request:create`: a new request (URL, headers, body length, stack) and its state. */
+/**
+ * `undici:request:create`: a new request. A fetch() the rules skipped at its call ends here, in a
+ * short function of its own (V8 optimizes a long function of which only the first lines run only
+ * after thousands of calls: `--trace-opt`, skip-all fetch); the rest is created().
+ */
 function onCreate(t: Tracer, hook: Hook, m: Msg): void {
   const req = m.request as UndiciRequest;
   const isFetch = hasHeader(req.headers, 'sec-fetch-mode');
   // A global fetch() noted its caller's stack at the call (and maybe what the rules decided
   // there: RulesNote): handed over directly when this request is created within the call, else
-  // found by URL; other requests capture it below.
+  // found by URL; other requests capture it in created().
   const sync = isFetch ? takeSyncFetch() : undefined;
   // Skipped by the rules at the call: nothing more to read (not even the URL).
   if (sync !== undefined && sync.note instanceof RulesNote && sync.note.decision === null && preloadRules.mode !== 'all') return;
+  created(t, hook, req, isFetch, sync);
+}
+
+/** A new request to trace (or to ask the rules about): its URL, headers, body length, stack, and its state. */
+function created(t: Tracer, hook: Hook, req: UndiciRequest, isFetch: boolean, sync: ReturnType<typeof takeSyncFetch>): void {
   const origin = withoutSlash(String(req.origin ?? ''));
   const url = urlOf(origin, req.method, req.path);
   const note = sync !== undefined ? sync.note : isFetch ? fetchCalls.take(url) : undefined;

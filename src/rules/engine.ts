@@ -46,6 +46,8 @@ interface LiveRule {
   breaks: boolean;
   /** For a skip rule: the decision it makes alone (nothing else acted), shared by every such request. */
   skipDecision?: StartDecision;
+  /** For a trace rule: the decision it makes alone (no rule above it acted), shared likewise. */
+  traceDecision?: StartDecision;
   matched: number;
   acted: number;
   /** False once removed, disabled or replaced: a pending end decision ignores it. */
@@ -130,6 +132,7 @@ export class RuleEngine {
         old.delete(rule.id);
         prev.rule = { ...rule };
         prev.skipDecision = undefined;
+        prev.traceDecision = undefined;
         return prev;
       }
       return {
@@ -139,6 +142,8 @@ export class RuleEngine {
         records: rule.action === 'trace',
         detailMask: (rule.details ?? []).reduce((m, k) => m | DETAIL_BIT[k], 0),
         breaks: rule.action === 'break',
+        skipDecision: undefined,
+        traceDecision: undefined,
         matched: 0,
         acted: 0,
         live: true,
@@ -252,8 +257,46 @@ export class RuleEngine {
     }
   }
 
+  /**
+   * start()'s common case, in a short function of its own: the rules read before one decides are
+   * trace/skip rules decided at the start (a skip-all set, `skip host == …` above the rest). V8
+   * optimizes a function once bytecode worth a few ticks of its interrupt budget has run in it, more
+   * ticks for a longer one: as one long function of which this case ran the first part, it was
+   * optimized only after ~2,200 requests (`--trace-opt`, skip-all). The first other rule (details,
+   * mark, break, or one undecided until the end) hands the request to decideFrom().
+   */
   private decide(view: RequestStartView, breakDecided: boolean): StartDecision {
     const facts = new RequestFacts(view);
+    const rules = this.indexed ? this.rulesFor(facts.host) : this.active;
+    for (let k = 0; k < rules.length; k++) {
+      const r = rules[k];
+      if (!r.terminal) {
+        if (breakDecided && r.breaks) continue;
+        return this.decideFrom(facts, rules, k, breakDecided);
+      }
+      const c = r.cond;
+      if (c.startDecidable) {
+        if (!c.atEnd(facts)) continue;
+      } else {
+        const t = c.atStart(facts);
+        if (t === NO) continue;
+        if (t === UNKNOWN) return this.decideFrom(facts, rules, k, breakDecided);
+      }
+      r.matched++;
+      if (r.rule.limit !== null && r.acted >= r.rule.limit) continue;
+      r.acted++;
+      // Decided by this rule alone: one shared decision per rule (no object per request).
+      if (r.records) return (r.traceDecision ??= Object.freeze({ ...TRACE_ALL, rule: r.rule }));
+      return (r.skipDecision ??= Object.freeze({ ...SKIP_ALL, rule: r.rule }));
+    }
+    return this.defaultRecords ? TRACE_ALL : SKIP_ALL;
+  }
+
+  /**
+   * decide() from the k-th rule on, when it is not a trace/skip rule decided at the start; the rules
+   * above it were trace/skip rules that did not act.
+   */
+  private decideFrom(facts: RequestFacts, rules: LiveRule[], from: number, breakDecided: boolean): StartDecision {
     let record = this.defaultRecords;
     let decider: Rule | null = null;
     let deciderLive: LiveRule | null = null;
@@ -264,8 +307,7 @@ export class RuleEngine {
     let breakLive: LiveRule | null = null;
     let undecided: LiveRule[] | null = null;
     let pendingMayRecord = false;
-    const rules = this.indexed ? this.rulesFor(facts.host) : this.active;
-    for (let k = 0; k < rules.length; k++) {
+    for (let k = from; k < rules.length; k++) {
       const r = rules[k];
       if (breakDecided && r.breaks) continue;
       const c = r.cond;

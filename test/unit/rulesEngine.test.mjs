@@ -437,3 +437,32 @@ test('rules engine: a plain skip is one shared decision per rule; counters still
   e.setRules(ruleList(['noisy', 'skip', 'host == "noisy"', { name: 'renamed' }]));
   assert.equal(e.start(req('noisy')).rule.name, 'renamed');
 });
+
+test('rules engine: a trace rule that decides alone is one shared decision too; rules below a mark or an undecided rule decide per request', () => {
+  const e = engine(
+    ruleList(
+      ['skipA', 'skip', 'host == "a"'],
+      ['keepB', 'trace', 'host == "b"', { limit: 1 }],
+      ['undecided', 'skip', 'host == "c" && failed'],
+      ['tagC', 'mark', 'path == "/t"'],
+      ['keepC', 'trace', 'host == "c"'],
+    ),
+  );
+  const b1 = e.start(req('b'));
+  assert.ok(Object.isFrozen(b1));
+  assert.deepEqual([b1.record, b1.rule.id, b1.pending, b1.tags, b1.details], [true, 'keepB', false, null, 0]);
+  // Limit used: matched, not acted; below it nothing matches (the undecided rule's host is c), so the default.
+  const b2 = e.start(req('b'));
+  assert.deepEqual([b2.record, b2.rule, b2.pending], [true, null, false]);
+  // Host c: the undecided skip above keepC — decided at the end.
+  const c1 = e.start(req('c', '/t'));
+  assert.deepEqual([c1.record, c1.rule.id, c1.pending, c1.tags], [true, 'keepC', true, ['tagC']]);
+  assert.notEqual(c1, e.start(req('c', '/t')));
+  assert.equal(e.end(c1, FAIL).keep, false, 'the skip rule decided at the end');
+  assert.deepEqual(counts(e), { skipA: [0, 0], keepB: [2, 1], undecided: [1, 1], tagC: [2, 2], keepC: [2, 2] });
+  // Renamed (counters kept): the shared trace decision names the new rule object.
+  e.setRules(ruleList(['keepB', 'trace', 'host == "b"', { limit: 1, name: 'renamed' }]));
+  assert.equal(e.start(req('b')).rule, null, 'limit still used up');
+  e.setRules(ruleList(['keepB', 'trace', 'host == "b"', { limit: 2, name: 'renamed' }]));
+  assert.equal(e.start(req('b')).rule.name, 'renamed');
+});
