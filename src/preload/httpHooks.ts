@@ -321,6 +321,19 @@ function responseState(res: IncomingMessage): ReqState | undefined {
   return s !== undefined && s.gotResponse ? s : undefined;
 }
 
+/** A chunk (or, null, the end) the parser pushed to a traced response: counted, captured, its progress noted. */
+function pushed(t: Tracer, hook: Hook, s: ReqState, chunk: unknown, encoding: BufferEncoding | undefined): void {
+  if (chunk === null) {
+    if (s.req) t.run(hook, finishAtEnd, s.req, s);
+  } else if (chunk) {
+    s.bodyBytes += typeof chunk === 'string' ? Buffer.byteLength(chunk, encoding) : (chunk as Uint8Array).length;
+    if (s.respBody) t.guard(hook, () => s.respBody!.add(chunk, encoding));
+    if (s.sse !== undefined) t.guard(hook, () => s.sse!.feed(chunk, encoding));
+    // A response that streams (more than one chunk, or an event stream) reports its progress.
+    if ((++s.chunks > 1 || s.sse !== undefined) && !s.progressDue) t.guard(hook, () => noteProgress(t, hook, s));
+  }
+}
+
 function installLifecycleHooks(t: Tracer, hook: Hook): void {
   const define = (proto: object, name: string, value: Function) =>
     Object.defineProperty(proto, name, { configurable: true, writable: true, enumerable: false, value });
@@ -330,19 +343,12 @@ function installLifecycleHooks(t: Tracer, hook: Hook): void {
   };
   const push = incoming.push;
   // The parser pushes each body chunk, then null at the end of the message.
+  // The pass-through (a response not traced, or skipped by the rules) is the whole wrapper; the
+  // counting is pushed(), so V8 optimizes this short function early (a long one of which only the
+  // first lines run is optimized after thousands of calls: `--trace-opt`, skip-all http).
   define(incoming, 'push', function push_(this: IncomingMessage, chunk: unknown, encoding?: BufferEncoding): boolean {
     const s = responseState(this);
-    if (s !== undefined && hook.enabled) {
-      if (chunk === null) {
-        if (s.req) t.run(hook, finishAtEnd, s.req, s);
-      } else if (chunk) {
-        s.bodyBytes += typeof chunk === 'string' ? Buffer.byteLength(chunk, encoding) : (chunk as Uint8Array).length;
-        if (s.respBody) t.guard(hook, () => s.respBody!.add(chunk, encoding));
-        if (s.sse !== undefined) t.guard(hook, () => s.sse!.feed(chunk, encoding));
-        // A response that streams (more than one chunk, or an event stream) reports its progress.
-        if ((++s.chunks > 1 || s.sse !== undefined) && !s.progressDue) t.guard(hook, () => noteProgress(t, hook, s));
-      }
-    }
+    if (s !== undefined && hook.enabled) pushed(t, hook, s, chunk, encoding);
     return push.call(this, chunk, encoding);
   });
   // A response destroyed before its end: the connection reset (Node destroys it with

@@ -81,21 +81,25 @@ function countBodies(t: Tracer, hook: Hook, proto: object): void {
     configurable: true,
     writable: true,
     enumerable: false,
+    // Short, as IncomingMessage#push's wrapper (httpHooks.ts): the counting is gotData().
     value: function onData_(this: object, chunk: Uint8Array) {
       const s = stateOf.get(this);
-      if (s !== undefined && chunk && hook.enabled) {
-        // Progress only from a response's second chunk (or an event stream): one that arrives in
-        // one piece ends before any update could be sent.
-        if (s.bodyBytes !== 0 || s.sse !== undefined) {
-          if (s.sse !== undefined) t.guard(hook, () => s.sse!.feed(chunk));
-          if (!s.progressDue) t.guard(hook, () => noteProgress(t, hook, s));
-        }
-        s.bodyBytes += chunk.length;
-        if (s.respBody) t.guard(hook, () => s.respBody!.add(chunk));
-      }
+      if (s !== undefined && chunk && hook.enabled) gotData(t, hook, s, chunk);
       return onData.call(this, chunk);
     },
   });
+}
+
+/** A body chunk of a traced undici request's response: counted, captured, its progress noted. */
+function gotData(t: Tracer, hook: Hook, s: UState, chunk: Uint8Array): void {
+  // Progress only from a response's second chunk (or an event stream): one that arrives in
+  // one piece ends before any update could be sent.
+  if (s.bodyBytes !== 0 || s.sse !== undefined) {
+    if (s.sse !== undefined) t.guard(hook, () => s.sse!.feed(chunk));
+    if (!s.progressDue) t.guard(hook, () => noteProgress(t, hook, s));
+  }
+  s.bodyBytes += chunk.length;
+  if (s.respBody) t.guard(hook, () => s.respBody!.add(chunk));
 }
 
 /**
