@@ -293,7 +293,7 @@ export class RuleEngine {
   }
 
   /**
-   * decide() from the k-th rule on, when it is not a trace/skip rule decided at the start; the rules
+   * decide() from `rules[from]` on, when that is not a trace/skip rule decided at the start; the rules
    * above it were trace/skip rules that did not act.
    */
   private decideFrom(facts: RequestFacts, rules: LiveRule[], from: number, breakDecided: boolean): StartDecision {
