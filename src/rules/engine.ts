@@ -8,7 +8,7 @@
  * end-of-request fields are left undecided at the start (three-valued logic) and decided at the
  * end, where they only change what is kept.
  */
-import { compileCondition, NO, UNKNOWN, YES, type CompiledCondition } from './compile';
+import { compileCondition, NO, UNKNOWN, YES, type CompiledCondition, type Tri } from './compile';
 import { RequestFacts, type ProcessFacts, type RequestEndView, type RequestStartView } from './fields';
 import { TRACE_ALL } from './details';
 import { DETAIL_BIT, isTerminal, type Rule } from './rule';
@@ -199,10 +199,11 @@ export class RuleEngine {
       for (let k = 0; k < rules.length; k++) {
         const r = rules[k];
         if (!r.terminal || (r.rule.limit !== null && r.acted >= r.rule.limit)) continue;
-        const c = r.cond;
-        if (c.startDecidable) {
-          if (c.atEnd(facts)) return r.records;
-        } else if (c.atStart(facts) !== NO && r.records) return true;
+        const t = truthAtStart(r.cond, facts);
+        if (t === NO) continue;
+        // Decided now (the condition reads nothing of the end): this rule's action; undecided: may record.
+        if (r.cond.startDecidable) return r.records;
+        if (r.records) return true;
       }
       return this.defaultRecords;
     } catch {
@@ -231,10 +232,7 @@ export class RuleEngine {
         const r = rules[k];
         const mark = r.rule.action === 'mark';
         if (!r.terminal && !r.breaks && !mark) continue;
-        const c = r.cond;
-        if (c.startDecidable) {
-          if (!c.atEnd(facts)) continue;
-        } else if (c.atStart(facts) !== YES) continue;
+        if (truthAtStart(r.cond, facts) !== YES) continue;
         // Trace/skip and mark rules are counted by start(); one out of its limit does not act.
         if (!r.breaks && r.rule.limit !== null && r.acted >= r.rule.limit) continue;
         if (r.terminal) break;
@@ -274,14 +272,9 @@ export class RuleEngine {
         if (breakDecided && r.breaks) continue;
         return this.decideFrom(facts, rules, k, breakDecided);
       }
-      const c = r.cond;
-      if (c.startDecidable) {
-        if (!c.atEnd(facts)) continue;
-      } else {
-        const t = c.atStart(facts);
-        if (t === NO) continue;
-        if (t === UNKNOWN) return this.decideFrom(facts, rules, k, breakDecided);
-      }
+      const t = truthAtStart(r.cond, facts);
+      if (t === NO) continue;
+      if (t === UNKNOWN) return this.decideFrom(facts, rules, k, breakDecided);
       r.matched++;
       if (r.rule.limit !== null && r.acted >= r.rule.limit) continue;
       r.acted++;
@@ -310,21 +303,16 @@ export class RuleEngine {
     for (let k = from; k < rules.length; k++) {
       const r = rules[k];
       if (breakDecided && r.breaks) continue;
-      const c = r.cond;
-      if (c.startDecidable) {
-        if (!c.atEnd(facts)) continue;
-      } else {
-        const t = c.atStart(facts);
-        if (t === NO) continue;
-        if (t === UNKNOWN) {
-          (undecided ??= []).push(r);
-          if (r.rule.limit === null || r.acted < r.rule.limit) {
-            if (r.terminal) {
-              if (r.records) pendingMayRecord = true;
-            } else pendingDetails |= r.detailMask; // captured while in flight, kept if it matches
-          }
-          continue;
+      const t = truthAtStart(r.cond, facts);
+      if (t === NO) continue;
+      if (t === UNKNOWN) {
+        (undecided ??= []).push(r);
+        if (r.rule.limit === null || r.acted < r.rule.limit) {
+          if (r.terminal) {
+            if (r.records) pendingMayRecord = true;
+          } else pendingDetails |= r.detailMask; // captured while in flight, kept if it matches
         }
+        continue;
       }
       r.matched++;
       if (r.rule.limit !== null && r.acted >= r.rule.limit) continue;
@@ -430,6 +418,14 @@ export class RuleEngine {
       limitReached: l.rule.limit !== null && l.acted >= l.rule.limit,
     }));
   }
+}
+
+/**
+ * A condition's truth as a request starts: YES or NO, or UNKNOWN when it reads what only the
+ * request's end can tell (status, failed, slow…). One reading for start(), mayRecord() and startBreak().
+ */
+function truthAtStart(c: CompiledCondition, facts: RequestFacts): Tri {
+  return c.startDecidable ? (c.atEnd(facts) ? YES : NO) : c.atStart(facts);
 }
 
 /** The live break rule each decision with a `breakRule` counted as acting (see releaseBreak). */
