@@ -8,14 +8,12 @@
 //   node bench/cpu-split.mjs <http|fetch> <seq|conc> [requests=20000] [rounds=3]
 //   CONDS=untraced,nettrace,...   the conditions (default untraced,bare,nettrace,noinit)
 //
-// Conditions: untraced; bare (bench/apps/bare-hooks.cjs: the observation points alone); bare2 (the
-// same, and a second idle connection opened at the first request, as the preload's pipe to its
-// collector: see bare-hooks.cjs, BARE_SECOND_CONNECTION); nettrace (dist/preload.cjs, default
-// options, a real collector in this process); noinit (initiator "off"); nohdr (headers "none");
-// skip (one trace rule, `skip true`: every request skipped); drain (the preload streaming to a
-// socket that reads and discards, no collector work); spin10, spin20 (bench/apps/spin-preload.cjs:
-// 10 or 20 µs of busy-waiting per request and nothing else, to see how this machine charges a
-// program for work of a known size).
+// Conditions: untraced; bare (bench/apps/bare-hooks.cjs: the observation points alone); nettrace
+// (dist/preload.cjs, default options, a real collector in this process); noinit (initiator "off");
+// nohdr (headers "none"); skip (one trace rule, `skip true`: every request skipped); drain (the
+// preload streaming to a socket that reads and discards, no collector work); spin10, spin20
+// (bench/apps/spin-preload.cjs: 10 or 20 µs of busy-waiting per request and nothing else, to see
+// how this machine charges a program for work of a known size).
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import net from 'node:net';
@@ -43,7 +41,6 @@ const spin = (us) => ({ NODE_OPTIONS: nodeOptions([join(appsDir, 'spin-preload.c
 const CONDITIONS = {
   untraced: {},
   bare: { NODE_OPTIONS: nodeOptions([join(appsDir, 'bare-hooks.cjs')]) },
-  bare2: { NODE_OPTIONS: nodeOptions([join(appsDir, 'bare-hooks.cjs')]), BARE_SECOND_CONNECTION: '1' },
   nettrace: traced(),
   noinit: traced({ initiator: 'off' }),
   nohdr: traced({ headers: 'none' }),

@@ -79,9 +79,6 @@ const BARE = join(appsDir, 'bare-hooks.cjs');
 const CONDITIONS = {
   untraced: { label: 'untraced', preload: null },
   bare: { label: 'bare hooks (bench/apps/bare-hooks.cjs)', preload: BARE },
-  // The bare hooks in a program that opens a second connection, as the preload's pipe to its
-  // collector is one (bare-hooks.cjs, BARE_SECOND_CONNECTION: Node's own cost of two sockets).
-  bare2: { label: 'bare hooks and a second idle connection', preload: BARE, env: { BARE_SECOND_CONNECTION: '1' } },
   default: { label: 'Net Trace, no rules', preload: preloadPath },
   skipAll: {
     label: 'Net Trace, skip-all (`skip true`)',
@@ -101,13 +98,7 @@ const CONDITIONS = {
 };
 /** The rows: each a baseline and the conditions compared with it, on one path. */
 const GROUPS = [
-  {
-    title: '(a) skip-all vs bare hooks',
-    path: '/',
-    base: 'bare',
-    rows: ['untraced', 'bare', 'bare2', 'skipAll', 'default'],
-    floor: 'skipAll',
-  },
+  { title: '(a) skip-all vs bare hooks', path: '/', base: 'bare', rows: ['untraced', 'bare', 'skipAll', 'default'], floor: 'skipAll' },
   { title: '(b) rules read per request', path: '/', base: 'default', rows: ['default', 'rules1', 'rules10', 'rules100'] },
   {
     title: '(c) details on 1% vs bodies on all (10 KiB responses)',
@@ -133,7 +124,6 @@ function envFor(key, scaled) {
   if (c.preload === null) return {};
   const preload = c.preload === preloadPath ? (scaled ? scaledPreload : benchPreload) : c.preload;
   return {
-    ...(c.env ?? {}),
     NODE_OPTIONS: nodeOptions([preload]),
     NETTRACE_CONFIG: JSON.stringify({ ipcPath: collector.ipcPath, ...(c.config ?? {}) }),
   };

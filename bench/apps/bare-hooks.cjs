@@ -48,26 +48,3 @@ dc.subscribe('undici:request:create', ({ request }) => {
   seen.add(proto);
   passThrough(proto, 'onData', false);
 });
-
-// BARE_SECOND_CONNECTION=1: the program also opens a second connection (to its server, kept open
-// and idle) at its first request, as Net Trace's preload opens its pipe to the collector then.
-// Why it matters: Node's `Socket#_handle` getter (lib/net.js) reads `this[kHandle]` for every
-// socket, and the Socket constructor calls it three times at three shapes of the object under
-// construction. A program whose only socket was made before V8 gave the getter feedback (the
-// first calls run without) leaves it polymorphic; a second socket made later adds those shapes
-// and turns it megamorphic for the rest of the process — a stub-cache probe in every inlined
-// `socket._handle` read of Node's http and stream code (≈ 3,200–3,900 instructions per http
-// request, callgrind). Any program with two sockets in its life pays it, traced or not.
-if (process.env.BARE_SECOND_CONNECTION === '1') {
-  const open = () => {
-    // Once: the subscribers go, so later requests pay nothing for them.
-    dc.unsubscribe('http.client.request.start', open);
-    dc.unsubscribe('undici:request:create', open);
-    const url = process.argv.find((a) => /^https?:\/\//.test(a));
-    const s = net.connect({ host: '127.0.0.1', port: Number(new URL(url).port) });
-    s.on('error', noop);
-    s.unref();
-  };
-  dc.subscribe('http.client.request.start', open);
-  dc.subscribe('undici:request:create', open);
-}
