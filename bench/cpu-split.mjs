@@ -7,6 +7,9 @@
 //
 //   node bench/cpu-split.mjs <http|fetch> <seq|conc> [requests=20000] [rounds=3]
 //   CONDS=untraced,nettrace,...   the conditions (default untraced,bare,nettrace,noinit)
+//   BASE=bare                     also print each condition's client CPU against this one, round by
+//                                 round: median, mean ± standard error and the spread of a round
+//                                 (issue 16's floor: skip-all against the bare hooks)
 //
 // Conditions: untraced; bare (bench/apps/bare-hooks.cjs: the observation points alone); nettrace
 // (dist/preload.cjs, default options, a real collector in this process); noinit (initiator "off");
@@ -95,6 +98,20 @@ for (const name of names) {
   console.log(
     `| ${name} | ${cpu} | ${us(d('cpuMs'))} | ${us(d('user') * 1000)} | ${us(d('sys') * 1000)} | ${us(d('ms'))} | ${d('invol')} / ${d('vol')} | ${d('faults')} |`,
   );
+}
+const base = process.env.BASE;
+if (base && results[base]) {
+  console.log(`\nclient CPU over ${base}, per round (µs per request):`);
+  console.log('| condition | median | mean ± standard error | standard deviation of a round |');
+  console.log('|---|---:|---:|---:|');
+  for (const name of names) {
+    if (name === base) continue;
+    const d = results[name].map((x, i) => ((x.cpuMs - results[base][i].cpuMs) * 1000) / N);
+    const mean = d.reduce((a, b) => a + b, 0) / d.length;
+    const sd = Math.sqrt(d.reduce((a, b) => a + (b - mean) ** 2, 0) / Math.max(1, d.length - 1));
+    const f = (v) => (v >= 0 ? '+' : '') + v.toFixed(1);
+    console.log(`| ${name} | ${f(median(d))} | ${f(mean)} ± ${(sd / Math.sqrt(d.length)).toFixed(1)} | ${sd.toFixed(1)} |`);
+  }
 }
 drain.close();
 await collector.close?.();
