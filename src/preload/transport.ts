@@ -27,6 +27,7 @@ import type { PreloadMessage, RecordMessage, StatsMessage } from '../protocol/pr
 import { DISCARD, type EventEncoder, FieldsWriter, framePrefix, type RecordWriter } from '../protocol/events';
 import { EventQueue, EVENTS_ON, type EventSeg } from './eventQueue';
 import { resolveLazy, setBlobSink } from './wireValues';
+import { collectorSocketClass } from './collectorSocket';
 import { Part, PipeWriter } from './pipeWriter';
 
 export { lazy, WireBlob, type SideChannel } from './wireValues';
@@ -35,6 +36,8 @@ import { onCollectorData } from './rules';
 /** The original functions, bound before the program can replace them. */
 const orig = {
   Socket: net.Socket,
+  /** The pipe's socket class (see collectorSocket.ts). */
+  CollectorSocket: collectorSocketClass(net.Socket),
   connect: net.Socket.prototype.connect,
   on: net.Socket.prototype.on,
   unref: net.Socket.prototype.unref,
@@ -356,7 +359,7 @@ export class Transport {
    */
   private sendTail(exit: PreloadMessage | undefined): void {
     try {
-      const tail = new orig.Socket();
+      const tail = new orig.CollectorSocket();
       orig.apply(orig.connect, tail, [{ path: this.ipcPath }]);
       const fd = fdOf(tail);
       if (fd < 0) return;
@@ -381,7 +384,7 @@ export class Transport {
     // fd, the stream buffers them).
     this.state = 'open';
     try {
-      const socket = new orig.Socket();
+      const socket = new orig.CollectorSocket();
       const on = (event: string, fn: (...args: unknown[]) => void) => orig.apply(orig.on, socket, [event, fn]);
       on('error', () => this.goneWith());
       on('close', () => this.goneWith());
