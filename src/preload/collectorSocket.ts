@@ -41,23 +41,28 @@ function keyOf(obj: object): symbol | undefined {
  * `_handle` accessor is its own; `Socket` itself when Node's accessor is not where it is expected.
  */
 export function collectorSocketClass(Socket: typeof net.Socket): typeof net.Socket {
-  const shared = Object.getOwnPropertyDescriptor(Socket.prototype, '_handle');
-  if (shared === undefined || typeof shared.get !== 'function' || typeof shared.set !== 'function') return Socket;
-  const sharedGet = shared.get;
-  const sharedSet = shared.set;
-  class CollectorSocket extends Socket {}
-  Object.defineProperty(CollectorSocket.prototype, '_handle', {
-    configurable: true,
-    enumerable: false,
-    get(this: object): unknown {
-      const k = keyOf(this);
-      return k === undefined ? sharedGet.call(this) : (this as Record<symbol, unknown>)[k];
-    },
-    set(this: object, v: unknown): void {
-      const k = keyOf(this);
-      if (k === undefined) sharedSet.call(this, v);
-      else (this as Record<symbol, unknown>)[k] = v;
-    },
-  });
-  return CollectorSocket;
+  // Evaluated when the preload loads: never throw into the program's start.
+  try {
+    const shared = Object.getOwnPropertyDescriptor(Socket.prototype, '_handle');
+    if (shared === undefined || typeof shared.get !== 'function' || typeof shared.set !== 'function') return Socket;
+    const sharedGet = shared.get;
+    const sharedSet = shared.set;
+    class CollectorSocket extends Socket {}
+    Object.defineProperty(CollectorSocket.prototype, '_handle', {
+      configurable: true,
+      enumerable: false,
+      get(this: object): unknown {
+        const k = keyOf(this);
+        return k === undefined ? sharedGet.call(this) : (this as Record<symbol, unknown>)[k];
+      },
+      set(this: object, v: unknown): void {
+        const k = keyOf(this);
+        if (k === undefined) sharedSet.call(this, v);
+        else (this as Record<symbol, unknown>)[k] = v;
+      },
+    });
+    return CollectorSocket;
+  } catch {
+    return Socket;
+  }
 }

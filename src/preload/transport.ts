@@ -35,7 +35,6 @@ import { onCollectorData } from './rules';
 
 /** The original functions, bound before the program can replace them. */
 const orig = {
-  Socket: net.Socket,
   /** The pipe's socket class (see collectorSocket.ts). */
   CollectorSocket: collectorSocketClass(net.Socket),
   connect: net.Socket.prototype.connect,

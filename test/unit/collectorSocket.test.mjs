@@ -69,9 +69,10 @@ test('the pipe socket connects, writes, reads and has an fd without calling Node
   }
 });
 
-test('without Node’s _handle accessor the plain class is used', () => {
+test('without Node’s _handle accessor the plain class is used, and nothing throws', () => {
   class Plain {}
   assert.equal(m.collectorSocketClass(Plain), Plain);
+  assert.equal(m.collectorSocketClass(null), null);
   class GetterOnly {}
   Object.defineProperty(GetterOnly.prototype, '_handle', { get: () => null, configurable: true });
   assert.equal(m.collectorSocketClass(GetterOnly), GetterOnly);
