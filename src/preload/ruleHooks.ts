@@ -35,6 +35,20 @@ export function ruleStart(t: Tracer, view: RequestStartView | undefined, breakDe
 }
 
 /**
+ * ruleStart's decision whole (record or not), for an observation point that may have to take its
+ * count back because the request is not made after all (PreloadRules.uncountStart). Call only in
+ * mode 'rules' while `preloadRules.countsUndoable` (no break rule then). Never throws.
+ */
+export function ruleStartUndoable(t: Tracer, view: RequestStartView): StartDecision {
+  try {
+    return preloadRules.decideStart(view);
+  } catch (err) {
+    warnOnce(t, err);
+    return TRACE_ALL;
+  }
+}
+
+/**
  * The break rules, decided at an observation point earlier than the one that decides the rest
  * (the global fetch() wrapper, where the program's call is still on the stack): pauses here when
  * one acts. True when they were decided (pass `breakDecided` to the later ruleStart). Call only in

@@ -121,6 +121,21 @@ export class PreloadRules {
     return d;
   }
 
+  /** What decideStart counts can be taken back (RuleEngine.countsUndoable). */
+  get countsUndoable(): boolean {
+    return this.engine?.countsUndoable === true;
+  }
+
+  /** Takes back what decideStart counted for a request that was never made (RuleEngine.uncountStart). Never throws. */
+  uncountStart(d: StartDecision): void {
+    try {
+      this.engine?.uncountStart(d);
+      this.touch();
+    } catch {
+      // The counters stay as they were.
+    }
+  }
+
   /** Some enabled rule is a `break` rule. */
   get hasBreak(): boolean {
     return this.engine?.hasBreak === true;

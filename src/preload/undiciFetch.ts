@@ -4,10 +4,11 @@
  */
 
 import { NO_STACK, type StackHolder } from './initiator';
+import { plainHttpUrl } from './plainUrl';
 import type { Hook, Tracer } from './tracer';
 import { now } from './tracer';
 import { preloadRules } from './rules';
-import { ruleBreakEarly, ruleStart, viewFromUrl } from './ruleHooks';
+import { ruleBreakEarly, ruleStart, ruleStartUndoable, viewFromUrl } from './ruleHooks';
 import type { RequestStartView, StartDecision } from '../rules';
 
 /**
@@ -32,7 +33,17 @@ export type FetchNote = StackHolder | RulesNote;
  * noteOf's answer for a call the rules skipped, shared (a skipped call allocates no note): its
  * URL is left out (parsed again in the rare case its request is not created within the call).
  */
-const SKIPPED: CallNote = Object.freeze({ note: new RulesNote(NO_STACK, null), url: undefined });
+const SKIPPED: CallNote = Object.freeze({ note: new RulesNote(NO_STACK, null), url: undefined, unchecked: undefined });
+
+/**
+ * noteOf's answer for a call the rules skipped before its URL was checked (uncheckedNote); the
+ * decision to take back if the call makes no request is in `uncheckedSkip` (a shared decision: no
+ * note per call).
+ */
+const SKIPPED_UNCHECKED: CallNote = Object.freeze({ note: SKIPPED.note, url: undefined, unchecked: undefined });
+
+/** The decision behind the last SKIPPED_UNCHECKED, read by the wrapper right after noteOf. */
+let uncheckedSkip: StartDecision | undefined;
 
 /**
  * Stacks of global fetch() calls not yet dispatched, by URL. fetch dispatches after several
@@ -179,12 +190,18 @@ const PLAIN_HTTP = /^https?:\/\//i;
 /**
  * Whether a fetch() input names an http(s) URL that parses: false when fetch makes no undici
  * request for it (it rejects the call, or answers a `data:` URL itself), so there is nothing for
- * the rules to decide or count. An input that plainly starts with the scheme is only checked
- * (URL.canParse: true); another is parsed in full, and its URL returned.
+ * the rules to decide or count. An input in the plain form (plainHttpUrl) is known to parse; one
+ * that otherwise starts with the scheme is only checked (URL.canParse: true); another is parsed in
+ * full, and its URL returned.
  */
 function fetchesOverHttp(input: unknown): string | boolean {
   const raw = rawUrl(input);
   if (raw === undefined) return false;
+  return plainHttpUrl(raw) || parsedOverHttp(raw);
+}
+
+/** fetchesOverHttp for an input not in the plain form (kept apart: the common path stays short for V8 to optimize early). */
+function parsedOverHttp(raw: string): string | boolean {
   if (PLAIN_HTTP.test(raw)) return URL.canParse(raw);
   const url = fetchUrl(raw);
   return url !== undefined && (url.startsWith('http:') || url.startsWith('https:')) ? url : false;
@@ -228,6 +245,24 @@ export function takeSyncFetch(): SyncFetch | undefined {
   return s;
 }
 
+/**
+ * 1 while a fetch() call the rules skipped at its call runs, 2 once the undici request it creates
+ * within the call was told so (takeSkippedFetch), 0 otherwise. A number rather than a note per
+ * call: a call the rules skip allocates nothing here, and storing a small integer into the module's
+ * context needs no write barrier, which storing a new object there does on every call.
+ */
+let skippedCall = 0;
+
+/**
+ * True when this undici request is the one a fetch() call the rules skipped is creating within
+ * the call (then nothing more of it is read). Takes it: a second request gets false.
+ */
+export function takeSkippedFetch(): boolean {
+  if (skippedCall !== 1) return false;
+  skippedCall = 2;
+  return true;
+}
+
 /** What one wrapped global fetch keeps between calls (see installFetchInitiator). */
 interface FetchWrap {
   /** The wrapper: stacks are captured above it. */
@@ -239,8 +274,12 @@ interface FetchWrap {
   recent: Map<string, { at: number; stack: StackHolder }>;
 }
 
-/** What noteOf gives for a fetch() call: its note and its URL when it was parsed. */
-type CallNote = { note: FetchNote; url: string | undefined };
+/**
+ * What noteOf gives for a fetch() call: its note, its URL when it was parsed, and the rules'
+ * decision when it was counted before the URL was checked (uncheckedNote: taken back if the call
+ * makes no request).
+ */
+type CallNote = { note: FetchNote; url: string | undefined; unchecked: StartDecision | undefined };
 
 /**
  * The note of a fetch(input, init) call, and its URL when it was parsed (t.run's form: no closure
@@ -256,24 +295,48 @@ function noteOf(t: Tracer, _hook: Hook, args: unknown[], ctx: FetchWrap): CallNo
 
 /** noteOf with trace rules: a request they will not record is skipped here already, its earliest observation point. */
 function ruledNote(t: Tracer, args: unknown[], ctx: FetchWrap): CallNote | undefined {
+  if (preloadRules.countsUndoable && !preloadRules.readsHeaders) return uncheckedNote(t, args, ctx);
   // A call that makes no undici request (rejected at once, a data: URL): nothing to decide.
   const checked = fetchesOverHttp(args[0]);
   if (checked === false) return undefined;
   const view = new FetchCallView(args[0], args[1], checked === true ? undefined : checked);
-  if (!preloadRules.readsHeaders) {
-    // Decided (and counted) once, here; a break rule pauses here, with the program's call one
-    // frame down.
-    const decision = ruleStart(t, view);
-    if (decision === null) return SKIPPED;
-    return stackNote(t, args, ctx, view.parsedUrl, true, decision);
+  if (preloadRules.readsHeaders) return headerRuledNote(t, args, ctx, view);
+  // Decided (and counted) once, here; a break rule pauses here, with the program's call one
+  // frame down.
+  const decision = ruleStart(t, view);
+  if (decision === null) return SKIPPED;
+  return stackNote(t, args, ctx, view.parsedUrl, true, decision);
+}
+
+/**
+ * ruledNote when what the rules count can be taken back (trace and skip rules without limits,
+ * decided at the start: PreloadRules.countsUndoable): decided and counted before the URL is
+ * checked, since checking it costs more than deciding (`URL.canParse`: ≈ 3,000 instructions); the
+ * wrapper checks it only when no request was created within the call, and takes the count back
+ * when the call makes none.
+ */
+function uncheckedNote(t: Tracer, args: unknown[], ctx: FetchWrap): CallNote {
+  const view = new FetchCallView(args[0], args[1], undefined);
+  const d = ruleStartUndoable(t, view);
+  if (!d.record) {
+    uncheckedSkip = d;
+    return SKIPPED_UNCHECKED;
   }
-  // A rule reads headers undici has not added yet: the rest is decided when undici creates the
-  // request, but a break rule pauses here (there, ~30 frames of undici and of the awaits in fetch
-  // are above the program's, more than the 20 a debugger shows first).
+  const n = stackNote(t, args, ctx, view.parsedUrl, true, d);
+  n.unchecked = d;
+  return n;
+}
+
+/**
+ * ruledNote when a rule reads headers undici has not added yet: the rest is decided when undici
+ * creates the request, but a break rule pauses here (there, ~30 frames of undici and of the awaits
+ * in fetch are above the program's, more than the 20 a debugger shows first).
+ */
+function headerRuledNote(t: Tracer, args: unknown[], ctx: FetchWrap, view: FetchCallView): CallNote {
   const ruled = ruleBreakEarly(t, view);
   const may = preloadRules.mayRecord(view);
   const url = view.parsedUrl;
-  if (!may) return { note: ruled ? new RulesNote(NO_STACK, undefined) : NO_STACK, url };
+  if (!may) return { note: ruled ? new RulesNote(NO_STACK, undefined) : NO_STACK, url, unchecked: undefined };
   return stackNote(t, args, ctx, url, ruled, undefined);
 }
 
@@ -307,7 +370,7 @@ function stackNote(
     const last = ctx.recent.get(url);
     if (last && at - last.at < RECENT_FETCH_MS) stack.origin = last.stack;
   }
-  return { note: ruled ? new RulesNote(stack, decision) : stack, url };
+  return { note: ruled ? new RulesNote(stack, decision) : stack, url, unchecked: undefined };
 }
 
 /** Wraps the global fetch only to note the caller's stack (see PendingFetches). */
@@ -319,19 +382,50 @@ export function installFetchInitiator(t: Tracer, hook: Hook): void {
     // Trace rules that record nothing (mode 'none'): no stack to note.
     if (!hook.enabled || preloadRules.mode === 'none') return original.apply(this, args);
     const noted = t.run(hook, noteOf, args, ctx);
+    if (noted === SKIPPED) return skipped(this, args, undefined);
+    if (noted === SKIPPED_UNCHECKED) return skipped(this, args, uncheckedSkip);
     const outer = syncFetch;
+    const outerSkipped = skippedCall;
     const mine: SyncFetch = { note: noted?.note, taken: false };
     syncFetch = mine;
+    skippedCall = 0;
     try {
       return original.apply(this, args);
     } finally {
       syncFetch = outer;
+      skippedCall = outerSkipped;
       // Not created within the call: noted by URL for undici's request to come (its entry keeps
       // the notes of one URL in call order).
       if (!mine.taken && noted !== undefined)
         t.guard(hook, () => {
+          // Counted before the URL was checked, and no request is made: the count is taken back.
+          if (noted.unchecked !== undefined && fetchesOverHttp(args[0]) === false) return preloadRules.uncountStart(noted.unchecked);
           const url = noted.url ?? fetchUrl(args[0]);
           if (url !== undefined) fetchCalls.note(url, noted.note);
+        });
+    }
+  };
+  /**
+   * A call the rules skipped at the call: its request, created within it, takes no note
+   * (takeSkippedFetch). `unchecked`: the decision, counted before the URL was checked.
+   */
+  const skipped = function skippedFetch(self: unknown, args: unknown[], unchecked: StartDecision | undefined): unknown {
+    const outer = syncFetch;
+    const outerSkipped = skippedCall;
+    syncFetch = undefined;
+    skippedCall = 1;
+    try {
+      return original.apply(self, args);
+    } finally {
+      const created = skippedCall === 2;
+      syncFetch = outer;
+      skippedCall = outerSkipped;
+      // Not created within the call (rare): noted by URL, as any other call's note.
+      if (!created)
+        t.guard(hook, () => {
+          if (unchecked !== undefined && fetchesOverHttp(args[0]) === false) return preloadRules.uncountStart(unchecked);
+          const url = fetchUrl(args[0]);
+          if (url !== undefined) fetchCalls.note(url, SKIPPED.note);
         });
     }
   };

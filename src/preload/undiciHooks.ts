@@ -17,7 +17,7 @@ import { connOf } from './socketHooks';
 import type { ConnState, Hook, Tracer } from './tracer';
 import { connFields, inTimerCallback, now, Slot, toRequestError, writeConn } from './tracer';
 import { F, type FieldsWriter } from '../protocol/events';
-import { RulesNote, fetchCalls, installFetchInitiator, takeSyncFetch } from './undiciFetch';
+import { RulesNote, fetchCalls, installFetchInitiator, takeSkippedFetch, takeSyncFetch } from './undiciFetch';
 import { flatHeader, hasHeader, isAbort, isPlainAsyncIterable, originTarget, urlOf } from './undiciHeaders';
 import { stateOf, type UndiciRequest, type UState } from './undiciState';
 import type { RequestError } from '../trace/types';
@@ -138,8 +138,12 @@ export function installUndiciHooks(t: Tracer): void {
  * after thousands of calls: `--trace-opt`, skip-all fetch); the rest is created().
  */
 function onCreate(t: Tracer, hook: Hook, m: Msg): void {
+  // Trace rules that record nothing: no request is read.
+  if (preloadRules.mode === 'none') return;
   const req = m.request as UndiciRequest;
   const isFetch = hasHeader(req.headers, 'sec-fetch-mode');
+  // Skipped by the rules at its fetch() call, within which it is being created: nothing more to read.
+  if (isFetch && takeSkippedFetch()) return;
   // A global fetch() noted its caller's stack at the call (and maybe what the rules decided
   // there: RulesNote): handed over directly when this request is created within the call, else
   // found by URL; other requests capture it in created().

@@ -159,6 +159,30 @@ export class RuleEngine {
     this.mode = this.active.length > 0 ? 'rules' : this.defaultRecords ? 'all' : 'none';
     this.hasBreak = this.active.some((l) => l.breaks);
     this.readsHeaders = this.active.some((l) => l.cond.fields.some((f) => f === 'header' || f.startsWith('header.')));
+    this.countsUndoable = this.active.every((l) => l.terminal && l.rule.limit === null && l.cond.startDecidable);
+  }
+
+  /**
+   * What start() counts for a request can be taken back exactly (uncountStart): every enabled rule
+   * is a `trace` or `skip` rule without a limit, decided at the start, so start() counts at most the
+   * one rule that decides (its matched and acted), and names it in its decision. An observation
+   * point that asks before it knows whether a request will be made at all (the global fetch()
+   * wrapper, before fetch has parsed the URL) may then ask first and take the count back later.
+   */
+  countsUndoable = false;
+
+  /**
+   * Takes back what start() counted for a request that was never made (only while
+   * countsUndoable; `d` is what start() answered). Never throws.
+   */
+  uncountStart(d: StartDecision): void {
+    if (!this.countsUndoable || d.rule === null) return;
+    for (const l of this.active) {
+      if (l.rule !== d.rule) continue;
+      if (l.matched > 0) l.matched--;
+      if (l.acted > 0) l.acted--;
+      return;
+    }
   }
 
   /** Some enabled rule is a `break` rule (see startBreak). */

@@ -141,27 +141,35 @@ test('a rule created through the collector while the program runs acts on its la
   }
 });
 
-test('fetch() calls the rules decide at the call: no request, no count; the method as fetch normalizes it; the URL read only when a rule asks', async () => {
-  const { code, stdout, stderr, trace } = await runTraced(process.execPath, 'rulesFetchCalls.cjs', {
-    env: { NT_URLS: JSON.stringify(servers.urls) },
-    cliArgs: [
-      '--rule',
-      'keep-posts: trace method == "POST"',
-      '--rule',
-      'keep-puts: trace method == "PUT"',
-      '--rule',
-      'keep-upper: trace path == "/keep" and method == "GET"',
-      '--rule',
-      'rest: skip true',
-    ],
+// Two rule sets: trace and skip rules without limits, whose counts the fetch() wrapper takes first
+// and takes back when the call makes no request (the URL is checked only then); and the same with
+// a limit, which makes the wrapper check the URL before it asks the rules.
+for (const [label, rest] of [
+  ['counted first, taken back', 'rest: skip true'],
+  ['checked first', 'rest: skip limit=50 true'],
+]) {
+  test(`fetch() calls the rules decide at the call (${label}): no request, no count; the method as fetch normalizes it; the URL read only when a rule asks`, async () => {
+    const { code, stdout, stderr, trace } = await runTraced(process.execPath, 'rulesFetchCalls.cjs', {
+      env: { NT_URLS: JSON.stringify(servers.urls) },
+      cliArgs: [
+        '--rule',
+        'keep-posts: trace method == "POST"',
+        '--rule',
+        'keep-puts: trace method == "PUT"',
+        '--rule',
+        'keep-upper: trace path == "/keep" and method == "GET"',
+        '--rule',
+        rest,
+      ],
+    });
+    assert.equal(code, 0, stderr);
+    assert.match(stdout, /^done$/m);
+    assert.doesNotMatch(stdout, /unexpected|failed/);
+    assert.ok(trace, 'a trace was written');
+    const got = trace.httpRequests.map((r) => `${r.reqMethod} ${new URL(r.reqURL).search}`).sort();
+    assert.deepEqual(got, ['GET ?c=upper', 'POST ?c=post', 'PUT ?c=put']);
+    const counts = Object.fromEntries(trace.traceRules.rules.map((r) => [r.id, [r.matched, r.acted]]));
+    // Four requests were made (the data: URL and the five that do not parse made none).
+    assert.deepEqual(counts, { 'keep-posts': [1, 1], 'keep-puts': [1, 1], 'keep-upper': [1, 1], rest: [1, 1] });
   });
-  assert.equal(code, 0, stderr);
-  assert.match(stdout, /^done$/m);
-  assert.doesNotMatch(stdout, /unexpected|failed/);
-  assert.ok(trace, 'a trace was written');
-  const got = trace.httpRequests.map((r) => `${r.reqMethod} ${new URL(r.reqURL).search}`).sort();
-  assert.deepEqual(got, ['GET ?c=upper', 'POST ?c=post', 'PUT ?c=put']);
-  const counts = Object.fromEntries(trace.traceRules.rules.map((r) => [r.id, [r.matched, r.acted]]));
-  // Four requests were made (the data: URL and the three that do not parse made none).
-  assert.deepEqual(counts, { 'keep-posts': [1, 1], 'keep-puts': [1, 1], 'keep-upper': [1, 1], rest: [1, 1] });
-});
+}

@@ -466,3 +466,45 @@ test('rules engine: a trace rule that decides alone is one shared decision too; 
   e.setRules(ruleList(['keepB', 'trace', 'host == "b"', { limit: 2, name: 'renamed' }]));
   assert.equal(e.start(req('b')).rule.name, 'renamed');
 });
+
+test('engine: counts taken back (uncountStart) only where start() counted one rule alone — trace/skip rules without limits, decided at the start', () => {
+  const e = engine(
+    ruleList(
+      ['keep', 'trace', 'method == "POST"'],
+      ['drop', 'skip', 'host == "t.example.com"'],
+      ['all', 'skip', 'true'],
+      ['off', 'skip', 'true', { enabled: false }],
+    ),
+  );
+  assert.equal(e.countsUndoable, true);
+  const before = counts(e);
+  for (const view of [req('t.example.com'), req('a.example.com', '/', 'POST'), req('b.example.com')]) {
+    const d = e.start(view);
+    assert.notDeepEqual(counts(e), before, 'start() counted');
+    e.uncountStart(d);
+    assert.deepEqual(counts(e), before, 'and uncountStart took it back');
+  }
+  // The default decision counted nothing, and takes nothing back.
+  const none = engine(ruleList(['drop', 'skip', 'host == "t.example.com"']));
+  const d = none.start(req('other.example.com'));
+  none.uncountStart(d);
+  assert.deepEqual(counts(none), { drop: [0, 0] });
+  // Anything that counts more than the deciding rule, or depends on what was counted, is not undoable.
+  for (const [label, rules] of [
+    ['a limit', ruleList(['all', 'skip', 'true', { limit: 5 }])],
+    ['a mark rule', ruleList(['m', 'mark', 'true', { tag: 'x' }], ['all', 'skip', 'true'])],
+    ['a details rule', ruleList(['d', 'details', 'true'], ['all', 'skip', 'true'])],
+    ['a break rule', ruleList(['b', 'break', 'host == "x"'], ['all', 'skip', 'true'])],
+    ['an end condition', ruleList(['f', 'skip', 'failed'])],
+  ]) {
+    const u = engine(rules);
+    assert.equal(u.countsUndoable, false, label);
+    const before2 = counts(u);
+    const d2 = u.start(req('x'));
+    const after = counts(u);
+    u.uncountStart(d2);
+    assert.deepEqual(counts(u), after, `${label}: nothing taken back`);
+    // (An end condition is counted at the end, by end().)
+    if (label !== 'an end condition') assert.notDeepEqual(after, before2, `${label}: start() counted`);
+  }
+});
