@@ -257,7 +257,10 @@ for (const g of GROUPS) {
       let label = CONDITIONS[key].label;
       if (g.floor === key && Number.isFinite(ir) && Number.isFinite(baseIr)) {
         const over = (ir - baseIr) / IR_PER_US;
-        label += over <= FLOOR_US ? ` ✓ (floor: ≤ bare + ${FLOOR_US} µs)` : ` ✗ FAIL (floor: ≤ bare + ${FLOOR_US} µs)`;
+        // This window holds V8's compilation of the rule and hook code (a one-time cost per process):
+        // the verdict is this window's; the floor is judged once compiled (bench/RESULTS.md, below it).
+        const floor = `floor: ≤ bare + ${FLOOR_US} µs; this window, compilation included`;
+        label += over <= FLOOR_US ? ` ✓ (${floor})` : ` ✗ over (${floor})`;
       }
       lines.push(
         `| ${client} | ${label} | ${irCells.join(' | ')} | ${fmtCpu(c.toFixed(1))} | ${isBase ? '—' : fmtCpu(sign(c - baseCpu))} | ${fmtCpu(`${(c / baseCpu).toFixed(2)}×`)} |`,
