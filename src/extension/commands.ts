@@ -235,8 +235,34 @@ export class Commands {
         selection: new vscode.Range(pos, pos),
       });
       editor.revealRange(new vscode.Range(pos, pos), vscode.TextEditorRevealType.InCenterIfOutsideViewport);
+      keepFocus(editor);
     } catch (err) {
       void vscode.window.showErrorMessage(`Net Trace: cannot open ${path}: ${(err as Error).message}`);
     }
   }
+}
+
+/** How long after a jump to the program's line the editor takes the focus back from the panel (ms). */
+const REFOCUS_MS = 1500;
+
+/**
+ * Workaround: the click on a link in the panel focuses the panel's webview, and the workbench
+ * learns of that focus from a message of the webview's frame, which can arrive after the editor
+ * was shown and focused (seen in code-server on a loaded machine: the editor at the right line,
+ * the keyboard still in the panel). If the panel takes the focus within a moment of the jump
+ * (no text editor active then), the editor is focused again, once.
+ */
+function keepFocus(editor: vscode.TextEditor): void {
+  let done = false;
+  const sub = vscode.window.onDidChangeActiveTextEditor((active) => {
+    // The jump's own activation of the editor may be told after it resolved: not an end.
+    if (done || active?.document === editor.document) return;
+    done = true;
+    sub.dispose();
+    if (active === undefined) void vscode.window.showTextDocument(editor.document, { viewColumn: editor.viewColumn, preserveFocus: false });
+  });
+  setTimeout(() => {
+    done = true;
+    sub.dispose();
+  }, REFOCUS_MS);
 }
