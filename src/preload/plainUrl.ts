@@ -45,7 +45,6 @@ function scanned(raw: string): boolean {
   i += 3;
   const hostStart = i;
   let labelStart = i;
-  let lastLabelStart = i;
   let labels = 0;
   let allDigitLabels = 0;
   let digitsOnly = true;
@@ -72,8 +71,8 @@ function scanned(raw: string): boolean {
   if (hostEnd === hostStart || !labelOk(raw, labelStart, hostEnd, digitsOnly)) return false;
   labels++;
   if (digitsOnly) allDigitLabels++;
-  lastLabelStart = labelStart;
-  const first = raw.charCodeAt(lastLabelStart);
+  // The last label's first character (labelStart is where the last label began).
+  const first = raw.charCodeAt(labelStart);
   if (first >= 48 && first <= 57) {
     // Ends in a number: the host is read as an IPv4 address. Only the canonical dotted-quad is known to parse.
     if (labels !== 4 || allDigitLabels !== 4 || !dottedQuad(raw, hostStart, hostEnd)) return false;

@@ -373,6 +373,18 @@ function stackNote(
   return { note: ruled ? new RulesNote(stack, decision) : stack, url, unchecked: undefined };
 }
 
+/**
+ * A fetch() call whose undici request was not created within the call (rare): when the rules
+ * counted it before its URL was checked (`unchecked`) and it makes no request, the count is taken
+ * back; otherwise its note waits by URL for the request to come (the entry keeps the notes of one
+ * URL in call order). `url`: the URL when it was parsed already.
+ */
+function notCreatedInCall(args: unknown[], note: FetchNote, url: string | undefined, unchecked: StartDecision | undefined): void {
+  if (unchecked !== undefined && fetchesOverHttp(args[0]) === false) return preloadRules.uncountStart(unchecked);
+  const at = url ?? fetchUrl(args[0]);
+  if (at !== undefined) fetchCalls.note(at, note);
+}
+
 /** Wraps the global fetch only to note the caller's stack (see PendingFetches). */
 export function installFetchInitiator(t: Tracer, hook: Hook): void {
   const g = globalThis as { fetch?: Function };
@@ -394,15 +406,7 @@ export function installFetchInitiator(t: Tracer, hook: Hook): void {
     } finally {
       syncFetch = outer;
       skippedCall = outerSkipped;
-      // Not created within the call: noted by URL for undici's request to come (its entry keeps
-      // the notes of one URL in call order).
-      if (!mine.taken && noted !== undefined)
-        t.guard(hook, () => {
-          // Counted before the URL was checked, and no request is made: the count is taken back.
-          if (noted.unchecked !== undefined && fetchesOverHttp(args[0]) === false) return preloadRules.uncountStart(noted.unchecked);
-          const url = noted.url ?? fetchUrl(args[0]);
-          if (url !== undefined) fetchCalls.note(url, noted.note);
-        });
+      if (!mine.taken && noted !== undefined) t.guard(hook, () => notCreatedInCall(args, noted.note, noted.url, noted.unchecked));
     }
   };
   /**
@@ -420,13 +424,7 @@ export function installFetchInitiator(t: Tracer, hook: Hook): void {
       const created = skippedCall === 2;
       syncFetch = outer;
       skippedCall = outerSkipped;
-      // Not created within the call (rare): noted by URL, as any other call's note.
-      if (!created)
-        t.guard(hook, () => {
-          if (unchecked !== undefined && fetchesOverHttp(args[0]) === false) return preloadRules.uncountStart(unchecked);
-          const url = fetchUrl(args[0]);
-          if (url !== undefined) fetchCalls.note(url, SKIPPED.note);
-        });
+      if (!created) t.guard(hook, () => notCreatedInCall(args, SKIPPED.note, undefined, unchecked));
     }
   };
   const ctx: FetchWrap = { wrapped, recent: new Map() };

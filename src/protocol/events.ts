@@ -521,7 +521,7 @@ function writeNumber(b: Buffer, view: DataView, o: number, v: number): number {
  * Buffer#write. That call costs about 900 instructions whatever the length, a character read by
  * `charCodeAt` 40–60 in V8's optimized code (Node 20: the read dispatches on the string's
  * representation each time, and a URL is often a cons or sliced string), so the loop wins only
- * below about 16 characters (bench/encoder-ir.mjs: 18,550 → 16,808 Ir per http request when this
+ * below about 16 characters (bench/encoder-ir.mjs: 18,550 → 16,771 Ir per http request when this
  * went from 48 to 16; 8: 18,126; 24: 16,854).
  */
 const SHORT_TEXT = 16;
