@@ -6,6 +6,8 @@
 //   node bench/callgrind-groups.mjs DIR <A index> <B index> <small> <large> [--top=N]
 //   node bench/callgrind-groups.mjs DIR_A:<index> DIR_B:<index> <small> <large>   (two directories)
 //
+// Outputs made with a cache or branch simulation (CALLGRIND_FLAGS) are read by their Ir.
+//
 // Only C++ and V8 builtins have names in callgrind; code V8 compiled at run time is a bare address
 // (the "JIT-compiled code" group), unless the runs were made with `--node-flags='--single-threaded
 // --predictable-gc-schedule --hash-seed=1 --random-seed=1 --perf-basic-prof --no-compact-code-space'`
@@ -77,7 +79,7 @@ function jitName(entries, addr) {
 
 /** Self Ir per function of one callgrind output (JIT code named when its run left a perf map). */
 function load(file) {
-  const text = execFileSync('callgrind_annotate', ['--threshold=100', file], { encoding: 'utf8', maxBuffer: 1 << 28 });
+  const text = execFileSync('callgrind_annotate', ['--threshold=100', '--show=Ir', file], { encoding: 'utf8', maxBuffer: 1 << 28 });
   const pid = /\(PID (\d+)/.exec(text)?.[1];
   const jit = pid ? perfMap(pid) : undefined;
   const out = new Map();

@@ -1,8 +1,14 @@
 // Issue 17's JIT warm-up, by what V8 compiles: how long TurboFan spends compiling in each phase of
 // the bench client (bench/apps/client.mjs: start-up and warm-up, pass 1, pass 2), untraced and with
-// each preload bundle, and which of those compilations are the preload's own functions.
+// each preload bundle, and which of those compilations are the preload's own functions; also
+// Node's and the program's functions whose compile time differs most with each bundle (code a hook
+// makes hot, or compiles differently).
 //
-//   node bench/jit.mjs <http|fetch> [--rounds=3] [--requests=2000] [--warmup=200] [bundle.cjs ...]
+//   node bench/jit.mjs <http|fetch|mixed> [--rounds=3] [--requests=2000] [--warmup=200] [--conc=20] [bundle.cjs ...]
+//
+// `http` and `fetch` run sequentially against bench/apps/server.mjs; `mixed` is the floors' realistic
+// row (https.get and fetch in alternate slots at --conc in flight, JSON bodies parsed, against
+// bench/apps/tls-server.mjs holding each response 2 ms, the test CA trusted by NODE_EXTRA_CA_CERTS).
 //
 // The client runs with `--single-threaded`, so V8 compiles on the main thread and the `took` times
 // `--trace-opt` prints are the client's own CPU (with concurrent compilation they are wall times
@@ -29,6 +35,8 @@ import {
   preloadPath,
   runNode,
   startServer,
+  startTlsServer,
+  testCaPath,
 } from './lib/common.mjs';
 
 const args = process.argv.slice(2);
@@ -41,8 +49,10 @@ const warmup = opt('warmup', 200);
 const PHASES = ['start-up and warm-up', 'pass 1', 'pass 2'];
 const extra = configExtra();
 
+const mixed = client === 'mixed';
+const conc = opt('conc', 20);
 const core = loadCore();
-const server = await startServer({ cpus: '1' });
+const server = mixed ? await startTlsServer({ delayMs: 2, cpus: '1' }) : await startServer({ cpus: '1' });
 const collector = await core.startCollector({ description: 'jit' });
 
 /** One client run under --trace-opt: compile ms per phase and per [phase, function], and the pass CPU. */
@@ -51,8 +61,18 @@ async function run(bundle, extraFlags = []) {
     bundle === 'none'
       ? {}
       : { NODE_OPTIONS: nodeOptions([bundle]), NETTRACE_CONFIG: JSON.stringify({ ...extra, ipcPath: collector.ipcPath }) };
+  if (mixed) env.NODE_EXTRA_CA_CERTS = testCaPath;
   const argv = ['-o0', process.execPath, '--single-threaded', '--trace-opt', ...extraFlags];
-  argv.push(join(appsDir, 'client.mjs'), client, 'seq', String(requests), '1', String(warmup), server.url, '--passes=2', '--mark-passes');
+  argv.push(
+    join(appsDir, 'client.mjs'),
+    client,
+    mixed ? 'conc' : 'seq',
+    String(requests),
+    mixed ? String(conc) : '1',
+    String(warmup),
+    server.url,
+  );
+  argv.push('--passes=2', '--mark-passes', ...(mixed ? ['--parse-json'] : []));
   // V8 prints through C stdio: unbuffered (stdbuf), its lines stay in order with the pass marks.
   const { done } = runNode(argv, { env, cpus: '0', keepStdout: true, execPath: 'stdbuf' });
   const r = await done;
@@ -100,7 +120,7 @@ const label = (c) => (c === 'none' ? 'untraced' : c.replace(/^.*\/(dist|tmp)\//,
 const m = machine();
 const out = [];
 out.push(
-  `${machineLine(m)}; ${client} seq, ${warmup} warm-up requests then ${requests} × 2 passes, ${rounds} rounds, \`--single-threaded\`${Object.keys(extra).length > 0 ? `; preload config ${JSON.stringify(extra)}` : ''}`,
+  `${machineLine(m)}; ${mixed ? `mixed https.get + fetch, conc ${conc}, server 2 ms, JSON parsed` : `${client} seq`}, ${warmup} warm-up requests then ${requests} × 2 passes, ${rounds} rounds, \`--single-threaded\`${Object.keys(extra).length > 0 ? `; preload config ${JSON.stringify(extra)}` : ''}`,
 );
 out.push('');
 out.push(`| condition | TurboFan ms: ${PHASES.join(' | ')} | pass 1 CPU ms | pass 2 CPU ms |`);
@@ -145,6 +165,38 @@ for (const b of bundles) {
         .join(' | ')} | ${(row[3] / rs.length).toFixed(1)} |`,
     );
   }
+  // Node's and the program's own functions: what they took to compile with this preload against
+  // untraced (a hook can make Node code hot that is cold without it, or change what V8 inlines).
+  const otherMs = (runs) => {
+    const m = new Map();
+    for (const r of runs)
+      for (const [key, ms] of r.byFn) {
+        const name = key.split('\t')[1];
+        if (kind(name) === 'preload') continue;
+        const row = m.get(name) ?? [0, 0];
+        row[0] += ms / runs.length;
+        row[1] += 1 / runs.length;
+        m.set(name, row);
+      }
+    return m;
+  };
+  const base = otherMs(results.get('none'));
+  const mine = otherMs(rs);
+  const diffs = [...new Set([...base.keys(), ...mine.keys()])].map((name) => {
+    const [a = 0, ca = 0] = base.get(name) ?? [];
+    const [b = 0, cb = 0] = mine.get(name) ?? [];
+    return { name, a, b, ca, cb };
+  });
+  const sumOther = (m) => [...m.values()].reduce((x, [ms]) => x + ms, 0);
+  out.push('');
+  out.push(
+    `${label(b)}: Node's and the program's functions, all phases, mean ms per run: untraced ${sumOther(base).toFixed(1)}, with the preload ${sumOther(mine).toFixed(1)}; the largest differences:`,
+  );
+  out.push('');
+  out.push('| function | untraced ms (compilations) | with the preload ms (compilations) |');
+  out.push('|---|---:|---:|');
+  for (const d of diffs.sort((x, y) => Math.abs(y.b - y.a) - Math.abs(x.b - x.a)).slice(0, 15))
+    out.push(`| ${d.name} | ${d.a.toFixed(1)} (${d.ca.toFixed(1)}) | ${d.b.toFixed(1)} (${d.cb.toFixed(1)}) |`);
   const shared = [...new Set([...rs[0].byFn.keys()].map((k) => k.split('\t')[1]).filter((n) => kind(n) === 'both'))];
   if (shared.length > 0) out.push(`\nNames both the preload and Node or the program have (not counted above): ${shared.join(', ')}`);
 }
