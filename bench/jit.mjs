@@ -6,9 +6,8 @@
 //
 //   node bench/jit.mjs <http|fetch|mixed> [--rounds=3] [--requests=2000] [--warmup=200] [--conc=20] [bundle.cjs ...]
 //
-// `http` and `fetch` run sequentially against bench/apps/server.mjs; `mixed` is the floors' realistic
-// row (https.get and fetch in alternate slots at --conc in flight, JSON bodies parsed, against
-// bench/apps/tls-server.mjs holding each response 2 ms, the test CA trusted by NODE_EXTRA_CA_CERTS).
+// `http` and `fetch` run sequentially, `mixed` is the floors' realistic row (startWorkload in
+// bench/lib/common.mjs).
 //
 // The client runs with `--single-threaded`, so V8 compiles on the main thread and the `took` times
 // `--trace-opt` prints are the client's own CPU (with concurrent compilation they are wall times
@@ -23,21 +22,8 @@
 // example a skip-all rule set.
 //
 // Prints the tables (markdown). A measure, not a test: exit code 0 whatever it finds.
-import { join, resolve } from 'node:path';
-import {
-  appsDir,
-  configExtra,
-  loadCore,
-  machine,
-  machineLine,
-  median,
-  nodeOptions,
-  preloadPath,
-  runNode,
-  startServer,
-  startTlsServer,
-  testCaPath,
-} from './lib/common.mjs';
+import { resolve } from 'node:path';
+import { configExtra, loadCore, machine, machineLine, median, nodeOptions, preloadPath, runNode, startWorkload } from './lib/common.mjs';
 
 const args = process.argv.slice(2);
 const opt = (name, def) => Number(args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? def);
@@ -49,30 +35,24 @@ const warmup = opt('warmup', 200);
 const PHASES = ['start-up and warm-up', 'pass 1', 'pass 2'];
 const extra = configExtra();
 
-const mixed = client === 'mixed';
-const conc = opt('conc', 20);
 const core = loadCore();
-const server = mixed ? await startTlsServer({ delayMs: 2, cpus: '1' }) : await startServer({ cpus: '1' });
+const workload = await startWorkload(client, { requests, warmup, conc: opt('conc', 20), cpus: '1' });
 const collector = await core.startCollector({ description: 'jit' });
 
 /** One client run under --trace-opt: compile ms per phase and per [phase, function], and the pass CPU. */
 async function run(bundle, extraFlags = []) {
   const env =
     bundle === 'none'
-      ? {}
-      : { NODE_OPTIONS: nodeOptions([bundle]), NETTRACE_CONFIG: JSON.stringify({ ...extra, ipcPath: collector.ipcPath }) };
-  if (mixed) env.NODE_EXTRA_CA_CERTS = testCaPath;
-  const argv = ['-o0', process.execPath, '--single-threaded', '--trace-opt', ...extraFlags];
-  argv.push(
-    join(appsDir, 'client.mjs'),
-    client,
-    mixed ? 'conc' : 'seq',
-    String(requests),
-    mixed ? String(conc) : '1',
-    String(warmup),
-    server.url,
-  );
-  argv.push('--passes=2', '--mark-passes', ...(mixed ? ['--parse-json'] : []));
+      ? { ...workload.env }
+      : { ...workload.env, NODE_OPTIONS: nodeOptions([bundle]), NETTRACE_CONFIG: JSON.stringify({ ...extra, ipcPath: collector.ipcPath }) };
+  const argv = [
+    '-o0',
+    process.execPath,
+    '--single-threaded',
+    '--trace-opt',
+    ...extraFlags,
+    ...workload.args(['--passes=2', '--mark-passes']),
+  ];
   // V8 prints through C stdio: unbuffered (stdbuf), its lines stay in order with the pass marks.
   const { done } = runNode(argv, { env, cpus: '0', keepStdout: true, execPath: 'stdbuf' });
   const r = await done;
@@ -114,13 +94,13 @@ for (let i = 0; i < rounds; i++) {
   }
 }
 await collector.close?.();
-server.close?.();
+workload.server.stop?.();
 
 const label = (c) => (c === 'none' ? 'untraced' : c.replace(/^.*\/(dist|tmp)\//, '$1/'));
 const m = machine();
 const out = [];
 out.push(
-  `${machineLine(m)}; ${mixed ? `mixed https.get + fetch, conc ${conc}, server 2 ms, JSON parsed` : `${client} seq`}, ${warmup} warm-up requests then ${requests} × 2 passes, ${rounds} rounds, \`--single-threaded\`${Object.keys(extra).length > 0 ? `; preload config ${JSON.stringify(extra)}` : ''}`,
+  `${machineLine(m)}; ${workload.label}, ${warmup} warm-up requests then ${requests} × 2 passes, ${rounds} rounds, \`--single-threaded\`${Object.keys(extra).length > 0 ? `; preload config ${JSON.stringify(extra)}` : ''}`,
 );
 out.push('');
 out.push(`| condition | TurboFan ms: ${PHASES.join(' | ')} | pass 1 CPU ms | pass 2 CPU ms |`);

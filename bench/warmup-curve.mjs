@@ -10,25 +10,10 @@
 //
 //   node bench/warmup-curve.mjs <http|fetch|mixed> [--requests=2000] [--passes=6] [--warmup=200] [--rounds=4] [--conc=20]
 //
-// `http` and `fetch` run sequentially against bench/apps/server.mjs; `mixed` is the floors'
-// realistic row (https.get and fetch in alternate slots at --conc in flight, JSON bodies parsed,
-// against bench/apps/tls-server.mjs holding each response 2 ms). NETTRACE_CONFIG_EXTRA (JSON)
+// `http` and `fetch` run sequentially, `mixed` is the floors' realistic row (startWorkload in
+// bench/lib/common.mjs). NETTRACE_CONFIG_EXTRA (JSON)
 // changes the preload's options, PRELOAD another bundle. A measure, not a test.
-import { join } from 'node:path';
-import {
-  appsDir,
-  configExtra,
-  loadCore,
-  machine,
-  machineLine,
-  median,
-  nodeOptions,
-  preloadPath,
-  runNode,
-  startServer,
-  startTlsServer,
-  testCaPath,
-} from './lib/common.mjs';
+import { configExtra, loadCore, machine, machineLine, median, nodeOptions, preloadPath, runNode, startWorkload } from './lib/common.mjs';
 
 const args = process.argv.slice(2);
 const opt = (name, def) => Number(args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? def);
@@ -41,32 +26,19 @@ const requests = opt('requests', 2000);
 const passes = opt('passes', 6);
 const warmup = opt('warmup', 200);
 const rounds = opt('rounds', 4);
-const conc = opt('conc', 20);
-const mixed = client === 'mixed';
 const bundle = process.env.PRELOAD ?? preloadPath;
 const extra = configExtra();
 
 const core = loadCore();
-const server = mixed ? await startTlsServer({ delayMs: 2, cpus: '1' }) : await startServer({ cpus: '1' });
+const workload = await startWorkload(client, { requests, warmup, conc: opt('conc', 20), cpus: '1' });
 const collector = await core.startCollector({ description: 'warmup-curve' });
 
 /** One client process: CPU ms of each pass. */
 async function run(traced) {
   const env = traced
-    ? { NODE_OPTIONS: nodeOptions([bundle]), NETTRACE_CONFIG: JSON.stringify({ ...extra, ipcPath: collector.ipcPath }) }
-    : {};
-  if (mixed) env.NODE_EXTRA_CA_CERTS = testCaPath;
-  const argv = [
-    join(appsDir, 'client.mjs'),
-    client,
-    mixed ? 'conc' : 'seq',
-    String(requests),
-    mixed ? String(conc) : '1',
-    String(warmup),
-    server.url,
-  ];
-  argv.push(`--passes=${passes}`, ...(mixed ? ['--parse-json'] : []));
-  const { done } = runNode(argv, { env, cpus: '0', keepStdout: true });
+    ? { ...workload.env, NODE_OPTIONS: nodeOptions([bundle]), NETTRACE_CONFIG: JSON.stringify({ ...extra, ipcPath: collector.ipcPath }) }
+    : { ...workload.env };
+  const { done } = runNode(workload.args([`--passes=${passes}`]), { env, cpus: '0', keepStdout: true });
   const r = await done;
   if (r.code !== 0) throw new Error(`client exited with ${r.code}: ${r.stderr.slice(-500)}`);
   const line = r.stdout.split('\n').find((l) => l.startsWith('{"client"'));
@@ -82,12 +54,12 @@ for (let i = 0; i < rounds; i++) {
   );
 }
 await collector.close?.();
-server.stop?.();
+workload.server.stop?.();
 
 const perReq = (ms) => (ms * 1000) / requests;
 const out = [];
 out.push(
-  `${machineLine(machine())}; ${mixed ? `mixed https.get + fetch, conc ${conc}, server 2 ms, JSON parsed` : `${client} seq`}, ${warmup} warm-up requests then ${passes} passes of ${requests}, ${rounds} paired rounds, client on CPU 0${Object.keys(extra).length > 0 ? `; preload config ${JSON.stringify(extra)}` : ''}`,
+  `${machineLine(machine())}; ${workload.label}, ${warmup} warm-up requests then ${passes} passes of ${requests}, ${rounds} paired rounds, client on CPU 0${Object.keys(extra).length > 0 ? `; preload config ${JSON.stringify(extra)}` : ''}`,
 );
 out.push('');
 out.push(

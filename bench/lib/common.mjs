@@ -159,6 +159,25 @@ export async function startTlsServer({ delayMs = 2, cpus } = {}) {
 export const testCaPath = join(root, 'test', 'fixtures', 'certs', 'ca.pem');
 
 /**
+ * One bench client workload and its server: `http` or `fetch` sequentially against
+ * bench/apps/server.mjs, or `mixed`, the floors' realistic row (https.get and fetch in alternate
+ * slots at `conc` in flight, JSON bodies parsed, against bench/apps/tls-server.mjs holding each
+ * response 2 ms, the test CA trusted through NODE_EXTRA_CA_CERTS). Resolves {server, label, env
+ * (to add to a run's), args(flags) (bench/apps/client.mjs and its arguments)}.
+ */
+export async function startWorkload(client, { requests, warmup, conc = 20, cpus } = {}) {
+  const mixed = client === 'mixed';
+  const server = mixed ? await startTlsServer({ delayMs: 2, cpus }) : await startServer({ cpus });
+  const workload = [client, mixed ? 'conc' : 'seq', String(requests), mixed ? String(conc) : '1', String(warmup), server.url];
+  return {
+    server,
+    label: mixed ? `mixed https.get + fetch, conc ${conc}, server 2 ms, JSON parsed` : `${client} seq`,
+    env: mixed ? { NODE_EXTRA_CA_CERTS: testCaPath } : {},
+    args: (flags = []) => [join(appsDir, 'client.mjs'), ...workload, ...flags, ...(mixed ? ['--parse-json'] : [])],
+  };
+}
+
+/**
  * Starts bench/apps/dns-server.mjs (test/integration/dnsServer.mjs serving bench.test A 127.0.0.1)
  * in its own process; resolves {address ("127.0.0.1:PORT"), port, stop()}.
  */
