@@ -73,7 +73,7 @@ async function run(bundle, extraFlags = []) {
     if (!m || phase > 2) continue;
     const ms = Number(m[2]) + Number(m[3]) + Number(m[4]);
     total[phase] += ms;
-    const key = `${phase}\t${m[1] || '(anonymous)'}`;
+    const key = `${phase}\t${m[1] && !m[1].startsWith('(') ? m[1] : '(anonymous)'}`;
     byFn.set(key, (byFn.get(key) ?? 0) + ms);
   }
   return { total, byFn, scripts, passes };
