@@ -148,26 +148,26 @@ for (const b of bundles) {
   // Node's and the program's own functions: what they took to compile with this preload against
   // untraced (a hook can make Node code hot that is cold without it, or change what V8 inlines).
   const otherMs = (runs) => {
-    const m = new Map();
+    const byName = new Map();
     for (const r of runs)
       for (const [key, ms] of r.byFn) {
         const name = key.split('\t')[1];
         if (kind(name) === 'preload') continue;
-        const row = m.get(name) ?? [0, 0];
+        const row = byName.get(name) ?? [0, 0];
         row[0] += ms / runs.length;
         row[1] += 1 / runs.length;
-        m.set(name, row);
+        byName.set(name, row);
       }
-    return m;
+    return byName;
   };
   const base = otherMs(results.get('none'));
   const mine = otherMs(rs);
   const diffs = [...new Set([...base.keys(), ...mine.keys()])].map((name) => {
-    const [a = 0, ca = 0] = base.get(name) ?? [];
-    const [b = 0, cb = 0] = mine.get(name) ?? [];
-    return { name, a, b, ca, cb };
+    const [untracedMs = 0, untracedN = 0] = base.get(name) ?? [];
+    const [tracedMs = 0, tracedN = 0] = mine.get(name) ?? [];
+    return { name, untracedMs, tracedMs, untracedN, tracedN };
   });
-  const sumOther = (m) => [...m.values()].reduce((x, [ms]) => x + ms, 0);
+  const sumOther = (byName) => [...byName.values()].reduce((x, [ms]) => x + ms, 0);
   out.push('');
   out.push(
     `${label(b)}: Node's and the program's functions, all phases, mean ms per run: untraced ${sumOther(base).toFixed(1)}, with the preload ${sumOther(mine).toFixed(1)}; the largest differences:`,
@@ -175,8 +175,9 @@ for (const b of bundles) {
   out.push('');
   out.push('| function | untraced ms (compilations) | with the preload ms (compilations) |');
   out.push('|---|---:|---:|');
-  for (const d of diffs.sort((x, y) => Math.abs(y.b - y.a) - Math.abs(x.b - x.a)).slice(0, 15))
-    out.push(`| ${d.name} | ${d.a.toFixed(1)} (${d.ca.toFixed(1)}) | ${d.b.toFixed(1)} (${d.cb.toFixed(1)}) |`);
+  const change = (d) => Math.abs(d.tracedMs - d.untracedMs);
+  for (const d of diffs.sort((x, y) => change(y) - change(x)).slice(0, 15))
+    out.push(`| ${d.name} | ${d.untracedMs.toFixed(1)} (${d.untracedN.toFixed(1)}) | ${d.tracedMs.toFixed(1)} (${d.tracedN.toFixed(1)}) |`);
   const shared = [...new Set([...rs[0].byFn.keys()].map((k) => k.split('\t')[1]).filter((n) => kind(n) === 'both'))];
   if (shared.length > 0) out.push(`\nNames both the preload and Node or the program have (not counted above): ${shared.join(', ')}`);
 }
