@@ -222,7 +222,7 @@ function waterfall(row: Row, axisStart: number, span: number, width: number, col
   // One painted run per phase (a table of 100,000 rows is built in one go: one string per run,
   // not one per cell).
   let out = '';
-  for (let i = 0; i < width; ) {
+  for (let i = 0; i < width;) {
     if (i === failCol) {
       out += paint(FAIL_CHAR, 31, color);
       i++;
