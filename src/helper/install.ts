@@ -26,7 +26,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { accessSync, constants, cpSync, existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
-import { delimiter, dirname, join } from 'node:path';
+import { delimiter, join } from 'node:path';
 import type { HelperAuthority, HelperReadyMessage } from '../protocol/helper';
 import { chooseAuthority, nativeHelperBuilt, startHelper, type HelperClient, type HelperOptions } from './launch';
 import { ROOT_PATH } from './rootEnv';

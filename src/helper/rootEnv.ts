@@ -20,24 +20,24 @@ export const ROOT_PATH = '/usr/sbin:/usr/bin:/sbin:/bin';
 export const KEPT_VARIABLES: readonly string[] = ['SUDO_UID', 'SUDO_GID', 'SUDO_USER', 'PKEXEC_UID'];
 
 /**
- * Variables acted on while Node starts, before the helper can reset anything: code loaded
- * (`NODE_OPTIONS=--require`, OpenSSL providers and engines, preloaded libraries), files read or
- * written as root (coverage, warnings, compile cache, CA and ICU files). `LD_*` by prefix.
+ * Variables acted on while Node starts, before the helper can reset anything, that let the caller
+ * choose code root runs or files root writes or parses: `NODE_OPTIONS` (`--require`), module
+ * folders, OpenSSL's configuration, providers and engines, the dynamic loader's (`LD_*`, by
+ * prefix), glibc's conversion and locale modules, coverage, warning, trace and compile-cache
+ * output. Not refused: variables that only make root read a CA file (`NODE_EXTRA_CA_CERTS`,
+ * `SSL_CERT_FILE`, `SSL_CERT_DIR`; set machine-wide on many hosts, and the helper makes no TLS
+ * connection); the reset drops them.
  */
 export const STARTUP_VARIABLES: readonly string[] = [
   'NODE_OPTIONS',
   'NODE_PATH',
-  'NODE_EXTRA_CA_CERTS',
   'NODE_ICU_DATA',
   'NODE_V8_COVERAGE',
   'NODE_REDIRECT_WARNINGS',
   'NODE_COMPILE_CACHE',
-  'NODE_REPL_EXTERNAL_MODULE',
   'OPENSSL_CONF',
   'OPENSSL_MODULES',
   'OPENSSL_ENGINES',
-  'SSL_CERT_FILE',
-  'SSL_CERT_DIR',
   'GCONV_PATH',
   'LOCPATH',
   'NLSPATH',

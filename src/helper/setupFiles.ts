@@ -14,7 +14,7 @@
  */
 
 import { createHash } from 'node:crypto';
-import { closeSync, constants, fstatSync, lstatSync, openSync, readdirSync, readlinkSync, readSync } from 'node:fs';
+import { closeSync, constants, existsSync, fstatSync, lstatSync, openSync, readdirSync, readlinkSync, readSync } from 'node:fs';
 import { join, posix } from 'node:path';
 import { notRootOnly } from './rootOwned';
 
@@ -108,7 +108,7 @@ function regularFilesUnder(dir: string, rel = ''): string[] {
 
 /**
  * The files the root step installs, each hashed now: dist/helper.cjs, the native helper and, for
- * packet capture, the `cap` package's runtime files (package.json, lib/) and the addon chosen for
+ * packet capture, the `cap` package's runtime files (package.json, LICENSE, lib/) and the addon chosen for
  * this Node. Throws SetupRefusal on a symbolic link or a file that is not regular.
  */
 export function payloadFiles(src: PayloadSources): PayloadFile[] {
@@ -121,6 +121,7 @@ export function payloadFiles(src: PayloadSources): PayloadFile[] {
   add(src.nativeHelper, 'native/build/nettrace-helper', 0o755);
   if (src.cap) {
     add(join(src.cap.dir, 'package.json'), 'node_modules/cap/package.json', 0o644);
+    if (existsSync(join(src.cap.dir, 'LICENSE'))) add(join(src.cap.dir, 'LICENSE'), 'node_modules/cap/LICENSE', 0o644);
     for (const r of regularFilesUnder(join(src.cap.dir, 'lib'))) add(join(src.cap.dir, 'lib', r), `node_modules/cap/lib/${r}`, 0o644);
     add(src.cap.addon, 'node_modules/cap/build/Release/cap.node', 0o755);
   }
