@@ -31,7 +31,18 @@ import type { HelperAuthority, HelperReadyMessage } from '../protocol/helper';
 import { chooseAuthority, nativeHelperBuilt, startHelper, type HelperClient, type HelperOptions } from './launch';
 import { ROOT_PATH } from './rootEnv';
 import { notRootOnly } from './rootOwned';
-import { checksumLines, payloadFiles, payloadFolders, payloadTops, prefixProblem, SetupRefusal, type PayloadFile } from './setupFiles';
+import {
+  copySteps,
+  payloadFiles,
+  prefixProblem,
+  SetupRefusal,
+  shellQuote,
+  STAGING_NAME,
+  sudoersSteps,
+  type PayloadFile,
+  type SetupStep,
+} from './setupFiles';
+export { shellQuote, STAGING_NAME, type SetupStep } from './setupFiles';
 
 /** Where the root-owned copy goes by default (native/Makefile's PREFIX too). */
 export const DEFAULT_PREFIX = '/usr/local/lib/nettrace';
@@ -228,15 +239,6 @@ export function buildNative(
   return { binary };
 }
 
-/** One privileged step: a command run as root, and what it does. */
-export interface SetupStep {
-  title: string;
-  /** The command (for a `shell` step: /bin/sh -c and the line). */
-  argv: string[];
-  /** The shell line, for a step that needs a pipe or a redirection (shown and run as it is). */
-  shell?: string;
-}
-
 /** The privileged steps of a setup, and what it will and will not enable. */
 export interface SetupPlan {
   prefix: string;
@@ -296,50 +298,6 @@ export function nodeUnsafeForSudo(nodePath: string): string | undefined {
   return problem && `${problem} (a sudoers rule for ${nodePath} would let them run anything as root)`;
 }
 
-/** The folder inside the install folder where the root step copies and checks the files first. */
-export const STAGING_NAME = '.setup-staging';
-
-const rootInstall = (mode: string, ...rest: string[]) => ['install', '-m', mode, '-o', 'root', '-g', 'root', ...rest];
-
-/** The steps that copy `files` into a root-only folder of `prefix`, check their hashes, and move them into place. */
-function copySteps(prefix: string, files: PayloadFile[]): SetupStep[] {
-  const staging = join(prefix, STAGING_NAME);
-  const steps: SetupStep[] = [
-    {
-      title: `create ${prefix}, owned by root (the files a sudoers rule or file capabilities name must not be yours to rewrite)`,
-      argv: ['install', '-d', '-m', '0755', '-o', 'root', '-g', 'root', prefix],
-    },
-    { title: `copy the files into ${staging} first (root's, 0700), checking their hashes there`, argv: ['rm', '-rf', '--', staging] },
-    { title: '', argv: ['install', '-d', '-m', '0700', '-o', 'root', '-g', 'root', staging] },
-    {
-      title: '',
-      argv: ['install', '-d', '-m', '0755', '-o', 'root', '-g', 'root', ...payloadFolders(files).map((d) => join(staging, d))],
-    },
-  ];
-  for (const f of files) steps.push({ title: '', argv: rootInstall(f.mode === 0o755 ? '0755' : '0644', '-T', f.source, join(staging, f.target)) });
-  const check = `printf '%s\\n' ${checksumLines(files, staging).map(shellQuote).join(' ')} | sha256sum --check --strict --quiet -`;
-  steps.push({ title: 'check the copies are the files shown (SHA-256 taken when this plan was made)', argv: ['/bin/sh', '-c', check], shell: check });
-  const tops = payloadTops(files);
-  steps.push(
-    { title: `replace the installed ${tops.join(', ')} with the checked copies`, argv: ['rm', '-rf', '--', ...tops.map((t) => join(prefix, t))] },
-    ...tops.map((t) => ({ title: '', argv: ['mv', '-T', '--', join(staging, t), join(prefix, t)] })),
-    { title: '', argv: ['rmdir', '--', staging] },
-  );
-  return steps;
-}
-
-/** The steps that write the sudoers drop-in (the text is in the step itself), check it and enable it. */
-function sudoersSteps(file: string, rule: string, comment: string): SetupStep[] {
-  // Names with a dot are skipped by sudo's #includedir: the rule is checked before it counts.
-  const pending = `${file}.new`;
-  const write = `rm -f -- ${shellQuote(pending)} && (umask 0337 && printf '%s\\n' ${shellQuote(comment)} ${shellQuote(rule)} > ${shellQuote(pending)})`;
-  return [
-    { title: `write the sudoers rule: ${rule}`, argv: ['/bin/sh', '-c', write], shell: write },
-    { title: 'check its syntax', argv: ['visudo', '-c', '-q', '-f', pending] },
-    { title: `enable it as ${file}`, argv: ['mv', '-f', '--', pending, file] },
-  ];
-}
-
 /**
  * The privileged steps that install the payload into `prefix` for `user` (nothing runs here).
  * Throws when the install folder is unsafe (SetupRefusal: not root's, or writable by others, up to
@@ -385,16 +343,17 @@ export function planSetup(opts: PlanOptions): SetupPlan {
       const rule = `#${info.uid} ALL=(root) NOPASSWD: ${opts.nodePath} ${join(prefix, 'dist', 'helper.cjs')} *`;
       const name = info.name.replace(/[^A-Za-z0-9._-]/g, '?');
       sudoers = { file, rule };
-      steps.push(...sudoersSteps(file, rule, `# Net Trace: packet capture for uid ${info.uid} (${name}) through the root-owned helper copy in ${prefix}`));
+      steps.push(
+        ...sudoersSteps(
+          file,
+          rule,
+          `# Net Trace: packet capture for uid ${info.uid} (${name}) through the root-owned helper copy in ${prefix}`,
+        ),
+      );
     }
   }
   const cleanup = { title: '', argv: ['rm', '-rf', '--', join(prefix, STAGING_NAME)] };
   return { prefix, user: info, nodePath: opts.nodePath, fileCapabilities: !isRoot, sudoers, files, steps, cleanup, notes };
-}
-
-/** A word for a POSIX shell, quoted when needed. */
-export function shellQuote(word: string): string {
-  return /^[A-Za-z0-9_./:=+,@%-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
 }
 
 /** One step as a command line. */

@@ -185,16 +185,24 @@ function startCapture(
   }
 }
 
-function main(): void {
+/**
+ * As root, the environment becomes the fixed one of rootEnv.ts before anything reads it; false
+ * (after the error and exit lines) when it must not run at all (rootEnv.ts environmentRefusal).
+ */
+function settleEnvironment(): boolean {
   const euid = process.geteuid?.() ?? -1;
-  const envRefusal = environmentRefusal(process.env, euid);
-  if (envRefusal) {
-    send({ type: 'error', code: envRefusal.code, message: envRefusal.message });
+  const refusal = environmentRefusal(process.env, euid);
+  if (refusal) {
+    send({ type: 'error', code: refusal.code, message: refusal.message });
     send({ type: 'exit', reason: 'refused' });
     process.exitCode = 3;
-    return;
+    return false;
   }
   if (euid === 0) resetEnvironment();
+  return true;
+}
+
+function main(): void {
   const pid = Number(arg('--pid'));
   const wantPcap = process.argv.includes('--pcap');
   const maxBytes = Number(arg('--pcap-max-bytes') ?? 100 * 1024 * 1024);
@@ -345,4 +353,4 @@ function main(): void {
   });
 }
 
-main();
+if (settleEnvironment()) main();

@@ -15,8 +15,17 @@
 
 import { createHash } from 'node:crypto';
 import { closeSync, constants, existsSync, fstatSync, lstatSync, openSync, readdirSync, readlinkSync, readSync } from 'node:fs';
-import { join, posix } from 'node:path';
+import { join, posix, resolve } from 'node:path';
 import { notRootOnly } from './rootOwned';
+
+/** One privileged step: a command run as root, and what it does. */
+export interface SetupStep {
+  title: string;
+  /** The command (for a `shell` step: /bin/sh -c and the line). */
+  argv: string[];
+  /** The shell line, for a step that needs a pipe or a redirection (shown and run as it is). */
+  shell?: string;
+}
 
 /** One file the root step installs. */
 export interface PayloadFile {
@@ -113,7 +122,8 @@ function regularFilesUnder(dir: string, rel = ''): string[] {
  */
 export function payloadFiles(src: PayloadSources): PayloadFile[] {
   const files: PayloadFile[] = [];
-  const add = (source: string, target: string, mode: 0o644 | 0o755) => {
+  const add = (file: string, target: string, mode: 0o644 | 0o755) => {
+    const source = resolve(file);
     if (lstatSync(source).isSymbolicLink()) throw new SetupRefusal(symlinkMessage(source));
     files.push({ source, target, mode, sha256: hashRegularFile(source) });
   };
@@ -145,4 +155,61 @@ export function payloadTops(files: PayloadFile[]): string[] {
 /** The lines `sha256sum --check` reads for `files` installed under `dir`. */
 export function checksumLines(files: PayloadFile[], dir: string): string[] {
   return files.map((f) => `${f.sha256}  ${join(dir, f.target)}`);
+}
+
+/** A word for a POSIX shell, quoted when needed. */
+export function shellQuote(word: string): string {
+  return /^[A-Za-z0-9_./:=+,@%-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
+}
+
+/** The folder inside the install folder where the root step copies and checks the files first. */
+export const STAGING_NAME = '.setup-staging';
+
+const rootInstall = (mode: string, ...rest: string[]) => ['install', '-m', mode, '-o', 'root', '-g', 'root', ...rest];
+
+/** The steps that copy `files` into a root-only folder of `prefix`, check their hashes, and move them into place. */
+export function copySteps(prefix: string, files: PayloadFile[]): SetupStep[] {
+  const staging = join(prefix, STAGING_NAME);
+  const steps: SetupStep[] = [
+    {
+      title: `create ${prefix}, owned by root (the files a sudoers rule or file capabilities name must not be yours to rewrite)`,
+      argv: ['install', '-d', '-m', '0755', '-o', 'root', '-g', 'root', prefix],
+    },
+    { title: `copy the files into ${staging} first (root's, 0700), checking their hashes there`, argv: ['rm', '-rf', '--', staging] },
+    { title: '', argv: ['install', '-d', '-m', '0700', '-o', 'root', '-g', 'root', staging] },
+    {
+      title: '',
+      argv: ['install', '-d', '-m', '0755', '-o', 'root', '-g', 'root', ...payloadFolders(files).map((d) => join(staging, d))],
+    },
+  ];
+  for (const f of files)
+    steps.push({ title: '', argv: rootInstall(f.mode === 0o755 ? '0755' : '0644', '-T', f.source, join(staging, f.target)) });
+  const check = `printf '%s\\n' ${checksumLines(files, staging).map(shellQuote).join(' ')} | sha256sum --check --strict --quiet -`;
+  steps.push({
+    title: 'check the copies are the files shown (SHA-256 taken when this plan was made)',
+    argv: ['/bin/sh', '-c', check],
+    shell: check,
+  });
+  const tops = payloadTops(files);
+  steps.push(
+    {
+      title: `replace the installed ${tops.join(', ')} with the checked copies`,
+      argv: ['rm', '-rf', '--', ...tops.map((t) => join(prefix, t))],
+    },
+    ...tops.map((t) => ({ title: '', argv: ['mv', '-T', '--', join(staging, t), join(prefix, t)] })),
+    { title: '', argv: ['rmdir', '--', staging] },
+  );
+  return steps;
+}
+
+/** The steps that write the sudoers drop-in (the text is in the step itself), check it and enable it. */
+export function sudoersSteps(file: string, rule: string, comment: string): SetupStep[] {
+  // Names with a dot are skipped by sudo's #includedir: the rule is checked before it counts.
+  const pending = `${file}.new`;
+  const write = `rm -f -- ${shellQuote(pending)} && (umask 0337 && printf '%s\\n' ${shellQuote(comment)} ${shellQuote(rule)} > ${shellQuote(pending)})`;
+  return [
+    { title: `write the sudoers rule: ${rule}`, argv: ['/bin/sh', '-c', write], shell: write },
+    { title: 'check its syntax', argv: ['visudo', '-c', '-q', '-f', pending] },
+    { title: `enable it as ${file}`, argv: ['mv', '-f', '--', pending, file] },
+  ];
 }

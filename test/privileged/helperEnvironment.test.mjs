@@ -91,7 +91,18 @@ describe('the root helper runs with its own environment, not the caller’s', { 
   async function helperAsUser(pid, env) {
     const h = spawn(
       'setpriv',
-      [`--reuid=${uid}`, `--regid=${gid}`, '--init-groups', 'sudo', '-n', node, `${prefix}/dist/helper.cjs`, '--pid', String(pid), '--pcap'],
+      [
+        `--reuid=${uid}`,
+        `--regid=${gid}`,
+        '--init-groups',
+        'sudo',
+        '-n',
+        node,
+        `${prefix}/dist/helper.cjs`,
+        '--pid',
+        String(pid),
+        '--pcap',
+      ],
       { stdio: ['pipe', 'pipe', 'pipe'], cwd: '/', env: { HOME: home, ...env } },
     );
     const messages = [];

@@ -105,7 +105,8 @@ describe('the setup attacked by the user it sets up for', { timeout: 300_000 }, 
   /** The user's copy of the payload (a checkout's layout), all theirs. */
   function userPayload(name) {
     const dir = join(home, name);
-    for (const d of ['dist', 'native/build', 'node_modules/cap/lib', 'node_modules/cap/build/Release']) mkdirSync(join(dir, d), { recursive: true });
+    for (const d of ['dist', 'native/build', 'node_modules/cap/lib', 'node_modules/cap/build/Release'])
+      mkdirSync(join(dir, d), { recursive: true });
     copyFileSync(join(root, 'dist', 'helper.cjs'), join(dir, 'dist', 'helper.cjs'));
     copyFileSync(join(root, 'native', 'build', 'nettrace-helper'), join(dir, 'native', 'build', 'nettrace-helper'));
     const cap = join(root, 'node_modules', 'cap');

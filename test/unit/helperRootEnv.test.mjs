@@ -11,7 +11,15 @@ import { join } from 'node:path';
 const h = createRequire(import.meta.url)('../../dist/helper-api.cjs');
 
 test('the variables Node acts on at start are named, LD_* by prefix; harmless ones are not', () => {
-  const env = { NODE_OPTIONS: '--require /home/u/x.js', LD_PRELOAD: '/x.so', LD_AUDIT: 'a', OPENSSL_CONF: '/c', PATH: '/home/u/bin', NODE_ENV: 'production', TERM: 'xterm' };
+  const env = {
+    NODE_OPTIONS: '--require /home/u/x.js',
+    LD_PRELOAD: '/x.so',
+    LD_AUDIT: 'a',
+    OPENSSL_CONF: '/c',
+    PATH: '/home/u/bin',
+    NODE_ENV: 'production',
+    TERM: 'xterm',
+  };
   assert.deepEqual(h.startupVariables(env), ['LD_AUDIT', 'LD_PRELOAD', 'NODE_OPTIONS', 'OPENSSL_CONF']);
   assert.deepEqual(h.startupVariables({ PATH: '/bin', HOME: '/root', SUDO_UID: '1000' }), []);
   for (const k of ['NODE_PATH', 'NODE_V8_COVERAGE', 'NODE_REDIRECT_WARNINGS', 'OPENSSL_MODULES', 'GCONV_PATH']) {
@@ -40,7 +48,16 @@ test('refused only as root working for another user (sudo or pkexec), with code 
 });
 
 test('the safe environment: the system PATH and who the helper works for, nothing else', () => {
-  const env = { PATH: '/home/u/bin:/usr/bin', TMPDIR: '/home/u/tmp', HOME: '/home/u', SUDO_UID: '1000', SUDO_GID: '1000', SUDO_USER: 'u', PKEXEC_UID: undefined, NODE_OPTIONS: '--x' };
+  const env = {
+    PATH: '/home/u/bin:/usr/bin',
+    TMPDIR: '/home/u/tmp',
+    HOME: '/home/u',
+    SUDO_UID: '1000',
+    SUDO_GID: '1000',
+    SUDO_USER: 'u',
+    PKEXEC_UID: undefined,
+    NODE_OPTIONS: '--x',
+  };
   assert.deepEqual(h.safeEnvironment(env), { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', SUDO_UID: '1000', SUDO_GID: '1000', SUDO_USER: 'u' });
   assert.equal(h.ROOT_PATH, '/usr/sbin:/usr/bin:/sbin:/bin');
 });

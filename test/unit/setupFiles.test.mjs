@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 
 const h = createRequire(import.meta.url)('../../dist/helper-api.cjs');
 const sha = (s) => createHash('sha256').update(s).digest('hex');
@@ -56,6 +56,9 @@ test('the payload files: targets, modes and SHA-256 of their bytes', (t) => {
     'node_modules/cap/lib/sub',
   ]);
   assert.deepEqual(h.payloadTops(files), ['dist', 'native', 'node_modules']);
+  // Sources are absolute in the root step, whatever folder the plan was made from.
+  const rel = h.payloadFiles({ ...src, helperScript: relative(process.cwd(), src.helperScript) });
+  assert.equal(rel[0].source, src.helperScript);
   assert.equal(h.checksumLines(files, '/p/.s')[0], `${sha('helper')}  /p/.s/dist/helper.cjs`);
 });
 
@@ -63,7 +66,10 @@ test('a symbolic link anywhere in the payload is refused, naming it and its targ
   const { dir, src } = payload(t);
   rmSync(join(dir, 'cap/lib/sub/x.js'));
   symlinkSync('/etc/passwd', join(dir, 'cap/lib/sub/x.js'));
-  assert.throws(() => h.payloadFiles(src), (e) => e instanceof h.SetupRefusal && /sub\/x\.js is a symbolic link \(to \/etc\/passwd\)/.test(e.message));
+  assert.throws(
+    () => h.payloadFiles(src),
+    (e) => e instanceof h.SetupRefusal && /sub\/x\.js is a symbolic link \(to \/etc\/passwd\)/.test(e.message),
+  );
   rmSync(join(dir, 'dist/helper.cjs'));
   symlinkSync('/etc/shadow', join(dir, 'dist/helper.cjs'));
   assert.throws(() => h.payloadFiles(src), /helper\.cjs is a symbolic link \(to \/etc\/shadow\): the setup copies only regular files/);
@@ -76,13 +82,19 @@ test('a symbolic link anywhere in the payload is refused, naming it and its targ
 });
 
 test('an install folder under /tmp is refused, the default is accepted', () => {
-  assert.match(h.prefixProblem('/tmp/nettrace-x'), /\/tmp is writable by every user.*; choose a folder only root can write \(the default is \/usr\/local\/lib\/nettrace\)/);
+  assert.match(
+    h.prefixProblem('/tmp/nettrace-x'),
+    /\/tmp is writable by every user.*; choose a folder only root can write \(the default is \/usr\/local\/lib\/nettrace\)/,
+  );
   if (process.getuid() === 0) assert.equal(h.prefixProblem(h.DEFAULT_PREFIX), undefined);
 });
 
 test("the root script: fixed PATH and umask, the staging folder removed at exit, no caller's environment", () => {
   const plan = {
-    steps: [{ title: 'a', argv: ['install', '-d', '/p'] }, { title: '', argv: ['/bin/sh', '-c', 'x | y'], shell: 'x | y' }],
+    steps: [
+      { title: 'a', argv: ['install', '-d', '/p'] },
+      { title: '', argv: ['/bin/sh', '-c', 'x | y'], shell: 'x | y' },
+    ],
     cleanup: { title: '', argv: ['rm', '-rf', '--', '/p/.setup-staging'] },
   };
   const script = h.planScript(plan);
@@ -96,6 +108,12 @@ test("the root script: fixed PATH and umask, the staging folder removed at exit,
   assert.equal(h.stepLine(plan.steps[1]), 'x | y');
   const sudo = h.privilegedCommand(plan, 'sudo');
   assert.match(sudo.command, /^\/.*\/sudo$|^sudo$/);
-  assert.deepEqual(sudo.args.slice(0, 5), ['--', '/usr/bin/env', '-i', 'PATH=/usr/sbin:/usr/bin:/sbin:/bin', 'DEBIAN_FRONTEND=noninteractive']);
+  assert.deepEqual(sudo.args.slice(0, 5), [
+    '--',
+    '/usr/bin/env',
+    '-i',
+    'PATH=/usr/sbin:/usr/bin:/sbin:/bin',
+    'DEBIAN_FRONTEND=noninteractive',
+  ]);
   assert.deepEqual(h.privilegedCommand(plan, 'root').args.slice(0, 2), ['-i', 'PATH=/usr/sbin:/usr/bin:/sbin:/bin']);
 });
