@@ -22,9 +22,25 @@ export const MAX_SUBJECT = 4096;
 
 export { PatternError };
 
+/**
+ * Most DFA states built for one pattern (see Program's DFA): a pattern whose automaton needs more
+ * keeps the NFA simulation, whose cost per character grows with its size.
+ */
+export const MAX_DFA_STATES = 256;
+/** Most DFA table cells (states × character classes) for one pattern. */
+const MAX_DFA_CELLS = 16_384;
+/** Most closure steps building one pattern's DFA (a bound on its compile time: a few ms). */
+const MAX_DFA_WORK = 200_000;
+
 /** A compiled pattern: `test(s)` says whether it matches (a regex anywhere in s, a glob all of s). */
 export interface Matcher {
   test(subject: string): boolean;
+  /**
+   * What one character of a subject costs this matcher at most, in steps (the rule set's budget,
+   * src/rules/budget.ts): 1 for a DFA or a string comparison; the number of states for a pattern
+   * simulated as an NFA; the number of items for a glob matched by the wildcard algorithm.
+   */
+  readonly cost: number;
 }
 
 const CHAR = 0;
@@ -36,6 +52,34 @@ const BOL = 5;
 const EOL = 6;
 const MATCH = 7;
 const ANYNL = 8; // any code unit
+
+/**
+ * A DFA over a Program's NFA (subset construction, built whole when the program is compiled):
+ * one table read per character whatever the pattern, where the NFA simulation reads every live
+ * state. Characters are grouped in classes the program cannot tell apart (code units 0–255 by
+ * table; higher ones by their class, found once and remembered).
+ */
+interface Dfa {
+  /** Class of each code unit 0–255. */
+  classOf: Uint16Array;
+  classes: number;
+  /** Per state × class: the next state, or MATCHED. */
+  next: Int32Array;
+  /** Per state: a match when the subject ends here (a "$" is satisfied). */
+  atEnd: Uint8Array;
+  /** Per state: no match can follow (anchored pattern with no live NFA state). */
+  dead: Uint8Array;
+  start: number;
+  /** Per class: the signature that names it (which NFA states accept its characters). */
+  sigs: Map<string, number>;
+  /** Classes of code units above 255 seen so far (-1: no class: the NFA decides that subject). */
+  high: Map<number, number>;
+}
+
+/** A DFA transition into a match: test() answers true. */
+const MATCHED = -1;
+/** Most code units above 255 whose class a DFA remembers. */
+const HIGH_CACHE = 4096;
 
 class Program implements Matcher {
   private readonly ops: number[] = [];
@@ -63,7 +107,174 @@ class Program implements Matcher {
     this.cur = new Int32Array(n);
     this.next = new Int32Array(n);
     this.mark = new Int32Array(n);
-    this.stack = new Int32Array(n * 2 + 2);
+    this.stack = new Int32Array(n * 3 + 4);
+    this.dfa = this.buildDfa();
+    this.cost = this.dfa !== null ? 1 : n;
+  }
+
+  /** See Matcher.cost: 1 with a DFA, else the program's size. */
+  readonly cost: number;
+  private readonly dfa: Dfa | null;
+
+  /** Whether the consuming state pc accepts code unit c (c already folded when icase). */
+  private accepts(pc: number, c: number): boolean {
+    const op = this.ops[pc];
+    return op === CHAR ? this.a[pc] === c : op === ANY ? c !== 10 : op === ANYNL ? true : this.inClass(this.classes[this.a[pc]], c);
+  }
+
+  /**
+   * The states reachable from `seeds` without input (consuming ones, and "$" states not at the
+   * end), sorted, into `out`; true when MATCH is reachable. `atStart`: a "^" holds (position 0).
+   * Uses the simulation's mark and stack buffers (the DFA is built before any test()).
+   */
+  private closure(seeds: readonly number[], atStart: boolean, out: number[]): boolean {
+    const { ops, a, b, mark, stack } = this;
+    const gen = ++this.gen;
+    let sp = 0;
+    for (let k = seeds.length - 1; k >= 0; k--) stack[sp++] = seeds[k];
+    let matched = false;
+    out.length = 0;
+    while (sp > 0) {
+      const pc = stack[--sp];
+      if (mark[pc] === gen) continue;
+      mark[pc] = gen;
+      this.work++;
+      switch (ops[pc]) {
+        case JMP:
+          stack[sp++] = a[pc];
+          break;
+        case SPLIT:
+          stack[sp++] = b[pc];
+          stack[sp++] = a[pc];
+          break;
+        case BOL:
+          if (atStart) stack[sp++] = pc + 1;
+          break;
+        case MATCH:
+          matched = true;
+          break;
+        default:
+          out.push(pc); // a consuming state, or EOL (decided at the end)
+      }
+    }
+    out.sort((x, y) => x - y);
+    return matched;
+  }
+
+  /** Steps the DFA's construction took so far (closure states visited), bounded by MAX_DFA_WORK. */
+  private work = 0;
+
+  /** Builds the DFA, or null when it would exceed MAX_DFA_STATES, MAX_DFA_CELLS or MAX_DFA_WORK. */
+  private buildDfa(): Dfa | null {
+    const n = this.ops.length;
+    const consuming: number[] = [];
+    for (let pc = 0; pc < n; pc++) {
+      const op = this.ops[pc];
+      if (op === CHAR || op === ANY || op === ANYNL || op === CLASS) consuming.push(pc);
+    }
+    const sigs = new Map<string, number>();
+    const reps: number[] = [];
+    const classOf = new Uint16Array(256);
+    for (let u = 0; u < 256; u++) {
+      const c = this.icase ? foldCase(u) : u;
+      let sig = '';
+      for (const pc of consuming) sig += this.accepts(pc, c) ? '1' : '0';
+      let k = sigs.get(sig);
+      if (k === undefined) {
+        k = reps.length;
+        sigs.set(sig, k);
+        reps.push(c);
+      }
+      classOf[u] = k;
+    }
+    const K = reps.length;
+    const states: number[][] = [];
+    const ids = new Map<string, number>();
+    const next: number[] = [];
+    const atEnd: number[] = [];
+    const dead: number[] = [];
+    const first: number[] = [];
+    // A match before any character (an empty match): the NFA answers at once; no DFA needed.
+    if (this.closure([0], true, first)) return null;
+    states.push(first);
+    ids.set(first.join(','), 0);
+    const seeds: number[] = [];
+    const to: number[] = [];
+    for (let s = 0; s < states.length; s++) {
+      const set = states[s];
+      let eol = false;
+      for (const pc of set) if (this.ops[pc] === EOL) eol = true;
+      atEnd.push(eol && this.endMatches(set) ? 1 : 0);
+      dead.push(set.length === 0 && this.anchored ? 1 : 0);
+      for (let k = 0; k < K; k++) {
+        const c = reps[k];
+        seeds.length = 0;
+        for (const pc of set) if (this.ops[pc] !== EOL && this.accepts(pc, c)) seeds.push(pc + 1);
+        // Unanchored: a match may also start at the next position.
+        if (!this.anchored) seeds.push(0);
+        if (this.closure(seeds, false, to)) {
+          next.push(MATCHED);
+          continue;
+        }
+        const key = to.join(',');
+        let id = ids.get(key);
+        if (id === undefined) {
+          id = states.length;
+          ids.set(key, id);
+          states.push(to.slice());
+        }
+        next.push(id);
+      }
+      if (states.length > MAX_DFA_STATES || states.length * K > MAX_DFA_CELLS || this.work > MAX_DFA_WORK) return null;
+    }
+    return {
+      classOf,
+      classes: K,
+      next: Int32Array.from(next),
+      atEnd: Uint8Array.from(atEnd),
+      dead: Uint8Array.from(dead),
+      start: 0,
+      sigs,
+      high: new Map(),
+    };
+  }
+
+  /** True when, at the end of the subject, one of the "$" states of `set` leads to MATCH. */
+  private endMatches(set: readonly number[]): boolean {
+    const { ops, a, b, mark, stack } = this;
+    const gen = ++this.gen;
+    let sp = 0;
+    for (const pc of set) if (ops[pc] === EOL) stack[sp++] = pc + 1;
+    while (sp > 0) {
+      const pc = stack[--sp];
+      if (mark[pc] === gen) continue;
+      mark[pc] = gen;
+      const op = ops[pc];
+      if (op === MATCH) return true;
+      if (op === JMP) stack[sp++] = a[pc];
+      else if (op === SPLIT) {
+        stack[sp++] = b[pc];
+        stack[sp++] = a[pc];
+      } else if (op === EOL) stack[sp++] = pc + 1;
+    }
+    return false;
+  }
+
+  /** The DFA class of a code unit above 255, or -1 when the DFA has none (the NFA decides). */
+  private highClass(d: Dfa, u: number): number {
+    let k = d.high.get(u);
+    if (k === undefined) {
+      const c = this.icase ? foldCase(u) : u;
+      let sig = '';
+      for (let pc = 0; pc < this.ops.length; pc++) {
+        const op = this.ops[pc];
+        if (op === CHAR || op === ANY || op === ANYNL || op === CLASS) sig += this.accepts(pc, c) ? '1' : '0';
+      }
+      k = d.sigs.get(sig) ?? -1;
+      if (d.high.size >= HIGH_CACHE) d.high.clear();
+      d.high.set(u, k);
+    }
+    return k;
   }
 
   private push(op: number, a: number, b: number): number {
@@ -167,6 +378,23 @@ class Program implements Matcher {
 
   test(subject: string): boolean {
     const s = subject.length > MAX_SUBJECT ? subject.slice(0, MAX_SUBJECT) : subject;
+    const d = this.dfa;
+    if (d === null || s.length === 0) return this.nfaTest(s);
+    const { classOf, next, dead, classes } = d;
+    let st = d.start;
+    for (let i = 0; i < s.length; i++) {
+      if (dead[st] === 1) return false;
+      const u = s.charCodeAt(i);
+      const k = u < 256 ? classOf[u] : this.highClass(d, u);
+      if (k < 0) return this.nfaTest(s);
+      st = next[st * classes + k];
+      if (st === MATCHED) return true;
+    }
+    return d.atEnd[st] === 1;
+  }
+
+  /** The NFA simulation (every live state at once), on a subject already cut to MAX_SUBJECT. */
+  private nfaTest(s: string): boolean {
     const len = s.length;
     const { ops, a, anchored, icase } = this;
     let cur = this.cur;
@@ -259,7 +487,7 @@ export function compileRegex(pattern: string, flags = ''): Matcher {
     }
   }
   if (prefix === '') return program;
-  return { test: (s) => s.startsWith(prefix) && program.test(s) };
+  return { test: (s) => s.startsWith(prefix) && program.test(s), cost: program.cost };
 }
 
 /**
@@ -304,19 +532,26 @@ export function compileGlob(pattern: string, icase = false): Matcher {
   const fold = (s: string) => (icase ? s.toLowerCase() : s);
   if (literalOnly) {
     const want = fold(literal);
-    return { test: (s) => fold(s) === want };
+    return { test: (s) => fold(s) === want, cost: 1 };
   }
-  if (/^\*+$/.test(pattern)) return pattern === '*' ? { test: (s) => s.indexOf('/') === -1 } : { test: () => true };
+  if (/^\*+$/.test(pattern)) return pattern === '*' ? { test: (s) => s.indexOf('/') === -1, cost: 1 } : { test: () => true, cost: 1 };
   const simple = /^((?:[^*?\\]|\\.)*)(\*\*)$|^(\*\*)((?:[^*?\\]|\\.)*)$/.exec(pattern);
   if (simple) {
     const lit = fold((simple[1] ?? simple[4]).replace(/\\(.)/g, '$1'));
-    return simple[2] ? { test: (s) => fold(s).startsWith(lit) } : { test: (s) => fold(s).endsWith(lit) };
+    return simple[2] ? { test: (s) => fold(s).startsWith(lit), cost: 1 } : { test: (s) => fold(s).endsWith(lit), cost: 1 };
   }
   const hasSingle = items.some((n) => n.t === 'rep' && n.node.t === 'class');
   const hasDouble = items.some((n) => n.t === 'rep' && n.node.t === 'any');
-  const full: Matcher = !(hasSingle && hasDouble)
-    ? wildcard(items, hasSingle, icase)
-    : new Program({ t: 'cat', items: [{ t: 'bol' }, ...items, { t: 'eol' }] }, icase, true, pattern.length);
+  // The DFA when the glob has one (one table read per character); else the wildcard algorithm for
+  // one kind of star (pattern × subject at worst), else the NFA.
+  let program: Program | undefined;
+  try {
+    program = new Program({ t: 'cat', items: [{ t: 'bol' }, ...items, { t: 'eol' }] }, icase, true, pattern.length);
+  } catch (e) {
+    if (!(e instanceof PatternError) || hasSingle === hasDouble) throw e;
+  }
+  const full: Matcher =
+    program !== undefined && (program.cost === 1 || (hasSingle && hasDouble)) ? program : wildcard(items, hasSingle, icase);
   if (icase) return full;
   // The literal head and tail (before the first and after the last wildcard) reject most subjects at once.
   let head = '';
@@ -331,7 +566,7 @@ export function compileGlob(pattern: string, icase = false): Matcher {
     tail = String.fromCharCode(n.c) + tail;
   }
   const need = head.length + tail.length;
-  return { test: (s) => s.length >= need && s.startsWith(head) && s.endsWith(tail) && full.test(s) };
+  return { test: (s) => s.length >= need && s.startsWith(head) && s.endsWith(tail) && full.test(s), cost: full.cost };
 }
 
 const W_CHAR = 0;
@@ -359,6 +594,7 @@ function wildcard(items: Node[], noSlash: boolean, icase: boolean): Matcher {
   }
   const plen = kind.length;
   return {
+    cost: plen,
     test(subject: string): boolean {
       const s = subject.length > MAX_SUBJECT ? subject.slice(0, MAX_SUBJECT) : subject;
       const len = s.length;
