@@ -18,7 +18,7 @@ import type {
   StatsMessage,
   WireRule,
 } from '../protocol/preload';
-import { RuleValidationError, validateRule, validateRules, type Rule, type RuleInput } from '../rules';
+import { checkRuleBudget, RuleValidationError, validateRule, validateRules, type Rule, type RuleInput } from '../rules';
 import type { TraceRule, TraceRules } from '../trace/types';
 
 /** The side of a preload connection the collector writes to (a net.Socket). */
@@ -120,7 +120,8 @@ export class RulesController extends EventEmitter<RulesControllerEvents> {
 
   /**
    * Adds a rule (at `index`, default the end). It is disabled unless the input says
-   * `enabled: true`. Throws RuleValidationError (bad property, id taken) or RuleSyntaxError.
+   * `enabled: true`. Throws RuleValidationError (bad property, id taken, RuleBudgetError: the set
+   * would go over its budget) or RuleSyntaxError.
    */
   create(input: RuleInput | Record<string, unknown>, index = this.list.length): Rule {
     const rule = validateRule(input);
@@ -334,6 +335,8 @@ export class RulesController extends EventEmitter<RulesControllerEvents> {
 
   /** Installs a new set: bumps the version, restarts the counters of `fresh` ids, sends it. */
   private commit(next: Rule[], fresh: readonly string[]): void {
+    // The whole set's budget (src/rules/budget.ts): a create, edit or enable can go over it.
+    checkRuleBudget(next);
     this.list = next;
     this.ver++;
     for (const id of fresh) this.since.set(id, this.ver);

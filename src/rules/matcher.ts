@@ -41,6 +41,8 @@ export interface Matcher {
    * simulated as an NFA; the number of items for a glob matched by the wildcard algorithm.
    */
   readonly cost: number;
+  /** Memory it holds, in table cells (DFA cells, NFA states; 1 for a comparison), for the budget. */
+  readonly size: number;
 }
 
 const CHAR = 0;
@@ -110,7 +112,11 @@ class Program implements Matcher {
     this.stack = new Int32Array(n * 3 + 4);
     this.dfa = this.buildDfa();
     this.cost = this.dfa !== null ? 1 : n;
+    this.size = n + (this.dfa !== null ? this.dfa.next.length + 256 : 0);
   }
+
+  /** See Matcher.size. */
+  readonly size: number;
 
   /** See Matcher.cost: 1 with a DFA, else the program's size. */
   readonly cost: number;
@@ -467,8 +473,38 @@ function startsAnchored(n: Node): boolean {
   }
 }
 
+/**
+ * Matchers made so far, by kind, flags and pattern: a set is parsed where it is validated, where
+ * its budget is counted and where it is compiled, and a DFA can take milliseconds to build. A
+ * matcher holds no state between tests (its buffers are reset by each), so one serves every
+ * condition of the thread that uses it. Cleared when full.
+ */
+const made = new Map<string, Matcher>();
+const MADE_MAX = 1024;
+
+function remember(key: string, make: () => Matcher): Matcher {
+  let m = made.get(key);
+  if (m === undefined) {
+    m = make();
+    if (made.size >= MADE_MAX) made.clear();
+    made.set(key, m);
+  }
+  return m;
+}
+
 /** Compiles a regular expression (see the file comment for the syntax); flags: "" or "i". */
 export function compileRegex(pattern: string, flags = ''): Matcher {
+  return remember(`r${flags}/${pattern}`, () => makeRegex(pattern, flags));
+}
+
+/**
+ * Compiles a glob that must match the whole subject (see makeGlob).
+ */
+export function compileGlob(pattern: string, icase = false): Matcher {
+  return remember(`g${icase ? 'i' : ''}/${pattern}`, () => makeGlob(pattern, icase));
+}
+
+function makeRegex(pattern: string, flags: string): Matcher {
   if (pattern.length > MAX_PATTERN) throw new PatternError(`pattern longer than ${MAX_PATTERN} characters`, MAX_PATTERN);
   for (let k = 0; k < flags.length; k++) {
     if (flags[k] !== 'i') throw new PatternError(`unknown regex flag "${flags[k]}" (only "i" is supported)`, pattern.length + 1 + k);
@@ -487,7 +523,7 @@ export function compileRegex(pattern: string, flags = ''): Matcher {
     }
   }
   if (prefix === '') return program;
-  return { test: (s) => s.startsWith(prefix) && program.test(s), cost: program.cost };
+  return { test: (s) => s.startsWith(prefix) && program.test(s), cost: program.cost, size: program.size };
 }
 
 /**
@@ -495,7 +531,7 @@ export function compileRegex(pattern: string, flags = ''): Matcher {
  * `**` any run including `/`, `?` one character except `/`, `\` escapes the next character.
  * Common shapes (no wildcard, a literal then `**`, `**` then a literal) skip the NFA.
  */
-export function compileGlob(pattern: string, icase = false): Matcher {
+function makeGlob(pattern: string, icase: boolean): Matcher {
   if (pattern.length > MAX_PATTERN) throw new PatternError(`pattern longer than ${MAX_PATTERN} characters`, MAX_PATTERN);
   const items: Node[] = [];
   let literal = '';
@@ -532,13 +568,13 @@ export function compileGlob(pattern: string, icase = false): Matcher {
   const fold = (s: string) => (icase ? s.toLowerCase() : s);
   if (literalOnly) {
     const want = fold(literal);
-    return { test: (s) => fold(s) === want, cost: 1 };
+    return { test: (s) => fold(s) === want, cost: 1, size: 1 };
   }
-  if (/^\*+$/.test(pattern)) return pattern === '*' ? { test: (s) => s.indexOf('/') === -1, cost: 1 } : { test: () => true, cost: 1 };
+  if (/^\*+$/.test(pattern)) return pattern === '*' ? { test: (s) => s.indexOf('/') === -1, cost: 1, size: 1 } : { test: () => true, cost: 1, size: 1 };
   const simple = /^((?:[^*?\\]|\\.)*)(\*\*)$|^(\*\*)((?:[^*?\\]|\\.)*)$/.exec(pattern);
   if (simple) {
     const lit = fold((simple[1] ?? simple[4]).replace(/\\(.)/g, '$1'));
-    return simple[2] ? { test: (s) => fold(s).startsWith(lit), cost: 1 } : { test: (s) => fold(s).endsWith(lit), cost: 1 };
+    return simple[2] ? { test: (s) => fold(s).startsWith(lit), cost: 1, size: 1 } : { test: (s) => fold(s).endsWith(lit), cost: 1, size: 1 };
   }
   const hasSingle = items.some((n) => n.t === 'rep' && n.node.t === 'class');
   const hasDouble = items.some((n) => n.t === 'rep' && n.node.t === 'any');
@@ -566,7 +602,7 @@ export function compileGlob(pattern: string, icase = false): Matcher {
     tail = String.fromCharCode(n.c) + tail;
   }
   const need = head.length + tail.length;
-  return { test: (s) => s.length >= need && s.startsWith(head) && s.endsWith(tail) && full.test(s), cost: full.cost };
+  return { test: (s) => s.length >= need && s.startsWith(head) && s.endsWith(tail) && full.test(s), cost: full.cost, size: full.size };
 }
 
 const W_CHAR = 0;
@@ -595,6 +631,7 @@ function wildcard(items: Node[], noSlash: boolean, icase: boolean): Matcher {
   const plen = kind.length;
   return {
     cost: plen,
+    size: plen,
     test(subject: string): boolean {
       const s = subject.length > MAX_SUBJECT ? subject.slice(0, MAX_SUBJECT) : subject;
       const len = s.length;
