@@ -37,8 +37,8 @@ export interface Matcher {
   test(subject: string): boolean;
   /**
    * What one character of a subject costs this matcher at most, in steps (the rule set's budget,
-   * src/rules/budget.ts): 1 for a DFA or a string comparison; the number of states for a pattern
-   * simulated as an NFA; the number of items for a glob matched by the wildcard algorithm.
+   * src/rules/budget.ts): 1 for a DFA or a string comparison; 4 × the number of states for a
+   * pattern simulated as an NFA; the number of items for a glob matched by the wildcard algorithm.
    */
   readonly cost: number;
   /** Memory it holds, in table cells (DFA cells, NFA states; 1 for a comparison), for the budget. */
@@ -65,12 +65,12 @@ interface Dfa {
   /** Class of each code unit 0–255. */
   classOf: Uint16Array;
   classes: number;
-  /** Per state × class: the next state, or MATCHED. */
+  /** Per state × class: the next state's offset (its id × classes), or MATCHED. */
   next: Int32Array;
-  /** Per state: a match when the subject ends here (a "$" is satisfied). */
+  /** Per state offset: a match when the subject ends here (a "$" is satisfied). */
   atEnd: Uint8Array;
-  /** Per state: no match can follow (anchored pattern with no live NFA state). */
-  dead: Uint8Array;
+  /** The offset of the state where no match can follow (an anchored pattern with no live NFA state), or -2. */
+  dead: number;
   start: number;
   /** Per class: the signature that names it (which NFA states accept its characters). */
   sigs: Map<string, number>;
@@ -111,14 +111,15 @@ class Program implements Matcher {
     this.mark = new Int32Array(n);
     this.stack = new Int32Array(n * 3 + 4);
     this.dfa = this.buildDfa();
-    this.cost = this.dfa !== null ? 1 : n;
+    // The NFA visits up to every state per character, each ~4× a DFA's table read (bench/rules-budget.mjs).
+    this.cost = this.dfa !== null ? 1 : n * 4;
     this.size = n + (this.dfa !== null ? this.dfa.next.length + 256 : 0);
   }
 
   /** See Matcher.size. */
   readonly size: number;
 
-  /** See Matcher.cost: 1 with a DFA, else the program's size. */
+  /** See Matcher.cost: 1 with a DFA, else 4 × the program's size. */
   readonly cost: number;
   private readonly dfa: Dfa | null;
 
@@ -198,7 +199,7 @@ class Program implements Matcher {
     const ids = new Map<string, number>();
     const next: number[] = [];
     const atEnd: number[] = [];
-    const dead: number[] = [];
+    let dead = -2;
     const first: number[] = [];
     // A match before any character (an empty match): the NFA answers at once; no DFA needed.
     if (this.closure([0], true, first)) return null;
@@ -210,8 +211,8 @@ class Program implements Matcher {
       const set = states[s];
       let eol = false;
       for (const pc of set) if (this.ops[pc] === EOL) eol = true;
-      atEnd.push(eol && this.endMatches(set) ? 1 : 0);
-      dead.push(set.length === 0 && this.anchored ? 1 : 0);
+      atEnd[s * K] = eol && this.endMatches(set) ? 1 : 0;
+      if (set.length === 0 && this.anchored) dead = s * K;
       for (let k = 0; k < K; k++) {
         const c = reps[k];
         seeds.length = 0;
@@ -229,7 +230,7 @@ class Program implements Matcher {
           ids.set(key, id);
           states.push(to.slice());
         }
-        next.push(id);
+        next.push(id * K);
       }
       if (states.length > MAX_DFA_STATES || states.length * K > MAX_DFA_CELLS || this.work > MAX_DFA_WORK) return null;
     }
@@ -237,8 +238,8 @@ class Program implements Matcher {
       classOf,
       classes: K,
       next: Int32Array.from(next),
-      atEnd: Uint8Array.from(atEnd),
-      dead: Uint8Array.from(dead),
+      atEnd: Uint8Array.from(atEnd, (x) => x ?? 0),
+      dead,
       start: 0,
       sigs,
       high: new Map(),
@@ -386,14 +387,14 @@ class Program implements Matcher {
     const s = subject.length > MAX_SUBJECT ? subject.slice(0, MAX_SUBJECT) : subject;
     const d = this.dfa;
     if (d === null || s.length === 0) return this.nfaTest(s);
-    const { classOf, next, dead, classes } = d;
+    const { classOf, next, dead } = d;
     let st = d.start;
     for (let i = 0; i < s.length; i++) {
-      if (dead[st] === 1) return false;
+      if (st === dead) return false;
       const u = s.charCodeAt(i);
       const k = u < 256 ? classOf[u] : this.highClass(d, u);
       if (k < 0) return this.nfaTest(s);
-      st = next[st * classes + k];
+      st = next[st + k];
       if (st === MATCHED) return true;
     }
     return d.atEnd[st] === 1;
