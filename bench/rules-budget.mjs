@@ -70,7 +70,12 @@ function measure(conditions, v, { accepted = true } = {}) {
   });
   for (let k = 0; k < 30; k++) engine.start(v);
   const runs = [];
-  for (let r = 0; r < RUNS; r++) runs.push(cpuMs(() => { for (let k = 0; k < BATCH; k++) engine.start(v); }) / BATCH);
+  for (let r = 0; r < RUNS; r++)
+    runs.push(
+      cpuMs(() => {
+        for (let k = 0; k < BATCH; k++) engine.start(v);
+      }) / BATCH,
+    );
   runs.sort((a, b) => a - b);
   const cost = ruleSetCost(list);
   const p90 = runs[Math.min(runs.length - 1, Math.floor(runs.length * 0.9))];
@@ -81,24 +86,56 @@ const rows = [];
 function row(name, conditions, v, note, opts) {
   const m = measure(conditions, v, opts);
   rows.push({ name, ...m, note });
-  console.log(`${name.padEnd(58)} ${String(m.rules).padStart(5)} rules ${String(m.steps).padStart(6)} steps  ${m.median.toFixed(3)} ms (p90 ${m.p90.toFixed(3)}, max ${m.max.toFixed(3)})  compile ${m.compileMs.toFixed(1)} ms`);
+  console.log(
+    `${name.padEnd(58)} ${String(m.rules).padStart(5)} rules ${String(m.steps).padStart(6)} steps  ${m.median.toFixed(3)} ms (p90 ${m.p90.toFixed(3)}, max ${m.max.toFixed(3)})  compile ${m.compileMs.toFixed(1)} ms`,
+  );
 }
 
 // 1. Regexes as DFAs: unanchored (never dead), never matching, one table read per character.
-row('regexes (DFA), one per rule, on url', fill((k) => `url =~ /(a|aa)*b${k}/`), view('a'), '`url =~ /(a|aa)*bK/`: never matches, never stops early');
-row('regexes (DFA), all in one rule, on url', [fill((k) => `url =~ /(a|aa)*b${k}/`).join(' or ')], view('a'), 'the same patterns joined with `or` in one condition');
+row(
+  'regexes (DFA), one per rule, on url',
+  fill((k) => `url =~ /(a|aa)*b${k}/`),
+  view('a'),
+  '`url =~ /(a|aa)*bK/`: never matches, never stops early',
+);
+row(
+  'regexes (DFA), all in one rule, on url',
+  [fill((k) => `url =~ /(a|aa)*b${k}/`).join(' or ')],
+  view('a'),
+  'the same patterns joined with `or` in one condition',
+);
 // 2. A regex too large for a DFA (2^9 subsets), simulated as an NFA with every state live.
 // 3. Globs the wildcard algorithm matches (one kind of star, too many states for a DFA is rare; a
 // mixed glob is an NFA): `*` globs whose last star retries at every character.
-row('globs with stars, on path', fill((k) => `path ~ "/*a*a*a*a*a*a*b${k}*"`), view('a'), '`/*a*a*a*a*a*a*bK*` on `/aaa…` (no literal tail to reject it early)');
+row(
+  'globs with stars, on path',
+  fill((k) => `path ~ "/*a*a*a*a*a*a*b${k}*"`),
+  view('a'),
+  '`/*a*a*a*a*a*a*bK*` on `/aaa…` (no literal tail to reject it early)',
+);
 // 4. contains: V8's substring search against a subject built to slow it.
-row('contains, on url', fill((k) => `url contains "${'a'.repeat(60)}b${k}"`), view('a'), '`url contains "aaa…(60)bK"` on `aaa…`');
+row(
+  'contains, on url',
+  fill((k) => `url contains "${'a'.repeat(60)}b${k}"`),
+  view('a'),
+  '`url contains "aaa…(60)bK"` on `aaa…`',
+);
 // 5. Plain comparisons: the most rules a decision can read.
-row('plain comparisons', fill((k) => `method == "M${k}"`), view('a'), '`method == "MK"`: one rule read per step');
+row(
+  'plain comparisons',
+  fill((k) => `method == "M${k}"`),
+  view('a'),
+  '`method == "MK"`: one rule read per step',
+);
 // 6. 3,000 host rules: the request's host has many of them; the others cost nothing (the index).
 {
   const forOthers = Array.from({ length: 3000 }, (_, k) => `host == "svc${k}.internal" and path ~ "/api/**"`);
-  row('3,000 host rules, none for this host', forOthers, view('a'), '`host == "svcK.internal" and path ~ "/api/**"`: the index leaves none to read');
+  row(
+    '3,000 host rules, none for this host',
+    forOthers,
+    view('a'),
+    '`host == "svcK.internal" and path ~ "/api/**"`: the index leaves none to read',
+  );
   const forThis = fill((k) => `host == "h.example.com" and path == "/p${k}"`);
   row('host rules, all for this host', [...forThis], view('a'), '`host == "h.example.com" and path == "/pK"`');
 }
@@ -114,7 +151,13 @@ row(
   '`(a|b)*a[ab]{8}c` written out: over 256 DFA states, so the NFA (17 states), on `abab…`; refused alone',
   { accepted: false },
 );
-row('refused: 20 rules × 113 regexes (issue 34)', Array.from({ length: 20 }, () => patho), view('a'), 'refused at load (decision budget); timed as if accepted', { accepted: false });
+row(
+  'refused: 20 rules × 113 regexes (issue 34)',
+  Array.from({ length: 20 }, () => patho),
+  view('a'),
+  'refused at load (decision budget); timed as if accepted',
+  { accepted: false },
+);
 
 const m = machine();
 const table = [

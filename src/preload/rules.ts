@@ -141,7 +141,13 @@ export class PreloadRules {
     } finally {
       closeSync(fd);
     }
-    const m = parse(text) as { type?: unknown; version?: unknown; defaultAction?: unknown; rules?: unknown; slowThresholdMs?: unknown } | null;
+    const m = parse(text) as {
+      type?: unknown;
+      version?: unknown;
+      defaultAction?: unknown;
+      rules?: unknown;
+      slowThresholdMs?: unknown;
+    } | null;
     if (typeof m !== 'object' || m === null || m.type !== 'rules' || typeof m.version !== 'number')
       throw new Error(`the rules file ${path} does not hold a rule set`);
     this.apply(m.rules, m.defaultAction, m.version, typeof m.slowThresholdMs === 'number' ? m.slowThresholdMs : undefined);

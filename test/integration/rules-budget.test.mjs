@@ -59,13 +59,23 @@ test('nettrace run --rules with 3,000 host rules (≥ 330 KB) starts the program
 test('nettrace run --rules refuses a pathological set at load, naming the budget', async () => {
   const patho = Array.from({ length: 113 }, (_, k) => `url =~ /(a|aa)*b${k}/`).join(' or ');
   const cases = [
-    ['20 rules × 113 regexes', Array.from({ length: 20 }, (_, k) => ({ id: `p${k}`, condition: patho, action: 'skip', enabled: true })), /rules budget: one decision can cost [\d,]+ steps .*over the budget of 6,000 steps per decision/],
-    ['50,000 small rules', Array.from({ length: 50000 }, (_, k) => ({ id: `s${k}`, condition: `path == "/p${k}"`, action: 'skip' })), /rules budget: the set has 50,000 rules, over the budget of 5,000 rules in a set/],
+    [
+      '20 rules × 113 regexes',
+      Array.from({ length: 20 }, (_, k) => ({ id: `p${k}`, condition: patho, action: 'skip', enabled: true })),
+      /rules budget: one decision can cost [\d,]+ steps .*over the budget of 6,000 steps per decision/,
+    ],
+    [
+      '50,000 small rules',
+      Array.from({ length: 50000 }, (_, k) => ({ id: `s${k}`, condition: `path == "/p${k}"`, action: 'skip' })),
+      /rules budget: the set has 50,000 rules, over the budget of 5,000 rules in a set/,
+    ],
   ];
   for (const [label, rules, message] of cases) {
     const file = join(dir, 'patho.json');
     writeFileSync(file, JSON.stringify(rules));
-    const res = await run(process.execPath, [cli, 'run', '--quiet', '--rules', file, '--', process.execPath, '-e', 'console.log("ran")'], { cwd: root });
+    const res = await run(process.execPath, [cli, 'run', '--quiet', '--rules', file, '--', process.execPath, '-e', 'console.log("ran")'], {
+      cwd: root,
+    });
     assert.equal(res.code, 2, `${label}: ${res.stderr}`);
     assert.match(res.stderr, message, label);
     assert.doesNotMatch(res.stdout, /ran/, `${label}: the program did not start`);
