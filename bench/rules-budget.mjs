@@ -159,6 +159,64 @@ row(
   { accepted: false },
 );
 
+// In a traced program: the program's own http.request() call to a 4,096-character URL (the hooks
+// decide inside it), through `nettrace run --rules FILE`, wall time (the machine is shared: medians).
+const inProgram = [];
+{
+  const { execFileSync } = await import('node:child_process');
+  const { mkdtempSync, rmSync, writeFileSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const tmp = mkdtempSync(join(tmpdir(), 'nettrace-rules-budget-'));
+  const cases = [
+    ['no rules', null],
+    (() => {
+      const worst = fill((k) => `url =~ /(a|aa)*b${k}/`);
+      return [`worst accepted: ${worst.length} DFA regexes on url`, set(worst)];
+    })(),
+    [
+      '3,000 host rules (330 KB, through the rules file)',
+      Array.from({ length: 3000 }, (_, k) => ({
+        id: `svc-${k}`,
+        name: `Skip the health checks of internal service number ${k} (generated for the rules budget bench)`,
+        condition: `host == "svc${k}.internal.example.com" and path ~ "/health/**"`,
+        action: 'skip',
+        enabled: true,
+      })),
+    ],
+  ];
+  try {
+    for (const [name, list] of cases) {
+      const args = [join(root, 'dist', 'cli.cjs'), 'run', '--quiet', '--out', join(tmp, 'trace.json')];
+      if (list !== null) {
+        writeFileSync(join(tmp, 'rules.json'), JSON.stringify(list));
+        args.push('--rules', join(tmp, 'rules.json'));
+      }
+      const t0 = performance.now();
+      const out = execFileSync(
+        process.execPath,
+        [...args, '--', process.execPath, join(root, 'bench', 'apps', 'rules-budget-client.cjs')],
+        {
+          encoding: 'utf8',
+          env: { ...process.env, NT_N: QUICK ? '10' : '60' },
+          stdio: ['ignore', 'pipe', 'pipe'],
+        },
+      );
+      const wallMs = performance.now() - t0;
+      const res = JSON.parse(out.trim().split('\n').pop());
+      const at = (xs, q) => xs[Math.min(xs.length - 1, Math.floor(xs.length * q))];
+      const wall = res.callMs.sort((a, b) => a - b);
+      const cpu = res.cpuMs.sort((a, b) => a - b);
+      const r = { name, median: at(cpu, 0.5), p90: at(cpu, 0.9), wall: at(wall, 0.5), wallP90: at(wall, 0.9), runMs: wallMs };
+      inProgram.push(r);
+      console.log(
+        `in a program: ${name.padEnd(50)} http.request() CPU ${r.median.toFixed(3)} ms (p90 ${r.p90.toFixed(3)}), wall ${r.wall.toFixed(3)} (p90 ${r.wallP90.toFixed(3)}); whole run ${wallMs.toFixed(0)} ms`,
+      );
+    }
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
 const m = machine();
 const table = [
   '| rule set (the worst of its kind the budget accepts) | rules | steps | ms per decision (median) | p90 | max | compile (ms) | how |',
@@ -181,6 +239,16 @@ condition parsed, patterns built). Budget: ${MAX_DECISION_STEPS.toLocaleString('
 (src/rules/budget.ts); each set is the largest of its kind that the budget accepts (one more rule is refused).
 
 ${table.join('\n')}
+
+In a traced program (\`nettrace run --rules FILE -- node bench/apps/rules-budget-client.cjs\`): the program's own
+\`http.request()\` call to a 4,096-character URL on a local keep-alive server (the hooks decide inside it): CPU time
+of the process during the call (\`process.cpuUsage\`, 1 µs resolution; V8's helper threads included) and wall time,
+median and 90th percentile of ${QUICK ? 10 : 60} calls after 20; "whole run": \`nettrace run\` start to exit
+(collector, program start with the set compiled, 80 requests, trace written), wall time.
+
+| rules | http.request() CPU (ms, median) | CPU p90 | wall (ms, median) | wall p90 | whole run (ms) |
+|---|---:|---:|---:|---:|---:|
+${inProgram.map((r) => `| ${r.name} | ${r.median.toFixed(3)} | ${r.p90.toFixed(3)} | ${r.wall.toFixed(3)} | ${r.wallP90.toFixed(3)} | ${r.runMs.toFixed(0)} |`).join('\n')}
 
 **Worst accepted rule set, 4,096-char URL: ${worst.toFixed(3)} ms per decision** (the highest median above; its
 90th percentile: ${worstP90.toFixed(3)} ms). The max column holds the batches a garbage collection or a neighbour's load

@@ -31,7 +31,7 @@ export const MAX_RULES = 5000;
 /** Most characters of a set written as JSON. */
 export const MAX_SET_CHARS = 2 * 1024 * 1024;
 /** Most steps one decision can cost (see the file comment). */
-export const MAX_DECISION_STEPS = 6000;
+export const MAX_DECISION_STEPS = 5000;
 /** Most table cells the set's patterns hold together (Matcher.size; a cell is 4 bytes): 4 MB. */
 export const MAX_PATTERN_CELLS = 1_000_000;
 

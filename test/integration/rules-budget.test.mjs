@@ -62,7 +62,7 @@ test('nettrace run --rules refuses a pathological set at load, naming the budget
     [
       '20 rules × 113 regexes',
       Array.from({ length: 20 }, (_, k) => ({ id: `p${k}`, condition: patho, action: 'skip', enabled: true })),
-      /rules budget: one decision can cost [\d,]+ steps .*over the budget of 6,000 steps per decision/,
+      /rules budget: one decision can cost [\d,]+ steps .*over the budget of 5,000 steps per decision/,
     ],
     [
       '50,000 small rules',
