@@ -1,44 +1,16 @@
 /**
  * Redaction of secrets in URLs: the values of query (and fragment) parameters whose names mean a
- * credential are replaced by REDACTED, as the preload does for credential headers. Applied once,
- * where the collector builds a request record (TraceBuilder), so the saved JSON, the HAR (its
- * `url` and `queryString`), the panel and the CLI all see the same redacted URL.
+ * credential (./redact.ts: by name and by pattern) are replaced by REDACTED, as the preload does
+ * for credential headers. Applied once, where the collector builds a request record
+ * (TraceBuilder), so the saved JSON, the HAR (its `url` and `queryString`), the panel and the CLI
+ * all see the same redacted URL.
  */
 
 import { REDACTED } from './wire';
 
-/**
- * Query parameter names redacted by default (compared case-insensitively, after percent-decoding):
- * API keys, bearer/OAuth tokens, signatures of pre-signed URLs, passwords and client secrets.
- */
-export const DEFAULT_REDACTED_QUERY: readonly string[] = [
-  'access_token',
-  'api_key',
-  'api-key',
-  'apikey',
-  'auth',
-  'client_secret',
-  'id_token',
-  'key',
-  'passwd',
-  'password',
-  'pwd',
-  'refresh_token',
-  'secret',
-  'session_token',
-  'sig',
-  'signature',
-  'token',
-  'x-amz-credential',
-  'x-amz-security-token',
-  'x-amz-signature',
-  'x-goog-credential',
-  'x-goog-signature',
-];
-
-/** The set of names to redact: the defaults plus `extra` (lower-cased). */
-export function redactedQueryNames(extra: readonly string[] = []): ReadonlySet<string> {
-  return new Set([...DEFAULT_REDACTED_QUERY, ...extra.map((n) => String(n).trim().toLowerCase()).filter(Boolean)]);
+/** What redactUrl asks of its names: SecretNames (./redact.ts), or a set of lower-case names. */
+export interface NameSet {
+  has(lowerName: string): boolean;
 }
 
 function paramName(raw: string): string {
@@ -51,7 +23,7 @@ function paramName(raw: string): string {
 }
 
 /** Redacts `name=value` pairs of one `&`-separated part of a URL; returns it unchanged if none match. */
-function redactParams(part: string, names: ReadonlySet<string>): string {
+function redactParams(part: string, names: NameSet): string {
   if (!part.includes('=')) return part;
   let changed = false;
   const out = part.split('&').map((p) => {
@@ -69,7 +41,7 @@ function redactParams(part: string, names: ReadonlySet<string>): string {
  * REDACTED (`?api_key=<redacted>&page=2`). Everything else is kept byte for byte; a URL without
  * `?` or `#` is returned as it is.
  */
-export function redactUrl(url: string, names: ReadonlySet<string>): string {
+export function redactUrl(url: string, names: NameSet): string {
   const q = url.indexOf('?');
   const h = url.indexOf('#');
   if (q < 0 && h < 0) return url;

@@ -20,7 +20,7 @@ test('redactUrl: secret parameters redacted, others and the rest of the URL kept
     ],
     ['http://a/cb#access_token=T&state=s', 'http://a/cb#access_token=<redacted>&state=s'],
     ['http://a/p?token=&key=v&key=w', 'http://a/p?token=<redacted>&key=<redacted>&key=<redacted>'],
-    ['http://a/p?x-my-token=1&token2=2', 'http://a/p?x-my-token=<redacted>&token2=2'],
+    ['http://a/p?x-my-token=1&token2=2&page2=3', 'http://a/p?x-my-token=<redacted>&token2=<redacted>&page2=3'],
     ['/relative?password=p', '/relative?password=<redacted>'],
     ['http://a/p?bad%=1&secret', 'http://a/p?bad%=1&secret'],
   ]) {
@@ -52,4 +52,66 @@ test('TraceBuilder redacts reqURL and Location/:path headers, and still links th
   assert.doesNotMatch(JSON.stringify(b.trace), /hunter2|SESSION-SECRET-1|TOKEN-SECRET-2/);
   const har = core.toHar(b.trace);
   assert.doesNotMatch(JSON.stringify(har), /hunter2|SESSION-SECRET-1|TOKEN-SECRET-2/);
+});
+
+// Issue 34, item 7: the names the review found in clear, and the patterns (src/trace/redact.ts).
+test('query names of the issue and every *part* pattern are redacted; other names kept; exceptions honoured', () => {
+  const q = core.redactedQueryNames();
+  for (const n of [
+    'access-token',
+    'accessToken',
+    'auth_token',
+    'private_token',
+    'client-secret',
+    'jwt',
+    'code',
+    'sessionid',
+    'my_api_key',
+    'db_password',
+    'x-csrf',
+    'refresh-token',
+  ]) {
+    assert.equal(core.redactUrl(`http://a/cb?${n}=S&state=ok`, q), `http://a/cb?${n}=<redacted>&state=ok`, n);
+  }
+  for (const n of ['page', 'q', 'author', 'authority', 'codec', 'keys']) assert.equal(q.has(n), false, n);
+  const custom = core.redactedQueryNames(['!code', '*nonce*']);
+  assert.equal(core.redactUrl('http://a/?code=US&my_nonce=1&token=t', custom), 'http://a/?code=US&my_nonce=<redacted>&token=<redacted>');
+});
+
+test('redactArgv: --name=value, --name value, name=value of secret names; the rest kept', () => {
+  const names = core.redactedQueryNames();
+  const argv = [
+    '/usr/bin/node',
+    '/app/server.js',
+    '--db-password=hunter2',
+    '--token',
+    'T0K',
+    '--port',
+    '3000',
+    '-apikey',
+    'K',
+    'SESSION_SECRET=s',
+    '--verbose',
+    '--auth',
+    '--next',
+    'code=c',
+    'plain',
+  ];
+  assert.deepEqual(core.redactArgv(argv, names), [
+    '/usr/bin/node',
+    '/app/server.js',
+    '--db-password=<redacted>',
+    '--token',
+    '<redacted>',
+    '--port',
+    '3000',
+    '-apikey',
+    '<redacted>',
+    'SESSION_SECRET=<redacted>',
+    '--verbose',
+    '--auth',
+    '--next',
+    'code=<redacted>',
+    'plain',
+  ]);
 });
