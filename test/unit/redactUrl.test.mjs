@@ -115,3 +115,12 @@ test('redactArgv: --name=value, --name value, name=value of secret names; the re
     'plain',
   ]);
 });
+
+test('docs/trace-format.md#redaction names every default name and pattern', async () => {
+  const { readFileSync } = await import('node:fs');
+  const doc = readFileSync(new URL('../../docs/trace-format.md', import.meta.url), 'utf8');
+  const section = doc.slice(doc.indexOf('## Redaction'), doc.indexOf('## Versioning'));
+  for (const name of [...core.DEFAULT_REDACTED_HEADERS, ...core.DEFAULT_REDACTED_QUERY, ...core.SECRET_NAME_PARTS]) {
+    assert.ok(section.includes(`\`${name}\``), `docs/trace-format.md#redaction does not name \`${name}\``);
+  }
+});
