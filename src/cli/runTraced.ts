@@ -12,6 +12,7 @@ import { spawnGated } from '../helper/launch';
 import type { PreloadConfig, RuleDefaultAction } from '../protocol/preload';
 import type { PacketCapture, Trace } from '../trace/types';
 import { checkPrivateWritable } from '../trace/privateFile';
+import { redactArgv, redactedArgNames } from '../trace/redact';
 import { findOnPath, PcapUnavailableError, SessionHelper, type HelperSetting } from '../collector/helperSession';
 
 /** An error meant for the user: one line, and the exit code to use. */
@@ -120,7 +121,10 @@ export async function runTraced(options: RunOptions): Promise<RunResult> {
   if (!existsSync(preload)) {
     throw new CliError(`the preload is missing (${preload}); run \`npm run build\``);
   }
-  const description = options.description ?? [options.command, ...options.args].join(' ');
+  // The command line as the trace's description, with its secret options redacted like argv.
+  const description =
+    options.description ??
+    redactArgv([options.command, ...options.args], redactedArgNames(options.config?.redact, options.redactQuery)).join(' ');
   const collector = await startCollector({
     description,
     slowThresholdMs: options.slowThresholdMs,
