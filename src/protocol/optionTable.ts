@@ -11,7 +11,7 @@ import { DEFAULTS, HEADER_MODES, HELPER_MODES, INITIATOR_MODES, RULE_DEFAULT_ACT
  */
 const PATTERNS = '`token`, `secret`, `password`, `passwd`, `api-key`, `api_key`, `apikey`, `session`, `auth`, `csrf` or `jwt`';
 const HEADER_DEFAULTS = `\`Authorization\`, \`Proxy-Authorization\`, \`Cookie\`, \`Set-Cookie\`, \`X-Api-Key\`, \`X-Goog-Api-Key\`, … and every name containing ${PATTERNS} (not \`WWW-Authenticate\`)`;
-const QUERY_DEFAULTS = `\`key\`, \`sig\`, \`signature\`, \`code\`, \`pwd\`, the \`X-Amz-\`/\`X-Goog-\` signature parameters, … and every name containing ${PATTERNS}`;
+const QUERY_DEFAULTS = `\`key\`, \`sig\`, \`signature\`, \`pwd\`, an OAuth callback's \`code\`, the \`X-Amz-\`/\`X-Goog-\` signature parameters, … and every name containing ${PATTERNS}`;
 /** How an entry of `redact`/`redactQuery` adds a pattern or keeps a name. */
 const ENTRY_FORMS = '`*part*` adds a pattern (every name containing it), `!name` keeps a name the defaults redact';
 

@@ -24,8 +24,8 @@ export const DEFAULT_REDACTED_HEADERS: readonly string[] = [
 
 /**
  * Query parameter names redacted by default (compared case-insensitively, after percent-decoding):
- * API keys, bearer/OAuth tokens and codes, signatures of pre-signed URLs, passwords, client
- * secrets, session ids.
+ * API keys, bearer/OAuth tokens, signatures of pre-signed URLs, passwords, client secrets,
+ * session ids. (OAuth's `code`, redacted in callbacks only: redactUrl.ts OAUTH_CODE.)
  */
 export const DEFAULT_REDACTED_QUERY: readonly string[] = [
   'access_token',
@@ -38,7 +38,6 @@ export const DEFAULT_REDACTED_QUERY: readonly string[] = [
   'auth_token',
   'client_secret',
   'client-secret',
-  'code',
   'id_token',
   'jwt',
   'key',
@@ -149,6 +148,11 @@ export class SecretNames {
     this.exact = byLength(names);
     this.kept = byLength(kept);
     for (const p of parts) (this.partsByFirst[p.charCodeAt(0)] ??= []).push(p);
+  }
+
+  /** Whether the user's `!name` (or NOT_SECRET_NAMES) keeps `name`. */
+  keeps(name: string | Uint8Array): boolean {
+    return inList(this.kept, name);
   }
 
   /** Whether `name` is secret: an exact name, or it contains a part and is not kept. */

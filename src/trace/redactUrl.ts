@@ -11,6 +11,8 @@ import { REDACTED } from './wire';
 /** What redactUrl asks of its names: SecretNames (./redact.ts), or a set of lower-case names. */
 export interface NameSet {
   has(lowerName: string): boolean;
+  /** Whether the user keeps the name (`!name`) although a default would redact it. */
+  keeps?(lowerName: string): boolean;
 }
 
 function paramName(raw: string): string {
@@ -22,13 +24,19 @@ function paramName(raw: string): string {
   }
 }
 
-/** Redacts `name=value` pairs of one `&`-separated part of a URL; returns it unchanged if none match. */
-function redactParams(part: string, names: NameSet): string {
+/**
+ * Redacts `name=value` pairs of one `&`-separated part of a URL; returns it unchanged if none
+ * match. `oauth`: the URL is an OAuth callback, whose `code` is a credential (see OAUTH_CODE).
+ */
+function redactParams(part: string, names: NameSet, oauth: boolean): string {
   if (!part.includes('=')) return part;
+  oauth ||= OAUTH_PARAMS.test(part);
   let changed = false;
   const out = part.split('&').map((p) => {
     const eq = p.indexOf('=');
-    if (eq <= 0 || !names.has(paramName(p.slice(0, eq)))) return p;
+    if (eq <= 0) return p;
+    const name = paramName(p.slice(0, eq));
+    if (!names.has(name) && !(oauth && name === OAUTH_CODE && !names.keeps?.(name))) return p;
     if (p.slice(eq + 1) === REDACTED) return p;
     changed = true;
     return p.slice(0, eq + 1) + REDACTED;
@@ -37,9 +45,22 @@ function redactParams(part: string, names: NameSet): string {
 }
 
 /**
- * Returns `url` with the values of its query and fragment parameters named in `names` replaced by
- * REDACTED (`?api_key=<redacted>&page=2`). Everything else is kept byte for byte; a URL without
- * `?` or `#` is returned as it is.
+ * OAuth's authorization code (`?code=…&state=…` on the redirect back to the client) is a
+ * credential, but `code` is also an ordinary name (`/status?code=500`, `?code=US`): it is redacted
+ * in an OAuth callback only, a URL whose path names one (OAUTH_PATH) or whose parameters carry
+ * the callback's other parameters (OAUTH_PARAMS). Adding `code` to `redactQuery` redacts it
+ * everywhere; `!code` nowhere.
+ */
+export const OAUTH_CODE = 'code';
+/** A path that names an OAuth callback or login redirect. */
+export const OAUTH_PATH = /callback|oauth|authoriz|redirect|sign-?in|login/i;
+/** The parameters an OAuth callback carries beside `code` (RFC 6749 `state`, RFC 9207 `iss`, OIDC `session_state`). */
+export const OAUTH_PARAMS = /(?:^|&)(?:state|session_state|iss)=/i;
+
+/**
+ * Returns `url` with the values of its query and fragment parameters named in `names` (and an
+ * OAuth callback's `code`) replaced by REDACTED (`?api_key=<redacted>&page=2`). Everything else
+ * is kept byte for byte; a URL without `?` or `#` is returned as it is.
  */
 export function redactUrl(url: string, names: NameSet): string {
   const q = url.indexOf('?');
@@ -50,7 +71,8 @@ export function redactUrl(url: string, names: NameSet): string {
   const query = queryStart >= 0 ? url.slice(queryStart + 1, h > queryStart ? h : undefined) : undefined;
   const fragment = h >= 0 ? url.slice(h + 1) : undefined;
   let out = base;
-  if (query !== undefined) out += '?' + redactParams(query, names);
-  if (fragment !== undefined) out += '#' + redactParams(fragment, names);
+  const oauth = OAUTH_PATH.test(base.replace(/^[a-z][a-z0-9+.-]*:\/\/[^/]*/i, ''));
+  if (query !== undefined) out += '?' + redactParams(query, names, oauth);
+  if (fragment !== undefined) out += '#' + redactParams(fragment, names, oauth);
   return out;
 }

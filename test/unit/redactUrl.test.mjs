@@ -74,7 +74,21 @@ test('query names of the issue and every *part* pattern are redacted; other name
     assert.equal(core.redactUrl(`http://a/cb?${n}=S&state=ok`, q), `http://a/cb?${n}=<redacted>&state=ok`, n);
   }
   for (const n of ['page', 'q', 'author', 'authority', 'codec', 'keys']) assert.equal(q.has(n), false, n);
+  // OAuth's code: in a callback (by its path or its state/iss parameters) only.
+  for (const [url, want] of [
+    ['http://a/status?code=500', 'http://a/status?code=500'],
+    ['http://a/geo?code=US&x=1', 'http://a/geo?code=US&x=1'],
+    ['http://a/oauth2/callback?code=C', 'http://a/oauth2/callback?code=<redacted>'],
+    ['https://app/login?code=C&x=1', 'https://app/login?code=<redacted>&x=1'],
+    ['http://a/?code=C&state=s', 'http://a/?code=<redacted>&state=s'],
+    ['http://a/cb#code=C&iss=https%3A%2F%2Fidp', 'http://a/cb#code=<redacted>&iss=https%3A%2F%2Fidp'],
+    ['http://callback.example/status?code=500', 'http://callback.example/status?code=500'],
+  ]) {
+    assert.equal(core.redactUrl(url, q), want, url);
+  }
+  assert.equal(core.redactUrl('http://a/status?code=500', core.redactedQueryNames(['code'])), 'http://a/status?code=<redacted>');
   const custom = core.redactedQueryNames(['!code', '*nonce*']);
+  assert.equal(core.redactUrl('http://a/oauth/callback?code=C&state=s', custom), 'http://a/oauth/callback?code=C&state=s');
   assert.equal(core.redactUrl('http://a/?code=US&my_nonce=1&token=t', custom), 'http://a/?code=US&my_nonce=<redacted>&token=<redacted>');
 });
 
@@ -94,6 +108,7 @@ test('redactArgv: --name=value, --name value, name=value of secret names; the re
     '--verbose',
     '--auth',
     '--next',
+    'jwt=c',
     'code=c',
     'plain',
   ];
@@ -111,7 +126,8 @@ test('redactArgv: --name=value, --name value, name=value of secret names; the re
     '--verbose',
     '--auth',
     '--next',
-    'code=<redacted>',
+    'jwt=<redacted>',
+    'code=c',
     'plain',
   ]);
 });

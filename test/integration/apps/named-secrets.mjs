@@ -20,7 +20,10 @@ await new Promise((resolve, reject) => {
     })
     .on('error', reject);
 });
-// An OAuth callback: the code and state come back in the query.
-const r3 = await fetch(`${base}/oauth/callback?code=SECRET-OAUTH-CODE&state=kept-state`);
-await r3.text();
+// OAuth callbacks: the code comes back in the query, with the state or to a callback path; and a
+// `code` that is no credential.
+for (const path of ['/cb?code=SECRET-OAUTH-CODE-1&state=kept-state', '/login/callback?code=SECRET-OAUTH-CODE-2', '/status?code=500']) {
+  const r = await fetch(`${base}${path}`);
+  await r.text();
+}
 console.log('done');
