@@ -102,6 +102,11 @@ export function sameLower(s: string | Uint8Array, lower: string, at = 0): boolea
   return true;
 }
 
+/** ASCII lower case of a character code. */
+function lower(c: number): number {
+  return c >= 65 && c <= 90 ? c + 32 : c;
+}
+
 function inList(list: ByLength, name: string | Uint8Array): boolean {
   const candidates = list[name.length];
   if (candidates === undefined) return false;
@@ -116,8 +121,15 @@ function inList(list: ByLength, name: string | Uint8Array): boolean {
 export class SecretNames {
   private readonly exact: ByLength;
   private readonly kept: ByLength;
-  /** The parts by their first character's code (ASCII): a name is scanned once. */
+  /** The parts by their first character's code (ASCII). */
   private readonly partsByFirst: Array<string[] | undefined> = [];
+  /**
+   * The first two characters of every part (ASCII, `first << 7 | second`): a name is scanned once,
+   * and only where one of these pairs begins are the parts compared.
+   */
+  private readonly pairs = new Uint8Array(128 * 128);
+  /** The user's parts the pairs cannot find (one character, or not ASCII): compared plainly. */
+  private readonly otherParts: string[] = [];
   /** The exact names and the parts, lower-case (for SecretNames.headerLine). */
   readonly names: readonly string[];
   readonly parts: readonly string[];
@@ -147,7 +159,14 @@ export class SecretNames {
     this.parts = [...parts];
     this.exact = byLength(names);
     this.kept = byLength(kept);
-    for (const p of parts) (this.partsByFirst[p.charCodeAt(0)] ??= []).push(p);
+    for (const p of parts) {
+      // eslint-disable-next-line no-control-regex
+      if (p.length < 2 || /[^\x00-\x7f]/.test(p.slice(0, 2))) this.otherParts.push(p);
+      else {
+        (this.partsByFirst[p.charCodeAt(0)] ??= []).push(p);
+        this.pairs[(p.charCodeAt(0) << 7) | p.charCodeAt(1)] = 1;
+      }
+    }
   }
 
   /** Whether the user's `!name` (or NOT_SECRET_NAMES) keeps `name`. */
@@ -157,16 +176,45 @@ export class SecretNames {
 
   /** Whether `name` is secret: an exact name, or it contains a part and is not kept. */
   has(name: string | Uint8Array): boolean {
-    const n = name.length;
-    if (n === 0) return false;
+    if (name.length === 0) return false;
     if (inList(this.exact, name)) return true;
-    const first = typeof name === 'string' ? name.charCodeAt(0) : name[0];
-    if (first === 58 /* ':' pseudo-header */) return false;
-    for (let i = 0; i < n; i++) {
-      const c = typeof name === 'string' ? name.charCodeAt(i) : name[i];
-      const candidates = this.partsByFirst[c >= 65 && c <= 90 ? c + 32 : c];
-      if (candidates === undefined) continue;
-      for (const p of candidates) if (i + p.length <= n && sameLower(name, p, i)) return !inList(this.kept, name);
+    // Two monomorphic scans (this runs for every header name the preload sees).
+    let hit = typeof name === 'string' ? this.partInText(name) : this.partInBytes(name);
+    if (!hit && this.otherParts.length > 0) {
+      const text = (typeof name === 'string' ? name : String.fromCharCode(...name)).toLowerCase();
+      hit = text.charCodeAt(0) !== 58 && this.otherParts.some((p) => text.includes(p));
+    }
+    return hit && !inList(this.kept, name);
+  }
+
+  /** Whether the text (not a pseudo-header) contains a part, case-insensitively. */
+  private partInText(name: string): boolean {
+    const n = name.length;
+    if (name.charCodeAt(0) === 58 /* ':' pseudo-header */) return false;
+    const pairs = this.pairs;
+    let prev = lower(name.charCodeAt(0));
+    for (let i = 1; i < n; i++) {
+      const c = lower(name.charCodeAt(i));
+      if (prev < 128 && c < 128 && pairs[(prev << 7) | c] === 1) {
+        for (const p of this.partsByFirst[prev]!) if (i - 1 + p.length <= n && sameLower(name, p, i - 1)) return true;
+      }
+      prev = c;
+    }
+    return false;
+  }
+
+  /** partInText for the bytes undici holds. */
+  private partInBytes(name: Uint8Array): boolean {
+    const n = name.length;
+    if (name[0] === 58) return false;
+    const pairs = this.pairs;
+    let prev = lower(name[0]!);
+    for (let i = 1; i < n; i++) {
+      const c = lower(name[i]!);
+      if (prev < 128 && c < 128 && pairs[(prev << 7) | c] === 1) {
+        for (const p of this.partsByFirst[prev]!) if (i - 1 + p.length <= n && sameLower(name, p, i - 1)) return true;
+      }
+      prev = c;
     }
     return false;
   }

@@ -140,3 +140,15 @@ test('docs/trace-format.md#redaction names every default name and pattern', asyn
     assert.ok(section.includes(`\`${name}\``), `docs/trace-format.md#redaction does not name \`${name}\``);
   }
 });
+
+test('SecretNames.has: a part anywhere in text or bytes; one-character and non-ASCII patterns; pseudo-headers', () => {
+  const n = core.redactedQueryNames(['*z*', '*пароль*']);
+  for (const name of ['token', 'Token-X', 'x-TOKEN', 'xtoken', 'mySecretThing', 'AUTH', 'jwt', 'lazy', 'z', 'мой_пароль']) {
+    assert.equal(n.has(name), true, name);
+    assert.equal(n.has(Buffer.from(name)), /^[\x00-\x7f]*$/.test(name), `${name} as bytes`);
+  }
+  for (const name of ['tokn', 'to', 'content-type', 'accept', 'x-request-id', ':authority', 'www-authenticate', 'author', '']) {
+    assert.equal(n.has(name), false, name);
+    assert.equal(n.has(Buffer.from(name)), false, `${name} as bytes`);
+  }
+});
