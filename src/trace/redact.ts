@@ -160,7 +160,6 @@ export class SecretNames {
     this.exact = byLength(names);
     this.kept = byLength(kept);
     for (const p of parts) {
-      // eslint-disable-next-line no-control-regex
       if (p.length < 2 || /[^\x00-\x7f]/.test(p.slice(0, 2))) this.otherParts.push(p);
       else {
         (this.partsByFirst[p.charCodeAt(0)] ??= []).push(p);
