@@ -202,8 +202,8 @@ export async function runTraced(options: RunOptions): Promise<RunResult> {
       }
     }
     const trace = collector.session.snapshot();
-    await collector.session.saveJson(options.out);
-    if (options.har) await collector.session.saveHar(options.har);
+    await collector.session.saveJson(options.out, trace);
+    if (options.har) await collector.session.saveHar(options.har, trace);
     return { trace, exitCode, complete, packetCapture, pcapError };
   } finally {
     if (helper) {

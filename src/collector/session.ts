@@ -250,14 +250,17 @@ export class Session extends EventEmitter<SessionEvents> {
     return enrichRequest(this.mapInitiator(req), index, { slowThresholdMs: this.slowThresholdMs });
   }
 
-  /** Writes the trace as JSON (mode 0600), record by record: a trace of any size. */
-  async saveJson(path: string): Promise<void> {
-    await writeTraceFile(path, this.snapshot());
+  /**
+   * Writes the trace as JSON (mode 0600), record by record: a trace of any size. `trace` is a
+   * snapshot() already taken (a caller saving several formats enriches the requests once).
+   */
+  async saveJson(path: string, trace: Trace = this.snapshot()): Promise<void> {
+    await writeTraceFile(path, trace);
   }
 
-  /** Writes the trace as HAR 1.2 (mode 0600). */
-  async saveHar(path: string): Promise<void> {
-    const har = toHar(this.snapshot(), { slowThresholdMs: this.slowThresholdMs });
+  /** Writes the trace as HAR 1.2 (mode 0600); `trace` as for saveJson. */
+  async saveHar(path: string, trace: Trace = this.snapshot()): Promise<void> {
+    const har = toHar(trace, { slowThresholdMs: this.slowThresholdMs });
     await writeHarFile(path, har);
   }
 

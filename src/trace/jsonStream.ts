@@ -53,9 +53,27 @@ export function* jsonPieces(value: unknown, streamDepth: number, depth = 0): Gen
     yield pad(depth) + '}';
     return;
   }
-  const text = JSON.stringify(value, null, 1) ?? 'null';
-  // Raw newlines in JSON text are only indentation (a string's newline is written as \n).
-  yield depth === 0 ? text : text.replace(/\n/g, pad(depth));
+  if (depth === 0 || typeof value !== 'object' || value === null) {
+    yield JSON.stringify(value, null, 1) ?? 'null';
+    return;
+  }
+  // A value at `depth` is indented as JSON.stringify indents it at that depth: stringified inside
+  // `depth` one-element arrays, whose brackets are then sliced off — one pass in V8's serializer
+  // instead of a second pass over the text replacing every newline.
+  let wrapped: unknown = value;
+  for (let d = 0; d < depth; d++) wrapped = [wrapped];
+  const text = JSON.stringify(wrapped, null, 1);
+  // Each wrapper writes "[\n" + d spaces before its element and "\n" + (d - 1) spaces + "]" after.
+  const cut = wrapperOf(depth);
+  yield text.slice(cut, text.length - (cut - depth));
+}
+
+/** Length of the text `depth` one-element arrays put before their element. */
+const wrapperLengths: number[] = [0];
+function wrapperOf(depth: number): number {
+  // "[\n " + "[\n  " + … : the opening bracket, a newline and the element's indentation.
+  for (let d = wrapperLengths.length; d <= depth; d++) wrapperLengths[d] = wrapperLengths[d - 1] + 2 + d;
+  return wrapperLengths[depth];
 }
 
 /**

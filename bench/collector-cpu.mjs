@@ -1,0 +1,113 @@
+// Issue 40's floors for the collector (the other half of the system): what `nettrace run` itself
+// costs per request, and the realistic workload's wall time traced against untraced.
+//
+//   Workload: the floors' realistic row (bench/lib/common.mjs startWorkload('mixed')): HTTPS
+//   keep-alive to bench/apps/tls-server.mjs (every response held 2 ms, ~1.3 KB JSON), concurrency
+//   20, half https.get half fetch, bodies JSON.parse'd; no warm-up requests (the collector sees
+//   every request of the program).
+//   Collector CPU per request: `node -r bench/apps/cpu-at-exit.cjs dist/cli.cjs run --out <tmp>
+//   -- node client.mjs …` (default options, the trace file written) with 9,000 and with 1,000
+//   requests; (CPU(9,000) − CPU(1,000)) / 8,000 is the cost of a request to the collector process,
+//   start-up and the fixed part of writing the file taken out. Median of BENCH_RUNS (5) pairs.
+//   Floor ≤ 20 µs.
+//   Wall: the same 9,000-request run traced (`nettrace run`) and untraced (plain node), in
+//   alternating pairs on the same two cores; median of the pairs' ratios. Floor ≤ 1.10×.
+//   Memory: the collector's peak RSS over the 1,000-request run, for information (bench/memory.mjs
+//   holds the 100,000-request floor).
+//
+//   BENCH_RUNS (5), BENCH_N (9000), BENCH_N0 (1000), BENCH_QUICK=1 (1 run, 3,000 / 500 requests,
+//   RESULTS.md untouched unless --write), BENCH_PROFILE=<dir> (also writes a --cpu-prof of each
+//   9,000-request collector into <dir>).
+// Writes the section "Collector cost — issue 40" of bench/RESULTS.md.
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { QUICK, appsDir, fmt, machine, machineLine, median, root, runNode, startWorkload, writeSection } from './lib/common.mjs';
+
+const RUNS = Number(process.env.BENCH_RUNS ?? (QUICK ? 1 : 5));
+const N = Number(process.env.BENCH_N ?? (QUICK ? 3000 : 9000));
+const N0 = Number(process.env.BENCH_N0 ?? (QUICK ? 500 : 1000));
+const PROFILE = process.env.BENCH_PROFILE;
+const write = !process.argv.includes('--no-write') && (!QUICK || process.argv.includes('--write'));
+const FLOOR = { usPerReq: 20, wall: 1.1 };
+const cli = join(root, 'dist', 'cli.cjs');
+const tmp = mkdtempSync(join(os.tmpdir(), 'nettrace-collector-bench-'));
+
+const m = machine();
+const started = performance.now();
+/** One run of `requests` requests; traced through the CLI unless `untraced`. */
+async function run(requests, { untraced = false, profile = false } = {}) {
+  const w = await startWorkload('mixed', { requests, warmup: 0 });
+  try {
+    const cpuOut = join(tmp, `cpu-${requests}.json`);
+    const args = untraced
+      ? w.args()
+      : [
+          '-r',
+          join(appsDir, 'cpu-at-exit.cjs'),
+          ...(profile ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE}`] : []),
+          cli,
+          'run',
+          '--out',
+          join(tmp, 'trace.json'),
+          '--',
+          process.execPath,
+          ...w.args(),
+        ];
+    const t0 = performance.now();
+    const r = await runNode(args, { env: { ...w.env, BENCH_CPU_OUT: cpuOut } }).done;
+    const wallMs = performance.now() - t0;
+    if (r.code !== 0) throw new Error(`run failed (${r.code}): ${r.stderr.slice(-2000)}`);
+    const client = r.lines.find((l) => l.ms !== undefined);
+    if (untraced) return { wallMs, client };
+    const cpu = JSON.parse(readFileSync(cpuOut, 'utf8'));
+    const trace = JSON.parse(readFileSync(join(tmp, 'trace.json'), 'utf8'));
+    if (trace.httpRequests.length !== requests) throw new Error(`trace has ${trace.httpRequests.length} requests, expected ${requests}`);
+    return { wallMs, client, cpu };
+  } finally {
+    await w.server.stop();
+  }
+}
+
+const per = [];
+const walls = [];
+const rss = [];
+const gc = [];
+for (let i = 0; i < RUNS; i++) {
+  const small = await run(N0);
+  // Alternate which of the pair goes first, so a drift of the machine's load favours neither.
+  const pair = i % 2 ? [await run(N, { untraced: true }), await run(N, { profile: !!PROFILE })] : [null, null];
+  if (i % 2 === 0) {
+    pair[1] = await run(N, { profile: !!PROFILE });
+    pair[0] = await run(N, { untraced: true });
+  }
+  const [bare, big] = pair;
+  const us = (big.cpu.cpuUs - small.cpu.cpuUs) / (N - N0);
+  per.push(us);
+  walls.push(big.wallMs / bare.wallMs);
+  rss.push(small.cpu.maxRssKiB / 1024);
+  gc.push(((big.cpu.gcMs - small.cpu.gcMs) * 1000) / (N - N0));
+  console.log(
+    `run ${i + 1}/${RUNS}: collector ${fmt(us, 1)} µs/req (CPU ${fmt(small.cpu.cpuUs / 1000)} ms for ${N0}, ${fmt(big.cpu.cpuUs / 1000)} ms for ${N}; GC ${fmt(gc.at(-1), 1)} µs/req); wall ${fmt(bare.wallMs)} → ${fmt(big.wallMs)} ms = ${fmt(walls.at(-1), 3)}×`,
+  );
+}
+rmSync(tmp, { recursive: true, force: true });
+const usMed = median(per);
+const wallMed = median(walls);
+const pf = (ok) => (ok ? 'pass' : 'FAIL');
+const range = (xs, d) => `${fmt(Math.min(...xs), d)}–${fmt(Math.max(...xs), d)}`;
+const body = `
+Measured by \`bench/collector-cpu.mjs\` (part of \`npm run bench\`). Machine: ${machineLine(m, os.loadavg())}; the run took ${fmt((performance.now() - started) / 60000, 1)} min.
+
+Workload: HTTPS keep-alive to a local server holding each response 2 ms (~1.3 KB JSON), concurrency 20, half \`https.get\` half \`fetch\`, bodies parsed; \`nettrace run\` with default options, writing the trace file. Client, server and collector share the machine's two cores.
+
+| floor | measured (median of ${RUNS}) | range | |
+|---|---|---|---|
+| collector CPU per request, (CPU for ${N.toLocaleString('en-US')} − CPU for ${N0.toLocaleString('en-US')}) / ${(N - N0).toLocaleString('en-US')}: ≤ ${FLOOR.usPerReq} µs | ${fmt(usMed, 1)} µs | ${range(per, 1)} | ${pf(usMed <= FLOOR.usPerReq)} |
+| traced / untraced wall, ${N.toLocaleString('en-US')} requests, alternating pairs: ≤ ${FLOOR.wall.toFixed(2)}× | ${fmt(wallMed, 3)}× | ${range(walls, 3)} | ${pf(wallMed <= FLOOR.wall)} |
+| of the collector's CPU per request, garbage collection (information) | ${fmt(median(gc), 1)} µs | ${range(gc, 1)} | |
+| collector peak RSS, ${N0.toLocaleString('en-US')} requests (information) | ${fmt(median(rss))} MiB | ${range(rss)} | |
+`;
+console.log(body);
+if (write) writeSection('Collector cost — issue 40', body);
