@@ -102,6 +102,11 @@ export function sameLower(s: string | Uint8Array, lower: string, at = 0): boolea
   return true;
 }
 
+/** A lower-case character code and its upper case, if it has one. */
+function caseOf(c: number): number[] {
+  return c >= 97 && c <= 122 ? [c, c - 32] : [c];
+}
+
 /** ASCII lower case of a character code. */
 function lower(c: number): number {
   return c >= 65 && c <= 90 ? c + 32 : c;
@@ -124,8 +129,8 @@ export class SecretNames {
   /** The parts by their first character's code (ASCII). */
   private readonly partsByFirst: Array<string[] | undefined> = [];
   /**
-   * The first two characters of every part (ASCII, `first << 7 | second`): a name is scanned once,
-   * and only where one of these pairs begins are the parts compared.
+   * The first two characters of every part, in every case (ASCII, `first << 7 | second`): a name
+   * is scanned once, and only where one of these pairs begins are the parts compared.
    */
   private readonly pairs = new Uint8Array(128 * 128);
   /** The user's parts the pairs cannot find (one character, or not ASCII): compared plainly. */
@@ -163,7 +168,8 @@ export class SecretNames {
       if (p.length < 2 || /[^\x00-\x7f]/.test(p.slice(0, 2))) this.otherParts.push(p);
       else {
         (this.partsByFirst[p.charCodeAt(0)] ??= []).push(p);
-        this.pairs[(p.charCodeAt(0) << 7) | p.charCodeAt(1)] = 1;
+        // Every case of the pair, so that the scan compares characters as they are.
+        for (const a of caseOf(p.charCodeAt(0))) for (const b of caseOf(p.charCodeAt(1))) this.pairs[(a << 7) | b] = 1;
       }
     }
   }
@@ -191,11 +197,11 @@ export class SecretNames {
     const n = name.length;
     if (name.charCodeAt(0) === 58 /* ':' pseudo-header */) return false;
     const pairs = this.pairs;
-    let prev = lower(name.charCodeAt(0));
+    let prev = name.charCodeAt(0);
     for (let i = 1; i < n; i++) {
-      const c = lower(name.charCodeAt(i));
-      if (prev < 128 && c < 128 && pairs[(prev << 7) | c] === 1) {
-        for (const p of this.partsByFirst[prev]!) if (i - 1 + p.length <= n && sameLower(name, p, i - 1)) return true;
+      const c = name.charCodeAt(i);
+      if ((prev | c) < 128 && pairs[(prev << 7) | c] === 1) {
+        for (const p of this.partsByFirst[lower(prev)]!) if (i - 1 + p.length <= n && sameLower(name, p, i - 1)) return true;
       }
       prev = c;
     }
@@ -207,11 +213,11 @@ export class SecretNames {
     const n = name.length;
     if (name[0] === 58) return false;
     const pairs = this.pairs;
-    let prev = lower(name[0]!);
+    let prev = name[0]!;
     for (let i = 1; i < n; i++) {
-      const c = lower(name[i]!);
-      if (prev < 128 && c < 128 && pairs[(prev << 7) | c] === 1) {
-        for (const p of this.partsByFirst[prev]!) if (i - 1 + p.length <= n && sameLower(name, p, i - 1)) return true;
+      const c = name[i]!;
+      if ((prev | c) < 128 && pairs[(prev << 7) | c] === 1) {
+        for (const p of this.partsByFirst[lower(prev)]!) if (i - 1 + p.length <= n && sameLower(name, p, i - 1)) return true;
       }
       prev = c;
     }
