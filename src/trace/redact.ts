@@ -159,7 +159,6 @@ export class SecretNames {
         if (part) parts.add(part);
       } else if (entry) names.add(entry);
     }
-    for (const k of kept) names.delete(k);
     this.names = [...names];
     this.parts = [...parts];
     this.exact = byLength(names);

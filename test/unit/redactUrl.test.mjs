@@ -152,3 +152,10 @@ test('SecretNames.has: a part anywhere in text or bytes; one-character and non-A
     assert.equal(n.has(Buffer.from(name)), false, `${name} as bytes`);
   }
 });
+
+test('a name the user adds is redacted even where a default keeps it from the patterns', () => {
+  const n = core.redactedQueryNames(['www-authenticate', '!authorization']);
+  assert.equal(n.has('www-authenticate'), true);
+  assert.equal(n.has('authorization'), false, '!authorization keeps it, although it contains "auth"');
+  assert.equal(n.has('proxy-authenticate'), false);
+});
