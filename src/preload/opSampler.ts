@@ -12,7 +12,7 @@
 import type { SocketOp } from '../trace/types';
 import type { ConnState, Tracer } from './tracer';
 import { now } from './tracer';
-import { addSocketOp } from './socketHooks';
+import { gatedConns } from './opsGate';
 
 /** Samples a socket's byte counters into its connection's op list (see the file's comment). */
 export class OpSampler {
@@ -69,6 +69,21 @@ export class OpSampler {
     this.at = at;
     this.seen = ops?.length ?? 0;
   }
+}
+
+/** Adds one operation to a connection's socket-op trace within its cap; false when dropped. */
+function addSocketOp(t: Tracer, conn: ConnState, op: SocketOp): boolean {
+  return conn.socketTrace && !gatedConns.has(conn) ? addOp(t, conn.socketTrace, op) : false;
+}
+
+/** Adds one operation to a socket-op list within the cap (`sockTraceMaxOps`); false when dropped (counted). */
+export function addOp(t: Tracer, trace: NonNullable<ConnState['socketTrace']>, op: SocketOp): boolean {
+  if (trace.socketOps.length < t.config.sockTraceMaxOps) {
+    trace.socketOps.push(op);
+    return true;
+  }
+  trace.droppedOps++;
+  return false;
 }
 
 /** Bytes of the list's own layer (ops without a `layer` of their own) of one type, from index `from`. */

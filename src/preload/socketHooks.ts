@@ -20,7 +20,7 @@ import { DETAIL_BIT } from '../rules/details';
 import { preloadRules } from './rules';
 import { dnsLookupFor } from './dns/perRequest';
 import { gatedConns, opsWanted } from './opsGate';
-import { sampleTunnel, tunnelSampler, type OpSampler } from './opSampler';
+import { addOp, sampleTunnel, tunnelSampler, type OpSampler } from './opSampler';
 
 /** Connection state per socket. */
 export const connOf = new Slot<ConnState>('nettrace.connection', (key) => (obj) => (obj as Keyed<ConnState>)[key]);
@@ -448,20 +448,6 @@ export function tracedSocket(conn: ConnState): net.Socket | undefined {
   // Gated (per-request) traces follow HTTP/1.1 requests only: an HTTP/2 session's traffic is
   // not attributed to one stream.
   return gatedConns.has(conn) ? undefined : tracedSockets.get(conn);
-}
-
-/** Adds one operation to a connection's socket-op trace within its cap; false when dropped. */
-export function addSocketOp(t: Tracer, conn: ConnState, op: SocketOp): boolean {
-  return conn.socketTrace && !gatedConns.has(conn) ? addOp(t, conn.socketTrace, op) : false;
-}
-
-function addOp(t: Tracer, trace: NonNullable<ConnState['socketTrace']>, op: SocketOp): boolean {
-  if (trace.socketOps.length < t.config.sockTraceMaxOps) {
-    trace.socketOps.push(op);
-    return true;
-  }
-  trace.droppedOps++;
-  return false;
 }
 
 function byteLength(chunk: unknown, encoding?: BufferEncoding): number {

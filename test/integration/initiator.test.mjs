@@ -3,7 +3,7 @@
 // however deep the library's own frames go (axios), through the async context when the library
 // starts the request later (got, superagent, a queued undici Pool dispatch, @grpc/grpc-js), in a
 // TypeScript program run with `--import tsx` (its source map held only in memory) and with Node's
-// own type stripping. Debuggees run on every Node version installed (20, 22, 24).
+// own type stripping. Debuggees run on every Node version installed (20, 22, 24, 26).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
