@@ -40,6 +40,9 @@
 //                                    otherNodeMajors (scripts/nodes.mjs: Node 24 and 26), installed once like `npm test`
 //                                    does, or the majors in BENCH_PEERS (`26`, `22,24,26`), or the one binary
 //                                    BENCH_PEER_NODE names — with untraced, Net Trace, OpenTelemetry and inspect
+//   BENCH_PEERS_ONLY=1 (with BENCH_FULL=1) runs the peer Nodes' groups only, into a section of
+//                                    RESULTS.md of their own ("Issue 17 floors — peers on Node <versions>"),
+//                                    leaving the full run's section as it is
 //   BENCH_RUNS (short/realistic, default 5), BENCH_SUSTAINED_RUNS (3), BENCH_REQUESTS (2000),
 //   BENCH_SUSTAINED_REQUESTS (20000), BENCH_REALISTIC_REQUESTS (4000), BENCH_WARMUP (200),
 //   BENCH_GROUPS=sustained,short,realistic (a subset), BENCH_QUICK=1 (smoke test: 1 run, few
@@ -80,7 +83,7 @@ import {
 const FULL = process.env.BENCH_FULL === '1';
 // The baseline's section ("Issue 17 floors — baseline before the rewrite") stays in RESULTS.md as
 // written on 2026-11-22; runs since write this one.
-const HEADING = 'Issue 17 floors — with record events';
+const PEERS_ONLY = FULL && process.env.BENCH_PEERS_ONLY === '1';
 const RUNS = Number(process.env.BENCH_RUNS ?? (QUICK ? 1 : 5));
 const RUNS_SUSTAINED = Number(process.env.BENCH_SUSTAINED_RUNS ?? (QUICK ? 1 : 3));
 const N = Number(process.env.BENCH_REQUESTS ?? (QUICK ? 200 : 2000));
@@ -139,6 +142,7 @@ if (FULL) {
   }
 }
 const peerVersions = peerNodes.map((n) => n.version).join(', ');
+const HEADING = PEERS_ONLY ? `Issue 17 floors — peers on Node ${peerVersions}` : 'Issue 17 floors — with record events';
 
 const KA = [
   { client: 'http', mode: 'seq', name: 'http seq' },
@@ -194,7 +198,7 @@ function groupsOn(node, conditions, tag) {
   ].filter((g) => !GROUP_FILTER || GROUP_FILTER.includes(g.kind));
 }
 const groups = [
-  ...groupsOn(thisNode, FULL ? ['untraced', 'nettrace', 'otel'] : ['untraced', 'nettrace'], ''),
+  ...(PEERS_ONLY ? [] : groupsOn(thisNode, FULL ? ['untraced', 'nettrace', 'otel'] : ['untraced', 'nettrace'], '')),
   ...peerNodes.flatMap((n) => groupsOn(n, ['untraced', 'nettrace', 'otel', 'inspect'], n.tag)),
 ];
 
@@ -520,7 +524,7 @@ at one moment of the machine's load; the range of the rounds' differences, and e
 are the honest error bar. ${PIN ? 'The client ran pinned to CPU 0 and everything else (servers, inspector peer, the benchmark with its collector) to CPU 1 (`BENCH_PIN=0` to not pin).' : 'Nothing was pinned to a CPU (`BENCH_PIN=0`, or fewer than 2 CPUs).'} Client CPU (user+system of the client process, all its threads, \`process.cpuUsage\`) is steadier than wall time
 under load, but also moves with cache and scheduler contention.
 
-Run: \`${FULL ? 'npm run bench:full' : 'npm run bench'}\` (\`node bench/floors.mjs\`${FULL ? ' with `BENCH_FULL=1`' : ''}), took ${fmt(minutes, 1)} min
+Run: \`${FULL ? 'npm run bench:full' : 'npm run bench'}\` (\`node bench/floors.mjs\`${FULL ? ` with \`BENCH_FULL=1\`${PEERS_ONLY ? `, \`BENCH_PEERS_ONLY=1\` and the peer Nodes ${peerVersions}: the section "Issue 17 floors — with record events" holds the full run` : ''}` : ''}), took ${fmt(minutes, 1)} min
 (BENCH_SUSTAINED_RUNS=${RUNS_SUSTAINED}, BENCH_RUNS=${RUNS}).
 ${FULL ? '' : 'Without `BENCH_FULL=1` only untraced and Net Trace run, on this Node; `npm run bench:full` adds OpenTelemetry and the peer cells on Node 24 and 26.\n'}
 How it measures:
