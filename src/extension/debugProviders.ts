@@ -1,7 +1,9 @@
 /**
  * The debug side of the extension: the `nettrace` configuration provider (phase 1, see
- * launchConfig.ts), the `pwa-node`/`node` provider that starts a collector per session and
- * injects the preload (phase 2), and the session lifecycle (start, pause, end).
+ * launchConfig.ts), the `pwa-node`/`node`/`node-terminal` provider that starts a collector per
+ * session and injects the preload (phase 2: Net Trace launches, and every Node launch while
+ * `nettrace.traceNodeSessions` is "all", see nodeSessions.ts), and the session lifecycle (start,
+ * pause, end).
  */
 
 import { isAbsolute, join, relative, sep } from 'node:path';
@@ -16,7 +18,9 @@ import {
   needsTracing,
   toNodeLaunchConfig,
   type NettraceLaunchConfig,
+  type NodeLaunchConfig,
 } from './launchConfig';
+import { NODE_SESSION_TYPES, planNodeSession } from './nodeSessions';
 import { registerPauseFlush } from './pauseFlush';
 import { reportOptionError, tracingDefaults, type Services } from './services';
 
@@ -35,10 +39,7 @@ export function registerDebugProviders(s: Services, onSessions: () => void): voi
     ),
   );
   const inject = injectProvider(s);
-  context.subscriptions.push(
-    vscode.debug.registerDebugConfigurationProvider('pwa-node', inject),
-    vscode.debug.registerDebugConfigurationProvider('node', inject),
-  );
+  context.subscriptions.push(...NODE_SESSION_TYPES.map((type) => vscode.debug.registerDebugConfigurationProvider(type, inject)));
 
   context.subscriptions.push(
     vscode.debug.onDidStartDebugSession((session) => {
@@ -93,60 +94,89 @@ function resolveNettrace(config: NettraceLaunchConfig, log: (line: string) => vo
 }
 
 /**
- * Phase 2, after js-debug's own resolution and variable substitution: only for configurations
- * that came from a Net Trace launch (they carry `__nettrace`). Starts the session's collector,
- * puts the preload into the environment and starts the helper.
+ * Phase 2, after js-debug's own resolution and variable substitution, for `pwa-node`, `node` and
+ * `node-terminal` configurations: one that came from a Net Trace launch (it carries `__nettrace`)
+ * is traced with its own options; any other is traced when `nettrace.traceNodeSessions` is "all"
+ * (nodeSessions.ts decides, and says why a session is not traced).
  */
 function injectProvider(s: Services): vscode.DebugConfigurationProvider {
-  const { traces, log } = s;
-  const preload = join(s.context.extensionPath, 'dist', 'preload.cjs');
   return {
     async resolveDebugConfigurationWithSubstitutedVariables(folder, config) {
-      if (!needsTracing(config) || config.__nettraceSession) return config;
-      const tracing = config.__nettrace;
-      let prepared: Awaited<ReturnType<typeof traces.prepare>>;
-      // The workspace's rules (added in the panel or the palette) first, then launch.json's and the setting's.
-      const launchRules = s.rules.rulesForLaunch(tracing.rules);
-      try {
-        prepared = await traces.prepare(describeLaunch(config), {
-          openPanel: tracing.openPanel,
-          slowThresholdMs: tracing.slowThresholdMs,
-          redactQuery: tracing.redactQuery,
-          rules: launchRules.rules,
-          defaultAction: tracing.defaultAction,
-        });
-      } catch (err) {
-        // An invalid rule (src/rules: RuleValidationError / RuleSyntaxError, with its position): say so, start nothing.
-        void vscode.window.showErrorMessage(`Net Trace: the trace rules are not valid — ${(err as Error).message}`);
-        return undefined;
+      if (config.__nettraceSession) return config;
+      if (needsTracing(config)) return startTracedLaunch(s, folder, config);
+      const plan = planNodeSession(config, s.nodeSessions.mode(), tracingDefaults(), (err) => reportOptionError(err, s.log));
+      if (plan.action === 'notTraced') {
+        s.nodeSessions.noteNotTraced(plan.reason);
+        s.log(`not traced: ${plan.reason}`);
       }
-      const { key, ipcPath, rulesConfig } = prepared;
-      s.rules.noteSession(key, launchRules.workspaceIds);
-      try {
-        const resolved = injectTracing(config, {
-          preloadPath: preload,
-          ipcPath,
-          sessionId: key,
-          workspaceFolder: folder?.uri.fsPath,
-          rulesConfig,
-        });
-        if (tracing.helper === 'off') {
-          s.helpers.off(key, 'turned off ("helper": "off" in the launch configuration, or the nettrace.helper setting)');
-        } else s.helpers.startFor(key, tracing.pcap);
-        log(
-          `${key}: launching ${JSON.stringify(resolved.program ?? resolved.runtimeExecutable ?? '')} with NODE_OPTIONS=${resolved.env?.NODE_OPTIONS ?? ''}`,
-        );
-        return resolved as unknown as vscode.DebugConfiguration;
-      } catch (err) {
-        void traces.end(key);
-        if (err instanceof EnvFileError) {
-          void vscode.window.showErrorMessage(`Net Trace: ${err.message}`);
-          return undefined;
-        }
-        throw err;
-      }
+      if (plan.action !== 'trace') return config;
+      s.nodeSessions.noteNotTraced(undefined);
+      return startTracedLaunch(s, folder, plan.config);
     },
   };
+}
+
+/**
+ * Starts the trace of a Node launch whose tracing options are under `__nettrace`: its collector,
+ * the preload in its environment (injectTracing), its helper. The one way every traced launch
+ * starts: a `nettrace` configuration and a Node configuration traced by
+ * `nettrace.traceNodeSessions` alike. Undefined (nothing starts) when the rules or the envFile are
+ * not valid, after saying so.
+ */
+export async function startTracedLaunch(
+  s: Services,
+  folder: vscode.WorkspaceFolder | undefined,
+  config: NodeLaunchConfig,
+): Promise<vscode.DebugConfiguration | undefined> {
+  const { traces, log } = s;
+  const preload = preloadPathOf(s);
+  const tracing = config.__nettrace;
+  let prepared: Awaited<ReturnType<typeof traces.prepare>>;
+  // The workspace's rules (added in the panel or the palette) first, then launch.json's and the setting's.
+  const launchRules = s.rules.rulesForLaunch(tracing.rules);
+  try {
+    prepared = await traces.prepare(describeLaunch(config), {
+      openPanel: tracing.openPanel,
+      slowThresholdMs: tracing.slowThresholdMs,
+      redactQuery: tracing.redactQuery,
+      rules: launchRules.rules,
+      defaultAction: tracing.defaultAction,
+    });
+  } catch (err) {
+    // An invalid rule (src/rules: RuleValidationError / RuleSyntaxError, with its position): say so, start nothing.
+    void vscode.window.showErrorMessage(`Net Trace: the trace rules are not valid — ${(err as Error).message}`);
+    return undefined;
+  }
+  const { key, ipcPath, rulesConfig } = prepared;
+  s.rules.noteSession(key, launchRules.workspaceIds);
+  try {
+    const resolved = injectTracing(config, {
+      preloadPath: preload,
+      ipcPath,
+      sessionId: key,
+      workspaceFolder: folder?.uri.fsPath,
+      rulesConfig,
+    });
+    if (tracing.helper === 'off') {
+      s.helpers.off(key, 'turned off ("helper": "off" in the launch configuration, or the nettrace.helper setting)');
+    } else s.helpers.startFor(key, tracing.pcap);
+    log(
+      `${key}: launching ${JSON.stringify(resolved.program ?? resolved.command ?? resolved.runtimeExecutable ?? '')} (${resolved.type}) with NODE_OPTIONS=${resolved.env?.NODE_OPTIONS ?? ''}`,
+    );
+    return resolved as unknown as vscode.DebugConfiguration;
+  } catch (err) {
+    void traces.end(key);
+    if (err instanceof EnvFileError) {
+      void vscode.window.showErrorMessage(`Net Trace: ${err.message}`);
+      return undefined;
+    }
+    throw err;
+  }
+}
+
+/** Absolute path of this extension's preload bundle (dist/preload.cjs). */
+export function preloadPathOf(s: Services): string {
+  return join(s.context.extensionPath, 'dist', 'preload.cjs');
 }
 
 /** The program of the initial configuration: the active JS/TS file of the folder, else index.js. */

@@ -8,6 +8,7 @@ import * as vscode from 'vscode';
 import type { OptionError } from '../protocol/options';
 import type { SessionHelpers } from './helpers';
 import { TRACING_SETTINGS, type TracingDefaults } from './launchConfig';
+import type { NodeSessionSwitch } from './traceAllNode';
 import type { PanelHost } from './panel';
 import type { RuleService } from './ruleService';
 import type { TraceStore } from './traceStore';
@@ -20,6 +21,8 @@ export interface Services {
   helpers: SessionHelpers;
   /** The trace rules set in VS Code (the workspace's and the live sessions'). */
   rules: RuleService;
+  /** `nettrace.traceNodeSessions`: whether every Node debug session is traced, and why the last one was not. */
+  nodeSessions: NodeSessionSwitch;
   /** Appends a timestamped line to the Net Trace output channel. */
   log: (line: string) => void;
 }

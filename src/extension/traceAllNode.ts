@@ -1,0 +1,214 @@
+/**
+ * "Net Trace: Trace All Node Debugging": the `nettrace.traceNodeSessions` switch, its palette
+ * command and status bar toggle, and the JavaScript Debug Terminal.
+ *
+ * While the switch is "all":
+ *   - every `node`, `pwa-node` and `node-terminal` launch is traced (debugProviders.ts injects the
+ *     preload, nodeSessions.ts decides and says why a session is not traced);
+ *   - every JavaScript Debug Terminal created from then on gets the preload in its environment,
+ *     through js-debug's extension API (`registerDebugTerminalOptionsProvider`, from the
+ *     `ms-vscode.js-debug` extension's exports): each terminal records into one trace, live, from
+ *     every Node process started in it (children and workers inherit the environment), until the
+ *     terminal closes.
+ */
+
+import * as vscode from 'vscode';
+import { addPreloadEnv } from '../collector/launchEnv';
+import { launchTracing, preloadConfigOf } from './launchConfig';
+import { TRACE_NODE_SESSIONS_SETTING, traceNodeSessionsMode, type TraceNodeSessions } from './nodeSessions';
+import { preloadPathOf } from './debugProviders';
+import { reportOptionError, settings, tracingDefaults, type Services } from './services';
+
+/** The palette command that toggles the switch. */
+export const TOGGLE_COMMAND = 'nettrace.toggleTraceAllNode';
+
+/** The switch's state and the last session it could not trace, shared by the provider, status bar and panel. */
+export class NodeSessionSwitch implements vscode.Disposable {
+  private notTraced: string | undefined;
+  private readonly emitter = new vscode.EventEmitter<void>();
+  /** Fires when the setting or the not-traced reason changed. */
+  readonly onDidChange = this.emitter.event;
+  private readonly sub = vscode.workspace.onDidChangeConfiguration((e) => {
+    if (e.affectsConfiguration(`nettrace.${TRACE_NODE_SESSIONS_SETTING}`)) this.emitter.fire();
+  });
+
+  /** The setting's value now. */
+  mode(): TraceNodeSessions {
+    return traceNodeSessionsMode(settings().get<unknown>(TRACE_NODE_SESSIONS_SETTING));
+  }
+
+  /** Why the last Node session was not traced (undefined once one was). */
+  get lastNotTraced(): string | undefined {
+    return this.notTraced;
+  }
+
+  /** Records why a session was not traced (undefined: the last one was traced). */
+  noteNotTraced(reason: string | undefined): void {
+    if (reason === this.notTraced) return;
+    this.notTraced = reason;
+    this.emitter.fire();
+  }
+
+  /** Turns the switch over, where the setting is set (the workspace's value when it has one, else the user's). */
+  async toggle(): Promise<TraceNodeSessions> {
+    const next: TraceNodeSessions = this.mode() === 'all' ? 'netTraceOnly' : 'all';
+    const inspected = settings().inspect(TRACE_NODE_SESSIONS_SETTING);
+    const target =
+      inspected?.workspaceFolderValue !== undefined
+        ? vscode.ConfigurationTarget.WorkspaceFolder
+        : inspected?.workspaceValue !== undefined
+          ? vscode.ConfigurationTarget.Workspace
+          : vscode.ConfigurationTarget.Global;
+    await settings().update(TRACE_NODE_SESSIONS_SETTING, next, target);
+    return next;
+  }
+
+  dispose(): void {
+    this.sub.dispose();
+    this.emitter.dispose();
+  }
+}
+
+/** Registers the toggle command, the status bar toggle and the JavaScript Debug Terminal hook. */
+export function registerTraceAllNode(s: Services): void {
+  const sw = s.nodeSessions;
+  const item = vscode.window.createStatusBarItem('nettrace.traceAllNode', vscode.StatusBarAlignment.Left, 9);
+  item.name = 'Net Trace: Trace All Node Debugging';
+  item.command = TOGGLE_COMMAND;
+  const draw = (): void => {
+    const on = sw.mode() === 'all';
+    item.text = on ? '$(pulse) All Node' : '$(circle-slash) All Node';
+    const state = on
+      ? 'Net Trace traces every Node debug session and JavaScript Debug Terminal.'
+      : 'Net Trace traces only "Net Trace" launch configurations.';
+    const why = sw.lastNotTraced ? `\n\nNot traced: ${sw.lastNotTraced}` : '';
+    item.tooltip = `${state}${why}\n\nClick to turn ${on ? 'off' : 'on'} (Net Trace: Trace All Node Debugging).`;
+    item.accessibilityInformation = { label: `Net Trace: Trace All Node Debugging is ${on ? 'on' : 'off'}` };
+    item.show();
+  };
+  draw();
+  s.context.subscriptions.push(
+    item,
+    sw.onDidChange(draw),
+    vscode.commands.registerCommand(TOGGLE_COMMAND, async () => {
+      const next = await sw.toggle();
+      if (next === 'all') await hookDebugTerminals(s);
+      void vscode.window.setStatusBarMessage(
+        next === 'all'
+          ? 'Net Trace: tracing every Node debug session (new JavaScript Debug Terminals too)'
+          : 'Net Trace: tracing only Net Trace launch configurations',
+        4000,
+      );
+    }),
+    sw.onDidChange(() => {
+      if (sw.mode() === 'all') void hookDebugTerminals(s);
+    }),
+  );
+  if (sw.mode() === 'all') void hookDebugTerminals(s);
+}
+
+/** js-debug's extension API (its `IExports`, from @vscode/js-debug's typings). */
+interface JsDebugApi {
+  registerDebugTerminalOptionsProvider(provider: {
+    provideTerminalOptions(options: vscode.TerminalOptions): vscode.ProviderResult<vscode.TerminalOptions>;
+  }): vscode.Disposable;
+}
+
+/** The js-debug extensions that export the terminal API, the nightly first (it replaces the built-in one when installed). */
+const JS_DEBUG_IDS = ['ms-vscode.js-debug-nightly', 'ms-vscode.js-debug'];
+
+let hooked: Promise<boolean> | undefined;
+
+/**
+ * Registers the debug terminal options provider once (js-debug is activated for it, which is why
+ * this waits until the switch is first on). False when no js-debug with the API is installed.
+ */
+function hookDebugTerminals(s: Services): Promise<boolean> {
+  hooked ??= (async () => {
+    for (const id of JS_DEBUG_IDS) {
+      const ext = vscode.extensions.getExtension<Partial<JsDebugApi>>(id);
+      if (!ext) continue;
+      let api: Partial<JsDebugApi> | undefined;
+      try {
+        api = ext.isActive ? ext.exports : await ext.activate();
+      } catch (err) {
+        s.log(`${id} did not activate: ${(err as Error).message}`);
+        continue;
+      }
+      if (typeof api?.registerDebugTerminalOptionsProvider !== 'function') continue;
+      const terminals = new DebugTerminalTraces(s);
+      s.context.subscriptions.push(
+        terminals,
+        api.registerDebugTerminalOptionsProvider({ provideTerminalOptions: (o) => terminals.provide(o) }),
+      );
+      s.log(`JavaScript Debug Terminals: traced through ${id} while nettrace.traceNodeSessions is "all"`);
+      return true;
+    }
+    s.log('JavaScript Debug Terminals are not traced: no js-debug extension with registerDebugTerminalOptionsProvider');
+    return false;
+  })();
+  return hooked;
+}
+
+/** One trace per JavaScript Debug Terminal created while the switch is on, ended when the terminal closes. */
+class DebugTerminalTraces implements vscode.Disposable {
+  /** Trace key by the NETTRACE_CONFIG value given to the terminal (it names the collector's unique IPC path). */
+  private readonly byConfig = new Map<string, string>();
+  private count = 0;
+  private readonly sub: vscode.Disposable;
+
+  constructor(private readonly s: Services) {
+    this.sub = vscode.window.onDidCloseTerminal((t) => {
+      const env = (t.creationOptions as vscode.TerminalOptions).env;
+      const config = env?.NETTRACE_CONFIG;
+      const key = typeof config === 'string' ? this.byConfig.get(config) : undefined;
+      if (!key) return;
+      this.byConfig.delete(config!);
+      void s.helpers
+        .finish(key, 2000)
+        .then(() => s.traces.end(key))
+        .then(() => s.helpers.prune());
+    });
+  }
+
+  /** js-debug's options for a new debug terminal, with the preload in its environment when the switch is on. */
+  async provide(options: vscode.TerminalOptions): Promise<vscode.TerminalOptions> {
+    const { s } = this;
+    if (s.nodeSessions.mode() !== 'all') return options;
+    const tracing = launchTracing({}, tracingDefaults(), (err) => reportOptionError(err, s.log));
+    const launchRules = s.rules.rulesForLaunch(tracing.rules);
+    const label = `${options.name || 'JavaScript Debug Terminal'}${++this.count > 1 ? ` ${this.count}` : ''}`;
+    let prepared: Awaited<ReturnType<typeof s.traces.prepare>>;
+    try {
+      prepared = await s.traces.prepare(label, {
+        openPanel: tracing.openPanel,
+        slowThresholdMs: tracing.slowThresholdMs,
+        redactQuery: tracing.redactQuery,
+        rules: launchRules.rules,
+        defaultAction: tracing.defaultAction,
+      });
+    } catch (err) {
+      s.nodeSessions.noteNotTraced(`the JavaScript Debug Terminal: the trace rules are not valid — ${(err as Error).message}`);
+      return options;
+    }
+    const { key, ipcPath, rulesConfig } = prepared;
+    s.rules.noteSession(key, launchRules.workspaceIds);
+    const env: Record<string, string | null | undefined> = { ...(options.env ?? {}) };
+    addPreloadEnv(env, { preloadPath: preloadPathOf(s), config: { ...preloadConfigOf(tracing, ipcPath), ...rulesConfig } });
+    const config = env.NETTRACE_CONFIG as string;
+    this.byConfig.set(config, key);
+    // No debug session stands for the terminal: it is live from now until the terminal closes.
+    s.traces.attach(key, `terminal:${key}`);
+    if (tracing.helper === 'off') s.helpers.off(key, 'turned off (the nettrace.helper setting)');
+    else s.helpers.startFor(key, tracing.pcap);
+    s.nodeSessions.noteNotTraced(undefined);
+    if (tracing.openPanel) s.panel.show({ preserveFocus: true });
+    s.panel.showTrace(key);
+    s.log(`${key}: JavaScript Debug Terminal with NODE_OPTIONS=${env.NODE_OPTIONS ?? ''}`);
+    return { ...options, env };
+  }
+
+  dispose(): void {
+    this.sub.dispose();
+  }
+}
