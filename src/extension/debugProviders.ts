@@ -6,7 +6,7 @@
  * pause, end).
  */
 
-import { isAbsolute, join, relative, sep } from 'node:path';
+import { isAbsolute, relative, sep } from 'node:path';
 import * as vscode from 'vscode';
 import {
   DEBUG_TYPE,
@@ -22,7 +22,7 @@ import {
 } from './launchConfig';
 import { NODE_SESSION_TYPES, planNodeSession } from './nodeSessions';
 import { registerPauseFlush } from './pauseFlush';
-import { reportOptionError, tracingDefaults, type Services } from './services';
+import { preloadPathOf, reportOptionError, tracingDefaults, type Services } from './services';
 
 /** Registers the configuration providers and the session listeners; `onSessions` runs when sessions start or end. */
 export function registerDebugProviders(s: Services, onSessions: () => void): void {
@@ -172,11 +172,6 @@ export async function startTracedLaunch(
     }
     throw err;
   }
-}
-
-/** Absolute path of this extension's preload bundle (dist/preload.cjs). */
-export function preloadPathOf(s: Services): string {
-  return join(s.context.extensionPath, 'dist', 'preload.cjs');
 }
 
 /** The program of the initial configuration: the active JS/TS file of the folder, else index.js. */

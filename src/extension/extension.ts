@@ -59,7 +59,7 @@ export function activate(context: vscode.ExtensionContext): void {
   registerAnnotations(services);
   const updateStatus = registerStatusBar(services, COMMANDS.showPanel);
   registerDebugProviders(services, updateStatus);
-  registerTraceAllNode(services);
+  registerTraceAllNode(services, nodeSessions);
   late.commands = registerCommands(services);
   registerCopyCommands(services);
   registerRuleCommands(services, rules);

@@ -16,14 +16,13 @@ import * as vscode from 'vscode';
 import { addPreloadEnv } from '../collector/launchEnv';
 import { launchTracing, preloadConfigOf } from './launchConfig';
 import { TRACE_NODE_SESSIONS_SETTING, traceNodeSessionsMode, type TraceNodeSessions } from './nodeSessions';
-import { preloadPathOf } from './debugProviders';
-import { reportOptionError, settings, tracingDefaults, type Services } from './services';
+import { preloadPathOf, reportOptionError, settings, tracingDefaults, type NodeSessionState, type Services } from './services';
 
 /** The palette command that toggles the switch. */
 export const TOGGLE_COMMAND = 'nettrace.toggleTraceAllNode';
 
 /** The switch's state and the last session it could not trace, shared by the provider, status bar and panel. */
-export class NodeSessionSwitch implements vscode.Disposable {
+export class NodeSessionSwitch implements NodeSessionState, vscode.Disposable {
   private notTraced: string | undefined;
   private readonly emitter = new vscode.EventEmitter<void>();
   /** Fires when the setting or the not-traced reason changed. */
@@ -70,8 +69,7 @@ export class NodeSessionSwitch implements vscode.Disposable {
 }
 
 /** Registers the toggle command, the status bar toggle and the JavaScript Debug Terminal hook. */
-export function registerTraceAllNode(s: Services): void {
-  const sw = s.nodeSessions;
+export function registerTraceAllNode(s: Services, sw: NodeSessionSwitch): void {
   const item = vscode.window.createStatusBarItem('nettrace.traceAllNode', vscode.StatusBarAlignment.Left, 9);
   item.name = 'Net Trace: Trace All Node Debugging';
   item.command = TOGGLE_COMMAND;
@@ -87,12 +85,13 @@ export function registerTraceAllNode(s: Services): void {
     item.show();
   };
   draw();
+  const hook = debugTerminalHook(s);
   s.context.subscriptions.push(
     item,
     sw.onDidChange(draw),
     vscode.commands.registerCommand(TOGGLE_COMMAND, async () => {
       const next = await sw.toggle();
-      if (next === 'all') await hookDebugTerminals(s);
+      if (next === 'all') await hook();
       void vscode.window.setStatusBarMessage(
         next === 'all'
           ? 'Net Trace: tracing every Node debug session (new JavaScript Debug Terminals too)'
@@ -101,10 +100,10 @@ export function registerTraceAllNode(s: Services): void {
       );
     }),
     sw.onDidChange(() => {
-      if (sw.mode() === 'all') void hookDebugTerminals(s);
+      if (sw.mode() === 'all') void hook();
     }),
   );
-  if (sw.mode() === 'all') void hookDebugTerminals(s);
+  if (sw.mode() === 'all') void hook();
 }
 
 /** js-debug's extension API (its `IExports`, from @vscode/js-debug's typings). */
@@ -117,14 +116,14 @@ interface JsDebugApi {
 /** The js-debug extensions that export the terminal API, the nightly first (it replaces the built-in one when installed). */
 const JS_DEBUG_IDS = ['ms-vscode.js-debug-nightly', 'ms-vscode.js-debug'];
 
-let hooked: Promise<boolean> | undefined;
-
 /**
- * Registers the debug terminal options provider once (js-debug is activated for it, which is why
- * this waits until the switch is first on). False when no js-debug with the API is installed.
+ * The function that registers the debug terminal options provider, once (js-debug is activated for
+ * it, which is why this waits until the switch is first on). It resolves false when no js-debug
+ * with the API is installed, and tries again on the next call.
  */
-function hookDebugTerminals(s: Services): Promise<boolean> {
-  hooked ??= (async () => {
+function debugTerminalHook(s: Services): () => Promise<boolean> {
+  let hooked: Promise<boolean> | undefined;
+  const attempt = async (): Promise<boolean> => {
     for (const id of JS_DEBUG_IDS) {
       const ext = vscode.extensions.getExtension<Partial<JsDebugApi>>(id);
       if (!ext) continue;
@@ -146,8 +145,12 @@ function hookDebugTerminals(s: Services): Promise<boolean> {
     }
     s.log('JavaScript Debug Terminals are not traced: no js-debug extension with registerDebugTerminalOptionsProvider');
     return false;
-  })();
-  return hooked;
+  };
+  return () =>
+    (hooked ??= attempt().then((ok) => {
+      if (!ok) hooked = undefined;
+      return ok;
+    }));
 }
 
 /** One trace per JavaScript Debug Terminal created while the switch is on, ended when the terminal closes. */

@@ -1,0 +1,310 @@
+// "Net Trace: Trace All Node Debugging" (src/extension/nodeSessions.ts, traceAllNode.ts and the
+// Node provider of debugProviders.ts) against the recording `vscode` stub
+// (test/fixtures/vscode-stub) and real collectors: which Node configurations are traced and which
+// are not (and why); with the switch off a launch is handed back unchanged; with it on, a plain
+// `node` launch and a `node-terminal` one get the preload (the user's NODE_OPTIONS kept) and a
+// real program run with the resolved environment — parent and forked child — records into the
+// session's trace; a JavaScript Debug Terminal created through js-debug's options provider gets
+// the same, and its trace ends when the terminal closes; js-debug's child sessions are left alone.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { buildSync } from 'esbuild';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { root } from '../lib/bundleTs.mjs';
+
+const require = createRequire(import.meta.url);
+const stub = join(root, 'test', 'fixtures', 'vscode-stub', 'index.cjs');
+const tmp = mkdtempSync(join(tmpdir(), 'nettrace-allnode-'));
+after(() => rmSync(tmp, { recursive: true, force: true }));
+const outfile = join(tmp, 'allnode.cjs');
+buildSync({
+  stdin: {
+    contents: [
+      "export * from './src/extension/nodeSessions';",
+      "export * from './src/extension/traceAllNode';",
+      "export * from './src/extension/debugProviders';",
+      "export * from './src/extension/ruleService';",
+      "export * from './src/extension/traceStore';",
+      "export { startCollector } from './src/collector/server';",
+      "import * as vscodeStub from 'vscode'; export { vscodeStub };",
+    ].join('\n'),
+    resolveDir: root,
+    loader: 'ts',
+  },
+  bundle: true,
+  platform: 'node',
+  format: 'cjs',
+  target: 'node20',
+  outfile,
+  logLevel: 'error',
+  alias: { vscode: stub },
+});
+const m = require(outfile);
+const vscode = m.vscodeStub;
+const preload = join(root, 'dist', 'preload.cjs');
+
+// ---- the rules (pure) ------------------------------------------------------------------------
+
+test('planNodeSession: which Node configurations "all" traces, which it leaves alone, and why', () => {
+  const launch = { type: 'node', request: 'launch', name: 'App', program: '/w/app.js' };
+  assert.deepEqual(m.planNodeSession(launch, 'netTraceOnly', {}), { action: 'ignore' }, 'the switch off: nothing');
+  const traced = m.planNodeSession(launch, 'all', { headers: 'names', bodies: 4096 });
+  assert.equal(traced.action, 'trace');
+  assert.equal(traced.config.type, 'node', 'the type stays js-debug’s');
+  assert.equal(traced.config.program, '/w/app.js');
+  assert.equal(traced.config.__nettrace.headers, 'names', 'tracing options from the nettrace.* settings');
+  assert.deepEqual(traced.config.__nettrace.bodies, { enabled: true, maxBytes: 4096 });
+  for (const type of ['pwa-node', 'node-terminal']) assert.equal(m.planNodeSession({ ...launch, type }, 'all', {}).action, 'trace', type);
+  for (const runtimeExecutable of ['npm', 'pnpm', 'npx', '/usr/local/bin/yarn', 'nodemon', 'C:\\Program Files\\nodejs\\node.exe'])
+    assert.equal(m.planNodeSession({ ...launch, runtimeExecutable }, 'all', {}).action, 'trace', runtimeExecutable);
+
+  for (const [config, why] of [
+    [{ ...launch, type: 'chrome' }, 'not a Node debugger'],
+    [{ ...launch, __pendingTargetId: 't1', request: 'attach' }, 'js-debug’s child session: the process inherited the preload'],
+    [{ ...launch, __nettrace: { headers: 'values' } }, 'a nettrace launch: traced with its own options'],
+    [{ ...launch, __nettraceSession: 'session-1' }, 'already injected'],
+  ])
+    assert.deepEqual(m.planNodeSession(config, 'all', {}), { action: 'ignore' }, why);
+
+  const reasons = [
+    [
+      { type: 'node', request: 'attach', name: 'Attach', port: 9229 },
+      /"Attach" attaches to a running process.*launch configuration or a JavaScript Debug Terminal/,
+    ],
+    [{ ...launch, runtimeExecutable: 'deno' }, /runs Deno.*run the program with Node\.js/],
+    [{ ...launch, runtimeExecutable: '/home/u/.bun/bin/bun' }, /runs Bun/],
+    [{ ...launch, runtimeExecutable: 'C:\\app\\node_modules\\.bin\\electron.cmd' }, /an Electron main process, which rejects --require/],
+    [{ ...launch, remoteRoot: '/srv/app' }, /remote target \(remoteRoot\).*Remote - SSH, WSL, Dev Containers/],
+  ];
+  for (const [config, re] of reasons) {
+    const plan = m.planNodeSession(config, 'all', {});
+    assert.equal(plan.action, 'notTraced', JSON.stringify(config));
+    assert.match(plan.reason, re);
+  }
+
+  const errors = [];
+  const bad = m.planNodeSession(launch, 'all', { headers: 'everything' }, (e) => errors.push(e.message));
+  assert.equal(bad.config.__nettrace.headers, 'values', 'an invalid setting: the default');
+  assert.match(errors[0], /nettrace\.headers/);
+  assert.equal(m.traceNodeSessionsMode('all'), 'all');
+  assert.equal(m.traceNodeSessionsMode('yes'), 'netTraceOnly');
+  assert.equal(m.runtimeName('/usr/bin/Node.EXE'), 'node');
+});
+
+// ---- the providers, with real collectors and programs ---------------------------------------
+
+function setup() {
+  const logs = [];
+  const log = (l) => logs.push(l);
+  const traces = new m.TraceStore({ startCollector: m.startCollector, changeIntervalMs: 20, idleTimeoutMs: 500 });
+  const mem = new Map();
+  const rules = new m.RuleService(traces, { get: (k) => mem.get(k), update: async (k, v) => void mem.set(k, v) });
+  const panel = {
+    shown: [],
+    notTraced: [],
+    show() {},
+    showTrace: (k) => panel.shown.push(k),
+    setNotTraced: (r) => panel.notTraced.push(r),
+  };
+  const helpers = { off() {}, startFor() {}, finish: async () => {}, prune() {} };
+  const context = { subscriptions: [], extensionPath: root };
+  const nodeSessions = new m.NodeSessionSwitch();
+  nodeSessions.onDidChange(() => panel.setNotTraced(nodeSessions.lastNotTraced));
+  const s = { context, traces, panel, helpers, rules, nodeSessions, log };
+  m.registerDebugProviders(s, () => {});
+  m.registerTraceAllNode(s, nodeSessions);
+  const resolve = (type, config) =>
+    vscode.debug.providers.get(type)[0].resolveDebugConfigurationWithSubstitutedVariables(undefined, structuredClone(config));
+  const cleanup = async () => {
+    for (const d of context.subscriptions.reverse()) d.dispose?.();
+    nodeSessions.dispose();
+    await traces.dispose();
+  };
+  return { s, traces, panel, logs, resolve, cleanup, item: vscode.window.statusItems.at(-1) };
+}
+
+/** A local HTTP server answering every request with its path. */
+async function server() {
+  const srv = createServer((req, res) => res.end(req.url));
+  await new Promise((r) => srv.listen(0, '127.0.0.1', r));
+  return { srv, url: `http://127.0.0.1:${srv.address().port}` };
+}
+
+// The program: requests /parent, forks itself, the child requests /child.
+const program = join(tmp, 'app.js');
+writeFileSync(
+  program,
+  `const http = require('node:http');
+const { fork } = require('node:child_process');
+const get = (path) => new Promise((r) => http.get(process.env.APP_URL + path, (res) => { res.resume(); res.on('end', r); }).on('error', r));
+(async () => {
+  if (process.argv[2] === 'child') { await get('/child'); return; }
+  await get('/parent');
+  await new Promise((r) => fork(__filename, ['child']).on('exit', r));
+})();
+`,
+);
+
+/** Runs the program with `env` over this process's (null removes a variable) and waits for it. */
+function run(env, extra) {
+  const full = { ...process.env, ...extra };
+  for (const [k, v] of Object.entries(env))
+    if (v === null || v === undefined) delete full[k];
+    else full[k] = v;
+  const child = spawn(process.execPath, [program], { env: full, stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d) => (stderr += d));
+  return new Promise((r) => child.on('exit', (code) => r({ code, stderr })));
+}
+
+async function requestsOf(traces, key, n) {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const reqs = traces.get(key).session.builder.trace.httpRequests;
+    if (reqs.length >= n || Date.now() > deadline) return reqs;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+test('the switch: off leaves a node launch unchanged; on traces it (parent and forked child), node-terminal too; child sessions and attach are not injected', async () => {
+  vscode.config.values = {};
+  const t = setup();
+  const { srv, url } = await server();
+  try {
+    const launch = {
+      type: 'node',
+      request: 'launch',
+      name: 'App',
+      program,
+      env: { NODE_OPTIONS: '--max-old-space-size=200', APP_URL: url },
+    };
+    assert.equal(t.item.visible, true);
+    assert.match(t.item.text, /circle-slash/);
+    assert.match(t.item.tooltip, /only "Net Trace" launch configurations/);
+    const off = await t.resolve('node', launch);
+    assert.deepEqual(off, launch, 'off: the launch (and its env) unchanged');
+    assert.equal(t.traces.list().length, 0, 'no collector started');
+
+    await vscode.commands.executeCommand(m.TOGGLE_COMMAND);
+    assert.equal(vscode.config.values.traceNodeSessions, 'all', 'the command sets the setting');
+    assert.match(t.item.text, /pulse/);
+    assert.match(t.item.tooltip, /every Node debug session/);
+
+    const on = await t.resolve('node', launch);
+    assert.equal(on.type, 'node');
+    assert.equal(on.program, program);
+    assert.equal(
+      on.env.NODE_OPTIONS,
+      `--require ${JSON.stringify(preload)} --max-old-space-size=200`,
+      'the preload first, the user’s options kept',
+    );
+    assert.equal(on.env.APP_URL, url);
+    const config = JSON.parse(on.env.NETTRACE_CONFIG);
+    assert.ok(config.ipcPath, 'the collector’s IPC path');
+    assert.ok(on.skipFiles.includes(preload), 'the preload skipped when stepping');
+    const key = on.__nettraceSession;
+    assert.ok(t.traces.get(key), 'a session prepared');
+    vscode.debug.startSession({ id: 'dbg-1', configuration: on });
+    assert.deepEqual(t.panel.shown, [key], 'the panel shows the session when it starts');
+
+    const result = await run(on.env);
+    assert.equal(result.code, 0, result.stderr);
+    const reqs = await requestsOf(t.traces, key, 2);
+    assert.deepEqual(reqs.map((r) => new URL(r.reqURL).pathname).sort(), ['/child', '/parent'], 'the parent and the forked child traced');
+    assert.equal(new Set(reqs.map((r) => r.pid)).size, 2, 'two processes');
+
+    // js-debug's session for the child process: not injected again.
+    const child = { type: 'pwa-node', request: 'attach', name: 'app.js [123]', __pendingTargetId: 'abc' };
+    assert.deepEqual(await t.resolve('pwa-node', child), child);
+
+    // node-terminal (npm scripts' Debug): the command's environment gets the preload.
+    const term = await t.resolve('node-terminal', {
+      type: 'node-terminal',
+      request: 'launch',
+      name: 'npm run dev',
+      command: 'npm run dev',
+    });
+    assert.equal(term.type, 'node-terminal');
+    assert.equal(term.command, 'npm run dev');
+    assert.match(term.env.NODE_OPTIONS, /^--require ".*preload\.cjs"$/);
+
+    // Attach: launched unchanged, and said why.
+    const attach = { type: 'node', request: 'attach', name: 'Attach', port: 9229 };
+    assert.deepEqual(await t.resolve('node', attach), attach);
+    assert.match(t.item.tooltip, /Not traced: "Attach" attaches to a running process/);
+    assert.match(t.panel.notTraced.at(-1), /"Attach" attaches/, 'the panel’s empty state is told');
+    // The next traced session clears the reason.
+    await t.resolve('pwa-node', { ...launch, type: 'pwa-node' });
+    assert.equal(t.panel.notTraced.at(-1), undefined);
+    assert.doesNotMatch(t.item.tooltip, /Not traced/);
+
+    await vscode.commands.executeCommand(m.TOGGLE_COMMAND);
+    assert.equal(vscode.config.values.traceNodeSessions, 'netTraceOnly');
+    assert.deepEqual(await t.resolve('node', launch), launch, 'off again: unchanged');
+  } finally {
+    srv.close();
+    await t.cleanup();
+  }
+});
+
+test('JavaScript Debug Terminal: js-debug’s options get the preload while the switch is on; one live trace per terminal, ended when it closes', async () => {
+  vscode.config.values = {};
+  let provider;
+  const api = {
+    registerDebugTerminalOptionsProvider: (p) => {
+      provider = p;
+      return { dispose: () => (provider = undefined) };
+    },
+  };
+  vscode.extensions.installed.set('ms-vscode.js-debug', { isActive: false, exports: undefined, activate: async () => api });
+  const t = setup();
+  const { srv, url } = await server();
+  // js-debug's bootloader stands in as a file that records it ran.
+  const boot = join(tmp, 'boot.js');
+  const bootLog = join(tmp, 'boot.log');
+  writeFileSync(boot, `require('node:fs').appendFileSync(${JSON.stringify(bootLog)}, process.pid + '\\n');`);
+  try {
+    assert.equal(provider, undefined, 'js-debug is not activated while the switch is off');
+    await vscode.commands.executeCommand(m.TOGGLE_COMMAND);
+    await new Promise((r) => setTimeout(r, 50));
+    assert.ok(provider, 'registered once the switch is on');
+    const jsDebugOptions = {
+      name: 'JavaScript Debug Terminal',
+      env: { NODE_OPTIONS: ` --require ${boot} `, VSCODE_INSPECTOR_OPTIONS: ':{}' },
+    };
+    const options = await provider.provideTerminalOptions(structuredClone(jsDebugOptions));
+    assert.equal(options.name, 'JavaScript Debug Terminal');
+    assert.equal(options.env.NODE_OPTIONS, `--require ${JSON.stringify(preload)} --require ${boot}`, 'js-debug’s bootloader kept');
+    assert.equal(options.env.VSCODE_INSPECTOR_OPTIONS, ':{}');
+    const entry = t.traces.live()[0];
+    assert.ok(entry, 'a live trace for the terminal');
+    assert.match(entry.label, /^JavaScript Debug Terminal — /);
+
+    // Two commands typed into the terminal: every process records into the terminal's trace.
+    for (let i = 0; i < 2; i++) {
+      const r = await run(options.env, { APP_URL: url });
+      assert.equal(r.code, 0, r.stderr);
+    }
+    const reqs = await requestsOf(t.traces, entry.key, 4);
+    assert.equal(reqs.length, 4);
+    assert.equal(new Set(reqs.map((r) => r.pid)).size, 4, 'two commands, each a parent and a child');
+    assert.equal(readFileSync(bootLog, 'utf8').trim().split('\n').length, 4, 'js-debug’s bootloader ran in each process');
+
+    vscode.window.closeTerminal({ creationOptions: options });
+    const deadline = Date.now() + 5000;
+    while (entry.origin === 'current' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    assert.equal(entry.origin, 'earlier', 'the trace ends with the terminal');
+
+    await vscode.commands.executeCommand(m.TOGGLE_COMMAND);
+    const untouched = await provider.provideTerminalOptions(structuredClone(jsDebugOptions));
+    assert.deepEqual(untouched, jsDebugOptions, 'off: the terminal’s options unchanged');
+  } finally {
+    srv.close();
+    await t.cleanup();
+  }
+});
