@@ -50,6 +50,7 @@ appendFileSync(join(__dirname, 'runs.log'), JSON.stringify({ role, pid: process.
 
 function getJson(url) {
   return new Promise((resolve, reject) => {
+    // e2e: cart (the line that makes the request)
     http.get(url, (res) => {
       let body = '';
       res.on('data', (c) => (body += c));
@@ -72,7 +73,7 @@ async function main() {
   const base = 'http://127.0.0.1:' + server.address().port;
   const products = await fetch(base + '/api/products'); // e2e: products
   console.log('products', (await products.json()).length);
-  const cart = await getJson(base + '/api/cart'); // e2e: cart
+  const cart = await getJson(base + '/api/cart');
   console.log('cart', cart.items);
   await new Promise((r) => fork(__filename, ['inventory'], { env: { ...process.env, SHOP_URL: base } }).on('exit', r));
   setTimeout(() => server.close(), Number(process.env.SHOP_LINGER_MS ?? 1500));
@@ -118,7 +119,12 @@ test(
     const { workspace, userData } = dirs;
     writeFileSync(join(workspace, 'shop.js'), SHOP);
     writeFileSync(join(workspace, '.vscode', 'launch.json'), JSON.stringify(LAUNCH, null, 2));
-    const lineOf = (tag) => SHOP.split('\n').findIndex((l) => l.includes(`// e2e: ${tag}`)) + 1;
+    const lineOf = (tag) => {
+      const lines = SHOP.split('\n');
+      const i = lines.findIndex((l) => l.includes(`// e2e: ${tag}`));
+      // A marker on a line of its own names the next line.
+      return lines[i].trim().startsWith('//') ? i + 2 : i + 1;
+    };
     const cs = await startCodeServer(dirs, { results });
     const { page, shot } = await openBrowser({ viewport: { width: 1280, height: 800 }, results });
     const visibleRows = (panel) =>
