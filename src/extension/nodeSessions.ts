@@ -101,3 +101,36 @@ export function runtimeName(runtimeExecutable: unknown): string | undefined {
   const base = runtimeExecutable.trim().split(/[\\/]/).pop() ?? '';
   return base.replace(/\.(exe|cmd|bat|sh)$/i, '').toLowerCase();
 }
+
+/** What the attach expression returns once the preload loaded: this prefix and the process id. */
+export const ATTACH_LOADED = 'nettrace: tracing from now in pid ';
+
+/**
+ * The JavaScript that loads the preload into a running process through the debugger (an attach
+ * session's `evaluate`): NETTRACE_CONFIG is set for the preload's first read, then restored, so the
+ * program's environment (and its later children's) is as it was. `require` comes from
+ * `process.getBuiltinModule('node:module').createRequire` (Node 20.16+, 22.3+; CommonJS and ESM
+ * programs alike), else the main module's, else the inspector console's. It returns
+ * `ATTACH_LOADED` + pid, or a line saying why nothing was loaded; it never throws into the program
+ * (the preload itself loads at most once per thread).
+ */
+export function preloadLoadExpression(preloadPath: string, config: object): string {
+  const path = JSON.stringify(preloadPath);
+  const json = JSON.stringify(JSON.stringify(config));
+  return `(() => {
+  const p = globalThis.process;
+  try {
+    if (globalThis[Symbol.for('nettrace.preload')]) return 'nettrace: this process already loaded the preload (started with it)';
+    const m = p.getBuiltinModule && p.getBuiltinModule('node:module');
+    const req = m ? m.createRequire(${path}) : p.mainModule ? p.mainModule.require.bind(p.mainModule) : typeof require === 'function' ? require : undefined;
+    if (!req) return 'nettrace: no require() in this process';
+    const had = Object.prototype.hasOwnProperty.call(p.env, 'NETTRACE_CONFIG');
+    const old = p.env.NETTRACE_CONFIG;
+    p.env.NETTRACE_CONFIG = ${json};
+    try { req(${path}); } finally { if (had) p.env.NETTRACE_CONFIG = old; else delete p.env.NETTRACE_CONFIG; }
+    return ${JSON.stringify(ATTACH_LOADED)} + p.pid;
+  } catch (err) {
+    return 'nettrace: ' + (err && err.message || err);
+  }
+})()`;
+}
