@@ -17,10 +17,13 @@ import {
   isEmptyConfig,
   needsTracing,
   toNodeLaunchConfig,
+  preloadConfigOf,
+  type LaunchTracing,
   type NettraceLaunchConfig,
   type NodeLaunchConfig,
 } from './launchConfig';
-import { NODE_SESSION_TYPES, planNodeSession } from './nodeSessions';
+import { ATTACH_LOADED, NODE_SESSION_TYPES, planNodeSession, preloadLoadExpression } from './nodeSessions';
+import type { PreloadConfig } from '../protocol/preload';
 import { registerPauseFlush } from './pauseFlush';
 import { preloadPathOf, reportOptionError, tracingDefaults, type Services } from './services';
 
@@ -39,7 +42,10 @@ export function registerDebugProviders(s: Services, onSessions: () => void): voi
     ),
   );
   const inject = injectProvider(s);
-  context.subscriptions.push(...NODE_SESSION_TYPES.map((type) => vscode.debug.registerDebugConfigurationProvider(type, inject)));
+  context.subscriptions.push(
+    ...NODE_SESSION_TYPES.map((type) => vscode.debug.registerDebugConfigurationProvider(type, inject)),
+    registerAttachLoading(s),
+  );
 
   context.subscriptions.push(
     vscode.debug.onDidStartDebugSession((session) => {
@@ -109,11 +115,52 @@ function injectProvider(s: Services): vscode.DebugConfigurationProvider {
         s.nodeSessions.noteNotTraced(plan.reason);
         s.log(`not traced: ${plan.reason}`);
       }
+      if (plan.action === 'attach') return startTracedAttach(s, config, plan.tracing);
       if (plan.action !== 'trace') return config;
       s.nodeSessions.noteNotTraced(undefined);
       return startTracedLaunch(s, folder, plan.config);
     },
   };
+}
+
+/** A trace prepared for a session: its key, the collector's IPC path, the first rules for NETTRACE_CONFIG. */
+export interface PreparedTrace {
+  key: string;
+  ipcPath: string;
+  rulesConfig: Partial<PreloadConfig>;
+}
+
+/**
+ * Starts the collector of a new trace with the session's tracing options and the workspace's rules
+ * (added in the panel or the palette) before the launch's and the setting's. Undefined, after an
+ * error message, when the rules are not valid (src/rules: RuleValidationError / RuleSyntaxError,
+ * with the position): nothing is traced then. The first step of every traced session: launch,
+ * attach and JavaScript Debug Terminal alike.
+ */
+export async function prepareTrace(s: Services, description: string, tracing: LaunchTracing): Promise<PreparedTrace | undefined> {
+  const launchRules = s.rules.rulesForLaunch(tracing.rules);
+  let prepared: PreparedTrace;
+  try {
+    prepared = await s.traces.prepare(description, {
+      openPanel: tracing.openPanel,
+      slowThresholdMs: tracing.slowThresholdMs,
+      redactQuery: tracing.redactQuery,
+      rules: launchRules.rules,
+      defaultAction: tracing.defaultAction,
+    });
+  } catch (err) {
+    void vscode.window.showErrorMessage(`Net Trace: the trace rules are not valid — ${(err as Error).message}`);
+    return undefined;
+  }
+  s.rules.noteSession(prepared.key, launchRules.workspaceIds);
+  return prepared;
+}
+
+/** Starts the session's helper, or says it is off. */
+export function startHelper(s: Services, key: string, tracing: LaunchTracing): void {
+  if (tracing.helper === 'off') {
+    s.helpers.off(key, 'turned off ("helper": "off" in the launch configuration, or the nettrace.helper setting)');
+  } else s.helpers.startFor(key, tracing.pcap);
 }
 
 /**
@@ -128,50 +175,104 @@ export async function startTracedLaunch(
   folder: vscode.WorkspaceFolder | undefined,
   config: NodeLaunchConfig,
 ): Promise<vscode.DebugConfiguration | undefined> {
-  const { traces, log } = s;
-  const preload = preloadPathOf(s);
   const tracing = config.__nettrace;
-  let prepared: Awaited<ReturnType<typeof traces.prepare>>;
-  // The workspace's rules (added in the panel or the palette) first, then launch.json's and the setting's.
-  const launchRules = s.rules.rulesForLaunch(tracing.rules);
-  try {
-    prepared = await traces.prepare(describeLaunch(config), {
-      openPanel: tracing.openPanel,
-      slowThresholdMs: tracing.slowThresholdMs,
-      redactQuery: tracing.redactQuery,
-      rules: launchRules.rules,
-      defaultAction: tracing.defaultAction,
-    });
-  } catch (err) {
-    // An invalid rule (src/rules: RuleValidationError / RuleSyntaxError, with its position): say so, start nothing.
-    void vscode.window.showErrorMessage(`Net Trace: the trace rules are not valid — ${(err as Error).message}`);
-    return undefined;
-  }
+  const prepared = await prepareTrace(s, describeLaunch(config), tracing);
+  if (!prepared) return undefined;
   const { key, ipcPath, rulesConfig } = prepared;
-  s.rules.noteSession(key, launchRules.workspaceIds);
   try {
     const resolved = injectTracing(config, {
-      preloadPath: preload,
+      preloadPath: preloadPathOf(s),
       ipcPath,
       sessionId: key,
       workspaceFolder: folder?.uri.fsPath,
       rulesConfig,
     });
-    if (tracing.helper === 'off') {
-      s.helpers.off(key, 'turned off ("helper": "off" in the launch configuration, or the nettrace.helper setting)');
-    } else s.helpers.startFor(key, tracing.pcap);
-    log(
+    startHelper(s, key, tracing);
+    s.log(
       `${key}: launching ${JSON.stringify(resolved.program ?? resolved.command ?? resolved.runtimeExecutable ?? '')} (${resolved.type}) with NODE_OPTIONS=${resolved.env?.NODE_OPTIONS ?? ''}`,
     );
     return resolved as unknown as vscode.DebugConfiguration;
   } catch (err) {
-    void traces.end(key);
+    void s.traces.end(key);
     if (err instanceof EnvFileError) {
       void vscode.window.showErrorMessage(`Net Trace: ${err.message}`);
       return undefined;
     }
     throw err;
   }
+}
+
+/** What an attach session's trace needs once the debugger is attached: the expression that loads the preload. */
+const attachLoads = new Map<string, { expression: string; name: string; loaded: Set<string> }>();
+
+/**
+ * An attach configuration (the switch on): its trace starts now; the configuration is handed back
+ * unchanged but for the session marker. The preload is loaded into the process once the debugger
+ * is attached (registerAttachLoading), so only what the program does from then on is traced.
+ */
+async function startTracedAttach(
+  s: Services,
+  config: vscode.DebugConfiguration,
+  tracing: LaunchTracing,
+): Promise<vscode.DebugConfiguration> {
+  const prepared = await prepareTrace(s, describeLaunch(config), tracing);
+  if (!prepared) return config;
+  const { key, ipcPath, rulesConfig } = prepared;
+  const expression = preloadLoadExpression(preloadPathOf(s), { ...preloadConfigOf(tracing, ipcPath), ...rulesConfig });
+  attachLoads.set(key, { expression, name: config.name || 'the attach session', loaded: new Set() });
+  startHelper(s, key, tracing);
+  s.log(`${key}: attaching (${config.name}); the preload is loaded through the debugger once attached`);
+  return { ...config, __nettraceSession: key, __nettraceAttach: true };
+}
+
+/**
+ * Loads the preload into the attached process: in each session of an attach (js-debug runs the
+ * process in a child session of the attach configuration's), evaluated through the debugger
+ * (preloadLoadExpression), retried while the target is not ready. The trace says that tracing
+ * started mid-run, when and why; a process that cannot load it is said in the not-traced line.
+ */
+function registerAttachLoading(s: Services): vscode.Disposable {
+  return vscode.debug.onDidStartDebugSession((session) => {
+    let root: vscode.DebugSession | undefined = session;
+    for (let depth = 0; root && !root.configuration.__nettraceAttach && depth < 16; depth++) root = root.parentSession;
+    const key = root?.configuration.__nettraceSession;
+    const load = typeof key === 'string' ? attachLoads.get(key) : undefined;
+    if (!load) return;
+    void (async () => {
+      let last = '';
+      for (let attempt = 0; attempt < 20; attempt++) {
+        const entry = s.traces.get(key as string);
+        if (!entry?.session || entry.origin !== 'current') return;
+        try {
+          const r = (await session.customRequest('evaluate', { expression: load.expression, context: 'repl' })) as { result?: string };
+          const text = String(r?.result ?? '');
+          const pid = new RegExp(`${ATTACH_LOADED}(\\d+)`).exec(text)?.[1];
+          if (pid) {
+            if (load.loaded.has(pid)) return;
+            load.loaded.add(pid);
+            entry.session.warn(
+              `tracing started mid-run at ${new Date().toISOString()} in pid ${pid}: loaded through the debugger when "${load.name}" attached; requests made before are not in the trace, and connections opened before have no dial record`,
+            );
+            s.nodeSessions.noteNotTraced(undefined);
+            s.log(`${key as string}: preload loaded into pid ${pid} through the debugger`);
+            return;
+          }
+          last = text;
+          if (/nettrace: /.test(text)) break; // the process answered why not: no retry
+        } catch (err) {
+          last = (err as Error).message;
+        }
+        await new Promise((r) => setTimeout(r, 250));
+      }
+      if (load.loaded.size > 0 || !last) return;
+      s.log(`${key as string}: the preload could not be loaded through "${session.name}": ${last}`);
+      // The attach's own session has no process when js-debug runs the target in a child session: only a child's failure is said.
+      if (session !== root && !/already loaded/.test(last))
+        s.nodeSessions.noteNotTraced(
+          `"${load.name}": the preload could not be loaded into the attached process (${last}); start the program from a launch configuration or a JavaScript Debug Terminal instead.`,
+        );
+    })();
+  });
 }
 
 /** The program of the initial configuration: the active JS/TS file of the folder, else index.js. */

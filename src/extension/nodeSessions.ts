@@ -10,7 +10,7 @@
  * parent's environment, so a child session is never injected again.
  */
 
-import { launchTracing, type NodeLaunchConfig, type OptionErrorHandler, type TracingDefaults } from './launchConfig';
+import { launchTracing, type LaunchTracing, type NodeLaunchConfig, type OptionErrorHandler, type TracingDefaults } from './launchConfig';
 
 /** The values of `nettrace.traceNodeSessions`. */
 export type TraceNodeSessions = 'netTraceOnly' | 'all';
@@ -30,6 +30,8 @@ export function traceNodeSessionsMode(value: unknown): TraceNodeSessions {
 export type NodeSessionPlan =
   /** Inject the preload: the configuration with its tracing options under `__nettrace`. */
   | { action: 'trace'; config: NodeLaunchConfig }
+  /** Attach, then load the preload through the debugger (preloadLoadExpression) with these options. */
+  | { action: 'attach'; tracing: LaunchTracing }
   /** Leave it alone, saying nothing (not ours to trace, or traced another way). */
   | { action: 'ignore' }
   /** Launch it unchanged and say why it is not traced (one line: what it is, what would make it traced). */
@@ -57,10 +59,14 @@ export function planNodeSession(
   if (config.__pendingTargetId !== undefined) return { action: 'ignore' };
   const name = config.name ? `"${config.name}"` : 'This session';
   if (config.request === 'attach') {
-    return {
-      action: 'notTraced',
-      reason: `${name} attaches to a running process, which Net Trace cannot load into: start the program from a launch configuration or a JavaScript Debug Terminal instead.`,
-    };
+    const remote = remoteTarget(config);
+    if (remote) {
+      return {
+        action: 'notTraced',
+        reason: `${name} attaches to ${remote}, where the Net Trace preload on this machine cannot be loaded: open the workspace there (Remote - SSH, WSL, Dev Containers) so the extension runs beside the program.`,
+      };
+    }
+    return { action: 'attach', tracing: launchTracing({}, defaults, onError) };
   }
   if (config.request !== 'launch') return { action: 'ignore' };
   const runtime = runtimeName(config.runtimeExecutable);
@@ -82,6 +88,14 @@ export function planNodeSession(
     action: 'trace',
     config: { ...(config as NodeLaunchConfig), type: String(config.type), request: 'launch', __nettrace: tracing },
   };
+}
+
+/** The remote side of an attach configuration ("host x", "a remote file system"), undefined when local. */
+function remoteTarget(config: DebugConfig): string | undefined {
+  const address = typeof config.address === 'string' ? config.address.trim().toLowerCase() : '';
+  if (address && !['localhost', '127.0.0.1', '::1', '[::1]'].includes(address)) return `a process on ${config.address as string}`;
+  if (typeof config.remoteRoot === 'string' && config.remoteRoot !== '') return 'a process on a remote file system (remoteRoot)';
+  return undefined;
 }
 
 /** Runtimes that are not Node.js and ignore, or reject, `--require` in NODE_OPTIONS. */

@@ -14,6 +14,7 @@
 
 import * as vscode from 'vscode';
 import { addPreloadEnv } from '../collector/launchEnv';
+import { prepareTrace, startHelper } from './debugProviders';
 import { launchTracing, preloadConfigOf } from './launchConfig';
 import { TRACE_NODE_SESSIONS_SETTING, traceNodeSessionsMode, type TraceNodeSessions } from './nodeSessions';
 import { preloadPathOf, reportOptionError, settings, tracingDefaults, type NodeSessionState, type Services } from './services';
@@ -179,31 +180,17 @@ class DebugTerminalTraces implements vscode.Disposable {
     const { s } = this;
     if (s.nodeSessions.mode() !== 'all') return options;
     const tracing = launchTracing({}, tracingDefaults(), (err) => reportOptionError(err, s.log));
-    const launchRules = s.rules.rulesForLaunch(tracing.rules);
     const label = `${options.name || 'JavaScript Debug Terminal'}${++this.count > 1 ? ` ${this.count}` : ''}`;
-    let prepared: Awaited<ReturnType<typeof s.traces.prepare>>;
-    try {
-      prepared = await s.traces.prepare(label, {
-        openPanel: tracing.openPanel,
-        slowThresholdMs: tracing.slowThresholdMs,
-        redactQuery: tracing.redactQuery,
-        rules: launchRules.rules,
-        defaultAction: tracing.defaultAction,
-      });
-    } catch (err) {
-      s.nodeSessions.noteNotTraced(`the JavaScript Debug Terminal: the trace rules are not valid — ${(err as Error).message}`);
-      return options;
-    }
+    const prepared = await prepareTrace(s, label, tracing);
+    if (!prepared) return options;
     const { key, ipcPath, rulesConfig } = prepared;
-    s.rules.noteSession(key, launchRules.workspaceIds);
     const env: Record<string, string | null | undefined> = { ...(options.env ?? {}) };
     addPreloadEnv(env, { preloadPath: preloadPathOf(s), config: { ...preloadConfigOf(tracing, ipcPath), ...rulesConfig } });
     const config = env.NETTRACE_CONFIG as string;
     this.byConfig.set(config, key);
     // No debug session stands for the terminal: it is live from now until the terminal closes.
     s.traces.attach(key, `terminal:${key}`);
-    if (tracing.helper === 'off') s.helpers.off(key, 'turned off (the nettrace.helper setting)');
-    else s.helpers.startFor(key, tracing.pcap);
+    startHelper(s, key, tracing);
     s.nodeSessions.noteNotTraced(undefined);
     if (tracing.openPanel) s.panel.show({ preserveFocus: true });
     s.panel.showTrace(key);

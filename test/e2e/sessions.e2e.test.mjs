@@ -194,8 +194,6 @@ test(
       await sleep(1000);
       assert.equal(await traceCount(), tracesBefore, 'no new trace');
       await sleep(5000); // the untraced session lingers SHOP_LINGER_MS, then ends
-        () => {},
-      );
 
       // ---- on again: a JavaScript Debug Terminal -----------------------------------------------------------
       await runCommand(page, 'Net Trace: Trace All Node Debugging');

@@ -73,8 +73,12 @@ test('planNodeSession: which Node configurations "all" traces, which it leaves a
 
   const reasons = [
     [
-      { type: 'node', request: 'attach', name: 'Attach', port: 9229 },
-      /"Attach" attaches to a running process.*launch configuration or a JavaScript Debug Terminal/,
+      { type: 'node', request: 'attach', name: 'Attach', address: 'api.internal', port: 9229 },
+      /"Attach" attaches to a process on api\.internal.*Remote - SSH/,
+    ],
+    [
+      { type: 'pwa-node', request: 'attach', name: 'Docker', port: 9229, remoteRoot: '/app' },
+      /"Docker" attaches to a process on a remote file system/,
     ],
     [{ ...launch, runtimeExecutable: 'deno' }, /runs Deno.*run the program with Node\.js/],
     [{ ...launch, runtimeExecutable: '/home/u/.bun/bin/bun' }, /runs Bun/],
@@ -85,6 +89,12 @@ test('planNodeSession: which Node configurations "all" traces, which it leaves a
     const plan = m.planNodeSession(config, 'all', {});
     assert.equal(plan.action, 'notTraced', JSON.stringify(config));
     assert.match(plan.reason, re);
+  }
+
+  for (const address of [undefined, 'localhost', '127.0.0.1']) {
+    const attach = m.planNodeSession({ type: 'node', request: 'attach', name: 'Attach', port: 9229, address }, 'all', { headers: 'names' });
+    assert.equal(attach.action, 'attach', `a local attach (${address}) is traced through the debugger`);
+    assert.equal(attach.tracing.headers, 'names');
   }
 
   const errors = [];
@@ -171,7 +181,7 @@ async function requestsOf(traces, key, n) {
   }
 }
 
-test('the switch: off leaves a node launch unchanged; on traces it (parent and forked child), node-terminal too; child sessions and attach are not injected', async () => {
+test('the switch: off leaves a node launch unchanged; on traces it (parent and forked child), node-terminal too; child sessions and a remote attach are not injected', async () => {
   vscode.config.values = {};
   const t = setup();
   const { srv, url } = await server();
@@ -233,11 +243,11 @@ test('the switch: off leaves a node launch unchanged; on traces it (parent and f
     assert.equal(term.command, 'npm run dev');
     assert.match(term.env.NODE_OPTIONS, /^--require ".*preload\.cjs"$/);
 
-    // Attach: launched unchanged, and said why.
-    const attach = { type: 'node', request: 'attach', name: 'Attach', port: 9229 };
-    assert.deepEqual(await t.resolve('node', attach), attach);
-    assert.match(t.item.tooltip, /Not traced: "Attach" attaches to a running process/);
-    assert.match(t.panel.notTraced.at(-1), /"Attach" attaches/, 'the panel’s empty state is told');
+    // A remote attach: launched unchanged, and said why.
+    const remote = { type: 'node', request: 'attach', name: 'Remote', address: '10.1.2.3', port: 9229 };
+    assert.deepEqual(await t.resolve('node', remote), remote);
+    assert.match(t.item.tooltip, /Not traced: "Remote" attaches to a process on 10\.1\.2\.3/);
+    assert.match(t.panel.notTraced.at(-1), /"Remote" attaches/, 'the panel’s empty state is told');
     // The next traced session clears the reason.
     await t.resolve('pwa-node', { ...launch, type: 'pwa-node' });
     assert.equal(t.panel.notTraced.at(-1), undefined);
@@ -303,6 +313,82 @@ test('JavaScript Debug Terminal: js-debug’s options get the preload while the 
     await vscode.commands.executeCommand(m.TOGGLE_COMMAND);
     const untouched = await provider.provideTerminalOptions(structuredClone(jsDebugOptions));
     assert.deepEqual(untouched, jsDebugOptions, 'off: the terminal’s options unchanged');
+  } finally {
+    srv.close();
+    await t.cleanup();
+  }
+});
+
+test('attach: the preload is loaded into the attached process through the debugger; the trace says tracing started mid-run', async () => {
+  vscode.config.values = { traceNodeSessions: 'all' };
+  const t = setup();
+  const { srv, url } = await server();
+  try {
+    const attach = { type: 'pwa-node', request: 'attach', name: 'Attach to shop', port: 9229 };
+    const resolved = await t.resolve('pwa-node', attach);
+    const { __nettraceSession: key, __nettraceAttach, ...rest } = resolved;
+    assert.deepEqual(rest, attach, 'the attach configuration otherwise unchanged');
+    assert.equal(__nettraceAttach, true);
+    assert.ok(t.traces.get(key), 'its trace prepared');
+    // js-debug: the attach session, and the target's child session. The child's `evaluate` runs
+    // the expression in a real process already running (started without the preload), which then
+    // makes a request.
+    const root = {
+      id: 'dbg-attach',
+      name: 'Attach to shop',
+      configuration: resolved,
+      customRequest: async () => Promise.reject(new Error('no target')),
+    };
+    const evaluated = [];
+    const child = {
+      id: 'dbg-child',
+      name: 'shop [1234]',
+      parentSession: root,
+      configuration: { type: 'pwa-node', request: 'attach', __pendingTargetId: 't1' },
+      customRequest: async (command, args) => {
+        assert.equal(command, 'evaluate');
+        assert.equal(args.context, 'repl');
+        const code = [
+          "const http = require('node:http');",
+          'setTimeout(() => {',
+          '  const r = (0, eval)(process.env.EXPR);',
+          "  process.stdout.write(JSON.stringify(r) + '\\n');",
+          "  http.get(process.env.APP_URL + '/after-attach', (res) => res.resume());",
+          '}, 100);',
+        ].join('\n');
+        const p = spawn(process.execPath, ['-e', code], {
+          env: { ...process.env, NODE_OPTIONS: '', EXPR: args.expression, APP_URL: url },
+          stdio: ['ignore', 'pipe', 'inherit'],
+        });
+        let out = '';
+        p.stdout.on('data', (d) => (out += d));
+        await new Promise((r) => p.on('exit', r));
+        evaluated.push(out);
+        // js-debug quotes a string result in the REPL.
+        return { result: `'${JSON.parse(out.trim())}'` };
+      },
+    };
+    vscode.debug.startSession(root);
+    vscode.debug.startSession(child);
+    const reqs = await requestsOf(t.traces, key, 1);
+    assert.deepEqual(
+      reqs.map((r) => new URL(r.reqURL).pathname),
+      ['/after-attach'],
+    );
+    assert.match(evaluated[0], /nettrace: tracing from now in pid \d+/);
+    const deadline = Date.now() + 3000;
+    let warnings = [];
+    while (Date.now() < deadline) {
+      warnings = t.traces.get(key).session.snapshot().stats.warnings;
+      if (warnings.some((w) => /tracing started mid-run/.test(w))) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.ok(
+      warnings.some((w) =>
+        /^tracing started mid-run at \d{4}-\d\d-\d\dT.* in pid \d+: loaded through the debugger when "Attach to shop" attached/.test(w),
+      ),
+      JSON.stringify(warnings),
+    );
   } finally {
     srv.close();
     await t.cleanup();
