@@ -215,7 +215,8 @@ async function startTracedAttach(
   config: vscode.DebugConfiguration,
   tracing: LaunchTracing,
 ): Promise<vscode.DebugConfiguration> {
-  const prepared = await prepareTrace(s, describeLaunch(config), tracing);
+  // The label says it: only what happens after the attach is in this trace.
+  const prepared = await prepareTrace(s, `${describeLaunch(config)} (from the attach on)`, tracing);
   if (!prepared) return config;
   const { key, ipcPath, rulesConfig } = prepared;
   const expression = preloadLoadExpression(preloadPathOf(s), { ...preloadConfigOf(tracing, ipcPath), ...rulesConfig });

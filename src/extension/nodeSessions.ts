@@ -54,9 +54,11 @@ export function planNodeSession(
   if (mode !== 'all') return { action: 'ignore' };
   if (!NODE_SESSION_TYPES.includes(String(config.type))) return { action: 'ignore' };
   if (config.__nettrace !== undefined || config.__nettraceSession !== undefined) return { action: 'ignore' };
-  // js-debug's session for a process it found (a child, a worker, a debug terminal's process):
-  // that process inherited the preload from its parent's or the terminal's environment.
-  if (config.__pendingTargetId !== undefined) return { action: 'ignore' };
+  // js-debug's session for a process it found: a child or worker of a debugged process
+  // (`__pendingTargetId`), or a process started in a JavaScript Debug Terminal (`delegateId`, type
+  // node-terminal, request attach). It inherited the preload from its parent's or the terminal's
+  // environment, if it has it.
+  if (config.__pendingTargetId !== undefined || config.delegateId !== undefined) return { action: 'ignore' };
   const name = config.name ? `"${config.name}"` : 'This session';
   if (config.request === 'attach') {
     const remote = remoteTarget(config);

@@ -4,7 +4,8 @@
  *
  * While the switch is "all":
  *   - every `node`, `pwa-node` and `node-terminal` launch is traced (debugProviders.ts injects the
- *     preload, nodeSessions.ts decides and says why a session is not traced);
+ *     preload, nodeSessions.ts decides and says why a session is not traced), and a local attach
+ *     from the attach on (the preload loaded through the debugger);
  *   - every JavaScript Debug Terminal created from then on gets the preload in its environment,
  *     through js-debug's extension API (`registerDebugTerminalOptionsProvider`, from the
  *     `ms-vscode.js-debug` extension's exports): each terminal records into one trace, live, from
@@ -78,7 +79,7 @@ export function registerTraceAllNode(s: Services, sw: NodeSessionSwitch): void {
     const on = sw.mode() === 'all';
     item.text = on ? '$(pulse) All Node' : '$(circle-slash) All Node';
     const state = on
-      ? 'Net Trace traces every Node debug session and JavaScript Debug Terminal.'
+      ? 'Net Trace traces every Node debug session and JavaScript Debug Terminal (an attached process from the attach on).'
       : 'Net Trace traces only "Net Trace" launch configurations.';
     const why = sw.lastNotTraced ? `\n\nNot traced: ${sw.lastNotTraced}` : '';
     item.tooltip = `${state}${why}\n\nClick to turn ${on ? 'off' : 'on'} (Net Trace: Trace All Node Debugging).`;
@@ -179,6 +180,8 @@ class DebugTerminalTraces implements vscode.Disposable {
   async provide(options: vscode.TerminalOptions): Promise<vscode.TerminalOptions> {
     const { s } = this;
     if (s.nodeSessions.mode() !== 'all') return options;
+    // js-debug asks for a node-terminal launch's terminal too: its env already has the launch's trace.
+    if (typeof options.env?.NETTRACE_CONFIG === 'string') return options;
     const tracing = launchTracing({}, tracingDefaults(), (err) => reportOptionError(err, s.log));
     const label = `${options.name || 'JavaScript Debug Terminal'}${++this.count > 1 ? ` ${this.count}` : ''}`;
     const prepared = await prepareTrace(s, label, tracing);

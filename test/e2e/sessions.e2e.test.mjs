@@ -6,17 +6,22 @@
 //   - "Net Trace: Trace All Node Debugging" from the palette turns it off: the same launch runs
 //     with its NODE_OPTIONS unchanged (the program writes what it got) and no new trace;
 //   - on again, a JavaScript Debug Terminal: `node shop.js` typed into it → the terminal's trace
-//     lists the requests of the program and of its child.
+//     lists the requests of the program and of its child;
+//   - a program started outside VS Code with `node --inspect` and an attach configuration: the
+//     requests it makes after the attach are traced, in a trace labelled as starting at the attach.
 //
 // Run by scripts/e2e.sh (code-server, Node 24, Chromium and the .vsix in NETTRACE_E2E_*), e.g.
 // `scripts/e2e.sh test/e2e/sessions.e2e.test.mjs`.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   extensionsStarted,
   findFrame,
+  freePort,
+  onCleanup,
   missing as skip,
   openBrowser,
   openFile,
@@ -34,6 +39,8 @@ import {
 } from './support/codeServer.mjs';
 
 const results = resultsDir('sessions');
+/** The Node that runs the attached program (the machine's). */
+const e2eNode = () => process.execPath;
 const step = stepper('e2e sessions');
 
 // A small program as a user has one: a local shop API, a client that lists products and the cart,
@@ -96,8 +103,22 @@ const LAUNCH = {
       skipFiles: ['<node_internals>/**'],
       env: { NODE_OPTIONS: '--no-deprecation', SHOP_LINGER_MS: '4000' },
     },
+    { type: 'node', request: 'attach', name: 'Attach to ticker', port: 0 },
   ],
 };
+
+// A program already running when the debugger attaches: a request every 300 ms for a minute.
+const TICKER = `const http = require('node:http');
+const server = http.createServer((req, res) => res.end('tick'));
+server.listen(0, '127.0.0.1', () => {
+  let n = 0;
+  const timer = setInterval(async () => {
+    const res = await fetch('http://127.0.0.1:' + server.address().port + '/tick?n=' + ++n); // e2e: tick
+    await res.text();
+    if (n >= 200) (clearInterval(timer), server.close());
+  }, 300);
+});
+`;
 
 /** The runs.log lines of the workspace. */
 function runs(workspace) {
@@ -118,6 +139,9 @@ test(
     const dirs = prepareWorkspace({ label: 'sessions', workspaceName: 'shop', settings: { 'nettrace.traceNodeSessions': 'all' } });
     const { workspace, userData } = dirs;
     writeFileSync(join(workspace, 'shop.js'), SHOP);
+    writeFileSync(join(workspace, 'ticker.js'), TICKER);
+    const inspectPort = await freePort();
+    LAUNCH.configurations[1].port = inspectPort;
     writeFileSync(join(workspace, '.vscode', 'launch.json'), JSON.stringify(LAUNCH, null, 2));
     const lineOf = (tag) => {
       const lines = SHOP.split('\n');
@@ -225,6 +249,31 @@ test(
       assert.equal(inTerminal.length, 2);
       for (const r of inTerminal) assert.match(r.nodeOptions, /preload\.cjs/, `${r.role}: traced in the debug terminal`);
       await shot('debug-terminal');
+
+      // ---- attach to a program started with --inspect ----------------------------------------------------------
+      const ticker = spawn(e2eNode(), [`--inspect=127.0.0.1:${inspectPort}`, join(workspace, 'ticker.js')], {
+        env: { ...process.env, NODE_OPTIONS: '' },
+        stdio: 'ignore',
+      });
+      onCleanup(async () => ticker.kill('SIGKILL'));
+      await sleep(2000); // some ticks before the attach
+      await startDebugging(page, 'Attach to ticker');
+      step('"Attach to ticker" started');
+      await until(
+        'the attach trace with ticks made after the attach',
+        async () => {
+          const label = await panel.$eval('select.trace-select', (s) => s.selectedOptions[0]?.textContent ?? '').catch(() => '');
+          const r = await visibleRows(panel);
+          return /Attach to ticker \(from the attach on\)/.test(label) && r.filter((t) => t.includes('/tick?n=')).length >= 2 && r;
+        },
+        60_000,
+        500,
+      );
+      const ticks = (await visibleRows(panel)).filter((t) => t.includes('/tick?n='));
+      const first = Number(/n=(\d+)/.exec(ticks[0])[1]);
+      step(`attach trace: ${ticks.length} ticks, the first n=${first}`);
+      assert.ok(first > 3, `ticks made before the attach are not in the trace (first n=${first})`);
+      await shot('attach');
     } catch (err) {
       await shot('failure');
       saveLogs(userData, join(results, 'logs'));

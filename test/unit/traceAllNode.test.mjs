@@ -4,8 +4,10 @@
 // are not (and why); with the switch off a launch is handed back unchanged; with it on, a plain
 // `node` launch and a `node-terminal` one get the preload (the user's NODE_OPTIONS kept) and a
 // real program run with the resolved environment — parent and forked child — records into the
-// session's trace; a JavaScript Debug Terminal created through js-debug's options provider gets
-// the same, and its trace ends when the terminal closes; js-debug's child sessions are left alone.
+// session's trace; js-debug's child sessions are left alone; a remote attach says why it is not
+// traced; a local attach loads the preload into a running process through the target session's
+// `evaluate` and its trace says tracing started mid-run; a JavaScript Debug Terminal created
+// through js-debug's options provider gets the preload, and its trace ends when the terminal closes.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { buildSync } from 'esbuild';
@@ -66,6 +68,10 @@ test('planNodeSession: which Node configurations "all" traces, which it leaves a
   for (const [config, why] of [
     [{ ...launch, type: 'chrome' }, 'not a Node debugger'],
     [{ ...launch, __pendingTargetId: 't1', request: 'attach' }, 'js-debug’s child session: the process inherited the preload'],
+    [
+      { type: 'node-terminal', request: 'attach', name: 'Node.js Process', delegateId: 3 },
+      'a debug terminal’s process: it has the terminal’s environment',
+    ],
     [{ ...launch, __nettrace: { headers: 'values' } }, 'a nettrace launch: traced with its own options'],
     [{ ...launch, __nettraceSession: 'session-1' }, 'already injected'],
   ])
@@ -309,6 +315,15 @@ test('JavaScript Debug Terminal: js-debug’s options get the preload while the 
     const deadline = Date.now() + 5000;
     while (entry.origin === 'current' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     assert.equal(entry.origin, 'earlier', 'the trace ends with the terminal');
+
+    // A node-terminal launch's terminal: its env already carries the launch's trace.
+    const launched = {
+      name: 'npm run dev',
+      env: { NODE_OPTIONS: `--require ${JSON.stringify(preload)}`, NETTRACE_CONFIG: '{"ipcPath":"/x"}' },
+    };
+    const before = t.traces.list().length;
+    assert.deepEqual(await provider.provideTerminalOptions(structuredClone(launched)), launched);
+    assert.equal(t.traces.list().length, before, 'no second trace');
 
     await vscode.commands.executeCommand(m.TOGGLE_COMMAND);
     const untouched = await provider.provideTerminalOptions(structuredClone(jsDebugOptions));
