@@ -103,7 +103,7 @@ const LAUNCH = {
       skipFiles: ['<node_internals>/**'],
       env: { NODE_OPTIONS: '--no-deprecation', SHOP_LINGER_MS: '4000' },
     },
-    { type: 'node', request: 'attach', name: 'Attach to ticker', port: 0 },
+    { type: 'node', request: 'attach', name: 'Attach to ticker', address: '127.0.0.1', port: 0 },
   ],
 };
 

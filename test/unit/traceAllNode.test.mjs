@@ -390,6 +390,8 @@ test('attach: the preload is loaded into the attached process through the debugg
       reqs.map((r) => new URL(r.reqURL).pathname),
       ['/after-attach'],
     );
+    // The program exits after its request: wait for the evaluate's answer too.
+    for (const deadline = Date.now() + 5000; !evaluated.length && Date.now() < deadline;) await new Promise((r) => setTimeout(r, 50));
     assert.match(evaluated[0], /nettrace: tracing from now in pid \d+/);
     const deadline = Date.now() + 3000;
     let warnings = [];
