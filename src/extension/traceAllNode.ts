@@ -8,15 +8,16 @@
  *     from the attach on (the preload loaded through the debugger);
  *   - every JavaScript Debug Terminal created from then on gets the preload in its environment,
  *     through js-debug's extension API (`registerDebugTerminalOptionsProvider`, from the
- *     `ms-vscode.js-debug` extension's exports): each terminal records into one trace, live, from
- *     every Node process started in it (children and workers inherit the environment), until the
- *     terminal closes.
+ *     `ms-vscode.js-debug` extension's exports): each command typed into it records into a trace
+ *     of its own, live, from every Node process it starts (children and workers inherit the
+ *     environment; terminalRouter.ts groups them by command).
  */
 
 import * as vscode from 'vscode';
 import { addPreloadEnv } from '../collector/launchEnv';
 import { prepareTrace, startHelper } from './debugProviders';
-import { launchTracing, preloadConfigOf } from './launchConfig';
+import { launchTracing, preloadConfigOf, type LaunchTracing } from './launchConfig';
+import { TerminalRouter, type RoutedTrace } from './terminalRouter';
 import { TRACE_NODE_SESSIONS_SETTING, traceNodeSessionsMode, type TraceNodeSessions } from './nodeSessions';
 import { preloadPathOf, reportOptionError, settings, tracingDefaults, type NodeSessionState, type Services } from './services';
 
@@ -155,25 +156,44 @@ function debugTerminalHook(s: Services): () => Promise<boolean> {
     }));
 }
 
-/** One trace per JavaScript Debug Terminal created while the switch is on, ended when the terminal closes. */
+/** A JavaScript Debug Terminal created while the switch was on: its router, and its shell once known. */
+interface TracedTerminal {
+  router: TerminalRouter;
+  shellPid?: number;
+}
+
+/**
+ * The JavaScript Debug Terminals created while the switch is on: each gets a TerminalRouter whose
+ * socket goes into the terminal's NETTRACE_CONFIG, and one trace per command typed into it (named
+ * by the command line, live from its first traced process, ended a few seconds after its last
+ * process, or when the terminal closes).
+ */
 class DebugTerminalTraces implements vscode.Disposable {
-  /** Trace key by the NETTRACE_CONFIG value given to the terminal (it names the collector's unique IPC path). */
-  private readonly byConfig = new Map<string, string>();
-  private count = 0;
-  private readonly sub: vscode.Disposable;
+  /** By the NETTRACE_CONFIG value given to the terminal (it names the router's unique socket). */
+  private readonly byConfig = new Map<string, TracedTerminal>();
+  private readonly subs: vscode.Disposable[];
 
   constructor(private readonly s: Services) {
-    this.sub = vscode.window.onDidCloseTerminal((t) => {
-      const env = (t.creationOptions as vscode.TerminalOptions).env;
-      const config = env?.NETTRACE_CONFIG;
-      const key = typeof config === 'string' ? this.byConfig.get(config) : undefined;
-      if (!key) return;
-      this.byConfig.delete(config!);
-      void s.helpers
-        .finish(key, 2000)
-        .then(() => s.traces.end(key))
-        .then(() => s.helpers.prune());
-    });
+    const configOf = (t: vscode.Terminal): string | undefined => {
+      const value = (t.creationOptions as vscode.TerminalOptions).env?.NETTRACE_CONFIG;
+      return typeof value === 'string' ? value : undefined;
+    };
+    this.subs = [
+      vscode.window.onDidOpenTerminal((t) => {
+        const terminal = this.byConfig.get(configOf(t) ?? '');
+        if (terminal) void t.processId.then((pid) => (terminal.shellPid = pid));
+      }),
+      vscode.window.onDidCloseTerminal((t) => {
+        const config = configOf(t);
+        const terminal = config === undefined ? undefined : this.byConfig.get(config);
+        if (!terminal) return;
+        this.byConfig.delete(config!);
+        void terminal.router.keys().then((keys) => {
+          void terminal.router.close();
+          for (const key of keys) this.end(key);
+        });
+      }),
+    ];
   }
 
   /** js-debug's options for a new debug terminal, with the preload in its environment when the switch is on. */
@@ -183,25 +203,50 @@ class DebugTerminalTraces implements vscode.Disposable {
     // js-debug asks for a node-terminal launch's terminal too: its env already has the launch's trace.
     if (typeof options.env?.NETTRACE_CONFIG === 'string') return options;
     const tracing = launchTracing({}, tracingDefaults(), (err) => reportOptionError(err, s.log));
-    const label = `${options.name || 'JavaScript Debug Terminal'}${++this.count > 1 ? ` ${this.count}` : ''}`;
-    const prepared = await prepareTrace(s, label, tracing);
-    if (!prepared) return options;
-    const { key, ipcPath, rulesConfig } = prepared;
+    const name = options.name || 'JavaScript Debug Terminal';
+    const terminal: TracedTerminal = {
+      router: new TerminalRouter({
+        shellPid: () => terminal.shellPid,
+        open: (command) => this.open(command ? `${command} (${name})` : name, tracing),
+        idle: (key) => this.end(key),
+        log: s.log,
+      }),
+    };
+    const ipcPath = await terminal.router.listen();
     const env: Record<string, string | null | undefined> = { ...(options.env ?? {}) };
-    addPreloadEnv(env, { preloadPath: preloadPathOf(s), config: { ...preloadConfigOf(tracing, ipcPath), ...rulesConfig } });
-    const config = env.NETTRACE_CONFIG as string;
-    this.byConfig.set(config, key);
-    // No debug session stands for the terminal: it is live from now until the terminal closes.
-    s.traces.attach(key, `terminal:${key}`);
-    startHelper(s, key, tracing);
+    // The trace rules reach each process from its command's collector, right after its hello.
+    addPreloadEnv(env, { preloadPath: preloadPathOf(s), config: preloadConfigOf(tracing, ipcPath) });
+    this.byConfig.set(env.NETTRACE_CONFIG as string, terminal);
     s.nodeSessions.noteNotTraced(undefined);
-    if (tracing.openPanel) s.panel.show({ preserveFocus: true });
-    s.panel.showTrace(key);
-    s.log(`${key}: JavaScript Debug Terminal with NODE_OPTIONS=${env.NODE_OPTIONS ?? ''}`);
+    s.log(`JavaScript Debug Terminal: one trace per command, NODE_OPTIONS=${env.NODE_OPTIONS ?? ''}`);
     return { ...options, env };
   }
 
+  /** A command's first traced process connected: its trace, live until the command's last process is gone. */
+  private async open(label: string, tracing: LaunchTracing): Promise<RoutedTrace | undefined> {
+    const { s } = this;
+    const prepared = await prepareTrace(s, label, tracing);
+    if (!prepared) return undefined;
+    const { key, ipcPath } = prepared;
+    // No debug session stands for the command: it is live from now until its processes are gone.
+    s.traces.attach(key, `terminal:${key}`);
+    startHelper(s, key, tracing);
+    if (tracing.openPanel) s.panel.show({ preserveFocus: true });
+    s.panel.showTrace(key);
+    return { key, ipcPath };
+  }
+
+  private end(key: string): void {
+    if (this.s.traces.get(key)?.origin !== 'current') return;
+    void this.s.helpers
+      .finish(key, 2000)
+      .then(() => this.s.traces.end(key))
+      .then(() => this.s.helpers.prune());
+  }
+
   dispose(): void {
-    this.sub.dispose();
+    for (const sub of this.subs) sub.dispose();
+    for (const t of this.byConfig.values()) void t.router.close();
+    this.byConfig.clear();
   }
 }

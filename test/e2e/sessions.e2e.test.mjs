@@ -237,7 +237,7 @@ test(
           const label = await panel.$eval('select.trace-select', (s) => s.selectedOptions[0]?.textContent ?? '').catch(() => '');
           const r = await visibleRows(panel);
           return (
-            /JavaScript Debug Terminal/.test(label) &&
+            /^node shop\.js \(JavaScript Debug Terminal\)/.test(label) &&
             ['/api/products', '/api/cart', '/api/inventory'].every((p) => r.some((t) => t.includes(p)))
           );
         },

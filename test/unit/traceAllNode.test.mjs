@@ -7,7 +7,8 @@
 // session's trace; js-debug's child sessions are left alone; a remote attach says why it is not
 // traced; a local attach loads the preload into a running process through the target session's
 // `evaluate` and its trace says tracing started mid-run; a JavaScript Debug Terminal created
-// through js-debug's options provider gets the preload, and its trace ends when the terminal closes.
+// through js-debug's options provider gets the preload, and each command typed into it (grouped by
+// /proc ancestry) records into a trace of its own, named by its command line.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { buildSync } from 'esbuild';
@@ -29,6 +30,7 @@ buildSync({
     contents: [
       "export * from './src/extension/nodeSessions';",
       "export * from './src/extension/traceAllNode';",
+      "export * from './src/extension/terminalRouter';",
       "export * from './src/extension/debugProviders';",
       "export * from './src/extension/ruleService';",
       "export * from './src/extension/traceStore';",
@@ -268,7 +270,7 @@ test('the switch: off leaves a node launch unchanged; on traces it (parent and f
   }
 });
 
-test('JavaScript Debug Terminal: js-debug’s options get the preload while the switch is on; one live trace per terminal, ended when it closes', async () => {
+test('JavaScript Debug Terminal: js-debug’s options get the preload while the switch is on; one live trace per command typed into it', async () => {
   vscode.config.values = {};
   let provider;
   const api = {
@@ -297,33 +299,67 @@ test('JavaScript Debug Terminal: js-debug’s options get the preload while the 
     assert.equal(options.name, 'JavaScript Debug Terminal');
     assert.equal(options.env.NODE_OPTIONS, `--require ${JSON.stringify(preload)} --require ${boot}`, 'js-debug’s bootloader kept');
     assert.equal(options.env.VSCODE_INSPECTOR_OPTIONS, ':{}');
-    const entry = t.traces.live()[0];
-    assert.ok(entry, 'a live trace for the terminal');
-    assert.match(entry.label, /^JavaScript Debug Terminal — /);
+    assert.equal(t.traces.list().length, 0, 'no trace before a command runs');
 
-    // Two commands typed into the terminal: every process records into the terminal's trace.
-    for (let i = 0; i < 2; i++) {
-      const r = await run(options.env, { APP_URL: url });
-      assert.equal(r.code, 0, r.stderr);
+    // The terminal's shell, and two commands typed into it, each forking a child.
+    const env = { ...process.env, ...options.env, APP_URL: url };
+    const shell = spawn(
+      'sh',
+      [
+        '-c',
+        `sleep 0.5; ${JSON.stringify(process.execPath)} ${JSON.stringify(program)}; ${JSON.stringify(process.execPath)} ${JSON.stringify(program)} second; true`,
+      ],
+      {
+        env,
+        stdio: ['ignore', 'ignore', 'pipe'],
+      },
+    );
+    let stderr = '';
+    shell.stderr.on('data', (d) => (stderr += d));
+    const terminal = { creationOptions: options, processId: Promise.resolve(shell.pid) };
+    vscode.window.openTerminal(terminal);
+    const code = await new Promise((r) => shell.on('exit', r));
+    assert.equal(code, 0, stderr);
+
+    const deadline = Date.now() + 10_000;
+    let entries = [];
+    while (Date.now() < deadline) {
+      entries = t.traces.list().filter((e) => e.session?.builder.trace.httpRequests.length === 2);
+      if (entries.length === 2) break;
+      await new Promise((r) => setTimeout(r, 50));
     }
-    const reqs = await requestsOf(t.traces, entry.key, 4);
-    assert.equal(reqs.length, 4);
-    assert.equal(new Set(reqs.map((r) => r.pid)).size, 4, 'two commands, each a parent and a child');
+    const labels = entries.map((e) => e.label.replace(/ — .*/, '')).sort();
+    assert.deepEqual(
+      labels,
+      ['node app.js (JavaScript Debug Terminal)', 'node app.js second (JavaScript Debug Terminal)'],
+      'one trace per command, named by it',
+    );
+    for (const e of entries) {
+      const reqs = e.session.builder.trace.httpRequests;
+      assert.deepEqual(
+        reqs.map((r) => new URL(r.reqURL).pathname).sort(),
+        ['/child', '/parent'],
+        `${e.label}: the command’s process and its child`,
+      );
+      assert.equal(new Set(reqs.map((r) => r.pid)).size, 2);
+    }
     assert.equal(readFileSync(bootLog, 'utf8').trim().split('\n').length, 4, 'js-debug’s bootloader ran in each process');
 
-    vscode.window.closeTerminal({ creationOptions: options });
-    const deadline = Date.now() + 5000;
-    while (entry.origin === 'current' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-    assert.equal(entry.origin, 'earlier', 'the trace ends with the terminal');
+    // Each command's trace ends a few seconds after its processes are gone; the terminal's close ends what is left.
+    vscode.window.closeTerminal(terminal);
+    const ended = Date.now() + 8000;
+    while (entries.some((e) => e.origin === 'current') && Date.now() < ended) await new Promise((r) => setTimeout(r, 50));
+    assert.deepEqual(
+      entries.map((e) => e.origin),
+      ['earlier', 'earlier'],
+    );
 
     // A node-terminal launch's terminal: its env already carries the launch's trace.
     const launched = {
       name: 'npm run dev',
       env: { NODE_OPTIONS: `--require ${JSON.stringify(preload)}`, NETTRACE_CONFIG: '{"ipcPath":"/x"}' },
     };
-    const before = t.traces.list().length;
     assert.deepEqual(await provider.provideTerminalOptions(structuredClone(launched)), launched);
-    assert.equal(t.traces.list().length, before, 'no second trace');
 
     await vscode.commands.executeCommand(m.TOGGLE_COMMAND);
     const untouched = await provider.provideTerminalOptions(structuredClone(jsDebugOptions));
@@ -332,6 +368,35 @@ test('JavaScript Debug Terminal: js-debug’s options get the preload while the 
     srv.close();
     await t.cleanup();
   }
+});
+
+test('terminal router: a process’s command from /proc ancestry, the command line as the user typed it, the hello among the first lines', () => {
+  const procs = { 100: [1, 'bash'], 200: [100, 'node'], 300: [200, 'node (worker)'], 400: [1, 'orphan'] };
+  const read = (path) => {
+    const pid = Number(/\/proc\/(\d+)\/stat/.exec(path)?.[1]);
+    if (!procs[pid]) throw new Error('ENOENT');
+    return `${pid} (${procs[pid][1]}) S ${procs[pid][0]} 1 1 0`;
+  };
+  assert.equal(m.commandRoot(300, 100, read), 200, 'a child: its command is its parent');
+  assert.equal(m.commandRoot(200, 100, read), 200, 'the command itself');
+  assert.equal(m.commandRoot(400, 100, read), undefined, 'reparented to init: no command');
+  assert.equal(m.commandRoot(100, 100, read), undefined, 'the shell itself');
+  assert.equal(m.commandRoot(999, 100, read), undefined, 'gone');
+  assert.equal(
+    m.parentPid(1, () => '1 (a) b) c) S 0 1'),
+    undefined,
+    'a command name with ") " in it; ppid 0',
+  );
+  assert.equal(m.commandLabel(['/usr/bin/node', '/usr/lib/node_modules/npm/bin/npm-cli.js', 'run', 'start']), 'npm run start');
+  assert.equal(
+    m.commandLabel(['/home/u/.nvm/versions/node/v22/bin/node', '/home/u/shop/shop.js', '--port', '80']),
+    'node shop.js --port 80',
+  );
+  assert.equal(m.commandLabel(['node', '--test']), 'node --test');
+  const hello = Buffer.from('{"type":"stats","producedEvents":0}\n{"type":"hello","pid":4242,"ppid":1}\n');
+  assert.equal(m.helloPid(hello), 4242, 'a due stats line may come first');
+  assert.equal(m.helloPid(Buffer.from('{"type":"hello","pid":7')), 'more');
+  assert.equal(m.helloPid(Buffer.from('\x00\x01binary\n')), undefined);
 });
 
 test('attach: the preload is loaded into the attached process through the debugger; the trace says tracing started mid-run', async () => {
