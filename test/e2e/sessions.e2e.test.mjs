@@ -5,8 +5,9 @@
 //     with the program's own lines; the status bar toggle says it is on;
 //   - "Net Trace: Trace All Node Debugging" from the palette turns it off: the same launch runs
 //     with its NODE_OPTIONS unchanged (the program writes what it got) and no new trace;
-//   - on again, a JavaScript Debug Terminal: `node shop.js` typed into it → the terminal's trace
-//     lists the requests of the program and of its child;
+//   - on again, a JavaScript Debug Terminal: `node shop.js` typed into it → a trace named
+//     "node shop.js (JavaScript Debug Terminal)" lists the requests of the program and of its
+//     child; then `npm run start` (whose script forks the child) → a trace of its own;
 //   - a program started outside VS Code with `node --inspect` and an attach configuration: the
 //     requests it makes after the attach are traced, in a trace labelled as starting at the attach.
 //
@@ -140,6 +141,12 @@ test(
     const { workspace, userData } = dirs;
     writeFileSync(join(workspace, 'shop.js'), SHOP);
     writeFileSync(join(workspace, 'ticker.js'), TICKER);
+    writeFileSync(
+      join(workspace, 'package.json'),
+      JSON.stringify({ name: 'shop', private: true, scripts: { start: 'node shop.js' } }, null, 2),
+    );
+    // npm checks for its own updates over the network: not in this trace.
+    writeFileSync(join(workspace, '.npmrc'), 'update-notifier=false\nfund=false\naudit=false\n');
     const inspectPort = await freePort();
     LAUNCH.configurations[1].port = inspectPort;
     writeFileSync(join(workspace, '.vscode', 'launch.json'), JSON.stringify(LAUNCH, null, 2));
@@ -248,6 +255,31 @@ test(
       step(`terminal processes: ${JSON.stringify(inTerminal)}`);
       assert.equal(inTerminal.length, 2);
       for (const r of inTerminal) assert.match(r.nodeOptions, /preload\.cjs/, `${r.role}: traced in the debug terminal`);
+
+      // A second command in the same terminal, through npm (whose script forks the child): a trace of its own.
+      await page.keyboard.type('npm run start');
+      await page.keyboard.press('Enter');
+      step('typed `npm run start` into the same terminal');
+      await until(
+        'the npm command’s own trace with the program’s and its child’s requests',
+        async () => {
+          const label = await panel.$eval('select.trace-select', (s) => s.selectedOptions[0]?.textContent ?? '').catch(() => '');
+          const r = await visibleRows(panel);
+          return (
+            /^npm run start \(JavaScript Debug Terminal\)/.test(label) &&
+            r.length === 3 &&
+            ['/api/products', '/api/cart', '/api/inventory'].every((p) => r.some((t) => t.includes(p)))
+          );
+        },
+        90_000,
+        500,
+      );
+      const terminalTraces = await panel.$$eval('select.trace-select option', (els) => els.map((e) => e.textContent));
+      step(`traces: ${terminalTraces.join(' | ')}`);
+      assert.ok(
+        terminalTraces.some((l) => /^node shop\.js \(JavaScript Debug Terminal\)/.test(l)),
+        'the first command keeps its trace',
+      );
       await shot('debug-terminal');
 
       // ---- attach to a program started with --inspect ----------------------------------------------------------
