@@ -15,6 +15,8 @@
 
 import * as vscode from 'vscode';
 import { addPreloadEnv } from '../collector/launchEnv';
+import { RulesController } from '../collector/rules';
+import type { PreloadConfig } from '../protocol/preload';
 import { prepareTrace, startHelper } from './debugProviders';
 import { launchTracing, preloadConfigOf, type LaunchTracing } from './launchConfig';
 import { TerminalRouter, type RoutedTrace } from './terminalRouter';
@@ -212,10 +214,23 @@ class DebugTerminalTraces implements vscode.Disposable {
         log: s.log,
       }),
     };
+    // The first set of trace rules, so that each process applies them from its first request, as
+    // in a launch (each command's collector sends its own set after the process's hello).
+    let rulesConfig: Partial<PreloadConfig>;
+    try {
+      const launchRules = s.rules.rulesForLaunch(tracing.rules);
+      rulesConfig = new RulesController({
+        rules: launchRules.rules,
+        defaultAction: tracing.defaultAction,
+        slowThresholdMs: tracing.slowThresholdMs,
+      }).preloadConfig();
+    } catch (err) {
+      void vscode.window.showErrorMessage(`Net Trace: the trace rules are not valid — ${(err as Error).message}`);
+      return options;
+    }
     const ipcPath = await terminal.router.listen();
     const env: Record<string, string | null | undefined> = { ...(options.env ?? {}) };
-    // The trace rules reach each process from its command's collector, right after its hello.
-    addPreloadEnv(env, { preloadPath: preloadPathOf(s), config: preloadConfigOf(tracing, ipcPath) });
+    addPreloadEnv(env, { preloadPath: preloadPathOf(s), config: { ...preloadConfigOf(tracing, ipcPath), ...rulesConfig } });
     this.byConfig.set(env.NETTRACE_CONFIG as string, terminal);
     s.nodeSessions.noteNotTraced(undefined);
     s.log(`JavaScript Debug Terminal: one trace per command, NODE_OPTIONS=${env.NODE_OPTIONS ?? ''}`);

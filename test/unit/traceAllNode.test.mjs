@@ -361,6 +361,19 @@ test('JavaScript Debug Terminal: js-debug’s options get the preload while the 
     };
     assert.deepEqual(await provider.provideTerminalOptions(structuredClone(launched)), launched);
 
+    // The trace rules go into the terminal's NETTRACE_CONFIG, so they apply from each process's first request.
+    vscode.config.values.rules = [{ id: 'skip-health', condition: 'path == "/health"', action: 'skip', enabled: true }];
+    const withRules = await provider.provideTerminalOptions(structuredClone(jsDebugOptions));
+    assert.deepEqual(
+      JSON.parse(withRules.env.NETTRACE_CONFIG).rules.map((r) => r.id),
+      ['skip-health'],
+    );
+    vscode.config.values.rules = [{ id: 'bad', condition: 'path == ', action: 'skip', enabled: true }];
+    const invalid = await provider.provideTerminalOptions(structuredClone(jsDebugOptions));
+    assert.deepEqual(invalid, jsDebugOptions, 'invalid rules: the terminal as js-debug made it');
+    assert.match(vscode.messages.at(-1), /error: Net Trace: the trace rules are not valid/);
+    delete vscode.config.values.rules;
+
     await vscode.commands.executeCommand(m.TOGGLE_COMMAND);
     const untouched = await provider.provideTerminalOptions(structuredClone(jsDebugOptions));
     assert.deepEqual(untouched, jsDebugOptions, 'off: the terminal’s options unchanged');
