@@ -118,7 +118,13 @@ function injectProvider(s: Services): vscode.DebugConfigurationProvider {
       if (plan.action === 'attach') return startTracedAttach(s, config, plan.tracing);
       if (plan.action !== 'trace') return config;
       s.nodeSessions.noteNotTraced(undefined);
-      return startTracedLaunch(s, folder, plan.config);
+      const traced = await startTracedLaunch(s, folder, plan.config);
+      if (traced) return traced;
+      // Never break the user's own session for tracing: it starts as it would without Net Trace.
+      const reason = `"${config.name}" was started without tracing: the trace rules or its envFile could not be used (the error message says which).`;
+      s.nodeSessions.noteNotTraced(reason);
+      s.log(`not traced: ${reason}`);
+      return config;
     },
   };
 }
@@ -233,7 +239,9 @@ async function startTracedAttach(
  * started mid-run, when and why; a process that cannot load it is said in the not-traced line.
  */
 function registerAttachLoading(s: Services): vscode.Disposable {
-  return vscode.debug.onDidStartDebugSession((session) => {
+  const forget = (entry: { key: string }): void => void attachLoads.delete(entry.key);
+  s.traces.on('ended', forget);
+  const started = vscode.debug.onDidStartDebugSession((session) => {
     let root: vscode.DebugSession | undefined = session;
     for (let depth = 0; root && !root.configuration.__nettraceAttach && depth < 16; depth++) root = root.parentSession;
     const key = root?.configuration.__nettraceSession;
@@ -274,6 +282,12 @@ function registerAttachLoading(s: Services): vscode.Disposable {
         );
     })();
   });
+  return {
+    dispose: () => {
+      started.dispose();
+      s.traces.off('ended', forget);
+    },
+  };
 }
 
 /** The program of the initial configuration: the active JS/TS file of the folder, else index.js. */

@@ -261,6 +261,13 @@ test('the switch: off leaves a node launch unchanged; on traces it (parent and f
     assert.equal(t.panel.notTraced.at(-1), undefined);
     assert.doesNotMatch(t.item.tooltip, /Not traced/);
 
+    // Tracing cannot start (an invalid trace rule): the user's session starts as it would without Net Trace.
+    vscode.config.values.rules = [{ id: 'bad', condition: 'host == ', action: 'skip', enabled: true }];
+    assert.deepEqual(await t.resolve('node', launch), launch, 'launched unchanged');
+    assert.match(vscode.messages.at(-1), /error: Net Trace: the trace rules are not valid/);
+    assert.match(t.item.tooltip, /Not traced: "App" was started without tracing: the trace rules or its envFile could not be used/);
+    delete vscode.config.values.rules;
+
     await vscode.commands.executeCommand(m.TOGGLE_COMMAND);
     assert.equal(vscode.config.values.traceNodeSessions, 'netTraceOnly');
     assert.deepEqual(await t.resolve('node', launch), launch, 'off again: unchanged');
