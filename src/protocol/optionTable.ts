@@ -350,6 +350,19 @@ function editorOptions(): OptionDef[] {
       setting: 'openPanelOnStart',
     },
     {
+      name: 'traceNodeSessions',
+      kind: 'enum',
+      values: ['netTraceOnly', 'all'],
+      valueDescriptions: [
+        'Trace only sessions of a "Net Trace" launch configuration',
+        "Trace every Node debug session (node, pwa-node and node-terminal launch configurations, npm scripts' Debug, test runners' Debug Test, local attach from the attach on) and every JavaScript Debug Terminal opened from then on",
+      ],
+      default: 'netTraceOnly',
+      description:
+        'Which Node debug sessions Net Trace traces. `all` injects the preload into every Node launch as a `nettrace` configuration does, with the tracing options of the `nettrace.*` settings, and into JavaScript Debug Terminals, and loads it into a local process an attach configuration attaches to (from then on); a session it cannot trace (Deno, Bun, Electron, a remote target) is launched unchanged and the status bar tooltip and the panel say why. Toggle it with **Net Trace: Trace All Node Debugging** or the status bar item.',
+      setting: true,
+    },
+    {
       name: 'codeLens',
       kind: 'boolean',
       default: true,
