@@ -12,9 +12,9 @@
 import { COLUMNS, MIN_COLUMN_WIDTH, layoutColumns, type Column, type ColumnId, type ColumnLayout } from './columns';
 import { showMenu, type MenuItem } from './menu';
 import { isStreaming } from '../src/trace/timings';
-import { NO_PROGRAM_FRAME } from '../src/trace/initiator';
 import { CONNECTION_WORDS, connectionState } from '../src/trace/labels';
-import { formatBytes, formatMs, initiatorFrame } from './format';
+import { formatBytes, formatMs } from './format';
+import { showInitiator } from './initiatorCell';
 import { h, icon, setSafeAttr, setText } from './dom';
 import type { Row, SortKey, SortSpec, TraceModel } from './model';
 import { requestSegments, type Phase, type Scale, type TimeRange } from './waterfall';
@@ -22,6 +22,11 @@ import { WaterfallAxis } from './waterfallView';
 
 /** Height of one row in px (matches VS Code's lists). */
 export const ROW_HEIGHT = 22;
+/**
+ * Height of a row when the Initiator column has collapsed for lack of width: the program's line
+ * then shows under the URL, on a second line of the URL cell.
+ */
+export const TWO_LINE_ROW_HEIGHT = 36;
 /** Rows rendered above/below the viewport. */
 const OVERSCAN = 6;
 /** Drawn phases, in DOM order of each row's bar segments. */
@@ -58,6 +63,8 @@ interface RowView {
   nameText: HTMLSpanElement;
   /** Host (secondary, after the path). */
   hostText: HTMLSpanElement;
+  /** The program's line under the URL (shown while the Initiator column is collapsed). */
+  initLine: HTMLSpanElement;
   nameIcon: HTMLSpanElement;
   statusIcon: HTMLSpanElement;
   statusText: HTMLSpanElement;
@@ -87,6 +94,8 @@ export class RequestList {
   private layout: ColumnLayout | undefined;
   /** The header cell that takes Tab (roving tabindex). */
   private focusCol: ColumnId = 'name';
+  /** Height of a row: TWO_LINE_ROW_HEIGHT while the initiator shows under the URL. */
+  private rowHeight = ROW_HEIGHT;
 
   constructor(
     private readonly model: TraceModel,
@@ -202,28 +211,28 @@ export class RequestList {
 
   /** Number of rows that fit in the viewport. */
   pageSize(): number {
-    return Math.max(1, Math.floor((this.viewportHeight || this.rowViewport()) / ROW_HEIGHT) - 1);
+    return Math.max(1, Math.floor((this.viewportHeight || this.rowViewport()) / this.rowHeight) - 1);
   }
 
   /** True when scrolled to (within a row of) the bottom. */
   atBottom(): boolean {
     const b = this.body;
-    return b.scrollTop + b.clientHeight >= b.scrollHeight - ROW_HEIGHT;
+    return b.scrollTop + b.clientHeight >= b.scrollHeight - this.rowHeight;
   }
 
   /** Scrolls so that the row at `index` is visible. */
   reveal(index: number): void {
     if (index < 0) return;
     const b = this.body;
-    const top = index * ROW_HEIGHT;
+    const top = index * this.rowHeight;
     const vh = this.viewportHeight || this.rowViewport();
     if (top < b.scrollTop) b.scrollTop = top;
-    else if (top + ROW_HEIGHT > b.scrollTop + vh) b.scrollTop = top + ROW_HEIGHT - vh;
+    else if (top + this.rowHeight > b.scrollTop + vh) b.scrollTop = top + this.rowHeight - vh;
   }
 
   /** Scrolls to the end (live "follow" mode). */
   scrollToEnd(): void {
-    this.body.scrollTop = this.model.view.length * ROW_HEIGHT;
+    this.body.scrollTop = this.model.view.length * this.rowHeight;
   }
 
   /** The DOM row showing the view's row `index`, when it is rendered. */
@@ -251,16 +260,16 @@ export class RequestList {
       this.scale = scale;
       this.axisVersion++;
     }
-    this.spacer.style.height = `${view.length * ROW_HEIGHT}px`;
+    this.spacer.style.height = `${view.length * this.rowHeight}px`;
     setSafeAttr(this.body, 'aria-rowcount', String(view.length + 1));
     if (!this.viewportHeight) this.viewportHeight = this.rowViewport();
     const scrollTop = this.body.scrollTop;
-    const first = Math.max(0, Math.floor(scrollTop / ROW_HEIGHT) - OVERSCAN);
-    const needed = Math.ceil(this.viewportHeight / ROW_HEIGHT) + 2 * OVERSCAN + 1;
+    const first = Math.max(0, Math.floor(scrollTop / this.rowHeight) - OVERSCAN);
+    const needed = Math.ceil(this.viewportHeight / this.rowHeight) + 2 * OVERSCAN + 1;
     while (this.pool.length < needed) this.pool.push(this.makeRow(this.pool.length));
     if (first !== this.first || !this.rowsEl.style.transform) {
       this.first = first;
-      this.rowsEl.style.transform = `translateY(${first * ROW_HEIGHT}px)`;
+      this.rowsEl.style.transform = `translateY(${first * this.rowHeight}px)`;
     }
     const now = this.model.now();
     let active = '';
@@ -310,6 +319,9 @@ export class RequestList {
     // tells requests apart stays visible (the full URL is the cell's tooltip).
     // The space keeps the two apart in the row's text (copy, screen readers, innerText).
     cells.name.append(nameIcon, h('span', 'url ellipsis', null, nameText, ' ', hostText));
+    // Under the URL while the Initiator column is collapsed (list.css hides it otherwise).
+    const initLine = h('span', 'init-line ellipsis');
+    cells.name.append(initLine);
     const segs: HTMLDivElement[] = [];
     const bar = h('div', 'wf-bar');
     for (const p of BAR_PHASES) {
@@ -326,6 +338,7 @@ export class RequestList {
       cells,
       nameText,
       hostText,
+      initLine,
       nameIcon,
       statusIcon,
       statusText,
@@ -370,25 +383,8 @@ export class RequestList {
       c.conn.classList.toggle('muted', !!req.reusedConn);
       setText(c.duration, row.duration === undefined ? (row.cls === 'pending' || isStreaming(req) ? '…' : '—') : formatMs(row.duration));
       setText(c.size, formatBytes(row.size));
-      if (row.initiator) {
-        let link = c.initiator.firstChild as HTMLElement | null;
-        if (!link || !link.classList.contains('link')) {
-          c.initiator.replaceChildren();
-          link = h('span', 'link');
-          c.initiator.append(link);
-        }
-        setText(link, row.initiator);
-        const f = initiatorFrame(req);
-        const how = req.initiator?.async ? 'started asynchronously from ' : '';
-        if (f) setSafeAttr(c.initiator, 'title', `${how}${f.function ?? '(anonymous)'} — ${f.file}:${f.line}:${f.column}`);
-      } else if (req.initiator?.frames.length) {
-        // Only library frames: say so, never point at a library line (the Initiator tab has them).
-        c.initiator.replaceChildren(h('span', 'muted', null, 'library'));
-        setSafeAttr(c.initiator, 'title', `Made by ${NO_PROGRAM_FRAME}: see the Initiator tab`);
-      } else {
-        c.initiator.replaceChildren();
-        c.initiator.removeAttribute('title');
-      }
+      showInitiator(c.initiator, row);
+      showInitiator(rv.initLine, row);
       setSafeAttr(
         rv.el,
         'aria-label',
@@ -424,7 +420,7 @@ export class RequestList {
     const index = this.rowAtSlot(Number(rowEl.dataset.slot));
     const row = this.model.view[index];
     if (!row) return;
-    if (target.closest('.c-initiator .link')) {
+    if (target.closest('.c-initiator .link, .init-line .link')) {
       this.events.openInitiator(row);
       return;
     }
@@ -445,6 +441,18 @@ export class RequestList {
     this.el.style.setProperty('--row-w', `${layout.rowWidth}px`);
     this.el.style.setProperty('--name-min', `${layout.rowWidth - Object.values(layout.widths).reduce((s, w) => s + (w ?? 0), 0)}px`);
     this.el.classList.toggle('narrow', layout.narrow);
+    // "Which line made this request" is the point of the list: when its column collapses, the
+    // line moves under the URL (taller rows) rather than out of sight.
+    const twoLine = layout.collapsed.includes('initiator');
+    this.el.classList.toggle('two-line', twoLine);
+    const rowHeight = twoLine ? TWO_LINE_ROW_HEIGHT : ROW_HEIGHT;
+    if (rowHeight !== this.rowHeight) {
+      const top = Math.floor(this.body.scrollTop / this.rowHeight);
+      this.rowHeight = rowHeight;
+      this.el.style.setProperty('--list-row-height', `${rowHeight}px`);
+      this.rowsEl.style.transform = '';
+      this.body.scrollTop = top * rowHeight;
+    }
     if (!shown.has(this.focusCol)) this.setFocusCol('name', false);
     this.axisVersion++;
   }

@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { browserUnavailable, buildPanel, launchBrowser, openPanel, postAndWait, servePanel } from '../webview-harness/harness.mjs';
-import { detailTrace } from '../webview-harness/synthetic.mjs';
+import { detailTrace, syntheticTrace } from '../webview-harness/synthetic.mjs';
 
 const why = browserUnavailable();
 const skip = why ? `webview initiator test skipped: ${why}` : false;
@@ -83,3 +83,112 @@ test(
     }
   },
 );
+
+// The widths F5 leaves the panel in VS Code at 1440×900 (541 px with Run and Debug open, 691 px
+// without): the Initiator column collapses there, and the program's line must stay in the list,
+// readable and clickable, in every row (src/extension jumps to it on `openInitiator`).
+test("panel: at the widths F5 leaves the panel, every row shows the program's line, clickable", { skip, timeout: 120_000 }, async () => {
+  const panel = await buildPanel();
+  const server = await servePanel(panel);
+  const browser = await launchBrowser();
+  try {
+    for (const width of [541, 691]) {
+      const { page, errors } = await openPanel(browser, server.url, { width, height: 900 });
+      const trace = syntheticTrace(60);
+      // Program files with long names and long lines, as a real project's would be.
+      trace.httpRequests.forEach((r, i) => {
+        r.initiator = { frames: [own(100 + i, `call${i}`)] };
+        r.initiator.frames[0].file = `/app/src/services/${i % 2 ? 'paymentGateway' : 'users'}.ts`;
+      });
+      await page.evaluate(() =>
+        window.postMessage(
+          { type: 'traces', traces: [{ traceKey: 't', label: 'init', origin: 'file', live: false }], activeTraceKey: 't' },
+          '*',
+        ),
+      );
+      await postAndWait(page, { type: 'reset', traceKey: 't', live: false, trace }, `(d) => d.requests === ${trace.httpRequests.length}`);
+      // With a request selected (the detail open), as after a click in the list.
+      await page.click('.list-rows .row:nth-child(1)');
+      await page.waitForSelector('.main.detail-open .detail-title');
+      await page.waitForTimeout(100);
+
+      /**
+       * Per row in the list's viewport: its initiator text, whether an element showing all of it is
+       * in sight (inside every clipping ancestor, the row and the list's viewport, its text not cut
+       * off), and whether at least its ":line" part is (a long file name may be cut, never the line).
+       */
+      const seen = await page.evaluate(() => {
+        const body = document.querySelector('.list-body');
+        const b = body.getBoundingClientRect();
+        const head = document.querySelector('.list-header').getBoundingClientRect();
+        const view = { left: b.left, right: b.left + body.clientWidth, top: head.bottom, bottom: b.top + body.clientHeight };
+        const inSight = (el, row) => {
+          if (!el.getClientRects().length) return false;
+          const e = el.getBoundingClientRect();
+          if (e.width <= 0) return false;
+          const cs = getComputedStyle(el);
+          if (cs.visibility === 'hidden' || (cs.display !== 'inline' && el.scrollWidth > el.clientWidth + 0.5)) return false;
+          for (let p = el; p && p !== row; p = p.parentElement) {
+            if (p !== el && p.scrollWidth > p.clientWidth + 0.5 && getComputedStyle(p).textOverflow === 'ellipsis') return false;
+            const q = p.getBoundingClientRect();
+            if (
+              p !== el &&
+              getComputedStyle(p).overflow !== 'visible' &&
+              (e.left < q.left - 0.5 || e.right > q.right + 0.5 || e.top < q.top - 0.5 || e.bottom > q.bottom + 0.5)
+            )
+              return false;
+          }
+          const r = row.getBoundingClientRect();
+          return e.left >= view.left - 0.5 && e.right <= view.right + 0.5 && e.top >= r.top - 0.5 && e.bottom <= r.bottom + 0.5;
+        };
+        const out = [];
+        for (const row of document.querySelectorAll('.list-rows .row')) {
+          if (getComputedStyle(row).display === 'none') continue;
+          const r = row.getBoundingClientRect();
+          if (r.top < view.top - 0.5 || r.bottom > view.bottom + 0.5) continue; // scrolled out of sight
+          const req = window.__nettraceApp.model.view[Number(row.getAttribute('aria-rowindex')) - 2];
+          const want = req.initiator;
+          const links = [...row.querySelectorAll('.link')].filter((el) => el.textContent === want);
+          const full = links.find((el) => inSight(el, row) && [...el.children].every((k) => inSight(k, row)));
+          const line = links.find((el) => {
+            const pos = [...el.querySelectorAll('*')].find((k) => k.textContent === want.slice(want.lastIndexOf(':')));
+            return pos && inSight(pos, row);
+          });
+          const click = full ?? line;
+          if (click && !click.id) click.id = `init-${out.length}`;
+          out.push({ want, full: !!full, line: !!line, id: click?.id ?? '', traceID: req.req.traceID });
+        }
+        return out;
+      });
+      assert.ok(seen.length >= 8, `${width}px: rows in sight (${seen.length})`);
+      assert.deepEqual(
+        seen.filter((s) => !s.line).map((s) => s.want),
+        [],
+        `${width}px: the program's line number is in sight in every row`,
+      );
+      assert.deepEqual(
+        seen.filter((s) => !s.full && s.want.length <= 'client.ts:123'.length).map((s) => s.want),
+        [],
+        `${width}px: a file name of ordinary length shows whole`,
+      );
+
+      // Clicking the line jumps to it (and does not select the row).
+      const pick = seen.find((s) => s.full);
+      const before = await page.evaluate(() => window.__host.posted.length);
+      await page.click(`#${pick.id}`);
+      const posted = await page.evaluate((n) => window.__host.posted.slice(n), before);
+      const jump = posted.find((m) => m.type === 'openInitiator');
+      const req = trace.httpRequests.find((r) => r.traceID === pick.traceID);
+      assert.deepEqual(
+        jump,
+        { type: 'openInitiator', file: req.initiator.frames[0].file, line: req.initiator.frames[0].line, column: 9 },
+        `${width}px: clicking ${pick.want} posts the jump`,
+      );
+      assert.deepEqual(errors, []);
+      await page.close();
+    }
+  } finally {
+    await browser.close();
+    server.close();
+  }
+});

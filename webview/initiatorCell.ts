@@ -1,0 +1,39 @@
+/**
+ * The initiator as the request list shows it: in the Initiator column, and under the URL while
+ * that column is collapsed for lack of width (list.ts).
+ */
+
+import { NO_PROGRAM_FRAME } from '../src/trace/initiator';
+import { h, setSafeAttr, setText } from './dom';
+import { initiatorFrame } from './format';
+import type { Row } from './model';
+
+/**
+ * Shows a row's initiator in `el` (the Initiator cell, or the line under the URL): the program's
+ * line as a link (a click jumps to it), "library" when the stack has library frames only (the
+ * Initiator tab has them), else nothing.
+ */
+export function showInitiator(el: HTMLElement, row: Row): void {
+  const req = row.req;
+  if (row.initiator) {
+    let link = el.firstChild as HTMLElement | null;
+    if (!link || !link.classList.contains('link')) {
+      link = h('span', 'link', null, h('span', 'init-file'), h('span', 'init-pos'));
+      el.replaceChildren(link);
+    }
+    // File and ":line" apart, so that a cut-off file name keeps its line number (list.css).
+    const colon = row.initiator.lastIndexOf(':');
+    setText(link.firstChild as HTMLElement, colon > 0 ? row.initiator.slice(0, colon) : row.initiator);
+    setText(link.lastChild as HTMLElement, colon > 0 ? row.initiator.slice(colon) : '');
+    const f = initiatorFrame(req);
+    const how = req.initiator?.async ? 'started asynchronously from ' : '';
+    if (f) setSafeAttr(el, 'title', `${how}${f.function ?? '(anonymous)'} — ${f.file}:${f.line}:${f.column}`);
+  } else if (req.initiator?.frames.length) {
+    // Only library frames: say so, never point at a library line (the Initiator tab has them).
+    el.replaceChildren(h('span', 'muted', null, 'library'));
+    setSafeAttr(el, 'title', `Made by ${NO_PROGRAM_FRAME}: see the Initiator tab`);
+  } else {
+    el.replaceChildren();
+    el.removeAttribute('title');
+  }
+}
