@@ -1,7 +1,8 @@
 // End-to-end: the panel's layout in a real VS Code (code-server) as F5 leaves it — 1440×900 with
 // the Run and Debug side bar open, the panel beside the editor (about 540 px). The toolbar is one
-// line, the waterfall column is on screen with a labelled header, focusing every control never
-// shifts the webview's document, a column hidden through the header's column menu stays hidden,
+// line, the waterfall column is on screen with a labelled header, the program's line of each row
+// is in sight (under the URL once the Initiator column has collapsed) and opens it when clicked,
+// focusing every control never shifts the webview's document, a column hidden through the header's column menu stays hidden,
 // and stays hidden when the panel is closed and opened again (remembered per workspace).
 //
 // Run by scripts/e2e.sh (code-server, Node 24, Chromium and the .vsix in NETTRACE_E2E_*).
@@ -77,6 +78,39 @@ test(
       assert.ok(g.toolbar <= 36, `the toolbar is one line (${g.toolbar} px)`);
       assert.ok(g.waterfall.inside && g.waterfall.width >= 60, `the waterfall column is on screen (${JSON.stringify(g.waterfall)})`);
       assert.equal(g.waterfall.label, 'Waterfall');
+
+      // The program's line is in sight in every row that has one (under the URL once the Initiator
+      // column has collapsed), and clicking it opens app.js at that line.
+      const lines = await panel.evaluate(() =>
+        [...document.querySelectorAll('.list-rows .row')]
+          .filter((row) => row.style.display !== 'none')
+          .map((row) => {
+            const link = [...row.querySelectorAll('.c-initiator .link, .init-line .link')].find((l) => l.getClientRects().length);
+            if (!link) return { slot: row.dataset.slot, text: '' };
+            const r = link.getBoundingClientRect();
+            const cell = link.closest('.cell').getBoundingClientRect();
+            const inside = r.left >= cell.left - 0.5 && r.right <= cell.right + 0.5 && r.right <= document.documentElement.clientWidth;
+            return { slot: row.dataset.slot, text: link.textContent, inside, under: !!link.closest('.init-line') };
+          }),
+      );
+      step(`initiators in the list: ${JSON.stringify(lines)}`);
+      const own = lines.filter((l) => /^app\.js:\d+$/.test(l.text));
+      assert.ok(own.length >= 4, `the program's lines are in the list: ${JSON.stringify(lines)}`);
+      assert.deepEqual(
+        own.filter((l) => !l.inside),
+        [],
+        'each program line is whole and on screen',
+      );
+      const first = own[0];
+      await panel.click(`.list-rows .row[data-slot="${first.slot}"] ${first.under ? '.init-line' : '.c-initiator'} .link`);
+      const lineNo = first.text.split(':')[1];
+      await until(
+        `the editor at app.js:${lineNo}`,
+        async () => new RegExp(`Ln ${lineNo},`).test(await page.locator('[id="status.editor.selection"]').innerText({ timeout: 1000 })),
+        10_000,
+      );
+      step(`clicked ${first.text} in the list (${first.under ? 'under the URL' : 'Initiator column'}): the editor is at its line`);
+      await shot('panel-initiator-clicked');
 
       // Focus every control and link: the webview's document never moves.
       const moved = await panel.evaluate(() => {
