@@ -42,7 +42,6 @@ import {
   until,
 } from './support/codeServer.mjs';
 
-const env = process.env;
 const results = resultsDir();
 
 const IMG = '<img src=x onerror=window.__pwned=1;window.top.__pwned=1>';
@@ -245,14 +244,13 @@ test(
       // ---- wait for the session to end; then Save Trace from the command palette -------------------------
       await sessionEnded(page, 'the debug session to end (status bar item gone)');
       step('session ended');
-      // Back to the successful request for the README screenshot.
+      // Back to the successful request for the screenshot (the README's is screenshot.e2e.test.mjs's).
       await usersRow.locator('.c-name').click();
       await detail.locator('[data-tab="timing"]').click();
       await sleep(500);
       await page.screenshot({ path: join(results, 'panel.png') });
       mkdirSync(join(root, 'test-results'), { recursive: true });
       copyFileSync(join(results, 'panel.png'), join(root, 'test-results', 'panel.png'));
-      if (env.NETTRACE_E2E_UPDATE_MEDIA === '1') copyFileSync(join(results, 'panel.png'), join(root, 'media', 'panel.png'));
 
       const savedPath = join(workspace, 'saved trace.json');
       await page.locator('.monaco-editor .view-lines').first().click();
