@@ -67,6 +67,44 @@ async function api(handle, delayMs) {
   return `http://localhost:${port}`;
 }
 
+/**
+ * Zooms the waterfall onto the requests as a user does (Ctrl+wheel over the bars, Shift+wheel to
+ * pan): the axis starts with the process, and tsx's start-up before the first request would
+ * leave the bars a sliver at the right edge.
+ */
+async function zoomToRequests(page, panel) {
+  const cell = await panel.locator('.list-header .c-waterfall').boundingBox();
+  const y = cell.y + cell.height / 2;
+  for (let i = 0; i < 16; i++) {
+    const bars = await panel.$$eval('.list-rows .row .seg', (segs) => {
+      const rs = segs.filter((s) => s.style.display !== 'none').map((s) => s.getBoundingClientRect());
+      return { left: Math.min(...rs.map((r) => r.left)), right: Math.max(...rs.map((r) => r.right)) };
+    });
+    // Frame coordinates → page coordinates (the webview's frames are offset by the cell's box).
+    const inner = await panel.$eval('.list-header .c-waterfall', (c) => c.getBoundingClientRect().left);
+    const left = bars.left - inner + cell.x;
+    const right = bars.right - inner + cell.x;
+    const mid = (left + right) / 2;
+    const centre = cell.x + cell.width / 2;
+    if (right - left >= 0.7 * cell.width && left >= cell.x && right <= cell.x + cell.width) break;
+    await page.mouse.move(centre, y);
+    if (i > 0 && Math.abs(mid - centre) > 4) {
+      await page.keyboard.down('Shift');
+      await page.mouse.wheel(0, mid - centre);
+      await page.keyboard.up('Shift');
+    }
+    const factor = Math.min(1.8, (0.75 * cell.width) / Math.max(1, right - left));
+    if (factor > 1.02) {
+      // Around the bars' middle (the time under the pointer stays put).
+      await page.mouse.move(Math.max(cell.x + 2, Math.min(cell.x + cell.width - 2, mid)), y);
+      await page.keyboard.down('Control');
+      await page.mouse.wheel(0, -Math.log(factor) / 0.002);
+      await page.keyboard.up('Control');
+    }
+    await sleep(150);
+  }
+}
+
 test(
   'README screenshot: a TypeScript service (axios + fetch) traced through its own node launch, 1440×900, Run and Debug open',
   { skip, timeout: 10 * 60_000 },
@@ -77,7 +115,7 @@ test(
     );
     const accountsApi = await api(
       (req) => {
-        const id = Number(/\/v1\/customers\/(\d+)$/.exec(req.url ?? '')?.[1]);
+        const id = Number(/\/customers\/(\d+)$/.exec(req.url ?? '')?.[1]);
         return CUSTOMERS[id] ? [200, { id, name: CUSTOMERS[id] }] : [404, { error: 'not found' }];
       },
       (req) => 40 + (Number(/(\d+)$/.exec(req.url ?? '')?.[1] ?? 0) % 5) * 25,
@@ -85,7 +123,11 @@ test(
     const dirs = prepareWorkspace({
       label: 'screenshot',
       workspaceName: 'order-digest',
-      settings: { 'nettrace.traceNodeSessions': 'all', 'editor.minimap.enabled': false },
+      settings: {
+        'nettrace.traceNodeSessions': 'all',
+        'editor.minimap.enabled': false,
+        'workbench.colorTheme': 'Default Dark Modern',
+      },
       linkNodeModules: true,
     });
     const { workspace, userData } = dirs;
@@ -105,12 +147,19 @@ test(
       ],
     };
     writeFileSync(join(workspace, '.vscode', 'launch.json'), JSON.stringify(launch, null, 2));
+    // Node's and axios's types, as the project has them (no squiggles in the picture).
+    const tsconfig = {
+      compilerOptions: { target: 'es2022', module: 'nodenext', strict: true, noEmit: true, types: ['node'] },
+      include: ['src/digest.ts'],
+    };
+    writeFileSync(join(workspace, 'tsconfig.json'), JSON.stringify(tsconfig, null, 2));
     const source = readFileSync(join(workspace, 'src', 'digest.ts'), 'utf8').split('\n');
     const lineOf = (text) => source.findIndex((l) => l.includes(text)) + 1;
     const want = {
       get: lineOf('orders.get<'),
-      fetch: lineOf('await fetch(url)'),
+      fetch: lineOf('await fetch('),
       post: lineOf('orders.post('),
+      paused: lineOf('console.log('),
     };
 
     const cs = await startCodeServer(dirs, { results });
@@ -120,11 +169,19 @@ test(
       await extensionsStarted(userData);
       await quickOpen(page, 'digest.ts');
       await page.waitForSelector('.monaco-editor[data-uri$="/digest.ts"] .view-lines', { timeout: 30_000 });
+      // A breakpoint after the requests (F9 on the line), so the picture shows a paused session.
+      await runCommand(page, 'Go to Line/Column...');
+      await page.keyboard.type(String(want.paused));
+      await page.keyboard.press('Enter');
+      await sleep(300);
+      await page.keyboard.press('F9');
+      await page.waitForSelector('.monaco-editor[data-uri$="/digest.ts"] .codicon-debug-breakpoint', { timeout: 10_000 });
       await runCommand(page, 'View: Show Run and Debug');
       await sleep(500);
-      await page.locator('.monaco-editor .view-lines').first().click();
       await page.keyboard.press('F5');
       step('F5 on "Order digest" (type node) with Run and Debug open');
+      await page.waitForSelector('.monaco-editor[data-uri$="/digest.ts"] .debug-top-stack-frame-line', { timeout: 90_000 });
+      step(`paused at digest.ts:${want.paused}`);
       const panel = await until('the Net Trace panel', () => findFrame(page, '.list-rows .row'), 120_000, 500);
       const rows = () =>
         panel.$$eval('.list-rows .row', (els) =>
@@ -136,8 +193,7 @@ test(
               initiator: e.querySelector('.c-initiator')?.textContent?.trim() ?? '',
             })),
         );
-      const listed = await until('the six requests', async () => ((await rows()).length >= 6 ? rows() : false), 90_000, 500);
-      await sessionEnded(page, 'the program to end');
+      const listed = await until('the six requests', async () => ((await rows()).length >= 6 ? rows() : false), 60_000, 500);
       step(`panel lists:\n    ${listed.map((r) => `${r.text} [${r.initiator}]`).join('\n    ')}`);
       assert.equal(listed.length, 6, 'the GET, four customers and the POST');
       assert.deepEqual(
@@ -151,9 +207,8 @@ test(
       const get = listed.find((r) => r.initiator === `digest.ts:${want.get}`);
       await panel.click(`.list-rows .row[data-slot="${get.slot}"] .c-name .url`);
       await panel.locator('.detail [data-tab="timing"]').click();
-      // The editor from its first line, with the CodeLens on the request lines.
-      await page.locator('.monaco-editor[data-uri$="/digest.ts"] .view-lines').first().click();
-      await page.keyboard.press('Control+Home');
+      await zoomToRequests(page, panel);
+      // The editor with the CodeLens on the request lines.
       await until(
         'the CodeLens on the request lines',
         async () => (await page.locator('.monaco-editor[data-uri$="/digest.ts"] .codelens-decoration').count()) >= 3,
@@ -165,6 +220,9 @@ test(
       await page.screenshot({ path: file });
       step(`screenshot: ${file} (${statSync(file).size} bytes)`);
       if (process.env.NETTRACE_E2E_UPDATE_MEDIA === '1') copyFileSync(file, join(root, 'media', 'panel.png'));
+      await page.locator('.monaco-editor[data-uri$="/digest.ts"] .view-lines').first().click();
+      await page.keyboard.press('F5');
+      await sessionEnded(page, 'the program to end');
     } catch (err) {
       await shot('failure');
       saveLogs(userData, join(results, 'logs'));
