@@ -215,6 +215,16 @@ test(
         20_000,
         300,
       );
+      // The file from its first line (scrolled, the cursor stays on the paused line); the pointer
+      // where it shows no hover (the empty Watch view).
+      const editor = await page.locator('.monaco-editor[data-uri$="/digest.ts"] .view-lines').first().boundingBox();
+      await page.mouse.move(editor.x + editor.width / 2, editor.y + editor.height / 2);
+      for (let i = 0; i < 8; i++) {
+        await page.mouse.wheel(0, -400);
+        await sleep(100);
+      }
+      const watch = await page.locator('.pane-header', { hasText: 'Watch' }).first().boundingBox();
+      await page.mouse.move(watch.x + watch.width / 2, watch.y + watch.height + 60);
       await sleep(800);
       const file = join(results, 'panel.png');
       await page.screenshot({ path: file });
