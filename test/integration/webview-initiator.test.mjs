@@ -1,8 +1,9 @@
 // The panel's initiator, in headless Chromium through the stub host: the list column and the
 // Initiator tab show the program's line, never a library's; library frames stay in the tab,
 // collapsed under the program's; a request found through the async context says "started
-// asynchronously from …"; a stack with library frames only says so. Skipped without
-// /usr/bin/chromium.
+// asynchronously from …"; a stack with library frames only says so. At the widths F5 leaves the
+// panel (541 and 691 px) the line stays in sight in every row, under the URL, and jumps when
+// clicked. Skipped without /usr/bin/chromium.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { browserUnavailable, buildPanel, launchBrowser, openPanel, postAndWait, servePanel } from '../webview-harness/harness.mjs';
@@ -184,6 +185,18 @@ test("panel: at the widths F5 leaves the panel, every row shows the program's li
         { type: 'openInitiator', file: req.initiator.frames[0].file, line: req.initiator.frames[0].line, column: 9 },
         `${width}px: clicking ${pick.want} posts the jump`,
       );
+      // Wider, the Initiator column is back and rows are one line again; narrower, two lines.
+      const rowsAt = async (w) => {
+        await page.setViewportSize({ width: w, height: 900 });
+        await page.waitForTimeout(150);
+        return page.evaluate(() => {
+          const row = [...document.querySelectorAll('.list-rows .row')].find((r) => r.style.display !== 'none');
+          const col = row.querySelector('.c-initiator .link');
+          return { height: row.getBoundingClientRect().height, column: !!col?.getClientRects().length };
+        });
+      };
+      assert.deepEqual(await rowsAt(1400), { height: 22, column: true }, `${width}px → 1400px: one-line rows, Initiator column`);
+      assert.deepEqual(await rowsAt(width), { height: 36, column: false }, `1400px → ${width}px: the line under the URL again`);
       assert.deepEqual(errors, []);
       await page.close();
     }
