@@ -8,7 +8,8 @@ import { EventEmitter } from 'node:events';
 import { chmod, writeFile } from 'node:fs/promises';
 import { TraceBuilder } from '../trace/builder';
 import { DEFAULT_SLOW_THRESHOLD_MS } from '../trace/diagnosis';
-import { enrichRequest, indexRecords } from '../trace/enrich';
+import { enrichRequest, indexRecords, type RecordIndex } from '../trace/enrich';
+import { threadKey } from '../trace/loopBlocked';
 import { toHar } from '../trace/har';
 import { writeHarFile, writeTraceFile } from '../trace/traceFile';
 import type { DebuggerPause, HttpRequest, Initiator, RecordKind, Trace, TraceRules } from '../trace/types';
@@ -210,7 +211,7 @@ export class Session extends EventEmitter<SessionEvents> {
     return {
       ...raw,
       traceEndAt: raw.traceEndAt ?? this.builder.relative(Date.now()),
-      processes: raw.processes.map((p) => ({ ...p })),
+      processes: raw.processes.map((p) => (p.loopBlocks ? { ...p, loopBlocks: p.loopBlocks.slice() } : { ...p })),
       httpRequests: raw.httpRequests.map((r) => enrichRequest(this.mapInitiator(r), index, options)),
       dials: raw.dials.slice(),
       tcpConns: raw.tcpConns.slice(),
@@ -242,12 +243,14 @@ export class Session extends EventEmitter<SessionEvents> {
     const req = this.builder.get('httpRequests', traceID);
     if (!req) return undefined;
     const b = this.builder;
-    const index = {
+    const index: RecordIndex = {
       dials: new Map(req.dial ? [[req.dial, b.get('dials', req.dial)!]] : []),
       tcpConns: new Map(req.tcpConn ? [[req.tcpConn, b.get('tcpConns', req.tcpConn)!]] : []),
       tlsTunnels: new Map(req.tlsTunnel ? [[req.tlsTunnel, b.get('tlsTunnels', req.tlsTunnel)!]] : []),
     };
-    for (const m of Object.values(index)) for (const [k, v] of m) if (!v) m.delete(k);
+    for (const m of [index.dials, index.tcpConns, index.tlsTunnels] as Map<string, unknown>[]) for (const [k, v] of m) if (!v) m.delete(k);
+    const blocks = b.loopBlocksOf(req.pid, req.threadId);
+    if (blocks) index.loopBlocks = new Map([[threadKey(req.pid, req.threadId), blocks]]);
     return enrichRequest(this.mapInitiator(req), index, { slowThresholdMs: this.slowThresholdMs });
   }
 

@@ -18,6 +18,7 @@ import { installSocketHooks } from './socketHooks';
 import { Tracer, now } from './tracer';
 import { Transport } from './transport';
 import { installUndiciHooks } from './undiciHooks';
+import { LOOP_MONITOR_ON, LoopMonitor } from './loopLag';
 import { preloadRules } from './rules';
 import { ensureResolver } from './dns/install';
 
@@ -82,9 +83,16 @@ function start(): void {
       untracedRequests: t.untracedRequests,
       skippedInitiators: t.stackBudget.skipped || undefined,
       rules: preloadRules.report(),
+      droppedLoopBlocks: loop?.dropped || undefined,
     }),
   );
   const t: Tracer = new Tracer(config, transport, threadId, __filename);
+  // The event loop's blocked stretches while requests are in flight (loopLag.ts).
+  const loop = LOOP_MONITOR_ON ? new LoopMonitor((m) => transport.send(m), () => transport.markStats()) : undefined;
+  if (loop) {
+    t.onRequestId = (id) => loop.started(id);
+    transport.onComplete = (id) => loop.ended(id);
+  }
   // The trace rules: the first set from the configuration, later ones from the collector.
   preloadRules.init(
     config,

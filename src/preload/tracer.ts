@@ -233,10 +233,15 @@ export class Tracer {
     return undefined;
   }
 
+  /** Told each new request's local id (the event-loop monitor, loopLag.ts, samples while any is in flight). */
+  onRequestId: ((id: string) => void) | undefined;
+
   /** A new connection-local id with a kind prefix ("r12"). */
   id(prefix: string): string {
     const n = (this.counters[prefix] = (this.counters[prefix] ?? 0) + 1);
-    return prefix + n;
+    const id = prefix + n;
+    if (prefix === 'r' && this.onRequestId !== undefined) this.onRequestId(id);
+    return id;
   }
 
   /**

@@ -129,6 +129,10 @@ export class Transport {
   produced = 0;
   /** Blob frames sent so far (their ids are "b1", "b2", ...). */
   private blobCount = 0;
+  /** Told the local id of each request update that completes it (its end or failure; loopLag.ts). */
+  onComplete: ((id: string) => void) | undefined;
+  /** The id of the update open() began last (for onComplete at close). */
+  private openId = '';
   /** A stats message is due with the next batch (a counter changed). */
   private statsDue = false;
   /** The hello is in the queue (a connection just opened): the next batch's stats go after it. */
@@ -167,7 +171,9 @@ export class Transport {
       this.send({ type: 'record', kind, id, fields });
       return;
     }
-    this.eventAdded(completes(kind, fields));
+    const done = completes(kind, fields);
+    if (done && this.onComplete !== undefined) this.onComplete(id);
+    this.eventAdded(done);
   }
 
   /**
@@ -177,6 +183,7 @@ export class Transport {
    * the update counted as dropped here, when the queue is full or the collector gone.
    */
   open(kind: RecordMessage['kind'], id: string, json = false): RecordWriter {
+    this.openId = id;
     const enc = this.enc;
     if (enc === undefined || json) return new FieldsWriter(kind, id);
     if (!this.eventRoom()) return DISCARD;
@@ -189,6 +196,7 @@ export class Transport {
    * that stopped reading) is counted as dropped.
    */
   close(w: RecordWriter, completes: boolean): void {
+    if (completes && this.onComplete !== undefined) this.onComplete(this.openId);
     if (w === this.enc) {
       if (this.enc.end()) this.eventAdded(completes);
       else this.drop();
@@ -265,6 +273,7 @@ export class Transport {
     if (msg.type === 'exit') this.lastExit = msg;
     if (msg.type === 'record') {
       urgent = completes(msg.kind, msg.fields);
+      if (urgent && this.onComplete !== undefined) this.onComplete(msg.id);
       // An update to a record that is still queued merges into it: one message per record per
       // batch, whatever the number of milestones it passed in between.
       let byId = this.queuedRecords.get(msg.kind);

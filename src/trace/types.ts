@@ -167,6 +167,8 @@ export interface HttpRequest {
   /** Tags given by the trace rules' `mark` rules (docs/rules.md), in rule order; absent when none. */
   marks?: string[];
   timings?: Timings;
+  /** Derived: the event loop's blocked share of the wait and receive phases; absent when none. */
+  loopBlocked?: LoopBlocked;
   diagnosis?: string;
 }
 
@@ -459,6 +461,35 @@ export interface ProcessInfo {
   startAt: number;
   exitAt?: number;
   exitCode?: number;
+  /**
+   * Stretches during which this thread's event loop was blocked while it had requests in flight
+   * (at least 20 ms each), in time order; absent when there were none. At most 10,000.
+   */
+  loopBlocks?: LoopBlock[];
+  /** Blocked stretches past that cap, counted only; absent when 0. */
+  droppedLoopBlocks?: number;
+}
+
+/** A stretch during which a thread's event loop was blocked (ProcessInfo.loopBlocks). */
+export interface LoopBlock {
+  beginAt: number;
+  endAt: number;
+}
+
+/**
+ * How long the request's thread's event loop was blocked while the request waited for its
+ * response head (`wait`) and received its body (`receive`), in ms, and the stretches that did it.
+ * Derived (src/trace/loopBlocked.ts), like `timings`.
+ */
+export interface LoopBlocked {
+  /** Blocked ms inside the `wait` phase. */
+  wait: number;
+  /** Blocked ms inside the `receive` phase. */
+  receive: number;
+  /** The blocked stretches that overlap those phases, whole (not cut to the phase): the longest 10, in time order. */
+  stretches: LoopBlock[];
+  /** Overlapping stretches not listed in `stretches`; absent when 0. */
+  moreStretches?: number;
 }
 
 /**
