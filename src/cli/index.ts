@@ -4,4 +4,4 @@
  */
 
 export * from '../collector/index';
-export { renderTrace, renderSummary, sanitize, shouldUseColor, formatBytes, statusLabel, PHASE_CHARS, type RenderOptions } from './render';
+export { renderTrace, renderSummary, sanitize, shouldUseColor, formatBytes, statusLabel, phaseLine, PHASE_CHARS, type RenderOptions } from './render';

@@ -249,7 +249,7 @@ export class Session extends EventEmitter<SessionEvents> {
       tlsTunnels: new Map(req.tlsTunnel ? [[req.tlsTunnel, b.get('tlsTunnels', req.tlsTunnel)!]] : []),
     };
     for (const m of [index.dials, index.tcpConns, index.tlsTunnels] as Map<string, unknown>[]) for (const [k, v] of m) if (!v) m.delete(k);
-    const blocks = b.loopBlocksOf(req.pid, req.threadId);
+    const blocks = b.trace.processes.find((p) => p.pid === req.pid && p.threadId === (req.threadId ?? 0))?.loopBlocks;
     if (blocks) index.loopBlocks = new Map([[threadKey(req.pid, req.threadId), blocks]]);
     return enrichRequest(this.mapInitiator(req), index, { slowThresholdMs: this.slowThresholdMs });
   }

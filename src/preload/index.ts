@@ -88,7 +88,12 @@ function start(): void {
   );
   const t: Tracer = new Tracer(config, transport, threadId, __filename);
   // The event loop's blocked stretches while requests are in flight (loopLag.ts).
-  const loop = LOOP_MONITOR_ON ? new LoopMonitor((m) => transport.send(m), () => transport.markStats()) : undefined;
+  const loop = LOOP_MONITOR_ON
+    ? new LoopMonitor(
+        (m) => transport.send(m),
+        () => transport.markStats(),
+      )
+    : undefined;
   if (loop) {
     t.onRequestId = (id) => loop.started(id);
     transport.onComplete = (id) => loop.ended(id);

@@ -271,11 +271,4 @@ export type CollectorMessage = RulesMessage;
 
 /** Every message the preload sends. */
 export type PreloadMessage =
-  | HelloMessage
-  | RecordMessage
-  | WarningMessage
-  | StatsMessage
-  | ExitMessage
-  | StackMessage
-  | BlobMessage
-  | LoopBlockMessage;
+  HelloMessage | RecordMessage | WarningMessage | StatsMessage | ExitMessage | StackMessage | BlobMessage | LoopBlockMessage;

@@ -18,7 +18,6 @@ import {
   type HttpRequest,
   type IncompleteReason,
   type Initiator,
-  type LoopBlock,
   type ProcessInfo,
   type RecordKind,
   type RecordOfKind,
@@ -39,7 +38,8 @@ import {
   type ConnectionState,
   type UpsertHost,
 } from './upsert';
-import { MAX_LOOP_BLOCKS, MAX_PENDING_BLOBS, MAX_STACKS } from './wire';
+import { MAX_PENDING_BLOBS, MAX_STACKS } from './wire';
+import { addLoopBlock, droppedLoopBlocks } from './loopBlocked';
 import { normalizeRecord } from './normalize';
 import { roundMs } from './timings';
 import { DEFAULT_MAX_PENDING_BLOB_BYTES, DEFAULT_MAX_RECORDS, type TraceBuilderOptions } from './builderOptions';
@@ -220,14 +220,12 @@ export class TraceBuilder implements UpsertHost {
         state.droppedEvents = toCount(msg.droppedEvents);
         state.untracedRequests = toCount(msg.untracedRequests);
         state.skippedInitiators = toCount(msg.skippedInitiators);
-        if (state.process && toCount(msg.droppedLoopBlocks) > (state.process.droppedLoopBlocks ?? 0)) {
-          state.process.droppedLoopBlocks = toCount(msg.droppedLoopBlocks);
-        }
+        if (state.process) droppedLoopBlocks(state.process, toCount(msg.droppedLoopBlocks));
         this.syncStats();
         this.changedOther = true;
         return;
       case 'loopBlock':
-        this.applyLoopBlock(state, msg.beginAt, msg.endAt);
+        this.applyLoopBlock(state, msg);
         return;
       case 'exit':
         state.exited = true;
@@ -283,54 +281,11 @@ export class TraceBuilder implements UpsertHost {
     this.changedOther = true;
   }
 
-  /**
-   * A stretch during which the thread's event loop was blocked (LoopBlockMessage): kept on its
-   * process entry, in begin order, at most MAX_LOOP_BLOCKS (the rest counted in droppedLoopBlocks).
-   */
-  private applyLoopBlock(state: ConnectionState, beginAt: unknown, endAt: unknown): void {
-    const p = state.process;
-    if (!p) return;
-    if (typeof beginAt !== 'number' || typeof endAt !== 'number' || !Number.isFinite(beginAt) || !Number.isFinite(endAt) || endAt < beginAt) {
-      this.warn('malformed loopBlock message');
-      return;
-    }
-    const list = (p.loopBlocks ??= []);
-    if (list.length >= MAX_LOOP_BLOCKS) {
-      p.droppedLoopBlocks = (p.droppedLoopBlocks ?? 0) + 1;
-      this.changedOther = true;
-      return;
-    }
-    const block = { beginAt: this.relative(beginAt), endAt: this.relative(endAt) };
-    // They come in order (one sampler per thread, each sent when it ended); keep it so if not.
-    let at = list.length;
-    while (at > 0 && list[at - 1].beginAt > block.beginAt) at--;
-    list.splice(at, 0, block);
-    // The requests of the thread it overlaps get their share when they are next enriched; the
-    // one it delayed usually completes in the same batch.
-    this.markThreadRequests(p, block.beginAt);
+  /** A LoopBlockMessage: kept on the thread's process entry (loopBlocked.ts addLoopBlock). */
+  private applyLoopBlock(state: ConnectionState, msg: { beginAt?: unknown; endAt?: unknown }): void {
+    if (!state.process) return;
+    if (!addLoopBlock(state.process, msg, this, this.trace.httpRequests, this.changedRequests)) this.warn('malformed loopBlock message');
     this.changedOther = true;
-  }
-
-  /**
-   * Marks as changed the thread's requests that were in flight at or after `at` (their
-   * `loopBlocked` may change), among the trace's latest 256 requests: a stretch is sent when it
-   * ends, so the requests it overlaps are recent ones (an older one gets its share when it next
-   * changes, or when the trace is saved or shown).
-   */
-  private markThreadRequests(p: ProcessInfo, at: number): void {
-    const list = this.trace.httpRequests;
-    for (let i = list.length - 1; i >= 0 && i >= list.length - 256; i--) {
-      const req = list[i];
-      if (req.pid !== p.pid || (req.threadId ?? 0) !== p.threadId) continue;
-      const end = req.respDoneAt ?? req.reqEndAt ?? req.reqErrorAt;
-      if (end === undefined || end >= at) this.changedRequests.add(req.traceID);
-    }
-  }
-
-  /** A thread's event-loop blocked stretches (sorted, valid), or undefined. Not a copy: do not modify. */
-  loopBlocksOf(pid: number, threadId: number | undefined): LoopBlock[] | undefined {
-    for (const p of this.trace.processes) if (p.pid === pid && p.threadId === (threadId ?? 0)) return p.loopBlocks;
-    return undefined;
   }
 
   private applyStack(state: ConnectionState, id: unknown, initiator: unknown): void {

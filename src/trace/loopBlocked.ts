@@ -9,6 +9,7 @@
 
 import { failedAt, roundMs } from './timings';
 import type { HttpRequest, LoopBlock, LoopBlocked, ProcessInfo } from './types';
+import { MAX_LOOP_BLOCKS } from './wire';
 
 /** Stretches listed per request (the longest; the rest are counted in `moreStretches`). */
 export const MAX_REQUEST_STRETCHES = 10;
@@ -45,6 +46,47 @@ export function loopBlocksByThread(processes: readonly ProcessInfo[] | undefined
     (map ??= new Map()).set(threadKey(p.pid, p.threadId), blocks);
   }
   return map;
+}
+
+/**
+ * Adds a LoopBlockMessage's stretch (epoch ms) to its thread's process entry, kept in begin order,
+ * at most MAX_LOOP_BLOCKS (the rest counted in `droppedLoopBlocks`), and marks as changed the
+ * thread's requests it may overlap among the trace's latest 256 (a stretch is sent when it ends,
+ * so those are recent ones; an older one gets its share when it next changes, or when the trace
+ * is saved or shown). Returns false for a malformed message.
+ */
+export function addLoopBlock(
+  p: ProcessInfo,
+  msg: { beginAt?: unknown; endAt?: unknown },
+  clock: { relative(epochMs: number): number },
+  requests: readonly HttpRequest[],
+  changed: Set<string>,
+): boolean {
+  const { beginAt, endAt } = msg;
+  if (typeof beginAt !== 'number' || typeof endAt !== 'number' || !Number.isFinite(beginAt) || !Number.isFinite(endAt) || endAt < beginAt)
+    return false;
+  const list = (p.loopBlocks ??= []);
+  if (list.length >= MAX_LOOP_BLOCKS) {
+    p.droppedLoopBlocks = (p.droppedLoopBlocks ?? 0) + 1;
+    return true;
+  }
+  const block = { beginAt: clock.relative(beginAt), endAt: clock.relative(endAt) };
+  // They come in order (one sampler per thread, each sent when it ended); kept so if not.
+  let at = list.length;
+  while (at > 0 && list[at - 1].beginAt > block.beginAt) at--;
+  list.splice(at, 0, block);
+  for (let i = requests.length - 1; i >= 0 && i >= requests.length - 256; i--) {
+    const req = requests[i];
+    if (req.pid !== p.pid || (req.threadId ?? 0) !== p.threadId) continue;
+    const end = req.respDoneAt ?? req.reqEndAt ?? req.reqErrorAt;
+    if (end === undefined || end >= block.beginAt) changed.add(req.traceID);
+  }
+  return true;
+}
+
+/** A stats message's `droppedLoopBlocks` (a total): kept on the process entry when higher than what it has. */
+export function droppedLoopBlocks(p: ProcessInfo, total: number): void {
+  if (total > (p.droppedLoopBlocks ?? 0)) p.droppedLoopBlocks = total;
 }
 
 /** Milliseconds [a, b) and [c, d) have in common. */
