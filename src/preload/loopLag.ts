@@ -5,13 +5,13 @@
  * `loopBlocks` in docs/trace-format.md).
  *
  * How: while at least one request of this thread is in flight, an unref'd timer fires every
- * SAMPLE_MS. When it fires LAG_MS or more after it was due, the loop was held up; the stretch ends
- * now, and it began `active` ms ago, where `active` is the time the loop spent outside its poll
- * for I/O since the previous tick (`performance.eventLoopUtilization()`, libuv's idle-time
- * metric): time the thread ran JavaScript or native code, not time it slept while the machine
- * was busy elsewhere. The begin is never earlier than the previous tick, so a stretch is at most
- * one sampling interval longer than the block (the loop's own work in that interval). Stretches of
- * at least MIN_BLOCK_MS are sent to the collector as `loopBlock` messages.
+ * SAMPLE_MS. When it fires late (LAG_MS), the loop was busy when it was due; the stretch ends now,
+ * and it began `active` ms ago, where `active` is the time the loop spent outside its poll for I/O
+ * since the previous tick (`performance.eventLoopUtilization()`, libuv's idle-time metric): time
+ * the thread ran JavaScript or native code, not time it slept while the machine was busy
+ * elsewhere. The begin is never earlier than the previous tick, so a stretch is at most one
+ * sampling interval longer than the block (the loop's own work in that interval). Stretches of at
+ * least MIN_BLOCK_MS are sent to the collector as `loopBlock` messages.
  *
  * Why not `perf_hooks.monitorEventLoopDelay()`: its histogram says how much the loop lagged, never
  * when, so it cannot be laid against a request's phases.
@@ -28,10 +28,15 @@
 import type { LoopBlockMessage } from '../protocol/preload';
 import { MAX_LOOP_BLOCKS } from '../trace/wire';
 
-/** Sampling interval while requests are in flight (ms). */
-export const SAMPLE_MS = 10;
-/** A tick this much later than due (ms) is looked at as a possible block. */
-const LAG_MS = 15;
+/**
+ * Sampling interval while requests are in flight (ms). Every block of the loop longer than this
+ * holds a tick up and is seen; its begin comes from the loop's active time, not from the interval.
+ * Each tick costs a wake-up of an idle program (about 90 µs of CPU on the 2-core VM of
+ * bench/RESULTS.md, "Event-loop monitor"): 20 ms is 50 a second.
+ */
+export const SAMPLE_MS = 20;
+/** A tick this much later than due (ms) was held up: the loop was busy when it was due. */
+const LAG_MS = 2;
 /** Shortest stretch sent (ms). */
 export const MIN_BLOCK_MS = 20;
 /** Requests tracked as in flight; past this the sampler stays on (see started). */

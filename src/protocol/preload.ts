@@ -173,7 +173,7 @@ export interface StatsMessage {
  */
 export interface LoopBlockMessage {
   type: 'loopBlock';
-  /** Epoch ms when the loop stopped getting to its timers (at most one sampling interval early). */
+  /** Epoch ms when the loop stopped getting back to its timers (early by at most one sampling interval). */
   beginAt: number;
   /** Epoch ms when it got back to them. */
   endAt: number;
