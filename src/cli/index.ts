@@ -4,4 +4,14 @@
  */
 
 export * from '../collector/index';
-export { renderTrace, renderSummary, sanitize, shouldUseColor, formatBytes, statusLabel, phaseLine, PHASE_CHARS, type RenderOptions } from './render';
+export {
+  renderTrace,
+  renderSummary,
+  sanitize,
+  shouldUseColor,
+  formatBytes,
+  statusLabel,
+  phaseLine,
+  PHASE_CHARS,
+  type RenderOptions,
+} from './render';
