@@ -196,7 +196,7 @@ export class Transport {
    * that stopped reading) is counted as dropped.
    */
   close(w: RecordWriter, completes: boolean): void {
-    if (completes && this.onComplete !== undefined) this.onComplete(this.openId);
+    if (completes && this.onComplete !== undefined) this.onComplete(w instanceof FieldsWriter ? w.id : this.openId);
     if (w === this.enc) {
       if (this.enc.end()) this.eventAdded(completes);
       else this.drop();
