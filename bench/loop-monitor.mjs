@@ -125,12 +125,13 @@ ${rows.join('\n')}
 | held-request.mjs | ${fmt(idleOff, 2)} | ${fmt(idleOn, 2)} | ${fmt(idleOn - idleOff, 2)} |
 | untraced, waiting ${HOLD_MS} ms: nothing / a bare unref'd 20 ms timer | ${fmt(median(bare.get('none')), 2)} | ${fmt(median(bare.get('timer')), 2)} | ${fmt(median(bare.get('timer')) - median(bare.get('none')), 2)} |
 
-Per request the monitor adds a Set add and delete of the request's id and a branch or two (under a microsecond);
-the busy rows' difference is to be read against the spread of the rounds on the same machine.
+Per request the monitor adds a Set add and delete of the request's id and a branch or two; the busy rows'
+difference is to be read against the spread of the rounds on the same machine (it is inside it here).
 
-The last row is the wake-up alone (50 a second), without Net Trace: what the monitor costs an idle program is
-what any 20 ms timer costs on this machine; its own work per tick (two clock reads, \`eventLoopUtilization()\`)
-is small beside it. The monitor runs only while a request is in flight.
+The last row is the wake-up alone (50 a second), without Net Trace: most of what the monitor costs an idle
+program is what any 20 ms timer costs on this machine (a wake-up of an idle process is expensive on this VM);
+its own work per tick (two clock reads, \`eventLoopUtilization()\`) is the rest. The monitor runs only while a
+request is in flight.
 
 Per-round samples (CPU µs/req, monitor / no monitor): ${['http', 'fetch']
   .map(
