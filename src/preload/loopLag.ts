@@ -31,7 +31,7 @@ import { MAX_LOOP_BLOCKS } from '../trace/wire';
 /**
  * Sampling interval while requests are in flight (ms). Every block of the loop longer than this
  * holds a tick up and is seen; its begin comes from the loop's active time, not from the interval.
- * Each tick costs a wake-up of an idle program (about 90 µs of CPU on the 2-core VM of
+ * Each tick costs a wake-up of an idle program (about 100–130 µs of CPU on the 2-core VM of
  * bench/RESULTS.md, "Event-loop monitor"): 20 ms is 50 a second.
  */
 export const SAMPLE_MS = 20;
