@@ -42,17 +42,26 @@ export const MIN_BLOCK_MS = 20;
 /** Requests tracked as in flight; past this the sampler stays on (see started). */
 const MAX_TRACKED = 10_000;
 
-/** Whether the monitor runs in this process (NETTRACE_LOOP_MONITOR=0 turns it off). */
-export const LOOP_MONITOR_ON = process.env.NETTRACE_LOOP_MONITOR !== '0';
-
-/** Bound before the program runs: fake timers or a patched clock neither see nor disturb it. */
+/**
+ * Bound before the program runs: fake timers or a patched clock neither see nor disturb it. Read
+ * when the bundle loads, outside the preload's try/catch: nothing here may throw.
+ */
 const orig = {
   setTimeout: globalThis.setTimeout,
   clearTimeout: globalThis.clearTimeout,
   perf: performance,
   timeOrigin: performance.timeOrigin,
-  elu: performance.eventLoopUtilization.bind(performance),
+  elu:
+    typeof performance.eventLoopUtilization === 'function'
+      ? performance.eventLoopUtilization.bind(performance)
+      : (): { active: number } => ({ active: 0 }),
 };
+
+/**
+ * Whether the monitor runs in this process: NETTRACE_LOOP_MONITOR=0 turns it off, and so does a
+ * runtime without `performance.eventLoopUtilization` (Node has had it since 14.10).
+ */
+export const LOOP_MONITOR_ON = process.env.NETTRACE_LOOP_MONITOR !== '0' && typeof performance.eventLoopUtilization === 'function';
 
 /** Watches the thread's event loop while requests are in flight; sends its blocked stretches. */
 export class LoopMonitor {
