@@ -5,7 +5,7 @@
  */
 
 import { NO_PROGRAM_FRAME } from '../trace/initiator';
-import { formatMs } from '../trace/diagnosis';
+import { diagnoseLoopBlocked, formatMs } from '../trace/diagnosis';
 import { contextOf, indexRecords } from '../trace/enrich';
 import { kernelFacts, kernelLine, tupleText } from '../trace/kernel';
 import { isFailed, isStreaming, phaseSegments, requestStartAt, totalTime, type Phase, type PhaseSegment } from '../trace/timings';
@@ -525,7 +525,7 @@ export function renderTrace(trace: Trace, options: RenderOptions = {}): string {
     lines.push('');
     lines.push(
       paint(
-        rows.some((row) => row.req.loopBlocked && row.req.diagnosis?.includes('event loop'))
+        rows.some((row) => row.req.timings && diagnoseLoopBlocked(row.req, row.req.timings))
           ? 'Failures, slow requests and blocked event loops'
           : 'Failures and slow requests',
         1,
