@@ -5,13 +5,16 @@
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, closeSync, constants as fsConstants, existsSync, openSync, statSync, unlinkSync } from 'node:fs';
-import { constants } from 'node:os';
+import { constants, hostname } from 'node:os';
 import { startCollector } from '../collector/server';
 import { buildPreloadEnv, preloadPath } from '../collector/launchEnv';
 import { spawnGated } from '../helper/launch';
 import type { PreloadConfig, RuleDefaultAction } from '../protocol/preload';
 import type { PacketCapture, Trace } from '../trace/types';
 import { findOnPath, PcapUnavailableError, SessionHelper, type HelperSetting } from '../collector/helperSession';
+import { resourceFromEnv, type OtlpConfig } from '../otlp/config';
+import { exportTrace } from '../otlp/exportTrace';
+import { OtlpFileSink, OtlpSink } from '../otlp/sink';
 
 /** An error meant for the user: one line, and the exit code to use. */
 export class CliError extends Error {
@@ -61,6 +64,10 @@ export interface RunOptions {
   rules?: readonly unknown[];
   /** What happens to requests no trace/skip rule decides (default "trace"). */
   defaultAction?: RuleDefaultAction;
+  /** Send the trace's spans to this OTLP backend when the program has ended (docs/opentelemetry.md). */
+  otlp?: OtlpConfig;
+  /** Write the trace's spans as OTLP/JSON to this file. */
+  otlpFile?: string;
 }
 
 /** What a traced run produced. */
@@ -128,6 +135,7 @@ export async function runTraced(options: RunOptions): Promise<RunResult> {
   checkWritable(options.out);
   if (options.har) checkWritable(options.har);
   if (options.pcap) checkWritable(options.pcap);
+  if (options.otlpFile) checkWritable(options.otlpFile);
   const helperSetting = options.helper ?? 'off';
   if (options.pcap && helperSetting === 'off') {
     throw new CliError('--pcap needs the privileged helper (it captures the packets); drop --helper off');
@@ -214,6 +222,7 @@ export async function runTraced(options: RunOptions): Promise<RunResult> {
       }
     }
     const trace = collector.session.snapshot();
+    await exportSpans(trace, options);
     await collector.session.saveJson(options.out, trace);
     if (options.har) await collector.session.saveHar(options.har, trace);
     return { trace, exitCode, complete, packetCapture, pcapError };
@@ -223,6 +232,27 @@ export async function runTraced(options: RunOptions): Promise<RunResult> {
       helper.removeSpool();
     }
     await collector.close();
+  }
+}
+
+/**
+ * Sends the spans of a finished run (--otlp, --otlp-file), before the trace is saved so that what
+ * was not delivered is counted in its stats (`undeliveredSpans`) with one warning. The program
+ * has ended: a slow or dead backend delays only this, by at most the exporter's timeout.
+ */
+async function exportSpans(trace: Trace, options: RunOptions): Promise<void> {
+  const common = { redactQuery: options.redactQuery, hostName: hostname() };
+  if (options.otlp) {
+    const { serviceName, resourceAttributes, timeoutMillis } = options.otlp;
+    const result = await exportTrace(trace, new OtlpSink(options.otlp), { ...common, serviceName, resourceAttributes, deadlineMs: timeoutMillis });
+    if (result.undelivered > 0) {
+      trace.stats.undeliveredSpans = (trace.stats.undeliveredSpans ?? 0) + result.undelivered;
+      trace.stats.warnings.push(`${result.undelivered} of ${result.spans} OpenTelemetry spans were not delivered: ${result.firstError ?? 'unknown error'}`);
+    }
+  }
+  if (options.otlpFile) {
+    const result = await exportTrace(trace, new OtlpFileSink(options.otlpFile), { ...common, ...(options.otlp ?? resourceFromEnv(process.env)) });
+    if (result.firstError) trace.stats.warnings.push(result.firstError);
   }
 }
 

@@ -512,6 +512,12 @@ export interface TraceStats {
   droppedRecords?: number;
   /** Captured-body blobs dropped: over the pending-bytes cap, or never claimed by a record; absent when 0. */
   droppedBlobs?: number;
+  /**
+   * OpenTelemetry spans of this trace that `nettrace run --otlp` could not deliver to the backend
+   * (it refused them, failed, or did not answer in time: docs/opentelemetry.md); absent when 0 or
+   * when nothing was exported.
+   */
+  undeliveredSpans?: number;
   warnings: string[];
   /** The privileged helper (kernel metrics, conntrack, packet capture), when it was tried. */
   helper?: HelperStats;

@@ -1,0 +1,154 @@
+/**
+ * Exports a trace as OpenTelemetry spans: the one in memory at the end of `nettrace run`, or a
+ * saved file streaming (`nettrace export`: requests parsed one at a time, spans sent in batches,
+ * memory bounded by the records requests refer to, not by the number of requests).
+ */
+
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { enrichRequest, indexRecords, type RecordIndex } from '../trace/enrich';
+import { forEachRequest, readTraceFile } from '../trace/traceFile';
+import type { HttpRequest, ProcessInfo, Trace } from '../trace/types';
+import { RedirectMemory, requestSpans, resourceFor, type Attributes, type MappingContext, type OtlpResource } from './mapping';
+import type { SinkResult, SpanSink } from './sink';
+
+/** Options of the exports. */
+export interface ExportOptions {
+  /** OTEL_SERVICE_NAME. */
+  serviceName?: string;
+  /** OTEL_RESOURCE_ATTRIBUTES. */
+  resourceAttributes?: Attributes;
+  /** `host.name` (the trace does not record its host: given when exporting a trace just taken). */
+  hostName?: string;
+  /** Extra query names to redact in `url.full`. */
+  redactQuery?: readonly string[];
+  /** Threshold of "slow" diagnoses when a saved trace's requests are enriched. */
+  slowThresholdMs?: number;
+  /** How long the sink may take to deliver at the end (default: the exporter's timeout). */
+  deadlineMs?: number;
+}
+
+/** What an export did. */
+export interface ExportResult extends SinkResult {
+  requests: number;
+  spans: number;
+}
+
+/** Largest package.json read for a service name. */
+const MAX_PACKAGE_BYTES = 1 << 20;
+
+/**
+ * The `name` of the program's package.json: the nearest one above its script (argv[1]), else above
+ * its working directory; undefined when there is none (or the files are gone, for an old trace).
+ */
+export function packageNameOf(p: ProcessInfo | undefined, cache = new Map<string, string | undefined>()): string | undefined {
+  if (!p) return undefined;
+  const script = p.argv[1] && !p.argv[1].startsWith('-') ? (isAbsolute(p.argv[1]) ? p.argv[1] : resolve(p.cwd || '/', p.argv[1])) : undefined;
+  for (const start of [script ? dirname(script) : undefined, p.cwd]) {
+    if (!start) continue;
+    for (let dir = start, seen = 0; seen < 64; seen++) {
+      if (cache.has(dir)) {
+        const hit = cache.get(dir);
+        if (hit) return hit;
+        break;
+      }
+      const name = readName(join(dir, 'package.json'));
+      cache.set(dir, name);
+      if (name) return name;
+      const up = dirname(dir);
+      if (up === dir) break;
+      dir = up;
+    }
+  }
+  return undefined;
+}
+
+function readName(file: string): string | undefined {
+  try {
+    if (!existsSync(file)) return undefined;
+    const text = readFileSync(file, 'utf8');
+    if (text.length > MAX_PACKAGE_BYTES) return undefined;
+    const name = (JSON.parse(text) as { name?: unknown }).name;
+    return typeof name === 'string' && name.trim() ? name.trim() : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The mapping context of a trace: its resources per process (one object each) and its redirect memory. */
+function contextOf(
+  trace: Pick<Trace, 'traceBeginAt' | 'traceEndAt' | 'processes'>,
+  index: RecordIndex,
+  options: ExportOptions,
+): { ctx: MappingContext; redirects: RedirectMemory } {
+  const byPid = new Map<number, ProcessInfo>();
+  // The main thread's record describes the process (worker threads share its pid).
+  for (const p of trace.processes) if (!byPid.has(p.pid) || p.threadId === 0) byPid.set(p.pid, p);
+  const resources = new Map<number, OtlpResource>();
+  const names = new Map<string, string | undefined>();
+  const redirects = new RedirectMemory();
+  const ctx: MappingContext = {
+    beginEpochMs: Date.parse(trace.traceBeginAt),
+    traceBeginAt: trace.traceBeginAt,
+    traceEndAt: trace.traceEndAt,
+    index,
+    redactQuery: options.redactQuery,
+    redirectParent: redirects.lookup,
+    resource: (r: HttpRequest) => {
+      let res = resources.get(r.pid);
+      if (!res) {
+        const p = byPid.get(r.pid);
+        const packageName = options.serviceName ? undefined : packageNameOf(p, names);
+        res = resourceFor(p, r.pid, { serviceName: options.serviceName, packageName, extra: options.resourceAttributes, hostName: options.hostName });
+        resources.set(r.pid, res);
+      }
+      return res;
+    },
+  };
+  return { ctx, redirects };
+}
+
+/** Maps one request and hands its spans to the sink. */
+async function sendRequest(r: HttpRequest, ctx: MappingContext, redirects: RedirectMemory, sink: SpanSink): Promise<number> {
+  const spans = requestSpans(r, ctx);
+  redirects.note(r, spans[0]);
+  await sink.push(spans);
+  return spans.length;
+}
+
+/** Exports a trace in memory (enriched, as Session.snapshot() gives it), then closes the sink. */
+export async function exportTrace(trace: Trace, sink: SpanSink, options: ExportOptions = {}): Promise<ExportResult> {
+  const index = indexRecords(trace);
+  const { ctx, redirects } = contextOf(trace, index, options);
+  let spans = 0;
+  // Redirect hops after the request they came from (file order is by start already; this makes sure).
+  for (const r of trace.httpRequests) spans += await sendRequest(r, ctx, redirects, sink);
+  const result = await sink.close(options.deadlineMs);
+  return { ...result, requests: trace.httpRequests.length, spans };
+}
+
+/** A proxy CONNECT request: the only requests another request's timings may need (as show.ts). */
+const CONNECT = Buffer.from('"CONNECT"');
+
+/**
+ * Exports a saved trace file, streaming (see the module comment); throws TraceFileError for a bad
+ * file. The sink is closed at the end.
+ */
+export async function exportTraceFile(path: string, sink: SpanSink, options: ExportOptions = {}): Promise<ExportResult> {
+  const trace = readTraceFile(path, { keepRequest: (raw) => raw.includes(CONNECT) });
+  const index = indexRecords(trace);
+  const { ctx, redirects } = contextOf(trace, index, options);
+  let requests = 0;
+  let spans = 0;
+  try {
+    await forEachRequest(path, async (r) => {
+      requests++;
+      spans += await sendRequest(enrichRequest(r, index, { slowThresholdMs: options.slowThresholdMs }), ctx, redirects, sink);
+    });
+  } catch (err) {
+    await sink.close(0);
+    throw err;
+  }
+  const result = await sink.close(options.deadlineMs);
+  return { ...result, requests, spans };
+}
