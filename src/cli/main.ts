@@ -158,7 +158,10 @@ async function cmdRun(argv: string[]): Promise<number> {
   }
   if (result.pcapError) err.write(`nettrace: no packet capture was saved to ${pcap}: ${result.pcapError}\n`);
   const lost = result.trace.stats.undeliveredSpans;
-  if (otlp && lost) err.write(`nettrace: ${lost} OpenTelemetry span${lost === 1 ? ' was' : 's were'} not delivered to ${otlp.url} (stats.undeliveredSpans; see the trace's warnings)\n`);
+  if (otlp && lost)
+    err.write(
+      `nettrace: ${lost} OpenTelemetry span${lost === 1 ? ' was' : 's were'} not delivered to ${otlp.url} (stats.undeliveredSpans; see the trace's warnings)\n`,
+    );
   return result.exitCode;
 }
 
@@ -230,7 +233,9 @@ async function cmdExport(argv: string[]): Promise<number> {
     throw e;
   }
   const where = config ? `${config.url} (${config.protocol})` : file!;
-  process.stderr.write(`nettrace: ${result.requests} request${result.requests === 1 ? '' : 's'}, ${result.delivered} of ${result.spans} spans sent to ${where}\n`);
+  process.stderr.write(
+    `nettrace: ${result.requests} request${result.requests === 1 ? '' : 's'}, ${result.delivered} of ${result.spans} spans sent to ${where}\n`,
+  );
   if (result.undelivered > 0) {
     process.stderr.write(`nettrace: ${result.undelivered} spans were not delivered: ${result.firstError ?? 'unknown error'}\n`);
     return 1;

@@ -244,14 +244,24 @@ async function exportSpans(trace: Trace, options: RunOptions): Promise<void> {
   const common = { redactQuery: options.redactQuery, hostName: hostname() };
   if (options.otlp) {
     const { serviceName, resourceAttributes, timeoutMillis } = options.otlp;
-    const result = await exportTrace(trace, new OtlpSink(options.otlp), { ...common, serviceName, resourceAttributes, deadlineMs: timeoutMillis });
+    const result = await exportTrace(trace, new OtlpSink(options.otlp), {
+      ...common,
+      serviceName,
+      resourceAttributes,
+      deadlineMs: timeoutMillis,
+    });
     if (result.undelivered > 0) {
       trace.stats.undeliveredSpans = (trace.stats.undeliveredSpans ?? 0) + result.undelivered;
-      trace.stats.warnings.push(`${result.undelivered} of ${result.spans} OpenTelemetry spans were not delivered: ${result.firstError ?? 'unknown error'}`);
+      trace.stats.warnings.push(
+        `${result.undelivered} of ${result.spans} OpenTelemetry spans were not delivered: ${result.firstError ?? 'unknown error'}`,
+      );
     }
   }
   if (options.otlpFile) {
-    const result = await exportTrace(trace, new OtlpFileSink(options.otlpFile), { ...common, ...(options.otlp ?? resourceFromEnv(process.env)) });
+    const result = await exportTrace(trace, new OtlpFileSink(options.otlpFile), {
+      ...common,
+      ...(options.otlp ?? resourceFromEnv(process.env)),
+    });
     if (result.firstError) trace.stats.warnings.push(result.firstError);
   }
 }

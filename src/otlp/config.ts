@@ -86,7 +86,9 @@ function withTracesPath(url: string, from: string, protocol: OtlpProtocol): stri
  * `/v1/traces` (HTTP), else a local collector. Throws OtlpConfigError.
  */
 export function resolveOtlpConfig(env: NodeJS.ProcessEnv, url?: string): OtlpConfig {
-  const protoFrom = nonEmpty(env, 'OTEL_EXPORTER_OTLP_TRACES_PROTOCOL') ? 'OTEL_EXPORTER_OTLP_TRACES_PROTOCOL' : 'OTEL_EXPORTER_OTLP_PROTOCOL';
+  const protoFrom = nonEmpty(env, 'OTEL_EXPORTER_OTLP_TRACES_PROTOCOL')
+    ? 'OTEL_EXPORTER_OTLP_TRACES_PROTOCOL'
+    : 'OTEL_EXPORTER_OTLP_PROTOCOL';
   const protocol = (nonEmpty(env, protoFrom) ?? 'http/protobuf') as OtlpProtocol;
   if (!OTLP_PROTOCOLS.includes(protocol)) {
     throw new OtlpConfigError(`${protoFrom}: "${protocol}" is not one of ${OTLP_PROTOCOLS.join(', ')}`);
@@ -106,7 +108,9 @@ export function resolveOtlpConfig(env: NodeJS.ProcessEnv, url?: string): OtlpCon
     ...parseHeaders(env.OTEL_EXPORTER_OTLP_HEADERS, 'OTEL_EXPORTER_OTLP_HEADERS'),
     ...parseHeaders(env.OTEL_EXPORTER_OTLP_TRACES_HEADERS, 'OTEL_EXPORTER_OTLP_TRACES_HEADERS'),
   };
-  const timeoutFrom = nonEmpty(env, 'OTEL_EXPORTER_OTLP_TRACES_TIMEOUT') ? 'OTEL_EXPORTER_OTLP_TRACES_TIMEOUT' : 'OTEL_EXPORTER_OTLP_TIMEOUT';
+  const timeoutFrom = nonEmpty(env, 'OTEL_EXPORTER_OTLP_TRACES_TIMEOUT')
+    ? 'OTEL_EXPORTER_OTLP_TRACES_TIMEOUT'
+    : 'OTEL_EXPORTER_OTLP_TIMEOUT';
   const timeoutText = nonEmpty(env, timeoutFrom);
   const timeoutMillis = timeoutText === undefined ? 10_000 : Number(timeoutText);
   if (!Number.isFinite(timeoutMillis) || timeoutMillis <= 0) {

@@ -43,7 +43,8 @@ const MAX_PACKAGE_BYTES = 1 << 20;
  */
 export function packageNameOf(p: ProcessInfo | undefined, cache = new Map<string, string | undefined>()): string | undefined {
   if (!p) return undefined;
-  const script = p.argv[1] && !p.argv[1].startsWith('-') ? (isAbsolute(p.argv[1]) ? p.argv[1] : resolve(p.cwd || '/', p.argv[1])) : undefined;
+  const script =
+    p.argv[1] && !p.argv[1].startsWith('-') ? (isAbsolute(p.argv[1]) ? p.argv[1] : resolve(p.cwd || '/', p.argv[1])) : undefined;
   for (const start of [script ? dirname(script) : undefined, p.cwd]) {
     if (!start) continue;
     for (let dir = start, seen = 0; seen < 64; seen++) {
@@ -99,7 +100,12 @@ function contextOf(
       if (!res) {
         const p = byPid.get(r.pid);
         const packageName = options.serviceName ? undefined : packageNameOf(p, names);
-        res = resourceFor(p, r.pid, { serviceName: options.serviceName, packageName, extra: options.resourceAttributes, hostName: options.hostName });
+        res = resourceFor(p, r.pid, {
+          serviceName: options.serviceName,
+          packageName,
+          extra: options.resourceAttributes,
+          hostName: options.hostName,
+        });
         resources.set(r.pid, res);
       }
       return res;

@@ -111,7 +111,10 @@ function hrDuration(start: HrTime, end: HrTime): HrTime {
 
 /** A stable id of `bytes` bytes in hex from the seed parts (never all zeros: that is invalid). */
 export function stableId(bytes: 8 | 16, ...parts: string[]): string {
-  const hex = createHash('sha256').update(parts.join('\0')).digest('hex').slice(0, bytes * 2);
+  const hex = createHash('sha256')
+    .update(parts.join('\0'))
+    .digest('hex')
+    .slice(0, bytes * 2);
   return /^0+$/.test(hex) ? '1'.padStart(bytes * 2, '0') : hex;
 }
 
@@ -152,7 +155,13 @@ export function urlFull(url: string, redactQuery: readonly string[] = []): strin
 function serverOf(url: string): { address?: string; port?: number } {
   try {
     const u = new URL(url);
-    const port = u.port ? Number(u.port) : u.protocol === 'https:' || u.protocol === 'wss:' ? 443 : u.protocol === 'http:' || u.protocol === 'ws:' ? 80 : undefined;
+    const port = u.port
+      ? Number(u.port)
+      : u.protocol === 'https:' || u.protocol === 'wss:'
+        ? 443
+        : u.protocol === 'http:' || u.protocol === 'ws:'
+          ? 80
+          : undefined;
     return { address: u.hostname.replace(/^\[(.*)\]$/, '$1'), port };
   } catch {
     return {};
@@ -175,7 +184,13 @@ function firstOf(...values: (number | undefined)[]): number | undefined {
 
 /** When a request ended, in ms since traceBeginAt: its end, its failure, the last thing seen, or the trace's end. */
 function requestEndAt(r: HttpRequest, start: number, traceEndAt: number | undefined): number {
-  const end = firstOf(r.reqEndAt, r.reqError ? r.reqErrorAt : undefined, r.respDoneAt, r.webSocket?.closeAt, r.incomplete ? traceEndAt : undefined);
+  const end = firstOf(
+    r.reqEndAt,
+    r.reqError ? r.reqErrorAt : undefined,
+    r.respDoneAt,
+    r.webSocket?.closeAt,
+    r.incomplete ? traceEndAt : undefined,
+  );
   const last = end ?? firstOf(r.respDoneAt, r.respRecvAt, r.reqSentAt, r.reqErrorAt, traceEndAt) ?? start;
   return Math.max(start, last);
 }
@@ -278,39 +293,25 @@ function kernelAttributes(tcp: TcpConn | undefined): Attributes {
   return a;
 }
 
-/**
- * Maps one request to its spans: the CLIENT span first, then its phases. `ctx.index` must hold the
- * request's dial, TCP connection and TLS tunnel. The request should be enriched (timings,
- * diagnosis) first.
- */
-export function requestSpans(r: HttpRequest, ctx: MappingContext): OtlpSpan[] {
-  const dial = r.dial ? ctx.index.dials.get(r.dial) : undefined;
-  const tcp = r.tcpConn ? ctx.index.tcpConns.get(r.tcpConn) : undefined;
-  const tls = r.tlsTunnel ? ctx.index.tlsTunnels.get(r.tlsTunnel) : undefined;
-  const resource = ctx.resource(r);
-  const seed = ctx.traceBeginAt;
+/** The records a request refers to. */
+interface RequestRecords {
+  dial?: Dial;
+  tcp?: TcpConn;
+  tls?: TlsTunnel;
+}
 
-  // The trace and parent: the program's own (traceparent), else the redirect chain's, else new.
-  const joined = traceparentOf(r.reqHeaders);
-  const fromHop = !joined && r.redirectedFrom ? ctx.redirectParent?.(r.redirectedFrom) : undefined;
-  const parent = joined ?? fromHop;
-  const traceId = parent?.traceId ?? stableId(16, seed, 'trace', r.traceID);
-  const traceFlags = parent ? parent.traceFlags : 1;
-  const idOf = (part: string): OtlpSpanContext => ({ traceId, spanId: stableId(8, seed, traceId, r.traceID, part), traceFlags });
-  const self = idOf('request');
-
-  const start = requestStartAt({ request: r, dial }) ?? 0;
-  const end = requestEndAt(r, start, ctx.traceEndAt);
+/** The attributes of a request's CLIENT span (docs/opentelemetry.md lists each). */
+function clientAttributes(r: HttpRequest, rec: RequestRecords, redactQuery: readonly string[] | undefined): Attributes {
   const method = r.reqMethod.toUpperCase();
   const server = serverOf(r.reqURL);
-  const peer = peerOf(tcp, dial);
+  const peer = peerOf(rec.tcp, rec.dial);
   const a: Attributes = {};
   if (KNOWN_METHODS.has(method)) a['http.request.method'] = method;
   else {
     a['http.request.method'] = '_OTHER';
     a['http.request.method_original'] = r.reqMethod;
   }
-  a['url.full'] = urlFull(r.reqURL, ctx.redactQuery);
+  a['url.full'] = urlFull(r.reqURL, redactQuery);
   put(a, 'server.address', server.address);
   put(a, 'server.port', server.port);
   put(a, 'network.peer.address', peer.address);
@@ -355,22 +356,26 @@ export function requestSpans(r: HttpRequest, ctx: MappingContext): OtlpSpan[] {
     a['nettrace.websocket.recv_messages'] = r.webSocket.recvMessages;
     put(a, 'nettrace.websocket.close_code', r.webSocket.closeCode);
   }
-  Object.assign(a, kernelAttributes(tcp));
-  const failed = r.reqError ? r.reqError.message : typeof r.respStatusCode === 'number' && r.respStatusCode >= 400 ? `HTTP ${r.respStatusCode}` : undefined;
-  const links = fromHop ? [{ context: fromHop, attributes: { 'nettrace.link': 'redirected from' } }] : [];
-  const spans: OtlpSpan[] = [
-    makeSpan(ctx, resource, { name: KNOWN_METHODS.has(method) ? method : 'HTTP', kind: SpanKind.CLIENT, context: self, parent, startAt: start, endAt: end, attributes: a, error: failed, links }),
-  ];
-  const child = (name: string, part: string, startAt: number | undefined, endAt: number | undefined, attrs: Attributes, error?: string | null) => {
-    if (startAt === undefined) return;
-    spans.push(
-      makeSpan(ctx, resource, { name, kind: SpanKind.INTERNAL, context: idOf(part), parent: self, startAt, endAt: endAt ?? end, attributes: attrs, error: error ?? undefined }),
-    );
-  };
+  Object.assign(a, kernelAttributes(rec.tcp));
+  return a;
+}
 
-  // The connection's making: only on the request that made it (a reused one's belongs to another).
+/** Adds a child span of the CLIENT span: name, id part, times (end defaults to the request's), attributes, error. */
+type AddChild = (
+  name: string,
+  part: string,
+  startAt: number | undefined,
+  endAt: number | undefined,
+  attrs: Attributes,
+  error?: string | null,
+) => void;
+
+/** The child spans of how the connection was made: only on the request that made it (a reused one's belongs to another). */
+function connectionPhases(r: HttpRequest, rec: RequestRecords, child: AddChild): void {
+  const { dial, tls } = rec;
   const errorAt = r.reqError ? (r.reqEndAt ?? r.reqErrorAt) : undefined;
-  if (dial && !r.reusedConn) {
+  if (r.reusedConn) return;
+  if (dial) {
     dial.dnsLookups.forEach((l, i) => {
       const attrs: Attributes = { 'dns.question.name': l.host };
       if (l.addresses.length) attrs['dns.answers'] = l.addresses;
@@ -381,19 +386,34 @@ export function requestSpans(r: HttpRequest, ctx: MappingContext): OtlpSpan[] {
       const attrs: Attributes = { 'network.transport': 'tcp', 'network.peer.address': c.address, 'network.peer.port': c.port };
       if (c.family) attrs['network.type'] = c.family === 6 ? 'ipv6' : 'ipv4';
       if (c.error) attrs['error.type'] = c.error;
-      child('tcp connect', `connect ${i}`, c.beginAt, c.endAt ?? (r.reqError?.phase === 'connect' ? errorAt : dial.dialEndAt), attrs, c.error);
+      child(
+        'tcp connect',
+        `connect ${i}`,
+        c.beginAt,
+        c.endAt ?? (r.reqError?.phase === 'connect' ? errorAt : dial.dialEndAt),
+        attrs,
+        c.error,
+      );
     });
-    if (tls && tls.handshakeBeginAt !== undefined) {
-      const attrs = tlsAttributes(tls);
-      put(attrs, 'error.type', tls.handshakeErrCode ?? (tls.handshakeErr ? '_OTHER' : undefined));
-      child('tls handshake', 'tls', tls.handshakeBeginAt, tls.handshakeEndAt ?? (r.reqError?.phase === 'tls' ? errorAt : undefined), attrs, tls.handshakeErr);
-    }
-  } else if (tls && !r.reusedConn && tls.handshakeBeginAt !== undefined) {
-    child('tls handshake', 'tls', tls.handshakeBeginAt, tls.handshakeEndAt ?? errorAt, tlsAttributes(tls), tls.handshakeErr);
   }
+  if (tls && tls.handshakeBeginAt !== undefined) {
+    const attrs = tlsAttributes(tls);
+    put(attrs, 'error.type', tls.handshakeErrCode ?? (tls.handshakeErr ? '_OTHER' : undefined));
+    child(
+      'tls handshake',
+      'tls',
+      tls.handshakeBeginAt,
+      tls.handshakeEndAt ?? (r.reqError?.phase === 'tls' ? errorAt : undefined),
+      attrs,
+      tls.handshakeErr,
+    );
+  }
+}
 
-  // The exchange: send (from the moment the connection was ready), wait, receive.
-  const ready = r.reusedConn ? start : firstOf(tls?.handshakeEndAt, tcp?.handshakeEndAt, dial?.dialEndAt, start);
+/** The child spans of the exchange: send (from the moment the connection was ready), wait, receive. */
+function exchangePhases(r: HttpRequest, rec: RequestRecords, start: number, end: number, child: AddChild): void {
+  const errorAt = r.reqError ? (r.reqEndAt ?? r.reqErrorAt) : undefined;
+  const ready = r.reusedConn ? start : firstOf(rec.tls?.handshakeEndAt, rec.tcp?.handshakeEndAt, rec.dial?.dialEndAt, start);
   if (r.reqSentAt !== undefined) child('send', 'send', Math.min(ready ?? start, r.reqSentAt), r.reqSentAt, {});
   else if (r.reqError?.phase === 'request' && ready !== undefined) child('send', 'send', ready, errorAt, {}, r.reqError.message);
   if (r.reqSentAt !== undefined) {
@@ -402,11 +422,63 @@ export function requestSpans(r: HttpRequest, ctx: MappingContext): OtlpSpan[] {
     if (waitEnd !== undefined) child('wait', 'wait', r.reqSentAt, waitEnd, {}, waitErr);
   }
   if (r.respRecvAt !== undefined) {
-    const recvEnd = r.respDoneAt ?? (r.reqError ? errorAt : end);
     const attrs: Attributes = {};
     put(attrs, 'http.response.body.size', r.respContentLen);
-    child('receive', 'receive', r.respRecvAt, recvEnd, attrs, r.reqError?.phase === 'response' ? r.reqError.message : undefined);
+    const error = r.reqError?.phase === 'response' ? r.reqError.message : undefined;
+    child('receive', 'receive', r.respRecvAt, r.respDoneAt ?? (r.reqError ? errorAt : end), attrs, error);
   }
+}
+
+/**
+ * Maps one request to its spans: the CLIENT span first, then its phases as its children.
+ * `ctx.index` must hold the request's dial, TCP connection and TLS tunnel; the request should be
+ * enriched (timings, diagnosis) first.
+ */
+export function requestSpans(r: HttpRequest, ctx: MappingContext): OtlpSpan[] {
+  const rec: RequestRecords = {
+    dial: r.dial ? ctx.index.dials.get(r.dial) : undefined,
+    tcp: r.tcpConn ? ctx.index.tcpConns.get(r.tcpConn) : undefined,
+    tls: r.tlsTunnel ? ctx.index.tlsTunnels.get(r.tlsTunnel) : undefined,
+  };
+  const resource = ctx.resource(r);
+  // The trace and parent: the program's own (traceparent), else the redirect chain's, else new.
+  const joined = traceparentOf(r.reqHeaders);
+  const fromHop = !joined && r.redirectedFrom ? ctx.redirectParent?.(r.redirectedFrom) : undefined;
+  const parent = joined ?? fromHop;
+  const traceId = parent?.traceId ?? stableId(16, ctx.traceBeginAt, 'trace', r.traceID);
+  const traceFlags = parent ? parent.traceFlags : 1;
+  const idOf = (part: string): OtlpSpanContext => ({
+    traceId,
+    spanId: stableId(8, ctx.traceBeginAt, traceId, r.traceID, part),
+    traceFlags,
+  });
+  const self = idOf('request');
+  const start = requestStartAt({ request: r, dial: rec.dial }) ?? 0;
+  const end = requestEndAt(r, start, ctx.traceEndAt);
+  const method = r.reqMethod.toUpperCase();
+  const status = r.respStatusCode;
+  const failed = r.reqError ? r.reqError.message : typeof status === 'number' && status >= 400 ? `HTTP ${status}` : undefined;
+  const links = fromHop ? [{ context: fromHop, attributes: { 'nettrace.link': 'redirected from' } }] : [];
+  const spans: OtlpSpan[] = [
+    makeSpan(ctx, resource, {
+      name: KNOWN_METHODS.has(method) ? method : 'HTTP',
+      kind: SpanKind.CLIENT,
+      context: self,
+      parent,
+      startAt: start,
+      endAt: end,
+      attributes: clientAttributes(r, rec, ctx.redactQuery),
+      error: failed,
+      links,
+    }),
+  ];
+  const child: AddChild = (name, part, startAt, endAt, attrs, error) => {
+    if (startAt === undefined) return;
+    const fields = { name, kind: SpanKind.INTERNAL, context: idOf(part), parent: self, startAt, endAt: endAt ?? end, attributes: attrs };
+    spans.push(makeSpan(ctx, resource, { ...fields, error: error ?? undefined }));
+  };
+  connectionPhases(r, rec, child);
+  exchangePhases(r, rec, start, end, child);
   return spans;
 }
 
@@ -447,7 +519,8 @@ export interface ResourceOptions {
 /** The resource attributes of a traced process (semantic conventions `service.*`, `process.*`, `host.*`). */
 export function resourceFor(p: ProcessInfo | undefined, pid: number, options: ResourceOptions = {}): OtlpResource {
   const a: Attributes = { ...options.extra };
-  a['service.name'] = options.serviceName || options.packageName || (options.extra?.['service.name'] as string | undefined) || UNKNOWN_SERVICE;
+  a['service.name'] =
+    options.serviceName || options.packageName || (options.extra?.['service.name'] as string | undefined) || UNKNOWN_SERVICE;
   a['process.pid'] = pid;
   if (p) {
     put(a, 'process.parent_pid', p.ppid);

@@ -62,7 +62,12 @@ function outputOptions(): OptionDef[] {
       kind: 'path',
       default: '',
       description: 'OTLP/JSON file.',
-      cli: { flag: 'otlp-file', value: 'required', arg: 'FILE', help: 'also write the spans as OTLP/JSON (one export request per line, 0600)' },
+      cli: {
+        flag: 'otlp-file',
+        value: 'required',
+        arg: 'FILE',
+        help: 'also write the spans as OTLP/JSON (one export request per line, 0600)',
+      },
     },
   ];
 }
