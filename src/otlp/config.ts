@@ -21,6 +21,10 @@ export interface OtlpConfig {
   headers: Record<string, string>;
   /** How long one export may take, retries included (OTEL_EXPORTER_OTLP_TIMEOUT, default 10 s). */
   timeoutMillis: number;
+  /** Spans per export request (OTEL_BSP_MAX_EXPORT_BATCH_SIZE, default 512). */
+  batchSize: number;
+  /** Spans waiting at most (OTEL_BSP_MAX_QUEUE_SIZE, default 4096). */
+  maxQueue: number;
   /** OTEL_SERVICE_NAME. */
   serviceName?: string;
   /** OTEL_RESOURCE_ATTRIBUTES. */
@@ -116,7 +120,18 @@ export function resolveOtlpConfig(env: NodeJS.ProcessEnv, url?: string): OtlpCon
   if (!Number.isFinite(timeoutMillis) || timeoutMillis <= 0) {
     throw new OtlpConfigError(`${timeoutFrom}: "${timeoutText}" is not a number of milliseconds > 0`);
   }
-  return { protocol, url: resolved, headers, timeoutMillis, ...resourceFromEnv(env) };
+  const batchSize = positiveInt(env, 'OTEL_BSP_MAX_EXPORT_BATCH_SIZE', 512);
+  const maxQueue = Math.max(batchSize, positiveInt(env, 'OTEL_BSP_MAX_QUEUE_SIZE', 4096));
+  return { protocol, url: resolved, headers, timeoutMillis, batchSize, maxQueue, ...resourceFromEnv(env) };
+}
+
+/** A whole number > 0 from the environment, or `fallback` when unset. Throws OtlpConfigError. */
+function positiveInt(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const text = nonEmpty(env, name);
+  if (text === undefined) return fallback;
+  const n = Number(text);
+  if (!Number.isSafeInteger(n) || n <= 0) throw new OtlpConfigError(`${name}: "${text}" is not a whole number > 0`);
+  return n;
 }
 
 /** OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES (also for an OTLP/JSON file). Throws OtlpConfigError. */

@@ -370,6 +370,15 @@ type AddChild = (
   error?: string | null,
 ) => void;
 
+/**
+ * When a handshake ended: a failed one no later than the program heard of its failure (the
+ * tunnel's own record of it may come after the request's, from the socket's close).
+ */
+function tlsEnd(tls: TlsTunnel, failedAt: number | undefined): number | undefined {
+  if (failedAt === undefined) return tls.handshakeEndAt;
+  return Math.min(tls.handshakeEndAt ?? failedAt, failedAt);
+}
+
 /** The child spans of how the connection was made: only on the request that made it (a reused one's belongs to another). */
 function connectionPhases(r: HttpRequest, rec: RequestRecords, child: AddChild): void {
   const { dial, tls } = rec;
@@ -403,7 +412,7 @@ function connectionPhases(r: HttpRequest, rec: RequestRecords, child: AddChild):
       'tls handshake',
       'tls',
       tls.handshakeBeginAt,
-      tls.handshakeEndAt ?? (r.reqError?.phase === 'tls' ? errorAt : undefined),
+      tlsEnd(tls, r.reqError?.phase === 'tls' ? errorAt : undefined),
       attrs,
       tls.handshakeErr,
     );
@@ -459,27 +468,33 @@ export function requestSpans(r: HttpRequest, ctx: MappingContext): OtlpSpan[] {
   const status = r.respStatusCode;
   const failed = r.reqError ? r.reqError.message : typeof status === 'number' && status >= 400 ? `HTTP ${status}` : undefined;
   const links = fromHop ? [{ context: fromHop, attributes: { 'nettrace.link': 'redirected from' } }] : [];
-  const spans: OtlpSpan[] = [
-    makeSpan(ctx, resource, {
-      name: KNOWN_METHODS.has(method) ? method : 'HTTP',
-      kind: SpanKind.CLIENT,
-      context: self,
-      parent,
-      startAt: start,
-      endAt: end,
-      attributes: clientAttributes(r, rec, ctx.redactQuery),
-      error: failed,
-      links,
-    }),
-  ];
+  // The CLIENT span covers its phases: an HTTP/2 stream's session may have been connecting
+  // (http2.connect()) before the program made the request; a record may end a little after the
+  // error the program got.
+  let first = start;
+  let last = end;
+  const children: OtlpSpan[] = [];
   const child: AddChild = (name, part, startAt, endAt, attrs, error) => {
     if (startAt === undefined) return;
     const fields = { name, kind: SpanKind.INTERNAL, context: idOf(part), parent: self, startAt, endAt: endAt ?? end, attributes: attrs };
-    spans.push(makeSpan(ctx, resource, { ...fields, error: error ?? undefined }));
+    children.push(makeSpan(ctx, resource, { ...fields, error: error ?? undefined }));
+    first = Math.min(first, startAt);
+    last = Math.max(last, endAt ?? end);
   };
   connectionPhases(r, rec, child);
   exchangePhases(r, rec, start, end, child);
-  return spans;
+  const client = makeSpan(ctx, resource, {
+    name: KNOWN_METHODS.has(method) ? method : 'HTTP',
+    kind: SpanKind.CLIENT,
+    context: self,
+    parent,
+    startAt: first,
+    endAt: last,
+    attributes: clientAttributes(r, rec, ctx.redactQuery),
+    error: failed,
+    links,
+  });
+  return [client, ...children];
 }
 
 /**

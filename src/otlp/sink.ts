@@ -41,9 +41,9 @@ interface Exporter {
 
 /** Options of OtlpSink. */
 export interface OtlpSinkOptions {
-  /** Spans per export request (default 512, as the SDK's batch processor). */
+  /** Spans per export request (default: the configuration's). */
   batchSize?: number;
-  /** Spans queued at most (default 4096). */
+  /** Spans queued at most (default: the configuration's). */
   maxQueue?: number;
   /** Exports in flight at most (default 2). */
   concurrency?: number;
@@ -61,11 +61,45 @@ function exporterOf(config: OtlpConfig): Exporter {
   if (config.protocol === 'grpc') {
     const metadata = new Metadata();
     for (const [k, v] of Object.entries(config.headers)) metadata.set(k, v);
-    exporter = new GrpcExporter({ ...common, metadata });
+    return retryingGrpc(new GrpcExporter({ ...common, metadata }) as unknown as Exporter, config.timeoutMillis);
   } else if (config.protocol === 'http/json') exporter = new JsonExporter({ ...common, headers: config.headers });
   else exporter = new ProtoExporter({ ...common, headers: config.headers });
   // Our spans are the ReadableSpan shape these exporters serialize (src/otlp/mapping.ts OtlpSpan).
   return exporter as Exporter;
+}
+
+/**
+ * The gRPC status codes OTLP says to retry (CANCELLED, DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED,
+ * ABORTED, OUT_OF_RANGE, UNAVAILABLE, DATA_LOSS).
+ */
+const GRPC_RETRYABLE = new Set([1, 4, 8, 10, 11, 14, 15]);
+
+/**
+ * The gRPC exporter with retries: OpenTelemetry's gRPC transport (otlp-grpc-exporter-base 0.223)
+ * reports every error, UNAVAILABLE included, as final, unlike its HTTP transport, which retries
+ * 429/502/503/504 and network errors with backoff. This retries the codes OTLP names, with the
+ * HTTP transport's backoff (1 s, ×1.5, ±20%, at most 5 s), within the export's timeout.
+ */
+function retryingGrpc(inner: Exporter, timeoutMillis: number): Exporter {
+  return {
+    export(spans, done) {
+      const deadline = Date.now() + timeoutMillis;
+      let backoff = 1000;
+      const attempt = () =>
+        inner.export(spans, (result) => {
+          const code = (result.error as { code?: unknown } | undefined)?.code;
+          const wait = Math.min(backoff * (0.8 + Math.random() * 0.4), 5000);
+          if (result.code === 0 || typeof code !== 'number' || !GRPC_RETRYABLE.has(code) || Date.now() + wait >= deadline) {
+            done(result);
+            return;
+          }
+          backoff *= 1.5;
+          setTimeout(attempt, wait);
+        });
+      attempt();
+    },
+    shutdown: () => inner.shutdown(),
+  };
 }
 
 /** One line naming why an export failed. */
@@ -97,8 +131,8 @@ export class OtlpSink implements SpanSink {
     options: OtlpSinkOptions = {},
   ) {
     this.exporter = exporterOf(config);
-    this.batchSize = options.batchSize ?? 512;
-    this.maxQueue = Math.max(this.batchSize, options.maxQueue ?? 4096);
+    this.batchSize = options.batchSize ?? config.batchSize;
+    this.maxQueue = Math.max(this.batchSize, options.maxQueue ?? config.maxQueue);
     this.concurrency = options.concurrency ?? 2;
     this.giveUpAfter = options.giveUpAfter ?? 3;
   }
