@@ -13,8 +13,8 @@ import type { PreloadConfig, RuleDefaultAction } from '../protocol/preload';
 import type { PacketCapture, Trace } from '../trace/types';
 import { findOnPath, PcapUnavailableError, SessionHelper, type HelperSetting } from '../collector/helperSession';
 import { resourceFromEnv, type OtlpConfig } from '../otlp/config';
-import { exportTrace } from '../otlp/exportTrace';
-import { OtlpFileSink, OtlpSink } from '../otlp/sink';
+import { exportTrace, sendTrace } from '../otlp/exportTrace';
+import { OtlpFileSink } from '../otlp/sink';
 
 /** An error meant for the user: one line, and the exit code to use. */
 export class CliError extends Error {
@@ -243,18 +243,10 @@ export async function runTraced(options: RunOptions): Promise<RunResult> {
 async function exportSpans(trace: Trace, options: RunOptions): Promise<void> {
   const common = { redactQuery: options.redactQuery, hostName: hostname() };
   if (options.otlp) {
-    const { serviceName, resourceAttributes, timeoutMillis } = options.otlp;
-    const result = await exportTrace(trace, new OtlpSink(options.otlp), {
-      ...common,
-      serviceName,
-      resourceAttributes,
-      deadlineMs: timeoutMillis,
-    });
-    if (result.undelivered > 0) {
+    const result = await sendTrace(trace, options.otlp, common);
+    if (result.warning) {
       trace.stats.undeliveredSpans = (trace.stats.undeliveredSpans ?? 0) + result.undelivered;
-      trace.stats.warnings.push(
-        `${result.undelivered} of ${result.spans} OpenTelemetry spans were not delivered: ${result.firstError ?? 'unknown error'}`,
-      );
+      trace.stats.warnings.push(result.warning);
     }
   }
   if (options.otlpFile) {

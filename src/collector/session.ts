@@ -126,6 +126,13 @@ export class Session extends EventEmitter<SessionEvents> {
     this.scheduleChange();
   }
 
+  /** Counts OpenTelemetry spans an export could not deliver (`stats.undeliveredSpans`), with its warning. */
+  countUndeliveredSpans(count: number, warning: string): void {
+    const stats = this.builder.trace.stats;
+    stats.undeliveredSpans = (stats.undeliveredSpans ?? 0) + count;
+    this.warn(warning);
+  }
+
   /**
    * The program stopped in the debugger (a DAP `stopped` event) at `epochMs`: opens a pause in
    * `debuggerPauses`. While one is open (another thread stopped first) nothing is added.

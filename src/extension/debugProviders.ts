@@ -114,6 +114,7 @@ function injectProvider(s: Services): vscode.DebugConfigurationProvider {
           redactQuery: tracing.redactQuery,
           rules: launchRules.rules,
           defaultAction: tracing.defaultAction,
+          otlp: tracing.otlp,
         });
       } catch (err) {
         // An invalid rule (src/rules: RuleValidationError / RuleSyntaxError, with its position): say so, start nothing.

@@ -10,7 +10,8 @@ import { enrichRequest, indexRecords, type RecordIndex } from '../trace/enrich';
 import { forEachRequest, readTraceFile } from '../trace/traceFile';
 import type { HttpRequest, ProcessInfo, Trace } from '../trace/types';
 import { RedirectMemory, requestSpans, resourceFor, type Attributes, type MappingContext, type OtlpResource } from './mapping';
-import type { SinkResult, SpanSink } from './sink';
+import { OtlpSink, type SinkResult, type SpanSink } from './sink';
+import type { OtlpConfig } from './config';
 
 /** Options of the exports. */
 export interface ExportOptions {
@@ -157,4 +158,21 @@ export async function exportTraceFile(path: string, sink: SpanSink, options: Exp
   }
   const result = await sink.close(options.deadlineMs);
   return { ...result, requests, spans };
+}
+
+/**
+ * Sends a finished session's trace to an OTLP backend (the end of `nettrace run --otlp`, of a
+ * debug session with `otlp`), waiting at most the exporter's timeout. Returns the export's result
+ * and, when spans were lost, the one warning to give (for `stats.warnings`).
+ */
+export async function sendTrace(
+  trace: Trace,
+  config: OtlpConfig,
+  options: Pick<ExportOptions, 'hostName' | 'redactQuery'> = {},
+): Promise<ExportResult & { warning?: string }> {
+  const { serviceName, resourceAttributes, timeoutMillis } = config;
+  const result = await exportTrace(trace, new OtlpSink(config), { ...options, serviceName, resourceAttributes, deadlineMs: timeoutMillis });
+  if (result.undelivered === 0) return result;
+  const warning = `${result.undelivered} of ${result.spans} OpenTelemetry spans were not delivered: ${result.firstError ?? 'unknown error'}`;
+  return { ...result, warning };
 }
