@@ -13,7 +13,9 @@ import net from 'node:net';
 import { caFile, startServers } from './servers.mjs';
 import { startTlsServers } from './tlsServers.mjs';
 import { decodeJson, startReceiver } from './otlpReceiver.mjs';
-import { apps, cli, run } from './harness.mjs';
+import { apps, cli, root, run } from './harness.mjs';
+import { bundleTs } from '../lib/bundleTs.mjs';
+import { spawn } from 'node:child_process';
 
 const CLIENT = 3; // OTLP span kinds: 1 INTERNAL, 3 CLIENT
 const INTERNAL = 1;
@@ -326,5 +328,57 @@ describe('nettrace export', () => {
     const missing = await run(process.execPath, [cli, 'export', '--otlp', 'http://127.0.0.1:1', join(dir, 'missing.json')]);
     assert.equal(missing.code, 1);
     assert.match(missing.stderr, /no such file/);
+  });
+});
+
+describe('VS Code: a session with the `otlp` launch attribute', () => {
+  const ext = bundleTs([
+    "export * from './src/extension/launchConfig';",
+    "export * from './src/extension/traceStore';",
+    "export { startCollector } from './src/collector/server';",
+  ]);
+
+  /** Prepares a session as the debug provider does, runs a program in it, ends it; returns the store's trace. */
+  async function session(otlp) {
+    const store = new ext.TraceStore({ startCollector: ext.startCollector, idleTimeoutMs: 3000 });
+    try {
+      const cfg = ext.toNodeLaunchConfig({ type: 'nettrace', request: 'launch', program: 'x.js', otlp }, { headers: 'values', redact: [] });
+      assert.equal(cfg.__nettrace.otlp, otlp);
+      const { key, ipcPath } = await store.prepare('otlp session', { otlp: cfg.__nettrace.otlp });
+      const resolved = ext.injectTracing(cfg, { preloadPath: join(root, 'dist', 'preload.cjs'), ipcPath, sessionId: key });
+      const script = `require('node:http').get(${JSON.stringify(servers.urls.http + '/from-editor')}, (res) => res.resume());`;
+      await new Promise((resolve, reject) => {
+        const child = spawn(process.execPath, ['-e', script], { env: { ...process.env, ...resolved.env }, stdio: 'ignore' });
+        child.on('error', reject);
+        child.on('exit', resolve);
+      });
+      await store.end(key);
+      return store.fullTrace(store.get(key));
+    } finally {
+      await store.dispose();
+    }
+  }
+
+  test("its spans are sent when it ends; a dead backend's losses are counted in the session's trace", async () => {
+    const receiver = await startReceiver('http/protobuf');
+    try {
+      const trace = await session(receiver.url);
+      const span = clientSpan(receiver.spans, '/from-editor');
+      assert.equal(span.attributes['http.response.status_code'], 200);
+      assert.ok(childrenOf(receiver.spans, span).length >= 3);
+      assert.equal(trace.stats.undeliveredSpans, undefined);
+    } finally {
+      await receiver.close();
+    }
+    const old = process.env.OTEL_EXPORTER_OTLP_TIMEOUT;
+    process.env.OTEL_EXPORTER_OTLP_TIMEOUT = '1000';
+    try {
+      const trace = await session(`http://127.0.0.1:${await deadPort()}`);
+      assert.ok(trace.stats.undeliveredSpans >= 4, JSON.stringify(trace.stats));
+      assert.equal(trace.stats.warnings.filter((w) => /OpenTelemetry spans were not delivered/.test(w)).length, 1);
+    } finally {
+      if (old === undefined) delete process.env.OTEL_EXPORTER_OTLP_TIMEOUT;
+      else process.env.OTEL_EXPORTER_OTLP_TIMEOUT = old;
+    }
   });
 });
