@@ -260,7 +260,20 @@ export class OtlpFileSink implements SpanSink {
     this.batch = [];
     if (!bytes) return;
     const ok = this.out.write(Buffer.concat([bytes, Buffer.from('\n')]));
-    if (!ok && !this.error) await Promise.race([once(this.out, 'drain'), once(this.out, 'error')]);
+    if (!ok && !this.error) await this.drained();
+  }
+
+  /** Resolves when the stream takes more, or failed (its listeners removed again either way). */
+  private drained(): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        this.out.off('drain', done);
+        this.out.off('error', done);
+        resolve();
+      };
+      this.out.on('drain', done);
+      this.out.on('error', done);
+    });
   }
 
   async close(): Promise<SinkResult> {
