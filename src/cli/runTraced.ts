@@ -238,7 +238,8 @@ export async function runTraced(options: RunOptions): Promise<RunResult> {
 /**
  * Sends the spans of a finished run (--otlp, --otlp-file), before the trace is saved so that what
  * was not delivered is counted in its stats (`undeliveredSpans`) with one warning. The program
- * has ended: a slow or dead backend delays only this, by at most the exporter's timeout.
+ * has ended: a slow or dead backend delays only this (a dead one by three export timeouts at most:
+ * src/otlp/sink.ts).
  */
 async function exportSpans(trace: Trace, options: RunOptions): Promise<void> {
   const common = { redactQuery: options.redactQuery, hostName: hostname() };

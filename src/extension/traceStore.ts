@@ -28,9 +28,7 @@ import type { DnsQuery, HttpRequest, RecordKind, TlsTunnel, Trace } from '../tra
 import { emptyTrace, readTraceFile } from '../trace/traceFile';
 import type { PreloadConfig } from '../protocol/preload';
 import type { RecordBatch, TraceListItem, TraceOrigin, TraceSnapshot } from '../protocol/webview';
-import { OtlpConfigError, resolveOtlpConfig } from '../otlp/config';
-import { sendTrace } from '../otlp/exportTrace';
-import { hostname } from 'node:os';
+import { sendSessionSpans } from './otlpExport';
 
 /** One trace the extension can show. */
 export interface TraceEntry {
@@ -54,8 +52,6 @@ export interface TraceEntry {
   debugSessionId?: string;
   /** The tracing options this session was started with (opaque to the store). */
   openPanel?: boolean;
-  /** The OTLP endpoint the session's spans go to when it ends (`otlp`; docs/opentelemetry.md). */
-  otlp?: string;
   /** When the entry was created. */
   readonly createdAt: Date;
 }
@@ -184,10 +180,7 @@ export class TraceStore extends EventEmitter<TraceStoreEvents> {
   async prepare(
     description: string,
     /** Options of the session's collector (its first trace rules are validated there: an invalid one rejects). */
-    extra: Pick<CollectorOptions, 'slowThresholdMs' | 'redactQuery' | 'rules' | 'defaultAction'> & {
-      openPanel?: boolean;
-      otlp?: string;
-    } = {},
+    extra: Pick<CollectorOptions, 'slowThresholdMs' | 'redactQuery' | 'rules' | 'defaultAction' | 'otlp'> & { openPanel?: boolean } = {},
   ): Promise<{ key: string; ipcPath: string; rulesConfig: Partial<PreloadConfig> }> {
     const collector = await this.options.startCollector({
       description,
@@ -196,6 +189,7 @@ export class TraceStore extends EventEmitter<TraceStoreEvents> {
       ...(extra.redactQuery?.length ? { redactQuery: extra.redactQuery } : {}),
       ...(extra.rules?.length ? { rules: extra.rules } : {}),
       ...(extra.defaultAction ? { defaultAction: extra.defaultAction } : {}),
+      ...(extra.otlp ? { otlp: extra.otlp } : {}),
     });
     const key = `session-${this.nextSession++}`;
     const createdAt = new Date();
@@ -206,7 +200,6 @@ export class TraceStore extends EventEmitter<TraceStoreEvents> {
       collector,
       session: collector.session,
       openPanel: extra.openPanel,
-      ...(extra.otlp ? { otlp: extra.otlp } : {}),
       createdAt,
     };
     collector.session.on('change', (ids, records) => this.emitChange(entry, ids, records));
@@ -249,10 +242,7 @@ export class TraceStore extends EventEmitter<TraceStoreEvents> {
     return undefined;
   }
 
-  /**
-   * A session ended: waits for the last events (bounded), closes the collector and keeps the
-   * trace as an "earlier" session. Safe to call twice.
-   */
+  /** A session ended: waits for its last events (bounded), closes the collector, keeps the trace as an "earlier" session; safe twice. */
   async end(key: string): Promise<void> {
     const entry = this.entries.get(key);
     const collector = entry?.collector;
@@ -262,30 +252,12 @@ export class TraceStore extends EventEmitter<TraceStoreEvents> {
     this.pendingTimers.delete(key);
     await collector.waitForIdle({ timeoutMs: this.options.idleTimeoutMs ?? 1500 });
     await collector.close();
-    if (entry.otlp && entry.session) await this.sendOtlp(entry, entry.session, entry.otlp);
+    if (entry.session?.otlp) await sendSessionSpans(entry.session, entry.session.otlp, (line) => this.log(`${key}: ${line}`));
     entry.origin = 'earlier';
     this.log(`${key}: session ended, ${this.requestCount(entry)} requests recorded`);
     await this.queueWrite(() => this.persist(entry));
     this.emit('ended', entry);
     this.emit('list');
-  }
-
-  /**
-   * Sends an ended session's spans to its OTLP endpoint (the extension host's OTEL_* variables
-   * apply), before it is persisted so that what was lost is counted in its stats.
-   */
-  private async sendOtlp(entry: TraceEntry, session: Session, url: string): Promise<void> {
-    try {
-      const config = resolveOtlpConfig(process.env, url);
-      // The session's URLs are already redacted with its own query names (the builder does it).
-      const result = await sendTrace(session.snapshot(), config, { hostName: hostname() });
-      this.log(`${entry.key}: ${result.delivered} of ${result.spans} OpenTelemetry spans sent to ${config.url}`);
-      if (result.warning) session.countUndeliveredSpans(result.undelivered, result.warning);
-    } catch (err) {
-      if (!(err instanceof OtlpConfigError)) throw err;
-      session.warn(`no OpenTelemetry spans were sent: ${err.message}`);
-      this.log(`${entry.key}: no OpenTelemetry spans were sent: ${err.message}`);
-    }
   }
 
   /** Resolves when every pending write to `persistDir` is done. */

@@ -144,20 +144,9 @@ export class OtlpSink implements SpanSink {
     while (this.queue.length >= this.maxQueue && !this.gone) await new Promise<void>((resolve) => this.waiters.push(resolve));
   }
 
-  /** Queues spans without waiting; what does not fit is counted undelivered. Returns false then. */
-  offer(spans: readonly OtlpSpan[]): boolean {
-    if (this.gone || this.queue.length + spans.length > this.maxQueue) {
-      this.lose(spans.length, 'the export queue was full (the backend is slower than the program)');
-      return false;
-    }
-    for (const s of spans) this.queue.push(s);
-    this.pump(false);
-    return true;
-  }
-
-  private lose(n: number, why?: string): void {
+  /** Counts spans not sent because the backend was given up (the first error says why). */
+  private lose(n: number): void {
     this.result.undelivered += n;
-    if (n > 0 && why && !this.result.firstError) this.result.firstError = `spans could not be sent to ${this.config.url}: ${why}`;
   }
 
   /** Starts exports while there is room: full batches, or with `all` whatever is queued. */
