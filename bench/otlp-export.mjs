@@ -2,7 +2,7 @@
 // (default 100,000; bench/lib/syntheticTrace.mjs, saved by the Session's own code) is sent to a
 // local OTLP receiver (test/integration/otlpReceiver.mjs: decodes every request with the
 // opentelemetry-proto definitions and counts the spans), over http/protobuf and grpc, and written
-// as an OTLP/JSON file: the CLI's wall time, spans per second, and its peak RSS (time(1)).
+// as an OTLP/JSON file: the CLI's wall time, spans per second, its CPU time and peak RSS (time(1)).
 //
 //   node bench/otlp-export.mjs            BENCH_OTLP_N=1000000 node bench/otlp-export.mjs
 import { spawn } from 'node:child_process';
@@ -20,18 +20,18 @@ const core = createRequire(import.meta.url)(join(root, 'dist', 'core.cjs'));
 const n = Number(process.env.BENCH_OTLP_N ?? 100_000);
 const dir = mkdtempSync(join(tmpdir(), 'nettrace-otlp-bench-'));
 
-/** Runs a command under /usr/bin/time without blocking this process (the receiver runs here); seconds, peak RSS (KiB), exit code, stderr. */
+/** Runs a command under /usr/bin/time without blocking this process (the receiver runs here); seconds, peak RSS (KiB), CPU seconds (user + system), exit code, stderr. */
 function timed(args, env = {}) {
   return new Promise((resolve) => {
-    const child = spawn('/usr/bin/time', ['-f', 'TIME %e %M', ...args], {
+    const child = spawn('/usr/bin/time', ['-f', 'TIME %e %M %U %S', ...args], {
       stdio: ['ignore', 'ignore', 'pipe'],
       env: { ...process.env, ...env },
     });
     let stderr = '';
     child.stderr.on('data', (d) => (stderr += d));
     child.on('exit', (code) => {
-      const m = /TIME ([\d.]+) (\d+)\s*$/.exec(stderr);
-      resolve({ s: m ? Number(m[1]) : NaN, kib: m ? Number(m[2]) : NaN, code, stderr });
+      const m = /TIME ([\d.]+) (\d+) ([\d.]+) ([\d.]+)\s*$/.exec(stderr);
+      resolve({ s: m ? Number(m[1]) : NaN, kib: m ? Number(m[2]) : NaN, cpu: m ? Number(m[3]) + Number(m[4]) : NaN, code, stderr });
     });
   });
 }
@@ -46,14 +46,14 @@ try {
     const spans = receiver.spans.length;
     await receiver.close();
     console.log(
-      `  export --otlp (${protocol}): ${r.s.toFixed(1)} s, ${Math.round(spans / r.s)} spans/s (${spans} spans received, ${receiver.state.requests} requests), peak RSS ${Math.round(r.kib / 1024)} MiB, exit ${r.code}`,
+      `  export --otlp (${protocol}): ${r.s.toFixed(1)} s, ${Math.round(spans / r.s)} spans/s (${spans} spans received, ${receiver.state.requests} requests), CPU ${r.cpu.toFixed(1)} s, peak RSS ${Math.round(r.kib / 1024)} MiB, exit ${r.code}`,
     );
     receiver.spans.length = 0;
   }
   const file = join(dir, 'spans.jsonl');
   const f = await timed([process.execPath, cli, 'export', '--otlp-file', file, json]);
   console.log(
-    `  export --otlp-file: ${f.s.toFixed(1)} s → ${(statSync(file).size / 1048576).toFixed(0)} MiB, peak RSS ${Math.round(f.kib / 1024)} MiB, exit ${f.code}`,
+    `  export --otlp-file: ${f.s.toFixed(1)} s → ${(statSync(file).size / 1048576).toFixed(0)} MiB, CPU ${f.cpu.toFixed(1)} s, peak RSS ${Math.round(f.kib / 1024)} MiB, exit ${f.code}`,
   );
 } finally {
   rmSync(dir, { recursive: true, force: true });
