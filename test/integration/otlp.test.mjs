@@ -249,6 +249,25 @@ describe('a backend that is dead or refuses', () => {
     }
   });
 
+  test('slow: a backend that never answers costs the run at most its timeouts; the spans counted undelivered', async () => {
+    const receiver = await startReceiver('http/protobuf', { statuses: Array(20).fill('hang') });
+    try {
+      const t0 = performance.now();
+      const { trace, app } = await traced('otlp-cases.mjs', ['--otlp', receiver.url], { OTEL_EXPORTER_OTLP_TIMEOUT: '1000' });
+      const wall = performance.now() - t0;
+      assert.ok(wall < app.ms + 1000 * 3 + 4000, `run took ${Math.round(wall)} ms, the program ${app.ms} ms`);
+      assert.ok(trace.stats.undeliveredSpans >= trace.httpRequests.length * 2, JSON.stringify(trace.stats));
+      assert.match(
+        trace.stats.warnings.find((w) => /OpenTelemetry spans were not delivered/.test(w)),
+        /timed out|did not answer/,
+      );
+      assert.ok(receiver.state.requests >= 1);
+      assert.equal(receiver.spans.length, 0);
+    } finally {
+      await receiver.close();
+    }
+  });
+
   test('503 twice, then 200: retried with backoff, every span delivered', async () => {
     const receiver = await startReceiver('http/protobuf', { statuses: [503, 503] });
     try {

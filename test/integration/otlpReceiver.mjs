@@ -2,7 +2,8 @@
 // POST /v1/traces, grpc on TraceService/Export. It decodes with the official opentelemetry-proto
 // definitions (the protobufjs root generated from them, as @opentelemetry/otlp-transformer 0.52
 // shipped it; installed as the alias `otlp-proto-root`), so a span that does not fit the schema
-// fails here, not in a backend. `statuses` makes it answer e.g. 503 to the first requests.
+// fails here, not in a backend. `statuses` makes it answer e.g. 503 to the first requests, or
+// not at all ('hang').
 import http from 'node:http';
 import { createRequire } from 'node:module';
 import grpc from '@grpc/grpc-js';
@@ -83,7 +84,8 @@ export function decodeJson(text) {
 
 /**
  * Starts a receiver for `protocol` ('http/protobuf', 'http/json', 'grpc'). `statuses`: what to
- * answer to the first requests (HTTP codes; for gRPC any non-200 is UNAVAILABLE), then 200.
+ * answer to the first requests (HTTP codes, or 'hang' for no answer (HTTP only); for gRPC any
+ * non-200 is UNAVAILABLE), then 200.
  * Returns { url, spans, requests, close() }; `requests` counts every export request received.
  */
 export async function startReceiver(protocol, { statuses = [] } = {}) {
@@ -137,6 +139,7 @@ export async function startReceiver(protocol, { statuses = [] } = {}) {
         res.writeHead(404).end();
         return;
       }
+      if (status === 'hang') return; // a backend that takes the request and never answers
       if (status !== 200) {
         res.writeHead(status).end();
         return;
