@@ -85,11 +85,12 @@ export function decodeJson(text) {
 /**
  * Starts a receiver for `protocol` ('http/protobuf', 'http/json', 'grpc'). `statuses`: what to
  * answer to the first requests (HTTP codes, or 'hang' for no answer (HTTP only); for gRPC any
- * non-200 is UNAVAILABLE), then 200.
+ * non-200 is UNAVAILABLE), then 200. `refuse(spans)`: a request whose spans it holds true for
+ * is answered 503 / UNAVAILABLE every time (counted in `state.refused`).
  * Returns { url, spans, requests, close() }; `requests` counts every export request received.
  */
-export async function startReceiver(protocol, { statuses = [] } = {}) {
-  const state = { spans: [], requests: 0, errors: [], contentTypes: [] };
+export async function startReceiver(protocol, { statuses = [], refuse } = {}) {
+  const state = { spans: [], requests: 0, refused: 0, errors: [], contentTypes: [] };
   const next = () => (state.requests <= statuses.length ? statuses[state.requests - 1] : 200);
   if (protocol === 'grpc') {
     const server = new grpc.Server();
@@ -109,11 +110,18 @@ export async function startReceiver(protocol, { statuses = [] } = {}) {
         state.requests++;
         const status = next();
         if (status !== 200) return callback({ code: grpc.status.UNAVAILABLE, details: 'try later' });
+        let spans;
         try {
-          state.spans.push(...flatten(call.request));
+          spans = flatten(call.request);
         } catch (err) {
           state.errors.push(err);
+          return callback(null, {});
         }
+        if (refuse?.(spans)) {
+          state.refused++;
+          return callback({ code: grpc.status.UNAVAILABLE, details: 'not these' });
+        }
+        state.spans.push(...spans);
         callback(null, {});
       },
     });
@@ -146,14 +154,21 @@ export async function startReceiver(protocol, { statuses = [] } = {}) {
       }
       state.contentTypes.push(req.headers['content-type']);
       state.headers = req.headers;
+      let spans;
       try {
         const body = Buffer.concat(chunks);
-        state.spans.push(...(protocol === 'http/json' ? decodeJson(body.toString('utf8')) : decodeProtobuf(body)));
+        spans = protocol === 'http/json' ? decodeJson(body.toString('utf8')) : decodeProtobuf(body);
       } catch (err) {
         state.errors.push(err);
         res.writeHead(400).end();
         return;
       }
+      if (refuse?.(spans)) {
+        state.refused++;
+        res.writeHead(503).end();
+        return;
+      }
+      state.spans.push(...spans);
       if (protocol === 'http/json') res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
       else res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end(Buffer.from(Response.encode({}).finish()));
     });
