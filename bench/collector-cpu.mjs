@@ -87,7 +87,7 @@ for (let i = 0; i < RUNS; i++) {
   per.push(us);
   walls.push(big.wallMs / bare.wallMs);
   rss.push(small.cpu.maxRssKiB / 1024);
-  gc.push((big.cpu.gcMs - small.cpu.gcMs) * 1000 / (N - N0));
+  gc.push(((big.cpu.gcMs - small.cpu.gcMs) * 1000) / (N - N0));
   console.log(
     `run ${i + 1}/${RUNS}: collector ${fmt(us, 1)} µs/req (CPU ${fmt(small.cpu.cpuUs / 1000)} ms for ${N0}, ${fmt(big.cpu.cpuUs / 1000)} ms for ${N}; GC ${fmt(gc.at(-1), 1)} µs/req); wall ${fmt(bare.wallMs)} → ${fmt(big.wallMs)} ms = ${fmt(walls.at(-1), 3)}×`,
   );

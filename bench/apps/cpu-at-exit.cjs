@@ -14,5 +14,8 @@ process.on('exit', () => {
   const out = process.env.BENCH_CPU_OUT;
   if (!out) return;
   const u = process.cpuUsage();
-  writeFileSync(out, JSON.stringify({ cpuUs: u.user + u.system, wallMs: performance.now(), maxRssKiB: process.resourceUsage().maxRSS, gcMs }));
+  writeFileSync(
+    out,
+    JSON.stringify({ cpuUs: u.user + u.system, wallMs: performance.now(), maxRssKiB: process.resourceUsage().maxRSS, gcMs }),
+  );
 });

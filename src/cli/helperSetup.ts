@@ -16,7 +16,9 @@ import {
   privilegeTool,
   runPlanAsRoot,
   verifyHelper,
+  type SetupPlan,
 } from '../helper/install';
+import { SetupRefusal } from '../helper/setupFiles';
 import { parseArgs, UsageError } from './args';
 import { defaultNodePath } from '../collector/helperSession';
 import { CliError } from './runTraced';
@@ -24,7 +26,8 @@ import { CliError } from './runTraced';
 /** Help text of `nettrace helper`. */
 export const HELPER_HELP = `  nettrace helper setup [--prefix DIR] [--no-capture] [--from DIR] [--yes]
       Install the kernel helper (kernel TCP metrics, conntrack/NAT, packet capture) as a
-      root-owned copy in DIR (default /usr/local/lib/nettrace), with file capabilities and,
+      root-owned copy in DIR (default /usr/local/lib/nettrace; DIR and every folder above it
+      must be root's and writable by no one else), with file capabilities and,
       for packet capture without root, a sudoers rule for you naming exactly
       \`node DIR/dist/helper.cjs *\`. Prints every privileged step, asks, then runs them
       (directly as root, else through sudo or pkexec) and checks the installed helper.
@@ -88,7 +91,13 @@ async function setup(argv: string[]): Promise<number> {
   if (!inspection.nativeHelper) throw new CliError(inspection.nativeProblem ?? 'no native helper to install', 1);
   const prefix = typeof options.prefix === 'string' ? resolve(options.prefix) : installPrefix();
   const capture = !options['no-capture'];
-  const plan = planSetup({ payload, inspection, nodePath, capture, prefix });
+  let plan: SetupPlan;
+  try {
+    plan = planSetup({ payload, inspection, nodePath, capture, prefix });
+  } catch (e) {
+    if (e instanceof SetupRefusal) throw new CliError(e.message, 1);
+    throw e;
+  }
   const tool = privilegeTool();
   if (!tool) throw new CliError('the steps need root, and neither sudo nor pkexec is installed: run this as root', 1);
   err.write(

@@ -102,13 +102,17 @@ export function formatBytes(n: number | undefined): string {
 /** Cuts text to `width` columns, ending with "…" when cut. */
 function fit(text: string, width: number): string {
   if (width <= 0) return '';
+  if (!SURROGATE.test(text)) return text.length <= width ? text + ' '.repeat(width - text.length) : text.slice(0, width - 1) + '…';
   const chars = [...text];
   if (chars.length <= width) return text + ' '.repeat(width - chars.length);
   return chars.slice(0, width - 1).join('') + '…';
 }
 
+/** A UTF-16 surrogate: the text has characters outside the BMP, which count as one column each. */
+const SURROGATE = /[\uD800-\uDFFF]/;
+
 function padStart(text: string, width: number): string {
-  const len = [...text].length;
+  const len = SURROGATE.test(text) ? [...text].length : text.length;
   return len >= width ? text : ' '.repeat(width - len) + text;
 }
 
@@ -215,13 +219,20 @@ function waterfall(row: Row, axisStart: number, span: number, width: number, col
     failCol = Math.min(width - 1, Math.max(0, endCol >= 0 ? endCol : startCol));
     if (cells[failCol] !== null && failCol + 1 < width && cells[failCol + 1] === null) failCol++;
   }
+  // One painted run per phase (a table of 100,000 rows is built in one go: one string per run,
+  // not one per cell).
   let out = '';
-  for (let i = 0; i < width; i++) {
-    if (i === failCol) out += paint(FAIL_CHAR, 31, color);
-    else {
-      const p = cells[i];
-      out += p ? paint(PHASE_CHARS[p], PHASE_COLORS[p], color) : ' ';
+  for (let i = 0; i < width;) {
+    if (i === failCol) {
+      out += paint(FAIL_CHAR, 31, color);
+      i++;
+      continue;
     }
+    const p = cells[i];
+    let j = i + 1;
+    while (j < width && j !== failCol && cells[j] === p) j++;
+    out += p ? paint(PHASE_CHARS[p].repeat(j - i), PHASE_COLORS[p], color) : ' '.repeat(j - i);
+    i = j;
   }
   return { text: out, legible };
 }

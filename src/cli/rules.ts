@@ -17,6 +17,7 @@ import {
   type RequestEndView,
   type RequestStartView,
   compileCondition,
+  MAX_RULES,
 } from '../rules';
 import type { RuleDefaultAction } from '../protocol/preload';
 import type { HttpClientKind } from '../trace/types';
@@ -93,6 +94,14 @@ export function describe(err: unknown): string {
 /** Every problem of a list of rules (not only the first): each rule alone, then the ids. */
 export function ruleProblems(rules: readonly unknown[]): string[] {
   const problems: string[] = [];
+  // Over the budget of rules in a set: said at once, without reading every rule first.
+  if (rules.length > MAX_RULES) {
+    try {
+      validateRules(rules);
+    } catch (err) {
+      return [describe(err)];
+    }
+  }
   const seen = new Map<string, number>();
   rules.forEach((input, i) => {
     // Ids are compared even when a rule is not valid otherwise, so every problem shows at once.
@@ -109,6 +118,14 @@ export function ruleProblems(rules: readonly unknown[]): string[] {
       problems.push(/^rule "/.test(text) ? `rule ${i + 1} ${text.slice(5)}` : `rule ${i + 1}: ${text}`);
     }
   });
+  // The set as a whole (src/rules/budget.ts), once every rule is valid.
+  if (problems.length === 0) {
+    try {
+      validateRules(rules);
+    } catch (err) {
+      problems.push(describe(err));
+    }
+  }
   return problems;
 }
 
@@ -126,7 +143,7 @@ export function runRules(flags: readonly string[], file: string | undefined): { 
       const n = Number(/^rule (\d+)/.exec(p)?.[1]);
       return n <= fromFlags.length ? `--rule ${n}` : `${file} rule ${n - fromFlags.length}`;
     };
-    throw new UsageError(problems.map((p) => p.replace(/^rule \d+/, where(p))).join('\n'));
+    throw new UsageError(problems.map((p) => (/^rule \d+/.test(p) ? p.replace(/^rule \d+/, where(p)) : p)).join('\n'));
   }
   return { rules: validateRules(all), defaultAction: loaded.defaultAction };
 }

@@ -9,6 +9,8 @@
  */
 
 import { EventEmitter } from 'node:events';
+import { renameSync, rmSync, writeFileSync } from 'node:fs';
+import { MAX_ENV_RULES_CHARS } from '../protocol/preload';
 import type {
   HelloMessage,
   PreloadConfig,
@@ -18,7 +20,7 @@ import type {
   StatsMessage,
   WireRule,
 } from '../protocol/preload';
-import { RuleValidationError, validateRule, validateRules, type Rule, type RuleInput } from '../rules';
+import { checkRuleBudget, RuleValidationError, validateRule, validateRules, type Rule, type RuleInput } from '../rules';
 import type { TraceRule, TraceRules } from '../trace/types';
 
 /** The side of a preload connection the collector writes to (a net.Socket). */
@@ -88,6 +90,10 @@ export class RulesController extends EventEmitter<RulesControllerEvents> {
   private reports = new Map<string, InstanceReport>();
   /** Text of the current set's message, made once per version. */
   private line: string | undefined;
+  /** Where a set too large for the environment is written (setRulesFile), or undefined. */
+  private file: string | undefined;
+  /** The version of the set the file holds (-1: none yet); once written, it is kept current. */
+  private fileVersion = -1;
 
   constructor(options: RulesControllerOptions = {}) {
     super();
@@ -120,7 +126,8 @@ export class RulesController extends EventEmitter<RulesControllerEvents> {
 
   /**
    * Adds a rule (at `index`, default the end). It is disabled unless the input says
-   * `enabled: true`. Throws RuleValidationError (bad property, id taken) or RuleSyntaxError.
+   * `enabled: true`. Throws RuleValidationError (bad property, id taken, RuleBudgetError: the set
+   * would go over its budget) or RuleSyntaxError.
    */
   create(input: RuleInput | Record<string, unknown>, index = this.list.length): Rule {
     const rule = validateRule(input);
@@ -217,14 +224,29 @@ export class RulesController extends EventEmitter<RulesControllerEvents> {
   }
 
   /**
-   * The part of NETTRACE_CONFIG that carries the current set to a process about to start (so it
-   * applies the rules from its first request): empty when there are no rules and the default traces.
+   * Sets the file (in the collector's private directory) where a set too large for the
+   * environment is written for processes about to start (PreloadConfig.rulesFile).
    */
-  preloadConfig(): Pick<PreloadConfig, 'rules' | 'defaultAction' | 'rulesVersion' | 'slowThresholdMs'> {
+  setRulesFile(path: string): void {
+    this.file = path;
+  }
+
+  /**
+   * The part of NETTRACE_CONFIG that carries the current set to a process about to start (so it
+   * applies the rules from its first request): empty when there are no rules and the default
+   * traces. A set over MAX_ENV_RULES_CHARS as JSON is written to the rules file (mode 0600) and
+   * named by `rulesFile` instead (when the controller has one: setRulesFile); the file's path is
+   * given with every set, so a preload can pass a large set it receives later on to its children.
+   */
+  preloadConfig(): Pick<PreloadConfig, 'rules' | 'defaultAction' | 'rulesVersion' | 'slowThresholdMs' | 'rulesFile'> {
     if (this.list.length === 0 && this.defAction === 'trace') return {};
-    const out: Pick<PreloadConfig, 'rules' | 'defaultAction' | 'rulesVersion' | 'slowThresholdMs'> = {
-      rules: this.list.map(toWire),
-    };
+    const rules = this.list.map(toWire);
+    const out: Pick<PreloadConfig, 'rules' | 'defaultAction' | 'rulesVersion' | 'slowThresholdMs' | 'rulesFile'> = {};
+    if (this.file !== undefined) out.rulesFile = this.file;
+    if (this.file === undefined || JSON.stringify(rules).length <= MAX_ENV_RULES_CHARS) out.rules = rules;
+    else if (this.fileVersion !== this.ver) this.writeFile();
+    // The file could not be written: inline after all (a spawn may then fail with E2BIG, and says so).
+    if (out.rules === undefined && this.fileVersion !== this.ver) out.rules = rules;
     if (this.defAction !== 'trace') out.defaultAction = this.defAction;
     if (this.ver !== 0) out.rulesVersion = this.ver;
     if (this.slowThresholdMs !== undefined) out.slowThresholdMs = this.slowThresholdMs;
@@ -334,12 +356,39 @@ export class RulesController extends EventEmitter<RulesControllerEvents> {
 
   /** Installs a new set: bumps the version, restarts the counters of `fresh` ids, sends it. */
   private commit(next: Rule[], fresh: readonly string[]): void {
+    // The whole set's budget (src/rules/budget.ts): a create, edit or enable can go over it.
+    checkRuleBudget(next);
     this.list = next;
     this.ver++;
     for (const id of fresh) this.since.set(id, this.ver);
     this.line = undefined;
+    // Before the preloads hear of it: a child a preload starts then reads this version or a later one.
+    if (this.file !== undefined && (this.fileVersion >= 0 || JSON.stringify(this.list.map(toWire)).length > MAX_ENV_RULES_CHARS))
+      this.writeFile();
     for (const p of this.peers.values()) if (p.ready) this.sendTo(p);
     this.emit('change', this.ver);
+  }
+
+  /**
+   * Writes the current set's message to the rules file: a new file (0600, never one already
+   * there) renamed over the old, so a process starting meanwhile reads one set or the other,
+   * whole. On failure the file is left as it was and preloadConfig() carries the set inline.
+   */
+  private writeFile(): void {
+    const path = this.file as string;
+    const tmp = `${path}.${process.pid}.${this.ver}.tmp`;
+    try {
+      this.line ??= JSON.stringify(this.message()) + '\n';
+      writeFileSync(tmp, this.line, { mode: 0o600, flag: 'wx' });
+      renameSync(tmp, path);
+      this.fileVersion = this.ver;
+    } catch {
+      try {
+        rmSync(tmp, { force: true });
+      } catch {
+        // Nothing more to do: the directory is removed with the collector.
+      }
+    }
   }
 
   /**

@@ -171,15 +171,12 @@ function startsWith(line: Buffer, prefix: Buffer): boolean {
 export async function startCollector(options: CollectorOptions): Promise<Collector> {
   const session = new Session(options);
   const maxLineBytes = options.maxLineBytes ?? 8 * 1024 * 1024;
-  let dir: string | undefined;
-  let ipcPath: string;
-  if (process.platform === 'win32') {
-    ipcPath = `\\\\.\\pipe\\nettrace-${randomBytes(12).toString('hex')}`;
-  } else {
-    // mkdtemp creates the directory with mode 0700: only this user can reach the socket.
-    dir = await mkdtemp(join(tmpdir(), 'nettrace-'));
-    ipcPath = join(dir, 'ipc.sock');
-  }
+  // mkdtemp creates the directory with mode 0700 (on Windows, in the user's own %TEMP%): only this
+  // user can reach the socket and the rules file.
+  const dir = await mkdtemp(join(tmpdir(), 'nettrace-'));
+  const ipcPath = process.platform === 'win32' ? `\\\\.\\pipe\\nettrace-${randomBytes(12).toString('hex')}` : join(dir, 'ipc.sock');
+  // A rule set too large for the environment goes to the programs in a file here (PreloadConfig.rulesFile).
+  session.rules.setRulesFile(join(dir, 'rules.json'));
   const sockets = new Set<Socket>();
   let lastActivity = Date.now();
   const maxConnections = options.maxConnections ?? 1024;
@@ -298,7 +295,7 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
       await new Promise<void>((resolve) => server.close(() => resolve()));
       session.flushChanges();
       session.dispose();
-      if (dir) await rm(dir, { recursive: true, force: true }).catch(() => {});
+      await rm(dir, { recursive: true, force: true }).catch(() => {});
     },
   };
 }

@@ -99,7 +99,7 @@ async function setUp(context: vscode.ExtensionContext, log: (line: string) => vo
     );
     for (const note of inspection.notes) log(`note: ${note}`);
     if (!inspection.nativeHelper) return fail(inspection.nativeProblem ?? 'no native helper to install.');
-    const plan = planSetup({ payload, inspection, nodePath, capture, stagingDir: staging });
+    const plan = planSetup({ payload, inspection, nodePath, capture });
     const detail = `${describePlan(plan)}` + (plan.notes.length ? `\n\nNote:\n${plan.notes.map((n) => `• ${n}`).join('\n')}` : '');
     log(`the steps, as root:\n${describePlan(plan)}`);
     const how =

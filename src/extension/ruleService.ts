@@ -18,7 +18,7 @@
 import { EventEmitter } from 'node:events';
 import { RulesController, traceRuleOf } from '../collector/rules';
 import type { RuleProblem, RuleRow, RulesMessage } from '../protocol/webview';
-import { RuleSyntaxError, RuleValidationError, validateRule, type Rule, type RuleInput } from '../rules';
+import { checkRuleBudget, RuleSyntaxError, RuleValidationError, validateRule, type Rule, type RuleInput } from '../rules';
 import { ruleFromRequest, type FromRequestKind } from '../rules/fromRequest';
 import type { HttpRequest, TraceRule } from '../trace/types';
 import type { TraceEntry, TraceStore } from './traceStore';
@@ -200,6 +200,10 @@ export class RuleService extends EventEmitter<RuleServiceEvents> {
     if (this.list.some((r) => r.id === rule.id)) throw new RuleValidationError('a rule with this id exists already', 'id', rule.id);
     if (target?.session!.rules.get(rule.id))
       throw new RuleValidationError('this session has a rule with this id already (from launch.json or the setting)', 'id', rule.id);
+    // The set's budget (src/rules/budget.ts), for the workspace's rules and each live session's,
+    // before anything changes: a rule refused by one session must not be left in the others.
+    checkRuleBudget([rule, ...this.list]);
+    for (const e of this.liveEntries()) if (!e.session!.rules.get(rule.id)) checkRuleBudget([rule, ...e.session!.rules.rules()]);
     let added = 0;
     for (const e of this.liveEntries()) {
       if (e.session!.rules.get(rule.id)) {

@@ -2,5 +2,17 @@
 export * from './launch';
 export * from './pcapng';
 export * from './install';
+export * from './setupFiles';
+export {
+  environmentRefusal,
+  KEPT_VARIABLES,
+  ROOT_PATH,
+  rootForAnotherUser,
+  safeEnvironment,
+  startupVariables,
+  STARTUP_VARIABLES,
+  systemProgram,
+} from './rootEnv';
+export { notRootOnly } from './rootOwned';
 export { checkTarget, invokingUser } from './authority';
 export { addrKey, frameKey, frameTuple, ipBytes, ipv6String } from './pcap';

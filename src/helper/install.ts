@@ -11,21 +11,38 @@
  *      when the binary cannot run and a toolchain is present;
  *   2. plan the privileged steps (shown to the user before anything runs): a root-owned copy in
  *      /usr/local/lib/nettrace (a sudoers rule or file capabilities must name files the user
- *      cannot rewrite: see docs/security.md), file capabilities on its native helper (eBPF
- *      metrics and conntrack as the user), and, for packet capture, a sudoers rule allowing
- *      exactly `node <prefix>/dist/helper.cjs *` to this user without a password;
+ *      cannot rewrite: the folder and those above it are checked, see setupFiles.ts and
+ *      docs/security.md), made from the payload's regular files whose hashes are taken now,
+ *      file capabilities on its native helper (eBPF metrics and conntrack as the user), and,
+ *      for packet capture, a sudoers rule allowing exactly `node <prefix>/dist/helper.cjs *` to
+ *      this user without a password, its text written by the root step itself;
  *   3. run them: directly when root, else through sudo or pkexec (one invocation, each step
- *      echoed before it runs);
+ *      echoed before it runs, a fixed PATH; copies checked against the hashes before they are
+ *      moved into place);
  *   4. verify: start the installed helper on a process of the user as a session would, and read
  *      its `ready` line (which features are on, and why not).
  */
 
 import { spawn, spawnSync } from 'node:child_process';
-import { accessSync, constants, cpSync, existsSync, lstatSync, mkdtempSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, cpSync, existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
-import { delimiter, dirname, join } from 'node:path';
+import { delimiter, join } from 'node:path';
 import type { HelperAuthority, HelperReadyMessage } from '../protocol/helper';
 import { chooseAuthority, nativeHelperBuilt, startHelper, type HelperClient, type HelperOptions } from './launch';
+import { ROOT_PATH } from './rootEnv';
+import { notRootOnly } from './rootOwned';
+import {
+  copySteps,
+  payloadFiles,
+  prefixProblem,
+  SetupRefusal,
+  shellQuote,
+  STAGING_NAME,
+  sudoersSteps,
+  type PayloadFile,
+  type SetupStep,
+} from './setupFiles';
+export { shellQuote, STAGING_NAME, type SetupStep } from './setupFiles';
 
 /** Where the root-owned copy goes by default (native/Makefile's PREFIX too). */
 export const DEFAULT_PREFIX = '/usr/local/lib/nettrace';
@@ -222,12 +239,6 @@ export function buildNative(
   return { binary };
 }
 
-/** One privileged step: a command run as root, and what it does. */
-export interface SetupStep {
-  title: string;
-  argv: string[];
-}
-
 /** The privileged steps of a setup, and what it will and will not enable. */
 export interface SetupPlan {
   prefix: string;
@@ -239,7 +250,11 @@ export interface SetupPlan {
   fileCapabilities: boolean;
   /** The sudoers drop-in that allows packet capture without a password (non-root users). */
   sudoers?: { file: string; rule: string };
+  /** The files installed, with their hashes taken when the plan was made. */
+  files: PayloadFile[];
   steps: SetupStep[];
+  /** Runs after the steps, whether they failed or not: removes the staging folder. */
+  cleanup: SetupStep;
   /** What the plan leaves off, and why. */
   notes: string[];
 }
@@ -253,11 +268,9 @@ export interface PlanOptions {
   capture: boolean;
   prefix?: string;
   user?: { name: string; uid: number };
-  /** A private folder of the user's for the staged sudoers file (default: a new one). */
-  stagingDir?: string;
 }
 
-/** PATH with the system folders (setcap and visudo live in sbin). */
+/** PATH with the user's and the system folders, for what runs as the user (make, ldd, sudo). */
 const SYSTEM_PATH = [
   ...new Set([
     ...(process.env.PATH ?? '').split(':').filter(Boolean),
@@ -280,29 +293,21 @@ const PLAIN_PATH = /^\/[A-Za-z0-9_./+-]*$/;
  */
 export function nodeUnsafeForSudo(nodePath: string): string | undefined {
   if (!PLAIN_PATH.test(nodePath)) return `the Node path ${nodePath} has characters a sudoers rule cannot name plainly`;
-  let real: string;
-  try {
-    real = realpathSync(nodePath);
-  } catch {
-    return `${nodePath} does not exist`;
-  }
-  for (const start of new Set([nodePath, real])) {
-    for (let p = start; ; p = dirname(p)) {
-      const st = lstatSync(p);
-      if (st.uid !== 0) return `${p} is not owned by root (a sudoers rule for ${nodePath} would let its owner run anything as root)`;
-      if (!st.isSymbolicLink() && st.mode & 0o022 && !(st.isDirectory() && st.mode & 0o1000)) {
-        return `${p} is writable by others than root (a sudoers rule for ${nodePath} would let them run anything as root)`;
-      }
-      if (p === '/') break;
-    }
-  }
-  return undefined;
+  if (!existsSync(nodePath)) return `${nodePath} does not exist`;
+  const problem = notRootOnly(nodePath, { allowSticky: true, what: nodePath });
+  return problem && `${problem} (a sudoers rule for ${nodePath} would let them run anything as root)`;
 }
 
-/** The privileged steps that install the payload into `prefix` for `user` (nothing runs here). */
+/**
+ * The privileged steps that install the payload into `prefix` for `user` (nothing runs here).
+ * Throws when the install folder is unsafe (SetupRefusal: not root's, or writable by others, up to
+ * /) or the payload holds a symbolic link; takes the payload files' hashes.
+ */
 export function planSetup(opts: PlanOptions): SetupPlan {
   const prefix = opts.prefix ?? installPrefix();
   if (!PLAIN_PATH.test(prefix)) throw new Error(`the install folder ${prefix} must be an absolute path of letters, digits and _ . / + -`);
+  const unsafePrefix = prefixProblem(prefix);
+  if (unsafePrefix) throw new SetupRefusal(`refusing to install the helper in ${prefix}: ${unsafePrefix}`);
   const native = opts.inspection.nativeHelper;
   if (!native) throw new Error(opts.inspection.nativeProblem ?? 'no native helper to install');
   const info = opts.user ?? { name: userInfo().username, uid: process.getuid?.() ?? 0 };
@@ -316,101 +321,44 @@ export function planSetup(opts: PlanOptions): SetupPlan {
       argv: ['apt-get', 'install', '-y', '--no-install-recommends', ...opts.inspection.packages],
     });
   }
-  steps.push(
-    {
-      title: `create ${prefix}, owned by root (the files a sudoers rule or file capabilities name must not be yours to rewrite)`,
-      argv: [
-        'install',
-        '-d',
-        '-m',
-        '0755',
-        '-o',
-        'root',
-        '-g',
-        'root',
-        prefix,
-        join(prefix, 'dist'),
-        join(prefix, 'native'),
-        join(prefix, 'native', 'build'),
-        join(prefix, 'node_modules'),
-      ],
-    },
-    {
-      title: "copy the helper's Node side",
-      argv: ['install', '-m', '0644', '-o', 'root', '-g', 'root', opts.payload.helperScript, join(prefix, 'dist', 'helper.cjs')],
-    },
-    { title: 'copy the native helper (eBPF, conntrack)', argv: ['install', '-m', '0755', '-o', 'root', '-g', 'root', native, installed] },
-  );
-  if (opts.payload.capDir && opts.inspection.capAddon) {
-    const cap = join(prefix, 'node_modules', 'cap');
-    steps.push(
-      { title: 'remove an earlier copy of `cap` (packet capture)', argv: ['rm', '-rf', cap] },
-      { title: 'copy the `cap` package', argv: ['cp', '-R', opts.payload.capDir, cap] },
-      {
-        title: `copy the \`cap\` addon built for this Node`,
-        argv: [
-          'install',
-          '-D',
-          '-m',
-          '0755',
-          '-o',
-          'root',
-          '-g',
-          'root',
-          opts.inspection.capAddon,
-          join(cap, 'build', 'Release', 'cap.node'),
-        ],
-      },
-      { title: 'make `cap` root-owned and writable by root only', argv: ['chown', '-R', 'root:root', cap] },
-      { title: '', argv: ['chmod', '-R', 'go-w', cap] },
-    );
-  } else if (opts.capture || isRoot) notes.push(`packet capture will be off: ${opts.inspection.capProblem ?? 'no `cap` package'}`);
+  const withCap = Boolean(opts.payload.capDir && opts.inspection.capAddon);
+  if (!withCap && (opts.capture || isRoot)) notes.push(`packet capture will be off: ${opts.inspection.capProblem ?? 'no `cap` package'}`);
+  const files = payloadFiles({
+    helperScript: opts.payload.helperScript,
+    nativeHelper: native,
+    cap: withCap ? { dir: opts.payload.capDir!, addon: opts.inspection.capAddon! } : undefined,
+  });
+  steps.push(...copySteps(prefix, files));
   let sudoers: SetupPlan['sudoers'];
   if (!isRoot) {
     steps.push({
       title: 'give the native helper the file capabilities it needs to run as you (eBPF TCP metrics and conntrack; no packet capture)',
       argv: ['setcap', HELPER_FILE_CAPS, installed],
     });
-    if (opts.capture) {
-      const unsafe = nodeUnsafeForSudo(opts.nodePath);
-      if (unsafe) notes.push(`packet capture will be off: ${unsafe}; install Node system-wide (e.g. /usr/bin/node) and set up again`);
-      else if (!opts.inspection.capAddon) {
-        // Noted above.
-      } else {
-        const file = `/etc/sudoers.d/nettrace-${info.uid}`;
-        // #uid: exactly this user, whatever characters the name has.
-        const rule = `#${info.uid} ALL=(root) NOPASSWD: ${opts.nodePath} ${join(prefix, 'dist', 'helper.cjs')} *`;
-        const staging = opts.stagingDir ?? mkdtempSync(join(tmpdir(), 'nettrace-setup-'));
-        const staged = join(staging, 'sudoers');
-        writeFileSync(
-          staged,
-          `# Net Trace: packet capture for uid ${info.uid} (${info.name}) through the root-owned helper copy in ${prefix}\n${rule}\n`,
-          {
-            mode: 0o600,
-          },
-        );
-        // Names with a dot are skipped by sudo's #includedir: the rule is checked before it counts.
-        const pending = `${file}.new`;
-        sudoers = { file, rule };
-        steps.push(
-          { title: `stage the sudoers rule: ${rule}`, argv: ['install', '-m', '0440', '-o', 'root', '-g', 'root', staged, pending] },
-          { title: 'check its syntax', argv: ['visudo', '-c', '-q', '-f', pending] },
-          { title: `enable it as ${file}`, argv: ['mv', '-f', pending, file] },
-        );
-      }
+    const unsafe = opts.capture ? nodeUnsafeForSudo(opts.nodePath) : undefined;
+    if (unsafe) notes.push(`packet capture will be off: ${unsafe}; install Node system-wide (e.g. /usr/bin/node) and set up again`);
+    else if (opts.capture && withCap) {
+      const file = `/etc/sudoers.d/nettrace-${info.uid}`;
+      // #uid: exactly this user, whatever characters the name has.
+      const rule = `#${info.uid} ALL=(root) NOPASSWD: ${opts.nodePath} ${join(prefix, 'dist', 'helper.cjs')} *`;
+      const name = info.name.replace(/[^A-Za-z0-9._-]/g, '?');
+      sudoers = { file, rule };
+      steps.push(
+        ...sudoersSteps(
+          file,
+          rule,
+          `# Net Trace: packet capture for uid ${info.uid} (${name}) through the root-owned helper copy in ${prefix}`,
+        ),
+      );
     }
   }
-  return { prefix, user: info, nodePath: opts.nodePath, fileCapabilities: !isRoot, sudoers, steps, notes };
-}
-
-/** A word for a POSIX shell, quoted when needed. */
-export function shellQuote(word: string): string {
-  return /^[A-Za-z0-9_./:=+,@%-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
+  const cleanup = { title: '', argv: ['rm', '-rf', '--', join(prefix, STAGING_NAME)] };
+  return { prefix, user: info, nodePath: opts.nodePath, fileCapabilities: !isRoot, sudoers, files, steps, cleanup, notes };
 }
 
 /** One step as a command line. */
 export function stepLine(step: SetupStep): string {
-  return step.argv.map(shellQuote).join(' ');
+  return step.shell ?? step.argv.map(shellQuote).join(' ');
 }
 
 /** The plan as text for the user: each step's purpose and its exact command. */
@@ -423,9 +371,13 @@ export function describePlan(plan: SetupPlan): string {
   return lines.join('\n');
 }
 
-/** The plan as one POSIX shell script run as root: each step echoed before it runs; stops at the first failure. */
+/**
+ * The plan as one POSIX shell script run as root: a fixed PATH of system folders (never the
+ * caller's) and umask, each step echoed before it runs; stops at the first failure; the staging
+ * folder is removed at exit either way.
+ */
 export function planScript(plan: SetupPlan): string {
-  const out = ['set -e', `PATH=${shellQuote(SYSTEM_PATH)}; export PATH`];
+  const out = ['set -e', 'umask 022', `PATH=${ROOT_PATH}; export PATH`, `trap ${shellQuote(stepLine(plan.cleanup))} EXIT`];
   for (const s of plan.steps) {
     if (s.title) out.push(`printf '\\n==> %s\\n' ${shellQuote(s.title)}`);
     out.push(`printf '+ %s\\n' ${shellQuote(stepLine(s))}`, stepLine(s));
@@ -437,40 +389,49 @@ export function planScript(plan: SetupPlan): string {
 /** How the privileged steps can run here: directly (root), or through sudo or pkexec. */
 export function privilegeTool(): 'root' | 'sudo' | 'pkexec' | undefined {
   if (process.getuid?.() === 0) return 'root';
-  if (findOnPath('sudo', SYSTEM_PATH)) return 'sudo';
-  if (findOnPath('pkexec', SYSTEM_PATH)) return 'pkexec';
+  if (findOnPath('sudo', ROOT_PATH)) return 'sudo';
+  if (findOnPath('pkexec', ROOT_PATH)) return 'pkexec';
   return undefined;
 }
 
-/** The command that runs the plan as root through `tool` (the user is asked for a password there). */
+/**
+ * The command that runs the plan as root through `tool` (the user is asked for a password there):
+ * sudo or pkexec from the system folders, the script under `env -i` (none of the caller's
+ * variables reach the root steps).
+ */
 export function privilegedCommand(plan: SetupPlan, tool: 'root' | 'sudo' | 'pkexec'): { command: string; args: string[] } {
-  const script = planScript(plan);
-  if (tool === 'root') return { command: '/bin/sh', args: ['-c', script] };
-  if (tool === 'sudo') return { command: 'sudo', args: ['--', '/bin/sh', '-c', script] };
-  return { command: 'pkexec', args: ['/bin/sh', '-c', script] };
+  const script = ['/usr/bin/env', '-i', `PATH=${ROOT_PATH}`, 'DEBIAN_FRONTEND=noninteractive', '/bin/sh', '-c', planScript(plan)];
+  if (tool === 'root') return { command: script[0], args: script.slice(1) };
+  return { command: findOnPath(tool, ROOT_PATH) ?? tool, args: tool === 'sudo' ? ['--', ...script] : script };
 }
 
 /**
  * Runs the plan's steps one by one as this process (which must be root), each logged before it
- * runs with its output after; stops at the first failure.
+ * runs with its output after, with a fixed environment (PATH of system folders, umask 022);
+ * stops at the first failure; removes the staging folder either way.
  */
 export function runPlanAsRoot(plan: SetupPlan, log: (line: string) => void): { ok: boolean; failed?: SetupStep; message?: string } {
   if (process.getuid?.() !== 0) return { ok: false, message: 'not root' };
-  for (const step of plan.steps) {
-    if (step.title) log(`==> ${step.title}`);
-    log(`+ ${stepLine(step)}`);
-    const r = spawnSync(step.argv[0], step.argv.slice(1), {
-      encoding: 'utf8',
-      env: { ...process.env, PATH: SYSTEM_PATH, DEBIAN_FRONTEND: 'noninteractive' },
-    });
-    const output = `${r.stdout ?? ''}${r.stderr ?? ''}`.trim();
-    if (output) for (const line of output.split('\n').slice(-20)) log(`  ${line}`);
-    if (r.status !== 0) {
-      const message = r.error ? r.error.message : `exit ${r.status ?? r.signal}${output ? `: ${output.split('\n').slice(-1)[0]}` : ''}`;
-      return { ok: false, failed: step, message };
+  const env = { PATH: ROOT_PATH, DEBIAN_FRONTEND: 'noninteractive', LANG: 'C' };
+  const run = (step: SetupStep) => spawnSync(step.argv[0], step.argv.slice(1), { encoding: 'utf8', env });
+  const umask = process.umask(0o022);
+  try {
+    for (const step of plan.steps) {
+      if (step.title) log(`==> ${step.title}`);
+      log(`+ ${stepLine(step)}`);
+      const r = run(step);
+      const output = `${r.stdout ?? ''}${r.stderr ?? ''}`.trim();
+      if (output) for (const line of output.split('\n').slice(-20)) log(`  ${line}`);
+      if (r.status !== 0) {
+        const message = r.error ? r.error.message : `exit ${r.status ?? r.signal}${output ? `: ${output.split('\n').slice(-1)[0]}` : ''}`;
+        return { ok: false, failed: step, message };
+      }
     }
+    return { ok: true };
+  } finally {
+    run(plan.cleanup);
+    process.umask(umask);
   }
-  return { ok: true };
 }
 
 /** What the installed helper said when started as a session starts it. */

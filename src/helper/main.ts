@@ -19,6 +19,7 @@ import { setPriority, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { HelperAuthority, HelperMessage } from '../protocol/helper';
 import { checkTarget, invokingUser } from './authority';
+import { environmentRefusal, resetEnvironment, systemProgram } from './rootEnv';
 import { SETUP_HINT } from './setupHint';
 import { chownDirectory, DEFAULT_CAPTURE_BUFFER_MIB, loadCap, TracedCapture } from './pcap';
 
@@ -132,7 +133,15 @@ function reexecInTargetNetns(pid: number): boolean {
   const mine = readlinkSync('/proc/self/ns/net');
   const theirs = readlinkSync(`/proc/${pid}/ns/net`);
   if (mine === theirs) return false;
-  const inner = spawn('nsenter', [`--net=/proc/${pid}/ns/net`, '--', process.execPath, ...process.argv.slice(1), '--in-target-netns'], {
+  // By an absolute path checked to be root's: this runs as root, and a PATH lookup would take
+  // the caller's PATH when sudo passes it (no secure_path).
+  const nsenter = systemProgram('nsenter');
+  if (!nsenter.path) {
+    send({ type: 'error', code: 'ENOENT', message: `could not enter the target's network namespace: ${nsenter.problem}` });
+    send({ type: 'exit', reason: 'nsenter failed' });
+    process.exit(1);
+  }
+  const inner = spawn(nsenter.path, [`--net=/proc/${pid}/ns/net`, '--', process.execPath, ...process.argv.slice(1), '--in-target-netns'], {
     stdio: 'inherit',
   });
   dropRoot();
@@ -174,6 +183,23 @@ function startCapture(
   } catch (e) {
     return { captureWhy: `packet capture could not start: ${(e as Error).message}` };
   }
+}
+
+/**
+ * As root, the environment becomes the fixed one of rootEnv.ts before anything reads it; false
+ * (after the error and exit lines) when it must not run at all (rootEnv.ts environmentRefusal).
+ */
+function settleEnvironment(): boolean {
+  const euid = process.geteuid?.() ?? -1;
+  const refusal = environmentRefusal(process.env, euid);
+  if (refusal) {
+    send({ type: 'error', code: refusal.code, message: refusal.message });
+    send({ type: 'exit', reason: 'refused' });
+    process.exitCode = 3;
+    return false;
+  }
+  if (euid === 0) resetEnvironment();
+  return true;
 }
 
 function main(): void {
@@ -327,4 +353,4 @@ function main(): void {
   });
 }
 
-main();
+if (settleEnvironment()) main();

@@ -29,6 +29,7 @@
 
 import { closeSync, constants, fchownSync, openSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { networkInterfaces } from 'node:os';
+import { dirname, join } from 'node:path';
 import type { AddrTuple } from '../trace/types';
 import { tupleKey } from '../protocol/helper';
 import { LINKTYPES, PcapngWriter } from './pcapng';
@@ -43,10 +44,14 @@ interface CapModule {
   Cap: { new (): CapInstance; deviceList(): { name: string; flags?: string }[] };
 }
 
-/** Loads `cap`, or says why it is unavailable. */
+/**
+ * Loads `cap` from node_modules next to this bundle (dist/../node_modules/cap), or says why it is
+ * unavailable. By absolute path: this runs as root, and a lookup by name could reach folders of
+ * the caller's choosing (NODE_PATH, or node_modules folders above an install).
+ */
 export function loadCap(): { cap?: CapModule; why?: string } {
   try {
-    return { cap: require('cap') as CapModule };
+    return { cap: require(join(dirname(__dirname), 'node_modules', 'cap')) as CapModule };
   } catch (e) {
     return {
       why: `the optional 'cap' package is not installed or not built (${(e as Error).message.split('\n')[0]}); install libpcap-dev, approve its install script (npm install-scripts approve cap) and run npm install`,

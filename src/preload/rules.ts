@@ -14,10 +14,12 @@
  */
 
 import type { EndDecision, ProcessFacts, RequestEndView, RequestStartView, Rule, RuleEngine, StartDecision } from '../rules';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { StringDecoder } from 'node:string_decoder';
 import { DETAIL_BIT } from '../rules/details';
 import {
   CONFIG_ENV,
+  MAX_ENV_RULES_CHARS,
   type PreloadConfig,
   type RuleCountersReport,
   type RuleDefaultAction,
@@ -98,6 +100,10 @@ export class PreloadRules {
     this.facts = process;
     this.host = host;
     try {
+      if (config.rules === undefined && typeof config.rulesFile === 'string') {
+        this.applyFile(config.rulesFile);
+        return;
+      }
       if (config.rules === undefined && config.defaultAction === undefined) return;
       this.apply(
         config.rules ?? [],
@@ -106,8 +112,45 @@ export class PreloadRules {
         config.slowThresholdMs,
       );
     } catch (err) {
-      this.warn(`the trace rules in NETTRACE_CONFIG were not applied: ${messageOf(err)}`);
+      this.warn(
+        `the trace rules in ${config.rules === undefined && typeof config.rulesFile === 'string' ? `the collector's rules file` : 'NETTRACE_CONFIG'} were not applied: ${messageOf(err)}`,
+      );
     }
+  }
+
+  /**
+   * Applies the set in the collector's rules file (PreloadConfig.rulesFile: a set too large for
+   * the environment), read at start, before the program runs, so its first request is decided by
+   * it. Throws (init warns, and the preload records everything until the collector's set comes)
+   * when the file cannot be read or holds no valid set.
+   */
+  private applyFile(path: string): void {
+    const fd = openSync(path, 'r');
+    let text: string;
+    try {
+      const size = fstatSync(fd).size;
+      if (size > MAX_LINE) throw new Error(`the rules file ${path} is over ${MAX_LINE} bytes`);
+      const buf = Buffer.alloc(size);
+      let got = 0;
+      while (got < size) {
+        const n = readSync(fd, buf, got, size - got, got);
+        if (n === 0) break;
+        got += n;
+      }
+      text = buf.toString('utf8', 0, got);
+    } finally {
+      closeSync(fd);
+    }
+    const m = parse(text) as {
+      type?: unknown;
+      version?: unknown;
+      defaultAction?: unknown;
+      rules?: unknown;
+      slowThresholdMs?: unknown;
+    } | null;
+    if (typeof m !== 'object' || m === null || m.type !== 'rules' || typeof m.version !== 'number')
+      throw new Error(`the rules file ${path} does not hold a rule set`);
+    this.apply(m.rules, m.defaultAction, m.version, typeof m.slowThresholdMs === 'number' ? m.slowThresholdMs : undefined);
   }
 
   /**
@@ -313,7 +356,13 @@ function passOn(rules: unknown, defaultAction: unknown, version: number, slowThr
     if (raw === undefined) return;
     const config = parse(raw) as Record<string, unknown> | null;
     if (typeof config !== 'object' || config === null || Array.isArray(config)) return;
-    config.rules = rules;
+    // A set too large for the environment (a child's spawn would fail with E2BIG): children read
+    // the collector's rules file instead, which holds this set or a later one (the collector writes
+    // it before it sends the set). Without a file, they start with the earlier set (as below).
+    if (stringify(rules).length > MAX_ENV_RULES_CHARS) {
+      if (typeof config.rulesFile !== 'string') return;
+      delete config.rules;
+    } else config.rules = rules;
     config.defaultAction = defaultAction === 'skip' ? 'skip' : 'trace';
     config.rulesVersion = version;
     if (typeof slowThresholdMs === 'number') config.slowThresholdMs = slowThresholdMs;

@@ -19,6 +19,14 @@ import type { HeaderCaptureMode, Initiator, RecordKind } from '../trace/types';
 export const CONFIG_ENV = 'NETTRACE_CONFIG';
 
 /**
+ * Most characters of a rule set written into NETTRACE_CONFIG (its `rules` as JSON, about 150
+ * rules); a larger set goes through PreloadConfig.rulesFile. Well under Linux's 128 KiB per
+ * environment string and Windows' 32,767 characters per variable, so the rest of the
+ * configuration and the user's own environment still fit.
+ */
+export const MAX_ENV_RULES_CHARS = 16 * 1024;
+
+/**
  * Which requests get their initiator stack: all; sampled (the first 100 per thread, then as many
  * as 1% of the program's time allows); off. (The list and the default: ./options.ts.)
  */
@@ -71,6 +79,13 @@ export interface PreloadConfig {
   defaultAction?: RuleDefaultAction;
   /** The collector's version of `rules` (RulesMessage.version; default 0). */
   rulesVersion?: number;
+  /**
+   * A file in the collector's private directory (mode 0600) holding the session's current set as
+   * a RulesMessage. Read at start, synchronously, when `rules` is absent: a set too large for the
+   * environment (over MAX_ENV_RULES_CHARS as JSON) travels this way, since one environment
+   * variable over 128 KiB makes the program's `spawn` fail with E2BIG (Linux MAX_ARG_STRLEN).
+   */
+  rulesFile?: string;
   /** Threshold of the rules' `slow` field in ms (default 1000); written only with rules. */
   slowThresholdMs?: number;
 }

@@ -84,7 +84,7 @@ function fieldNames(e: Expr, out: Set<string>): Set<string> {
  * `host == "…"` or `host in [...]` (an "or" of such chains gives their union); null otherwise.
  * The engine indexes rules by it so a request skips rules for other hosts without reading them.
  */
-function requiredHosts(e: Expr): string[] | null {
+export function requiredHosts(e: Expr): string[] | null {
   switch (e.k) {
     case 'test':
       return e.field.name === 'host' && e.eq !== undefined ? (e.eq as string[]) : null;

@@ -19,7 +19,8 @@
 import { RuleSyntaxError } from './errors';
 import { fieldFor, headerField, queryField, type FieldDef } from './fields';
 import { DURATION_UNITS, SIZE_UNITS, tokenize, type Token } from './lexer';
-import { compileGlob, compileRegex, PatternError, type Matcher } from './matcher';
+import { compileGlob } from './glob';
+import { compileRegex, PatternError, type Matcher } from './matcher';
 
 /** Longest condition text accepted. */
 export const MAX_CONDITION_LENGTH = 4096;
@@ -38,7 +39,25 @@ export type Expr =
   | { k: 'and' | 'or'; l: Expr; r: Expr }
   | { k: 'not'; e: Expr }
   | { k: 'const'; v: boolean }
-  | { k: 'test'; field: FieldDef; pred: Pred; pos: number; eq?: unknown[] };
+  | { k: 'test'; field: FieldDef; pred: Pred; pos: number; eq?: unknown[]; cost: number; size?: number };
+
+/**
+ * What one test costs a decision at most, in budget steps (src/rules/budget.ts): a step is about
+ * 0.1 µs on the reference machine with a 4,096-character value (bench/RESULTS.md, "Rules budget").
+ */
+export const TEST_STEPS = {
+  /** ==, !=, in, numbers, true/false, presence: a comparison or a lookup. */
+  plain: 2,
+  /** startsWith, endsWith: a comparison as long as the text given. */
+  ends: 5,
+  /** contains: V8's substring search, up to ~20 µs on a 4,096-character value built against it. */
+  contains: 300,
+  /** A glob or regex, per unit of its Matcher.cost (a DFA: ~10–13 µs on 4,096 characters). */
+  pattern: 100,
+} as const;
+
+/** The cost of the pattern predicates (their Matcher.cost), for the budget. */
+const patternCost = new WeakMap<Pred, { cost: number; size: number }>();
 
 const KEYWORDS = new Set(['and', 'or', 'not', 'in', 'true', 'false', 'contains', 'startswith', 'endswith']);
 const WORD_OPS: Record<string, string> = { contains: 'contains', startswith: 'startsWith', endswith: 'endsWith', in: 'in' };
@@ -153,7 +172,7 @@ class Parser {
     let op: string | undefined;
     if (opTok.kind === 'op' && opTok.text !== '&&' && opTok.text !== '||' && opTok.text !== '!') op = opTok.text;
     else if (opWord !== undefined && WORD_OPS[opWord] !== undefined) op = WORD_OPS[opWord];
-    if (op === undefined) return { k: 'test', field, pred: presence(field), pos: tok.pos };
+    if (op === undefined) return { k: 'test', field, pred: presence(field), pos: tok.pos, cost: TEST_STEPS.plain };
     this.t++;
     if (op === 'in') {
       if (this.peek().kind !== '[') this.fail('expected "[" after "in"', this.peek().pos);
@@ -175,18 +194,39 @@ class Parser {
         }
         this.fail(`expected "," or "]", found ${this.describe(sep)}`, sep.pos);
       }
-      return { k: 'test', field, pred: inList(field, values), pos: tok.pos, eq: field.type === 'tags' ? undefined : values };
+      return {
+        k: 'test',
+        field,
+        pred: inList(field, values),
+        pos: tok.pos,
+        eq: field.type === 'tags' ? undefined : values,
+        cost: TEST_STEPS.plain,
+      };
     }
     const misfit = opMisfit(field, op);
     if (misfit !== undefined) this.fail(misfit, opTok.pos);
     const valTok = this.peek();
     const value = this.value(field, op, valTok);
+    const pred = predicate(field, op, value, opTok.pos, this.src, valTok);
+    const pattern = patternCost.get(pred);
+    const steps = pattern?.cost;
     return {
+      size: pattern?.size,
       k: 'test',
       field,
-      pred: predicate(field, op, value, opTok.pos, this.src, valTok),
+      pred,
       pos: tok.pos,
       eq: op === '==' && field.type !== 'tags' ? [value] : undefined,
+      cost:
+        steps !== undefined
+          ? steps * TEST_STEPS.pattern
+          : field.type !== 'string'
+            ? TEST_STEPS.plain
+            : op === 'contains'
+              ? TEST_STEPS.contains
+              : op === 'startsWith' || op === 'endsWith'
+                ? TEST_STEPS.ends
+                : TEST_STEPS.plain,
     };
   }
 
@@ -316,10 +356,27 @@ function predicate(field: FieldDef, op: string, value: unknown, opPos: number, s
         // A /regex/ literal's pattern starts one character after its token; a string's too (the quote).
         return fail(`bad ${op === '~' ? 'glob' : 'regex'}: ${e.message}`, valTok.pos + 1 + e.index);
       }
-      return (v) => typeof v === 'string' && m.test(v);
+      const pred: Pred = (v) => typeof v === 'string' && m.test(v);
+      patternCost.set(pred, { cost: m.cost, size: m.size });
+      return pred;
     }
   }
   return fail(`"${op}" does not apply to the string ${field.name} (use ==, !=, ~, =~, contains, startsWith, endsWith, in)`);
+}
+
+/**
+ * Conditions parsed so far: a set is parsed where it is validated, where its budget is counted
+ * (budget.ts) and where it is compiled, and 3,000 rules took ~100 ms a pass. A tree is never
+ * changed once made (compiling folds into new nodes), so one serves every reader. Cleared when full.
+ */
+const parsed = new Map<string, Expr>();
+const PARSED_MAX = 10_000;
+/** Pattern table cells the remembered trees hold (Matcher.size); cleared past PARSED_MAX_CELLS. */
+let parsedCells = 0;
+const PARSED_MAX_CELLS = 2_000_000;
+
+function cellsOf(e: Expr): number {
+  return e.k === 'test' ? (e.size ?? 0) : e.k === 'not' ? cellsOf(e.e) : e.k === 'const' ? 0 : cellsOf(e.l) + cellsOf(e.r);
 }
 
 /** Parses and type-checks a condition; throws RuleSyntaxError with the position of the first problem. */
@@ -327,5 +384,16 @@ export function parseCondition(src: string): Expr {
   if (typeof src !== 'string') throw new RuleSyntaxError('a condition must be a string', '', 0);
   if (src.length > MAX_CONDITION_LENGTH)
     throw new RuleSyntaxError(`condition longer than ${MAX_CONDITION_LENGTH} characters`, src, MAX_CONDITION_LENGTH);
-  return new Parser(src, tokenize(src)).parse();
+  let e = parsed.get(src);
+  if (e === undefined) {
+    e = new Parser(src, tokenize(src)).parse();
+    const cells = cellsOf(e);
+    if (parsed.size >= PARSED_MAX || parsedCells + cells > PARSED_MAX_CELLS) {
+      parsed.clear();
+      parsedCells = 0;
+    }
+    parsed.set(src, e);
+    parsedCells += cells;
+  }
+  return e;
 }

@@ -107,6 +107,10 @@ export class RuleEngine {
   private indexed = false;
   /** Per host: the active rules that can match it (those naming it, and those for any host), in order. */
   private byHost = new Map<string, LiveRule[]>();
+  /** Indexes (into `active`) of the rules for any host, in order. */
+  private forAnyHost: number[] = [];
+  /** Per host: indexes (into `active`) of the rules that require it, in order. */
+  private hostIndex = new Map<string, number[]>();
   private readonly opts: RuleEngineOptions;
   private defaultRecords: boolean;
 
@@ -156,6 +160,17 @@ export class RuleEngine {
     this.active = next.filter((l) => l.rule.enabled && l.cond.constant !== false && (l.cond.hosts === null || l.cond.hosts.length > 0));
     this.indexed = this.active.some((l) => l.cond.hosts !== null);
     this.byHost = new Map();
+    this.forAnyHost = [];
+    this.hostIndex = new Map();
+    this.active.forEach((l, k) => {
+      if (l.cond.hosts === null) this.forAnyHost.push(k);
+      else
+        for (const h of new Set(l.cond.hosts)) {
+          const list = this.hostIndex.get(h);
+          if (list === undefined) this.hostIndex.set(h, [k]);
+          else list.push(k);
+        }
+    });
     this.mode = this.active.length > 0 ? 'rules' : this.defaultRecords ? 'all' : 'none';
     this.hasBreak = this.active.some((l) => l.breaks);
     this.readsHeaders = this.active.some((l) => l.cond.fields.some((f) => f === 'header' || f.startsWith('header.')));
@@ -421,11 +436,23 @@ export class RuleEngine {
     return { keep, details: keep ? details : 0, tags, rule };
   }
 
-  /** The active rules that can match a host, in order; cached (at most HOST_CACHE hosts). */
+  /**
+   * The active rules that can match a host, in order; cached (at most HOST_CACHE hosts). Built
+   * from the index (the rules for any host merged with this host's), so 3,000 rules for other
+   * hosts cost nothing even when a program talks to more hosts than the cache holds.
+   */
   private rulesFor(host: string): LiveRule[] {
     let list = this.byHost.get(host);
     if (list === undefined) {
-      list = this.active.filter((l) => l.cond.hosts === null || l.cond.hosts.includes(host));
+      const any = this.forAnyHost;
+      const own = this.hostIndex.get(host) ?? [];
+      list = [];
+      let i = 0;
+      let j = 0;
+      while (i < any.length || j < own.length) {
+        const k = j >= own.length || (i < any.length && any[i] < own[j]) ? any[i++] : own[j++];
+        list.push(this.active[k]);
+      }
       if (this.byHost.size >= HOST_CACHE) this.byHost.clear();
       this.byHost.set(host, list);
     }

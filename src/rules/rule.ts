@@ -6,6 +6,7 @@
 import { RuleSyntaxError, RuleValidationError } from './errors';
 import { parseCondition, type Expr } from './condition';
 import { DETAIL_KINDS, type DetailKind } from './details';
+import { checkRuleBudget, MAX_RULES, RuleBudgetError } from './budget';
 
 /** What a rule does to the requests it matches. */
 export type RuleAction = 'trace' | 'skip' | 'details' | 'break' | 'mark';
@@ -138,14 +139,27 @@ export function validateRule(input: unknown): Rule {
   return rule;
 }
 
-/** Validates an ordered list of rules; ids must be unique. */
+/**
+ * Validates an ordered list of rules: each rule, unique ids, and the set's budget (budget.ts:
+ * throws RuleBudgetError naming the budget exceeded).
+ */
 export function validateRules(input: unknown): Rule[] {
   if (!Array.isArray(input)) throw new RuleValidationError('rules must be a list', '');
+  // Refused before each rule is parsed: 50,000 rules would cost their parsing first.
+  if (input.length > MAX_RULES)
+    throw new RuleBudgetError(
+      `rules budget: the set has ${input.length.toLocaleString('en-US')} rules, over the budget of ${MAX_RULES.toLocaleString('en-US')} rules in a set`,
+      'rules',
+      input.length,
+      MAX_RULES,
+    );
   const seen = new Set<string>();
-  return input.map((r) => {
+  const rules = input.map((r) => {
     const rule = validateRule(r);
     if (seen.has(rule.id)) throw new RuleValidationError('two rules have this id', 'id', rule.id);
     seen.add(rule.id);
     return rule;
   });
+  checkRuleBudget(rules);
+  return rules;
 }

@@ -2,7 +2,7 @@
 // The packaged extension alone (no checkout): a first debug session with packet capture on has
 // no helper, and Save PCAP says so naming the command; the command, run from the command
 // palette, shows its privileged steps in a modal, installs the helper the .vsix carries (into a
-// temporary prefix: NETTRACE_HELPER_PREFIX), checks it and reports; the next session's Save PCAP
+// temporary prefix under /var/lib: NETTRACE_HELPER_PREFIX), checks it and reports; the next session's Save PCAP
 // writes a pcapng with the session's packets.
 //
 // Run by scripts/e2e.sh (code-server, Node 24, Chromium and the .vsix in NETTRACE_E2E_*).
@@ -10,7 +10,6 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   e2e,
@@ -42,8 +41,9 @@ test(
   "Set Up Kernel Helper from the command palette (root): installs, verifies, and the next session's Save PCAP works",
   { skip, timeout: 10 * 60_000 },
   async () => {
-    // The install folder: a sudoers rule or file capabilities could not name a path with spaces.
-    const prefix = mkdtempSync(join(tmpdir(), 'nettrace-e2e-prefix-'));
+    // The install folder: a sudoers rule or file capabilities could not name a path with spaces,
+    // and the setup refuses one under /tmp (writable by every user): a fresh one under /var/lib.
+    const prefix = mkdtempSync('/var/lib/nettrace-e2e-prefix-');
     rmSync(prefix, { recursive: true });
     onCleanup(async () => rmSync(prefix, { recursive: true, force: true }));
     const dirs = prepareWorkspace({

@@ -1,5 +1,6 @@
 // Setting up the kernel helper (src/helper/install.ts, used by "Net Trace: Set Up Kernel Helper"
-// and `nettrace helper setup`), as root: install into a temporary prefix, check what was
+// and `nettrace helper setup`), as root: install into a temporary prefix (under /var/lib: the
+// setup refuses a folder under /tmp, which others can write), check what was
 // installed, and start the installed helper as a session would (its ready line: eBPF metrics,
 // conntrack, packet capture). Then for an ordinary user created for the run: the plan adds file
 // capabilities and a sudoers rule for exactly `node <prefix>/dist/helper.cjs *`, and that user's
@@ -29,7 +30,7 @@ const skip = whyNot();
 test('as root: the setup installs a root-owned copy and the installed helper starts with every feature', async (t) => {
   if (skip) return skipLoudly(t, skip);
   const m = api();
-  const prefix = mkdtempSync(join(tmpdir(), 'nettrace-prefix-'));
+  const prefix = mkdtempSync('/var/lib/nettrace-prefix-');
   t.after(() => rmSync(prefix, { recursive: true, force: true }));
   const payload = m.findPayload(root);
   assert.ok(payload, 'the checkout is a payload');
@@ -77,16 +78,18 @@ test('as root: a Node binary its user could rewrite gets no sudoers rule', (t) =
   const node = join(dir, 'node');
   copyFileSync(process.execPath, node);
   chownSync(node, 12345, 12345);
-  assert.match(m.nodeUnsafeForSudo(node), /not owned by root/);
+  assert.match(m.nodeUnsafeForSudo(node), /owned by uid 12345, not root/);
   chownSync(node, 0, 0);
   chmodSync(node, 0o777);
-  assert.match(m.nodeUnsafeForSudo(node), /writable by others/);
+  assert.match(m.nodeUnsafeForSudo(node), /writable by every user/);
   const payload = m.findPayload(root);
   const inspection = m.inspectPayload(payload, process.execPath);
-  const plan = m.planSetup({ payload, inspection, nodePath: node, capture: true, prefix: join(dir, 'p'), user: { name: 'x', uid: 12345 } });
+  const prefix = mkdtempSync('/var/lib/nettrace-prefix-');
+  t.after(() => rmSync(prefix, { recursive: true, force: true }));
+  const plan = m.planSetup({ payload, inspection, nodePath: node, capture: true, prefix, user: { name: 'x', uid: 12345 } });
   assert.equal(plan.sudoers, undefined);
   assert.ok(
-    plan.notes.some((n) => /packet capture will be off: .*writable by others/.test(n)),
+    plan.notes.some((n) => /packet capture will be off: .*writable by every user/.test(n)),
     plan.notes.join('\n'),
   );
   assert.ok(
@@ -102,7 +105,7 @@ test('for an ordinary user: file capabilities and the sudoers rule; their `nettr
   const unsafe = m.nodeUnsafeForSudo(process.execPath);
   if (unsafe) return skipLoudly(t, `this Node cannot be named in a sudoers rule: ${unsafe}`);
   const tag = `nts${process.pid % 100000}`;
-  const prefix = mkdtempSync(join(tmpdir(), 'nettrace-prefix-'));
+  const prefix = mkdtempSync('/var/lib/nettrace-prefix-');
   chmodSync(prefix, 0o755);
   spawnSync('userdel', [tag], { stdio: 'ignore' });
   execFileSync('useradd', ['-M', '-N', '-s', '/bin/sh', tag]);

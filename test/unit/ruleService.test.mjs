@@ -122,6 +122,28 @@ test('workspace rules: kept in the workspace storage, read first by the next ses
     assert.equal(rules.view(key).rules[0].origin, 'workspace');
     assert.throws(() => rules.apply({ op: 'create', rule: { id: 'live-new', condition: 'true', action: 'skip' } }, key), /exists already/);
 
+    // Over the rules budget (issue 34): refused before the workspace or any session changes.
+    const forty = Array.from({ length: 40 }, (_, k) => `url =~ /(a|aa)*b${k}/`).join(' or ');
+    rules.apply({ op: 'create', rule: { id: 'costly-1', condition: forty, action: 'skip', enabled: true } }, key);
+    const before = [rules.workspaceRules().length, session.rules.version];
+    assert.throws(
+      () => rules.apply({ op: 'create', rule: { id: 'costly-2', condition: forty, action: 'skip', enabled: true } }, key),
+      (err) => err.name === 'RuleBudgetError' && /over the budget of 5,000 steps per decision/.test(m.ruleProblem(err).message),
+    );
+    assert.deepEqual([rules.workspaceRules().length, session.rules.version], before);
+    assert.equal(session.rules.get('costly-2'), undefined);
+    rules.apply({ op: 'delete', id: 'costly-1' }, key);
+    // With no session recording: the workspace's rules alone (the next session would not start).
+    const alone = new m.RuleService(new m.TraceStore({ startCollector: m.startCollector }), memento());
+    alone.apply({ op: 'create', rule: { id: 'costly-1', condition: forty, action: 'skip', enabled: true } });
+    assert.throws(() => alone.apply({ op: 'create', rule: { id: 'costly-2', condition: forty, action: 'skip', enabled: true } }), {
+      name: 'RuleBudgetError',
+    });
+    assert.deepEqual(
+      alone.workspaceRules().map((r) => r.id),
+      ['costly-1'],
+    );
+
     // From a request: enabled; the same again is not duplicated.
     const req = { reqMethod: 'GET', reqURL: 'https://telemetry.example.com/v1/events/42' };
     const made = rules.addFromRequest('skipHost', req, key);
