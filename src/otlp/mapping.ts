@@ -525,7 +525,7 @@ export interface ResourceOptions {
   serviceName?: string;
   /** The program's package.json `name`, found by the caller (I/O is not this module's). */
   packageName?: string;
-  /** `OTEL_RESOURCE_ATTRIBUTES`, parsed; `service.name` and the process attributes win over it. */
+  /** `OTEL_RESOURCE_ATTRIBUTES`, parsed; its `service.name` wins over the package's, the process attributes over it. */
   extra?: Attributes;
   /** The host the trace was taken on (`host.name`), when known. */
   hostName?: string;
@@ -534,8 +534,9 @@ export interface ResourceOptions {
 /** The resource attributes of a traced process (semantic conventions `service.*`, `process.*`, `host.*`). */
 export function resourceFor(p: ProcessInfo | undefined, pid: number, options: ResourceOptions = {}): OtlpResource {
   const a: Attributes = { ...options.extra };
-  a['service.name'] =
-    options.serviceName || options.packageName || (options.extra?.['service.name'] as string | undefined) || UNKNOWN_SERVICE;
+  // As OpenTelemetry's SDKs rank them: OTEL_SERVICE_NAME, then OTEL_RESOURCE_ATTRIBUTES, then what is detected.
+  const given = options.extra?.['service.name'];
+  a['service.name'] = options.serviceName || (typeof given === 'string' && given) || options.packageName || UNKNOWN_SERVICE;
   a['process.pid'] = pid;
   if (p) {
     put(a, 'process.parent_pid', p.ppid);

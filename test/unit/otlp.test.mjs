@@ -315,7 +315,7 @@ test('failures: refused connect, TLS handshake, timeout; incomplete requests end
   assert.equal(incomplete[0].attributes['nettrace.incomplete'], 'process killed');
 });
 
-test('resource: service.name from OTEL_SERVICE_NAME, else the package, else unknown_service; process and host', () => {
+test('resource: service.name from OTEL_SERVICE_NAME, else OTEL_RESOURCE_ATTRIBUTES, else the package, else unknown_service; process and host', () => {
   const p = {
     pid: 7,
     ppid: 1,
@@ -334,6 +334,8 @@ test('resource: service.name from OTEL_SERVICE_NAME, else the package, else unkn
   assert.equal(r.attributes['deployment.environment.name'], 'ci');
   assert.ok(!JSON.stringify(r).includes('password'), 'the command line arguments are not exported');
   assert.equal(resourceFor(p, 7, { serviceName: 'api', packageName: 'shop' }).attributes['service.name'], 'api');
+  assert.equal(resourceFor(p, 7, { packageName: 'shop', extra: { 'service.name': 'given' } }).attributes['service.name'], 'given');
+  assert.equal(resourceFor(p, 7, { serviceName: 'api', extra: { 'service.name': 'given' } }).attributes['service.name'], 'api');
   assert.equal(resourceFor(undefined, 9).attributes['service.name'], 'unknown_service:node');
   assert.equal(resourceFor(undefined, 9).attributes['host.name'], undefined);
   assert.deepEqual(parseResourceAttributes('a=1, b=x%20y,,'), { a: '1', b: 'x y' });
