@@ -13,8 +13,9 @@ import type { PreloadConfig, RuleDefaultAction } from '../protocol/preload';
 import type { PacketCapture, Trace } from '../trace/types';
 import { findOnPath, PcapUnavailableError, SessionHelper, type HelperSetting } from '../collector/helperSession';
 import { resourceFromEnv, type OtlpConfig } from '../otlp/config';
-import { exportTrace, sendTrace } from '../otlp/exportTrace';
-import { OtlpFileSink } from '../otlp/sink';
+import { exportTrace, LiveExport } from '../otlp/exportTrace';
+import { OtlpFileSink, OtlpSink } from '../otlp/sink';
+import type { Session } from '../collector/session';
 
 /** An error meant for the user: one line, and the exit code to use. */
 export class CliError extends Error {
@@ -153,6 +154,8 @@ export async function runTraced(options: RunOptions): Promise<RunResult> {
     defaultAction: options.defaultAction,
   });
   let helper: SessionHelper | undefined;
+  // --otlp: each request's spans go out as it finishes; the rest at the end (exportSpans).
+  const live = options.otlp ? liveExport(collector.session, options) : undefined;
   try {
     const env = buildPreloadEnv(
       { ...process.env, ...options.env },
@@ -222,7 +225,7 @@ export async function runTraced(options: RunOptions): Promise<RunResult> {
       }
     }
     const trace = collector.session.snapshot();
-    await exportSpans(trace, options);
+    await exportSpans(trace, options, live);
     await collector.session.saveJson(options.out, trace);
     if (options.har) await collector.session.saveHar(options.har, trace);
     return { trace, exitCode, complete, packetCapture, pcapError };
@@ -241,10 +244,10 @@ export async function runTraced(options: RunOptions): Promise<RunResult> {
  * has ended: a slow or dead backend delays only this (a dead one by three export timeouts at most:
  * src/otlp/sink.ts).
  */
-async function exportSpans(trace: Trace, options: RunOptions): Promise<void> {
+async function exportSpans(trace: Trace, options: RunOptions, live: LiveExport | undefined): Promise<void> {
   const common = { redactQuery: options.redactQuery, hostName: hostname() };
-  if (options.otlp) {
-    const result = await sendTrace(trace, options.otlp, common);
+  if (live) {
+    const result = await live.finish(trace, options.otlp?.timeoutMillis);
     if (result.warning) {
       trace.stats.undeliveredSpans = (trace.stats.undeliveredSpans ?? 0) + result.undelivered;
       trace.stats.warnings.push(result.warning);
@@ -257,6 +260,24 @@ async function exportSpans(trace: Trace, options: RunOptions): Promise<void> {
     });
     if (result.firstError) trace.stats.warnings.push(result.firstError);
   }
+}
+
+/** The live OTLP export of a run's session (the session's changes feed it). */
+function liveExport(session: Session, options: RunOptions): LiveExport {
+  const { serviceName, resourceAttributes } = options.otlp!;
+  const source = {
+    trace: session.builder.trace,
+    get: session.builder.get.bind(session.builder),
+    request: (id: string) => session.request(id),
+  };
+  const live = new LiveExport(source, new OtlpSink(options.otlp!), {
+    serviceName,
+    resourceAttributes,
+    redactQuery: options.redactQuery,
+    hostName: hostname(),
+  });
+  session.on('change', (ids) => live.changed(ids));
+  return live;
 }
 
 /** The command's exit code (128 + signal number when killed); listens from the moment of spawning. */

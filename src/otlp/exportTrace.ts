@@ -6,10 +6,19 @@
 
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
-import { enrichRequest, indexRecords, type RecordIndex } from '../trace/enrich';
+import { enrichRequest, indexRecords } from '../trace/enrich';
+import { isStreaming } from '../trace/timings';
 import { forEachRequest, readTraceFile } from '../trace/traceFile';
-import type { HttpRequest, ProcessInfo, Trace } from '../trace/types';
-import { RedirectMemory, requestSpans, resourceFor, type Attributes, type MappingContext, type OtlpResource } from './mapping';
+import type { HttpRequest, ProcessInfo, RecordOfKind, Trace } from '../trace/types';
+import {
+  RedirectMemory,
+  requestSpans,
+  resourceFor,
+  type Attributes,
+  type MappingContext,
+  type OtlpResource,
+  type RecordLookup,
+} from './mapping';
 import { OtlpSink, type SinkResult, type SpanSink } from './sink';
 import type { OtlpConfig } from './config';
 
@@ -80,12 +89,16 @@ function readName(file: string): string | undefined {
 /** The mapping context of a trace: its resources per process (one object each) and its redirect memory. */
 function contextOf(
   trace: Pick<Trace, 'traceBeginAt' | 'traceEndAt' | 'processes'>,
-  index: RecordIndex,
+  index: RecordLookup,
   options: ExportOptions,
 ): { ctx: MappingContext; redirects: RedirectMemory } {
+  // The main thread's record describes the process (worker threads share its pid); a live trace's
+  // processes arrive as they start, so the list is read again for a pid not seen yet.
   const byPid = new Map<number, ProcessInfo>();
-  // The main thread's record describes the process (worker threads share its pid).
-  for (const p of trace.processes) if (!byPid.has(p.pid) || p.threadId === 0) byPid.set(p.pid, p);
+  const processOf = (pid: number) => {
+    if (!byPid.has(pid)) for (const p of trace.processes) if (!byPid.has(p.pid) || p.threadId === 0) byPid.set(p.pid, p);
+    return byPid.get(pid);
+  };
   const resources = new Map<number, OtlpResource>();
   const names = new Map<string, string | undefined>();
   const redirects = new RedirectMemory();
@@ -99,7 +112,7 @@ function contextOf(
     resource: (r: HttpRequest) => {
       let res = resources.get(r.pid);
       if (!res) {
-        const p = byPid.get(r.pid);
+        const p = processOf(r.pid);
         const packageName = options.serviceName ? undefined : packageNameOf(p, names);
         res = resourceFor(p, r.pid, {
           serviceName: options.serviceName,
@@ -172,7 +185,119 @@ export async function sendTrace(
 ): Promise<ExportResult & { warning?: string }> {
   const { serviceName, resourceAttributes, timeoutMillis } = config;
   const result = await exportTrace(trace, new OtlpSink(config), { ...options, serviceName, resourceAttributes, deadlineMs: timeoutMillis });
-  if (result.undelivered === 0) return result;
-  const warning = `${result.undelivered} of ${result.spans} OpenTelemetry spans were not delivered: ${result.firstError ?? 'unknown error'}`;
-  return { ...result, warning };
+  return result.undelivered > 0 ? { ...result, warning: lostWarning(result) } : result;
+}
+
+/** A trace being recorded, as a live export reads it (the collector's Session and its builder). */
+export interface LiveTrace {
+  /** The trace being built: its begin and its processes so far. */
+  trace: Pick<Trace, 'traceBeginAt' | 'processes'>;
+  /** A record by kind and traceID. */
+  get<K extends 'dials' | 'tcpConns' | 'tlsTunnels'>(kind: K, id: string): RecordOfKind[K] | undefined;
+  /** A request with timings and diagnosis, by traceID. */
+  request(id: string): HttpRequest | undefined;
+}
+
+/** How long after a request finished a live export sends it (its records' last updates come a little after it). */
+const LIVE_GRACE_MS = 1000;
+
+/** A request that will not change any more: ended or failed, its response not streaming, its WebSocket closed. */
+function finished(r: HttpRequest): boolean {
+  if (r.webSocket && r.webSocket.closeAt === undefined) return false;
+  return (r.reqEndAt !== undefined || !!r.reqError || r.respDoneAt !== undefined) && !isStreaming(r);
+}
+
+/**
+ * `nettrace run --otlp`: sends each request's spans a second after it finished (from the collector's
+ * change events), without ever making the collector wait: what does not fit in the sink's queue is left
+ * for the end, where finish() sends every request not sent yet (those that never finished, with
+ * `nettrace.incomplete`) and waits for the backend.
+ */
+export class LiveExport {
+  private readonly ctx: MappingContext;
+  private readonly redirects: RedirectMemory;
+  private readonly sent = new Set<string>();
+  private spans = 0;
+  /** finish() has begun: later change events (the session's last ones) send nothing. */
+  private finishing = false;
+  /** Finished requests waiting for LIVE_GRACE_MS, by traceID, in the order they finished. */
+  private readonly due = new Map<string, number>();
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly live: LiveTrace,
+    private readonly sink: OtlpSink,
+    options: ExportOptions = {},
+  ) {
+    const index: RecordLookup = {
+      dials: { get: (id) => live.get('dials', id) },
+      tcpConns: { get: (id) => live.get('tcpConns', id) },
+      tlsTunnels: { get: (id) => live.get('tlsTunnels', id) },
+    };
+    ({ ctx: this.ctx, redirects: this.redirects } = contextOf(live.trace, index, options));
+  }
+
+  /** Requests that changed (the session's `change` event): the finished ones are sent a little later. */
+  changed(ids: readonly string[]): void {
+    if (this.finishing) return;
+    const now = Date.now();
+    for (const id of ids) {
+      if (this.sent.has(id) || this.due.has(id)) continue;
+      const r = this.live.request(id);
+      if (r && finished(r)) this.due.set(id, now);
+    }
+    if (this.due.size > 0 && !this.timer) {
+      this.timer = setTimeout(() => this.sendDue(), LIVE_GRACE_MS);
+      this.timer.unref();
+    }
+  }
+
+  /**
+   * Sends the requests that finished at least LIVE_GRACE_MS ago, read again now: the records a
+   * request refers to may be completed after it (a failed handshake's tunnel, a refused connect
+   * attempt). What does not fit in the sink's queue is left for finish().
+   */
+  private sendDue(): void {
+    this.timer = undefined;
+    if (this.finishing) return;
+    const now = Date.now();
+    for (const [id, at] of this.due) {
+      if (now - at < LIVE_GRACE_MS) break;
+      this.due.delete(id);
+      const r = this.live.request(id);
+      // A redirect hop not sent before the request it came from (its parent span) waits for the end.
+      if (!r || (r.redirectedFrom && !this.sent.has(r.redirectedFrom))) continue;
+      const spans = requestSpans(r, this.ctx);
+      if (!this.sink.offer(spans)) break;
+      this.redirects.note(r, spans[0]);
+      this.sent.add(id);
+      this.spans += spans.length;
+    }
+    if (this.due.size > 0 && !this.finishing) {
+      this.timer = setTimeout(() => this.sendDue(), LIVE_GRACE_MS);
+      this.timer.unref();
+    }
+  }
+
+  /** Sends what was not sent yet from the final trace (enriched: Session.snapshot()), then closes the sink. */
+  async finish(trace: Trace, deadlineMs?: number): Promise<ExportResult & { warning?: string }> {
+    this.finishing = true;
+    clearTimeout(this.timer);
+    this.ctx.traceEndAt = trace.traceEndAt;
+    for (const r of trace.httpRequests) {
+      if (this.sent.has(r.traceID)) continue;
+      this.sent.add(r.traceID);
+      const spans = requestSpans(r, this.ctx);
+      this.redirects.note(r, spans[0]);
+      await this.sink.push(spans);
+      this.spans += spans.length;
+    }
+    const result = { ...(await this.sink.close(deadlineMs)), requests: trace.httpRequests.length, spans: this.spans };
+    return result.undelivered > 0 ? { ...result, warning: lostWarning(result) } : result;
+  }
+}
+
+/** The one warning of an export that lost spans. */
+function lostWarning(result: ExportResult): string {
+  return `${result.undelivered} of ${result.spans} OpenTelemetry spans were not delivered: ${result.firstError ?? 'unknown error'}`;
 }

@@ -14,7 +14,6 @@ import { programFrame } from '../trace/initiator';
 import { REDACTED } from '../trace/wire';
 import { redactedQueryNames, redactUrl } from '../trace/redactUrl';
 import { requestStartAt } from '../trace/timings';
-import type { RecordIndex } from '../trace/enrich';
 import type { Dial, HeaderPair, HttpRequest, ProcessInfo, TcpConn, TlsTunnel } from '../trace/types';
 
 /** An attribute value as OTLP carries it. */
@@ -72,6 +71,13 @@ export const SCOPE = { name: 'nettrace', version: '0.1.0' } as const;
 /** The resource `service.name` of a process whose name nothing gives (OpenTelemetry's own default). */
 export const UNKNOWN_SERVICE = 'unknown_service:node';
 
+/** Lookups of the records requests refer to, by traceID: a RecordIndex's maps, or the live builder's. */
+export interface RecordLookup {
+  dials: { get(traceID: string): Dial | undefined };
+  tcpConns: { get(traceID: string): TcpConn | undefined };
+  tlsTunnels: { get(traceID: string): TlsTunnel | undefined };
+}
+
 /** What the mapping needs besides a request. */
 export interface MappingContext {
   /** The trace's `traceBeginAt`, in ms since the epoch: every `...At` is relative to it. */
@@ -80,7 +86,7 @@ export interface MappingContext {
   traceBeginAt: string;
   /** When the trace ended (ms since traceBeginAt): the end of requests that never finished. */
   traceEndAt?: number;
-  index: RecordIndex;
+  index: RecordLookup;
   /** The resource of a request's process (see resourceFor). */
   resource: (request: HttpRequest) => OtlpResource;
   /** Extra URL query names to redact besides the defaults (the trace is already redacted with them). */

@@ -144,6 +144,27 @@ export class OtlpSink implements SpanSink {
     while (this.queue.length >= this.maxQueue && !this.gone) await new Promise<void>((resolve) => this.waiters.push(resolve));
   }
 
+  /**
+   * Queues spans without waiting (a live export, from the collector's change events): false, and
+   * nothing queued, when they do not fit or the backend was given up (the caller sends them later
+   * with push(), which waits). A partial batch goes out within half a second.
+   */
+  offer(spans: readonly OtlpSpan[]): boolean {
+    if (this.gone || this.queue.length + spans.length > this.maxQueue) return false;
+    for (const s of spans) this.queue.push(s);
+    this.pump(false);
+    if (this.queue.length > 0 && !this.flushTimer) {
+      this.flushTimer = setTimeout(() => {
+        this.flushTimer = undefined;
+        this.pump(true);
+      }, 500);
+      this.flushTimer.unref();
+    }
+    return true;
+  }
+
+  private flushTimer: NodeJS.Timeout | undefined;
+
   /** Counts spans not sent because the backend was given up (the first error says why). */
   private lose(n: number): void {
     this.result.undelivered += n;
@@ -193,6 +214,7 @@ export class OtlpSink implements SpanSink {
   }
 
   async close(deadlineMs = this.config.timeoutMillis): Promise<SinkResult> {
+    clearTimeout(this.flushTimer);
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), deadlineMs)));
     const drained = (async () => {

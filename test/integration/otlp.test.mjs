@@ -197,6 +197,25 @@ describe('nettrace run --otlp', () => {
     }
   });
 
+  test('live: a finished request is sent while the program still runs; the rest at the end', async () => {
+    const receiver = await startReceiver('http/protobuf');
+    try {
+      const { app, trace } = await traced('otlp-live.mjs', ['--otlp', receiver.url]);
+      const first = clientSpan(receiver.spans, '/live-1');
+      const second = clientSpan(receiver.spans, '/live-2');
+      assert.ok(
+        first.receivedAt < app.endedAt - 1000,
+        `the first request's span arrived ${app.endedAt - first.receivedAt} ms before the program ended`,
+      );
+      assert.ok(second.receivedAt >= first.receivedAt);
+      assert.equal(receiver.spans.length, new Set(receiver.spans.map((s) => s.spanId)).size, 'no span sent twice');
+      assert.equal(receiver.spans.filter((s) => s.kind === CLIENT).length, trace.httpRequests.length);
+      assert.equal(trace.stats.undeliveredSpans, undefined);
+    } finally {
+      await receiver.close();
+    }
+  });
+
   test("a program using the OpenTelemetry SDK: Net Trace's spans join its traces under its own spans", async () => {
     const receiver = await startReceiver('http/protobuf');
     try {

@@ -121,6 +121,7 @@ export async function startReceiver(protocol, { statuses = [], refuse } = {}) {
           state.refused++;
           return callback({ code: grpc.status.UNAVAILABLE, details: 'not these' });
         }
+        for (const span of spans) span.receivedAt = Date.now();
         state.spans.push(...spans);
         callback(null, {});
       },
@@ -168,6 +169,7 @@ export async function startReceiver(protocol, { statuses = [], refuse } = {}) {
         res.writeHead(503).end();
         return;
       }
+      for (const span of spans) span.receivedAt = Date.now();
       state.spans.push(...spans);
       if (protocol === 'http/json') res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
       else res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end(Buffer.from(Response.encode({}).finish()));
