@@ -54,7 +54,7 @@ function outputOptions(): OptionDef[] {
         flag: 'otlp',
         value: 'optional',
         arg: 'URL',
-        help: 'also send the trace as OpenTelemetry spans to an OTLP endpoint when the program ends (default: OTEL_EXPORTER_OTLP_TRACES_ENDPOINT / OTEL_EXPORTER_OTLP_ENDPOINT, else http://localhost:4318); OTEL_EXPORTER_OTLP_PROTOCOL picks http/protobuf (default), http/json or grpc; spans not delivered are counted in stats.undeliveredSpans (docs/opentelemetry.md)',
+        help: 'also send the trace as OpenTelemetry spans to an OTLP endpoint, each request as it finishes (default: OTEL_EXPORTER_OTLP_TRACES_ENDPOINT / OTEL_EXPORTER_OTLP_ENDPOINT, else http://localhost:4318); OTEL_EXPORTER_OTLP_PROTOCOL picks http/protobuf (default), http/json or grpc; spans not delivered are counted in stats.undeliveredSpans (docs/opentelemetry.md)',
       },
     },
     {
