@@ -30,14 +30,19 @@
 //               inspector WebSocket and consumes every event; the client waits for it before the
 //               warm-up (client --wait-inspector). Checked on this machine: Node 20.20 accepts the
 //               flag but reports only `http` requests (no fetch, no port in the URL); Node 22.23
-//               and 24.21 report both `http` and `fetch` — so this condition runs on Node 24 only.
+//               and 24.21 report both `http` and `fetch`, as does 26.10 — so this condition runs on
+//               the peer Nodes only (below).
 //
 //   node bench/floors.mjs            default (part of `npm run bench`): the three groups on this
 //                                    Node, untraced and Net Trace only
 //   BENCH_FULL=1 node bench/floors.mjs   (`npm run bench:full`) adds OpenTelemetry to those, and
-//                                    the three groups again on Node 24 (BENCH_PEER_NODE, default
-//                                    ~/.cache/nettrace/nodes/node24/…, installed once like `npm test` does: scripts/nodes.mjs) with
-//                                    untraced, Net Trace, OpenTelemetry and inspect
+//                                    the three groups again on each peer Node: the two newest of
+//                                    otherNodeMajors (scripts/nodes.mjs: Node 24 and 26), installed once like `npm test`
+//                                    does, or the majors in BENCH_PEERS (`26`, `22,24,26`), or the one binary
+//                                    BENCH_PEER_NODE names — with untraced, Net Trace, OpenTelemetry and inspect
+//   BENCH_PEERS_ONLY=1 (with BENCH_FULL=1) runs the peer Nodes' groups only, into a section of
+//                                    RESULTS.md of their own ("Issue 17 floors — peers on Node <versions>"),
+//                                    leaving the full run's section as it is
 //   BENCH_RUNS (short/realistic, default 5), BENCH_SUSTAINED_RUNS (3), BENCH_REQUESTS (2000),
 //   BENCH_SUSTAINED_REQUESTS (20000), BENCH_REALISTIC_REQUESTS (4000), BENCH_WARMUP (200),
 //   BENCH_GROUPS=sustained,short,realistic (a subset), BENCH_QUICK=1 (smoke test: 1 run, few
@@ -56,7 +61,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
-import { ensureNode, nodeBin } from '../scripts/nodes.mjs';
+import { ensureNode, nodeBin, otherNodeMajors } from '../scripts/nodes.mjs';
 import {
   appsDir,
   fmt,
@@ -78,7 +83,7 @@ import {
 const FULL = process.env.BENCH_FULL === '1';
 // The baseline's section ("Issue 17 floors — baseline before the rewrite") stays in RESULTS.md as
 // written on 2026-11-22; runs since write this one.
-const HEADING = 'Issue 17 floors — with record events';
+const PEERS_ONLY = FULL && process.env.BENCH_PEERS_ONLY === '1';
 const RUNS = Number(process.env.BENCH_RUNS ?? (QUICK ? 1 : 5));
 const RUNS_SUSTAINED = Number(process.env.BENCH_SUSTAINED_RUNS ?? (QUICK ? 1 : 3));
 const N = Number(process.env.BENCH_REQUESTS ?? (QUICK ? 200 : 2000));
@@ -88,7 +93,11 @@ const WARMUP = Number(process.env.BENCH_WARMUP ?? (QUICK ? 50 : 200));
 const CONC = 50;
 const CONC_REAL = 20;
 const DELAY_MS = 2;
-const PEER_NODE = process.env.BENCH_PEER_NODE ?? nodeBin('24');
+/** The peer Nodes' majors (see the header), or undefined when BENCH_PEER_NODE names one binary. */
+const PEER_MAJORS =
+  process.env.BENCH_PEER_NODE !== undefined
+    ? undefined
+    : (process.env.BENCH_PEERS?.split(',').map((x) => x.trim()) ?? otherNodeMajors.slice(-2));
 const GROUP_FILTER = process.env.BENCH_GROUPS?.split(',');
 const PIN = process.env.BENCH_PIN !== '0' && os.cpus().length >= 2;
 const OTHERS_CPU = PIN ? '1' : undefined;
@@ -116,14 +125,24 @@ const nodeVersion = (bin) => {
   return r.done.then((x) => x.stdout.trim());
 };
 const thisNode = { bin: process.execPath, version: process.version };
-let peerNode;
+/** The Nodes the peer cells run on: { bin, version, tag }. */
+const peerNodes = [];
 if (FULL) {
   // Installed once from the npm registry, as `npm test` does (scripts/nodes.mjs).
-  if (!existsSync(PEER_NODE) && (process.env.BENCH_PEER_NODE !== undefined || !ensureNode('24', 'bench'))) {
-    throw new Error(`BENCH_FULL: no Node 24 at ${PEER_NODE} (could not install node@24 from the npm registry; or set BENCH_PEER_NODE)`);
+  for (const major of PEER_MAJORS ?? []) {
+    if (!ensureNode(major, 'bench'))
+      throw new Error(`BENCH_FULL: no Node ${major} (could not install node@${major} from the npm registry)`);
+    peerNodes.push({ bin: nodeBin(major), version: await nodeVersion(nodeBin(major)), tag: major });
   }
-  peerNode = { bin: PEER_NODE, version: await nodeVersion(PEER_NODE) };
+  if (PEER_MAJORS === undefined) {
+    const bin = process.env.BENCH_PEER_NODE;
+    if (!existsSync(bin)) throw new Error(`BENCH_FULL: BENCH_PEER_NODE ${bin} does not exist`);
+    const version = await nodeVersion(bin);
+    peerNodes.push({ bin, version, tag: version.replace(/^v(\d+).*/, '$1') });
+  }
 }
+const peerVersions = peerNodes.map((n) => n.version).join(', ');
+const HEADING = PEERS_ONLY ? `Issue 17 floors — peers on Node ${peerVersions}` : 'Issue 17 floors — with record events';
 
 const KA = [
   { client: 'http', mode: 'seq', name: 'http seq' },
@@ -179,8 +198,8 @@ function groupsOn(node, conditions, tag) {
   ].filter((g) => !GROUP_FILTER || GROUP_FILTER.includes(g.kind));
 }
 const groups = [
-  ...groupsOn(thisNode, FULL ? ['untraced', 'nettrace', 'otel'] : ['untraced', 'nettrace'], ''),
-  ...(FULL ? groupsOn(peerNode, ['untraced', 'nettrace', 'otel', 'inspect'], '24') : []),
+  ...(PEERS_ONLY ? [] : groupsOn(thisNode, FULL ? ['untraced', 'nettrace', 'otel'] : ['untraced', 'nettrace'], '')),
+  ...peerNodes.flatMap((n) => groupsOn(n, ['untraced', 'nettrace', 'otel', 'inspect'], n.tag)),
 ];
 
 console.error(`machine: ${machineLine(m)}${QUICK ? ' — BENCH_QUICK' : ''}${FULL ? ' — BENCH_FULL' : ''}`);
@@ -505,9 +524,9 @@ at one moment of the machine's load; the range of the rounds' differences, and e
 are the honest error bar. ${PIN ? 'The client ran pinned to CPU 0 and everything else (servers, inspector peer, the benchmark with its collector) to CPU 1 (`BENCH_PIN=0` to not pin).' : 'Nothing was pinned to a CPU (`BENCH_PIN=0`, or fewer than 2 CPUs).'} Client CPU (user+system of the client process, all its threads, \`process.cpuUsage\`) is steadier than wall time
 under load, but also moves with cache and scheduler contention.
 
-Run: \`${FULL ? 'npm run bench:full' : 'npm run bench'}\` (\`node bench/floors.mjs\`${FULL ? ' with `BENCH_FULL=1`' : ''}), took ${fmt(minutes, 1)} min
+Run: \`${FULL ? 'npm run bench:full' : 'npm run bench'}\` (\`node bench/floors.mjs\`${FULL ? ` with \`BENCH_FULL=1\`${PEERS_ONLY ? `, \`BENCH_PEERS_ONLY=1\` and the peer Nodes ${peerVersions}: the section "Issue 17 floors — with record events" holds the full run` : ''}` : ''}), took ${fmt(minutes, 1)} min
 (BENCH_SUSTAINED_RUNS=${RUNS_SUSTAINED}, BENCH_RUNS=${RUNS}).
-${FULL ? '' : 'Without `BENCH_FULL=1` only untraced and Net Trace run, on this Node; `npm run bench:full` adds OpenTelemetry and the Node 24 peer cells.\n'}
+${FULL ? '' : 'Without `BENCH_FULL=1` only untraced and Net Trace run, on this Node; `npm run bench:full` adds OpenTelemetry and the peer cells on Node 24 and 26.\n'}
 How it measures:
 - **Sustained** rows: ${N_SUSTAINED.toLocaleString('en-US')} timed requests after ${WARMUP} warm-up, one client process per run, keep-alive,
   ~100-byte responses from \`bench/apps/server.mjs\`; \`http\` = \`http.get\` with a keep-alive Agent (maxSockets ${CONC}),
@@ -531,14 +550,14 @@ How it measures:
   real collector in the benchmark's process)${
     FULL
       ? `; **OpenTelemetry** (\`bench/apps/otel-preload.cjs\`: instrumentation-http +
-  instrumentation-undici, BatchSpanProcessor, discarding exporter); **Node network inspection** (Node ${peerNode.version} only:
+  instrumentation-undici, BatchSpanProcessor, discarding exporter); **Node network inspection** (Node ${peerVersions} only:
   \`node --inspect=0 --experimental-network-inspection\`, the source of VS Code js-debug's Network view, with
   \`bench/apps/inspector-peer.mjs\` in its own process connected to the inspector WebSocket, sending \`Runtime.enable\` +
   \`Network.enable\` and parsing every event; the client waits until the peer has enabled the domain and released it
   with \`Runtime.evaluate\` before its warm-up; on this machine Node 20.20 accepts the flag but reports only \`http\`
-  requests, Node 22.23 and 24.21 report \`http\` and \`fetch\`, hence Node 24). js-debug also enables the Debugger domain and more; this peer is the
+  requests, Node 22.23, 24.21 and 26.10 report \`http\` and \`fetch\`; the peer Nodes are the two newest the tests run on). js-debug also enables the Debugger domain and more; this peer is the
   network view's share only, a lower bound of what debugging with js-debug costs. Every condition of a cell runs on the
-  same Node: the Node ${peerNode.version} tables repeat untraced and Net Trace on it`
+  same Node: the Node ${peerVersions} tables repeat untraced and Net Trace on it`
       : ''
   }.
 

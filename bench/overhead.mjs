@@ -49,10 +49,10 @@
 //
 // Issue 17's floors (≤ 12 µs client CPU per request over untraced sustained, ≤ 1.10× wall, the
 // realistic HTTPS row ≤ 1.05×, the JIT warm-up share of the 2,000-request cells, and the peers
-// OpenTelemetry + Node's network inspection on Node 24) are printed by bench/floors.mjs, which
+// OpenTelemetry + Node's network inspection on Node 24 and 26) are printed by bench/floors.mjs, which
 // `npm run bench` runs after this script and bench/memory.mjs (untraced and Net Trace only, ~4 min
 // on a quiet box). The long cells — OpenTelemetry in every floor cell, and every cell again on
-// Node 24 with the inspector peer — run only with `npm run bench:full` (BENCH_FULL=1
+// Node 24 and 26 with the inspector peer — run only with `npm run bench:full` (BENCH_FULL=1
 // node bench/floors.mjs). See the header of bench/floors.mjs.
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';

@@ -9,6 +9,8 @@
 # and, as root, the Debian packages it needs: Chromium (unless NETTRACE_CHROMIUM names one) and the
 # headers code-server's native modules compile against.
 # Artifacts (screenshots, logs, the saved trace) go to test-results/e2e/.
+# Arguments: the test files to run (default: all of test/e2e/), e.g.
+#   scripts/e2e.sh test/e2e/sessions.e2e.test.mjs test/e2e/layout.e2e.test.mjs
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -89,6 +91,6 @@ export NETTRACE_E2E_CHROMIUM="$chromium"
 export NETTRACE_E2E_VSIX="$vsix"
 export NETTRACE_E2E_RESULTS="$results"
 status=0
-node --test --test-concurrency=1 test/e2e/ || status=$?
+node --test --test-concurrency=1 "${@:-test/e2e/}" || status=$?
 log "finished in $(($(date +%s) - t0)) s (exit $status); artifacts in $results"
 exit $status

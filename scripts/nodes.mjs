@@ -5,6 +5,12 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 
+/**
+ * The Node majors besides the one running the tests that debuggees run on in `npm test` (and the
+ * benchmarks' peer cells): each is installed once into the cache. This Node (20) is the oldest.
+ */
+export const otherNodeMajors = ['22', '24', '26'];
+
 /** Where the other Node versions are cached. */
 export const nodesDir = process.env.NETTRACE_NODES_DIR ?? join(homedir(), '.cache', 'nettrace', 'nodes');
 

@@ -1,6 +1,6 @@
 // `npm test`: the static checks (scripts/check.mjs: types, lint, format, size), unit tests, then
-// the integration suite against real local servers with debuggees on Node 20 (this Node), 22 and
-// 24. The other Node versions come from the npm registry's `node` package (see
+// the integration suite against real local servers with debuggees on Node 20 (this Node), 22, 24
+// and 26 (otherNodeMajors in scripts/nodes.mjs). The other Node versions come from the npm registry's `node` package (see
 // docs/platform.md) and are cached in ~/.cache/nettrace/nodes.
 // Privileged tests run when root and are skipped loudly otherwise; end-to-end tests are run by
 // .ci/run (they need code-server and Chromium).
@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ensureNode } from './nodes.mjs';
+import { ensureNode, otherNodeMajors } from './nodes.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const args = process.argv.slice(2);
@@ -22,7 +22,7 @@ if (!integrationOnly) {
 }
 
 if (process.env.NETTRACE_SKIP_NODE_MATRIX !== '1') {
-  for (const major of ['22', '24']) {
+  for (const major of otherNodeMajors) {
     if (!ensureNode(major, 'test')) {
       console.error(
         `test: could not install node@${major}; the integration suite needs it (set NETTRACE_SKIP_NODE_MATRIX=1 to run on this Node only)`,

@@ -196,6 +196,7 @@ class App {
       case 'traces':
         this.traces = Array.isArray(msg.traces) ? msg.traces : [];
         if (msg.activeTraceKey !== undefined) this.currentKey = msg.activeTraceKey;
+        this.noTrace.setNotTraced(typeof msg.notTraced === 'string' ? msg.notTraced : undefined);
         this.showNoTrace(this.traces.length === 0);
         this.renderTraceSelect();
         break;
@@ -266,7 +267,7 @@ class App {
         this.dirty();
       }
       this.root.classList.add('is-waiting', 'no-trace');
-      this.waiting.replaceChildren(this.noTrace);
+      this.waiting.replaceChildren(this.noTrace.el);
     } else if (this.root.classList.contains('no-trace')) {
       this.root.classList.remove('no-trace');
       this.waiting.replaceChildren(...this.spinner);

@@ -4,13 +4,15 @@
  */
 
 import { spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, closeSync, constants as fsConstants, existsSync, openSync, statSync, unlinkSync } from 'node:fs';
+import { accessSync, constants as fsConstants, existsSync, statSync } from 'node:fs';
 import { constants, hostname } from 'node:os';
 import { startCollector } from '../collector/server';
 import { buildPreloadEnv, preloadPath } from '../collector/launchEnv';
 import { spawnGated } from '../helper/launch';
 import type { PreloadConfig, RuleDefaultAction } from '../protocol/preload';
 import type { PacketCapture, Trace } from '../trace/types';
+import { checkPrivateWritable } from '../trace/privateFile';
+import { redactArgv, redactedArgNames } from '../trace/redact';
 import { findOnPath, PcapUnavailableError, SessionHelper, type HelperSetting } from '../collector/helperSession';
 import { resourceFromEnv, type OtlpConfig } from '../otlp/config';
 import { exportTrace, LiveExport } from '../otlp/exportTrace';
@@ -85,31 +87,14 @@ export interface RunResult {
 }
 
 /**
- * Fails early when `path` cannot be written, before anything is run. A file created by the check
- * is removed again.
+ * Fails early when `path` cannot be written (or only through a symlink, or is another user's
+ * file: src/trace/privateFile.ts), before anything is run. A file created by the check is removed again.
  */
 export function checkWritable(path: string): void {
-  const existed = existsSync(path);
   try {
-    closeSync(openSync(path, 'a', 0o600));
+    checkPrivateWritable(path);
   } catch (err) {
-    const e = err as NodeJS.ErrnoException;
-    const reason =
-      e.code === 'ENOENT'
-        ? 'its directory does not exist'
-        : e.code === 'EACCES' || e.code === 'EPERM'
-          ? 'permission denied'
-          : e.code === 'EISDIR'
-            ? 'it is a directory'
-            : e.message;
-    throw new CliError(`cannot write ${path}: ${reason}`);
-  }
-  if (!existed) {
-    try {
-      unlinkSync(path);
-    } catch {
-      // Harmless: the file is written later anyway.
-    }
+    throw new CliError((err as Error).message);
   }
 }
 
@@ -145,7 +130,10 @@ export async function runTraced(options: RunOptions): Promise<RunResult> {
   if (!existsSync(preload)) {
     throw new CliError(`the preload is missing (${preload}); run \`npm run build\``);
   }
-  const description = options.description ?? [options.command, ...options.args].join(' ');
+  // The command line as the trace's description, with its secret options redacted like argv.
+  const description =
+    options.description ??
+    redactArgv([options.command, ...options.args], redactedArgNames(options.config?.redact, options.redactQuery)).join(' ');
   const collector = await startCollector({
     description,
     slowThresholdMs: options.slowThresholdMs,

@@ -6,7 +6,8 @@
  * its privileges.
  */
 
-import { chmodSync, closeSync, existsSync, openSync, rmSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
+import { openPrivateSync } from '../trace/privateFile';
 import { basename, dirname } from 'node:path';
 import { HelperLink, pcapLabels, setHelperStats } from './helperLink';
 import type { Session } from './session';
@@ -197,8 +198,7 @@ export class SessionHelper {
     if (requestTraceID !== undefined && !builder.get('httpRequests', requestTraceID)) {
       throw new PcapUnavailableError(`there is no request ${requestTraceID} in this trace`);
     }
-    createPrivate(file);
-    const saved = savePcap(capture.spool, file, {
+    const saved = savePcap(capture.spool, file, openPrivateSync(file), {
       labels: pcapLabels(builder.trace),
       requestTraceID,
       // The spool already has the size cap; the saved file's longer comments must not cut it.
@@ -244,12 +244,6 @@ export function authorityWithoutPrompt(options: HelperOptions): HelperAuthority 
 export function defaultNodePath(): string | undefined {
   if (/^node(\.exe)?$/i.test(basename(process.execPath))) return process.execPath;
   return findOnPath('node');
-}
-
-/** Creates `file` with mode 0600 (or makes an existing one 0600) before it is written. */
-function createPrivate(file: string): void {
-  if (existsSync(file)) chmodSync(file, 0o600);
-  else closeSync(openSync(file, 'a', 0o600));
 }
 
 function delay(ms: number): Promise<void> {

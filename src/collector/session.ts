@@ -5,7 +5,6 @@
  */
 
 import { EventEmitter } from 'node:events';
-import { chmod, writeFile } from 'node:fs/promises';
 import { TraceBuilder } from '../trace/builder';
 import { DEFAULT_SLOW_THRESHOLD_MS } from '../trace/diagnosis';
 import { enrichRequest, indexRecords } from '../trace/enrich';
@@ -295,17 +294,5 @@ export class Session extends EventEmitter<SessionEvents> {
   }
 }
 
-/**
- * Writes a file only its owner can read: created with mode 0600, and an existing file chmod-ed
- * first (the mode option only applies on creation), so the data is never readable by others.
- */
-export async function writePrivate(path: string, data: string): Promise<void> {
-  if (process.platform !== 'win32') {
-    try {
-      await chmod(path, 0o600);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-    }
-  }
-  await writeFile(path, data, { mode: 0o600 });
-}
+/** Writes a file only its owner can read, never through a symlink (src/trace/privateFile.ts). */
+export { writePrivate } from '../trace/privateFile';

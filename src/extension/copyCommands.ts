@@ -6,11 +6,12 @@
  *
  * The text comes from the trace (src/trace/copyAs.ts, src/trace/har.ts): a value the preload
  * redacted was never recorded, so it stays "<redacted>" in what is copied; when the copy lacks
- * something (redacted headers, a body not captured) an information message says what.
+ * something (redacted headers, a body not captured) an information message says what. No copied
+ * command or JSON holds a control character raw (see copyAs.ts); the response body is copied as is.
  */
 
 import * as vscode from 'vscode';
-import { copyResponseBody, redactedHeaders, toCurl, toFetch } from '../trace/copyAs';
+import { copyResponseBody, copyUrl, redactedHeaders, safeJson, toCurl, toFetch } from '../trace/copyAs';
 import { toHarEntry } from '../trace/har';
 import type { HttpRequest } from '../trace/types';
 import type { Services } from './services';
@@ -69,7 +70,7 @@ function findRequest(s: Services, entry: TraceEntry, traceID: string): HttpReque
 function textOf(s: Services, kind: CopyKind, entry: TraceEntry, req: HttpRequest): { text: string | undefined; missing: string[] } {
   switch (kind) {
     case 'url':
-      return { text: req.reqURL, missing: [] };
+      return copyUrl(req);
     case 'curl':
       return toCurl(req);
     case 'fetch':
@@ -79,7 +80,7 @@ function textOf(s: Services, kind: CopyKind, entry: TraceEntry, req: HttpRequest
     case 'har': {
       const trace = s.traces.fullTrace(entry);
       const har = toHarEntry(trace, req.traceID, { slowThresholdMs: entry.session?.slowThresholdMs });
-      return { text: har ? JSON.stringify(har, null, 2) : undefined, missing: redactedHeaders(req) };
+      return { text: har ? safeJson(har, 2) : undefined, missing: redactedHeaders(req) };
     }
   }
 }

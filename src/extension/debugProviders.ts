@@ -1,10 +1,12 @@
 /**
  * The debug side of the extension: the `nettrace` configuration provider (phase 1, see
- * launchConfig.ts), the `pwa-node`/`node` provider that starts a collector per session and
- * injects the preload (phase 2), and the session lifecycle (start, pause, end).
+ * launchConfig.ts), the `pwa-node`/`node`/`node-terminal` provider that starts a collector per
+ * session and injects the preload (phase 2: Net Trace launches, and every Node launch while
+ * `nettrace.traceNodeSessions` is "all", see nodeSessions.ts), and the session lifecycle (start,
+ * pause, end).
  */
 
-import { isAbsolute, join, relative, sep } from 'node:path';
+import { isAbsolute, relative, sep } from 'node:path';
 import * as vscode from 'vscode';
 import {
   DEBUG_TYPE,
@@ -15,10 +17,15 @@ import {
   isEmptyConfig,
   needsTracing,
   toNodeLaunchConfig,
+  preloadConfigOf,
+  type LaunchTracing,
   type NettraceLaunchConfig,
+  type NodeLaunchConfig,
 } from './launchConfig';
+import { ATTACH_LOADED, NODE_SESSION_TYPES, planNodeSession, preloadLoadExpression } from './nodeSessions';
+import type { PreloadConfig } from '../protocol/preload';
 import { registerPauseFlush } from './pauseFlush';
-import { reportOptionError, tracingDefaults, type Services } from './services';
+import { preloadPathOf, reportOptionError, tracingDefaults, type Services } from './services';
 
 /** Registers the configuration providers and the session listeners; `onSessions` runs when sessions start or end. */
 export function registerDebugProviders(s: Services, onSessions: () => void): void {
@@ -36,8 +43,8 @@ export function registerDebugProviders(s: Services, onSessions: () => void): voi
   );
   const inject = injectProvider(s);
   context.subscriptions.push(
-    vscode.debug.registerDebugConfigurationProvider('pwa-node', inject),
-    vscode.debug.registerDebugConfigurationProvider('node', inject),
+    ...NODE_SESSION_TYPES.map((type) => vscode.debug.registerDebugConfigurationProvider(type, inject)),
+    registerAttachLoading(s),
   );
 
   context.subscriptions.push(
@@ -93,59 +100,193 @@ function resolveNettrace(config: NettraceLaunchConfig, log: (line: string) => vo
 }
 
 /**
- * Phase 2, after js-debug's own resolution and variable substitution: only for configurations
- * that came from a Net Trace launch (they carry `__nettrace`). Starts the session's collector,
- * puts the preload into the environment and starts the helper.
+ * Phase 2, after js-debug's own resolution and variable substitution, for `pwa-node`, `node` and
+ * `node-terminal` configurations: one that came from a Net Trace launch (it carries `__nettrace`)
+ * is traced with its own options; any other is traced when `nettrace.traceNodeSessions` is "all"
+ * (nodeSessions.ts decides, and says why a session is not traced).
  */
 function injectProvider(s: Services): vscode.DebugConfigurationProvider {
-  const { traces, log } = s;
-  const preload = join(s.context.extensionPath, 'dist', 'preload.cjs');
   return {
     async resolveDebugConfigurationWithSubstitutedVariables(folder, config) {
-      if (!needsTracing(config) || config.__nettraceSession) return config;
-      const tracing = config.__nettrace;
-      let prepared: Awaited<ReturnType<typeof traces.prepare>>;
-      // The workspace's rules (added in the panel or the palette) first, then launch.json's and the setting's.
-      const launchRules = s.rules.rulesForLaunch(tracing.rules);
-      try {
-        prepared = await traces.prepare(describeLaunch(config), {
-          openPanel: tracing.openPanel,
-          slowThresholdMs: tracing.slowThresholdMs,
-          redactQuery: tracing.redactQuery,
-          rules: launchRules.rules,
-          defaultAction: tracing.defaultAction,
-          otlp: tracing.otlp,
-        });
-      } catch (err) {
-        // An invalid rule (src/rules: RuleValidationError / RuleSyntaxError, with its position): say so, start nothing.
-        void vscode.window.showErrorMessage(`Net Trace: the trace rules are not valid — ${(err as Error).message}`);
-        return undefined;
+      if (config.__nettraceSession) return config;
+      if (needsTracing(config)) return startTracedLaunch(s, folder, config);
+      const plan = planNodeSession(config, s.nodeSessions.mode(), tracingDefaults(), (err) => reportOptionError(err, s.log));
+      if (plan.action === 'notTraced') {
+        s.nodeSessions.noteNotTraced(plan.reason);
+        s.log(`not traced: ${plan.reason}`);
       }
-      const { key, ipcPath, rulesConfig } = prepared;
-      s.rules.noteSession(key, launchRules.workspaceIds);
-      try {
-        const resolved = injectTracing(config, {
-          preloadPath: preload,
-          ipcPath,
-          sessionId: key,
-          workspaceFolder: folder?.uri.fsPath,
-          rulesConfig,
-        });
-        if (tracing.helper === 'off') {
-          s.helpers.off(key, 'turned off ("helper": "off" in the launch configuration, or the nettrace.helper setting)');
-        } else s.helpers.startFor(key, tracing.pcap);
-        log(
-          `${key}: launching ${JSON.stringify(resolved.program ?? resolved.runtimeExecutable ?? '')} with NODE_OPTIONS=${resolved.env?.NODE_OPTIONS ?? ''}`,
-        );
-        return resolved as unknown as vscode.DebugConfiguration;
-      } catch (err) {
-        void traces.end(key);
-        if (err instanceof EnvFileError) {
-          void vscode.window.showErrorMessage(`Net Trace: ${err.message}`);
-          return undefined;
+      if (plan.action === 'attach') return startTracedAttach(s, config, plan.tracing);
+      if (plan.action !== 'trace') return config;
+      s.nodeSessions.noteNotTraced(undefined);
+      const traced = await startTracedLaunch(s, folder, plan.config);
+      if (traced) return traced;
+      // Never break the user's own session for tracing: it starts as it would without Net Trace.
+      const reason = `"${config.name}" was started without tracing: the trace rules or its envFile could not be used (the error message says which).`;
+      s.nodeSessions.noteNotTraced(reason);
+      s.log(`not traced: ${reason}`);
+      return config;
+    },
+  };
+}
+
+/** A trace prepared for a session: its key, the collector's IPC path, the first rules for NETTRACE_CONFIG. */
+export interface PreparedTrace {
+  key: string;
+  ipcPath: string;
+  rulesConfig: Partial<PreloadConfig>;
+}
+
+/**
+ * Starts the collector of a new trace with the session's tracing options and the workspace's rules
+ * (added in the panel or the palette) before the launch's and the setting's. Undefined, after an
+ * error message, when the rules are not valid (src/rules: RuleValidationError / RuleSyntaxError,
+ * with the position): nothing is traced then. The first step of every traced session: launch,
+ * attach and JavaScript Debug Terminal alike.
+ */
+export async function prepareTrace(s: Services, description: string, tracing: LaunchTracing): Promise<PreparedTrace | undefined> {
+  const launchRules = s.rules.rulesForLaunch(tracing.rules);
+  let prepared: PreparedTrace;
+  try {
+    prepared = await s.traces.prepare(description, {
+      openPanel: tracing.openPanel,
+      slowThresholdMs: tracing.slowThresholdMs,
+      redactQuery: tracing.redactQuery,
+      rules: launchRules.rules,
+      defaultAction: tracing.defaultAction,
+      otlp: tracing.otlp,
+    });
+  } catch (err) {
+    void vscode.window.showErrorMessage(`Net Trace: the trace rules are not valid — ${(err as Error).message}`);
+    return undefined;
+  }
+  s.rules.noteSession(prepared.key, launchRules.workspaceIds);
+  return prepared;
+}
+
+/** Starts the session's helper, or says it is off. */
+export function startHelper(s: Services, key: string, tracing: LaunchTracing): void {
+  if (tracing.helper === 'off') {
+    s.helpers.off(key, 'turned off ("helper": "off" in the launch configuration, or the nettrace.helper setting)');
+  } else s.helpers.startFor(key, tracing.pcap);
+}
+
+/**
+ * Starts the trace of a Node launch whose tracing options are under `__nettrace`: its collector,
+ * the preload in its environment (injectTracing), its helper. The one way every traced launch
+ * starts: a `nettrace` configuration and a Node configuration traced by
+ * `nettrace.traceNodeSessions` alike. Undefined (nothing starts) when the rules or the envFile are
+ * not valid, after saying so.
+ */
+export async function startTracedLaunch(
+  s: Services,
+  folder: vscode.WorkspaceFolder | undefined,
+  config: NodeLaunchConfig,
+): Promise<vscode.DebugConfiguration | undefined> {
+  const tracing = config.__nettrace;
+  const prepared = await prepareTrace(s, describeLaunch(config), tracing);
+  if (!prepared) return undefined;
+  const { key, ipcPath, rulesConfig } = prepared;
+  try {
+    const resolved = injectTracing(config, {
+      preloadPath: preloadPathOf(s),
+      ipcPath,
+      sessionId: key,
+      workspaceFolder: folder?.uri.fsPath,
+      rulesConfig,
+    });
+    startHelper(s, key, tracing);
+    s.log(
+      `${key}: launching ${JSON.stringify(resolved.program ?? resolved.command ?? resolved.runtimeExecutable ?? '')} (${resolved.type}) with NODE_OPTIONS=${resolved.env?.NODE_OPTIONS ?? ''}`,
+    );
+    return resolved as unknown as vscode.DebugConfiguration;
+  } catch (err) {
+    void s.traces.end(key);
+    if (err instanceof EnvFileError) {
+      void vscode.window.showErrorMessage(`Net Trace: ${err.message}`);
+      return undefined;
+    }
+    throw err;
+  }
+}
+
+/** What an attach session's trace needs once the debugger is attached: the expression that loads the preload. */
+const attachLoads = new Map<string, { expression: string; name: string; loaded: Set<string> }>();
+
+/**
+ * An attach configuration (the switch on): its trace starts now; the configuration is handed back
+ * unchanged but for the session marker. The preload is loaded into the process once the debugger
+ * is attached (registerAttachLoading), so only what the program does from then on is traced.
+ */
+async function startTracedAttach(
+  s: Services,
+  config: vscode.DebugConfiguration,
+  tracing: LaunchTracing,
+): Promise<vscode.DebugConfiguration> {
+  // The label says it: only what happens after the attach is in this trace.
+  const prepared = await prepareTrace(s, `${describeLaunch(config)} (from the attach on)`, tracing);
+  if (!prepared) return config;
+  const { key, ipcPath, rulesConfig } = prepared;
+  const expression = preloadLoadExpression(preloadPathOf(s), { ...preloadConfigOf(tracing, ipcPath), ...rulesConfig });
+  attachLoads.set(key, { expression, name: config.name || 'the attach session', loaded: new Set() });
+  startHelper(s, key, tracing);
+  s.log(`${key}: attaching (${config.name}); the preload is loaded through the debugger once attached`);
+  return { ...config, __nettraceSession: key, __nettraceAttach: true };
+}
+
+/**
+ * Loads the preload into the attached process: in each session of an attach (js-debug runs the
+ * process in a child session of the attach configuration's), evaluated through the debugger
+ * (preloadLoadExpression), retried while the target is not ready. The trace says that tracing
+ * started mid-run, when and why; a process that cannot load it is said in the not-traced line.
+ */
+function registerAttachLoading(s: Services): vscode.Disposable {
+  const forget = (entry: { key: string }): void => void attachLoads.delete(entry.key);
+  s.traces.on('ended', forget);
+  const started = vscode.debug.onDidStartDebugSession((session) => {
+    let root: vscode.DebugSession | undefined = session;
+    for (let depth = 0; root && !root.configuration.__nettraceAttach && depth < 16; depth++) root = root.parentSession;
+    const key = root?.configuration.__nettraceSession;
+    const load = typeof key === 'string' ? attachLoads.get(key) : undefined;
+    if (!load) return;
+    void (async () => {
+      let last = '';
+      for (let attempt = 0; attempt < 20; attempt++) {
+        const entry = s.traces.get(key as string);
+        if (!entry?.session || entry.origin !== 'current') return;
+        try {
+          const r = (await session.customRequest('evaluate', { expression: load.expression, context: 'repl' })) as { result?: string };
+          const text = String(r?.result ?? '');
+          const pid = new RegExp(`${ATTACH_LOADED}(\\d+)`).exec(text)?.[1];
+          if (pid) {
+            if (load.loaded.has(pid)) return;
+            load.loaded.add(pid);
+            entry.session.warn(
+              `tracing started mid-run at ${new Date().toISOString()} in pid ${pid}: loaded through the debugger when "${load.name}" attached; requests made before are not in the trace, and connections opened before have no dial record`,
+            );
+            s.nodeSessions.noteNotTraced(undefined);
+            s.log(`${key as string}: preload loaded into pid ${pid} through the debugger`);
+            return;
+          }
+          last = text;
+          if (/nettrace: /.test(text)) break; // the process answered why not: no retry
+        } catch (err) {
+          last = (err as Error).message;
         }
-        throw err;
+        await new Promise((r) => setTimeout(r, 250));
       }
+      if (load.loaded.size > 0 || !last) return;
+      s.log(`${key as string}: the preload could not be loaded through "${session.name}": ${last}`);
+      // The attach's own session has no process when js-debug runs the target in a child session: only a child's failure is said.
+      if (session !== root && !/already loaded/.test(last))
+        s.nodeSessions.noteNotTraced(
+          `"${load.name}": the preload could not be loaded into the attached process (${last}); start the program from a launch configuration or a JavaScript Debug Terminal instead.`,
+        );
+    })();
+  });
+  return {
+    dispose: () => {
+      started.dispose();
+      s.traces.off('ended', forget);
     },
   };
 }

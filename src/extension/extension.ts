@@ -3,8 +3,9 @@
  * docs/architecture.md). Thin glue over the core; `activate` builds the shared state and
  * hands it to one `register…` function per concern:
  *   - debugProviders.ts: the `nettrace` debug configuration provider (launchConfig.ts), the
- *     `pwa-node`/`node` provider that starts a collector per session and injects the preload, and
- *     the session lifecycle into the TraceStore;
+ *     `pwa-node`/`node`/`node-terminal` provider that starts a collector per session and injects
+ *     the preload, and the session lifecycle into the TraceStore;
+ *   - traceAllNode.ts: "Trace All Node Debugging" (every Node session, JavaScript Debug Terminals);
  *   - commands.ts: the commands; statusBar.ts: the status bar item;
  *   - ruleCommands.ts + ruleService.ts: the trace rules set in VS Code (Rules view, row menu, palette);
  *   - here: the panel (panel.ts) and its serializer, the editor annotations (codeLens.ts).
@@ -24,6 +25,7 @@ import { SessionHelpers } from './helpers';
 import { PANEL_VIEW_TYPE, PanelHost, type PanelHandlers } from './panel';
 import { helperRoot, settings, type Services } from './services';
 import { registerStatusBar } from './statusBar';
+import { NodeSessionSwitch, registerTraceAllNode } from './traceAllNode';
 import { TraceStore } from './traceStore';
 
 export { COMMANDS } from './commands';
@@ -47,11 +49,17 @@ export function activate(context: vscode.ExtensionContext): void {
   });
   const helpers = new SessionHelpers(traces, () => helperRoot(context.extensionPath), log);
   context.subscriptions.push(helpers);
-  const services: Services = { context, traces, panel, helpers, rules, log };
+  const nodeSessions = new NodeSessionSwitch();
+  context.subscriptions.push(
+    nodeSessions,
+    nodeSessions.onDidChange(() => panel.setNotTraced(nodeSessions.lastNotTraced)),
+  );
+  const services: Services = { context, traces, panel, helpers, rules, nodeSessions, log };
 
   registerAnnotations(services);
   const updateStatus = registerStatusBar(services, COMMANDS.showPanel);
   registerDebugProviders(services, updateStatus);
+  registerTraceAllNode(services, nodeSessions);
   late.commands = registerCommands(services);
   registerCopyCommands(services);
   registerRuleCommands(services, rules);

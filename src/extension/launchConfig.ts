@@ -99,13 +99,17 @@ export type TracingDefaults = Record<string, unknown>;
 
 /** A js-debug launch configuration produced by phase 1 (still unresolved by js-debug). */
 export interface NodeLaunchConfig extends NodeLaunchAttributes {
-  type: typeof NODE_DEBUG_TYPE;
+  /** `pwa-node` from a Net Trace launch; `node`, `pwa-node` or `node-terminal` when `nettrace.traceNodeSessions` is "all". */
+  type: string;
   request: 'launch';
   name: string;
   __nettrace: LaunchTracing;
   /** Set by phase 2: the id of the trace this debug session records into. */
   __nettraceSession?: string;
 }
+
+/** Receives an invalid option value that was ignored (the next source decides). */
+export type OptionErrorHandler = (err: OptionError) => void;
 
 /** The tracing options a launch configuration takes (they do not reach js-debug). */
 const LAUNCH_OPTIONS = OPTIONS.filter((o) => o.launch);
@@ -143,6 +147,25 @@ export function toNodeLaunchConfig(
     if (LAUNCH_OPTIONS.some((o) => o.name === k)) own[k] = v;
     else rest[k] = v;
   }
+  return {
+    ...rest,
+    type: NODE_DEBUG_TYPE,
+    request: 'launch',
+    name: config.name || CONFIG_NAME,
+    __nettrace: launchTracing(own, defaults, onError),
+  };
+}
+
+/**
+ * The tracing options of a launch: the configuration's own values (`own`, by attribute name; none
+ * for a plain Node configuration traced by `nettrace.traceNodeSessions`), else the settings, else
+ * the defaults. An invalid value goes to `onError` and the next source decides.
+ */
+export function launchTracing(
+  own: Record<string, unknown>,
+  defaults: TracingDefaults,
+  onError: (err: OptionError) => void = () => {},
+): LaunchTracing {
   const settings: Record<string, unknown> = {};
   for (const def of LAUNCH_OPTIONS) {
     const key = settingName(def)?.slice('nettrace.'.length);
@@ -156,13 +179,7 @@ export function toNodeLaunchConfig(
     onError,
   );
   const openPanel = firstValid('openPanel', [own.openPanel, settings.openPanel], onError) ?? true;
-  return {
-    ...rest,
-    type: NODE_DEBUG_TYPE,
-    request: 'launch',
-    name: config.name || CONFIG_NAME,
-    __nettrace: { ...options, openPanel: openPanel as boolean },
-  };
+  return { ...options, openPanel: openPanel as boolean };
 }
 
 /** The first valid value of a boolean option among the sources; errors reported, undefined when none. */

@@ -40,6 +40,7 @@ export class PanelHost implements vscode.Disposable {
   private readonly disposables: vscode.Disposable[] = [];
   private ready = false;
   private currentKey: string | undefined;
+  private notTraced: string | undefined;
   private feed: LiveFeed | undefined;
   /** The live session's `pausesVersion` the panel has (see streamChanges). */
   private sentPausesVersion = 0;
@@ -138,6 +139,13 @@ export class PanelHost implements vscode.Disposable {
         }
       }),
     );
+  }
+
+  /** Says in the empty state why the last Node debug session was not traced (undefined: nothing to say). */
+  setNotTraced(reason: string | undefined): void {
+    if (reason === this.notTraced) return;
+    this.notTraced = reason;
+    this.postTraces();
   }
 
   /** Switches the panel to a trace (sends `traces` + `reset` when the panel listens). */
@@ -288,7 +296,7 @@ export class PanelHost implements vscode.Disposable {
 
   private postTraces(): void {
     if (!this.ready) return;
-    this.post({ type: 'traces', traces: this.store.items(), activeTraceKey: this.traceKey });
+    this.post({ type: 'traces', traces: this.store.items(), activeTraceKey: this.traceKey, notTraced: this.notTraced });
   }
 
   /** `traces` then a full `reset` of the shown trace, then its `rules`; the live feed restarts from it. */
@@ -299,7 +307,7 @@ export class PanelHost implements vscode.Disposable {
 
   private sendResetOnly(): void {
     const entry = this.store.get(this.traceKey);
-    this.post({ type: 'traces', traces: this.store.items(), activeTraceKey: entry?.key });
+    this.post({ type: 'traces', traces: this.store.items(), activeTraceKey: entry?.key, notTraced: this.notTraced });
     this.feed = undefined;
     if (!entry) return;
     const live = entry.origin === 'current';

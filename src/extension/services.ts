@@ -3,11 +3,12 @@
  * store, the panel, the helpers of the sessions, the log and the settings.
  */
 
-import { isAbsolute } from 'node:path';
+import { isAbsolute, join } from 'node:path';
 import * as vscode from 'vscode';
 import type { OptionError } from '../protocol/options';
 import type { SessionHelpers } from './helpers';
 import { TRACING_SETTINGS, type TracingDefaults } from './launchConfig';
+import type { TraceNodeSessions } from './nodeSessions';
 import type { PanelHost } from './panel';
 import type { RuleService } from './ruleService';
 import type { TraceStore } from './traceStore';
@@ -20,8 +21,25 @@ export interface Services {
   helpers: SessionHelpers;
   /** The trace rules set in VS Code (the workspace's and the live sessions'). */
   rules: RuleService;
+  /** `nettrace.traceNodeSessions`: whether every Node debug session is traced, and why the last one was not. */
+  nodeSessions: NodeSessionState;
   /** Appends a timestamped line to the Net Trace output channel. */
   log: (line: string) => void;
+}
+
+/** `nettrace.traceNodeSessions` as the debug provider sees it (traceAllNode.ts NodeSessionSwitch). */
+export interface NodeSessionState {
+  /** The setting's value now. */
+  mode(): TraceNodeSessions;
+  /** Why the last Node session was not traced (undefined once one was). */
+  readonly lastNotTraced: string | undefined;
+  /** Records why a session was not traced (undefined: the last one was traced). */
+  noteNotTraced(reason: string | undefined): void;
+}
+
+/** Absolute path of this extension's preload bundle (dist/preload.cjs). */
+export function preloadPathOf(s: Pick<Services, 'context'>): string {
+  return join(s.context.extensionPath, 'dist', 'preload.cjs');
 }
 
 /** The `nettrace.*` configuration. */

@@ -134,16 +134,19 @@ export class PcapngWriter {
    * (O_EXCL | O_NOFOLLOW), for files a privileged process creates.
    */
   constructor(
-    path: string,
+    path: string | number,
     interfaces: PcapngInterface[],
     private readonly maxBytes = 100 * 1024 * 1024,
     mode = 0o600,
     { background = false, exclusive = false } = {},
   ) {
     this.background = background;
-    this.fd = exclusive
-      ? openSync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, mode)
-      : openSync(path, 'w', mode);
+    this.fd =
+      typeof path === 'number'
+        ? path
+        : exclusive
+          ? openSync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, mode)
+          : openSync(path, 'w', mode);
     const head = pcapngHeader(interfaces);
     writeSync(this.fd, head);
     this.bytes = head.length;
@@ -332,15 +335,24 @@ export interface SavePcapOptions {
 
 /**
  * Writes `out` from the helper's spool: the packets of the session (or of one request), each
- * commented with its connection and request trace IDs. Runs unprivileged.
+ * commented with its connection and request trace IDs. Runs unprivileged. `fd`: `out` opened by
+ * the caller (src/trace/privateFile.ts: 0600, never through a symlink), closed here.
  */
 export function savePcap(
   spool: string,
   out: string,
+  fd: number,
   opts: SavePcapOptions,
 ): { file: string; interfaces: string[]; packets: number; truncated: boolean } {
-  const { interfaces, packets } = readPcapng(spool);
-  const w = new PcapngWriter(out, interfaces, opts.maxBytes, 0o644);
+  let read: ReturnType<typeof readPcapng>;
+  try {
+    read = readPcapng(spool);
+  } catch (err) {
+    closeSync(fd);
+    throw err;
+  }
+  const { interfaces, packets } = read;
+  const w = new PcapngWriter(fd, interfaces, opts.maxBytes);
   for (const p of packets) {
     const f = parseSpoolComment(p.comment);
     const label = f.sock ? opts.labels.get(f.sock) : undefined;

@@ -12,7 +12,8 @@
 import { createHash } from 'node:crypto';
 import { programFrame } from '../trace/initiator';
 import { REDACTED } from '../trace/wire';
-import { redactedQueryNames, redactUrl } from '../trace/redactUrl';
+import { redactUrl } from '../trace/redactUrl';
+import { redactedQueryNames } from '../trace/redact';
 import { requestStartAt } from '../trace/timings';
 import type { Dial, HeaderPair, HttpRequest, ProcessInfo, TcpConn, TlsTunnel } from '../trace/types';
 

@@ -13,6 +13,7 @@ import { OTLPTraceExporter as JsonExporter } from '@opentelemetry/exporter-trace
 import { OTLPTraceExporter as GrpcExporter } from '@opentelemetry/exporter-trace-otlp-grpc';
 import { JsonTraceSerializer } from '@opentelemetry/otlp-transformer';
 import { Metadata } from '@grpc/grpc-js';
+import { openPrivateSync } from '../trace/privateFile';
 import type { OtlpConfig } from './config';
 import type { OtlpSpan } from './mapping';
 
@@ -243,7 +244,8 @@ export class OtlpSink implements SpanSink {
 /**
  * Writes spans as OTLP/JSON: one ExportTraceServiceRequest per line (JSON Lines, as the
  * OpenTelemetry Collector's file exporter writes and its otlpjsonfile receiver reads), serialized
- * by OpenTelemetry's own JSON serializer; mode 0600.
+ * by OpenTelemetry's own JSON serializer; a private file (0600) as every file Net Trace saves. Throws
+ * PrivateFileError when it cannot be written.
  */
 export class OtlpFileSink implements SpanSink {
   private readonly out: WriteStream;
@@ -255,7 +257,8 @@ export class OtlpFileSink implements SpanSink {
     readonly path: string,
     private readonly batchSize = 512,
   ) {
-    this.out = createWriteStream(path, { mode: 0o600 });
+    // 0600, not through a symbolic link, ours (src/trace/privateFile.ts); the path is then ignored.
+    this.out = createWriteStream(path, { fd: openPrivateSync(path) });
     this.out.on('error', (err) => (this.error ??= err));
   }
 

@@ -15,7 +15,8 @@
 
 import type { RequestStartView, StartDecision } from '../rules';
 import { releaseBreak } from './rules';
-import { redactedQueryNames, redactUrl } from '../trace/redactUrl';
+import { redactedQueryNames, type SecretNames } from '../trace/redact';
+import { redactUrl } from '../trace/redactUrl';
 import { FLUSH_NOW_SYMBOL } from '../protocol/preload';
 import type { Tracer } from './tracer';
 
@@ -43,7 +44,7 @@ const HINT =
 let disabled = false;
 const scripts = new Map<string, PauseFn>();
 let generic: PauseFn | undefined;
-let redactNames: ReadonlySet<string> | undefined;
+let redactNames: SecretNames | undefined;
 /** node:inspector's url(), or null when this Node has no inspector; undefined before the first look. */
 let inspectorUrl: (() => string | undefined) | null | undefined;
 let inWorker: boolean | undefined;

@@ -7,6 +7,7 @@
  */
 
 import { headerBlockPairs, MAX_HEADERS, MAX_VALUE, REDACTED, type WireHeaders } from '../trace/wire';
+import { sameLower, type SecretNames } from '../trace/redact';
 import type { HeaderCaptureMode, HeaderPair } from '../trace/types';
 import { lazy } from './transport';
 import { headerText } from './wireValues';
@@ -26,13 +27,8 @@ export const UNCACHED_CALLS = 16;
 
 /** Turns header data into WireHeaders according to the capture mode and redaction set. */
 export class HeaderCapture {
-  /** Finds a redacted header's line in a header block. */
+  /** Finds a line of a header block whose name may be redacted (the quick check). */
   private readonly redactedLine: RegExp;
-  /**
-   * The redacted names (lower case) by length, an array indexed by length: most names are ruled
-   * out by their length alone, with an element read rather than a hash lookup.
-   */
-  private readonly redactedByLength: Array<string[] | undefined> = [];
   /** The items stringBlock answered last (a copy: the caller's array may change), and its answer. */
   private lastItems: readonly unknown[] = [];
   private lastBlock: string | undefined;
@@ -41,25 +37,18 @@ export class HeaderCapture {
 
   constructor(
     readonly mode: HeaderCaptureMode,
-    redacted: ReadonlySet<string>,
+    /** The secret names, by name and by pattern (src/trace/redact.ts). */
+    private readonly redacted: SecretNames,
   ) {
-    const names = [...redacted].map((n) => n.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
-    this.redactedLine = names.length > 0 ? new RegExp(`\\n(?:${names.join('|')})[ \\t]*:`, 'i') : /(?!)/;
-    for (const n of redacted) {
-      const lower = n.toLowerCase();
-      (this.redactedByLength[lower.length] ??= []).push(lower);
-    }
+    this.redactedLine = redacted.headerLine();
   }
 
   /**
    * Whether a name (text, or the bytes undici holds) is redacted, compared case-insensitively in
-   * place: no string is made (headers such as "connection" have the length of "set-cookie").
+   * place: no string is made.
    */
   private isRedacted(name: string | Uint8Array): boolean {
-    const candidates = this.redactedByLength[name.length];
-    if (candidates === undefined) return false;
-    for (const lower of candidates) if (sameLower(name, lower)) return true;
-    return false;
+    return this.redacted.has(name);
   }
 
   private pair(name: string, value: string, out: HeaderPair[]): void {
@@ -215,15 +204,6 @@ export class HeaderCapture {
  */
 export function isHeaderName(name: string | Uint8Array, lower: string): boolean {
   return name.length === lower.length && sameLower(name, lower);
-}
-
-/** `s` from `at` equals the lower-case ASCII `lower`, whatever the case (string or bytes). */
-export function sameLower(s: string | Uint8Array, lower: string, at = 0): boolean {
-  for (let k = 0; k < lower.length; k++) {
-    const c = typeof s === 'string' ? s.charCodeAt(at + k) : s[at + k];
-    if ((c >= 65 && c <= 90 ? c + 32 : c) !== lower.charCodeAt(k)) return false;
-  }
-  return true;
 }
 
 /**

@@ -13,7 +13,8 @@ import type * as http2 from 'node:http2';
 import { BodyCapture, bodyCap } from './bodies';
 import { noteProgress, type Progressing } from './progress';
 import type { StackHolder } from './initiator';
-import { addSocketOp, connOf, tracedSocket } from './socketHooks';
+import { connOf, tracedSocket } from './socketHooks';
+import { OpSampler } from './opSampler';
 import { undiciSocket } from './undiciHooks';
 import type { ConnState, Hook, Tracer } from './tracer';
 import { inTimerCallback, now, overrideMethod, toRequestError, writeConn } from './tracer';
@@ -40,63 +41,6 @@ function isUndiciSession(session: http2.ClientHttp2Session): boolean {
     return socket !== undefined && undiciSocket.has(socket);
   } catch {
     return false;
-  }
-}
-
-/**
- * The socket-op trace of an HTTP/2 connection. Workaround: Node's Http2Session consumes the
- * socket's native handle (`handle.consume(socket._handle)` in lib/internal/http2/core.js), so
- * nghttp2 reads and writes it in C++ and the socket's JavaScript `push`/`_writeGeneric`, where
- * socketHooks sees operations, never run. What JavaScript can still read are the handle's byte
- * counters: they are sampled whenever the session runs JavaScript (a stream starts, gets its
- * response, a chunk, ends or closes) and at the socket's close; bytes moved since the previous
- * sample become one op spanning the two moments, and the trace says `coalesced`.
- */
-class OpSampler {
-  private read: number;
-  private written: number;
-  private at = now();
-  /** Entries of the connection's op list accounted for; later ones were recorded by the socket's own wrappers. */
-  private seen: number;
-
-  constructor(
-    private readonly t: Tracer,
-    private readonly conn: ConnState,
-    private readonly socket: { bytesRead: number; bytesWritten: number },
-  ) {
-    this.read = socket.bytesRead;
-    this.written = socket.bytesWritten;
-    this.seen = conn.socketTrace?.socketOps.length ?? 0;
-  }
-
-  sample(): void {
-    const r = this.socket.bytesRead;
-    const w = this.socket.bytesWritten;
-    const ops = this.conn.socketTrace?.socketOps;
-    if (r === this.read && w === this.written) {
-      this.seen = ops?.length ?? 0;
-      return;
-    }
-    // Once the session lets go of the socket (closing), its last reads run through the socket's
-    // JavaScript `push` again, where socketHooks records them as operations of their own: the
-    // counters moved by those bytes too, which must not be counted twice.
-    let ownRead = 0;
-    let ownWritten = 0;
-    if (ops) {
-      for (let i = this.seen; i < ops.length; i++) {
-        if (ops[i]!.type === 'read') ownRead += ops[i]!.dataLen;
-        else if (ops[i]!.type === 'write') ownWritten += ops[i]!.dataLen;
-      }
-    }
-    const at = now();
-    const wrote = w - this.written - ownWritten;
-    const read = r - this.read - ownRead;
-    if (wrote > 0) addSocketOp(this.t, this.conn, { type: 'write', callAt: this.at, returnAt: at, dataLen: wrote, returnErr: null });
-    if (read > 0) addSocketOp(this.t, this.conn, { type: 'read', callAt: this.at, returnAt: at, dataLen: read, returnErr: null });
-    this.read = r;
-    this.written = w;
-    this.at = at;
-    this.seen = ops?.length ?? 0;
   }
 }
 
@@ -165,6 +109,7 @@ function wrapConnect(t: Tracer, hook: Hook, mod_: typeof http2): void {
       sessions.set(session, state);
       const socket = conn?.socketTrace ? tracedSocket(conn) : undefined;
       if (conn?.socketTrace && socket) {
+        // Node's Http2Session reads and writes the socket in C++ (see OpSampler).
         conn.socketTrace.coalesced = true;
         const ops = (state.ops = new OpSampler(t, conn, socket));
         // Before socketHooks' own 'close' listener, which sends the trace.

@@ -20,6 +20,7 @@ import { Transport } from './transport';
 import { installUndiciHooks } from './undiciHooks';
 import { preloadRules } from './rules';
 import { ensureResolver } from './dns/install';
+import { redactArgv, redactedArgNames } from '../trace/redact';
 
 const GUARD = Symbol.for('nettrace.preload');
 
@@ -62,6 +63,8 @@ function start(): void {
   if (!config) return;
   const { threadId, isMainThread } = require('node:worker_threads') as typeof import('node:worker_threads');
   const startAt = isMainThread ? performance.timeOrigin : now();
+  // The command line's secret options (`--db-password=…`, `--token x`) never leave the program.
+  const argv = redactArgv(process.argv.slice(0, 32), redactedArgNames(config.redact, config.redactQuery));
   const transport: Transport = new Transport(
     config.ipcPath,
     config.maxQueuedEvents,
@@ -70,7 +73,7 @@ function start(): void {
       pid: process.pid,
       ppid: process.ppid,
       threadId,
-      argv: process.argv.slice(0, 32),
+      argv,
       nodeVersion: process.version,
       cwd: safeCwd(),
       startAt,

@@ -4,7 +4,7 @@
  */
 
 import type { Hook, Tracer } from './tracer';
-import { sameLower } from './headers';
+import { sameLower } from '../trace/redact';
 
 /** A response being received: its request's id, body bytes so far, whether it ended. */
 export interface Progressing {

@@ -20,6 +20,7 @@ import { DETAIL_BIT } from '../rules/details';
 import { preloadRules } from './rules';
 import { dnsLookupFor } from './dns/perRequest';
 import { gatedConns, opsWanted } from './opsGate';
+import { addOp, sampleTunnel, tunnelSampler, type OpSampler } from './opSampler';
 
 /** Connection state per socket. */
 export const connOf = new Slot<ConnState>('nettrace.connection', (key) => (obj) => (obj as Keyed<ConnState>)[key]);
@@ -63,7 +64,7 @@ function installTlsTunnelHook(t: Tracer, hook: Hook): void {
         const opts = args.find((a) => a !== null && typeof a === 'object') as
           { socket?: object; servername?: string; host?: string } | undefined;
         const outer = opts?.socket ? connOf.get(opts.socket) : undefined;
-        if (outer && !connOf.has(inner)) onTunnel(t, hook, inner, outer, opts?.servername ?? opts?.host);
+        if (outer && !connOf.has(inner)) onTunnel(t, hook, inner, outer, opts?.servername ?? opts?.host, opts?.socket);
       });
     }
     return inner;
@@ -73,7 +74,8 @@ function installTlsTunnelHook(t: Tracer, hook: Hook): void {
   tlsModule.connect = wrapped;
 }
 
-function onTunnel(t: Tracer, hook: Hook, socket: tls.TLSSocket, outer: ConnState, servername: string | undefined): void {
+/** `raw`: the socket the TLS session takes over (the connection `outer` was traced on). */
+function onTunnel(t: Tracer, hook: Hook, socket: tls.TLSSocket, outer: ConnState, servername: string | undefined, raw?: object): void {
   const base = outer.tunnelOf ?? outer;
   const begin = now();
   const conn: ConnState = {
@@ -106,8 +108,9 @@ function onTunnel(t: Tracer, hook: Hook, socket: tls.TLSSocket, outer: ConnState
     },
   });
   connOf.set(socket, conn);
-  // TLS takes the connection over: its reads and writes go on in the connection's op list.
-  if (base.socketTrace) traceSocketOps(t, hook, socket as unknown as AnySocket, conn, base.socketTrace);
+  // TLS takes the connection over: its reads and writes go on in the connection's op list, marked
+  // with their layer; what it moves on the socket underneath, in C++, is sampled (tunnelSampler).
+  if (base.socketTrace) traceSocketOps(t, hook, socket as unknown as AnySocket, conn, base.socketTrace, false, tunnelSampler(t, base, raw));
   if (outer.tls && outer.tlsId) t.record('tlsTunnels', outer.tlsId, { forProxy: true });
   t.record('tlsTunnels', conn.tlsId!, {
     tcpConn: base.tcpId,
@@ -340,6 +343,7 @@ function closed(t: Tracer, socket: AnySocket, conn: ConnState, wire: { bytesRead
       last.error = code ?? 'closed';
     }
   }
+  sampleTunnel(conn);
   const bytes = byteCounts(socket, wire);
   if (conn.connected) t.sendClose(conn, { closeAt: at, sent: bytes.sent, recv: bytes.recv });
   else t.sendConn(conn, { closeAt: at, sent: 0, recv: bytes.recv, error: code ?? 'closed before connecting' });
@@ -360,7 +364,8 @@ type WriteGeneric = (writev: boolean, data: unknown, encoding: BufferEncoding, c
  * `push` and `_writeGeneric` on the instance: no listener, so flow mode and chunking are
  * unchanged. Under TLS these are the TLS socket's plaintext reads and writes. `into`: the list
  * of the connection underneath, for a TLS session over a CONNECT tunnel (its ops are marked
- * with their layer).
+ * with their layer); `wire` then samples that connection's own socket before each op (the
+ * ciphertext TLS moved to get it, or before it is written).
  */
 function traceSocketOps(
   t: Tracer,
@@ -369,6 +374,7 @@ function traceSocketOps(
   conn: ConnState,
   into?: NonNullable<ConnState['socketTrace']>,
   gated = false,
+  wire?: OpSampler,
 ): void {
   const layer = conn.tls ? ('tls' as const) : ('tcp' as const);
   // Gated: the list is made at the first operation kept, so a connection that never carried a
@@ -392,6 +398,7 @@ function traceSocketOps(
   const push = s.push;
   overrideMethod(s, 'push', function (this: unknown, chunk: unknown, enc?: BufferEncoding): boolean {
     if (hook.enabled && chunk != null && (!gated || opsWanted(socket, conn))) {
+      wire?.sample();
       const at = now();
       keep({ type: 'read', callAt: at, returnAt: at, dataLen: byteLength(chunk, enc), returnErr: null });
     }
@@ -401,6 +408,7 @@ function traceSocketOps(
   overrideMethod(s, '_writeGeneric', function (this: typeof s, writev, data, encoding, cb) {
     // While connecting, net re-calls _writeGeneric after 'connect': record it then.
     if (!hook.enabled || this.connecting || (gated && !opsWanted(socket, conn))) return writeGeneric.call(this, writev, data, encoding, cb);
+    wire?.sample();
     const op: SocketOp = {
       type: 'write',
       callAt: now(),
@@ -409,6 +417,7 @@ function traceSocketOps(
     };
     if (!keep(op)) return writeGeneric.call(this, writev, data, encoding, cb);
     return writeGeneric.call(this, writev, data, encoding, (err) => {
+      wire?.sample();
       op.returnAt = now();
       if (err) op.returnErr = (err as NodeJS.ErrnoException).code ?? err.message;
       cb(err);
@@ -439,20 +448,6 @@ export function tracedSocket(conn: ConnState): net.Socket | undefined {
   // Gated (per-request) traces follow HTTP/1.1 requests only: an HTTP/2 session's traffic is
   // not attributed to one stream.
   return gatedConns.has(conn) ? undefined : tracedSockets.get(conn);
-}
-
-/** Adds one operation to a connection's socket-op trace within its cap; false when dropped. */
-export function addSocketOp(t: Tracer, conn: ConnState, op: SocketOp): boolean {
-  return conn.socketTrace && !gatedConns.has(conn) ? addOp(t, conn.socketTrace, op) : false;
-}
-
-function addOp(t: Tracer, trace: NonNullable<ConnState['socketTrace']>, op: SocketOp): boolean {
-  if (trace.socketOps.length < t.config.sockTraceMaxOps) {
-    trace.socketOps.push(op);
-    return true;
-  }
-  trace.droppedOps++;
-  return false;
 }
 
 function byteLength(chunk: unknown, encoding?: BufferEncoding): number {

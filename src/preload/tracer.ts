@@ -6,8 +6,8 @@
 import { executionAsyncResource } from 'node:async_hooks';
 import type { ResolvedPreloadConfig } from '../protocol/options';
 import { F, FieldsWriter, type RecordWriter } from '../protocol/events';
-import { DEFAULT_REDACTED_HEADERS } from '../protocol/preload';
 import { MAX_STACKS } from '../trace/wire';
+import { redactedHeaderNames } from '../trace/redact';
 import type { AddrTuple, ConnectAttempt, DnsLookup, ErrorPhase, Initiator, RecordKind, RequestError, SocketOp } from '../trace/types';
 import { HeaderCapture } from './headers';
 import { captureStack, callSites, formatSites, rawStackKey, RuntimeSourceMaps, StackBudget, stackKey, type StackHolder } from './initiator';
@@ -193,9 +193,7 @@ export class Tracer {
     readonly ownFile: string,
   ) {
     this.threadId = threadId;
-    const redact = new Set(DEFAULT_REDACTED_HEADERS);
-    for (const name of config.redact ?? []) redact.add(String(name).toLowerCase());
-    this.headers = new HeaderCapture(config.headers, redact);
+    this.headers = new HeaderCapture(config.headers, redactedHeaderNames(config.redact));
     this.stackDepth = config.stackDepth;
     this.stackBudget = new StackBudget(config.initiator, now());
   }

@@ -224,7 +224,7 @@ function headerLookup(h: unknown): (lowerName: string) => string | undefined {
 
 /**
  * The note of the global fetch() call running now, for the undici request it creates within the
- * call (Node 20, 22 and 24 create it synchronously for a plain `fetch(url, init)`): that request
+ * call (Node 20 to 26 create it synchronously for a plain `fetch(url, init)`): that request
  * takes it here, with no URL parsed and no map entry. A fetch whose request is created later
  * (after the call returned) finds its note in `fetchCalls` by URL instead.
  */

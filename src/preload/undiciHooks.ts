@@ -5,8 +5,8 @@
  * dispatcher API by the `sec-fetch-mode` header that fetch always sends.
  *
  * Body bytes: undici publishes no per-chunk channel on Node 20's bundled version, so the
- * request's own `onData` is wrapped on the instance (it is undici's internal Request object,
- * never seen by the program).
+ * request's own `onData` (`onResponseData` in undici 8, Node 26) is wrapped on its prototype (undici's
+ * internal Request class, never seen by the program).
  */
 
 import * as dc from 'node:diagnostics_channel';
@@ -46,22 +46,39 @@ const countingProtos = new WeakSet<object>();
 let lastProto: object | undefined;
 
 /**
- * Counts response body bytes in undici's Request#onData, once per Request class (Node's bundled
- * undici and each userland copy have their own), looking the request up in `stateOf`: a
- * prototype wrapper instead of a property on every request object.
+ * undici's Request method that gets each response body chunk, and the one told of an upgrade:
+ * `onData`/`onUpgrade` up to undici 7 (Node 20–24), `onResponseData`/`onRequestUpgrade` from
+ * undici 8 (Node 26), which renamed its handler methods. Each is called with the same arguments
+ * the hooks read (a chunk; status, headers, socket).
+ */
+const DATA_METHODS = ['onData', 'onResponseData'] as const;
+const UPGRADE_METHODS = ['onUpgrade', 'onRequestUpgrade'] as const;
+
+/** The first of `names` that is a method of `proto`. */
+function methodOf(proto: object, names: readonly string[]): string | undefined {
+  for (const name of names) if (typeof (proto as Record<string, unknown>)[name] === 'function') return name;
+  return undefined;
+}
+
+/**
+ * Counts response body bytes in undici's Request#onData (onResponseData in undici 8), once per
+ * Request class (Node's bundled undici and each userland copy have their own), looking the
+ * request up in `stateOf`: a prototype wrapper instead of a property on every request object.
  */
 function countBodies(t: Tracer, hook: Hook, proto: object): void {
   if (proto === lastProto) return;
   lastProto = proto;
   if (countingProtos.has(proto)) return;
   countingProtos.add(proto);
-  const p = proto as { onData?: (chunk: Uint8Array) => unknown; onUpgrade?: (...args: unknown[]) => unknown };
-  const onUpgrade = p.onUpgrade;
-  if (typeof onUpgrade === 'function') {
-    // Workaround: the undici bundled in Node 20–24 publishes no `undici:request:headers` for a
-    // 101 or a CONNECT's 2xx (Request#onUpgrade skips it; npm undici 7.30 publishes it), and no
-    // `trailers` either: the request would stay pending forever. Its onUpgrade says both.
-    Object.defineProperty(proto, 'onUpgrade', {
+  const p = proto as Record<string, ((...args: unknown[]) => unknown) | undefined>;
+  const upgradeName = methodOf(proto, UPGRADE_METHODS);
+  if (upgradeName !== undefined) {
+    const onUpgrade = p[upgradeName]!;
+    // Workaround: the undici bundled in Node 20–26 publishes no `undici:request:headers` for a
+    // 101 or a CONNECT's 2xx (Request#onUpgrade, #onRequestUpgrade in undici 8, skips it; npm
+    // undici 7.30 publishes it), and no `trailers` either: the request would stay pending
+    // forever. Its onUpgrade says both.
+    Object.defineProperty(proto, upgradeName, {
       configurable: true,
       writable: true,
       enumerable: false,
@@ -75,26 +92,34 @@ function countBodies(t: Tracer, hook: Hook, proto: object): void {
       },
     });
   }
-  const onData = p.onData;
-  if (typeof onData !== 'function') return;
-  Object.defineProperty(proto, 'onData', {
+  const dataName = methodOf(proto, DATA_METHODS);
+  if (dataName === undefined) return;
+  const onData = p[dataName]!;
+  // undici 8 hands onResponseData everything one socket read brought of a body at once (undici
+  // 7 calls onData once per chunk of a chunked body): a response still streaming may have had a
+  // single call so far, so its progress is noted from the first.
+  const wholeReads = dataName === 'onResponseData';
+  Object.defineProperty(proto, dataName, {
     configurable: true,
     writable: true,
     enumerable: false,
     // Short, as IncomingMessage#push's wrapper (httpHooks.ts): the counting is gotData().
     value: function onData_(this: object, chunk: Uint8Array) {
       const s = stateOf.get(this);
-      if (s !== undefined && chunk && hook.enabled) gotData(t, hook, s, chunk);
+      if (s !== undefined && chunk && hook.enabled) gotData(t, hook, s, chunk, wholeReads);
       return onData.call(this, chunk);
     },
   });
 }
 
-/** A body chunk of a traced undici request's response: counted, captured, its progress noted. */
-function gotData(t: Tracer, hook: Hook, s: UState, chunk: Uint8Array): void {
-  // Progress only from a response's second chunk (or an event stream): one that arrives in
-  // one piece ends before any update could be sent.
-  if (s.bodyBytes !== 0 || s.sse !== undefined) {
+/**
+ * A body chunk of a traced undici request's response: counted, captured, its progress noted.
+ * `wholeReads`: the chunk is a whole socket read's worth (undici 8), see countBodies.
+ */
+function gotData(t: Tracer, hook: Hook, s: UState, chunk: Uint8Array, wholeReads: boolean): void {
+  // Progress only from a response's second chunk (or an event stream, or a read's worth): one
+  // that arrives in one piece ends before any update could be sent.
+  if (s.bodyBytes !== 0 || s.sse !== undefined || wholeReads) {
     if (s.sse !== undefined) t.guard(hook, () => s.sse!.feed(chunk));
     if (!s.progressDue) t.guard(hook, () => noteProgress(t, hook, s));
   }

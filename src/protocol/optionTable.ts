@@ -5,9 +5,15 @@
 
 import { DEFAULTS, HEADER_MODES, HELPER_MODES, INITIATOR_MODES, RULE_DEFAULT_ACTIONS, type OptionDef } from './optionBase';
 
-/** Query parameters always redacted, as the descriptions name them (src/trace/redactUrl.ts has the list). */
-const QUERY_DEFAULTS =
-  '`api_key`, `apikey`, `api-key`, `token`, `access_token`, `refresh_token`, `id_token`, `auth`, `sig`, `signature`, `password`, `passwd`, `pwd`, `secret`, `client_secret`, `session_token`, `key` and the `X-Amz-`/`X-Goog-` signature parameters';
+/**
+ * The redaction defaults as the descriptions name them (src/trace/redact.ts has the lists, and
+ * docs/trace-format.md#redaction all of them; test/unit/redactUrl.test.mjs checks both).
+ */
+const PATTERNS = '`token`, `secret`, `password`, `passwd`, `api-key`, `api_key`, `apikey`, `session`, `auth`, `csrf` or `jwt`';
+const HEADER_DEFAULTS = `\`Authorization\`, \`Proxy-Authorization\`, \`Cookie\`, \`Set-Cookie\`, \`X-Api-Key\`, \`X-Goog-Api-Key\`, … and every name containing ${PATTERNS} (not \`WWW-Authenticate\`)`;
+const QUERY_DEFAULTS = `\`key\`, \`sig\`, \`signature\`, \`pwd\`, an OAuth callback's \`code\`, the \`X-Amz-\`/\`X-Goog-\` signature parameters, … and every name containing ${PATTERNS}`;
+/** How an entry of `redact`/`redactQuery` adds a pattern or keeps a name. */
+const ENTRY_FORMS = '`*part*` adds a pattern (every name containing it), `!name` keeps a name the defaults redact';
 
 /**
  * The options, in the order of `--help`, the settings and the README tables. Built by a pure call
@@ -99,29 +105,28 @@ function captureOptions(): OptionDef[] {
       name: 'redact',
       kind: 'list',
       default: [],
-      description:
-        'Extra header names whose values are recorded as `<redacted>`, besides `Authorization`, `Proxy-Authorization`, `Cookie` and `Set-Cookie` (the setting and the launch configuration add up).',
+      description: `Extra header names whose values are recorded as \`<redacted>\`, besides ${HEADER_DEFAULTS}; ${ENTRY_FORMS}. The process's command-line options with these names or the query parameters' (\`--db-password=…\`, \`--token x\`) are redacted too. The setting and the launch configuration add up.`,
       launch: true,
       setting: true,
       cli: {
         flag: 'redact',
         value: 'required',
         arg: 'NAME,...',
-        help: 'more header names to redact (authorization, proxy-authorization, cookie and set-cookie always are)',
+        help: 'more header names to redact; *part* for a pattern, !name to keep one (authorization, cookie, x-api-key and names containing token, secret, password, session, auth... always are)',
       },
     },
     {
       name: 'redactQuery',
       kind: 'list',
       default: [],
-      description: `Extra URL query parameter names whose values are recorded as \`<redacted>\` (in the URL, the HAR's \`queryString\`, \`Location\` headers), besides ${QUERY_DEFAULTS} (the setting and the launch configuration add up).`,
+      description: `Extra URL query parameter names whose values are recorded as \`<redacted>\` (in the URL, the HAR's \`queryString\`, \`Location\` headers), besides ${QUERY_DEFAULTS}; ${ENTRY_FORMS} (the setting and the launch configuration add up).`,
       launch: true,
       setting: true,
       cli: {
         flag: 'redact-query',
         value: 'required',
         arg: 'NAME,...',
-        help: 'more URL query parameter names to redact (api_key, token, access_token, sig, password, secret, key, ... always are)',
+        help: 'more URL query parameter names to redact; *part* for a pattern, !name to keep one (key, sig, code and names containing token, secret, password, session, auth... always are)',
       },
     },
     {
@@ -370,6 +375,19 @@ function editorOptions(): OptionDef[] {
       description: 'Open the Net Trace panel beside the editor when a Net Trace debug session starts.',
       launch: true,
       setting: 'openPanelOnStart',
+    },
+    {
+      name: 'traceNodeSessions',
+      kind: 'enum',
+      values: ['netTraceOnly', 'all'],
+      valueDescriptions: [
+        'Trace only sessions of a "Net Trace" launch configuration',
+        "Trace every Node debug session (node, pwa-node and node-terminal launch configurations, npm scripts' Debug, test runners' Debug Test, local attach from the attach on) and every JavaScript Debug Terminal opened from then on",
+      ],
+      default: 'netTraceOnly',
+      description:
+        'Which Node debug sessions Net Trace traces. `all` injects the preload into every Node launch as a `nettrace` configuration does, with the tracing options of the `nettrace.*` settings, and into JavaScript Debug Terminals, and loads it into a local process an attach configuration attaches to (from then on); a session it cannot trace (Deno, Bun, Electron, a remote target) is launched unchanged and the status bar tooltip and the panel say why. Toggle it with **Net Trace: Trace All Node Debugging** or the status bar item.',
+      setting: true,
     },
     {
       name: 'codeLens',

@@ -170,9 +170,9 @@ function uniqueStrings(values: readonly unknown[]): string[] {
 /** The tracing options after validation: one shape per option, every default filled in. */
 export interface TracingOptions {
   headers: HeaderCaptureMode;
-  /** Extra header names to redact (besides DEFAULT_REDACTED_HEADERS). */
+  /** Extra header names, `*part*` patterns and `!name` exceptions (src/trace/redact.ts). */
   redact: string[];
-  /** Extra URL query parameter names to redact (besides src/trace/redactUrl's). */
+  /** Extra URL query parameter names, patterns and exceptions (src/trace/redact.ts). */
   redactQuery: string[];
   slowThresholdMs: number;
   initiator: InitiatorMode;
@@ -283,6 +283,7 @@ function rulesOf(lists: ReadonlyArray<RuleObject[] | undefined>): RuleObject[] {
 export function toPreloadConfig(options: TracingOptions, ipcPath: string): PreloadConfig {
   const out: PreloadConfig = { ipcPath, headers: options.headers };
   if (options.redact.length > 0) out.redact = options.redact;
+  if (options.redactQuery.length > 0) out.redactQuery = options.redactQuery;
   if (options.dns.enabled) {
     out.dnsTrace = true;
     if (options.dns.servers.length > 0) out.dnsServers = options.dns.servers;

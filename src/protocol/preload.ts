@@ -38,8 +38,13 @@ export interface PreloadConfig {
   ipcPath: string;
   /** Header capture mode (default "values"; defaults: DEFAULTS in ./options.ts). */
   headers?: HeaderCaptureMode;
-  /** Extra header names to redact, besides the default list (case-insensitive). */
+  /**
+   * Extra header names (and `*part*` patterns, `!name` exceptions) to redact, besides the default
+   * lists of src/trace/redact.ts (case-insensitive); also for the command line's options.
+   */
   redact?: string[];
+  /** Extra query parameter names (and patterns, exceptions), for the command line's options. */
+  redactQuery?: string[];
   /** Maximum events held while the collector is slow or gone (default 10000). */
   maxQueuedEvents?: number;
   /** Maximum stack frames kept per initiator (default 10). */
@@ -117,9 +122,6 @@ export interface WireRule {
   /** `details`: what to capture. */
   details?: WireDetailKind[];
 }
-
-/** Header names redacted by default. */
-export const DEFAULT_REDACTED_HEADERS: readonly string[] = ['authorization', 'proxy-authorization', 'cookie', 'set-cookie'];
 
 /** First message on a connection: who is talking. */
 export interface HelloMessage {

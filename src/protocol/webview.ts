@@ -159,6 +159,8 @@ export interface TracesMessage {
   traces: TraceListItem[];
   /** The trace the host is about to show (its `reset` follows); defaults to the panel's current. */
   activeTraceKey?: string;
+  /** Why the last Node debug session was not traced (nettrace.traceNodeSessions), for the empty state; none once one was. */
+  notTraced?: string;
 }
 
 /**

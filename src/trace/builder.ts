@@ -10,7 +10,7 @@
  */
 
 import type { PreloadMessage } from '../protocol/preload';
-import { redactedQueryNames } from './redactUrl';
+import { redactedQueryNames } from './redact';
 import { inheritRedirectInitiator, RedirectLinks } from './redirects';
 import { emptyTrace } from './traceFile';
 import { RECORD_KINDS } from './wire';

@@ -5,7 +5,7 @@
  * by byte and parses each element of its large arrays on its own.
  */
 
-import { open } from 'node:fs/promises';
+import { openPrivate } from './privateFile';
 
 /** Whether `v` is an object JSON.stringify would write member by member. */
 function isPlainObject(v: unknown): v is Record<string, unknown> {
@@ -78,19 +78,10 @@ function wrapperOf(depth: number): number {
 
 /**
  * Writes `value` as `JSON.stringify(value, null, 1) + "\n"` to `path`, streaming (see
- * jsonPieces), readable only by its owner: an existing file is chmod-ed to 0600 before it is
- * opened (the mode of open() only applies on creation), a new one is created 0600.
+ * jsonPieces), readable only by its owner and never through a symlink (openPrivate).
  */
 export async function writeJsonFile(path: string, value: unknown, streamDepth: number): Promise<void> {
-  if (process.platform !== 'win32') {
-    const { chmod } = await import('node:fs/promises');
-    try {
-      await chmod(path, 0o600);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-    }
-  }
-  const fh = await open(path, 'w', 0o600);
+  const fh = await openPrivate(path);
   try {
     let buf: string[] = [];
     let size = 0;

@@ -1,44 +1,18 @@
 /**
  * Redaction of secrets in URLs: the values of query (and fragment) parameters whose names mean a
- * credential are replaced by REDACTED, as the preload does for credential headers. Applied once,
- * where the collector builds a request record (TraceBuilder), so the saved JSON, the HAR (its
- * `url` and `queryString`), the panel and the CLI all see the same redacted URL.
+ * credential (./redact.ts: by name and by pattern) are replaced by REDACTED, as the preload does
+ * for credential headers. Applied once, where the collector builds a request record
+ * (TraceBuilder), so the saved JSON, the HAR (its `url` and `queryString`), the panel and the CLI
+ * all see the same redacted URL.
  */
 
 import { REDACTED } from './wire';
 
-/**
- * Query parameter names redacted by default (compared case-insensitively, after percent-decoding):
- * API keys, bearer/OAuth tokens, signatures of pre-signed URLs, passwords and client secrets.
- */
-export const DEFAULT_REDACTED_QUERY: readonly string[] = [
-  'access_token',
-  'api_key',
-  'api-key',
-  'apikey',
-  'auth',
-  'client_secret',
-  'id_token',
-  'key',
-  'passwd',
-  'password',
-  'pwd',
-  'refresh_token',
-  'secret',
-  'session_token',
-  'sig',
-  'signature',
-  'token',
-  'x-amz-credential',
-  'x-amz-security-token',
-  'x-amz-signature',
-  'x-goog-credential',
-  'x-goog-signature',
-];
-
-/** The set of names to redact: the defaults plus `extra` (lower-cased). */
-export function redactedQueryNames(extra: readonly string[] = []): ReadonlySet<string> {
-  return new Set([...DEFAULT_REDACTED_QUERY, ...extra.map((n) => String(n).trim().toLowerCase()).filter(Boolean)]);
+/** What redactUrl asks of its names: SecretNames (./redact.ts), or a set of lower-case names. */
+export interface NameSet {
+  has(lowerName: string): boolean;
+  /** Whether the user keeps the name (`!name`) although a default would redact it. */
+  keeps?(lowerName: string): boolean;
 }
 
 function paramName(raw: string): string {
@@ -50,13 +24,19 @@ function paramName(raw: string): string {
   }
 }
 
-/** Redacts `name=value` pairs of one `&`-separated part of a URL; returns it unchanged if none match. */
-function redactParams(part: string, names: ReadonlySet<string>): string {
+/**
+ * Redacts `name=value` pairs of one `&`-separated part of a URL; returns it unchanged if none
+ * match. `oauth`: the URL is an OAuth callback, whose `code` is a credential (see OAUTH_CODE).
+ */
+function redactParams(part: string, names: NameSet, oauth: boolean): string {
   if (!part.includes('=')) return part;
+  oauth ||= OAUTH_PARAMS.test(part);
   let changed = false;
   const out = part.split('&').map((p) => {
     const eq = p.indexOf('=');
-    if (eq <= 0 || !names.has(paramName(p.slice(0, eq)))) return p;
+    if (eq <= 0) return p;
+    const name = paramName(p.slice(0, eq));
+    if (!names.has(name) && !(oauth && name === OAUTH_CODE && !names.keeps?.(name))) return p;
     if (p.slice(eq + 1) === REDACTED) return p;
     changed = true;
     return p.slice(0, eq + 1) + REDACTED;
@@ -65,11 +45,24 @@ function redactParams(part: string, names: ReadonlySet<string>): string {
 }
 
 /**
- * Returns `url` with the values of its query and fragment parameters named in `names` replaced by
- * REDACTED (`?api_key=<redacted>&page=2`). Everything else is kept byte for byte; a URL without
- * `?` or `#` is returned as it is.
+ * OAuth's authorization code (`?code=…&state=…` on the redirect back to the client) is a
+ * credential, but `code` is also an ordinary name (`/status?code=500`, `?code=US`): it is redacted
+ * in an OAuth callback only, a URL whose path names one (OAUTH_PATH) or whose parameters carry
+ * the callback's other parameters (OAUTH_PARAMS). Adding `code` to `redactQuery` redacts it
+ * everywhere; `!code` nowhere.
  */
-export function redactUrl(url: string, names: ReadonlySet<string>): string {
+export const OAUTH_CODE = 'code';
+/** A path that names an OAuth callback or login redirect. */
+export const OAUTH_PATH = /callback|oauth|authoriz|redirect|sign-?in|login/i;
+/** The parameters an OAuth callback carries beside `code` (RFC 6749 `state`, RFC 9207 `iss`, OIDC `session_state`). */
+export const OAUTH_PARAMS = /(?:^|&)(?:state|session_state|iss)=/i;
+
+/**
+ * Returns `url` with the values of its query and fragment parameters named in `names` (and an
+ * OAuth callback's `code`) replaced by REDACTED (`?api_key=<redacted>&page=2`). Everything else
+ * is kept byte for byte; a URL without `?` or `#` is returned as it is.
+ */
+export function redactUrl(url: string, names: NameSet): string {
   const q = url.indexOf('?');
   const h = url.indexOf('#');
   if (q < 0 && h < 0) return url;
@@ -78,7 +71,8 @@ export function redactUrl(url: string, names: ReadonlySet<string>): string {
   const query = queryStart >= 0 ? url.slice(queryStart + 1, h > queryStart ? h : undefined) : undefined;
   const fragment = h >= 0 ? url.slice(h + 1) : undefined;
   let out = base;
-  if (query !== undefined) out += '?' + redactParams(query, names);
-  if (fragment !== undefined) out += '#' + redactParams(fragment, names);
+  const oauth = OAUTH_PATH.test(base.replace(/^[a-z][a-z0-9+.-]*:\/\/[^/]*/i, ''));
+  if (query !== undefined) out += '?' + redactParams(query, names, oauth);
+  if (fragment !== undefined) out += '#' + redactParams(fragment, names, oauth);
   return out;
 }

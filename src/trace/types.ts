@@ -310,8 +310,8 @@ export interface SocketTrace {
   /** What they count: "tcp" for plain connections, "tls" (plaintext above TLS) for TLS ones. */
   layer?: 'tcp' | 'tls';
   /**
-   * HTTP/2: the session reads and writes its socket inside Node (nghttp2, in C++), out of the
-   * preload's sight; each op is the bytes moved between two moments the session ran JavaScript.
+   * A layer reads and writes the socket in C++, out of the preload's sight (an HTTP/2 session; a
+   * TLS session over a proxy's CONNECT): its ops are the bytes moved between two moments it ran JS.
    */
   coalesced?: boolean;
 }

@@ -7,7 +7,7 @@
  */
 
 import { isTime } from './normalize';
-import { redactUrl } from './redactUrl';
+import { redactUrl, type NameSet } from './redactUrl';
 import type { IncompleteReason, Initiator, ProcessInfo, RecordKind } from './types';
 import { ID_PREFIX, RECORD_KINDS } from './wire';
 import { decodeHeaders, REF_FIELDS } from './wire';
@@ -131,7 +131,7 @@ export class UpsertDecoder {
   constructor(
     private readonly host: UpsertHost,
     /** Query parameter names whose values are redacted in URLs (see redactUrl). */
-    private readonly redactQuery: ReadonlySet<string>,
+    private readonly redactQuery: NameSet,
   ) {}
 
   /** Maps a local id to the traceID of its kind, allocating one on first sight. */

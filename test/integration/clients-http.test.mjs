@@ -1,6 +1,6 @@
 // The clients suite, HTTP libraries: axios, got, node-fetch 2 and 3, superagent, needle and ky,
 // each driven for real by a small app (apps/clients/) against the recording servers of
-// clientServers.mjs, on every Node version available (20, 22, 24). For every case the trace must
+// clientServers.mjs, on every Node version available (20, 22, 24, 26). For every case the trace must
 // hold what the server and the program saw: how many requests, method, URL, status, body lengths,
 // errors with their phase and `timedOut`, redirects linked, and the program's own line as the
 // initiator of each request (taken from the app's `// @line <case>` marker).

@@ -1,5 +1,5 @@
 // The clients suite, TypeScript runners: a TypeScript program using fetch and axios
-// (apps/clients/ts/client.mts) run through `--import tsx` (Node 20, 22, 24) and through Node's own
+// (apps/clients/ts/client.mts) run through `--import tsx` (Node 20, 22, 24, 26) and through Node's own
 // type stripping (22+, no flag), traced for real against the recording server. Each request must
 // be what the server saw, a followed redirect no failure, and its initiator the .mts file at the
 // line of the call (tsx holds the source map only in memory; type stripping keeps lines as they are).

@@ -4,20 +4,25 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { nodeBin } from '../../scripts/nodes.mjs';
+import { nodeBin, otherNodeMajors } from '../../scripts/nodes.mjs';
 
 export const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const cli = join(root, 'dist', 'cli.cjs');
 export const apps = join(root, 'test', 'integration', 'apps');
 
-/** The Node binaries to run debuggees with: this one, plus 22 and 24 when installed. */
+/**
+ * The Node binaries to run debuggees with: this one, plus each of otherNodeMajors (22, 24, 26)
+ * installed. NETTRACE_TEST_NODES (majors, comma-separated: `26` or `20,26`) keeps only those, to
+ * run a file's cases on some versions while working on them; `npm test` runs them all.
+ */
 export function nodeBinaries() {
-  const out = [{ label: `node ${process.version}`, bin: process.execPath }];
-  for (const major of ['22', '24']) {
+  const out = [{ label: `node ${process.version}`, bin: process.execPath, major: process.versions.node.split('.')[0] }];
+  for (const major of otherNodeMajors) {
     const bin = nodeBin(major);
-    if (existsSync(bin)) out.push({ label: `node ${major}`, bin });
+    if (existsSync(bin)) out.push({ label: `node ${major}`, bin, major });
   }
-  return out;
+  const only = process.env.NETTRACE_TEST_NODES?.split(',').map((m) => m.trim());
+  return (only ? out.filter((n) => only.includes(n.major)) : out).map(({ label, bin }) => ({ label, bin }));
 }
 
 /** Runs a command and collects its output. */

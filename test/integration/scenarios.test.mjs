@@ -1,5 +1,5 @@
 // The core tracer's acceptance scenarios, run for real against local servers, once per Node
-// version available (20 always; 22 and 24 when scripts/test.mjs installed them).
+// version available (20 always; 22, 24 and 26 when scripts/test.mjs installed them).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';

@@ -1,5 +1,6 @@
 // The panel's detail tabs for the optional records (bodies, DNS messages, socket operations, a
-// proxy's TLS session, HTTP/2 stream fields), the empty state without any trace, and the URL
+// proxy's TLS session, HTTP/2 stream fields), the empty state without any trace (with the reason
+// the last Node session was not traced), and the URL
 // column, in headless Chromium through the stub host. Saves screenshots of the Body and DNS tabs
 // to test-results/webview/. Skipped without /usr/bin/chromium.
 import { test } from 'node:test';
@@ -27,7 +28,18 @@ test('panel: empty state, URL column, Body / DNS / Connection / TLS details', { 
     await page.evaluate(() => window.postMessage({ type: 'traces', traces: [] }, '*'));
     await page.waitForSelector('.no-trace');
     const empty = await page.innerText('.waiting');
-    assert.match(empty, /Start debugging with the Net Trace launch configuration, or run Net Trace: Open Trace File/);
+    assert.match(
+      empty,
+      /Start debugging with the Net Trace launch configuration, turn on Net Trace: Trace All Node Debugging to trace your own Node configurations and JavaScript Debug Terminals, or run Net Trace: Open Trace File/,
+    );
+    assert.doesNotMatch(empty, /Not traced/, 'no reason until a session was not traced');
+    // A Node session the switch could not trace: the empty state says why, in one line.
+    const reason = '"Deno app" runs Deno, which does not load Node preloads from NODE_OPTIONS: run the program with Node.js to trace it.';
+    await page.evaluate((r) => window.postMessage({ type: 'traces', traces: [], notTraced: r }, '*'), reason);
+    await page.waitForSelector('.no-trace .not-traced:not([hidden])');
+    assert.equal(await page.innerText('.no-trace .not-traced'), `Not traced: ${reason}`);
+    await page.evaluate(() => window.postMessage({ type: 'traces', traces: [] }, '*'));
+    await page.waitForSelector('.no-trace .not-traced[hidden]', { state: 'attached' });
     await page.click('.waiting .no-trace .button');
     assert.deepEqual((await page.evaluate(() => window.__host.posted)).at(-1), { type: 'command', command: 'openTrace' });
 

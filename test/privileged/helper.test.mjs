@@ -3,7 +3,7 @@
 // pcapng. Root only (CI runs as root); skipped loudly otherwise or when the native build is missing.
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { rmSync } from 'node:fs';
+import { openSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -196,7 +196,7 @@ describe('privileged helper', { timeout: 150_000 }, () => {
       rmSync(out, { force: true });
       rmSync(dirname(cap.spool), { recursive: true, force: true });
     });
-    const saved = api().savePcap(cap.spool, out, { labels });
+    const saved = api().savePcap(cap.spool, out, openSync(out, 'w', 0o600), { labels });
     assert.equal(saved.packets, cap.packets);
     const fields = sh(
       'tshark',
@@ -268,7 +268,7 @@ describe('privileged helper', { timeout: 150_000 }, () => {
     assert.match(info, /pcapng/);
 
     // One request only: the packets of that request's connection.
-    const one = api().savePcap(cap.spool, out, { labels, requestTraceID: `req-${mine[1]}` });
+    const one = api().savePcap(cap.spool, out, openSync(out, 'w', 0o600), { labels, requestTraceID: `req-${mine[1]}` });
     const comments = sh('tshark', ['-r', out, '-T', 'fields', '-e', 'frame.comment'], { stdio: ['ignore', 'pipe', 'ignore'] })
       .trim()
       .split('\n');

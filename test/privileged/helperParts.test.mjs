@@ -2,7 +2,7 @@
 // accepting the files), savePcap's selection and comments, tuple keys and address formatting.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, openSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -74,9 +74,12 @@ test('pcapng: writer, reader, savePcap with trace-ID comments; tshark and capinf
     [b, { conn: 'tcp-4', requests: ['req-3'] }],
   ]);
   const out = join(dir, 'out.pcapng');
-  const all = api.savePcap(spool, out, { labels });
+  const all = api.savePcap(spool, out, openSync(out, 'w', 0o600), { labels });
   assert.equal(all.packets, n);
-  const one = api.savePcap(spool, join(dir, 'one.pcapng'), { labels, requestTraceID: 'req-3' });
+  const one = api.savePcap(spool, join(dir, 'one.pcapng'), openSync(join(dir, 'one.pcapng'), 'w', 0o600), {
+    labels,
+    requestTraceID: 'req-3',
+  });
   assert.equal(one.packets, 1);
   const back = api.readPcapng(join(dir, 'one.pcapng')).packets[0].comment;
   assert.equal(back, `connection=tcp-4 requests=req-3 pid=42 tuple=${b} wire=10.0.0.9:40002>10.0.0.2:80`);

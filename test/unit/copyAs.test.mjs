@@ -4,6 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
+import { createServer as createNetServer } from 'node:net';
 import { execFile, spawnSync } from 'node:child_process';
 import { promisify } from 'node:util';
 import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
@@ -91,7 +92,7 @@ test('fetch: node runs the snippet and the server sees the same request', async 
 
 test('what could not be reproduced is listed; GET/POST/HEAD need no -X', () => {
   const base = { traceID: 'x', pid: 1, client: 'http', reqURL: 'https://h.test/' };
-  assert.equal(c.toCurl({ ...base, reqMethod: 'GET', reqHeaders: [] }).text, 'curl https://h.test/');
+  assert.equal(c.toCurl({ ...base, reqMethod: 'GET', reqHeaders: [] }).text, 'curl --globoff \\\n  --url https://h.test/');
   assert.match(c.toCurl({ ...base, reqMethod: 'HEAD', reqHeaders: [] }).text, /--head/);
   const post = c.toCurl({ ...base, reqMethod: 'POST', reqHeaders: [], reqBody: { size: 2, truncated: false, text: '{}' } }).text;
   assert.doesNotMatch(post, /-X/);
@@ -110,6 +111,124 @@ test('what could not be reproduced is listed; GET/POST/HEAD need no -X', () => {
       ['accept-encoding', 'gzip'],
     ],
   });
-  assert.equal(h2.text, "curl https://h.test/ \\\n  -H 'accept-encoding: gzip' \\\n  --http2 \\\n  --compressed");
+  assert.equal(h2.text, "curl --globoff \\\n  --url https://h.test/ \\\n  -H 'accept-encoding: gzip' \\\n  --http2 \\\n  --compressed");
   assert.deepEqual(c.toCurl({ ...base, reqMethod: 'GET' }).missing, ['the request headers were not captured']);
+});
+
+// Control characters (issue 34, item 2): ESC, ^C, CR and the rest are written as bash's $'…'
+// escapes, never raw, and the shell still makes the exact bytes. (The paste into a real terminal:
+// test/integration/copyPaste.test.mjs.)
+test("shellQuote: plain values in single quotes, any control character as $'…' escapes", () => {
+  assert.equal(c.shellQuote('abc'), 'abc');
+  assert.equal(c.shellQuote("it's $x"), `'it'\\''s $x'`);
+  assert.equal(c.shellQuote('a\x1b[201~\x03b\r\n'), "$'a\\e[201~\\x03b\\r\\n'");
+  assert.equal(c.shellQuote("q'\\\t\x7f"), "$'q\\x27\\\\\\t\\x7f'");
+  assert.equal(c.shellQuote('\u009b0m é'), "$'\\xc2\\x9b0m é'");
+  for (let code = 0; code < 0xa0; code++) {
+    if (code >= 0x20 && code < 0x7f) continue;
+    const q = c.shellQuote(`x${String.fromCharCode(code)}y`);
+    assert.ok(q.startsWith("$'"), `U+${code.toString(16)}: ${q}`);
+    assert.doesNotMatch(q, /[\u0000-\u001f\u007f-\u009f]/, `U+${code.toString(16)} stays raw`);
+  }
+});
+
+/** Values a hostile server or trace file can put in a request: each must reach curl byte for byte. */
+const HOSTILE = [
+  'x\x1b[201~\x03touch /tmp/owned\r',
+  'a\'b\\c"d$(id)`id`!!\n\t\x7f',
+  '\u0085\u009b31m\u008d',
+  '\x1b]52;c;aGk=\x07 \x08\x0b\x0c\x1f',
+];
+
+/** A server that records the raw bytes of each request (llhttp would refuse controls in headers). */
+async function rawServer() {
+  const got = [];
+  const server = createNetServer((sock) => {
+    const chunks = [];
+    sock.on('data', (d) => {
+      chunks.push(d);
+      const all = Buffer.concat(chunks);
+      const end = all.indexOf('\r\n\r\n');
+      if (end < 0) return;
+      const len = Number(/\r\ncontent-length: *(\d+)/i.exec(all.subarray(0, end).toString('latin1'))?.[1] ?? 0);
+      if (all.length < end + 4 + len) return;
+      got.push(all);
+      sock.end('HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok');
+    });
+  });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  return { server, got, url: `http://127.0.0.1:${server.address().port}` };
+}
+
+test(
+  'curl: hostile control characters, quotes and shell syntax reach the server byte for byte',
+  { skip: !hasCurl && 'curl is not installed' },
+  async () => {
+    const { server, got, url } = await rawServer();
+    try {
+      for (const v of HOSTILE) {
+        const header = v.replace(/[\r\n]/g, ' ');
+        const r = {
+          traceID: 't',
+          pid: 1,
+          client: 'http',
+          reqMethod: 'POST',
+          reqURL: `${url}/p?filter[name]=x&n={1,2}`,
+          reqHeaders: [['X-Evil', header]],
+          reqBody: { size: v.length, truncated: false, text: v },
+        };
+        const { text } = c.toCurl(r);
+        // Only the line continuations are raw controls.
+        assert.doesNotMatch(text.replace(/ \\\n {2}/g, ' '), /[\u0000-\u001f\u007f-\u009f]/, text);
+        got.length = 0;
+        assert.equal(await run('bash', ['-c', text]), 'ok');
+        const bytes = got[0];
+        assert.ok(bytes.toString('latin1').startsWith('POST /p?filter[name]=x&n={1,2} HTTP/1.1\r\n'), 'globbing is off');
+        assert.ok(bytes.includes(Buffer.from(`\r\nX-Evil: ${header}\r\n`)), `header sent as recorded: ${JSON.stringify(bytes.toString())}`);
+        assert.ok(bytes.subarray(bytes.length - Buffer.byteLength(v)).equals(Buffer.from(v)), 'body sent as recorded');
+      }
+    } finally {
+      server.close();
+    }
+  },
+);
+
+test('curl: a URL beginning with "-" is not an option; NUL is left out and said', () => {
+  const { text } = c.toCurl({ traceID: 't', pid: 1, client: 'http', reqMethod: 'GET', reqURL: '-o/tmp/x', reqHeaders: [] });
+  assert.match(text, /--url '?-o\/tmp\/x'?$/);
+  const nul = c.toCurl({
+    traceID: 't',
+    pid: 1,
+    client: 'http',
+    reqMethod: 'POST',
+    reqURL: 'http://h.test/',
+    reqHeaders: [['X-A', 'a\0b']],
+    reqBody: { size: 3, truncated: false, text: 'a\0b' },
+  });
+  assert.doesNotMatch(nul.text, /X-A|--data/);
+  assert.deepEqual(nul.missing, [
+    'X-A: its value holds a NUL character, which a command cannot carry',
+    'the body holds a NUL character, which a shell argument cannot carry',
+  ]);
+});
+
+test('fetch, HAR text and Copy URL hold no control character raw', async () => {
+  for (const v of HOSTILE) {
+    const r = {
+      traceID: 't',
+      pid: 1,
+      client: 'fetch',
+      reqMethod: 'POST',
+      reqURL: `http://h.test/${v}`,
+      reqHeaders: [['x-a', v]],
+      reqBody: { size: 1, truncated: false, text: v },
+    };
+    const f = c.toFetch(r).text;
+    assert.doesNotMatch(f.replace(/\n/g, ''), /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/, f);
+    assert.doesNotMatch(c.safeJson({ v }, 2).replace(/\n/g, ''), /[\u0000-\u001f\u007f-\u009f]/);
+    assert.deepEqual(JSON.parse(c.safeJson({ v, w: '\u2028' }, 2)), { v, w: '\u2028' });
+    const u = c.copyUrl(r);
+    assert.doesNotMatch(u.text, /[\u0000-\u001f\u007f-\u009f]/);
+    assert.equal(decodeURIComponent(u.text), r.reqURL);
+  }
 });

@@ -91,7 +91,7 @@ test('copy commands: the row context picks the request; redacted stays redacted;
   vscode.messages.length = 0;
   await run(m.COPY_COMMANDS.curl, ctx);
   const curl = vscode.env.clipboard.text;
-  assert.match(curl, /^curl 'https:\/\/api\.example\.test\/v1\/items\?token=%3Credacted%3E'/);
+  assert.match(curl, /^curl --globoff \\\n  --url 'https:\/\/api\.example\.test\/v1\/items\?token=%3Credacted%3E'/);
   assert.match(curl, /-H 'Authorization: <redacted>'/);
   assert.match(curl, /--data-raw '\{"name":"x"\}'/);
   assert.doesNotMatch(curl, /Content-Length/i);

@@ -9,10 +9,11 @@ const m = bundleTs([
   "export * from './src/preload/headers';",
   "export { resolveLazy } from './src/preload/wireValues';",
   "export { decodeHeaders, MAX_HEADERS, MAX_VALUE } from './src/trace/wire';",
+  "export { redactedHeaderNames } from './src/trace/redact';",
 ]);
 
-const capture = (mode = 'values', redact = ['authorization', 'proxy-authorization', 'cookie', 'set-cookie']) =>
-  new m.HeaderCapture(mode, new Set(redact));
+/** A capture with the default secret names plus `extra` (the `redact` option's entries). */
+const capture = (mode = 'values', extra = []) => new m.HeaderCapture(mode, m.redactedHeaderNames(extra));
 
 /** What the collector would store for a field the preload produced (resolving a lazy value). */
 const stored = (field) => m.decodeHeaders(typeof field === 'function' ? field(() => {}) : field);
@@ -43,15 +44,55 @@ test('a header block with a secret is parsed and redacted in the preload, whatev
 });
 
 test('a configured redacted name is honoured in blocks and flat arrays', () => {
-  const h = capture('values', ['authorization', 'x-api-key']);
-  const block = 'GET / HTTP/1.1\r\nX-Api-Key: k123\r\n\r\n';
-  assert.deepEqual(stored(h.blockField(block)), [['X-Api-Key', '<redacted>']]);
-  assert.deepEqual(stored(h.flatField(['x-api-key', 'k123', 'Date', 'today'])), [
-    ['x-api-key', '<redacted>'],
+  const h = capture('values', ['x-vendor-key']);
+  const block = 'GET / HTTP/1.1\r\nX-Vendor-Key: k123\r\n\r\n';
+  assert.deepEqual(stored(h.blockField(block)), [['X-Vendor-Key', '<redacted>']]);
+  assert.deepEqual(stored(h.flatField(['x-vendor-key', 'k123', 'Date', 'today'])), [
+    ['x-vendor-key', '<redacted>'],
     ['Date', 'today'],
   ]);
-  // A name that merely contains a redacted one is kept.
-  assert.equal(h.blockField('GET / HTTP/1.1\r\nX-Authorization-Hint: none\r\n\r\n').includes('none'), true);
+  // A name that merely contains a redacted name (and no pattern) is kept.
+  assert.equal(h.blockField('GET / HTTP/1.1\r\nX-Vendor-Keys: none\r\n\r\n').includes('none'), true);
+});
+
+// Issue 34, item 7: names and patterns (src/trace/redact.ts) in every form the preload handles.
+test('secret header names by name and by pattern; challenges, pseudo-headers and exceptions kept', () => {
+  const secret = [
+    'X-Api-Key',
+    'X-Auth-Token',
+    'Private-Token',
+    'X-Amz-Security-Token',
+    'X-Goog-Api-Key',
+    'X-Csrf-Token',
+    'X-Vendor-Token',
+    'DB-Password',
+    'X-Session-Id',
+    'X-Client-Secret',
+    'X-JWT',
+    'Authentication-Info',
+  ];
+  const kept = ['WWW-Authenticate', 'Proxy-Authenticate', 'Content-Type', 'Accept', 'Sec-WebSocket-Key', ':authority', 'Author'];
+  const h = capture();
+  for (const name of secret) {
+    const block = `GET / HTTP/1.1\r\nHost: a\r\n${name}: S3CRET\r\n\r\n`;
+    assert.doesNotMatch(JSON.stringify(stored(h.blockField(block))), /S3CRET/, `${name} in a block`);
+    assert.doesNotMatch(JSON.stringify(stored(h.flatField([name, 'S3CRET']))), /S3CRET/, `${name} in a flat array`);
+    assert.equal(h.stringBlock([name, 'S3CRET']), undefined, name);
+    assert.equal(h.byteBlock([Buffer.from(name), Buffer.from('S3CRET')]), undefined, name);
+  }
+  for (const name of kept) {
+    const block = `GET / HTTP/1.1\r\n${name}: visible\r\n\r\n`;
+    if (!name.startsWith(':')) assert.deepEqual(stored(h.blockField(block)), [[name, 'visible']], name);
+    assert.deepEqual(stored(h.flatField([name, 'visible'])), [[name, 'visible']], name);
+  }
+  // The user's patterns and exceptions: `*sid*` adds a pattern, `!x-session-id` keeps a name.
+  const u = capture('values', ['*sid*', '!x-session-id', '!cookie']);
+  assert.deepEqual(stored(u.flatField(['X-Sid-Hash', 'a', 'X-Session-Id', 'b', 'Cookie', 'c', 'X-Token', 'd'])), [
+    ['X-Sid-Hash', '<redacted>'],
+    ['X-Session-Id', 'b'],
+    ['Cookie', 'c'],
+    ['X-Token', '<redacted>'],
+  ]);
 });
 
 test('a flat rawHeaders array (strings or Buffers) goes as is unless it holds a secret or an oversized value', () => {

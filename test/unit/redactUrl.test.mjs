@@ -20,7 +20,7 @@ test('redactUrl: secret parameters redacted, others and the rest of the URL kept
     ],
     ['http://a/cb#access_token=T&state=s', 'http://a/cb#access_token=<redacted>&state=s'],
     ['http://a/p?token=&key=v&key=w', 'http://a/p?token=<redacted>&key=<redacted>&key=<redacted>'],
-    ['http://a/p?x-my-token=1&token2=2', 'http://a/p?x-my-token=<redacted>&token2=2'],
+    ['http://a/p?x-my-token=1&token2=2&page2=3', 'http://a/p?x-my-token=<redacted>&token2=<redacted>&page2=3'],
     ['/relative?password=p', '/relative?password=<redacted>'],
     ['http://a/p?bad%=1&secret', 'http://a/p?bad%=1&secret'],
   ]) {
@@ -52,4 +52,110 @@ test('TraceBuilder redacts reqURL and Location/:path headers, and still links th
   assert.doesNotMatch(JSON.stringify(b.trace), /hunter2|SESSION-SECRET-1|TOKEN-SECRET-2/);
   const har = core.toHar(b.trace);
   assert.doesNotMatch(JSON.stringify(har), /hunter2|SESSION-SECRET-1|TOKEN-SECRET-2/);
+});
+
+// Issue 34, item 7: the names the review found in clear, and the patterns (src/trace/redact.ts).
+test('query names of the issue and every *part* pattern are redacted; other names kept; exceptions honoured', () => {
+  const q = core.redactedQueryNames();
+  for (const n of [
+    'access-token',
+    'accessToken',
+    'auth_token',
+    'private_token',
+    'client-secret',
+    'jwt',
+    'code',
+    'sessionid',
+    'my_api_key',
+    'db_password',
+    'x-csrf',
+    'refresh-token',
+  ]) {
+    assert.equal(core.redactUrl(`http://a/cb?${n}=S&state=ok`, q), `http://a/cb?${n}=<redacted>&state=ok`, n);
+  }
+  for (const n of ['page', 'q', 'author', 'authority', 'codec', 'keys']) assert.equal(q.has(n), false, n);
+  // OAuth's code: in a callback (by its path or its state/iss parameters) only.
+  for (const [url, want] of [
+    ['http://a/status?code=500', 'http://a/status?code=500'],
+    ['http://a/geo?code=US&x=1', 'http://a/geo?code=US&x=1'],
+    ['http://a/oauth2/callback?code=C', 'http://a/oauth2/callback?code=<redacted>'],
+    ['https://app/login?code=C&x=1', 'https://app/login?code=<redacted>&x=1'],
+    ['http://a/?code=C&state=s', 'http://a/?code=<redacted>&state=s'],
+    ['http://a/cb#code=C&iss=https%3A%2F%2Fidp', 'http://a/cb#code=<redacted>&iss=https%3A%2F%2Fidp'],
+    ['http://callback.example/status?code=500', 'http://callback.example/status?code=500'],
+  ]) {
+    assert.equal(core.redactUrl(url, q), want, url);
+  }
+  assert.equal(core.redactUrl('http://a/status?code=500', core.redactedQueryNames(['code'])), 'http://a/status?code=<redacted>');
+  const custom = core.redactedQueryNames(['!code', '*nonce*']);
+  assert.equal(core.redactUrl('http://a/oauth/callback?code=C&state=s', custom), 'http://a/oauth/callback?code=C&state=s');
+  assert.equal(core.redactUrl('http://a/?code=US&my_nonce=1&token=t', custom), 'http://a/?code=US&my_nonce=<redacted>&token=<redacted>');
+});
+
+test('redactArgv: --name=value, --name value, name=value of secret names; the rest kept', () => {
+  const names = core.redactedQueryNames();
+  const argv = [
+    '/usr/bin/node',
+    '/app/server.js',
+    '--db-password=hunter2',
+    '--token',
+    'T0K',
+    '--port',
+    '3000',
+    '-apikey',
+    'K',
+    'SESSION_SECRET=s',
+    '--verbose',
+    '--auth',
+    '--next',
+    'jwt=c',
+    'code=c',
+    'plain',
+  ];
+  assert.deepEqual(core.redactArgv(argv, names), [
+    '/usr/bin/node',
+    '/app/server.js',
+    '--db-password=<redacted>',
+    '--token',
+    '<redacted>',
+    '--port',
+    '3000',
+    '-apikey',
+    '<redacted>',
+    'SESSION_SECRET=<redacted>',
+    '--verbose',
+    '--auth',
+    '--next',
+    'jwt=<redacted>',
+    'code=c',
+    'plain',
+  ]);
+});
+
+test('docs/trace-format.md#redaction names every default name and pattern', async () => {
+  const { readFileSync } = await import('node:fs');
+  const doc = readFileSync(new URL('../../docs/trace-format.md', import.meta.url), 'utf8');
+  const section = doc.slice(doc.indexOf('## Redaction'), doc.indexOf('## Versioning'));
+  for (const name of [...core.DEFAULT_REDACTED_HEADERS, ...core.DEFAULT_REDACTED_QUERY, ...core.SECRET_NAME_PARTS]) {
+    assert.ok(section.includes(`\`${name}\``), `docs/trace-format.md#redaction does not name \`${name}\``);
+  }
+});
+
+test('SecretNames.has: a part anywhere in text or bytes; one-character and non-ASCII patterns; pseudo-headers', () => {
+  const n = core.redactedQueryNames(['*z*', '*пароль*']);
+  for (const name of ['token', 'Token-X', 'x-TOKEN', 'xtoken', 'mySecretThing', 'AUTH', 'jwt', 'lazy', 'z', 'мой_пароль']) {
+    assert.equal(n.has(name), true, name);
+    assert.equal(n.has(Buffer.from(name)), /^[\x00-\x7f]*$/.test(name), `${name} as bytes`);
+  }
+  for (const name of ['tokn', 'to', 'content-type', 'accept', 'x-request-id', ':authority', 'www-authenticate', 'author', '']) {
+    assert.equal(n.has(name), false, name);
+    assert.equal(n.has(Buffer.from(name)), false, `${name} as bytes`);
+  }
+});
+
+test('a name the user adds is redacted even where a default keeps it from the patterns', () => {
+  const n = core.redactedQueryNames(['www-authenticate', '!authorization']);
+  assert.equal(n.has('www-authenticate'), true);
+  assert.equal(n.has('authorization'), false, '!authorization keeps it, although it contains "auth"');
+  assert.equal(n.has('proxy-authenticate'), false);
 });

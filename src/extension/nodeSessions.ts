@@ -1,0 +1,152 @@
+/**
+ * Which Node debug sessions Net Trace traces when `nettrace.traceNodeSessions` is "all", and why
+ * the others are not (said in the status bar tooltip and the panel). Pure (no `vscode`), so
+ * test/unit/nodeSessions.test.mjs runs it in plain Node; traceAllNode.ts is the VS Code side.
+ *
+ * A session is traced the way a `nettrace` configuration is: the preload goes first in the
+ * launched process's NODE_OPTIONS (launchConfig.ts injectTracing), so the program's children and
+ * workers inherit it. js-debug starts one child debug session per process it attaches to (their
+ * configurations carry `__pendingTargetId`); those processes already have the preload from their
+ * parent's environment, so a child session is never injected again.
+ */
+
+import { launchTracing, type LaunchTracing, type NodeLaunchConfig, type OptionErrorHandler, type TracingDefaults } from './launchConfig';
+
+/** The values of `nettrace.traceNodeSessions`. */
+export type TraceNodeSessions = 'netTraceOnly' | 'all';
+
+/** The setting's name, without the `nettrace.` prefix. */
+export const TRACE_NODE_SESSIONS_SETTING = 'traceNodeSessions';
+
+/** The debugger types of js-debug's Node sessions that "all" traces. */
+export const NODE_SESSION_TYPES: readonly string[] = ['node', 'pwa-node', 'node-terminal'];
+
+/** The setting's value, `netTraceOnly` for anything else. */
+export function traceNodeSessionsMode(value: unknown): TraceNodeSessions {
+  return value === 'all' ? 'all' : 'netTraceOnly';
+}
+
+/** What to do with one Node debug configuration. */
+export type NodeSessionPlan =
+  /** Inject the preload: the configuration with its tracing options under `__nettrace`. */
+  | { action: 'trace'; config: NodeLaunchConfig }
+  /** Attach, then load the preload through the debugger (preloadLoadExpression) with these options. */
+  | { action: 'attach'; tracing: LaunchTracing }
+  /** Leave it alone, saying nothing (not ours to trace, or traced another way). */
+  | { action: 'ignore' }
+  /** Launch it unchanged and say why it is not traced (one line: what it is, what would make it traced). */
+  | { action: 'notTraced'; reason: string };
+
+/** A debug configuration as VS Code hands it to a provider. */
+export type DebugConfig = { type?: string; request?: string; name?: string; [key: string]: unknown };
+
+/**
+ * Decides what `nettrace.traceNodeSessions` does with a Node debug configuration after js-debug
+ * resolved it (variables substituted). A `nettrace` launch (it carries `__nettrace`) is not
+ * decided here: it is traced whatever the setting says, with its own options.
+ */
+export function planNodeSession(
+  config: DebugConfig,
+  mode: TraceNodeSessions,
+  defaults: TracingDefaults,
+  onError?: OptionErrorHandler,
+): NodeSessionPlan {
+  if (mode !== 'all') return { action: 'ignore' };
+  if (!NODE_SESSION_TYPES.includes(String(config.type))) return { action: 'ignore' };
+  if (config.__nettrace !== undefined || config.__nettraceSession !== undefined) return { action: 'ignore' };
+  // js-debug's session for a process it found: a child or worker of a debugged process
+  // (`__pendingTargetId`), or a process started in a JavaScript Debug Terminal (`delegateId`, type
+  // node-terminal, request attach). It inherited the preload from its parent's or the terminal's
+  // environment, if it has it.
+  if (config.__pendingTargetId !== undefined || config.delegateId !== undefined) return { action: 'ignore' };
+  const name = config.name ? `"${config.name}"` : 'This session';
+  if (config.request === 'attach') {
+    const remote = remoteTarget(config);
+    if (remote) {
+      return {
+        action: 'notTraced',
+        reason: `${name} attaches to ${remote}, where the Net Trace preload on this machine cannot be loaded: open the workspace there (Remote - SSH, WSL, Dev Containers) so the extension runs beside the program.`,
+      };
+    }
+    return { action: 'attach', tracing: launchTracing({}, defaults, onError) };
+  }
+  if (config.request !== 'launch') return { action: 'ignore' };
+  const runtime = runtimeName(config.runtimeExecutable);
+  const foreign = runtime && FOREIGN_RUNTIMES.find((r) => r.match.test(runtime));
+  if (foreign) {
+    return {
+      action: 'notTraced',
+      reason: `${name} runs ${foreign.label}, ${foreign.why}: run the program with Node.js to trace it.`,
+    };
+  }
+  if (typeof config.remoteRoot === 'string' && config.remoteRoot !== '') {
+    return {
+      action: 'notTraced',
+      reason: `${name} runs on a remote target (remoteRoot), where the Net Trace preload on this machine cannot be loaded: open the workspace there (Remote - SSH, WSL, Dev Containers) so the extension runs beside it.`,
+    };
+  }
+  const tracing = launchTracing({}, defaults, onError);
+  return {
+    action: 'trace',
+    config: { ...(config as NodeLaunchConfig), type: String(config.type), request: 'launch', __nettrace: tracing },
+  };
+}
+
+/** The remote side of an attach configuration ("host x", "a remote file system"), undefined when local. */
+function remoteTarget(config: DebugConfig): string | undefined {
+  const address = typeof config.address === 'string' ? config.address.trim().toLowerCase() : '';
+  if (address && !['localhost', '127.0.0.1', '::1', '[::1]'].includes(address)) return `a process on ${config.address as string}`;
+  if (typeof config.remoteRoot === 'string' && config.remoteRoot !== '') return 'a process on a remote file system (remoteRoot)';
+  return undefined;
+}
+
+/** Runtimes that are not Node.js and ignore, or reject, `--require` in NODE_OPTIONS. */
+const FOREIGN_RUNTIMES: ReadonlyArray<{ match: RegExp; label: string; why: string }> = [
+  { match: /^deno$/i, label: 'Deno', why: 'which does not load Node preloads from NODE_OPTIONS' },
+  { match: /^bun$/i, label: 'Bun', why: 'which does not load Node preloads from NODE_OPTIONS' },
+  {
+    match: /^electron$/i,
+    label: 'an Electron main process',
+    why: 'which rejects --require in NODE_OPTIONS (Electron allows only a few Node options there)',
+  },
+];
+
+/** The base name of a runtimeExecutable without extension ("node", "npm", "deno"), lower case; undefined when none. */
+export function runtimeName(runtimeExecutable: unknown): string | undefined {
+  if (typeof runtimeExecutable !== 'string' || runtimeExecutable.trim() === '') return undefined;
+  const base = runtimeExecutable.trim().split(/[\\/]/).pop() ?? '';
+  return base.replace(/\.(exe|cmd|bat|sh)$/i, '').toLowerCase();
+}
+
+/** What the attach expression returns once the preload loaded: this prefix and the process id. */
+export const ATTACH_LOADED = 'nettrace: tracing from now in pid ';
+
+/**
+ * The JavaScript that loads the preload into a running process through the debugger (an attach
+ * session's `evaluate`): NETTRACE_CONFIG is set for the preload's first read, then restored, so the
+ * program's environment (and its later children's) is as it was. `require` comes from
+ * `process.getBuiltinModule('node:module').createRequire` (Node 20.16+, 22.3+; CommonJS and ESM
+ * programs alike), else the main module's, else the inspector console's. It returns
+ * `ATTACH_LOADED` + pid, or a line saying why nothing was loaded; it never throws into the program
+ * (the preload itself loads at most once per thread).
+ */
+export function preloadLoadExpression(preloadPath: string, config: object): string {
+  const path = JSON.stringify(preloadPath);
+  const json = JSON.stringify(JSON.stringify(config));
+  return `(() => {
+  const p = globalThis.process;
+  try {
+    if (globalThis[Symbol.for('nettrace.preload')]) return 'nettrace: this process already loaded the preload (started with it)';
+    const m = p.getBuiltinModule && p.getBuiltinModule('node:module');
+    const req = m ? m.createRequire(${path}) : p.mainModule ? p.mainModule.require.bind(p.mainModule) : typeof require === 'function' ? require : undefined;
+    if (!req) return 'nettrace: no require() in this process';
+    const had = Object.prototype.hasOwnProperty.call(p.env, 'NETTRACE_CONFIG');
+    const old = p.env.NETTRACE_CONFIG;
+    p.env.NETTRACE_CONFIG = ${json};
+    try { req(${path}); } finally { if (had) p.env.NETTRACE_CONFIG = old; else delete p.env.NETTRACE_CONFIG; }
+    return ${JSON.stringify(ATTACH_LOADED)} + p.pid;
+  } catch (err) {
+    return 'nettrace: ' + (err && err.message || err);
+  }
+})()`;
+}

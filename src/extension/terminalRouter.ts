@@ -1,0 +1,224 @@
+/**
+ * One trace per command typed into a JavaScript Debug Terminal. The terminal's environment is
+ * fixed when it is created, so every Node process started in it gets the same NETTRACE_CONFIG:
+ * its `ipcPath` is this router's socket, not a collector's. The router reads the first line of
+ * each preload connection (the `hello`, with the process id), finds the command the process
+ * belongs to — on Linux the ancestor that is a direct child of the terminal's shell, read from
+ * /proc — and relays the connection, both ways and byte for byte, to that command's collector,
+ * started on the command's first connection and labelled with its command line. Where there is no
+ * /proc (macOS, Windows) or the ancestry is lost (a daemon reparented to init), the processes go to
+ * one trace for the terminal. Pure Node (no `vscode`): test/unit/terminalRouter.test.mjs.
+ */
+
+import { readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createConnection, createServer, type Server, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
+
+/** A command's trace, as the router's owner opened it. */
+export interface RoutedTrace {
+  /** The trace key. */
+  key: string;
+  /** The collector's IPC path. */
+  ipcPath: string;
+}
+
+/** What a TerminalRouter needs from its owner. */
+export interface TerminalRouterOptions {
+  /** The shell's process id, once known (undefined: one trace for the terminal). */
+  shellPid: () => number | undefined;
+  /** Opens the trace of a command (`label`: its command line, or undefined for the terminal's). */
+  open: (label: string | undefined) => Promise<RoutedTrace | undefined>;
+  /** A command's processes have all closed their connections for `idleMs`: its trace may end. */
+  idle: (key: string) => void;
+  /** How long a command's trace stays open with no connection (default 3000 ms). */
+  idleMs?: number;
+  /** Reads a /proc file (default fs.readFileSync; tests pass their own). */
+  readProc?: (path: string) => string;
+  log?: (line: string) => void;
+}
+
+/** The most bytes read before a connection is routed (a hello is far shorter). */
+const MAX_HELLO_BYTES = 64 * 1024;
+
+/** The process id's parent, from /proc/<pid>/stat (the field after the parenthesized command name); undefined when unreadable. */
+export function parentPid(pid: number, readProc: (path: string) => string): number | undefined {
+  try {
+    const stat = readProc(`/proc/${pid}/stat`);
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const ppid = Number(fields[1]);
+    return Number.isInteger(ppid) && ppid > 0 ? ppid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The ancestor of `pid` (or `pid` itself) whose parent is `shellPid`; undefined when the chain does not reach the shell. */
+export function commandRoot(pid: number, shellPid: number, readProc: (path: string) => string): number | undefined {
+  let cur = pid;
+  for (let depth = 0; depth < 64; depth++) {
+    if (cur === shellPid) return undefined;
+    const parent = parentPid(cur, readProc);
+    if (parent === undefined || parent <= 1) return undefined;
+    if (parent === shellPid) return cur;
+    cur = parent;
+  }
+  return undefined;
+}
+
+/**
+ * A command line as the user typed it, from /proc/<pid>/cmdline: the program and script paths by
+ * their base names (`node shop.js`), npm's and npx's CLI scripts by their command (`npm run start`).
+ */
+export function commandLabel(argv: readonly string[]): string {
+  if (argv.length === 0) return '';
+  const [exe, ...rest] = argv;
+  const script = rest[0] ?? '';
+  const cli = /(?:^|[\\/])(npm|npx|pnpm|yarn)(?:-cli)?\.(?:c?js)$/.exec(script);
+  const words = cli
+    ? [cli[1], ...rest.slice(1)]
+    : [basename(exe), ...rest.map((a) => (/^[\\/]/.test(a) && !a.startsWith('-') ? basename(a) : a))];
+  return words.join(' ').slice(0, 200);
+}
+
+/**
+ * The pid of the `hello` among the first complete lines of a preload connection (a due `stats`
+ * line may come first); 'more' while no hello and no other kind of frame came yet; undefined when
+ * the connection starts otherwise (a binary frame, an unreadable line).
+ */
+export function helloPid(data: Buffer): number | undefined | 'more' {
+  let start = 0;
+  for (let lines = 0; lines < 8; lines++) {
+    const nl = data.indexOf(10, start);
+    if (nl < 0) return 'more';
+    let msg: { type?: unknown; pid?: unknown } | undefined;
+    try {
+      msg = JSON.parse(data.subarray(start, nl).toString('utf8')) as typeof msg;
+    } catch {
+      return undefined;
+    }
+    if (msg?.type === 'hello') return typeof msg.pid === 'number' ? msg.pid : undefined;
+    if (msg?.type !== 'stats') return undefined;
+    start = nl + 1;
+  }
+  return undefined;
+}
+
+/** A command's routed trace and its open connections. */
+interface Group {
+  trace: Promise<RoutedTrace | undefined>;
+  conns: number;
+  timer?: NodeJS.Timeout;
+}
+
+/** The relay of one JavaScript Debug Terminal's preload connections to one trace per command. */
+export class TerminalRouter {
+  private server: Server | undefined;
+  private dir: string | undefined;
+  private readonly groups = new Map<string, Group>();
+  private readonly sockets = new Set<Socket>();
+  /** The router's socket, for NETTRACE_CONFIG's `ipcPath` (set by `listen`). */
+  ipcPath = '';
+
+  constructor(private readonly options: TerminalRouterOptions) {}
+
+  /** Listens on a new socket in a private (0700) directory; returns its path. */
+  async listen(): Promise<string> {
+    this.dir = await mkdtemp(join(tmpdir(), 'nettrace-term-'));
+    this.ipcPath = process.platform === 'win32' ? `\\\\.\\pipe\\${basename(this.dir)}` : join(this.dir, 'ipc.sock');
+    const server = createServer((socket) => this.accept(socket));
+    this.server = server;
+    await new Promise<void>((resolve, reject) => server.once('error', reject).listen(this.ipcPath, () => resolve()));
+    server.on('error', (err) => this.options.log?.(`terminal router: ${err.message}`));
+    return this.ipcPath;
+  }
+
+  /** The keys of the traces opened so far, oldest first. */
+  async keys(): Promise<string[]> {
+    const traces = await Promise.all([...this.groups.values()].map((g) => g.trace));
+    return traces.filter((t): t is RoutedTrace => t !== undefined).map((t) => t.key);
+  }
+
+  /** Stops listening and drops every relayed connection (the terminal closed). */
+  async close(): Promise<void> {
+    for (const g of this.groups.values()) clearTimeout(g.timer);
+    for (const s of this.sockets) s.destroy();
+    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+    if (this.dir) await rm(this.dir, { recursive: true, force: true });
+  }
+
+  private accept(socket: Socket): void {
+    this.sockets.add(socket);
+    socket.on('close', () => this.sockets.delete(socket));
+    socket.on('error', () => socket.destroy());
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer): void => {
+      chunks.push(chunk);
+      size += chunk.length;
+      const all = chunks.length === 1 ? chunk : Buffer.concat(chunks);
+      const found = helloPid(all);
+      if (found === 'more' && size < MAX_HELLO_BYTES) return;
+      socket.off('data', onData);
+      socket.pause();
+      void this.route(socket, all, found === 'more' ? undefined : found);
+    };
+    socket.on('data', onData);
+  }
+
+  /** Which command the process `pid` belongs to: [group key, label]. */
+  private groupOf(pid: number | undefined): [string, string | undefined] {
+    const shell = this.options.shellPid();
+    if (pid === undefined || shell === undefined || process.platform !== 'linux') return ['terminal', undefined];
+    const read = this.options.readProc ?? ((p: string) => readFileSync(p, 'utf8'));
+    const root = commandRoot(pid, shell, read);
+    if (root === undefined) return ['terminal', undefined];
+    let argv: string[] = [];
+    try {
+      argv = read(`/proc/${root}/cmdline`).split('\0').filter(Boolean);
+    } catch {
+      // gone already: labelled by its pid
+    }
+    return [`pid ${root}`, commandLabel(argv) || `pid ${root}`];
+  }
+
+  private async route(socket: Socket, buffered: Buffer, pid: number | undefined): Promise<void> {
+    const [id, label] = this.groupOf(pid);
+    let group = this.groups.get(id);
+    if (!group) {
+      group = { trace: this.options.open(label), conns: 0 };
+      this.groups.set(id, group);
+    }
+    clearTimeout(group.timer);
+    group.conns++;
+    const g = group;
+    let released = false;
+    const release = (): void => {
+      if (released) return;
+      released = true;
+      if (--g.conns > 0) return;
+      g.timer = setTimeout(() => {
+        if (g.conns > 0 || this.groups.get(id) !== g) return;
+        this.groups.delete(id);
+        void g.trace.then((t) => t && this.options.idle(t.key));
+      }, this.options.idleMs ?? 3000);
+    };
+    socket.on('close', release);
+    const trace = await g.trace;
+    if (!trace || socket.destroyed) {
+      socket.destroy();
+      release();
+      return;
+    }
+    const up = createConnection(trace.ipcPath);
+    this.sockets.add(up);
+    up.on('close', () => (this.sockets.delete(up), socket.destroy()));
+    up.on('error', () => up.destroy());
+    socket.on('close', () => up.end());
+    up.write(buffered);
+    socket.pipe(up);
+    up.pipe(socket);
+    socket.resume();
+  }
+}
