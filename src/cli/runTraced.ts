@@ -67,7 +67,7 @@ export interface RunOptions {
   rules?: readonly unknown[];
   /** What happens to requests no trace/skip rule decides (default "trace"). */
   defaultAction?: RuleDefaultAction;
-  /** Send the trace's spans to this OTLP backend when the program has ended (docs/opentelemetry.md). */
+  /** Send the trace's spans to this OTLP backend: each request as it finishes, the rest at the end (docs/opentelemetry.md). */
   otlp?: OtlpConfig;
   /** Write the trace's spans as OTLP/JSON to this file. */
   otlpFile?: string;
