@@ -15,3 +15,15 @@ export {
   PHASE_CHARS,
   type RenderOptions,
 } from './render';
+// OpenTelemetry export: the pure mapping and the configuration (the exporters stay in dist/cli.cjs).
+export {
+  requestSpans,
+  resourceFor,
+  traceparentOf,
+  urlFull,
+  stableId,
+  hrTime,
+  RedirectMemory,
+  parseResourceAttributes,
+} from '../otlp/mapping';
+export { resolveOtlpConfig, OtlpConfigError } from '../otlp/config';

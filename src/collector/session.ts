@@ -23,6 +23,8 @@ const MAX_DEBUGGER_PAUSES = 10_000;
 export interface SessionOptions {
   /** What is being traced (e.g. the command line). */
   description: string;
+  /** The OTLP endpoint the session's spans go to when it ends (the `otlp` option; docs/opentelemetry.md). */
+  otlp?: string;
   /** Successful requests slower than this get a "slow" diagnosis (default 1000 ms). */
   slowThresholdMs?: number;
   /** Minimum time between 'change' events in ms (default 100). */
@@ -59,6 +61,8 @@ export class Session extends EventEmitter<SessionEvents> {
   private readonly options: SessionOptions;
   /** Successful requests slower than this (ms) get a "slow" diagnosis. */
   readonly slowThresholdMs: number;
+  /** The OTLP endpoint of the session's spans (SessionOptions.otlp). */
+  readonly otlp: string | undefined;
   private readonly changeIntervalMs: number;
   private readonly sourceMaps: SourceMapResolver | undefined;
   private readonly mappedInitiators = new WeakMap<Initiator, Initiator>();
@@ -76,6 +80,7 @@ export class Session extends EventEmitter<SessionEvents> {
       maxRecords: options.maxRecords,
     });
     this.slowThresholdMs = options.slowThresholdMs ?? DEFAULT_SLOW_THRESHOLD_MS;
+    this.otlp = options.otlp || undefined;
     this.changeIntervalMs = options.changeIntervalMs ?? 100;
     this.sourceMaps = options.sourceMaps === false ? undefined : (options.sourceMaps ?? new SourceMapResolver());
     this.rules = new RulesController({ rules: options.rules, defaultAction: options.defaultAction, slowThresholdMs: this.slowThresholdMs });
@@ -124,6 +129,13 @@ export class Session extends EventEmitter<SessionEvents> {
   warn(message: string): void {
     this.builder.warn(message);
     this.scheduleChange();
+  }
+
+  /** Counts OpenTelemetry spans an export could not deliver (`stats.undeliveredSpans`), with its warning. */
+  countUndeliveredSpans(count: number, warning: string): void {
+    const stats = this.builder.trace.stats;
+    stats.undeliveredSpans = (stats.undeliveredSpans ?? 0) + count;
+    this.warn(warning);
   }
 
   /**

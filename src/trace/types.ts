@@ -505,13 +505,12 @@ export interface TraceStats {
    * requests of a thread, stacks are captured only as far as 1% of the program's time allows) or off.
    */
   skippedInitiators?: number;
-  /**
-   * Records the collector did not keep because a kind reached its cap (a runaway or hostile peer on the collector socket must not grow it
-   * without bound); absent when 0.
-   */
+  /** Records not kept because their kind reached its cap (a runaway or hostile peer must not grow it); absent when 0. */
   droppedRecords?: number;
   /** Captured-body blobs dropped: over the pending-bytes cap, or never claimed by a record; absent when 0. */
   droppedBlobs?: number;
+  /** OpenTelemetry spans `nettrace run --otlp` could not deliver (docs/opentelemetry.md); absent when 0. */
+  undeliveredSpans?: number;
   warnings: string[];
   /** The privileged helper (kernel metrics, conntrack, packet capture), when it was tried. */
   helper?: HelperStats;
