@@ -8,11 +8,16 @@
 
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { once } from 'node:events';
-import { OTLPTraceExporter as ProtoExporter } from '@opentelemetry/exporter-trace-otlp-proto';
-import { OTLPTraceExporter as JsonExporter } from '@opentelemetry/exporter-trace-otlp-http';
-import { OTLPTraceExporter as GrpcExporter } from '@opentelemetry/exporter-trace-otlp-grpc';
-import { JsonTraceSerializer } from '@opentelemetry/otlp-transformer';
-import { Metadata } from '@grpc/grpc-js';
+type Wire = typeof import('./wire');
+let wireModule: Wire | undefined;
+/**
+ * The exporter packages, loaded on first use: the build (scripts/build.mjs, `otlpApart`) turns
+ * this require into one of dist/otlp-wire.cjs beside the bundle, so a session that does not
+ * export never loads them.
+ */
+function wire(): Wire {
+  return (wireModule ??= require('./wire') as Wire);
+}
 import { openPrivateSync } from '../trace/privateFile';
 import type { OtlpConfig } from './config';
 import type { OtlpSpan } from './mapping';
@@ -58,6 +63,7 @@ export interface OtlpSinkOptions {
 /** The OpenTelemetry exporter of a configuration's protocol. */
 function exporterOf(config: OtlpConfig): Exporter {
   const common = { url: config.url, timeoutMillis: config.timeoutMillis, concurrencyLimit: 8 };
+  const { Metadata, GrpcExporter, JsonExporter, ProtoExporter } = wire();
   let exporter: unknown;
   if (config.protocol === 'grpc') {
     const metadata = new Metadata();
@@ -269,7 +275,7 @@ export class OtlpFileSink implements SpanSink {
 
   private async flush(): Promise<void> {
     if (this.batch.length === 0 || this.error) return;
-    const bytes = JsonTraceSerializer.serializeRequest(this.batch as never);
+    const bytes = wire().JsonTraceSerializer.serializeRequest(this.batch as never);
     this.written += this.batch.length;
     this.batch = [];
     if (!bytes) return;
