@@ -16,7 +16,9 @@ import type { StackHolder } from './initiator';
 import { addSocketOp, connOf, tracedSocket } from './socketHooks';
 import { undiciSocket } from './undiciHooks';
 import type { ConnState, Hook, Tracer } from './tracer';
-import { inTimerCallback, now, overrideMethod, toRequestError, writeConn } from './tracer';
+import { inTimerCallback, now, overrideMethod, replaceFunction, toRequestError, writeConn } from './tracer';
+import { observeEvents } from './emitTaps';
+import { onModuleLoad } from './moduleLoad';
 import { F } from '../protocol/events';
 import type { RequestStartView, StartDecision } from '../rules';
 import type { RequestError } from '../trace/types';
@@ -133,13 +135,9 @@ export function installHttp2Hooks(t: Tracer): void {
   };
   const loaded = () => (process as { moduleLoadList?: string[] }).moduleLoadList?.includes('NativeModule http2') === true;
   if (loaded()) return install();
-  const Module = require('node:module') as { _load: (request: string, ...rest: unknown[]) => unknown };
-  const load = Module._load;
-  Module._load = function (request: string, ...rest: unknown[]) {
-    const exports = load.call(this, request, ...rest);
+  onModuleLoad((request) => {
     if (!installed && (request === 'http2' || request === 'node:http2')) install();
-    return exports;
-  };
+  });
   t.beforeConnect = () => {
     if (!installed && loaded()) install();
   };
@@ -168,7 +166,16 @@ function wrapConnect(t: Tracer, hook: Hook, mod_: typeof http2): void {
         conn.socketTrace.coalesced = true;
         const ops = (state.ops = new OpSampler(t, conn, socket));
         // Before socketHooks' own 'close' listener, which sends the trace.
-        socket.prependOnceListener('close', () => t.guard(hook, () => ops.sample()));
+        let sampledAtClose = false;
+        observeEvents(
+          socket,
+          (event) => {
+            if (event !== 'close' || sampledAtClose) return;
+            sampledAtClose = true;
+            t.guard(hook, () => ops.sample());
+          },
+          true,
+        );
       }
       session.once('goaway', (errorCode: number, lastStreamID: number) => {
         t.guard(hook, () => {
@@ -183,9 +190,7 @@ function wrapConnect(t: Tracer, hook: Hook, mod_: typeof http2): void {
     });
     return session;
   };
-  Object.defineProperty(wrapped, 'name', { value: connect.name });
-  Object.defineProperty(wrapped, 'length', { value: connect.length });
-  mod.connect = wrapped;
+  replaceFunction(mod, 'connect', wrapped, connect);
 }
 
 /**
@@ -228,9 +233,7 @@ function patchRequest(t: Tracer, hook: Hook, proto: { request: Function }): void
     else t.untracedRequests++;
     return stream;
   };
-  Object.defineProperty(wrapped, 'name', { value: request.name });
-  Object.defineProperty(wrapped, 'length', { value: request.length });
-  proto.request = wrapped;
+  replaceFunction(proto, 'request', wrapped, request);
 }
 
 /** The trace rules' view of a stream about to be opened on a session of `origin`. */

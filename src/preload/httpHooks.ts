@@ -20,7 +20,8 @@ import { BodyCapture, bodyCap, headerValueText } from './bodies';
 import { noteProgress, SseCounter } from './progress';
 import { connOf } from './socketHooks';
 import type { ConnState, Hook, Tracer } from './tracer';
-import { inTimerCallback, now, overrideMethod, toRequestError, writeConn } from './tracer';
+import { inTimerCallback, now, overrideMethod, replaceFunction, toRequestError, writeConn } from './tracer';
+import { observeEvents, tapEmit } from './emitTaps';
 import { SKIPPED, stateOf, type ReqState, type TracedRequest } from './httpState';
 import { F, type FieldsWriter } from '../protocol/events';
 import { observeWebSocket } from './wsFrames';
@@ -82,9 +83,7 @@ function wrapExport(t: Tracer, hook: Hook, mod: Record<string, Function>, name: 
     }
     return req;
   };
-  Object.defineProperty(wrapped, 'name', { value: original.name });
-  Object.defineProperty(wrapped, 'length', { value: original.length });
-  mod[name] = wrapped;
+  replaceFunction(mod, name, wrapped, original);
 }
 
 /**
@@ -252,22 +251,20 @@ function isAbsoluteForm(path: string | undefined): boolean {
  * Workaround: Node publishes no response channel for a `101` upgrade or a CONNECT response; it
  * emits 'upgrade'/'connect' on the request, and only when the program listens for it (when
  * nobody does, Node destroys the socket instead). A listener of ours would change that, so for
- * these requests only (an Upgrade header, or CONNECT) the request's own `emit` is wrapped to see
- * the event, or the 'close' that follows an unheard one.
+ * these requests only (an Upgrade header, or CONNECT) the request's events are observed
+ * (emitTaps.ts: no listener, no own property on the request) to see the event, or the 'close'
+ * that follows an unheard one.
  */
 function watchUpgrade(t: Tracer, hook: Hook, req: TracedRequest, s: ReqState): void {
-  const emit = req.emit;
-  overrideMethod(req as { emit: typeof emit }, 'emit', function (this: TracedRequest, event: string | symbol, ...args: unknown[]): boolean {
-    if (!s.gotResponse && hook.enabled) {
-      if (event === 'upgrade' || event === 'connect') {
-        t.guard(hook, () => onUpgrade(t, hook, this, s, args[0] as IncomingMessage, args[1] as object, args[2] as Uint8Array, false));
-      } else if (event === 'close' && !s.done) {
-        const res = this.res as (IncomingMessage & { upgrade?: boolean }) | null | undefined;
-        if (res && res.upgrade) t.guard(hook, () => onUpgrade(t, hook, this, s, res, undefined, undefined, true));
-      }
+  observeEvents(req, (event, a, b, c) => {
+    if (s.gotResponse || !hook.enabled) return;
+    if (event === 'upgrade' || event === 'connect') {
+      t.guard(hook, () => onUpgrade(t, hook, req, s, a as IncomingMessage, b as object, c as Uint8Array, false));
+    } else if (event === 'close' && !s.done) {
+      const res = req.res as (IncomingMessage & { upgrade?: boolean }) | null | undefined;
+      if (res && res.upgrade) t.guard(hook, () => onUpgrade(t, hook, req, s, res, undefined, undefined, true));
     }
-    return emit.call(this, event, ...args);
-  } as typeof emit);
+  });
 }
 
 /**
@@ -335,8 +332,10 @@ function pushed(t: Tracer, hook: Hook, s: ReqState, chunk: unknown, encoding: Bu
 }
 
 function installLifecycleHooks(t: Tracer, hook: Hook): void {
+  // The program sees each replaced method as Node defines it (ClientRequest.prototype.destroy is enumerable).
   const define = (proto: object, name: string, value: Function) =>
-    Object.defineProperty(proto, name, { configurable: true, writable: true, enumerable: false, value });
+    replaceFunction(proto, name, value, (proto as Record<string, Function>)[name]!);
+  tapEmit(http.ClientRequest.prototype);
   const incoming = http.IncomingMessage.prototype as unknown as {
     push: (chunk: unknown, enc?: BufferEncoding) => boolean;
     _destroy: (err: Error | null, cb: (err?: Error | null) => void) => void;

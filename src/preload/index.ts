@@ -20,6 +20,7 @@ import { Transport } from './transport';
 import { installUndiciHooks } from './undiciHooks';
 import { preloadRules } from './rules';
 import { ensureResolver } from './dns/install';
+import { replaceFunction } from './tracer';
 
 const GUARD = Symbol.for('nettrace.preload');
 
@@ -108,7 +109,7 @@ function start(): void {
     configurable: true,
     writable: false,
   });
-  process.on('exit', (code) => {
+  onExit((code) => {
     try {
       const at = now();
       for (const { conn, bytes } of t.openConns) {
@@ -122,6 +123,29 @@ function start(): void {
       // Exiting anyway; nothing useful can be done with a failure here.
     }
   });
+}
+
+/**
+ * Runs `fn` as the process exits (process.exit() or the event loop's end), before the program's
+ * 'exit' listeners. Workaround: an 'exit' listener of ours would show in the program's
+ * `process.listenerCount('exit')`, `eventNames()` and `listeners('exit')` and count toward its
+ * MaxListenersExceededWarning; both ways out emit 'exit' through `process.emit` (Node's C++ calls
+ * it by name at the loop's end), so `process` gets an `emit` of its own (non-enumerable, with
+ * EventEmitter.prototype.emit's name and length) that sees 'exit' and hands every event on to
+ * the inherited `emit`. What stays visible: `process` has an own `emit` (docs/architecture.md).
+ */
+function onExit(fn: (code: unknown) => void): void {
+  const proto = Object.getPrototypeOf(process) as { emit: Function };
+  let done = false;
+  const emit = function emit(this: unknown, event: string | symbol, code?: unknown): boolean {
+    if (event === 'exit' && !done && this === process) {
+      done = true;
+      fn(code);
+    }
+    // eslint-disable-next-line prefer-rest-params
+    return proto.emit.apply(this, arguments);
+  };
+  replaceFunction(process, 'emit', emit, process.emit);
 }
 
 function safeCwd(): string {

@@ -15,7 +15,8 @@ import * as net from 'node:net';
 import * as tls from 'node:tls';
 import type { PeerCert, SocketOp } from '../trace/types';
 import type { ConnState, Hook, Keyed, Tracer } from './tracer';
-import { isTlsCode, now, overrideMethod, Slot } from './tracer';
+import { isTlsCode, now, overrideMethod, replaceFunction, Slot } from './tracer';
+import { observeEvents, tapEmit } from './emitTaps';
 import { DETAIL_BIT } from '../rules/details';
 import { preloadRules } from './rules';
 import { dnsLookupFor } from './dns/perRequest';
@@ -40,9 +41,9 @@ export function installSocketHooks(t: Tracer): void {
     if (hook.enabled && !connOf.has(this)) callArgs = t.guard(hook, () => onConnect(t, hook, this, args)) ?? args;
     return original.apply(this, callArgs);
   };
-  Object.defineProperty(wrapped, 'name', { value: original.name });
-  Object.defineProperty(wrapped, 'length', { value: original.length });
-  proto.connect = wrapped;
+  replaceFunction(proto, 'connect', wrapped, original);
+  // The socket's events are observed without listeners (emitTaps.ts); TLSSocket inherits this.
+  tapEmit(proto);
   installTlsTunnelHook(t, hook);
 }
 
@@ -68,9 +69,7 @@ function installTlsTunnelHook(t: Tracer, hook: Hook): void {
     }
     return inner;
   };
-  Object.defineProperty(wrapped, 'name', { value: original.name });
-  Object.defineProperty(wrapped, 'length', { value: original.length });
-  tlsModule.connect = wrapped;
+  replaceFunction(tlsModule, 'connect', wrapped, original);
 }
 
 function onTunnel(t: Tracer, hook: Hook, socket: tls.TLSSocket, outer: ConnState, servername: string | undefined): void {
@@ -117,8 +116,9 @@ function onTunnel(t: Tracer, hook: Hook, socket: tls.TLSSocket, outer: ConnState
     serverName: servername,
   });
   // tls.connect has added its own 'secure' listener by now: go first to read the chain.
-  watchHandshake(t, hook, socket, conn, true);
-  socket.once('close', () => {
+  watchHandshake(t, hook, socket, conn);
+  observeEvents(socket, (event) => {
+    if (event !== 'close' || conn.closed) return;
     t.guard(hook, () => {
       conn.closed = true;
       if (conn.secure) return;
@@ -235,46 +235,55 @@ function onConnect(t: Tracer, hook: Hook, socket: AnySocket, args: unknown[]): u
       if (lookup) callArgs = withLookup(args, lookup);
     }
   }
-  socket.on('lookup', (err: Error | null, address?: string) => {
-    t.guard(hook, () => {
-      const lookup = conn.lookups[conn.lookups.length - 1];
-      if (!lookup) return;
-      if (lookup.endAt === undefined) lookup.endAt = now();
-      if (err) lookup.error = (err as NodeJS.ErrnoException).code ?? err.message;
-      else if (address && !lookup.addresses.includes(address)) lookup.addresses.push(address);
-    });
-  });
-  socket.on('connectionAttempt', (ip: string, port: number, family: number) => {
-    t.guard(hook, () => {
-      conn.attempts.push({ address: ip, port, family, beginAt: now(), error: null });
-    });
-  });
-  const attemptFailed = (ip: string, port: number, _family: number, error?: Error) => {
-    t.guard(hook, () => {
-      const a = findAttempt(conn, ip, port);
-      if (!a) return;
-      a.endAt = now();
-      a.error = error ? ((error as NodeJS.ErrnoException).code ?? error.message) : 'ETIMEDOUT';
-    });
-  };
-  socket.on('connectionAttemptFailed', attemptFailed);
-  socket.on('connectionAttemptTimeout', (ip: string, port: number, family: number) => attemptFailed(ip, port, family));
-  socket.once('connect', () => {
-    t.guard(hook, () => {
-      // A TLS connection is still being dialed (for undici's connect timeout) until its handshake ends.
-      if (!conn.tls) notDialing();
-      if (conn.tls) wire = (socket as unknown as { _handle?: { _parent?: typeof wire } })._handle?._parent;
-      connected(t, socket, conn);
-    });
-  });
-  // tls.connect adds its own 'secure' listener after this connect call returns, so ours runs first.
-  if (conn.tls) watchHandshake(t, hook, socket as unknown as tls.TLSSocket, conn, false, notDialing);
-  socket.once('close', () => {
-    t.guard(hook, () => {
-      t.openConns.delete(entry);
-      notDialing();
-      closed(t, socket, conn, wire);
-    });
+  // Seen before the socket's listeners run, without being one (emitTaps.ts). A TLS socket's
+  // 'secure' is seen before tls.connect's own listener, which destroys the socket when the
+  // certificate is refused: the one moment a rejected server's chain is readable.
+  const handshake = conn.tls ? handshakeWatch(t, hook, socket as unknown as tls.TLSSocket, conn, notDialing) : undefined;
+  let closeSeen = false;
+  observeEvents(socket, (event, a, b, c, d) => {
+    switch (event) {
+      case 'lookup':
+        return t.guard(hook, () => {
+          const err = a as Error | null;
+          const address = b as string | undefined;
+          const lookup = conn.lookups[conn.lookups.length - 1];
+          if (!lookup) return;
+          if (lookup.endAt === undefined) lookup.endAt = now();
+          if (err) lookup.error = (err as NodeJS.ErrnoException).code ?? err.message;
+          else if (address && !lookup.addresses.includes(address)) lookup.addresses.push(address);
+        });
+      case 'connectionAttempt':
+        return t.guard(hook, () => {
+          conn.attempts.push({ address: a as string, port: b as number, family: c as number, beginAt: now(), error: null });
+        });
+      case 'connectionAttemptFailed':
+      case 'connectionAttemptTimeout':
+        return t.guard(hook, () => {
+          const attempt = findAttempt(conn, a as string, b as number);
+          if (!attempt) return;
+          attempt.endAt = now();
+          const error = event === 'connectionAttemptFailed' ? (d as Error | undefined) : undefined;
+          attempt.error = error ? ((error as NodeJS.ErrnoException).code ?? error.message) : 'ETIMEDOUT';
+        });
+      case 'connect':
+        if (conn.connected) return;
+        return t.guard(hook, () => {
+          // A TLS connection is still being dialed (for undici's connect timeout) until its handshake ends.
+          if (!conn.tls) notDialing();
+          if (conn.tls) wire = (socket as unknown as { _handle?: { _parent?: typeof wire } })._handle?._parent;
+          connected(t, socket, conn);
+        });
+      case 'close':
+        if (closeSeen) return;
+        closeSeen = true;
+        return t.guard(hook, () => {
+          t.openConns.delete(entry);
+          notDialing();
+          closed(t, socket, conn, wire);
+        });
+      default:
+        handshake?.(event);
+    }
   });
   return callArgs;
 }
@@ -496,28 +505,37 @@ function findAttempt(conn: ConnState, ip: string, port: number) {
  * Records a TLS handshake on the connection's tlsTunnels record: what it negotiated and the peer's
  * chain at 'secure', which fires after the handshake and before Node checks the certificate (and
  * destroys the socket when that fails: the one moment a rejected server's chain is readable), and
- * its end at 'secureConnect'. `prepend`: tls.connect has added its own 'secure' listener already,
- * ours must go first. `ready` runs as the connection becomes ready for requests.
+ * its end at 'secureConnect'. Returns the observer of the socket's events (called before the
+ * socket's listeners, tls.connect's own 'secure' one included). `ready` runs as the connection
+ * becomes ready for requests.
  */
-function watchHandshake(t: Tracer, hook: Hook, socket: tls.TLSSocket, conn: ConnState, prepend: boolean, ready?: () => void): void {
+function handshakeWatch(t: Tracer, hook: Hook, socket: tls.TLSSocket, conn: ConnState, ready?: () => void): (event: string | symbol) => void {
   let detailSent = false;
-  const onSecure = (): void => {
-    t.guard(hook, () => {
-      t.record('tlsTunnels', conn.tlsId!, handshakeDetail(socket));
-      detailSent = true;
-    });
+  let secureSeen = false;
+  let doneSeen = false;
+  return (event) => {
+    if (event === 'secure' && !secureSeen) {
+      secureSeen = true;
+      t.guard(hook, () => {
+        t.record('tlsTunnels', conn.tlsId!, handshakeDetail(socket));
+        detailSent = true;
+      });
+    } else if (event === 'secureConnect' && !doneSeen) {
+      doneSeen = true;
+      t.guard(hook, () => {
+        conn.secure = true;
+        conn.readyAt = now();
+        ready?.();
+        conn.alpn = socket.alpnProtocol || undefined;
+        t.record('tlsTunnels', conn.tlsId!, handshakeDone(socket, now(), detailSent));
+      });
+    }
   };
-  if (prepend) socket.prependOnceListener('secure', onSecure);
-  else socket.once('secure', onSecure);
-  socket.once('secureConnect', () => {
-    t.guard(hook, () => {
-      conn.secure = true;
-      conn.readyAt = now();
-      ready?.();
-      conn.alpn = socket.alpnProtocol || undefined;
-      t.record('tlsTunnels', conn.tlsId!, handshakeDone(socket, now(), detailSent));
-    });
-  });
+}
+
+/** handshakeWatch() on a socket of its own (a TLS session over a tunnel). */
+function watchHandshake(t: Tracer, hook: Hook, socket: tls.TLSSocket, conn: ConnState): void {
+  observeEvents(socket, handshakeWatch(t, hook, socket, conn));
 }
 
 /** What the handshake negotiated and the peer's chain, readable from 'secure' on. */
