@@ -35,6 +35,18 @@ export function onModuleLoad(observer: LoadObserver): boolean {
       return exports;
     };
     replaceFunction(Module, '_load', wrapped, load);
+    // Workaround: V8 names a method's stack frame after the receiver's property that holds it.
+    // Node 22+ defines `_load` as an anonymous function; once the property holds our wrapper,
+    // Node's own frame would print as "<anonymous>" in every stack taken while a module loads.
+    // The original (no longer reachable by the program) is named for V8 to fall back on; Node 20's
+    // V8 keeps the name it inferred from the assignment ("Module._load") and needs none.
+    if (load.name === '' && Number(process.versions.node.split('.')[0]) >= 22) {
+      try {
+        Object.defineProperty(load, 'name', { value: '_load', configurable: true });
+      } catch {
+        /* a frame name only */
+      }
+    }
   }
   observers.push(observer);
   return true;
