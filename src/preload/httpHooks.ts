@@ -11,10 +11,9 @@
  */
 
 import * as dc from 'node:diagnostics_channel';
-// `import =` keeps the real module objects: esbuild's `import * as` namespace copies are
-// read-only getters, and the exports must be replaced on the modules the program sees.
-import http = require('node:http');
-import https = require('node:https');
+// The modules are required when the program has loaded them (builtins.ts): the real module
+// objects, whose exports are replaced where the program sees them.
+import type * as httpTypes from 'node:http';
 import type { IncomingMessage } from 'node:http';
 import { BodyCapture, bodyCap, headerValueText } from './bodies';
 import { noteProgress, SseCounter } from './progress';
@@ -33,16 +32,20 @@ import { httpDetails, httpDialBegin, httpDialEnd } from './ruleDetails';
 import { DETAIL_BIT } from '../rules/details';
 import { asksUpgrade } from './headers';
 
-/** Installs the http/https wrappers and channel subscribers. */
+/** The http hook group (shared by the http and https wrappers). */
+const hook: Hook = { name: 'http', enabled: true };
+
+/** Installs the https wrappers (once `https` is loaded: builtins.ts). */
+export function installHttpsHooks(t: Tracer): void {
+  const https = require('node:https') as Record<string, Function>;
+  for (const name of ['request', 'get']) wrapExport(t, hook, https, name);
+}
+
+/** Installs the http wrappers and channel subscribers (once `http` is loaded: builtins.ts). */
 export function installHttpHooks(t: Tracer): void {
-  const hook: Hook = { name: 'http', enabled: true };
-  for (const [mod, names] of [
-    [http, ['request', 'get']],
-    [https, ['request', 'get']],
-  ] as const) {
-    for (const name of names) wrapExport(t, hook, mod as unknown as Record<string, Function>, name);
-  }
-  installLifecycleHooks(t, hook);
+  const http = require('node:http') as typeof httpTypes;
+  for (const name of ['request', 'get']) wrapExport(t, hook, http as unknown as Record<string, Function>, name);
+  installLifecycleHooks(t, hook, http);
   // These run for every request: t.run, no closure per call; a request the rules skipped returns first.
   dc.subscribe('http.client.request.start', (msg) => {
     const req = (msg as { request: TracedRequest }).request;
@@ -331,7 +334,7 @@ function pushed(t: Tracer, hook: Hook, s: ReqState, chunk: unknown, encoding: Bu
   }
 }
 
-function installLifecycleHooks(t: Tracer, hook: Hook): void {
+function installLifecycleHooks(t: Tracer, hook: Hook, http: typeof httpTypes): void {
   // The program sees each replaced method as Node defines it (ClientRequest.prototype.destroy is enumerable).
   const define = (proto: object, name: string, value: Function) =>
     replaceFunction(proto, name, value, (proto as Record<string, Function>)[name]!);

@@ -13,10 +13,11 @@ import { withPreloadDefaults, type ResolvedPreloadConfig } from '../protocol/opt
 import { CONFIG_ENV, FLUSH_NOW_SYMBOL, type PreloadConfig, type StatsMessage } from '../protocol/preload';
 import { installAsyncStarts } from './asyncStarts';
 import { installHttp2Hooks } from './http2Hooks';
-import { installHttpHooks } from './httpHooks';
-import { installSocketHooks } from './socketHooks';
+import { installHttpHooks, installHttpsHooks } from './httpHooks';
+import { installSocketHooks, installTlsHooks } from './socketHooks';
+import { mayImportAtStart, whenLoaded } from './builtins';
 import { Tracer, now } from './tracer';
-import { Transport } from './transport';
+import { bindNet, Transport } from './transport';
 import { installUndiciHooks } from './undiciHooks';
 import { preloadRules } from './rules';
 import { ensureResolver } from './dns/install';
@@ -93,13 +94,24 @@ function start(): void {
     { changed: () => transport.markStats(), warn: (m) => t.warn(m) },
   );
   if (config.dnsTrace) ensureResolver(t);
-  for (const install of [installSocketHooks, installHttpHooks, installUndiciHooks, installHttp2Hooks, installAsyncStarts]) {
+  const installing = (install: (t: Tracer) => void) => () => {
     try {
       install(t);
     } catch (err) {
       t.warn(`nettrace: could not install ${install.name} in pid ${process.pid}: ${(err as Error)?.message ?? err}`);
     }
-  }
+  };
+  // Node's networking modules are hooked as the program loads them (builtins.ts); `net` first
+  // (tls loads it), with the collector connection's functions bound before any hook or patch.
+  const eager = mayImportAtStart(isMainThread);
+  whenLoaded('net', () => {
+    installing(() => bindNet())();
+    installing(installSocketHooks)();
+  }, eager);
+  whenLoaded('tls', installing(installTlsHooks), eager);
+  whenLoaded('http', installing(installHttpHooks), eager);
+  whenLoaded('https', installing(installHttpsHooks), eager);
+  for (const install of [installUndiciHooks, installHttp2Hooks, installAsyncStarts]) installing(install)();
   // The flush entry point for a paused debuggee (see FLUSH_NOW_SYMBOL): its timers cannot run.
   Object.defineProperty(globalThis, Symbol.for(FLUSH_NOW_SYMBOL), {
     value: function flushNow(): number {

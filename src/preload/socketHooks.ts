@@ -11,8 +11,8 @@
  * flowing mode, the second would swallow errors the program expects to crash on.
  */
 
-import * as net from 'node:net';
-import * as tls from 'node:tls';
+import type * as net from 'node:net';
+import type * as tls from 'node:tls';
 import type { PeerCert, SocketOp } from '../trace/types';
 import type { ConnState, Hook, Keyed, Tracer } from './tracer';
 import { isTlsCode, now, overrideMethod, replaceFunction, Slot } from './tracer';
@@ -30,11 +30,15 @@ type AnySocket = net.Socket & { errored?: Error | null; _tlsOptions?: { serverna
 /** The connect hook (its `enabled` flag gates the per-request socket-op trace's wrappers too). */
 let netHook: Hook | undefined;
 
-/** Installs the connect wrapper. */
+/** Node's `net`, once the program loaded it (see builtins.ts). */
+let netMod: typeof import('node:net');
+
+/** Installs the connect wrapper (once `net` is loaded: builtins.ts). */
 export function installSocketHooks(t: Tracer): void {
   const hook: Hook = { name: 'net', enabled: true };
   netHook = hook;
-  const proto = net.Socket.prototype as unknown as { connect: (...args: unknown[]) => unknown };
+  netMod = require('node:net') as typeof import('node:net');
+  const proto = netMod.Socket.prototype as unknown as { connect: (...args: unknown[]) => unknown };
   const original = proto.connect;
   const wrapped = function connect(this: AnySocket, ...args: unknown[]): unknown {
     let callArgs = args;
@@ -44,7 +48,11 @@ export function installSocketHooks(t: Tracer): void {
   replaceFunction(proto, 'connect', wrapped, original);
   // The socket's events are observed without listeners (emitTaps.ts); TLSSocket inherits this.
   tapEmit(proto);
-  installTlsTunnelHook(t, hook);
+}
+
+/** Installs the TLS hooks (once `tls` is loaded, which loads `net` first: after installSocketHooks). */
+export function installTlsHooks(t: Tracer): void {
+  if (netHook) installTlsTunnelHook(t, netHook);
 }
 
 /**
@@ -194,7 +202,8 @@ function onConnect(t: Tracer, hook: Hook, socket: AnySocket, args: unknown[]): u
     lookups: [],
     attempts: [],
     connected: false,
-    tls: socket instanceof tls.TLSSocket,
+    // A TLSSocket says so from its constructor on (reading it needs no `tls` module).
+    tls: (socket as { encrypted?: unknown }).encrypted === true,
     secure: false,
     requestCount: 0,
     closed: false,
@@ -211,13 +220,13 @@ function onConnect(t: Tracer, hook: Hook, socket: AnySocket, args: unknown[]): u
   if (conn.tls) {
     conn.tlsId = t.id('t');
     const opts = socket._tlsOptions;
-    conn.servername = opts?.servername || (net.isIP(host) ? undefined : host);
+    conn.servername = opts?.servername || (netMod.isIP(host) ? undefined : host);
   }
   if (t.config.sockTrace) traceSocketOps(t, hook, socket, conn);
   // A `details` rule may turn the socket-op trace on for some requests: the wrappers go on now
   // (before the first write), recording only while such a request is on the connection.
   else if ((preloadRules.detailKinds & DETAIL_BIT.sockTrace) !== 0) traceSocketOps(t, hook, socket, conn, undefined, true);
-  if (net.isIP(host) === 0) conn.lookups.push({ host, beginAt: begin, addresses: [], error: null });
+  if (netMod.isIP(host) === 0) conn.lookups.push({ host, beginAt: begin, addresses: [], error: null });
   /**
    * For TLS, the socket's own bytesRead/bytesWritten count plaintext; the TCP handle underneath
    * (TLSWrap's `_parent`, Node 18–24) counts what crossed the wire. Kept to read at close.
@@ -227,7 +236,7 @@ function onConnect(t: Tracer, hook: Hook, socket: AnySocket, args: unknown[]): u
   t.openConns.add(entry);
 
   let callArgs: unknown[] | undefined;
-  if (net.isIP(host) === 0) {
+  if (netMod.isIP(host) === 0) {
     if (t.config.dnsTrace) callArgs = t.resolver ? withLookup(args, t.resolver.lookup(conn.dialId)) : undefined;
     // A `details` rule may turn the DNS trace on for some requests (src/preload/dns/perRequest.ts).
     else if ((preloadRules.detailKinds & DETAIL_BIT.dnsTrace) !== 0) {
@@ -299,11 +308,11 @@ function connected(t: Tracer, socket: AnySocket, conn: ConnState): void {
   let a = pendingAttempt(conn);
   if (!a) {
     // Connecting straight to an IP emits no 'connectionAttempt' event on some Node versions.
-    const remote = net.isIP(conn.host) ? conn.host : (socket.remoteAddress ?? '');
+    const remote = netMod.isIP(conn.host) ? conn.host : (socket.remoteAddress ?? '');
     a = {
       address: remote,
       port: conn.port,
-      family: net.isIPv6(remote) ? 6 : 4,
+      family: netMod.isIPv6(remote) ? 6 : 4,
       beginAt: conn.lookups[0]?.endAt ?? conn.dialBeginAt,
       error: null,
     };
