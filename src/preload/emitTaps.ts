@@ -28,18 +28,21 @@ const tapped = new WeakSet<object>();
 export function tapEmit(proto: object): void {
   if (tapped.has(proto)) return;
   const parent = Object.getPrototypeOf(proto) as { emit?: Function } | null;
-  const inherited = parent?.emit;
-  if (!parent || typeof inherited !== 'function' || Object.prototype.hasOwnProperty.call(proto, 'emit')) return;
+  // A prototype with an `emit` of its own (none of Node 20–26's) keeps it, wrapped.
+  const ownDesc = Object.getOwnPropertyDescriptor(proto, 'emit');
+  const own = ownDesc && typeof ownDesc.value === 'function' ? (ownDesc.value as Function) : undefined;
+  const original = own ?? parent?.emit;
+  if (typeof original !== 'function' || (ownDesc && !own)) return;
   tapped.add(proto);
   const get = tapsOf.get;
   const emit = function emit(this: object, event: string | symbol, a?: unknown, b?: unknown, c?: unknown, d?: unknown): boolean {
     const taps = get(this);
     if (taps !== undefined) runTaps(taps, event, a, b, c, d);
     // eslint-disable-next-line prefer-rest-params
-    return (parent.emit as Function).apply(this, arguments);
+    return (own ?? (parent!.emit as Function)).apply(this, arguments);
   };
-  mirror(emit, inherited);
-  Object.defineProperty(proto, 'emit', { value: emit, writable: true, configurable: true, enumerable: false });
+  mirror(emit, original);
+  Object.defineProperty(proto, 'emit', { value: emit, writable: true, configurable: true, enumerable: ownDesc?.enumerable ?? false });
 }
 
 function runTaps(taps: EventTap[], event: string | symbol, a: unknown, b: unknown, c: unknown, d: unknown): void {
