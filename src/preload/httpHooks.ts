@@ -41,11 +41,19 @@ export function installHttpsHooks(t: Tracer): void {
   for (const name of ['request', 'get']) wrapExport(t, hook, https, name);
 }
 
-/** Installs the http wrappers and channel subscribers (once `http` is loaded: builtins.ts). */
+/** Installs the http wrappers (once `http` is loaded: builtins.ts). */
 export function installHttpHooks(t: Tracer): void {
   const http = require('node:http') as typeof httpTypes;
   for (const name of ['request', 'get']) wrapExport(t, hook, http as unknown as Record<string, Function>, name);
   installLifecycleHooks(t, hook, http);
+}
+
+/**
+ * Subscribes to Node's http client channels: at start (subscribing loads nothing), after
+ * builtins.ts's own subscriber, so a request whose `request.start` is the first sign of `http`
+ * (the wrappers installed from there) is recorded all the same.
+ */
+export function subscribeHttpChannels(t: Tracer): void {
   // These run for every request: t.run, no closure per call; a request the rules skipped returns first.
   dc.subscribe('http.client.request.start', (msg) => {
     const req = (msg as { request: TracedRequest }).request;

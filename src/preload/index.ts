@@ -13,7 +13,7 @@ import { withPreloadDefaults, type ResolvedPreloadConfig } from '../protocol/opt
 import { CONFIG_ENV, FLUSH_NOW_SYMBOL, type PreloadConfig, type StatsMessage } from '../protocol/preload';
 import { installAsyncStarts } from './asyncStarts';
 import { installHttp2Hooks } from './http2Hooks';
-import { installHttpHooks, installHttpsHooks } from './httpHooks';
+import { installHttpHooks, installHttpsHooks, subscribeHttpChannels } from './httpHooks';
 import { installSocketHooks, installTlsHooks } from './socketHooks';
 import { mayImportAtStart, whenLoaded } from './builtins';
 import { Tracer, now } from './tracer';
@@ -111,6 +111,7 @@ function start(): void {
   whenLoaded('tls', installing(installTlsHooks), eager);
   whenLoaded('http', installing(installHttpHooks), eager);
   whenLoaded('https', installing(installHttpsHooks), eager);
+  installing(subscribeHttpChannels)();
   for (const install of [installUndiciHooks, installHttp2Hooks, installAsyncStarts]) installing(install)();
   // The flush entry point for a paused debuggee (see FLUSH_NOW_SYMBOL): its timers cannot run.
   Object.defineProperty(globalThis, Symbol.for(FLUSH_NOW_SYMBOL), {
