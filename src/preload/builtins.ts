@@ -50,7 +50,7 @@ export function checkLoaded(): void {
   const list = loadList();
   if (list.length === seen) return;
   seen = list.length;
-  for (let i = 0; i < pending.length; ) {
+  for (let i = 0; i < pending.length;) {
     const p = pending[i]!;
     if (list.includes(`NativeModule ${p.id}`)) {
       pending.splice(i, 1);

@@ -104,10 +104,14 @@ function start(): void {
   // Node's networking modules are hooked as the program loads them (builtins.ts); `net` first
   // (tls loads it), with the collector connection's functions bound before any hook or patch.
   const eager = mayImportAtStart(isMainThread);
-  whenLoaded('net', () => {
-    installing(() => bindNet())();
-    installing(installSocketHooks)();
-  }, eager);
+  whenLoaded(
+    'net',
+    () => {
+      installing(() => bindNet())();
+      installing(installSocketHooks)();
+    },
+    eager,
+  );
   whenLoaded('tls', installing(installTlsHooks), eager);
   whenLoaded('http', installing(installHttpHooks), eager);
   whenLoaded('https', installing(installHttpsHooks), eager);

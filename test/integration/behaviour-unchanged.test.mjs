@@ -23,7 +23,10 @@ function binaries() {
 /** The program's "RESULT {...}" line, parsed. */
 function resultOf(res, what) {
   const line = res.stdout.split('\n').find((l) => l.startsWith('RESULT '));
-  assert.ok(line, `${what}: no RESULT line (exit ${res.code}${res.signal ? `, ${res.signal}` : ''})\nstdout: ${res.stdout}\nstderr: ${res.stderr}`);
+  assert.ok(
+    line,
+    `${what}: no RESULT line (exit ${res.code}${res.signal ? `, ${res.signal}` : ''})\nstdout: ${res.stdout}\nstderr: ${res.stderr}`,
+  );
   return JSON.parse(line.slice('RESULT '.length));
 }
 

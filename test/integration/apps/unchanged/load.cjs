@@ -6,7 +6,10 @@ const out = {};
 const NET_MODULES = ['net', 'tls', 'dns', '_http_common', '_http_client', '_http_agent', 'http', 'https', 'http2', 'dgram'];
 out.loadedAtStart = NET_MODULES.filter((m) => process.moduleLoadList.includes(`NativeModule ${m}`));
 out.exitListeners = process.listenerCount('exit');
-out.processEvents = process.eventNames().filter((e) => typeof e === 'string').sort();
+out.processEvents = process
+  .eventNames()
+  .filter((e) => typeof e === 'string')
+  .sort();
 
 const path = require('node:path');
 const util = require('node:util');
@@ -30,12 +33,17 @@ for (const f of frames) {
 }
 // The frames from the module's body down to the program's require: names and where they are.
 // (The test allows one frame of the tracer's own `Module._load` among them.)
-out.loadFrames = loaderFrames.map((f) => `${f.name} @ ${f.file.startsWith('node:') ? f.file : f.file.endsWith('stack-probe.cjs') ? 'probe' : 'other:' + path.basename(f.file)}`);
+out.loadFrames = loaderFrames.map(
+  (f) =>
+    `${f.name} @ ${f.file.startsWith('node:') ? f.file : f.file.endsWith('stack-probe.cjs') ? 'probe' : 'other:' + path.basename(f.file)}`,
+);
 
 /** Everything a program can read of a function, in a comparable form. */
 function describeFn(fn) {
   if (typeof fn !== 'function') return { type: typeof fn };
-  const keys = Reflect.ownKeys(fn).map((k) => (typeof k === 'symbol' ? `@@${k.description}` : k)).sort();
+  const keys = Reflect.ownKeys(fn)
+    .map((k) => (typeof k === 'symbol' ? `@@${k.description}` : k))
+    .sort();
   const props = {};
   for (const k of Reflect.ownKeys(fn)) {
     const d = Object.getOwnPropertyDescriptor(fn, k);
@@ -45,7 +53,8 @@ function describeFn(fn) {
       enumerable: d.enumerable,
       configurable: d.configurable,
       accessor: 'get' in d,
-      value: typeof v === 'function' ? `function ${v.name}` : v && typeof v === 'object' ? `object with ${Reflect.ownKeys(v).length} keys` : v,
+      value:
+        typeof v === 'function' ? `function ${v.name}` : v && typeof v === 'object' ? `object with ${Reflect.ownKeys(v).length} keys` : v,
     };
   }
   return {
