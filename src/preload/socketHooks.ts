@@ -6,9 +6,10 @@
  * sockets, and there is no DNS or TLS diagnostics channel on any version (docs/platform.md). Every
  * client connection (http Agent, tls.connect, undici's connector, http2) goes through
  * `net.Socket.prototype.connect`, so that one method is wrapped; everything else is learned from
- * events the socket emits anyway ('lookup', 'connectionAttempt*', 'connect', 'secureConnect',
- * 'close'). No 'data' or 'error' listener is added: the first would switch the socket to
- * flowing mode, the second would swallow errors the program expects to crash on.
+ * events the socket emits anyway ('lookup', 'connectionAttempt*', 'connect', 'secure',
+ * 'secureConnect', 'close'), seen before its listeners without being one (emitTaps.ts): the
+ * program's `listenerCount()` and `eventNames()` are unchanged, and so is the socket Node hands
+ * over in a request's 'connect' or 'upgrade'.
  */
 
 import type * as net from 'node:net';
@@ -124,7 +125,7 @@ function onTunnel(t: Tracer, hook: Hook, socket: tls.TLSSocket, outer: ConnState
     handshakeErr: null,
     serverName: servername,
   });
-  // tls.connect has added its own 'secure' listener by now: go first to read the chain.
+  // Seen before tls.connect's own 'secure' listener (emitTaps.ts), which may refuse the certificate.
   watchHandshake(t, hook, socket, conn);
   observeEvents(socket, (event) => {
     if (event !== 'close' || conn.closed) return;
