@@ -390,8 +390,13 @@ function installLifecycleHooks(t: Tracer, hook: Hook, http: typeof httpTypes): v
         if (inTimerCallback()) s.timedOut = true;
         if (err) s.destroyError = err;
         else if (!s.gotResponse) {
-          // Should no error follow, the 'close' still ends the record ('close' listeners change nothing).
-          this.once('close', () => t.guard(hook, () => finishWithError(t, hook, this, programStopped(s, 'request'))));
+          // Should no error follow, the 'close' still ends the record (seen without a listener: emitTaps.ts).
+          let closeSeen = false;
+          observeEvents(this, (event) => {
+            if (event !== 'close' || closeSeen) return;
+            closeSeen = true;
+            t.guard(hook, () => finishWithError(t, hook, this, programStopped(s, 'request')));
+          });
         }
       });
     }
