@@ -62,3 +62,17 @@ export function observeEvents(obj: object, tap: EventTap, first = false): void {
   else if (first) taps.unshift(tap);
   else taps.push(tap);
 }
+
+/** Observes the first `event` of `obj` only (its prototype must have been tapped). */
+export function observeOnce(obj: object, event: string, fn: (a: unknown, b: unknown, c: unknown, d: unknown) => void, first = false): void {
+  let seen = false;
+  observeEvents(
+    obj,
+    (e, a, b, c, d) => {
+      if (e !== event || seen) return;
+      seen = true;
+      fn(a, b, c, d);
+    },
+    first,
+  );
+}

@@ -17,7 +17,7 @@ import { addSocketOp, connOf, tracedSocket } from './socketHooks';
 import { undiciSocket } from './undiciHooks';
 import type { ConnState, Hook, Tracer } from './tracer';
 import { inTimerCallback, now, overrideMethod, replaceFunction, toRequestError, writeConn } from './tracer';
-import { observeEvents } from './emitTaps';
+import { observeEvents, observeOnce, tapEmit } from './emitTaps';
 import { onModuleLoad } from './moduleLoad';
 import { F } from '../protocol/events';
 import type { RequestStartView, StartDecision } from '../rules';
@@ -177,10 +177,12 @@ function wrapConnect(t: Tracer, hook: Hook, mod_: typeof http2): void {
           true,
         );
       }
-      session.once('goaway', (errorCode: number, lastStreamID: number) => {
+      // The session's and its streams' events are seen without listeners (emitTaps.ts).
+      tapEmit(Object.getPrototypeOf(session) as object);
+      observeOnce(session, 'goaway', (errorCode, lastStreamID) => {
         t.guard(hook, () => {
           const s = sessions.get(session);
-          if (s) s.goaway = { errorCode, lastStreamID };
+          if (s) s.goaway = { errorCode: errorCode as number, lastStreamID: lastStreamID as number };
         });
       });
       if (!patchedProto) {
@@ -330,11 +332,13 @@ function onStream(
       },
     );
   }
-  stream.once('finish', () => {
+  tapEmit(Object.getPrototypeOf(stream) as object);
+  observeOnce(stream, 'finish', () => {
     sentAt = now();
     t.guard(hook, () => t.record('httpRequests', id, { reqContentLen: reqBytes }));
   });
-  stream.once('response', (resHeaders: http2.IncomingHttpHeaders) => {
+  observeOnce(stream, 'response', (headers) => {
+    const resHeaders = headers as http2.IncomingHttpHeaders;
     t.guard(hook, () => {
       state?.ops?.sample();
       gotResponse = true;
@@ -389,7 +393,7 @@ function onStream(
     }
     t.record('httpRequests', id, out);
   };
-  stream.once('end', () => t.guard(hook, () => finish(undefined)));
+  observeOnce(stream, 'end', () => t.guard(hook, () => finish(undefined)));
   // The program (or its library) cancelling the stream: from a timer's callback that is its own
   // timeout (a gRPC deadline: grpc-js closes the stream with CANCEL from its deadline timer),
   // otherwise an abort. Recorded when it is called: the 'close' that follows may come after the
@@ -408,7 +412,7 @@ function onStream(
     }
     return close.call(this, code, cb);
   });
-  stream.once('close', () => {
+  observeOnce(stream, 'close', () => {
     t.guard(hook, () => {
       state?.ops?.sample();
       if (done) return;

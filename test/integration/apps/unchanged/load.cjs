@@ -104,6 +104,10 @@ out.functions = {
 // util.promisify(http2.connect): success resolves with the session; failure rejects with the error.
 async function promisified() {
   const server = http2.createServer();
+  server.on('stream', (stream) => {
+    stream.respond({ ':status': 200 });
+    stream.end('ok');
+  });
   await new Promise((r) => server.listen(0, '127.0.0.1', r));
   const { port } = server.address();
   const res = {};
@@ -112,6 +116,23 @@ async function promisified() {
     const session = await connect(`http://127.0.0.1:${port}`);
     res.success = `resolved: ${session && session.constructor.name}`;
     res.sessionRequest = describeFn(Object.getPrototypeOf(session).request);
+    // A stream's and its session's listeners, as the program sees them.
+    const events = (e) =>
+      Object.fromEntries(
+        e
+          .eventNames()
+          .filter((n) => typeof n === 'string')
+          .map((n) => [n, e.listenerCount(n)]),
+      );
+    await new Promise((resolve) => {
+      const stream = session.request({ ':path': '/' });
+      stream.on('response', () => {
+        res.streamAtResponse = events(stream);
+        res.sessionAtResponse = events(session);
+      });
+      stream.resume();
+      stream.on('end', resolve);
+    });
     session.close();
   } catch (err) {
     res.success = `rejected: ${err && err.constructor && err.constructor.name}`;
