@@ -153,6 +153,9 @@ function start(): void {
  */
 function onExit(fn: (code: unknown) => void): void {
   const proto = Object.getPrototypeOf(process) as { emit: Function };
+  // An `emit` of process's own already (a module required before the preload, signal-exit) stays
+  // in the chain; else the inherited one, looked up at each call.
+  const previous = Object.prototype.hasOwnProperty.call(process, 'emit') ? process.emit : undefined;
   let done = false;
   const emit = function emit(this: unknown, event: string | symbol, code?: unknown): boolean {
     if (event === 'exit' && !done && this === process) {
@@ -160,7 +163,7 @@ function onExit(fn: (code: unknown) => void): void {
       fn(code);
     }
     // eslint-disable-next-line prefer-rest-params
-    return proto.emit.apply(this, arguments);
+    return (previous ?? proto.emit).apply(this, arguments);
   };
   replaceFunction(process, 'emit', emit, process.emit);
 }
