@@ -38,9 +38,24 @@ export function tapEmit(proto: object): void {
   const emit = function emit(this: object, event: string | symbol, a?: unknown, b?: unknown, c?: unknown, d?: unknown): boolean {
     const taps = get(this);
     if (taps !== undefined) runTaps(taps, event, a, b, c, d);
-    // eslint-disable-next-line prefer-rest-params
-    return (own ?? (parent!.emit as Function)).apply(this, arguments);
+    const inner = own ?? (parent!.emit as Function);
+    // The listeners get the arguments as given (their number too), without an `arguments` object
+    // for the common counts: this runs for every event of every socket.
+    switch (arguments.length) {
+      case 1:
+        return inner.call(this, event);
+      case 2:
+        return inner.call(this, event, a);
+      case 3:
+        return inner.call(this, event, a, b);
+      default:
+        // eslint-disable-next-line prefer-rest-params
+        return inner.apply(this, arguments);
+    }
   };
+  // The slot's key on the prototype itself (undefined): a read on an object without observers
+  // stops there instead of walking the whole prototype chain for a missing property.
+  tapsOf.setWith(proto, { value: undefined, writable: true, configurable: true, enumerable: false });
   mirror(emit, original);
   Object.defineProperty(proto, 'emit', { value: emit, writable: true, configurable: true, enumerable: ownDesc?.enumerable ?? false });
 }
