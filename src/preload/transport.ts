@@ -16,13 +16,14 @@
  * that completed; under load the messages are batched. Other milestones wait at most
  * FLUSH_INTERVAL_MS. At exit (and through `flushNow`) everything queued is written synchronously.
  *
- * Everything the transport calls is bound when the preload loads, before the program runs: a
- * program that patches `net.Socket.prototype.connect`, `fs.writeSync`, the timers or
- * `JSON.stringify` neither sees nor disturbs the collector connection.
+ * Everything the transport calls is bound when the preload loads, before the program runs, and
+ * `net`'s functions the moment `net` is loaded, before the program's code can touch it (bindNet,
+ * called by builtins.ts): a program that patches `net.Socket.prototype.connect`, `fs.writeSync`,
+ * the timers or `JSON.stringify` neither sees nor disturbs the collector connection.
  */
 
 import * as fs from 'node:fs';
-import * as net from 'node:net';
+import type * as net from 'node:net';
 import type { PreloadMessage, RecordMessage, StatsMessage } from '../protocol/preload';
 import { DISCARD, type EventEncoder, FieldsWriter, framePrefix, type RecordWriter } from '../protocol/events';
 import { EventQueue, EVENTS_ON, type EventSeg } from './eventQueue';
@@ -33,14 +34,35 @@ import { Part, PipeWriter } from './pipeWriter';
 export { lazy, WireBlob, type SideChannel } from './wireValues';
 import { onCollectorData } from './rules';
 
+/** `net`'s functions the transport uses, bound by bindNet(). */
+interface NetFunctions {
+  /** The pipe's socket class (see collectorSocket.ts). */
+  CollectorSocket: ReturnType<typeof collectorSocketClass>;
+  connect: Function;
+  on: Function;
+  unref: Function;
+}
+let netFns: NetFunctions | undefined;
+
+/**
+ * Binds `net`'s functions for the collector connection: called as soon as `net` is loaded (by the
+ * program: builtins.ts), before any hook of ours or patch of the program's; else at the first
+ * connection to the collector.
+ */
+export function bindNet(): NetFunctions {
+  if (netFns) return netFns;
+  const mod = require('node:net') as typeof net;
+  netFns = {
+    CollectorSocket: collectorSocketClass(mod.Socket),
+    connect: mod.Socket.prototype.connect,
+    on: mod.Socket.prototype.on,
+    unref: mod.Socket.prototype.unref,
+  };
+  return netFns;
+}
+
 /** The original functions, bound before the program can replace them. */
 const orig = {
-  /** The pipe's socket class (see collectorSocket.ts). */
-  CollectorSocket: collectorSocketClass(net.Socket),
-  connect: net.Socket.prototype.connect,
-  on: net.Socket.prototype.on,
-  unref: net.Socket.prototype.unref,
-  destroy: net.Socket.prototype.destroy,
   writeSync: fs.writeSync,
   setTimeout: globalThis.setTimeout,
   clearTimeout: globalThis.clearTimeout,
@@ -367,8 +389,9 @@ export class Transport {
    */
   private sendTail(exit: PreloadMessage | undefined): void {
     try {
-      const tail = new orig.CollectorSocket();
-      orig.apply(orig.connect, tail, [{ path: this.ipcPath }]);
+      const n = bindNet();
+      const tail = new n.CollectorSocket();
+      orig.apply(n.connect, tail, [{ path: this.ipcPath }]);
       const fd = fdOf(tail);
       if (fd < 0) return;
       const hello = { ...this.hello(), conn: this.connToken, continues: true };
@@ -392,15 +415,16 @@ export class Transport {
     // fd, the stream buffers them).
     this.state = 'open';
     try {
-      const socket = new orig.CollectorSocket();
-      const on = (event: string, fn: (...args: unknown[]) => void) => orig.apply(orig.on, socket, [event, fn]);
+      const n = bindNet();
+      const socket = new n.CollectorSocket();
+      const on = (event: string, fn: (...args: unknown[]) => void) => orig.apply(n.on, socket, [event, fn]);
       on('error', () => this.goneWith());
       on('close', () => this.goneWith());
       // The collector sends the session's trace rules (src/preload/rules.ts); reading everything
       // also keeps the pipe from filling up in that direction.
       on('data', (chunk) => onCollectorData(chunk as Buffer));
-      orig.apply(orig.connect, socket, [{ path: this.ipcPath }]);
-      orig.apply(orig.unref, socket, []);
+      orig.apply(n.connect, socket, [{ path: this.ipcPath }]);
+      orig.apply(n.unref, socket, []);
       this.pipe = new PipeWriter(fdOf(socket), socket);
       this.queue.unshift({ ...this.hello(), conn: this.connToken } as PreloadMessage);
       this.helloDue = true;
