@@ -34,9 +34,8 @@ import { Part, PipeWriter } from './pipeWriter';
 export { lazy, WireBlob, type SideChannel } from './wireValues';
 import { onCollectorData } from './rules';
 
-/** `net`'s functions the transport uses, bound by bindNet(). */
+/** `net`'s functions the transport uses, bound by bindNet(); CollectorSocket: collectorSocket.ts. */
 interface NetFunctions {
-  /** The pipe's socket class (see collectorSocket.ts). */
   CollectorSocket: ReturnType<typeof collectorSocketClass>;
   connect: Function;
   on: Function;
@@ -89,19 +88,15 @@ const FLUSH_INTERVAL_MS = 25;
 const SYNC_BURST = 4;
 const SYNC_REFILL_MS = 50;
 /**
- * Flush right away once this many messages are queued. Under load, a smaller batch is cheaper for
- * the program: measured at 50 concurrent keep-alive requests (10,000–20,000 in a row), 512 cost
- * about 1.45× untraced and 128 about 1.30×. Records held longer until their flush survive more
- * young-generation collections (with 128, less scavenge time and no full collection in the same
- * run). At 32 the work per batch (a write, a wake-up of the collector) cost more than it saved.
+ * Flush right away once this many messages are queued. At 50 concurrent keep-alive requests, 512
+ * cost about 1.45× untraced and 128 about 1.30× (records held longer survive more scavenges); at
+ * 32 the work per batch cost more than it saved.
  */
 const FLUSH_BATCH = 128;
 /**
- * The same for record events, which wait as bytes in one buffer, not as objects for the young
- * generation to keep: 1,024 (at most half the queue's limit). A batch costs the program a flush
- * (a frame header, a stats message, a writev, often a wake-up of the collector) whatever its size;
- * at 128, a sequential keep-alive http client (3 events a request) paid it every 43 requests,
- * now the 25 ms timer mostly sends first (about 250 requests at 10,000 a second).
+ * The same for record events, which wait as bytes in one buffer, not as objects: 1,024 (at most
+ * half the queue's limit). A batch costs a flush (frame header, stats, writev, a collector
+ * wake-up) whatever its size, so the 25 ms timer mostly sends first.
  */
 const FLUSH_EVENTS = 1024;
 /** How long the exit flush may spin on a full pipe, in all (ms). */
