@@ -53,9 +53,8 @@ export function tapEmit(proto: object): void {
         return inner.apply(this, arguments);
     }
   };
-  // The slot's key on the prototype itself (undefined): a read on an object without observers
-  // stops there instead of walking the whole prototype chain for a missing property.
-  tapsOf.setWith(proto, { value: undefined, writable: true, configurable: true, enumerable: false });
+  // No slot key on the prototype itself (it would show in the program's util.inspect with
+  // showHidden); a read on an object without observers misses along the chain instead.
   mirror(emit, original);
   Object.defineProperty(proto, 'emit', { value: emit, writable: true, configurable: true, enumerable: ownDesc?.enumerable ?? false });
 }
