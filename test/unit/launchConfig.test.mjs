@@ -43,6 +43,7 @@ const full = (over = {}) => ({
   pcap: false,
   rules: [],
   defaultAction: 'trace',
+  otlp: '',
   openPanel: true,
   ...over,
 });
