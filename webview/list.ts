@@ -14,7 +14,7 @@ import { showMenu, type MenuItem } from './menu';
 import { isStreaming } from '../src/trace/timings';
 import { CONNECTION_WORDS, connectionState } from '../src/trace/labels';
 import { formatBytes, formatMs } from './format';
-import { showInitiator } from './initiatorCell';
+import { requestContext, showInitiator } from './rowCells';
 import { h, icon, setSafeAttr, setText } from './dom';
 import type { Row, SortKey, SortSpec, TraceModel } from './model';
 import { loopBlockedSegments, MAX_LOOP_SEGMENTS, requestSegments, type Phase, type Scale, type TimeRange } from './waterfall';
@@ -587,18 +587,4 @@ export class RequestList {
     grip.addEventListener('pointermove', move);
     grip.addEventListener('pointerup', up);
   }
-}
-
-/**
- * A row's `data-vscode-context`: VS Code merges it with its ancestors' (the list carries the
- * `traceKey`) into the context of the "webview/context" menu's `when` clauses and the argument of
- * the command run (src/extension/copyCommands.ts). The menu replaces the default Cut/Copy/Paste.
- */
-export function requestContext(req: Row['req']): string {
-  return JSON.stringify({
-    webviewSection: 'request',
-    traceID: req.traceID,
-    requestHasBody: req.respBody?.text !== undefined,
-    preventDefaultContextMenuItems: true,
-  });
 }

@@ -1,6 +1,7 @@
 /**
- * The initiator as the request list shows it: in the Initiator column, and under the URL while
- * that column is collapsed for lack of width (list.ts).
+ * Parts of a request list row (list.ts) beside its plain texts: the initiator, shown in the
+ * Initiator column and under the URL while that column is collapsed for lack of width; the row's
+ * VS Code context.
  */
 
 import { NO_PROGRAM_FRAME } from '../src/trace/initiator';
@@ -36,4 +37,18 @@ export function showInitiator(el: HTMLElement, row: Row): void {
     el.replaceChildren();
     el.removeAttribute('title');
   }
+}
+
+/**
+ * A row's `data-vscode-context`: VS Code merges it with its ancestors' (the list carries the
+ * `traceKey`) into the context of the "webview/context" menu's `when` clauses and the argument of
+ * the command run (src/extension/copyCommands.ts). The menu replaces the default Cut/Copy/Paste.
+ */
+export function requestContext(req: Row['req']): string {
+  return JSON.stringify({
+    webviewSection: 'request',
+    traceID: req.traceID,
+    requestHasBody: req.respBody?.text !== undefined,
+    preventDefaultContextMenuItems: true,
+  });
 }
