@@ -42,6 +42,8 @@ export const ROOMS = {
   },
   // Bundled alone into the user's program: no runtime dependency besides dns-packet.
   preload: { files: ['src/preload/**'], spec: 'preload(?:/|$)', values: ['contract', 'protocol', 'rules'], types: [], packages: 'preload' },
+  // OpenTelemetry export: the trace mapped to spans, sent with OpenTelemetry's exporter packages.
+  otlp: { files: ['src/otlp/**'], spec: 'otlp(?:/|$)', values: ['contract', 'trace'], types: [], packages: 'any' },
   helper: { files: ['src/helper/**'], spec: 'helper(?:/|$)', values: ['contract', 'protocol'], types: [], packages: 'any' },
   collector: {
     files: ['src/collector/**'],
@@ -53,7 +55,7 @@ export const ROOMS = {
   cli: {
     files: ['src/cli/**'],
     spec: 'cli(?:/|$)',
-    values: ['contract', 'protocol', 'rules', 'trace', 'helper', 'collector'],
+    values: ['contract', 'protocol', 'rules', 'trace', 'otlp', 'helper', 'collector'],
     types: [],
     packages: 'any',
   },
@@ -61,7 +63,7 @@ export const ROOMS = {
   extension: {
     files: ['src/extension/**'],
     spec: 'extension(?:/|$)',
-    values: ['contract', 'protocol', 'rules', 'trace', 'helper', 'collector'],
+    values: ['contract', 'protocol', 'rules', 'trace', 'otlp', 'helper', 'collector'],
     types: [],
     packages: 'vscode',
   },

@@ -7,6 +7,7 @@
 //   dist/rules.cjs     node, trace rules (src/rules/index.ts): loaded by dist/preload.cjs when a
 //                      session has rules (not bundled into it: see rulesApart), and by unit tests
 //                      and bench/rules.mjs
+//   dist/otlp-wire.cjs node, OpenTelemetry's exporters, loaded when a session exports (otlpApart)
 //   dist/extension.cjs node, the VS Code extension host (only when src/extension exists)
 //   dist/webview.js    browser, the panel (only when webview/ has an entry)
 import { build } from 'esbuild';
@@ -46,8 +47,24 @@ const rulesApart = {
   },
 };
 
+// OpenTelemetry's exporter packages (src/otlp/wire.ts, ~1.7 MB with gRPC) are not in dist/cli.cjs
+// or dist/extension.cjs: src/otlp/sink.ts require()s them when a session exports, and this
+// resolves that require to dist/otlp-wire.cjs beside the bundle, so the extension host does not
+// parse them at every start.
+const otlpApart = {
+  name: 'otlp-apart',
+  setup(b) {
+    b.onResolve({ filter: /^\.\/wire$/ }, (args) =>
+      args.kind === 'require-call' && /[\\/]src[\\/]otlp[\\/]sink\.ts$/.test(args.importer)
+        ? { path: './otlp-wire.cjs', external: true }
+        : undefined,
+    );
+  },
+};
+
 const entries = [
-  { ...node, entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli.cjs', plugins: [textImports] },
+  { ...node, entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli.cjs', plugins: [textImports, otlpApart] },
+  { ...node, entryPoints: ['src/otlp/wire.ts'], outfile: 'dist/otlp-wire.cjs' },
   { ...node, entryPoints: ['src/cli/index.ts'], outfile: 'dist/core.cjs' },
   // Trace rules alone (src/rules), for their unit tests and bench/rules.mjs.
   { ...node, entryPoints: ['src/rules/index.ts'], outfile: 'dist/rules.cjs' },
@@ -58,7 +75,13 @@ if (existsSync(join(root, 'src/preload/index.ts'))) {
   console.error('build: src/preload/index.ts does not exist yet; dist/preload.cjs not built');
 }
 if (existsSync(join(root, 'src/extension/extension.ts'))) {
-  entries.push({ ...node, entryPoints: ['src/extension/extension.ts'], outfile: 'dist/extension.cjs', external: ['vscode'] });
+  entries.push({
+    ...node,
+    entryPoints: ['src/extension/extension.ts'],
+    outfile: 'dist/extension.cjs',
+    external: ['vscode'],
+    plugins: [otlpApart],
+  });
 }
 if (existsSync(join(root, 'webview/main.ts'))) {
   entries.push({

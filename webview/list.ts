@@ -17,7 +17,7 @@ import { CONNECTION_WORDS, connectionState } from '../src/trace/labels';
 import { formatBytes, formatMs, initiatorFrame } from './format';
 import { h, icon, setSafeAttr, setText } from './dom';
 import type { Row, SortKey, SortSpec, TraceModel } from './model';
-import { requestSegments, type Phase, type Scale, type TimeRange } from './waterfall';
+import { loopBlockedSegments, MAX_LOOP_SEGMENTS, requestSegments, type Phase, type Scale, type TimeRange } from './waterfall';
 import { WaterfallAxis } from './waterfallView';
 
 /** Height of one row in px (matches VS Code's lists). */
@@ -62,6 +62,8 @@ interface RowView {
   statusIcon: HTMLSpanElement;
   statusText: HTMLSpanElement;
   segs: HTMLDivElement[];
+  /** The event loop's blocked parts drawn over the wait and receive segments (loopBlockedSegments). */
+  loops: HTMLDivElement[];
   row: Row | null;
   req: unknown;
   axisVersion: number;
@@ -312,6 +314,14 @@ export class RequestList {
     cells.name.append(nameIcon, h('span', 'url ellipsis', null, nameText, ' ', hostText));
     const segs: HTMLDivElement[] = [];
     const bar = h('div', 'wf-bar');
+    // Ahead of the phases (whose last element the failed style marks), drawn above them (CSS).
+    const loops: HTMLDivElement[] = [];
+    for (let i = 0; i < MAX_LOOP_SEGMENTS; i++) {
+      const l = h('div', 'wf-loop', { 'aria-hidden': 'true' });
+      l.style.display = 'none';
+      loops.push(l);
+      bar.append(l);
+    }
     for (const p of BAR_PHASES) {
       const s = h('div', `seg ph-${p}`);
       s.style.display = 'none';
@@ -330,6 +340,7 @@ export class RequestList {
       statusIcon,
       statusText,
       segs,
+      loops,
       row: null,
       req: null,
       axisVersion: -1,
@@ -401,7 +412,8 @@ export class RequestList {
     }
     rv.axisVersion = this.axisVersion;
     const scale = this.scale;
-    const boxes = scale ? scale.bar(requestSegments(row, now)) : [];
+    const segments = requestSegments(row, now);
+    const boxes = scale ? scale.bar(segments) : [];
     let bi = 0;
     for (let i = 0; i < BAR_PHASES.length; i++) {
       const s = rv.segs[i]!;
@@ -413,6 +425,21 @@ export class RequestList {
         s.style.width = `${b.width.toFixed(2)}px`;
       } else if (s.style.display !== 'none') {
         s.style.display = 'none';
+      }
+    }
+    // The event loop's blocked share, inside the phase it delayed (drawn to scale, at least 1 px).
+    const loops = scale && req.loopBlocked ? loopBlockedSegments(req, segments) : [];
+    for (let i = 0; i < rv.loops.length; i++) {
+      const l = rv.loops[i]!;
+      const seg = loops[i];
+      const x = seg ? Math.max(0, scale!.x(seg.start)) : 0;
+      const right = seg ? Math.min(scale!.width, scale!.x(seg.end)) : 0;
+      if (seg && right > x) {
+        l.style.display = '';
+        l.style.left = `${x.toFixed(2)}px`;
+        l.style.width = `${Math.max(1, right - x).toFixed(2)}px`;
+      } else if (l.style.display !== 'none') {
+        l.style.display = 'none';
       }
     }
   }

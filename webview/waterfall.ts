@@ -17,6 +17,8 @@ import {
   type Phase as HarPhase,
 } from '../src/trace/timings';
 
+import { mainStretch } from '../src/trace/loopBlocked';
+
 export { isFailed, PHASES, totalTime } from '../src/trace/timings';
 
 /** The drawn phases in time order; `pending` is a request still waiting for its end. */
@@ -107,6 +109,57 @@ export interface Axis {
 }
 
 /** Grows `axis` to cover one request (and `now` for pending ones). Mutates and returns it. */
+/** The most blocked parts drawn per request bar (the longest; list.ts keeps one element each). */
+export const MAX_LOOP_SEGMENTS = 3;
+
+/**
+ * Where the request's event loop was blocked (`loopBlocked`) inside its drawn `wait` and
+ * `receive` segments: each listed stretch cut to the phase's own time window
+ * (`reqSentAt` + wait, `respRecvAt` + receive) and placed at the same offset in the phase's
+ * segment of `segments` (requestSegments), so the part is drawn inside the phase it delayed. The
+ * longest MAX_LOOP_SEGMENTS parts, in time order.
+ */
+export function loopBlockedSegments(req: HttpRequest, segments: readonly Segment[]): Segment[] {
+  const lb = req.loopBlocked;
+  const t = req.timings;
+  if (!lb || !t || !Array.isArray(lb.stretches)) return [];
+  const windows: Array<[Phase, number | undefined, number]> = [
+    ['wait', req.reqSentAt, t.wait],
+    ['receive', req.respRecvAt, t.receive],
+  ];
+  const out: Segment[] = [];
+  for (const [phase, from, ms] of windows) {
+    const seg = segments.find((s) => s.phase === phase);
+    if (!seg || from === undefined || !(ms > 0)) continue;
+    for (const b of lb.stretches) {
+      const begin = Math.max(b.beginAt, from);
+      const end = Math.min(b.endAt, from + ms);
+      if (!(end > begin)) continue;
+      out.push({ phase, start: seg.start + (begin - from), end: Math.min(seg.end, seg.start + (end - from)) });
+    }
+  }
+  if (out.length <= MAX_LOOP_SEGMENTS) return out;
+  const longest = new Set(
+    out
+      .slice()
+      .sort((a, b) => b.end - b.start - (a.end - a.start))
+      .slice(0, MAX_LOOP_SEGMENTS),
+  );
+  return out.filter((s) => longest.has(s));
+}
+
+/** "event loop blocked 350 ms of it (+120 ms to +470 ms)": the tooltip's and Timing tab's line, or undefined. */
+export function loopBlockedText(req: HttpRequest): string | undefined {
+  const lb = req.loopBlocked;
+  if (!lb) return undefined;
+  const ms = (lb.wait ?? 0) + (lb.receive ?? 0);
+  if (!(ms > 0)) return undefined;
+  const main = mainStretch(req, lb);
+  const more = lb.stretches.length + (lb.moreStretches ?? 0) - 1;
+  const where = main ? ` (+${formatSpan(main.beginAt)} to +${formatSpan(main.endAt)}${more > 0 ? `, and ${more} more` : ''})` : '';
+  return `Event loop blocked ${formatSpan(ms)} of it${where}`;
+}
+
 export function extendAxis(axis: Axis, timed: Timed, now?: number): Axis {
   const start = startOf(timed);
   if (start === undefined) return axis;

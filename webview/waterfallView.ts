@@ -9,7 +9,17 @@
 import './waterfall.css';
 import { h, icon, setSafeAttr, setText } from './dom';
 import type { Row, TraceModel } from './model';
-import { formatAxisTime, formatSpan, niceStep, phaseSummary, PHASE_LABELS, type Scale, type TimeRange, type Timeline } from './waterfall';
+import {
+  formatAxisTime,
+  formatSpan,
+  loopBlockedText,
+  niceStep,
+  phaseSummary,
+  PHASE_LABELS,
+  type Scale,
+  type TimeRange,
+  type Timeline,
+} from './waterfall';
 
 export type { TimeRange } from './waterfall';
 import { formatAt } from './format';
@@ -296,6 +306,8 @@ export class WaterfallAxis {
     for (const g of this.timeline?.gaps ?? [])
       if (end !== undefined) paused += Math.max(0, Math.min(end, g.end) - Math.max(row.start, g.begin));
     if (paused > 0) children.push(h('div', 'wf-tip-foot', null, `${formatSpan(paused)} of it paused in the debugger`));
+    const loop = loopBlockedText(row.req);
+    if (loop) children.push(h('div', 'wf-tip-foot', null, loop));
     this.tip.replaceChildren(...children);
     setSafeAttr(this.tip, 'aria-label', lines.map((l) => `${PHASE_LABELS[l.phase]} ${formatSpan(l.ms)}`).join(', '));
     this.tip.classList.add('on');

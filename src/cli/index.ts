@@ -4,4 +4,26 @@
  */
 
 export * from '../collector/index';
-export { renderTrace, renderSummary, sanitize, shouldUseColor, formatBytes, statusLabel, PHASE_CHARS, type RenderOptions } from './render';
+export {
+  renderTrace,
+  renderSummary,
+  sanitize,
+  shouldUseColor,
+  formatBytes,
+  statusLabel,
+  phaseLine,
+  PHASE_CHARS,
+  type RenderOptions,
+} from './render';
+// OpenTelemetry export: the pure mapping and the configuration (the exporters stay in dist/cli.cjs).
+export {
+  requestSpans,
+  resourceFor,
+  traceparentOf,
+  urlFull,
+  stableId,
+  hrTime,
+  RedirectMemory,
+  parseResourceAttributes,
+} from '../otlp/mapping';
+export { resolveOtlpConfig, OtlpConfigError } from '../otlp/config';

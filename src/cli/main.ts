@@ -12,9 +12,12 @@ import { flagHelp, optionSpecOf, parseArgs, UsageError } from './args';
 import { runDemo } from './demo';
 import type { HelperSetting } from '../collector/helperSession';
 import { cmdHelper, HELPER_HELP } from './helperSetup';
-import { CliError, defaultOutName, runTraced } from './runTraced';
+import { checkWritable, CliError, defaultOutName, runTraced } from './runTraced';
 import { SHOW_MAX_ROWS, showTrace } from './show';
 import { cmdRules, RULES_HELP, runRules } from './rules';
+import { OtlpConfigError, resolveOtlpConfig, resourceFromEnv } from '../otlp/config';
+import { exportTraceFile } from '../otlp/exportTrace';
+import { OtlpFileSink, OtlpSink, type SpanSink } from '../otlp/sink';
 
 /** The flags of `nettrace run` (src/protocol/options.ts). */
 const RUN_OPTIONS = OPTIONS.filter((o) => o.cli);
@@ -29,6 +32,10 @@ ${flagHelp(RUN_OPTIONS)}
   nettrace show FILE [--json] [--slow MS]
       Print a saved trace: request table, waterfall, diagnosis of each failure.
       --json prints the trace with timings and diagnoses as JSON.
+
+  nettrace export --otlp[=URL] FILE | nettrace export --otlp-file OUT.json FILE
+      Send a saved trace to an OpenTelemetry backend as spans (or write them as OTLP/JSON),
+      reading it streaming; the OTEL_EXPORTER_OTLP_* variables apply (docs/opentelemetry.md).
 
   nettrace demo [--out-dir DIR]
       Trace a demo app against local servers (no internet needed) and write
@@ -56,8 +63,29 @@ function parseSlow(value: string | boolean | string[] | undefined): number | und
   return flagValue(optionDef('slowThresholdMs'), value) as number | undefined;
 }
 
+/** `--otlp URL` as `--otlp=URL` (the flag's value is optional; a following http(s) URL is its value, not the command). */
+function joinOtlpUrl(argv: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === '--') return out.concat(argv.slice(i));
+    if (argv[i] === '--otlp' && /^https?:\/\//i.test(argv[i + 1] ?? '')) out.push(`--otlp=${argv[++i]}`);
+    else out.push(argv[i]);
+  }
+  return out;
+}
+
+/** The OTLP configuration of `--otlp[=URL]`, or a UsageError naming what is wrong. */
+function otlpConfigOf(url: string | undefined): ReturnType<typeof resolveOtlpConfig> {
+  try {
+    return resolveOtlpConfig(process.env, url);
+  } catch (err) {
+    if (err instanceof OtlpConfigError) throw new UsageError(err.message);
+    throw err;
+  }
+}
+
 async function cmdRun(argv: string[]): Promise<number> {
-  const { options, rest } = parseArgs(argv, optionSpecOf(RUN_OPTIONS), true);
+  const { options, rest } = parseArgs(joinOtlpUrl(argv), optionSpecOf(RUN_OPTIONS), true);
   if (options.help) {
     process.stdout.write(HELP);
     return 0;
@@ -68,6 +96,17 @@ async function cmdRun(argv: string[]): Promise<number> {
   for (const def of RUN_OPTIONS) if (def.launch && options[def.cli!.flag] !== undefined) given[def.name] = options[def.cli!.flag];
   // The trace rules (--rule ..., --rules FILE) are validated by src/rules, with a caret under a bad condition.
   delete given.rules;
+  // --otlp[=URL]: bare, the endpoint comes from the environment.
+  delete given.otlp;
+  const otlp = options.otlp !== undefined ? otlpConfigOf(typeof options.otlp === 'string' ? options.otlp : undefined) : undefined;
+  const otlpFile = typeof options['otlp-file'] === 'string' ? resolve(options['otlp-file']) : undefined;
+  if (otlpFile && !otlp) {
+    try {
+      resourceFromEnv(process.env);
+    } catch (err) {
+      throw new UsageError((err as Error).message);
+    }
+  }
   const ruleSet = runRules((options.rule as string[] | undefined) ?? [], typeof options.rules === 'string' ? options.rules : undefined);
   // --dns-trace[=NS,...] is dnsTrace and dnsServers in one; --pcap FILE turns the capture on.
   if (typeof given.dnsTrace === 'string') [given.dnsTrace, given.dnsServers] = [true, given.dnsTrace];
@@ -99,9 +138,11 @@ async function cmdRun(argv: string[]): Promise<number> {
     rules: ruleSet.rules,
     // --default-action wins over the file's.
     defaultAction: options['default-action'] !== undefined ? tracing.defaultAction : (ruleSet.defaultAction ?? tracing.defaultAction),
+    otlp,
+    otlpFile,
   });
   const err = process.stderr;
-  const written = [out, ...(har ? [har] : [])];
+  const written = [out, ...(har ? [har] : []), ...(otlpFile ? [otlpFile] : [])];
   if (result.packetCapture) {
     const pc = result.packetCapture;
     written.push(`${pc.file} (${pc.packets} packet${pc.packets === 1 ? '' : 's'}${pc.truncated ? ', truncated at the size cap' : ''})`);
@@ -116,6 +157,11 @@ async function cmdRun(argv: string[]): Promise<number> {
     err.write(`Wrote ${list}\n`);
   }
   if (result.pcapError) err.write(`nettrace: no packet capture was saved to ${pcap}: ${result.pcapError}\n`);
+  const lost = result.trace.stats.undeliveredSpans;
+  if (otlp && lost)
+    err.write(
+      `nettrace: ${lost} OpenTelemetry span${lost === 1 ? ' was' : 's were'} not delivered to ${otlp.url} (stats.undeliveredSpans; see the trace's warnings)\n`,
+    );
   return result.exitCode;
 }
 
@@ -153,6 +199,50 @@ async function cmdShow(argv: string[]): Promise<number> {
   return 0;
 }
 
+const EXPORT_USAGE = 'usage: nettrace export (--otlp[=URL] | --otlp-file FILE) TRACE.json';
+
+/** `nettrace export --otlp URL trace.json`: sends a saved trace's spans, streaming; exit 1 when some were not delivered. */
+async function cmdExport(argv: string[]): Promise<number> {
+  const { options, positionals } = parseArgs(joinOtlpUrl(argv), { otlp: 'optional', 'otlp-file': 'string', slow: 'string', help: 'flag' });
+  if (options.help) {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  if (positionals.length !== 1) throw new UsageError(EXPORT_USAGE);
+  if (options.otlp === undefined && options['otlp-file'] === undefined) throw new UsageError(`say where the spans go: ${EXPORT_USAGE}`);
+  if (options.otlp !== undefined && options['otlp-file'] !== undefined) throw new UsageError(`one destination at a time: ${EXPORT_USAGE}`);
+  const config = options.otlp !== undefined ? otlpConfigOf(typeof options.otlp === 'string' ? options.otlp : undefined) : undefined;
+  let resource;
+  try {
+    resource = config ?? resourceFromEnv(process.env);
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  const file = typeof options['otlp-file'] === 'string' ? resolve(options['otlp-file']) : undefined;
+  if (file) checkWritable(file);
+  const sink: SpanSink = config ? new OtlpSink(config) : new OtlpFileSink(file!);
+  let result;
+  try {
+    result = await exportTraceFile(positionals[0], sink, {
+      serviceName: resource.serviceName,
+      resourceAttributes: resource.resourceAttributes,
+      slowThresholdMs: parseSlow(options.slow),
+    });
+  } catch (e) {
+    if (e instanceof TraceFileError) throw new CliError(e.message, 1);
+    throw e;
+  }
+  const where = config ? `${config.url} (${config.protocol})` : file!;
+  process.stderr.write(
+    `nettrace: ${result.requests} request${result.requests === 1 ? '' : 's'}, ${result.delivered} of ${result.spans} spans sent to ${where}\n`,
+  );
+  if (result.undelivered > 0) {
+    process.stderr.write(`nettrace: ${result.undelivered} spans were not delivered: ${result.firstError ?? 'unknown error'}\n`);
+    return 1;
+  }
+  return 0;
+}
+
 async function cmdDemo(argv: string[]): Promise<number> {
   const { options, positionals } = parseArgs(argv, { 'out-dir': 'string', help: 'flag' });
   if (options.help) {
@@ -173,6 +263,8 @@ export async function main(argv: string[]): Promise<number> {
       return cmdShow(rest);
     case 'demo':
       return cmdDemo(rest);
+    case 'export':
+      return cmdExport(rest);
     case 'helper':
       return cmdHelper(rest);
     case 'rules':

@@ -5,7 +5,7 @@
  */
 
 import { NO_PROGRAM_FRAME } from '../trace/initiator';
-import { formatMs } from '../trace/diagnosis';
+import { diagnoseLoopBlocked, formatMs } from '../trace/diagnosis';
 import { contextOf, indexRecords } from '../trace/enrich';
 import { kernelFacts, kernelLine, tupleText } from '../trace/kernel';
 import { isFailed, isStreaming, phaseSegments, requestStartAt, totalTime, type Phase, type PhaseSegment } from '../trace/timings';
@@ -297,7 +297,9 @@ function wrapParts(text: string, sep: string, indent: number, width: number): st
 
 /**
  * The phase line under a request: "d dns 6.0 · c connect 10.0 · s tls 18.0 · ░ wait 22.0 ms",
- * each phase it spent time in with its duration (`connect` without its TLS part).
+ * each phase it spent time in with its duration (`connect` without its TLS part); a `wait` or
+ * `receive` during which the program's event loop was blocked says for how long of it
+ * ("░ wait 480.0 (loop blocked 350.0)", `loopBlocked`).
  */
 export function phaseLine(req: HttpRequest, color: boolean): string | undefined {
   const t = req.timings;
@@ -306,7 +308,9 @@ export function phaseLine(req: HttpRequest, color: boolean): string | undefined 
   for (const s of phaseSegments(0, t)) {
     const ms = s.endAt - s.beginAt;
     if (ms < MIN_PHASE_MS) continue;
-    parts.push(`${paint(PHASE_CHARS[s.phase], PHASE_COLORS[s.phase], color)} ${PHASE_LABELS[s.phase]} ${ms.toFixed(1)}`);
+    const blocked = s.phase === 'wait' || s.phase === 'receive' ? (req.loopBlocked?.[s.phase] ?? 0) : 0;
+    const loop = blocked >= MIN_PHASE_MS ? ` (loop blocked ${blocked.toFixed(1)})` : '';
+    parts.push(`${paint(PHASE_CHARS[s.phase], PHASE_COLORS[s.phase], color)} ${PHASE_LABELS[s.phase]} ${ms.toFixed(1)}${loop}`);
   }
   return parts.length ? `${parts.join(' · ')} ms` : undefined;
 }
@@ -519,7 +523,15 @@ export function renderTrace(trace: Trace, options: RenderOptions = {}): string {
   const noted = rows.map((row, i) => ({ row, n: i + 1 })).filter(({ row }) => row.req.diagnosis);
   if (noted.length > 0) {
     lines.push('');
-    lines.push(paint('Failures and slow requests', 1, color));
+    lines.push(
+      paint(
+        rows.some((row) => row.req.timings && diagnoseLoopBlocked(row.req, row.req.timings))
+          ? 'Failures, slow requests and blocked event loops'
+          : 'Failures and slow requests',
+        1,
+        color,
+      ),
+    );
     for (const { row, n } of noted) {
       const r = row.req;
       const where = `#${n} ${sanitize(r.reqMethod)} ${sanitize(r.reqURL)}`;

@@ -5,7 +5,7 @@
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants as fsConstants, existsSync, statSync } from 'node:fs';
-import { constants } from 'node:os';
+import { constants, hostname } from 'node:os';
 import { startCollector } from '../collector/server';
 import { buildPreloadEnv, preloadPath } from '../collector/launchEnv';
 import { spawnGated } from '../helper/launch';
@@ -14,6 +14,10 @@ import type { PacketCapture, Trace } from '../trace/types';
 import { checkPrivateWritable } from '../trace/privateFile';
 import { redactArgv, redactedArgNames } from '../trace/redact';
 import { findOnPath, PcapUnavailableError, SessionHelper, type HelperSetting } from '../collector/helperSession';
+import { resourceFromEnv, type OtlpConfig } from '../otlp/config';
+import { exportTrace, LiveExport } from '../otlp/exportTrace';
+import { OtlpFileSink, OtlpSink } from '../otlp/sink';
+import type { Session } from '../collector/session';
 
 /** An error meant for the user: one line, and the exit code to use. */
 export class CliError extends Error {
@@ -63,6 +67,10 @@ export interface RunOptions {
   rules?: readonly unknown[];
   /** What happens to requests no trace/skip rule decides (default "trace"). */
   defaultAction?: RuleDefaultAction;
+  /** Send the trace's spans to this OTLP backend: each request as it finishes, the rest at the end (docs/opentelemetry.md). */
+  otlp?: OtlpConfig;
+  /** Write the trace's spans as OTLP/JSON to this file. */
+  otlpFile?: string;
 }
 
 /** What a traced run produced. */
@@ -113,6 +121,7 @@ export async function runTraced(options: RunOptions): Promise<RunResult> {
   checkWritable(options.out);
   if (options.har) checkWritable(options.har);
   if (options.pcap) checkWritable(options.pcap);
+  if (options.otlpFile) checkWritable(options.otlpFile);
   const helperSetting = options.helper ?? 'off';
   if (options.pcap && helperSetting === 'off') {
     throw new CliError('--pcap needs the privileged helper (it captures the packets); drop --helper off');
@@ -133,6 +142,8 @@ export async function runTraced(options: RunOptions): Promise<RunResult> {
     defaultAction: options.defaultAction,
   });
   let helper: SessionHelper | undefined;
+  // --otlp: each request's spans go out as it finishes; the rest at the end (exportSpans).
+  const live = options.otlp ? liveExport(collector.session, options) : undefined;
   try {
     const env = buildPreloadEnv(
       { ...process.env, ...options.env },
@@ -202,6 +213,7 @@ export async function runTraced(options: RunOptions): Promise<RunResult> {
       }
     }
     const trace = collector.session.snapshot();
+    await exportSpans(trace, options, live);
     await collector.session.saveJson(options.out, trace);
     if (options.har) await collector.session.saveHar(options.har, trace);
     return { trace, exitCode, complete, packetCapture, pcapError };
@@ -212,6 +224,48 @@ export async function runTraced(options: RunOptions): Promise<RunResult> {
     }
     await collector.close();
   }
+}
+
+/**
+ * Sends the spans of a finished run (--otlp, --otlp-file), before the trace is saved so that what
+ * was not delivered is counted in its stats (`undeliveredSpans`) with one warning. The program
+ * has ended: a slow or dead backend delays only this (a dead one by three export timeouts at most:
+ * src/otlp/sink.ts).
+ */
+async function exportSpans(trace: Trace, options: RunOptions, live: LiveExport | undefined): Promise<void> {
+  const common = { redactQuery: options.redactQuery, hostName: hostname() };
+  if (live) {
+    const result = await live.finish(trace, options.otlp?.timeoutMillis);
+    if (result.warning) {
+      trace.stats.undeliveredSpans = (trace.stats.undeliveredSpans ?? 0) + result.undelivered;
+      trace.stats.warnings.push(result.warning);
+    }
+  }
+  if (options.otlpFile) {
+    const result = await exportTrace(trace, new OtlpFileSink(options.otlpFile), {
+      ...common,
+      ...(options.otlp ?? resourceFromEnv(process.env)),
+    });
+    if (result.firstError) trace.stats.warnings.push(result.firstError);
+  }
+}
+
+/** The live OTLP export of a run's session (the session's changes feed it). */
+function liveExport(session: Session, options: RunOptions): LiveExport {
+  const { serviceName, resourceAttributes } = options.otlp!;
+  const source = {
+    trace: session.builder.trace,
+    get: session.builder.get.bind(session.builder),
+    request: (id: string) => session.request(id),
+  };
+  const live = new LiveExport(source, new OtlpSink(options.otlp!), {
+    serviceName,
+    resourceAttributes,
+    redactQuery: options.redactQuery,
+    hostName: hostname(),
+  });
+  session.on('change', (ids) => live.changed(ids));
+  return live;
 }
 
 /** The command's exit code (128 + signal number when killed); listens from the moment of spawning. */

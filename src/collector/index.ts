@@ -41,8 +41,9 @@ export {
   type Phase,
   type PhaseSegment,
 } from '../trace/timings';
-export { diagnose, isFailed, formatMs, DEFAULT_SLOW_THRESHOLD_MS, type DiagnosisOptions } from '../trace/diagnosis';
+export { diagnose, diagnoseLoopBlocked, isFailed, formatMs, DEFAULT_SLOW_THRESHOLD_MS, type DiagnosisOptions } from '../trace/diagnosis';
 export { enrichTrace, enrichRequest, indexRecords, contextOf, type RecordIndex } from '../trace/enrich';
+export { loopBlockedOf, loopBlocksByThread, mainStretch, validLoopBlocks } from '../trace/loopBlocked';
 export { toHar, type Har, type HarEntry, type HarOptions } from '../trace/har';
 export {
   emptyTrace,

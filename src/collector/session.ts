@@ -7,7 +7,8 @@
 import { EventEmitter } from 'node:events';
 import { TraceBuilder } from '../trace/builder';
 import { DEFAULT_SLOW_THRESHOLD_MS } from '../trace/diagnosis';
-import { enrichRequest, indexRecords } from '../trace/enrich';
+import { enrichRequest, indexRecords, type RecordIndex } from '../trace/enrich';
+import { threadKey } from '../trace/loopBlocked';
 import { toHar } from '../trace/har';
 import { writeHarFile, writeTraceFile } from '../trace/traceFile';
 import type { DebuggerPause, HttpRequest, Initiator, RecordKind, Trace, TraceRules } from '../trace/types';
@@ -22,6 +23,8 @@ const MAX_DEBUGGER_PAUSES = 10_000;
 export interface SessionOptions {
   /** What is being traced (e.g. the command line). */
   description: string;
+  /** The OTLP endpoint the session's spans go to when it ends (the `otlp` option; docs/opentelemetry.md). */
+  otlp?: string;
   /** Successful requests slower than this get a "slow" diagnosis (default 1000 ms). */
   slowThresholdMs?: number;
   /** Minimum time between 'change' events in ms (default 100). */
@@ -58,6 +61,8 @@ export class Session extends EventEmitter<SessionEvents> {
   private readonly options: SessionOptions;
   /** Successful requests slower than this (ms) get a "slow" diagnosis. */
   readonly slowThresholdMs: number;
+  /** The OTLP endpoint of the session's spans (SessionOptions.otlp). */
+  readonly otlp: string | undefined;
   private readonly changeIntervalMs: number;
   private readonly sourceMaps: SourceMapResolver | undefined;
   private readonly mappedInitiators = new WeakMap<Initiator, Initiator>();
@@ -75,6 +80,7 @@ export class Session extends EventEmitter<SessionEvents> {
       maxRecords: options.maxRecords,
     });
     this.slowThresholdMs = options.slowThresholdMs ?? DEFAULT_SLOW_THRESHOLD_MS;
+    this.otlp = options.otlp || undefined;
     this.changeIntervalMs = options.changeIntervalMs ?? 100;
     this.sourceMaps = options.sourceMaps === false ? undefined : (options.sourceMaps ?? new SourceMapResolver());
     this.rules = new RulesController({ rules: options.rules, defaultAction: options.defaultAction, slowThresholdMs: this.slowThresholdMs });
@@ -123,6 +129,13 @@ export class Session extends EventEmitter<SessionEvents> {
   warn(message: string): void {
     this.builder.warn(message);
     this.scheduleChange();
+  }
+
+  /** Counts OpenTelemetry spans an export could not deliver (`stats.undeliveredSpans`), with its warning. */
+  countUndeliveredSpans(count: number, warning: string): void {
+    const stats = this.builder.trace.stats;
+    stats.undeliveredSpans = (stats.undeliveredSpans ?? 0) + count;
+    this.warn(warning);
   }
 
   /**
@@ -209,7 +222,7 @@ export class Session extends EventEmitter<SessionEvents> {
     return {
       ...raw,
       traceEndAt: raw.traceEndAt ?? this.builder.relative(Date.now()),
-      processes: raw.processes.map((p) => ({ ...p })),
+      processes: raw.processes.map((p) => (p.loopBlocks ? { ...p, loopBlocks: p.loopBlocks.slice() } : { ...p })),
       httpRequests: raw.httpRequests.map((r) => enrichRequest(this.mapInitiator(r), index, options)),
       dials: raw.dials.slice(),
       tcpConns: raw.tcpConns.slice(),
@@ -241,12 +254,14 @@ export class Session extends EventEmitter<SessionEvents> {
     const req = this.builder.get('httpRequests', traceID);
     if (!req) return undefined;
     const b = this.builder;
-    const index = {
+    const index: RecordIndex = {
       dials: new Map(req.dial ? [[req.dial, b.get('dials', req.dial)!]] : []),
       tcpConns: new Map(req.tcpConn ? [[req.tcpConn, b.get('tcpConns', req.tcpConn)!]] : []),
       tlsTunnels: new Map(req.tlsTunnel ? [[req.tlsTunnel, b.get('tlsTunnels', req.tlsTunnel)!]] : []),
     };
-    for (const m of Object.values(index)) for (const [k, v] of m) if (!v) m.delete(k);
+    for (const m of [index.dials, index.tcpConns, index.tlsTunnels] as Map<string, unknown>[]) for (const [k, v] of m) if (!v) m.delete(k);
+    const blocks = b.trace.processes.find((p) => p.pid === req.pid && p.threadId === (req.threadId ?? 0))?.loopBlocks;
+    if (blocks) index.loopBlocks = new Map([[threadKey(req.pid, req.threadId), blocks]]);
     return enrichRequest(this.mapInitiator(req), index, { slowThresholdMs: this.slowThresholdMs });
   }
 

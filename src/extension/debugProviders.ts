@@ -153,6 +153,7 @@ export async function prepareTrace(s: Services, description: string, tracing: La
       redactQuery: tracing.redactQuery,
       rules: launchRules.rules,
       defaultAction: tracing.defaultAction,
+      otlp: tracing.otlp,
     });
   } catch (err) {
     void vscode.window.showErrorMessage(`Net Trace: the trace rules are not valid — ${(err as Error).message}`);

@@ -28,6 +28,7 @@ import type { DnsQuery, HttpRequest, RecordKind, TlsTunnel, Trace } from '../tra
 import { emptyTrace, readTraceFile } from '../trace/traceFile';
 import type { PreloadConfig } from '../protocol/preload';
 import type { RecordBatch, TraceListItem, TraceOrigin, TraceSnapshot } from '../protocol/webview';
+import { sendSessionSpans } from './otlpExport';
 
 /** One trace the extension can show. */
 export interface TraceEntry {
@@ -179,7 +180,7 @@ export class TraceStore extends EventEmitter<TraceStoreEvents> {
   async prepare(
     description: string,
     /** Options of the session's collector (its first trace rules are validated there: an invalid one rejects). */
-    extra: Pick<CollectorOptions, 'slowThresholdMs' | 'redactQuery' | 'rules' | 'defaultAction'> & { openPanel?: boolean } = {},
+    extra: Pick<CollectorOptions, 'slowThresholdMs' | 'redactQuery' | 'rules' | 'defaultAction' | 'otlp'> & { openPanel?: boolean } = {},
   ): Promise<{ key: string; ipcPath: string; rulesConfig: Partial<PreloadConfig> }> {
     const collector = await this.options.startCollector({
       description,
@@ -188,6 +189,7 @@ export class TraceStore extends EventEmitter<TraceStoreEvents> {
       ...(extra.redactQuery?.length ? { redactQuery: extra.redactQuery } : {}),
       ...(extra.rules?.length ? { rules: extra.rules } : {}),
       ...(extra.defaultAction ? { defaultAction: extra.defaultAction } : {}),
+      ...(extra.otlp ? { otlp: extra.otlp } : {}),
     });
     const key = `session-${this.nextSession++}`;
     const createdAt = new Date();
@@ -240,10 +242,7 @@ export class TraceStore extends EventEmitter<TraceStoreEvents> {
     return undefined;
   }
 
-  /**
-   * A session ended: waits for the last events (bounded), closes the collector and keeps the
-   * trace as an "earlier" session. Safe to call twice.
-   */
+  /** A session ended: waits for its last events (bounded), closes the collector, keeps the trace as an "earlier" session; safe twice. */
   async end(key: string): Promise<void> {
     const entry = this.entries.get(key);
     const collector = entry?.collector;
@@ -253,6 +252,7 @@ export class TraceStore extends EventEmitter<TraceStoreEvents> {
     this.pendingTimers.delete(key);
     await collector.waitForIdle({ timeoutMs: this.options.idleTimeoutMs ?? 1500 });
     await collector.close();
+    if (entry.session?.otlp) await sendSessionSpans(entry.session, entry.session.otlp, (line) => this.log(`${key}: ${line}`));
     entry.origin = 'earlier';
     this.log(`${key}: session ended, ${this.requestCount(entry)} requests recorded`);
     await this.queueWrite(() => this.persist(entry));

@@ -37,7 +37,8 @@
  * Node's ESM loader for CommonJS packages both go through).
  */
 
-import { Slot, type Hook, type Tracer, now } from './tracer';
+import { mirror, Slot, type Hook, type Tracer, now } from './tracer';
+import { onModuleLoad } from './moduleLoad';
 import type { StackHolder } from './initiator';
 
 const originOf = new Slot<StackHolder>('nettrace.origin');
@@ -47,26 +48,17 @@ const patched = new Slot<boolean>('nettrace.patched');
 const GRPC_PENDING_MS = 60_000;
 const GRPC_PENDING_MAX = 512;
 
-interface ModuleLike {
-  _load?: (request: string, parent: unknown, isMain: boolean) => unknown;
-}
-
 /** Patches superagent, undici and @grpc/grpc-js as the program loads them; follows got's channels. */
 export function installAsyncStarts(t: Tracer): void {
   const hook: Hook = { name: 'asyncStarts', enabled: true };
-  const Module = require('node:module') as ModuleLike;
-  const load = Module._load;
-  if (typeof load !== 'function') return;
   const patchers: Record<string, (exports: unknown) => void> = {
     superagent: (e) => patchSuperagent(t, hook, e),
     undici: (e) => patchUndici(t, hook, e),
     '@grpc/grpc-js': (e) => patchGrpc(t, hook, e),
   };
   installGot(t, hook);
-  Module._load = function (this: unknown, request: string, _parent: unknown, _isMain: boolean): unknown {
-    // eslint-disable-next-line prefer-rest-params
-    const exports = load.apply(this, arguments as unknown as [string, unknown, boolean]);
-    if (hook.enabled && typeof request === 'string') {
+  onModuleLoad((request, exports) => {
+    if (hook.enabled) {
       const name = packageOf(request);
       const patch = name === undefined ? undefined : patchers[name];
       if (patch && exports && (typeof exports === 'object' || typeof exports === 'function') && !patched.get(exports as object)) {
@@ -76,8 +68,7 @@ export function installAsyncStarts(t: Tracer): void {
         });
       }
     }
-    return exports;
-  };
+  });
 }
 
 /** The package a `require` specifier or resolved path loads, when it is one we patch. */
@@ -302,6 +293,5 @@ function patchGrpc(t: Tracer, hook: Hook, exports: unknown): void {
 }
 
 function copyName(wrapped: Function, original: Function): void {
-  Object.defineProperty(wrapped, 'name', { value: original.name });
-  Object.defineProperty(wrapped, 'length', { value: original.length });
+  mirror(wrapped, original);
 }

@@ -17,7 +17,9 @@ import { connOf, tracedSocket } from './socketHooks';
 import { OpSampler } from './opSampler';
 import { undiciSocket } from './undiciHooks';
 import type { ConnState, Hook, Tracer } from './tracer';
-import { inTimerCallback, now, overrideMethod, toRequestError, writeConn } from './tracer';
+import { inTimerCallback, now, overrideMethod, replaceFunction, toRequestError, writeConn } from './tracer';
+import { observeEvents, observeOnce, tapEmit } from './emitTaps';
+import { onModuleLoad } from './moduleLoad';
 import { F } from '../protocol/events';
 import type { RequestStartView, StartDecision } from '../rules';
 import type { RequestError } from '../trace/types';
@@ -77,13 +79,9 @@ export function installHttp2Hooks(t: Tracer): void {
   };
   const loaded = () => (process as { moduleLoadList?: string[] }).moduleLoadList?.includes('NativeModule http2') === true;
   if (loaded()) return install();
-  const Module = require('node:module') as { _load: (request: string, ...rest: unknown[]) => unknown };
-  const load = Module._load;
-  Module._load = function (request: string, ...rest: unknown[]) {
-    const exports = load.call(this, request, ...rest);
+  onModuleLoad((request) => {
     if (!installed && (request === 'http2' || request === 'node:http2')) install();
-    return exports;
-  };
+  });
   t.beforeConnect = () => {
     if (!installed && loaded()) install();
   };
@@ -113,12 +111,23 @@ function wrapConnect(t: Tracer, hook: Hook, mod_: typeof http2): void {
         conn.socketTrace.coalesced = true;
         const ops = (state.ops = new OpSampler(t, conn, socket));
         // Before socketHooks' own 'close' listener, which sends the trace.
-        socket.prependOnceListener('close', () => t.guard(hook, () => ops.sample()));
+        let sampledAtClose = false;
+        observeEvents(
+          socket,
+          (event) => {
+            if (event !== 'close' || sampledAtClose) return;
+            sampledAtClose = true;
+            t.guard(hook, () => ops.sample());
+          },
+          true,
+        );
       }
-      session.once('goaway', (errorCode: number, lastStreamID: number) => {
+      // The session's and its streams' events are seen without listeners (emitTaps.ts).
+      tapEmit(Object.getPrototypeOf(session) as object);
+      observeOnce(session, 'goaway', (errorCode, lastStreamID) => {
         t.guard(hook, () => {
           const s = sessions.get(session);
-          if (s) s.goaway = { errorCode, lastStreamID };
+          if (s) s.goaway = { errorCode: errorCode as number, lastStreamID: lastStreamID as number };
         });
       });
       if (!patchedProto) {
@@ -128,9 +137,7 @@ function wrapConnect(t: Tracer, hook: Hook, mod_: typeof http2): void {
     });
     return session;
   };
-  Object.defineProperty(wrapped, 'name', { value: connect.name });
-  Object.defineProperty(wrapped, 'length', { value: connect.length });
-  mod.connect = wrapped;
+  replaceFunction(mod, 'connect', wrapped, connect);
 }
 
 /**
@@ -173,9 +180,7 @@ function patchRequest(t: Tracer, hook: Hook, proto: { request: Function }): void
     else t.untracedRequests++;
     return stream;
   };
-  Object.defineProperty(wrapped, 'name', { value: request.name });
-  Object.defineProperty(wrapped, 'length', { value: request.length });
-  proto.request = wrapped;
+  replaceFunction(proto, 'request', wrapped, request);
 }
 
 /** The trace rules' view of a stream about to be opened on a session of `origin`. */
@@ -272,11 +277,13 @@ function onStream(
       },
     );
   }
-  stream.once('finish', () => {
+  tapEmit(Object.getPrototypeOf(stream) as object);
+  observeOnce(stream, 'finish', () => {
     sentAt = now();
     t.guard(hook, () => t.record('httpRequests', id, { reqContentLen: reqBytes }));
   });
-  stream.once('response', (resHeaders: http2.IncomingHttpHeaders) => {
+  observeOnce(stream, 'response', (headers) => {
+    const resHeaders = headers as http2.IncomingHttpHeaders;
     t.guard(hook, () => {
       state?.ops?.sample();
       gotResponse = true;
@@ -331,7 +338,7 @@ function onStream(
     }
     t.record('httpRequests', id, out);
   };
-  stream.once('end', () => t.guard(hook, () => finish(undefined)));
+  observeOnce(stream, 'end', () => t.guard(hook, () => finish(undefined)));
   // The program (or its library) cancelling the stream: from a timer's callback that is its own
   // timeout (a gRPC deadline: grpc-js closes the stream with CANCEL from its deadline timer),
   // otherwise an abort. Recorded when it is called: the 'close' that follows may come after the
@@ -350,7 +357,7 @@ function onStream(
     }
     return close.call(this, code, cb);
   });
-  stream.once('close', () => {
+  observeOnce(stream, 'close', () => {
     t.guard(hook, () => {
       state?.ops?.sample();
       if (done) return;

@@ -11,16 +11,16 @@
  */
 
 import * as dc from 'node:diagnostics_channel';
-// `import =` keeps the real module objects: esbuild's `import * as` namespace copies are
-// read-only getters, and the exports must be replaced on the modules the program sees.
-import http = require('node:http');
-import https = require('node:https');
+// The modules are required when the program has loaded them (builtins.ts): the real module
+// objects, whose exports are replaced where the program sees them.
+import type * as httpTypes from 'node:http';
 import type { IncomingMessage } from 'node:http';
 import { BodyCapture, bodyCap, headerValueText } from './bodies';
 import { noteProgress, SseCounter } from './progress';
 import { connOf } from './socketHooks';
 import type { ConnState, Hook, Tracer } from './tracer';
-import { inTimerCallback, now, overrideMethod, toRequestError, writeConn } from './tracer';
+import { inTimerCallback, now, overrideMethod, replaceFunction, toRequestError, writeConn } from './tracer';
+import { observeEvents, tapEmit } from './emitTaps';
 import { SKIPPED, stateOf, type ReqState, type TracedRequest } from './httpState';
 import { F, type FieldsWriter } from '../protocol/events';
 import { observeWebSocket } from './wsFrames';
@@ -32,16 +32,28 @@ import { httpDetails, httpDialBegin, httpDialEnd } from './ruleDetails';
 import { DETAIL_BIT } from '../rules/details';
 import { asksUpgrade } from './headers';
 
-/** Installs the http/https wrappers and channel subscribers. */
+/** The http hook group (shared by the http and https wrappers). */
+const hook: Hook = { name: 'http', enabled: true };
+
+/** Installs the https wrappers (once `https` is loaded: builtins.ts). */
+export function installHttpsHooks(t: Tracer): void {
+  const https = require('node:https') as Record<string, Function>;
+  for (const name of ['request', 'get']) wrapExport(t, hook, https, name);
+}
+
+/** Installs the http wrappers (once `http` is loaded: builtins.ts). */
 export function installHttpHooks(t: Tracer): void {
-  const hook: Hook = { name: 'http', enabled: true };
-  for (const [mod, names] of [
-    [http, ['request', 'get']],
-    [https, ['request', 'get']],
-  ] as const) {
-    for (const name of names) wrapExport(t, hook, mod as unknown as Record<string, Function>, name);
-  }
-  installLifecycleHooks(t, hook);
+  const http = require('node:http') as typeof httpTypes;
+  for (const name of ['request', 'get']) wrapExport(t, hook, http as unknown as Record<string, Function>, name);
+  installLifecycleHooks(t, hook, http);
+}
+
+/**
+ * Subscribes to Node's http client channels: at start (subscribing loads nothing), after
+ * builtins.ts's own subscriber, so a request whose `request.start` is the first sign of `http`
+ * (the wrappers installed from there) is recorded all the same.
+ */
+export function subscribeHttpChannels(t: Tracer): void {
   // These run for every request: t.run, no closure per call; a request the rules skipped returns first.
   dc.subscribe('http.client.request.start', (msg) => {
     const req = (msg as { request: TracedRequest }).request;
@@ -82,9 +94,7 @@ function wrapExport(t: Tracer, hook: Hook, mod: Record<string, Function>, name: 
     }
     return req;
   };
-  Object.defineProperty(wrapped, 'name', { value: original.name });
-  Object.defineProperty(wrapped, 'length', { value: original.length });
-  mod[name] = wrapped;
+  replaceFunction(mod, name, wrapped, original);
 }
 
 /**
@@ -252,22 +262,20 @@ function isAbsoluteForm(path: string | undefined): boolean {
  * Workaround: Node publishes no response channel for a `101` upgrade or a CONNECT response; it
  * emits 'upgrade'/'connect' on the request, and only when the program listens for it (when
  * nobody does, Node destroys the socket instead). A listener of ours would change that, so for
- * these requests only (an Upgrade header, or CONNECT) the request's own `emit` is wrapped to see
- * the event, or the 'close' that follows an unheard one.
+ * these requests only (an Upgrade header, or CONNECT) the request's events are observed
+ * (emitTaps.ts: no listener, no own property on the request) to see the event, or the 'close'
+ * that follows an unheard one.
  */
 function watchUpgrade(t: Tracer, hook: Hook, req: TracedRequest, s: ReqState): void {
-  const emit = req.emit;
-  overrideMethod(req as { emit: typeof emit }, 'emit', function (this: TracedRequest, event: string | symbol, ...args: unknown[]): boolean {
-    if (!s.gotResponse && hook.enabled) {
-      if (event === 'upgrade' || event === 'connect') {
-        t.guard(hook, () => onUpgrade(t, hook, this, s, args[0] as IncomingMessage, args[1] as object, args[2] as Uint8Array, false));
-      } else if (event === 'close' && !s.done) {
-        const res = this.res as (IncomingMessage & { upgrade?: boolean }) | null | undefined;
-        if (res && res.upgrade) t.guard(hook, () => onUpgrade(t, hook, this, s, res, undefined, undefined, true));
-      }
+  observeEvents(req, (event, a, b, c) => {
+    if (s.gotResponse || !hook.enabled) return;
+    if (event === 'upgrade' || event === 'connect') {
+      t.guard(hook, () => onUpgrade(t, hook, req, s, a as IncomingMessage, b as object, c as Uint8Array, false));
+    } else if (event === 'close' && !s.done) {
+      const res = req.res as (IncomingMessage & { upgrade?: boolean }) | null | undefined;
+      if (res && res.upgrade) t.guard(hook, () => onUpgrade(t, hook, req, s, res, undefined, undefined, true));
     }
-    return emit.call(this, event, ...args);
-  } as typeof emit);
+  });
 }
 
 /**
@@ -334,9 +342,11 @@ function pushed(t: Tracer, hook: Hook, s: ReqState, chunk: unknown, encoding: Bu
   }
 }
 
-function installLifecycleHooks(t: Tracer, hook: Hook): void {
+function installLifecycleHooks(t: Tracer, hook: Hook, http: typeof httpTypes): void {
+  // The program sees each replaced method as Node defines it (ClientRequest.prototype.destroy is enumerable).
   const define = (proto: object, name: string, value: Function) =>
-    Object.defineProperty(proto, name, { configurable: true, writable: true, enumerable: false, value });
+    replaceFunction(proto, name, value, (proto as Record<string, Function>)[name]!);
+  tapEmit(http.ClientRequest.prototype);
   const incoming = http.IncomingMessage.prototype as unknown as {
     push: (chunk: unknown, enc?: BufferEncoding) => boolean;
     _destroy: (err: Error | null, cb: (err?: Error | null) => void) => void;
@@ -380,8 +390,13 @@ function installLifecycleHooks(t: Tracer, hook: Hook): void {
         if (inTimerCallback()) s.timedOut = true;
         if (err) s.destroyError = err;
         else if (!s.gotResponse) {
-          // Should no error follow, the 'close' still ends the record ('close' listeners change nothing).
-          this.once('close', () => t.guard(hook, () => finishWithError(t, hook, this, programStopped(s, 'request'))));
+          // Should no error follow, the 'close' still ends the record (seen without a listener: emitTaps.ts).
+          let closeSeen = false;
+          observeEvents(this, (event) => {
+            if (event !== 'close' || closeSeen) return;
+            closeSeen = true;
+            t.guard(hook, () => finishWithError(t, hook, this, programStopped(s, 'request')));
+          });
         }
       });
     }

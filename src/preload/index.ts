@@ -13,14 +13,17 @@ import { withPreloadDefaults, type ResolvedPreloadConfig } from '../protocol/opt
 import { CONFIG_ENV, FLUSH_NOW_SYMBOL, type PreloadConfig, type StatsMessage } from '../protocol/preload';
 import { installAsyncStarts } from './asyncStarts';
 import { installHttp2Hooks } from './http2Hooks';
-import { installHttpHooks } from './httpHooks';
-import { installSocketHooks } from './socketHooks';
+import { installHttpHooks, installHttpsHooks, subscribeHttpChannels } from './httpHooks';
+import { installSocketHooks, installTlsHooks } from './socketHooks';
+import { mayImportAtStart, whenLoaded } from './builtins';
 import { Tracer, now } from './tracer';
-import { Transport } from './transport';
+import { bindNet, Transport } from './transport';
 import { installUndiciHooks } from './undiciHooks';
+import { LOOP_MONITOR_ON, LoopMonitor } from './loopLag';
 import { preloadRules } from './rules';
 import { ensureResolver } from './dns/install';
 import { redactArgv, redactedArgNames } from '../trace/redact';
+import { replaceFunction } from './tracer';
 
 const GUARD = Symbol.for('nettrace.preload');
 
@@ -85,9 +88,21 @@ function start(): void {
       untracedRequests: t.untracedRequests,
       skippedInitiators: t.stackBudget.skipped || undefined,
       rules: preloadRules.report(),
+      droppedLoopBlocks: loop?.dropped || undefined,
     }),
   );
   const t: Tracer = new Tracer(config, transport, threadId, __filename);
+  // The event loop's blocked stretches while requests are in flight (loopLag.ts).
+  const loop = LOOP_MONITOR_ON
+    ? new LoopMonitor(
+        (m) => transport.send(m),
+        () => transport.markStats(),
+      )
+    : undefined;
+  if (loop) {
+    t.onRequestId = (id) => loop.started(id);
+    transport.onComplete = (id) => loop.ended(id);
+  }
   // The trace rules: the first set from the configuration, later ones from the collector.
   preloadRules.init(
     config,
@@ -95,13 +110,29 @@ function start(): void {
     { changed: () => transport.markStats(), warn: (m) => t.warn(m) },
   );
   if (config.dnsTrace) ensureResolver(t);
-  for (const install of [installSocketHooks, installHttpHooks, installUndiciHooks, installHttp2Hooks, installAsyncStarts]) {
+  const installing = (install: (t: Tracer) => void) => () => {
     try {
       install(t);
     } catch (err) {
       t.warn(`nettrace: could not install ${install.name} in pid ${process.pid}: ${(err as Error)?.message ?? err}`);
     }
-  }
+  };
+  // Node's networking modules are hooked as the program loads them (builtins.ts); `net` first
+  // (tls loads it), with the collector connection's functions bound before any hook or patch.
+  const eager = mayImportAtStart(isMainThread);
+  whenLoaded(
+    'net',
+    () => {
+      installing(() => bindNet())();
+      installing(installSocketHooks)();
+    },
+    eager,
+  );
+  whenLoaded('tls', installing(installTlsHooks), eager);
+  whenLoaded('http', installing(installHttpHooks), eager);
+  whenLoaded('https', installing(installHttpsHooks), eager);
+  installing(subscribeHttpChannels)();
+  for (const install of [installUndiciHooks, installHttp2Hooks, installAsyncStarts]) installing(install)();
   // The flush entry point for a paused debuggee (see FLUSH_NOW_SYMBOL): its timers cannot run.
   Object.defineProperty(globalThis, Symbol.for(FLUSH_NOW_SYMBOL), {
     value: function flushNow(): number {
@@ -111,7 +142,7 @@ function start(): void {
     configurable: true,
     writable: false,
   });
-  process.on('exit', (code) => {
+  onExit((code) => {
     try {
       const at = now();
       for (const { conn, bytes } of t.openConns) {
@@ -125,6 +156,32 @@ function start(): void {
       // Exiting anyway; nothing useful can be done with a failure here.
     }
   });
+}
+
+/**
+ * Runs `fn` as the process exits (process.exit() or the event loop's end), before the program's
+ * 'exit' listeners. Workaround: an 'exit' listener of ours would show in the program's
+ * `process.listenerCount('exit')`, `eventNames()` and `listeners('exit')` and count toward its
+ * MaxListenersExceededWarning; both ways out emit 'exit' through `process.emit` (Node's C++ calls
+ * it by name at the loop's end), so `process` gets an `emit` of its own (non-enumerable, with
+ * EventEmitter.prototype.emit's name and length) that sees 'exit' and hands every event on to
+ * the inherited `emit`. What stays visible: `process` has an own `emit` (docs/architecture.md).
+ */
+function onExit(fn: (code: unknown) => void): void {
+  const proto = Object.getPrototypeOf(process) as { emit: Function };
+  // An `emit` of process's own already (a module required before the preload, signal-exit) stays
+  // in the chain; else the inherited one, looked up at each call.
+  const previous = Object.prototype.hasOwnProperty.call(process, 'emit') ? process.emit : undefined;
+  let done = false;
+  const emit = function emit(this: unknown, event: string | symbol, code?: unknown): boolean {
+    if (event === 'exit' && !done && this === process) {
+      done = true;
+      fn(code);
+    }
+    // eslint-disable-next-line prefer-rest-params
+    return (previous ?? proto.emit).apply(this, arguments);
+  };
+  replaceFunction(process, 'emit', emit, process.emit);
 }
 
 function safeCwd(): string {

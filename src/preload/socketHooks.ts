@@ -6,16 +6,19 @@
  * sockets, and there is no DNS or TLS diagnostics channel on any version (docs/platform.md). Every
  * client connection (http Agent, tls.connect, undici's connector, http2) goes through
  * `net.Socket.prototype.connect`, so that one method is wrapped; everything else is learned from
- * events the socket emits anyway ('lookup', 'connectionAttempt*', 'connect', 'secureConnect',
- * 'close'). No 'data' or 'error' listener is added: the first would switch the socket to
- * flowing mode, the second would swallow errors the program expects to crash on.
+ * events the socket emits anyway ('lookup', 'connectionAttempt*', 'connect', 'secure',
+ * 'secureConnect', 'close'), seen before its listeners without being one (emitTaps.ts): the
+ * program's `listenerCount()` and `eventNames()` are unchanged, and so is the socket Node hands
+ * over in a request's 'connect' or 'upgrade'.
  */
 
-import * as net from 'node:net';
-import * as tls from 'node:tls';
-import type { PeerCert, SocketOp } from '../trace/types';
+import type * as net from 'node:net';
+import type * as tls from 'node:tls';
+import type { SocketOp } from '../trace/types';
 import type { ConnState, Hook, Keyed, Tracer } from './tracer';
-import { isTlsCode, now, overrideMethod, Slot } from './tracer';
+import { isTlsCode, now, overrideMethod, replaceFunction, Slot } from './tracer';
+import { observeEvents, tapEmit } from './emitTaps';
+import { handshakeWatch, watchHandshake } from './tlsHandshake';
 import { DETAIL_BIT } from '../rules/details';
 import { preloadRules } from './rules';
 import { dnsLookupFor } from './dns/perRequest';
@@ -30,21 +33,29 @@ type AnySocket = net.Socket & { errored?: Error | null; _tlsOptions?: { serverna
 /** The connect hook (its `enabled` flag gates the per-request socket-op trace's wrappers too). */
 let netHook: Hook | undefined;
 
-/** Installs the connect wrapper. */
+/** Node's `net`, once the program loaded it (see builtins.ts). */
+let netMod: typeof import('node:net');
+
+/** Installs the connect wrapper (once `net` is loaded: builtins.ts). */
 export function installSocketHooks(t: Tracer): void {
   const hook: Hook = { name: 'net', enabled: true };
   netHook = hook;
-  const proto = net.Socket.prototype as unknown as { connect: (...args: unknown[]) => unknown };
+  netMod = require('node:net') as typeof import('node:net');
+  const proto = netMod.Socket.prototype as unknown as { connect: (...args: unknown[]) => unknown };
   const original = proto.connect;
   const wrapped = function connect(this: AnySocket, ...args: unknown[]): unknown {
     let callArgs = args;
     if (hook.enabled && !connOf.has(this)) callArgs = t.guard(hook, () => onConnect(t, hook, this, args)) ?? args;
     return original.apply(this, callArgs);
   };
-  Object.defineProperty(wrapped, 'name', { value: original.name });
-  Object.defineProperty(wrapped, 'length', { value: original.length });
-  proto.connect = wrapped;
-  installTlsTunnelHook(t, hook);
+  replaceFunction(proto, 'connect', wrapped, original);
+  // The socket's events are observed without listeners (emitTaps.ts); TLSSocket inherits this.
+  tapEmit(proto);
+}
+
+/** Installs the TLS hooks (once `tls` is loaded, which loads `net` first: after installSocketHooks). */
+export function installTlsHooks(t: Tracer): void {
+  if (netHook) installTlsTunnelHook(t, netHook);
 }
 
 /**
@@ -69,9 +80,7 @@ function installTlsTunnelHook(t: Tracer, hook: Hook): void {
     }
     return inner;
   };
-  Object.defineProperty(wrapped, 'name', { value: original.name });
-  Object.defineProperty(wrapped, 'length', { value: original.length });
-  tlsModule.connect = wrapped;
+  replaceFunction(tlsModule, 'connect', wrapped, original);
 }
 
 /** `raw`: the socket the TLS session takes over (the connection `outer` was traced on). */
@@ -119,9 +128,10 @@ function onTunnel(t: Tracer, hook: Hook, socket: tls.TLSSocket, outer: ConnState
     handshakeErr: null,
     serverName: servername,
   });
-  // tls.connect has added its own 'secure' listener by now: go first to read the chain.
-  watchHandshake(t, hook, socket, conn, true);
-  socket.once('close', () => {
+  // Seen before tls.connect's own 'secure' listener (emitTaps.ts), which may refuse the certificate.
+  watchHandshake(t, hook, socket, conn);
+  observeEvents(socket, (event) => {
+    if (event !== 'close' || conn.closed) return;
     t.guard(hook, () => {
       conn.closed = true;
       if (conn.secure) return;
@@ -197,7 +207,8 @@ function onConnect(t: Tracer, hook: Hook, socket: AnySocket, args: unknown[]): u
     lookups: [],
     attempts: [],
     connected: false,
-    tls: socket instanceof tls.TLSSocket,
+    // A TLSSocket says so from its constructor on (reading it needs no `tls` module).
+    tls: (socket as { encrypted?: unknown }).encrypted === true,
     secure: false,
     requestCount: 0,
     closed: false,
@@ -214,13 +225,13 @@ function onConnect(t: Tracer, hook: Hook, socket: AnySocket, args: unknown[]): u
   if (conn.tls) {
     conn.tlsId = t.id('t');
     const opts = socket._tlsOptions;
-    conn.servername = opts?.servername || (net.isIP(host) ? undefined : host);
+    conn.servername = opts?.servername || (netMod.isIP(host) ? undefined : host);
   }
   if (t.config.sockTrace) traceSocketOps(t, hook, socket, conn);
   // A `details` rule may turn the socket-op trace on for some requests: the wrappers go on now
   // (before the first write), recording only while such a request is on the connection.
   else if ((preloadRules.detailKinds & DETAIL_BIT.sockTrace) !== 0) traceSocketOps(t, hook, socket, conn, undefined, true);
-  if (net.isIP(host) === 0) conn.lookups.push({ host, beginAt: begin, addresses: [], error: null });
+  if (netMod.isIP(host) === 0) conn.lookups.push({ host, beginAt: begin, addresses: [], error: null });
   /**
    * For TLS, the socket's own bytesRead/bytesWritten count plaintext; the TCP handle underneath
    * (TLSWrap's `_parent`, Node 18–24) counts what crossed the wire. Kept to read at close.
@@ -230,7 +241,7 @@ function onConnect(t: Tracer, hook: Hook, socket: AnySocket, args: unknown[]): u
   t.openConns.add(entry);
 
   let callArgs: unknown[] | undefined;
-  if (net.isIP(host) === 0) {
+  if (netMod.isIP(host) === 0) {
     if (t.config.dnsTrace) callArgs = t.resolver ? withLookup(args, t.resolver.lookup(conn.dialId)) : undefined;
     // A `details` rule may turn the DNS trace on for some requests (src/preload/dns/perRequest.ts).
     else if ((preloadRules.detailKinds & DETAIL_BIT.dnsTrace) !== 0) {
@@ -238,46 +249,55 @@ function onConnect(t: Tracer, hook: Hook, socket: AnySocket, args: unknown[]): u
       if (lookup) callArgs = withLookup(args, lookup);
     }
   }
-  socket.on('lookup', (err: Error | null, address?: string) => {
-    t.guard(hook, () => {
-      const lookup = conn.lookups[conn.lookups.length - 1];
-      if (!lookup) return;
-      if (lookup.endAt === undefined) lookup.endAt = now();
-      if (err) lookup.error = (err as NodeJS.ErrnoException).code ?? err.message;
-      else if (address && !lookup.addresses.includes(address)) lookup.addresses.push(address);
-    });
-  });
-  socket.on('connectionAttempt', (ip: string, port: number, family: number) => {
-    t.guard(hook, () => {
-      conn.attempts.push({ address: ip, port, family, beginAt: now(), error: null });
-    });
-  });
-  const attemptFailed = (ip: string, port: number, _family: number, error?: Error) => {
-    t.guard(hook, () => {
-      const a = findAttempt(conn, ip, port);
-      if (!a) return;
-      a.endAt = now();
-      a.error = error ? ((error as NodeJS.ErrnoException).code ?? error.message) : 'ETIMEDOUT';
-    });
-  };
-  socket.on('connectionAttemptFailed', attemptFailed);
-  socket.on('connectionAttemptTimeout', (ip: string, port: number, family: number) => attemptFailed(ip, port, family));
-  socket.once('connect', () => {
-    t.guard(hook, () => {
-      // A TLS connection is still being dialed (for undici's connect timeout) until its handshake ends.
-      if (!conn.tls) notDialing();
-      if (conn.tls) wire = (socket as unknown as { _handle?: { _parent?: typeof wire } })._handle?._parent;
-      connected(t, socket, conn);
-    });
-  });
-  // tls.connect adds its own 'secure' listener after this connect call returns, so ours runs first.
-  if (conn.tls) watchHandshake(t, hook, socket as unknown as tls.TLSSocket, conn, false, notDialing);
-  socket.once('close', () => {
-    t.guard(hook, () => {
-      t.openConns.delete(entry);
-      notDialing();
-      closed(t, socket, conn, wire);
-    });
+  // Seen before the socket's listeners run, without being one (emitTaps.ts). A TLS socket's
+  // 'secure' is seen before tls.connect's own listener, which destroys the socket when the
+  // certificate is refused: the one moment a rejected server's chain is readable.
+  const handshake = conn.tls ? handshakeWatch(t, hook, socket as unknown as tls.TLSSocket, conn, notDialing) : undefined;
+  let closeSeen = false;
+  observeEvents(socket, (event, a, b, c, d) => {
+    switch (event) {
+      case 'lookup':
+        return t.guard(hook, () => {
+          const err = a as Error | null;
+          const address = b as string | undefined;
+          const lookup = conn.lookups[conn.lookups.length - 1];
+          if (!lookup) return;
+          if (lookup.endAt === undefined) lookup.endAt = now();
+          if (err) lookup.error = (err as NodeJS.ErrnoException).code ?? err.message;
+          else if (address && !lookup.addresses.includes(address)) lookup.addresses.push(address);
+        });
+      case 'connectionAttempt':
+        return t.guard(hook, () => {
+          conn.attempts.push({ address: a as string, port: b as number, family: c as number, beginAt: now(), error: null });
+        });
+      case 'connectionAttemptFailed':
+      case 'connectionAttemptTimeout':
+        return t.guard(hook, () => {
+          const attempt = findAttempt(conn, a as string, b as number);
+          if (!attempt) return;
+          attempt.endAt = now();
+          const error = event === 'connectionAttemptFailed' ? (d as Error | undefined) : undefined;
+          attempt.error = error ? ((error as NodeJS.ErrnoException).code ?? error.message) : 'ETIMEDOUT';
+        });
+      case 'connect':
+        if (conn.connected) return;
+        return t.guard(hook, () => {
+          // A TLS connection is still being dialed (for undici's connect timeout) until its handshake ends.
+          if (!conn.tls) notDialing();
+          if (conn.tls) wire = (socket as unknown as { _handle?: { _parent?: typeof wire } })._handle?._parent;
+          connected(t, socket, conn);
+        });
+      case 'close':
+        if (closeSeen) return;
+        closeSeen = true;
+        return t.guard(hook, () => {
+          t.openConns.delete(entry);
+          notDialing();
+          closed(t, socket, conn, wire);
+        });
+      default:
+        handshake?.(event);
+    }
   });
   return callArgs;
 }
@@ -293,11 +313,11 @@ function connected(t: Tracer, socket: AnySocket, conn: ConnState): void {
   let a = pendingAttempt(conn);
   if (!a) {
     // Connecting straight to an IP emits no 'connectionAttempt' event on some Node versions.
-    const remote = net.isIP(conn.host) ? conn.host : (socket.remoteAddress ?? '');
+    const remote = netMod.isIP(conn.host) ? conn.host : (socket.remoteAddress ?? '');
     a = {
       address: remote,
       port: conn.port,
-      family: net.isIPv6(remote) ? 6 : 4,
+      family: netMod.isIPv6(remote) ? 6 : 4,
       beginAt: conn.lookups[0]?.endAt ?? conn.dialBeginAt,
       error: null,
     };
@@ -485,92 +505,4 @@ function findAttempt(conn: ConnState, ip: string, port: number) {
     if (a.address === ip && a.port === port) return a;
   }
   return undefined;
-}
-
-/**
- * Records a TLS handshake on the connection's tlsTunnels record: what it negotiated and the peer's
- * chain at 'secure', which fires after the handshake and before Node checks the certificate (and
- * destroys the socket when that fails: the one moment a rejected server's chain is readable), and
- * its end at 'secureConnect'. `prepend`: tls.connect has added its own 'secure' listener already,
- * ours must go first. `ready` runs as the connection becomes ready for requests.
- */
-function watchHandshake(t: Tracer, hook: Hook, socket: tls.TLSSocket, conn: ConnState, prepend: boolean, ready?: () => void): void {
-  let detailSent = false;
-  const onSecure = (): void => {
-    t.guard(hook, () => {
-      t.record('tlsTunnels', conn.tlsId!, handshakeDetail(socket));
-      detailSent = true;
-    });
-  };
-  if (prepend) socket.prependOnceListener('secure', onSecure);
-  else socket.once('secure', onSecure);
-  socket.once('secureConnect', () => {
-    t.guard(hook, () => {
-      conn.secure = true;
-      conn.readyAt = now();
-      ready?.();
-      conn.alpn = socket.alpnProtocol || undefined;
-      t.record('tlsTunnels', conn.tlsId!, handshakeDone(socket, now(), detailSent));
-    });
-  });
-}
-
-/** What the handshake negotiated and the peer's chain, readable from 'secure' on. */
-function handshakeDetail(socket: tls.TLSSocket): Record<string, unknown> {
-  const cipher = socket.getCipher();
-  const out: Record<string, unknown> = {
-    didResume: socket.isSessionReused(),
-    tlsVersion: socket.getProtocol() ?? undefined,
-    cipherSuite: cipher?.standardName ?? cipher?.name,
-    negotiatedProto: socket.alpnProtocol || undefined,
-  };
-  const sni = (socket as unknown as { servername?: string }).servername;
-  if (sni) out.serverName = sni;
-  const chain = peerChain(socket);
-  // A resumed session has no certificate to show (Node returns an empty one): keep what 'secure' saw.
-  if (chain.length > 0) out.peerCerts = chain;
-  return out;
-}
-
-/**
- * The handshake succeeded (the certificate was accepted): its end, and what it negotiated unless
- * 'secure' recorded that already (`detailSent`). Node emits 'secureConnect' from its own 'secure'
- * listener, so ours has run; reading the peer chain again (`getPeerCertificate(true)` builds every
- * certificate as an object) would cost each new TLS connection a second copy of the same.
- */
-function handshakeDone(socket: tls.TLSSocket, at: number, detailSent: boolean): Record<string, unknown> {
-  return detailSent ? { handshakeEndAt: at, handshakeErr: null } : { ...handshakeDetail(socket), handshakeEndAt: at, handshakeErr: null };
-}
-
-/** The peer's certificate chain, leaf first, at most 8 certificates. */
-function peerChain(socket: tls.TLSSocket): PeerCert[] {
-  const out: PeerCert[] = [];
-  let cert = socket.getPeerCertificate(true) as tls.DetailedPeerCertificate | undefined;
-  const seen = new Set<string>();
-  while (cert && cert.fingerprint256 && !seen.has(cert.fingerprint256) && out.length < 8) {
-    seen.add(cert.fingerprint256);
-    out.push({
-      subject: dn(cert.subject),
-      issuer: dn(cert.issuer),
-      notBefore: isoDate(cert.valid_from),
-      notAfter: isoDate(cert.valid_to),
-      isCA: (cert as unknown as { ca?: boolean }).ca === true,
-      subjectAltNames: cert.subjectaltname ? cert.subjectaltname.split(', ') : [],
-      fingerprint256: cert.fingerprint256,
-    });
-    cert = cert.issuerCertificate;
-  }
-  return out;
-}
-
-function dn(name: unknown): string {
-  if (!name || typeof name !== 'object') return '';
-  return Object.entries(name as Record<string, string | string[]>)
-    .map(([k, v]) => `${k}=${Array.isArray(v) ? v.join('+') : v}`)
-    .join(', ');
-}
-
-function isoDate(text: string): string {
-  const d = new Date(text);
-  return Number.isNaN(d.getTime()) ? text : d.toISOString();
 }

@@ -73,6 +73,49 @@ export function overrideMethod<T extends object, K extends keyof T>(obj: T, name
 }
 
 /**
+ * Makes `wrapper` indistinguishable from `original` by what a program can read of it: every own
+ * property of the original (`name`, `length`, `prototype`, `util.promisify.custom`, any other)
+ * with the same descriptor, and the same [[Prototype]]. A wrapper that kept only `name` and
+ * `length` broke `util.promisify(http2.connect)`, which reads `util.promisify.custom`.
+ * (Function.prototype.toString still shows the wrapper's source: it cannot be changed.)
+ */
+export function mirror<T extends Function>(wrapper: T, original: Function): T {
+  for (const key of Reflect.ownKeys(original)) {
+    const d = Object.getOwnPropertyDescriptor(original, key);
+    if (!d) continue;
+    try {
+      Object.defineProperty(wrapper, key, d);
+    } catch {
+      // A non-configurable property of the wrapper's own (`prototype` with other flags): left as is.
+    }
+  }
+  // Own properties of the wrapper the original lacks (configurable ones: not `prototype`).
+  for (const key of Reflect.ownKeys(wrapper)) {
+    if (Object.prototype.hasOwnProperty.call(original, key)) continue;
+    try {
+      delete (wrapper as unknown as Record<PropertyKey, unknown>)[key as string];
+    } catch {
+      /* non-configurable */
+    }
+  }
+  const proto = Object.getPrototypeOf(original) as object | null;
+  if (Object.getPrototypeOf(wrapper) !== proto) Object.setPrototypeOf(wrapper, proto);
+  return wrapper;
+}
+
+/**
+ * Replaces the function at `obj[key]` by `wrapper` (mirrored on the original, see mirror()),
+ * keeping the property's own descriptor (writable, enumerable, configurable) where it is an own
+ * property; a method inherited from a prototype becomes a non-enumerable own one.
+ */
+export function replaceFunction(obj: object, key: PropertyKey, wrapper: Function, original: Function): void {
+  mirror(wrapper, original);
+  const d = Object.getOwnPropertyDescriptor(obj, key);
+  if (d && 'value' in d) Object.defineProperty(obj, key, { ...d, value: wrapper });
+  else Object.defineProperty(obj, key, { value: wrapper, writable: true, configurable: true, enumerable: false });
+}
+
+/**
  * A request's initiator whose program frames come from the program's call into the library that
  * made it later (`origin`): those frames, marked `async`, then the request's own library frames.
  */
@@ -231,10 +274,15 @@ export class Tracer {
     return undefined;
   }
 
+  /** Told each new request's local id (the event-loop monitor, loopLag.ts, samples while any is in flight). */
+  onRequestId: ((id: string) => void) | undefined;
+
   /** A new connection-local id with a kind prefix ("r12"). */
   id(prefix: string): string {
     const n = (this.counters[prefix] = (this.counters[prefix] ?? 0) + 1);
-    return prefix + n;
+    const id = prefix + n;
+    if (prefix === 'r' && this.onRequestId !== undefined) this.onRequestId(id);
+    return id;
   }
 
   /**

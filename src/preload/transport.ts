@@ -16,13 +16,14 @@
  * that completed; under load the messages are batched. Other milestones wait at most
  * FLUSH_INTERVAL_MS. At exit (and through `flushNow`) everything queued is written synchronously.
  *
- * Everything the transport calls is bound when the preload loads, before the program runs: a
- * program that patches `net.Socket.prototype.connect`, `fs.writeSync`, the timers or
- * `JSON.stringify` neither sees nor disturbs the collector connection.
+ * Everything the transport calls is bound when the preload loads, before the program runs, and
+ * `net`'s functions the moment `net` is loaded, before the program's code can touch it (bindNet,
+ * called by builtins.ts): a program that patches `net.Socket.prototype.connect`, `fs.writeSync`,
+ * the timers or `JSON.stringify` neither sees nor disturbs the collector connection.
  */
 
 import * as fs from 'node:fs';
-import * as net from 'node:net';
+import type * as net from 'node:net';
 import type { PreloadMessage, RecordMessage, StatsMessage } from '../protocol/preload';
 import { DISCARD, type EventEncoder, FieldsWriter, framePrefix, type RecordWriter } from '../protocol/events';
 import { EventQueue, EVENTS_ON, type EventSeg } from './eventQueue';
@@ -33,14 +34,34 @@ import { Part, PipeWriter } from './pipeWriter';
 export { lazy, WireBlob, type SideChannel } from './wireValues';
 import { onCollectorData } from './rules';
 
+/** `net`'s functions the transport uses, bound by bindNet(); CollectorSocket: collectorSocket.ts. */
+interface NetFunctions {
+  CollectorSocket: ReturnType<typeof collectorSocketClass>;
+  connect: Function;
+  on: Function;
+  unref: Function;
+}
+let netFns: NetFunctions | undefined;
+
+/**
+ * Binds `net`'s functions for the collector connection: called as soon as `net` is loaded (by the
+ * program: builtins.ts), before any hook of ours or patch of the program's; else at the first
+ * connection to the collector.
+ */
+export function bindNet(): NetFunctions {
+  if (netFns) return netFns;
+  const mod = require('node:net') as typeof net;
+  netFns = {
+    CollectorSocket: collectorSocketClass(mod.Socket),
+    connect: mod.Socket.prototype.connect,
+    on: mod.Socket.prototype.on,
+    unref: mod.Socket.prototype.unref,
+  };
+  return netFns;
+}
+
 /** The original functions, bound before the program can replace them. */
 const orig = {
-  /** The pipe's socket class (see collectorSocket.ts). */
-  CollectorSocket: collectorSocketClass(net.Socket),
-  connect: net.Socket.prototype.connect,
-  on: net.Socket.prototype.on,
-  unref: net.Socket.prototype.unref,
-  destroy: net.Socket.prototype.destroy,
   writeSync: fs.writeSync,
   setTimeout: globalThis.setTimeout,
   clearTimeout: globalThis.clearTimeout,
@@ -67,19 +88,15 @@ const FLUSH_INTERVAL_MS = 25;
 const SYNC_BURST = 4;
 const SYNC_REFILL_MS = 50;
 /**
- * Flush right away once this many messages are queued. Under load, a smaller batch is cheaper for
- * the program: measured at 50 concurrent keep-alive requests (10,000–20,000 in a row), 512 cost
- * about 1.45× untraced and 128 about 1.30×. Records held longer until their flush survive more
- * young-generation collections (with 128, less scavenge time and no full collection in the same
- * run). At 32 the work per batch (a write, a wake-up of the collector) cost more than it saved.
+ * Flush right away once this many messages are queued. At 50 concurrent keep-alive requests, 512
+ * cost about 1.45× untraced and 128 about 1.30× (records held longer survive more scavenges); at
+ * 32 the work per batch cost more than it saved.
  */
 const FLUSH_BATCH = 128;
 /**
- * The same for record events, which wait as bytes in one buffer, not as objects for the young
- * generation to keep: 1,024 (at most half the queue's limit). A batch costs the program a flush
- * (a frame header, a stats message, a writev, often a wake-up of the collector) whatever its size;
- * at 128, a sequential keep-alive http client (3 events a request) paid it every 43 requests,
- * now the 25 ms timer mostly sends first (about 250 requests at 10,000 a second).
+ * The same for record events, which wait as bytes in one buffer, not as objects: 1,024 (at most
+ * half the queue's limit). A batch costs a flush (frame header, stats, writev, a collector
+ * wake-up) whatever its size, so the 25 ms timer mostly sends first.
  */
 const FLUSH_EVENTS = 1024;
 /** How long the exit flush may spin on a full pipe, in all (ms). */
@@ -129,6 +146,10 @@ export class Transport {
   produced = 0;
   /** Blob frames sent so far (their ids are "b1", "b2", ...). */
   private blobCount = 0;
+  /** Told the local id of each request update that completes it (its end or failure; loopLag.ts). */
+  onComplete: ((id: string) => void) | undefined;
+  /** The id of the update open() began last (for onComplete at close). */
+  private openId = '';
   /** A stats message is due with the next batch (a counter changed). */
   private statsDue = false;
   /** The hello is in the queue (a connection just opened): the next batch's stats go after it. */
@@ -167,7 +188,9 @@ export class Transport {
       this.send({ type: 'record', kind, id, fields });
       return;
     }
-    this.eventAdded(completes(kind, fields));
+    const done = completes(kind, fields);
+    if (done && this.onComplete !== undefined) this.onComplete(id);
+    this.eventAdded(done);
   }
 
   /**
@@ -177,6 +200,7 @@ export class Transport {
    * the update counted as dropped here, when the queue is full or the collector gone.
    */
   open(kind: RecordMessage['kind'], id: string, json = false): RecordWriter {
+    this.openId = id;
     const enc = this.enc;
     if (enc === undefined || json) return new FieldsWriter(kind, id);
     if (!this.eventRoom()) return DISCARD;
@@ -189,6 +213,7 @@ export class Transport {
    * that stopped reading) is counted as dropped.
    */
   close(w: RecordWriter, completes: boolean): void {
+    if (completes && this.onComplete !== undefined) this.onComplete(w instanceof FieldsWriter ? w.id : this.openId);
     if (w === this.enc) {
       if (this.enc.end()) this.eventAdded(completes);
       else this.drop();
@@ -265,6 +290,7 @@ export class Transport {
     if (msg.type === 'exit') this.lastExit = msg;
     if (msg.type === 'record') {
       urgent = completes(msg.kind, msg.fields);
+      if (urgent && this.onComplete !== undefined) this.onComplete(msg.id);
       // An update to a record that is still queued merges into it: one message per record per
       // batch, whatever the number of milestones it passed in between.
       let byId = this.queuedRecords.get(msg.kind);
@@ -358,8 +384,9 @@ export class Transport {
    */
   private sendTail(exit: PreloadMessage | undefined): void {
     try {
-      const tail = new orig.CollectorSocket();
-      orig.apply(orig.connect, tail, [{ path: this.ipcPath }]);
+      const n = bindNet();
+      const tail = new n.CollectorSocket();
+      orig.apply(n.connect, tail, [{ path: this.ipcPath }]);
       const fd = fdOf(tail);
       if (fd < 0) return;
       const hello = { ...this.hello(), conn: this.connToken, continues: true };
@@ -383,15 +410,16 @@ export class Transport {
     // fd, the stream buffers them).
     this.state = 'open';
     try {
-      const socket = new orig.CollectorSocket();
-      const on = (event: string, fn: (...args: unknown[]) => void) => orig.apply(orig.on, socket, [event, fn]);
+      const n = bindNet();
+      const socket = new n.CollectorSocket();
+      const on = (event: string, fn: (...args: unknown[]) => void) => orig.apply(n.on, socket, [event, fn]);
       on('error', () => this.goneWith());
       on('close', () => this.goneWith());
       // The collector sends the session's trace rules (src/preload/rules.ts); reading everything
       // also keeps the pipe from filling up in that direction.
       on('data', (chunk) => onCollectorData(chunk as Buffer));
-      orig.apply(orig.connect, socket, [{ path: this.ipcPath }]);
-      orig.apply(orig.unref, socket, []);
+      orig.apply(n.connect, socket, [{ path: this.ipcPath }]);
+      orig.apply(n.unref, socket, []);
       this.pipe = new PipeWriter(fdOf(socket), socket);
       this.queue.unshift({ ...this.hello(), conn: this.connToken } as PreloadMessage);
       this.helloDue = true;

@@ -6,6 +6,7 @@
  * `_writeGeneric` (bytes out) are wrapped on the instance, as the socket-op trace does.
  */
 
+import { observeEvents } from './emitTaps';
 import type { WebSocketMessage, WebSocketSession } from '../trace/types';
 import type { Hook, Tracer } from './tracer';
 import { now, overrideMethod } from './tracer';
@@ -210,7 +211,10 @@ export function observeWebSocket(
     },
   );
   // A 'close' listener changes nothing for the socket's owner.
-  s.once('close', () => {
+  let closeSeen = false;
+  observeEvents(s, (event) => {
+    if (event !== 'close' || closeSeen) return;
+    closeSeen = true;
     t.guard(hook, () => {
       if (timer !== undefined) clearTimeout(timer);
       timer = undefined;

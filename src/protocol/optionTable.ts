@@ -48,6 +48,33 @@ function outputOptions(): OptionDef[] {
       description: 'HAR file.',
       cli: { flag: 'har', value: 'required', arg: 'FILE', help: 'also write a HAR 1.2 file (opens in browser devtools)' },
     },
+    {
+      name: 'otlp',
+      kind: 'path',
+      default: '',
+      description:
+        'Send the trace to an OpenTelemetry backend (an OTLP endpoint URL such as `http://localhost:4318`; empty: off) as spans when the session ends: each request a CLIENT span with its DNS, connect, TLS, send, wait and receive as child spans (see `docs/opentelemetry.md`). The standard `OTEL_EXPORTER_OTLP_*` variables, `OTEL_SERVICE_NAME` and `OTEL_RESOURCE_ATTRIBUTES` apply.',
+      launch: true,
+      setting: true,
+      cli: {
+        flag: 'otlp',
+        value: 'optional',
+        arg: 'URL',
+        help: 'also send the trace as OpenTelemetry spans to an OTLP endpoint, each request as it finishes (default: OTEL_EXPORTER_OTLP_TRACES_ENDPOINT / OTEL_EXPORTER_OTLP_ENDPOINT, else http://localhost:4318); OTEL_EXPORTER_OTLP_PROTOCOL picks http/protobuf (default), http/json or grpc; spans not delivered are counted in stats.undeliveredSpans (docs/opentelemetry.md)',
+      },
+    },
+    {
+      name: 'otlpFile',
+      kind: 'path',
+      default: '',
+      description: 'OTLP/JSON file.',
+      cli: {
+        flag: 'otlp-file',
+        value: 'required',
+        arg: 'FILE',
+        help: 'also write the spans as OTLP/JSON (one export request per line, 0600)',
+      },
+    },
   ];
 }
 

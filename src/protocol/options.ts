@@ -190,6 +190,8 @@ export interface TracingOptions {
   rules: RuleObject[];
   /** What happens to requests no trace/skip rule decides. */
   defaultAction: RuleDefaultAction;
+  /** The OTLP endpoint the trace's spans go to at the session's end ('': none; docs/opentelemetry.md). */
+  otlp: string;
 }
 
 /** One source of option values, e.g. a launch configuration or the settings; `label` names an option in messages. */
@@ -254,6 +256,7 @@ export function resolveTracingOptions(layers: readonly OptionLayer[], onError: (
     pcap: first('pcap', false),
     rules: rulesOf(parsed.map((p) => p.rules as RuleObject[] | undefined)),
     defaultAction: first('defaultAction', RULE_DEFAULT_ACTIONS[0]) as RuleDefaultAction,
+    otlp: first<string>('otlp', '').trim(),
   };
 }
 

@@ -176,6 +176,24 @@ export interface StatsMessage {
   skippedInitiators?: number;
   /** The trace rules' counters in this preload instance; absent while it has no rule set. */
   rules?: RuleCountersReport;
+  /** Event-loop blocked stretches not sent because the thread reached its cap (see LoopBlockMessage). */
+  droppedLoopBlocks?: number;
+}
+
+/**
+ * A stretch during which this thread's event loop was blocked (its JavaScript, or native code it
+ * called, held the thread) while it had requests in flight; sent when the stretch ended. Measured
+ * by src/preload/loopLag.ts: at least MIN_BLOCK_MS long, at most MAX_LOOP_BLOCKS per thread (the
+ * rest counted in StatsMessage.droppedLoopBlocks). Queued like any message (and dropped with the
+ * queue's overflow, counted in droppedEvents). The collector keeps them on the thread's
+ * `processes[]` entry (`loopBlocks`) and lays them against each request's phases.
+ */
+export interface LoopBlockMessage {
+  type: 'loopBlock';
+  /** Epoch ms when the loop stopped getting back to its timers (early by at most one sampling interval). */
+  beginAt: number;
+  /** Epoch ms when it got back to them. */
+  endAt: number;
 }
 
 /**
@@ -269,4 +287,5 @@ export interface RulesMessage {
 export type CollectorMessage = RulesMessage;
 
 /** Every message the preload sends. */
-export type PreloadMessage = HelloMessage | RecordMessage | WarningMessage | StatsMessage | ExitMessage | StackMessage | BlobMessage;
+export type PreloadMessage =
+  HelloMessage | RecordMessage | WarningMessage | StatsMessage | ExitMessage | StackMessage | BlobMessage | LoopBlockMessage;

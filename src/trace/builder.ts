@@ -39,6 +39,7 @@ import {
   type UpsertHost,
 } from './upsert';
 import { MAX_PENDING_BLOBS, MAX_STACKS } from './wire';
+import { addLoopBlock, droppedLoopBlocks } from './loopBlocked';
 import { normalizeRecord } from './normalize';
 import { roundMs } from './timings';
 import { DEFAULT_MAX_PENDING_BLOB_BYTES, DEFAULT_MAX_RECORDS, type TraceBuilderOptions } from './builderOptions';
@@ -219,8 +220,12 @@ export class TraceBuilder implements UpsertHost {
         state.droppedEvents = toCount(msg.droppedEvents);
         state.untracedRequests = toCount(msg.untracedRequests);
         state.skippedInitiators = toCount(msg.skippedInitiators);
+        if (state.process) droppedLoopBlocks(state.process, toCount(msg.droppedLoopBlocks));
         this.syncStats();
         this.changedOther = true;
+        return;
+      case 'loopBlock':
+        this.applyLoopBlock(state, msg);
         return;
       case 'exit':
         state.exited = true;
@@ -273,6 +278,13 @@ export class TraceBuilder implements UpsertHost {
       state.process = info;
       this.trace.processes.push(info);
     }
+    this.changedOther = true;
+  }
+
+  /** A LoopBlockMessage: kept on the thread's process entry (loopBlocked.ts addLoopBlock). */
+  private applyLoopBlock(state: ConnectionState, msg: { beginAt?: unknown; endAt?: unknown }): void {
+    if (!state.process) return;
+    if (!addLoopBlock(state.process, msg, this, this.trace.httpRequests, this.changedRequests)) this.warn('malformed loopBlock message');
     this.changedOther = true;
   }
 

@@ -20,6 +20,7 @@ import {
   type Phase,
   type RequestContext,
 } from './timings';
+import { mainStretch } from './loopBlocked';
 import { explainTlsError } from './tlsErrors';
 import type { ConnectAttempt, DnsQuery, HttpRequest, Timings } from './types';
 
@@ -450,6 +451,39 @@ function diagnoseSlow(ctx: DiagnosisContext, t: Timings, threshold: number): str
   return `${pct}% of the time was the ${name} (${formatMs(worstMs)} ms of ${formatMs(total)} ms)${evidence ? `: ${evidence}` : ''}`;
 }
 
+// ---- the program's own share ----
+
+/** A request's event-loop share is named when it is at least this long (ms)… */
+export const LOOP_BLOCKED_MIN_MS = 50;
+/** …and at least this share of the request's total time. */
+export const LOOP_BLOCKED_MIN_SHARE = 0.3;
+
+/**
+ * "of 480 ms waiting, the event loop was blocked for 350 ms — the response had to wait for the
+ * program; blocked 120–470 ms into the trace", when the request's `loopBlocked` share is large
+ * (LOOP_BLOCKED_MIN_MS and LOOP_BLOCKED_MIN_SHARE of its total), whatever its total.
+ */
+export function diagnoseLoopBlocked(req: HttpRequest, t: Timings): string | undefined {
+  const lb = req.loopBlocked;
+  if (!lb) return undefined;
+  const blocked = lb.wait + lb.receive;
+  const total = totalTime(t);
+  if (blocked < LOOP_BLOCKED_MIN_MS || total <= 0 || blocked < LOOP_BLOCKED_MIN_SHARE * total) return undefined;
+  const inWait = lb.wait >= lb.receive;
+  let s = inWait
+    ? `of ${formatMs(Math.max(t.wait, lb.wait))} ms waiting, the event loop was blocked for ${formatMs(lb.wait)} ms — the response had to wait for the program`
+    : `of ${formatMs(Math.max(t.receive, lb.receive))} ms receiving the body, the event loop was blocked for ${formatMs(lb.receive)} ms — the body had to wait for the program`;
+  const other = inWait ? lb.receive : lb.wait;
+  if (other >= 1) s += ` (and for ${formatMs(other)} ms ${inWait ? 'of the body download' : 'of the wait'})`;
+  const main = mainStretch(req, lb);
+  if (main) {
+    const count = lb.stretches.length + (lb.moreStretches ?? 0);
+    s += `; blocked ${formatMs(main.beginAt)}–${formatMs(main.endAt)} ms into the trace`;
+    if (count > 1) s += ` (the largest part of ${count} stretches)`;
+  }
+  return s;
+}
+
 // ---- entry point ----
 
 function diagnoseError(ctx: DiagnosisContext, t: Timings): string {
@@ -497,19 +531,25 @@ function wasReset(req: HttpRequest): boolean {
   return errorCode(req) === 'ECONNRESET' && (req.reqError?.syscall !== undefined || /\bECONNRESET\b/.test(errorMessage(req)));
 }
 
-/** Builds the diagnosis sentence of one request; undefined when it neither failed nor was slow. */
+/**
+ * Builds the diagnosis sentence of one request; undefined when it neither failed, nor was slow,
+ * nor spent a large share of its time waiting for its own event loop (`loopBlocked`).
+ */
 export function diagnose(ctx: DiagnosisContext, timings?: Timings, options: DiagnosisOptions = {}): string | undefined {
   const req = ctx.request;
   const t = timings ?? computeTimings(ctx);
-  if (req.reqError) return diagnoseError(ctx, t);
+  // The program's own share comes after a failure's sentence, and instead of the slow one.
+  const loop = diagnoseLoopBlocked(req, t);
+  const andLoop = (s: string): string => (loop ? `${s}; ${loop}` : s);
+  if (req.reqError) return andLoop(diagnoseError(ctx, t));
   if (req.incomplete) return diagnoseIncomplete(req);
   const status = req.respStatusCode;
   if (typeof status === 'number' && status >= 400) {
     const proxy = req.reqMethod === 'CONNECT' ? diagnoseProxyRefusal(ctx) : undefined;
-    if (proxy) return proxy;
+    if (proxy) return andLoop(proxy);
     const start = requestStartAt(ctx);
     const ms = start !== undefined && req.respRecvAt !== undefined ? req.respRecvAt - start : undefined;
-    return `server answered ${statusText(status, req.respStatusText)}${after(ms)}`;
+    return andLoop(`server answered ${statusText(status, req.respStatusText)}${after(ms)}`);
   }
-  return diagnoseSlow(ctx, t, options.slowThresholdMs ?? DEFAULT_SLOW_THRESHOLD_MS);
+  return loop ?? diagnoseSlow(ctx, t, options.slowThresholdMs ?? DEFAULT_SLOW_THRESHOLD_MS);
 }

@@ -1,11 +1,13 @@
 /**
- * Fills in the derived fields of a trace's requests: HAR `timings` and the `diagnosis` sentence.
+ * Fills in the derived fields of a trace's requests: HAR `timings`, the event loop's share
+ * (`loopBlocked`) and the `diagnosis` sentence.
  * Used when a session is snapshotted and when a saved trace is shown.
  */
 
 import { diagnose, type DiagnosisContext, type DiagnosisOptions } from './diagnosis';
+import { loopBlockedOf, loopBlocksByThread, threadKey } from './loopBlocked';
 import { computeTimings } from './timings';
-import type { Dial, DnsQuery, HttpRequest, TcpConn, TlsTunnel, Trace } from './types';
+import type { Dial, DnsQuery, HttpRequest, LoopBlock, TcpConn, TlsTunnel, Trace } from './types';
 
 /** O(1) lookups of the records requests reference. */
 export interface RecordIndex {
@@ -16,6 +18,8 @@ export interface RecordIndex {
   dnsQueriesByDial?: Map<string, DnsQuery[]>;
   /** CONNECT requests (to proxies) by "pid host:port" of the tunnel's target. */
   connectsByTarget?: Map<string, HttpRequest[]>;
+  /** Each thread's event-loop blocked stretches, sorted, by "pid:threadId" (loopBlocked.ts threadKey). */
+  loopBlocks?: Map<string, LoopBlock[]>;
 }
 
 /** "pid host:port" of a request's target, the key of `connectsByTarget`. */
@@ -34,7 +38,7 @@ function targetKey(req: HttpRequest): string | undefined {
  * `httpRequests` also the DNS messages per dial and the proxy CONNECT requests per target.
  */
 export function indexRecords(
-  trace: Pick<Trace, 'dials' | 'tcpConns' | 'tlsTunnels'> & Partial<Pick<Trace, 'dnsQueries' | 'httpRequests'>>,
+  trace: Pick<Trace, 'dials' | 'tcpConns' | 'tlsTunnels'> & Partial<Pick<Trace, 'dnsQueries' | 'httpRequests' | 'processes'>>,
 ): RecordIndex {
   const index: RecordIndex = {
     dials: new Map(trace.dials.map((d) => [d.traceID, d])),
@@ -63,6 +67,8 @@ export function indexRecords(
     }
     if (connects.size > 0) index.connectsByTarget = connects;
   }
+  const loopBlocks = loopBlocksByThread(trace.processes);
+  if (loopBlocks) index.loopBlocks = loopBlocks;
   return index;
 }
 
@@ -104,12 +110,15 @@ export function contextOf(request: HttpRequest, index: RecordIndex): DiagnosisCo
   return ctx;
 }
 
-/** Returns a request with `timings` and `diagnosis` (re)computed; the input is not modified. */
+/** Returns a request with `timings`, `loopBlocked` and `diagnosis` (re)computed; the input is not modified. */
 export function enrichRequest(request: HttpRequest, index: RecordIndex, options: DiagnosisOptions = {}): HttpRequest {
   const ctx = contextOf(request, index);
   const timings = computeTimings(ctx);
   // traceID first: the collector's records get it last (see TraceBuilder), saved files read better.
   const out: HttpRequest = { traceID: request.traceID, ...(request as Omit<HttpRequest, 'traceID'>), timings };
+  const blocked = index.loopBlocks && loopBlockedOf(request, index.loopBlocks.get(threadKey(request.pid, request.threadId)));
+  if (blocked) out.loopBlocked = blocked;
+  else delete out.loopBlocked;
   const diagnosis = diagnose({ ...ctx, request: out }, timings, options);
   if (diagnosis) out.diagnosis = diagnosis;
   else delete out.diagnosis;

@@ -119,7 +119,7 @@ function validateTrace(obj: Record<string, unknown>, name: string): Trace {
   };
   if (typeof stats.skippedInitiators === 'number' && stats.skippedInitiators > 0)
     (obj.stats as TraceStats).skippedInitiators = stats.skippedInitiators;
-  for (const k of ['droppedRecords', 'droppedBlobs', 'incompleteRequests'] as const) {
+  for (const k of ['droppedRecords', 'droppedBlobs', 'incompleteRequests', 'undeliveredSpans'] as const) {
     const v = stats[k];
     if (typeof v === 'number' && v > 0) (obj.stats as TraceStats)[k] = v;
   }

@@ -1,7 +1,6 @@
 /**
- * The trace model: TypeScript types for the JSON contract in docs/trace-format.md.
- * Field names are a contract read by the CLI, the panel, HAR export and outside scripts:
- * add fields freely, never rename or drop them.
+ * The trace model: TypeScript types for the JSON contract in docs/trace-format.md. Field names are a contract read by the CLI,
+ * the panel, HAR export and outside scripts: add fields freely, never rename or drop them.
  *
  * Times: `traceBeginAt` is ISO-8601; every other `...At` field is milliseconds since it.
  */
@@ -40,14 +39,13 @@ export interface RequestError {
   port?: number;
   hostname?: string;
   /**
-   * True when the program aborted the request (AbortSignal, `req.destroy()`, a client's cancel).
-   * A timeout sets `timedOut` instead (traces written before may have both).
+   * True when the program aborted the request (AbortSignal, `req.destroy()`, a client's cancel). A timeout sets `timedOut` instead (traces
+   * written before may have both).
    */
   aborted?: boolean;
   /**
-   * True when the request ended by a timeout: the client's own (axios/got/needle `timeout`,
-   * `req.setTimeout` + destroy, AbortSignal.timeout) or the socket's. `message` is the error the
-   * program got.
+   * True when the request ended by a timeout: the client's own (axios/got/needle `timeout`, `req.setTimeout` + destroy,
+   * AbortSignal.timeout) or the socket's. `message` is the error the program got.
    */
   timedOut?: boolean;
   /** The underlying cause's code/message when the error wraps another (fetch's "fetch failed"). */
@@ -70,9 +68,8 @@ export interface StackFrame {
 export interface Initiator {
   frames: StackFrame[];
   /**
-   * Set when the program's frame was not on the stack that made the request and was found
-   * through the async context instead: an `await` chain (V8's async frames), or the call into a
-   * library that started the request later (from a microtask, a callback or a queue).
+   * Set when the program's frame was not on the stack that made the request and was found through the async context instead: an `await`
+   * chain (V8's async frames), or the call into a library that started the request later (from a microtask, a callback or a queue).
    */
   async?: boolean;
 }
@@ -144,29 +141,28 @@ export interface HttpRequest {
   reqBody?: CapturedBody;
   respBody?: CapturedBody;
   /**
-   * The program closed the response before the server ended its body, without an error (a client
-   * following a redirect without reading the body, one that wanted only the head, an event
-   * stream the program stopped): not a failure. `respContentLen` counts the body bytes that
+   * The program closed the response before the server ended its body, without an error (a client following a redirect without reading the
+   * body, one that wanted only the head, an event stream the program stopped): not a failure. `respContentLen` counts the body bytes that
    * arrived, `respDoneAt` is when it was closed.
    */
   respClosedEarly?: boolean;
   /**
-   * Server-sent events (`text/event-stream`) received: blocks ended by a blank line that carry a
-   * `data` field, i.e. the events an EventSource dispatches. While the stream is open, this and
-   * `respContentLen` are the counts so far (updated as it streams; `respDoneAt` absent).
+   * Server-sent events (`text/event-stream`) received: blocks ended by a blank line that carry a `data` field, i.e. the events an
+   * EventSource dispatches. While the stream is open, this and `respContentLen` are the counts so far (updated as it streams; `respDoneAt`
+   * absent).
    */
   respEvents?: number;
   /** The WebSocket connection a `101 Switching Protocols` response opened. */
   webSocket?: WebSocketSession;
   /**
-   * Set by the collector on a request that started but will never finish in this trace: its
-   * process or thread ended first, and why (IncompleteReason). The fields it has are the phases
-   * it passed.
+   * Set by the collector on a request that started but will never finish in this trace: its process or thread ended first, and why
+   * (IncompleteReason). The fields it has are the phases it passed.
    */
   incomplete?: IncompleteReason;
   /** Tags given by the trace rules' `mark` rules (docs/rules.md), in rule order; absent when none. */
   marks?: string[];
   timings?: Timings;
+  loopBlocked?: LoopBlocked;
   diagnosis?: string;
 }
 
@@ -181,9 +177,8 @@ export interface WebSocketMessage {
 }
 
 /**
- * A WebSocket connection after its upgrade: lifetime, close handshake, and traffic each way.
- * Messages are complete text and binary messages (a fragmented message counts once); bytes are
- * their payloads as framed on the wire (compressed under permessage-deflate; plaintext above
+ * A WebSocket connection after its upgrade: lifetime, close handshake, and traffic each way. Messages are complete text and binary messages
+ * (a fragmented message counts once); bytes are their payloads as framed on the wire (compressed under permessage-deflate; plaintext above
  * TLS). Control frames (ping, pong, close) and frame headers are not counted.
  */
 export interface WebSocketSession {
@@ -243,9 +238,8 @@ export interface Dial {
 export interface SocketOp {
   type: 'read' | 'write';
   /**
-   * Set on the operations of a TLS session that took the connection over after a proxy's
-   * CONNECT: its plaintext reads and writes ("tls"), recorded in the connection's list after the
-   * CONNECT exchange (whose own ops have the list's `layer`).
+   * Set on the operations of a TLS session that took the connection over after a proxy's CONNECT: its plaintext reads and writes ("tls"),
+   * recorded in the connection's list after the CONNECT exchange (whose own ops have the list's `layer`).
    */
   layer?: 'tcp' | 'tls';
   callAt: number;
@@ -282,8 +276,8 @@ export interface TcpMetrics {
 }
 
 /**
- * The conntrack entry of a connection (privileged helper): NAT mapping, state and counters, each
- * absent when the entry lacked it (the counters need conntrack accounting, `tcpState` a TCP entry).
+ * The conntrack entry of a connection (privileged helper): NAT mapping, state and counters, each absent when the entry lacked it (the
+ * counters need conntrack accounting, `tcpState` a TCP entry).
  */
 export interface Conntrack {
   capturedAt?: number;
@@ -459,11 +453,19 @@ export interface ProcessInfo {
   startAt: number;
   exitAt?: number;
   exitCode?: number;
+  /** This thread's event-loop blocked stretches while it had requests in flight, in time order; the rest past 10,000 are counted. */
+  loopBlocks?: LoopBlock[];
+  droppedLoopBlocks?: number;
 }
 
+/** A stretch during which a thread's event loop was blocked (ProcessInfo.loopBlocks, LoopBlocked.stretches). */
+export type LoopBlock = { beginAt: number; endAt: number };
+/** Derived (like `timings`): how long the event loop was blocked in a request's wait and receive phases, and by which stretches. */
+export type LoopBlocked = { wait: number; receive: number; stretches: LoopBlock[]; moreStretches?: number };
+
 /**
- * The privileged helper's part of a trace (`stats.helper`): how it ran, which of its features were
- * off and why, and its counters. Absent in traces recorded without any attempt to start it.
+ * The privileged helper's part of a trace (`stats.helper`): how it ran, which of its features were off and why, and its counters. Absent in
+ * traces recorded without any attempt to start it.
  */
 export interface HelperStats {
   /** Where `tcpMetrics` came from: "bpf" or "inet_diag"; absent when the helper did not run. */
@@ -487,9 +489,8 @@ export interface HelperStats {
 }
 
 /**
- * Why a request never finished (HttpRequest.incomplete): its process was killed (ended without
- * its exit message: a signal, a crash), its worker thread was terminated, its process or thread
- * exited (process.exit() with the request in flight), or the trace stopped first.
+ * Why a request never finished (HttpRequest.incomplete): its process was killed (ended without its exit message: a signal, a crash), its
+ * worker thread was terminated, its process or thread exited (process.exit() with the request in flight), or the trace stopped first.
  */
 export type IncompleteReason = 'process killed' | 'thread terminated' | 'process exited' | 'thread exited' | 'trace stopped';
 
@@ -500,18 +501,16 @@ export interface TraceStats {
   /** Requests that started but never finished (see HttpRequest.incomplete); absent when none. */
   incompleteRequests?: number;
   /**
-   * Requests recorded without an initiator stack because capture was sampled (preload option
-   * `initiator`: by default, past the first 100 requests of a thread, stacks are captured only
-   * as far as 1% of the program's time allows) or off.
+   * Requests recorded without an initiator stack because capture was sampled (preload option `initiator`: by default, past the first 100
+   * requests of a thread, stacks are captured only as far as 1% of the program's time allows) or off.
    */
   skippedInitiators?: number;
-  /**
-   * Records the collector did not keep because a kind reached its cap (a runaway or hostile
-   * peer on the collector socket must not grow it without bound); absent when 0.
-   */
+  /** Records not kept because their kind reached its cap (a runaway or hostile peer must not grow it); absent when 0. */
   droppedRecords?: number;
   /** Captured-body blobs dropped: over the pending-bytes cap, or never claimed by a record; absent when 0. */
   droppedBlobs?: number;
+  /** OpenTelemetry spans `nettrace run --otlp` could not deliver (docs/opentelemetry.md); absent when 0. */
+  undeliveredSpans?: number;
   warnings: string[];
   /** The privileged helper (kernel metrics, conntrack, packet capture), when it was tried. */
   helper?: HelperStats;

@@ -76,6 +76,12 @@ export const MAX_PENDING_BLOBS = 1024;
 export const MAX_STACKS = 10000;
 
 /**
+ * Event-loop blocked stretches kept per thread (src/preload/loopLag.ts sends at most this many;
+ * the collector keeps at most this many on the thread's `processes[]` entry).
+ */
+export const MAX_LOOP_BLOCKS = 10_000;
+
+/**
  * Fields of each record kind that hold a reference (a connection-local id) to another record,
  * with the kind they point to. Nested references use a dotted path.
  */

@@ -44,6 +44,7 @@ const full = (over = {}) => ({
   pcap: false,
   rules: [],
   defaultAction: 'trace',
+  otlp: '',
   openPanel: true,
   ...over,
 });

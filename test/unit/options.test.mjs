@@ -131,7 +131,12 @@ test('resolveTracingOptions: first valid layer wins, lists add up, defaults once
     pcap: false,
     rules: [],
     defaultAction: 'trace',
+    otlp: '',
   });
+  assert.equal(
+    o.resolveTracingOptions([layer({ otlp: ' http://collector:4318 ' }), layer({ otlp: 'http://other' })]).otlp,
+    'http://collector:4318',
+  );
   const errors = [];
   const r = o.resolveTracingOptions(
     [

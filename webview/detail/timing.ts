@@ -6,7 +6,7 @@ import { connectionText } from '../../src/trace/labels';
 import { h, type Child } from '../dom';
 import { formatHttp2Error, formatMs } from '../format';
 import type { Row } from '../model';
-import { PHASES, PHASE_LABELS, requestSegments, totalTime } from '../waterfall';
+import { loopBlockedSegments, loopBlockedText, PHASES, PHASE_LABELS, requestSegments, totalTime } from '../waterfall';
 import { kv } from './common';
 
 /** The Timing tab: the phases as bars on the request's own axis, then its times. */
@@ -22,6 +22,7 @@ export function renderTiming(row: Row, conn?: TcpConn): Child[] {
   const span = Math.max(end - begin, 1e-6);
   const table = h('div', 'timing-table', { role: 'table' });
   const durations: Record<string, number> = {};
+  const loops = loopBlockedSegments(req, segs);
   for (const s of segs) durations[s.phase] = (durations[s.phase] ?? 0) + (s.end - s.start);
   for (const p of PHASES) {
     const raw = t ? t[p] : undefined;
@@ -33,6 +34,14 @@ export function renderTiming(row: Row, conn?: TcpConn): Child[] {
       b.style.left = `${(((seg.start - begin) / span) * 100).toFixed(3)}%`;
       b.style.width = `${(((seg.end - seg.start) / span) * 100).toFixed(3)}%`;
       bar.append(b);
+    }
+    // The event loop's blocked share, hatched inside the phase it delayed.
+    for (const l of loops) {
+      if (l.phase !== p) continue;
+      const o = h('div', 'wf-loop', { 'aria-hidden': 'true' });
+      o.style.left = `${(((l.start - begin) / span) * 100).toFixed(3)}%`;
+      o.style.width = `${(((l.end - l.start) / span) * 100).toFixed(3)}%`;
+      bar.append(o);
     }
     // The row shows what its bar draws: TCP connect without the TLS handshake inside it.
     const ms = p === 'connect' && t && t.ssl > 0 ? (durations.connect ?? 0) : raw !== undefined ? raw : durations[p];
@@ -49,6 +58,17 @@ export function renderTiming(row: Row, conn?: TcpConn): Child[] {
   }
   out.push(h('h3', null, null, 'Phases'), table);
   if (t && t.ssl > 0) out.push(h('div', 'note', null, `HAR "connect" is ${formatMs(t.connect)}: TCP connect plus the TLS handshake.`));
+  const loopText = loopBlockedText(req);
+  if (loopText)
+    out.push(
+      h(
+        'div',
+        'note loop-note',
+        null,
+        h('span', 'swatch wf-loop-swatch'),
+        `${loopText}: the program held its thread, the response waited for it (times since the trace began, to find in a CPU profile).`,
+      ),
+    );
   const total = t ? totalTime(t) : row.duration;
   const times: Array<[string, Child]> = [
     ['Total', formatMs(total)],

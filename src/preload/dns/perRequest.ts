@@ -15,7 +15,7 @@
  *
  * A reused keep-alive connection makes no lookup: the request then has no DNS messages to show.
  */
-import dns = require('node:dns');
+import type * as dns from 'node:dns';
 import type { ConnState, Tracer } from '../tracer';
 import { ensureResolver } from './install';
 
@@ -75,7 +75,7 @@ export function dnsLookupFor(t: Tracer, conn: ConnState): (host: string, options
         traced = undefined;
       }
       if (traced) traced(host, options, cb);
-      else (dns.lookup as Function)(host, options, cb);
+      else ((require('node:dns') as typeof dns).lookup as Function)(host, options, cb);
     });
   };
 }

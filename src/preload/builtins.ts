@@ -1,0 +1,144 @@
+/**
+ * Node's networking modules, hooked when the program loads them rather than loaded by the
+ * preload: a program's `process.moduleLoadList` holds no `net`, `tls`, `dns`, `http` or `https`
+ * before its own first `require`, anything it sets up before that is in place when they load, and
+ * a process that never makes a connection never pays for loading them.
+ *
+ * When a module is loaded is read from `process.moduleLoadList` (Node adds "NativeModule <id>"
+ * for every built-in module it loads, by whatever path), checked at each moment that can come
+ * first: after every `Module._load` (each `require`, and Node's ESM loader for CommonJS packages),
+ * and at the channels Node publishes before a connection is made or a request is sent
+ * (`net.client.socket`, `undici:client:beforeConnect`, `http.client.request.created`/`start`).
+ *
+ * Workaround: an ES module's `import 'node:https'` loads the module through Node's ESM loader,
+ * which goes through nothing a preload can see (no `Module._load`, no channel), and an HTTPS
+ * request made right after reaches `tls.connect` before any of the moments above. So when the
+ * program may run ES modules from its start (an `.mjs`/`.mts` entry, a package of `"type":
+ * "module"`, `import`/`export` in an entry Node would detect as ESM, `--import`/`--loader`,
+ * `--input-type=module`, or a worker thread), the modules are loaded and hooked at start, as they
+ * were before.
+ */
+
+import * as dc from 'node:diagnostics_channel';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { onModuleLoad } from './moduleLoad';
+
+interface Pending {
+  id: string;
+  install: () => void;
+}
+
+const pending: Pending[] = [];
+/** Entries of process.moduleLoadList already looked at. */
+let seen = 0;
+const TRIGGER_CHANNELS = ['net.client.socket', 'undici:client:beforeConnect', 'http.client.request.created', 'http.client.request.start'];
+let listening = false;
+
+function loadList(): string[] {
+  return (process as { moduleLoadList?: string[] }).moduleLoadList ?? [];
+}
+
+/** True once Node has loaded the built-in module `id`. */
+export function isLoaded(id: string): boolean {
+  return loadList().includes(`NativeModule ${id}`);
+}
+
+/** Runs the installs whose module has been loaded since the last check. */
+export function checkLoaded(): void {
+  if (pending.length === 0) return;
+  const list = loadList();
+  if (list.length === seen) return;
+  seen = list.length;
+  for (let i = 0; i < pending.length;) {
+    const p = pending[i]!;
+    if (list.includes(`NativeModule ${p.id}`)) {
+      pending.splice(i, 1);
+      p.install();
+    } else i++;
+  }
+  if (pending.length === 0) stopListening();
+}
+
+const onTrigger = (): void => checkLoaded();
+
+function stopListening(): void {
+  if (!listening) return;
+  listening = false;
+  for (const name of TRIGGER_CHANNELS) dc.unsubscribe(name, onTrigger);
+}
+
+/**
+ * Runs `install` once the built-in module `id` is loaded: now, when it is, or at the first moment
+ * after (see above). `eager`: load it now (the program may import it unseen).
+ */
+export function whenLoaded(id: string, install: () => void, eager: boolean): void {
+  if (eager || isLoaded(id)) {
+    if (eager) require(`node:${id}`);
+    install();
+    return;
+  }
+  pending.push({ id, install });
+  if (!listening) {
+    listening = true;
+    onModuleLoad(() => checkLoaded());
+    for (const name of TRIGGER_CHANNELS) dc.subscribe(name, onTrigger);
+  }
+}
+
+/** True when the program may run ES modules from its start (see above): hook eagerly then. */
+export function mayImportAtStart(isMainThread: boolean): boolean {
+  if (!isMainThread) return true;
+  const flags = [...process.execArgv, process.env.NODE_OPTIONS ?? ''].join(' ');
+  if (/--(import|loader|experimental-loader|experimental-default-type[= ]module|input-type[= ]module)\b/.test(flags)) return true;
+  const entry = process.argv[1];
+  if (!entry) {
+    // `node -e` / `-p`: Node runs the code as ESM when it has import/export syntax.
+    const code = (process as { _eval?: string })._eval;
+    return typeof code === 'string' ? hasEsmSyntax(code) : true;
+  }
+  const file = resolveEntry(entry);
+  if (!file) return true;
+  const ext = path.extname(file);
+  if (ext === '.mjs' || ext === '.mts') return true;
+  if (ext === '.cjs' || ext === '.cts') return false;
+  const type = packageType(path.dirname(file));
+  if (type === 'module') return true;
+  if (type === 'commonjs') return false;
+  try {
+    return hasEsmSyntax(fs.readFileSync(file, 'utf8'));
+  } catch {
+    return true;
+  }
+}
+
+/** The entry file as Node would find it (the path, or with `.js`), or undefined. */
+function resolveEntry(entry: string): string | undefined {
+  const abs = path.resolve(entry);
+  for (const candidate of [abs, `${abs}.js`, path.join(abs, 'index.js')]) {
+    try {
+      if (fs.statSync(candidate).isFile()) return fs.realpathSync(candidate);
+    } catch {
+      /* next */
+    }
+  }
+  return undefined;
+}
+
+/** The `type` of the nearest package.json above `dir`. */
+function packageType(dir: string): string | undefined {
+  for (let d = dir; ; d = path.dirname(d)) {
+    try {
+      const pkg = JSON.parse(fs.readFileSync(path.join(d, 'package.json'), 'utf8')) as { type?: unknown };
+      return typeof pkg.type === 'string' ? pkg.type : undefined;
+    } catch {
+      /* none here, or unreadable: go up */
+    }
+    if (path.dirname(d) === d) return undefined;
+  }
+}
+
+/** import/export statements (or import.meta) at the start of a line: Node would run the file as ESM. */
+function hasEsmSyntax(code: string): boolean {
+  return /^\s*(import\s*[\w{*'"]|import\.meta|export\s)/m.test(code);
+}

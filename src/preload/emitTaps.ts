@@ -1,0 +1,92 @@
+/**
+ * Events of the program's objects seen without listeners. Node's sockets and requests tell what
+ * happens to them through the events they emit ('lookup', 'connectionAttempt*', 'connect',
+ * 'secure', 'secureConnect', 'close'; a request's 'upgrade'/'connect'), but a listener of ours
+ * shows in `listenerCount()`, `eventNames()` and `listeners()`, counts toward the program's
+ * MaxListenersExceededWarning, and stays on a socket Node hands to the program in a request's
+ * 'connect' or 'upgrade' (which Node promises free of library listeners).
+ *
+ * So the prototype whose events are wanted (net.Socket.prototype, ClientRequest.prototype) gets
+ * an `emit` of its own, non-enumerable, that calls the observers of the emitting object (kept in
+ * a symbol-keyed slot, see Slot) before handing the event to the inherited `emit` (looked up at
+ * each call, so a program's later patch of EventEmitter.prototype.emit still applies). Objects
+ * with no observer pay one property read. What stays visible: `emit` is an own property of
+ * those two prototypes (docs/architecture.md).
+ */
+
+import { mirror, Slot } from './tracer';
+
+/** Sees one event of an observed object, before its listeners; must not throw. */
+export type EventTap = (event: string | symbol, a: unknown, b: unknown, c: unknown, d: unknown) => void;
+
+const tapsOf = new Slot<EventTap[]>('nettrace.taps', (key) => (obj) => (obj as Record<symbol, EventTap[] | undefined>)[key]);
+
+/** Prototypes given an emit of ours. */
+const tapped = new WeakSet<object>();
+
+/** Gives `proto` the observing `emit` (once). */
+export function tapEmit(proto: object): void {
+  if (tapped.has(proto)) return;
+  const parent = Object.getPrototypeOf(proto) as { emit?: Function } | null;
+  // A prototype with an `emit` of its own (none of Node 20–26's) keeps it, wrapped.
+  const ownDesc = Object.getOwnPropertyDescriptor(proto, 'emit');
+  const own = ownDesc && typeof ownDesc.value === 'function' ? (ownDesc.value as Function) : undefined;
+  const original = own ?? parent?.emit;
+  if (typeof original !== 'function' || (ownDesc && !own)) return;
+  tapped.add(proto);
+  const get = tapsOf.get;
+  const emit = function emit(this: object, event: string | symbol, a?: unknown, b?: unknown, c?: unknown, d?: unknown): boolean {
+    const taps = get(this);
+    if (taps !== undefined) runTaps(taps, event, a, b, c, d);
+    const inner = own ?? (parent!.emit as Function);
+    // The listeners get the arguments as given (their number too), without an `arguments` object
+    // for the common counts: this runs for every event of every socket.
+    switch (arguments.length) {
+      case 1:
+        return inner.call(this, event);
+      case 2:
+        return inner.call(this, event, a);
+      case 3:
+        return inner.call(this, event, a, b);
+      default:
+        // eslint-disable-next-line prefer-rest-params
+        return inner.apply(this, arguments);
+    }
+  };
+  // No slot key on the prototype itself (it would show in the program's util.inspect with
+  // showHidden); a read on an object without observers misses along the chain instead.
+  mirror(emit, original);
+  Object.defineProperty(proto, 'emit', { value: emit, writable: true, configurable: true, enumerable: ownDesc?.enumerable ?? false });
+}
+
+function runTaps(taps: EventTap[], event: string | symbol, a: unknown, b: unknown, c: unknown, d: unknown): void {
+  for (let i = 0; i < taps.length; i++) {
+    try {
+      taps[i]!(event, a, b, c, d);
+    } catch {
+      // An observer never throws into the program (each guards its own hook).
+    }
+  }
+}
+
+/** Observes the events `obj` emits (its prototype must have been tapped); `first`: before the others. */
+export function observeEvents(obj: object, tap: EventTap, first = false): void {
+  const taps = tapsOf.get(obj);
+  if (taps === undefined) tapsOf.set(obj, [tap]);
+  else if (first) taps.unshift(tap);
+  else taps.push(tap);
+}
+
+/** Observes the first `event` of `obj` only (its prototype must have been tapped). */
+export function observeOnce(obj: object, event: string, fn: (a: unknown, b: unknown, c: unknown, d: unknown) => void, first = false): void {
+  let seen = false;
+  observeEvents(
+    obj,
+    (e, a, b, c, d) => {
+      if (e !== event || seen) return;
+      seen = true;
+      fn(a, b, c, d);
+    },
+    first,
+  );
+}

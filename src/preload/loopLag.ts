@@ -1,0 +1,158 @@
+/**
+ * The event loop's blocked stretches, measured inside the traced program while it has requests in
+ * flight, so the collector can say how much of a request's wait for its response (or of its body's
+ * download) was the program's own thread not getting back to its event loop (issue 39, item 1;
+ * `loopBlocks` in docs/trace-format.md).
+ *
+ * How: while at least one request of this thread is in flight, an unref'd timer fires every
+ * SAMPLE_MS. When it fires late (LAG_MS), the loop was busy when it was due; the stretch ends now,
+ * and it began `active` ms ago, where `active` is the time the loop spent outside its poll for I/O
+ * since the previous tick (`performance.eventLoopUtilization()`, libuv's idle-time metric): time
+ * the thread ran JavaScript or native code, not time it slept while the machine was busy
+ * elsewhere. The begin is never earlier than the previous tick, so a stretch is at most one
+ * sampling interval longer than the block (the loop's own work in that interval). Stretches of at
+ * least MIN_BLOCK_MS are sent to the collector as `loopBlock` messages.
+ *
+ * Why not `perf_hooks.monitorEventLoopDelay()`: its histogram says how much the loop lagged, never
+ * when, so it cannot be laid against a request's phases.
+ *
+ * Cost: nothing while no request is in flight (no timer); otherwise one timer callback per
+ * SAMPLE_MS (bench/loop-monitor.mjs). Bounded: at most MAX_LOOP_BLOCKS stretches per thread are
+ * sent, the rest counted (`droppedLoopBlocks` in the stats message); the in-flight set holds at
+ * most MAX_TRACKED ids, past which the sampler stays on for good instead of tracking more. It
+ * never throws into the program: each entry point catches everything and turns itself off.
+ *
+ * `NETTRACE_LOOP_MONITOR=0` in the environment turns it off (the benchmark's A/B switch).
+ */
+
+import type { LoopBlockMessage } from '../protocol/preload';
+import { MAX_LOOP_BLOCKS } from '../trace/wire';
+
+/**
+ * Sampling interval while requests are in flight (ms). Every block of the loop longer than this
+ * holds a tick up and is seen; its begin comes from the loop's active time, not from the interval.
+ * Each tick costs a wake-up of an idle program (about 100–130 µs of CPU on the 2-core VM of
+ * bench/RESULTS.md, "Event-loop monitor"): 20 ms is 50 a second.
+ */
+export const SAMPLE_MS = 20;
+/** A tick this much later than due (ms) was held up: the loop was busy when it was due. */
+const LAG_MS = 2;
+/** Shortest stretch sent (ms). */
+export const MIN_BLOCK_MS = 20;
+/** Requests tracked as in flight; past this the sampler stays on (see started). */
+const MAX_TRACKED = 10_000;
+
+/**
+ * Bound before the program runs: fake timers or a patched clock neither see nor disturb it. Read
+ * when the bundle loads, outside the preload's try/catch: nothing here may throw.
+ */
+const orig = {
+  setTimeout: globalThis.setTimeout,
+  clearTimeout: globalThis.clearTimeout,
+  perf: performance,
+  timeOrigin: performance.timeOrigin,
+  elu:
+    typeof performance.eventLoopUtilization === 'function'
+      ? performance.eventLoopUtilization.bind(performance)
+      : (): { active: number } => ({ active: 0 }),
+};
+
+/**
+ * Whether the monitor runs in this process: NETTRACE_LOOP_MONITOR=0 turns it off, and so does a
+ * runtime without `performance.eventLoopUtilization` (Node has had it since 14.10).
+ */
+export const LOOP_MONITOR_ON = process.env.NETTRACE_LOOP_MONITOR !== '0' && typeof performance.eventLoopUtilization === 'function';
+
+/** Watches the thread's event loop while requests are in flight; sends its blocked stretches. */
+export class LoopMonitor {
+  /** Local ids of the requests in flight. */
+  private readonly inFlight = new Set<string>();
+  /** Too many requests never completed to track them all: the sampler runs from now on. */
+  private sticky = false;
+  private timer: NodeJS.Timeout | undefined;
+  /** performance.now() of the last tick (or of the start). */
+  private lastAt = 0;
+  /** The loop's active time (ms, eventLoopUtilization) at the last tick. */
+  private lastActive = 0;
+  /** Stretches sent so far. */
+  private sent = 0;
+  /** Stretches past MAX_LOOP_BLOCKS, counted only. */
+  dropped = 0;
+  /** Off for good (an unexpected exception). */
+  private off = false;
+
+  constructor(
+    private readonly send: (msg: LoopBlockMessage) => void,
+    /** Called when `dropped` changed (so the stats message goes out). */
+    private readonly droppedChanged: () => void,
+  ) {}
+
+  /** A request (local id) started: sample while it is in flight. */
+  started(id: string): void {
+    if (this.off) return;
+    try {
+      if (this.inFlight.size < MAX_TRACKED) this.inFlight.add(id);
+      else this.sticky = true;
+      if (this.timer === undefined) this.arm();
+    } catch {
+      this.stop();
+    }
+  }
+
+  /** A request (local id) completed (its end or failure); idempotent. */
+  ended(id: string): void {
+    // The timer notices an empty set at its next tick and stops then.
+    this.inFlight.delete(id);
+  }
+
+  /** Starts sampling from now. */
+  private arm(): void {
+    this.lastAt = orig.perf.now();
+    this.lastActive = orig.elu().active;
+    this.timer = orig.setTimeout(this.tick, SAMPLE_MS);
+    this.timer.unref();
+  }
+
+  private readonly tick = (): void => {
+    try {
+      const at = orig.perf.now();
+      const active = orig.elu().active;
+      if (at - this.lastAt - SAMPLE_MS >= LAG_MS) {
+        // Time the loop spent outside its I/O poll since the last tick: the block, plus the loop's
+        // own work before it (at most about one interval). Never before the last tick.
+        const begin = Math.max(this.lastAt, at - (active - this.lastActive));
+        if (at - begin >= MIN_BLOCK_MS) this.record(begin, at);
+      }
+      this.lastAt = at;
+      this.lastActive = active;
+      if (this.inFlight.size === 0 && !this.sticky) {
+        this.timer = undefined;
+        return;
+      }
+      this.timer!.refresh();
+    } catch {
+      this.stop();
+    }
+  };
+
+  private record(begin: number, end: number): void {
+    if (this.sent >= MAX_LOOP_BLOCKS) {
+      this.dropped++;
+      this.droppedChanged();
+      return;
+    }
+    this.sent++;
+    this.send({ type: 'loopBlock', beginAt: orig.timeOrigin + begin, endAt: orig.timeOrigin + end });
+  }
+
+  /** Turns the monitor off for good. */
+  private stop(): void {
+    this.off = true;
+    try {
+      if (this.timer) orig.clearTimeout(this.timer);
+    } catch {
+      /* nothing more to do */
+    }
+    this.timer = undefined;
+  }
+}

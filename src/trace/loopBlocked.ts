@@ -1,0 +1,169 @@
+/**
+ * The event loop's share of a request (`loopBlocked`, docs/trace-format.md): the thread's blocked
+ * stretches (`processes[].loopBlocks`, measured by the preload's src/preload/loopLag.ts) laid
+ * against the request's `wait` (request sent → response head) and `receive` (head → body done)
+ * phases, with the same phase ends computeTimings() uses. A stretch inside `wait` is time the
+ * response could not be read because the program held its thread: the server's share is the
+ * rest. Pure and free of Node APIs: the panel bundles it.
+ */
+
+import { failedAt, roundMs } from './timings';
+import type { HttpRequest, LoopBlock, LoopBlocked, ProcessInfo } from './types';
+import { MAX_LOOP_BLOCKS } from './wire';
+
+/** Stretches listed per request (the longest; the rest are counted in `moreStretches`). */
+export const MAX_REQUEST_STRETCHES = 10;
+
+/** Key of a thread's stretches: "pid:threadId". */
+export function threadKey(pid: number, threadId: number | undefined): string {
+  return `${pid}:${threadId ?? 0}`;
+}
+
+/**
+ * A process entry's `loopBlocks` as the correlation needs them: well-formed entries only (finite
+ * times, end not before begin; a file may hold anything), sorted by begin. Undefined when none.
+ */
+export function validLoopBlocks(list: unknown): LoopBlock[] | undefined {
+  if (!Array.isArray(list) || list.length === 0) return undefined;
+  const out: LoopBlock[] = [];
+  let sorted = true;
+  for (const b of list as Array<Partial<LoopBlock> | null>) {
+    if (!b || typeof b.beginAt !== 'number' || typeof b.endAt !== 'number') continue;
+    if (!Number.isFinite(b.beginAt) || !Number.isFinite(b.endAt) || b.endAt < b.beginAt) continue;
+    if (out.length > 0 && b.beginAt < out[out.length - 1].beginAt) sorted = false;
+    out.push({ beginAt: b.beginAt, endAt: b.endAt });
+  }
+  if (!sorted) out.sort((a, b) => a.beginAt - b.beginAt);
+  return out.length > 0 ? out : undefined;
+}
+
+/** Each thread's valid stretches by threadKey; undefined when no thread has any. */
+export function loopBlocksByThread(processes: readonly ProcessInfo[] | undefined): Map<string, LoopBlock[]> | undefined {
+  let map: Map<string, LoopBlock[]> | undefined;
+  for (const p of processes ?? []) {
+    const blocks = validLoopBlocks(p?.loopBlocks);
+    if (!blocks) continue;
+    (map ??= new Map()).set(threadKey(p.pid, p.threadId), blocks);
+  }
+  return map;
+}
+
+/**
+ * Adds a LoopBlockMessage's stretch (epoch ms) to its thread's process entry, kept in begin order,
+ * at most MAX_LOOP_BLOCKS (the rest counted in `droppedLoopBlocks`), and marks as changed the
+ * thread's requests it may overlap among the trace's latest 256 (a stretch is sent when it ends,
+ * so those are recent ones; an older one gets its share when it next changes, or when the trace
+ * is saved or shown). Returns false for a malformed message.
+ */
+export function addLoopBlock(
+  p: ProcessInfo,
+  msg: { beginAt?: unknown; endAt?: unknown },
+  clock: { relative(epochMs: number): number },
+  requests: readonly HttpRequest[],
+  changed: Set<string>,
+): boolean {
+  const { beginAt, endAt } = msg;
+  if (typeof beginAt !== 'number' || typeof endAt !== 'number' || !Number.isFinite(beginAt) || !Number.isFinite(endAt) || endAt < beginAt)
+    return false;
+  const list = (p.loopBlocks ??= []);
+  if (list.length >= MAX_LOOP_BLOCKS) {
+    p.droppedLoopBlocks = (p.droppedLoopBlocks ?? 0) + 1;
+    return true;
+  }
+  const block = { beginAt: clock.relative(beginAt), endAt: clock.relative(endAt) };
+  // They come in order (one sampler per thread, each sent when it ended); kept so if not.
+  let at = list.length;
+  while (at > 0 && list[at - 1].beginAt > block.beginAt) at--;
+  list.splice(at, 0, block);
+  for (let i = requests.length - 1; i >= 0 && i >= requests.length - 256; i--) {
+    const req = requests[i];
+    if (req.pid !== p.pid || (req.threadId ?? 0) !== p.threadId) continue;
+    const end = req.respDoneAt ?? req.reqEndAt ?? req.reqErrorAt;
+    if (end === undefined || end >= block.beginAt) changed.add(req.traceID);
+  }
+  return true;
+}
+
+/** A stats message's `droppedLoopBlocks` (a total): kept on the process entry when higher than what it has. */
+export function droppedLoopBlocks(p: ProcessInfo, total: number): void {
+  if (total > (p.droppedLoopBlocks ?? 0)) p.droppedLoopBlocks = total;
+}
+
+/** Milliseconds [a, b) and [c, d) have in common. */
+function overlap(a: number, b: number, c: number, d: number): number {
+  return Math.max(0, Math.min(b, d) - Math.max(a, c));
+}
+
+/**
+ * The request's `loopBlocked`, or undefined when no stretch of its thread overlaps its `wait` or
+ * `receive` phase (or either phase has no end yet: still pending). `blocks`: the thread's valid
+ * stretches (validLoopBlocks), sorted by begin.
+ */
+export function loopBlockedOf(req: HttpRequest, blocks: readonly LoopBlock[] | undefined): LoopBlocked | undefined {
+  if (!blocks || blocks.length === 0 || req.reqSentAt === undefined) return undefined;
+  const errorAt = failedAt(req);
+  const waitFrom = req.reqSentAt;
+  const waitTo = req.respRecvAt ?? errorAt;
+  const recvFrom = req.respRecvAt;
+  const recvTo = recvFrom !== undefined ? (req.respDoneAt ?? errorAt) : undefined;
+  const to = recvTo ?? waitTo;
+  if (to === undefined) return undefined;
+  // Stretches are sorted by begin and do not overlap one another (one thread, one sampler): the
+  // first that may reach the request ends after waitFrom; start the scan a little before it.
+  let lo = 0;
+  let hi = blocks.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (blocks[mid].beginAt < waitFrom) lo = mid + 1;
+    else hi = mid;
+  }
+  let wait = 0;
+  let receive = 0;
+  const hits: LoopBlock[] = [];
+  for (let i = Math.max(0, lo - 1); i < blocks.length && blocks[i].beginAt < to; i++) {
+    const b = blocks[i];
+    const w = waitTo !== undefined ? overlap(b.beginAt, b.endAt, waitFrom, waitTo) : 0;
+    const r = recvFrom !== undefined && recvTo !== undefined ? overlap(b.beginAt, b.endAt, recvFrom, recvTo) : 0;
+    if (w <= 0 && r <= 0) continue;
+    wait += w;
+    receive += r;
+    hits.push(b);
+  }
+  if (hits.length === 0) return undefined;
+  let stretches = hits;
+  if (hits.length > MAX_REQUEST_STRETCHES) {
+    const longest = new Set(
+      hits
+        .slice()
+        .sort((a, b) => b.endAt - b.beginAt - (a.endAt - a.beginAt))
+        .slice(0, MAX_REQUEST_STRETCHES),
+    );
+    stretches = hits.filter((b) => longest.has(b));
+  }
+  const out: LoopBlocked = {
+    wait: roundMs(wait),
+    receive: roundMs(receive),
+    stretches: stretches.map((b) => ({ beginAt: b.beginAt, endAt: b.endAt })),
+  };
+  if (hits.length > stretches.length) out.moreStretches = hits.length - stretches.length;
+  return out;
+}
+
+/**
+ * The stretch of a request's `loopBlocked` that took most of its wait and receive phases (the one
+ * to look for in a CPU profile), by the same phase ends as loopBlockedOf.
+ */
+export function mainStretch(req: HttpRequest, lb: LoopBlocked): LoopBlock | undefined {
+  const from = req.reqSentAt;
+  const to = req.respDoneAt ?? failedAt(req) ?? req.respRecvAt;
+  let best: LoopBlock | undefined;
+  let bestMs = -1;
+  for (const b of lb.stretches) {
+    const ms = from !== undefined && to !== undefined ? overlap(b.beginAt, b.endAt, from, to) : b.endAt - b.beginAt;
+    if (ms > bestMs) {
+      best = b;
+      bestMs = ms;
+    }
+  }
+  return best;
+}

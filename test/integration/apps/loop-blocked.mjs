@@ -1,0 +1,55 @@
+// The program of test/integration/loop-blocked.test.mjs: requests to the test's server (the head
+// after ?delay=MS, the body after ?bodyDelay=MS), during which this program blocks its own event
+// loop with a busy loop of BLOCK_MS (argv[3] "block"), or does not (argv[3] "control"). Prints one
+// JSON line: for each request, the block's epoch begin and end as the program measured them.
+import diagnostics from 'node:diagnostics_channel';
+import http from 'node:http';
+
+const base = process.argv[2];
+const mode = process.argv[3];
+const BLOCK_MS = 300;
+const now = () => performance.timeOrigin + performance.now();
+const blocks = {};
+
+/** Holds the thread for BLOCK_MS (in "block" mode) and notes when, under `name`. */
+function block(name) {
+  if (mode !== 'block') return;
+  const beginAt = now();
+  while (now() - beginAt < BLOCK_MS);
+  blocks[name] = { beginAt, endAt: now() };
+}
+
+/** http.get; `during` "wait": block once the request is sent; "receive": once the head arrived. */
+function get(path, name, during) {
+  return new Promise((resolve, reject) => {
+    const req = http.get(`${base}${path}`, (res) => {
+      if (during === 'receive') setTimeout(() => block(name), 5);
+      res.resume();
+      res.on('end', resolve);
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    if (during === 'wait') req.on('finish', () => setTimeout(() => block(name), 5));
+  });
+}
+
+// Both clients a few times first, unmeasured: their first use loads and compiles code (undici above all),
+// which is the program's own work too, but not what the control run is about.
+for (let i = 0; i < 3; i++) {
+  await get(`/warm-http-${i}`, 'warm', 'none');
+  await (await fetch(`${base}/warm-fetch-${i}`)).text();
+}
+
+await get('/?delay=50', 'http-wait', 'wait');
+await get('/?bodyDelay=50', 'http-receive', 'receive');
+// fetch: block once undici has written the request (its diagnostics channel says when).
+let fetchSent = false;
+const onSent = () => {
+  if (fetchSent) return;
+  fetchSent = true;
+  setTimeout(() => block('fetch-wait'), 5);
+};
+diagnostics.subscribe('undici:request:bodySent', onSent);
+await (await fetch(`${base}/?delay=50&fetch=1`)).text();
+diagnostics.unsubscribe('undici:request:bodySent', onSent);
+console.log(JSON.stringify(blocks));
