@@ -4,7 +4,16 @@
  * rendering, from dist/core.cjs (src/cli/index.ts).
  */
 
-export { startCollector, LineSplitter, type Collector, type CollectorOptions } from './server';
+export {
+  startCollector,
+  LineSplitter,
+  ipcPathFor,
+  maxSocketPathBytes,
+  socketPathProblem,
+  type Collector,
+  type CollectorOptions,
+} from './server';
+export { fileKey, framePath, isWindowsAbsolute, pathOf, pathSystem, pathToUrl, urlToPath, type PathSystem } from '../trace/filePath';
 export { Session, writePrivate, type SessionOptions, type SessionEvents } from './session';
 export {
   addPreloadEnv,

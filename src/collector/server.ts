@@ -10,6 +10,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathOf, pathSystem, type PathSystem } from '../trace/filePath';
 import { Session, type SessionOptions } from './session';
 import { EventDecoder } from './eventDecoder';
 import { EVENTS_PREFIX } from '../protocol/events';
@@ -167,14 +168,51 @@ function startsWith(line: Buffer, prefix: Buffer): boolean {
   return line.length >= prefix.length && line.compare(prefix, 0, prefix.length, 0, prefix.length) === 0;
 }
 
+/**
+ * Where the collector listens, given its fresh private directory `dir`: on Windows a named pipe
+ * with a random name (`\\.\pipe\nettrace-<24 hex digits>`: pipes live in their own namespace,
+ * not in a directory), elsewhere the unix socket `<dir>/ipc.sock`. `random` gives the pipe's
+ * random part (tests pass their own).
+ */
+export function ipcPathFor(dir: string, system: PathSystem = pathSystem(), random = () => randomBytes(12).toString('hex')): string {
+  return system === 'win32' ? `\\\\.\\pipe\\nettrace-${random()}` : pathOf(system).join(dir, 'ipc.sock');
+}
+
+/**
+ * Longest unix socket path in bytes, per system: `sockaddr_un.sun_path` holds 108 bytes on Linux
+ * and 104 on macOS and the BSDs, the terminating NUL included.
+ */
+export function maxSocketPathBytes(platform: NodeJS.Platform = process.platform): number {
+  return platform === 'linux' || platform === 'android' ? 107 : 103;
+}
+
+/**
+ * Why the collector cannot listen on `ipcPath`, or undefined when it can. A unix socket path over
+ * maxSocketPathBytes() is cut short by libuv (seen with Node 20 on Linux): the socket would be
+ * created outside the private directory (at the cut-off name, in the shared parent), so it is
+ * refused instead. Named pipes (Windows) have no such limit here.
+ */
+export function socketPathProblem(ipcPath: string, platform: NodeJS.Platform = process.platform): string | undefined {
+  if (pathSystem(platform) === 'win32') return undefined;
+  const bytes = Buffer.byteLength(ipcPath);
+  const max = maxSocketPathBytes(platform);
+  if (bytes <= max) return undefined;
+  return `the collector's socket path ${ipcPath} is ${bytes} bytes, over the ${max} this system allows: set TMPDIR to a shorter directory (e.g. /tmp)`;
+}
+
 /** Starts a collector listening on a fresh private socket. */
 export async function startCollector(options: CollectorOptions): Promise<Collector> {
-  const session = new Session(options);
   const maxLineBytes = options.maxLineBytes ?? 8 * 1024 * 1024;
   // mkdtemp creates the directory with mode 0700 (on Windows, in the user's own %TEMP%): only this
   // user can reach the socket and the rules file.
   const dir = await mkdtemp(join(tmpdir(), 'nettrace-'));
-  const ipcPath = process.platform === 'win32' ? `\\\\.\\pipe\\nettrace-${randomBytes(12).toString('hex')}` : join(dir, 'ipc.sock');
+  const ipcPath = ipcPathFor(dir);
+  const problem = socketPathProblem(ipcPath);
+  if (problem) {
+    await rm(dir, { recursive: true, force: true }).catch(() => {});
+    throw new Error(problem);
+  }
+  const session = new Session(options);
   // A rule set too large for the environment goes to the programs in a file here (PreloadConfig.rulesFile).
   session.rules.setRulesFile(join(dir, 'rules.json'));
   const sockets = new Set<Socket>();

@@ -5,9 +5,8 @@
  */
 
 import { readFileSync, statSync } from 'node:fs';
-import { dirname, isAbsolute, resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import { SourceMapConsumer } from 'source-map-js';
+import { framePath, isWindowsAbsolute, pathOf, pathSystem, pathToUrl, urlToPath, type PathSystem } from '../trace/filePath';
 import type { StackFrame } from '../trace/types';
 
 /** Options of a SourceMapResolver. */
@@ -16,6 +15,30 @@ export interface SourceMapOptions {
   maxFileBytes?: number;
   /** Files whose map is kept in the cache (default 500; least recently added are evicted). */
   maxCachedFiles?: number;
+  /** Path rules of the traced program's files (default: this system's). */
+  system?: PathSystem;
+  /**
+   * Reads a generated file or a map, undefined when it cannot (default: the file system, files
+   * over maxFileBytes not read). Tests give Windows paths an in-memory file system with it.
+   */
+  readFile?: (path: string) => string | undefined;
+}
+
+/** A raw source map's fields that name its sources. */
+interface RawSources {
+  sources?: unknown;
+  sourceRoot?: unknown;
+}
+
+/**
+ * Absolute Windows paths among a map's `sources` and its `sourceRoot` (`C:\app\src\x.ts`, as
+ * some tools write them on Windows) as `file:` URLs, in place. source-map-js takes them for
+ * paths relative to the map (`file:///C:/app/dist/C:\app\src\x.ts`); a URL it keeps.
+ */
+export function windowsSourcesToUrls(map: RawSources): void {
+  const toUrl = (s: unknown) => (typeof s === 'string' && isWindowsAbsolute(s) ? pathToUrl(s, 'win32') : s);
+  if (Array.isArray(map.sources)) map.sources = map.sources.map(toUrl);
+  if (map.sourceRoot !== undefined) map.sourceRoot = toUrl(map.sourceRoot);
 }
 
 const SOURCE_MAPPING_URL = /\/[/*][#@]\s*sourceMappingURL=([^\s'"*]+)\s*(?:\*\/\s*)?$/;
@@ -25,10 +48,14 @@ export class SourceMapResolver {
   private readonly cache = new Map<string, SourceMapConsumer | null>();
   private readonly maxFileBytes: number;
   private readonly maxCachedFiles: number;
+  private readonly system: PathSystem;
+  private readonly readFile: (path: string) => string | undefined;
 
   constructor(options: SourceMapOptions = {}) {
     this.maxFileBytes = options.maxFileBytes ?? 32 * 1024 * 1024;
     this.maxCachedFiles = options.maxCachedFiles ?? 500;
+    this.system = options.system ?? pathSystem();
+    this.readFile = options.readFile ?? ((path) => this.readCapped(path));
   }
 
   /**
@@ -38,7 +65,7 @@ export class SourceMapResolver {
   mapFrame(frame: StackFrame): StackFrame {
     try {
       if (frame.generated || !frame.file || typeof frame.line !== 'number') return frame;
-      const path = toPath(frame.file);
+      const path = framePath(frame.file, this.system);
       if (!path) return frame;
       const consumer = this.consumerFor(path);
       if (!consumer) return frame;
@@ -51,7 +78,7 @@ export class SourceMapResolver {
       if (!pos.source || pos.line == null) return frame;
       const mapped: StackFrame = {
         ...frame,
-        file: sourceToPath(pos.source),
+        file: sourceToPath(pos.source, this.system),
         line: pos.line,
         column: (pos.column ?? 0) + 1,
         generated: { file: frame.file, line: frame.line, column: frame.column },
@@ -87,7 +114,7 @@ export class SourceMapResolver {
 
   private load(path: string): SourceMapConsumer | null {
     try {
-      const code = this.readCapped(path);
+      const code = this.readFile(path);
       if (code === undefined) return null;
       // Only the last lines can carry the comment; avoid scanning a huge file line by line.
       const tail = code.slice(-Math.min(code.length, 1024 * 1024));
@@ -105,17 +132,22 @@ export class SourceMapResolver {
       let mapURL: string;
       if (url.startsWith('data:')) {
         mapText = decodeDataUrl(url);
-        mapURL = pathToFileURL(path).href;
+        mapURL = pathToUrl(path, this.system);
       } else {
         let mapPath: string;
-        if (url.startsWith('file:')) mapPath = fileURLToPath(url);
+        if (url.startsWith('file:')) mapPath = urlToPath(url, this.system);
         else if (/^[a-z][a-z0-9+.-]*:/i.test(url) && !/^[a-z]:[\\/]/i.test(url)) return null;
-        else mapPath = resolve(dirname(path), decodeURIComponent(url));
-        mapText = this.readCapped(mapPath);
-        mapURL = pathToFileURL(mapPath).href;
+        else {
+          const p = pathOf(this.system);
+          mapPath = p.resolve(p.dirname(path), decodeURIComponent(url));
+        }
+        mapText = this.readFile(mapPath);
+        mapURL = pathToUrl(mapPath, this.system);
       }
       if (mapText === undefined) return null;
-      return new SourceMapConsumer(JSON.parse(mapText), mapURL);
+      const raw = JSON.parse(mapText) as RawSources;
+      if (this.system === 'win32' && raw && typeof raw === 'object') windowsSourcesToUrls(raw);
+      return new SourceMapConsumer(raw as ConstructorParameters<typeof SourceMapConsumer>[0], mapURL);
     } catch {
       return null;
     }
@@ -132,23 +164,11 @@ export class SourceMapResolver {
   }
 }
 
-/** A frame's file as a filesystem path; undefined for node: internals and non-file URLs. */
-function toPath(file: string): string | undefined {
-  if (file.startsWith('file:')) {
-    try {
-      return fileURLToPath(file);
-    } catch {
-      return undefined;
-    }
-  }
-  return isAbsolute(file) ? file : undefined;
-}
-
 /** A mapped source as a path when it is a file URL; other sources (webpack://) stay as they are. */
-function sourceToPath(source: string): string {
+function sourceToPath(source: string, system: PathSystem): string {
   if (source.startsWith('file:')) {
     try {
-      return fileURLToPath(source);
+      return urlToPath(source, system);
     } catch {
       return source;
     }

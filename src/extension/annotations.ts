@@ -4,8 +4,8 @@
  * (no `vscode`), fed incrementally from the session's change events.
  */
 
-import { fileURLToPath } from 'node:url';
 import { formatMs } from '../trace/diagnosis';
+import { fileKey, framePath, pathSystem, type PathSystem } from '../trace/filePath';
 import { requestLine } from '../trace/initiator';
 import { totalTime } from '../trace/timings';
 import type { HttpRequest, StackFrame } from '../trace/types';
@@ -40,22 +40,6 @@ export function userFrame(req: HttpRequest): StackFrame | undefined {
   return requestLine(req);
 }
 
-/**
- * A frame's file as a file-system path: `file://` URLs (ES modules) are converted; `node:`
- * internals and other URLs give undefined.
- */
-export function framePath(file: string): string | undefined {
-  if (file.startsWith('file://')) {
-    try {
-      return fileURLToPath(file);
-    } catch {
-      return undefined;
-    }
-  }
-  if (/^[a-z][a-z0-9+.-]+:/i.test(file) && !/^[a-z]:[\\/]/i.test(file)) return undefined;
-  return file;
-}
-
 /** The status text of a request: HTTP status, else the error code, else "pending". */
 export function statusText(req: HttpRequest): string {
   const e = req.reqError;
@@ -82,21 +66,34 @@ export function shortUrl(url: string, max = 60): string {
   return s.length > max ? `${s.slice(0, max - 1)}…` : s;
 }
 
-/** Index of annotated requests per file, updated as requests change. */
+/**
+ * Index of annotated requests per file, updated as requests change. Files are matched by
+ * fileKey() of `system` (on Windows a frame's `C:\app\x.ts` is the editor's `c:\app\x.ts`).
+ */
 export class AnnotationIndex {
+  /** Per fileKey(): the requests of the file. */
   private readonly byFile = new Map<string, Map<string, AnnotatedRequest>>();
+  /** Per fileKey(): the path as the first frame of the file gave it. */
+  private readonly paths = new Map<string, string>();
+  /** Per request: the fileKey() of its file. */
   private readonly fileOf = new Map<string, string>();
   private version = 0;
+
+  constructor(private readonly system: PathSystem = pathSystem()) {}
 
   /** Adds or replaces a request; returns the file it belongs to (if any). */
   upsert(req: HttpRequest): string | undefined {
     const frame = userFrame(req);
-    const path = frame ? framePath(frame.file) : undefined;
+    const path = frame ? framePath(frame.file, this.system) : undefined;
+    const key = path === undefined ? undefined : fileKey(path, this.system);
     const previous = this.fileOf.get(req.traceID);
-    if (previous && previous !== path) this.byFile.get(previous)?.delete(req.traceID);
-    if (!frame || !path) return previous;
-    let m = this.byFile.get(path);
-    if (!m) this.byFile.set(path, (m = new Map()));
+    if (previous && previous !== key) this.byFile.get(previous)?.delete(req.traceID);
+    if (!frame || !path || !key) return previous === undefined ? undefined : this.paths.get(previous);
+    let m = this.byFile.get(key);
+    if (!m) {
+      this.byFile.set(key, (m = new Map()));
+      this.paths.set(key, path);
+    }
     m.set(req.traceID, {
       traceID: req.traceID,
       line: Math.max(0, frame.line - 1),
@@ -109,7 +106,7 @@ export class AnnotationIndex {
         req.timings && (req.reqEndAt !== undefined || req.respDoneAt !== undefined || req.reqError) ? totalTime(req.timings) : undefined,
       startAt: req.reqStartAt ?? 0,
     });
-    this.fileOf.set(req.traceID, path);
+    this.fileOf.set(req.traceID, key);
     this.version++;
     return path;
   }
@@ -117,6 +114,7 @@ export class AnnotationIndex {
   /** Forgets everything. */
   clear(): void {
     this.byFile.clear();
+    this.paths.clear();
     this.fileOf.clear();
     this.version++;
   }
@@ -128,12 +126,12 @@ export class AnnotationIndex {
 
   /** Files that have annotations. */
   files(): string[] {
-    return [...this.byFile.keys()];
+    return [...this.byFile.keys()].map((k) => this.paths.get(k) ?? k);
   }
 
-  /** The annotated lines of a file, in line order. */
+  /** The annotated lines of a file (a path as the editor gives it), in line order. */
   lines(path: string): LineAnnotation[] {
-    const m = this.byFile.get(path);
+    const m = this.byFile.get(fileKey(path, this.system));
     if (!m) return [];
     const byLine = new Map<number, AnnotatedRequest[]>();
     for (const r of m.values()) {

@@ -10,7 +10,7 @@ import { PcapUnavailableError } from '../collector/helperSession';
 import type { PanelCommand } from '../protocol/webview';
 import { toHar } from '../trace/har';
 import { readTraceFileAsync, TraceFileError, writeHarFile, writeTraceFile } from '../trace/traceFile';
-import { framePath } from './annotations';
+import { framePath } from '../trace/filePath';
 import { SELECT_REQUEST_COMMAND, type SelectRequestArgs } from './codeLens';
 import type { Services } from './services';
 import type { TraceEntry } from './traceStore';

@@ -21,6 +21,7 @@ const m = bundleTs(
     "export * from './src/extension/launchConfig';",
     "export * from './src/extension/traceStore';",
     "export * from './src/extension/annotations';",
+    "export { framePath } from './src/trace/filePath';",
     "export { startCollector } from './src/collector/server';",
   ],
   { dir: tmp },
@@ -725,7 +726,7 @@ test('annotation text from hostile URLs stays inert', () => {
   assert.equal(m.shortUrl('http://h/a\nb'), '/ab');
   assert.equal(m.shortUrl('not a url\u0001'), 'not a url ');
   assert.equal(m.framePath('https://x/y.js'), undefined);
-  assert.equal(m.framePath('C:\\w\\a.js'), 'C:\\w\\a.js');
+  assert.equal(m.framePath('C:\\w\\a.js', 'win32'), 'C:\\w\\a.js');
 });
 
 test('a view whose change listener throws does not keep the change from the others (status bar, panel)', async () => {
