@@ -149,7 +149,7 @@ test(
         return /^curl /.test(text) && text;
       });
       step(`clipboard:\n${curl}`);
-      assert.match(curl, /^curl http:\/\/127\.0\.0\.1:\d+\/missing/);
+      assert.match(curl, /^curl --globoff \\\n\s+--url http:\/\/127\.0\.0\.1:\d+\/missing/, 'globbing off, the URL after --url');
       assert.match(curl, /-X POST/, 'POST without a captured body is explicit');
       assert.match(curl, /-H 'Authorization: <redacted>'/);
       assert.doesNotMatch(curl, /e2e-secret-token/, 'the secret was never recorded');
