@@ -148,12 +148,20 @@ export function loopBlockedSegments(req: HttpRequest, segments: readonly Segment
   return out.filter((s) => longest.has(s));
 }
 
+/**
+ * Below this share (ms) of a request the Timing tab and the tooltip say nothing of the event loop:
+ * the monitor sees stretches of 20 ms and more, and the edge of one that began before a request
+ * (a program compiling at start-up, say) overlaps it by a fraction of a millisecond — true, and
+ * not worth a line. The trace keeps the figure.
+ */
+export const LOOP_NOTE_MIN_MS = 5;
+
 /** "event loop blocked 350 ms of it (+120 ms to +470 ms)": the tooltip's and Timing tab's line, or undefined. */
 export function loopBlockedText(req: HttpRequest): string | undefined {
   const lb = req.loopBlocked;
   if (!lb) return undefined;
   const ms = (lb.wait ?? 0) + (lb.receive ?? 0);
-  if (!(ms > 0)) return undefined;
+  if (!(ms >= LOOP_NOTE_MIN_MS)) return undefined;
   const main = mainStretch(req, lb);
   const more = lb.stretches.length + (lb.moreStretches ?? 0) - 1;
   const where = main ? ` (+${formatSpan(main.beginAt)} to +${formatSpan(main.endAt)}${more > 0 ? `, and ${more} more` : ''})` : '';

@@ -203,6 +203,13 @@ test('panel: the blocked part is drawn inside the phase it delayed, at its offse
   ]);
   assert.match(wf.loopBlockedText(r), /^Event loop blocked 360 ms of it \(\+120 ms to \+470 ms, and 1 more\)$/);
   assert.deepEqual(wf.loopBlockedSegments({ ...r, loopBlocked: undefined }, segs), []);
+  // The edge of a stretch that began before the request: no line for a fraction of a millisecond.
+  const edge = { ...r, loopBlocked: { wait: 0.89, receive: 0, stretches: [{ beginAt: 60, endAt: 100.89 }] } };
+  assert.equal(wf.loopBlockedText(edge), undefined);
+  assert.match(
+    wf.loopBlockedText({ ...edge, loopBlocked: { ...edge.loopBlocked, wait: wf.LOOP_NOTE_MIN_MS } }),
+    /^Event loop blocked 5(\.0)? ms of it/,
+  );
 });
 
 test('diagnose() without loopBlocked is unchanged', () => {
