@@ -7,11 +7,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawnSync } from 'node:child_process';
-import { createServer } from 'node:net';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { bundleTs } from '../lib/bundleTs.mjs';
+import { rawServer } from '../lib/rawServer.mjs';
 
 const c = bundleTs(["export * from './src/trace/copyAs';"]);
 const tools = ['python3', 'bash', 'curl'].filter((t) => spawnSync(t, ['--version']).status !== 0);
@@ -68,26 +68,6 @@ except OSError:
 sys.stdout.buffer.write(out)
 sys.stdout.buffer.write(b'\nDRIVER-DONE\n' if done else b'\nDRIVER-TIMEOUT\n')
 `;
-
-/** A server that keeps the raw bytes of each request (llhttp would refuse controls in headers). */
-async function rawServer() {
-  const got = [];
-  const server = createServer((sock) => {
-    const chunks = [];
-    sock.on('data', (d) => {
-      chunks.push(d);
-      const all = Buffer.concat(chunks);
-      const end = all.indexOf('\r\n\r\n');
-      if (end < 0) return;
-      const len = Number(/\r\ncontent-length: *(\d+)/i.exec(all.subarray(0, end).toString('latin1'))?.[1] ?? 0);
-      if (all.length < end + 4 + len) return;
-      got.push(all);
-      sock.end('HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok');
-    });
-  });
-  await new Promise((r) => server.listen(0, '127.0.0.1', r));
-  return { server, got, url: `http://127.0.0.1:${server.address().port}` };
-}
 
 /**
  * The hostile cases: where the value goes, and the value (MARKER: the file a command would create).

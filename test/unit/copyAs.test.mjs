@@ -4,13 +4,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
-import { createServer as createNetServer } from 'node:net';
 import { execFile, spawnSync } from 'node:child_process';
 import { promisify } from 'node:util';
 import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { bundleTs } from '../lib/bundleTs.mjs';
+import { rawServer } from '../lib/rawServer.mjs';
 
 const c = bundleTs(["export * from './src/trace/copyAs';"]);
 /** Runs a command without blocking the event loop (the echo server lives in this process). */
@@ -139,26 +139,6 @@ const HOSTILE = [
   '\u0085\u009b31m\u008d',
   '\x1b]52;c;aGk=\x07 \x08\x0b\x0c\x1f',
 ];
-
-/** A server that records the raw bytes of each request (llhttp would refuse controls in headers). */
-async function rawServer() {
-  const got = [];
-  const server = createNetServer((sock) => {
-    const chunks = [];
-    sock.on('data', (d) => {
-      chunks.push(d);
-      const all = Buffer.concat(chunks);
-      const end = all.indexOf('\r\n\r\n');
-      if (end < 0) return;
-      const len = Number(/\r\ncontent-length: *(\d+)/i.exec(all.subarray(0, end).toString('latin1'))?.[1] ?? 0);
-      if (all.length < end + 4 + len) return;
-      got.push(all);
-      sock.end('HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok');
-    });
-  });
-  await new Promise((r) => server.listen(0, '127.0.0.1', r));
-  return { server, got, url: `http://127.0.0.1:${server.address().port}` };
-}
 
 test(
   'curl: hostile control characters, quotes and shell syntax reach the server byte for byte',
