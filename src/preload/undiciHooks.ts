@@ -16,7 +16,7 @@ import { NO_STACK } from './initiator';
 import { connOf } from './socketHooks';
 import type { ConnState, Hook, Tracer } from './tracer';
 import { connFields, inTimerCallback, now, Slot, toRequestError, writeConn } from './tracer';
-import { F, type FieldsWriter } from '../protocol/events';
+import { F, type FieldsWriter, type RecordWriter } from '../protocol/events';
 import { RulesNote, fetchCalls, installFetchInitiator, takeSkippedFetch, takeSyncFetch } from './undiciFetch';
 import { flatHeader, hasHeader, isAbort, isPlainAsyncIterable, originTarget, urlOf } from './undiciHeaders';
 import { stateOf, type UndiciRequest, type UState } from './undiciState';
@@ -230,6 +230,7 @@ function created(t: Tracer, hook: Hook, req: UndiciRequest, isFetch: boolean, sy
     rules,
     startAt: now(),
     status: undefined,
+    headerLen: lengthOf(req.headers),
   };
   stateOf.setInternal(req, s);
   const body = (req as { body?: unknown }).body;
@@ -240,14 +241,7 @@ function created(t: Tracer, hook: Hook, req: UndiciRequest, isFetch: boolean, sy
   w.text(F.reqURL, s.url);
   w.num(F.reqStartAt, s.startAt);
   if (rules !== undefined) ruleStartFields(rules, w);
-  if (t.headers.mode !== 'none') {
-    // undici may add to its header array later (host): keep a copy.
-    const raw: unknown = req.headers;
-    if (typeof raw === 'string') w.headers(F.reqHeaders, t.headers.blockField('\r\n' + raw));
-    // undici rejects a header value holding a CR or LF before it publishes the request.
-    else if (Array.isArray(raw)) w.headers(F.reqHeaders, t.headers.stringBlock(raw) ?? t.headers.flatField(raw.slice()));
-    else w.headers(F.reqHeaders, []);
-  }
+  if (t.headers.mode !== 'none') writeReqHeaders(t, w, req.headers);
   let contentLen: number | undefined;
   if (typeof body === 'string') contentLen = Buffer.byteLength(body);
   else if (body instanceof Uint8Array) contentLen = body.length;
@@ -285,6 +279,38 @@ function created(t: Tracer, hook: Hook, req: UndiciRequest, isFetch: boolean, sy
   countBodies(t, hook, Object.getPrototypeOf(req) as object);
 }
 
+/** Records undici's request headers (a string block or a name/value list). */
+function writeReqHeaders(t: Tracer, w: RecordWriter, raw: unknown): void {
+  // undici may add to its header array later (host): keep a copy.
+  if (typeof raw === 'string') w.headers(F.reqHeaders, t.headers.blockField('\r\n' + raw));
+  // undici rejects a header value holding a CR or LF before it publishes the request.
+  else if (Array.isArray(raw)) w.headers(F.reqHeaders, t.headers.stringBlock(raw) ?? t.headers.flatField(raw.slice()));
+  else w.headers(F.reqHeaders, []);
+}
+
+function lengthOf(headers: unknown): number {
+  return typeof headers === 'string' || Array.isArray(headers) ? headers.length : 0;
+}
+
+const TRACE_CONTEXT = /^(?:traceparent|tracestate|baggage)$/i;
+const TRACE_CONTEXT_LINE = /(?:^|\n)\s*(?:traceparent|tracestate|baggage)\s*:/i;
+
+/**
+ * Whether a W3C trace-context header was added to undici's `headers` after `from` (their length
+ * when recorded). Workaround: OpenTelemetry's undici instrumentation adds `traceparent` in its own
+ * `undici:request:create` subscriber, which runs after the preload's (subscribed first), so the
+ * headers recorded at create lack what the program then sends; the send re-records them.
+ */
+function traceContextAdded(headers: unknown, from: number): boolean {
+  if (typeof headers === 'string') return TRACE_CONTEXT_LINE.test(headers.slice(from));
+  if (!Array.isArray(headers)) return false;
+  for (let i = from - (from % 2); i < headers.length; i += 2) {
+    const name: unknown = headers[i];
+    if (typeof name === 'string' && TRACE_CONTEXT.test(name)) return true;
+  }
+  return false;
+}
+
 /** An origin without its trailing "/" (a character compare: this runs for every request). */
 function withoutSlash(origin: string): string {
   return origin.charCodeAt(origin.length - 1) === 47 ? origin.slice(0, -1) : origin;
@@ -299,7 +325,10 @@ function onSendHeaders(t: Tracer, hook: Hook, m: Msg): void {
   const socket = m.socket as object | undefined;
   const conn = socket ? connOf.get(socket) : undefined;
   const w = t.transport.open('httpRequests', s.id);
-  const req = m.request as { body?: unknown; method?: string };
+  const req = m.request as { body?: unknown; method?: string; headers?: unknown };
+  if (t.headers.mode !== 'none' && lengthOf(req.headers) > s.headerLen && traceContextAdded(req.headers, s.headerLen)) {
+    writeReqHeaders(t, w, req.headers);
+  }
   if (socket && typeof m.headers === 'string' && req.body == null && s.upgrade === undefined && !EXPECTS_PAYLOAD.has(req.method!)) {
     // No body and a method that takes none: undici writes no framing header and no body, so
     // nothing needs watching; the headers captured at create stand.

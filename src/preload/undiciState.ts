@@ -47,6 +47,8 @@ export interface UState {
   startAt: number;
   /** The response's status, once its head arrived. */
   status: number | undefined;
+  /** Length of undici's `headers` (string or list) when they were recorded (see traceContextAdded). */
+  headerLen: number;
 }
 
 /** Each undici Request's state. */

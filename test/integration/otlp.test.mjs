@@ -219,15 +219,22 @@ describe('nettrace run --otlp', () => {
   test("a program using the OpenTelemetry SDK: Net Trace's spans join its traces under its own spans", async () => {
     const receiver = await startReceiver('http/protobuf');
     try {
-      const { app } = await traced('otlp-sdk.cjs', ['--otlp', receiver.url]);
-      const own = app.find((s) => s.url?.endsWith('/sdk-http'));
+      const { app, trace } = await traced('otlp-sdk.cjs', ['--otlp', receiver.url]);
       const work = app.find((s) => s.name === 'work');
-      assert.equal(own.parentSpanId, work.spanId);
-      const ours = clientSpan(receiver.spans, '/sdk-http');
-      assert.equal(ours.traceId, own.traceId, 'the same trace id');
-      assert.equal(ours.parentSpanId, own.spanId, "the program's span is the parent");
-      for (const child of childrenOf(receiver.spans, ours)) assert.equal(child.traceId, own.traceId);
-      assert.ok(childrenOf(receiver.spans, ours).length >= 3);
+      // http, and fetch, whose traceparent the undici instrumentation adds after undici published
+      // the request (recorded when the headers are sent).
+      for (const path of ['/sdk-http', '/sdk-fetch']) {
+        const own = app.find((s) => s.url?.endsWith(path));
+        assert.equal(own.parentSpanId, work.spanId);
+        const sent = trace.httpRequests.find((r) => r.reqURL.endsWith(path)).reqHeaders.find(([n]) => n.toLowerCase() === 'traceparent');
+        assert.ok(sent, `${path}: the trace records the traceparent the program sent`);
+        assert.match(sent[1], new RegExp(`^00-${own.traceId}-${own.spanId}-`));
+        const ours = clientSpan(receiver.spans, path);
+        assert.equal(ours.traceId, own.traceId, `${path}: the same trace id`);
+        assert.equal(ours.parentSpanId, own.spanId, `${path}: the program's span is the parent`);
+        for (const child of childrenOf(receiver.spans, ours)) assert.equal(child.traceId, own.traceId);
+        assert.ok(childrenOf(receiver.spans, ours).length >= 3);
+      }
     } finally {
       await receiver.close();
     }
