@@ -39,6 +39,9 @@ export interface TerminalRouterOptions {
   log?: (line: string) => void;
 }
 
+/** Parents remembered from hellos (the oldest forgotten first). */
+const MAX_KNOWN_PARENTS = 10_000;
+
 /** The most bytes read before a connection is routed (a hello is far shorter). */
 const MAX_HELLO_BYTES = 64 * 1024;
 
@@ -54,12 +57,23 @@ export function parentPid(pid: number, readProc: (path: string) => string): numb
   }
 }
 
-/** The ancestor of `pid` (or `pid` itself) whose parent is `shellPid`; undefined when the chain does not reach the shell. */
-export function commandRoot(pid: number, shellPid: number, readProc: (path: string) => string): number | undefined {
+/**
+ * The ancestor of `pid` (or `pid` itself) whose parent is `shellPid`; undefined when the chain does
+ * not reach the shell. `known`: parents the processes' own hellos gave (`process.ppid` at their
+ * start), read before /proc — a process whose parent has exited is reparented (to init or a
+ * subreaper) and one that has exited is gone from /proc, both likely by the time its connection
+ * is routed on a busy machine.
+ */
+export function commandRoot(
+  pid: number,
+  shellPid: number,
+  readProc: (path: string) => string,
+  known?: ReadonlyMap<number, number>,
+): number | undefined {
   let cur = pid;
   for (let depth = 0; depth < 64; depth++) {
     if (cur === shellPid) return undefined;
-    const parent = parentPid(cur, readProc);
+    const parent = known?.get(cur) ?? parentPid(cur, readProc);
     if (parent === undefined || parent <= 1) return undefined;
     if (parent === shellPid) return cur;
     cur = parent;
@@ -88,6 +102,12 @@ export function commandLabel(argv: readonly string[]): string {
  * the connection starts otherwise (a binary frame, an unreadable line).
  */
 export function helloPid(data: Buffer): number | undefined | 'more' {
+  const hello = helloOf(data);
+  return typeof hello === 'object' ? hello.pid : hello;
+}
+
+/** helloPid(), with the parent the hello names (`ppid`) when it names one. */
+export function helloOf(data: Buffer): { pid: number; ppid?: number } | undefined | 'more' {
   let start = 0;
   for (let lines = 0; lines < 8; lines++) {
     const nl = data.indexOf(10, start);
@@ -98,7 +118,11 @@ export function helloPid(data: Buffer): number | undefined | 'more' {
     } catch {
       return undefined;
     }
-    if (msg?.type === 'hello') return typeof msg.pid === 'number' ? msg.pid : undefined;
+    if (msg?.type === 'hello') {
+      if (typeof msg.pid !== 'number') return undefined;
+      const ppid = (msg as { ppid?: unknown }).ppid;
+      return typeof ppid === 'number' && Number.isInteger(ppid) && ppid > 1 ? { pid: msg.pid, ppid } : { pid: msg.pid };
+    }
     if (msg?.type !== 'stats') return undefined;
     start = nl + 1;
   }
@@ -118,6 +142,8 @@ export class TerminalRouter {
   private dir: string | undefined;
   private readonly groups = new Map<string, Group>();
   private readonly sockets = new Set<Socket>();
+  /** Each traced process's parent, from its hello (bounded: a terminal's processes). */
+  private readonly parents = new Map<number, number>();
   /** The router's socket, for NETTRACE_CONFIG's `ipcPath` (set by `listen`). */
   ipcPath = '';
 
@@ -158,11 +184,16 @@ export class TerminalRouter {
       chunks.push(chunk);
       size += chunk.length;
       const all = chunks.length === 1 ? chunk : Buffer.concat(chunks);
-      const found = helloPid(all);
+      const found = helloOf(all);
       if (found === 'more' && size < MAX_HELLO_BYTES) return;
       socket.off('data', onData);
       socket.pause();
-      void this.route(socket, all, found === 'more' ? undefined : found);
+      const hello = typeof found === 'object' ? found : undefined;
+      if (hello?.ppid !== undefined) {
+        if (this.parents.size >= MAX_KNOWN_PARENTS) this.parents.delete(this.parents.keys().next().value!);
+        this.parents.set(hello.pid, hello.ppid);
+      }
+      void this.route(socket, all, hello?.pid);
     };
     socket.on('data', onData);
   }
@@ -172,7 +203,7 @@ export class TerminalRouter {
     const shell = this.options.shellPid();
     if (pid === undefined || shell === undefined || process.platform !== 'linux') return ['terminal', undefined];
     const read = this.options.readProc ?? ((p: string) => readFileSync(p, 'utf8'));
-    const root = commandRoot(pid, shell, read);
+    const root = commandRoot(pid, shell, read, this.parents);
     if (root === undefined) return ['terminal', undefined];
     let argv: string[] = [];
     try {

@@ -402,6 +402,14 @@ test('terminal router: a process’s command from /proc ancestry, the command li
   assert.equal(m.commandRoot(400, 100, read), undefined, 'reparented to init: no command');
   assert.equal(m.commandRoot(100, 100, read), undefined, 'the shell itself');
   assert.equal(m.commandRoot(999, 100, read), undefined, 'gone');
+  // The parents the hellos gave: a child whose command exited before the child's connection was
+  // routed (reparented to init, or gone from /proc itself) still belongs to that command.
+  const known = new Map([
+    [400, 200],
+    [999, 300],
+  ]);
+  assert.equal(m.commandRoot(400, 100, read, known), 200, 'reparented: its hello names its parent');
+  assert.equal(m.commandRoot(999, 100, read, known), 200, 'gone from /proc: its hello and its parent’s');
   assert.equal(
     m.parentPid(1, () => '1 (a) b) c) S 0 1'),
     undefined,
@@ -415,6 +423,8 @@ test('terminal router: a process’s command from /proc ancestry, the command li
   assert.equal(m.commandLabel(['node', '--test']), 'node --test');
   const hello = Buffer.from('{"type":"stats","producedEvents":0}\n{"type":"hello","pid":4242,"ppid":1}\n');
   assert.equal(m.helloPid(hello), 4242, 'a due stats line may come first');
+  assert.deepEqual(m.helloOf(Buffer.from('{"type":"hello","pid":7,"ppid":6}\n')), { pid: 7, ppid: 6 });
+  assert.deepEqual(m.helloOf(hello), { pid: 4242 }, 'ppid 1 (init) names no command');
   assert.equal(m.helloPid(Buffer.from('{"type":"hello","pid":7')), 'more');
   assert.equal(m.helloPid(Buffer.from('\x00\x01binary\n')), undefined);
 });
