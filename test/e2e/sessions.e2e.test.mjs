@@ -1,6 +1,6 @@
 // End-to-end: "Net Trace: Trace All Node Debugging" in a real VS Code (code-server). A workspace
 // with its own `"type": "node"` launch configuration (no Net Trace configuration in sight), at
-// 1280×800 with the Run and Debug side bar open:
+// 1440×900 with the Run and Debug side bar open:
 //   - the setting on: F5 → the panel lists the program's requests, its forked child's included,
 //     with the program's own lines; the status bar toggle says it is on;
 //   - "Net Trace: Trace All Node Debugging" from the palette turns it off: the same launch runs
@@ -157,7 +157,7 @@ test(
       return lines[i].trim().startsWith('//') ? i + 2 : i + 1;
     };
     const cs = await startCodeServer(dirs, { results });
-    const { page, shot } = await openBrowser({ viewport: { width: 1280, height: 800 }, results });
+    const { page, shot } = await openBrowser({ viewport: { width: 1440, height: 900 }, results });
     const visibleRows = (panel) =>
       panel.$$eval('.list-rows .row', (els) => els.filter((e) => e.style.display !== 'none').map((e) => e.innerText.replace(/\s+/g, ' ')));
 
