@@ -155,12 +155,16 @@ test('captured bodies through a collector that stalls arrive whole, each with it
   const dir = mkdtempSync(join(tmpdir(), 'nettrace-relay-'));
   const path = join(dir, 'relay.sock');
   let relayed;
+  let child;
   const server = createServer((c) => {
     c.pause();
     relayed = () => {
       const upstream = connectTo(collector.ipcPath);
       c.pipe(upstream);
       c.resume();
+      // The program waits for this before it exits: a busy machine may take longer than the
+      // preload's exit flush waits on a stalled pipe (EXIT_STALL_MS) to get here.
+      upstream.once('connect', () => child.stdin.end('go\n'));
     };
   });
   await new Promise((r) => server.listen(path, r));
@@ -168,14 +172,16 @@ test('captured bodies through a collector that stalls arrive whole, each with it
     const count = 20;
     const unit = 3000;
     const childEnv = core.buildPreloadEnv(
-      { ...process.env, ...env, NT_COUNT: String(count), NT_SIZE: String(unit) },
+      { ...process.env, ...env, NT_COUNT: String(count), NT_SIZE: String(unit), NT_WAIT_STDIN: '1' },
       { preloadPath: preload, config: { ipcPath: path, bodies: true } },
     );
-    const child = spawn(process.execPath, [join(apps, 'many.cjs')], { env: childEnv, stdio: ['ignore', 'pipe', 'inherit'] });
+    child = spawn(process.execPath, [join(apps, 'many.cjs')], { env: childEnv, stdio: ['pipe', 'pipe', 'inherit'] });
     let stdout = '';
     child.stdout.on('data', (d) => {
       stdout += d;
-      if (stdout.includes('total')) relayed?.();
+      if (!stdout.includes('total')) return;
+      relayed?.();
+      relayed = undefined;
     });
     const code = await new Promise((r) => child.on('close', r));
     assert.equal(code, 0);

@@ -23,4 +23,6 @@ const get = (url) =>
     total += (await (await fetch(`${urls.http}/many-fetch?i=${i}&size=${(i + 1) * unit}`)).arrayBuffer()).byteLength;
   agent.destroy();
   console.log('total', total);
+  // NT_WAIT_STDIN: stay alive until a line arrives on stdin (a test's cue that its relay is open).
+  if (process.env.NT_WAIT_STDIN) process.stdin.once('data', () => process.stdin.destroy());
 })();
