@@ -40,6 +40,7 @@
 import { mirror, Slot, type Hook, type Tracer, now } from './tracer';
 import { onModuleLoad } from './moduleLoad';
 import type { StackHolder } from './initiator';
+import { noteQueued, runDequeued } from './causality';
 
 const originOf = new Slot<StackHolder>('nettrace.origin');
 const patched = new Slot<boolean>('nettrace.patched');
@@ -191,6 +192,7 @@ function patchUndici(t: Tracer, hook: Hook, exports: unknown): void {
       // No request was created inside the call: the pool queued the dispatch.
       if (hook.enabled && t.captures === before && handler && typeof handler === 'object') {
         t.guard(hook, () => {
+          if (opts && typeof opts === 'object') noteQueued(opts);
           const stack = t.captureInitiator(wrapped, now());
           if (stack) originOf.set(handler as object, stack);
         });
@@ -201,12 +203,26 @@ function patchUndici(t: Tracer, hook: Hook, exports: unknown): void {
     Object.defineProperty(proto, 'dispatch', { value: wrapped, writable: true, configurable: true, enumerable: false });
   }
   // undici's Request keeps its handler under a private symbol (`Symbol('handler')`).
-  t.originFinders.push((subject) => {
+  const handlerOf = (subject: unknown): object | undefined => {
     if (!subject || typeof subject !== 'object') return undefined;
     if (handlerKey === undefined) handlerKey = Object.getOwnPropertySymbols(subject).find((s) => s.description === 'handler') ?? null;
     const handler = handlerKey ? (subject as Record<symbol, unknown>)[handlerKey] : undefined;
-    return handler && typeof handler === 'object' ? originOf.get(handler) : undefined;
+    return handler && typeof handler === 'object' ? handler : undefined;
+  };
+  t.originFinders.push((subject) => {
+    const handler = handlerOf(subject);
+    return handler ? originOf.get(handler) : undefined;
   });
+  // A queued dispatch is made later through its Client's `dispatch`, with the options it was queued with.
+  const client = u.Client?.prototype as Record<string, unknown> | undefined;
+  const clientDispatch = client?.dispatch;
+  if (client && typeof clientDispatch === 'function' && !Object.prototype.hasOwnProperty.call(client, 'dispatch')) {
+    const wrapped = function (this: unknown, opts: unknown, handler: unknown): unknown {
+      return runDequeued(clientDispatch, this, opts, handler);
+    };
+    copyName(wrapped, clientDispatch);
+    Object.defineProperty(client, 'dispatch', { value: wrapped, writable: true, configurable: true, enumerable: false });
+  }
 }
 
 function patchGrpc(t: Tracer, hook: Hook, exports: unknown): void {

@@ -24,6 +24,7 @@ import { F } from '../protocol/events';
 import type { RequestStartView, StartDecision } from '../rules';
 import type { RequestError } from '../trace/types';
 import { preloadRules } from './rules';
+import { currentIncoming } from './causality';
 import { objectLookup, wantsBodies, ruleEnd, ruleStart, ruleStartFields, viewFromUrl } from './ruleHooks';
 
 interface SessionState {
@@ -218,6 +219,7 @@ function recordStream(
   w.num(F.protoMajor, 2);
   w.num(F.protoMinor, 0);
   w.num(F.reqStartAt, startAt);
+  w.text(F.causedBy, currentIncoming());
   w.flag(F.reusedConn, reused);
   if (rules !== undefined) ruleStartFields(rules, w);
   w.headers(F.reqHeaders, t.headers.fromFlat(flatHeaders(h)));

@@ -31,6 +31,7 @@ import { httpView, wantsBodies, ruleEnd, ruleStart, ruleStartFields } from './ru
 import { httpDetails, httpDialBegin, httpDialEnd } from './ruleDetails';
 import { DETAIL_BIT } from '../rules/details';
 import { asksUpgrade } from './headers';
+import { currentIncoming } from './causality';
 
 /** The http hook group (shared by the http and https wrappers). */
 const hook: Hook = { name: 'http', enabled: true };
@@ -157,6 +158,7 @@ function newReqState(t: Tracer, above: Function, startAt = now()): ReqState {
   return {
     id: t.id('r'),
     startAt,
+    causedBy: currentIncoming(),
     stack: t.captureInitiator(above, startAt),
     started: false,
     sent: false,
@@ -219,6 +221,7 @@ function onStart(t: Tracer, hook: Hook, req: TracedRequest): void {
   w.num(F.protoMajor, 1);
   w.num(F.protoMinor, 1);
   w.num(F.reqStartAt, s.startAt);
+  w.text(F.causedBy, s.causedBy);
   w.flag(F.reusedConn, reused);
   if (s.rules !== undefined) ruleStartFields(s.rules, w);
   let contentLen: number | undefined;

@@ -21,6 +21,8 @@ export type TracedRequest = ClientRequest & {
 export interface ReqState {
   id: string;
   startAt: number;
+  /** The incoming request being handled when the program made it (causality.ts). */
+  causedBy: string | undefined;
   stack?: StackHolder;
   started: boolean;
   sent: boolean;
@@ -60,6 +62,7 @@ export interface ReqState {
 export const SKIPPED: ReqState = {
   id: '',
   startAt: 0,
+  causedBy: undefined,
   started: true,
   sent: false,
   gotResponse: false,

@@ -19,6 +19,7 @@ import { mayImportAtStart, whenLoaded } from './builtins';
 import { Tracer, now } from './tracer';
 import { bindNet, Transport } from './transport';
 import { installUndiciHooks } from './undiciHooks';
+import { installServerHooks } from './serverHooks';
 import { LOOP_MONITOR_ON, LoopMonitor } from './loopLag';
 import { preloadRules } from './rules';
 import { ensureResolver } from './dns/install';
@@ -132,7 +133,7 @@ function start(): void {
   whenLoaded('http', installing(installHttpHooks), eager);
   whenLoaded('https', installing(installHttpsHooks), eager);
   installing(subscribeHttpChannels)();
-  for (const install of [installUndiciHooks, installHttp2Hooks, installAsyncStarts]) installing(install)();
+  for (const install of [installUndiciHooks, installHttp2Hooks, installAsyncStarts, installServerHooks]) installing(install)();
   // The flush entry point for a paused debuggee (see FLUSH_NOW_SYMBOL): its timers cannot run.
   Object.defineProperty(globalThis, Symbol.for(FLUSH_NOW_SYMBOL), {
     value: function flushNow(): number {

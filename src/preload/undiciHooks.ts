@@ -20,6 +20,7 @@ import { F, type FieldsWriter, type RecordWriter } from '../protocol/events';
 import { RulesNote, fetchCalls, installFetchInitiator, takeSkippedFetch, takeSyncFetch } from './undiciFetch';
 import { flatHeader, hasHeader, isAbort, isPlainAsyncIterable, originTarget, urlOf } from './undiciHeaders';
 import { stateOf, type UndiciRequest, type UState } from './undiciState';
+import { causeOf } from './causality';
 import type { RequestError } from '../trace/types';
 import type { StartDecision } from '../rules';
 import { preloadRules } from './rules';
@@ -210,6 +211,7 @@ function created(t: Tracer, hook: Hook, req: UndiciRequest, isFetch: boolean, sy
   // later would move each request's state through a chain of shapes).
   const s: UState = {
     id: t.id('r'),
+    causedBy: causeOf(),
     url,
     origin: undefined,
     stack: stack === NO_STACK ? undefined : stack,
@@ -240,6 +242,7 @@ function created(t: Tracer, hook: Hook, req: UndiciRequest, isFetch: boolean, sy
   w.intern(F.reqMethod, req.method);
   w.text(F.reqURL, s.url);
   w.num(F.reqStartAt, s.startAt);
+  w.text(F.causedBy, s.causedBy);
   if (rules !== undefined) ruleStartFields(rules, w);
   if (t.headers.mode !== 'none') writeReqHeaders(t, w, req.headers);
   let contentLen: number | undefined;

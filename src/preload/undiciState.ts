@@ -19,6 +19,8 @@ export interface UndiciRequest {
 /** One undici request's state, from `undici:request:create` to its end. */
 export interface UState {
   id: string;
+  /** The incoming request being handled when the program made it (causality.ts). */
+  causedBy: string | undefined;
   url: string;
   origin?: string;
   stack?: StackHolder;

@@ -62,7 +62,7 @@ export const MAX_INTERNED = 4096;
 export const EVENTS_PREFIX = '{"type":"events"';
 
 /** Record kinds by code (httpRequests first: see begin). */
-export const KINDS = ['httpRequests', 'dials', 'tcpConns', 'udpConns', 'dnsQueries', 'tlsTunnels'] as const;
+export const KINDS = ['httpRequests', 'dials', 'tcpConns', 'udpConns', 'dnsQueries', 'tlsTunnels', 'incomingRequests'] as const;
 
 /** Fields whose string values are interned (few distinct values, one per request). */
 const INTERNED_FIELDS = new Set(['client', 'reqMethod', 'respStatusText']);

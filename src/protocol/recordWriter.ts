@@ -58,6 +58,15 @@ export const FIELD_NAMES = [
   // here so a FieldsWriter can write them by code.
   'reqBody',
   'respBody',
+  // httpRequests: the incoming request that caused it; incomingRequests (src/preload/serverHooks.ts)
+  'causedBy',
+  'server',
+  'route',
+  'reqRecvAt',
+  'reqBodyDoneAt',
+  'respHeadAt',
+  'aborted',
+  'error',
 ] as const;
 
 /** A field name of the hot path. */

@@ -359,7 +359,7 @@ export class TraceBuilder implements UpsertHost {
     const isRequest = recordKind === 'httpRequests';
     const hadURL = isRequest && record ? (record.reqURL as string) : '';
     const hadError = isRequest && record ? record.reqError : undefined;
-    if (!record && this.trace[recordKind].length >= this.maxRecords) {
+    if (!record && (this.trace[recordKind]?.length ?? 0) >= this.maxRecords) {
       this.droppedRecords++;
       this.warn(`more than ${this.maxRecords} ${recordKind} records: the rest are dropped (stats.droppedRecords)`);
       this.syncStats();
@@ -381,7 +381,7 @@ export class TraceBuilder implements UpsertHost {
       const defaults = DEFAULTS[recordKind]?.();
       if (defaults) for (const key in defaults) if (record[key] === undefined) record[key] = defaults[key];
       index.set(traceID, record);
-      (this.trace[recordKind] as unknown as AnyRecord[]).push(record);
+      ((this.trace[recordKind] ??= []) as unknown as AnyRecord[]).push(record);
     } else {
       for (const key in f) if (key !== 'traceID') this.fields.convertField(state, record, key, f[key]);
     }
@@ -574,7 +574,7 @@ export class TraceBuilder implements UpsertHost {
     const keepTcp = new Set<string>();
     for (const kind of RECORD_KINDS) {
       const k = KIND_INDEX.get(kind)!;
-      const list = this.trace[kind] as unknown as AnyRecord[];
+      const list = (this.trace[kind] ?? []) as unknown as AnyRecord[];
       const kept: AnyRecord[] = [];
       for (const r of list) {
         let keep = false;

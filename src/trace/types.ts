@@ -5,6 +5,12 @@
  * Times: `traceBeginAt` is ISO-8601; every other `...At` field is milliseconds since it.
  */
 
+import type { IncomingRequest } from './incoming';
+import type { TraceRules } from './ruleTypes';
+
+export type { IncomingError, IncomingRequest, ServerKind } from './incoming';
+export type { TraceRule, TraceRules } from './ruleTypes';
+
 /** The current (and only) trace format version this code reads and writes. */
 export const FORMAT_VERSION = 1;
 
@@ -132,6 +138,8 @@ export interface HttpRequest {
   redirectedFrom?: string;
   proxy?: { url: string; tunnel?: string };
   initiator?: Initiator;
+  /** The `incomingRequests` record during whose handling the program started this request; absent: outside any. */
+  causedBy?: string;
   /** HTTP/2: the stream's id on its session. */
   http2StreamId?: number;
   /** HTTP/2: the RST_STREAM code the stream closed with, when not NO_ERROR. */
@@ -534,38 +542,6 @@ export interface DebuggerPause {
   reason?: string;
 }
 
-/** The session's trace rules when the trace was taken, with their counters (docs/rules.md). */
-export interface TraceRules {
-  /** The rule set's version (0: never changed during the session). */
-  version: number;
-  /** What happened to requests no trace/skip rule decided. */
-  defaultAction: 'trace' | 'skip';
-  /** In order: the first trace/skip rule that matches decides. */
-  rules: TraceRule[];
-}
-
-/** One trace rule and what it did, added up over every process and thread of the session. */
-export interface TraceRule {
-  id: string;
-  name: string;
-  /** The condition's source text. */
-  condition: string;
-  action: 'trace' | 'skip' | 'details' | 'break' | 'mark';
-  /** Requests acted on per process or thread; null: no limit. */
-  limit: number | null;
-  enabled: boolean;
-  /** `mark`: the tag given. */
-  tag?: string;
-  /** `details`: what was captured. */
-  details?: Array<'bodies' | 'sockTrace' | 'dnsTrace'>;
-  /** Requests the rule was read for whose condition held. */
-  matched: number;
-  /** Requests it acted on. */
-  acted: number;
-  /** It reached its limit in at least one process or thread. */
-  limitReached: boolean;
-}
-
 /** A whole trace file. */
 export interface Trace {
   formatVersion: number;
@@ -579,6 +555,8 @@ export interface Trace {
   udpConns: UdpConn[];
   dnsQueries: DnsQuery[];
   tlsTunnels: TlsTunnel[];
+  /** Requests the traced programs served (servers only; absent in files of older versions). */
+  incomingRequests?: IncomingRequest[];
   packetCapture?: PacketCapture;
   debuggerPauses?: DebuggerPause[];
   traceRules?: TraceRules;
@@ -586,7 +564,7 @@ export interface Trace {
 }
 
 /** The record kinds that are arrays of records with a `traceID`. */
-export type RecordKind = 'httpRequests' | 'dials' | 'tcpConns' | 'udpConns' | 'dnsQueries' | 'tlsTunnels';
+export type RecordKind = 'httpRequests' | 'dials' | 'tcpConns' | 'udpConns' | 'dnsQueries' | 'tlsTunnels' | 'incomingRequests';
 
 /** Maps a record kind to its record type. */
 export interface RecordOfKind {
@@ -596,4 +574,5 @@ export interface RecordOfKind {
   udpConns: UdpConn;
   dnsQueries: DnsQuery;
   tlsTunnels: TlsTunnel;
+  incomingRequests: IncomingRequest;
 }

@@ -92,6 +92,7 @@ export const REF_FIELDS: Record<RecordKind, ReadonlyArray<readonly [string, Reco
     ['dial', 'dials'],
     ['redirectedFrom', 'httpRequests'],
     ['proxy.tunnel', 'tcpConns'],
+    ['causedBy', 'incomingRequests'],
   ],
   dials: [['establishedConn', 'tcpConns']],
   tcpConns: [['fromDial', 'dials']],
@@ -102,10 +103,19 @@ export const REF_FIELDS: Record<RecordKind, ReadonlyArray<readonly [string, Reco
     ['tcpConn', 'tcpConns'],
   ],
   tlsTunnels: [['tcpConn', 'tcpConns']],
+  incomingRequests: [],
 };
 
 /** Every record kind, in the order they appear in a trace file. */
-export const RECORD_KINDS: readonly RecordKind[] = ['httpRequests', 'dials', 'tcpConns', 'udpConns', 'dnsQueries', 'tlsTunnels'];
+export const RECORD_KINDS: readonly RecordKind[] = [
+  'httpRequests',
+  'dials',
+  'tcpConns',
+  'udpConns',
+  'dnsQueries',
+  'tlsTunnels',
+  'incomingRequests',
+];
 
 /** The traceID prefix of each record kind ("req-1", "dial-2", ...). */
 export const ID_PREFIX: Record<RecordKind, string> = {
@@ -115,4 +125,5 @@ export const ID_PREFIX: Record<RecordKind, string> = {
   udpConns: 'udp',
   dnsQueries: 'dns',
   tlsTunnels: 'tls',
+  incomingRequests: 'in',
 };

@@ -1,0 +1,290 @@
+/**
+ * Incoming requests of the traced program (`incomingRequests`, docs/trace-format.md): what its
+ * `http`/`https` servers (and every framework on them) and `http2` servers served, and the async
+ * context (causality.ts) in which its handling runs, so that each outgoing request names the
+ * incoming request that caused it.
+ *
+ * From Node's diagnostics channels: `http.server.request.start` (published synchronously before
+ * the server's 'request' event), `http.server.response.finish`, and on Node 22 and later
+ * `http2.server.stream.start`. Workaround: the events of a request and its response (a body's
+ * 'data' and 'end', 'close') come from the connection's own async resource; on Node 24 and later
+ * (AsyncContextFrame) that resource's context is the connection's, not the request's, so a
+ * handler that reads the body lost its request. So the prototypes' `emit` (IncomingMessage,
+ * ServerResponse, the HTTP/2 server stream's) runs the listeners of a traced request's objects
+ * inside its context, installed at the first request served (a program that serves none has
+ * nothing changed). `ServerResponse.prototype.writeHead` and the HTTP/2 stream's `respond` are
+ * wrapped to see when the head is written and the route the framework matched by then.
+ *
+ * Node 20 has no HTTP/2 server channel: HTTP/2 servers are not recorded there (docs/platform.md).
+ */
+
+import * as dc from 'node:diagnostics_channel';
+import type { Socket } from 'node:net';
+import type { IncomingError } from '../trace/incoming';
+import { F } from '../protocol/events';
+import { incomingStore, type IncomingContext } from './causality';
+import { now, replaceFunction, Slot, type Hook, type Keyed, type Tracer } from './tracer';
+
+/** The server hook group. */
+const hook: Hook = { name: 'server', enabled: true };
+
+/** What the preload keeps of one incoming request while it is open. */
+interface InState extends IncomingContext {
+  /** The request object: Express's `req.route` is read from it. */
+  req: object;
+  h2: boolean;
+  reqLen: number;
+  bodyDoneAt: number | undefined;
+  headAt: number | undefined;
+  status: number | undefined;
+  route: string | undefined;
+  error: IncomingError | undefined;
+  /** The connection's bytes written when the request arrived (the response's size without a Content-Length). */
+  sock0: number;
+  socket: Socket | undefined;
+  ended: boolean;
+}
+
+const stateOf = new Slot<InState>('nettrace.incoming', (key) => (obj) => (obj as Keyed<InState>)[key]);
+
+/** Subscribes to the server channels (subscribing loads nothing; the rest waits for a first request). */
+export function installServerHooks(t: Tracer): void {
+  dc.subscribe('http.server.request.start', (msg) => {
+    const m = msg as { request: object; response: object; socket: Socket; server: object };
+    t.run(hook, onRequest, m, undefined);
+  });
+  dc.subscribe('http.server.response.finish', (msg) => {
+    const res = (msg as { response: object }).response;
+    const s = stateOf.get(res);
+    if (s !== undefined && !s.ended) t.run(hook, endRequest, s, res);
+  });
+  dc.subscribe('http2.server.stream.start', (msg) => {
+    const m = msg as { stream: object; headers: Record<string, unknown> };
+    t.run(hook, onStream, m.stream, m.headers);
+  });
+  // Fastify's route template: its request handler's tracing channel carries the matched route.
+  dc.subscribe('tracing:fastify.request.handler:start', (msg) => {
+    const m = msg as { request?: { raw?: object }; route?: { url?: unknown } };
+    const s = m.request?.raw ? stateOf.get(m.request.raw) : undefined;
+    if (s !== undefined && typeof m.route?.url === 'string') s.route = m.route.url;
+  });
+}
+
+let httpPatched = false;
+let h2Patched = false;
+
+function newState(t: Tracer, req: object, h2: boolean, socket: Socket | undefined): InState {
+  return {
+    id: t.id('i'),
+    req,
+    h2,
+    reqLen: 0,
+    bodyDoneAt: undefined,
+    headAt: undefined,
+    status: undefined,
+    route: undefined,
+    error: undefined,
+    sock0: socket && !h2 ? socket.bytesWritten : 0,
+    socket,
+    ended: false,
+  };
+}
+
+function onRequest(t: Tracer, _hook: Hook, m: { request: object; response: object; socket: Socket }): void {
+  if (!httpPatched) {
+    httpPatched = true;
+    patchHttp(t);
+  }
+  const req = m.request as {
+    method?: string;
+    url?: string;
+    headers?: Record<string, unknown>;
+    httpVersionMajor?: number;
+    httpVersionMinor?: number;
+  };
+  const socket = m.socket;
+  const s = newState(t, req, false, socket);
+  stateOf.set(req, s);
+  stateOf.set(m.response, s);
+  const tls = (socket as { encrypted?: boolean }).encrypted === true;
+  const host = typeof req.headers?.host === 'string' ? req.headers.host : `${socket.localAddress ?? ''}:${socket.localPort ?? ''}`;
+  const w = t.transport.open('incomingRequests', s.id);
+  w.intern(F.server, tls ? 'https' : 'http');
+  w.intern(F.reqMethod, req.method);
+  w.text(F.reqURL, `${tls ? 'https' : 'http'}://${host}${req.url ?? ''}`);
+  w.num(F.protoMajor, req.httpVersionMajor);
+  w.num(F.protoMinor, req.httpVersionMinor);
+  writeTuple(w, socket);
+  w.num(F.reqRecvAt, now());
+  t.transport.close(w, false);
+  // The program's 'request' listeners run next, in this context.
+  incomingStore.enterWith(s);
+}
+
+function onStream(t: Tracer, _hook: Hook, stream: object, headers: Record<string, unknown>): void {
+  if (!h2Patched) {
+    h2Patched = true;
+    patchStream(t, Object.getPrototypeOf(stream) as object);
+  }
+  const socket = (stream as { session?: { socket?: Socket } }).session?.socket;
+  const s = newState(t, stream, true, socket);
+  stateOf.set(stream, s);
+  const scheme = String(headers[':scheme'] ?? ((socket as { encrypted?: boolean } | undefined)?.encrypted ? 'https' : 'http'));
+  const w = t.transport.open('incomingRequests', s.id);
+  w.intern(F.server, 'http2');
+  w.intern(F.reqMethod, String(headers[':method'] ?? 'GET'));
+  w.text(F.reqURL, `${scheme}://${String(headers[':authority'] ?? headers.host ?? '')}${String(headers[':path'] ?? '')}`);
+  w.num(F.protoMajor, 2);
+  w.num(F.protoMinor, 0);
+  if (socket) writeTuple(w, socket);
+  w.num(F.reqRecvAt, now());
+  t.transport.close(w, false);
+  incomingStore.enterWith(s);
+}
+
+/** The connection as the client's end (src) to the server's (dst). */
+function writeTuple(w: { any(code: number, v: unknown): void }, socket: Socket): void {
+  const srcIP = socket.remoteAddress;
+  const dstIP = socket.localAddress;
+  if (srcIP === undefined || dstIP === undefined) return;
+  w.any(F.addrTuple, { srcIP, srcPort: socket.remotePort, dstIP, dstPort: socket.localPort });
+}
+
+/** Express's matched route (`req.route.path`, under the router's mount path), when there is one. */
+function expressRoute(req: object): string | undefined {
+  const r = req as { route?: { path?: unknown }; baseUrl?: unknown };
+  const path = r.route?.path;
+  if (typeof path !== 'string') return undefined;
+  return typeof r.baseUrl === 'string' && r.baseUrl !== '' ? r.baseUrl + path : path;
+}
+
+/** Sends the request's end: finished (`res` given) or closed before (aborted, or after an error). */
+function endRequest(t: Tracer, _hook: Hook, s: InState, res: object | undefined): void {
+  s.ended = true;
+  const at = now();
+  const r = res as { statusCode?: number; writableFinished?: boolean; getHeader?: (n: string) => unknown; _header?: unknown } | undefined;
+  const finished = r !== undefined && (s.h2 || r.writableFinished !== false);
+  if (s.route === undefined && !s.h2) s.route = expressRoute(s.req);
+  const w = t.transport.open('incomingRequests', s.id);
+  w.num(F.reqBodyDoneAt, s.bodyDoneAt);
+  w.num(F.respHeadAt, s.headAt);
+  if (finished) w.num(F.respDoneAt, at);
+  w.num(F.reqEndAt, at);
+  w.num(F.respStatusCode, s.status ?? (s.headAt !== undefined || finished ? r?.statusCode : undefined));
+  w.num(F.reqContentLen, s.reqLen);
+  if (finished && r !== undefined && !s.h2) w.num(F.respContentLen, responseLength(s, r));
+  w.text(F.route, s.route);
+  if (!finished) w.flag(F.aborted, true);
+  if (s.error !== undefined) w.any(F.error, s.error);
+  t.transport.close(w, false);
+}
+
+/** A finished HTTP/1 response's body bytes: its Content-Length, else the connection's bytes written after the head. */
+function responseLength(s: InState, r: { getHeader?: (n: string) => unknown; _header?: unknown }): number | undefined {
+  const declared = Number(r.getHeader?.('content-length'));
+  if (Number.isInteger(declared) && declared >= 0) return declared;
+  if (s.socket === undefined) return undefined;
+  const head = typeof r._header === 'string' ? r._header.length : 0;
+  const n = s.socket.bytesWritten - s.sock0 - head;
+  return n >= 0 ? n : undefined;
+}
+
+function errorOf(err: unknown): IncomingError {
+  const e = (err ?? {}) as { message?: unknown; name?: unknown; code?: unknown };
+  const out: IncomingError = { message: typeof e.message === 'string' ? e.message : String(err) };
+  if (typeof e.name === 'string') out.name = e.name;
+  if (typeof e.code === 'string') out.code = e.code;
+  return out;
+}
+
+/** Sees one event of a traced request's object (`kind`: 0 request, 1 response, 2 HTTP/2 stream). */
+function noteEvent(t: Tracer, s: InState, kind: number, obj: object, event: string | symbol, a: unknown): void {
+  if (event === 'data') {
+    if (kind !== 1) s.reqLen += (a as { length?: number } | null)?.length ?? 0;
+  } else if (event === 'end') {
+    if (kind !== 1 && s.bodyDoneAt === undefined) s.bodyDoneAt = now();
+  } else if (event === 'error') {
+    if (s.error === undefined) s.error = errorOf(a);
+  } else if (event === 'close' && !s.ended) {
+    // The response's 'close' before its finish: the client went away (or the connection failed).
+    if (kind === 1) t.run(hook, endRequest, s, (obj as { writableFinished?: boolean }).writableFinished ? obj : undefined);
+    else if (kind === 2) {
+      const st = obj as { rstCode?: number; headersSent?: boolean; writableFinished?: boolean };
+      t.run(hook, endRequest, s, st.writableFinished === true && (st.rstCode ?? 0) === 0 ? obj : undefined);
+    }
+  }
+}
+
+/**
+ * Gives `proto` an `emit` that runs a traced object's listeners in its request's context (and
+ * shows the event to noteEvent first); other objects go straight to the inherited one.
+ */
+function contextEmit(t: Tracer, proto: object, kind: number): void {
+  const parent = Object.getPrototypeOf(proto) as { emit?: Function } | null;
+  const ownDesc = Object.getOwnPropertyDescriptor(proto, 'emit');
+  const own = ownDesc && typeof ownDesc.value === 'function' ? (ownDesc.value as Function) : undefined;
+  const original = own ?? parent?.emit;
+  if (typeof original !== 'function' || (ownDesc && !own)) return;
+  const get = stateOf.get;
+  const emit = function emit(this: object, event: string | symbol, a?: unknown): boolean {
+    const inner = own ?? (parent!.emit as Function);
+    const s = get(this);
+    if (s === undefined || !hook.enabled) {
+      // eslint-disable-next-line prefer-rest-params
+      return inner.apply(this, arguments) as boolean;
+    }
+    try {
+      noteEvent(t, s, kind, this, event, a);
+    } catch (err) {
+      t.hookFailed(hook, err);
+    }
+    // eslint-disable-next-line prefer-rest-params
+    if (incomingStore.getStore() === s) return inner.apply(this, arguments) as boolean;
+    // eslint-disable-next-line prefer-rest-params
+    return incomingStore.run(s, Reflect.apply, inner, this, arguments) as boolean;
+  };
+  replaceFunction(proto, 'emit', emit, original);
+}
+
+/** At the first HTTP/1 request: the request's and response's `emit`, the response's `writeHead`. */
+function patchHttp(t: Tracer): void {
+  const http = require('node:http') as typeof import('node:http');
+  contextEmit(t, http.IncomingMessage.prototype, 0);
+  contextEmit(t, http.ServerResponse.prototype, 1);
+  const proto = http.ServerResponse.prototype as unknown as { writeHead: Function };
+  const original = proto.writeHead;
+  const get = stateOf.get;
+  const writeHead = function writeHead(this: object): unknown {
+    // eslint-disable-next-line prefer-rest-params
+    const out = original.apply(this, arguments) as unknown;
+    const s = get(this);
+    if (s !== undefined && s.headAt === undefined && hook.enabled) {
+      s.headAt = now();
+      s.status = (this as { statusCode?: number }).statusCode;
+      s.route ??= expressRoute(s.req);
+    }
+    return out;
+  };
+  replaceFunction(proto, 'writeHead', writeHead, original);
+}
+
+/** At the first HTTP/2 stream served: the server stream's `emit` and `respond`. */
+function patchStream(t: Tracer, proto: object): void {
+  contextEmit(t, proto, 2);
+  const p = proto as { respond?: Function };
+  const original = p.respond;
+  if (typeof original !== 'function') return;
+  const get = stateOf.get;
+  const respond = function respond(this: object, headers?: Record<string, unknown>): unknown {
+    // eslint-disable-next-line prefer-rest-params
+    const out = original.apply(this, arguments) as unknown;
+    const s = get(this);
+    if (s !== undefined && s.headAt === undefined && hook.enabled) {
+      s.headAt = now();
+      const status = Number(headers?.[':status'] ?? 200);
+      s.status = Number.isInteger(status) ? status : undefined;
+    }
+    return out;
+  };
+  replaceFunction(proto, 'respond', respond, original);
+}

@@ -1,0 +1,54 @@
+/**
+ * The incoming request record (`incomingRequests[]`, docs/trace-format.md): one HTTP exchange a
+ * traced program served, and what the preload knows of it. Part of the trace contract: imports
+ * nothing, so the preload and the webview can use it.
+ */
+
+/** Which server API received an incoming request. */
+export type ServerKind = 'http' | 'https' | 'http2';
+
+/** Why an incoming request failed on the server's side (an error on its request or response, its socket). */
+export interface IncomingError {
+  message: string;
+  name?: string;
+  code?: string;
+}
+
+/** One HTTP exchange the traced program served (HTTP/1.x request or HTTP/2 stream). */
+export interface IncomingRequest {
+  /** `in-N`. */
+  traceID: string;
+  pid: number;
+  threadId?: number;
+  server: ServerKind;
+  reqMethod: string;
+  /** The URL as the client asked for it: scheme, the Host (or `:authority`) header, path and query (secrets redacted). */
+  reqURL: string;
+  /** The route template the framework matched (`/users/:id`), only when the framework exposes one; never guessed. */
+  route?: string;
+  protoMajor?: number;
+  protoMinor?: number;
+  /** The connection from the client's end (`srcIP`/`srcPort`, the client) to the server's (`dstIP`/`dstPort`). */
+  addrTuple?: { srcIP: string; srcPort: number; dstIP: string; dstPort: number };
+  /** Request body bytes the server read. */
+  reqContentLen?: number;
+  /** When the request's head (headers) had been received. */
+  reqRecvAt?: number;
+  /** When the request's body had been read to its end. */
+  reqBodyDoneAt?: number;
+  /** When the response's head (status and headers) was written. */
+  respHeadAt?: number;
+  /** When the response's last byte was handed to the connection. */
+  respDoneAt?: number;
+  respStatusCode?: number;
+  /** Response body bytes written (before any transfer encoding). */
+  respContentLen?: number;
+  /** When the exchange ended: the response finished, or the client went away, or it failed. */
+  reqEndAt?: number;
+  /** The client closed the connection (or reset the stream) before the response finished. */
+  aborted?: boolean;
+  /** An error on the request, the response or the connection while the exchange was open. */
+  error?: IncomingError;
+  /** Set by the collector when the exchange can never end in this trace (see HttpRequest.incomplete). */
+  incomplete?: string;
+}

@@ -1,0 +1,36 @@
+/**
+ * The trace rules section of a trace (`traceRules`, docs/trace-format.md and docs/rules.md). Part of the
+ * trace contract: imports nothing.
+ */
+
+/** The session's trace rules when the trace was taken, with their counters (docs/rules.md). */
+export interface TraceRules {
+  /** The rule set's version (0: never changed during the session). */
+  version: number;
+  /** What happened to requests no trace/skip rule decided. */
+  defaultAction: 'trace' | 'skip';
+  /** In order: the first trace/skip rule that matches decides. */
+  rules: TraceRule[];
+}
+
+/** One trace rule and what it did, added up over every process and thread of the session. */
+export interface TraceRule {
+  id: string;
+  name: string;
+  /** The condition's source text. */
+  condition: string;
+  action: 'trace' | 'skip' | 'details' | 'break' | 'mark';
+  /** Requests acted on per process or thread; null: no limit. */
+  limit: number | null;
+  enabled: boolean;
+  /** `mark`: the tag given. */
+  tag?: string;
+  /** `details`: what was captured. */
+  details?: Array<'bodies' | 'sockTrace' | 'dnsTrace'>;
+  /** Requests the rule was read for whose condition held. */
+  matched: number;
+  /** Requests it acted on. */
+  acted: number;
+  /** It reached its limit in at least one process or thread. */
+  limitReached: boolean;
+}

@@ -1,0 +1,94 @@
+// Incoming requests and causality, for real (issue 37): Express, Fastify and http.createServer
+// gateways calling two services, 50 concurrent incoming requests each, calls through await,
+// .then, setTimeout, an EventEmitter, an undici Pool queue and axios (apps/gateway.cjs); an
+// HTTP/2 server (Node 22+); a client that aborts mid-request.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { nodeBinaries, runTraced } from './harness.mjs';
+
+const PREFIX = { ex: 'ex', fa: 'fa', pl: 'pl' };
+
+for (const { label, bin } of nodeBinaries()) {
+  test(`${label}: every outgoing request names the incoming request that caused it`, async () => {
+    const { code, trace, stdout, stderr } = await runTraced(bin, 'gateway.cjs');
+    assert.equal(code, 0, stderr);
+    const out = JSON.parse(stdout);
+    const incoming = trace.incomingRequests;
+    assert.ok(Array.isArray(incoming), 'the trace has incomingRequests');
+    const byId = new Map(incoming.map((r) => [r.traceID, r]));
+    const portName = new Map(Object.entries(out.ports).map(([k, v]) => [String(v), k]));
+
+    // The tag (`ex-7`) of each gateway's incoming request, from its port and path.
+    const tagOf = (inc) => {
+      const u = new URL(inc.reqURL);
+      const gw = portName.get(u.port);
+      if (gw && u.pathname.startsWith('/g/')) return `${PREFIX[gw]}-${u.pathname.slice(3)}`;
+      if (gw === 'pl' && u.pathname === '/slow') return 'slow';
+      if (inc.server === 'http2') return `h2-${u.pathname.slice(1)}`;
+      return undefined;
+    };
+
+    // Every call carries its incoming request's tag: the causedBy must name that request.
+    let calls = 0;
+    const wrong = [];
+    for (const r of trace.httpRequests) {
+      const from = new URL(r.reqURL).searchParams.get('from');
+      if (from === null) {
+        // The clients of the gateways run outside any incoming request.
+        assert.equal(r.causedBy, undefined, `${r.reqURL} was made outside any incoming request`);
+        continue;
+      }
+      calls++;
+      const inc = byId.get(r.causedBy);
+      if (!inc || tagOf(inc) !== from) wrong.push(`${r.client} ${r.reqURL} → ${r.causedBy} ${inc?.reqURL}`);
+    }
+    assert.deepEqual(wrong, [], `${wrong.length} of ${calls} calls misattributed`);
+    // 3 gateways × 50 requests × 7 calls, the aborted request's late call, the HTTP/2 streams'.
+    assert.equal(calls, 3 * 50 * 7 + 1 + out.h2.length);
+
+    // Each gateway request as its client saw it: status, route, times inside the client's.
+    for (const seen of out.seen) {
+      const gw = portName.get(String(seen.port));
+      const inc = incoming.find((i) => tagOf(i) === `${PREFIX[gw]}-${seen.n}`);
+      assert.ok(inc, `incoming ${gw} ${seen.path}`);
+      assert.equal(inc.respStatusCode, seen.status, `${gw} ${seen.path} status`);
+      assert.equal(inc.reqMethod, 'POST');
+      assert.equal(inc.server, 'http');
+      assert.equal(inc.route, gw === 'pl' ? undefined : '/g/:n', `${gw} route`);
+      assert.equal(inc.reqContentLen, JSON.stringify({ n: seen.n }).length);
+      assert.ok(inc.respContentLen > 0);
+      assert.equal(inc.addrTuple.dstPort, seen.port);
+      assert.equal(inc.aborted, undefined);
+      const client = trace.httpRequests.find((r) => r.reqURL === `http://127.0.0.1:${seen.port}${seen.path}`);
+      assert.equal(client.respStatusCode, seen.status);
+      // The server's times fall within the client's: head received after the client started,
+      // response head written before the client got it, finished before the client's end.
+      assert.ok(client.reqStartAt <= inc.reqRecvAt, `${seen.path}: ${client.reqStartAt} <= ${inc.reqRecvAt}`);
+      assert.ok(inc.reqRecvAt <= inc.reqBodyDoneAt && inc.reqBodyDoneAt <= inc.respHeadAt);
+      assert.ok(inc.respHeadAt <= inc.respDoneAt && inc.respDoneAt <= inc.reqEndAt);
+      assert.ok(inc.respHeadAt <= client.respRecvAt, `${seen.path}: head ${inc.respHeadAt} <= ${client.respRecvAt}`);
+      assert.ok(inc.respDoneAt <= client.respDoneAt);
+      // The same connection, from both ends.
+      const tcp = trace.tcpConns.find((c) => c.traceID === client.tcpConn);
+      assert.deepEqual(inc.addrTuple, tcp.addrTuple);
+    }
+
+    // The client that gave up: the server saw its request aborted, unfinished.
+    const slow = incoming.find((i) => tagOf(i) === 'slow');
+    assert.equal(slow.aborted, true);
+    assert.equal(slow.respDoneAt, undefined);
+    assert.ok(slow.reqEndAt >= slow.reqRecvAt);
+
+    // HTTP/2 (Node 22+): each stream recorded with the status its client saw.
+    const h2 = incoming.filter((i) => i.server === 'http2');
+    assert.equal(h2.length, out.h2.length);
+    for (const s of out.h2) {
+      const inc = h2.find((i) => new URL(i.reqURL).pathname === `/${s.i}`);
+      assert.equal(inc.respStatusCode, s.status);
+      assert.equal(inc.reqMethod, 'POST');
+      assert.equal(inc.protoMajor, 2);
+      assert.equal(inc.reqContentLen, s.i + 1);
+      assert.ok(inc.reqRecvAt <= inc.respHeadAt && inc.respHeadAt <= inc.reqEndAt);
+    }
+  });
+}
