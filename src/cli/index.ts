@@ -27,3 +27,5 @@ export {
   parseResourceAttributes,
 } from '../otlp/mapping';
 export { resolveOtlpConfig, OtlpConfigError } from '../otlp/config';
+export { diagnoseIncoming, incomingBreakdown, callLabel } from '../trace/incomingDiagnosis';
+export { renderIncoming } from './renderIncoming';

@@ -8,9 +8,19 @@ import { NO_PROGRAM_FRAME } from '../trace/initiator';
 import { diagnoseLoopBlocked, formatMs } from '../trace/diagnosis';
 import { contextOf, indexRecords } from '../trace/enrich';
 import { kernelFacts, kernelLine, tupleText } from '../trace/kernel';
-import { isFailed, isStreaming, phaseSegments, requestStartAt, totalTime, type Phase, type PhaseSegment } from '../trace/timings';
+import {
+  DEFAULT_SLOW_THRESHOLD_MS,
+  isFailed,
+  isStreaming,
+  phaseSegments,
+  requestStartAt,
+  totalTime,
+  type Phase,
+  type PhaseSegment,
+} from '../trace/timings';
 import type { HttpRequest, Trace, WebSocketSession } from '../trace/types';
 import { CONNECTION_WORDS, connectionState } from '../trace/labels';
+import { renderIncoming } from './renderIncoming';
 
 /** Options of renderTrace(). */
 export interface RenderOptions {
@@ -23,6 +33,8 @@ export interface RenderOptions {
    * the totals of all of them, for the summary, and how many are not listed.
    */
   totals?: RequestTotals;
+  /** Incoming requests at least this slow (ms) get a diagnosis (default DEFAULT_SLOW_THRESHOLD_MS). */
+  slowThresholdMs?: number;
 }
 
 /** Counts over all requests of a trace, for renderSummary when not all of them are at hand. */
@@ -421,6 +433,16 @@ function renderKernel(trace: Trace, rows: Row[], width: number, color: boolean):
   return lines;
 }
 
+/** The incoming requests' section (renderIncoming), the calls numbered as `rows`. */
+function incomingSection(trace: Trace, rows: Row[], width: number, color: boolean, options: RenderOptions): string[] {
+  const slowThresholdMs = options.slowThresholdMs ?? DEFAULT_SLOW_THRESHOLD_MS;
+  return renderIncoming(
+    trace.incomingRequests,
+    rows.map((r) => r.req),
+    { width, color, slowThresholdMs },
+  );
+}
+
 /**
  * Renders a trace whose requests have `timings` and `diagnosis` (see enrichTrace): table with
  * waterfall, legend, failures, summary. Returns lines joined by "\n" with a final newline.
@@ -432,6 +454,7 @@ export function renderTrace(trace: Trace, options: RenderOptions = {}): string {
   const lines: string[] = [];
   if (rows.length === 0) {
     lines.push('No HTTP requests were traced.');
+    lines.push(...incomingSection(trace, [], width, color, options));
     const kernel = renderKernel(trace, [], width, color);
     if (kernel.length) lines.push(...kernel, '');
     lines.push(renderSummary(trace, options.totals));
@@ -550,6 +573,7 @@ export function renderTrace(trace: Trace, options: RenderOptions = {}): string {
       lines.push(`     ${webSocketLine(row.req.webSocket!)}`);
     }
   }
+  lines.push(...incomingSection(trace, rows, width, color, options));
   lines.push(...renderKernel(trace, rows, width, color));
   const warnings = trace.stats.warnings;
   if (warnings.length > 0) {

@@ -101,5 +101,7 @@ export async function showTrace(path: string, options: ShowOptions = {}): Promis
   });
   trace.httpRequests = requests;
   const stream = process.stdout;
-  stream.write(renderTrace(trace, { width: stream.columns ?? 120, color: shouldUseColor(stream), totals }));
+  stream.write(
+    renderTrace(trace, { width: stream.columns ?? 120, color: shouldUseColor(stream), totals, slowThresholdMs: options.slowThresholdMs }),
+  );
 }

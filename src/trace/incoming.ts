@@ -49,6 +49,4 @@ export interface IncomingRequest {
   aborted?: boolean;
   /** An error on the request, the response or the connection while the exchange was open. */
   error?: IncomingError;
-  /** Set by the collector when the exchange can never end in this trace (see HttpRequest.incomplete). */
-  incomplete?: string;
 }

@@ -10,7 +10,9 @@ import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const typesPath = join(root, 'src', 'trace', 'types.ts');
+/** types.ts and the contract files whose types it re-exports: one model. */
+const modelSource = () =>
+  ['types.ts', 'incoming.ts', 'ruleTypes.ts'].map((f) => readFileSync(join(root, 'src', 'trace', f), 'utf8')).join('\n');
 const docPath = join(root, 'docs', 'trace-format.md');
 
 /**
@@ -153,7 +155,7 @@ export function docProblems(doc, model) {
 }
 
 test('docs/trace-format.md documents every field and value of the trace model', () => {
-  const model = traceModel(readFileSync(typesPath, 'utf8'));
+  const model = traceModel(modelSource());
   // The walk must have found the model, or the check below would pass on nothing.
   for (const kind of ['Trace', 'HttpRequest', 'Dial', 'TcpConn', 'UdpConn', 'DnsQuery', 'TlsTunnel', 'TraceStats']) {
     assert.ok(model.interfaces.has(kind), `${kind} reached from Trace`);
@@ -165,7 +167,7 @@ test('docs/trace-format.md documents every field and value of the trace model', 
 
 test('the document check fails on a field, a type or a value the document lacks', () => {
   const doc = readFileSync(docPath, 'utf8');
-  const source = readFileSync(typesPath, 'utf8');
+  const source = modelSource();
   const withField = source.replace('export interface Dial {', 'export interface Dial {\n  undocumentedField?: number;');
   assert.deepEqual(docProblems(doc, traceModel(withField)), ['Dial.undocumentedField is not in the `Dial` section']);
   const withType = source

@@ -1,0 +1,137 @@
+/**
+ * Where an incoming request's time went: in the program itself, or waiting on the outgoing
+ * requests it caused (`causedBy`), and one sentence saying so for a slow one ("812 of 900 ms
+ * waiting on POST payments.internal/charge, of which 640 ms TLS handshake"). Pure: the CLI and the
+ * panel both use it.
+ */
+
+import type { IncomingRequest } from './incoming';
+import type { HttpRequest, Timings } from './types';
+
+/** One call's share of an incoming request's time. */
+export interface CallShare {
+  call: HttpRequest;
+  /** The call's time inside the incoming request's, in ms (its start to its end, clipped). */
+  ms: number;
+}
+
+/** An incoming request's time split between the program and its calls. */
+export interface IncomingBreakdown {
+  /** Head received to the end of the exchange (or the last time known), ms. */
+  totalMs: number;
+  /** Time at least one call was in flight, ms (overlapping calls counted once). */
+  waitingMs: number;
+  /** totalMs − waitingMs: the program's own time (its code, its loop, its waits on anything else). */
+  programMs: number;
+  /** Its calls, longest first. */
+  calls: CallShare[];
+}
+
+/** Words for the HAR phases in a sentence. */
+const PHASE_WORDS: Record<keyof Timings, string> = {
+  blocked: 'waiting for a connection',
+  dns: 'DNS lookup',
+  connect: 'TCP connect',
+  ssl: 'TLS handshake',
+  send: 'sending the request',
+  wait: "waiting for the server's response",
+  receive: 'receiving the response',
+};
+
+/** When an incoming request ended, or the latest time known of it. */
+function endOf(inc: IncomingRequest): number | undefined {
+  const known = [inc.reqEndAt, inc.respDoneAt, inc.respHeadAt, inc.reqBodyDoneAt, inc.reqRecvAt].filter(
+    (v): v is number => typeof v === 'number',
+  );
+  return known.length ? Math.max(...known) : undefined;
+}
+
+/** When a call ended: its response's end, its failure, or its start plus its total time. */
+function callEnd(call: HttpRequest): number | undefined {
+  if (call.reqEndAt !== undefined) return call.reqEndAt;
+  if (call.respDoneAt !== undefined) return call.respDoneAt;
+  if (call.reqErrorAt !== undefined) return call.reqErrorAt;
+  if (call.reqStartAt !== undefined && call.timings) return call.reqStartAt + totalOf(call.timings);
+  return undefined;
+}
+
+function totalOf(t: Timings): number {
+  let sum = 0;
+  for (const v of Object.values(t)) if (v > 0) sum += v;
+  return sum;
+}
+
+/**
+ * Splits `inc`'s time between its calls (the outgoing requests whose `causedBy` is it; others are
+ * ignored) and the program; undefined when the incoming request has no time span yet.
+ */
+export function incomingBreakdown(inc: IncomingRequest, calls: readonly HttpRequest[]): IncomingBreakdown | undefined {
+  const begin = inc.reqRecvAt;
+  const end = endOf(inc);
+  if (begin === undefined || end === undefined || end < begin) return undefined;
+  const spans: Array<[number, number, HttpRequest]> = [];
+  for (const call of calls) {
+    if (call.causedBy !== inc.traceID || call.reqStartAt === undefined) continue;
+    const from = Math.max(begin, call.reqStartAt);
+    const to = Math.min(end, callEnd(call) ?? end);
+    if (to > from) spans.push([from, to, call]);
+  }
+  spans.sort((a, b) => a[0] - b[0]);
+  let waiting = 0;
+  let coveredTo = begin;
+  for (const [from, to] of spans) {
+    if (to <= coveredTo) continue;
+    waiting += to - Math.max(from, coveredTo);
+    coveredTo = to;
+  }
+  const shares = spans.map(([from, to, call]) => ({ call, ms: to - from })).sort((a, b) => b.ms - a.ms);
+  const totalMs = end - begin;
+  return { totalMs, waitingMs: waiting, programMs: Math.max(0, totalMs - waiting), calls: shares };
+}
+
+/** `POST payments.internal/charge`: the call's method, host and path (no scheme, no query). */
+export function callLabel(call: HttpRequest): string {
+  try {
+    const u = new URL(call.reqURL);
+    return `${call.reqMethod} ${u.host}${u.pathname}`;
+  } catch {
+    return `${call.reqMethod} ${call.reqURL}`;
+  }
+}
+
+const ms = (v: number): string => String(Math.round(v));
+
+/** The largest phase of a call's timings when it is most of the call's time ("of which 640 ms TLS handshake"). */
+function mainPhase(call: HttpRequest): string | undefined {
+  const t = call.timings;
+  if (!t) return undefined;
+  const total = totalOf(t);
+  let best: keyof Timings | undefined;
+  for (const k of Object.keys(PHASE_WORDS) as Array<keyof Timings>) if (t[k] > 0 && (best === undefined || t[k] > t[best])) best = k;
+  if (best === undefined || total <= 0 || t[best] < total / 2) return undefined;
+  return `of which ${ms(t[best])} ms ${PHASE_WORDS[best]}`;
+}
+
+/**
+ * One sentence on where an incoming request's time went: the call it waited on longest (and that
+ * call's main phase) when waiting on calls was most of it, else the program's own time. Undefined
+ * when the request has no time span yet.
+ */
+export function diagnoseIncoming(inc: IncomingRequest, calls: readonly HttpRequest[]): string | undefined {
+  const b = incomingBreakdown(inc, calls);
+  if (!b) return undefined;
+  const total = ms(b.totalMs);
+  const top = b.calls[0];
+  if (top && top.ms >= b.totalMs / 2) {
+    const phase = mainPhase(top.call);
+    return `${ms(top.ms)} of ${total} ms waiting on ${callLabel(top.call)}${phase ? `, ${phase}` : ''}`;
+  }
+  if (top && b.waitingMs >= b.totalMs / 2) {
+    return `${ms(b.waitingMs)} of ${total} ms waiting on ${b.calls.length} calls, the longest ${callLabel(top.call)} (${ms(top.ms)} ms)`;
+  }
+  const calls0 =
+    b.calls.length === 0
+      ? 'it made no call'
+      : `${ms(b.waitingMs)} ms waiting on ${b.calls.length === 1 ? 'its call' : `its ${b.calls.length} calls`}`;
+  return `${ms(b.programMs)} of ${total} ms in the program itself (${calls0})`;
+}

@@ -1,0 +1,187 @@
+// Incoming requests (issue 37): the builder's records and causedBy links, the diagnosis sentence
+// of an incoming request (diagnoseIncoming, pure), and `nettrace show`'s section.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createRequire } from 'node:module';
+
+import { bundleTs } from '../lib/bundleTs.mjs';
+
+const { TraceBuilder, diagnoseIncoming, incomingBreakdown, renderTrace, enrichTrace } = createRequire(import.meta.url)(
+  '../../dist/core.cjs',
+);
+const wire = bundleTs(["export * from './src/protocol/events';", "export { EventDecoder } from './src/collector/eventDecoder';"]);
+
+const BEGIN = Date.parse('2026-01-01T00:00:00.000Z');
+const at = (ms) => BEGIN + ms;
+const hello = { type: 'hello', pid: 7, ppid: 1, threadId: 0, argv: ['node', 'gw.js'], nodeVersion: 'v22', cwd: '/', startAt: at(1) };
+const rec = (kind, id, fields) => ({ type: 'record', kind, id, fields });
+
+const timings = (t) => ({ blocked: -1, dns: -1, connect: -1, ssl: -1, send: 0, wait: 0, receive: 0, ...t });
+
+test('the builder keeps incoming requests as records of their own, and maps causedBy to their traceIDs', () => {
+  const b = new TraceBuilder({ description: 't', beginAt: new Date(BEGIN), now: () => at(999) });
+  const c = b.openConnection();
+  b.apply(c, hello);
+  b.apply(
+    c,
+    rec('incomingRequests', 'i1', { server: 'http', reqMethod: 'POST', reqURL: 'http://gw/checkout?token=abc', reqRecvAt: at(10) }),
+  );
+  b.apply(c, rec('httpRequests', 'r1', { reqMethod: 'POST', reqURL: 'http://pay/charge', reqStartAt: at(12), causedBy: 'i1' }));
+  b.apply(c, rec('httpRequests', 'r2', { reqMethod: 'GET', reqURL: 'http://cron/', reqStartAt: at(13) }));
+  b.apply(c, rec('incomingRequests', 'i1', { respStatusCode: 200, respDoneAt: at(900), reqEndAt: at(900), route: '/checkout' }));
+  const t = b.trace;
+  assert.equal(t.incomingRequests.length, 1);
+  const inc = t.incomingRequests[0];
+  assert.equal(inc.traceID, 'in-1');
+  assert.equal(inc.pid, 7);
+  assert.equal(inc.reqRecvAt, 10);
+  assert.equal(inc.reqEndAt, 900);
+  assert.equal(inc.respStatusCode, 200);
+  assert.equal(inc.route, '/checkout');
+  assert.match(inc.reqURL, /token=%3Credacted%3E|token=<redacted>/, 'query secrets redacted as in httpRequests');
+  assert.equal(t.httpRequests[0].causedBy, 'in-1');
+  assert.equal(t.httpRequests[1].causedBy, undefined);
+});
+
+test('a trace with no server has no incomingRequests member', () => {
+  const b = new TraceBuilder({ description: 't', beginAt: new Date(BEGIN), now: () => at(999) });
+  const c = b.openConnection();
+  b.apply(c, hello);
+  b.apply(c, rec('httpRequests', 'r1', { reqMethod: 'GET', reqURL: 'http://a/', reqStartAt: at(2) }));
+  assert.equal(b.trace.incomingRequests, undefined);
+  b.clear();
+});
+
+test('incoming records travel as binary events: the new kind and fields round-trip', () => {
+  const enc = new wire.EventEncoder();
+  enc.begin('incomingRequests', 'i3');
+  enc.field('route', '/users/:id');
+  enc.field('reqRecvAt', 12.5);
+  enc.field('aborted', true);
+  assert.ok(enc.end());
+  const out = new wire.EventDecoder().decode(Buffer.from(enc.buf.subarray(0, enc.off)), enc.count);
+  assert.equal(out.error, undefined);
+  assert.deepEqual(out.messages[0], {
+    type: 'record',
+    kind: 'incomingRequests',
+    id: 'i3',
+    fields: { route: '/users/:id', reqRecvAt: 12.5, aborted: true },
+  });
+});
+
+const inc = {
+  traceID: 'in-1',
+  pid: 1,
+  server: 'https',
+  reqMethod: 'POST',
+  reqURL: 'https://shop/checkout',
+  reqRecvAt: 100,
+  reqEndAt: 1000,
+};
+
+test('diagnoseIncoming: one call most of the time, with its main phase', () => {
+  const charge = {
+    traceID: 'req-1',
+    reqMethod: 'POST',
+    reqURL: 'https://payments.internal/charge?id=1',
+    reqStartAt: 150,
+    reqEndAt: 962,
+    causedBy: 'in-1',
+    timings: timings({ dns: 2, connect: 10, ssl: 640, send: 1, wait: 150, receive: 9 }),
+  };
+  assert.equal(diagnoseIncoming(inc, [charge]), '812 of 900 ms waiting on POST payments.internal/charge, of which 640 ms TLS handshake');
+});
+
+test('diagnoseIncoming: overlapping calls counted once; no main phase when none dominates', () => {
+  const a = {
+    traceID: 'req-1',
+    reqMethod: 'GET',
+    reqURL: 'http://a/x',
+    reqStartAt: 100,
+    reqEndAt: 400,
+    causedBy: 'in-1',
+    timings: timings({ wait: 150, receive: 150 }),
+  };
+  const b = { traceID: 'req-2', reqMethod: 'GET', reqURL: 'http://b/y', reqStartAt: 300, reqEndAt: 700, causedBy: 'in-1' };
+  const other = { traceID: 'req-3', reqMethod: 'GET', reqURL: 'http://c/', reqStartAt: 100, reqEndAt: 1000, causedBy: 'in-2' };
+  const br = incomingBreakdown(inc, [a, b, other]);
+  assert.equal(br.totalMs, 900);
+  assert.equal(br.waitingMs, 600, 'the union of 100–400 and 300–700');
+  assert.equal(br.programMs, 300);
+  assert.deepEqual(
+    br.calls.map((c) => c.ms),
+    [400, 300],
+  );
+  assert.equal(diagnoseIncoming(inc, [a, b, other]), '600 of 900 ms waiting on 2 calls, the longest GET b/y (400 ms)');
+});
+
+test('diagnoseIncoming: the program itself, with or without calls; nothing without a time span', () => {
+  assert.equal(diagnoseIncoming(inc, []), '900 of 900 ms in the program itself (it made no call)');
+  const quick = { traceID: 'req-1', reqMethod: 'GET', reqURL: 'http://a/', reqStartAt: 200, reqEndAt: 300, causedBy: 'in-1' };
+  assert.equal(diagnoseIncoming(inc, [quick]), '800 of 900 ms in the program itself (100 ms waiting on its call)');
+  assert.equal(diagnoseIncoming({ ...inc, reqRecvAt: undefined }, [quick]), undefined);
+  // A call that outlives the incoming request counts only inside it.
+  const late = { ...quick, reqStartAt: 900, reqEndAt: 5000 };
+  assert.equal(incomingBreakdown(inc, [late]).waitingMs, 100);
+});
+
+test('nettrace show lists incoming requests with their calls under them, and a slow one its diagnosis', () => {
+  const trace = {
+    formatVersion: 1,
+    description: 't',
+    traceBeginAt: new Date(BEGIN).toISOString(),
+    processes: [],
+    httpRequests: [
+      {
+        traceID: 'req-1',
+        pid: 1,
+        client: 'fetch',
+        reqMethod: 'POST',
+        reqURL: 'https://payments.internal/charge',
+        reqStartAt: 150,
+        reqSentAt: 160,
+        respRecvAt: 900,
+        respDoneAt: 962,
+        reqEndAt: 962,
+        respStatusCode: 200,
+        causedBy: 'in-1',
+      },
+      {
+        traceID: 'req-2',
+        pid: 1,
+        client: 'http',
+        reqMethod: 'GET',
+        reqURL: 'http://cron/tick',
+        reqStartAt: 5,
+        reqSentAt: 6,
+        respRecvAt: 8,
+        respDoneAt: 9,
+        reqEndAt: 9,
+        respStatusCode: 204,
+      },
+    ],
+    dials: [],
+    tcpConns: [],
+    udpConns: [],
+    dnsQueries: [],
+    tlsTunnels: [],
+    incomingRequests: [
+      { ...inc, route: '/checkout', respStatusCode: 201 },
+      { traceID: 'in-2', pid: 1, server: 'http', reqMethod: 'GET', reqURL: 'http://shop/slow', reqRecvAt: 10, reqEndAt: 60, aborted: true },
+    ],
+    stats: { droppedEvents: 0, untracedRequests: 0, warnings: [] },
+  };
+  const text = renderTrace(enrichTrace(trace), { width: 160, slowThresholdMs: 500 });
+  const lines = text.split('\n');
+  const head = lines.findIndex((l) => l === 'Incoming requests');
+  assert.ok(head > 0, text);
+  // Received first, listed first: the aborted one, then the checkout with its call indented.
+  assert.match(lines[head + 1], /^ {2}in-2 GET http:\/\/shop\/slow {2}aborted {2}50\.0 ms$/);
+  assert.match(lines[head + 2], /^ {2}in-1 POST https:\/\/shop\/checkout {2}\(\/checkout\) {2}201 {2}900\.0 ms$/);
+  assert.match(lines[head + 3], /^ {6}#2 POST https:\/\/payments\.internal\/charge {2}200 {2}/);
+  assert.equal(
+    lines[head + 4],
+    "      812 of 900 ms waiting on POST payments.internal/charge, of which 740 ms waiting for the server's response",
+  );
+  assert.equal(lines[head + 5], '  1 request made outside any incoming request');
+});
