@@ -15,6 +15,13 @@
 
 import { AsyncLocalStorage } from 'node:async_hooks';
 
+/**
+ * `NETTRACE_CAUSALITY=0` in the program's environment: incoming requests are recorded, but no
+ * async context is entered for them, so outgoing requests have no `causedBy` (what causality
+ * costs is measured against it: bench/servers.mjs).
+ */
+export const CAUSALITY_ON = process.env.NETTRACE_CAUSALITY !== '0';
+
 /** What the async context carries: the local id of an incoming request (`i12`). */
 export interface IncomingContext {
   id: string;

@@ -22,7 +22,7 @@ import * as dc from 'node:diagnostics_channel';
 import type { Socket } from 'node:net';
 import type { IncomingError } from '../trace/incoming';
 import { F } from '../protocol/events';
-import { incomingStore, type IncomingContext } from './causality';
+import { CAUSALITY_ON, incomingStore, type IncomingContext } from './causality';
 import { now, replaceFunction, Slot, type Hook, type Keyed, type Tracer } from './tracer';
 
 /** The server hook group. */
@@ -118,7 +118,7 @@ function onRequest(t: Tracer, _hook: Hook, m: { request: object; response: objec
   w.num(F.reqRecvAt, now());
   t.transport.close(w, false);
   // The program's 'request' listeners run next, in this context.
-  incomingStore.enterWith(s);
+  if (CAUSALITY_ON) incomingStore.enterWith(s);
 }
 
 function onStream(t: Tracer, _hook: Hook, stream: object, headers: Record<string, unknown>): void {
@@ -139,7 +139,7 @@ function onStream(t: Tracer, _hook: Hook, stream: object, headers: Record<string
   if (socket) writeTuple(w, socket);
   w.num(F.reqRecvAt, now());
   t.transport.close(w, false);
-  incomingStore.enterWith(s);
+  if (CAUSALITY_ON) incomingStore.enterWith(s);
 }
 
 /** The connection as the client's end (src) to the server's (dst). */
@@ -239,7 +239,7 @@ function contextEmit(t: Tracer, proto: object, kind: number): void {
       t.hookFailed(hook, err);
     }
     // eslint-disable-next-line prefer-rest-params
-    if (incomingStore.getStore() === s) return inner.apply(this, arguments) as boolean;
+    if (!CAUSALITY_ON || incomingStore.getStore() === s) return inner.apply(this, arguments) as boolean;
     // eslint-disable-next-line prefer-rest-params
     return incomingStore.run(s, Reflect.apply, inner, this, arguments) as boolean;
   };
