@@ -29,3 +29,4 @@ export {
 export { resolveOtlpConfig, OtlpConfigError } from '../otlp/config';
 export { diagnoseIncoming, incomingBreakdown, callLabel } from '../trace/incomingDiagnosis';
 export { renderIncoming } from './renderIncoming';
+export { linkServed } from '../trace/incomingLinks';

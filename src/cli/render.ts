@@ -437,7 +437,7 @@ function renderKernel(trace: Trace, rows: Row[], width: number, color: boolean):
 function incomingSection(trace: Trace, rows: Row[], width: number, color: boolean, options: RenderOptions): string[] {
   const slowThresholdMs = options.slowThresholdMs ?? DEFAULT_SLOW_THRESHOLD_MS;
   return renderIncoming(
-    trace.incomingRequests,
+    trace,
     rows.map((r) => r.req),
     { width, color, slowThresholdMs },
   );

@@ -6,7 +6,8 @@
 
 import { diagnoseIncoming, incomingBreakdown } from '../trace/incomingDiagnosis';
 import type { IncomingRequest } from '../trace/incoming';
-import type { HttpRequest } from '../trace/types';
+import type { HttpRequest, TcpConn } from '../trace/types';
+import { linkServed } from '../trace/incomingLinks';
 import { sanitize } from './render';
 
 /** Incoming requests listed; the rest are counted. */
@@ -39,15 +40,20 @@ function incomingStatus(inc: IncomingRequest): string {
   return inc.reqEndAt === undefined ? 'open' : 'no response';
 }
 
+/** Incoming requests nested under the calls they came from, at most this deep. */
+const MAX_DEPTH = 8;
+
 /**
  * The section's lines (empty when no program served a request). `rows`: the request table's
- * requests in its order (a call is named by its row number there).
+ * requests in its order (a call is named by its row number there). An incoming request another
+ * traced process's call became (linkServed) is listed under that call, with its own calls.
  */
 export function renderIncoming(
-  incoming: readonly IncomingRequest[] | undefined,
+  trace: { incomingRequests?: readonly IncomingRequest[]; tcpConns: readonly TcpConn[] },
   rows: readonly HttpRequest[],
   o: IncomingRenderOptions,
 ): string[] {
+  const incoming = trace.incomingRequests;
   if (!incoming || incoming.length === 0) return [];
   const numberOf = new Map<HttpRequest, number>();
   const byCause = new Map<string, HttpRequest[]>();
@@ -62,28 +68,41 @@ export function renderIncoming(
     if (list) list.push(r);
     else byCause.set(r.causedBy, [r]);
   });
+  const served = linkServed(rows, trace.tcpConns, incoming);
+  const byId = new Map(incoming.map((i) => [i.traceID, i]));
+  // Listed under its call when that call is listed (under its own incoming request); else a root.
+  const nested = new Set<string>();
+  for (const r of rows) {
+    const inc = served.get(r.traceID);
+    if (inc !== undefined && r.causedBy !== undefined && byCause.has(r.causedBy)) nested.add(inc);
+  }
   const lines = ['', paint('Incoming requests', 1, o.color)];
-  const ordered = [...incoming].sort((a, b) => (a.reqRecvAt ?? Infinity) - (b.reqRecvAt ?? Infinity));
-  for (const inc of ordered.slice(0, MAX_INCOMING_ROWS)) {
+  const one = (inc: IncomingRequest, depth: number): void => {
+    const pad = ' '.repeat(2 + depth * 4);
     const calls = byCause.get(inc.traceID) ?? [];
     const b = incomingBreakdown(inc, calls);
     const route = inc.route !== undefined ? `  (${sanitize(inc.route)})` : '';
-    const head = `${sanitize(inc.traceID)} ${sanitize(inc.reqMethod)} ${sanitize(inc.reqURL)}${route}  ${incomingStatus(inc)}  ${msText(b?.totalMs)}`;
-    lines.push(`  ${paint(cut(head, Math.max(20, o.width - 2)), inc.aborted || inc.error ? 31 : 0, o.color)}`);
+    const via = depth > 0 ? `served by pid ${inc.pid}: ` : '';
+    const head = `${via}${sanitize(inc.traceID)} ${sanitize(inc.reqMethod)} ${sanitize(inc.reqURL)}${route}  ${incomingStatus(inc)}  ${msText(b?.totalMs)}`;
+    lines.push(`${pad}${paint(cut(head, Math.max(20, o.width - pad.length)), inc.aborted || inc.error ? 31 : 0, o.color)}`);
     for (const call of calls.slice(0, MAX_CALLS)) {
       const status = call.reqError ? 'failed' : call.respStatusCode !== undefined ? String(call.respStatusCode) : '-';
       const total = call.timings ? Object.values(call.timings).reduce((s, v) => s + (v > 0 ? v : 0), 0) : undefined;
       const text = `#${numberOf.get(call)} ${sanitize(call.reqMethod)} ${sanitize(call.reqURL)}  ${status}  ${msText(total)}`;
-      lines.push(`      ${cut(text, Math.max(20, o.width - 6))}`);
+      lines.push(`${pad}    ${cut(text, Math.max(20, o.width - pad.length - 4))}`);
+      const next = served.get(call.traceID);
+      const inner = next !== undefined ? byId.get(next) : undefined;
+      if (inner && depth + 1 < MAX_DEPTH) one(inner, depth + 1);
     }
-    if (calls.length > MAX_CALLS) lines.push(`      … ${calls.length - MAX_CALLS} more calls`);
+    if (calls.length > MAX_CALLS) lines.push(`${pad}    … ${calls.length - MAX_CALLS} more calls`);
     if (b && b.totalMs >= o.slowThresholdMs) {
       const sentence = diagnoseIncoming(inc, calls);
-      if (sentence) lines.push(`      ${paint(sanitize(sentence), 33, o.color)}`);
+      if (sentence) lines.push(`${pad}    ${paint(sanitize(sentence), 33, o.color)}`);
     }
-  }
-  if (incoming.length > MAX_INCOMING_ROWS)
-    lines.push(`  … ${incoming.length - MAX_INCOMING_ROWS} more incoming requests in the trace file`);
+  };
+  const roots = [...incoming].filter((i) => !nested.has(i.traceID)).sort((a, b) => (a.reqRecvAt ?? Infinity) - (b.reqRecvAt ?? Infinity));
+  for (const inc of roots.slice(0, MAX_INCOMING_ROWS)) one(inc, 0);
+  if (roots.length > MAX_INCOMING_ROWS) lines.push(`  … ${roots.length - MAX_INCOMING_ROWS} more incoming requests in the trace file`);
   if (outside > 0) lines.push(`  ${outside} request${outside === 1 ? '' : 's'} made outside any incoming request`);
   return lines;
 }

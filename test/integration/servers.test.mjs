@@ -43,8 +43,8 @@ for (const { label, bin } of nodeBinaries()) {
       if (!inc || tagOf(inc) !== from) wrong.push(`${r.client} ${r.reqURL} → ${r.causedBy} ${inc?.reqURL}`);
     }
     assert.deepEqual(wrong, [], `${wrong.length} of ${calls} calls misattributed`);
-    // 3 gateways × 50 requests × 7 calls, the aborted request's late call, the HTTP/2 streams'.
-    assert.equal(calls, 3 * 50 * 7 + 1 + out.h2.length);
+    // 3 gateways × 50 requests × 8 calls, the aborted request's late call, the HTTP/2 streams'.
+    assert.equal(calls, 3 * 50 * 8 + 1 + out.h2.length);
 
     // Each gateway request as its client saw it: status, route, times inside the client's.
     for (const seen of out.seen) {

@@ -6,7 +6,7 @@ import { createRequire } from 'node:module';
 
 import { bundleTs } from '../lib/bundleTs.mjs';
 
-const { TraceBuilder, diagnoseIncoming, incomingBreakdown, renderTrace, enrichTrace } = createRequire(import.meta.url)(
+const { TraceBuilder, diagnoseIncoming, incomingBreakdown, renderTrace, enrichTrace, linkServed } = createRequire(import.meta.url)(
   '../../dist/core.cjs',
 );
 const wire = bundleTs(["export * from './src/protocol/events';", "export { EventDecoder } from './src/collector/eventDecoder';"]);
@@ -184,4 +184,39 @@ test('nettrace show lists incoming requests with their calls under them, and a s
     "      812 of 900 ms waiting on POST payments.internal/charge, of which 740 ms waiting for the server's response",
   );
   assert.equal(lines[head + 5], '  1 request made outside any incoming request');
+});
+
+test('linkServed: the same 4-tuple from both ends, the exchange in flight, the same path among concurrent streams', () => {
+  const tuple = { srcIP: '127.0.0.1', srcPort: 50000, dstIP: '127.0.0.1', dstPort: 8080 };
+  const tcpConns = [{ traceID: 'tcp-1', pid: 1, connected: true, addrTuple: tuple }];
+  const call = (id, path, start, recv) => ({
+    traceID: id,
+    pid: 1,
+    client: 'http',
+    reqMethod: 'GET',
+    reqURL: `http://127.0.0.1:8080${path}`,
+    reqStartAt: start,
+    respRecvAt: recv,
+    tcpConn: 'tcp-1',
+  });
+  const served = (id, path, at, t = tuple) => ({
+    traceID: id,
+    pid: 2,
+    server: 'http',
+    reqMethod: 'GET',
+    reqURL: `http://127.0.0.1:8080${path}`,
+    reqRecvAt: at,
+    addrTuple: t,
+  });
+  // Keep-alive: two requests one after the other on one connection; HTTP/2-like: two at once.
+  const requests = [call('req-1', '/a', 10, 20), call('req-2', '/b', 30, 40), call('req-3', '/x', 50, 70), call('req-4', '/y', 51, 69)];
+  const incoming = [served('in-1', '/a', 11), served('in-2', '/b', 31), served('in-3', '/y', 52), served('in-4', '/x', 53)];
+  const links = linkServed(requests, tcpConns, incoming);
+  assert.deepEqual(Object.fromEntries(links), { 'req-1': 'in-1', 'req-2': 'in-2', 'req-3': 'in-4', 'req-4': 'in-3' });
+  // Another connection's tuple, or a request received outside the call's window: not linked.
+  const other = linkServed(requests.slice(0, 1), tcpConns, [
+    served('in-9', '/a', 11, { ...tuple, srcPort: 50001 }),
+    served('in-8', '/a', 25),
+  ]);
+  assert.equal(other.size, 0);
 });

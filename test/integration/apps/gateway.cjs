@@ -42,10 +42,16 @@ async function main() {
   const pool = new Pool(B, { connections: 1 });
   const bus = new EventEmitter();
   bus.on('call', (from, done) => {
+    // Callbacks only, through the agent's queue: the response's callback makes the next call.
     http
       .get(`${A}/bus?from=${from}`, { agent }, (res) => {
         res.resume();
-        res.on('end', done);
+        res.on('end', () => {
+          http.get(`${B}/chain?from=${from}`, { agent }, (res2) => {
+            res2.resume();
+            res2.on('end', done);
+          });
+        });
       })
       .on('error', done);
   });
