@@ -439,7 +439,7 @@ function incomingSection(trace: Trace, rows: Row[], width: number, color: boolea
   return renderIncoming(
     trace,
     rows.map((r) => r.req),
-    { width, color, slowThresholdMs },
+    { width, color, slowThresholdMs, sanitize },
   );
 }
 

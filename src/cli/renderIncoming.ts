@@ -8,7 +8,6 @@ import { diagnoseIncoming, incomingBreakdown } from '../trace/incomingDiagnosis'
 import type { IncomingRequest } from '../trace/incoming';
 import type { HttpRequest, TcpConn } from '../trace/types';
 import { linkServed } from '../trace/incomingLinks';
-import { sanitize } from './render';
 
 /** Incoming requests listed; the rest are counted. */
 export const MAX_INCOMING_ROWS = 1000;
@@ -21,6 +20,8 @@ export interface IncomingRenderOptions {
   color: boolean;
   /** An incoming request at least this slow (ms) gets its diagnosis sentence. */
   slowThresholdMs: number;
+  /** Makes text from the trace safe for a terminal (render.ts `sanitize`). */
+  sanitize: (text: unknown) => string;
 }
 
 function paint(text: string, code: number, color: boolean): string {
@@ -76,6 +77,7 @@ export function renderIncoming(
     const inc = served.get(r.traceID);
     if (inc !== undefined && r.causedBy !== undefined && byCause.has(r.causedBy)) nested.add(inc);
   }
+  const sanitize = o.sanitize;
   const lines = ['', paint('Incoming requests', 1, o.color)];
   const one = (inc: IncomingRequest, depth: number): void => {
     const pad = ' '.repeat(2 + depth * 4);

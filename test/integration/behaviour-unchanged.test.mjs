@@ -3,8 +3,8 @@
 // the functions a tracer replaces (every property), util.promisify(http2.connect), the modules
 // loaded before the program's first require, stack frames while a module loads, 'exit'
 // listeners, keep-alive agents, 1xx events, trailers, AbortSignal, active resources, exit timing,
-// warnings — as one JSON line; each runs untraced and under `nettrace run` on every Node version
-// the suite has, and the two must be equal.
+// warnings, a server's requests and responses (server.cjs) — as one JSON line; each runs untraced
+// and under `nettrace run` on every Node version the suite has, and the two must be equal.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
@@ -83,5 +83,14 @@ for (const { label, bin } of binaries()) {
     assertSame(plain, traced, `${label} net.cjs`);
     // The traced run did trace: its requests are in the trace.
     assert.ok(trace.httpRequests.length >= 10, `only ${trace.httpRequests.length} requests traced`);
+  });
+
+  test(`${label}: a server's requests, responses, listeners and Express route are as untraced`, async () => {
+    const { plain, traced, trace } = await both(bin, 'server.cjs');
+    assert.equal(plain.express.route, '/users/:id');
+    assert.match(plain.uncaught.first, /server\.cjs/);
+    assertSame(plain, traced, `${label} server.cjs`);
+    // The traced run did record its incoming requests.
+    assert.equal(trace.incomingRequests.length, 4);
   });
 }
