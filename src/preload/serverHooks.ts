@@ -114,6 +114,8 @@ function onRequest(t: Tracer, _hook: Hook, m: { request: object; response: objec
   w.text(F.reqURL, `${tls ? 'https' : 'http'}://${host}${req.url ?? ''}`);
   w.num(F.protoMajor, req.httpVersionMajor);
   w.num(F.protoMinor, req.httpVersionMinor);
+  const tp = req.headers?.traceparent;
+  if (typeof tp === 'string') w.text(F.traceparent, tp.slice(0, 128));
   writeTuple(w, socket);
   w.num(F.reqRecvAt, now());
   t.transport.close(w, false);
@@ -136,6 +138,7 @@ function onStream(t: Tracer, _hook: Hook, stream: object, headers: Record<string
   w.text(F.reqURL, `${scheme}://${String(headers[':authority'] ?? headers.host ?? '')}${String(headers[':path'] ?? '')}`);
   w.num(F.protoMajor, 2);
   w.num(F.protoMinor, 0);
+  if (typeof headers.traceparent === 'string') w.text(F.traceparent, headers.traceparent.slice(0, 128));
   if (socket) writeTuple(w, socket);
   w.num(F.reqRecvAt, now());
   t.transport.close(w, false);

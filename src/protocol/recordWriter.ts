@@ -67,6 +67,7 @@ export const FIELD_NAMES = [
   'respHeadAt',
   'aborted',
   'error',
+  'traceparent',
 ] as const;
 
 /** A field name of the hot path. */

@@ -28,6 +28,8 @@ export interface IncomingRequest {
   route?: string;
   protoMajor?: number;
   protoMinor?: number;
+  /** The W3C `traceparent` header the request carried, when the client sent one (read, never added). */
+  traceparent?: string;
   /** The connection from the client's end (`srcIP`/`srcPort`, the client) to the server's (`dstIP`/`dstPort`). */
   addrTuple?: { srcIP: string; srcPort: number; dstIP: string; dstPort: number };
   /** Request body bytes the server read. */

@@ -4,7 +4,9 @@
  * connection on this machine see the same 4-tuple (the client's `tcpConns[].addrTuple` is the
  * server's `incomingRequests[].addrTuple`), and on a kept-alive connection the exchange is the one
  * whose head the server received while the client's request was in flight (with HTTP/2 streams
- * in flight together, the one with the same path). Pure: the CLI and the panel both use it.
+ * in flight together, the one with the same path). A request the 4-tuple does not link (through a
+ * proxy, another machine's process) is linked by the W3C `traceparent` header its program sent,
+ * when the server recorded the same one. Pure: the CLI and the panel both use it.
  */
 
 import type { IncomingRequest } from './incoming';
@@ -40,7 +42,6 @@ export function linkServed(
     if (list) list.push(inc);
     else byTuple.set(k, [inc]);
   }
-  if (byTuple.size === 0) return out;
   const conns = new Map(tcpConns.map((c) => [c.traceID, c]));
   const taken = new Set<string>();
   const ordered = [...requests].sort((a, b) => (a.reqStartAt ?? Infinity) - (b.reqStartAt ?? Infinity));
@@ -65,5 +66,35 @@ export function linkServed(
       out.set(req.traceID, best.traceID);
     }
   }
+  linkByTraceparent(requests, incoming, taken, out);
   return out;
+}
+
+/** The traceparent header a request sent (its recorded headers, `values` mode). */
+function sentTraceparent(req: HttpRequest): string | undefined {
+  for (const h of req.reqHeaders ?? []) if (h.length > 1 && h[0].toLowerCase() === 'traceparent') return h[1];
+  return undefined;
+}
+
+/** Links the requests not linked yet whose traceparent an incoming request received (one each). */
+function linkByTraceparent(
+  requests: readonly HttpRequest[],
+  incoming: readonly IncomingRequest[],
+  taken: Set<string>,
+  out: Map<string, string>,
+): void {
+  const byParent = new Map<string, IncomingRequest | null>();
+  for (const inc of incoming) {
+    if (inc.traceparent === undefined || taken.has(inc.traceID)) continue;
+    byParent.set(inc.traceparent, byParent.has(inc.traceparent) ? null : inc);
+  }
+  if (byParent.size === 0) return;
+  for (const req of requests) {
+    if (out.has(req.traceID)) continue;
+    const tp = sentTraceparent(req);
+    const inc = tp !== undefined ? byParent.get(tp) : undefined;
+    if (!inc || taken.has(inc.traceID) || inc.reqMethod !== req.reqMethod) continue;
+    taken.add(inc.traceID);
+    out.set(req.traceID, inc.traceID);
+  }
 }

@@ -59,6 +59,7 @@ for (const { label, bin } of nodeBinaries()) {
       assert.ok(inc.respContentLen > 0);
       assert.equal(inc.addrTuple.dstPort, seen.port);
       assert.equal(inc.aborted, undefined);
+      assert.equal(inc.traceparent, `00-${String(seen.n).padStart(32, '0')}-${'1'.repeat(16)}-01`);
       const client = trace.httpRequests.find((r) => r.reqURL === `http://127.0.0.1:${seen.port}${seen.path}`);
       assert.equal(client.respStatusCode, seen.status);
       // The server's times fall within the client's: head received after the client started,

@@ -220,3 +220,29 @@ test('linkServed: the same 4-tuple from both ends, the exchange in flight, the s
   ]);
   assert.equal(other.size, 0);
 });
+
+test('linkServed: a request the 4-tuple cannot link is linked by the traceparent its program sent', () => {
+  const tp = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+  const viaProxy = {
+    traceID: 'req-1',
+    pid: 1,
+    client: 'http',
+    reqMethod: 'GET',
+    reqURL: 'http://api/x',
+    reqStartAt: 10,
+    reqHeaders: [['traceparent', tp]],
+  };
+  const other = {
+    traceID: 'req-2',
+    pid: 1,
+    client: 'http',
+    reqMethod: 'GET',
+    reqURL: 'http://api/y',
+    reqStartAt: 11,
+    reqHeaders: [['traceparent', tp.replace('01', '00')]],
+  };
+  const inc = { traceID: 'in-1', pid: 2, server: 'http', reqMethod: 'GET', reqURL: 'http://api/x', reqRecvAt: 12, traceparent: tp };
+  assert.deepEqual(Object.fromEntries(linkServed([viaProxy, other], [], [inc])), { 'req-1': 'in-1' });
+  // Two incoming requests with one traceparent: ambiguous, not linked.
+  assert.equal(linkServed([viaProxy], [], [inc, { ...inc, traceID: 'in-2' }]).size, 0);
+});

@@ -124,6 +124,8 @@ async function main() {
 
   // The clients: outside any incoming request.
   const clientAgent = new http.Agent({ keepAlive: true, maxSockets: 20 });
+  // A W3C traceparent of the clients' own (the server records it, never adds one).
+  const traceparentOf = (n) => `00-${String(n).padStart(32, '0')}-${'1'.repeat(16)}-01`;
   function post(port, path, n) {
     return new Promise((resolve, reject) => {
       const body = JSON.stringify({ n });
@@ -134,7 +136,7 @@ async function main() {
           path,
           method: 'POST',
           agent: clientAgent,
-          headers: { 'content-type': 'application/json', 'content-length': body.length },
+          headers: { 'content-type': 'application/json', 'content-length': body.length, traceparent: traceparentOf(n) },
         },
         (res) => {
           res.resume();
