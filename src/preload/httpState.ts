@@ -73,7 +73,7 @@ export const SKIPPED: ReqState = {
 };
 
 /** A class whose constructor returns its argument: a subclass's field is then defined on that object. */
-class Stamp {
+export class Stamp {
   constructor(obj: object) {
     return obj as Stamp;
   }

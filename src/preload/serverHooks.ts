@@ -23,7 +23,8 @@ import type { Socket } from 'node:net';
 import type { IncomingError } from '../trace/incoming';
 import { F } from '../protocol/events';
 import { CAUSALITY_ON, incomingStore, type IncomingContext } from './causality';
-import { now, replaceFunction, Slot, type Hook, type Keyed, type Tracer } from './tracer';
+import { Stamp } from './httpState';
+import { now, replaceFunction, type Hook, type Tracer } from './tracer';
 
 /** The server hook group. */
 const hook: Hook = { name: 'server', enabled: true };
@@ -45,7 +46,24 @@ interface InState extends IncomingContext {
   ended: boolean;
 }
 
-const stateOf = new Slot<InState>('nettrace.incoming', (key) => (obj) => (obj as Keyed<InState>)[key]);
+/**
+ * Each served request's state, in a private field stamped onto the request, the response and the
+ * HTTP/2 stream (see Stamp, httpState.ts): no property key the program could see.
+ */
+class ServedState extends Stamp {
+  #netTraceIncoming: InState | undefined;
+
+  static get(obj: object): InState | undefined {
+    return #netTraceIncoming in obj ? (obj as ServedState).#netTraceIncoming : undefined;
+  }
+
+  static set(obj: object, s: InState): void {
+    if (!(#netTraceIncoming in obj)) new ServedState(obj);
+    (obj as ServedState).#netTraceIncoming = s;
+  }
+}
+
+const stateOf = { get: ServedState.get, set: ServedState.set };
 
 /** Subscribes to the server channels (subscribing loads nothing; the rest waits for a first request). */
 export function installServerHooks(t: Tracer): void {
@@ -249,6 +267,13 @@ function contextEmit(t: Tracer, proto: object, kind: number): void {
   replaceFunction(proto, 'emit', emit, original);
 }
 
+/** The response's head was written with `status` (the route Express matched is known by then). */
+function headWritten(_t: Tracer, _hook: Hook, s: InState, status: number | undefined): void {
+  s.headAt = now();
+  s.status = Number.isInteger(status) ? status : undefined;
+  if (!s.h2) s.route ??= expressRoute(s.req);
+}
+
 /** At the first HTTP/1 request: the request's and response's `emit`, the response's `writeHead`. */
 function patchHttp(t: Tracer): void {
   const http = require('node:http') as typeof import('node:http');
@@ -261,11 +286,8 @@ function patchHttp(t: Tracer): void {
     // eslint-disable-next-line prefer-rest-params
     const out = original.apply(this, arguments) as unknown;
     const s = get(this);
-    if (s !== undefined && s.headAt === undefined && hook.enabled) {
-      s.headAt = now();
-      s.status = (this as { statusCode?: number }).statusCode;
-      s.route ??= expressRoute(s.req);
-    }
+    if (s !== undefined && s.headAt === undefined && hook.enabled)
+      t.run(hook, headWritten, s, (this as { statusCode?: number }).statusCode);
     return out;
   };
   replaceFunction(proto, 'writeHead', writeHead, original);
@@ -282,11 +304,7 @@ function patchStream(t: Tracer, proto: object): void {
     // eslint-disable-next-line prefer-rest-params
     const out = original.apply(this, arguments) as unknown;
     const s = get(this);
-    if (s !== undefined && s.headAt === undefined && hook.enabled) {
-      s.headAt = now();
-      const status = Number(headers?.[':status'] ?? 200);
-      s.status = Number.isInteger(status) ? status : undefined;
-    }
+    if (s !== undefined && s.headAt === undefined && hook.enabled) t.run(hook, headWritten, s, Number(headers?.[':status'] ?? 200));
     return out;
   };
   replaceFunction(proto, 'respond', respond, original);

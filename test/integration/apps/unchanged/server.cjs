@@ -60,6 +60,8 @@ const server = http.createServer((req, res) => {
       thisIsReq: seen,
       chunks,
       emitters: [req instanceof EventEmitter, res instanceof EventEmitter],
+      symbols: [req, res, req.socket].map((o) => Object.getOwnPropertySymbols(o).map(String).sort()),
+      inspected: [req, res].map((o) => /nettrace/i.test(require('node:util').inspect(o, { showHidden: true, depth: 0 }))),
     };
     res.setHeader('x-a', '1');
     res.writeHead(202, 'Fine', { 'x-b': '2' });
