@@ -15,7 +15,10 @@
  * nothing changed). `ServerResponse.prototype.writeHead` and the HTTP/2 stream's `respond` are
  * wrapped to see when the head is written and the route the framework matched by then.
  *
- * Node 20 has no HTTP/2 server channel: HTTP/2 servers are not recorded there (docs/platform.md).
+ * Workaround: Node 20 has no HTTP/2 server channel. Once the program loads `http2`, its
+ * `createServer`/`createSecureServer` are wrapped (replaceFunction) so that the first server made
+ * gives its prototype an `emit` that sees each 'stream' event (before its listeners) and records
+ * the stream the channel did not.
  */
 
 import * as dc from 'node:diagnostics_channel';
@@ -25,6 +28,8 @@ import { F } from '../protocol/events';
 import { CAUSALITY_ON, incomingStore, type IncomingContext } from './causality';
 import { Stamp } from './httpState';
 import { now, replaceFunction, type Hook, type Tracer } from './tracer';
+import { isLoaded } from './builtins';
+import { onModuleLoad } from './moduleLoad';
 
 /** The server hook group. */
 const hook: Hook = { name: 'server', enabled: true };
@@ -78,8 +83,9 @@ export function installServerHooks(t: Tracer): void {
   });
   dc.subscribe('http2.server.stream.start', (msg) => {
     const m = msg as { stream: object; headers: Record<string, unknown> };
-    t.run(hook, onStream, m.stream, m.headers);
+    if (stateOf.get(m.stream) === undefined) t.run(hook, onStream, m.stream, m.headers);
   });
+  watchHttp2Servers(t);
   // Fastify's route template: its request handler's tracing channel carries the matched route.
   dc.subscribe('tracing:fastify.request.handler:start', (msg) => {
     const m = msg as { request?: { raw?: object }; route?: { url?: unknown } };
@@ -308,4 +314,56 @@ function patchStream(t: Tracer, proto: object): void {
     return out;
   };
   replaceFunction(proto, 'respond', respond, original);
+}
+
+/** Node 20 (no `http2.server.stream.start`): HTTP/2 servers' streams seen at their 'stream' event. */
+function watchHttp2Servers(t: Tracer): void {
+  if (Number(process.versions.node.split('.')[0]) >= 22) return;
+  let done = false;
+  const install = (): void => {
+    if (done) return;
+    done = true;
+    t.guard(hook, () => wrapCreateServer(t, require('node:http2') as Record<string, unknown>));
+  };
+  if (isLoaded('http2')) return install();
+  onModuleLoad((request) => {
+    if (request === 'http2' || request === 'node:http2') install();
+  });
+}
+
+function wrapCreateServer(t: Tracer, mod: Record<string, unknown>): void {
+  let tapped = false;
+  for (const name of ['createServer', 'createSecureServer']) {
+    const original = mod[name];
+    if (typeof original !== 'function') continue;
+    const wrapped = function (this: unknown): unknown {
+      // eslint-disable-next-line prefer-rest-params
+      const server = original.apply(this, arguments) as unknown;
+      if (server !== null && typeof server === 'object' && hook.enabled) {
+        const proto = Object.getPrototypeOf(server) as object;
+        if (!tapped || !Object.prototype.hasOwnProperty.call(proto, 'emit')) {
+          tapped = true;
+          t.guard(hook, () => tapStreamEvent(t, proto));
+        }
+      }
+      return server;
+    };
+    replaceFunction(mod, name, wrapped, original);
+  }
+}
+
+/** Gives an HTTP/2 server prototype an `emit` that records each 'stream' event's stream first. */
+function tapStreamEvent(t: Tracer, proto: object): void {
+  if (Object.prototype.hasOwnProperty.call(proto, 'emit')) return;
+  const parent = Object.getPrototypeOf(proto) as { emit?: Function } | null;
+  const original = parent?.emit;
+  if (typeof original !== 'function') return;
+  const emit = function emit(this: object, event: string | symbol, stream?: unknown, headers?: unknown): boolean {
+    if (event === 'stream' && hook.enabled && stream !== null && typeof stream === 'object' && stateOf.get(stream) === undefined) {
+      t.run(hook, onStream, stream, (headers ?? {}) as Record<string, unknown>);
+    }
+    // eslint-disable-next-line prefer-rest-params
+    return (parent!.emit as Function).apply(this, arguments) as boolean;
+  };
+  replaceFunction(proto, 'emit', emit, original);
 }
