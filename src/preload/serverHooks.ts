@@ -253,12 +253,22 @@ function contextEmit(t: Tracer, proto: object, kind: number): void {
   const original = own ?? parent?.emit;
   if (typeof original !== 'function' || (ownDesc && !own)) return;
   const get = stateOf.get;
-  const emit = function emit(this: object, event: string | symbol, a?: unknown): boolean {
+  const emit = function emit(this: object, event: string | symbol, a?: unknown, b?: unknown): boolean {
     const inner = own ?? (parent!.emit as Function);
     const s = get(this);
     if (s === undefined || !hook.enabled) {
-      // eslint-disable-next-line prefer-rest-params
-      return inner.apply(this, arguments) as boolean;
+      // Other objects' events (a client's responses): the common counts without an `arguments` object.
+      switch (arguments.length) {
+        case 1:
+          return inner.call(this, event) as boolean;
+        case 2:
+          return inner.call(this, event, a) as boolean;
+        case 3:
+          return inner.call(this, event, a, b) as boolean;
+        default:
+          // eslint-disable-next-line prefer-rest-params
+          return inner.apply(this, arguments) as boolean;
+      }
     }
     try {
       noteEvent(t, s, kind, this, event, a);
