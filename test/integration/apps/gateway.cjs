@@ -103,15 +103,20 @@ async function main() {
   await fa.listen({ port: 0, host: '127.0.0.1' });
   const faPort = fa.server.address().port;
 
+  let slowArrived;
+  const slowHere = new Promise((r) => (slowArrived = r));
+  let lateCall;
   const plain = http.createServer((req, res) => {
     let body = '';
     req.on('data', (c) => (body += c));
     req.on('end', () => {
       const n = Number(JSON.parse(body).n);
       if (req.url.startsWith('/slow')) {
-        setTimeout(() => {
-          getJson(`${A}/after-abort?from=slow`).then(() => res.end('late'));
-        }, 300);
+        // The client goes away once the request is here; the handling goes on, and calls after.
+        slowArrived();
+        res.on('close', () => {
+          lateCall = getJson(`${A}/after-abort?from=slow`).then(() => res.end('late'));
+        });
         return;
       }
       calls(`pl-${n}`).then(() => {
@@ -166,9 +171,10 @@ async function main() {
     });
     req.on('error', (e) => resolve(e.code ?? e.message));
     req.end(body);
-    setTimeout(() => req.destroy(), 50);
+    slowHere.then(() => req.destroy());
   });
-  await delay(400);
+  while (!lateCall) await delay(10);
+  await lateCall;
 
   // HTTP/2 (its server channels exist from Node 22 on; on 20 the preload sees the 'stream' event).
   let h2 = [];
