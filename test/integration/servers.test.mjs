@@ -94,3 +94,10 @@ for (const { label, bin } of nodeBinaries()) {
     }
   });
 }
+
+test('NETTRACE_CAUSALITY=0: incoming requests still recorded, no causedBy (what bench/servers.mjs measures against)', async () => {
+  const { code, trace, stderr } = await runTraced(process.execPath, 'gateway.cjs', { env: { NETTRACE_CAUSALITY: '0' } });
+  assert.equal(code, 0, stderr);
+  assert.ok(trace.incomingRequests.length >= 3 * 50 + 1);
+  assert.equal(trace.httpRequests.filter((r) => r.causedBy !== undefined).length, 0);
+});
