@@ -84,7 +84,7 @@ export function renderIncoming(
     const calls = byCause.get(inc.traceID) ?? [];
     const b = incomingBreakdown(inc, calls);
     const route = inc.route !== undefined ? `  (${sanitize(inc.route)})` : '';
-    const via = depth > 0 ? `served by pid ${inc.pid}: ` : '';
+    const via = depth > 0 ? `↳ served by pid ${inc.pid}: ` : '';
     const head = `${via}${sanitize(inc.traceID)} ${sanitize(inc.reqMethod)} ${sanitize(inc.reqURL)}${route}  ${incomingStatus(inc)}  ${msText(b?.totalMs)}`;
     lines.push(`${pad}${paint(cut(head, Math.max(20, o.width - pad.length)), inc.aborted || inc.error ? 31 : 0, o.color)}`);
     for (const call of calls.slice(0, MAX_CALLS)) {

@@ -65,9 +65,9 @@ for (const { label, bin } of nodeBinaries()) {
       const lines = shown.stdout.split('\n');
       const i = lines.findIndex((l) => /^ {6}#\d+ GET http:\/\/127\.0\.0\.1:\d+\/a\?n=3 /.test(l));
       assert.ok(i > 0, shown.stdout.slice(-3000));
-      assert.match(lines[i + 1], /^ {6}served by pid \d+: in-\d+ GET http:\/\/127\.0\.0\.1:\d+\/a\?n=3 {2}200/);
+      assert.match(lines[i + 1], /^ {6}↳ served by pid \d+: in-\d+ GET http:\/\/127\.0\.0\.1:\d+\/a\?n=3 {2}200/);
       assert.match(lines[i + 2], /^ {10}#\d+ GET http:\/\/127\.0\.0\.1:\d+\/chained\?n=3 /);
-      assert.match(lines[i + 3], /^ {10}served by pid \d+: in-\d+ GET http:\/\/127\.0\.0\.1:\d+\/chained\?n=3 {2}200/);
+      assert.match(lines[i + 3], /^ {10}↳ served by pid \d+: in-\d+ GET http:\/\/127\.0\.0\.1:\d+\/chained\?n=3 {2}200/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
