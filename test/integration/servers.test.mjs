@@ -81,7 +81,12 @@ for (const { label, bin } of nodeBinaries()) {
     assert.ok(slow.reqEndAt >= slow.reqRecvAt);
 
     // HTTP/2 (the channel from Node 22 on, the 'stream' event on 20): each stream with the status its client saw.
-    const h2 = incoming.filter((i) => i.server === 'http2');
+    const h2 = incoming.filter((i) => i.server === 'http2' && !i.reqURL.endsWith('/cancel'));
+    // A stream its client reset before any answer: aborted.
+    const cancelled = incoming.find((i) => i.server === 'http2' && i.reqURL.endsWith('/cancel'));
+    assert.equal(cancelled.aborted, true);
+    assert.equal(cancelled.respStatusCode, undefined);
+    assert.ok(cancelled.reqEndAt >= cancelled.reqRecvAt);
     assert.equal(out.h2.length, 5);
     assert.equal(h2.length, out.h2.length);
     for (const s of out.h2) {

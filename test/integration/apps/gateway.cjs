@@ -180,7 +180,17 @@ async function main() {
   let h2 = [];
   {
     const h2server = http2.createServer();
+    let cancelArrived;
+    const cancelHere = new Promise((r) => (cancelArrived = r));
+    let cancelClosed;
+    const cancelDone = new Promise((r) => (cancelClosed = r));
     h2server.on('stream', (stream, headers) => {
+      if (headers[':path'] === '/cancel') {
+        // Never answered: its client resets the stream once it is here.
+        stream.on('close', cancelClosed);
+        cancelArrived();
+        return;
+      }
       const from = `h2-${headers[':path'].slice(1)}`;
       let n = 0;
       stream.on('data', (c) => (n += c.length));
@@ -206,6 +216,12 @@ async function main() {
           }),
       ),
     );
+    const cancel = session.request({ ':method': 'GET', ':path': '/cancel' });
+    cancel.on('error', () => {});
+    cancel.end();
+    await cancelHere;
+    cancel.close(http2.constants.NGHTTP2_CANCEL);
+    await cancelDone;
     session.close();
     h2server.close();
   }
