@@ -12,7 +12,13 @@
 import type { IncomingRequest } from './incoming';
 import type { AddrTuple, HttpRequest, TcpConn } from './types';
 
-const keyOf = (a: AddrTuple): string => `${a.srcIP}|${a.srcPort}|${a.dstIP}|${a.dstPort}`;
+/**
+ * An IPv4 address as a dual-stack socket reports it (`::ffff:127.0.0.1`: a server listening on
+ * `::`, Node's default, sees its IPv4 clients so) in the form the client's end reports it.
+ */
+const plainIP = (ip: string): string => (/^::ffff:\d+\.\d+\.\d+\.\d+$/i.test(ip) ? ip.slice(7) : ip);
+
+const keyOf = (a: AddrTuple): string => `${plainIP(a.srcIP)}|${a.srcPort}|${plainIP(a.dstIP)}|${a.dstPort}`;
 
 function pathOf(url: string): string {
   try {

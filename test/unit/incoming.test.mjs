@@ -219,6 +219,9 @@ test('linkServed: the same 4-tuple from both ends, the exchange in flight, the s
     served('in-8', '/a', 25),
   ]);
   assert.equal(other.size, 0);
+  // A server listening on `::` (Node's default) sees its IPv4 client as ::ffff:a.b.c.d.
+  const mapped = { srcIP: '::ffff:127.0.0.1', srcPort: 50000, dstIP: '::ffff:127.0.0.1', dstPort: 8080 };
+  assert.deepEqual(Object.fromEntries(linkServed(requests.slice(0, 1), tcpConns, [served('in-5', '/a', 11, mapped)])), { 'req-1': 'in-5' });
 });
 
 test('linkServed: a request the 4-tuple cannot link is linked by the traceparent its program sent', () => {
