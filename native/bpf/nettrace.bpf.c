@@ -60,6 +60,10 @@ struct conn {
 	/* Metrics at the move to TCP_CLOSE: tcp_disconnect() (abortive close, connect(AF_UNSPEC))
 	 * zeroes srtt, total_retrans, segs and byte counters right after it, before destroy. */
 	__u32 closed_snap;
+	/* The connection got established, but its move to ESTABLISHED never reached on_set_state
+	 * (a tracepoint program run the kernel skipped: a nested run on the same CPU is dropped and
+	 * only counted in the program's recursion_misses). Its connect time is then unknown. */
+	__u32 est_unseen;
 	struct nt_metrics snap;
 	struct nt_cap_key wk; /* the wire tuple, once wire_done */
 	__u64 cookie;         /* socket cookie: who owns the wire tuple in cap_tuples */
@@ -162,6 +166,9 @@ static __always_inline void fill_tuple(struct nt_event *e, const struct sock *sk
 {
 	e->family = sk->__sk_common.skc_family;
 	e->sport = sk->__sk_common.skc_num;
+	/* Unhashed (TCP_CLOSE, destroy): skc_num is cleared by inet_put_port; inet_sport is not. */
+	if (!e->sport)
+		e->sport = bpf_ntohs(BPF_CORE_READ((const struct inet_sock *)sk, inet_sport));
 	e->dport = bpf_ntohs(sk->__sk_common.skc_dport);
 	if (e->family == AF_INET) {
 		__u32 s = sk->__sk_common.skc_rcv_saddr;
@@ -208,6 +215,7 @@ static __always_inline int emit(__u8 type, const struct sock *sk, struct conn *c
 	e->tgid = c->tgid;
 	e->start_ns = c->start_ns;
 	e->est_ns = c->est_ns;
+	e->est_unseen = c->est_unseen;
 	e->close_ns = c->close_ns;
 	e->syn_retrans = c->syn_retrans;
 	e->retrans_ev = c->retrans_ev;
@@ -230,6 +238,31 @@ static __always_inline int emit(__u8 type, const struct sock *sk, struct conn *c
 	bpf_ringbuf_submit(e, wakeup_flags());
 	count(NT_STAT_EVENTS);
 	return 0;
+}
+
+static __always_inline void cache_tuple(struct conn *c, const struct sock *sk)
+{
+	struct nt_event t = {};
+	fill_tuple(&t, sk);
+	c->family = t.family;
+	c->sport = t.sport;
+	c->dport = t.dport;
+	__builtin_memcpy(c->saddr, t.saddr, 16);
+	__builtin_memcpy(c->daddr, t.daddr, 16);
+}
+
+/* A later event of a connection whose move to ESTABLISHED was not seen: once the socket shows it
+ * got there (acked or received data), say so and keep its tuple, never inventing a connect time. */
+static __always_inline void backfill_established(struct conn *c, const struct sock *sk)
+{
+	if (c->est_ns || c->est_unseen)
+		return;
+	struct tcp_sock *tp = bpf_skc_to_tcp_sock((void *)sk);
+	if (!tp || (tp->bytes_acked == 0 && tp->bytes_received == 0))
+		return;
+	c->est_unseen = 1;
+	if (!c->sport)
+		cache_tuple(c, sk);
 }
 
 SEC("tp_btf/inet_sock_set_state")
@@ -261,27 +294,20 @@ int BPF_PROG(on_set_state, const struct sock *sk, const int oldstate, const int 
 	if (!c)
 		return 0;
 	if (oldstate == NT_TCP_SYN_SENT && newstate == NT_TCP_ESTABLISHED) {
-		struct nt_event t = {};
-		fill_tuple(&t, sk);
-		c->family = t.family;
-		c->sport = t.sport;
-		c->dport = t.dport;
-		__builtin_memcpy(c->saddr, t.saddr, 16);
-		__builtin_memcpy(c->daddr, t.daddr, 16);
+		cache_tuple(c, sk);
+		/* No data has been sent yet: every retransmission so far was of the SYN. The kernel's
+		 * own count, so a retransmit event the kernel skipped is not lost. */
+		struct tcp_sock *tp = bpf_skc_to_tcp_sock((void *)sk);
+		if (tp && tp->total_retrans > c->syn_retrans)
+			c->syn_retrans = tp->total_retrans;
 		c->est_ns = now;
 		c->last_update_ns = now;
 		emit(NT_EV_CONNECT, sk, c, now);
 	} else if (newstate == NT_TCP_CLOSE) {
-		if (!c->sport) {
-			/* A failed connect: keep whatever tuple it had. */
-			struct nt_event t = {};
-			fill_tuple(&t, sk);
-			c->family = t.family;
-			c->sport = t.sport;
-			c->dport = t.dport;
-			__builtin_memcpy(c->saddr, t.saddr, 16);
-			__builtin_memcpy(c->daddr, t.daddr, 16);
-		}
+		backfill_established(c, sk);
+		/* A failed connect: keep whatever tuple it had. */
+		if (!c->sport)
+			cache_tuple(c, sk);
 		/* Final metrics wait for tcp_destroy_sock: an abortive close sends its RST after
 		 * the move to TCP_CLOSE (__tcp_close: tcp_set_state(CLOSE) then
 		 * tcp_send_active_reset), and that RST must still be counted. */
@@ -338,6 +364,8 @@ int BPF_PROG(on_destroy, struct sock *sk)
 	__u64 now = bpf_ktime_get_ns();
 	if (!c->close_ns)
 		c->close_ns = now;
+	if (!c->closed_snap)
+		backfill_established(c, sk);
 	emit(NT_EV_CLOSE, sk, c, now);
 	if (c->wire_done)
 		expire_wire(c, key, now);
@@ -392,8 +420,12 @@ int BPF_PROG(on_tcp_probe, struct sock *sk, const struct sk_buff *skb)
 {
 	__u64 key = (__u64)sk;
 	struct conn *c = bpf_map_lookup_elem(&conns, &key);
-	if (!c || !c->est_ns)
+	if (!c)
 		return 0;
+	if (!c->est_ns) {
+		backfill_established(c, sk);
+		return 0;
+	}
 	__u64 now = bpf_ktime_get_ns();
 	if (now - c->last_update_ns < update_interval_ns)
 		return 0;

@@ -63,7 +63,8 @@ struct nt_event {
 	__u16 wsport, wdport; /* host order */
 	__u8 wfamily;
 	__u8 wproto; /* IPPROTO_TCP, or IPPROTO_UDP for the debuggee's DNS */
-	__u8 wpad[2];
+	__u8 est_unseen; /* established, but the move to ESTABLISHED was not seen (est_ns 0) */
+	__u8 wpad;
 	__u8 wsaddr[16];
 	__u8 wdaddr[16];
 };

@@ -251,7 +251,8 @@ static void emit_metrics(const struct nt_event *e, int final)
 	nt_json_u64(&j, "rtoCount", e->m.total_rto);
 	nt_json_u64(&j, "resetsSent", e->rst_sent);
 	nt_json_u64(&j, "resetsReceived", e->rst_recv);
-	nt_json_bool(&j, "established", e->est_ns != 0);
+	/* est_unseen: established (its SYN acked), though the move to ESTABLISHED was not seen. */
+	nt_json_bool(&j, "established", e->est_ns != 0 || e->est_unseen);
 	if (e->est_ns)
 		nt_json_num(&j, "connectLatencyUs", (e->est_ns - e->start_ns) / 1e3);
 	uint64_t end = e->close_ns ? e->close_ns : e->ts_ns;
@@ -456,6 +457,29 @@ static void read_capture_stats(const struct options *o)
 	}
 }
 
+/* Runs of the helper's tracepoint programs the kernel skipped (bpf_prog_info.recursion_misses:
+ * a program is not run again on a CPU where it is already running, e.g. a state change in a
+ * softirq that interrupted the same program in process context). Their events are missing. */
+static uint64_t missed_runs(struct nettrace_bpf *skel)
+{
+	uint64_t n = 0;
+	struct bpf_program *prog;
+	bpf_object__for_each_program(prog, skel->obj)
+	{
+		int fd = bpf_program__fd(prog);
+		if (fd < 0)
+			continue;
+		struct bpf_prog_info info;
+		uint32_t len = sizeof(info);
+		memset(&info, 0, sizeof(info));
+		if (bpf_obj_get_info_by_fd(fd, &info, &len) == 0)
+			n += info.recursion_misses;
+	}
+	return n;
+}
+
+static uint64_t prev_missed;
+
 static void emit_stats(struct nettrace_bpf *skel, const struct options *o, int force)
 {
 	int ncpu = libbpf_num_possible_cpus();
@@ -471,14 +495,18 @@ static void emit_stats(struct nettrace_bpf *skel, const struct options *o, int f
 	}
 	uint64_t old_drops = cap_drops, old_pk = cap_packets;
 	read_capture_stats(o);
-	if (!force && memcmp(tot, prev_stats, sizeof(tot)) == 0 && old_drops == cap_drops && old_pk == cap_packets)
+	uint64_t missed = missed_runs(skel);
+	if (!force && memcmp(tot, prev_stats, sizeof(tot)) == 0 && old_drops == cap_drops && old_pk == cap_packets &&
+	    missed == prev_missed)
 		return;
 	memcpy(prev_stats, tot, sizeof(tot));
+	prev_missed = missed;
 	struct nt_json j;
 	nt_json_begin(&j, "stats");
 	nt_json_u64(&j, "lostEvents", tot[NT_STAT_LOST]);
 	nt_json_u64(&j, "untracedConnsMapFull", tot[NT_STAT_CONN_FULL]);
 	nt_json_u64(&j, "events", tot[NT_STAT_EVENTS]);
+	nt_json_u64(&j, "missedRuns", missed);
 	if (o->n_cap_fds) {
 		nt_json_u64(&j, "capturePackets", cap_packets);
 		nt_json_u64(&j, "captureKernelDrops", cap_drops);

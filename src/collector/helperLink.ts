@@ -61,6 +61,7 @@ export class HelperLink {
   private readonly snapped = new WeakMap<object, number>();
   private snapshotTimer: NodeJS.Timeout | undefined;
   private lostWarned = false;
+  private missedWarned = false;
   private truncatedWarned = false;
 
   constructor(
@@ -130,7 +131,14 @@ export class HelperLink {
         const patch: Partial<HelperStats> = {};
         if (typeof m.lostEvents === 'number') patch.lostEvents = m.lostEvents;
         if (typeof m.captureKernelDrops === 'number') patch.captureKernelDrops = m.captureKernelDrops;
+        if (typeof m.missedRuns === 'number' && m.missedRuns > 0) patch.missedRuns = m.missedRuns;
         this.stats(patch);
+        if ((m.missedRuns ?? 0) > 0 && !this.missedWarned) {
+          this.missedWarned = true;
+          this.session.warn(
+            'the kernel skipped some runs of the helper\'s programs (a program nested on one CPU is not run again): some connections may lack their connect time or retransmit counts (stats.helper.missedRuns)',
+          );
+        }
         if ((m.lostEvents ?? 0) > 0 && !this.lostWarned) {
           this.lostWarned = true;
           this.session.warn('the helper lost eBPF events (its ring buffer was full): some connections may lack kernel metrics');

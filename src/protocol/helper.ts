@@ -146,6 +146,8 @@ export interface HelperStatsMessage {
   lostEvents?: number;
   untracedConnsMapFull?: number;
   events?: number;
+  /** Kernel program runs the kernel skipped (bpf_prog_info.recursion_misses, all programs). */
+  missedRuns?: number;
   capturePackets?: number;
   captureKernelDrops?: number;
 }

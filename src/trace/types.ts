@@ -486,6 +486,8 @@ export interface HelperStats {
   unavailable?: Record<string, string>;
   /** eBPF events lost because the ring buffer was full. */
   lostEvents?: number;
+  /** Runs of the helper's kernel programs the kernel skipped (nested on one CPU): their events are missing. */
+  missedRuns?: number;
   /** Packets the kernel dropped from the capture sockets. */
   captureKernelDrops?: number;
   /** The packet capture while it ran (the spool; `packetCapture` describes a saved file). */

@@ -138,7 +138,16 @@ describe('privileged helper', { timeout: 150_000 }, () => {
     // its final tcpMetrics carries the connect figures.
     const fin = ofType(h, 'tcpMetrics').find((m) => m.final);
     assert.ok(fin?.tcpMetrics.established, `connected after the SYN retransmission: ${JSON.stringify(fin)}`);
+    assert.equal(fin.addrTuple.srcPort, client.ports()[0], 'the local port, though the socket was unhashed at destroy');
     const m = fin.tcpMetrics;
+    const missed = Math.max(0, ...ofType(h, 'stats').map((s) => s.missedRuns ?? 0));
+    if (m.connectLatencyUs === undefined) {
+      // The kernel skipped the program's run at the move to ESTABLISHED (nested on one CPU, on a
+      // busy machine): the helper must have said so, and then knows no connect time.
+      assert.ok(missed > 0, `no connect time, yet no missed program runs reported: ${JSON.stringify(fin)}`);
+      console.error(`# dropped SYN: the kernel skipped ${missed} program run(s); the connect time is unknown, as reported`);
+      return;
+    }
     // One, unless this machine was too busy to delete the rule before the first retransmission.
     assert.ok(m.synRetransmits >= 1, JSON.stringify(m));
     assert.ok(m.connectLatencyUs > 900_000, `connect latency includes the RTO: ${m.connectLatencyUs}us`);
