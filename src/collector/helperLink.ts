@@ -136,7 +136,7 @@ export class HelperLink {
         if ((m.missedRuns ?? 0) > 0 && !this.missedWarned) {
           this.missedWarned = true;
           this.session.warn(
-            'the kernel skipped some runs of the helper\'s programs (a program nested on one CPU is not run again): some connections may lack their connect time or retransmit counts (stats.helper.missedRuns)',
+            "the kernel skipped some runs of the helper's programs (a program nested on one CPU is not run again): some connections may lack their connect time or retransmit counts (stats.helper.missedRuns)",
           );
         }
         if ((m.lostEvents ?? 0) > 0 && !this.lostWarned) {
