@@ -26,6 +26,7 @@
  */
 
 import type { DebuggerPause, Dial, DnsQuery, HttpRequest, TcpConn, TlsTunnel, TraceStats, UdpConn } from '../trace/types';
+import type { IncomingRequest } from '../trace/incoming';
 
 // ---------------------------------------------------------------------------------------------
 // Shared shapes
@@ -66,6 +67,8 @@ export interface TraceSnapshot {
   tlsTunnels: TlsTunnel[];
   udpConns?: UdpConn[];
   dnsQueries?: DnsQuery[];
+  /** Requests the traced programs served (the outgoing requests' `causedBy`). */
+  incomingRequests?: IncomingRequest[];
   /** When the program was stopped in the debugger (the waterfall collapses these spans). */
   debuggerPauses?: DebuggerPause[];
   stats?: TraceStats;
@@ -81,6 +84,7 @@ export interface RecordBatch {
   tlsTunnels?: TlsTunnel[];
   udpConns?: UdpConn[];
   dnsQueries?: DnsQuery[];
+  incomingRequests?: IncomingRequest[];
   /**
    * Not a record kind: the trace's whole `debuggerPauses` list, sent when it changed (a `stopped`
    * or `continued` of the debug session); it replaces the panel's.

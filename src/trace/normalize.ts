@@ -34,6 +34,7 @@ import type {
   TcpMetrics,
   UdpConn,
 } from './types';
+import type { IncomingRequest } from './incoming';
 
 type Obj = Record<string, unknown>;
 
@@ -256,6 +257,30 @@ function fixUdpConn(o: Obj): o is Obj & UdpConn {
 /** The `udpConns` (the resolver's sockets) of a trace or batch from outside: their tuples checked. */
 export function normalizeUdpConns(list: unknown): UdpConn[] {
   return fixList(list, fixUdpConn);
+}
+
+// ---- incoming requests ----------------------------------------------------------------------
+
+const INCOMING_TIMES = ['reqRecvAt', 'reqBodyDoneAt', 'respHeadAt', 'respDoneAt', 'reqEndAt'] as const;
+const INCOMING_COUNTS = ['pid', 'threadId', 'protoMajor', 'protoMinor', 'reqContentLen', 'respStatusCode', 'respContentLen'] as const;
+
+function fixIncoming(o: Obj): o is Obj & IncomingRequest {
+  if (!isString(o.traceID)) return false;
+  orDefault(o, 'reqMethod', isString, '');
+  orDefault(o, 'reqURL', isString, '');
+  orDefault(o, 'server', isString, 'http');
+  for (const k of ['route', 'traceparent'] as const) keepIf(o, k, isString);
+  for (const k of INCOMING_TIMES) keepIf(o, k, isTime);
+  for (const k of INCOMING_COUNTS) keepIf(o, k, isCount);
+  keepIf(o, 'addrTuple', isTuple);
+  keepIf(o, 'aborted', (v) => typeof v === 'boolean');
+  keepIf(o, 'error', (v) => isObject(v) && isString(v.message));
+  return true;
+}
+
+/** The `incomingRequests` of a trace or batch from outside, normalized. */
+export function normalizeIncoming(list: unknown): IncomingRequest[] {
+  return fixList(list, fixIncoming);
 }
 
 /** The `dnsQueries` (DNS messages) of a trace or batch from outside, normalized. */

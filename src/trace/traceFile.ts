@@ -9,7 +9,14 @@ import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import type { Har } from './har';
 import { JsonObjectScanner, JsonScanError, writeJsonFile } from './jsonStream';
-import { normalizeDebuggerPauses, normalizeDials, normalizeDnsQueries, normalizeTcpConns, normalizeUdpConns } from './normalize';
+import {
+  normalizeDebuggerPauses,
+  normalizeDials,
+  normalizeDnsQueries,
+  normalizeIncoming,
+  normalizeTcpConns,
+  normalizeUdpConns,
+} from './normalize';
 import { RECORD_KINDS } from './wire';
 import { FORMAT_VERSION, type HttpRequest, type Trace, type TraceRule, type TraceRules, type TraceStats, type HelperStats } from './types';
 
@@ -106,6 +113,7 @@ function validateTrace(obj: Record<string, unknown>, name: string): Trace {
   obj.tcpConns = normalizeTcpConns(obj.tcpConns);
   obj.udpConns = normalizeUdpConns(obj.udpConns);
   obj.dnsQueries = normalizeDnsQueries(obj.dnsQueries);
+  if (obj.incomingRequests !== undefined) obj.incomingRequests = normalizeIncoming(obj.incomingRequests);
   if (!Array.isArray(obj.processes)) obj.processes = [];
   if (typeof obj.description !== 'string') obj.description = '';
   if (typeof obj.traceBeginAt !== 'string' || Number.isNaN(Date.parse(obj.traceBeginAt))) {

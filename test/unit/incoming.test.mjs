@@ -6,9 +6,8 @@ import { createRequire } from 'node:module';
 
 import { bundleTs } from '../lib/bundleTs.mjs';
 
-const { TraceBuilder, diagnoseIncoming, incomingBreakdown, renderTrace, enrichTrace, linkServed } = createRequire(import.meta.url)(
-  '../../dist/core.cjs',
-);
+const { TraceBuilder, diagnoseIncoming, incomingBreakdown, renderTrace, enrichTrace, linkServed, parseTraceFile, emptyTrace } =
+  createRequire(import.meta.url)('../../dist/core.cjs');
 const wire = bundleTs(["export * from './src/protocol/events';", "export { EventDecoder } from './src/collector/eventDecoder';"]);
 
 const BEGIN = Date.parse('2026-01-01T00:00:00.000Z');
@@ -248,4 +247,25 @@ test('linkServed: a request the 4-tuple cannot link is linked by the traceparent
   assert.deepEqual(Object.fromEntries(linkServed([viaProxy, other], [], [inc])), { 'req-1': 'in-1' });
   // Two incoming requests with one traceparent: ambiguous, not linked.
   assert.equal(linkServed([viaProxy], [], [inc, { ...inc, traceID: 'in-2' }]).size, 0);
+});
+
+test('a saved trace with damaged incoming requests: the bad fields dropped, the entries without an id too, show does not fail', () => {
+  const t = emptyTrace('damaged', new Date('2026-01-01T00:00:00Z'));
+  t.incomingRequests = [
+    { traceID: 'in-1', reqMethod: {}, reqURL: 5, addrTuple: 'x', respStatusCode: -3, reqRecvAt: 'soon', error: 'boom', route: 7 },
+    null,
+    { reqMethod: 'GET' },
+    { traceID: 'in-2', reqMethod: 'GET', reqURL: 'http://a/b', server: 'http', reqRecvAt: 1, reqEndAt: 5, respStatusCode: 200 },
+  ];
+  const read = parseTraceFile(JSON.stringify(t), 'damaged.json');
+  assert.deepEqual(
+    read.incomingRequests.map((r) => r.traceID),
+    ['in-1', 'in-2'],
+  );
+  const [bad] = read.incomingRequests;
+  assert.equal(bad.reqMethod, '');
+  assert.equal(bad.reqURL, '');
+  for (const k of ['addrTuple', 'respStatusCode', 'reqRecvAt', 'error', 'route']) assert.equal(k in bad, false, k);
+  const out = renderTrace(enrichTrace(read), { width: 120 });
+  assert.match(out, /in-2 GET http:\/\/a\/b/);
 });
