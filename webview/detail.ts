@@ -7,6 +7,7 @@
 
 import type { HttpRequest } from '../src/trace/types';
 import { renderBody } from './detail/body';
+import { renderCause } from './detail/cause';
 import { dialOf, tlsTunnelOf, type DetailContext, type DetailEvents, type DetailTab } from './detail/common';
 import { renderConnection } from './detail/connection';
 import { renderDns } from './detail/dns';
@@ -170,6 +171,8 @@ export class DetailView implements DetailContext {
       const severity = row.failed ? 'error' : 'warning';
       out.push(h('div', `diagnosis ${severity}`, { role: 'status' }, icon(severity), h('span', 'selectable', null, text)));
     }
+    const cause = renderCause(this, req);
+    if (cause) out.push(cause);
     return out;
   }
 }

@@ -12,6 +12,7 @@
 import './filter.css';
 import { h, icon, setSafeAttr, setText } from './dom';
 import { collectValues, FILTER_KEYS, suggest, type FilterKey, type FilterRowView, type Suggestion } from './filterQuery';
+import type { IncomingRequest } from '../src/trace/incoming';
 
 /** What the filter box asks its owner. */
 export interface FilterBoxEvents {
@@ -21,6 +22,8 @@ export interface FilterBoxEvents {
   leave(): void;
   /** The trace's rows, whose values autocomplete (collected when the popup opens, again when the rows change). */
   rows(): readonly FilterRowView[];
+  /** The trace's incoming requests (`caused-by:` autocompletes their routes and paths). */
+  incoming?(): ReadonlyMap<string, IncomingRequest>;
 }
 
 /** Most options the popup lists. */
@@ -202,7 +205,7 @@ export class FilterBox {
     const rows = this.events.rows();
     const c = this.valuesCache;
     if (c && c.rows === rows && c.length === rows.length) return c.values;
-    const values = collectValues(rows);
+    const values = collectValues(rows, undefined, this.events.incoming?.());
     this.valuesCache = { rows, length: rows.length, values };
     return values;
   }

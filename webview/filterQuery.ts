@@ -7,9 +7,12 @@
  * Keys: `domain:` (host, `*` globs, `*.example.com` also matches `example.com`), `host:` (host or
  * host:port), `method:`, `status-code:`, `larger-than:` (bytes, `k`/`M` suffixes), `has-response-header:`,
  * `is:` (`failed`, `slow`, `reused`, `redirect`, `pending`, `websocket`), `client:`, `pid:`,
- * `initiator:` (file name or `file:line`), `mark:` (a rule's tag).
+ * `initiator:` (file name or `file:line`), `mark:` (a rule's tag), `caused-by:` (the incoming
+ * request a server was handling when it made the request: its id `in-3`, its route `/users/:id`,
+ * or its path or a path prefix `/checkout`; `caused-by:none` for requests made outside any).
  */
 
+import type { IncomingRequest } from '../src/trace/incoming';
 import type { HttpRequest } from '../src/trace/types';
 
 /** What a filter term needs to know of a row (the list's Row satisfies it). */
@@ -39,6 +42,7 @@ export const FILTER_KEYS = [
   'pid',
   'initiator',
   'mark',
+  'caused-by',
 ] as const;
 
 /** One property key. */
@@ -51,6 +55,8 @@ export const IS_VALUES = ['failed', 'slow', 'reused', 'redirect', 'pending', 'we
 export interface FilterContext {
   /** A successful request longer than this is `is:slow`. */
   slowMs: number;
+  /** The trace's incoming requests by traceID (`caused-by:` reads their routes and paths). */
+  incoming?: ReadonlyMap<string, IncomingRequest>;
 }
 
 type Test = (row: FilterRowView, ctx: FilterContext) => boolean;
@@ -132,6 +138,32 @@ function isPending(row: FilterRowView): boolean {
 }
 
 const NEVER: Test = () => false;
+
+/** The path (no query) of an incoming request's URL, lower-case. */
+export function incomingPath(inc: IncomingRequest): string {
+  const url = inc.reqURL;
+  const start = url.indexOf('/', url.indexOf('//') + 2);
+  if (start < 0) return '/';
+  const q = url.search(/[?#]/);
+  return url.slice(start, q > start ? q : undefined).toLowerCase();
+}
+
+/** The `caused-by:` test: the incoming request by id, route, path or path prefix (`v` lower-case). */
+function causedByTest(v: string): Test {
+  if (v === 'none') return (row) => row.req.causedBy === undefined;
+  const prefix = v.startsWith('/') ? (v.endsWith('/') ? v : `${v}/`) : undefined;
+  return (row, ctx) => {
+    const id = row.req.causedBy;
+    if (id === undefined) return false;
+    if (id.toLowerCase() === v) return true;
+    const inc = ctx.incoming?.get(id);
+    if (!inc) return false;
+    if (inc.route !== undefined && inc.route.toLowerCase() === v) return true;
+    if (prefix === undefined) return false;
+    const path = incomingPath(inc);
+    return path === v || path.startsWith(prefix);
+  };
+}
 
 /** Builds the test of one `key:value` term; a string is an error message. */
 function propertyTest(key: FilterKey, raw: string): Test | string {
@@ -217,6 +249,9 @@ function propertyTest(key: FilterKey, raw: string): Test | string {
         return init.slice(0, init.lastIndexOf(':')) === v || init.startsWith(v);
       };
     }
+    case 'caused-by':
+      if (!v) return 'caused-by: expects an incoming request: its id (in-3), route (/users/:id), path, or none';
+      return causedByTest(v);
     case 'mark': {
       if (!v) return 'mark: expects a tag';
       return (row) => {
@@ -277,7 +312,11 @@ export interface Suggestion {
 }
 
 /** Values seen in the rows, per key, for autocompletion (bounded so 10,000 rows stay cheap). */
-export function collectValues(rows: Iterable<FilterRowView>, limit = 50): Map<FilterKey, string[]> {
+export function collectValues(
+  rows: Iterable<FilterRowView>,
+  limit = 50,
+  incoming?: ReadonlyMap<string, IncomingRequest>,
+): Map<FilterKey, string[]> {
   const sets = new Map<FilterKey, Set<string>>();
   const add = (k: FilterKey, v: string | undefined): void => {
     if (!v) return;
@@ -294,6 +333,8 @@ export function collectValues(rows: Iterable<FilterRowView>, limit = 50): Map<Fi
     add('initiator', row.initiator);
     for (const h of row.req.respHeaders ?? []) add('has-response-header', h[0].toLowerCase());
     for (const t of (row.req as { marks?: string[] }).marks ?? []) add('mark', t);
+    const cause = row.req.causedBy !== undefined ? incoming?.get(row.req.causedBy) : undefined;
+    if (cause) add('caused-by', cause.route ?? incomingPath(cause));
   }
   const out = new Map<FilterKey, string[]>();
   for (const [k, s] of sets) out.set(k, [...s].sort());

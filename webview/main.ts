@@ -84,6 +84,7 @@ class App {
       if (!this.state.selectedId || this.model.indexOf(this.state.selectedId) < 0) this.selectIndex(0, false);
     },
     rows: () => this.model.rows,
+    incoming: () => this.model.incoming,
   });
   private readonly rowMenu: RowMenu;
   private readonly failedToggle = h(

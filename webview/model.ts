@@ -8,7 +8,15 @@
 
 import type { DebuggerPause, Dial, DnsQuery, HttpRequest, TcpConn, TlsTunnel, UdpConn } from '../src/trace/types';
 import type { RecordBatch, TraceSnapshot } from '../src/protocol/webview';
-import { normalizeDebuggerPauses, normalizeDials, normalizeDnsQueries, normalizeTcpConns, normalizeUdpConns } from '../src/trace/normalize';
+import {
+  normalizeDebuggerPauses,
+  normalizeDials,
+  normalizeDnsQueries,
+  normalizeIncoming,
+  normalizeTcpConns,
+  normalizeUdpConns,
+} from '../src/trace/normalize';
+import type { IncomingRequest } from '../src/trace/incoming';
 import { isFailed } from '../src/trace/timings';
 import { formatInitiator, formatStatus, splitUrl, statusClass, type StatusClass } from './format';
 import { axisFor, collapsiblePauses, extendAxis, requestDuration, requestStart, Timeline, type Axis, type TimeRange } from './waterfall';
@@ -103,14 +111,18 @@ export interface CompiledFilter {
 }
 
 /** Compiles a FilterSpec once so matching a row does no parsing (`slowMs`: the session's slow threshold). */
-export function compileFilter(f: FilterSpec, slowMs: number = DEFAULT_SLOW_MS): CompiledFilter {
+export function compileFilter(
+  f: FilterSpec,
+  slowMs: number = DEFAULT_SLOW_MS,
+  incoming?: ReadonlyMap<string, IncomingRequest>,
+): CompiledFilter {
   return {
     query: parseFilter(f.text),
     failedOnly: f.failedOnly,
     classes: f.classes.length ? new Set(f.classes) : null,
     host: f.host.toLowerCase(),
     timeRange: validRange(f.timeRange),
-    ctx: { slowMs },
+    ctx: { slowMs, incoming },
   };
 }
 
@@ -214,6 +226,8 @@ export class TraceModel {
   readonly tlsTunnels = new Map<string, TlsTunnel>();
   readonly udpConns = new Map<string, UdpConn>();
   readonly dnsQueries = new Map<string, DnsQuery>();
+  /** The requests the traced programs served, by traceID (what the outgoing ones' `causedBy` names). */
+  readonly incoming = new Map<string, IncomingRequest>();
   /** When the program was stopped in the debugger (the trace's `debuggerPauses`). */
   debuggerPauses: DebuggerPause[] = [];
   private timelineCache: { key: string; timeline: Timeline } | undefined;
@@ -237,7 +251,7 @@ export class TraceModel {
   readonly hosts = new Map<string, number>();
   private readonly byId = new Map<string, Row>();
   private filterSpec: FilterSpec = NO_FILTER;
-  private compiled: CompiledFilter = compileFilter(NO_FILTER);
+  private compiled: CompiledFilter = compileFilter(NO_FILTER, DEFAULT_SLOW_MS, this.incoming);
   /** A successful request longer than this is `is:slow` (the session's `slowThresholdMs`). */
   slowMs = DEFAULT_SLOW_MS;
   private sortSpec: SortSpec = DEFAULT_SORT;
@@ -259,12 +273,13 @@ export class TraceModel {
     this.live = live;
     const slow = snap.slowThresholdMs;
     this.slowMs = typeof slow === 'number' && slow > 0 ? slow : DEFAULT_SLOW_MS;
-    if (this.compiled.ctx.slowMs !== this.slowMs) this.compiled = compileFilter(this.filterSpec, this.slowMs);
+    if (this.compiled.ctx.slowMs !== this.slowMs) this.compiled = compileFilter(this.filterSpec, this.slowMs, this.incoming);
     this.dials.clear();
     this.tcpConns.clear();
     this.tlsTunnels.clear();
     this.udpConns.clear();
     this.dnsQueries.clear();
+    this.incoming.clear();
     this.debuggerPauses = normalizeDebuggerPauses(snap.debuggerPauses);
     this.dnsByDial.clear();
     this.tlsByConn.clear();
@@ -358,6 +373,12 @@ export class TraceModel {
       this.view = mergeSorted(this.view, entering, this.cmp);
       viewChanged = true;
     }
+    // An incoming request's route or URL came later than the calls it caused: `caused-by:` decides again.
+    if (batch.incomingRequests?.length && this.compiled.query.terms.some((t) => t.key === 'caused-by')) {
+      const before = this.view;
+      this.rebuildView();
+      viewChanged ||= before.length !== this.view.length || before.some((r, i) => r !== this.view[i]);
+    }
     if (viewChanged || fresh.length) this.viewVersion++;
     return { added: fresh.length - replaced.size, changed: replaced.size, viewChanged };
   }
@@ -389,7 +410,7 @@ export class TraceModel {
   /** Sets the filter and recomputes the view. */
   setFilter(f: FilterSpec): void {
     this.filterSpec = { ...f, classes: [...f.classes] };
-    this.compiled = compileFilter(this.filterSpec, this.slowMs);
+    this.compiled = compileFilter(this.filterSpec, this.slowMs, this.incoming);
     this.rebuildView();
   }
 
@@ -468,6 +489,7 @@ export class TraceModel {
       reindex(this.tlsByConn, t.traceID, old?.tcpConn, t.tcpConn);
     }
     if (b.udpConns) for (const u of normalizeUdpConns(b.udpConns)) this.udpConns.set(u.traceID, u);
+    if (b.incomingRequests) for (const r of normalizeIncoming(b.incomingRequests)) this.incoming.set(r.traceID, r);
     for (const q of b.dnsQueries ? normalizeDnsQueries(b.dnsQueries) : []) {
       const old = this.dnsQueries.get(q.traceID);
       this.dnsQueries.set(q.traceID, q);

@@ -140,3 +140,29 @@ test('autocompletion offers keys, then the values seen in the rows', () => {
   );
   assert.deepEqual(f.suggest('nokey:', 6, values), []);
 });
+
+test('caused-by: the incoming request by id, route, path or path prefix; none for requests outside any', () => {
+  const incoming = new Map([
+    ['in-1', { traceID: 'in-1', server: 'http', reqMethod: 'POST', reqURL: 'http://gw:8080/checkout/42?x=1', route: '/checkout/:id' }],
+    ['in-2', { traceID: 'in-2', server: 'http', reqMethod: 'GET', reqURL: 'http://gw:8080/checkoutX' }],
+  ]);
+  const withIncoming = { slowMs: 1000, incoming };
+  const rows = [row({ traceID: 'a', causedBy: 'in-1' }), row({ traceID: 'b', causedBy: 'in-2' }), row({ traceID: 'c' }), row({ traceID: 'd', causedBy: 'in-9' })];
+  const pick = (text) => {
+    const q = f.parseFilter(text);
+    assert.deepEqual(q.errors, []);
+    return rows.filter((r) => f.matchesQuery(r, q, withIncoming)).map((r) => r.req.traceID);
+  };
+  assert.deepEqual(pick('caused-by:in-1'), ['a']);
+  assert.deepEqual(pick('caused-by:IN-9'), ['d'], 'an incoming request not seen yet still matches by id');
+  assert.deepEqual(pick('caused-by:/checkout/:id'), ['a']);
+  assert.deepEqual(pick('caused-by:/checkout'), ['a'], 'a path prefix stops at a segment: /checkoutX is not under /checkout');
+  assert.deepEqual(pick('caused-by:/checkoutx'), ['b']);
+  assert.deepEqual(pick('caused-by:/checkout/42'), ['a'], 'the path without its query');
+  assert.deepEqual(pick('caused-by:none'), ['c']);
+  assert.deepEqual(pick('-caused-by:none'), ['a', 'b', 'd']);
+  assert.match(f.parseFilter('caused-by:').errors[0], /caused-by: expects/);
+  const values = f.collectValues(rows, 50, incoming);
+  assert.deepEqual(values.get('caused-by'), ['/checkout/:id', '/checkoutx']);
+  assert.ok(f.suggest('cau', 3, values).some((s) => s.text === 'caused-by:'));
+});
