@@ -147,7 +147,12 @@ test('caused-by: the incoming request by id, route, path or path prefix; none fo
     ['in-2', { traceID: 'in-2', server: 'http', reqMethod: 'GET', reqURL: 'http://gw:8080/checkoutX' }],
   ]);
   const withIncoming = { slowMs: 1000, incoming };
-  const rows = [row({ traceID: 'a', causedBy: 'in-1' }), row({ traceID: 'b', causedBy: 'in-2' }), row({ traceID: 'c' }), row({ traceID: 'd', causedBy: 'in-9' })];
+  const rows = [
+    row({ traceID: 'a', causedBy: 'in-1' }),
+    row({ traceID: 'b', causedBy: 'in-2' }),
+    row({ traceID: 'c' }),
+    row({ traceID: 'd', causedBy: 'in-9' }),
+  ];
   const pick = (text) => {
     const q = f.parseFilter(text);
     assert.deepEqual(q.errors, []);
