@@ -64,6 +64,7 @@ struct conn {
 	 * (a tracepoint program run the kernel skipped: a nested run on the same CPU is dropped and
 	 * only counted in the program's recursion_misses). Its connect time is then unknown. */
 	__u32 est_unseen;
+	__u64 last_syn_ns; /* when the last SYN retransmission went out */
 	struct nt_metrics snap;
 	struct nt_cap_key wk; /* the wire tuple, once wire_done */
 	__u64 cookie;         /* socket cookie: who owns the wire tuple in cap_tuples */
@@ -216,6 +217,7 @@ static __always_inline int emit(__u8 type, const struct sock *sk, struct conn *c
 	e->start_ns = c->start_ns;
 	e->est_ns = c->est_ns;
 	e->est_unseen = c->est_unseen;
+	e->last_syn_ns = c->last_syn_ns;
 	e->close_ns = c->close_ns;
 	e->syn_retrans = c->syn_retrans;
 	e->retrans_ev = c->retrans_ev;
@@ -384,8 +386,10 @@ int BPF_PROG(on_retransmit, const struct sock *sk, const struct sk_buff *skb, in
 	struct conn *c = bpf_map_lookup_elem(&conns, &key);
 	if (!c)
 		return 0;
-	if (sk->__sk_common.skc_state == NT_TCP_SYN_SENT)
+	if (sk->__sk_common.skc_state == NT_TCP_SYN_SENT) {
 		__sync_fetch_and_add(&c->syn_retrans, 1);
+		c->last_syn_ns = bpf_ktime_get_ns();
+	}
 	else
 		__sync_fetch_and_add(&c->retrans_ev, 1);
 	return 0;

@@ -67,6 +67,7 @@ struct nt_event {
 	__u8 wpad;
 	__u8 wsaddr[16];
 	__u8 wdaddr[16];
+	__u64 last_syn_ns; /* the last SYN retransmission (0: none) */
 };
 
 /* Key of the capture filter map: a packet's addresses and ports as they appear on the wire. */

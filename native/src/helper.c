@@ -240,6 +240,8 @@ static void emit_metrics(const struct nt_event *e, int final)
 	nt_json_u64(&j, "rttVarUs", e->m.rttvar_us);
 	nt_json_u64(&j, "retransmits", e->m.total_retrans);
 	nt_json_u64(&j, "synRetransmits", e->syn_retrans);
+	if (e->last_syn_ns > e->start_ns)
+		nt_json_num(&j, "synRetransmitAfterUs", (e->last_syn_ns - e->start_ns) / 1e3);
 	nt_json_u64(&j, "sndCwnd", e->m.snd_cwnd);
 	nt_json_u64(&j, "segsOut", e->m.segs_out);
 	nt_json_u64(&j, "segsIn", e->m.segs_in);
@@ -288,6 +290,8 @@ static void emit_connect(const struct nt_event *e)
 		nt_json_num(&j, "at", nt_mono_to_epoch_ms(e->est_ns));
 		nt_json_num(&j, "connectLatencyUs", (e->est_ns - e->start_ns) / 1e3);
 		nt_json_u64(&j, "synRetransmits", e->syn_retrans);
+	if (e->last_syn_ns > e->start_ns)
+		nt_json_num(&j, "synRetransmitAfterUs", (e->last_syn_ns - e->start_ns) / 1e3);
 	nt_json_u64(&j, "rttUs", e->m.srtt_us);
 	nt_json_end(&j);
 	if (ct)

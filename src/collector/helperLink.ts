@@ -123,6 +123,7 @@ export class HelperLink {
           connectLatencyUs: m.connectLatencyUs,
           synRetransmits: m.synRetransmits,
         };
+        if (typeof m.synRetransmitAfterUs === 'number') tcpMetrics.synRetransmitAfterUs = m.synRetransmitAfterUs;
         if (typeof extra.rttUs === 'number') tcpMetrics.rttUs = extra.rttUs;
         this.merge(tupleKey(m.addrTuple), { tcpMetrics }, true);
         return;

@@ -61,6 +61,8 @@ export interface HelperTcpConnectMessage {
   at: number;
   connectLatencyUs: number;
   synRetransmits: number;
+  /** From the first SYN to the last retransmitted one (absent: no SYN was retransmitted). */
+  synRetransmitAfterUs?: number;
 }
 
 /**

@@ -21,6 +21,7 @@ import {
   type RequestContext,
 } from './timings';
 import { mainStretch } from './loopBlocked';
+import { synStory } from './kernel';
 import { explainTlsError } from './tlsErrors';
 import type { ConnectAttempt, DnsQuery, HttpRequest, Timings } from './types';
 
@@ -408,7 +409,8 @@ function slowDetail(ctx: DiagnosisContext, phase: Phase, t: Timings): { name: st
     }
     case 'connect': {
       const story = attemptsStory(ctx.dial?.connectAttempts ?? []);
-      return { name: story || !peer ? PHASE_NAMES.connect : `TCP connect to ${peer}`, evidence: story };
+      const tm = ctx.tcpConn?.tcpMetrics;
+      return { name: story || !peer ? PHASE_NAMES.connect : `TCP connect to ${peer}`, evidence: story ?? (tm && synStory(tm)) };
     }
     case 'ssl': {
       const name = ctx.tlsTunnel?.serverName || hostOf(r);

@@ -48,11 +48,25 @@ function metricsFacts(tm: TcpMetrics): KernelFacts {
   else if (syn) out.retransmits = `${syn} SYN`;
   if (tm.sndCwnd !== undefined) out.cwnd = String(tm.sndCwnd);
   if (tm.segsOut !== undefined || tm.segsIn !== undefined) out.segments = `${tm.segsOut ?? '?'} out / ${tm.segsIn ?? '?'} in`;
-  if (tm.connectLatencyUs !== undefined) out.connect = usText(tm.connectLatencyUs);
+  if (tm.connectLatencyUs !== undefined) {
+    const syn = synStory(tm);
+    out.connect = `${usText(tm.connectLatencyUs)}${syn ? ` (${syn})` : ''}`;
+  }
   const rs = tm.resetsSent ?? 0;
   const rr = tm.resetsReceived ?? 0;
   if (rs > 0 || rr > 0) out.resets = `${rs} sent / ${rr} received`;
   return out;
+}
+
+/**
+ * What unanswered SYNs cost a connect: "the first SYN went unanswered; retransmitted after 1.00 s"
+ * (2 or more: "3 SYNs went unanswered; the last retransmitted after 7.00 s"); undefined without any.
+ */
+export function synStory(tm: TcpMetrics): string | undefined {
+  const n = tm.synRetransmits ?? 0;
+  if (n < 1) return undefined;
+  const after = tm.synRetransmitAfterUs !== undefined ? ` after ${usText(tm.synRetransmitAfterUs)}` : '';
+  return n === 1 ? `the first SYN went unanswered; retransmitted${after}` : `${n} SYNs went unanswered; the last retransmitted${after}`;
 }
 
 function conntrackFacts(ct: Conntrack): KernelFacts {

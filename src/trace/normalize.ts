@@ -161,6 +161,7 @@ const TCP_METRIC_COUNTS: ReadonlyArray<keyof TcpMetrics> = [
   'rttVarUs',
   'retransmits',
   'synRetransmits',
+  'synRetransmitAfterUs',
   'sndCwnd',
   'segsOut',
   'segsIn',

@@ -265,6 +265,8 @@ export interface TcpMetrics {
   retransmits?: number;
   /** Retransmitted SYNs (part of the connect time, not of `retransmits`). */
   synRetransmits?: number;
+  /** From the first SYN to the last retransmitted one: what the unanswered SYNs cost the connect. */
+  synRetransmitAfterUs?: number;
   sndCwnd?: number;
   segsOut?: number;
   segsIn?: number;

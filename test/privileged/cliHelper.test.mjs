@@ -195,6 +195,96 @@ describe('nettrace run with the privileged helper', { timeout: 90_000 }, () => {
     assert.match(show.stdout, /packets \d+ out \/ \d+ in \(/);
   });
 
+  test('root, the first SYN dropped: the request says one SYN went unanswered and what it cost its connect', async (t) => {
+    const why = skipReason();
+    if (why) return skipLoudly(t, why);
+    const ns = `ntsyn${process.pid % 100000}`;
+    const cleanup = () => {
+      try {
+        execFileSync('ip', ['netns', 'del', ns], { stdio: 'ignore' });
+      } catch {
+        /* gone */
+      }
+    };
+    cleanup();
+    process.on('exit', cleanup);
+    t.after(cleanup);
+    sh('ip', ['netns', 'add', ns]);
+    sh('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
+    const server = spawn(
+      'ip',
+      [
+        'netns',
+        'exec',
+        ns,
+        process.execPath,
+        '-e',
+        "require('http').createServer((q, s) => s.end('ok')).listen(8080, '127.0.0.1', () => console.log('LISTENING'))",
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    t.after(() => server.kill());
+    await new Promise((resolve, reject) => {
+      createInterface({ input: server.stdout }).on('line', (l) => l === 'LISTENING' && resolve());
+      server.on('exit', (code) => reject(new Error(`server exited (${code})`)));
+    });
+    // Every SYN to 8080 is dropped, and counted, until the first one was: then the rule goes, so
+    // the retransmission (after the kernel's 1 s initial RTO) passes.
+    nft(
+      ns,
+      `table inet nettrace_syn {
+      chain in { type filter hook input priority 0; tcp dport 8080 tcp flags syn counter drop; }
+    }`,
+    );
+    const dir = tmpDir(t);
+    const out = join(dir, 'syn.json');
+    const running = run(
+      'ip',
+      [
+        'netns',
+        'exec',
+        ns,
+        process.execPath,
+        cli,
+        'run',
+        '--quiet',
+        '--out',
+        out,
+        '--',
+        process.execPath,
+        '-e',
+        "fetch('http://127.0.0.1:8080/x').then((r) => r.text())",
+      ],
+      { env: process.env },
+    );
+    const deadline = Date.now() + 20_000;
+    while (!/packets [1-9]/.test(sh('ip', ['netns', 'exec', ns, 'nft', 'list', 'table', 'inet', 'nettrace_syn']))) {
+      assert.ok(Date.now() < deadline, 'the first SYN reached the drop rule');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    sh('ip', ['netns', 'exec', ns, 'nft', 'delete', 'table', 'inet', 'nettrace_syn']);
+    const r = await running;
+    assert.equal(r.code, 0, r.stderr);
+    const trace = JSON.parse(readFileSync(out, 'utf8'));
+    assert.equal(trace.httpRequests.length, 1);
+    const [req] = trace.httpRequests;
+    const conn = trace.tcpConns.find((c) => c.traceID === req.tcpConn);
+    const tm = conn?.tcpMetrics;
+    assert.ok(tm, `kernel metrics of the request's connection: ${JSON.stringify(trace.tcpConns)}`);
+    assert.equal(tm.synRetransmits, 1, JSON.stringify(tm));
+    // The kernel's initial SYN RTO is 1 s; the connect phase the program saw is that wait plus a round trip.
+    assert.ok(Math.abs(tm.synRetransmitAfterUs - 1e6) <= 1e5, `retransmitted after ${tm.synRetransmitAfterUs} µs`);
+    const cost = tm.synRetransmitAfterUs / 1000;
+    assert.ok(Math.abs(req.timings.connect - cost) <= 0.1 * cost, `connect phase ${req.timings.connect} ms vs the SYN's cost ${cost} ms`);
+    assert.match(
+      req.diagnosis ?? '',
+      /TCP connect to 127\.0\.0\.1:8080.*: the first SYN went unanswered; retransmitted after 1\.0\d s/,
+      req.diagnosis,
+    );
+    const show = await run(process.execPath, [cli, 'show', out]);
+    assert.match(show.stdout, /the first SYN went unanswered; retransmitted after 1\.0\d s/);
+  });
+
   test('as nobody: the run succeeds, inet_diag metrics appear, warnings say why eBPF, conntrack and capture are off', async (t) => {
     const why = skipReason() ?? nobodyNodeReason();
     if (why) return skipLoudly(t, why);
