@@ -4,6 +4,7 @@
  */
 
 import { spawn, type ChildProcess } from 'node:child_process';
+import crossSpawn from 'cross-spawn';
 import { accessSync, constants as fsConstants, existsSync, statSync } from 'node:fs';
 import { constants, hostname } from 'node:os';
 import { startCollector } from '../collector/server';
@@ -99,6 +100,16 @@ export function checkWritable(path: string): void {
 }
 
 /**
+ * How `nettrace run` starts the program on `platform`. Workaround: on Windows, spawn() without a
+ * shell neither looks a command up through PATHEXT (`npm`, `npx`, `tsx` are `.cmd` files) nor runs
+ * a `.cmd`/`.bat` at all (EINVAL since Node's fix for CVE-2024-27980), and running one through
+ * `cmd.exe` needs its own quoting of every argument: cross-spawn does both. Elsewhere, spawn().
+ */
+export function spawnerFor(platform: NodeJS.Platform): typeof spawn {
+  return platform === 'win32' ? (crossSpawn as unknown as typeof spawn) : spawn;
+}
+
+/**
  * Fails early, like spawn() would, when `command` cannot be run: the gated start (a shell that
  * execs the command once the helper is attached) would otherwise only report it as exit code 127.
  */
@@ -154,7 +165,7 @@ export async function runTraced(options: RunOptions): Promise<RunResult> {
     let exited: Promise<number>;
     if (helperSetting === 'off') {
       if (options.helper === 'off') SessionHelper.off(collector.session, 'turned off (--helper off)');
-      child = spawn(options.command, options.args, { stdio: 'inherit', env });
+      child = spawnerFor(process.platform)(options.command, options.args, { stdio: 'inherit', env });
       exited = exitCodeOf(child, options.command);
     } else {
       // The program waits at a gate until the helper is attached to its pid, so the helper sees
