@@ -7,10 +7,13 @@
  * Keys: `domain:` (host, `*` globs, `*.example.com` also matches `example.com`), `host:` (host or
  * host:port), `method:`, `status-code:`, `larger-than:` (bytes, `k`/`M` suffixes), `has-response-header:`,
  * `is:` (`failed`, `slow`, `reused`, `redirect`, `pending`, `websocket`), `client:`, `pid:`,
- * `initiator:` (file name or `file:line`), `mark:` (a rule's tag).
+ * `initiator:` (file name or `file:line`), `mark:` (a rule's tag), `caused-by:` (the incoming
+ * request that caused the call: its route, path or traceID); `is:incoming` keeps the calls made
+ * while handling an incoming request.
  */
 
 import type { HttpRequest } from '../src/trace/types';
+import type { IncomingRequest } from '../src/trace/incoming';
 
 /** What a filter term needs to know of a row (the list's Row satisfies it). */
 export interface FilterRowView {
@@ -39,18 +42,43 @@ export const FILTER_KEYS = [
   'pid',
   'initiator',
   'mark',
+  'caused-by',
 ] as const;
 
 /** One property key. */
 export type FilterKey = (typeof FILTER_KEYS)[number];
 
 /** The values `is:` accepts. */
-export const IS_VALUES = ['failed', 'slow', 'reused', 'redirect', 'pending', 'websocket'] as const;
+export const IS_VALUES = ['failed', 'slow', 'reused', 'redirect', 'pending', 'websocket', 'incoming'] as const;
 
 /** Settings the filter depends on. */
 export interface FilterContext {
   /** A successful request longer than this is `is:slow`. */
   slowMs: number;
+  /** The trace's incoming requests by traceID (`caused-by:` matches their route or path); absent: none known. */
+  incoming?: ReadonlyMap<string, IncomingRequest>;
+}
+
+/** The path of an incoming request's URL (no query), lower-case; '' when unparsable. */
+export function incomingPath(inc: IncomingRequest): string {
+  try {
+    return new URL(inc.reqURL, 'http://x').pathname.toLowerCase();
+  } catch {
+    return '';
+  }
+}
+
+/**
+ * True when `value` (lower-case) names the incoming request: its traceID, its route template, its
+ * path, or any of those after its method (`POST /checkout`, `post:/checkout` is not accepted).
+ */
+export function namesIncoming(inc: IncomingRequest, value: string): boolean {
+  if (inc.traceID.toLowerCase() === value) return true;
+  const route = inc.route?.toLowerCase();
+  const path = incomingPath(inc);
+  const m = /^([a-z]+)\s+(\/.*)$/.exec(value);
+  if (m) return inc.reqMethod.toLowerCase() === m[1] && (route === m[2] || path === m[2]);
+  return route === value || path === value;
 }
 
 type Test = (row: FilterRowView, ctx: FilterContext) => boolean;
@@ -196,6 +224,8 @@ function propertyTest(key: FilterKey, raw: string): Test | string {
           return isPending;
         case 'websocket':
           return (row) => row.req.webSocket !== undefined;
+        case 'incoming':
+          return (row) => typeof row.req.causedBy === 'string';
         default:
           return `is: expects one of ${IS_VALUES.join(', ')}`;
       }
@@ -215,6 +245,16 @@ function propertyTest(key: FilterKey, raw: string): Test | string {
         if (!init) return false;
         if (withLine) return init === v || init.endsWith(`/${v}`);
         return init.slice(0, init.lastIndexOf(':')) === v || init.startsWith(v);
+      };
+    }
+    case 'caused-by': {
+      if (!v) return 'caused-by: expects an incoming route, path or id such as /checkout or in-3';
+      return (row, ctx) => {
+        const id = row.req.causedBy;
+        if (typeof id !== 'string') return false;
+        if (id.toLowerCase() === v) return true;
+        const inc = ctx.incoming?.get(id);
+        return inc !== undefined && namesIncoming(inc, v);
       };
     }
     case 'mark': {

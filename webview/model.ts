@@ -8,7 +8,15 @@
 
 import type { DebuggerPause, Dial, DnsQuery, HttpRequest, TcpConn, TlsTunnel, UdpConn } from '../src/trace/types';
 import type { RecordBatch, TraceSnapshot } from '../src/protocol/webview';
-import { normalizeDebuggerPauses, normalizeDials, normalizeDnsQueries, normalizeTcpConns, normalizeUdpConns } from '../src/trace/normalize';
+import type { IncomingRequest } from '../src/trace/incoming';
+import {
+  normalizeDebuggerPauses,
+  normalizeDials,
+  normalizeDnsQueries,
+  normalizeIncoming,
+  normalizeTcpConns,
+  normalizeUdpConns,
+} from '../src/trace/normalize';
 import { isFailed } from '../src/trace/timings';
 import { formatInitiator, formatStatus, splitUrl, statusClass, type StatusClass } from './format';
 import { axisFor, collapsiblePauses, extendAxis, requestDuration, requestStart, Timeline, type Axis, type TimeRange } from './waterfall';
@@ -103,14 +111,18 @@ export interface CompiledFilter {
 }
 
 /** Compiles a FilterSpec once so matching a row does no parsing (`slowMs`: the session's slow threshold). */
-export function compileFilter(f: FilterSpec, slowMs: number = DEFAULT_SLOW_MS): CompiledFilter {
+export function compileFilter(
+  f: FilterSpec,
+  slowMs: number = DEFAULT_SLOW_MS,
+  incoming?: ReadonlyMap<string, IncomingRequest>,
+): CompiledFilter {
   return {
     query: parseFilter(f.text),
     failedOnly: f.failedOnly,
     classes: f.classes.length ? new Set(f.classes) : null,
     host: f.host.toLowerCase(),
     timeRange: validRange(f.timeRange),
-    ctx: { slowMs },
+    ctx: incoming ? { slowMs, incoming } : { slowMs },
   };
 }
 
@@ -214,6 +226,8 @@ export class TraceModel {
   readonly tlsTunnels = new Map<string, TlsTunnel>();
   readonly udpConns = new Map<string, UdpConn>();
   readonly dnsQueries = new Map<string, DnsQuery>();
+  /** The requests the traced programs served (`incomingRequests`), by traceID. */
+  readonly incoming = new Map<string, IncomingRequest>();
   /** When the program was stopped in the debugger (the trace's `debuggerPauses`). */
   debuggerPauses: DebuggerPause[] = [];
   private timelineCache: { key: string; timeline: Timeline } | undefined;
@@ -237,7 +251,7 @@ export class TraceModel {
   readonly hosts = new Map<string, number>();
   private readonly byId = new Map<string, Row>();
   private filterSpec: FilterSpec = NO_FILTER;
-  private compiled: CompiledFilter = compileFilter(NO_FILTER);
+  private compiled: CompiledFilter = compileFilter(NO_FILTER, DEFAULT_SLOW_MS, this.incoming);
   /** A successful request longer than this is `is:slow` (the session's `slowThresholdMs`). */
   slowMs = DEFAULT_SLOW_MS;
   private sortSpec: SortSpec = DEFAULT_SORT;
@@ -259,12 +273,13 @@ export class TraceModel {
     this.live = live;
     const slow = snap.slowThresholdMs;
     this.slowMs = typeof slow === 'number' && slow > 0 ? slow : DEFAULT_SLOW_MS;
-    if (this.compiled.ctx.slowMs !== this.slowMs) this.compiled = compileFilter(this.filterSpec, this.slowMs);
+    if (this.compiled.ctx.slowMs !== this.slowMs) this.compiled = compileFilter(this.filterSpec, this.slowMs, this.incoming);
     this.dials.clear();
     this.tcpConns.clear();
     this.tlsTunnels.clear();
     this.udpConns.clear();
     this.dnsQueries.clear();
+    this.incoming.clear();
     this.debuggerPauses = normalizeDebuggerPauses(snap.debuggerPauses);
     this.dnsByDial.clear();
     this.tlsByConn.clear();
@@ -311,6 +326,11 @@ export class TraceModel {
     return out;
   }
 
+  /** The outgoing requests an incoming request caused (`causedBy`), in arrival order. */
+  callsOf(incomingID: string): Row[] {
+    return this.rows.filter((r) => r.req.causedBy === incomingID);
+  }
+
   /** Looks up a request's row by traceID. */
   row(traceID: string): Row | undefined {
     return this.byId.get(traceID);
@@ -344,6 +364,11 @@ export class TraceModel {
       this.byId.set(req.traceID, row);
       this.count(row, 1);
       fresh.push(row);
+    }
+    if (batch.incomingRequests?.length && this.compiled.query.terms.some((t) => t.key === 'caused-by')) {
+      // A route learnt late (the framework names it after routing) changes what `caused-by:` matches.
+      this.rebuildView();
+      return { added: fresh.length - replaced.size, changed: replaced.size, viewChanged: true };
     }
     let viewChanged = false;
     if (replaced.size) {
@@ -389,7 +414,7 @@ export class TraceModel {
   /** Sets the filter and recomputes the view. */
   setFilter(f: FilterSpec): void {
     this.filterSpec = { ...f, classes: [...f.classes] };
-    this.compiled = compileFilter(this.filterSpec, this.slowMs);
+    this.compiled = compileFilter(this.filterSpec, this.slowMs, this.incoming);
     this.rebuildView();
   }
 
@@ -467,6 +492,7 @@ export class TraceModel {
       this.tlsTunnels.set(t.traceID, t);
       reindex(this.tlsByConn, t.traceID, old?.tcpConn, t.tcpConn);
     }
+    if (b.incomingRequests) for (const r of normalizeIncoming(b.incomingRequests)) this.incoming.set(r.traceID, r);
     if (b.udpConns) for (const u of normalizeUdpConns(b.udpConns)) this.udpConns.set(u.traceID, u);
     for (const q of b.dnsQueries ? normalizeDnsQueries(b.dnsQueries) : []) {
       const old = this.dnsQueries.get(q.traceID);
