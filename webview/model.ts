@@ -20,6 +20,7 @@ import {
 import { isFailed } from '../src/trace/timings';
 import { formatInitiator, formatStatus, splitUrl, statusClass, type StatusClass } from './format';
 import { axisFor, collapsiblePauses, extendAxis, requestDuration, requestStart, Timeline, type Axis, type TimeRange } from './waterfall';
+import { groupRows, type GroupedRow } from './grouping';
 import { matchesQuery, parseFilter, type FilterContext, type FilterQuery } from './filterQuery';
 
 /** The slow threshold `is:slow` uses when the trace does not say (the collector's default). */
@@ -242,8 +243,14 @@ export class TraceModel {
   private readonly tlsByConn = new Map<string, Set<string>>();
   /** Every request's row in arrival order. */
   rows: Row[] = [];
-  /** The rows that pass the filter, in sort order. */
-  view: Row[] = [];
+  /** The rows that pass the filter, in sort order (ungrouped). */
+  flatView: Row[] = [];
+  /** Group the calls under the incoming request that caused them (grouping.ts). */
+  private grouped = false;
+  /** Incoming requests whose group is collapsed. */
+  private readonly collapsed = new Set<string>();
+  private groupCache: { key: string; rows: GroupedRow[] } | undefined;
+  private incomingVersion = 0;
   /** The shared waterfall axis: spans the rows in `view` (and "now" while live). */
   axis: Axis = { begin: 0, end: 1 };
   failedCount = 0;
@@ -280,6 +287,7 @@ export class TraceModel {
     this.udpConns.clear();
     this.dnsQueries.clear();
     this.incoming.clear();
+    this.collapsed.clear();
     this.debuggerPauses = normalizeDebuggerPauses(snap.debuggerPauses);
     this.dnsByDial.clear();
     this.tlsByConn.clear();
@@ -331,6 +339,33 @@ export class TraceModel {
     return this.rows.filter((r) => r.req.causedBy === incomingID);
   }
 
+  /** The rows the list shows: the filtered, sorted requests, grouped when grouping is on. */
+  get view(): GroupedRow[] {
+    if (!this.grouped) return this.flatView;
+    const key = `${this.viewVersion}|${this.incomingVersion}|${[...this.collapsed].join(',')}`;
+    if (this.groupCache?.key !== key) this.groupCache = { key, rows: groupRows(this.flatView, this.incoming, this.collapsed) };
+    return this.groupCache.rows;
+  }
+
+  /** True while the list groups calls under their incoming request. */
+  get groupByIncoming(): boolean {
+    return this.grouped;
+  }
+
+  /** Turns grouping by incoming request on or off. */
+  setGroupByIncoming(on: boolean): void {
+    this.grouped = on;
+  }
+
+  /** Collapses or expands an incoming request's group (`collapse` absent: toggles); false if not a group. */
+  toggleGroup(incomingID: string, collapse?: boolean): boolean {
+    if (!this.incoming.has(incomingID)) return false;
+    const shut = collapse ?? !this.collapsed.has(incomingID);
+    if (shut) this.collapsed.add(incomingID);
+    else this.collapsed.delete(incomingID);
+    return true;
+  }
+
   /** Looks up a request's row by traceID. */
   row(traceID: string): Row | undefined {
     return this.byId.get(traceID);
@@ -372,18 +407,20 @@ export class TraceModel {
     }
     let viewChanged = false;
     if (replaced.size) {
-      const before = this.view.length;
-      const kept = this.view.filter((r) => !replaced.has(r));
+      const before = this.flatView.length;
+      const kept = this.flatView.filter((r) => !replaced.has(r));
       viewChanged = kept.length !== before;
-      this.view = kept;
+      this.flatView = kept;
     }
     const entering = fresh.filter((r) => matches(r, this.compiled)).sort(this.cmp);
     for (const r of entering) extendAxis(this.axis, r, now);
     if (entering.length) {
-      this.view = mergeSorted(this.view, entering, this.cmp);
+      this.flatView = mergeSorted(this.flatView, entering, this.cmp);
       viewChanged = true;
     }
     if (viewChanged || fresh.length) this.viewVersion++;
+    // A group header shows its incoming request's status and time.
+    if (this.grouped && batch.incomingRequests?.length) viewChanged = true;
     return { added: fresh.length - replaced.size, changed: replaced.size, viewChanged };
   }
 
@@ -405,9 +442,9 @@ export class TraceModel {
     // `seq` is a row's place in `rows` (the sort's tie-break and apply()'s slot): renumbered in order.
     for (let i = 0; i < kept.length; i++) kept[i]!.seq = i;
     this.rows = kept;
-    const before = this.view.length;
-    this.view = this.view.filter((r) => !gone.has(r));
-    if (this.view.length !== before) this.viewVersion++;
+    const before = this.flatView.length;
+    this.flatView = this.flatView.filter((r) => !gone.has(r));
+    if (this.flatView.length !== before) this.viewVersion++;
     return gone.size;
   }
 
@@ -422,7 +459,8 @@ export class TraceModel {
   setSort(s: SortSpec): void {
     this.sortSpec = { ...s };
     this.cmp = comparator(this.sortSpec);
-    this.view.sort(this.cmp);
+    this.flatView.sort(this.cmp);
+    this.viewVersion++;
   }
 
   /**
@@ -434,7 +472,7 @@ export class TraceModel {
     const key = `${this.viewVersion}|${this.axis.begin}|${this.axis.end}|${now}|${JSON.stringify(this.debuggerPauses)}`;
     if (this.timelineCache?.key === key) return this.timelineCache.timeline;
     const pauses = this.debuggerPauses;
-    const starts = pauses.length ? this.view.map((r) => r.start) : [];
+    const starts = pauses.length ? this.flatView.map((r) => r.start) : [];
     const gaps = pauses.length ? collapsiblePauses(pauses, this.axis, starts, now ?? this.traceEndAt) : [];
     const timeline = new Timeline({ ...this.axis }, gaps);
     this.timelineCache = { key, timeline };
@@ -444,7 +482,8 @@ export class TraceModel {
   /** Index of a request in the view, or -1. */
   indexOf(traceID: string): number {
     const row = this.byId.get(traceID);
-    return row ? this.view.indexOf(row) : -1;
+    if (row && !this.grouped) return this.flatView.indexOf(row);
+    return this.view.findIndex((r) => r.req.traceID === traceID);
   }
 
   /** Parse errors of the filter text ("larger-than: expects a size …"), for the filter box. */
@@ -459,10 +498,10 @@ export class TraceModel {
 
   private rebuildView(): void {
     const f = this.compiled;
-    this.view = this.rows.filter((r) => matches(r, f)).sort(this.cmp);
+    this.flatView = this.rows.filter((r) => matches(r, f)).sort(this.cmp);
     this.viewVersion++;
     // The waterfall axis spans the shown rows, so filtering zooms the waterfall in.
-    this.axis = axisFor(this.view, this.now());
+    this.axis = axisFor(this.flatView, this.now());
   }
 
   private count(row: Row, d: 1 | -1): void {
@@ -492,7 +531,10 @@ export class TraceModel {
       this.tlsTunnels.set(t.traceID, t);
       reindex(this.tlsByConn, t.traceID, old?.tcpConn, t.tcpConn);
     }
-    if (b.incomingRequests) for (const r of normalizeIncoming(b.incomingRequests)) this.incoming.set(r.traceID, r);
+    if (b.incomingRequests) {
+      for (const r of normalizeIncoming(b.incomingRequests)) this.incoming.set(r.traceID, r);
+      this.incomingVersion++;
+    }
     if (b.udpConns) for (const u of normalizeUdpConns(b.udpConns)) this.udpConns.set(u.traceID, u);
     for (const q of b.dnsQueries ? normalizeDnsQueries(b.dnsQueries) : []) {
       const old = this.dnsQueries.get(q.traceID);

@@ -105,3 +105,92 @@ test('the filter offers is:incoming and caused-by:', () => {
     ['caused-by:'],
   );
 });
+
+const g = bundleTs(["export * from './webview/model';", "export * from './webview/grouping';", "export * from './webview/listKeys';"]);
+const shown = (m) =>
+  m.view.map((r) =>
+    r.group ? `[${r.req.traceID} ${r.group.calls}${r.group.collapsed ? ' shut' : ''}]` : `${r.depth ? '  ' : ''}${r.req.traceID}`,
+  );
+
+test('grouping puts each incoming request as a header above its calls, where its first call sorts', () => {
+  const m = new g.TraceModel();
+  m.reset(snap([call(1, 'in-1'), call(2), call(3, 'in-2'), call(4, 'in-1'), call(5, 'in-9')], [inc(1), inc(2)]), true);
+  assert.deepEqual(shown(m), ['r1', 'r2', 'r3', 'r4', 'r5'], 'ungrouped mode unchanged');
+  m.setGroupByIncoming(true);
+  assert.deepEqual(shown(m), ['[in-1 2]', '  r1', '  r4', 'r2', '[in-2 1]', '  r3', 'r5']);
+  assert.equal(m.indexOf('in-2'), 4);
+  assert.equal(m.indexOf('r4'), 2);
+  m.toggleGroup('in-1');
+  assert.deepEqual(shown(m), ['[in-1 2 shut]', 'r2', '[in-2 1]', '  r3', 'r5']);
+  assert.equal(m.toggleGroup('in-9'), false, 'a call whose incoming request is not in the trace stays ungrouped');
+  m.apply({ httpRequests: [call(6, 'in-2')] });
+  assert.deepEqual(shown(m), ['[in-1 2 shut]', 'r2', '[in-2 2]', '  r3', '  r6', 'r5']);
+  m.setSort({ key: 'start', dir: -1 });
+  assert.deepEqual(shown(m), ['[in-2 2]', '  r6', '  r3', 'r5', '[in-1 2 shut]', 'r2']);
+  m.setFilter({ ...g.NO_FILTER, text: 'is:incoming' });
+  assert.deepEqual(shown(m), ['[in-2 2]', '  r6', '  r3', 'r5', '[in-1 2 shut]'], 'r5: caused by a request the trace does not hold');
+  m.setFilter({ ...g.NO_FILTER, text: 'caused-by:/checkout/1' });
+  assert.deepEqual(shown(m), ['[in-1 2 shut]']);
+  m.setGroupByIncoming(false);
+  assert.deepEqual(shown(m), ['r4', 'r1']);
+});
+
+test('a group header shows method, route (or path), status, duration and its number of calls', () => {
+  const m = new g.TraceModel();
+  m.reset(
+    snap(
+      [call(11, 'in-1'), call(12, 'in-2')],
+      [inc(1, { route: '/checkout/:id', respStatusCode: 201, reqEndAt: 40 }), inc(2, { respStatusCode: 502, aborted: true })],
+    ),
+    false,
+  );
+  m.setGroupByIncoming(true);
+  const [h1, , h2] = m.view;
+  assert.equal(h1.req.reqMethod, 'POST');
+  assert.equal(h1.path, '▾ /checkout/:id');
+  assert.equal(h1.status, '201');
+  assert.equal(h1.duration, 30);
+  assert.equal(h1.host, '1 call');
+  assert.equal(h2.path, '▾ /checkout/2?x=1');
+  assert.equal(h2.cls, 'error', 'a request the client aborted shows as failed');
+  m.apply({ incomingRequests: [inc(1, { route: '/checkout/:id', respStatusCode: 500, reqEndAt: 40 })] });
+  assert.equal(m.view[0].status, '500', 'a later record of the incoming request updates its header');
+});
+
+test('the list keys move the selection within the rows', () => {
+  assert.equal(g.navTarget('ArrowDown', -1, 5, 3), 0);
+  assert.equal(g.navTarget('ArrowDown', 4, 5, 3), 4);
+  assert.equal(g.navTarget('PageDown', 1, 5, 3), 4);
+  assert.equal(g.navTarget('PageUp', 1, 5, 3), 0);
+  assert.equal(g.navTarget('End', 1, 5, 3), 4);
+  assert.equal(g.navTarget('x', 1, 5, 3), undefined);
+});
+
+const iw = bundleTs(["export * from './webview/incomingWaterfall';"]);
+
+test("an incoming request's waterfall: the program's time, each call's bar on its span, the diagnosis", () => {
+  const gw = inc(1, { reqRecvAt: 100, respDoneAt: 1000, reqEndAt: 1000, respStatusCode: 200 });
+  const calls = [
+    call(1, 'in-1', { reqURL: 'https://payments.internal/charge?x=1', reqMethod: 'POST', reqStartAt: 200, reqEndAt: 1012 }),
+    call(2, 'in-1', { reqURL: 'http://stock.internal/items', reqStartAt: 150, reqEndAt: 190 }),
+    call(3, 'in-2', { reqStartAt: 100, reqEndAt: 900 }),
+  ];
+  calls[0].timings = { blocked: 0, dns: 1, connect: 10, ssl: 640, send: 1, wait: 150, receive: 10 };
+  const wf = iw.incomingWaterfall(gw, calls);
+  assert.equal(wf.totalMs, 900);
+  assert.equal(wf.waitingMs, 840);
+  assert.equal(wf.programMs, 60);
+  assert.deepEqual(
+    wf.bars.map((b) => [b.traceID, b.label, +b.left.toFixed(4), +b.width.toFixed(4), b.ms]),
+    [
+      ['r2', 'GET stock.internal/items', +(50 / 900).toFixed(4), +(40 / 900).toFixed(4), 40],
+      ['r1', 'POST payments.internal/charge', +(100 / 900).toFixed(4), +(800 / 900).toFixed(4), 800],
+    ],
+    'only its own calls, in start order, clipped to its end',
+  );
+  assert.equal(wf.diagnosis, '800 of 900 ms waiting on POST payments.internal/charge, of which 640 ms TLS handshake');
+  assert.equal(iw.incomingWaterfall(inc(3, { reqRecvAt: undefined }), calls), undefined);
+  const idle = iw.incomingWaterfall(inc(4, { reqRecvAt: 0, reqEndAt: 50, respStatusCode: 200 }), calls);
+  assert.deepEqual([idle.bars.length, idle.programMs], [0, 50]);
+  assert.match(idle.diagnosis, /50 of 50 ms in the program itself \(it made no call\)/);
+});
