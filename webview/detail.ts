@@ -116,7 +116,8 @@ export class DetailView implements DetailContext {
     if (!force && this.shown && this.shown.row === row && this.shown.req === row.req && this.shown.tab === this.tab) return;
     this.shown = { row, req: row.req, tab: this.tab };
     const inc = (row as GroupedRow).group?.incoming;
-    this.tabsEl.hidden = !!inc;
+    // An incoming request has no tabs of its own (the `hidden` attribute loses to the tab bar's CSS).
+    this.tabsEl.style.display = inc ? 'none' : '';
     if (inc) return this.show(renderIncoming(this, row, inc));
     for (const [id, b] of this.tabButtons) {
       const on = id === this.tab;
