@@ -4,7 +4,7 @@
  */
 
 import { h, icon, setSafeAttr } from './dom';
-import type { GroupedRow } from './grouping';
+import { toggleGroup, type GroupedRow } from './grouping';
 import type { Row, TraceModel } from './model';
 
 /** The toolbar button; `change` gets the new setting. */
@@ -42,13 +42,13 @@ export function groupOf(row: Row | undefined): string | undefined {
 export function groupKey(model: TraceModel, key: string, index: number): boolean {
   const id = groupOf(model.view[index]);
   if (!id || (key !== 'ArrowLeft' && key !== 'ArrowRight')) return false;
-  return model.toggleGroup(id, key === 'ArrowLeft');
+  return toggleGroup(model, id, key === 'ArrowLeft');
 }
 
 /** A click on the selected group header toggles it; true when it did. */
 export function clickGroup(model: TraceModel, index: number, selectedId: string | null | undefined): boolean {
   const id = groupOf(model.view[index]);
-  return !!id && id === selectedId && model.toggleGroup(id);
+  return !!id && id === selectedId && toggleGroup(model, id);
 }
 
 /** Marks a list row element as a group header or a call inside a group (for styling). */

@@ -10,7 +10,7 @@
 
 import type { IncomingRequest } from '../src/trace/incoming';
 import type { HttpRequest } from '../src/trace/types';
-import { makeRow, type Row } from './model';
+import { makeRow, type Row, type TraceModel } from './model';
 
 /** What a group header row knows of its group. */
 export interface GroupInfo {
@@ -97,4 +97,50 @@ export function groupRows(
     if (!shut) for (const c of calls) out.push({ ...c, depth: 1 });
   }
   return out;
+}
+
+/** The collapsed groups of a model's trace (cleared when another trace is shown). */
+class Grouping {
+  private readonly collapsed = new Set<string>();
+  private trace = '';
+
+  constructor(private readonly model: TraceModel) {}
+
+  readonly shape = (flat: Row[]): Row[] => {
+    this.sameTrace();
+    return groupRows(flat, this.model.incoming, this.collapsed);
+  };
+
+  toggle(id: string, collapse?: boolean): boolean {
+    this.sameTrace();
+    if (!this.model.incoming.has(id)) return false;
+    if (collapse ?? !this.collapsed.has(id)) this.collapsed.add(id);
+    else this.collapsed.delete(id);
+    this.model.reshape();
+    return true;
+  }
+
+  private sameTrace(): void {
+    const key = `${this.model.traceBeginAt}|${this.model.description}`;
+    if (key !== this.trace) this.collapsed.clear();
+    this.trace = key;
+  }
+}
+
+const groupings = new WeakMap<TraceModel, Grouping>();
+
+function groupingOf(model: TraceModel): Grouping {
+  let g = groupings.get(model);
+  if (!g) groupings.set(model, (g = new Grouping(model)));
+  return g;
+}
+
+/** Turns "Group by incoming request" on or off for the model's shown view. */
+export function setGroupByIncoming(model: TraceModel, on: boolean): void {
+  model.setViewShape(on ? groupingOf(model).shape : undefined);
+}
+
+/** Collapses or expands an incoming request's group (`collapse` absent: toggles); false if not a group. */
+export function toggleGroup(model: TraceModel, incomingID: string, collapse?: boolean): boolean {
+  return groupingOf(model).toggle(incomingID, collapse);
 }

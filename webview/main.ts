@@ -32,6 +32,7 @@ import { RulesView } from './rulesView';
 import { traceSelectOptions } from './traceSelect';
 import { clickGroup, groupKey, GroupToggle } from './groupToggle';
 import { navTarget } from './listKeys';
+import { setGroupByIncoming } from './grouping';
 
 /** Detail of the `nettrace-render` event the panel dispatches on window after each frame. */
 export interface RenderEventDetail {
@@ -90,7 +91,7 @@ class App {
   private readonly rowMenu: RowMenu;
   private readonly groupToggle = new GroupToggle((on) => {
     this.state.groupByIncoming = on;
-    this.model.setGroupByIncoming(on);
+    setGroupByIncoming(this.model, on);
     this.groupToggle.sync(on);
     this.dirty();
   });
@@ -174,7 +175,7 @@ class App {
     this.model.setFilter(this.state.filter);
     this.filterBox.sync(this.state.filter.text, this.model.filterErrors);
     this.model.setSort(this.state.sort);
-    this.model.setGroupByIncoming(this.state.groupByIncoming);
+    setGroupByIncoming(this.model, this.state.groupByIncoming);
     this.groupToggle.sync(this.state.groupByIncoming);
     this.list.renderSort(this.state.sort);
     this.initSplitter();

@@ -20,7 +20,6 @@ import {
 import { isFailed } from '../src/trace/timings';
 import { formatInitiator, formatStatus, splitUrl, statusClass, type StatusClass } from './format';
 import { axisFor, collapsiblePauses, extendAxis, requestDuration, requestStart, Timeline, type Axis, type TimeRange } from './waterfall';
-import { groupRows, type GroupedRow } from './grouping';
 import { matchesQuery, parseFilter, type FilterContext, type FilterQuery } from './filterQuery';
 
 /** The slow threshold `is:slow` uses when the trace does not say (the collector's default). */
@@ -245,11 +244,10 @@ export class TraceModel {
   rows: Row[] = [];
   /** The rows that pass the filter, in sort order (ungrouped). */
   flatView: Row[] = [];
-  /** Group the calls under the incoming request that caused them (grouping.ts). */
-  private grouped = false;
-  /** Incoming requests whose group is collapsed. */
-  private readonly collapsed = new Set<string>();
-  private groupCache: { key: string; rows: GroupedRow[] } | undefined;
+  /** Turns the filtered view into the shown one (grouping.ts's grouping); undefined: shown as is. */
+  private shape: ((flat: Row[]) => Row[]) | undefined;
+  private shapeVersion = 0;
+  private shapeCache: { key: string; rows: Row[] } | undefined;
   private incomingVersion = 0;
   /** The shared waterfall axis: spans the rows in `view` (and "now" while live). */
   axis: Axis = { begin: 0, end: 1 };
@@ -287,7 +285,6 @@ export class TraceModel {
     this.udpConns.clear();
     this.dnsQueries.clear();
     this.incoming.clear();
-    this.collapsed.clear();
     this.debuggerPauses = normalizeDebuggerPauses(snap.debuggerPauses);
     this.dnsByDial.clear();
     this.tlsByConn.clear();
@@ -339,31 +336,23 @@ export class TraceModel {
     return this.rows.filter((r) => r.req.causedBy === incomingID);
   }
 
-  /** The rows the list shows: the filtered, sorted requests, grouped when grouping is on. */
-  get view(): GroupedRow[] {
-    if (!this.grouped) return this.flatView;
-    const key = `${this.viewVersion}|${this.incomingVersion}|${[...this.collapsed].join(',')}`;
-    if (this.groupCache?.key !== key) this.groupCache = { key, rows: groupRows(this.flatView, this.incoming, this.collapsed) };
-    return this.groupCache.rows;
+  /** The rows the list shows: the filtered, sorted requests, shaped (grouped) when a shape is set. */
+  get view(): Row[] {
+    if (!this.shape) return this.flatView;
+    const key = `${this.viewVersion}|${this.incomingVersion}|${this.shapeVersion}`;
+    if (this.shapeCache?.key !== key) this.shapeCache = { key, rows: this.shape(this.flatView) };
+    return this.shapeCache.rows;
   }
 
-  /** True while the list groups calls under their incoming request. */
-  get groupByIncoming(): boolean {
-    return this.grouped;
+  /** Sets how the filtered view is shaped into the shown one (undefined: as is); see grouping.ts. */
+  setViewShape(shape: ((flat: Row[]) => Row[]) | undefined): void {
+    this.shape = shape;
+    this.shapeVersion++;
   }
 
-  /** Turns grouping by incoming request on or off. */
-  setGroupByIncoming(on: boolean): void {
-    this.grouped = on;
-  }
-
-  /** Collapses or expands an incoming request's group (`collapse` absent: toggles); false if not a group. */
-  toggleGroup(incomingID: string, collapse?: boolean): boolean {
-    if (!this.incoming.has(incomingID)) return false;
-    const shut = collapse ?? !this.collapsed.has(incomingID);
-    if (shut) this.collapsed.add(incomingID);
-    else this.collapsed.delete(incomingID);
-    return true;
+  /** The shape's own state changed (a group collapsed): recompute the shown view. */
+  reshape(): void {
+    this.shapeVersion++;
   }
 
   /** Looks up a request's row by traceID. */
@@ -420,7 +409,7 @@ export class TraceModel {
     }
     if (viewChanged || fresh.length) this.viewVersion++;
     // A group header shows its incoming request's status and time.
-    if (this.grouped && batch.incomingRequests?.length) viewChanged = true;
+    if (this.shape && batch.incomingRequests?.length) viewChanged = true;
     return { added: fresh.length - replaced.size, changed: replaced.size, viewChanged };
   }
 
@@ -482,7 +471,7 @@ export class TraceModel {
   /** Index of a request in the view, or -1. */
   indexOf(traceID: string): number {
     const row = this.byId.get(traceID);
-    if (row && !this.grouped) return this.flatView.indexOf(row);
+    if (row && !this.shape) return this.flatView.indexOf(row);
     return this.view.findIndex((r) => r.req.traceID === traceID);
   }
 

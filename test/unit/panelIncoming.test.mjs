@@ -116,13 +116,13 @@ test('grouping puts each incoming request as a header above its calls, where its
   const m = new g.TraceModel();
   m.reset(snap([call(1, 'in-1'), call(2), call(3, 'in-2'), call(4, 'in-1'), call(5, 'in-9')], [inc(1), inc(2)]), true);
   assert.deepEqual(shown(m), ['r1', 'r2', 'r3', 'r4', 'r5'], 'ungrouped mode unchanged');
-  m.setGroupByIncoming(true);
+  g.setGroupByIncoming(m, true);
   assert.deepEqual(shown(m), ['[in-1 2]', '  r1', '  r4', 'r2', '[in-2 1]', '  r3', 'r5']);
   assert.equal(m.indexOf('in-2'), 4);
   assert.equal(m.indexOf('r4'), 2);
-  m.toggleGroup('in-1');
+  g.toggleGroup(m, 'in-1');
   assert.deepEqual(shown(m), ['[in-1 2 shut]', 'r2', '[in-2 1]', '  r3', 'r5']);
-  assert.equal(m.toggleGroup('in-9'), false, 'a call whose incoming request is not in the trace stays ungrouped');
+  assert.equal(g.toggleGroup(m, 'in-9'), false, 'a call whose incoming request is not in the trace stays ungrouped');
   m.apply({ httpRequests: [call(6, 'in-2')] });
   assert.deepEqual(shown(m), ['[in-1 2 shut]', 'r2', '[in-2 2]', '  r3', '  r6', 'r5']);
   m.setSort({ key: 'start', dir: -1 });
@@ -131,7 +131,7 @@ test('grouping puts each incoming request as a header above its calls, where its
   assert.deepEqual(shown(m), ['[in-2 2]', '  r6', '  r3', 'r5', '[in-1 2 shut]'], 'r5: caused by a request the trace does not hold');
   m.setFilter({ ...g.NO_FILTER, text: 'caused-by:/checkout/1' });
   assert.deepEqual(shown(m), ['[in-1 2 shut]']);
-  m.setGroupByIncoming(false);
+  g.setGroupByIncoming(m, false);
   assert.deepEqual(shown(m), ['r4', 'r1']);
 });
 
@@ -144,7 +144,7 @@ test('a group header shows method, route (or path), status, duration and its num
     ),
     false,
   );
-  m.setGroupByIncoming(true);
+  g.setGroupByIncoming(m, true);
   const [h1, , h2] = m.view;
   assert.equal(h1.req.reqMethod, 'POST');
   assert.equal(h1.path, '▾ /checkout/:id');
