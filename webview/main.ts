@@ -555,7 +555,7 @@ class App {
     }
     const detail: RenderEventDetail = {
       requests: this.model.rows.length,
-      shown: this.model.view.length,
+      shown: this.model.flatView.length,
       selectedId: this.state.selectedId ?? null,
       detailOpen: this.state.detailOpen,
       frame: ++this.frame,
@@ -568,7 +568,7 @@ class App {
     let bytes = 0;
     for (const r of m.rows) bytes += r.size ?? 0;
     const parts = [`${formatCount(m.rows.length)} requests`];
-    if (m.view.length !== m.rows.length) parts.push(`${formatCount(m.view.length)} shown`);
+    if (m.flatView.length !== m.rows.length) parts.push(`${formatCount(m.flatView.length)} shown`);
     parts.push(`${formatCount(m.failedCount)} failed`, `${formatBytes(bytes)} received`);
     setText(this.statusLeft, parts.join(' · '));
     setText(this.statusRight, m.description);
