@@ -408,7 +408,7 @@ class App {
       this.filterBox.el,
       // data-collapse: the order in which groups move into the overflow menu when space runs out.
       h('div', 'group', { 'data-collapse': '4' }, this.failedToggle),
-      h('div', 'group', { 'data-collapse': '6' }, this.groupToggle.el),
+      h('div', 'group', { 'data-collapse': '0' }, this.groupToggle.el),
       h('div', 'group', { 'data-collapse': '5' }, this.rulesView.toggle),
       h('div', 'group', { 'data-collapse': '1' }, chipBox),
       h('div', 'group', { 'data-collapse': '2' }, this.hostSelect),
