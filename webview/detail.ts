@@ -17,6 +17,8 @@ import { renderTiming } from './detail/timing';
 import { renderTls } from './detail/tls';
 import { h, icon, type Child } from './dom';
 import type { Row, TraceModel } from './model';
+import type { GroupedRow } from './grouping';
+import { renderIncoming } from './detail/incoming';
 
 export { MAX_SOCKET_OPS_SHOWN, type DetailEvents, type DetailTab } from './detail/common';
 
@@ -114,6 +116,10 @@ export class DetailView implements DetailContext {
     }
     if (!force && this.shown && this.shown.row === row && this.shown.req === row.req && this.shown.tab === this.tab) return;
     this.shown = { row, req: row.req, tab: this.tab };
+    const inc = (row as GroupedRow).group?.incoming;
+    // An incoming request has no tabs of its own (the `hidden` attribute loses to the tab bar's CSS).
+    this.tabsEl.style.display = inc ? 'none' : '';
+    if (inc) return this.show(renderIncoming(this, row, inc));
     for (const [id, b] of this.tabButtons) {
       const on = id === this.tab;
       b.classList.toggle('active', on);
@@ -134,6 +140,14 @@ export class DetailView implements DetailContext {
     const scroll = this.content.scrollTop;
     this.content.replaceChildren(...body.filter((c): c is Node | string => typeof c === 'string' || c instanceof Node));
     this.content.scrollTop = scroll;
+  }
+
+  /** Shows a head and a body that are not a tab's (an incoming request's detail). */
+  private show(v: { head: Child[]; body: Child[] }): void {
+    const nodes = (l: Child[]): Array<Node | string> => l.filter((c): c is Node | string => typeof c === 'string' || c instanceof Node);
+    this.head.replaceChildren(...nodes(v.head));
+    this.content.removeAttribute('aria-labelledby');
+    this.content.replaceChildren(...nodes(v.body));
   }
 
   private onTabKey(e: KeyboardEvent): void {

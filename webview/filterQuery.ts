@@ -9,7 +9,8 @@
  * `is:` (`failed`, `slow`, `reused`, `redirect`, `pending`, `websocket`), `client:`, `pid:`,
  * `initiator:` (file name or `file:line`), `mark:` (a rule's tag), `caused-by:` (the incoming
  * request a server was handling when it made the request: its id `in-3`, its route `/users/:id`,
- * or its path or a path prefix `/checkout`; `caused-by:none` for requests made outside any).
+ * its path or a path prefix `/checkout`, or `"POST /checkout"`; `caused-by:none` for requests made
+ * outside any); `is:incoming` keeps the calls made while handling an incoming request.
  */
 
 import type { IncomingRequest } from '../src/trace/incoming';
@@ -49,7 +50,7 @@ export const FILTER_KEYS = [
 export type FilterKey = (typeof FILTER_KEYS)[number];
 
 /** The values `is:` accepts. */
-export const IS_VALUES = ['failed', 'slow', 'reused', 'redirect', 'pending', 'websocket'] as const;
+export const IS_VALUES = ['failed', 'slow', 'reused', 'redirect', 'pending', 'websocket', 'incoming'] as const;
 
 /** Settings the filter depends on. */
 export interface FilterContext {
@@ -151,6 +152,16 @@ export function incomingPath(inc: IncomingRequest): string {
 /** The `caused-by:` test: the incoming request by id, route, path or path prefix (`v` lower-case). */
 function causedByTest(v: string): Test {
   if (v === 'none') return (row) => row.req.causedBy === undefined;
+  // `"POST /checkout"`: the method, then the route, path or path prefix.
+  const withMethod = /^([a-z]+)\s+(\/.*)$/.exec(v);
+  if (withMethod) {
+    const rest = causedByTest(withMethod[2]!);
+    const method = withMethod[1]!;
+    return (row, ctx) => {
+      const inc = row.req.causedBy !== undefined ? ctx.incoming?.get(row.req.causedBy) : undefined;
+      return inc !== undefined && inc.reqMethod.toLowerCase() === method && rest(row, ctx);
+    };
+  }
   const prefix = v.startsWith('/') ? (v.endsWith('/') ? v : `${v}/`) : undefined;
   return (row, ctx) => {
     const id = row.req.causedBy;
@@ -228,6 +239,8 @@ function propertyTest(key: FilterKey, raw: string): Test | string {
           return isPending;
         case 'websocket':
           return (row) => row.req.webSocket !== undefined;
+        case 'incoming':
+          return (row) => typeof row.req.causedBy === 'string';
         default:
           return `is: expects one of ${IS_VALUES.join(', ')}`;
       }

@@ -19,6 +19,7 @@ import { h, icon, setSafeAttr, setText } from './dom';
 import type { Row, SortKey, SortSpec, TraceModel } from './model';
 import { loopBlockedSegments, MAX_LOOP_SEGMENTS, requestSegments, type Phase, type Scale, type TimeRange } from './waterfall';
 import { WaterfallAxis } from './waterfallView';
+import { markGroupRow } from './groupToggle';
 
 /** Height of one row in px (matches VS Code's lists). */
 export const ROW_HEIGHT = 22;
@@ -405,6 +406,7 @@ export class RequestList {
       setSafeAttr(rv.el, 'data-vscode-context', requestContext(req));
       rv.el.classList.toggle('failed', row.failed);
       rv.el.classList.toggle('pending', row.cls === 'pending');
+      markGroupRow(rv.el, row);
     }
     rv.axisVersion = this.axisVersion;
     const scale = this.scale;

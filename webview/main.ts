@@ -30,6 +30,9 @@ import { renderNoTrace } from './noTrace';
 import { hostApi } from './vscodeApi';
 import { RulesView } from './rulesView';
 import { traceSelectOptions } from './traceSelect';
+import { clickGroup, groupKey, GroupToggle } from './groupToggle';
+import { navTarget } from './listKeys';
+import { setGroupByIncoming } from './grouping';
 
 /** Detail of the `nettrace-render` event the panel dispatches on window after each frame. */
 export interface RenderEventDetail {
@@ -87,6 +90,12 @@ class App {
     incoming: () => this.model.incoming,
   });
   private readonly rowMenu: RowMenu;
+  private readonly groupToggle = new GroupToggle((on) => {
+    this.state.groupByIncoming = on;
+    setGroupByIncoming(this.model, on);
+    this.groupToggle.sync(on);
+    this.dirty();
+  });
   private readonly failedToggle = h(
     'button',
     'toggle',
@@ -117,7 +126,7 @@ class App {
   constructor(root: HTMLElement) {
     this.root = root;
     this.list = new RequestList(this.model, this.state.widths, this.state.columns, {
-      select: (i, open) => this.selectIndex(i, open),
+      select: (i, open) => (clickGroup(this.model, i, this.state.selectedId) ? this.dirty() : this.selectIndex(i, open)),
       openInitiator: (row) => {
         const f = initiatorFrame(row.req);
         if (f) this.post({ type: 'openInitiator', file: f.file, line: f.line, column: f.column });
@@ -167,6 +176,8 @@ class App {
     this.model.setFilter(this.state.filter);
     this.filterBox.sync(this.state.filter.text, this.model.filterErrors);
     this.model.setSort(this.state.sort);
+    setGroupByIncoming(this.model, this.state.groupByIncoming);
+    this.groupToggle.sync(this.state.groupByIncoming);
     this.list.renderSort(this.state.sort);
     this.initSplitter();
     this.applyDetailLayout();
@@ -316,48 +327,24 @@ class App {
     const view = this.model.view;
     if (!view.length) return;
     const cur = this.state.selectedId ? this.model.indexOf(this.state.selectedId) : -1;
-    const page = this.list.pageSize();
-    let next: number | undefined;
-    switch (e.key) {
-      case 'ArrowDown':
-        next = cur < 0 ? 0 : Math.min(view.length - 1, cur + 1);
-        break;
-      case 'ArrowUp':
-        next = cur < 0 ? 0 : Math.max(0, cur - 1);
-        break;
-      case 'Home':
-        next = 0;
-        break;
-      case 'End':
-        next = view.length - 1;
-        break;
-      case 'PageDown':
-        next = Math.min(view.length - 1, Math.max(cur, 0) + page);
-        break;
-      case 'PageUp':
-        next = Math.max(0, cur - page);
-        break;
-      case 'Enter':
+    if (groupKey(this.model, e.key, cur)) return void (e.preventDefault(), this.dirty());
+    const next = navTarget(e.key, cur, view.length, this.list.pageSize());
+    if (next !== undefined) return void (e.preventDefault(), this.selectIndex(next, false));
+    if (e.key === 'Enter') {
+      e.preventDefault();
+      if (cur < 0) this.selectIndex(0, true);
+      else this.setDetailOpen(true);
+      this.flush();
+      this.detail.focus();
+    } else if (e.key === 'Escape') {
+      if (this.state.detailOpen) {
         e.preventDefault();
-        if (cur < 0) this.selectIndex(0, true);
-        else this.setDetailOpen(true);
-        this.flush();
-        this.detail.focus();
-        return;
-      case 'Escape':
-        if (this.state.detailOpen) {
-          e.preventDefault();
-          this.setDetailOpen(false);
-        } else if (this.state.filter.timeRange) {
-          e.preventDefault();
-          this.setTimeRange(null);
-        }
-        return;
-      default:
-        return;
+        this.setDetailOpen(false);
+      } else if (this.state.filter.timeRange) {
+        e.preventDefault();
+        this.setTimeRange(null);
+      }
     }
-    e.preventDefault();
-    this.selectIndex(next, false);
   }
 
   private setDetailOpen(open: boolean): void {
@@ -422,6 +409,7 @@ class App {
       this.filterBox.el,
       // data-collapse: the order in which groups move into the overflow menu when space runs out.
       h('div', 'group', { 'data-collapse': '4' }, this.failedToggle),
+      h('div', 'group', { 'data-collapse': '0' }, this.groupToggle.el),
       h('div', 'group', { 'data-collapse': '5' }, this.rulesView.toggle),
       h('div', 'group', { 'data-collapse': '1' }, chipBox),
       h('div', 'group', { 'data-collapse': '2' }, this.hostSelect),
@@ -537,7 +525,8 @@ class App {
     if (this.hasData) {
       if (this.followTail) this.list.scrollToEnd();
       this.list.render(this.state.selectedId ?? null);
-      const row = this.state.selectedId ? this.model.row(this.state.selectedId) : undefined;
+      const id = this.state.selectedId;
+      const row = id ? (this.model.row(id) ?? this.model.view[this.model.indexOf(id)]) : undefined;
       if (this.state.detailOpen) this.detail.render(row);
       this.renderStatus();
       this.rangeChip.render(this.state.filter.timeRange);
@@ -567,7 +556,7 @@ class App {
     }
     const detail: RenderEventDetail = {
       requests: this.model.rows.length,
-      shown: this.model.view.length,
+      shown: this.model.flatView.length,
       selectedId: this.state.selectedId ?? null,
       detailOpen: this.state.detailOpen,
       frame: ++this.frame,
@@ -580,7 +569,7 @@ class App {
     let bytes = 0;
     for (const r of m.rows) bytes += r.size ?? 0;
     const parts = [`${formatCount(m.rows.length)} requests`];
-    if (m.view.length !== m.rows.length) parts.push(`${formatCount(m.view.length)} shown`);
+    if (m.flatView.length !== m.rows.length) parts.push(`${formatCount(m.flatView.length)} shown`);
     parts.push(`${formatCount(m.failedCount)} failed`, `${formatBytes(bytes)} received`);
     setText(this.statusLeft, parts.join(' · '));
     setText(this.statusRight, m.description);

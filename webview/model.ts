@@ -8,6 +8,7 @@
 
 import type { DebuggerPause, Dial, DnsQuery, HttpRequest, TcpConn, TlsTunnel, UdpConn } from '../src/trace/types';
 import type { RecordBatch, TraceSnapshot } from '../src/protocol/webview';
+import type { IncomingRequest } from '../src/trace/incoming';
 import {
   normalizeDebuggerPauses,
   normalizeDials,
@@ -16,7 +17,6 @@ import {
   normalizeTcpConns,
   normalizeUdpConns,
 } from '../src/trace/normalize';
-import type { IncomingRequest } from '../src/trace/incoming';
 import { isFailed } from '../src/trace/timings';
 import { formatInitiator, formatStatus, splitUrl, statusClass, type StatusClass } from './format';
 import { axisFor, collapsiblePauses, extendAxis, requestDuration, requestStart, Timeline, type Axis, type TimeRange } from './waterfall';
@@ -122,7 +122,7 @@ export function compileFilter(
     classes: f.classes.length ? new Set(f.classes) : null,
     host: f.host.toLowerCase(),
     timeRange: validRange(f.timeRange),
-    ctx: { slowMs, incoming },
+    ctx: incoming ? { slowMs, incoming } : { slowMs },
   };
 }
 
@@ -226,7 +226,7 @@ export class TraceModel {
   readonly tlsTunnels = new Map<string, TlsTunnel>();
   readonly udpConns = new Map<string, UdpConn>();
   readonly dnsQueries = new Map<string, DnsQuery>();
-  /** The requests the traced programs served, by traceID (what the outgoing ones' `causedBy` names). */
+  /** The requests the traced programs served (`incomingRequests`), by traceID. */
   readonly incoming = new Map<string, IncomingRequest>();
   /** When the program was stopped in the debugger (the trace's `debuggerPauses`). */
   debuggerPauses: DebuggerPause[] = [];
@@ -242,8 +242,13 @@ export class TraceModel {
   private readonly tlsByConn = new Map<string, Set<string>>();
   /** Every request's row in arrival order. */
   rows: Row[] = [];
-  /** The rows that pass the filter, in sort order. */
-  view: Row[] = [];
+  /** The rows that pass the filter, in sort order (ungrouped). */
+  flatView: Row[] = [];
+  /** Turns the filtered view into the shown one (grouping.ts's grouping); undefined: shown as is. */
+  private shape: ((flat: Row[]) => Row[]) | undefined;
+  private shapeVersion = 0;
+  private shapeCache: { key: string; rows: Row[] } | undefined;
+  private incomingVersion = 0;
   /** The shared waterfall axis: spans the rows in `view` (and "now" while live). */
   axis: Axis = { begin: 0, end: 1 };
   failedCount = 0;
@@ -326,6 +331,30 @@ export class TraceModel {
     return out;
   }
 
+  /** The outgoing requests an incoming request caused (`causedBy`), in arrival order. */
+  callsOf(incomingID: string): Row[] {
+    return this.rows.filter((r) => r.req.causedBy === incomingID);
+  }
+
+  /** The rows the list shows: the filtered, sorted requests, shaped (grouped) when a shape is set. */
+  get view(): Row[] {
+    if (!this.shape) return this.flatView;
+    const key = `${this.viewVersion}|${this.incomingVersion}|${this.shapeVersion}`;
+    if (this.shapeCache?.key !== key) this.shapeCache = { key, rows: this.shape(this.flatView) };
+    return this.shapeCache.rows;
+  }
+
+  /** Sets how the filtered view is shaped into the shown one (undefined: as is); see grouping.ts. */
+  setViewShape(shape: ((flat: Row[]) => Row[]) | undefined): void {
+    this.shape = shape;
+    this.shapeVersion++;
+  }
+
+  /** The shape's own state changed (a group collapsed): recompute the shown view. */
+  reshape(): void {
+    this.shapeVersion++;
+  }
+
   /** Looks up a request's row by traceID. */
   row(traceID: string): Row | undefined {
     return this.byId.get(traceID);
@@ -360,26 +389,27 @@ export class TraceModel {
       this.count(row, 1);
       fresh.push(row);
     }
+    if (batch.incomingRequests?.length && this.compiled.query.terms.some((t) => t.key === 'caused-by')) {
+      // A route learnt late (the framework names it after routing) changes what `caused-by:` matches.
+      this.rebuildView();
+      return { added: fresh.length - replaced.size, changed: replaced.size, viewChanged: true };
+    }
     let viewChanged = false;
     if (replaced.size) {
-      const before = this.view.length;
-      const kept = this.view.filter((r) => !replaced.has(r));
+      const before = this.flatView.length;
+      const kept = this.flatView.filter((r) => !replaced.has(r));
       viewChanged = kept.length !== before;
-      this.view = kept;
+      this.flatView = kept;
     }
     const entering = fresh.filter((r) => matches(r, this.compiled)).sort(this.cmp);
     for (const r of entering) extendAxis(this.axis, r, now);
     if (entering.length) {
-      this.view = mergeSorted(this.view, entering, this.cmp);
+      this.flatView = mergeSorted(this.flatView, entering, this.cmp);
       viewChanged = true;
     }
-    // An incoming request's route or URL came later than the calls it caused: `caused-by:` decides again.
-    if (batch.incomingRequests?.length && this.compiled.query.terms.some((t) => t.key === 'caused-by')) {
-      const before = this.view;
-      this.rebuildView();
-      viewChanged ||= before.length !== this.view.length || before.some((r, i) => r !== this.view[i]);
-    }
     if (viewChanged || fresh.length) this.viewVersion++;
+    // A group header shows its incoming request's status and time.
+    if (this.shape && batch.incomingRequests?.length) viewChanged = true;
     return { added: fresh.length - replaced.size, changed: replaced.size, viewChanged };
   }
 
@@ -401,9 +431,9 @@ export class TraceModel {
     // `seq` is a row's place in `rows` (the sort's tie-break and apply()'s slot): renumbered in order.
     for (let i = 0; i < kept.length; i++) kept[i]!.seq = i;
     this.rows = kept;
-    const before = this.view.length;
-    this.view = this.view.filter((r) => !gone.has(r));
-    if (this.view.length !== before) this.viewVersion++;
+    const before = this.flatView.length;
+    this.flatView = this.flatView.filter((r) => !gone.has(r));
+    if (this.flatView.length !== before) this.viewVersion++;
     return gone.size;
   }
 
@@ -418,7 +448,8 @@ export class TraceModel {
   setSort(s: SortSpec): void {
     this.sortSpec = { ...s };
     this.cmp = comparator(this.sortSpec);
-    this.view.sort(this.cmp);
+    this.flatView.sort(this.cmp);
+    this.viewVersion++;
   }
 
   /**
@@ -430,7 +461,7 @@ export class TraceModel {
     const key = `${this.viewVersion}|${this.axis.begin}|${this.axis.end}|${now}|${JSON.stringify(this.debuggerPauses)}`;
     if (this.timelineCache?.key === key) return this.timelineCache.timeline;
     const pauses = this.debuggerPauses;
-    const starts = pauses.length ? this.view.map((r) => r.start) : [];
+    const starts = pauses.length ? this.flatView.map((r) => r.start) : [];
     const gaps = pauses.length ? collapsiblePauses(pauses, this.axis, starts, now ?? this.traceEndAt) : [];
     const timeline = new Timeline({ ...this.axis }, gaps);
     this.timelineCache = { key, timeline };
@@ -440,7 +471,8 @@ export class TraceModel {
   /** Index of a request in the view, or -1. */
   indexOf(traceID: string): number {
     const row = this.byId.get(traceID);
-    return row ? this.view.indexOf(row) : -1;
+    if (row && !this.shape) return this.flatView.indexOf(row);
+    return this.view.findIndex((r) => r.req.traceID === traceID);
   }
 
   /** Parse errors of the filter text ("larger-than: expects a size …"), for the filter box. */
@@ -455,10 +487,10 @@ export class TraceModel {
 
   private rebuildView(): void {
     const f = this.compiled;
-    this.view = this.rows.filter((r) => matches(r, f)).sort(this.cmp);
+    this.flatView = this.rows.filter((r) => matches(r, f)).sort(this.cmp);
     this.viewVersion++;
     // The waterfall axis spans the shown rows, so filtering zooms the waterfall in.
-    this.axis = axisFor(this.view, this.now());
+    this.axis = axisFor(this.flatView, this.now());
   }
 
   private count(row: Row, d: 1 | -1): void {
@@ -488,8 +520,11 @@ export class TraceModel {
       this.tlsTunnels.set(t.traceID, t);
       reindex(this.tlsByConn, t.traceID, old?.tcpConn, t.tcpConn);
     }
+    if (b.incomingRequests) {
+      for (const r of normalizeIncoming(b.incomingRequests)) this.incoming.set(r.traceID, r);
+      this.incomingVersion++;
+    }
     if (b.udpConns) for (const u of normalizeUdpConns(b.udpConns)) this.udpConns.set(u.traceID, u);
-    if (b.incomingRequests) for (const r of normalizeIncoming(b.incomingRequests)) this.incoming.set(r.traceID, r);
     for (const q of b.dnsQueries ? normalizeDnsQueries(b.dnsQueries) : []) {
       const old = this.dnsQueries.get(q.traceID);
       this.dnsQueries.set(q.traceID, q);

@@ -26,6 +26,8 @@ export interface PanelState {
   detailTab: DetailTab;
   /** Height of the detail pane as a fraction of the panel height. */
   detailSize: number;
+  /** The list groups calls under the incoming request that caused them (kept per workspace). */
+  groupByIncoming: boolean;
   /** The Rules view is open (kept across the page's reloads, e.g. when a debugger pause hides the panel). */
   rulesOpen: boolean;
 }
@@ -105,5 +107,6 @@ export function restoreState(saved: unknown): PanelState {
     detailTab: TABS.includes(s.detailTab as DetailTab) ? (s.detailTab as DetailTab) : 'timing',
     detailSize: typeof s.detailSize === 'number' && s.detailSize >= 0.15 && s.detailSize <= 0.85 ? s.detailSize : 0.45,
     rulesOpen: s.rulesOpen === true,
+    groupByIncoming: s.groupByIncoming === true,
   };
 }

@@ -1,0 +1,128 @@
+// End-to-end: "Group by incoming request" (issue 37 item 3). In code-server at 1440×900,
+// "Net Trace: gateway" runs fixture/gateway.js: a gateway that calls a payments service twice for
+// each incoming request, and one POST /checkout through it. With the toolbar's toggle on, the
+// panel shows the incoming request as a group header (method, path, status, its 2 calls) with the
+// two calls indented under it; selecting the header shows its own waterfall and the diagnosis.
+//
+// Run by scripts/e2e.sh (code-server, Node 24, Chromium, the .vsix in NETTRACE_E2E_* variables).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import {
+  extensionsStarted,
+  findFrame,
+  missing,
+  openBrowser,
+  openWorkbench,
+  prepareWorkspace,
+  resultsDir,
+  runCommand,
+  saveLogs,
+  sessionEnded,
+  startCodeServer,
+  startDebugging,
+  stepper,
+  until,
+} from './support/codeServer.mjs';
+
+const results = resultsDir('servers');
+const step = stepper('e2e servers');
+
+/** The list's shown rows: their classes and URL cell text. */
+const rowsOf = (frame) =>
+  frame.$$eval('.list-rows .row', (els) =>
+    els
+      .filter((e) => e.style.display !== 'none')
+      .map((e) => ({
+        head: e.classList.contains('group-head'),
+        inGroup: e.classList.contains('in-group'),
+        method: e.querySelector('.c-method')?.textContent,
+        path: e.querySelector('.url-path')?.textContent,
+        host: e.querySelector('.url-host')?.textContent,
+        status: e.querySelector('.c-status')?.textContent?.trim(),
+      })),
+  );
+
+test(
+  'servers in VS Code: the calls are grouped under the incoming request that caused them',
+  { skip: missing, timeout: 8 * 60_000 },
+  async () => {
+    const dirs = prepareWorkspace({ label: 'servers', workspaceName: 'ws' });
+    const { userData } = dirs;
+    const cs = await startCodeServer(dirs, { results, logName: 'servers-code-server.log' });
+    const { page, shot } = await openBrowser({ viewport: { width: 1440, height: 900 }, results });
+    try {
+      await openWorkbench(page, cs);
+      await extensionsStarted(userData);
+      await runCommand(page, 'View: Show Run and Debug');
+      step('starting "Net Trace: gateway"');
+      await startDebugging(page, 'Net Trace: gateway');
+      await sessionEnded(page, 'the gateway program to end');
+      const frame = await until(
+        'the client request and the two calls in the panel',
+        async () => {
+          const f = await findFrame(page, '.list-body');
+          return f && (await rowsOf(f)).length >= 3 && f;
+        },
+        90_000,
+        250,
+      );
+      const flat = await rowsOf(frame);
+      step(`ungrouped: ${JSON.stringify(flat)}`);
+      assert.ok(!flat.some((r) => r.head || r.inGroup), 'ungrouped by default');
+
+      await frame.evaluate(() => document.querySelector('.group-toggle').click());
+      const grouped = await until('a group header for POST /checkout', async () => {
+        const rows = await rowsOf(frame);
+        return rows.some((r) => r.head && r.path?.includes('/checkout')) && rows;
+      });
+      step(`grouped: ${JSON.stringify(grouped)}`);
+      const at = grouped.findIndex((r) => r.head && r.path.includes('/checkout'));
+      const header = grouped[at];
+      assert.equal(header.method, 'POST');
+      assert.equal(header.status, '200');
+      assert.equal(header.host, '2 calls');
+      assert.deepEqual(
+        grouped.slice(at + 1, at + 3).map((r) => [r.inGroup, r.method, r.path]),
+        [
+          [true, 'POST', '/charge'],
+          [true, 'GET', '/receipt'],
+        ],
+      );
+      assert.equal(await frame.$eval('.group-toggle', (b) => b.getAttribute('aria-pressed')), 'true');
+
+      // The header's detail: its own waterfall and where the time went.
+      const headerEl = frame.locator('.list-rows .row.group-head', { hasText: '/checkout' }).first();
+      await headerEl.click();
+      const detail = await until('the incoming request detail', async () => {
+        const wf = await frame
+          .$$eval('.incoming-waterfall .timing-row .timing-label', (els) => els.map((e) => e.textContent))
+          .catch(() => []);
+        const diag = await frame.$eval('.detail-head .diagnosis', (e) => e.textContent).catch(() => '');
+        return wf.length >= 3 && diag && { wf, diag };
+      });
+      step(`detail: ${JSON.stringify(detail)}`);
+      assert.equal(detail.wf[0], 'In the program');
+      assert.ok(
+        detail.wf.some((l) => /^POST 127\.0\.0\.1:\d+\/charge$/.test(l)),
+        detail.wf.join(' | '),
+      );
+      assert.match(detail.diag, /of \d+ ms waiting on|in the program itself/);
+      await shot('servers-grouped');
+      // A click on the selected header collapses its group.
+      await headerEl.click();
+      const collapsed = await until('the group collapsed', async () => {
+        const rows = await rowsOf(frame);
+        return !rows.some((r) => r.inGroup) && rows;
+      });
+      assert.ok(
+        collapsed.some((r) => r.head && r.path.startsWith('▸')),
+        JSON.stringify(collapsed),
+      );
+    } catch (err) {
+      await shot('servers-failure');
+      saveLogs(userData, join(results, 'servers-logs'));
+      throw err;
+    }
+  },
+);
