@@ -348,6 +348,9 @@ function main(): void {
     () => child.stdin?.end(),
   );
   for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(sig, () => child.stdin?.end());
+  // The reader went away (EPIPE: the collector exited or closed the pipe): nobody is left to
+  // tell, so stop the native helper as on a signal rather than die of an unhandled 'error'.
+  process.stdout.on('error', () => child.stdin?.end());
   child.on('exit', (code) => {
     void finish().then(() => process.exit(code ?? 1));
   });

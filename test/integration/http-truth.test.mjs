@@ -243,7 +243,8 @@ for (const { label, bin } of nodeBinaries()) {
       const exited = new Promise((r) => child.on('close', r));
       /** Waits until the live trace shows the stream `id` open with what the server has sent so far. */
       const whileOpen = async (id) => {
-        const deadline = Date.now() + 10000;
+        // A bound on waiting, not a timing claim: a busy machine starts the debuggee slowly.
+        const deadline = Date.now() + 30000;
         for (;;) {
           const r = collector.session.snapshot().httpRequests.find((x) => x.reqURL.endsWith(`id=${id}`));
           const seen = server.seen.get(id);

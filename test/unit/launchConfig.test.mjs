@@ -514,9 +514,12 @@ test(
       const req = trace.httpRequests[0];
       assert.equal(req.respStatusCode, 200);
       assert.deepEqual(req.respBody && { text: req.respBody.text, size: req.respBody.size }, { text: '{"ok":true}', size: 11 });
-      // 400 ms is slow under the launch's 30 ms threshold (the default, 1000 ms, would say nothing); long
-      // enough that the first-byte wait stays the largest phase when a loaded machine slows DNS and connect.
-      assert.match(req.diagnosis ?? '', /of the time was the server's first-byte wait/, 'slow diagnosis with the launch threshold');
+      // 400 ms is slow under the launch's 30 ms threshold (the default, 1000 ms, would say nothing).
+      // Which phase the sentence names is the machine's business: a loaded one (CI) has taken 2 s
+      // over the DNS lookup alone, and then that is the largest phase.
+      assert.match(req.diagnosis ?? '', /^\d+% of the time was the /, 'slow diagnosis with the launch threshold');
+      const total = req.respDoneAt - req.reqStartAt;
+      if (total < 1000) assert.match(req.diagnosis, /server's first-byte wait/, `${total} ms`);
       assert.ok(
         trace.tcpConns.some((c) => c.socketTrace?.socketOps.length > 0),
         'socket operations recorded',
