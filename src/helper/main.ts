@@ -13,7 +13,7 @@
  * when the native helper, its parent (stdin closed) or the target ends.
  */
 
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readlinkSync } from 'node:fs';
 import { setPriority, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -330,7 +330,17 @@ function main(): void {
   }, 1000);
   tick.unref();
 
-  // Our parent's commands go to the native helper; when the parent goes, stdin ends and so do we.
+  relayCommands(child);
+  child.on('exit', (code) => {
+    void finish().then(() => process.exit(code ?? 1));
+  });
+}
+
+/**
+ * Our parent's commands go to the native helper; when the parent goes (stdin ends, a signal, or
+ * our stdout's reader is gone), the native helper is told to stop, and so do we once it exits.
+ */
+function relayCommands(child: ChildProcess): void {
   // The line length is bounded: this process may run as root, and a parent (or anyone writing to
   // its stdin) must not grow it without limit.
   readBoundedLines(
@@ -351,9 +361,6 @@ function main(): void {
   // The reader went away (EPIPE: the collector exited or closed the pipe): nobody is left to
   // tell, so stop the native helper as on a signal rather than die of an unhandled 'error'.
   process.stdout.on('error', () => child.stdin?.end());
-  child.on('exit', (code) => {
-    void finish().then(() => process.exit(code ?? 1));
-  });
 }
 
 if (settleEnvironment()) main();
