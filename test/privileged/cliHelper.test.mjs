@@ -59,6 +59,35 @@ function checkShape(trace) {
   return conns;
 }
 
+/** A network namespace with only `lo` up, deleted when the test ends (or the process exits). */
+function loopbackNamespace(t, prefix) {
+  const ns = `${prefix}${process.pid % 100000}`;
+  const cleanup = () => {
+    try {
+      execFileSync('ip', ['netns', 'del', ns], { stdio: 'ignore' });
+    } catch {
+      /* gone */
+    }
+  };
+  cleanup();
+  process.on('exit', cleanup);
+  t.after(cleanup);
+  sh('ip', ['netns', 'add', ns]);
+  sh('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
+  return ns;
+}
+
+/** An HTTP server answering "ok" on 127.0.0.1:8080 inside `ns`; resolves once it listens. */
+async function nsServer(t, ns) {
+  const code = "require('http').createServer((q, s) => s.end('ok')).listen(8080, '127.0.0.1', () => console.log('LISTENING'))";
+  const server = spawn('ip', ['netns', 'exec', ns, process.execPath, '-e', code], { stdio: ['ignore', 'pipe', 'inherit'] });
+  t.after(() => server.kill());
+  await new Promise((resolve, reject) => {
+    createInterface({ input: server.stdout }).on('line', (l) => l === 'LISTENING' && resolve());
+    server.on('exit', (c) => reject(new Error(`server exited (${c})`)));
+  });
+}
+
 describe('nettrace run with the privileged helper', { timeout: 90_000 }, () => {
   test('root: tcpMetrics (bpf) and conntrack in tcpConns, --pcap file 0600 read by tshark with trace IDs', async (t) => {
     const why = skipReason({ pcap: true });
@@ -128,19 +157,7 @@ describe('nettrace run with the privileged helper', { timeout: 90_000 }, () => {
   test('root, conntrack active and a DNAT rule on loopback: conntrack with the NAT mapping and counters', async (t) => {
     const why = skipReason();
     if (why) return skipLoudly(t, why);
-    const ns = `ntcli${process.pid % 100000}`;
-    const cleanup = () => {
-      try {
-        execFileSync('ip', ['netns', 'del', ns], { stdio: 'ignore' });
-      } catch {
-        /* gone */
-      }
-    };
-    cleanup();
-    process.on('exit', cleanup);
-    t.after(cleanup);
-    sh('ip', ['netns', 'add', ns]);
-    sh('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
+    const ns = loopbackNamespace(t, 'ntcli');
     // Locally generated traffic to 127.0.0.1:81 goes to the server's port 8080 instead.
     nft(
       ns,
@@ -148,23 +165,7 @@ describe('nettrace run with the privileged helper', { timeout: 90_000 }, () => {
       chain out { type nat hook output priority -100; ip daddr 127.0.0.1 tcp dport 81 dnat to 127.0.0.1:8080; }
     }`,
     );
-    const server = spawn(
-      'ip',
-      [
-        'netns',
-        'exec',
-        ns,
-        process.execPath,
-        '-e',
-        "require('http').createServer((q, s) => s.end('ok')).listen(8080, '127.0.0.1', () => console.log('LISTENING'))",
-      ],
-      { stdio: ['ignore', 'pipe', 'inherit'] },
-    );
-    t.after(() => server.kill());
-    await new Promise((resolve, reject) => {
-      createInterface({ input: server.stdout }).on('line', (l) => l === 'LISTENING' && resolve());
-      server.on('exit', (code) => reject(new Error(`server exited (${code})`)));
-    });
+    await nsServer(t, ns);
     const dir = tmpDir(t);
     const out = join(dir, 'nat.json');
     const r = await run(
@@ -198,36 +199,8 @@ describe('nettrace run with the privileged helper', { timeout: 90_000 }, () => {
   test('root, the first SYN dropped: the request says one SYN went unanswered and what it cost its connect', async (t) => {
     const why = skipReason();
     if (why) return skipLoudly(t, why);
-    const ns = `ntsyn${process.pid % 100000}`;
-    const cleanup = () => {
-      try {
-        execFileSync('ip', ['netns', 'del', ns], { stdio: 'ignore' });
-      } catch {
-        /* gone */
-      }
-    };
-    cleanup();
-    process.on('exit', cleanup);
-    t.after(cleanup);
-    sh('ip', ['netns', 'add', ns]);
-    sh('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
-    const server = spawn(
-      'ip',
-      [
-        'netns',
-        'exec',
-        ns,
-        process.execPath,
-        '-e',
-        "require('http').createServer((q, s) => s.end('ok')).listen(8080, '127.0.0.1', () => console.log('LISTENING'))",
-      ],
-      { stdio: ['ignore', 'pipe', 'inherit'] },
-    );
-    t.after(() => server.kill());
-    await new Promise((resolve, reject) => {
-      createInterface({ input: server.stdout }).on('line', (l) => l === 'LISTENING' && resolve());
-      server.on('exit', (code) => reject(new Error(`server exited (${code})`)));
-    });
+    const ns = loopbackNamespace(t, 'ntsyn');
+    await nsServer(t, ns);
     // Every SYN to 8080 is dropped, and counted, until the first one was: then the rule goes, so
     // the retransmission (after the kernel's 1 s initial RTO) passes.
     nft(
