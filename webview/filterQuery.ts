@@ -15,6 +15,7 @@
 
 import type { IncomingRequest } from '../src/trace/incoming';
 import type { HttpRequest } from '../src/trace/types';
+import { splitUrl } from './format';
 
 /** What a filter term needs to know of a row (the list's Row satisfies it). */
 export interface FilterRowView {
@@ -142,11 +143,9 @@ const NEVER: Test = () => false;
 
 /** The path (no query) of an incoming request's URL, lower-case. */
 export function incomingPath(inc: IncomingRequest): string {
-  const url = inc.reqURL;
-  const start = url.indexOf('/', url.indexOf('//') + 2);
-  if (start < 0) return '/';
-  const q = url.search(/[?#]/);
-  return url.slice(start, q > start ? q : undefined).toLowerCase();
+  const { path } = splitUrl(inc.reqURL);
+  const q = path.indexOf('?');
+  return (q >= 0 ? path.slice(0, q) : path).toLowerCase();
 }
 
 /** The `caused-by:` test: the incoming request by id, route, path or path prefix (`v` lower-case). */

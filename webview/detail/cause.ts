@@ -8,7 +8,7 @@ import type { IncomingRequest } from '../../src/trace/incoming';
 import { callLabel, diagnoseIncoming } from '../../src/trace/incomingDiagnosis';
 import type { HttpRequest } from '../../src/trace/types';
 import { h, icon } from '../dom';
-import { formatMs, formatStatus } from '../format';
+import { formatMs, formatStatus, splitUrl } from '../format';
 import type { DetailContext } from './common';
 
 /** Most sibling calls listed; the rest are counted. */
@@ -16,10 +16,7 @@ export const MAX_CALLS_SHOWN = 12;
 
 /** What the block says of the incoming request: `POST /checkout/:id · 200 · 382 ms`. */
 export function incomingSummary(inc: IncomingRequest): string {
-  let path = inc.reqURL;
-  const slash = path.indexOf('/', path.indexOf('//') + 2);
-  if (slash >= 0) path = path.slice(slash);
-  const what = inc.route ?? path;
+  const what = inc.route ?? splitUrl(inc.reqURL).path;
   const status = inc.aborted ? 'aborted by the client' : inc.error ? `failed: ${inc.error.message}` : inc.respStatusCode;
   const end = inc.reqEndAt ?? inc.respDoneAt;
   const took = end !== undefined && inc.reqRecvAt !== undefined ? formatMs(end - inc.reqRecvAt) : 'open';
