@@ -291,7 +291,9 @@ test('kernelEvent lines: appended to the connection in time order (waiting by tu
     at: T0 + 103,
     icmp: { version: 4, type: 3, code: 13, from: '10.0.0.254' },
   });
-  assert.deepEqual(tcp('tcp-2').kernelEvents, [{ kind: 'socketError', at: 103, icmp: { version: 4, type: 3, code: 13, from: '10.0.0.254' } }]);
+  assert.deepEqual(tcp('tcp-2').kernelEvents, [
+    { kind: 'socketError', at: 103, icmp: { version: 4, type: 3, code: 13, from: '10.0.0.254' } },
+  ]);
   // Another process's failed connect to the same place is not it; an errno gets its name.
   link.apply({
     type: 'kernelEvent',
