@@ -58,8 +58,9 @@ export function incomingAsRequest(inc: IncomingRequest): HttpRequest {
 export function headerRow(inc: IncomingRequest, calls: number, collapsed: boolean, seq: number): GroupedRow {
   const row: GroupedRow = makeRow(incomingAsRequest(inc), seq);
   const label = inc.route ?? row.path;
-  row.path = `${collapsed ? '▸' : '▾'} ${label}`;
-  row.host = `${calls} ${calls === 1 ? 'call' : 'calls'}`;
+  // Nothing to fold: a served request that made no calls (nested under the call that reached it).
+  row.path = calls ? `${collapsed ? '▸' : '▾'} ${label}` : label;
+  row.host = calls ? `${calls} ${calls === 1 ? 'call' : 'calls'}` : 'no calls';
   row.initiator = '';
   row.group = { incoming: inc, calls, collapsed };
   return row;
