@@ -378,8 +378,8 @@ static void emit_wire_closed(const struct nt_event *e)
 static void emit_kernel_event(const struct nt_event *e)
 {
 	static const char *kinds[] = {[NT_KEV_RETRANS] = "retransmit", [NT_KEV_ZERO_WINDOW] = "zeroWindow",
-				      [NT_KEV_SOCK_ERROR] = "socketError"};
-	if (e->kev_kind < NT_KEV_RETRANS || e->kev_kind > NT_KEV_SOCK_ERROR)
+				      [NT_KEV_SOCK_ERROR] = "socketError", [NT_KEV_DATA_IN] = "dataIn"};
+	if (e->kev_kind < NT_KEV_RETRANS || e->kev_kind > NT_KEV_DATA_IN)
 		return;
 	struct nt_tuple t;
 	struct nt_json j;
@@ -399,6 +399,12 @@ static void emit_kernel_event(const struct nt_event *e)
 	case NT_KEV_ZERO_WINDOW:
 		nt_json_num(&j, "beginAt", nt_mono_to_epoch_ms(e->kev_begin_ns));
 		nt_json_str(&j, "side", e->kev_local ? "local" : "peer");
+		break;
+	case NT_KEV_DATA_IN:
+		if (e->kev_local)
+			nt_json_bool(&j, "closing", 1);
+		if (e->kev_begin_ns)
+			nt_json_num(&j, "prevLastAt", nt_mono_to_epoch_ms(e->kev_begin_ns));
 		break;
 	case NT_KEV_SOCK_ERROR:
 		if (e->kev_err)

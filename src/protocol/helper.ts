@@ -116,13 +116,17 @@ export interface HelperKernelEventMessage {
   type: 'kernelEvent';
   pid: number;
   addrTuple: AddrTuple;
-  kind: 'retransmit' | 'zeroWindow' | 'socketError';
+  kind: 'retransmit' | 'zeroWindow' | 'socketError' | 'dataIn';
   at: number;
   /** retransmit: the connection's retransmitted segments so far. */
   total?: number;
   rto?: boolean;
   beginAt?: number;
   side?: 'peer' | 'local';
+  /** dataIn: when the data before it last arrived. */
+  prevLastAt?: number;
+  /** dataIn at the connection's close: only `prevLastAt` (its last data) says something. */
+  closing?: boolean;
   errno?: number;
   icmp?: IcmpMessage;
 }

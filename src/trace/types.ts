@@ -9,8 +9,8 @@ import type { IncomingRequest } from './incoming';
 import type { TraceRules } from './ruleTypes';
 
 export type { IncomingError, IncomingRequest, ServerKind } from './incoming';
-import type { KernelEvent, TcpMetrics } from './kernelRecords';
-export type { IcmpMessage, KernelEvent, TcpMetrics } from './kernelRecords';
+import type { KernelEvent, KernelTimings, TcpMetrics } from './kernelRecords';
+export type { IcmpMessage, KernelEvent, KernelTimings, TcpMetrics } from './kernelRecords';
 export type { TraceRule, TraceRules } from './ruleTypes';
 
 /** The current (and only) trace format version this code reads and writes. */
@@ -173,6 +173,8 @@ export interface HttpRequest {
   marks?: string[];
   timings?: Timings;
   loopBlocked?: LoopBlocked;
+  /** When the response reached the machine (privileged helper), from its connection's `kernelEvents`. */
+  kernelTimings?: KernelTimings;
   diagnosis?: string;
 }
 
@@ -316,7 +318,7 @@ export interface TcpConn {
   socketTrace?: SocketTrace;
   tcpMetrics?: TcpMetrics;
   conntrack?: Conntrack;
-  /** What the kernel saw happen on the connection, in time order, at most 64 (privileged helper). */
+  /** What the kernel saw happen on the connection, in time order, at most 256 (privileged helper). */
   kernelEvents?: KernelEvent[];
 }
 
