@@ -643,6 +643,31 @@ int BPF_PROG(on_retransmit, const struct sock *sk, const struct sk_buff *skb, in
 	return 0;
 }
 
+/* The kernel dropped a packet of a traced connection (one it sent, or one it received for it),
+ * with its reason (enum skb_drop_reason; the helper names it from the kernel's BTF). Fires for
+ * every dropped packet of the machine: one hash lookup when the socket is not traced. */
+SEC("tp_btf/kfree_skb")
+int BPF_PROG(on_kfree_skb, struct sk_buff *skb, void *location, enum skb_drop_reason reason, struct sock *rx_sk)
+{
+	/* Not dropped (consumed), or a free with no reason given: not a drop to report. */
+	if (reason <= bpf_core_enum_value(enum skb_drop_reason, SKB_DROP_REASON_NOT_SPECIFIED))
+		return 0;
+	struct sock *sk = rx_sk ? rx_sk : skb->sk;
+	if (!sk)
+		return 0;
+	__u64 key = (__u64)sk;
+	struct conn *c = bpf_map_lookup_elem(&conns, &key);
+	if (!c)
+		return 0;
+	struct nt_event *e = reserve_kev(NT_KEV_DROP, sk, c, bpf_ktime_get_ns());
+	if (!e)
+		return 0;
+	e->kev_err = reason;
+	e->kev_local = !rx_sk; /* dropped on its way out (the program's) rather than in */
+	submit_kev(e);
+	return 0;
+}
+
 SEC("tp_btf/tcp_send_reset")
 int BPF_PROG(on_send_reset, const struct sock *sk)
 {

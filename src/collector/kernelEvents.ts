@@ -33,6 +33,13 @@ export function kernelEventOf(m: HelperKernelEventMessage, rel: (epochMs: number
       if (typeof m.prevLastAt === 'number') ev.prevLastAt = rel(m.prevLastAt);
       return ev;
     }
+    case 'drop':
+      return {
+        kind: 'drop',
+        at,
+        reason: typeof m.reason === 'string' ? m.reason : `reason ${Number(m.reasonCode) || 0}`,
+        direction: m.direction === 'out' ? 'out' : 'in',
+      };
     case 'socketError': {
       const ev: KernelEvent = { kind: 'socketError', at };
       if (typeof m.errno === 'number' && m.errno > 0) {

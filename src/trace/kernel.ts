@@ -247,6 +247,13 @@ export function kernelStory(events: readonly KernelEvent[], context: StoryContex
         : `the program's receive window was zero for ${usText(ms * 1000)}${times} (it was not reading what arrived)`,
     );
   }
+  const drops = events.filter((e): e is Extract<KernelEvent, { kind: 'drop' }> => e.kind === 'drop');
+  if (drops.length) {
+    const byReason = new Map<string, number>();
+    for (const d of drops) byReason.set(d.reason, (byReason.get(d.reason) ?? 0) + 1);
+    const reasons = [...byReason].map(([r, n]) => (n > 1 ? `${r} ×${n}` : r)).join(', ');
+    parts.push(`${drops.length === 1 ? '1 packet' : `${drops.length} packets`} dropped by the kernel (${reasons})`);
+  }
   for (const e of events) if (e.kind === 'socketError' && e.icmp) parts.push(icmpText(e.icmp));
   if (context.dropped) parts.push(`${context.dropped} more kernel events not listed`);
   return parts.length ? parts.join('; ') : undefined;

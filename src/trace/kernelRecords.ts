@@ -67,6 +67,15 @@ export type KernelEvent =
       prevLastAt?: number;
     }
   | {
+      /** The kernel dropped a packet of the connection. */
+      kind: 'drop';
+      at: number;
+      /** The kernel's drop reason (`NETFILTER_DROP`, `TCP_CSUM`, `SOCKET_RCVBUFF`, … without `SKB_DROP_REASON_`). */
+      reason: string;
+      /** `out`: a packet the connection sent; `in`: one it received. */
+      direction: 'in' | 'out';
+    }
+  | {
       /** When the connection's last data arrived (reported at its close). */
       kind: 'dataEnd';
       at: number;

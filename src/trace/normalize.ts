@@ -215,6 +215,7 @@ function fixKernelEvent(e: Obj): e is Obj & KernelEvent {
   }
   if (e.kind === 'zeroWindow') return isTime(e.beginAt) && (e.side === 'peer' || e.side === 'local');
   if (e.kind === 'dataEnd') return true;
+  if (e.kind === 'drop') return isString(e.reason) && (e.direction === 'in' || e.direction === 'out');
   if (e.kind === 'dataIn') {
     keepIf(e, 'prevLastAt', isTime);
     return true;

@@ -144,6 +144,30 @@ describe('kernel events per request (privileged helper)', { timeout: 120_000 }, 
     assert.equal(trace.stats.helper.lostEvents, 0);
   });
 
+  test("the program's packets dropped on their way out by a firewall rule: each drop recorded with the kernel's reason", async (t) => {
+    const why = skipReason();
+    if (why) return skipLoudly(t, why);
+    const topo = await topology(t, 65);
+    sh('ip', ['-n', topo.c, 'link', 'set', 'dev', topo.clientDev, 'gso_max_size', '1500']);
+    nft(
+      topo.c,
+      `table inet ntdrop {\n chain out {\n type filter hook output priority 0; tcp dport 8080 ip length > 200 numgen random mod 20 == 0 counter drop;\n }\n}\n`,
+    );
+    const { trace, stdout } = await traced(t, topo.c, post(`${topo.net}.2`, '/upload', 600_000));
+    assert.equal(JSON.parse(stdout.trim().split('\n').pop()).body, '600000');
+    const counted = Number(/packets (\d+)/.exec(sh('ip', ['netns', 'exec', topo.c, 'nft', 'list', 'table', 'inet', 'ntdrop']))?.[1]);
+    assert.ok(counted > 0, 'the rule dropped some');
+    const [req] = trace.httpRequests;
+    const conn = trace.tcpConns.find((c) => c.traceID === req.tcpConn);
+    const drops = (conn.kernelEvents ?? []).filter((e) => e.kind === 'drop');
+    assert.equal(drops.length + (conn.tcpMetrics?.kernelEventsDropped ?? 0), counted, JSON.stringify(drops));
+    assert.ok(
+      drops.every((d) => d.reason === 'NETFILTER_DROP' && d.direction === 'out'),
+      JSON.stringify(drops),
+    );
+    assert.match(kernelStory(requestKernelEvents(req, conn)), new RegExp(`${counted} packets? dropped by the kernel \\(NETFILTER_DROP`));
+  });
+
   test('a server that stops reading: the zero-window period is recorded and said', async (t) => {
     const why = skipReason();
     if (why) return skipLoudly(t, why);
@@ -161,8 +185,9 @@ describe('kernel events per request (privileged helper)', { timeout: 120_000 }, 
     );
     const ms = zw.reduce((s, e) => s + (e.at - e.beginAt), 0);
     // The server read nothing for `paused` ms; its window closed once its buffer was full, a little
-    // after the start, and opened when it read again (its window update a round trip later).
-    assert.ok(ms >= 0.5 * paused && ms <= paused + 100, `zero for ${ms} ms of the server's ${paused} ms pause`);
+    // after the start, and opened when it read again (its window update goes out once the server
+    // has read: on a loaded machine that read itself may come late).
+    assert.ok(ms >= 0.5 * paused && ms <= paused + 300, `zero for ${ms} ms of the server's ${paused} ms pause`);
     assert.ok(zw[0].beginAt >= req.reqStartAt && zw.at(-1).at <= req.respDoneAt);
     assert.match(req.diagnosis ?? '', /the kernel: .*the server's receive window was zero for \d/, req.diagnosis);
     const show = await run(process.execPath, [cli, 'show', out]);
