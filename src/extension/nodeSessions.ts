@@ -124,7 +124,8 @@ export const ATTACH_LOADED = 'nettrace: tracing from now in pid ';
 
 /** A loaded answer of preloadLoadExpression: the process id and its inspector's WebSocket URL; undefined for any other answer. */
 export function parseAttachLoaded(text: string): { pid: string; inspector?: string } | undefined {
-  const m = new RegExp(`^${ATTACH_LOADED}(\\d+)(?: \\(inspector (ws://\\S+)\\))?`).exec(text);
+  // Unanchored: js-debug's REPL answers with the string quoted.
+  const m = new RegExp(`${ATTACH_LOADED}(\\d+)(?: \\(inspector (ws://[^\\s)]+)\\))?`).exec(text);
   return m ? { pid: m[1]!, inspector: m[2] } : undefined;
 }
 
