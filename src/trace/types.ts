@@ -112,6 +112,8 @@ export interface HttpRequest {
   traceID: string;
   pid: number;
   threadId?: number;
+  /** Made by a restarted process: its `processes[].restart` (absent before the first restart). */
+  restart?: number;
   client: HttpClientKind;
   reqMethod: string;
   reqURL: string;
@@ -440,6 +442,10 @@ export interface ProcessInfo {
   startAt: number;
   exitAt?: number;
   exitCode?: number;
+  /** The program was started again (node --watch, nodemon, `restart: true`): this process is its n-th restart (1 for the first). */
+  restart?: number;
+  /** The pid of the process this one replaced (its restart). */
+  restartOf?: number;
   /** This thread's event-loop blocked stretches while it had requests in flight, in time order; the rest past 10,000 are counted. */
   loopBlocks?: LoopBlock[];
   droppedLoopBlocks?: number;
