@@ -92,8 +92,11 @@ function* jsonParts(value: unknown, streamDepth: number, depth: number): Generat
   yield { text: JSON.stringify(wrapped, null, 1), from: cut, cutEnd: cut - depth };
 }
 
-/** Elements of a streamed array stringified per call (bounds the string one call makes). */
-const BATCH = 64;
+/**
+ * Elements of a streamed array stringified per call: bounds the string one call makes (a batch of
+ * requests stays under V8's large-object size, so it dies young).
+ */
+const BATCH = 32;
 
 /**
  * The text of `value` (a non-empty array at `depth` whose elements are written whole) as
