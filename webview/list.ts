@@ -17,7 +17,8 @@ import { formatBytes, formatMs } from './format';
 import { requestContext, showInitiator } from './rowCells';
 import { h, icon, setSafeAttr, setText } from './dom';
 import type { Row, SortKey, SortSpec, TraceModel } from './model';
-import { loopBlockedSegments, MAX_LOOP_SEGMENTS, requestSegments, type Phase, type Scale, type TimeRange } from './waterfall';
+import { requestSegments, type Scale, type TimeRange } from './waterfall';
+import { createRowBar, drawRowBar, type RowBar } from './rowBar';
 import { WaterfallAxis } from './waterfallView';
 import { markGroupRow } from './groupToggle';
 
@@ -31,7 +32,6 @@ export const TWO_LINE_ROW_HEIGHT = 36;
 /** Rows rendered above/below the viewport. */
 const OVERSCAN = 6;
 /** Drawn phases, in DOM order of each row's bar segments. */
-const BAR_PHASES: readonly Phase[] = ['blocked', 'dns', 'connect', 'ssl', 'send', 'wait', 'receive', 'pending'];
 /** The icon drawn before a status, by status class (none for 2xx). */
 const STATUS_ICONS: Partial<Record<Row['cls'], string>> = {
   error: 'error',
@@ -69,9 +69,8 @@ interface RowView {
   nameIcon: HTMLSpanElement;
   statusIcon: HTMLSpanElement;
   statusText: HTMLSpanElement;
-  segs: HTMLDivElement[];
-  /** The event loop's blocked parts drawn over the wait and receive segments (loopBlockedSegments). */
-  loops: HTMLDivElement[];
+  /** The waterfall bar: phases, the event loop's blocked parts, the kernel's ticks. */
+  bar: RowBar;
   row: Row | null;
   req: unknown;
   axisVersion: number;
@@ -325,23 +324,8 @@ export class RequestList {
     // Under the URL while the Initiator column is collapsed (list.css hides it otherwise).
     const initLine = h('span', 'init-line ellipsis');
     cells.name.append(initLine);
-    const segs: HTMLDivElement[] = [];
-    const bar = h('div', 'wf-bar');
-    // Ahead of the phases (whose last element the failed style marks), drawn above them (CSS).
-    const loops: HTMLDivElement[] = [];
-    for (let i = 0; i < MAX_LOOP_SEGMENTS; i++) {
-      const l = h('div', 'wf-loop', { 'aria-hidden': 'true' });
-      l.style.display = 'none';
-      loops.push(l);
-      bar.append(l);
-    }
-    for (const p of BAR_PHASES) {
-      const s = h('div', `seg ph-${p}`);
-      s.style.display = 'none';
-      segs.push(s);
-      bar.append(s);
-    }
-    cells.waterfall.append(bar);
+    const bar = createRowBar();
+    cells.waterfall.append(bar.el);
     el.style.display = 'none';
     this.rowsEl.append(el);
     return {
@@ -353,8 +337,7 @@ export class RequestList {
       nameIcon,
       statusIcon,
       statusText,
-      segs,
-      loops,
+      bar,
       row: null,
       req: null,
       axisVersion: -1,
@@ -411,35 +394,7 @@ export class RequestList {
     rv.axisVersion = this.axisVersion;
     const scale = this.scale;
     const segments = requestSegments(row, now);
-    const boxes = scale ? scale.bar(segments) : [];
-    let bi = 0;
-    for (let i = 0; i < BAR_PHASES.length; i++) {
-      const s = rv.segs[i]!;
-      const b = boxes[bi];
-      if (b && b.phase === BAR_PHASES[i]) {
-        bi++;
-        s.style.display = '';
-        s.style.left = `${b.x.toFixed(2)}px`;
-        s.style.width = `${b.width.toFixed(2)}px`;
-      } else if (s.style.display !== 'none') {
-        s.style.display = 'none';
-      }
-    }
-    // The event loop's blocked share, inside the phase it delayed (drawn to scale, at least 1 px).
-    const loops = scale && req.loopBlocked ? loopBlockedSegments(req, segments) : [];
-    for (let i = 0; i < rv.loops.length; i++) {
-      const l = rv.loops[i]!;
-      const seg = loops[i];
-      const x = seg ? Math.max(0, scale!.x(seg.start)) : 0;
-      const right = seg ? Math.min(scale!.width, scale!.x(seg.end)) : 0;
-      if (seg && right > x) {
-        l.style.display = '';
-        l.style.left = `${x.toFixed(2)}px`;
-        l.style.width = `${Math.max(1, right - x).toFixed(2)}px`;
-      } else if (l.style.display !== 'none') {
-        l.style.display = 'none';
-      }
-    }
+    drawRowBar(rv.bar, req, segments, scale, req.tcpConn ? this.model.tcpConns.get(req.tcpConn) : undefined);
   }
 
   private onClick(e: MouseEvent): void {

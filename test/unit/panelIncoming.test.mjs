@@ -221,3 +221,30 @@ test("an incoming request's waterfall: the program's time, each call's bar on it
   assert.deepEqual([idle.bars.length, idle.programMs], [0, 50]);
   assert.match(idle.diagnosis, /50 of 50 ms in the program itself \(it made no call\)/);
 });
+
+test("a request's bar: ticks where the kernel saw its response arrive and its connection's events during it", () => {
+  const k = bundleTs(["export * from './webview/rowBar';"]);
+  const req = { traceID: 'r', reqStartAt: 10, reqSentAt: 12, respRecvAt: 80, respDoneAt: 90, kernelTimings: { respFirstByteAt: 30 } };
+  const conn = {
+    kernelEvents: [
+      { kind: 'retransmit', at: 5, total: 1 },
+      { kind: 'drop', at: 14, reason: 'NETFILTER_DROP', direction: 'out' },
+      { kind: 'retransmit', at: 20, total: 2, rto: true },
+      { kind: 'zeroWindow', at: 60, beginAt: 40, side: 'local' },
+      { kind: 'dataIn', at: 30 },
+      { kind: 'retransmit', at: 120, total: 3 },
+    ],
+  };
+  const segments = [
+    { phase: 'send', start: 10, end: 12 },
+    { phase: 'wait', start: 12, end: 80 },
+    { phase: 'receive', start: 80, end: 90 },
+  ];
+  assert.deepEqual(k.kernelTicks(req, conn, segments), [
+    { kind: 'arrival', at: 30 },
+    { kind: 'drop', at: 14 },
+    { kind: 'rto', at: 20 },
+    { kind: 'zero-window', at: 40, until: 60 },
+  ]);
+  assert.deepEqual(k.kernelTicks({ ...req, kernelTimings: undefined }, undefined, segments), []);
+});
