@@ -42,6 +42,7 @@ export function incomingAsRequest(inc: IncomingRequest): HttpRequest {
   if (inc.respStatusCode !== undefined) req.respStatusCode = inc.respStatusCode;
   if (inc.respContentLen !== undefined) req.respContentLen = inc.respContentLen;
   if (inc.reqContentLen !== undefined) req.reqContentLen = inc.reqContentLen;
+  if (inc.incomplete) req.incomplete = inc.incomplete;
   if (inc.aborted || inc.error) {
     req.reqError = {
       phase: 'response',
@@ -60,6 +61,7 @@ export function headerRow(inc: IncomingRequest, calls: number, collapsed: boolea
   row.path = `${collapsed ? '▸' : '▾'} ${label}`;
   row.host = `${calls} ${calls === 1 ? 'call' : 'calls'}`;
   row.initiator = '';
+  if (inc.incomplete) row.status = 'incomplete';
   row.group = { incoming: inc, calls, collapsed };
   return row;
 }

@@ -36,6 +36,7 @@ const msText = (v: number | undefined): string => (v === undefined ? '-' : `${v.
 
 /** What an incoming request's status says: its code, or why it has none. */
 function incomingStatus(inc: IncomingRequest): string {
+  if (inc.incomplete) return `INCOMPLETE (${inc.incomplete})`;
   if (inc.aborted) return inc.respStatusCode !== undefined ? `${inc.respStatusCode} aborted` : 'aborted';
   if (inc.respStatusCode !== undefined) return String(inc.respStatusCode);
   return inc.reqEndAt === undefined ? 'open' : 'no response';
@@ -85,8 +86,11 @@ export function renderIncoming(
     const b = incomingBreakdown(inc, calls);
     const route = inc.route !== undefined ? `  (${sanitize(inc.route)})` : '';
     const via = depth > 0 ? `↳ served by pid ${inc.pid}: ` : '';
-    const head = `${via}${sanitize(inc.traceID)} ${sanitize(inc.reqMethod)} ${sanitize(inc.reqURL)}${route}  ${incomingStatus(inc)}  ${msText(b?.totalMs)}`;
-    lines.push(`${pad}${paint(cut(head, Math.max(20, o.width - pad.length)), inc.aborted || inc.error ? 31 : 0, o.color)}`);
+    // An incomplete request's time is unknown: it was still open when its program ended.
+    const took = inc.incomplete ? '-' : msText(b?.totalMs);
+    const head = `${via}${sanitize(inc.traceID)} ${sanitize(inc.reqMethod)} ${sanitize(inc.reqURL)}${route}  ${sanitize(incomingStatus(inc))}  ${took}`;
+    const red = inc.aborted || inc.error ? 31 : inc.incomplete ? 33 : 0;
+    lines.push(`${pad}${paint(cut(head, Math.max(20, o.width - pad.length)), red, o.color)}`);
     for (const call of calls.slice(0, MAX_CALLS)) {
       const status = call.reqError ? 'failed' : call.respStatusCode !== undefined ? String(call.respStatusCode) : '-';
       const total = call.timings ? Object.values(call.timings).reduce((s, v) => s + (v > 0 ? v : 0), 0) : undefined;
@@ -97,7 +101,7 @@ export function renderIncoming(
       if (inner && depth + 1 < MAX_DEPTH) one(inner, depth + 1);
     }
     if (calls.length > MAX_CALLS) lines.push(`${pad}    … ${calls.length - MAX_CALLS} more calls`);
-    if (b && b.totalMs >= o.slowThresholdMs) {
+    if (inc.incomplete || (b && b.totalMs >= o.slowThresholdMs)) {
       const sentence = diagnoseIncoming(inc, calls);
       if (sentence) lines.push(`${pad}    ${paint(sanitize(sentence), 33, o.color)}`);
     }

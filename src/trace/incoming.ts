@@ -4,6 +4,13 @@
  * nothing, so the preload and the webview can use it.
  */
 
+/**
+ * Why a request never finished (`incomplete` of an outgoing or an incoming request): its process was killed (ended without its
+ * exit message: a signal, a crash), its worker thread was terminated, its process or thread exited (process.exit() with the
+ * request open), or the trace stopped first.
+ */
+export type IncompleteReason = 'process killed' | 'thread terminated' | 'process exited' | 'thread exited' | 'trace stopped';
+
 /** Which server API received an incoming request. */
 export type ServerKind = 'http' | 'https' | 'http2';
 
@@ -51,4 +58,6 @@ export interface IncomingRequest {
   aborted?: boolean;
   /** An error on the request, the response or the connection while the exchange was open. */
   error?: IncomingError;
+  /** It was still open when its process or thread ended, or the trace stopped (IncompleteReason); never set with `reqEndAt`. */
+  incomplete?: IncompleteReason;
 }

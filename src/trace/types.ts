@@ -5,10 +5,10 @@
  * Times: `traceBeginAt` is ISO-8601; every other `...At` field is milliseconds since it.
  */
 
-import type { IncomingRequest } from './incoming';
+import type { IncomingRequest, IncompleteReason } from './incoming';
 import type { TraceRules } from './ruleTypes';
 
-export type { IncomingError, IncomingRequest, ServerKind } from './incoming';
+export type { IncomingError, IncomingRequest, IncompleteReason, ServerKind } from './incoming';
 export type { TraceRule, TraceRules } from './ruleTypes';
 
 /** The current (and only) trace format version this code reads and writes. */
@@ -499,12 +499,6 @@ export interface HelperStats {
   /** Why the helper exited. */
   exit?: string;
 }
-
-/**
- * Why a request never finished (HttpRequest.incomplete): its process was killed (ended without its exit message: a signal, a crash), its
- * worker thread was terminated, its process or thread exited (process.exit() with the request in flight), or the trace stopped first.
- */
-export type IncompleteReason = 'process killed' | 'thread terminated' | 'process exited' | 'thread exited' | 'trace stopped';
 
 /** What the trace may have missed, and why. */
 export interface TraceStats {

@@ -4,7 +4,10 @@
 // HTTP/2 server (Node 22+); a client that aborts mid-request.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { nodeBinaries, runTraced } from './harness.mjs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { cli, nodeBinaries, run, runTraced } from './harness.mjs';
 
 const PREFIX = { ex: 'ex', fa: 'fa', pl: 'pl' };
 
@@ -96,6 +99,35 @@ for (const { label, bin } of nodeBinaries()) {
       assert.equal(inc.protoMajor, 2);
       assert.equal(inc.reqContentLen, s.i + 1);
       assert.ok(inc.reqRecvAt <= inc.respHeadAt && inc.respHeadAt <= inc.reqEndAt);
+    }
+  });
+}
+
+for (const { label, bin } of nodeBinaries()) {
+  test(`${label}: an incoming request still open when the program exits is incomplete, with no status made up, and shown so`, async () => {
+    const { code, trace, stderr } = await runTraced(bin, 'incoming-open.cjs');
+    assert.equal(code, 0, stderr);
+    const byPath = (p) => trace.incomingRequests.find((i) => new URL(i.reqURL).pathname === p);
+    const open = byPath('/hang');
+    assert.equal(open.incomplete, 'process exited');
+    assert.equal(open.respStatusCode, undefined);
+    assert.equal(open.respDoneAt, undefined);
+    assert.equal(open.reqEndAt, undefined);
+    assert.equal(open.aborted, undefined);
+    assert.equal(byPath('/done').incomplete, undefined);
+    assert.equal(byPath('/done').respStatusCode, 200);
+    // nettrace show says so, with the reason.
+    const dir = mkdtempSync(join(tmpdir(), 'nettrace-open-'));
+    try {
+      const file = join(dir, 'trace.json');
+      writeFileSync(file, JSON.stringify(trace));
+      const shown = await run(process.execPath, [cli, 'show', file]);
+      assert.equal(shown.code, 0, shown.stderr);
+      const line = shown.stdout.split('\n').find((l) => l.includes(`${open.traceID} GET`));
+      assert.match(line, /INCOMPLETE \(process exited\)/);
+      assert.match(shown.stdout, /never answered: the process exited before the response was written/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 }

@@ -71,6 +71,7 @@ export function renderIncoming(ctx: DetailContext, row: Row, inc: IncomingReques
     ['Calls', String(calls.length)],
     ['Id', inc.traceID],
   ];
+  if (inc.incomplete) rows.push(['Incomplete', `still open when it ended (${inc.incomplete}): no status, no end`]);
   if (inc.aborted) rows.push(['Aborted', 'the client went away before the response finished']);
   if (inc.error) rows.push(['Error', inc.error.message]);
   body.push(h('h3', null, null, 'Incoming request'), kv(rows));
