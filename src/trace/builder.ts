@@ -381,7 +381,7 @@ export class TraceBuilder implements UpsertHost {
       for (const key in f) if (key !== 'traceID') this.fields.convertField(state, record, key, f[key]);
     }
     if (!isRequest) normalizeRecord(recordKind, record); // a peer's malformed part: fixed or left out, as in a file
-    if (recordKind === 'incomingRequests' && unmarkFinished(record)) this.changedRecords.set(traceID, recordKind);
+    if (recordKind === 'incomingRequests') unmarkFinished(record);
     for (const ref of REF_PATHS[k]) this.fields.mapRef(state, record, ref, f);
 
     if (isRequest) {
@@ -408,7 +408,8 @@ export class TraceBuilder implements UpsertHost {
     } else {
       // Closing a kept-alive connection must not re-send every request it carried: fields that no
       // request's timings or diagnosis read change only the record itself.
-      if (fields !== undefined && Object.keys(fields).every((k) => RECORD_ONLY_FIELDS.has(k))) {
+      // An incoming request changes itself (the editor's handler lenses and the panel's groups read it).
+      if (recordKind === 'incomingRequests' || (fields !== undefined && Object.keys(fields).every((k) => RECORD_ONLY_FIELDS.has(k)))) {
         this.changedRecords.set(traceID, recordKind);
       } else {
         const users = this.usedBy.get(traceID);

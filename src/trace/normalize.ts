@@ -274,6 +274,7 @@ function fixIncoming(o: Obj): o is Obj & IncomingRequest {
   for (const k of INCOMING_TIMES) keepIf(o, k, isTime);
   for (const k of INCOMING_COUNTS) keepIf(o, k, isCount);
   keepIf(o, 'addrTuple', isTuple);
+  keepIf(o, 'handler', (v) => isObject(v) && isString(v.file) && isCount(v.line) && isCount(v.column));
   keepIf(o, 'aborted', (v) => typeof v === 'boolean');
   keepIf(o, 'error', (v) => isObject(v) && isString(v.message));
   return true;

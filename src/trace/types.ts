@@ -5,10 +5,10 @@
  * Times: `traceBeginAt` is ISO-8601; every other `...At` field is milliseconds since it.
  */
 
-import type { IncomingRequest, IncompleteReason } from './incoming';
+import type { IncomingRequest, IncompleteReason, StackFrame } from './incoming';
 import type { TraceRules } from './ruleTypes';
 
-export type { IncomingError, IncomingRequest, IncompleteReason, ServerKind } from './incoming';
+export type { IncomingError, IncomingRequest, IncompleteReason, ServerKind, StackFrame } from './incoming';
 export type { TraceRule, TraceRules } from './ruleTypes';
 
 /** The current (and only) trace format version this code reads and writes. */
@@ -56,18 +56,6 @@ export interface RequestError {
   timedOut?: boolean;
   /** The underlying cause's code/message when the error wraps another (fetch's "fetch failed"). */
   cause?: { code?: string; message: string };
-}
-
-/** One stack frame of the code that made a request. */
-export interface StackFrame {
-  function?: string;
-  file: string;
-  line: number;
-  column: number;
-  /** Set when the frame is inside node_modules (library code, shown after user frames). */
-  library?: boolean;
-  /** The generated position when `file/line/column` were mapped through a source map. */
-  generated?: { file: string; line: number; column: number };
 }
 
 /** Where in the program a request was made. */
