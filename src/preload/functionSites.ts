@@ -111,7 +111,11 @@ export class FunctionSites {
     if (url === undefined) return null;
     const file = url.startsWith('file:') ? fileURLToPath(url) : url;
     if (!isProgramFile(file, this.ownFile)) return null;
-    const frame: StackFrame = { file, line: where.lineNumber + 1, column: (typeof where.columnNumber === 'number' ? where.columnNumber : 0) + 1 };
+    const frame: StackFrame = {
+      file,
+      line: where.lineNumber + 1,
+      column: (typeof where.columnNumber === 'number' ? where.columnNumber : 0) + 1,
+    };
     const name = Object.getOwnPropertyDescriptor(fn, 'name')?.value as unknown;
     const plain = typeof name === 'string' ? name.replace(/^(?:bound )+/, '') : '';
     if (plain !== '') frame.function = plain;

@@ -8,7 +8,17 @@ import type { ResolvedPreloadConfig } from '../protocol/options';
 import { F, FieldsWriter, type RecordWriter } from '../protocol/events';
 import { MAX_STACKS } from '../trace/wire';
 import { redactedHeaderNames } from '../trace/redact';
-import type { AddrTuple, ConnectAttempt, DnsLookup, ErrorPhase, Initiator, RecordKind, RequestError, SocketOp, StackFrame } from '../trace/types';
+import type {
+  AddrTuple,
+  ConnectAttempt,
+  DnsLookup,
+  ErrorPhase,
+  Initiator,
+  RecordKind,
+  RequestError,
+  SocketOp,
+  StackFrame,
+} from '../trace/types';
 import { HeaderCapture } from './headers';
 import { captureStack, callSites, formatSites, rawStackKey, RuntimeSourceMaps, StackBudget, stackKey, type StackHolder } from './initiator';
 import { lazy, type SideChannel, type Transport } from './transport';

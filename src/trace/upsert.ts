@@ -204,6 +204,7 @@ export class UpsertDecoder {
       // An incoming request's handler: the one frame of a stack message.
       const frame = state.stacks.get(value)?.frames[0];
       if (frame) record.handler = frame;
+      else if (record.handler === value) delete record.handler; // its stack never came: no position
     } else if ((key === 'reqBody' || key === 'respBody') && isObject(value) && typeof value.textBlob === 'string') {
       record[key] = this.bodyFromBlob(state, value);
     } else if (value === null || typeof value !== 'object' || NO_TIMES.has(key)) {

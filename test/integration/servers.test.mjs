@@ -4,10 +4,10 @@
 // HTTP/2 server (Node 22+); a client that aborts mid-request.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { cli, nodeBinaries, run, runTraced } from './harness.mjs';
+import { apps, cli, nodeBinaries, run, runTraced } from './harness.mjs';
 
 const PREFIX = { ex: 'ex', fa: 'fa', pl: 'pl' };
 
@@ -131,6 +131,78 @@ for (const { label, bin } of nodeBinaries()) {
     }
   });
 }
+
+/** The line numbers of the `// @line NAME` markers of an app. */
+function markers(app) {
+  const out = {};
+  readFileSync(join(apps, app), 'utf8')
+    .split('\n')
+    .forEach((text, i) => {
+      const m = text.match(/\/\/ @line ([\w-]+)/);
+      if (m) out[m[1]] = i + 1;
+    });
+  return out;
+}
+
+/** `METHOD /path` → the handler line each of its incoming requests named (all the same, or a list when not). */
+function handlerLines(trace, file) {
+  const by = new Map();
+  for (const inc of trace.incomingRequests) {
+    const key = `${inc.reqMethod} ${new URL(inc.reqURL).pathname}`;
+    const h = inc.handler;
+    const seen = h === undefined ? null : h.file === join(apps, file) ? h.line : `${h.file}:${h.line}`;
+    by.set(key, [...(by.get(key) ?? []), seen]);
+  }
+  const out = {};
+  for (const [k, v] of by) out[k] = new Set(v).size === 1 ? v[0] : v;
+  return out;
+}
+
+for (const { label, bin } of nodeBinaries()) {
+  test(`${label}: each incoming request names its handler's line: Express's and Fastify's route handler, the server's one listener; none when not the program's or not one`, async () => {
+    const { code, trace, stderr } = await runTraced(bin, 'handler-lines.cjs');
+    assert.equal(code, 0, stderr);
+    const L = markers('handler-lines.cjs');
+    assert.deepEqual(handlerLines(trace, 'handler-lines.cjs'), {
+      'GET /p': L.plain,
+      'GET /two': null,
+      'GET /e/1': L['ex-get'],
+      'POST /e/1': L['ex-post'],
+      'HEAD /e/1': L['ex-get'],
+      'GET /nowhere': null,
+      'POST /f/1': L.fa,
+    });
+    const fa = trace.incomingRequests.find((i) => i.reqMethod === 'POST' && i.route === '/f/:id');
+    assert.equal(fa.handler.function, 'charge', 'the function Fastify bound, by its own name');
+    assert.equal(trace.incomingRequests.find((i) => i.reqURL.endsWith('/p')).handler.function, 'plainHandler');
+  });
+
+  test(`${label}: a TypeScript server run with --import tsx: the handlers' lines in the .ts file`, async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'nettrace-lines-'));
+    try {
+      const out = join(dir, 'trace.json');
+      const app = join(apps, 'handler-lines.ts');
+      const res = await run(process.execPath, [cli, 'run', '--quiet', '--out', out, '--', bin, '--import', 'tsx', app]);
+      assert.equal(res.code, 0, res.stderr);
+      const trace = JSON.parse(readFileSync(out, 'utf8'));
+      const L = markers('handler-lines.ts');
+      for (const inc of trace.incomingRequests) {
+        assert.equal(inc.handler?.file, app, inc.reqURL);
+        assert.equal(inc.handler.line, inc.route === '/orders/:id' ? L['ts-ex'] : L['ts-fa'], inc.reqURL);
+        assert.ok(inc.handler.generated, 'mapped from the generated position');
+      }
+      assert.equal(trace.incomingRequests.length, 6);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+}
+
+test('NETTRACE_HANDLER_LINES=0: no handler lines', async () => {
+  const { code, trace, stderr } = await runTraced(process.execPath, 'handler-lines.cjs', { env: { NETTRACE_HANDLER_LINES: '0' } });
+  assert.equal(code, 0, stderr);
+  assert.equal(trace.incomingRequests.filter((i) => i.handler !== undefined).length, 0);
+});
 
 test('NETTRACE_CAUSALITY=0: incoming requests still recorded, no causedBy (what bench/servers.mjs measures against)', async () => {
   const { code, trace, stderr } = await runTraced(process.execPath, 'gateway.cjs', { env: { NETTRACE_CAUSALITY: '0' } });
