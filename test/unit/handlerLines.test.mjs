@@ -101,3 +101,48 @@ test("FunctionSites: a function's own file, line and name; a bound one its targe
   assert.equal(fs.site(createRequire(import.meta.url)('express')), null, 'a library (node_modules)');
   assert.equal(new sites.FunctionSites(here).site(namedHandler), null, "the preload's own file");
 });
+
+const lens = bundleTs(["export * from './src/extension/handlerAnnotations';"]);
+
+test("the handlers' CodeLens: per handler line, how many incoming requests it served and their median time", () => {
+  const idx = new lens.HandlerIndex('posix');
+  const served = (n, extra = {}) => ({
+    traceID: `in-${n}`,
+    pid: 1,
+    server: 'http',
+    reqMethod: 'POST',
+    reqURL: `http://gw/checkout/${n}?x=1`,
+    route: '/checkout/:id',
+    reqRecvAt: 100,
+    respDoneAt: 100 + n * 10,
+    respStatusCode: 200,
+    handler: { file: '/app/routes.ts', line: 12, column: 5 },
+    ...extra,
+  });
+  for (const n of [1, 2, 3, 4]) idx.upsert(served(n));
+  idx.upsert(served(5, { respDoneAt: undefined, respStatusCode: undefined, incomplete: 'process exited' }));
+  idx.upsert(served(6, { handler: { file: 'file:///app/routes.ts', line: 30, column: 1 }, route: undefined, reqMethod: 'GET' }));
+  idx.upsert(served(7, { handler: undefined }));
+  const lines = idx.lines('/app/routes.ts');
+  assert.deepEqual(
+    lines.map((l) => [l.line, l.served.length]),
+    [
+      [11, 5],
+      [29, 1],
+    ],
+  );
+  assert.equal(lens.handlerLensTitle(lines[0]), 'served 5 · median 25 ms · 1 failed · POST /checkout/:id');
+  assert.equal(lens.handlerLensTitle(lines[1]), 'served 1 · median 60 ms · GET /checkout/6');
+  // A request's later record moves it (its handler learnt, or changed); one without a handler leaves.
+  idx.upsert(served(6, { handler: undefined }));
+  assert.deepEqual(
+    idx.lines('/app/routes.ts').map((l) => l.line),
+    [11],
+  );
+  idx.upsert(served(1, { route: '/other', reqMethod: 'GET' }));
+  assert.match(lens.handlerLensTitle(idx.lines('/app/routes.ts')[0]), /· 2 routes$/);
+  assert.equal(lens.median([3, 1, 2]), 2);
+  assert.equal(lens.median([]), undefined);
+  idx.clear();
+  assert.deepEqual(idx.lines('/app/routes.ts'), []);
+});
