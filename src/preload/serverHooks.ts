@@ -32,6 +32,7 @@ import { now, replaceFunction, type Hook, type Tracer } from './tracer';
 import { isLoaded } from './builtins';
 import { onModuleLoad } from './moduleLoad';
 import { HANDLER_LINES_ON, HandlerLines } from './handlerLines';
+import { traceIdOf } from './traceparent';
 
 /** The server hook group. */
 const hook: Hook = { name: 'server', enabled: true };
@@ -109,6 +110,7 @@ let h2Patched = false;
 function newState(t: Tracer, req: object, h2: boolean, socket: Socket | undefined): InState {
   return {
     id: t.id('i'),
+    traceId: undefined,
     req,
     h2,
     reqLen: 0,
@@ -149,7 +151,10 @@ function onRequest(t: Tracer, _hook: Hook, m: { request: object; response: objec
   w.num(F.protoMajor, req.httpVersionMajor);
   w.num(F.protoMinor, req.httpVersionMinor);
   const tp = req.headers?.traceparent;
-  if (typeof tp === 'string') w.text(F.traceparent, tp.slice(0, 128));
+  if (typeof tp === 'string') {
+    w.text(F.traceparent, tp.slice(0, 128));
+    s.traceId = traceIdOf(tp);
+  }
   writeTuple(w, socket);
   w.num(F.reqRecvAt, now());
   const listener = lines !== undefined ? soleListener(m.server, 'request') : undefined;
@@ -174,7 +179,10 @@ function onStream(t: Tracer, _hook: Hook, stream: object, headers: Record<string
   w.text(F.reqURL, `${scheme}://${String(headers[':authority'] ?? headers.host ?? '')}${String(headers[':path'] ?? '')}`);
   w.num(F.protoMajor, 2);
   w.num(F.protoMinor, 0);
-  if (typeof headers.traceparent === 'string') w.text(F.traceparent, headers.traceparent.slice(0, 128));
+  if (typeof headers.traceparent === 'string') {
+    w.text(F.traceparent, headers.traceparent.slice(0, 128));
+    s.traceId = traceIdOf(headers.traceparent);
+  }
   if (socket) writeTuple(w, socket);
   w.num(F.reqRecvAt, now());
   t.transport.close(w, false);
