@@ -7,7 +7,8 @@
  * A function's position is looked up once (functionSites.ts), and not on the request's path: a
  * function seen for the first time is queued, looked up on a timer right after (with every other
  * queued one), and its requests get the field in an update of their own; from then on it is
- * written with the request's record. `NETTRACE_HANDLER_LINES=0` in the traced program's
+ * written with the request's record (and at the program's exit, what is still queued).
+ * `NETTRACE_HANDLER_LINES=0` in the traced program's
  * environment turns it off (no inspector session is opened).
  */
 
@@ -56,9 +57,11 @@ export class HandlerLines {
     }
   }
 
-  /** Looks up the queued functions and sends their requests' `handler`. */
+  /** Looks up the queued functions and sends their requests' `handler` (also at exit: the timer may not have run). */
   flush(): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = undefined;
+    if (this.pending.length === 0) return;
     const list = this.pending;
     this.pending = [];
     for (const [fn, id] of list) {

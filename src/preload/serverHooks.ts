@@ -102,6 +102,15 @@ export function installServerHooks(t: Tracer): void {
   });
 }
 
+/** Sends the handler positions still queued (at the program's exit). */
+export function flushHandlerLines(t: Tracer): void {
+  if (lines !== undefined) t.run(hook, flushLines, lines, undefined);
+}
+
+function flushLines(_t: Tracer, _hook: Hook, l: HandlerLines): void {
+  l.flush();
+}
+
 /** The handlers' positions (handlerLines.ts); undefined when turned off. */
 let lines: HandlerLines | undefined;
 let httpPatched = false;
