@@ -19,18 +19,19 @@ export const ROOMS = {
   // The trace model's types and the wire format's shared values: what every process agrees on
   // (redact, redactUrl: which names and URL parts are secrets, also for the preload).
   contract: {
-    label: 'the trace contract (src/trace/types.ts, incoming.ts, ruleTypes.ts, wire.ts, redact.ts, redactUrl.ts)',
+    label: 'the trace contract (src/trace/types.ts, incoming.ts, kernelRecords.ts, ruleTypes.ts, wire.ts, redact.ts, redactUrl.ts)',
     files: [
       'src/trace/types.ts',
       'src/trace/incoming.ts',
+      'src/trace/kernelRecords.ts',
       'src/trace/ruleTypes.ts',
       'src/trace/wire.ts',
       'src/trace/redact.ts',
       'src/trace/redactUrl.ts',
     ],
-    spec: 'trace/(?:types|incoming|ruleTypes|wire|redact|redactUrl)(?:\\.ts)?$',
+    spec: 'trace/(?:types|incoming|kernelRecords|ruleTypes|wire|redact|redactUrl)(?:\\.ts)?$',
     // Its neighbours in src/trace/ are not part of it.
-    siblings: '^\\./(?!(?:types|incoming|ruleTypes|wire|redact|redactUrl)(?:\\.ts)?$)',
+    siblings: '^\\./(?!(?:types|incoming|kernelRecords|ruleTypes|wire|redact|redactUrl)(?:\\.ts)?$)',
     values: [],
     types: [],
     packages: 'none',
@@ -42,7 +43,7 @@ export const ROOMS = {
   // The trace model: plain Node, and no back-edge to protocol values (the protocol imports the model).
   trace: {
     files: ['src/trace/**'],
-    spec: 'trace(?:/(?!(?:types|incoming|ruleTypes|wire|redact|redactUrl)(?:\\.ts)?$)|$)',
+    spec: 'trace(?:/(?!(?:types|incoming|kernelRecords|ruleTypes|wire|redact|redactUrl)(?:\\.ts)?$)|$)',
     values: ['contract'],
     types: ['protocol'],
     packages: 'builtins',

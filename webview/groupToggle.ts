@@ -55,5 +55,8 @@ export function clickGroup(model: TraceModel, index: number, selectedId: string 
 export function markGroupRow(el: HTMLElement, row: Row): void {
   const g = row as GroupedRow;
   el.classList.toggle('group-head', !!g.group);
-  el.classList.toggle('in-group', g.depth === 1);
+  el.classList.toggle('in-group', !!g.depth);
+  // Services nested under the call that reached them indent once more per level.
+  if (g.depth) el.style.setProperty('--depth', String(g.depth));
+  else el.style.removeProperty('--depth');
 }

@@ -9,6 +9,7 @@
  */
 
 import type { IncomingRequest } from '../src/trace/incoming';
+import { linkServed } from '../src/trace/incomingLinks';
 import type { HttpRequest } from '../src/trace/types';
 import { makeRow, type Row, type TraceModel } from './model';
 
@@ -58,22 +59,30 @@ export function incomingAsRequest(inc: IncomingRequest): HttpRequest {
 export function headerRow(inc: IncomingRequest, calls: number, collapsed: boolean, seq: number): GroupedRow {
   const row: GroupedRow = makeRow(incomingAsRequest(inc), seq);
   const label = inc.route ?? row.path;
-  row.path = `${collapsed ? '▸' : '▾'} ${label}`;
-  row.host = `${calls} ${calls === 1 ? 'call' : 'calls'}`;
+  // Nothing to fold: a served request that made no calls (nested under the call that reached it).
+  row.path = calls ? `${collapsed ? '▸' : '▾'} ${label}` : label;
+  row.host = calls ? `${calls} ${calls === 1 ? 'call' : 'calls'}` : 'no calls';
   row.initiator = '';
   if (inc.incomplete) row.status = 'incomplete';
   row.group = { incoming: inc, calls, collapsed };
   return row;
 }
 
+/** Deepest nesting of services shown (a loop in hostile input stops there). */
+const MAX_NEST = 8;
+
 /**
  * The grouped view of `flat` (the filtered, sorted rows): each group's header where its first call
- * sorts, then its calls (unless collapsed), in `flat`'s order.
+ * sorts, then its calls (unless collapsed), in `flat`'s order. A call another traced process (or
+ * this one) served (`served`: call traceID → incoming traceID, see linkServed) has that incoming
+ * request's group nested under it, one level deeper, so a request through several services reads
+ * as one tree.
  */
 export function groupRows(
   flat: readonly Row[],
   incoming: ReadonlyMap<string, IncomingRequest>,
   collapsed: ReadonlySet<string>,
+  served: ReadonlyMap<string, string> = new Map(),
 ): GroupedRow[] {
   const members = new Map<string, Row[]>();
   for (const r of flat) {
@@ -83,22 +92,42 @@ export function groupRows(
     if (!list) members.set(id, (list = []));
     list.push(r);
   }
+  // The incoming requests a shown call became: placed under that call, not at the top.
+  const nested = new Set<string>();
+  for (const r of flat) {
+    const inc = served.get(r.req.traceID);
+    if (inc && incoming.has(inc)) nested.add(inc);
+  }
   const out: GroupedRow[] = [];
   const placed = new Set<string>();
+  const emitGroup = (id: string, depth: number): void => {
+    placed.add(id);
+    const calls = members.get(id) ?? [];
+    const shut = collapsed.has(id);
+    const head = headerRow(incoming.get(id)!, calls.length, shut, -1);
+    out.push(depth ? { ...head, depth } : head);
+    if (!shut) for (const c of calls) emitCall(c, depth + 1);
+  };
+  const emitCall = (c: Row, depth: number): void => {
+    out.push(depth ? { ...c, depth } : c);
+    const inc = served.get(c.req.traceID);
+    if (inc && incoming.has(inc) && !placed.has(inc) && depth < MAX_NEST) emitGroup(inc, depth + 1);
+  };
   for (const r of flat) {
     const id = r.req.causedBy;
-    const calls = typeof id === 'string' ? members.get(id) : undefined;
-    if (!calls) {
-      out.push(r);
-      continue;
-    }
-    if (placed.has(id!)) continue;
-    placed.add(id!);
-    const shut = collapsed.has(id!);
-    out.push(headerRow(incoming.get(id!)!, calls.length, shut, -1));
-    if (!shut) for (const c of calls) out.push({ ...c, depth: 1 });
+    if (typeof id !== 'string' || !members.has(id)) emitCall(r, 0);
+    else if (!placed.has(id) && !nested.has(id)) emitGroup(id, 0);
   }
+  // Groups whose call was never shown (inside a loop of links): at the top, so no call is lost.
+  for (const id of members.keys()) if (!placed.has(id) && !collapsedAncestor(id, served, flat, collapsed)) emitGroup(id, 0);
   return out;
+}
+
+/** Whether the call that became `id` is hidden in a collapsed group (then `id` is hidden with it). */
+function collapsedAncestor(id: string, served: ReadonlyMap<string, string>, flat: readonly Row[], collapsed: ReadonlySet<string>): boolean {
+  const call = flat.find((r) => served.get(r.req.traceID) === id);
+  const parent = call?.req.causedBy;
+  return typeof parent === 'string' && collapsed.has(parent);
 }
 
 /** The collapsed groups of a model's trace (cleared when another trace is shown). */
@@ -110,7 +139,15 @@ class Grouping {
 
   readonly shape = (flat: Row[]): Row[] => {
     this.sameTrace();
-    return groupRows(flat, this.model.incoming, this.collapsed);
+    const m = this.model;
+    const served = m.incoming.size
+      ? linkServed(
+          m.rows.map((r) => r.req),
+          [...m.tcpConns.values()],
+          [...m.incoming.values()],
+        )
+      : undefined;
+    return groupRows(flat, m.incoming, this.collapsed, served);
   };
 
   toggle(id: string, collapse?: boolean): boolean {

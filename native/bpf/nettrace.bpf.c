@@ -15,6 +15,16 @@
 #include <bpf/bpf_endian.h>
 #include "nettrace.h"
 
+#ifndef ETH_P_IP
+#define ETH_P_IP 0x0800
+#endif
+#ifndef ETH_P_IPV6
+#define ETH_P_IPV6 0x86DD
+#endif
+#ifndef IPPROTO_ICMPV6
+#define IPPROTO_ICMPV6 58
+#endif
+
 #define AF_INET 2
 #define AF_INET6 10
 #define NT_TCP_ESTABLISHED 1
@@ -66,6 +76,14 @@ struct conn {
 	__u32 est_unseen;
 	__u64 last_syn_ns; /* when the last SYN retransmission went out */
 	struct nt_metrics snap;
+	__u32 kev_count;   /* NT_EV_KEV events sent */
+	__u32 kev_dropped; /* and not sent (over NT_KEV_MAX) */
+	__u32 seen_rto;    /* tcp_sock.total_rto at the last retransmit */
+	__u32 close_err;   /* sk_err at the move to TCP_CLOSE (a connect refused, a reset, an ICMP error) */
+	__u32 armed;       /* counted in connects_in_flight */
+	__u32 kev_pad;
+	__u64 zw_peer_ns;  /* the peer's window is zero since (0: open) */
+	__u64 zw_local_ns; /* our window is zero since */
 	struct nt_cap_key wk; /* the wire tuple, once wire_done */
 	__u64 cookie;         /* socket cookie: who owns the wire tuple in cap_tuples */
 };
@@ -223,6 +241,7 @@ static __always_inline int emit(__u8 type, const struct sock *sk, struct conn *c
 	e->retrans_ev = c->retrans_ev;
 	e->rst_sent = c->rst_sent;
 	e->rst_recv = c->rst_recv;
+	e->kev_dropped = c->kev_dropped;
 	__builtin_memcpy(e->comm, c->comm, NT_COMM_LEN);
 	if (c->sport) {
 		e->family = c->family;
@@ -240,6 +259,59 @@ static __always_inline int emit(__u8 type, const struct sock *sk, struct conn *c
 	bpf_ringbuf_submit(e, wakeup_flags());
 	count(NT_STAT_EVENTS);
 	return 0;
+}
+
+/* One kernel event of a traced connection (NT_EV_KEV), at most NT_KEV_MAX per connection. The
+ * caller fills the kind's fields in the returned event and submits it (submit_kev). */
+static __always_inline struct nt_event *reserve_kev(__u8 kind, const struct sock *sk, struct conn *c, __u64 now)
+{
+	if (c->kev_count >= NT_KEV_MAX) {
+		c->kev_dropped++;
+		return NULL;
+	}
+	struct nt_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		count(NT_STAT_LOST);
+		return NULL;
+	}
+	c->kev_count++;
+	__builtin_memset(e, 0, sizeof(*e));
+	e->type = NT_EV_KEV;
+	e->kev_kind = kind;
+	e->ts_ns = now;
+	e->sk = (__u64)sk;
+	e->tgid = c->tgid;
+	__builtin_memcpy(e->comm, c->comm, NT_COMM_LEN);
+	if (c->sport) {
+		e->family = c->family;
+		e->sport = c->sport;
+		e->dport = c->dport;
+		__builtin_memcpy(e->saddr, c->saddr, 16);
+		__builtin_memcpy(e->daddr, c->daddr, 16);
+	} else {
+		fill_tuple(e, sk);
+	}
+	return e;
+}
+
+static __always_inline void submit_kev(struct nt_event *e)
+{
+	bpf_ringbuf_submit(e, wakeup_flags());
+	count(NT_STAT_EVENTS);
+}
+
+/* A zero-window period that began at `*since` ends now (or at the connection's close). */
+static __always_inline void end_zero_window(const struct sock *sk, struct conn *c, __u64 *since, __u8 local, __u64 now)
+{
+	if (!*since)
+		return;
+	struct nt_event *e = reserve_kev(NT_KEV_ZERO_WINDOW, sk, c, now);
+	if (e) {
+		e->kev_begin_ns = *since;
+		e->kev_local = local;
+		submit_kev(e);
+	}
+	*since = 0;
 }
 
 static __always_inline void cache_tuple(struct conn *c, const struct sock *sk)
@@ -267,6 +339,142 @@ static __always_inline void backfill_established(struct conn *c, const struct so
 		cache_tuple(c, sk);
 }
 
+/* ::ffff:a.b.c.d */
+static __always_inline int is_v4_mapped(const __u8 *a)
+{
+	for (int i = 0; i < 10; i++)
+		if (a[i])
+			return 0;
+	return a[10] == 0xff && a[11] == 0xff;
+}
+
+/* Connects of traced sockets in flight (SYN_SENT). While there are none, the ICMP watch below
+ * returns at once: it runs for every freed packet of the machine. */
+__u32 connects_in_flight = 0;
+
+/* The connection left SYN_SENT (or is gone): no longer counted in connects_in_flight. */
+static __always_inline void disarm(struct conn *c)
+{
+	if (c->armed) {
+		c->armed = 0;
+		__sync_fetch_and_add(&connects_in_flight, (__u32)-1);
+	}
+}
+
+/* ICMP errors about TCP segments, by the segment's tuple as its sender (a traced socket) sees it. */
+struct icmp_seen {
+	__u64 ts_ns;
+	__u8 family, type, code, pad;
+	__u8 from[16];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 1024);
+	__type(key, struct nt_cap_key);
+	__type(value, struct icmp_seen);
+} icmp_seen SEC(".maps");
+
+/* An ICMP (v4: destination unreachable, time exceeded, parameter problem; v6: the same and packet
+ * too big) the stack has handled (icmp_rcv/icmpv6_rcv consume it after tcp_v4_err/tcp_v6_err):
+ * remember its type, code and sender under the tuple of the TCP segment it quotes. No kprobe or
+ * fentry on this kernel (platform): the packet is read when it is freed. */
+SEC("tp_btf/consume_skb")
+int BPF_PROG(on_consume_skb, struct sk_buff *skb, void *location)
+{
+	if (!connects_in_flight)
+		return 0;
+	__u16 nh = skb->network_header, th = skb->transport_header;
+	if (nh == (__u16)~0U || th == (__u16)~0U)
+		return 0;
+	unsigned char *head = skb->head;
+	struct nt_cap_key k = {};
+	struct icmp_seen v = {};
+	__u8 icmp[8];
+	__u16 ports[2];
+	if (skb->protocol == bpf_htons(ETH_P_IP)) {
+		struct iphdr ip, in;
+		__u8 l4;
+		/* Most freed packets are TCP or UDP: one byte tells. */
+		if (bpf_probe_read_kernel(&l4, 1, head + nh + 9) || l4 != IPPROTO_ICMP)
+			return 0;
+		if (bpf_probe_read_kernel(&ip, sizeof(ip), head + nh))
+			return 0;
+		if (bpf_probe_read_kernel(icmp, sizeof(icmp), head + th) || (icmp[0] != 3 && icmp[0] != 11 && icmp[0] != 12))
+			return 0;
+		if (bpf_probe_read_kernel(&in, sizeof(in), head + th + 8) || in.protocol != IPPROTO_TCP)
+			return 0;
+		if (bpf_probe_read_kernel(ports, sizeof(ports), head + th + 8 + (in.ihl & 0xf) * 4))
+			return 0;
+		k.family = AF_INET;
+		__builtin_memcpy(k.saddr, &in.saddr, 4);
+		__builtin_memcpy(k.daddr, &in.daddr, 4);
+		__builtin_memcpy(v.from, &ip.saddr, 4);
+		v.family = AF_INET;
+	} else if (skb->protocol == bpf_htons(ETH_P_IPV6)) {
+		struct ipv6hdr ip6, in6;
+		if (bpf_probe_read_kernel(&ip6, sizeof(ip6), head + nh) || ip6.nexthdr != IPPROTO_ICMPV6)
+			return 0;
+		if (bpf_probe_read_kernel(icmp, sizeof(icmp), head + th) || icmp[0] < 1 || icmp[0] > 4)
+			return 0;
+		if (bpf_probe_read_kernel(&in6, sizeof(in6), head + th + 8) || in6.nexthdr != IPPROTO_TCP)
+			return 0;
+		if (bpf_probe_read_kernel(ports, sizeof(ports), head + th + 8 + sizeof(in6)))
+			return 0;
+		k.family = AF_INET6;
+		__builtin_memcpy(k.saddr, &in6.saddr, 16);
+		__builtin_memcpy(k.daddr, &in6.daddr, 16);
+		__builtin_memcpy(v.from, &ip6.saddr, 16);
+		v.family = AF_INET6;
+	} else {
+		return 0;
+	}
+	k.proto = IPPROTO_TCP;
+	k.sport = ports[0];
+	k.dport = ports[1];
+	v.ts_ns = bpf_ktime_get_ns();
+	v.type = icmp[0];
+	v.code = icmp[1];
+	bpf_map_update_elem(&icmp_seen, &k, &v, BPF_ANY);
+	return 0;
+}
+
+/* A traced connection that ended with an error (sk_err at its move to TCP_CLOSE, when the program
+ * had not taken it yet) or that an ICMP error was about (seen for its tuple while it lived; the
+ * kernel reports those to the program, which takes the error at once): one NT_KEV_SOCK_ERROR. */
+static __always_inline void emit_close_error(const struct sock *sk, struct conn *c, __u64 now)
+{
+	struct nt_cap_key k = {};
+	k.family = c->family == AF_INET6 && is_v4_mapped(c->saddr) ? AF_INET : c->family;
+	k.proto = IPPROTO_TCP;
+	k.sport = bpf_htons(c->sport);
+	k.dport = bpf_htons(c->dport);
+	if (k.family == AF_INET && c->family == AF_INET6) {
+		__builtin_memcpy(k.saddr, c->saddr + 12, 4);
+		__builtin_memcpy(k.daddr, c->daddr + 12, 4);
+	} else {
+		__builtin_memcpy(k.saddr, c->saddr, 16);
+		__builtin_memcpy(k.daddr, c->daddr, 16);
+	}
+	struct icmp_seen *v = c->sport ? bpf_map_lookup_elem(&icmp_seen, &k) : NULL;
+	if (v && v->ts_ns < c->start_ns)
+		v = NULL;
+	if (!c->close_err && !v)
+		return;
+	struct nt_event *e = reserve_kev(NT_KEV_SOCK_ERROR, sk, c, v ? v->ts_ns : (c->close_ns ? c->close_ns : now));
+	if (!e)
+		return;
+	e->kev_err = c->close_err;
+	if (v) {
+		e->icmp_family = v->family;
+		e->icmp_type = v->type;
+		e->icmp_code = v->code;
+		__builtin_memcpy(e->icmp_from, v->from, 16);
+		bpf_map_delete_elem(&icmp_seen, &k);
+	}
+	submit_kev(e);
+}
+
 SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(on_set_state, const struct sock *sk, const int oldstate, const int newstate)
 {
@@ -288,13 +496,17 @@ int BPF_PROG(on_set_state, const struct sock *sk, const int oldstate, const int 
 		c.tgid = tgid;
 		c.cookie = bpf_get_socket_cookie((void *)sk);
 		bpf_get_current_comm(c.comm, sizeof(c.comm));
+		c.armed = 1;
 		if (bpf_map_update_elem(&conns, &key, &c, BPF_ANY))
 			count(NT_STAT_CONN_FULL);
+		else
+			__sync_fetch_and_add(&connects_in_flight, 1);
 		return 0;
 	}
 	struct conn *c = bpf_map_lookup_elem(&conns, &key);
 	if (!c)
 		return 0;
+	disarm(c);
 	if (oldstate == NT_TCP_SYN_SENT && newstate == NT_TCP_ESTABLISHED) {
 		cache_tuple(c, sk);
 		/* No data has been sent yet: every retransmission so far was of the SYN. The kernel's
@@ -314,6 +526,9 @@ int BPF_PROG(on_set_state, const struct sock *sk, const int oldstate, const int 
 		 * the move to TCP_CLOSE (__tcp_close: tcp_set_state(CLOSE) then
 		 * tcp_send_active_reset), and that RST must still be counted. */
 		c->close_ns = now;
+		/* tcp_v4_err() while the socket was owned by the program (its connect() still in the
+		 * kernel) leaves the ICMP's error in sk_err_soft only. */
+		c->close_err = sk->sk_err ? sk->sk_err : sk->sk_err_soft;
 		fill_metrics(&c->snap, sk);
 		c->closed_snap = 1;
 	}
@@ -368,6 +583,10 @@ int BPF_PROG(on_destroy, struct sock *sk)
 		c->close_ns = now;
 	if (!c->closed_snap)
 		backfill_established(c, sk);
+	disarm(c);
+	end_zero_window(sk, c, &c->zw_peer_ns, 0, c->close_ns);
+	end_zero_window(sk, c, &c->zw_local_ns, 1, c->close_ns);
+	emit_close_error(sk, c, now);
 	emit(NT_EV_CLOSE, sk, c, now);
 	if (c->wire_done)
 		expire_wire(c, key, now);
@@ -390,8 +609,25 @@ int BPF_PROG(on_retransmit, const struct sock *sk, const struct sk_buff *skb, in
 		__sync_fetch_and_add(&c->syn_retrans, 1);
 		c->last_syn_ns = bpf_ktime_get_ns();
 	}
-	else
+	else {
 		__sync_fetch_and_add(&c->retrans_ev, 1);
+		__u64 now = bpf_ktime_get_ns();
+		struct nt_event *e = reserve_kev(NT_KEV_RETRANS, sk, c, now);
+		if (e) {
+			/* A retransmission timeout increments total_rto before it retransmits. */
+			struct tcp_sock *tp = bpf_skc_to_tcp_sock((void *)sk);
+			if (tp) {
+				/* The kernel's own count after this retransmission (one event may cover
+				 * several segments): a request's share is the difference across it. */
+				e->m.total_retrans = tp->total_retrans;
+				if (bpf_core_field_exists(tp->total_rto) && tp->total_rto > c->seen_rto) {
+					c->seen_rto = tp->total_rto;
+					e->kev_rto = 1;
+				}
+			}
+			submit_kev(e);
+		}
+	}
 	return 0;
 }
 
@@ -417,6 +653,31 @@ int BPF_PROG(on_receive_reset, struct sock *sk)
 	return 0;
 }
 
+/* Zero receive windows, on each incoming segment of a traced connection: the peer's, from the
+ * window field of the segment itself (tcp_probe runs before the segment updates snd_wnd), shifted
+ * ever zero whatever its scale; ours, from the window we last advertised (0: the program did not
+ * read what had arrived). */
+static __always_inline void zero_windows(const struct sock *sk, const struct sk_buff *skb, struct conn *c, __u64 now)
+{
+	struct tcp_sock *tp = bpf_skc_to_tcp_sock((void *)sk);
+	if (!tp)
+		return;
+	struct tcphdr th;
+	if (bpf_probe_read_kernel(&th, sizeof(th), skb->data))
+		return;
+	if (th.syn || th.rst || !th.ack)
+		return;
+	__u32 peer = bpf_ntohs(th.window);
+	if (peer == 0 && !c->zw_peer_ns)
+		c->zw_peer_ns = now;
+	else if (peer != 0)
+		end_zero_window(sk, c, &c->zw_peer_ns, 0, now);
+	if (tp->rcv_wnd == 0 && !c->zw_local_ns)
+		c->zw_local_ns = now;
+	else if (tp->rcv_wnd != 0)
+		end_zero_window(sk, c, &c->zw_local_ns, 1, now);
+}
+
 /* tcp_probe fires for every incoming segment of every socket: keep it to one map lookup, and
  * emit at most one NT_EV_UPDATE per update_interval_ns per traced connection. */
 SEC("tp_btf/tcp_probe")
@@ -431,6 +692,7 @@ int BPF_PROG(on_tcp_probe, struct sock *sk, const struct sk_buff *skb)
 		return 0;
 	}
 	__u64 now = bpf_ktime_get_ns();
+	zero_windows(sk, skb, c, now);
 	if (now - c->last_update_ns < update_interval_ns)
 		return 0;
 	c->last_update_ns = now;

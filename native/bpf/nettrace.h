@@ -12,7 +12,18 @@ enum nt_event_type {
 	NT_EV_WIRE = 5,    /* first packet of a traced socket left: its on-the-wire (post-NAT) tuple */
 	NT_EV_WIRE_END = 6, /* that socket is gone: its wire tuple stops matching after a grace time */
 	NT_EV_DROP = 7,     /* a traced process changed credentials (setuid exec, setuid()): no longer traced */
+	NT_EV_KEV = 8,      /* a kernel event of a traced connection at a moment: kev_kind says which */
 };
+
+/* Kinds of NT_EV_KEV: what happened to a traced connection, when (ts_ns), for the request then. */
+enum nt_kev_kind {
+	NT_KEV_RETRANS = 1, /* data retransmitted (kev_rto: after a retransmission timeout; m.total_retrans: the count since) */
+	NT_KEV_ZERO_WINDOW = 2, /* a zero receive window from kev_begin_ns to ts_ns (kev_local: ours) */
+	NT_KEV_SOCK_ERROR = 3,  /* the connection ended with an error (kev_err, 0: taken by the program first) or an ICMP error (icmp_*) was about it */
+};
+
+/* Kernel events kept per connection; later ones are only counted (kev_dropped). */
+#define NT_KEV_MAX 64
 
 /* Counters in the `stats` per-CPU array. */
 enum nt_stat {
@@ -68,6 +79,17 @@ struct nt_event {
 	__u8 wsaddr[16];
 	__u8 wdaddr[16];
 	__u64 last_syn_ns; /* the last SYN retransmission (0: none) */
+	/* NT_EV_KEV */
+	__u8 kev_kind;
+	__u8 kev_rto;   /* NT_KEV_RETRANS: total_rto went up with it (a retransmission timeout) */
+	__u8 kev_local; /* NT_KEV_ZERO_WINDOW: our window (the program not reading), else the peer's */
+	__u8 icmp_family; /* NT_KEV_SOCK_ERROR: AF_INET/AF_INET6 when an ICMP message caused it, else 0 */
+	__u8 icmp_type, icmp_code;
+	__u16 kev_pad;
+	__u32 kev_err;      /* NT_KEV_SOCK_ERROR: the errno */
+	__u32 kev_dropped;  /* kernel events of this connection not sent (over NT_KEV_MAX) */
+	__u64 kev_begin_ns; /* NT_KEV_ZERO_WINDOW: when the window closed */
+	__u8 icmp_from[16]; /* who sent the ICMP message */
 };
 
 /* Key of the capture filter map: a packet's addresses and ports as they appear on the wire. */

@@ -253,6 +253,8 @@ static void emit_metrics(const struct nt_event *e, int final)
 	nt_json_u64(&j, "rtoCount", e->m.total_rto);
 	nt_json_u64(&j, "resetsSent", e->rst_sent);
 	nt_json_u64(&j, "resetsReceived", e->rst_recv);
+	if (e->kev_dropped)
+		nt_json_u64(&j, "kernelEventsDropped", e->kev_dropped);
 	/* est_unseen: established (its SYN acked), though the move to ESTABLISHED was not seen. */
 	nt_json_bool(&j, "established", e->est_ns != 0 || e->est_unseen);
 	if (e->est_ns)
@@ -372,6 +374,49 @@ static void emit_wire_closed(const struct nt_event *e)
 	nt_json_end(&j);
 }
 
+/* One kernel event of a traced connection (a retransmit, a zero-window period, a socket error). */
+static void emit_kernel_event(const struct nt_event *e)
+{
+	static const char *kinds[] = {[NT_KEV_RETRANS] = "retransmit", [NT_KEV_ZERO_WINDOW] = "zeroWindow",
+				      [NT_KEV_SOCK_ERROR] = "socketError"};
+	if (e->kev_kind < NT_KEV_RETRANS || e->kev_kind > NT_KEV_SOCK_ERROR)
+		return;
+	struct nt_tuple t;
+	struct nt_json j;
+	char from[64];
+	tuple_of(e, &t);
+	nt_json_begin(&j, "kernelEvent");
+	nt_json_u64(&j, "pid", e->tgid);
+	nt_json_tuple(&j, "addrTuple", &t);
+	nt_json_str(&j, "kind", kinds[e->kev_kind]);
+	nt_json_num(&j, "at", nt_mono_to_epoch_ms(e->ts_ns));
+	switch (e->kev_kind) {
+	case NT_KEV_RETRANS:
+		nt_json_u64(&j, "total", e->m.total_retrans);
+		if (e->kev_rto)
+			nt_json_bool(&j, "rto", 1);
+		break;
+	case NT_KEV_ZERO_WINDOW:
+		nt_json_num(&j, "beginAt", nt_mono_to_epoch_ms(e->kev_begin_ns));
+		nt_json_str(&j, "side", e->kev_local ? "local" : "peer");
+		break;
+	case NT_KEV_SOCK_ERROR:
+		if (e->kev_err)
+			nt_json_u64(&j, "errno", e->kev_err);
+		if (e->icmp_family) {
+			nt_addr_str(e->icmp_family, e->icmp_from, from, sizeof(from));
+			nt_json_obj_begin(&j, "icmp");
+			nt_json_u64(&j, "version", e->icmp_family == AF_INET6 ? 6 : 4);
+			nt_json_u64(&j, "type", e->icmp_type);
+			nt_json_u64(&j, "code", e->icmp_code);
+			nt_json_str(&j, "from", from);
+			nt_json_obj_end(&j);
+		}
+		break;
+	}
+	nt_json_end(&j);
+}
+
 static int on_event(void *ctx, void *data, size_t size)
 {
 	const struct nt_event *e = data;
@@ -416,6 +461,12 @@ static int on_event(void *ctx, void *data, size_t size)
 		break;
 	case NT_EV_WIRE_END:
 		emit_wire_closed(e);
+		break;
+	case NT_EV_KEV:
+		/* After the connection's tcpConnect, which the collector needs first to place it. */
+		if ((connect = unpend(e->sk)))
+			emit_connect(connect);
+		emit_kernel_event(e);
 		break;
 	case NT_EV_DROP:
 		nt_warn("pid %u (%s) changed its credentials (a setuid/setgid exec or a setuid call): it is no longer traced, "
@@ -713,23 +764,18 @@ static void attach_cgroup_hooks(struct nettrace_bpf *skel, pid_t pid, int pidfd)
 #define NT_BPF_UNAVAILABLE 10
 static char bpf_failure[256];
 
-static int run_bpf(struct options *o)
+/* Opens the BPF object with the run's constants and the programs the run needs. */
+static struct nettrace_bpf *open_bpf(struct options *o, uid_t me, uint64_t marker)
 {
-	char why[256];
 	struct nettrace_bpf *skel = nettrace_bpf__open();
-	if (!skel) {
-		snprintf(bpf_failure, sizeof(bpf_failure), "cannot open the BPF object");
-		return NT_BPF_UNAVAILABLE;
-	}
+	if (!skel)
+		return NULL;
 	skel->rodata->update_interval_ns = (uint64_t)o->update_ms * 1000000ULL;
 	/* Credential changes (a setuid exec, setuid()) drop a process from the traced set, unless
 	 * the invoking user is root, who may trace anything. */
-	uid_t me = invoking_uid();
 	skel->rodata->owner_uid = me;
 	skel->rodata->check_owner = me != 0;
-	while (!skel->rodata->lo_marker)
-		if (getrandom((void *)&skel->rodata->lo_marker, sizeof(skel->rodata->lo_marker), 0) < 0)
-			break;
+	skel->rodata->lo_marker = marker;
 	if (!o->n_cap_fds) {
 		bpf_program__set_autoload(skel->progs.on_dev_queue, false);
 		bpf_program__set_autoload(skel->progs.on_send_length, false);
@@ -737,6 +783,22 @@ static int run_bpf(struct options *o)
 		bpf_program__set_autoload(skel->progs.cg_connect6, false);
 		bpf_program__set_autoload(skel->progs.cg_sendmsg4, false);
 		bpf_program__set_autoload(skel->progs.cg_sendmsg6, false);
+	}
+	return skel;
+}
+
+static int run_bpf(struct options *o)
+{
+	char why[256];
+	uid_t me = invoking_uid();
+	uint64_t marker = 0;
+	while (!marker)
+		if (getrandom((void *)&marker, sizeof(marker), 0) < 0)
+			break;
+	struct nettrace_bpf *skel = open_bpf(o, me, marker);
+	if (!skel) {
+		snprintf(bpf_failure, sizeof(bpf_failure), "cannot open the BPF object");
+		return NT_BPF_UNAVAILABLE;
 	}
 	int err = nettrace_bpf__load(skel);
 	if (err) {

@@ -16,16 +16,10 @@ export {
   type RenderOptions,
 } from './render';
 // OpenTelemetry export: the pure mapping and the configuration (the exporters stay in dist/cli.cjs).
-export {
-  requestSpans,
-  resourceFor,
-  traceparentOf,
-  urlFull,
-  stableId,
-  hrTime,
-  RedirectMemory,
-  parseResourceAttributes,
-} from '../otlp/mapping';
+export { requestSpans, traceparentOf, urlFull, stableId, hrTime, RedirectMemory } from '../otlp/mapping';
+export { resourceFor, parseResourceAttributes } from '../otlp/resource';
+export { incomingSpan, incomingContextsOf, IncomingContexts } from '../otlp/serverSpans';
+export { kernelStory, requestKernelEvents, retransmittedSegments, icmpText } from '../trace/kernel';
 export { resolveOtlpConfig, OtlpConfigError } from '../otlp/config';
 export { diagnoseIncoming, incomingBreakdown, callLabel } from '../trace/incomingDiagnosis';
 export { renderIncoming } from './renderIncoming';

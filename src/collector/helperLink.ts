@@ -17,11 +17,13 @@ import {
   tupleKey,
   type HelperCaptureMessage,
   type HelperCommand,
+  type HelperKernelEventMessage,
   type HelperMessage,
   type HelperReadyMessage,
 } from '../protocol/helper';
 import { SETUP_HINT } from '../helper/setupHint';
-import type { AddrTuple, HelperStats, RecordKind, TcpMetrics, Trace } from '../trace/types';
+import { failedConnectOf, kernelEventOf, withEvent } from './kernelEvents';
+import type { AddrTuple, HelperStats, KernelEvent, RecordKind, TcpConn, TcpMetrics, Trace } from '../trace/types';
 import type { Session } from './session';
 
 /** Options of a HelperLink. */
@@ -63,6 +65,8 @@ export class HelperLink {
   private lostWarned = false;
   private missedWarned = false;
   private truncatedWarned = false;
+  /** Socket errors of failed connects whose connection the preload had not reported yet. */
+  private lateErrors: Array<{ m: HelperKernelEventMessage; ev: KernelEvent }> = [];
 
   constructor(
     readonly session: Session,
@@ -113,6 +117,11 @@ export class HelperLink {
         }
         const change = tcpConnFieldsFromHelper(m, rel);
         if (change) this.merge(change.key, change.fields, false);
+        return;
+      }
+      case 'kernelEvent': {
+        const ev = kernelEventOf(m, rel);
+        if (ev) this.addEvent(m, ev);
         return;
       }
       case 'tcpConnect': {
@@ -180,8 +189,51 @@ export class HelperLink {
     this.finish();
   }
 
+  /**
+   * Adds a kernel event to its connection (`kernelEvents`): by tuple, or waiting for it; a failed
+   * connect's socket error by process and destination (placeLateErrors), the preload having no
+   * tuple for it.
+   */
+  private addEvent(m: HelperKernelEventMessage, ev: KernelEvent): void {
+    const key = tupleKey(m.addrTuple);
+    const id = this.byKey.get(key);
+    const rec = id ? this.session.builder.get('tcpConns', id) : undefined;
+    if (rec) {
+      this.appendTo(rec, ev);
+      return;
+    }
+    if (ev.kind === 'socketError') {
+      this.lateErrors.push({ m, ev });
+      if (this.lateErrors.length > 256) this.lateErrors.shift();
+      this.placeLateErrors();
+      return;
+    }
+    const list = this.pending.get(key)?.kernelEvents as KernelEvent[] | undefined;
+    const next = withEvent(list, ev);
+    if (next) this.merge(key, { kernelEvents: next }, false);
+  }
+
+  private appendTo(conn: TcpConn, ev: KernelEvent): void {
+    const next = withEvent(conn.kernelEvents, ev);
+    if (!next) return;
+    this.session.builder.mergeFields('tcpConns', conn.traceID, { kernelEvents: next });
+    this.session.noteChange();
+  }
+
+  /** Places the failed connects' socket errors whose connection (and dial) are known by now. */
+  private placeLateErrors(): void {
+    if (this.lateErrors.length === 0) return;
+    const builder = this.session.builder;
+    this.lateErrors = this.lateErrors.filter(({ m, ev }) => {
+      const conn = failedConnectOf(m, ev.at, builder.trace.tcpConns, (d) => builder.get('dials', d));
+      if (conn) this.appendTo(conn, ev);
+      return !conn;
+    });
+  }
+
   /** Stops the milestone timer and records how many helper connections never matched. */
   finish(): void {
+    this.placeLateErrors();
     if (this.snapshotTimer) clearTimeout(this.snapshotTimer);
     this.snapshotTimer = undefined;
     const unmatched = this.pending.size + this.evicted;
@@ -229,6 +281,7 @@ export class HelperLink {
 
   private onRecord(kind: RecordKind, record: Readonly<Record<string, unknown>> & { traceID: string }): void {
     if (kind !== 'tcpConns') return;
+    this.placeLateErrors();
     const tuple = record.addrTuple as AddrTuple | undefined;
     if (isTuple(tuple)) {
       const key = tupleKey(tuple);

@@ -4,7 +4,8 @@
  * setting) for the endpoint. docs/opentelemetry.md lists what each one does.
  */
 
-import { parseResourceAttributes, type Attributes } from './mapping';
+import type { Attributes } from './mapping';
+import { parseResourceAttributes } from './resource';
 
 /** The OTLP wire protocols (OTEL_EXPORTER_OTLP_PROTOCOL). */
 export type OtlpProtocol = 'http/protobuf' | 'http/json' | 'grpc';

@@ -9,16 +9,12 @@ import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { enrichRequest, indexRecords } from '../trace/enrich';
 import { isStreaming } from '../trace/timings';
 import { forEachRequest, readTraceFile } from '../trace/traceFile';
-import type { HttpRequest, ProcessInfo, RecordOfKind, Trace } from '../trace/types';
-import {
-  RedirectMemory,
-  requestSpans,
-  resourceFor,
-  type Attributes,
-  type MappingContext,
-  type OtlpResource,
-  type RecordLookup,
-} from './mapping';
+import type { IncomingRequest } from '../trace/incoming';
+import { keyOf } from '../trace/incomingLinks';
+import type { HttpRequest, ProcessInfo, RecordOfKind, TcpConn, Trace } from '../trace/types';
+import { RedirectMemory, requestSpans, type Attributes, type MappingContext, type OtlpResource, type RecordLookup } from './mapping';
+import { resourceFor } from './resource';
+import { incomingContextsOf, incomingSpan } from './serverSpans';
 import { OtlpSink, type SinkResult, type SpanSink } from './sink';
 import type { OtlpConfig } from './config';
 
@@ -109,7 +105,7 @@ function contextOf(
     index,
     redactQuery: options.redactQuery,
     redirectParent: redirects.lookup,
-    resource: (r: HttpRequest) => {
+    resource: (r: { pid: number }) => {
       let res = resources.get(r.pid);
       if (!res) {
         const p = processOf(r.pid);
@@ -136,15 +132,52 @@ async function sendRequest(r: HttpRequest, ctx: MappingContext, redirects: Redir
   return spans.length;
 }
 
+/** The records the SERVER spans need: the incoming requests, the connections and the requests that link or were made for them. */
+type ServerRecords = { httpRequests: readonly HttpRequest[]; tcpConns: readonly TcpConn[]; incomingRequests?: readonly IncomingRequest[] };
+
+/**
+ * Gives `ctx` the SERVER spans' contexts of `trace` (the calls then hang under them), and returns
+ * the function that sends those spans, after the requests'.
+ */
+function withServers(trace: ServerRecords, ctx: MappingContext): (sink: SpanSink) => Promise<number> {
+  if (!trace.incomingRequests?.length) return async () => 0;
+  const contexts = incomingContextsOf(trace, ctx);
+  ctx.causeParent = contexts.causeParent;
+  return async (sink) => {
+    const calls = new Map<string, HttpRequest[]>();
+    for (const r of trace.httpRequests) if (r.causedBy) (calls.get(r.causedBy) ?? calls.set(r.causedBy, []).get(r.causedBy)!).push(r);
+    let spans = 0;
+    for (const inc of trace.incomingRequests ?? []) {
+      const span = incomingSpan(inc, ctx, contexts, ctx.resource(inc), calls.get(inc.traceID) ?? []);
+      if (!span) continue;
+      await sink.push([span]);
+      spans++;
+    }
+    return spans;
+  };
+}
+
 /** Exports a trace in memory (enriched, as Session.snapshot() gives it), then closes the sink. */
 export async function exportTrace(trace: Trace, sink: SpanSink, options: ExportOptions = {}): Promise<ExportResult> {
   const index = indexRecords(trace);
   const { ctx, redirects } = contextOf(trace, index, options);
+  const sendServers = withServers(trace, ctx);
   let spans = 0;
   // Redirect hops after the request they came from (file order is by start already; this makes sure).
   for (const r of trace.httpRequests) spans += await sendRequest(r, ctx, redirects, sink);
+  spans += await sendServers(sink);
   const result = await sink.close(options.deadlineMs);
   return { ...result, requests: trace.httpRequests.length, spans };
+}
+
+/**
+ * What a streaming export keeps of a request for the SERVER spans (their links, parents and
+ * diagnosis): its ids, times and timings, no headers but `traceparent`, no bodies, no stack.
+ */
+function slimRequest(r: HttpRequest): HttpRequest {
+  const { reqHeaders, respHeaders: _h, reqBody: _b, respBody: _rb, initiator: _i, ...rest } = r;
+  const tp = reqHeaders?.find((h) => h[0].toLowerCase() === 'traceparent');
+  return tp ? { ...rest, reqHeaders: [tp] } : rest;
 }
 
 /** A proxy CONNECT request: the only requests another request's timings may need (as show.ts). */
@@ -158,13 +191,28 @@ export async function exportTraceFile(path: string, sink: SpanSink, options: Exp
   const trace = readTraceFile(path, { keepRequest: (raw) => raw.includes(CONNECT) });
   const index = indexRecords(trace);
   const { ctx, redirects } = contextOf(trace, index, options);
+  const enrich = (r: HttpRequest) => enrichRequest(r, index, { slowThresholdMs: options.slowThresholdMs });
   let requests = 0;
   let spans = 0;
   try {
+    // A server's trace: a first pass keeps what its SERVER spans need of the requests (bounded by
+    // the requests a server made or that reached one), so the calls' parents are known when sent.
+    let sendServers: (sink: SpanSink) => Promise<number> = async () => 0;
+    if (trace.incomingRequests?.length) {
+      const tuples = new Set(trace.incomingRequests.flatMap((i) => (i.addrTuple ? [keyOf(i.addrTuple)] : [])));
+      const served = new Set(trace.tcpConns.filter((c) => c.addrTuple && tuples.has(keyOf(c.addrTuple))).map((c) => c.traceID));
+      const slim: HttpRequest[] = [];
+      await forEachRequest(path, (r) => {
+        const linkable = (r.tcpConn && served.has(r.tcpConn)) || r.reqHeaders?.some((h) => h[0].toLowerCase() === 'traceparent');
+        if (r.causedBy || linkable) slim.push(slimRequest(enrich(r)));
+      });
+      sendServers = withServers({ httpRequests: slim, tcpConns: trace.tcpConns, incomingRequests: trace.incomingRequests }, ctx);
+    }
     await forEachRequest(path, async (r) => {
       requests++;
-      spans += await sendRequest(enrichRequest(r, index, { slowThresholdMs: options.slowThresholdMs }), ctx, redirects, sink);
+      spans += await sendRequest(enrich(r), ctx, redirects, sink);
     });
+    spans += await sendServers(sink);
   } catch (err) {
     await sink.close(0);
     throw err;
@@ -244,7 +292,8 @@ export class LiveExport {
     for (const id of ids) {
       if (this.sent.has(id) || this.due.has(id)) continue;
       const r = this.live.request(id);
-      if (r && finished(r)) this.due.set(id, now);
+      // A call a server made waits for the end, where its incoming request's SERVER span (its parent) is known.
+      if (r && finished(r) && !r.causedBy) this.due.set(id, now);
     }
     if (this.due.size > 0 && !this.timer) {
       this.timer = setTimeout(() => this.sendDue(), LIVE_GRACE_MS);
@@ -284,6 +333,7 @@ export class LiveExport {
     this.finishing = true;
     clearTimeout(this.timer);
     this.ctx.traceEndAt = trace.traceEndAt;
+    const sendServers = withServers(trace, this.ctx);
     for (const r of trace.httpRequests) {
       if (this.sent.has(r.traceID)) continue;
       this.sent.add(r.traceID);
@@ -292,6 +342,7 @@ export class LiveExport {
       await this.sink.push(spans);
       this.spans += spans.length;
     }
+    this.spans += await sendServers(this.sink);
     const result = { ...(await this.sink.close(deadlineMs)), requests: trace.httpRequests.length, spans: this.spans };
     return result.undelivered > 0 ? { ...result, warning: lostWarning(result) } : result;
   }

@@ -1,7 +1,8 @@
 /**
  * The mapping of a trace to OpenTelemetry spans (docs/opentelemetry.md): one CLIENT span per
  * outgoing request, its phases (DNS lookups, each connect attempt, the TLS handshake, send, wait,
- * receive) as INTERNAL child spans, the process as the resource. Pure: no I/O, no clock; the same
+ * receive) as INTERNAL child spans, the process as the resource (the SERVER spans of incoming
+ * requests: serverSpans.ts). Pure: no I/O, no clock; the same
  * trace always gives the same spans, ids included (they are hashes of the trace's own ids), unless
  * a request carried a W3C `traceparent`, whose trace the request's spans then join.
  *
@@ -15,7 +16,7 @@ import { REDACTED } from '../trace/wire';
 import { redactUrl } from '../trace/redactUrl';
 import { redactedQueryNames } from '../trace/redact';
 import { requestStartAt } from '../trace/timings';
-import type { Dial, HeaderPair, HttpRequest, ProcessInfo, TcpConn, TlsTunnel } from '../trace/types';
+import type { Dial, HeaderPair, HttpRequest, TcpConn, TlsTunnel } from '../trace/types';
 
 /** An attribute value as OTLP carries it. */
 export type AttributeValue = string | number | boolean | string[] | number[];
@@ -89,7 +90,7 @@ export interface MappingContext {
   traceEndAt?: number;
   index: RecordLookup;
   /** The resource of a request's process (see resourceFor). */
-  resource: (request: HttpRequest) => OtlpResource;
+  resource: (record: { pid: number }) => OtlpResource;
   /** Extra URL query names to redact besides the defaults (the trace is already redacted with them). */
   redactQuery?: readonly string[];
   /**
@@ -97,6 +98,11 @@ export interface MappingContext {
    * one trace: the hop's CLIENT span, or undefined when it is not known.
    */
   redirectParent?: (fromTraceID: string) => OtlpSpanContext | undefined;
+  /**
+   * The SERVER span context of the incoming request (`causedBy`) a request was made for, so a
+   * server's calls are its children (see IncomingContexts), or undefined when it is not exported.
+   */
+  causeParent?: (incomingTraceID: string) => OtlpSpanContext | undefined;
 }
 
 /** Milliseconds since traceBeginAt → HrTime, exact to the microsecond the trace stores. */
@@ -158,8 +164,21 @@ export function urlFull(url: string, redactQuery: readonly string[] = []): strin
   return redactUrl(out, redactedQueryNames(redactQuery));
 }
 
+/** `http.request.method` (`_OTHER` for a method the conventions do not name, the original kept). */
+export function methodAttributes(reqMethod: string): Attributes {
+  const method = reqMethod.toUpperCase();
+  if (KNOWN_METHODS.has(method)) return { 'http.request.method': method };
+  return { 'http.request.method': '_OTHER', 'http.request.method_original': reqMethod };
+}
+
+/** A span's name for an HTTP method: the method, or `HTTP` for one the conventions do not name. */
+export function methodSpanName(reqMethod: string): string {
+  const method = reqMethod.toUpperCase();
+  return KNOWN_METHODS.has(method) ? method : 'HTTP';
+}
+
 /** `server.address` and `server.port` of a URL (the port defaulted by the scheme). */
-function serverOf(url: string): { address?: string; port?: number } {
+export function serverOf(url: string): { address?: string; port?: number } {
   try {
     const u = new URL(url);
     const port = u.port
@@ -203,13 +222,13 @@ function requestEndAt(r: HttpRequest, start: number, traceEndAt: number | undefi
 }
 
 /** Puts `value` under `key` unless it is undefined, null or ''. */
-function put(attrs: Attributes, key: string, value: AttributeValue | undefined | null): void {
+export function put(attrs: Attributes, key: string, value: AttributeValue | undefined | null): void {
   if (value === undefined || value === null || value === '') return;
   attrs[key] = value;
 }
 
 /** The one span builder: ids, times and the fixed parts filled in. */
-function makeSpan(
+export function makeSpan(
   ctx: MappingContext,
   resource: OtlpResource,
   fields: {
@@ -309,15 +328,9 @@ interface RequestRecords {
 
 /** The attributes of a request's CLIENT span (docs/opentelemetry.md lists each). */
 function clientAttributes(r: HttpRequest, rec: RequestRecords, redactQuery: readonly string[] | undefined): Attributes {
-  const method = r.reqMethod.toUpperCase();
   const server = serverOf(r.reqURL);
   const peer = peerOf(rec.tcp, rec.dial);
-  const a: Attributes = {};
-  if (KNOWN_METHODS.has(method)) a['http.request.method'] = method;
-  else {
-    a['http.request.method'] = '_OTHER';
-    a['http.request.method_original'] = r.reqMethod;
-  }
+  const a: Attributes = methodAttributes(r.reqMethod);
   a['url.full'] = urlFull(r.reqURL, redactQuery);
   put(a, 'server.address', server.address);
   put(a, 'server.port', server.port);
@@ -445,6 +458,34 @@ function exchangePhases(r: HttpRequest, rec: RequestRecords, start: number, end:
   }
 }
 
+/** Where a request's CLIENT span hangs: its own context, its parent, and the redirect hop it came from. */
+export interface RequestContext {
+  self: OtlpSpanContext;
+  parent?: OtlpSpanContext;
+  /** The CLIENT span of the request this one was redirected from, when that is the parent. */
+  fromHop?: OtlpSpanContext;
+}
+
+/**
+ * A request's span context and parent: the program's own trace (its `traceparent` header), else
+ * the redirect chain's, else the incoming request it was made for (`causedBy`), else a new trace.
+ */
+export function requestContext(
+  r: Pick<HttpRequest, 'traceID' | 'reqHeaders' | 'redirectedFrom' | 'causedBy'>,
+  ctx: Pick<MappingContext, 'traceBeginAt' | 'redirectParent' | 'causeParent'>,
+): RequestContext {
+  const joined = traceparentOf(r.reqHeaders);
+  const fromHop = !joined && r.redirectedFrom ? ctx.redirectParent?.(r.redirectedFrom) : undefined;
+  const parent = joined ?? fromHop ?? (r.causedBy ? ctx.causeParent?.(r.causedBy) : undefined);
+  const traceId = parent?.traceId ?? stableId(16, ctx.traceBeginAt, 'trace', r.traceID);
+  const self = {
+    traceId,
+    spanId: stableId(8, ctx.traceBeginAt, traceId, r.traceID, 'request'),
+    traceFlags: parent ? parent.traceFlags : 1,
+  };
+  return { self, parent, fromHop };
+}
+
 /**
  * Maps one request to its spans: the CLIENT span first, then its phases as its children.
  * `ctx.index` must hold the request's dial, TCP connection and TLS tunnel; the request should be
@@ -457,21 +498,14 @@ export function requestSpans(r: HttpRequest, ctx: MappingContext): OtlpSpan[] {
     tls: r.tlsTunnel ? ctx.index.tlsTunnels.get(r.tlsTunnel) : undefined,
   };
   const resource = ctx.resource(r);
-  // The trace and parent: the program's own (traceparent), else the redirect chain's, else new.
-  const joined = traceparentOf(r.reqHeaders);
-  const fromHop = !joined && r.redirectedFrom ? ctx.redirectParent?.(r.redirectedFrom) : undefined;
-  const parent = joined ?? fromHop;
-  const traceId = parent?.traceId ?? stableId(16, ctx.traceBeginAt, 'trace', r.traceID);
-  const traceFlags = parent ? parent.traceFlags : 1;
+  const { self, parent, fromHop } = requestContext(r, ctx);
   const idOf = (part: string): OtlpSpanContext => ({
-    traceId,
-    spanId: stableId(8, ctx.traceBeginAt, traceId, r.traceID, part),
-    traceFlags,
+    traceId: self.traceId,
+    spanId: stableId(8, ctx.traceBeginAt, self.traceId, r.traceID, part),
+    traceFlags: self.traceFlags,
   });
-  const self = idOf('request');
   const start = requestStartAt({ request: r, dial: rec.dial }) ?? 0;
   const end = requestEndAt(r, start, ctx.traceEndAt);
-  const method = r.reqMethod.toUpperCase();
   const status = r.respStatusCode;
   const failed = r.reqError ? r.reqError.message : typeof status === 'number' && status >= 400 ? `HTTP ${status}` : undefined;
   const links = fromHop ? [{ context: fromHop, attributes: { 'nettrace.link': 'redirected from' } }] : [];
@@ -491,7 +525,7 @@ export function requestSpans(r: HttpRequest, ctx: MappingContext): OtlpSpan[] {
   connectionPhases(r, rec, child);
   exchangePhases(r, rec, start, end, child);
   const client = makeSpan(ctx, resource, {
-    name: KNOWN_METHODS.has(method) ? method : 'HTTP',
+    name: methodSpanName(r.reqMethod),
     kind: SpanKind.CLIENT,
     context: self,
     parent,
@@ -524,61 +558,4 @@ export class RedirectMemory {
 
   /** The remembered span context of a request, for MappingContext.redirectParent. */
   readonly lookup = (traceID: string): OtlpSpanContext | undefined => this.contexts.get(traceID);
-}
-
-/** What resourceFor() is given besides the process. */
-export interface ResourceOptions {
-  /** `OTEL_SERVICE_NAME`: wins over every other name. */
-  serviceName?: string;
-  /** The program's package.json `name`, found by the caller (I/O is not this module's). */
-  packageName?: string;
-  /** `OTEL_RESOURCE_ATTRIBUTES`, parsed; its `service.name` wins over the package's, the process attributes over it. */
-  extra?: Attributes;
-  /** The host the trace was taken on (`host.name`), when known. */
-  hostName?: string;
-}
-
-/** The resource attributes of a traced process (semantic conventions `service.*`, `process.*`, `host.*`). */
-export function resourceFor(p: ProcessInfo | undefined, pid: number, options: ResourceOptions = {}): OtlpResource {
-  const a: Attributes = { ...options.extra };
-  // As OpenTelemetry's SDKs rank them: OTEL_SERVICE_NAME, then OTEL_RESOURCE_ATTRIBUTES, then what is detected.
-  const given = options.extra?.['service.name'];
-  a['service.name'] = options.serviceName || (typeof given === 'string' && given) || options.packageName || UNKNOWN_SERVICE;
-  a['process.pid'] = pid;
-  if (p) {
-    put(a, 'process.parent_pid', p.ppid);
-    put(a, 'process.command', p.argv[0]);
-    put(a, 'process.executable.path', p.argv[0]);
-    a['process.runtime.name'] = 'nodejs';
-    put(a, 'process.runtime.version', p.nodeVersion.replace(/^v/, ''));
-    put(a, 'process.working_directory', p.cwd);
-  }
-  put(a, 'host.name', options.hostName);
-  a['telemetry.sdk.name'] = 'nettrace';
-  a['telemetry.sdk.language'] = 'nodejs';
-  a['telemetry.sdk.version'] = SCOPE.version;
-  return { attributes: a };
-}
-
-/**
- * `OTEL_RESOURCE_ATTRIBUTES` (`key1=value1,key2=value2`, values percent-encoded) as attributes.
- * Throws an Error naming the bad entry.
- */
-export function parseResourceAttributes(text: string | undefined): Attributes {
-  const out: Attributes = {};
-  if (!text?.trim()) return out;
-  for (const entry of text.split(',')) {
-    if (!entry.trim()) continue;
-    const eq = entry.indexOf('=');
-    const key = eq > 0 ? entry.slice(0, eq).trim() : '';
-    if (!key) throw new Error(`OTEL_RESOURCE_ATTRIBUTES: "${entry}" is not key=value`);
-    let value: string;
-    try {
-      value = decodeURIComponent(entry.slice(eq + 1).trim());
-    } catch {
-      throw new Error(`OTEL_RESOURCE_ATTRIBUTES: the value of "${key}" is not valid percent-encoding`);
-    }
-    out[key] = value;
-  }
-  return out;
 }

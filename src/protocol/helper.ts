@@ -14,7 +14,7 @@
  * (seen in the kernel on a socket of the traced process tree).
  */
 
-import type { AddrTuple, Conntrack, TcpConn, TcpMetrics } from '../trace/types';
+import type { AddrTuple, Conntrack, IcmpMessage, TcpConn, TcpMetrics } from '../trace/types';
 
 /** How the helper got (or did not get) its privileges. */
 export type HelperAuthority = 'root' | 'sudo' | 'pkexec' | 'capabilities' | 'unprivileged';
@@ -107,6 +107,26 @@ export interface HelperConntrackMessage {
   missing?: string;
 }
 
+/**
+ * A kernel event of a traced connection (`tcpConns[].kernelEvents`), matched by `addrTuple` (a
+ * failed connect, which the preload reports without a tuple, by `pid` and destination). Times are
+ * epoch ms.
+ */
+export interface HelperKernelEventMessage {
+  type: 'kernelEvent';
+  pid: number;
+  addrTuple: AddrTuple;
+  kind: 'retransmit' | 'zeroWindow' | 'socketError';
+  at: number;
+  /** retransmit: the connection's retransmitted segments so far. */
+  total?: number;
+  rto?: boolean;
+  beginAt?: number;
+  side?: 'peer' | 'local';
+  errno?: number;
+  icmp?: IcmpMessage;
+}
+
 /** A traced process started a child, which is now traced too (kernel side, sched_process_fork). */
 export interface HelperProcessAddedMessage {
   type: 'processAdded';
@@ -197,6 +217,7 @@ export type HelperMessage =
   | HelperTcpConnectMessage
   | HelperTcpMetricsMessage
   | HelperConntrackMessage
+  | HelperKernelEventMessage
   | HelperProcessAddedMessage
   | HelperWireTupleMessage
   | HelperWireClosedMessage

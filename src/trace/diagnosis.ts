@@ -21,7 +21,7 @@ import {
   type RequestContext,
 } from './timings';
 import { mainStretch } from './loopBlocked';
-import { synStory } from './kernel';
+import { icmpText, kernelStory, requestKernelEvents, synStory } from './kernel';
 import { explainTlsError } from './tlsErrors';
 import type { ConnectAttempt, DnsQuery, HttpRequest, Timings } from './types';
 
@@ -292,6 +292,9 @@ function diagnoseConnect(ctx: DiagnosisContext, code: string | undefined): strin
   const what = proxy && target.startsWith(proxy) ? `proxy ${target}` : target;
   let s = `connect to ${what} ${withCode(reason, c)}${after(ms ?? (last ? undefined : elapsedOrUndefined(ctx)))}`;
   if (limit && c && /TIMEOUT|TIMEDOUT/.test(c)) s += ` (limit ${limit} ms)`;
+  // The kernel's reason (privileged helper): the ICMP message that made the connect fail.
+  const icmp = ctx.tcpConn?.kernelEvents?.find((k) => k.kind === 'socketError' && k.icmp);
+  if (icmp?.kind === 'socketError' && icmp.icmp) s += `: ${icmpText(icmp.icmp)}`;
   return s + otherAttempts(failed, last);
 }
 
@@ -536,7 +539,7 @@ export function diagnose(ctx: DiagnosisContext, timings?: Timings, options: Diag
   // The program's own share comes after a failure's sentence, and instead of the slow one.
   const loop = diagnoseLoopBlocked(req, t);
   const andLoop = (s: string): string => (loop ? `${s}; ${loop}` : s);
-  if (req.reqError) return andLoop(diagnoseError(ctx, t));
+  if (req.reqError) return andLoop(withKernel(diagnoseError(ctx, t), ctx));
   if (req.incomplete) return diagnoseIncomplete(req);
   const status = req.respStatusCode;
   if (typeof status === 'number' && status >= 400) {
@@ -546,5 +549,19 @@ export function diagnose(ctx: DiagnosisContext, timings?: Timings, options: Diag
     const ms = start !== undefined && req.respRecvAt !== undefined ? req.respRecvAt - start : undefined;
     return andLoop(`server answered ${statusText(status, req.respStatusText)}${after(ms)}`);
   }
-  return loop ?? diagnoseSlow(ctx, t, options.slowThresholdMs ?? DEFAULT_SLOW_THRESHOLD_MS);
+  if (loop) return loop;
+  const slow = diagnoseSlow(ctx, t, options.slowThresholdMs ?? DEFAULT_SLOW_THRESHOLD_MS);
+  return slow && withKernel(slow, ctx);
+}
+
+/**
+ * A failed or slow request's sentence with what the kernel saw on its connection during it
+ * (privileged helper): retransmits, zero windows ("…; the kernel: 3 segments retransmitted"). A
+ * connect's ICMP message is already in its sentence.
+ */
+function withKernel(sentence: string, ctx: DiagnosisContext): string {
+  const conn = ctx.tcpConn;
+  const events = requestKernelEvents(ctx.request, conn).filter((e) => e.kind !== 'socketError');
+  const story = kernelStory(events, { all: conn?.kernelEvents, synRetransmits: conn?.tcpMetrics?.synRetransmits });
+  return story ? `${sentence}; the kernel: ${story}` : sentence;
 }

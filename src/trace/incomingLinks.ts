@@ -18,7 +18,8 @@ import type { AddrTuple, HttpRequest, TcpConn } from './types';
  */
 const plainIP = (ip: string): string => (/^::ffff:\d+\.\d+\.\d+\.\d+$/i.test(ip) ? ip.slice(7) : ip);
 
-const keyOf = (a: AddrTuple): string => `${plainIP(a.srcIP)}|${a.srcPort}|${plainIP(a.dstIP)}|${a.dstPort}`;
+/** The key both ends of a connection share (client's tcpConns[].addrTuple, server's incomingRequests[].addrTuple). */
+export const keyOf = (a: AddrTuple): string => `${plainIP(a.srcIP)}|${a.srcPort}|${plainIP(a.dstIP)}|${a.dstPort}`;
 
 function pathOf(url: string): string {
   try {

@@ -5,7 +5,7 @@
  * were normalized where it was read, normalize.ts) and the results are plain text.
  */
 
-import type { AddrTuple, Conntrack, TcpConn, TcpMetrics } from './types';
+import type { AddrTuple, Conntrack, HttpRequest, IcmpMessage, KernelEvent, TcpConn, TcpMetrics } from './types';
 
 /** Display texts of one connection's kernel view; a field is absent when nothing is known. */
 export interface KernelFacts {
@@ -29,14 +29,19 @@ export interface KernelFacts {
   nat?: string;
   /** Packets counted by conntrack: "24 out / 17 in (1.9 kB / 13.5 kB)". */
   packets?: string;
+  /** The kernel events of the whole connection: "3 retransmits (1 timeout), zero window 1.20 s". */
+  events?: string;
 }
 
 /** The kernel's facts about a connection, or undefined when the helper recorded none. */
-export function kernelFacts(conn: Pick<TcpConn, 'tcpMetrics' | 'conntrack'>): KernelFacts | undefined {
+export function kernelFacts(conn: Pick<TcpConn, 'tcpMetrics' | 'conntrack' | 'kernelEvents'>): KernelFacts | undefined {
   const tm = conn.tcpMetrics;
   const ct = conn.conntrack;
-  if (!tm && !ct) return undefined;
-  return { ...(tm ? metricsFacts(tm) : {}), ...(ct ? conntrackFacts(ct) : {}) };
+  if (!tm && !ct && !conn.kernelEvents?.length) return undefined;
+  const out: KernelFacts = { ...(tm ? metricsFacts(tm) : {}), ...(ct ? conntrackFacts(ct) : {}) };
+  const events = kernelStory(conn.kernelEvents ?? [], { synRetransmits: tm?.synRetransmits, dropped: tm?.kernelEventsDropped });
+  if (events) out.events = events;
+  return out;
 }
 
 function metricsFacts(tm: TcpMetrics): KernelFacts {
@@ -96,6 +101,7 @@ export function kernelLine(f: KernelFacts): string {
   if (f.resets) parts.push(`resets ${f.resets}`);
   if (f.packets) parts.push(`packets ${f.packets}`);
   if (f.conntrack) parts.push(`conntrack ${f.conntrack}`);
+  if (f.events) parts.push(f.events);
   return parts.join(', ');
 }
 
@@ -128,4 +134,120 @@ function bytesText(n: number | undefined): string {
   if (n < 1e6) return `${(n / 1e3).toFixed(1)} kB`;
   if (n < 1e9) return `${(n / 1e6).toFixed(1)} MB`;
   return `${(n / 1e9).toFixed(1)} GB`;
+}
+
+// ---- kernel events: what happened during one request ----
+
+/**
+ * The kernel events of `conn` that fall in `req`'s own time: from its start (from the connection's
+ * beginning for the request that opened it: its connect) to its end; a zero-window period when it
+ * overlaps that time.
+ */
+export function requestKernelEvents(
+  req: Pick<HttpRequest, 'reusedConn' | 'reqStartAt' | 'respDoneAt' | 'reqEndAt' | 'reqErrorAt'>,
+  conn: Pick<TcpConn, 'kernelEvents'> | undefined,
+): KernelEvent[] {
+  const events = conn?.kernelEvents;
+  if (!events?.length) return [];
+  const from = req.reusedConn ? (req.reqStartAt ?? -Infinity) : -Infinity;
+  const to = req.respDoneAt ?? req.reqEndAt ?? req.reqErrorAt ?? Infinity;
+  return events.filter((e) => (e.kind === 'zeroWindow' ? e.beginAt <= to && e.at >= from : e.at >= from && e.at <= to));
+}
+
+const ICMP4: Record<number, string> = {
+  0: 'network unreachable',
+  1: 'host unreachable',
+  2: 'protocol unreachable',
+  3: 'port unreachable',
+  4: 'fragmentation needed',
+  5: 'source route failed',
+  6: 'destination network unknown',
+  7: 'destination host unknown',
+  9: 'network administratively prohibited',
+  10: 'host administratively prohibited',
+  11: 'network unreachable for the type of service',
+  12: 'host unreachable for the type of service',
+  13: 'communication administratively prohibited',
+};
+const ICMP6: Record<number, string> = {
+  0: 'no route to destination',
+  1: 'communication administratively prohibited',
+  2: 'beyond the scope of the source address',
+  3: 'address unreachable',
+  4: 'port unreachable',
+  5: 'source address failed policy',
+  6: 'reject route to destination',
+};
+
+/** An ICMP message as text: "ICMP host unreachable (type 3, code 1) from 10.0.0.1". */
+export function icmpText(m: IcmpMessage): string {
+  let name: string | undefined;
+  if (m.version === 4) {
+    if (m.type === 3) name = ICMP4[m.code];
+    else if (m.type === 11) name = 'time exceeded';
+    else if (m.type === 12) name = 'parameter problem';
+  } else {
+    if (m.type === 1) name = ICMP6[m.code];
+    else if (m.type === 2) name = 'packet too big';
+    else if (m.type === 3) name = 'time exceeded';
+    else if (m.type === 4) name = 'parameter problem';
+  }
+  const v = m.version === 6 ? 'ICMPv6' : 'ICMP';
+  return `${v} ${name ?? 'message'} (type ${m.type}, code ${m.code}) from ${m.from}`;
+}
+
+/** What kernelStory() needs besides the events it tells. */
+export interface StoryContext {
+  /** All the connection's events (`events` may be a request's part of them): the counts before. */
+  all?: readonly KernelEvent[];
+  /** The connection's retransmitted SYNs (`tcpMetrics.synRetransmits`): in the first event's total. */
+  synRetransmits?: number;
+  /** Events past the per-connection cap (`tcpMetrics.kernelEventsDropped`). */
+  dropped?: number;
+}
+
+/**
+ * Segments retransmitted in `events`: each retransmit event's `total` less the one before it on
+ * the connection (the first: less the SYNs), so one event that resent several segments counts
+ * them all; 1 per event where the total was not recorded.
+ */
+export function retransmittedSegments(events: readonly KernelEvent[], context: StoryContext = {}): number {
+  const mine = new Set(events);
+  let prev = context.synRetransmits ?? 0;
+  let sum = 0;
+  for (const e of context.all ?? events) {
+    if (e.kind !== 'retransmit') continue;
+    if (mine.has(e)) sum += e.total !== undefined ? Math.max(1, e.total - prev) : 1;
+    if (e.total !== undefined) prev = e.total;
+  }
+  return sum;
+}
+
+/**
+ * What the kernel saw, in words: "3 segments retransmitted (1 after a retransmission timeout);
+ * the server's receive window was zero for 1.20 s (it was not reading)"; undefined when nothing.
+ * `dropped`: events past the per-connection cap (counted, said).
+ */
+export function kernelStory(events: readonly KernelEvent[], context: StoryContext = {}): string | undefined {
+  const parts: string[] = [];
+  const segments = retransmittedSegments(events, context);
+  if (segments > 0) {
+    const rto = events.filter((e) => e.kind === 'retransmit' && e.rto).length;
+    const n = segments === 1 ? '1 segment retransmitted' : `${segments} segments retransmitted`;
+    parts.push(rto ? `${n} (${rto === 1 ? 'once' : `${rto} times`} after a retransmission timeout)` : n);
+  }
+  for (const side of ['peer', 'local'] as const) {
+    const zw = events.filter((e): e is Extract<KernelEvent, { kind: 'zeroWindow' }> => e.kind === 'zeroWindow' && e.side === side);
+    if (!zw.length) continue;
+    const ms = zw.reduce((sum, e) => sum + Math.max(0, e.at - e.beginAt), 0);
+    const times = zw.length > 1 ? ` in ${zw.length} periods` : '';
+    parts.push(
+      side === 'peer'
+        ? `the server's receive window was zero for ${usText(ms * 1000)}${times} (it was not reading)`
+        : `the program's receive window was zero for ${usText(ms * 1000)}${times} (it was not reading what arrived)`,
+    );
+  }
+  for (const e of events) if (e.kind === 'socketError' && e.icmp) parts.push(icmpText(e.icmp));
+  if (context.dropped) parts.push(`${context.dropped} more kernel events not listed`);
+  return parts.length ? parts.join('; ') : undefined;
 }

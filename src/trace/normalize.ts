@@ -28,6 +28,7 @@ import type {
   DnsQueryMsg,
   DnsQuestion,
   DnsReplyMsg,
+  KernelEvent,
   SocketOp,
   SocketTrace,
   TcpConn,
@@ -175,6 +176,7 @@ const TCP_METRIC_COUNTS: ReadonlyArray<keyof TcpMetrics> = [
   'resetsReceived',
   'connectLatencyUs',
   'lifespanUs',
+  'kernelEventsDropped',
 ];
 
 function fixTcpMetrics(v: Obj): v is Obj & TcpMetrics {
@@ -203,12 +205,29 @@ function keepFixed(o: Obj, key: string, fix: (v: Obj) => boolean): void {
   if (!isObject(v) || !fix(v)) delete o[key];
 }
 
+/** A kernel event (`tcpConns[].kernelEvents[]`): a known kind with its time; the rest dropped. */
+function fixKernelEvent(e: Obj): e is Obj & KernelEvent {
+  if (!isTime(e.at)) return false;
+  if (e.kind === 'retransmit') {
+    keepIf(e, 'rto', isBool);
+    keepIf(e, 'total', isCount);
+    return true;
+  }
+  if (e.kind === 'zeroWindow') return isTime(e.beginAt) && (e.side === 'peer' || e.side === 'local');
+  if (e.kind !== 'socketError') return false;
+  keepIf(e, 'errno', isCount);
+  keepIf(e, 'code', isString);
+  keepIf(e, 'icmp', (v) => isObject(v) && (v.version === 4 || v.version === 6) && isCount(v.type) && isCount(v.code) && isString(v.from));
+  return 'errno' in e || 'icmp' in e;
+}
+
 function fixTcpConn(o: Obj): o is Obj & TcpConn {
   if (!isString(o.traceID)) return false;
   keepIf(o, 'addrTuple', isTuple);
   keepFixed(o, 'socketTrace', fixSocketTrace);
   keepFixed(o, 'tcpMetrics', fixTcpMetrics);
   keepFixed(o, 'conntrack', fixConntrack);
+  if ('kernelEvents' in o) o.kernelEvents = fixList(o.kernelEvents, fixKernelEvent);
   return true;
 }
 

@@ -9,6 +9,8 @@ import type { IncomingRequest, IncompleteReason, StackFrame } from './incoming';
 import type { TraceRules } from './ruleTypes';
 
 export type { IncomingError, IncomingRequest, IncompleteReason, ServerKind, StackFrame } from './incoming';
+import type { KernelEvent, TcpMetrics } from './kernelRecords';
+export type { IcmpMessage, KernelEvent, TcpMetrics } from './kernelRecords';
 export type { TraceRule, TraceRules } from './ruleTypes';
 
 /** The current (and only) trace format version this code reads and writes. */
@@ -244,35 +246,6 @@ export interface SocketOp {
   returnErr: string | null;
 }
 
-/** Kernel TCP metrics (privileged helper: eBPF or inet_diag), its last reading; unreported ones absent. */
-export interface TcpMetrics {
-  /** "bpf" or "inet_diag" (a trace file's text is shown as it is). */
-  source?: string;
-  rttUs?: number;
-  rttVarUs?: number;
-  retransmits?: number;
-  /** Retransmitted SYNs (part of the connect time, not of `retransmits`). */
-  synRetransmits?: number;
-  /** From the first SYN to the last retransmitted one: what the unanswered SYNs cost the connect. */
-  synRetransmitAfterUs?: number;
-  sndCwnd?: number;
-  segsOut?: number;
-  segsIn?: number;
-  bytesSent?: number;
-  bytesAcked?: number;
-  bytesReceived?: number;
-  bytesRetrans?: number;
-  lost?: number;
-  rtoCount?: number;
-  resetsSent?: number;
-  resetsReceived?: number;
-  /** Whether the socket reached ESTABLISHED. */
-  established?: boolean;
-  /** SYN to ESTABLISHED as the kernel saw it. */
-  connectLatencyUs?: number;
-  lifespanUs?: number;
-}
-
 /**
  * The conntrack entry of a connection (privileged helper): NAT mapping, state and counters, each absent when the entry lacked it (the
  * counters need conntrack accounting, `tcpState` a TCP entry).
@@ -331,6 +304,8 @@ export interface TcpConn {
   socketTrace?: SocketTrace;
   tcpMetrics?: TcpMetrics;
   conntrack?: Conntrack;
+  /** What the kernel saw happen on the connection, in time order, at most 64 (privileged helper). */
+  kernelEvents?: KernelEvent[];
 }
 
 /** One UDP "connection" (e.g. to a nameserver). */

@@ -81,7 +81,7 @@ describe('lint: vscode imports, the layer table, ESLint errors', () => {
       file: 'src/trace/types.ts',
       code: "import { toHar } from './har'; export const contractProbe = toHar;",
       expect:
-        /Layer table: the trace contract \(src\/trace\/types\.ts, incoming\.ts, ruleTypes\.ts, wire\.ts, redact\.ts, redactUrl\.ts\) may import only the trace contract/,
+        /Layer table: the trace contract \(src\/trace\/types\.ts, incoming\.ts, kernelRecords\.ts, ruleTypes\.ts, wire\.ts, redact\.ts, redactUrl\.ts\) may import only the trace contract/,
     },
     {
       name: 'the preload importing the trace model beyond the contract',

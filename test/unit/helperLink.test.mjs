@@ -262,3 +262,84 @@ test('pcapUnavailableReason says why and how', () => {
   );
   assert.match(pcapUnavailableReason({ mode: 'bpf', unavailable: {} }, false), /not turned on/);
 });
+
+test('kernelEvent lines: appended to the connection in time order (waiting by tuple if early); a failed connect’s ICMP error by destination', () => {
+  const { link, record, tcp, trace } = setup();
+  const ev = (port, kind, at, extra = {}) => ({ type: 'kernelEvent', pid: 42, addrTuple: tuple(port), kind, at: T0 + at, ...extra });
+  // Before the preload reported the connection: waits, then lands with it.
+  link.apply(ev(40010, 'retransmit', 30, { total: 2, rto: true }));
+  record('tcpConns', 'c1', { addrTuple: tuple(40010), connected: true });
+  link.apply(ev(40010, 'zeroWindow', 60, { beginAt: T0 + 40, side: 'peer' }));
+  link.apply(ev(40010, 'retransmit', 20, { total: 1 }));
+  assert.deepEqual(tcp('tcp-1').kernelEvents, [
+    { kind: 'retransmit', at: 20, total: 1 },
+    { kind: 'retransmit', at: 30, total: 2, rto: true },
+    { kind: 'zeroWindow', at: 60, beginAt: 40, side: 'peer' },
+  ]);
+  // A connect that failed: the preload's connection has no tuple; the dial's attempt names the destination.
+  record('dials', 'd1', {
+    dstAddress: '10.0.0.2:80',
+    connectAttempts: [{ address: '10.0.0.2', port: 80, family: 4, beginAt: T0 + 100, endAt: T0 + 104, error: 'EHOSTUNREACH' }],
+    dnsLookups: [],
+  });
+  record('tcpConns', 'c2', { fromDial: 'd1', connected: false });
+  link.apply({
+    type: 'kernelEvent',
+    pid: 42,
+    addrTuple: { srcIP: '10.0.0.1', srcPort: 50000, dstIP: '10.0.0.2', dstPort: 80 },
+    kind: 'socketError',
+    at: T0 + 103,
+    icmp: { version: 4, type: 3, code: 13, from: '10.0.0.254' },
+  });
+  assert.deepEqual(tcp('tcp-2').kernelEvents, [
+    { kind: 'socketError', at: 103, icmp: { version: 4, type: 3, code: 13, from: '10.0.0.254' } },
+  ]);
+  // Another process's failed connect to the same place is not it; an errno gets its name.
+  link.apply({
+    type: 'kernelEvent',
+    pid: 99,
+    addrTuple: { srcIP: '10.0.0.1', srcPort: 50001, dstIP: '10.0.0.2', dstPort: 80 },
+    kind: 'socketError',
+    at: T0 + 103,
+    errno: 113,
+  });
+  link.finish();
+  assert.equal(tcp('tcp-2').kernelEvents.length, 1);
+  assert.equal(trace().tcpConns.filter((c) => c.kernelEvents).length, 2);
+});
+
+test('kernel events in words, per request: retransmitted segments by the kernel’s totals, zero windows, ICMP messages', () => {
+  const { kernelStory, requestKernelEvents, retransmittedSegments, icmpText } = core;
+  const all = [
+    { kind: 'retransmit', at: 5, total: 2 }, // SYN retransmits: 1, so this event resent 1 segment
+    { kind: 'retransmit', at: 15, total: 5, rto: true }, // one event, 3 segments
+    { kind: 'zeroWindow', at: 40, beginAt: 18, side: 'peer' },
+    { kind: 'retransmit', at: 55 },
+  ];
+  const conn = { kernelEvents: all };
+  const first = { reqStartAt: 0, respDoneAt: 20 };
+  const second = { reusedConn: true, reqStartAt: 30, respDoneAt: 60 };
+  const ctx = { all, synRetransmits: 1 };
+  assert.deepEqual(requestKernelEvents(first, conn), all.slice(0, 3), 'the zero window overlaps it');
+  assert.deepEqual(requestKernelEvents(second, conn), all.slice(2));
+  assert.equal(retransmittedSegments(requestKernelEvents(first, conn), ctx), 4);
+  assert.equal(retransmittedSegments(requestKernelEvents(second, conn), ctx), 1, 'no total recorded: 1');
+  assert.equal(
+    kernelStory(requestKernelEvents(first, conn), ctx),
+    "4 segments retransmitted (once after a retransmission timeout); the server's receive window was zero for 22.0 ms (it was not reading)",
+  );
+  assert.equal(
+    kernelStory([{ kind: 'zeroWindow', at: 2500, beginAt: 1000, side: 'local' }]),
+    "the program's receive window was zero for 1.50 s (it was not reading what arrived)",
+  );
+  assert.equal(kernelStory([]), undefined);
+  assert.equal(
+    icmpText({ version: 4, type: 3, code: 13, from: '10.0.0.254' }),
+    'ICMP communication administratively prohibited (type 3, code 13) from 10.0.0.254',
+  );
+  assert.equal(
+    icmpText({ version: 6, type: 1, code: 4, from: '2001:db8::1' }),
+    'ICMPv6 port unreachable (type 1, code 4) from 2001:db8::1',
+  );
+  assert.equal(icmpText({ version: 4, type: 11, code: 0, from: '192.0.2.1' }), 'ICMP time exceeded (type 11, code 0) from 192.0.2.1');
+});

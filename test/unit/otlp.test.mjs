@@ -405,3 +405,76 @@ test('hrTime: milliseconds since the trace began as seconds and nanoseconds, to 
   assert.deepEqual(hrTime(1700000000123, 1.234), [1700000000, 124234000]);
   assert.deepEqual(hrTime(1700000000999, 1.5), [1700000001, 500000]);
 });
+
+test('incoming requests: a SERVER span named by route, its calls its children; 5xx, aborted and unfinished ones as such', () => {
+  const { incomingSpan, incomingContextsOf } = require('../../dist/core.cjs');
+  const inc = (over) => ({
+    traceID: 'in-1',
+    pid: 7,
+    server: 'http',
+    reqMethod: 'POST',
+    reqURL: 'http://shop.local:8080/orders/42?token=abc&page=2',
+    route: '/orders/:id',
+    protoMajor: 1,
+    protoMinor: 1,
+    addrTuple: { srcIP: '::ffff:10.0.0.9', srcPort: 50123, dstIP: '::ffff:10.0.0.1', dstPort: 8080 },
+    reqRecvAt: 100,
+    respHeadAt: 180,
+    respDoneAt: 190,
+    reqEndAt: 190,
+    respStatusCode: 201,
+    reqContentLen: 12,
+    respContentLen: 34,
+    ...over,
+  });
+  const call = { ...request, causedBy: 'in-1', reqStartAt: 120, reqEndAt: 170 };
+  const build = (incoming, calls = [call]) => {
+    const ctx = context(records);
+    const trace = { httpRequests: calls, tcpConns: [], incomingRequests: incoming };
+    const contexts = incomingContextsOf(trace, ctx);
+    ctx.causeParent = contexts.causeParent;
+    return { server: incomingSpan(incoming[0], ctx, contexts, ctx.resource(incoming[0]), calls), client: requestSpans(calls[0], ctx)[0] };
+  };
+  const { server, client } = build([inc()]);
+  assert.equal(server.kind, 1, 'SERVER (API numbering)');
+  assert.equal(server.name, 'POST /orders/:id');
+  assert.equal(server.status.code, 0);
+  const a = server.attributes;
+  assert.equal(a['http.route'], '/orders/:id');
+  assert.equal(a['url.path'], '/orders/42');
+  assert.equal(a['url.query'], 'token=<redacted>&page=2');
+  assert.equal(a['url.scheme'], 'http');
+  assert.equal(a['server.address'], 'shop.local');
+  assert.equal(a['server.port'], 8080);
+  assert.equal(a['client.address'], '10.0.0.9', 'an IPv4 client of a dual-stack server as IPv4');
+  assert.equal(a['client.port'], 50123);
+  assert.equal(a['network.protocol.version'], '1.1');
+  assert.equal(a['http.response.status_code'], 201);
+  assert.equal(a['http.request.body.size'], 12);
+  assert.equal(a['http.response.body.size'], 34);
+  assert.equal(a['nettrace.incoming.id'], 'in-1');
+  assert.equal(a['error.type'], undefined);
+  assert.match(a['nettrace.diagnosis'] ?? '', /of 90 ms/, 'the sentence of where its time went');
+  assert.deepEqual(server.endTime[0] - server.startTime[0] >= 0, true);
+  assert.equal(client.spanContext().traceId, server.spanContext().traceId, 'the call is in the server span’s trace');
+  assert.equal(client.parentSpanContext.spanId, server.spanContext().spanId, 'the call is its child');
+  assert.equal(server.parentSpanContext, undefined, 'no client context: a trace of its own');
+
+  // A client's traceparent: the SERVER span joins it.
+  const tp = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
+  const joined = build([inc({ traceparent: tp })]);
+  assert.equal(joined.server.spanContext().traceId, '0af7651916cd43dd8448eb211c80319c');
+  assert.equal(joined.server.parentSpanContext.spanId, 'b7ad6b7169203331');
+  assert.equal(joined.client.spanContext().traceId, '0af7651916cd43dd8448eb211c80319c');
+
+  // 5xx is the server's error; 4xx is not; aborted and unfinished say so.
+  assert.equal(build([inc({ respStatusCode: 503 })]).server.status.code, 2);
+  assert.equal(build([inc({ respStatusCode: 503 })]).server.attributes['error.type'], '503');
+  assert.equal(build([inc({ respStatusCode: 404 })]).server.status.code, 0);
+  const aborted = build([inc({ aborted: true, respStatusCode: undefined, respDoneAt: undefined })]).server;
+  assert.equal(aborted.status.code, 2);
+  assert.equal(aborted.attributes['error.type'], 'aborted');
+  const open = build([inc({ respStatusCode: undefined, respDoneAt: undefined, reqEndAt: undefined })]).server;
+  assert.match(open.attributes['nettrace.incomplete'], /had not ended/);
+  assert.equal(hrTime(Date.parse(BEGIN), 900)[0], open.endTime[0], 'it ends with the trace');
+});

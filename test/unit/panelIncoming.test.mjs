@@ -135,6 +135,33 @@ test('grouping puts each incoming request as a header above its calls, where its
   assert.deepEqual(shown(m), ['r4', 'r1']);
 });
 
+test('a call another traced service served has that service’s request nested under it, with its own calls', () => {
+  // gateway (pid 7) in-1 → calls r1 (to service a) and r2 (to service b); a (pid 8) served r1 as
+  // in-2 and called b with r3; b (pid 9) served r2 as in-3 and r3 as in-4. Linked by 4-tuple.
+  const t = (port) => ({ srcIP: '127.0.0.1', srcPort: port, dstIP: '127.0.0.1', dstPort: 9000 });
+  const conn = (n, port) => ({ traceID: `tcp-${n}`, pid: 7, connected: true, addrTuple: t(port) });
+  const gw = inc(1, { reqRecvAt: 0, respDoneAt: 50 });
+  const a = inc(2, { pid: 8, reqMethod: 'GET', reqURL: 'http://127.0.0.1:9000/a', reqRecvAt: 2, addrTuple: t(5001) });
+  const b = inc(3, { pid: 9, reqMethod: 'GET', reqURL: 'http://127.0.0.1:9000/b', reqRecvAt: 21, addrTuple: t(5002) });
+  const b2 = inc(4, { pid: 9, reqMethod: 'GET', reqURL: 'http://127.0.0.1:9000/c', reqRecvAt: 6, addrTuple: t(5003) });
+  const calls = [
+    call(1, 'in-1', { reqURL: 'http://127.0.0.1:9000/a', reqStartAt: 1, respRecvAt: 15, tcpConn: 'tcp-1' }),
+    call(2, 'in-1', { reqURL: 'http://127.0.0.1:9000/b', reqStartAt: 20, respRecvAt: 30, tcpConn: 'tcp-2' }),
+    call(3, 'in-2', { pid: 8, reqURL: 'http://127.0.0.1:9000/c', reqStartAt: 5, respRecvAt: 9, tcpConn: 'tcp-3' }),
+  ];
+  const m = new g.TraceModel();
+  m.reset({ ...snap(calls, [gw, a, b, b2]), tcpConns: [conn(1, 5001), conn(2, 5002), { ...conn(3, 5003), pid: 8 }] }, true);
+  g.setGroupByIncoming(m, true);
+  const tree = m.view.map((r) => `${' '.repeat(r.depth ?? 0)}${r.group ? `[${r.req.traceID} ${r.group.calls}]` : r.req.traceID}`);
+  assert.deepEqual(tree, ['[in-1 2]', ' r1', '  [in-2 1]', '   r3', '    [in-4 0]', ' r2', '  [in-3 0]']);
+  // Collapsing a nested service hides its calls and what they reached.
+  g.toggleGroup(m, 'in-2');
+  assert.deepEqual(
+    m.view.map((r) => r.req.traceID),
+    ['in-1', 'r1', 'in-2', 'r2', 'in-3'],
+  );
+});
+
 test('a group header shows method, route (or path), status, duration and its number of calls', () => {
   const m = new g.TraceModel();
   m.reset(

@@ -4,7 +4,7 @@
  */
 
 import type { HttpRequest, SocketOp, SocketTrace, TcpConn } from '../../src/trace/types';
-import { kernelFacts } from '../../src/trace/kernel';
+import { kernelFacts, kernelStory, requestKernelEvents } from '../../src/trace/kernel';
 import { connectionState, connectionText } from '../../src/trace/labels';
 import { h, icon, type Child } from '../dom';
 import { formatAt, formatBytes, formatCount, formatHostPort, formatHttp2Error, formatMs } from '../format';
@@ -71,6 +71,10 @@ export function renderConnection(ctx: DetailContext, row: Row): Child[] {
       if (k.conntrack) rows.push(['Conntrack', k.conntrack]);
       if (k.nat) rows.push(['NAT', k.nat]);
       if (k.packets) rows.push(['Packets', k.packets]);
+      if (k.events) rows.push(['Kernel events', k.events]);
+      // What happened on the connection while this request had it (its own time window).
+      const mine = kernelStory(requestKernelEvents(req, conn), { all: conn.kernelEvents, synRetransmits: conn.tcpMetrics?.synRetransmits });
+      if (mine) rows.push(['During this request', mine]);
       out.push(h('h3', null, null, `Kernel${k.source ? ` (${k.source})` : ''}`), kv(rows));
     }
   }

@@ -1,0 +1,82 @@
+/**
+ * The helper's `kernelEvent` lines (src/protocol/helper.ts) as `tcpConns[].kernelEvents` entries
+ * (docs/trace-format.md), and the connection a failed connect's event belongs to: the preload
+ * reports a connect that never succeeded without a local address, so its tuple cannot name it; the
+ * process, the destination and the dial's attempts do.
+ */
+
+import { constants } from 'node:os';
+import type { HelperKernelEventMessage } from '../protocol/helper';
+import type { Dial, KernelEvent, TcpConn } from '../trace/types';
+
+/** Events kept per connection (the helper sends at most as many, and counts the rest). */
+export const MAX_KERNEL_EVENTS = 64;
+
+const ERRNO_NAMES = new Map(Object.entries(constants.errno).map(([name, n]) => [n, name]));
+
+/** The trace's entry for a helper line, times made trace-relative; undefined for an unknown kind. */
+export function kernelEventOf(m: HelperKernelEventMessage, rel: (epochMs: number) => number): KernelEvent | undefined {
+  const at = rel(m.at);
+  switch (m.kind) {
+    case 'retransmit': {
+      const ev: KernelEvent = { kind: 'retransmit', at };
+      if (typeof m.total === 'number') ev.total = m.total;
+      if (m.rto) ev.rto = true;
+      return ev;
+    }
+    case 'zeroWindow':
+      if (typeof m.beginAt !== 'number') return undefined;
+      return { kind: 'zeroWindow', at, beginAt: rel(m.beginAt), side: m.side === 'local' ? 'local' : 'peer' };
+    case 'socketError': {
+      const ev: KernelEvent = { kind: 'socketError', at };
+      if (typeof m.errno === 'number' && m.errno > 0) {
+        ev.errno = m.errno;
+        const code = ERRNO_NAMES.get(m.errno);
+        if (code) ev.code = code;
+      }
+      if (m.icmp) ev.icmp = { version: m.icmp.version === 6 ? 6 : 4, type: m.icmp.type, code: m.icmp.code, from: m.icmp.from };
+      return ev;
+    }
+    default:
+      return undefined;
+  }
+}
+
+/** `list` with `ev` added in time order, at most MAX_KERNEL_EVENTS (a copy: records are replaced, not mutated). */
+export function withEvent(list: readonly KernelEvent[] | undefined, ev: KernelEvent): KernelEvent[] | undefined {
+  const out = list ? [...list] : [];
+  if (out.length >= MAX_KERNEL_EVENTS) return undefined;
+  let i = out.length;
+  while (i > 0 && out[i - 1].at > ev.at) i--;
+  out.splice(i, 0, ev);
+  return out;
+}
+
+/** An IPv4 address as a dual-stack socket may report it (`::ffff:a.b.c.d`), plain. */
+const plainIP = (ip: string): string => (/^::ffff:\d+\.\d+\.\d+\.\d+$/i.test(ip) ? ip.slice(7) : ip);
+
+/**
+ * The connection of a failed connect that `m` (its socket's error) belongs to: the latest
+ * connection of that process without a tuple whose dial tried the same address and port, when
+ * that attempt overlaps `at` (give or take a second: the clocks are read apart). Looks at the last
+ * `window` connections only.
+ */
+export function failedConnectOf(
+  m: HelperKernelEventMessage,
+  at: number,
+  conns: readonly TcpConn[],
+  dialOf: (id: string) => Dial | undefined,
+  window = 256,
+): TcpConn | undefined {
+  const ip = plainIP(m.addrTuple.dstIP);
+  for (let i = conns.length - 1; i >= 0 && i >= conns.length - window; i--) {
+    const c = conns[i];
+    if (c.pid !== m.pid || c.addrTuple || c.connected || !c.fromDial) continue;
+    const dial = dialOf(c.fromDial);
+    const tried = dial?.connectAttempts.some(
+      (a) => plainIP(a.address) === ip && a.port === m.addrTuple.dstPort && a.beginAt <= at + 1000 && (a.endAt ?? Infinity) >= at - 1000,
+    );
+    if (tried) return c;
+  }
+  return undefined;
+}

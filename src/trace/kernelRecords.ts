@@ -1,0 +1,71 @@
+/**
+ * What the privileged helper records of a TCP connection from the kernel: its metrics
+ * (`tcpConns[].tcpMetrics`) and the moments it saw (`tcpConns[].kernelEvents`), see
+ * docs/trace-format.md. Part of the trace contract (re-exported by types.ts): imports nothing.
+ */
+
+/** Kernel TCP metrics (privileged helper: eBPF or inet_diag), its last reading; unreported ones absent. */
+export interface TcpMetrics {
+  /** "bpf" or "inet_diag" (a trace file's text is shown as it is). */
+  source?: string;
+  rttUs?: number;
+  rttVarUs?: number;
+  retransmits?: number;
+  /** Retransmitted SYNs (part of the connect time, not of `retransmits`). */
+  synRetransmits?: number;
+  /** From the first SYN to the last retransmitted one: what the unanswered SYNs cost the connect. */
+  synRetransmitAfterUs?: number;
+  sndCwnd?: number;
+  segsOut?: number;
+  segsIn?: number;
+  bytesSent?: number;
+  bytesAcked?: number;
+  bytesReceived?: number;
+  bytesRetrans?: number;
+  lost?: number;
+  rtoCount?: number;
+  resetsSent?: number;
+  resetsReceived?: number;
+  /** Whether the socket reached ESTABLISHED. */
+  established?: boolean;
+  /** SYN to ESTABLISHED as the kernel saw it. */
+  connectLatencyUs?: number;
+  lifespanUs?: number;
+  /** Kernel events of the connection past the first 64 (`tcpConns[].kernelEvents`): counted, not listed. */
+  kernelEventsDropped?: number;
+}
+
+/** An ICMP message the kernel received for a connection (it caused a `socketError`). */
+export interface IcmpMessage {
+  version: 4 | 6;
+  type: number;
+  code: number;
+  /** Who sent it (a router on the path, or the destination itself). */
+  from: string;
+}
+
+/**
+ * One moment in a connection's life the kernel saw (privileged helper, eBPF): a data segment
+ * retransmitted (`rto`: after a retransmission timeout), a zero receive window (the peer's: it was
+ * not reading; `local`: the program was not), an error the connection ended with or an ICMP error
+ * the kernel received about it. Times in ms since traceBeginAt.
+ */
+export type KernelEvent =
+  | {
+      kind: 'retransmit';
+      at: number;
+      /** The connection's retransmitted segments so far (SYNs included), after this one: `tcp_info`'s total. */
+      total?: number;
+      rto?: boolean;
+    }
+  | { kind: 'zeroWindow'; at: number; beginAt: number; side: 'peer' | 'local' }
+  | {
+      kind: 'socketError';
+      at: number;
+      /** The socket's error number when the kernel still held it at the close (the program usually takes it first). */
+      errno?: number;
+      /** Its name (`EHOSTUNREACH`). */
+      code?: string;
+      /** The ICMP error the kernel received about the connection (then `at` is when). */
+      icmp?: IcmpMessage;
+    };

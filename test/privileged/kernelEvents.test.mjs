@@ -1,0 +1,192 @@
+// What the kernel saw during each request (issue 39, item 3), through `nettrace run` with the
+// privileged helper, between two network namespaces joined by a veth pair: data retransmits under
+// 5% loss (the request's share equals `ss -ti`'s retransmit count of its connection), a server
+// that stops reading (the zero-window period, in the trace and the sentence), and a connect
+// refused by an ICMP message (named in the request's error sentence, with who sent it).
+// Root only (CI runs as root); skipped loudly otherwise.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { describe, test } from 'node:test';
+import { createTopology, nft, root, sh, skipLoudly, skipReason } from './lib.mjs';
+
+const cli = join(root, 'dist', 'cli.cjs');
+const { kernelStory, requestKernelEvents, retransmittedSegments } = createRequire(import.meta.url)('../../dist/core.cjs');
+
+/** Runs a command; resolves with its exit code and output. */
+function run(cmd, args) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+// The server, in its namespace: POST /upload reads the body and answers its length; POST
+// /slow-read reads nothing for 1.5 s first (its receive window fills up and closes).
+const SERVER = `
+const http = require('http');
+http.createServer((req, res) => {
+  let n = 0;
+  let paused = 0;
+  const read = () => { req.on('data', (c) => (n += c.length)); req.on('end', () => res.end(paused ? n + '/' + paused : String(n))); };
+  if (req.url !== '/slow-read') return read();
+  const t0 = Date.now();
+  req.pause();
+  setTimeout(() => { paused = Date.now() - t0; read(); req.resume(); }, 1500);
+}).listen(8080, '0.0.0.0', () => console.log('LISTENING'));`;
+
+/** A topology with the server listening in its namespace; both gone when the test ends. */
+async function topology(t, n) {
+  const topo = createTopology(n);
+  t.after(topo.cleanup);
+  const server = spawn('ip', ['netns', 'exec', topo.s, process.execPath, '-e', SERVER], { stdio: ['ignore', 'pipe', 'inherit'] });
+  t.after(() => server.kill());
+  await new Promise((resolve, reject) => {
+    createInterface({ input: server.stdout }).on('line', (l) => l === 'LISTENING' && resolve());
+    server.on('exit', (c) => reject(new Error(`server exited (${c})`)));
+  });
+  return topo;
+}
+
+/** `nettrace run` of `code` in the client namespace; resolves with the trace and the program's output. */
+async function traced(t, ns, code, extra = []) {
+  const dir = mkdtempSync(join(tmpdir(), 'nettrace-kev-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const out = join(dir, 'trace.json');
+  const r = await run('ip', [
+    'netns',
+    'exec',
+    ns,
+    process.execPath,
+    cli,
+    'run',
+    '--quiet',
+    '--helper',
+    'required',
+    '--out',
+    out,
+    ...extra,
+    '--',
+    process.execPath,
+    '-e',
+    code,
+  ]);
+  assert.equal(r.code, 0, r.stderr);
+  return { trace: JSON.parse(readFileSync(out, 'utf8')), stdout: r.stdout, out };
+}
+
+/** A POST of `bytes` to the server on a kept-alive connection; then `ss -ti` of that connection, printed as JSON. */
+const post = (host, path, bytes) => `
+const http = require('http');
+const { execFileSync } = require('child_process');
+const agent = new http.Agent({ keepAlive: true });
+const req = http.request({ host: '${host}', port: 8080, path: '${path}', method: 'POST', agent }, (res) => {
+  let body = '';
+  res.on('data', (c) => (body += c));
+  res.on('end', () => {
+    const ss = execFileSync('ss', ['-tiH', 'dst', '${host}:8080']).toString();
+    console.log(JSON.stringify({ body, ss }));
+    agent.destroy();
+  });
+});
+req.end(Buffer.alloc(${bytes}, 7));`;
+
+describe('kernel events per request (privileged helper)', { timeout: 120_000 }, () => {
+  test('5% loss on the path: the request counts the segments retransmitted on its connection, as ss -ti does', async (t) => {
+    const why = skipReason();
+    if (why) return skipLoudly(t, why);
+    const topo = await topology(t, 61);
+    // One segment per packet (veth would hand nftables 64 KB GSO packets: a drop there is 40
+    // segments, and ten packets make the whole upload).
+    sh('ip', ['-n', topo.c, 'link', 'set', 'dev', topo.clientDev, 'gso_max_size', '1500']);
+    // One data segment in 20 from the client to the server is dropped (SYNs and ACKs pass).
+    nft(
+      topo.s,
+      `table inet ntloss {\n chain in {\n type filter hook input priority 0; tcp dport 8080 ip length > 200 numgen random mod 20 == 0 counter drop;\n }\n}\n`,
+    );
+    const { trace, stdout } = await traced(t, topo.c, post(`${topo.net}.2`, '/upload', 600_000));
+    const app = JSON.parse(stdout.trim().split('\n').pop());
+    assert.equal(app.body, '600000');
+    // ss -ti: "retrans:0/N" — N retransmitted segments on the connection in all.
+    const ssTotal = Number(/retrans:\d+\/(\d+)/.exec(app.ss)?.[1] ?? 0);
+    assert.ok(ssTotal > 0, `the loss made the client retransmit: ${app.ss}`);
+    const [req] = trace.httpRequests;
+    const conn = trace.tcpConns.find((c) => c.traceID === req.tcpConn);
+    const events = conn.kernelEvents ?? [];
+    const mine = requestKernelEvents(req, conn);
+    const context = { all: events, synRetransmits: conn.tcpMetrics?.synRetransmits };
+    assert.equal(
+      retransmittedSegments(mine, context) + (conn.tcpMetrics?.synRetransmits ?? 0),
+      ssTotal,
+      `the request's retransmits vs ss -ti: ${JSON.stringify(events)}`,
+    );
+    assert.ok(
+      mine.every((e) => e.at >= 0 && e.at <= req.respDoneAt),
+      'each in the request’s time',
+    );
+    assert.match(kernelStory(mine, context), new RegExp(`^${ssTotal - (conn.tcpMetrics?.synRetransmits ?? 0)} segments? retransmitted`));
+    assert.equal(trace.stats.helper.lostEvents, 0);
+  });
+
+  test('a server that stops reading: the zero-window period is recorded and said', async (t) => {
+    const why = skipReason();
+    if (why) return skipLoudly(t, why);
+    const topo = await topology(t, 62);
+    const { trace, stdout, out } = await traced(t, topo.c, post(`${topo.net}.2`, '/slow-read', 16 << 20));
+    const [received, paused] = JSON.parse(stdout.trim().split('\n').pop()).body.split('/').map(Number);
+    assert.equal(received, 16 << 20);
+    const [req] = trace.httpRequests;
+    const conn = trace.tcpConns.find((c) => c.traceID === req.tcpConn);
+    const zw = (conn.kernelEvents ?? []).filter((e) => e.kind === 'zeroWindow');
+    assert.ok(zw.length >= 1, `a zero-window period: ${JSON.stringify(conn.kernelEvents)}`);
+    assert.ok(
+      zw.every((e) => e.side === 'peer'),
+      'the server’s window, not the program’s',
+    );
+    const ms = zw.reduce((s, e) => s + (e.at - e.beginAt), 0);
+    // The server read nothing for `paused` ms; its window closed once its buffer was full, a little
+    // after the start, and opened when it read again (its window update a round trip later).
+    assert.ok(ms >= 0.5 * paused && ms <= paused + 100, `zero for ${ms} ms of the server's ${paused} ms pause`);
+    assert.ok(zw[0].beginAt >= req.reqStartAt && zw.at(-1).at <= req.respDoneAt);
+    assert.match(req.diagnosis ?? '', /the kernel: .*the server's receive window was zero for \d/, req.diagnosis);
+    const show = await run(process.execPath, [cli, 'show', out]);
+    assert.match(show.stdout, /the server's receive window was zero for/);
+  });
+
+  test('a connect rejected with an ICMP message: its error sentence names the message and who sent it', async (t) => {
+    const why = skipReason();
+    if (why) return skipLoudly(t, why);
+    const topo = await topology(t, 63);
+    nft(
+      topo.s,
+      `table inet ntreject {\n chain in {\n type filter hook input priority 0; tcp dport 8080 reject with icmp type admin-prohibited;\n }\n}\n`,
+    );
+    const code = `require('http').get('http://${topo.net}.2:8080/x').on('error', (e) => console.log(e.code));`;
+    const { trace, stdout } = await traced(t, topo.c, code);
+    assert.equal(stdout.trim(), 'EHOSTUNREACH');
+    const [req] = trace.httpRequests;
+    assert.match(
+      req.diagnosis ?? '',
+      new RegExp(
+        `connect to ${topo.net.replace(/\./g, '\\.')}\\.2:8080 failed: host unreachable \\(EHOSTUNREACH\\).*: ICMP communication administratively prohibited \\(type 3, code 13\\) from ${topo.net.replace(/\./g, '\\.')}\\.2`,
+      ),
+      req.diagnosis,
+    );
+    const conn = trace.tcpConns.find((c) => c.traceID === req.tcpConn);
+    const err = conn.kernelEvents.find((e) => e.kind === 'socketError');
+    assert.deepEqual(err.icmp, { version: 4, type: 3, code: 13, from: `${topo.net}.2` });
+  });
+});
