@@ -1,7 +1,7 @@
 /**
- * The "Incoming requests" section of `nettrace show`: each request the traced programs served,
- * with the calls it caused (`causedBy`) indented under it by their numbers in the request table,
- * and for a slow one where its time went (diagnoseIncoming).
+ * The "Incoming requests" section of `nettrace show`: each request the traced programs served
+ * (with its handler's line when known), the calls it caused (`causedBy`) indented under it by their
+ * numbers in the request table, and for a slow or incomplete one where its time went (diagnoseIncoming).
  */
 
 import { diagnoseIncoming, incomingBreakdown } from '../trace/incomingDiagnosis';
@@ -88,7 +88,9 @@ export function renderIncoming(
     const via = depth > 0 ? `↳ served by pid ${inc.pid}: ` : '';
     // An incomplete request's time is unknown: it was still open when its program ended.
     const took = inc.incomplete ? '-' : msText(b?.totalMs);
-    const head = `${via}${sanitize(inc.traceID)} ${sanitize(inc.reqMethod)} ${sanitize(inc.reqURL)}${route}  ${sanitize(incomingStatus(inc))}  ${took}`;
+    // The handler's line, as the request table names an initiator: `routes.ts:12`.
+    const at = inc.handler ? `  @ ${sanitize(inc.handler.file.split(/[\\/]/).pop())}:${inc.handler.line}` : '';
+    const head = `${via}${sanitize(inc.traceID)} ${sanitize(inc.reqMethod)} ${sanitize(inc.reqURL)}${route}  ${sanitize(incomingStatus(inc))}  ${took}${at}`;
     const red = inc.aborted || inc.error ? 31 : inc.incomplete ? 33 : 0;
     lines.push(`${pad}${paint(cut(head, Math.max(20, o.width - pad.length)), red, o.color)}`);
     for (const call of calls.slice(0, MAX_CALLS)) {
