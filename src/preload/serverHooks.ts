@@ -32,7 +32,7 @@ import { now, replaceFunction, type Hook, type Tracer } from './tracer';
 import { isLoaded } from './builtins';
 import { onModuleLoad } from './moduleLoad';
 import { HANDLER_LINES_ON, HandlerLines } from './handlerLines';
-import { traceIdOf } from './traceparent';
+import { forgetCarried, noteCarried, traceIdOf } from './traceparent';
 
 /** The server hook group. */
 const hook: Hook = { name: 'server', enabled: true };
@@ -163,6 +163,7 @@ function onRequest(t: Tracer, _hook: Hook, m: { request: object; response: objec
   if (typeof tp === 'string') {
     w.text(F.traceparent, tp.slice(0, 128));
     s.traceId = traceIdOf(tp);
+    if (s.traceId !== undefined && t.config.addTraceparent) noteCarried(s.id, s.traceId);
   }
   writeTuple(w, socket);
   w.num(F.reqRecvAt, now());
@@ -191,6 +192,7 @@ function onStream(t: Tracer, _hook: Hook, stream: object, headers: Record<string
   if (typeof headers.traceparent === 'string') {
     w.text(F.traceparent, headers.traceparent.slice(0, 128));
     s.traceId = traceIdOf(headers.traceparent);
+    if (s.traceId !== undefined && t.config.addTraceparent) noteCarried(s.id, s.traceId);
   }
   if (socket) writeTuple(w, socket);
   w.num(F.reqRecvAt, now());
@@ -249,6 +251,7 @@ function soleListener(server: object | undefined, event: string): Function | und
 /** Sends the request's end: finished (`res` given) or closed before (aborted, or after an error). */
 function endRequest(t: Tracer, _hook: Hook, s: InState, res: object | undefined): void {
   s.ended = true;
+  if (s.traceId !== undefined) forgetCarried(s.id);
   const at = now();
   const r = res as { statusCode?: number; writableFinished?: boolean; getHeader?: (n: string) => unknown; _header?: unknown } | undefined;
   const finished = r !== undefined && (s.h2 || r.writableFinished !== false);

@@ -34,6 +34,22 @@ function randomHex(n: number): string {
   return (require('node:crypto') as typeof import('node:crypto')).randomBytes(n).toString('hex');
 }
 
+/** Incoming requests open now that carried a trace (local id → trace-id), for a call made from a queue later (causeOf). */
+const carried = new Map<string, string>();
+/** Entries kept at most (an incoming request that never ends is forgotten first). */
+const MAX_CARRIED = 10_000;
+
+/** Notes the trace an incoming request carried (serverHooks.ts, when its traceparent is valid). */
+export function noteCarried(id: string, traceId: string): void {
+  if (carried.size >= MAX_CARRIED) carried.delete(carried.keys().next().value as string);
+  carried.set(id, traceId);
+}
+
+/** Forgets an incoming request's trace (at its end). */
+export function forgetCarried(id: string): void {
+  if (carried.size !== 0) carried.delete(id);
+}
+
 /** This process's random prefix of the trace-ids made up for incoming requests (with the request's number after it). */
 let salt: string | undefined;
 
@@ -45,7 +61,7 @@ export function newTraceparent(): string {
   let traceId: string | undefined;
   if (cause !== undefined) {
     const ctx = incomingStore.getStore() as { id: string; traceId?: string } | undefined;
-    traceId = ctx?.id === cause ? ctx.traceId : undefined;
+    traceId = ctx?.id === cause ? ctx.traceId : carried.get(cause);
     if (traceId === undefined) {
       // One trace-id per incoming request, the same for all its calls: the process's salt and its number.
       salt ??= randomHex(8);

@@ -198,6 +198,35 @@ for (const { label, bin } of nodeBinaries()) {
   });
 }
 
+test('--add-traceparent: every call of every client (http, fetch, undici Pool queue, axios) continues the trace its incoming request carried', async () => {
+  const { code, trace, stderr } = await runTraced(process.execPath, 'gateway.cjs', { cliArgs: ['--add-traceparent'] });
+  assert.equal(code, 0, stderr);
+  // The services' incoming requests are the calls: each names its gateway request (`from=ex-7`),
+  // whose client sent traceparent 00-<7 padded to 32>-….
+  const VALID = /^00-([0-9a-f]{32})-[0-9a-f]{16}-01$/;
+  const wrong = [];
+  const madeUp = new Map();
+  let checked = 0;
+  for (const inc of trace.incomingRequests) {
+    const from = new URL(inc.reqURL).searchParams.get('from');
+    const n = from?.match(/^(?:ex|fa|pl)-(\d+)$/)?.[1];
+    if (n === undefined) continue;
+    checked++;
+    const m = VALID.exec(inc.traceparent ?? '');
+    if (!m) wrong.push(`${inc.reqURL}: ${inc.traceparent}`);
+    else if (n === '0') madeUp.set(from, [...(madeUp.get(from) ?? []), m[1]]);
+    else if (m[1] !== n.padStart(32, '0')) wrong.push(`${inc.reqURL}: ${inc.traceparent}`);
+  }
+  assert.deepEqual(wrong, []);
+  assert.equal(checked, 3 * 50 * 8);
+  // Request 0's client sent an all-zero trace-id, which W3C makes invalid: its calls share a new one.
+  assert.equal(madeUp.size, 3);
+  for (const ids of madeUp.values()) {
+    assert.equal(new Set(ids).size, 1);
+    assert.notEqual(ids[0], '0'.repeat(32));
+  }
+});
+
 test('NETTRACE_HANDLER_LINES=0: no handler lines', async () => {
   const { code, trace, stderr } = await runTraced(process.execPath, 'handler-lines.cjs', { env: { NETTRACE_HANDLER_LINES: '0' } });
   assert.equal(code, 0, stderr);
