@@ -17,7 +17,9 @@
 //
 //   BENCH_RUNS (5), BENCH_N (9000), BENCH_N0 (1000), BENCH_QUICK=1 (1 run, 3,000 / 500 requests,
 //   RESULTS.md untouched unless --write), BENCH_PROFILE=<dir> (also writes a --cpu-prof of each
-//   9,000-request collector into <dir>).
+//   9,000-request collector into <dir>), BENCH_BASELINE=<dir> (another build's dist/, e.g. one
+//   built at an earlier commit: its collector is measured the same way in every run, in
+//   alternating order, and the table gets its figure and the ratio, both from the same run).
 // Writes the section "Collector cost — issue 40" of bench/RESULTS.md.
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -32,12 +34,13 @@ const PROFILE = process.env.BENCH_PROFILE;
 const write = !process.argv.includes('--no-write') && (!QUICK || process.argv.includes('--write'));
 const FLOOR = { usPerReq: 20, wall: 1.1 };
 const cli = join(root, 'dist', 'cli.cjs');
+const BASELINE = process.env.BENCH_BASELINE;
 const tmp = mkdtempSync(join(os.tmpdir(), 'nettrace-collector-bench-'));
 
 const m = machine();
 const started = performance.now();
 /** One run of `requests` requests; traced through the CLI unless `untraced`. */
-async function run(requests, { untraced = false, profile = false } = {}) {
+async function run(requests, { untraced = false, profile = false, cliPath = cli } = {}) {
   const w = await startWorkload('mixed', { requests, warmup: 0 });
   try {
     const cpuOut = join(tmp, `cpu-${requests}.json`);
@@ -47,7 +50,7 @@ async function run(requests, { untraced = false, profile = false } = {}) {
           '-r',
           join(appsDir, 'cpu-at-exit.cjs'),
           ...(profile ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE}`] : []),
-          cli,
+          cliPath,
           'run',
           '--out',
           join(tmp, 'trace.json'),
@@ -71,6 +74,7 @@ async function run(requests, { untraced = false, profile = false } = {}) {
 }
 
 const per = [];
+const basePer = [];
 const walls = [];
 const rss = [];
 const gc = [];
@@ -85,6 +89,13 @@ for (let i = 0; i < RUNS; i++) {
   const [bare, big] = pair;
   const us = (big.cpu.cpuUs - small.cpu.cpuUs) / (N - N0);
   per.push(us);
+  if (BASELINE) {
+    const cliPath = join(BASELINE, 'cli.cjs');
+    const b = i % 2 ? [await run(N, { cliPath }), await run(N0, { cliPath })] : [await run(N0, { cliPath })];
+    if (i % 2 === 0) b.unshift(await run(N, { cliPath }));
+    basePer.push((b[0].cpu.cpuUs - b[1].cpu.cpuUs) / (N - N0));
+    console.log(`run ${i + 1}/${RUNS}: baseline collector ${fmt(basePer.at(-1), 1)} µs/req`);
+  }
   walls.push(big.wallMs / bare.wallMs);
   rss.push(small.cpu.maxRssKiB / 1024);
   gc.push(((big.cpu.gcMs - small.cpu.gcMs) * 1000) / (N - N0));
@@ -105,7 +116,16 @@ Workload: HTTPS keep-alive to a local server holding each response 2 ms (~1.3 KB
 | floor | measured (median of ${RUNS}) | range | |
 |---|---|---|---|
 | collector CPU per request, (CPU for ${N.toLocaleString('en-US')} − CPU for ${N0.toLocaleString('en-US')}) / ${(N - N0).toLocaleString('en-US')}: ≤ ${FLOOR.usPerReq} µs | ${fmt(usMed, 1)} µs | ${range(per, 1)} | ${pf(usMed <= FLOOR.usPerReq)} |
-| traced / untraced wall, ${N.toLocaleString('en-US')} requests, alternating pairs: ≤ ${FLOOR.wall.toFixed(2)}× | ${fmt(wallMed, 3)}× | ${range(walls, 3)} | ${pf(wallMed <= FLOOR.wall)} |
+${
+  BASELINE
+    ? `| the same for the baseline build (\`BENCH_BASELINE\`), same runs (information) | ${fmt(median(basePer), 1)} µs | ${range(basePer, 1)} | |
+| this build / baseline, median of the runs' ratios (information) | ${fmt(median(per.map((x, i) => x / basePer[i])), 2)}× | ${range(
+        per.map((x, i) => x / basePer[i]),
+        2,
+      )} | |
+`
+    : ''
+}| traced / untraced wall, ${N.toLocaleString('en-US')} requests, alternating pairs: ≤ ${FLOOR.wall.toFixed(2)}× | ${fmt(wallMed, 3)}× | ${range(walls, 3)} | ${pf(wallMed <= FLOOR.wall)} |
 | of the collector's CPU per request, garbage collection (information) | ${fmt(median(gc), 1)} µs | ${range(gc, 1)} | |
 | collector peak RSS, ${N0.toLocaleString('en-US')} requests (information) | ${fmt(median(rss))} MiB | ${range(rss)} | |
 `;

@@ -84,6 +84,9 @@ struct conn {
 	__u32 kev_pad;
 	__u64 zw_peer_ns;  /* the peer's window is zero since (0: open) */
 	__u64 zw_local_ns; /* our window is zero since */
+	__u64 last_data_ns; /* when data last arrived */
+	__u32 seen_snd_nxt; /* snd_nxt at the last NT_KEV_DATA_IN: the program sent more since when it differs */
+	__u32 pad2;
 	struct nt_cap_key wk; /* the wire tuple, once wire_done */
 	__u64 cookie;         /* socket cookie: who owns the wire tuple in cap_tuples */
 };
@@ -587,6 +590,15 @@ int BPF_PROG(on_destroy, struct sock *sk)
 	end_zero_window(sk, c, &c->zw_peer_ns, 0, c->close_ns);
 	end_zero_window(sk, c, &c->zw_local_ns, 1, c->close_ns);
 	emit_close_error(sk, c, now);
+	if (c->last_data_ns) {
+		/* When the last exchange's last data arrived (no first byte: kev_begin_ns only). */
+		struct nt_event *e = reserve_kev(NT_KEV_DATA_IN, sk, c, c->close_ns ? c->close_ns : now);
+		if (e) {
+			e->kev_begin_ns = c->last_data_ns;
+			e->kev_local = 1;
+			submit_kev(e);
+		}
+	}
 	emit(NT_EV_CLOSE, sk, c, now);
 	if (c->wire_done)
 		expire_wire(c, key, now);
@@ -631,6 +643,31 @@ int BPF_PROG(on_retransmit, const struct sock *sk, const struct sk_buff *skb, in
 	return 0;
 }
 
+/* The kernel dropped a packet of a traced connection (one it sent, or one it received for it),
+ * with its reason (enum skb_drop_reason; the helper names it from the kernel's BTF). Fires for
+ * every dropped packet of the machine: one hash lookup when the socket is not traced. */
+SEC("tp_btf/kfree_skb")
+int BPF_PROG(on_kfree_skb, struct sk_buff *skb, void *location, enum skb_drop_reason reason, struct sock *rx_sk)
+{
+	/* Not dropped (consumed), or a free with no reason given: not a drop to report. */
+	if (reason <= bpf_core_enum_value(enum skb_drop_reason, SKB_DROP_REASON_NOT_SPECIFIED))
+		return 0;
+	struct sock *sk = rx_sk ? rx_sk : skb->sk;
+	if (!sk)
+		return 0;
+	__u64 key = (__u64)sk;
+	struct conn *c = bpf_map_lookup_elem(&conns, &key);
+	if (!c)
+		return 0;
+	struct nt_event *e = reserve_kev(NT_KEV_DROP, sk, c, bpf_ktime_get_ns());
+	if (!e)
+		return 0;
+	e->kev_err = reason;
+	e->kev_local = !rx_sk; /* dropped on its way out (the program's) rather than in */
+	submit_kev(e);
+	return 0;
+}
+
 SEC("tp_btf/tcp_send_reset")
 int BPF_PROG(on_send_reset, const struct sock *sk)
 {
@@ -653,11 +690,11 @@ int BPF_PROG(on_receive_reset, struct sock *sk)
 	return 0;
 }
 
-/* Zero receive windows, on each incoming segment of a traced connection: the peer's, from the
+/* On each incoming segment of a traced connection: zero receive windows the peer's, from the
  * window field of the segment itself (tcp_probe runs before the segment updates snd_wnd), shifted
  * ever zero whatever its scale; ours, from the window we last advertised (0: the program did not
  * read what had arrived). */
-static __always_inline void zero_windows(const struct sock *sk, const struct sk_buff *skb, struct conn *c, __u64 now)
+static __always_inline void segment_in(const struct sock *sk, const struct sk_buff *skb, struct conn *c, __u64 now)
 {
 	struct tcp_sock *tp = bpf_skc_to_tcp_sock((void *)sk);
 	if (!tp)
@@ -676,6 +713,20 @@ static __always_inline void zero_windows(const struct sock *sk, const struct sk_
 		c->zw_local_ns = now;
 	else if (tp->rcv_wnd != 0)
 		end_zero_window(sk, c, &c->zw_local_ns, 1, now);
+	/* Data arriving: the first segment after the program sent something (a request) opens an
+	 * exchange; its event also says when the previous exchange's last data arrived. */
+	if (skb->len <= th.doff * 4)
+		return;
+	__u32 sent = tp->snd_nxt;
+	if (sent != c->seen_snd_nxt) {
+		c->seen_snd_nxt = sent;
+		struct nt_event *e = reserve_kev(NT_KEV_DATA_IN, sk, c, now);
+		if (e) {
+			e->kev_begin_ns = c->last_data_ns;
+			submit_kev(e);
+		}
+	}
+	c->last_data_ns = now;
 }
 
 /* tcp_probe fires for every incoming segment of every socket: keep it to one map lookup, and
@@ -692,7 +743,7 @@ int BPF_PROG(on_tcp_probe, struct sock *sk, const struct sk_buff *skb)
 		return 0;
 	}
 	__u64 now = bpf_ktime_get_ns();
-	zero_windows(sk, skb, c, now);
+	segment_in(sk, skb, c, now);
 	if (now - c->last_update_ns < update_interval_ns)
 		return 0;
 	c->last_update_ns = now;

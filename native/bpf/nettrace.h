@@ -19,11 +19,14 @@ enum nt_event_type {
 enum nt_kev_kind {
 	NT_KEV_RETRANS = 1, /* data retransmitted (kev_rto: after a retransmission timeout; m.total_retrans: the count since) */
 	NT_KEV_ZERO_WINDOW = 2, /* a zero receive window from kev_begin_ns to ts_ns (kev_local: ours) */
-	NT_KEV_SOCK_ERROR = 3,  /* the connection ended with an error (kev_err, 0: taken by the program first) or an ICMP error (icmp_*) was about it */
+	NT_KEV_DATA_IN = 4,     /* data arrived after the program had sent more (ts_ns); kev_begin_ns: when the data
+				 * before it last arrived; kev_local: at the close, only kev_begin_ns */
+	NT_KEV_SOCK_ERROR = 3,
+	NT_KEV_DROP = 5,        /* the kernel dropped a packet of the connection: kev_err holds the drop reason */  /* the connection ended with an error (kev_err, 0: taken by the program first) or an ICMP error (icmp_*) was about it */
 };
 
 /* Kernel events kept per connection; later ones are only counted (kev_dropped). */
-#define NT_KEV_MAX 64
+#define NT_KEV_MAX 256
 
 /* Counters in the `stats` per-CPU array. */
 enum nt_stat {

@@ -31,6 +31,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 #include <bpf/libbpf.h>
+#include <bpf/btf.h>
 #include <bpf/bpf.h>
 #include "nettrace.h"
 #include "nettrace.skel.h"
@@ -374,12 +375,37 @@ static void emit_wire_closed(const struct nt_event *e)
 	nt_json_end(&j);
 }
 
+/* The name of a drop reason (enum skb_drop_reason, from the running kernel's BTF: the values differ
+ * between kernels), without its SKB_DROP_REASON_ prefix; NULL when unknown. */
+static const char *drop_reason_name(unsigned v)
+{
+	static struct btf *vmlinux;
+	static const struct btf_type *t;
+	static int tried;
+	if (!tried) {
+		tried = 1;
+		vmlinux = btf__load_vmlinux_btf();
+		int id = vmlinux ? btf__find_by_name_kind(vmlinux, "skb_drop_reason", BTF_KIND_ENUM) : -1;
+		t = id > 0 ? btf__type_by_id(vmlinux, id) : NULL;
+	}
+	if (!t)
+		return NULL;
+	const struct btf_enum *e = btf_enum(t);
+	for (int i = 0; i < btf_vlen(t); i++) {
+		if ((unsigned)e[i].val != v)
+			continue;
+		const char *n = btf__name_by_offset(vmlinux, e[i].name_off);
+		return n && !strncmp(n, "SKB_DROP_REASON_", 16) ? n + 16 : n;
+	}
+	return NULL;
+}
+
 /* One kernel event of a traced connection (a retransmit, a zero-window period, a socket error). */
 static void emit_kernel_event(const struct nt_event *e)
 {
 	static const char *kinds[] = {[NT_KEV_RETRANS] = "retransmit", [NT_KEV_ZERO_WINDOW] = "zeroWindow",
-				      [NT_KEV_SOCK_ERROR] = "socketError"};
-	if (e->kev_kind < NT_KEV_RETRANS || e->kev_kind > NT_KEV_SOCK_ERROR)
+				      [NT_KEV_SOCK_ERROR] = "socketError", [NT_KEV_DATA_IN] = "dataIn", [NT_KEV_DROP] = "drop"};
+	if (e->kev_kind < NT_KEV_RETRANS || e->kev_kind > NT_KEV_DROP)
 		return;
 	struct nt_tuple t;
 	struct nt_json j;
@@ -399,6 +425,20 @@ static void emit_kernel_event(const struct nt_event *e)
 	case NT_KEV_ZERO_WINDOW:
 		nt_json_num(&j, "beginAt", nt_mono_to_epoch_ms(e->kev_begin_ns));
 		nt_json_str(&j, "side", e->kev_local ? "local" : "peer");
+		break;
+	case NT_KEV_DROP: {
+		const char *name = drop_reason_name(e->kev_err);
+		nt_json_u64(&j, "reasonCode", e->kev_err);
+		if (name)
+			nt_json_str(&j, "reason", name);
+		nt_json_str(&j, "direction", e->kev_local ? "out" : "in");
+		break;
+	}
+	case NT_KEV_DATA_IN:
+		if (e->kev_local)
+			nt_json_bool(&j, "closing", 1);
+		if (e->kev_begin_ns)
+			nt_json_num(&j, "prevLastAt", nt_mono_to_epoch_ms(e->kev_begin_ns));
 		break;
 	case NT_KEV_SOCK_ERROR:
 		if (e->kev_err)

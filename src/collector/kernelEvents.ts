@@ -10,7 +10,7 @@ import type { HelperKernelEventMessage } from '../protocol/helper';
 import type { Dial, KernelEvent, TcpConn } from '../trace/types';
 
 /** Events kept per connection (the helper sends at most as many, and counts the rest). */
-export const MAX_KERNEL_EVENTS = 64;
+export const MAX_KERNEL_EVENTS = 256;
 
 const ERRNO_NAMES = new Map(Object.entries(constants.errno).map(([name, n]) => [n, name]));
 
@@ -27,6 +27,19 @@ export function kernelEventOf(m: HelperKernelEventMessage, rel: (epochMs: number
     case 'zeroWindow':
       if (typeof m.beginAt !== 'number') return undefined;
       return { kind: 'zeroWindow', at, beginAt: rel(m.beginAt), side: m.side === 'local' ? 'local' : 'peer' };
+    case 'dataIn': {
+      if (m.closing) return typeof m.prevLastAt === 'number' ? { kind: 'dataEnd', at: rel(m.prevLastAt) } : undefined;
+      const ev: KernelEvent = { kind: 'dataIn', at };
+      if (typeof m.prevLastAt === 'number') ev.prevLastAt = rel(m.prevLastAt);
+      return ev;
+    }
+    case 'drop':
+      return {
+        kind: 'drop',
+        at,
+        reason: typeof m.reason === 'string' ? m.reason : `reason ${Number(m.reasonCode) || 0}`,
+        direction: m.direction === 'out' ? 'out' : 'in',
+      };
     case 'socketError': {
       const ev: KernelEvent = { kind: 'socketError', at };
       if (typeof m.errno === 'number' && m.errno > 0) {

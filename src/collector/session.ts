@@ -203,15 +203,27 @@ export class Session extends EventEmitter<SessionEvents> {
   /** Requests enriched during the 'change' being emitted (see flushChanges). */
   private enrichedNow: Map<string, HttpRequest | undefined> | undefined;
 
-  private mapInitiator(req: HttpRequest): HttpRequest {
+  /** The request's initiator with its frames source-mapped (memoized per stack), or undefined when unchanged. */
+  private mappedInitiator(req: HttpRequest): Initiator | undefined {
     const initiator = req.initiator;
-    if (!this.sourceMaps || !initiator || !Array.isArray(initiator.frames)) return req;
+    if (!this.sourceMaps || !initiator || !Array.isArray(initiator.frames)) return undefined;
     let mapped = this.mappedInitiators.get(initiator);
     if (!mapped) {
       mapped = { ...initiator, frames: this.sourceMaps.mapFrames(initiator.frames) };
       this.mappedInitiators.set(initiator, mapped);
     }
-    return { ...req, initiator: mapped };
+    return mapped;
+  }
+
+  /**
+   * A request with timings, diagnosis and mapped initiator: one copy of the record (enrichRequest's);
+   * the mapped initiator replaces the raw one in that copy (diagnosis does not read initiators).
+   */
+  private enrichWith(req: HttpRequest, index: RecordIndex): HttpRequest {
+    const out = enrichRequest(req, index, { slowThresholdMs: this.slowThresholdMs });
+    const mapped = this.mappedInitiator(req);
+    if (mapped) out.initiator = mapped;
+    return out;
   }
 
   /** An incoming request with its handler's frame mapped through a source map on disk (the preload maps those held in memory). */
@@ -230,12 +242,11 @@ export class Session extends EventEmitter<SessionEvents> {
   snapshot(): Trace {
     const raw = this.builder.trace;
     const index = indexRecords(raw);
-    const options = { slowThresholdMs: this.slowThresholdMs };
     return {
       ...raw,
       traceEndAt: raw.traceEndAt ?? this.builder.relative(Date.now()),
       processes: raw.processes.map((p) => (p.loopBlocks ? { ...p, loopBlocks: p.loopBlocks.slice() } : { ...p })),
-      httpRequests: raw.httpRequests.map((r) => enrichRequest(this.mapInitiator(r), index, options)),
+      httpRequests: raw.httpRequests.map((r) => this.enrichWith(r, index)),
       dials: raw.dials.slice(),
       tcpConns: raw.tcpConns.slice(),
       udpConns: raw.udpConns.slice(),
@@ -275,7 +286,7 @@ export class Session extends EventEmitter<SessionEvents> {
     for (const m of [index.dials, index.tcpConns, index.tlsTunnels] as Map<string, unknown>[]) for (const [k, v] of m) if (!v) m.delete(k);
     const blocks = b.trace.processes.find((p) => p.pid === req.pid && p.threadId === (req.threadId ?? 0))?.loopBlocks;
     if (blocks) index.loopBlocks = new Map([[threadKey(req.pid, req.threadId), blocks]]);
-    return enrichRequest(this.mapInitiator(req), index, { slowThresholdMs: this.slowThresholdMs });
+    return this.enrichWith(req, index);
   }
 
   /**

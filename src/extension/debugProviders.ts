@@ -22,7 +22,8 @@ import {
   type NettraceLaunchConfig,
   type NodeLaunchConfig,
 } from './launchConfig';
-import { ATTACH_LOADED, NODE_SESSION_TYPES, planNodeSession, preloadLoadExpression } from './nodeSessions';
+import { NODE_SESSION_TYPES, parseAttachLoaded, planNodeSession, preloadLoadExpression } from './nodeSessions';
+import { attachLoads, detachAttached } from './attachDetach';
 import type { PreloadConfig } from '../protocol/preload';
 import { registerPauseFlush } from './pauseFlush';
 import { preloadPathOf, reportOptionError, tracingDefaults, type Services } from './services';
@@ -60,9 +61,9 @@ export function registerDebugProviders(s: Services, onSessions: () => void): voi
       if (!entry || entry.origin !== 'current') return;
       // A session that ends stopped at a breakpoint ends its pause.
       entry.session?.debuggerContinued();
-      // The helper's last readings go into the trace first.
-      void s.helpers
-        .finish(entry.key, 2000)
+      // An attach's processes get their hooks taken out; the helper's last readings go into the trace first.
+      void detachAttached(s, entry.key)
+        .then(() => s.helpers.finish(entry.key, 2000))
         .then(() => traces.end(entry.key))
         .then(() => s.helpers.prune());
     }),
@@ -209,9 +210,6 @@ export async function startTracedLaunch(
   }
 }
 
-/** What an attach session's trace needs once the debugger is attached: the expression that loads the preload. */
-const attachLoads = new Map<string, { expression: string; name: string; loaded: Set<string> }>();
-
 /**
  * An attach configuration (the switch on): its trace starts now; the configuration is handed back
  * unchanged but for the session marker. The preload is loaded into the process once the debugger
@@ -227,7 +225,7 @@ async function startTracedAttach(
   if (!prepared) return config;
   const { key, ipcPath, rulesConfig } = prepared;
   const expression = preloadLoadExpression(preloadPathOf(s), { ...preloadConfigOf(tracing, ipcPath), ...rulesConfig });
-  attachLoads.set(key, { expression, name: config.name || 'the attach session', loaded: new Set() });
+  attachLoads.set(key, { expression, name: config.name || 'the attach session', loaded: new Map() });
   startHelper(s, key, tracing);
   s.log(`${key}: attaching (${config.name}); the preload is loaded through the debugger once attached`);
   return { ...config, __nettraceSession: key, __nettraceAttach: true };
@@ -256,10 +254,11 @@ function registerAttachLoading(s: Services): vscode.Disposable {
         try {
           const r = (await session.customRequest('evaluate', { expression: load.expression, context: 'repl' })) as { result?: string };
           const text = String(r?.result ?? '');
-          const pid = new RegExp(`${ATTACH_LOADED}(\\d+)`).exec(text)?.[1];
-          if (pid) {
+          const loaded = parseAttachLoaded(text);
+          if (loaded) {
+            const { pid } = loaded;
             if (load.loaded.has(pid)) return;
-            load.loaded.add(pid);
+            load.loaded.set(pid, loaded.inspector);
             entry.session.warn(
               `tracing started mid-run at ${new Date().toISOString()} in pid ${pid}: loaded through the debugger when "${load.name}" attached; requests made before are not in the trace, and connections opened before have no dial record`,
             );

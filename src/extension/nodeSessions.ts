@@ -10,6 +10,7 @@
  * parent's environment, so a child session is never injected again.
  */
 
+import { DETACH_SYMBOL } from '../protocol/preload';
 import { launchTracing, type LaunchTracing, type NodeLaunchConfig, type OptionErrorHandler, type TracingDefaults } from './launchConfig';
 
 /** The values of `nettrace.traceNodeSessions`. */
@@ -118,21 +119,30 @@ export function runtimeName(runtimeExecutable: unknown): string | undefined {
   return base.replace(/\.(exe|cmd|bat|sh)$/i, '').toLowerCase();
 }
 
-/** What the attach expression returns once the preload loaded: this prefix and the process id. */
+/** What the attach expression returns once the preload loaded: this prefix and the process id (then the inspector's URL). */
 export const ATTACH_LOADED = 'nettrace: tracing from now in pid ';
+
+/** A loaded answer of preloadLoadExpression: the process id and its inspector's WebSocket URL; undefined for any other answer. */
+export function parseAttachLoaded(text: string): { pid: string; inspector?: string } | undefined {
+  // Unanchored: js-debug's REPL answers with the string quoted.
+  const m = new RegExp(`${ATTACH_LOADED}(\\d+)(?: \\(inspector (ws://[^\\s)]+)\\))?`).exec(text);
+  return m ? { pid: m[1]!, inspector: m[2] } : undefined;
+}
 
 /**
  * The JavaScript that loads the preload into a running process through the debugger (an attach
- * session's `evaluate`): NETTRACE_CONFIG is set for the preload's first read, then restored, so the
- * program's environment (and its later children's) is as it was. `require` comes from
+ * session's `evaluate`): NETTRACE_CONFIG is set for the preload's first read (with `attached`:
+ * the trace's end detaches it), then restored, so the program's environment (and its later
+ * children's) is as it was. `require` comes from
  * `process.getBuiltinModule('node:module').createRequire` (Node 20.16+, 22.3+; CommonJS and ESM
- * programs alike), else the main module's, else the inspector console's. It returns
- * `ATTACH_LOADED` + pid, or a line saying why nothing was loaded; it never throws into the program
+ * programs alike), else the main module's, else the inspector console's; a preload detached
+ * earlier is evaluated afresh. It returns `ATTACH_LOADED` + pid + ` (inspector <url>)` (see
+ * parseAttachLoaded), or a line saying why nothing was loaded; it never throws into the program
  * (the preload itself loads at most once per thread).
  */
 export function preloadLoadExpression(preloadPath: string, config: object): string {
   const path = JSON.stringify(preloadPath);
-  const json = JSON.stringify(JSON.stringify(config));
+  const json = JSON.stringify(JSON.stringify({ ...config, attached: true }));
   return `(() => {
   const p = globalThis.process;
   try {
@@ -140,11 +150,35 @@ export function preloadLoadExpression(preloadPath: string, config: object): stri
     const m = p.getBuiltinModule && p.getBuiltinModule('node:module');
     const req = m ? m.createRequire(${path}) : p.mainModule ? p.mainModule.require.bind(p.mainModule) : typeof require === 'function' ? require : undefined;
     if (!req) return 'nettrace: no require() in this process';
+    if (req.cache) delete req.cache[req.resolve(${path})];
     const had = Object.prototype.hasOwnProperty.call(p.env, 'NETTRACE_CONFIG');
     const old = p.env.NETTRACE_CONFIG;
     p.env.NETTRACE_CONFIG = ${json};
     try { req(${path}); } finally { if (had) p.env.NETTRACE_CONFIG = old; else delete p.env.NETTRACE_CONFIG; }
-    return ${JSON.stringify(ATTACH_LOADED)} + p.pid;
+    let url;
+    try { url = req('node:inspector').url(); } catch {}
+    return ${JSON.stringify(ATTACH_LOADED)} + p.pid + (url ? ' (inspector ' + url + ')' : '');
+  } catch (err) {
+    return 'nettrace: ' + (err && err.message || err);
+  }
+})()`;
+}
+
+/** What preloadDetachExpression returns once the preload was detached: this prefix and the process id. */
+export const DETACHED = 'nettrace: detached from pid ';
+
+/**
+ * The JavaScript that takes the preload out of a process it was loaded into (the preload's
+ * DETACH_SYMBOL function, src/preload/detach.ts): evaluated through the process's inspector when
+ * the attach session ends. Returns `DETACHED` + pid + the report as JSON, or a line saying there
+ * was nothing to detach; never throws into the program.
+ */
+export function preloadDetachExpression(reason: string): string {
+  return `(() => {
+  try {
+    const detach = globalThis[Symbol.for(${JSON.stringify(DETACH_SYMBOL)})];
+    if (typeof detach !== 'function') return 'nettrace: no preload to detach in pid ' + process.pid;
+    return ${JSON.stringify(DETACHED)} + process.pid + ' ' + JSON.stringify(detach(${JSON.stringify(reason)}));
   } catch (err) {
     return 'nettrace: ' + (err && err.message || err);
   }

@@ -37,7 +37,8 @@
  * Node's ESM loader for CommonJS packages both go through).
  */
 
-import { mirror, Slot, type Hook, type Tracer, now } from './tracer';
+import { newHook, replaceFunction, Slot, type Hook, type Tracer, now } from './tracer';
+import { subscribe } from './detach';
 import { onModuleLoad } from './moduleLoad';
 import type { StackHolder } from './initiator';
 import { noteQueued, runDequeued } from './causality';
@@ -51,7 +52,7 @@ const GRPC_PENDING_MAX = 512;
 
 /** Patches superagent, undici and @grpc/grpc-js as the program loads them; follows got's channels. */
 export function installAsyncStarts(t: Tracer): void {
-  const hook: Hook = { name: 'asyncStarts', enabled: true };
+  const hook = newHook('asyncStarts');
   const patchers: Record<string, (exports: unknown) => void> = {
     superagent: (e) => patchSuperagent(t, hook, e),
     undici: (e) => patchUndici(t, hook, e),
@@ -89,7 +90,6 @@ const GOT_PENDING_MAX = 512;
 const GOT_ENDED_MAX = 64;
 
 function installGot(t: Tracer, hook: Hook): void {
-  const dc = require('node:diagnostics_channel') as typeof import('node:diagnostics_channel');
   const pending = new Map<string, StackHolder>();
   // Ended requests, kept a little longer: a retry is published after its attempt ended.
   const ended = new Map<string, StackHolder>();
@@ -107,8 +107,8 @@ function installGot(t: Tracer, hook: Hook): void {
       pending.set(id, stack);
     });
   };
-  dc.subscribe('got:request:create', onCreate);
-  dc.subscribe('got:request:start', (msg) => {
+  subscribe('got:request:create', onCreate);
+  subscribe('got:request:start', (msg) => {
     t.guard(hook, () => {
       const id = (msg as { requestId?: unknown }).requestId;
       const origin = typeof id === 'string' ? pending.get(id) : undefined;
@@ -118,7 +118,7 @@ function installGot(t: Tracer, hook: Hook): void {
       if (origin && last && last.noProgram && !last.origin) last.origin = origin;
     });
   });
-  dc.subscribe('got:request:retry', (msg) => {
+  subscribe('got:request:retry', (msg) => {
     t.guard(hook, () => {
       const id = (msg as { requestId?: unknown } | null)?.requestId;
       const origin = typeof id === 'string' ? (pending.get(id) ?? ended.get(id)) : undefined;
@@ -134,8 +134,8 @@ function installGot(t: Tracer, hook: Hook): void {
     if (ended.size >= GOT_ENDED_MAX) ended.delete(ended.keys().next().value!);
     ended.set(id, stack);
   };
-  dc.subscribe('got:response:end', done);
-  dc.subscribe('got:request:error', done);
+  subscribe('got:response:end', done);
+  subscribe('got:request:error', done);
 }
 
 const SUPERAGENT_METHODS = ['get', 'head', 'post', 'put', 'patch', 'del', 'delete', 'options'];
@@ -155,28 +155,23 @@ function patchSuperagent(t: Tracer, hook: Hook, exports: unknown): void {
       }
       return req;
     };
-    copyName(wrapped, original as Function);
-    sa[name] = wrapped;
+    replaceFunction(sa, name, wrapped, original as Function);
   }
   const proto = sa.Request?.prototype;
   const request = proto?.request;
   if (!proto || typeof request !== 'function') return;
-  Object.defineProperty(proto, 'request', {
-    value: function (this: object, ...args: unknown[]): unknown {
-      const origin = hook.enabled ? originOf.get(this) : undefined;
-      if (!origin) return request.apply(this, args);
-      const outer = t.asyncOrigin;
-      t.asyncOrigin = origin;
-      try {
-        return request.apply(this, args);
-      } finally {
-        t.asyncOrigin = outer;
-      }
-    },
-    writable: true,
-    configurable: true,
-    enumerable: false,
-  });
+  const wrapped = function (this: object, ...args: unknown[]): unknown {
+    const origin = hook.enabled ? originOf.get(this) : undefined;
+    if (!origin) return request.apply(this, args);
+    const outer = t.asyncOrigin;
+    t.asyncOrigin = origin;
+    try {
+      return request.apply(this, args);
+    } finally {
+      t.asyncOrigin = outer;
+    }
+  };
+  replaceFunction(proto, 'request', wrapped, request);
 }
 
 function patchUndici(t: Tracer, hook: Hook, exports: unknown): void {
@@ -199,8 +194,7 @@ function patchUndici(t: Tracer, hook: Hook, exports: unknown): void {
       }
       return ok;
     };
-    copyName(wrapped, dispatch as Function);
-    Object.defineProperty(proto, 'dispatch', { value: wrapped, writable: true, configurable: true, enumerable: false });
+    replaceFunction(proto, 'dispatch', wrapped, dispatch as Function);
   }
   // undici's Request keeps its handler under a private symbol (`Symbol('handler')`).
   const handlerOf = (subject: unknown): object | undefined => {
@@ -220,8 +214,7 @@ function patchUndici(t: Tracer, hook: Hook, exports: unknown): void {
     const wrapped = function (this: unknown, opts: unknown, handler: unknown): unknown {
       return runDequeued(clientDispatch, this, opts, handler);
     };
-    copyName(wrapped, clientDispatch);
-    Object.defineProperty(client, 'dispatch', { value: wrapped, writable: true, configurable: true, enumerable: false });
+    replaceFunction(client, 'dispatch', wrapped, clientDispatch);
   }
 }
 
@@ -279,8 +272,7 @@ function patchGrpc(t: Tracer, hook: Hook, exports: unknown): void {
     }
     return call;
   };
-  copyName(wrapped, createCall as Function);
-  proto.createCall = wrapped;
+  replaceFunction(proto, 'createCall', wrapped, createCall as Function);
   // The last call given out per method: a retry attempt grpc-js makes (a new stream for the same
   // call, with no createCall of its own) takes the program's call it repeats.
   const recent = new Map<string, Entry>();
@@ -306,8 +298,4 @@ function patchGrpc(t: Tracer, hook: Hook, exports: unknown): void {
     const last = recent.get(path);
     return last && last.at >= oldest ? last.stack : undefined;
   });
-}
-
-function copyName(wrapped: Function, original: Function): void {
-  mirror(wrapped, original);
 }

@@ -23,6 +23,7 @@ import * as dc from 'node:diagnostics_channel';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { onModuleLoad } from './moduleLoad';
+import { onDetach, subscribe } from './detach';
 
 interface Pending {
   id: string;
@@ -82,7 +83,9 @@ export function whenLoaded(id: string, install: () => void, eager: boolean): voi
   if (!listening) {
     listening = true;
     onModuleLoad(() => checkLoaded());
-    for (const name of TRIGGER_CHANNELS) dc.subscribe(name, onTrigger);
+    for (const name of TRIGGER_CHANNELS) subscribe(name, onTrigger);
+    // Detached, a module loaded later gets no hooks.
+    onDetach(() => void (pending.length = 0));
   }
 }
 

@@ -15,6 +15,7 @@
  */
 
 import { mirror, Slot } from './tracer';
+import { defineRestorable, isDetached } from './detach';
 
 /** Sees one event of an observed object, before its listeners; must not throw. */
 export type EventTap = (event: string | symbol, a: unknown, b: unknown, c: unknown, d: unknown) => void;
@@ -37,7 +38,7 @@ export function tapEmit(proto: object): void {
   const get = tapsOf.get;
   const emit = function emit(this: object, event: string | symbol, a?: unknown, b?: unknown, c?: unknown, d?: unknown): boolean {
     const taps = get(this);
-    if (taps !== undefined) runTaps(taps, event, a, b, c, d);
+    if (taps !== undefined && !isDetached()) runTaps(taps, event, a, b, c, d);
     const inner = own ?? (parent!.emit as Function);
     // The listeners get the arguments as given (their number too), without an `arguments` object
     // for the common counts: this runs for every event of every socket.
@@ -56,7 +57,7 @@ export function tapEmit(proto: object): void {
   // No slot key on the prototype itself (it would show in the program's util.inspect with
   // showHidden); a read on an object without observers misses along the chain instead.
   mirror(emit, original);
-  Object.defineProperty(proto, 'emit', { value: emit, writable: true, configurable: true, enumerable: ownDesc?.enumerable ?? false });
+  defineRestorable(proto, 'emit', { value: emit, writable: true, configurable: true, enumerable: ownDesc?.enumerable ?? false });
 }
 
 function runTaps(taps: EventTap[], event: string | symbol, a: unknown, b: unknown, c: unknown, d: unknown): void {

@@ -31,6 +31,7 @@ const MAX_SCRIPT_READS = 10;
 /** What `inspector.Session` offers that is used here. */
 interface InspectorSession {
   connect(): void;
+  disconnect(): void;
   on(event: string, listener: (msg: { params?: { scriptId?: unknown; url?: unknown } }) => void): void;
   off(event: string, listener: (msg: { params?: { scriptId?: unknown; url?: unknown } }) => void): void;
   post(method: string, params: object | undefined, callback: (err: Error | null, result?: unknown) => void): void;
@@ -120,6 +121,17 @@ export class FunctionSites {
     const plain = typeof name === 'string' ? name.replace(/^(?:bound )+/, '') : '';
     if (plain !== '') frame.function = plain;
     return frame;
+  }
+
+  /** Closes the inspector session (the preload detached); later lookups find nothing. */
+  close(): void {
+    const s = this.session;
+    this.session = null;
+    try {
+      s?.disconnect();
+    } catch {
+      // Already gone.
+    }
   }
 
   /** The URL of a script by its id (the scripts read again when it is not known yet). */

@@ -14,6 +14,7 @@
 
 import type { RecordWriter } from '../protocol/events';
 import { F } from '../protocol/events';
+import { onDetach } from './detach';
 import { FunctionSites } from './functionSites';
 import type { Hook, Tracer } from './tracer';
 
@@ -35,7 +36,16 @@ export class HandlerLines {
   constructor(
     private readonly t: Tracer,
     private readonly hook: Hook,
-  ) {}
+  ) {
+    // Detached (the attach session ended): no more lookups, the inspector session closed.
+    onDetach(() => {
+      if (this.timer !== undefined) clearTimeout(this.timer);
+      this.timer = undefined;
+      this.pending = [];
+      this.sites?.close();
+      this.sites = undefined;
+    });
+  }
 
   /**
    * Writes `fn`'s position as the `handler` of incoming request `id` (its record being written to

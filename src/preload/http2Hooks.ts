@@ -17,7 +17,7 @@ import { connOf, tracedSocket } from './socketHooks';
 import { OpSampler } from './opSampler';
 import { undiciSocket } from './undiciHooks';
 import type { ConnState, Hook, Tracer } from './tracer';
-import { inTimerCallback, now, overrideMethod, replaceFunction, toRequestError, writeConn } from './tracer';
+import { inTimerCallback, newHook, now, overrideMethod, replaceFunction, toRequestError, writeConn } from './tracer';
 import { observeEvents, observeOnce, tapEmit } from './emitTaps';
 import { onModuleLoad } from './moduleLoad';
 import { F } from '../protocol/events';
@@ -71,7 +71,7 @@ function byteLen(chunk: unknown, enc?: BufferEncoding): number {
  * connection of an ESM program importing `node:http2` directly may go untraced.
  */
 export function installHttp2Hooks(t: Tracer): void {
-  const hook: Hook = { name: 'http2', enabled: true };
+  const hook = newHook('http2');
   let installed = false;
   const install = () => {
     if (installed) return;

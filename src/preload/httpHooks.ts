@@ -10,7 +10,6 @@
  * traced from the channel, with the channel's own stack.
  */
 
-import * as dc from 'node:diagnostics_channel';
 // The modules are required when the program has loaded them (builtins.ts): the real module
 // objects, whose exports are replaced where the program sees them.
 import type * as httpTypes from 'node:http';
@@ -19,7 +18,8 @@ import { BodyCapture, bodyCap, headerValueText } from './bodies';
 import { noteProgress, SseCounter } from './progress';
 import { connOf } from './socketHooks';
 import type { ConnState, Hook, Tracer } from './tracer';
-import { inTimerCallback, now, overrideMethod, replaceFunction, toRequestError, writeConn } from './tracer';
+import { subscribe } from './detach';
+import { inTimerCallback, newHook, now, overrideMethod, replaceFunction, toRequestError, writeConn } from './tracer';
 import { observeEvents, tapEmit } from './emitTaps';
 import { SKIPPED, stateOf, type ReqState, type TracedRequest } from './httpState';
 import { F, type FieldsWriter } from '../protocol/events';
@@ -35,7 +35,7 @@ import { currentIncoming } from './causality';
 import { addToHttpRequests } from './traceparent';
 
 /** The http hook group (shared by the http and https wrappers). */
-const hook: Hook = { name: 'http', enabled: true };
+const hook = newHook('http');
 
 /** Installs the https wrappers (once `https` is loaded: builtins.ts). */
 export function installHttpsHooks(t: Tracer): void {
@@ -58,17 +58,17 @@ export function installHttpHooks(t: Tracer): void {
  */
 export function subscribeHttpChannels(t: Tracer): void {
   // These run for every request: t.run, no closure per call; a request the rules skipped returns first.
-  dc.subscribe('http.client.request.start', (msg) => {
+  subscribe('http.client.request.start', (msg) => {
     const req = (msg as { request: TracedRequest }).request;
     if (stateOf.get(req) === SKIPPED) return;
     t.run(hook, onStart, req, undefined);
   });
-  dc.subscribe('http.client.response.finish', (msg) => {
+  subscribe('http.client.response.finish', (msg) => {
     const m = msg as { request: TracedRequest; response: IncomingMessage };
     if (stateOf.get(m.request) === SKIPPED) return;
     t.run(hook, onResponse, m.request, m.response);
   });
-  dc.subscribe('http.client.request.error', (msg) => {
+  subscribe('http.client.request.error', (msg) => {
     const m = msg as { request: TracedRequest; error: unknown };
     t.run(hook, finishWithError, m.request, m.error);
   });

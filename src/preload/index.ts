@@ -10,7 +10,7 @@
 
 import * as fs from 'node:fs';
 import { withPreloadDefaults, type ResolvedPreloadConfig } from '../protocol/options';
-import { CONFIG_ENV, FLUSH_NOW_SYMBOL, type PreloadConfig, type StatsMessage } from '../protocol/preload';
+import { CONFIG_ENV, DETACH_SYMBOL, FLUSH_NOW_SYMBOL, type DetachReport, type PreloadConfig, type StatsMessage } from '../protocol/preload';
 import { installAsyncStarts } from './asyncStarts';
 import { installHttp2Hooks } from './http2Hooks';
 import { installHttpHooks, installHttpsHooks, subscribeHttpChannels } from './httpHooks';
@@ -25,6 +25,7 @@ import { preloadRules } from './rules';
 import { ensureResolver } from './dns/install';
 import { redactArgv, redactedArgNames } from '../trace/redact';
 import { replaceFunction } from './tracer';
+import { detach, isDetached, onDetach } from './detach';
 
 const GUARD = Symbol.for('nettrace.preload');
 
@@ -62,7 +63,8 @@ function readConfig(): ResolvedPreloadConfig | undefined {
 function start(): void {
   const g = globalThis as Record<symbol, unknown>;
   if (g[GUARD]) return;
-  Object.defineProperty(globalThis, GUARD, { value: true, enumerable: false });
+  // Configurable: a detached preload (detach.ts) takes it away, so a later attach can load it again.
+  Object.defineProperty(globalThis, GUARD, { value: true, enumerable: false, configurable: true });
   const config = readConfig();
   if (!config) return;
   const { threadId, isMainThread } = require('node:worker_threads') as typeof import('node:worker_threads');
@@ -143,6 +145,35 @@ function start(): void {
     configurable: true,
     writable: false,
   });
+  // Takes Net Trace out of the process (see DETACH_SYMBOL): an attach session's end.
+  const detachNow = (reason: unknown): DetachReport => {
+    const first = !isDetached();
+    if (first)
+      t.warn(
+        `nettrace: tracing stopped at ${new Date().toISOString()} in pid ${process.pid}: ${String(reason || 'detached')}; the hooks were removed`,
+      );
+    const report = detach();
+    if (first) {
+      loop?.stop();
+      transport.detach();
+      for (const key of [GUARD, Symbol.for(FLUSH_NOW_SYMBOL), Symbol.for(DETACH_SYMBOL)]) delete g[key];
+    }
+    return report;
+  };
+  Object.defineProperty(globalThis, Symbol.for(DETACH_SYMBOL), {
+    value: function detach(reason?: unknown): DetachReport | undefined {
+      try {
+        return detachNow(reason);
+      } catch {
+        return undefined;
+      }
+    },
+    enumerable: false,
+    configurable: true,
+    writable: false,
+  });
+  // Loaded through the debugger: the trace's end (its collector gone) detaches it too.
+  if (config.attached) transport.onGone = () => detachNow('the trace ended (its collector closed)');
   onExit((code) => {
     try {
       const at = now();
@@ -175,6 +206,7 @@ function onExit(fn: (code: unknown) => void): void {
   // in the chain; else the inherited one, looked up at each call.
   const previous = Object.prototype.hasOwnProperty.call(process, 'emit') ? process.emit : undefined;
   let done = false;
+  onDetach(() => (done = true));
   const emit = function emit(this: unknown, event: string | symbol, code?: unknown): boolean {
     if (event === 'exit' && !done && this === process) {
       done = true;

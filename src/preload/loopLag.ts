@@ -145,8 +145,8 @@ export class LoopMonitor {
     this.send({ type: 'loopBlock', beginAt: orig.timeOrigin + begin, endAt: orig.timeOrigin + end });
   }
 
-  /** Turns the monitor off for good. */
-  private stop(): void {
+  /** Turns the monitor off for good (also when the preload is detached). */
+  stop(): void {
     this.off = true;
     try {
       if (this.timer) orig.clearTimeout(this.timer);

@@ -5,6 +5,7 @@
 
 import type { Hook, Tracer } from './tracer';
 import { sameLower } from '../trace/redact';
+import { onDetach } from './detach';
 
 /** A response being received: its request's id, body bytes so far, whether it ended. */
 export interface Progressing {
@@ -22,6 +23,11 @@ const PROGRESS_MS = 200;
 /** Responses that received body bytes since the last progress update. */
 const streaming = new Set<Progressing>();
 let progressTimer: NodeJS.Timeout | undefined;
+onDetach(() => {
+  if (progressTimer) clearTimeout(progressTimer);
+  progressTimer = undefined;
+  streaming.clear();
+});
 
 /**
  * Notes that a response body is arriving. A response still arriving PROGRESS_MS later (a

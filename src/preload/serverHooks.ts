@@ -21,21 +21,21 @@
  * the stream the channel did not.
  */
 
-import * as dc from 'node:diagnostics_channel';
 import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
 import type { IncomingError } from '../trace/incoming';
 import { F } from '../protocol/events';
 import { CAUSALITY_ON, incomingStore, type IncomingContext } from './causality';
 import { Stamp } from './httpState';
-import { now, replaceFunction, type Hook, type Tracer } from './tracer';
+import { newHook, now, replaceFunction, type Hook, type Tracer } from './tracer';
+import { subscribe } from './detach';
 import { isLoaded } from './builtins';
 import { onModuleLoad } from './moduleLoad';
 import { HANDLER_LINES_ON, HandlerLines } from './handlerLines';
 import { forgetCarried, noteCarried, traceIdOf } from './traceparent';
 
 /** The server hook group. */
-const hook: Hook = { name: 'server', enabled: true };
+const hook = newHook('server');
 
 /** What the preload keeps of one incoming request while it is open. */
 interface InState extends IncomingContext {
@@ -78,22 +78,22 @@ const stateOf = { get: ServedState.get, set: ServedState.set };
 /** Subscribes to the server channels (subscribing loads nothing; the rest waits for a first request). */
 export function installServerHooks(t: Tracer): void {
   if (HANDLER_LINES_ON) lines = new HandlerLines(t, hook);
-  dc.subscribe('http.server.request.start', (msg) => {
+  subscribe('http.server.request.start', (msg) => {
     const m = msg as { request: object; response: object; socket: Socket; server: object };
     t.run(hook, onRequest, m, undefined);
   });
-  dc.subscribe('http.server.response.finish', (msg) => {
+  subscribe('http.server.response.finish', (msg) => {
     const res = (msg as { response: object }).response;
     const s = stateOf.get(res);
     if (s !== undefined && !s.ended) t.run(hook, endRequest, s, res);
   });
-  dc.subscribe('http2.server.stream.start', (msg) => {
+  subscribe('http2.server.stream.start', (msg) => {
     const m = msg as { stream: object; headers: Record<string, unknown> };
     if (stateOf.get(m.stream) === undefined) t.run(hook, onStream, m.stream, m.headers);
   });
   watchHttp2Servers(t);
   // Fastify's route template: its request handler's tracing channel carries the matched route.
-  dc.subscribe('tracing:fastify.request.handler:start', (msg) => {
+  subscribe('tracing:fastify.request.handler:start', (msg) => {
     const m = msg as { request?: { raw?: object }; route?: { url?: unknown } };
     const s = m.request?.raw ? stateOf.get(m.request.raw) : undefined;
     if (s === undefined) return;

@@ -16,7 +16,7 @@ import type * as net from 'node:net';
 import type * as tls from 'node:tls';
 import type { SocketOp } from '../trace/types';
 import type { ConnState, Hook, Keyed, Tracer } from './tracer';
-import { isTlsCode, now, overrideMethod, replaceFunction, Slot } from './tracer';
+import { isTlsCode, newHook, now, overrideMethod, replaceFunction, Slot } from './tracer';
 import { observeEvents, tapEmit } from './emitTaps';
 import { handshakeWatch, watchHandshake } from './tlsHandshake';
 import { DETAIL_BIT } from '../rules/details';
@@ -38,7 +38,7 @@ let netMod: typeof import('node:net');
 
 /** Installs the connect wrapper (once `net` is loaded: builtins.ts). */
 export function installSocketHooks(t: Tracer): void {
-  const hook: Hook = { name: 'net', enabled: true };
+  const hook = newHook('net');
   netHook = hook;
   netMod = require('node:net') as typeof import('node:net');
   const proto = netMod.Socket.prototype as unknown as { connect: (...args: unknown[]) => unknown };

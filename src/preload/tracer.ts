@@ -22,6 +22,7 @@ import type {
 import { HeaderCapture } from './headers';
 import { captureStack, callSites, formatSites, rawStackKey, RuntimeSourceMaps, StackBudget, stackKey, type StackHolder } from './initiator';
 import { lazy, type SideChannel, type Transport } from './transport';
+import { defineRestorable, onDetach } from './detach';
 
 /** An object read by a symbol key (see Slot). */
 export type Keyed<T> = Record<symbol, T | undefined>;
@@ -116,13 +117,14 @@ export function mirror<T extends Function>(wrapper: T, original: Function): T {
 /**
  * Replaces the function at `obj[key]` by `wrapper` (mirrored on the original, see mirror()),
  * keeping the property's own descriptor (writable, enumerable, configurable) where it is an own
- * property; a method inherited from a prototype becomes a non-enumerable own one.
+ * property; a method inherited from a prototype becomes a non-enumerable own one. Put back at
+ * detach (detach.ts).
  */
 export function replaceFunction(obj: object, key: PropertyKey, wrapper: Function, original: Function): void {
   mirror(wrapper, original);
   const d = Object.getOwnPropertyDescriptor(obj, key);
-  if (d && 'value' in d) Object.defineProperty(obj, key, { ...d, value: wrapper });
-  else Object.defineProperty(obj, key, { value: wrapper, writable: true, configurable: true, enumerable: false });
+  if (d && 'value' in d) defineRestorable(obj, key, { ...d, value: wrapper });
+  else defineRestorable(obj, key, { value: wrapper, writable: true, configurable: true, enumerable: false });
 }
 
 /**
@@ -186,6 +188,13 @@ export interface ConnState {
 export interface Hook {
   name: string;
   enabled: boolean;
+}
+
+/** A new hook group, enabled until it fails or the preload is detached (detach.ts). */
+export function newHook(name: string): Hook {
+  const hook: Hook = { name, enabled: true };
+  onDetach(() => (hook.enabled = false));
+  return hook;
 }
 
 /** guard()'s function, called through run(). */

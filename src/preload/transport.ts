@@ -22,56 +22,18 @@
  * the timers or `JSON.stringify` neither sees nor disturbs the collector connection.
  */
 
-import * as fs from 'node:fs';
 import type * as net from 'node:net';
 import type { PreloadMessage, RecordMessage, StatsMessage } from '../protocol/preload';
 import { DISCARD, type EventEncoder, FieldsWriter, framePrefix, type RecordWriter } from '../protocol/events';
 import { EventQueue, EVENTS_ON, type EventSeg } from './eventQueue';
 import { resolveLazy, setBlobSink } from './wireValues';
-import { collectorSocketClass } from './collectorSocket';
+import { bindNet, fdOf, orig } from './collectorNet';
 import { Part, PipeWriter } from './pipeWriter';
 
 export { lazy, WireBlob, type SideChannel } from './wireValues';
+export { bindNet } from './collectorNet';
 import { onCollectorData } from './rules';
 
-/** `net`'s functions the transport uses, bound by bindNet(); CollectorSocket: collectorSocket.ts. */
-interface NetFunctions {
-  CollectorSocket: ReturnType<typeof collectorSocketClass>;
-  connect: Function;
-  on: Function;
-  unref: Function;
-}
-let netFns: NetFunctions | undefined;
-
-/**
- * Binds `net`'s functions for the collector connection: called as soon as `net` is loaded (by the
- * program: builtins.ts), before any hook of ours or patch of the program's; else at the first
- * connection to the collector.
- */
-export function bindNet(): NetFunctions {
-  if (netFns) return netFns;
-  const mod = require('node:net') as typeof net;
-  netFns = {
-    CollectorSocket: collectorSocketClass(mod.Socket),
-    connect: mod.Socket.prototype.connect,
-    on: mod.Socket.prototype.on,
-    unref: mod.Socket.prototype.unref,
-  };
-  return netFns;
-}
-
-/** The original functions, bound before the program can replace them. */
-const orig = {
-  writeSync: fs.writeSync,
-  setTimeout: globalThis.setTimeout,
-  clearTimeout: globalThis.clearTimeout,
-  setImmediate: globalThis.setImmediate,
-  stringify: JSON.stringify,
-  perfNow: performance.now.bind(performance),
-  bufferFrom: Buffer.from.bind(Buffer) as (text: string, encoding: BufferEncoding) => Buffer,
-  apply: Reflect.apply,
-  wait: Atomics.wait,
-};
 const stringify = orig.stringify;
 
 /** How long a batch may wait before it is sent (ms). */
@@ -148,6 +110,10 @@ export class Transport {
   private blobCount = 0;
   /** Told the local id of each request update that completes it (its end or failure; loopLag.ts). */
   onComplete: ((id: string) => void) | undefined;
+  /** Told once, on the next turn, that the collector went away or could not be reached (see goneWith). */
+  onGone: (() => void) | undefined;
+  /** The collector connection, once made. */
+  private socket: net.Socket | undefined;
   /** The id of the update open() began last (for onComplete at close). */
   private openId = '';
   /** A stats message is due with the next batch (a counter changed). */
@@ -420,6 +386,7 @@ export class Transport {
       on('data', (chunk) => onCollectorData(chunk as Buffer));
       orig.apply(n.connect, socket, [{ path: this.ipcPath }]);
       orig.apply(n.unref, socket, []);
+      this.socket = socket;
       this.pipe = new PipeWriter(fdOf(socket), socket);
       this.queue.unshift({ ...this.hello(), conn: this.connToken } as PreloadMessage);
       this.helloDue = true;
@@ -440,6 +407,27 @@ export class Transport {
     this.pipe?.clear();
     if (this.timer) orig.clearTimeout(this.timer);
     this.timer = undefined;
+    const gone = this.onGone;
+    this.onGone = undefined;
+    // Not from inside the hook whose write failed: on the next turn of the loop.
+    if (gone) orig.setImmediate(gone).unref();
+  }
+
+  /**
+   * The preload is detached (detach.ts): what is queued is written now, as far as the pipe takes
+   * it without waiting, then the connection closes; later messages are only counted. Never throws.
+   */
+  detach(): void {
+    this.onGone = undefined;
+    this.flushNow();
+    this.goneWith();
+    const socket = this.socket;
+    this.socket = undefined;
+    try {
+      if (socket) orig.apply(bindNet().destroy, socket, []);
+    } catch {
+      // Closed already.
+    }
   }
 
   /** A completion was queued: write now under light load, else with the next batch. */
@@ -591,10 +579,4 @@ export class Transport {
     }
     return true;
   }
-}
-
-/** The fd of a connected (or connecting) socket, -1 when there is none. */
-function fdOf(socket: net.Socket): number {
-  const handle = (socket as unknown as { _handle?: { fd?: number } })._handle;
-  return typeof handle?.fd === 'number' ? handle.fd : -1;
 }

@@ -7,6 +7,7 @@ import { NO_STACK, type StackHolder } from './initiator';
 import { plainHttpUrl } from './plainUrl';
 import type { Hook, Tracer } from './tracer';
 import { now } from './tracer';
+import { defineRestorable } from './detach';
 import { preloadRules } from './rules';
 import { ruleBreakEarly, ruleStart, ruleStartUndoable, viewFromUrl } from './ruleHooks';
 import type { RequestStartView, StartDecision } from '../rules';
@@ -430,5 +431,5 @@ export function installFetchInitiator(t: Tracer, hook: Hook): void {
   const ctx: FetchWrap = { wrapped, recent: new Map() };
   Object.defineProperty(wrapped, 'name', { value: original.name });
   Object.defineProperty(wrapped, 'length', { value: original.length });
-  Object.defineProperty(globalThis, 'fetch', { ...Object.getOwnPropertyDescriptor(globalThis, 'fetch'), value: wrapped });
+  defineRestorable(globalThis, 'fetch', { ...Object.getOwnPropertyDescriptor(globalThis, 'fetch'), value: wrapped });
 }

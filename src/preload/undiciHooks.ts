@@ -9,13 +9,13 @@
  * internal Request class, never seen by the program).
  */
 
-import * as dc from 'node:diagnostics_channel';
 import { BodyCapture, bodyCap } from './bodies';
 import { isEventStreamList, noteProgress, SseCounter } from './progress';
 import { NO_STACK } from './initiator';
 import { connOf } from './socketHooks';
 import type { ConnState, Hook, Tracer } from './tracer';
-import { connFields, inTimerCallback, now, Slot, toRequestError, writeConn } from './tracer';
+import { defineRestorable, subscribe } from './detach';
+import { connFields, inTimerCallback, newHook, now, Slot, toRequestError, writeConn } from './tracer';
 import { F, type FieldsWriter, type RecordWriter } from '../protocol/events';
 import { RulesNote, fetchCalls, installFetchInitiator, takeSkippedFetch, takeSyncFetch } from './undiciFetch';
 import { flatHeader, hasHeader, isAbort, isPlainAsyncIterable, originTarget, urlOf } from './undiciHeaders';
@@ -80,7 +80,7 @@ function countBodies(t: Tracer, hook: Hook, proto: object): void {
     // 101 or a CONNECT's 2xx (Request#onUpgrade, #onRequestUpgrade in undici 8, skips it; npm
     // undici 7.30 publishes it), and no `trailers` either: the request would stay pending
     // forever. Its onUpgrade says both.
-    Object.defineProperty(proto, upgradeName, {
+    defineRestorable(proto, upgradeName, {
       configurable: true,
       writable: true,
       enumerable: false,
@@ -101,7 +101,7 @@ function countBodies(t: Tracer, hook: Hook, proto: object): void {
   // 7 calls onData once per chunk of a chunked body): a response still streaming may have had a
   // single call so far, so its progress is noted from the first.
   const wholeReads = dataName === 'onResponseData';
-  Object.defineProperty(proto, dataName, {
+  defineRestorable(proto, dataName, {
     configurable: true,
     writable: true,
     enumerable: false,
@@ -137,15 +137,15 @@ export const undiciSocket = new Slot<true>('nettrace.undici.socket');
 
 /** Subscribes to undici's channels, one handler per channel (each a plain function of the message). */
 export function installUndiciHooks(t: Tracer): void {
-  const hook: Hook = { name: 'undici', enabled: true };
+  const hook = newHook('undici');
   installFetchInitiator(t, hook);
   const on = (name: string, fn: (t: Tracer, hook: Hook, msg: Msg) => void) =>
-    dc.subscribe(name, (msg) => {
+    subscribe(name, (msg) => {
       t.run(hook, fn, msg as Msg, undefined);
     });
 
   // One subscriber: a request made while the hook is disabled is counted as untraced here.
-  dc.subscribe('undici:request:create', (msg) => {
+  subscribe('undici:request:create', (msg) => {
     if (!hook.enabled) t.untracedRequests++;
     else t.run(hook, onCreate, msg as Msg, undefined);
   });

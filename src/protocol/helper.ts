@@ -116,13 +116,21 @@ export interface HelperKernelEventMessage {
   type: 'kernelEvent';
   pid: number;
   addrTuple: AddrTuple;
-  kind: 'retransmit' | 'zeroWindow' | 'socketError';
+  kind: 'retransmit' | 'zeroWindow' | 'socketError' | 'dataIn' | 'drop';
   at: number;
   /** retransmit: the connection's retransmitted segments so far. */
   total?: number;
   rto?: boolean;
   beginAt?: number;
   side?: 'peer' | 'local';
+  /** dataIn: when the data before it last arrived. */
+  prevLastAt?: number;
+  /** dataIn at the connection's close: only `prevLastAt` (its last data) says something. */
+  closing?: boolean;
+  /** drop: the reason's name (from the kernel's BTF) and number, and which way the packet went. */
+  reason?: string;
+  reasonCode?: number;
+  direction?: 'in' | 'out';
   errno?: number;
   icmp?: IcmpMessage;
 }

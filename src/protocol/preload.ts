@@ -95,6 +95,12 @@ export interface PreloadConfig {
   rulesFile?: string;
   /** Threshold of the rules' `slow` field in ms (default 1000); written only with rules. */
   slowThresholdMs?: number;
+  /**
+   * Loaded into a running process through the debugger (an attach session): the preload also
+   * detaches itself (DETACH_SYMBOL) once the collector's connection closes or cannot be made,
+   * that is when the trace ended. Never inherited: the attach restores NETTRACE_CONFIG at once.
+   */
+  attached?: boolean;
 }
 
 /** What a trace rule does (src/rules/rule.ts RuleAction). */
@@ -266,6 +272,28 @@ export interface BlobMessage {
  * Safe to call at any time; never throws.
  */
 export const FLUSH_NOW_SYMBOL = 'nettrace.flushNow';
+
+/**
+ * The global symbol (`Symbol.for(DETACH_SYMBOL)`) under which the preload defines a
+ * non-enumerable function that takes Net Trace out of the process (src/preload/detach.ts): its
+ * diagnostics_channel subscriptions, the functions it replaced (put back, or passing every call
+ * through where the program wrapped them again), its timers and its collector connection (what
+ * is queued is written first). Returns a DetachReport. The extension evaluates it through the
+ * inspector when an attach session ends. Safe to call at any time, more than once; never throws.
+ */
+export const DETACH_SYMBOL = 'nettrace.detach';
+
+/** What the DETACH_SYMBOL function returns. */
+export interface DetachReport {
+  /** The preload was detached by an earlier call (nothing was done this time). */
+  already: boolean;
+  /** The diagnostics channels the preload had subscribed to (none has its subscriber left). */
+  channels: string[];
+  /** Replaced functions put back as they were. */
+  restored: number;
+  /** Replaced functions wrapped again since by someone else: left in place, passing calls through. */
+  passThrough: number;
+}
 
 /**
  * Collector → preload: the session's whole rule set, replacing the one the preload has. Sent to

@@ -14,15 +14,7 @@ import { redactedQueryNames } from './redact';
 import { inheritRedirectInitiator, RedirectLinks } from './redirects';
 import { emptyTrace } from './traceFile';
 import { RECORD_KINDS } from './wire';
-import {
-  type HttpRequest,
-  type IncompleteReason,
-  type Initiator,
-  type ProcessInfo,
-  type RecordKind,
-  type RecordOfKind,
-  type Trace,
-} from './types';
+import { type HttpRequest, type IncompleteReason, type Initiator, type RecordKind, type RecordOfKind, type Trace } from './types';
 import {
   DEFAULTS,
   endReason,
@@ -41,6 +33,7 @@ import { MAX_PENDING_BLOBS, MAX_STACKS } from './wire';
 import { addLoopBlock, droppedLoopBlocks } from './loopBlocked';
 import { normalizeRecord } from './normalize';
 import { markIncomplete, unmarkFinished } from './incomplete';
+import { markRestart, processInfoOf } from './processes';
 import { roundMs } from './timings';
 import { DEFAULT_MAX_PENDING_BLOB_BYTES, DEFAULT_MAX_RECORDS, type TraceBuilderOptions } from './builderOptions';
 
@@ -259,17 +252,12 @@ export class TraceBuilder implements UpsertHost {
     if (typeof msg.conn === 'string') state.conn = msg.conn.slice(0, 100);
     state.pid = msg.pid;
     state.threadId = typeof msg.threadId === 'number' ? msg.threadId : 0;
-    const info: ProcessInfo = {
-      pid: msg.pid,
-      threadId: state.threadId,
-      argv: Array.isArray(msg.argv) ? msg.argv.map(String) : [],
-      nodeVersion: String(msg.nodeVersion ?? ''),
-      cwd: String(msg.cwd ?? ''),
-      startAt: typeof msg.startAt === 'number' ? this.relative(msg.startAt) : this.relative(this.now()),
-    };
-    if (typeof msg.ppid === 'number') info.ppid = msg.ppid;
+    const info = processInfoOf(msg, state.threadId, this.relative(typeof msg.startAt === 'number' ? msg.startAt : this.now()));
     if (state.process) Object.assign(state.process, info);
     else {
+      // A process started again (node --watch, nodemon) after an earlier one with its command line ended.
+      const states = [...this.connections.values()];
+      markRestart(this.trace.processes, info, (p) => p.exitAt !== undefined || states.some((s) => s.process === p && s.exited));
       state.process = info;
       this.trace.processes.push(info);
     }
@@ -370,6 +358,7 @@ export class TraceBuilder implements UpsertHost {
       for (const key in record) this.fields.convertField(state, record, key, record[key]);
       record.traceID = traceID;
       if (state.pid !== undefined) record.pid = state.pid;
+      if (recordKind === 'httpRequests' && state.process?.restart) record.restart = state.process.restart;
       if (recordKind !== 'udpConns' && recordKind !== 'dnsQueries' && state.threadId !== undefined) {
         record.threadId = state.threadId;
       }

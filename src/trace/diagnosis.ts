@@ -21,7 +21,7 @@ import {
   type RequestContext,
 } from './timings';
 import { mainStretch } from './loopBlocked';
-import { icmpText, kernelStory, requestKernelEvents, synStory } from './kernel';
+import { icmpText, kernelStory, kernelWaitStory, requestKernelEvents, synStory } from './kernel';
 import { explainTlsError } from './tlsErrors';
 import type { ConnectAttempt, DnsQuery, HttpRequest, Timings } from './types';
 
@@ -549,7 +549,7 @@ export function diagnose(ctx: DiagnosisContext, timings?: Timings, options: Diag
     const ms = start !== undefined && req.respRecvAt !== undefined ? req.respRecvAt - start : undefined;
     return andLoop(`server answered ${statusText(status, req.respStatusText)}${after(ms)}`);
   }
-  if (loop) return loop;
+  if (loop) return withKernel(loop, ctx);
   const slow = diagnoseSlow(ctx, t, options.slowThresholdMs ?? DEFAULT_SLOW_THRESHOLD_MS);
   return slow && withKernel(slow, ctx);
 }
@@ -562,6 +562,9 @@ export function diagnose(ctx: DiagnosisContext, timings?: Timings, options: Diag
 function withKernel(sentence: string, ctx: DiagnosisContext): string {
   const conn = ctx.tcpConn;
   const events = requestKernelEvents(ctx.request, conn).filter((e) => e.kind !== 'socketError');
-  const story = kernelStory(events, { all: conn?.kernelEvents, synRetransmits: conn?.tcpMetrics?.synRetransmits });
-  return story ? `${sentence}; the kernel: ${story}` : sentence;
+  const parts = [
+    kernelWaitStory(ctx.request),
+    kernelStory(events, { all: conn?.kernelEvents, synRetransmits: conn?.tcpMetrics?.synRetransmits }),
+  ].filter(Boolean);
+  return parts.length ? `${sentence}; the kernel: ${parts.join('; ')}` : sentence;
 }

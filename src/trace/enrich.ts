@@ -6,6 +6,7 @@
 
 import { diagnose, type DiagnosisContext, type DiagnosisOptions } from './diagnosis';
 import { loopBlockedOf, loopBlocksByThread, threadKey } from './loopBlocked';
+import { kernelTimingsOf } from './kernel';
 import { computeTimings } from './timings';
 import type { Dial, DnsQuery, HttpRequest, LoopBlock, TcpConn, TlsTunnel, Trace } from './types';
 
@@ -116,6 +117,9 @@ export function enrichRequest(request: HttpRequest, index: RecordIndex, options:
   const timings = computeTimings(ctx);
   // traceID first: the collector's records get it last (see TraceBuilder), saved files read better.
   const out: HttpRequest = { traceID: request.traceID, ...(request as Omit<HttpRequest, 'traceID'>), timings };
+  const kernel = kernelTimingsOf(request, ctx.tcpConn);
+  if (kernel) out.kernelTimings = kernel;
+  else delete out.kernelTimings;
   const blocked = index.loopBlocks && loopBlockedOf(request, index.loopBlocks.get(threadKey(request.pid, request.threadId)));
   if (blocked) out.loopBlocked = blocked;
   else delete out.loopBlocked;

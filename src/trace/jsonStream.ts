@@ -17,14 +17,39 @@ function skipped(v: unknown): boolean {
 }
 
 /**
+ * A piece of JSON text that is part of a longer string: `text` without its first `from` and its
+ * last `cutEnd` characters, all of them ASCII (brackets, newlines, spaces), so that the same counts
+ * cut its UTF-8 bytes. Writing encodes `text` whole and cuts the bytes: slicing the string would
+ * first flatten JSON.stringify's result into one more copy.
+ */
+interface Cut {
+  text: string;
+  from: number;
+  cutEnd: number;
+}
+
+/** The string of a piece. */
+function pieceText(p: string | Cut): string {
+  return typeof p === 'string' ? p : p.text.slice(p.from, p.text.length - p.cutEnd);
+}
+
+/**
  * Yields the text of `JSON.stringify(value, null, 1)` in pieces: arrays and objects down to
  * `streamDepth` are written member by member, deeper values with one JSON.stringify each.
  */
 export function* jsonPieces(value: unknown, streamDepth: number, depth = 0): Generator<string> {
-  const pad = (d: number) => '\n' + ' '.repeat(d);
+  for (const p of jsonParts(value, streamDepth, depth)) yield pieceText(p);
+}
+
+/** jsonPieces, with the pieces that are part of a longer string as Cuts. */
+function* jsonParts(value: unknown, streamDepth: number, depth: number): Generator<string | Cut> {
   if (depth < streamDepth && Array.isArray(value)) {
     if (value.length === 0) {
       yield '[]';
+      return;
+    }
+    if (depth + 1 === streamDepth) {
+      yield* batchedElements(value, depth);
       return;
     }
     yield '[';
@@ -32,7 +57,7 @@ export function* jsonPieces(value: unknown, streamDepth: number, depth = 0): Gen
       yield pad(depth + 1);
       const v: unknown = value[i];
       if (skipped(v)) yield 'null';
-      else yield* jsonPieces(v, streamDepth, depth + 1);
+      else yield* jsonParts(v, streamDepth, depth + 1);
       if (i < value.length - 1) yield ',';
     }
     yield pad(depth) + ']';
@@ -47,7 +72,7 @@ export function* jsonPieces(value: unknown, streamDepth: number, depth = 0): Gen
     yield '{';
     for (let i = 0; i < keys.length; i++) {
       yield pad(depth + 1) + JSON.stringify(keys[i]) + ': ';
-      yield* jsonPieces(value[keys[i]], streamDepth, depth + 1);
+      yield* jsonParts(value[keys[i]], streamDepth, depth + 1);
       if (i < keys.length - 1) yield ',';
     }
     yield pad(depth) + '}';
@@ -58,14 +83,42 @@ export function* jsonPieces(value: unknown, streamDepth: number, depth = 0): Gen
     return;
   }
   // A value at `depth` is indented as JSON.stringify indents it at that depth: stringified inside
-  // `depth` one-element arrays, whose brackets are then sliced off — one pass in V8's serializer
+  // `depth` one-element arrays, whose brackets are then cut off — one pass in V8's serializer
   // instead of a second pass over the text replacing every newline.
   let wrapped: unknown = value;
   for (let d = 0; d < depth; d++) wrapped = [wrapped];
-  const text = JSON.stringify(wrapped, null, 1);
   // Each wrapper writes "[\n" + d spaces before its element and "\n" + (d - 1) spaces + "]" after.
   const cut = wrapperOf(depth);
-  yield text.slice(cut, text.length - (cut - depth));
+  yield { text: JSON.stringify(wrapped, null, 1), from: cut, cutEnd: cut - depth };
+}
+
+/**
+ * Elements of a streamed array stringified per call: bounds the string one call makes (a batch of
+ * requests stays under V8's large-object size, so it dies young).
+ */
+const BATCH = 32;
+
+/**
+ * The text of `value` (a non-empty array at `depth` whose elements are written whole) as
+ * jsonParts would write it element by element, but with one JSON.stringify per BATCH elements:
+ * each batch is stringified as an array at `depth` (wrapped as above) and its brackets cut off.
+ */
+function* batchedElements(value: readonly unknown[], depth: number): Generator<string | Cut> {
+  const cut = wrapperOf(depth);
+  yield '[';
+  for (let i = 0; i < value.length; i += BATCH) {
+    let wrapped: unknown = value.length <= BATCH ? value : value.slice(i, i + BATCH);
+    for (let d = 0; d < depth; d++) wrapped = [wrapped];
+    if (i > 0) yield ',';
+    // The batch's "[" and its closing "\n" + depth spaces + "]" go with the wrappers' text.
+    yield { text: JSON.stringify(wrapped, null, 1), from: cut + 1, cutEnd: cut + 2 };
+  }
+  yield pad(depth) + ']';
+}
+
+/** A newline and `d` spaces of indentation. */
+function pad(d: number): string {
+  return '\n' + ' '.repeat(d);
 }
 
 /** Length of the text `depth` one-element arrays put before their element. */
@@ -78,27 +131,43 @@ function wrapperOf(depth: number): number {
 
 /**
  * Writes `value` as `JSON.stringify(value, null, 1) + "\n"` to `path`, streaming (see
- * jsonPieces), readable only by its owner and never through a symlink (openPrivate).
+ * jsonPieces), readable only by its owner and never through a symlink (openPrivate). Each
+ * stringified part is encoded to UTF-8 once, straight from V8's result (see Cut).
  */
 export async function writeJsonFile(path: string, value: unknown, streamDepth: number): Promise<void> {
   const fh = await openPrivate(path);
   try {
-    let buf: string[] = [];
+    let small: string[] = [];
+    let chunks: Buffer[] = [];
     let size = 0;
-    const flush = async () => {
-      if (size === 0) return;
-      const text = buf.join('');
-      buf = [];
-      size = 0;
-      await fh.write(text);
+    const takeSmall = () => {
+      if (small.length === 0) return;
+      const b = Buffer.from(small.join(''));
+      small = [];
+      chunks.push(b);
+      size += b.length;
     };
-    for (const piece of jsonPieces(value, streamDepth)) {
-      buf.push(piece);
-      size += piece.length;
+    const flush = async () => {
+      takeSmall();
+      if (size === 0) return;
+      const list = chunks;
+      chunks = [];
+      size = 0;
+      await fh.writev(list);
+    };
+    for (const part of jsonParts(value, streamDepth, 0)) {
+      if (typeof part === 'string') {
+        small.push(part);
+        if (small.length >= 4096) takeSmall();
+      } else {
+        takeSmall();
+        const b = Buffer.from(part.text);
+        chunks.push(b.subarray(part.from, b.length - part.cutEnd));
+        size += b.length;
+      }
       if (size >= 1 << 20) await flush();
     }
-    buf.push('\n');
-    size += 1;
+    small.push('\n');
     await flush();
   } finally {
     await fh.close();

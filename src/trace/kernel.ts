@@ -5,7 +5,7 @@
  * were normalized where it was read, normalize.ts) and the results are plain text.
  */
 
-import type { AddrTuple, Conntrack, HttpRequest, IcmpMessage, KernelEvent, TcpConn, TcpMetrics } from './types';
+import type { AddrTuple, Conntrack, HttpRequest, IcmpMessage, KernelEvent, KernelTimings, TcpConn, TcpMetrics } from './types';
 
 /** Display texts of one connection's kernel view; a field is absent when nothing is known. */
 export interface KernelFacts {
@@ -247,7 +247,56 @@ export function kernelStory(events: readonly KernelEvent[], context: StoryContex
         : `the program's receive window was zero for ${usText(ms * 1000)}${times} (it was not reading what arrived)`,
     );
   }
+  const drops = events.filter((e): e is Extract<KernelEvent, { kind: 'drop' }> => e.kind === 'drop');
+  if (drops.length) {
+    const byReason = new Map<string, number>();
+    for (const d of drops) byReason.set(d.reason, (byReason.get(d.reason) ?? 0) + 1);
+    const reasons = [...byReason].map(([r, n]) => (n > 1 ? `${r} ×${n}` : r)).join(', ');
+    parts.push(`${drops.length === 1 ? '1 packet' : `${drops.length} packets`} dropped by the kernel (${reasons})`);
+  }
   for (const e of events) if (e.kind === 'socketError' && e.icmp) parts.push(icmpText(e.icmp));
   if (context.dropped) parts.push(`${context.dropped} more kernel events not listed`);
   return parts.length ? parts.join('; ') : undefined;
+}
+
+/** How far apart (ms) the kernel's and the program's clocks may read the same moment. */
+const CLOCK_SLACK_MS = 2;
+
+/**
+ * When `req`'s response reached the machine (its connection's `dataIn` events, privileged
+ * helper): the first data to arrive after the program sent the request, if the program read its
+ * first byte after that; and its last byte, the arrival before the program's next exchange on the
+ * connection (or its close). HTTP/1.x only: HTTP/2 streams share their connection's arrivals.
+ */
+export function kernelTimingsOf(
+  req: Pick<HttpRequest, 'protoMajor' | 'reqStartAt' | 'reqSentAt' | 'respRecvAt' | 'respDoneAt'>,
+  conn: Pick<TcpConn, 'kernelEvents'> | undefined,
+): KernelTimings | undefined {
+  const events = conn?.kernelEvents;
+  const sent = req.reqSentAt ?? req.reqStartAt;
+  const read = req.respRecvAt;
+  if (!events?.length || (req.protoMajor ?? 1) >= 2 || sent === undefined || read === undefined) return undefined;
+  const i = events.findIndex((e) => e.kind === 'dataIn' && e.at >= sent - CLOCK_SLACK_MS);
+  const first = events[i];
+  if (!first || first.at > read + CLOCK_SLACK_MS) return undefined;
+  const out: KernelTimings = { respFirstByteAt: Math.min(first.at, read) };
+  const next = events.slice(i + 1).find((e) => e.kind === 'dataEnd' || (e.kind === 'dataIn' && e.prevLastAt !== undefined));
+  const last = next?.kind === 'dataEnd' ? next.at : next?.kind === 'dataIn' ? next.prevLastAt : undefined;
+  const done = req.respDoneAt;
+  if (last !== undefined && last >= first.at && (done === undefined || last <= done + CLOCK_SLACK_MS)) {
+    out.respLastByteAt = done !== undefined ? Math.min(last, done) : last;
+  }
+  return out;
+}
+
+/**
+ * "the response's first byte reached the machine 360 ms before the program read it" when the
+ * response waited in the socket at least `minMs`; undefined otherwise.
+ */
+export function kernelWaitStory(req: Pick<HttpRequest, 'respRecvAt' | 'kernelTimings'>, minMs = 50): string | undefined {
+  const k = req.kernelTimings;
+  if (!k || req.respRecvAt === undefined) return undefined;
+  const waited = req.respRecvAt - k.respFirstByteAt;
+  if (waited < minMs) return undefined;
+  return `the response's first byte reached the machine ${usText(waited * 1000)} before the program read it`;
 }

@@ -31,7 +31,7 @@ export interface TcpMetrics {
   /** SYN to ESTABLISHED as the kernel saw it. */
   connectLatencyUs?: number;
   lifespanUs?: number;
-  /** Kernel events of the connection past the first 64 (`tcpConns[].kernelEvents`): counted, not listed. */
+  /** Kernel events of the connection past the first 256 (`tcpConns[].kernelEvents`): counted, not listed. */
   kernelEventsDropped?: number;
 }
 
@@ -60,6 +60,27 @@ export type KernelEvent =
     }
   | { kind: 'zeroWindow'; at: number; beginAt: number; side: 'peer' | 'local' }
   | {
+      /** Data arrived after the program had sent more (a response's first byte, on HTTP/1.x). */
+      kind: 'dataIn';
+      at: number;
+      /** When the data before it last arrived (the previous response's last byte). */
+      prevLastAt?: number;
+    }
+  | {
+      /** The kernel dropped a packet of the connection. */
+      kind: 'drop';
+      at: number;
+      /** The kernel's drop reason (`NETFILTER_DROP`, `TCP_CSUM`, `SOCKET_RCVBUFF`, … without `SKB_DROP_REASON_`). */
+      reason: string;
+      /** `out`: a packet the connection sent; `in`: one it received. */
+      direction: 'in' | 'out';
+    }
+  | {
+      /** When the connection's last data arrived (reported at its close). */
+      kind: 'dataEnd';
+      at: number;
+    }
+  | {
       kind: 'socketError';
       at: number;
       /** The socket's error number when the kernel still held it at the close (the program usually takes it first). */
@@ -69,3 +90,15 @@ export type KernelEvent =
       /** The ICMP error the kernel received about the connection (then `at` is when). */
       icmp?: IcmpMessage;
     };
+
+/**
+ * When a request's response reached the machine, as the kernel saw it (privileged helper, eBPF;
+ * HTTP/1.x), next to when the program read it (`respRecvAt`, `respDoneAt`): the difference is
+ * time the response waited in the socket for the program. ms since traceBeginAt.
+ */
+export interface KernelTimings {
+  /** The response's first byte arrived. */
+  respFirstByteAt: number;
+  /** Its last byte arrived (known once the program sent its next request or the connection closed). */
+  respLastByteAt?: number;
+}

@@ -214,6 +214,12 @@ function fixKernelEvent(e: Obj): e is Obj & KernelEvent {
     return true;
   }
   if (e.kind === 'zeroWindow') return isTime(e.beginAt) && (e.side === 'peer' || e.side === 'local');
+  if (e.kind === 'dataEnd') return true;
+  if (e.kind === 'drop') return isString(e.reason) && (e.direction === 'in' || e.direction === 'out');
+  if (e.kind === 'dataIn') {
+    keepIf(e, 'prevLastAt', isTime);
+    return true;
+  }
   if (e.kind !== 'socketError') return false;
   keepIf(e, 'errno', isCount);
   keepIf(e, 'code', isString);

@@ -9,8 +9,8 @@ import type { IncomingRequest, IncompleteReason, StackFrame } from './incoming';
 import type { TraceRules } from './ruleTypes';
 
 export type { IncomingError, IncomingRequest, IncompleteReason, ServerKind, StackFrame } from './incoming';
-import type { KernelEvent, TcpMetrics } from './kernelRecords';
-export type { IcmpMessage, KernelEvent, TcpMetrics } from './kernelRecords';
+import type { KernelEvent, KernelTimings, TcpMetrics } from './kernelRecords';
+export type { IcmpMessage, KernelEvent, KernelTimings, TcpMetrics } from './kernelRecords';
 export type { TraceRule, TraceRules } from './ruleTypes';
 
 /** The current (and only) trace format version this code reads and writes. */
@@ -100,6 +100,8 @@ export interface HttpRequest {
   traceID: string;
   pid: number;
   threadId?: number;
+  /** Made by a restarted process: its `processes[].restart` (absent before the first restart). */
+  restart?: number;
   client: HttpClientKind;
   reqMethod: string;
   reqURL: string;
@@ -161,6 +163,8 @@ export interface HttpRequest {
   marks?: string[];
   timings?: Timings;
   loopBlocked?: LoopBlocked;
+  /** When the response reached the machine (privileged helper), from its connection's `kernelEvents`. */
+  kernelTimings?: KernelTimings;
   diagnosis?: string;
 }
 
@@ -304,7 +308,7 @@ export interface TcpConn {
   socketTrace?: SocketTrace;
   tcpMetrics?: TcpMetrics;
   conntrack?: Conntrack;
-  /** What the kernel saw happen on the connection, in time order, at most 64 (privileged helper). */
+  /** What the kernel saw happen on the connection, in time order, at most 256 (privileged helper). */
   kernelEvents?: KernelEvent[];
 }
 
@@ -426,6 +430,10 @@ export interface ProcessInfo {
   startAt: number;
   exitAt?: number;
   exitCode?: number;
+  /** The program was started again (node --watch, nodemon, `restart: true`): this process is its n-th restart (1 for the first). */
+  restart?: number;
+  /** The pid of the process this one replaced (its restart). */
+  restartOf?: number;
   /** This thread's event-loop blocked stretches while it had requests in flight, in time order; the rest past 10,000 are counted. */
   loopBlocks?: LoopBlock[];
   droppedLoopBlocks?: number;

@@ -134,7 +134,9 @@ for (const { label, bin } of nodes) {
           const expression = m.preloadLoadExpression(preload, { ipcPath: collector.ipcPath });
           const evaluate = () => client.send('Runtime.evaluate', { expression, includeCommandLineAPI: true, returnByValue: true });
           const first = await evaluate();
-          assert.equal(first.result?.result?.value, `${m.ATTACH_LOADED}${p.child.pid}`, JSON.stringify(first));
+          const loaded = m.parseAttachLoaded(String(first.result?.result?.value));
+          assert.equal(loaded?.pid, String(p.child.pid), JSON.stringify(first));
+          assert.match(loaded.inspector, /^ws:\/\/127\.0\.0\.1:\d+\//, 'the answer names the process’s inspector');
           const second = await evaluate();
           assert.match(second.result.result.value, /already loaded the preload/, 'loaded once');
           await client.close(); // detach before the requests: the hooks keep recording into the collector

@@ -506,3 +506,68 @@ test('attach: the preload is loaded into the attached process through the debugg
     await t.cleanup();
   }
 });
+
+test('attach: when the session ends, the preload is taken out of the process through its inspector', async () => {
+  vscode.config.values = { traceNodeSessions: 'all' };
+  const t = setup();
+  const { srv, url } = await server();
+  let program;
+  try {
+    const resolved = await t.resolve('pwa-node', { type: 'pwa-node', request: 'attach', name: 'Attach to api', port: 9229 });
+    const key = resolved.__nettraceSession;
+    const root = {
+      id: 'dbg-attach-2',
+      name: 'Attach to api',
+      configuration: resolved,
+      customRequest: () => Promise.reject(new Error('no target')),
+    };
+    let out = '';
+    const child = {
+      id: 'dbg-child-2',
+      name: 'api [1]',
+      parentSession: root,
+      configuration: { type: 'pwa-node', request: 'attach', __pendingTargetId: 't2' },
+      // The target: a running process with an inspector; it makes a request once the preload is in,
+      // then says when no hook of Net Trace is left in it.
+      customRequest: async (_command, args) => {
+        const code = [
+          "const dc = require('node:diagnostics_channel');",
+          'const r = (0, eval)(process.env.EXPR);',
+          "process.stdout.write(JSON.stringify(r) + '\\n');",
+          "require('node:http').get(process.env.APP_URL + '/while-attached', (res) => res.resume());",
+          'const poll = setInterval(() => {',
+          "  if (dc.hasSubscribers('http.client.request.start') || globalThis[Symbol.for('nettrace.detach')]) return;",
+          "  process.stdout.write('no hook left\\n');",
+          '  clearInterval(poll);',
+          '}, 20);',
+        ].join('\n');
+        program = spawn(process.execPath, ['--inspect=127.0.0.1:0', '-e', code], {
+          env: { ...process.env, NODE_OPTIONS: '', EXPR: args.expression, APP_URL: url },
+          stdio: ['ignore', 'pipe', 'ignore'],
+        });
+        program.stdout.on('data', (d) => (out += d));
+        while (!out.includes('\n')) await new Promise((r) => setTimeout(r, 20));
+        return { result: `'${JSON.parse(out.split('\n')[0])}'` };
+      },
+    };
+    vscode.debug.startSession(root);
+    vscode.debug.startSession(child);
+    assert.deepEqual(
+      (await requestsOf(t.traces, key, 1)).map((r) => new URL(r.reqURL).pathname),
+      ['/while-attached'],
+    );
+    assert.doesNotMatch(out, /no hook left/, 'hooked while attached');
+    vscode.debug.endSession(root); // the debugger detached
+    for (const deadline = Date.now() + 5000; !out.includes('no hook left') && Date.now() < deadline;)
+      await new Promise((r) => setTimeout(r, 50));
+    assert.match(out, /no hook left/, t.logs.join('\n'));
+    assert.ok(
+      t.logs.some((l) => l.includes(`${key}: nettrace: detached from pid ${program.pid} `)),
+      t.logs.join('\n'),
+    );
+  } finally {
+    program?.kill('SIGKILL');
+    srv.close();
+    await t.cleanup();
+  }
+});

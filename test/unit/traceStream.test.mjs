@@ -45,6 +45,9 @@ test('jsonPieces writes exactly JSON.stringify(value, null, 1), streamed to any 
     {},
     'str',
     { log: { entries: [{ a: 1 }, { b: [2, 3] }], version: '1.2' } },
+    // Long arrays are stringified in batches of elements: every batch boundary, holes and all.
+    { list: Array.from({ length: 300 }, (_, i) => (i % 7 === 3 ? undefined : { i, s: 'x'.repeat(i % 5), n: [i, { m: null }] })) },
+    Array.from({ length: 129 }, (_, i) => [i, [i]]),
   ];
   for (const v of values) {
     for (const depth of [0, 1, 2, 3, 5]) assert.equal([...core.jsonPieces(v, depth)].join(''), JSON.stringify(v, null, 1));

@@ -75,6 +75,13 @@ export function renderConnection(ctx: DetailContext, row: Row): Child[] {
       // What happened on the connection while this request had it (its own time window).
       const mine = kernelStory(requestKernelEvents(req, conn), { all: conn.kernelEvents, synRetransmits: conn.tcpMetrics?.synRetransmits });
       if (mine) rows.push(['During this request', mine]);
+      const kt = req.kernelTimings;
+      if (kt) {
+        const late = req.respRecvAt !== undefined ? req.respRecvAt - kt.respFirstByteAt : undefined;
+        const last = kt.respLastByteAt !== undefined ? `, last byte +${formatMs(kt.respLastByteAt)}` : '';
+        const read = late !== undefined && late >= 1 ? ` — the program read it ${formatMs(late)} later` : '';
+        rows.push(['Response arrived', `first byte +${formatMs(kt.respFirstByteAt)}${last}${read}`]);
+      }
       out.push(h('h3', null, null, `Kernel${k.source ? ` (${k.source})` : ''}`), kv(rows));
     }
   }

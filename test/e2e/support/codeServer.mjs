@@ -142,6 +142,8 @@ export async function startCodeServer(dirs, { results, env: extraEnv = {}, logNa
     ...extraEnv,
   };
   delete csEnv.NODE_OPTIONS;
+  // Set by the test runner running this file: a `node --test` typed into VS Code's terminal would take it as nested and run nothing.
+  delete csEnv.NODE_TEST_CONTEXT;
   const entry = join(e2e.codeServer, 'out', 'node', 'entry.js');
   const common = ['--user-data-dir', userData, '--extensions-dir', extensions, '--disable-telemetry', '--disable-update-check'];
   const install = spawnSync(e2e.node24, [entry, ...common, '--install-extension', e2e.vsix], {

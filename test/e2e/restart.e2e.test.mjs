@@ -1,0 +1,121 @@
+// End-to-end: a `restart: true` launch of `node --watch` (the workspace's own "type": "node"
+// configuration, "Net Trace: Trace All Node Debugging" on) in a real VS Code (code-server) at
+// 1440×900 with the Run and Debug side bar open. F5: the panel lists the program's request with
+// its line; the file changes, node --watch starts the program again, and the new process's request
+// joins the same trace (no new trace in the list), with the program's line.
+//
+// Run by scripts/e2e.sh (code-server, Node 24, Chromium and the .vsix in NETTRACE_E2E_*), e.g.
+// `scripts/e2e.sh test/e2e/restart.e2e.test.mjs`.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { join } from 'node:path';
+import {
+  extensionsStarted,
+  findFrame,
+  missing as skip,
+  openBrowser,
+  openFile,
+  openWorkbench,
+  prepareWorkspace,
+  resultsDir,
+  runCommand,
+  saveLogs,
+  sleep,
+  startCodeServer,
+  stepper,
+  until,
+} from './support/codeServer.mjs';
+
+const results = resultsDir('restart');
+const step = stepper('e2e restart');
+
+// A service that reports its version to a registry once it is up, then keeps running.
+const SERVICE = (version) => `// Registers this version of the service, then serves.
+const http = require('node:http');
+
+async function register() {
+  const res = await fetch(process.env.REGISTRY_URL + '/register?version=${version}'); // e2e: register
+  console.log('registered', res.status);
+}
+
+register().catch((err) => console.error(err));
+setInterval(() => {}, 1000);
+`;
+
+test(
+  'a restart: true launch of node --watch: after a file change the new process’s request continues the trace',
+  { skip, timeout: 8 * 60_000 },
+  async () => {
+    const registry = createServer((req, res) => res.end('ok'));
+    await new Promise((r) => registry.listen(0, '127.0.0.1', r));
+    const dirs = prepareWorkspace({ label: 'restart', workspaceName: 'service', settings: { 'nettrace.traceNodeSessions': 'all' } });
+    const { workspace, userData } = dirs;
+    writeFileSync(join(workspace, 'service.js'), SERVICE(1));
+    const launch = {
+      version: '0.2.0',
+      configurations: [
+        {
+          type: 'node',
+          request: 'launch',
+          name: 'Watch service',
+          runtimeArgs: ['--watch'],
+          program: '${workspaceFolder}/service.js',
+          restart: true,
+          env: { REGISTRY_URL: `http://127.0.0.1:${registry.address().port}` },
+        },
+      ],
+    };
+    writeFileSync(join(workspace, '.vscode', 'launch.json'), JSON.stringify(launch, null, 2));
+    const line =
+      SERVICE(1)
+        .split('\n')
+        .findIndex((l) => l.includes('// e2e: register')) + 1;
+    const cs = await startCodeServer(dirs, { results });
+    const { page, shot } = await openBrowser({ viewport: { width: 1440, height: 900 }, results });
+    const visibleRows = (panel) =>
+      panel.$$eval('.list-rows .row', (els) => els.filter((e) => e.style.display !== 'none').map((e) => e.innerText.replace(/\s+/g, ' ')));
+    const traceLabels = (panel) =>
+      panel.$$eval('select.trace-select option', (els) => els.filter((e) => e.value).map((e) => e.textContent));
+    try {
+      await openWorkbench(page, cs);
+      await openFile(page, 'service.js');
+      await extensionsStarted(userData);
+      await runCommand(page, 'View: Show Run and Debug');
+      await page.locator('.monaco-editor .view-lines').first().click();
+      await page.keyboard.press('F5');
+      step('F5 on "Watch service" (node --watch, restart: true)');
+      const panel = await until('the Net Trace panel', () => findFrame(page, '.list-rows'), 120_000, 500);
+      await until('the first process’s request', async () => (await visibleRows(panel)).some((t) => t.includes('version=1')), 90_000, 500);
+      const before = await traceLabels(panel);
+      step(`traces: ${before.join(' | ')}`);
+      writeFileSync(join(workspace, 'service.js'), SERVICE(2));
+      step('service.js changed');
+      await until(
+        'the restarted process’s request in the same trace',
+        async () => {
+          const r = await visibleRows(panel);
+          return r.some((t) => t.includes('version=1')) && r.some((t) => t.includes('version=2')) && r;
+        },
+        90_000,
+        500,
+      );
+      const listed = await visibleRows(panel);
+      step(`panel lists:\n    ${listed.join('\n    ')}`);
+      assert.equal(listed.length, 2);
+      assert.deepEqual(await traceLabels(panel), before, 'no new trace: the restart continues the same one');
+      const initiators = await panel.$$eval('.list-rows .row .c-initiator', (els) => els.map((e) => e.textContent.trim()).filter(Boolean));
+      step(`initiators: ${initiators.join(', ')}`);
+      assert.deepEqual(initiators, [`service.js:${line}`, `service.js:${line}`]);
+      await sleep(500);
+      await shot('node-watch-restart');
+    } catch (err) {
+      await shot('failure');
+      saveLogs(userData, join(results, 'logs'));
+      throw err;
+    } finally {
+      registry.close();
+    }
+  },
+);
