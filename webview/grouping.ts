@@ -43,6 +43,7 @@ export function incomingAsRequest(inc: IncomingRequest): HttpRequest {
   if (inc.respStatusCode !== undefined) req.respStatusCode = inc.respStatusCode;
   if (inc.respContentLen !== undefined) req.respContentLen = inc.respContentLen;
   if (inc.reqContentLen !== undefined) req.reqContentLen = inc.reqContentLen;
+  if (inc.incomplete) req.incomplete = inc.incomplete;
   if (inc.aborted || inc.error) {
     req.reqError = {
       phase: 'response',
@@ -62,6 +63,7 @@ export function headerRow(inc: IncomingRequest, calls: number, collapsed: boolea
   row.path = calls ? `${collapsed ? '▸' : '▾'} ${label}` : label;
   row.host = calls ? `${calls} ${calls === 1 ? 'call' : 'calls'}` : 'no calls';
   row.initiator = '';
+  if (inc.incomplete) row.status = 'incomplete';
   row.group = { incoming: inc, calls, collapsed };
   return row;
 }

@@ -1,7 +1,7 @@
 /**
- * The "Incoming requests" section of `nettrace show`: each request the traced programs served,
- * with the calls it caused (`causedBy`) indented under it by their numbers in the request table,
- * and for a slow one where its time went (diagnoseIncoming).
+ * The "Incoming requests" section of `nettrace show`: each request the traced programs served
+ * (with its handler's line when known), the calls it caused (`causedBy`) indented under it by their
+ * numbers in the request table, and for a slow or incomplete one where its time went (diagnoseIncoming).
  */
 
 import { diagnoseIncoming, incomingBreakdown } from '../trace/incomingDiagnosis';
@@ -36,6 +36,7 @@ const msText = (v: number | undefined): string => (v === undefined ? '-' : `${v.
 
 /** What an incoming request's status says: its code, or why it has none. */
 function incomingStatus(inc: IncomingRequest): string {
+  if (inc.incomplete) return `INCOMPLETE (${inc.incomplete})`;
   if (inc.aborted) return inc.respStatusCode !== undefined ? `${inc.respStatusCode} aborted` : 'aborted';
   if (inc.respStatusCode !== undefined) return String(inc.respStatusCode);
   return inc.reqEndAt === undefined ? 'open' : 'no response';
@@ -85,8 +86,13 @@ export function renderIncoming(
     const b = incomingBreakdown(inc, calls);
     const route = inc.route !== undefined ? `  (${sanitize(inc.route)})` : '';
     const via = depth > 0 ? `↳ served by pid ${inc.pid}: ` : '';
-    const head = `${via}${sanitize(inc.traceID)} ${sanitize(inc.reqMethod)} ${sanitize(inc.reqURL)}${route}  ${incomingStatus(inc)}  ${msText(b?.totalMs)}`;
-    lines.push(`${pad}${paint(cut(head, Math.max(20, o.width - pad.length)), inc.aborted || inc.error ? 31 : 0, o.color)}`);
+    // An incomplete request's time is unknown: it was still open when its program ended.
+    const took = inc.incomplete ? '-' : msText(b?.totalMs);
+    // The handler's line, as the request table names an initiator: `routes.ts:12`.
+    const at = inc.handler ? `  @ ${sanitize(inc.handler.file.split(/[\\/]/).pop())}:${inc.handler.line}` : '';
+    const head = `${via}${sanitize(inc.traceID)} ${sanitize(inc.reqMethod)} ${sanitize(inc.reqURL)}${route}  ${sanitize(incomingStatus(inc))}  ${took}${at}`;
+    const red = inc.aborted || inc.error ? 31 : inc.incomplete ? 33 : 0;
+    lines.push(`${pad}${paint(cut(head, Math.max(20, o.width - pad.length)), red, o.color)}`);
     for (const call of calls.slice(0, MAX_CALLS)) {
       const status = call.reqError ? 'failed' : call.respStatusCode !== undefined ? String(call.respStatusCode) : '-';
       const total = call.timings ? Object.values(call.timings).reduce((s, v) => s + (v > 0 ? v : 0), 0) : undefined;
@@ -97,7 +103,7 @@ export function renderIncoming(
       if (inner && depth + 1 < MAX_DEPTH) one(inner, depth + 1);
     }
     if (calls.length > MAX_CALLS) lines.push(`${pad}    … ${calls.length - MAX_CALLS} more calls`);
-    if (b && b.totalMs >= o.slowThresholdMs) {
+    if (inc.incomplete || (b && b.totalMs >= o.slowThresholdMs)) {
       const sentence = diagnoseIncoming(inc, calls);
       if (sentence) lines.push(`${pad}    ${paint(sanitize(sentence), 33, o.color)}`);
     }

@@ -11,7 +11,7 @@ import { enrichRequest, indexRecords, type RecordIndex } from '../trace/enrich';
 import { threadKey } from '../trace/loopBlocked';
 import { toHar } from '../trace/har';
 import { writeHarFile, writeTraceFile } from '../trace/traceFile';
-import type { DebuggerPause, HttpRequest, Initiator, RecordKind, Trace, TraceRules } from '../trace/types';
+import type { DebuggerPause, HttpRequest, IncomingRequest, Initiator, RecordKind, Trace, TraceRules } from '../trace/types';
 import { SourceMapResolver } from './sourceMaps';
 import { RulesController } from './rules';
 import type { HelloMessage, RuleDefaultAction, StatsMessage } from '../protocol/preload';
@@ -226,6 +226,18 @@ export class Session extends EventEmitter<SessionEvents> {
     return out;
   }
 
+  /** An incoming request with its handler's frame mapped through a source map on disk (the preload maps those held in memory). */
+  private mapHandler(inc: IncomingRequest): IncomingRequest {
+    if (!this.sourceMaps || !inc.handler || inc.handler.generated) return inc;
+    return { ...inc, handler: this.sourceMaps.mapFrame(inc.handler) };
+  }
+
+  /** One incoming request by traceID, its handler's frame source-mapped. */
+  incoming(traceID: string): IncomingRequest | undefined {
+    const inc = this.builder.get('incomingRequests', traceID);
+    return inc && this.mapHandler(inc);
+  }
+
   /** A consistent copy of the trace with timings, diagnoses and source-mapped initiators. */
   snapshot(): Trace {
     const raw = this.builder.trace;
@@ -240,6 +252,7 @@ export class Session extends EventEmitter<SessionEvents> {
       udpConns: raw.udpConns.slice(),
       dnsQueries: raw.dnsQueries.slice(),
       tlsTunnels: raw.tlsTunnels.slice(),
+      ...(raw.incomingRequests ? { incomingRequests: raw.incomingRequests.map((i) => this.mapHandler(i)) } : {}),
       ...(raw.debuggerPauses ? { debuggerPauses: raw.debuggerPauses.map((p) => ({ ...p })) } : {}),
       ...this.traceRulesPart(),
       stats: { ...raw.stats, warnings: raw.stats.warnings.slice(), ...(raw.stats.helper ? { helper: { ...raw.stats.helper } } : {}) },

@@ -83,6 +83,7 @@ export interface NettraceLaunchConfig extends NodeLaunchAttributes {
   openPanel?: boolean;
   dnsTrace?: boolean;
   dnsServers?: string[];
+  addTraceparent?: boolean;
   sockTrace?: boolean | number;
   bodies?: boolean | number;
   slowThresholdMs?: number;

@@ -145,7 +145,7 @@ function emptyBatch(): RecordBatch {
 function pushRef(session: Session, batch: RecordBatch, seen: Set<string>, kind: RefKind, id: string): void {
   if (seen.has(id)) return;
   seen.add(id);
-  const rec = session.builder.get(kind, id);
+  const rec = kind === 'incomingRequests' ? session.incoming(id) : session.builder.get(kind, id);
   if (rec) (batch[kind] as unknown[]).push(rec);
 }
 

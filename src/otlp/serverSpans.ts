@@ -179,7 +179,8 @@ export function incomingSpan(
   if (!where || inc.reqRecvAt === undefined) return undefined;
   const { endAt, incomplete } = serverEndAt(inc, ctx.traceEndAt);
   const attributes = serverAttributes(inc, calls, ctx.redactQuery);
-  if (incomplete) attributes['nettrace.incomplete'] = 'the exchange had not ended when the trace ended';
+  // The reason the trace gives (`process exited`, …), as an outgoing request's span says it.
+  if (incomplete) attributes['nettrace.incomplete'] = inc.incomplete ?? 'the exchange had not ended when the trace ended';
   const status = inc.respStatusCode;
   const error =
     inc.error?.message ??

@@ -25,6 +25,8 @@ export const CAUSALITY_ON = process.env.NETTRACE_CAUSALITY !== '0';
 /** What the async context carries: the local id of an incoming request (`i12`). */
 export interface IncomingContext {
   id: string;
+  /** The trace-id of the W3C `traceparent` the request carried (its calls' own, with the `addTraceparent` option). */
+  traceId: string | undefined;
 }
 
 /** The async context of incoming requests (entered by serverHooks.ts). */

@@ -32,6 +32,7 @@ import { httpDetails, httpDialBegin, httpDialEnd } from './ruleDetails';
 import { DETAIL_BIT } from '../rules/details';
 import { asksUpgrade } from './headers';
 import { currentIncoming } from './causality';
+import { addToHttpRequests } from './traceparent';
 
 /** The http hook group (shared by the http and https wrappers). */
 const hook = newHook('http');
@@ -47,6 +48,7 @@ export function installHttpHooks(t: Tracer): void {
   const http = require('node:http') as typeof httpTypes;
   for (const name of ['request', 'get']) wrapExport(t, hook, http as unknown as Record<string, Function>, name);
   installLifecycleHooks(t, hook, http);
+  if (t.config.addTraceparent) addToHttpRequests(http.ClientRequest.prototype, hook);
 }
 
 /**

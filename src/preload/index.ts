@@ -19,7 +19,7 @@ import { mayImportAtStart, whenLoaded } from './builtins';
 import { Tracer, now } from './tracer';
 import { bindNet, Transport } from './transport';
 import { installUndiciHooks } from './undiciHooks';
-import { installServerHooks } from './serverHooks';
+import { flushHandlerLines, installServerHooks } from './serverHooks';
 import { LOOP_MONITOR_ON, LoopMonitor } from './loopLag';
 import { preloadRules } from './rules';
 import { ensureResolver } from './dns/install';
@@ -181,6 +181,7 @@ function start(): void {
         if (conn.connected) t.sendClose(conn, bytes());
       }
       t.resolver?.flush();
+      flushHandlerLines(t);
       transport.send({ type: 'exit', exitAt: at, exitCode: typeof code === 'number' ? code : undefined }, true);
       transport.markStats();
       transport.flushSync();

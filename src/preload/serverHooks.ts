@@ -21,6 +21,7 @@
  * the stream the channel did not.
  */
 
+import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
 import type { IncomingError } from '../trace/incoming';
 import { F } from '../protocol/events';
@@ -30,6 +31,8 @@ import { newHook, now, replaceFunction, type Hook, type Tracer } from './tracer'
 import { subscribe } from './detach';
 import { isLoaded } from './builtins';
 import { onModuleLoad } from './moduleLoad';
+import { HANDLER_LINES_ON, HandlerLines } from './handlerLines';
+import { forgetCarried, noteCarried, traceIdOf } from './traceparent';
 
 /** The server hook group. */
 const hook = newHook('server');
@@ -49,6 +52,8 @@ interface InState extends IncomingContext {
   sock0: number;
   socket: Socket | undefined;
   ended: boolean;
+  /** The route's handler a framework named (Fastify's), when one did. */
+  handler: Function | undefined;
 }
 
 /**
@@ -72,6 +77,7 @@ const stateOf = { get: ServedState.get, set: ServedState.set };
 
 /** Subscribes to the server channels (subscribing loads nothing; the rest waits for a first request). */
 export function installServerHooks(t: Tracer): void {
+  if (HANDLER_LINES_ON) lines = new HandlerLines(t, hook);
   subscribe('http.server.request.start', (msg) => {
     const m = msg as { request: object; response: object; socket: Socket; server: object };
     t.run(hook, onRequest, m, undefined);
@@ -90,16 +96,30 @@ export function installServerHooks(t: Tracer): void {
   subscribe('tracing:fastify.request.handler:start', (msg) => {
     const m = msg as { request?: { raw?: object }; route?: { url?: unknown } };
     const s = m.request?.raw ? stateOf.get(m.request.raw) : undefined;
-    if (s !== undefined && typeof m.route?.url === 'string') s.route = m.route.url;
+    if (s === undefined) return;
+    if (typeof m.route?.url === 'string') s.route = m.route.url;
+    if (lines !== undefined) t.run(hook, noteFastifyHandler, s, m.request);
   });
 }
 
+/** Sends the handler positions still queued (at the program's exit). */
+export function flushHandlerLines(t: Tracer): void {
+  if (lines !== undefined) t.run(hook, flushLines, lines, undefined);
+}
+
+function flushLines(_t: Tracer, _hook: Hook, l: HandlerLines): void {
+  l.flush();
+}
+
+/** The handlers' positions (handlerLines.ts); undefined when turned off. */
+let lines: HandlerLines | undefined;
 let httpPatched = false;
 let h2Patched = false;
 
 function newState(t: Tracer, req: object, h2: boolean, socket: Socket | undefined): InState {
   return {
     id: t.id('i'),
+    traceId: undefined,
     req,
     h2,
     reqLen: 0,
@@ -111,10 +131,11 @@ function newState(t: Tracer, req: object, h2: boolean, socket: Socket | undefine
     sock0: socket && !h2 ? socket.bytesWritten : 0,
     socket,
     ended: false,
+    handler: undefined,
   };
 }
 
-function onRequest(t: Tracer, _hook: Hook, m: { request: object; response: object; socket: Socket }): void {
+function onRequest(t: Tracer, _hook: Hook, m: { request: object; response: object; socket: Socket; server: object }): void {
   if (!httpPatched) {
     httpPatched = true;
     patchHttp(t);
@@ -139,9 +160,15 @@ function onRequest(t: Tracer, _hook: Hook, m: { request: object; response: objec
   w.num(F.protoMajor, req.httpVersionMajor);
   w.num(F.protoMinor, req.httpVersionMinor);
   const tp = req.headers?.traceparent;
-  if (typeof tp === 'string') w.text(F.traceparent, tp.slice(0, 128));
+  if (typeof tp === 'string') {
+    w.text(F.traceparent, tp.slice(0, 128));
+    s.traceId = traceIdOf(tp);
+    if (s.traceId !== undefined && t.config.addTraceparent) noteCarried(s.id, s.traceId);
+  }
   writeTuple(w, socket);
   w.num(F.reqRecvAt, now());
+  const listener = lines !== undefined ? soleListener(m.server, 'request') : undefined;
+  if (listener !== undefined) lines!.write(w, s.id, listener);
   t.transport.close(w, false);
   // The program's 'request' listeners run next, in this context.
   if (CAUSALITY_ON) incomingStore.enterWith(s);
@@ -162,7 +189,11 @@ function onStream(t: Tracer, _hook: Hook, stream: object, headers: Record<string
   w.text(F.reqURL, `${scheme}://${String(headers[':authority'] ?? headers.host ?? '')}${String(headers[':path'] ?? '')}`);
   w.num(F.protoMajor, 2);
   w.num(F.protoMinor, 0);
-  if (typeof headers.traceparent === 'string') w.text(F.traceparent, headers.traceparent.slice(0, 128));
+  if (typeof headers.traceparent === 'string') {
+    w.text(F.traceparent, headers.traceparent.slice(0, 128));
+    s.traceId = traceIdOf(headers.traceparent);
+    if (s.traceId !== undefined && t.config.addTraceparent) noteCarried(s.id, s.traceId);
+  }
   if (socket) writeTuple(w, socket);
   w.num(F.reqRecvAt, now());
   t.transport.close(w, false);
@@ -185,9 +216,42 @@ function expressRoute(req: object): string | undefined {
   return typeof r.baseUrl === 'string' && r.baseUrl !== '' ? r.baseUrl + path : path;
 }
 
+/** Express's handler of the matched route for this request: the last of the route's layers for its method. */
+function expressHandler(req: object): Function | undefined {
+  const r = req as { route?: { stack?: unknown }; method?: string };
+  const stack = r.route?.stack;
+  if (!Array.isArray(stack)) return undefined;
+  const method = typeof r.method === 'string' ? r.method.toLowerCase() : '';
+  let head: Function | undefined;
+  for (let i = stack.length - 1; i >= 0; i--) {
+    const layer = stack[i] as { method?: unknown; handle?: unknown } | undefined;
+    if (typeof layer?.handle !== 'function') continue;
+    if (layer.method === undefined || layer.method === method) return layer.handle;
+    // A HEAD request the route has no HEAD handler for is served by its GET handler.
+    if (method === 'head' && layer.method === 'get') head ??= layer.handle;
+  }
+  return head;
+}
+
+/** Fastify's handler of the matched route (`request.routeOptions.handler`). */
+function noteFastifyHandler(_t: Tracer, _hook: Hook, s: InState, request: unknown): void {
+  const fn = (request as { routeOptions?: { handler?: unknown } }).routeOptions?.handler;
+  if (typeof fn === 'function') s.handler = fn;
+}
+
+const listenersOf = EventEmitter.prototype.listeners;
+
+/** The server's one listener of `event` (the program's request handler when it is the program's); none when several. */
+function soleListener(server: object | undefined, event: string): Function | undefined {
+  if (server === undefined || typeof (server as { on?: unknown }).on !== 'function') return undefined;
+  const all = Reflect.apply(listenersOf, server, [event]) as Function[];
+  return all.length === 1 ? all[0] : undefined;
+}
+
 /** Sends the request's end: finished (`res` given) or closed before (aborted, or after an error). */
 function endRequest(t: Tracer, _hook: Hook, s: InState, res: object | undefined): void {
   s.ended = true;
+  if (s.traceId !== undefined) forgetCarried(s.id);
   const at = now();
   const r = res as { statusCode?: number; writableFinished?: boolean; getHeader?: (n: string) => unknown; _header?: unknown } | undefined;
   const finished = r !== undefined && (s.h2 || r.writableFinished !== false);
@@ -201,6 +265,9 @@ function endRequest(t: Tracer, _hook: Hook, s: InState, res: object | undefined)
   w.num(F.reqContentLen, s.reqLen);
   if (finished && r !== undefined && !s.h2) w.num(F.respContentLen, responseLength(s, r));
   w.text(F.route, s.route);
+  // The route's own handler (Express's, Fastify's) is nearer the program's line than the server's listener.
+  const handler = lines === undefined ? undefined : ((s.h2 ? undefined : expressHandler(s.req)) ?? s.handler);
+  if (handler !== undefined) lines!.write(w, s.id, handler);
   if (!finished) w.flag(F.aborted, true);
   if (s.error !== undefined) w.any(F.error, s.error);
   t.transport.close(w, false);

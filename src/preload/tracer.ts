@@ -8,7 +8,17 @@ import type { ResolvedPreloadConfig } from '../protocol/options';
 import { F, FieldsWriter, type RecordWriter } from '../protocol/events';
 import { MAX_STACKS } from '../trace/wire';
 import { redactedHeaderNames } from '../trace/redact';
-import type { AddrTuple, ConnectAttempt, DnsLookup, ErrorPhase, Initiator, RecordKind, RequestError, SocketOp } from '../trace/types';
+import type {
+  AddrTuple,
+  ConnectAttempt,
+  DnsLookup,
+  ErrorPhase,
+  Initiator,
+  RecordKind,
+  RequestError,
+  SocketOp,
+  StackFrame,
+} from '../trace/types';
 import { HeaderCapture } from './headers';
 import { captureStack, callSites, formatSites, rawStackKey, RuntimeSourceMaps, StackBudget, stackKey, type StackHolder } from './initiator';
 import { lazy, type SideChannel, type Transport } from './transport';
@@ -335,6 +345,20 @@ export class Tracer {
     }
     if (this.rawStacks.size < MAX_STACKS) this.rawStacks.set(raw, id);
     return id ?? undefined;
+  }
+
+  /** The id of a one-frame stack at `frame` (mapped through the runtime's source maps), sent through `side` the first time. */
+  frameStackId(frame: StackFrame, side: SideChannel): string | undefined {
+    const initiator: Initiator = { frames: [this.sourceMaps.map(frame)] };
+    const key = stackKey(initiator);
+    let id = this.stacks.get(key);
+    if (id === undefined) {
+      if (this.stacks.size >= MAX_STACKS) return undefined;
+      id = this.id('s');
+      this.stacks.set(key, id);
+      side({ type: 'stack', id, initiator });
+    }
+    return id;
   }
 
   /** Sends one record upsert. */

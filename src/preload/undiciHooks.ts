@@ -21,6 +21,7 @@ import { RulesNote, fetchCalls, installFetchInitiator, takeSkippedFetch, takeSyn
 import { flatHeader, hasHeader, isAbort, isPlainAsyncIterable, originTarget, urlOf } from './undiciHeaders';
 import { stateOf, type UndiciRequest, type UState } from './undiciState';
 import { causeOf } from './causality';
+import { addToUndiciRequest } from './traceparent';
 import type { RequestError } from '../trace/types';
 import type { StartDecision } from '../rules';
 import { preloadRules } from './rules';
@@ -206,6 +207,7 @@ function created(t: Tracer, hook: Hook, req: UndiciRequest, isFetch: boolean, sy
   // the larger limit). NO_STACK: the stack budget said no at the call.
   const noted = ruled !== undefined ? ruled.stack : note;
   const stack = noted ?? t.captureInitiator(undefined, now(), DEEP_CAPTURE, req);
+  if (t.config.addTraceparent) addToUndiciRequest(req as Parameters<typeof addToUndiciRequest>[0], hasHeader(req.headers, 'traceparent'));
   const upgrade = (req as { upgrade?: unknown }).upgrade;
   // Every field set here, in one order: all requests share one object shape (a field added
   // later would move each request's state through a chain of shapes).

@@ -225,6 +225,20 @@ function recorderOptions(): OptionDef[] {
       launch: true,
       setting: true,
     },
+    {
+      name: 'addTraceparent',
+      kind: 'boolean',
+      default: false,
+      description:
+        "Add a W3C `traceparent` header of Net Trace's own to the program's outgoing http, https and fetch/undici requests that carry none, so that a request another traced process serves is linked to the incoming request it became where the connection's two ends cannot be matched (through a proxy, from another machine or container). **Changes the requests the program sends**; off, nothing is added and the services linked on this machine are linked by the connection.",
+      launch: true,
+      setting: true,
+      cli: {
+        flag: 'add-traceparent',
+        value: 'none',
+        help: "add a W3C traceparent header of Net Trace's own to outgoing requests that have none, to link calls to the requests they became across machines and proxies (changes the requests sent; off by default)",
+      },
+    },
   ];
 }
 

@@ -192,6 +192,8 @@ export interface TracingOptions {
   defaultAction: RuleDefaultAction;
   /** The OTLP endpoint the trace's spans go to at the session's end ('': none; docs/opentelemetry.md). */
   otlp: string;
+  /** Add Net Trace's own W3C `traceparent` to outgoing requests that have none (src/preload/traceparent.ts). */
+  addTraceparent: boolean;
 }
 
 /** One source of option values, e.g. a launch configuration or the settings; `label` names an option in messages. */
@@ -257,6 +259,7 @@ export function resolveTracingOptions(layers: readonly OptionLayer[], onError: (
     rules: rulesOf(parsed.map((p) => p.rules as RuleObject[] | undefined)),
     defaultAction: first('defaultAction', RULE_DEFAULT_ACTIONS[0]) as RuleDefaultAction,
     otlp: first<string>('otlp', '').trim(),
+    addTraceparent: first('addTraceparent', false),
   };
 }
 
@@ -297,6 +300,7 @@ export function toPreloadConfig(options: TracingOptions, ipcPath: string): Prelo
     if (options.bodies.maxBytes !== DEFAULTS.bodyMaxBytes) out.bodyMaxBytes = options.bodies.maxBytes;
   }
   if (options.initiator !== DEFAULTS.initiator) out.initiator = options.initiator;
+  if (options.addTraceparent) out.addTraceparent = true;
   return out;
 }
 

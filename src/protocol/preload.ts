@@ -67,6 +67,8 @@ export interface PreloadConfig {
   sockTraceMaxOps?: number;
   /** Capture request and response bodies (default false). */
   bodies?: boolean;
+  /** Add Net Trace's own W3C `traceparent` to outgoing requests that carry none (default false; src/preload/traceparent.ts). */
+  addTraceparent?: boolean;
   /** Bytes kept per body (default 65536). */
   bodyMaxBytes?: number;
   /**

@@ -68,6 +68,7 @@ export const FIELD_NAMES = [
   'aborted',
   'error',
   'traceparent',
+  'handler',
 ] as const;
 
 /** A field name of the hot path. */

@@ -18,7 +18,6 @@ import { type HttpRequest, type IncompleteReason, type Initiator, type RecordKin
 import {
   DEFAULTS,
   endReason,
-  isFinished,
   isObject,
   KIND_INDEX,
   newConnectionState,
@@ -33,6 +32,7 @@ import {
 import { MAX_PENDING_BLOBS, MAX_STACKS } from './wire';
 import { addLoopBlock, droppedLoopBlocks } from './loopBlocked';
 import { normalizeRecord } from './normalize';
+import { markIncomplete, unmarkFinished } from './incomplete';
 import { markRestart, processInfoOf } from './processes';
 import { roundMs } from './timings';
 import { DEFAULT_MAX_PENDING_BLOB_BYTES, DEFAULT_MAX_RECORDS, type TraceBuilderOptions } from './builderOptions';
@@ -149,14 +149,9 @@ export class TraceBuilder implements UpsertHost {
   /** Marks the unfinished requests of a process or thread whose sockets all closed. */
   private endRequests(state: ConnectionState, reason: IncompleteReason): void {
     state.ended = reason;
-    const byId = this.byId[KIND_INDEX.get('httpRequests')!];
-    for (const traceID of state.ids[KIND_INDEX.get('httpRequests')!].values()) {
-      const req = byId.get(traceID) as (AnyRecord & Partial<HttpRequest>) | undefined;
-      if (!req || isFinished(req)) continue;
-      if (req.incomplete === undefined) this.incompleteCount++;
-      req.incomplete = reason;
-      this.changedRequests.add(traceID);
-    }
+    this.incompleteCount += markIncomplete(state, this.byId, reason, (kind, id) =>
+      kind === 'httpRequests' ? this.changedRequests.add(id) : this.changedRecords.set(id, kind),
+    );
     this.syncStats();
     this.changedOther = true;
   }
@@ -375,13 +370,13 @@ export class TraceBuilder implements UpsertHost {
       for (const key in f) if (key !== 'traceID') this.fields.convertField(state, record, key, f[key]);
     }
     if (!isRequest) normalizeRecord(recordKind, record); // a peer's malformed part: fixed or left out, as in a file
+    if (recordKind === 'incomingRequests') unmarkFinished(record);
     for (const ref of REF_PATHS[k]) this.fields.mapRef(state, record, ref, f);
 
     if (isRequest) {
       const req = record as unknown as HttpRequest;
       this.changedRequests.add(traceID);
-      if (req.incomplete !== undefined && isFinished(record)) {
-        delete req.incomplete;
+      if (unmarkFinished(record)) {
         this.incompleteCount--;
         this.syncStats();
       }
@@ -402,7 +397,8 @@ export class TraceBuilder implements UpsertHost {
     } else {
       // Closing a kept-alive connection must not re-send every request it carried: fields that no
       // request's timings or diagnosis read change only the record itself.
-      if (fields !== undefined && Object.keys(fields).every((k) => RECORD_ONLY_FIELDS.has(k))) {
+      // An incoming request changes itself (the editor's handler lenses and the panel's groups read it).
+      if (recordKind === 'incomingRequests' || (fields !== undefined && Object.keys(fields).every((k) => RECORD_ONLY_FIELDS.has(k)))) {
         this.changedRecords.set(traceID, recordKind);
       } else {
         const users = this.usedBy.get(traceID);

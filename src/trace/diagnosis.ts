@@ -8,7 +8,7 @@
 
 import { dnsStory } from './dnsStory';
 import { http2ErrorName } from './http2Errors';
-import { formatMs, plural } from './sentence';
+import { formatMs, incompleteWhy, plural } from './sentence';
 import {
   computeTimings,
   DEFAULT_SLOW_THRESHOLD_MS,
@@ -143,14 +143,7 @@ function withCode(text: string, code: string | undefined): string {
 
 /** A request its process or thread never finished (HttpRequest.incomplete): where it stopped. */
 function diagnoseIncomplete(req: HttpRequest): string {
-  const who: Record<string, string> = {
-    'process killed': 'the process was killed',
-    'thread terminated': 'its worker thread was terminated',
-    'process exited': 'the process exited',
-    'thread exited': 'its worker thread exited',
-    'trace stopped': 'the trace stopped',
-  };
-  const why = who[req.incomplete!] ?? String(req.incomplete);
+  const why = incompleteWhy(String(req.incomplete));
   if (req.respStatusCode !== undefined) return `never finished: ${why} while the response body was arriving (status ${req.respStatusCode})`;
   if (req.reqSentAt !== undefined) return `never finished: ${why} while waiting for the response`;
   return `never finished: ${why} before the request was sent`;

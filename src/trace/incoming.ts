@@ -1,8 +1,28 @@
 /**
  * The incoming request record (`incomingRequests[]`, docs/trace-format.md): one HTTP exchange a
- * traced program served, and what the preload knows of it. Part of the trace contract: imports
- * nothing, so the preload and the webview can use it.
+ * traced program served, and what the preload knows of it, with the two values it shares with
+ * the outgoing requests of types.ts (which re-exports them): IncompleteReason and StackFrame. Part
+ * of the trace contract: imports nothing, so the preload and the webview can use it.
  */
+
+/** One stack frame of an initiator (`initiator.frames[]`), or the position of an incoming request's handler. */
+export interface StackFrame {
+  function?: string;
+  file: string;
+  line: number;
+  column: number;
+  /** Set when the frame is inside node_modules (library code, shown after user frames). */
+  library?: boolean;
+  /** The generated position when `file/line/column` were mapped through a source map. */
+  generated?: { file: string; line: number; column: number };
+}
+
+/**
+ * Why a request never finished (`incomplete` of an outgoing or an incoming request): its process was killed (ended without its
+ * exit message: a signal, a crash), its worker thread was terminated, its process or thread exited (process.exit() with the
+ * request open), or the trace stopped first.
+ */
+export type IncompleteReason = 'process killed' | 'thread terminated' | 'process exited' | 'thread exited' | 'trace stopped';
 
 /** Which server API received an incoming request. */
 export type ServerKind = 'http' | 'https' | 'http2';
@@ -28,6 +48,11 @@ export interface IncomingRequest {
   route?: string;
   protoMajor?: number;
   protoMinor?: number;
+  /**
+   * Where the program defined the function that handled it: the route's handler (Express, Fastify)
+   * or the server's request listener; the program's own files only, never guessed.
+   */
+  handler?: StackFrame;
   /** The W3C `traceparent` header the request carried, when the client sent one (read, never added). */
   traceparent?: string;
   /** The connection from the client's end (`srcIP`/`srcPort`, the client) to the server's (`dstIP`/`dstPort`). */
@@ -51,4 +76,6 @@ export interface IncomingRequest {
   aborted?: boolean;
   /** An error on the request, the response or the connection while the exchange was open. */
   error?: IncomingError;
+  /** It was still open when its process or thread ended, or the trace stopped (IncompleteReason); never set with `reqEndAt`. */
+  incomplete?: IncompleteReason;
 }

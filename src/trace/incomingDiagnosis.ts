@@ -7,6 +7,7 @@
 
 import type { IncomingRequest } from './incoming';
 import type { HttpRequest, Timings } from './types';
+import { incompleteWhy } from './sentence';
 
 /** One call's share of an incoming request's time. */
 export interface CallShare {
@@ -114,10 +115,15 @@ function mainPhase(call: HttpRequest): string | undefined {
 
 /**
  * One sentence on where an incoming request's time went: the call it waited on longest (and that
- * call's main phase) when waiting on calls was most of it, else the program's own time. Undefined
- * when the request has no time span yet.
+ * call's main phase) when waiting on calls was most of it, else the program's own time; for an
+ * incomplete one, that it never finished and why. Undefined when the request has no time span yet.
  */
 export function diagnoseIncoming(inc: IncomingRequest, calls: readonly HttpRequest[]): string | undefined {
+  if (inc.incomplete) {
+    const why = incompleteWhy(inc.incomplete);
+    if (inc.respHeadAt !== undefined) return `never finished: ${why} while the response was being sent`;
+    return `never answered: ${why} before the response was written`;
+  }
   const b = incomingBreakdown(inc, calls);
   if (!b) return undefined;
   const total = ms(b.totalMs);

@@ -295,10 +295,11 @@ function fixIncoming(o: Obj): o is Obj & IncomingRequest {
   orDefault(o, 'reqMethod', isString, '');
   orDefault(o, 'reqURL', isString, '');
   orDefault(o, 'server', isString, 'http');
-  for (const k of ['route', 'traceparent'] as const) keepIf(o, k, isString);
+  for (const k of ['route', 'traceparent', 'incomplete'] as const) keepIf(o, k, isString);
   for (const k of INCOMING_TIMES) keepIf(o, k, isTime);
   for (const k of INCOMING_COUNTS) keepIf(o, k, isCount);
   keepIf(o, 'addrTuple', isTuple);
+  keepIf(o, 'handler', (v) => isObject(v) && isString(v.file) && isCount(v.line) && isCount(v.column));
   keepIf(o, 'aborted', (v) => typeof v === 'boolean');
   keepIf(o, 'error', (v) => isObject(v) && isString(v.message));
   return true;

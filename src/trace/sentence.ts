@@ -13,3 +13,15 @@ export function formatMs(ms: number): string {
 export function plural(n: number, one: string, many: string): string {
   return `${n} ${n === 1 ? one : many}`;
 }
+
+/** Why a request never finished (its `incomplete` reason), in words: "the process exited". */
+export function incompleteWhy(reason: string): string {
+  const who: Record<string, string> = {
+    'process killed': 'the process was killed',
+    'thread terminated': 'its worker thread was terminated',
+    'process exited': 'the process exited',
+    'thread exited': 'its worker thread exited',
+    'trace stopped': 'the trace stopped',
+  };
+  return who[reason] ?? reason;
+}

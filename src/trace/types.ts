@@ -5,10 +5,10 @@
  * Times: `traceBeginAt` is ISO-8601; every other `...At` field is milliseconds since it.
  */
 
-import type { IncomingRequest } from './incoming';
+import type { IncomingRequest, IncompleteReason, StackFrame } from './incoming';
 import type { TraceRules } from './ruleTypes';
 
-export type { IncomingError, IncomingRequest, ServerKind } from './incoming';
+export type { IncomingError, IncomingRequest, IncompleteReason, ServerKind, StackFrame } from './incoming';
 import type { KernelEvent, KernelTimings, TcpMetrics } from './kernelRecords';
 export type { IcmpMessage, KernelEvent, KernelTimings, TcpMetrics } from './kernelRecords';
 export type { TraceRule, TraceRules } from './ruleTypes';
@@ -58,18 +58,6 @@ export interface RequestError {
   timedOut?: boolean;
   /** The underlying cause's code/message when the error wraps another (fetch's "fetch failed"). */
   cause?: { code?: string; message: string };
-}
-
-/** One stack frame of the code that made a request. */
-export interface StackFrame {
-  function?: string;
-  file: string;
-  line: number;
-  column: number;
-  /** Set when the frame is inside node_modules (library code, shown after user frames). */
-  library?: boolean;
-  /** The generated position when `file/line/column` were mapped through a source map. */
-  generated?: { file: string; line: number; column: number };
 }
 
 /** Where in the program a request was made. */
@@ -482,12 +470,6 @@ export interface HelperStats {
   /** Why the helper exited. */
   exit?: string;
 }
-
-/**
- * Why a request never finished (HttpRequest.incomplete): its process was killed (ended without its exit message: a signal, a crash), its
- * worker thread was terminated, its process or thread exited (process.exit() with the request in flight), or the trace stopped first.
- */
-export type IncompleteReason = 'process killed' | 'thread terminated' | 'process exited' | 'thread exited' | 'trace stopped';
 
 /** What the trace may have missed, and why. */
 export interface TraceStats {

@@ -97,6 +97,7 @@ const NO_TIMES: ReadonlySet<string> = new Set([
   'reqHeaders',
   'respHeaders',
   'initiator',
+  'handler',
   'reqBody',
   'respBody',
   'addrTuple',
@@ -199,6 +200,11 @@ export class UpsertDecoder {
       const initiator = state.stacks.get(value);
       record.initiator = initiator;
       if (!initiator) this.host.warn(`a request referred to an initiator stack that never arrived (${value.slice(0, 20)})`);
+    } else if (key === 'handler' && typeof value === 'string') {
+      // An incoming request's handler: the one frame of a stack message.
+      const frame = state.stacks.get(value)?.frames[0];
+      if (frame) record.handler = frame;
+      else if (record.handler === value) delete record.handler; // its stack never came: no position
     } else if ((key === 'reqBody' || key === 'respBody') && isObject(value) && typeof value.textBlob === 'string') {
       record[key] = this.bodyFromBlob(state, value);
     } else if (value === null || typeof value !== 'object' || NO_TIMES.has(key)) {

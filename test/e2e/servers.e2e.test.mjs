@@ -2,12 +2,15 @@
 // "Net Trace: gateway" runs fixture/gateway.js: a gateway that calls a payments service twice for
 // each incoming request, and one POST /checkout through it. With the toolbar's toggle on, the
 // panel shows the incoming request as a group header (method, path, status, its 2 calls) with the
-// two calls indented under it; selecting the header shows its own waterfall and the diagnosis.
+// two calls indented under it; selecting the header shows its own waterfall and the diagnosis; in
+// gateway.js, each server's handler line has a CodeLens with how many requests it served.
 //
 // Run by scripts/e2e.sh (code-server, Node 24, Chromium, the .vsix in NETTRACE_E2E_* variables).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import {
   extensionsStarted,
   findFrame,
@@ -15,6 +18,7 @@ import {
   openBrowser,
   openWorkbench,
   prepareWorkspace,
+  quickOpen,
   resultsDir,
   runCommand,
   saveLogs,
@@ -26,6 +30,28 @@ import {
 } from './support/codeServer.mjs';
 
 const results = resultsDir('servers');
+/** The lines of fixture/gateway.js whose functions handle the incoming requests. */
+const HANDLERS = (() => {
+  const lines = readFileSync(join(dirname(fileURLToPath(import.meta.url)), 'fixture', 'gateway.js'), 'utf8').split('\n');
+  const at = (re) => lines.findIndex((l) => re.test(l)) + 1;
+  return { payments: at(/const payments = http\.createServer/), gateway: at(/const gateway = http\.createServer/) };
+})();
+
+/** The CodeLens of an open editor: each lens's text and the line it sits above. */
+async function codeLensLines(page, name) {
+  return page.evaluate((name) => {
+    const editor = [...document.querySelectorAll('.monaco-editor')].find((e) => (e.getAttribute('data-uri') ?? '').endsWith(`/${name}`));
+    if (!editor) return [];
+    const numbers = [...editor.querySelectorAll('.margin-view-overlays .line-numbers')]
+      .map((el) => ({ line: Number(el.textContent), top: el.getBoundingClientRect().top }))
+      .filter((n) => n.line > 0)
+      .sort((a, b) => a.top - b.top);
+    return [...editor.querySelectorAll('.codelens-decoration')].map((el) => {
+      const box = el.getBoundingClientRect();
+      return { line: numbers.find((n) => n.top >= box.bottom - 4)?.line, text: el.textContent };
+    });
+  }, name);
+}
 const step = stepper('e2e servers');
 
 /** The list's shown rows: their classes and URL cell text. */
@@ -119,6 +145,27 @@ test(
         collapsed.some((r) => r.head && r.path.startsWith('▸')),
         JSON.stringify(collapsed),
       );
+
+      // The handlers' lines in gateway.js: the gateway's served POST /checkout once, the payments
+      // service's two routes.
+      await runCommand(page, 'View: Focus First Editor Group');
+      await quickOpen(page, 'gateway.js');
+      await page.keyboard.press('Control+Home');
+      let lenses = [];
+      await until(
+        "the CodeLens on the handlers' lines",
+        async () => {
+          lenses = await codeLensLines(page, 'gateway.js');
+          return lenses.some((l) => l.line === HANDLERS.gateway) && lenses.some((l) => l.line === HANDLERS.payments);
+        },
+        15_000,
+      ).catch((err) => {
+        throw new Error(`${err.message}; lenses: ${JSON.stringify(lenses)}`);
+      });
+      step(`lenses: ${JSON.stringify(lenses)}`);
+      assert.match(lenses.find((l) => l.line === HANDLERS.gateway).text, /^served 1 · median \d+(\.\d)? ms · POST \/checkout$/);
+      assert.match(lenses.find((l) => l.line === HANDLERS.payments).text, /^served 2 · median \d+(\.\d)? ms · 2 routes$/);
+      await shot('servers-handler-codelens');
     } catch (err) {
       await shot('servers-failure');
       saveLogs(userData, join(results, 'servers-logs'));

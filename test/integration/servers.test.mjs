@@ -4,7 +4,10 @@
 // HTTP/2 server (Node 22+); a client that aborts mid-request.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { nodeBinaries, runTraced } from './harness.mjs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { apps, cli, nodeBinaries, run, runTraced } from './harness.mjs';
 
 const PREFIX = { ex: 'ex', fa: 'fa', pl: 'pl' };
 
@@ -99,6 +102,136 @@ for (const { label, bin } of nodeBinaries()) {
     }
   });
 }
+
+for (const { label, bin } of nodeBinaries()) {
+  test(`${label}: an incoming request still open when the program exits is incomplete, with no status made up, and shown so`, async () => {
+    const { code, trace, stderr } = await runTraced(bin, 'incoming-open.cjs');
+    assert.equal(code, 0, stderr);
+    const byPath = (p) => trace.incomingRequests.find((i) => new URL(i.reqURL).pathname === p);
+    const open = byPath('/hang');
+    assert.equal(open.incomplete, 'process exited');
+    assert.equal(open.respStatusCode, undefined);
+    assert.equal(open.respDoneAt, undefined);
+    assert.equal(open.reqEndAt, undefined);
+    assert.equal(open.aborted, undefined);
+    assert.equal(byPath('/done').incomplete, undefined);
+    assert.equal(byPath('/done').respStatusCode, 200);
+    // nettrace show says so, with the reason.
+    const dir = mkdtempSync(join(tmpdir(), 'nettrace-open-'));
+    try {
+      const file = join(dir, 'trace.json');
+      writeFileSync(file, JSON.stringify(trace));
+      const shown = await run(process.execPath, [cli, 'show', file]);
+      assert.equal(shown.code, 0, shown.stderr);
+      const line = shown.stdout.split('\n').find((l) => l.includes(`${open.traceID} GET`));
+      assert.match(line, /INCOMPLETE \(process exited\)/);
+      assert.match(shown.stdout, /never answered: the process exited before the response was written/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+}
+
+/** The line numbers of the `// @line NAME` markers of an app. */
+function markers(app) {
+  const out = {};
+  readFileSync(join(apps, app), 'utf8')
+    .split('\n')
+    .forEach((text, i) => {
+      const m = text.match(/\/\/ @line ([\w-]+)/);
+      if (m) out[m[1]] = i + 1;
+    });
+  return out;
+}
+
+/** `METHOD /path` → the handler line each of its incoming requests named (all the same, or a list when not). */
+function handlerLines(trace, file) {
+  const by = new Map();
+  for (const inc of trace.incomingRequests) {
+    const key = `${inc.reqMethod} ${new URL(inc.reqURL).pathname}`;
+    const h = inc.handler;
+    const seen = h === undefined ? null : h.file === join(apps, file) ? h.line : `${h.file}:${h.line}`;
+    by.set(key, [...(by.get(key) ?? []), seen]);
+  }
+  const out = {};
+  for (const [k, v] of by) out[k] = new Set(v).size === 1 ? v[0] : v;
+  return out;
+}
+
+for (const { label, bin } of nodeBinaries()) {
+  test(`${label}: each incoming request names its handler's line: Express's and Fastify's route handler, the server's one listener; none when not the program's or not one`, async () => {
+    const { code, trace, stderr } = await runTraced(bin, 'handler-lines.cjs');
+    assert.equal(code, 0, stderr);
+    const L = markers('handler-lines.cjs');
+    assert.deepEqual(handlerLines(trace, 'handler-lines.cjs'), {
+      'GET /p': L.plain,
+      'GET /two': null,
+      'GET /e/1': L['ex-get'],
+      'POST /e/1': L['ex-post'],
+      'HEAD /e/1': L['ex-get'],
+      'GET /nowhere': null,
+      'POST /f/1': L.fa,
+    });
+    const fa = trace.incomingRequests.find((i) => i.reqMethod === 'POST' && i.route === '/f/:id');
+    assert.equal(fa.handler.function, 'charge', 'the function Fastify bound, by its own name');
+    assert.equal(trace.incomingRequests.find((i) => i.reqURL.endsWith('/p')).handler.function, 'plainHandler');
+  });
+
+  test(`${label}: a TypeScript server run with --import tsx: the handlers' lines in the .ts file`, async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'nettrace-lines-'));
+    try {
+      const out = join(dir, 'trace.json');
+      const app = join(apps, 'handler-lines.ts');
+      const res = await run(process.execPath, [cli, 'run', '--quiet', '--out', out, '--', bin, '--import', 'tsx', app]);
+      assert.equal(res.code, 0, res.stderr);
+      const trace = JSON.parse(readFileSync(out, 'utf8'));
+      const L = markers('handler-lines.ts');
+      for (const inc of trace.incomingRequests) {
+        assert.equal(inc.handler?.file, app, inc.reqURL);
+        assert.equal(inc.handler.line, inc.route === '/orders/:id' ? L['ts-ex'] : L['ts-fa'], inc.reqURL);
+        assert.ok(inc.handler.generated, 'mapped from the generated position');
+      }
+      assert.equal(trace.incomingRequests.length, 6);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+}
+
+test('--add-traceparent: every call of every client (http, fetch, undici Pool queue, axios) continues the trace its incoming request carried', async () => {
+  const { code, trace, stderr } = await runTraced(process.execPath, 'gateway.cjs', { cliArgs: ['--add-traceparent'] });
+  assert.equal(code, 0, stderr);
+  // The services' incoming requests are the calls: each names its gateway request (`from=ex-7`),
+  // whose client sent traceparent 00-<7 padded to 32>-….
+  const VALID = /^00-([0-9a-f]{32})-[0-9a-f]{16}-01$/;
+  const wrong = [];
+  const madeUp = new Map();
+  let checked = 0;
+  for (const inc of trace.incomingRequests) {
+    const from = new URL(inc.reqURL).searchParams.get('from');
+    const n = from?.match(/^(?:ex|fa|pl)-(\d+)$/)?.[1];
+    if (n === undefined) continue;
+    checked++;
+    const m = VALID.exec(inc.traceparent ?? '');
+    if (!m) wrong.push(`${inc.reqURL}: ${inc.traceparent}`);
+    else if (n === '0') madeUp.set(from, [...(madeUp.get(from) ?? []), m[1]]);
+    else if (m[1] !== n.padStart(32, '0')) wrong.push(`${inc.reqURL}: ${inc.traceparent}`);
+  }
+  assert.deepEqual(wrong, []);
+  assert.equal(checked, 3 * 50 * 8);
+  // Request 0's client sent an all-zero trace-id, which W3C makes invalid: its calls share a new one.
+  assert.equal(madeUp.size, 3);
+  for (const ids of madeUp.values()) {
+    assert.equal(new Set(ids).size, 1);
+    assert.notEqual(ids[0], '0'.repeat(32));
+  }
+});
+
+test('NETTRACE_HANDLER_LINES=0: no handler lines', async () => {
+  const { code, trace, stderr } = await runTraced(process.execPath, 'handler-lines.cjs', { env: { NETTRACE_HANDLER_LINES: '0' } });
+  assert.equal(code, 0, stderr);
+  assert.equal(trace.incomingRequests.filter((i) => i.handler !== undefined).length, 0);
+});
 
 test('NETTRACE_CAUSALITY=0: incoming requests still recorded, no causedBy (what bench/servers.mjs measures against)', async () => {
   const { code, trace, stderr } = await runTraced(process.execPath, 'gateway.cjs', { env: { NETTRACE_CAUSALITY: '0' } });

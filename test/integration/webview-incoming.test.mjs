@@ -1,8 +1,9 @@
 // The panel for servers (issue 37, item 3): a request a server made while it handled an incoming
 // request says so in its detail (the incoming request's method, route, status and time, the
 // sentence saying where that time went, the other calls it made, each selectable), and the filter
-// `caused-by:` lists one endpoint's calls. In headless Chromium through the stub host; screenshot
-// to test-results/webview/. Skipped without /usr/bin/chromium.
+// `caused-by:` lists one endpoint's calls; grouped, the incoming request's detail links its
+// handler's line. In headless Chromium through the stub host; screenshot to test-results/webview/.
+// Skipped without /usr/bin/chromium.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
@@ -53,6 +54,7 @@ function serverTrace() {
         respDoneAt: 1000,
         reqEndAt: 1000,
         respStatusCode: 200,
+        handler: { file: '/app/src/routes.ts', line: 12, column: 20, function: 'checkout' },
       },
     ],
     httpRequests: [
@@ -133,6 +135,18 @@ test(
         );
         assert.deepEqual((await visibleIds(page)).sort(), [...ids].sort(), text);
       }
+      // Grouped: the incoming request's detail names its handler's line, which opens in the editor.
+      await page.fill('.filter-input', '');
+      await page.click('.group-toggle');
+      await page.waitForSelector('.list-rows .row.group-head');
+      await page.click('.list-rows .row.group-head');
+      await page.waitForSelector('.detail .handler-link');
+      assert.equal(await page.textContent('.detail .handler-link'), 'checkout · routes.ts:12');
+      await page.click('.detail .handler-link');
+      await page.waitForFunction(() =>
+        window.__host.posted.some((m) => m.type === 'openInitiator' && m.file === '/app/src/routes.ts' && m.line === 12),
+      );
+      await page.screenshot({ path: join(results, 'detail-incoming-handler.png') });
       assert.deepEqual(errors, []);
       await page.close();
     } finally {

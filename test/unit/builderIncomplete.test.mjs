@@ -241,3 +241,34 @@ test("a live peer's request times that are not times are left out, and a HAR is 
   const har = toHar(trace);
   for (const e of har.log.entries) assert.ok(!Number.isNaN(Date.parse(e.startedDateTime)), e.startedDateTime);
 });
+
+test('incoming requests still open when their process ends or the trace stops: incomplete with the reason, not counted with the outgoing ones; a late end takes it back', () => {
+  const b = newBuilder();
+  const c = b.openConnection();
+  b.apply(c, hello(10));
+  const inc = (id, fields) => rec('incomingRequests', id, { server: 'http', reqMethod: 'GET', reqURL: `http://s/${id}`, ...fields });
+  b.apply(c, inc('i1', { reqRecvAt: at(2) }));
+  b.apply(c, inc('i2', { reqRecvAt: at(2) }));
+  b.apply(c, inc('i2', { respStatusCode: 200, respDoneAt: at(5), reqEndAt: at(5) }));
+  b.apply(c, inc('i3', { reqRecvAt: at(2) }));
+  b.apply(c, inc('i3', { aborted: true, reqEndAt: at(6) }));
+  b.apply(c, { type: 'exit', exitAt: at(50), exitCode: 0 });
+  b.takeChanges();
+  b.closeConnection(c);
+  const byId = (id) => b.trace.incomingRequests.find((r) => r.reqURL === `http://s/${id}`);
+  assert.equal(byId('i1').incomplete, 'process exited');
+  assert.equal(byId('i1').respStatusCode, undefined, 'no status made up');
+  assert.equal(byId('i2').incomplete, undefined);
+  assert.equal(byId('i3').incomplete, undefined, 'aborted by its client: it ended');
+  assert.equal(b.trace.stats.incompleteRequests, undefined, 'stats.incompleteRequests counts outgoing requests');
+  assert.deepEqual(b.takeChanges().records, [['incomingRequests', byId('i1').traceID]]);
+  b.apply(c, inc('i1', { respStatusCode: 200, respDoneAt: at(60), reqEndAt: at(60) }));
+  assert.equal(byId('i1').incomplete, undefined);
+
+  const s = newBuilder();
+  const d = s.openConnection();
+  s.apply(d, hello(11));
+  s.apply(d, inc('i1', { reqRecvAt: at(2) }));
+  s.closeConnection(d, true);
+  assert.equal(s.trace.incomingRequests[0].incomplete, 'trace stopped');
+});

@@ -124,7 +124,7 @@ test('diagnoseIncoming: the program itself, with or without calls; nothing witho
   assert.equal(incomingBreakdown(inc, [late]).waitingMs, 100);
 });
 
-test('nettrace show lists incoming requests with their calls under them, and a slow one its diagnosis', () => {
+test("nettrace show lists incoming requests (with their handler's line) and their calls under them, and a slow one its diagnosis", () => {
   const trace = {
     formatVersion: 1,
     description: 't',
@@ -165,7 +165,7 @@ test('nettrace show lists incoming requests with their calls under them, and a s
     dnsQueries: [],
     tlsTunnels: [],
     incomingRequests: [
-      { ...inc, route: '/checkout', respStatusCode: 201 },
+      { ...inc, route: '/checkout', respStatusCode: 201, handler: { file: '/app/src/routes.ts', line: 12, column: 3 } },
       { traceID: 'in-2', pid: 1, server: 'http', reqMethod: 'GET', reqURL: 'http://shop/slow', reqRecvAt: 10, reqEndAt: 60, aborted: true },
     ],
     stats: { droppedEvents: 0, untracedRequests: 0, warnings: [] },
@@ -176,7 +176,7 @@ test('nettrace show lists incoming requests with their calls under them, and a s
   assert.ok(head > 0, text);
   // Received first, listed first: the aborted one, then the checkout with its call indented.
   assert.match(lines[head + 1], /^ {2}in-2 GET http:\/\/shop\/slow {2}aborted {2}50\.0 ms$/);
-  assert.match(lines[head + 2], /^ {2}in-1 POST https:\/\/shop\/checkout {2}\(\/checkout\) {2}201 {2}900\.0 ms$/);
+  assert.match(lines[head + 2], /^ {2}in-1 POST https:\/\/shop\/checkout {2}\(\/checkout\) {2}201 {2}900\.0 ms {2}@ routes\.ts:12$/);
   assert.match(lines[head + 3], /^ {6}#2 POST https:\/\/payments\.internal\/charge {2}200 {2}/);
   assert.equal(
     lines[head + 4],

@@ -45,6 +45,7 @@ const full = (over = {}) => ({
   rules: [],
   defaultAction: 'trace',
   otlp: '',
+  addTraceparent: false,
   openPanel: true,
   ...over,
 });

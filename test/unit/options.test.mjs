@@ -132,7 +132,9 @@ test('resolveTracingOptions: first valid layer wins, lists add up, defaults once
     rules: [],
     defaultAction: 'trace',
     otlp: '',
+    addTraceparent: false,
   });
+  assert.equal(o.resolveTracingOptions([layer({ addTraceparent: true }), layer({ addTraceparent: false })]).addTraceparent, true);
   assert.equal(
     o.resolveTracingOptions([layer({ otlp: ' http://collector:4318 ' }), layer({ otlp: 'http://other' })]).otlp,
     'http://collector:4318',
@@ -167,7 +169,9 @@ test('the preload configuration: only what differs from the preload defaults tra
   const plain = o.toPreloadConfig(o.resolveTracingOptions([]), '/s');
   assert.deepEqual(plain, { ipcPath: '/s', headers: 'values' });
   const on = o.toPreloadConfig(
-    o.resolveTracingOptions([{ values: { sockTrace: true, bodies: 10, initiator: 'all', dnsTrace: true }, label: (d) => d.name }]),
+    o.resolveTracingOptions([
+      { values: { sockTrace: true, bodies: 10, initiator: 'all', dnsTrace: true, addTraceparent: true }, label: (d) => d.name },
+    ]),
     '/s',
   );
   assert.deepEqual(on, {
@@ -178,6 +182,7 @@ test('the preload configuration: only what differs from the preload defaults tra
     bodyMaxBytes: 10,
     initiator: 'all',
     dnsTrace: true,
+    addTraceparent: true,
   });
   assert.deepEqual(o.withPreloadDefaults(on), {
     ...on,

@@ -477,4 +477,8 @@ test('incoming requests: a SERVER span named by route, its calls its children; 5
   const open = build([inc({ respStatusCode: undefined, respDoneAt: undefined, reqEndAt: undefined })]).server;
   assert.match(open.attributes['nettrace.incomplete'], /had not ended/);
   assert.equal(hrTime(Date.parse(BEGIN), 900)[0], open.endTime[0], 'it ends with the trace');
+  const exited = build([
+    inc({ respStatusCode: undefined, respDoneAt: undefined, reqEndAt: undefined, incomplete: 'process exited' }),
+  ]).server;
+  assert.equal(exited.attributes['nettrace.incomplete'], 'process exited', 'the reason, as an outgoing request says it');
 });

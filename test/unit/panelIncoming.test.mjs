@@ -182,6 +182,10 @@ test('a group header shows method, route (or path), status, duration and its num
   assert.equal(h2.cls, 'error', 'a request the client aborted shows as failed');
   m.apply({ incomingRequests: [inc(1, { route: '/checkout/:id', respStatusCode: 500, reqEndAt: 40 })] });
   assert.equal(m.view[0].status, '500', 'a later record of the incoming request updates its header');
+  m.apply({ incomingRequests: [inc(2, { incomplete: 'process exited' })] });
+  const h3 = m.view.find((r) => r.group?.incoming.traceID === 'in-2');
+  assert.equal(h3.status, 'incomplete', 'still open when its program ended: no status made up');
+  assert.equal(h3.failed, false);
 });
 
 test('the list keys move the selection within the rows', () => {
@@ -220,6 +224,8 @@ test("an incoming request's waterfall: the program's time, each call's bar on it
   const idle = iw.incomingWaterfall(inc(4, { reqRecvAt: 0, reqEndAt: 50, respStatusCode: 200 }), calls);
   assert.deepEqual([idle.bars.length, idle.programMs], [0, 50]);
   assert.match(idle.diagnosis, /50 of 50 ms in the program itself \(it made no call\)/);
+  const open = iw.incomingWaterfall(inc(5, { reqRecvAt: 0, reqBodyDoneAt: 2, incomplete: 'process killed' }), calls);
+  assert.equal(open.diagnosis, 'never answered: the process was killed before the response was written');
 });
 
 test("a request's bar: ticks where the kernel saw its response arrive and its connection's events during it", () => {

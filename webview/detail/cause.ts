@@ -17,9 +17,15 @@ export const MAX_CALLS_SHOWN = 12;
 /** What the block says of the incoming request: `POST /checkout/:id · 200 · 382 ms`. */
 export function incomingSummary(inc: IncomingRequest): string {
   const what = inc.route ?? splitUrl(inc.reqURL).path;
-  const status = inc.aborted ? 'aborted by the client' : inc.error ? `failed: ${inc.error.message}` : inc.respStatusCode;
+  const status = inc.incomplete
+    ? `incomplete (${inc.incomplete})`
+    : inc.aborted
+      ? 'aborted by the client'
+      : inc.error
+        ? `failed: ${inc.error.message}`
+        : inc.respStatusCode;
   const end = inc.reqEndAt ?? inc.respDoneAt;
-  const took = end !== undefined && inc.reqRecvAt !== undefined ? formatMs(end - inc.reqRecvAt) : 'open';
+  const took = end !== undefined && inc.reqRecvAt !== undefined ? formatMs(end - inc.reqRecvAt) : inc.incomplete ? undefined : 'open';
   return [`${inc.reqMethod} ${what}`.trim(), status, took].filter((p) => p !== undefined && p !== '').join(' · ');
 }
 

@@ -1,12 +1,12 @@
 /**
  * The detail of an incoming request (a group header of "Group by incoming request"): what it was,
  * where its time went (the diagnosis sentence), and its own waterfall: time in the program versus
- * time waiting on each call. A call's row selects that call.
+ * time waiting on each call. A call's row selects that call; the handler's line opens in the editor.
  */
 
-import type { IncomingRequest } from '../../src/trace/incoming';
+import type { IncomingRequest, StackFrame } from '../../src/trace/incoming';
 import { h, icon, type Child } from '../dom';
-import { formatMs } from '../format';
+import { basename, formatMs } from '../format';
 import { incomingWaterfall } from '../incomingWaterfall';
 import type { Row } from '../model';
 import type { DetailContext } from './common';
@@ -29,6 +29,21 @@ function barRow(label: Child, left: number, width: number, ms: number, cls: stri
   );
   if (onClick) row.addEventListener('click', onClick);
   return row;
+}
+
+/** The handler's line (`checkout · routes.ts:12`): a click opens it in the editor, as an initiator's frame does. */
+function handlerLink(ctx: DetailContext, f: StackFrame): HTMLElement {
+  const text = `${f.function ? `${f.function} · ` : ''}${basename(f.file)}:${f.line}`;
+  const link = h('span', 'link handler-link', { role: 'link', tabindex: '0', title: `${f.file}:${f.line}:${f.column}` }, text);
+  const open = (): void => ctx.events.openInitiator(f);
+  link.addEventListener('click', open);
+  link.addEventListener('keydown', (e) => {
+    if (e.key === 'Enter' || e.key === ' ') {
+      e.preventDefault();
+      open();
+    }
+  });
+  return link;
 }
 
 /** The head (method, route or URL, status) and body of an incoming request's detail. */
@@ -66,11 +81,13 @@ export function renderIncoming(ctx: DetailContext, row: Row, inc: IncomingReques
   const rows: Array<[string, Child]> = [
     ['URL', inc.reqURL],
     ['Route', inc.route ?? '— (the framework did not name one)'],
+    ['Handler', inc.handler ? handlerLink(ctx, inc.handler) : '— (not a function of the program, or not known)'],
     ['Server', inc.server],
     ['Client', inc.addrTuple ? `${inc.addrTuple.srcIP}:${inc.addrTuple.srcPort}` : '—'],
     ['Calls', String(calls.length)],
     ['Id', inc.traceID],
   ];
+  if (inc.incomplete) rows.push(['Incomplete', `still open when it ended (${inc.incomplete}): no status, no end`]);
   if (inc.aborted) rows.push(['Aborted', 'the client went away before the response finished']);
   if (inc.error) rows.push(['Error', inc.error.message]);
   body.push(h('h3', null, null, 'Incoming request'), kv(rows));
