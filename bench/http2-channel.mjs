@@ -3,7 +3,7 @@
 // `ClientHttp2Session.prototype.request` it keeps for Node 20. One build, two bundles: the second
 // is dist/preload.cjs with the channel's feature check made to fail (publishesCreated() in
 // src/preload/http2Hooks.ts reads `request`'s source), so only the path differs. Both preloads
-// stream to a real collector in this process; the client (bench/apps/h2-client.mjs) makes
+// stream to a real collector in this process; the client (bench/apps/h2-client.cjs) makes
 // sequential GET streams of 200 B over one session.
 //   node bench/http2-channel.mjs            instruction counts: each condition under
 //       `valgrind --tool=callgrind` (bench/lib/callgrindRun.mjs: steady V8 flags, time constants
@@ -63,7 +63,7 @@ async function clockRounds() {
   for (let round = 0; round < RUNS; round++) {
     for (let i = 0; i < conditions.length; i++) {
       const c = conditions[(i + round) % conditions.length];
-      const r = await runNode([join(appsDir, 'h2-client.mjs'), url, String(N), String(WARMUP)], { env: c.env }).done;
+      const r = await runNode([join(appsDir, 'h2-client.cjs'), url, String(N), String(WARMUP)], { env: c.env }).done;
       const line = r.lines.find((l) => l.cpuMs !== undefined);
       if (!line || r.code !== 0) throw new Error(`${c.name}: ${r.stderr}`);
       cpu.get(c.name).push(line.cpuMs);
@@ -100,7 +100,7 @@ async function instructionCounts() {
     }
     const at = [];
     for (const n of [SMALL, LARGE]) {
-      const r = await callgrindIr([...STEADY_NODE_FLAGS, join(appsDir, 'h2-client.mjs'), url, String(n), '50'], env);
+      const r = await callgrindIr([...STEADY_NODE_FLAGS, join(appsDir, 'h2-client.cjs'), url, String(n), '50'], env);
       at.push(r.ir);
       process.stderr.write(`${c.name} ${n}: ${r.ir} Ir (${r.seconds} s)\n`);
     }
