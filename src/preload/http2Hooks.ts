@@ -1,18 +1,17 @@
 /**
  * Tracing of `http2.connect` sessions and their streams; each stream is one request.
  *
- * `http2.connect` is wrapped on every version (to learn the session's connection, which it opens
- * synchronously: no channel reports it). A new stream is seen through Node's
- * `http2.client.stream.created` channel where `request` publishes it (Node 22.16+, 24, 26: checked
- * on the method itself, see publishesCreated); workaround for older Nodes (20): `request` on the
- * client session prototype is wrapped. Either way the initiator is captured while the program's
- * call to `request` is on the stack. Everything else comes from events the stream and session emit
- * anyway ('response', 'finish', 'end', 'close', 'goaway'); the response body is counted by
- * wrapping the stream's own `push`, as for http.
+ * Workaround: `http2.connect` is wrapped (to learn the session's connection, which it opens
+ * synchronously; no channel reports it) and, once the first session exists, `request` on the
+ * client session prototype (to capture the initiator). Node 22.16+ publishes each new stream on
+ * `http2.client.stream.created` as `request` returns, but taking streams from there cost more per
+ * stream on Node 26 than the wrapper (bench/RESULTS.md, "Channels instead of wrappers (issue 35
+ * item 2)"), so the wrapper serves every version. Everything else comes from events the stream and session emit anyway
+ * ('response', 'finish', 'end', 'close', 'goaway'); the response body is counted by wrapping
+ * the stream's own `push`, as for http.
  */
 
 import type * as http2 from 'node:http2';
-import * as dc from 'node:diagnostics_channel';
 import { BodyCapture, bodyCap } from './bodies';
 import { noteProgress, type Progressing } from './progress';
 import type { StackHolder } from './initiator';
@@ -136,9 +135,7 @@ function wrapConnect(t: Tracer, hook: Hook, mod_: typeof http2): void {
       });
       if (!patchedProto) {
         patchedProto = true;
-        const proto = Object.getPrototypeOf(session) as { request: Function };
-        if (publishesCreated(proto.request)) subscribeCreated(t, hook, proto.request);
-        else patchRequest(t, hook, proto);
+        patchRequest(t, hook, Object.getPrototypeOf(session) as { request: Function });
       }
     });
     return session;
@@ -163,84 +160,6 @@ function sessionConn(session: http2.ClientHttp2Session): ConnState | undefined {
   }
 }
 
-/**
- * True when this `request` publishes `http2.client.stream.created` as it returns (Node 22.16+):
- * read from its own source, so a Node without it, or a `request` another tool replaced first,
- * keeps the wrapper.
- */
-function publishesCreated(request: Function): boolean {
-  try {
-    return Function.prototype.toString.call(request).includes('onClientStreamCreatedChannel');
-  } catch {
-    return false;
-  }
-}
-
-/** A stream the program opened, as `http2.client.stream.created` reports it. */
-interface CreatedMessage {
-  stream: Stream;
-  headers: unknown;
-}
-
-/**
- * Node 22.16+: each stream from `http2.client.stream.created`, published synchronously at the end
- * of `request` (after the stream exists, before it returns), so the program's call is on the
- * stack: the initiator is captured above `request` itself.
- */
-function subscribeCreated(t: Tracer, hook: Hook, request: Function): void {
-  dc.subscribe('http2.client.stream.created', (msg) => {
-    const m = msg as CreatedMessage;
-    // A stream the server pushed is published too, with the headers it came with.
-    if (m.headers !== m.stream.sentHeaders) return;
-    if (hook.enabled) t.run(hook, onCreated, m.stream, request);
-    else if (sessions.get(m.stream.session as object)?.undici !== true) t.untracedRequests++;
-  });
-}
-
-function onCreated(t: Tracer, hook: Hook, stream: Stream, request: Function): void {
-  const session = stream.session as http2.ClientHttp2Session | undefined;
-  if (!session) return;
-  const state = sessions.get(session);
-  if (state && state.undici === undefined) state.undici = isUndiciSession(session);
-  if (state?.undici) return;
-  const startAt = now();
-  const headers = sentHeaders(stream, undefined);
-  let rules: StartDecision | undefined;
-  if (preloadRules.mode !== 'all') {
-    const d = preloadRules.mode === 'none' ? null : ruleStart(t, streamView(state?.origin, headers));
-    if (d === null) return;
-    rules = d;
-  }
-  const stack = t.captureInitiator(request, startAt, undefined, headers);
-  onStream(t, hook, session, stream, headers, startAt, stack, rules);
-}
-
-/**
- * The headers a stream was opened with, as Node sends them (its defaults for `:method`,
- * `:authority`, `:scheme`, `:path` included): `sentHeaders`, or for headers given as a raw
- * `[name, value, ...]` list (Node 24+), that list.
- */
-function sentHeaders(stream: Stream, given: unknown): http2.OutgoingHttpHeaders | undefined {
-  const sent = stream.sentHeaders as unknown;
-  if (sent && typeof sent === 'object') return sent as http2.OutgoingHttpHeaders;
-  let raw = Array.isArray(given) ? given : undefined;
-  if (raw === undefined) {
-    const key = Object.getOwnPropertySymbols(stream).find((k) => k.description === 'raw-headers');
-    const v = key ? (stream as unknown as Record<symbol, unknown>)[key] : undefined;
-    if (Array.isArray(v)) raw = v;
-  }
-  if (raw === undefined) return given && typeof given === 'object' ? (given as http2.OutgoingHttpHeaders) : undefined;
-  const h: Record<string, string | string[]> = {};
-  for (let i = 0; i + 1 < raw.length; i += 2) {
-    const name = String(raw[i]).toLowerCase();
-    const value = String(raw[i + 1]);
-    const had = h[name];
-    h[name] = had === undefined ? value : Array.isArray(had) ? [...had, value] : [had, value];
-  }
-  return h;
-}
-
-/** Node 20 (no `http2.client.stream.created`): the client session prototype's `request` wrapped. */
 function patchRequest(t: Tracer, hook: Hook, proto: { request: Function }): void {
   const request = proto.request;
   const wrapped = function (this: http2.ClientHttp2Session, ...args: unknown[]): unknown {
@@ -264,6 +183,25 @@ function patchRequest(t: Tracer, hook: Hook, proto: { request: Function }): void
     return stream;
   };
   replaceFunction(proto, 'request', wrapped, request);
+}
+
+/**
+ * The headers a stream was opened with, as Node sends them (its defaults for `:method`,
+ * `:authority`, `:scheme`, `:path` included): `sentHeaders`, or for headers given as a raw
+ * `[name, value, ...]` list (Node 24+), that list.
+ */
+function sentHeaders(stream: Stream, given: unknown): http2.OutgoingHttpHeaders | undefined {
+  const sent = stream.sentHeaders as unknown;
+  if (sent && typeof sent === 'object') return sent as http2.OutgoingHttpHeaders;
+  if (!Array.isArray(given)) return given && typeof given === 'object' ? (given as http2.OutgoingHttpHeaders) : undefined;
+  const h: Record<string, string | string[]> = {};
+  for (let i = 0; i + 1 < given.length; i += 2) {
+    const name = String(given[i]).toLowerCase();
+    const value = String(given[i + 1]);
+    const had = h[name];
+    h[name] = had === undefined ? value : Array.isArray(had) ? [...had, value] : [had, value];
+  }
+  return h;
 }
 
 /** The trace rules' view of a stream about to be opened on a session of `origin`. */

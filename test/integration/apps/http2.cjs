@@ -37,8 +37,6 @@ server.listen(0, '127.0.0.1', async () => {
   const origin = `https://localhost:${server.address().port}`;
   const session = http2.connect(origin, { ca });
   const lens = await Promise.all(Array.from({ length: 20 }, (_, i) => get(session, `/stream?n=${i}`)));
-  // Node 22.16+ publishes http2.client.stream.created: the preload leaves `request` as Node's.
-  const requestIsNodes = String(Object.getPrototypeOf(session).request).includes('onClientStreamCreatedChannel');
   session.close();
   const agent = new Agent({ allowH2: true, connect: { ca } });
   const res = await request(`${origin}/undici-h2`, { dispatcher: agent });
@@ -49,5 +47,5 @@ server.listen(0, '127.0.0.1', async () => {
   const goaway = await get(bad, '/goaway');
   bad.close();
   server.close();
-  console.log(JSON.stringify({ lens: lens.length, goaway, requestIsNodes, node: process.versions.node }));
+  console.log(JSON.stringify({ lens: lens.length, goaway }));
 });
