@@ -1,10 +1,12 @@
 /**
  * Tracing of `http2.connect` sessions and their streams; each stream is one request.
  *
- * Workaround: Node 20 publishes no http2 diagnostics channels (they arrive in 22), so
- * `http2.connect` is wrapped (to learn the session's connection, which it opens synchronously)
- * and, once the first session exists, `request` on the client session prototype (to capture the
- * initiator). Everything else comes from events the stream and session emit anyway
+ * Workaround: `http2.connect` is wrapped (to learn the session's connection, which it opens
+ * synchronously; no channel reports it) and, once the first session exists, `request` on the
+ * client session prototype (to capture the initiator). Node 22.16+ publishes each new stream on
+ * `http2.client.stream.created` as `request` returns, but taking streams from there cost more per
+ * stream on Node 26 than the wrapper (bench/RESULTS.md, "Channels instead of wrappers (issue 35
+ * item 2)"), so the wrapper serves every version. Everything else comes from events the stream and session emit anyway
  * ('response', 'finish', 'end', 'close', 'goaway'); the response body is counted by wrapping
  * the stream's own `push`, as for http.
  */
@@ -176,12 +178,30 @@ function patchRequest(t: Tracer, hook: Hook, proto: { request: Function }): void
     }
     const stack = hook.enabled ? t.captureInitiator(wrapped, startAt, undefined, args[0]) : undefined;
     const stream = request.apply(this, args) as Stream;
-    if (hook.enabled)
-      t.guard(hook, () => onStream(t, hook, this, stream, args[0] as http2.OutgoingHttpHeaders | undefined, startAt, stack, rules));
+    if (hook.enabled) t.guard(hook, () => onStream(t, hook, this, stream, sentHeaders(stream, args[0]), startAt, stack, rules));
     else t.untracedRequests++;
     return stream;
   };
   replaceFunction(proto, 'request', wrapped, request);
+}
+
+/**
+ * The headers a stream was opened with, as Node sends them (its defaults for `:method`,
+ * `:authority`, `:scheme`, `:path` included): `sentHeaders`, or for headers given as a raw
+ * `[name, value, ...]` list (Node 24+), that list.
+ */
+function sentHeaders(stream: Stream, given: unknown): http2.OutgoingHttpHeaders | undefined {
+  const sent = stream.sentHeaders as unknown;
+  if (sent && typeof sent === 'object') return sent as http2.OutgoingHttpHeaders;
+  if (!Array.isArray(given)) return given && typeof given === 'object' ? (given as http2.OutgoingHttpHeaders) : undefined;
+  const h: Record<string, string | string[]> = {};
+  for (let i = 0; i + 1 < given.length; i += 2) {
+    const name = String(given[i]).toLowerCase();
+    const value = String(given[i + 1]);
+    const had = h[name];
+    h[name] = had === undefined ? value : Array.isArray(had) ? [...had, value] : [had, value];
+  }
+  return h;
 }
 
 /** The trace rules' view of a stream about to be opened on a session of `origin`. */

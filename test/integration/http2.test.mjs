@@ -25,6 +25,13 @@ for (const { label, bin } of nodeBinaries()) {
       assert.equal(r.respContentLen, 100 + n);
       assert.ok(r.respDoneAt >= r.respRecvAt);
       assert.match(r.initiator.frames[0].file, /http2\.cjs$/);
+      assert.equal(r.initiator.frames[0].line, 27, 'the line of session.request()');
+      // The headers as sent, Node's defaults included, on every version.
+      const sent = Object.fromEntries(r.reqHeaders);
+      assert.deepEqual(
+        [sent[':method'], sent[':path'], sent[':scheme'], sent[':authority']],
+        ['GET', `/stream?n=${n}`, 'https', new URL(r.reqURL).host],
+      );
     }
     assert.equal(streams.filter((r) => r.reusedConn === false).length, 1, 'one stream opened the connection');
     const viaUndici = trace.httpRequests.find((r) => r.reqURL.endsWith('/undici-h2'));
