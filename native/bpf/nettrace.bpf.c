@@ -245,6 +245,8 @@ static __always_inline int emit(__u8 type, const struct sock *sk, struct conn *c
 	e->rst_sent = c->rst_sent;
 	e->rst_recv = c->rst_recv;
 	e->kev_dropped = c->kev_dropped;
+	/* NT_EV_CLOSE: when the connection's last data arrived (its last response's last byte). */
+	e->kev_begin_ns = c->last_data_ns;
 	__builtin_memcpy(e->comm, c->comm, NT_COMM_LEN);
 	if (c->sport) {
 		e->family = c->family;
@@ -590,15 +592,6 @@ int BPF_PROG(on_destroy, struct sock *sk)
 	end_zero_window(sk, c, &c->zw_peer_ns, 0, c->close_ns);
 	end_zero_window(sk, c, &c->zw_local_ns, 1, c->close_ns);
 	emit_close_error(sk, c, now);
-	if (c->last_data_ns) {
-		/* When the last exchange's last data arrived (no first byte: kev_begin_ns only). */
-		struct nt_event *e = reserve_kev(NT_KEV_DATA_IN, sk, c, c->close_ns ? c->close_ns : now);
-		if (e) {
-			e->kev_begin_ns = c->last_data_ns;
-			e->kev_local = 1;
-			submit_kev(e);
-		}
-	}
 	emit(NT_EV_CLOSE, sk, c, now);
 	if (c->wire_done)
 		expire_wire(c, key, now);

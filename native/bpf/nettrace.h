@@ -20,7 +20,7 @@ enum nt_kev_kind {
 	NT_KEV_RETRANS = 1, /* data retransmitted (kev_rto: after a retransmission timeout; m.total_retrans: the count since) */
 	NT_KEV_ZERO_WINDOW = 2, /* a zero receive window from kev_begin_ns to ts_ns (kev_local: ours) */
 	NT_KEV_DATA_IN = 4,     /* data arrived after the program had sent more (ts_ns); kev_begin_ns: when the data
-				 * before it last arrived; kev_local: at the close, only kev_begin_ns */
+				 * before it last arrived (at the close, NT_EV_CLOSE's kev_begin_ns says it) */
 	NT_KEV_SOCK_ERROR = 3,
 	NT_KEV_DROP = 5,        /* the kernel dropped a packet of the connection: kev_err holds the drop reason */  /* the connection ended with an error (kev_err, 0: taken by the program first) or an ICMP error (icmp_*) was about it */
 };
@@ -91,7 +91,7 @@ struct nt_event {
 	__u16 kev_pad;
 	__u32 kev_err;      /* NT_KEV_SOCK_ERROR: the errno */
 	__u32 kev_dropped;  /* kernel events of this connection not sent (over NT_KEV_MAX) */
-	__u64 kev_begin_ns; /* NT_KEV_ZERO_WINDOW: when the window closed */
+	__u64 kev_begin_ns; /* NT_KEV_ZERO_WINDOW: when the window closed; NT_KEV_DATA_IN, NT_EV_CLOSE: when data last arrived */
 	__u8 icmp_from[16]; /* who sent the ICMP message */
 };
 

@@ -235,6 +235,8 @@ static void emit_metrics(const struct nt_event *e, int final)
 	nt_json_tuple(&j, "addrTuple", &t);
 	nt_json_bool(&j, "final", final);
 	nt_json_num(&j, "at", nt_mono_to_epoch_ms(e->ts_ns));
+	if (final && e->kev_begin_ns)
+		nt_json_num(&j, "lastDataAt", nt_mono_to_epoch_ms(e->kev_begin_ns));
 	nt_json_obj_begin(&j, "tcpMetrics");
 	nt_json_str(&j, "source", "bpf");
 	nt_json_u64(&j, "rttUs", e->m.srtt_us);
@@ -435,8 +437,6 @@ static void emit_kernel_event(const struct nt_event *e)
 		break;
 	}
 	case NT_KEV_DATA_IN:
-		if (e->kev_local)
-			nt_json_bool(&j, "closing", 1);
 		if (e->kev_begin_ns)
 			nt_json_num(&j, "prevLastAt", nt_mono_to_epoch_ms(e->kev_begin_ns));
 		break;

@@ -117,6 +117,16 @@ export class HelperLink {
         }
         const change = tcpConnFieldsFromHelper(m, rel);
         if (change) this.merge(change.key, change.fields, false);
+        // The last reading says when the connection's last data arrived (a request's last response byte).
+        if (m.type === 'tcpMetrics' && m.final && typeof m.lastDataAt === 'number') {
+          this.addEvent(
+            { type: 'kernelEvent', pid: m.pid, addrTuple: m.addrTuple, kind: 'dataIn', at: m.lastDataAt },
+            {
+              kind: 'dataEnd',
+              at: rel(m.lastDataAt),
+            },
+          );
+        }
         return;
       }
       case 'kernelEvent': {

@@ -28,7 +28,6 @@ export function kernelEventOf(m: HelperKernelEventMessage, rel: (epochMs: number
       if (typeof m.beginAt !== 'number') return undefined;
       return { kind: 'zeroWindow', at, beginAt: rel(m.beginAt), side: m.side === 'local' ? 'local' : 'peer' };
     case 'dataIn': {
-      if (m.closing) return typeof m.prevLastAt === 'number' ? { kind: 'dataEnd', at: rel(m.prevLastAt) } : undefined;
       const ev: KernelEvent = { kind: 'dataIn', at };
       if (typeof m.prevLastAt === 'number') ev.prevLastAt = rel(m.prevLastAt);
       return ev;

@@ -78,6 +78,8 @@ export interface HelperTcpMetricsMessage {
   addrTuple: AddrTuple;
   final: boolean;
   at: number;
+  /** bpf, `final`: when the connection's last data arrived (its `dataEnd` kernel event). */
+  lastDataAt?: number;
   /** inet_diag only: the socket's TCP state at this reading. */
   tcpState?: string;
   /** The fields as the trace stores them (`tcpConns[].tcpMetrics`); the helper always says where they came from. */
@@ -125,8 +127,6 @@ export interface HelperKernelEventMessage {
   side?: 'peer' | 'local';
   /** dataIn: when the data before it last arrived. */
   prevLastAt?: number;
-  /** dataIn at the connection's close: only `prevLastAt` (its last data) says something. */
-  closing?: boolean;
   /** drop: the reason's name (from the kernel's BTF) and number, and which way the packet went. */
   reason?: string;
   reasonCode?: number;
