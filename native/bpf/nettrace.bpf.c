@@ -223,18 +223,38 @@ static __always_inline void fill_metrics(struct nt_metrics *m, const struct sock
 	m->bytes_retrans = tp->bytes_retrans;
 }
 
-static __always_inline int emit(__u8 type, const struct sock *sk, struct conn *c, __u64 now)
+/* Reserves a ring-buffer event of a traced connection with its common head filled in: type,
+ * time, socket, process, and the tuple (cached at ESTABLISHED, else read from the socket). */
+static __always_inline struct nt_event *reserve_for(__u8 type, const struct sock *sk, struct conn *c, __u64 now)
 {
 	struct nt_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {
 		count(NT_STAT_LOST);
-		return -1;
+		return NULL;
 	}
 	__builtin_memset(e, 0, sizeof(*e));
 	e->type = type;
 	e->ts_ns = now;
 	e->sk = (__u64)sk;
 	e->tgid = c->tgid;
+	__builtin_memcpy(e->comm, c->comm, NT_COMM_LEN);
+	if (c->sport) {
+		e->family = c->family;
+		e->sport = c->sport;
+		e->dport = c->dport;
+		__builtin_memcpy(e->saddr, c->saddr, 16);
+		__builtin_memcpy(e->daddr, c->daddr, 16);
+	} else {
+		fill_tuple(e, sk);
+	}
+	return e;
+}
+
+static __always_inline int emit(__u8 type, const struct sock *sk, struct conn *c, __u64 now)
+{
+	struct nt_event *e = reserve_for(type, sk, c, now);
+	if (!e)
+		return -1;
 	e->start_ns = c->start_ns;
 	e->est_ns = c->est_ns;
 	e->est_unseen = c->est_unseen;
@@ -247,16 +267,6 @@ static __always_inline int emit(__u8 type, const struct sock *sk, struct conn *c
 	e->kev_dropped = c->kev_dropped;
 	/* NT_EV_CLOSE: when the connection's last data arrived (its last response's last byte). */
 	e->kev_begin_ns = c->last_data_ns;
-	__builtin_memcpy(e->comm, c->comm, NT_COMM_LEN);
-	if (c->sport) {
-		e->family = c->family;
-		e->sport = c->sport;
-		e->dport = c->dport;
-		__builtin_memcpy(e->saddr, c->saddr, 16);
-		__builtin_memcpy(e->daddr, c->daddr, 16);
-	} else {
-		fill_tuple(e, sk);
-	}
 	if (c->closed_snap)
 		__builtin_memcpy(&e->m, &c->snap, sizeof(e->m));
 	else
@@ -274,28 +284,11 @@ static __always_inline struct nt_event *reserve_kev(__u8 kind, const struct sock
 		c->kev_dropped++;
 		return NULL;
 	}
-	struct nt_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-	if (!e) {
-		count(NT_STAT_LOST);
+	struct nt_event *e = reserve_for(NT_EV_KEV, sk, c, now);
+	if (!e)
 		return NULL;
-	}
 	c->kev_count++;
-	__builtin_memset(e, 0, sizeof(*e));
-	e->type = NT_EV_KEV;
 	e->kev_kind = kind;
-	e->ts_ns = now;
-	e->sk = (__u64)sk;
-	e->tgid = c->tgid;
-	__builtin_memcpy(e->comm, c->comm, NT_COMM_LEN);
-	if (c->sport) {
-		e->family = c->family;
-		e->sport = c->sport;
-		e->dport = c->dport;
-		__builtin_memcpy(e->saddr, c->saddr, 16);
-		__builtin_memcpy(e->daddr, c->daddr, 16);
-	} else {
-		fill_tuple(e, sk);
-	}
 	return e;
 }
 

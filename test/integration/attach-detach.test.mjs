@@ -16,8 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import WebSocket from 'ws';
 import { bundleTs } from '../lib/bundleTs.mjs';
-import { nodeBin } from '../../scripts/nodes.mjs';
-import { root } from './harness.mjs';
+import { nodeBinaries, root } from './harness.mjs';
 
 const preload = join(root, 'dist', 'preload.cjs');
 const tmp = mkdtempSync(join(tmpdir(), 'nettrace-detach-'));
@@ -73,8 +72,7 @@ const programs = {
 };
 for (const [file, text] of Object.values(programs)) writeFileSync(join(tmp, file), text);
 
-const nodes = [{ label: `node ${process.version}`, bin: process.execPath }];
-for (const major of ['22', '24', '26']) if (existsSync(nodeBin(major))) nodes.push({ label: `node ${major}`, bin: nodeBin(major) });
+const nodes = nodeBinaries();
 
 /** Starts the program (with --inspect when asked); `line(name)` waits for its output line of that step. */
 function startProgram(bin, file, inspect) {

@@ -186,17 +186,23 @@ test("panel: at the widths F5 leaves the panel, every row shows the program's li
         `${width}px: clicking ${pick.want} posts the jump`,
       );
       // Wider, the Initiator column is back and rows are one line again; narrower, two lines.
-      const rowsAt = async (w) => {
+      // The panel lays out again on its next frames after a resize: wait (a loaded machine may take
+      // a while) until the first row shows `want`, then read it (the assertion says what it was).
+      const rowsAt = async (w, want) => {
         await page.setViewportSize({ width: w, height: 900 });
-        await page.waitForTimeout(150);
-        return page.evaluate(() => {
+        const state = (expected) => {
           const row = [...document.querySelectorAll('.list-rows .row')].find((r) => r.style.display !== 'none');
           const col = row.querySelector('.c-initiator .link');
-          return { height: row.getBoundingClientRect().height, column: !!col?.getClientRects().length };
-        });
+          const now = { height: row.getBoundingClientRect().height, column: !!col?.getClientRects().length };
+          return expected ? now.height === expected.height && now.column === expected.column : now;
+        };
+        await page.waitForFunction(state, want, { timeout: 5000 }).catch(() => {});
+        return page.evaluate(state, null);
       };
-      assert.deepEqual(await rowsAt(1400), { height: 22, column: true }, `${width}px → 1400px: one-line rows, Initiator column`);
-      assert.deepEqual(await rowsAt(width), { height: 36, column: false }, `1400px → ${width}px: the line under the URL again`);
+      const oneLine = { height: 22, column: true };
+      const twoLines = { height: 36, column: false };
+      assert.deepEqual(await rowsAt(1400, oneLine), oneLine, `${width}px → 1400px: one-line rows, Initiator column`);
+      assert.deepEqual(await rowsAt(width, twoLines), twoLines, `1400px → ${width}px: the line under the URL again`);
       assert.deepEqual(errors, []);
       await page.close();
     }

@@ -11,27 +11,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { describe, test } from 'node:test';
-import { fixtures, nativeHelper, nft, nobodyNodeReason, root, sh, skipLoudly, skipReason } from './lib.mjs';
+import { fixtures, nativeHelper, nft, nobodyNodeReason, root, sh, skipLoudly, skipReason, runCommand } from './lib.mjs';
 
 const cli = join(root, 'dist', 'cli.cjs');
 const app = join(fixtures, 'httpApp.mjs');
 
-/** Runs a command; resolves with its exit code and output. */
-function run(cmd, args, opts = {}) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], ...opts });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
+const run = runCommand;
 
 /** An HTTP server on 127.0.0.1 in this process; closed when the test ends. */
 async function localServer(t) {

@@ -12,27 +12,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { describe, test } from 'node:test';
-import { createTopology, nft, root, sh, skipLoudly, skipReason } from './lib.mjs';
+import { createTopology, nft, root, sh, skipLoudly, skipReason, runCommand } from './lib.mjs';
 
 const cli = join(root, 'dist', 'cli.cjs');
 const { kernelStory, requestKernelEvents, retransmittedSegments } = createRequire(import.meta.url)('../../dist/core.cjs');
 
-/** Runs a command; resolves with its exit code and output. */
-function run(cmd, args) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
+const run = (cmd, args) => runCommand(cmd, args, { timeoutMs: 60_000 });
 
 // The server, in its namespace: POST /upload reads the body and answers its length; POST
 // /slow-read reads nothing for 1.5 s first (its receive window fills up and closes).

@@ -105,6 +105,23 @@ export function createTopology(n, { nat = false } = {}) {
   return { c, s, net, clientDev: `${tag}a`, cleanup };
 }
 
+/** Runs a command (killed after `timeoutMs`); resolves with its exit code and output. */
+export function runCommand(cmd, args, { timeoutMs = 30_000, ...opts } = {}) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], ...opts });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
 /** Loads an nftables ruleset into a namespace. */
 export function nft(ns, ruleset) {
   execFileSync('ip', ['netns', 'exec', ns, 'nft', '-f', '-'], { input: ruleset, stdio: ['pipe', 'ignore', 'pipe'] });
