@@ -53,7 +53,7 @@ function outputOptions(): OptionDef[] {
       kind: 'path',
       default: '',
       description:
-        'Send the trace to an OpenTelemetry backend (an OTLP endpoint URL such as `http://localhost:4318`; empty: off) as spans when the session ends: each request a CLIENT span with its DNS, connect, TLS, send, wait and receive as child spans (see `docs/opentelemetry.md`). The standard `OTEL_EXPORTER_OTLP_*` variables, `OTEL_SERVICE_NAME` and `OTEL_RESOURCE_ATTRIBUTES` apply.',
+        'Send the trace to an OpenTelemetry backend (an OTLP endpoint URL such as `http://localhost:4318`; empty: off) as spans when the session ends: each request a CLIENT span with its DNS, connect, TLS, send, wait and receive as child spans, each incoming request a SERVER span over its calls (see `docs/opentelemetry.md`). The standard `OTEL_EXPORTER_OTLP_*` variables, `OTEL_SERVICE_NAME` and `OTEL_RESOURCE_ATTRIBUTES` apply.',
       launch: true,
       setting: true,
       cli: {
