@@ -393,6 +393,8 @@ test(
         redirect: markerLine(apiSource, 'axios-redirect'),
         fetch: markerLine(apiSource, 'fetch'),
         paused: markerLine(apiSource, 'paused'),
+        // The marker is the listener's first line (formatted onto a line of its own): the function starts above it.
+        handler: markerLine(apiSource, 'handler') - 1,
       };
       await runCommand(page, 'View: Focus First Editor Group');
       await quickOpen(page, 'api.ts');
@@ -585,14 +587,21 @@ test(
       // The whole file in view (lenses are measured against the line numbers on screen).
       await page.keyboard.press('Control+Home');
       await sleep(300);
-      await check(`CodeLens sits on api.ts lines ${at.get}, ${at.redirect}, ${at.fetch}`, async () => {
+      // The requests' lines, and the server's request listener (the program serves itself): how
+      // many requests it served.
+      await check(`CodeLens sits on api.ts lines ${at.get}, ${at.redirect}, ${at.fetch} and the handler's ${at.handler}`, async () => {
         let lenses = [];
         await until(
-          'the CodeLens on the request lines',
+          'the CodeLens on the request lines and the handler',
           async () => {
             lenses = await codeLensLines(page, 'api.ts');
-            const lines = [...new Set(lenses.map((l) => l.line))].sort((a, b) => a - b);
-            return JSON.stringify(lines) === JSON.stringify([at.get, at.redirect, at.fetch]);
+            const served = lenses.filter((l) => /^served \d+ · median /.test(l.text));
+            const lines = [...new Set(lenses.filter((l) => !served.includes(l)).map((l) => l.line))].sort((a, b) => a - b);
+            return (
+              JSON.stringify(lines) === JSON.stringify([at.get, at.redirect, at.fetch]) &&
+              served.length === 1 &&
+              served[0].line === at.handler
+            );
           },
           10_000,
         ).catch((err) => {

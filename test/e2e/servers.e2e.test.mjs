@@ -62,6 +62,7 @@ const rowsOf = (frame) =>
       .map((e) => ({
         head: e.classList.contains('group-head'),
         inGroup: e.classList.contains('in-group'),
+        depth: Number(e.style.getPropertyValue('--depth') || 0),
         method: e.querySelector('.c-method')?.textContent,
         path: e.querySelector('.url-path')?.textContent,
         host: e.querySelector('.url-host')?.textContent,
@@ -108,11 +109,20 @@ test(
       assert.equal(header.method, 'POST');
       assert.equal(header.status, '200');
       assert.equal(header.host, '2 calls');
+      // The program's own client made the request the gateway served (it serves itself): the
+      // gateway's request is nested under that call, its calls under it, and what the payments
+      // service (in the same process) served under each call, one level deeper each hop.
       assert.deepEqual(
-        grouped.slice(at + 1, at + 3).map((r) => [r.inGroup, r.method, r.path]),
+        [grouped[at - 1]?.head, grouped[at - 1]?.method, grouped[at - 1]?.path, header.depth],
+        [false, 'POST', '/checkout', 1],
+      );
+      assert.deepEqual(
+        grouped.slice(at + 1, at + 5).map((r) => [r.head, r.depth, r.method, r.path]),
         [
-          [true, 'POST', '/charge'],
-          [true, 'GET', '/receipt'],
+          [false, 2, 'POST', '/charge'],
+          [true, 3, 'POST', '/charge'],
+          [false, 2, 'GET', '/receipt'],
+          [true, 3, 'GET', '/receipt'],
         ],
       );
       assert.equal(await frame.$eval('.group-toggle', (b) => b.getAttribute('aria-pressed')), 'true');
@@ -139,7 +149,7 @@ test(
       await headerEl.click();
       const collapsed = await until('the group collapsed', async () => {
         const rows = await rowsOf(frame);
-        return !rows.some((r) => r.inGroup) && rows;
+        return !rows.some((r) => r.inGroup && !r.head) && rows;
       });
       assert.ok(
         collapsed.some((r) => r.head && r.path.startsWith('▸')),

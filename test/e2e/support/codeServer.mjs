@@ -263,14 +263,31 @@ export async function findFrame(page, selector) {
 /** The quick input box (command palette, Quick Open, the simple file dialog). */
 export const quickInput = (page) => page.locator('.quick-input-widget .quick-input-box input');
 
+/**
+ * Types `text` into the command palette (F1) and waits for a row with `expect`. The palette can
+ * close again as it opens (focus taken by a webview or a notification on a loaded machine): then
+ * it is opened again, up to three times. Returns the input, the row found.
+ */
+async function inPalette(page, text, expect, timeoutMs = 10_000) {
+  const input = quickInput(page);
+  const row = page.locator('.quick-input-widget .monaco-list-row', { hasText: expect }).first();
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await page.keyboard.press('F1');
+      await input.waitFor({ state: 'visible', timeout: 5_000 });
+      await input.fill(text, { timeout: 5_000 });
+      await row.waitFor({ state: 'visible', timeout: timeoutMs });
+      return input;
+    } catch (err) {
+      if (attempt >= 3) throw err;
+      await page.keyboard.press('Escape').catch(() => {});
+    }
+  }
+}
+
 /** Runs a command from the command palette (F1). */
 export async function runCommand(page, title) {
-  await page.keyboard.press('F1');
-  const input = quickInput(page);
-  await input.waitFor({ state: 'visible', timeout: 10_000 });
-  await input.fill(`>${title}`);
-  const item = page.locator('.quick-input-widget .monaco-list-row', { hasText: title }).first();
-  await item.waitFor({ state: 'visible', timeout: 10_000 });
+  const input = await inPalette(page, `>${title}`, title);
   await input.press('Enter');
 }
 
@@ -283,20 +300,14 @@ export async function openFile(page, name) {
 
 /** Opens a workspace file by name through Quick Open. */
 export async function quickOpen(page, name) {
-  await page.keyboard.press('F1');
-  const input = quickInput(page);
-  await input.fill(name);
-  await page.locator('.quick-input-widget .monaco-list-row', { hasText: name }).first().waitFor({ timeout: 10_000 });
+  const input = await inPalette(page, name, name);
   await input.press('Enter');
   await page.waitForSelector(`.editor-group-container.active .tab.active[aria-label^="${name}"]`, { timeout: 20_000 });
 }
 
 /** Starts the launch configuration named `name` from the command palette (`debug <name>`). */
 export async function startDebugging(page, name, timeoutMs = 20_000) {
-  await page.keyboard.press('F1');
-  const input = quickInput(page);
-  await input.fill(`debug ${name}`);
-  await page.locator('.quick-input-widget .monaco-list-row', { hasText: name }).first().waitFor({ timeout: timeoutMs });
+  const input = await inPalette(page, `debug ${name}`, name, timeoutMs);
   await input.press('Enter');
 }
 
