@@ -7,6 +7,7 @@
 
 import { constants } from 'node:os';
 import type { HelperKernelEventMessage } from '../protocol/helper';
+import { plainIP } from '../trace/incomingLinks';
 import type { Dial, KernelEvent, TcpConn } from '../trace/types';
 
 /** Events kept per connection (the helper sends at most as many, and counts the rest). */
@@ -63,9 +64,6 @@ export function withEvent(list: readonly KernelEvent[] | undefined, ev: KernelEv
   out.splice(i, 0, ev);
   return out;
 }
-
-/** An IPv4 address as a dual-stack socket may report it (`::ffff:a.b.c.d`), plain. */
-const plainIP = (ip: string): string => (/^::ffff:\d+\.\d+\.\d+\.\d+$/i.test(ip) ? ip.slice(7) : ip);
 
 /**
  * The connection of a failed connect that `m` (its socket's error) belongs to: the latest

@@ -8,7 +8,7 @@
 
 import { diagnoseIncoming } from '../trace/incomingDiagnosis';
 import type { IncomingRequest } from '../trace/incoming';
-import { linkServed } from '../trace/incomingLinks';
+import { linkServed, plainIP } from '../trace/incomingLinks';
 import { redactUrl } from '../trace/redactUrl';
 import { redactedQueryNames } from '../trace/redact';
 import type { HttpRequest, TcpConn } from '../trace/types';
@@ -132,12 +132,11 @@ function serverAttributes(inc: IncomingRequest, calls: readonly HttpRequest[], r
   put(a, 'server.address', server.address);
   put(a, 'server.port', server.port);
   if (inc.addrTuple) {
-    const plain = (ip: string) => ip.replace(/^::ffff:(\d+\.\d+\.\d+\.\d+)$/i, '$1');
-    a['client.address'] = plain(inc.addrTuple.srcIP);
+    a['client.address'] = plainIP(inc.addrTuple.srcIP);
     a['client.port'] = inc.addrTuple.srcPort;
-    a['network.peer.address'] = plain(inc.addrTuple.srcIP);
+    a['network.peer.address'] = plainIP(inc.addrTuple.srcIP);
     a['network.peer.port'] = inc.addrTuple.srcPort;
-    a['network.local.address'] = plain(inc.addrTuple.dstIP);
+    a['network.local.address'] = plainIP(inc.addrTuple.dstIP);
     a['network.local.port'] = inc.addrTuple.dstPort;
   }
   if (inc.protoMajor !== undefined) {

@@ -16,7 +16,7 @@ import type { AddrTuple, HttpRequest, TcpConn } from './types';
  * An IPv4 address as a dual-stack socket reports it (`::ffff:127.0.0.1`: a server listening on
  * `::`, Node's default, sees its IPv4 clients so) in the form the client's end reports it.
  */
-const plainIP = (ip: string): string => (/^::ffff:\d+\.\d+\.\d+\.\d+$/i.test(ip) ? ip.slice(7) : ip);
+export const plainIP = (ip: string): string => (/^::ffff:\d+\.\d+\.\d+\.\d+$/i.test(ip) ? ip.slice(7) : ip);
 
 /** The key both ends of a connection share (client's tcpConns[].addrTuple, server's incomingRequests[].addrTuple). */
 export const keyOf = (a: AddrTuple): string => `${plainIP(a.srcIP)}|${a.srcPort}|${plainIP(a.dstIP)}|${a.dstPort}`;
