@@ -563,7 +563,7 @@ function withKernel(sentence: string, ctx: DiagnosisContext): string {
   const conn = ctx.tcpConn;
   const events = requestKernelEvents(ctx.request, conn).filter((e) => e.kind !== 'socketError');
   const parts = [
-    kernelWaitStory(ctx.request),
+    kernelWaitStory(ctx.request, LOOP_BLOCKED_MIN_MS),
     kernelStory(events, { all: conn?.kernelEvents, synRetransmits: conn?.tcpMetrics?.synRetransmits }),
   ].filter(Boolean);
   return parts.length ? `${sentence}; the kernel: ${parts.join('; ')}` : sentence;

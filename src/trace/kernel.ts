@@ -293,7 +293,7 @@ export function kernelTimingsOf(
  * "the response's first byte reached the machine 360 ms before the program read it" when the
  * response waited in the socket at least `minMs`; undefined otherwise.
  */
-export function kernelWaitStory(req: Pick<HttpRequest, 'respRecvAt' | 'kernelTimings'>, minMs = 50): string | undefined {
+export function kernelWaitStory(req: Pick<HttpRequest, 'respRecvAt' | 'kernelTimings'>, minMs: number): string | undefined {
   const k = req.kernelTimings;
   if (!k || req.respRecvAt === undefined) return undefined;
   const waited = req.respRecvAt - k.respFirstByteAt;
