@@ -19,17 +19,21 @@ function block(name) {
   blocks[name] = { beginAt, endAt: now() };
 }
 
-/** http.get; `during` "wait": block once the request is sent; "receive": once the head arrived. */
+/**
+ * http.get; `during` "wait": block once the request is sent; "receive": once the head arrived.
+ * The block runs in that very callback, not a timer later: on a loaded machine a timer can fire
+ * after the response (or its body) was already handled, and then nothing waited for the program.
+ */
 function get(path, name, during) {
   return new Promise((resolve, reject) => {
     const req = http.get(`${base}${path}`, (res) => {
-      if (during === 'receive') setTimeout(() => block(name), 5);
+      if (during === 'receive') block(name);
       res.resume();
       res.on('end', resolve);
       res.on('error', reject);
     });
     req.on('error', reject);
-    if (during === 'wait') req.on('finish', () => setTimeout(() => block(name), 5));
+    if (during === 'wait') req.on('finish', () => block(name));
   });
 }
 
@@ -47,7 +51,7 @@ let fetchSent = false;
 const onSent = () => {
   if (fetchSent) return;
   fetchSent = true;
-  setTimeout(() => block('fetch-wait'), 5);
+  block('fetch-wait');
 };
 diagnostics.subscribe('undici:request:bodySent', onSent);
 await (await fetch(`${base}/?delay=50&fetch=1`)).text();
