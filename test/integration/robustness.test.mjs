@@ -152,6 +152,8 @@ test('captured bodies through a collector that stalls arrive whole, each with it
   // its requests, then pipes it to a real collector: the pipe fills, the preload's writes of blob
   // frames are cut short and resumed, and nothing may be lost, reordered or mixed up on the way.
   const collector = await core.startCollector({ description: 'stalled bodies' });
+  const count = 20;
+  const unit = 3000;
   const dir = mkdtempSync(join(tmpdir(), 'nettrace-relay-'));
   const path = join(dir, 'relay.sock');
   let relayed;
@@ -162,15 +164,24 @@ test('captured bodies through a collector that stalls arrive whole, each with it
       const upstream = connectTo(collector.ipcPath);
       c.pipe(upstream);
       c.resume();
-      // The program waits for this before it exits: a busy machine may take longer than the
-      // preload's exit flush waits on a stalled pipe (EXIT_STALL_MS) to get here.
-      upstream.once('connect', () => child.stdin.end('go\n'));
+      // The program waits for this before it exits: its exit flush gives up on a pipe that takes
+      // nothing for EXIT_STALL_MS (by design), and a busy machine may take longer than that to move
+      // what the stall held back; so the go comes once the collector has every request's body.
+      upstream.once('connect', () => {
+        const t0 = Date.now();
+        const poll = () => {
+          const got = collector.session
+            .snapshot()
+            .httpRequests.filter((r) => r.respBody?.text?.length === Number(new URL(r.reqURL).searchParams.get('size'))).length;
+          if (got >= 2 * count || Date.now() - t0 > 20_000) child.stdin.end('go\n');
+          else setTimeout(poll, 20);
+        };
+        poll();
+      });
     };
   });
   await new Promise((r) => server.listen(path, r));
   try {
-    const count = 20;
-    const unit = 3000;
     const childEnv = core.buildPreloadEnv(
       { ...process.env, ...env, NT_COUNT: String(count), NT_SIZE: String(unit), NT_WAIT_STDIN: '1' },
       { preloadPath: preload, config: { ipcPath: path, bodies: true } },
