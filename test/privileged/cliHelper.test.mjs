@@ -73,7 +73,7 @@ async function nsServer(t, ns) {
   });
 }
 
-describe('nettrace run with the privileged helper', { timeout: 90_000 }, () => {
+describe('nettrace run with the privileged helper', { timeout: 240_000 }, () => {
   test('root: tcpMetrics (bpf) and conntrack in tcpConns, --pcap file 0600 read by tshark with trace IDs', async (t) => {
     const why = skipReason({ pcap: true });
     if (why) return skipLoudly(t, why);

@@ -125,12 +125,19 @@ describe('privileged helper', { timeout: 150_000 }, () => {
     nft(
       topo.s,
       `table inet nettrace_syn {
-      chain in { type filter hook input priority 0; tcp dport 8082 tcp flags syn drop; }
+      chain in { type filter hook input priority 0; tcp dport 8082 tcp flags syn counter drop; }
     }`,
     );
     const client = gatedClient(topo.c, [`${topo.net}.2`, 8082, 1, 1000]);
     const h = await startTraced(client);
-    await sleep(500); // the first SYN is dropped; the retransmission (after the 1 s initial RTO) passes
+    // The first SYN is dropped; the retransmission (after the 1 s initial RTO) passes once the
+    // rule is gone. Wait for the rule's counter, not a fixed time: on a busy machine the client may
+    // not have sent its SYN yet after half a second.
+    for (let i = 0; i < 200; i++) {
+      const listed = sh('ip', ['netns', 'exec', topo.s, 'nft', 'list', 'table', 'inet', 'nettrace_syn']);
+      if (/packets [1-9]/.test(listed)) break;
+      await sleep(25);
+    }
     sh('ip', ['netns', 'exec', topo.s, 'nft', 'delete', 'table', 'inet', 'nettrace_syn']);
     await client.exited;
     await h.exited;

@@ -476,22 +476,25 @@ test('model: mergeSorted', () => {
   assert.deepEqual(w.mergeSorted([4], [], c), [4]);
 });
 
-test('model: 10,000 rows filter and sort well under a frame budget (pure logic)', () => {
+// The time these take is bench/webview.mjs's to measure (a timed unit test fails on a loaded
+// machine and proves nothing on a quiet one); this checks what they produce at that size.
+test('model: 10,000 rows filter and sort to the right view (pure logic)', () => {
   const reqs = Array.from({ length: 10000 }, (_, i) =>
     mk(i, { reqURL: `https://h${i % 13}.test/p/${i}`, respStatusCode: [200, 404, 500, 302][i % 4], respContentLen: (i * 7919) % 100000 }),
   );
   const m = new w.TraceModel();
-  let t = performance.now();
   m.reset(snapshot(reqs), false);
-  const resetMs = performance.now() - t;
-  t = performance.now();
+  assert.equal(m.view.length, 10000);
   m.setFilter({ ...w.NO_FILTER, text: 'h7.test' });
-  const filterMs = performance.now() - t;
-  t = performance.now();
-  m.setSort({ key: 'size', dir: -1 });
-  const sortMs = performance.now() - t;
   assert.equal(m.view.length, 769);
-  assert.ok(resetMs < 500 && filterMs < 50 && sortMs < 50, `reset ${resetMs} filter ${filterMs} sort ${sortMs}`);
+  m.setSort({ key: 'size', dir: -1 });
+  assert.equal(m.view.length, 769);
+  const sizes = m.view.map((r) => r.req.respContentLen);
+  assert.ok(
+    sizes.every((s) => typeof s === 'number'),
+    'the view names rows that carry their size',
+  );
+  for (let k = 1; k < sizes.length; k++) assert.ok(sizes[k - 1] >= sizes[k], `sorted by size, descending, at ${k}`);
 });
 
 // ---- columns and saved state -------------------------------------------------------------------
