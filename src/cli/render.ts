@@ -18,7 +18,7 @@ import {
   type Phase,
   type PhaseSegment,
 } from '../trace/timings';
-import type { HttpRequest, Trace, WebSocketSession } from '../trace/types';
+import type { HttpRequest, TcpConn, Trace, WebSocketSession } from '../trace/types';
 import { CONNECTION_WORDS, connectionState } from '../trace/labels';
 import { renderIncoming } from './renderIncoming';
 
@@ -405,10 +405,25 @@ function renderKernel(trace: Trace, rows: Row[], width: number, color: boolean):
       else numbers.set(id, [i + 1]);
     }
   });
-  const conns = trace.tcpConns.map((c) => ({ c, f: kernelFacts(c) })).filter((x) => x.f !== undefined);
-  if (conns.length > 0) {
+  const all = trace.tcpConns.map((c) => ({ c, f: kernelFacts(c) })).filter((x) => x.f !== undefined);
+  // A connection that never connected and of which the kernel says nothing more than the failure
+  // the request already shows (a program polling a port that refuses makes dozens): counted by
+  // destination on one line, not one "address unknown" line each.
+  const unconnected = all.filter(({ c, f }) => !c.addrTuple && !c.connected && !kernelLine(f!));
+  const conns = all.filter((x) => !unconnected.includes(x));
+  if (all.length > 0) {
     lines.push('');
     lines.push(paint('Connections (kernel)', 1, color));
+    if (unconnected.length > 0)
+      lines.push(
+        `  ${fit(
+          unconnectedLine(
+            trace,
+            unconnected.map((x) => x.c),
+          ),
+          Math.max(20, width - 4),
+        ).trimEnd()}`,
+      );
     for (const { c, f } of conns.slice(0, MAX_KERNEL_CONNS)) {
       const a = c.addrTuple;
       const where = a && typeof a.srcIP === 'string' ? tupleText(a) : 'address unknown';
@@ -431,6 +446,20 @@ function renderKernel(trace: Trace, rows: Row[], width: number, color: boolean):
     );
   }
   return lines;
+}
+
+/** "3 connections never connected: 127.0.0.1:4100 ×2 (ECONNREFUSED), [::1]:80 ×1 (ETIMEDOUT)". */
+function unconnectedLine(trace: Trace, conns: readonly TcpConn[]): string {
+  const dials = new Map(trace.dials.map((d) => [d.traceID, d]));
+  const counts = new Map<string, number>();
+  for (const c of conns) {
+    const d = c.fromDial ? dials.get(c.fromDial) : undefined;
+    const key = `${d?.dstAddress ?? 'address unknown'}${d?.dialErr ? ` (${d.dialErr})` : ''}`;
+    counts.set(key, (counts.get(key) ?? 0) + 1);
+  }
+  const n = conns.length;
+  const parts = [...counts].map(([k, v]) => (v > 1 ? `${k} ×${v}` : k));
+  return sanitize(`${n} ${n === 1 ? 'connection' : 'connections'} never connected: ${parts.join(', ')}`);
 }
 
 /** The incoming requests' section (renderIncoming), the calls numbered as `rows`. */

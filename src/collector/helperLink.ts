@@ -42,6 +42,11 @@ export interface PcapLabel {
   requests: string[];
 }
 
+/** How far outside a connect attempt its socket error may fall while the run goes on (clock skew). */
+const LATE_ERROR_SLACK_MS = 5;
+/** The same at the end of the run, when every connection has arrived. */
+const LATE_ERROR_SLACK_FINAL_MS = 1000;
+
 const FEATURE_LABELS: Record<string, string> = {
   bpf: 'eBPF TCP metrics are off',
   conntrack: 'conntrack (NAT) readings are off',
@@ -230,12 +235,17 @@ export class HelperLink {
     this.session.noteChange();
   }
 
-  /** Places the failed connects' socket errors whose connection (and dial) are known by now. */
-  private placeLateErrors(): void {
+  /**
+   * Places the failed connects' socket errors whose connection (and dial) are known by now: an
+   * error within a few ms of an attempt while the run goes on (its own connection may not have
+   * arrived yet), the nearest attempt within a second at the end.
+   */
+  private placeLateErrors(final = false): void {
     if (this.lateErrors.length === 0) return;
     const builder = this.session.builder;
+    const slackMs = final ? LATE_ERROR_SLACK_FINAL_MS : LATE_ERROR_SLACK_MS;
     this.lateErrors = this.lateErrors.filter(({ m, ev }) => {
-      const conn = failedConnectOf(m, ev.at, builder.trace.tcpConns, (d) => builder.get('dials', d));
+      const conn = failedConnectOf(m, ev.at, builder.trace.tcpConns, (d) => builder.get('dials', d), slackMs);
       if (conn) this.appendTo(conn, ev);
       return !conn;
     });
@@ -243,7 +253,7 @@ export class HelperLink {
 
   /** Stops the milestone timer and records how many helper connections never matched. */
   finish(): void {
-    this.placeLateErrors();
+    this.placeLateErrors(true);
     if (this.snapshotTimer) clearTimeout(this.snapshotTimer);
     this.snapshotTimer = undefined;
     const unmatched = this.pending.size + this.evicted;

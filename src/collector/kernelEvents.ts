@@ -66,27 +66,36 @@ export function withEvent(list: readonly KernelEvent[] | undefined, ev: KernelEv
 }
 
 /**
- * The connection of a failed connect that `m` (its socket's error) belongs to: the latest
- * connection of that process without a tuple whose dial tried the same address and port, when
- * that attempt overlaps `at` (give or take a second: the clocks are read apart). Looks at the last
- * `window` connections only.
+ * The connection of a failed connect that `m` (its socket's error) belongs to: among the last
+ * `window` connections of that process without a tuple, the one whose dial tried the same address
+ * and port in the attempt nearest to `at` — at most `slackMs` outside the attempt's begin and end
+ * (the helper's and the preload's clocks are read apart). The latest wins a tie. A program that
+ * polls a port that refuses tries it again and again, often from the same local port: a loose
+ * window would give one attempt's error to an earlier one, so the caller asks with a small slack
+ * while the right connection may still be on its way, and with a wide one at the end.
  */
 export function failedConnectOf(
   m: HelperKernelEventMessage,
   at: number,
   conns: readonly TcpConn[],
   dialOf: (id: string) => Dial | undefined,
+  slackMs: number,
   window = 256,
 ): TcpConn | undefined {
   const ip = plainIP(m.addrTuple.dstIP);
+  let best: TcpConn | undefined;
+  let bestGap = Infinity;
   for (let i = conns.length - 1; i >= 0 && i >= conns.length - window; i--) {
     const c = conns[i];
     if (c.pid !== m.pid || c.addrTuple || c.connected || !c.fromDial) continue;
-    const dial = dialOf(c.fromDial);
-    const tried = dial?.connectAttempts.some(
-      (a) => plainIP(a.address) === ip && a.port === m.addrTuple.dstPort && a.beginAt <= at + 1000 && (a.endAt ?? Infinity) >= at - 1000,
-    );
-    if (tried) return c;
+    for (const a of dialOf(c.fromDial)?.connectAttempts ?? []) {
+      if (plainIP(a.address) !== ip || a.port !== m.addrTuple.dstPort) continue;
+      const gap = Math.max(0, a.beginAt - at, at - (a.endAt ?? Infinity));
+      if (gap <= slackMs && gap < bestGap) {
+        best = c;
+        bestGap = gap;
+      }
+    }
   }
-  return undefined;
+  return best;
 }

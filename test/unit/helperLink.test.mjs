@@ -308,6 +308,35 @@ test('kernelEvent lines: appended to the connection in time order (waiting by tu
   assert.equal(trace().tcpConns.filter((c) => c.kernelEvents).length, 2);
 });
 
+test('a program polling a refusing port: each refusal lands on its own connection, even when it comes before that connection', () => {
+  const { link, record, tcp } = setup();
+  const refused = (at) => ({ type: 'kernelEvent', pid: 42, addrTuple: tuple(40100), kind: 'socketError', at: T0 + at, errno: 111 });
+  const attempt = (n, begin) => {
+    record('dials', `d${n}`, {
+      dstAddress: '127.0.0.1:8080',
+      connectAttempts: [
+        { address: '127.0.0.1', port: 8080, family: 4, beginAt: T0 + begin, endAt: T0 + begin + 30, error: 'ECONNREFUSED' },
+      ],
+      dnsLookups: [],
+    });
+    record('tcpConns', `c${n}`, { fromDial: `d${n}`, connected: false });
+  };
+  attempt(1, 0);
+  link.apply(refused(1));
+  // The second refusal (200 ms later, from the same local port) reaches the collector before the
+  // preload's second connection: it must wait, not join the first.
+  link.apply(refused(201));
+  assert.equal(tcp('tcp-1').kernelEvents.length, 1);
+  attempt(2, 200);
+  attempt(3, 400);
+  link.apply(refused(402));
+  link.finish();
+  assert.deepEqual(
+    [1, 2, 3].map((n) => tcp(`tcp-${n}`).kernelEvents?.map((e) => e.at)),
+    [[1], [201], [402]],
+  );
+});
+
 test('kernel events in words, per request: retransmitted segments by the kernel’s totals, zero windows, ICMP messages', () => {
   const { kernelStory, requestKernelEvents, retransmittedSegments, icmpText } = core;
   const all = [

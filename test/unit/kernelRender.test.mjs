@@ -98,6 +98,28 @@ test('no NAT line when the reply tuple is the original reversed; nothing at all 
   assert.doesNotMatch(none, /Connections \(kernel\)|Packet capture/);
 });
 
+test('connections that never connected, with nothing more from the kernel, are one line by destination', () => {
+  const refused = (n, dial) => ({
+    traceID: `tcp-${n}`,
+    pid: 1,
+    connected: false,
+    fromDial: dial,
+    kernelEvents: [{ kind: 'socketError', at: n, errno: 111, code: 'ECONNREFUSED' }],
+  });
+  const dial = (id, dstAddress, dialErr) => ({ traceID: id, pid: 1, dstAddress, dialErr, dnsLookups: [], connectAttempts: [] });
+  const t = traceWith([nat, refused(2, 'dial-1'), refused(3, 'dial-2'), refused(4, 'dial-3')], {
+    dials: [
+      dial('dial-1', '127.0.0.1:4100', 'ECONNREFUSED'),
+      dial('dial-2', '127.0.0.1:4100', 'ECONNREFUSED'),
+      dial('dial-3', '[::1]:9', 'ETIMEDOUT'),
+    ],
+  });
+  const out = renderTrace(t, { width: 160 });
+  assert.match(out, /3 connections never connected: 127\.0\.0\.1:4100 \(ECONNREFUSED\) ×2, \[::1\]:9 \(ETIMEDOUT\)/);
+  assert.doesNotMatch(out, /address unknown/);
+  assert.match(out, /tcp-1 {2}10\.0\.0\.1:40000 → 10\.0\.0\.100:80/, 'a connection with facts keeps its own line');
+});
+
 test('the saved packet capture is named; hostile values in helper fields stay text', () => {
   const hostile = {
     traceID: 'tcp-1\x1b[31m',
