@@ -7,7 +7,6 @@
 import { NO_PROGRAM_FRAME } from '../trace/initiator';
 import { diagnoseLoopBlocked, formatMs } from '../trace/diagnosis';
 import { contextOf, indexRecords } from '../trace/enrich';
-import { kernelFacts, kernelLine, tupleText } from '../trace/kernel';
 import {
   DEFAULT_SLOW_THRESHOLD_MS,
   isFailed,
@@ -18,9 +17,13 @@ import {
   type Phase,
   type PhaseSegment,
 } from '../trace/timings';
-import type { HttpRequest, TcpConn, Trace, WebSocketSession } from '../trace/types';
+import type { HttpRequest, Trace, WebSocketSession } from '../trace/types';
 import { CONNECTION_WORDS, connectionState } from '../trace/labels';
 import { renderIncoming } from './renderIncoming';
+import { renderKernel } from './renderKernel';
+import { ANSI_SEQUENCE, SURROGATE, fit, paint, sanitize } from './text';
+
+export { sanitize };
 
 /** Options of renderTrace(). */
 export interface RenderOptions {
@@ -85,18 +88,6 @@ const PHASE_COLORS: Record<Phase, number> = {
 /** Character marking where a failed request stopped. */
 const FAIL_CHAR = 'x';
 
-// CSI (ESC [ ... final), OSC (ESC ] ... BEL or ESC \), and other two-byte ESC sequences.
-const ANSI_SEQUENCE = /\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[@-Z\\-_]|\x9b[0-?]*[ -/]*[@-~]/g;
-// C0 and C1 controls, DEL, and bidirectional overrides that could disguise text.
-const CONTROL_CHARS = /[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
-
-/** Removes ANSI escape sequences and replaces control characters with "?". */
-export function sanitize(text: unknown): string {
-  return String(text ?? '')
-    .replace(ANSI_SEQUENCE, '')
-    .replace(CONTROL_CHARS, '?');
-}
-
 /** True when output to this stream should be coloured: a TTY and NO_COLOR unset. */
 export function shouldUseColor(stream: { isTTY?: boolean }, env: NodeJS.ProcessEnv = process.env): boolean {
   return !!stream.isTTY && (env.NO_COLOR === undefined || env.NO_COLOR === '') && env.TERM !== 'dumb';
@@ -111,25 +102,9 @@ export function formatBytes(n: number | undefined): string {
   return `${(n / 1000 / 1000 / 1000).toFixed(1)} GB`;
 }
 
-/** Cuts text to `width` columns, ending with "…" when cut. */
-function fit(text: string, width: number): string {
-  if (width <= 0) return '';
-  if (!SURROGATE.test(text)) return text.length <= width ? text + ' '.repeat(width - text.length) : text.slice(0, width - 1) + '…';
-  const chars = [...text];
-  if (chars.length <= width) return text + ' '.repeat(width - chars.length);
-  return chars.slice(0, width - 1).join('') + '…';
-}
-
-/** A UTF-16 surrogate: the text has characters outside the BMP, which count as one column each. */
-const SURROGATE = /[\uD800-\uDFFF]/;
-
 function padStart(text: string, width: number): string {
   const len = SURROGATE.test(text) ? [...text].length : text.length;
   return len >= width ? text : ' '.repeat(width - len) + text;
-}
-
-function paint(text: string, code: number, color: boolean): string {
-  return color ? `\x1b[${code}m${text}\x1b[0m` : text;
 }
 
 /** The STATUS column: the HTTP status, else the error code. */
@@ -384,82 +359,6 @@ export function renderSummary(trace: Trace, totals?: RequestTotals): string {
   if (droppedRecords > 0) s += `; ${droppedRecords} record${droppedRecords === 1 ? '' : 's'} over the collector's cap dropped`;
   if (droppedBlobs > 0) s += `; ${droppedBlobs} captured bod${droppedBlobs === 1 ? 'y' : 'ies'} dropped`;
   return s;
-}
-
-/** Connections shown in the kernel section; the rest are counted. */
-const MAX_KERNEL_CONNS = 20;
-
-/**
- * The privileged helper's view of each connection (RTT ± variance, retransmits, cwnd, segments,
- * conntrack state, NAT mapping, packet counts), with the table numbers of the requests that used
- * it, and the saved packet capture. Empty when the trace has neither.
- */
-function renderKernel(trace: Trace, rows: Row[], width: number, color: boolean): string[] {
-  const lines: string[] = [];
-  const numbers = new Map<string, number[]>();
-  rows.forEach((row, i) => {
-    for (const id of new Set([row.req.tcpConn, row.req.proxy?.tunnel])) {
-      if (!id) continue;
-      const list = numbers.get(id);
-      if (list) list.push(i + 1);
-      else numbers.set(id, [i + 1]);
-    }
-  });
-  const all = trace.tcpConns.map((c) => ({ c, f: kernelFacts(c) })).filter((x) => x.f !== undefined);
-  // A connection that never connected and of which the kernel says nothing more than the failure
-  // the request already shows (a program polling a port that refuses makes dozens): counted by
-  // destination on one line, not one "address unknown" line each.
-  const unconnected = all.filter(({ c, f }) => !c.addrTuple && !c.connected && !kernelLine(f!));
-  const conns = all.filter((x) => !unconnected.includes(x));
-  if (all.length > 0) {
-    lines.push('');
-    lines.push(paint('Connections (kernel)', 1, color));
-    if (unconnected.length > 0)
-      lines.push(
-        `  ${fit(
-          unconnectedLine(
-            trace,
-            unconnected.map((x) => x.c),
-          ),
-          Math.max(20, width - 4),
-        ).trimEnd()}`,
-      );
-    for (const { c, f } of conns.slice(0, MAX_KERNEL_CONNS)) {
-      const a = c.addrTuple;
-      const where = a && typeof a.srcIP === 'string' ? tupleText(a) : 'address unknown';
-      const used = numbers.get(c.traceID);
-      const head = `${sanitize(c.traceID)}  ${sanitize(where)}${used ? `  ${used.map((n) => `#${n}`).join(' ')}` : ''}${f!.source ? `  (${sanitize(f!.source)})` : ''}`;
-      lines.push(`  ${fit(head, Math.max(20, width - 4)).trimEnd()}`);
-      const detail = kernelLine(f!);
-      if (detail) lines.push(`     ${sanitize(detail)}`);
-      if (f!.nat) lines.push(`     ${paint(`NAT ${sanitize(f!.nat)}`, 36, color)}`);
-    }
-    if (conns.length > MAX_KERNEL_CONNS) lines.push(`  … ${conns.length - MAX_KERNEL_CONNS} more in the trace file`);
-  }
-  const pc = trace.packetCapture;
-  if (pc && typeof pc.file === 'string') {
-    lines.push('');
-    const ifaces = Array.isArray(pc.interfaces) && pc.interfaces.length ? ` on ${pc.interfaces.map(sanitize).join(', ')}` : '';
-    const scope = typeof pc.requestTraceID === 'string' ? ` of ${sanitize(pc.requestTraceID)}` : '';
-    lines.push(
-      `${paint('Packet capture', 1, color)}: ${sanitize(pc.file)} (${Number(pc.packets) || 0} packets${scope}${ifaces}${pc.truncated ? ', truncated at the size cap' : ''})`,
-    );
-  }
-  return lines;
-}
-
-/** "3 connections never connected: 127.0.0.1:4100 ×2 (ECONNREFUSED), [::1]:80 ×1 (ETIMEDOUT)". */
-function unconnectedLine(trace: Trace, conns: readonly TcpConn[]): string {
-  const dials = new Map(trace.dials.map((d) => [d.traceID, d]));
-  const counts = new Map<string, number>();
-  for (const c of conns) {
-    const d = c.fromDial ? dials.get(c.fromDial) : undefined;
-    const key = `${d?.dstAddress ?? 'address unknown'}${d?.dialErr ? ` (${d.dialErr})` : ''}`;
-    counts.set(key, (counts.get(key) ?? 0) + 1);
-  }
-  const n = conns.length;
-  const parts = [...counts].map(([k, v]) => (v > 1 ? `${k} ×${v}` : k));
-  return sanitize(`${n} ${n === 1 ? 'connection' : 'connections'} never connected: ${parts.join(', ')}`);
 }
 
 /** The incoming requests' section (renderIncoming), the calls numbered as `rows`. */

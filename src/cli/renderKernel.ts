@@ -1,0 +1,80 @@
+// The CLI's "Connections (kernel)" section: what the privileged helper saw of each connection.
+import { kernelFacts, kernelLine, tupleText } from '../trace/kernel';
+import type { HttpRequest, TcpConn, Trace } from '../trace/types';
+import { fit, paint, sanitize } from './text';
+
+/** Connections shown in the kernel section; the rest are counted. */
+const MAX_KERNEL_CONNS = 20;
+
+/**
+ * The privileged helper's view of each connection (RTT ± variance, retransmits, cwnd, segments,
+ * conntrack state, NAT mapping, packet counts), with the table numbers of the requests that used
+ * it, and the saved packet capture. Empty when the trace has neither.
+ */
+export function renderKernel(trace: Trace, rows: readonly { req: HttpRequest }[], width: number, color: boolean): string[] {
+  const lines: string[] = [];
+  const numbers = new Map<string, number[]>();
+  rows.forEach((row, i) => {
+    for (const id of new Set([row.req.tcpConn, row.req.proxy?.tunnel])) {
+      if (!id) continue;
+      const list = numbers.get(id);
+      if (list) list.push(i + 1);
+      else numbers.set(id, [i + 1]);
+    }
+  });
+  const all = trace.tcpConns.map((c) => ({ c, f: kernelFacts(c) })).filter((x) => x.f !== undefined);
+  // A connection that never connected and of which the kernel says nothing more than the failure
+  // the request already shows (a program polling a port that refuses makes dozens): counted by
+  // destination on one line, not one "address unknown" line each.
+  const unconnected = all.filter(({ c, f }) => !c.addrTuple && !c.connected && !kernelLine(f!));
+  const conns = all.filter((x) => !unconnected.includes(x));
+  if (all.length > 0) {
+    lines.push('');
+    lines.push(paint('Connections (kernel)', 1, color));
+    if (unconnected.length > 0)
+      lines.push(
+        `  ${fit(
+          unconnectedLine(
+            trace,
+            unconnected.map((x) => x.c),
+          ),
+          Math.max(20, width - 4),
+        ).trimEnd()}`,
+      );
+    for (const { c, f } of conns.slice(0, MAX_KERNEL_CONNS)) {
+      const a = c.addrTuple;
+      const where = a && typeof a.srcIP === 'string' ? tupleText(a) : 'address unknown';
+      const used = numbers.get(c.traceID);
+      const head = `${sanitize(c.traceID)}  ${sanitize(where)}${used ? `  ${used.map((n) => `#${n}`).join(' ')}` : ''}${f!.source ? `  (${sanitize(f!.source)})` : ''}`;
+      lines.push(`  ${fit(head, Math.max(20, width - 4)).trimEnd()}`);
+      const detail = kernelLine(f!);
+      if (detail) lines.push(`     ${sanitize(detail)}`);
+      if (f!.nat) lines.push(`     ${paint(`NAT ${sanitize(f!.nat)}`, 36, color)}`);
+    }
+    if (conns.length > MAX_KERNEL_CONNS) lines.push(`  … ${conns.length - MAX_KERNEL_CONNS} more in the trace file`);
+  }
+  const pc = trace.packetCapture;
+  if (pc && typeof pc.file === 'string') {
+    lines.push('');
+    const ifaces = Array.isArray(pc.interfaces) && pc.interfaces.length ? ` on ${pc.interfaces.map(sanitize).join(', ')}` : '';
+    const scope = typeof pc.requestTraceID === 'string' ? ` of ${sanitize(pc.requestTraceID)}` : '';
+    lines.push(
+      `${paint('Packet capture', 1, color)}: ${sanitize(pc.file)} (${Number(pc.packets) || 0} packets${scope}${ifaces}${pc.truncated ? ', truncated at the size cap' : ''})`,
+    );
+  }
+  return lines;
+}
+
+/** "3 connections never connected: 127.0.0.1:4100 ×2 (ECONNREFUSED), [::1]:80 ×1 (ETIMEDOUT)". */
+function unconnectedLine(trace: Trace, conns: readonly TcpConn[]): string {
+  const dials = new Map(trace.dials.map((d) => [d.traceID, d]));
+  const counts = new Map<string, number>();
+  for (const c of conns) {
+    const d = c.fromDial ? dials.get(c.fromDial) : undefined;
+    const key = `${d?.dstAddress ?? 'address unknown'}${d?.dialErr ? ` (${d.dialErr})` : ''}`;
+    counts.set(key, (counts.get(key) ?? 0) + 1);
+  }
+  const n = conns.length;
+  const parts = [...counts].map(([k, v]) => (v > 1 ? `${k} ×${v}` : k));
+  return sanitize(`${n} ${n === 1 ? 'connection' : 'connections'} never connected: ${parts.join(', ')}`);
+}
