@@ -169,8 +169,22 @@ test('auto attach: an untraced process gets its trace from the attach on, its ch
   const { srv, url } = await server();
   try {
     const app = await startProgram({ APP_URL: url });
-    const rootSession = sessionOf('dbg-found-1', app.ws, { ...FOUND, name: 'app.js [1]' });
+    // js-debug: the found session runs no process itself (VS Code answers its evaluate with an
+    // error); the process is in its child session.
+    const rootSession = {
+      id: 'dbg-found-1',
+      name: 'Node.js Process',
+      configuration: FOUND,
+      customRequest: async () => Promise.reject(new Error("No debugger available, can not send 'evaluate'")),
+    };
     vscode.debug.startSession(rootSession);
+    const appSession = sessionOf(
+      'dbg-found-1-app',
+      app.ws,
+      { type: 'pwa-node', request: 'attach', name: 'app.js [1]', __pendingTargetId: 'a1' },
+      rootSession,
+    );
+    vscode.debug.startSession(appSession);
     const entry = await until('the found process’s trace', () => t.traces.list().find((e) => /auto attach/.test(e.label)));
     assert.match(entry.label, /^node \S*app\.js \(auto attach, from the attach on\) — /);
     assert.deepEqual(t.panel.shown, [entry.key], 'the panel shows it');
@@ -190,14 +204,14 @@ test('auto attach: an untraced process gets its trace from the attach on, its ch
       JSON.stringify(entry.session.snapshot().stats.warnings),
     );
 
-    // Its child process: js-debug's child session under the found one; loaded into the same trace.
+    // Its child process: js-debug's session under the process's; loaded into the same trace.
     const child = await startProgram({ APP_URL: url }, ['child']);
     vscode.debug.startSession(
       sessionOf(
         'dbg-found-1-child',
         child.ws,
         { type: 'pwa-node', request: 'attach', name: 'app.js [2]', __pendingTargetId: 'c1' },
-        rootSession,
+        appSession,
       ),
     );
     await until('the child’s requests in the same trace', () =>
@@ -208,6 +222,22 @@ test('auto attach: an untraced process gets its trace from the attach on, its ch
     vscode.debug.endSession(rootSession);
     await until('the preload detached from the process', () => t.logs.some((l) => l.includes(`nettrace: detached from pid ${app.p.pid} `)));
     await until('the trace ended', () => t.traces.get(entry.key).origin === 'earlier');
+  } finally {
+    srv.close();
+    await t.cleanup();
+  }
+});
+
+test('auto attach: a found session that runs the process itself is traced the same way', async () => {
+  vscode.config.values = { traceNodeSessions: 'all' };
+  const t = setup();
+  const { srv, url } = await server();
+  try {
+    const app = await startProgram({ APP_URL: url });
+    vscode.debug.startSession(sessionOf('dbg-found-2', app.ws, FOUND));
+    const entry = await until('the found process’s trace', () => t.traces.list().find((e) => /auto attach/.test(e.label)));
+    await until('a tick in the trace', () => entry.session.builder.trace.httpRequests.some((q) => q.reqURL.includes('/tick?n=')));
+    assert.equal(t.traces.byDebugSession('dbg-found-2'), entry, 'the trace is the found session’s');
   } finally {
     srv.close();
     await t.cleanup();
