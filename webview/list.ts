@@ -325,11 +325,12 @@ export class RequestList {
     // The path first, the host after it in a quieter colour: at the default width the part that
     // tells requests apart stays visible (the full URL is the cell's tooltip).
     // The space keeps the two apart in the row's text (copy, screen readers, innerText).
-    const restartBadge = h('span', 'restart-badge');
-    cells.name.append(nameIcon, h('span', 'url ellipsis', null, restartBadge, nameText, ' ', hostText));
+    cells.name.append(nameIcon, h('span', 'url ellipsis', null, nameText, ' ', hostText));
     // Under the URL while the Initiator column is collapsed (list.css hides it otherwise).
     const initLine = h('span', 'init-line ellipsis');
-    cells.name.append(initLine);
+    // Before the URL on one line, after the program's line on two (list.css).
+    const restartBadge = h('span', 'restart-badge ellipsis');
+    cells.name.append(initLine, restartBadge);
     const bar = createRowBar();
     cells.waterfall.append(bar.el);
     el.style.display = 'none';
