@@ -42,10 +42,10 @@ export function clockAt(traceBeginAt: string, ms: number): string {
   return `${two(t.getHours())}:${two(t.getMinutes())}:${two(t.getSeconds())}`;
 }
 
-/** The list's separator text on a restarted process's first request: `restarted · pid 4321 · 10:31:02`. */
+/** The list's separator text on a restarted process's first request: `↻ restarted · pid 4321 · 10:31:02` (the arrow first: it tells even when cut short). */
 export function restartLabel(mark: RestartMark, traceBeginAt: string): string {
   const at = clockAt(traceBeginAt, mark.start);
-  return `restarted · pid ${mark.pid}${at ? ` · ${at}` : ''}`;
+  return `↻ restarted · pid ${mark.pid}${at ? ` · ${at}` : ''}`;
 }
 
 /** Its tooltip: which restart, and what the rows from there on are. */

@@ -60,7 +60,7 @@ test('the first request of each restarted process is marked; the first run is no
     snapshot([mk(1, 100, undefined, 10), mk(2, 100, undefined, 20), mk(3, 200, 1, 2000), mk(4, 200, 1, 2100), mk(5, 300, 2, 5000)]),
     true,
   );
-  assert.deepEqual(marks(m), ['', '', `restarted · pid 200 · ${clock(2000)}`, '', `restarted · pid 300 · ${clock(5000)}`]);
+  assert.deepEqual(marks(m), ['', '', `↻ restarted · pid 200 · ${clock(2000)}`, '', `↻ restarted · pid 300 · ${clock(5000)}`]);
   assert.match(clock(2000), /^\d\d:\d\d:\d\d$/);
   assert.equal(m.restartMarkOf(m.row('req-3')).restart, 1);
   assert.equal(m.restartMarkOf(m.row('req-5')).restart, 2);
@@ -72,15 +72,15 @@ test('the mark follows the stream: new restarts, a request that arrives late but
   m.reset(snapshot([mk(1, 100, undefined, 10)]), true);
   assert.deepEqual(marks(m), ['']);
   m.apply({ httpRequests: [mk(2, 200, 1, 3000)] });
-  assert.deepEqual(marks(m), ['', `restarted · pid 200 · ${clock(3000)}`]);
+  assert.deepEqual(marks(m), ['', `↻ restarted · pid 200 · ${clock(3000)}`]);
   // An earlier request of the same restart arrives after it (its response came later): it takes the mark.
   m.apply({ httpRequests: [mk(3, 200, 1, 2500)] });
   assert.equal(m.restartMarkOf(m.row('req-3'))?.start, 2500);
   assert.equal(m.restartMarkOf(m.row('req-2')), undefined);
-  assert.deepEqual(marks(m), ['', `restarted · pid 200 · ${clock(2500)}`, '']);
+  assert.deepEqual(marks(m), ['', `↻ restarted · pid 200 · ${clock(2500)}`, '']);
   // The marked request leaves the trace (a trace rule dropped it): the next one of the restart is marked.
   m.remove(['req-3']);
-  assert.deepEqual(marks(m), ['', `restarted · pid 200 · ${clock(3000)}`]);
+  assert.deepEqual(marks(m), ['', `↻ restarted · pid 200 · ${clock(3000)}`]);
   m.reset(snapshot([]), false);
   assert.deepEqual(marks(m), []);
 });
@@ -89,5 +89,5 @@ test('the detail’s process line; the clock of an unreadable start', () => {
   assert.equal(w.processLabel({ pid: 4321 }), 'pid 4321');
   assert.equal(w.processLabel({ pid: 4321, restart: 2 }), 'pid 4321 · restart 2');
   assert.equal(w.clockAt('not a date', 10), '');
-  assert.equal(w.restartLabel({ restart: 1, pid: 7, start: 0 }, 'not a date'), 'restarted · pid 7');
+  assert.equal(w.restartLabel({ restart: 1, pid: 7, start: 0 }, 'not a date'), '↻ restarted · pid 7');
 });
