@@ -19,6 +19,7 @@ import { h, icon, type Child } from './dom';
 import type { Row, TraceModel } from './model';
 import type { GroupedRow } from './grouping';
 import { renderIncoming } from './detail/incoming';
+import { processLabel } from './restarts';
 
 export { MAX_SOCKET_OPS_SHOWN, type DetailEvents, type DetailTab } from './detail/common';
 
@@ -175,6 +176,8 @@ export class DetailView implements DetailContext {
       h('span', `status-pill st-${row.cls}`, null, row.status, req.respStatusText ? ` ${req.respStatusText}` : ''),
     );
     const out: HTMLElement[] = [title];
+    // Which process made it; a restarted program's requests say which restart (restarts.ts).
+    if (req.restart !== undefined) out.push(h('div', 'detail-process muted', null, `Made by ${processLabel(req)}`));
     const err = req.reqError;
     const text =
       req.diagnosis ??

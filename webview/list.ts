@@ -21,6 +21,7 @@ import { requestSegments, type Scale, type TimeRange } from './waterfall';
 import { createRowBar, drawRowBar, type RowBar } from './rowBar';
 import { WaterfallAxis } from './waterfallView';
 import { markGroupRow } from './groupToggle';
+import { restartLabel, restartTitle } from './restarts';
 
 /** Height of one row in px (matches VS Code's lists). */
 export const ROW_HEIGHT = 22;
@@ -66,6 +67,10 @@ interface RowView {
   hostText: HTMLSpanElement;
   /** The program's line under the URL (shown while the Initiator column is collapsed). */
   initLine: HTMLSpanElement;
+  /** On a restarted process's first request (in time order): "restarted · pid N · HH:MM:SS" (restarts.ts). */
+  restartBadge: HTMLSpanElement;
+  /** The restart label shown in restartBadge ('' when none). */
+  restartText: string;
   nameIcon: HTMLSpanElement;
   statusIcon: HTMLSpanElement;
   statusText: HTMLSpanElement;
@@ -323,7 +328,9 @@ export class RequestList {
     cells.name.append(nameIcon, h('span', 'url ellipsis', null, nameText, ' ', hostText));
     // Under the URL while the Initiator column is collapsed (list.css hides it otherwise).
     const initLine = h('span', 'init-line ellipsis');
-    cells.name.append(initLine);
+    // Before the URL on one line, after the program's line on two (list.css).
+    const restartBadge = h('span', 'restart-badge ellipsis');
+    cells.name.append(initLine, restartBadge);
     const bar = createRowBar();
     cells.waterfall.append(bar.el);
     el.style.display = 'none';
@@ -334,6 +341,8 @@ export class RequestList {
       nameText,
       hostText,
       initLine,
+      restartBadge,
+      restartText: '',
       nameIcon,
       statusIcon,
       statusText,
@@ -352,6 +361,7 @@ export class RequestList {
       rv.el.classList.toggle('selected', selected);
       rv.el.setAttribute('aria-selected', String(selected));
     }
+    this.bindRestart(rv, row);
     const sameData = rv.row === row && rv.req === req;
     if (sameData && rv.axisVersion === this.axisVersion && now === undefined) return;
     if (!sameData) {
@@ -395,6 +405,18 @@ export class RequestList {
     const scale = this.scale;
     const segments = requestSegments(row, now);
     drawRowBar(rv.bar, req, segments, scale, req.tcpConn ? this.model.tcpConns.get(req.tcpConn) : undefined);
+  }
+
+  /** The separator on a restarted process's first request, while the list is in time order. */
+  private bindRestart(rv: RowView, row: Row): void {
+    const mark = this.model.sort.key === 'start' ? this.model.restartMarkOf(row) : undefined;
+    const text = mark ? restartLabel(mark, this.model.traceBeginAt) : '';
+    if (text === rv.restartText) return;
+    rv.restartText = text;
+    setText(rv.restartBadge, text);
+    if (mark) setSafeAttr(rv.restartBadge, 'title', restartTitle(mark));
+    else rv.restartBadge.removeAttribute('title');
+    rv.el.classList.toggle('restart-start', !!mark);
   }
 
   private onClick(e: MouseEvent): void {

@@ -21,6 +21,7 @@ import { isFailed } from '../src/trace/timings';
 import { formatInitiator, formatStatus, splitUrl, statusClass, type StatusClass } from './format';
 import { axisFor, collapsiblePauses, extendAxis, requestDuration, requestStart, Timeline, type Axis, type TimeRange } from './waterfall';
 import { matchesQuery, parseFilter, type FilterContext, type FilterQuery } from './filterQuery';
+import { restartMarks, type RestartMark } from './restarts';
 
 /** The slow threshold `is:slow` uses when the trace does not say (the collector's default). */
 export const DEFAULT_SLOW_MS = 1000;
@@ -261,6 +262,9 @@ export class TraceModel {
   slowMs = DEFAULT_SLOW_MS;
   private sortSpec: SortSpec = DEFAULT_SORT;
   private cmp = comparator(DEFAULT_SORT);
+  /** Bumped whenever `rows` change; restartMarks are recomputed on the next ask after it. */
+  private rowsVersion = 0;
+  private marksCache: { version: number; marks: Map<string, RestartMark> } | undefined;
 
   get filter(): FilterSpec {
     return this.filterSpec;
@@ -294,6 +298,7 @@ export class TraceModel {
     this.hosts.clear();
     this.failedCount = 0;
     this.rows = [];
+    this.rowsVersion++;
     this.storeRefs(snap);
     const reqs = snap.httpRequests ?? [];
     for (let i = 0; i < reqs.length; i++) {
@@ -360,6 +365,12 @@ export class TraceModel {
     return this.byId.get(traceID);
   }
 
+  /** The restart mark of a row: set on the first request of each restarted process (restarts.ts). */
+  restartMarkOf(row: Row): RestartMark | undefined {
+    if (this.marksCache?.version !== this.rowsVersion) this.marksCache = { version: this.rowsVersion, marks: restartMarks(this.rows) };
+    return this.marksCache.marks.get(row.req.traceID);
+  }
+
   /** The trace's "now" for pending bars: its end time while live. */
   now(): number | undefined {
     return this.live ? this.traceEndAt : undefined;
@@ -374,6 +385,7 @@ export class TraceModel {
     if (now !== undefined && now > this.axis.end) this.axis.end = now;
     const fresh: Row[] = [];
     const replaced = new Set<Row>();
+    if (batch.httpRequests?.length) this.rowsVersion++;
     for (const req of batch.httpRequests ?? []) {
       if (req.reqBody || req.respBody) this.bodiesRecorded = true;
       const old = this.byId.get(req.traceID);
@@ -431,6 +443,7 @@ export class TraceModel {
     // `seq` is a row's place in `rows` (the sort's tie-break and apply()'s slot): renumbered in order.
     for (let i = 0; i < kept.length; i++) kept[i]!.seq = i;
     this.rows = kept;
+    this.rowsVersion++;
     const before = this.flatView.length;
     this.flatView = this.flatView.filter((r) => !gone.has(r));
     if (this.flatView.length !== before) this.viewVersion++;

@@ -20,6 +20,13 @@ export interface AttachLoad {
 /** The attach sessions whose trace is open, by trace key. */
 export const attachLoads = new Map<string, AttachLoad>();
 
+/**
+ * The sessions of found processes (js-debug's auto attach, or a debug terminal's process without
+ * the preload; autoAttach.ts) traced from the attach on: debug session id → trace key. Their child
+ * sessions load the preload into the same trace.
+ */
+export const foundProcessTraces = new Map<string, string>();
+
 /** How long one process's inspector may take to answer the detach (ms). */
 const DETACH_TIMEOUT_MS = 1500;
 

@@ -23,7 +23,8 @@ import {
   type NodeLaunchConfig,
 } from './launchConfig';
 import { NODE_SESSION_TYPES, parseAttachLoaded, planNodeSession, preloadLoadExpression } from './nodeSessions';
-import { attachLoads, detachAttached } from './attachDetach';
+import { attachLoads, detachAttached, foundProcessTraces } from './attachDetach';
+import { registerFoundProcessTracing } from './autoAttach';
 import type { PreloadConfig } from '../protocol/preload';
 import { registerPauseFlush } from './pauseFlush';
 import { preloadPathOf, reportOptionError, tracingDefaults, type Services } from './services';
@@ -46,6 +47,7 @@ export function registerDebugProviders(s: Services, onSessions: () => void): voi
   context.subscriptions.push(
     ...NODE_SESSION_TYPES.map((type) => vscode.debug.registerDebugConfigurationProvider(type, inject)),
     registerAttachLoading(s),
+    registerFoundProcessTracing(s, onSessions),
   );
 
   context.subscriptions.push(
@@ -233,54 +235,26 @@ async function startTracedAttach(
 
 /**
  * Loads the preload into the attached process: in each session of an attach (js-debug runs the
- * process in a child session of the attach configuration's), evaluated through the debugger
- * (preloadLoadExpression), retried while the target is not ready. The trace says that tracing
- * started mid-run, when and why; a process that cannot load it is said in the not-traced line.
+ * process in a child session of the attach configuration's) and of a found process traced from
+ * the attach on (autoAttach.ts: its own session and its children's), evaluated through the
+ * debugger (loadThroughDebugger).
  */
 function registerAttachLoading(s: Services): vscode.Disposable {
-  const forget = (entry: { key: string }): void => void attachLoads.delete(entry.key);
+  const forget = (entry: { key: string }): void => {
+    attachLoads.delete(entry.key);
+    for (const [id, key] of foundProcessTraces) if (key === entry.key) foundProcessTraces.delete(id);
+  };
   s.traces.on('ended', forget);
   const started = vscode.debug.onDidStartDebugSession((session) => {
     let root: vscode.DebugSession | undefined = session;
-    for (let depth = 0; root && !root.configuration.__nettraceAttach && depth < 16; depth++) root = root.parentSession;
-    const key = root?.configuration.__nettraceSession;
-    const load = typeof key === 'string' ? attachLoads.get(key) : undefined;
-    if (!load) return;
-    void (async () => {
-      let last = '';
-      for (let attempt = 0; attempt < 20; attempt++) {
-        const entry = s.traces.get(key as string);
-        if (!entry?.session || entry.origin !== 'current') return;
-        try {
-          const r = (await session.customRequest('evaluate', { expression: load.expression, context: 'repl' })) as { result?: string };
-          const text = String(r?.result ?? '');
-          const loaded = parseAttachLoaded(text);
-          if (loaded) {
-            const { pid } = loaded;
-            if (load.loaded.has(pid)) return;
-            load.loaded.set(pid, loaded.inspector);
-            entry.session.warn(
-              `tracing started mid-run at ${new Date().toISOString()} in pid ${pid}: loaded through the debugger when "${load.name}" attached; requests made before are not in the trace, and connections opened before have no dial record`,
-            );
-            s.nodeSessions.noteNotTraced(undefined);
-            s.log(`${key as string}: preload loaded into pid ${pid} through the debugger`);
-            return;
-          }
-          last = text;
-          if (/nettrace: /.test(text)) break; // the process answered why not: no retry
-        } catch (err) {
-          last = (err as Error).message;
-        }
-        await new Promise((r) => setTimeout(r, 250));
-      }
-      if (load.loaded.size > 0 || !last) return;
-      s.log(`${key as string}: the preload could not be loaded through "${session.name}": ${last}`);
-      // The attach's own session has no process when js-debug runs the target in a child session: only a child's failure is said.
-      if (session !== root && !/already loaded/.test(last))
-        s.nodeSessions.noteNotTraced(
-          `"${load.name}": the preload could not be loaded into the attached process (${last}); start the program from a launch configuration or a JavaScript Debug Terminal instead.`,
-        );
-    })();
+    let key: unknown;
+    for (let depth = 0; root && depth < 16; depth++, root = root.parentSession) {
+      key = root.configuration.__nettraceAttach ? root.configuration.__nettraceSession : foundProcessTraces.get(root.id);
+      if (key !== undefined) break;
+    }
+    // A found process's own session is loaded by autoAttach.ts once it knows the process is untraced.
+    if (typeof key !== 'string' || !root || (root === session && foundProcessTraces.has(session.id))) return;
+    void loadThroughDebugger(s, session, key, session !== root);
   });
   return {
     dispose: () => {
@@ -288,6 +262,50 @@ function registerAttachLoading(s: Services): vscode.Disposable {
       s.traces.off('ended', forget);
     },
   };
+}
+
+/**
+ * Evaluates the attach's preload load (attachLoads[key]) in the process of `session`, retried
+ * while the target is not ready. The trace says that tracing started mid-run, when and why; a
+ * process that cannot load it is said in the not-traced line (`sayFailure`: the session runs a
+ * process; an attach configuration's own session has none when js-debug runs the target in a
+ * child session). Never rejects.
+ */
+export async function loadThroughDebugger(s: Services, session: vscode.DebugSession, key: string, sayFailure: boolean): Promise<void> {
+  const load = attachLoads.get(key);
+  if (!load) return;
+  let last = '';
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const entry = s.traces.get(key);
+    if (!entry?.session || entry.origin !== 'current') return;
+    try {
+      const r = (await session.customRequest('evaluate', { expression: load.expression, context: 'repl' })) as { result?: string };
+      const text = String(r?.result ?? '');
+      const loaded = parseAttachLoaded(text);
+      if (loaded) {
+        const { pid } = loaded;
+        if (load.loaded.has(pid)) return;
+        load.loaded.set(pid, loaded.inspector);
+        entry.session.warn(
+          `tracing started mid-run at ${new Date().toISOString()} in pid ${pid}: loaded through the debugger when "${load.name}" attached; requests made before are not in the trace, and connections opened before have no dial record`,
+        );
+        s.nodeSessions.noteNotTraced(undefined);
+        s.log(`${key}: preload loaded into pid ${pid} through the debugger`);
+        return;
+      }
+      last = text;
+      if (/nettrace: /.test(text)) break; // the process answered why not: no retry
+    } catch (err) {
+      last = (err as Error).message;
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  if (load.loaded.size > 0 || !last) return;
+  s.log(`${key}: the preload could not be loaded through "${session.name}": ${last}`);
+  if (sayFailure && !/already loaded/.test(last))
+    s.nodeSessions.noteNotTraced(
+      `"${load.name}": the preload could not be loaded into the attached process (${last}); start the program from a launch configuration or a JavaScript Debug Terminal instead.`,
+    );
 }
 
 /** The program of the initial configuration: the active JS/TS file of the folder, else index.js. */

@@ -11,6 +11,7 @@
  */
 
 import { DETACH_SYMBOL } from '../protocol/preload';
+import { pathOf, pathSystem, type PathSystem } from '../trace/filePath';
 import { launchTracing, type LaunchTracing, type NodeLaunchConfig, type OptionErrorHandler, type TracingDefaults } from './launchConfig';
 
 /** The values of `nettrace.traceNodeSessions`. */
@@ -119,6 +120,71 @@ export function runtimeName(runtimeExecutable: unknown): string | undefined {
   return base.replace(/\.(exe|cmd|bat|sh)$/i, '').toLowerCase();
 }
 
+/** The global symbol (`Symbol.for`) the preload sets once loaded in a thread (src/preload/index.ts GUARD). */
+const PRELOAD_GUARD = 'nettrace.preload';
+
+/**
+ * js-debug's session for a process it attached to on its own, outside any launch: auto attach
+ * (`debug.javascript.autoAttachFilter`) in an ordinary terminal, or a JavaScript Debug Terminal's
+ * process (both are `node-terminal` attach sessions with a `delegateId`). Whether the process has
+ * the preload is known only by asking it (FOUND_PROCESS_PROBE).
+ */
+export function isFoundProcessSession(config: DebugConfig): boolean {
+  return config.type === 'node-terminal' && config.request === 'attach' && config.delegateId !== undefined;
+}
+
+/**
+ * The JavaScript evaluated through the debugger in a found process (isFoundProcessSession): its
+ * pid, whether it is traced already (the preload loaded, or a NETTRACE_CONFIG in its environment:
+ * a traced debug terminal's or launch's process, or one under `nettrace run`), its script. Read by
+ * parseFoundProcess; never throws into the program.
+ */
+export const FOUND_PROCESS_PROBE = `(() => {
+  try {
+    const p = globalThis.process;
+    const traced = globalThis[Symbol.for(${JSON.stringify(PRELOAD_GUARD)})] || typeof p.env.NETTRACE_CONFIG === 'string';
+    return 'nettrace: found pid ' + p.pid + (traced ? ' traced ' : ' untraced ') + encodeURIComponent(p.argv[1] || '');
+  } catch (err) {
+    return 'nettrace: ' + (err && err.message || err);
+  }
+})()`;
+
+/** A found process as FOUND_PROCESS_PROBE answered: pid, whether traced already, its script (may be empty). */
+export interface FoundProcess {
+  pid: string;
+  traced: boolean;
+  script: string;
+}
+
+/** FOUND_PROCESS_PROBE's answer (the REPL may quote it); undefined for any other text. */
+export function parseFoundProcess(text: string): FoundProcess | undefined {
+  const m = /nettrace: found pid (\d+) (traced|untraced) ([^\s'"]*)/.exec(text);
+  if (!m) return undefined;
+  let script = m[3]!;
+  try {
+    script = decodeURIComponent(script);
+  } catch {
+    // a malformed escape: kept as it came
+  }
+  return { pid: m[1]!, traced: m[2] === 'traced', script };
+}
+
+/**
+ * The label of a found process's trace: `node <script>` (relative to the workspace folder when
+ * inside it; the command line's other arguments are left out, they may hold secrets) and how it
+ * was attached, e.g. `node app.js (auto attach, from the attach on)`.
+ */
+export function foundProcessLabel(found: FoundProcess, workspaceFolder?: string, system: PathSystem = pathSystem()): string {
+  let script = found.script;
+  if (workspaceFolder && script) {
+    const path = pathOf(system);
+    const rel = path.relative(workspaceFolder, script);
+    if (rel && !rel.startsWith('..') && !path.isAbsolute(rel)) script = rel.split(path.sep).join('/');
+  }
+  const command = script ? `node ${script}` : `node (pid ${found.pid})`;
+  return `${command} (auto attach, from the attach on)`;
+}
+
 /** What the attach expression returns once the preload loaded: this prefix and the process id (then the inspector's URL). */
 export const ATTACH_LOADED = 'nettrace: tracing from now in pid ';
 
@@ -146,7 +212,7 @@ export function preloadLoadExpression(preloadPath: string, config: object): stri
   return `(() => {
   const p = globalThis.process;
   try {
-    if (globalThis[Symbol.for('nettrace.preload')]) return 'nettrace: this process already loaded the preload (started with it)';
+    if (globalThis[Symbol.for(${JSON.stringify(PRELOAD_GUARD)})]) return 'nettrace: this process already loaded the preload (started with it)';
     const m = p.getBuiltinModule && p.getBuiltinModule('node:module');
     const req = m ? m.createRequire(${path}) : p.mainModule ? p.mainModule.require.bind(p.mainModule) : typeof require === 'function' ? require : undefined;
     if (!req) return 'nettrace: no require() in this process';

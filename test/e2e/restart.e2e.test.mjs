@@ -2,7 +2,9 @@
 // configuration, "Net Trace: Trace All Node Debugging" on) in a real VS Code (code-server) at
 // 1440×900 with the Run and Debug side bar open. F5: the panel lists the program's request with
 // its line; the file changes, node --watch starts the program again, and the new process's request
-// joins the same trace (no new trace in the list), with the program's line.
+// joins the same trace (no new trace in the list), with the program's line; the list marks where
+// the restarted process begins ("restarted · pid N · HH:MM:SS") and its request's detail says
+// "restart 1".
 //
 // Run by scripts/e2e.sh (code-server, Node 24, Chromium and the .vsix in NETTRACE_E2E_*), e.g.
 // `scripts/e2e.sh test/e2e/restart.e2e.test.mjs`.
@@ -108,6 +110,20 @@ test(
       const initiators = await panel.$$eval('.list-rows .row .c-initiator', (els) => els.map((e) => e.textContent.trim()).filter(Boolean));
       step(`initiators: ${initiators.join(', ')}`);
       assert.deepEqual(initiators, [`service.js:${line}`, `service.js:${line}`]);
+      // The panel shows the restart: a separator on the restarted process's first request, and the detail says which restart.
+      const first = listed.find((t) => t.includes('version=1'));
+      const second = listed.find((t) => t.includes('version=2'));
+      assert.doesNotMatch(first, /restarted/, 'the first run has no separator');
+      assert.match(second, /restarted · pid \d+ · \d\d:\d\d:\d\d/, 'the restarted process’s first request');
+      await panel.locator('.list-rows .row', { hasText: 'version=2' }).first().click();
+      const made = await until(
+        'the detail’s process line',
+        () => panel.$eval('.detail-process', (e) => e.textContent).catch(() => ''),
+        10_000,
+        250,
+      );
+      step(`detail: ${made}`);
+      assert.match(made, /^Made by pid \d+ · restart 1$/);
       await sleep(500);
       await shot('node-watch-restart');
     } catch (err) {
