@@ -24,7 +24,6 @@ import {
 } from './launchConfig';
 import { NODE_SESSION_TYPES, parseAttachLoaded, planNodeSession, preloadLoadExpression } from './nodeSessions';
 import { attachLoads, detachAttached, foundProcessTraces } from './attachDetach';
-import { registerFoundProcessTracing } from './autoAttach';
 import type { PreloadConfig } from '../protocol/preload';
 import { registerPauseFlush } from './pauseFlush';
 import { preloadPathOf, reportOptionError, tracingDefaults, type Services } from './services';
@@ -47,7 +46,6 @@ export function registerDebugProviders(s: Services, onSessions: () => void): voi
   context.subscriptions.push(
     ...NODE_SESSION_TYPES.map((type) => vscode.debug.registerDebugConfigurationProvider(type, inject)),
     registerAttachLoading(s),
-    registerFoundProcessTracing(s, onSessions),
   );
 
   context.subscriptions.push(

@@ -18,6 +18,7 @@ import { TraceAnnotations } from './codeLens';
 import { COMMANDS, registerCommands, type Commands } from './commands';
 import { registerCopyCommands } from './copyCommands';
 import { registerDebugProviders } from './debugProviders';
+import { registerFoundProcessTracing } from './autoAttach';
 import { registerHelperSetup } from './helperSetup';
 import { registerRuleCommands } from './ruleCommands';
 import { RuleService } from './ruleService';
@@ -59,6 +60,7 @@ export function activate(context: vscode.ExtensionContext): void {
   registerAnnotations(services);
   const updateStatus = registerStatusBar(services, COMMANDS.showPanel);
   registerDebugProviders(services, updateStatus);
+  context.subscriptions.push(registerFoundProcessTracing(services, updateStatus));
   registerTraceAllNode(services, nodeSessions);
   late.commands = registerCommands(services);
   registerCopyCommands(services);

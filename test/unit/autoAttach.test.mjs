@@ -28,6 +28,7 @@ buildSync({
       "export * from './src/extension/nodeSessions';",
       "export * from './src/extension/traceAllNode';",
       "export * from './src/extension/debugProviders';",
+      "export * from './src/extension/autoAttach';",
       "export * from './src/extension/inspectorEval';",
       "export * from './src/extension/ruleService';",
       "export * from './src/extension/traceStore';",
@@ -90,6 +91,7 @@ function setup() {
   const nodeSessions = new m.NodeSessionSwitch();
   const s = { context, traces, panel, helpers, rules, nodeSessions, log };
   m.registerDebugProviders(s, () => {});
+  context.subscriptions.push(m.registerFoundProcessTracing(s, () => {}));
   const cleanup = async () => {
     for (const d of context.subscriptions.reverse()) d.dispose?.();
     nodeSessions.dispose();
