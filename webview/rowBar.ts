@@ -2,9 +2,9 @@
  * The waterfall bar of one list row: its phase segments, the event loop's blocked parts inside
  * the phases they delayed (loopBlockedSegments), and ticks where the kernel saw something happen
  * on its connection during the request (privileged helper: a retransmit, a dropped packet, a zero
- * window, an ICMP error), where the response reached the machine (`kernelTimings`), and under the
- * wait and receive phases the network's round trip and the time the response waited in the socket
- * (kernelParts). Element pools made once per row view.
+ * window, an ICMP error), where the response reached the machine (`kernelTimings`), and along the
+ * top of the wait and receive phases the network's round trip and the time the response waited in
+ * the socket (kernelParts). Element pools made once per row view.
  */
 
 import { kernelParts, requestKernelEvents, type KernelPart } from '../src/trace/kernel';
@@ -26,7 +26,7 @@ export interface RowBar {
   loops: HTMLDivElement[];
   /** Kernel event ticks. */
   marks: HTMLDivElement[];
-  /** Bands under the phases: the network's round trip, the response waiting in the socket. */
+  /** Bands along the top of the phases: the network's round trip, the response waiting in the socket. */
   parts: HTMLDivElement[];
 }
 
@@ -36,7 +36,7 @@ const BAND_PARTS: ReadonlySet<KernelPart['part']> = new Set(['network', 'program
 /** Most bands per bar: the network part, and the socket's in wait and in receive. */
 const MAX_BANDS = 3;
 
-/** The kernel parts of `req` drawn as bands under its bar (CSS `kp-<part>`). DOM-free. */
+/** The kernel parts of `req` drawn as bands along the top of its bar (CSS `kp-<part>`). DOM-free. */
 export function kernelBands(req: HttpRequest): KernelPart[] {
   return kernelParts(req)
     .filter((p) => BAND_PARTS.has(p.part))
