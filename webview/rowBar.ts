@@ -2,10 +2,12 @@
  * The waterfall bar of one list row: its phase segments, the event loop's blocked parts inside
  * the phases they delayed (loopBlockedSegments), and ticks where the kernel saw something happen
  * on its connection during the request (privileged helper: a retransmit, a dropped packet, a zero
- * window, an ICMP error) and where the response reached the machine (`kernelTimings`). Element pools made once per row view.
+ * window, an ICMP error), where the response reached the machine (`kernelTimings`), and along the
+ * top of the wait and receive phases the network's round trip and the time the response waited in
+ * the socket (kernelParts). Element pools made once per row view.
  */
 
-import { requestKernelEvents } from '../src/trace/kernel';
+import { kernelParts, requestKernelEvents, type KernelPart } from '../src/trace/kernel';
 import type { HttpRequest, KernelEvent, TcpConn } from '../src/trace/types';
 import { h } from './dom';
 import { loopBlockedSegments, MAX_LOOP_SEGMENTS, type Phase, type Scale, type Segment } from './waterfall';
@@ -24,6 +26,21 @@ export interface RowBar {
   loops: HTMLDivElement[];
   /** Kernel event ticks. */
   marks: HTMLDivElement[];
+  /** Bands along the top of the phases: the network's round trip, the response waiting in the socket. */
+  parts: HTMLDivElement[];
+}
+
+/** The kernel parts a bar draws as bands (the server's and on-the-wire parts are the rest of their phase). */
+const BAND_PARTS: ReadonlySet<KernelPart['part']> = new Set(['network', 'program', 'queued']);
+
+/** Most bands per bar: the network part, and the socket's in wait and in receive. */
+const MAX_BANDS = 3;
+
+/** The kernel parts of `req` drawn as bands along the top of its bar (CSS `kp-<part>`). DOM-free. */
+export function kernelBands(req: HttpRequest): KernelPart[] {
+  return kernelParts(req)
+    .filter((p) => BAND_PARTS.has(p.part))
+    .slice(0, MAX_BANDS);
 }
 
 /** A tick's kind (its CSS class `km-<kind>`) for a kernel event; undefined for one not drawn. */
@@ -44,8 +61,10 @@ export interface KernelTick {
 
 /**
  * The kernel's ticks on a request's bar (`segments`, its drawn phases): where its response
- * reached the machine, then its connection's events during it (a zero window as its span), in the
- * bar's time span, at most MAX_KERNEL_MARKS. DOM-free.
+ * reached the machine; inside the connect phase of the request that opened the connection, when
+ * its last SYN was retransmitted (the time before it the unanswered SYNs cost); then its
+ * connection's events during it (a zero window as its span), in the bar's time span, at most
+ * MAX_KERNEL_MARKS. DOM-free.
  */
 export function kernelTicks(req: HttpRequest, conn: TcpConn | undefined, segments: readonly Segment[]): KernelTick[] {
   const first = segments[0]?.start;
@@ -54,6 +73,11 @@ export function kernelTicks(req: HttpRequest, conn: TcpConn | undefined, segment
   const ticks: KernelTick[] = [];
   // When the response reached the machine: the part of the wait after it was the program's.
   if (req.kernelTimings) ticks.push({ kind: 'arrival', at: req.kernelTimings.respFirstByteAt });
+  const connect = req.reusedConn ? undefined : segments.find((s) => s.phase === 'connect');
+  const tm = conn?.tcpMetrics;
+  if (connect && tm?.synRetransmits && tm.synRetransmitAfterUs !== undefined) {
+    ticks.push({ kind: 'syn', at: Math.min(connect.end, connect.start + tm.synRetransmitAfterUs / 1000) });
+  }
   for (const e of conn?.kernelEvents ? requestKernelEvents(req, conn) : []) {
     const kind = markKind(e);
     if (!kind || e.at < first || (e.kind === 'zeroWindow' ? e.beginAt : e.at) > last) continue;
@@ -74,13 +98,14 @@ export function createRowBar(): RowBar {
     });
   const loops = pool(MAX_LOOP_SEGMENTS, 'wf-loop');
   const marks = pool(MAX_KERNEL_MARKS, 'wf-kmark');
+  const parts = pool(MAX_BANDS, 'wf-kpart');
   const segs = BAR_PHASES.map((p) => {
     const s = h('div', `seg ph-${p}`) as HTMLDivElement;
     s.style.display = 'none';
     el.append(s);
     return s;
   });
-  return { el, segs, loops, marks };
+  return { el, segs, loops, marks, parts };
 }
 
 function place(d: HTMLDivElement, x: number, width: number | undefined): void {
@@ -126,5 +151,14 @@ export function drawRowBar(
     const x = Math.max(0, scale!.x(t.at));
     m.className = `wf-kmark km-${t.kind}`;
     place(m, x, t.until !== undefined ? Math.min(scale!.width, scale!.x(t.until)) - x : undefined);
+  });
+  const bands = scale && req.kernelTimings ? kernelBands(req) : [];
+  bar.parts.forEach((d, i) => {
+    const b = bands[i];
+    const x = b ? Math.max(0, scale!.x(b.start)) : 0;
+    const right = b ? Math.min(scale!.width, scale!.x(b.end)) : 0;
+    if (!b || right <= x) return hide(d);
+    d.className = `wf-kpart kp-${b.part}`;
+    place(d, x, right - x);
   });
 }

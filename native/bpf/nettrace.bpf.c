@@ -85,6 +85,7 @@ struct conn {
 	__u64 zw_peer_ns;  /* the peer's window is zero since (0: open) */
 	__u64 zw_local_ns; /* our window is zero since */
 	__u64 last_data_ns; /* when data last arrived */
+	__u64 acked_ns;     /* when the peer last acknowledged all the program had sent */
 	__u32 seen_snd_nxt; /* snd_nxt at the last NT_KEV_DATA_IN: the program sent more since when it differs */
 	__u32 pad2;
 	struct nt_cap_key wk; /* the wire tuple, once wire_done */
@@ -699,16 +700,22 @@ static __always_inline void segment_in(const struct sock *sk, const struct sk_bu
 		c->zw_local_ns = now;
 	else if (tp->rcv_wnd != 0)
 		end_zero_window(sk, c, &c->zw_local_ns, 1, now);
+	/* The peer acknowledging everything sent so far (a request's last byte): snd_una is still the
+	 * value before this segment. */
+	__u32 sent = tp->snd_nxt;
+	if (bpf_ntohl(th.ack_seq) == sent && tp->snd_una != sent)
+		c->acked_ns = now;
 	/* Data arriving: the first segment after the program sent something (a request) opens an
-	 * exchange; its event also says when the previous exchange's last data arrived. */
+	 * exchange; its event also says when the previous exchange's last data arrived, and when the
+	 * peer acknowledged what the program had sent. */
 	if (skb->len <= th.doff * 4)
 		return;
-	__u32 sent = tp->snd_nxt;
 	if (sent != c->seen_snd_nxt) {
 		c->seen_snd_nxt = sent;
 		struct nt_event *e = reserve_kev(NT_KEV_DATA_IN, sk, c, now);
 		if (e) {
 			e->kev_begin_ns = c->last_data_ns;
+			e->kev_acked_ns = c->acked_ns;
 			submit_kev(e);
 		}
 	}

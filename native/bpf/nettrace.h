@@ -93,6 +93,7 @@ struct nt_event {
 	__u32 kev_dropped;  /* kernel events of this connection not sent (over NT_KEV_MAX) */
 	__u64 kev_begin_ns; /* NT_KEV_ZERO_WINDOW: when the window closed; NT_KEV_DATA_IN, NT_EV_CLOSE: when data last arrived */
 	__u8 icmp_from[16]; /* who sent the ICMP message */
+	__u64 kev_acked_ns; /* NT_KEV_DATA_IN: when the peer last acknowledged all the program had sent (0: never) */
 };
 
 /* Key of the capture filter map: a packet's addresses and ports as they appear on the wire. */

@@ -439,6 +439,8 @@ static void emit_kernel_event(const struct nt_event *e)
 	case NT_KEV_DATA_IN:
 		if (e->kev_begin_ns)
 			nt_json_num(&j, "prevLastAt", nt_mono_to_epoch_ms(e->kev_begin_ns));
+		if (e->kev_acked_ns)
+			nt_json_num(&j, "ackedAt", nt_mono_to_epoch_ms(e->kev_acked_ns));
 		break;
 	case NT_KEV_SOCK_ERROR:
 		if (e->kev_err)

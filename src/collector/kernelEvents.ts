@@ -31,6 +31,7 @@ export function kernelEventOf(m: HelperKernelEventMessage, rel: (epochMs: number
     case 'dataIn': {
       const ev: KernelEvent = { kind: 'dataIn', at };
       if (typeof m.prevLastAt === 'number') ev.prevLastAt = rel(m.prevLastAt);
+      if (typeof m.ackedAt === 'number') ev.ackedAt = rel(m.ackedAt);
       return ev;
     }
     case 'drop':

@@ -127,6 +127,8 @@ export interface HelperKernelEventMessage {
   side?: 'peer' | 'local';
   /** dataIn: when the data before it last arrived. */
   prevLastAt?: number;
+  /** dataIn: when the peer last acknowledged all the program had sent (a request's last byte). */
+  ackedAt?: number;
   /** drop: the reason's name (from the kernel's BTF) and number, and which way the packet went. */
   reason?: string;
   reasonCode?: number;

@@ -265,12 +265,15 @@ const CLOCK_SLACK_MS = 2;
 /**
  * When `req`'s response reached the machine (its connection's `dataIn` events, privileged
  * helper): the first data to arrive after the program sent the request, if the program read its
- * first byte after that; and its last byte, the arrival before the program's next exchange on the
- * connection (or its close). HTTP/1.x only: HTTP/2 streams share their connection's arrivals.
+ * first byte after that; its last byte, the arrival before the program's next exchange on the
+ * connection (or its close); when the peer acknowledged the request's last byte. With them the
+ * `wait` phase split into the network's, the server's and the program's parts, and the `receive`
+ * phase into the time the response was still arriving and the time it waited in the socket.
+ * HTTP/1.x only: HTTP/2 streams share their connection's arrivals.
  */
 export function kernelTimingsOf(
   req: Pick<HttpRequest, 'protoMajor' | 'reqStartAt' | 'reqSentAt' | 'respRecvAt' | 'respDoneAt'>,
-  conn: Pick<TcpConn, 'kernelEvents'> | undefined,
+  conn: Pick<TcpConn, 'kernelEvents' | 'tcpMetrics'> | undefined,
 ): KernelTimings | undefined {
   const events = conn?.kernelEvents;
   const sent = req.reqSentAt ?? req.reqStartAt;
@@ -278,13 +281,102 @@ export function kernelTimingsOf(
   if (!events?.length || (req.protoMajor ?? 1) >= 2 || sent === undefined || read === undefined) return undefined;
   const i = events.findIndex((e) => e.kind === 'dataIn' && e.at >= sent - CLOCK_SLACK_MS);
   const first = events[i];
-  if (!first || first.at > read + CLOCK_SLACK_MS) return undefined;
+  if (first?.kind !== 'dataIn' || first.at > read + CLOCK_SLACK_MS) return undefined;
   const out: KernelTimings = { respFirstByteAt: Math.min(first.at, read) };
   const next = events.slice(i + 1).find((e) => e.kind === 'dataEnd' || (e.kind === 'dataIn' && e.prevLastAt !== undefined));
   const last = next?.kind === 'dataEnd' ? next.at : next?.kind === 'dataIn' ? next.prevLastAt : undefined;
   const done = req.respDoneAt;
   if (last !== undefined && last >= first.at && (done === undefined || last <= done + CLOCK_SLACK_MS)) {
     out.respLastByteAt = done !== undefined ? Math.min(last, done) : last;
+  }
+  // An acknowledgement from before the request was sent acknowledged something else.
+  if (first.ackedAt !== undefined && first.ackedAt >= sent - CLOCK_SLACK_MS) {
+    out.reqAckedAt = Math.min(Math.max(first.ackedAt, sent), out.respFirstByteAt);
+  }
+  const wait = waitParts(req.reqSentAt, read, out, conn?.tcpMetrics);
+  if (wait) out.wait = wait;
+  if (done !== undefined && out.respLastByteAt !== undefined) {
+    const lastIn = clamp(out.respLastByteAt, read, done);
+    out.receive = { wire: ms3(lastIn - read), queued: ms3(done - lastIn) };
+  }
+  return out;
+}
+
+/**
+ * The wait phase (`sent` → `read`) as network + server + program. The network's part is a round
+ * trip: the request's last byte to its acknowledgement, or the connect handshake's round trip
+ * (its last SYN to established) when shorter (a peer may hold its ACK up to 40 ms, or send it
+ * with the response); undefined when neither is known.
+ */
+function waitParts(
+  sent: number | undefined,
+  read: number,
+  k: KernelTimings,
+  tm: TcpMetrics | undefined,
+): KernelTimings['wait'] | undefined {
+  if (sent === undefined || read < sent) return undefined;
+  const trips: number[] = [];
+  if (k.reqAckedAt !== undefined) trips.push(k.reqAckedAt - sent);
+  if (tm?.connectLatencyUs !== undefined) trips.push((tm.connectLatencyUs - (tm.synRetransmitAfterUs ?? 0)) / 1000);
+  if (!trips.length) return undefined;
+  const arrived = clamp(k.respFirstByteAt, sent, read);
+  const network = clamp(Math.min(...trips), 0, arrived - sent);
+  return { network: ms3(network), server: ms3(arrived - sent - network), program: ms3(read - arrived) };
+}
+
+function clamp(v: number, lo: number, hi: number): number {
+  return Math.min(Math.max(v, lo), hi);
+}
+
+/** ms to the µs (the kernel's times are finer; the trace's are ms with decimals). */
+function ms3(v: number): number {
+  return Math.round(v * 1000) / 1000;
+}
+
+/** A named part of a phase split by `kernelTimings` (kernelParts()). */
+export interface KernelPart {
+  phase: 'wait' | 'receive';
+  part: 'network' | 'server' | 'program' | 'wire' | 'queued';
+  /** ms since traceBeginAt. */
+  start: number;
+  end: number;
+}
+
+/** What each part is called in the panel. */
+export const KERNEL_PART_LABELS: Record<KernelPart['part'], string> = {
+  network: 'Network round trip',
+  server: 'Server',
+  program: 'Waiting for the program',
+  wire: 'On the wire',
+  queued: 'Queued in the socket',
+};
+
+/**
+ * The parts of `req`'s wait and receive phases in time (`kernelTimings.wait` and `.receive` laid
+ * from `reqSentAt` and `respRecvAt`), in time order, empty ones left out.
+ */
+export function kernelParts(req: Pick<HttpRequest, 'reqSentAt' | 'respRecvAt' | 'kernelTimings'>): KernelPart[] {
+  const k = req.kernelTimings;
+  const out: KernelPart[] = [];
+  const lay = (phase: KernelPart['phase'], from: number, parts: Array<[KernelPart['part'], number]>): void => {
+    let at = from;
+    for (const [part, ms] of parts) {
+      if (ms > 0) out.push({ phase, part, start: at, end: at + ms });
+      at += ms;
+    }
+  };
+  if (k?.wait && req.reqSentAt !== undefined) {
+    lay('wait', req.reqSentAt, [
+      ['network', k.wait.network],
+      ['server', k.wait.server],
+      ['program', k.wait.program],
+    ]);
+  }
+  if (k?.receive && req.respRecvAt !== undefined) {
+    lay('receive', req.respRecvAt, [
+      ['wire', k.receive.wire],
+      ['queued', k.receive.queued],
+    ]);
   }
   return out;
 }

@@ -65,6 +65,8 @@ export type KernelEvent =
       at: number;
       /** When the data before it last arrived (the previous response's last byte). */
       prevLastAt?: number;
+      /** When the peer last acknowledged all the program had sent before it (the request's last byte). */
+      ackedAt?: number;
     }
   | {
       /** The kernel dropped a packet of the connection. */
@@ -101,4 +103,18 @@ export interface KernelTimings {
   respFirstByteAt: number;
   /** Its last byte arrived (known once the program sent its next request or the connection closed). */
   respLastByteAt?: number;
+  /** The peer acknowledged the request's last byte. */
+  reqAckedAt?: number;
+  /**
+   * The `wait` phase (`reqSentAt` → `respRecvAt`) split, ms: `network` (a round trip: the request's
+   * last byte sent → its acknowledgement; the connect handshake's round trip when that is shorter),
+   * `server` (the rest until the response's first byte arrived), `program` (that byte waited in
+   * the socket until the program read it). They add up to the phase.
+   */
+  wait?: { network: number; server: number; program: number };
+  /**
+   * The `receive` phase (`respRecvAt` → `respDoneAt`) split, ms: `wire` (the response was still
+   * arriving), `queued` (all of it had arrived; the rest waited in the socket for the program).
+   */
+  receive?: { wire: number; queued: number };
 }

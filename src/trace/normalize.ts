@@ -218,6 +218,7 @@ function fixKernelEvent(e: Obj): e is Obj & KernelEvent {
   if (e.kind === 'drop') return isString(e.reason) && (e.direction === 'in' || e.direction === 'out');
   if (e.kind === 'dataIn') {
     keepIf(e, 'prevLastAt', isTime);
+    keepIf(e, 'ackedAt', isTime);
     return true;
   }
   if (e.kind !== 'socketError') return false;

@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { describe, test } from 'node:test';
+import { bundleTs } from '../lib/bundleTs.mjs';
 import { fixtures, nativeHelper, nft, nobodyNodeReason, root, sh, skipLoudly, skipReason, runCommand } from './lib.mjs';
 
 const cli = join(root, 'dist', 'cli.cjs');
@@ -241,6 +242,23 @@ describe('nettrace run with the privileged helper', { timeout: 240_000 }, () => 
     );
     const show = await run(process.execPath, [cli, 'show', out]);
     assert.match(show.stdout, /the first SYN went unanswered; retransmitted after 1\.0\d s/);
+    // The panel's bar: a tick inside the connect phase where the retransmitted SYN went out.
+    const panel = bundleTs([
+      "export { kernelTicks } from './webview/rowBar';",
+      "export { requestSegments, requestStart } from './webview/waterfall';",
+    ]);
+    const segments = panel.requestSegments({
+      req,
+      start: panel.requestStart(
+        req,
+        trace.dials.find((d) => d.traceID === req.dial),
+      ),
+    });
+    const connect = segments.find((s) => s.phase === 'connect');
+    const syn = panel.kernelTicks(req, conn, segments).find((k) => k.kind === 'syn');
+    assert.ok(connect && syn, JSON.stringify(segments));
+    assert.ok(syn.at > connect.start && syn.at <= connect.end, `SYN tick at ${syn.at}, connect ${connect.start}–${connect.end}`);
+    assert.ok(Math.abs(syn.at - connect.start - cost) <= 0.1 * cost, `SYN tick ${syn.at - connect.start} ms into the connect`);
   });
 
   test('as nobody: the run succeeds, inet_diag metrics appear, warnings say why eBPF, conntrack and capture are off', async (t) => {

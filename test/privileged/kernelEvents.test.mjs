@@ -2,7 +2,9 @@
 // privileged helper, between two network namespaces joined by a veth pair: data retransmits under
 // 5% loss (the request's share equals `ss -ti`'s retransmit count of its connection), a server
 // that stops reading (the zero-window period, in the trace and the sentence), and a connect
-// refused by an ICMP message (named in the request's error sentence, with who sent it).
+// refused by an ICMP message (named in the request's error sentence, with who sent it); and (item
+// 2) where a request's time went: its wait split into network + server + program, its content
+// download into on the wire + queued in the socket.
 // Root only (CI runs as root); skipped loudly otherwise.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -29,6 +31,20 @@ http.createServer((req, res) => {
   const read = () => { req.on('data', (c) => (n += c.length)); req.on('end', () => res.end(paused ? n + '/' + paused : String(n))); };
   if (req.url === '/in-100ms') {
     return setTimeout(() => res.end(JSON.stringify({ sentAt: performance.timeOrigin + performance.now() })), 100);
+  }
+  if (req.url === '/stream-200ms') {
+    // The head and a first chunk at once, a chunk every 20 ms, the last one (with the times) at 200 ms.
+    const now = () => performance.timeOrigin + performance.now();
+    res.writeHead(200, { 'content-type': 'text/plain' });
+    const headAt = now();
+    res.write('x'.repeat(1000) + '\\n');
+    let n = 0;
+    const tick = setInterval(() => {
+      if (++n < 10) return res.write('x'.repeat(1000) + '\\n');
+      clearInterval(tick);
+      res.end(JSON.stringify({ headAt, lastAt: now() }));
+    }, 20);
+    return;
   }
   if (req.url !== '/slow-read') return read();
   const t0 = Date.now();
@@ -210,11 +226,70 @@ req.on('finish', () => { const until = Date.now() + 300; while (Date.now() < unt
     );
     assert.ok(req.respRecvAt - kt.respFirstByteAt >= 150, `the program read it ${req.respRecvAt - kt.respFirstByteAt} ms later`);
     assert.ok(kt.respLastByteAt >= kt.respFirstByteAt && kt.respLastByteAt <= req.respDoneAt);
+    // The wait split: the request acknowledged within a round trip of the veth pair, the server's
+    // 100 ms, and the program's part the time its first byte sat in the socket.
+    assert.ok(kt.reqAckedAt >= req.reqSentAt && kt.reqAckedAt <= kt.respFirstByteAt, JSON.stringify(kt));
+    assert.ok(kt.wait.network <= 5, `network ${kt.wait.network} ms`);
+    assert.ok(kt.wait.server >= 95, JSON.stringify(kt.wait));
+    assert.ok(kt.wait.server - (serverSent - req.reqSentAt) <= Math.max(5, 0.2 * (req.respRecvAt - serverSent)), JSON.stringify(kt.wait));
+    assert.equal(kt.wait.program, +(req.respRecvAt - kt.respFirstByteAt).toFixed(3));
     assert.match(
       req.diagnosis ?? '',
       /the kernel: the response's first byte reached the machine \d+ ms before the program read it/,
       req.diagnosis,
     );
+  });
+
+  test("a body streamed over 200 ms to a program blocked for 300 ms after the head: on the wire for the server's 200 ms, queued in the socket for the rest", async (t) => {
+    const why = skipReason();
+    if (why) return skipLoudly(t, why);
+    const topo = await topology(t, 66);
+    const code = `
+const http = require('http');
+http.get('http://${topo.net}.2:8080/stream-200ms', (res) => {
+  // The program is busy for 300 ms right after the head: the body arrives meanwhile and waits.
+  const until = Date.now() + 300;
+  while (Date.now() < until);
+  let body = '';
+  res.on('data', (c) => (body += c));
+  res.on('end', () => console.log(body.split('\\n').pop()));
+});`;
+    const { trace, stdout } = await traced(t, topo.c, code);
+    const { headAt, lastAt } = JSON.parse(stdout.trim());
+    const [req] = trace.httpRequests;
+    const kt = req.kernelTimings;
+    assert.ok(kt?.receive && kt.wait, `the kernel's split: ${JSON.stringify(kt)} ${JSON.stringify(trace.tcpConns)}`);
+    // The path's delay: the veth pair's round trip as the connect handshake measured it.
+    const conn = trace.tcpConns.find((c) => c.traceID === req.tcpConn);
+    const path = (conn.tcpMetrics?.connectLatencyUs ?? 0) / 1000;
+    // The server's clock readings, on the trace's axis (the same machine's clock; traceBeginAt has ms precision).
+    const begin = Date.parse(trace.traceBeginAt);
+    const headSent = headAt - begin;
+    const lastSent = lastAt - begin;
+    assert.ok(lastSent - headSent >= 190, `the server sent for ${lastSent - headSent} ms`);
+    // On an idle machine within 5 ms plus the path's delay (and the ms of traceBeginAt); a loaded
+    // one may run the server late between its clock reading and its write, or the receiving
+    // softirq late (seen: 13 ms at a load of 17 on 2 cores): still far from the program's 300 ms.
+    const slack = Math.max(6 + path, 0.1 * (lastSent - headSent));
+    const near = (got, want, what) =>
+      assert.ok(
+        Math.abs(got - want) <= slack,
+        `${what}: ${got} ms, expected ${want} ms ± ${slack} (${JSON.stringify(kt)}, sent ${headSent}–${lastSent}, read ${req.respRecvAt}–${req.respDoneAt})`,
+      );
+    near(kt.respFirstByteAt, headSent, "the head's arrival");
+    near(kt.respLastByteAt, lastSent, "the last byte's arrival");
+    // Content download: on the wire from when the program read the head until the server's last
+    // write; queued in the socket from there until the program, free again, read it all.
+    near(kt.receive.wire, lastSent - req.respRecvAt, 'on the wire');
+    near(kt.receive.queued, req.respDoneAt - lastSent, 'queued in the socket');
+    assert.ok(req.respDoneAt - req.respRecvAt >= 300, 'the program held its thread for 300 ms after the head');
+    assert.ok(Math.abs(kt.receive.wire + kt.receive.queued - req.timings.receive) < 0.01, 'the parts add up to Content download');
+    // The wait: the request acknowledged within the veth's round trip, the server's part until its head went out.
+    assert.ok(kt.reqAckedAt >= req.reqSentAt && kt.reqAckedAt <= kt.respFirstByteAt, JSON.stringify(kt));
+    assert.ok(kt.wait.network <= 5 + path, JSON.stringify(kt.wait));
+    near(kt.wait.network + kt.wait.server, headSent - req.reqSentAt, 'network and server');
+    const { network, server, program } = kt.wait;
+    assert.ok(Math.abs(network + server + program - req.timings.wait) < 0.01, 'the parts add up to the wait');
   });
 
   test('a connect rejected with an ICMP message: its error sentence names the message and who sent it', async (t) => {

@@ -1,5 +1,6 @@
 /** The Timing tab: the request's phases as bars on its own axis (timings.ts geometry), then its times. */
 
+import { KERNEL_PART_LABELS, kernelParts, synStory } from '../../src/trace/kernel';
 import { isStreaming } from '../../src/trace/timings';
 import type { TcpConn } from '../../src/trace/types';
 import { connectionText } from '../../src/trace/labels';
@@ -23,6 +24,8 @@ export function renderTiming(row: Row, conn?: TcpConn): Child[] {
   const table = h('div', 'timing-table', { role: 'table' });
   const durations: Record<string, number> = {};
   const loops = loopBlockedSegments(req, segs);
+  const parts = kernelParts(req);
+  const pct = (ms: number): string => `${((ms / span) * 100).toFixed(3)}%`;
   for (const s of segs) durations[s.phase] = (durations[s.phase] ?? 0) + (s.end - s.start);
   for (const p of PHASES) {
     const raw = t ? t[p] : undefined;
@@ -55,9 +58,30 @@ export function renderTiming(row: Row, conn?: TcpConn): Child[] {
         h('div', 'timing-ms', { role: 'cell' }, applies && ms !== undefined ? formatMs(ms) : 'n/a'),
       ),
     );
+    // The kernel's split of the phase (privileged helper): one indented row per part.
+    for (const k of parts) {
+      if (k.phase !== p) continue;
+      const track = h('div', 'timing-track');
+      const b = h('div', `seg ph-${p} kp-${k.part}`);
+      b.style.left = pct(k.start - begin);
+      b.style.width = pct(k.end - k.start);
+      track.append(b);
+      table.append(
+        h(
+          'div',
+          'timing-row kernel-part',
+          { role: 'row' },
+          h('div', 'timing-label', { role: 'cell' }, KERNEL_PART_LABELS[k.part]),
+          h('div', 'timing-bar', { role: 'cell' }, track),
+          h('div', 'timing-ms', { role: 'cell' }, formatMs(k.end - k.start)),
+        ),
+      );
+    }
   }
   out.push(h('h3', null, null, 'Phases'), table);
   if (t && t.ssl > 0) out.push(h('div', 'note', null, `HAR "connect" is ${formatMs(t.connect)}: TCP connect plus the TLS handshake.`));
+  const syn = !req.reusedConn && conn?.tcpMetrics ? synStory(conn.tcpMetrics) : undefined;
+  if (syn) out.push(h('div', 'note', null, `TCP connect: ${syn} (the kernel's count).`));
   const loopText = loopBlockedText(req);
   if (loopText)
     out.push(
@@ -67,6 +91,15 @@ export function renderTiming(row: Row, conn?: TcpConn): Child[] {
         null,
         h('span', 'swatch wf-loop-swatch'),
         `${loopText}: the program held its thread, the response waited for it (times since the trace began, to find in a CPU profile).`,
+      ),
+    );
+  if (parts.length)
+    out.push(
+      h(
+        'div',
+        'note',
+        null,
+        'The indented rows are the kernel’s view (privileged helper): when the request’s last byte was acknowledged and when the response arrived, next to when the program read it.',
       ),
     );
   const total = t ? totalTime(t) : row.duration;
