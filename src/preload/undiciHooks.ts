@@ -101,18 +101,6 @@ function countBodies(t: Tracer, hook: Hook, proto: object): void {
   // 7 calls onData once per chunk of a chunked body): a response still streaming may have had a
   // single call so far, so its progress is noted from the first.
   const wholeReads = dataName === 'onResponseData';
-  // This copy of undici publishes each chunk itself (undici 7+: Node 24–26, recent userland):
-  // counted from `undici:request:bodyChunkReceived` (onChunk), not wrapped.
-  if (publishesChunks(onData)) {
-    if (wholeReads) wholeReadProtos.add(proto);
-    if (!chunksSubscribed) {
-      chunksSubscribed = true;
-      subscribe('undici:request:bodyChunkReceived', (msg) => {
-        t.run(hook, onChunk, msg as Msg, undefined);
-      });
-    }
-    return;
-  }
   defineRestorable(proto, dataName, {
     configurable: true,
     writable: true,
@@ -124,36 +112,6 @@ function countBodies(t: Tracer, hook: Hook, proto: object): void {
       return onData.call(this, chunk);
     },
   });
-}
-
-/** Whether `undici:request:bodyChunkReceived` is subscribed (at the first copy that publishes it). */
-let chunksSubscribed = false;
-
-/** Request prototypes (undici 8) whose published chunks are whole socket reads (see countBodies). */
-const wholeReadProtos = new WeakSet<object>();
-
-/**
- * Whether an undici Request's data method publishes `undici:request:bodyChunkReceived` (undici 7
- * and later; one channel name serves every undici copy in the process, Node's and userland ones,
- * so the choice is made per copy: a copy that does not publish keeps the wrapper).
- */
-function publishesChunks(onData: (...args: unknown[]) => unknown): boolean {
-  try {
-    return Function.prototype.toString.call(onData).includes(CHUNK_CHANNEL_FIELD);
-  } catch {
-    return false;
-  }
-}
-
-/** How undici's Request#onData names the channel it publishes each chunk on. */
-const CHUNK_CHANNEL_FIELD = 'bodyChunkReceived';
-
-/** `undici:request:bodyChunkReceived`: a response body chunk of a copy that publishes them (see countBodies). */
-function onChunk(t: Tracer, hook: Hook, m: Msg): void {
-  const req = m.request as object;
-  const s = stateOf.get(req);
-  const chunk = m.chunk as Uint8Array;
-  if (s !== undefined && chunk) gotData(t, hook, s, chunk, wholeReadProtos.has(Object.getPrototypeOf(req) as object));
 }
 
 /**
