@@ -27,7 +27,8 @@
 // - The preload's time-based behaviour (the 25 ms batch timer, the 50 ms ration of completions
 //   written at once, the 200 ms progress timer, the stack budget's window) would follow the wall
 //   clock, which valgrind slows 50–100× and the load moves: a batch per request or two instead of
-//   one per hundred as in a real run, and a different count each run. --time-scale=K runs a copy
+//   one per hundred as in a real run, and a different count each run (the event-loop monitor's
+//   20 ms tick likewise: every few requests, each taking the slowed loop for a blocked one). --time-scale=K runs a copy
 //   of each bundle with those constants multiplied by K (the `var NAME = value;` lines esbuild
 //   emits; a bundle that lacks one keeps it, and a note says so). The default, 1,000,000, means
 //   no timer fires during a run: batches leave by count (FLUSH_BATCH, FLUSH_EVENTS, as under load

@@ -5,8 +5,13 @@ import { spawn } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 
-/** The preload's time constants that the time scale multiplies (`var NAME = value;` in the bundle). */
-export const TIMED = ['FLUSH_INTERVAL_MS', 'SYNC_REFILL_MS', 'PROGRESS_MS', 'STACK_WINDOW_MS'];
+/**
+ * The preload's time constants that the time scale multiplies (`var NAME = value;` in the bundle).
+ * SAMPLE_MS is the event-loop monitor's tick (loopLag.ts): unscaled, valgrind's slowness made it
+ * fire every few requests and take every tick for a blocked loop (a loopBlock message each),
+ * where a real run ticks once per hundreds of requests.
+ */
+export const TIMED = ['FLUSH_INTERVAL_MS', 'SYNC_REFILL_MS', 'PROGRESS_MS', 'STACK_WINDOW_MS', 'SAMPLE_MS'];
 
 /**
  * A copy of `preload` in `dir` with TIMED multiplied by `scale` (`note` is told of a constant the

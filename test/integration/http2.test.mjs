@@ -38,6 +38,7 @@ for (const { label, bin } of nodeBinaries()) {
     assert.equal(viaUndici.client, 'undici');
     assert.equal(viaUndici.protoMajor, 2);
     assert.equal(viaUndici.respStatusCode, 200);
+    assert.equal(viaUndici.respContentLen, 100, 'the body undici read over HTTP/2');
     const goaway = trace.httpRequests.find((r) => r.reqURL.endsWith('/goaway'));
     assert.ok(goaway.reqError, `GOAWAY stream failed (program saw ${out.goaway})`);
     assert.equal(goaway.reqError.phase, 'response');

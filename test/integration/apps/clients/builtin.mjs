@@ -1,5 +1,5 @@
 // Node's own clients: node:http, node:https, the global fetch (the undici bundled in Node: 6 on
-// Node 20, 7 on 22 and 24, 8 on 26) read whole and streamed, and userland undici's request. Each
+// Node 20 and 22, 7 on 24, 8 on 26) read whole and streamed, and userland undici's request. Each
 // case's request is made on the line marked `@line <case>`.
 import http from 'node:http';
 import https from 'node:https';
