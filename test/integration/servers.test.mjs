@@ -159,7 +159,7 @@ function handlerLines(trace, file) {
 }
 
 for (const { label, bin } of nodeBinaries()) {
-  test(`${label}: each incoming request names its handler's line: Express's and Fastify's route handler, the server's one listener; none when not the program's or not one`, async () => {
+  test(`${label}: each incoming request names its handler's line: Express's and Fastify's route handler, the server's one listener (HTTP/2's 'stream' or 'request' one too); none when not the program's or not one`, async () => {
     const { code, trace, stderr } = await runTraced(bin, 'handler-lines.cjs');
     assert.equal(code, 0, stderr);
     const L = markers('handler-lines.cjs');
@@ -171,6 +171,8 @@ for (const { label, bin } of nodeBinaries()) {
       'HEAD /e/1': L['ex-get'],
       'GET /nowhere': null,
       'POST /f/1': L.fa,
+      'GET /h2s': L['h2-stream'],
+      'GET /h2c': L['h2-compat'],
     });
     const fa = trace.incomingRequests.find((i) => i.reqMethod === 'POST' && i.route === '/f/:id');
     assert.equal(fa.handler.function, 'charge', 'the function Fastify bound, by its own name');
