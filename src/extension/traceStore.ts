@@ -68,6 +68,21 @@ export interface TraceEntry {
   readonly createdAt: Date;
 }
 
+/** Options of TraceStore.prepare: the session collector's, and how the launch shares a trace. */
+export type PrepareOptions = Pick<CollectorOptions, 'slowThresholdMs' | 'redactQuery' | 'rules' | 'defaultAction' | 'otlp'> & {
+  openPanel?: boolean;
+  /** Join the live trace prepared with this key (the launch's tracing options), else start one that others may join. */
+  join?: string;
+};
+
+/** What TraceStore.prepare returns: the trace key, the collector's IPC path, the first rules; `joined` when an existing trace was joined. */
+export interface Prepared {
+  key: string;
+  ipcPath: string;
+  rulesConfig: Partial<PreloadConfig>;
+  joined?: boolean;
+}
+
 /** Events of a TraceStore. */
 export interface TraceStoreEvents {
   /** The list of traces (labels, origins, live flags) changed. */
@@ -120,6 +135,8 @@ const INDEX_FILE = 'sessions.json';
 export class TraceStore extends EventEmitter<TraceStoreEvents> {
   private readonly entries = new Map<string, TraceEntry>();
   private readonly pendingTimers = new Map<string, NodeJS.Timeout>();
+  /** Per join key, the launch being prepared last (the next with that key waits for it). */
+  private readonly starting = new Map<string, Promise<Prepared>>();
   private nextSession = 1;
   /** Persistence writes, one after another (two sessions may end at once). */
   private writes: Promise<void> = Promise.resolve();
@@ -192,12 +209,21 @@ export class TraceStore extends EventEmitter<TraceStoreEvents> {
   async prepare(
     description: string,
     /** Options of the session's collector (its first trace rules are validated there: an invalid one rejects). */
-    extra: Pick<CollectorOptions, 'slowThresholdMs' | 'redactQuery' | 'rules' | 'defaultAction' | 'otlp'> & {
-      openPanel?: boolean;
-      /** Join the live trace prepared with this key (the launch's tracing options), else start one that others may join. */
-      join?: string;
-    } = {},
-  ): Promise<{ key: string; ipcPath: string; rulesConfig: Partial<PreloadConfig>; joined?: boolean }> {
+    extra: PrepareOptions = {},
+  ): Promise<Prepared> {
+    const join = extra.join;
+    if (join === undefined) return this.prepareOwn(description, extra);
+    // A compound starts its launches at once: each waits for the one before it with the same key to have its trace.
+    const mine = (this.starting.get(join) ?? Promise.resolve()).catch(() => undefined).then(() => this.prepareOwn(description, extra));
+    this.starting.set(join, mine);
+    try {
+      return await mine;
+    } finally {
+      if (this.starting.get(join) === mine) this.starting.delete(join);
+    }
+  }
+
+  private async prepareOwn(description: string, extra: PrepareOptions): Promise<Prepared> {
     const live = extra.join === undefined ? undefined : this.live().find((e) => e.joinKey === extra.join && e.collector);
     if (live?.collector && live.session) {
       live.pending = (live.pending ?? 0) + 1;
@@ -273,7 +299,10 @@ export class TraceStore extends EventEmitter<TraceStoreEvents> {
     const entry = this.byDebugSession(debugSessionId);
     if (!entry) return undefined;
     entry.debugSessions?.delete(debugSessionId);
-    return entry.debugSessions?.size || entry.pending ? undefined : entry;
+    if (entry.debugSessions?.size || entry.pending) return undefined;
+    // Ending: a launch started from now on gets a trace of its own, not this closing one.
+    entry.joinKey = undefined;
+    return entry;
   }
 
   /** A launch prepared into a trace will not start (its configuration failed): the trace ends if nothing else records. */

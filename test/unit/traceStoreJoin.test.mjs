@@ -47,8 +47,8 @@ function envOf(name, ipcPath, key) {
 test('launches with the same join key record into one trace, which ends with the last of them; another key gets its own', async () => {
   const store = new m.TraceStore({ startCollector: m.startCollector, idleTimeoutMs: 50, clock: () => '10:00:00' });
   try {
-    const a = await store.prepare('payments.ts', { join: 'k' });
-    const b = await store.prepare('gateway.ts', { join: 'k' });
+    // A compound prepares its launches at once.
+    const [a, b] = await Promise.all([store.prepare('payments.ts', { join: 'k' }), store.prepare('gateway.ts', { join: 'k' })]);
     const other = await store.prepare('tests.ts', { join: 'other' });
     const plain = await store.prepare('attach');
     assert.equal(b.key, a.key);
@@ -69,6 +69,8 @@ test('launches with the same join key record into one trace, which ends with the
     assert.equal(store.release('dbg-pay'), undefined);
     assert.equal(store.get(a.key).origin, 'current');
     assert.equal(store.release('dbg-gw').key, a.key);
+    // A launch started while it ends (its last readings still coming) gets a trace of its own.
+    assert.notEqual((await store.prepare('again', { join: 'k' })).key, a.key);
   } finally {
     await store.dispose();
   }
