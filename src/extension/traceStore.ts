@@ -229,6 +229,8 @@ export class TraceStore extends EventEmitter<TraceStoreEvents> {
       live.pending = (live.pending ?? 0) + 1;
       live.launches = [...(live.launches ?? []), description];
       live.label = `${live.launches.join(' + ')} — ${(this.options.clock ?? hhmmss)(live.createdAt)}`;
+      // The trace (its file, the panel's footer) names every launch too.
+      live.session.builder.trace.description = live.launches.join(' + ');
       this.armPending(live);
       this.log(`${live.key}: ${description} joins this trace (same window, same tracing options)`);
       this.emit('list');

@@ -85,6 +85,25 @@ const rowsOf = (frame) =>
       }),
   );
 
+/**
+ * The editor of fixture file `file` beside the panel: whether it is its group's active tab, and its
+ * cursor's line (the editor's active line number: read from the editor itself, since the keyboard
+ * focus may be back in the panel after the jump, where the status bar then shows no cursor).
+ */
+const editorState = (page, file) =>
+  page.evaluate((file) => {
+    const editor = [...document.querySelectorAll('.monaco-editor')].find((e) =>
+      (e.getAttribute('data-uri') ?? '').endsWith(`/services/${file}`),
+    );
+    const tabs = [...document.querySelectorAll('.editor-group-container .tab.active')].map((t) => t.getAttribute('aria-label') ?? '');
+    return {
+      tab: tabs.some((l) => l.startsWith(`${file},`) || l === file),
+      line: Number(editor?.querySelector('.margin-view-overlays .active-line-number')?.textContent),
+      tabs,
+      status: document.querySelector('[id="status.editor.selection"]')?.textContent ?? '',
+    };
+  }, file);
+
 test(
   'a compound launch of two TypeScript services: one trace, the calls nested across both, each initiator opens its line',
   { skip: missing, timeout: 10 * 60_000 },
@@ -197,18 +216,16 @@ test(
           .locator('visible=true')
           .first();
         await link.click();
-        let seen = '';
+        let seen;
         await until(
           `row ${i}'s initiator to open ${file}:${line}`,
           async () => {
-            const t = await page.locator('[id="status.editor.selection"]').innerText({ timeout: 1000 });
-            const label = await page.locator('.editor-group-container.active .tab.active').first().getAttribute('aria-label');
-            seen = `cursor "${t}", active tab "${label}"`;
-            return new RegExp(`Ln ${line},`).test(t) && new RegExp(`^${file.replace('.', '\\.')}\\b`).test(label ?? '');
+            seen = await editorState(page, file);
+            return seen.tab && seen.line === line;
           },
           20_000,
         ).catch((err) => {
-          throw new Error(`${err.message}; ${seen}`);
+          throw new Error(`${err.message}; ${JSON.stringify(seen)}`);
         });
         step(`row ${i} (${tree[i].method} ${tree[i].path}) opened ${file}:${line}`);
       }

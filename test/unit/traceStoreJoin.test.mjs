@@ -59,6 +59,7 @@ test('launches with the same join key record into one trace, which ends with the
     // A launch without a key is not joined either.
     assert.notEqual((await store.prepare('later', {})).key, plain.key);
     assert.equal(store.get(a.key).label, 'payments.ts + gateway.ts — 10:00:00');
+    assert.equal(store.fullTrace(store.get(a.key)).description, 'payments.ts + gateway.ts');
 
     // Each launch's debug session attaches once; a third session (a child) does not.
     assert.ok(store.attach(a.key, 'dbg-pay'));
