@@ -44,6 +44,8 @@ export function incomingAsRequest(inc: IncomingRequest): HttpRequest {
   if (inc.respContentLen !== undefined) req.respContentLen = inc.respContentLen;
   if (inc.reqContentLen !== undefined) req.reqContentLen = inc.reqContentLen;
   if (inc.incomplete) req.incomplete = inc.incomplete;
+  // The handler's line stands as the row's initiator: its Initiator cell opens it.
+  if (inc.handler) req.initiator = { frames: [inc.handler] };
   if (inc.aborted || inc.error) {
     req.reqError = {
       phase: 'response',
@@ -62,7 +64,6 @@ export function headerRow(inc: IncomingRequest, calls: number, collapsed: boolea
   // Nothing to fold: a served request that made no calls (nested under the call that reached it).
   row.path = calls ? `${collapsed ? '▸' : '▾'} ${label}` : label;
   row.host = calls ? `${calls} ${calls === 1 ? 'call' : 'calls'}` : 'no calls';
-  row.initiator = '';
   if (inc.incomplete) row.status = 'incomplete';
   row.group = { incoming: inc, calls, collapsed };
   return row;

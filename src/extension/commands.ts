@@ -225,8 +225,11 @@ export class Commands {
       void vscode.window.showInformationMessage(`Net Trace: ${file} is not a file in this workspace.`);
       return;
     }
-    // The editor group left of the panel; the panel's own group would hide the this.s.panel.
-    const viewColumn = panelColumn !== undefined && panelColumn > 1 ? panelColumn - 1 : vscode.ViewColumn.Beside;
+    // The editor group left of the panel (the panel's own group would hide the panel), else the one
+    // right of it: a fixed group, not Beside the active one (which made a new group at each jump
+    // made while an editor beside the panel was active).
+    const viewColumn =
+      panelColumn === undefined ? vscode.ViewColumn.Beside : panelColumn > 1 ? panelColumn - 1 : ((panelColumn + 1) as vscode.ViewColumn);
     const pos = new vscode.Position(Math.max(0, line - 1), Math.max(0, column - 1));
     try {
       const editor = await vscode.window.showTextDocument(vscode.Uri.file(path), {

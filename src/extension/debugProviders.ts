@@ -50,14 +50,19 @@ export function registerDebugProviders(s: Services, onSessions: () => void): voi
 
   context.subscriptions.push(
     vscode.debug.onDidStartDebugSession((session) => {
-      const entry = traces.attach(session.configuration.__nettraceSession, session.id);
+      const marker: unknown = session.configuration.__nettraceSession;
+      // js-debug's child sessions (one per process) carry their launch's marker: not a launch of their own.
+      for (let p = session.parentSession, depth = 0; p && depth < 16; p = p.parentSession, depth++)
+        if (p.configuration.__nettraceSession === marker) return;
+      const entry = traces.attach(marker, session.id);
       if (!entry) return;
       if (entry.openPanel !== false) panel.show({ preserveFocus: true });
       panel.showTrace(entry.key);
       onSessions();
     }),
     vscode.debug.onDidTerminateDebugSession((session) => {
-      const entry = traces.byDebugSession(session.id);
+      // The trace ends with the last of the launches recording into it (a compound's services).
+      const entry = traces.release(session.id);
       if (!entry || entry.origin !== 'current') return;
       // A session that ends stopped at a breakpoint ends its pause.
       entry.session?.debuggerContinued();
@@ -144,11 +149,17 @@ export interface PreparedTrace {
  * with the position): nothing is traced then. The first step of every traced session: launch,
  * attach and JavaScript Debug Terminal alike.
  */
-export async function prepareTrace(s: Services, description: string, tracing: LaunchTracing): Promise<PreparedTrace | undefined> {
+export async function prepareTrace(
+  s: Services,
+  description: string,
+  tracing: LaunchTracing,
+  join?: string,
+): Promise<(PreparedTrace & { joined?: boolean }) | undefined> {
   const launchRules = s.rules.rulesForLaunch(tracing.rules);
-  let prepared: PreparedTrace;
+  let prepared: PreparedTrace & { joined?: boolean };
   try {
     prepared = await s.traces.prepare(description, {
+      ...(join !== undefined ? { join } : {}),
       openPanel: tracing.openPanel,
       slowThresholdMs: tracing.slowThresholdMs,
       redactQuery: tracing.redactQuery,
@@ -176,7 +187,8 @@ export function startHelper(s: Services, key: string, tracing: LaunchTracing): v
  * the preload in its environment (injectTracing), its helper. The one way every traced launch
  * starts: a `nettrace` configuration and a Node configuration traced by
  * `nettrace.traceNodeSessions` alike. Undefined (nothing starts) when the rules or the envFile are
- * not valid, after saying so.
+ * not valid, after saying so. A launch started while another of this window records with the same
+ * tracing options joins its trace (the services of a compound launch: one waterfall across them).
  */
 export async function startTracedLaunch(
   s: Services,
@@ -184,9 +196,9 @@ export async function startTracedLaunch(
   config: NodeLaunchConfig,
 ): Promise<vscode.DebugConfiguration | undefined> {
   const tracing = config.__nettrace;
-  const prepared = await prepareTrace(s, describeLaunch(config), tracing);
+  const prepared = await prepareTrace(s, describeLaunch(config), tracing, JSON.stringify(tracing));
   if (!prepared) return undefined;
-  const { key, ipcPath, rulesConfig } = prepared;
+  const { key, ipcPath, rulesConfig, joined } = prepared;
   try {
     const resolved = injectTracing(config, {
       preloadPath: preloadPathOf(s),
@@ -195,13 +207,15 @@ export async function startTracedLaunch(
       workspaceFolder: folder?.uri.fsPath,
       rulesConfig,
     });
-    startHelper(s, key, tracing);
+    // The trace's helper started with its first launch.
+    if (!joined) startHelper(s, key, tracing);
     s.log(
       `${key}: launching ${JSON.stringify(resolved.program ?? resolved.command ?? resolved.runtimeExecutable ?? '')} (${resolved.type}) with NODE_OPTIONS=${resolved.env?.NODE_OPTIONS ?? ''}`,
     );
     return resolved as unknown as vscode.DebugConfiguration;
   } catch (err) {
-    void s.traces.end(key);
+    if (joined) s.traces.unprepare(key);
+    else void s.traces.end(key);
     if (err instanceof EnvFileError) {
       void vscode.window.showErrorMessage(`Net Trace: ${err.message}`);
       return undefined;

@@ -6,10 +6,14 @@
  * Session lifecycle (several sessions may run at once, each with its own collector and trace):
  *   prepare()  phase 2 of configuration resolution: start a collector, return its id + ipcPath
  *   attach()   the debug session carrying `__nettraceSession: id` started
+ *   release()  one of its debug sessions terminated: the last one out ends it
  *   end()      that debug session terminated: wait briefly for the last events, close the
  *              collector, keep the trace (origin "earlier")
  * A prepared session that never starts (a failing preLaunchTask, a cancelled launch) is closed
- * after `pendingTimeoutMs`.
+ * after `pendingTimeoutMs`. A launch prepared with `join` while a live trace of this window was
+ * prepared with the same `join` key (the same tracing options) records into that trace: the
+ * services of a compound launch, or two sessions started one after the other, are one trace, so
+ * a call from one to the other is linked to the request it became (trace/incomingLinks.ts).
  *
  * With `persistDir` (the workspace's extension storage), ended sessions are also saved there
  * (files 0600, the newest `maxPersisted` kept) and `restore()` lists them again after a window
@@ -48,12 +52,35 @@ export interface TraceEntry {
   savedPath?: string;
   /** Request count of a persisted session not read yet. */
   savedRequests?: number;
-  /** Debug session id once the session started. */
+  /** Debug session id once the session started (the first one, when launches joined it). */
   debugSessionId?: string;
+  /** The debug sessions recording into this trace (more than one when launches joined it). */
+  debugSessions?: Set<string>;
+  /** Launches prepared into this trace whose debug session has not started yet. */
+  pending?: number;
+  /** Launches with the same key join this trace while it is live (see `prepare`). */
+  joinKey?: string;
+  /** The descriptions of the launches recording into this trace. */
+  launches?: string[];
   /** The tracing options this session was started with (opaque to the store). */
   openPanel?: boolean;
   /** When the entry was created. */
   readonly createdAt: Date;
+}
+
+/** Options of TraceStore.prepare: the session collector's, and how the launch shares a trace. */
+export type PrepareOptions = Pick<CollectorOptions, 'slowThresholdMs' | 'redactQuery' | 'rules' | 'defaultAction' | 'otlp'> & {
+  openPanel?: boolean;
+  /** Join the live trace prepared with this key (the launch's tracing options), else start one that others may join. */
+  join?: string;
+};
+
+/** What TraceStore.prepare returns: the trace key, the collector's IPC path, the first rules; `joined` when an existing trace was joined. */
+export interface Prepared {
+  key: string;
+  ipcPath: string;
+  rulesConfig: Partial<PreloadConfig>;
+  joined?: boolean;
 }
 
 /** Events of a TraceStore. */
@@ -108,6 +135,8 @@ const INDEX_FILE = 'sessions.json';
 export class TraceStore extends EventEmitter<TraceStoreEvents> {
   private readonly entries = new Map<string, TraceEntry>();
   private readonly pendingTimers = new Map<string, NodeJS.Timeout>();
+  /** Per join key, the launch being prepared last (the next with that key waits for it). */
+  private readonly starting = new Map<string, Promise<Prepared>>();
   private nextSession = 1;
   /** Persistence writes, one after another (two sessions may end at once). */
   private writes: Promise<void> = Promise.resolve();
@@ -180,8 +209,33 @@ export class TraceStore extends EventEmitter<TraceStoreEvents> {
   async prepare(
     description: string,
     /** Options of the session's collector (its first trace rules are validated there: an invalid one rejects). */
-    extra: Pick<CollectorOptions, 'slowThresholdMs' | 'redactQuery' | 'rules' | 'defaultAction' | 'otlp'> & { openPanel?: boolean } = {},
-  ): Promise<{ key: string; ipcPath: string; rulesConfig: Partial<PreloadConfig> }> {
+    extra: PrepareOptions = {},
+  ): Promise<Prepared> {
+    const join = extra.join;
+    if (join === undefined) return this.prepareOwn(description, extra);
+    // A compound starts its launches at once: each waits for the one before it with the same key to have its trace.
+    const mine = (this.starting.get(join) ?? Promise.resolve()).catch(() => undefined).then(() => this.prepareOwn(description, extra));
+    this.starting.set(join, mine);
+    try {
+      return await mine;
+    } finally {
+      if (this.starting.get(join) === mine) this.starting.delete(join);
+    }
+  }
+
+  private async prepareOwn(description: string, extra: PrepareOptions): Promise<Prepared> {
+    const live = extra.join === undefined ? undefined : this.live().find((e) => e.joinKey === extra.join && e.collector);
+    if (live?.collector && live.session) {
+      live.pending = (live.pending ?? 0) + 1;
+      live.launches = [...(live.launches ?? []), description];
+      live.label = `${live.launches.join(' + ')} — ${(this.options.clock ?? hhmmss)(live.createdAt)}`;
+      // The trace (its file, the panel's footer) names every launch too.
+      live.session.builder.trace.description = live.launches.join(' + ');
+      this.armPending(live);
+      this.log(`${live.key}: ${description} joins this trace (same window, same tracing options)`);
+      this.emit('list');
+      return { key: live.key, ipcPath: live.collector.ipcPath, rulesConfig: live.session.rules.preloadConfig(), joined: true };
+    }
     const collector = await this.options.startCollector({
       description,
       changeIntervalMs: this.options.changeIntervalMs ?? 250,
@@ -201,20 +255,13 @@ export class TraceStore extends EventEmitter<TraceStoreEvents> {
       session: collector.session,
       openPanel: extra.openPanel,
       createdAt,
+      pending: 1,
+      debugSessions: new Set(),
+      ...(extra.join !== undefined ? { joinKey: extra.join, launches: [description] } : {}),
     };
     collector.session.on('change', (ids, records) => this.emitChange(entry, ids, records));
     this.entries.set(key, entry);
-    const timer = setTimeout(
-      () => {
-        if (!entry.debugSessionId) {
-          this.log(`${key}: the debug session never started; closing its collector`);
-          void this.end(key);
-        }
-      },
-      this.options.pendingTimeoutMs ?? 10 * 60_000,
-    );
-    timer.unref();
-    this.pendingTimers.set(key, timer);
+    this.armPending(entry);
     this.log(`${key}: collector listening on ${collector.ipcPath} (${description})`);
     this.emit('list');
     return { key, ipcPath: collector.ipcPath, rulesConfig: collector.session.rules.preloadConfig() };
@@ -227,19 +274,63 @@ export class TraceStore extends EventEmitter<TraceStoreEvents> {
    */
   attach(marker: unknown, debugSessionId: string): TraceEntry | undefined {
     const entry = this.bySessionMarker(marker);
-    if (!entry || entry.debugSessionId || entry.origin !== 'current') return undefined;
-    entry.debugSessionId = debugSessionId;
-    clearTimeout(this.pendingTimers.get(entry.key));
-    this.pendingTimers.delete(entry.key);
+    if (!entry || !entry.pending || entry.origin !== 'current' || entry.debugSessions?.has(debugSessionId)) return undefined;
+    entry.pending--;
+    (entry.debugSessions ??= new Set()).add(debugSessionId);
+    entry.debugSessionId ??= debugSessionId;
+    if (entry.pending === 0) {
+      clearTimeout(this.pendingTimers.get(entry.key));
+      this.pendingTimers.delete(entry.key);
+    }
     this.log(`${entry.key}: debug session ${debugSessionId} started`);
     this.emit('started', entry);
     return entry;
   }
 
-  /** The entry whose debug session has this id. */
+  /** The entry one of whose debug sessions has this id. */
   byDebugSession(debugSessionId: string): TraceEntry | undefined {
-    for (const e of this.entries.values()) if (e.debugSessionId === debugSessionId) return e;
+    for (const e of this.entries.values()) if (e.debugSessionId === debugSessionId || e.debugSessions?.has(debugSessionId)) return e;
     return undefined;
+  }
+
+  /**
+   * One of a trace's debug sessions terminated. Returns its entry when that was the last one (no
+   * other recording, none prepared still to start): the caller ends it then.
+   */
+  release(debugSessionId: string): TraceEntry | undefined {
+    const entry = this.byDebugSession(debugSessionId);
+    if (!entry) return undefined;
+    entry.debugSessions?.delete(debugSessionId);
+    if (entry.debugSessions?.size || entry.pending) return undefined;
+    // Ending: a launch started from now on gets a trace of its own, not this closing one.
+    entry.joinKey = undefined;
+    return entry;
+  }
+
+  /** A launch prepared into a trace will not start (its configuration failed): the trace ends if nothing else records. */
+  unprepare(key: string): void {
+    const entry = this.entries.get(key);
+    if (!entry?.pending) return;
+    entry.pending--;
+    if (!entry.pending && !entry.debugSessions?.size) void this.end(key);
+  }
+
+  /** Ends the trace when launches prepared into it never start within `pendingTimeoutMs` and nothing else records. */
+  private armPending(entry: TraceEntry): void {
+    clearTimeout(this.pendingTimers.get(entry.key));
+    const timer = setTimeout(
+      () => {
+        this.pendingTimers.delete(entry.key);
+        if (!entry.pending) return;
+        entry.pending = 0;
+        if (entry.debugSessions?.size) return;
+        this.log(`${entry.key}: the debug session never started; closing its collector`);
+        void this.end(entry.key);
+      },
+      this.options.pendingTimeoutMs ?? 10 * 60_000,
+    );
+    timer.unref();
+    this.pendingTimers.set(entry.key, timer);
   }
 
   /** A session ended: waits for its last events (bounded), closes the collector, keeps the trace as an "earlier" session; safe twice. */

@@ -196,8 +196,20 @@ function onStream(t: Tracer, _hook: Hook, stream: object, headers: Record<string
   }
   if (socket) writeTuple(w, socket);
   w.num(F.reqRecvAt, now());
+  const listener = lines !== undefined ? h2Listener((stream as { session?: { server?: object } }).session?.server) : undefined;
+  if (listener !== undefined) lines!.write(w, s.id, listener);
   t.transport.close(w, false);
   if (CAUSALITY_ON) incomingStore.enterWith(s);
+}
+
+/**
+ * The program's handler of an HTTP/2 server's streams: its one 'request' listener (the
+ * compatibility API, which Node's own 'stream' listener feeds), else its one 'stream' listener.
+ */
+function h2Listener(server: object | undefined): Function | undefined {
+  if (server === undefined || typeof (server as { on?: unknown }).on !== 'function') return undefined;
+  const requests = Reflect.apply(listenersOf, server, ['request']) as Function[];
+  return requests.length > 0 ? (requests.length === 1 ? requests[0] : undefined) : soleListener(server, 'stream');
 }
 
 /** The connection as the client's end (src) to the server's (dst). */

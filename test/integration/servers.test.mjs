@@ -99,6 +99,10 @@ for (const { label, bin } of nodeBinaries()) {
       assert.equal(inc.protoMajor, 2);
       assert.equal(inc.reqContentLen, s.i + 1);
       assert.ok(inc.reqRecvAt <= inc.respHeadAt && inc.respHeadAt <= inc.reqEndAt);
+      // The server's one 'stream' listener is the handler; the client's own traceparent is recorded, none made up.
+      assert.deepEqual([inc.handler?.file, inc.handler?.line], [join(apps, 'gateway.cjs'), markers('gateway.cjs')['h2-handler']]);
+      assert.equal(inc.traceparent, s.i % 2 ? `00-${String(100 + s.i).padStart(32, '0')}-${'1'.repeat(16)}-01` : undefined);
+      assert.equal(inc.route, undefined);
     }
   });
 }
@@ -132,14 +136,14 @@ for (const { label, bin } of nodeBinaries()) {
   });
 }
 
-/** The line numbers of the `// @line NAME` markers of an app. */
+/** The line numbers of the `// @line NAME` markers of an app (`// @next-line NAME`: of the line below). */
 function markers(app) {
   const out = {};
   readFileSync(join(apps, app), 'utf8')
     .split('\n')
     .forEach((text, i) => {
-      const m = text.match(/\/\/ @line ([\w-]+)/);
-      if (m) out[m[1]] = i + 1;
+      const m = text.match(/\/\/ @(line|next-line) ([\w-]+)/);
+      if (m) out[m[2]] = m[1] === 'line' ? i + 1 : i + 2;
     });
   return out;
 }
@@ -159,7 +163,7 @@ function handlerLines(trace, file) {
 }
 
 for (const { label, bin } of nodeBinaries()) {
-  test(`${label}: each incoming request names its handler's line: Express's and Fastify's route handler, the server's one listener; none when not the program's or not one`, async () => {
+  test(`${label}: each incoming request names its handler's line: Express's and Fastify's route handler, the server's one listener (HTTP/2's 'stream' or 'request' one too); none when not the program's or not one`, async () => {
     const { code, trace, stderr } = await runTraced(bin, 'handler-lines.cjs');
     assert.equal(code, 0, stderr);
     const L = markers('handler-lines.cjs');
@@ -171,6 +175,8 @@ for (const { label, bin } of nodeBinaries()) {
       'HEAD /e/1': L['ex-get'],
       'GET /nowhere': null,
       'POST /f/1': L.fa,
+      'GET /h2s': L['h2-stream'],
+      'GET /h2c': L['h2-compat'],
     });
     const fa = trace.incomingRequests.find((i) => i.reqMethod === 'POST' && i.route === '/f/:id');
     assert.equal(fa.handler.function, 'charge', 'the function Fastify bound, by its own name');

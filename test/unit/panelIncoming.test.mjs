@@ -188,6 +188,17 @@ test('a group header shows method, route (or path), status, duration and its num
   assert.equal(h3.failed, false);
 });
 
+test("a group header's initiator is its handler's line (the Initiator cell opens it); none without a handler", () => {
+  const handler = { function: 'checkout', file: '/srv/routes.ts', line: 12, column: 5 };
+  const m = new g.TraceModel();
+  m.reset(snap([call(1, 'in-1'), call(2, 'in-2')], [inc(1, { handler }), inc(2)]), true);
+  g.setGroupByIncoming(m, true);
+  const [h1, , h2] = m.view;
+  assert.equal(h1.initiator, 'routes.ts:12');
+  assert.deepEqual(h1.req.initiator, { frames: [handler] });
+  assert.equal(h2.initiator, '');
+});
+
 test('the list keys move the selection within the rows', () => {
   assert.equal(g.navTarget('ArrowDown', -1, 5, 3), 0);
   assert.equal(g.navTarget('ArrowDown', 4, 5, 3), 4);

@@ -184,6 +184,7 @@ async function main() {
     const cancelHere = new Promise((r) => (cancelArrived = r));
     let cancelClosed;
     const cancelDone = new Promise((r) => (cancelClosed = r));
+    // @next-line h2-handler
     h2server.on('stream', (stream, headers) => {
       if (headers[':path'] === '/cancel') {
         // Never answered: its client resets the stream once it is here.
@@ -207,7 +208,9 @@ async function main() {
       [0, 1, 2, 3, 4].map(
         (i) =>
           new Promise((resolve) => {
-            const s = session.request({ ':method': 'POST', ':path': `/${i}` });
+            // Streams 1 and 3 carry a W3C traceparent of the client's own (recorded, nothing added to the others).
+            const tp = i % 2 ? { traceparent: traceparentOf(100 + i) } : {};
+            const s = session.request({ ':method': 'POST', ':path': `/${i}`, ...tp });
             s.on('response', (h) => {
               s.resume();
               s.on('end', () => resolve({ i, status: h[':status'] }));
