@@ -79,7 +79,11 @@ if (last >= 1) {
   }
   if (last >= 3) {
     t = cpu();
-    out.tableChars = core.renderTrace(trace, { width: 120 }).length;
+    let chars = 0;
+    // As `nettrace run` prints it (in pieces) when the build has writeTrace; the text is discarded.
+    if (core.writeTrace) core.writeTrace(trace, { width: 120 }, (text) => (chars += text.length));
+    else chars = core.renderTrace(trace, { width: 120 }).length;
+    out.tableChars = chars;
     m.table = cpu() - t;
   }
 }

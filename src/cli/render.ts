@@ -7,7 +7,6 @@
 import { NO_PROGRAM_FRAME } from '../trace/initiator';
 import { diagnoseLoopBlocked, formatMs } from '../trace/diagnosis';
 import { contextOf, indexRecords } from '../trace/enrich';
-import { kernelFacts, kernelLine, tupleText } from '../trace/kernel';
 import {
   DEFAULT_SLOW_THRESHOLD_MS,
   isFailed,
@@ -21,6 +20,7 @@ import {
 import type { HttpRequest, Trace, WebSocketSession } from '../trace/types';
 import { CONNECTION_WORDS, connectionState } from '../trace/labels';
 import { renderIncoming } from './renderIncoming';
+import { renderKernel } from './renderKernel';
 
 /** Options of renderTrace(). */
 export interface RenderOptions {
@@ -386,53 +386,6 @@ export function renderSummary(trace: Trace, totals?: RequestTotals): string {
   return s;
 }
 
-/** Connections shown in the kernel section; the rest are counted. */
-const MAX_KERNEL_CONNS = 20;
-
-/**
- * The privileged helper's view of each connection (RTT ± variance, retransmits, cwnd, segments,
- * conntrack state, NAT mapping, packet counts), with the table numbers of the requests that used
- * it, and the saved packet capture. Empty when the trace has neither.
- */
-function renderKernel(trace: Trace, rows: Row[], width: number, color: boolean): string[] {
-  const lines: string[] = [];
-  const numbers = new Map<string, number[]>();
-  rows.forEach((row, i) => {
-    for (const id of new Set([row.req.tcpConn, row.req.proxy?.tunnel])) {
-      if (!id) continue;
-      const list = numbers.get(id);
-      if (list) list.push(i + 1);
-      else numbers.set(id, [i + 1]);
-    }
-  });
-  const conns = trace.tcpConns.map((c) => ({ c, f: kernelFacts(c) })).filter((x) => x.f !== undefined);
-  if (conns.length > 0) {
-    lines.push('');
-    lines.push(paint('Connections (kernel)', 1, color));
-    for (const { c, f } of conns.slice(0, MAX_KERNEL_CONNS)) {
-      const a = c.addrTuple;
-      const where = a && typeof a.srcIP === 'string' ? tupleText(a) : 'address unknown';
-      const used = numbers.get(c.traceID);
-      const head = `${sanitize(c.traceID)}  ${sanitize(where)}${used ? `  ${used.map((n) => `#${n}`).join(' ')}` : ''}${f!.source ? `  (${sanitize(f!.source)})` : ''}`;
-      lines.push(`  ${fit(head, Math.max(20, width - 4)).trimEnd()}`);
-      const detail = kernelLine(f!);
-      if (detail) lines.push(`     ${sanitize(detail)}`);
-      if (f!.nat) lines.push(`     ${paint(`NAT ${sanitize(f!.nat)}`, 36, color)}`);
-    }
-    if (conns.length > MAX_KERNEL_CONNS) lines.push(`  … ${conns.length - MAX_KERNEL_CONNS} more in the trace file`);
-  }
-  const pc = trace.packetCapture;
-  if (pc && typeof pc.file === 'string') {
-    lines.push('');
-    const ifaces = Array.isArray(pc.interfaces) && pc.interfaces.length ? ` on ${pc.interfaces.map(sanitize).join(', ')}` : '';
-    const scope = typeof pc.requestTraceID === 'string' ? ` of ${sanitize(pc.requestTraceID)}` : '';
-    lines.push(
-      `${paint('Packet capture', 1, color)}: ${sanitize(pc.file)} (${Number(pc.packets) || 0} packets${scope}${ifaces}${pc.truncated ? ', truncated at the size cap' : ''})`,
-    );
-  }
-  return lines;
-}
-
 /** The incoming requests' section (renderIncoming), the calls numbered as `rows`. */
 function incomingSection(trace: Trace, rows: Row[], width: number, color: boolean, options: RenderOptions): string[] {
   const slowThresholdMs = options.slowThresholdMs ?? DEFAULT_SLOW_THRESHOLD_MS;
@@ -448,6 +401,16 @@ function incomingSection(trace: Trace, rows: Row[], width: number, color: boolea
  * waterfall, legend, failures, summary. Returns lines joined by "\n" with a final newline.
  */
 export function renderTrace(trace: Trace, options: RenderOptions = {}): string {
+  const chunks: string[] = [];
+  writeTrace(trace, options, (text) => chunks.push(text));
+  return chunks.join('');
+}
+
+/** Lines of the table handed to `write` at a time (a long table is not held whole, nor its lines). */
+const CHUNK_LINES = 512;
+
+/** renderTrace's text handed to `write` in pieces (whole lines) as it is made; their concatenation is renderTrace's. */
+export function writeTrace(trace: Trace, options: RenderOptions, write: (text: string) => void): void {
   const width = Math.max(60, options.width ?? 120);
   const color = options.color ?? false;
   const rows = rowsOf(trace);
@@ -455,10 +418,11 @@ export function renderTrace(trace: Trace, options: RenderOptions = {}): string {
   if (rows.length === 0) {
     lines.push('No HTTP requests were traced.');
     lines.push(...incomingSection(trace, [], width, color, options));
-    const kernel = renderKernel(trace, [], width, color);
+    const kernel = renderKernel(trace, [], width, { color, sanitize, fit, paint });
     if (kernel.length) lines.push(...kernel, '');
     lines.push(renderSummary(trace, options.totals));
-    return lines.join('\n') + '\n';
+    write(lines.join('\n') + '\n');
+    return;
   }
   let axisStart = Infinity;
   let axisEnd = -Infinity;
@@ -528,6 +492,10 @@ export function renderTrace(trace: Trace, options: RenderOptions = {}): string {
     // Narrow terminal, or a bar that could not give each phase its cells: the phases in words.
     const phases = narrow || !bar.legible ? phaseLine(r, color) : undefined;
     if (phases) lines.push(...wrapParts(phases, ' · ', numW + 1, width));
+    if (lines.length >= CHUNK_LINES) {
+      write(lines.join('\n') + '\n');
+      lines.length = 0;
+    }
   });
 
   const omitted = options.totals ? options.totals.requests - rows.length : 0;
@@ -574,7 +542,7 @@ export function renderTrace(trace: Trace, options: RenderOptions = {}): string {
     }
   }
   lines.push(...incomingSection(trace, rows, width, color, options));
-  lines.push(...renderKernel(trace, rows, width, color));
+  lines.push(...renderKernel(trace, rows, width, { color, sanitize, fit, paint }));
   const warnings = trace.stats.warnings;
   if (warnings.length > 0) {
     lines.push('');
@@ -584,5 +552,5 @@ export function renderTrace(trace: Trace, options: RenderOptions = {}): string {
   }
   lines.push('');
   lines.push(renderSummary(trace, options.totals));
-  return lines.join('\n') + '\n';
+  write(lines.join('\n') + '\n');
 }
