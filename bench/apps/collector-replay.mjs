@@ -4,7 +4,8 @@
 // times shifted past the one before (so the trace grows as a long run's does), then snapshot,
 // the trace file and the CLI's table, as `nettrace run` does at its end. Run under callgrind by
 // bench/collector-callgrind.mjs (Ir per request from two sizes). `stages` (any fourth argument)
-// prints the CPU µs of each stage (`-` for none); `upto` (apply, snapshot, save, table: the default) stops after that stage. Prints one JSON line: {requests, …}.
+// BENCH_MEMORY=1 (run with --expose-gc): only apply and one snapshot, then the
+// process's RSS and heapUsed after a full collection. `stages` prints the CPU µs of each stage (`-` for none); `upto` (prepare: only the copies made; apply, snapshot, save, table: the default) stops after that stage. Prints one JSON line: {requests, …}.
 import { createRequire } from 'node:module';
 import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,8 +13,8 @@ import { join, resolve } from 'node:path';
 import { readStream } from '../../test/lib/replayStream.mjs';
 
 const [dist, copiesArg, stages, upto = 'table'] = process.argv.slice(2);
-const STAGES = ['apply', 'snapshot', 'save', 'table'];
-const last = STAGES.indexOf(upto);
+const STAGES = ['prepare', 'apply', 'snapshot', 'save', 'table'];
+const last = STAGES.indexOf(upto) - 1;
 const copies = Number(copiesArg);
 const core = createRequire(import.meta.url)(resolve(dist, 'core.cjs'));
 const root = join(import.meta.dirname, '..', '..');
@@ -38,9 +39,8 @@ const cpu = () => {
   const u = process.cpuUsage();
   return u.user + u.system;
 };
-// Every copy's input is made before the clock starts (the copies, shifts and renumbering are not the collector's work).
-const prepared = [];
-for (let c = 0; c < copies; c++) {
+/** Copy `c` of the input: renumbered, its times shifted. */
+function copyOf(c) {
   const ops = structuredClone(stream.ops).filter((o) => o.op !== 'flushChanges');
   const dt = c * span;
   for (const o of ops) {
@@ -51,12 +51,28 @@ for (let c = 0; c < copies; c++) {
       if (dt) shift(msg, dt);
     }
   }
-  prepared.push(ops);
+  return ops;
+}
+const MEMORY = process.env.BENCH_MEMORY === '1';
+// Every copy's input is made before the clock starts (the copies, shifts and renumbering are not
+// the collector's work); with BENCH_MEMORY=1 each just before it is applied (not held).
+const prepared = [];
+if (!MEMORY) for (let c = 0; c < copies; c++) prepared.push(copyOf(c));
+if (last < 0) {
+  console.log(
+    JSON.stringify({
+      requests:
+        copies * stream.ops.filter((o) => o.args?.[1]?.kind === 'httpRequests' && o.args[1].fields?.reqStartAt !== undefined).length,
+    }),
+  );
+  process.exit(0);
 }
 const m = {};
 let t = cpu();
 const session = new core.Session({ description: 'replay', beginAt: new Date(stream.beginAt), sourceMaps: false, changeIntervalMs: 1e9 });
-for (const ops of prepared.splice(0)) {
+for (let c = 0; c < copies; c++) {
+  const ops = MEMORY ? copyOf(c) : prepared[c];
+  if (MEMORY) prepared[c] = undefined; // (nothing held; without it the copies live to the end, as they did)
   let calls = 0;
   for (const o of ops) {
     session[o.op](...o.args);
@@ -65,6 +81,15 @@ for (const ops of prepared.splice(0)) {
 }
 session.flushChanges();
 m.apply = cpu() - t;
+if (MEMORY) {
+  // The collector holding the trace after a snapshot (its derived fields kept), the snapshot itself let go.
+  session.snapshot();
+  globalThis.gc?.();
+  globalThis.gc?.();
+  const { rss, heapUsed } = process.memoryUsage();
+  console.log(JSON.stringify({ requests: session.builder.trace.httpRequests.length, rss, heapUsed }));
+  process.exit(0);
+}
 const out = { requests: session.builder.trace.httpRequests.length };
 if (last >= 1) {
   t = cpu();
