@@ -7,9 +7,8 @@
 import { EventEmitter } from 'node:events';
 import { TraceBuilder } from '../trace/builder';
 import { DEFAULT_SLOW_THRESHOLD_MS } from '../trace/diagnosis';
-import { derivedOf, enrichRequest, indexRecords, withDerived, type DerivedFields, type RecordIndex } from '../trace/enrich';
-import { loopBlockedOf, threadKey } from '../trace/loopBlocked';
-import { isFinished } from '../trace/upsert';
+import { enrichRequest, indexRecords, type RecordIndex } from '../trace/enrich';
+import { threadKey } from '../trace/loopBlocked';
 import { toHar } from '../trace/har';
 import { writeHarFile, writeTraceFile } from '../trace/traceFile';
 import type { DebuggerPause, HttpRequest, IncomingRequest, Initiator, RecordKind, Trace, TraceRules } from '../trace/types';
@@ -87,16 +86,7 @@ export class Session extends EventEmitter<SessionEvents> {
     this.rules = new RulesController({ rules: options.rules, defaultAction: options.defaultAction, slowThresholdMs: this.slowThresholdMs });
     this.rules.on('change', () => this.noteOther());
     this.rules.on('counters', () => this.noteOther());
-    this.builder.changes.onStale = (id) => (id === undefined ? this.derived.clear() : this.derived.delete(id));
   }
-
-  /**
-   * The derived fields (timings, loop share, diagnosis) of each finished request, made by the first
-   * snapshot after it finished and used by every later one, until the builder says they may read
-   * differently (ChangeLog.onStale: a late update of it or of a record it uses). `blocks`: how many
-   * event-loop stretches its thread had then (one that arrived later is checked against it).
-   */
-  private readonly derived = new Map<string, { fields: DerivedFields; blocks: number }>();
 
   /** The rules or their counters changed: views hear of it with the next change. */
   private noteOther(): void {
@@ -236,27 +226,6 @@ export class Session extends EventEmitter<SessionEvents> {
     return out;
   }
 
-  /**
-   * enrichWith, from the derived fields kept for the request when they are still what it would
-   * compute (see `derived`); a finished request's are kept.
-   */
-  private enrichKept(req: HttpRequest, index: RecordIndex): HttpRequest {
-    const blocks = index.loopBlocks?.get(threadKey(req.pid, req.threadId));
-    const count = blocks?.length ?? 0;
-    const kept = this.derived.get(req.traceID);
-    if (kept && (kept.blocks === count || sameJson(loopBlockedOf(req, blocks), kept.fields.loopBlocked))) {
-      kept.blocks = count;
-      const out = withDerived(req, kept.fields);
-      const mapped = this.mappedInitiator(req);
-      if (mapped) out.initiator = mapped;
-      return out;
-    }
-    const out = this.enrichWith(req, index);
-    if (isFinished(req as unknown as Record<string, unknown>)) this.derived.set(req.traceID, { fields: derivedOf(out), blocks: count });
-    else this.derived.delete(req.traceID);
-    return out;
-  }
-
   /** An incoming request with its handler's frame mapped through a source map on disk (the preload maps those held in memory). */
   private mapHandler(inc: IncomingRequest): IncomingRequest {
     if (!this.sourceMaps || !inc.handler || inc.handler.generated) return inc;
@@ -277,7 +246,7 @@ export class Session extends EventEmitter<SessionEvents> {
       ...raw,
       traceEndAt: raw.traceEndAt ?? this.builder.relative(Date.now()),
       processes: raw.processes.map((p) => (p.loopBlocks ? { ...p, loopBlocks: p.loopBlocks.slice() } : { ...p })),
-      httpRequests: raw.httpRequests.map((r) => this.enrichKept(r, index)),
+      httpRequests: raw.httpRequests.map((r) => this.enrichWith(r, index)),
       dials: raw.dials.slice(),
       tcpConns: raw.tcpConns.slice(),
       udpConns: raw.udpConns.slice(),
@@ -350,11 +319,6 @@ export class Session extends EventEmitter<SessionEvents> {
   get description(): string {
     return this.options.description;
   }
-}
-
-/** Two values alike as JSON (a request's loop share then and now). */
-function sameJson(a: unknown, b: unknown): boolean {
-  return a === b || JSON.stringify(a) === JSON.stringify(b);
 }
 
 /** Writes a file only its owner can read, never through a symlink (src/trace/privateFile.ts). */

@@ -8,7 +8,7 @@ import { diagnose, type DiagnosisContext, type DiagnosisOptions } from './diagno
 import { loopBlockedOf, loopBlocksByThread, threadKey } from './loopBlocked';
 import { kernelTimingsOf } from './kernel';
 import { computeTimings } from './timings';
-import type { Dial, DnsQuery, HttpRequest, LoopBlock, TcpConn, Timings, TlsTunnel, Trace } from './types';
+import type { Dial, DnsQuery, HttpRequest, LoopBlock, TcpConn, TlsTunnel, Trace } from './types';
 
 /** O(1) lookups of the records requests reference. */
 export interface RecordIndex {
@@ -111,48 +111,18 @@ export function contextOf(request: HttpRequest, index: RecordIndex): DiagnosisCo
   return ctx;
 }
 
-/** What enrichRequest derives for a request: kept beside it by a Session, put on each copy of it. */
-export interface DerivedFields {
-  timings: Timings;
-  kernelTimings?: HttpRequest['kernelTimings'];
-  loopBlocked?: HttpRequest['loopBlocked'];
-  diagnosis?: string;
-}
-
-/** A copy of the request with `derived` put on it, field for field and in the order enrichRequest puts them. */
-export function withDerived(request: HttpRequest, derived: DerivedFields): HttpRequest {
-  const out = copyWith(request, derived);
-  if (derived.diagnosis) out.diagnosis = derived.diagnosis;
-  else delete out.diagnosis;
-  return out;
-}
-
-/** A copy of the request with the derived fields but its diagnosis. */
-function copyWith(request: HttpRequest, derived: DerivedFields): HttpRequest {
-  // traceID first: the collector's records get it last (see TraceBuilder), saved files read better.
-  const out: HttpRequest = { traceID: request.traceID, ...(request as Omit<HttpRequest, 'traceID'>), timings: derived.timings };
-  if (derived.kernelTimings) out.kernelTimings = derived.kernelTimings;
-  else delete out.kernelTimings;
-  if (derived.loopBlocked) out.loopBlocked = derived.loopBlocked;
-  else delete out.loopBlocked;
-  return out;
-}
-
-/** The derived fields of an enriched request (enrichRequest's result). */
-export function derivedOf(enriched: HttpRequest): DerivedFields {
-  const { timings, kernelTimings, loopBlocked, diagnosis } = enriched;
-  return { timings: timings!, kernelTimings, loopBlocked, diagnosis };
-}
-
 /** Returns a request with `timings`, `loopBlocked` and `diagnosis` (re)computed; the input is not modified. */
 export function enrichRequest(request: HttpRequest, index: RecordIndex, options: DiagnosisOptions = {}): HttpRequest {
   const ctx = contextOf(request, index);
   const timings = computeTimings(ctx);
-  const out = copyWith(request, {
-    timings,
-    kernelTimings: kernelTimingsOf(request, ctx.tcpConn),
-    loopBlocked: index.loopBlocks && loopBlockedOf(request, index.loopBlocks.get(threadKey(request.pid, request.threadId))),
-  });
+  // traceID first: the collector's records get it last (see TraceBuilder), saved files read better.
+  const out: HttpRequest = { traceID: request.traceID, ...(request as Omit<HttpRequest, 'traceID'>), timings };
+  const kernel = kernelTimingsOf(request, ctx.tcpConn);
+  if (kernel) out.kernelTimings = kernel;
+  else delete out.kernelTimings;
+  const blocked = index.loopBlocks && loopBlockedOf(request, index.loopBlocks.get(threadKey(request.pid, request.threadId)));
+  if (blocked) out.loopBlocked = blocked;
+  else delete out.loopBlocked;
   const diagnosis = diagnose({ ...ctx, request: out }, timings, options);
   if (diagnosis) out.diagnosis = diagnosis;
   else delete out.diagnosis;

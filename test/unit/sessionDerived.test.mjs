@@ -1,6 +1,6 @@
-// Issue 40: a Session keeps each finished request's derived fields (timings, loop share,
-// diagnosis) from one snapshot to the next. A snapshot taken after later updates must read as
-// one from a session that never snapshotted before: the recorded streams with a snapshot every
+// Issue 40: a snapshot taken after later updates reads as one from a session that never
+// snapshotted before (guards any reuse of a request's derived fields — timings, loop share,
+// diagnosis — from one snapshot to the next, see ChangeLog.onStale): the recorded streams with a snapshot every
 // few calls, a loop stretch arriving late for an old request, a kernel fact merged late.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
