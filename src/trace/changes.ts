@@ -2,7 +2,7 @@
  * What changed in a TraceBuilder's records (builder.ts) since the views last looked: the requests
  * whose record (or whose dial, connection or TLS record) changed, other records whose change
  * concerns only themselves, and whether anything else changed. Besides what the views hear of, it
- * tells a listener (the Session's derived fields kept per request, see derivedCache.ts) of every
+ * tells a listener (whatever keeps requests' derived fields between snapshots) of every
  * request whose timings, loop share or diagnosis may now come out differently — also when the
  * views need not hear of it (a connection's kernel metrics, a late DNS message).
  */
