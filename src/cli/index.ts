@@ -6,6 +6,7 @@
 export * from '../collector/index';
 export {
   renderTrace,
+  writeTrace,
   renderSummary,
   sanitize,
   shouldUseColor,

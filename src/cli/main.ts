@@ -6,7 +6,7 @@
 import { resolve } from 'node:path';
 import type { Trace } from '../trace/types';
 import { OPTIONS, OptionError, optionDef, parseOption, resolveTracingOptions, toPreloadConfig, type OptionDef } from '../protocol/options';
-import { countRequest, renderSummary, renderTrace, shouldUseColor, type RequestTotals } from './render';
+import { countRequest, renderSummary, shouldUseColor, writeTrace, type RequestTotals } from './render';
 import { TraceFileError } from '../trace/traceFile';
 import { flagHelp, optionSpecOf, parseArgs, UsageError } from './args';
 import { runDemo } from './demo';
@@ -151,7 +151,9 @@ async function cmdRun(argv: string[]): Promise<number> {
   if (options.quiet) err.write(`nettrace: ${renderSummary(result.trace)}; wrote ${list}\n`);
   else {
     const [shown, extra] = tableOf(result.trace);
-    err.write('\n' + renderTrace(shown, { ...extra, width: err.columns ?? 120, color: shouldUseColor(err) }));
+    err.write('\n');
+    // In pieces as it is made: a 100,000-row table is neither held whole nor as lines.
+    writeTrace(shown, { ...extra, width: err.columns ?? 120, color: shouldUseColor(err) }, (text) => err.write(text));
     const rulesLine = rulesSummary(result.trace);
     if (rulesLine) err.write(rulesLine);
     err.write(`Wrote ${list}\n`);

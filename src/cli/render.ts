@@ -376,6 +376,16 @@ function incomingSection(trace: Trace, rows: Row[], width: number, color: boolea
  * waterfall, legend, failures, summary. Returns lines joined by "\n" with a final newline.
  */
 export function renderTrace(trace: Trace, options: RenderOptions = {}): string {
+  const chunks: string[] = [];
+  writeTrace(trace, options, (text) => chunks.push(text));
+  return chunks.join('');
+}
+
+/** Lines of the table handed to `write` at a time (a long table is not held whole, nor its lines). */
+const CHUNK_LINES = 512;
+
+/** renderTrace's text handed to `write` in pieces (whole lines) as it is made; their concatenation is renderTrace's. */
+export function writeTrace(trace: Trace, options: RenderOptions, write: (text: string) => void): void {
   const width = Math.max(60, options.width ?? 120);
   const color = options.color ?? false;
   const rows = rowsOf(trace);
@@ -386,7 +396,8 @@ export function renderTrace(trace: Trace, options: RenderOptions = {}): string {
     const kernel = renderKernel(trace, [], width, color);
     if (kernel.length) lines.push(...kernel, '');
     lines.push(renderSummary(trace, options.totals));
-    return lines.join('\n') + '\n';
+    write(lines.join('\n') + '\n');
+    return;
   }
   let axisStart = Infinity;
   let axisEnd = -Infinity;
@@ -456,6 +467,10 @@ export function renderTrace(trace: Trace, options: RenderOptions = {}): string {
     // Narrow terminal, or a bar that could not give each phase its cells: the phases in words.
     const phases = narrow || !bar.legible ? phaseLine(r, color) : undefined;
     if (phases) lines.push(...wrapParts(phases, ' · ', numW + 1, width));
+    if (lines.length >= CHUNK_LINES) {
+      write(lines.join('\n') + '\n');
+      lines.length = 0;
+    }
   });
 
   const omitted = options.totals ? options.totals.requests - rows.length : 0;
@@ -512,5 +527,5 @@ export function renderTrace(trace: Trace, options: RenderOptions = {}): string {
   }
   lines.push('');
   lines.push(renderSummary(trace, options.totals));
-  return lines.join('\n') + '\n';
+  write(lines.join('\n') + '\n');
 }

@@ -8,6 +8,7 @@ import { diagnoseIncoming, incomingBreakdown } from '../trace/incomingDiagnosis'
 import type { IncomingRequest } from '../trace/incoming';
 import type { HttpRequest, TcpConn } from '../trace/types';
 import { linkServed } from '../trace/incomingLinks';
+import { paint } from './text';
 
 /** Incoming requests listed; the rest are counted. */
 export const MAX_INCOMING_ROWS = 1000;
@@ -22,10 +23,6 @@ export interface IncomingRenderOptions {
   slowThresholdMs: number;
   /** Makes text from the trace safe for a terminal (render.ts `sanitize`). */
   sanitize: (text: unknown) => string;
-}
-
-function paint(text: string, code: number, color: boolean): string {
-  return color ? `\x1b[${code}m${text}\x1b[0m` : text;
 }
 
 function cut(text: string, width: number): string {

@@ -5,14 +5,16 @@
  * builder maps them to trace-wide traceIDs ("req-1", "dial-2", ...), rewrites references
  * (REF_FIELDS), converts absolute epoch-ms `...At` times to ms since `traceBeginAt` (those field
  * conversions: upsert.ts), merges repeated upserts shallowly and links redirects (redirects.ts).
- * It keeps the state of each IPC connection, the trace's stats and warnings, and what changed
- * since the views last looked. Bad input becomes a warning, never an exception.
+ * It keeps the state of each IPC connection and the trace's stats and warnings; what changed since
+ * the views last looked is its ChangeLog (changes.ts). Bad input becomes a warning, never an exception.
  */
 
 import type { PreloadMessage } from '../protocol/preload';
 import { redactedQueryNames } from './redact';
 import { inheritRedirectInitiator, RedirectLinks } from './redirects';
 import { emptyTrace } from './traceFile';
+import { ChangeLog, type TraceChanges } from './changes';
+import { TraceStats } from './traceStats';
 import { RECORD_KINDS } from './wire';
 import { type HttpRequest, type IncompleteReason, type Initiator, type RecordKind, type RecordOfKind, type Trace } from './types';
 import {
@@ -44,7 +46,6 @@ export class TraceBuilder implements UpsertHost {
   /** The trace being built; records are shared with the internal indexes (do not replace arrays). */
   readonly trace: Trace;
   private readonly beginMs: number;
-  private readonly maxWarnings: number;
   private readonly now: () => number;
   private readonly connections = new Map<number, ConnectionState>();
   private nextConnection = 1;
@@ -59,14 +60,10 @@ export class TraceBuilder implements UpsertHost {
   /** traceIDs removed by clear(); later upserts for them are ignored. */
   private readonly cleared = new Set<string>();
   /** Requests currently marked `incomplete`. */
-  private incompleteCount = 0;
-  private readonly warningSet = new Set<string>();
-  private readonly warnings: string[] = [];
-  private omittedWarnings = 0;
-  private readonly changedRequests = new Set<string>();
-  /** Records whose change does not change the requests using them (a connection closing). */
-  private readonly changedRecords = new Map<string, RecordKind>();
-  private changedOther = false;
+  /** The trace's warnings and the counts behind `trace.stats`. */
+  private readonly stats: TraceStats;
+  /** What changed since the views last looked, and whose derived fields may read differently. */
+  readonly changes = new ChangeLog();
   /**
    * Called after a record other than a request was created or updated by a preload message
    * (the privileged helper's link indexes tcpConns by their address tuple this way).
@@ -76,8 +73,6 @@ export class TraceBuilder implements UpsertHost {
   private readonly maxRecords: number;
   private readonly maxPendingBlobBytes: number;
   private pendingBlobBytes = 0;
-  private droppedRecords = 0;
-  private droppedBlobs = 0;
 
   constructor(options: TraceBuilderOptions) {
     this.fields = new UpsertDecoder(this, redactedQueryNames(options.redactQuery));
@@ -86,7 +81,7 @@ export class TraceBuilder implements UpsertHost {
     const beginAt = options.beginAt ?? new Date();
     this.trace = emptyTrace(options.description, beginAt);
     this.beginMs = beginAt.getTime();
-    this.maxWarnings = options.maxWarnings ?? 100;
+    this.stats = new TraceStats(this.trace, options.maxWarnings ?? 100, () => this.connections.values());
     this.redirects = new RedirectLinks(options.maxPendingRedirects ?? 1000);
     this.now = options.now ?? Date.now;
   }
@@ -135,11 +130,11 @@ export class TraceBuilder implements UpsertHost {
     state.exited = true;
     // Bodies whose records never came cannot be claimed any more.
     if (state.blobs.size > 0) {
-      this.droppedBlobs += state.blobs.size;
+      this.stats.droppedBlobs += state.blobs.size;
       for (const b of state.blobs.values()) this.pendingBlobBytes -= b.byteLength;
       state.blobs.clear();
-      this.syncStats();
-      this.changedOther = true;
+      this.stats.sync();
+      this.changes.touch();
     }
   }
 
@@ -149,11 +144,13 @@ export class TraceBuilder implements UpsertHost {
   /** Marks the unfinished requests of a process or thread whose sockets all closed. */
   private endRequests(state: ConnectionState, reason: IncompleteReason): void {
     state.ended = reason;
-    this.incompleteCount += markIncomplete(state, this.byId, reason, (kind, id) =>
-      kind === 'httpRequests' ? this.changedRequests.add(id) : this.changedRecords.set(id, kind),
-    );
-    this.syncStats();
-    this.changedOther = true;
+    this.stats.incomplete += markIncomplete(state, this.byId, reason, (kind, id) => {
+      if (kind === 'httpRequests') return this.changes.request(id);
+      this.changes.record(id, kind);
+      this.staleUsers(id);
+    });
+    this.stats.sync();
+    this.changes.touch();
   }
 
   /** Applies one message (already JSON-parsed) from a connection. Never throws. */
@@ -209,8 +206,8 @@ export class TraceBuilder implements UpsertHost {
         state.untracedRequests = toCount(msg.untracedRequests);
         state.skippedInitiators = toCount(msg.skippedInitiators);
         if (state.process) droppedLoopBlocks(state.process, toCount(msg.droppedLoopBlocks));
-        this.syncStats();
-        this.changedOther = true;
+        this.stats.sync();
+        this.changes.touch();
         return;
       case 'loopBlock':
         this.applyLoopBlock(state, msg);
@@ -227,7 +224,7 @@ export class TraceBuilder implements UpsertHost {
             this.trace.traceEndAt = end;
           }
         }
-        this.changedOther = true;
+        this.changes.touch();
         return;
       default:
         this.warn(`unknown preload message type "${String((msg as { type: unknown }).type).slice(0, 40)}"`);
@@ -261,14 +258,15 @@ export class TraceBuilder implements UpsertHost {
       state.process = info;
       this.trace.processes.push(info);
     }
-    this.changedOther = true;
+    this.changes.touch();
   }
 
   /** A LoopBlockMessage: kept on the thread's process entry (loopBlocked.ts addLoopBlock). */
   private applyLoopBlock(state: ConnectionState, msg: { beginAt?: unknown; endAt?: unknown }): void {
     if (!state.process) return;
-    if (!addLoopBlock(state.process, msg, this, this.trace.httpRequests, this.changedRequests)) this.warn('malformed loopBlock message');
-    this.changedOther = true;
+    if (!addLoopBlock(state.process, msg, this, this.trace.httpRequests, (id) => this.changes.request(id)))
+      this.warn('malformed loopBlock message');
+    this.changes.touch();
   }
 
   private applyStack(state: ConnectionState, id: unknown, initiator: unknown): void {
@@ -289,19 +287,19 @@ export class TraceBuilder implements UpsertHost {
       return;
     }
     if (this.pendingBlobBytes + data.byteLength > this.maxPendingBlobBytes) {
-      this.droppedBlobs++;
+      this.stats.droppedBlobs++;
       this.warn(
         `captured bodies waiting for their records passed ${Math.round(this.maxPendingBlobBytes / 1048576)} MiB: the rest are dropped (stats.droppedBlobs)`,
       );
-      this.syncStats();
+      this.stats.sync();
       return;
     }
     if (state.blobs.size >= MAX_PENDING_BLOBS) {
       const oldest = state.blobs.keys().next().value;
       if (oldest !== undefined) this.takeBlob(state, oldest);
-      this.droppedBlobs++;
+      this.stats.droppedBlobs++;
       this.warn(`more than ${MAX_PENDING_BLOBS} captured bodies arrived without their records: the oldest were dropped`);
-      this.syncStats();
+      this.stats.sync();
     }
     const old = state.blobs.get(id);
     if (old) this.pendingBlobBytes -= old.byteLength;
@@ -343,9 +341,9 @@ export class TraceBuilder implements UpsertHost {
     const hadURL = isRequest && record ? (record.reqURL as string) : '';
     const hadError = isRequest && record ? record.reqError : undefined;
     if (!record && (this.trace[recordKind]?.length ?? 0) >= this.maxRecords) {
-      this.droppedRecords++;
+      this.stats.droppedRecords++;
       this.warn(`more than ${this.maxRecords} ${recordKind} records: the rest are dropped (stats.droppedRecords)`);
-      this.syncStats();
+      this.stats.sync();
       return;
     }
     if (!record) {
@@ -375,10 +373,11 @@ export class TraceBuilder implements UpsertHost {
 
     if (isRequest) {
       const req = record as unknown as HttpRequest;
-      this.changedRequests.add(traceID);
+      this.changes.request(traceID);
+      if (req.reqMethod === 'CONNECT') this.changes.staleAll(); // a failed proxied request's diagnosis reads it
       if (unmarkFinished(record)) {
-        this.incompleteCount--;
-        this.syncStats();
+        this.stats.incomplete--;
+        this.stats.sync();
       }
       for (const ref of ['dial', 'tcpConn', 'tlsTunnel'] as const) {
         const id = req[ref];
@@ -399,12 +398,15 @@ export class TraceBuilder implements UpsertHost {
       // request's timings or diagnosis read change only the record itself.
       // An incoming request changes itself (the editor's handler lenses and the panel's groups read it).
       if (recordKind === 'incomingRequests' || (fields !== undefined && Object.keys(fields).every((k) => RECORD_ONLY_FIELDS.has(k)))) {
-        this.changedRecords.set(traceID, recordKind);
+        this.changes.record(traceID, recordKind);
+        if (recordKind !== 'incomingRequests') this.staleUsers(traceID, fields);
       } else {
         const users = this.usedBy.get(traceID);
-        if (users) for (const u of users) this.changedRequests.add(u);
+        if (users) for (const u of users) this.changes.request(u);
       }
-      this.changedOther = true;
+      // A DNS message of a dial: the diagnosis of the dial's requests tells its story.
+      if (recordKind === 'dnsQueries' && typeof record.fromDial === 'string') this.staleUsers(record.fromDial);
+      this.changes.touch();
       if (recordKind === 'tcpConns') this.countRequests(traceID);
       this.onRecord?.(recordKind, record);
     }
@@ -419,9 +421,7 @@ export class TraceBuilder implements UpsertHost {
     const list = this.trace.httpRequests as unknown as AnyRecord[];
     list.splice(list.lastIndexOf(record) >>> 0, 1); // most drops are of a recent request
     for (const ref of ['dial', 'tcpConn', 'tlsTunnel']) this.usedBy.get(record[ref] as string)?.delete(traceID);
-    this.changedRequests.delete(traceID); // and reported as a changed record: live views remove it (LiveFeed)
-    this.changedRecords.set(traceID, 'httpRequests');
-    this.changedOther = true;
+    this.changes.removed(traceID); // reported as a changed record: live views remove it (LiveFeed)
   }
 
   /**
@@ -435,18 +435,19 @@ export class TraceBuilder implements UpsertHost {
     if (!record) return false;
     for (const [key, value] of Object.entries(fields)) if (key !== 'traceID') record[key] = value;
     if (Object.keys(fields).every((k) => RECORD_ONLY_FIELDS.has(k))) {
-      this.changedRecords.set(traceID, kind);
+      this.changes.record(traceID, kind);
+      this.staleUsers(traceID, fields);
     } else {
       const users = this.usedBy.get(traceID);
-      if (users) for (const u of users) this.changedRequests.add(u);
+      if (users) for (const u of users) this.changes.request(u);
     }
-    this.changedOther = true;
+    this.changes.touch();
     return true;
   }
 
   /** Notes a change outside the records (e.g. `stats.helper`, `packetCapture`) for takeChanges. */
   touch(): void {
-    this.changedOther = true;
+    this.changes.touch();
   }
 
   private noteUse(target: string, requestID: string): void {
@@ -465,7 +466,21 @@ export class TraceBuilder implements UpsertHost {
     const seen = this.usedBy.get(tcpId)?.size ?? 0;
     if (!conn || (conn.requestCount as number) >= seen) return;
     conn.requestCount = seen;
-    this.changedRecords.set(tcpId, 'tcpConns');
+    this.changes.record(tcpId, 'tcpConns');
+  }
+
+  /**
+   * A change the views need not hear of, to a record requests use: the derived fields of the
+   * requests whose diagnosis or kernel timings may read it are stale. Of the fields a connection's
+   * close brings (RECORD_ONLY_FIELDS) only the received bytes are read, by a failed request's TLS
+   * diagnosis; the helper's tcpMetrics and conntrack by any request's. `fields` undefined: all.
+   */
+  private staleUsers(traceID: string, fields?: Record<string, unknown>): void {
+    const users = this.usedBy.get(traceID);
+    if (!users) return;
+    const all = !fields || 'tcpMetrics' in fields || 'conntrack' in fields;
+    const requests = this.byId[KIND_INDEX.get('httpRequests')!];
+    for (const u of users) if (all || requests.get(u)?.reqError) this.changes.stale(u);
   }
 
   /**
@@ -476,46 +491,16 @@ export class TraceBuilder implements UpsertHost {
   private exitAfterEnd(state: ConnectionState): void {
     const reason = endReason(state);
     if (state.endWarning !== undefined) {
-      const i = this.warnings.indexOf(state.endWarning);
-      if (i >= 0) this.warnings.splice(i, 1);
-      this.warningSet.delete(state.endWarning);
+      this.stats.unwarn(state.endWarning);
       state.endWarning = undefined;
     }
     if (state.ended !== reason && state.ended !== 'trace stopped') this.endRequests(state, reason);
-    this.syncStats();
+    this.stats.sync();
   }
 
   /** Records a warning (deduplicated, capped; the rest are counted). */
   warn(message: string): void {
-    const text = message.length > 500 ? `${message.slice(0, 500)}…` : message;
-    if (this.warningSet.has(text)) return;
-    // Distinct warnings past the cap are only counted; remember (a bounded number of) them so a
-    // repeated one is not counted twice.
-    if (this.warningSet.size < this.maxWarnings * 100) this.warningSet.add(text);
-    if (this.warnings.length >= this.maxWarnings) this.omittedWarnings++;
-    else this.warnings.push(text);
-    this.syncStats();
-    this.changedOther = true;
-  }
-
-  /** Recomputes `trace.stats` from the per-connection totals and the warning list. */
-  private syncStats(): void {
-    let dropped = 0;
-    let untraced = 0;
-    let skipped = 0;
-    for (const c of new Set(this.connections.values())) {
-      dropped += c.droppedEvents;
-      untraced += c.untracedRequests;
-      skipped += c.skippedInitiators;
-    }
-    const warnings = this.warnings.slice();
-    if (this.omittedWarnings > 0) warnings.push(`${this.omittedWarnings} more warnings not shown`);
-    this.trace.stats = { ...this.trace.stats, droppedEvents: dropped, untracedRequests: untraced, warnings };
-    if (skipped > 0) this.trace.stats.skippedInitiators = skipped;
-    if (this.droppedRecords > 0) this.trace.stats.droppedRecords = this.droppedRecords;
-    if (this.droppedBlobs > 0) this.trace.stats.droppedBlobs = this.droppedBlobs;
-    if (this.incompleteCount > 0) this.trace.stats.incompleteRequests = this.incompleteCount;
-    else delete this.trace.stats.incompleteRequests;
+    if (this.stats.warn(message)) this.changes.touch();
   }
 
   /** Looks a record up by traceID in O(1). */
@@ -539,15 +524,8 @@ export class TraceBuilder implements UpsertHost {
    * Returns and forgets what changed since the last call: traceIDs of requests whose record (or
    * whose dial/connection/TLS record) changed, and whether anything else changed.
    */
-  takeChanges(): { requests: string[]; records: Array<[RecordKind, string]>; other: boolean } {
-    const requests = [...this.changedRequests];
-    const records: Array<[RecordKind, string]> = [];
-    for (const [id, kind] of this.changedRecords) records.push([kind, id]);
-    const other = this.changedOther;
-    this.changedRequests.clear();
-    this.changedRecords.clear();
-    this.changedOther = false;
-    return { requests, records, other };
+  takeChanges(): TraceChanges {
+    return this.changes.take();
   }
 
   /**
@@ -579,7 +557,6 @@ export class TraceBuilder implements UpsertHost {
     }
     this.usedBy.clear();
     this.redirects.clear();
-    this.changedRequests.clear();
-    this.changedOther = true;
+    this.changes.forgetRequests();
   }
 }

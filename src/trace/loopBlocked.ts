@@ -60,7 +60,7 @@ export function addLoopBlock(
   msg: { beginAt?: unknown; endAt?: unknown },
   clock: { relative(epochMs: number): number },
   requests: readonly HttpRequest[],
-  changed: Set<string>,
+  changed: (traceID: string) => void,
 ): boolean {
   const { beginAt, endAt } = msg;
   if (typeof beginAt !== 'number' || typeof endAt !== 'number' || !Number.isFinite(beginAt) || !Number.isFinite(endAt) || endAt < beginAt)
@@ -79,7 +79,7 @@ export function addLoopBlock(
     const req = requests[i];
     if (req.pid !== p.pid || (req.threadId ?? 0) !== p.threadId) continue;
     const end = req.respDoneAt ?? req.reqEndAt ?? req.reqErrorAt;
-    if (end === undefined || end >= block.beginAt) changed.add(req.traceID);
+    if (end === undefined || end >= block.beginAt) changed(req.traceID);
   }
   return true;
 }

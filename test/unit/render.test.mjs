@@ -105,3 +105,16 @@ test('shouldUseColor: TTY and NO_COLOR unset', () => {
 test('render of an empty trace', () => {
   assert.match(renderTrace(emptyTrace('x')), /No HTTP requests were traced\.\n0 requests, 0 failed, 0 connections, 0 reused\n/);
 });
+
+test('writeTrace hands out the table in whole-line pieces that make up renderTrace', () => {
+  const { writeTrace } = createRequire(import.meta.url)('../../dist/core.cjs');
+  const t = enrichTrace(trace());
+  const one = t.httpRequests[0];
+  // 1,500 rows (and their diagnoses): more than one piece of 512 lines.
+  t.httpRequests = Array.from({ length: 1500 }, (_, i) => ({ ...one, traceID: `req-${i + 1}`, reqStartAt: (one.reqStartAt ?? 0) + i }));
+  const pieces = [];
+  writeTrace(t, { width: 100 }, (text) => pieces.push(text));
+  assert.ok(pieces.length >= 3, `${pieces.length} pieces`);
+  for (const p of pieces) assert.ok(p.endsWith('\n') && p.length > 1);
+  assert.equal(pieces.join(''), renderTrace(t, { width: 100 }));
+});

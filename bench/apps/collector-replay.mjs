@@ -1,0 +1,117 @@
+// Issue 40: the collector's work for a recorded input stream, repeated: `node collector-replay.mjs
+// <dist dir> <copies> [stages] [upto]`. The stream (test/fixtures/streams/mixed.json.gz, or BENCH_STREAM)
+// is applied `copies` times into one Session, each copy as its own connection and pid with its
+// times shifted past the one before (so the trace grows as a long run's does), then snapshot,
+// the trace file and the CLI's table, as `nettrace run` does at its end. Run under callgrind by
+// bench/collector-callgrind.mjs (Ir per request from two sizes). `stages` (any fourth argument)
+// BENCH_MEMORY=1 (run with --expose-gc): only apply and one snapshot, then the
+// process's RSS and heapUsed after a full collection. `stages` prints the CPU µs of each stage (`-` for none); `upto` (prepare: only the copies made; apply, snapshot, save, table: the default) stops after that stage. Prints one JSON line: {requests, …}.
+import { createRequire } from 'node:module';
+import { rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { readStream } from '../../test/lib/replayStream.mjs';
+
+const [dist, copiesArg, stages, upto = 'table'] = process.argv.slice(2);
+const STAGES = ['prepare', 'apply', 'snapshot', 'save', 'table'];
+const last = STAGES.indexOf(upto) - 1;
+const copies = Number(copiesArg);
+const core = createRequire(import.meta.url)(resolve(dist, 'core.cjs'));
+const root = join(import.meta.dirname, '..', '..');
+const stream = readStream(process.env.BENCH_STREAM ?? join(root, 'test', 'fixtures', 'streams', 'mixed.json.gz'));
+const t0 = Date.parse(stream.beginAt);
+const span = Math.max(1000, stream.ops[stream.ops.length - 1].t - t0 + 1000);
+
+/** Adds `dt` to every numeric `...At` field, at any depth. */
+function shift(v, dt) {
+  if (Array.isArray(v)) return v.forEach((x) => shift(x, dt));
+  if (v === null || typeof v !== 'object' || v instanceof Uint8Array) return;
+  for (const k in v) {
+    if (typeof v[k] === 'number' && k.endsWith('At')) v[k] += dt;
+    else shift(v[k], dt);
+  }
+}
+const connections = new Set();
+for (const o of stream.ops) if (o.op === 'apply' || o.op === 'closeConnection') connections.add(o.args[0]);
+const perCopy = Math.max(...connections);
+
+const cpu = () => {
+  const u = process.cpuUsage();
+  return u.user + u.system;
+};
+/** Copy `c` of the input: renumbered, its times shifted. */
+function copyOf(c) {
+  const ops = structuredClone(stream.ops).filter((o) => o.op !== 'flushChanges');
+  const dt = c * span;
+  for (const o of ops) {
+    if (o.op === 'apply' || o.op === 'closeConnection') o.args[0] += c * perCopy;
+    if (o.op === 'apply') {
+      const msg = o.args[1];
+      if (msg && msg.type === 'hello') msg.pid += c * 100000;
+      if (dt) shift(msg, dt);
+    }
+  }
+  return ops;
+}
+const MEMORY = process.env.BENCH_MEMORY === '1';
+// Every copy's input is made before the clock starts (the copies, shifts and renumbering are not
+// the collector's work); with BENCH_MEMORY=1 each just before it is applied (not held).
+const prepared = [];
+if (!MEMORY) for (let c = 0; c < copies; c++) prepared.push(copyOf(c));
+if (last < 0) {
+  console.log(
+    JSON.stringify({
+      requests:
+        copies * stream.ops.filter((o) => o.args?.[1]?.kind === 'httpRequests' && o.args[1].fields?.reqStartAt !== undefined).length,
+    }),
+  );
+  process.exit(0);
+}
+const m = {};
+let t = cpu();
+const session = new core.Session({ description: 'replay', beginAt: new Date(stream.beginAt), sourceMaps: false, changeIntervalMs: 1e9 });
+for (let c = 0; c < copies; c++) {
+  const ops = MEMORY ? copyOf(c) : prepared[c];
+  if (MEMORY) prepared[c] = undefined; // (nothing held; without it the copies live to the end, as they did)
+  let calls = 0;
+  for (const o of ops) {
+    session[o.op](...o.args);
+    if (++calls % 25 === 0) session.flushChanges();
+  }
+}
+session.flushChanges();
+m.apply = cpu() - t;
+if (MEMORY) {
+  // The collector holding the trace after a snapshot (its derived fields kept), the snapshot itself let go.
+  session.snapshot();
+  globalThis.gc?.();
+  globalThis.gc?.();
+  const { rss, heapUsed } = process.memoryUsage();
+  console.log(JSON.stringify({ requests: session.builder.trace.httpRequests.length, rss, heapUsed }));
+  process.exit(0);
+}
+const out = { requests: session.builder.trace.httpRequests.length };
+if (last >= 1) {
+  t = cpu();
+  const trace = session.snapshot();
+  m.snapshot = cpu() - t;
+  if (last >= 2) {
+    const file = join(tmpdir(), `nettrace-replay-${process.pid}.json`);
+    t = cpu();
+    await session.saveJson(file, trace);
+    m.save = cpu() - t;
+    rmSync(file, { force: true });
+  }
+  if (last >= 3) {
+    t = cpu();
+    let chars = 0;
+    // As `nettrace run` prints it (in pieces) when the build has writeTrace; the text is discarded.
+    if (core.writeTrace) core.writeTrace(trace, { width: 120 }, (text) => (chars += text.length));
+    else chars = core.renderTrace(trace, { width: 120 }).length;
+    out.tableChars = chars;
+    m.table = cpu() - t;
+  }
+}
+session.dispose();
+if (stages && stages !== '-') for (const k in m) out[k] = m[k];
+console.log(JSON.stringify(out));

@@ -1,0 +1,87 @@
+// Issue 40: a snapshot taken after later updates reads as one from a session that never
+// snapshotted before (guards any reuse of a request's derived fields — timings, loop share,
+// diagnosis — from one snapshot to the next, see ChangeLog.onStale): the recorded streams with a snapshot every
+// few calls, a loop stretch arriving late for an old request, a kernel fact merged late.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createRequire } from 'node:module';
+import { readdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { readStream } from '../lib/replayStream.mjs';
+
+const core = createRequire(import.meta.url)('../../dist/core.cjs');
+const streams = join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'streams');
+
+/** Replays a stream; snapshots every `every` calls (0: never) and returns the final snapshot as JSON. */
+function finalSnapshot(stream, every) {
+  const realNow = Date.now;
+  let now = Date.parse(stream.beginAt);
+  Date.now = () => now;
+  try {
+    const s = new core.Session({ description: 'd', beginAt: new Date(stream.beginAt), sourceMaps: false, changeIntervalMs: 1e9 });
+    let calls = 0;
+    for (const o of structuredClone(stream.ops)) {
+      now = o.t;
+      s[o.op](...o.args);
+      if (every && ++calls % every === 0) s.snapshot();
+    }
+    const text = JSON.stringify(s.snapshot());
+    s.dispose();
+    return text;
+  } finally {
+    Date.now = realNow;
+  }
+}
+
+for (const file of readdirSync(streams).filter((f) => /^[a-z-]+\.json\.gz$/.test(f) && !f.includes('.trace.'))) {
+  test(`${file}: snapshots taken along the way leave the final one as it would be`, () => {
+    const stream = readStream(join(streams, file));
+    assert.equal(finalSnapshot(stream, 7), finalSnapshot(stream, 0));
+  });
+}
+
+const T0 = Date.parse('2026-11-25T10:00:00.000Z');
+function session() {
+  const s = new core.Session({ description: 'd', beginAt: new Date(T0), sourceMaps: false, changeIntervalMs: 1e9 });
+  const c = s.openConnection();
+  s.apply(c, { type: 'hello', pid: 7, threadId: 0, startAt: T0 });
+  return [s, c];
+}
+const request = (i, fields = {}) => ({
+  type: 'record',
+  kind: 'httpRequests',
+  id: `r${i}`,
+  fields: {
+    client: 'http',
+    reqMethod: 'GET',
+    reqURL: `http://127.0.0.1:9/${i}`,
+    reqStartAt: T0 + i * 10,
+    reqSentAt: T0 + i * 10 + 1,
+    respRecvAt: T0 + i * 10 + 6,
+    respDoneAt: T0 + i * 10 + 7,
+    respStatusCode: 200,
+    ...fields,
+  },
+});
+
+test('a loop stretch arriving after 300 newer requests still reaches the old one it overlaps', () => {
+  const [s, c] = session();
+  for (let i = 0; i < 300; i++) s.apply(c, request(i));
+  assert.equal(s.snapshot().httpRequests[0].loopBlocked, undefined);
+  s.apply(c, { type: 'loopBlock', beginAt: T0 + 2, endAt: T0 + 5 });
+  const first = s.snapshot().httpRequests[0];
+  assert.equal(first.loopBlocked?.wait, 3);
+  s.dispose();
+});
+
+test('a kernel fact merged after a snapshot is in the next one', () => {
+  const [s, c] = session();
+  s.apply(c, { type: 'record', kind: 'tcpConns', id: 't1', fields: { connected: true, connectBeginAt: T0, connectEndAt: T0 + 1 } });
+  s.apply(c, request(1, { tcpConn: 't1' }));
+  assert.equal(s.snapshot().httpRequests[0].kernelTimings, undefined);
+  const conn = s.builder.trace.tcpConns[0].traceID;
+  assert.ok(s.builder.mergeFields('tcpConns', conn, { kernelEvents: [{ kind: 'dataIn', at: 15 }] }));
+  assert.deepEqual(s.snapshot().httpRequests[0].kernelTimings, { respFirstByteAt: 15 });
+  s.dispose();
+});
