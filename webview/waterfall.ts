@@ -164,7 +164,10 @@ export function loopBlockedText(req: HttpRequest): string | undefined {
   if (!(ms >= LOOP_NOTE_MIN_MS)) return undefined;
   const main = mainStretch(req, lb);
   const more = lb.stretches.length + (lb.moreStretches ?? 0) - 1;
-  const where = main ? ` (+${formatSpan(main.beginAt)} to +${formatSpan(main.endAt)}${more > 0 ? `, and ${more} more` : ''})` : '';
+  // A short stretch late in a long trace rounds to one time at both ends: said once.
+  const [from, to] = main ? [formatSpan(main.beginAt), formatSpan(main.endAt)] : ['', ''];
+  const span = from === to ? `at +${from}` : `+${from} to +${to}`;
+  const where = main ? ` (${span}${more > 0 ? `, and ${more} more` : ''})` : '';
   return `Event loop blocked ${formatSpan(ms)} of it${where}`;
 }
 

@@ -203,6 +203,9 @@ test('panel: the blocked part is drawn inside the phase it delayed, at its offse
   ]);
   assert.match(wf.loopBlockedText(r), /^Event loop blocked 360 ms of it \(\+120 ms to \+470 ms, and 1 more\)$/);
   assert.deepEqual(wf.loopBlockedSegments({ ...r, loopBlocked: undefined }, segs), []);
+  // A short stretch ten seconds in rounds to one time at both ends: said once.
+  const late = { ...r, loopBlocked: { wait: 17, receive: 0, stretches: [{ beginAt: 10_583, endAt: 10_600 }] } };
+  assert.match(wf.loopBlockedText(late), /^Event loop blocked 17(\.0)? ms of it \(at \+10\.6 s\)$/);
   // The edge of a stretch that began before the request: no line for a fraction of a millisecond.
   const edge = { ...r, loopBlocked: { wait: 0.89, receive: 0, stretches: [{ beginAt: 60, endAt: 100.89 }] } };
   assert.equal(wf.loopBlockedText(edge), undefined);
