@@ -6,39 +6,23 @@
 // hands it to the next panel in its HTML.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { buildSync } from 'esbuild';
 import { mkdtempSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { root } from '../lib/bundleTs.mjs';
+import { bundleTs, root } from '../lib/bundleTs.mjs';
 
-const require = createRequire(import.meta.url);
-const stub = join(root, 'test', 'fixtures', 'vscode-stub', 'index.cjs');
-const outfile = join(mkdtempSync(join(tmpdir(), 'nettrace-copy-')), 'copy.cjs');
-buildSync({
-  stdin: {
-    contents: [
-      "export * from './src/extension/copyCommands';",
-      "export * from './src/extension/panel';",
-      "export * from './src/extension/traceStore';",
-      "export { toHar, toHarEntry } from './src/trace/har';",
-      "export { emptyTrace } from './src/trace/traceFile';",
-      // The stub instance bundled with them (its command registry and clipboard).
-      "import * as vscodeStub from 'vscode'; export { vscodeStub };",
-    ].join('\n'),
-    resolveDir: root,
-    loader: 'ts',
-  },
-  bundle: true,
-  platform: 'node',
-  format: 'cjs',
-  target: 'node20',
-  outfile,
-  logLevel: 'error',
-  alias: { vscode: stub },
-});
-const m = require(outfile);
+const m = bundleTs(
+  [
+    "export * from './src/extension/copyCommands';",
+    "export * from './src/extension/panel';",
+    "export * from './src/extension/traceStore';",
+    "export { toHar, toHarEntry } from './src/trace/har';",
+    "export { emptyTrace } from './src/trace/traceFile';",
+    // The stub instance bundled with them (its command registry and clipboard).
+    "import * as vscodeStub from 'vscode'; export { vscodeStub };",
+  ],
+  { dir: mkdtempSync(join(tmpdir(), 'nettrace-copy-')), name: 'copy.cjs', vscodeStub: true },
+);
 const vscode = m.vscodeStub;
 
 function setup() {

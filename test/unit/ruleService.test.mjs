@@ -9,41 +9,25 @@
 // at its end, after the panel was sent it, comes back as `removed` in the live feed.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { buildSync } from 'esbuild';
 import { mkdtempSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { createServer } from 'node:http';
 import { spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { root } from '../lib/bundleTs.mjs';
+import { bundleTs, root } from '../lib/bundleTs.mjs';
 
-const require = createRequire(import.meta.url);
-const stub = join(root, 'test', 'fixtures', 'vscode-stub', 'index.cjs');
-const outfile = join(mkdtempSync(join(tmpdir(), 'nettrace-rules-')), 'rules.cjs');
-buildSync({
-  stdin: {
-    contents: [
-      "export * from './src/extension/ruleService';",
-      "export * from './src/extension/ruleCommands';",
-      "export * from './src/extension/panel';",
-      "export * from './src/extension/traceStore';",
-      "export { startCollector } from './src/collector/server';",
-      "export { buildPreloadEnv } from './src/collector/launchEnv';",
-      "import * as vscodeStub from 'vscode'; export { vscodeStub };",
-    ].join('\n'),
-    resolveDir: root,
-    loader: 'ts',
-  },
-  bundle: true,
-  platform: 'node',
-  format: 'cjs',
-  target: 'node20',
-  outfile,
-  logLevel: 'error',
-  alias: { vscode: stub },
-});
-const m = require(outfile);
+const m = bundleTs(
+  [
+    "export * from './src/extension/ruleService';",
+    "export * from './src/extension/ruleCommands';",
+    "export * from './src/extension/panel';",
+    "export * from './src/extension/traceStore';",
+    "export { startCollector } from './src/collector/server';",
+    "export { buildPreloadEnv } from './src/collector/launchEnv';",
+    "import * as vscodeStub from 'vscode'; export { vscodeStub };",
+  ],
+  { dir: mkdtempSync(join(tmpdir(), 'nettrace-rules-')), name: 'rules.cjs', vscodeStub: true },
+);
 const vscode = m.vscodeStub;
 const preload = join(root, 'dist', 'preload.cjs');
 

@@ -11,44 +11,28 @@
 // /proc ancestry) records into a trace of its own, named by its command line.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { buildSync } from 'esbuild';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { root } from '../lib/bundleTs.mjs';
+import { bundleTs, root } from '../lib/bundleTs.mjs';
 
-const require = createRequire(import.meta.url);
-const stub = join(root, 'test', 'fixtures', 'vscode-stub', 'index.cjs');
 const tmp = mkdtempSync(join(tmpdir(), 'nettrace-allnode-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
-const outfile = join(tmp, 'allnode.cjs');
-buildSync({
-  stdin: {
-    contents: [
-      "export * from './src/extension/nodeSessions';",
-      "export * from './src/extension/traceAllNode';",
-      "export * from './src/extension/terminalRouter';",
-      "export * from './src/extension/debugProviders';",
-      "export * from './src/extension/ruleService';",
-      "export * from './src/extension/traceStore';",
-      "export { startCollector } from './src/collector/server';",
-      "import * as vscodeStub from 'vscode'; export { vscodeStub };",
-    ].join('\n'),
-    resolveDir: root,
-    loader: 'ts',
-  },
-  bundle: true,
-  platform: 'node',
-  format: 'cjs',
-  target: 'node20',
-  outfile,
-  logLevel: 'error',
-  alias: { vscode: stub },
-});
-const m = require(outfile);
+const m = bundleTs(
+  [
+    "export * from './src/extension/nodeSessions';",
+    "export * from './src/extension/traceAllNode';",
+    "export * from './src/extension/terminalRouter';",
+    "export * from './src/extension/debugProviders';",
+    "export * from './src/extension/ruleService';",
+    "export * from './src/extension/traceStore';",
+    "export { startCollector } from './src/collector/server';",
+    "import * as vscodeStub from 'vscode'; export { vscodeStub };",
+  ],
+  { dir: tmp, name: 'allnode.cjs', vscodeStub: true },
+);
 const vscode = m.vscodeStub;
 const preload = join(root, 'dist', 'preload.cjs');
 
