@@ -188,6 +188,19 @@ export function foundProcessLabel(found: FoundProcess, workspaceFolder?: string,
 /** What the attach expression returns once the preload loaded: this prefix and the process id (then the inspector's URL). */
 export const ATTACH_LOADED = 'nettrace: tracing from now in pid ';
 
+/**
+ * What preloadLoadExpression returns while the process has not reached its event loop yet
+ * (`performance.nodeTiming.loopStart` is -1: Node's bootstrap, then the main script's first tick):
+ * nothing is done, the answer is retried. Workaround for how Node's inspector runs an evaluate: as
+ * an interrupt of whatever JavaScript the process runs, and a process started with `--inspect` (a
+ * child that js-debug attaches to at once) answers before its start is over. A `require()` then
+ * killed the process (ERR_INTERNAL_ASSERTION in Node's setupUserModules), failed ("testEnabled is
+ * not a function"), or ran while the program's own `require('node:http')` was halfway through
+ * loading `net` ("Class extends value undefined"): the preload loaded, said tracing is off, and the
+ * process went untraced.
+ */
+export const STILL_STARTING = 'nettrace: the process is still starting';
+
 /** A loaded answer of preloadLoadExpression: the process id and its inspector's WebSocket URL; undefined for any other answer. */
 export function parseAttachLoaded(text: string): { pid: string; inspector?: string } | undefined {
   // Unanchored: js-debug's REPL answers with the string quoted.
@@ -203,8 +216,8 @@ export function parseAttachLoaded(text: string): { pid: string; inspector?: stri
  * `process.getBuiltinModule('node:module').createRequire` (Node 20.16+, 22.3+; CommonJS and ESM
  * programs alike), else the main module's, else the inspector console's; a preload detached
  * earlier is evaluated afresh. It returns `ATTACH_LOADED` + pid + ` (inspector <url>)` (see
- * parseAttachLoaded), or a line saying why nothing was loaded; it never throws into the program
- * (the preload itself loads at most once per thread).
+ * parseAttachLoaded), STILL_STARTING (nothing done: ask again), or a line saying why nothing was
+ * loaded; it never throws into the program (the preload itself loads at most once per thread).
  */
 export function preloadLoadExpression(preloadPath: string, config: object): string {
   const path = JSON.stringify(preloadPath);
@@ -213,6 +226,8 @@ export function preloadLoadExpression(preloadPath: string, config: object): stri
   const p = globalThis.process;
   try {
     if (globalThis[Symbol.for(${JSON.stringify(PRELOAD_GUARD)})]) return 'nettrace: this process already loaded the preload (started with it)';
+    const perf = p.getBuiltinModule ? p.getBuiltinModule('node:perf_hooks').performance : globalThis.performance;
+    if (perf && perf.nodeTiming && perf.nodeTiming.loopStart < 0) return ${JSON.stringify(STILL_STARTING)};
     const m = p.getBuiltinModule && p.getBuiltinModule('node:module');
     const req = m ? m.createRequire(${path}) : p.mainModule ? p.mainModule.require.bind(p.mainModule) : typeof require === 'function' ? require : undefined;
     if (!req) return 'nettrace: no require() in this process';
