@@ -134,6 +134,13 @@ export function isFoundProcessSession(config: DebugConfig): boolean {
 }
 
 /**
+ * FOUND_PROCESS_PROBE's answer while Node is still starting (`process.argv` not set yet): ask
+ * again. Node's inspector answers an evaluate from the start of a process run with `--inspect`,
+ * before its bootstrap set `process.argv` up.
+ */
+export const PROCESS_STARTING = 'nettrace: the process is still starting';
+
+/**
  * The JavaScript evaluated through the debugger in a found process (isFoundProcessSession): its
  * pid, whether it is traced already (the preload loaded, or a NETTRACE_CONFIG in its environment:
  * a traced debug terminal's or launch's process, or one under `nettrace run`), its script. Read by
@@ -142,6 +149,7 @@ export function isFoundProcessSession(config: DebugConfig): boolean {
 export const FOUND_PROCESS_PROBE = `(() => {
   try {
     const p = globalThis.process;
+    if (!Array.isArray(p.argv)) return ${JSON.stringify(PROCESS_STARTING)};
     const traced = globalThis[Symbol.for(${JSON.stringify(PRELOAD_GUARD)})] || typeof p.env.NETTRACE_CONFIG === 'string';
     return 'nettrace: found pid ' + p.pid + (traced ? ' traced ' : ' untraced ') + encodeURIComponent(p.argv[1] || '');
   } catch (err) {
