@@ -264,7 +264,9 @@ test('auto attach: a process started with the preload gets no second trace; the 
     await until('the probe’s answer', () => t.logs.some((l) => l.includes(`pid ${traced.p.pid} is traced already`)));
     await new Promise((r) => setTimeout(r, 300));
     assert.deepEqual(t.traces.list(), [], 'no trace');
-    assert.equal(tracedSession.asked.length, 1, 'asked once: nothing loaded');
+    // Only the probe is asked (again while Node is still starting: nodeSessions.ts PROCESS_STARTING): nothing loaded.
+    assert.ok(tracedSession.asked.length >= 1, 'asked');
+    assert.deepEqual(new Set(tracedSession.asked), new Set([m.FOUND_PROCESS_PROBE]), 'only the probe: nothing loaded');
     assert.deepEqual(offSession.asked, [], 'the switch off: the process is not asked');
   } finally {
     srv.close();
