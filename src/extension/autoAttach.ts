@@ -22,6 +22,7 @@ import {
   isFoundProcessSession,
   parseFoundProcess,
   preloadLoadExpression,
+  PROCESS_STARTING,
   type FoundProcess,
 } from './nodeSessions';
 import { preloadPathOf, reportOptionError, tracingDefaults, type Services } from './services';
@@ -52,7 +53,7 @@ async function probe(session: vscode.DebugSession): Promise<{ found?: FoundProce
       last = String(r?.result ?? '');
       const found = parseFoundProcess(last);
       if (found) return { found, last };
-      if (/nettrace: /.test(last)) break;
+      if (/nettrace: /.test(last) && !last.includes(PROCESS_STARTING)) break;
     } catch (err) {
       last = (err as Error).message;
     }

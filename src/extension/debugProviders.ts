@@ -22,7 +22,7 @@ import {
   type NettraceLaunchConfig,
   type NodeLaunchConfig,
 } from './launchConfig';
-import { NODE_SESSION_TYPES, parseAttachLoaded, planNodeSession, preloadLoadExpression } from './nodeSessions';
+import { NODE_SESSION_TYPES, parseAttachLoaded, planNodeSession, preloadLoadExpression, STILL_STARTING } from './nodeSessions';
 import { attachLoads, detachAttached, foundProcessTraces } from './attachDetach';
 import type { PreloadConfig } from '../protocol/preload';
 import { registerPauseFlush } from './pauseFlush';
@@ -306,13 +306,15 @@ export async function loadThroughDebugger(s: Services, session: vscode.DebugSess
         return;
       }
       last = text;
-      if (/nettrace: /.test(text)) break; // the process answered why not: no retry
+      // The process answered why not: no retry, unless it is still starting (asked again).
+      if (/nettrace: /.test(text) && !text.includes(STILL_STARTING)) break;
     } catch (err) {
       last = (err as Error).message;
     }
     await new Promise((r) => setTimeout(r, 250));
   }
-  if (load.loaded.size > 0 || !last) return;
+  // An attach configuration's own session runs no process when its child session does (loaded there).
+  if (!last || (load.loaded.size > 0 && !sayFailure)) return;
   s.log(`${key}: the preload could not be loaded through "${session.name}": ${last}`);
   if (sayFailure && !/already loaded/.test(last))
     s.nodeSessions.noteNotTraced(

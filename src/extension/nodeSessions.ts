@@ -134,6 +134,13 @@ export function isFoundProcessSession(config: DebugConfig): boolean {
 }
 
 /**
+ * FOUND_PROCESS_PROBE's answer while Node is still starting (`process.argv` not set yet): ask
+ * again. Node's inspector answers an evaluate from the start of a process run with `--inspect`,
+ * before its bootstrap set `process.argv` up.
+ */
+export const PROCESS_STARTING = 'nettrace: the process is still starting';
+
+/**
  * The JavaScript evaluated through the debugger in a found process (isFoundProcessSession): its
  * pid, whether it is traced already (the preload loaded, or a NETTRACE_CONFIG in its environment:
  * a traced debug terminal's or launch's process, or one under `nettrace run`), its script. Read by
@@ -142,6 +149,7 @@ export function isFoundProcessSession(config: DebugConfig): boolean {
 export const FOUND_PROCESS_PROBE = `(() => {
   try {
     const p = globalThis.process;
+    if (!Array.isArray(p.argv)) return ${JSON.stringify(PROCESS_STARTING)};
     const traced = globalThis[Symbol.for(${JSON.stringify(PRELOAD_GUARD)})] || typeof p.env.NETTRACE_CONFIG === 'string';
     return 'nettrace: found pid ' + p.pid + (traced ? ' traced ' : ' untraced ') + encodeURIComponent(p.argv[1] || '');
   } catch (err) {
@@ -188,6 +196,22 @@ export function foundProcessLabel(found: FoundProcess, workspaceFolder?: string,
 /** What the attach expression returns once the preload loaded: this prefix and the process id (then the inspector's URL). */
 export const ATTACH_LOADED = 'nettrace: tracing from now in pid ';
 
+/**
+ * What preloadLoadExpression returns while its load waits for the event loop: nothing loaded yet,
+ * ask again (the next answer is the load's). Workaround for how Node's inspector runs an evaluate:
+ * as an interrupt of whatever JavaScript the process is running, which may be Node's own start (a
+ * process started with `--inspect`, such as a child js-debug attaches to at once, answers before
+ * its start is over) or a built-in module halfway through loading (the program's first
+ * `http.get`). A `require()` of the preload there killed the process (ERR_INTERNAL_ASSERTION in
+ * Node's setupUserModules), failed ("testEnabled is not a function", "setDispatchBufferFull is not
+ * a function"), or loaded against a half-made `net` ("Class extends value undefined": tracing off,
+ * the process untraced). From `setImmediate` the load runs between two turns of the loop.
+ */
+export const STILL_STARTING = 'nettrace: the preload loads at the next turn of the event loop';
+
+/** The global (by Symbol.for) holding the answer of preloadLoadExpression's load, '' while it waits; taken away on detach. */
+const LOAD_ANSWER = 'nettrace.attachLoadAnswer';
+
 /** A loaded answer of preloadLoadExpression: the process id and its inspector's WebSocket URL; undefined for any other answer. */
 export function parseAttachLoaded(text: string): { pid: string; inspector?: string } | undefined {
   // Unanchored: js-debug's REPL answers with the string quoted.
@@ -203,16 +227,32 @@ export function parseAttachLoaded(text: string): { pid: string; inspector?: stri
  * `process.getBuiltinModule('node:module').createRequire` (Node 20.16+, 22.3+; CommonJS and ESM
  * programs alike), else the main module's, else the inspector console's; a preload detached
  * earlier is evaluated afresh. It returns `ATTACH_LOADED` + pid + ` (inspector <url>)` (see
- * parseAttachLoaded), or a line saying why nothing was loaded; it never throws into the program
- * (the preload itself loads at most once per thread).
+ * parseAttachLoaded), or a line saying why nothing was loaded; the load itself runs from
+ * `setImmediate` (STILL_STARTING is answered until then: ask again). It never throws into the
+ * program (the preload itself loads at most once per thread).
  */
 export function preloadLoadExpression(preloadPath: string, config: object): string {
   const path = JSON.stringify(preloadPath);
   const json = JSON.stringify(JSON.stringify({ ...config, attached: true }));
   return `(() => {
   const p = globalThis.process;
+  const ANSWER = Symbol.for(${JSON.stringify(LOAD_ANSWER)});
   try {
-    if (globalThis[Symbol.for(${JSON.stringify(PRELOAD_GUARD)})]) return 'nettrace: this process already loaded the preload (started with it)';
+    const guard = globalThis[Symbol.for(${JSON.stringify(PRELOAD_GUARD)})];
+    const answer = Object.getOwnPropertyDescriptor(globalThis, ANSWER);
+    if (answer && !answer.value) return ${JSON.stringify(STILL_STARTING)};
+    // The load's answer is told once (a later ask hears "already loaded"); a loaded answer whose preload detached since is stale.
+    if (answer) delete globalThis[ANSWER];
+    if (answer && (guard || !answer.value.startsWith(${JSON.stringify(ATTACH_LOADED)}))) return answer.value;
+    if (guard) return 'nettrace: this process already loaded the preload (started with it)';
+    Object.defineProperty(globalThis, ANSWER, { value: '', configurable: true, enumerable: false });
+    setImmediate(() => Object.defineProperty(globalThis, ANSWER, { value: load(), configurable: true, enumerable: false }));
+    return ${JSON.stringify(STILL_STARTING)};
+  } catch (err) {
+    return 'nettrace: ' + (err && err.message || err);
+  }
+  function load() {
+  try {
     const m = p.getBuiltinModule && p.getBuiltinModule('node:module');
     const req = m ? m.createRequire(${path}) : p.mainModule ? p.mainModule.require.bind(p.mainModule) : typeof require === 'function' ? require : undefined;
     if (!req) return 'nettrace: no require() in this process';
@@ -226,6 +266,7 @@ export function preloadLoadExpression(preloadPath: string, config: object): stri
     return ${JSON.stringify(ATTACH_LOADED)} + p.pid + (url ? ' (inspector ' + url + ')' : '');
   } catch (err) {
     return 'nettrace: ' + (err && err.message || err);
+  }
   }
 })()`;
 }
@@ -243,6 +284,7 @@ export function preloadDetachExpression(reason: string): string {
   return `(() => {
   try {
     const detach = globalThis[Symbol.for(${JSON.stringify(DETACH_SYMBOL)})];
+    delete globalThis[Symbol.for(${JSON.stringify(LOAD_ANSWER)})];
     if (typeof detach !== 'function') return 'nettrace: no preload to detach in pid ' + process.pid;
     return ${JSON.stringify(DETACHED)} + process.pid + ' ' + JSON.stringify(detach(${JSON.stringify(reason)}));
   } catch (err) {

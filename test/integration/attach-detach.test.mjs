@@ -141,6 +141,15 @@ async function inspector(url) {
   };
 }
 
+/** Evaluates the preload's load expression until it answers: the load runs at the loop's next turn (nodeSessions.ts STILL_STARTING). */
+async function loadPreload(client, expression) {
+  for (let i = 0; ; i++) {
+    const answer = await client.evaluate(expression);
+    if (!String(answer).includes(m.STILL_STARTING) || i >= 200) return answer;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
 // What the preload could have replaced: every function-valued own property of Node's networking
 // modules, of the prototypes of the classes they export, of `process`, and the global `fetch`;
 // with the channels it may subscribe to. SNAPSHOT keeps them (in a global of the test's own),
@@ -239,7 +248,7 @@ for (const { label, bin } of nodes) {
             'nothing hooked before the attach',
           );
           const loaded = m.parseAttachLoaded(
-            await debuggerClient.evaluate(m.preloadLoadExpression(preload, { ipcPath: collector.ipcPath })),
+            await loadPreload(debuggerClient, m.preloadLoadExpression(preload, { ipcPath: collector.ipcPath })),
           );
           assert.equal(loaded?.pid, String(p.child.pid));
           assert.equal(loaded.inspector, url, 'the load names the process’s inspector');
@@ -312,7 +321,7 @@ test(
       const url = await p.ready;
       const client = await inspector(url);
       await client.evaluate(SNAPSHOT);
-      assert.ok(m.parseAttachLoaded(await client.evaluate(m.preloadLoadExpression(preload, { ipcPath: collector.ipcPath }))));
+      assert.ok(m.parseAttachLoaded(await loadPreload(client, m.preloadLoadExpression(preload, { ipcPath: collector.ipcPath }))));
       await p.step('a');
       await collector.waitForIdle({ timeoutMs: 3000 });
       assert.equal(collector.session.snapshot().httpRequests.length, 2);

@@ -131,7 +131,12 @@ for (const { label, bin } of nodes) {
           const client = await inspector(await p.ready);
           const expression = m.preloadLoadExpression(preload, { ipcPath: collector.ipcPath });
           const evaluate = () => client.send('Runtime.evaluate', { expression, includeCommandLineAPI: true, returnByValue: true });
-          const first = await evaluate();
+          // The load runs at the loop's next turn (nodeSessions.ts STILL_STARTING): asked again until it answers.
+          let first = await evaluate();
+          for (let i = 0; i < 200 && String(first.result?.result?.value).includes(m.STILL_STARTING); i++) {
+            await new Promise((r) => setTimeout(r, 20));
+            first = await evaluate();
+          }
           const loaded = m.parseAttachLoaded(String(first.result?.result?.value));
           assert.equal(loaded?.pid, String(p.child.pid), JSON.stringify(first));
           assert.match(loaded.inspector, /^ws:\/\/127\.0\.0\.1:\d+\//, 'the answer names the process’s inspector');

@@ -179,7 +179,9 @@ test('auto attach: an untraced process gets its trace from the attach on, its ch
       return r.length >= 2 && r;
     });
     assert.ok(Number(new URL(ticks[0].reqURL).searchParams.get('n')) >= 1);
-    assert.ok(
+    // The preload loads at the process's next loop turn and the extension hears so at its next
+    // ask (nodeSessions.ts STILL_STARTING): the warning may come after the first ticks.
+    await until('the warning that tracing started mid-run', () =>
       entry.session
         .snapshot()
         .stats.warnings.some((w) =>
@@ -187,7 +189,6 @@ test('auto attach: an untraced process gets its trace from the attach on, its ch
             `^tracing started mid-run at .* in pid ${app.p.pid}: loaded through the debugger when "app\\.js \\[1\\] \\(auto attach\\)" attached`,
           ).test(w),
         ),
-      JSON.stringify(entry.session.snapshot().stats.warnings),
     );
 
     // Its child process: js-debug's session under the process's; loaded into the same trace.
@@ -247,7 +248,9 @@ test('auto attach: a process started with the preload gets no second trace; the 
     await until('the probe’s answer', () => t.logs.some((l) => l.includes(`pid ${traced.p.pid} is traced already`)));
     await new Promise((r) => setTimeout(r, 300));
     assert.deepEqual(t.traces.list(), [], 'no trace');
-    assert.equal(tracedSession.asked.length, 1, 'asked once: nothing loaded');
+    // Only the probe is asked (again while Node is still starting: nodeSessions.ts PROCESS_STARTING): nothing loaded.
+    assert.ok(tracedSession.asked.length >= 1, 'asked');
+    assert.deepEqual(new Set(tracedSession.asked), new Set([m.FOUND_PROCESS_PROBE]), 'only the probe: nothing loaded');
     assert.deepEqual(offSession.asked, [], 'the switch off: the process is not asked');
   } finally {
     srv.close();
