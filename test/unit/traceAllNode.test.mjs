@@ -442,16 +442,19 @@ test('attach: the preload is loaded into the attached process through the debugg
       customRequest: async (command, args) => {
         assert.equal(command, 'evaluate');
         assert.equal(args.context, 'repl');
+        // The load expression answers STILL_STARTING and loads at the next turn of the loop: the
+        // program asks again until it has the load's answer (this stub is one evaluate, one process).
         const code = [
           "const http = require('node:http');",
-          'setTimeout(() => {',
+          'setTimeout(function ask() {',
           '  const r = (0, eval)(process.env.EXPR);',
+          '  if (r === process.env.STILL) return setTimeout(ask, 10);',
           "  process.stdout.write(JSON.stringify(r) + '\\n');",
           "  http.get(process.env.APP_URL + '/after-attach', (res) => res.resume());",
           '}, 100);',
         ].join('\n');
         const p = spawn(process.execPath, ['-e', code], {
-          env: { ...process.env, NODE_OPTIONS: '', EXPR: args.expression, APP_URL: url },
+          env: { ...process.env, NODE_OPTIONS: '', EXPR: args.expression, STILL: m.STILL_STARTING, APP_URL: url },
           stdio: ['ignore', 'pipe', 'inherit'],
         });
         let out = '';
@@ -516,17 +519,21 @@ test('attach: when the session ends, the preload is taken out of the process thr
       customRequest: async (_command, args) => {
         const code = [
           "const dc = require('node:diagnostics_channel');",
-          'const r = (0, eval)(process.env.EXPR);',
-          "process.stdout.write(JSON.stringify(r) + '\\n');",
-          "require('node:http').get(process.env.APP_URL + '/while-attached', (res) => res.resume());",
-          'const poll = setInterval(() => {',
-          "  if (dc.hasSubscribers('http.client.request.start') || globalThis[Symbol.for('nettrace.detach')]) return;",
-          "  process.stdout.write('no hook left\\n');",
-          '  clearInterval(poll);',
-          '}, 20);',
+          // Asked again until the load (at the next turn of the loop) answered, as in the test above.
+          '(function ask() {',
+          '  const r = (0, eval)(process.env.EXPR);',
+          '  if (r === process.env.STILL) return setTimeout(ask, 10);',
+          "  process.stdout.write(JSON.stringify(r) + '\\n');",
+          "  require('node:http').get(process.env.APP_URL + '/while-attached', (res) => res.resume());",
+          '  const poll = setInterval(() => {',
+          "    if (dc.hasSubscribers('http.client.request.start') || globalThis[Symbol.for('nettrace.detach')]) return;",
+          "    process.stdout.write('no hook left\\n');",
+          '    clearInterval(poll);',
+          '  }, 20);',
+          '})();',
         ].join('\n');
         program = spawn(process.execPath, ['--inspect=127.0.0.1:0', '-e', code], {
-          env: { ...process.env, NODE_OPTIONS: '', EXPR: args.expression, APP_URL: url },
+          env: { ...process.env, NODE_OPTIONS: '', EXPR: args.expression, STILL: m.STILL_STARTING, APP_URL: url },
           stdio: ['ignore', 'pipe', 'ignore'],
         });
         program.stdout.on('data', (d) => (out += d));
