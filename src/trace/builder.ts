@@ -26,6 +26,7 @@ import {
   RECORD_ONLY_FIELDS,
   REF_PATHS,
   toCount,
+  setField,
   UpsertDecoder,
   type AnyRecord,
   type ConnectionState,
@@ -361,7 +362,7 @@ export class TraceBuilder implements UpsertHost {
         record.threadId = state.threadId;
       }
       const defaults = DEFAULTS[recordKind]?.();
-      if (defaults) for (const key in defaults) if (record[key] === undefined) record[key] = defaults[key];
+      if (defaults) for (const key in defaults) if (record[key] === undefined) setField(record, key, defaults[key]);
       index.set(traceID, record);
       ((this.trace[recordKind] ??= []) as unknown as AnyRecord[]).push(record);
     } else {
@@ -433,7 +434,7 @@ export class TraceBuilder implements UpsertHost {
   mergeFields(kind: RecordKind, traceID: string, fields: Record<string, unknown>): boolean {
     const record = this.byId[KIND_INDEX.get(kind)!].get(traceID);
     if (!record) return false;
-    for (const [key, value] of Object.entries(fields)) if (key !== 'traceID') record[key] = value;
+    for (const [key, value] of Object.entries(fields)) if (key !== 'traceID') setField(record, key, value);
     if (Object.keys(fields).every((k) => RECORD_ONLY_FIELDS.has(k))) {
       this.changes.record(traceID, kind);
       this.staleUsers(traceID, fields);

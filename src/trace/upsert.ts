@@ -11,6 +11,7 @@ import { redactUrl, type NameSet } from './redactUrl';
 import type { IncompleteReason, Initiator, ProcessInfo, RecordKind } from './types';
 import { ID_PREFIX, RECORD_KINDS } from './wire';
 import { decodeHeaders, REF_FIELDS } from './wire';
+import { SharedPairs } from './sharedPairs';
 
 /**
  * Fields of a connection record that no request's timings or diagnosis read: an update made only
@@ -78,6 +79,9 @@ export function newConnectionState(): ConnectionState {
 /** A record of any kind, as the builder holds it. */
 export type AnyRecord = Record<string, unknown> & { traceID: string };
 
+/** Top-level reference fields of any kind: their values are ids, unique, not worth sharing. */
+const REF_KEYS: ReadonlySet<string> = new Set(Object.values(REF_FIELDS).flatMap((refs) => refs.map(([path]) => path.split('.')[0])));
+
 /** Index of each record kind in RECORD_KINDS. */
 export const KIND_INDEX = new Map<RecordKind, number>(RECORD_KINDS.map((k, i) => [k, i]));
 
@@ -128,6 +132,8 @@ export interface UpsertHost {
 export class UpsertDecoder {
   /** traceIDs allocated so far, per kind. */
   private readonly counters: number[] = RECORD_KINDS.map(() => 0);
+  /** Equal header pairs held once (sharedPairs.ts). */
+  private readonly sharedPairs = new SharedPairs();
 
   constructor(
     private readonly host: UpsertHost,
@@ -174,27 +180,30 @@ export class UpsertDecoder {
   convertField(state: ConnectionState, record: AnyRecord, key: string, value: unknown): void {
     if (key === 'reqURL' && typeof value === 'string') {
       // The one place URLs are redacted: every view and file is made from this record.
-      record.reqURL = redactUrl(value, this.redactQuery);
+      record.reqURL = this.sharedPairs.string(redactUrl(value, this.redactQuery));
     } else if (key === 'reqHeaders' || key === 'respHeaders') {
       // Any of the preload's header forms (see WireHeaders) becomes pairs.
       const pairs = decodeHeaders(value);
       // Headers holding a URL (a redirect's Location, HTTP/2's :path) are redacted the same way
       // (redirect links compare the Location with the next request's URL).
       if (pairs) {
-        for (const p of pairs) {
-          if (p.length > 1 && typeof p[1] === 'string' && URL_HEADERS.test(String(p[0]))) p[1] = redactUrl(p[1], this.redactQuery);
+        for (let i = 0; i < pairs.length; i++) {
+          const p = pairs[i];
+          if (p.length > 1 && typeof p[1] === 'string' && URL_HEADERS.test(String(p[0]))) pairs[i] = [p[0], redactUrl(p[1], this.redactQuery)];
         }
+        this.sharedPairs.share(pairs);
       }
-      record[key] = pairs;
+      // An exact-size copy: the list grew by push (a backing store of 17 slots for 5 headers).
+      setField(record, key, pairs && pairs.slice());
       if (!pairs && value !== undefined && value !== null) this.host.warn(`a request's ${key} were malformed and are left out`);
     } else if (key.endsWith('At')) {
       // A time: epoch milliseconds within what a Date holds. Anything else (a hostile or broken
       // peer's) is left out, keeping a value an earlier update gave; views and exports read
       // these as numbers (a HAR entry's startedDateTime is a Date of it).
-      if (isTime(value)) record[key] = this.host.relative(value);
+      if (isTime(value)) setField(record, key, this.host.relative(value));
       else if (record[key] === value) record[key] = undefined;
     } else if (typeof value === 'number') {
-      record[key] = value;
+      setField(record, key, value);
     } else if (key === 'initiator' && typeof value === 'string') {
       // Every request made from the same place shares one Initiator object.
       const initiator = state.stacks.get(value);
@@ -206,11 +215,13 @@ export class UpsertDecoder {
       if (frame) record.handler = frame;
       else if (record.handler === value) delete record.handler; // its stack never came: no position
     } else if ((key === 'reqBody' || key === 'respBody') && isObject(value) && typeof value.textBlob === 'string') {
-      record[key] = this.bodyFromBlob(state, value);
+      setField(record, key, this.bodyFromBlob(state, value));
+    } else if (typeof value === 'string' && !REF_KEYS.has(key)) {
+      setField(record, key, this.sharedPairs.string(value));
     } else if (value === null || typeof value !== 'object' || NO_TIMES.has(key)) {
-      record[key] = value;
+      setField(record, key, value);
     } else {
-      record[key] = this.convertTimes(key, value);
+      setField(record, key, this.convertTimes(key, value));
     }
   }
 
@@ -237,6 +248,18 @@ export class UpsertDecoder {
     }
     return value;
   }
+}
+
+/**
+ * Stores one field of a record. A property added by a keyed store (`record[key] = value`) past a
+ * dozen out-of-object properties turns the object into V8's dictionary mode — a hash table of
+ * ≈ 1.3 KB per request, slower to read, copy and stringify — and requests have 20-odd fields;
+ * a property added with Object.defineProperty keeps the object's fast properties. A field named
+ * `__proto__` becomes an own property, not the record's prototype.
+ */
+export function setField(record: Record<string, unknown>, key: string, value: unknown): void {
+  if (Object.hasOwn(record, key)) record[key] = value;
+  else Object.defineProperty(record, key, { value, writable: true, enumerable: true, configurable: true });
 }
 
 /** True when a request ended: its response is complete, or it failed. */
