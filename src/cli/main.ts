@@ -3,7 +3,7 @@
  * Errors reach the user as one line ("nettrace: ..."); stacks only with NETTRACE_DEBUG=1.
  */
 
-import { resolve } from 'node:path';
+import { relative, resolve } from 'node:path';
 import type { Trace } from '../trace/types';
 import { OPTIONS, OptionError, optionDef, parseOption, resolveTracingOptions, toPreloadConfig, type OptionDef } from '../protocol/options';
 import { countRequest, renderSummary, shouldUseColor, writeTrace, type RequestTotals } from './render';
@@ -153,7 +153,8 @@ async function cmdRun(argv: string[]): Promise<number> {
     const [shown, extra] = tableOf(result.trace);
     err.write('\n');
     // In pieces as it is made: a 100,000-row table is neither held whole nor as lines.
-    writeTrace(shown, { ...extra, width: err.columns ?? 120, color: shouldUseColor(err) }, (text) => err.write(text));
+    const moreHint = `\`nettrace show ${relative(process.cwd(), out) || out}\` lists all`;
+    writeTrace(shown, { ...extra, maxRows: RUN_TABLE_ROWS, moreHint, width: err.columns ?? 120, color: shouldUseColor(err) }, (text) => err.write(text));
     const rulesLine = rulesSummary(result.trace);
     if (rulesLine) err.write(rulesLine);
     err.write(`Wrote ${list}\n`);
@@ -176,6 +177,13 @@ function rulesSummary(trace: Trace): string {
   );
   return `Rules (default: ${trace.traceRules!.defaultAction}):\n${lines.join('\n')}\n`;
 }
+
+/**
+ * Requests the table at the end of `nettrace run` lists at most: a few screens, the failed and
+ * diagnosed ones first (a run of thousands would scroll the program's own output away);
+ * `nettrace show` lists every one.
+ */
+export const RUN_TABLE_ROWS = 200;
 
 /** The trace as the table shows it: at most SHOW_MAX_ROWS requests, the totals of all. */
 function tableOf(trace: Trace): [Trace, { totals?: RequestTotals }] {

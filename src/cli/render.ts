@@ -38,6 +38,23 @@ export interface RenderOptions {
   totals?: RequestTotals;
   /** Incoming requests at least this slow (ms) get a diagnosis (default DEFAULT_SLOW_THRESHOLD_MS). */
   slowThresholdMs?: number;
+  /**
+   * Requests listed in the table and in the failures at most (default: all): the failed and
+   * diagnosed ones first, then the earliest, each under its number among all; a line counts the rest.
+   */
+  maxRows?: number;
+  /** Where to see the requests not listed (default: `nettrace show --json` prints all). */
+  moreHint?: string;
+}
+
+/** The indexes of the rows the table lists (see RenderOptions.maxRows), in order. */
+function listedRows(rows: readonly Row[], maxRows: number | undefined): number[] {
+  const all = rows.map((_, i) => i);
+  if (maxRows === undefined || rows.length <= maxRows) return all;
+  const picked = all.filter((i) => rows[i].req.diagnosis).slice(0, maxRows);
+  const taken = new Set(picked);
+  for (let i = 0; picked.length < maxRows; i++) if (!taken.has(i)) picked.push(i);
+  return picked.sort((a, b) => a - b);
 }
 
 /** Counts over all requests of a trace, for renderSummary when not all of them are at hand. */
@@ -367,7 +384,7 @@ function incomingSection(trace: Trace, rows: Row[], width: number, color: boolea
   return renderIncoming(
     trace,
     rows.map((r) => r.req),
-    { width, color, slowThresholdMs, sanitize },
+    { width, color, slowThresholdMs, sanitize, maxRows: options.maxRows },
   );
 }
 
@@ -439,7 +456,9 @@ export function writeTrace(trace: Trace, options: RenderOptions, write: (text: s
     fit(`0 … ${formatMs(span)} ms`, wfW);
   lines.push(paint(head, 1, color));
 
-  rows.forEach((row, i) => {
+  const listed = listedRows(rows, options.maxRows);
+  for (const i of listed) {
+    const row = rows[i];
     const r = row.req;
     const state = connectionState(r, r.tcpConn ? tcpConns.get(r.tcpConn) : undefined);
     const conn = state ? CONNECTION_WORDS[state] : '-';
@@ -471,13 +490,19 @@ export function writeTrace(trace: Trace, options: RenderOptions, write: (text: s
       write(lines.join('\n') + '\n');
       lines.length = 0;
     }
-  });
+  }
 
-  const omitted = options.totals ? options.totals.requests - rows.length : 0;
+  const omitted = (options.totals ? options.totals.requests : rows.length) - listed.length;
   if (omitted > 0) {
-    lines.push(
-      `… ${omitted} more request${omitted === 1 ? '' : 's'} not listed (the first ${rows.length} are; \`nettrace show --json\` prints all)`,
-    );
+    let which = `the first ${rows.length} are`;
+    if (listed.length < rows.length) {
+      const noteworthy = rows.reduce((n, row) => n + (row.req.diagnosis ? 1 : 0), 0);
+      which =
+        noteworthy > listed.length
+          ? `listed: the first ${listed.length} of ${noteworthy} with a diagnosis`
+          : `listed: every one with a diagnosis${noteworthy < listed.length ? ', then the earliest' : ''}`;
+    }
+    lines.push(`… ${omitted} more request${omitted === 1 ? '' : 's'} not listed (${which}; ${options.moreHint ?? '`nettrace show --json` prints all'})`);
   }
 
   const legend = (Object.keys(PHASE_CHARS) as Phase[])
@@ -486,7 +511,7 @@ export function writeTrace(trace: Trace, options: RenderOptions, write: (text: s
   lines.push('');
   lines.push(`${legend}  ${paint(FAIL_CHAR, 31, color)} failed`);
 
-  const noted = rows.map((row, i) => ({ row, n: i + 1 })).filter(({ row }) => row.req.diagnosis);
+  const noted = listed.map((i) => ({ row: rows[i], n: i + 1 })).filter(({ row }) => row.req.diagnosis);
   if (noted.length > 0) {
     lines.push('');
     lines.push(

@@ -23,6 +23,16 @@ export interface IncomingRenderOptions {
   slowThresholdMs: number;
   /** Makes text from the trace safe for a terminal (render.ts `sanitize`). */
   sanitize: (text: unknown) => string;
+  /** Incoming requests listed at most (default MAX_INCOMING_ROWS): the failed, aborted, unfinished and slow first, then the earliest. */
+  maxRows?: number;
+}
+
+/** At most `cap` of `items` in their order: those `first` holds for, then the earliest others. */
+function pickFirst<T>(items: readonly T[], first: (item: T) => boolean, cap: number): T[] {
+  const keep = new Set<number>();
+  for (let i = 0; i < items.length && keep.size < cap; i++) if (first(items[i])) keep.add(i);
+  for (let i = 0; i < items.length && keep.size < cap; i++) keep.add(i);
+  return [...keep].sort((a, b) => a - b).map((i) => items[i]);
 }
 
 function cut(text: string, width: number): string {
@@ -106,8 +116,18 @@ export function renderIncoming(
     }
   };
   const roots = [...incoming].filter((i) => !nested.has(i.traceID)).sort((a, b) => (a.reqRecvAt ?? Infinity) - (b.reqRecvAt ?? Infinity));
-  for (const inc of roots.slice(0, MAX_INCOMING_ROWS)) one(inc, 0);
-  if (roots.length > MAX_INCOMING_ROWS) lines.push(`  … ${roots.length - MAX_INCOMING_ROWS} more incoming requests in the trace file`);
+  const cap = Math.min(MAX_INCOMING_ROWS, o.maxRows ?? Infinity);
+  const notable = (inc: IncomingRequest): boolean => {
+    if (inc.aborted || inc.error || inc.incomplete) return true;
+    const b = incomingBreakdown(inc, byCause.get(inc.traceID) ?? []);
+    return b !== undefined && b.totalMs >= o.slowThresholdMs;
+  };
+  const listed = roots.length <= cap ? roots : pickFirst(roots, notable, cap);
+  for (const inc of listed) one(inc, 0);
+  if (roots.length > listed.length) {
+    const which = listed.length === cap && roots.length > cap ? ' (listed: the failed, unfinished and slow first, then the earliest)' : '';
+    lines.push(`  … ${roots.length - listed.length} more incoming requests in the trace file${which}`);
+  }
   if (outside > 0) lines.push(`  ${outside} request${outside === 1 ? '' : 's'} made outside any incoming request`);
   return lines;
 }
