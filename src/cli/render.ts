@@ -47,6 +47,21 @@ export interface RenderOptions {
   moreHint?: string;
 }
 
+/** The line counting the requests the table does not list (see RenderOptions.maxRows), or undefined. */
+function omittedLine(rows: readonly Row[], listed: readonly number[], options: RenderOptions): string | undefined {
+  const omitted = (options.totals ? options.totals.requests : rows.length) - listed.length;
+  if (omitted <= 0) return undefined;
+  let which = `the first ${rows.length} are`;
+  if (listed.length < rows.length) {
+    const noteworthy = rows.reduce((n, row) => n + (row.req.diagnosis ? 1 : 0), 0);
+    which =
+      noteworthy > listed.length
+        ? `listed: the first ${listed.length} of ${noteworthy} with a diagnosis`
+        : `listed: every one with a diagnosis${noteworthy < listed.length ? ', then the earliest' : ''}`;
+  }
+  return `… ${omitted} more request${omitted === 1 ? '' : 's'} not listed (${which}; ${options.moreHint ?? '`nettrace show --json` prints all'})`;
+}
+
 /** The indexes of the rows the table lists (see RenderOptions.maxRows), in order. */
 function listedRows(rows: readonly Row[], maxRows: number | undefined): number[] {
   const all = rows.map((_, i) => i);
@@ -492,18 +507,8 @@ export function writeTrace(trace: Trace, options: RenderOptions, write: (text: s
     }
   }
 
-  const omitted = (options.totals ? options.totals.requests : rows.length) - listed.length;
-  if (omitted > 0) {
-    let which = `the first ${rows.length} are`;
-    if (listed.length < rows.length) {
-      const noteworthy = rows.reduce((n, row) => n + (row.req.diagnosis ? 1 : 0), 0);
-      which =
-        noteworthy > listed.length
-          ? `listed: the first ${listed.length} of ${noteworthy} with a diagnosis`
-          : `listed: every one with a diagnosis${noteworthy < listed.length ? ', then the earliest' : ''}`;
-    }
-    lines.push(`… ${omitted} more request${omitted === 1 ? '' : 's'} not listed (${which}; ${options.moreHint ?? '`nettrace show --json` prints all'})`);
-  }
+  const more = omittedLine(rows, listed, options);
+  if (more) lines.push(more);
 
   const legend = (Object.keys(PHASE_CHARS) as Phase[])
     .map((p) => `${paint(PHASE_CHARS[p], PHASE_COLORS[p], color)} ${PHASE_LABELS[p]}`)
