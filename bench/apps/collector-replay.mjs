@@ -106,7 +106,8 @@ if (last >= 1) {
     t = cpu();
     let chars = 0;
     // As `nettrace run` prints it (in pieces) when the build has writeTrace; the text is discarded.
-    if (core.writeTrace) core.writeTrace(trace, { width: 120 }, (text) => (chars += text.length));
+    // (RUN_TABLE_ROWS: the build's cap on the rows `nettrace run` lists; older builds listed all.)
+    if (core.writeTrace) core.writeTrace(trace, { width: 120, maxRows: core.RUN_TABLE_ROWS }, (text) => (chars += text.length));
     else chars = core.renderTrace(trace, { width: 120 }).length;
     out.tableChars = chars;
     m.table = cpu() - t;

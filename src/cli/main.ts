@@ -13,7 +13,7 @@ import { runDemo } from './demo';
 import type { HelperSetting } from '../collector/helperSession';
 import { cmdHelper, HELPER_HELP } from './helperSetup';
 import { checkWritable, CliError, defaultOutName, runTraced } from './runTraced';
-import { SHOW_MAX_ROWS, showTrace } from './show';
+import { RUN_TABLE_ROWS, SHOW_MAX_ROWS, showTrace } from './show';
 import { cmdRules, RULES_HELP, runRules } from './rules';
 import { OtlpConfigError, resolveOtlpConfig, resourceFromEnv } from '../otlp/config';
 import { exportTraceFile } from '../otlp/exportTrace';
@@ -177,13 +177,6 @@ function rulesSummary(trace: Trace): string {
   );
   return `Rules (default: ${trace.traceRules!.defaultAction}):\n${lines.join('\n')}\n`;
 }
-
-/**
- * Requests the table at the end of `nettrace run` lists at most: a few screens, the failed and
- * diagnosed ones first (a run of thousands would scroll the program's own output away);
- * `nettrace show` lists every one.
- */
-export const RUN_TABLE_ROWS = 200;
 
 /** The trace as the table shows it: at most SHOW_MAX_ROWS requests, the totals of all. */
 function tableOf(trace: Trace): [Trace, { totals?: RequestTotals }] {

@@ -51,6 +51,13 @@ class Out {
  */
 export const SHOW_MAX_ROWS = 100_000;
 
+/**
+ * Requests the table at the end of `nettrace run` lists at most: a few screens, the failed and
+ * diagnosed ones first (a run of thousands would scroll the program's own output away);
+ * `nettrace show` lists every one.
+ */
+export const RUN_TABLE_ROWS = 200;
+
 /** A proxy CONNECT request: the only requests another request's timings may need. */
 const CONNECT = Buffer.from('"CONNECT"');
 

@@ -22,7 +22,7 @@ import {
   type HelperReadyMessage,
 } from '../protocol/helper';
 import { SETUP_HINT } from '../helper/setupHint';
-import { failedConnectOf, kernelEventOf, withEvent } from './kernelEvents';
+import { earliestAt, failedConnectOf, kernelEventOf, withEvent } from './kernelEvents';
 import type { AddrTuple, HelperStats, KernelEvent, RecordKind, TcpConn, TcpMetrics, Trace } from '../trace/types';
 import type { Session } from './session';
 
@@ -231,7 +231,7 @@ export class HelperLink {
   private appendTo(conn: TcpConn, ev: KernelEvent): void {
     const next = withEvent(conn.kernelEvents, ev);
     if (!next) return;
-    this.session.builder.mergeFields('tcpConns', conn.traceID, { kernelEvents: next });
+    this.session.builder.mergeFields('tcpConns', conn.traceID, { kernelEvents: next }, earliestAt(ev));
     this.session.noteChange();
   }
 

@@ -56,6 +56,13 @@ export function kernelEventOf(m: HelperKernelEventMessage, rel: (epochMs: number
   }
 }
 
+/** The earliest moment a kernel event tells of (a zero window's begin, the previous arrival's end, an acknowledgement): requests that ended before it do not read it. */
+export function earliestAt(ev: KernelEvent): number {
+  if (ev.kind === 'zeroWindow') return Math.min(ev.at, ev.beginAt);
+  if (ev.kind === 'dataIn') return Math.min(ev.at, ev.prevLastAt ?? Infinity, ev.ackedAt ?? Infinity);
+  return ev.at;
+}
+
 /** `list` with `ev` added in time order, at most MAX_KERNEL_EVENTS (a copy: records are replaced, not mutated). */
 export function withEvent(list: readonly KernelEvent[] | undefined, ev: KernelEvent): KernelEvent[] | undefined {
   const out = list ? [...list] : [];

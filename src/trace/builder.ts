@@ -14,6 +14,7 @@ import { redactedQueryNames } from './redact';
 import { inheritRedirectInitiator, RedirectLinks } from './redirects';
 import { emptyTrace } from './traceFile';
 import { ChangeLog, type TraceChanges } from './changes';
+import { RecordUsers } from './recordUsers';
 import { TraceStats } from './traceStats';
 import { RECORD_KINDS } from './wire';
 import { type HttpRequest, type IncompleteReason, type Initiator, type RecordKind, type RecordOfKind, type Trace } from './types';
@@ -53,7 +54,7 @@ export class TraceBuilder implements UpsertHost {
   /** traceID → record, one map per kind (O(1) lookups). */
   private readonly byId: Map<string, AnyRecord>[] = RECORD_KINDS.map(() => new Map());
   /** traceID of a dial/tcpConn/tlsTunnel → requests that reference it. */
-  private readonly usedBy = new Map<string, Set<string>>();
+  private readonly users: RecordUsers;
   /** Redirects waiting for their follow-up request. */
   private readonly redirects: RedirectLinks;
   /** Turns upserts into record fields. */
@@ -84,6 +85,7 @@ export class TraceBuilder implements UpsertHost {
     this.beginMs = beginAt.getTime();
     this.stats = new TraceStats(this.trace, options.maxWarnings ?? 100, () => this.connections.values());
     this.redirects = new RedirectLinks(options.maxPendingRedirects ?? 1000);
+    this.users = new RecordUsers(this.changes, this.byId[KIND_INDEX.get('httpRequests')!], this.byId[KIND_INDEX.get('tcpConns')!]);
     this.now = options.now ?? Date.now;
   }
 
@@ -148,7 +150,7 @@ export class TraceBuilder implements UpsertHost {
     this.stats.incomplete += markIncomplete(state, this.byId, reason, (kind, id) => {
       if (kind === 'httpRequests') return this.changes.request(id);
       this.changes.record(id, kind);
-      this.staleUsers(id);
+      this.users.stale(id);
     });
     this.stats.sync();
     this.changes.touch();
@@ -382,7 +384,7 @@ export class TraceBuilder implements UpsertHost {
       }
       for (const ref of ['dial', 'tcpConn', 'tlsTunnel'] as const) {
         const id = req[ref];
-        if (typeof id === 'string') this.noteUse(id, traceID);
+        if (typeof id === 'string') this.users.note(id, traceID, ref);
       }
       if (req.reqError && !hadError && req.reqErrorAt === undefined) {
         // The preload may not say when the request failed; the time it told us is close enough.
@@ -400,15 +402,14 @@ export class TraceBuilder implements UpsertHost {
       // An incoming request changes itself (the editor's handler lenses and the panel's groups read it).
       if (recordKind === 'incomingRequests' || (fields !== undefined && Object.keys(fields).every((k) => RECORD_ONLY_FIELDS.has(k)))) {
         this.changes.record(traceID, recordKind);
-        if (recordKind !== 'incomingRequests') this.staleUsers(traceID, fields);
+        if (recordKind !== 'incomingRequests') this.users.stale(traceID, fields);
       } else {
-        const users = this.usedBy.get(traceID);
-        if (users) for (const u of users) this.changes.request(u);
+        this.users.changed(traceID);
       }
       // A DNS message of a dial: the diagnosis of the dial's requests tells its story.
-      if (recordKind === 'dnsQueries' && typeof record.fromDial === 'string') this.staleUsers(record.fromDial);
+      if (recordKind === 'dnsQueries' && typeof record.fromDial === 'string') this.users.stale(record.fromDial);
       this.changes.touch();
-      if (recordKind === 'tcpConns') this.countRequests(traceID);
+      if (recordKind === 'tcpConns') this.users.countRequests(traceID);
       this.onRecord?.(recordKind, record);
     }
   }
@@ -421,7 +422,7 @@ export class TraceBuilder implements UpsertHost {
     this.byId[KIND_INDEX.get('httpRequests')!].delete(traceID);
     const list = this.trace.httpRequests as unknown as AnyRecord[];
     list.splice(list.lastIndexOf(record) >>> 0, 1); // most drops are of a recent request
-    for (const ref of ['dial', 'tcpConn', 'tlsTunnel']) this.usedBy.get(record[ref] as string)?.delete(traceID);
+    for (const ref of ['dial', 'tcpConn', 'tlsTunnel']) this.users.forget(record[ref] as string, traceID);
     this.changes.removed(traceID); // reported as a changed record: live views remove it (LiveFeed)
   }
 
@@ -429,18 +430,22 @@ export class TraceBuilder implements UpsertHost {
    * Shallow-merges fields learned outside the preload (the privileged helper's kernel metrics and
    * conntrack readings) into an existing record; times must already be trace-relative. The
    * requests using the record count as changed unless only record-only fields changed (see
-   * RECORD_ONLY_FIELDS). False when there is no such record.
+   * RECORD_ONLY_FIELDS). `since` (a TCP connection's kernel event, trace-relative ms: its earliest
+   * moment): only the requests on it that had not ended by then read differently. False when
+   * there is no such record.
    */
-  mergeFields(kind: RecordKind, traceID: string, fields: Record<string, unknown>): boolean {
+  mergeFields(kind: RecordKind, traceID: string, fields: Record<string, unknown>, since?: number): boolean {
     const record = this.byId[KIND_INDEX.get(kind)!].get(traceID);
     if (!record) return false;
     for (const [key, value] of Object.entries(fields)) if (key !== 'traceID') setField(record, key, value);
     if (Object.keys(fields).every((k) => RECORD_ONLY_FIELDS.has(k))) {
       this.changes.record(traceID, kind);
-      this.staleUsers(traceID, fields);
+      this.users.stale(traceID, fields);
+    } else if (since !== undefined && kind === 'tcpConns') {
+      this.changes.record(traceID, kind);
+      this.users.staleSince(traceID, since);
     } else {
-      const users = this.usedBy.get(traceID);
-      if (users) for (const u of users) this.changes.request(u);
+      this.users.changed(traceID);
     }
     this.changes.touch();
     return true;
@@ -449,39 +454,6 @@ export class TraceBuilder implements UpsertHost {
   /** Notes a change outside the records (e.g. `stats.helper`, `packetCapture`) for takeChanges. */
   touch(): void {
     this.changes.touch();
-  }
-
-  private noteUse(target: string, requestID: string): void {
-    let set = this.usedBy.get(target);
-    if (!set) this.usedBy.set(target, (set = new Set()));
-    set.add(requestID);
-    this.countRequests(target);
-  }
-
-  /**
-   * A connection's `requestCount` is at least the requests seen on it: the preload reports its own
-   * count at connect (0) and at close, so an open connection would read 0 in a live view.
-   */
-  private countRequests(tcpId: string): void {
-    const conn = this.byId[KIND_INDEX.get('tcpConns')!].get(tcpId);
-    const seen = this.usedBy.get(tcpId)?.size ?? 0;
-    if (!conn || (conn.requestCount as number) >= seen) return;
-    conn.requestCount = seen;
-    this.changes.record(tcpId, 'tcpConns');
-  }
-
-  /**
-   * A change the views need not hear of, to a record requests use: the derived fields of the
-   * requests whose diagnosis or kernel timings may read it are stale. Of the fields a connection's
-   * close brings (RECORD_ONLY_FIELDS) only the received bytes are read, by a failed request's TLS
-   * diagnosis; the helper's tcpMetrics and conntrack by any request's. `fields` undefined: all.
-   */
-  private staleUsers(traceID: string, fields?: Record<string, unknown>): void {
-    const users = this.usedBy.get(traceID);
-    if (!users) return;
-    const all = !fields || 'tcpMetrics' in fields || 'conntrack' in fields;
-    const requests = this.byId[KIND_INDEX.get('httpRequests')!];
-    for (const u of users) if (all || requests.get(u)?.reqError) this.changes.stale(u);
   }
 
   /**
@@ -550,13 +522,13 @@ export class TraceBuilder implements UpsertHost {
         } else {
           this.byId[k].delete(r.traceID);
           this.cleared.add(r.traceID);
-          this.usedBy.delete(r.traceID);
+          this.users.remove(r.traceID);
         }
       }
       list.length = 0;
       list.push(...kept);
     }
-    this.usedBy.clear();
+    this.users.clear();
     this.redirects.clear();
     this.changes.forgetRequests();
   }

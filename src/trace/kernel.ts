@@ -260,7 +260,19 @@ export function kernelStory(events: readonly KernelEvent[], context: StoryContex
 }
 
 /** How far apart (ms) the kernel's and the program's clocks may read the same moment. */
-const CLOCK_SLACK_MS = 2;
+export const KERNEL_CLOCK_SLACK_MS = 2;
+
+/** The index of the first of `events` (in time order) at or after `at`; their length when none. */
+function firstAtOrAfter(events: readonly KernelEvent[], at: number): number {
+  let lo = 0;
+  let hi = events.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (events[mid].at < at) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
 
 /**
  * When `req`'s response reached the machine (its connection's `dataIn` events, privileged
@@ -279,18 +291,24 @@ export function kernelTimingsOf(
   const sent = req.reqSentAt ?? req.reqStartAt;
   const read = req.respRecvAt;
   if (!events?.length || (req.protoMajor ?? 1) >= 2 || sent === undefined || read === undefined) return undefined;
-  const i = events.findIndex((e) => e.kind === 'dataIn' && e.at >= sent - CLOCK_SLACK_MS);
+  // Events are in time order (collector/kernelEvents.ts withEvent): the first at or after the send.
+  let i = firstAtOrAfter(events, sent - KERNEL_CLOCK_SLACK_MS);
+  while (i < events.length && events[i].kind !== 'dataIn') i++;
   const first = events[i];
-  if (first?.kind !== 'dataIn' || first.at > read + CLOCK_SLACK_MS) return undefined;
+  if (first?.kind !== 'dataIn' || first.at > read + KERNEL_CLOCK_SLACK_MS) return undefined;
   const out: KernelTimings = { respFirstByteAt: Math.min(first.at, read) };
-  const next = events.slice(i + 1).find((e) => e.kind === 'dataEnd' || (e.kind === 'dataIn' && e.prevLastAt !== undefined));
+  let next: KernelEvent | undefined;
+  for (let j = i + 1; j < events.length && !next; j++) {
+    const e = events[j];
+    if (e.kind === 'dataEnd' || (e.kind === 'dataIn' && e.prevLastAt !== undefined)) next = e;
+  }
   const last = next?.kind === 'dataEnd' ? next.at : next?.kind === 'dataIn' ? next.prevLastAt : undefined;
   const done = req.respDoneAt;
-  if (last !== undefined && last >= first.at && (done === undefined || last <= done + CLOCK_SLACK_MS)) {
+  if (last !== undefined && last >= first.at && (done === undefined || last <= done + KERNEL_CLOCK_SLACK_MS)) {
     out.respLastByteAt = done !== undefined ? Math.min(last, done) : last;
   }
   // An acknowledgement from before the request was sent acknowledged something else.
-  if (first.ackedAt !== undefined && first.ackedAt >= sent - CLOCK_SLACK_MS) {
+  if (first.ackedAt !== undefined && first.ackedAt >= sent - KERNEL_CLOCK_SLACK_MS) {
     out.reqAckedAt = Math.min(Math.max(first.ackedAt, sent), out.respFirstByteAt);
   }
   const wait = waitParts(req.reqSentAt, read, out, conn?.tcpMetrics);

@@ -85,3 +85,32 @@ test('a kernel fact merged after a snapshot is in the next one', () => {
   assert.deepEqual(s.snapshot().httpRequests[0].kernelTimings, { respFirstByteAt: 15 });
   s.dispose();
 });
+
+test('a kernel event changes only the requests of its connection it falls in, not every request the connection carried', () => {
+  const [s, c] = session();
+  s.apply(c, { type: 'record', kind: 'tcpConns', id: 't1', fields: { connected: true, connectBeginAt: T0, connectEndAt: T0 + 1 } });
+  for (let i = 1; i <= 100; i++) s.apply(c, request(i, { tcpConn: 't1', reusedConn: i > 1 }));
+  s.flushChanges();
+  const heard = [];
+  s.on('change', (requestIDs) => heard.push(...requestIDs));
+  const conn = s.builder.trace.tcpConns[0].traceID;
+  const ids = s.builder.trace.httpRequests.map((r) => r.traceID);
+  // Request 100 is sent at +1001 ms and read at +1006: its response's first byte arrived at +1003.
+  const ev = { kind: 'dataIn', at: 1003 };
+  assert.ok(s.builder.mergeFields('tcpConns', conn, { kernelEvents: [ev] }, 1003));
+  s.flushChanges();
+  assert.deepEqual(heard, [ids[99]]);
+  assert.deepEqual(s.snapshot().httpRequests[99].kernelTimings, { respFirstByteAt: 1003 });
+  // An arrival that also says when the one before it last arrived (request 99's last byte, +996.5) concerns request 99 too.
+  heard.length = 0;
+  const next = { kind: 'dataIn', at: 1003.5, prevLastAt: 996.5 };
+  assert.ok(s.builder.mergeFields('tcpConns', conn, { kernelEvents: [ev, next] }, 996.5));
+  s.flushChanges();
+  assert.deepEqual(heard.sort(), [ids[98], ids[99]].sort());
+  // Without a moment (a field of the whole connection) every request on it changes.
+  heard.length = 0;
+  assert.ok(s.builder.mergeFields('tcpConns', conn, { kernelEvents: [ev, next] }));
+  s.flushChanges();
+  assert.equal(heard.length, 100);
+  s.dispose();
+});
