@@ -9,7 +9,7 @@
 
 import type { HeaderPair } from './types';
 
-/** Distinct pairs kept; past it, new pairs are not shared (a long run's changing values cannot grow the table). */
+/** Distinct names and pairs kept; past it, new ones are not shared (a long run's changing values cannot grow the table). */
 export const MAX_SHARED_PAIRS = 8192;
 /** Distinct field values kept (see MAX_SHARED_PAIRS). */
 export const MAX_SHARED_STRINGS = 8192;
@@ -23,10 +23,12 @@ function ownCopy(s: string): string {
 
 /** Shares equal header pairs between the records of a trace (one table per builder). */
 export class SharedPairs {
-  /** Name → its own copy and the shared pairs by value. */
-  private readonly byName = new Map<string, { name: string; values: Map<string, HeaderPair> }>();
+  /** Name → its own copy, the shared pairs by value, and the last pair seen with it (see share). */
+  private readonly byName = new Map<string, { name: string; values: Map<string, HeaderPair>; last?: HeaderPair }>();
   private size = 0;
   private readonly strings = new Map<string, string>();
+  /** The last list returned per field (reqHeaders, respHeaders): a request like the one before gets the same list. */
+  private readonly lastLists = new Map<string, HeaderPair[]>();
 
   /** The shared copy of a short string field value (`value` itself when long or the table is full). */
   string(value: string): string {
@@ -39,28 +41,42 @@ export class SharedPairs {
     return own;
   }
 
-  /** Replaces each pair of `pairs` (in place) by the shared pair with the same name and value, adding new ones while there is room. */
-  share(pairs: HeaderPair[]): void {
+  /**
+   * `pairs` (changed in place) as the record's `field` keeps them: each pair replaced by the shared
+   * one with the same name and value, and the very list returned for `field` last time when it
+   * holds the same pairs (a program's requests to one endpoint send and get the same headers). A
+   * value that changes now and then (`date`) is shared with the pair before it when equal, past
+   * the table's room too. The list returned is never changed in place.
+   */
+  list(field: string, pairs: HeaderPair[]): HeaderPair[] {
     for (let i = 0; i < pairs.length; i++) {
       const p = pairs[i];
-      if (p.length !== 2) continue;
-      const value = p[1];
-      if (value.length > MAX_SHARED_VALUE) continue;
-      let named = this.byName.get(p[0]);
-      const known = named?.values.get(value);
-      if (known) {
-        pairs[i] = known;
-        continue;
-      }
-      if (this.size >= MAX_SHARED_PAIRS) continue;
-      if (!named) {
-        const name = ownCopy(p[0]);
-        this.byName.set(name, (named = { name, values: new Map() }));
-      }
-      const pair: HeaderPair = [named.name, ownCopy(value)];
+      if (p.length === 2 && p[1].length <= MAX_SHARED_VALUE) pairs[i] = this.pair(p[0], p[1]);
+    }
+    const last = this.lastLists.get(field);
+    if (last && last.length === pairs.length && last.every((p, i) => p === pairs[i])) return last;
+    const exact = pairs.slice(); // an exact-size copy: the list grew by push (17 slots for 5 headers)
+    this.lastLists.set(field, exact);
+    return exact;
+  }
+
+  /** The shared pair for a name and a short value. */
+  private pair(name: string, value: string): HeaderPair {
+    let named = this.byName.get(name);
+    const known = named?.values.get(value) ?? (named?.last?.[1] === value ? named.last : undefined);
+    if (known) return known;
+    if (!named) {
+      if (this.size >= MAX_SHARED_PAIRS) return [name, value];
+      const own = ownCopy(name);
+      this.byName.set(own, (named = { name: own, values: new Map() }));
+      this.size++;
+    }
+    const pair: HeaderPair = [named.name, ownCopy(value)];
+    if (this.size < MAX_SHARED_PAIRS) {
       named.values.set(pair[1], pair);
       this.size++;
-      pairs[i] = pair;
     }
+    named.last = pair;
+    return pair;
   }
 }

@@ -191,10 +191,8 @@ export class UpsertDecoder {
           const p = pairs[i];
           if (p.length > 1 && typeof p[1] === 'string' && URL_HEADERS.test(String(p[0]))) pairs[i] = [p[0], redactUrl(p[1], this.redactQuery)];
         }
-        this.sharedPairs.share(pairs);
       }
-      // An exact-size copy: the list grew by push (a backing store of 17 slots for 5 headers).
-      setField(record, key, pairs && pairs.slice());
+      setField(record, key, pairs && this.sharedPairs.list(key, pairs));
       if (!pairs && value !== undefined && value !== null) this.host.warn(`a request's ${key} were malformed and are left out`);
     } else if (key.endsWith('At')) {
       // A time: epoch milliseconds within what a Date holds. Anything else (a hostile or broken

@@ -1,0 +1,74 @@
+// Issue 40: what the builder holds once per trace instead of once per request (src/trace/sharedPairs.ts)
+// must read exactly as sent: shared header pairs and lists, short values, a field named like a
+// prototype property; and records keep V8's fast properties (checked with --allow-natives-syntax
+// in a child process, as the flag cannot be set from inside).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createRequire } from 'node:module';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+const corePath = fileURLToPath(new URL('../../dist/core.cjs', import.meta.url));
+const { TraceBuilder } = createRequire(import.meta.url)(corePath);
+const BEGIN = Date.parse('2026-01-01T00:00:00.000Z');
+const newBuilder = () => new TraceBuilder({ description: 'test', beginAt: new Date(BEGIN), now: () => BEGIN + 999 });
+const rec = (id, fields) => ({ type: 'record', kind: 'httpRequests', id, fields });
+const block = (date) => `HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ndate: ${date}\r\nconnection: keep-alive\r\n\r\n`;
+
+test('equal headers are one pair and, request after request, one list; every value reads as sent', () => {
+  const b = newBuilder();
+  const c = b.openConnection();
+  b.apply(c, { type: 'hello', pid: 1, threadId: 0, startAt: BEGIN });
+  const sent = [
+    ['accept', '*/*'],
+    ['user-agent', 'node'],
+  ];
+  const dates = ['Wed, 25 Nov 2026 07:01:32 GMT', 'Wed, 25 Nov 2026 07:01:32 GMT', 'Wed, 25 Nov 2026 07:01:33 GMT'];
+  dates.forEach((d, i) => b.apply(c, rec(`r${i}`, { reqMethod: 'GET', reqURL: 'http://a/x', reqHeaders: sent.map((p) => [...p]), respHeaders: block(d) })));
+  const [r0, r1, r2] = b.trace.httpRequests;
+  assert.deepEqual(r0.reqHeaders, sent);
+  assert.equal(r1.reqHeaders, r0.reqHeaders, 'the same list');
+  assert.equal(r1.respHeaders, r0.respHeaders, 'same date: the same list');
+  assert.notEqual(r2.respHeaders, r1.respHeaders);
+  assert.equal(r2.respHeaders[0], r1.respHeaders[0], 'content-type: one pair');
+  assert.deepEqual(r2.respHeaders, [
+    ['content-type', 'application/json'],
+    ['date', dates[2]],
+    ['connection', 'keep-alive'],
+  ]);
+  assert.deepEqual(r1.respHeaders[1], ['date', dates[1]]);
+  assert.equal(r0.reqURL, r2.reqURL);
+  // A later request with other headers does not change the lists earlier requests hold.
+  b.apply(c, rec('r3', { reqMethod: 'GET', reqURL: 'http://a/y', reqHeaders: [['accept', 'text/html']] }));
+  assert.deepEqual(r0.reqHeaders, sent);
+  assert.deepEqual(b.trace.httpRequests[3].reqHeaders, [['accept', 'text/html']]);
+});
+
+test("a field named __proto__ is the record's own field, not its prototype", () => {
+  const b = newBuilder();
+  const c = b.openConnection();
+  b.apply(c, rec('r1', { reqMethod: 'GET', reqURL: 'http://a/' }));
+  b.apply(c, JSON.parse('{"type":"record","kind":"httpRequests","id":"r1","fields":{"__proto__":{"polluted":true}}}'));
+  const r = b.trace.httpRequests[0];
+  assert.equal(Object.getPrototypeOf(r), Object.prototype);
+  assert.equal(r.polluted, undefined);
+  assert.equal(({}).polluted, undefined);
+});
+
+test('requests updated field by field keep fast properties (not V8 dictionaries)', () => {
+  const program = `
+    const { TraceBuilder } = require(${JSON.stringify(corePath)});
+    const b = new TraceBuilder({ description: 't', beginAt: new Date(0) });
+    const c = b.openConnection();
+    for (let i = 0; i < 50; i++) {
+      b.apply(c, { type: 'record', kind: 'httpRequests', id: 'r' + i, fields: { client: 'fetch', reqMethod: 'GET', reqURL: 'http://a/' } });
+      const later = {};
+      for (let f = 0; f < 30; f++) later['field' + f] = f + 0.5;
+      b.apply(c, { type: 'record', kind: 'httpRequests', id: 'r' + i, fields: later });
+    }
+    console.log(b.trace.httpRequests.filter((r) => %HasFastProperties(r)).length);
+  `;
+  const r = spawnSync(process.execPath, ['--allow-natives-syntax', '-e', program], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout.trim(), '50');
+});
