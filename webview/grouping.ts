@@ -135,19 +135,27 @@ function collapsedAncestor(id: string, served: ReadonlyMap<string, string>, flat
 class Grouping {
   private readonly collapsed = new Set<string>();
   private trace = '';
+  /** linkServed's answer for the model's linksVersion. */
+  private served: { version: string; map: ReadonlyMap<string, string> } | undefined;
 
   constructor(private readonly model: TraceModel) {}
 
   readonly shape = (flat: Row[]): Row[] => {
     this.sameTrace();
     const m = this.model;
-    const served = m.incoming.size
-      ? linkServed(
+    let served: ReadonlyMap<string, string> | undefined;
+    if (m.incoming.size) {
+      // A reshape that changed no request, connection or incoming request (a collapse, a filter, a sort) links as before.
+      if (this.served?.version !== m.linksVersion) {
+        const map = linkServed(
           m.rows.map((r) => r.req),
           [...m.tcpConns.values()],
           [...m.incoming.values()],
-        )
-      : undefined;
+        );
+        this.served = { version: m.linksVersion, map };
+      }
+      served = this.served.map;
+    }
     return groupRows(flat, m.incoming, this.collapsed, served);
   };
 

@@ -264,7 +264,14 @@ export class TraceModel {
   private cmp = comparator(DEFAULT_SORT);
   /** Bumped whenever `rows` change; restartMarks are recomputed on the next ask after it. */
   private rowsVersion = 0;
+  /** Bumped whenever tcpConns arrive (see linksVersion). */
+  private connsVersion = 0;
   private marksCache: { version: number; marks: Map<string, RestartMark> } | undefined;
+
+  /** Changes whenever what linkServed reads changes: the requests, the TCP connections, the incoming requests. */
+  get linksVersion(): string {
+    return `${this.rowsVersion}|${this.connsVersion}|${this.incomingVersion}`;
+  }
 
   get filter(): FilterSpec {
     return this.filterSpec;
@@ -527,7 +534,10 @@ export class TraceModel {
    */
   private storeRefs(b: RecordBatch): void {
     if (b.dials) for (const d of normalizeDials(b.dials)) this.dials.set(d.traceID, d);
-    if (b.tcpConns) for (const c of normalizeTcpConns(b.tcpConns)) this.tcpConns.set(c.traceID, c);
+    if (b.tcpConns) {
+      for (const c of normalizeTcpConns(b.tcpConns)) this.tcpConns.set(c.traceID, c);
+      this.connsVersion++;
+    }
     for (const t of b.tlsTunnels ?? []) {
       const old = this.tlsTunnels.get(t.traceID);
       this.tlsTunnels.set(t.traceID, t);

@@ -162,6 +162,26 @@ test('a call another traced service served has that service’s request nested u
   );
 });
 
+test('a link learnt from a later batch of connections alone nests the service it reached (the links are not kept from before it)', () => {
+  const t = { srcIP: '127.0.0.1', srcPort: 5001, dstIP: '127.0.0.1', dstPort: 9000 };
+  const m = new g.TraceModel();
+  m.reset(
+    snap(
+      [call(1, 'in-1', { reqURL: 'http://127.0.0.1:9000/a', reqStartAt: 1, respRecvAt: 15, tcpConn: 'tcp-1' })],
+      [inc(1, { reqRecvAt: 0 }), inc(2, { pid: 8, reqMethod: 'GET', reqURL: 'http://127.0.0.1:9000/a', reqRecvAt: 2, addrTuple: t })],
+    ),
+    true,
+  );
+  g.setGroupByIncoming(m, true);
+  const tree = () => m.view.map((r) => `${' '.repeat(r.depth ?? 0)}${r.req.traceID}`);
+  assert.deepEqual(tree(), ['in-1', ' r1'], 'in-2 made no call and is linked to none: not listed');
+  m.setSort({ key: 'start', dir: 1 }); // a reshape with nothing new: the same links
+  assert.deepEqual(tree(), ['in-1', ' r1']);
+  m.apply({ tcpConns: [{ traceID: 'tcp-1', pid: 7, connected: true, addrTuple: t }] });
+  m.setSort({ key: 'start', dir: 1 });
+  assert.deepEqual(tree(), ['in-1', ' r1', '  in-2']);
+});
+
 test('a group header shows method, route (or path), status, duration and its number of calls', () => {
   const m = new g.TraceModel();
   m.reset(
