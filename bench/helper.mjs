@@ -11,7 +11,7 @@ import { spawn } from 'node:child_process';
 import { cpus, loadavg, release } from 'node:os';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
@@ -21,6 +21,8 @@ const require = createRequire(import.meta.url);
 // the bench machine and leave the helper nothing to be measured against.
 const loadgen = join(root, 'native', 'build', 'loadgen');
 const quick = process.argv.includes('--quick');
+// --only=churn,paced,capture runs a subset (the others print as skipped).
+const only = new Set((process.argv.find((a) => a.startsWith('--only='))?.slice(7) ?? 'churn,paced,capture').split(','));
 if (process.getuid() !== 0) {
   console.error('bench/helper.mjs: needs root (the helper attaches eBPF programs)');
   process.exit(1);
@@ -64,11 +66,34 @@ async function traced(args, helperOpts = {}, runOpts = {}) {
   });
   const exited = new Promise((res) => h.on('exit', res));
   await isReady;
+  const cpu0 = treeCpu(h.pid);
   r.release();
   const result = await r.result;
+  const cpu1 = treeCpu(h.pid);
+  // CPU seconds of the helper's processes (Node relay and native helper) while the load ran.
+  const helperCpu = { node: cpu1.self - cpu0.self, native: cpu1.children - cpu0.children };
   h.stdin.end(); // the parent is done: the helper exits
   await exited;
-  return { result, stats, lines, capture };
+  return { result, stats, lines, capture, helperCpu };
+}
+
+/** CPU seconds (user + system) of a process and of its live children, from /proc. */
+function treeCpu(pid) {
+  const ticks = (p) => {
+    try {
+      const f = readFileSync(`/proc/${p}/stat`, 'utf8').split(') ')[1].split(' ');
+      return (Number(f[11]) + Number(f[12])) / 100;
+    } catch {
+      return 0;
+    }
+  };
+  let children = 0;
+  try {
+    for (const c of readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean)) children += ticks(c);
+  } catch {
+    /* gone */
+  }
+  return { self: ticks(pid), children };
 }
 
 const median = (a) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
@@ -83,6 +108,14 @@ async function main() {
   const reps = quick ? 4 : 10;
   const conc = 32;
 
+  const churn = only.has('churn') ? await churnRuns(secs, reps, conc) : undefined;
+  const pacedOut = only.has('paced') ? await pacedRun() : undefined;
+  const capture = only.has('capture') ? await captureRun() : undefined;
+  server.child.kill();
+  report(loadStart, { churn, paced: pacedOut, capture }, { secs, reps, conc });
+}
+
+async function churnRuns(secs, reps, conc) {
   await run(['churn', 47101, 1, conc], { node: true }).result; // warm-up
   // 1. churn of a Node client (what the helper traces in practice) against loadgen's server,
   //    alternating without/with so drift affects both alike.
@@ -94,18 +127,19 @@ async function main() {
     const b = await traced(['churn', 47101, secs, conc], {}, { node: true });
     withHelper.push(b.result.connections / b.result.seconds);
   }
-  const churn = {
+  return {
     without: median(without),
     with: median(withHelper),
     runsWithout: without.map(Math.round),
     runsWith: withHelper.map(Math.round),
+    ratio: median(withHelper) / median(without),
   };
-  churn.ratio = churn.with / churn.without;
+}
 
-  // 2. 10,000 connections/s paced, helper attached.
-  // 2. The C client: a Node one cannot hold 10,000/s here.
+async function pacedRun() {
+  // 2. 10,000 connections/s paced, helper attached. The C client: a Node one cannot hold 10,000/s here.
   const paced = await traced(['churn', 47101, quick ? 3 : 5, 64, 10000]);
-  const pacedOut = {
+  return {
     targetRate: 10000,
     achievedRate: Math.round(paced.result.connections / paced.result.seconds),
     connections: paced.result.connections,
@@ -113,7 +147,9 @@ async function main() {
     ringEvents: paced.stats.events,
     helperLines: paced.lines,
   };
+}
 
+async function captureRun() {
   // 3. capture: traced blast + untraced blast on lo.
   const untracedWrites = 20000;
   const tracedWrites = 48000;
@@ -121,7 +157,12 @@ async function main() {
   // The traced connection writes small chunks to an echo server (data both ways, ACKs mostly
   // piggybacked): about 50,000 packets/s.
   const untraced = run(['blast', 47103, blastSecs + 1, untracedWrites]);
-  const cap = await traced(['blast', 47102, blastSecs, tracedWrites], { pcap: true, pcapMaxBytes: 1024 * 1024 * 1024 });
+  const bufMiB = Number(process.env.BENCH_PCAP_BUFFER_MIB) || undefined;
+  const cap = await traced(['blast', 47102, blastSecs, tracedWrites], {
+    pcap: true,
+    pcapMaxBytes: 1024 * 1024 * 1024,
+    pcapBufferMiB: bufMiB,
+  });
   const untracedResult = await untraced.result;
   let spoolCheck = {};
   if (cap.capture) {
@@ -130,7 +171,7 @@ async function main() {
     spoolCheck = { spoolPackets: packets.length, connectionsInSpool: ports.size };
     rmSync(dirname(cap.capture.spool), { recursive: true, force: true });
   }
-  const capture = {
+  return {
     tracedWrites: cap.result.writes,
     untracedWrites: untracedResult.writes,
     seconds: cap.result.seconds,
@@ -140,9 +181,13 @@ async function main() {
     written: cap.capture?.packets,
     unattributed: cap.capture?.unattributed,
     ...spoolCheck,
+    helperCpu: cap.helperCpu,
   };
-  server.child.kill();
+}
 
+function report(loadStart, { churn, paced: pacedOut, capture }, { secs, reps, conc }) {
+  const untracedWrites = 20000;
+  const tracedWrites = 48000;
   const summary = {
     date: new Date().toISOString(),
     machine: `${cpus().length}x ${cpus()[0].model}, Linux ${release()}, Node ${process.version}`,
@@ -157,10 +202,22 @@ ${summary.date.slice(0, 10)}, ${summary.machine}; \`node bench/helper.mjs\` (roo
 
 | benchmark | result | floor |
 |---|---|---|
-| connection churn, loopback, Node client (net.connect, ${conc} in flight) vs C server, ${reps} alternating ${secs} s runs each (median) | without helper ${Math.round(churn.without)} conn/s, with ${Math.round(churn.with)} conn/s: **${churn.ratio.toFixed(3)}x** (runs without ${churn.runsWithout.join(', ')}; with ${churn.runsWith.join(', ')}) | >= 0.95x |
-| paced churn, C client, helper attached | ${pacedOut.achievedRate} conn/s achieved (target 10,000), ${pacedOut.connections} connections, ring buffer **lost events ${pacedOut.lostEvents}** (${pacedOut.ringEvents} events) | 0 lost |
-| capture: traced connection + untraced connection on lo, traced ${tracedWrites / 1000}k echoed writes/s, untraced ${untracedWrites / 1000}k writes/s | traced ${capture.tracedPacketsPerSec} packets/s passed the kernel filter, **kernel drops ${capture.kernelDrops}**; written ${capture.written}, unattributed ${capture.unattributed}; spool holds ${capture.connectionsInSpool} connection(s) (the traced one); untraced writes ${capture.untracedWrites} filtered in the kernel | 0 drops at 50k packets/s |
-`;
+${
+  !churn
+    ? ''
+    : `| connection churn, loopback, Node client (net.connect, ${conc} in flight) vs C server, ${reps} alternating ${secs} s runs each (median) | without helper ${Math.round(churn.without)} conn/s, with ${Math.round(churn.with)} conn/s: **${churn.ratio.toFixed(3)}x** (runs without ${churn.runsWithout.join(', ')}; with ${churn.runsWith.join(', ')}) | >= 0.95x |
+`
+}${
+    !pacedOut
+      ? ''
+      : `| paced churn, C client, helper attached | ${pacedOut.achievedRate} conn/s achieved (target 10,000), ${pacedOut.connections} connections, ring buffer **lost events ${pacedOut.lostEvents}** (${pacedOut.ringEvents} events) | 0 lost |
+`
+  }${
+    !capture
+      ? ''
+      : `| capture: traced connection + untraced connection on lo, traced ${tracedWrites / 1000}k echoed writes/s, untraced ${untracedWrites / 1000}k writes/s | traced ${capture.tracedPacketsPerSec} packets/s passed the kernel filter, **kernel drops ${capture.kernelDrops}**; written ${capture.written}, unattributed ${capture.unattributed}; spool holds ${capture.connectionsInSpool} connection(s) (the traced one); untraced writes ${capture.untracedWrites} filtered in the kernel | 0 drops at 50k packets/s |
+`
+  }`;
   console.log(md);
 }
 

@@ -6,10 +6,12 @@
  * stdin closes (the parent is gone), when the target process ends, or on "stop".
  *
  * Usage: nettrace-helper --pid PID [--mode auto|bpf|inet_diag] [--no-conntrack]
- *                        [--capture-fds 3,4,...] [--update-ms N] [--poll-ms N] [--linger-ms N]
- *                        [--authority LABEL]
+ *                        [--capture-fds 3,4,...] [--capture-pipe FD [--capture-ring-mib N]]
+ *                        [--update-ms N] [--poll-ms N] [--linger-ms N] [--authority LABEL]
  * --capture-fds: inherited AF_PACKET sockets to put the capture's BPF filter on (it only ever
- * narrows what they receive); --authority: how the caller started us, echoed in `ready`.
+ * narrows what they receive); --capture-pipe: capture here instead (root only: capture.c opens
+ * filtered TPACKET_V3 sockets on the namespace's devices and streams their packets to FD);
+ * --authority: how the caller started us, echoed in `ready`.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -36,6 +38,7 @@
 #include "nettrace.h"
 #include "nettrace.skel.h"
 #include "helper.h"
+#include "capture.h"
 
 #define MAX_CAP_FDS 32
 
@@ -49,6 +52,8 @@ struct options {
 	int conntrack;
 	int cap_fds[MAX_CAP_FDS];
 	int n_cap_fds;
+	int cap_pipe;     /* --capture-pipe: the packet stream to the Node side, or -1 */
+	unsigned cap_mib; /* --capture-ring-mib: ring per device */
 	int update_ms;
 	int poll_ms;
 	int linger_ms;
@@ -818,7 +823,7 @@ static struct nettrace_bpf *open_bpf(struct options *o, uid_t me, uint64_t marke
 	skel->rodata->owner_uid = me;
 	skel->rodata->check_owner = me != 0;
 	skel->rodata->lo_marker = marker;
-	if (!o->n_cap_fds) {
+	if (!o->n_cap_fds && o->cap_pipe < 0) {
 		bpf_program__set_autoload(skel->progs.on_dev_queue, false);
 		bpf_program__set_autoload(skel->progs.on_send_length, false);
 		bpf_program__set_autoload(skel->progs.cg_connect4, false);
@@ -887,9 +892,18 @@ static int run_bpf(struct options *o)
 
 	int capture_on = 0;
 	const char *cap_why = NULL;
-	if (o->n_cap_fds)
+	if (o->n_cap_fds || o->cap_pipe >= 0)
 		attach_cgroup_hooks(skel, o->pid, o->pidfd);
-	if (o->n_cap_fds) {
+	if (o->cap_pipe >= 0) {
+		/* Our own sockets, filtered from their first packet: nothing unfiltered to count. */
+		int n = nt_capture_open(bpf_program__fd(skel->progs.cap_filter), o->cap_mib, o->cap_fds, why, sizeof(why));
+		o->n_cap_fds = n > 0 ? n : 0;
+		capture_on = n > 0;
+		if (n <= 0)
+			cap_why = n == 0 ? "no network interface with an address to capture on" : strdup(why);
+		read_capture_stats(o);
+		cap_packets = cap_drops = 0;
+	} else if (o->n_cap_fds) {
 		int pfd = bpf_program__fd(skel->progs.cap_filter);
 		capture_on = 1;
 		for (int i = 0; i < o->n_cap_fds; i++) {
@@ -951,7 +965,11 @@ static int run_bpf(struct options *o)
 		nettrace_bpf__destroy(skel);
 		return 1;
 	}
-	emit_ready("bpf", ct != NULL, ct_why, capture_on, cap_why, o->n_cap_fds, skel->rodata->lo_marker);
+	if (capture_on && o->cap_pipe >= 0 && nt_capture_start(o->cap_pipe)) {
+		capture_on = 0;
+		cap_why = "the capture's packet stream could not be started";
+	}
+	emit_ready("bpf", ct != NULL, ct_why, capture_on, cap_why, o->cap_pipe >= 0 ? 0 : o->n_cap_fds, skel->rodata->lo_marker);
 	nt_flush_each = 0;
 
 	int pidfd = o->pidfd;
@@ -1021,6 +1039,9 @@ static int run_bpf(struct options *o)
 	}
 	ring_buffer__consume(rb);
 	flush_pending();
+	/* The capture's last packets reach the Node side before the exit line. */
+	if (o->cap_pipe >= 0)
+		nt_capture_stop();
 	if (ct) {
 		nt_ct_handle_events(ct);
 		nt_ct_close(ct);
@@ -1035,12 +1056,14 @@ static int run_bpf(struct options *o)
 
 int main(int argc, char **argv)
 {
-	struct options o = {.mode = "auto", .conntrack = 1, .update_ms = 250, .poll_ms = 100, .linger_ms = 500, .pidfd = -1};
+	struct options o = {.mode = "auto", .conntrack = 1, .cap_pipe = -1, .cap_mib = 16, .update_ms = 250, .poll_ms = 100, .linger_ms = 500, .pidfd = -1};
 	static const struct option longopts[] = {
 		{"pid", required_argument, 0, 'p'},
 		{"mode", required_argument, 0, 'm'},
 		{"no-conntrack", no_argument, 0, 'n'},
 		{"capture-fds", required_argument, 0, 'c'},
+		{"capture-pipe", required_argument, 0, 'P'},
+		{"capture-ring-mib", required_argument, 0, 'R'},
 		{"update-ms", required_argument, 0, 'u'},
 		{"poll-ms", required_argument, 0, 'l'},
 		{"linger-ms", required_argument, 0, 'g'},
@@ -1057,6 +1080,12 @@ int main(int argc, char **argv)
 		case 'l': o.poll_ms = atoi(optarg); break;
 		case 'g': o.linger_ms = atoi(optarg); break;
 		case 'a': nt_authority = optarg; break;
+		case 'P': o.cap_pipe = atoi(optarg) >= 3 ? atoi(optarg) : -1; break;
+		case 'R': {
+			long m = strtol(optarg, NULL, 10);
+			o.cap_mib = m >= 1 && m <= 1024 ? (unsigned)m : 16;
+			break;
+		}
 		case 'c': {
 			char *s = optarg, *end;
 			while (*s && o.n_cap_fds < MAX_CAP_FDS) {
