@@ -29,8 +29,13 @@ if (process.getuid() !== 0) {
 }
 const api = require(join(root, 'dist', 'helper-api.cjs'));
 
-function run(args, { gated = false, node = false } = {}) {
-  const cmd = node ? [process.execPath, join(root, 'bench', 'helper-load.mjs'), ...args.map(String)] : [loadgen, ...args.map(String)];
+// The churn client runs on CPU 0 and loadgen's server on CPU 1 (BENCH_PIN=0: unpinned), so a
+// run's rate moves less with where the scheduler happens to put them on this 2-core box.
+const pin = process.env.BENCH_PIN !== '0' && cpus().length >= 2 && existsSync('/usr/bin/taskset');
+
+function run(args, { gated = false, node = false, cpu = undefined } = {}) {
+  let cmd = node ? [process.execPath, join(root, 'bench', 'helper-load.mjs'), ...args.map(String)] : [loadgen, ...args.map(String)];
+  if (pin && cpu !== undefined) cmd = ['/usr/bin/taskset', '-c', String(cpu), ...cmd];
   const child = gated
     ? spawn('/bin/sh', ['-c', 'read _ <&3; exec 3<&-; exec "$@"', 'gate', ...cmd], { stdio: ['ignore', 'pipe', 'inherit', 'pipe'] })
     : spawn(cmd[0], cmd.slice(1), { stdio: ['ignore', 'pipe', 'inherit'] });
@@ -100,7 +105,7 @@ const median = (a) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
 
 async function main() {
   const loadStart = loadavg()[0];
-  const server = run(['server', 47101, 47102, 47103]);
+  const server = run(['server', 47101, 47102, 47103], { cpu: 1 });
   await new Promise((r) => setTimeout(r, 300));
   if (!existsSync(loadgen)) throw new Error(`${loadgen} is missing: npm run build:native`);
   // Many short alternating runs: the machine is shared and a single run varies by 2x.
@@ -116,23 +121,45 @@ async function main() {
 }
 
 async function churnRuns(secs, reps, conc) {
-  await run(['churn', 47101, 1, conc], { node: true }).result; // warm-up
+  const client = { node: true, cpu: 0 };
+  await run(['churn', 47101, 1, conc], client).result; // warm-up
   // 1. churn of a Node client (what the helper traces in practice) against loadgen's server,
-  //    alternating without/with so drift affects both alike.
+  //    alternating without/with so drift affects both alike; which goes first alternates too.
   const without = [];
   const withHelper = [];
+  const cpuWithout = [];
+  const cpuWith = [];
+  const helperCpu = [];
+  const events = [];
   for (let i = 0; i < reps; i++) {
-    const a = await run(['churn', 47101, secs, conc], { node: true }).result;
-    without.push(a.connections / a.seconds);
-    const b = await traced(['churn', 47101, secs, conc], {}, { node: true });
-    withHelper.push(b.result.connections / b.result.seconds);
+    for (const traceIt of i % 2 ? [true, false] : [false, true]) {
+      if (!traceIt) {
+        const a = await run(['churn', 47101, secs, conc], client).result;
+        without.push(a.connections / a.seconds);
+        cpuWithout.push(a.cpuUs / a.connections);
+      } else {
+        const b = await traced(['churn', 47101, secs, conc], {}, client);
+        withHelper.push(b.result.connections / b.result.seconds);
+        cpuWith.push(b.result.cpuUs / b.result.connections);
+        helperCpu.push(((b.helperCpu.node + b.helperCpu.native) * 1e6) / b.result.connections);
+        events.push(b.stats.events / b.result.connections);
+      }
+    }
   }
+  const pairs = withHelper.map((w, i) => w / without[i]);
   return {
     without: median(without),
     with: median(withHelper),
     runsWithout: without.map(Math.round),
     runsWith: withHelper.map(Math.round),
     ratio: median(withHelper) / median(without),
+    // Second figures, steadier than the rate on a shared machine: the median of each
+    // back-to-back pair's ratio, the client's own CPU per connection (user + system, which holds
+    // the eBPF programs that run in its system calls), and the helper's CPU per connection.
+    pairRatio: median(pairs),
+    clientCpuUsPerConn: { without: median(cpuWithout), with: median(cpuWith) },
+    helperCpuUsPerConn: median(helperCpu),
+    ringEventsPerConn: median(events),
   };
 }
 
@@ -205,7 +232,7 @@ ${summary.date.slice(0, 10)}, ${summary.machine}; \`node bench/helper.mjs\` (roo
 ${
   !churn
     ? ''
-    : `| connection churn, loopback, Node client (net.connect, ${conc} in flight) vs C server, ${reps} alternating ${secs} s runs each (median) | without helper ${Math.round(churn.without)} conn/s, with ${Math.round(churn.with)} conn/s: **${churn.ratio.toFixed(3)}x** (runs without ${churn.runsWithout.join(', ')}; with ${churn.runsWith.join(', ')}) | >= 0.95x |
+    : `| connection churn, loopback, Node client (net.connect, ${conc} in flight) vs C server, ${reps} alternating ${secs} s runs each (median) | without helper ${Math.round(churn.without)} conn/s, with ${Math.round(churn.with)} conn/s: **${churn.ratio.toFixed(3)}x** (runs without ${churn.runsWithout.join(', ')}; with ${churn.runsWith.join(', ')}); median pair ratio ${churn.pairRatio.toFixed(3)}x; client CPU ${churn.clientCpuUsPerConn.without.toFixed(1)} → ${churn.clientCpuUsPerConn.with.toFixed(1)} µs per connection; helper ${churn.helperCpuUsPerConn.toFixed(1)} µs CPU and ${churn.ringEventsPerConn.toFixed(2)} ring events per connection | >= 0.95x |
 `
 }${
     !pacedOut
