@@ -7,7 +7,7 @@
 //     packets were filtered out in the kernel.
 // Usage: node bench/helper.mjs [--quick]   Prints a JSON summary and a Markdown block for
 // bench/RESULTS.md.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { cpus, loadavg, release } from 'node:os';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -72,14 +72,32 @@ async function traced(args, helperOpts = {}, runOpts = {}) {
   const exited = new Promise((res) => h.on('exit', res));
   await isReady;
   const cpu0 = treeCpu(h.pid);
+  const bpf0 = runOpts.bpfStats ? bpfRunTimes() : undefined;
   r.release();
   const result = await r.result;
   const cpu1 = treeCpu(h.pid);
+  const bpfNs = bpf0 ? bpfRunTimes(bpf0) : undefined;
   // CPU seconds of the helper's processes (Node relay and native helper) while the load ran.
   const helperCpu = { node: cpu1.self - cpu0.self, native: cpu1.children - cpu0.children };
   h.stdin.end(); // the parent is done: the helper exits
   await exited;
-  return { result, stats, lines, capture, helperCpu };
+  return { result, stats, lines, capture, helperCpu, bpfNs };
+}
+
+/**
+ * The kernel's own account of the loaded BPF programs' run time (kernel.bpf_stats_enabled), by
+ * program name: absolute, or since `since`. Only programs whose counters moved are returned.
+ */
+function bpfRunTimes(since) {
+  const out = spawnSync('/usr/sbin/bpftool', ['-j', 'prog', 'show'], { encoding: 'utf8' });
+  const now = new Map((JSON.parse(out.stdout || '[]') ?? []).map((p) => [p.id, p]));
+  if (!since) return now;
+  const byName = {};
+  for (const [id, p] of now) {
+    const runs = (p.run_cnt ?? 0) - (since.get(id)?.run_cnt ?? 0);
+    if (runs > 0) byName[p.name] = { runs, ns: (p.run_time_ns ?? 0) - (since.get(id)?.run_time_ns ?? 0) };
+  }
+  return byName;
 }
 
 /** CPU seconds (user + system) of a process and of its live children, from /proc. */
@@ -147,6 +165,25 @@ async function churnRuns(secs, reps, conc) {
     }
   }
   const pairs = withHelper.map((w, i) => w / without[i]);
+  // BENCH_BPF_STATS=1: one more traced run with the kernel's BPF run-time accounting on (a global
+  // sysctl, on for that run only): the eBPF programs' own CPU per connection, by program.
+  let bpf;
+  if (process.env.BENCH_BPF_STATS === '1') {
+    spawnSync('/usr/sbin/sysctl', ['-q', '-w', 'kernel.bpf_stats_enabled=1']);
+    try {
+      const b = await traced(['churn', 47101, secs, conc], {}, { ...client, bpfStats: true });
+      const n = b.result.connections;
+      const progs = Object.entries(b.bpfNs ?? {}).filter(([name]) => /^(on_|cg_|cap_)/.test(name));
+      bpf = {
+        nsPerConn: Math.round(progs.reduce((a, [, v]) => a + v.ns, 0) / n),
+        byProgram: Object.fromEntries(
+          progs.map(([name, v]) => [name, { runsPerConn: +(v.runs / n).toFixed(2), nsPerRun: Math.round(v.ns / v.runs) }]),
+        ),
+      };
+    } finally {
+      spawnSync('/usr/sbin/sysctl', ['-q', '-w', 'kernel.bpf_stats_enabled=0']);
+    }
+  }
   return {
     without: median(without),
     with: median(withHelper),
@@ -160,6 +197,7 @@ async function churnRuns(secs, reps, conc) {
     clientCpuUsPerConn: { without: median(cpuWithout), with: median(cpuWith) },
     helperCpuUsPerConn: median(helperCpu),
     ringEventsPerConn: median(events),
+    bpf,
   };
 }
 
@@ -232,7 +270,7 @@ ${summary.date.slice(0, 10)}, ${summary.machine}; \`node bench/helper.mjs\` (roo
 ${
   !churn
     ? ''
-    : `| connection churn, loopback, Node client (net.connect, ${conc} in flight) vs C server, ${reps} alternating ${secs} s runs each (median) | without helper ${Math.round(churn.without)} conn/s, with ${Math.round(churn.with)} conn/s: **${churn.ratio.toFixed(3)}x** (runs without ${churn.runsWithout.join(', ')}; with ${churn.runsWith.join(', ')}); median pair ratio ${churn.pairRatio.toFixed(3)}x; client CPU ${churn.clientCpuUsPerConn.without.toFixed(1)} → ${churn.clientCpuUsPerConn.with.toFixed(1)} µs per connection; helper ${churn.helperCpuUsPerConn.toFixed(1)} µs CPU and ${churn.ringEventsPerConn.toFixed(2)} ring events per connection | >= 0.95x |
+    : `| connection churn, loopback, Node client (net.connect, ${conc} in flight) vs C server, ${reps} alternating ${secs} s runs each (median) | without helper ${Math.round(churn.without)} conn/s, with ${Math.round(churn.with)} conn/s: **${churn.ratio.toFixed(3)}x** (runs without ${churn.runsWithout.join(', ')}; with ${churn.runsWith.join(', ')}); median pair ratio ${churn.pairRatio.toFixed(3)}x; client CPU ${churn.clientCpuUsPerConn.without.toFixed(1)} → ${churn.clientCpuUsPerConn.with.toFixed(1)} µs per connection; helper ${churn.helperCpuUsPerConn.toFixed(1)} µs CPU and ${churn.ringEventsPerConn.toFixed(2)} ring events per connection${churn.bpf ? `; eBPF programs ${churn.bpf.nsPerConn} ns per connection` : ''} | >= 0.95x |
 `
 }${
     !pacedOut
@@ -242,7 +280,7 @@ ${
   }${
     !capture
       ? ''
-      : `| capture: traced connection + untraced connection on lo, traced ${tracedWrites / 1000}k echoed writes/s, untraced ${untracedWrites / 1000}k writes/s | traced ${capture.tracedPacketsPerSec} packets/s passed the kernel filter, **kernel drops ${capture.kernelDrops}**; written ${capture.written}, unattributed ${capture.unattributed}; spool holds ${capture.connectionsInSpool} connection(s) (the traced one); untraced writes ${capture.untracedWrites} filtered in the kernel | 0 drops at 50k packets/s |
+      : `| capture: traced connection + untraced connection on lo, traced ${tracedWrites / 1000}k echoed writes/s, untraced ${untracedWrites / 1000}k writes/s | traced ${capture.tracedPacketsPerSec} packets/s passed the kernel filter, **kernel drops ${capture.kernelDrops}**; written ${capture.written}, unattributed ${capture.unattributed}; spool holds ${capture.connectionsInSpool} connection(s) (the traced one); untraced writes ${capture.untracedWrites} filtered in the kernel; helper CPU per packet: native reader ${((capture.helperCpu.native * 1e6) / (capture.written || 1)).toFixed(2)} µs, Node side ${((capture.helperCpu.node * 1e6) / (capture.written || 1)).toFixed(2)} µs | 0 drops at 50k packets/s |
 `
   }`;
   console.log(md);
