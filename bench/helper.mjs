@@ -2,11 +2,13 @@
 //  1. connection churn on loopback: connections/s of a client with the helper attached vs not
 //     (floor 0.95x), alternating runs, medians;
 //  2. 10,000 connections/s paced, helper attached: the eBPF ring buffer's lost-event counter (floor 0);
-//  3. capture: a traced connection sending ~50,000 packets/s next to an untraced one on the same
+//  3. capture: traced connections sending ~50,000 packets/s next to an untraced one on the same
 //     interface (lo): kernel drops of the capture sockets (floor 0), and that the untraced
 //     packets were filtered out in the kernel.
-// Usage: node bench/helper.mjs [--quick]   Prints a JSON summary and a Markdown block for
-// bench/RESULTS.md.
+// Usage: node bench/helper.mjs [--quick] [--only=churn,paced,capture]   Prints a JSON summary and
+// a Markdown block for bench/RESULTS.md. Environment: BENCH_PIN=0 (do not pin the churn client),
+// BENCH_BPF_STATS=1 (one more traced churn run with the kernel's BPF run-time stats),
+// BENCH_PCAP_BUFFER_MIB, BENCH_BLAST_WPS, BENCH_BLAST_CONNS (the capture's load).
 import { spawn, spawnSync } from 'node:child_process';
 import { cpus, loadavg, release } from 'node:os';
 import { createRequire } from 'node:module';
@@ -217,13 +219,17 @@ async function pacedRun() {
 async function captureRun() {
   // 3. capture: traced blast + untraced blast on lo.
   const untracedWrites = 20000;
-  const tracedWrites = 48000;
+  const tracedWrites = Number(process.env.BENCH_BLAST_WPS) || 48000;
+  // Several connections of the traced process, written round robin: the kernel coalesces small
+  // writes queued behind one in flight on the same socket (autocorking), so one connection's
+  // packet rate falls with the machine's load; spread over 16 it stays near one segment a write.
+  const blastConns = Number(process.env.BENCH_BLAST_CONNS) || 16;
   const blastSecs = quick ? 3 : 5;
-  // The traced connection writes small chunks to an echo server (data both ways, ACKs mostly
-  // piggybacked): about 50,000 packets/s.
+  // The traced connections write small chunks to an echo server (data both ways, ACKs mostly
+  // piggybacked): about 50,000 packets/s or more.
   const untraced = run(['blast', 47103, blastSecs + 1, untracedWrites]);
   const bufMiB = Number(process.env.BENCH_PCAP_BUFFER_MIB) || undefined;
-  const cap = await traced(['blast', 47102, blastSecs, tracedWrites], {
+  const cap = await traced(['blast', 47102, blastSecs, tracedWrites, blastConns], {
     pcap: true,
     pcapMaxBytes: 1024 * 1024 * 1024,
     pcapBufferMiB: bufMiB,
@@ -252,7 +258,8 @@ async function captureRun() {
 
 function report(loadStart, { churn, paced: pacedOut, capture }, { secs, reps, conc }) {
   const untracedWrites = 20000;
-  const tracedWrites = 48000;
+  const tracedWrites = Number(process.env.BENCH_BLAST_WPS) || 48000;
+  const blastConns = Number(process.env.BENCH_BLAST_CONNS) || 16;
   const summary = {
     date: new Date().toISOString(),
     machine: `${cpus().length}x ${cpus()[0].model}, Linux ${release()}, Node ${process.version}`,
@@ -280,7 +287,7 @@ ${
   }${
     !capture
       ? ''
-      : `| capture: traced connection + untraced connection on lo, traced ${tracedWrites / 1000}k echoed writes/s, untraced ${untracedWrites / 1000}k writes/s | traced ${capture.tracedPacketsPerSec} packets/s passed the kernel filter, **kernel drops ${capture.kernelDrops}**; written ${capture.written}, unattributed ${capture.unattributed}; spool holds ${capture.connectionsInSpool} connection(s) (the traced one); untraced writes ${capture.untracedWrites} filtered in the kernel; helper CPU per packet: native reader ${((capture.helperCpu.native * 1e6) / (capture.written || 1)).toFixed(2)} µs, Node side ${((capture.helperCpu.node * 1e6) / (capture.written || 1)).toFixed(2)} µs | 0 drops at 50k packets/s |
+      : `| capture: ${blastConns} traced connections + 1 untraced connection on lo, traced ${tracedWrites / 1000}k echoed writes/s, untraced ${untracedWrites / 1000}k writes/s | traced ${capture.tracedPacketsPerSec} packets/s passed the kernel filter, **kernel drops ${capture.kernelDrops}**; written ${capture.written}, unattributed ${capture.unattributed}; spool holds ${capture.connectionsInSpool} connection(s) (the traced ones); untraced writes ${capture.untracedWrites} filtered in the kernel; helper CPU per packet: native reader ${((capture.helperCpu.native * 1e6) / (capture.written || 1)).toFixed(2)} µs, Node side ${((capture.helperCpu.node * 1e6) / (capture.written || 1)).toFixed(2)} µs | 0 drops at 50k packets/s |
 `
   }`;
   console.log(md);
