@@ -71,7 +71,8 @@ async function traced(args, helperOpts = {}, runOpts = {}) {
     else if (l.startsWith('{"type":"ready"')) ready(JSON.parse(l));
     else if (l.startsWith('{"type":"error"')) console.error(l);
   });
-  const exited = new Promise((res) => h.on('exit', res));
+  // Its last lines (the final stats) may still be in the pipe when 'exit' fires: wait for both.
+  const exited = Promise.all([new Promise((res) => h.on('exit', res)), new Promise((res) => h.stdout.on('close', res))]);
   await isReady;
   const cpu0 = treeCpu(h.pid);
   const bpf0 = runOpts.bpfStats ? bpfRunTimes() : undefined;
