@@ -44,7 +44,8 @@ function run(args, { gated = false, node = false, cpu = undefined } = {}) {
   let out = '';
   child.stdout.on('data', (d) => (out += d));
   const result = new Promise((res) =>
-    child.on('exit', () => {
+    // 'close', not 'exit': the last line may still be in the pipe when the process has exited.
+    child.on('close', () => {
       const last = out.trim().split('\n').at(-1);
       res(last?.startsWith('{') ? JSON.parse(last) : {});
     }),
