@@ -109,15 +109,18 @@ export function frameTuple(linkType: string, frame: Buffer): AddrTuple | undefin
   return undefined;
 }
 
-/** Network-layer offset and ethertype of a frame, or undefined for link types we do not parse. */
-function networkOffset(linkType: string, f: Buffer, n: number): [number, number] | undefined {
+/**
+ * Network-layer offset and ethertype of the frame at `b` in `f` that ends at `n`, or undefined
+ * for link types we do not parse. Offsets are absolute (into `f`).
+ */
+function networkOffset(linkType: string, f: Buffer, b: number, n: number): [number, number] | undefined {
   if (linkType === 'ETHERNET') {
-    if (n < 14) return undefined;
-    const proto = f.readUInt16BE(12);
-    return proto === 0x8100 && n >= 18 ? [18, f.readUInt16BE(16)] : [14, proto];
+    if (n - b < 14) return undefined;
+    const proto = f.readUInt16BE(b + 12);
+    return proto === 0x8100 && n - b >= 18 ? [b + 18, f.readUInt16BE(b + 16)] : [b + 14, proto];
   }
-  if (linkType === 'LINKTYPE_LINUX_SLL') return n < 16 ? undefined : [16, f.readUInt16BE(14)];
-  if (linkType === 'RAW') return [0, n > 0 && f[0] >> 4 === 6 ? 0x86dd : 0x0800];
+  if (linkType === 'LINKTYPE_LINUX_SLL') return n - b < 16 ? undefined : [b + 16, f.readUInt16BE(b + 14)];
+  if (linkType === 'RAW') return [b, n > b && f[b] >> 4 === 6 ? 0x86dd : 0x0800];
   return undefined;
 }
 
@@ -139,10 +142,12 @@ function ipKey(f: Buffer, off: number, n: number, v6: boolean): string | undefin
 /**
  * A compact key of a frame's TCP/UDP tuple (the raw address and port bytes), for the per-packet
  * lookup: cheaper than formatting addresses; equal to addrKey() of the same tuple. For an ICMP
- * error (unreachable, time exceeded, packet too big), the key of the packet it quotes.
+ * error (unreachable, time exceeded, packet too big), the key of the packet it quotes. The frame
+ * is the `len` bytes at `base` in `f` (no subarray per packet on the capture's hot path).
  */
-export function frameKey(linkType: string, f: Buffer, n: number): string | undefined {
-  const nh = networkOffset(linkType, f, n);
+export function frameKey(linkType: string, f: Buffer, len: number, base = 0): string | undefined {
+  const n = base + len;
+  const nh = networkOffset(linkType, f, base, n);
   if (!nh) return undefined;
   const [off, proto] = nh;
   if (proto === 0x0800) {
@@ -335,14 +340,15 @@ export class TracedCapture {
       const origLen = b.readUInt32LE(o + 4);
       const tsUs = b.readUInt32LE(o + 8) * 1e6 + Math.floor(b.readUInt32LE(o + 12) / 1000);
       const iface = b.readUInt16LE(o + 16);
-      const frame = b.subarray(o + RECORD_HEADER, o + RECORD_HEADER + caplen);
-      o += RECORD_HEADER + caplen;
+      const at = o + RECORD_HEADER;
+      o = at + caplen;
       const dev = this.devices[iface];
-      const key = dev && frameKey(dev.linkType, frame, caplen);
+      const key = dev && frameKey(dev.linkType, b, caplen, at);
       if (key === undefined) continue;
       const v = this.lookup(key, now);
-      if (v) this.writer!.writeFrame(iface, tsUs, frame, caplen, v.comment, origLen);
-      else if (this.pending.length < 100000) this.pending.push({ iface, tsUs, data: Buffer.from(frame), origLen, key, at: now });
+      if (v) this.writer!.writeFrame(iface, tsUs, b, caplen, v.comment, origLen, at);
+      else if (this.pending.length < 100000)
+        this.pending.push({ iface, tsUs, data: Buffer.from(b.subarray(at, o)), origLen, key, at: now });
       else this.unattributed++;
     }
     if (o < b.length) this.rest = Buffer.from(b.subarray(o));
