@@ -8,7 +8,8 @@
 // Usage: node bench/helper.mjs [--quick] [--only=churn,paced,capture]   Prints a JSON summary and
 // a Markdown block for bench/RESULTS.md. Environment: BENCH_PIN=0 (do not pin the churn client),
 // BENCH_BPF_STATS=1 (one more traced churn run with the kernel's BPF run-time stats),
-// BENCH_PCAP_BUFFER_MIB, BENCH_BLAST_WPS, BENCH_BLAST_CONNS (the capture's load).
+// BENCH_PCAP_BUFFER_MIB, BENCH_BLAST_WPS, BENCH_BLAST_CONNS (the capture's load), BENCH_CAPTURE_STALL_MS
+// (stop the capture's Node side that long during the load: what the kernel rings absorb).
 import { spawn, spawnSync } from 'node:child_process';
 import { cpus, loadavg, release } from 'node:os';
 import { createRequire } from 'node:module';
@@ -77,6 +78,14 @@ async function traced(args, helperOpts = {}, runOpts = {}) {
   await isReady;
   const cpu0 = treeCpu(h.pid);
   const bpf0 = runOpts.bpfStats ? bpfRunTimes() : undefined;
+  // BENCH_CAPTURE_STALL_MS: stop the helper's Node side (the packet stream's reader) that long, 1 s
+  // into the load: the native reader waits on the full pipe and the kernel rings must hold the rest.
+  if (runOpts.stallMs) {
+    setTimeout(() => {
+      process.kill(h.pid, 'SIGSTOP');
+      setTimeout(() => process.kill(h.pid, 'SIGCONT'), runOpts.stallMs);
+    }, 1000);
+  }
   r.release();
   const result = await r.result;
   const cpu1 = treeCpu(h.pid);
@@ -231,11 +240,15 @@ async function captureRun() {
   // piggybacked): about 50,000 packets/s or more.
   const untraced = run(['blast', 47103, blastSecs + 1, untracedWrites]);
   const bufMiB = Number(process.env.BENCH_PCAP_BUFFER_MIB) || undefined;
-  const cap = await traced(['blast', 47102, blastSecs, tracedWrites, blastConns], {
-    pcap: true,
-    pcapMaxBytes: 1024 * 1024 * 1024,
-    pcapBufferMiB: bufMiB,
-  });
+  const cap = await traced(
+    ['blast', 47102, blastSecs, tracedWrites, blastConns],
+    {
+      pcap: true,
+      pcapMaxBytes: 1024 * 1024 * 1024,
+      pcapBufferMiB: bufMiB,
+    },
+    { stallMs: Number(process.env.BENCH_CAPTURE_STALL_MS) || 0 },
+  );
   const untracedResult = await untraced.result;
   let spoolCheck = {};
   if (cap.capture) {
