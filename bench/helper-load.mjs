@@ -24,7 +24,8 @@ if (mode === 'server') {
   const finish = () => {
     if (finished) return;
     finished = true;
-    console.log(JSON.stringify({ connections: done, seconds: (performance.now() - start) / 1000 }));
+    const cpu = process.cpuUsage();
+    console.log(JSON.stringify({ connections: done, seconds: (performance.now() - start) / 1000, cpuUs: cpu.user + cpu.system }));
     process.exit(0);
   };
   const one = () => {

@@ -2,16 +2,19 @@
 //  1. connection churn on loopback: connections/s of a client with the helper attached vs not
 //     (floor 0.95x), alternating runs, medians;
 //  2. 10,000 connections/s paced, helper attached: the eBPF ring buffer's lost-event counter (floor 0);
-//  3. capture: a traced connection sending ~50,000 packets/s next to an untraced one on the same
+//  3. capture: traced connections sending ~50,000 packets/s next to an untraced one on the same
 //     interface (lo): kernel drops of the capture sockets (floor 0), and that the untraced
 //     packets were filtered out in the kernel.
-// Usage: node bench/helper.mjs [--quick]   Prints a JSON summary and a Markdown block for
-// bench/RESULTS.md.
-import { spawn } from 'node:child_process';
+// Usage: node bench/helper.mjs [--quick] [--only=churn,paced,capture]   Prints a JSON summary and
+// a Markdown block for bench/RESULTS.md. Environment: BENCH_PIN=0 (do not pin the churn client),
+// BENCH_BPF_STATS=1 (one more traced churn run with the kernel's BPF run-time stats),
+// BENCH_PCAP_BUFFER_MIB, BENCH_BLAST_WPS, BENCH_BLAST_CONNS (the capture's load), BENCH_CAPTURE_STALL_MS
+// (stop the capture's Node side that long during the load: what the kernel rings absorb).
+import { spawn, spawnSync } from 'node:child_process';
 import { cpus, loadavg, release } from 'node:os';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
@@ -21,21 +24,29 @@ const require = createRequire(import.meta.url);
 // the bench machine and leave the helper nothing to be measured against.
 const loadgen = join(root, 'native', 'build', 'loadgen');
 const quick = process.argv.includes('--quick');
+// --only=churn,paced,capture runs a subset (the others print as skipped).
+const only = new Set((process.argv.find((a) => a.startsWith('--only='))?.slice(7) ?? 'churn,paced,capture').split(','));
 if (process.getuid() !== 0) {
   console.error('bench/helper.mjs: needs root (the helper attaches eBPF programs)');
   process.exit(1);
 }
 const api = require(join(root, 'dist', 'helper-api.cjs'));
 
-function run(args, { gated = false, node = false } = {}) {
-  const cmd = node ? [process.execPath, join(root, 'bench', 'helper-load.mjs'), ...args.map(String)] : [loadgen, ...args.map(String)];
+// The churn client runs on CPU 0 and loadgen's server on CPU 1 (BENCH_PIN=0: unpinned), so a
+// run's rate moves less with where the scheduler happens to put them on this 2-core box.
+const pin = process.env.BENCH_PIN !== '0' && cpus().length >= 2 && existsSync('/usr/bin/taskset');
+
+function run(args, { gated = false, node = false, cpu = undefined } = {}) {
+  let cmd = node ? [process.execPath, join(root, 'bench', 'helper-load.mjs'), ...args.map(String)] : [loadgen, ...args.map(String)];
+  if (pin && cpu !== undefined) cmd = ['/usr/bin/taskset', '-c', String(cpu), ...cmd];
   const child = gated
     ? spawn('/bin/sh', ['-c', 'read _ <&3; exec 3<&-; exec "$@"', 'gate', ...cmd], { stdio: ['ignore', 'pipe', 'inherit', 'pipe'] })
     : spawn(cmd[0], cmd.slice(1), { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   child.stdout.on('data', (d) => (out += d));
   const result = new Promise((res) =>
-    child.on('exit', () => {
+    // 'close', not 'exit': the last line may still be in the pipe when the process has exited.
+    child.on('close', () => {
       const last = out.trim().split('\n').at(-1);
       res(last?.startsWith('{') ? JSON.parse(last) : {});
     }),
@@ -62,20 +73,70 @@ async function traced(args, helperOpts = {}, runOpts = {}) {
     else if (l.startsWith('{"type":"ready"')) ready(JSON.parse(l));
     else if (l.startsWith('{"type":"error"')) console.error(l);
   });
-  const exited = new Promise((res) => h.on('exit', res));
+  // Its last lines (the final stats) may still be in the pipe when 'exit' fires: wait for both.
+  const exited = Promise.all([new Promise((res) => h.on('exit', res)), new Promise((res) => h.stdout.on('close', res))]);
   await isReady;
+  const cpu0 = treeCpu(h.pid);
+  const bpf0 = runOpts.bpfStats ? bpfRunTimes() : undefined;
+  // BENCH_CAPTURE_STALL_MS: stop the helper's Node side (the packet stream's reader) that long, 1 s
+  // into the load: the native reader waits on the full pipe and the kernel rings must hold the rest.
+  if (runOpts.stallMs) {
+    setTimeout(() => {
+      process.kill(h.pid, 'SIGSTOP');
+      setTimeout(() => process.kill(h.pid, 'SIGCONT'), runOpts.stallMs);
+    }, 1000);
+  }
   r.release();
   const result = await r.result;
+  const cpu1 = treeCpu(h.pid);
+  const bpfNs = bpf0 ? bpfRunTimes(bpf0) : undefined;
+  // CPU seconds of the helper's processes (Node relay and native helper) while the load ran.
+  const helperCpu = { node: cpu1.self - cpu0.self, native: cpu1.children - cpu0.children };
   h.stdin.end(); // the parent is done: the helper exits
   await exited;
-  return { result, stats, lines, capture };
+  return { result, stats, lines, capture, helperCpu, bpfNs };
+}
+
+/**
+ * The kernel's own account of the loaded BPF programs' run time (kernel.bpf_stats_enabled), by
+ * program name: absolute, or since `since`. Only programs whose counters moved are returned.
+ */
+function bpfRunTimes(since) {
+  const out = spawnSync('/usr/sbin/bpftool', ['-j', 'prog', 'show'], { encoding: 'utf8' });
+  const now = new Map((JSON.parse(out.stdout || '[]') ?? []).map((p) => [p.id, p]));
+  if (!since) return now;
+  const byName = {};
+  for (const [id, p] of now) {
+    const runs = (p.run_cnt ?? 0) - (since.get(id)?.run_cnt ?? 0);
+    if (runs > 0) byName[p.name] = { runs, ns: (p.run_time_ns ?? 0) - (since.get(id)?.run_time_ns ?? 0) };
+  }
+  return byName;
+}
+
+/** CPU seconds (user + system) of a process and of its live children, from /proc. */
+function treeCpu(pid) {
+  const ticks = (p) => {
+    try {
+      const f = readFileSync(`/proc/${p}/stat`, 'utf8').split(') ')[1].split(' ');
+      return (Number(f[11]) + Number(f[12])) / 100;
+    } catch {
+      return 0;
+    }
+  };
+  let children = 0;
+  try {
+    for (const c of readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean)) children += ticks(c);
+  } catch {
+    /* gone */
+  }
+  return { self: ticks(pid), children };
 }
 
 const median = (a) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
 
 async function main() {
   const loadStart = loadavg()[0];
-  const server = run(['server', 47101, 47102, 47103]);
+  const server = run(['server', 47101, 47102, 47103], { cpu: 1 });
   await new Promise((r) => setTimeout(r, 300));
   if (!existsSync(loadgen)) throw new Error(`${loadgen} is missing: npm run build:native`);
   // Many short alternating runs: the machine is shared and a single run varies by 2x.
@@ -83,29 +144,80 @@ async function main() {
   const reps = quick ? 4 : 10;
   const conc = 32;
 
-  await run(['churn', 47101, 1, conc], { node: true }).result; // warm-up
+  const churn = only.has('churn') ? await churnRuns(secs, reps, conc) : undefined;
+  const pacedOut = only.has('paced') ? await pacedRun() : undefined;
+  const capture = only.has('capture') ? await captureRun() : undefined;
+  server.child.kill();
+  report(loadStart, { churn, paced: pacedOut, capture }, { secs, reps, conc });
+}
+
+async function churnRuns(secs, reps, conc) {
+  const client = { node: true, cpu: 0 };
+  await run(['churn', 47101, 1, conc], client).result; // warm-up
   // 1. churn of a Node client (what the helper traces in practice) against loadgen's server,
-  //    alternating without/with so drift affects both alike.
+  //    alternating without/with so drift affects both alike; which goes first alternates too.
   const without = [];
   const withHelper = [];
+  const cpuWithout = [];
+  const cpuWith = [];
+  const helperCpu = [];
+  const events = [];
   for (let i = 0; i < reps; i++) {
-    const a = await run(['churn', 47101, secs, conc], { node: true }).result;
-    without.push(a.connections / a.seconds);
-    const b = await traced(['churn', 47101, secs, conc], {}, { node: true });
-    withHelper.push(b.result.connections / b.result.seconds);
+    for (const traceIt of i % 2 ? [true, false] : [false, true]) {
+      if (!traceIt) {
+        const a = await run(['churn', 47101, secs, conc], client).result;
+        without.push(a.connections / a.seconds);
+        cpuWithout.push(a.cpuUs / a.connections);
+      } else {
+        const b = await traced(['churn', 47101, secs, conc], {}, client);
+        withHelper.push(b.result.connections / b.result.seconds);
+        cpuWith.push(b.result.cpuUs / b.result.connections);
+        helperCpu.push(((b.helperCpu.node + b.helperCpu.native) * 1e6) / b.result.connections);
+        events.push(b.stats.events / b.result.connections);
+      }
+    }
   }
-  const churn = {
+  const pairs = withHelper.map((w, i) => w / without[i]);
+  // BENCH_BPF_STATS=1: one more traced run with the kernel's BPF run-time accounting on (a global
+  // sysctl, on for that run only): the eBPF programs' own CPU per connection, by program.
+  let bpf;
+  if (process.env.BENCH_BPF_STATS === '1') {
+    spawnSync('/usr/sbin/sysctl', ['-q', '-w', 'kernel.bpf_stats_enabled=1']);
+    try {
+      const b = await traced(['churn', 47101, secs, conc], {}, { ...client, bpfStats: true });
+      const n = b.result.connections;
+      const progs = Object.entries(b.bpfNs ?? {}).filter(([name]) => /^(on_|cg_|cap_)/.test(name));
+      bpf = {
+        nsPerConn: Math.round(progs.reduce((a, [, v]) => a + v.ns, 0) / n),
+        byProgram: Object.fromEntries(
+          progs.map(([name, v]) => [name, { runsPerConn: +(v.runs / n).toFixed(2), nsPerRun: Math.round(v.ns / v.runs) }]),
+        ),
+      };
+    } finally {
+      spawnSync('/usr/sbin/sysctl', ['-q', '-w', 'kernel.bpf_stats_enabled=0']);
+    }
+  }
+  return {
     without: median(without),
     with: median(withHelper),
     runsWithout: without.map(Math.round),
     runsWith: withHelper.map(Math.round),
+    ratio: median(withHelper) / median(without),
+    // Second figures, steadier than the rate on a shared machine: the median of each
+    // back-to-back pair's ratio, the client's own CPU per connection (user + system, which holds
+    // the eBPF programs that run in its system calls), and the helper's CPU per connection.
+    pairRatio: median(pairs),
+    clientCpuUsPerConn: { without: median(cpuWithout), with: median(cpuWith) },
+    helperCpuUsPerConn: median(helperCpu),
+    ringEventsPerConn: median(events),
+    bpf,
   };
-  churn.ratio = churn.with / churn.without;
+}
 
-  // 2. 10,000 connections/s paced, helper attached.
-  // 2. The C client: a Node one cannot hold 10,000/s here.
+async function pacedRun() {
+  // 2. 10,000 connections/s paced, helper attached. The C client: a Node one cannot hold 10,000/s here.
   const paced = await traced(['churn', 47101, quick ? 3 : 5, 64, 10000]);
-  const pacedOut = {
+  return {
     targetRate: 10000,
     achievedRate: Math.round(paced.result.connections / paced.result.seconds),
     connections: paced.result.connections,
@@ -113,15 +225,30 @@ async function main() {
     ringEvents: paced.stats.events,
     helperLines: paced.lines,
   };
+}
 
+async function captureRun() {
   // 3. capture: traced blast + untraced blast on lo.
   const untracedWrites = 20000;
-  const tracedWrites = 48000;
+  const tracedWrites = Number(process.env.BENCH_BLAST_WPS) || 48000;
+  // Several connections of the traced process, written round robin: the kernel coalesces small
+  // writes queued behind one in flight on the same socket (autocorking), so one connection's
+  // packet rate falls with the machine's load; spread over 16 it stays near one segment a write.
+  const blastConns = Number(process.env.BENCH_BLAST_CONNS) || 16;
   const blastSecs = quick ? 3 : 5;
-  // The traced connection writes small chunks to an echo server (data both ways, ACKs mostly
-  // piggybacked): about 50,000 packets/s.
+  // The traced connections write small chunks to an echo server (data both ways, ACKs mostly
+  // piggybacked): about 50,000 packets/s or more.
   const untraced = run(['blast', 47103, blastSecs + 1, untracedWrites]);
-  const cap = await traced(['blast', 47102, blastSecs, tracedWrites], { pcap: true, pcapMaxBytes: 1024 * 1024 * 1024 });
+  const bufMiB = Number(process.env.BENCH_PCAP_BUFFER_MIB) || undefined;
+  const cap = await traced(
+    ['blast', 47102, blastSecs, tracedWrites, blastConns],
+    {
+      pcap: true,
+      pcapMaxBytes: 1024 * 1024 * 1024,
+      pcapBufferMiB: bufMiB,
+    },
+    { stallMs: Number(process.env.BENCH_CAPTURE_STALL_MS) || 0 },
+  );
   const untracedResult = await untraced.result;
   let spoolCheck = {};
   if (cap.capture) {
@@ -130,7 +257,7 @@ async function main() {
     spoolCheck = { spoolPackets: packets.length, connectionsInSpool: ports.size };
     rmSync(dirname(cap.capture.spool), { recursive: true, force: true });
   }
-  const capture = {
+  return {
     tracedWrites: cap.result.writes,
     untracedWrites: untracedResult.writes,
     seconds: cap.result.seconds,
@@ -140,9 +267,14 @@ async function main() {
     written: cap.capture?.packets,
     unattributed: cap.capture?.unattributed,
     ...spoolCheck,
+    helperCpu: cap.helperCpu,
   };
-  server.child.kill();
+}
 
+function report(loadStart, { churn, paced: pacedOut, capture }, { secs, reps, conc }) {
+  const untracedWrites = 20000;
+  const tracedWrites = Number(process.env.BENCH_BLAST_WPS) || 48000;
+  const blastConns = Number(process.env.BENCH_BLAST_CONNS) || 16;
   const summary = {
     date: new Date().toISOString(),
     machine: `${cpus().length}x ${cpus()[0].model}, Linux ${release()}, Node ${process.version}`,
@@ -157,10 +289,22 @@ ${summary.date.slice(0, 10)}, ${summary.machine}; \`node bench/helper.mjs\` (roo
 
 | benchmark | result | floor |
 |---|---|---|
-| connection churn, loopback, Node client (net.connect, ${conc} in flight) vs C server, ${reps} alternating ${secs} s runs each (median) | without helper ${Math.round(churn.without)} conn/s, with ${Math.round(churn.with)} conn/s: **${churn.ratio.toFixed(3)}x** (runs without ${churn.runsWithout.join(', ')}; with ${churn.runsWith.join(', ')}) | >= 0.95x |
-| paced churn, C client, helper attached | ${pacedOut.achievedRate} conn/s achieved (target 10,000), ${pacedOut.connections} connections, ring buffer **lost events ${pacedOut.lostEvents}** (${pacedOut.ringEvents} events) | 0 lost |
-| capture: traced connection + untraced connection on lo, traced ${tracedWrites / 1000}k echoed writes/s, untraced ${untracedWrites / 1000}k writes/s | traced ${capture.tracedPacketsPerSec} packets/s passed the kernel filter, **kernel drops ${capture.kernelDrops}**; written ${capture.written}, unattributed ${capture.unattributed}; spool holds ${capture.connectionsInSpool} connection(s) (the traced one); untraced writes ${capture.untracedWrites} filtered in the kernel | 0 drops at 50k packets/s |
-`;
+${
+  !churn
+    ? ''
+    : `| connection churn, loopback, Node client (net.connect, ${conc} in flight) vs C server, ${reps} alternating ${secs} s runs each (median) | without helper ${Math.round(churn.without)} conn/s, with ${Math.round(churn.with)} conn/s: **${churn.ratio.toFixed(3)}x** (runs without ${churn.runsWithout.join(', ')}; with ${churn.runsWith.join(', ')}); median pair ratio ${churn.pairRatio.toFixed(3)}x; client CPU ${churn.clientCpuUsPerConn.without.toFixed(1)} → ${churn.clientCpuUsPerConn.with.toFixed(1)} µs per connection; helper ${churn.helperCpuUsPerConn.toFixed(1)} µs CPU and ${churn.ringEventsPerConn.toFixed(2)} ring events per connection${churn.bpf ? `; eBPF programs ${churn.bpf.nsPerConn} ns per connection` : ''} | >= 0.95x |
+`
+}${
+    !pacedOut
+      ? ''
+      : `| paced churn, C client, helper attached | ${pacedOut.achievedRate} conn/s achieved (target 10,000), ${pacedOut.connections} connections, ring buffer **lost events ${pacedOut.lostEvents}** (${pacedOut.ringEvents} events) | 0 lost |
+`
+  }${
+    !capture
+      ? ''
+      : `| capture: ${blastConns} traced connections + 1 untraced connection on lo, traced ${tracedWrites / 1000}k echoed writes/s, untraced ${untracedWrites / 1000}k writes/s | traced ${capture.tracedPacketsPerSec} packets/s passed the kernel filter, **kernel drops ${capture.kernelDrops}**; written ${capture.written}, unattributed ${capture.unattributed}; spool holds ${capture.connectionsInSpool} connection(s) (the traced ones); untraced writes ${capture.untracedWrites} filtered in the kernel; helper CPU per packet: native reader ${((capture.helperCpu.native * 1e6) / (capture.written || 1)).toFixed(2)} µs, Node side ${((capture.helperCpu.node * 1e6) / (capture.written || 1)).toFixed(2)} µs | 0 drops at 50k packets/s |
+`
+  }`;
   console.log(md);
 }
 

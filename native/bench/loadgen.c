@@ -6,8 +6,9 @@
  *                                                      at once; echo; discard
  *   loadgen churn PORT SECONDS CONCURRENCY RATE        connections to 127.0.0.1 (RATE 0: as fast
  *                                                      as possible); prints {connections, seconds}
- *   loadgen blast PORT SECONDS WRITES_PER_SEC          one connection, 64-byte writes, Nagle off;
- *                                                      reads what comes back; prints {writes, seconds}
+ *   loadgen blast PORT SECONDS WRITES_PER_SEC [CONNS]  CONNS connections (default 1), 64-byte writes
+ *                                                      round robin, Nagle off; reads what comes back;
+ *                                                      prints {writes, seconds}
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -146,16 +147,21 @@ static int churn(int port, double secs, int conc, double rate)
 	return 0;
 }
 
-static int blast(int port, double secs, double wps)
+static int blast(int port, double secs, double wps, int conns)
 {
 	struct sockaddr_in a = addr(port);
-	int fd = socket(AF_INET, SOCK_STREAM, 0), one = 1;
-	if (connect(fd, (struct sockaddr *)&a, sizeof(a))) {
-		perror("connect");
-		return 1;
+	int fds[64], one = 1;
+	if (conns < 1 || conns > 64)
+		conns = 1;
+	for (int i = 0; i < conns; i++) {
+		fds[i] = socket(AF_INET, SOCK_STREAM, 0);
+		if (connect(fds[i], (struct sockaddr *)&a, sizeof(a))) {
+			perror("connect");
+			return 1;
+		}
+		setsockopt(fds[i], IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		fcntl(fds[i], F_SETFL, O_NONBLOCK);
 	}
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	fcntl(fd, F_SETFL, O_NONBLOCK);
 	char chunk[64], buf[65536];
 	memset(chunk, 'a', sizeof(chunk));
 	long writes = 0;
@@ -164,15 +170,20 @@ static int blast(int port, double secs, double wps)
 		double t = now_s();
 		if (t - t0 >= secs)
 			break;
-		while (writes < (t - t0) * wps && write(fd, chunk, sizeof(chunk)) > 0)
+		/* Round robin: with several connections a tick's writes go out one segment each (the
+		 * kernel coalesces small writes queued behind one in flight on the same socket). */
+		while (writes < (t - t0) * wps && write(fds[writes % conns], chunk, sizeof(chunk)) > 0)
 			writes++;
-		while (read(fd, buf, sizeof(buf)) > 0)
-			;
+		for (int i = 0; i < conns; i++)
+			while (read(fds[i], buf, sizeof(buf)) > 0)
+				;
 		struct timespec d = {0, 200000};
 		nanosleep(&d, NULL);
 	}
-	shutdown(fd, SHUT_WR);
-	close(fd);
+	for (int i = 0; i < conns; i++) {
+		shutdown(fds[i], SHUT_WR);
+		close(fds[i]);
+	}
 	printf("{\"writes\":%ld,\"seconds\":%.6f}\n", writes, now_s() - t0);
 	return 0;
 }
@@ -184,7 +195,7 @@ int main(int argc, char **argv)
 	if (argc >= 6 && !strcmp(argv[1], "churn"))
 		return churn(atoi(argv[2]), atof(argv[3]), atoi(argv[4]), atof(argv[5]));
 	if (argc >= 5 && !strcmp(argv[1], "blast"))
-		return blast(atoi(argv[2]), atof(argv[3]), atof(argv[4]));
+		return blast(atoi(argv[2]), atof(argv[3]), atof(argv[4]), argc >= 6 ? atoi(argv[5]) : 1);
 	fprintf(stderr, "usage: loadgen server|churn|blast ...\n");
 	return 2;
 }

@@ -45,10 +45,6 @@ const volatile __u64 update_interval_ns = 250000000ULL;
  * effective, saved or filesystem uid is no longer owner_uid (a setuid exec, a setuid() call)
  * leaves the traced set at its next exec, fork, connect or UDP send. */
 const volatile __u32 owner_uid = 0;
-/* Random, per helper run (set before load): the payload of the one datagram the helper sends to
- * 127.0.0.1:9 once the capture filter is attached. The filter passes it on "lo" only, so the
- * capture there can tell the packets that entered before the filter from those after. */
-const volatile __u64 lo_marker = 0;
 const volatile __u8 check_owner = 0;
 
 struct conn {
@@ -1079,8 +1075,8 @@ static __always_inline int live(const struct nt_cap_val *v)
 SEC("socket")
 int cap_filter(struct __sk_buff *skb)
 {
-	/* libpcap on "lo" shows each packet once, by skipping PACKET_OUTGOING in user space;
-	 * with our kernel filter do it here, so loopback traffic is not copied twice. */
+	/* On "lo" each packet passes the taps twice, outgoing and incoming: keep one copy (as
+	 * libpcap does), here in the kernel so loopback traffic is not copied twice. */
 	if (skb->pkt_type == NT_PACKET_OUTGOING && skb->ifindex == NT_LOOPBACK_IFINDEX)
 		return 0;
 	if (skb->protocol != bpf_htons(0x0800) && skb->protocol != bpf_htons(0x86DD))
@@ -1089,11 +1085,6 @@ int cap_filter(struct __sk_buff *skb)
 	__u32 l4 = 0;
 	if (load_key(skb, 0, &k, &l4))
 		return 0;
-	if (lo_marker && k.proto == IPPROTO_UDP && k.dport == bpf_htons(9) && skb->ifindex == NT_LOOPBACK_IFINDEX) {
-		__u64 m;
-		if (bpf_skb_load_bytes_relative(skb, l4 + 8, &m, 8, BPF_HDR_START_NET) == 0 && m == lo_marker)
-			return skb->len;
-	}
 	if (k.proto == IPPROTO_TCP || k.proto == IPPROTO_UDP) {
 		struct nt_cap_val *v = bpf_map_lookup_elem(&cap_tuples, &k);
 		if (!live(v))

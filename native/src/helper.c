@@ -6,10 +6,11 @@
  * stdin closes (the parent is gone), when the target process ends, or on "stop".
  *
  * Usage: nettrace-helper --pid PID [--mode auto|bpf|inet_diag] [--no-conntrack]
- *                        [--capture-fds 3,4,...] [--update-ms N] [--poll-ms N] [--linger-ms N]
- *                        [--authority LABEL]
- * --capture-fds: inherited AF_PACKET sockets to put the capture's BPF filter on (it only ever
- * narrows what they receive); --authority: how the caller started us, echoed in `ready`.
+ *                        [--capture-pipe FD [--capture-ring-mib N]]
+ *                        [--update-ms N] [--poll-ms N] [--linger-ms N] [--authority LABEL]
+ * --capture-pipe: capture (root only): capture.c opens packet sockets on the network namespace's
+ * devices with the capture's BPF filter on them from the start, and streams their packets to FD
+ * (a pipe of the Node side); --authority: how the caller started us, echoed in `ready`.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -27,7 +28,6 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <grp.h>
-#include <sys/random.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 #include <bpf/libbpf.h>
@@ -36,8 +36,7 @@
 #include "nettrace.h"
 #include "nettrace.skel.h"
 #include "helper.h"
-
-#define MAX_CAP_FDS 32
+#include "capture.h"
 
 static volatile sig_atomic_t stopping;
 static struct nt_ct *ct;
@@ -47,8 +46,10 @@ struct options {
 	pid_t pid;
 	const char *mode;
 	int conntrack;
-	int cap_fds[MAX_CAP_FDS];
+	int cap_fds[NT_CAP_MAX_DEVS]; /* the capture's sockets (capture.c), for their counters */
 	int n_cap_fds;
+	int cap_pipe;     /* --capture-pipe: the packet stream to the Node side, or -1 */
+	unsigned cap_mib; /* --capture-ring-mib: ring per device */
 	int update_ms;
 	int poll_ms;
 	int linger_ms;
@@ -520,33 +521,13 @@ static int on_event(void *ctx, void *data, size_t size)
 }
 
 static uint64_t cap_packets, cap_drops;
-/* Per capture socket: packets that entered its ring before our filters (see ready's captureUnfiltered). */
-static uint64_t cap_unfiltered[MAX_CAP_FDS];
-
-/*
- * First thing at start: a classic filter that passes nothing on each inherited capture socket
- * (the Node side opened them without one; see src/helper/pcap.ts), so that from here on no
- * packet enters their rings until the BPF filter replaces it. Never widens anything.
- */
-static void block_capture(struct options *o)
-{
-	struct sock_filter nothing[] = {{0x06, 0, 0, 0}}; /* BPF_RET | BPF_K, 0 */
-	struct sock_fprog prog = {.len = 1, .filter = nothing};
-	for (int i = 0; i < o->n_cap_fds; i++) {
-		int dom = 0;
-		socklen_t len = sizeof(dom);
-		if (getsockopt(o->cap_fds[i], SOL_SOCKET, SO_DOMAIN, &dom, &len) == 0 && dom == AF_PACKET)
-			setsockopt(o->cap_fds[i], SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog));
-	}
-}
 
 static void read_capture_stats(const struct options *o)
 {
 	for (int i = 0; i < o->n_cap_fds; i++) {
 		struct tpacket_stats_v3 st = {0};
 		socklen_t len = sizeof(st);
-		/* PACKET_STATISTICS resets the kernel's counters on every read; libpcap would read
-		 * them only in pcap_stats(), which `cap` never calls, so this process owns them. */
+		/* PACKET_STATISTICS resets the kernel's counters on every read; this process owns them. */
 		if (getsockopt(o->cap_fds[i], SOL_PACKET, PACKET_STATISTICS, &st, &len) == 0) {
 			cap_packets += st.tp_packets;
 			cap_drops += st.tp_drops;
@@ -693,24 +674,11 @@ static int libbpf_quiet(enum libbpf_print_level level, const char *fmt, va_list 
 }
 
 
-static void emit_ready(const char *mode, int conntrack_on, const char *ct_why, int capture_on, const char *cap_why,
-		       int n_cap_fds, uint64_t marker)
+static void emit_ready(const char *mode, int conntrack_on, const char *ct_why, int capture_on, const char *cap_why)
 {
 	struct nt_json j;
 	nt_json_begin(&j, "ready");
 	nt_json_str(&j, "mode", mode);
-	if (n_cap_fds) {
-		nt_json_key(&j, "captureUnfiltered");
-		for (int i = 0; i < n_cap_fds; i++) {
-			if (cap_unfiltered[i] == UINT64_MAX)
-				nt_json_raw(&j, "%c-1", i ? ',' : '[');
-			else
-				nt_json_raw(&j, "%c%llu", i ? ',' : '[', (unsigned long long)cap_unfiltered[i]);
-		}
-		nt_json_raw(&j, "]");
-		if (marker)
-			nt_json_raw(&j, ",\"captureMarker\":\"%016llx\"", (unsigned long long)marker);
-	}
 	if (nt_authority)
 		nt_json_str(&j, "authority", nt_authority);
 	nt_json_obj_begin(&j, "features");
@@ -807,7 +775,7 @@ static void attach_cgroup_hooks(struct nettrace_bpf *skel, pid_t pid, int pidfd)
 static char bpf_failure[256];
 
 /* Opens the BPF object with the run's constants and the programs the run needs. */
-static struct nettrace_bpf *open_bpf(struct options *o, uid_t me, uint64_t marker)
+static struct nettrace_bpf *open_bpf(struct options *o, uid_t me)
 {
 	struct nettrace_bpf *skel = nettrace_bpf__open();
 	if (!skel)
@@ -817,8 +785,7 @@ static struct nettrace_bpf *open_bpf(struct options *o, uid_t me, uint64_t marke
 	 * the invoking user is root, who may trace anything. */
 	skel->rodata->owner_uid = me;
 	skel->rodata->check_owner = me != 0;
-	skel->rodata->lo_marker = marker;
-	if (!o->n_cap_fds) {
+	if (o->cap_pipe < 0) {
 		bpf_program__set_autoload(skel->progs.on_dev_queue, false);
 		bpf_program__set_autoload(skel->progs.on_send_length, false);
 		bpf_program__set_autoload(skel->progs.cg_connect4, false);
@@ -833,11 +800,7 @@ static int run_bpf(struct options *o)
 {
 	char why[256];
 	uid_t me = invoking_uid();
-	uint64_t marker = 0;
-	while (!marker)
-		if (getrandom((void *)&marker, sizeof(marker), 0) < 0)
-			break;
-	struct nettrace_bpf *skel = open_bpf(o, me, marker);
+	struct nettrace_bpf *skel = open_bpf(o, me);
 	if (!skel) {
 		snprintf(bpf_failure, sizeof(bpf_failure), "cannot open the BPF object");
 		return NT_BPF_UNAVAILABLE;
@@ -887,46 +850,15 @@ static int run_bpf(struct options *o)
 
 	int capture_on = 0;
 	const char *cap_why = NULL;
-	if (o->n_cap_fds)
+	if (o->cap_pipe >= 0)
 		attach_cgroup_hooks(skel, o->pid, o->pidfd);
-	if (o->n_cap_fds) {
-		int pfd = bpf_program__fd(skel->progs.cap_filter);
-		capture_on = 1;
-		for (int i = 0; i < o->n_cap_fds; i++) {
-			/* The pass-nothing filter is on: what the counters hold is all that got in
-			 * before it (kernel drops are not in the ring). */
-			struct tpacket_stats st = {0};
-			socklen_t slen = sizeof(st);
-			if (getsockopt(o->cap_fds[i], SOL_PACKET, PACKET_STATISTICS, &st, &slen) == 0)
-				cap_unfiltered[i] = st.tp_packets - st.tp_drops;
-		}
-		for (int i = 0; i < o->n_cap_fds; i++) {
-			int dom = 0;
-			socklen_t len = sizeof(dom);
-			if (getsockopt(o->cap_fds[i], SOL_SOCKET, SO_DOMAIN, &dom, &len) || dom != AF_PACKET ||
-			    setsockopt(o->cap_fds[i], SOL_SOCKET, SO_ATTACH_BPF, &pfd, sizeof(pfd))) {
-				capture_on = 0;
-				cap_why = "the capture sockets handed to the helper are not packet sockets";
-			}
-		}
-		/* On "lo" the count cannot tell the Node side how many packets to skip: libpcap does
-		 * not deliver the outgoing copy of loopback packets (pcap-linux.c,
-		 * linux_check_direction), and what entered before was any mix. There the filter
-		 * passes one marker datagram instead; the capture skips up to it. */
-		for (int i = 0; capture_on && i < o->n_cap_fds; i++) {
-			struct sockaddr_ll sll = {0};
-			socklen_t slen = sizeof(sll);
-			if (getsockname(o->cap_fds[i], (struct sockaddr *)&sll, &slen) || sll.sll_ifindex != 1)
-				continue;
-			int u = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-			struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = htons(9), .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-			uint64_t m = skel->rodata->lo_marker;
-			if (u >= 0 && sendto(u, &m, sizeof(m), 0, (struct sockaddr *)&to, sizeof(to)) == sizeof(m))
-				cap_unfiltered[i] = UINT64_MAX; /* "up to the marker" */
-			if (u >= 0)
-				close(u);
-		}
-		/* Counters from before the filter was attached are not ours. */
+	if (o->cap_pipe >= 0) {
+		/* Our own sockets, filtered from their first packet: nothing unfiltered to count. */
+		int n = nt_capture_open(bpf_program__fd(skel->progs.cap_filter), o->cap_mib, o->cap_fds, why, sizeof(why));
+		o->n_cap_fds = n > 0 ? n : 0;
+		capture_on = n > 0;
+		if (n <= 0)
+			cap_why = n == 0 ? "no network interface with an address to capture on" : strdup(why);
 		read_capture_stats(o);
 		cap_packets = cap_drops = 0;
 	} else {
@@ -951,7 +883,11 @@ static int run_bpf(struct options *o)
 		nettrace_bpf__destroy(skel);
 		return 1;
 	}
-	emit_ready("bpf", ct != NULL, ct_why, capture_on, cap_why, o->n_cap_fds, skel->rodata->lo_marker);
+	if (capture_on && o->cap_pipe >= 0 && nt_capture_start(o->cap_pipe)) {
+		capture_on = 0;
+		cap_why = "the capture's packet stream could not be started";
+	}
+	emit_ready("bpf", ct != NULL, ct_why, capture_on, cap_why);
 	nt_flush_each = 0;
 
 	int pidfd = o->pidfd;
@@ -1021,6 +957,9 @@ static int run_bpf(struct options *o)
 	}
 	ring_buffer__consume(rb);
 	flush_pending();
+	/* The capture's last packets reach the Node side before the exit line. */
+	if (o->cap_pipe >= 0)
+		nt_capture_stop();
 	if (ct) {
 		nt_ct_handle_events(ct);
 		nt_ct_close(ct);
@@ -1035,12 +974,13 @@ static int run_bpf(struct options *o)
 
 int main(int argc, char **argv)
 {
-	struct options o = {.mode = "auto", .conntrack = 1, .update_ms = 250, .poll_ms = 100, .linger_ms = 500, .pidfd = -1};
+	struct options o = {.mode = "auto", .conntrack = 1, .cap_pipe = -1, .cap_mib = 16, .update_ms = 250, .poll_ms = 100, .linger_ms = 500, .pidfd = -1};
 	static const struct option longopts[] = {
 		{"pid", required_argument, 0, 'p'},
 		{"mode", required_argument, 0, 'm'},
 		{"no-conntrack", no_argument, 0, 'n'},
-		{"capture-fds", required_argument, 0, 'c'},
+		{"capture-pipe", required_argument, 0, 'P'},
+		{"capture-ring-mib", required_argument, 0, 'R'},
 		{"update-ms", required_argument, 0, 'u'},
 		{"poll-ms", required_argument, 0, 'l'},
 		{"linger-ms", required_argument, 0, 'g'},
@@ -1057,23 +997,17 @@ int main(int argc, char **argv)
 		case 'l': o.poll_ms = atoi(optarg); break;
 		case 'g': o.linger_ms = atoi(optarg); break;
 		case 'a': nt_authority = optarg; break;
-		case 'c': {
-			char *s = optarg, *end;
-			while (*s && o.n_cap_fds < MAX_CAP_FDS) {
-				long fd = strtol(s, &end, 10);
-				if (end == s || fd < 3)
-					break;
-				o.cap_fds[o.n_cap_fds++] = (int)fd;
-				s = *end == ',' ? end + 1 : end;
-			}
+		case 'P': o.cap_pipe = atoi(optarg) >= 3 ? atoi(optarg) : -1; break;
+		case 'R': {
+			long m = strtol(optarg, NULL, 10);
+			o.cap_mib = m >= 1 && m <= 1024 ? (unsigned)m : 16;
 			break;
 		}
 		default:
-			emit_error("USAGE", "usage: nettrace-helper --pid PID [--mode auto|bpf|inet_diag] [--no-conntrack] [--capture-fds 3,4] [--update-ms N]");
+			emit_error("USAGE", "usage: nettrace-helper --pid PID [--mode auto|bpf|inet_diag] [--no-conntrack] [--capture-pipe FD] [--update-ms N]");
 			return 2;
 		}
 	}
-	block_capture(&o);
 	setvbuf(stdout, NULL, _IOFBF, 1 << 16);
 	nt_clock_init();
 	prctl(PR_SET_PDEATHSIG, SIGTERM);

@@ -15,4 +15,4 @@ export {
 } from './rootEnv';
 export { notRootOnly } from './rootOwned';
 export { checkTarget, invokingUser } from './authority';
-export { addrKey, frameKey, frameTuple, ipBytes, ipv6String } from './pcap';
+export { addrKey, frameKey, frameTuple, ipBytes, ipv6String, TracedCapture } from './pcap';

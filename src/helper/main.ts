@@ -17,11 +17,12 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readlinkSync } from 'node:fs';
 import { setPriority, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import type { Readable } from 'node:stream';
 import type { HelperAuthority, HelperMessage } from '../protocol/helper';
 import { checkTarget, invokingUser } from './authority';
 import { environmentRefusal, resetEnvironment, systemProgram } from './rootEnv';
 import { SETUP_HINT } from './setupHint';
-import { chownDirectory, DEFAULT_CAPTURE_BUFFER_MIB, loadCap, TracedCapture } from './pcap';
+import { chownDirectory, DEFAULT_CAPTURE_BUFFER_MIB, TracedCapture } from './pcap';
 
 function send(m: HelperMessage): void {
   process.stdout.write(JSON.stringify(m) + '\n');
@@ -162,14 +163,13 @@ function startCapture(
 ): { capture?: TracedCapture; captureWhy?: string; spool?: string } {
   if (!root)
     return { captureWhy: `packet capture needs root: start the helper as root or through \`sudo -n\`; ${SETUP_HINT} with packet capture` };
-  const { cap, why } = loadCap();
-  if (!cap) return { captureWhy: why };
   try {
     const dir = mkdtempSync(join(tmpdir(), 'nettrace-pcap-'));
     const spool = join(dir, 'spool.pcapng');
-    const capture = new TracedCapture(cap, { spool, maxBytes, bufferMiB: captureBufferMiB() });
-    // Draining the capture ring must not wait behind the traced program and its peers: a
-    // starved event loop is what overflows the ring (kernel drops). Root may raise priority.
+    const capture = new TracedCapture({ spool, maxBytes });
+    // The native helper's reader thread waits on this process when the packet stream's pipe is
+    // full, and the rings overflow meanwhile (kernel drops): do not wait behind the traced
+    // program and its peers. Root may raise priority.
     try {
       setPriority(-10);
     } catch {
@@ -177,7 +177,7 @@ function startCapture(
     }
     // By descriptor, the file before its directory: once the directory is the user's, they
     // can swap the names in it, and a chown by name would follow their symlink.
-    capture.writer.chown(user.uid, user.gid);
+    capture.chown(user.uid, user.gid);
     chownDirectory(dir, user.uid, user.gid);
     return { capture, spool };
   } catch (e) {
@@ -234,13 +234,16 @@ function main(): void {
   if (process.argv.includes('--no-conntrack')) nargs.push('--no-conntrack');
   const upd = arg('--update-ms');
   if (upd) nargs.push('--update-ms', upd);
-  const fds = capture?.fds ?? [];
-  if (fds.length) nargs.push('--capture-fds', fds.map((_, i) => i + 3).join(','));
+  // The capture: the native helper opens and reads the packet sockets, and streams the packets
+  // of the kernel filter's tuples to us on fd 3.
+  if (capture) nargs.push('--capture-pipe', '3', '--capture-ring-mib', String(captureBufferMiB()));
   nargs.push('--authority', authority);
   // Without a capture nothing here needs the native helper's lines: they go straight to our
   // parent (no relay cost per connection). With one, this process watches for wireTuple lines.
   const relay = Boolean(capture);
-  const child = spawn(native, nargs, { stdio: ['pipe', relay ? 'pipe' : 'inherit', 'inherit', ...fds] });
+  const child = spawn(native, nargs, { stdio: ['pipe', relay ? 'pipe' : 'inherit', 'inherit', ...(capture ? ['pipe' as const] : [])] });
+  const packets = child.stdio[3];
+  if (capture && packets && 'on' in packets) capture.attach(packets as Readable);
   // Without a capture this process only passes commands on: the native helper (already started
   // with what it needs) drops its own privileges; this one drops root now, for the whole session.
   if (!relay) dropRoot();
@@ -252,9 +255,9 @@ function main(): void {
       type: 'capture',
       spool,
       interfaces: capture.devices.map((d) => d.name),
-      packets: capture.writer.packets,
-      bytes: capture.writer.bytes,
-      truncated: capture.writer.truncated,
+      packets: capture.packets,
+      bytes: capture.bytes,
+      truncated: capture.truncated,
       unattributed: capture.unattributed,
     };
     const s = JSON.stringify(m);
@@ -290,7 +293,6 @@ function main(): void {
     if (m.type === 'wireClosed') capture?.closeVerified(m.wire, m.graceMs);
     if (m.type === 'ready') {
       m.authority = authority;
-      capture?.setUnfiltered(m.captureUnfiltered ?? [], m.captureMarker);
       if (wantPcap && (!capture || !m.features.captureFilter)) {
         m.unavailable.capture = captureWhy ?? m.unavailable.capture ?? 'the capture filter could not be attached';
         if (capture && !m.features.captureFilter) {
@@ -301,7 +303,8 @@ function main(): void {
         m.unavailable.capture = 'not requested (--pcap)';
       }
       send(m);
-      sendCapture(true);
+      // Its interfaces come first on the packet stream (already written when ready was).
+      if (capture) void capture.started.then(() => sendCapture(true));
       if (root) dropRoot();
       return;
     }
@@ -325,7 +328,7 @@ function main(): void {
       if (exitLine) send(exitLine);
     })());
   const tick = setInterval(() => {
-    capture?.writer.flush();
+    capture?.flush();
     sendCapture(false);
   }, 1000);
   tick.unref();

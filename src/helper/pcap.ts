@@ -1,6 +1,8 @@
 /**
- * Packet capture of the traced connections only, with the `cap` npm package (libpcap), run by
- * the privileged helper (dist/helper.cjs) as root.
+ * Packet capture of the traced connections only, run by the privileged helper (dist/helper.cjs)
+ * as root. The native helper opens the capture sockets and reads them (native/src/capture.c: one
+ * TPACKET_V3 ring per device, drained by a thread of its own); this file turns the packet stream
+ * it writes to a pipe into the pcapng spool.
  *
  * How only verified packets are kept, and why the first SYN is not lost:
  * - The local port of an outgoing connection is chosen inside connect() after the socket enters
@@ -11,12 +13,9 @@
  *   sockets the traced process tree opened) before the device's packet taps do, and adds its
  *   on-the-wire tuple — after any NAT on the way out — to a map, both directions. A BPF socket
  *   filter on each capture socket passes only packets whose tuple is in that map, so untraced
- *   traffic on the same interface is dropped in the kernel and the SYN is kept.
- * - `cap` opens each device without a libpcap filter (it has no way to take a BPF program); the
- *   native helper receives the capture sockets as inherited fds, puts a pass-nothing filter on
- *   them as its first action, then the BPF socket filter (SO_ATTACH_BPF) before it reports ready,
- *   with the number of packets that entered each ring before (`captureUnfiltered`): those are
- *   discarded here, never attributed (on "lo": everything up to a marker datagram).
+ *   traffic on the same interface is dropped in the kernel and the SYN is kept. The native helper
+ *   attaches that filter before it binds each socket to its device: no unfiltered packet ever
+ *   enters a ring.
  * - Each tuple in the kernel filter belongs to its socket (cookie): another socket sending on it
  *   takes it out at once, and after the socket is gone it passes no SYN (see docs/security.md).
  * - In user space every packet is checked again against the wire tuples the native helper
@@ -24,71 +23,14 @@
  *   wait up to `pendingMs`; those never matched are discarded and counted as `unattributed`
  *   (expected to stay 0: the kernel filter only passes tuples the kernel verified).
  *
- * `cap` gives no packet timestamps, so a packet's time is taken when its 'packet' event runs.
+ * A packet's time is the kernel's receive time (the ring's timestamp).
  */
 
-import { closeSync, constants, fchownSync, openSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
-import { networkInterfaces } from 'node:os';
-import { dirname, join } from 'node:path';
+import { closeSync, constants, fchmodSync, fchownSync, openSync } from 'node:fs';
+import type { Readable } from 'node:stream';
 import type { AddrTuple } from '../trace/types';
 import { tupleKey } from '../protocol/helper';
 import { LINKTYPES, PcapngWriter } from './pcapng';
-
-/** The parts of the `cap` package's Cap class used here. */
-interface CapInstance {
-  open(device: string, filter: string, bufSize: number, buffer: Buffer): string;
-  on(ev: 'packet', cb: (nbytes: number, truncated: boolean) => void): void;
-  close(): void;
-}
-interface CapModule {
-  Cap: { new (): CapInstance; deviceList(): { name: string; flags?: string }[] };
-}
-
-/**
- * Loads `cap` from node_modules next to this bundle (dist/../node_modules/cap), or says why it is
- * unavailable. By absolute path: this runs as root, and a lookup by name could reach folders of
- * the caller's choosing (NODE_PATH, or node_modules folders above an install).
- */
-export function loadCap(): { cap?: CapModule; why?: string } {
-  try {
-    return { cap: require(join(dirname(__dirname), 'node_modules', 'cap')) as CapModule };
-  } catch (e) {
-    return {
-      why: `the optional 'cap' package is not installed or not built (${(e as Error).message.split('\n')[0]}); install libpcap-dev, approve its install script (npm install-scripts approve cap) and run npm install`,
-    };
-  }
-}
-
-/** Devices worth capturing on: the ones with an address in this network namespace. */
-export function captureDevices(cap: CapModule): string[] {
-  const withAddr = new Set(Object.keys(networkInterfaces()));
-  return cap.Cap.deviceList()
-    .map((d) => d.name)
-    .filter((n) => withAddr.has(n));
-}
-
-function packetSocketInodes(): Set<string> {
-  const s = new Set<string>();
-  for (const line of readFileSync('/proc/net/packet', 'utf8').split('\n').slice(1)) {
-    const f = line.trim().split(/\s+/);
-    if (f.length >= 9) s.add(f[8]);
-  }
-  return s;
-}
-
-function socketFds(): Map<number, string> {
-  const m = new Map<number, string>();
-  for (const fd of readdirSync('/proc/self/fd')) {
-    try {
-      const l = readlinkSync(`/proc/self/fd/${fd}`);
-      const ino = /^socket:\[(\d+)\]$/.exec(l)?.[1];
-      if (ino) m.set(Number(fd), ino);
-    } catch {
-      /* closed meanwhile */
-    }
-  }
-  return m;
-}
 
 /** Gives a directory to a user by descriptor (opened O_NOFOLLOW: never a symlink's target). */
 export function chownDirectory(dir: string, uid: number, gid: number): void {
@@ -167,15 +109,18 @@ export function frameTuple(linkType: string, frame: Buffer): AddrTuple | undefin
   return undefined;
 }
 
-/** Network-layer offset and ethertype of a frame, or undefined for link types we do not parse. */
-function networkOffset(linkType: string, f: Buffer, n: number): [number, number] | undefined {
+/**
+ * Network-layer offset and ethertype of the frame at `b` in `f` that ends at `n`, or undefined
+ * for link types we do not parse. Offsets are absolute (into `f`).
+ */
+function networkOffset(linkType: string, f: Buffer, b: number, n: number): [number, number] | undefined {
   if (linkType === 'ETHERNET') {
-    if (n < 14) return undefined;
-    const proto = f.readUInt16BE(12);
-    return proto === 0x8100 && n >= 18 ? [18, f.readUInt16BE(16)] : [14, proto];
+    if (n - b < 14) return undefined;
+    const proto = f.readUInt16BE(b + 12);
+    return proto === 0x8100 && n - b >= 18 ? [b + 18, f.readUInt16BE(b + 16)] : [b + 14, proto];
   }
-  if (linkType === 'LINKTYPE_LINUX_SLL') return n < 16 ? undefined : [16, f.readUInt16BE(14)];
-  if (linkType === 'RAW') return [0, n > 0 && f[0] >> 4 === 6 ? 0x86dd : 0x0800];
+  if (linkType === 'LINKTYPE_LINUX_SLL') return n - b < 16 ? undefined : [b + 16, f.readUInt16BE(b + 14)];
+  if (linkType === 'RAW') return [b, n > b && f[b] >> 4 === 6 ? 0x86dd : 0x0800];
   return undefined;
 }
 
@@ -197,10 +142,12 @@ function ipKey(f: Buffer, off: number, n: number, v6: boolean): string | undefin
 /**
  * A compact key of a frame's TCP/UDP tuple (the raw address and port bytes), for the per-packet
  * lookup: cheaper than formatting addresses; equal to addrKey() of the same tuple. For an ICMP
- * error (unreachable, time exceeded, packet too big), the key of the packet it quotes.
+ * error (unreachable, time exceeded, packet too big), the key of the packet it quotes. The frame
+ * is the `len` bytes at `base` in `f` (no subarray per packet on the capture's hot path).
  */
-export function frameKey(linkType: string, f: Buffer, n: number): string | undefined {
-  const nh = networkOffset(linkType, f, n);
+export function frameKey(linkType: string, f: Buffer, len: number, base = 0): string | undefined {
+  const n = base + len;
+  const nh = networkOffset(linkType, f, base, n);
   if (!nh) return undefined;
   const [off, proto] = nh;
   if (proto === 0x0800) {
@@ -256,10 +203,9 @@ const reverse = (t: AddrTuple): AddrTuple => ({ srcIP: t.dstIP, srcPort: t.dstPo
 
 interface Pending {
   iface: number;
-  /** Arrival number on its device (1 = first). */
-  seq: number;
   tsUs: number;
   data: Buffer;
+  origLen: number;
   key: string;
   at: number;
 }
@@ -281,101 +227,131 @@ export interface CaptureOptions {
   maxBytes: number;
   /** How long a packet may wait for its connection's wireTuple line (ms). */
   pendingMs?: number;
-  /** Kernel ring buffer per device, MiB (default DEFAULT_CAPTURE_BUFFER_MIB). */
-  bufferMiB?: number;
-  devices?: string[];
 }
 
 /**
- * Captures on every device with an address; writes the packets of verified tuples to a pcapng
- * spool. `fds` are the packet sockets, to hand to the native helper for its BPF socket filter.
- */
-/**
- * Kernel capture buffer per device, MiB. The capture's socket filter passes only verified traced
- * connections, and this process drains the buffer at raised priority; 16 MiB holds over 100 ms of
- * a saturated 1 Gbit/s link. (It was 128 MiB per device: with many interfaces, gigabytes of
- * locked kernel memory on a root process's behalf.) `--pcap-buffer-mib` overrides it.
+ * Kernel capture ring per device, MiB (`--capture-ring-mib` of the native helper). A TPACKET_V3
+ * ring packs packets by their size: 16 MiB hold about 100,000 small packets, two seconds at
+ * 50,000 packets/s. `--pcap-buffer-mib` overrides it.
  */
 export const DEFAULT_CAPTURE_BUFFER_MIB = 16;
 
+/** One capture device, as the native helper's packet stream names it. */
+export interface CaptureDevice {
+  name: string;
+  /** A key of LINKTYPES. */
+  linkType: string;
+}
+
+/** Bytes before each packet's frame in the native helper's stream (native/src/capture.c). */
+const RECORD_HEADER = 20;
+
+/**
+ * Writes the packets of verified tuples to a pcapng spool, from the native helper's packet stream
+ * (`attach()`); the spool file is created at once, its interfaces when the stream names them.
+ */
 export class TracedCapture {
-  readonly devices: { name: string; linkType: string; cap: CapInstance; buffer: Buffer; fd: number }[] = [];
-  readonly writer: PcapngWriter;
+  devices: CaptureDevice[] = [];
+  writer?: PcapngWriter;
   unattributed = 0;
+  private readonly fd: number;
+  private readonly maxBytes: number;
   private verified = new Map<string, Verified>();
   private pending: Pending[] = [];
   private readonly pendingMs: number;
   private timer?: NodeJS.Timeout;
   private closed = false;
-  /** Packets read per device so far. */
-  private readonly seq: number[] = [];
-  /** Per device, how many first packets entered before the native helper's filters; unknown until `ready`. */
-  private unfiltered?: number[];
-  /** Per device: skip everything up to and including a packet holding these bytes ("lo"). */
-  private untilMarker: (Buffer | undefined)[] = [];
+  private rest?: Buffer;
+  private ended?: Promise<void>;
+  private onStarted!: () => void;
+  /** Resolves once the packet stream has named the devices (or the capture closed). */
+  readonly started = new Promise<void>((resolve) => (this.onStarted = resolve));
 
-  constructor(cap: CapModule, opts: CaptureOptions) {
+  constructor(opts: CaptureOptions) {
     this.pendingMs = opts.pendingMs ?? 2000;
-    const names = opts.devices ?? captureDevices(cap);
-    const packetInodes = () => packetSocketInodes();
-    for (const name of names) {
-      const before = socketFds();
-      const c = new cap.Cap();
-      const buffer = Buffer.alloc(65535);
-      // The kernel ring per device: `cap` sets libpcap's immediate mode, so TPACKET_V3 retires a
-      // block every millisecond however few packets it holds; the ring's block count, not its
-      // bytes, is how long the event loop may stall without drops (DEFAULT_CAPTURE_BUFFER_MIB).
-      // No libpcap filter: with one, libpcap applies it in user space to the first ring frame
-      // written after it was set (pcap-linux.c, blocks_to_filter_in_userland), which would drop
-      // the first packet that our BPF socket filter later passes (a SYN). Instead the native
-      // helper, started right after this, attaches a filter that passes nothing as its first
-      // action, then its BPF filter, and reports how many packets entered each ring before
-      // (`captureUnfiltered`); those first packets of each device are discarded unread.
-      const linkType = c.open(name, '', (opts.bufferMiB ?? DEFAULT_CAPTURE_BUFFER_MIB) * 1024 * 1024, buffer);
-      const inodes = packetInodes();
-      const fd = [...socketFds()].find(([f, ino]) => !before.has(f) && inodes.has(ino))?.[0];
-      if (fd === undefined) throw new Error(`cannot find the packet socket that cap opened for ${name}`);
-      this.devices.push({ name, linkType, cap: c, buffer, fd });
-    }
-    this.writer = new PcapngWriter(
-      opts.spool,
-      this.devices.map((d) => ({ name: d.name, linkType: LINKTYPES[d.linkType] ?? 1 })),
-      opts.maxBytes,
-      0o600,
-      { background: true, exclusive: true },
-    );
-    this.devices.forEach((d, iface) => {
-      this.seq.push(0);
-      d.cap.on('packet', (n) => this.onPacket(iface, d.linkType, d.buffer, n));
-    });
+    this.maxBytes = opts.maxBytes;
+    // O_EXCL | O_NOFOLLOW: a file this privileged process creates, never through a symlink.
+    this.fd = openSync(opts.spool, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
     this.timer = setInterval(() => this.drain(), 100);
     this.timer.unref();
   }
 
-  /** The capture sockets' fds, in device order. */
-  get fds(): number[] {
-    return this.devices.map((d) => d.fd);
+  /** Hands the spool to a user, by its descriptor (no path a user could swap). */
+  chown(uid: number, gid: number): void {
+    fchownSync(this.fd, uid, gid);
+    fchmodSync(this.fd, 0o600);
   }
 
-  /**
-   * The native helper's count of packets that entered each device's ring before its filters
-   * (ready's `captureUnfiltered`): those are discarded, never attributed, never counted.
-   */
-  setUnfiltered(counts: number[], marker?: string): void {
-    const m = marker && /^[0-9a-f]{16}$/.test(marker) ? Buffer.alloc(8) : undefined;
-    m?.writeBigUInt64LE(BigInt(`0x${marker}`));
-    this.untilMarker = this.devices.map((_, i) => (counts[i] === -1 && m ? m : undefined));
-    this.unfiltered = this.devices.map((_, i) => Math.max(0, counts[i] ?? 0));
-    this.pending = this.pending.filter((p) => p.seq > this.unfiltered![p.iface] && !this.beforeMarker(p.iface, p.data, p.data.length));
-    this.drain();
+  /** Packets written to the spool so far. */
+  get packets(): number {
+    return this.writer?.packets ?? 0;
+  }
+  get bytes(): number {
+    return this.writer?.bytes ?? 0;
+  }
+  get truncated(): boolean {
+    return this.writer?.truncated ?? false;
   }
 
-  /** True while `iface` still waits for the marker; the marker packet itself ends the wait. */
-  private beforeMarker(iface: number, buf: Buffer, n: number): boolean {
-    const m = this.untilMarker[iface];
-    if (!m) return false;
-    if (buf.subarray(0, n).includes(m)) this.untilMarker[iface] = undefined;
-    return true;
+  /** Reads the native helper's packet stream (its device list, then one record per packet). */
+  attach(stream: Readable): void {
+    stream.on('data', (chunk: Buffer) => this.onChunk(chunk));
+    this.ended = new Promise((resolve) => {
+      stream.on('end', resolve);
+      stream.on('close', resolve);
+      stream.on('error', () => resolve());
+    });
+  }
+
+  private start(devices: CaptureDevice[]): void {
+    this.devices = devices;
+    this.writer = new PcapngWriter(
+      this.fd,
+      devices.map((d) => ({ name: d.name, linkType: LINKTYPES[d.linkType] ?? 1 })),
+      this.maxBytes,
+      0o600,
+      { background: true },
+    );
+    this.onStarted();
+  }
+
+  /** The hot path: many packets per chunk, one lookup and one copy into the writer's buffer each. */
+  private onChunk(chunk: Buffer): void {
+    let b = chunk;
+    if (this.rest) {
+      b = Buffer.concat([this.rest, chunk]);
+      this.rest = undefined;
+    }
+    let o = 0;
+    if (!this.writer) {
+      if (b.length < 4 || b.length < 4 + b.readUInt32LE(0)) {
+        this.rest = b;
+        return;
+      }
+      const n = b.readUInt32LE(0);
+      const head = JSON.parse(b.toString('utf8', 4, 4 + n)) as { devices?: CaptureDevice[] };
+      this.start(head.devices ?? []);
+      o = 4 + n;
+    }
+    const now = Date.now();
+    while (b.length - o >= RECORD_HEADER) {
+      const caplen = b.readUInt32LE(o);
+      if (b.length - o < RECORD_HEADER + caplen) break;
+      const origLen = b.readUInt32LE(o + 4);
+      const tsUs = b.readUInt32LE(o + 8) * 1e6 + Math.floor(b.readUInt32LE(o + 12) / 1000);
+      const iface = b.readUInt16LE(o + 16);
+      const at = o + RECORD_HEADER;
+      o = at + caplen;
+      const dev = this.devices[iface];
+      const key = dev && frameKey(dev.linkType, b, caplen, at);
+      if (key === undefined) continue;
+      const v = this.lookup(key, now);
+      if (v) this.writer!.writeFrame(iface, tsUs, b, caplen, v.comment, origLen, at);
+      else if (this.pending.length < 100000)
+        this.pending.push({ iface, tsUs, data: Buffer.from(b.subarray(at, o)), origLen, key, at: now });
+      else this.unattributed++;
+    }
+    if (o < b.length) this.rest = Buffer.from(b.subarray(o));
   }
 
   /** Records a verified connection (from the native helper's wireTuple line). */
@@ -399,27 +375,13 @@ export class TracedCapture {
     }
   }
 
-  private lookup(key: string): Verified | undefined {
+  private lookup(key: string, now: number): Verified | undefined {
     const v = this.verified.get(key);
-    if (v?.expiresAt !== undefined && Date.now() > v.expiresAt) {
+    if (v?.expiresAt !== undefined && now > v.expiresAt) {
       this.verified.delete(key);
       return undefined;
     }
     return v;
-  }
-
-  /** The hot path: one lookup, one copy into the writer's buffer. `buf` is reused by cap. */
-  private onPacket(iface: number, linkType: string, buf: Buffer, n: number): void {
-    const seq = ++this.seq[iface];
-    if (this.unfiltered && (seq <= this.unfiltered[iface] || this.beforeMarker(iface, buf, n))) return;
-    const key = frameKey(linkType, buf, n);
-    if (key === undefined) return;
-    const tsUs = Math.round((performance.timeOrigin + performance.now()) * 1000);
-    const v = this.lookup(key);
-    if (v) this.writer.writeFrame(iface, tsUs, buf, n, v.comment);
-    else if (this.pending.length < 100000)
-      this.pending.push({ iface, seq, tsUs, data: Buffer.from(buf.subarray(0, n)), key, at: Date.now() });
-    else this.unattributed++;
   }
 
   /**
@@ -428,25 +390,39 @@ export class TracedCapture {
    * land in the file after packets of other connections that were verified sooner.
    */
   drain(expireAll = false): void {
+    if (!this.writer) return;
     const now = Date.now();
     const keep: Pending[] = [];
     for (const p of this.pending) {
-      const v = this.lookup(p.key);
-      if (v) this.writer.writeFrame(p.iface, p.tsUs, p.data, p.data.length, v.comment);
-      // Before `ready` says which first packets were unfiltered, nothing expires.
-      else if (expireAll || (this.unfiltered && now - p.at > this.pendingMs)) this.unattributed++;
+      const v = this.lookup(p.key, now);
+      if (v) this.writer.writeFrame(p.iface, p.tsUs, p.data, p.data.length, v.comment, p.origLen);
+      else if (expireAll || now - p.at > this.pendingMs) this.unattributed++;
       else keep.push(p);
     }
     this.pending = keep;
   }
 
-  /** Stops capturing, settles the waiting packets, and finishes the spool file. */
-  async close(): Promise<void> {
+  /** Hands the buffered blocks to the disk. */
+  flush(): void {
+    this.writer?.flush();
+  }
+
+  /**
+   * Waits for the end of the packet stream (the native helper closes it after a last drain of
+   * its rings, before its exit line; at most `waitMs`), settles the waiting packets, and finishes
+   * the spool file.
+   */
+  async close(waitMs = 3000): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    if (this.ended) {
+      let t: NodeJS.Timeout | undefined;
+      await Promise.race([this.ended, new Promise<void>((r) => (t = setTimeout(r, waitMs)))]);
+      clearTimeout(t);
+    }
     if (this.timer) clearInterval(this.timer);
-    for (const d of this.devices) d.cap.close();
+    if (!this.writer) this.start([]);
     this.drain(true);
-    await this.writer.end();
+    await this.writer!.end();
   }
 }

@@ -187,9 +187,11 @@ export class PcapngWriter {
 
   /**
    * The capture's hot path: an Enhanced Packet Block built straight into the output buffer from
-   * `len` bytes of `frame` (which the caller reuses), with a prebuilt comment option.
+   * `len` bytes of `frame` (which the caller reuses), with a prebuilt comment option; `origLen`:
+   * the packet's length on the wire when only its first `len` bytes were captured; `start`: where
+   * the frame begins in `frame`.
    */
-  writeFrame(iface: number, tsUs: number, frame: Buffer, len: number, commentOpt: Buffer): boolean {
+  writeFrame(iface: number, tsUs: number, frame: Buffer, len: number, commentOpt: Buffer, origLen = len, start = 0): boolean {
     if (this.truncated) return false;
     const total = 32 + pad4(len) + commentOpt.length;
     if (this.bytes + total > this.maxBytes) {
@@ -205,8 +207,8 @@ export class PcapngWriter {
     b.writeUInt32LE(Math.floor(tsUs / 4294967296), o + 12);
     b.writeUInt32LE((tsUs % 4294967296) >>> 0, o + 16);
     b.writeUInt32LE(len, o + 20);
-    b.writeUInt32LE(len, o + 24);
-    frame.copy(b, o + 28, 0, len);
+    b.writeUInt32LE(Math.max(origLen, len), o + 24);
+    frame.copy(b, o + 28, start, start + len);
     o += 28 + len;
     for (let p = len; p < pad4(len); p++) b[o++] = 0;
     commentOpt.copy(b, o);

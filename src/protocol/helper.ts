@@ -34,15 +34,6 @@ export interface HelperReadyMessage {
   unavailable: Partial<Record<HelperFeature, string>>;
   /** Added by dist/helper.cjs: how it was started. */
   authority?: HelperAuthority;
-  /**
-   * Per capture socket (in --capture-fds order): how many packets entered its ring before the
-   * helper's pass-nothing filter (attached first thing at its start) and then its BPF filter
-   * were in place. The capture discards that many first packets of each device unread. -1: on
-   * "lo", discard up to and including the marker datagram (`captureMarker`).
-   */
-  captureUnfiltered?: number[];
-  /** The 8-byte payload (hex of the little-endian u64) of the marker datagram sent on "lo". */
-  captureMarker?: string;
 }
 
 /**

@@ -168,6 +168,7 @@ describe('privileged helper', { timeout: 150_000 }, () => {
     // answer belong in the capture, the other's do not.
     const dns = { NETTRACE_TEST_DNS: `${topo.net}.2` };
     const traced = gatedClient(topo.c, [`${topo.net}.100`, 80, 3, 50000], { env: dns });
+    const startedUs = BigInt(Date.now()) * 1000n;
     const h = await startTraced(traced, { pcap: true });
     const other = spawn(
       'ip',
@@ -200,6 +201,12 @@ describe('privileged helper', { timeout: 150_000 }, () => {
     assert.equal(cap.unattributed, 0);
     assert.equal(cap.truncated, false);
     assert.ok(cap.interfaces.includes(topo.clientDev), JSON.stringify(cap.interfaces));
+    assert.equal(ofType(h, 'stats').at(-1)?.captureKernelDrops, 0);
+    // Packet times are the kernel's receive times, on the wall clock (µs since the epoch).
+    const endedUs = BigInt(Date.now()) * 1000n;
+    const spooled = api().readPcapng(cap.spool).packets;
+    assert.ok(spooled.length > 0);
+    for (const p of spooled) assert.ok(p.tsUs >= startedUs && p.tsUs <= endedUs, `packet time ${p.tsUs} outside ${startedUs}..${endedUs}`);
 
     // What the collector does on "Save PCAP": label each connection with its trace IDs.
     const labels = new Map(mine.map((p) => [`${topo.net}.1:${p}>${topo.net}.100:80`, { conn: `tcp-${p}`, requests: [`req-${p}`] }]));

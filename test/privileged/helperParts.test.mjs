@@ -5,6 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, openSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
 import { test } from 'node:test';
 import { root } from './lib.mjs';
 
@@ -184,4 +185,76 @@ test('launch: each way of getting privileges has its command line; spawnGated ke
   release();
   await new Promise((r) => child.on('exit', r));
   assert.equal(Number(out.trim()), child.pid, 'the command runs with the pid the helper was given');
+});
+
+/** The native helper's packet stream (native/src/capture.c): the device list, then the records. */
+function packetStream(devices, packets) {
+  const json = Buffer.from(JSON.stringify({ devices }));
+  const len = Buffer.alloc(4);
+  len.writeUInt32LE(json.length);
+  const parts = [len, json];
+  for (const p of packets) {
+    const h = Buffer.alloc(20);
+    h.writeUInt32LE(p.data.length, 0);
+    h.writeUInt32LE(p.origLen ?? p.data.length, 4);
+    h.writeUInt32LE(p.sec, 8);
+    h.writeUInt32LE(p.nsec, 12);
+    h.writeUInt16LE(p.iface, 16);
+    parts.push(h, p.data);
+  }
+  return Buffer.concat(parts);
+}
+
+test('capture stream: records split anywhere across reads are written with their kernel times; unknown tuples are not', async (t) => {
+  if (!existsSync(bundle)) return t.skip(`${bundle} is missing — run npm run build`);
+  const api = (await import('node:module')).createRequire(import.meta.url)(bundle);
+  const dir = mkdtempSync(join(tmpdir(), 'nettrace-capstream-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const spool = join(dir, 'spool.pcapng');
+  const cap = new api.TracedCapture({ spool, maxBytes: 1 << 20, pendingMs: 50 });
+  const mine = { srcIP: '10.0.0.1', srcPort: 40000, dstIP: '10.0.0.2', dstPort: 80 };
+  cap.addVerified(42, mine, mine);
+  const packets = [];
+  for (let i = 0; i < 200; i++) {
+    const out = i % 2 === 0;
+    const data = out ? frame('10.0.0.1', 40000, '10.0.0.2', 80, 0x18, i % 7) : frame('10.0.0.2', 80, '10.0.0.1', 40000, 0x10, 0);
+    packets.push({ iface: i % 2, sec: 1764000000 + i, nsec: i * 1000 + 999, data, origLen: i === 3 ? data.length + 100 : undefined });
+  }
+  // An untraced connection's packet in the middle: never written, counted as unattributed.
+  packets.splice(100, 0, { iface: 0, sec: 1764000100, nsec: 0, data: frame('10.0.0.9', 5555, '10.0.0.2', 80), untraced: true });
+  const bytes = packetStream(
+    [
+      { name: 'lo', linkType: 'ETHERNET' },
+      { name: 'eth0', linkType: 'ETHERNET' },
+    ],
+    packets,
+  );
+  const s = new PassThrough();
+  cap.attach(s);
+  // Chunks of 1 to 97 bytes: headers and frames cut at every kind of place.
+  for (let o = 0, n = 1; o < bytes.length; o += n, n = (n * 7) % 97 || 1) s.write(bytes.subarray(o, o + n));
+  s.end();
+  await new Promise((r) => setTimeout(r, 120));
+  await cap.close();
+  assert.deepEqual(
+    cap.devices.map((d) => d.name),
+    ['lo', 'eth0'],
+  );
+  assert.equal(cap.packets, 200);
+  assert.equal(cap.unattributed, 1);
+  const read = api.readPcapng(spool);
+  assert.deepEqual(
+    read.interfaces.map((i) => i.name),
+    ['lo', 'eth0'],
+  );
+  assert.equal(read.packets.length, 200);
+  const mineOnly = packets.filter((p) => !p.untraced);
+  read.packets.forEach((p, i) => {
+    const want = mineOnly[i];
+    assert.equal(p.iface, want.iface);
+    assert.equal(p.tsUs, BigInt(want.sec) * 1000000n + BigInt(Math.floor(want.nsec / 1000)));
+    assert.deepEqual(p.data, want.data);
+    assert.equal(p.origLen, want.origLen ?? want.data.length);
+    assert.match(p.comment, /^pid=42 sock=10\.0\.0\.1:40000>10\.0\.0\.2:80 /);
+  });
 });
