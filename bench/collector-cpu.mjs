@@ -19,7 +19,9 @@
 //   RESULTS.md untouched unless --write), BENCH_PROFILE=<dir> (also writes a --cpu-prof of each
 //   9,000-request collector into <dir>), BENCH_BASELINE=<dir> (another build's dist/, e.g. one
 //   built at an earlier commit: its collector is measured the same way in every run, in
-//   alternating order, and the table gets its figure and the ratio, both from the same run).
+//   alternating order, and the table gets its figure and the ratio, both from the same run),
+//   BENCH_RUN_ARGS (more `nettrace run` options, e.g. `--helper off`: as root the default `auto`
+//   runs the kernel helper, whose events the collector applies too).
 // Writes the section "Collector cost — issue 40" of bench/RESULTS.md.
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -35,6 +37,8 @@ const write = !process.argv.includes('--no-write') && (!QUICK || process.argv.in
 const FLOOR = { usPerReq: 20, wall: 1.1 };
 const cli = join(root, 'dist', 'cli.cjs');
 const BASELINE = process.env.BENCH_BASELINE;
+/** More `nettrace run` options (BENCH_RUN_ARGS, split on spaces), e.g. `--helper off`. */
+const RUN_ARGS = (process.env.BENCH_RUN_ARGS ?? '').split(' ').filter(Boolean);
 const tmp = mkdtempSync(join(os.tmpdir(), 'nettrace-collector-bench-'));
 
 const m = machine();
@@ -52,6 +56,7 @@ async function run(requests, { untraced = false, profile = false, cliPath = cli 
           ...(profile ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE}`] : []),
           cliPath,
           'run',
+          ...RUN_ARGS,
           '--out',
           join(tmp, 'trace.json'),
           '--',

@@ -674,6 +674,13 @@ static int libbpf_quiet(enum libbpf_print_level level, const char *fmt, va_list 
 }
 
 
+/* True while the kernel holds any traced socket (the conns map is not empty). */
+static int any_conn(int fd)
+{
+	__u64 key;
+	return bpf_map_get_next_key(fd, NULL, &key) == 0;
+}
+
 static void emit_ready(const char *mode, int conntrack_on, const char *ct_why, int capture_on, const char *cap_why)
 {
 	struct nt_json j;
@@ -905,11 +912,13 @@ static int run_bpf(struct options *o)
 		fds[nfds++] = (struct pollfd){.fd = nt_ct_event_fd(ct), .events = POLLIN};
 	}
 	const char *reason = "signal";
+	const int conns_fd = bpf_map__fd(skel->maps.conns);
 	double last_stats = 0, linger_until = 0;
 	char line[256];
 	size_t line_len = 0;
 	while (!stopping) {
-		int n = poll(fds, nfds, 50);
+		/* While lingering, look again soon: the last sockets close within moments of the exit. */
+		int n = poll(fds, nfds, linger_until ? 5 : 50);
 		ring_buffer__consume(rb);
 		flush_pending();
 		fflush(stdout);
@@ -946,7 +955,11 @@ static int run_bpf(struct options *o)
 			linger_until = now + o->linger_ms;
 			fds[pid_idx].fd = -1;
 		}
-		if (linger_until && now >= linger_until) {
+		/* Every traced socket is gone (on_destroy submits a socket's last events before it
+		 * deletes its entry, so the ring holds them all): no need to wait out the linger, which
+		 * every traced run would otherwise add to its end. A child still running keeps its
+		 * sockets in the map, and the linger's bound holds. */
+		if ((linger_until && now >= linger_until) || (linger_until && !any_conn(conns_fd))) {
 			reason = "target exited";
 			break;
 		}
