@@ -16,6 +16,13 @@ process.on('exit', () => {
   const u = process.cpuUsage();
   writeFileSync(
     out,
-    JSON.stringify({ cpuUs: u.user + u.system, userUs: u.user, systemUs: u.system, wallMs: performance.now(), maxRssKiB: process.resourceUsage().maxRSS, gcMs }),
+    JSON.stringify({
+      cpuUs: u.user + u.system,
+      userUs: u.user,
+      systemUs: u.system,
+      wallMs: performance.now(),
+      maxRssKiB: process.resourceUsage().maxRSS,
+      gcMs,
+    }),
   );
 });

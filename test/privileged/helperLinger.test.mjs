@@ -70,7 +70,10 @@ child.stdout.on('data', (d) => { process.stdout.write(d); child.stdout.destroy()
     const client = gatedClient(undefined, [], { script });
     const h = await startTraced(client);
     const [clientEnd, helperEnd] = await Promise.all([settledAt(client.exited), settledAt(h.exited)]);
-    assert.ok(client.lines.some((l) => l.startsWith('CHILD ')), 'the child connected');
+    assert.ok(
+      client.lines.some((l) => l.startsWith('CHILD ')),
+      'the child connected',
+    );
     const after = helperEnd - clientEnd;
     console.error(`# helper ended ${after.toFixed(0)} ms after its target, a child's socket still open`);
     assert.ok(after >= 400, `the helper waited for the child's socket (${after.toFixed(0)} ms)`);
