@@ -72,12 +72,12 @@ struct conn {
 	__u32 est_unseen;
 	__u64 last_syn_ns; /* when the last SYN retransmission went out */
 	struct nt_metrics snap;
-	__u32 kev_count;   /* NT_EV_KEV events sent */
-	__u32 kev_dropped; /* and not sent (over NT_KEV_MAX) */
+	__u32 kev_count;   /* NT_EV_KEV events sent, but arrivals */
+	__u32 kev_dropped; /* and not sent (over NT_KEV_MAX, or NT_KEV_DATA_MAX for arrivals) */
 	__u32 seen_rto;    /* tcp_sock.total_rto at the last retransmit */
 	__u32 close_err;   /* sk_err at the move to TCP_CLOSE (a connect refused, a reset, an ICMP error) */
 	__u32 armed;       /* counted in connects_in_flight */
-	__u32 kev_pad;
+	__u32 kev_data;    /* NT_KEV_DATA_IN events sent */
 	__u64 zw_peer_ns;  /* the peer's window is zero since (0: open) */
 	__u64 zw_local_ns; /* our window is zero since */
 	__u64 last_data_ns; /* when data last arrived */
@@ -275,18 +275,23 @@ static __always_inline int emit(__u8 type, const struct sock *sk, struct conn *c
 	return 0;
 }
 
-/* One kernel event of a traced connection (NT_EV_KEV), at most NT_KEV_MAX per connection. The
- * caller fills the kind's fields in the returned event and submits it (submit_kev). */
+/* One kernel event of a traced connection (NT_EV_KEV), at most NT_KEV_MAX per connection
+ * (arrivals: NT_KEV_DATA_MAX). The caller fills the kind's fields in the returned event and
+ * submits it (submit_kev). */
 static __always_inline struct nt_event *reserve_kev(__u8 kind, const struct sock *sk, struct conn *c, __u64 now)
 {
-	if (c->kev_count >= NT_KEV_MAX) {
+	int data = kind == NT_KEV_DATA_IN;
+	if (data ? c->kev_data >= NT_KEV_DATA_MAX : c->kev_count >= NT_KEV_MAX) {
 		c->kev_dropped++;
 		return NULL;
 	}
 	struct nt_event *e = reserve_for(NT_EV_KEV, sk, c, now);
 	if (!e)
 		return NULL;
-	c->kev_count++;
+	if (data)
+		c->kev_data++;
+	else
+		c->kev_count++;
 	e->kev_kind = kind;
 	return e;
 }

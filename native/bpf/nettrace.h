@@ -25,8 +25,11 @@ enum nt_kev_kind {
 	NT_KEV_DROP = 5,        /* the kernel dropped a packet of the connection: kev_err holds the drop reason */  /* the connection ended with an error (kev_err, 0: taken by the program first) or an ICMP error (icmp_*) was about it */
 };
 
-/* Kernel events kept per connection; later ones are only counted (kev_dropped). */
+/* Kernel events kept per connection; later ones are only counted (kev_dropped). Arrivals
+ * (NT_KEV_DATA_IN) have their own, larger cap: one comes per exchange the program itself made
+ * (a request and its response on a kept-alive connection), and each request reads its own. */
 #define NT_KEV_MAX 256
+#define NT_KEV_DATA_MAX 65536
 
 /* Counters in the `stats` per-CPU array. */
 enum nt_stat {

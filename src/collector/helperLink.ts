@@ -22,7 +22,7 @@ import {
   type HelperReadyMessage,
 } from '../protocol/helper';
 import { SETUP_HINT } from '../helper/setupHint';
-import { earliestAt, failedConnectOf, kernelEventOf, withEvent } from './kernelEvents';
+import { addKernelEvent, earliestAt, failedConnectOf, kernelEventOf } from './kernelEvents';
 import type { AddrTuple, HelperStats, KernelEvent, RecordKind, TcpConn, TcpMetrics, Trace } from '../trace/types';
 import type { Session } from './session';
 
@@ -223,15 +223,15 @@ export class HelperLink {
       this.placeLateErrors();
       return;
     }
-    const list = this.pending.get(key)?.kernelEvents as KernelEvent[] | undefined;
-    const next = withEvent(list, ev);
-    if (next) this.merge(key, { kernelEvents: next }, false);
+    const list = (this.pending.get(key)?.kernelEvents as KernelEvent[] | undefined) ?? [];
+    if (addKernelEvent(list, ev)) this.merge(key, { kernelEvents: list }, false);
   }
 
+  /** Adds the event to the connection's list (in place: see addKernelEvent); its requests in the event's time change. */
   private appendTo(conn: TcpConn, ev: KernelEvent): void {
-    const next = withEvent(conn.kernelEvents, ev);
-    if (!next) return;
-    this.session.builder.mergeFields('tcpConns', conn.traceID, { kernelEvents: next }, earliestAt(ev));
+    const list = conn.kernelEvents ?? [];
+    if (!addKernelEvent(list, ev)) return;
+    this.session.builder.mergeFields('tcpConns', conn.traceID, { kernelEvents: list }, earliestAt(ev));
     this.session.noteChange();
   }
 

@@ -10,8 +10,14 @@ import type { HelperKernelEventMessage } from '../protocol/helper';
 import { plainIP } from '../trace/incomingLinks';
 import type { Dial, KernelEvent, TcpConn } from '../trace/types';
 
-/** Events kept per connection (the helper sends at most as many, and counts the rest). */
+/** Events kept per connection besides arrivals (the helper sends at most as many, and counts the rest). */
 export const MAX_KERNEL_EVENTS = 256;
+/**
+ * Arrivals (`dataIn`, `dataEnd`) kept per connection: one comes per exchange the program itself
+ * made (a request and its response), and each request reads its own, so a long kept-alive
+ * connection keeps them all up to this (native/bpf/nettrace.h NT_KEV_DATA_MAX).
+ */
+export const MAX_DATA_EVENTS = 65_536;
 
 const ERRNO_NAMES = new Map(Object.entries(constants.errno).map(([name, n]) => [n, name]));
 
@@ -63,14 +69,31 @@ export function earliestAt(ev: KernelEvent): number {
   return ev.at;
 }
 
-/** `list` with `ev` added in time order, at most MAX_KERNEL_EVENTS (a copy: records are replaced, not mutated). */
-export function withEvent(list: readonly KernelEvent[] | undefined, ev: KernelEvent): KernelEvent[] | undefined {
-  const out = list ? [...list] : [];
-  if (out.length >= MAX_KERNEL_EVENTS) return undefined;
-  let i = out.length;
-  while (i > 0 && out[i - 1].at > ev.at) i--;
-  out.splice(i, 0, ev);
-  return out;
+const isArrival = (ev: KernelEvent): boolean => ev.kind === 'dataIn' || ev.kind === 'dataEnd';
+/** Per list: how many of its events are not arrivals (counted once for a list made elsewhere). */
+const otherCounts = new WeakMap<KernelEvent[], number>();
+
+/**
+ * Adds `ev` to `list` in time order, in place — events come nearly in order, so this is a push
+ * (a copy per event made a connection's events cost the square of their number). False, and
+ * nothing added, when the list is at its cap for the event's class (MAX_KERNEL_EVENTS,
+ * MAX_DATA_EVENTS).
+ */
+export function addKernelEvent(list: KernelEvent[], ev: KernelEvent): boolean {
+  let others = otherCounts.get(list);
+  if (others === undefined) {
+    others = 0;
+    for (const e of list) if (!isArrival(e)) others++;
+    otherCounts.set(list, others);
+  }
+  const arrival = isArrival(ev);
+  if (arrival ? list.length - others >= MAX_DATA_EVENTS : others >= MAX_KERNEL_EVENTS) return false;
+  let i = list.length;
+  while (i > 0 && list[i - 1].at > ev.at) i--;
+  if (i === list.length) list.push(ev);
+  else list.splice(i, 0, ev);
+  if (!arrival) otherCounts.set(list, others + 1);
+  return true;
 }
 
 /**

@@ -248,7 +248,8 @@ export class Session extends EventEmitter<SessionEvents> {
       processes: raw.processes.map((p) => (p.loopBlocks ? { ...p, loopBlocks: p.loopBlocks.slice() } : { ...p })),
       httpRequests: raw.httpRequests.map((r) => this.enrichWith(r, index)),
       dials: raw.dials.slice(),
-      tcpConns: raw.tcpConns.slice(),
+      // A connection's kernel events grow in place (collector/kernelEvents.ts): the snapshot keeps those it had.
+      tcpConns: raw.tcpConns.map((c) => (c.kernelEvents ? { ...c, kernelEvents: c.kernelEvents.slice() } : c)),
       udpConns: raw.udpConns.slice(),
       dnsQueries: raw.dnsQueries.slice(),
       tlsTunnels: raw.tlsTunnels.slice(),

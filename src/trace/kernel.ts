@@ -291,7 +291,7 @@ export function kernelTimingsOf(
   const sent = req.reqSentAt ?? req.reqStartAt;
   const read = req.respRecvAt;
   if (!events?.length || (req.protoMajor ?? 1) >= 2 || sent === undefined || read === undefined) return undefined;
-  // Events are in time order (collector/kernelEvents.ts withEvent): the first at or after the send.
+  // Events are in time order (collector/kernelEvents.ts addKernelEvent): the first at or after the send.
   let i = firstAtOrAfter(events, sent - KERNEL_CLOCK_SLACK_MS);
   while (i < events.length && events[i].kind !== 'dataIn') i++;
   const first = events[i];

@@ -31,7 +31,7 @@ export interface TcpMetrics {
   /** SYN to ESTABLISHED as the kernel saw it. */
   connectLatencyUs?: number;
   lifespanUs?: number;
-  /** Kernel events of the connection past the first 256 (`tcpConns[].kernelEvents`): counted, not listed. */
+  /** Kernel events of the connection past the caps of `tcpConns[].kernelEvents` (256; arrivals 65,536): counted, not listed. */
   kernelEventsDropped?: number;
 }
 

@@ -308,6 +308,24 @@ test('kernelEvent lines: appended to the connection in time order (waiting by tu
   assert.equal(trace().tcpConns.filter((c) => c.kernelEvents).length, 2);
 });
 
+test('a long kept-alive connection keeps an arrival per exchange past the 256 other events; the others stay capped; a snapshot keeps what it had', () => {
+  const { link, record, tcp, session } = setup();
+  record('tcpConns', 'c1', { addrTuple: tuple(40020), connected: true });
+  const ev = (kind, at, extra = {}) => ({ type: 'kernelEvent', pid: 42, addrTuple: tuple(40020), kind, at: T0 + at, ...extra });
+  for (let i = 0; i < 300; i++) link.apply(ev('retransmit', i, { total: i + 1 }));
+  for (let i = 0; i < 1000; i++) link.apply(ev('dataIn', 1000 + i));
+  const before = session.snapshot();
+  link.apply(ev('dataIn', 999.5)); // a little out of order: goes in its place
+  const events = tcp('tcp-1').kernelEvents;
+  assert.equal(events.filter((e) => e.kind === 'retransmit').length, 256, 'other kinds: at most 256');
+  assert.equal(events.filter((e) => e.kind === 'dataIn').length, 1001, 'every arrival');
+  assert.ok(
+    events.every((e, i) => i === 0 || events[i - 1].at <= e.at),
+    'in time order',
+  );
+  assert.equal(before.tcpConns[0].kernelEvents.length, 1256, "the snapshot's list is its own");
+});
+
 test('a program polling a refusing port: each refusal lands on its own connection, even when it comes before that connection', () => {
   const { link, record, tcp } = setup();
   const refused = (at) => ({ type: 'kernelEvent', pid: 42, addrTuple: tuple(40100), kind: 'socketError', at: T0 + at, errno: 111 });
