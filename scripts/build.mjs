@@ -104,10 +104,11 @@ if (existsSync(join(root, 'webview/main.ts'))) {
 }
 
 // dist/helper.cjs: the privileged helper's Node side (src/helper/main.ts); dist/helper-api.cjs: its
-// API (start it, save pcapng) for tests. `cap` is a native addon: loaded from node_modules at run time.
+// API (start it, save pcapng) for tests. Both are self-contained: the packet capture is read by the
+// native helper (native/src/capture.c), no addon is loaded.
 if (existsSync(join(root, 'src/helper/main.ts'))) {
-  entries.push({ ...node, entryPoints: ['src/helper/main.ts'], outfile: 'dist/helper.cjs', external: ['cap'] });
-  entries.push({ ...node, entryPoints: ['src/helper/index.ts'], outfile: 'dist/helper-api.cjs', external: ['cap'] });
+  entries.push({ ...node, entryPoints: ['src/helper/main.ts'], outfile: 'dist/helper.cjs' });
+  entries.push({ ...node, entryPoints: ['src/helper/index.ts'], outfile: 'dist/helper-api.cjs' });
 }
 
 mkdirSync(join(root, 'dist'), { recursive: true });

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Installs what the privileged helper (native/) builds and tests with, on Debian/Ubuntu:
-# the BPF toolchain (clang, llvm, libbpf-dev, bpftool), libnetfilter_conntrack/libmnl, libpcap (for
-# the `cap` npm package), and the tools the privileged tests drive (conntrack, nftables, tshark,
-# iproute2, setcap, and sudo, strace, curl, useradd for the attack tests). Non-interactive; safe to run again (installs only what is missing).
+# the BPF toolchain (clang, llvm, libbpf-dev, bpftool), libnetfilter_conntrack/libmnl, and the
+# tools the privileged tests drive (conntrack, nftables, tshark and its capinfos, iproute2, setcap,
+# and sudo, strace, curl, useradd for the attack tests). No libpcap: the helper reads the packet
+# capture itself (native/src/capture.c). Non-interactive; safe to run again (installs only what is missing).
 set -euo pipefail
 pkgs=(clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev make gcc g++ python3 pkg-config
-      libnetfilter-conntrack-dev libmnl-dev libpcap-dev
+      libnetfilter-conntrack-dev libmnl-dev
       conntrack nftables tshark iproute2 util-linux libcap2-bin
       sudo strace curl passwd)
 need=()

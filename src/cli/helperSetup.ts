@@ -87,7 +87,7 @@ async function setup(argv: string[]): Promise<number> {
   }
   const nodePath = nodeOrFail();
   const err = process.stderr;
-  const inspection = inspectPayload(payload, nodePath, { log: (l) => err.write(`nettrace: ${l}\n`) });
+  const inspection = inspectPayload(payload, { log: (l) => err.write(`nettrace: ${l}\n`) });
   if (!inspection.nativeHelper) throw new CliError(inspection.nativeProblem ?? 'no native helper to install', 1);
   const prefix = typeof options.prefix === 'string' ? resolve(options.prefix) : installPrefix();
   const capture = !options['no-capture'];

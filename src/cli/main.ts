@@ -154,7 +154,9 @@ async function cmdRun(argv: string[]): Promise<number> {
     err.write('\n');
     // In pieces as it is made: a 100,000-row table is neither held whole nor as lines.
     const moreHint = `\`nettrace show ${relative(process.cwd(), out) || out}\` lists all`;
-    writeTrace(shown, { ...extra, maxRows: RUN_TABLE_ROWS, moreHint, width: err.columns ?? 120, color: shouldUseColor(err) }, (text) => err.write(text));
+    writeTrace(shown, { ...extra, maxRows: RUN_TABLE_ROWS, moreHint, width: err.columns ?? 120, color: shouldUseColor(err) }, (text) =>
+      err.write(text),
+    );
     const rulesLine = rulesSummary(result.trace);
     if (rulesLine) err.write(rulesLine);
     err.write(`Wrote ${list}\n`);

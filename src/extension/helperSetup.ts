@@ -95,7 +95,7 @@ async function setUp(context: vscode.ExtensionContext, log: (line: string) => vo
   try {
     const inspection = await vscode.window.withProgress(
       { location: vscode.ProgressLocation.Notification, title: 'Net Trace: checking the kernel helper files…' },
-      async () => inspectPayload(payload, nodePath, { buildDir: staging, log }),
+      async () => inspectPayload(payload, { buildDir: staging, log }),
     );
     for (const note of inspection.notes) log(`note: ${note}`);
     if (!inspection.nativeHelper) return fail(inspection.nativeProblem ?? 'no native helper to install.');

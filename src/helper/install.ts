@@ -3,12 +3,10 @@
  * in the extension, `nettrace helper setup` in the CLI; both use this module).
  *
  * The .vsix carries a payload in helper/ (scripts/package.sh): dist/helper.cjs, a prebuilt x64
- * Linux native helper, the `cap` package with its addon built per Node ABI (cap-builds/<abi>/),
- * and the native sources (native-src/). A checkout is a payload too (dist/, native/build/,
- * node_modules/cap, native/). Setting up:
- *   1. inspect (as the user): does the binary run here (its shared libraries), which `cap` addon
- *      loads in the Node that will run dist/helper.cjs; build the native helper from the sources
- *      when the binary cannot run and a toolchain is present;
+ * Linux native helper (which also reads the packet capture, native/src/capture.c) and the native
+ * sources (native-src/). A checkout is a payload too (dist/, native/build/, native/). Setting up:
+ *   1. inspect (as the user): does the binary run here (its shared libraries); build the native
+ *      helper from the sources when the binary cannot run and a toolchain is present;
  *   2. plan the privileged steps (shown to the user before anything runs): a root-owned copy in
  *      /usr/local/lib/nettrace (a sudoers rule or file capabilities must name files the user
  *      cannot rewrite: the folder and those above it are checked, see setupFiles.ts and
@@ -77,10 +75,6 @@ export interface HelperPayload {
   helperScript: string;
   /** The prebuilt native helper (may be missing: then only `sources` can give one). */
   nativeHelper: string;
-  /** The `cap` package (lib/, package.json), when shipped. */
-  capDir?: string;
-  /** Folder of `<NODE_MODULE_VERSION>/cap.node` addons (the .vsix's), when shipped. */
-  capBuilds?: string;
   /** The native sources (a folder with native/'s Makefile, src/, bpf/), when shipped. */
   sources?: string;
 }
@@ -93,8 +87,6 @@ export function findPayload(base: string): HelperPayload | undefined {
       dir: vsix,
       helperScript: join(vsix, 'dist', 'helper.cjs'),
       nativeHelper: join(vsix, 'native', 'build', 'nettrace-helper'),
-      capDir: optional(join(vsix, 'node_modules', 'cap')),
-      capBuilds: optional(join(vsix, 'cap-builds')),
       sources: optional(join(vsix, 'native-src', 'Makefile')) && join(vsix, 'native-src'),
     };
   }
@@ -103,7 +95,6 @@ export function findPayload(base: string): HelperPayload | undefined {
       dir: base,
       helperScript: join(base, 'dist', 'helper.cjs'),
       nativeHelper: join(base, 'native', 'build', 'nettrace-helper'),
-      capDir: optional(join(base, 'node_modules', 'cap')),
       sources: optional(join(base, 'native', 'Makefile')) && join(base, 'native'),
     };
   }
@@ -114,7 +105,7 @@ function optional(path: string): string | undefined {
   return existsSync(path) ? path : undefined;
 }
 
-/** Debian/Ubuntu packages of the shared libraries the native helper and `cap` link. */
+/** Debian/Ubuntu packages of the shared libraries the native helper links. */
 const LIBRARY_PACKAGES: Record<string, string> = {
   'libnetfilter_conntrack.so.3': 'libnetfilter-conntrack3',
   'libnfnetlink.so.0': 'libnfnetlink0',
@@ -122,7 +113,6 @@ const LIBRARY_PACKAGES: Record<string, string> = {
   'libbpf.so.1': 'libbpf1',
   'libelf.so.1': 'libelf1',
   'libz.so.1': 'zlib1g',
-  'libpcap.so.0.8': 'libpcap0.8',
 };
 
 /** Shared libraries `ldd` cannot find for `file` (empty when it can load; undefined: no ldd). */
@@ -140,9 +130,6 @@ export interface PayloadInspection {
   nativeProblem?: string;
   /** Runtime libraries to install first (Debian/Ubuntu package names) when apt-get is there. */
   packages: string[];
-  /** The `cap` addon that loads in `nodePath` (undefined: no packet capture, see capProblem). */
-  capAddon?: string;
-  capProblem?: string;
   /** Lines for the user: what was built, what is missing. */
   notes: string[];
 }
@@ -150,14 +137,9 @@ export interface PayloadInspection {
 /**
  * Checks the payload as the user: whether its native helper's libraries are all there (else
  * builds one from the sources when `make`, `clang` and `bpftool` are present, or names the
- * packages to install), and which `cap` addon loads in `nodePath` (the Node that runs
- * dist/helper.cjs: cap is a native addon, one build per Node ABI).
+ * packages to install). The packet capture needs nothing more: the native helper reads it.
  */
-export function inspectPayload(
-  payload: HelperPayload,
-  nodePath: string,
-  opts: { buildDir?: string; log?: (line: string) => void } = {},
-): PayloadInspection {
+export function inspectPayload(payload: HelperPayload, opts: { buildDir?: string; log?: (line: string) => void } = {}): PayloadInspection {
   const out: PayloadInspection = { packages: [], notes: [] };
   const log = opts.log ?? (() => {});
   const missing = existsSync(payload.nativeHelper) ? missingLibraries(payload.nativeHelper) : undefined;
@@ -180,42 +162,7 @@ export function inspectPayload(
       out.nativeProblem = `${why}, and building it from the sources failed (${built.error}); install clang, llvm, bpftool, make, gcc, libbpf-dev, libelf-dev, zlib1g-dev, libnetfilter-conntrack-dev, libmnl-dev and run this again`;
     }
   }
-  const cap = chooseCapAddon(payload, nodePath);
-  if (cap.addon) {
-    out.capAddon = cap.addon;
-    const libs = missingLibraries(cap.addon) ?? [];
-    const pkgs = libs.map((l) => LIBRARY_PACKAGES[l]).filter((p): p is string => !!p);
-    if (libs.length > 0 && pkgs.length === libs.length && findOnPath('apt-get', SYSTEM_PATH)) {
-      out.packages.push(...pkgs.filter((p) => !out.packages.includes(p)));
-      out.notes.push(`packet capture needs ${libs.join(', ')}: installing ${pkgs.join(' ')} first`);
-    } else if (libs.length > 0) {
-      out.capAddon = undefined;
-      out.capProblem = `packet capture needs ${libs.join(', ')} (Debian/Ubuntu: libpcap0.8)`;
-    }
-  } else out.capProblem = cap.problem;
   return out;
-}
-
-/** The `cap` addon for `nodePath`'s ABI: from cap-builds/<abi>/, else the package's own if it loads. */
-export function chooseCapAddon(payload: HelperPayload, nodePath: string): { addon?: string; problem?: string } {
-  if (!payload.capDir) return { problem: 'the `cap` package (packet capture) is not in the payload' };
-  const abi = spawnSync(nodePath, ['-p', 'process.versions.modules + " " + process.version'], { encoding: 'utf8' });
-  if (abi.status !== 0) return { problem: `could not run ${nodePath}` };
-  const [modules, version] = abi.stdout.trim().split(' ');
-  const candidates = [
-    ...(payload.capBuilds ? [join(payload.capBuilds, modules, 'cap.node')] : []),
-    join(payload.capDir, 'build', 'Release', 'cap.node'),
-  ];
-  let last = '';
-  for (const addon of candidates) {
-    if (!existsSync(addon)) continue;
-    // Loading it is the test: the ABI matches and its libraries (libpcap) are there.
-    const r = spawnSync(nodePath, ['-e', 'require(process.argv[1])', addon], { encoding: 'utf8' });
-    if (r.status === 0) return { addon };
-    last = r.stderr.split('\n').find((l) => /Error/.test(l)) ?? r.stderr.split('\n')[0];
-    if (/libpcap/.test(r.stderr)) return { addon };
-  }
-  return { problem: `no build of \`cap\` (packet capture) loads in Node ${version} (ABI ${modules})${last ? `: ${last.trim()}` : ''}` };
 }
 
 /** Builds the native helper from `sources` (as the user) into a temporary folder. */
@@ -321,14 +268,8 @@ export function planSetup(opts: PlanOptions): SetupPlan {
       argv: ['apt-get', 'install', '-y', '--no-install-recommends', ...opts.inspection.packages],
     });
   }
-  const withCap = Boolean(opts.payload.capDir && opts.inspection.capAddon);
-  if (!withCap && (opts.capture || isRoot)) notes.push(`packet capture will be off: ${opts.inspection.capProblem ?? 'no `cap` package'}`);
-  const files = payloadFiles({
-    helperScript: opts.payload.helperScript,
-    nativeHelper: native,
-    cap: withCap ? { dir: opts.payload.capDir!, addon: opts.inspection.capAddon! } : undefined,
-  });
-  steps.push(...copySteps(prefix, files));
+  const files = payloadFiles({ helperScript: opts.payload.helperScript, nativeHelper: native });
+  steps.push(...copySteps(prefix, files), ...staleCapSteps(prefix));
   let sudoers: SetupPlan['sudoers'];
   if (!isRoot) {
     steps.push({
@@ -337,7 +278,7 @@ export function planSetup(opts: PlanOptions): SetupPlan {
     });
     const unsafe = opts.capture ? nodeUnsafeForSudo(opts.nodePath) : undefined;
     if (unsafe) notes.push(`packet capture will be off: ${unsafe}; install Node system-wide (e.g. /usr/bin/node) and set up again`);
-    else if (opts.capture && withCap) {
+    else if (opts.capture) {
       const file = `/etc/sudoers.d/nettrace-${info.uid}`;
       // #uid: exactly this user, whatever characters the name has.
       const rule = `#${info.uid} ALL=(root) NOPASSWD: ${opts.nodePath} ${join(prefix, 'dist', 'helper.cjs')} *`;
@@ -354,6 +295,23 @@ export function planSetup(opts: PlanOptions): SetupPlan {
   }
   const cleanup = { title: '', argv: ['rm', '-rf', '--', join(prefix, STAGING_NAME)] };
   return { prefix, user: info, nodePath: opts.nodePath, fileCapabilities: !isRoot, sudoers, files, steps, cleanup, notes };
+}
+
+/**
+ * The steps that remove the `cap` package (libpcap bindings) an earlier setup installed in
+ * `prefix`/node_modules: the capture no longer loads it. Only when `prefix` holds an earlier
+ * install (dist/helper.cjs) and the package; the folder is root's (checked by planSetup).
+ */
+function staleCapSteps(prefix: string): SetupStep[] {
+  const modules = join(prefix, 'node_modules');
+  if (!existsSync(join(prefix, 'dist', 'helper.cjs')) || !existsSync(join(modules, 'cap'))) return [];
+  return [
+    {
+      title: 'remove the `cap` package an earlier setup installed (the packet capture no longer loads it)',
+      argv: ['rm', '-rf', '--', join(modules, 'cap')],
+    },
+    { title: '', argv: ['rmdir', '--ignore-fail-on-non-empty', '--', modules] },
+  ];
 }
 
 /** One step as a command line. */

@@ -152,7 +152,7 @@ export function startHelper(opts: HelperOptions): Promise<HelperClient> {
       if (m.type === 'ready') {
         client.off('message', onMessage);
         if (opts.pcap && (authority === 'capabilities' || authority === 'unprivileged') && client.ready) {
-          client.ready.unavailable.capture = `packet capture needs root (the capture runs in Node through \`cap\`): start the helper as root or through \`sudo -n\`; ${SETUP_HINT} with packet capture`;
+          client.ready.unavailable.capture = `packet capture needs root (it opens packet sockets, which needs CAP_NET_RAW: not among the native helper's file capabilities): start the helper as root or through \`sudo -n\`; ${SETUP_HINT} with packet capture`;
         }
         resolve(client);
       }

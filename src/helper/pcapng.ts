@@ -10,7 +10,7 @@
 
 import { closeSync, constants, fchmodSync, fchownSync, openSync, readFileSync, write, writeSync } from 'node:fs';
 
-/** pcap LINKTYPE_ values for the link types `cap` reports. */
+/** pcap LINKTYPE_ values by link-type name (native/src/capture.c names each capture device's). */
 export const LINKTYPES: Record<string, number> = {
   NULL: 0,
   ETHERNET: 1,

@@ -3,7 +3,8 @@
  * `PATH` (a sudoers file without `secure_path`, or with `env_keep`), and whatever the caller's
  * environment names would then run or be written as root: a `nsenter` in `~/bin`, a `TMPDIR` of
  * theirs, a module folder. So the helper starts every program by an absolute path it checked,
- * loads `cap` by an absolute path, and resets its own environment to a fixed one at start.
+ * loads no addon (the native helper reads the packet capture), and resets its own environment to
+ * a fixed one at start.
  * Variables Node, its OpenSSL or the dynamic loader act on before the first line of the helper
  * runs cannot be undone that late: when the helper runs as root for another user and one is set,
  * it refuses to run and says how to fix the sudoers rule.

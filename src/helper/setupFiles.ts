@@ -14,7 +14,7 @@
  */
 
 import { createHash } from 'node:crypto';
-import { closeSync, constants, existsSync, fstatSync, lstatSync, openSync, readdirSync, readlinkSync, readSync } from 'node:fs';
+import { closeSync, constants, fstatSync, lstatSync, openSync, readlinkSync, readSync } from 'node:fs';
 import { join, posix, resolve } from 'node:path';
 import { notRootOnly } from './rootOwned';
 
@@ -42,11 +42,9 @@ export interface PayloadFile {
 export interface PayloadSources {
   helperScript: string;
   nativeHelper: string;
-  /** The `cap` package folder and the addon to install as its build/Release/cap.node. */
-  cap?: { dir: string; addon: string };
 }
 
-/** Largest payload file accepted (the native helper and cap.node are a few MB). */
+/** Largest payload file accepted (the native helper is a few MB). */
 export const MAX_PAYLOAD_FILE_BYTES = 256 * 1024 * 1024;
 
 /** A payload or install folder the setup refuses; the message says what and what to do. */
@@ -99,26 +97,10 @@ function symlinkMessage(path: string): string {
   return `${path} is a symbolic link${to}: the setup copies only regular files of the payload (a link could make root install or publish another file); replace it by the file itself`;
 }
 
-/** The regular files under `dir` (relative paths, sorted); a symbolic link or special file is refused. */
-function regularFilesUnder(dir: string, rel = ''): string[] {
-  const out: string[] = [];
-  const here = join(dir, rel);
-  const st = lstatSync(here);
-  if (st.isSymbolicLink()) throw new SetupRefusal(symlinkMessage(here));
-  for (const e of readdirSync(here, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
-    const r = rel ? `${rel}/${e.name}` : e.name;
-    if (e.isSymbolicLink()) throw new SetupRefusal(symlinkMessage(join(dir, r)));
-    if (e.isDirectory()) out.push(...regularFilesUnder(dir, r));
-    else if (e.isFile()) out.push(r);
-    else throw new SetupRefusal(`${join(dir, r)} is not a regular file: the setup copies regular files only`);
-  }
-  return out;
-}
-
 /**
- * The files the root step installs, each hashed now: dist/helper.cjs, the native helper and, for
- * packet capture, the `cap` package's runtime files (package.json, LICENSE, lib/) and the addon chosen for
- * this Node. Throws SetupRefusal on a symbolic link or a file that is not regular.
+ * The files the root step installs, each hashed now: dist/helper.cjs and the native helper (which
+ * also reads the packet capture: nothing else is installed). Throws SetupRefusal on a symbolic
+ * link or a file that is not regular.
  */
 export function payloadFiles(src: PayloadSources): PayloadFile[] {
   const files: PayloadFile[] = [];
@@ -129,12 +111,6 @@ export function payloadFiles(src: PayloadSources): PayloadFile[] {
   };
   add(src.helperScript, 'dist/helper.cjs', 0o644);
   add(src.nativeHelper, 'native/build/nettrace-helper', 0o755);
-  if (src.cap) {
-    add(join(src.cap.dir, 'package.json'), 'node_modules/cap/package.json', 0o644);
-    if (existsSync(join(src.cap.dir, 'LICENSE'))) add(join(src.cap.dir, 'LICENSE'), 'node_modules/cap/LICENSE', 0o644);
-    for (const r of regularFilesUnder(join(src.cap.dir, 'lib'))) add(join(src.cap.dir, 'lib', r), `node_modules/cap/lib/${r}`, 0o644);
-    add(src.cap.addon, 'node_modules/cap/build/Release/cap.node', 0o755);
-  }
   return files;
 }
 
@@ -147,7 +123,7 @@ export function payloadFolders(files: PayloadFile[]): string[] {
   return [...dirs].sort((a, b) => a.split('/').length - b.split('/').length || (a < b ? -1 : 1));
 }
 
-/** The top-level entries of the install folder the files replace (`dist`, `native`, `node_modules`). */
+/** The top-level entries of the install folder the files replace (`dist`, `native`). */
 export function payloadTops(files: PayloadFile[]): string[] {
   return [...new Set(files.map((f) => f.target.split('/')[0]))];
 }

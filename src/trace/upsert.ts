@@ -189,7 +189,8 @@ export class UpsertDecoder {
       if (pairs) {
         for (let i = 0; i < pairs.length; i++) {
           const p = pairs[i];
-          if (p.length > 1 && typeof p[1] === 'string' && URL_HEADERS.test(String(p[0]))) pairs[i] = [p[0], redactUrl(p[1], this.redactQuery)];
+          if (p.length > 1 && typeof p[1] === 'string' && URL_HEADERS.test(String(p[0])))
+            pairs[i] = [p[0], redactUrl(p[1], this.redactQuery)];
         }
       }
       setField(record, key, pairs && this.sharedPairs.list(key, pairs));

@@ -2,7 +2,7 @@
 // accepting the files), savePcap's selection and comments, tuple keys and address formatting.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, openSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -185,6 +185,27 @@ test('launch: each way of getting privileges has its command line; spawnGated ke
   release();
   await new Promise((r) => child.on('exit', r));
   assert.equal(Number(out.trim()), child.pid, 'the command runs with the pid the helper was given');
+});
+
+test('launch: capture asked of a helper with file capabilities is said off, and why (packet sockets need CAP_NET_RAW)', async (t) => {
+  if (!existsSync(bundle)) return t.skip(`${bundle} is missing — run npm run build`);
+  const api = (await import('node:module')).createRequire(import.meta.url)(bundle);
+  // A stand-in native helper: says ready (capture not among its features) and waits for stdin to close.
+  const dir = mkdtempSync(join(tmpdir(), 'nettrace-fakeroot-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  mkdirSync(join(dir, 'native', 'build'), { recursive: true });
+  const ready = { type: 'ready', mode: 'bpf', authority: 'capabilities', features: {}, unavailable: {} };
+  writeFileSync(join(dir, 'native', 'build', 'nettrace-helper'), `#!/bin/sh\necho '${JSON.stringify(ready)}'\ncat >/dev/null\n`, {
+    mode: 0o755,
+  });
+  const client = await api.startHelper({ pid: process.pid, root: dir, pcap: true, authority: 'capabilities' });
+  await client.stop();
+  const why = client.ready.unavailable.capture;
+  assert.match(
+    why,
+    /^packet capture needs root \(it opens packet sockets, which needs CAP_NET_RAW: not among the native helper's file capabilities\)/,
+  );
+  assert.doesNotMatch(why, /`cap`|in Node/, 'the capture is not run in Node through the cap package any more');
 });
 
 /** The native helper's packet stream (native/src/capture.c): the device list, then the records. */

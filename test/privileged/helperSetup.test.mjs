@@ -9,7 +9,18 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { api, root, skipLoudly, skipReason } from './lib.mjs';
@@ -32,14 +43,28 @@ test('as root: the setup installs a root-owned copy and the installed helper sta
   const m = api();
   const prefix = mkdtempSync('/var/lib/nettrace-prefix-');
   t.after(() => rmSync(prefix, { recursive: true, force: true }));
+  // An earlier setup's install there, with the `cap` package (libpcap bindings) it used to copy.
+  mkdirSync(join(prefix, 'dist'));
+  writeFileSync(join(prefix, 'dist', 'helper.cjs'), '// earlier');
+  mkdirSync(join(prefix, 'node_modules', 'cap', 'lib'), { recursive: true });
+  writeFileSync(join(prefix, 'node_modules', 'cap', 'lib', 'Cap.js'), '// earlier');
   const payload = m.findPayload(root);
   assert.ok(payload, 'the checkout is a payload');
-  const inspection = m.inspectPayload(payload, process.execPath);
+  const inspection = m.inspectPayload(payload);
   assert.equal(inspection.nativeProblem, undefined);
-  assert.ok(inspection.capAddon, `cap loads: ${inspection.capProblem}`);
   const plan = m.planSetup({ payload, inspection, nodePath: process.execPath, capture: true, prefix });
   assert.equal(plan.fileCapabilities, false, 'root needs no file capabilities');
   assert.equal(plan.sudoers, undefined, 'nor a sudoers rule');
+  assert.deepEqual(plan.notes, [], 'packet capture is not left off');
+  // Only the Node side and the native helper (which reads the capture) are copied.
+  assert.deepEqual(
+    plan.files.map((f) => f.target),
+    ['dist/helper.cjs', 'native/build/nettrace-helper'],
+  );
+  assert.ok(
+    plan.steps.some((s) => s.argv.join(' ') === `rm -rf -- ${prefix}/node_modules/cap`),
+    "the earlier install's cap package is removed, as a step shown",
+  );
   const logged = [];
   const r = m.runPlanAsRoot(plan, (l) => logged.push(l));
   assert.ok(r.ok, `${r.message}\n${logged.join('\n')}`);
@@ -48,12 +73,12 @@ test('as root: the setup installs a root-owned copy and the installed helper sta
   for (const [file, mode] of [
     ['dist/helper.cjs', 0o644],
     ['native/build/nettrace-helper', 0o755],
-    ['node_modules/cap/build/Release/cap.node', 0o755],
   ]) {
     const st = statSync(join(prefix, file));
     assert.equal(st.uid, 0, `${file} is root's`);
     assert.equal(st.mode & 0o777, mode, `${file} mode`);
   }
+  assert.equal(existsSync(join(prefix, 'node_modules')), false, 'no cap package left in the install');
   const v = await m.verifyHelper({ root: prefix, nodePath: process.execPath, capture: true });
   assert.ok(v.ok, v.lines.join('\n'));
   assert.equal(v.metrics.authority, 'root');
@@ -83,7 +108,7 @@ test('as root: a Node binary its user could rewrite gets no sudoers rule', (t) =
   chmodSync(node, 0o777);
   assert.match(m.nodeUnsafeForSudo(node), /writable by every user/);
   const payload = m.findPayload(root);
-  const inspection = m.inspectPayload(payload, process.execPath);
+  const inspection = m.inspectPayload(payload);
   const prefix = mkdtempSync('/var/lib/nettrace-prefix-');
   t.after(() => rmSync(prefix, { recursive: true, force: true }));
   const plan = m.planSetup({ payload, inspection, nodePath: node, capture: true, prefix, user: { name: 'x', uid: 12345 } });
@@ -121,9 +146,10 @@ test('for an ordinary user: file capabilities and the sudoers rule; their `nettr
   t.after(cleanup);
 
   const payload = m.findPayload(root);
-  const inspection = m.inspectPayload(payload, process.execPath);
+  const inspection = m.inspectPayload(payload);
   const plan = m.planSetup({ payload, inspection, nodePath: process.execPath, capture: true, prefix, user: { name: tag, uid } });
-  assert.equal(plan.sudoers.file, sudoersFile);
+  assert.equal(plan.sudoers.file, sudoersFile, plan.notes.join('\n'));
+  assert.ok(!plan.files.some((f) => f.target.startsWith('node_modules/')), 'no cap package copied');
   assert.equal(plan.sudoers.rule, `#${uid} ALL=(root) NOPASSWD: ${process.execPath} ${prefix}/dist/helper.cjs *`);
   // What the user is shown lists every command that runs, the rule included.
   const shown = m.describePlan(plan);

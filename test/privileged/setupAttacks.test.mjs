@@ -6,7 +6,7 @@
 // that points at a file of theirs:
 //   - an install folder in their home (then swapped for their own helper.cjs, run through sudo);
 //   - an install folder under a folder of theirs (the same), or under /tmp;
-//   - a symbolic link in the payload's `cap` package to a file of theirs;
+//   - a payload native helper that is a symbolic link to a file of theirs;
 //   - a payload helper.cjs that is a symbolic link to /etc/shadow;
 //   - payload files swapped (for links to /etc/shadow and to their file) after the plan was shown;
 //   - the staged sudoers file rewritten to `ALL=(ALL) NOPASSWD: ALL` after the plan was shown.
@@ -105,14 +105,9 @@ describe('the setup attacked by the user it sets up for', { timeout: 300_000 }, 
   /** The user's copy of the payload (a checkout's layout), all theirs. */
   function userPayload(name) {
     const dir = join(home, name);
-    for (const d of ['dist', 'native/build', 'node_modules/cap/lib', 'node_modules/cap/build/Release'])
-      mkdirSync(join(dir, d), { recursive: true });
+    for (const d of ['dist', 'native/build']) mkdirSync(join(dir, d), { recursive: true });
     copyFileSync(join(root, 'dist', 'helper.cjs'), join(dir, 'dist', 'helper.cjs'));
     copyFileSync(join(root, 'native', 'build', 'nettrace-helper'), join(dir, 'native', 'build', 'nettrace-helper'));
-    const cap = join(root, 'node_modules', 'cap');
-    copyFileSync(join(cap, 'package.json'), join(dir, 'node_modules/cap/package.json'));
-    for (const f of readdirSync(join(cap, 'lib'))) copyFileSync(join(cap, 'lib', f), join(dir, 'node_modules/cap/lib', f));
-    copyFileSync(join(cap, 'build/Release/cap.node'), join(dir, 'node_modules/cap/build/Release/cap.node'));
     chmodSync(join(dir, 'native', 'build', 'nettrace-helper'), 0o755);
     execFileSync('chown', ['-R', `${uid}:${gid}`, dir]);
     return dir;
@@ -121,8 +116,8 @@ describe('the setup attacked by the user it sets up for', { timeout: 300_000 }, 
   /** The plan for the user (as the CLI makes it), or the refusal it throws. */
   function plan(payloadDir, prefix, extra = {}) {
     const payload = m.findPayload(payloadDir);
-    const inspection = m.inspectPayload(payload, node);
-    assert.ok(inspection.capAddon, inspection.capProblem);
+    const inspection = m.inspectPayload(payload);
+    assert.equal(inspection.nativeProblem, undefined);
     try {
       return { plan: m.planSetup({ payload, inspection, nodePath: node, capture: true, prefix, user: { name: U, uid }, ...extra }) };
     } catch (refused) {
@@ -194,16 +189,20 @@ describe('the setup attacked by the user it sets up for', { timeout: 300_000 }, 
     assert.match(String(viaLink.refused?.message), new RegExp(`${home} is owned by uid ${uid}, not root`));
   });
 
-  test("a symbolic link in the payload's `cap` package to a file of the user's is refused", (t) => {
+  test("a payload native helper that links to a file of the user's is refused (else installed with capabilities)", (t) => {
     if (reason) return skipLoudly(t, reason);
-    const payload = userPayload('payload-caplink');
-    const lib = join(payload, 'node_modules/cap/lib');
-    asUser(`cp ${lib}/Cap.js ${home}/my-cap.js && rm ${lib}/Cap.js && ln -s ${home}/my-cap.js ${lib}/Cap.js`);
-    const prefix = join(rootDir('caplink'), 'nettrace');
+    const payload = userPayload('payload-nativelink');
+    const build = join(payload, 'native/build');
+    const link = asUser(
+      `cp ${build}/nettrace-helper ${home}/my-helper && rm ${build}/nettrace-helper && ln -s ${home}/my-helper ${build}/nettrace-helper`,
+    );
+    assert.equal(link.status, 0, link.stderr);
+    const prefix = join(rootDir('nativelink'), 'nettrace');
     const { plan: p, refused } = plan(payload, prefix);
     if (p) assert.ok(runAsRoot(p).ok);
     assert.deepEqual(linksUnder(prefix), [], 'the root-owned install holds a link to a file of the user');
-    assert.match(String(refused?.message), /Cap\.js is a symbolic link .*: the setup copies only regular files/);
+    assert.equal(existsSync(join(prefix, 'native')), false, 'nothing was installed');
+    assert.match(String(refused?.message), /nettrace-helper is a symbolic link \(to .*my-helper\): the setup copies only regular files/);
   });
 
   test('a payload helper.cjs that links to /etc/shadow is refused (else published world-readable)', (t) => {
@@ -224,9 +223,10 @@ describe('the setup attacked by the user it sets up for', { timeout: 300_000 }, 
     const { plan: p, refused } = plan(payload, prefix);
     assert.equal(refused, undefined);
     // The plan is on screen; code of the user's swaps the files before the root step runs.
-    const lib = join(payload, 'node_modules/cap/lib');
+    // The native helper becomes a link to a file of theirs (their own code, to get capabilities).
+    const build = join(payload, 'native/build');
     const swap = asUser(
-      `cd ${payload} && rm dist/helper.cjs && ln -s /etc/shadow dist/helper.cjs && cp ${lib}/Cap.js ${home}/my-cap2.js && rm ${lib}/Cap.js && ln -s ${home}/my-cap2.js ${lib}/Cap.js`,
+      `cd ${payload} && rm dist/helper.cjs && ln -s /etc/shadow dist/helper.cjs && cp ${build}/nettrace-helper ${home}/my-helper2 && printf x >> ${home}/my-helper2 && rm ${build}/nettrace-helper && ln -s ${home}/my-helper2 ${build}/nettrace-helper`,
     );
     assert.equal(swap.status, 0, swap.stderr);
     const r = runAsRoot(p);
@@ -235,6 +235,7 @@ describe('the setup attacked by the user it sets up for', { timeout: 300_000 }, 
     assert.equal(r.ok, false, 'the setup went on with swapped files');
     assert.match(r.failed.title, /check the copies are the files shown/);
     assert.equal(existsSync(join(prefix, 'dist', 'helper.cjs')), false, 'nothing was moved into place');
+    assert.equal(existsSync(join(prefix, 'native', 'build', 'nettrace-helper')), false, 'nor the native helper');
     assert.equal(existsSync(join(prefix, '.setup-staging')), false, 'the staging folder is removed');
     assert.equal(existsSync(sudoersFile()), false);
   });

@@ -24,7 +24,9 @@ test('equal headers are one pair and, request after request, one list; every val
     ['user-agent', 'node'],
   ];
   const dates = ['Wed, 25 Nov 2026 07:01:32 GMT', 'Wed, 25 Nov 2026 07:01:32 GMT', 'Wed, 25 Nov 2026 07:01:33 GMT'];
-  dates.forEach((d, i) => b.apply(c, rec(`r${i}`, { reqMethod: 'GET', reqURL: 'http://a/x', reqHeaders: sent.map((p) => [...p]), respHeaders: block(d) })));
+  dates.forEach((d, i) =>
+    b.apply(c, rec(`r${i}`, { reqMethod: 'GET', reqURL: 'http://a/x', reqHeaders: sent.map((p) => [...p]), respHeaders: block(d) })),
+  );
   const [r0, r1, r2] = b.trace.httpRequests;
   assert.deepEqual(r0.reqHeaders, sent);
   assert.equal(r1.reqHeaders, r0.reqHeaders, 'the same list');
@@ -52,7 +54,7 @@ test("a field named __proto__ is the record's own field, not its prototype", () 
   const r = b.trace.httpRequests[0];
   assert.equal(Object.getPrototypeOf(r), Object.prototype);
   assert.equal(r.polluted, undefined);
-  assert.equal(({}).polluted, undefined);
+  assert.equal({}.polluted, undefined);
 });
 
 test('requests updated field by field keep fast properties (not V8 dictionaries)', () => {

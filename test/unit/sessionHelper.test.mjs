@@ -191,7 +191,7 @@ test('Save PCAP: a 0600 pcapng of the session or of one request, labelled with t
 test("capture requested but unavailable: Save PCAP gives the helper's reason", async () => {
   const { session } = newSession();
   const why =
-    'packet capture needs root (the capture runs in Node through `cap`): start the helper as root, through `sudo -n` or pkexec (see native/README.md)';
+    "packet capture needs root (it opens packet sockets, which needs CAP_NET_RAW: not among the native helper's file capabilities): start the helper as root, through `sudo -n` or pkexec (see native/README.md)";
   const client = new FakeClient([
     { type: 'ready', mode: 'inet_diag', authority: 'unprivileged', features: {}, unavailable: { capture: why } },
   ]);
