@@ -240,6 +240,29 @@ req.on('finish', () => { const until = Date.now() + 300; while (Date.now() < unt
     );
   });
 
+  test('400 requests on one kept-alive connection: every one has its kernel arrival times (past the 256 other events a connection keeps)', async (t) => {
+    const why = skipReason();
+    if (why) return skipLoudly(t, why);
+    const topo = await topology(t, 66);
+    const code = `
+const http = require('http');
+const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+let n = 0;
+const next = () => http.get({ host: '${topo.net}.2', port: 8080, path: '/n' + n, agent }, (res) => {
+  res.resume();
+  res.on('end', () => (++n < 400 ? next() : agent.destroy()));
+});
+next();`;
+    const { trace } = await traced(t, topo.c, code);
+    assert.equal(trace.httpRequests.length, 400);
+    assert.equal(trace.tcpConns.length, 1, 'one connection');
+    const arrivals = trace.tcpConns[0].kernelEvents.filter((e) => e.kind === 'dataIn').length;
+    assert.ok(arrivals >= 400, `an arrival per exchange (${arrivals})`);
+    const without = trace.httpRequests.filter((r) => !r.kernelTimings).map((r) => r.reqURL);
+    assert.deepEqual(without, [], 'every request has kernelTimings');
+    assert.equal(trace.tcpConns[0].tcpMetrics.kernelEventsDropped, undefined, 'nothing dropped');
+  });
+
   test("a body streamed over 200 ms to a program blocked for 300 ms after the head: on the wire for the server's 200 ms, queued in the socket for the rest", async (t) => {
     const why = skipReason();
     if (why) return skipLoudly(t, why);
