@@ -263,6 +263,12 @@ export function kernelStory(events: readonly KernelEvent[], context: StoryContex
 export const KERNEL_CLOCK_SLACK_MS = 2;
 
 /** The index of the first of `events` (in time order) at or after `at`; their length when none. */
+/** The index of the first `dataIn` at or after index `i` (events.length when none). */
+function nextDataIn(events: readonly KernelEvent[], i: number): number {
+  while (i < events.length && events[i].kind !== 'dataIn') i++;
+  return i;
+}
+
 function firstAtOrAfter(events: readonly KernelEvent[], at: number): number {
   let lo = 0;
   let hi = events.length;
@@ -291,9 +297,12 @@ export function kernelTimingsOf(
   const sent = req.reqSentAt ?? req.reqStartAt;
   const read = req.respRecvAt;
   if (!events?.length || (req.protoMajor ?? 1) >= 2 || sent === undefined || read === undefined) return undefined;
-  // Events are in time order (collector/kernelEvents.ts addKernelEvent): the first at or after the send.
-  let i = firstAtOrAfter(events, sent - KERNEL_CLOCK_SLACK_MS);
-  while (i < events.length && events[i].kind !== 'dataIn') i++;
+  // Events are in time order (collector/kernelEvents.ts addKernelEvent): the first arrival between
+  // the send and the read; only when there is none, the first within the clocks' slack of them. A
+  // program that sends its next request within the slack of the previous response's arrival (a
+  // loop over a fast server) would otherwise get that arrival, and a wait all the program's.
+  let i = nextDataIn(events, firstAtOrAfter(events, sent));
+  if (!(events[i]?.at <= read)) i = nextDataIn(events, firstAtOrAfter(events, sent - KERNEL_CLOCK_SLACK_MS));
   const first = events[i];
   if (first?.kind !== 'dataIn' || first.at > read + KERNEL_CLOCK_SLACK_MS) return undefined;
   const out: KernelTimings = { respFirstByteAt: Math.min(first.at, read) };

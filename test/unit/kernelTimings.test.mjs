@@ -36,6 +36,23 @@ test('the request acknowledged 1 ms after it was sent: network 1, server the res
   assert.equal(sum(kt.receive), req.respDoneAt - req.respRecvAt, 'the receive parts add up to the receive phase');
 });
 
+test("the next request sent within the clocks' slack of the previous response's arrival: its own arrival, not that one", () => {
+  // As a loop over a fast server does: the previous response arrived 1.8 ms before this send.
+  const r = { traceID: 'r', reusedConn: true, reqStartAt: 9965.3, reqSentAt: 9965.759, respRecvAt: 9994.333, respDoneAt: 9994.662 };
+  const c = {
+    kernelEvents: [
+      { kind: 'dataIn', at: 9963.953, prevLastAt: 9936.836, ackedAt: 9963.953 },
+      { kind: 'dataIn', at: 9994.005, prevLastAt: 9963.953, ackedAt: 9994.005 },
+    ],
+  };
+  const kt = k.kernelTimingsOf(r, c);
+  assert.equal(kt.respFirstByteAt, 9994.005);
+  assert.ok(kt.respFirstByteAt - r.reqSentAt > 28, 'the server took the time, not the program');
+  // An arrival the kernel's clock puts just before the send, and none after it: still this request's.
+  const skewed = k.kernelTimingsOf(r, { kernelEvents: [{ kind: 'dataIn', at: 9964.5 }] });
+  assert.equal(skewed.respFirstByteAt, 9964.5);
+});
+
 test('an ACK that rode on the response: the handshake round trip is the network part, not the whole wait', () => {
   const kt = k.kernelTimingsOf(req, conn({ ackedAt: 30 }, { connectLatencyUs: 1002_000, synRetransmitAfterUs: 1000_000 }));
   assert.equal(kt.reqAckedAt, 30);
