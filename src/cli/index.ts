@@ -24,5 +24,5 @@ export { kernelStory, requestKernelEvents, retransmittedSegments, icmpText } fro
 export { resolveOtlpConfig, OtlpConfigError } from '../otlp/config';
 export { diagnoseIncoming, incomingBreakdown, callLabel } from '../trace/incomingDiagnosis';
 export { renderIncoming } from './renderIncoming';
-export { RUN_TABLE_ROWS } from './show';
+export { RUN_TABLE_ROWS, showCommandFor } from './show';
 export { linkServed } from '../trace/incomingLinks';

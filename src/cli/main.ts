@@ -3,7 +3,7 @@
  * Errors reach the user as one line ("nettrace: ..."); stacks only with NETTRACE_DEBUG=1.
  */
 
-import { relative, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import type { Trace } from '../trace/types';
 import { OPTIONS, OptionError, optionDef, parseOption, resolveTracingOptions, toPreloadConfig, type OptionDef } from '../protocol/options';
 import { countRequest, renderSummary, shouldUseColor, writeTrace, type RequestTotals } from './render';
@@ -13,7 +13,7 @@ import { runDemo } from './demo';
 import type { HelperSetting } from '../collector/helperSession';
 import { cmdHelper, HELPER_HELP } from './helperSetup';
 import { checkWritable, CliError, defaultOutName, runTraced } from './runTraced';
-import { RUN_TABLE_ROWS, SHOW_MAX_ROWS, showTrace } from './show';
+import { RUN_TABLE_ROWS, SHOW_MAX_ROWS, showCommandFor, showTrace } from './show';
 import { cmdRules, RULES_HELP, runRules } from './rules';
 import { OtlpConfigError, resolveOtlpConfig, resourceFromEnv } from '../otlp/config';
 import { exportTraceFile } from '../otlp/exportTrace';
@@ -153,7 +153,7 @@ async function cmdRun(argv: string[]): Promise<number> {
     const [shown, extra] = tableOf(result.trace);
     err.write('\n');
     // In pieces as it is made: a 100,000-row table is neither held whole nor as lines.
-    const moreHint = `\`nettrace show ${relative(process.cwd(), out) || out}\` lists all`;
+    const moreHint = `\`${showCommandFor(out, process.cwd())}\` lists all`;
     writeTrace(shown, { ...extra, maxRows: RUN_TABLE_ROWS, moreHint, width: err.columns ?? 120, color: shouldUseColor(err) }, (text) =>
       err.write(text),
     );

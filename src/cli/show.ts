@@ -1,6 +1,7 @@
 /** `nettrace show FILE [--json]`: prints a saved trace as a table, or as enriched JSON. */
 
 import { once } from 'node:events';
+import { isAbsolute, relative, resolve } from 'node:path';
 import { enrichRequest, indexRecords } from '../trace/enrich';
 import { jsonPieces } from '../trace/jsonStream';
 import { countRequest, renderTrace, shouldUseColor, type RequestTotals } from './render';
@@ -57,6 +58,18 @@ export const SHOW_MAX_ROWS = 100_000;
  * `nettrace show` lists every one.
  */
 export const RUN_TABLE_ROWS = 200;
+
+/**
+ * The `nettrace show` command line for a trace file written at `out`, to paste into the shell
+ * `cwd` is in: the path relative to it when the file is below it, else absolute (not
+ * `../../tmp/t.json`), quoted for a POSIX shell when it holds anything but plain characters.
+ */
+export function showCommandFor(out: string, cwd: string): string {
+  const abs = resolve(cwd, out);
+  const rel = relative(cwd, abs);
+  const path = rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel : abs;
+  return `nettrace show ${/^[\w./@%+=:,-]+$/.test(path) ? path : `'${path.replace(/'/g, `'\\''`)}'`}`;
+}
 
 /** A proxy CONNECT request: the only requests another request's timings may need. */
 const CONNECT = Buffer.from('"CONNECT"');

@@ -75,3 +75,12 @@ test('run: a command killed by a signal exits 128 + signo', { skip: !hasPreload 
   const r = run(['run', '--quiet', '--out', join(dir, 'sig.json'), '--', process.execPath, '-e', 'process.kill(process.pid, "SIGTERM")']);
   assert.equal(r.status, 143, r.stderr);
 });
+
+test('the run table points at `nettrace show` with a path to paste: relative below the folder, else absolute, quoted when needed', async () => {
+  const { showCommandFor } = await import('../../dist/core.cjs');
+  assert.equal(showCommandFor('t.json', '/home/u/app'), 'nettrace show t.json');
+  assert.equal(showCommandFor('/home/u/app/out/t.json', '/home/u/app'), 'nettrace show out/t.json');
+  assert.equal(showCommandFor('/tmp/ut.json', '/work/usertest'), 'nettrace show /tmp/ut.json');
+  assert.equal(showCommandFor('../t.json', '/home/u/app'), 'nettrace show /home/u/t.json');
+  assert.equal(showCommandFor("/tmp/my trace's.json", '/w'), `nettrace show '/tmp/my trace'\\''s.json'`);
+});
