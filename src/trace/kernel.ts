@@ -91,9 +91,15 @@ function conntrackFacts(ct: Conntrack): KernelFacts {
   return out;
 }
 
-/** One line of the kernel facts for a terminal: "rtt 0.42 ms ± 0.80 ms, retransmits 0, cwnd 10, ...". */
+/**
+ * One line of the kernel facts for a terminal: "connect 0.09 ms, rtt 0.42 ms ± 0.80 ms,
+ * retransmits 0, cwnd 10, ...". The connect's round trip comes first: on a kept-alive connection
+ * whose peer's ACKs ride on its responses the kernel's rtt includes the server's time (22 ms on
+ * loopback for a server taking 20 ms), and the handshake tells what the path itself takes.
+ */
 export function kernelLine(f: KernelFacts): string {
   const parts: string[] = [];
+  if (f.connect) parts.push(`connect ${f.connect}`);
   if (f.rtt) parts.push(`rtt ${f.rtt}`);
   if (f.retransmits !== undefined) parts.push(`retransmits ${f.retransmits}`);
   if (f.cwnd !== undefined) parts.push(`cwnd ${f.cwnd}`);

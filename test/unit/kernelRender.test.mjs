@@ -82,6 +82,17 @@ test('Connections (kernel): metrics, conntrack, NAT mapping, packet counts, requ
   assert.equal(lines[at + 3].trim(), 'NAT orig 10.0.0.1:40000 → 10.0.0.100:80, reply 10.0.0.2:8080 → 10.0.0.3:40000');
 });
 
+test('Connections (kernel): the connect time before the rtt (an rtt raised by ACKs riding on slow responses reads beside what the path took)', () => {
+  const slowServer = {
+    ...nat,
+    tcpMetrics: { source: 'bpf', rttUs: 22791, rttVarUs: 5165, connectLatencyUs: 90.212 },
+    conntrack: undefined,
+  };
+  const lines = renderTrace(traceWith([slowServer]), { width: 160 }).split('\n');
+  const at = lines.indexOf('Connections (kernel)');
+  assert.match(lines[at + 2].trim(), /^connect 0\.09 ms, rtt 22\.8 ms ± 5\.2 ms/);
+});
+
 test('no NAT line when the reply tuple is the original reversed; nothing at all without helper data', () => {
   const plain = {
     ...nat,
