@@ -343,6 +343,10 @@ export class TraceBuilder implements UpsertHost {
     const isRequest = recordKind === 'httpRequests';
     const hadURL = isRequest && record ? (record.reqURL as string) : '';
     const hadError = isRequest && record ? record.reqError : undefined;
+    // What the request's references named before this update (RecordUsers.note).
+    const hadDial = isRequest && record ? record.dial : undefined;
+    const hadTcpConn = isRequest && record ? record.tcpConn : undefined;
+    const hadTlsTunnel = isRequest && record ? record.tlsTunnel : undefined;
     if (!record && (this.trace[recordKind]?.length ?? 0) >= this.maxRecords) {
       this.stats.droppedRecords++;
       this.warn(`more than ${this.maxRecords} ${recordKind} records: the rest are dropped (stats.droppedRecords)`);
@@ -376,15 +380,14 @@ export class TraceBuilder implements UpsertHost {
 
     if (isRequest) {
       const req = record as unknown as HttpRequest;
+      if (typeof req.dial === 'string') this.users.note(req.dial, traceID, hadDial);
+      if (typeof req.tcpConn === 'string') this.users.note(req.tcpConn, traceID, hadTcpConn);
+      if (typeof req.tlsTunnel === 'string') this.users.note(req.tlsTunnel, traceID, hadTlsTunnel);
       this.changes.request(traceID);
       if (req.reqMethod === 'CONNECT') this.changes.staleAll(); // a failed proxied request's diagnosis reads it
       if (unmarkFinished(record)) {
         this.stats.incomplete--;
         this.stats.sync();
-      }
-      for (const ref of ['dial', 'tcpConn', 'tlsTunnel'] as const) {
-        const id = req[ref];
-        if (typeof id === 'string') this.users.note(id, traceID, ref);
       }
       if (req.reqError && !hadError && req.reqErrorAt === undefined) {
         // The preload may not say when the request failed; the time it told us is close enough.

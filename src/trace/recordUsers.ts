@@ -13,10 +13,19 @@ const STALE_LOOKBACK = 32;
 
 /** The requests using each dial, TCP connection and TLS tunnel (by traceID). */
 export class RecordUsers {
-  /** traceID of a dial/tcpConn/tlsTunnel → requests that reference it. */
-  private readonly usedBy = new Map<string, Set<string>>();
-  /** traceID of a tcpConn → the requests on it, in the order they were first seen there (staleSince). */
-  private readonly connUsers = new Map<string, string[]>();
+  /**
+   * traceID of a dial/tcpConn/tlsTunnel → the requests that reference it, each once, in the order
+   * they were first seen there (staleSince reads a connection's newest first). An array, not a
+   * Set: a Set's hash table costs ≈ 4× an array's slot per request, and each request is in up to
+   * three of these.
+   */
+  private readonly usedBy = new Map<string, string[]>();
+  /**
+   * Requests one of whose references was once another record (rare): whether such a request is
+   * already in a list is looked up; any other is there exactly when its reference already named
+   * that record before the update (see note).
+   */
+  private readonly moved = new Set<string>();
 
   constructor(
     private readonly changes: ChangeLog,
@@ -25,36 +34,36 @@ export class RecordUsers {
     private readonly tcpConns: ReadonlyMap<string, AnyRecord>,
   ) {}
 
-  /** Request `requestID` references `target` through its field `ref` (dial, tcpConn, tlsTunnel). */
-  note(target: string, requestID: string, ref: string): void {
-    let set = this.usedBy.get(target);
-    if (!set) this.usedBy.set(target, (set = new Set()));
-    if (!set.has(requestID)) {
-      set.add(requestID);
-      if (ref === 'tcpConn') {
-        const order = this.connUsers.get(target);
-        if (order) order.push(requestID);
-        else this.connUsers.set(target, [requestID]);
-      }
+  /**
+   * Request `requestID` references `target` (a dial, tcpConn or tlsTunnel) after an update of it;
+   * `before` is what that reference field held before the update (every string it held was noted).
+   */
+  note(target: string, requestID: string, before: unknown): void {
+    if (before !== target) {
+      if (typeof before === 'string') this.moved.add(requestID);
+      const list = this.usedBy.get(target);
+      if (!list) this.usedBy.set(target, [requestID]);
+      else if (!this.moved.has(requestID) || !list.includes(requestID)) list.push(requestID);
     }
     this.countRequests(target);
   }
 
   /** `requestID` no longer references `target` (it was dropped). */
   forget(target: string, requestID: string): void {
-    this.usedBy.get(target)?.delete(requestID);
+    const list = this.usedBy.get(target);
+    const i = list ? list.lastIndexOf(requestID) : -1;
+    if (i >= 0) list!.splice(i, 1);
   }
 
   /** `target` was removed from the trace. */
   remove(target: string): void {
     this.usedBy.delete(target);
-    this.connUsers.delete(target);
   }
 
   /** Forgets every use. */
   clear(): void {
     this.usedBy.clear();
-    this.connUsers.clear();
+    this.moved.clear();
   }
 
   /** `target` changed in a way its requests show: each of them is changed. */
@@ -71,7 +80,7 @@ export class RecordUsers {
    * every event its connection has by then.
    */
   staleSince(tcpId: string, since: number): void {
-    const order = this.connUsers.get(tcpId);
+    const order = this.usedBy.get(tcpId);
     if (!order) return;
     const from = since - KERNEL_CLOCK_SLACK_MS;
     let ended = 0;
@@ -107,7 +116,7 @@ export class RecordUsers {
    */
   countRequests(tcpId: string): void {
     const conn = this.tcpConns.get(tcpId);
-    const seen = this.usedBy.get(tcpId)?.size ?? 0;
+    const seen = this.usedBy.get(tcpId)?.length ?? 0;
     if (!conn || (conn.requestCount as number) >= seen) return;
     conn.requestCount = seen;
     this.changes.record(tcpId, 'tcpConns');

@@ -74,3 +74,33 @@ test('requests updated field by field keep fast properties (not V8 dictionaries)
   assert.equal(r.status, 0, r.stderr);
   assert.equal(r.stdout.trim(), '50');
 });
+
+test("a request's references are each counted once, also when one names another record and back", () => {
+  const b = newBuilder();
+  const c = b.openConnection();
+  b.apply(c, { type: 'hello', pid: 1, threadId: 0, startAt: BEGIN });
+  const conn = (id) => ({ type: 'record', kind: 'tcpConns', id, fields: { connected: true, requestCount: 0 } });
+  b.apply(c, conn('c1'));
+  b.apply(c, conn('c2'));
+  b.apply(c, rec('r1', { reqURL: 'http://h/1', reqStartAt: BEGIN + 1, tcpConn: 'c1' }));
+  b.apply(c, rec('r1', { tcpConn: 'c1' }));
+  b.apply(c, rec('r1', { tcpConn: 'c2' }));
+  b.apply(c, rec('r1', { tcpConn: 'c1' }));
+  b.apply(c, rec('r2', { reqURL: 'http://h/2', reqStartAt: BEGIN + 2, tcpConn: 'c1' }));
+  b.apply(c, rec('r2', { respDoneAt: BEGIN + 3, tcpConn: 'c1' }));
+  assert.equal(b.get('tcpConns', 'tcp-1').requestCount, 2);
+  assert.equal(b.get('tcpConns', 'tcp-2').requestCount, 1);
+  b.takeChanges();
+  // A change to c1 reaches each of its requests once; to c2, the one that used it.
+  b.mergeFields('tcpConns', 'tcp-1', { handshakeEndAt: 5 });
+  assert.deepEqual(b.takeChanges().requests, ['req-1', 'req-2']);
+  b.mergeFields('tcpConns', 'tcp-2', { handshakeEndAt: 5 });
+  assert.deepEqual(b.takeChanges().requests, ['req-1']);
+  // A dropped request no longer counts.
+  b.apply(c, rec('r2', { ruleDropped: true }));
+  b.apply(c, rec('r3', { reqURL: 'http://h/3', reqStartAt: BEGIN + 4, tcpConn: 'c2' }));
+  assert.equal(b.get('tcpConns', 'tcp-2').requestCount, 2);
+  b.takeChanges();
+  b.mergeFields('tcpConns', 'tcp-1', { handshakeEndAt: 6 });
+  assert.deepEqual(b.takeChanges().requests, ['req-1']);
+});
