@@ -16,7 +16,8 @@ import { emptyTrace } from './traceFile';
 import { ChangeLog, type TraceChanges } from './changes';
 import { RecordUsers } from './recordUsers';
 import { TraceStats } from './traceStats';
-import { RECORD_KINDS } from './wire';
+import { ID_PREFIX, RECORD_KINDS } from './wire';
+import { RecordTable } from './recordTable';
 import { type HttpRequest, type IncompleteReason, type Initiator, type RecordKind, type RecordOfKind, type Trace } from './types';
 import {
   DEFAULTS,
@@ -52,7 +53,7 @@ export class TraceBuilder implements UpsertHost {
   private readonly connections = new Map<number, ConnectionState>();
   private nextConnection = 1;
   /** traceID → record, one map per kind (O(1) lookups). */
-  private readonly byId: Map<string, AnyRecord>[] = RECORD_KINDS.map(() => new Map());
+  private readonly byId: RecordTable[] = RECORD_KINDS.map((kind) => new RecordTable(`${ID_PREFIX[kind]}-`));
   /** traceID of a dial/tcpConn/tlsTunnel → requests that reference it. */
   private readonly users: RecordUsers;
   /** Redirects waiting for their follow-up request. */

@@ -6,7 +6,7 @@
 
 import type { ChangeLog } from './changes';
 import { KERNEL_CLOCK_SLACK_MS } from './kernel';
-import type { AnyRecord } from './upsert';
+import type { RecordLookup } from './recordTable';
 
 /** Requests in a row that ended before a kernel event, after which staleSince looks no further back. */
 const STALE_LOOKBACK = 32;
@@ -30,8 +30,8 @@ export class RecordUsers {
   constructor(
     private readonly changes: ChangeLog,
     /** The records by traceID: requests and TCP connections. */
-    private readonly requests: ReadonlyMap<string, AnyRecord>,
-    private readonly tcpConns: ReadonlyMap<string, AnyRecord>,
+    private readonly requests: RecordLookup,
+    private readonly tcpConns: RecordLookup,
   ) {}
 
   /**

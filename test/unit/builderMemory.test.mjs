@@ -104,3 +104,23 @@ test("a request's references are each counted once, also when one names another 
   b.mergeFields('tcpConns', 'tcp-1', { handshakeEndAt: 6 });
   assert.deepEqual(b.takeChanges().requests, ['req-1']);
 });
+
+test('records are found by their traceID only, whatever string is asked', () => {
+  const b = newBuilder();
+  const c = b.openConnection();
+  b.apply(c, { type: 'hello', pid: 1, threadId: 0, startAt: BEGIN });
+  // Ids handed out far ahead of their records (references to connections that never came).
+  for (let i = 0; i < 3000; i++) b.apply(c, rec(`r${i}`, { reqURL: `http://h/${i}`, tcpConn: `c${i}` }));
+  b.apply(c, { type: 'record', kind: 'tcpConns', id: 'c2999', fields: { connected: true } });
+  b.apply(c, { type: 'record', kind: 'tcpConns', id: 'late', fields: { connected: true } });
+  assert.equal(b.get('tcpConns', 'tcp-3000').traceID, 'tcp-3000');
+  assert.equal(b.get('tcpConns', 'tcp-3001').traceID, 'tcp-3001');
+  assert.equal(b.get('tcpConns', 'tcp-1'), undefined);
+  assert.equal(b.get('httpRequests', 'req-12').reqURL, 'http://h/11');
+  for (const id of ['req-012', 'req-', 'req-12x', 'xreq-12', 'req--12', 'req-12.0', 'req-1e1', 'req-9999999999', 'tcp-12', '', 'req-0'])
+    assert.equal(b.get('httpRequests', id), undefined, id);
+  // A dropped request is gone; the others stay.
+  b.apply(c, rec('r11', { ruleDropped: true }));
+  assert.equal(b.get('httpRequests', 'req-12'), undefined);
+  assert.equal(b.get('httpRequests', 'req-13').reqURL, 'http://h/12');
+});
