@@ -12,6 +12,7 @@ import type { IncompleteReason, Initiator, ProcessInfo, RecordKind } from './typ
 import { ID_PREFIX, RECORD_KINDS } from './wire';
 import { decodeHeaders, REF_FIELDS } from './wire';
 import { SharedPairs } from './sharedPairs';
+import { LocalIds } from './localIds';
 
 /**
  * Fields of a connection record that no request's timings or diagnosis read: an update made only
@@ -33,7 +34,7 @@ const URL_HEADERS = /^(:path|location|content-location)$/i;
 /** What the builder knows about one IPC connection (one traced process or worker thread). */
 export interface ConnectionState {
   /** Local id → traceID, per record kind. */
-  ids: Map<string, string>[];
+  ids: LocalIds[];
   /** Initiator stacks the connection sent (`stack` messages), by their local id. */
   stacks: Map<string, Initiator>;
   /** Blob frames not yet claimed by a record, by their local id (see BlobMessage). */
@@ -63,7 +64,7 @@ export interface ConnectionState {
 /** The state of a connection that has sent nothing yet. */
 export function newConnectionState(): ConnectionState {
   return {
-    ids: RECORD_KINDS.map(() => new Map()),
+    ids: RECORD_KINDS.map(() => new LocalIds()),
     stacks: new Map(),
     blobs: new Map(),
     droppedEvents: 0,

@@ -124,3 +124,27 @@ test('records are found by their traceID only, whatever string is asked', () => 
   assert.equal(b.get('httpRequests', 'req-12'), undefined);
   assert.equal(b.get('httpRequests', 'req-13').reqURL, 'http://h/12');
 });
+
+test("a connection's local ids map to one traceID each, whatever their form; its unfinished requests end in the order first seen", () => {
+  const b = newBuilder();
+  const c = b.openConnection();
+  b.apply(c, { type: 'hello', pid: 1, threadId: 0, startAt: BEGIN });
+  const ids = ['r2', 'r4', 'r1', 'x7', 'r007', 'r3', 'r99999999', '12', 'r0', 'r', 'r1000000000', 'r5000'];
+  ids.forEach((id, i) => b.apply(c, rec(id, { reqURL: `http://h/${i}` })));
+  b.apply(c, rec(12, { reqURL: 'http://h/number' })); // the number 12 is the id "12"
+  ids.forEach((id, i) => b.apply(c, rec(id, { reqStartAt: BEGIN + i })));
+  const t = b.trace.httpRequests;
+  assert.equal(t.length, ids.length);
+  ids.forEach((id, i) => {
+    assert.equal(t[i].traceID, `req-${i + 1}`, id);
+    assert.equal(t[i].reqStartAt, i, id);
+  });
+  assert.equal(t[7].reqURL, 'http://h/number');
+  b.takeChanges();
+  b.closeConnection(c);
+  assert.deepEqual(
+    b.takeChanges().requests,
+    ids.map((_, i) => `req-${i + 1}`),
+  );
+  assert.ok(t.every((r) => r.incomplete === 'process killed'));
+});
