@@ -218,6 +218,9 @@ export class UpsertDecoder {
       setField(record, key, this.bodyFromBlob(state, value));
     } else if (typeof value === 'string' && !REF_KEYS.has(key)) {
       setField(record, key, this.sharedPairs.string(value));
+    } else if (key === 'peerCerts') {
+      // Every connection to a server gets the same chain: held once.
+      setField(record, key, this.sharedPairs.json(value));
     } else if (value === null || typeof value !== 'object' || NO_TIMES.has(key)) {
       setField(record, key, value);
     } else {

@@ -148,3 +148,32 @@ test("a connection's local ids map to one traceID each, whatever their form; its
   );
   assert.ok(t.every((r) => r.incomplete === 'process killed'));
 });
+
+test("equal TLS chains are one list in the collector's heap; every chain reads as sent", () => {
+  const b = newBuilder();
+  const c = b.openConnection();
+  b.apply(c, { type: 'hello', pid: 1, threadId: 0, startAt: BEGIN });
+  const chain = (cn) => [
+    {
+      subject: `CN=${cn}`,
+      issuer: 'CN=ca',
+      notBefore: '2026-01-01T00:00:00.000Z',
+      isCA: false,
+      subjectAltNames: [`DNS:${cn}`],
+      fingerprint256: 'AA:BB',
+    },
+    { subject: 'CN=ca', issuer: 'CN=ca', isCA: true, subjectAltNames: [], fingerprint256: 'CC:DD' },
+  ];
+  const odd = [{ subject: 'CN=a', serial: -0 }]; // not what JSON text says exactly: kept as sent
+  const chains = [chain('a'), chain('a'), chain('b'), odd, [{ subject: 'CN=a', serial: -0 }], chain('a')];
+  chains.forEach((peerCerts, i) =>
+    b.apply(c, { type: 'record', kind: 'tlsTunnels', id: `t${i}`, fields: { tcpConn: `c${i}`, peerCerts: structuredClone(peerCerts) } }),
+  );
+  const got = b.trace.tlsTunnels.map((t) => t.peerCerts);
+  got.forEach((g, i) => assert.deepEqual(g, chains[i]));
+  assert.equal(got[1], got[0]);
+  assert.equal(got[5], got[0]);
+  assert.notEqual(got[2], got[0]);
+  assert.notEqual(got[4], got[3]);
+  assert.ok(Object.is(got[4][0].serial, -0));
+});
