@@ -20,8 +20,8 @@ export class LocalIds {
   private prefix: string | undefined;
   /** traceID at the counter of its local id (ids never seen are undefined). */
   private readonly byNumber: Array<string | undefined> = [];
-  /** Ids not held in `byNumber`. */
-  private readonly others = new Map<string, string>();
+  /** Ids not held in `byNumber` (made at the first: most connections have none). */
+  private others: Map<string, string> | undefined;
 
   /** The counter of `localId` when it is held in `byNumber` (its prefix, a number without leading zeros), else -1. */
   private slot(localId: string): number {
@@ -40,14 +40,14 @@ export class LocalIds {
     const n = this.slot(localId);
     // (One held in the Map while the array was shorter may be in range now.)
     const id = n < 0 ? undefined : this.byNumber[n];
-    return id === undefined && this.others.size > 0 ? this.others.get(localId) : id;
+    return id === undefined && this.others !== undefined ? this.others.get(localId) : id;
   }
 
   /** Holds the traceID of a local id not seen before. */
   set(localId: string, traceID: string): void {
     const n = this.slot(localId);
     if (n < 0) {
-      this.others.set(localId, traceID);
+      (this.others ??= new Map()).set(localId, traceID);
       return;
     }
     const byNumber = this.byNumber;
@@ -63,7 +63,7 @@ export class LocalIds {
   values(): string[] {
     const out: string[] = [];
     for (const id of this.byNumber) if (id !== undefined) out.push(id);
-    for (const id of this.others.values()) out.push(id);
+    if (this.others) for (const id of this.others.values()) out.push(id);
     return out.sort((a, b) => idNumber(a) - idNumber(b));
   }
 }

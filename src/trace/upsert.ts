@@ -218,6 +218,10 @@ export class UpsertDecoder {
       setField(record, key, this.bodyFromBlob(state, value));
     } else if (typeof value === 'string' && !REF_KEYS.has(key)) {
       setField(record, key, this.sharedPairs.string(value));
+    } else if (key === 'addrTuple' && isObject(value)) {
+      // A connection's addresses: the same few strings on every connection (its ports differ).
+      for (const k of Object.keys(value)) if (typeof value[k] === 'string') value[k] = this.sharedPairs.string(value[k]);
+      setField(record, key, value);
     } else if (key === 'peerCerts') {
       // Every connection to a server gets the same chain: held once.
       setField(record, key, this.sharedPairs.json(value));
@@ -243,6 +247,7 @@ export class UpsertDecoder {
   /** Converts every numeric `...At` field (recursively) from epoch ms to trace-relative ms. */
   private convertTimes(key: string, value: unknown): unknown {
     if (typeof value === 'number') return key.endsWith('At') ? this.host.relative(value) : value;
+    if (typeof value === 'string') return this.sharedPairs.string(value); // an address, a host name: repeated
     if (Array.isArray(value)) return value.map((v) => this.convertTimes('', v));
     if (isObject(value)) {
       const out: Record<string, unknown> = {};

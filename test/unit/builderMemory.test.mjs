@@ -177,3 +177,26 @@ test("equal TLS chains are one list in the collector's heap; every chain reads a
   assert.notEqual(got[4], got[3]);
   assert.ok(Object.is(got[4][0].serial, -0));
 });
+
+test('addresses shared between connections read as sent; times nested in a dial are still made relative', () => {
+  const b = newBuilder();
+  const c = b.openConnection();
+  b.apply(c, { type: 'hello', pid: 1, threadId: 0, startAt: BEGIN });
+  for (let i = 0; i < 3; i++) {
+    const tuple = { srcIP: '127.0.0.1', srcPort: 50000 + i, dstIP: '10.0.0.2', dstPort: 443 };
+    b.apply(c, { type: 'record', kind: 'tcpConns', id: `c${i}`, fields: { connected: true, addrTuple: tuple } });
+    const attempt = { address: '10.0.0.2', port: 443, family: 4, beginAt: BEGIN + i, error: null, endAt: BEGIN + i + 1 };
+    b.apply(c, {
+      type: 'record',
+      kind: 'dials',
+      id: `d${i}`,
+      fields: { dstAddress: 'h:443', dialBeginAt: BEGIN + i, connectAttempts: [attempt] },
+    });
+  }
+  b.trace.tcpConns.forEach((t, i) =>
+    assert.deepEqual(t.addrTuple, { srcIP: '127.0.0.1', srcPort: 50000 + i, dstIP: '10.0.0.2', dstPort: 443 }),
+  );
+  b.trace.dials.forEach((d, i) =>
+    assert.deepEqual(d.connectAttempts, [{ address: '10.0.0.2', port: 443, family: 4, beginAt: i, error: null, endAt: i + 1 }]),
+  );
+});
