@@ -426,7 +426,7 @@ export class TraceBuilder implements UpsertHost {
     this.byId[KIND_INDEX.get('httpRequests')!].delete(traceID);
     const list = this.trace.httpRequests as unknown as AnyRecord[];
     list.splice(list.lastIndexOf(record) >>> 0, 1); // most drops are of a recent request
-    for (const ref of ['dial', 'tcpConn', 'tlsTunnel']) this.users.forget(record[ref] as string, traceID);
+    for (const ref of ['dial', 'tcpConn', 'tlsTunnel']) this.users.forget(record[ref] as string | undefined, traceID);
     this.changes.removed(traceID); // reported as a changed record: live views remove it (LiveFeed)
   }
 

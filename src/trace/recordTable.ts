@@ -15,14 +15,17 @@ export interface RecordLookup {
 /** Longest number part an id held in the array may have (larger ones go to the Map). */
 const MAX_DIGITS = 9;
 
-/** The records of one kind by traceID; `prefix` is the kind's traceIDs before their number (`req-`). */
-export class RecordTable implements RecordLookup {
-  /** Record at the number of its traceID (slot 0 unused; ids never set are undefined). */
-  private readonly slots: Array<AnyRecord | undefined> = [];
-  /** Records whose id is not `prefix` and a number (none of the builder's). */
-  private readonly others = new Map<string, AnyRecord>();
+/**
+ * The records of one kind by traceID (or anything else held per record, see RecordUsers); `prefix`
+ * is the kind's traceIDs before their number (`req-`).
+ */
+export class RecordTable<T = AnyRecord> {
+  /** Value at the number of its traceID (slot 0 unused; ids never set are undefined). */
+  private slots: Array<T | undefined> = [];
+  /** Values whose id is not `prefix` and a number (none of the builder's), made at the first. */
+  private others: Map<string, T> | undefined;
 
-  constructor(private readonly prefix: string) {}
+  constructor(readonly prefix: string) {}
 
   /** The number of `traceID` when it is `prefix` and a number without leading zeros, else -1. */
   private slot(traceID: string): number {
@@ -38,17 +41,17 @@ export class RecordTable implements RecordLookup {
     return n;
   }
 
-  /** The record with this traceID. */
-  get(traceID: string): AnyRecord | undefined {
+  /** The value held under this traceID. */
+  get(traceID: string): T | undefined {
     const n = this.slot(traceID);
-    return n < 0 ? this.others.get(traceID) : this.slots[n];
+    return n < 0 ? this.others?.get(traceID) : this.slots[n];
   }
 
-  /** Holds `record` under `traceID`. */
-  set(traceID: string, record: AnyRecord): void {
+  /** Holds `record` (any value) under `traceID`. */
+  set(traceID: string, record: T): void {
     const n = this.slot(traceID);
     if (n < 0) {
-      this.others.set(traceID, record);
+      (this.others ??= new Map()).set(traceID, record);
       return;
     }
     const slots = this.slots;
@@ -57,10 +60,16 @@ export class RecordTable implements RecordLookup {
     slots[n] = record;
   }
 
-  /** Forgets the record with this traceID. */
+  /** Forgets the value held under this traceID. */
   delete(traceID: string): void {
     const n = this.slot(traceID);
-    if (n < 0) this.others.delete(traceID);
+    if (n < 0) this.others?.delete(traceID);
     else if (n < this.slots.length) this.slots[n] = undefined;
+  }
+
+  /** Forgets every value. */
+  clear(): void {
+    this.slots = [];
+    this.others = undefined;
   }
 }

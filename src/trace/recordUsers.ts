@@ -6,20 +6,52 @@
 
 import type { ChangeLog } from './changes';
 import { KERNEL_CLOCK_SLACK_MS } from './kernel';
-import type { RecordLookup } from './recordTable';
+import { RecordTable, type RecordLookup } from './recordTable';
+import { ID_PREFIX } from './wire';
 
 /** Requests in a row that ended before a kernel event, after which staleSince looks no further back. */
 const STALE_LOOKBACK = 32;
+
+/** Lists up to this long grow by an exact-size copy; longer ones by push (which leaves ≈ a third free). */
+const EXACT_LIST = 64;
+
+/** A value per traceID of a dial, TCP connection or TLS tunnel (a RecordTable per kind). */
+class ByTarget<T> {
+  private readonly tables = (['dials', 'tcpConns', 'tlsTunnels'] as const).map((k) => new RecordTable<T>(`${ID_PREFIX[k]}-`));
+
+  /** The table of `target`'s kind (the first for any other id: each id is in one table). */
+  private table(target: string): RecordTable<T> {
+    const t = this.tables;
+    return target.startsWith(t[1].prefix) ? t[1] : target.startsWith(t[2].prefix) ? t[2] : t[0];
+  }
+
+  get(target: string): T | undefined {
+    return this.table(target).get(target);
+  }
+
+  set(target: string, value: T): void {
+    this.table(target).set(target, value);
+  }
+
+  delete(target: string): void {
+    this.table(target).delete(target);
+  }
+
+  clear(): void {
+    for (const t of this.tables) t.clear();
+  }
+}
 
 /** The requests using each dial, TCP connection and TLS tunnel (by traceID). */
 export class RecordUsers {
   /**
    * traceID of a dial/tcpConn/tlsTunnel → the requests that reference it, each once, in the order
-   * they were first seen there (staleSince reads a connection's newest first). An array, not a
-   * Set: a Set's hash table costs ≈ 4× an array's slot per request, and each request is in up to
-   * three of these.
+   * they were first seen there (staleSince reads a connection's newest first). Arrays at the
+   * targets' numbers, not a Map of Sets: a Set's hash table costs ≈ 4× an array's slot per
+   * request, a Map's entry ≈ 40 bytes a target, and each request is in up to three lists. A list
+   * grows by exact-size copies while short (a connection carries a handful of requests).
    */
-  private readonly usedBy = new Map<string, string[]>();
+  private readonly usedBy = new ByTarget<string[]>();
   /**
    * Requests one of whose references was once another record (rare): whether such a request is
    * already in a list is looked up; any other is there exactly when its reference already named
@@ -43,13 +75,17 @@ export class RecordUsers {
       if (typeof before === 'string') this.moved.add(requestID);
       const list = this.usedBy.get(target);
       if (!list) this.usedBy.set(target, [requestID]);
-      else if (!this.moved.has(requestID) || !list.includes(requestID)) list.push(requestID);
+      else if (!this.moved.has(requestID) || !list.includes(requestID)) {
+        if (list.length < EXACT_LIST) this.usedBy.set(target, list.concat(requestID));
+        else list.push(requestID);
+      }
     }
     this.countRequests(target);
   }
 
   /** `requestID` no longer references `target` (it was dropped). */
-  forget(target: string, requestID: string): void {
+  forget(target: string | undefined, requestID: string): void {
+    if (typeof target !== 'string') return;
     const list = this.usedBy.get(target);
     const i = list ? list.lastIndexOf(requestID) : -1;
     if (i >= 0) list!.splice(i, 1);
