@@ -21,6 +21,10 @@ function ownCopy(s: string): string {
   return JSON.parse(JSON.stringify(s)) as string;
 }
 
+/** Distinct header lists kept (see SharedPairs.list). */
+const MAX_SHARED_LISTS = 256;
+/** Header lists whose key (field and JSON text) is longer are not kept (cookies, tokens: rarely repeated). */
+const MAX_SHARED_LIST_KEY = 1024;
 /** Distinct values kept by SharedPairs.json. */
 export const MAX_SHARED_JSON = 256;
 /** Values whose JSON text is longer are not shared by SharedPairs.json. */
@@ -70,6 +74,9 @@ export class SharedPairs {
     return value;
   }
 
+  /** Lists by field and JSON text (see list). */
+  private readonly lists = new Map<string, HeaderPair[]>();
+
   /** The last list returned per field (reqHeaders, respHeaders): a request like the one before gets the same list. */
   private readonly lastLists = new Map<string, HeaderPair[]>();
 
@@ -98,9 +105,15 @@ export class SharedPairs {
     }
     const last = this.lastLists.get(field);
     if (last && last.length === pairs.length && last.every((p, i) => p === pairs[i])) return last;
-    const exact = pairs.slice(); // an exact-size copy: the list grew by push (17 slots for 5 headers)
-    this.lastLists.set(field, exact);
-    return exact;
+    // Not the last one: maybe one seen before (a program's requests alternate between endpoints).
+    const key = `${field}${JSON.stringify(pairs)}`;
+    let list = key.length <= MAX_SHARED_LIST_KEY ? this.lists.get(key) : undefined;
+    if (!list) {
+      list = pairs.slice(); // an exact-size copy: the list grew by push (17 slots for 5 headers)
+      if (key.length <= MAX_SHARED_LIST_KEY && this.lists.size < MAX_SHARED_LISTS) this.lists.set(key, list);
+    }
+    this.lastLists.set(field, list);
+    return list;
   }
 
   /** The shared pair for a name and a short value. */

@@ -200,3 +200,27 @@ test('addresses shared between connections read as sent; times nested in a dial 
     assert.deepEqual(d.connectAttempts, [{ address: '10.0.0.2', port: 443, family: 4, beginAt: i, error: null, endAt: i + 1 }]),
   );
 });
+
+test('requests alternating between header sets share each set as one list', () => {
+  const b = newBuilder();
+  const c = b.openConnection();
+  b.apply(c, { type: 'hello', pid: 1, threadId: 0, startAt: BEGIN });
+  const sets = [
+    [['accept', '*/*']],
+    [
+      ['accept', 'text/html'],
+      ['x-long', 'v'.repeat(100)], // a value too long to share as a pair: the list is still shared
+    ],
+  ];
+  for (let i = 0; i < 6; i++) b.apply(c, rec(`r${i}`, { reqMethod: 'GET', reqURL: 'http://a/', reqHeaders: structuredClone(sets[i % 2]) }));
+  const t = b.trace.httpRequests;
+  t.forEach((r, i) => assert.deepEqual(r.reqHeaders, sets[i % 2]));
+  assert.equal(t[2].reqHeaders, t[0].reqHeaders);
+  assert.equal(t[4].reqHeaders, t[0].reqHeaders);
+  assert.equal(t[3].reqHeaders, t[1].reqHeaders);
+  assert.equal(t[5].reqHeaders, t[1].reqHeaders);
+  // Headers of one request are never another's in place: a later update gets its own list.
+  b.apply(c, rec('r2', { reqHeaders: [['accept', 'image/png']] }));
+  assert.deepEqual(t[0].reqHeaders, sets[0]);
+  assert.deepEqual(t[2].reqHeaders, [['accept', 'image/png']]);
+});
