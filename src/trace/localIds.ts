@@ -25,13 +25,24 @@ export class LocalIds {
 
   /** The counter of `localId` when it is held in `byNumber` (its prefix, a number without leading zeros), else -1. */
   private slot(localId: string): number {
-    let p = localId.length;
-    while (p > 0 && localId.charCodeAt(p - 1) >= 48 && localId.charCodeAt(p - 1) <= 57) p--;
-    const digits = localId.length - p;
-    if (digits < 1 || digits > MAX_DIGITS || (digits > 1 && localId.charCodeAt(p) === 48)) return -1;
-    const prefix = this.prefix ?? (this.prefix = localId.slice(0, p));
-    if (prefix.length !== p || !localId.startsWith(prefix)) return -1;
-    const n = Number(localId.slice(p));
+    const prefix = this.prefix;
+    let p = prefix ?? '';
+    if (prefix === undefined) {
+      // The first id: its letters are the prefix (if it ends in a number).
+      let end = localId.length;
+      while (end > 0 && localId.charCodeAt(end - 1) >= 48 && localId.charCodeAt(end - 1) <= 57) end--;
+      if (end === localId.length) return -1;
+      p = this.prefix = localId.slice(0, end);
+    } else if (!localId.startsWith(prefix)) return -1;
+    const from = p.length;
+    const digits = localId.length - from;
+    if (digits < 1 || digits > MAX_DIGITS || (digits > 1 && localId.charCodeAt(from) === 48)) return -1;
+    let n = 0;
+    for (let i = from; i < localId.length; i++) {
+      const d = localId.charCodeAt(i) - 48;
+      if (d < 0 || d > 9) return -1;
+      n = n * 10 + d;
+    }
     return n > this.byNumber.length + MAX_GAP ? -1 : n;
   }
 
@@ -64,6 +75,11 @@ export class LocalIds {
     const out: string[] = [];
     for (const id of this.byNumber) if (id !== undefined) out.push(id);
     if (this.others) for (const id of this.others.values()) out.push(id);
-    return out.sort((a, b) => idNumber(a) - idNumber(b));
+    const numbers = out.map(idNumber);
+    let sorted = true;
+    for (let i = 1; i < numbers.length && sorted; i++) sorted = numbers[i - 1] < numbers[i];
+    if (sorted) return out;
+    const order = out.map((_, i) => i).sort((a, b) => numbers[a] - numbers[b]);
+    return order.map((i) => out[i]);
   }
 }

@@ -15,6 +15,14 @@ const STALE_LOOKBACK = 32;
 /** Lists up to this long grow by an exact-size copy; longer ones by push (which leaves ≈ a third free). */
 const EXACT_LIST = 64;
 
+/** A copy of `list` with `id` added, of its exact size (not concat: ≈ 10× slower on a short list). */
+function withOneMore(list: readonly string[], id: string): string[] {
+  const out = new Array<string>(list.length + 1);
+  for (let i = 0; i < list.length; i++) out[i] = list[i];
+  out[list.length] = id;
+  return out;
+}
+
 /** A value per traceID of a dial, TCP connection or TLS tunnel (a RecordTable per kind). */
 class ByTarget<T> {
   private readonly tables = (['dials', 'tcpConns', 'tlsTunnels'] as const).map((k) => new RecordTable<T>(`${ID_PREFIX[k]}-`));
@@ -76,7 +84,7 @@ export class RecordUsers {
       const list = this.usedBy.get(target);
       if (!list) this.usedBy.set(target, [requestID]);
       else if (!this.moved.has(requestID) || !list.includes(requestID)) {
-        if (list.length < EXACT_LIST) this.usedBy.set(target, list.concat(requestID));
+        if (list.length < EXACT_LIST) this.usedBy.set(target, withOneMore(list, requestID));
         else list.push(requestID);
       }
     }

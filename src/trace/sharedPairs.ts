@@ -21,10 +21,8 @@ function ownCopy(s: string): string {
   return JSON.parse(JSON.stringify(s)) as string;
 }
 
-/** Distinct header lists kept (see SharedPairs.list). */
-const MAX_SHARED_LISTS = 256;
-/** Header lists whose key (field and JSON text) is longer are not kept (cookies, tokens: rarely repeated). */
-const MAX_SHARED_LIST_KEY = 1024;
+/** Header lists remembered per field, the most recent first (see SharedPairs.list). */
+const RECENT_LISTS = 8;
 /** Distinct values kept by SharedPairs.json. */
 export const MAX_SHARED_JSON = 256;
 /** Values whose JSON text is longer are not shared by SharedPairs.json. */
@@ -74,11 +72,8 @@ export class SharedPairs {
     return value;
   }
 
-  /** Lists by field and JSON text (see list). */
-  private readonly lists = new Map<string, HeaderPair[]>();
-
-  /** The last list returned per field (reqHeaders, respHeaders): a request like the one before gets the same list. */
-  private readonly lastLists = new Map<string, HeaderPair[]>();
+  /** The lists returned last per field (reqHeaders, respHeaders), the most recent first (see list). */
+  private readonly recentLists = new Map<string, HeaderPair[][]>();
 
   /** The shared copy of a short string field value (`value` itself when long or the table is full). */
   string(value: string): string {
@@ -93,8 +88,9 @@ export class SharedPairs {
 
   /**
    * `pairs` (changed in place) as the record's `field` keeps them: each pair replaced by the shared
-   * one with the same name and value, and the very list returned for `field` last time when it
-   * holds the same pairs (a program's requests to one endpoint send and get the same headers). A
+   * one with the same name and value, and the very list returned for `field` one of the last
+   * RECENT_LISTS times when it holds the same pairs (a program's requests to its endpoints send
+   * and get the same headers, whatever the order the endpoints come in). A
    * value that changes now and then (`date`) is shared with the pair before it when equal, past
    * the table's room too. The list returned is never changed in place.
    */
@@ -103,16 +99,20 @@ export class SharedPairs {
       const p = pairs[i];
       if (p.length === 2 && p[1].length <= MAX_SHARED_VALUE) pairs[i] = this.pair(p[0], p[1]);
     }
-    const last = this.lastLists.get(field);
-    if (last && last.length === pairs.length && last.every((p, i) => p === pairs[i])) return last;
-    // Not the last one: maybe one seen before (a program's requests alternate between endpoints).
-    const key = `${field}${JSON.stringify(pairs)}`;
-    let list = key.length <= MAX_SHARED_LIST_KEY ? this.lists.get(key) : undefined;
-    if (!list) {
-      list = pairs.slice(); // an exact-size copy: the list grew by push (17 slots for 5 headers)
-      if (key.length <= MAX_SHARED_LIST_KEY && this.lists.size < MAX_SHARED_LISTS) this.lists.set(key, list);
+    let recent = this.recentLists.get(field);
+    if (!recent) this.recentLists.set(field, (recent = []));
+    for (let r = 0; r < recent.length; r++) {
+      const list = recent[r];
+      if (list.length !== pairs.length || !list.every((p, i) => p === pairs[i])) continue;
+      if (r > 0) {
+        recent.splice(r, 1);
+        recent.unshift(list);
+      }
+      return list;
     }
-    this.lastLists.set(field, list);
+    const list = pairs.slice(); // an exact-size copy: the list grew by push (17 slots for 5 headers)
+    recent.unshift(list);
+    if (recent.length > RECENT_LISTS) recent.pop();
     return list;
   }
 
