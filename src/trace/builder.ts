@@ -282,7 +282,7 @@ export class TraceBuilder implements UpsertHost {
       this.warn(`more than ${MAX_STACKS} distinct initiator stacks from one process: the rest are not kept`);
       return;
     }
-    state.stacks.set(id, initiator as unknown as Initiator);
+    state.stacks.set(id, this.fields.shareStack(initiator as unknown as Initiator));
   }
 
   private applyBlob(state: ConnectionState, id: unknown, data: unknown): void {

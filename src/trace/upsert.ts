@@ -232,6 +232,19 @@ export class UpsertDecoder {
     }
   }
 
+  /**
+   * An initiator stack as a connection sent it, its frames' strings (file names, function names)
+   * shared with the other stacks of the trace (each process of a program sends its own stacks,
+   * naming the same files). Changed in place (the builder owns the messages it is given).
+   */
+  shareStack(initiator: Initiator): Initiator {
+    for (const frame of initiator.frames as unknown[]) {
+      if (!isObject(frame)) continue;
+      for (const k of Object.keys(frame)) if (typeof frame[k] === 'string') frame[k] = this.sharedPairs.string(frame[k]);
+    }
+    return initiator;
+  }
+
   /** A captured body whose text came as a blob frame (`textBlob`), with the text decoded. */
   private bodyFromBlob(state: ConnectionState, body: Record<string, unknown>): Record<string, unknown> {
     const { textBlob, ...rest } = body;

@@ -223,3 +223,18 @@ test('requests alternating between header sets share each set as one list', () =
   assert.deepEqual(t[0].reqHeaders, sets[0]);
   assert.deepEqual(t[2].reqHeaders, [['accept', 'image/png']]);
 });
+
+test('initiator stacks of several processes naming the same files read as sent', () => {
+  const b = newBuilder();
+  const frames = [
+    { file: 'file:///app/main.js', line: 3, column: 7, function: 'poll' },
+    { file: 'node:internal/timers', line: 1, column: 1 },
+  ];
+  for (let p = 1; p <= 2; p++) {
+    const c = b.openConnection();
+    b.apply(c, { type: 'hello', pid: p, threadId: 0, startAt: BEGIN });
+    b.apply(c, { type: 'stack', id: 's1', initiator: { frames: structuredClone(frames) } });
+    b.apply(c, rec('r1', { reqMethod: 'GET', reqURL: 'http://a/', initiator: 's1' }));
+  }
+  for (const r of b.trace.httpRequests) assert.deepEqual(r.initiator, { frames });
+});
