@@ -6,7 +6,7 @@
 
 import type { ChangeLog } from './changes';
 import { KERNEL_CLOCK_SLACK_MS } from './kernel';
-import { RecordTable, type RecordLookup } from './recordTable';
+import type { RecordLookup } from './recordTable';
 import { ID_PREFIX } from './wire';
 
 /** Requests in a row that ended before a kernel event, after which staleSince looks no further back. */
@@ -23,32 +23,68 @@ function withOneMore(list: readonly string[], id: string): string[] {
   return out;
 }
 
-/** A value per traceID of a dial, TCP connection or TLS tunnel (a RecordTable per kind). */
-class ByTarget<T> {
-  private readonly tables = (['dials', 'tcpConns', 'tlsTunnels'] as const).map((k) => new RecordTable<T>(`${ID_PREFIX[k]}-`));
+/** The number of a dial's, connection's or tunnel's traceID from `from` (`tcp-12` → 12), -1 when it is not one without leading zeros. */
+function idNumber(id: string, from: number): number {
+  const digits = id.length - from;
+  if (digits < 1 || digits > 9 || (digits > 1 && id.charCodeAt(from) === 48)) return -1;
+  let n = 0;
+  for (let i = from; i < id.length; i++) {
+    const d = id.charCodeAt(i) - 48;
+    if (d < 0 || d > 9) return -1;
+    n = n * 10 + d;
+  }
+  return n;
+}
 
-  /** The table of `target`'s kind (the first for any other id: each id is in one table). */
-  private table(target: string): RecordTable<T> {
-    const t = this.tables;
-    return target.startsWith(t[1].prefix) ? t[1] : target.startsWith(t[2].prefix) ? t[2] : t[0];
+/** A value per traceID of a dial, TCP connection or TLS tunnel: in an array per kind at the id's number. */
+class ByTarget<T> {
+  private readonly byKind: Array<Array<T | undefined>> = [[], [], []];
+  /** Any other id (none the builder makes), made at the first. */
+  private others: Map<string, T> | undefined;
+
+  /** The kind (0 dial, 1 tcp, 2 tls) and number of `target` as kind + 3 × number, or -1. */
+  private static slot(target: string): number {
+    const c = target.charCodeAt(0);
+    let kind = -1;
+    if (c === 100 && target.startsWith(DIAL)) kind = 0;
+    else if (c === 116) kind = target.startsWith(TCP) ? 1 : target.startsWith(TLS) ? 2 : -1;
+    if (kind < 0) return -1;
+    const n = idNumber(target, kind === 0 ? DIAL.length : TCP.length);
+    return n < 0 ? -1 : kind + 3 * n;
   }
 
   get(target: string): T | undefined {
-    return this.table(target).get(target);
+    const s = ByTarget.slot(target);
+    return s < 0 ? this.others?.get(target) : this.byKind[s % 3][Math.floor(s / 3)];
   }
 
   set(target: string, value: T): void {
-    this.table(target).set(target, value);
+    const s = ByTarget.slot(target);
+    if (s < 0) {
+      (this.others ??= new Map()).set(target, value);
+      return;
+    }
+    const list = this.byKind[s % 3];
+    const n = Math.floor(s / 3);
+    while (list.length < n) list.push(undefined);
+    list[n] = value;
   }
 
   delete(target: string): void {
-    this.table(target).delete(target);
+    const s = ByTarget.slot(target);
+    if (s < 0) this.others?.delete(target);
+    else if (Math.floor(s / 3) < this.byKind[s % 3].length) this.byKind[s % 3][Math.floor(s / 3)] = undefined;
   }
 
   clear(): void {
-    for (const t of this.tables) t.clear();
+    for (const l of this.byKind) l.length = 0;
+    this.others = undefined;
   }
 }
+
+const DIAL = `${ID_PREFIX.dials}-`;
+const TCP = `${ID_PREFIX.tcpConns}-`;
+const TLS = `${ID_PREFIX.tlsTunnels}-`;
 
 /** The requests using each dial, TCP connection and TLS tunnel (by traceID). */
 export class RecordUsers {
