@@ -16,14 +16,14 @@ export interface RecordLookup {
 const MAX_DIGITS = 9;
 
 /**
- * The records of one kind by traceID (or anything else held per record, see RecordUsers); `prefix`
- * is the kind's traceIDs before their number (`req-`).
+ * The records of one kind by traceID; `prefix` is the kind's traceIDs before their number (`req-`).
+ * Records only: one class used for other values too would make every record lookup polymorphic.
  */
-export class RecordTable<T = AnyRecord> {
-  /** Value at the number of its traceID (slot 0 unused; ids never set are undefined). */
-  private slots: Array<T | undefined> = [];
-  /** Values whose id is not `prefix` and a number (none of the builder's), made at the first. */
-  private others: Map<string, T> | undefined;
+export class RecordTable {
+  /** Record at the number of its traceID (slot 0 unused; ids never set are undefined). */
+  private slots: Array<AnyRecord | undefined> = [];
+  /** Records whose id is not `prefix` and a number (none of the builder's), made at the first. */
+  private others: Map<string, AnyRecord> | undefined;
 
   constructor(readonly prefix: string) {}
 
@@ -41,14 +41,14 @@ export class RecordTable<T = AnyRecord> {
     return n;
   }
 
-  /** The value held under this traceID. */
-  get(traceID: string): T | undefined {
+  /** The record with this traceID. */
+  get(traceID: string): AnyRecord | undefined {
     const n = this.slot(traceID);
     return n < 0 ? this.others?.get(traceID) : this.slots[n];
   }
 
-  /** Holds `record` (any value) under `traceID`. */
-  set(traceID: string, record: T): void {
+  /** Holds `record` under `traceID`. */
+  set(traceID: string, record: AnyRecord): void {
     const n = this.slot(traceID);
     if (n < 0) {
       (this.others ??= new Map()).set(traceID, record);
@@ -60,16 +60,10 @@ export class RecordTable<T = AnyRecord> {
     slots[n] = record;
   }
 
-  /** Forgets the value held under this traceID. */
+  /** Forgets the record with this traceID. */
   delete(traceID: string): void {
     const n = this.slot(traceID);
     if (n < 0) this.others?.delete(traceID);
     else if (n < this.slots.length) this.slots[n] = undefined;
-  }
-
-  /** Forgets every value. */
-  clear(): void {
-    this.slots = [];
-    this.others = undefined;
   }
 }
