@@ -16,7 +16,8 @@ import { emptyTrace } from './traceFile';
 import { ChangeLog, type TraceChanges } from './changes';
 import { RecordUsers } from './recordUsers';
 import { TraceStats } from './traceStats';
-import { RECORD_KINDS } from './wire';
+import { ID_PREFIX, RECORD_KINDS } from './wire';
+import { RecordTable } from './recordTable';
 import { type HttpRequest, type IncompleteReason, type Initiator, type RecordKind, type RecordOfKind, type Trace } from './types';
 import {
   DEFAULTS,
@@ -52,7 +53,7 @@ export class TraceBuilder implements UpsertHost {
   private readonly connections = new Map<number, ConnectionState>();
   private nextConnection = 1;
   /** traceID → record, one map per kind (O(1) lookups). */
-  private readonly byId: Map<string, AnyRecord>[] = RECORD_KINDS.map(() => new Map());
+  private readonly byId: RecordTable[] = RECORD_KINDS.map((kind) => new RecordTable(`${ID_PREFIX[kind]}-`));
   /** traceID of a dial/tcpConn/tlsTunnel → requests that reference it. */
   private readonly users: RecordUsers;
   /** Redirects waiting for their follow-up request. */
@@ -281,7 +282,7 @@ export class TraceBuilder implements UpsertHost {
       this.warn(`more than ${MAX_STACKS} distinct initiator stacks from one process: the rest are not kept`);
       return;
     }
-    state.stacks.set(id, initiator as unknown as Initiator);
+    state.stacks.set(id, this.fields.shareStack(initiator as unknown as Initiator));
   }
 
   private applyBlob(state: ConnectionState, id: unknown, data: unknown): void {
@@ -343,6 +344,10 @@ export class TraceBuilder implements UpsertHost {
     const isRequest = recordKind === 'httpRequests';
     const hadURL = isRequest && record ? (record.reqURL as string) : '';
     const hadError = isRequest && record ? record.reqError : undefined;
+    // What the request's references named before this update (RecordUsers.note).
+    const hadDial = isRequest && record ? record.dial : undefined;
+    const hadTcpConn = isRequest && record ? record.tcpConn : undefined;
+    const hadTlsTunnel = isRequest && record ? record.tlsTunnel : undefined;
     if (!record && (this.trace[recordKind]?.length ?? 0) >= this.maxRecords) {
       this.stats.droppedRecords++;
       this.warn(`more than ${this.maxRecords} ${recordKind} records: the rest are dropped (stats.droppedRecords)`);
@@ -376,15 +381,14 @@ export class TraceBuilder implements UpsertHost {
 
     if (isRequest) {
       const req = record as unknown as HttpRequest;
+      if (typeof req.dial === 'string') this.users.note(req.dial, traceID, hadDial);
+      if (typeof req.tcpConn === 'string') this.users.note(req.tcpConn, traceID, hadTcpConn);
+      if (typeof req.tlsTunnel === 'string') this.users.note(req.tlsTunnel, traceID, hadTlsTunnel);
       this.changes.request(traceID);
       if (req.reqMethod === 'CONNECT') this.changes.staleAll(); // a failed proxied request's diagnosis reads it
       if (unmarkFinished(record)) {
         this.stats.incomplete--;
         this.stats.sync();
-      }
-      for (const ref of ['dial', 'tcpConn', 'tlsTunnel'] as const) {
-        const id = req[ref];
-        if (typeof id === 'string') this.users.note(id, traceID, ref);
       }
       if (req.reqError && !hadError && req.reqErrorAt === undefined) {
         // The preload may not say when the request failed; the time it told us is close enough.
@@ -422,7 +426,7 @@ export class TraceBuilder implements UpsertHost {
     this.byId[KIND_INDEX.get('httpRequests')!].delete(traceID);
     const list = this.trace.httpRequests as unknown as AnyRecord[];
     list.splice(list.lastIndexOf(record) >>> 0, 1); // most drops are of a recent request
-    for (const ref of ['dial', 'tcpConn', 'tlsTunnel']) this.users.forget(record[ref] as string, traceID);
+    for (const ref of ['dial', 'tcpConn', 'tlsTunnel']) this.users.forget(record[ref] as string | undefined, traceID);
     this.changes.removed(traceID); // reported as a changed record: live views remove it (LiveFeed)
   }
 

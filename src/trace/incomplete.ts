@@ -6,6 +6,7 @@
  */
 
 import type { IncompleteReason, RecordKind } from './types';
+import type { RecordLookup } from './recordTable';
 import { isFinished, KIND_INDEX, type AnyRecord, type ConnectionState } from './upsert';
 
 /** The kinds of record that can be incomplete. */
@@ -18,7 +19,7 @@ const KINDS = ['httpRequests', 'incomingRequests'] as const satisfies readonly R
  */
 export function markIncomplete(
   state: ConnectionState,
-  byId: ReadonlyArray<ReadonlyMap<string, AnyRecord>>,
+  byId: readonly RecordLookup[],
   reason: IncompleteReason,
   changed: (kind: (typeof KINDS)[number], traceID: string) => void,
 ): number {

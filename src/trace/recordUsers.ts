@@ -6,55 +6,144 @@
 
 import type { ChangeLog } from './changes';
 import { KERNEL_CLOCK_SLACK_MS } from './kernel';
-import type { AnyRecord } from './upsert';
+import type { RecordLookup } from './recordTable';
+import { ID_PREFIX } from './wire';
 
 /** Requests in a row that ended before a kernel event, after which staleSince looks no further back. */
 const STALE_LOOKBACK = 32;
 
+/** Lists up to this long grow by an exact-size copy; longer ones by push (which leaves ≈ a third free). */
+const EXACT_LIST = 64;
+
+/** A copy of `list` with `id` added, of its exact size (not concat: ≈ 10× slower on a short list). */
+function withOneMore(list: readonly string[], id: string): string[] {
+  const out = new Array<string>(list.length + 1);
+  for (let i = 0; i < list.length; i++) out[i] = list[i];
+  out[list.length] = id;
+  return out;
+}
+
+/** The number of a dial's, connection's or tunnel's traceID from `from` (`tcp-12` → 12), -1 when it is not one without leading zeros. */
+function idNumber(id: string, from: number): number {
+  const digits = id.length - from;
+  if (digits < 1 || digits > 9 || (digits > 1 && id.charCodeAt(from) === 48)) return -1;
+  let n = 0;
+  for (let i = from; i < id.length; i++) {
+    const d = id.charCodeAt(i) - 48;
+    if (d < 0 || d > 9) return -1;
+    n = n * 10 + d;
+  }
+  return n;
+}
+
+/** A value per traceID of a dial, TCP connection or TLS tunnel: in an array per kind at the id's number. */
+class ByTarget<T> {
+  private readonly byKind: Array<Array<T | undefined>> = [[], [], []];
+  /** Any other id (none the builder makes), made at the first. */
+  private others: Map<string, T> | undefined;
+
+  /** The kind (0 dial, 1 tcp, 2 tls) and number of `target` as kind + 3 × number, or -1. */
+  private static slot(target: string): number {
+    const c = target.charCodeAt(0);
+    let kind = -1;
+    if (c === 100 && target.startsWith(DIAL)) kind = 0;
+    else if (c === 116) kind = target.startsWith(TCP) ? 1 : target.startsWith(TLS) ? 2 : -1;
+    if (kind < 0) return -1;
+    const n = idNumber(target, kind === 0 ? DIAL.length : TCP.length);
+    return n < 0 ? -1 : kind + 3 * n;
+  }
+
+  get(target: string): T | undefined {
+    const s = ByTarget.slot(target);
+    return s < 0 ? this.others?.get(target) : this.byKind[s % 3][Math.floor(s / 3)];
+  }
+
+  set(target: string, value: T): void {
+    const s = ByTarget.slot(target);
+    if (s < 0) {
+      (this.others ??= new Map()).set(target, value);
+      return;
+    }
+    const list = this.byKind[s % 3];
+    const n = Math.floor(s / 3);
+    while (list.length < n) list.push(undefined);
+    list[n] = value;
+  }
+
+  delete(target: string): void {
+    const s = ByTarget.slot(target);
+    if (s < 0) this.others?.delete(target);
+    else if (Math.floor(s / 3) < this.byKind[s % 3].length) this.byKind[s % 3][Math.floor(s / 3)] = undefined;
+  }
+
+  clear(): void {
+    for (const l of this.byKind) l.length = 0;
+    this.others = undefined;
+  }
+}
+
+const DIAL = `${ID_PREFIX.dials}-`;
+const TCP = `${ID_PREFIX.tcpConns}-`;
+const TLS = `${ID_PREFIX.tlsTunnels}-`;
+
 /** The requests using each dial, TCP connection and TLS tunnel (by traceID). */
 export class RecordUsers {
-  /** traceID of a dial/tcpConn/tlsTunnel → requests that reference it. */
-  private readonly usedBy = new Map<string, Set<string>>();
-  /** traceID of a tcpConn → the requests on it, in the order they were first seen there (staleSince). */
-  private readonly connUsers = new Map<string, string[]>();
+  /**
+   * traceID of a dial/tcpConn/tlsTunnel → the requests that reference it, each once, in the order
+   * they were first seen there (staleSince reads a connection's newest first). Arrays at the
+   * targets' numbers, not a Map of Sets: a Set's hash table costs ≈ 4× an array's slot per
+   * request, a Map's entry ≈ 40 bytes a target, and each request is in up to three lists. A list
+   * grows by exact-size copies while short (a connection carries a handful of requests).
+   */
+  private readonly usedBy = new ByTarget<string[]>();
+  /**
+   * Requests one of whose references was once another record (rare): whether such a request is
+   * already in a list is looked up; any other is there exactly when its reference already named
+   * that record before the update (see note).
+   */
+  private readonly moved = new Set<string>();
 
   constructor(
     private readonly changes: ChangeLog,
     /** The records by traceID: requests and TCP connections. */
-    private readonly requests: ReadonlyMap<string, AnyRecord>,
-    private readonly tcpConns: ReadonlyMap<string, AnyRecord>,
+    private readonly requests: RecordLookup,
+    private readonly tcpConns: RecordLookup,
   ) {}
 
-  /** Request `requestID` references `target` through its field `ref` (dial, tcpConn, tlsTunnel). */
-  note(target: string, requestID: string, ref: string): void {
-    let set = this.usedBy.get(target);
-    if (!set) this.usedBy.set(target, (set = new Set()));
-    if (!set.has(requestID)) {
-      set.add(requestID);
-      if (ref === 'tcpConn') {
-        const order = this.connUsers.get(target);
-        if (order) order.push(requestID);
-        else this.connUsers.set(target, [requestID]);
+  /**
+   * Request `requestID` references `target` (a dial, tcpConn or tlsTunnel) after an update of it;
+   * `before` is what that reference field held before the update (every string it held was noted).
+   */
+  note(target: string, requestID: string, before: unknown): void {
+    if (before !== target) {
+      if (typeof before === 'string') this.moved.add(requestID);
+      const list = this.usedBy.get(target);
+      if (!list) this.usedBy.set(target, [requestID]);
+      else if (!this.moved.has(requestID) || !list.includes(requestID)) {
+        if (list.length < EXACT_LIST) this.usedBy.set(target, withOneMore(list, requestID));
+        else list.push(requestID);
       }
     }
     this.countRequests(target);
   }
 
   /** `requestID` no longer references `target` (it was dropped). */
-  forget(target: string, requestID: string): void {
-    this.usedBy.get(target)?.delete(requestID);
+  forget(target: string | undefined, requestID: string): void {
+    if (typeof target !== 'string') return;
+    const list = this.usedBy.get(target);
+    const i = list ? list.lastIndexOf(requestID) : -1;
+    if (i >= 0) list!.splice(i, 1);
   }
 
   /** `target` was removed from the trace. */
   remove(target: string): void {
     this.usedBy.delete(target);
-    this.connUsers.delete(target);
   }
 
   /** Forgets every use. */
   clear(): void {
     this.usedBy.clear();
-    this.connUsers.clear();
+    this.moved.clear();
   }
 
   /** `target` changed in a way its requests show: each of them is changed. */
@@ -71,7 +160,7 @@ export class RecordUsers {
    * every event its connection has by then.
    */
   staleSince(tcpId: string, since: number): void {
-    const order = this.connUsers.get(tcpId);
+    const order = this.usedBy.get(tcpId);
     if (!order) return;
     const from = since - KERNEL_CLOCK_SLACK_MS;
     let ended = 0;
@@ -107,7 +196,7 @@ export class RecordUsers {
    */
   countRequests(tcpId: string): void {
     const conn = this.tcpConns.get(tcpId);
-    const seen = this.usedBy.get(tcpId)?.size ?? 0;
+    const seen = this.usedBy.get(tcpId)?.length ?? 0;
     if (!conn || (conn.requestCount as number) >= seen) return;
     conn.requestCount = seen;
     this.changes.record(tcpId, 'tcpConns');

@@ -12,6 +12,7 @@ import type { IncompleteReason, Initiator, ProcessInfo, RecordKind } from './typ
 import { ID_PREFIX, RECORD_KINDS } from './wire';
 import { decodeHeaders, REF_FIELDS } from './wire';
 import { SharedPairs } from './sharedPairs';
+import { LocalIds } from './localIds';
 
 /**
  * Fields of a connection record that no request's timings or diagnosis read: an update made only
@@ -33,7 +34,7 @@ const URL_HEADERS = /^(:path|location|content-location)$/i;
 /** What the builder knows about one IPC connection (one traced process or worker thread). */
 export interface ConnectionState {
   /** Local id → traceID, per record kind. */
-  ids: Map<string, string>[];
+  ids: LocalIds[];
   /** Initiator stacks the connection sent (`stack` messages), by their local id. */
   stacks: Map<string, Initiator>;
   /** Blob frames not yet claimed by a record, by their local id (see BlobMessage). */
@@ -63,7 +64,7 @@ export interface ConnectionState {
 /** The state of a connection that has sent nothing yet. */
 export function newConnectionState(): ConnectionState {
   return {
-    ids: RECORD_KINDS.map(() => new Map()),
+    ids: RECORD_KINDS.map(() => new LocalIds()),
     stacks: new Map(),
     blobs: new Map(),
     droppedEvents: 0,
@@ -217,11 +218,31 @@ export class UpsertDecoder {
       setField(record, key, this.bodyFromBlob(state, value));
     } else if (typeof value === 'string' && !REF_KEYS.has(key)) {
       setField(record, key, this.sharedPairs.string(value));
+    } else if (key === 'addrTuple' && isObject(value)) {
+      // A connection's addresses: the same few strings on every connection (its ports differ).
+      for (const k of Object.keys(value)) if (typeof value[k] === 'string') value[k] = this.sharedPairs.string(value[k]);
+      setField(record, key, value);
+    } else if (key === 'peerCerts') {
+      // Every connection to a server gets the same chain: held once.
+      setField(record, key, this.sharedPairs.json(value));
     } else if (value === null || typeof value !== 'object' || NO_TIMES.has(key)) {
       setField(record, key, value);
     } else {
       setField(record, key, this.convertTimes(key, value));
     }
+  }
+
+  /**
+   * An initiator stack as a connection sent it, its frames' strings (file names, function names)
+   * shared with the other stacks of the trace (each process of a program sends its own stacks,
+   * naming the same files). Changed in place (the builder owns the messages it is given).
+   */
+  shareStack(initiator: Initiator): Initiator {
+    for (const frame of initiator.frames as unknown[]) {
+      if (!isObject(frame)) continue;
+      for (const k of Object.keys(frame)) if (typeof frame[k] === 'string') frame[k] = this.sharedPairs.string(frame[k]);
+    }
+    return initiator;
   }
 
   /** A captured body whose text came as a blob frame (`textBlob`), with the text decoded. */
@@ -239,6 +260,7 @@ export class UpsertDecoder {
   /** Converts every numeric `...At` field (recursively) from epoch ms to trace-relative ms. */
   private convertTimes(key: string, value: unknown): unknown {
     if (typeof value === 'number') return key.endsWith('At') ? this.host.relative(value) : value;
+    if (typeof value === 'string') return this.sharedPairs.string(value); // an address, a host name: repeated
     if (Array.isArray(value)) return value.map((v) => this.convertTimes('', v));
     if (isObject(value)) {
       const out: Record<string, unknown> = {};

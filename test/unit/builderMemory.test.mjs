@@ -74,3 +74,167 @@ test('requests updated field by field keep fast properties (not V8 dictionaries)
   assert.equal(r.status, 0, r.stderr);
   assert.equal(r.stdout.trim(), '50');
 });
+
+test("a request's references are each counted once, also when one names another record and back", () => {
+  const b = newBuilder();
+  const c = b.openConnection();
+  b.apply(c, { type: 'hello', pid: 1, threadId: 0, startAt: BEGIN });
+  const conn = (id) => ({ type: 'record', kind: 'tcpConns', id, fields: { connected: true, requestCount: 0 } });
+  b.apply(c, conn('c1'));
+  b.apply(c, conn('c2'));
+  b.apply(c, rec('r1', { reqURL: 'http://h/1', reqStartAt: BEGIN + 1, tcpConn: 'c1' }));
+  b.apply(c, rec('r1', { tcpConn: 'c1' }));
+  b.apply(c, rec('r1', { tcpConn: 'c2' }));
+  b.apply(c, rec('r1', { tcpConn: 'c1' }));
+  b.apply(c, rec('r2', { reqURL: 'http://h/2', reqStartAt: BEGIN + 2, tcpConn: 'c1' }));
+  b.apply(c, rec('r2', { respDoneAt: BEGIN + 3, tcpConn: 'c1' }));
+  assert.equal(b.get('tcpConns', 'tcp-1').requestCount, 2);
+  assert.equal(b.get('tcpConns', 'tcp-2').requestCount, 1);
+  b.takeChanges();
+  // A change to c1 reaches each of its requests once; to c2, the one that used it.
+  b.mergeFields('tcpConns', 'tcp-1', { handshakeEndAt: 5 });
+  assert.deepEqual(b.takeChanges().requests, ['req-1', 'req-2']);
+  b.mergeFields('tcpConns', 'tcp-2', { handshakeEndAt: 5 });
+  assert.deepEqual(b.takeChanges().requests, ['req-1']);
+  // A dropped request no longer counts.
+  b.apply(c, rec('r2', { ruleDropped: true }));
+  b.apply(c, rec('r3', { reqURL: 'http://h/3', reqStartAt: BEGIN + 4, tcpConn: 'c2' }));
+  assert.equal(b.get('tcpConns', 'tcp-2').requestCount, 2);
+  b.takeChanges();
+  b.mergeFields('tcpConns', 'tcp-1', { handshakeEndAt: 6 });
+  assert.deepEqual(b.takeChanges().requests, ['req-1']);
+});
+
+test('records are found by their traceID only, whatever string is asked', () => {
+  const b = newBuilder();
+  const c = b.openConnection();
+  b.apply(c, { type: 'hello', pid: 1, threadId: 0, startAt: BEGIN });
+  // Ids handed out far ahead of their records (references to connections that never came).
+  for (let i = 0; i < 3000; i++) b.apply(c, rec(`r${i}`, { reqURL: `http://h/${i}`, tcpConn: `c${i}` }));
+  b.apply(c, { type: 'record', kind: 'tcpConns', id: 'c2999', fields: { connected: true } });
+  b.apply(c, { type: 'record', kind: 'tcpConns', id: 'late', fields: { connected: true } });
+  assert.equal(b.get('tcpConns', 'tcp-3000').traceID, 'tcp-3000');
+  assert.equal(b.get('tcpConns', 'tcp-3001').traceID, 'tcp-3001');
+  assert.equal(b.get('tcpConns', 'tcp-1'), undefined);
+  assert.equal(b.get('httpRequests', 'req-12').reqURL, 'http://h/11');
+  for (const id of ['req-012', 'req-', 'req-12x', 'xreq-12', 'req--12', 'req-12.0', 'req-1e1', 'req-9999999999', 'tcp-12', '', 'req-0'])
+    assert.equal(b.get('httpRequests', id), undefined, id);
+  // A dropped request is gone; the others stay.
+  b.apply(c, rec('r11', { ruleDropped: true }));
+  assert.equal(b.get('httpRequests', 'req-12'), undefined);
+  assert.equal(b.get('httpRequests', 'req-13').reqURL, 'http://h/12');
+});
+
+test("a connection's local ids map to one traceID each, whatever their form; its unfinished requests end in the order first seen", () => {
+  const b = newBuilder();
+  const c = b.openConnection();
+  b.apply(c, { type: 'hello', pid: 1, threadId: 0, startAt: BEGIN });
+  const ids = ['r2', 'r4', 'r1', 'x7', 'r007', 'r3', 'r99999999', '12', 'r0', 'r', 'r1000000000', 'r5000'];
+  ids.forEach((id, i) => b.apply(c, rec(id, { reqURL: `http://h/${i}` })));
+  b.apply(c, rec(12, { reqURL: 'http://h/number' })); // the number 12 is the id "12"
+  ids.forEach((id, i) => b.apply(c, rec(id, { reqStartAt: BEGIN + i })));
+  const t = b.trace.httpRequests;
+  assert.equal(t.length, ids.length);
+  ids.forEach((id, i) => {
+    assert.equal(t[i].traceID, `req-${i + 1}`, id);
+    assert.equal(t[i].reqStartAt, i, id);
+  });
+  assert.equal(t[7].reqURL, 'http://h/number');
+  b.takeChanges();
+  b.closeConnection(c);
+  assert.deepEqual(
+    b.takeChanges().requests,
+    ids.map((_, i) => `req-${i + 1}`),
+  );
+  assert.ok(t.every((r) => r.incomplete === 'process killed'));
+});
+
+test("equal TLS chains are one list in the collector's heap; every chain reads as sent", () => {
+  const b = newBuilder();
+  const c = b.openConnection();
+  b.apply(c, { type: 'hello', pid: 1, threadId: 0, startAt: BEGIN });
+  const chain = (cn) => [
+    {
+      subject: `CN=${cn}`,
+      issuer: 'CN=ca',
+      notBefore: '2026-01-01T00:00:00.000Z',
+      isCA: false,
+      subjectAltNames: [`DNS:${cn}`],
+      fingerprint256: 'AA:BB',
+    },
+    { subject: 'CN=ca', issuer: 'CN=ca', isCA: true, subjectAltNames: [], fingerprint256: 'CC:DD' },
+  ];
+  const odd = [{ subject: 'CN=a', serial: -0 }]; // not what JSON text says exactly: kept as sent
+  const chains = [chain('a'), chain('a'), chain('b'), odd, [{ subject: 'CN=a', serial: -0 }], chain('a')];
+  chains.forEach((peerCerts, i) =>
+    b.apply(c, { type: 'record', kind: 'tlsTunnels', id: `t${i}`, fields: { tcpConn: `c${i}`, peerCerts: structuredClone(peerCerts) } }),
+  );
+  const got = b.trace.tlsTunnels.map((t) => t.peerCerts);
+  got.forEach((g, i) => assert.deepEqual(g, chains[i]));
+  assert.equal(got[1], got[0]);
+  assert.equal(got[5], got[0]);
+  assert.notEqual(got[2], got[0]);
+  assert.notEqual(got[4], got[3]);
+  assert.ok(Object.is(got[4][0].serial, -0));
+});
+
+test('addresses shared between connections read as sent; times nested in a dial are still made relative', () => {
+  const b = newBuilder();
+  const c = b.openConnection();
+  b.apply(c, { type: 'hello', pid: 1, threadId: 0, startAt: BEGIN });
+  for (let i = 0; i < 3; i++) {
+    const tuple = { srcIP: '127.0.0.1', srcPort: 50000 + i, dstIP: '10.0.0.2', dstPort: 443 };
+    b.apply(c, { type: 'record', kind: 'tcpConns', id: `c${i}`, fields: { connected: true, addrTuple: tuple } });
+    const attempt = { address: '10.0.0.2', port: 443, family: 4, beginAt: BEGIN + i, error: null, endAt: BEGIN + i + 1 };
+    b.apply(c, {
+      type: 'record',
+      kind: 'dials',
+      id: `d${i}`,
+      fields: { dstAddress: 'h:443', dialBeginAt: BEGIN + i, connectAttempts: [attempt] },
+    });
+  }
+  b.trace.tcpConns.forEach((t, i) =>
+    assert.deepEqual(t.addrTuple, { srcIP: '127.0.0.1', srcPort: 50000 + i, dstIP: '10.0.0.2', dstPort: 443 }),
+  );
+  b.trace.dials.forEach((d, i) =>
+    assert.deepEqual(d.connectAttempts, [{ address: '10.0.0.2', port: 443, family: 4, beginAt: i, error: null, endAt: i + 1 }]),
+  );
+});
+
+test('requests alternating between header sets share each set as one list', () => {
+  const b = newBuilder();
+  const c = b.openConnection();
+  b.apply(c, { type: 'hello', pid: 1, threadId: 0, startAt: BEGIN });
+  const sets = [
+    [['accept', '*/*']],
+    [
+      ['accept', 'text/html'],
+      ['x-token', 'v'.repeat(10)],
+    ],
+    [['accept', 'text/css']],
+  ];
+  for (let i = 0; i < 9; i++) b.apply(c, rec(`r${i}`, { reqMethod: 'GET', reqURL: 'http://a/', reqHeaders: structuredClone(sets[i % 3]) }));
+  const t = b.trace.httpRequests;
+  t.forEach((r, i) => assert.deepEqual(r.reqHeaders, sets[i % 3]));
+  for (let i = 3; i < 9; i++) assert.equal(t[i].reqHeaders, t[i % 3].reqHeaders, `request ${i}`);
+  assert.notEqual(t[1].reqHeaders, t[0].reqHeaders);
+  // Headers of one request are never another's in place: a later update gets its own list.
+  b.apply(c, rec('r2', { reqHeaders: [['accept', 'image/png']] }));
+  assert.deepEqual(t[0].reqHeaders, sets[0]);
+  assert.deepEqual(t[2].reqHeaders, [['accept', 'image/png']]);
+});
+
+test('initiator stacks of several processes naming the same files read as sent', () => {
+  const b = newBuilder();
+  const frames = [
+    { file: 'file:///app/main.js', line: 3, column: 7, function: 'poll' },
+    { file: 'node:internal/timers', line: 1, column: 1 },
+  ];
+  for (let p = 1; p <= 2; p++) {
+    const c = b.openConnection();
+    b.apply(c, { type: 'hello', pid: p, threadId: 0, startAt: BEGIN });
+    b.apply(c, { type: 'stack', id: 's1', initiator: { frames: structuredClone(frames) } });
+    b.apply(c, rec('r1', { reqMethod: 'GET', reqURL: 'http://a/', initiator: 's1' }));
+  }
+  for (const r of b.trace.httpRequests) assert.deepEqual(r.initiator, { frames });
+});
