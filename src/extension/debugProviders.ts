@@ -188,7 +188,8 @@ export function startHelper(s: Services, key: string, tracing: LaunchTracing): v
  * starts: a `nettrace` configuration and a Node configuration traced by
  * `nettrace.traceNodeSessions` alike. Undefined (nothing starts) when the rules or the envFile are
  * not valid, after saying so. A launch started while another of this window records with the same
- * tracing options joins its trace (the services of a compound launch: one waterfall across them).
+ * tracing options joins its trace (the services of a compound launch: one waterfall across them),
+ * its process with a helper of its own (SessionHelpers.join).
  */
 export async function startTracedLaunch(
   s: Services,
@@ -207,8 +208,10 @@ export async function startTracedLaunch(
       workspaceFolder: folder?.uri.fsPath,
       rulesConfig,
     });
-    // The trace's helper started with its first launch.
+    // The trace's helper started with its first launch; a joining launch's process (a process tree
+    // of its own, which that helper does not follow) gets a helper of its own.
     if (!joined) startHelper(s, key, tracing);
+    else s.helpers.join(key);
     s.log(
       `${key}: launching ${JSON.stringify(resolved.program ?? resolved.command ?? resolved.runtimeExecutable ?? '')} (${resolved.type}) with NODE_OPTIONS=${resolved.env?.NODE_OPTIONS ?? ''}`,
     );
