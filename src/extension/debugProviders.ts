@@ -22,7 +22,7 @@ import {
   type NettraceLaunchConfig,
   type NodeLaunchConfig,
 } from './launchConfig';
-import { NODE_SESSION_TYPES, parseAttachLoaded, planNodeSession, preloadLoadExpression, STILL_STARTING } from './nodeSessions';
+import { midRunNote, NODE_SESSION_TYPES, parseAttachLoaded, planNodeSession, preloadLoadExpression, STILL_STARTING } from './nodeSessions';
 import { attachLoads, detachAttached, foundProcessTraces } from './attachDetach';
 import type { PreloadConfig } from '../protocol/preload';
 import { registerPauseFlush } from './pauseFlush';
@@ -281,7 +281,9 @@ function registerAttachLoading(s: Services): vscode.Disposable {
 
 /**
  * Evaluates the attach's preload load (attachLoads[key]) in the process of `session`, retried
- * while the target is not ready. The trace says that tracing started mid-run, when and why; a
+ * while the target is not ready. The trace says that tracing started mid-run, when and why
+ * (midRunNote), unless the process had not started its program yet (held by js-debug's
+ * bootloader, as an auto-attached process is: see preloadLoadExpression); a
  * process that cannot load it is said in the not-traced line (`sayFailure`: the session runs a
  * process; an attach configuration's own session has none when js-debug runs the target in a
  * child session). Never rejects.
@@ -301,11 +303,11 @@ export async function loadThroughDebugger(s: Services, session: vscode.DebugSess
         const { pid } = loaded;
         if (load.loaded.has(pid)) return;
         load.loaded.set(pid, loaded.inspector);
-        entry.session.warn(
-          `tracing started mid-run at ${new Date().toISOString()} in pid ${pid}: loaded through the debugger when "${load.name}" attached; requests made before are not in the trace, and connections opened before have no dial record`,
-        );
+        // No note for a process held before its program (js-debug's bootloader): nothing came before.
+        const note = midRunNote(loaded, load.name, new Date());
+        if (note) entry.session.warn(note);
         s.nodeSessions.noteNotTraced(undefined);
-        s.log(`${key}: preload loaded into pid ${pid} through the debugger`);
+        s.log(`${key}: preload loaded into pid ${pid} through the debugger${loaded.beforeProgram ? ', before its program started' : ''}`);
         return;
       }
       last = text;
