@@ -40,75 +40,85 @@ function tracedClient(env, url, n) {
   return { child, ready, exited, go: () => child.stdin.write('go\n') };
 }
 
-test('two launches in one trace: each process tree has its own helper, the connections of both get tcpMetrics', { timeout: 90_000 }, async (t) => {
-  const why = skipReason({ pcap: true });
-  if (why) return skipLoudly(t, why);
-  const tmp = mkdtempSync(join(tmpdir(), 'nettrace-compound-'));
-  t.after(() => rmSync(tmp, { recursive: true, force: true }));
-  const m = bundleTs(
-    [
-      "export { startCollector } from './src/collector/server';",
-      "export { buildPreloadEnv } from './src/collector/launchEnv';",
-      "export { SessionHelpers } from './src/extension/helpers';",
-    ],
-    { dir: tmp },
-  );
-  const srv = http.createServer((req, res) => res.end('ok'));
-  await new Promise((r) => srv.listen(0, '127.0.0.1', r));
-  t.after(() => {
-    srv.closeAllConnections();
-    srv.close();
-  });
-  const url = `http://127.0.0.1:${srv.address().port}`;
+test(
+  'two launches in one trace: each process tree has its own helper, the connections of both get tcpMetrics',
+  { timeout: 90_000 },
+  async (t) => {
+    const why = skipReason({ pcap: true });
+    if (why) return skipLoudly(t, why);
+    const tmp = mkdtempSync(join(tmpdir(), 'nettrace-compound-'));
+    t.after(() => rmSync(tmp, { recursive: true, force: true }));
+    const m = bundleTs(
+      [
+        "export { startCollector } from './src/collector/server';",
+        "export { buildPreloadEnv } from './src/collector/launchEnv';",
+        "export { SessionHelpers } from './src/extension/helpers';",
+      ],
+      { dir: tmp },
+    );
+    const srv = http.createServer((req, res) => res.end('ok'));
+    await new Promise((r) => srv.listen(0, '127.0.0.1', r));
+    t.after(() => {
+      srv.closeAllConnections();
+      srv.close();
+    });
+    const url = `http://127.0.0.1:${srv.address().port}`;
 
-  const collector = await m.startCollector({ description: 'compound', changeIntervalMs: 10 });
-  t.after(() => collector.close());
-  const entry = { key: 'k', session: collector.session, collector, origin: 'current' };
-  const logs = [];
-  const helpers = new m.SessionHelpers({ get: (k) => (k === 'k' ? entry : undefined) }, () => root, (l) => logs.push(l));
-  t.after(() => helpers.dispose());
-  // The first launch starts the trace's helper; the second joins the trace (startTracedLaunch).
-  helpers.startFor('k', true);
-  helpers.join('k');
+    const collector = await m.startCollector({ description: 'compound', changeIntervalMs: 10 });
+    t.after(() => collector.close());
+    const entry = { key: 'k', session: collector.session, collector, origin: 'current' };
+    const logs = [];
+    const helpers = new m.SessionHelpers(
+      { get: (k) => (k === 'k' ? entry : undefined) },
+      () => root,
+      (l) => logs.push(l),
+    );
+    t.after(() => helpers.dispose());
+    // The first launch starts the trace's helper; the second joins the trace (startTracedLaunch).
+    helpers.startFor('k', true);
+    helpers.join('k');
 
-  const env = m.buildPreloadEnv(process.env, { preloadPath: preload, config: { ipcPath: collector.ipcPath } });
-  const a = tracedClient(env, url, 2);
-  const b = tracedClient(env, url, 2);
-  t.after(() => (a.child.kill('SIGKILL'), b.child.kill('SIGKILL')));
-  await Promise.all([a.ready, b.ready]);
-  // Both helpers attached (the extension's helpers attach once a process reports in).
-  for (let i = 0; i < 600 && !(helpers.all('k').length === 2 && helpers.all('k').every((h) => h.running)); i++)
-    await new Promise((r) => setTimeout(r, 50));
-  assert.equal(helpers.all('k').length, 2, logs.join('\n'));
-  assert.ok(
-    helpers.all('k').every((h) => h.running && h.link.ready?.mode === 'bpf'),
-    logs.join('\n'),
-  );
-  a.go();
-  b.go();
-  await Promise.all([a.exited, b.exited]);
-  // The helpers linger briefly for the last readings, then exit (their targets are gone).
-  await helpers.finish('k', 5000);
-  await collector.waitForIdle({ timeoutMs: 3000 });
+    const env = m.buildPreloadEnv(process.env, { preloadPath: preload, config: { ipcPath: collector.ipcPath } });
+    const a = tracedClient(env, url, 2);
+    const b = tracedClient(env, url, 2);
+    t.after(() => (a.child.kill('SIGKILL'), b.child.kill('SIGKILL')));
+    await Promise.all([a.ready, b.ready]);
+    // Both helpers attached (the extension's helpers attach once a process reports in).
+    for (let i = 0; i < 600 && !(helpers.all('k').length === 2 && helpers.all('k').every((h) => h.running)); i++)
+      await new Promise((r) => setTimeout(r, 50));
+    assert.equal(helpers.all('k').length, 2, logs.join('\n'));
+    assert.ok(
+      helpers.all('k').every((h) => h.running && h.link.ready?.mode === 'bpf'),
+      logs.join('\n'),
+    );
+    a.go();
+    b.go();
+    await Promise.all([a.exited, b.exited]);
+    // The helpers linger briefly for the last readings, then exit (their targets are gone).
+    await helpers.finish('k', 5000);
+    await collector.waitForIdle({ timeoutMs: 3000 });
 
-  const trace = collector.session.snapshot();
-  for (const pid of [a.child.pid, b.child.pid]) {
-    const requests = trace.httpRequests.filter((r) => r.reqURL.includes(`/${pid}/`));
-    assert.equal(requests.length, 2, JSON.stringify(trace.httpRequests.map((r) => r.reqURL)));
-    const conns = requests.map((r) => trace.tcpConns.find((c) => c.traceID === r.tcpConn));
-    for (const c of conns) {
-      assert.equal(c?.pid, pid);
-      assert.equal(c.tcpMetrics?.source, 'bpf', `pid ${pid}: ${JSON.stringify(c)}`);
-      assert.equal(typeof c.tcpMetrics.rttUs, 'number', JSON.stringify(c.tcpMetrics));
+    const trace = collector.session.snapshot();
+    for (const pid of [a.child.pid, b.child.pid]) {
+      const requests = trace.httpRequests.filter((r) => r.reqURL.includes(`/${pid}/`));
+      assert.equal(requests.length, 2, JSON.stringify(trace.httpRequests.map((r) => r.reqURL)));
+      const conns = requests.map((r) => trace.tcpConns.find((c) => c.traceID === r.tcpConn));
+      for (const c of conns) {
+        assert.equal(c?.pid, pid);
+        assert.equal(c.tcpMetrics?.source, 'bpf', `pid ${pid}: ${JSON.stringify(c)}`);
+        assert.equal(typeof c.tcpMetrics.rttUs, 'number', JSON.stringify(c.tcpMetrics));
+      }
     }
-  }
-  assert.equal(trace.stats.helper.helpers, 2);
-  assert.equal(trace.stats.helper.notRunning, undefined);
-  assert.ok(
-    trace.stats.warnings.some((w) => /^packet capture covers the processes of pid \d+ only: pid \d+ \(a launch that joined this trace\)/.test(w)),
-    trace.stats.warnings.join('\n'),
-  );
-  // Save PCAP: the first tree's capture.
-  const saved = helpers.get('k').savePcap(join(tmp, 'compound.pcapng'));
-  assert.ok(saved.packets > 0, JSON.stringify(saved));
-});
+    assert.equal(trace.stats.helper.helpers, 2);
+    assert.equal(trace.stats.helper.notRunning, undefined);
+    assert.ok(
+      trace.stats.warnings.some((w) =>
+        /^packet capture covers the processes of pid \d+ only: pid \d+ \(a launch that joined this trace\)/.test(w),
+      ),
+      trace.stats.warnings.join('\n'),
+    );
+    // Save PCAP: the first tree's capture.
+    const saved = helpers.get('k').savePcap(join(tmp, 'compound.pcapng'));
+    assert.ok(saved.packets > 0, JSON.stringify(saved));
+  },
+);

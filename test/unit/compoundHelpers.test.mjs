@@ -75,13 +75,19 @@ function fixture(parents = {}) {
   const hello = (pid, ppid) => {
     const conn = session.openConnection();
     session.apply(conn, { type: 'hello', pid, ppid, threadId: 0, argv: [], nodeVersion: 'v20', cwd: '/', startAt: T0 });
-    return (id, port) =>
-      session.apply(conn, { type: 'record', kind: 'tcpConns', id, fields: { addrTuple: tuple(port), connected: true } });
+    return (id, port) => session.apply(conn, { type: 'record', kind: 'tcpConns', id, fields: { addrTuple: tuple(port), connected: true } });
   };
   return { session, entry, helpers, clients, logs, hello };
 }
 
-const metrics = (port, rttUs) => ({ type: 'tcpMetrics', pid: 1, addrTuple: tuple(port), final: false, at: T0, tcpMetrics: { source: 'bpf', rttUs } });
+const metrics = (port, rttUs) => ({
+  type: 'tcpMetrics',
+  pid: 1,
+  addrTuple: tuple(port),
+  final: false,
+  at: T0,
+  tcpMetrics: { source: 'bpf', rttUs },
+});
 
 test('descendsFrom: the roots themselves and their descendants, by the given parent then the parent chain', () => {
   const parents = { 30: 20, 20: 10, 10: 1, 40: 1 };
@@ -94,7 +100,10 @@ test('descendsFrom: the roots themselves and their descendants, by the given par
   assert.equal(m.descendsFrom(40, 1, roots, parentOf), false, 'another tree');
   assert.equal(m.descendsFrom(60, 55, roots, parentOf), false, 'a broken chain (a parent gone)');
   // A cycle (pid reuse in a stale read) ends at maxDepth.
-  assert.equal(m.descendsFrom(70, 71, roots, (p) => (p === 71 ? 72 : 71)), false);
+  assert.equal(
+    m.descendsFrom(70, 71, roots, (p) => (p === 71 ? 72 : 71)),
+    false,
+  );
   assert.equal(m.procParent(process.pid), process.ppid);
   assert.equal(m.procParent(-5), undefined);
 });
