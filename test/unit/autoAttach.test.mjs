@@ -89,7 +89,7 @@ function setup() {
   const mem = new Map();
   const rules = new m.RuleService(traces, { get: (k) => mem.get(k), update: async (k, v) => void mem.set(k, v) });
   const panel = { shown: [], show() {}, showTrace: (k) => panel.shown.push(k), setNotTraced() {} };
-  const helpers = { off() {}, startFor() {}, finish: async () => {}, prune() {} };
+  const helpers = { off() {}, startFor() {}, join() {}, finish: async () => {}, prune() {} };
   const context = { subscriptions: [], extensionPath: root };
   const nodeSessions = new m.NodeSessionSwitch();
   const s = { context, traces, panel, helpers, rules, nodeSessions, log };
