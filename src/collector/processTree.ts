@@ -6,6 +6,26 @@
 
 import { readFileSync } from 'node:fs';
 
+/**
+ * The environment variable naming the launch a process belongs to (set per launch by the
+ * extension, inherited by the launch's children): launches that joined one trace each get a
+ * helper on the first process of their own.
+ */
+export const LAUNCH_ENV = 'NETTRACE_LAUNCH';
+
+/** The LAUNCH_ENV value `pid` was started with, from /proc (Linux); undefined when none or unreadable. */
+export function procLaunch(pid: number): string | undefined {
+  try {
+    const prefix = `${LAUNCH_ENV}=`;
+    const found = readFileSync(`/proc/${pid}/environ`, 'latin1')
+      .split('\0')
+      .find((v) => v.startsWith(prefix));
+    return found?.slice(prefix.length);
+  } catch {
+    return undefined;
+  }
+}
+
 /** The parent pid of `pid` from /proc (Linux), or undefined when it cannot be read (gone, other OS). */
 export function procParent(pid: number): number | undefined {
   try {

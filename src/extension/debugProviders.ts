@@ -175,11 +175,11 @@ export async function prepareTrace(
   return prepared;
 }
 
-/** Starts the session's helper, or says it is off. */
-export function startHelper(s: Services, key: string, tracing: LaunchTracing): void {
-  if (tracing.helper === 'off') {
-    s.helpers.off(key, 'turned off ("helper": "off" in the launch configuration, or the nettrace.helper setting)');
-  } else s.helpers.startFor(key, tracing.pcap);
+/** Starts the session's helper, or says it is off; the name of its first launch (SessionHelpers.startFor) when on. */
+export function startHelper(s: Services, key: string, tracing: LaunchTracing): string | undefined {
+  if (tracing.helper !== 'off') return s.helpers.startFor(key, tracing.pcap);
+  s.helpers.off(key, 'turned off ("helper": "off" in the launch configuration, or the nettrace.helper setting)');
+  return undefined;
 }
 
 /**
@@ -201,17 +201,18 @@ export async function startTracedLaunch(
   if (!prepared) return undefined;
   const { key, ipcPath, rulesConfig, joined } = prepared;
   try {
+    // The trace's helper starts with its first launch; a joining launch's process (a process tree
+    // of its own, which that helper does not follow) gets a helper of its own. Each launch is
+    // named in its environment, so that its helper goes to its own first process.
+    const launch = joined ? s.helpers.join(key) : startHelper(s, key, tracing);
     const resolved = injectTracing(config, {
       preloadPath: preloadPathOf(s),
       ipcPath,
       sessionId: key,
       workspaceFolder: folder?.uri.fsPath,
       rulesConfig,
+      ...(launch !== undefined ? { launch } : {}),
     });
-    // The trace's helper started with its first launch; a joining launch's process (a process tree
-    // of its own, which that helper does not follow) gets a helper of its own.
-    if (!joined) startHelper(s, key, tracing);
-    else s.helpers.join(key);
     s.log(
       `${key}: launching ${JSON.stringify(resolved.program ?? resolved.command ?? resolved.runtimeExecutable ?? '')} (${resolved.type}) with NODE_OPTIONS=${resolved.env?.NODE_OPTIONS ?? ''}`,
     );

@@ -1,8 +1,9 @@
 // A compound launch's services in one trace, with the real collector, preload and helpers
 // (src/extension/helpers.ts SessionHelpers, as the extension uses it): two separate traced
 // processes (siblings, neither a child of the other) record into one session; the launch that
-// joined gets a helper of its own on its process, so the connections of both have kernel TCP
-// metrics (bpf); only the first process tree is captured, and the trace says so.
+// joined gets a helper of its own on its process (named by its environment: not on another
+// process of the first launch that reported in before it), so the connections of both have kernel
+// TCP metrics (bpf); only the first process tree is captured, and the trace says so.
 // Root only (CI runs as root); skipped loudly otherwise.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -53,6 +54,7 @@ test(
         "export { startCollector } from './src/collector/server';",
         "export { buildPreloadEnv } from './src/collector/launchEnv';",
         "export { SessionHelpers } from './src/extension/helpers';",
+        "export { LAUNCH_ENV } from './src/collector/processTree';",
       ],
       { dir: tmp },
     );
@@ -75,20 +77,36 @@ test(
     );
     t.after(() => helpers.dispose());
     // The first launch starts the trace's helper; the second joins the trace (startTracedLaunch).
-    helpers.startFor('k', true);
-    helpers.join('k');
+    // Each is named in its environment, as injectTracing does.
+    const first = helpers.startFor('k', true);
+    const second = helpers.join('k');
 
-    const env = m.buildPreloadEnv(process.env, { preloadPath: preload, config: { ipcPath: collector.ipcPath } });
-    const a = tracedClient(env, url, 2);
-    const b = tracedClient(env, url, 2);
-    t.after(() => (a.child.kill('SIGKILL'), b.child.kill('SIGKILL')));
-    await Promise.all([a.ready, b.ready]);
+    const env = (launch) => ({
+      ...m.buildPreloadEnv(process.env, { preloadPath: preload, config: { ipcPath: collector.ipcPath } }),
+      [m.LAUNCH_ENV]: launch,
+    });
+    const a = tracedClient(env(first), url, 2);
+    t.after(() => a.child.kill('SIGKILL'));
+    await a.ready;
+    // Another process of the first launch, not a child of the first (as npm may start two): it
+    // reports in before the second launch's process, and must not take that launch's helper.
+    const sibling = tracedClient(env(first), url, 1);
+    t.after(() => sibling.child.kill('SIGKILL'));
+    await sibling.ready;
+    const b = tracedClient(env(second), url, 2);
+    t.after(() => b.child.kill('SIGKILL'));
+    await b.ready;
     // Both helpers attached (the extension's helpers attach once a process reports in).
     for (let i = 0; i < 600 && !(helpers.all('k').length === 2 && helpers.all('k').every((h) => h.running)); i++)
       await new Promise((r) => setTimeout(r, 50));
     assert.equal(helpers.all('k').length, 2, logs.join('\n'));
     assert.ok(
       helpers.all('k').every((h) => h.running && h.link.ready?.mode === 'bpf'),
+      logs.join('\n'),
+    );
+    assert.deepEqual(
+      logs.filter((l) => /helper attached to pid/.test(l)).map((l) => Number(/pid (\d+)/.exec(l)[1])),
+      [a.child.pid, b.child.pid],
       logs.join('\n'),
     );
     a.go();

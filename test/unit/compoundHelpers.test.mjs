@@ -20,6 +20,8 @@ const m = bundleTs(
     "export { descendsFrom, procParent } from './src/collector/processTree';",
     "export { SessionHelper } from './src/collector/helperSession';",
     "export { Session } from './src/collector/session';",
+    "export { injectTracing, toNodeLaunchConfig } from './src/extension/launchConfig';",
+    "export { LAUNCH_ENV, procLaunch } from './src/collector/processTree';",
   ],
   { dir: tmp },
 );
@@ -59,13 +61,14 @@ class FakeClient extends EventEmitter {
 }
 
 /** A session in a fake trace store, and a way to make processes report in and record connections. */
-function fixture(parents = {}) {
+function fixture(parents = {}, launches = {}) {
   const session = new m.Session({ description: 'compound', beginAt: new Date(T0), sourceMaps: false });
   const entry = { key: 'k', session, collector: {}, origin: 'current' };
   const clients = [];
   const logs = [];
   const helpers = new m.SessionHelpers({ get: (key) => (key === 'k' ? entry : undefined) }, fakeRoot, (l) => logs.push(l), {
     parentOf: (pid) => parents[pid],
+    launchOf: (pid) => launches[pid],
     start: async (options) => {
       const c = new FakeClient(options);
       clients.push(c);
@@ -196,10 +199,43 @@ test("a joined launch's helper that cannot start: a warning for its tree only; t
   helpers.dispose();
 });
 
+test('each launch is named in its environment; its helper goes to its own first process, not to another process of the first launch', async () => {
+  // pid 100: the first launch's (npm), 150: a sibling it spawned (not its descendant as seen: its
+  // parent gone), 200: the joined launch's.
+  const f = fixture({}, { 100: 'k#1', 150: 'k#1', 200: 'k#2' });
+  assert.equal(f.helpers.startFor('k', false), 'k#1');
+  assert.equal(f.helpers.join('k'), 'k#2');
+  f.hello(100, 1);
+  f.hello(150, 77);
+  f.hello(200, 1);
+  await tick();
+  await tick();
+  assert.deepEqual(
+    f.clients.map((c) => c.options.pid),
+    [100, 200],
+  );
+  f.helpers.dispose();
+
+  const env = (launch) =>
+    m.injectTracing(
+      m.toNodeLaunchConfig({ type: 'nettrace', request: 'launch', program: 'a.js', env: { A: '1' } }, { headers: 'values', redact: [] }),
+      {
+        preloadPath: '/p/preload.cjs',
+        ipcPath: '/tmp/ipc',
+        sessionId: 'k',
+        ...(launch ? { launch } : {}),
+      },
+    ).env;
+  assert.equal(env('k#2')[m.LAUNCH_ENV], 'k#2');
+  assert.equal(env()[m.LAUNCH_ENV], undefined);
+  assert.equal(m.procLaunch(process.pid), process.env.NETTRACE_LAUNCH);
+  assert.equal(m.procLaunch(-5), undefined);
+});
+
 test('a helper turned off: a joined launch starts none', async () => {
   const f = fixture();
   f.helpers.off('k', 'turned off');
-  f.helpers.join('k');
+  assert.equal(f.helpers.join('k'), undefined);
   f.hello(100, 1);
   await tick();
   assert.equal(f.clients.length, 0);
