@@ -241,3 +241,75 @@ test('a helper turned off: a joined launch starts none', async () => {
   assert.equal(f.clients.length, 0);
   assert.equal(f.helpers.get('k').notRunning, 'turned off');
 });
+
+test('startTracedLaunch: a second launch with the same tracing options joins the trace, named as its second launch, and its process gets a helper', async () => {
+  const x = bundleTs(
+    [
+      "export * from './src/extension/debugProviders';",
+      "export { SessionHelpers } from './src/extension/helpers';",
+      "export { toNodeLaunchConfig } from './src/extension/launchConfig';",
+      "export { NodeSessionSwitch } from './src/extension/traceAllNode';",
+      "export * from './src/extension/ruleService';",
+      "export * from './src/extension/traceStore';",
+      "export { startCollector } from './src/collector/server';",
+      "import * as vscodeStub from 'vscode'; export { vscodeStub };",
+    ],
+    { dir: mkdtempSync(join(tmp, 'ext-')), name: 'ext.cjs', vscodeStub: true },
+  );
+  const vscode = x.vscodeStub;
+  vscode.config.values = {};
+  const traces = new x.TraceStore({ startCollector: x.startCollector, changeIntervalMs: 20, idleTimeoutMs: 500 });
+  const mem = new Map();
+  const rules = new x.RuleService(traces, { get: (k) => mem.get(k), update: async (k, v) => void mem.set(k, v) });
+  const panel = { show() {}, showTrace() {}, setNotTraced() {} };
+  const started = [];
+  const launchOfPid = {};
+  const helpers = new x.SessionHelpers(traces, fakeRoot, () => {}, {
+    parentOf: () => undefined,
+    launchOf: (pid) => launchOfPid[pid],
+    start: async (options) => (started.push(options), new FakeClient(options)),
+  });
+  const context = { subscriptions: [], extensionPath: join(tmp, 'ext') };
+  const nodeSessions = new x.NodeSessionSwitch();
+  x.registerDebugProviders({ context, traces, panel, helpers, rules, nodeSessions, log: () => {} }, () => {});
+  try {
+    const resolve = (name) =>
+      vscode.debug.providers
+        .get('pwa-node')[0]
+        .resolveDebugConfigurationWithSubstitutedVariables(
+          undefined,
+          x.toNodeLaunchConfig({ type: 'nettrace', request: 'launch', name, program: `/w/${name}.js` }, { headers: 'values', redact: [] }),
+        );
+    const gateway = await resolve('gateway');
+    const payments = await resolve('payments');
+    const key = gateway.__nettraceSession;
+    assert.equal(payments.__nettraceSession, key, 'one trace');
+    assert.equal(gateway.env.NETTRACE_LAUNCH, `${key}#1`);
+    assert.equal(payments.env.NETTRACE_LAUNCH, `${key}#2`);
+    const session = traces.get(key).session;
+    launchOfPid[100] = gateway.env.NETTRACE_LAUNCH;
+    launchOfPid[200] = payments.env.NETTRACE_LAUNCH;
+    for (const pid of [100, 200])
+      session.apply(session.openConnection(), {
+        type: 'hello',
+        pid,
+        ppid: 1,
+        threadId: 0,
+        argv: [],
+        nodeVersion: 'v20',
+        cwd: '/',
+        startAt: T0,
+      });
+    await tick();
+    await tick();
+    assert.deepEqual(
+      started.map((o) => o.pid),
+      [100, 200],
+    );
+  } finally {
+    for (const d of context.subscriptions.reverse()) d.dispose?.();
+    nodeSessions.dispose();
+    helpers.dispose();
+    await traces.dispose();
+  }
+});
