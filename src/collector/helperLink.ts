@@ -53,7 +53,17 @@ const FEATURE_LABELS: Record<string, string> = {
   capture: 'packet capture is off',
 };
 
-/** Feeds one helper's lines into one session. */
+/** The counters of `stats.helper` that are summed over the helpers of one session. */
+type SummedStats = Pick<HelperStats, 'lostEvents' | 'missedRuns' | 'captureKernelDrops' | 'unmatchedConns'>;
+
+/** The links feeding each session: several when launches joined one trace (each process tree has its own helper). */
+const linksOf = new WeakMap<Session, Set<HelperLink>>();
+
+/**
+ * Feeds one helper's lines into one session. Several links may feed one session (a helper per
+ * process tree): each merges its own helper's readings; the counters of `stats.helper` are their
+ * sums, and `stats.helper.helpers` says how many got ready.
+ */
 export class HelperLink {
   /** The helper's `ready` line, once it came. */
   ready?: HelperReadyMessage;
@@ -72,6 +82,8 @@ export class HelperLink {
   private truncatedWarned = false;
   /** Socket errors of failed connects whose connection the preload had not reported yet. */
   private lateErrors: Array<{ m: HelperKernelEventMessage; ev: KernelEvent }> = [];
+  /** This helper's own counters (the session's are their sums over its links). */
+  private readonly own: SummedStats = {};
 
   constructor(
     readonly session: Session,
@@ -86,7 +98,25 @@ export class HelperLink {
     };
     // The helper may attach after the first connections were reported (the extension).
     for (const c of builder.trace.tcpConns) this.onRecord('tcpConns', c as unknown as Record<string, unknown> & { traceID: string });
+    const links = linksOf.get(session) ?? new Set<HelperLink>();
+    linksOf.set(session, links);
+    links.add(this);
     this.stats({});
+  }
+
+  /** How many helpers of this session got ready. */
+  private readyLinks(): number {
+    return [...(linksOf.get(this.session) ?? [])].filter((l) => l.ready).length;
+  }
+
+  /** The sum of `field` over the session's links; undefined when none has it. */
+  private summed(field: keyof SummedStats): number | undefined {
+    let sum: number | undefined;
+    for (const link of linksOf.get(this.session) ?? [this]) {
+      const n = link.own[field];
+      if (n !== undefined) sum = (sum ?? 0) + n;
+    }
+    return sum;
   }
 
   /** Applies one helper line. Never throws: a bad line becomes a warning. */
@@ -111,7 +141,14 @@ export class HelperLink {
           unavailable[feature] = reason;
           this.session.warn(`${FEATURE_LABELS[feature] ?? `helper feature ${feature} is off`}: ${reason}`);
         }
-        this.stats({ mode: m.mode, authority: m.authority, unavailable, notRunning: undefined });
+        // Another helper of the session may have said why a feature is off already.
+        this.stats({
+          mode: m.mode,
+          authority: m.authority,
+          unavailable: { ...this.helperStats().unavailable, ...unavailable },
+          notRunning: undefined,
+          helpers: this.readyLinks() > 1 ? this.readyLinks() : undefined,
+        });
         return;
       }
       case 'tcpMetrics':
@@ -153,10 +190,14 @@ export class HelperLink {
         return;
       }
       case 'stats': {
+        if (typeof m.lostEvents === 'number') this.own.lostEvents = m.lostEvents;
+        if (typeof m.captureKernelDrops === 'number') this.own.captureKernelDrops = m.captureKernelDrops;
+        if (typeof m.missedRuns === 'number' && m.missedRuns > 0) this.own.missedRuns = m.missedRuns;
         const patch: Partial<HelperStats> = {};
-        if (typeof m.lostEvents === 'number') patch.lostEvents = m.lostEvents;
-        if (typeof m.captureKernelDrops === 'number') patch.captureKernelDrops = m.captureKernelDrops;
-        if (typeof m.missedRuns === 'number' && m.missedRuns > 0) patch.missedRuns = m.missedRuns;
+        for (const field of ['lostEvents', 'captureKernelDrops', 'missedRuns'] as const) {
+          const sum = this.summed(field);
+          if (sum !== undefined) patch[field] = sum;
+        }
         this.stats(patch);
         if ((m.missedRuns ?? 0) > 0 && !this.missedWarned) {
           this.missedWarned = true;
@@ -256,7 +297,8 @@ export class HelperLink {
     this.placeLateErrors(true);
     if (this.snapshotTimer) clearTimeout(this.snapshotTimer);
     this.snapshotTimer = undefined;
-    const unmatched = this.pending.size + this.evicted;
+    this.own.unmatchedConns = this.pending.size + this.evicted;
+    const unmatched = this.summed('unmatchedConns') ?? 0;
     if (unmatched > 0 || this.helperStats().unmatchedConns !== undefined) this.stats({ unmatchedConns: unmatched });
   }
 

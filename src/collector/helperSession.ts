@@ -50,6 +50,12 @@ export interface SessionHelperOptions {
    * says it only when asked (Save PCAP): its packaged form ships without the native helper.
    */
   warnIfNotBuilt?: boolean;
+  /**
+   * Set when this helper covers a further process tree of a session that has a helper already (a
+   * launch that joined the trace): names that tree, e.g. `pid 4242`. Its failure is then a
+   * warning about that tree only, and `stats.helper` keeps the other helper's state.
+   */
+  extraTree?: string;
   /** Starts the helper (tests replace it; default src/helper startHelper). */
   start?: (options: HelperOptions) => Promise<HelperClient>;
 }
@@ -70,6 +76,8 @@ export class SessionHelper {
   private constructor(
     readonly session: Session,
     readonly pcapRequested: boolean,
+    /** The further process tree this helper covers (SessionHelperOptions.extraTree). */
+    readonly extraTree?: string,
   ) {
     this.link = new HelperLink(session, { pcapRequested, send: (c) => this.client?.send(c) });
   }
@@ -88,7 +96,7 @@ export class SessionHelper {
    * Never rejects.
    */
   static async start(session: Session, options: SessionHelperOptions): Promise<SessionHelper> {
-    const h = new SessionHelper(session, !!options.pcap);
+    const h = new SessionHelper(session, !!options.pcap, options.extraTree);
     if (process.platform !== 'linux') return h.fail(`the Net Trace helper runs on Linux only (this is ${process.platform})`);
     // The given root (or this bundle's checkout), else where the setup installs the helper.
     const where = resolveHelperRoot(options.root);
@@ -125,6 +133,10 @@ export class SessionHelper {
 
   private fail(reason: string, warn = true): SessionHelper {
     this.notRunning = reason;
+    if (this.extraTree !== undefined) {
+      if (warn) this.session.warn(`kernel TCP metrics and conntrack are off for ${this.extraTree}: ${reason}`);
+      return this;
+    }
     if (warn) this.session.warn(`kernel TCP metrics, conntrack and packet capture are off: ${reason}`);
     setHelperStats(this.session, { ...this.session.builder.trace.stats.helper, notRunning: reason });
     return this;

@@ -22,7 +22,7 @@ import {
   type NettraceLaunchConfig,
   type NodeLaunchConfig,
 } from './launchConfig';
-import { NODE_SESSION_TYPES, parseAttachLoaded, planNodeSession, preloadLoadExpression, STILL_STARTING } from './nodeSessions';
+import { midRunNote, NODE_SESSION_TYPES, parseAttachLoaded, planNodeSession, preloadLoadExpression, STILL_STARTING } from './nodeSessions';
 import { attachLoads, detachAttached, foundProcessTraces } from './attachDetach';
 import type { PreloadConfig } from '../protocol/preload';
 import { registerPauseFlush } from './pauseFlush';
@@ -175,11 +175,11 @@ export async function prepareTrace(
   return prepared;
 }
 
-/** Starts the session's helper, or says it is off. */
-export function startHelper(s: Services, key: string, tracing: LaunchTracing): void {
-  if (tracing.helper === 'off') {
-    s.helpers.off(key, 'turned off ("helper": "off" in the launch configuration, or the nettrace.helper setting)');
-  } else s.helpers.startFor(key, tracing.pcap);
+/** Starts the session's helper, or says it is off; the name of its first launch (SessionHelpers.startFor) when on. */
+export function startHelper(s: Services, key: string, tracing: LaunchTracing): string | undefined {
+  if (tracing.helper !== 'off') return s.helpers.startFor(key, tracing.pcap);
+  s.helpers.off(key, 'turned off ("helper": "off" in the launch configuration, or the nettrace.helper setting)');
+  return undefined;
 }
 
 /**
@@ -188,7 +188,8 @@ export function startHelper(s: Services, key: string, tracing: LaunchTracing): v
  * starts: a `nettrace` configuration and a Node configuration traced by
  * `nettrace.traceNodeSessions` alike. Undefined (nothing starts) when the rules or the envFile are
  * not valid, after saying so. A launch started while another of this window records with the same
- * tracing options joins its trace (the services of a compound launch: one waterfall across them).
+ * tracing options joins its trace (the services of a compound launch: one waterfall across them),
+ * its process with a helper of its own (SessionHelpers.join).
  */
 export async function startTracedLaunch(
   s: Services,
@@ -200,15 +201,18 @@ export async function startTracedLaunch(
   if (!prepared) return undefined;
   const { key, ipcPath, rulesConfig, joined } = prepared;
   try {
+    // The trace's helper starts with its first launch; a joining launch's process (a process tree
+    // of its own, which that helper does not follow) gets a helper of its own. Each launch is
+    // named in its environment, so that its helper goes to its own first process.
+    const launch = joined ? s.helpers.join(key) : startHelper(s, key, tracing);
     const resolved = injectTracing(config, {
       preloadPath: preloadPathOf(s),
       ipcPath,
       sessionId: key,
       workspaceFolder: folder?.uri.fsPath,
       rulesConfig,
+      ...(launch !== undefined ? { launch } : {}),
     });
-    // The trace's helper started with its first launch.
-    if (!joined) startHelper(s, key, tracing);
     s.log(
       `${key}: launching ${JSON.stringify(resolved.program ?? resolved.command ?? resolved.runtimeExecutable ?? '')} (${resolved.type}) with NODE_OPTIONS=${resolved.env?.NODE_OPTIONS ?? ''}`,
     );
@@ -278,7 +282,9 @@ function registerAttachLoading(s: Services): vscode.Disposable {
 
 /**
  * Evaluates the attach's preload load (attachLoads[key]) in the process of `session`, retried
- * while the target is not ready. The trace says that tracing started mid-run, when and why; a
+ * while the target is not ready. The trace says that tracing started mid-run, when and why
+ * (midRunNote), unless the process had not started its program yet (held by js-debug's
+ * bootloader, as an auto-attached process is: see preloadLoadExpression); a
  * process that cannot load it is said in the not-traced line (`sayFailure`: the session runs a
  * process; an attach configuration's own session has none when js-debug runs the target in a
  * child session). Never rejects.
@@ -298,11 +304,11 @@ export async function loadThroughDebugger(s: Services, session: vscode.DebugSess
         const { pid } = loaded;
         if (load.loaded.has(pid)) return;
         load.loaded.set(pid, loaded.inspector);
-        entry.session.warn(
-          `tracing started mid-run at ${new Date().toISOString()} in pid ${pid}: loaded through the debugger when "${load.name}" attached; requests made before are not in the trace, and connections opened before have no dial record`,
-        );
+        // No note for a process held before its program (js-debug's bootloader): nothing came before.
+        const note = midRunNote(loaded, load.name, new Date());
+        if (note) entry.session.warn(note);
         s.nodeSessions.noteNotTraced(undefined);
-        s.log(`${key}: preload loaded into pid ${pid} through the debugger`);
+        s.log(`${key}: preload loaded into pid ${pid} through the debugger${loaded.beforeProgram ? ', before its program started' : ''}`);
         return;
       }
       last = text;

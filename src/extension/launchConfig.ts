@@ -16,6 +16,7 @@
 import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve as resolvePath } from 'node:path';
 import { addPreloadEnv } from '../collector/launchEnv';
+import { LAUNCH_ENV } from '../collector/processTree';
 import {
   OPTIONS,
   OptionError,
@@ -251,6 +252,8 @@ export interface InjectOptions {
   platform?: NodeJS.Platform;
   /** The session's trace rules for NETTRACE_CONFIG (Session.rules.preloadConfig()), so the program applies them from its first request. */
   rulesConfig?: Partial<PreloadConfig>;
+  /** Names this launch among those recording into the trace (LAUNCH_ENV in its environment; SessionHelpers gives each its helper). */
+  launch?: string;
 }
 
 /** Thrown when the envFile of a configuration cannot be read. */
@@ -287,6 +290,7 @@ export function injectTracing(config: NodeLaunchConfig, options: InjectOptions):
     { preloadPath: options.preloadPath, config: { ...preloadConfigOf(config.__nettrace, options.ipcPath), ...options.rulesConfig } },
     platform,
   );
+  if (options.launch !== undefined) env[LAUNCH_ENV] = options.launch;
   const { envFile: _envFile, ...rest } = config;
   return { ...rest, env, skipFiles: withPreloadSkipped(config.skipFiles, options.preloadPath), __nettraceSession: options.sessionId };
 }

@@ -212,11 +212,36 @@ export const STILL_STARTING = 'nettrace: the preload loads at the next turn of t
 /** The global (by Symbol.for) holding the answer of preloadLoadExpression's load, '' while it waits; taken away on detach. */
 const LOAD_ANSWER = 'nettrace.attachLoadAnswer';
 
-/** A loaded answer of preloadLoadExpression: the process id and its inspector's WebSocket URL; undefined for any other answer. */
-export function parseAttachLoaded(text: string): { pid: string; inspector?: string } | undefined {
+/** What preloadLoadExpression's loaded answer ends with when the process had not started its program yet (heldBeforeProgram). */
+export const BEFORE_PROGRAM = ' before the program started';
+
+/** A loaded answer of preloadLoadExpression (see parseAttachLoaded). */
+export interface AttachLoaded {
+  pid: string;
+  /** The process's inspector WebSocket URL. */
+  inspector?: string;
+  /** The preload loaded before the program's code ran (held by js-debug's bootloader): the trace misses nothing. */
+  beforeProgram?: boolean;
+}
+
+/** A loaded answer of preloadLoadExpression; undefined for any other answer. */
+export function parseAttachLoaded(text: string): AttachLoaded | undefined {
   // Unanchored: js-debug's REPL answers with the string quoted.
-  const m = new RegExp(`${ATTACH_LOADED}(\\d+)(?: \\(inspector (ws://[^\\s)]+)\\))?`).exec(text);
-  return m ? { pid: m[1]!, inspector: m[2] } : undefined;
+  const m = new RegExp(`${ATTACH_LOADED}(\\d+)(?: \\(inspector (ws://[^\\s)]+)\\))?(${BEFORE_PROGRAM})?`).exec(text);
+  if (!m) return undefined;
+  const loaded: AttachLoaded = { pid: m[1]!, inspector: m[2] };
+  if (m[3]) loaded.beforeProgram = true;
+  return loaded;
+}
+
+/**
+ * The trace warning for a preload loaded through the debugger into `loaded.pid` when `name`
+ * attached, at `at`: tracing started mid-run, so what came before is missing. None when the
+ * process had not started its program yet (`beforeProgram`): nothing came before.
+ */
+export function midRunNote(loaded: AttachLoaded, name: string, at: Date): string | undefined {
+  if (loaded.beforeProgram) return undefined;
+  return `tracing started mid-run at ${at.toISOString()} in pid ${loaded.pid}: loaded through the debugger when "${name}" attached; requests made before are not in the trace, and connections opened before have no dial record`;
 }
 
 /**
@@ -228,8 +253,10 @@ export function parseAttachLoaded(text: string): { pid: string; inspector?: stri
  * programs alike), else the main module's, else the inspector console's; a preload detached
  * earlier is evaluated afresh. It returns `ATTACH_LOADED` + pid + ` (inspector <url>)` (see
  * parseAttachLoaded), or a line saying why nothing was loaded; the load itself runs from
- * `setImmediate` (STILL_STARTING is answered until then: ask again). It never throws into the
- * program (the preload itself loads at most once per thread).
+ * `setImmediate` (STILL_STARTING is answered until then: ask again), except in a process held
+ * before its program (heldBeforeProgram, below): loaded at once there, and the answer ends with
+ * BEFORE_PROGRAM. It never throws into the program (the preload itself loads at most once per
+ * thread).
  */
 export function preloadLoadExpression(preloadPath: string, config: object): string {
   const path = JSON.stringify(preloadPath);
@@ -245,11 +272,43 @@ export function preloadLoadExpression(preloadPath: string, config: object): stri
     if (answer) delete globalThis[ANSWER];
     if (answer && (guard || !answer.value.startsWith(${JSON.stringify(ATTACH_LOADED)}))) return answer.value;
     if (guard) return 'nettrace: this process already loaded the preload (started with it)';
+    if (heldBeforeProgram()) {
+      const loaded = load();
+      return loaded.startsWith(${JSON.stringify(ATTACH_LOADED)}) ? loaded + ${JSON.stringify(BEFORE_PROGRAM)} : loaded;
+    }
     Object.defineProperty(globalThis, ANSWER, { value: '', configurable: true, enumerable: false });
     setImmediate(() => Object.defineProperty(globalThis, ANSWER, { value: load(), configurable: true, enumerable: false }));
     return ${JSON.stringify(STILL_STARTING)};
   } catch (err) {
     return 'nettrace: ' + (err && err.message || err);
+  }
+  // Whether js-debug's bootloader holds this process before its program: the bootloader (a
+  // --require preload of every process js-debug starts or auto-attaches to) calls
+  // inspector.waitForDebugger(), which runs the debugger's messages, this evaluate among them,
+  // until the debugger releases it. This function's stack then runs down through that call (the
+  // waitForDebugger frame of node:inspector) into Node's loading of the preload modules
+  // (loadPreloadModules): the program's main module has not started, nothing was requested, and
+  // the preload loads at once, as the preload module after the bootloader (as a launch loads it),
+  // so the program's first requests are traced too. Both frames are asked for: a program may call
+  // waitForDebugger itself. The event loop not started yet (performance.nodeTiming.loopStart, -1
+  // until then) is asked for too; any doubt (other frame names in another Node) is "no": loaded
+  // at the next turn of the loop, with the mid-run note, as before.
+  function heldBeforeProgram() {
+    const timing = globalThis.performance && globalThis.performance.nodeTiming;
+    if (!timing || timing.loopStart !== -1) return false;
+    const limit = Error.stackTraceLimit;
+    const prepare = Error.prepareStackTrace;
+    try {
+      Error.stackTraceLimit = 200;
+      Error.prepareStackTrace = undefined;
+      const stack = String(new Error().stack);
+      return /waitForDebugger[^\\n]*\\(node:inspector[:)]/.test(stack) && /\\b(loadPreloadModules|_preloadModules)\\b/.test(stack);
+    } catch {
+      return false;
+    } finally {
+      Error.stackTraceLimit = limit;
+      Error.prepareStackTrace = prepare;
+    }
   }
   function load() {
   try {

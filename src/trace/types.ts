@@ -469,6 +469,8 @@ export interface HelperStats {
   unmatchedConns?: number;
   /** Why the helper exited. */
   exit?: string;
+  /** How many helpers fed this trace (one per process tree: launches that joined one trace); absent when one. */
+  helpers?: number;
 }
 
 /** What the trace may have missed, and why. */

@@ -5,7 +5,9 @@
 // untraced one gets a trace of its own named by its script, the preload loaded through the
 // debugger, the warning that tracing started mid-run, and its child process's session loads into
 // the same trace; the session's end takes the preload out. A process started with the preload (a
-// traced debug terminal's) gets no second trace, and with the switch off nothing is asked.
+// traced debug terminal's) gets no second trace, and with the switch off nothing is asked. A
+// process js-debug's bootloader holds before its program is traced from its start, with no
+// mid-run note.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -13,6 +15,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import WebSocket from 'ws';
 import { bundleTs, root } from '../lib/bundleTs.mjs';
 
 const tmp = mkdtempSync(join(tmpdir(), 'nettrace-autoattach-'));
@@ -59,6 +62,22 @@ test('found sessions: which are js-debug’s own, what the probe answers, the tr
   );
   assert.equal(label('', '/w/app', 'posix'), 'node (pid 42) (auto attach, from the attach on)', 'node -e, the REPL: no script');
   assert.equal(label('/w/app/app.js', undefined, 'posix'), 'node /w/app/app.js (auto attach, from the attach on)');
+
+  // The load's answer: mid-run (a note for the trace), or before the program started (none).
+  const midRun = m.parseAttachLoaded(`'nettrace: tracing from now in pid 42 (inspector ws://127.0.0.1:9229/abc)'`);
+  assert.deepEqual(midRun, { pid: '42', inspector: 'ws://127.0.0.1:9229/abc' });
+  assert.equal(
+    m.midRunNote(midRun, 'app.js (auto attach)', new Date(0)),
+    'tracing started mid-run at 1970-01-01T00:00:00.000Z in pid 42: loaded through the debugger when "app.js (auto attach)" attached; requests made before are not in the trace, and connections opened before have no dial record',
+  );
+  const held = m.parseAttachLoaded(`'nettrace: tracing from now in pid 42 (inspector ws://127.0.0.1:9229/abc) before the program started'`);
+  assert.deepEqual(held, { pid: '42', inspector: 'ws://127.0.0.1:9229/abc', beforeProgram: true });
+  assert.equal(m.midRunNote(held, 'app.js (auto attach)', new Date(0)), undefined);
+  assert.deepEqual(m.parseAttachLoaded('nettrace: tracing from now in pid 7 before the program started'), {
+    pid: '7',
+    inspector: undefined,
+    beforeProgram: true,
+  });
 });
 
 // ---- the extension side, with real collectors and processes ----------------------------------
@@ -70,7 +89,7 @@ function setup() {
   const mem = new Map();
   const rules = new m.RuleService(traces, { get: (k) => mem.get(k), update: async (k, v) => void mem.set(k, v) });
   const panel = { shown: [], show() {}, showTrace: (k) => panel.shown.push(k), setNotTraced() {} };
-  const helpers = { off() {}, startFor() {}, finish: async () => {}, prune() {} };
+  const helpers = { off() {}, startFor() {}, join() {}, finish: async () => {}, prune() {} };
   const context = { subscriptions: [], extensionPath: root };
   const nodeSessions = new m.NodeSessionSwitch();
   const s = { context, traces, panel, helpers, rules, nodeSessions, log };
@@ -252,6 +271,65 @@ test('auto attach: a process started with the preload gets no second trace; the 
     assert.ok(tracedSession.asked.length >= 1, 'asked');
     assert.deepEqual(new Set(tracedSession.asked), new Set([m.FOUND_PROCESS_PROBE]), 'only the probe: nothing loaded');
     assert.deepEqual(offSession.asked, [], 'the switch off: the process is not asked');
+  } finally {
+    srv.close();
+    await t.cleanup();
+  }
+});
+
+// A process js-debug's bootloader holds before its program: a stand-in bootloader (a --require
+// that opens the inspector and waits in inspector.waitForDebugger(), as js-debug's does), and a
+// program whose first request is made by its main module as it starts.
+const bootloader = join(tmp, 'bootloader.cjs');
+writeFileSync(
+  bootloader,
+  `const inspector = require('node:inspector');
+inspector.open(0, '127.0.0.1', false);
+process.stderr.write('Debugger listening on ' + inspector.url() + '\\n');
+inspector.waitForDebugger();
+`,
+);
+const heldProgram = join(tmp, 'held.js');
+writeFileSync(
+  heldProgram,
+  `const http = require('node:http');
+http.get(process.env.APP_URL + '/first', (res) => res.resume()).on('error', () => {});
+setInterval(() => http.get(process.env.APP_URL + '/tick', (res) => res.resume()).on('error', () => {}), 100);
+`,
+);
+
+test('auto attach: a process held by the bootloader before its program is traced from its start, with no mid-run note', async () => {
+  vscode.config.values = { traceNodeSessions: 'all' };
+  const t = setup();
+  const { srv, url } = await server();
+  try {
+    const p = spawn(process.execPath, ['--require', bootloader, heldProgram], {
+      env: { ...process.env, NODE_OPTIONS: '', APP_URL: url },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    processes.push(p);
+    let err = '';
+    p.stderr.on('data', (d) => (err += d));
+    const ws = await until('the inspector URL', () => /ws:\/\/\S+/.exec(err)?.[0]);
+    vscode.debug.startSession(sessionOf('dbg-found-held', ws, FOUND));
+    const entry = await until('the found process’s trace', () => t.traces.list().find((e) => /auto attach/.test(e.label)));
+    await until('the preload loaded', () =>
+      t.logs.some((l) => l.includes(`preload loaded into pid ${p.pid} through the debugger, before its program started`)),
+    );
+    // js-debug releases the process once attached.
+    const release = new WebSocket(ws);
+    await new Promise((r, j) => release.once('open', r).once('error', j));
+    release.send(JSON.stringify({ id: 1, method: 'Runtime.runIfWaitingForDebugger' }));
+    await until('the program’s first request and a tick in the trace', () => {
+      const paths = entry.session.builder.trace.httpRequests.map((q) => new URL(q.reqURL).pathname);
+      return paths.includes('/first') && paths.includes('/tick');
+    });
+    release.close();
+    assert.deepEqual(
+      entry.session.snapshot().stats.warnings.filter((w) => /mid-run/.test(w)),
+      [],
+      'nothing came before: no mid-run note',
+    );
   } finally {
     srv.close();
     await t.cleanup();

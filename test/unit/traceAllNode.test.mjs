@@ -113,7 +113,7 @@ function setup() {
     showTrace: (k) => panel.shown.push(k),
     setNotTraced: (r) => panel.notTraced.push(r),
   };
-  const helpers = { off() {}, startFor() {}, finish: async () => {}, prune() {} };
+  const helpers = { off() {}, startFor() {}, join() {}, finish: async () => {}, prune() {} };
   const context = { subscriptions: [], extensionPath: root };
   const nodeSessions = new m.NodeSessionSwitch();
   nodeSessions.onDidChange(() => panel.setNotTraced(nodeSessions.lastNotTraced));
