@@ -61,12 +61,22 @@ async function inspector(url) {
   await new Promise((r, j) => ws.once('open', r).once('error', j));
   let id = 0;
   const pending = new Map();
+  const events = [];
+  const waiters = [];
   ws.on('message', (data) => {
     const msg = JSON.parse(String(data));
     if (msg.id && pending.has(msg.id)) (pending.get(msg.id)(msg), pending.delete(msg.id));
+    if (msg.method) {
+      events.push(msg.method);
+      for (const w of waiters.splice(0)) w();
+    }
   });
   return {
     send: (method, params) => new Promise((resolve) => (pending.set(++id, resolve), ws.send(JSON.stringify({ id, method, params })))),
+    /** Resolves once the inspector sent event `method` (or at once if it did). */
+    event: async (method) => {
+      while (!events.includes(method)) await new Promise((r) => waiters.push(r));
+    },
     close: () => new Promise((r) => (ws.once('close', r), ws.close())),
   };
 }
@@ -109,6 +119,10 @@ for (const { label, bin } of nodeBinaries()) {
         });
         t.after(() => p.child.kill('SIGKILL'));
         const client = await inspector(await p.url);
+        // The stand-in says where its inspector is just before it waits: on a loaded machine an
+        // evaluate could reach it in between. Node tells a client when the process waits for it.
+        await client.send('NodeRuntime.enable', {});
+        await client.event('NodeRuntime.waitingForDebugger');
         const answer = await evaluate(client, m.preloadLoadExpression(preload, { ipcPath: collector.ipcPath }));
         const loaded = m.parseAttachLoaded(answer);
         assert.equal(loaded?.pid, String(p.child.pid), answer);
@@ -136,6 +150,8 @@ for (const { label, bin } of nodeBinaries()) {
       const p = start(bin, [join(tmp, 'waits.cjs')]);
       t.after(() => p.child.kill('SIGKILL'));
       const client = await inspector(await p.url);
+      await client.send('NodeRuntime.enable', {});
+      await client.event('NodeRuntime.waitingForDebugger'); // as above: it prints, then waits
       const expression = m.preloadLoadExpression(preload, { ipcPath: collector.ipcPath });
       assert.equal(await evaluate(client, expression), m.STILL_STARTING);
       await client.send('Runtime.runIfWaitingForDebugger', {});
