@@ -268,13 +268,13 @@ export function kernelStory(events: readonly KernelEvent[], context: StoryContex
 /** How far apart (ms) the kernel's and the program's clocks may read the same moment. */
 export const KERNEL_CLOCK_SLACK_MS = 2;
 
-/** The index of the first of `events` (in time order) at or after `at`; their length when none. */
 /** The index of the first `dataIn` at or after index `i` (events.length when none). */
 function nextDataIn(events: readonly KernelEvent[], i: number): number {
   while (i < events.length && events[i].kind !== 'dataIn') i++;
   return i;
 }
 
+/** The index of the first of `events` (in time order) at or after `at`; their length when none. */
 function firstAtOrAfter(events: readonly KernelEvent[], at: number): number {
   let lo = 0;
   let hi = events.length;
