@@ -116,6 +116,8 @@ export class DetailView implements DetailContext {
       return;
     }
     if (!force && this.shown && this.shown.row === row && this.shown.req === row.req && this.shown.tab === this.tab) return;
+    // The same request in the same tab again (a live update): what did not change stays in place.
+    const again = this.shown?.req.traceID === row.req.traceID && this.shown.tab === this.tab;
     this.shown = { row, req: row.req, tab: this.tab };
     const inc = (row as GroupedRow).group?.incoming;
     // An incoming request has no tabs of its own (the `hidden` attribute loses to the tab bar's CSS).
@@ -136,11 +138,10 @@ export class DetailView implements DetailContext {
     this.tabButtons
       .get('dns')!
       .classList.toggle('dim', !dial || (!dial.dnsLookups?.length && !this.model.dnsQueriesOf(dial.traceID).length));
-    this.head.replaceChildren(...this.renderHead(row));
+    replaceChildren(this.head, this.renderHead(row), again);
     const body = TAB_RENDERERS[this.tab](this, row);
     const scroll = this.content.scrollTop;
-    this.content.replaceChildren(...body.filter((c): c is Node | string => typeof c === 'string' || c instanceof Node));
-    this.content.scrollTop = scroll;
+    if (replaceChildren(this.content, body, again)) this.content.scrollTop = scroll;
   }
 
   /** Shows a head and a body that are not a tab's (an incoming request's detail). */
@@ -192,4 +193,21 @@ export class DetailView implements DetailContext {
     if (cause) out.push(cause);
     return out;
   }
+}
+
+/**
+ * Puts `children` in `parent`; when `keepEqual`, not if what it shows now is equal, node for node.
+ * True when replaced.
+ * Workaround: a live update of the shown request (a kernel event, a late timing) re-renders the
+ * detail, and a click whose press and release straddle the swap is lost (seen in code-server: a
+ * link to the program's line pressed while the helper's events arrived did nothing).
+ */
+function replaceChildren(parent: HTMLElement, children: readonly Child[], keepEqual: boolean): boolean {
+  const next = children
+    .filter((c): c is Node | string => typeof c === 'string' || c instanceof Node)
+    .map((c) => (typeof c === 'string' ? document.createTextNode(c) : c));
+  const now = parent.childNodes;
+  if (keepEqual && now.length === next.length && next.every((n, i) => n.isEqualNode(now[i]!))) return false;
+  parent.replaceChildren(...next);
+  return true;
 }

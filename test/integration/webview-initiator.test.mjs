@@ -74,6 +74,25 @@ test(
       text = await select(b.traceID);
       assert.match(text, /Started asynchronously from sync \(client\.ts:22\)/);
 
+      // A live update of the shown request (a kernel event arriving later) while the link is
+      // pressed: the link stays the same element, and the click goes through.
+      await page.evaluate(() => {
+        window.__link = document.querySelector('.detail-content .frame:not(.library) .link');
+      });
+      const box = await page.locator('.detail-content .frame:not(.library) .link').first().boundingBox();
+      await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+      await page.mouse.down();
+      const updated = { ...b, kernelTimings: { arrivalAt: (b.responseStartAt ?? b.startAt) + 0.25 } };
+      await page.evaluate((m) => window.postMessage(m, '*'), { type: 'update', traceKey: 't', httpRequests: [updated] });
+      await page.waitForTimeout(100);
+      await page.mouse.up();
+      assert.equal(await page.evaluate(() => window.__link.isConnected), true, 'the link was not replaced by an equal one');
+      assert.deepEqual(
+        (await page.evaluate(() => window.__host.posted)).filter((m) => m.type === 'openInitiator').at(-1),
+        { type: 'openInitiator', file: b.initiator.frames[0].file, line: 22, column: 9 },
+        'the click that straddled the update opened the line',
+      );
+
       text = await select(c.traceID);
       assert.match(text, /library code only/);
       assert.equal(await page.$eval('.detail-content details.library-frames', (d) => d.open), true, 'nothing else to show: open');
