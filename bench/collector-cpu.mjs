@@ -78,6 +78,13 @@ async function run(requests, { untraced = false, profile = false, cliPath = cli 
   }
 }
 
+/** Where a run's extra CPU went per request: user and system time, and each thread's share. */
+function split(a, b) {
+  const d = (k) => ((b[k] - a[k]) / (N - N0)).toFixed(1);
+  const names = Object.keys(b.threadMs ?? {}).sort((x, y) => b.threadMs[y] - b.threadMs[x]);
+  const th = names.map((n) => `${n} ${(((b.threadMs[n] - (a.threadMs?.[n] ?? 0)) * 1000) / (N - N0)).toFixed(1)}`);
+  return `user ${d('userUs')}, system ${d('systemUs')} µs; threads (µs, 10 ms ticks): ${th.join(', ')}`;
+}
 const per = [];
 const basePer = [];
 const walls = [];
@@ -107,6 +114,7 @@ for (let i = 0; i < RUNS; i++) {
   console.log(
     `run ${i + 1}/${RUNS}: collector ${fmt(us, 1)} µs/req (CPU ${fmt(small.cpu.cpuUs / 1000)} ms for ${N0}, ${fmt(big.cpu.cpuUs / 1000)} ms for ${N}; GC ${fmt(gc.at(-1), 1)} µs/req); wall ${fmt(bare.wallMs)} → ${fmt(big.wallMs)} ms = ${fmt(walls.at(-1), 3)}×`,
   );
+  console.log(`  per request: ${split(small.cpu, big.cpu)}`);
 }
 rmSync(tmp, { recursive: true, force: true });
 const usMed = median(per);
