@@ -8,7 +8,7 @@
 
 import { isTime } from './normalize';
 import { redactUrl, type NameSet } from './redactUrl';
-import type { IncompleteReason, Initiator, ProcessInfo, RecordKind } from './types';
+import type { HeaderPair, IncompleteReason, Initiator, ProcessInfo, RecordKind } from './types';
 import { ID_PREFIX, RECORD_KINDS } from './wire';
 import { decodeHeaders, REF_FIELDS } from './wire';
 import { SharedPairs } from './sharedPairs';
@@ -110,6 +110,10 @@ const NO_TIMES: ReadonlySet<string> = new Set([
   'proxy',
 ]);
 
+/** Header blocks remembered per field (UpsertDecoder.headerListOf), and the longest remembered. */
+const MAX_CACHED_BLOCKS = 64;
+const MAX_CACHED_BLOCK = 4096;
+
 /** Default fields a new record starts with, so required fields of the model exist. */
 export const DEFAULTS: { readonly [K in RecordKind]?: () => Record<string, unknown> } = {
   httpRequests: () => ({ client: 'http', reqMethod: 'GET', reqURL: '' }),
@@ -135,6 +139,8 @@ export class UpsertDecoder {
   private readonly counters: number[] = RECORD_KINDS.map(() => 0);
   /** Equal header pairs held once (sharedPairs.ts). */
   private readonly sharedPairs = new SharedPairs();
+  /** Header lists by the header block they were decoded from, per field (headerListOf). */
+  private readonly blocks = new Map<string, Map<string, HeaderPair[]>>();
 
   constructor(
     private readonly host: UpsertHost,
@@ -183,19 +189,9 @@ export class UpsertDecoder {
       // The one place URLs are redacted: every view and file is made from this record.
       record.reqURL = this.sharedPairs.string(redactUrl(value, this.redactQuery));
     } else if (key === 'reqHeaders' || key === 'respHeaders') {
-      // Any of the preload's header forms (see WireHeaders) becomes pairs.
-      const pairs = decodeHeaders(value);
-      // Headers holding a URL (a redirect's Location, HTTP/2's :path) are redacted the same way
-      // (redirect links compare the Location with the next request's URL).
-      if (pairs) {
-        for (let i = 0; i < pairs.length; i++) {
-          const p = pairs[i];
-          if (p.length > 1 && typeof p[1] === 'string' && URL_HEADERS.test(String(p[0])))
-            pairs[i] = [p[0], redactUrl(p[1], this.redactQuery)];
-        }
-      }
-      setField(record, key, pairs && this.sharedPairs.list(key, pairs));
-      if (!pairs && value !== undefined && value !== null) this.host.warn(`a request's ${key} were malformed and are left out`);
+      const list = this.headerListOf(key, value);
+      setField(record, key, list);
+      if (!list && value !== undefined && value !== null) this.host.warn(`a request's ${key} were malformed and are left out`);
     } else if (key.endsWith('At')) {
       // A time: epoch milliseconds within what a Date holds. Anything else (a hostile or broken
       // peer's) is left out, keeping a value an earlier update gave; views and exports read
@@ -230,6 +226,36 @@ export class UpsertDecoder {
     } else {
       setField(record, key, this.convertTimes(key, value));
     }
+  }
+
+  /**
+   * The header list of any of the preload's header forms (see WireHeaders), its URL-valued headers
+   * redacted, shared with equal lists (SharedPairs.list); undefined when malformed. A header block
+   * seen before gives the list it gave then without being parsed again: a program's requests
+   * repeat a few blocks (the responses' change with their Date), and parsing each one again was
+   * a tenth of the collector's work on a request.
+   */
+  private headerListOf(field: string, value: unknown): HeaderPair[] | undefined {
+    const block = typeof value === 'string' && value.length <= MAX_CACHED_BLOCK ? value : undefined;
+    let cache = this.blocks.get(field);
+    const known = block !== undefined ? cache?.get(block) : undefined;
+    if (known) return known;
+    const pairs = decodeHeaders(value);
+    if (!pairs) return undefined;
+    // Headers holding a URL (a redirect's Location, HTTP/2's :path) are redacted the same way
+    // (redirect links compare the Location with the next request's URL).
+    for (let i = 0; i < pairs.length; i++) {
+      const p = pairs[i];
+      if (p.length > 1 && typeof p[1] === 'string' && URL_HEADERS.test(String(p[0]))) pairs[i] = [p[0], redactUrl(p[1], this.redactQuery)];
+    }
+    const list = this.sharedPairs.list(field, pairs);
+    if (block !== undefined) {
+      if (!cache) this.blocks.set(field, (cache = new Map()));
+      // Oldest first out: a Map iterates in insertion order.
+      if (cache.size >= MAX_CACHED_BLOCKS) cache.delete(cache.keys().next().value!);
+      cache.set(block, list);
+    }
+    return list;
   }
 
   /**

@@ -46,6 +46,34 @@ test('equal headers are one pair and, request after request, one list; every val
   assert.deepEqual(b.trace.httpRequests[3].reqHeaders, [['accept', 'text/html']]);
 });
 
+test('a header block seen before gives the same list, redacted the same; many distinct blocks each read as sent', () => {
+  const b = new TraceBuilder({ description: 'test', beginAt: new Date(BEGIN), now: () => BEGIN + 999, redactQuery: ['token'] });
+  const c = b.openConnection();
+  b.apply(c, { type: 'hello', pid: 1, threadId: 0, startAt: BEGIN });
+  const moved = 'HTTP/1.1 302 Found\r\nlocation: http://a/next?token=SECRET&x=1\r\nx-n: 1\r\n\r\n';
+  for (let i = 0; i < 3; i++)
+    b.apply(c, rec(`m${i}`, { reqMethod: 'GET', reqURL: `http://a/${i}`, respStatusCode: 302, respHeaders: moved }));
+  const [m0, m1, m2] = b.trace.httpRequests;
+  assert.equal(m1.respHeaders, m0.respHeaders, 'the same list');
+  assert.equal(m2.respHeaders, m0.respHeaders);
+  for (const r of [m0, m2]) {
+    assert.equal(r.respHeaders[0][0], 'location');
+    assert.doesNotMatch(r.respHeaders[0][1], /SECRET/, 'redacted every time');
+    assert.match(r.respHeaders[0][1], /x=1/);
+  }
+  // More distinct blocks than are remembered, then the first ones again: each reads as sent.
+  const many = Array.from({ length: 150 }, (_, i) =>
+    block(`Wed, 25 Nov 2026 07:${String(Math.floor(i / 60)).padStart(2, '0')}:${String(i % 60).padStart(2, '0')} GMT`),
+  );
+  [...many, ...many.slice(0, 5)].forEach((blk, i) =>
+    b.apply(c, rec(`d${i}`, { reqMethod: 'GET', reqURL: 'http://a/d', respHeaders: blk })),
+  );
+  const reqs = b.trace.httpRequests.slice(3);
+  assert.equal(reqs.length, 155);
+  reqs.forEach((r, i) => assert.equal(r.respHeaders[1][1], /date: (.*)\r/.exec(many[i % 150])[1], `request ${i}`));
+  assert.deepEqual(reqs[150].respHeaders, reqs[0].respHeaders);
+});
+
 test("a field named __proto__ is the record's own field, not its prototype", () => {
   const b = newBuilder();
   const c = b.openConnection();
