@@ -218,6 +218,9 @@ export interface StoryContext {
  * them all; 1 per event where the total was not recorded.
  */
 export function retransmittedSegments(events: readonly KernelEvent[], context: StoryContext = {}): number {
+  // None of the request's own: nothing to count, and no walk over every event of its connection
+  // (a kept-alive connection's arrivals: a walk per request grew with the square of the run).
+  if (!events.some((e) => e.kind === 'retransmit')) return 0;
   const mine = new Set(events);
   let prev = context.synRetransmits ?? 0;
   let sum = 0;
@@ -235,6 +238,7 @@ export function retransmittedSegments(events: readonly KernelEvent[], context: S
  * `dropped`: events past the per-connection cap (counted, said).
  */
 export function kernelStory(events: readonly KernelEvent[], context: StoryContext = {}): string | undefined {
+  if (events.length === 0 && !context.dropped) return undefined;
   const parts: string[] = [];
   const segments = retransmittedSegments(events, context);
   if (segments > 0) {
