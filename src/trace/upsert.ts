@@ -8,7 +8,7 @@
 
 import { isTime } from './normalize';
 import { redactUrl, type NameSet } from './redactUrl';
-import type { HeaderPair, IncompleteReason, Initiator, ProcessInfo, RecordKind } from './types';
+import type { HeaderPair, HttpRequest, IncompleteReason, Initiator, ProcessInfo, RecordKind } from './types';
 import { ID_PREFIX, RECORD_KINDS } from './wire';
 import { decodeHeaders, REF_FIELDS } from './wire';
 import { SharedPairs } from './sharedPairs';
@@ -310,12 +310,14 @@ export function setField(record: Record<string, unknown>, key: string, value: un
   else Object.defineProperty(record, key, { value, writable: true, enumerable: true, configurable: true });
 }
 
+type Setter = (record: Record<string, unknown>, value: unknown) => void;
+
 /**
- * A named store per request field (setField): a property added by a named store keeps the
+ * A named store per request field (setField), one for each field of HttpRequest (checked): a property added by a named store keeps the
  * object's fast properties up to V8's far higher limit for those, without the runtime call an
  * Object.defineProperty is (≈ a dozen per request).
  */
-const SETTERS: Record<string, (record: Record<string, unknown>, value: unknown) => void> = {
+const SETTERS: Record<string, Setter> = {
   traceID: (r, v) => void (r.traceID = v),
   pid: (r, v) => void (r.pid = v),
   threadId: (r, v) => void (r.threadId = v),
@@ -357,7 +359,10 @@ const SETTERS: Record<string, (record: Record<string, unknown>, value: unknown) 
   loopBlocked: (r, v) => void (r.loopBlocked = v),
   kernelTimings: (r, v) => void (r.kernelTimings = v),
   diagnosis: (r, v) => void (r.diagnosis = v),
-};
+  http2StreamId: (r, v) => void (r.http2StreamId = v),
+  http2RstCode: (r, v) => void (r.http2RstCode = v),
+  http2Goaway: (r, v) => void (r.http2Goaway = v),
+} satisfies Record<keyof HttpRequest, Setter>;
 
 /** True when a request ended: its response is complete, or it failed. */
 export function isFinished(req: Record<string, unknown>): boolean {
