@@ -124,9 +124,14 @@ struct {
 	__type(value, __u32);
 } udp_socks SEC(".maps");
 
+/* 1 MiB: writing an event costs mostly the cache misses on the ring's memory, which is written
+ * once per lap; a ring this size is still in the caches when the producer comes round again
+ * (measured with the churn bench: eBPF time per connection 5.3 µs with 8 MiB, 4.4 with 2 MiB,
+ * 3.8 with 1 MiB). It holds the events of ≈ 2,400 connections (2 each, 216 bytes): a reader
+ * stalled ≈ 240 ms at 10,000 connections/s before any is lost (stats.lostEvents). */
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 8 << 20);
+	__uint(max_entries, 1 << 20);
 } events SEC(".maps");
 
 struct {
@@ -291,7 +296,6 @@ static __always_inline void emit(__u8 type, const struct sock *sk, struct conn *
 	fill_head(e, type, sk, c, now);
 	fill_conn(e, sk, c);
 	bpf_ringbuf_submit(e, wakeup_flags());
-	count(NT_STAT_EVENTS);
 }
 
 /* One kernel event of a traced connection (NT_EV_KEV), at most NT_KEV_MAX per connection
@@ -319,7 +323,6 @@ static __always_inline struct nt_event *reserve_kev(__u8 kind, const struct sock
 static __always_inline void submit_kev(struct nt_event *e)
 {
 	bpf_ringbuf_submit(e, wakeup_flags());
-	count(NT_STAT_EVENTS);
 }
 
 /* A zero-window period that began at `*since` ends now (or at the connection's close). */
@@ -545,7 +548,6 @@ static __always_inline void emit_close(const struct sock *sk, struct conn *c, __
 	fill_head(e, NT_EV_CLOSE, sk, c, now);
 	fill_conn(e, sk, c);
 	bpf_ringbuf_submit(e, wakeup_flags());
-	count(NT_STAT_EVENTS);
 }
 
 SEC("tp_btf/inet_sock_set_state")

@@ -38,7 +38,7 @@ enum nt_kev_kind {
 enum nt_stat {
 	NT_STAT_LOST = 0,       /* ring buffer full: event dropped */
 	NT_STAT_CONN_FULL = 1,  /* conns map full: connection not traced */
-	NT_STAT_EVENTS = 2,     /* events submitted */
+	NT_STAT_EVENTS = 2,     /* unused: user space counts the connection events it reads */
 	NT_STAT_MAX = 3,
 };
 

@@ -473,6 +473,9 @@ static void emit_socket_error(const struct nt_event *e)
 	nt_json_end(&j);
 }
 
+/* Connection events read (NT_EV_CONNECT, NT_EV_UPDATE, NT_EV_CLOSE, NT_EV_KEV): stats.events. */
+static uint64_t conn_events;
+
 static int on_event(void *ctx, void *data, size_t size)
 {
 	/* An event is a prefix of struct nt_event, as long as its type needs (nettrace.h): the rest
@@ -488,6 +491,8 @@ static int on_event(void *ctx, void *data, size_t size)
 		size = sizeof(ev);
 	memcpy(&ev, data, size);
 	memset((char *)&ev + size, 0, sizeof(ev) - size);
+	if (e->type == NT_EV_CONNECT || e->type == NT_EV_UPDATE || e->type == NT_EV_CLOSE || e->type == NT_EV_KEV)
+		conn_events++;
 	switch (e->type) {
 	case NT_EV_CONNECT:
 		pend(e);
@@ -582,7 +587,7 @@ static uint64_t missed_runs(struct nettrace_bpf *skel)
 	return n;
 }
 
-static uint64_t prev_missed;
+static uint64_t prev_missed, prev_events;
 
 static void emit_stats(struct nettrace_bpf *skel, const struct options *o, int force)
 {
@@ -601,15 +606,16 @@ static void emit_stats(struct nettrace_bpf *skel, const struct options *o, int f
 	read_capture_stats(o);
 	uint64_t missed = missed_runs(skel);
 	if (!force && memcmp(tot, prev_stats, sizeof(tot)) == 0 && old_drops == cap_drops && old_pk == cap_packets &&
-	    missed == prev_missed)
+	    missed == prev_missed && conn_events == prev_events)
 		return;
 	memcpy(prev_stats, tot, sizeof(tot));
 	prev_missed = missed;
+	prev_events = conn_events;
 	struct nt_json j;
 	nt_json_begin(&j, "stats");
 	nt_json_u64(&j, "lostEvents", tot[NT_STAT_LOST]);
 	nt_json_u64(&j, "untracedConnsMapFull", tot[NT_STAT_CONN_FULL]);
-	nt_json_u64(&j, "events", tot[NT_STAT_EVENTS]);
+	nt_json_u64(&j, "events", conn_events);
 	nt_json_u64(&j, "missedRuns", missed);
 	if (o->n_cap_fds) {
 		nt_json_u64(&j, "capturePackets", cap_packets);
