@@ -106,6 +106,18 @@ struct {
 	__type(value, struct conn);
 } conns SEC(".maps");
 
+/* The traced socket's entry, or NULL. A socket without a cookie (0: nothing ever asked for one)
+ * is not traced: the insert at SYN_SENT takes the socket's cookie first, and a socket keeps its
+ * cookie for life. That read of the socket being handled spares the untraced sockets (every TCP
+ * socket of the machine passes these tracepoints) the hash lookup and its cold bucket. */
+static __always_inline struct conn *conn_of(const struct sock *sk)
+{
+	if (!sk->__sk_common.skc_cookie.counter)
+		return NULL;
+	__u64 key = (__u64)sk;
+	return bpf_map_lookup_elem(&conns, &key);
+}
+
 /* Wire tuples of traced sockets, both directions: the packet capture's kernel filter. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -582,7 +594,7 @@ int BPF_PROG(on_set_state, const struct sock *sk, const int oldstate, const int 
 			__sync_fetch_and_add(&connects_in_flight, 1);
 		return 0;
 	}
-	struct conn *c = bpf_map_lookup_elem(&conns, &key);
+	struct conn *c = conn_of(sk);
 	if (!c)
 		return 0;
 	__u64 now = bpf_ktime_get_ns();
@@ -638,7 +650,7 @@ SEC("tp_btf/tcp_destroy_sock")
 int BPF_PROG(on_destroy, struct sock *sk)
 {
 	__u64 key = (__u64)sk;
-	struct conn *c = bpf_map_lookup_elem(&conns, &key);
+	struct conn *c = conn_of(sk);
 	if (!c)
 		return 0;
 	__u64 now = bpf_ktime_get_ns();
@@ -663,8 +675,7 @@ int BPF_PROG(on_retransmit, const struct sock *sk, const struct sk_buff *skb, in
 	 * tcp_sock.total_retrans does not count; count only the ones that went out. */
 	if (err)
 		return 0;
-	__u64 key = (__u64)sk;
-	struct conn *c = bpf_map_lookup_elem(&conns, &key);
+	struct conn *c = conn_of(sk);
 	if (!c)
 		return 0;
 	if (sk->__sk_common.skc_state == NT_TCP_SYN_SENT) {
@@ -705,8 +716,7 @@ int BPF_PROG(on_kfree_skb, struct sk_buff *skb, void *location, enum skb_drop_re
 	struct sock *sk = rx_sk ? rx_sk : skb->sk;
 	if (!sk)
 		return 0;
-	__u64 key = (__u64)sk;
-	struct conn *c = bpf_map_lookup_elem(&conns, &key);
+	struct conn *c = conn_of(sk);
 	if (!c)
 		return 0;
 	struct nt_event *e = reserve_kev(NT_KEV_DROP, sk, c, bpf_ktime_get_ns());
@@ -723,8 +733,7 @@ int BPF_PROG(on_send_reset, const struct sock *sk)
 {
 	if (!sk)
 		return 0;
-	__u64 key = (__u64)sk;
-	struct conn *c = bpf_map_lookup_elem(&conns, &key);
+	struct conn *c = conn_of(sk);
 	if (c)
 		__sync_fetch_and_add(&c->rst_sent, 1);
 	return 0;
@@ -733,8 +742,7 @@ int BPF_PROG(on_send_reset, const struct sock *sk)
 SEC("tp_btf/tcp_receive_reset")
 int BPF_PROG(on_receive_reset, struct sock *sk)
 {
-	__u64 key = (__u64)sk;
-	struct conn *c = bpf_map_lookup_elem(&conns, &key);
+	struct conn *c = conn_of(sk);
 	if (c)
 		__sync_fetch_and_add(&c->rst_recv, 1);
 	return 0;
@@ -790,8 +798,7 @@ static __always_inline void segment_in(const struct sock *sk, const struct sk_bu
 SEC("tp_btf/tcp_probe")
 int BPF_PROG(on_tcp_probe, struct sock *sk, const struct sk_buff *skb)
 {
-	__u64 key = (__u64)sk;
-	struct conn *c = bpf_map_lookup_elem(&conns, &key);
+	struct conn *c = conn_of(sk);
 	if (!c)
 		return 0;
 	if (!c->est_ns) {
@@ -1012,7 +1019,7 @@ int BPF_PROG(on_dev_queue, struct sk_buff *skb)
 	__u64 key = (__u64)sk;
 	__u32 tgid;
 	__u64 cookie;
-	struct conn *c = bpf_map_lookup_elem(&conns, &key);
+	struct conn *c = conn_of(sk);
 	if (c) {
 		if (c->wire_done)
 			return 0;
