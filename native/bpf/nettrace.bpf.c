@@ -47,22 +47,34 @@ const volatile __u64 update_interval_ns = 250000000ULL;
 const volatile __u32 owner_uid = 0;
 const volatile __u8 check_owner = 0;
 
+/*
+ * A traced connection. Laid out by 64-byte line (the value starts a line: a bpf_mem_alloc'ed hash
+ * element of this size), in the order the paths touch them: tcp_probe, which runs for every
+ * incoming segment, needs only the first line; a line it would also touch is a cache miss more,
+ * as the connection's segments are handled on whichever CPU.
+ */
 struct conn {
-	__u64 start_ns;
+	/* Line 0: every incoming segment (on_tcp_probe, segment_in). */
 	__u64 est_ns;
-	__u64 close_ns;
 	__u64 last_update_ns;
+	__u64 zw_peer_ns;  /* the peer's window is zero since (0: open) */
+	__u64 zw_local_ns; /* our window is zero since */
+	__u64 last_data_ns; /* when data last arrived */
+	__u64 acked_ns;     /* when the peer last acknowledged all the program had sent */
+	__u32 seen_snd_nxt; /* snd_nxt at the last NT_KEV_DATA_IN: the program sent more since when it differs */
+	__u32 kev_data;    /* NT_KEV_DATA_IN events sent */
+	__u32 kev_count;   /* NT_EV_KEV events sent, but arrivals */
+	__u32 armed;       /* counted in connects_in_flight */
+	/* Line 1 */
+	__u64 start_ns;
+	__u64 close_ns;
+	__u64 last_syn_ns; /* when the last SYN retransmission went out */
 	__u32 tgid;
 	__u32 syn_retrans;
 	__u32 retrans_ev;
 	__u32 rst_sent;
 	__u32 rst_recv;
 	__u32 wire_done;
-	char comm[NT_COMM_LEN];
-	/* Tuple cached at ESTABLISHED: by tcp_destroy_sock the local port is gone (unhashed). */
-	__u8 family;
-	__u16 sport, dport;
-	__u8 saddr[16], daddr[16];
 	/* Metrics at the move to TCP_CLOSE: tcp_disconnect() (abortive close, connect(AF_UNSPEC))
 	 * zeroes srtt, total_retrans, segs and byte counters right after it, before destroy. */
 	__u32 closed_snap;
@@ -70,20 +82,18 @@ struct conn {
 	 * (a tracepoint program run the kernel skipped: a nested run on the same CPU is dropped and
 	 * only counted in the program's recursion_misses). Its connect time is then unknown. */
 	__u32 est_unseen;
-	__u64 last_syn_ns; /* when the last SYN retransmission went out */
-	struct nt_metrics snap;
-	__u32 kev_count;   /* NT_EV_KEV events sent, but arrivals */
-	__u32 kev_dropped; /* and not sent (over NT_KEV_MAX, or NT_KEV_DATA_MAX for arrivals) */
-	__u32 seen_rto;    /* tcp_sock.total_rto at the last retransmit */
 	__u32 close_err;   /* sk_err at the move to TCP_CLOSE (a connect refused, a reset, an ICMP error) */
-	__u32 armed;       /* counted in connects_in_flight */
-	__u32 kev_data;    /* NT_KEV_DATA_IN events sent */
-	__u64 zw_peer_ns;  /* the peer's window is zero since (0: open) */
-	__u64 zw_local_ns; /* our window is zero since */
-	__u64 last_data_ns; /* when data last arrived */
-	__u64 acked_ns;     /* when the peer last acknowledged all the program had sent */
-	__u32 seen_snd_nxt; /* snd_nxt at the last NT_KEV_DATA_IN: the program sent more since when it differs */
-	__u32 pad2;
+	__u32 kev_dropped; /* and not sent (over NT_KEV_MAX, or NT_KEV_DATA_MAX for arrivals) */
+	/* Line 2 */
+	struct nt_metrics snap;
+	/* Line 3 */
+	char comm[NT_COMM_LEN];
+	/* Tuple cached at ESTABLISHED: by tcp_destroy_sock the local port is gone (unhashed). */
+	__u8 family;
+	__u16 sport, dport;
+	__u8 saddr[16], daddr[16];
+	__u32 seen_rto;    /* tcp_sock.total_rto at the last retransmit */
+	/* Line 4: capture only */
 	struct nt_cap_key wk; /* the wire tuple, once wire_done */
 	__u64 cookie;         /* socket cookie: who owns the wire tuple in cap_tuples */
 };
