@@ -36,28 +36,36 @@ const api = require(join(root, 'dist', 'helper-api.cjs'));
 // run's rate moves less with where the scheduler happens to put them on this 2-core box.
 const pin = process.env.BENCH_PIN !== '0' && cpus().length >= 2 && existsSync('/usr/bin/taskset');
 
-function run(args, { gated = false, node = false, cpu = undefined } = {}) {
+// hold: the gate shell (the traced root) stays 1 s after the load ends and the result is its
+// output line, so the helper, which ends soon after its target, is still loaded when read.
+function run(args, { gated = false, node = false, cpu = undefined, hold = false } = {}) {
   let cmd = node ? [process.execPath, join(root, 'bench', 'helper-load.mjs'), ...args.map(String)] : [loadgen, ...args.map(String)];
   if (pin && cpu !== undefined) cmd = ['/usr/bin/taskset', '-c', String(cpu), ...cmd];
+  const gate = hold ? 'read _ <&3; exec 3<&-; "$@"; sleep 1' : 'read _ <&3; exec 3<&-; exec "$@"';
   const child = gated
-    ? spawn('/bin/sh', ['-c', 'read _ <&3; exec 3<&-; exec "$@"', 'gate', ...cmd], { stdio: ['ignore', 'pipe', 'inherit', 'pipe'] })
+    ? spawn('/bin/sh', ['-c', gate, 'gate', ...cmd], { stdio: ['ignore', 'pipe', 'inherit', 'pipe'] })
     : spawn(cmd[0], cmd.slice(1), { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
-  child.stdout.on('data', (d) => (out += d));
-  const result = new Promise((res) =>
+  const lastLine = () => {
+    const last = out.trim().split('\n').at(-1);
+    return last?.startsWith('{') ? JSON.parse(last) : undefined;
+  };
+  const result = new Promise((res) => {
+    child.stdout.on('data', (d) => {
+      out += d;
+      if (hold && out.endsWith('\n') && lastLine()) res(lastLine());
+    });
     // 'close', not 'exit': the last line may still be in the pipe when the process has exited.
-    child.on('close', () => {
-      const last = out.trim().split('\n').at(-1);
-      res(last?.startsWith('{') ? JSON.parse(last) : {});
-    }),
-  );
+    child.on('close', () => res(lastLine() ?? {}));
+  });
   return { child, result, release: () => child.stdio[3]?.end('go\n') };
 }
 
 /** Starts the helper on a gated load process; counts lines instead of parsing every one. */
 async function traced(args, helperOpts = {}, runOpts = {}) {
-  const r = run(args, { gated: true, ...runOpts });
+  const r = run(args, { gated: true, hold: !!runOpts.bpfStats, ...runOpts });
   const { command, args: hargs } = api.helperCommand({ pid: r.child.pid, root, ...helperOpts }, 'root');
+  const loadedFrom = Date.now() / 1000 - 1;
   const h = spawn(command, hargs, { stdio: ['pipe', 'pipe', 'inherit'] });
   const stats = {};
   let lines = 0;
@@ -77,7 +85,7 @@ async function traced(args, helperOpts = {}, runOpts = {}) {
   const exited = Promise.all([new Promise((res) => h.on('exit', res)), new Promise((res) => h.stdout.on('close', res))]);
   await isReady;
   const cpu0 = treeCpu(h.pid);
-  const bpf0 = runOpts.bpfStats ? bpfRunTimes() : undefined;
+  const bpf0 = runOpts.bpfStats ? bpfRunTimes(undefined, ownPrograms(loadedFrom)) : undefined;
   // BENCH_CAPTURE_STALL_MS: stop the helper's Node side (the packet stream's reader) that long, 1 s
   // into the load: the native reader waits on the full pipe and the kernel rings must hold the rest.
   if (runOpts.stallMs) {
@@ -89,7 +97,7 @@ async function traced(args, helperOpts = {}, runOpts = {}) {
   r.release();
   const result = await r.result;
   const cpu1 = treeCpu(h.pid);
-  const bpfNs = bpf0 ? bpfRunTimes(bpf0) : undefined;
+  const bpfNs = bpf0 ? bpfRunTimes(bpf0, new Set(bpf0.keys())) : undefined;
   // CPU seconds of the helper's processes (Node relay and native helper) while the load ran.
   const helperCpu = { node: cpu1.self - cpu0.self, native: cpu1.children - cpu0.children };
   h.stdin.end(); // the parent is done: the helper exits
@@ -97,13 +105,45 @@ async function traced(args, helperOpts = {}, runOpts = {}) {
   return { result, stats, lines, capture, helperCpu, bpfNs };
 }
 
+/** `bpftool prog show`, retried: the listing stops short when a program goes away meanwhile. */
+function listPrograms(complete) {
+  for (let i = 0; ; i++) {
+    const out = spawnSync('/usr/sbin/bpftool', ['-j', 'prog', 'show'], { encoding: 'utf8' });
+    let progs = [];
+    try {
+      progs = JSON.parse(out.stdout || '[]') ?? [];
+    } catch {
+      /* cut short */
+    }
+    if (i >= 20 || complete(progs)) return progs;
+  }
+}
+
 /**
- * The kernel's own account of the loaded BPF programs' run time (kernel.bpf_stats_enabled), by
- * program name: absolute, or since `since`. Only programs whose counters moved are returned.
+ * The ids of the helper's programs just loaded (since `loadedFrom`, epoch s): those sharing maps
+ * with its on_set_state, so another helper running on the machine (same program names) is not
+ * counted.
  */
-function bpfRunTimes(since) {
-  const out = spawnSync('/usr/sbin/bpftool', ['-j', 'prog', 'show'], { encoding: 'utf8' });
-  const now = new Map((JSON.parse(out.stdout || '[]') ?? []).map((p) => [p.id, p]));
+function ownPrograms(loadedFrom) {
+  let ids = new Set();
+  listPrograms((progs) => {
+    const set = progs.filter((p) => p.name === 'on_set_state' && p.loaded_at >= loadedFrom).sort((a, b) => a.id - b.id)[0];
+    const maps = new Set(set?.map_ids ?? []);
+    const mine = progs.filter((p) => /^(on_|cg_|cap_)/.test(p.name ?? '') && (p.map_ids ?? []).some((m) => maps.has(m)));
+    ids = new Set(mine.map((p) => p.id));
+    return ['on_set_state', 'on_destroy', 'on_tcp_probe'].every((n) => mine.some((p) => p.name === n));
+  });
+  return ids;
+}
+
+/**
+ * The kernel's own account of the helper's BPF programs' run time (kernel.bpf_stats_enabled), by
+ * program name: absolute (a Map by id), or since `since`. Only programs whose counters moved are
+ * returned.
+ */
+function bpfRunTimes(since, ids) {
+  const progs = listPrograms((ps) => [...ids].every((id) => ps.some((p) => p.id === id)));
+  const now = new Map(progs.filter((p) => ids.has(p.id)).map((p) => [p.id, p]));
   if (!since) return now;
   const byName = {};
   for (const [id, p] of now) {

@@ -6,11 +6,12 @@
 
 enum nt_event_type {
 	NT_EV_CONNECT = 1, /* SYN_SENT -> ESTABLISHED: connect latency, first metrics */
-	NT_EV_CLOSE = 2,   /* socket reached TCP_CLOSE (or was destroyed): final metrics */
+	NT_EV_CLOSE = 2,   /* the socket was destroyed: final metrics; also its socket error (err_present) and
+			    * the end of its wire tuple (wfamily != 0: stops matching after a grace time) */
 	NT_EV_UPDATE = 3,  /* periodic metrics from tcp_probe, at most every update_interval_ns */
 	NT_EV_FORK = 4,    /* a traced process started a child that is now traced too */
 	NT_EV_WIRE = 5,    /* first packet of a traced socket left: its on-the-wire (post-NAT) tuple */
-	NT_EV_WIRE_END = 6, /* that socket is gone: its wire tuple stops matching after a grace time */
+	/* 6: was NT_EV_WIRE_END, now part of NT_EV_CLOSE */
 	NT_EV_DROP = 7,     /* a traced process changed credentials (setuid exec, setuid()): no longer traced */
 	NT_EV_KEV = 8,      /* a kernel event of a traced connection at a moment: kev_kind says which */
 };
@@ -21,8 +22,10 @@ enum nt_kev_kind {
 	NT_KEV_ZERO_WINDOW = 2, /* a zero receive window from kev_begin_ns to ts_ns (kev_local: ours) */
 	NT_KEV_DATA_IN = 4,     /* data arrived after the program had sent more (ts_ns); kev_begin_ns: when the data
 				 * before it last arrived (at the close, NT_EV_CLOSE's kev_begin_ns says it) */
+	/* 3: the connection ended with an error or an ICMP error was about it: NT_EV_CLOSE's err_* fields
+	 * (counted among the connection's kernel events all the same) */
 	NT_KEV_SOCK_ERROR = 3,
-	NT_KEV_DROP = 5,        /* the kernel dropped a packet of the connection: kev_err holds the drop reason */  /* the connection ended with an error (kev_err, 0: taken by the program first) or an ICMP error (icmp_*) was about it */
+	NT_KEV_DROP = 5,        /* the kernel dropped a packet of the connection: kev_err holds the drop reason */
 };
 
 /* Kernel events kept per connection; later ones are only counted (kev_dropped). Arrivals
@@ -35,7 +38,7 @@ enum nt_kev_kind {
 enum nt_stat {
 	NT_STAT_LOST = 0,       /* ring buffer full: event dropped */
 	NT_STAT_CONN_FULL = 1,  /* conns map full: connection not traced */
-	NT_STAT_EVENTS = 2,     /* events submitted */
+	NT_STAT_EVENTS = 2,     /* unused: user space counts the connection events it reads */
 	NT_STAT_MAX = 3,
 };
 
@@ -54,11 +57,22 @@ struct nt_metrics {
 	__u64 bytes_retrans;
 };
 
+/*
+ * One ring-buffer event. An event is a prefix of this struct, as long as its type needs (the
+ * reader treats what was not sent as zero), so the kernel writes only that much of the ring:
+ *   NT_EV_FORK, NT_EV_DROP                NT_EV_SIZE_HEAD
+ *   NT_EV_KEV                             NT_EV_SIZE_KEV  (head + the kernel-event part)
+ *   NT_EV_CONNECT, NT_EV_UPDATE           NT_EV_SIZE_CONN (head + the connection part)
+ *   NT_EV_CLOSE                           NT_EV_SIZE_CONN, NT_EV_SIZE_ERR with a socket error,
+ *                                         NT_EV_SIZE_FULL when it ends a wire tuple
+ *   NT_EV_WIRE                            NT_EV_SIZE_FULL
+ * Each field says which events carry it; every event has the head.
+ */
 struct nt_event {
+	/* Head */
 	__u8 type;
 	__u8 family;  /* AF_INET or AF_INET6 */
-	__u8 oldstate;
-	__u8 newstate;
+	__u16 pad0;
 	__u32 tgid;
 	__u32 ppid;   /* NT_EV_FORK: parent tgid */
 	__u16 sport;  /* host order */
@@ -66,38 +80,63 @@ struct nt_event {
 	__u8 saddr[16];
 	__u8 daddr[16];
 	__u64 ts_ns;       /* bpf_ktime_get_ns() of the event */
-	__u64 start_ns;    /* SYN_SENT */
-	__u64 est_ns;      /* ESTABLISHED, 0 if never */
-	__u64 close_ns;    /* TCP_CLOSE, 0 if not yet */
 	__u64 sk;          /* socket address: connection key within this boot */
-	__u32 syn_retrans; /* retransmitted SYNs (tcp_retransmit_skb in SYN_SENT) */
-	__u32 retrans_ev;  /* tcp_retransmit_skb events with err == 0 */
-	__u32 rst_sent;
-	__u32 rst_recv;
-	struct nt_metrics m;
 	char comm[NT_COMM_LEN];
-	/* NT_EV_WIRE: the tuple on the wire (after NAT); the fields above hold the socket's. */
+	union {
+		/* NT_EV_KEV */
+		struct {
+			__u8 kev_kind;
+			__u8 kev_rto;   /* NT_KEV_RETRANS: total_rto went up with it (a retransmission timeout) */
+			__u8 kev_local; /* NT_KEV_ZERO_WINDOW: our window (the program not reading), else the peer's;
+					 * NT_KEV_DROP: dropped on its way out */
+			__u8 kev_pad;
+			__u32 kev_err;  /* NT_KEV_DROP: the drop reason */
+			__u32 kev_total; /* NT_KEV_RETRANS: tcp_sock.total_retrans after it */
+			__u32 kev_pad2;
+			__u64 kev_begin_ns; /* NT_KEV_ZERO_WINDOW: when the window closed; NT_KEV_DATA_IN: when data last arrived */
+			__u64 kev_acked_ns; /* NT_KEV_DATA_IN: when the peer last acknowledged all the program had sent (0: never) */
+		};
+		/* NT_EV_CONNECT, NT_EV_UPDATE, NT_EV_CLOSE */
+		struct {
+			__u64 start_ns;    /* SYN_SENT */
+			__u64 est_ns;      /* ESTABLISHED, 0 if never */
+			__u64 close_ns;    /* TCP_CLOSE, 0 if not yet */
+			__u64 last_syn_ns; /* the last SYN retransmission (0: none) */
+			__u64 last_data_ns; /* NT_EV_CLOSE: when data last arrived (the last response's last byte) */
+			__u32 syn_retrans; /* retransmitted SYNs (tcp_retransmit_skb in SYN_SENT) */
+			__u32 retrans_ev;  /* tcp_retransmit_skb events with err == 0 */
+			__u32 rst_sent;
+			__u32 rst_recv;
+			__u32 kev_dropped; /* kernel events of this connection not sent (over NT_KEV_MAX) */
+			__u8 est_unseen;   /* established, but the move to ESTABLISHED was not seen (est_ns 0) */
+			__u8 conn_pad[3];
+			struct nt_metrics m;
+		};
+	};
+	/* NT_EV_CLOSE with err_present: the connection ended with an error (err_errno, 0: taken by the
+	 * program first) or an ICMP error (icmp_*) was about it, at err_ns (the ICMP's arrival, else
+	 * the move to TCP_CLOSE) */
+	__u8 err_present;
+	__u8 icmp_family; /* AF_INET/AF_INET6 when an ICMP message caused it, else 0 */
+	__u8 icmp_type, icmp_code;
+	__u32 err_errno;
+	__u64 err_ns;
+	__u8 icmp_from[16]; /* who sent the ICMP message */
+	/* NT_EV_WIRE: the tuple on the wire (after NAT); the head holds the socket's. NT_EV_CLOSE
+	 * (wfamily != 0): the wire tuple that stops matching after NT_TCP_GRACE_NS. */
 	__u16 wsport, wdport; /* host order */
 	__u8 wfamily;
 	__u8 wproto; /* IPPROTO_TCP, or IPPROTO_UDP for the debuggee's DNS */
-	__u8 est_unseen; /* established, but the move to ESTABLISHED was not seen (est_ns 0) */
-	__u8 wpad;
+	__u16 wpad;
 	__u8 wsaddr[16];
 	__u8 wdaddr[16];
-	__u64 last_syn_ns; /* the last SYN retransmission (0: none) */
-	/* NT_EV_KEV */
-	__u8 kev_kind;
-	__u8 kev_rto;   /* NT_KEV_RETRANS: total_rto went up with it (a retransmission timeout) */
-	__u8 kev_local; /* NT_KEV_ZERO_WINDOW: our window (the program not reading), else the peer's */
-	__u8 icmp_family; /* NT_KEV_SOCK_ERROR: AF_INET/AF_INET6 when an ICMP message caused it, else 0 */
-	__u8 icmp_type, icmp_code;
-	__u16 kev_pad;
-	__u32 kev_err;      /* NT_KEV_SOCK_ERROR: the errno */
-	__u32 kev_dropped;  /* kernel events of this connection not sent (over NT_KEV_MAX) */
-	__u64 kev_begin_ns; /* NT_KEV_ZERO_WINDOW: when the window closed; NT_KEV_DATA_IN, NT_EV_CLOSE: when data last arrived */
-	__u8 icmp_from[16]; /* who sent the ICMP message */
-	__u64 kev_acked_ns; /* NT_KEV_DATA_IN: when the peer last acknowledged all the program had sent (0: never) */
 };
+
+#define NT_EV_SIZE_HEAD __builtin_offsetof(struct nt_event, kev_kind)
+#define NT_EV_SIZE_KEV (__builtin_offsetof(struct nt_event, kev_acked_ns) + sizeof(__u64))
+#define NT_EV_SIZE_CONN __builtin_offsetof(struct nt_event, err_present)
+#define NT_EV_SIZE_ERR __builtin_offsetof(struct nt_event, wsport)
+#define NT_EV_SIZE_FULL sizeof(struct nt_event)
 
 /* Key of the capture filter map: a packet's addresses and ports as they appear on the wire. */
 struct nt_cap_key {

@@ -236,8 +236,8 @@ static void emit_metrics(const struct nt_event *e, int final)
 	nt_json_tuple(&j, "addrTuple", &t);
 	nt_json_bool(&j, "final", final);
 	nt_json_num(&j, "at", nt_mono_to_epoch_ms(e->ts_ns));
-	if (final && e->kev_begin_ns)
-		nt_json_num(&j, "lastDataAt", nt_mono_to_epoch_ms(e->kev_begin_ns));
+	if (final && e->last_data_ns)
+		nt_json_num(&j, "lastDataAt", nt_mono_to_epoch_ms(e->last_data_ns));
 	nt_json_obj_begin(&j, "tcpMetrics");
 	nt_json_str(&j, "source", "bpf");
 	nt_json_u64(&j, "rttUs", e->m.srtt_us);
@@ -403,16 +403,15 @@ static const char *drop_reason_name(unsigned v)
 	return NULL;
 }
 
-/* One kernel event of a traced connection (a retransmit, a zero-window period, a socket error). */
+/* One kernel event of a traced connection (a retransmit, a zero-window period, a drop, an arrival). */
 static void emit_kernel_event(const struct nt_event *e)
 {
 	static const char *kinds[] = {[NT_KEV_RETRANS] = "retransmit", [NT_KEV_ZERO_WINDOW] = "zeroWindow",
-				      [NT_KEV_SOCK_ERROR] = "socketError", [NT_KEV_DATA_IN] = "dataIn", [NT_KEV_DROP] = "drop"};
-	if (e->kev_kind < NT_KEV_RETRANS || e->kev_kind > NT_KEV_DROP)
+				      [NT_KEV_DATA_IN] = "dataIn", [NT_KEV_DROP] = "drop"};
+	if (e->kev_kind < NT_KEV_RETRANS || e->kev_kind > NT_KEV_DROP || !kinds[e->kev_kind])
 		return;
 	struct nt_tuple t;
 	struct nt_json j;
-	char from[64];
 	tuple_of(e, &t);
 	nt_json_begin(&j, "kernelEvent");
 	nt_json_u64(&j, "pid", e->tgid);
@@ -421,7 +420,7 @@ static void emit_kernel_event(const struct nt_event *e)
 	nt_json_num(&j, "at", nt_mono_to_epoch_ms(e->ts_ns));
 	switch (e->kev_kind) {
 	case NT_KEV_RETRANS:
-		nt_json_u64(&j, "total", e->m.total_retrans);
+		nt_json_u64(&j, "total", e->kev_total);
 		if (e->kev_rto)
 			nt_json_bool(&j, "rto", 1);
 		break;
@@ -443,31 +442,57 @@ static void emit_kernel_event(const struct nt_event *e)
 		if (e->kev_acked_ns)
 			nt_json_num(&j, "ackedAt", nt_mono_to_epoch_ms(e->kev_acked_ns));
 		break;
-	case NT_KEV_SOCK_ERROR:
-		if (e->kev_err)
-			nt_json_u64(&j, "errno", e->kev_err);
-		if (e->icmp_family) {
-			nt_addr_str(e->icmp_family, e->icmp_from, from, sizeof(from));
-			nt_json_obj_begin(&j, "icmp");
-			nt_json_u64(&j, "version", e->icmp_family == AF_INET6 ? 6 : 4);
-			nt_json_u64(&j, "type", e->icmp_type);
-			nt_json_u64(&j, "code", e->icmp_code);
-			nt_json_str(&j, "from", from);
-			nt_json_obj_end(&j);
-		}
-		break;
 	}
 	nt_json_end(&j);
 }
 
+/* The socket error an NT_EV_CLOSE carries (err_present): a kernelEvent of kind socketError, at the
+ * error's time, before the connection's final metrics. */
+static void emit_socket_error(const struct nt_event *e)
+{
+	struct nt_tuple t;
+	struct nt_json j;
+	char from[64];
+	tuple_of(e, &t);
+	nt_json_begin(&j, "kernelEvent");
+	nt_json_u64(&j, "pid", e->tgid);
+	nt_json_tuple(&j, "addrTuple", &t);
+	nt_json_str(&j, "kind", "socketError");
+	nt_json_num(&j, "at", nt_mono_to_epoch_ms(e->err_ns));
+	if (e->err_errno)
+		nt_json_u64(&j, "errno", e->err_errno);
+	if (e->icmp_family) {
+		nt_addr_str(e->icmp_family, e->icmp_from, from, sizeof(from));
+		nt_json_obj_begin(&j, "icmp");
+		nt_json_u64(&j, "version", e->icmp_family == AF_INET6 ? 6 : 4);
+		nt_json_u64(&j, "type", e->icmp_type);
+		nt_json_u64(&j, "code", e->icmp_code);
+		nt_json_str(&j, "from", from);
+		nt_json_obj_end(&j);
+	}
+	nt_json_end(&j);
+}
+
+/* Connection events read (NT_EV_CONNECT, NT_EV_UPDATE, NT_EV_CLOSE, NT_EV_KEV): stats.events. */
+static uint64_t conn_events;
+
 static int on_event(void *ctx, void *data, size_t size)
 {
-	const struct nt_event *e = data;
+	/* An event is a prefix of struct nt_event, as long as its type needs (nettrace.h): the rest
+	 * reads as zero. */
+	struct nt_event ev;
+	const struct nt_event *e = &ev;
 	struct nt_event *connect;
 	struct nt_tuple t;
 	struct nt_json j;
-	if (size < sizeof(*e))
+	if (size < NT_EV_SIZE_HEAD)
 		return 0;
+	if (size > sizeof(ev))
+		size = sizeof(ev);
+	memcpy(&ev, data, size);
+	memset((char *)&ev + size, 0, sizeof(ev) - size);
+	if (e->type == NT_EV_CONNECT || e->type == NT_EV_UPDATE || e->type == NT_EV_CLOSE || e->type == NT_EV_KEV)
+		conn_events++;
 	switch (e->type) {
 	case NT_EV_CONNECT:
 		pend(e);
@@ -483,6 +508,12 @@ static int on_event(void *ctx, void *data, size_t size)
 		}
 		break;
 	case NT_EV_CLOSE:
+		if (e->err_present) {
+			/* As every kernel event: after the connection's tcpConnect. */
+			if ((connect = unpend(e->sk)))
+				emit_connect(connect);
+			emit_socket_error(e);
+		}
 		connect = unpend(e->sk);
 		emit_metrics(e, 1);
 		if (ct && e->est_ns) {
@@ -491,6 +522,9 @@ static int on_event(void *ctx, void *data, size_t size)
 				nt_ct_track(ct, &t, e->tgid);
 			nt_ct_refresh(ct, &t, 1, 0);
 		}
+		/* The end of its wire tuple, after the final metrics. */
+		if (e->wfamily)
+			emit_wire_closed(e);
 		break;
 	case NT_EV_FORK:
 		nt_json_begin(&j, "processAdded");
@@ -501,9 +535,6 @@ static int on_event(void *ctx, void *data, size_t size)
 		break;
 	case NT_EV_WIRE:
 		emit_wire(e);
-		break;
-	case NT_EV_WIRE_END:
-		emit_wire_closed(e);
 		break;
 	case NT_EV_KEV:
 		/* After the connection's tcpConnect, which the collector needs first to place it. */
@@ -556,7 +587,7 @@ static uint64_t missed_runs(struct nettrace_bpf *skel)
 	return n;
 }
 
-static uint64_t prev_missed;
+static uint64_t prev_missed, prev_events;
 
 static void emit_stats(struct nettrace_bpf *skel, const struct options *o, int force)
 {
@@ -575,15 +606,16 @@ static void emit_stats(struct nettrace_bpf *skel, const struct options *o, int f
 	read_capture_stats(o);
 	uint64_t missed = missed_runs(skel);
 	if (!force && memcmp(tot, prev_stats, sizeof(tot)) == 0 && old_drops == cap_drops && old_pk == cap_packets &&
-	    missed == prev_missed)
+	    missed == prev_missed && conn_events == prev_events)
 		return;
 	memcpy(prev_stats, tot, sizeof(tot));
 	prev_missed = missed;
+	prev_events = conn_events;
 	struct nt_json j;
 	nt_json_begin(&j, "stats");
 	nt_json_u64(&j, "lostEvents", tot[NT_STAT_LOST]);
 	nt_json_u64(&j, "untracedConnsMapFull", tot[NT_STAT_CONN_FULL]);
-	nt_json_u64(&j, "events", tot[NT_STAT_EVENTS]);
+	nt_json_u64(&j, "events", conn_events);
 	nt_json_u64(&j, "missedRuns", missed);
 	if (o->n_cap_fds) {
 		nt_json_u64(&j, "capturePackets", cap_packets);

@@ -168,6 +168,7 @@ export interface HelperStatsMessage {
   type: 'stats';
   lostEvents?: number;
   untracedConnsMapFull?: number;
+  /** Connection events read from the kernel's ring buffer (connect, update, close, kernel events). */
   events?: number;
   /** Kernel program runs the kernel skipped (bpf_prog_info.recursion_misses, all programs). */
   missedRuns?: number;
