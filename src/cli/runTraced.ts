@@ -302,11 +302,10 @@ export const COLLECTOR_NICE = 10;
 
 /**
  * Lowers the collector's scheduling priority to `nice`, every thread of this process (on Linux a
- * nice value is a thread's), once the program is started with the priority it had: the program
- * comes first and the collector takes what CPU it leaves, its events waiting in the socket
- * meanwhile. Workaround: the kernel wakes the collector on the core of the program that wrote to
- * it and lets it preempt the program there, which made a traced run markedly slower than the
- * collector's CPU alone explains. Never raises a priority; a system refusing it changes nothing.
+ * nice value is a thread's), once the program is started with the priority it had: where the two
+ * compete for a core the program comes first, and the collector takes the CPU it leaves, its events
+ * waiting in the socket meanwhile (the preload's queue is bounded and counts what it drops). Never
+ * raises a priority; a system refusing it changes nothing.
  */
 export function yieldToProgram(nice = COLLECTOR_NICE): void {
   let threads = [0];
