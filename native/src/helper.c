@@ -404,20 +404,26 @@ static const char *drop_reason_name(unsigned v)
 }
 
 /* One kernel event of a traced connection (a retransmit, a zero-window period, a drop, an arrival). */
+/* Starts a kernelEvent line: the connection's pid and tuple, the kind and its time. */
+static void kernel_event_begin(struct nt_json *j, const struct nt_event *e, const char *kind, uint64_t at_ns)
+{
+	struct nt_tuple t;
+	tuple_of(e, &t);
+	nt_json_begin(j, "kernelEvent");
+	nt_json_u64(j, "pid", e->tgid);
+	nt_json_tuple(j, "addrTuple", &t);
+	nt_json_str(j, "kind", kind);
+	nt_json_num(j, "at", nt_mono_to_epoch_ms(at_ns));
+}
+
 static void emit_kernel_event(const struct nt_event *e)
 {
 	static const char *kinds[] = {[NT_KEV_RETRANS] = "retransmit", [NT_KEV_ZERO_WINDOW] = "zeroWindow",
 				      [NT_KEV_DATA_IN] = "dataIn", [NT_KEV_DROP] = "drop"};
 	if (e->kev_kind < NT_KEV_RETRANS || e->kev_kind > NT_KEV_DROP || !kinds[e->kev_kind])
 		return;
-	struct nt_tuple t;
 	struct nt_json j;
-	tuple_of(e, &t);
-	nt_json_begin(&j, "kernelEvent");
-	nt_json_u64(&j, "pid", e->tgid);
-	nt_json_tuple(&j, "addrTuple", &t);
-	nt_json_str(&j, "kind", kinds[e->kev_kind]);
-	nt_json_num(&j, "at", nt_mono_to_epoch_ms(e->ts_ns));
+	kernel_event_begin(&j, e, kinds[e->kev_kind], e->ts_ns);
 	switch (e->kev_kind) {
 	case NT_KEV_RETRANS:
 		nt_json_u64(&j, "total", e->kev_total);
@@ -450,15 +456,9 @@ static void emit_kernel_event(const struct nt_event *e)
  * error's time, before the connection's final metrics. */
 static void emit_socket_error(const struct nt_event *e)
 {
-	struct nt_tuple t;
 	struct nt_json j;
 	char from[64];
-	tuple_of(e, &t);
-	nt_json_begin(&j, "kernelEvent");
-	nt_json_u64(&j, "pid", e->tgid);
-	nt_json_tuple(&j, "addrTuple", &t);
-	nt_json_str(&j, "kind", "socketError");
-	nt_json_num(&j, "at", nt_mono_to_epoch_ms(e->err_ns));
+	kernel_event_begin(&j, e, "socketError", e->err_ns);
 	if (e->err_errno)
 		nt_json_u64(&j, "errno", e->err_errno);
 	if (e->icmp_family) {
