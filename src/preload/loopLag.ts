@@ -13,6 +13,16 @@
  * sampling interval longer than the block (the loop's own work in that interval). Stretches of at
  * least MIN_BLOCK_MS are sent to the collector as `loopBlock` messages.
  *
+ * A busy machine is not the program's block: libuv counts a callback as active for as long as it
+ * took on the clock, and a callback the OS preempted (other processes wanting the cores) takes as
+ * long as it waited for a core again — on an oversubscribed machine, tens of milliseconds for a
+ * callback that ran one. On Linux the thread's run-queue wait (`/proc/thread-self/schedstat`,
+ * second field: time runnable but not running) is read at each tick, and a stretch is sent only
+ * when what is left after that wait still reaches MIN_BLOCK_MS: the thread held its loop itself,
+ * running code or sleeping in a synchronous call (`execSync`, `Atomics.wait`, a slow
+ * `readFileSync`), which the thread's CPU time alone would miss. A stretch that is sent keeps its
+ * whole length on the clock: that is how long the request waited for the program.
+ *
  * Why not `perf_hooks.monitorEventLoopDelay()`: its histogram says how much the loop lagged, never
  * when, so it cannot be laid against a request's phases.
  *
@@ -25,6 +35,7 @@
  * `NETTRACE_LOOP_MONITOR=0` in the environment turns it off (the benchmark's A/B switch).
  */
 
+import * as fs from 'node:fs';
 import type { LoopBlockMessage } from '../protocol/preload';
 import { MAX_LOOP_BLOCKS } from '../trace/wire';
 
@@ -43,6 +54,55 @@ export const MIN_BLOCK_MS = 20;
 const MAX_TRACKED = 10_000;
 
 /**
+ * Reads the calling thread's run-queue wait so far (ms), from `/proc/thread-self/schedstat`
+ * (Linux; "time on the CPU, time waiting on a run queue, timeslices", in ns). Opened once and read
+ * again from offset 0 (the kernel renders the file afresh on each read from the start); undefined
+ * where the file is missing or unreadable, and then no stretch is corrected.
+ */
+export class RunQueueClock {
+  private fd = -1;
+  private readonly buf = Buffer.alloc(96);
+
+  private constructor() {}
+
+  /** Opens the thread's schedstat file; undefined where it cannot be read. */
+  static open(): RunQueueClock | undefined {
+    const clock = new RunQueueClock();
+    try {
+      clock.fd = orig.openSync('/proc/thread-self/schedstat', 'r');
+      if (clock.waited() !== undefined) return clock;
+    } catch {
+      /* not Linux, or /proc not mounted */
+    }
+    clock.close();
+    return undefined;
+  }
+
+  /** The thread's run-queue wait so far (ms); undefined once unreadable. */
+  waited(): number | undefined {
+    try {
+      const n = orig.readSync(this.fd, this.buf, 0, this.buf.length, 0);
+      const line = this.buf.toString('latin1', 0, n);
+      const first = line.indexOf(' ');
+      const ns = Number(line.slice(first + 1, line.indexOf(' ', first + 1)));
+      return first > 0 && Number.isFinite(ns) ? ns / 1e6 : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Closes the file. */
+  close(): void {
+    try {
+      if (this.fd >= 0) orig.closeSync(this.fd);
+    } catch {
+      /* already closed */
+    }
+    this.fd = -1;
+  }
+}
+
+/**
  * Bound before the program runs: fake timers or a patched clock neither see nor disturb it. Read
  * when the bundle loads, outside the preload's try/catch: nothing here may throw.
  */
@@ -51,6 +111,9 @@ const orig = {
   clearTimeout: globalThis.clearTimeout,
   perf: performance,
   timeOrigin: performance.timeOrigin,
+  openSync: fs.openSync,
+  readSync: fs.readSync,
+  closeSync: fs.closeSync,
   elu:
     typeof performance.eventLoopUtilization === 'function'
       ? performance.eventLoopUtilization.bind(performance)
@@ -74,6 +137,10 @@ export class LoopMonitor {
   private lastAt = 0;
   /** The loop's active time (ms, eventLoopUtilization) at the last tick. */
   private lastActive = 0;
+  /** The thread's run-queue wait (ms) at the last tick; NaN without a RunQueueClock. */
+  private lastWaited = NaN;
+  /** The thread's run-queue clock: opened at the first arm; null where there is none. */
+  private runQueue: RunQueueClock | null | undefined;
   /** Stretches sent so far. */
   private sent = 0;
   /** Stretches past MAX_LOOP_BLOCKS, counted only. */
@@ -109,6 +176,8 @@ export class LoopMonitor {
   private arm(): void {
     this.lastAt = orig.perf.now();
     this.lastActive = orig.elu().active;
+    if (this.runQueue === undefined) this.runQueue = RunQueueClock.open() ?? null;
+    this.lastWaited = this.runQueue?.waited() ?? NaN;
     this.timer = orig.setTimeout(this.tick, SAMPLE_MS);
     this.timer.unref();
   }
@@ -117,14 +186,18 @@ export class LoopMonitor {
     try {
       const at = orig.perf.now();
       const active = orig.elu().active;
+      const waited = this.runQueue?.waited() ?? NaN;
       if (at - this.lastAt - SAMPLE_MS >= LAG_MS) {
         // Time the loop spent outside its I/O poll since the last tick: the block, plus the loop's
         // own work before it (at most about one interval). Never before the last tick.
         const begin = Math.max(this.lastAt, at - (active - this.lastActive));
-        if (at - begin >= MIN_BLOCK_MS) this.record(begin, at);
+        // Less the time the thread waited for a core meanwhile (0 where that is unknown).
+        const preempted = waited - this.lastWaited || 0;
+        if (at - begin - preempted >= MIN_BLOCK_MS) this.record(begin, at);
       }
       this.lastAt = at;
       this.lastActive = active;
+      this.lastWaited = waited;
       if (this.inFlight.size === 0 && !this.sticky) {
         this.timer = undefined;
         return;
@@ -148,6 +221,7 @@ export class LoopMonitor {
   /** Turns the monitor off for good (also when the preload is detached). */
   stop(): void {
     this.off = true;
+    this.runQueue?.close();
     try {
       if (this.timer) orig.clearTimeout(this.timer);
     } catch {

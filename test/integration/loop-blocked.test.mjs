@@ -6,6 +6,7 @@
 // busy loop must attribute less than 10 ms. Every Node version the harness runs.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import http from 'node:http';
 import { cpus, loadavg } from 'node:os';
 import { nodeBinaries, req, runTraced } from './harness.mjs';
@@ -111,3 +112,45 @@ for (const { label, bin } of nodeBinaries()) {
     assert.fail(failures.join('\n'));
   });
 }
+
+/** Starts `n` busy processes pinned to CPU `cpu`; returns a function that stops them. */
+function hogs(cpu, n) {
+  const procs = Array.from({ length: n }, () =>
+    spawn('taskset', ['-c', String(cpu), process.execPath, '-e', 'for (;;);'], { stdio: 'ignore' }),
+  );
+  return () => procs.forEach((p) => p.kill('SIGKILL'));
+}
+
+// A busy machine is not the program's block. The program shares one CPU with three busy processes,
+// so the OS preempts its callbacks: a 10 ms busy callback and the loop's work around it stretch
+// past the 20 ms a block must last by the time the thread waited for the CPU. The trace must not
+// give those waits to the program (it did, 12–19 ms a request, before the monitor read the thread's
+// run-queue wait), and a real 300 ms block on that CPU must still be the program's, whole.
+test('a busy machine: a preempted 10 ms callback is not a block; a 300 ms block still is', async () => {
+  const stop = hogs(0, 3);
+  try {
+    const short = await runTraced(process.execPath, 'loop-blocked.mjs', { args: [base, 'short', '0'] });
+    assert.equal(short.code, 0, short.stderr);
+    const measured = JSON.parse(short.stdout.trim().split('\n').pop());
+    for (const c of CASES) {
+      const r = req(short.trace, c.suffix);
+      const m = measured[c.name];
+      assert.ok(m, `the program ran its ${c.name} callback`);
+      assert.ok(
+        blockedMs(r) < 10,
+        `${c.name}: ${blockedMs(r)} ms given to the program (the callback took ${m.endAt - m.beginAt} ms): ${JSON.stringify(r.loopBlocked)}`,
+      );
+      assert.doesNotMatch(r.diagnosis ?? '', /event loop/);
+    }
+    const long = await runTraced(process.execPath, 'loop-blocked.mjs', { args: [base, 'block', '0'] });
+    assert.equal(long.code, 0, long.stderr);
+    const blocks = JSON.parse(long.stdout.trim().split('\n').pop());
+    for (const c of CASES) {
+      const lb = req(long.trace, c.suffix).loopBlocked;
+      const blockMs = blocks[c.name].endAt - blocks[c.name].beginAt;
+      assert.ok(lb && lb[c.phase] >= 0.9 * blockMs, `${c.name}: ${JSON.stringify(lb)} for a block of ${blockMs} ms`);
+    }
+  } finally {
+    stop();
+  }
+});

@@ -1,19 +1,25 @@
 // The program of test/integration/loop-blocked.test.mjs: requests to the test's server (the head
 // after ?delay=MS, the body after ?bodyDelay=MS), during which this program blocks its own event
-// loop with a busy loop of BLOCK_MS (argv[3] "block"), or does not (argv[3] "control"). Prints one
-// JSON line: for each request, the block's epoch begin and end as the program measured them.
+// loop with a busy loop of BLOCK_MS (argv[3] "block"), or does not (argv[3] "control"), or runs
+// one of SHORT_MS, below the shortest stretch reported (argv[3] "short"). Prints one JSON line: for
+// each request, the block's epoch begin and end as the program measured them. With argv[4] set,
+// the program first pins all its threads to that CPU (taskset), where the test runs other busy
+// processes: the OS then preempts its callbacks.
+import { execFileSync } from 'node:child_process';
 import diagnostics from 'node:diagnostics_channel';
 import http from 'node:http';
 
 const base = process.argv[2];
 const mode = process.argv[3];
-const BLOCK_MS = 300;
+const pin = process.argv[4];
+if (pin !== undefined) execFileSync('taskset', ['-a', '-p', '-c', pin, String(process.pid)], { stdio: 'ignore' });
+const BLOCK_MS = mode === 'short' ? 10 : 300;
 const now = () => performance.timeOrigin + performance.now();
 const blocks = {};
 
 /** Holds the thread for BLOCK_MS (in "block" mode) and notes when, under `name`. */
 function block(name) {
-  if (mode !== 'block') return;
+  if (mode !== 'block' && mode !== 'short') return;
   const beginAt = now();
   while (now() - beginAt < BLOCK_MS);
   blocks[name] = { beginAt, endAt: now() };
