@@ -18,7 +18,15 @@ import { RecordUsers } from './recordUsers';
 import { TraceStats } from './traceStats';
 import { ID_PREFIX, RECORD_KINDS } from './wire';
 import { RecordTable } from './recordTable';
-import { type HttpRequest, type IncompleteReason, type Initiator, type RecordKind, type RecordOfKind, type Trace } from './types';
+import {
+  type HttpRequest,
+  type IncompleteReason,
+  type Initiator,
+  type KernelEvent,
+  type RecordKind,
+  type RecordOfKind,
+  type Trace,
+} from './types';
 import {
   DEFAULTS,
   endReason,
@@ -434,25 +442,53 @@ export class TraceBuilder implements UpsertHost {
    * Shallow-merges fields learned outside the preload (the privileged helper's kernel metrics and
    * conntrack readings) into an existing record; times must already be trace-relative. The
    * requests using the record count as changed unless only record-only fields changed (see
-   * RECORD_ONLY_FIELDS). `since` (a TCP connection's kernel event, trace-relative ms: its earliest
-   * moment): only the requests on it that had not ended by then read differently. False when
-   * there is no such record.
+   * RECORD_ONLY_FIELDS); a connection's kernel events are added by kernelEventsAdded instead.
+   * False when there is no such record.
    */
-  mergeFields(kind: RecordKind, traceID: string, fields: Record<string, unknown>, since?: number): boolean {
+  mergeFields(kind: RecordKind, traceID: string, fields: Record<string, unknown>): boolean {
     const record = this.byId[KIND_INDEX.get(kind)!].get(traceID);
     if (!record) return false;
     for (const [key, value] of Object.entries(fields)) if (key !== 'traceID') setField(record, key, value);
     if (Object.keys(fields).every((k) => RECORD_ONLY_FIELDS.has(k))) {
       this.changes.record(traceID, kind);
       this.users.stale(traceID, fields);
-    } else if (since !== undefined && kind === 'tcpConns') {
-      this.changes.record(traceID, kind);
-      this.users.staleSince(traceID, since);
     } else {
       this.users.changed(traceID);
     }
     this.changes.touch();
     return true;
+  }
+
+  /**
+   * Kernel events were added to a TCP connection's `kernelEvents` in place (collector/kernelEvents.ts
+   * addKernelEvent); `list` is that array, `since` the earliest moment the new ones tell of. Its
+   * requests are marked at the next takeChanges, once per connection and batch: a kept-alive
+   * connection gets an arrival per response, and marking them one by one walked the connection's
+   * requests each time. False when there is no such connection.
+   */
+  kernelEventsAdded(traceID: string, list: KernelEvent[], since: number): boolean {
+    const record = this.byId[KIND_INDEX.get('tcpConns')!].get(traceID);
+    if (!record) return false;
+    if (record.kernelEvents !== list) setField(record, 'kernelEvents', list);
+    const before = this.kernelSince.get(traceID);
+    if (before === undefined || since < before) this.kernelSince.set(traceID, since);
+    return true;
+  }
+
+  /** Connections with kernel events not yet marked (kernelEventsAdded), with the earliest moment they tell of. */
+  private readonly kernelSince = new Map<string, number>();
+
+  /** Marks the requests the connections' new kernel events may change (kernelEventsAdded). */
+  private markKernelEvents(): void {
+    if (this.kernelSince.size === 0) return;
+    const conns = this.byId[KIND_INDEX.get('tcpConns')!];
+    for (const [traceID, since] of this.kernelSince) {
+      if (conns.get(traceID) === undefined) continue;
+      this.changes.record(traceID, 'tcpConns');
+      this.users.staleSince(traceID, since);
+    }
+    this.kernelSince.clear();
+    this.changes.touch();
   }
 
   /** Notes a change outside the records (e.g. `stats.helper`, `packetCapture`) for takeChanges. */
@@ -502,6 +538,7 @@ export class TraceBuilder implements UpsertHost {
    * whose dial/connection/TLS record) changed, and whether anything else changed.
    */
   takeChanges(): TraceChanges {
+    this.markKernelEvents();
     return this.changes.take();
   }
 

@@ -97,19 +97,29 @@ test('a kernel event changes only the requests of its connection it falls in, no
   const ids = s.builder.trace.httpRequests.map((r) => r.traceID);
   // Request 100 is sent at +1001 ms and read at +1006: its response's first byte arrived at +1003.
   const ev = { kind: 'dataIn', at: 1003 };
-  assert.ok(s.builder.mergeFields('tcpConns', conn, { kernelEvents: [ev] }, 1003));
+  const list = [ev];
+  assert.ok(s.builder.kernelEventsAdded(conn, list, 1003));
   s.flushChanges();
   assert.deepEqual(heard, [ids[99]]);
   assert.deepEqual(s.snapshot().httpRequests[99].kernelTimings, { respFirstByteAt: 1003 });
   // An arrival that also says when the one before it last arrived (request 99's last byte, +996.5) concerns request 99 too.
   heard.length = 0;
   const next = { kind: 'dataIn', at: 1003.5, prevLastAt: 996.5 };
-  assert.ok(s.builder.mergeFields('tcpConns', conn, { kernelEvents: [ev, next] }, 996.5));
+  list.push(next);
+  assert.ok(s.builder.kernelEventsAdded(conn, list, 996.5));
   s.flushChanges();
   assert.deepEqual(heard.sort(), [ids[98], ids[99]].sort());
+  // Several events in one batch: their requests are marked together, once, from the earliest.
+  heard.length = 0;
+  list.push({ kind: 'dataIn', at: 1004 }, { kind: 'retransmit', at: 986.5 });
+  assert.ok(s.builder.kernelEventsAdded(conn, list, 1004));
+  assert.ok(s.builder.kernelEventsAdded(conn, list, 986.5));
+  assert.equal(s.builder.kernelEventsAdded('tcp-none', [], 1), false);
+  s.flushChanges();
+  assert.deepEqual(heard.sort(), [ids[97], ids[98], ids[99]].sort());
   // Without a moment (a field of the whole connection) every request on it changes.
   heard.length = 0;
-  assert.ok(s.builder.mergeFields('tcpConns', conn, { kernelEvents: [ev, next] }));
+  assert.ok(s.builder.mergeFields('tcpConns', conn, { kernelEvents: list }));
   s.flushChanges();
   assert.equal(heard.length, 100);
   s.dispose();
