@@ -7,6 +7,7 @@
 import type { ChangeLog } from './changes';
 import { KERNEL_CLOCK_SLACK_MS } from './kernel';
 import type { RecordLookup } from './recordTable';
+import type { AnyRecord } from './upsert';
 import { ID_PREFIX } from './wire';
 
 /** Requests in a row that ended before a kernel event, after which staleSince looks no further back. */
@@ -22,6 +23,9 @@ function withOneMore(list: readonly string[], id: string): string[] {
   out[list.length] = id;
   return out;
 }
+
+/** When a request ended (its response's end, its own, or its failure); undefined while it is open. */
+const endOf = (r: AnyRecord): unknown => r.respDoneAt ?? r.reqEndAt ?? r.reqErrorAt;
 
 /** The number of a dial's, connection's or tunnel's traceID from `from` (`tcp-12` → 12), -1 when it is not one without leading zeros. */
 function idNumber(id: string, from: number): number {
@@ -133,16 +137,19 @@ export class RecordUsers {
     const list = this.usedBy.get(target);
     const i = list ? list.lastIndexOf(requestID) : -1;
     if (i >= 0) list!.splice(i, 1);
+    this.ended.delete(target);
   }
 
   /** `target` was removed from the trace. */
   remove(target: string): void {
     this.usedBy.delete(target);
+    this.ended.delete(target);
   }
 
   /** Forgets every use. */
   clear(): void {
     this.usedBy.clear();
+    this.ended.clear();
     this.moved.clear();
   }
 
@@ -150,6 +157,28 @@ export class RecordUsers {
   changed(target: string): void {
     const users = this.usedBy.get(target);
     if (users) for (const u of users) this.changes.request(u);
+  }
+
+  /**
+   * Per TCP connection: its first requests (in `usedBy` order) that have all ended, and the latest
+   * of their ends. staleSince stops there instead of reading STALE_LOOKBACK cold requests again
+   * for each batch of kernel events; each request is read here once, when it is next in line.
+   * Valid while the connection's list only grows at its end (forget and remove drop it).
+   */
+  private readonly ended = new ByTarget<{ count: number; lastEnd: number }>();
+
+  /** The ended prefix of `order` (the requests of `tcpId`), brought up to date. */
+  private endedPrefix(tcpId: string, order: readonly string[]): { count: number; lastEnd: number } {
+    let done = this.ended.get(tcpId);
+    if (!done) this.ended.set(tcpId, (done = { count: 0, lastEnd: -Infinity }));
+    while (done.count < order.length) {
+      const r = this.requests.get(order[done.count]);
+      const end = r ? endOf(r) : undefined;
+      if (r && typeof end !== 'number') break;
+      if (typeof end === 'number' && end > done.lastEnd) done.lastEnd = end;
+      done.count++;
+    }
+    return done;
   }
 
   /**
@@ -163,11 +192,14 @@ export class RecordUsers {
     const order = this.usedBy.get(tcpId);
     if (!order) return;
     const from = since - KERNEL_CLOCK_SLACK_MS;
+    const done = this.endedPrefix(tcpId, order);
+    // The ended prefix all ended before `from`: none of it is marked, so the walk stops there.
+    const stop = done.lastEnd < from ? done.count : 0;
     let ended = 0;
-    for (let i = order.length - 1; i >= 0 && ended < STALE_LOOKBACK; i--) {
+    for (let i = order.length - 1; i >= stop && ended < STALE_LOOKBACK; i--) {
       const r = this.requests.get(order[i]);
       if (!r) continue;
-      const end = r.respDoneAt ?? r.reqEndAt ?? r.reqErrorAt;
+      const end = endOf(r);
       if (typeof end === 'number' && end < from) {
         ended++;
         continue;

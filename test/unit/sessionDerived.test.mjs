@@ -124,3 +124,51 @@ test('a kernel event changes only the requests of its connection it falls in, no
   assert.equal(heard.length, 100);
   s.dispose();
 });
+
+test('kernel events in batches mark exactly the requests a walk from the newest marks (open and ended requests, growing connection)', () => {
+  // The reference: newest first, stop after 32 requests in a row that ended before the earliest
+  // event less the clocks' slack (2 ms); every other request is marked. The builder also stops at
+  // the connection's ended prefix (recordUsers.ts endedPrefix): it must mark the same set.
+  let seed = 7;
+  const rand = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+  for (let round = 0; round < 20; round++) {
+    const [s, c] = session();
+    s.apply(c, { type: 'record', kind: 'tcpConns', id: 't1', fields: { connected: true, connectBeginAt: T0, connectEndAt: T0 + 1 } });
+    const ends = [];
+    const heard = [];
+    s.on('change', (ids) => heard.push(...ids));
+    const conn = () => s.builder.trace.tcpConns[0].traceID;
+    const list = [];
+    let n = 0;
+    for (let batch = 0; batch < 30; batch++) {
+      // New requests, each ended a few ms after its start, or left open (an HTTP/2 stream) now and then.
+      for (let k = Math.floor(rand() * 8); k > 0; k--, n++) {
+        const open = rand() < 0.08;
+        const end = n * 10 + 7 + Math.floor(rand() * 40);
+        ends.push(open ? undefined : end);
+        s.apply(c, request(n, { tcpConn: 't1', reusedConn: n > 0, ...(open ? { respDoneAt: undefined } : { respDoneAt: T0 + end }) }));
+      }
+      s.flushChanges();
+      heard.length = 0;
+      const sinces = Array.from({ length: 1 + Math.floor(rand() * 3) }, () => Math.floor(rand() * (n * 10 + 20)));
+      for (const since of sinces) {
+        list.push({ kind: 'dataIn', at: since });
+        s.builder.kernelEventsAdded(conn(), list, since);
+      }
+      s.flushChanges();
+      const from = Math.min(...sinces) - 2;
+      const want = [];
+      let inRow = 0;
+      for (let i = n - 1; i >= 0 && inRow < 32; i--) {
+        if (ends[i] !== undefined && ends[i] < from) inRow++;
+        else {
+          inRow = 0;
+          want.push(`r${i}`);
+        }
+      }
+      const ids = new Map(s.builder.trace.httpRequests.map((r) => [r.traceID, r.reqURL.split('/').pop()]));
+      assert.deepEqual(heard.map((id) => `r${ids.get(id)}`).sort(), want.sort(), `round ${round}, batch ${batch}, from ${from}`);
+    }
+    s.dispose();
+  }
+});
