@@ -173,23 +173,28 @@ function startSampler(T0, seconds, probe) {
 }
 
 /**
- * The "keeps up" rule, over this process's samples: the rate of `key` (delivered or seen) within
- * 3% of the rate made over seconds `edge`..`seconds`, and the backlog (made − `key`, every sample)
- * of the last `edge` seconds not above that of the first (×1.25 + 50).
+ * The "keeps up" rule over `points` ({at, n}: a count the host or collector reached at `at`, epoch
+ * ms): its rate within 3% of the rate made between the first and the last point of seconds
+ * `edge`..`seconds` (after `t0`), and the backlog (made − n at each point) of the last `edge`
+ * seconds not above that of the first (×1.25 + 50). The host's points are its batches (what was
+ * delivered right after each): a count sampled between batches is a sawtooth whose phase at two
+ * samples moved the rate by up to a batch (≈ 1.7% at 2,000/s over 15 s) and the backlog's mean by
+ * how late the batches fell.
  */
-function keepUp(samples, madeAt, key, seconds, edge) {
-  const perSec = 1000 / SAMPLE_MS;
-  const backlogOf = (from, to) => samples.slice(from * perSec + 1, to * perSec + 1).map((x) => madeAt(x.at) - x[key]);
-  const firstBacklog = backlogOf(0, edge);
-  const lastBacklog = backlogOf(seconds - edge, seconds);
-  const A = samples[edge * perSec];
-  const Z = samples[seconds * perSec] ?? samples[samples.length - 1];
-  const madeRate = ((madeAt(Z.at) - madeAt(A.at)) * 1000) / (Z.at - A.at);
-  const rate = ((Z[key] - A[key]) * 1000) / (Z.at - A.at);
+function keepUp(points, madeAt, t0, seconds, edge) {
+  const within = (from, to) => points.filter((p) => p.at > t0 + from * 1000 && p.at <= t0 + to * 1000);
+  const backlogs = (list) => list.map((p) => madeAt(p.at) - p.n);
+  const firstBacklog = backlogs(within(0, edge));
+  const lastBacklog = backlogs(within(seconds - edge, seconds));
+  const span = within(edge, seconds);
+  const A = span[0];
+  const Z = span[span.length - 1];
+  const ok = A !== undefined && Z.at > A.at;
+  const madeRate = ok ? ((madeAt(Z.at) - madeAt(A.at)) * 1000) / (Z.at - A.at) : NaN;
+  const rate = ok ? ((Z.n - A.n) * 1000) / (Z.at - A.at) : NaN;
   return {
     firstBacklog,
     lastBacklog,
-    Z,
     madeRate,
     rate,
     rateOk: Math.abs(rate / madeRate - 1) <= 0.03,
@@ -204,6 +209,7 @@ const ext = bundleTs(
     "export { TraceStore, LiveFeed } from './src/extension/traceStore';",
     "export { AnnotationIndex } from './src/extension/annotations';",
     "export { startCollector } from './src/collector/server';",
+    "export { EventDecoder } from './src/collector/eventDecoder';",
   ],
   { dir: tmp },
 );
@@ -466,12 +472,18 @@ async function hostRun({ rate, seconds, replay }) {
   const {
     firstBacklog,
     lastBacklog,
-    Z,
     madeRate,
     rate: deliveredRate,
     rateOk,
     backlogOk,
-  } = keepUp(samples, madeAt, 'delivered', seconds, edge);
+  } = keepUp(
+    batches.map((x) => ({ at: x.at, n: x.d1 })),
+    madeAt,
+    samples[0].at,
+    seconds,
+    edge,
+  );
+  const Z = samples[seconds * perSec] ?? samples[samples.length - 1];
   const completeOk = allDelivered && seenTotal === total && stats.droppedEvents === 0;
   const keepsUp = rateOk && backlogOk && completeOk;
   const S0 = samples[0];
@@ -504,12 +516,12 @@ async function hostRun({ rate, seconds, replay }) {
   );
   if (replay)
     lines.push(
-      `Keeps up: **${keepsUp ? 'yes' : 'NO'}**. Delivered ${f0(deliveredRate)} requests/s vs made ${f0(madeRate)} requests/s over seconds ${edge}–${seconds} (${f1((deliveredRate / madeRate - 1) * 100)}%, within ±3%: ${rateOk ? 'yes' : 'NO'}); backlog (made − delivered, every ${SAMPLE_MS} ms) first ${edge} s mean ${f0(mean(firstBacklog))} / max ${f0(max(firstBacklog))}, last ${edge} s mean ${f0(mean(lastBacklog))} / max ${f0(max(lastBacklog))} (not growing: ${backlogOk ? 'yes' : 'NO'}); all ${f0(total)} requests replayed were seen (${f0(seenTotal)}) and delivered (${f0(delivered.size)}${allDelivered ? '' : ` of them within ${f0((drainDeadline - final.lastStartAt) / 1000)} s`}), the last ${f0(drainedAt - final.lastStartAt)} ms after the last bytes were written, with ${f0(deliveredDone.size)} of ${f0(doneTotal)} completions; dropped events ${stats.droppedEvents}, warnings ${session.builder.trace.warnings?.length ?? 0}: ${completeOk ? 'yes' : 'NO'}. Bytes the collector had not yet read (buffered in the replayer) max ${f0(max(clientSamples.map((x) => x.queued ?? 0)) / 1024)} KB.`,
+      `Keeps up: **${keepsUp ? 'yes' : 'NO'}**. Delivered ${f0(deliveredRate)} requests/s vs made ${f0(madeRate)} requests/s over seconds ${edge}–${seconds} (${f1((deliveredRate / madeRate - 1) * 100)}%, within ±3%: ${rateOk ? 'yes' : 'NO'}); backlog (made − delivered, right after each batch) first ${edge} s mean ${f0(mean(firstBacklog))} / max ${f0(max(firstBacklog))}, last ${edge} s mean ${f0(mean(lastBacklog))} / max ${f0(max(lastBacklog))} (not growing: ${backlogOk ? 'yes' : 'NO'}); all ${f0(total)} requests replayed were seen (${f0(seenTotal)}) and delivered (${f0(delivered.size)}${allDelivered ? '' : ` of them within ${f0((drainDeadline - final.lastStartAt) / 1000)} s`}), the last ${f0(drainedAt - final.lastStartAt)} ms after the last bytes were written, with ${f0(deliveredDone.size)} of ${f0(doneTotal)} completions; dropped events ${stats.droppedEvents}, warnings ${session.builder.trace.warnings?.length ?? 0}: ${completeOk ? 'yes' : 'NO'}. Bytes the collector had not yet read (buffered in the replayer) max ${f0(max(clientSamples.map((x) => x.queued ?? 0)) / 1024)} KB.`,
       '',
     );
   else
     lines.push(
-      `Keeps up: **${keepsUp ? 'yes' : 'NO'}**. Delivered ${f0(deliveredRate)} requests/s vs made ${f0(madeRate)} requests/s over seconds ${edge}–${seconds} (${f1((deliveredRate / madeRate - 1) * 100)}%, within ±3%: ${rateOk ? 'yes' : 'NO'}); backlog (made − delivered, every ${SAMPLE_MS} ms) first ${edge} s mean ${f0(mean(firstBacklog))} / max ${f0(max(firstBacklog))}, last ${edge} s mean ${f0(mean(lastBacklog))} / max ${f0(max(lastBacklog))} (not growing: ${backlogOk ? 'yes' : 'NO'}; by design a sawtooth from 0 to ~${f0(rate / 4)} and more: the session emits changes at most every 250 ms); all ${f0(total)} requests made were seen (${f0(seenTotal)}) and delivered (${f0(delivered.size)}), the last ${f0(drainedAt - final.lastStartAt)} ms after it was made, and ${f0(deliveredDone.size)} of ${f0(doneTotal)} completions were delivered (end → delivered p50 ${f0(med(allDoneLat))} ms, max ${f0(max(allDoneLat))} ms); dropped events ${stats.droppedEvents}, client errors ${final.errors}${final.firstError ? ` (${final.firstError})` : ''}: ${completeOk ? 'yes' : 'NO'}.`,
+      `Keeps up: **${keepsUp ? 'yes' : 'NO'}**. Delivered ${f0(deliveredRate)} requests/s vs made ${f0(madeRate)} requests/s over seconds ${edge}–${seconds} (${f1((deliveredRate / madeRate - 1) * 100)}%, within ±3%: ${rateOk ? 'yes' : 'NO'}); backlog (made − delivered, right after each batch) first ${edge} s mean ${f0(mean(firstBacklog))} / max ${f0(max(firstBacklog))}, last ${edge} s mean ${f0(mean(lastBacklog))} / max ${f0(max(lastBacklog))} (not growing: ${backlogOk ? 'yes' : 'NO'}; by design a sawtooth from 0 to ~${f0(rate / 4)} and more: the session emits changes at most every 250 ms); all ${f0(total)} requests made were seen (${f0(seenTotal)}) and delivered (${f0(delivered.size)}), the last ${f0(drainedAt - final.lastStartAt)} ms after it was made, and ${f0(deliveredDone.size)} of ${f0(doneTotal)} completions were delivered (end → delivered p50 ${f0(med(allDoneLat))} ms, max ${f0(max(allDoneLat))} ms); dropped events ${stats.droppedEvents}, client errors ${final.errors}${final.firstError ? ` (${final.firstError})` : ''}: ${completeOk ? 'yes' : 'NO'}.`,
       '',
     );
   lines.push(
@@ -586,9 +598,22 @@ function writeLatencies(samples, batches) {
   return out;
 }
 
-/** Lines, events frames and blob frames of one recorded preload connection; its first hello. */
+/**
+ * Lines, events frames and blob frames of one recorded preload connection; its first hello; and
+ * `marks`: [byte offset, requests] wherever the count of requests the collector can have seen
+ * grows — the end of the line or frame holding a request's first record. The replayer reports
+ * "made" from them, exactly, not as the fraction of bytes written (a frame holds ~140 events and
+ * later requests' records are longer, so that fraction drifted from the requests by hundreds).
+ */
 function scanWire(buf) {
-  const s = { bytes: buf.length, lines: 0, frames: 0, events: 0, blobs: 0, bad: 0, partial: 0, types: {}, hello: undefined };
+  const s = { bytes: buf.length, lines: 0, frames: 0, events: 0, blobs: 0, bad: 0, partial: 0, types: {}, hello: undefined, marks: [] };
+  const decoder = new ext.EventDecoder();
+  const ids = new Set();
+  const mark = (end, records) => {
+    const before = ids.size;
+    for (const r of records) if (r.kind === 'httpRequests') ids.add(r.id);
+    if (ids.size > before) s.marks.push([end, ids.size]);
+  };
   let pos = 0;
   while (pos < buf.length) {
     const nl = buf.indexOf(0x0a, pos);
@@ -606,6 +631,7 @@ function scanWire(buf) {
     }
     pos = nl + 1;
     if ((msg.type === 'events' || msg.type === 'blob') && typeof msg.len === 'number') {
+      if (msg.type === 'events') mark(pos + msg.len, decoder.decode(buf.subarray(pos, pos + msg.len), msg.n ?? 0).messages);
       pos += msg.len;
       if (msg.type === 'events') {
         s.frames++;
@@ -613,6 +639,7 @@ function scanWire(buf) {
       } else s.blobs++;
       continue;
     }
+    if (msg.type === 'record') mark(pos, [msg]);
     s.lines++;
     s.types[msg.type] = (s.types[msg.type] ?? 0) + 1;
     if (msg.type === 'hello' && !s.hello) s.hello = msg;
@@ -823,7 +850,21 @@ async function collectorRun({ rate, seconds, manifest, title }) {
       cpu: (cpuMs(P, S) * 100) / (S.at - P.at),
     });
   }
-  const { firstBacklog, lastBacklog, Z, madeRate, rate: seenRate, rateOk, backlogOk } = keepUp(samples, madeAt, 'seen', seconds, edge);
+  const {
+    firstBacklog,
+    lastBacklog,
+    madeRate,
+    rate: seenRate,
+    rateOk,
+    backlogOk,
+  } = keepUp(
+    samples.map((x) => ({ at: x.at, n: x.seen })),
+    madeAt,
+    samples[0].at,
+    seconds,
+    edge,
+  );
+  const Z = samples[seconds * perSec] ?? samples[samples.length - 1];
   const S0 = samples[0];
   const completeOk = seenTotal === total && completed === total && dropped === 0 && warnings === 0;
   const keepsUp = rateOk && backlogOk && completeOk;
@@ -934,7 +975,7 @@ async function replayMain() {
   const out = [];
   out.push(`Run ${m0.date.replace('T', ' ').slice(0, 16)} UTC. Machine: ${machineLine(m0, loadEnd)}.`, '');
   out.push(
-    `Produced by \`node bench/host-stream.mjs --replay --rate ${RATES.join(',')} --seconds ${SECONDS} --runs ${RUNS} --procs ${PROCS}${WIRE === 'events' ? '' : ' --wire json'}${PROFILE ? ' --profile' : ''}\`. A real traced client cannot make ${f0(maxRate)} requests/s on this 2-core machine while the host runs, so the preloads' bytes are recorded first and replayed: ${PROCS} processes of bench/apps/client.mjs (http, 16 concurrent keep-alive GETs of ~100 bytes to bench/apps/server.mjs, as fast as they go), traced by dist/preload.cjs with the default options${WIRE === 'events' ? ' and record events on (`NETTRACE_EVENTS=1`; off by default in the preload as built, until every reader of the wire reads frames)' : ' (JSON record lines: record events off, as the preload is built)'}, each connected to a recording socket in the benchmark process. Then bench/apps/replay-client.mjs (its own process) connects as many sockets to the collector and writes the recorded bytes every ${TICK_MS} ms, the same fraction of every connection as the fraction of the requests due at the rate, so the bytes per tick are proportional to the requests (chunks may end mid-line or mid-frame, as a socket's may); the collector gets byte for byte what the preloads sent. Only the recorded times are earlier than the session, so latency is "bytes written → delivered" (the k-th request delivered against the time the k-th request's bytes were written: a FIFO estimate, ±50 ms). **Extension host**: the collector of a real \`TraceStore\` session (change throttle 250 ms) with the panel's \`LiveFeed\` batches serialised as \`postMessage\` does, the CodeLens index and the status bar, as in "Extension host streaming" above (Panel section). **Collector only**: a plain \`startCollector\` session with no listener, as \`nettrace run\` uses it. CPU % is the benchmark process's (the host, or the collector alone; the replayer and the recording are other processes or earlier), of one core. Keeps up: the delivered (host) or seen (collector) rate within 3% of the made rate over seconds ${Math.min(5, Math.floor(SECONDS / 2))}–${SECONDS}, the backlog of the last seconds not above the first's (×1.25 + 50), every request delivered/seen (within 60 s after the last bytes), no dropped event or warning.`,
+    `Produced by \`node bench/host-stream.mjs --replay --rate ${RATES.join(',')} --seconds ${SECONDS} --runs ${RUNS} --procs ${PROCS}${WIRE === 'events' ? '' : ' --wire json'}${PROFILE ? ' --profile' : ''}\`. A real traced client cannot make ${f0(maxRate)} requests/s on this 2-core machine while the host runs, so the preloads' bytes are recorded first and replayed: ${PROCS} processes of bench/apps/client.mjs (http, 16 concurrent keep-alive GETs of ~100 bytes to bench/apps/server.mjs, as fast as they go), traced by dist/preload.cjs with the default options${WIRE === 'events' ? ' and record events on (`NETTRACE_EVENTS=1`; off by default in the preload as built, until every reader of the wire reads frames)' : ' (JSON record lines: record events off, as the preload is built)'}, each connected to a recording socket in the benchmark process. Then bench/apps/replay-client.mjs (its own process) connects as many sockets to the collector and writes the recorded bytes every ${TICK_MS} ms, the same fraction of every connection as the fraction of the requests due at the rate, so the bytes per tick are proportional to the requests (chunks may end mid-line or mid-frame, as a socket's may); the collector gets byte for byte what the preloads sent. Only the recorded times are earlier than the session, so latency is "bytes written → delivered" (the k-th request delivered against the time the k-th request's bytes were written: a FIFO estimate, ±50 ms). **Extension host**: the collector of a real \`TraceStore\` session (change throttle 250 ms) with the panel's \`LiveFeed\` batches serialised as \`postMessage\` does, the CodeLens index and the status bar, as in "Extension host streaming" above (Panel section). **Collector only**: a plain \`startCollector\` session with no listener, as \`nettrace run\` uses it. CPU % is the benchmark process's (the host, or the collector alone; the replayer and the recording are other processes or earlier), of one core. Keeps up: the delivered (host, between its first and last batch) or seen (collector) rate within 3% of the made rate over seconds ${Math.min(5, Math.floor(SECONDS / 2))}–${SECONDS}, the backlog (right after each batch for the host, every ${SAMPLE_MS} ms for the collector) of the last seconds not above the first's (×1.25 + 50); "made" counts the requests whose first record the replayer has written whole (exact, from the recorded frames), every request delivered/seen (within 60 s after the last bytes), no dropped event or warning.`,
     '',
     recText,
     '',

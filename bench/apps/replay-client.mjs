@@ -13,9 +13,10 @@
 // middle of a line or frame, as a socket's may. A late tick catches up. Once every byte is written,
 // the `continues` connections are written whole, then every socket is ended.
 // Prints a JSON line {at, started, completed, errors, queued} every 50 ms, as stream-client.mjs does
-// (`started` = `completed`: requests whose bytes were written, the fraction written × the
-// requests; `queued`: bytes written but still buffered in this process, i.e. not yet taken by the
-// collector's socket), then {final: true, ...} once every socket has closed, then exits.
+// (`started` = `completed`: requests whose first record was written whole, from the manifest's
+// `marks` per connection, [byte offset, requests so far]; without marks, the fraction of bytes
+// written × the requests; `queued`: bytes written but still buffered in this process, i.e. not yet
+// taken by the collector's socket), then {final: true, ...} once every socket has closed, then exits.
 import { readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { dirname, resolve } from 'node:path';
@@ -35,11 +36,28 @@ const later = conns.filter((c) => c.continues);
 const total = main.reduce((n, c) => n + c.requests, 0);
 const perTick = (rate * tickMs) / 1000;
 
-let started = 0;
+/** Requests due so far (the schedule). */
+let scheduled = 0;
 let lastStartAt = 0;
 const queued = () => conns.reduce((n, c) => n + (c.socket?.writableLength ?? 0), 0);
-const line = (extra = {}) =>
+/** Requests of `c` whose first record is written whole. */
+function madeIn(c) {
+  const m = c.marks;
+  if (!m?.length) return Math.floor((c.requests * c.written) / c.bytes.length);
+  let lo = 0;
+  let hi = m.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (m[mid][0] <= c.written) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo ? m[lo - 1][1] : 0;
+}
+const made = () => main.reduce((n, c) => n + madeIn(c), 0);
+const line = (extra = {}) => {
+  const started = made();
   process.stdout.write(JSON.stringify({ at: Date.now(), started, completed: started, errors: 0, queued: queued(), ...extra }) + '\n');
+};
 
 /** Connects `c`; resolves once connected. Whatever the collector sends (rule sets) is read and dropped. */
 function open(c) {
@@ -66,12 +84,12 @@ const sampler = setInterval(() => line(), 50);
 function tick() {
   const k = Math.floor((Date.now() - startAt) / tickMs);
   const due = Math.min(total, Math.round((k + 1) * perTick));
-  if (due > started) {
+  if (due > scheduled) {
     const frac = due / total;
     for (const c of main) writeTo(c, due === total ? c.bytes.length : Math.floor(c.bytes.length * frac));
-    started = due;
+    scheduled = due;
   }
-  if (started < total) setTimeout(tick, Math.max(0, startAt + (k + 1) * tickMs - Date.now()));
+  if (scheduled < total) setTimeout(tick, Math.max(0, startAt + (k + 1) * tickMs - Date.now()));
   else finish();
 }
 
