@@ -198,6 +198,9 @@ export async function runTraced(options: RunOptions): Promise<RunResult> {
     }
     yieldToProgram();
     const forward = (signal: NodeJS.Signals) => () => {
+      // The user stopped the run (Ctrl+C reaches the program's process group too): the processes
+      // that end without an exit message were stopped on purpose, not lost.
+      collector.session.interrupted(signal);
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
     };
     const onInt = forward('SIGINT');

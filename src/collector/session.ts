@@ -125,6 +125,12 @@ export class Session extends EventEmitter<SessionEvents> {
     this.scheduleChange();
   }
 
+  /** The run was interrupted: `signal` was forwarded to the program (see TraceBuilder.interrupted). */
+  interrupted(signal: string): void {
+    this.builder.interrupted(signal);
+    this.scheduleChange();
+  }
+
   /** Adds a warning to the trace's stats (deduplicated). */
   warn(message: string): void {
     this.builder.warn(message);

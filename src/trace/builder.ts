@@ -30,6 +30,7 @@ import {
 import {
   DEFAULTS,
   endReason,
+  endWarning,
   isObject,
   KIND_INDEX,
   newConnectionState,
@@ -134,7 +135,7 @@ export class TraceBuilder implements UpsertHost {
           'worker threads ended without an exit message (terminate()): what they had not sent yet may be missing; their unfinished requests are marked incomplete',
         );
       } else {
-        state.endWarning = `pid ${state.process.pid} closed its connection without an exit message: it was killed or could not flush, so its last events may be missing`;
+        state.endWarning = endWarning(state.process.pid, this.interruptSignal);
         this.warn(state.endWarning);
       }
     }
@@ -510,6 +511,24 @@ export class TraceBuilder implements UpsertHost {
     if (state.ended !== reason && state.ended !== 'trace stopped') this.endRequests(state, reason);
     this.stats.sync();
   }
+
+  /**
+   * The run was interrupted (the CLI forwarded `signal` to the program): a process that ends, or
+   * ended, without an exit message was stopped by it. Its warning says so instead of "killed".
+   */
+  interrupted(signal: string): void {
+    if (this.interruptSignal !== undefined) return;
+    this.interruptSignal = signal;
+    for (const state of this.connections.values()) {
+      if (state.endWarning === undefined || !state.process) continue;
+      this.stats.unwarn(state.endWarning);
+      state.endWarning = endWarning(state.process.pid, signal);
+      this.warn(state.endWarning);
+    }
+  }
+
+  /** The signal that interrupted the run (interrupted), if one did. */
+  private interruptSignal: string | undefined;
 
   /** Records a warning (deduplicated, capped; the rest are counted). */
   warn(message: string): void {

@@ -141,11 +141,24 @@ function withCode(text: string, code: string | undefined): string {
   return code && !text.includes(code) ? `${text} (${code})` : text;
 }
 
-/** A request its process or thread never finished (HttpRequest.incomplete): where it stopped. */
-function diagnoseIncomplete(req: HttpRequest): string {
+/**
+ * A request its process or thread never finished (HttpRequest.incomplete): where it stopped. The
+ * preload reports `reqSentAt` with the response (or the request's end), so a request cut off while
+ * it waited has none though it went out: once its connection was ready, the sentence does not say
+ * whether it was sent.
+ */
+function diagnoseIncomplete(ctx: DiagnosisContext): string {
+  const req = ctx.request;
   const why = incompleteWhy(String(req.incomplete));
   if (req.respStatusCode !== undefined) return `never finished: ${why} while the response body was arriving (status ${req.respStatusCode})`;
   if (req.reqSentAt !== undefined) return `never finished: ${why} while waiting for the response`;
+  const tls = ctx.tlsTunnel;
+  if (tls && tls.handshakeBeginAt !== undefined && tls.handshakeEndAt === undefined)
+    return `never finished: ${why} during the TLS handshake`;
+  const conn = ctx.tcpConn;
+  if (req.reusedConn || conn?.connected || conn?.handshakeEndAt !== undefined)
+    return `never finished: ${why} after its connection was ready, before any response arrived`;
+  if (conn || ctx.dial) return `never finished: ${why} while connecting`;
   return `never finished: ${why} before the request was sent`;
 }
 
@@ -540,7 +553,7 @@ export function diagnose(ctx: DiagnosisContext, timings?: Timings, options: Diag
   const loop = diagnoseLoopBlocked(req, t);
   const andLoop = (s: string): string => (loop ? `${s}; ${loop}` : s);
   if (req.reqError) return andLoop(withKernel(diagnoseError(ctx, t), ctx));
-  if (req.incomplete) return diagnoseIncomplete(req);
+  if (req.incomplete) return diagnoseIncomplete(ctx);
   const status = req.respStatusCode;
   if (typeof status === 'number' && status >= 400) {
     const proxy = req.reqMethod === 'CONNECT' ? diagnoseProxyRefusal(ctx) : undefined;

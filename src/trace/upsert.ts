@@ -376,6 +376,18 @@ export function endReason(state: ConnectionState): IncompleteReason {
   return thread ? 'thread terminated' : 'process killed';
 }
 
+/**
+ * The warning for a process whose connection closed without an `exit` message: killed, or — when
+ * the run was interrupted (`signal`: the CLI forwarded the user's Ctrl+C or a SIGTERM, which ends a
+ * Node program without running its exit handlers) — stopped on purpose, which is no fault.
+ */
+export function endWarning(pid: number, signal?: string): string {
+  if (signal === undefined)
+    return `pid ${pid} closed its connection without an exit message: it was killed or could not flush, so its last events may be missing`;
+  const how = signal === 'SIGINT' ? 'Ctrl+C (SIGINT)' : signal;
+  return `pid ${pid} was stopped by ${how} when the run was interrupted: requests it still had in flight are marked incomplete`;
+}
+
 /** A plain object (not null, not an array). */
 export function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);

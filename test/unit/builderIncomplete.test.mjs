@@ -165,6 +165,25 @@ test('an incomplete request is diagnosed with where it stopped, and labelled INC
   const base = { traceID: 'req-1', pid: 1, client: 'http', reqMethod: 'GET', reqURL: 'http://a/', reqStartAt: 1 };
   const d = (req) => diagnose({ request: req });
   assert.equal(d({ ...base, incomplete: 'process killed' }), 'never finished: the process was killed before the request was sent');
+  // The preload reports the send time with the response: cut off while it waited, a request on a
+  // ready connection has none, and the sentence must not say it was never sent.
+  const conn = { traceID: 'tcp-1', connected: true, handshakeBeginAt: 1, handshakeEndAt: 2 };
+  assert.equal(
+    diagnose({ request: { ...base, tcpConn: 'tcp-1', incomplete: 'process killed' }, tcpConn: conn }),
+    'never finished: the process was killed after its connection was ready, before any response arrived',
+  );
+  assert.equal(
+    d({ ...base, reusedConn: true, incomplete: 'process exited' }),
+    'never finished: the process exited after its connection was ready, before any response arrived',
+  );
+  assert.equal(
+    diagnose({ request: { ...base, incomplete: 'process killed' }, tcpConn: { traceID: 'tcp-1', handshakeBeginAt: 1 } }),
+    'never finished: the process was killed while connecting',
+  );
+  assert.equal(
+    diagnose({ request: { ...base, incomplete: 'process killed' }, tcpConn: conn, tlsTunnel: { traceID: 'tls-1', handshakeBeginAt: 3 } }),
+    'never finished: the process was killed during the TLS handshake',
+  );
   assert.equal(
     d({ ...base, reqSentAt: 2, incomplete: 'thread terminated' }),
     'never finished: its worker thread was terminated while waiting for the response',
