@@ -17,7 +17,6 @@ import { spawn, spawnSync, type ChildProcess, type SpawnOptions } from 'node:chi
 import { EventEmitter } from 'node:events';
 import { accessSync, constants, existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { createInterface } from 'node:readline';
 import type { HelperAuthority, HelperCommand, HelperMessage, HelperReadyMessage } from '../protocol/helper';
 import { SETUP_HINT } from './setupHint';
 
@@ -109,7 +108,7 @@ export class HelperClient extends EventEmitter {
     readonly authority: HelperAuthority,
   ) {
     super();
-    createInterface({ input: child.stdout! }).on('line', (line) => {
+    const onLine = (line: string): void => {
       let m: HelperMessage;
       try {
         m = JSON.parse(line) as HelperMessage;
@@ -119,6 +118,32 @@ export class HelperClient extends EventEmitter {
       if (m.type === 'ready') this.ready = { ...m, authority: m.authority ?? authority };
       this.messages.push(m);
       this.emit('message', m);
+    };
+    // Lines split by hand, not by readline: the helper sends one per kernel event (a response on a
+    // kept-alive connection is one), and readline's per-line work was a tenth of the collector's
+    // cost of a line.
+    let rest = '';
+    const out = child.stdout!;
+    out.setEncoding('utf8');
+    out.on('data', (chunk: string) => {
+      let from = 0;
+      let nl = chunk.indexOf('\n');
+      if (nl < 0) {
+        rest += chunk;
+        return;
+      }
+      if (rest) {
+        onLine(rest + chunk.slice(0, nl));
+        rest = '';
+        from = nl + 1;
+        nl = chunk.indexOf('\n', from);
+      }
+      for (; nl >= 0; from = nl + 1, nl = chunk.indexOf('\n', from)) onLine(chunk.slice(from, nl));
+      rest = chunk.slice(from);
+    });
+    out.on('end', () => {
+      if (rest) onLine(rest);
+      rest = '';
     });
     this.exited = new Promise((res) => child.on('exit', (code) => res(code)));
     this.exited.then((code) => this.emit('exit', code));
