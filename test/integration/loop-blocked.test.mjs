@@ -121,34 +121,43 @@ function hogs(cpu, n) {
   return () => procs.forEach((p) => p.kill('SIGKILL'));
 }
 
-// A busy machine is not the program's block. The program shares one CPU with three busy processes,
-// so the OS preempts its callbacks: a 10 ms busy callback and the loop's work around it stretch
-// past the 20 ms a block must last by the time the thread waited for the CPU. The trace must not
-// give those waits to the program (it did, 12–19 ms a request, before the monitor read the thread's
-// run-queue wait), and a real 300 ms block on that CPU must still be the program's, whole.
-test('a busy machine: a preempted 10 ms callback is not a block; a 300 ms block still is', async () => {
-  const stop = hogs(0, 3);
+// A busy machine is not the program's block. The program shares one CPU with six busy processes,
+// so the OS preempts its callbacks: a callback doing 10 ms of CPU work takes 20–50 ms on the clock,
+// past the 20 ms a block must last, most of it waiting for the CPU. The trace must not give those
+// waits to the program (it did, 11–55 ms a request, before the monitor read the thread's run-queue
+// wait: the old monitor fails this in every run), and a real 300 ms block on that CPU must still
+// be the program's, whole.
+
+/** One traced run of the busy-machine case `mode` on CPU 0: what is wrong with it, or nothing. */
+async function busyRun(mode) {
+  const { code, stdout, stderr, trace } = await runTraced(process.execPath, 'loop-blocked.mjs', { args: [base, mode, '0'] });
+  assert.equal(code, 0, stderr);
+  const measured = JSON.parse(stdout.trim().split('\n').pop());
+  const wrong = [];
+  for (const c of CASES) {
+    const r = req(trace, c.suffix);
+    const m = measured[c.name];
+    assert.ok(m, `the program ran its ${c.name} callback`);
+    const took = m.endAt - m.beginAt;
+    if (mode === 'short' && (blockedMs(r) >= 10 || /event loop/.test(r.diagnosis ?? '')))
+      wrong.push(`${c.name}: ${blockedMs(r)} ms given to the program (the callback took ${took} ms): ${JSON.stringify(r.loopBlocked)}`);
+    if (mode === 'block' && !(r.loopBlocked?.[c.phase] >= 0.9 * took))
+      wrong.push(`${c.name}: ${JSON.stringify(r.loopBlocked)} for a block of ${took} ms`);
+  }
+  return wrong.join('; ');
+}
+
+test('a busy machine: a preempted 10 ms callback is not a block; a 300 ms block still is', async (t) => {
+  const stop = hogs(0, 6);
   try {
-    const short = await runTraced(process.execPath, 'loop-blocked.mjs', { args: [base, 'short', '0'] });
-    assert.equal(short.code, 0, short.stderr);
-    const measured = JSON.parse(short.stdout.trim().split('\n').pop());
-    for (const c of CASES) {
-      const r = req(short.trace, c.suffix);
-      const m = measured[c.name];
-      assert.ok(m, `the program ran its ${c.name} callback`);
-      assert.ok(
-        blockedMs(r) < 10,
-        `${c.name}: ${blockedMs(r)} ms given to the program (the callback took ${m.endAt - m.beginAt} ms): ${JSON.stringify(r.loopBlocked)}`,
-      );
-      assert.doesNotMatch(r.diagnosis ?? '', /event loop/);
-    }
-    const long = await runTraced(process.execPath, 'loop-blocked.mjs', { args: [base, 'block', '0'] });
-    assert.equal(long.code, 0, long.stderr);
-    const blocks = JSON.parse(long.stdout.trim().split('\n').pop());
-    for (const c of CASES) {
-      const lb = req(long.trace, c.suffix).loopBlocked;
-      const blockMs = blocks[c.name].endAt - blocks[c.name].beginAt;
-      assert.ok(lb && lb[c.phase] >= 0.9 * blockMs, `${c.name}: ${JSON.stringify(lb)} for a block of ${blockMs} ms`);
+    // Two tries each, as the control run's: what a tick can meet on a loaded CI machine besides
+    // the hogs (a collection, a compile) once; a monitor that counts the waits for a core fails both.
+    for (const mode of ['short', 'block']) {
+      const first = await busyRun(mode);
+      if (!first) continue;
+      t.diagnostic(`${mode}, first try (load average ${loadavg()[0].toFixed(1)}): ${first}`);
+      const second = await busyRun(mode);
+      assert.equal(second, '', `${mode}: ${first} / then: ${second}`);
     }
   } finally {
     stop();
