@@ -283,7 +283,9 @@ static int pending_slot[PENDING_SLOTS]; /* index + 1 into pending[], 0 = empty, 
 
 static uint32_t slot_of(uint64_t sk) { return (uint32_t)((sk >> 6) * 2654435761u) % PENDING_SLOTS; }
 
-static void emit_connect(const struct nt_event *e)
+/* tcpConnect, from an NT_EV_CONNECT (rtt_us: its m.srtt_us) or from an NT_EV_CLOSE that stands for
+ * it (connect_folded; rtt_us: its est_srtt_us). */
+static void emit_connect(const struct nt_event *e, uint32_t rtt_us)
 {
 	struct nt_tuple t;
 	struct nt_json j;
@@ -298,7 +300,7 @@ static void emit_connect(const struct nt_event *e)
 		nt_json_u64(&j, "synRetransmits", e->syn_retrans);
 	if (e->last_syn_ns > e->start_ns)
 		nt_json_num(&j, "synRetransmitAfterUs", (e->last_syn_ns - e->start_ns) / 1e3);
-	nt_json_u64(&j, "rttUs", e->m.srtt_us);
+	nt_json_u64(&j, "rttUs", rtt_us);
 	nt_json_end(&j);
 	if (ct)
 		nt_ct_track(ct, &t, e->tgid);
@@ -308,7 +310,7 @@ static void flush_pending(void)
 {
 	for (int i = 0; i < n_pending; i++)
 		if (pending[i].type == NT_EV_CONNECT)
-			emit_connect(&pending[i]);
+			emit_connect(&pending[i], pending[i].m.srtt_us);
 	n_pending = 0;
 	memset(pending_slot, 0, sizeof(pending_slot));
 }
@@ -483,6 +485,7 @@ static int on_event(void *ctx, void *data, size_t size)
 	struct nt_event ev;
 	const struct nt_event *e = &ev;
 	struct nt_event *connect;
+	int folded;
 	struct nt_tuple t;
 	struct nt_json j;
 	if (size < NT_EV_SIZE_HEAD)
@@ -500,7 +503,7 @@ static int on_event(void *ctx, void *data, size_t size)
 	case NT_EV_UPDATE:
 		/* A live connection's later news: its tcpConnect goes first. */
 		if ((connect = unpend(e->sk)))
-			emit_connect(connect);
+			emit_connect(connect, connect->m.srtt_us);
 		emit_metrics(e, 0);
 		if (ct) {
 			tuple_of(e, &t);
@@ -508,17 +511,22 @@ static int on_event(void *ctx, void *data, size_t size)
 		}
 		break;
 	case NT_EV_CLOSE:
+		/* No NT_EV_CONNECT came (folded into this event, nettrace.h): as one pending in this batch. */
+		folded = e->connect_folded && e->est_ns;
 		if (e->err_present) {
 			/* As every kernel event: after the connection's tcpConnect. */
 			if ((connect = unpend(e->sk)))
-				emit_connect(connect);
+				emit_connect(connect, connect->m.srtt_us);
+			else if (folded)
+				emit_connect(e, e->est_srtt_us);
+			folded = 0;
 			emit_socket_error(e);
 		}
 		connect = unpend(e->sk);
 		emit_metrics(e, 1);
 		if (ct && e->est_ns) {
 			tuple_of(e, &t);
-			if (connect)
+			if (connect || folded)
 				nt_ct_track(ct, &t, e->tgid);
 			nt_ct_refresh(ct, &t, 1, 0);
 		}
@@ -539,7 +547,7 @@ static int on_event(void *ctx, void *data, size_t size)
 	case NT_EV_KEV:
 		/* After the connection's tcpConnect, which the collector needs first to place it. */
 		if ((connect = unpend(e->sk)))
-			emit_connect(connect);
+			emit_connect(connect, connect->m.srtt_us);
 		emit_kernel_event(e);
 		break;
 	case NT_EV_DROP:
