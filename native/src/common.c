@@ -31,6 +31,13 @@ double nt_mono_to_epoch_ms(uint64_t mono_ns)
 	return ((double)mono_ns + mono_to_real_ns) / 1e6;
 }
 
+/* One character (most separators and string bytes): no memcpy call for it. */
+static inline void put1(struct nt_json *j, char c)
+{
+	if (j->len < sizeof(j->buf) - 4)
+		j->buf[j->len++] = c;
+}
+
 static void put(struct nt_json *j, const char *s, size_t n)
 {
 	if (j->len + n >= sizeof(j->buf) - 4)
@@ -54,30 +61,31 @@ void nt_json_raw(struct nt_json *j, const char *fmt, ...)
 
 static void escaped(struct nt_json *j, const char *s)
 {
-	put(j, "\"", 1);
+	put1(j, '"');
 	for (; *s; s++) {
 		unsigned char c = (unsigned char)*s;
 		if (c == '"' || c == '\\') {
-			char e[2] = {'\\', (char)c};
-			put(j, e, 2);
+			put1(j, '\\');
+			put1(j, (char)c);
 		} else if (c < 0x20) {
 			nt_json_raw(j, "\\u%04x", c);
 		} else {
-			put(j, (const char *)&c, 1);
+			put1(j, (char)c);
 		}
 	}
-	put(j, "\"", 1);
+	put1(j, '"');
 }
 
 /* Keys are string literals of this program: no escaping needed. */
 void nt_json_key(struct nt_json *j, const char *key)
 {
 	if (!j->first)
-		put(j, ",", 1);
+		put1(j, ',');
 	j->first = 0;
-	put(j, "\"", 1);
+	put1(j, '"');
 	put(j, key, strlen(key));
-	put(j, "\":", 2);
+	put1(j, '"');
+	put1(j, ':');
 }
 
 /* Decimal digits of v; snprintf costs more than the rest of a line put together. */
@@ -96,7 +104,7 @@ void nt_json_begin(struct nt_json *j, const char *type)
 {
 	j->len = 0;
 	j->first = 1;
-	put(j, "{", 1);
+	put1(j, '{');
 	nt_json_str(j, "type", type);
 }
 
@@ -123,26 +131,29 @@ void nt_json_num(struct nt_json *j, const char *key, double v)
 	unsigned long long m = (unsigned long long)(v * 1000.0 + 0.5);
 	char frac[4] = {(char)('0' + m / 100 % 10), (char)('0' + m / 10 % 10), (char)('0' + m % 10), 0};
 	put_u64(j, m / 1000);
-	put(j, ".", 1);
+	put1(j, '.');
 	put(j, frac, 3);
 }
 
 void nt_json_bool(struct nt_json *j, const char *key, int v)
 {
 	nt_json_key(j, key);
-	nt_json_raw(j, "%s", v ? "true" : "false");
+	if (v)
+		put(j, "true", 4);
+	else
+		put(j, "false", 5);
 }
 
 void nt_json_obj_begin(struct nt_json *j, const char *key)
 {
 	nt_json_key(j, key);
-	put(j, "{", 1);
+	put1(j, '{');
 	j->first = 1;
 }
 
 void nt_json_obj_end(struct nt_json *j)
 {
-	put(j, "}", 1);
+	put1(j, '}');
 	j->first = 0;
 }
 
@@ -167,11 +178,33 @@ void nt_json_end(struct nt_json *j)
 		fflush(stdout);
 }
 
+/* a.b.c.d: glibc's inet_ntop formats IPv4 with sprintf, a good part of a line's cost. */
+static void ipv4_str(const uint8_t *a, char *out, size_t outlen)
+{
+	char s[16];
+	size_t n = 0;
+	for (int i = 0; i < 4; i++) {
+		unsigned v = a[i];
+		if (v >= 100)
+			s[n++] = (char)('0' + v / 100);
+		if (v >= 10)
+			s[n++] = (char)('0' + v / 10 % 10);
+		s[n++] = (char)('0' + v % 10);
+		s[n++] = i < 3 ? '.' : 0;
+	}
+	if (outlen >= n)
+		memcpy(out, s, n);
+	else if (outlen)
+		out[0] = 0;
+}
+
 void nt_addr_str(int family, const uint8_t *addr, char *out, size_t outlen)
 {
 	static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-	if (family == AF_INET6 && memcmp(addr, mapped, 12) == 0)
-		inet_ntop(AF_INET, addr + 12, out, (socklen_t)outlen);
+	if (family == AF_INET)
+		ipv4_str(addr, out, outlen);
+	else if (family == AF_INET6 && memcmp(addr, mapped, 12) == 0)
+		ipv4_str(addr + 12, out, outlen);
 	else
 		inet_ntop(family, addr, out, (socklen_t)outlen);
 }
