@@ -273,7 +273,9 @@ static void emit_metrics(const struct nt_event *e, int final)
  * CONNECT events wait until the end of the ring-buffer batch they came in: a connection whose
  * CLOSE is in the same batch (it lived less than one poll, ~50 ms, as most do at high rates) gets
  * only its final tcpMetrics line, which carries connectLatencyUs too. Half the lines per
- * connection where it matters most.
+ * connection where it matters most. The kernel does the same before the ring (nettrace.h,
+ * connect_folded): a connection that closes before its first other news sends no CONNECT at all,
+ * and its CLOSE is read here as a CONNECT pending in the same batch.
  */
 #define PENDING_MAX 4096
 #define PENDING_SLOTS 8192
