@@ -1,6 +1,8 @@
 #define _GNU_SOURCE
 #include "common.h"
 #include <arpa/inet.h>
+#include <errno.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <string.h>
 #include <time.h>
@@ -170,12 +172,51 @@ void nt_json_tuple(struct nt_json *j, const char *key, const struct nt_tuple *t)
 	nt_json_obj_end(j);
 }
 
+/*
+ * Output to the parent (fd 1), buffered here rather than in stdio: the parent's end of the pipe
+ * may have been made non-blocking by a Node process sharing it (dist/helper.cjs's own stdout,
+ * which the native helper inherits), and stdio drops what a write refused with EAGAIN, cutting
+ * lines and losing whole batches whenever the reader fell behind. Here a full pipe is waited
+ * for (POLLOUT); a reader gone (EPIPE) or a stop (nt_out_stop) ends the output.
+ */
+static char out_buf[1 << 16];
+static size_t out_len;
+static int out_gone;
+volatile sig_atomic_t *nt_out_stop;
+
+static void out_write(const char *p, size_t n)
+{
+	while (n && !out_gone) {
+		ssize_t w = write(1, p, n);
+		if (w > 0) {
+			p += w;
+			n -= (size_t)w;
+		} else if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			if (nt_out_stop && *nt_out_stop)
+				out_gone = 1;
+			struct pollfd pf = {.fd = 1, .events = POLLOUT};
+			poll(&pf, 1, 200);
+		} else if (!(w < 0 && errno == EINTR)) {
+			out_gone = 1;
+		}
+	}
+}
+
+void nt_out_flush(void)
+{
+	out_write(out_buf, out_len);
+	out_len = 0;
+}
+
 void nt_json_end(struct nt_json *j)
 {
 	put(j, "}\n", 2);
-	fwrite(j->buf, 1, j->len, stdout);
+	if (out_len + j->len > sizeof(out_buf))
+		nt_out_flush();
+	memcpy(out_buf + out_len, j->buf, j->len);
+	out_len += j->len;
 	if (nt_flush_each)
-		fflush(stdout);
+		nt_out_flush();
 }
 
 /* a.b.c.d: glibc's inet_ntop formats IPv4 with sprintf, a good part of a line's cost. */

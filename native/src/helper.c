@@ -963,7 +963,7 @@ static int run_bpf(struct options *o)
 		int n = poll(fds, nfds, linger_until ? 5 : 50);
 		ring_buffer__consume(rb);
 		flush_pending();
-		fflush(stdout);
+		nt_out_flush();
 		if (n < 0 && errno != EINTR)
 			break;
 		double now = nt_now_ms();
@@ -1063,7 +1063,7 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	setvbuf(stdout, NULL, _IOFBF, 1 << 16);
+	nt_out_stop = &stopping;
 	nt_clock_init();
 	prctl(PR_SET_PDEATHSIG, SIGTERM);
 	signal(SIGTERM, on_signal);
