@@ -64,7 +64,9 @@ struct conn {
 	__u32 seen_snd_nxt; /* snd_nxt at the last NT_KEV_DATA_IN: the program sent more since when it differs */
 	__u32 kev_data;    /* NT_KEV_DATA_IN events sent */
 	__u32 kev_count;   /* NT_EV_KEV events sent, but arrivals */
-	__u32 armed;       /* counted in connects_in_flight */
+	__u8 armed;        /* counted in connects_in_flight */
+	__u8 connect_pending; /* established, its NT_EV_CONNECT not sent yet (flush_connect) */
+	__u16 pad0;
 	/* Line 1 */
 	__u64 start_ns;
 	__u64 close_ns;
@@ -74,14 +76,16 @@ struct conn {
 	__u32 retrans_ev;
 	__u32 rst_sent;
 	__u32 rst_recv;
-	__u32 wire_done;
+	__u8 wire_done;
 	/* Metrics at the move to TCP_CLOSE: tcp_disconnect() (abortive close, connect(AF_UNSPEC))
 	 * zeroes srtt, total_retrans, segs and byte counters right after it, before destroy. */
-	__u32 closed_snap;
+	__u8 closed_snap;
 	/* The connection got established, but its move to ESTABLISHED never reached on_set_state
 	 * (a tracepoint program run the kernel skipped: a nested run on the same CPU is dropped and
 	 * only counted in the program's recursion_misses). Its connect time is then unknown. */
-	__u32 est_unseen;
+	__u8 est_unseen;
+	__u8 pad1;
+	__u32 est_srtt_us; /* the smoothed RTT at ESTABLISHED (the handshake's), for NT_EV_CONNECT */
 	__u32 close_err;   /* sk_err at the move to TCP_CLOSE (a connect refused, a reset, an ICMP error) */
 	__u32 kev_dropped; /* and not sent (over NT_KEV_MAX, or NT_KEV_DATA_MAX for arrivals) */
 	/* Line 2 */
@@ -309,7 +313,7 @@ static __always_inline void fill_conn(struct nt_event *e, const struct sock *sk,
 		fill_metrics(&e->m, sk);
 }
 
-/* NT_EV_CONNECT or NT_EV_UPDATE. */
+/* NT_EV_UPDATE. */
 static __always_inline void emit(__u8 type, const struct sock *sk, struct conn *c, __u64 now)
 {
 	struct nt_event *e = reserve(NT_EV_SIZE_CONN);
@@ -320,12 +324,36 @@ static __always_inline void emit(__u8 type, const struct sock *sk, struct conn *
 	bpf_ringbuf_submit(e, wakeup_flags());
 }
 
+/*
+ * NT_EV_CONNECT waits until the connection's first other news: an incoming segment (but a bare
+ * FIN: the connection is ending), a kernel event, an update; a connection that closes before any
+ * (most short ones: the churn bench's all) has its connect facts in its NT_EV_CLOSE instead
+ * (connect_folded), one ring event fewer. User space did the same with the events of one batch.
+ */
+static __always_inline void flush_connect(const struct sock *sk, struct conn *c, __u64 now)
+{
+	if (!c->connect_pending)
+		return;
+	c->connect_pending = 0;
+	struct nt_event *e = reserve(NT_EV_SIZE_CONN);
+	if (!e)
+		return;
+	fill_head(e, NT_EV_CONNECT, sk, c, now);
+	e->start_ns = c->start_ns;
+	e->est_ns = c->est_ns;
+	e->last_syn_ns = c->last_syn_ns;
+	e->syn_retrans = c->syn_retrans;
+	e->m.srtt_us = c->est_srtt_us;
+	bpf_ringbuf_submit(e, wakeup_flags());
+}
+
 /* One kernel event of a traced connection (NT_EV_KEV), at most NT_KEV_MAX per connection
  * (arrivals: NT_KEV_DATA_MAX). The caller fills the kind's fields in the returned event and
  * submits it (submit_kev). */
 static __always_inline struct nt_event *reserve_kev(__u8 kind, const struct sock *sk, struct conn *c, __u64 now)
 {
 	int data = kind == NT_KEV_DATA_IN;
+	flush_connect(sk, c, now);
 	if (data ? c->kev_data >= NT_KEV_DATA_MAX : c->kev_count >= NT_KEV_MAX) {
 		c->kev_dropped++;
 		return NULL;
@@ -569,6 +597,11 @@ static __always_inline void emit_close(const struct sock *sk, struct conn *c, __
 		return;
 	fill_head(e, NT_EV_CLOSE, sk, c, now);
 	fill_conn(e, sk, c);
+	if (c->connect_pending) {
+		c->connect_pending = 0;
+		e->connect_folded = 1;
+		e->est_srtt_us = c->est_srtt_us;
+	}
 	bpf_ringbuf_submit(e, wakeup_flags());
 }
 
@@ -614,11 +647,14 @@ int BPF_PROG(on_set_state, const struct sock *sk, const int oldstate, const int 
 		/* No data has been sent yet: every retransmission so far was of the SYN. The kernel's
 		 * own count, so a retransmit event the kernel skipped is not lost. */
 		struct tcp_sock *tp = bpf_skc_to_tcp_sock((void *)sk);
-		if (tp && tp->total_retrans > c->syn_retrans)
-			c->syn_retrans = tp->total_retrans;
+		if (tp) {
+			if (tp->total_retrans > c->syn_retrans)
+				c->syn_retrans = tp->total_retrans;
+			c->est_srtt_us = tp->srtt_us >> 3;
+		}
 		c->est_ns = now;
 		c->last_update_ns = now;
-		emit(NT_EV_CONNECT, sk, c, now);
+		c->connect_pending = 1;
 	} else if (newstate == NT_TCP_CLOSE) {
 		backfill_established(c, sk);
 		/* A failed connect: keep whatever tuple it had. */
@@ -772,6 +808,8 @@ static __always_inline void segment_in(const struct sock *sk, const struct sk_bu
 		return;
 	if (th.syn || th.rst || !th.ack)
 		return;
+	if (!th.fin)
+		flush_connect(sk, c, now);
 	__u32 peer = bpf_ntohs(th.window);
 	if (peer == 0 && !c->zw_peer_ns)
 		c->zw_peer_ns = now;
@@ -820,6 +858,7 @@ int BPF_PROG(on_tcp_probe, struct sock *sk, const struct sk_buff *skb)
 	if (now - c->last_update_ns < update_interval_ns)
 		return 0;
 	c->last_update_ns = now;
+	flush_connect(sk, c, now);
 	emit(NT_EV_UPDATE, sk, c, now);
 	return 0;
 }

@@ -5,7 +5,9 @@
 #define NT_COMM_LEN 16
 
 enum nt_event_type {
-	NT_EV_CONNECT = 1, /* SYN_SENT -> ESTABLISHED: connect latency, first metrics */
+	NT_EV_CONNECT = 1, /* SYN_SENT -> ESTABLISHED: connect latency and RTT; sent before the connection's first
+			    * other event (an incoming segment but a bare FIN, a kernel event, an update), or
+			    * folded into its NT_EV_CLOSE (connect_folded) when it closes first */
 	NT_EV_CLOSE = 2,   /* the socket was destroyed: final metrics; also its socket error (err_present) and
 			    * the end of its wire tuple (wfamily != 0: stops matching after a grace time) */
 	NT_EV_UPDATE = 3,  /* periodic metrics from tcp_probe, at most every update_interval_ns */
@@ -109,8 +111,13 @@ struct nt_event {
 			__u32 rst_recv;
 			__u32 kev_dropped; /* kernel events of this connection not sent (over NT_KEV_MAX) */
 			__u8 est_unseen;   /* established, but the move to ESTABLISHED was not seen (est_ns 0) */
-			__u8 conn_pad[3];
-			struct nt_metrics m;
+			/* NT_EV_CLOSE: no NT_EV_CONNECT was sent for this connection (it closed before anything
+			 * needed one): this event stands for it, with est_srtt_us */
+			__u8 connect_folded;
+			__u8 conn_pad[2];
+			__u32 est_srtt_us; /* NT_EV_CLOSE with connect_folded: the smoothed RTT at ESTABLISHED */
+			__u32 conn_pad2;
+			struct nt_metrics m; /* NT_EV_CONNECT: only srtt_us, at ESTABLISHED */
 		};
 	};
 	/* NT_EV_CLOSE with err_present: the connection ended with an error (err_errno, 0: taken by the

@@ -1,6 +1,8 @@
 #define _GNU_SOURCE
 #include "common.h"
 #include <arpa/inet.h>
+#include <errno.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <string.h>
 #include <time.h>
@@ -31,6 +33,13 @@ double nt_mono_to_epoch_ms(uint64_t mono_ns)
 	return ((double)mono_ns + mono_to_real_ns) / 1e6;
 }
 
+/* One character (most separators and string bytes): no memcpy call for it. */
+static inline void put1(struct nt_json *j, char c)
+{
+	if (j->len < sizeof(j->buf) - 4)
+		j->buf[j->len++] = c;
+}
+
 static void put(struct nt_json *j, const char *s, size_t n)
 {
 	if (j->len + n >= sizeof(j->buf) - 4)
@@ -54,30 +63,31 @@ void nt_json_raw(struct nt_json *j, const char *fmt, ...)
 
 static void escaped(struct nt_json *j, const char *s)
 {
-	put(j, "\"", 1);
+	put1(j, '"');
 	for (; *s; s++) {
 		unsigned char c = (unsigned char)*s;
 		if (c == '"' || c == '\\') {
-			char e[2] = {'\\', (char)c};
-			put(j, e, 2);
+			put1(j, '\\');
+			put1(j, (char)c);
 		} else if (c < 0x20) {
 			nt_json_raw(j, "\\u%04x", c);
 		} else {
-			put(j, (const char *)&c, 1);
+			put1(j, (char)c);
 		}
 	}
-	put(j, "\"", 1);
+	put1(j, '"');
 }
 
 /* Keys are string literals of this program: no escaping needed. */
 void nt_json_key(struct nt_json *j, const char *key)
 {
 	if (!j->first)
-		put(j, ",", 1);
+		put1(j, ',');
 	j->first = 0;
-	put(j, "\"", 1);
+	put1(j, '"');
 	put(j, key, strlen(key));
-	put(j, "\":", 2);
+	put1(j, '"');
+	put1(j, ':');
 }
 
 /* Decimal digits of v; snprintf costs more than the rest of a line put together. */
@@ -96,7 +106,7 @@ void nt_json_begin(struct nt_json *j, const char *type)
 {
 	j->len = 0;
 	j->first = 1;
-	put(j, "{", 1);
+	put1(j, '{');
 	nt_json_str(j, "type", type);
 }
 
@@ -123,26 +133,29 @@ void nt_json_num(struct nt_json *j, const char *key, double v)
 	unsigned long long m = (unsigned long long)(v * 1000.0 + 0.5);
 	char frac[4] = {(char)('0' + m / 100 % 10), (char)('0' + m / 10 % 10), (char)('0' + m % 10), 0};
 	put_u64(j, m / 1000);
-	put(j, ".", 1);
+	put1(j, '.');
 	put(j, frac, 3);
 }
 
 void nt_json_bool(struct nt_json *j, const char *key, int v)
 {
 	nt_json_key(j, key);
-	nt_json_raw(j, "%s", v ? "true" : "false");
+	if (v)
+		put(j, "true", 4);
+	else
+		put(j, "false", 5);
 }
 
 void nt_json_obj_begin(struct nt_json *j, const char *key)
 {
 	nt_json_key(j, key);
-	put(j, "{", 1);
+	put1(j, '{');
 	j->first = 1;
 }
 
 void nt_json_obj_end(struct nt_json *j)
 {
-	put(j, "}", 1);
+	put1(j, '}');
 	j->first = 0;
 }
 
@@ -159,19 +172,80 @@ void nt_json_tuple(struct nt_json *j, const char *key, const struct nt_tuple *t)
 	nt_json_obj_end(j);
 }
 
+/*
+ * Output to the parent (fd 1), buffered here rather than in stdio: the parent's end of the pipe
+ * may have been made non-blocking by a Node process sharing it (dist/helper.cjs's own stdout,
+ * which the native helper inherits), and stdio drops what a write refused with EAGAIN, cutting
+ * lines and losing whole batches whenever the reader fell behind. Here a full pipe is waited
+ * for (POLLOUT); a reader gone (EPIPE) or a stop (nt_out_stop) ends the output.
+ */
+static char out_buf[1 << 16];
+static size_t out_len;
+static int out_gone;
+volatile sig_atomic_t *nt_out_stop;
+
+static void out_write(const char *p, size_t n)
+{
+	while (n && !out_gone) {
+		ssize_t w = write(1, p, n);
+		if (w > 0) {
+			p += w;
+			n -= (size_t)w;
+		} else if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			if (nt_out_stop && *nt_out_stop)
+				out_gone = 1;
+			struct pollfd pf = {.fd = 1, .events = POLLOUT};
+			poll(&pf, 1, 200);
+		} else if (!(w < 0 && errno == EINTR)) {
+			out_gone = 1;
+		}
+	}
+}
+
+void nt_out_flush(void)
+{
+	out_write(out_buf, out_len);
+	out_len = 0;
+}
+
 void nt_json_end(struct nt_json *j)
 {
 	put(j, "}\n", 2);
-	fwrite(j->buf, 1, j->len, stdout);
+	if (out_len + j->len > sizeof(out_buf))
+		nt_out_flush();
+	memcpy(out_buf + out_len, j->buf, j->len);
+	out_len += j->len;
 	if (nt_flush_each)
-		fflush(stdout);
+		nt_out_flush();
+}
+
+/* a.b.c.d: glibc's inet_ntop formats IPv4 with sprintf, a good part of a line's cost. */
+static void ipv4_str(const uint8_t *a, char *out, size_t outlen)
+{
+	char s[16];
+	size_t n = 0;
+	for (int i = 0; i < 4; i++) {
+		unsigned v = a[i];
+		if (v >= 100)
+			s[n++] = (char)('0' + v / 100);
+		if (v >= 10)
+			s[n++] = (char)('0' + v / 10 % 10);
+		s[n++] = (char)('0' + v % 10);
+		s[n++] = i < 3 ? '.' : 0;
+	}
+	if (outlen >= n)
+		memcpy(out, s, n);
+	else if (outlen)
+		out[0] = 0;
 }
 
 void nt_addr_str(int family, const uint8_t *addr, char *out, size_t outlen)
 {
 	static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-	if (family == AF_INET6 && memcmp(addr, mapped, 12) == 0)
-		inet_ntop(AF_INET, addr + 12, out, (socklen_t)outlen);
+	if (family == AF_INET)
+		ipv4_str(addr, out, outlen);
+	else if (family == AF_INET6 && memcmp(addr, mapped, 12) == 0)
+		ipv4_str(addr + 12, out, outlen);
 	else
 		inet_ntop(family, addr, out, (socklen_t)outlen);
 }

@@ -1,6 +1,7 @@
 /* Shared helpers of the user-space helper: JSON lines on stdout, tuples, clocks. */
 #ifndef NT_COMMON_H
 #define NT_COMMON_H
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <sys/types.h>
@@ -14,7 +15,7 @@ struct nt_tuple {
 	uint16_t dport; /* host order */
 };
 
-/* One JSON line being built; nt_json_end() writes it to stdout and flushes. */
+/* One JSON line being built; nt_json_end() adds it to the output to fd 1 (nt_out_flush). */
 struct nt_json {
 	char buf[4096];
 	size_t len;
@@ -32,8 +33,12 @@ void nt_json_tuple(struct nt_json *j, const char *key, const struct nt_tuple *t)
 void nt_json_obj_begin(struct nt_json *j, const char *key);
 void nt_json_obj_end(struct nt_json *j);
 void nt_json_end(struct nt_json *j);
-/* When 0, lines are buffered until the caller's fflush(stdout) (the BPF loop flushes per poll). */
+/* When 0, lines are buffered until the caller's nt_out_flush() (the BPF loop flushes per poll). */
 extern int nt_flush_each;
+/* Writes the lines buffered so far to fd 1, waiting while the pipe is full. */
+void nt_out_flush(void);
+/* When set and *nt_out_stop becomes true, a write waiting on a full pipe gives up (and output ends). */
+extern volatile sig_atomic_t *nt_out_stop;
 /* How the helper was started (root, sudo, pkexec, capabilities), for the ready line; a label only. */
 extern const char *nt_authority;
 /* Set when eBPF was tried and failed: the reason the inet_diag mode reports. */

@@ -33,6 +33,7 @@ struct nt_ct {
 	int count_fd;      /* nf_conntrack_count of the target namespace */
 	char acct_old[8];
 	struct tracked *buckets[BUCKETS];
+	size_t n_tracked; /* entries in buckets: none, and a lookup need not hash nor touch them */
 	/* Set by the query callback. */
 	const struct tracked *cur;
 	int cur_final;
@@ -53,6 +54,8 @@ static uint32_t hash_tuple(const struct nt_tuple *t)
 
 static struct tracked *find(struct nt_ct *c, const struct nt_tuple *t, int create)
 {
+	if (!c->n_tracked && !create)
+		return NULL;
 	uint32_t h = hash_tuple(t);
 	for (struct tracked *e = c->buckets[h]; e; e = e->next)
 		if (memcmp(&e->t, t, sizeof(*t)) == 0)
@@ -65,6 +68,7 @@ static struct tracked *find(struct nt_ct *c, const struct nt_tuple *t, int creat
 	e->t = *t;
 	e->next = c->buckets[h];
 	c->buckets[h] = e;
+	c->n_tracked++;
 	return e;
 }
 
@@ -75,6 +79,7 @@ static void forget(struct nt_ct *c, const struct tracked *tr)
 			struct tracked *dead = *pp;
 			*pp = dead->next;
 			free(dead);
+			c->n_tracked--;
 			return;
 		}
 	}

@@ -273,7 +273,9 @@ static void emit_metrics(const struct nt_event *e, int final)
  * CONNECT events wait until the end of the ring-buffer batch they came in: a connection whose
  * CLOSE is in the same batch (it lived less than one poll, ~50 ms, as most do at high rates) gets
  * only its final tcpMetrics line, which carries connectLatencyUs too. Half the lines per
- * connection where it matters most.
+ * connection where it matters most. The kernel does the same before the ring (nettrace.h,
+ * connect_folded): a connection that closes before its first other news sends no CONNECT at all,
+ * and its CLOSE is read here as a CONNECT pending in the same batch.
  */
 #define PENDING_MAX 4096
 #define PENDING_SLOTS 8192
@@ -283,7 +285,9 @@ static int pending_slot[PENDING_SLOTS]; /* index + 1 into pending[], 0 = empty, 
 
 static uint32_t slot_of(uint64_t sk) { return (uint32_t)((sk >> 6) * 2654435761u) % PENDING_SLOTS; }
 
-static void emit_connect(const struct nt_event *e)
+/* tcpConnect, from an NT_EV_CONNECT (rtt_us: its m.srtt_us) or from an NT_EV_CLOSE that stands for
+ * it (connect_folded; rtt_us: its est_srtt_us). */
+static void emit_connect(const struct nt_event *e, uint32_t rtt_us)
 {
 	struct nt_tuple t;
 	struct nt_json j;
@@ -298,7 +302,7 @@ static void emit_connect(const struct nt_event *e)
 		nt_json_u64(&j, "synRetransmits", e->syn_retrans);
 	if (e->last_syn_ns > e->start_ns)
 		nt_json_num(&j, "synRetransmitAfterUs", (e->last_syn_ns - e->start_ns) / 1e3);
-	nt_json_u64(&j, "rttUs", e->m.srtt_us);
+	nt_json_u64(&j, "rttUs", rtt_us);
 	nt_json_end(&j);
 	if (ct)
 		nt_ct_track(ct, &t, e->tgid);
@@ -308,7 +312,7 @@ static void flush_pending(void)
 {
 	for (int i = 0; i < n_pending; i++)
 		if (pending[i].type == NT_EV_CONNECT)
-			emit_connect(&pending[i]);
+			emit_connect(&pending[i], pending[i].m.srtt_us);
 	n_pending = 0;
 	memset(pending_slot, 0, sizeof(pending_slot));
 }
@@ -483,6 +487,7 @@ static int on_event(void *ctx, void *data, size_t size)
 	struct nt_event ev;
 	const struct nt_event *e = &ev;
 	struct nt_event *connect;
+	int folded;
 	struct nt_tuple t;
 	struct nt_json j;
 	if (size < NT_EV_SIZE_HEAD)
@@ -500,7 +505,7 @@ static int on_event(void *ctx, void *data, size_t size)
 	case NT_EV_UPDATE:
 		/* A live connection's later news: its tcpConnect goes first. */
 		if ((connect = unpend(e->sk)))
-			emit_connect(connect);
+			emit_connect(connect, connect->m.srtt_us);
 		emit_metrics(e, 0);
 		if (ct) {
 			tuple_of(e, &t);
@@ -508,17 +513,22 @@ static int on_event(void *ctx, void *data, size_t size)
 		}
 		break;
 	case NT_EV_CLOSE:
+		/* No NT_EV_CONNECT came (folded into this event, nettrace.h): as one pending in this batch. */
+		folded = e->connect_folded && e->est_ns;
 		if (e->err_present) {
 			/* As every kernel event: after the connection's tcpConnect. */
 			if ((connect = unpend(e->sk)))
-				emit_connect(connect);
+				emit_connect(connect, connect->m.srtt_us);
+			else if (folded)
+				emit_connect(e, e->est_srtt_us);
+			folded = 0;
 			emit_socket_error(e);
 		}
 		connect = unpend(e->sk);
 		emit_metrics(e, 1);
 		if (ct && e->est_ns) {
 			tuple_of(e, &t);
-			if (connect)
+			if (connect || folded)
 				nt_ct_track(ct, &t, e->tgid);
 			nt_ct_refresh(ct, &t, 1, 0);
 		}
@@ -539,7 +549,7 @@ static int on_event(void *ctx, void *data, size_t size)
 	case NT_EV_KEV:
 		/* After the connection's tcpConnect, which the collector needs first to place it. */
 		if ((connect = unpend(e->sk)))
-			emit_connect(connect);
+			emit_connect(connect, connect->m.srtt_us);
 		emit_kernel_event(e);
 		break;
 	case NT_EV_DROP:
@@ -953,7 +963,7 @@ static int run_bpf(struct options *o)
 		int n = poll(fds, nfds, linger_until ? 5 : 50);
 		ring_buffer__consume(rb);
 		flush_pending();
-		fflush(stdout);
+		nt_out_flush();
 		if (n < 0 && errno != EINTR)
 			break;
 		double now = nt_now_ms();
@@ -1053,7 +1063,7 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	setvbuf(stdout, NULL, _IOFBF, 1 << 16);
+	nt_out_stop = &stopping;
 	nt_clock_init();
 	prctl(PR_SET_PDEATHSIG, SIGTERM);
 	signal(SIGTERM, on_signal);
