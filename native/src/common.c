@@ -213,8 +213,13 @@ void nt_json_end(struct nt_json *j)
 	put(j, "}\n", 2);
 	if (out_len + j->len > sizeof(out_buf))
 		nt_out_flush();
-	memcpy(out_buf + out_len, j->buf, j->len);
-	out_len += j->len;
+	if (j->len > sizeof(out_buf)) {
+		/* a line longer than the buffer goes out on its own */
+		out_write(j->buf, j->len);
+	} else {
+		memcpy(out_buf + out_len, j->buf, j->len);
+		out_len += j->len;
+	}
 	if (nt_flush_each)
 		nt_out_flush();
 }
