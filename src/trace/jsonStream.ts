@@ -152,30 +152,28 @@ export async function writeJsonFile(path: string, value: unknown, streamDepth: n
       await writeAll(buf, 0, used);
       used = 0;
     };
-    /** Adds `text` less its first `from` and last `cutEnd` characters (ASCII: as many bytes); false when it does not fit. */
-    const put = (text: string, from: number, cutEnd: number): boolean => {
+    /** Adds a part (a Cut less its first `from` and last `cutEnd` characters, ASCII: as many bytes); false when it does not fit. */
+    const put = (part: string | Cut): boolean => {
+      const text = typeof part === 'string' ? part : part.text;
       // UTF-8 takes at most 3 bytes per UTF-16 unit.
       if (used + text.length * 3 > WRITE_BUFFER) return false;
       const n = buf.write(text, used);
+      const from = typeof part === 'string' ? 0 : part.from;
+      const cutEnd = typeof part === 'string' ? 0 : part.cutEnd;
       if (from > 0) buf.copyWithin(used, used + from, used + n - cutEnd);
       used += n - from - cutEnd;
       return true;
     };
-    /** put, writing the buffer out first when full (and a part larger than it on its own). */
-    const add = async (text: string, from: number, cutEnd: number) => {
-      if (put(text, from, cutEnd)) return;
+    /** put, once the buffer is written out; a part larger than the buffer is written on its own. */
+    const putAfterFlush = async (part: string | Cut) => {
       await flush();
-      if (put(text, from, cutEnd)) return;
-      const b = Buffer.from(text);
-      await writeAll(b, from, b.length - from - cutEnd);
+      if (put(part)) return;
+      const cut = typeof part === 'string' ? { text: part, from: 0, cutEnd: 0 } : part;
+      const b = Buffer.from(cut.text);
+      await writeAll(b, cut.from, b.length - cut.from - cut.cutEnd);
     };
-    for (const part of jsonParts(value, streamDepth, 0)) {
-      if (typeof part === 'string' ? !put(part, 0, 0) : !put(part.text, part.from, part.cutEnd)) {
-        if (typeof part === 'string') await add(part, 0, 0);
-        else await add(part.text, part.from, part.cutEnd);
-      }
-    }
-    await add('\n', 0, 0);
+    for (const part of jsonParts(value, streamDepth, 0)) if (!put(part)) await putAfterFlush(part);
+    if (!put('\n')) await putAfterFlush('\n');
     await flush();
   } finally {
     await fh.close();
