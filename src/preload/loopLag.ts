@@ -16,12 +16,16 @@
  * A busy machine is not the program's block: libuv counts a callback as active for as long as it
  * took on the clock, and a callback the OS preempted (other processes wanting the cores) takes as
  * long as it waited for a core again — on an oversubscribed machine, tens of milliseconds for a
- * callback that ran one. On Linux the thread's run-queue wait (`/proc/thread-self/schedstat`,
- * second field: time runnable but not running) is read at each tick, and a stretch is sent only
- * when what is left after that wait still reaches MIN_BLOCK_MS: the thread held its loop itself,
- * running code or sleeping in a synchronous call (`execSync`, `Atomics.wait`, a slow
- * `readFileSync`), which the thread's CPU time alone would miss. A stretch that is sent keeps its
- * whole length on the clock: that is how long the request waited for the program.
+ * callback that ran one. On Linux the thread's scheduler clock (`/proc/thread-self/schedstat`: time
+ * on a CPU, time runnable but waiting on a run queue) is read at each tick, and a stretch is sent
+ * only when the thread's own share of it still reaches MIN_BLOCK_MS: the larger of its CPU time
+ * since the last tick and the stretch less its run-queue wait since the last tick. The first
+ * counts a busy loop however often it was preempted; the second a sleep in a synchronous call
+ * (`execSync`, `Atomics.wait`, a slow `readFileSync`), which CPU time misses. Either alone falls
+ * short: the run-queue wait since the last tick also holds the waits for a core after each wake-up
+ * from the I/O poll, which libuv counts as idle, so on a crowded CPU it can eat a long busy loop
+ * whole. A stretch that is sent keeps its whole length on the clock: that is how long the request
+ * waited for the program.
  *
  * Why not `perf_hooks.monitorEventLoopDelay()`: its histogram says how much the loop lagged, never
  * when, so it cannot be laid against a request's phases.
@@ -54,23 +58,27 @@ export const MIN_BLOCK_MS = 20;
 const MAX_TRACKED = 10_000;
 
 /**
- * Reads the calling thread's run-queue wait so far (ms), from `/proc/thread-self/schedstat`
- * (Linux; "time on the CPU, time waiting on a run queue, timeslices", in ns). Opened once and read
- * again from offset 0 (the kernel renders the file afresh on each read from the start); undefined
- * where the file is missing or unreadable, and then no stretch is corrected.
+ * Reads the calling thread's scheduler clock from `/proc/thread-self/schedstat` (Linux; "time on
+ * the CPU, time waiting on a run queue, timeslices", in ns). Opened once and read again from
+ * offset 0 (the kernel renders the file afresh on each read from the start); `open` gives
+ * undefined where the file is missing or unreadable, and then no stretch is corrected.
  */
-export class RunQueueClock {
+export class SchedClock {
   private fd = -1;
   private readonly buf = Buffer.alloc(96);
+  /** The thread's time on a CPU so far (ms), as of the last successful `read`. */
+  ran = NaN;
+  /** The thread's run-queue wait so far (ms), as of the last successful `read`. */
+  waited = NaN;
 
   private constructor() {}
 
   /** Opens the thread's schedstat file; undefined where it cannot be read. */
-  static open(): RunQueueClock | undefined {
-    const clock = new RunQueueClock();
+  static open(): SchedClock | undefined {
+    const clock = new SchedClock();
     try {
       clock.fd = orig.openSync('/proc/thread-self/schedstat', 'r');
-      if (clock.waited() !== undefined) return clock;
+      if (clock.read()) return clock;
     } catch {
       /* not Linux, or /proc not mounted */
     }
@@ -78,16 +86,21 @@ export class RunQueueClock {
     return undefined;
   }
 
-  /** The thread's run-queue wait so far (ms); undefined once unreadable. */
-  waited(): number | undefined {
+  /** Reads both clocks; false (and both NaN) when the file could not be read or parsed. */
+  read(): boolean {
+    this.ran = this.waited = NaN;
     try {
       const n = orig.readSync(this.fd, this.buf, 0, this.buf.length, 0);
       const line = this.buf.toString('latin1', 0, n);
       const first = line.indexOf(' ');
-      const ns = Number(line.slice(first + 1, line.indexOf(' ', first + 1)));
-      return first > 0 && Number.isFinite(ns) ? ns / 1e6 : undefined;
+      const ran = Number(line.slice(0, first));
+      const waited = Number(line.slice(first + 1, line.indexOf(' ', first + 1)));
+      if (first <= 0 || !Number.isFinite(ran) || !Number.isFinite(waited)) return false;
+      this.ran = ran / 1e6;
+      this.waited = waited / 1e6;
+      return true;
     } catch {
-      return undefined;
+      return false;
     }
   }
 
@@ -137,10 +150,12 @@ export class LoopMonitor {
   private lastAt = 0;
   /** The loop's active time (ms, eventLoopUtilization) at the last tick. */
   private lastActive = 0;
-  /** The thread's run-queue wait (ms) at the last tick; NaN without a RunQueueClock. */
+  /** The thread's CPU time (ms) at the last tick; NaN without a SchedClock. */
+  private lastRan = NaN;
+  /** The thread's run-queue wait (ms) at the last tick; NaN without a SchedClock. */
   private lastWaited = NaN;
-  /** The thread's run-queue clock: opened at the first arm; null where there is none. */
-  private runQueue: RunQueueClock | null | undefined;
+  /** The thread's scheduler clock: opened at the first arm; null where there is none. */
+  private sched: SchedClock | null | undefined;
   /** Stretches sent so far. */
   private sent = 0;
   /** Stretches past MAX_LOOP_BLOCKS, counted only. */
@@ -176,8 +191,10 @@ export class LoopMonitor {
   private arm(): void {
     this.lastAt = orig.perf.now();
     this.lastActive = orig.elu().active;
-    if (this.runQueue === undefined) this.runQueue = RunQueueClock.open() ?? null;
-    this.lastWaited = this.runQueue?.waited() ?? NaN;
+    if (this.sched === undefined) this.sched = SchedClock.open() ?? null;
+    this.sched?.read();
+    this.lastRan = this.sched?.ran ?? NaN;
+    this.lastWaited = this.sched?.waited ?? NaN;
     this.timer = orig.setTimeout(this.tick, SAMPLE_MS);
     this.timer.unref();
   }
@@ -186,17 +203,21 @@ export class LoopMonitor {
     try {
       const at = orig.perf.now();
       const active = orig.elu().active;
-      const waited = this.runQueue?.waited() ?? NaN;
+      this.sched?.read();
+      const ran = this.sched?.ran ?? NaN;
+      const waited = this.sched?.waited ?? NaN;
       if (at - this.lastAt - SAMPLE_MS >= LAG_MS) {
         // Time the loop spent outside its I/O poll since the last tick: the block, plus the loop's
         // own work before it (at most about one interval). Never before the last tick.
         const begin = Math.max(this.lastAt, at - (active - this.lastActive));
-        // Less the time the thread waited for a core meanwhile (0 where that is unknown).
-        const preempted = waited - this.lastWaited || 0;
-        if (at - begin - preempted >= MIN_BLOCK_MS) this.record(begin, at);
+        // The thread's own share (see the file comment): its CPU time since the last tick, or the
+        // stretch less the time it waited for a core meanwhile (the whole stretch where unknown).
+        const own = Math.max(ran - this.lastRan || 0, at - begin - (waited - this.lastWaited || 0));
+        if (own >= MIN_BLOCK_MS) this.record(begin, at);
       }
       this.lastAt = at;
       this.lastActive = active;
+      this.lastRan = ran;
       this.lastWaited = waited;
       if (this.inFlight.size === 0 && !this.sticky) {
         this.timer = undefined;
@@ -221,7 +242,7 @@ export class LoopMonitor {
   /** Turns the monitor off for good (also when the preload is detached). */
   stop(): void {
     this.off = true;
-    this.runQueue?.close();
+    this.sched?.close();
     try {
       if (this.timer) orig.clearTimeout(this.timer);
     } catch {
