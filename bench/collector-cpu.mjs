@@ -15,7 +15,11 @@
 //   Memory: the collector's peak RSS over the 1,000-request run, for information (bench/memory.mjs
 //   holds the 100,000-request floor).
 //
-//   BENCH_RUNS (5), BENCH_N (9000), BENCH_N0 (1000), BENCH_QUICK=1 (1 run, 3,000 / 500 requests,
+//   Steady state (information): the same cost between 9,000 and BENCH_STEADY (25,000) requests.
+//   The floor's window still holds V8's warm-up: functions that get hot only after the first
+//   1,000 requests are compiled in it, on V8's worker threads (their CPU is printed apart).
+//
+//   BENCH_RUNS (5), BENCH_N (9000), BENCH_N0 (1000), BENCH_STEADY (25000; 0 leaves it out), BENCH_QUICK=1 (1 run, 3,000 / 500 requests,
 //   RESULTS.md untouched unless --write), BENCH_PROFILE=<dir> (also writes a --cpu-prof of each
 //   9,000-request collector into <dir>), BENCH_BASELINE=<dir> (another build's dist/, e.g. one
 //   built at an earlier commit: its collector is measured the same way in every run, in
@@ -32,6 +36,7 @@ import { QUICK, appsDir, fmt, machine, machineLine, median, root, runNode, start
 const RUNS = Number(process.env.BENCH_RUNS ?? (QUICK ? 1 : 5));
 const N = Number(process.env.BENCH_N ?? (QUICK ? 3000 : 9000));
 const N0 = Number(process.env.BENCH_N0 ?? (QUICK ? 500 : 1000));
+const STEADY = Number(process.env.BENCH_STEADY ?? (QUICK ? 0 : 25000));
 const PROFILE = process.env.BENCH_PROFILE;
 const write = !process.argv.includes('--no-write') && (!QUICK || process.argv.includes('--write'));
 const FLOOR = { usPerReq: 20, wall: 1.1 };
@@ -78,18 +83,28 @@ async function run(requests, { untraced = false, profile = false, cliPath = cli 
   }
 }
 
-/** Where a run's extra CPU went per request: user and system time, and each thread's share. */
-function split(a, b) {
-  const d = (k) => ((b[k] - a[k]) / (N - N0)).toFixed(1);
+/** Where a run's extra CPU went per request (`n` more requests in `b` than in `a`): user and system time, and each thread's share. */
+function split(a, b, n = N - N0) {
+  const d = (k) => ((b[k] - a[k]) / n).toFixed(1);
   const names = Object.keys(b.threadMs ?? {}).sort((x, y) => b.threadMs[y] - b.threadMs[x]);
-  const th = names.map((n) => `${n} ${(((b.threadMs[n] - (a.threadMs?.[n] ?? 0)) * 1000) / (N - N0)).toFixed(1)}`);
+  const th = names.map((name) => `${name} ${(((b.threadMs[name] - (a.threadMs?.[name] ?? 0)) * 1000) / n).toFixed(1)}`);
   return `user ${d('userUs')}, system ${d('systemUs')} µs; threads (µs, 10 ms ticks): ${th.join(', ')}`;
+}
+
+/** CPU µs per request of every thread but the main one (V8's compiler and GC helpers, libuv's pool) from `a` to `b`, `n` requests apart. */
+function workersPer(a, b, n) {
+  let ms = 0;
+  for (const [name, v] of Object.entries(b.threadMs ?? {})) if (name !== 'main') ms += v - (a.threadMs?.[name] ?? 0);
+  return (ms * 1000) / n;
 }
 const per = [];
 const basePer = [];
 const walls = [];
 const rss = [];
 const gc = [];
+const workers = [];
+const steady = [];
+const steadyWorkers = [];
 for (let i = 0; i < RUNS; i++) {
   const small = await run(N0);
   // Alternate which of the pair goes first, so a drift of the machine's load favours neither.
@@ -115,6 +130,13 @@ for (let i = 0; i < RUNS; i++) {
     `run ${i + 1}/${RUNS}: collector ${fmt(us, 1)} µs/req (CPU ${fmt(small.cpu.cpuUs / 1000)} ms for ${N0}, ${fmt(big.cpu.cpuUs / 1000)} ms for ${N}; GC ${fmt(gc.at(-1), 1)} µs/req); wall ${fmt(bare.wallMs)} → ${fmt(big.wallMs)} ms = ${fmt(walls.at(-1), 3)}×`,
   );
   console.log(`  per request: ${split(small.cpu, big.cpu)}`);
+  workers.push(workersPer(small.cpu, big.cpu, N - N0));
+  if (STEADY > N) {
+    const long = await run(STEADY);
+    steady.push((long.cpu.cpuUs - big.cpu.cpuUs) / (STEADY - N));
+    steadyWorkers.push(workersPer(big.cpu, long.cpu, STEADY - N));
+    console.log(`  steady, ${N} → ${STEADY}: ${fmt(steady.at(-1), 1)} µs/req; ${split(big.cpu, long.cpu, STEADY - N)}`);
+  }
 }
 rmSync(tmp, { recursive: true, force: true });
 const usMed = median(per);
@@ -140,6 +162,14 @@ ${
     : ''
 }| traced / untraced wall, ${N.toLocaleString('en-US')} requests, alternating pairs: ≤ ${FLOOR.wall.toFixed(2)}× | ${fmt(wallMed, 3)}× | ${range(walls, 3)} | ${pf(wallMed <= FLOOR.wall)} |
 | of the collector's CPU per request, garbage collection (information) | ${fmt(median(gc), 1)} µs | ${range(gc, 1)} | |
+| of it, V8's worker threads: compiling the collector's code as it gets hot, GC helpers (information) | ${fmt(median(workers), 1)} µs | ${range(workers, 1)} | |
+${
+  steady.length
+    ? `| steady state: (CPU for ${STEADY.toLocaleString('en-US')} − CPU for ${N.toLocaleString('en-US')}) / ${(STEADY - N).toLocaleString('en-US')} (information) | ${fmt(median(steady), 1)} µs | ${range(steady, 1)} | |
+| of it, V8's worker threads (information) | ${fmt(median(steadyWorkers), 1)} µs | ${range(steadyWorkers, 1)} | |
+`
+    : ''
+}
 | collector peak RSS, ${N0.toLocaleString('en-US')} requests (information) | ${fmt(median(rss))} MiB | ${range(rss)} | |
 `;
 console.log(body);

@@ -562,6 +562,18 @@ export class TraceBuilder implements UpsertHost {
   }
 
   /**
+   * Forgets what changed since the last takeChanges, for a caller that has nobody to tell (a
+   * Session without a `change` listener: `nettrace run` without a live export). The requests a
+   * connection's new kernel events may change are then not looked for (a walk over the
+   * connection's latest requests, for every connection and batch) unless ChangeLog.onStale listens.
+   */
+  dropChanges(): void {
+    if (this.changes.watchingStale) this.markKernelEvents();
+    this.kernelSince.clear();
+    this.changes.take();
+  }
+
+  /**
    * Drops finished work: every request, dial and DNS/UDP record, and every TCP/TLS record whose
    * connection is closed. Open connections stay so later requests reusing them keep their links.
    * Later upserts of dropped records are ignored. Processes and stats stay.

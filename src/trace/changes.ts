@@ -49,6 +49,15 @@ export class ChangeLog {
     this.onStale?.(traceID);
   }
 
+  /**
+   * Whether anything listens for stale requests (onStale). Without a listener a caller need not
+   * look for them: a connection's kernel metrics come several times a second and would walk every
+   * request the connection ever carried each time (the square of a long run's requests).
+   */
+  get watchingStale(): boolean {
+    return this.onStale !== undefined;
+  }
+
   /** A request's derived fields may read differently though its row need not be sent again. */
   stale(traceID: string): void {
     this.onStale?.(traceID);

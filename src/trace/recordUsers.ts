@@ -216,6 +216,7 @@ export class RecordUsers {
    * diagnosis; the helper's tcpMetrics and conntrack by any request's. `fields` undefined: all.
    */
   stale(target: string, fields?: Record<string, unknown>): void {
+    if (!this.changes.watchingStale) return;
     const users = this.usedBy.get(target);
     if (!users) return;
     const all = !fields || 'tcpMetrics' in fields || 'conntrack' in fields;
