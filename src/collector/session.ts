@@ -195,9 +195,9 @@ export class Session extends EventEmitter<SessionEvents> {
       this.changeTimer = undefined;
     }
     // Nobody to tell (`nettrace run` without a live export): what changed is only forgotten.
-    if (this.listenerCount('change') === 0) return this.builder.dropChanges();
-    const { requests, records, other } = this.builder.takeChanges();
-    if (requests.length === 0 && records.length === 0 && !other) return;
+    const told = this.listenerCount('change') > 0;
+    const { requests, records, other } = this.builder.takeChanges(told);
+    if (!told || (requests.length === 0 && records.length === 0 && !other)) return;
     // The listeners of one change (the panel's batch, the editor's annotations) each ask for the
     // same requests: enriched once, while nothing can change them (the emit is synchronous).
     this.enrichedNow = new Map();

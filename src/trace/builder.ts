@@ -554,23 +554,14 @@ export class TraceBuilder implements UpsertHost {
 
   /**
    * Returns and forgets what changed since the last call: traceIDs of requests whose record (or
-   * whose dial/connection/TLS record) changed, and whether anything else changed.
+   * whose dial/connection/TLS record) changed, and whether anything else changed. `told` false: the
+   * caller tells nobody (a Session without a `change` listener), so the requests a connection's new
+   * kernel events may change are not looked for unless ChangeLog.onStale listens.
    */
-  takeChanges(): TraceChanges {
-    this.markKernelEvents();
-    return this.changes.take();
-  }
-
-  /**
-   * Forgets what changed since the last takeChanges, for a caller that has nobody to tell (a
-   * Session without a `change` listener: `nettrace run` without a live export). The requests a
-   * connection's new kernel events may change are then not looked for (a walk over the
-   * connection's latest requests, for every connection and batch) unless ChangeLog.onStale listens.
-   */
-  dropChanges(): void {
-    if (this.changes.watchingStale) this.markKernelEvents();
+  takeChanges(told = true): TraceChanges {
+    if (told || this.changes.watchingStale) this.markKernelEvents();
     this.kernelSince.clear();
-    this.changes.take();
+    return this.changes.take();
   }
 
   /**

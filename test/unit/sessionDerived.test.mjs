@@ -172,3 +172,32 @@ test('kernel events in batches mark exactly the requests a walk from the newest 
     s.dispose();
   }
 });
+
+test('a session nobody listens to forgets its changes at each interval; ChangeLog.onStale still hears of kernel events', () => {
+  const [s, c] = session();
+  s.apply(c, { type: 'record', kind: 'tcpConns', id: 't1', fields: { connected: true, connectBeginAt: T0, connectEndAt: T0 + 1 } });
+  for (let i = 0; i < 5; i++) s.apply(c, request(i, { tcpConn: 't1', reusedConn: i > 0 }));
+  const conn = s.builder.trace.tcpConns[0].traceID;
+  const list = [{ kind: 'dataIn', at: 35 }];
+  s.builder.kernelEventsAdded(conn, list, 35);
+  // No `change` listener: the interval's flush drops what changed, kernel marks included.
+  s.flushChanges();
+  assert.deepEqual(s.builder.takeChanges(), { requests: [], records: [], other: false });
+  // A listener hears what changes from then on, kernel marks included.
+  const heard = [];
+  s.on('change', (ids) => heard.push(...ids));
+  list.push({ kind: 'dataIn', at: 45 });
+  s.builder.kernelEventsAdded(conn, list, 45);
+  s.flushChanges();
+  assert.ok(heard.includes(s.builder.trace.httpRequests[4].traceID), JSON.stringify(heard));
+  s.removeAllListeners('change');
+  // Without views but with onStale (whatever keeps derived fields between snapshots), the
+  // requests a kernel event may change are still looked for and told.
+  const stale = [];
+  s.builder.changes.onStale = (id) => stale.push(id);
+  list.push({ kind: 'dataIn', at: 46 });
+  s.builder.kernelEventsAdded(conn, list, 46);
+  s.flushChanges();
+  assert.ok(stale.includes(s.builder.trace.httpRequests[4].traceID), JSON.stringify(stale));
+  s.dispose();
+});
