@@ -46,6 +46,7 @@ import {
 import { MAX_PENDING_BLOBS, MAX_STACKS } from './wire';
 import { addLoopBlock, droppedLoopBlocks } from './loopBlocked';
 import { normalizeRecord } from './normalize';
+import { newRecordObject } from './recordObject';
 import { markIncomplete, unmarkFinished } from './incomplete';
 import { markRestart, processInfoOf } from './processes';
 import { roundMs } from './timings';
@@ -364,13 +365,15 @@ export class TraceBuilder implements UpsertHost {
       return;
     }
     if (!record) {
-      // The first upsert's fields object becomes the record. JSON.parse made it with fast
-      // properties; copying it key by key would add 20-odd properties through keyed stores, and
-      // V8 turns an object that grows that way past a dozen out-of-object properties into a
-      // slow dictionary-mode object (every later read, merge and save of it pays). Times and
-      // references are converted in place; the builder owns the messages it is given.
-      record = f as AnyRecord;
-      for (const key in record) this.fields.convertField(state, record, key, record[key]);
+      // The first upsert's fields, converted in place (the builder owns the messages it is given),
+      // go into an object with room for a record's fields inside it (recordObject.ts): plain
+      // stores, each a slot of its own (`__proto__`, from a JSON line, as an own field).
+      for (const key in f) this.fields.convertField(state, f as AnyRecord, key, f[key]);
+      record = newRecordObject(recordKind) as AnyRecord;
+      for (const key in f) {
+        if (key === '__proto__') setField(record, key, f[key]);
+        else record[key] = f[key];
+      }
       record.traceID = traceID;
       if (state.pid !== undefined) record.pid = state.pid;
       if (recordKind === 'httpRequests' && state.process?.restart) record.restart = state.process.restart;
