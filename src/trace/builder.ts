@@ -365,9 +365,8 @@ export class TraceBuilder implements UpsertHost {
       return;
     }
     if (!record) {
-      // The first upsert's fields, converted in place (the builder owns the messages it is given),
-      // go into an object with room for a record's fields inside it (recordObject.ts): plain
-      // stores, each a slot of its own (`__proto__`, from a JSON line, as an own field).
+      // The first upsert's fields, converted in place (the builder owns its messages), go into an
+      // object with room for them inside it (recordObject.ts; `__proto__` as an own field).
       for (const key in f) this.fields.convertField(state, f as AnyRecord, key, f[key]);
       record = newRecordObject(recordKind) as AnyRecord;
       for (const key in f) {
