@@ -5,8 +5,8 @@
  * A record is made by adding its fields one by one to an object. V8 keeps only the properties an
  * object was made with inside it; every property added past those goes to a separate property
  * array, which is copied into a larger one every few properties — a request (20-odd fields)
- * left about half a kilobyte of such copies to the garbage collector and kept the last array,
- * with its header and spare slots, as long as the trace. An object made by a constructor instead
+ * left the smaller copies to the garbage collector and kept the last array, with its header and
+ * spare slots, as long as the trace. An object made by a constructor instead
  * gets as many slots inside it as V8 expects the constructor's objects to have: its estimate
  * from the `this.x = …` assignments in the constructor's body, cut down to the largest object
  * made by the time V8 stops watching (in-object slack tracking, after the first few objects).

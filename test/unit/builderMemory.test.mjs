@@ -6,6 +6,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const corePath = fileURLToPath(new URL('../../dist/core.cjs', import.meta.url));
@@ -83,6 +86,69 @@ test("a field named __proto__ is the record's own field, not its prototype", () 
   assert.equal(Object.getPrototypeOf(r), Object.prototype);
   assert.equal(r.polluted, undefined);
   assert.equal({}.polluted, undefined);
+});
+
+test("a first upsert's __proto__ field is the new record's own field; records stay plain objects", () => {
+  const b = newBuilder();
+  const c = b.openConnection();
+  b.apply(c, JSON.parse('{"type":"record","kind":"httpRequests","id":"r1","fields":{"reqMethod":"GET","__proto__":{"polluted":true}}}'));
+  b.apply(c, { type: 'record', kind: 'tcpConns', id: 'c1', fields: { connected: true } });
+  const [r] = b.trace.httpRequests;
+  assert.equal(Object.getPrototypeOf(r), Object.prototype);
+  assert.equal(Object.getPrototypeOf(b.trace.tcpConns[0]), Object.prototype);
+  assert.deepEqual(Object.getOwnPropertyDescriptor(r, '__proto__')?.value, { polluted: true });
+  assert.equal(r.polluted, undefined);
+  assert.deepEqual(Object.keys(r).slice(0, 3), ['reqMethod', '__proto__', 'traceID'], 'fields in the order sent');
+});
+
+test("a completed request's fields are all inside the record object (src/trace/recordObject.ts)", () => {
+  // In a heap snapshot an object whose fields outgrew the object points to a property array.
+  const program = `
+    const { TraceBuilder } = require(${JSON.stringify(corePath)});
+    const v8 = require('node:v8');
+    const b = new TraceBuilder({ description: 't', beginAt: new Date(0) });
+    const c = b.openConnection();
+    b.apply(c, { type: 'hello', pid: 1, threadId: 0, startAt: 1 });
+    for (let i = 0; i < 20; i++) {
+      const f = {};
+      for (const [k, v] of Object.entries({ client: 'http', reqMethod: 'GET', reqURL: 'http://a/', protoMajor: 1, protoMinor: 1, reqStartAt: 2, reusedConn: i > 0, reqHeaders: [['a', 'b']], tcpConn: 'c1' })) f[k] = v;
+      b.apply(c, { type: 'record', kind: 'httpRequests', id: 'r' + i, fields: f });
+      b.apply(c, { type: 'record', kind: 'httpRequests', id: 'r' + i, fields: { reqSentAt: 3, respRecvAt: 4, respStatusCode: 200, respStatusText: 'OK', respHeaders: [['c', 'd']] } });
+      b.apply(c, { type: 'record', kind: 'httpRequests', id: 'r' + i, fields: { respContentLen: 5, respDoneAt: 6 } });
+    }
+    globalThis.kept = b;
+    const s = JSON.parse(require('node:fs').readFileSync(v8.writeHeapSnapshot(process.argv[1])));
+    const nf = s.snapshot.meta.node_fields, ef = s.snapshot.meta.edge_fields;
+    const NT = s.snapshot.meta.node_types[0], ET = s.snapshot.meta.edge_types[0];
+    let e = 0, records = 0, withArray = 0;
+    const fields = Object.keys(b.trace.httpRequests[19]).length;
+    for (let i = 0; i < s.nodes.length; i += nf.length) {
+      const n = s.nodes[i + nf.indexOf('edge_count')];
+      let isRecord = false, array = false;
+      for (let k = 0; k < n; k++, e += ef.length) {
+        const type = ET[s.edges[e + ef.indexOf('type')]];
+        const name = s.strings[s.edges[e + ef.indexOf('name_or_index')]];
+        const to = s.edges[e + ef.indexOf('to_node')];
+        if (type === 'property' && name === 'traceID' && NT[s.nodes[to + nf.indexOf('type')]] === 'string') isRecord = true;
+        if (s.strings[s.nodes[to + nf.indexOf('name')]] === 'system / PropertyArray') array = true;
+      }
+      if (!isRecord) continue;
+      records++;
+      if (array) withArray++;
+    }
+    console.log(JSON.stringify({ records, withArray, fields }));
+  `;
+  const dir = mkdtempSync(join(tmpdir(), 'nettrace-heap-'));
+  try {
+    const r = spawnSync(process.execPath, ['-e', program, join(dir, 'h.heapsnapshot')], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    const got = JSON.parse(r.stdout.trim());
+    assert.equal(got.records, 20, r.stdout);
+    assert.ok(got.fields >= 19, r.stdout);
+    assert.equal(got.withArray, 0, `records with a separate property array: ${r.stdout}`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('requests updated field by field keep fast properties (not V8 dictionaries)', () => {
