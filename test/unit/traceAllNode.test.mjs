@@ -548,6 +548,12 @@ test('attach: when the session ends, the preload is taken out of the process thr
       ['/while-attached'],
     );
     assert.doesNotMatch(out, /no hook left/, 'hooked while attached');
+    // The program's request can reach the trace before this fake debugger hands the load's answer
+    // back (it polls the program's output): the session ends once the extension has the answer,
+    // as a user's would, or there is no process on record to detach yet.
+    const loaded = () => t.logs.some((l) => l.includes(`${key}: preload loaded into pid ${program.pid} `));
+    for (const deadline = Date.now() + 5000; !loaded() && Date.now() < deadline;) await new Promise((r) => setTimeout(r, 10));
+    assert.ok(loaded(), t.logs.join('\n'));
     vscode.debug.endSession(root); // the debugger detached
     for (const deadline = Date.now() + 5000; !out.includes('no hook left') && Date.now() < deadline;)
       await new Promise((r) => setTimeout(r, 50));
