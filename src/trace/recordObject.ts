@@ -18,9 +18,9 @@
 import type { RecordKind } from './types';
 
 /** In-object fields of a request record: what a completed request has (20–23 in the realistic mix). */
-export const REQUEST_SLOTS = 22;
+const REQUEST_SLOTS = 22;
 /** In-object fields of any other record (connections, dials, TLS tunnels: 10–14). */
-export const OTHER_SLOTS = 14;
+const OTHER_SLOTS = 14;
 
 /** Never set: the constructors' assignments only tell V8 how many fields to expect. */
 const SIZING = { on: false };
