@@ -11,7 +11,10 @@
 //   start-up and the fixed part of writing the file taken out. Median of BENCH_RUNS (5) pairs.
 //   Floor ≤ 20 µs.
 //   Wall: the same 9,000-request run traced (`nettrace run`) and untraced (plain node), in
-//   alternating pairs on the same two cores; median of the pairs' ratios. Floor ≤ 1.10×.
+//   alternating pairs on the same two cores; median of the pairs' ratios. Floor ≤ 1.10×. Each
+//   pair also runs the program with the preload alone, its events read and dropped by a socket of
+//   this process (no collector), for the wall's share no collector work can win back; and each run's
+//   program reports its own CPU to its exit.
 //   Memory: the collector's peak RSS over the 1,000-request run, for information (bench/memory.mjs
 //   holds the 100,000-request floor).
 //
@@ -31,7 +34,20 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { QUICK, appsDir, fmt, machine, machineLine, median, root, runNode, startWorkload, writeSection } from './lib/common.mjs';
+import { createServer } from 'node:net';
+import {
+  QUICK,
+  appsDir,
+  fmt,
+  machine,
+  machineLine,
+  median,
+  nodeOptions,
+  root,
+  runNode,
+  startWorkload,
+  writeSection,
+} from './lib/common.mjs';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? (QUICK ? 1 : 5));
 const N = Number(process.env.BENCH_N ?? (QUICK ? 3000 : 9000));
@@ -46,38 +62,50 @@ const BASELINE = process.env.BENCH_BASELINE;
 const RUN_ARGS = (process.env.BENCH_RUN_ARGS ?? '').split(' ').filter(Boolean);
 const tmp = mkdtempSync(join(os.tmpdir(), 'nettrace-collector-bench-'));
 
+// The preload alone: the program traced as under `nettrace run`, its events read and dropped by
+// this process (no collector), so the wall's share that no collector work can win back shows.
+let sinkBytes = 0;
+const sinkServer = createServer((s) => s.on('data', (d) => (sinkBytes += d.length)));
+const sinkPath = join(tmp, 'sink.sock');
+await new Promise((r) => sinkServer.listen(sinkPath, r));
+const sinkEnv = { NODE_OPTIONS: nodeOptions([join(root, 'dist', 'preload.cjs')]), NETTRACE_CONFIG: JSON.stringify({ ipcPath: sinkPath }) };
+
 const m = machine();
 const started = performance.now();
 /** One run of `requests` requests; traced through the CLI unless `untraced`. */
-async function run(requests, { untraced = false, profile = false, cliPath = cli } = {}) {
+async function run(requests, { untraced = false, sink = false, profile = false, cliPath = cli } = {}) {
   const w = await startWorkload('mixed', { requests, warmup: 0 });
   try {
     const cpuOut = join(tmp, `cpu-${requests}.json`);
-    const args = untraced
-      ? w.args()
-      : [
-          '-r',
-          join(appsDir, 'cpu-at-exit.cjs'),
-          ...(profile ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE}`] : []),
-          cliPath,
-          'run',
-          ...RUN_ARGS,
-          '--out',
-          join(tmp, 'trace.json'),
-          '--',
-          process.execPath,
-          ...w.args(),
-        ];
+    const args =
+      untraced || sink
+        ? w.args()
+        : [
+            '-r',
+            join(appsDir, 'cpu-at-exit.cjs'),
+            ...(profile ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE}`] : []),
+            cliPath,
+            'run',
+            ...RUN_ARGS,
+            '--out',
+            join(tmp, 'trace.json'),
+            '--',
+            process.execPath,
+            ...w.args(),
+          ];
     const t0 = performance.now();
-    const r = await runNode(args, { env: { ...w.env, BENCH_CPU_OUT: cpuOut } }).done;
+    const env = { ...w.env, BENCH_CPU_OUT: cpuOut, ...(sink ? sinkEnv : {}) };
+    const r = await runNode(args, { env }).done;
     const wallMs = performance.now() - t0;
     if (r.code !== 0) throw new Error(`run failed (${r.code}): ${r.stderr.slice(-2000)}`);
     const client = r.lines.find((l) => l.ms !== undefined);
-    if (untraced) return { wallMs, client };
+    // The program's own CPU from the start of its timed part to its exit (bench/apps/client.mjs).
+    const clientCpuMs = r.lines.find((l) => l.cpuToExitMs !== undefined)?.cpuToExitMs;
+    if (untraced || sink) return { wallMs, client, clientCpuMs };
     const cpu = JSON.parse(readFileSync(cpuOut, 'utf8'));
     const trace = JSON.parse(readFileSync(join(tmp, 'trace.json'), 'utf8'));
     if (trace.httpRequests.length !== requests) throw new Error(`trace has ${trace.httpRequests.length} requests, expected ${requests}`);
-    return { wallMs, client, cpu };
+    return { wallMs, client, clientCpuMs, cpu };
   } finally {
     await w.server.stop();
   }
@@ -105,15 +133,27 @@ const gc = [];
 const workers = [];
 const steady = [];
 const steadyWorkers = [];
+const sinkWalls = [];
+/** The program's CPU per request (µs), untraced, preload into the sink, under `nettrace run`. */
+const clientCpu = { untraced: [], sink: [], traced: [] };
 for (let i = 0; i < RUNS; i++) {
   const small = await run(N0);
   // Alternate which of the pair goes first, so a drift of the machine's load favours neither.
-  const pair = i % 2 ? [await run(N, { untraced: true }), await run(N, { profile: !!PROFILE })] : [null, null];
+  const pair =
+    i % 2 ? [await run(N, { untraced: true }), await run(N, { sink: true }), await run(N, { profile: !!PROFILE })] : [null, null, null];
   if (i % 2 === 0) {
-    pair[1] = await run(N, { profile: !!PROFILE });
+    pair[2] = await run(N, { profile: !!PROFILE });
+    pair[1] = await run(N, { sink: true });
     pair[0] = await run(N, { untraced: true });
   }
-  const [bare, big] = pair;
+  const [bare, sunk, big] = pair;
+  sinkWalls.push(sunk.wallMs / bare.wallMs);
+  for (const [k, r] of [
+    ['untraced', bare],
+    ['sink', sunk],
+    ['traced', big],
+  ])
+    clientCpu[k].push((r.clientCpuMs * 1000) / N);
   const us = (big.cpu.cpuUs - small.cpu.cpuUs) / (N - N0);
   per.push(us);
   if (BASELINE) {
@@ -127,7 +167,10 @@ for (let i = 0; i < RUNS; i++) {
   rss.push(small.cpu.maxRssKiB / 1024);
   gc.push(((big.cpu.gcMs - small.cpu.gcMs) * 1000) / (N - N0));
   console.log(
-    `run ${i + 1}/${RUNS}: collector ${fmt(us, 1)} µs/req (CPU ${fmt(small.cpu.cpuUs / 1000)} ms for ${N0}, ${fmt(big.cpu.cpuUs / 1000)} ms for ${N}; GC ${fmt(gc.at(-1), 1)} µs/req); wall ${fmt(bare.wallMs)} → ${fmt(big.wallMs)} ms = ${fmt(walls.at(-1), 3)}×`,
+    `run ${i + 1}/${RUNS}: collector ${fmt(us, 1)} µs/req (CPU ${fmt(small.cpu.cpuUs / 1000)} ms for ${N0}, ${fmt(big.cpu.cpuUs / 1000)} ms for ${N}; GC ${fmt(gc.at(-1), 1)} µs/req); wall ${fmt(bare.wallMs)} → ${fmt(big.wallMs)} ms = ${fmt(walls.at(-1), 3)}× (preload into a sink ${fmt(sunk.wallMs)} ms = ${fmt(sinkWalls.at(-1), 3)}×)`,
+  );
+  console.log(
+    `  the program's CPU per request: untraced ${fmt(clientCpu.untraced.at(-1), 1)}, preload into a sink ${fmt(clientCpu.sink.at(-1), 1)}, nettrace run ${fmt(clientCpu.traced.at(-1), 1)} µs`,
   );
   console.log(`  per request: ${split(small.cpu, big.cpu)}`);
   workers.push(workersPer(small.cpu, big.cpu, N - N0));
@@ -138,7 +181,9 @@ for (let i = 0; i < RUNS; i++) {
     console.log(`  steady, ${N} → ${STEADY}: ${fmt(steady.at(-1), 1)} µs/req; ${split(big.cpu, long.cpu, STEADY - N)}`);
   }
 }
+sinkServer.close();
 rmSync(tmp, { recursive: true, force: true });
+if (sinkBytes === 0) throw new Error('the sink received nothing: the preload runs were not traced');
 const usMed = median(per);
 const wallMed = median(walls);
 const pf = (ok) => (ok ? 'pass' : 'FAIL');
@@ -161,6 +206,8 @@ ${
 `
     : ''
 }| traced / untraced wall, ${N.toLocaleString('en-US')} requests, alternating pairs: ≤ ${FLOOR.wall.toFixed(2)}× | ${fmt(wallMed, 3)}× | ${range(walls, 3)} | ${pf(wallMed <= FLOOR.wall)} |
+| of it, the preload alone: the program traced, its events read and dropped by a sink instead of a collector, same pairs (information: the part no collector work can win back) | ${fmt(median(sinkWalls), 3)}× | ${range(sinkWalls, 3)} | |
+| the program's own CPU per request, to its exit: untraced / preload into a sink / \`nettrace run\` (information) | ${fmt(median(clientCpu.untraced), 1)} / ${fmt(median(clientCpu.sink), 1)} / ${fmt(median(clientCpu.traced), 1)} µs | | |
 | of the collector's CPU per request, garbage collection (information) | ${fmt(median(gc), 1)} µs | ${range(gc, 1)} | |
 | of it, V8's worker threads: compiling the collector's code as it gets hot, GC helpers (information) | ${fmt(median(workers), 1)} µs | ${range(workers, 1)} | |
 ${
