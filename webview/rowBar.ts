@@ -22,7 +22,7 @@ export const MAX_KERNEL_MARKS = 6;
 export interface RowBar {
   el: HTMLDivElement;
   segs: HTMLDivElement[];
-  /** The event loop's blocked parts drawn over the wait and receive segments. */
+  /** The event loop's blocked parts drawn over the segments of the phases they delayed. */
   loops: HTMLDivElement[];
   /** Kernel event ticks. */
   marks: HTMLDivElement[];

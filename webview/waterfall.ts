@@ -17,7 +17,7 @@ import {
   type Phase as HarPhase,
 } from '../src/trace/timings';
 
-import { mainStretch } from '../src/trace/loopBlocked';
+import { EARLY_LOOP_PHASES, loopBlockedTotal, mainStretch } from '../src/trace/loopBlocked';
 
 export { isFailed, PHASES, totalTime } from '../src/trace/timings';
 
@@ -113,20 +113,23 @@ export interface Axis {
 export const MAX_LOOP_SEGMENTS = 3;
 
 /**
- * Where the request's event loop was blocked (`loopBlocked`) inside its drawn `wait` and
- * `receive` segments: each listed stretch cut to the phase's own time window
- * (`reqSentAt` + wait, `respRecvAt` + receive) and placed at the same offset in the phase's
- * segment of `segments` (requestSegments), so the part is drawn inside the phase it delayed. The
- * longest MAX_LOOP_SEGMENTS parts, in time order.
+ * Where the request's event loop was blocked (`loopBlocked`) inside its drawn segments: each
+ * listed stretch cut to the phase's own time window (`reqSentAt` + wait, `respRecvAt` + receive;
+ * a phase before the send where the trace gives it a share, its drawn segment, as loopBlockedOf
+ * counts it) and placed at the same offset in the phase's segment of `segments`
+ * (requestSegments), so the part is drawn inside the phase it delayed. The longest
+ * MAX_LOOP_SEGMENTS parts, in time order.
  */
 export function loopBlockedSegments(req: HttpRequest, segments: readonly Segment[]): Segment[] {
   const lb = req.loopBlocked;
   const t = req.timings;
   if (!lb || !t || !Array.isArray(lb.stretches)) return [];
-  const windows: Array<[Phase, number | undefined, number]> = [
-    ['wait', req.reqSentAt, t.wait],
-    ['receive', req.respRecvAt, t.receive],
-  ];
+  const windows: Array<[Phase, number | undefined, number]> = [];
+  for (const p of EARLY_LOOP_PHASES) {
+    const seg = lb[p] ? segments.find((s) => s.phase === p) : undefined;
+    if (seg) windows.push([p, seg.start, seg.end - seg.start]);
+  }
+  windows.push(['wait', req.reqSentAt, t.wait], ['receive', req.respRecvAt, t.receive]);
   const out: Segment[] = [];
   for (const [phase, from, ms] of windows) {
     const seg = segments.find((s) => s.phase === phase);
@@ -160,7 +163,7 @@ export const LOOP_NOTE_MIN_MS = 5;
 export function loopBlockedText(req: HttpRequest): string | undefined {
   const lb = req.loopBlocked;
   if (!lb) return undefined;
-  const ms = (lb.wait ?? 0) + (lb.receive ?? 0);
+  const ms = loopBlockedTotal(lb);
   if (!(ms >= LOOP_NOTE_MIN_MS)) return undefined;
   const main = mainStretch(req, lb);
   const more = lb.stretches.length + (lb.moreStretches ?? 0) - 1;

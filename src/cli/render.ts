@@ -316,9 +316,9 @@ function wrapParts(text: string, sep: string, indent: number, width: number): st
 
 /**
  * The phase line under a request: "d dns 6.0 · c connect 10.0 · s tls 18.0 · ░ wait 22.0 ms",
- * each phase it spent time in with its duration (`connect` without its TLS part); a `wait` or
- * `receive` during which the program's event loop was blocked says for how long of it
- * ("░ wait 480.0 (loop blocked 350.0)", `loopBlocked`).
+ * each phase it spent time in with its duration (`connect` without its TLS part); a phase during
+ * which the program's event loop was blocked says for how long of it ("░ wait 480.0 (loop
+ * blocked 350.0)", `loopBlocked`).
  */
 export function phaseLine(req: HttpRequest, color: boolean): string | undefined {
   const t = req.timings;
@@ -327,7 +327,7 @@ export function phaseLine(req: HttpRequest, color: boolean): string | undefined 
   for (const s of phaseSegments(0, t)) {
     const ms = s.endAt - s.beginAt;
     if (ms < MIN_PHASE_MS) continue;
-    const blocked = s.phase === 'wait' || s.phase === 'receive' ? (req.loopBlocked?.[s.phase] ?? 0) : 0;
+    const blocked = req.loopBlocked?.[s.phase] ?? 0;
     const loop = blocked >= MIN_PHASE_MS ? ` (loop blocked ${blocked.toFixed(1)})` : '';
     parts.push(`${paint(PHASE_CHARS[s.phase], PHASE_COLORS[s.phase], color)} ${PHASE_LABELS[s.phase]} ${ms.toFixed(1)}${loop}`);
   }

@@ -8,7 +8,7 @@
 
 import { dnsStory } from './dnsStory';
 import { http2ErrorName } from './http2Errors';
-import { formatMs, incompleteWhy, plural } from './sentence';
+import { formatMs, incompleteWhy, PHASE_NAMES, plural } from './sentence';
 import {
   computeTimings,
   DEFAULT_SLOW_THRESHOLD_MS,
@@ -20,7 +20,7 @@ import {
   type Phase,
   type RequestContext,
 } from './timings';
-import { mainStretch } from './loopBlocked';
+import { diagnoseLoopBlocked, LOOP_BLOCKED_MIN_MS } from './loopDiagnosis';
 import { icmpText, kernelStory, kernelWaitStory, requestKernelEvents, synStory } from './kernel';
 import { explainTlsError } from './tlsErrors';
 import type { ConnectAttempt, DnsQuery, HttpRequest, Timings } from './types';
@@ -73,16 +73,6 @@ const ATTEMPT_REASONS: Record<string, string> = {
   EHOSTUNREACH: 'were unreachable',
   ENETUNREACH: 'had no route',
   EADDRNOTAVAIL: 'were not available',
-};
-
-const PHASE_NAMES: Record<Phase, string> = {
-  blocked: 'wait for a free connection',
-  dns: 'DNS lookup',
-  connect: 'TCP connect',
-  ssl: 'TLS handshake',
-  send: 'request upload',
-  wait: "server's first-byte wait",
-  receive: 'response body download',
 };
 
 const STATUS_TEXT: Record<number, string> = {
@@ -462,38 +452,7 @@ function diagnoseSlow(ctx: DiagnosisContext, t: Timings, threshold: number): str
   return `${pct}% of the time was the ${name} (${formatMs(worstMs)} ms of ${formatMs(total)} ms)${evidence ? `: ${evidence}` : ''}`;
 }
 
-// ---- the program's own share ----
-
-/** A request's event-loop share is named when it is at least this long (ms)… */
-export const LOOP_BLOCKED_MIN_MS = 50;
-/** …and at least this share of the request's total time. */
-export const LOOP_BLOCKED_MIN_SHARE = 0.3;
-
-/**
- * "of 480 ms waiting, the event loop was blocked for 350 ms — the response had to wait for the
- * program; blocked 120–470 ms into the trace", when the request's `loopBlocked` share is large
- * (LOOP_BLOCKED_MIN_MS and LOOP_BLOCKED_MIN_SHARE of its total), whatever its total.
- */
-export function diagnoseLoopBlocked(req: HttpRequest, t: Timings): string | undefined {
-  const lb = req.loopBlocked;
-  if (!lb) return undefined;
-  const blocked = lb.wait + lb.receive;
-  const total = totalTime(t);
-  if (blocked < LOOP_BLOCKED_MIN_MS || total <= 0 || blocked < LOOP_BLOCKED_MIN_SHARE * total) return undefined;
-  const inWait = lb.wait >= lb.receive;
-  let s = inWait
-    ? `of ${formatMs(Math.max(t.wait, lb.wait))} ms waiting, the event loop was blocked for ${formatMs(lb.wait)} ms — the response had to wait for the program`
-    : `of ${formatMs(Math.max(t.receive, lb.receive))} ms receiving the body, the event loop was blocked for ${formatMs(lb.receive)} ms — the body had to wait for the program`;
-  const other = inWait ? lb.receive : lb.wait;
-  if (other >= 1) s += ` (and for ${formatMs(other)} ms ${inWait ? 'of the body download' : 'of the wait'})`;
-  const main = mainStretch(req, lb);
-  if (main) {
-    const count = lb.stretches.length + (lb.moreStretches ?? 0);
-    s += `; blocked ${formatMs(main.beginAt)}–${formatMs(main.endAt)} ms into the trace`;
-    if (count > 1) s += ` (the largest part of ${count} stretches)`;
-  }
-  return s;
-}
+export { diagnoseLoopBlocked, LOOP_BLOCKED_MIN_MS, LOOP_BLOCKED_MIN_SHARE } from './loopDiagnosis';
 
 // ---- entry point ----
 

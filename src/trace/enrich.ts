@@ -7,7 +7,7 @@
 import { diagnose, type DiagnosisContext, type DiagnosisOptions } from './diagnosis';
 import { loopBlockedOf, loopBlocksByThread, threadKey } from './loopBlocked';
 import { kernelTimingsOf } from './kernel';
-import { computeTimings } from './timings';
+import { computeTimings, phaseSegments, requestStartAt } from './timings';
 import type { Dial, DnsQuery, HttpRequest, LoopBlock, TcpConn, TlsTunnel, Trace } from './types';
 
 /** O(1) lookups of the records requests reference. */
@@ -120,7 +120,9 @@ export function enrichRequest(request: HttpRequest, index: RecordIndex, options:
   const kernel = kernelTimingsOf(request, ctx.tcpConn);
   if (kernel) out.kernelTimings = kernel;
   else delete out.kernelTimings;
-  const blocked = index.loopBlocks && loopBlockedOf(request, index.loopBlocks.get(threadKey(request.pid, request.threadId)));
+  const blocks = index.loopBlocks?.get(threadKey(request.pid, request.threadId));
+  const start = blocks && requestStartAt(ctx);
+  const blocked = blocks && loopBlockedOf(request, blocks, start !== undefined ? phaseSegments(start, timings) : undefined);
   if (blocked) out.loopBlocked = blocked;
   else delete out.loopBlocked;
   const diagnosis = diagnose({ ...ctx, request: out }, timings, options);

@@ -1,13 +1,13 @@
 /**
  * The event loop's share of a request (`loopBlocked`, docs/trace-format.md): the thread's blocked
  * stretches (`processes[].loopBlocks`, measured by the preload's src/preload/loopLag.ts) laid
- * against the request's `wait` (request sent → response head) and `receive` (head → body done)
- * phases, with the same phase ends computeTimings() uses. A stretch inside `wait` is time the
- * response could not be read because the program held its thread: the server's share is the
- * rest. Pure and free of Node APIs: the panel bundles it.
+ * against the request's phases, with the same phase ends computeTimings() uses. A stretch inside
+ * `wait` is time the response could not be read because the program held its thread: the
+ * server's share is the rest; one inside `connect` is time the connection, made or not, could not
+ * be seen. Pure and free of Node APIs: the panel bundles it.
  */
 
-import { failedAt, roundMs } from './timings';
+import { failedAt, roundMs, type PhaseSegment } from './timings';
 import type { HttpRequest, LoopBlock, LoopBlocked, ProcessInfo } from './types';
 import { MAX_LOOP_BLOCKS } from './wire';
 
@@ -94,37 +94,65 @@ function overlap(a: number, b: number, c: number, d: number): number {
   return Math.max(0, Math.min(b, d) - Math.max(a, c));
 }
 
+/** The phases before a request is sent, in the order loopBlockedOf lists their shares. */
+export const EARLY_LOOP_PHASES = ['blocked', 'dns', 'connect', 'ssl', 'send'] as const;
+
+/** One of EARLY_LOOP_PHASES. */
+export type EarlyLoopPhase = (typeof EARLY_LOOP_PHASES)[number];
+
 /**
- * The request's `loopBlocked`, or undefined when no stretch of its thread overlaps its `wait` or
- * `receive` phase (or either phase has no end yet: still pending). `blocks`: the thread's valid
- * stretches (validLoopBlocks), sorted by begin.
+ * The request's `loopBlocked`, or undefined when no stretch of its thread overlaps one of its
+ * phases (or the request is still pending). `blocks`: the thread's valid stretches
+ * (validLoopBlocks), sorted by begin. `wait` and `receive` are the request's own times
+ * (`reqSentAt` → `respRecvAt` → `respDoneAt`, a failure ending the phase it failed in); the phases
+ * before the send are `segments` (phaseSegments of the request's timings, as the waterfall draws
+ * them), when given: a connection made, a name resolved or a handshake finished while the program
+ * held its thread was seen only when the thread was free, so that part of the phase is the
+ * program's too.
  */
-export function loopBlockedOf(req: HttpRequest, blocks: readonly LoopBlock[] | undefined): LoopBlocked | undefined {
-  if (!blocks || blocks.length === 0 || req.reqSentAt === undefined) return undefined;
+export function loopBlockedOf(
+  req: HttpRequest,
+  blocks: readonly LoopBlock[] | undefined,
+  segments: readonly PhaseSegment[] = [],
+): LoopBlocked | undefined {
+  if (!blocks || blocks.length === 0) return undefined;
   const errorAt = failedAt(req);
   const waitFrom = req.reqSentAt;
-  const waitTo = req.respRecvAt ?? errorAt;
+  const waitTo = waitFrom !== undefined ? (req.respRecvAt ?? errorAt) : undefined;
   const recvFrom = req.respRecvAt;
   const recvTo = recvFrom !== undefined ? (req.respDoneAt ?? errorAt) : undefined;
-  const to = recvTo ?? waitTo;
+  // A request that failed before it was sent ends at its failure; one still on its way has no share yet.
+  const to = recvTo ?? waitTo ?? (waitFrom === undefined ? errorAt : undefined);
   if (to === undefined) return undefined;
+  const early = segments.filter((s) => (EARLY_LOOP_PHASES as readonly string[]).includes(s.phase) && s.endAt > s.beginAt);
+  const from = Math.min(early[0]?.beginAt ?? Infinity, waitFrom ?? Infinity);
+  if (from === Infinity) return undefined;
   // Stretches are sorted by begin and do not overlap one another (one thread, one sampler): the
-  // first that may reach the request ends after waitFrom; start the scan a little before it.
+  // first that may reach the request ends after `from`; start the scan a little before it.
   let lo = 0;
   let hi = blocks.length;
   while (lo < hi) {
     const mid = (lo + hi) >> 1;
-    if (blocks[mid].beginAt < waitFrom) lo = mid + 1;
+    if (blocks[mid].beginAt < from) lo = mid + 1;
     else hi = mid;
   }
+  const before: Partial<Record<EarlyLoopPhase, number>> = {};
   let wait = 0;
   let receive = 0;
   const hits: LoopBlock[] = [];
   for (let i = Math.max(0, lo - 1); i < blocks.length && blocks[i].beginAt < to; i++) {
     const b = blocks[i];
-    const w = waitTo !== undefined ? overlap(b.beginAt, b.endAt, waitFrom, waitTo) : 0;
+    let any = false;
+    for (const s of early) {
+      const ms = overlap(b.beginAt, b.endAt, s.beginAt, s.endAt);
+      if (ms <= 0) continue;
+      const phase = s.phase as EarlyLoopPhase;
+      before[phase] = (before[phase] ?? 0) + ms;
+      any = true;
+    }
+    const w = waitFrom !== undefined && waitTo !== undefined ? overlap(b.beginAt, b.endAt, waitFrom, waitTo) : 0;
     const r = recvFrom !== undefined && recvTo !== undefined ? overlap(b.beginAt, b.endAt, recvFrom, recvTo) : 0;
-    if (w <= 0 && r <= 0) continue;
+    if (w <= 0 && r <= 0 && !any) continue;
     wait += w;
     receive += r;
     hits.push(b);
@@ -140,21 +168,33 @@ export function loopBlockedOf(req: HttpRequest, blocks: readonly LoopBlock[] | u
     );
     stretches = hits.filter((b) => longest.has(b));
   }
-  const out: LoopBlocked = {
-    wait: roundMs(wait),
-    receive: roundMs(receive),
-    stretches: stretches.map((b) => ({ beginAt: b.beginAt, endAt: b.endAt })),
-  };
+  // The phases in the order they happened, then the stretches (a saved file reads better).
+  const out = {} as LoopBlocked;
+  for (const p of EARLY_LOOP_PHASES) {
+    const ms = roundMs(before[p] ?? 0);
+    if (ms > 0) out[p] = ms;
+  }
+  out.wait = roundMs(wait);
+  out.receive = roundMs(receive);
+  out.stretches = stretches.map((b) => ({ beginAt: b.beginAt, endAt: b.endAt }));
   if (hits.length > stretches.length) out.moreStretches = hits.length - stretches.length;
   return out;
 }
 
+/** How long the loop was blocked in all of a request's phases (`loopBlocked`). */
+export function loopBlockedTotal(lb: LoopBlocked): number {
+  let ms = (lb.wait ?? 0) + (lb.receive ?? 0);
+  for (const p of EARLY_LOOP_PHASES) ms += lb[p] ?? 0;
+  return ms;
+}
+
 /**
- * The stretch of a request's `loopBlocked` that took most of its wait and receive phases (the one
- * to look for in a CPU profile), by the same phase ends as loopBlockedOf.
+ * The stretch of a request's `loopBlocked` that took most of its phases (the one to look for in a
+ * CPU profile), by the same phase ends as loopBlockedOf.
  */
 export function mainStretch(req: HttpRequest, lb: LoopBlocked): LoopBlock | undefined {
-  const from = req.reqSentAt;
+  // From the request's start when a phase before the send had a share, else from the send.
+  const from = EARLY_LOOP_PHASES.some((p) => lb[p]) ? (req.reqStartAt ?? -Infinity) : req.reqSentAt;
   const to = req.respDoneAt ?? failedAt(req) ?? req.respRecvAt;
   let best: LoopBlock | undefined;
   let bestMs = -1;

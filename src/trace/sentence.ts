@@ -1,4 +1,17 @@
-/** Small text helpers of the diagnosis sentences (diagnosis.ts, dnsStory.ts). */
+/** Small text helpers of the diagnosis sentences (diagnosis.ts, dnsStory.ts, loopDiagnosis.ts). */
+
+import type { Phase } from './timings';
+
+/** Each timing phase as a sentence names it ("the server's first-byte wait"). */
+export const PHASE_NAMES: Record<Phase, string> = {
+  blocked: 'wait for a free connection',
+  dns: 'DNS lookup',
+  connect: 'TCP connect',
+  ssl: 'TLS handshake',
+  send: 'request upload',
+  wait: "server's first-byte wait",
+  receive: 'response body download',
+};
 
 /** Formats milliseconds for a sentence: "0.4", "3", "12", "1250". */
 export function formatMs(ms: number): string {

@@ -441,8 +441,22 @@ export interface ProcessInfo {
 
 /** A stretch during which a thread's event loop was blocked (ProcessInfo.loopBlocks, LoopBlocked.stretches). */
 export type LoopBlock = { beginAt: number; endAt: number };
-/** Derived (like `timings`): how long the event loop was blocked in a request's wait and receive phases, and by which stretches. */
-export type LoopBlocked = { wait: number; receive: number; stretches: LoopBlock[]; moreStretches?: number };
+/**
+ * Derived (like `timings`): how long the event loop was blocked in each phase of a request, and by
+ * which stretches. `wait` and `receive` are always there; a phase before the request was sent only
+ * when the loop was blocked in it.
+ */
+export type LoopBlocked = {
+  blocked?: number;
+  dns?: number;
+  connect?: number;
+  ssl?: number;
+  send?: number;
+  wait: number;
+  receive: number;
+  stretches: LoopBlock[];
+  moreStretches?: number;
+};
 
 /**
  * The privileged helper's part of a trace (`stats.helper`): how it ran, which of its features were off and why, and its counters. Absent in

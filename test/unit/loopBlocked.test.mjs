@@ -219,3 +219,98 @@ test('diagnose() without loopBlocked is unchanged', () => {
   const r = req('req-1', 0, 100, 1);
   assert.equal(diagnose({ request: r }), undefined);
 });
+
+/** A request on a new TLS connection: called at 0, dial 2, TCP connected at `tcp`, TLS done at `tls`, sent 1 ms later, head 40 ms after, body 1 ms. */
+function newConnTrace(tcp, tls, loopBlocks) {
+  const sent = tls + 1;
+  const r = {
+    ...req('req-1', sent, 40, 1),
+    reqStartAt: 0,
+    reusedConn: false,
+    dial: 'dial-1',
+    tcpConn: 'tcp-1',
+    tlsTunnel: 'tls-1',
+    reqURL: 'https://h.test/x',
+  };
+  const trace = traceWith([r], loopBlocks);
+  trace.dials = [
+    {
+      traceID: 'dial-1',
+      dstAddress: 'h.test:443',
+      dialBeginAt: 2,
+      dialEndAt: tcp,
+      dnsLookups: [],
+      connectAttempts: [{ address: '127.0.0.1', port: 443, beginAt: 2, endAt: tcp }],
+      establishedConn: 'tcp-1',
+    },
+  ];
+  trace.tcpConns = [{ traceID: 'tcp-1', connected: true, handshakeEndAt: tcp }];
+  trace.tlsTunnels = [{ traceID: 'tls-1', forProxy: false, handshakeErr: null, handshakeBeginAt: tcp, handshakeEndAt: tls }];
+  return trace;
+}
+
+test('a block while the connection is made: its share of connect is the program’s, and the sentence says so, not "slow connect"', () => {
+  // TCP 2 → 212 (the loop blocked 10–210), TLS 212 → 220, sent 221, head 261.
+  const t = enrichTrace(newConnTrace(212, 220, [{ beginAt: 10, endAt: 210 }]));
+  const r = t.httpRequests[0];
+  assert.equal(r.timings.connect, 218);
+  assert.deepEqual(r.loopBlocked, { connect: 200, wait: 0, receive: 0, stretches: [{ beginAt: 10, endAt: 210 }] });
+  assert.equal(
+    r.diagnosis,
+    'of 210 ms connecting, the event loop was blocked for 200 ms — the connection had to wait for the program; blocked 10–210 ms into the trace',
+  );
+  assert.match(phaseLine(r, false), /connect 210\.0 \(loop blocked 200\.0\)/);
+  // The panel draws it inside the connect segment.
+  const segs = wf.requestSegments({ req: r, start: 0 });
+  assert.deepEqual(wf.loopBlockedSegments(r, segs), [{ phase: 'connect', start: 10, end: 210 }]);
+  assert.match(wf.loopBlockedText(r), /^Event loop blocked 200 ms of it/);
+  // The same connection without the block: the slow-connect story it was before this share existed.
+  const plain = enrichTrace(newConnTrace(212, 220, [{ beginAt: 400, endAt: 450 }])).httpRequests[0];
+  assert.equal(plain.loopBlocked, undefined);
+});
+
+test('a block in the TLS handshake and in the send: each phase its share, the largest named, the others listed in time order', () => {
+  // TCP 2 → 12, TLS 12 → 312 (blocked 20–300), sent 313 … but the send gets a block too: call at 0, so none before the dial.
+  const t = enrichTrace(
+    newConnTrace(12, 312, [
+      { beginAt: 5, endAt: 8 },
+      { beginAt: 20, endAt: 300 },
+      { beginAt: 330, endAt: 345 },
+    ]),
+  );
+  const r = t.httpRequests[0];
+  assert.deepEqual(
+    { ...r.loopBlocked, stretches: r.loopBlocked.stretches.length },
+    { connect: 3, ssl: 280, wait: 15, receive: 0, stretches: 3 },
+  );
+  assert.match(
+    r.diagnosis,
+    /^of 300 ms in the TLS handshake, the event loop was blocked for 280 ms — the handshake had to wait for the program \(and for 3(\.0)? ms of connecting, 15 ms of the wait\); blocked 20–300 ms into the trace \(the largest part of 3 stretches\)$/,
+  );
+});
+
+test('a connect that failed while the loop was blocked: the share counts though nothing was sent', () => {
+  const trace = newConnTrace(212, 220, [{ beginAt: 10, endAt: 300 }]);
+  const r = trace.httpRequests[0];
+  for (const k of ['reqSentAt', 'respRecvAt', 'respDoneAt', 'respStatusCode', 'tlsTunnel', 'tcpConn']) delete r[k];
+  r.reqEndAt = 305;
+  r.reqError = { phase: 'connect', message: 'connect ETIMEDOUT', code: 'ETIMEDOUT', timedOut: true };
+  trace.dials[0].connectAttempts = [{ address: '127.0.0.1', port: 443, beginAt: 2, endAt: 305, error: 'ETIMEDOUT' }];
+  delete trace.dials[0].establishedConn;
+  trace.tcpConns = [];
+  trace.tlsTunnels = [];
+  const out = enrichTrace(trace).httpRequests[0];
+  assert.equal(out.loopBlocked.connect, 290);
+  assert.match(out.diagnosis, /of 303 ms connecting, the event loop was blocked for 290 ms — the connection had to wait for the program/);
+});
+
+test('a blocked send before a slow server: the loop’s share is named, and the wait that took longer on its own too', () => {
+  // Called at 0, sent at 900 (the loop blocked 0–900), head 2,000 ms later.
+  const r = { ...req('req-1', 900, 2000, 1), reqStartAt: 0 };
+  const out = enrichTrace(traceWith([r], [{ beginAt: 0, endAt: 900 }])).httpRequests[0];
+  assert.deepEqual(out.loopBlocked, { send: 900, wait: 0, receive: 0, stretches: [{ beginAt: 0, endAt: 900 }] });
+  assert.equal(
+    out.diagnosis,
+    "of 900 ms sending the request, the event loop was blocked for 900 ms — the request had to wait for the program, and the server's first-byte wait took 2000 ms more; blocked 0–900 ms into the trace",
+  );
+});

@@ -3,7 +3,9 @@
 // every phase, TLS cases, incoming server requests and their calls, the benchmark's realistic mix)
 // is replayed into today's Session: the trace file it writes must be the one the build before
 // those changes wrote, byte for byte, and what its live views read on the way (Session.request of
-// each changed id, at every change) the same. Re-record with test/fixtures/streams/record.mjs.
+// each changed id, at every change) the same. Re-record with test/fixtures/streams/record.mjs; a
+// deliberate change of the trace rewrites only what builds make of the streams (`--expected`,
+// the fields that changed checked one by one: see there).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';

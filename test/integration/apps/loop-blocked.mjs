@@ -1,5 +1,5 @@
 // The program of test/integration/loop-blocked.test.mjs: requests to the test's server (the head
-// after ?delay=MS, the body after ?bodyDelay=MS), during which this program blocks its own event
+// after ?delay=MS, the body after ?bodyDelay=MS, one on a new connection), during which this program blocks its own event
 // loop with a busy loop of BLOCK_MS (argv[3] "block"), or does not (argv[3] "control"), or runs
 // one of 10 ms of CPU time, below the shortest stretch reported (argv[3] "short"). Prints one JSON line: for
 // each request, the block's epoch begin and end as the program measured them. With argv[4] set,
@@ -39,13 +39,16 @@ function block(name) {
 }
 
 /**
- * http.get; `during` "wait": block once the request is sent; "receive": once the head arrived.
+ * http.get; `during` "wait": block once the request is sent; "receive": once the head arrived;
+ * "connect": on a connection of its own, right after the connect call went out (Node makes it
+ * in a tick queued by http.get, so a tick queued next runs before the connection can be seen).
  * The block runs in that very callback, not a timer later: on a loaded machine a timer can fire
  * after the response (or its body) was already handled, and then nothing waited for the program.
  */
 function get(path, name, during) {
   return new Promise((resolve, reject) => {
-    const req = http.get(`${base}${path}`, (res) => {
+    const options = during === 'connect' ? { agent: new http.Agent({ keepAlive: false }) } : {};
+    const req = http.get(`${base}${path}`, options, (res) => {
       if (during === 'receive') block(name);
       res.resume();
       res.on('end', resolve);
@@ -53,6 +56,7 @@ function get(path, name, during) {
     });
     req.on('error', reject);
     if (during === 'wait') req.on('finish', () => block(name));
+    if (during === 'connect') process.nextTick(() => block(name));
   });
 }
 
@@ -64,6 +68,7 @@ for (let i = 0; i < 3; i++) {
 }
 
 await get('/?delay=50', 'http-wait', 'wait');
+await get('/?connect=1', 'http-connect', 'connect');
 await get('/?bodyDelay=50', 'http-receive', 'receive');
 // fetch: block once undici has written the request (its diagnostics channel says when).
 let fetchSent = false;

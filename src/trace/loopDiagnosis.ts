@@ -1,0 +1,69 @@
+/**
+ * The diagnosis sentence of a request whose time was largely the program's own: its event loop was
+ * blocked (`loopBlocked`, loopBlocked.ts) for a large share of it, in whichever phases.
+ */
+
+import { loopBlockedTotal, mainStretch } from './loopBlocked';
+import { formatMs, PHASE_NAMES } from './sentence';
+import { PHASES, totalTime, type Phase } from './timings';
+import type { HttpRequest, Timings } from './types';
+
+/** A request's event-loop share is named when it is at least this long (ms)… */
+export const LOOP_BLOCKED_MIN_MS = 50;
+/** …and at least this share of the request's total time. */
+export const LOOP_BLOCKED_MIN_SHARE = 0.3;
+
+/** Each phase's words in the loop's sentence: "of 480 ms <doing>", "— <waited>", "(and for 5 ms <part>)". */
+const LOOP_WORDS: Record<Phase, { doing: string; waited: string; part: string }> = {
+  blocked: { doing: 'before the connection began', waited: 'the request had to wait for the program', part: 'before connecting' },
+  dns: { doing: 'resolving the name', waited: "the lookup's answer had to wait for the program", part: 'of the name lookup' },
+  connect: { doing: 'connecting', waited: 'the connection had to wait for the program', part: 'of connecting' },
+  ssl: { doing: 'in the TLS handshake', waited: 'the handshake had to wait for the program', part: 'of the TLS handshake' },
+  send: { doing: 'sending the request', waited: 'the request had to wait for the program', part: 'of sending' },
+  wait: { doing: 'waiting', waited: 'the response had to wait for the program', part: 'of the wait' },
+  receive: { doing: 'receiving the body', waited: 'the body had to wait for the program', part: 'of the body download' },
+};
+
+/** The phases in the order a tie for the sentence's phase is decided (the others are listed in time order). */
+const LOOP_ORDER: readonly Phase[] = ['wait', 'receive', 'connect', 'ssl', 'dns', 'send', 'blocked'];
+
+/**
+ * "of 480 ms waiting, the event loop was blocked for 350 ms — the response had to wait for the
+ * program; blocked 120–470 ms into the trace", when the request's `loopBlocked` share is large
+ * (LOOP_BLOCKED_MIN_MS and LOOP_BLOCKED_MIN_SHARE of its total), whatever its total. Named by the
+ * phase the loop took most of; the others with a share follow in brackets.
+ */
+export function diagnoseLoopBlocked(req: HttpRequest, t: Timings): string | undefined {
+  const lb = req.loopBlocked;
+  if (!lb) return undefined;
+  const blocked = loopBlockedTotal(lb);
+  const total = totalTime(t);
+  if (blocked < LOOP_BLOCKED_MIN_MS || total <= 0 || blocked < LOOP_BLOCKED_MIN_SHARE * total) return undefined;
+  const share = (p: Phase): number => lb[p] ?? 0;
+  let main: Phase = 'wait';
+  for (const p of LOOP_ORDER) if (share(p) > share(main)) main = p;
+  // The phase's length as the waterfall draws it: connect's TCP part apart from the handshake.
+  const phaseMs = main === 'connect' ? Math.max(0, t.connect) - Math.max(0, t.ssl) : t[main];
+  const words = LOOP_WORDS[main];
+  let s = `of ${formatMs(Math.max(phaseMs, share(main)))} ms ${words.doing}, the event loop was blocked for ${formatMs(share(main))} ms — ${words.waited}`;
+  const others = PHASES.filter((p) => p !== main && share(p) >= 1).map((p) => `${formatMs(share(p))} ms ${LOOP_WORDS[p].part}`);
+  if (others.length) s += ` (and for ${others.join(', ')})`;
+  // A phase that took longer of its own than the loop's whole share is said too: the loop is not
+  // the whole story (a slow server after a blocked send).
+  let own: Phase | undefined;
+  for (const p of PHASES) if (p !== main && ownMs(t, lb, p) > Math.max(blocked, own ? ownMs(t, lb, own) : 0)) own = p;
+  if (own) s += `, and the ${PHASE_NAMES[own]} took ${formatMs(ownMs(t, lb, own))} ms more`;
+  const stretch = mainStretch(req, lb);
+  if (stretch) {
+    const count = lb.stretches.length + (lb.moreStretches ?? 0);
+    s += `; blocked ${formatMs(stretch.beginAt)}–${formatMs(stretch.endAt)} ms into the trace`;
+    if (count > 1) s += ` (the largest part of ${count} stretches)`;
+  }
+  return s;
+}
+
+/** How long phase `p` took apart from the loop's share of it (connect without its TLS part). */
+function ownMs(t: Timings, lb: NonNullable<HttpRequest['loopBlocked']>, p: Phase): number {
+  const ms = p === 'connect' ? Math.max(0, t.connect) - Math.max(0, t.ssl) : Math.max(0, t[p]);
+  return Math.max(0, ms - (lb[p] ?? 0));
+}
