@@ -21,7 +21,7 @@ import {
   type RequestContext,
 } from './timings';
 import { diagnoseLoopBlocked, LOOP_BLOCKED_MIN_MS } from './loopDiagnosis';
-import { icmpText, kernelStory, kernelWaitStory, requestKernelEvents, synStory } from './kernel';
+import { icmpText, kernelConnectStory, kernelStory, kernelWaitStory, requestKernelEvents, synStory } from './kernel';
 import { explainTlsError } from './tlsErrors';
 import type { ConnectAttempt, DnsQuery, HttpRequest, Timings } from './types';
 
@@ -535,6 +535,7 @@ function withKernel(sentence: string, ctx: DiagnosisContext): string {
   const conn = ctx.tcpConn;
   const events = requestKernelEvents(ctx.request, conn).filter((e) => e.kind !== 'socketError');
   const parts = [
+    kernelConnectStory(ctx.request, conn, LOOP_BLOCKED_MIN_MS),
     kernelWaitStory(ctx.request, LOOP_BLOCKED_MIN_MS),
     kernelStory(events, { all: conn?.kernelEvents, synRetransmits: conn?.tcpMetrics?.synRetransmits }),
   ].filter(Boolean);

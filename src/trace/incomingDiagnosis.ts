@@ -8,6 +8,7 @@
 import type { IncomingRequest } from './incoming';
 import type { HttpRequest, Timings } from './types';
 import { incompleteWhy } from './sentence';
+import { totalTime } from './timings';
 
 /** One call's share of an incoming request's time. */
 export interface CallShare {
@@ -52,14 +53,8 @@ function callEnd(call: HttpRequest): number | undefined {
   if (call.reqEndAt !== undefined) return call.reqEndAt;
   if (call.respDoneAt !== undefined) return call.respDoneAt;
   if (call.reqErrorAt !== undefined) return call.reqErrorAt;
-  if (call.reqStartAt !== undefined && call.timings) return call.reqStartAt + totalOf(call.timings);
+  if (call.reqStartAt !== undefined && call.timings) return call.reqStartAt + totalTime(call.timings);
   return undefined;
-}
-
-function totalOf(t: Timings): number {
-  let sum = 0;
-  for (const v of Object.values(t)) if (v > 0) sum += v;
-  return sum;
 }
 
 /**
@@ -102,15 +97,23 @@ export function callLabel(call: HttpRequest): string {
 
 const ms = (v: number): string => String(Math.round(v));
 
-/** The largest phase of a call's timings when it is most of the call's time ("of which 640 ms TLS handshake"). */
+/**
+ * The largest phase of a call's timings when it is most of the call's time ("of which 640 ms TLS
+ * handshake"; `connect` weighed without its TLS part), and how much of it the program's own event
+ * loop held when that was most of it (`loopBlocked`): then the phase was the program's time, not
+ * the network's or the server's.
+ */
 function mainPhase(call: HttpRequest): string | undefined {
   const t = call.timings;
   if (!t) return undefined;
-  const total = totalOf(t);
+  const total = totalTime(t);
+  const len = (k: keyof Timings): number => (k === 'connect' ? t.connect - Math.max(0, t.ssl) : t[k]);
   let best: keyof Timings | undefined;
-  for (const k of Object.keys(PHASE_WORDS) as Array<keyof Timings>) if (t[k] > 0 && (best === undefined || t[k] > t[best])) best = k;
-  if (best === undefined || total <= 0 || t[best] < total / 2) return undefined;
-  return `of which ${ms(t[best])} ms ${PHASE_WORDS[best]}`;
+  for (const k of Object.keys(PHASE_WORDS) as Array<keyof Timings>) if (len(k) > 0 && (best === undefined || len(k) > len(best))) best = k;
+  if (best === undefined || total <= 0 || len(best) < total / 2) return undefined;
+  const blocked = call.loopBlocked?.[best] ?? 0;
+  const loop = blocked >= len(best) / 2 ? `, ${ms(blocked)} ms of it with the program's event loop blocked` : '';
+  return `of which ${ms(len(best))} ms ${PHASE_WORDS[best]}${loop}`;
 }
 
 /**

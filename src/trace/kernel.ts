@@ -419,6 +419,20 @@ export function kernelParts(req: Pick<HttpRequest, 'reqSentAt' | 'respRecvAt' | 
 }
 
 /**
+ * "the connection was established 0.05 ms after its SYN": the kernel's own connect time beside a
+ * connect phase the program's event loop held for at least `minMs` (`loopBlocked.connect`).
+ */
+export function kernelConnectStory(
+  req: Pick<HttpRequest, 'loopBlocked' | 'reusedConn'>,
+  conn: Pick<TcpConn, 'tcpMetrics'> | undefined,
+  minMs: number,
+): string | undefined {
+  const us = conn?.tcpMetrics?.connectLatencyUs;
+  if (req.reusedConn || us === undefined || !((req.loopBlocked?.connect ?? 0) >= minMs)) return undefined;
+  return `the connection was established ${usText(us)} after its SYN`;
+}
+
+/**
  * "the response's first byte reached the machine 360 ms before the program read it" when the
  * response waited in the socket at least `minMs`; undefined otherwise.
  */

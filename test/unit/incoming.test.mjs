@@ -91,6 +91,34 @@ test('diagnoseIncoming: one call most of the time, with its main phase', () => {
   assert.equal(diagnoseIncoming(inc, [charge]), '812 of 900 ms waiting on POST payments.internal/charge, of which 640 ms TLS handshake');
 });
 
+test('diagnoseIncoming: a call whose main phase the program’s own loop held says so; connect is weighed without its TLS part', () => {
+  // A new TLS connection: connect 700 holds the 640 ms handshake (HAR), so the handshake is the main phase.
+  const tls = {
+    traceID: 'req-1',
+    reqMethod: 'GET',
+    reqURL: 'https://payments.internal/charge',
+    reqStartAt: 150,
+    reqEndAt: 962,
+    causedBy: 'in-1',
+    timings: timings({ blocked: 1, connect: 700, ssl: 640, send: 1, wait: 100, receive: 9 }),
+  };
+  assert.equal(diagnoseIncoming(inc, [tls]), '812 of 900 ms waiting on GET payments.internal/charge, of which 640 ms TLS handshake');
+  // The same call, the TCP part 310 ms while the program held its thread for 300 of it.
+  const blocked = {
+    ...tls,
+    reqURL: 'http://prices.internal/price',
+    timings: timings({ blocked: 1, connect: 700, send: 1, wait: 100, receive: 9 }),
+    loopBlocked: { connect: 680, wait: 0, receive: 0, stretches: [{ beginAt: 160, endAt: 840 }] },
+  };
+  assert.equal(
+    diagnoseIncoming(inc, [blocked]),
+    "812 of 900 ms waiting on GET prices.internal/price, of which 700 ms TCP connect, 680 ms of it with the program's event loop blocked",
+  );
+  // A share under half the phase is not named.
+  const some = { ...blocked, loopBlocked: { ...blocked.loopBlocked, connect: 200 } };
+  assert.equal(diagnoseIncoming(inc, [some]), '812 of 900 ms waiting on GET prices.internal/price, of which 700 ms TCP connect');
+});
+
 test('diagnoseIncoming: overlapping calls counted once; no main phase when none dominates', () => {
   const a = {
     traceID: 'req-1',

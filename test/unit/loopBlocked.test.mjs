@@ -264,6 +264,13 @@ test('a block while the connection is made: its share of connect is the programâ
   const segs = wf.requestSegments({ req: r, start: 0 });
   assert.deepEqual(wf.loopBlockedSegments(r, segs), [{ phase: 'connect', start: 10, end: 210 }]);
   assert.match(wf.loopBlockedText(r), /^Event loop blocked 200 ms of it/);
+  // With the kernel helper's metrics: the kernel's own connect time beside it.
+  const withKernel = newConnTrace(212, 220, [{ beginAt: 10, endAt: 210 }]);
+  withKernel.tcpConns[0].tcpMetrics = { source: 'bpf', connectLatencyUs: 60 };
+  assert.match(
+    enrichTrace(withKernel).httpRequests[0].diagnosis,
+    /the connection had to wait for the program; blocked 10â€“210 ms into the trace; the kernel: the connection was established 0\.06 ms after its SYN$/,
+  );
   // The same connection without the block: the slow-connect story it was before this share existed.
   const plain = enrichTrace(newConnTrace(212, 220, [{ beginAt: 400, endAt: 450 }])).httpRequests[0];
   assert.equal(plain.loopBlocked, undefined);
