@@ -1,18 +1,24 @@
 // The event loop's share of a request (issue 39, item 1), without the helper: a traced program
 // blocks its own event loop with a 300 ms busy loop while a request waits for its response (the
-// server answers after 50 ms), while its body arrives, or while its connection is made; the trace must give at least 90% of the
-// blocked time to the program (`loopBlocked`), not to the server, name the stretch where the
+// server answers after 50 ms), while its body arrives, while its connection is made or while its
+// TLS handshake runs; the trace must give at least 90% of the blocked time to the program
+// (`loopBlocked`), in that phase, not to the server or the network, name the stretch where the
 // program measured it, and say so in the diagnosis. A control run of the same program without the
 // busy loop must attribute less than 10 ms. Every Node version the harness runs.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import http from 'node:http';
+import https from 'node:https';
 import { cpus, loadavg } from 'node:os';
 import { nodeBinaries, req, runTraced } from './harness.mjs';
+import { pem } from './servers.mjs';
 
 let server;
 let base;
+let tlsServer;
+/** The program's environment: where the HTTPS server is. */
+let env;
 
 before(async () => {
   server = http.createServer((request, res) => {
@@ -27,9 +33,15 @@ before(async () => {
   });
   await new Promise((r) => server.listen(0, '127.0.0.1', r));
   base = `http://127.0.0.1:${server.address().port}`;
+  tlsServer = https.createServer({ key: pem('localhost.key'), cert: pem('localhost.pem') }, (_request, res) => res.end('ok'));
+  await new Promise((r) => tlsServer.listen(0, '127.0.0.1', r));
+  env = { NT_TLS_BASE: `https://127.0.0.1:${tlsServer.address().port}` };
 });
 
-after(() => server?.close());
+after(() => {
+  server?.close();
+  tlsServer?.close();
+});
 
 /** Blocked ms the trace gives the request, in all its phases. */
 function blockedMs(r) {
@@ -48,12 +60,19 @@ const CASES = [
     phase: 'connect',
     sentence: /connecting, the event loop was blocked for \d+ ms — the connection had to wait for the program/,
   },
+  // A TLS handshake whose server's answer arrived while the program held its thread.
+  {
+    name: 'https-tls',
+    suffix: '/?tls=1',
+    phase: 'ssl',
+    sentence: /in the TLS handshake, the event loop was blocked for \d+ ms — the handshake had to wait for the program/,
+  },
   { name: 'fetch-wait', suffix: '/?delay=50&fetch=1', phase: 'wait', sentence: /the response had to wait for the program/ },
 ];
 
 for (const { label, bin } of nodeBinaries()) {
   test(`${label}: a 300 ms block of the event loop is the program's share, not the server's`, async () => {
-    const { code, stdout, stderr, trace } = await runTraced(bin, 'loop-blocked.mjs', { args: [base, 'block'] });
+    const { code, stdout, stderr, trace } = await runTraced(bin, 'loop-blocked.mjs', { args: [base, 'block'], env });
     assert.equal(code, 0, stderr);
     const measured = JSON.parse(stdout.trim().split('\n').pop());
     const beginEpoch = Date.parse(trace.traceBeginAt);
@@ -105,7 +124,7 @@ for (const { label, bin } of nodeBinaries()) {
     // exceed 10 ms once in a while. A monitor that reports an idle loop as blocked fails all three.
     const failures = [];
     for (let attempt = 0; attempt < 3; attempt++) {
-      const { code, stdout, stderr, trace } = await runTraced(bin, 'loop-blocked.mjs', { args: [base, 'control'] });
+      const { code, stdout, stderr, trace } = await runTraced(bin, 'loop-blocked.mjs', { args: [base, 'control'], env });
       assert.equal(code, 0, stderr);
       assert.deepEqual(JSON.parse(stdout.trim().split('\n').pop()), {});
       const over = [];
@@ -142,7 +161,7 @@ const HOGS = 4;
 
 /** One traced run of the busy-machine case `mode` on CPU 0: what is wrong with it, or nothing. */
 async function busyRun(mode) {
-  const { code, stdout, stderr, trace } = await runTraced(process.execPath, 'loop-blocked.mjs', { args: [base, mode, '0'] });
+  const { code, stdout, stderr, trace } = await runTraced(process.execPath, 'loop-blocked.mjs', { args: [base, mode, '0'], env });
   assert.equal(code, 0, stderr);
   const measured = JSON.parse(stdout.trim().split('\n').pop());
   const wrong = [];

@@ -8,8 +8,11 @@
 import { execFileSync } from 'node:child_process';
 import diagnostics from 'node:diagnostics_channel';
 import http from 'node:http';
+import https from 'node:https';
 
 const base = process.argv[2];
+/** The test's HTTPS server (its own certificate, not checked here: the case is about time). */
+const tlsBase = process.env.NT_TLS_BASE;
 const mode = process.argv[3];
 const pin = process.argv[4];
 if (pin !== undefined) execFileSync('taskset', ['-a', '-p', '-c', pin, String(process.pid)], { stdio: 'ignore' });
@@ -60,15 +63,35 @@ function get(path, name, during) {
   });
 }
 
-// Both clients a few times first, unmeasured: their first use loads and compiles code (undici above all),
-// which is the program's own work too, but not what the control run is about.
+/** https.get on a connection of its own; with `name`, blocks (block()) once TCP is connected. */
+function tlsGet(path, name) {
+  return new Promise((resolve, reject) => {
+    const options = { agent: new https.Agent({ keepAlive: false }), rejectUnauthorized: false };
+    const req = https.get(`${tlsBase}${path}`, options, (res) => {
+      res.resume();
+      res.on('end', resolve);
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    if (name) req.on('socket', (socket) => socket.once('connect', () => block(name)));
+  });
+}
+
+// Both clients and a TLS handshake a few times first, unmeasured: their first use loads and
+// compiles code (undici above all), which is the program's own work too, but not what the control
+// run is about.
 for (let i = 0; i < 3; i++) {
   await get(`/warm-http-${i}`, 'warm', 'none');
   await (await fetch(`${base}/warm-fetch-${i}`)).text();
+  await tlsGet(`/warm-tls-${i}`);
 }
 
 await get('/?delay=50', 'http-wait', 'wait');
 await get('/?connect=1', 'http-connect', 'connect');
+// https on a connection of its own: block once TCP is connected, the client's first handshake
+// message already sent (Node starts the handshake in the first 'connect' listener, its own), so
+// the server's answer arrives while the program holds its thread.
+await tlsGet('/?tls=1', 'https-tls');
 await get('/?bodyDelay=50', 'http-receive', 'receive');
 // fetch: block once undici has written the request (its diagnostics channel says when).
 let fetchSent = false;
