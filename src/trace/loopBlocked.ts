@@ -181,10 +181,11 @@ export function loopBlockedOf(
   return out;
 }
 
-/** How long the loop was blocked in all of a request's phases (`loopBlocked`). */
+/** How long the loop was blocked in all of a request's phases (`loopBlocked`; a saved file's may hold anything: only finite numbers count). */
 export function loopBlockedTotal(lb: LoopBlocked): number {
-  let ms = (lb.wait ?? 0) + (lb.receive ?? 0);
-  for (const p of EARLY_LOOP_PHASES) ms += lb[p] ?? 0;
+  const n = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
+  let ms = n(lb.wait) + n(lb.receive);
+  for (const p of EARLY_LOOP_PHASES) ms += n(lb[p]);
   return ms;
 }
 

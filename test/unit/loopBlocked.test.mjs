@@ -264,6 +264,9 @@ test('a block while the connection is made: its share of connect is the programâ
   const segs = wf.requestSegments({ req: r, start: 0 });
   assert.deepEqual(wf.loopBlockedSegments(r, segs), [{ phase: 'connect', start: 10, end: 210 }]);
   assert.match(wf.loopBlockedText(r), /^Event loop blocked 200 ms of it/);
+  // A saved file's share may hold anything: only numbers count.
+  const odd = { ...r, loopBlocked: { ...r.loopBlocked, connect: 'x', ssl: null, send: 1e999 } };
+  assert.match(wf.loopBlockedText({ ...odd, loopBlocked: { ...odd.loopBlocked, wait: 7 } }), /^Event loop blocked 7(\.0)? ms of it/);
   // With the kernel helper's metrics: the kernel's own connect time beside it.
   const withKernel = newConnTrace(212, 220, [{ beginAt: 10, endAt: 210 }]);
   withKernel.tcpConns[0].tcpMetrics = { source: 'bpf', connectLatencyUs: 60 };
