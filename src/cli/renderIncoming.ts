@@ -4,6 +4,7 @@
  * numbers in the request table, and for a slow or incomplete one where its time went (diagnoseIncoming).
  */
 
+import { LOOP_BLOCKED_MIN_MS, LOOP_BLOCKED_MIN_SHARE } from '../trace/loopDiagnosis';
 import { diagnoseIncoming, incomingBreakdown } from '../trace/incomingDiagnosis';
 import type { IncomingRequest } from '../trace/incoming';
 import type { HttpRequest, TcpConn } from '../trace/types';
@@ -110,7 +111,7 @@ export function renderIncoming(
       if (inner && depth + 1 < MAX_DEPTH) one(inner, depth + 1);
     }
     if (calls.length > MAX_CALLS) lines.push(`${pad}    … ${calls.length - MAX_CALLS} more calls`);
-    if (inc.incomplete || (b && b.totalMs >= o.slowThresholdMs)) {
+    if (inc.incomplete || (b && b.totalMs >= o.slowThresholdMs) || loopHeld(inc, b)) {
       const sentence = diagnoseIncoming(inc, calls);
       if (sentence) lines.push(`${pad}    ${paint(sanitize(sentence), 33, o.color)}`);
     }
@@ -120,7 +121,7 @@ export function renderIncoming(
   const notable = (inc: IncomingRequest): boolean => {
     if (inc.aborted || inc.error || inc.incomplete) return true;
     const b = incomingBreakdown(inc, byCause.get(inc.traceID) ?? []);
-    return b !== undefined && b.totalMs >= o.slowThresholdMs;
+    return (b !== undefined && b.totalMs >= o.slowThresholdMs) || loopHeld(inc, b);
   };
   const listed = roots.length <= cap ? roots : pickFirst(roots, notable, cap);
   for (const inc of listed) one(inc, 0);
@@ -130,4 +131,14 @@ export function renderIncoming(
   }
   if (outside > 0) lines.push(`  ${outside} request${outside === 1 ? '' : 's'} made outside any incoming request`);
   return lines;
+}
+
+/**
+ * Whether a served request's thread held its event loop for a large share of it (`loopBlocked`: at
+ * least LOOP_BLOCKED_MIN_MS and LOOP_BLOCKED_MIN_SHARE of it, as for a request's), whatever the slow
+ * threshold: its sentence is shown.
+ */
+function loopHeld(inc: IncomingRequest, b: { totalMs: number } | undefined): boolean {
+  const ms = inc.loopBlocked?.total;
+  return b !== undefined && typeof ms === 'number' && ms >= LOOP_BLOCKED_MIN_MS && ms >= LOOP_BLOCKED_MIN_SHARE * b.totalMs;
 }

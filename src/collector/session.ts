@@ -7,11 +7,11 @@
 import { EventEmitter } from 'node:events';
 import { TraceBuilder } from '../trace/builder';
 import { DEFAULT_SLOW_THRESHOLD_MS } from '../trace/diagnosis';
-import { enrichRequest, indexRecords, type RecordIndex } from '../trace/enrich';
+import { enrichIncoming, enrichRequest, indexRecords, type RecordIndex } from '../trace/enrich';
 import { threadKey } from '../trace/loopBlocked';
 import { toHar } from '../trace/har';
 import { writeHarFile, writeTraceFile } from '../trace/traceFile';
-import type { DebuggerPause, HttpRequest, IncomingRequest, Initiator, RecordKind, Trace, TraceRules } from '../trace/types';
+import type { DebuggerPause, HttpRequest, IncomingRequest, Initiator, LoopBlock, RecordKind, Trace, TraceRules } from '../trace/types';
 import { SourceMapResolver } from './sourceMaps';
 import { RulesController } from './rules';
 import type { HelloMessage, RuleDefaultAction, StatsMessage } from '../protocol/preload';
@@ -234,16 +234,22 @@ export class Session extends EventEmitter<SessionEvents> {
     return out;
   }
 
-  /** An incoming request with its handler's frame mapped through a source map on disk (the preload maps those held in memory). */
-  private mapHandler(inc: IncomingRequest): IncomingRequest {
-    if (!this.sourceMaps || !inc.handler || inc.handler.generated) return inc;
-    return { ...inc, handler: this.sourceMaps.mapFrame(inc.handler) };
+  /**
+   * An incoming request as views and files read it: its thread's blocked event loop while it was
+   * open (`loopBlocked`, derived) from `blocks`, that thread's stretches, and its handler's frame
+   * mapped through a source map on disk (the preload maps those held in memory).
+   */
+  private mapHandler(inc: IncomingRequest, blocks: readonly LoopBlock[] | undefined): IncomingRequest {
+    const out = enrichIncoming(inc, blocks);
+    if (!this.sourceMaps || !inc.handler || inc.handler.generated) return out;
+    return { ...out, handler: this.sourceMaps.mapFrame(inc.handler) };
   }
 
-  /** One incoming request by traceID, its handler's frame source-mapped. */
+  /** One incoming request by traceID, as views read it (mapHandler). */
   incoming(traceID: string): IncomingRequest | undefined {
     const inc = this.builder.get('incomingRequests', traceID);
-    return inc && this.mapHandler(inc);
+    const thread = inc && this.builder.trace.processes.find((p) => p.pid === inc.pid && p.threadId === (inc.threadId ?? 0));
+    return inc && this.mapHandler(inc, thread?.loopBlocks);
   }
 
   /** A consistent copy of the trace with timings, diagnoses and source-mapped initiators. */
@@ -261,7 +267,9 @@ export class Session extends EventEmitter<SessionEvents> {
       udpConns: raw.udpConns.slice(),
       dnsQueries: raw.dnsQueries.slice(),
       tlsTunnels: raw.tlsTunnels.slice(),
-      ...(raw.incomingRequests ? { incomingRequests: raw.incomingRequests.map((i) => this.mapHandler(i)) } : {}),
+      ...(raw.incomingRequests
+        ? { incomingRequests: raw.incomingRequests.map((i) => this.mapHandler(i, index.loopBlocks?.get(threadKey(i.pid, i.threadId)))) }
+        : {}),
       ...(raw.debuggerPauses ? { debuggerPauses: raw.debuggerPauses.map((p) => ({ ...p })) } : {}),
       ...this.traceRulesPart(),
       stats: { ...raw.stats, warnings: raw.stats.warnings.slice(), ...(raw.stats.helper ? { helper: { ...raw.stats.helper } } : {}) },

@@ -278,8 +278,7 @@ export class TraceBuilder implements UpsertHost {
   /** A LoopBlockMessage: kept on the thread's process entry (loopBlocked.ts addLoopBlock). */
   private applyLoopBlock(state: ConnectionState, msg: { beginAt?: unknown; endAt?: unknown }): void {
     if (!state.process) return;
-    if (!addLoopBlock(state.process, msg, this, this.trace.httpRequests, (id) => this.changes.request(id)))
-      this.warn('malformed loopBlock message');
+    if (!addLoopBlock(state.process, msg, this, this.trace, this.changes)) this.warn('malformed loopBlock message');
     this.changes.touch();
   }
 

@@ -5,10 +5,10 @@
  */
 
 import { diagnose, type DiagnosisContext, type DiagnosisOptions } from './diagnosis';
-import { loopBlockedOf, loopBlocksByThread, threadKey } from './loopBlocked';
+import { incomingLoopBlockedOf, loopBlockedOf, loopBlocksByThread, threadKey } from './loopBlocked';
 import { kernelTimingsOf } from './kernel';
 import { computeTimings, phaseSegments, requestStartAt } from './timings';
-import type { Dial, DnsQuery, HttpRequest, LoopBlock, TcpConn, TlsTunnel, Trace } from './types';
+import type { Dial, DnsQuery, HttpRequest, IncomingRequest, LoopBlock, TcpConn, TlsTunnel, Trace } from './types';
 
 /** O(1) lookups of the records requests reference. */
 export interface RecordIndex {
@@ -128,6 +128,19 @@ export function enrichRequest(request: HttpRequest, index: RecordIndex, options:
   const diagnosis = diagnose({ ...ctx, request: out }, timings, options);
   if (diagnosis) out.diagnosis = diagnosis;
   else delete out.diagnosis;
+  return out;
+}
+
+/**
+ * A served request with its `loopBlocked` (re)computed from `blocks`, its thread's stretches (the
+ * collector's, or a file's through RecordIndex.loopBlocks); the input is not modified.
+ */
+export function enrichIncoming(inc: IncomingRequest, blocks: readonly LoopBlock[] | undefined): IncomingRequest {
+  const loopBlocked = incomingLoopBlockedOf(inc, blocks);
+  if (!loopBlocked && !inc.loopBlocked) return inc;
+  const out: IncomingRequest = { ...inc };
+  if (loopBlocked) out.loopBlocked = loopBlocked;
+  else delete out.loopBlocked;
   return out;
 }
 

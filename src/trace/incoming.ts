@@ -34,6 +34,16 @@ export interface IncomingError {
   code?: string;
 }
 
+/**
+ * Derived: how long a served request's thread had its event loop blocked while the exchange was
+ * open (`reqRecvAt` → its end), and by which stretches (`processes[].loopBlocks`' shape).
+ */
+export interface IncomingLoopBlocked {
+  total: number;
+  stretches: Array<{ beginAt: number; endAt: number }>;
+  moreStretches?: number;
+}
+
 /** One HTTP exchange the traced program served (HTTP/1.x request or HTTP/2 stream). */
 export interface IncomingRequest {
   /** `in-N`. */
@@ -78,4 +88,6 @@ export interface IncomingRequest {
   error?: IncomingError;
   /** It was still open when its process or thread ended, or the trace stopped (IncompleteReason); never set with `reqEndAt`. */
   incomplete?: IncompleteReason;
+  /** Derived: how long its thread's event loop was blocked while it was open (loopBlocked.ts incomingLoopBlockedOf). */
+  loopBlocked?: IncomingLoopBlocked;
 }

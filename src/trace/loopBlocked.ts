@@ -8,7 +8,7 @@
  */
 
 import { failedAt, roundMs, type PhaseSegment } from './timings';
-import type { HttpRequest, LoopBlock, LoopBlocked, ProcessInfo } from './types';
+import type { HttpRequest, IncomingLoopBlocked, IncomingRequest, LoopBlock, LoopBlocked, ProcessInfo } from './types';
 import { MAX_LOOP_BLOCKS } from './wire';
 
 /** Stretches listed per request (the longest; the rest are counted in `moreStretches`). */
@@ -51,16 +51,16 @@ export function loopBlocksByThread(processes: readonly ProcessInfo[] | undefined
 /**
  * Adds a LoopBlockMessage's stretch (epoch ms) to its thread's process entry, kept in begin order,
  * at most MAX_LOOP_BLOCKS (the rest counted in `droppedLoopBlocks`), and marks as changed the
- * thread's requests it may overlap among the trace's latest 256 (a stretch is sent when it ends,
- * so those are recent ones; an older one gets its share when it next changes, or when the trace
- * is saved or shown). Returns false for a malformed message.
+ * thread's requests and served requests it may overlap among the trace's latest 256 of each (a
+ * stretch is sent when it ends, so those are recent ones; an older one gets its share when it next
+ * changes, or when the trace is saved or shown). Returns false for a malformed message.
  */
 export function addLoopBlock(
   p: ProcessInfo,
   msg: { beginAt?: unknown; endAt?: unknown },
   clock: { relative(epochMs: number): number },
-  requests: readonly HttpRequest[],
-  changed: (traceID: string) => void,
+  trace: { readonly httpRequests: readonly HttpRequest[]; readonly incomingRequests?: readonly IncomingRequest[] },
+  changes: { request(traceID: string): void; record(traceID: string, kind: 'incomingRequests'): void },
 ): boolean {
   const { beginAt, endAt } = msg;
   if (typeof beginAt !== 'number' || typeof endAt !== 'number' || !Number.isFinite(beginAt) || !Number.isFinite(endAt) || endAt < beginAt)
@@ -75,11 +75,19 @@ export function addLoopBlock(
   let at = list.length;
   while (at > 0 && list[at - 1].beginAt > block.beginAt) at--;
   list.splice(at, 0, block);
+  const requests = trace.httpRequests;
   for (let i = requests.length - 1; i >= 0 && i >= requests.length - 256; i--) {
     const req = requests[i];
     if (req.pid !== p.pid || (req.threadId ?? 0) !== p.threadId) continue;
     const end = req.respDoneAt ?? req.reqEndAt ?? req.reqErrorAt;
-    if (end === undefined || end >= block.beginAt) changed(req.traceID);
+    if (end === undefined || end >= block.beginAt) changes.request(req.traceID);
+  }
+  const served = trace.incomingRequests ?? [];
+  for (let i = served.length - 1; i >= 0 && i >= served.length - 256; i--) {
+    const inc = served[i];
+    if (inc.pid !== p.pid || (inc.threadId ?? 0) !== p.threadId) continue;
+    const end = inc.reqEndAt ?? inc.respDoneAt;
+    if (end === undefined || end >= block.beginAt) changes.record(inc.traceID, 'incomingRequests');
   }
   return true;
 }
@@ -127,20 +135,11 @@ export function loopBlockedOf(
   const early = segments.filter((s) => (EARLY_LOOP_PHASES as readonly string[]).includes(s.phase) && s.endAt > s.beginAt);
   const from = Math.min(early[0]?.beginAt ?? Infinity, waitFrom ?? Infinity);
   if (from === Infinity) return undefined;
-  // Stretches are sorted by begin and do not overlap one another (one thread, one sampler): the
-  // first that may reach the request ends after `from`; start the scan a little before it.
-  let lo = 0;
-  let hi = blocks.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (blocks[mid].beginAt < from) lo = mid + 1;
-    else hi = mid;
-  }
   const before: Partial<Record<EarlyLoopPhase, number>> = {};
   let wait = 0;
   let receive = 0;
   const hits: LoopBlock[] = [];
-  for (let i = Math.max(0, lo - 1); i < blocks.length && blocks[i].beginAt < to; i++) {
+  for (let i = firstReaching(blocks, from); i < blocks.length && blocks[i].beginAt < to; i++) {
     const b = blocks[i];
     let any = false;
     for (const s of early) {
@@ -158,16 +157,7 @@ export function loopBlockedOf(
     hits.push(b);
   }
   if (hits.length === 0) return undefined;
-  let stretches = hits;
-  if (hits.length > MAX_REQUEST_STRETCHES) {
-    const longest = new Set(
-      hits
-        .slice()
-        .sort((a, b) => b.endAt - b.beginAt - (a.endAt - a.beginAt))
-        .slice(0, MAX_REQUEST_STRETCHES),
-    );
-    stretches = hits.filter((b) => longest.has(b));
-  }
+  const stretches = listed(hits);
   // The phases in the order they happened, then the stretches (a saved file reads better).
   const out = {} as LoopBlocked;
   for (const p of EARLY_LOOP_PHASES) {
@@ -177,6 +167,59 @@ export function loopBlockedOf(
   out.wait = roundMs(wait);
   out.receive = roundMs(receive);
   out.stretches = stretches.map((b) => ({ beginAt: b.beginAt, endAt: b.endAt }));
+  if (hits.length > stretches.length) out.moreStretches = hits.length - stretches.length;
+  return out;
+}
+
+/**
+ * The index to start a scan of `blocks` (sorted by begin, not overlapping one another: one thread,
+ * one sampler) for the stretches that reach past `from`: the one before the first that begins at
+ * or after it.
+ */
+function firstReaching(blocks: readonly LoopBlock[], from: number): number {
+  let lo = 0;
+  let hi = blocks.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (blocks[mid].beginAt < from) lo = mid + 1;
+    else hi = mid;
+  }
+  return Math.max(0, lo - 1);
+}
+
+/** The stretches a record lists of `hits` (in time order): the MAX_REQUEST_STRETCHES longest, in time order. */
+function listed(hits: LoopBlock[]): LoopBlock[] {
+  if (hits.length <= MAX_REQUEST_STRETCHES) return hits;
+  const longest = new Set(
+    hits
+      .slice()
+      .sort((a, b) => b.endAt - b.beginAt - (a.endAt - a.beginAt))
+      .slice(0, MAX_REQUEST_STRETCHES),
+  );
+  return hits.filter((b) => longest.has(b));
+}
+
+/**
+ * A served request's `loopBlocked`: how long its thread's loop was blocked while the exchange was
+ * open (`reqRecvAt` → `reqEndAt`, else `respDoneAt`), and the stretches, listed as a request's are.
+ * Undefined while it is open, when it never finished (`incomplete`: its time is unknown), and when
+ * no stretch overlaps it. `blocks` as for loopBlockedOf.
+ */
+export function incomingLoopBlockedOf(inc: IncomingRequest, blocks: readonly LoopBlock[] | undefined): IncomingLoopBlocked | undefined {
+  const from = inc.reqRecvAt;
+  const to = inc.reqEndAt ?? inc.respDoneAt;
+  if (!blocks || blocks.length === 0 || from === undefined || to === undefined || to < from || inc.incomplete) return undefined;
+  let total = 0;
+  const hits: LoopBlock[] = [];
+  for (let i = firstReaching(blocks, from); i < blocks.length && blocks[i].beginAt < to; i++) {
+    const ms = overlap(blocks[i].beginAt, blocks[i].endAt, from, to);
+    if (ms <= 0) continue;
+    total += ms;
+    hits.push(blocks[i]);
+  }
+  if (hits.length === 0) return undefined;
+  const stretches = listed(hits);
+  const out: IncomingLoopBlocked = { total: roundMs(total), stretches: stretches.map((b) => ({ beginAt: b.beginAt, endAt: b.endAt })) };
   if (hits.length > stretches.length) out.moreStretches = hits.length - stretches.length;
   return out;
 }

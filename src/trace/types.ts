@@ -8,7 +8,7 @@
 import type { IncomingRequest, IncompleteReason, StackFrame } from './incoming';
 import type { TraceRules } from './ruleTypes';
 
-export type { IncomingError, IncomingRequest, IncompleteReason, ServerKind, StackFrame } from './incoming';
+export type { IncomingError, IncomingLoopBlocked, IncomingRequest, IncompleteReason, ServerKind, StackFrame } from './incoming';
 import type { KernelEvent, KernelTimings, TcpMetrics } from './kernelRecords';
 export type { IcmpMessage, KernelEvent, KernelTimings, TcpMetrics } from './kernelRecords';
 export type { TraceRule, TraceRules } from './ruleTypes';

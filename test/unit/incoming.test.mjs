@@ -297,3 +297,46 @@ test('a saved trace with damaged incoming requests: the bad fields dropped, the 
   const out = renderTrace(enrichTrace(read), { width: 120 });
   assert.match(out, /in-2 GET http:\/\/a\/b/);
 });
+
+test('a served request’s own time with its thread’s loop held: the snapshot, the live read and the sentence say so; a later stretch marks it changed', () => {
+  const { Session } = createRequire(import.meta.url)('../../dist/core.cjs');
+  const s = new Session({ description: 't', beginAt: new Date(BEGIN), sourceMaps: false, changeIntervalMs: 1e9 });
+  const changed = [];
+  s.on('change', (_requests, records) => changed.push(...records.filter(([kind]) => kind === 'incomingRequests').map(([, id]) => id)));
+  const c = s.builder.openConnection();
+  s.apply(c, hello);
+  s.apply(c, rec('incomingRequests', 'i1', { server: 'http', reqMethod: 'GET', reqURL: 'http://gw/report', reqRecvAt: at(100) }));
+  s.apply(c, rec('incomingRequests', 'i1', { respStatusCode: 200, respDoneAt: at(330), reqEndAt: at(330) }));
+  s.flushChanges();
+  changed.length = 0;
+  // The handler's synchronous work, 110–310, reported when it ended; one stretch before the request.
+  s.apply(c, { type: 'loopBlock', beginAt: at(20), endAt: at(60) });
+  s.apply(c, { type: 'loopBlock', beginAt: at(110), endAt: at(310) });
+  s.flushChanges();
+  assert.ok(changed.includes('in-1'), `the served request is sent again: ${JSON.stringify(changed)}`);
+  const live = s.incoming('in-1');
+  assert.deepEqual(live.loopBlocked, { total: 200, stretches: [{ beginAt: 110, endAt: 310 }] });
+  assert.deepEqual(s.snapshot().incomingRequests[0].loopBlocked, live.loopBlocked);
+  assert.equal(s.builder.trace.incomingRequests[0].loopBlocked, undefined, 'derived: the record itself is not changed');
+  assert.equal(
+    diagnoseIncoming(live, []),
+    '230 of 230 ms in the program itself (it made no call), its event loop blocked for 200 ms of it; blocked 110–310 ms into the trace',
+  );
+  // `nettrace run`'s table shows the sentence though the request is far under the slow threshold.
+  assert.match(
+    renderTrace(s.snapshot(), { width: 160, color: false }),
+    /in the program itself \(it made no call\), its event loop blocked for 200 ms of it/,
+  );
+  s.dispose();
+});
+
+test('a served request’s loop share: none while it is open, none for an incomplete one, none under 50 ms in the sentence', () => {
+  const k = bundleTs(["export { incomingLoopBlockedOf } from './src/trace/loopBlocked';"]);
+  const blocks = [{ beginAt: 110, endAt: 310 }];
+  const base = { traceID: 'in-1', pid: 7, server: 'http', reqMethod: 'GET', reqURL: 'http://gw/', reqRecvAt: 100 };
+  assert.equal(k.incomingLoopBlockedOf(base, blocks), undefined, 'still open');
+  assert.equal(k.incomingLoopBlockedOf({ ...base, incomplete: 'process exited' }, blocks), undefined);
+  assert.deepEqual(k.incomingLoopBlockedOf({ ...base, respDoneAt: 200 }, blocks), { total: 90, stretches: blocks });
+  const small = { ...base, reqEndAt: 330, loopBlocked: { total: 40, stretches: [{ beginAt: 110, endAt: 150 }] } };
+  assert.equal(diagnoseIncoming(small, []), '230 of 230 ms in the program itself (it made no call)');
+});
