@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import http from 'node:http';
 import https from 'node:https';
+import { createRequire } from 'node:module';
 import { cpus, loadavg } from 'node:os';
 import { nodeBinaries, req, runTraced } from './harness.mjs';
 import { pem } from './servers.mjs';
@@ -138,6 +139,35 @@ for (const { label, bin } of nodeBinaries()) {
       t.diagnostic(failures.at(-1));
     }
     assert.fail(failures.join('\n'));
+  });
+}
+
+const { diagnoseIncoming } = createRequire(import.meta.url)('../../dist/core.cjs');
+
+// A server: a handler that holds its thread 250 ms (synchronous work) is the program's time with
+// its loop blocked, and its sentence says so; one that waits as long on a timer is the program's
+// time too, but with its thread free, and its sentence does not blame the loop.
+for (const { label, bin } of nodeBinaries()) {
+  test(`${label}: a served request whose handler held the thread: its loop share and sentence; one that waited on a timer has none`, async () => {
+    const { code, stdout, stderr, trace } = await runTraced(bin, 'loop-served.mjs');
+    assert.equal(code, 0, stderr);
+    const m = JSON.parse(stdout.trim().split('\n').pop()).sync;
+    const begin = m.beginAt - Date.parse(trace.traceBeginAt);
+    const served = (path) => trace.incomingRequests.find((i) => new URL(i.reqURL).pathname === path);
+    const sync = served('/sync');
+    const facts = JSON.stringify({ block: [begin, begin + m.endAt - m.beginAt], sync, blocks: trace.processes.map((p) => p.loopBlocks) });
+    assert.ok(sync.loopBlocked?.total >= 0.9 * (m.endAt - m.beginAt), facts);
+    assert.ok(
+      sync.loopBlocked.stretches.some((x) => x.beginAt <= begin + 12 && x.endAt >= begin + (m.endAt - m.beginAt) - 1),
+      facts,
+    );
+    assert.match(
+      diagnoseIncoming(sync, []),
+      /in the program itself \(it made no call\), its event loop blocked for \d+ ms of it; blocked \d+–\d+ ms into the trace/,
+    );
+    const timer = served('/async');
+    assert.ok(!(timer.loopBlocked?.total >= 10), JSON.stringify(timer));
+    assert.match(diagnoseIncoming(timer, []), /^\d+ of \d+ ms in the program itself \(it made no call\)$/);
   });
 }
 
