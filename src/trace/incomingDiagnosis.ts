@@ -7,6 +7,7 @@
 
 import type { IncomingRequest } from './incoming';
 import type { HttpRequest, Timings } from './types';
+import { LOOP_BLOCKED_MIN_MS } from './loopDiagnosis';
 import { incompleteWhy } from './sentence';
 import { totalTime } from './timings';
 
@@ -145,18 +146,15 @@ export function diagnoseIncoming(inc: IncomingRequest, calls: readonly HttpReque
   return `${ms(b.programMs)} of ${total} ms in the program itself (${calls0})${loopPart(inc)}`;
 }
 
-/** A served request's event loop held for at least this long (ms) is named in its sentence. */
-const LOOP_NAMED_MS = 50;
-
 /**
  * ", its event loop blocked for 200 ms of it; blocked 3240–3445 ms into the trace": the program's
  * own time was its code holding the thread (`loopBlocked`, derived), not waiting on something; the
  * stretch that took most of the exchange named, to be found in a CPU profile. Empty under
- * LOOP_NAMED_MS.
+ * LOOP_BLOCKED_MIN_MS, as for a request's.
  */
 function loopPart(inc: IncomingRequest): string {
   const lb = inc.loopBlocked;
-  if (!lb || !(lb.total >= LOOP_NAMED_MS) || !Array.isArray(lb.stretches)) return '';
+  if (!lb || !(lb.total >= LOOP_BLOCKED_MIN_MS) || !Array.isArray(lb.stretches)) return '';
   const from = inc.reqRecvAt ?? -Infinity;
   const to = inc.reqEndAt ?? inc.respDoneAt ?? Infinity;
   let main: { beginAt: number; endAt: number } | undefined;
