@@ -15,7 +15,8 @@ import { programFrame } from '../trace/initiator';
 import { REDACTED } from '../trace/wire';
 import { redactUrl } from '../trace/redactUrl';
 import { redactedQueryNames } from '../trace/redact';
-import { requestStartAt } from '../trace/timings';
+import { loopBlockedTotal } from '../trace/loopBlocked';
+import { requestStartAt, roundMs } from '../trace/timings';
 import type { Dial, HeaderPair, HttpRequest, TcpConn, TlsTunnel } from '../trace/types';
 
 /** An attribute value as OTLP carries it. */
@@ -359,6 +360,7 @@ function clientAttributes(r: HttpRequest, rec: RequestRecords, redactQuery: read
   a['nettrace.request.id'] = r.traceID;
   a['nettrace.client'] = r.client;
   put(a, 'nettrace.diagnosis', r.diagnosis);
+  if (r.loopBlocked) put(a, 'nettrace.loop_blocked_ms', roundMs(loopBlockedTotal(r.loopBlocked)));
   if (r.reusedConn !== undefined) a['nettrace.connection.reused'] = r.reusedConn;
   put(a, 'nettrace.redirected_from', r.redirectedFrom);
   put(a, 'nettrace.proxy', r.proxy?.url);

@@ -152,6 +152,7 @@ function serverAttributes(inc: IncomingRequest, calls: readonly HttpRequest[], r
   a['nettrace.server'] = inc.server;
   if (inc.aborted) a['nettrace.aborted'] = true;
   put(a, 'nettrace.diagnosis', diagnoseIncoming(inc, calls));
+  if (typeof inc.loopBlocked?.total === 'number') put(a, 'nettrace.loop_blocked_ms', inc.loopBlocked.total);
   return a;
 }
 

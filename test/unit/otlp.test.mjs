@@ -143,6 +143,9 @@ test('a request: a CLIENT span with the HTTP semantic conventions, its phases as
   assert.equal(a['code.lineno'], 42);
   assert.equal(a['code.function'], 'placeOrder');
   assert.equal(a['nettrace.diagnosis'], 'HTTP 503 from api.example.com');
+  assert.equal(a['nettrace.loop_blocked_ms'], undefined, 'no share, no attribute');
+  const held = requestSpans({ ...request, loopBlocked: { connect: 20.1, wait: 30.2, receive: 0, stretches: [] } }, context(records))[0];
+  assert.equal(held.attributes['nettrace.loop_blocked_ms'], 50.3, "the event loop's share, all phases");
   assert.equal(a['nettrace.tcp.rtt_us'], 1200);
   assert.equal(a['nettrace.tcp.retransmits'], 2);
   assert.deepEqual(
@@ -455,6 +458,9 @@ test('incoming requests: a SERVER span named by route, its calls its children; 5
   assert.equal(a['nettrace.incoming.id'], 'in-1');
   assert.equal(a['error.type'], undefined);
   assert.match(a['nettrace.diagnosis'] ?? '', /of 90 ms/, 'the sentence of where its time went');
+  assert.equal(a['nettrace.loop_blocked_ms'], undefined);
+  const held = build([inc({ loopBlocked: { total: 61.5, stretches: [{ beginAt: 101, endAt: 162.5 }] } })]).server.attributes;
+  assert.equal(held['nettrace.loop_blocked_ms'], 61.5, "its thread's blocked event loop while it was open");
   assert.deepEqual(server.endTime[0] - server.startTime[0] >= 0, true);
   assert.equal(client.spanContext().traceId, server.spanContext().traceId, 'the call is in the server span’s trace');
   assert.equal(client.parentSpanContext.spanId, server.spanContext().spanId, 'the call is its child');
