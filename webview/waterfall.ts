@@ -17,7 +17,7 @@ import {
   type Phase as HarPhase,
 } from '../src/trace/timings';
 
-import { EARLY_LOOP_PHASES, loopBlockedTotal, mainStretch } from '../src/trace/loopBlocked';
+import { EARLY_LOOP_PHASES, longestInOrder, loopBlockedTotal, mainStretch } from '../src/trace/loopBlocked';
 
 export { isFailed, PHASES, totalTime } from '../src/trace/timings';
 
@@ -141,14 +141,7 @@ export function loopBlockedSegments(req: HttpRequest, segments: readonly Segment
       out.push({ phase, start: seg.start + (begin - from), end: Math.min(seg.end, seg.start + (end - from)) });
     }
   }
-  if (out.length <= MAX_LOOP_SEGMENTS) return out;
-  const longest = new Set(
-    out
-      .slice()
-      .sort((a, b) => b.end - b.start - (a.end - a.start))
-      .slice(0, MAX_LOOP_SEGMENTS),
-  );
-  return out.filter((s) => longest.has(s));
+  return longestInOrder(out, MAX_LOOP_SEGMENTS, (s) => s.end - s.start);
 }
 
 /**

@@ -157,7 +157,7 @@ export function loopBlockedOf(
     hits.push(b);
   }
   if (hits.length === 0) return undefined;
-  const stretches = listed(hits);
+  const stretches = longestInOrder(hits, MAX_REQUEST_STRETCHES, stretchMs);
   // The phases in the order they happened, then the stretches (a saved file reads better).
   const out = {} as LoopBlocked;
   for (const p of EARLY_LOOP_PHASES) {
@@ -187,17 +187,23 @@ function firstReaching(blocks: readonly LoopBlock[], from: number): number {
   return Math.max(0, lo - 1);
 }
 
-/** The stretches a record lists of `hits` (in time order): the MAX_REQUEST_STRETCHES longest, in time order. */
-function listed(hits: LoopBlock[]): LoopBlock[] {
-  if (hits.length <= MAX_REQUEST_STRETCHES) return hits;
+/**
+ * The `n` longest of `items` (by `length`), in the order `items` has them: a request's listed
+ * stretches (MAX_REQUEST_STRETCHES), the panel's drawn blocked parts (waterfall.ts).
+ */
+export function longestInOrder<T>(items: T[], n: number, length: (x: T) => number): T[] {
+  if (items.length <= n) return items;
   const longest = new Set(
-    hits
+    items
       .slice()
-      .sort((a, b) => b.endAt - b.beginAt - (a.endAt - a.beginAt))
-      .slice(0, MAX_REQUEST_STRETCHES),
+      .sort((a, b) => length(b) - length(a))
+      .slice(0, n),
   );
-  return hits.filter((b) => longest.has(b));
+  return items.filter((x) => longest.has(x));
 }
+
+/** A stretch's length (longestInOrder). */
+const stretchMs = (b: LoopBlock): number => b.endAt - b.beginAt;
 
 /**
  * A served request's `loopBlocked`: how long its thread's loop was blocked while the exchange was
@@ -218,7 +224,7 @@ export function incomingLoopBlockedOf(inc: IncomingRequest, blocks: readonly Loo
     hits.push(blocks[i]);
   }
   if (hits.length === 0) return undefined;
-  const stretches = listed(hits);
+  const stretches = longestInOrder(hits, MAX_REQUEST_STRETCHES, stretchMs);
   const out: IncomingLoopBlocked = { total: roundMs(total), stretches: stretches.map((b) => ({ beginAt: b.beginAt, endAt: b.endAt })) };
   if (hits.length > stretches.length) out.moreStretches = hits.length - stretches.length;
   return out;

@@ -5,7 +5,7 @@
 
 import { loopBlockedTotal, mainStretch } from './loopBlocked';
 import { formatMs, PHASE_NAMES } from './sentence';
-import { PHASES, totalTime, type Phase } from './timings';
+import { drawnMs, PHASES, totalTime, type Phase } from './timings';
 import type { HttpRequest, Timings } from './types';
 
 /** A request's event-loop share is named when it is at least this long (ms)… */
@@ -42,10 +42,8 @@ export function diagnoseLoopBlocked(req: HttpRequest, t: Timings): string | unde
   const share = (p: Phase): number => lb[p] ?? 0;
   let main: Phase = 'wait';
   for (const p of LOOP_ORDER) if (share(p) > share(main)) main = p;
-  // The phase's length as the waterfall draws it: connect's TCP part apart from the handshake.
-  const phaseMs = main === 'connect' ? Math.max(0, t.connect) - Math.max(0, t.ssl) : t[main];
   const words = LOOP_WORDS[main];
-  let s = `of ${formatMs(Math.max(phaseMs, share(main)))} ms ${words.doing}, the event loop was blocked for ${formatMs(share(main))} ms — ${words.waited}`;
+  let s = `of ${formatMs(Math.max(drawnMs(t, main), share(main)))} ms ${words.doing}, the event loop was blocked for ${formatMs(share(main))} ms — ${words.waited}`;
   const others = PHASES.filter((p) => p !== main && share(p) >= 1).map((p) => `${formatMs(share(p))} ms ${LOOP_WORDS[p].part}`);
   if (others.length) s += ` (and for ${others.join(', ')})`;
   // A phase that took longer of its own than the loop's whole share is said too: the loop is not
@@ -62,8 +60,7 @@ export function diagnoseLoopBlocked(req: HttpRequest, t: Timings): string | unde
   return s;
 }
 
-/** How long phase `p` took apart from the loop's share of it (connect without its TLS part). */
+/** How long phase `p` took (as drawn: connect without its TLS part) apart from the loop's share of it. */
 function ownMs(t: Timings, lb: NonNullable<HttpRequest['loopBlocked']>, p: Phase): number {
-  const ms = p === 'connect' ? Math.max(0, t.connect) - Math.max(0, t.ssl) : Math.max(0, t[p]);
-  return Math.max(0, ms - (lb[p] ?? 0));
+  return Math.max(0, drawnMs(t, p) - (lb[p] ?? 0));
 }

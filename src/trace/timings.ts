@@ -167,6 +167,16 @@ function len(v: number | undefined): number {
   return v !== undefined && Number.isFinite(v) && v > 0 ? v : 0;
 }
 
+/**
+ * A phase's length as the waterfall draws it (phaseSegments): 0 when it did not apply, `connect`
+ * without its TLS part (HAR's `connect` holds `ssl`).
+ */
+export function drawnMs(t: Timings, phase: Phase): number {
+  if (phase === 'connect') return len(t.connect) - Math.min(len(t.ssl), len(t.connect));
+  if (phase === 'ssl') return Math.min(len(t.ssl), len(t.connect));
+  return len(t[phase]);
+}
+
 /** Total time of a request from its timings: the applicable phases, `ssl` not added again (connect has it). */
 export function totalTime(t: Timings): number {
   let sum = 0;
@@ -218,13 +228,6 @@ export function phaseSegments(startAt: number, t: Timings): PhaseSegment[] {
     out.push({ phase, beginAt: at, endAt: at + ms });
     at += ms;
   };
-  const ssl = Math.min(len(t.ssl), len(t.connect));
-  push('blocked', len(t.blocked));
-  push('dns', len(t.dns));
-  push('connect', len(t.connect) - ssl);
-  push('ssl', ssl);
-  push('send', len(t.send));
-  push('wait', len(t.wait));
-  push('receive', len(t.receive));
+  for (const p of PHASES) push(p, drawnMs(t, p));
   return out;
 }
