@@ -2,8 +2,7 @@
 
 import { once } from 'node:events';
 import { isAbsolute, relative, resolve } from 'node:path';
-import { enrichIncoming, enrichRequest, indexRecords } from '../trace/enrich';
-import { threadKey } from '../trace/loopBlocked';
+import { enrichIncomingFrom, enrichRequest, indexRecords } from '../trace/enrich';
 import { jsonPieces } from '../trace/jsonStream';
 import { countRequest, renderTrace, shouldUseColor, type RequestTotals } from './render';
 import { forEachRequest, readTraceFile } from '../trace/traceFile';
@@ -86,8 +85,7 @@ export async function showTrace(path: string, options: ShowOptions = {}): Promis
   const index = indexRecords(trace);
   const enrich = (r: HttpRequest) => enrichRequest(r, index, { slowThresholdMs: options.slowThresholdMs });
   // Served requests' derived share of their thread's blocked loop, as the collector gives it (a file an older version saved has none).
-  if (trace.incomingRequests)
-    trace.incomingRequests = trace.incomingRequests.map((i) => enrichIncoming(i, index.loopBlocks?.get(threadKey(i.pid, i.threadId))));
+  if (trace.incomingRequests) trace.incomingRequests = trace.incomingRequests.map((i) => enrichIncomingFrom(i, index));
   if (options.json) {
     const out = new Out();
     const keys = Object.keys(trace).filter((k) => (trace as unknown as Record<string, unknown>)[k] !== undefined);

@@ -7,11 +7,11 @@
 import { EventEmitter } from 'node:events';
 import { TraceBuilder } from '../trace/builder';
 import { DEFAULT_SLOW_THRESHOLD_MS } from '../trace/diagnosis';
-import { enrichIncoming, enrichRequest, indexRecords, type RecordIndex } from '../trace/enrich';
-import { threadKey } from '../trace/loopBlocked';
+import { enrichIncomingFrom, enrichRequest, indexRecords, type RecordIndex } from '../trace/enrich';
+import { threadKey, threadLoopBlocks } from '../trace/loopBlocked';
 import { toHar } from '../trace/har';
 import { writeHarFile, writeTraceFile } from '../trace/traceFile';
-import type { DebuggerPause, HttpRequest, IncomingRequest, Initiator, LoopBlock, RecordKind, Trace, TraceRules } from '../trace/types';
+import type { DebuggerPause, HttpRequest, IncomingRequest, Initiator, RecordKind, Trace, TraceRules } from '../trace/types';
 import { SourceMapResolver } from './sourceMaps';
 import { RulesController } from './rules';
 import type { HelloMessage, RuleDefaultAction, StatsMessage } from '../protocol/preload';
@@ -239,8 +239,8 @@ export class Session extends EventEmitter<SessionEvents> {
    * open (`loopBlocked`, derived) from `blocks`, that thread's stretches, and its handler's frame
    * mapped through a source map on disk (the preload maps those held in memory).
    */
-  private mapHandler(inc: IncomingRequest, blocks: readonly LoopBlock[] | undefined): IncomingRequest {
-    const out = enrichIncoming(inc, blocks);
+  private mapHandler(inc: IncomingRequest, index: Pick<RecordIndex, 'loopBlocks' | 'pausedBlocks'>): IncomingRequest {
+    const out = enrichIncomingFrom(inc, index);
     if (!this.sourceMaps || !inc.handler || inc.handler.generated) return out;
     return { ...out, handler: this.sourceMaps.mapFrame(inc.handler) };
   }
@@ -248,8 +248,7 @@ export class Session extends EventEmitter<SessionEvents> {
   /** One incoming request by traceID, as views read it (mapHandler). */
   incoming(traceID: string): IncomingRequest | undefined {
     const inc = this.builder.get('incomingRequests', traceID);
-    const thread = inc && this.builder.trace.processes.find((p) => p.pid === inc.pid && p.threadId === (inc.threadId ?? 0));
-    return inc && this.mapHandler(inc, thread?.loopBlocks);
+    return inc && this.mapHandler(inc, this.threadIndex(inc.pid, inc.threadId));
   }
 
   /** A consistent copy of the trace with timings, diagnoses and source-mapped initiators. */
@@ -267,9 +266,7 @@ export class Session extends EventEmitter<SessionEvents> {
       udpConns: raw.udpConns.slice(),
       dnsQueries: raw.dnsQueries.slice(),
       tlsTunnels: raw.tlsTunnels.slice(),
-      ...(raw.incomingRequests
-        ? { incomingRequests: raw.incomingRequests.map((i) => this.mapHandler(i, index.loopBlocks?.get(threadKey(i.pid, i.threadId)))) }
-        : {}),
+      ...(raw.incomingRequests ? { incomingRequests: raw.incomingRequests.map((i) => this.mapHandler(i, index)) } : {}),
       ...(raw.debuggerPauses ? { debuggerPauses: raw.debuggerPauses.map((p) => ({ ...p })) } : {}),
       ...this.traceRulesPart(),
       stats: { ...raw.stats, warnings: raw.stats.warnings.slice(), ...(raw.stats.helper ? { helper: { ...raw.stats.helper } } : {}) },
@@ -301,9 +298,15 @@ export class Session extends EventEmitter<SessionEvents> {
       tlsTunnels: new Map(req.tlsTunnel ? [[req.tlsTunnel, b.get('tlsTunnels', req.tlsTunnel)!]] : []),
     };
     for (const m of [index.dials, index.tcpConns, index.tlsTunnels] as Map<string, unknown>[]) for (const [k, v] of m) if (!v) m.delete(k);
-    const blocks = b.trace.processes.find((p) => p.pid === req.pid && p.threadId === (req.threadId ?? 0))?.loopBlocks;
-    if (blocks) index.loopBlocks = new Map([[threadKey(req.pid, req.threadId), blocks]]);
-    return this.enrichWith(req, index);
+    return this.enrichWith(req, Object.assign(index, this.threadIndex(req.pid, req.threadId)));
+  }
+
+  /** One thread's stretches as a RecordIndex holds them (its own, and the debugger's paused parts). */
+  private threadIndex(pid: number, threadId: number | undefined): Pick<RecordIndex, 'loopBlocks' | 'pausedBlocks'> {
+    const split = threadLoopBlocks(this.builder.trace, pid, threadId);
+    if (!split) return {};
+    const key = threadKey(pid, threadId);
+    return { loopBlocks: new Map([[key, split.own]]), ...(split.paused ? { pausedBlocks: new Map([[key, split.paused]]) } : {}) };
   }
 
   /**

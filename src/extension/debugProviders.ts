@@ -76,12 +76,17 @@ export function registerDebugProviders(s: Services, onSessions: () => void): voi
 
   // Paused at a breakpoint, the program's flush timer cannot fire: ask it to flush through the
   // debugger, so the panel lists what completed before the pause.
-  // The same tracker records the pauses (the trace's `debuggerPauses`, a gap in the waterfall).
+  // The same tracker records the pauses (the trace's `debuggerPauses`, a gap in the waterfall),
+  // also for sessions of a JavaScript Debug Terminal or auto attach, found by their process id.
   context.subscriptions.push(
-    registerPauseFlush((c) => {
-      const entry = traces.bySessionMarker(c.__nettraceSession);
-      return entry?.origin === 'current' ? entry.session : undefined;
-    }, log),
+    registerPauseFlush(
+      (c) => {
+        const entry = traces.bySessionMarker(c.__nettraceSession);
+        return entry?.origin === 'current' ? entry.session : undefined;
+      },
+      log,
+      { anyLive: () => traces.live().length > 0, sinkOfPid: (pid) => traces.byLivePid(pid)?.session },
+    ),
   );
 }
 

@@ -14,6 +14,10 @@
  *
  * The same tracker records the pause itself (the trace's `debuggerPauses`, drawn by the panel as a
  * gap in the waterfall's time axis): it begins at `stopped` and ends when the program runs again.
+ * A session started outside a Net Trace launch carries no marker: a command typed into a
+ * JavaScript Debug Terminal, an auto-attached process. While some trace is live, its `stopped`
+ * evaluates the same flush and returns the process id when the preload is loaded
+ * (FLUSH_PID_EXPRESSION); the live trace that has that process gets the pause.
  * DAP sends no `continued` event for a resume the client asked for ("a debug adapter is not
  * expected to send this event in response to a request that implies that execution continues"),
  * so the client's continue/step requests end it too, as do the adapter's `continued`, `exited`
@@ -25,8 +29,18 @@ import * as vscode from 'vscode';
 /** The preload's global flush function (src/preload/index.ts). Absent: nothing happens. */
 export const FLUSH_EXPRESSION = "void globalThis[Symbol.for('nettrace.flushNow')]?.()";
 
-/** The debug types whose sessions may run a Net Trace launch (js-debug's Node types). */
-const SESSION_TYPES = ['pwa-node', 'node'];
+/**
+ * The flush, and the process id when the preload is loaded in the paused thread (else 0).
+ * `globalThis.process`: the paused frame may have a variable of its own named `process`.
+ */
+export const FLUSH_PID_EXPRESSION =
+  "(() => { const f = globalThis[Symbol.for('nettrace.flushNow')]; if (typeof f !== 'function') return 0; f(); return globalThis.process.pid; })()";
+
+/**
+ * js-debug's Node types: the sessions that may run a Net Trace launch, and those of a JavaScript
+ * Debug Terminal (its child sessions, one per process, are `node-terminal` too).
+ */
+const SESSION_TYPES = ['pwa-node', 'node', 'node-terminal'];
 
 /** DAP requests after which the program runs again (a step runs it until the next `stopped`). */
 const RESUMING_REQUESTS = new Set([
@@ -44,10 +58,18 @@ const RESUMING_REQUESTS = new Set([
 /** DAP events after which the program runs again, or no longer runs at all. */
 const RESUMING_EVENTS = new Set(['continued', 'exited', 'terminated']);
 
-/** Where a traced session's pauses go (the collector's Session). */
+/** Where a traced session's pauses go (the collector's Session); `epochMs`: when it happened (default now). */
 export interface PauseSink {
-  debuggerStopped(reason?: string): void;
-  debuggerContinued(): void;
+  debuggerStopped(reason?: string, epochMs?: number): void;
+  debuggerContinued(epochMs?: number): void;
+}
+
+/** What the tracker needs to find the trace of a session that carries no Net Trace marker. */
+export interface UnmarkedSessions {
+  /** True while some trace records (only then does a `stopped` of such a session cost an evaluate). */
+  anyLive(): boolean;
+  /** The pause sink of the live trace that has this process, if any. */
+  sinkOfPid(pid: number): PauseSink | undefined;
 }
 
 /**
@@ -58,9 +80,11 @@ export interface PauseSink {
 export function registerPauseFlush(
   traceOf: (configuration: vscode.DebugConfiguration) => PauseSink | undefined,
   log: (line: string) => void,
+  unmarked?: UnmarkedSessions,
 ): vscode.Disposable {
   let warned = false;
-  const flush = async (session: vscode.DebugSession, threadId: unknown): Promise<void> => {
+  /** Evaluates `expression` on the paused thread's top frame; its result, or undefined when it failed. */
+  const flush = async (session: vscode.DebugSession, threadId: unknown, expression = FLUSH_EXPRESSION): Promise<string | undefined> => {
     try {
       let frameId: number | undefined;
       if (typeof threadId === 'number') {
@@ -70,19 +94,76 @@ export function registerPauseFlush(
         if (typeof id === 'number') frameId = id;
       }
       // 'watch': evaluated as given (no REPL rewriting), its result comes back to us only.
-      await session.customRequest('evaluate', { expression: FLUSH_EXPRESSION, frameId, context: 'watch' });
+      const r = (await session.customRequest('evaluate', { expression, frameId, context: 'watch' })) as { result?: unknown } | undefined;
+      return String(r?.result ?? '');
     } catch (err) {
       // The session may have resumed or ended meanwhile; the timer flush takes over then.
       if (!warned) {
         warned = true;
         log(`flushing the paused program of ${session.name} failed: ${(err as Error)?.message ?? err}`);
       }
+      return undefined;
     }
+  };
+  /**
+   * The tracker of a session without a marker: its sink is found at its first `stopped` through
+   * the paused process's id (FLUSH_PID_EXPRESSION), and kept. A resume that comes before the
+   * answer is recorded once the sink is known, with its own time.
+   */
+  const unmarkedTracker = (session: vscode.DebugSession, sessions: UnmarkedSessions): vscode.DebugAdapterTracker => {
+    let sink: PauseSink | undefined;
+    let asked = false;
+    let resumedAt: number | undefined;
+    const record = (f: () => void): void => {
+      try {
+        f();
+      } catch (err) {
+        log(`recording a debugger pause of ${session.name} failed: ${(err as Error)?.message ?? err}`);
+      }
+    };
+    const resumed = (): void => {
+      if (sink) record(() => sink!.debuggerContinued());
+      else resumedAt ??= Date.now();
+    };
+    return {
+      onDidSendMessage(message: unknown) {
+        const m = message as { type?: unknown; event?: unknown; body?: { threadId?: unknown; reason?: unknown } } | undefined;
+        if (m?.type !== 'event' || typeof m.event !== 'string') return;
+        if (m.event === 'stopped') {
+          const reason = typeof m.body?.reason === 'string' ? m.body.reason : undefined;
+          if (sink) {
+            record(() => sink!.debuggerStopped(reason));
+            void flush(session, m.body?.threadId);
+            return;
+          }
+          if (asked || !sessions.anyLive()) return;
+          asked = true;
+          const at = Date.now();
+          resumedAt = undefined;
+          void flush(session, m.body?.threadId, FLUSH_PID_EXPRESSION).then((result) => {
+            const pid = Number(result);
+            const found = Number.isInteger(pid) && pid > 0 ? sessions.sinkOfPid(pid) : undefined;
+            // Not traced (yet): the next stop asks again.
+            if (!found) return void (asked = false);
+            sink = found;
+            record(() => found.debuggerStopped(reason, at));
+            if (resumedAt !== undefined) record(() => found.debuggerContinued(resumedAt));
+          });
+        } else if (RESUMING_EVENTS.has(m.event)) resumed();
+      },
+      onWillReceiveMessage(message: unknown) {
+        const m = message as { type?: unknown; command?: unknown } | undefined;
+        if (m?.type === 'request' && typeof m.command === 'string' && RESUMING_REQUESTS.has(m.command)) resumed();
+      },
+      onExit() {
+        resumed();
+      },
+    };
   };
   const factory: vscode.DebugAdapterTrackerFactory = {
     createDebugAdapterTracker(session) {
       const sink = sinkOf(session, traceOf);
-      if (!sink) return undefined;
+      if (!sink) return unmarked ? unmarkedTracker(session, unmarked) : undefined;
       // Recording must never break the debug session: the sink's errors stay here.
       const record = (f: () => void): void => {
         try {

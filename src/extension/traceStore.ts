@@ -176,6 +176,25 @@ export class TraceStore extends EventEmitter<TraceStoreEvents> {
     return [...this.entries.values()].filter((e) => e.origin === 'current');
   }
 
+  /**
+   * The live entry recording the process `pid` (one still running first, the newest among them):
+   * how a debug session that carries no marker (a JavaScript Debug Terminal's, an auto-attached
+   * process's) finds its trace.
+   */
+  byLivePid(pid: number): TraceEntry | undefined {
+    let found: TraceEntry | undefined;
+    let running = false;
+    for (const e of this.entries.values()) {
+      if (e.origin !== 'current' || !e.session) continue;
+      for (const p of e.session.builder.trace.processes) {
+        if (p.pid !== pid) continue;
+        const alive = p.exitAt === undefined;
+        if (!found || (alive && !running) || (alive === running && e.createdAt >= found.createdAt)) [found, running] = [e, alive];
+      }
+    }
+    return found;
+  }
+
   /** The panel's `traces` list. */
   items(): TraceListItem[] {
     return this.list().map((e) => ({

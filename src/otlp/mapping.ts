@@ -361,6 +361,7 @@ function clientAttributes(r: HttpRequest, rec: RequestRecords, redactQuery: read
   a['nettrace.client'] = r.client;
   put(a, 'nettrace.diagnosis', r.diagnosis);
   if (r.loopBlocked) put(a, 'nettrace.loop_blocked_ms', roundMs(loopBlockedTotal(r.loopBlocked)));
+  if (typeof r.debuggerPaused === 'number') put(a, 'nettrace.debugger_paused_ms', r.debuggerPaused);
   if (r.reusedConn !== undefined) a['nettrace.connection.reused'] = r.reusedConn;
   put(a, 'nettrace.redirected_from', r.redirectedFrom);
   put(a, 'nettrace.proxy', r.proxy?.url);

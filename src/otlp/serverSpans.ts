@@ -153,6 +153,7 @@ function serverAttributes(inc: IncomingRequest, calls: readonly HttpRequest[], r
   if (inc.aborted) a['nettrace.aborted'] = true;
   put(a, 'nettrace.diagnosis', diagnoseIncoming(inc, calls));
   if (typeof inc.loopBlocked?.total === 'number') put(a, 'nettrace.loop_blocked_ms', inc.loopBlocked.total);
+  if (typeof inc.debuggerPaused === 'number') put(a, 'nettrace.debugger_paused_ms', inc.debuggerPaused);
   return a;
 }
 

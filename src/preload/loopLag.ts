@@ -41,7 +41,7 @@
 
 import * as fs from 'node:fs';
 import type { LoopBlockMessage } from '../protocol/preload';
-import { MAX_LOOP_BLOCKS } from '../trace/wire';
+import { MAX_LOOP_BLOCKS, MIN_LOOP_BLOCK_MS } from '../trace/wire';
 
 /**
  * Sampling interval while requests are in flight (ms). Every block of the loop longer than this
@@ -53,7 +53,7 @@ export const SAMPLE_MS = 20;
 /** A tick this much later than due (ms) was held up: the loop was busy when it was due. */
 const LAG_MS = 2;
 /** Shortest stretch sent (ms). */
-export const MIN_BLOCK_MS = 20;
+export const MIN_BLOCK_MS = MIN_LOOP_BLOCK_MS;
 /** Requests tracked as in flight; past this the sampler stays on (see started). */
 const MAX_TRACKED = 10_000;
 

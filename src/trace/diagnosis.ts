@@ -20,7 +20,7 @@ import {
   type Phase,
   type RequestContext,
 } from './timings';
-import { diagnoseLoopBlocked, LOOP_BLOCKED_MIN_MS } from './loopDiagnosis';
+import { diagnoseProgramShare, LOOP_BLOCKED_MIN_MS } from './loopDiagnosis';
 import { icmpText, kernelConnectStory, kernelStory, kernelWaitStory, requestKernelEvents, synStory } from './kernel';
 import { explainTlsError } from './tlsErrors';
 import type { ConnectAttempt, DnsQuery, HttpRequest, Timings } from './types';
@@ -503,13 +503,15 @@ function wasReset(req: HttpRequest): boolean {
 
 /**
  * Builds the diagnosis sentence of one request; undefined when it neither failed, nor was slow,
- * nor spent a large share of its time waiting for its own event loop (`loopBlocked`).
+ * nor spent a large share of its time waiting for its own event loop (`loopBlocked`) or stopped in
+ * the debugger (`debuggerPaused`).
  */
 export function diagnose(ctx: DiagnosisContext, timings?: Timings, options: DiagnosisOptions = {}): string | undefined {
   const req = ctx.request;
   const t = timings ?? computeTimings(ctx);
-  // The program's own share comes after a failure's sentence, and instead of the slow one.
-  const loop = diagnoseLoopBlocked(req, t);
+  // The program's own share (stopped in the debugger, its loop blocked) comes after a failure's
+  // sentence, and instead of the slow one.
+  const loop = diagnoseProgramShare(req, t);
   const andLoop = (s: string): string => (loop ? `${s}; ${loop}` : s);
   if (req.reqError) return andLoop(withKernel(diagnoseError(ctx, t), ctx));
   if (req.incomplete) return diagnoseIncomplete(ctx);

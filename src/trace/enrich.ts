@@ -5,7 +5,7 @@
  */
 
 import { diagnose, type DiagnosisContext, type DiagnosisOptions } from './diagnosis';
-import { incomingLoopBlockedOf, loopBlockedOf, loopBlocksByThread, threadKey } from './loopBlocked';
+import { incomingLoopBlockedOf, loopBlockedOf, loopBlockedTotal, loopBlocksByThread, pauseIntervals, threadKey } from './loopBlocked';
 import { kernelTimingsOf } from './kernel';
 import { computeTimings, phaseSegments, requestStartAt } from './timings';
 import type { Dial, DnsQuery, HttpRequest, IncomingRequest, LoopBlock, TcpConn, TlsTunnel, Trace } from './types';
@@ -19,8 +19,13 @@ export interface RecordIndex {
   dnsQueriesByDial?: Map<string, DnsQuery[]>;
   /** CONNECT requests (to proxies) by "pid host:port" of the tunnel's target. */
   connectsByTarget?: Map<string, HttpRequest[]>;
-  /** Each thread's event-loop blocked stretches, sorted, by "pid:threadId" (loopBlocked.ts threadKey). */
-  loopBlocks?: Map<string, LoopBlock[]>;
+  /**
+   * Each thread's event-loop blocked stretches, sorted, by "pid:threadId" (loopBlocked.ts
+   * threadKey): the program's own, with the debugger's pauses cut out.
+   */
+  loopBlocks?: Map<string, readonly LoopBlock[]>;
+  /** The parts of those stretches the debugger held (`debuggerPauses`), by the same key. */
+  pausedBlocks?: Map<string, readonly LoopBlock[]>;
 }
 
 /** "pid host:port" of a request's target, the key of `connectsByTarget`. */
@@ -39,7 +44,8 @@ function targetKey(req: HttpRequest): string | undefined {
  * `httpRequests` also the DNS messages per dial and the proxy CONNECT requests per target.
  */
 export function indexRecords(
-  trace: Pick<Trace, 'dials' | 'tcpConns' | 'tlsTunnels'> & Partial<Pick<Trace, 'dnsQueries' | 'httpRequests' | 'processes'>>,
+  trace: Pick<Trace, 'dials' | 'tcpConns' | 'tlsTunnels'> &
+    Partial<Pick<Trace, 'dnsQueries' | 'httpRequests' | 'processes' | 'debuggerPauses'>>,
 ): RecordIndex {
   const index: RecordIndex = {
     dials: new Map(trace.dials.map((d) => [d.traceID, d])),
@@ -68,8 +74,9 @@ export function indexRecords(
     }
     if (connects.size > 0) index.connectsByTarget = connects;
   }
-  const loopBlocks = loopBlocksByThread(trace.processes);
-  if (loopBlocks) index.loopBlocks = loopBlocks;
+  const loopBlocks = loopBlocksByThread(trace.processes, pauseIntervals(trace.debuggerPauses));
+  if (loopBlocks) index.loopBlocks = loopBlocks.own;
+  if (loopBlocks?.paused) index.pausedBlocks = loopBlocks.paused;
   return index;
 }
 
@@ -120,11 +127,19 @@ export function enrichRequest(request: HttpRequest, index: RecordIndex, options:
   const kernel = kernelTimingsOf(request, ctx.tcpConn);
   if (kernel) out.kernelTimings = kernel;
   else delete out.kernelTimings;
-  const blocks = index.loopBlocks?.get(threadKey(request.pid, request.threadId));
-  const start = blocks && requestStartAt(ctx);
-  const blocked = blocks && loopBlockedOf(request, blocks, start !== undefined ? phaseSegments(start, timings) : undefined);
+  const key = index.loopBlocks && threadKey(request.pid, request.threadId);
+  const blocks = key !== undefined ? index.loopBlocks?.get(key) : undefined;
+  const pausedBlocks = key !== undefined ? index.pausedBlocks?.get(key) : undefined;
+  const start = (blocks || pausedBlocks) && requestStartAt(ctx);
+  const segments = start !== undefined ? phaseSegments(start, timings) : undefined;
+  const blocked = blocks && loopBlockedOf(request, blocks, segments);
   if (blocked) out.loopBlocked = blocked;
   else delete out.loopBlocked;
+  // The same phases while the debugger held the thread: the pause's time, not the program's or the network's.
+  const paused = pausedBlocks && loopBlockedOf(request, pausedBlocks, segments);
+  const pausedMs = paused ? loopBlockedTotal(paused) : 0;
+  if (pausedMs > 0) out.debuggerPaused = pausedMs;
+  else delete out.debuggerPaused;
   const diagnosis = diagnose({ ...ctx, request: out }, timings, options);
   if (diagnosis) out.diagnosis = diagnosis;
   else delete out.diagnosis;
@@ -133,15 +148,30 @@ export function enrichRequest(request: HttpRequest, index: RecordIndex, options:
 
 /**
  * A served request with its `loopBlocked` (re)computed from `blocks`, its thread's stretches (the
- * collector's, or a file's through RecordIndex.loopBlocks); the input is not modified.
+ * collector's, or a file's through RecordIndex.loopBlocks), and its `debuggerPaused` from
+ * `pausedBlocks`, the parts the debugger held; the input is not modified.
  */
-export function enrichIncoming(inc: IncomingRequest, blocks: readonly LoopBlock[] | undefined): IncomingRequest {
+export function enrichIncoming(
+  inc: IncomingRequest,
+  blocks: readonly LoopBlock[] | undefined,
+  pausedBlocks?: readonly LoopBlock[],
+): IncomingRequest {
   const loopBlocked = incomingLoopBlockedOf(inc, blocks);
-  if (!loopBlocked && !inc.loopBlocked) return inc;
+  const paused = incomingLoopBlockedOf(inc, pausedBlocks)?.total ?? 0;
+  if (!loopBlocked && !inc.loopBlocked && !paused && inc.debuggerPaused === undefined) return inc;
   const out: IncomingRequest = { ...inc };
   if (loopBlocked) out.loopBlocked = loopBlocked;
   else delete out.loopBlocked;
+  if (paused > 0) out.debuggerPaused = paused;
+  else delete out.debuggerPaused;
   return out;
+}
+
+/** A served request enriched with its thread's stretches from `index` (enrichIncoming). */
+export function enrichIncomingFrom(inc: IncomingRequest, index: Pick<RecordIndex, 'loopBlocks' | 'pausedBlocks'>): IncomingRequest {
+  if (!index.loopBlocks) return enrichIncoming(inc, undefined);
+  const key = threadKey(inc.pid, inc.threadId);
+  return enrichIncoming(inc, index.loopBlocks.get(key), index.pausedBlocks?.get(key));
 }
 
 /** Returns a shallow copy of the trace whose requests have timings and diagnosis filled in. */

@@ -90,4 +90,6 @@ export interface IncomingRequest {
   incomplete?: IncompleteReason;
   /** Derived: how long its thread's event loop was blocked while it was open (loopBlocked.ts incomingLoopBlockedOf). */
   loopBlocked?: IncomingLoopBlocked;
+  /** Derived: how long (ms) the program was stopped in the debugger while it was open (not part of `loopBlocked`). */
+  debuggerPaused?: number;
 }

@@ -102,7 +102,8 @@ const ms = (v: number): string => String(Math.round(v));
  * The largest phase of a call's timings when it is most of the call's time ("of which 640 ms TLS
  * handshake"; `connect` weighed without its TLS part), and how much of it the program's own event
  * loop held when that was most of it (`loopBlocked`): then the phase was the program's time, not
- * the network's or the server's.
+ * the network's or the server's. A call the debugger held for most of its time (`debuggerPaused`)
+ * says that instead.
  */
 function mainPhase(call: HttpRequest): string | undefined {
   const t = call.timings;
@@ -111,6 +112,10 @@ function mainPhase(call: HttpRequest): string | undefined {
   const len = (k: keyof Timings): number => (k === 'connect' ? t.connect - Math.max(0, t.ssl) : t[k]);
   let best: keyof Timings | undefined;
   for (const k of Object.keys(PHASE_WORDS) as Array<keyof Timings>) if (len(k) > 0 && (best === undefined || len(k) > len(best))) best = k;
+  // Stopped at a breakpoint for most of the call: its phases' lengths were the pause's.
+  const paused = call.debuggerPaused;
+  if (typeof paused === 'number' && paused >= LOOP_BLOCKED_MIN_MS && paused >= total / 2)
+    return `the program stopped in the debugger for ${ms(paused)} ms of it`;
   if (best === undefined || total <= 0 || len(best) < total / 2) return undefined;
   const blocked = call.loopBlocked?.[best] ?? 0;
   const loop = blocked >= len(best) / 2 ? `, ${ms(blocked)} ms of it with the program's event loop blocked` : '';
@@ -143,7 +148,13 @@ export function diagnoseIncoming(inc: IncomingRequest, calls: readonly HttpReque
     b.calls.length === 0
       ? 'it made no call'
       : `${ms(b.waitingMs)} ms waiting on ${b.calls.length === 1 ? 'its call' : `its ${b.calls.length} calls`}`;
-  return `${ms(b.programMs)} of ${total} ms in the program itself (${calls0})${loopPart(inc)}`;
+  return `${ms(b.programMs)} of ${total} ms in the program itself (${calls0})${pausedPart(inc)}${loopPart(inc)}`;
+}
+
+/** ", stopped in the debugger for 5000 ms of it": the program's own time was a breakpoint's (`debuggerPaused`, derived). */
+function pausedPart(inc: IncomingRequest): string {
+  const paused = inc.debuggerPaused;
+  return typeof paused === 'number' && paused >= LOOP_BLOCKED_MIN_MS ? `, stopped in the debugger for ${ms(paused)} ms of it` : '';
 }
 
 /**

@@ -8,8 +8,8 @@
  */
 
 import { failedAt, roundMs, type PhaseSegment } from './timings';
-import type { HttpRequest, IncomingLoopBlocked, IncomingRequest, LoopBlock, LoopBlocked, ProcessInfo } from './types';
-import { MAX_LOOP_BLOCKS } from './wire';
+import type { DebuggerPause, HttpRequest, IncomingLoopBlocked, IncomingRequest, LoopBlock, LoopBlocked, ProcessInfo } from './types';
+import { MAX_LOOP_BLOCKS, MIN_LOOP_BLOCK_MS } from './wire';
 
 /** Stretches listed per request (the longest; the rest are counted in `moreStretches`). */
 export const MAX_REQUEST_STRETCHES = 10;
@@ -37,15 +37,100 @@ export function validLoopBlocks(list: unknown): LoopBlock[] | undefined {
   return out.length > 0 ? out : undefined;
 }
 
-/** Each thread's valid stretches by threadKey; undefined when no thread has any. */
-export function loopBlocksByThread(processes: readonly ProcessInfo[] | undefined): Map<string, LoopBlock[]> | undefined {
-  let map: Map<string, LoopBlock[]> | undefined;
+/**
+ * Each thread's valid stretches by threadKey, with the debugger's pauses (pauseIntervals) cut out:
+ * `own`, the program's; `paused`, the parts the debugger held (splitByPauses). Undefined when no
+ * thread has any.
+ */
+export function loopBlocksByThread(
+  processes: readonly ProcessInfo[] | undefined,
+  pauses?: readonly LoopBlock[],
+): { own: Map<string, readonly LoopBlock[]>; paused?: Map<string, readonly LoopBlock[]> } | undefined {
+  let own: Map<string, readonly LoopBlock[]> | undefined;
+  let paused: Map<string, readonly LoopBlock[]> | undefined;
   for (const p of processes ?? []) {
     const blocks = validLoopBlocks(p?.loopBlocks);
     if (!blocks) continue;
-    (map ??= new Map()).set(threadKey(p.pid, p.threadId), blocks);
+    const split = splitByPauses(blocks, pauses);
+    const key = threadKey(p.pid, p.threadId);
+    (own ??= new Map()).set(key, split.own);
+    if (split.paused) (paused ??= new Map()).set(key, split.paused);
   }
-  return map;
+  return own && (paused ? { own, paused } : { own });
+}
+
+/**
+ * A trace's `debuggerPauses` as sorted, merged intervals (one still open runs to Infinity; a saved
+ * file's entries are checked); undefined when there are none.
+ */
+export function pauseIntervals(pauses: readonly DebuggerPause[] | undefined): LoopBlock[] | undefined {
+  if (!Array.isArray(pauses) || pauses.length === 0) return undefined;
+  const list: LoopBlock[] = [];
+  for (const p of pauses) {
+    if (!p || typeof p.beginAt !== 'number' || !Number.isFinite(p.beginAt)) continue;
+    const end = typeof p.endAt === 'number' && p.endAt >= p.beginAt ? p.endAt : Infinity;
+    list.push({ beginAt: p.beginAt, endAt: end });
+  }
+  list.sort((a, b) => a.beginAt - b.beginAt);
+  // Pauses of different threads and processes may overlap: one interval for each run of them.
+  const out: LoopBlock[] = [];
+  for (const p of list) {
+    const last = out[out.length - 1];
+    if (last && p.beginAt <= last.endAt) last.endAt = Math.max(last.endAt, p.endAt);
+    else out.push({ ...p });
+  }
+  return out.length > 0 ? out : undefined;
+}
+
+/**
+ * A thread's stretches (sorted, as validLoopBlocks gives them) with the debugger's pauses
+ * (pauseIntervals) cut out. While the program is stopped at a breakpoint its thread does not get
+ * back to its event loop either, and the preload's sampler sees that as a block; but that time is
+ * the debugger's, not the program's code holding the thread. `own`: the rest of each stretch (the
+ * input itself when no pause touches one); `paused`: the parts inside a pause, when any.
+ *
+ * A pause's ends are the debug adapter's messages as the editor got them, a few ms after the
+ * thread stopped and before it ran again, and a stretch may begin early by up to one sampling
+ * interval: a piece of a stretch beside a pause shorter than the shortest stretch the sampler
+ * records (MIN_LOOP_BLOCK_MS) goes with the pause.
+ */
+export function splitByPauses(
+  blocks: readonly LoopBlock[],
+  pauses: readonly LoopBlock[] | undefined,
+): { own: readonly LoopBlock[]; paused?: LoopBlock[] } {
+  if (!pauses || pauses.length === 0 || blocks.length === 0) return { own: blocks };
+  const own: LoopBlock[] = [];
+  const paused: LoopBlock[] = [];
+  let j = 0;
+  for (const b of blocks) {
+    while (j < pauses.length && pauses[j].endAt <= b.beginAt) j++;
+    let from = b.beginAt;
+    for (let k = j; k < pauses.length && pauses[k].beginAt < b.endAt; k++) {
+      const p = pauses[k];
+      let begin = Math.max(from, p.beginAt);
+      if (begin - from >= MIN_LOOP_BLOCK_MS) own.push({ beginAt: from, endAt: begin });
+      else begin = from;
+      let end = Math.min(b.endAt, p.endAt);
+      if (b.endAt - end < MIN_LOOP_BLOCK_MS && (k + 1 >= pauses.length || pauses[k + 1].beginAt >= b.endAt)) end = b.endAt;
+      paused.push({ beginAt: begin, endAt: end });
+      from = end;
+    }
+    if (from < b.endAt) own.push(from === b.beginAt ? b : { beginAt: from, endAt: b.endAt });
+  }
+  return paused.length > 0 ? { own, paused } : { own: blocks };
+}
+
+/**
+ * One thread's stretches from a trace being built (its process entry's `loopBlocks`), split by the
+ * trace's debugger pauses as loopBlocksByThread splits a file's.
+ */
+export function threadLoopBlocks(
+  trace: { readonly processes: readonly ProcessInfo[]; readonly debuggerPauses?: readonly DebuggerPause[] },
+  pid: number,
+  threadId: number | undefined,
+): { own: readonly LoopBlock[]; paused?: LoopBlock[] } | undefined {
+  const blocks = trace.processes.find((p) => p.pid === pid && p.threadId === (threadId ?? 0))?.loopBlocks;
+  return blocks && blocks.length > 0 ? splitByPauses(blocks, pauseIntervals(trace.debuggerPauses)) : undefined;
 }
 
 /**

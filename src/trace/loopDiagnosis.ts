@@ -1,6 +1,7 @@
 /**
  * The diagnosis sentence of a request whose time was largely the program's own: its event loop was
- * blocked (`loopBlocked`, loopBlocked.ts) for a large share of it, in whichever phases.
+ * blocked (`loopBlocked`, loopBlocked.ts) for a large share of it, in whichever phases, or the
+ * program was stopped in the debugger (`debuggerPaused`).
  */
 
 import { loopBlockedTotal, mainStretch } from './loopBlocked';
@@ -63,4 +64,23 @@ export function diagnoseLoopBlocked(req: HttpRequest, t: Timings): string | unde
 /** How long phase `p` took (as drawn: connect without its TLS part) apart from the loop's share of it. */
 function ownMs(t: Timings, lb: NonNullable<HttpRequest['loopBlocked']>, p: Phase): number {
   return Math.max(0, drawnMs(t, p) - (lb[p] ?? 0));
+}
+
+/**
+ * "stopped in the debugger for 5150 of its 5200 ms — the program was paused, not waiting on the
+ * network", when the request's `debuggerPaused` share is large (the same thresholds as the loop's).
+ */
+export function diagnosePaused(req: HttpRequest, t: Timings): string | undefined {
+  const paused = req.debuggerPaused;
+  const total = totalTime(t);
+  if (typeof paused !== 'number' || !(paused >= LOOP_BLOCKED_MIN_MS) || total <= 0 || paused < LOOP_BLOCKED_MIN_SHARE * total)
+    return undefined;
+  return `stopped in the debugger for ${formatMs(paused)} of its ${formatMs(Math.max(total, paused))} ms — the program was paused, not waiting on the network`;
+}
+
+/** The program's own part of a request's sentence: the debugger's pause and the blocked loop, each when large. */
+export function diagnoseProgramShare(req: HttpRequest, t: Timings): string | undefined {
+  const paused = diagnosePaused(req, t);
+  const loop = diagnoseLoopBlocked(req, t);
+  return paused && loop ? `${paused}; ${loop}` : (paused ?? loop);
 }

@@ -163,6 +163,11 @@ export interface HttpRequest {
   marks?: string[];
   timings?: Timings;
   loopBlocked?: LoopBlocked;
+  /**
+   * Derived: how long (ms) the program was stopped in the debugger during the request's phases
+   * (its thread held by a breakpoint, a step or the pause button; not part of `loopBlocked`).
+   */
+  debuggerPaused?: number;
   /** When the response reached the machine (privileged helper), from its connection's `kernelEvents`. */
   kernelTimings?: KernelTimings;
   diagnosis?: string;

@@ -357,6 +357,7 @@ const SETTERS: Record<string, Setter> = {
   marks: (r, v) => void (r.marks = v),
   timings: (r, v) => void (r.timings = v),
   loopBlocked: (r, v) => void (r.loopBlocked = v),
+  debuggerPaused: (r, v) => void (r.debuggerPaused = v),
   kernelTimings: (r, v) => void (r.kernelTimings = v),
   diagnosis: (r, v) => void (r.diagnosis = v),
   http2StreamId: (r, v) => void (r.http2StreamId = v),

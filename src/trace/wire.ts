@@ -81,6 +81,9 @@ export const MAX_STACKS = 10000;
  */
 export const MAX_LOOP_BLOCKS = 10_000;
 
+/** The shortest blocked stretch src/preload/loopLag.ts sends (ms). */
+export const MIN_LOOP_BLOCK_MS = 20;
+
 /**
  * Fields of each record kind that hold a reference (a connection-local id) to another record,
  * with the kind they point to. Nested references use a dotted path.

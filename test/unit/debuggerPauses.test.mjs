@@ -52,3 +52,96 @@ test('a Session records stopped → continued as one pause; a second stop while 
     s.dispose();
   }
 });
+
+test('a session without a Net Trace marker (a JavaScript Debug Terminal’s) finds its trace by the paused process’s id', async () => {
+  const { bundleTs } = await import('../lib/bundleTs.mjs');
+  const m = bundleTs(["export * from './src/extension/pauseFlush';", "import * as vscodeStub from 'vscode'; export { vscodeStub };"], {
+    vscodeStub: true,
+  });
+  const vscode = m.vscodeStub;
+  const calls = [];
+  const sink = {
+    debuggerStopped: (reason, at) => calls.push(['stopped', reason, typeof at]),
+    debuggerContinued: (at) => calls.push(['continued', typeof at]),
+  };
+  let live = true;
+  const asked = [];
+  const logs = [];
+  const reg = m.registerPauseFlush(
+    () => undefined,
+    (l) => logs.push(l),
+    {
+      anyLive: () => live,
+      sinkOfPid: (pid) => (asked.push(pid), pid === 4242 ? sink : undefined),
+    },
+  );
+  try {
+    // js-debug's terminal sessions are `node-terminal`, one per process.
+    const [factory] = vscode.debug.trackerFactories.get('node-terminal') ?? [];
+    assert.ok(factory, 'a tracker for node-terminal sessions');
+    let answer = '4242';
+    let release;
+    const session = (name) => ({
+      name,
+      configuration: { type: 'node-terminal', __pendingTargetId: 'x' },
+      customRequest: async (command, args) => {
+        if (command === 'stackTrace') return { stackFrames: [{ id: 11 }] };
+        assert.equal(command, 'evaluate');
+        assert.equal(args.frameId, 11);
+        assert.equal(args.context, 'watch');
+        if (release) await new Promise((r) => (release = r));
+        return { result: args.expression === m.FLUSH_PID_EXPRESSION ? answer : 'undefined' };
+      },
+    });
+    const stopped = { type: 'event', event: 'stopped', body: { threadId: 1, reason: 'breakpoint' } };
+    const tick = () => new Promise((r) => setTimeout(r, 10));
+
+    const t = factory.createDebugAdapterTracker(session('server.ts [4242]'));
+    t.onDidSendMessage(stopped);
+    await tick();
+    assert.deepEqual(asked, [4242]);
+    assert.deepEqual(calls, [['stopped', 'breakpoint', 'number']]);
+    t.onWillReceiveMessage({ type: 'request', command: 'continue' });
+    assert.deepEqual(calls.at(-1), ['continued', 'undefined']);
+    // Known now: the next stop goes straight to the trace (and flushes).
+    t.onDidSendMessage(stopped);
+    assert.deepEqual(calls.at(-1), ['stopped', 'breakpoint', 'undefined']);
+    assert.deepEqual(asked, [4242], 'asked once');
+    t.onExit();
+
+    // A resume that comes before the process's answer is recorded after it, with its own time.
+    calls.length = 0;
+    release = () => {};
+    const t2 = factory.createDebugAdapterTracker(session('client.ts [4242]'));
+    t2.onDidSendMessage(stopped);
+    await tick();
+    t2.onWillReceiveMessage({ type: 'request', command: 'next' });
+    release();
+    release = undefined;
+    await tick();
+    assert.deepEqual(calls, [
+      ['stopped', 'breakpoint', 'number'],
+      ['continued', 'number'],
+    ]);
+
+    // A process without the preload answers 0: nothing recorded, asked again at its next stop.
+    calls.length = 0;
+    answer = '0';
+    const t3 = factory.createDebugAdapterTracker(session('untraced [9]'));
+    t3.onDidSendMessage(stopped);
+    await tick();
+    t3.onDidSendMessage(stopped);
+    await tick();
+    assert.deepEqual(calls, []);
+    // No trace recording: no evaluate at all.
+    live = false;
+    const before = asked.length;
+    const t4 = factory.createDebugAdapterTracker(session('idle [5]'));
+    t4.onDidSendMessage(stopped);
+    await tick();
+    assert.equal(asked.length, before);
+    assert.deepEqual(logs, []);
+  } finally {
+    reg.dispose();
+  }
+});

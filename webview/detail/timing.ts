@@ -7,7 +7,16 @@ import { connectionText } from '../../src/trace/labels';
 import { h, type Child } from '../dom';
 import { formatHttp2Error, formatMs } from '../format';
 import type { Row } from '../model';
-import { loopBlockedSegments, loopBlockedText, PHASES, PHASE_LABELS, requestSegments, totalTime } from '../waterfall';
+import {
+  formatSpan,
+  LOOP_NOTE_MIN_MS,
+  loopBlockedSegments,
+  loopBlockedText,
+  PHASES,
+  PHASE_LABELS,
+  requestSegments,
+  totalTime,
+} from '../waterfall';
 import { kv } from './common';
 
 /** The Timing tab: the phases as bars on the request's own axis, then its times. */
@@ -91,6 +100,15 @@ export function renderTiming(row: Row, conn?: TcpConn): Child[] {
         null,
         h('span', 'swatch wf-loop-swatch'),
         `${loopText}: the program held its thread, the response waited for it (times since the trace began, to find in a CPU profile).`,
+      ),
+    );
+  if (typeof req.debuggerPaused === 'number' && req.debuggerPaused >= LOOP_NOTE_MIN_MS)
+    out.push(
+      h(
+        'div',
+        'note pause-note',
+        null,
+        `Stopped in the debugger ${formatSpan(req.debuggerPaused)} of it: the program was paused (a breakpoint, a step), so the phases it spans waited for the debugger, not for the network.`,
       ),
     );
   if (parts.length)
