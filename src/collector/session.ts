@@ -8,7 +8,7 @@ import { EventEmitter } from 'node:events';
 import { TraceBuilder } from '../trace/builder';
 import { DEFAULT_SLOW_THRESHOLD_MS } from '../trace/diagnosis';
 import { enrichIncomingFrom, enrichRequest, indexRecords, type RecordIndex } from '../trace/enrich';
-import { threadKey, threadLoopBlocks } from '../trace/loopBlocked';
+import { pauseIntervals, splitByPauses, threadKey } from '../trace/loopBlocked';
 import { toHar } from '../trace/har';
 import { writeHarFile, writeTraceFile } from '../trace/traceFile';
 import type { DebuggerPause, HttpRequest, IncomingRequest, Initiator, RecordKind, Trace, TraceRules } from '../trace/types';
@@ -301,13 +301,28 @@ export class Session extends EventEmitter<SessionEvents> {
     return this.enrichWith(req, Object.assign(index, this.threadIndex(req.pid, req.threadId)));
   }
 
-  /** One thread's stretches as a RecordIndex holds them (its own, and the debugger's paused parts). */
+  /**
+   * One thread's stretches as a RecordIndex holds them (its own, and the debugger's paused parts:
+   * splitByPauses), kept per thread until its stretches or the pauses change: live reads ask for
+   * each request.
+   */
   private threadIndex(pid: number, threadId: number | undefined): Pick<RecordIndex, 'loopBlocks' | 'pausedBlocks'> {
-    const split = threadLoopBlocks(this.builder.trace, pid, threadId);
-    if (!split) return {};
+    const blocks = this.builder.trace.processes.find((p) => p.pid === pid && p.threadId === (threadId ?? 0))?.loopBlocks;
+    if (!blocks || blocks.length === 0) return {};
     const key = threadKey(pid, threadId);
-    return { loopBlocks: new Map([[key, split.own]]), ...(split.paused ? { pausedBlocks: new Map([[key, split.paused]]) } : {}) };
+    const kept = this.threadSplits.get(key);
+    if (kept && kept.blocks === blocks.length && kept.pauses === this.pausesVersion) return kept.index;
+    const split = splitByPauses(blocks, pauseIntervals(this.builder.trace.debuggerPauses));
+    const index = { loopBlocks: new Map([[key, split.own]]), ...(split.paused ? { pausedBlocks: new Map([[key, split.paused]]) } : {}) };
+    this.threadSplits.set(key, { blocks: blocks.length, pauses: this.pausesVersion, index });
+    return index;
   }
+
+  /** threadIndex's results by thread, with the stretch count and pauses version they were made for. */
+  private readonly threadSplits = new Map<
+    string,
+    { blocks: number; pauses: number; index: Pick<RecordIndex, 'loopBlocks' | 'pausedBlocks'> }
+  >();
 
   /**
    * Writes the trace as JSON (mode 0600), record by record: a trace of any size. `trace` is a

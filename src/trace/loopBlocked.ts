@@ -121,19 +121,6 @@ export function splitByPauses(
 }
 
 /**
- * One thread's stretches from a trace being built (its process entry's `loopBlocks`), split by the
- * trace's debugger pauses as loopBlocksByThread splits a file's.
- */
-export function threadLoopBlocks(
-  trace: { readonly processes: readonly ProcessInfo[]; readonly debuggerPauses?: readonly DebuggerPause[] },
-  pid: number,
-  threadId: number | undefined,
-): { own: readonly LoopBlock[]; paused?: LoopBlock[] } | undefined {
-  const blocks = trace.processes.find((p) => p.pid === pid && p.threadId === (threadId ?? 0))?.loopBlocks;
-  return blocks && blocks.length > 0 ? splitByPauses(blocks, pauseIntervals(trace.debuggerPauses)) : undefined;
-}
-
-/**
  * Adds a LoopBlockMessage's stretch (epoch ms) to its thread's process entry, kept in begin order,
  * at most MAX_LOOP_BLOCKS (the rest counted in `droppedLoopBlocks`), and marks as changed the
  * thread's requests and served requests it may overlap among the trace's latest 256 of each (a

@@ -164,3 +164,30 @@ test('a served request stopped at a breakpoint: its call’s sentence, its own, 
   );
   s.dispose();
 });
+
+test('a live read follows the pauses and stretches as they come (the stretch before its pause is known, then the pause)', () => {
+  const s = new Session({ description: 't', beginAt: new Date(BEGIN), sourceMaps: false, changeIntervalMs: 1e9 });
+  const c = s.builder.openConnection();
+  s.apply(c, hello);
+  s.apply(c, rec('httpRequests', 'r1', { reqMethod: 'GET', reqURL: 'http://up/price', reqStartAt: at(100), reusedConn: true }));
+  s.apply(
+    c,
+    rec('httpRequests', 'r1', { reqSentAt: at(101), respRecvAt: at(3101), respDoneAt: at(3102), reqEndAt: at(3102), respStatusCode: 200 }),
+  );
+  s.apply(c, { type: 'loopBlock', beginAt: at(110), endAt: at(3100) });
+  const before = s.request('req-1');
+  assert.equal(before.loopBlocked.wait, 2990);
+  assert.equal(before.debuggerPaused, undefined);
+  // The editor's pause is recorded after the stretch arrived (its `continue` came late).
+  s.debuggerStopped('breakpoint', at(112));
+  s.debuggerContinued(at(3095));
+  const after = s.request('req-1');
+  assert.equal(after.debuggerPaused, 2990);
+  assert.equal(after.loopBlocked, undefined);
+  // A later stretch of the program's own, outside any pause: its share again.
+  s.apply(c, { type: 'loopBlock', beginAt: at(3100), endAt: at(3101) });
+  const later = s.request('req-1');
+  assert.equal(later.debuggerPaused, 2990);
+  assert.equal(later.loopBlocked.wait, 1);
+  s.dispose();
+});
