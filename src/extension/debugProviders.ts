@@ -85,7 +85,7 @@ export function registerDebugProviders(s: Services, onSessions: () => void): voi
         return entry?.origin === 'current' ? entry.session : undefined;
       },
       log,
-      { anyLive: () => traces.live().length > 0, sinkOfPid: (pid) => traces.byLivePid(pid)?.session },
+      { sinkOfPid: (pid) => traces.byLivePid(pid)?.session },
     ),
   );
 }

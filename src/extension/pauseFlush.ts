@@ -15,9 +15,12 @@
  * The same tracker records the pause itself (the trace's `debuggerPauses`, drawn by the panel as a
  * gap in the waterfall's time axis): it begins at `stopped` and ends when the program runs again.
  * A session started outside a Net Trace launch carries no marker: a command typed into a
- * JavaScript Debug Terminal, an auto-attached process. While some trace is live, its `stopped`
- * evaluates the same flush and returns the process id when the preload is loaded
- * (FLUSH_PID_EXPRESSION); the live trace that has that process gets the pause.
+ * JavaScript Debug Terminal, an auto-attached process. Its `stopped` evaluates the same flush and
+ * returns the process id when the preload is loaded (FLUSH_PID_EXPRESSION); the live trace that
+ * has that process gets the pause. A terminal command's trace opens when its first process's
+ * events reach the editor: with that very flush, or (a process stopped before its preload had
+ * connected, which takes the event loop) only once it runs again. So the trace is looked for again
+ * while the process is stopped and for a while after it resumes.
  * DAP sends no `continued` event for a resume the client asked for ("a debug adapter is not
  * expected to send this event in response to a request that implies that execution continues"),
  * so the client's continue/step requests end it too, as do the adapter's `continued`, `exited`
@@ -66,11 +69,15 @@ export interface PauseSink {
 
 /** What the tracker needs to find the trace of a session that carries no Net Trace marker. */
 export interface UnmarkedSessions {
-  /** True while some trace records (only then does a `stopped` of such a session cost an evaluate). */
-  anyLive(): boolean;
   /** The pause sink of the live trace that has this process, if any. */
   sinkOfPid(pid: number): PauseSink | undefined;
 }
+
+/** How long after a resume a traced process's trace is still looked for (it may open only then), and how often. */
+const FIND_TRACE_AFTER_RESUME_MS = 5000;
+const FIND_TRACE_EVERY_MS = 100;
+/** The longest a trace is looked for after a stop, stopped or not. */
+const FIND_TRACE_MAX_MS = 10 * 60_000;
 
 /**
  * Registers the tracker. `traceOf` gives the pause sink of a session's configuration when it is a
@@ -136,14 +143,18 @@ export function registerPauseFlush(
             void flush(session, m.body?.threadId);
             return;
           }
-          if (asked || !sessions.anyLive()) return;
+          if (asked) return;
           asked = true;
           const at = Date.now();
           resumedAt = undefined;
-          void flush(session, m.body?.threadId, FLUSH_PID_EXPRESSION).then((result) => {
+          void flush(session, m.body?.threadId, FLUSH_PID_EXPRESSION).then(async (result) => {
             const pid = Number(result);
-            const found = Number.isInteger(pid) && pid > 0 ? sessions.sinkOfPid(pid) : undefined;
-            // Not traced (yet): the next stop asks again.
+            let found: PauseSink | undefined;
+            // No preload in the process (0): nothing to look for; the next stop asks again.
+            const looking = (): boolean =>
+              Date.now() - at < FIND_TRACE_MAX_MS && (resumedAt === undefined || Date.now() - resumedAt < FIND_TRACE_AFTER_RESUME_MS);
+            if (Number.isInteger(pid) && pid > 0)
+              while (!(found = sessions.sinkOfPid(pid)) && looking()) await new Promise((r) => setTimeout(r, FIND_TRACE_EVERY_MS));
             if (!found) return void (asked = false);
             sink = found;
             record(() => found.debuggerStopped(reason, at));

@@ -64,15 +64,15 @@ test('a session without a Net Trace marker (a JavaScript Debug Terminal’s) fin
     debuggerStopped: (reason, at) => calls.push(['stopped', reason, typeof at]),
     debuggerContinued: (at) => calls.push(['continued', typeof at]),
   };
-  let live = true;
+  let opened = false;
+  let evaluations = 0;
   const asked = [];
   const logs = [];
   const reg = m.registerPauseFlush(
     () => undefined,
     (l) => logs.push(l),
     {
-      anyLive: () => live,
-      sinkOfPid: (pid) => (asked.push(pid), pid === 4242 ? sink : undefined),
+      sinkOfPid: (pid) => (asked.push(pid), pid === 4242 || ((pid === 5151 || pid === 6161) && opened) ? sink : undefined),
     },
   );
   try {
@@ -87,6 +87,7 @@ test('a session without a Net Trace marker (a JavaScript Debug Terminal’s) fin
       customRequest: async (command, args) => {
         if (command === 'stackTrace') return { stackFrames: [{ id: 11 }] };
         assert.equal(command, 'evaluate');
+        evaluations++;
         assert.equal(args.frameId, 11);
         assert.equal(args.context, 'watch');
         if (release) await new Promise((r) => (release = r));
@@ -124,22 +125,47 @@ test('a session without a Net Trace marker (a JavaScript Debug Terminal’s) fin
       ['continued', 'number'],
     ]);
 
-    // A process without the preload answers 0: nothing recorded, asked again at its next stop.
+    // A process without the preload answers 0: nothing recorded, no trace looked for, asked again at its next stop.
     calls.length = 0;
     answer = '0';
+    const before = { asked: asked.length, evaluations };
     const t3 = factory.createDebugAdapterTracker(session('untraced [9]'));
     t3.onDidSendMessage(stopped);
     await tick();
     t3.onDidSendMessage(stopped);
     await tick();
     assert.deepEqual(calls, []);
-    // No trace recording: no evaluate at all.
-    live = false;
-    const before = asked.length;
-    const t4 = factory.createDebugAdapterTracker(session('idle [5]'));
+    assert.equal(asked.length, before.asked);
+    assert.equal(evaluations, before.evaluations + 2);
+
+    // A terminal command's trace opens when its process's first events arrive, maybe with this
+    // very flush: looked for again until it is there.
+    answer = '5151';
+    const t4 = factory.createDebugAdapterTracker(session('first [5151]'));
     t4.onDidSendMessage(stopped);
-    await tick();
-    assert.equal(asked.length, before);
+    await new Promise((r) => setTimeout(r, 250));
+    assert.deepEqual(calls, []);
+    opened = true;
+    await new Promise((r) => setTimeout(r, 200));
+    assert.deepEqual(calls, [['stopped', 'breakpoint', 'number']]);
+    assert.ok(asked.filter((p) => p === 5151).length >= 3, 'looked for more than once');
+
+    // A process stopped before its preload had connected (that takes the event loop): its trace
+    // opens only once it runs again, and the pause is still recorded, with both its times.
+    calls.length = 0;
+    opened = false;
+    answer = '6161';
+    const t5 = factory.createDebugAdapterTracker(session('early [6161]'));
+    t5.onDidSendMessage(stopped);
+    await new Promise((r) => setTimeout(r, 150));
+    t5.onWillReceiveMessage({ type: 'request', command: 'continue' });
+    await new Promise((r) => setTimeout(r, 150));
+    opened = true;
+    await new Promise((r) => setTimeout(r, 200));
+    assert.deepEqual(calls, [
+      ['stopped', 'breakpoint', 'number'],
+      ['continued', 'number'],
+    ]);
     assert.deepEqual(logs, []);
   } finally {
     reg.dispose();
