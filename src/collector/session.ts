@@ -146,26 +146,40 @@ export class Session extends EventEmitter<SessionEvents> {
 
   /**
    * The program stopped in the debugger (a DAP `stopped` event) at `epochMs`: opens a pause in
-   * `debuggerPauses`. While one is open (another thread stopped first) nothing is added.
+   * `debuggerPauses`, of process `pid` when the editor knows which one stopped. While one is open
+   * for the same process, or for the session as a whole (another thread stopped first), nothing is
+   * added.
    */
-  debuggerStopped(reason?: string, epochMs: number = Date.now()): void {
+  debuggerStopped(reason?: string, epochMs: number = Date.now(), pid?: number): void {
     const list = (this.builder.trace.debuggerPauses ??= []);
-    const last = list[list.length - 1];
-    if ((last && last.endAt === undefined) || list.length >= MAX_DEBUGGER_PAUSES) return;
+    if (list.length >= MAX_DEBUGGER_PAUSES) return;
+    for (let i = list.length - 1; i >= 0; i--) {
+      const p = list[i];
+      if (p.endAt === undefined && (p.pid === undefined || pid === undefined || p.pid === pid)) return;
+    }
     const pause: DebuggerPause = { beginAt: this.builder.relative(epochMs) };
     if (reason) pause.reason = reason.slice(0, 100);
+    if (pid !== undefined) pause.pid = pid;
     list.push(pause);
     this.pausesVersion++;
     this.builder.touch();
     this.scheduleChange();
   }
 
-  /** The program runs again (DAP `continued`, a continue/step request, the session's end): closes the open pause. */
-  debuggerContinued(epochMs: number = Date.now()): void {
-    const list = this.builder.trace.debuggerPauses;
-    const last = list?.[list.length - 1];
-    if (!last || last.endAt !== undefined) return;
-    last.endAt = Math.max(last.beginAt, this.builder.relative(epochMs));
+  /**
+   * The program runs again (DAP `continued`, a continue/step request, the session's end): closes
+   * the open pause of process `pid`, or every open pause when the process is not known.
+   */
+  debuggerContinued(epochMs: number = Date.now(), pid?: number): void {
+    const list = this.builder.trace.debuggerPauses ?? [];
+    const at = this.builder.relative(epochMs);
+    let closed = false;
+    for (const p of list) {
+      if (p.endAt !== undefined || (pid !== undefined && p.pid !== pid)) continue;
+      p.endAt = Math.max(p.beginAt, at);
+      closed = true;
+    }
+    if (!closed) return;
     this.pausesVersion++;
     this.builder.touch();
     this.scheduleChange();
@@ -312,7 +326,7 @@ export class Session extends EventEmitter<SessionEvents> {
     const key = threadKey(pid, threadId);
     const kept = this.threadSplits.get(key);
     if (kept && kept.blocks === blocks.length && kept.pauses === this.pausesVersion) return kept.index;
-    const split = splitByPauses(blocks, pauseIntervals(this.builder.trace.debuggerPauses));
+    const split = splitByPauses(blocks, pauseIntervals(this.builder.trace.debuggerPauses, pid));
     const index = { loopBlocks: new Map([[key, split.own]]), ...(split.paused ? { pausedBlocks: new Map([[key, split.paused]]) } : {}) };
     this.threadSplits.set(key, { blocks: blocks.length, pauses: this.pausesVersion, index });
     return index;

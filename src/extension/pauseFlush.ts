@@ -61,10 +61,13 @@ const RESUMING_REQUESTS = new Set([
 /** DAP events after which the program runs again, or no longer runs at all. */
 const RESUMING_EVENTS = new Set(['continued', 'exited', 'terminated']);
 
-/** Where a traced session's pauses go (the collector's Session); `epochMs`: when it happened (default now). */
+/**
+ * Where a traced session's pauses go (the collector's Session); `epochMs`: when it happened
+ * (default now); `pid`: the process that stopped or runs again, when known.
+ */
 export interface PauseSink {
-  debuggerStopped(reason?: string, epochMs?: number): void;
-  debuggerContinued(epochMs?: number): void;
+  debuggerStopped(reason?: string, epochMs?: number, pid?: number): void;
+  debuggerContinued(epochMs?: number, pid?: number): void;
 }
 
 /** What the tracker needs to find the trace of a session that carries no Net Trace marker. */
@@ -119,6 +122,8 @@ export function registerPauseFlush(
    */
   const unmarkedTracker = (session: vscode.DebugSession, sessions: UnmarkedSessions): vscode.DebugAdapterTracker => {
     let sink: PauseSink | undefined;
+    /** The process of this session, once it said. */
+    let pid: number | undefined;
     let asked = false;
     let resumedAt: number | undefined;
     const record = (f: () => void): void => {
@@ -129,7 +134,7 @@ export function registerPauseFlush(
       }
     };
     const resumed = (): void => {
-      if (sink) record(() => sink!.debuggerContinued());
+      if (sink) record(() => sink!.debuggerContinued(undefined, pid));
       else resumedAt ??= Date.now();
     };
     return {
@@ -139,7 +144,7 @@ export function registerPauseFlush(
         if (m.event === 'stopped') {
           const reason = typeof m.body?.reason === 'string' ? m.body.reason : undefined;
           if (sink) {
-            record(() => sink!.debuggerStopped(reason));
+            record(() => sink!.debuggerStopped(reason, undefined, pid));
             void flush(session, m.body?.threadId);
             return;
           }
@@ -148,17 +153,18 @@ export function registerPauseFlush(
           const at = Date.now();
           resumedAt = undefined;
           void flush(session, m.body?.threadId, FLUSH_PID_EXPRESSION).then(async (result) => {
-            const pid = Number(result);
+            const answered = Number(result);
             let found: PauseSink | undefined;
             // No preload in the process (0): nothing to look for; the next stop asks again.
             const looking = (): boolean =>
               Date.now() - at < FIND_TRACE_MAX_MS && (resumedAt === undefined || Date.now() - resumedAt < FIND_TRACE_AFTER_RESUME_MS);
-            if (Number.isInteger(pid) && pid > 0)
-              while (!(found = sessions.sinkOfPid(pid)) && looking()) await new Promise((r) => setTimeout(r, FIND_TRACE_EVERY_MS));
+            if (Number.isInteger(answered) && answered > 0)
+              while (!(found = sessions.sinkOfPid(answered)) && looking()) await new Promise((r) => setTimeout(r, FIND_TRACE_EVERY_MS));
             if (!found) return void (asked = false);
             sink = found;
-            record(() => found.debuggerStopped(reason, at));
-            if (resumedAt !== undefined) record(() => found.debuggerContinued(resumedAt));
+            pid = answered;
+            record(() => found.debuggerStopped(reason, at, answered));
+            if (resumedAt !== undefined) record(() => found.debuggerContinued(resumedAt, answered));
           });
         } else if (RESUMING_EVENTS.has(m.event)) resumed();
       },

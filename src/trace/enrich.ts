@@ -5,7 +5,7 @@
  */
 
 import { diagnose, type DiagnosisContext, type DiagnosisOptions } from './diagnosis';
-import { incomingLoopBlockedOf, loopBlockedOf, loopBlockedTotal, loopBlocksByThread, pauseIntervals, threadKey } from './loopBlocked';
+import { incomingLoopBlockedOf, loopBlockedOf, loopBlockedTotal, loopBlocksByThread, threadKey } from './loopBlocked';
 import { kernelTimingsOf } from './kernel';
 import { computeTimings, phaseSegments, requestStartAt } from './timings';
 import type { Dial, DnsQuery, HttpRequest, IncomingRequest, LoopBlock, TcpConn, TlsTunnel, Trace } from './types';
@@ -74,7 +74,7 @@ export function indexRecords(
     }
     if (connects.size > 0) index.connectsByTarget = connects;
   }
-  const loopBlocks = loopBlocksByThread(trace.processes, pauseIntervals(trace.debuggerPauses));
+  const loopBlocks = loopBlocksByThread(trace.processes, trace.debuggerPauses);
   if (loopBlocks) index.loopBlocks = loopBlocks.own;
   if (loopBlocks?.paused) index.pausedBlocks = loopBlocks.paused;
   return index;

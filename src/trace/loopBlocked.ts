@@ -38,20 +38,22 @@ export function validLoopBlocks(list: unknown): LoopBlock[] | undefined {
 }
 
 /**
- * Each thread's valid stretches by threadKey, with the debugger's pauses (pauseIntervals) cut out:
+ * Each thread's valid stretches by threadKey, with its process's debugger pauses (pauseIntervals) cut out:
  * `own`, the program's; `paused`, the parts the debugger held (splitByPauses). Undefined when no
  * thread has any.
  */
 export function loopBlocksByThread(
   processes: readonly ProcessInfo[] | undefined,
-  pauses?: readonly LoopBlock[],
+  debuggerPauses?: readonly DebuggerPause[],
 ): { own: Map<string, readonly LoopBlock[]>; paused?: Map<string, readonly LoopBlock[]> } | undefined {
   let own: Map<string, readonly LoopBlock[]> | undefined;
   let paused: Map<string, readonly LoopBlock[]> | undefined;
+  const byPid = new Map<number, LoopBlock[] | undefined>();
   for (const p of processes ?? []) {
     const blocks = validLoopBlocks(p?.loopBlocks);
     if (!blocks) continue;
-    const split = splitByPauses(blocks, pauses);
+    if (!byPid.has(p.pid)) byPid.set(p.pid, pauseIntervals(debuggerPauses, p.pid));
+    const split = splitByPauses(blocks, byPid.get(p.pid));
     const key = threadKey(p.pid, p.threadId);
     (own ??= new Map()).set(key, split.own);
     if (split.paused) (paused ??= new Map()).set(key, split.paused);
@@ -61,13 +63,15 @@ export function loopBlocksByThread(
 
 /**
  * A trace's `debuggerPauses` as sorted, merged intervals (one still open runs to Infinity; a saved
- * file's entries are checked); undefined when there are none.
+ * file's entries are checked); with `pid`, only those of that process or of no known process.
+ * Undefined when there are none.
  */
-export function pauseIntervals(pauses: readonly DebuggerPause[] | undefined): LoopBlock[] | undefined {
+export function pauseIntervals(pauses: readonly DebuggerPause[] | undefined, pid?: number): LoopBlock[] | undefined {
   if (!Array.isArray(pauses) || pauses.length === 0) return undefined;
   const list: LoopBlock[] = [];
   for (const p of pauses) {
     if (!p || typeof p.beginAt !== 'number' || !Number.isFinite(p.beginAt)) continue;
+    if (pid !== undefined && typeof p.pid === 'number' && p.pid !== pid) continue;
     const end = typeof p.endAt === 'number' && p.endAt >= p.beginAt ? p.endAt : Infinity;
     list.push({ beginAt: p.beginAt, endAt: end });
   }

@@ -329,18 +329,19 @@ export function normalizeRecord(kind: string, o: Obj): void {
 
 /**
  * The well-formed entries of a `debuggerPauses` list (a saved file is untrusted): `beginAt` a
- * finite number, `endAt` (when present) one not before it, `reason` a short string.
+ * finite number, `endAt` (when present) one not before it, `reason` a short string, `pid` a process id.
  */
 export function normalizeDebuggerPauses(value: unknown): DebuggerPause[] {
   if (!Array.isArray(value)) return [];
   const out: DebuggerPause[] = [];
   for (const p of value) {
     if (typeof p !== 'object' || p === null) continue;
-    const { beginAt, endAt, reason } = p as Record<string, unknown>;
+    const { beginAt, endAt, reason, pid } = p as Record<string, unknown>;
     if (typeof beginAt !== 'number' || !Number.isFinite(beginAt)) continue;
     const pause: DebuggerPause = { beginAt };
     if (typeof endAt === 'number' && Number.isFinite(endAt) && endAt >= beginAt) pause.endAt = endAt;
     if (typeof reason === 'string') pause.reason = reason.slice(0, 100);
+    if (typeof pid === 'number' && Number.isInteger(pid) && pid > 0) pause.pid = pid;
     out.push(pause);
   }
   return out.sort((a, b) => a.beginAt - b.beginAt);

@@ -530,6 +530,8 @@ export interface DebuggerPause {
   endAt?: number;
   /** The adapter's reason: "breakpoint", "step", "exception", "pause", … */
   reason?: string;
+  /** The process that stopped, when the editor knows it (a JavaScript Debug Terminal's, an auto-attached one); absent: any of the session's. */
+  pid?: number;
 }
 
 /** A whole trace file. */

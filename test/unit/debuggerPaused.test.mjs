@@ -191,3 +191,42 @@ test('a live read follows the pauses and stretches as they come (the stretch bef
   assert.equal(later.loopBlocked.wait, 1);
   s.dispose();
 });
+
+test('a pause of a known process is only that process’s: another process blocked meanwhile keeps its loop share', () => {
+  const trace = pausedTrace({ pauses: [{ beginAt: 112, endAt: 5255, reason: 'breakpoint', pid: 7 }] });
+  // A second process whose own loop was blocked at the same time, with a request waiting.
+  trace.processes.push({
+    pid: 8,
+    threadId: 0,
+    argv: [],
+    nodeVersion: 'v26',
+    cwd: '/',
+    startAt: 0,
+    loopBlocks: [{ beginAt: 200, endAt: 900 }],
+  });
+  trace.httpRequests.push({
+    traceID: 'req-2',
+    pid: 8,
+    threadId: 0,
+    client: 'fetch',
+    reqMethod: 'GET',
+    reqURL: 'http://127.0.0.1:3460/quote',
+    reqStartAt: 150,
+    reqSentAt: 150,
+    respRecvAt: 950,
+    respDoneAt: 951,
+    reqEndAt: 951,
+    respStatusCode: 200,
+    reusedConn: true,
+  });
+  const [mine, other] = enrichTrace(trace).httpRequests;
+  assert.equal(mine.debuggerPaused, 5150);
+  assert.equal(other.debuggerPaused, undefined);
+  assert.equal(other.loopBlocked.wait, 700);
+  assert.match(other.diagnosis, /the event loop was blocked for 700 ms/);
+  // A pause of no known process (a Net Trace launch's) is every process's, as before.
+  const any = pausedTrace();
+  any.processes.push(trace.processes[1]);
+  any.httpRequests.push(trace.httpRequests[1]);
+  assert.equal(enrichTrace(any).httpRequests[1].debuggerPaused, 700);
+});

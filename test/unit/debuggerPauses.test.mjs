@@ -41,9 +41,9 @@ test('a Session records stopped → continued as one pause; a second stop while 
     ]);
     // A damaged list: entries without a numeric beginAt are dropped, a bad endAt is removed.
     const raw = JSON.parse(readFileSync(file, 'utf8'));
-    raw.debuggerPauses = [{ beginAt: 'x' }, { beginAt: 9, endAt: 3 }, null, { beginAt: 2, endAt: 5, reason: 7 }];
+    raw.debuggerPauses = [{ beginAt: 'x' }, { beginAt: 9, endAt: 3, pid: 1.5 }, null, { beginAt: 2, endAt: 5, reason: 7, pid: 33 }];
     writeFileSync(file, JSON.stringify(raw));
-    assert.deepEqual(readTraceFile(file).debuggerPauses, [{ beginAt: 2, endAt: 5 }, { beginAt: 9 }]);
+    assert.deepEqual(readTraceFile(file).debuggerPauses, [{ beginAt: 2, endAt: 5, pid: 33 }, { beginAt: 9 }]);
     raw.debuggerPauses = 'nope';
     writeFileSync(file, JSON.stringify(raw));
     assert.equal(readTraceFile(file).debuggerPauses, undefined);
@@ -51,6 +51,24 @@ test('a Session records stopped → continued as one pause; a second stop while 
     rmSync(dir, { recursive: true, force: true });
     s.dispose();
   }
+});
+
+test('pauses of known processes: one open per process, closed by its own resume or the session’s', () => {
+  const begin = new Date('2026-01-01T00:00:00Z');
+  const s = new Session({ description: 'x', beginAt: begin, sourceMaps: false, changeIntervalMs: 1e9 });
+  const t = begin.getTime();
+  s.debuggerStopped('breakpoint', t + 5200, 41);
+  s.debuggerStopped('step', t + 5300, 41); // the same process: still its pause
+  s.debuggerStopped('breakpoint', t + 5400, 42); // another process stopped meanwhile
+  s.debuggerContinued(t + 5500, 42);
+  s.debuggerStopped(undefined, t + 5450); // the session's: one is open already
+  assert.deepEqual(s.snapshot().debuggerPauses, [
+    { beginAt: 5200, reason: 'breakpoint', pid: 41 },
+    { beginAt: 5400, endAt: 5500, reason: 'breakpoint', pid: 42 },
+  ]);
+  s.debuggerContinued(t + 5600); // the session runs again: every open pause ends
+  assert.equal(s.snapshot().debuggerPauses[0].endAt, 5600);
+  s.dispose();
 });
 
 test('a session without a Net Trace marker (a JavaScript Debug Terminal’s) finds its trace by the paused process’s id', async () => {
@@ -61,8 +79,8 @@ test('a session without a Net Trace marker (a JavaScript Debug Terminal’s) fin
   const vscode = m.vscodeStub;
   const calls = [];
   const sink = {
-    debuggerStopped: (reason, at) => calls.push(['stopped', reason, typeof at]),
-    debuggerContinued: (at) => calls.push(['continued', typeof at]),
+    debuggerStopped: (reason, at, pid) => calls.push(['stopped', reason, typeof at, pid]),
+    debuggerContinued: (at, pid) => calls.push(['continued', typeof at, pid]),
   };
   let opened = false;
   let evaluations = 0;
@@ -101,12 +119,12 @@ test('a session without a Net Trace marker (a JavaScript Debug Terminal’s) fin
     t.onDidSendMessage(stopped);
     await tick();
     assert.deepEqual(asked, [4242]);
-    assert.deepEqual(calls, [['stopped', 'breakpoint', 'number']]);
+    assert.deepEqual(calls, [['stopped', 'breakpoint', 'number', 4242]]);
     t.onWillReceiveMessage({ type: 'request', command: 'continue' });
-    assert.deepEqual(calls.at(-1), ['continued', 'undefined']);
+    assert.deepEqual(calls.at(-1), ['continued', 'undefined', 4242]);
     // Known now: the next stop goes straight to the trace (and flushes).
     t.onDidSendMessage(stopped);
-    assert.deepEqual(calls.at(-1), ['stopped', 'breakpoint', 'undefined']);
+    assert.deepEqual(calls.at(-1), ['stopped', 'breakpoint', 'undefined', 4242]);
     assert.deepEqual(asked, [4242], 'asked once');
     t.onExit();
 
@@ -121,8 +139,8 @@ test('a session without a Net Trace marker (a JavaScript Debug Terminal’s) fin
     release = undefined;
     await tick();
     assert.deepEqual(calls, [
-      ['stopped', 'breakpoint', 'number'],
-      ['continued', 'number'],
+      ['stopped', 'breakpoint', 'number', 4242],
+      ['continued', 'number', 4242],
     ]);
 
     // A process without the preload answers 0: nothing recorded, no trace looked for, asked again at its next stop.
@@ -147,7 +165,7 @@ test('a session without a Net Trace marker (a JavaScript Debug Terminal’s) fin
     assert.deepEqual(calls, []);
     opened = true;
     await new Promise((r) => setTimeout(r, 200));
-    assert.deepEqual(calls, [['stopped', 'breakpoint', 'number']]);
+    assert.deepEqual(calls, [['stopped', 'breakpoint', 'number', 5151]]);
     assert.ok(asked.filter((p) => p === 5151).length >= 3, 'looked for more than once');
 
     // A process stopped before its preload had connected (that takes the event loop): its trace
@@ -163,8 +181,8 @@ test('a session without a Net Trace marker (a JavaScript Debug Terminal’s) fin
     opened = true;
     await new Promise((r) => setTimeout(r, 200));
     assert.deepEqual(calls, [
-      ['stopped', 'breakpoint', 'number'],
-      ['continued', 'number'],
+      ['stopped', 'breakpoint', 'number', 6161],
+      ['continued', 'number', 6161],
     ]);
     assert.deepEqual(logs, []);
   } finally {
