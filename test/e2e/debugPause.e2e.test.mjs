@@ -103,6 +103,11 @@ test(
       assert.doesNotMatch(head, /\d{4} ms TCP connect/, 'nor the connection’s time');
       assert.match(head, /Made while serving GET \/quote/);
       assert.match(head, /the program stopped in the debugger for \d+ ms of it/, 'the served request’s sentence');
+      // The Timing tab (the detail's first) says where the time went.
+      const note = await panel.textContent('.detail .pause-note');
+      step(`timing: ${note}`);
+      assert.match(note, /^Stopped in the debugger [\d.]+ s of it: the program was paused/);
+      await panel.locator('.detail .pause-note').scrollIntoViewIfNeeded();
       await sleep(500);
       await shot('call-detail');
     } finally {
