@@ -115,10 +115,21 @@ export function registerPauseFlush(
       return undefined;
     }
   };
+  /** Runs a call into the sink: recording must never break the debug session, its errors stay here. */
+  const recorder =
+    (session: vscode.DebugSession) =>
+    (f: () => void): void => {
+      try {
+        f();
+      } catch (err) {
+        log(`recording a debugger pause of ${session.name} failed: ${(err as Error)?.message ?? err}`);
+      }
+    };
   /**
-   * The tracker of a session without a marker: its sink is found at its first `stopped` through
-   * the paused process's id (FLUSH_PID_EXPRESSION), and kept. A resume that comes before the
-   * answer is recorded once the sink is known, with its own time.
+   * The tracker of a session without a marker: its process is found at its first `stopped`
+   * (FLUSH_PID_EXPRESSION), then the live trace that has it, at each stop (a trace ends; the
+   * process may be in a later one). A resume that comes before the answer is recorded once the
+   * sink is known, with its own time.
    */
   const unmarkedTracker = (session: vscode.DebugSession, sessions: UnmarkedSessions): vscode.DebugAdapterTracker => {
     let sink: PauseSink | undefined;
@@ -126,13 +137,7 @@ export function registerPauseFlush(
     let pid: number | undefined;
     let asked = false;
     let resumedAt: number | undefined;
-    const record = (f: () => void): void => {
-      try {
-        f();
-      } catch (err) {
-        log(`recording a debugger pause of ${session.name} failed: ${(err as Error)?.message ?? err}`);
-      }
-    };
+    const record = recorder(session);
     const resumed = (): void => {
       if (sink) record(() => sink!.debuggerContinued(undefined, pid));
       else resumedAt ??= Date.now();
@@ -143,11 +148,14 @@ export function registerPauseFlush(
         if (m?.type !== 'event' || typeof m.event !== 'string') return;
         if (m.event === 'stopped') {
           const reason = typeof m.body?.reason === 'string' ? m.body.reason : undefined;
-          if (sink) {
-            record(() => sink!.debuggerStopped(reason, undefined, pid));
+          const known = pid !== undefined ? sessions.sinkOfPid(pid) : undefined;
+          if (known) {
+            sink = known;
+            record(() => known.debuggerStopped(reason, undefined, pid));
             void flush(session, m.body?.threadId);
             return;
           }
+          sink = undefined;
           if (asked) return;
           asked = true;
           const at = Date.now();
@@ -155,9 +163,9 @@ export function registerPauseFlush(
           void flush(session, m.body?.threadId, FLUSH_PID_EXPRESSION).then(async (result) => {
             const answered = Number(result);
             let found: PauseSink | undefined;
-            // No preload in the process (0): nothing to look for; the next stop asks again.
             const looking = (): boolean =>
               Date.now() - at < FIND_TRACE_MAX_MS && (resumedAt === undefined || Date.now() - resumedAt < FIND_TRACE_AFTER_RESUME_MS);
+            // No preload in the process (0): nothing to look for; the next stop asks again.
             if (Number.isInteger(answered) && answered > 0)
               while (!(found = sessions.sinkOfPid(answered)) && looking()) await new Promise((r) => setTimeout(r, FIND_TRACE_EVERY_MS));
             if (!found) return void (asked = false);
@@ -181,14 +189,7 @@ export function registerPauseFlush(
     createDebugAdapterTracker(session) {
       const sink = sinkOf(session, traceOf);
       if (!sink) return unmarked ? unmarkedTracker(session, unmarked) : undefined;
-      // Recording must never break the debug session: the sink's errors stay here.
-      const record = (f: () => void): void => {
-        try {
-          f();
-        } catch (err) {
-          log(`recording a debugger pause of ${session.name} failed: ${(err as Error)?.message ?? err}`);
-        }
-      };
+      const record = recorder(session);
       return {
         onDidSendMessage(message: unknown) {
           const m = message as { type?: unknown; event?: unknown; body?: { threadId?: unknown; reason?: unknown } } | undefined;

@@ -84,6 +84,7 @@ test('a session without a Net Trace marker (a JavaScript Debug Terminal’s) fin
   };
   let opened = false;
   let evaluations = 0;
+  let pidAsks = 0;
   const asked = [];
   const logs = [];
   const reg = m.registerPauseFlush(
@@ -106,6 +107,7 @@ test('a session without a Net Trace marker (a JavaScript Debug Terminal’s) fin
         if (command === 'stackTrace') return { stackFrames: [{ id: 11 }] };
         assert.equal(command, 'evaluate');
         evaluations++;
+        if (args.expression === m.FLUSH_PID_EXPRESSION) pidAsks++;
         assert.equal(args.frameId, 11);
         assert.equal(args.context, 'watch');
         if (release) await new Promise((r) => (release = r));
@@ -125,7 +127,8 @@ test('a session without a Net Trace marker (a JavaScript Debug Terminal’s) fin
     // Known now: the next stop goes straight to the trace (and flushes).
     t.onDidSendMessage(stopped);
     assert.deepEqual(calls.at(-1), ['stopped', 'breakpoint', 'undefined', 4242]);
-    assert.deepEqual(asked, [4242], 'asked once');
+    assert.equal(pidAsks, 1, 'the process is asked once; its trace is looked up at each stop (a trace ends)');
+    assert.deepEqual(asked, [4242, 4242]);
     t.onExit();
 
     // A resume that comes before the process's answer is recorded after it, with its own time.
