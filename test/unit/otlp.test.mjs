@@ -146,6 +146,9 @@ test('a request: a CLIENT span with the HTTP semantic conventions, its phases as
   assert.equal(a['nettrace.loop_blocked_ms'], undefined, 'no share, no attribute');
   const held = requestSpans({ ...request, loopBlocked: { connect: 20.1, wait: 30.2, receive: 0, stretches: [] } }, context(records))[0];
   assert.equal(held.attributes['nettrace.loop_blocked_ms'], 50.3, "the event loop's share, all phases");
+  assert.equal(a['nettrace.debugger_paused_ms'], undefined);
+  const paused = requestSpans({ ...request, debuggerPaused: 2641 }, context(records))[0];
+  assert.equal(paused.attributes['nettrace.debugger_paused_ms'], 2641, 'stopped at a breakpoint for that long');
   assert.equal(a['nettrace.tcp.rtt_us'], 1200);
   assert.equal(a['nettrace.tcp.retransmits'], 2);
   assert.deepEqual(
@@ -461,6 +464,8 @@ test('incoming requests: a SERVER span named by route, its calls its children; 5
   assert.equal(a['nettrace.loop_blocked_ms'], undefined);
   const held = build([inc({ loopBlocked: { total: 61.5, stretches: [{ beginAt: 101, endAt: 162.5 }] } })]).server.attributes;
   assert.equal(held['nettrace.loop_blocked_ms'], 61.5, "its thread's blocked event loop while it was open");
+  assert.equal(a['nettrace.debugger_paused_ms'], undefined);
+  assert.equal(build([inc({ debuggerPaused: 3000 })]).server.attributes['nettrace.debugger_paused_ms'], 3000);
   assert.deepEqual(server.endTime[0] - server.startTime[0] >= 0, true);
   assert.equal(client.spanContext().traceId, server.spanContext().traceId, 'the call is in the server span’s trace');
   assert.equal(client.parentSpanContext.spanId, server.spanContext().spanId, 'the call is its child');
