@@ -6,7 +6,7 @@
  *
  * Keys: `domain:` (host, `*` globs, `*.example.com` also matches `example.com`), `host:` (host or
  * host:port), `method:`, `status-code:`, `larger-than:` (bytes, `k`/`M` suffixes), `has-response-header:`,
- * `is:` (`failed`, `slow`, `reused`, `redirect`, `pending`, `websocket`), `client:`, `pid:`,
+ * `is:` (`failed`, `slow`, `reused`, `redirect`, `pending`, `websocket`, `paused`), `client:`, `pid:`,
  * `initiator:` (file name or `file:line`), `mark:` (a rule's tag), `caused-by:` (the incoming
  * request a server was handling when it made the request: its id `in-3`, its route `/users/:id`,
  * its path or a path prefix `/checkout`, or `"POST /checkout"`; `caused-by:none` for requests made
@@ -51,7 +51,7 @@ export const FILTER_KEYS = [
 export type FilterKey = (typeof FILTER_KEYS)[number];
 
 /** The values `is:` accepts. */
-export const IS_VALUES = ['failed', 'slow', 'reused', 'redirect', 'pending', 'websocket', 'incoming'] as const;
+export const IS_VALUES = ['failed', 'slow', 'reused', 'redirect', 'pending', 'websocket', 'incoming', 'paused'] as const;
 
 /** Settings the filter depends on. */
 export interface FilterContext {
@@ -130,8 +130,10 @@ function hasHeader(headers: HttpRequest['respHeaders'], name: string): boolean {
   return false;
 }
 
+/** A successful request longer than the threshold, not counting the time a breakpoint held it (`debuggerPaused`). */
 function isSlow(row: FilterRowView, ctx: FilterContext): boolean {
-  return !row.failed && row.duration !== undefined && row.duration > ctx.slowMs;
+  const paused = typeof row.req.debuggerPaused === 'number' ? row.req.debuggerPaused : 0;
+  return !row.failed && row.duration !== undefined && row.duration - paused > ctx.slowMs;
 }
 
 function isPending(row: FilterRowView): boolean {
@@ -240,6 +242,9 @@ function propertyTest(key: FilterKey, raw: string): Test | string {
           return (row) => row.req.webSocket !== undefined;
         case 'incoming':
           return (row) => typeof row.req.causedBy === 'string';
+        case 'paused':
+          // Held by a breakpoint: its time is partly the debugger's (`debuggerPaused`).
+          return (row) => typeof row.req.debuggerPaused === 'number' && row.req.debuggerPaused > 0;
         default:
           return `is: expects one of ${IS_VALUES.join(', ')}`;
       }

@@ -66,7 +66,7 @@ test('method:, status-code: (code or class), larger-than: with units', () => {
   assert.ok(Number.isNaN(f.parseSize('big')));
 });
 
-test('is: failed, slow, reused, redirect (3xx with Location, not 201), pending, websocket', () => {
+test('is: failed, slow, reused, redirect (3xx with Location, not 201), pending, websocket, paused', () => {
   const ok = row({ traceID: 'ok', respStatusCode: 200, respDoneAt: 5, reusedConn: true });
   const fail = row({ traceID: 'fail', reqError: { code: 'ECONNREFUSED' } });
   const slow = row({ traceID: 'slow', respStatusCode: 200, respDoneAt: 5 }, { duration: 5000 });
@@ -78,14 +78,17 @@ test('is: failed, slow, reused, redirect (3xx with Location, not 201), pending, 
     respStatusCode: 101,
     webSocket: { openAt: 1, sentMessages: 0, recvMessages: 0, sentBytes: 0, recvBytes: 0 },
   });
-  const rows = [ok, fail, slow, redir, created, pend, ws];
+  const held = row({ traceID: 'held', respStatusCode: 200, respDoneAt: 5, debuggerPaused: 2641 }, { duration: 2700 });
+  const rows = [ok, fail, slow, redir, created, pend, ws, held];
   assert.deepEqual(sel(rows, 'is:failed'), ['fail']);
   assert.deepEqual(sel(rows, 'is:slow'), ['slow']);
+  assert.deepEqual(sel(rows, 'is:paused'), ['held'], 'held by a breakpoint; not slow for it (59 ms of its own)');
   assert.deepEqual(sel(rows, 'is:reused'), ['ok']);
   assert.deepEqual(sel(rows, 'is:redirect'), ['redir']);
   assert.deepEqual(sel(rows, 'is:pending'), ['pend']);
   assert.deepEqual(sel(rows, 'is:websocket'), ['ws']);
-  assert.deepEqual(sel(rows, '-is:failed -is:pending status-code:2xx'), ['ok', 'slow', 'created']);
+  assert.deepEqual(sel(rows, '-is:failed -is:pending status-code:2xx'), ['ok', 'slow', 'created', 'held']);
+  assert.deepEqual(sel(rows, '-is:paused status-code:200'), ['ok', 'slow']);
 });
 
 test('has-response-header:, client:, pid:, initiator: (file or file:line), mark:', () => {
