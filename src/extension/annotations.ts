@@ -23,6 +23,8 @@ export interface AnnotatedRequest {
   failed: boolean;
   /** Total time in ms, when finished. */
   durationMs?: number;
+  /** How much of it a breakpoint held the program (`debuggerPaused`), when any. */
+  pausedMs?: number;
   /** Start time (ms since trace begin), for ordering. */
   startAt: number;
 }
@@ -104,6 +106,7 @@ export class AnnotationIndex {
       failed: !!req.reqError || (typeof req.respStatusCode === 'number' && req.respStatusCode >= 400),
       durationMs:
         req.timings && (req.reqEndAt !== undefined || req.respDoneAt !== undefined || req.reqError) ? totalTime(req.timings) : undefined,
+      ...(typeof req.debuggerPaused === 'number' && req.debuggerPaused >= 1 ? { pausedMs: req.debuggerPaused } : {}),
       startAt: req.reqStartAt ?? 0,
     });
     this.fileOf.set(req.traceID, key);
@@ -145,11 +148,15 @@ export class AnnotationIndex {
   }
 }
 
-/** The CodeLens title of a line: `GET /api/users · 200 · 124 ms · 3 calls` (latest request). */
+/**
+ * The CodeLens title of a line: `GET /api/users · 200 · 124 ms · 3 calls` (latest request); a
+ * request a breakpoint held says how much: `2911 ms, 2641 at a breakpoint`.
+ */
 export function lensTitle(a: LineAnnotation): string {
   const last = a.requests[a.requests.length - 1];
   const parts = [`${last.method} ${shortUrl(last.url)}`, last.status];
-  if (last.durationMs !== undefined) parts.push(`${formatMs(last.durationMs)} ms`);
+  const time = timeText(last);
+  if (time) parts.push(time);
   const n = a.requests.length;
   parts.push(n === 1 ? '1 call' : `${n} calls`);
   const failed = a.requests.filter((r) => r.failed).length;
@@ -168,6 +175,12 @@ export function commandUri(command: string, args: unknown): string {
   return `command:${command}?${encodeURIComponent(JSON.stringify([args]))}`;
 }
 
+/** "124 ms", or "2911 ms, 2641 at a breakpoint" for a request a breakpoint held; undefined while it runs. */
+function timeText(r: AnnotatedRequest): string | undefined {
+  if (r.durationMs === undefined) return undefined;
+  return `${formatMs(r.durationMs)} ms${r.pausedMs !== undefined ? `, ${formatMs(r.pausedMs)} at a breakpoint` : ''}`;
+}
+
 /**
  * The hover Markdown of a line: the most recent requests (newest first), each a link that
  * selects it in the panel.
@@ -177,7 +190,7 @@ export function hoverMarkdown(a: LineAnnotation, traceKey: string, command: stri
   const lines = [`**Net Trace** — ${a.requests.length === 1 ? '1 request' : `${a.requests.length} requests`} from this line`, ''];
   for (const r of recent) {
     const label = `${r.method} ${shortUrl(r.url, 80)}`;
-    const detail = [r.status, r.durationMs !== undefined ? `${formatMs(r.durationMs)} ms` : undefined].filter(Boolean).join(' · ');
+    const detail = [r.status, timeText(r)].filter(Boolean).join(' · ');
     lines.push(
       `- [${escapeMarkdown(label)}](${commandUri(command, { traceKey, traceID: r.traceID })} "Show in the Net Trace panel") ${escapeMarkdown(detail)}`,
     );

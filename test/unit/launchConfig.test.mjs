@@ -698,6 +698,9 @@ test('annotation index: requests grouped by the first user frame; lens text; hov
   const one = idx.lines('/w/src/esm file.mjs')[0];
   assert.deepEqual([one.line, one.requests[0].column], [1, 2]);
   assert.equal(m.lensTitle(one), 'GET /api/users?page=2 · 200 · 124 ms · 1 call');
+  // A request a breakpoint held says how much of its time that was.
+  idx.upsert(req('req-6', { initiator: { frames: [{ file: '/w/src/held.js', line: 9, column: 1 }] }, debuggerPaused: 100 }));
+  assert.equal(m.lensTitle(idx.lines('/w/src/held.js')[0]), 'GET /api/users?page=2 · 200 · 124 ms, 100 at a breakpoint · 1 call');
   // Re-upserting a request moves it; clear empties the index.
   idx.upsert(req('req-2', { initiator: { frames: [{ file: '/w/src/app.js', line: 20, column: 1 }] } }));
   assert.deepEqual(
