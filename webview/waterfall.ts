@@ -17,7 +17,7 @@ import {
   type Phase as HarPhase,
 } from '../src/trace/timings';
 
-import { EARLY_LOOP_PHASES, longestInOrder, loopBlockedTotal, mainStretch } from '../src/trace/loopBlocked';
+import { EARLY_LOOP_PHASES, longestInOrder, loopBlockedTotal, mainStretch, pauseIntervals } from '../src/trace/loopBlocked';
 
 export { isFailed, PHASES, totalTime } from '../src/trace/timings';
 
@@ -243,21 +243,14 @@ export function collapsiblePauses(
   starts: Iterable<number>,
   now?: number,
 ): TimeRange[] {
-  const spans: TimeRange[] = [];
-  for (const p of pauses) {
-    const end = p.endAt ?? now ?? axis.end;
-    const b = Math.max(p.beginAt, axis.begin);
-    const e = Math.min(end, axis.end);
-    if (e > b) spans.push({ begin: b, end: e });
-  }
-  if (!spans.length) return [];
-  spans.sort((a, b) => a.begin - b.begin);
+  // Sorted and merged as the trace's derivation reads them (an open pause runs on: here to `now`).
   const merged: TimeRange[] = [];
-  for (const s of spans) {
-    const last = merged[merged.length - 1];
-    if (last && s.begin <= last.end) last.end = Math.max(last.end, s.end);
-    else merged.push({ ...s });
+  for (const p of pauseIntervals(pauses) ?? []) {
+    const b = Math.max(p.beginAt, axis.begin);
+    const e = Math.min(p.endAt, now ?? Infinity, axis.end);
+    if (e > b) merged.push({ begin: b, end: e });
   }
+  if (!merged.length) return [];
   const sorted = [...starts].filter(Number.isFinite).sort((a, b) => a - b);
   return merged.filter((g) => {
     // The first start after the gap's begin: inside the gap means a request began while paused.
