@@ -17,6 +17,7 @@ import * as vscode from 'vscode';
 import { addPreloadEnv } from '../collector/launchEnv';
 import { RulesController } from '../collector/rules';
 import type { PreloadConfig } from '../protocol/preload';
+import { redactedArgNames } from '../trace/redact';
 import { prepareTrace, startHelper } from './debugProviders';
 import { launchTracing, preloadConfigOf, type LaunchTracing } from './launchConfig';
 import { TerminalRouter, type RoutedTrace } from './terminalRouter';
@@ -211,6 +212,8 @@ class DebugTerminalTraces implements vscode.Disposable {
         shellPid: () => terminal.shellPid,
         open: (command) => this.open(command ? `${command} (${name})` : name, tracing),
         idle: (key) => this.end(key),
+        // The command line names the trace: its secret options redacted as in processes[].argv.
+        argNames: redactedArgNames(tracing.redact, tracing.redactQuery),
         log: s.log,
       }),
     };
