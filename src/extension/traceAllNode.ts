@@ -21,6 +21,7 @@ import { redactedArgNames } from '../trace/redact';
 import { prepareTrace, startHelper } from './debugProviders';
 import { launchTracing, preloadConfigOf, type LaunchTracing } from './launchConfig';
 import { TerminalRouter, type RoutedTrace } from './terminalRouter';
+import { allowWorkspaceValue, guardedSetting } from './settingsGuard';
 import { TRACE_NODE_SESSIONS_SETTING, traceNodeSessionsMode, type TraceNodeSessions } from './nodeSessions';
 import { preloadPathOf, reportOptionError, settings, tracingDefaults, type NodeSessionState, type Services } from './services';
 
@@ -39,7 +40,8 @@ export class NodeSessionSwitch implements NodeSessionState, vscode.Disposable {
 
   /** The setting's value now. */
   mode(): TraceNodeSessions {
-    return traceNodeSessionsMode(settings().get<unknown>(TRACE_NODE_SESSIONS_SETTING));
+    // "all" from a workspace's settings counts only once the user allowed it (settingsGuard.ts).
+    return traceNodeSessionsMode(guardedSetting(TRACE_NODE_SESSIONS_SETTING));
   }
 
   /** Why the last Node session was not traced (undefined once one was). */
@@ -64,7 +66,11 @@ export class NodeSessionSwitch implements NodeSessionState, vscode.Disposable {
         : inspected?.workspaceValue !== undefined
           ? vscode.ConfigurationTarget.Workspace
           : vscode.ConfigurationTarget.Global;
+    // The user's own act: the value written into the workspace's settings is theirs.
+    if (target !== vscode.ConfigurationTarget.Global) await allowWorkspaceValue(TRACE_NODE_SESSIONS_SETTING, next);
     await settings().update(TRACE_NODE_SESSIONS_SETTING, next, target);
+    // Writing the value already there (an ignored workspace value, now allowed) changes no setting.
+    this.emitter.fire();
     return next;
   }
 
