@@ -129,13 +129,21 @@ test(
       noSecret(await panel.evaluate(() => document.body.innerText), 'the panel');
       await shot('debug-terminal-label');
 
-      // The warning names the workspace's ignored setting (nettrace.otlp is machine-scoped: VS Code drops it itself).
-      await until(
+      // The warning names the workspace's ignored setting (nettrace.otlp is machine-scoped: VS Code
+      // drops it itself). Shown when the terminal was made; a toast with buttons hides after a while:
+      // it is read in the notification center.
+      await runCommand(page, 'Notifications: Show Notifications');
+      const warning = await until(
         'a warning naming the ignored nettrace.redact',
-        async () => (await page.evaluate(() => document.body.innerText)).includes('nettrace.redact'),
+        async () =>
+          (await page.$$eval('.notifications-center .notification-list-item-message', (els) => els.map((e) => e.textContent ?? ''))).find(
+            (t) => t.includes('nettrace.redact'),
+          ),
         30_000,
         500,
       );
+      step(`warning: ${warning}`);
+      assert.match(warning, /"!authorization".*turns redaction off/);
       await shot('workspace-setting-warning');
 
       // The command's trace ends a few seconds after its processes; it is then kept in the workspace storage.
