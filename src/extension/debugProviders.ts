@@ -25,6 +25,7 @@ import {
 import { midRunNote, NODE_SESSION_TYPES, parseAttachLoaded, planNodeSession, preloadLoadExpression, STILL_STARTING } from './nodeSessions';
 import { attachLoads, detachAttached, foundProcessTraces } from './attachDetach';
 import type { PreloadConfig } from '../protocol/preload';
+import { redactCommandLine, redactedArgNames } from '../trace/redact';
 import { registerPauseFlush } from './pauseFlush';
 import { preloadPathOf, reportOptionError, tracingDefaults, type Services } from './services';
 
@@ -167,6 +168,7 @@ export async function prepareTrace(
       ...(join !== undefined ? { join } : {}),
       openPanel: tracing.openPanel,
       slowThresholdMs: tracing.slowThresholdMs,
+      redact: tracing.redact,
       redactQuery: tracing.redactQuery,
       rules: launchRules.rules,
       defaultAction: tracing.defaultAction,
@@ -218,9 +220,12 @@ export async function startTracedLaunch(
       rulesConfig,
       ...(launch !== undefined ? { launch } : {}),
     });
-    s.log(
-      `${key}: launching ${JSON.stringify(resolved.program ?? resolved.command ?? resolved.runtimeExecutable ?? '')} (${resolved.type}) with NODE_OPTIONS=${resolved.env?.NODE_OPTIONS ?? ''}`,
+    // A node-terminal launch's `command` is a command line: its secret options redacted in the log.
+    const what = redactCommandLine(
+      String(resolved.program ?? resolved.command ?? resolved.runtimeExecutable ?? ''),
+      redactedArgNames(tracing.redact, tracing.redactQuery),
     );
+    s.log(`${key}: launching ${JSON.stringify(what)} (${resolved.type}) with NODE_OPTIONS=${resolved.env?.NODE_OPTIONS ?? ''}`);
     return resolved as unknown as vscode.DebugConfiguration;
   } catch (err) {
     if (joined) s.traces.unprepare(key);

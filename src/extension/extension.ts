@@ -28,6 +28,8 @@ import { helperRoot, settings, type Services } from './services';
 import { registerStatusBar } from './statusBar';
 import { NodeSessionSwitch, registerTraceAllNode } from './traceAllNode';
 import { TraceStore } from './traceStore';
+import { guardedSetting, initSettingsGuard } from './settingsGuard';
+import { redactedArgNames } from '../trace/redact';
 
 export { COMMANDS } from './commands';
 
@@ -38,6 +40,8 @@ export function activate(context: vscode.ExtensionContext): void {
   const output = vscode.window.createOutputChannel('Net Trace');
   const log = (line: string) => output.appendLine(`[${new Date().toISOString().slice(11, 23)}] ${line}`);
   context.subscriptions.push(output);
+  // The user's answers about this workspace's settings (settingsGuard.ts) are kept per workspace.
+  initSettingsGuard(context.workspaceState);
   const traces = openStore(context, log);
   // The panel's buttons and links run the commands, which need the panel: bound once both exist.
   const late: { commands?: Commands } = {};
@@ -75,7 +79,8 @@ export function activate(context: vscode.ExtensionContext): void {
  */
 function openStore(context: vscode.ExtensionContext, log: (line: string) => void): TraceStore {
   const persistDir = context.storageUri?.scheme === 'file' ? join(context.storageUri.fsPath, 'sessions') : undefined;
-  store = new TraceStore({ startCollector, log, persistDir });
+  const argNames = () => redactedArgNames(guardedSetting<string[]>('redact'), guardedSetting<string[]>('redactQuery'));
+  store = new TraceStore({ startCollector, log, persistDir, argNames });
   const traces = store;
   const restored = traces.restore();
   if (restored > 0) log(`restored ${restored} earlier sessions from ${persistDir}`);

@@ -11,6 +11,7 @@ import { TRACING_SETTINGS, type TracingDefaults } from './launchConfig';
 import type { TraceNodeSessions } from './nodeSessions';
 import type { PanelHost } from './panel';
 import type { RuleService } from './ruleService';
+import { guardedSetting } from './settingsGuard';
 import type { TraceStore } from './traceStore';
 
 /** The extension's shared state, handed to each `register…` function. */
@@ -47,15 +48,18 @@ export function settings(): vscode.WorkspaceConfiguration {
   return vscode.workspace.getConfiguration('nettrace');
 }
 
-/** The settings that supply the tracing options' defaults, as set (launchConfig validates them). */
+/**
+ * The settings that supply the tracing options' defaults, as set (launchConfig validates them) and
+ * as a workspace may set them (settingsGuard.ts: a workspace value that sends, un-redacts or
+ * records more than the user's own needs the user's consent).
+ */
 export function tracingDefaults(): TracingDefaults {
-  const s = settings();
-  return Object.fromEntries(TRACING_SETTINGS.map((name) => [name, s.get<unknown>(name)]));
+  return Object.fromEntries(TRACING_SETTINGS.map((name) => [name, guardedSetting(name)]));
 }
 
-/** An installed copy of the helper (nettrace.helperRoot, machine scope), else this extension's. */
+/** An installed copy of the helper (nettrace.helperRoot, machine scope, never a workspace's unless allowed), else this extension's. */
 export function helperRoot(extensionPath: string): string {
-  const configured = settings().get<string>('helperRoot', '');
+  const configured = guardedSetting<string>('helperRoot') ?? '';
   return typeof configured === 'string' && isAbsolute(configured) ? configured : extensionPath;
 }
 

@@ -15,6 +15,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
+import { redactArgv, redactedArgNames, type SecretNames } from '../trace/redact';
 
 /** A command's trace, as the router's owner opened it. */
 export interface RoutedTrace {
@@ -36,6 +37,8 @@ export interface TerminalRouterOptions {
   idleMs?: number;
   /** Reads a /proc file (default fs.readFileSync; tests pass their own). */
   readProc?: (path: string) => string;
+  /** The secret option names redacted from command lines (default: redactedArgNames()). */
+  argNames?: SecretNames;
   log?: (line: string) => void;
 }
 
@@ -83,11 +86,14 @@ export function commandRoot(
 
 /**
  * A command line as the user typed it, from /proc/<pid>/cmdline: the program and script paths by
- * their base names (`node shop.js`), npm's and npx's CLI scripts by their command (`npm run start`).
+ * their base names (`node shop.js`), npm's and npx's CLI scripts by their command (`npm run start`),
+ * the values of secret options redacted as in the trace's `processes[].argv` (redactArgv with
+ * `names`: `--db-password=<redacted>`, `--token <redacted>`). It becomes the trace's label and
+ * description, which are kept and shown (panel, saved sessions, Output channel, HAR comment).
  */
-export function commandLabel(argv: readonly string[]): string {
+export function commandLabel(argv: readonly string[], names: SecretNames = redactedArgNames()): string {
   if (argv.length === 0) return '';
-  const [exe, ...rest] = argv;
+  const [exe, ...rest] = redactArgv(argv, names);
   const script = rest[0] ?? '';
   const cli = /(?:^|[\\/])(npm|npx|pnpm|yarn)(?:-cli)?\.(?:c?js)$/.exec(script);
   const words = cli
@@ -211,7 +217,7 @@ export class TerminalRouter {
     } catch {
       // gone already: labelled by its pid
     }
-    return [`pid ${root}`, commandLabel(argv) || `pid ${root}`];
+    return [`pid ${root}`, commandLabel(argv, this.options.argNames) || `pid ${root}`];
   }
 
   private async route(socket: Socket, buffered: Buffer, pid: number | undefined): Promise<void> {

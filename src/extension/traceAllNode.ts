@@ -17,9 +17,11 @@ import * as vscode from 'vscode';
 import { addPreloadEnv } from '../collector/launchEnv';
 import { RulesController } from '../collector/rules';
 import type { PreloadConfig } from '../protocol/preload';
+import { redactedArgNames } from '../trace/redact';
 import { prepareTrace, startHelper } from './debugProviders';
 import { launchTracing, preloadConfigOf, type LaunchTracing } from './launchConfig';
 import { TerminalRouter, type RoutedTrace } from './terminalRouter';
+import { allowWorkspaceValue, guardedSetting } from './settingsGuard';
 import { TRACE_NODE_SESSIONS_SETTING, traceNodeSessionsMode, type TraceNodeSessions } from './nodeSessions';
 import { preloadPathOf, reportOptionError, settings, tracingDefaults, type NodeSessionState, type Services } from './services';
 
@@ -38,7 +40,8 @@ export class NodeSessionSwitch implements NodeSessionState, vscode.Disposable {
 
   /** The setting's value now. */
   mode(): TraceNodeSessions {
-    return traceNodeSessionsMode(settings().get<unknown>(TRACE_NODE_SESSIONS_SETTING));
+    // "all" from a workspace's settings counts only once the user allowed it (settingsGuard.ts).
+    return traceNodeSessionsMode(guardedSetting(TRACE_NODE_SESSIONS_SETTING));
   }
 
   /** Why the last Node session was not traced (undefined once one was). */
@@ -63,7 +66,11 @@ export class NodeSessionSwitch implements NodeSessionState, vscode.Disposable {
         : inspected?.workspaceValue !== undefined
           ? vscode.ConfigurationTarget.Workspace
           : vscode.ConfigurationTarget.Global;
+    // The user's own act: the value written into the workspace's settings is theirs.
+    if (target !== vscode.ConfigurationTarget.Global) await allowWorkspaceValue(TRACE_NODE_SESSIONS_SETTING, next);
     await settings().update(TRACE_NODE_SESSIONS_SETTING, next, target);
+    // Writing the value already there (an ignored workspace value, now allowed) changes no setting.
+    this.emitter.fire();
     return next;
   }
 
@@ -211,6 +218,8 @@ class DebugTerminalTraces implements vscode.Disposable {
         shellPid: () => terminal.shellPid,
         open: (command) => this.open(command ? `${command} (${name})` : name, tracing),
         idle: (key) => this.end(key),
+        // The command line names the trace: its secret options redacted as in processes[].argv.
+        argNames: redactedArgNames(tracing.redact, tracing.redactQuery),
         log: s.log,
       }),
     };

@@ -28,6 +28,7 @@ import type { Collector, CollectorOptions } from '../collector/server';
 import { writePrivate, type Session } from '../collector/session';
 import { enrichRequest, enrichTrace, indexRecords } from '../trace/enrich';
 import { isFailed } from '../trace/diagnosis';
+import { redactCommandLine, redactedArgNames, type SecretNames } from '../trace/redact';
 import type { RecordKind, Trace } from '../trace/types';
 import { emptyTrace, readTraceFile } from '../trace/traceFile';
 import type { PreloadConfig } from '../protocol/preload';
@@ -70,6 +71,8 @@ export interface TraceEntry {
 
 /** Options of TraceStore.prepare: the session collector's, and how the launch shares a trace. */
 export type PrepareOptions = Pick<CollectorOptions, 'slowThresholdMs' | 'redactQuery' | 'rules' | 'defaultAction' | 'otlp'> & {
+  /** The `redact` option's entries: with `redactQuery`'s, the secret option names of a command line in the description. */
+  redact?: string[];
   openPanel?: boolean;
   /** Join the live trace prepared with this key (the launch's tracing options), else start one that others may join. */
   join?: string;
@@ -115,6 +118,12 @@ export interface TraceStoreOptions {
   clock?: (d: Date) => string;
   /** Logs a line (the Output channel). */
   log?: (line: string) => void;
+  /**
+   * The secret option names redacted from the labels and descriptions read back from files (saved
+   * sessions, opened traces: an older version may have kept a command line's secrets in them);
+   * default redactedArgNames().
+   */
+  argNames?: () => SecretNames;
 }
 
 function hhmmss(d: Date): string {
@@ -242,7 +251,11 @@ export class TraceStore extends EventEmitter<TraceStoreEvents> {
     }
   }
 
-  private async prepareOwn(description: string, extra: PrepareOptions): Promise<Prepared> {
+  private async prepareOwn(raw: string, extra: PrepareOptions): Promise<Prepared> {
+    // The description may be a command line (a debug terminal's): it becomes the label, the trace's
+    // description (its file, the HAR comment), sessions.json and log lines, so its secret options
+    // are redacted here, as in processes[].argv, whoever built it.
+    const description = redactCommandLine(raw, redactedArgNames(extra.redact, extra.redactQuery));
     const live = extra.join === undefined ? undefined : this.live().find((e) => e.joinKey === extra.join && e.collector);
     if (live?.collector && live.session) {
       live.pending = (live.pending ?? 0) + 1;
@@ -444,7 +457,7 @@ export class TraceStore extends EventEmitter<TraceStoreEvents> {
       const key = `saved-${++n}`;
       this.entries.set(key, {
         key,
-        label: typeof item.label === 'string' ? item.label : item.file,
+        label: typeof item.label === 'string' ? this.safeText(item.label) : item.file,
         origin: 'earlier',
         savedPath: path,
         savedRequests: typeof item.requests === 'number' ? item.requests : undefined,
@@ -464,6 +477,7 @@ export class TraceStore extends EventEmitter<TraceStoreEvents> {
     const index = indexRecords(trace);
     const reqs = trace.httpRequests;
     for (let i = 0; i < reqs.length; i++) reqs[i] = enrichRequest(reqs[i], index);
+    trace.description = this.safeText(trace.description);
     const entry: TraceEntry = { key, label: name, origin: 'file', trace, filePath: path, createdAt: new Date() };
     this.entries.set(key, entry);
     this.emit('list');
@@ -501,6 +515,7 @@ export class TraceStore extends EventEmitter<TraceStoreEvents> {
     if (!e.trace && e.savedPath) {
       try {
         e.trace = enrichTrace(readTraceFile(e.savedPath));
+        e.trace.description = this.safeText(e.trace.description);
       } catch (err) {
         this.log(`${e.key}: cannot read ${e.savedPath}: ${(err as Error).message}`);
         const empty = emptyTrace(e.label, e.createdAt);
@@ -551,6 +566,11 @@ export class TraceStore extends EventEmitter<TraceStoreEvents> {
         this.log(`${entry.key}: a view failed on a change: ${(err as Error)?.stack ?? err}`);
       }
     }
+  }
+
+  /** A label or description read from a file, its command line's secret options redacted (see `argNames`). */
+  private safeText(text: string): string {
+    return typeof text === 'string' ? redactCommandLine(text, (this.options.argNames ?? redactedArgNames)()) : text;
   }
 
   private log(line: string): void {

@@ -56,6 +56,8 @@ function outputOptions(): OptionDef[] {
         'Send the trace to an OpenTelemetry backend (an OTLP endpoint URL such as `http://localhost:4318`; empty: off) as spans when the session ends: each request a CLIENT span with its DNS, connect, TLS, send, wait and receive as child spans, each incoming request a SERVER span over its calls (see `docs/opentelemetry.md`). The standard `OTEL_EXPORTER_OTLP_*` variables, `OTEL_SERVICE_NAME` and `OTEL_RESOURCE_ATTRIBUTES` apply.',
       launch: true,
       setting: true,
+      // Sends data off the machine / records packets unredacted: never from a workspace's settings.
+      scope: 'machine',
       cli: {
         flag: 'otlp',
         value: 'optional',
@@ -325,6 +327,8 @@ function helperOptions(): OptionDef[] {
         "Capture the traced connections' packets for **Save PCAP** when the helper runs with root (as root, or through sudo). **Not redacted:** everything sent in clear (plain-HTTP `Authorization` headers, cookies, query tokens, bodies) is in it as sent; TLS payloads stay encrypted.",
       launch: true,
       setting: true,
+      // Sends data off the machine / records packets unredacted: never from a workspace's settings.
+      scope: 'machine',
       cli: {
         flag: 'pcap',
         value: 'required',

@@ -279,3 +279,26 @@ export function redactArgv(argv: readonly string[], names: SecretNames): string[
   }
   return out;
 }
+
+/**
+ * A command line kept as text (a trace's description or label, a launch's shell `command`) with
+ * the values of its secret options replaced by REDACTED: its words — runs of non-blank characters
+ * and quoted strings — through redactArgv, the blanks between them kept. For text only: where the
+ * argv is at hand, redactArgv it (an argument with a blank in it is one word there, two here).
+ */
+export function redactCommandLine(text: string, names: SecretNames): string {
+  const words: string[] = [];
+  const at: number[] = [];
+  for (const m of String(text).matchAll(/(?:[^\s"']+|"[^"]*"?|'[^']*'?)+/g)) {
+    words.push(m[0]);
+    at.push(m.index);
+  }
+  const redacted = redactArgv(words, names);
+  let out = '';
+  let last = 0;
+  for (let i = 0; i < words.length; i++) {
+    out += text.slice(last, at[i]) + redacted[i];
+    last = at[i]! + words[i]!.length;
+  }
+  return out + text.slice(last);
+}
