@@ -24,6 +24,7 @@ for (const { label, bin } of nodeBinaries()) {
       assert.equal(r.respStatusCode, 200);
       assert.equal(r.respContentLen, 100 + n);
       assert.ok(r.respDoneAt >= r.respRecvAt);
+      assert.equal(r.reqEndAt, r.respDoneAt, 'a stream ends when its body is done');
       assert.match(r.initiator.frames[0].file, /http2\.cjs$/);
       assert.equal(r.initiator.frames[0].line, 27, 'the line of session.request()');
       // The headers as sent, Node's defaults included, on every version.
