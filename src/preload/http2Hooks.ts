@@ -391,12 +391,17 @@ function onStream(
           code: 'ERR_HTTP2_GOAWAY_SESSION',
         });
       }
-      if (!err && rst !== undefined && rst !== NO_ERROR) {
+      // A stream never given an id (its session never connected, or failed before sending it)
+      // exchanged no frame: Node's rstCode (INTERNAL_ERROR for a destroyed session) is no reset.
+      const reset = rst !== undefined && rst !== NO_ERROR && typeof stream.id === 'number';
+      if (!err && reset) {
         err = Object.assign(new Error(`stream reset with RST_STREAM code ${rst}`), { code: 'ERR_HTTP2_STREAM_ERROR' });
       }
       if (!err && !gotResponse) err = Object.assign(new Error('stream closed before a response'), { code: 'ERR_HTTP2_STREAM_CANCEL' });
       finish(err);
-      if (rst !== undefined && rst !== NO_ERROR) t.record('httpRequests', id, { http2RstCode: rst });
+      if (reset) t.record('httpRequests', id, { http2RstCode: rst });
+      // No stream rode a connection that never was: each failed with its dial, none reused.
+      if (conn && !conn.connected && !conn.tunnelOf) t.record('httpRequests', id, { reusedConn: false, dial: conn.dialId });
       if (goaway) t.record('httpRequests', id, { http2Goaway: goaway });
       if (typeof stream.id === 'number') t.record('httpRequests', id, { http2StreamId: stream.id });
     });

@@ -287,7 +287,9 @@ function diagnoseConnect(ctx: DiagnosisContext, code: string | undefined): strin
       ? `${bracket(e.address)}${e.port !== undefined ? `:${e.port}` : ''}`
       : (attempted ?? ctx.dial?.dstAddress ?? hostPortOf(req.reqURL) ?? hostOf(req));
   const lastCode = last?.error && last.error !== 'closed' ? last.error : undefined;
-  const c = lastCode ?? code;
+  // A wrapper's code (an HTTP/2 stream cancelled with its session) says less than its cause's.
+  const causeCode = e.cause?.code;
+  const c = lastCode ?? (code && !CONNECT_REASONS[code] && causeCode && CONNECT_REASONS[causeCode] ? causeCode : code);
   const reason = c && CONNECT_REASONS[c] ? CONNECT_REASONS[c] : `failed: ${errorMessage(req)}`;
   const ms = last ? duration(last) : undefined;
   const limit = /timeout: (\d+)\s*ms/.exec(e.message ?? '')?.[1];
@@ -470,13 +472,15 @@ function diagnoseError(ctx: DiagnosisContext, t: Timings): string {
     const who = e.timedOut ? 'timed out' : 'aborted by the program';
     return `${who}${after(elapsed(ctx, t))} ${stateWhenStopped(ctx, t)}`;
   }
-  const h2 = diagnoseHttp2(ctx, t);
-  if (h2) return h2;
   if (e.phase === 'dns' || (code && code in DNS_REASONS && code !== 'ECONNREFUSED' && !ctx.dial?.connectAttempts?.length)) {
     return diagnoseDns(ctx, code, t);
   }
+  // Before the connection was ready no HTTP/2 frame was exchanged: a stream of a session that
+  // never connected failed with its connect (Node gives it rstCode INTERNAL_ERROR all the same).
   if (e.phase === 'connect') return diagnoseConnect(ctx, code);
   if (e.phase === 'tls') return diagnoseTls(ctx, code, t);
+  const h2 = diagnoseHttp2(ctx, t);
+  if (h2) return h2;
   if (code === 'ECONNRESET' || code === 'EPIPE' || code === 'UND_ERR_SOCKET') {
     const peer = peerOf(ctx) ?? hostOf(req);
     if (code === 'EPIPE') return `connection closed by ${peer} (${code}) ${stateWhenStopped(ctx, t)}`;

@@ -48,3 +48,39 @@ for (const { label, bin } of nodeBinaries()) {
     assert.ok(goaway.diagnosis);
   });
 }
+
+// Issue 49 item 2: a session whose connect is refused exchanged no frame. Each of its streams is
+// a connect failure with the session's dial (Node gives them rstCode INTERNAL_ERROR all the
+// same), and none is "reused" on a connection that never was.
+for (const { label, bin } of nodeBinaries()) {
+  test(`${label}: an HTTP/2 session to a closed port, three streams: connect refused, not reset`, async () => {
+    const { code, trace, stdout, stderr } = await runTraced(bin, 'http2-refused.cjs');
+    assert.equal(code, 0, stderr);
+    const out = JSON.parse(stdout);
+    assert.equal(out.sessionError, 'ECONNREFUSED', 'the program saw the session refused (test setup)');
+    assert.deepEqual(
+      out.results.map((r) => r.cause),
+      ['ECONNREFUSED', 'ECONNREFUSED', 'ECONNREFUSED'],
+      'each stream failed with the refusal (test setup)',
+    );
+    const streams = trace.httpRequests.filter((r) => r.reqURL.includes('/refused/'));
+    assert.equal(streams.length, 3);
+    const dial = byId(trace, 'dials', streams[0].dial);
+    assert.ok(dial, 'the first stream has its dial');
+    assert.equal(dial.connectAttempts.at(-1).error, 'ECONNREFUSED');
+    const tcp = byId(trace, 'tcpConns', streams[0].tcpConn);
+    assert.equal(tcp.connected, false);
+    for (const r of streams) {
+      const where = `${r.reqURL}: ${JSON.stringify(r)}`;
+      assert.equal(r.reqError.phase, 'connect', where);
+      assert.equal(r.reqError.cause?.code, 'ECONNREFUSED', where);
+      assert.equal(r.http2RstCode, undefined, `no RST_STREAM was exchanged: ${where}`);
+      assert.equal(r.reusedConn, false, `no stream reused a connection that never was: ${where}`);
+      assert.equal(r.dial, dial.traceID, `every stream failed with the session's dial: ${where}`);
+      assert.equal(r.tcpConn, tcp.traceID, where);
+      assert.match(r.diagnosis, new RegExp(`^connect to 127\\.0\\.0\\.1:${out.port} refused \\(ECONNREFUSED\\) after [\\d.]+ ms`), where);
+      assert.doesNotMatch(r.diagnosis, /RST_STREAM|sending the request/, where);
+    }
+    assert.match(stderr + stdout, /3 requests, 3 failed, 0 connections, 0 reused/, 'the summary counts none as reused');
+  });
+}

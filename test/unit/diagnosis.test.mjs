@@ -556,6 +556,55 @@ const cases = [
     want: "HTTP/2: the stream was reset with RST_STREAM (REFUSED_STREAM) after 5 ms while waiting for the server's first byte (request sent to 127.0.0.1:8443, no response)",
   },
   {
+    // Node gives a stream of a destroyed session rstCode INTERNAL_ERROR though no frame was
+    // exchanged; the session's connect was refused (issue 49 item 2: traces made before the fix).
+    name: 'HTTP/2 session refused: a connect failure, not a reset (the code in the cause)',
+    ctx: {
+      request: req({
+        client: 'http2',
+        reqURL: 'http://127.0.0.1:46215/refused/2',
+        reqStartAt: 0,
+        reqEndAt: 13,
+        reusedConn: true,
+        http2RstCode: 2,
+        reqError: {
+          phase: 'connect',
+          code: 'ERR_HTTP2_STREAM_CANCEL',
+          message: 'The pending stream has been canceled (caused by: connect ECONNREFUSED 127.0.0.1:46215)',
+          cause: { code: 'ECONNREFUSED', message: 'connect ECONNREFUSED 127.0.0.1:46215' },
+        },
+      }),
+      tcpConn: { connected: false },
+    },
+    want: 'connect to 127.0.0.1:46215 refused (ECONNREFUSED) after 13 ms',
+  },
+  {
+    name: 'HTTP/2 session refused, with its dial',
+    ctx: {
+      request: req({
+        client: 'http2',
+        reqURL: 'http://127.0.0.1:46215/refused/1',
+        reqStartAt: 0,
+        reqEndAt: 21,
+        reusedConn: false,
+        reqError: {
+          phase: 'connect',
+          code: 'ERR_HTTP2_STREAM_CANCEL',
+          message: 'The pending stream has been canceled (caused by: connect ECONNREFUSED 127.0.0.1:46215)',
+          cause: { code: 'ECONNREFUSED', message: 'connect ECONNREFUSED 127.0.0.1:46215' },
+        },
+      }),
+      tcpConn: { connected: false },
+      dial: {
+        dstAddress: '127.0.0.1:46215',
+        dialBeginAt: 0,
+        dnsLookups: [],
+        connectAttempts: [{ address: '127.0.0.1', port: 46215, family: 4, beginAt: 17, endAt: 19, error: 'ECONNREFUSED' }],
+      },
+    },
+    want: 'connect to 127.0.0.1:46215 refused (ECONNREFUSED) after 2 ms',
+  },
+  {
     name: 'proxy refused the CONNECT (the CONNECT request itself)',
     ctx: {
       request: req({
