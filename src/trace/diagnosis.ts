@@ -23,7 +23,7 @@ import {
 import { diagnoseProgramShare, LOOP_BLOCKED_MIN_MS } from './loopDiagnosis';
 import { icmpText, kernelConnectStory, kernelStory, kernelWaitStory, requestKernelEvents, synStory } from './kernel';
 import { explainTlsError } from './tlsErrors';
-import type { ConnectAttempt, DnsQuery, HttpRequest, Timings } from './types';
+import type { ConnectAttempt, DnsQuery, HttpRequest, ProgramLookup, Timings } from './types';
 
 export { formatMs } from './sentence';
 export { DEFAULT_SLOW_THRESHOLD_MS, isFailed } from './timings';
@@ -208,6 +208,8 @@ function stateWhenStopped(ctx: DiagnosisContext, timings: Timings): string {
   const dial = ctx.dial;
   if (dial) {
     const lookupOpen = dial.dnsLookups?.some((l) => l.endAt === undefined);
+    const own = dial.programLookup;
+    if (own && !lookupOpen && !dial.connectAttempts?.length) return `while ${programLookupName(own)} was looking up ${own.host}`;
     if (lookupOpen || (dial.dnsLookups?.length && !dial.connectAttempts?.length))
       return `during the DNS lookup of ${dial.dnsLookups[0].host}`;
     const last = dial.connectAttempts?.[dial.connectAttempts.length - 1];
@@ -230,7 +232,22 @@ function elapsed(ctx: RequestContext, timings: Timings): number | undefined {
 
 // ---- DNS ----
 
+/** "the program's own lookup function cachedLookup (@npmcli/agent)": a ProgramLookup, named. */
+export function programLookupName(own: ProgramLookup): string {
+  const module = own.module && /[\\/]/.test(own.module) && !own.module.startsWith('@') ? own.module.split(/[\\/]/).pop() : own.module;
+  return `the program's own lookup function${own.function ? ` ${own.function}` : ''}${module ? ` (${module})` : ''}`;
+}
+
 function diagnoseDns(ctx: DiagnosisContext, code: string | undefined, timings: Timings): string {
+  const own = ctx.dial?.programLookup;
+  if (own && !ctx.dial?.dnsLookups?.some((l) => l.error || l.endAt === undefined)) {
+    // The program's function failed (or never answered) without a failed lookup through Node's resolver.
+    const end = own.endAt ?? failedAt(ctx.request);
+    const ms = end !== undefined ? Math.max(0, end - own.beginAt) : undefined;
+    if (ctx.request.reqError?.timedOut) return `timed out${after(ms)} while ${programLookupName(own)} was looking up ${own.host}`;
+    const reason = (code && DNS_REASONS[code]) ?? errorMessage(ctx.request);
+    return `${programLookupName(own)} failed to look up ${own.host}: ${withCode(reason, code)}${after(ms)}`;
+  }
   const lookups = ctx.dial?.dnsLookups ?? [];
   const failed = lookups.find((l) => l.error) ?? lookups[lookups.length - 1];
   const host = failed?.host ?? ctx.request.reqError?.hostname ?? hostOf(ctx.request);
