@@ -391,8 +391,7 @@ function onStream(
           code: 'ERR_HTTP2_GOAWAY_SESSION',
         });
       }
-      // A stream never given an id (its session never connected, or failed before sending it)
-      // exchanged no frame: Node's rstCode (INTERNAL_ERROR for a destroyed session) is no reset.
+      // A stream never given an id exchanged no frame: Node's rstCode for a destroyed session is no reset.
       const reset = rst !== undefined && rst !== NO_ERROR && typeof stream.id === 'number';
       if (!err && reset) {
         err = Object.assign(new Error(`stream reset with RST_STREAM code ${rst}`), { code: 'ERR_HTTP2_STREAM_ERROR' });

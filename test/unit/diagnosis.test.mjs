@@ -605,6 +605,53 @@ const cases = [
     want: 'connect to 127.0.0.1:46215 refused (ECONNREFUSED) after 2 ms',
   },
   {
+    // Issue 49 item 5: the program's own lookup function failed, Node's resolver never asked.
+    name: "the program's own lookup function failed (no DNS lookup)",
+    ctx: {
+      request: req({
+        reqURL: 'http://nx.test/',
+        reqStartAt: 0,
+        reqEndAt: 2,
+        reqError: { phase: 'dns', code: 'ENOTFOUND', message: 'getaddrinfo ENOTFOUND nx.test' },
+      }),
+      dial: {
+        dstAddress: 'nx.test:80',
+        dialBeginAt: 1,
+        dnsLookups: [],
+        programLookup: {
+          function: 'cachedLookup',
+          module: '/app/lib/dns.js',
+          host: 'nx.test',
+          beginAt: 1,
+          endAt: 1.5,
+          addresses: [],
+          error: 'ENOTFOUND',
+        },
+        connectAttempts: [],
+      },
+    },
+    want: "the program's own lookup function cachedLookup (dns.js) failed to look up nx.test: name not found (ENOTFOUND) after 0.5 ms",
+  },
+  {
+    name: "aborted while the program's own lookup function had not answered",
+    ctx: {
+      request: req({
+        reqURL: 'http://slow.test/',
+        reqStartAt: 0,
+        reqEndAt: 50,
+        reqError: { phase: 'dns', name: 'AbortError', code: 'ABORT_ERR', message: 'This operation was aborted', aborted: true },
+      }),
+      dial: {
+        dstAddress: 'slow.test:80',
+        dialBeginAt: 0,
+        dnsLookups: [],
+        programLookup: { function: 'lookup', module: '@npmcli/agent', host: 'slow.test', beginAt: 0, addresses: [], error: null },
+        connectAttempts: [],
+      },
+    },
+    want: "aborted by the program after 50 ms while the program's own lookup function lookup (@npmcli/agent) was looking up slow.test",
+  },
+  {
     name: 'proxy refused the CONNECT (the CONNECT request itself)',
     ctx: {
       request: req({

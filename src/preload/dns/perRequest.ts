@@ -15,7 +15,6 @@
  *
  * A reused keep-alive connection makes no lookup: the request then has no DNS messages to show.
  */
-import type * as dns from 'node:dns';
 import type { ConnState, Tracer } from '../tracer';
 import { ensureResolver } from './install';
 import { nodeLookup } from './programLookup';

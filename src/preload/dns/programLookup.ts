@@ -91,7 +91,8 @@ export function enterConnect(conn: ConnState | undefined): ConnState | undefined
 /** The program's own lookup function in connect options (`{ lookup }`), or undefined (none, or Node's own). */
 export function programLookupIn(options: unknown): Function | undefined {
   if (!options || typeof options !== 'object') return undefined;
-  const d = Object.getOwnPropertyDescriptor(options, 'lookup') ?? Object.getOwnPropertyDescriptor(Object.getPrototypeOf(options) ?? {}, 'lookup');
+  const d =
+    Object.getOwnPropertyDescriptor(options, 'lookup') ?? Object.getOwnPropertyDescriptor(Object.getPrototypeOf(options) ?? {}, 'lookup');
   const fn = d && 'value' in d ? (d.value as unknown) : undefined;
   if (typeof fn !== 'function' || fn === original || fn === wrapper) return undefined;
   return fn;
