@@ -19,17 +19,23 @@ for (const { label, bin } of nodeBinaries()) {
     const out = JSON.parse(stdout);
     assert.deepEqual(
       out,
-      { statuses: [200, 200, 200, 200, 200], lookups: 5, resolverCalls: 1 },
-      'the program asked its resolver once (test setup)',
+      { statuses: [200, 200, 200, 200, 200, 200], lookups: 6, resolverCalls: 2 },
+      'the program asked its resolver twice: the cache once, the deferred function once (test setup)',
     );
-    const reqs = trace.httpRequests.filter((r) => r.reqURL.startsWith('http://localhost:'));
-    assert.equal(reqs.length, 5);
-    const dials = reqs.map((r) => trace.dials.find((d) => d.traceID === r.dial));
-    assert.ok(dials.every(Boolean), 'each request has its own dial');
-    assert.equal(new Set(dials).size, 5);
-    // Exactly the one lookup through Node's resolver, on the first dial, inside the program's function.
-    const dns = dials.flatMap((d) => d.dnsLookups);
-    assert.equal(dns.length, out.resolverCalls, `DNS lookups: ${JSON.stringify(dns)}`);
+    const all = trace.httpRequests.filter((r) => r.reqURL.startsWith('http://localhost:'));
+    assert.equal(all.length, 6);
+    const dialOf = (r) => trace.dials.find((d) => d.traceID === r.dial);
+    assert.ok(all.every(dialOf), 'each request has its own dial');
+    assert.equal(new Set(all.map(dialOf)).size, 6);
+    // Exactly the resolver's two lookups: the cache's miss, and the deferred function's, each on its dial.
+    assert.equal(all.flatMap((r) => dialOf(r).dnsLookups).length, out.resolverCalls);
+    const deferred = dialOf(all.find((r) => r.reqURL.includes('/deferred/')));
+    assert.equal(deferred.programLookup.function, 'deferredLookup');
+    assert.equal(deferred.dnsLookups.length, 1, `the deferred function's lookup is its dial's: ${JSON.stringify(deferred)}`);
+    assert.ok(deferred.dnsLookups[0].beginAt >= deferred.programLookup.beginAt);
+    assert.ok(deferred.dnsLookups[0].endAt <= deferred.programLookup.endAt);
+    const reqs = all.filter((r) => !r.reqURL.includes('/deferred/'));
+    const dials = reqs.map(dialOf);
     const [first, ...hits] = dials;
     assert.equal(first.dnsLookups.length, 1);
     const miss = first.dnsLookups[0];

@@ -1,7 +1,8 @@
 // A program with its own caching `lookup` function, as npm's agents have: five requests to a host
 // name, each on a new connection, through an http Agent's `lookup`, a request's own `lookup`
 // option and userland undici's `connect.lookup`. Only the first asks Node's resolver; the others
-// are answered from the cache. Prints how often each happened, as the program counted.
+// are answered from the cache. A sixth request's function asks the resolver a tick later. Prints
+// how often each happened, as the program counted.
 const dns = require('node:dns');
 const http = require('node:http');
 const { Agent, request } = require('undici');
@@ -21,6 +22,13 @@ function cachedLookup(hostname, options, callback) {
     if (!err) cache.set(key, result);
     callback(err, ...result);
   });
+}
+
+// A function that asks Node's resolver a tick later (after awaiting something of its own).
+function deferredLookup(hostname, options, callback) {
+  lookups++;
+  resolverCalls++;
+  setImmediate(() => dns.lookup(hostname, options, callback));
 }
 
 function get(url, options) {
@@ -46,6 +54,7 @@ server.listen(0, '127.0.0.1', async () => {
   await res.body.text();
   statuses.push(res.statusCode);
   await dispatcher.close();
+  statuses.push(await get(`${base}/deferred/6`, { agent: false, lookup: deferredLookup, family: 4 }));
   agent.destroy();
   server.close();
   console.log(JSON.stringify({ statuses, lookups, resolverCalls }));
