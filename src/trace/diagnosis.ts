@@ -416,6 +416,17 @@ function attemptsStory(attempts: ConnectAttempt[]): string | undefined {
   return (skipped > 0 ? `${plural(skipped, 'earlier attempt', 'earlier attempts')} failed, then ` : '') + parts.join(', then ');
 }
 
+/**
+ * "1200 ms in the program's own lookup function cachedLookup (…)" when that function's own time
+ * (less the DNS lookups it made, which are `dns`) is most of a slow connect phase, which counts it.
+ */
+function ownLookupShare(ctx: DiagnosisContext, t: Timings): string | undefined {
+  const own = ctx.dial?.programLookup;
+  if (!own || own.endAt === undefined) return undefined;
+  const ms = own.endAt - own.beginAt - Math.max(0, t.dns);
+  return ms * 2 >= t.connect ? `${formatMs(ms)} ms in ${programLookupName(own)}` : undefined;
+}
+
 /** The phase's name in a slow sentence, and the evidence after a colon. */
 function slowDetail(ctx: DiagnosisContext, phase: Phase, t: Timings): { name: string; evidence?: string } {
   const r = ctx.request;
@@ -427,6 +438,8 @@ function slowDetail(ctx: DiagnosisContext, phase: Phase, t: Timings): { name: st
     }
     case 'connect': {
       const story = attemptsStory(ctx.dial?.connectAttempts ?? []);
+      const own = ownLookupShare(ctx, t);
+      if (!story && own) return { name: 'connection setup', evidence: own };
       const tm = ctx.tcpConn?.tcpMetrics;
       return { name: story || !peer ? PHASE_NAMES.connect : `TCP connect to ${peer}`, evidence: story ?? (tm && synStory(tm)) };
     }

@@ -633,6 +633,37 @@ const cases = [
     want: "the program's own lookup function cachedLookup (dns.js) failed to look up nx.test: name not found (ENOTFOUND) after 0.5 ms",
   },
   {
+    name: "slow: the program's own lookup function took most of the connect phase",
+    ctx: {
+      request: req({
+        reqURL: 'http://slow.test/',
+        reqStartAt: 0,
+        reqSentAt: 1210,
+        respRecvAt: 1220,
+        respDoneAt: 1221,
+        respStatusCode: 200,
+        reusedConn: false,
+      }),
+      dial: {
+        dstAddress: 'slow.test:80',
+        dialBeginAt: 0,
+        dnsLookups: [],
+        programLookup: {
+          function: 'resolveIt',
+          module: '/app/resolve.js',
+          host: 'slow.test',
+          beginAt: 0,
+          endAt: 1200,
+          addresses: ['127.0.0.1'],
+          error: null,
+        },
+        connectAttempts: [{ address: '127.0.0.1', port: 80, beginAt: 1200, endAt: 1209, error: null }],
+      },
+      tcpConn: tcp('127.0.0.1', 80, { handshakeBeginAt: 1200, handshakeEndAt: 1209 }),
+    },
+    want: "99% of the time was the connection setup (1209 ms of 1221 ms): 1200 ms in the program's own lookup function resolveIt (resolve.js)",
+  },
+  {
     name: "aborted while the program's own lookup function had not answered",
     ctx: {
       request: req({
