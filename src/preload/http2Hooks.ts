@@ -399,8 +399,9 @@ function onStream(
       if (!err && !gotResponse) err = Object.assign(new Error('stream closed before a response'), { code: 'ERR_HTTP2_STREAM_CANCEL' });
       finish(err);
       if (reset) t.record('httpRequests', id, { http2RstCode: rst });
-      // No stream rode a connection that never was: each failed with its dial, none reused.
-      if (conn && !conn.connected && !conn.tunnelOf) t.record('httpRequests', id, { reusedConn: false, dial: conn.dialId });
+      // No stream rode a connection that never was ready: each failed with its dial, none reused.
+      if (conn && !conn.tunnelOf && (!conn.connected || (conn.tls && !conn.secure)))
+        t.record('httpRequests', id, { reusedConn: false, dial: conn.dialId });
       if (goaway) t.record('httpRequests', id, { http2Goaway: goaway });
       if (typeof stream.id === 'number') t.record('httpRequests', id, { http2StreamId: stream.id });
     });

@@ -115,15 +115,20 @@ function hostPortOf(url: string): string | undefined {
   }
 }
 
+/** Codes of errors that only pass their cause on: an HTTP/2 stream cancelled because its session failed. */
+const PASSED_ON = new Set(['ERR_HTTP2_STREAM_CANCEL']);
+
 function errorCode(req: HttpRequest): string | undefined {
-  return req.reqError?.code ?? req.reqError?.cause?.code;
+  const e = req.reqError;
+  if (e?.code && PASSED_ON.has(e.code) && e.cause?.code) return e.cause.code;
+  return e?.code ?? e?.cause?.code;
 }
 
 function errorMessage(req: HttpRequest): string {
   const e = req.reqError;
   if (!e) return '';
   // fetch wraps the real error: "fetch failed" says nothing, its cause does.
-  if (e.cause?.message && (e.message === 'fetch failed' || !e.message)) return e.cause.message;
+  if (e.cause?.message && (e.message === 'fetch failed' || !e.message || (e.code && PASSED_ON.has(e.code)))) return e.cause.message;
   return e.message || e.cause?.message || 'unknown error';
 }
 
@@ -304,9 +309,7 @@ function diagnoseConnect(ctx: DiagnosisContext, code: string | undefined): strin
       ? `${bracket(e.address)}${e.port !== undefined ? `:${e.port}` : ''}`
       : (attempted ?? ctx.dial?.dstAddress ?? hostPortOf(req.reqURL) ?? hostOf(req));
   const lastCode = last?.error && last.error !== 'closed' ? last.error : undefined;
-  // A wrapper's code (an HTTP/2 stream cancelled with its session) says less than its cause's.
-  const causeCode = e.cause?.code;
-  const c = lastCode ?? (code && !CONNECT_REASONS[code] && causeCode && CONNECT_REASONS[causeCode] ? causeCode : code);
+  const c = lastCode ?? code;
   const reason = c && CONNECT_REASONS[c] ? CONNECT_REASONS[c] : `failed: ${errorMessage(req)}`;
   const ms = last ? duration(last) : undefined;
   const limit = /timeout: (\d+)\s*ms/.exec(e.message ?? '')?.[1];

@@ -49,11 +49,11 @@ for (const { label, bin } of nodeBinaries()) {
   });
 }
 
-// Issue 49 item 2: a session whose connect is refused exchanged no frame. Each of its streams is
-// a connect failure with the session's dial (Node gives them rstCode INTERNAL_ERROR all the
-// same), and none is "reused" on a connection that never was.
+// Issue 49 item 2: a session whose connect is refused (or whose TLS handshake fails) exchanged no
+// frame. Each of its streams is a connect (TLS) failure with the session's dial (Node gives them
+// rstCode INTERNAL_ERROR all the same), and none is "reused" on a connection that never was ready.
 for (const { label, bin } of nodeBinaries()) {
-  test(`${label}: an HTTP/2 session to a closed port, three streams: connect refused, not reset`, async () => {
+  test(`${label}: HTTP/2 sessions never ready (a closed port, an untrusted certificate), three streams each: connect or TLS failure, not reset`, async () => {
     const { code, trace, stdout, stderr } = await runTraced(bin, 'http2-refused.cjs');
     assert.equal(code, 0, stderr);
     const out = JSON.parse(stdout);
@@ -81,6 +81,22 @@ for (const { label, bin } of nodeBinaries()) {
       assert.match(r.diagnosis, new RegExp(`^connect to 127\\.0\\.0\\.1:${out.port} refused \\(ECONNREFUSED\\) after [\\d.]+ ms`), where);
       assert.doesNotMatch(r.diagnosis, /RST_STREAM|sending the request/, where);
     }
-    assert.match(stderr + stdout, /3 requests, 3 failed, 0 connections, 0 reused/, 'the summary counts none as reused');
+    // The same for a session whose TLS handshake failed (the certificate is not trusted).
+    assert.deepEqual(
+      out.untrusted.results.map((r) => r.code),
+      ['ERR_HTTP2_STREAM_CANCEL', 'ERR_HTTP2_STREAM_CANCEL', 'ERR_HTTP2_STREAM_CANCEL'],
+      'each stream of the untrusted session failed (test setup)',
+    );
+    const tls = trace.httpRequests.filter((r) => r.reqURL.includes('/untrusted/'));
+    assert.equal(tls.length, 3);
+    for (const r of tls) {
+      const where = `${r.reqURL}: ${JSON.stringify(r)}`;
+      assert.equal(r.reqError.phase, 'tls', where);
+      assert.equal(r.http2RstCode, undefined, `no RST_STREAM was exchanged: ${where}`);
+      assert.equal(r.reusedConn, false, `no stream reused a connection that was never ready: ${where}`);
+      assert.equal(r.dial, tls[0].dial, where);
+      assert.match(r.diagnosis, /^TLS handshake with localhost \(127\.0\.0\.1:\d+\) failed: .*\(UNABLE_TO_VERIFY_LEAF_SIGNATURE\)$/, where);
+    }
+    assert.match(stderr + stdout, /6 requests, 6 failed, 1 connection, 0 reused/, 'the summary counts none as reused');
   });
 }
