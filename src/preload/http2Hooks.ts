@@ -256,6 +256,11 @@ function flatHeaders(h: http2.OutgoingHttpHeaders | http2.IncomingHttpHeaders): 
   return flat;
 }
 
+/** A session's connection that never became ready (refused, TLS failed): no stream rode it, none reused it. */
+function neverReady(conn: ConnState | undefined): conn is ConnState {
+  return conn !== undefined && !conn.tunnelOf && (!conn.connected || (conn.tls && !conn.secure));
+}
+
 function onStream(
   t: Tracer,
   hook: Hook,
@@ -399,9 +404,7 @@ function onStream(
       if (!err && !gotResponse) err = Object.assign(new Error('stream closed before a response'), { code: 'ERR_HTTP2_STREAM_CANCEL' });
       finish(err);
       if (reset) t.record('httpRequests', id, { http2RstCode: rst });
-      // No stream rode a connection that never was ready: each failed with its dial, none reused.
-      if (conn && !conn.tunnelOf && (!conn.connected || (conn.tls && !conn.secure)))
-        t.record('httpRequests', id, { reusedConn: false, dial: conn.dialId });
+      if (neverReady(conn)) t.record('httpRequests', id, { reusedConn: false, dial: conn.dialId });
       if (goaway) t.record('httpRequests', id, { http2Goaway: goaway });
       if (typeof stream.id === 'number') t.record('httpRequests', id, { http2StreamId: stream.id });
     });
