@@ -19,8 +19,20 @@ for (const { label, bin } of nodeBinaries()) {
     const out = JSON.parse(stdout);
     assert.deepEqual(
       out,
-      { statuses: [200, 200, 200, 200, 200, 200], lookups: 6, resolverCalls: 2 },
+      { statuses: [200, 200, 200, 200, 200, 200], blocked: 'ENOTFOUND', lookups: 7, resolverCalls: 2 },
       'the program asked its resolver twice: the cache once, the deferred function once (test setup)',
+    );
+    // The function that refused a name: the program's lookup failed, no DNS lookup happened.
+    const blocked = trace.httpRequests.find((r) => r.reqURL.includes('/blocked/'));
+    const blockedDial = trace.dials.find((d) => d.traceID === blocked.dial);
+    assert.deepEqual(blockedDial.dnsLookups, []);
+    assert.equal(blockedDial.programLookup.function, 'blockedLookup');
+    assert.equal(blockedDial.programLookup.error, 'ENOTFOUND');
+    assert.equal(blocked.reqError.phase, 'dns');
+    assert.equal(blocked.timings.dns, -1);
+    assert.match(
+      blocked.diagnosis,
+      /^the program's own lookup function blockedLookup failed to look up blocked\.test: name not found \(ENOTFOUND\) after [\d.]+ ms$/,
     );
     const all = trace.httpRequests.filter((r) => r.reqURL.startsWith('http://localhost:'));
     assert.equal(all.length, 6);

@@ -1,8 +1,8 @@
 // A program with its own caching `lookup` function, as npm's agents have: five requests to a host
 // name, each on a new connection, through an http Agent's `lookup`, a request's own `lookup`
 // option and userland undici's `connect.lookup`. Only the first asks Node's resolver; the others
-// are answered from the cache. A sixth request's function asks the resolver a tick later. Prints
-// how often each happened, as the program counted.
+// are answered from the cache. A sixth request's function asks the resolver a tick later; a
+// seventh's refuses the name itself. Prints how often each happened, as the program counted.
 const dns = require('node:dns');
 const http = require('node:http');
 const { Agent, request } = require('undici');
@@ -31,6 +31,13 @@ function deferredLookup(hostname, options, callback) {
   setImmediate(() => dns.lookup(hostname, options, callback));
 }
 
+// A function that refuses a name itself (a block list), asking no resolver.
+function blockedLookup(hostname, options, callback) {
+  lookups++;
+  const err = Object.assign(new Error(`getaddrinfo ENOTFOUND ${hostname}`), { code: 'ENOTFOUND', syscall: 'getaddrinfo', hostname });
+  process.nextTick(callback, err);
+}
+
 function get(url, options) {
   return new Promise((resolve, reject) => {
     http
@@ -55,7 +62,10 @@ server.listen(0, '127.0.0.1', async () => {
   statuses.push(res.statusCode);
   await dispatcher.close();
   statuses.push(await get(`${base}/deferred/6`, { agent: false, lookup: deferredLookup, family: 4 }));
+  const blocked = await get(`http://blocked.test:${server.address().port}/blocked/7`, { agent: false, lookup: blockedLookup }).catch(
+    (e) => e.code,
+  );
   agent.destroy();
   server.close();
-  console.log(JSON.stringify({ statuses, lookups, resolverCalls }));
+  console.log(JSON.stringify({ statuses, blocked, lookups, resolverCalls }));
 });
