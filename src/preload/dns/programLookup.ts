@@ -37,7 +37,7 @@ const waiting: ConnState[] = [];
 const MAX_WAITING = 1000;
 /** The program's function of each waiting dial. */
 const functionOf = new WeakMap<ConnState, Function>();
-/** The module of each function seen (null: not known yet). */
+/** The module of each function, once learned (learnModule). */
 const moduleOf = new WeakMap<Function, string>();
 /** Dials that had a lookup given to them after a tick (one each). */
 const askedLater = new WeakSet<ConnState>();
