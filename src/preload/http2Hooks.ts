@@ -256,6 +256,11 @@ function flatHeaders(h: http2.OutgoingHttpHeaders | http2.IncomingHttpHeaders): 
   return flat;
 }
 
+/** A session's connection that never became ready (refused, TLS failed): no stream rode it, none reused it. */
+function neverReady(conn: ConnState | undefined): conn is ConnState {
+  return conn !== undefined && !conn.tunnelOf && (!conn.connected || (conn.tls && !conn.secure));
+}
+
 function onStream(
   t: Tracer,
   hook: Hook,
@@ -391,12 +396,15 @@ function onStream(
           code: 'ERR_HTTP2_GOAWAY_SESSION',
         });
       }
-      if (!err && rst !== undefined && rst !== NO_ERROR) {
+      // A stream never given an id exchanged no frame: Node's rstCode for a destroyed session is no reset.
+      const reset = rst !== undefined && rst !== NO_ERROR && typeof stream.id === 'number';
+      if (!err && reset) {
         err = Object.assign(new Error(`stream reset with RST_STREAM code ${rst}`), { code: 'ERR_HTTP2_STREAM_ERROR' });
       }
       if (!err && !gotResponse) err = Object.assign(new Error('stream closed before a response'), { code: 'ERR_HTTP2_STREAM_CANCEL' });
       finish(err);
-      if (rst !== undefined && rst !== NO_ERROR) t.record('httpRequests', id, { http2RstCode: rst });
+      if (reset) t.record('httpRequests', id, { http2RstCode: rst });
+      if (neverReady(conn)) t.record('httpRequests', id, { reusedConn: false, dial: conn.dialId });
       if (goaway) t.record('httpRequests', id, { http2Goaway: goaway });
       if (typeof stream.id === 'number') t.record('httpRequests', id, { http2StreamId: stream.id });
     });

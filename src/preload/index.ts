@@ -15,6 +15,7 @@ import { installAsyncStarts } from './asyncStarts';
 import { installHttp2Hooks } from './http2Hooks';
 import { installHttpHooks, installHttpsHooks, subscribeHttpChannels } from './httpHooks';
 import { installSocketHooks, installTlsHooks } from './socketHooks';
+import { installDnsLookupHook } from './dns/programLookup';
 import { mayImportAtStart, whenLoaded } from './builtins';
 import { Tracer, now } from './tracer';
 import { bindNet, Transport } from './transport';
@@ -132,6 +133,7 @@ function start(): void {
     eager,
   );
   whenLoaded('tls', installing(installTlsHooks), eager);
+  whenLoaded('dns', installing(installDnsLookupHook), eager);
   whenLoaded('http', installing(installHttpHooks), eager);
   whenLoaded('https', installing(installHttpsHooks), eager);
   installing(subscribeHttpChannels)();

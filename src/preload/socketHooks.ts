@@ -22,6 +22,7 @@ import { handshakeWatch, watchHandshake } from './tlsHandshake';
 import { DETAIL_BIT } from '../rules/details';
 import { preloadRules } from './rules';
 import { dnsLookupFor } from './dns/perRequest';
+import { beginProgramLookup, endProgramLookup, enterConnect, programLookupIn } from './dns/programLookup';
 import { gatedConns, opsWanted } from './opsGate';
 import { addOp, sampleTunnel, tunnelSampler, type OpSampler } from './opSampler';
 
@@ -46,7 +47,13 @@ export function installSocketHooks(t: Tracer): void {
   const wrapped = function connect(this: AnySocket, ...args: unknown[]): unknown {
     let callArgs = args;
     if (hook.enabled && !connOf.has(this)) callArgs = t.guard(hook, () => onConnect(t, hook, this, args)) ?? args;
-    return original.apply(this, callArgs);
+    // Net calls the lookup function inside: a `dns.lookup` it makes is this dial's (dns/programLookup.ts).
+    const outer = enterConnect(connOf.get(this));
+    try {
+      return original.apply(this, callArgs);
+    } finally {
+      enterConnect(outer);
+    }
   };
   replaceFunction(proto, 'connect', wrapped, original);
   // The socket's events are observed without listeners (emitTaps.ts); TLSSocket inherits this.
@@ -231,7 +238,10 @@ function onConnect(t: Tracer, hook: Hook, socket: AnySocket, args: unknown[]): u
   // A `details` rule may turn the socket-op trace on for some requests: the wrappers go on now
   // (before the first write), recording only while such a request is on the connection.
   else if ((preloadRules.detailKinds & DETAIL_BIT.sockTrace) !== 0) traceSocketOps(t, hook, socket, conn, undefined, true);
-  if (netMod.isIP(host) === 0) conn.lookups.push({ host, beginAt: begin, addresses: [], error: null });
+  // The program's own lookup function, if it gave one, is not a DNS lookup (dns/programLookup.ts).
+  const own = netMod.isIP(host) === 0 ? programLookupIn(Array.isArray(args[0]) ? args[0][0] : args[0]) : undefined;
+  if (own) beginProgramLookup(conn, own, begin);
+  else if (netMod.isIP(host) === 0) conn.lookups.push({ host, beginAt: begin, addresses: [], error: null });
   /**
    * For TLS, the socket's own bytesRead/bytesWritten count plaintext; the TCP handle underneath
    * (TLSWrap's `_parent`, Node 18–24) counts what crossed the wire. Kept to read at close.
@@ -260,6 +270,7 @@ function onConnect(t: Tracer, hook: Hook, socket: AnySocket, args: unknown[]): u
         return t.guard(hook, () => {
           const err = a as Error | null;
           const address = b as string | undefined;
+          if (conn.programLookup) return endProgramLookup(conn, err, address);
           const lookup = conn.lookups[conn.lookups.length - 1];
           if (!lookup) return;
           if (lookup.endAt === undefined) lookup.endAt = now();
@@ -352,6 +363,8 @@ function closed(t: Tracer, socket: AnySocket, conn: ConnState, wire: { bytesRead
   const err = socket.errored ?? undefined;
   const code = err ? ((err as NodeJS.ErrnoException).code ?? err.message) : undefined;
   if (!conn.connected) {
+    const own = conn.programLookup;
+    if (own && own.endAt === undefined) endProgramLookup(conn, conn.attempts.length === 0 ? code : undefined, undefined, at);
     const lookup = conn.lookups[conn.lookups.length - 1];
     if (lookup && lookup.endAt === undefined) {
       lookup.endAt = at;

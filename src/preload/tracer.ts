@@ -13,6 +13,7 @@ import type {
   ConnectAttempt,
   DnsLookup,
   ErrorPhase,
+  ProgramLookup,
   Initiator,
   RecordKind,
   RequestError,
@@ -160,6 +161,8 @@ export interface ConnState {
   port: number;
   dialBeginAt: number;
   lookups: DnsLookup[];
+  /** The program's own lookup function, when net called one for this dial (dns/programLookup.ts). */
+  programLookup?: ProgramLookup;
   attempts: ConnectAttempt[];
   connected: boolean;
   connectedAt?: number;
@@ -426,6 +429,7 @@ export class Tracer {
       dialEndAt: dialEnd,
       sourceIP: conn.tuple?.srcIP,
       dnsLookups: conn.lookups,
+      programLookup: conn.programLookup,
       connectAttempts: conn.attempts,
       establishedConn: conn.connected ? conn.tcpId : undefined,
       dialErr: conn.connected ? null : (extra?.error ?? null),
@@ -562,7 +566,8 @@ function phaseOf(code: string | undefined, syscall: string | undefined, p: Progr
   if (p.gotResponse) return 'response';
   if (conn) {
     if (!conn.connected) {
-      if (conn.lookups.some((l) => l.error)) return 'dns';
+      const own = conn.programLookup;
+      if (conn.lookups.some((l) => l.error) || own?.error || (own && own.endAt === undefined)) return 'dns';
       return conn.lookups.length > 0 && conn.attempts.length === 0 && conn.lookups.some((l) => l.endAt === undefined) ? 'dns' : 'connect';
     }
     if (conn.tls && !conn.secure) return 'tls';

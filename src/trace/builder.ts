@@ -29,6 +29,7 @@ import {
 } from './types';
 import {
   DEFAULTS,
+  endOfRequest,
   endReason,
   endWarning,
   isObject,
@@ -400,10 +401,9 @@ export class TraceBuilder implements UpsertHost {
         this.stats.incomplete--;
         this.stats.sync();
       }
-      if (req.reqError && !hadError && req.reqErrorAt === undefined) {
-        // The preload may not say when the request failed; the time it told us is close enough.
-        req.reqErrorAt = this.relative(this.now());
-      }
+      // The preload may not say when the request failed; the time it told us is close enough.
+      if (req.reqError && !hadError && req.reqErrorAt === undefined) req.reqErrorAt = this.relative(this.now());
+      endOfRequest(req);
       if (req.reqURL && req.reqURL !== hadURL) this.redirects.link(req);
       if (req.redirectedFrom) {
         const from = this.byId[KIND_INDEX.get('httpRequests')!].get(req.redirectedFrom) as unknown as HttpRequest | undefined;

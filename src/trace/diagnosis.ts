@@ -23,7 +23,7 @@ import {
 import { diagnoseProgramShare, LOOP_BLOCKED_MIN_MS } from './loopDiagnosis';
 import { icmpText, kernelConnectStory, kernelStory, kernelWaitStory, requestKernelEvents, synStory } from './kernel';
 import { explainTlsError } from './tlsErrors';
-import type { ConnectAttempt, DnsQuery, HttpRequest, Timings } from './types';
+import type { ConnectAttempt, DnsQuery, HttpRequest, ProgramLookup, Timings } from './types';
 
 export { formatMs } from './sentence';
 export { DEFAULT_SLOW_THRESHOLD_MS, isFailed } from './timings';
@@ -115,15 +115,20 @@ function hostPortOf(url: string): string | undefined {
   }
 }
 
+/** Codes of errors that only pass their cause on: an HTTP/2 stream cancelled because its session failed. */
+const PASSED_ON = new Set(['ERR_HTTP2_STREAM_CANCEL']);
+
 function errorCode(req: HttpRequest): string | undefined {
-  return req.reqError?.code ?? req.reqError?.cause?.code;
+  const e = req.reqError;
+  if (e?.code && PASSED_ON.has(e.code) && e.cause?.code) return e.cause.code;
+  return e?.code ?? e?.cause?.code;
 }
 
 function errorMessage(req: HttpRequest): string {
   const e = req.reqError;
   if (!e) return '';
   // fetch wraps the real error: "fetch failed" says nothing, its cause does.
-  if (e.cause?.message && (e.message === 'fetch failed' || !e.message)) return e.cause.message;
+  if (e.cause?.message && (e.message === 'fetch failed' || !e.message || (e.code && PASSED_ON.has(e.code)))) return e.cause.message;
   return e.message || e.cause?.message || 'unknown error';
 }
 
@@ -208,6 +213,8 @@ function stateWhenStopped(ctx: DiagnosisContext, timings: Timings): string {
   const dial = ctx.dial;
   if (dial) {
     const lookupOpen = dial.dnsLookups?.some((l) => l.endAt === undefined);
+    const own = dial.programLookup;
+    if (own && !lookupOpen && !dial.connectAttempts?.length) return `while ${programLookupName(own)} was looking up ${own.host}`;
     if (lookupOpen || (dial.dnsLookups?.length && !dial.connectAttempts?.length))
       return `during the DNS lookup of ${dial.dnsLookups[0].host}`;
     const last = dial.connectAttempts?.[dial.connectAttempts.length - 1];
@@ -230,7 +237,22 @@ function elapsed(ctx: RequestContext, timings: Timings): number | undefined {
 
 // ---- DNS ----
 
+/** "the program's own lookup function cachedLookup (@npmcli/agent)": a ProgramLookup, named. */
+export function programLookupName(own: ProgramLookup): string {
+  const module = own.module && /[\\/]/.test(own.module) && !own.module.startsWith('@') ? own.module.split(/[\\/]/).pop() : own.module;
+  return `the program's own lookup function${own.function ? ` ${own.function}` : ''}${module ? ` (${module})` : ''}`;
+}
+
 function diagnoseDns(ctx: DiagnosisContext, code: string | undefined, timings: Timings): string {
+  const own = ctx.dial?.programLookup;
+  if (own && !ctx.dial?.dnsLookups?.some((l) => l.error || l.endAt === undefined)) {
+    // The program's function failed (or never answered) without a failed lookup through Node's resolver.
+    const end = own.endAt ?? failedAt(ctx.request);
+    const ms = end !== undefined ? Math.max(0, end - own.beginAt) : undefined;
+    if (ctx.request.reqError?.timedOut) return `timed out${after(ms)} while ${programLookupName(own)} was looking up ${own.host}`;
+    const reason = (code && DNS_REASONS[code]) ?? errorMessage(ctx.request);
+    return `${programLookupName(own)} failed to look up ${own.host}: ${withCode(reason, code)}${after(ms)}`;
+  }
   const lookups = ctx.dial?.dnsLookups ?? [];
   const failed = lookups.find((l) => l.error) ?? lookups[lookups.length - 1];
   const host = failed?.host ?? ctx.request.reqError?.hostname ?? hostOf(ctx.request);
@@ -397,6 +419,17 @@ function attemptsStory(attempts: ConnectAttempt[]): string | undefined {
   return (skipped > 0 ? `${plural(skipped, 'earlier attempt', 'earlier attempts')} failed, then ` : '') + parts.join(', then ');
 }
 
+/**
+ * "1200 ms in the program's own lookup function cachedLookup (…)" when that function's own time
+ * (less the DNS lookups it made, which are `dns`) is most of a slow connect phase, which counts it.
+ */
+function ownLookupShare(ctx: DiagnosisContext, t: Timings): string | undefined {
+  const own = ctx.dial?.programLookup;
+  if (!own || own.endAt === undefined) return undefined;
+  const ms = own.endAt - own.beginAt - Math.max(0, t.dns);
+  return ms * 2 >= t.connect ? `${formatMs(ms)} ms in ${programLookupName(own)}` : undefined;
+}
+
 /** The phase's name in a slow sentence, and the evidence after a colon. */
 function slowDetail(ctx: DiagnosisContext, phase: Phase, t: Timings): { name: string; evidence?: string } {
   const r = ctx.request;
@@ -408,6 +441,8 @@ function slowDetail(ctx: DiagnosisContext, phase: Phase, t: Timings): { name: st
     }
     case 'connect': {
       const story = attemptsStory(ctx.dial?.connectAttempts ?? []);
+      const own = ownLookupShare(ctx, t);
+      if (!story && own) return { name: 'connection setup', evidence: own };
       const tm = ctx.tcpConn?.tcpMetrics;
       return { name: story || !peer ? PHASE_NAMES.connect : `TCP connect to ${peer}`, evidence: story ?? (tm && synStory(tm)) };
     }
@@ -470,13 +505,15 @@ function diagnoseError(ctx: DiagnosisContext, t: Timings): string {
     const who = e.timedOut ? 'timed out' : 'aborted by the program';
     return `${who}${after(elapsed(ctx, t))} ${stateWhenStopped(ctx, t)}`;
   }
-  const h2 = diagnoseHttp2(ctx, t);
-  if (h2) return h2;
   if (e.phase === 'dns' || (code && code in DNS_REASONS && code !== 'ECONNREFUSED' && !ctx.dial?.connectAttempts?.length)) {
     return diagnoseDns(ctx, code, t);
   }
+  // Before the connection was ready no HTTP/2 frame was exchanged: a stream of a session that
+  // never connected failed with its connect (Node gives it rstCode INTERNAL_ERROR all the same).
   if (e.phase === 'connect') return diagnoseConnect(ctx, code);
   if (e.phase === 'tls') return diagnoseTls(ctx, code, t);
+  const h2 = diagnoseHttp2(ctx, t);
+  if (h2) return h2;
   if (code === 'ECONNRESET' || code === 'EPIPE' || code === 'UND_ERR_SOCKET') {
     const peer = peerOf(ctx) ?? hostOf(req);
     if (code === 'EPIPE') return `connection closed by ${peer} (${code}) ${stateWhenStopped(ctx, t)}`;

@@ -250,6 +250,14 @@ function fixLookup(l: Obj): l is Obj & DnsLookup {
   return true;
 }
 
+/** A dial's `programLookup`: a lookup's fields, and the function's name and module when they are text. */
+function fixProgramLookup(l: Obj): boolean {
+  if (!fixLookup(l)) return false;
+  keepIf(l, 'function', isString);
+  keepIf(l, 'module', isString);
+  return true;
+}
+
 function fixAttempt(a: Obj): a is Obj & ConnectAttempt {
   if (!isString(a.address) || !isCount(a.port) || !isTime(a.beginAt)) return false;
   keepIf(a, 'endAt', isTime);
@@ -261,6 +269,7 @@ function fixAttempt(a: Obj): a is Obj & ConnectAttempt {
 function fixDial(o: Obj): o is Obj & Dial {
   if (!isString(o.traceID)) return false;
   o.dnsLookups = fixList(o.dnsLookups, fixLookup);
+  keepFixed(o, 'programLookup', fixProgramLookup);
   o.connectAttempts = fixList(o.connectAttempts, fixAttempt);
   return true;
 }

@@ -124,6 +124,9 @@ export function computeTimings(ctx: RequestContext): Timings {
       t.dns = roundMs(sum);
       dnsEnd = maxOf(lookups.map((l) => l.endAt ?? (phase === 'dns' ? errorAt : undefined))) ?? dnsEnd;
     }
+    // The program's own lookup function is no DNS lookup (a cache hit): its time counts in connect,
+    // less the lookups through Node's resolver it made (a miss), which are `dns`.
+    if (dial.programLookup) dnsEnd = dial.dialBeginAt;
     const attempts = dial.connectAttempts ?? [];
     const ok = attempts.find((a) => !a.error && a.endAt !== undefined);
     const tcpEnd = ctx.tcpConn?.handshakeEndAt ?? ok?.endAt ?? (dial.establishedConn ? dial.dialEndAt : undefined);
@@ -141,6 +144,9 @@ export function computeTimings(ctx: RequestContext): Timings {
       }
       t.connect = span(dnsEnd, connectEnd);
     }
+    const own = dial.programLookup;
+    if (own && t.connect < 0 && attempts.length === 0) t.connect = span(dial.dialBeginAt, own.endAt ?? errorAt);
+    if (own && t.connect > 0 && t.dns > 0) t.connect = roundMs(Math.max(0, t.connect - t.dns));
   } else if (req.reqSentAt !== undefined) {
     // No record of how the connection was made (e.g. the preload missed the dial).
     t.blocked = 0;

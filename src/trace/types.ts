@@ -207,8 +207,28 @@ export interface WebSocketSession {
   droppedMessages?: number;
 }
 
-/** One DNS lookup made while dialing. */
+/**
+ * One DNS lookup made while dialing: through Node's resolver (`dns.lookup`, getaddrinfo), called by
+ * net itself or by the program's own lookup function (a cache miss, see ProgramLookup).
+ */
 export interface DnsLookup {
+  host: string;
+  beginAt: number;
+  endAt?: number;
+  addresses: string[];
+  error: string | null;
+}
+
+/**
+ * The program's own `lookup` function (the `lookup` option of `net.connect`, an http Agent, undici's
+ * `connect`) that net called for a dial instead of Node's resolver: a cache, a fixed table. It is
+ * not a DNS lookup; the lookups it made through Node's resolver are the dial's `dnsLookups`.
+ */
+export interface ProgramLookup {
+  /** The function's name, when it has one. */
+  function?: string;
+  /** The package that defined it (`@npmcli/agent`), or the program's file; when known (see docs/trace-format.md). */
+  module?: string;
   host: string;
   beginAt: number;
   endAt?: number;
@@ -236,6 +256,8 @@ export interface Dial {
   dialEndAt?: number;
   sourceIP?: string;
   dnsLookups: DnsLookup[];
+  /** The program's own lookup function, when the dial used one instead of Node's resolver. */
+  programLookup?: ProgramLookup;
   connectAttempts: ConnectAttempt[];
   establishedConn?: string;
   dialErr?: string | null;

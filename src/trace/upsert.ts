@@ -365,6 +365,15 @@ const SETTERS: Record<string, Setter> = {
   http2Goaway: (r, v) => void (r.http2Goaway = v),
 } satisfies Record<keyof HttpRequest, Setter>;
 
+/**
+ * A request's end, `reqEndAt` (docs/trace-format.md): the failure's time, which the preload sends
+ * with the error, or for a request that did not fail, when its response body was done
+ * (`respDoneAt`). Set here, for every client, from what the hooks report.
+ */
+export function endOfRequest(req: { reqError?: unknown; respDoneAt?: number; reqEndAt?: number }): void {
+  if (req.respDoneAt !== undefined && (req.reqError === undefined || req.reqError === null)) req.reqEndAt = req.respDoneAt;
+}
+
 /** True when a request ended: its response is complete, or it failed. */
 export function isFinished(req: Record<string, unknown>): boolean {
   return req.respDoneAt !== undefined || req.reqEndAt !== undefined || (req.reqError !== undefined && req.reqError !== null);

@@ -172,6 +172,12 @@ export function checkCase({ label, trace, out, seen, run, spec }) {
     if (spec.error && r === last) continue;
     c.ok(!r.reqError, `request ${i + 1} (status ${r.respStatusCode}) should have no error, trace has ${JSON.stringify(r.reqError)}`);
     if (r.respStatusCode !== undefined) c.ok(typeof r.respRecvAt === 'number', `request ${i + 1} has no response time (respRecvAt)`);
+    // One end per request (docs/trace-format.md, reqEndAt): a success ends when its body is done.
+    if (r.respDoneAt !== undefined || (r === last && spec.program === 'ok' && !hasStream(spec)))
+      c.ok(
+        typeof r.reqEndAt === 'number' && r.reqEndAt === r.respDoneAt,
+        `request ${i + 1}: reqEndAt ${r.reqEndAt} should be when its body was done (respDoneAt ${r.respDoneAt})`,
+      );
   }
   if (spec.error && last) {
     if (!last.reqError) c.ok(false, `last request: expected reqError ${JSON.stringify(spec.error)}, trace has none`);

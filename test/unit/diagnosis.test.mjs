@@ -556,6 +556,133 @@ const cases = [
     want: "HTTP/2: the stream was reset with RST_STREAM (REFUSED_STREAM) after 5 ms while waiting for the server's first byte (request sent to 127.0.0.1:8443, no response)",
   },
   {
+    // Node gives a stream of a destroyed session rstCode INTERNAL_ERROR though no frame was
+    // exchanged; the session's connect was refused (issue 49 item 2: traces made before the fix).
+    name: 'HTTP/2 session refused: a connect failure, not a reset (the code in the cause)',
+    ctx: {
+      request: req({
+        client: 'http2',
+        reqURL: 'http://127.0.0.1:46215/refused/2',
+        reqStartAt: 0,
+        reqEndAt: 13,
+        reusedConn: true,
+        http2RstCode: 2,
+        reqError: {
+          phase: 'connect',
+          code: 'ERR_HTTP2_STREAM_CANCEL',
+          message: 'The pending stream has been canceled (caused by: connect ECONNREFUSED 127.0.0.1:46215)',
+          cause: { code: 'ECONNREFUSED', message: 'connect ECONNREFUSED 127.0.0.1:46215' },
+        },
+      }),
+      tcpConn: { connected: false },
+    },
+    want: 'connect to 127.0.0.1:46215 refused (ECONNREFUSED) after 13 ms',
+  },
+  {
+    name: 'HTTP/2 session refused, with its dial',
+    ctx: {
+      request: req({
+        client: 'http2',
+        reqURL: 'http://127.0.0.1:46215/refused/1',
+        reqStartAt: 0,
+        reqEndAt: 21,
+        reusedConn: false,
+        reqError: {
+          phase: 'connect',
+          code: 'ERR_HTTP2_STREAM_CANCEL',
+          message: 'The pending stream has been canceled (caused by: connect ECONNREFUSED 127.0.0.1:46215)',
+          cause: { code: 'ECONNREFUSED', message: 'connect ECONNREFUSED 127.0.0.1:46215' },
+        },
+      }),
+      tcpConn: { connected: false },
+      dial: {
+        dstAddress: '127.0.0.1:46215',
+        dialBeginAt: 0,
+        dnsLookups: [],
+        connectAttempts: [{ address: '127.0.0.1', port: 46215, family: 4, beginAt: 17, endAt: 19, error: 'ECONNREFUSED' }],
+      },
+    },
+    want: 'connect to 127.0.0.1:46215 refused (ECONNREFUSED) after 2 ms',
+  },
+  {
+    // Issue 49 item 5: the program's own lookup function failed, Node's resolver never asked.
+    name: "the program's own lookup function failed (no DNS lookup)",
+    ctx: {
+      request: req({
+        reqURL: 'http://nx.test/',
+        reqStartAt: 0,
+        reqEndAt: 2,
+        reqError: { phase: 'dns', code: 'ENOTFOUND', message: 'getaddrinfo ENOTFOUND nx.test' },
+      }),
+      dial: {
+        dstAddress: 'nx.test:80',
+        dialBeginAt: 1,
+        dnsLookups: [],
+        programLookup: {
+          function: 'cachedLookup',
+          module: '/app/lib/dns.js',
+          host: 'nx.test',
+          beginAt: 1,
+          endAt: 1.5,
+          addresses: [],
+          error: 'ENOTFOUND',
+        },
+        connectAttempts: [],
+      },
+    },
+    want: "the program's own lookup function cachedLookup (dns.js) failed to look up nx.test: name not found (ENOTFOUND) after 0.5 ms",
+  },
+  {
+    name: "slow: the program's own lookup function took most of the connect phase",
+    ctx: {
+      request: req({
+        reqURL: 'http://slow.test/',
+        reqStartAt: 0,
+        reqSentAt: 1210,
+        respRecvAt: 1220,
+        respDoneAt: 1221,
+        respStatusCode: 200,
+        reusedConn: false,
+      }),
+      dial: {
+        dstAddress: 'slow.test:80',
+        dialBeginAt: 0,
+        dnsLookups: [],
+        programLookup: {
+          function: 'resolveIt',
+          module: '/app/resolve.js',
+          host: 'slow.test',
+          beginAt: 0,
+          endAt: 1200,
+          addresses: ['127.0.0.1'],
+          error: null,
+        },
+        connectAttempts: [{ address: '127.0.0.1', port: 80, beginAt: 1200, endAt: 1209, error: null }],
+      },
+      tcpConn: tcp('127.0.0.1', 80, { handshakeBeginAt: 1200, handshakeEndAt: 1209 }),
+    },
+    want: "99% of the time was the connection setup (1209 ms of 1221 ms): 1200 ms in the program's own lookup function resolveIt (resolve.js)",
+  },
+  {
+    name: "aborted while the program's own lookup function had not answered",
+    ctx: {
+      request: req({
+        reqURL: 'http://slow.test/',
+        reqStartAt: 0,
+        reqEndAt: 50,
+        reqError: { phase: 'dns', name: 'AbortError', code: 'ABORT_ERR', message: 'This operation was aborted', aborted: true },
+      }),
+      dial: {
+        dstAddress: 'slow.test:80',
+        dialBeginAt: 0,
+        dnsLookups: [],
+        programLookup: { function: 'lookup', module: '@npmcli/agent', host: 'slow.test', beginAt: 0, addresses: [], error: null },
+        connectAttempts: [],
+      },
+    },
+    want: "aborted by the program after 50 ms while the program's own lookup function lookup (@npmcli/agent) was looking up slow.test",
+  },
+  {
     name: 'proxy refused the CONNECT (the CONNECT request itself)',
     ctx: {
       request: req({

@@ -32,6 +32,37 @@ test('new plain connection without DNS (IP literal)', () => {
   assert.deepEqual(t, { blocked: 1, dns: -1, connect: 4, ssl: -1, send: 1, wait: 3, receive: 1 });
 });
 
+// Issue 49 item 5: the program's own lookup function (programLookup) is no DNS lookup.
+test("the program's own lookup answering from its cache: dns -1, its time in connect", () => {
+  const t = computeTimings({
+    request: req({ reqURL: 'http://h/', reqStartAt: 0, reqSentAt: 7, respRecvAt: 9, respDoneAt: 10, reusedConn: false }),
+    dial: {
+      dialBeginAt: 1,
+      dnsLookups: [],
+      programLookup: { function: 'cachedLookup', host: 'h', beginAt: 1, endAt: 1.5, addresses: ['127.0.0.1'], error: null },
+      connectAttempts: [{ address: '127.0.0.1', port: 80, beginAt: 1.5, endAt: 6, error: null }],
+    },
+    tcpConn: { handshakeBeginAt: 1.5, handshakeEndAt: 6, connected: true },
+  });
+  assert.deepEqual(t, { blocked: 1, dns: -1, connect: 5, ssl: -1, send: 1, wait: 2, receive: 1 });
+  assert.equal(totalTime(t), 10);
+});
+
+test("the program's own lookup asking Node's resolver (a miss): that lookup is dns, the function's own time connect", () => {
+  const t = computeTimings({
+    request: req({ reqURL: 'http://h/', reqStartAt: 0, reqSentAt: 20, respRecvAt: 25, respDoneAt: 26, reusedConn: false }),
+    dial: {
+      dialBeginAt: 1,
+      dnsLookups: [{ host: 'h', beginAt: 3, endAt: 13, addresses: ['127.0.0.1'], error: null }],
+      programLookup: { function: 'cachedLookup', host: 'h', beginAt: 1, endAt: 14, addresses: ['127.0.0.1'], error: null },
+      connectAttempts: [{ address: '127.0.0.1', port: 80, beginAt: 14, endAt: 19, error: null }],
+    },
+    tcpConn: { handshakeBeginAt: 14, handshakeEndAt: 19, connected: true },
+  });
+  assert.deepEqual(t, { blocked: 1, dns: 10, connect: 8, ssl: -1, send: 1, wait: 5, receive: 1 });
+  assert.equal(totalTime(t), 26);
+});
+
 test('reused connection: dns, connect and ssl are -1', () => {
   const t = computeTimings({
     request: req({ reqStartAt: 100, reqSentAt: 101, respRecvAt: 110, respDoneAt: 111, reusedConn: true }),

@@ -121,7 +121,9 @@ test('parseTraceFile normalizes the nested records of a damaged or hostile file 
     dstAddress: 'h:53',
     dialBeginAt: 0,
     dnsLookups: [{ host: 'h', beginAt: 0, addresses: 'nope', error: 5 }, 7],
+    programLookup: { function: 7, module: 'pkg', host: 'h', beginAt: 0, endAt: 1, addresses: ['1.2.3.4', 5], error: null },
   });
+  t.dials.push({ traceID: 'dial-2', pid: 1, dstAddress: 'h:80', dialBeginAt: 0, programLookup: { host: 'h' } });
   t.tcpConns.push(
     {
       traceID: 'tcp-1',
@@ -145,6 +147,8 @@ test('parseTraceFile normalizes the nested records of a damaged or hostile file 
   const r = parseTraceFile(JSON.stringify(t));
   assert.deepEqual(r.dials[0].dnsLookups, [{ host: 'h', beginAt: 0, addresses: [], error: null }]);
   assert.equal(r.dials[0].connectAttempts.length, 0);
+  assert.deepEqual(r.dials[0].programLookup, { module: 'pkg', host: 'h', beginAt: 0, endAt: 1, addresses: ['1.2.3.4'], error: null });
+  assert.equal(r.dials[1].programLookup, undefined, 'a programLookup without its time is dropped');
   assert.deepEqual(
     r.tcpConns.map((c) => c.traceID),
     ['tcp-1'],

@@ -23,6 +23,7 @@ import {
   type DnsReplyMsg,
   type QType,
 } from './codec';
+import { nodeLookup } from './programLookup';
 import { now, TcpExchange, type Exchange, type Server, type SocketOwner, type UdpChannel } from './sockets';
 
 /**
@@ -54,8 +55,13 @@ export interface LookupHost extends SocketOwner {
   emitQuery(id: string, f: DnsQueryFields): void;
 }
 
-/** The `dns.lookup` the program would have used; lookups this resolver does not handle go to it. */
-export const originalLookup = dns.lookup;
+/**
+ * The `dns.lookup` the program would have used; lookups this resolver does not handle go to it
+ * (Node's own, not the wrapper that gives a program's lookup function its DNS lookups).
+ */
+export const originalLookup: typeof dns.lookup = function (this: unknown, ...args: unknown[]): void {
+  (nodeLookup() as (...a: unknown[]) => void).apply(this, args);
+} as typeof dns.lookup;
 
 /** Outcome kinds of one question after trying the nameservers. */
 const ANSWER = 0;

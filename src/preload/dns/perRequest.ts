@@ -15,9 +15,9 @@
  *
  * A reused keep-alive connection makes no lookup: the request then has no DNS messages to show.
  */
-import type * as dns from 'node:dns';
 import type { ConnState, Tracer } from '../tracer';
 import { ensureResolver } from './install';
+import { nodeLookup } from './programLookup';
 
 /** Whether the lookup of a dial made inside one `http.request()` is traced (set once it is decided). */
 export interface DialDns {
@@ -75,7 +75,7 @@ export function dnsLookupFor(t: Tracer, conn: ConnState): (host: string, options
         traced = undefined;
       }
       if (traced) traced(host, options, cb);
-      else ((require('node:dns') as typeof dns).lookup as Function)(host, options, cb);
+      else nodeLookup()(host, options, cb);
     });
   };
 }
