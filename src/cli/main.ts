@@ -15,7 +15,7 @@ import { cmdHelper, HELPER_HELP } from './helperSetup';
 import { checkWritable, CliError, defaultOutName, runTraced } from './runTraced';
 import { RUN_TABLE_ROWS, SHOW_MAX_ROWS, showCommandFor, showTrace } from './show';
 import { cmdRules, RULES_HELP, runRules } from './rules';
-import { OtlpConfigError, resolveOtlpConfig, resourceFromEnv } from '../otlp/config';
+import { OtlpConfigError, resolveOtlpConfig, resourceFromEnv, shownEndpoint } from '../otlp/config';
 import { exportTraceFile } from '../otlp/exportTrace';
 import { OtlpFileSink, OtlpSink, type SpanSink } from '../otlp/sink';
 
@@ -165,7 +165,7 @@ async function cmdRun(argv: string[]): Promise<number> {
   const lost = result.trace.stats.undeliveredSpans;
   if (otlp && lost)
     err.write(
-      `nettrace: ${lost} OpenTelemetry span${lost === 1 ? ' was' : 's were'} not delivered to ${otlp.url} (stats.undeliveredSpans; see the trace's warnings)\n`,
+      `nettrace: ${lost} OpenTelemetry span${lost === 1 ? ' was' : 's were'} not delivered to ${shownEndpoint(otlp.url)} (stats.undeliveredSpans; see the trace's warnings)\n`,
     );
   return result.exitCode;
 }
@@ -237,7 +237,7 @@ async function cmdExport(argv: string[]): Promise<number> {
     if (e instanceof TraceFileError) throw new CliError(e.message, 1);
     throw e;
   }
-  const where = config ? `${config.url} (${config.protocol})` : file!;
+  const where = config ? `${shownEndpoint(config.url)} (${config.protocol})` : file!;
   process.stderr.write(
     `nettrace: ${result.requests} request${result.requests === 1 ? '' : 's'}, ${result.delivered} of ${result.spans} spans sent to ${where}\n`,
   );
