@@ -34,11 +34,11 @@ export class ExportDeadlines {
     let agent = this.agents.get(protocol);
     if (!agent) {
       agent = protocol === 'https:' ? new https.Agent({ keepAlive: true }) : new http.Agent({ keepAlive: true });
-      const add = (agent as unknown as AgentWithAddRequest).addRequest;
-      const self = this;
-      (agent as unknown as AgentWithAddRequest).addRequest = function (req, options) {
-        self.arm(req);
-        return add.call(this, req, options);
+      const target = agent as unknown as AgentWithAddRequest;
+      const add = target.addRequest.bind(agent);
+      target.addRequest = (req, options) => {
+        this.arm(req);
+        add(req, options);
       };
       this.agents.set(protocol, agent);
     }
