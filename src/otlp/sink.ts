@@ -44,6 +44,8 @@ export interface SpanSink {
 interface Exporter {
   export(spans: OtlpSpan[], done: (result: { code: number; error?: Error }) => void): void;
   shutdown(): Promise<void>;
+  /** Starts no retry any more (the sink closed): retryingGrpc. */
+  stop?(): void;
 }
 
 /** Options of OtlpSink. */
@@ -90,7 +92,18 @@ const GRPC_RETRYABLE = new Set([1, 4, 8, 10, 11, 14, 15]);
  * HTTP transport's backoff (1 s, ×1.5, ±20%, at most 5 s), within the export's timeout.
  */
 function retryingGrpc(inner: Exporter, timeoutMillis: number): Exporter {
+  /** The retries waiting: stop() ends them at once, with the result that made them wait. */
+  const waiting = new Map<NodeJS.Timeout, () => void>();
+  let stopped = false;
   return {
+    stop() {
+      stopped = true;
+      for (const [timer, giveUp] of waiting) {
+        clearTimeout(timer);
+        giveUp();
+      }
+      waiting.clear();
+    },
     export(spans, done) {
       const deadline = Date.now() + timeoutMillis;
       let backoff = 1000;
@@ -98,12 +111,16 @@ function retryingGrpc(inner: Exporter, timeoutMillis: number): Exporter {
         inner.export(spans, (result) => {
           const code = (result.error as { code?: unknown } | undefined)?.code;
           const wait = Math.min(backoff * (0.8 + Math.random() * 0.4), 5000);
-          if (result.code === 0 || typeof code !== 'number' || !GRPC_RETRYABLE.has(code) || Date.now() + wait >= deadline) {
+          if (stopped || result.code === 0 || typeof code !== 'number' || !GRPC_RETRYABLE.has(code) || Date.now() + wait >= deadline) {
             done(result);
             return;
           }
           backoff *= 1.5;
-          setTimeout(attempt, wait);
+          const timer = setTimeout(() => {
+            waiting.delete(timer);
+            attempt();
+          }, wait);
+          waiting.set(timer, () => done(result));
         });
       attempt();
     },
@@ -239,6 +256,7 @@ export class OtlpSink implements SpanSink {
     clearTimeout(timer);
     // Nothing of the export may hold the program's exit: open requests and kept sockets are closed.
     const what = this.deadlines.abort(deadlineMs);
+    this.exporter.stop?.();
     if (how === 'late') {
       // What is still queued or in flight is not waited for: it counts as undelivered.
       this.gone = true;
