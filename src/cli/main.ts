@@ -166,7 +166,7 @@ async function cmdRun(argv: string[]): Promise<number> {
   const lost = result.trace.stats.undeliveredSpans;
   if (otlp && lost)
     err.write(
-      `nettrace: ${lost} OpenTelemetry span${lost === 1 ? ' was' : 's were'} not delivered to ${shownEndpoint(otlp.url)} (stats.undeliveredSpans; see the trace's warnings)\n`,
+      `nettrace: ${lost} OpenTelemetry span${lost === 1 ? ' was' : 's were'} not delivered to ${sanitize(shownEndpoint(otlp.url))} (stats.undeliveredSpans; see the trace's warnings)\n`,
     );
   return result.exitCode;
 }
@@ -239,7 +239,7 @@ async function cmdExport(argv: string[]): Promise<number> {
     if (e instanceof TraceFileError) throw new CliError(e.message, 1);
     throw e;
   }
-  const where = config ? `${shownEndpoint(config.url)} (${config.protocol})` : file!;
+  const where = sanitize(config ? `${shownEndpoint(config.url)} (${config.protocol})` : file!);
   process.stderr.write(
     `nettrace: ${result.requests} request${result.requests === 1 ? '' : 's'}, ${result.delivered} of ${result.spans} spans sent to ${where}\n`,
   );
