@@ -133,9 +133,10 @@ describe('a backend that trickles', () => {
         assert.equal(res.code, 0, res.stderr);
         assert.ok(backend.state.requests >= 1, 'the backend got the export');
         // The program's exit waited at most the export's deadline (and the live export's, a few
-        // timeouts at most: src/otlp/sink.ts), not the backend.
+        // timeouts at most: src/otlp/sink.ts), not the backend (which would hold it for ever);
+        // the slack is for a loaded machine.
         assert.ok(
-          res.wallMs < baselineMs + TIMEOUT_MS * 4 + 3000,
+          res.wallMs < baselineMs + TIMEOUT_MS * 4 + 8000,
           `run took ${Math.round(res.wallMs)} ms, ${Math.round(baselineMs)} without --otlp`,
         );
         const trace = JSON.parse(res.text);
@@ -158,7 +159,7 @@ describe('a backend that trickles', () => {
         const expMs = performance.now() - t0;
         assert.equal(exp.signal, null, `nettrace export was killed after ${Math.round(expMs)} ms: it did not exit`);
         assert.equal(exp.code, 1, exp.stderr);
-        assert.ok(expMs < TIMEOUT_MS * 5 + 4000, `export took ${Math.round(expMs)} ms`);
+        assert.ok(expMs < TIMEOUT_MS * 5 + 8000, `export took ${Math.round(expMs)} ms`);
         assert.match(exp.stderr, /spans were not delivered: spans could not be sent to/);
         assert.match(exp.stderr, WHAT[protocol]);
         assert.ok(backend.state.requests > before);
@@ -181,7 +182,7 @@ describe('a backend that trickles', () => {
       const config = resolveOtlpConfig({ OTEL_EXPORTER_OTLP_TIMEOUT: String(TIMEOUT_MS) }, backend.url);
       const t0 = performance.now();
       const result = await sendTrace(trace, config);
-      assert.ok(performance.now() - t0 < TIMEOUT_MS * 2 + 2000);
+      assert.ok(performance.now() - t0 < TIMEOUT_MS * 2 + 5000);
       assert.equal(result.undelivered, result.spans);
       assert.match(result.warning, WHAT['http/protobuf']);
       assert.equal(await openAfter(backend.state, 2000), 0, 'the extension host keeps no connection to the backend');
