@@ -22,6 +22,7 @@ import { SetupRefusal } from '../helper/setupFiles';
 import { parseArgs, UsageError } from './args';
 import { defaultNodePath } from '../collector/helperSession';
 import { CliError } from './runTraced';
+import { sanitize } from './text';
 
 /** Help text of `nettrace helper`. */
 export const HELPER_HELP = `  nettrace helper setup [--prefix DIR] [--no-capture] [--from DIR] [--yes]
@@ -66,7 +67,7 @@ async function check(argv: string[]): Promise<number> {
   }
   const root = typeof options['helper-root'] === 'string' ? resolve(options['helper-root']) : installPrefix();
   const result = await verifyHelper({ root, nodePath: nodeOrFail(), capture: !options['no-capture'] });
-  process.stderr.write(`nettrace: the helper in ${root}:\n${result.lines.map((l) => `  ${l}\n`).join('')}`);
+  process.stderr.write(`nettrace: the helper in ${root}:\n${result.lines.map((l) => `  ${sanitize(l)}\n`).join('')}`);
   return result.ok ? 0 : 1;
 }
 
@@ -129,7 +130,7 @@ async function setup(argv: string[]): Promise<number> {
   }
   err.write('nettrace: checking the installed helper...\n');
   const result = await verifyHelper({ root: prefix, nodePath, capture: capture || tool === 'root' });
-  err.write(result.lines.map((l) => `  ${l}\n`).join(''));
+  err.write(result.lines.map((l) => `  ${sanitize(l)}\n`).join(''));
   if (prefix !== installPrefix()) err.write(`nettrace: use it with \`nettrace run --helper-root ${prefix} ...\`\n`);
   return result.ok ? 0 : 1;
 }

@@ -15,7 +15,8 @@ import { cmdHelper, HELPER_HELP } from './helperSetup';
 import { checkWritable, CliError, defaultOutName, runTraced } from './runTraced';
 import { RUN_TABLE_ROWS, SHOW_MAX_ROWS, showCommandFor, showTrace } from './show';
 import { cmdRules, RULES_HELP, runRules } from './rules';
-import { OtlpConfigError, resolveOtlpConfig, resourceFromEnv } from '../otlp/config';
+import { sanitize, sanitizeLines } from './text';
+import { OtlpConfigError, resolveOtlpConfig, resourceFromEnv, shownEndpoint } from '../otlp/config';
 import { exportTraceFile } from '../otlp/exportTrace';
 import { OtlpFileSink, OtlpSink, type SpanSink } from '../otlp/sink';
 
@@ -161,11 +162,11 @@ async function cmdRun(argv: string[]): Promise<number> {
     if (rulesLine) err.write(rulesLine);
     err.write(`Wrote ${list}\n`);
   }
-  if (result.pcapError) err.write(`nettrace: no packet capture was saved to ${pcap}: ${result.pcapError}\n`);
+  if (result.pcapError) err.write(`nettrace: no packet capture was saved to ${pcap}: ${sanitize(result.pcapError)}\n`);
   const lost = result.trace.stats.undeliveredSpans;
   if (otlp && lost)
     err.write(
-      `nettrace: ${lost} OpenTelemetry span${lost === 1 ? ' was' : 's were'} not delivered to ${otlp.url} (stats.undeliveredSpans; see the trace's warnings)\n`,
+      `nettrace: ${lost} OpenTelemetry span${lost === 1 ? ' was' : 's were'} not delivered to ${sanitize(shownEndpoint(otlp.url))} (stats.undeliveredSpans; see the trace's warnings)\n`,
     );
   return result.exitCode;
 }
@@ -175,7 +176,8 @@ function rulesSummary(trace: Trace): string {
   const rules = trace.traceRules?.rules.filter((r) => r.enabled) ?? [];
   if (rules.length === 0) return '';
   const lines = rules.map(
-    (r) => `  ${r.action} ${r.id}: matched ${r.matched}, acted on ${r.acted}${r.limitReached ? ` (limit ${r.limit} reached)` : ''}`,
+    (r) =>
+      `  ${r.action} ${sanitize(r.id)}: matched ${r.matched}, acted on ${r.acted}${r.limitReached ? ` (limit ${r.limit} reached)` : ''}`,
   );
   return `Rules (default: ${trace.traceRules!.defaultAction}):\n${lines.join('\n')}\n`;
 }
@@ -237,12 +239,13 @@ async function cmdExport(argv: string[]): Promise<number> {
     if (e instanceof TraceFileError) throw new CliError(e.message, 1);
     throw e;
   }
-  const where = config ? `${config.url} (${config.protocol})` : file!;
+  const where = sanitize(config ? `${shownEndpoint(config.url)} (${config.protocol})` : file!);
   process.stderr.write(
     `nettrace: ${result.requests} request${result.requests === 1 ? '' : 's'}, ${result.delivered} of ${result.spans} spans sent to ${where}\n`,
   );
   if (result.undelivered > 0) {
-    process.stderr.write(`nettrace: ${result.undelivered} spans were not delivered: ${result.firstError ?? 'unknown error'}\n`);
+    // The error may quote the backend (its status message).
+    process.stderr.write(`nettrace: ${result.undelivered} spans were not delivered: ${sanitize(result.firstError ?? 'unknown error')}\n`);
     return 1;
   }
   return 0;
@@ -291,15 +294,16 @@ export async function main(argv: string[]): Promise<number> {
 
 function reportAndExit(err: unknown): void {
   if (process.env.NETTRACE_DEBUG === '1' && err instanceof Error) process.stderr.write(`${err.stack}\n`);
+  // A message may quote a file (a rules file's ids and conditions, a JSON error's character): made inert.
   if (err instanceof CliError) {
-    process.stderr.write(`nettrace: ${err.message}\n`);
+    process.stderr.write(`nettrace: ${sanitizeLines(err.message)}\n`);
     process.exitCode = err.exitCode;
   } else if (err instanceof UsageError) {
-    process.stderr.write(`nettrace: ${err.message}\n`);
+    process.stderr.write(`nettrace: ${sanitizeLines(err.message)}\n`);
     process.exitCode = 2;
   } else {
     const message = err instanceof Error ? err.message : String(err);
-    process.stderr.write(`nettrace: unexpected error: ${message.split('\n')[0]} (NETTRACE_DEBUG=1 shows details)\n`);
+    process.stderr.write(`nettrace: unexpected error: ${sanitize(message.split('\n')[0])} (NETTRACE_DEBUG=1 shows details)\n`);
     process.exitCode = 2;
   }
 }

@@ -19,7 +19,7 @@ import {
 } from '../trace/timings';
 import type { HttpRequest, Trace, WebSocketSession } from '../trace/types';
 import { CONNECTION_WORDS, connectionState } from '../trace/labels';
-import { renderIncoming } from './renderIncoming';
+import { renderIncoming, servedFailed } from './renderIncoming';
 import { renderKernel } from './renderKernel';
 import { ANSI_SEQUENCE, SURROGATE, fit, paint, sanitize } from './text';
 
@@ -382,6 +382,13 @@ export function renderSummary(trace: Trace, totals?: RequestTotals): string {
   const reused = totals?.reused ?? trace.httpRequests.filter((r) => r.reusedConn).length;
   const conns = trace.tcpConns.filter((c) => c.connected).length;
   let s = `${n} request${n === 1 ? '' : 's'}, ${failed} failed, ${conns} connection${conns === 1 ? '' : 's'}, ${reused} reused`;
+  // A server's trace: what it served first, then what it made (`0 requests` alone would say nothing happened).
+  const served = trace.incomingRequests ?? [];
+  if (served.length > 0) {
+    const k = served.length;
+    const bad = served.filter(servedFailed).length;
+    s = `${k} request${k === 1 ? '' : 's'} served${bad > 0 ? ` (${bad} failed)` : ''}; ${n} request${n === 1 ? '' : 's'} made, ${s.slice(s.indexOf(', ') + 2)}`;
+  }
   const { droppedEvents, untracedRequests } = trace.stats;
   if (untracedRequests > 0) s += `; ${untracedRequests} request${untracedRequests === 1 ? '' : 's'} not traced`;
   if (droppedEvents > 0) s += `; ${droppedEvents} event${droppedEvents === 1 ? '' : 's'} dropped`;
@@ -423,7 +430,7 @@ export function writeTrace(trace: Trace, options: RenderOptions, write: (text: s
   const rows = rowsOf(trace);
   const lines: string[] = [];
   if (rows.length === 0) {
-    lines.push('No HTTP requests were traced.');
+    lines.push(trace.incomingRequests?.length ? 'The program made no HTTP requests.' : 'No HTTP requests were traced.');
     lines.push(...incomingSection(trace, [], width, color, options));
     const kernel = renderKernel(trace, [], width, color);
     if (kernel.length) lines.push(...kernel, '');

@@ -50,6 +50,11 @@ function incomingStatus(inc: IncomingRequest): string {
   return inc.reqEndAt === undefined ? 'open' : 'no response';
 }
 
+/** Whether a served request failed on the server's side: the client went away, or its request, response or socket failed. */
+export function servedFailed(inc: IncomingRequest): boolean {
+  return !!inc.aborted || !!inc.error;
+}
+
 /** Incoming requests nested under the calls they came from, at most this deep. */
 const MAX_DEPTH = 8;
 
@@ -99,7 +104,7 @@ export function renderIncoming(
     // The handler's line, as the request table names an initiator: `routes.ts:12`.
     const at = inc.handler ? `  @ ${sanitize(inc.handler.file.split(/[\\/]/).pop())}:${inc.handler.line}` : '';
     const head = `${via}${sanitize(inc.traceID)} ${sanitize(inc.reqMethod)} ${sanitize(inc.reqURL)}${route}  ${sanitize(incomingStatus(inc))}  ${took}${at}`;
-    const red = inc.aborted || inc.error ? 31 : inc.incomplete ? 33 : 0;
+    const red = servedFailed(inc) ? 31 : inc.incomplete ? 33 : 0;
     lines.push(`${pad}${paint(cut(head, Math.max(20, o.width - pad.length)), red, o.color)}`);
     for (const call of calls.slice(0, MAX_CALLS)) {
       const status = call.reqError ? 'failed' : call.respStatusCode !== undefined ? String(call.respStatusCode) : '-';
@@ -119,7 +124,7 @@ export function renderIncoming(
   const roots = [...incoming].filter((i) => !nested.has(i.traceID)).sort((a, b) => (a.reqRecvAt ?? Infinity) - (b.reqRecvAt ?? Infinity));
   const cap = Math.min(MAX_INCOMING_ROWS, o.maxRows ?? Infinity);
   const notable = (inc: IncomingRequest): boolean => {
-    if (inc.aborted || inc.error || inc.incomplete) return true;
+    if (servedFailed(inc) || inc.incomplete) return true;
     const b = incomingBreakdown(inc, byCause.get(inc.traceID) ?? []);
     return (b !== undefined && b.totalMs >= o.slowThresholdMs) || loopHeld(inc, b);
   };

@@ -23,6 +23,12 @@ import type { RuleDefaultAction } from '../protocol/preload';
 import type { HttpClientKind } from '../trace/types';
 import { parseArgs, UsageError } from './args';
 import { CliError } from './runTraced';
+import { sanitizeLines } from './text';
+
+/** Writes to stdout made inert: ids, conditions and excerpts come from the rules file (src/cli/text.ts). */
+function print(text: string): void {
+  process.stdout.write(sanitizeLines(text));
+}
 
 /** A rules file's content: a list of rules, or `{ defaultAction, rules }`. */
 export interface RulesFile {
@@ -176,7 +182,7 @@ function rulesCheck(argv: string[]): number {
   const file = oneFile(positionals, 'nettrace rules check FILE');
   const { rules } = readRulesFile(file);
   const problems = ruleProblems(rules);
-  const out = process.stdout;
+  const out = { write: print };
   if (problems.length > 0) {
     for (const p of problems) out.write(`${file}: ${p}\n`);
     out.write(`${file}: ${problems.length} problem${problems.length === 1 ? '' : 's'} in ${plural(rules.length, 'rule')}\n`);
@@ -248,7 +254,7 @@ function rulesExplain(argv: string[]): number {
   for (const [r, by] of shadowed)
     out.push(`note: rule ${JSON.stringify(r.id)} never acts: rule ${JSON.stringify(by.id)} above it decides every request first`);
   if (typeof options.request === 'string') out.push('', ...explainRequest(rules, def, options));
-  process.stdout.write(out.join('\n') + '\n');
+  print(out.join('\n') + '\n');
   return 0;
 }
 

@@ -12,6 +12,18 @@ export function sanitize(text: unknown): string {
     .replace(CONTROL_CHARS, '?');
 }
 
+/**
+ * sanitize() for text of several lines (a message, a command's output): each line made inert, the
+ * line breaks kept. Every text the CLI prints that came from a file, a trace or the network goes
+ * through this or sanitize().
+ */
+export function sanitizeLines(text: unknown): string {
+  return String(text ?? '')
+    .split('\n')
+    .map(sanitize)
+    .join('\n');
+}
+
 /** Cuts text to `width` columns, ending with "…" when cut. */
 export function fit(text: string, width: number): string {
   if (width <= 0) return '';

@@ -6,12 +6,12 @@
  * its privileges.
  */
 
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync } from 'node:fs';
+import { basename } from 'node:path';
 import { openPrivateSync } from '../trace/privateFile';
-import { basename, dirname } from 'node:path';
 import { HelperLink, pcapLabels, setHelperStats } from './helperLink';
 import type { Session } from './session';
-import { chooseAuthority, startHelper, type HelperClient, type HelperOptions } from '../helper/launch';
+import { chooseAuthority, removeSpool, startHelper, type HelperClient, type HelperOptions } from '../helper/launch';
 import { savePcap } from '../helper/pcapng';
 import { findOnPath, resolveHelperRoot } from '../helper/install';
 import { SETUP_HINT } from '../helper/setupHint';
@@ -231,15 +231,7 @@ export class SessionHelper {
 
   /** Removes the capture's spool (a private temporary directory the helper made). */
   removeSpool(): void {
-    const spool = this.link.capture?.spool;
-    if (!spool) return;
-    const dir = dirname(spool);
-    if (!basename(dir).startsWith('nettrace-pcap-')) return;
-    try {
-      rmSync(dir, { recursive: true, force: true });
-    } catch {
-      // Not ours to remove (e.g. a root-owned directory): the system's temporary files go later.
-    }
+    removeSpool(this.link.capture?.spool);
   }
 }
 

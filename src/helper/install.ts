@@ -26,7 +26,7 @@ import { accessSync, constants, cpSync, existsSync, mkdtempSync, rmSync, statSyn
 import { tmpdir, userInfo } from 'node:os';
 import { delimiter, join } from 'node:path';
 import type { HelperAuthority, HelperReadyMessage } from '../protocol/helper';
-import { chooseAuthority, nativeHelperBuilt, startHelper, type HelperClient, type HelperOptions } from './launch';
+import { chooseAuthority, nativeHelperBuilt, removeSpool, startHelper, type HelperClient, type HelperOptions } from './launch';
 import { ROOT_PATH } from './rootEnv';
 import { notRootOnly } from './rootOwned';
 import {
@@ -462,10 +462,12 @@ export async function verifyHelper(opts: VerifyOptions): Promise<VerifyResult> {
         const ready = client.ready!;
         await Promise.race([client.stop(), new Promise((r) => setTimeout(r, 3000))]);
         if (client.child.exitCode === null) client.child.kill('SIGKILL');
+        // A check saves no capture: its spool goes with it.
+        removeSpool(client.spool);
         return { pcap, authority: client.authority, mode: ready.mode, unavailable: ready.unavailable };
       } catch (err) {
         starting.then(
-          (c) => void c.stop(),
+          (c) => void c.stop().then(() => removeSpool(c.spool)),
           () => {},
         );
         return { pcap, authority, error: (err as Error).message };

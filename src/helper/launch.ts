@@ -15,8 +15,8 @@
 
 import { spawn, spawnSync, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { EventEmitter } from 'node:events';
-import { accessSync, constants, existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { accessSync, constants, existsSync, rmSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import type { HelperAuthority, HelperCommand, HelperMessage, HelperReadyMessage } from '../protocol/helper';
 import { SETUP_HINT } from './setupHint';
 
@@ -154,11 +154,36 @@ export class HelperClient extends EventEmitter {
     if (this.child.stdin?.writable) this.child.stdin.write(JSON.stringify(cmd) + '\n');
   }
 
+  /** The packet capture's spool, from the helper's `capture` lines (undefined: it had none). */
+  get spool(): string | undefined {
+    for (let i = this.messages.length - 1; i >= 0; i--) {
+      const m = this.messages[i]!;
+      if (m.type === 'capture') return m.spool;
+    }
+    return undefined;
+  }
+
   /** Asks the helper to stop and waits for it to exit. */
   async stop(): Promise<number | null> {
     this.send({ type: 'stop' });
     this.child.stdin?.end();
     return this.exited;
+  }
+}
+
+/**
+ * Removes a capture's spool: the private temporary directory (`nettrace-pcap-*`, the invoking
+ * user's) the helper made for it. Anything else is left alone; failing is not an error (not ours
+ * to remove, e.g. root's: the system's temporary files go later).
+ */
+export function removeSpool(spool: string | undefined): void {
+  if (!spool) return;
+  const dir = dirname(spool);
+  if (!basename(dir).startsWith('nettrace-pcap-')) return;
+  try {
+    rmSync(dir, { recursive: true, force: true });
+  } catch {
+    // see above
   }
 }
 

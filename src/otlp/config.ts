@@ -4,7 +4,7 @@
  * setting) for the endpoint. docs/opentelemetry.md lists what each one does.
  */
 
-import type { Attributes } from './mapping';
+import { urlFull, type Attributes } from './mapping';
 import { parseResourceAttributes } from './resource';
 
 /** The OTLP wire protocols (OTEL_EXPORTER_OTLP_PROTOCOL). */
@@ -64,15 +64,23 @@ export function parseHeaders(text: string | undefined, name: string): Record<str
   return out;
 }
 
+/**
+ * An endpoint as it may be shown (warnings, stderr, logs): its credentials redacted as in any URL
+ * of a trace (`http://REDACTED:REDACTED@host/`, `?api-key=<redacted>`: urlFull).
+ */
+export function shownEndpoint(url: string): string {
+  return urlFull(url);
+}
+
 function checkUrl(url: string, from: string): URL {
   let u: URL;
   try {
     u = new URL(url);
   } catch {
-    throw new OtlpConfigError(`${from}: "${url}" is not a URL (e.g. http://localhost:4318)`);
+    throw new OtlpConfigError(`${from}: "${shownEndpoint(url)}" is not a URL (e.g. http://localhost:4318)`);
   }
   if (u.protocol !== 'http:' && u.protocol !== 'https:') {
-    throw new OtlpConfigError(`${from}: "${url}" is not an http:// or https:// URL`);
+    throw new OtlpConfigError(`${from}: "${shownEndpoint(url)}" is not an http:// or https:// URL`);
   }
   return u;
 }
@@ -81,7 +89,11 @@ function checkUrl(url: string, from: string): URL {
 function withTracesPath(url: string, from: string, protocol: OtlpProtocol): string {
   const u = checkUrl(url, from);
   if (protocol === 'grpc') return url;
-  return u.pathname === '/' || u.pathname === '' ? `${url.replace(/\/+$/, '')}/v1/traces` : url;
+  if (u.pathname !== '/' && u.pathname !== '') return url;
+  // The path goes before a query or fragment (`http://host:4318?key=x` → `http://host:4318/v1/traces?key=x`).
+  const rest = url.search(/[?#]/);
+  const head = rest < 0 ? url : url.slice(0, rest);
+  return `${head.replace(/\/+$/, '')}/v1/traces${rest < 0 ? '' : url.slice(rest)}`;
 }
 
 /**

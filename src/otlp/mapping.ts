@@ -160,7 +160,8 @@ const KNOWN_METHODS = new Set(['CONNECT', 'DELETE', 'GET', 'HEAD', 'OPTIONS', 'P
  */
 export function urlFull(url: string, redactQuery: readonly string[] = []): string {
   let out = url;
-  const m = /^([a-z][a-z0-9+.-]*:\/\/)([^/?#@]*)@/i.exec(out);
+  // Up to the authority's last `@`, as URL parsers read it (a password may hold an `@`).
+  const m = /^([a-z][a-z0-9+.-]*:\/\/)([^/?#]*)@/i.exec(out);
   if (m) out = m[1] + (m[2].includes(':') ? 'REDACTED:REDACTED' : 'REDACTED') + '@' + out.slice(m[0].length);
   return redactUrl(out, redactedQueryNames(redactQuery));
 }

@@ -19,8 +19,9 @@ function wire(): Wire {
   return (wireModule ??= require('./wire') as Wire);
 }
 import { openPrivateSync } from '../trace/privateFile';
-import type { OtlpConfig } from './config';
+import { shownEndpoint, type OtlpConfig } from './config';
 import type { OtlpSpan } from './mapping';
+import { ExportDeadlines } from './deadline';
 
 /** What a sink did, when closed. */
 export interface SinkResult {
@@ -43,6 +44,8 @@ export interface SpanSink {
 interface Exporter {
   export(spans: OtlpSpan[], done: (result: { code: number; error?: Error }) => void): void;
   shutdown(): Promise<void>;
+  /** Starts no retry any more (the sink closed): retryingGrpc. */
+  stop?(): void;
 }
 
 /** Options of OtlpSink. */
@@ -60,17 +63,18 @@ export interface OtlpSinkOptions {
   giveUpAfter?: number;
 }
 
-/** The OpenTelemetry exporter of a configuration's protocol. */
-function exporterOf(config: OtlpConfig): Exporter {
+/** The OpenTelemetry exporter of a configuration's protocol; its HTTP requests through `deadlines`' agents. */
+function exporterOf(config: OtlpConfig, deadlines: ExportDeadlines): Exporter {
   const common = { url: config.url, timeoutMillis: config.timeoutMillis, concurrencyLimit: 8 };
+  const http = { ...common, headers: config.headers, httpAgentOptions: deadlines.agentFor };
   const { Metadata, GrpcExporter, JsonExporter, ProtoExporter } = wire();
   let exporter: unknown;
   if (config.protocol === 'grpc') {
     const metadata = new Metadata();
     for (const [k, v] of Object.entries(config.headers)) metadata.set(k, v);
     return retryingGrpc(new GrpcExporter({ ...common, metadata }) as unknown as Exporter, config.timeoutMillis);
-  } else if (config.protocol === 'http/json') exporter = new JsonExporter({ ...common, headers: config.headers });
-  else exporter = new ProtoExporter({ ...common, headers: config.headers });
+  } else if (config.protocol === 'http/json') exporter = new JsonExporter(http);
+  else exporter = new ProtoExporter(http);
   // Our spans are the ReadableSpan shape these exporters serialize (src/otlp/mapping.ts OtlpSpan).
   return exporter as Exporter;
 }
@@ -88,7 +92,18 @@ const GRPC_RETRYABLE = new Set([1, 4, 8, 10, 11, 14, 15]);
  * HTTP transport's backoff (1 s, ×1.5, ±20%, at most 5 s), within the export's timeout.
  */
 function retryingGrpc(inner: Exporter, timeoutMillis: number): Exporter {
+  /** The retries waiting: stop() ends them at once, with the result that made them wait. */
+  const waiting = new Map<NodeJS.Timeout, () => void>();
+  let stopped = false;
   return {
+    stop() {
+      stopped = true;
+      for (const [timer, giveUp] of waiting) {
+        clearTimeout(timer);
+        giveUp();
+      }
+      waiting.clear();
+    },
     export(spans, done) {
       const deadline = Date.now() + timeoutMillis;
       let backoff = 1000;
@@ -96,12 +111,16 @@ function retryingGrpc(inner: Exporter, timeoutMillis: number): Exporter {
         inner.export(spans, (result) => {
           const code = (result.error as { code?: unknown } | undefined)?.code;
           const wait = Math.min(backoff * (0.8 + Math.random() * 0.4), 5000);
-          if (result.code === 0 || typeof code !== 'number' || !GRPC_RETRYABLE.has(code) || Date.now() + wait >= deadline) {
+          if (stopped || result.code === 0 || typeof code !== 'number' || !GRPC_RETRYABLE.has(code) || Date.now() + wait >= deadline) {
             done(result);
             return;
           }
           backoff *= 1.5;
-          setTimeout(attempt, wait);
+          const timer = setTimeout(() => {
+            waiting.delete(timer);
+            attempt();
+          }, wait);
+          waiting.set(timer, () => done(result));
         });
       attempt();
     },
@@ -113,12 +132,13 @@ function retryingGrpc(inner: Exporter, timeoutMillis: number): Exporter {
 function describe(err: Error | undefined, config: OtlpConfig): string {
   const e = err as (Error & { code?: number | string; data?: string }) | undefined;
   const why = !e ? 'it failed' : e.code !== undefined ? `${e.message || 'error'} (${e.code})` : e.message || String(e);
-  return `spans could not be sent to ${config.url} (${config.protocol}): ${why.split('\n')[0]}`;
+  return `spans could not be sent to ${shownEndpoint(config.url)} (${config.protocol}): ${why.split('\n')[0]}`;
 }
 
 /** Sends spans to an OTLP backend in batches; never throws at its caller for the backend's sake. */
 export class OtlpSink implements SpanSink {
   private readonly exporter: Exporter;
+  private readonly deadlines: ExportDeadlines;
   private readonly batchSize: number;
   private readonly maxQueue: number;
   private readonly concurrency: number;
@@ -137,7 +157,8 @@ export class OtlpSink implements SpanSink {
     private readonly config: OtlpConfig,
     options: OtlpSinkOptions = {},
   ) {
-    this.exporter = exporterOf(config);
+    this.deadlines = new ExportDeadlines(config.timeoutMillis);
+    this.exporter = exporterOf(config, this.deadlines);
     this.batchSize = options.batchSize ?? config.batchSize;
     this.maxQueue = Math.max(this.batchSize, options.maxQueue ?? config.maxQueue);
     this.concurrency = options.concurrency ?? 2;
@@ -233,12 +254,16 @@ export class OtlpSink implements SpanSink {
     })();
     const how = await Promise.race([drained, deadline]);
     clearTimeout(timer);
+    // Nothing of the export may hold the program's exit: open requests and kept sockets are closed.
+    const what = this.deadlines.abort(deadlineMs);
+    this.exporter.stop?.();
     if (how === 'late') {
       // What is still queued or in flight is not waited for: it counts as undelivered.
       this.gone = true;
       this.result.undelivered += this.queue.length + this.inFlightCount;
       this.queue = [];
-      this.result.firstError ??= `spans could not be sent to ${this.config.url}: the backend did not answer within ${deadlineMs} ms`;
+      const why = what ?? `the backend did not answer within ${deadlineMs} ms`;
+      this.result.firstError ??= `spans could not be sent to ${shownEndpoint(this.config.url)}: ${why}`;
       // Late answers must not count twice.
       this.finish = () => {};
     }

@@ -8,6 +8,8 @@
  *   - at most MAX_RULES rules, and at most MAX_SET_CHARS characters as JSON (what travels to the
  *     preloads; their reader drops a line over 4 MiB);
  *   - the memory its patterns hold together (Matcher.size), at most MAX_PATTERN_CELLS;
+ *   - the time compiling its patterns takes in each process that loads it (Matcher.work), at most
+ *     MAX_COMPILE_STEPS;
  *   - the steps one decision can cost, at most MAX_DECISION_STEPS: the enabled rules a request can
  *     read (the rules for any host, plus the rules of the one host that has the most: a rule
  *     whose condition requires `host == …` / `host in […]` is read only for those hosts), each
@@ -19,6 +21,7 @@
 import { requiredHosts } from './compile';
 import { parseCondition, type Expr } from './condition';
 import { RuleValidationError } from './errors';
+import type { Matcher } from './matcher';
 
 /** What the budget reads of a rule (a validated Rule). */
 export interface BudgetedRule {
@@ -35,6 +38,13 @@ export const MAX_SET_CHARS = 2 * 1024 * 1024;
 export const MAX_DECISION_STEPS = 5000;
 /** Most table cells the set's patterns hold together (Matcher.size; a cell is 4 bytes): 4 MB. */
 export const MAX_PATTERN_CELLS = 1_000_000;
+/**
+ * Most steps compiling the set's distinct patterns may cost together (Matcher.work: building their
+ * DFAs, or trying to): every traced process compiles the set as it starts. About 10,000 steps took
+ * a millisecond on the test machine (2 shared cores), so the worst accepted set adds ~0.2 s to a
+ * process's start; 800 patterns of ~18,000 steps each (`(a|b)*a[ab]{6}cK`) added 1.1 s.
+ */
+export const MAX_COMPILE_STEPS = 2_000_000;
 
 /** What a rule set costs, in the budget's terms. */
 export interface RuleSetCost {
@@ -43,6 +53,8 @@ export interface RuleSetCost {
   chars: number;
   /** Table cells of every pattern of the set (Matcher.size). */
   cells: number;
+  /** Steps compiling the set's distinct patterns costs (Matcher.work), in each process that loads it. */
+  compileSteps: number;
   /** Steps of the costliest decision. */
   decisionSteps: number;
   /** The host whose rules make that decision costliest (null: only rules for any host). */
@@ -55,7 +67,7 @@ export interface RuleSetCost {
 export class RuleBudgetError extends RuleValidationError {
   constructor(
     message: string,
-    readonly budget: 'rules' | 'size' | 'patterns' | 'decision',
+    readonly budget: 'rules' | 'size' | 'patterns' | 'compile' | 'decision',
     readonly figure: number,
     readonly limit: number,
   ) {
@@ -74,6 +86,17 @@ function cells(e: Expr): number {
       return cells(e.e);
     default:
       return cells(e.l) + cells(e.r);
+  }
+}
+
+/** The matchers of a condition's patterns into `out` (a pattern used twice is one matcher: matcher.ts remember). */
+function matchers(e: Expr, out: Set<Matcher>): void {
+  if (e.k === 'test') {
+    if (e.matcher) out.add(e.matcher);
+  } else if (e.k === 'not') matchers(e.e, out);
+  else if (e.k !== 'const') {
+    matchers(e.l, out);
+    matchers(e.r, out);
   }
 }
 
@@ -96,9 +119,11 @@ export function ruleSetCost(rules: readonly BudgetedRule[]): RuleSetCost {
   const anyIds: Array<[string, number]> = [];
   const perHost = new Map<string, { steps: number; ids: Array<[string, number]> }>();
   let patternCells = 0;
+  const compiled = new Set<Matcher>();
   for (const r of rules) {
     const e = parseCondition(r.condition);
     patternCells += cells(e);
+    matchers(e, compiled);
     if (!r.enabled) continue;
     const cost = 1 + steps(e);
     const hosts = requiredHosts(e);
@@ -127,6 +152,7 @@ export function ruleSetCost(rules: readonly BudgetedRule[]): RuleSetCost {
     rules: rules.length,
     chars: JSON.stringify(rules).length,
     cells: patternCells,
+    compileSteps: [...compiled].reduce((sum, m) => sum + (m.work ?? 0), 0),
     decisionSteps: anyHost + hostSteps,
     host,
     costliest: ids.slice(0, 3).map(([id]) => id),
@@ -158,6 +184,13 @@ export function checkRuleBudget(rules: readonly BudgetedRule[]): void {
       'patterns',
       cost.cells,
       MAX_PATTERN_CELLS,
+    );
+  if (cost.compileSteps > MAX_COMPILE_STEPS)
+    throw new RuleBudgetError(
+      `rules budget: compiling the set's patterns costs ${fmt(cost.compileSteps)} steps, over the budget of ${fmt(MAX_COMPILE_STEPS)} steps (about 0.2 s added to the start of each traced process); use fewer or simpler globs and regexes (one that needs a large automaton, such as (a|b)*a[ab]{6}c, costs ~18,000; a usual one 2,000 to 8,000)`,
+      'compile',
+      cost.compileSteps,
+      MAX_COMPILE_STEPS,
     );
   if (cost.decisionSteps > MAX_DECISION_STEPS) {
     const who = cost.host === null ? 'the rules for any host' : `the rules for any host and those for host ${JSON.stringify(cost.host)}`;

@@ -39,7 +39,7 @@ export type Expr =
   | { k: 'and' | 'or'; l: Expr; r: Expr }
   | { k: 'not'; e: Expr }
   | { k: 'const'; v: boolean }
-  | { k: 'test'; field: FieldDef; pred: Pred; pos: number; eq?: unknown[]; cost: number; size?: number };
+  | { k: 'test'; field: FieldDef; pred: Pred; pos: number; eq?: unknown[]; cost: number; size?: number; matcher?: Matcher };
 
 /**
  * What one test costs a decision at most, in budget steps (src/rules/budget.ts): a step is about
@@ -57,7 +57,7 @@ export const TEST_STEPS = {
 } as const;
 
 /** The cost of the pattern predicates (their Matcher.cost), for the budget. */
-const patternCost = new WeakMap<Pred, { cost: number; size: number }>();
+const patternCost = new WeakMap<Pred, Matcher>();
 
 const KEYWORDS = new Set(['and', 'or', 'not', 'in', 'true', 'false', 'contains', 'startswith', 'endswith']);
 const WORD_OPS: Record<string, string> = { contains: 'contains', startswith: 'startsWith', endswith: 'endsWith', in: 'in' };
@@ -212,6 +212,8 @@ class Parser {
     const steps = pattern?.cost;
     return {
       size: pattern?.size,
+      // The pattern's matcher (one per distinct pattern: matcher.ts remember), for its compile work.
+      matcher: pattern,
       k: 'test',
       field,
       pred,
@@ -357,7 +359,7 @@ function predicate(field: FieldDef, op: string, value: unknown, opPos: number, s
         return fail(`bad ${op === '~' ? 'glob' : 'regex'}: ${e.message}`, valTok.pos + 1 + e.index);
       }
       const pred: Pred = (v) => typeof v === 'string' && m.test(v);
-      patternCost.set(pred, { cost: m.cost, size: m.size });
+      patternCost.set(pred, m);
       return pred;
     }
   }

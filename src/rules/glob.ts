@@ -76,8 +76,11 @@ function makeGlob(pattern: string, icase: boolean): Matcher {
   } catch (e) {
     if (!(e instanceof PatternError) || hasSingle === hasDouble) throw e;
   }
-  const full: Matcher =
+  const chosen: Matcher =
     program !== undefined && (program.cost === 1 || (hasSingle && hasDouble)) ? program : wildcard(items, hasSingle, icase);
+  // The DFA's construction was paid for whichever is kept.
+  const full: Matcher =
+    chosen === program ? chosen : { test: (s) => chosen.test(s), cost: chosen.cost, size: chosen.size, work: program?.work };
   if (icase) return full;
   // The literal head and tail (before the first and after the last wildcard) reject most subjects at once.
   let head = '';
@@ -92,7 +95,12 @@ function makeGlob(pattern: string, icase: boolean): Matcher {
     tail = String.fromCharCode(n.c) + tail;
   }
   const need = head.length + tail.length;
-  return { test: (s) => s.length >= need && s.startsWith(head) && s.endsWith(tail) && full.test(s), cost: full.cost, size: full.size };
+  return {
+    test: (s) => s.length >= need && s.startsWith(head) && s.endsWith(tail) && full.test(s),
+    cost: full.cost,
+    size: full.size,
+    work: full.work,
+  };
 }
 
 const W_CHAR = 0;

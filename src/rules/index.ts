@@ -16,7 +16,16 @@ export type { Matcher } from './matcher';
 export { validateRule, validateRules, isTerminal, RULE_ACTIONS, DETAIL_KINDS, DETAIL_BIT } from './rule';
 export type { Rule, RuleAction, RuleInput, DetailKind } from './rule';
 export { RuleEngine, releaseBreak } from './engine';
-export { checkRuleBudget, ruleSetCost, RuleBudgetError, MAX_RULES, MAX_SET_CHARS, MAX_DECISION_STEPS, MAX_PATTERN_CELLS } from './budget';
+export {
+  checkRuleBudget,
+  ruleSetCost,
+  RuleBudgetError,
+  MAX_RULES,
+  MAX_SET_CHARS,
+  MAX_DECISION_STEPS,
+  MAX_PATTERN_CELLS,
+  MAX_COMPILE_STEPS,
+} from './budget';
 export type { RuleSetCost } from './budget';
 export type { EndDecision, RuleCounters, RuleEngineOptions, StartDecision } from './engine';
 export { parseRuleShortForm, ruleFromShortForm } from './shortForm';

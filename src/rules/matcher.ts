@@ -46,6 +46,11 @@ export interface Matcher {
   readonly cost: number;
   /** Memory it holds, in table cells (DFA cells, NFA states; 1 for a comparison), for the budget. */
   readonly size: number;
+  /**
+   * What compiling it cost, in steps (Program: the DFA's construction, tried or built; absent:
+   * nothing worth counting), for the budget: every traced process compiles the set as it starts.
+   */
+  readonly work?: number;
 }
 
 const CHAR = 0;
@@ -115,6 +120,7 @@ export class Program implements Matcher {
     this.mark = new Int32Array(n);
     this.stack = new Int32Array(n * 3 + 4);
     this.dfa = this.buildDfa();
+    this.work = this.work + this.tableWork;
     // The NFA visits up to every state per character, each ~4× a DFA's table read (bench/rules-budget.mjs).
     this.cost = this.dfa !== null ? 1 : n * 4;
     this.size = n + (this.dfa !== null ? this.dfa.next.length + 256 : 0);
@@ -122,6 +128,8 @@ export class Program implements Matcher {
 
   /** See Matcher.size. */
   readonly size: number;
+  /** The DFA construction's steps besides closures: character classes, transitions, state keys. */
+  private tableWork = 0;
 
   /** See Matcher.cost: 1 with a DFA, else 4 × the program's size. */
   readonly cost: number;
@@ -172,8 +180,11 @@ export class Program implements Matcher {
     return matched;
   }
 
-  /** Steps the DFA's construction took so far (closure states visited), bounded by MAX_DFA_WORK. */
-  private work = 0;
+  /**
+   * Steps the DFA's construction took (closure states visited, bounded by MAX_DFA_WORK while
+   * building); once built, also its other steps (tableWork): Matcher.work.
+   */
+  work = 0;
 
   /** Builds the DFA, or null when it would exceed MAX_DFA_STATES, MAX_DFA_CELLS or MAX_DFA_WORK. */
   private buildDfa(): Dfa | null {
@@ -198,6 +209,7 @@ export class Program implements Matcher {
       }
       classOf[u] = k;
     }
+    this.tableWork += 256 * consuming.length;
     const K = reps.length;
     const states: number[][] = [];
     const ids = new Map<string, number>();
@@ -223,7 +235,9 @@ export class Program implements Matcher {
         for (const pc of set) if (this.ops[pc] !== EOL && this.accepts(pc, c)) seeds.push(pc + 1);
         // Unanchored: a match may also start at the next position.
         if (!this.anchored) seeds.push(0);
-        if (this.closure(seeds, false, to)) {
+        const matched = this.closure(seeds, false, to);
+        this.tableWork += set.length + to.length;
+        if (matched) {
           next.push(MATCHED);
           continue;
         }
@@ -523,5 +537,5 @@ function makeRegex(pattern: string, flags: string): Matcher {
     }
   }
   if (prefix === '') return program;
-  return { test: (s) => s.startsWith(prefix) && program.test(s), cost: program.cost, size: program.size };
+  return { test: (s) => s.startsWith(prefix) && program.test(s), cost: program.cost, size: program.size, work: program.work };
 }

@@ -192,6 +192,38 @@ export class JsonScanError extends Error {
   }
 }
 
+/**
+ * How deep a member's value may nest (arrays and objects in one another). A trace's records nest a
+ * few levels; a file nested 200,000 levels deep is valid JSON that JSON.stringify and every
+ * recursive reader would end with "Maximum call stack size exceeded": it is refused when read.
+ */
+export const MAX_JSON_DEPTH = 256;
+
+/** A value nests deeper than MAX_JSON_DEPTH. */
+export class JsonTooDeepError extends JsonScanError {
+  constructor(offset: number) {
+    super(`a value is nested more than ${MAX_JSON_DEPTH} levels deep`, offset);
+  }
+}
+
+/**
+ * The offset of the first `[` or `{` of `text` nested deeper than `max` (the outermost value is
+ * level 1), or -1: a scan of the text without parsing it (strings skipped).
+ */
+export function tooDeepAt(text: string, max = MAX_JSON_DEPTH + 1): number {
+  let depth = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22) {
+      // To the closing quote: a backslash escapes the next character.
+      for (i++; i < text.length && text.charCodeAt(i) !== 0x22; i++) if (text.charCodeAt(i) === 0x5c) i++;
+    } else if (c === 0x5b || c === 0x7b) {
+      if (++depth > max) return i;
+    } else if (c === 0x5d || c === 0x7d) depth--;
+  }
+  return -1;
+}
+
 /** What JsonObjectScanner reports. */
 export interface JsonScanHandler {
   /** The first key of the object, before its value is read (throw to stop early). */
@@ -392,8 +424,9 @@ export class JsonObjectScanner {
         continue;
       }
       if (c === 0x22) this.inStr = true;
-      else if (c === 0x7b || c === 0x5b) this.depth++;
-      else if (c === 0x7d || c === 0x5d) {
+      else if (c === 0x7b || c === 0x5b) {
+        if (++this.depth > MAX_JSON_DEPTH) throw new JsonTooDeepError(this.offset + j);
+      } else if (c === 0x7d || c === 0x5d) {
         if (this.depth === 0) this.fail(`Unexpected token ${String.fromCharCode(c)}`, this.offset + j);
         this.depth--;
         if (this.depth === 0) {

@@ -8,7 +8,7 @@
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import type { Har } from './har';
-import { JsonObjectScanner, JsonScanError, writeJsonFile } from './jsonStream';
+import { JsonObjectScanner, JsonScanError, JsonTooDeepError, MAX_JSON_DEPTH, tooDeepAt, writeJsonFile } from './jsonStream';
 import {
   normalizeDebuggerPauses,
   normalizeDials,
@@ -40,6 +40,13 @@ export function emptyTrace(description: string, beginAt: Date = new Date()): Tra
 /** A trace file could not be read; `message` is one plain line meant for the user. */
 export class TraceFileError extends Error {
   override readonly name = 'TraceFileError';
+}
+
+/** The error of a file whose values nest deeper than MAX_JSON_DEPTH (src/trace/jsonStream.ts). */
+function tooDeep(name: string, offset: number): TraceFileError {
+  return new TraceFileError(
+    `${name} is not a nettrace trace: a value is nested more than ${MAX_JSON_DEPTH} levels deep (at byte ${offset})`,
+  );
 }
 
 function jsonErrorPosition(message: string): number | undefined {
@@ -77,6 +84,8 @@ export function parseTraceFile(text: string, name = 'the trace'): Trace {
   if (typeof data !== 'object' || data === null || Array.isArray(data)) {
     throw new TraceFileError(`${name} is not a nettrace trace (expected a JSON object)`);
   }
+  const deep = tooDeepAt(body);
+  if (deep >= 0) throw tooDeep(name, Buffer.byteLength(body.slice(0, deep)));
   return validateTrace(data as Record<string, unknown>, name);
 }
 
@@ -316,6 +325,7 @@ class TraceReader {
   }
 
   private translate(err: unknown): Error {
+    if (err instanceof JsonTooDeepError) return tooDeep(this.name, err.offset);
     if (err instanceof JsonScanError) {
       if (err.truncated) return new TraceFileError(`${this.name} is not complete JSON (truncated at byte ${err.offset}?)`);
       return new TraceFileError(`${this.name} is not valid JSON: ${err.message} (at byte ${err.offset})`);
@@ -405,6 +415,7 @@ export async function forEachRequest(
       try {
         scanner.push(buf.subarray(0, bytesRead));
       } catch (err) {
+        if (err instanceof JsonTooDeepError) throw tooDeep(path, err.offset);
         if (err instanceof JsonScanError) throw new TraceFileError(`${path} is not valid JSON: ${err.message} (at byte ${err.offset})`);
         throw err;
       }
