@@ -2,7 +2,7 @@
 
 import { hostname } from 'node:os';
 import type { Session } from '../collector/session';
-import { OtlpConfigError, resolveOtlpConfig } from '../otlp/config';
+import { OtlpConfigError, resolveOtlpConfig, shownEndpoint } from '../otlp/config';
 import { sendTrace } from '../otlp/exportTrace';
 
 /**
@@ -14,7 +14,7 @@ export async function sendSessionSpans(session: Session, url: string, log: (line
     const config = resolveOtlpConfig(process.env, url);
     // The session's URLs are already redacted with its own query names (the builder does it).
     const result = await sendTrace(session.snapshot(), config, { hostName: hostname() });
-    log(`${result.delivered} of ${result.spans} OpenTelemetry spans sent to ${config.url}`);
+    log(`${result.delivered} of ${result.spans} OpenTelemetry spans sent to ${shownEndpoint(config.url)}`);
     if (result.warning) session.countUndeliveredSpans(result.undelivered, result.warning);
   } catch (err) {
     if (!(err instanceof OtlpConfigError)) throw err;

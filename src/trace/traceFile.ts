@@ -17,6 +17,7 @@ import {
   normalizeTcpConns,
   normalizeUdpConns,
 } from './normalize';
+import { redactCommandLine, redactedArgNames } from './redact';
 import { RECORD_KINDS } from './wire';
 import { FORMAT_VERSION, type HttpRequest, type Trace, type TraceRule, type TraceRules, type TraceStats, type HelperStats } from './types';
 
@@ -124,7 +125,8 @@ function validateTrace(obj: Record<string, unknown>, name: string): Trace {
   obj.dnsQueries = normalizeDnsQueries(obj.dnsQueries);
   if (obj.incomingRequests !== undefined) obj.incomingRequests = normalizeIncoming(obj.incomingRequests);
   if (!Array.isArray(obj.processes)) obj.processes = [];
-  if (typeof obj.description !== 'string') obj.description = '';
+  // A description an older version wrote kept a command line's secret options in clear.
+  obj.description = typeof obj.description === 'string' ? redactCommandLine(obj.description, redactedArgNames()) : '';
   if (typeof obj.traceBeginAt !== 'string' || Number.isNaN(Date.parse(obj.traceBeginAt))) {
     throw new TraceFileError(`${name} is damaged: traceBeginAt is not a date`);
   }

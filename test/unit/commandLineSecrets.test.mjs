@@ -10,11 +10,12 @@
 // recording `vscode` stub, with real collectors, a real shell and real programs.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { bundleTs, root } from '../lib/bundleTs.mjs';
 
 const tmp = mkdtempSync(join(tmpdir(), 'nettrace-argsecrets-'));
@@ -29,7 +30,7 @@ const m = bundleTs(
     "export * from './src/extension/traceStore';",
     "export { redactCommandLine, redactedArgNames, redactArgv } from './src/trace/redact';",
     "export { toHar } from './src/trace/har';",
-    "export { emptyTrace } from './src/trace/traceFile';",
+    "export { emptyTrace, parseTraceFile } from './src/trace/traceFile';",
     "export { startCollector } from './src/collector/server';",
     "import * as vscodeStub from 'vscode'; export { vscodeStub };",
   ],
@@ -221,4 +222,23 @@ test('labels and descriptions an older version saved in clear are redacted when 
   assert.equal(traces.snapshot(file).description, 'node shop.js --db-password=<redacted> --token <redacted> (JavaScript Debug Terminal)');
   noSecret(m.toHar(traces.fullTrace(file)).log.comment, 'an opened file’s HAR comment');
   await traces.dispose();
+});
+
+test('nettrace show and export of a file an older version wrote: its description’s secret options redacted', () => {
+  const dir = join(tmp, 'old-cli');
+  mkdirSync(dir, { recursive: true });
+  const clear = `node shop.js ${ARGS.join(' ')} (JavaScript Debug Terminal)`;
+  const file = join(dir, 'old.json');
+  writeFileSync(file, JSON.stringify({ ...m.emptyTrace(clear, new Date('2026-01-01T00:00:00Z')), description: clear }));
+  const cli = fileURLToPath(new URL('../../dist/cli.cjs', import.meta.url));
+  for (const args of [
+    ['show', file],
+    ['show', '--json', file],
+  ]) {
+    const r = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8' });
+    noSecret(r.stdout + r.stderr, `nettrace ${args.slice(0, -1).join(' ')}`);
+  }
+  const parsed = m.parseTraceFile(JSON.stringify({ ...m.emptyTrace(clear), description: clear }), 'old.json');
+  noSecret(m.toHar(parsed).log.comment, 'the HAR of a read file');
+  assert.equal(parsed.description, 'node shop.js --db-password=<redacted> --token <redacted> (JavaScript Debug Terminal)');
 });
