@@ -29,6 +29,7 @@ http.createServer((req, res) => {
   let n = 0;
   let paused = 0;
   const read = () => { req.on('data', (c) => (n += c.length)); req.on('end', () => res.end(paused ? n + '/' + paused : String(n))); };
+  if (req.url === '/download') return res.end(Buffer.alloc(600000, 7));
   if (req.url === '/in-100ms') {
     return setTimeout(() => res.end(JSON.stringify({ sentAt: performance.timeOrigin + performance.now() })), 100);
   }
@@ -167,6 +168,31 @@ describe('kernel events per request (privileged helper)', { timeout: 120_000 }, 
       JSON.stringify(drops),
     );
     assert.match(kernelStory(requestKernelEvents(req, conn)), new RegExp(`${counted} packets? dropped by the kernel \\(NETFILTER_DROP`));
+  });
+
+  test("the response's packets a firewall dropped on their way in (the client's input chain): each drop recorded `in` (issue 49 item 9)", async (t) => {
+    const why = skipReason();
+    if (why) return skipLoudly(t, why);
+    const topo = await topology(t, 66);
+    sh('ip', ['-n', topo.s, 'link', 'set', 'dev', topo.serverDev, 'gso_max_size', '1500']);
+    // One data segment in 20 from the server to the client is dropped as it arrives (ACKs pass).
+    nft(
+      topo.c,
+      `table inet ntdropin {\n chain in {\n type filter hook input priority 0; tcp sport 8080 ip length > 200 numgen random mod 20 == 0 counter drop;\n }\n}\n`,
+    );
+    const get = `require('http').get('http://${topo.net}.2:8080/download', (res) => { let n = 0; res.on('data', (c) => (n += c.length)); res.on('end', () => console.log(JSON.stringify({ n }))); });`;
+    const { trace, stdout } = await traced(t, topo.c, get);
+    assert.equal(JSON.parse(stdout.trim().split('\n').pop()).n, 600000);
+    const counted = Number(/packets (\d+)/.exec(sh('ip', ['netns', 'exec', topo.c, 'nft', 'list', 'table', 'inet', 'ntdropin']))?.[1]);
+    assert.ok(counted > 0, 'the rule dropped some');
+    const [req] = trace.httpRequests;
+    const conn = trace.tcpConns.find((c) => c.traceID === req.tcpConn);
+    const drops = (conn.kernelEvents ?? []).filter((e) => e.kind === 'drop' && e.reason === 'NETFILTER_DROP');
+    assert.equal(drops.length + (conn.tcpMetrics?.kernelEventsDropped ?? 0), counted, JSON.stringify(conn.kernelEvents));
+    assert.ok(
+      drops.every((d) => d.direction === 'in'),
+      JSON.stringify(drops),
+    );
   });
 
   test('a server that stops reading: the zero-window period is recorded and said', async (t) => {
