@@ -329,16 +329,20 @@ export function incomingLoopBlockedOf(inc: IncomingRequest, blocks: readonly Loo
   const to = inc.reqEndAt ?? inc.respDoneAt;
   if (!blocks || blocks.length === 0 || from === undefined || to === undefined || to < from || inc.incomplete) return undefined;
   let total = 0;
+  let machine = 0;
   const hits: LoopBlock[] = [];
   for (let i = firstReaching(blocks, from); i < blocks.length && blocks[i].beginAt < to; i++) {
-    const ms = overlap(blocks[i].beginAt, blocks[i].endAt, from, to);
+    const b = blocks[i];
+    const ms = overlap(b.beginAt, b.endAt, from, to);
     if (ms <= 0) continue;
     total += ms;
-    hits.push(blocks[i]);
+    if (b.ownMs !== undefined) machine += Math.min(ms, b.endAt - b.beginAt - b.ownMs);
+    hits.push(b);
   }
   if (hits.length === 0) return undefined;
   const stretches = longestInOrder(hits, MAX_REQUEST_STRETCHES, stretchMs);
   const out: IncomingLoopBlocked = { total: roundMs(total), stretches: stretches.map(copyBlock) };
+  if (roundMs(machine) > 0) out.machine = roundMs(machine);
   if (hits.length > stretches.length) out.moreStretches = hits.length - stretches.length;
   return out;
 }

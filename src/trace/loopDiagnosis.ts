@@ -57,7 +57,7 @@ export function diagnoseLoopBlocked(req: HttpRequest, t: Timings): string | unde
   let s = `of ${formatMs(Math.max(drawnMs(t, main), share(main)))} ms ${words.doing}, the event loop was blocked for ${formatMs(share(main))} ms — ${words.waited}`;
   const others = PHASES.filter((p) => p !== main && share(p) >= 1).map((p) => `${formatMs(share(p))} ms ${LOOP_WORDS[p].part}`);
   if (others.length) s += ` (and for ${others.join(', ')})`;
-  if (machine >= 1) s += ` (for up to ${formatMs(machine)} ms of it the thread waited for a CPU: the machine was busy)`;
+  s += machinePart(machine);
   // A phase that took longer of its own than the loop's whole share is said too: the loop is not
   // the whole story (a slow server after a blocked send).
   let own: Phase | undefined;
@@ -70,6 +70,16 @@ export function diagnoseLoopBlocked(req: HttpRequest, t: Timings): string | unde
     if (count > 1) s += ` (the largest part of ${count} stretches)`;
   }
   return s;
+}
+
+/**
+ * " (for up to 240 ms of it the thread waited for a CPU: the machine was busy)" for a loop share's
+ * `machine` part of 1 ms or more; empty otherwise.
+ */
+export function machinePart(machineMs: number | undefined): string {
+  return typeof machineMs === 'number' && machineMs >= 1
+    ? ` (for up to ${formatMs(machineMs)} ms of it the thread waited for a CPU: the machine was busy)`
+    : '';
 }
 
 /** How long phase `p` took (as drawn: connect without its TLS part) apart from the loop's share of it. */

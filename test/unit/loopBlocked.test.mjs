@@ -11,6 +11,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { bundleTs } from '../lib/bundleTs.mjs';
 
 const core = createRequire(import.meta.url)('../../dist/core.cjs');
 const { TraceBuilder, enrichTrace, loopBlockedOf, validLoopBlocks, diagnose, renderTrace, phaseLine, MAX_LOOP_BLOCKS } = core;
@@ -372,4 +373,24 @@ test('a blocked send before a slow server: the loop’s share is named, and the 
     out.diagnosis,
     "of 900 ms sending the request, the event loop was blocked for 900 ms — the request had to wait for the program, and the server's first-byte wait took 2000 ms more; blocked 0–900 ms into the trace",
   );
+});
+
+test('a served request whose stretch the thread mostly spent waiting for a CPU: its machine part, and no "event loop blocked" unless 50 ms were surely its own', () => {
+  const { diagnoseIncoming } = core;
+  const { incomingLoopBlockedOf } = bundleTs(["export { incomingLoopBlockedOf } from './src/trace/loopBlocked';"]);
+  const inc = { traceID: 'in-1', pid: 7, threadId: 0, reqMethod: 'GET', reqURL: '/x', reqRecvAt: 0, respDoneAt: 320, reqEndAt: 320 };
+  const served = (ownMs) => ({
+    ...inc,
+    respStatusCode: 200,
+    loopBlocked: incomingLoopBlockedOf(inc, [{ beginAt: 10, endAt: 310, ...(ownMs === undefined ? {} : { ownMs }) }]),
+  });
+  const busy = served(30);
+  assert.deepEqual([busy.loopBlocked.total, busy.loopBlocked.machine], [300, 270]);
+  assert.doesNotMatch(diagnoseIncoming(busy, []), /event loop/);
+  const own = served(120);
+  assert.match(
+    diagnoseIncoming(own, []),
+    /its event loop blocked for 300 ms of it \(for up to 180 ms of it the thread waited for a CPU: the machine was busy\); blocked 10–310 ms/,
+  );
+  assert.equal(served(undefined).loopBlocked.machine, undefined);
 });
