@@ -167,10 +167,14 @@ for (const { label, bin } of nodeBinaries()) {
       sync.loopBlocked.stretches.some((x) => x.beginAt <= begin + 12 && x.endAt >= begin + (m.endAt - m.beginAt) - 1),
       facts,
     );
-    assert.match(
-      diagnoseIncoming(sync, []),
-      /in the program itself \(it made no call\), its event loop blocked for \d+ ms of it; blocked \d+–\d+ ms into the trace/,
-    );
+    // On a loaded machine the part the thread waited for a CPU is said (issue 49 item 14), and a
+    // block of which less than 50 ms was surely the thread's own is not named.
+    if (sync.loopBlocked.total - (sync.loopBlocked.machine ?? 0) >= 50) {
+      assert.match(
+        diagnoseIncoming(sync, []),
+        /in the program itself \(it made no call\), its event loop blocked for \d+ ms of it( \(for up to \d+ ms of it the thread waited for a CPU: the machine was busy\))?; blocked \d+–\d+ ms into the trace/,
+      );
+    } else assert.doesNotMatch(diagnoseIncoming(sync, []), /event loop/, facts);
     const timer = served('/async');
     assert.ok(!(timer.loopBlocked?.total >= 10), JSON.stringify(timer));
     assert.match(diagnoseIncoming(timer, []), /^\d+ of \d+ ms in the program itself \(it made no call\)$/);
