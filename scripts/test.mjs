@@ -44,7 +44,11 @@ const suites = [...(integrationOnly ? [] : files('test/unit')), ...files('test/i
 if (process.getuid && process.getuid() !== 0 && files('test/privileged').length > 0) {
   console.error('test: NOT ROOT — the privileged tests will report themselves skipped');
 }
-const r = spawnSync(process.execPath, ['--test', '--test-concurrency=2', ...suites], { cwd: root, stdio: 'inherit' });
+// No installed helper is looked for (NETTRACE_HELPER_PREFIX=none, src/helper/install.ts): a
+// machine where `nettrace helper setup` ran tests as a fresh one; a test that means an installed
+// copy sets its own prefix.
+const env = { ...process.env, NETTRACE_HELPER_PREFIX: 'none' };
+const r = spawnSync(process.execPath, ['--test', '--test-concurrency=2', ...suites], { cwd: root, stdio: 'inherit', env });
 if (checksFailed) {
   console.error('test: FAILED: the static checks failed (see "check:" above; run `npm run check`)');
   process.exit(1);

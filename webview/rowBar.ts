@@ -7,7 +7,7 @@
  * the socket (kernelParts). Element pools made once per row view.
  */
 
-import { kernelParts, requestKernelEvents, type KernelPart } from '../src/trace/kernel';
+import { isBenignDrop, kernelParts, requestKernelEvents, type KernelPart } from '../src/trace/kernel';
 import type { HttpRequest, KernelEvent, TcpConn } from '../src/trace/types';
 import { h } from './dom';
 import { loopBlockedSegments, MAX_LOOP_SEGMENTS, type Phase, type Scale, type Segment } from './waterfall';
@@ -46,7 +46,8 @@ export function kernelBands(req: HttpRequest): KernelPart[] {
 /** A tick's kind (its CSS class `km-<kind>`) for a kernel event; undefined for one not drawn. */
 function markKind(e: KernelEvent): string | undefined {
   if (e.kind === 'retransmit') return e.rto ? 'rto' : 'retransmit';
-  if (e.kind === 'drop') return 'drop';
+  // TCP's discards by design (duplicates, window probes) are not loss: no tick.
+  if (e.kind === 'drop') return isBenignDrop(e.reason) ? undefined : 'drop';
   if (e.kind === 'zeroWindow') return 'zero-window';
   if (e.kind === 'socketError') return e.icmp ? 'icmp' : undefined;
   return undefined;

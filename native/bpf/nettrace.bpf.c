@@ -769,7 +769,12 @@ int BPF_PROG(on_kfree_skb, struct sk_buff *skb, void *location, enum skb_drop_re
 	if (!e)
 		return 0;
 	e->kev_err = reason;
-	e->kev_local = !rx_sk; /* dropped on its way out (the program's) rather than in */
+	/* Which way the packet went. rx_sk is given only where TCP's own receive path drops; a packet
+	 * a firewall dropped on its way in (netfilter's input hook) has none, but early demux already
+	 * set its skb->sk to the socket. A received packet has the interface it arrived on (skb_iif, set
+	 * as a device receives it, loopback included); one the program sent has none until another
+	 * socket's side receives it. */
+	e->kev_local = !rx_sk && !BPF_CORE_READ(skb, skb_iif);
 	submit_kev(e);
 	return 0;
 }

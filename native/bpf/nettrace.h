@@ -90,7 +90,7 @@ struct nt_event {
 			__u8 kev_kind;
 			__u8 kev_rto;   /* NT_KEV_RETRANS: total_rto went up with it (a retransmission timeout) */
 			__u8 kev_local; /* NT_KEV_ZERO_WINDOW: our window (the program not reading), else the peer's;
-					 * NT_KEV_DROP: dropped on its way out */
+					 * NT_KEV_DROP: dropped on its way out (else on its way in) */
 			__u8 kev_pad;
 			__u32 kev_err;  /* NT_KEV_DROP: the drop reason */
 			__u32 kev_total; /* NT_KEV_RETRANS: tcp_sock.total_retrans after it */

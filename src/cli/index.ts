@@ -20,7 +20,7 @@ export {
 export { requestSpans, traceparentOf, urlFull, stableId, hrTime, RedirectMemory } from '../otlp/mapping';
 export { resourceFor, parseResourceAttributes } from '../otlp/resource';
 export { incomingSpan, incomingContextsOf, IncomingContexts } from '../otlp/serverSpans';
-export { kernelStory, requestKernelEvents, retransmittedSegments, icmpText } from '../trace/kernel';
+export { icmpText, isBenignDrop, kernelFacts, kernelStory, requestKernelEvents, retransmittedSegments } from '../trace/kernel';
 export { resolveOtlpConfig, OtlpConfigError } from '../otlp/config';
 export { diagnoseIncoming, incomingBreakdown, callLabel } from '../trace/incomingDiagnosis';
 export { renderIncoming } from './renderIncoming';

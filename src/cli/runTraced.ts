@@ -180,6 +180,8 @@ export async function runTraced(options: RunOptions): Promise<RunResult> {
         pcapMaxBytes: options.pcapMaxBytes,
         pcapBufferMiB: options.pcapBufferMiB,
         root: options.helperRoot,
+        // A folder the user named is the helper meant: none there is not set up, whatever is installed.
+        orInstalled: options.helperRoot === undefined,
       });
       const missing = !helper.running
         ? helper.notRunning

@@ -39,6 +39,11 @@ export interface SessionHelperOptions {
   pcapBufferMiB?: number;
   /** Checkout or install holding dist/helper.cjs and native/build (default: this bundle's ../). */
   root?: string;
+  /**
+   * Whether the setup's installed copy (installedHelperRoot) is used when `root` has no native
+   * helper (default true; false when the user named `root`: `nettrace run --helper-root DIR`).
+   */
+  orInstalled?: boolean;
   /** Node binary that runs dist/helper.cjs (default: this process's, if it is Node, else `node` on PATH). */
   nodePath?: string;
   /** Whether an authority that asks for a password (pkexec) may be used (default true). */
@@ -99,7 +104,7 @@ export class SessionHelper {
     const h = new SessionHelper(session, !!options.pcap, options.extraTree);
     if (process.platform !== 'linux') return h.fail(`the Net Trace helper runs on Linux only (this is ${process.platform})`);
     // The given root (or this bundle's checkout), else where the setup installs the helper.
-    const where = resolveHelperRoot(options.root);
+    const where = resolveHelperRoot(options.root, options.orInstalled !== false);
     if (!where.found) return h.fail(HELPER_NOT_BUILT, options.warnIfNotBuilt !== false);
     const helperOptions: HelperOptions = {
       pid: options.pid,

@@ -48,13 +48,13 @@ export { SETUP_CLI, SETUP_COMMAND_TITLE, SETUP_HINT } from './setupHint';
 
 /**
  * The folder holding the helper a session should use: `root` (or, undefined, this bundle's own
- * checkout) when its native helper is there, else the setup's install folder when it is set up
- * there; undefined when neither is.
+ * checkout) when its native helper is there, else, unless `installed` is false, the setup's
+ * install folder when the helper is set up there (installedHelperRoot); not found when neither is.
  */
-export function resolveHelperRoot(root: string | undefined): { found: boolean; root?: string } {
+export function resolveHelperRoot(root: string | undefined, installed = true): { found: boolean; root?: string } {
   if (nativeHelperBuilt(root)) return { found: true, root };
-  const prefix = installPrefix();
-  if (nativeHelperBuilt(prefix) && existsSync(join(prefix, 'dist', 'helper.cjs'))) return { found: true, root: prefix };
+  const prefix = installed ? installedHelperRoot() : undefined;
+  if (prefix && nativeHelperBuilt(prefix) && existsSync(join(prefix, 'dist', 'helper.cjs'))) return { found: true, root: prefix };
   return { found: false, root };
 }
 
@@ -62,6 +62,15 @@ export function resolveHelperRoot(root: string | undefined): { found: boolean; r
 export function installPrefix(): string {
   const env = process.env.NETTRACE_HELPER_PREFIX;
   return env && env.startsWith('/') ? env : DEFAULT_PREFIX;
+}
+
+/**
+ * Where a session looks for an installed helper when its own root has none: installPrefix(), or
+ * nowhere when NETTRACE_HELPER_PREFIX is `none` (the test suites set it, so that what is installed
+ * on the machine never changes what a test runs; a test that means an installed helper names it).
+ */
+export function installedHelperRoot(): string | undefined {
+  return process.env.NETTRACE_HELPER_PREFIX === 'none' ? undefined : installPrefix();
 }
 
 /** The file capabilities of the native helper (native/Makefile install-caps; docs/security.md). */

@@ -10,8 +10,14 @@
  * `Error.prepareStackTrace` (source-map-support and the like keep working).
  */
 
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import type { InitiatorMode } from '../protocol/preload';
 import type { Initiator, StackFrame } from '../trace/types';
+
+/** Bound when the bundle loads: a program that patches fs (mock-fs, graceful-fs) neither sees nor changes this. */
+const realpathSync = fs.realpathSync;
 
 /** A captured, not yet formatted stack. */
 export interface StackHolder {
@@ -57,19 +63,86 @@ export interface CallSiteLike {
 /** A stand-in for a stack that was deliberately not captured (see StackBudget). */
 export const NO_STACK: StackHolder = Object.freeze({});
 
+const NODE_MODULES = /[\\/]node_modules[\\/]/;
+
+/**
+ * The folder of the package that holds a program's entry script (its real path), with a trailing
+ * separator, when that script lives inside `node_modules` (npm, pnpm, a globally installed CLI, an
+ * `npx` tool): `/x/node_modules/some-cli/`, `/x/node_modules/@scope/cli/`, pnpm's
+ * `/x/node_modules/.pnpm/cli@1.0.0/node_modules/cli/`. Undefined for a script outside node_modules.
+ */
+export function entryPackageRoot(entryRealPath: string): string | undefined {
+  // The last node_modules on the path: the package the script is in, not one it is nested under.
+  const re = /[\\/]node_modules[\\/]/g;
+  let at = -1;
+  for (let m = re.exec(entryRealPath); m; m = re.exec(entryRealPath)) {
+    at = m.index + m[0].length;
+    re.lastIndex = m.index + 1;
+  }
+  if (at < 0) return undefined;
+  const sep = entryRealPath.charAt(at - 1);
+  const parts = entryRealPath.slice(at).split(/[\\/]/);
+  const n = parts[0].startsWith('@') ? 2 : 1;
+  if (parts.length <= n || !parts[0] || parts[0].startsWith('.') || !parts[n - 1]) return undefined;
+  return entryRealPath.slice(0, at) + parts.slice(0, n).join(sep) + sep;
+}
+
+/** The program's own package folder, as a path and as a file URL (ESM frames); empty when none. */
+let programRoots: string[] | undefined;
+
+/** The roots of a package folder as frames name its files: its path and its file URL. */
+function rootsOf(root: string | undefined): string[] {
+  return root ? [root, pathToFileURL(root).href + (root.endsWith('/') || root.endsWith('\\') ? '' : '/')] : [];
+}
+
+/**
+ * The program's package roots (entryPackageRoot of `process.argv[1]`'s real path, as Node runs
+ * the main script: a global bin's link resolved), worked out once, when the first stack is
+ * formatted: frames there are the program's although their path has `node_modules` in it. None
+ * for `node -e` / `-p`, whose argv[1] is an argument, not a script.
+ */
+function ownPackageRoots(): string[] {
+  if (programRoots) return programRoots;
+  programRoots = [];
+  try {
+    const entry = process.argv[1];
+    const evaluated = process.execArgv.some((a) => /^(-e|-p|--eval|--print)(=|$)/.test(a));
+    if (typeof entry !== 'string' || !entry || evaluated) return programRoots;
+    let real: string;
+    try {
+      real = realpathSync(entry);
+    } catch {
+      // Node found the script by adding an extension (`bin/x` → `bin/x.js`): its folder will do.
+      real = path.join(realpathSync(path.dirname(entry)), path.basename(entry));
+    }
+    programRoots = rootsOf(entryPackageRoot(real));
+  } catch {
+    /* an entry that cannot be resolved: no package of the program's */
+  }
+  return programRoots;
+}
+
+/** Sets the program's package roots (tests): `undefined` works them out again from process.argv[1]. */
+export function setProgramEntry(entryRealPath: string | undefined): void {
+  programRoots = entryRealPath === undefined ? undefined : rootsOf(entryPackageRoot(entryRealPath));
+}
+
+/**
+ * Whether a frame's file is a library's: inside `node_modules`, unless it is the package the
+ * program's entry script is in (and not a package nested in that one).
+ */
+export function isLibraryFile(file: string): boolean {
+  if (!NODE_MODULES.test(file)) return false;
+  for (const root of ownPackageRoots()) if (file.startsWith(root) && !NODE_MODULES.test(file.slice(root.length - 1))) return false;
+  return true;
+}
+
 /**
  * Whether a frame's file is the program's own code: not Node's (`node:`), not a library's
- * (`node_modules`), not the preload's (`ownFile`), and a real path or URL (not `<anonymous>`).
+ * (isLibraryFile), not the preload's (`ownFile`), and a real path or URL (not `<anonymous>`).
  */
 export function isProgramFile(file: string | null | undefined, ownFile: string): boolean {
-  return (
-    !!file &&
-    file !== ownFile &&
-    !file.startsWith('node:') &&
-    (file.includes('/') || file.includes('\\')) &&
-    !file.includes('/node_modules/') &&
-    !file.includes('\\node_modules\\')
-  );
+  return !!file && file !== ownFile && !file.startsWith('node:') && (file.includes('/') || file.includes('\\')) && !isLibraryFile(file);
 }
 
 /** Whether any of a captured stack's frames is the program's own (see isProgramFile). */
@@ -161,7 +234,7 @@ export function formatSites(sites: CallSiteLike[], depth: number, ownFile: strin
     };
     const fn = functionName(site);
     if (fn) frame.function = fn;
-    if (/[\\/]node_modules[\\/]/.test(file)) {
+    if (isLibraryFile(file)) {
       frame.library = true;
       if (library.length < depth) library.push(maps ? maps.map(frame) : frame);
     } else {

@@ -24,8 +24,9 @@
  * (`execSync`, `Atomics.wait`, a slow `readFileSync`), which CPU time misses. Either alone falls
  * short: the run-queue wait since the last tick also holds the waits for a core after each wake-up
  * from the I/O poll, which libuv counts as idle, so on a crowded CPU it can eat a long busy loop
- * whole. A stretch that is sent keeps its whole length on the clock: that is how long the request
- * waited for the program.
+ * whole. A stretch that is sent keeps its whole length on the clock, and its own share (`ownMs`)
+ * when that is less: the rest the thread waited for a CPU, which the trace does not count as the
+ * program's (src/trace/loopBlocked.ts).
  *
  * Why not `perf_hooks.monitorEventLoopDelay()`: its histogram says how much the loop lagged, never
  * when, so it cannot be laid against a request's phases.
@@ -213,7 +214,7 @@ export class LoopMonitor {
         // The thread's own share (see the file comment): its CPU time since the last tick, or the
         // stretch less the time it waited for a core meanwhile (the whole stretch where unknown).
         const own = Math.max(ran - this.lastRan || 0, at - begin - (waited - this.lastWaited || 0));
-        if (own >= MIN_BLOCK_MS) this.record(begin, at);
+        if (own >= MIN_BLOCK_MS) this.record(begin, at, Number.isNaN(ran) ? undefined : Math.min(own, at - begin));
       }
       this.lastAt = at;
       this.lastActive = active;
@@ -229,14 +230,17 @@ export class LoopMonitor {
     }
   };
 
-  private record(begin: number, end: number): void {
+  private record(begin: number, end: number, ownMs: number | undefined): void {
     if (this.sent >= MAX_LOOP_BLOCKS) {
       this.dropped++;
       this.droppedChanged();
       return;
     }
     this.sent++;
-    this.send({ type: 'loopBlock', beginAt: orig.timeOrigin + begin, endAt: orig.timeOrigin + end });
+    const msg: LoopBlockMessage = { type: 'loopBlock', beginAt: orig.timeOrigin + begin, endAt: orig.timeOrigin + end };
+    // Whole: the stretch was the thread's; said only when part of it was the machine's.
+    if (ownMs !== undefined && ownMs < end - begin) msg.ownMs = Math.round(ownMs * 1000) / 1000;
+    this.send(msg);
   }
 
   /** Turns the monitor off for good (also when the preload is detached). */

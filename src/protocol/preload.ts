@@ -202,6 +202,12 @@ export interface LoopBlockMessage {
   beginAt: number;
   /** Epoch ms when it got back to them. */
   endAt: number;
+  /**
+   * Of the stretch, the ms that were the thread's own: it ran on a CPU, or slept in a synchronous
+   * call; the rest it was runnable but waited for a CPU (the machine was busy, not the program).
+   * Absent where the thread's scheduler clock cannot be read (not Linux).
+   */
+  ownMs?: number;
 }
 
 /**

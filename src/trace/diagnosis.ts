@@ -567,8 +567,8 @@ export function diagnose(ctx: DiagnosisContext, timings?: Timings, options: Diag
 
 /**
  * A failed or slow request's sentence with what the kernel saw on its connection during it
- * (privileged helper): retransmits, zero windows ("…; the kernel: 3 segments retransmitted"). A
- * connect's ICMP message is already in its sentence.
+ * (privileged helper): retransmits, zero windows, drops that matter ("…; the kernel: 3 segments
+ * retransmitted"). A connect's ICMP message is already in its sentence.
  */
 function withKernel(sentence: string, ctx: DiagnosisContext): string {
   const conn = ctx.tcpConn;
@@ -576,7 +576,8 @@ function withKernel(sentence: string, ctx: DiagnosisContext): string {
   const parts = [
     kernelConnectStory(ctx.request, conn, LOOP_BLOCKED_MIN_MS),
     kernelWaitStory(ctx.request, LOOP_BLOCKED_MIN_MS),
-    kernelStory(events, { all: conn?.kernelEvents, synRetransmits: conn?.tcpMetrics?.synRetransmits }),
+    // TCP's discards by design (duplicates, window probes) are not loss: the Connection tab lists them.
+    kernelStory(events, { all: conn?.kernelEvents, synRetransmits: conn?.tcpMetrics?.synRetransmits, omitBenign: true }),
   ].filter(Boolean);
   return parts.length ? `${sentence}; the kernel: ${parts.join('; ')}` : sentence;
 }

@@ -34,7 +34,7 @@ export interface HarEntry {
     httpVersion: string;
     headers: HarNameValue[];
     cookies: never[];
-    content: { size: number; mimeType: string };
+    content: { size: number; mimeType: string; comment?: string };
     redirectURL: string;
     headersSize: number;
     bodySize: number;
@@ -103,6 +103,33 @@ function harTimings(t: Timings): Timings {
   return { ...t, send: Math.max(0, t.send), wait: Math.max(0, t.wait), receive: Math.max(0, t.receive) };
 }
 
+/**
+ * The response's `content`. HAR 1.2: `size` is the decoded length, `bodySize` what was received,
+ * `compression` the bytes saved. The trace has the received bytes (`respContentLen`, still encoded
+ * when the response was content-encoded) and not the decoded length: a program using `http`
+ * decodes the body itself, after the trace saw it. So `size` is the received length only when the
+ * response was not encoded; for an encoded one it is -1 (not available, as HAR marks the other
+ * sizes it does not know), `compression` (bytes saved) is left out, and `comment` says why.
+ */
+function harContent(req: Pick<HttpRequest, 'respContentLen' | 'respHeaders'>, mimeType: string): HarEntry['response']['content'] {
+  const received = req.respContentLen;
+  const encoding = contentEncoding(req.respHeaders);
+  if (!encoding) return { size: received ?? 0, mimeType };
+  const got = received !== undefined ? `; ${received} bytes were received (bodySize)` : '';
+  return { size: -1, mimeType, comment: `Content-Encoding: ${encoding}: the decoded length was not recorded${got}` };
+}
+
+/** The response's content codings other than `identity` ("gzip", "gzip, br"), or undefined. */
+function contentEncoding(h: HttpRequest['respHeaders']): string | undefined {
+  const value = header(h, 'content-encoding');
+  if (!value) return undefined;
+  const codings = value
+    .split(',')
+    .map((c) => c.trim())
+    .filter((c) => c && c.toLowerCase() !== 'identity');
+  return codings.length ? codings.join(', ') : undefined;
+}
+
 /** One request as a HAR entry (`begin`: the trace's start, ms since the epoch), with its start. */
 function harEntry(req: HttpRequest, index: RecordIndex, begin: number): { start: number | undefined; entry: HarEntry } {
   const ctx = contextOf(req, index);
@@ -129,7 +156,7 @@ function harEntry(req: HttpRequest, index: RecordIndex, begin: number): { start:
       httpVersion: req.respStatusCode ? version : '',
       headers: headers(req.respHeaders),
       cookies: [],
-      content: { size: req.respContentLen ?? 0, mimeType: mime },
+      content: harContent(req, mime),
       redirectURL: header(req.respHeaders, 'location') ?? '',
       headersSize: -1,
       bodySize: req.respContentLen ?? -1,

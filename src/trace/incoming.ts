@@ -40,6 +40,8 @@ export interface IncomingError {
  */
 export interface IncomingLoopBlocked {
   total: number;
+  /** Of `total`, the ms the thread may have waited for a CPU (a busy machine), as LoopBlocked.machine. */
+  machine?: number;
   stretches: Array<{ beginAt: number; endAt: number }>;
   moreStretches?: number;
 }

@@ -7,7 +7,7 @@
 
 import type { IncomingRequest } from './incoming';
 import type { HttpRequest, Timings } from './types';
-import { LOOP_BLOCKED_MIN_MS } from './loopDiagnosis';
+import { LOOP_BLOCKED_MIN_MS, machinePart } from './loopDiagnosis';
 import { incompleteWhy } from './sentence';
 import { totalTime } from './timings';
 
@@ -165,7 +165,9 @@ function pausedPart(inc: IncomingRequest): string {
  */
 function loopPart(inc: IncomingRequest): string {
   const lb = inc.loopBlocked;
-  if (!lb || !(lb.total >= LOOP_BLOCKED_MIN_MS) || !Array.isArray(lb.stretches)) return '';
+  // A busy machine is not a blocked program: LOOP_BLOCKED_MIN_MS must surely be the thread's own.
+  const machine = typeof lb?.machine === 'number' && lb.machine > 0 ? lb.machine : 0;
+  if (!lb || !(lb.total - machine >= LOOP_BLOCKED_MIN_MS) || !Array.isArray(lb.stretches)) return '';
   const from = inc.reqRecvAt ?? -Infinity;
   const to = inc.reqEndAt ?? inc.respDoneAt ?? Infinity;
   let main: { beginAt: number; endAt: number } | undefined;
@@ -178,5 +180,5 @@ function loopPart(inc: IncomingRequest): string {
   const where = main
     ? `; blocked ${ms(main.beginAt)}–${ms(main.endAt)} ms into the trace${count > 1 ? ` (the largest part of ${count} stretches)` : ''}`
     : '';
-  return `, its event loop blocked for ${ms(lb.total)} ms of it${where}`;
+  return `, its event loop blocked for ${ms(lb.total)} ms of it${machinePart(machine)}${where}`;
 }

@@ -202,6 +202,79 @@ export function icmpText(m: IcmpMessage): string {
   return `${v} ${name ?? 'message'} (type ${m.type}, code ${m.code}) from ${m.from}`;
 }
 
+/**
+ * Drop reasons of packets TCP discards by design: duplicates of data or acknowledgements it already
+ * had (a retransmission that crossed the original's ACK, a spurious retransmit), and the zero-window
+ * probes a sender makes with an old sequence number while the receiver's window is shut. Not loss:
+ * the sentence leaves them out; the connection's list names them for what they are.
+ */
+const BENIGN_DROPS: ReadonlySet<string> = new Set([
+  'TCP_OLD_DATA',
+  'TCP_OLD_SEQUENCE',
+  'TCP_OLD_ACK',
+  'TCP_TOO_OLD_ACK',
+  'TCP_OFOMERGE',
+  'TCP_RFC7323_PAWS',
+  'TCP_RFC7323_PAWS_ACK',
+  'TCP_RFC7323_TW_PAWS',
+]);
+
+/** Whether a drop reason is one of TCP's discards by design (BENIGN_DROPS), not a loss. */
+export function isBenignDrop(reason: string): boolean {
+  return BENIGN_DROPS.has(reason);
+}
+
+/** What a drop reason means, for the ones a user meets (the rest are named as the kernel names them). */
+const DROP_MEANINGS: Record<string, string> = {
+  NETFILTER_DROP: 'a firewall rule',
+  SOCKET_RCVBUFF: "the socket's receive buffer was full",
+  SOCKET_BACKLOG: "the socket's backlog was full",
+  TCP_ZEROWINDOW: 'the receive window was zero',
+  TCP_CSUM: 'a bad checksum',
+  IP_CSUM: 'a bad checksum',
+  UDP_CSUM: 'a bad checksum',
+  SKB_CSUM: 'a bad checksum',
+  NO_SOCKET: 'no socket for it',
+  SOCKET_FILTER: 'a socket filter',
+  QDISC_DROP: "the interface's queue",
+  NEIGH_FAILED: 'the next hop did not answer ARP/ND',
+};
+
+/** "NETFILTER_DROP ×3: a firewall rule, TCP_CSUM: a bad checksum". */
+function reasonList(drops: ReadonlyArray<{ reason: string }>): string {
+  const byReason = new Map<string, number>();
+  for (const d of drops) byReason.set(d.reason, (byReason.get(d.reason) ?? 0) + 1);
+  return [...byReason].map(([r, n]) => `${r}${n > 1 ? ` ×${n}` : ''}${DROP_MEANINGS[r] ? `: ${DROP_MEANINGS[r]}` : ''}`).join(', ');
+}
+
+/** Count of packets: "1 packet", "3 packets". */
+function packets(n: number): string {
+  return n === 1 ? '1 packet' : `${n} packets`;
+}
+
+/**
+ * The kernel's drops in words: those that matter by direction ("3 packets dropped by the kernel on
+ * their way in (NETFILTER_DROP ×3: a firewall rule)"), then, unless `benign` is false, TCP's
+ * discards by design ("2 packets TCP discarded by design as duplicates or window probes
+ * (TCP_OLD_DATA, TCP_OLD_SEQUENCE)").
+ */
+function dropStory(drops: ReadonlyArray<Extract<KernelEvent, { kind: 'drop' }>>, benign: boolean): string[] {
+  const parts: string[] = [];
+  const lost = drops.filter((d) => !isBenignDrop(d.reason));
+  let first = true;
+  for (const dir of ['out', 'in'] as const) {
+    const these = lost.filter((d) => d.direction === dir);
+    if (!these.length) continue;
+    const way = `on ${these.length === 1 ? 'its' : 'their'} way ${dir}`;
+    parts.push(`${packets(these.length)}${first ? ' dropped by the kernel' : ''} ${way} (${reasonList(these)})`);
+    first = false;
+  }
+  const kept = drops.filter((d) => isBenignDrop(d.reason));
+  if (benign && kept.length)
+    parts.push(`${packets(kept.length)} TCP discarded by design as duplicates or window probes (${reasonList(kept)})`);
+  return parts;
+}
+
 /** What kernelStory() needs besides the events it tells. */
 export interface StoryContext {
   /** All the connection's events (`events` may be a request's part of them): the counts before. */
@@ -210,6 +283,11 @@ export interface StoryContext {
   synRetransmits?: number;
   /** Events past the per-connection cap (`tcpMetrics.kernelEventsDropped`). */
   dropped?: number;
+  /**
+   * Leave out TCP's discards by design (isBenignDrop): a diagnosis sentence says what matters; the
+   * connection's list (the default) names them.
+   */
+  omitBenign?: boolean;
 }
 
 /**
@@ -234,7 +312,8 @@ export function retransmittedSegments(events: readonly KernelEvent[], context: S
 
 /**
  * What the kernel saw, in words: "3 segments retransmitted (1 after a retransmission timeout);
- * the server's receive window was zero for 1.20 s (it was not reading)"; undefined when nothing.
+ * the server's receive window was zero for 1.20 s (it was not reading); 2 packets dropped by the
+ * kernel on their way in (NETFILTER_DROP ×2: a firewall rule)"; undefined when nothing.
  * `dropped`: events past the per-connection cap (counted, said).
  */
 export function kernelStory(events: readonly KernelEvent[], context: StoryContext = {}): string | undefined {
@@ -258,12 +337,7 @@ export function kernelStory(events: readonly KernelEvent[], context: StoryContex
     );
   }
   const drops = events.filter((e): e is Extract<KernelEvent, { kind: 'drop' }> => e.kind === 'drop');
-  if (drops.length) {
-    const byReason = new Map<string, number>();
-    for (const d of drops) byReason.set(d.reason, (byReason.get(d.reason) ?? 0) + 1);
-    const reasons = [...byReason].map(([r, n]) => (n > 1 ? `${r} ×${n}` : r)).join(', ');
-    parts.push(`${drops.length === 1 ? '1 packet' : `${drops.length} packets`} dropped by the kernel (${reasons})`);
-  }
+  if (drops.length) parts.push(...dropStory(drops, !context.omitBenign));
   for (const e of events) if (e.kind === 'socketError' && e.icmp) parts.push(icmpText(e.icmp));
   if (context.dropped) parts.push(`${context.dropped} more kernel events not listed`);
   return parts.length ? parts.join('; ') : undefined;

@@ -21,7 +21,8 @@ export function threadKey(pid: number, threadId: number | undefined): string {
 
 /**
  * A process entry's `loopBlocks` as the correlation needs them: well-formed entries only (finite
- * times, end not before begin; a file may hold anything), sorted by begin. Undefined when none.
+ * times, end not before begin; a file may hold anything; an `ownMs` outside 0…length left out),
+ * sorted by begin. Undefined when none.
  */
 export function validLoopBlocks(list: unknown): LoopBlock[] | undefined {
   if (!Array.isArray(list) || list.length === 0) return undefined;
@@ -31,10 +32,34 @@ export function validLoopBlocks(list: unknown): LoopBlock[] | undefined {
     if (!b || typeof b.beginAt !== 'number' || typeof b.endAt !== 'number') continue;
     if (!Number.isFinite(b.beginAt) || !Number.isFinite(b.endAt) || b.endAt < b.beginAt) continue;
     if (out.length > 0 && b.beginAt < out[out.length - 1].beginAt) sorted = false;
-    out.push({ beginAt: b.beginAt, endAt: b.endAt });
+    out.push(withOwn({ beginAt: b.beginAt, endAt: b.endAt }, b.ownMs));
   }
   if (!sorted) out.sort((a, b) => a.beginAt - b.beginAt);
   return out.length > 0 ? out : undefined;
+}
+
+/** `block` with `ownMs` when it is a number of ms less than the stretch's length (else the whole is the thread's). */
+function withOwn(block: LoopBlock, ownMs: unknown): LoopBlock {
+  if (typeof ownMs === 'number' && ownMs >= 0 && ownMs < block.endAt - block.beginAt) block.ownMs = ownMs;
+  return block;
+}
+
+/**
+ * The ms of [from, to) that were surely the thread's own in stretch `b`: the overlap less the part
+ * of the stretch the thread waited for a CPU (`length - ownMs`). Where in the stretch it waited is
+ * not known, so this is what must have been the program's: a stretch inside one phase gives it its
+ * `ownMs`; one that spans phases gives each at least nothing it may not have had.
+ */
+function ownOverlap(b: LoopBlock, from: number, to: number): number {
+  const ms = overlap(b.beginAt, b.endAt, from, to);
+  if (b.ownMs === undefined || ms <= 0) return ms;
+  return Math.max(0, ms - (b.endAt - b.beginAt - b.ownMs));
+}
+
+/** A piece [from, to) of stretch `b` (pauses cut out): its own share as ownOverlap gives it. */
+function piece(b: LoopBlock, from: number, to: number): LoopBlock {
+  if (b.ownMs === undefined) return { beginAt: from, endAt: to };
+  return withOwn({ beginAt: from, endAt: to }, ownOverlap(b, from, to));
 }
 
 /**
@@ -112,14 +137,14 @@ export function splitByPauses(
     for (let k = j; k < pauses.length && pauses[k].beginAt < b.endAt; k++) {
       const p = pauses[k];
       let begin = Math.max(from, p.beginAt);
-      if (begin - from >= MIN_LOOP_BLOCK_MS) own.push({ beginAt: from, endAt: begin });
+      if (begin - from >= MIN_LOOP_BLOCK_MS) own.push(piece(b, from, begin));
       else begin = from;
       let end = Math.min(b.endAt, p.endAt);
       if (b.endAt - end < MIN_LOOP_BLOCK_MS && (k + 1 >= pauses.length || pauses[k + 1].beginAt >= b.endAt)) end = b.endAt;
-      paused.push({ beginAt: begin, endAt: end });
+      paused.push(piece(b, begin, end));
       from = end;
     }
-    if (from < b.endAt) own.push(from === b.beginAt ? b : { beginAt: from, endAt: b.endAt });
+    if (from < b.endAt) own.push(from === b.beginAt ? b : piece(b, from, b.endAt));
   }
   return paused.length > 0 ? { own, paused } : { own: blocks };
 }
@@ -133,7 +158,7 @@ export function splitByPauses(
  */
 export function addLoopBlock(
   p: ProcessInfo,
-  msg: { beginAt?: unknown; endAt?: unknown },
+  msg: { beginAt?: unknown; endAt?: unknown; ownMs?: unknown },
   clock: { relative(epochMs: number): number },
   trace: { readonly httpRequests: readonly HttpRequest[]; readonly incomingRequests?: readonly IncomingRequest[] },
   changes: { request(traceID: string): void; record(traceID: string, kind: 'incomingRequests'): void },
@@ -146,7 +171,7 @@ export function addLoopBlock(
     p.droppedLoopBlocks = (p.droppedLoopBlocks ?? 0) + 1;
     return true;
   }
-  const block = { beginAt: clock.relative(beginAt), endAt: clock.relative(endAt) };
+  const block = withOwn({ beginAt: clock.relative(beginAt), endAt: clock.relative(endAt) }, msg.ownMs);
   // They come in order (one sampler per thread, each sent when it ended); kept so if not.
   let at = list.length;
   while (at > 0 && list[at - 1].beginAt > block.beginAt) at--;
@@ -214,20 +239,26 @@ export function loopBlockedOf(
   const before: Partial<Record<EarlyLoopPhase, number>> = {};
   let wait = 0;
   let receive = 0;
+  /** Of the shares, the ms the thread may have waited for a CPU (stretches' `ownMs`). */
+  let machine = 0;
   const hits: LoopBlock[] = [];
   for (let i = firstReaching(blocks, from); i < blocks.length && blocks[i].beginAt < to; i++) {
     const b = blocks[i];
     let any = false;
+    let inPhases = 0;
     for (const s of early) {
       const ms = overlap(b.beginAt, b.endAt, s.beginAt, s.endAt);
       if (ms <= 0) continue;
       const phase = s.phase as EarlyLoopPhase;
       before[phase] = (before[phase] ?? 0) + ms;
+      inPhases += ms;
       any = true;
     }
     const w = waitFrom !== undefined && waitTo !== undefined ? overlap(b.beginAt, b.endAt, waitFrom, waitTo) : 0;
     const r = recvFrom !== undefined && recvTo !== undefined ? overlap(b.beginAt, b.endAt, recvFrom, recvTo) : 0;
     if (w <= 0 && r <= 0 && !any) continue;
+    // What of it the thread may have spent waiting for a CPU: at most its part in the phases.
+    if (b.ownMs !== undefined) machine += Math.min(inPhases + w + r, b.endAt - b.beginAt - b.ownMs);
     wait += w;
     receive += r;
     hits.push(b);
@@ -242,9 +273,15 @@ export function loopBlockedOf(
   }
   out.wait = roundMs(wait);
   out.receive = roundMs(receive);
-  out.stretches = stretches.map((b) => ({ beginAt: b.beginAt, endAt: b.endAt }));
+  if (roundMs(machine) > 0) out.machine = roundMs(machine);
+  out.stretches = stretches.map(copyBlock);
   if (hits.length > stretches.length) out.moreStretches = hits.length - stretches.length;
   return out;
+}
+
+/** A stretch as a request lists it (with its `ownMs` when it has one). */
+function copyBlock(b: LoopBlock): LoopBlock {
+  return b.ownMs === undefined ? { beginAt: b.beginAt, endAt: b.endAt } : { beginAt: b.beginAt, endAt: b.endAt, ownMs: b.ownMs };
 }
 
 /**
@@ -292,16 +329,20 @@ export function incomingLoopBlockedOf(inc: IncomingRequest, blocks: readonly Loo
   const to = inc.reqEndAt ?? inc.respDoneAt;
   if (!blocks || blocks.length === 0 || from === undefined || to === undefined || to < from || inc.incomplete) return undefined;
   let total = 0;
+  let machine = 0;
   const hits: LoopBlock[] = [];
   for (let i = firstReaching(blocks, from); i < blocks.length && blocks[i].beginAt < to; i++) {
-    const ms = overlap(blocks[i].beginAt, blocks[i].endAt, from, to);
+    const b = blocks[i];
+    const ms = overlap(b.beginAt, b.endAt, from, to);
     if (ms <= 0) continue;
     total += ms;
-    hits.push(blocks[i]);
+    if (b.ownMs !== undefined) machine += Math.min(ms, b.endAt - b.beginAt - b.ownMs);
+    hits.push(b);
   }
   if (hits.length === 0) return undefined;
   const stretches = longestInOrder(hits, MAX_REQUEST_STRETCHES, stretchMs);
-  const out: IncomingLoopBlocked = { total: roundMs(total), stretches: stretches.map((b) => ({ beginAt: b.beginAt, endAt: b.endAt })) };
+  const out: IncomingLoopBlocked = { total: roundMs(total), stretches: stretches.map(copyBlock) };
+  if (roundMs(machine) > 0) out.machine = roundMs(machine);
   if (hits.length > stretches.length) out.moreStretches = hits.length - stretches.length;
   return out;
 }

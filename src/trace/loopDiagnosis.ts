@@ -19,7 +19,13 @@ const LOOP_WORDS: Record<Phase, { doing: string; waited: string; part: string }>
   blocked: { doing: 'before the connection began', waited: 'the request had to wait for the program', part: 'before connecting' },
   dns: { doing: 'resolving the name', waited: "the lookup's answer had to wait for the program", part: 'of the name lookup' },
   connect: { doing: 'connecting', waited: 'the connection had to wait for the program', part: 'of connecting' },
-  ssl: { doing: 'in the TLS handshake', waited: 'the handshake had to wait for the program', part: 'of the TLS handshake' },
+  // Node runs a handshake's own work on that thread too (key exchange, certificate checks; the
+  // first handshake's tens of ms): the thread is named, not the program's code alone.
+  ssl: {
+    doing: 'in the TLS handshake',
+    waited: "the handshake had to wait for the program's thread (where its own key exchange and certificate checks run too)",
+    part: 'of the TLS handshake',
+  },
   send: { doing: 'sending the request', waited: 'the request had to wait for the program', part: 'of sending' },
   wait: { doing: 'waiting', waited: 'the response had to wait for the program', part: 'of the wait' },
   receive: { doing: 'receiving the body', waited: 'the body had to wait for the program', part: 'of the body download' },
@@ -31,15 +37,19 @@ const LOOP_ORDER: readonly Phase[] = ['wait', 'receive', 'connect', 'ssl', 'dns'
 /**
  * "of 480 ms waiting, the event loop was blocked for 350 ms — the response had to wait for the
  * program; blocked 120–470 ms into the trace", when the request's `loopBlocked` share is large
- * (LOOP_BLOCKED_MIN_MS and LOOP_BLOCKED_MIN_SHARE of its total), whatever its total. Named by the
- * phase the loop took most of; the others with a share follow in brackets.
+ * (LOOP_BLOCKED_MIN_SHARE of its total, and LOOP_BLOCKED_MIN_MS even without what may have been
+ * the thread's waits for a CPU, `machine`), whatever its total. Named by the phase the loop took most
+ * of; the others with a share follow in brackets, then the machine's part when there is one.
  */
 export function diagnoseLoopBlocked(req: HttpRequest, t: Timings): string | undefined {
   const lb = req.loopBlocked;
   if (!lb) return undefined;
   const blocked = loopBlockedTotal(lb);
   const total = totalTime(t);
-  if (blocked < LOOP_BLOCKED_MIN_MS || total <= 0 || blocked < LOOP_BLOCKED_MIN_SHARE * total) return undefined;
+  // A busy machine is not a blocked program: at least LOOP_BLOCKED_MIN_MS of it must surely have
+  // been the thread's own (its CPU time, or a sleep in a synchronous call), not its waits for a CPU.
+  const machine = typeof lb.machine === 'number' && lb.machine > 0 ? Math.min(lb.machine, blocked) : 0;
+  if (blocked - machine < LOOP_BLOCKED_MIN_MS || total <= 0 || blocked < LOOP_BLOCKED_MIN_SHARE * total) return undefined;
   const share = (p: Phase): number => lb[p] ?? 0;
   let main: Phase = 'wait';
   for (const p of LOOP_ORDER) if (share(p) > share(main)) main = p;
@@ -47,6 +57,7 @@ export function diagnoseLoopBlocked(req: HttpRequest, t: Timings): string | unde
   let s = `of ${formatMs(Math.max(drawnMs(t, main), share(main)))} ms ${words.doing}, the event loop was blocked for ${formatMs(share(main))} ms — ${words.waited}`;
   const others = PHASES.filter((p) => p !== main && share(p) >= 1).map((p) => `${formatMs(share(p))} ms ${LOOP_WORDS[p].part}`);
   if (others.length) s += ` (and for ${others.join(', ')})`;
+  s += machinePart(machine);
   // A phase that took longer of its own than the loop's whole share is said too: the loop is not
   // the whole story (a slow server after a blocked send).
   let own: Phase | undefined;
@@ -59,6 +70,16 @@ export function diagnoseLoopBlocked(req: HttpRequest, t: Timings): string | unde
     if (count > 1) s += ` (the largest part of ${count} stretches)`;
   }
   return s;
+}
+
+/**
+ * " (for up to 240 ms of it the thread waited for a CPU: the machine was busy)" for a loop share's
+ * `machine` part of 1 ms or more; empty otherwise.
+ */
+export function machinePart(machineMs: number | undefined): string {
+  return typeof machineMs === 'number' && machineMs >= 1
+    ? ` (for up to ${formatMs(machineMs)} ms of it the thread waited for a CPU: the machine was busy)`
+    : '';
 }
 
 /** How long phase `p` took (as drawn: connect without its TLS part) apart from the loop's share of it. */

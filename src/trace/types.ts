@@ -466,8 +466,12 @@ export interface ProcessInfo {
   droppedLoopBlocks?: number;
 }
 
-/** A stretch during which a thread's event loop was blocked (ProcessInfo.loopBlocks, LoopBlocked.stretches). */
-export type LoopBlock = { beginAt: number; endAt: number };
+/**
+ * A stretch during which a thread's event loop was blocked (ProcessInfo.loopBlocks, LoopBlocked.stretches).
+ * `ownMs`: how much of it was the thread's own (it ran, or slept in a synchronous call), where the
+ * preload could read the thread's scheduler clock; the rest it waited for a CPU (a busy machine).
+ */
+export type LoopBlock = { beginAt: number; endAt: number; ownMs?: number };
 /**
  * Derived (like `timings`): how long the event loop was blocked in each phase of a request, and by
  * which stretches. `wait` and `receive` are always there; a phase before the request was sent only
@@ -481,6 +485,11 @@ export type LoopBlocked = {
   send?: number;
   wait: number;
   receive: number;
+  /**
+   * Of the shares above, the ms the thread may have spent runnable but waiting for a CPU (its
+   * stretches' `ownMs`): a busy machine, not the program. Absent when none (or not known).
+   */
+  machine?: number;
   stretches: LoopBlock[];
   moreStretches?: number;
 };

@@ -30,7 +30,14 @@ export function run(cmd, args, { env = {}, cwd = root, timeoutMs = 60000 } = {})
   return new Promise((resolve, reject) => {
     // Its own process group, so a timeout also ends a traced program the CLI started (it would
     // otherwise keep the collector's pipe open and the test waiting).
-    const child = spawn(cmd, args, { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    // No installed helper (NETTRACE_HELPER_PREFIX=none): what the machine has set up never
+    // changes what a test runs; a test that means an installed copy passes its own prefix.
+    const child = spawn(cmd, args, {
+      cwd,
+      env: { ...process.env, NETTRACE_HELPER_PREFIX: 'none', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));

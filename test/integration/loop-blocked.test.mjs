@@ -108,6 +108,12 @@ for (const { label, bin } of nodeBinaries()) {
       const end = m.endAt - beginEpoch;
       const s = lb.stretches.find((x) => x.beginAt <= begin + 12 && x.endAt >= end - 1);
       assert.ok(s, `${c.name}: a stretch holds the block ${begin}–${end}: ${JSON.stringify(lb.stretches)}`);
+      // On a machine so loaded that the thread ran less than 50 ms of its block (it waited for a
+      // CPU the rest, `machine`), the block is not said to be the program's (issue 49 item 14).
+      if (blockedMs(r) - (lb.machine ?? 0) < 50) {
+        assert.doesNotMatch(r.diagnosis ?? '', /event loop/, facts());
+        continue;
+      }
       // The diagnosis says so, and names that stretch's time, although the request is not slow.
       assert.match(r.diagnosis ?? '', /the event loop was blocked for \d+ ms/, `${c.name}: ${r.diagnosis}`);
       assert.match(r.diagnosis, c.sentence);
@@ -161,10 +167,14 @@ for (const { label, bin } of nodeBinaries()) {
       sync.loopBlocked.stretches.some((x) => x.beginAt <= begin + 12 && x.endAt >= begin + (m.endAt - m.beginAt) - 1),
       facts,
     );
-    assert.match(
-      diagnoseIncoming(sync, []),
-      /in the program itself \(it made no call\), its event loop blocked for \d+ ms of it; blocked \d+–\d+ ms into the trace/,
-    );
+    // On a loaded machine the part the thread waited for a CPU is said (issue 49 item 14), and a
+    // block of which less than 50 ms was surely the thread's own is not named.
+    if (sync.loopBlocked.total - (sync.loopBlocked.machine ?? 0) >= 50) {
+      assert.match(
+        diagnoseIncoming(sync, []),
+        /in the program itself \(it made no call\), its event loop blocked for \d+ ms of it( \(for up to \d+ ms of it the thread waited for a CPU: the machine was busy\))?; blocked \d+–\d+ ms into the trace/,
+      );
+    } else assert.doesNotMatch(diagnoseIncoming(sync, []), /event loop/, facts);
     const timer = served('/async');
     assert.ok(!(timer.loopBlocked?.total >= 10), JSON.stringify(timer));
     assert.match(diagnoseIncoming(timer, []), /^\d+ of \d+ ms in the program itself \(it made no call\)$/);
@@ -202,6 +212,10 @@ async function busyRun(mode) {
     const took = m.endAt - m.beginAt;
     if (mode === 'short' && (blockedMs(r) >= 10 || /event loop/.test(r.diagnosis ?? '')))
       wrong.push(`${c.name}: ${blockedMs(r)} ms given to the program (the callback took ${took} ms): ${JSON.stringify(r.loopBlocked)}`);
+    // The thread ran for about a fifth of the block: the rest is said to be the machine's (issue 49
+    // item 14), though the share on the clock stays whole.
+    if (mode === 'block' && !(r.loopBlocked?.machine >= 0.3 * took))
+      wrong.push(`${c.name}: no part of the ${took} ms block said to be the machine's: ${JSON.stringify(r.loopBlocked)}`);
     if (mode === 'block' && !(r.loopBlocked?.[c.phase] >= 0.9 * took))
       wrong.push(
         `${c.name}: ${JSON.stringify(r.loopBlocked)} for a block of ${took} ms (${m.beginAt - Date.parse(trace.traceBeginAt)} ms ` +

@@ -87,11 +87,13 @@ test('as root: the setup installs a root-owned copy and the installed helper sta
   assert.deepEqual(v.lines, ['kernel TCP metrics (eBPF): on (root)', 'conntrack (NAT): on', 'packet capture (Save PCAP): on (root)']);
 
   // A session finds the installed copy when its own root has no helper (NETTRACE_HELPER_PREFIX).
+  const saved = process.env.NETTRACE_HELPER_PREFIX;
   process.env.NETTRACE_HELPER_PREFIX = prefix;
   try {
     assert.deepEqual(m.resolveHelperRoot(join(prefix, 'nowhere')), { found: true, root: prefix });
   } finally {
-    delete process.env.NETTRACE_HELPER_PREFIX;
+    if (saved === undefined) delete process.env.NETTRACE_HELPER_PREFIX;
+    else process.env.NETTRACE_HELPER_PREFIX = saved;
   }
 });
 

@@ -17,7 +17,9 @@ import { describe, test } from 'node:test';
 import { createTopology, nft, root, sh, skipLoudly, skipReason, runCommand } from './lib.mjs';
 
 const cli = join(root, 'dist', 'cli.cjs');
-const { kernelStory, requestKernelEvents, retransmittedSegments } = createRequire(import.meta.url)('../../dist/core.cjs');
+const { isBenignDrop, kernelFacts, kernelStory, requestKernelEvents, retransmittedSegments } = createRequire(import.meta.url)(
+  '../../dist/core.cjs',
+);
 
 const run = (cmd, args) => runCommand(cmd, args, { timeoutMs: 60_000 });
 
@@ -29,6 +31,7 @@ http.createServer((req, res) => {
   let n = 0;
   let paused = 0;
   const read = () => { req.on('data', (c) => (n += c.length)); req.on('end', () => res.end(paused ? n + '/' + paused : String(n))); };
+  if (req.url === '/download') return res.end(Buffer.alloc(600000, 7));
   if (req.url === '/in-100ms') {
     return setTimeout(() => res.end(JSON.stringify({ sentAt: performance.timeOrigin + performance.now() })), 100);
   }
@@ -166,7 +169,59 @@ describe('kernel events per request (privileged helper)', { timeout: 120_000 }, 
       drops.every((d) => d.reason === 'NETFILTER_DROP' && d.direction === 'out'),
       JSON.stringify(drops),
     );
-    assert.match(kernelStory(requestKernelEvents(req, conn)), new RegExp(`${counted} packets? dropped by the kernel \\(NETFILTER_DROP`));
+    assert.match(
+      kernelStory(requestKernelEvents(req, conn)),
+      new RegExp(`${counted} packets? dropped by the kernel on (its|their) way out \\(NETFILTER_DROP( ×\\d+)?: a firewall rule\\)`),
+    );
+  });
+
+  test("the response's packets a firewall dropped on their way in are recorded `in` and said; TCP's window probes are listed, not said (issue 49 item 9)", async (t) => {
+    const why = skipReason();
+    if (why) return skipLoudly(t, why);
+    const topo = await topology(t, 66);
+    sh('ip', ['-n', topo.s, 'link', 'set', 'dev', topo.serverDev, 'gso_max_size', '1500']);
+    // A small receive buffer, so the paused program's window shuts and the server probes it.
+    sh('ip', ['netns', 'exec', topo.c, 'sysctl', '-qw', 'net.ipv4.tcp_rmem=4096 16384 65536']);
+    // One data segment in 20 from the server to the client is dropped as it arrives (ACKs pass).
+    nft(
+      topo.c,
+      `table inet ntdropin {\n chain in {\n type filter hook input priority 0; tcp sport 8080 ip length > 200 numgen random mod 20 == 0 counter drop;\n }\n}\n`,
+    );
+    // The program stops reading the body for 1.5 s: the server's zero-window probes (an old
+    // sequence number) are discarded by the client's TCP by design.
+    const get = `require('http').get('http://${topo.net}.2:8080/download', (res) => { let n = 0; res.pause(); setTimeout(() => res.resume(), 1500); res.on('data', (c) => (n += c.length)); res.on('end', () => console.log(JSON.stringify({ n }))); });`;
+    const { trace, stdout } = await traced(t, topo.c, get);
+    assert.equal(JSON.parse(stdout.trim().split('\n').pop()).n, 600000);
+    const counted = Number(/packets (\d+)/.exec(sh('ip', ['netns', 'exec', topo.c, 'nft', 'list', 'table', 'inet', 'ntdropin']))?.[1]);
+    assert.ok(counted > 0, 'the rule dropped some');
+    const [req] = trace.httpRequests;
+    const conn = trace.tcpConns.find((c) => c.traceID === req.tcpConn);
+    const events = conn.kernelEvents ?? [];
+    const drops = events.filter((e) => e.kind === 'drop' && e.reason === 'NETFILTER_DROP');
+    assert.equal(drops.length + (conn.tcpMetrics?.kernelEventsDropped ?? 0), counted, JSON.stringify(events));
+    assert.ok(
+      drops.every((d) => d.direction === 'in'),
+      JSON.stringify(drops),
+    );
+    const benign = events.filter((e) => e.kind === 'drop' && isBenignDrop(e.reason));
+    assert.ok(
+      benign.length > 0,
+      `the paused program's TCP discarded the window probes: ${JSON.stringify(events.filter((e) => e.kind === 'drop' && e.reason !== 'NETFILTER_DROP'))}`,
+    );
+    // The sentence (a slow request: 1.5 s) says the firewall's drops and not TCP's discards.
+    assert.match(
+      req.diagnosis,
+      new RegExp(
+        `the kernel: .*${drops.length} packets? dropped by the kernel on (its|their) way in \\(NETFILTER_DROP( ×\\d+)?: a firewall rule\\)`,
+      ),
+      req.diagnosis,
+    );
+    assert.doesNotMatch(req.diagnosis, /TCP_OLD|discarded/, req.diagnosis);
+    // The connection's list names them for what they are.
+    assert.match(
+      kernelFacts(conn).events,
+      new RegExp(`${benign.length} packets? TCP discarded by design as duplicates or window probes \\(TCP_OLD_`),
+    );
   });
 
   test('a server that stops reading: the zero-window period is recorded and said', async (t) => {

@@ -97,7 +97,7 @@ export function createTopology(n, { nat = false } = {}) {
     }`,
     );
   }
-  return { c, s, net, clientDev: `${tag}a`, cleanup };
+  return { c, s, net, clientDev: `${tag}a`, serverDev: `${tag}b`, cleanup };
 }
 
 /** Runs a command (killed after `timeoutMs`); resolves with its exit code and output. */

@@ -390,3 +390,37 @@ test('kernel events in words, per request: retransmitted segments by the kernel�
   );
   assert.equal(icmpText({ version: 4, type: 11, code: 0, from: '192.0.2.1' }), 'ICMP time exceeded (type 11, code 0) from 192.0.2.1');
 });
+
+test('kernel drops in words: those that matter by direction, with what the reason means; TCP’s discards by design listed apart, or left out of a sentence (issue 49 item 9)', () => {
+  const { kernelStory, isBenignDrop } = core;
+  const drops = [
+    { kind: 'drop', at: 1, reason: 'NETFILTER_DROP', direction: 'in' },
+    { kind: 'drop', at: 2, reason: 'TCP_OLD_DATA', direction: 'in' },
+    { kind: 'drop', at: 3, reason: 'NETFILTER_DROP', direction: 'in' },
+    { kind: 'drop', at: 4, reason: 'TCP_OLD_SEQUENCE', direction: 'in' },
+    { kind: 'drop', at: 5, reason: 'SOCKET_RCVBUFF', direction: 'in' },
+    { kind: 'drop', at: 6, reason: 'NETFILTER_DROP', direction: 'out' },
+    { kind: 'drop', at: 7, reason: 'TCP_OLD_SEQUENCE', direction: 'in' },
+  ];
+  assert.equal(
+    kernelStory(drops),
+    "1 packet dropped by the kernel on its way out (NETFILTER_DROP: a firewall rule); 3 packets on their way in (NETFILTER_DROP ×2: a firewall rule, SOCKET_RCVBUFF: the socket's receive buffer was full); 3 packets TCP discarded by design as duplicates or window probes (TCP_OLD_DATA, TCP_OLD_SEQUENCE ×2)",
+  );
+  assert.equal(
+    kernelStory(drops, { omitBenign: true }),
+    "1 packet dropped by the kernel on its way out (NETFILTER_DROP: a firewall rule); 3 packets on their way in (NETFILTER_DROP ×2: a firewall rule, SOCKET_RCVBUFF: the socket's receive buffer was full)",
+  );
+  // Only TCP's discards: nothing for a sentence to say.
+  assert.equal(kernelStory([drops[1], drops[3]], { omitBenign: true }), undefined);
+  assert.equal(
+    kernelStory([{ kind: 'drop', at: 1, reason: 'TCP_FLAGS', direction: 'in' }]),
+    '1 packet dropped by the kernel on its way in (TCP_FLAGS)',
+  );
+  assert.deepEqual(['TCP_OLD_DATA', 'TCP_OLD_SEQUENCE', 'TCP_OLD_ACK', 'NETFILTER_DROP', 'TCP_ZEROWINDOW'].map(isBenignDrop), [
+    true,
+    true,
+    true,
+    false,
+    false,
+  ]);
+});

@@ -213,3 +213,28 @@ test('RuntimeSourceMaps: a map Node holds in memory maps the frame (generated po
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('the package of an entry script inside node_modules: npm, scoped, pnpm, nested; none outside (issue 49 item 11)', (t) => {
+  t.after(() => m.setProgramEntry(undefined));
+  assert.equal(m.entryPackageRoot('/usr/lib/node_modules/npm/bin/npm-cli.js'), '/usr/lib/node_modules/npm/');
+  assert.equal(m.entryPackageRoot('/w/node_modules/@scope/cli/bin/x.mjs'), '/w/node_modules/@scope/cli/');
+  assert.equal(
+    m.entryPackageRoot('/w/node_modules/.pnpm/some-cli@1.0.0/node_modules/some-cli/dist/x.js'),
+    '/w/node_modules/.pnpm/some-cli@1.0.0/node_modules/some-cli/',
+  );
+  assert.equal(m.entryPackageRoot('/w/node_modules/a/node_modules/b/x.js'), '/w/node_modules/a/node_modules/b/');
+  assert.equal(m.entryPackageRoot('C:\\w\\node_modules\\cli\\bin\\x.js'), 'C:\\w\\node_modules\\cli\\');
+  assert.equal(m.entryPackageRoot('/w/app/index.js'), undefined);
+  assert.equal(m.entryPackageRoot('/w/node_modules/.bin/x'), undefined);
+
+  m.setProgramEntry('/w/node_modules/some-cli/bin/x.js');
+  assert.equal(m.isLibraryFile('/w/node_modules/some-cli/lib/run.js'), false, 'the program’s package');
+  assert.equal(m.isLibraryFile('file:///w/node_modules/some-cli/lib/run.mjs'), false, 'as an ES module names it');
+  assert.equal(m.isLibraryFile('/w/node_modules/some-cli/node_modules/dep/index.js'), true, 'its own dependency');
+  assert.equal(m.isLibraryFile('/w/node_modules/axios/lib/axios.js'), true);
+  assert.equal(m.isLibraryFile('/w/node_modules/some-cli-other/x.js'), true, 'a package whose name starts the same');
+  assert.equal(m.isProgramFile('/w/node_modules/some-cli/lib/run.js', '/preload.cjs'), true);
+  m.setProgramEntry('/w/app/index.js');
+  assert.equal(m.isLibraryFile('/w/node_modules/some-cli/lib/run.js'), true);
+  assert.equal(m.isLibraryFile('/w/app/index.js'), false);
+});

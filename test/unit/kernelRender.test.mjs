@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -153,10 +153,28 @@ test('the saved packet capture is named; hostile values in helper fields stay te
   assert.match(out, /Packet capture: \/tmp\/t\.pcapng \(41 packets of req-1 on lo, eth0, truncated at the size cap\)/);
 });
 
+/** An installed copy of the helper in `dir`/installed whose Node side refuses to run, naming itself. */
+function fakeInstalledHelper(dir) {
+  const prefix = join(dir, 'installed');
+  mkdirSync(join(prefix, 'native', 'build'), { recursive: true });
+  mkdirSync(join(prefix, 'dist'));
+  writeFileSync(join(prefix, 'native', 'build', 'nettrace-helper'), '#!/bin/sh\necho "the installed helper ran" >&2; exit 3\n');
+  chmodSync(join(prefix, 'native', 'build', 'nettrace-helper'), 0o755);
+  writeFileSync(
+    join(prefix, 'dist', 'helper.cjs'),
+    `console.log(JSON.stringify({ type: 'error', message: 'the installed helper ran' })); process.exit(3);`,
+  );
+  return prefix;
+}
+
 test('run: --helper, --pcap and --pcap-max-bytes are checked before anything runs', () => {
   const dir = mkdtempSync(join(tmpdir(), 'nettrace-helperopts-'));
   try {
-    const run = (args) => spawnSync(process.execPath, [cli, 'run', ...args], { encoding: 'utf8', cwd: dir, timeout: 20000 });
+    // A machine where the helper is set up (issue 49 item 14): an installed copy that says so if it
+    // is ever started. A --helper-root the user named is the helper meant, whatever is installed.
+    const installed = fakeInstalledHelper(dir);
+    const env = { ...process.env, NETTRACE_HELPER_PREFIX: installed };
+    const run = (args) => spawnSync(process.execPath, [cli, 'run', ...args], { encoding: 'utf8', cwd: dir, timeout: 20000, env });
     let r = run(['--helper', 'always', '--', 'node', '-e', '0']);
     assert.equal(r.status, 2);
     assert.match(r.stderr, /^nettrace: --helper must be auto, off or required, not "always"\n$/);

@@ -11,6 +11,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { bundleTs } from '../lib/bundleTs.mjs';
 
 const core = createRequire(import.meta.url)('../../dist/core.cjs');
 const { TraceBuilder, enrichTrace, loopBlockedOf, validLoopBlocks, diagnose, renderTrace, phaseLine, MAX_LOOP_BLOCKS } = core;
@@ -293,9 +294,58 @@ test('a block in the TLS handshake and in the send: each phase its share, the la
     { ...r.loopBlocked, stretches: r.loopBlocked.stretches.length },
     { connect: 3, ssl: 280, wait: 15, receive: 0, stretches: 3 },
   );
+  // The handshake's own work runs on the program's thread too: the sentence names the thread.
   assert.match(
     r.diagnosis,
-    /^of 300 ms in the TLS handshake, the event loop was blocked for 280 ms — the handshake had to wait for the program \(and for 3(\.0)? ms of connecting, 15 ms of the wait\); blocked 20–300 ms into the trace \(the largest part of 3 stretches\)$/,
+    /^of 300 ms in the TLS handshake, the event loop was blocked for 280 ms — the handshake had to wait for the program's thread \(where its own key exchange and certificate checks run too\) \(and for 3(\.0)? ms of connecting, 15 ms of the wait\); blocked 20–300 ms into the trace \(the largest part of 3 stretches\)$/,
+  );
+});
+
+test('a failed handshake on a loaded machine: the thread ran 22 ms of a 57 ms stretch, no loop sentence (issue 49 item 14)', () => {
+  // /expired on Node 22 under load: 59 ms in the handshake, a stretch of 57 ms of which the
+  // thread's own (its CPU time: the certificate checks) was 22 ms; it waited for a CPU the rest.
+  const failed = newConnTrace(12, 71, [{ beginAt: 13, endAt: 70, ownMs: 22 }]);
+  const f = failed.httpRequests[0];
+  Object.assign(f, { reqSentAt: undefined, respRecvAt: undefined, respDoneAt: undefined, reqEndAt: undefined, respStatusCode: undefined });
+  Object.assign(f, { reqErrorAt: 71, reqError: { phase: 'tls', code: 'CERT_HAS_EXPIRED', message: 'certificate has expired' } });
+  Object.assign(failed.tlsTunnels[0], { handshakeErr: 'certificate has expired', handshakeErrCode: 'CERT_HAS_EXPIRED' });
+  const r = enrichTrace(failed).httpRequests[0];
+  assert.deepEqual([r.loopBlocked.ssl, r.loopBlocked.machine], [57, 35], 'the stretch on the clock, and what may have been the machine’s');
+  assert.match(r.diagnosis, /^TLS handshake with h\.test .*\(CERT_HAS_EXPIRED\)$/);
+  // The same stretch counted whole (what the trace said before ownMs) was named as the program's.
+  delete failed.processes[0].loopBlocks[0].ownMs;
+  assert.match(enrichTrace(failed).httpRequests[0].diagnosis, /the event loop was blocked for 57 ms/);
+});
+
+test('a stretch the thread partly waited for a CPU (ownMs): the share stays on the clock, the sentence counts only what was surely the program’s', () => {
+  // 120–470 on the clock, of which the thread ran 200 ms: it waited for a CPU for 150 ms.
+  const t = enrichTrace(traceWith([req('req-1', 100, 480, 2)], [{ beginAt: 120, endAt: 470, ownMs: 200 }]));
+  const r = t.httpRequests[0];
+  assert.deepEqual(r.loopBlocked, { wait: 350, receive: 0, machine: 150, stretches: [{ beginAt: 120, endAt: 470, ownMs: 200 }] });
+  assert.equal(
+    r.diagnosis,
+    'of 480 ms waiting, the event loop was blocked for 350 ms — the response had to wait for the program (for up to 150 ms of it the thread waited for a CPU: the machine was busy); blocked 120–470 ms into the trace',
+  );
+  // Mostly the machine's: 30 ms of 350 surely the thread's is no blocked program (no sentence).
+  const busy = enrichTrace(traceWith([req('req-1', 100, 480, 2)], [{ beginAt: 120, endAt: 470, ownMs: 30 }])).httpRequests[0];
+  assert.deepEqual([busy.loopBlocked.wait, busy.loopBlocked.machine], [350, 320]);
+  assert.doesNotMatch(busy.diagnosis ?? '', /event loop/);
+  // Across the wait and the body: each phase its part on the clock; the 50 ms the thread was not
+  // its own counted once.
+  const across = enrichTrace(traceWith([req('req-1', 0, 200, 300)], [{ beginAt: 100, endAt: 450, ownMs: 300 }])).httpRequests[0];
+  assert.deepEqual([across.loopBlocked.wait, across.loopBlocked.receive, across.loopBlocked.machine], [100, 250, 50]);
+  // A file's ownMs outside 0…length is ignored: the whole stretch counts.
+  assert.deepEqual(
+    validLoopBlocks([
+      { beginAt: 1, endAt: 30, ownMs: 40 },
+      { beginAt: 40, endAt: 60, ownMs: -1 },
+      { beginAt: 70, endAt: 99, ownMs: 25 },
+    ]),
+    [
+      { beginAt: 1, endAt: 30 },
+      { beginAt: 40, endAt: 60 },
+      { beginAt: 70, endAt: 99, ownMs: 25 },
+    ],
   );
 });
 
@@ -323,4 +373,24 @@ test('a blocked send before a slow server: the loop’s share is named, and the 
     out.diagnosis,
     "of 900 ms sending the request, the event loop was blocked for 900 ms — the request had to wait for the program, and the server's first-byte wait took 2000 ms more; blocked 0–900 ms into the trace",
   );
+});
+
+test('a served request whose stretch the thread mostly spent waiting for a CPU: its machine part, and no "event loop blocked" unless 50 ms were surely its own', () => {
+  const { diagnoseIncoming } = core;
+  const { incomingLoopBlockedOf } = bundleTs(["export { incomingLoopBlockedOf } from './src/trace/loopBlocked';"]);
+  const inc = { traceID: 'in-1', pid: 7, threadId: 0, reqMethod: 'GET', reqURL: '/x', reqRecvAt: 0, respDoneAt: 320, reqEndAt: 320 };
+  const served = (ownMs) => ({
+    ...inc,
+    respStatusCode: 200,
+    loopBlocked: incomingLoopBlockedOf(inc, [{ beginAt: 10, endAt: 310, ...(ownMs === undefined ? {} : { ownMs }) }]),
+  });
+  const busy = served(30);
+  assert.deepEqual([busy.loopBlocked.total, busy.loopBlocked.machine], [300, 270]);
+  assert.doesNotMatch(diagnoseIncoming(busy, []), /event loop/);
+  const own = served(120);
+  assert.match(
+    diagnoseIncoming(own, []),
+    /its event loop blocked for 300 ms of it \(for up to 180 ms of it the thread waited for a CPU: the machine was busy\); blocked 10–310 ms/,
+  );
+  assert.equal(served(undefined).loopBlocked.machine, undefined);
 });

@@ -127,6 +127,10 @@ test('a helper that cannot start (or is not built) leaves a warning that says wh
   );
   assert.equal(existsSync(join(tmp, 'never.pcapng')), false);
 
+  // A machine where no helper is set up (issue 49 item 14: what is installed here must not count).
+  const installed = process.env.NETTRACE_HELPER_PREFIX;
+  process.env.NETTRACE_HELPER_PREFIX = 'none';
+  after(() => restoreEnv('NETTRACE_HELPER_PREFIX', installed));
   const b = newSession();
   const nb = await m.SessionHelper.start(b.session, { pid: 42, root: join(tmp, 'nowhere'), start: () => assert.fail('not started') });
   assert.equal(nb.notRunning, m.HELPER_NOT_BUILT);
@@ -151,6 +155,35 @@ test('a helper that cannot start (or is not built) leaves a warning that says wh
   assert.deepEqual(d.session.builder.trace.stats.warnings, [], 'turned off on purpose: no warning');
   assert.equal(d.session.builder.trace.stats.helper.notRunning, 'turned off (--helper off)');
   assert.match(off.pcapUnavailable(), /turned off/);
+});
+
+function restoreEnv(name, value) {
+  if (value === undefined) delete process.env[name];
+  else process.env[name] = value;
+}
+
+test('the installed helper stands in for a root without one, unless the root was named or none is meant (NETTRACE_HELPER_PREFIX=none)', async (t) => {
+  const saved = process.env.NETTRACE_HELPER_PREFIX;
+  t.after(() => restoreEnv('NETTRACE_HELPER_PREFIX', saved));
+  const prefix = fakeRoot();
+  mkdirSync(join(prefix, 'dist'));
+  writeFileSync(join(prefix, 'dist', 'helper.cjs'), '');
+  process.env.NETTRACE_HELPER_PREFIX = prefix;
+  const roots = [];
+  const start = async (o) => {
+    roots.push(o.root);
+    throw new Error('stand-in');
+  };
+  const nowhere = join(tmp, 'nowhere');
+  const a = await m.SessionHelper.start(newSession().session, { pid: 42, root: nowhere, start });
+  assert.deepEqual(roots, [prefix], 'the extension: its own folder has no helper, the installed one runs');
+  assert.match(a.notRunning, /could not start: stand-in/);
+  const named = await m.SessionHelper.start(newSession().session, { pid: 42, root: nowhere, orInstalled: false, start });
+  assert.equal(named.notRunning, m.HELPER_NOT_BUILT, '`nettrace run --helper-root DIR`: that folder or none');
+  process.env.NETTRACE_HELPER_PREFIX = 'none';
+  const none = await m.SessionHelper.start(newSession().session, { pid: 42, root: nowhere, start });
+  assert.equal(none.notRunning, m.HELPER_NOT_BUILT, 'none: no installed helper is looked for');
+  assert.deepEqual(roots, [prefix]);
 });
 
 test('Save PCAP: a 0600 pcapng of the session or of one request, labelled with trace IDs; packetCapture set; spool removed', async () => {
