@@ -263,7 +263,7 @@ function soleListener(server: object | undefined, event: string): Function | und
 /** Sends the request's end: finished (`res` given) or closed before (aborted, or after an error). */
 function endRequest(t: Tracer, _hook: Hook, s: InState, res: object | undefined): void {
   s.ended = true;
-  if (s.traceId !== undefined) forgetCarried(s.id);
+  forgetCarried(s.id);
   const at = now();
   const r = res as { statusCode?: number; writableFinished?: boolean; getHeader?: (n: string) => unknown; _header?: unknown } | undefined;
   const finished = r !== undefined && (s.h2 || r.writableFinished !== false);
