@@ -24,6 +24,7 @@
 import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
 import type { IncomingError } from '../trace/incoming';
+import { absoluteOrOrigin } from '../trace/redactUrl';
 import { F } from '../protocol/events';
 import { CAUSALITY_ON, incomingStore, type IncomingContext } from './causality';
 import { Stamp } from './httpState';
@@ -156,7 +157,7 @@ function onRequest(t: Tracer, _hook: Hook, m: { request: object; response: objec
   const w = t.transport.open('incomingRequests', s.id);
   w.intern(F.server, tls ? 'https' : 'http');
   w.intern(F.reqMethod, req.method);
-  w.text(F.reqURL, `${tls ? 'https' : 'http'}://${host}${req.url ?? ''}`);
+  w.text(F.reqURL, absoluteOrOrigin(`${tls ? 'https' : 'http'}://${host}`, req.url ?? ''));
   w.num(F.protoMajor, req.httpVersionMajor);
   w.num(F.protoMinor, req.httpVersionMinor);
   const tp = req.headers?.traceparent;
@@ -186,7 +187,7 @@ function onStream(t: Tracer, _hook: Hook, stream: object, headers: Record<string
   const w = t.transport.open('incomingRequests', s.id);
   w.intern(F.server, 'http2');
   w.intern(F.reqMethod, String(headers[':method'] ?? 'GET'));
-  w.text(F.reqURL, `${scheme}://${String(headers[':authority'] ?? headers.host ?? '')}${String(headers[':path'] ?? '')}`);
+  w.text(F.reqURL, absoluteOrOrigin(`${scheme}://${String(headers[':authority'] ?? headers.host ?? '')}`, String(headers[':path'] ?? '')));
   w.num(F.protoMajor, 2);
   w.num(F.protoMinor, 0);
   if (typeof headers.traceparent === 'string') {

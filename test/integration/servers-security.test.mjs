@@ -4,7 +4,11 @@
 // URL, without the userinfo, in the trace and in OpenTelemetry's SERVER span.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { runTraced } from './harness.mjs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startReceiver } from './otlpReceiver.mjs';
+import { apps, cli, run, runTraced } from './harness.mjs';
 
 const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-01$/;
 
@@ -63,4 +67,56 @@ test('--add-traceparent: the trace-ids of 1,000 served requests are random (no s
   }
   assertRandom(ids, 'trace-ids');
   assertRandom(parents, 'parent-ids');
+});
+
+test('a request in absolute form (GET http://user:pass@host/path?access_token=…), a Host or :authority with userinfo: the URL without the userinfo, its secrets redacted, in the trace and the SERVER spans', async () => {
+  const receiver = await startReceiver('http/protobuf');
+  const dir = mkdtempSync(join(tmpdir(), 'nettrace-abs-'));
+  const out = join(dir, 'trace.json');
+  try {
+    const res = await run(process.execPath, [
+      cli,
+      'run',
+      '--quiet',
+      '--out',
+      out,
+      '--otlp',
+      receiver.url,
+      '--',
+      process.execPath,
+      join(apps, 'absolute-form.cjs'),
+    ]);
+    assert.equal(res.code, 0, res.stderr);
+    const { port, h2port, seen, statuses } = JSON.parse(res.stdout);
+    // The servers got the targets as sent (nothing changed for the program).
+    assert.equal(seen[0], `http://abs:PASSWORD1@127.0.0.1:${port}/abs?access_token=TOKEN1&page=2`);
+    assert.deepEqual(statuses, ['HTTP/1.1 200 OK', 'HTTP/1.1 200 OK', 200]);
+    const trace = JSON.parse(readFileSync(out, 'utf8'));
+    // (The program's own HTTP/2 client records the :authority header it sent: its records are not checked here.)
+    const text = JSON.stringify(trace.incomingRequests);
+    const urls = trace.incomingRequests.map((i) => i.reqURL).sort();
+    assert.deepEqual(
+      urls,
+      [
+        `http://127.0.0.1:${h2port}/h2?api_key=<redacted>`,
+        `http://127.0.0.1:${port}/abs?access_token=<redacted>&page=2`,
+        `http://127.0.0.1:${port}/host?page=3`,
+      ].sort(),
+    );
+    for (const secret of ['PASSWORD1', 'PASSWORD2', 'PASSWORD3', 'TOKEN1', 'KEY3', 'abs:', 'hu:', 'h2u:']) {
+      assert.ok(!text.includes(secret), `the incoming requests hold ${secret}`);
+    }
+    const servers = receiver.spans.filter((s) => s.kind === 2);
+    assert.equal(servers.length, 3);
+    const abs = servers.find((s) => s.attributes['url.path'] === '/abs');
+    assert.ok(abs, JSON.stringify(servers.map((s) => s.attributes)));
+    assert.equal(abs.attributes['url.query'], 'access_token=<redacted>&page=2');
+    assert.equal(abs.attributes['server.address'], '127.0.0.1');
+    assert.equal(abs.attributes['server.port'], port);
+    const spans = JSON.stringify(servers, (_k, v) => (typeof v === 'bigint' ? String(v) : v));
+    for (const secret of ['PASSWORD', 'TOKEN1', 'KEY3']) assert.ok(!spans.includes(secret), `a SERVER span holds ${secret}`);
+  } finally {
+    await receiver.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
