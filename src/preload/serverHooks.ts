@@ -49,8 +49,10 @@ interface InState extends IncomingContext {
   status: number | undefined;
   route: string | undefined;
   error: IncomingError | undefined;
-  /** The connection's bytes written when the request arrived (the response's size without a Content-Length). */
-  sock0: number;
+  /** Response body bytes the program wrote (before any transfer encoding). */
+  respLen: number;
+  /** An HTTP/2 response sent from a file (`respondWithFile`/`respondWithFD`): its bytes are not counted. */
+  fileBody: boolean;
   socket: Socket | undefined;
   ended: boolean;
   /** The route's handler a framework named (Fastify's), when one did. */
@@ -129,7 +131,8 @@ function newState(t: Tracer, req: object, h2: boolean, socket: Socket | undefine
     status: undefined,
     route: undefined,
     error: undefined,
-    sock0: socket && !h2 ? socket.bytesWritten : 0,
+    respLen: 0,
+    fileBody: false,
     socket,
     ended: false,
     handler: undefined,
@@ -266,7 +269,7 @@ function endRequest(t: Tracer, _hook: Hook, s: InState, res: object | undefined)
   s.ended = true;
   forgetCarried(s.id);
   const at = now();
-  const r = res as { statusCode?: number; writableFinished?: boolean; getHeader?: (n: string) => unknown; _header?: unknown } | undefined;
+  const r = res as { statusCode?: number; writableFinished?: boolean } | undefined;
   const finished = r !== undefined && (s.h2 || r.writableFinished !== false);
   if (s.route === undefined && !s.h2) s.route = expressRoute(s.req);
   const w = t.transport.open('incomingRequests', s.id);
@@ -276,7 +279,8 @@ function endRequest(t: Tracer, _hook: Hook, s: InState, res: object | undefined)
   w.num(F.reqEndAt, at);
   w.num(F.respStatusCode, s.status ?? (s.headAt !== undefined || finished ? r?.statusCode : undefined));
   w.num(F.reqContentLen, s.reqLen);
-  if (finished && r !== undefined && !s.h2) w.num(F.respContentLen, responseLength(s, r));
+  // The body bytes written, also when the client went away first (a stream it abandoned).
+  if ((finished || s.headAt !== undefined) && !s.fileBody) w.num(F.respContentLen, s.respLen);
   w.text(F.route, s.route);
   // The route's own handler (Express's, Fastify's) is nearer the program's line than the server's listener.
   const handler = lines === undefined ? undefined : ((s.h2 ? undefined : expressHandler(s.req)) ?? s.handler);
@@ -284,16 +288,6 @@ function endRequest(t: Tracer, _hook: Hook, s: InState, res: object | undefined)
   if (!finished) w.flag(F.aborted, true);
   if (s.error !== undefined) w.any(F.error, s.error);
   t.transport.close(w, false);
-}
-
-/** A finished HTTP/1 response's body bytes: its Content-Length, else the connection's bytes written after the head. */
-function responseLength(s: InState, r: { getHeader?: (n: string) => unknown; _header?: unknown }): number | undefined {
-  const declared = Number(r.getHeader?.('content-length'));
-  if (Number.isInteger(declared) && declared >= 0) return declared;
-  if (s.socket === undefined) return undefined;
-  const head = typeof r._header === 'string' ? r._header.length : 0;
-  const n = s.socket.bytesWritten - s.sock0 - head;
-  return n >= 0 ? n : undefined;
 }
 
 function errorOf(err: unknown): IncomingError {
@@ -315,11 +309,29 @@ function noteEvent(t: Tracer, s: InState, kind: number, obj: object, event: stri
   } else if (event === 'close' && !s.ended) {
     // The response's 'close' before its finish: the client went away (or the connection failed).
     if (kind === 1) t.run(hook, endRequest, s, (obj as { writableFinished?: boolean }).writableFinished ? obj : undefined);
-    else if (kind === 2) {
-      const st = obj as { rstCode?: number; headersSent?: boolean; writableFinished?: boolean };
-      t.run(hook, endRequest, s, st.writableFinished === true && (st.rstCode ?? 0) === 0 ? obj : undefined);
-    }
+    else if (kind === 2) t.run(hook, endRequest, s, h2Finished(obj) ? obj : undefined);
   }
+}
+
+/**
+ * Whether a closing HTTP/2 server stream had finished its response. Not `writableFinished`: a
+ * stream whose request body was read to its end (a 'data' listener, `resume()`, `pipe()`) closes
+ * as soon as its END_STREAM is sent, before Node's 'finish' (its `_final` callback comes after the
+ * close), so that reads false on a response the client got whole. Node's own test is used: the
+ * stream is `aborted` when it closed with its writable side still open, and a reset (`rstCode`
+ * other than NO_ERROR) cut the response.
+ */
+function h2Finished(obj: object): boolean {
+  const st = obj as { rstCode?: number; aborted?: boolean; writableEnded?: boolean; writableFinished?: boolean };
+  if (st.writableFinished === true) return (st.rstCode ?? 0) === 0;
+  return st.aborted !== true && st.writableEnded === true && (st.rstCode ?? 0) === 0;
+}
+
+/** A chunk's byte length as Node writes it (a string in its encoding, utf8 by default). */
+function byteLength(chunk: unknown, encoding: unknown): number {
+  if (typeof chunk === 'string') return Buffer.byteLength(chunk, typeof encoding === 'string' ? (encoding as BufferEncoding) : 'utf8');
+  const n = (chunk as { byteLength?: unknown } | null | undefined)?.byteLength;
+  return typeof n === 'number' ? n : 0;
 }
 
 /**
@@ -387,23 +399,83 @@ function patchHttp(t: Tracer): void {
     return out;
   };
   replaceFunction(proto, 'writeHead', writeHead, original);
+  countBodyWrites(http.OutgoingMessage.prototype);
 }
 
-/** At the first HTTP/2 stream served: the server stream's `emit` and `respond`. */
+/**
+ * Counts a served response's body bytes as the program writes them: OutgoingMessage's own `write`
+ * and `end` (ServerResponse inherits them; `end` writes through an internal function, so nothing
+ * is counted twice), wrapped where they are. A write Node refuses or ignores (after the end, on a
+ * destroyed response, a response that has no body: HEAD, 204, 304) is not counted.
+ */
+function countBodyWrites(proto: object): void {
+  const p = proto as { write?: Function; end?: Function };
+  const get = stateOf.get;
+  for (const name of ['write', 'end'] as const) {
+    const original = p[name];
+    if (typeof original !== 'function') continue;
+    const wrapped = function (this: object, chunk?: unknown, encoding?: unknown): unknown {
+      const s = get(this);
+      if (s === undefined || !hook.enabled || chunk === undefined || chunk === null || typeof chunk === 'function')
+        // eslint-disable-next-line prefer-rest-params
+        return original.apply(this, arguments) as unknown;
+      const r = this as { writableEnded?: boolean; destroyed?: boolean; _hasBody?: boolean };
+      const open = r.writableEnded !== true && r.destroyed !== true;
+      // eslint-disable-next-line prefer-rest-params
+      const out = original.apply(this, arguments) as unknown;
+      if (open && r._hasBody !== false) s.respLen += byteLength(chunk, encoding);
+      return out;
+    };
+    replaceFunction(proto, name, wrapped, original);
+  }
+}
+
+/**
+ * At the first HTTP/2 stream served: the server stream's `emit`, `respond` (and `respondWithFile`,
+ * `respondWithFD`, whose body is not counted), and the body bytes handed to the stream's handle
+ * (Http2Stream's own `_write`/`_writev`, inherited by client streams too, which pass straight on).
+ */
 function patchStream(t: Tracer, proto: object): void {
   contextEmit(t, proto, 2);
-  const p = proto as { respond?: Function };
-  const original = p.respond;
-  if (typeof original !== 'function') return;
+  const p = proto as Record<string, Function | undefined>;
   const get = stateOf.get;
-  const respond = function respond(this: object, headers?: Record<string, unknown>): unknown {
-    // eslint-disable-next-line prefer-rest-params
-    const out = original.apply(this, arguments) as unknown;
-    const s = get(this);
-    if (s !== undefined && s.headAt === undefined && hook.enabled) t.run(hook, headWritten, s, Number(headers?.[':status'] ?? 200));
-    return out;
-  };
-  replaceFunction(proto, 'respond', respond, original);
+  for (const name of ['respond', 'respondWithFile', 'respondWithFD']) {
+    const original = p[name];
+    if (typeof original !== 'function') continue;
+    const file = name !== 'respond';
+    const respond = function (this: object, a?: unknown, headers?: Record<string, unknown>): unknown {
+      // eslint-disable-next-line prefer-rest-params
+      const out = original.apply(this, arguments) as unknown;
+      const s = get(this);
+      if (s !== undefined && hook.enabled) {
+        if (file) s.fileBody = true;
+        const h = (file ? headers : a) as Record<string, unknown> | undefined;
+        if (s.headAt === undefined) t.run(hook, headWritten, s, Number(h?.[':status'] ?? 200));
+      }
+      return out;
+    };
+    replaceFunction(proto, name, respond, original);
+  }
+  const stream = Object.getPrototypeOf(proto) as Record<string, Function | undefined> | null;
+  const write = stream?._write;
+  if (typeof write === 'function' && Object.prototype.hasOwnProperty.call(stream, '_write')) {
+    const _write = function _write(this: object, data: unknown, encoding: unknown, cb: unknown): unknown {
+      const s = get(this);
+      if (s !== undefined && hook.enabled) s.respLen += byteLength(data, encoding);
+      return write.call(this, data, encoding, cb) as unknown;
+    };
+    replaceFunction(stream!, '_write', _write, write);
+  }
+  const writev = stream?._writev;
+  if (typeof writev === 'function' && Object.prototype.hasOwnProperty.call(stream, '_writev')) {
+    const _writev = function _writev(this: object, data: unknown, cb: unknown): unknown {
+      const s = get(this);
+      if (s !== undefined && hook.enabled && Array.isArray(data))
+        for (const d of data as Array<{ chunk?: unknown; encoding?: unknown }>) s.respLen += byteLength(d?.chunk, d?.encoding);
+      return writev.call(this, data, cb) as unknown;
+    };
+    replaceFunction(stream!, '_writev', _writev, writev);
+  }
 }
 
 /** Node 20 (no `http2.server.stream.start`): HTTP/2 servers' streams seen at their 'stream' event. */
