@@ -34,6 +34,7 @@ import { isLoaded } from './builtins';
 import { onModuleLoad } from './moduleLoad';
 import { HANDLER_LINES_ON, HandlerLines } from './handlerLines';
 import { forgetCarried, noteCarried, traceIdOf } from './traceparent';
+import { watchUpgrades } from './serverUpgrades';
 
 /** The server hook group. */
 const hook = newHook('server');
@@ -95,6 +96,7 @@ export function installServerHooks(t: Tracer): void {
     if (stateOf.get(m.stream) === undefined) t.run(hook, onStream, m.stream, m.headers);
   });
   watchHttp2Servers(t);
+  watchUpgrades(t, hook, (m) => t.run(hook, onUpgrade, m, undefined));
   // Fastify's route template: its request handler's tracing channel carries the matched route.
   subscribe('tracing:fastify.request.handler:start', (msg) => {
     const m = msg as { request?: { raw?: object }; route?: { url?: unknown } };
@@ -144,17 +146,31 @@ function onRequest(t: Tracer, _hook: Hook, m: { request: object; response: objec
     httpPatched = true;
     patchHttp(t);
   }
-  const req = m.request as {
+  const s = newState(t, m.request, false, m.socket);
+  stateOf.set(m.request, s);
+  stateOf.set(m.response, s);
+  openHttp1(t, s, m.request, m.socket, m.server, 'request');
+  // The program's 'request' listeners run next, in this context.
+  if (CAUSALITY_ON) incomingStore.enterWith(s);
+}
+
+/** An HTTP upgrade request (a WebSocket's) an http/https server is about to hand its 'upgrade' listeners: its record opened. */
+function onUpgrade(t: Tracer, _hook: Hook, m: { req: object; socket: Socket; server: object }): IncomingContext {
+  const s = newState(t, m.req, false, m.socket);
+  stateOf.set(m.req, s);
+  openHttp1(t, s, m.req, m.socket, m.server, 'upgrade');
+  return s;
+}
+
+/** Writes the opening of an HTTP/1 request's record; `event`: the server's event whose one listener is its handler. */
+function openHttp1(t: Tracer, s: InState, request: object, socket: Socket, server: object, event: string): void {
+  const req = request as {
     method?: string;
     url?: string;
     headers?: Record<string, unknown>;
     httpVersionMajor?: number;
     httpVersionMinor?: number;
   };
-  const socket = m.socket;
-  const s = newState(t, req, false, socket);
-  stateOf.set(req, s);
-  stateOf.set(m.response, s);
   const tls = (socket as { encrypted?: boolean }).encrypted === true;
   const host = typeof req.headers?.host === 'string' ? req.headers.host : `${socket.localAddress ?? ''}:${socket.localPort ?? ''}`;
   const w = t.transport.open('incomingRequests', s.id);
@@ -171,11 +187,9 @@ function onRequest(t: Tracer, _hook: Hook, m: { request: object; response: objec
   }
   writeTuple(w, socket);
   w.num(F.reqRecvAt, now());
-  const listener = lines !== undefined ? soleListener(m.server, 'request') : undefined;
+  const listener = lines !== undefined ? soleListener(server, event) : undefined;
   if (listener !== undefined) lines!.write(w, s.id, listener);
   t.transport.close(w, false);
-  // The program's 'request' listeners run next, in this context.
-  if (CAUSALITY_ON) incomingStore.enterWith(s);
 }
 
 function onStream(t: Tracer, _hook: Hook, stream: object, headers: Record<string, unknown>): void {
