@@ -35,7 +35,8 @@ async function main() {
       res.end('done');
     }),
   );
-  const { NODE_OPTIONS, ...env } = process.env;
+  const env = { ...process.env };
+  delete env.NODE_OPTIONS;
   await new Promise((resolve, reject) => {
     require('node:child_process')
       .execFile(process.execPath, [__filename, String(gw)], { env }, (err) => (err ? reject(err) : resolve()))
