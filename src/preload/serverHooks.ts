@@ -96,7 +96,14 @@ export function installServerHooks(t: Tracer): void {
     if (stateOf.get(m.stream) === undefined) t.run(hook, onStream, m.stream, m.headers);
   });
   watchHttp2Servers(t);
-  watchUpgrades(t, hook, (m) => t.run(hook, onUpgrade, m, undefined));
+  watchUpgrades(
+    t,
+    hook,
+    (m) => t.run(hook, onUpgrade, m, undefined),
+    (req, emitter, event) => {
+      if (lines !== undefined) t.run(hook, upgradeHandler, req, soleListener(emitter, event));
+    },
+  );
   // Fastify's route template: its request handler's tracing channel carries the matched route.
   subscribe('tracing:fastify.request.handler:start', (msg) => {
     const m = msg as { request?: { raw?: object }; route?: { url?: unknown } };
@@ -160,6 +167,15 @@ function onUpgrade(t: Tracer, _hook: Hook, m: { req: object; socket: Socket; ser
   stateOf.set(m.req, s);
   openHttp1(t, s, m.req, m.socket, m.server, 'upgrade');
   return s;
+}
+
+/** A WebSocket server's 'connection' listener (ws's): the upgrade's handler, over the server's 'upgrade' listener, when the program's. */
+function upgradeHandler(t: Tracer, _hook: Hook, req: object, fn: Function | undefined): void {
+  const s = stateOf.get(req);
+  if (s === undefined || fn === undefined || lines === undefined) return;
+  const w = t.transport.open('incomingRequests', s.id);
+  lines.write(w, s.id, fn);
+  t.transport.close(w, false);
 }
 
 /** Writes the opening of an HTTP/1 request's record; `event`: the server's event whose one listener is its handler. */

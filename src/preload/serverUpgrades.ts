@@ -11,7 +11,10 @@
  *   the request's context (causality.ts); every other event goes straight to the inherited `emit`;
  * - the upgraded socket's `_writeGeneric` is wrapped on the instance (as wsFrames.ts does, which
  *   takes over after the 101) to read the response's status line when its head is written;
- * - the socket's 'close' is observed without a listener (emitTaps.ts).
+ * - the socket's 'close' is observed without a listener (emitTaps.ts);
+ * - `ws`'s WebSocketServer, once the program loads it, gets a `handleUpgrade` wrapper (on its
+ *   prototype, through replaceFunction) that names the server's one 'connection' listener as the
+ *   upgrade's handler: the program's function, where ws's own 'upgrade' listener is a library's.
  */
 
 import type { Socket } from 'node:net';
@@ -19,6 +22,7 @@ import { F } from '../protocol/events';
 import { CAUSALITY_ON, incomingStore, type IncomingContext } from './causality';
 import { isLoaded } from './builtins';
 import { subscribe } from './detach';
+import { onModuleLoad } from './moduleLoad';
 import { observeEvents, tapEmit } from './emitTaps';
 import { forgetCarried } from './traceparent';
 import { now, overrideMethod, replaceFunction, type Hook, type Tracer } from './tracer';
@@ -28,11 +32,17 @@ import type { WebSocketSession } from '../trace/types';
 /** Opens the record of an upgrade request (serverHooks.ts); undefined when the hook failed. */
 export type OpenUpgrade = (m: { req: object; socket: Socket; server: object }) => IncomingContext | undefined;
 
+/** Names the one `event` listener of `emitter` as the handler of the upgrade request `req` (serverHooks.ts). */
+export type NoteHandler = (req: object, emitter: object, event: string) => void;
+
 /** A response head longer than this is not read (the exchange is recorded without its status). */
 const MAX_HEAD = 16 * 1024;
 
-/** Watches the http/https servers the program runs for their 'upgrade' events. */
-export function watchUpgrades(t: Tracer, hook: Hook, open: OpenUpgrade): void {
+/** Watches the http/https servers the program runs for their 'upgrade' events (and `ws`'s servers for their handlers). */
+export function watchUpgrades(t: Tracer, hook: Hook, open: OpenUpgrade, noteHandler: NoteHandler): void {
+  onModuleLoad((request, exports) => {
+    if (hook.enabled && (request === 'ws' || WS_FILE.test(request))) t.guard(hook, () => patchWs(hook, exports, noteHandler));
+  });
   const seen = new WeakSet<object>();
   const tapped = new WeakSet<object>();
   subscribe('net.server.socket', (msg) => {
@@ -79,6 +89,34 @@ function tapUpgrades(t: Tracer, hook: Hook, proto: object, open: OpenUpgrade): v
     return incomingStore.run(s, Reflect.apply, inner, this, arguments) as boolean;
   };
   replaceFunction(proto, 'emit', emit, original);
+}
+
+/** `ws`'s files a program's `require('ws')` or `import 'ws'` loads (CommonJS: `./lib/websocket-server` from its index; ESM: resolved paths). */
+const WS_FILE = /(?:^\.[\\/]lib[\\/]websocket-server(?:\.js)?|[\\/]node_modules[\\/]ws[\\/](?:index|lib[\\/]websocket-server)\.js)$/;
+
+/** WebSocketServer prototypes given the wrapper. */
+const wsPatched = new WeakSet<object>();
+
+/** Wraps the `handleUpgrade` of `ws`'s WebSocketServer (`exports`: the package's or its websocket-server module's). */
+function patchWs(hook: Hook, exports: unknown, noteHandler: NoteHandler): void {
+  const e = exports as { name?: unknown; WebSocketServer?: unknown } | null | undefined;
+  const cls = typeof exports === 'function' && e!.name === 'WebSocketServer' ? exports : e?.WebSocketServer;
+  const proto = typeof cls === 'function' ? (cls.prototype as { handleUpgrade?: Function } | undefined) : undefined;
+  const original = proto?.handleUpgrade;
+  if (proto === undefined || typeof original !== 'function' || wsPatched.has(proto)) return;
+  wsPatched.add(proto);
+  const handleUpgrade = function handleUpgrade(this: object, req: unknown): unknown {
+    if (hook.enabled && req !== null && typeof req === 'object') {
+      try {
+        noteHandler(req, this, 'connection');
+      } catch {
+        // noteHandler guards its hook.
+      }
+    }
+    // eslint-disable-next-line prefer-rest-params
+    return original.apply(this, arguments) as unknown;
+  };
+  replaceFunction(proto, 'handleUpgrade', handleUpgrade, original);
 }
 
 /** What one upgrade's socket shows: the response head written, its body bytes, the close. */

@@ -1,7 +1,7 @@
 // A WebSocket server's upgrades are served requests (issue 49.4): `ws` servers on http servers, one
 // attached by `ws` itself, one through the program's own 'upgrade' listener that also refuses a
 // path with 401; `ws` clients. Each upgrade is an incoming request (GET → 101) with its handler's
-// line when the listener is the program's, the time the 101 was written, its messages counted
+// line (the ws server's 'connection' listener, else the program's 'upgrade' listener), the time the 101 was written, its messages counted
 // from the server's side, and its end when the socket closed; calls made while serving it name it.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -10,10 +10,8 @@ import { join } from 'node:path';
 import { apps, nodeBinaries, runTraced } from './harness.mjs';
 
 const APP = 'ws-server.cjs';
-const upgradeLine =
-  readFileSync(join(apps, APP), 'utf8')
-    .split('\n')
-    .findIndex((l) => l.includes("b.on('upgrade'")) + 1;
+const source = readFileSync(join(apps, APP), 'utf8').split('\n');
+const lineOf = (text) => source.findIndex((l) => l.includes(text)) + 1;
 
 for (const { label, bin } of nodeBinaries()) {
   test(`${label}: a ws server's upgrades are incoming requests: 101, handler line, messages each way, the close; a refused upgrade its 401`, async () => {
@@ -52,18 +50,19 @@ for (const { label, bin } of nodeBinaries()) {
       assert.equal(r.reqEndAt, ws.closeAt, `${path}: the exchange ends with the socket`);
       assert.ok(r.reqEndAt > r.respHeadAt);
     }
-    // ws's own 'upgrade' listener is a library's: no line. The program's own listener: its line.
-    assert.equal(inc(out.portA, '/a').handler, undefined);
-    const b = inc(out.portB, '/b');
-    assert.equal(b.handler?.line, upgradeLine);
-    assert.match(b.handler.file, /ws-server\.cjs$/);
+    // The handler: the ws server's 'connection' listener (ws's own 'upgrade' listener is a
+    // library's), else the program's own 'upgrade' listener.
+    const a = inc(out.portA, '/a');
+    assert.equal(a.handler?.line, lineOf("wssA.on('connection'"));
+    assert.match(a.handler.file, /ws-server\.cjs$/);
+    assert.equal(inc(out.portB, '/b').handler?.line, lineOf('function track('));
     // The refused upgrade: the 401 the listener wrote, its body, no WebSocket.
     const refused = inc(out.portB, '/private');
     assert.equal(refused.respStatusCode, 401);
     assert.equal(refused.respContentLen, 'denied'.length);
     assert.equal(refused.webSocket, undefined);
     assert.equal(refused.aborted, undefined);
-    assert.equal(refused.handler?.line, upgradeLine);
+    assert.equal(refused.handler?.line, lineOf("b.on('upgrade'"));
     // The call the connection handler made names the upgrade it was serving.
     const call = trace.httpRequests.find((r) => r.reqURL.endsWith('/from-upgrade'));
     assert.equal(call.causedBy, inc(out.portA, '/a').traceID);
