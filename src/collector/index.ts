@@ -57,7 +57,7 @@ export {
 } from '../trace/traceFile';
 export { jsonPieces, JsonObjectScanner } from '../trace/jsonStream';
 export { DEFAULT_REDACTED_HEADERS, DEFAULT_REDACTED_QUERY, redactArgv, redactedQueryNames, SECRET_NAME_PARTS } from '../trace/redact';
-export { redactUrl } from '../trace/redactUrl';
+export { absoluteOrOrigin, redactUrl, withoutUserinfo } from '../trace/redactUrl';
 export * from '../trace/types';
 export * from '../protocol/preload';
 export { INITIATOR_MODES } from '../protocol/options';

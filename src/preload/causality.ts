@@ -25,7 +25,7 @@ export const CAUSALITY_ON = process.env.NETTRACE_CAUSALITY !== '0';
 /** What the async context carries: the local id of an incoming request (`i12`). */
 export interface IncomingContext {
   id: string;
-  /** The trace-id of the W3C `traceparent` the request carried (its calls' own, with the `addTraceparent` option). */
+  /** The trace-id of the W3C `traceparent` the request carried, or the random one its calls were given (the `addTraceparent` option). */
   traceId: string | undefined;
 }
 

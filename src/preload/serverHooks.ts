@@ -24,6 +24,7 @@
 import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
 import type { IncomingError } from '../trace/incoming';
+import { absoluteOrOrigin } from '../trace/redactUrl';
 import { F } from '../protocol/events';
 import { CAUSALITY_ON, incomingStore, type IncomingContext } from './causality';
 import { Stamp } from './httpState';
@@ -33,6 +34,7 @@ import { isLoaded } from './builtins';
 import { onModuleLoad } from './moduleLoad';
 import { HANDLER_LINES_ON, HandlerLines } from './handlerLines';
 import { forgetCarried, noteCarried, traceIdOf } from './traceparent';
+import { watchUpgrades } from './serverUpgrades';
 
 /** The server hook group. */
 const hook = newHook('server');
@@ -48,8 +50,10 @@ interface InState extends IncomingContext {
   status: number | undefined;
   route: string | undefined;
   error: IncomingError | undefined;
-  /** The connection's bytes written when the request arrived (the response's size without a Content-Length). */
-  sock0: number;
+  /** Response body bytes the program wrote (before any transfer encoding). */
+  respLen: number;
+  /** An HTTP/2 response sent from a file (`respondWithFile`/`respondWithFD`): its bytes are not counted. */
+  fileBody: boolean;
   socket: Socket | undefined;
   ended: boolean;
   /** The route's handler a framework named (Fastify's), when one did. */
@@ -92,6 +96,14 @@ export function installServerHooks(t: Tracer): void {
     if (stateOf.get(m.stream) === undefined) t.run(hook, onStream, m.stream, m.headers);
   });
   watchHttp2Servers(t);
+  watchUpgrades(
+    t,
+    hook,
+    (m) => t.run(hook, onUpgrade, m, undefined),
+    (req, emitter, event) => {
+      if (lines !== undefined) t.run(hook, upgradeHandler, req, soleListener(emitter, event));
+    },
+  );
   // Fastify's route template: its request handler's tracing channel carries the matched route.
   subscribe('tracing:fastify.request.handler:start', (msg) => {
     const m = msg as { request?: { raw?: object }; route?: { url?: unknown } };
@@ -128,7 +140,8 @@ function newState(t: Tracer, req: object, h2: boolean, socket: Socket | undefine
     status: undefined,
     route: undefined,
     error: undefined,
-    sock0: socket && !h2 ? socket.bytesWritten : 0,
+    respLen: 0,
+    fileBody: false,
     socket,
     ended: false,
     handler: undefined,
@@ -140,23 +153,46 @@ function onRequest(t: Tracer, _hook: Hook, m: { request: object; response: objec
     httpPatched = true;
     patchHttp(t);
   }
-  const req = m.request as {
+  const s = newState(t, m.request, false, m.socket);
+  stateOf.set(m.request, s);
+  stateOf.set(m.response, s);
+  openHttp1(t, s, m.request, m.socket, m.server, 'request');
+  // The program's 'request' listeners run next, in this context.
+  if (CAUSALITY_ON) incomingStore.enterWith(s);
+}
+
+/** An HTTP upgrade request (a WebSocket's) an http/https server is about to hand its 'upgrade' listeners: its record opened. */
+function onUpgrade(t: Tracer, _hook: Hook, m: { req: object; socket: Socket; server: object }): IncomingContext {
+  const s = newState(t, m.req, false, m.socket);
+  stateOf.set(m.req, s);
+  openHttp1(t, s, m.req, m.socket, m.server, 'upgrade');
+  return s;
+}
+
+/** A WebSocket server's 'connection' listener (ws's): the upgrade's handler, over the server's 'upgrade' listener, when the program's. */
+function upgradeHandler(t: Tracer, _hook: Hook, req: object, fn: Function | undefined): void {
+  const s = stateOf.get(req);
+  if (s === undefined || fn === undefined || lines === undefined) return;
+  const w = t.transport.open('incomingRequests', s.id);
+  lines.write(w, s.id, fn);
+  t.transport.close(w, false);
+}
+
+/** Writes the opening of an HTTP/1 request's record; `event`: the server's event whose one listener is its handler. */
+function openHttp1(t: Tracer, s: InState, request: object, socket: Socket, server: object, event: string): void {
+  const req = request as {
     method?: string;
     url?: string;
     headers?: Record<string, unknown>;
     httpVersionMajor?: number;
     httpVersionMinor?: number;
   };
-  const socket = m.socket;
-  const s = newState(t, req, false, socket);
-  stateOf.set(req, s);
-  stateOf.set(m.response, s);
   const tls = (socket as { encrypted?: boolean }).encrypted === true;
   const host = typeof req.headers?.host === 'string' ? req.headers.host : `${socket.localAddress ?? ''}:${socket.localPort ?? ''}`;
   const w = t.transport.open('incomingRequests', s.id);
   w.intern(F.server, tls ? 'https' : 'http');
   w.intern(F.reqMethod, req.method);
-  w.text(F.reqURL, `${tls ? 'https' : 'http'}://${host}${req.url ?? ''}`);
+  w.text(F.reqURL, absoluteOrOrigin(`${tls ? 'https' : 'http'}://${host}`, req.url ?? ''));
   w.num(F.protoMajor, req.httpVersionMajor);
   w.num(F.protoMinor, req.httpVersionMinor);
   const tp = req.headers?.traceparent;
@@ -167,11 +203,9 @@ function onRequest(t: Tracer, _hook: Hook, m: { request: object; response: objec
   }
   writeTuple(w, socket);
   w.num(F.reqRecvAt, now());
-  const listener = lines !== undefined ? soleListener(m.server, 'request') : undefined;
+  const listener = lines !== undefined ? soleListener(server, event) : undefined;
   if (listener !== undefined) lines!.write(w, s.id, listener);
   t.transport.close(w, false);
-  // The program's 'request' listeners run next, in this context.
-  if (CAUSALITY_ON) incomingStore.enterWith(s);
 }
 
 function onStream(t: Tracer, _hook: Hook, stream: object, headers: Record<string, unknown>): void {
@@ -186,7 +220,7 @@ function onStream(t: Tracer, _hook: Hook, stream: object, headers: Record<string
   const w = t.transport.open('incomingRequests', s.id);
   w.intern(F.server, 'http2');
   w.intern(F.reqMethod, String(headers[':method'] ?? 'GET'));
-  w.text(F.reqURL, `${scheme}://${String(headers[':authority'] ?? headers.host ?? '')}${String(headers[':path'] ?? '')}`);
+  w.text(F.reqURL, absoluteOrOrigin(`${scheme}://${String(headers[':authority'] ?? headers.host ?? '')}`, String(headers[':path'] ?? '')));
   w.num(F.protoMajor, 2);
   w.num(F.protoMinor, 0);
   if (typeof headers.traceparent === 'string') {
@@ -263,9 +297,9 @@ function soleListener(server: object | undefined, event: string): Function | und
 /** Sends the request's end: finished (`res` given) or closed before (aborted, or after an error). */
 function endRequest(t: Tracer, _hook: Hook, s: InState, res: object | undefined): void {
   s.ended = true;
-  if (s.traceId !== undefined) forgetCarried(s.id);
+  forgetCarried(s.id);
   const at = now();
-  const r = res as { statusCode?: number; writableFinished?: boolean; getHeader?: (n: string) => unknown; _header?: unknown } | undefined;
+  const r = res as { statusCode?: number; writableFinished?: boolean } | undefined;
   const finished = r !== undefined && (s.h2 || r.writableFinished !== false);
   if (s.route === undefined && !s.h2) s.route = expressRoute(s.req);
   const w = t.transport.open('incomingRequests', s.id);
@@ -275,7 +309,8 @@ function endRequest(t: Tracer, _hook: Hook, s: InState, res: object | undefined)
   w.num(F.reqEndAt, at);
   w.num(F.respStatusCode, s.status ?? (s.headAt !== undefined || finished ? r?.statusCode : undefined));
   w.num(F.reqContentLen, s.reqLen);
-  if (finished && r !== undefined && !s.h2) w.num(F.respContentLen, responseLength(s, r));
+  // The body bytes written, also when the client went away first (a stream it abandoned).
+  if ((finished || s.headAt !== undefined) && !s.fileBody) w.num(F.respContentLen, s.respLen);
   w.text(F.route, s.route);
   // The route's own handler (Express's, Fastify's) is nearer the program's line than the server's listener.
   const handler = lines === undefined ? undefined : ((s.h2 ? undefined : expressHandler(s.req)) ?? s.handler);
@@ -283,16 +318,6 @@ function endRequest(t: Tracer, _hook: Hook, s: InState, res: object | undefined)
   if (!finished) w.flag(F.aborted, true);
   if (s.error !== undefined) w.any(F.error, s.error);
   t.transport.close(w, false);
-}
-
-/** A finished HTTP/1 response's body bytes: its Content-Length, else the connection's bytes written after the head. */
-function responseLength(s: InState, r: { getHeader?: (n: string) => unknown; _header?: unknown }): number | undefined {
-  const declared = Number(r.getHeader?.('content-length'));
-  if (Number.isInteger(declared) && declared >= 0) return declared;
-  if (s.socket === undefined) return undefined;
-  const head = typeof r._header === 'string' ? r._header.length : 0;
-  const n = s.socket.bytesWritten - s.sock0 - head;
-  return n >= 0 ? n : undefined;
 }
 
 function errorOf(err: unknown): IncomingError {
@@ -314,11 +339,29 @@ function noteEvent(t: Tracer, s: InState, kind: number, obj: object, event: stri
   } else if (event === 'close' && !s.ended) {
     // The response's 'close' before its finish: the client went away (or the connection failed).
     if (kind === 1) t.run(hook, endRequest, s, (obj as { writableFinished?: boolean }).writableFinished ? obj : undefined);
-    else if (kind === 2) {
-      const st = obj as { rstCode?: number; headersSent?: boolean; writableFinished?: boolean };
-      t.run(hook, endRequest, s, st.writableFinished === true && (st.rstCode ?? 0) === 0 ? obj : undefined);
-    }
+    else if (kind === 2) t.run(hook, endRequest, s, h2Finished(obj) ? obj : undefined);
   }
+}
+
+/**
+ * Whether a closing HTTP/2 server stream had finished its response. Not `writableFinished`: a
+ * stream whose request body was read to its end (a 'data' listener, `resume()`, `pipe()`) closes
+ * as soon as its END_STREAM is sent, before Node's 'finish' (its `_final` callback comes after the
+ * close), so that reads false on a response the client got whole. Node's own test is used: the
+ * stream is `aborted` when it closed with its writable side still open, and a reset (`rstCode`
+ * other than NO_ERROR) cut the response.
+ */
+function h2Finished(obj: object): boolean {
+  const st = obj as { rstCode?: number; aborted?: boolean; writableEnded?: boolean; writableFinished?: boolean };
+  if (st.writableFinished === true) return (st.rstCode ?? 0) === 0;
+  return st.aborted !== true && st.writableEnded === true && (st.rstCode ?? 0) === 0;
+}
+
+/** A chunk's byte length as Node writes it (a string in its encoding, utf8 by default). */
+function byteLength(chunk: unknown, encoding: unknown): number {
+  if (typeof chunk === 'string') return Buffer.byteLength(chunk, typeof encoding === 'string' ? (encoding as BufferEncoding) : 'utf8');
+  const n = (chunk as { byteLength?: unknown } | null | undefined)?.byteLength;
+  return typeof n === 'number' ? n : 0;
 }
 
 /**
@@ -386,23 +429,83 @@ function patchHttp(t: Tracer): void {
     return out;
   };
   replaceFunction(proto, 'writeHead', writeHead, original);
+  countBodyWrites(http.OutgoingMessage.prototype);
 }
 
-/** At the first HTTP/2 stream served: the server stream's `emit` and `respond`. */
+/**
+ * Counts a served response's body bytes as the program writes them: OutgoingMessage's own `write`
+ * and `end` (ServerResponse inherits them; `end` writes through an internal function, so nothing
+ * is counted twice), wrapped where they are. A write Node refuses or ignores (after the end, on a
+ * destroyed response, a response that has no body: HEAD, 204, 304) is not counted.
+ */
+function countBodyWrites(proto: object): void {
+  const p = proto as { write?: Function; end?: Function };
+  const get = stateOf.get;
+  for (const name of ['write', 'end'] as const) {
+    const original = p[name];
+    if (typeof original !== 'function') continue;
+    const wrapped = function (this: object, chunk?: unknown, encoding?: unknown): unknown {
+      const s = get(this);
+      if (s === undefined || !hook.enabled || chunk === undefined || chunk === null || typeof chunk === 'function')
+        // eslint-disable-next-line prefer-rest-params
+        return original.apply(this, arguments) as unknown;
+      const r = this as { writableEnded?: boolean; destroyed?: boolean; _hasBody?: boolean };
+      const open = r.writableEnded !== true && r.destroyed !== true;
+      // eslint-disable-next-line prefer-rest-params
+      const out = original.apply(this, arguments) as unknown;
+      if (open && r._hasBody !== false) s.respLen += byteLength(chunk, encoding);
+      return out;
+    };
+    replaceFunction(proto, name, wrapped, original);
+  }
+}
+
+/**
+ * At the first HTTP/2 stream served: the server stream's `emit`, `respond` (and `respondWithFile`,
+ * `respondWithFD`, whose body is not counted), and the body bytes handed to the stream's handle
+ * (Http2Stream's own `_write`/`_writev`, inherited by client streams too, which pass straight on).
+ */
 function patchStream(t: Tracer, proto: object): void {
   contextEmit(t, proto, 2);
-  const p = proto as { respond?: Function };
-  const original = p.respond;
-  if (typeof original !== 'function') return;
+  const p = proto as Record<string, Function | undefined>;
   const get = stateOf.get;
-  const respond = function respond(this: object, headers?: Record<string, unknown>): unknown {
-    // eslint-disable-next-line prefer-rest-params
-    const out = original.apply(this, arguments) as unknown;
-    const s = get(this);
-    if (s !== undefined && s.headAt === undefined && hook.enabled) t.run(hook, headWritten, s, Number(headers?.[':status'] ?? 200));
-    return out;
-  };
-  replaceFunction(proto, 'respond', respond, original);
+  for (const name of ['respond', 'respondWithFile', 'respondWithFD']) {
+    const original = p[name];
+    if (typeof original !== 'function') continue;
+    const file = name !== 'respond';
+    const respond = function (this: object, a?: unknown, headers?: Record<string, unknown>): unknown {
+      // eslint-disable-next-line prefer-rest-params
+      const out = original.apply(this, arguments) as unknown;
+      const s = get(this);
+      if (s !== undefined && hook.enabled) {
+        if (file) s.fileBody = true;
+        const h = (file ? headers : a) as Record<string, unknown> | undefined;
+        if (s.headAt === undefined) t.run(hook, headWritten, s, Number(h?.[':status'] ?? 200));
+      }
+      return out;
+    };
+    replaceFunction(proto, name, respond, original);
+  }
+  const stream = Object.getPrototypeOf(proto) as Record<string, Function | undefined> | null;
+  const write = stream?._write;
+  if (typeof write === 'function' && Object.prototype.hasOwnProperty.call(stream, '_write')) {
+    const _write = function _write(this: object, data: unknown, encoding: unknown, cb: unknown): unknown {
+      const s = get(this);
+      if (s !== undefined && hook.enabled) s.respLen += byteLength(data, encoding);
+      return write.call(this, data, encoding, cb) as unknown;
+    };
+    replaceFunction(stream!, '_write', _write, write);
+  }
+  const writev = stream?._writev;
+  if (typeof writev === 'function' && Object.prototype.hasOwnProperty.call(stream, '_writev')) {
+    const _writev = function _writev(this: object, data: unknown, cb: unknown): unknown {
+      const s = get(this);
+      if (s !== undefined && hook.enabled && Array.isArray(data))
+        for (const d of data as Array<{ chunk?: unknown; encoding?: unknown }>) s.respLen += byteLength(d?.chunk, d?.encoding);
+      return writev.call(this, data, cb) as unknown;
+    };
+    replaceFunction(stream!, '_writev', _writev, writev);
+  }
 }
 
 /** Node 20 (no `http2.server.stream.start`): HTTP/2 servers' streams seen at their 'stream' event. */

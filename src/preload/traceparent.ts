@@ -7,8 +7,9 @@
  *
  * A request that already carries a `traceparent` (the program's own, an OpenTelemetry SDK's)
  * keeps it. Otherwise it gets `00-<trace-id>-<parent-id>-01`: the trace-id of the incoming
- * request it was made for (the one that request carried, or one made up for it, the same for all
- * its calls), a new trace-id outside any incoming request, and a random parent-id per request.
+ * request it was made for (the one that request carried, or a random one made up for it at its
+ * first call, the same for all its calls), a new random trace-id outside any incoming request, and
+ * a random parent-id per request. Nothing in an id counts requests or is shared by the process.
  *
  * Where it is added: http/https requests (`ClientRequest.prototype._storeHeader` gets an own
  * wrapper, installed only with the option, that sets the header while the head is being built; a
@@ -29,17 +30,39 @@ export function traceIdOf(value: unknown): string | undefined {
   return m && m[1] !== ZERO_TRACE ? m[1] : undefined;
 }
 
-/** Random bytes as hex (`node:crypto` loaded at the first use: only with the option). */
+/** Bytes of random data drawn from the system at a time (`randomFillSync` on one buffer, used up 8 and 16 bytes at a time). */
+const POOL = 4096;
+let pool: Buffer | undefined;
+let poolAt = POOL;
+
+/**
+ * `n` random bytes as hex, from a pooled buffer refilled by `crypto.randomFillSync` (the CSPRNG;
+ * `node:crypto` loaded at the first use: only with the option). W3C Trace Context asks for random
+ * trace-ids: one id tells nothing of another, nor how many requests the program served.
+ */
 function randomHex(n: number): string {
-  return (require('node:crypto') as typeof import('node:crypto')).randomBytes(n).toString('hex');
+  if (poolAt + n > POOL) {
+    pool ??= Buffer.allocUnsafe(POOL);
+    (require('node:crypto') as typeof import('node:crypto')).randomFillSync(pool);
+    poolAt = 0;
+  }
+  const hex = pool!.toString('hex', poolAt, poolAt + n);
+  poolAt += n;
+  return hex;
 }
 
-/** Incoming requests open now that carried a trace (local id → trace-id), for a call made from a queue later (causeOf). */
+/** A random id of `n` bytes as hex, never all zeros (W3C makes an all-zero trace-id or parent-id invalid). */
+function randomId(n: number): string {
+  const id = randomHex(n);
+  return /^0+$/.test(id) ? randomId(n) : id;
+}
+
+/** Incoming requests open now that carried a trace or were given one (local id → trace-id), for a call made from a queue later (causeOf). */
 const carried = new Map<string, string>();
 /** Entries kept at most (an incoming request that never ends is forgotten first). */
 const MAX_CARRIED = 10_000;
 
-/** Notes the trace an incoming request carried (serverHooks.ts, when its traceparent is valid). */
+/** Notes the trace of an incoming request: the one it carried (serverHooks.ts, when its traceparent is valid), or one made up for its calls. */
 export function noteCarried(id: string, traceId: string): void {
   if (carried.size >= MAX_CARRIED) carried.delete(carried.keys().next().value as string);
   carried.set(id, traceId);
@@ -50,26 +73,25 @@ export function forgetCarried(id: string): void {
   if (carried.size !== 0) carried.delete(id);
 }
 
-/** This process's random prefix of the trace-ids made up for incoming requests (with the request's number after it). */
-let salt: string | undefined;
-
 /** A new `traceparent` for a request starting now (its cause from the async context, see causality.ts). */
 export function newTraceparent(): string {
-  const bytes = randomHex(24);
-  const parentId = bytes.slice(32, 48);
+  const parentId = randomId(8);
   const cause = causeOf();
   let traceId: string | undefined;
   if (cause !== undefined) {
     const ctx = incomingStore.getStore() as { id: string; traceId?: string } | undefined;
-    traceId = ctx?.id === cause ? ctx.traceId : carried.get(cause);
+    const own = ctx?.id === cause ? ctx : undefined;
+    traceId = own?.traceId ?? carried.get(cause);
     if (traceId === undefined) {
-      // One trace-id per incoming request, the same for all its calls: the process's salt and its number.
-      salt ??= randomHex(8);
-      traceId = salt + Number(cause.replace(/\D/g, '')).toString(16).padStart(16, '0').slice(-16);
+      // One trace-id per incoming request, the same for all its calls: a random one, made at its
+      // first call and kept by the request's id (for a call made from a queue later, in another
+      // context) until it ends (forgetCarried).
+      traceId = randomId(16);
+      noteCarried(cause, traceId);
     }
+    if (own !== undefined) own.traceId = traceId;
   }
-  traceId ??= bytes.slice(0, 32);
-  return `00-${traceId}-${parentId === '0'.repeat(16) ? '0'.repeat(15) + '1' : parentId}-01`;
+  return `00-${traceId ?? randomId(16)}-${parentId}-01`;
 }
 
 /** What `_storeHeader` is given and reads of the request. */

@@ -118,6 +118,8 @@ const PROGRESS_MS = 200;
 /**
  * Starts observing an upgraded WebSocket `socket` for the request record `id`; `head` is what
  * arrived after the 101 response in the same read (the library unshifts it back into the socket).
+ * `kind` and `end`: the record is an outgoing request's (the program is the client, the default)
+ * or an incoming request's (the program is the server: `sent` is what the server sent).
  */
 export function observeWebSocket(
   t: Tracer,
@@ -126,6 +128,8 @@ export function observeWebSocket(
   socket: object,
   head: Uint8Array | undefined,
   openAt: number,
+  kind: 'httpRequests' | 'incomingRequests' = 'httpRequests',
+  end: 'client' | 'server' = 'client',
 ): WebSocketSession {
   const ws: WebSocketSession = { openAt, sentMessages: 0, recvMessages: 0, sentBytes: 0, recvBytes: 0 };
   const max = t.config.sockTrace ? t.config.sockTraceMaxOps : 0;
@@ -138,7 +142,7 @@ export function observeWebSocket(
   const send = () => {
     timer = undefined;
     lastSent = now();
-    t.record('httpRequests', id, { webSocket: { ...ws, messages: ws.messages?.slice() } });
+    t.record(kind, id, { webSocket: { ...ws, messages: ws.messages?.slice() } });
   };
   const progress = () => {
     if (ws.closeAt !== undefined || timer !== undefined) return;
@@ -161,7 +165,7 @@ export function observeWebSocket(
       }
     }
     if (close && ws.closedBy === undefined) {
-      ws.closedBy = dir === 'sent' ? 'client' : 'server';
+      ws.closedBy = dir === 'sent' ? end : end === 'client' ? 'server' : 'client';
       if (close.code !== undefined) ws.closeCode = close.code;
       ws.closeReason = close.reason;
     }

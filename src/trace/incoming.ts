@@ -2,8 +2,11 @@
  * The incoming request record (`incomingRequests[]`, docs/trace-format.md): one HTTP exchange a
  * traced program served, and what the preload knows of it, with the two values it shares with
  * the outgoing requests of types.ts (which re-exports them): IncompleteReason and StackFrame. Part
- * of the trace contract: imports nothing, so the preload and the webview can use it.
+ * of the trace contract: imports only types (WebSocketSession, from types.ts), so the preload and
+ * the webview can use it.
  */
+
+import type { WebSocketSession } from './types';
 
 /** One stack frame of an initiator (`initiator.frames[]`), or the position of an incoming request's handler. */
 export interface StackFrame {
@@ -86,6 +89,8 @@ export interface IncomingRequest {
   reqEndAt?: number;
   /** The client closed the connection (or reset the stream) before the response finished. */
   aborted?: boolean;
+  /** An upgrade the server answered with 101 to a WebSocket: the session after it, from the server's side (`sent`: what the server sent). */
+  webSocket?: WebSocketSession;
   /** An error on the request, the response or the connection while the exchange was open. */
   error?: IncomingError;
   /** It was still open when its process or thread ended, or the trace stopped (IncompleteReason); never set with `reqEndAt`. */

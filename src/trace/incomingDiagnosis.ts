@@ -133,6 +133,8 @@ export function diagnoseIncoming(inc: IncomingRequest, calls: readonly HttpReque
     if (inc.respHeadAt !== undefined) return `never finished: ${why} while the response was being sent`;
     return `never answered: ${why} before the response was written`;
   }
+  // A WebSocket's exchange lasts as long as its session, which the client keeps open: not slowness.
+  if (inc.webSocket && inc.respStatusCode === 101) return webSocketSentence(inc);
   const b = incomingBreakdown(inc, calls);
   if (!b) return undefined;
   const total = ms(b.totalMs);
@@ -149,6 +151,25 @@ export function diagnoseIncoming(inc: IncomingRequest, calls: readonly HttpReque
       ? 'it made no call'
       : `${ms(b.waitingMs)} ms waiting on ${b.calls.length === 1 ? 'its call' : `its ${b.calls.length} calls`}`;
   return `${ms(b.programMs)} of ${total} ms in the program itself (${calls0})${pausedPart(inc)}${loopPart(inc)}`;
+}
+
+const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
+
+/**
+ * "upgraded to a WebSocket in 2 ms; open 5003 ms, closed 1000 by the client; received 3 messages
+ * (11 bytes), sent 3 (26 bytes)": a served upgrade's session, from the server's side.
+ */
+function webSocketSentence(inc: IncomingRequest): string {
+  const ws = inc.webSocket!;
+  const upgrade = inc.reqRecvAt !== undefined && inc.respHeadAt !== undefined ? ` in ${ms(inc.respHeadAt - inc.reqRecvAt)} ms` : '';
+  const life = typeof ws.closeAt === 'number' ? `open ${ms(ws.closeAt - ws.openAt)} ms` : 'still open';
+  const close =
+    ws.closedBy !== undefined
+      ? `, closed ${ws.closeCode ?? 'without a code'} by the ${ws.closedBy}`
+      : typeof ws.closeAt === 'number'
+        ? ', dropped without a close frame'
+        : '';
+  return `upgraded to a WebSocket${upgrade}; ${life}${close}; received ${plural(ws.recvMessages, 'message')} (${plural(ws.recvBytes, 'byte')}), sent ${ws.sentMessages} (${plural(ws.sentBytes, 'byte')})`;
 }
 
 /** ", stopped in the debugger for 5000 ms of it": the program's own time was a breakpoint's (`debuggerPaused`, derived). */

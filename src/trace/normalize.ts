@@ -312,6 +312,11 @@ function fixIncoming(o: Obj): o is Obj & IncomingRequest {
   keepIf(o, 'handler', (v) => isObject(v) && isString(v.file) && isCount(v.line) && isCount(v.column));
   keepIf(o, 'aborted', (v) => typeof v === 'boolean');
   keepIf(o, 'error', (v) => isObject(v) && isString(v.message));
+  keepIf(
+    o,
+    'webSocket',
+    (v) => isObject(v) && isTime(v.openAt) && ['sentMessages', 'recvMessages', 'sentBytes', 'recvBytes'].every((k) => isCount(v[k])),
+  );
   return true;
 }
 

@@ -76,3 +76,35 @@ export function redactUrl(url: string, names: NameSet): string {
   if (fragment !== undefined) out += '#' + redactParams(fragment, names, oauth);
   return out;
 }
+
+/**
+ * `url` without the userinfo of its authority (`http://user:pass@host/` → `http://host/`), every
+ * other byte kept, as outgoing URLs are recorded. The authority ends at the first `/`, `\` (which
+ * WHATWG URLs of special schemes read as `/`), `?` or `#`; the userinfo is up to its last `@`.
+ */
+export function withoutUserinfo(url: string): string {
+  const s = url.indexOf('://');
+  if (s <= 0) return url;
+  const from = s + 3;
+  let end = from;
+  for (; end < url.length; end++) {
+    const c = url.charCodeAt(end);
+    if (c === 47 || c === 92 || c === 63 || c === 35) break;
+  }
+  const at = url.lastIndexOf('@', end - 1);
+  return at < from ? url : url.slice(0, from) + url.slice(at + 1);
+}
+
+/** A request target in absolute form (RFC 9112 §3.2.2): a scheme and `://`. */
+const ABSOLUTE_FORM = /^[a-z][a-z0-9+.-]*:\/\//i;
+
+/**
+ * The URL of a request whose target (request line, `:path`) is `target`, received on or sent to
+ * `origin` (`scheme://host[:port]`): a target in absolute form (a request to a proxy, or a client
+ * sending one to a server) is the URL itself, which RFC 9112 says wins over the Host header; any
+ * other (`/path?q`, `*`) is appended to the origin. Userinfo is dropped either way.
+ */
+export function absoluteOrOrigin(origin: string, target: string): string {
+  const url = target.charCodeAt(0) !== 47 && ABSOLUTE_FORM.test(target) ? target : origin + target;
+  return url.indexOf('@') === -1 ? url : withoutUserinfo(url);
+}

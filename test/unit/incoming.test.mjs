@@ -340,3 +340,39 @@ test('a served request’s loop share: none while it is open, none for an incomp
   const small = { ...base, reqEndAt: 330, loopBlocked: { total: 40, stretches: [{ beginAt: 110, endAt: 150 }] } };
   assert.equal(diagnoseIncoming(small, []), '230 of 230 ms in the program itself (it made no call)');
 });
+
+test('a served WebSocket upgrade: its sentence tells the session (how long the upgrade took, open for, closed by, messages), not "in the program itself" (issue 49.4)', () => {
+  const inc = {
+    traceID: 'in-1',
+    server: 'http',
+    reqMethod: 'GET',
+    reqURL: 'http://h/ws',
+    reqRecvAt: 10,
+    respHeadAt: 12.4,
+    respDoneAt: 12.4,
+    respStatusCode: 101,
+    reqEndAt: 5012.4,
+    webSocket: {
+      openAt: 12.4,
+      closeAt: 5012.4,
+      closedBy: 'client',
+      closeCode: 1000,
+      sentMessages: 3,
+      recvMessages: 1,
+      sentBytes: 26,
+      recvBytes: 11,
+    },
+  };
+  assert.equal(
+    diagnoseIncoming(inc, []),
+    'upgraded to a WebSocket in 2 ms; open 5000 ms, closed 1000 by the client; received 1 message (11 bytes), sent 3 (26 bytes)',
+  );
+  const open = {
+    ...inc,
+    reqEndAt: undefined,
+    webSocket: { ...inc.webSocket, closeAt: undefined, closedBy: undefined, closeCode: undefined },
+  };
+  assert.match(diagnoseIncoming(open, []), /; still open; received 1 message/);
+  const dropped = { ...inc, webSocket: { ...inc.webSocket, closedBy: undefined, closeCode: undefined } };
+  assert.match(diagnoseIncoming(dropped, []), /open 5000 ms, dropped without a close frame;/);
+});

@@ -159,3 +159,22 @@ test('a name the user adds is redacted even where a default keeps it from the pa
   assert.equal(n.has('authorization'), false, '!authorization keeps it, although it contains "auth"');
   assert.equal(n.has('proxy-authenticate'), false);
 });
+
+test('absoluteOrOrigin: a target in absolute form is the URL (not appended to the origin), userinfo dropped; origin-form appended (issue 48.5)', () => {
+  for (const [origin, target, want] of [
+    ['http://127.0.0.1:80', '/p?q=1', 'http://127.0.0.1:80/p?q=1'],
+    ['http://127.0.0.1', 'http://abs:PASSWORD@127.0.0.1/abs?x=1', 'http://127.0.0.1/abs?x=1'],
+    ['http://proxy:8080', 'http://127.0.0.2:34395/via-fetch', 'http://127.0.0.2:34395/via-fetch'],
+    ['http://proxy:8080', 'HTTPS://u@h.example/', 'HTTPS://h.example/'],
+    ['http://hu:PASS@127.0.0.1:81', '/host', 'http://127.0.0.1:81/host'],
+    ['http://h', '/p?email=a@b.example', 'http://h/p?email=a@b.example'],
+    ['http://h', 'http://a:b@c@d.example:1/x@y#f@g', 'http://d.example:1/x@y#f@g'],
+    ['http://h', 'http://a\\b@c/', 'http://a\\b@c/'],
+    ['http://h', '*', 'http://h*'],
+    ['http://h', '', 'http://h'],
+  ]) {
+    assert.equal(core.absoluteOrOrigin(origin, target), want, `${origin} + ${target}`);
+  }
+  assert.equal(core.withoutUserinfo('ws://u:p@h/'), 'ws://h/');
+  assert.equal(core.withoutUserinfo('no scheme@all'), 'no scheme@all');
+});
