@@ -61,7 +61,10 @@ test('socket ops add up to the bytes of each connection; bodies; happy eyeballs'
     ],
   );
   assert.ok(dial.connectAttempts.every((a) => a.endAt >= a.beginAt));
-  assert.deepEqual(dial.dnsLookups[0].addresses, ['127.0.0.2', '127.0.0.1']);
+  // The program's own lookup function answered: it is no DNS lookup (issue 49 item 5).
+  assert.deepEqual(dial.dnsLookups, []);
+  assert.deepEqual(dial.programLookup.addresses, ['127.0.0.2', '127.0.0.1']);
+  assert.equal(dial.programLookup.function, 'lookup');
 });
 
 test('without the options nothing extra is recorded', async () => {
