@@ -185,6 +185,11 @@ function created(t: Tracer, hook: Hook, req: UndiciRequest, isFetch: boolean, sy
   const origin = withoutSlash(String(req.origin ?? ''));
   const url = urlOf(origin, req.method, req.path);
   const note = sync !== undefined ? sync.note : isFetch ? fetchCalls.take(url) : undefined;
+  // The global fetch's request is created within its call (sync) or later, with its call's note
+  // waiting by URL; a userland undici.fetch() sends the same `sec-fetch-mode` but made no global
+  // call: it is undici's. (Node 20's global fetch may run on userland undici's classes, once the
+  // program loaded undici: the global dispatcher is shared, so the class cannot tell them apart.)
+  const client = isFetch && (sync !== undefined || note !== undefined) ? 'fetch' : 'undici';
   const ruled = note instanceof RulesNote ? note : undefined;
   let rules: StartDecision | undefined;
   if (preloadRules.mode !== 'all') {
@@ -196,7 +201,7 @@ function created(t: Tracer, hook: Hook, req: UndiciRequest, isFetch: boolean, sy
           ? null
           : ruleStart(
               t,
-              viewFromUrl(String(req.method ?? 'GET'), url, isFetch ? 'fetch' : 'undici', flatLookup(req.headers)),
+              viewFromUrl(String(req.method ?? 'GET'), url, client, flatLookup(req.headers)),
               ruled !== undefined,
             );
     if (d === null) return;
@@ -240,7 +245,7 @@ function created(t: Tracer, hook: Hook, req: UndiciRequest, isFetch: boolean, sy
   const body = (req as { body?: unknown }).body;
   const captures = body != null && wantsBodies(t, rules);
   const w = t.transport.open('httpRequests', s.id, captures && (typeof body === 'string' || body instanceof Uint8Array));
-  w.intern(F.client, isFetch ? 'fetch' : 'undici');
+  w.intern(F.client, client);
   w.intern(F.reqMethod, req.method);
   w.text(F.reqURL, s.url);
   w.num(F.reqStartAt, s.startAt);
