@@ -18,7 +18,7 @@ import { defineRestorable, subscribe } from './detach';
 import { connFields, inTimerCallback, newHook, now, Slot, toRequestError, writeConn } from './tracer';
 import { F, type FieldsWriter, type RecordWriter } from '../protocol/events';
 import { RulesNote, fetchCalls, installFetchInitiator, takeSkippedFetch, takeSyncFetch } from './undiciFetch';
-import { flatHeader, hasHeader, isAbort, isPlainAsyncIterable, originTarget, urlOf } from './undiciHeaders';
+import { absoluteFormOrigin, flatHeader, hasHeader, isAbort, isPlainAsyncIterable, originTarget, urlOf } from './undiciHeaders';
 import { stateOf, type UndiciRequest, type UState } from './undiciState';
 import { causeOf } from './causality';
 import { addToUndiciRequest } from './traceparent';
@@ -262,7 +262,8 @@ function created(t: Tracer, hook: Hook, req: UndiciRequest, isFetch: boolean, sy
   }
   w.num(F.reqContentLen, contentLen);
   // A CONNECT goes to the proxy itself; its URL names the tunnel's target (compared in writeConn).
-  if (req.method !== 'CONNECT') s.origin = origin;
+  // A request in absolute form goes to the proxy too: its target is the URL's origin.
+  if (req.method !== 'CONNECT') s.origin = absoluteFormOrigin(req.path) ?? origin;
   if (captures) {
     const cap = new BodyCapture(bodyCap(t));
     const type = flatHeader(req.headers, 'content-type');
