@@ -199,11 +199,7 @@ function created(t: Tracer, hook: Hook, req: UndiciRequest, isFetch: boolean, sy
         ? ruled.decision
         : preloadRules.mode === 'none'
           ? null
-          : ruleStart(
-              t,
-              viewFromUrl(String(req.method ?? 'GET'), url, client, flatLookup(req.headers)),
-              ruled !== undefined,
-            );
+          : ruleStart(t, viewFromUrl(String(req.method ?? 'GET'), url, client, flatLookup(req.headers)), ruled !== undefined);
     if (d === null) return;
     rules = d;
     if (d.definiteDetails > DETAIL_BIT.bodies) undiciCreated(req, d, origin);
