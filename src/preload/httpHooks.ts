@@ -131,6 +131,7 @@ function startByRules(t: Tracer, hook: Hook, wrapped: Function, original: Functi
       const s = newReqState(t, wrapped, startAt);
       s.rules = d;
       stateOf.set(r, s);
+      noteQueued(t, r, s);
       if (wantsBodies(t, d)) captureRequestBody(t, hook, r, s);
     } catch (err) {
       t.hookFailed(hook, err);
@@ -180,7 +181,47 @@ function newStateAbove(t: Tracer, _hook: Hook, above: Function): ReqState {
 /** Ties a new request to its state (and its body capture): after http.request() returned it. */
 function attachState(t: Tracer, hook: Hook, req: TracedRequest, s: ReqState): void {
   stateOf.set(req, s);
+  noteQueued(t, req, s);
   if (t.config.bodies) captureRequestBody(t, hook, req, s);
+}
+
+/** The parts of an `http.Agent` noteQueued reads. */
+interface AgentQueues {
+  requests?: Record<string, unknown[] | undefined>;
+  sockets?: Record<string, unknown[] | undefined>;
+  maxSockets?: number;
+  maxTotalSockets?: number;
+}
+
+/**
+ * A request just made (http.request() returned it) that its agent put in its queue, every socket
+ * it allows busy (`agent.requests`, by host and port: the request is the last of one list): the
+ * pool's limit and how many requests wait, itself included. An agent deletes an empty list, so
+ * with no queue this is a loop over an empty object.
+ */
+function noteQueued(t: Tracer, req: TracedRequest, s: ReqState): void {
+  const agent = req.agent as AgentQueues | undefined | false | null;
+  const queues = agent ? agent.requests : undefined;
+  if (!agent || !queues || typeof queues !== 'object') return;
+  for (const key in queues) {
+    const list = queues[key];
+    if (!Array.isArray(list) || list[list.length - 1] !== req) continue;
+    const perHost = agent.maxSockets ?? Infinity;
+    const busy = agent.sockets?.[key]?.length ?? 0;
+    // Node's Agent#addRequest queues when either limit is reached: the one that was.
+    s.pool =
+      busy >= perHost || !Number.isFinite(agent.maxTotalSockets ?? Infinity)
+        ? { limitBy: 'maxSockets', limit: perHost, waiting: list.length }
+        : { limitBy: 'maxTotalSockets', limit: agent.maxTotalSockets!, waiting: list.length };
+    if (s.started) t.record('httpRequests', s.id, { pool: s.pool });
+    return;
+  }
+}
+
+/** A queued request was given its socket (ClientRequest#onSocket): the end of its `blocked` wait. */
+function socketAssigned(t: Tracer, _hook: Hook, s: ReqState): void {
+  s.connAt = now();
+  if (s.started) t.record('httpRequests', s.id, { connAssignedAt: s.connAt });
 }
 
 /** The response's body ended (t.run's form of finish). */
@@ -255,6 +296,9 @@ function onStart(t: Tracer, hook: Hook, req: TracedRequest): void {
   }
   w.num(F.reqContentLen, contentLen);
   t.transport.close(w, false);
+  // A request that waited in its agent's queue (rare: a separate update, not a field of every start).
+  if (s.pool !== undefined)
+    t.record('httpRequests', s.id, s.connAt !== undefined ? { pool: s.pool, connAssignedAt: s.connAt } : { pool: s.pool });
   if (req.method === 'CONNECT' || asksUpgrade(req)) watchUpgrade(t, hook, req, s);
 }
 
@@ -383,7 +427,20 @@ function installLifecycleHooks(t: Tracer, hook: Hook, http: typeof httpTypes): v
   // Destroying a request publishes its error (Node's "socket hang up" when none was given) on
   // http.client.request.error; what the channel cannot say is that the program did it, and
   // whether from a timer (its own timeout).
-  const client = http.ClientRequest.prototype as unknown as { destroy: (err?: Error) => unknown };
+  const client = http.ClientRequest.prototype as unknown as {
+    destroy: (err?: Error) => unknown;
+    onSocket: (socket: unknown, err?: unknown) => unknown;
+  };
+  // The agent hands a queued request its socket here (Agent's 'free', or a socket it made for it).
+  const onSocket = client.onSocket;
+  if (typeof onSocket === 'function') {
+    define(client, 'onSocket', function onSocket_(this: TracedRequest, socket: unknown, err?: unknown) {
+      const s = stateOf.get(this);
+      if (s !== undefined && s.pool !== undefined && s.connAt === undefined && hook.enabled) t.run(hook, socketAssigned, s, undefined);
+      // eslint-disable-next-line prefer-rest-params
+      return onSocket.apply(this, arguments as unknown as [unknown, unknown]);
+    });
+  }
   const reqDestroy = client.destroy;
   define(client, 'destroy', function destroy_(this: TracedRequest, err?: Error) {
     const s = stateOf.get(this);

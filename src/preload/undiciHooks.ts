@@ -29,6 +29,7 @@ import { flatLookup, wantsBodies, ruleEnd, ruleStart, ruleStartFields, viewFromU
 import { undiciCreated, undiciEnded, undiciOnConnection } from './ruleDetails';
 import { DETAIL_BIT } from '../rules/details';
 import { isRequestLine, onWebSocketClose, onWebSocketOpen, takeWrite, watchRequest } from './undiciWire';
+import { checkGlobalDispatchers, installPoolWaits, takeDrained, type QueuedCall } from './undiciPool';
 
 /** A diagnostics channel message. */
 type Msg = Record<string, unknown>;
@@ -70,6 +71,8 @@ function methodOf(proto: object, names: readonly string[]): string | undefined {
 function countBodies(t: Tracer, hook: Hook, proto: object): void {
   if (proto === lastProto) return;
   lastProto = proto;
+  // A new copy of undici at work: Node's bundled one makes its global Agent at the first fetch.
+  checkGlobalDispatchers(t, hook);
   if (countingProtos.has(proto)) return;
   countingProtos.add(proto);
   const p = proto as Record<string, ((...args: unknown[]) => unknown) | undefined>;
@@ -145,9 +148,12 @@ export function installUndiciHooks(t: Tracer): void {
     });
 
   // One subscriber: a request made while the hook is disabled is counted as untraced here.
+  installPoolWaits(t, hook);
   subscribe('undici:request:create', (msg) => {
+    // First, for every request: the call a full pool queued, which its drain creates now.
+    const drained = takeDrained();
     if (!hook.enabled) t.untracedRequests++;
-    else t.run(hook, onCreate, msg as Msg, undefined);
+    else t.run(hook, onCreate, msg as Msg, drained);
   });
   on('undici:client:sendHeaders', onSendHeaders);
   on('undici:request:bodySent', onBodySent);
@@ -164,7 +170,7 @@ export function installUndiciHooks(t: Tracer): void {
  * short function of its own (V8 optimizes a long function of which only the first lines run only
  * after thousands of calls: `--trace-opt`, skip-all fetch); the rest is created().
  */
-function onCreate(t: Tracer, hook: Hook, m: Msg): void {
+function onCreate(t: Tracer, hook: Hook, m: Msg, drained: QueuedCall | undefined): void {
   // Trace rules that record nothing: no request is read.
   if (preloadRules.mode === 'none') return;
   const req = m.request as UndiciRequest;
@@ -177,11 +183,18 @@ function onCreate(t: Tracer, hook: Hook, m: Msg): void {
   const sync = isFetch ? takeSyncFetch() : undefined;
   // Skipped by the rules at the call: nothing more to read (not even the URL).
   if (sync !== undefined && sync.note instanceof RulesNote && sync.note.decision === null && preloadRules.mode !== 'all') return;
-  created(t, hook, req, isFetch, sync);
+  created(t, hook, req, isFetch, sync, drained);
 }
 
 /** A new request to trace (or to ask the rules about): its URL, headers, body length, stack, and its state. */
-function created(t: Tracer, hook: Hook, req: UndiciRequest, isFetch: boolean, sync: ReturnType<typeof takeSyncFetch>): void {
+function created(
+  t: Tracer,
+  hook: Hook,
+  req: UndiciRequest,
+  isFetch: boolean,
+  sync: ReturnType<typeof takeSyncFetch>,
+  drained: QueuedCall | undefined,
+): void {
   const origin = withoutSlash(String(req.origin ?? ''));
   const url = urlOf(origin, req.method, req.path);
   const note = sync !== undefined ? sync.note : isFetch ? fetchCalls.take(url) : undefined;
@@ -206,7 +219,8 @@ function created(t: Tracer, hook: Hook, req: UndiciRequest, isFetch: boolean, sy
   }
   // Not noted at a fetch() call: captured here (deeper: the dispatcher's frames come first, hence
   // the larger limit). NO_STACK: the stack budget said no at the call.
-  const noted = ruled !== undefined ? ruled.stack : note;
+  // A request a full pool queued: the stack of the program's call, noted then.
+  const noted = (ruled !== undefined ? ruled.stack : note) ?? drained?.stack;
   const stack = noted ?? t.captureInitiator(undefined, now(), DEEP_CAPTURE, req);
   if (t.config.addTraceparent) addToUndiciRequest(req as Parameters<typeof addToUndiciRequest>[0], hasHeader(req.headers, 'traceparent'));
   const upgrade = (req as { upgrade?: unknown }).upgrade;
@@ -233,7 +247,8 @@ function created(t: Tracer, hook: Hook, req: UndiciRequest, isFetch: boolean, sy
     upgrade: typeof upgrade === 'string' ? upgrade : undefined,
     progressDue: false,
     rules,
-    startAt: now(),
+    // Queued in a full pool: the program's call (the wait until now is `blocked`).
+    startAt: drained !== undefined ? drained.at : now(),
     status: undefined,
     headerLen: lengthOf(req.headers),
   };
@@ -283,6 +298,7 @@ function created(t: Tracer, hook: Hook, req: UndiciRequest, isFetch: boolean, sy
     s.stack = undefined;
   }
   t.transport.close(w, false);
+  if (drained !== undefined) t.record('httpRequests', s.id, { pool: drained.pool, connAssignedAt: now() });
   countBodies(t, hook, Object.getPrototypeOf(req) as object);
 }
 

@@ -1,0 +1,171 @@
+/**
+ * The wait of an undici request in a full pool. An undici `Pool` (an `Agent` keeps one per origin,
+ * the global fetch uses such an `Agent`) with every connection it allows busy puts the dispatch
+ * in its queue; undici creates its Request, and publishes `undici:request:create`, only when a
+ * connection is free (the pool's drain dispatches it to that connection's Client). The program's
+ * call is then long gone: `dispatch` of undici's dispatchers is wrapped (once per copy of undici:
+ * Node's bundled one, found through the global dispatcher, and each userland one, when the program
+ * loads it) to note the call of a dispatch that created no request, and the pool's limit and
+ * queue, for the request that its drain creates later (takeDrained).
+ */
+
+import type { PoolWait } from '../trace/types';
+import type { StackHolder } from './initiator';
+import type { Hook, Tracer } from './tracer';
+import { now } from './tracer';
+import { defineRestorable } from './detach';
+import { onModuleLoad } from './moduleLoad';
+
+/** A dispatch a pool queued: when the program called, the pool then, and the caller's stack. */
+export interface QueuedCall {
+  at: number;
+  pool: PoolWait;
+  stack: StackHolder | undefined;
+}
+
+/** Queued dispatches, by the options object the pool keeps in its queue (and dispatches again). */
+const queued = new WeakMap<object, QueuedCall>();
+
+/** Nesting of wrapped dispatch calls (an Agent dispatches to its Pool, the Pool to a Client). */
+let depth = 0;
+/** The innermost dispatcher of the running dispatch, and the options it was given. */
+let innermost: object | undefined;
+let innermostOpts: object | undefined;
+/** `undici:request:create` messages so far: a dispatch that saw none created no request. */
+let creates = 0;
+/** The queued call the running dispatch (a pool's drain) is dispatching again. */
+let draining: QueuedCall | undefined;
+
+/** Prototypes whose `dispatch` is wrapped. */
+const wrapped = new WeakSet<object>();
+
+/** Frames captured at a queued call (inside undici's dispatchers, a few of its frames come first). */
+const QUEUED_CAPTURE = 32;
+
+/**
+ * Told of every `undici:request:create`, first thing: the queued call this request was created
+ * for (its pool's drain dispatching it), else undefined.
+ */
+export function takeDrained(): QueuedCall | undefined {
+  creates++;
+  const d = draining;
+  draining = undefined;
+  return d;
+}
+
+/** The symbol-keyed counters of a pool (`connections`, `queued`), found by their description once per class. */
+interface PoolKeys {
+  connections: symbol | undefined;
+  queued: symbol | undefined;
+}
+const keysByProto = new WeakMap<object, PoolKeys>();
+
+function poolKeys(pool: object): PoolKeys {
+  const proto = Object.getPrototypeOf(pool) as object;
+  let keys = keysByProto.get(proto);
+  if (keys === undefined) {
+    keys = { connections: undefined, queued: undefined };
+    for (const sym of Object.getOwnPropertySymbols(pool)) {
+      if (sym.description === 'connections') keys.connections = sym;
+      else if (sym.description === 'queued') keys.queued = sym;
+    }
+    keysByProto.set(proto, keys);
+  }
+  return keys;
+}
+
+/** The facts of a pool that just queued a dispatch, or undefined when `d` is no pool with a limit (then nothing waits for a connection). */
+function poolWaitOf(d: object): PoolWait | undefined {
+  const keys = poolKeys(d);
+  if (keys.connections === undefined || keys.queued === undefined) return undefined;
+  const limit = (d as Record<symbol, unknown>)[keys.connections];
+  const waiting = (d as Record<symbol, unknown>)[keys.queued];
+  if (typeof limit !== 'number' || limit <= 0 || typeof waiting !== 'number' || waiting <= 0) return undefined;
+  return { limitBy: 'connections', limit, waiting };
+}
+
+/** A dispatch that created no request: when a pool queued it, noted for its drain. */
+function noteQueued(t: Tracer, _hook: Hook, d: object, opts: object): void {
+  const pool = poolWaitOf(d);
+  if (pool === undefined) return;
+  const at = now();
+  queued.set(opts, { at, pool, stack: t.captureInitiator(undefined, at, QUEUED_CAPTURE) });
+}
+
+/** Wraps the `dispatch` that `proto` (or the first of its prototypes that has one) owns. */
+function wrapDispatch(t: Tracer, hook: Hook, proto: object | null): void {
+  while (proto !== null && !Object.hasOwn(proto, 'dispatch')) proto = Object.getPrototypeOf(proto) as object | null;
+  if (proto === null || wrapped.has(proto)) return;
+  const original = (proto as { dispatch?: unknown }).dispatch;
+  if (typeof original !== 'function') return;
+  wrapped.add(proto);
+  const d = Object.getOwnPropertyDescriptor(proto, 'dispatch')!;
+  defineRestorable(proto, 'dispatch', {
+    ...d,
+    value: function dispatch(this: object, opts: unknown, handler: unknown): unknown {
+      if (depth > 0) {
+        // Nested: the dispatcher the outer one handed the request to (an Agent's Pool, a Pool's Client).
+        innermost = this;
+        innermostOpts = opts as object;
+        return original.call(this, opts, handler) as unknown;
+      }
+      if (!hook.enabled || typeof opts !== 'object' || opts === null) return original.call(this, opts, handler) as unknown;
+      const before = creates;
+      const again = queued.get(opts);
+      const outerDraining = draining;
+      draining = again;
+      depth = 1;
+      innermost = this;
+      innermostOpts = opts;
+      try {
+        return original.call(this, opts, handler) as unknown;
+      } finally {
+        depth = 0;
+        draining = outerDraining;
+        if (creates !== before) {
+          if (again !== undefined) queued.delete(opts);
+        } else if (again === undefined && innermost !== undefined && innermostOpts !== undefined) {
+          t.run(hook, noteQueued, innermost, innermostOpts);
+        }
+        innermost = innermostOpts = undefined;
+      }
+    },
+  });
+}
+
+/** The global dispatchers' symbols: undici 6 and 7 (Node 20 and 22, userland), and 8 (Node 24 and later hold both). */
+const GLOBAL_DISPATCHERS = [Symbol.for('undici.globalDispatcher.1'), Symbol.for('undici.globalDispatcher.2')];
+const seenGlobals = new WeakSet<object>();
+
+/**
+ * Wraps the dispatch of the global dispatchers' classes: Node's bundled undici creates its global
+ * Agent at the first fetch. Cheap when nothing changed (a look-up per symbol).
+ */
+export function checkGlobalDispatchers(t: Tracer, hook: Hook): void {
+  const g = globalThis as unknown as Record<symbol, unknown>;
+  for (const sym of GLOBAL_DISPATCHERS) {
+    const d = g[sym];
+    if (typeof d !== 'object' || d === null || seenGlobals.has(d)) continue;
+    seenGlobals.add(d);
+    t.guard(hook, () => wrapDispatch(t, hook, Object.getPrototypeOf(d) as object | null));
+  }
+}
+
+/** A load of userland undici (`require('undici')`, or its entry file when imported). */
+const UNDICI_ENTRY = /^undici$|[\\/]node_modules[\\/]undici[\\/]index(?:-fetch)?\.js$/;
+
+/** Installs the wrappers: now on the global dispatchers, and on each userland undici the program loads. */
+export function installPoolWaits(t: Tracer, hook: Hook): void {
+  checkGlobalDispatchers(t, hook);
+  onModuleLoad((request, exports) => {
+    if (!hook.enabled || !UNDICI_ENTRY.test(request) || typeof exports !== 'object' || exports === null) return;
+    t.guard(hook, () => {
+      // Own data properties only: a getter of the module's is not run.
+      for (const name of ['Pool', 'Agent', 'Client']) {
+        const v = Object.getOwnPropertyDescriptor(exports, name)?.value as unknown;
+        if (typeof v === 'function') wrapDispatch(t, hook, v.prototype as object);
+      }
+      checkGlobalDispatchers(t, hook);
+    });
+  });
+}
