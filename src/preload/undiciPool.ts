@@ -12,7 +12,7 @@
 import type { PoolWait } from '../trace/types';
 import type { StackHolder } from './initiator';
 import type { Hook, Tracer } from './tracer';
-import { now } from './tracer';
+import { now, replaceFunction } from './tracer';
 import { defineRestorable } from './detach';
 import { onModuleLoad } from './moduleLoad';
 
@@ -35,6 +35,24 @@ let innermostOpts: object | undefined;
 let creates = 0;
 /** The queued call the running dispatch (a pool's drain) is dispatching again. */
 let draining: QueuedCall | undefined;
+
+/** When the fetch() call running now was made (global or userland: see runFetch), else undefined. */
+let fetchCallAt: number | undefined;
+
+/**
+ * Runs a fetch() call, `call`, noting when it was made for a dispatch within it: fetch dispatches
+ * synchronously within the call (Node 20–26, undici 6–8), after building its Request, Headers and
+ * streams, which takes a millisecond and more on a busy machine.
+ */
+export function runFetch<R>(call: () => R): R {
+  const outer = fetchCallAt;
+  fetchCallAt = now();
+  try {
+    return call();
+  } finally {
+    fetchCallAt = outer;
+  }
+}
 
 /** Prototypes whose `dispatch` is wrapped. */
 const wrapped = new WeakSet<object>();
@@ -84,12 +102,17 @@ function poolWaitOf(d: object): PoolWait | undefined {
   return { limitBy: 'connections', limit, waiting };
 }
 
-/** A dispatch that created no request: when a pool queued it, noted for its drain. */
-function noteQueued(t: Tracer, _hook: Hook, d: object, opts: object): void {
+/** A dispatch called at `at` that created no request: when a pool queued it, noted for its drain. */
+function noteQueued(t: Tracer, _hook: Hook, d: object, opts: object, at: number): void {
   const pool = poolWaitOf(d);
   if (pool === undefined) return;
-  const at = now();
   queued.set(opts, { at, pool, stack: t.captureInitiator(undefined, at, QUEUED_CAPTURE) });
+}
+
+/** noteQueued's arguments (t.run passes two). */
+type QueuedArgs = { d: object; opts: object; at: number };
+function noteQueuedArgs(t: Tracer, hook: Hook, a: QueuedArgs): void {
+  noteQueued(t, hook, a.d, a.opts, a.at);
 }
 
 /** Wraps the `dispatch` that `proto` (or the first of its prototypes that has one) owns. */
@@ -110,6 +133,9 @@ function wrapDispatch(t: Tracer, hook: Hook, proto: object | null): void {
         return original.call(this, opts, handler) as unknown;
       }
       if (!hook.enabled || typeof opts !== 'object' || opts === null) return original.call(this, opts, handler) as unknown;
+      // The program's call (for a dispatch a full pool queues): its fetch() call when this runs
+      // within one (fetch builds its request for a while first), else now: ~40 ns (performance.now()).
+      const at = fetchCallAt ?? now();
       const before = creates;
       const again = queued.get(opts);
       const outerDraining = draining;
@@ -125,12 +151,27 @@ function wrapDispatch(t: Tracer, hook: Hook, proto: object | null): void {
         if (creates !== before) {
           if (again !== undefined) queued.delete(opts);
         } else if (again === undefined && innermost !== undefined && innermostOpts !== undefined) {
-          t.run(hook, noteQueued, innermost, innermostOpts);
+          t.run(hook, noteQueuedArgs, { d: innermost, opts: innermostOpts, at }, undefined);
         }
         innermost = innermostOpts = undefined;
       }
     },
   });
+}
+
+/** Userland undici's `fetch` exports, wrapped (a module's exports are seen once per load). */
+const wrappedFetch = new WeakSet<object>();
+
+/** Wraps userland undici's `fetch` export to note when the program calls it (runFetch). */
+function wrapUserlandFetch(exports: object): void {
+  const d = Object.getOwnPropertyDescriptor(exports, 'fetch');
+  const original = d?.value as unknown;
+  if (!d || typeof original !== 'function' || wrappedFetch.has(original) || !d.writable) return;
+  const wrapper = function fetch(this: unknown, ...args: unknown[]): unknown {
+    return runFetch(() => original.apply(this, args) as unknown);
+  };
+  wrappedFetch.add(wrapper);
+  replaceFunction(exports, 'fetch', wrapper, original);
 }
 
 /** The global dispatchers' symbols: undici 6 and 7 (Node 20 and 22, userland), and 8 (Node 24 and later hold both). */
@@ -165,6 +206,7 @@ export function installPoolWaits(t: Tracer, hook: Hook): void {
         const v = Object.getOwnPropertyDescriptor(exports, name)?.value as unknown;
         if (typeof v === 'function') wrapDispatch(t, hook, v.prototype as object);
       }
+      wrapUserlandFetch(exports);
       checkGlobalDispatchers(t, hook);
     });
   });
