@@ -29,7 +29,7 @@ import { flatLookup, wantsBodies, ruleEnd, ruleStart, ruleStartFields, viewFromU
 import { undiciCreated, undiciEnded, undiciOnConnection } from './ruleDetails';
 import { DETAIL_BIT } from '../rules/details';
 import { isRequestLine, onWebSocketClose, onWebSocketOpen, takeWrite, watchRequest } from './undiciWire';
-import { checkGlobalDispatchers, installPoolWaits, takeDrained, type QueuedCall } from './undiciPool';
+import { checkGlobalDispatchers, clientQueueWait, installPoolWaits, takeDrained, type QueuedCall } from './undiciPool';
 
 /** A diagnostics channel message. */
 type Msg = Record<string, unknown>;
@@ -251,6 +251,7 @@ function created(
     startAt: drained !== undefined ? drained.at : now(),
     status: undefined,
     headerLen: lengthOf(req.headers),
+    queuedInClient: false,
   };
   stateOf.setInternal(req, s);
   const body = (req as { body?: unknown }).body;
@@ -299,6 +300,13 @@ function created(
   }
   t.transport.close(w, false);
   if (drained !== undefined) t.record('httpRequests', s.id, { pool: drained.pool, connAssignedAt: now() });
+  else {
+    const wait = clientQueueWait();
+    if (wait !== undefined) {
+      s.queuedInClient = true;
+      t.record('httpRequests', s.id, { pool: wait });
+    }
+  }
   countBodies(t, hook, Object.getPrototypeOf(req) as object);
 }
 
@@ -343,6 +351,11 @@ function withoutSlash(origin: string): string {
 function onSendHeaders(t: Tracer, hook: Hook, m: Msg): void {
   const s = stateOf.get(m.request as object);
   if (!s) return;
+  if (s.queuedInClient) {
+    // Its turn on the connection, after waiting in its Client's queue: the end of `blocked`.
+    s.queuedInClient = false;
+    t.record('httpRequests', s.id, { connAssignedAt: now() });
+  }
   if (s.rules !== undefined && s.rules.definiteDetails > DETAIL_BIT.bodies)
     undiciOnConnection(t, m.request as object, m.socket as object | undefined);
   const socket = m.socket as object | undefined;

@@ -28,8 +28,9 @@ const queued = new WeakMap<object, QueuedCall>();
 
 /** Nesting of wrapped dispatch calls (an Agent dispatches to its Pool, the Pool to a Client). */
 let depth = 0;
-/** The innermost dispatcher of the running dispatch, and the options it was given. */
+/** The innermost dispatcher of the running dispatch, the one that handed it there, and the options it was given. */
 let innermost: object | undefined;
+let parent: object | undefined;
 let innermostOpts: object | undefined;
 /** `undici:request:create` messages so far: a dispatch that saw none created no request. */
 let creates = 0;
@@ -71,6 +72,44 @@ export function takeDrained(): QueuedCall | undefined {
   return d;
 }
 
+/** A Client's symbol-keyed getters of its queue (`pending`: not started yet; `running`), found once per class. */
+const clientKeys = new WeakMap<object, { pending: symbol; running: symbol } | null>();
+
+function clientKeysOf(client: object): { pending: symbol; running: symbol } | undefined {
+  const proto = Object.getPrototypeOf(client) as object;
+  let keys = clientKeys.get(proto);
+  if (keys === undefined) {
+    const syms = Object.getOwnPropertySymbols(proto);
+    const pending = syms.find((sym) => sym.description === 'pending');
+    const running = syms.find((sym) => sym.description === 'running');
+    keys = pending && running ? { pending, running } : null;
+    clientKeys.set(proto, keys);
+  }
+  return keys ?? undefined;
+}
+
+/**
+ * Told at `undici:request:create` of a request not drained from a pool's queue: when the Client
+ * creating it (one connection: an `Agent` with `connections: 1` makes Clients, not Pools) already
+ * runs as many requests as it pipelines, or has some waiting, this one waits in its queue until
+ * the client writes it (`undici:client:sendHeaders`). The pool then: its limit (the Pool's
+ * `connections` that dispatched here, else the Client's one connection) and the queue.
+ */
+export function clientQueueWait(): PoolWait | undefined {
+  const client = depth > 0 ? innermost : undefined;
+  if (client === undefined) return undefined;
+  const keys = clientKeysOf(client);
+  if (keys === undefined) return undefined;
+  const c = client as Record<symbol | string, unknown>;
+  const pending = c[keys.pending];
+  const running = c[keys.running];
+  const pipelining = c.pipelining;
+  if (typeof pending !== 'number' || typeof running !== 'number') return undefined;
+  if (pending === 0 && running < Math.max(1, typeof pipelining === 'number' ? pipelining : 1)) return undefined;
+  const limit = parent !== undefined ? poolLimitOf(parent) : undefined;
+  return { limitBy: 'connections', limit: limit ?? 1, waiting: pending + 1 };
+}
+
 /** The symbol-keyed counters of a pool (`connections`, `queued`), found by their description once per class. */
 interface PoolKeys {
   connections: symbol | undefined;
@@ -90,6 +129,13 @@ function poolKeys(pool: object): PoolKeys {
     keysByProto.set(proto, keys);
   }
   return keys;
+}
+
+/** A pool's `connections`, or undefined for a dispatcher without that limit. */
+function poolLimitOf(d: object): number | undefined {
+  const key = poolKeys(d).connections;
+  const limit = key !== undefined ? (d as Record<symbol, unknown>)[key] : undefined;
+  return typeof limit === 'number' && limit > 0 ? limit : undefined;
 }
 
 /** The facts of a pool that just queued a dispatch, or undefined when `d` is no pool with a limit (then nothing waits for a connection). */
@@ -128,6 +174,7 @@ function wrapDispatch(t: Tracer, hook: Hook, proto: object | null): void {
     value: function dispatch(this: object, opts: unknown, handler: unknown): unknown {
       if (depth > 0) {
         // Nested: the dispatcher the outer one handed the request to (an Agent's Pool, a Pool's Client).
+        parent = innermost;
         innermost = this;
         innermostOpts = opts as object;
         return original.call(this, opts, handler) as unknown;
@@ -153,7 +200,7 @@ function wrapDispatch(t: Tracer, hook: Hook, proto: object | null): void {
         } else if (again === undefined && innermost !== undefined && innermostOpts !== undefined) {
           t.run(hook, noteQueuedArgs, { d: innermost, opts: innermostOpts, at }, undefined);
         }
-        innermost = innermostOpts = undefined;
+        innermost = innermostOpts = parent = undefined;
       }
     },
   });

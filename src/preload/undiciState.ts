@@ -51,6 +51,8 @@ export interface UState {
   status: number | undefined;
   /** Length of undici's `headers` (string or list) when they were recorded (see traceContextAdded). */
   headerLen: number;
+  /** Waiting in its Client's queue behind the requests on its connection (clientQueueWait) until sent. */
+  queuedInClient: boolean;
 }
 
 /** Each undici Request's state. */
