@@ -29,7 +29,16 @@ import { flatLookup, wantsBodies, ruleEnd, ruleStart, ruleStartFields, viewFromU
 import { undiciCreated, undiciEnded, undiciOnConnection } from './ruleDetails';
 import { DETAIL_BIT } from '../rules/details';
 import { isRequestLine, onWebSocketClose, onWebSocketOpen, takeWrite, watchRequest } from './undiciWire';
-import { checkGlobalDispatchers, clientQueueWait, installPoolWaits, takeDrained, type QueuedCall } from './undiciPool';
+import {
+  abortFromTimer,
+  checkGlobalDispatchers,
+  clientQueueWait,
+  installPoolWaits,
+  onFetchAbort,
+  queuedAbortError,
+  takeDrained,
+  type QueuedCall,
+} from './undiciPool';
 
 /** A diagnostics channel message. */
 type Msg = Record<string, unknown>;
@@ -252,6 +261,7 @@ function created(
     status: undefined,
     headerLen: lengthOf(req.headers),
     queuedInClient: false,
+    unwatchAbort: undefined,
   };
   stateOf.setInternal(req, s);
   const body = (req as { body?: unknown }).body;
@@ -299,15 +309,40 @@ function created(
     s.stack = undefined;
   }
   t.transport.close(w, false);
-  if (drained !== undefined) t.record('httpRequests', s.id, { pool: drained.pool, connAssignedAt: now() });
+  if (drained !== undefined) drainedFields(t, s, drained);
   else {
     const wait = clientQueueWait();
     if (wait !== undefined) {
       s.queuedInClient = true;
       t.record('httpRequests', s.id, { pool: wait });
+      s.unwatchAbort = onFetchAbort((reason) => t.guard(hook, () => abortedInQueue(t, s, queuedAbortError(reason, abortFromTimer()), now())));
     }
   }
   countBodies(t, hook, Object.getPrototypeOf(req) as object);
+}
+
+/**
+ * A request a full pool queued, created now that a connection is free: its pool and the
+ * assignment; or, its fetch() aborted while it waited, that end (undici aborts it now).
+ */
+function drainedFields(t: Tracer, s: UState, drained: QueuedCall): void {
+  if (drained.abortedAt === undefined) return t.record('httpRequests', s.id, { pool: drained.pool, connAssignedAt: now() });
+  t.record('httpRequests', s.id, { pool: drained.pool });
+  abortedInQueue(t, s, drained.reason!, drained.abortedAt);
+}
+
+/**
+ * The program's fetch() of a request still waiting in a queue was aborted (its timeout, its
+ * AbortController): the request ended then, with the program's error; what undici says of it later
+ * (it aborts the request once a connection is free, or destroys it with its pool) is not recorded.
+ */
+function abortedInQueue(t: Tracer, s: UState, reqError: RequestError, at: number): void {
+  if (s.done) return;
+  s.done = true;
+  s.queuedInClient = false;
+  const fields: Record<string, unknown> = { reqError, reqEndAt: at };
+  if (s.rules !== undefined && s.rules.pending) endByRules(t, s, fields);
+  t.record('httpRequests', s.id, fields);
 }
 
 /** Records undici's request headers (a string block or a name/value list). */
@@ -351,6 +386,10 @@ function withoutSlash(origin: string): string {
 function onSendHeaders(t: Tracer, hook: Hook, m: Msg): void {
   const s = stateOf.get(m.request as object);
   if (!s) return;
+  if (s.unwatchAbort !== undefined) {
+    s.unwatchAbort();
+    s.unwatchAbort = undefined;
+  }
   if (s.queuedInClient) {
     // Its turn on the connection, after waiting in its Client's queue: the end of `blocked`.
     s.queuedInClient = false;

@@ -12,7 +12,8 @@
 import type { PoolWait } from '../trace/types';
 import type { StackHolder } from './initiator';
 import type { Hook, Tracer } from './tracer';
-import { now, replaceFunction } from './tracer';
+import { inTimerCallback, now, replaceFunction, toRequestError } from './tracer';
+import type { RequestError } from '../trace/types';
 import { defineRestorable } from './detach';
 import { onModuleLoad } from './moduleLoad';
 
@@ -21,6 +22,11 @@ export interface QueuedCall {
   at: number;
   pool: PoolWait;
   stack: StackHolder | undefined;
+  /** Its fetch() was aborted while it waited (onFetchAbort): when, and the error to record. */
+  abortedAt?: number;
+  reason?: RequestError;
+  /** Removes the abort listener (once the request is created). */
+  unwatch?: () => void;
 }
 
 /** Queued dispatches, by the options object the pool keeps in its queue (and dispatches again). */
@@ -39,21 +45,65 @@ let draining: QueuedCall | undefined;
 
 /** When the fetch() call running now was made (global or userland: see runFetch), else undefined. */
 let fetchCallAt: number | undefined;
+/** The AbortSignal the fetch() call running now was given, if any. */
+let fetchSignal: AbortSignal | undefined;
+
+/** The signal of a fetch(input, init) call: `init.signal`, else a Request input's. */
+function signalOf(args: unknown[]): AbortSignal | undefined {
+  const init = args[1] as { signal?: unknown } | null | undefined;
+  const sig = (init && typeof init === 'object' ? init.signal : undefined) ?? (args[0] as { signal?: unknown } | null)?.signal;
+  return sig instanceof AbortSignal ? sig : undefined;
+}
+
+/**
+ * Calls `onAbort` when the signal of the fetch() call running now aborts (the program's timeout,
+ * its AbortController): undici leaves a request in a pool's or a Client's queue when its fetch is
+ * aborted, until a connection is free (then it aborts it), so the request's end is the abort, not
+ * what undici later says. Only for a request that waits in a queue; returns the listener's removal
+ * (when the request gets its connection), or undefined when there is no signal.
+ */
+export function onFetchAbort(onAbort: (reason: unknown) => void): (() => void) | undefined {
+  const signal = fetchSignal;
+  if (signal === undefined || signal.aborted) return undefined;
+  const listener = (): void => onAbort(signal.reason);
+  signal.addEventListener('abort', listener, { once: true });
+  return () => signal.removeEventListener('abort', listener);
+}
 
 /**
  * Runs a fetch() call, `call`, noting when it was made for a dispatch within it: fetch dispatches
  * synchronously within the call (Node 20–26, undici 6–8), after building its Request, Headers and
  * streams, which takes a millisecond and more on a busy machine.
  */
-export function runFetch<R>(call: () => R): R {
+export function runFetch<R>(args: unknown[], call: () => R): R {
   const outer = fetchCallAt;
+  const outerSignal = fetchSignal;
   fetchCallAt = now();
+  fetchSignal = args.length > 1 || typeof args[0] === 'object' ? signalOf(args) : undefined;
   try {
     return call();
   } finally {
     fetchCallAt = outer;
+    fetchSignal = outerSignal;
   }
 }
+
+/**
+ * The error of a request whose fetch() was aborted while it waited in a queue: the signal's
+ * reason, a timeout (`AbortSignal.timeout`'s TimeoutError, or an abort from a timer's callback:
+ * the program's own timeout) or the program's abort. A timeout is not an abort.
+ */
+export function queuedAbortError(reason: unknown, fromTimer: boolean): RequestError {
+  const e = toRequestError(reason, { sent: false, gotResponse: false });
+  if ((reason as { name?: unknown } | null)?.name === 'TimeoutError' || fromTimer) {
+    delete e.aborted;
+    e.timedOut = true;
+  } else e.aborted = true;
+  return e;
+}
+
+/** Whether a timer's callback runs now (an abort listener's time: see queuedAbortError). */
+export const abortFromTimer = inTimerCallback;
 
 /** Prototypes whose `dispatch` is wrapped. */
 const wrapped = new WeakSet<object>();
@@ -69,6 +119,10 @@ export function takeDrained(): QueuedCall | undefined {
   creates++;
   const d = draining;
   draining = undefined;
+  if (d !== undefined && d.unwatch !== undefined) {
+    d.unwatch();
+    d.unwatch = undefined;
+  }
   return d;
 }
 
@@ -152,7 +206,12 @@ function poolWaitOf(d: object): PoolWait | undefined {
 function noteQueued(t: Tracer, _hook: Hook, d: object, opts: object, at: number): void {
   const pool = poolWaitOf(d);
   if (pool === undefined) return;
-  queued.set(opts, { at, pool, stack: t.captureInitiator(undefined, at, QUEUED_CAPTURE) });
+  const call: QueuedCall = { at, pool, stack: t.captureInitiator(undefined, at, QUEUED_CAPTURE) };
+  call.unwatch = onFetchAbort((reason) => {
+    call.abortedAt = now();
+    call.reason = queuedAbortError(reason, inTimerCallback());
+  });
+  queued.set(opts, call);
 }
 
 /** noteQueued's arguments (t.run passes two). */
@@ -215,7 +274,7 @@ function wrapUserlandFetch(exports: object): void {
   const original = d?.value as unknown;
   if (!d || typeof original !== 'function' || wrappedFetch.has(original) || !d.writable) return;
   const wrapper = function fetch(this: unknown, ...args: unknown[]): unknown {
-    return runFetch(() => original.apply(this, args) as unknown);
+    return runFetch(args, () => original.apply(this, args) as unknown);
   };
   wrappedFetch.add(wrapper);
   replaceFunction(exports, 'fetch', wrapper, original);

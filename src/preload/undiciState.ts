@@ -53,6 +53,8 @@ export interface UState {
   headerLen: number;
   /** Waiting in its Client's queue behind the requests on its connection (clientQueueWait) until sent. */
   queuedInClient: boolean;
+  /** Removes the abort listener of a fetch waiting in a queue (onFetchAbort), once it is sent. */
+  unwatchAbort: (() => void) | undefined;
 }
 
 /** Each undici Request's state. */
