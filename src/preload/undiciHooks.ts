@@ -315,7 +315,9 @@ function created(
     if (wait !== undefined) {
       s.queuedInClient = true;
       t.record('httpRequests', s.id, { pool: wait });
-      s.unwatchAbort = onFetchAbort((reason) => t.guard(hook, () => abortedInQueue(t, s, queuedAbortError(reason, abortFromTimer()), now())));
+      s.unwatchAbort = onFetchAbort((reason) =>
+        t.guard(hook, () => abortedInQueue(t, s, queuedAbortError(reason, abortFromTimer()), now())),
+      );
     }
   }
   countBodies(t, hook, Object.getPrototypeOf(req) as object);

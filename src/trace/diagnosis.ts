@@ -41,6 +41,8 @@ export interface DiagnosisContext extends RequestContext {
   dnsQueries?: DnsQuery[];
   /** The CONNECT request that asked a proxy for this request's tunnel. */
   proxyConnect?: HttpRequest;
+  /** What held the connections of the full pool this request ended waiting in (enrich.ts). */
+  poolHolders?: HttpRequest[];
 }
 
 const DNS_REASONS: Record<string, string> = {
@@ -217,7 +219,7 @@ function stateWhenStopped(ctx: DiagnosisContext, timings: Timings): string {
   if (r.reqError?.phase === 'dns') return `during the DNS lookup of ${hostOf(r)}`;
   if (r.reqError?.phase === 'connect' || ctx.tcpConn) return 'while connecting';
   if (r.reqError?.phase === 'tls') return 'during the TLS handshake';
-  return poolWaitState(r) ?? (timings.blocked > 0 ? 'while waiting for a connection' : 'before the request was sent');
+  return poolWaitState(r, ctx.poolHolders) ?? (timings.blocked > 0 ? 'while waiting for a connection' : 'before the request was sent');
 }
 
 function elapsed(ctx: RequestContext, timings: Timings): number | undefined {

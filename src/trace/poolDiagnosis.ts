@@ -38,8 +38,26 @@ export function poolWaitSentence(req: HttpRequest, blockedMs: number, totalMs: n
   return `waited ${formatMs(blockedMs)} ms for a free connection (${pct}% of ${formatMs(totalMs)} ms): ${poolStory(req, req.pool)}`;
 }
 
-/** Where a request that failed still waiting in its pool's queue stopped: "while waiting for a free connection (…)". */
-export function poolWaitState(req: HttpRequest): string | undefined {
+/**
+ * Where a request that failed still waiting in its pool's queue stopped: "while waiting for a free
+ * connection (…); the connection was held by GET http://…/big, whose response body was not read
+ * to its end (65536 bytes arrived)". `holders`: the requests on the pool's connections then.
+ */
+export function poolWaitState(req: HttpRequest, holders?: HttpRequest[]): string | undefined {
   if (!req.pool || req.connAssignedAt !== undefined) return undefined;
-  return `while waiting for a free connection (${poolStory(req, req.pool)})`;
+  const held = holders?.length
+    ? `; ${holders.length === 1 ? 'the connection was' : 'the connections were'} held by ${holders.map((h) => holderStory(h, req)).join(', ')}`
+    : '';
+  return `while waiting for a free connection (${poolStory(req, req.pool)})${held}`;
+}
+
+/** A request that held a connection while `waiter` waited: what it was doing when the wait ended. */
+function holderStory(h: HttpRequest, waiter: HttpRequest): string {
+  const what = `${h.reqMethod} ${h.reqURL}`;
+  const end = waiter.reqEndAt ?? waiter.reqErrorAt ?? Infinity;
+  if (h.respRecvAt !== undefined && h.respRecvAt <= end) {
+    const bytes = h.respContentLen !== undefined ? ` (${plural(h.respContentLen, 'byte', 'bytes')} arrived)` : '';
+    return `${what}, whose response body was not read to its end${bytes}`;
+  }
+  return `${what}, still waiting for its response`;
 }

@@ -12,7 +12,11 @@ const HOLD_MS = 120;
 let server;
 let base;
 before(async () => {
-  server = http.createServer((rq, res) => setTimeout(() => res.end('ok'), HOLD_MS));
+  server = http.createServer((rq, res) => {
+    // A body far larger than undici reads ahead of a program that does not read it.
+    if (rq.url === '/big') res.end(Buffer.alloc(4 << 20));
+    else setTimeout(() => res.end('ok'), HOLD_MS);
+  });
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
   base = `http://127.0.0.1:${server.address().port}`;
 });
@@ -94,6 +98,32 @@ for (const { label, bin } of nodeBinaries()) {
         await check(bin, 'undici-fetch', 8, 2, 'connections', 'undici', 'the pool allows 2 connections to 127\\.0\\.0\\.1:\\d+'),
       );
     });
+    for (const which of ['undici', 'global']) {
+      test(`${which} fetch behind an unread body on a one-connection pool: the program's timeout, what held the connection`, async () => {
+        const { code, trace, stderr, stdout } = await runTraced(bin, 'pool-unread.mjs', { env: { NT_BASE: base }, args: [which] });
+        assert.equal(code, 0, stderr);
+        assert.match(stdout, /^TimeoutError after \d+ ms$/m, 'the program saw its own timeout');
+        const small = trace.httpRequests.find((r) => r.reqURL === `${base}/small`);
+        assert.equal(small.client, which === 'global' ? 'fetch' : 'undici');
+        assert.equal(small.reqError.name, 'TimeoutError', JSON.stringify(small.reqError));
+        assert.equal(small.reqError.timedOut, true);
+        assert.equal(small.reqError.aborted, undefined, 'a timeout is not an abort');
+        assert.notEqual(small.reqError.code, 'UND_ERR_DESTROYED');
+        assert.deepEqual(small.pool, { limitBy: 'connections', limit: 1, waiting: 1 });
+        assert.equal(small.connAssignedAt, undefined, 'it never got the connection');
+        const waited = small.reqEndAt - small.reqStartAt;
+        assert.ok(waited >= 1400 && waited < 2500, `waited ${waited} ms for its 1500 ms timeout`);
+        assert.equal(small.timings.blocked, Math.round(waited * 1000) / 1000);
+        const origin = base.replace('http://', '').replace(/\./g, '\\.');
+        assert.match(
+          small.diagnosis,
+          new RegExp(
+            `^timed out after \\d+ ms while waiting for a free connection \\(the pool allows 1 connection to ${origin}, 1 request was waiting\\); ` +
+              `the connection was held by GET http://${origin}/big, whose response body was not read to its end \\(\\d+ bytes arrived\\)$`,
+          ),
+        );
+      });
+    }
     test('an undici Pool at connections: the wait is blocked, from the call', async () => {
       worstOff.push(await check(bin, 'pool', 8, 2, 'connections', 'undici', 'the pool allows 2 connections to 127\\.0\\.0\\.1:\\d+'));
     });
