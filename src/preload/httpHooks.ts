@@ -33,6 +33,7 @@ import { DETAIL_BIT } from '../rules/details';
 import { asksUpgrade } from './headers';
 import { currentIncoming } from './causality';
 import { addToHttpRequests } from './traceparent';
+import { noteQueued, socketAssigned } from './httpPool';
 
 /** The http hook group (shared by the http and https wrappers). */
 const hook = newHook('http');
@@ -183,45 +184,6 @@ function attachState(t: Tracer, hook: Hook, req: TracedRequest, s: ReqState): vo
   stateOf.set(req, s);
   noteQueued(t, req, s);
   if (t.config.bodies) captureRequestBody(t, hook, req, s);
-}
-
-/** The parts of an `http.Agent` noteQueued reads. */
-interface AgentQueues {
-  requests?: Record<string, unknown[] | undefined>;
-  sockets?: Record<string, unknown[] | undefined>;
-  maxSockets?: number;
-  maxTotalSockets?: number;
-}
-
-/**
- * A request just made (http.request() returned it) that its agent put in its queue, every socket
- * it allows busy (`agent.requests`, by host and port: the request is the last of one list): the
- * pool's limit and how many requests wait, itself included. An agent deletes an empty list, so
- * with no queue this is a loop over an empty object.
- */
-function noteQueued(t: Tracer, req: TracedRequest, s: ReqState): void {
-  const agent = req.agent as AgentQueues | undefined | false | null;
-  const queues = agent ? agent.requests : undefined;
-  if (!agent || !queues || typeof queues !== 'object') return;
-  for (const key in queues) {
-    const list = queues[key];
-    if (!Array.isArray(list) || list[list.length - 1] !== req) continue;
-    const perHost = agent.maxSockets ?? Infinity;
-    const busy = agent.sockets?.[key]?.length ?? 0;
-    // Node's Agent#addRequest queues when either limit is reached: the one that was.
-    s.pool =
-      busy >= perHost || !Number.isFinite(agent.maxTotalSockets ?? Infinity)
-        ? { limitBy: 'maxSockets', limit: perHost, waiting: list.length }
-        : { limitBy: 'maxTotalSockets', limit: agent.maxTotalSockets!, waiting: list.length };
-    if (s.started) t.record('httpRequests', s.id, { pool: s.pool });
-    return;
-  }
-}
-
-/** A queued request was given its socket (ClientRequest#onSocket): the end of its `blocked` wait. */
-function socketAssigned(t: Tracer, _hook: Hook, s: ReqState): void {
-  s.connAt = now();
-  if (s.started) t.record('httpRequests', s.id, { connAssignedAt: s.connAt });
 }
 
 /** The response's body ended (t.run's form of finish). */
@@ -434,11 +396,10 @@ function installLifecycleHooks(t: Tracer, hook: Hook, http: typeof httpTypes): v
   // The agent hands a queued request its socket here (Agent's 'free', or a socket it made for it).
   const onSocket = client.onSocket;
   if (typeof onSocket === 'function') {
-    define(client, 'onSocket', function onSocket_(this: TracedRequest, socket: unknown, err?: unknown) {
+    define(client, 'onSocket', function onSocket_(this: TracedRequest, ...args: [unknown, unknown?]) {
       const s = stateOf.get(this);
       if (s !== undefined && s.pool !== undefined && s.connAt === undefined && hook.enabled) t.run(hook, socketAssigned, s, undefined);
-      // eslint-disable-next-line prefer-rest-params
-      return onSocket.apply(this, arguments as unknown as [unknown, unknown]);
+      return onSocket.apply(this, args);
     });
   }
   const reqDestroy = client.destroy;

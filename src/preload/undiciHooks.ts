@@ -22,23 +22,14 @@ import { absoluteFormOrigin, flatHeader, hasHeader, isAbort, isPlainAsyncIterabl
 import { stateOf, type UndiciRequest, type UState } from './undiciState';
 import { causeOf } from './causality';
 import { addToUndiciRequest } from './traceparent';
-import type { RequestError } from '../trace/types';
 import type { StartDecision } from '../rules';
 import { preloadRules } from './rules';
-import { flatLookup, wantsBodies, ruleEnd, ruleStart, ruleStartFields, viewFromUrl } from './ruleHooks';
+import { flatLookup, wantsBodies, ruleStart, ruleStartFields, viewFromUrl } from './ruleHooks';
 import { undiciCreated, undiciEnded, undiciOnConnection } from './ruleDetails';
 import { DETAIL_BIT } from '../rules/details';
 import { isRequestLine, onWebSocketClose, onWebSocketOpen, takeWrite, watchRequest } from './undiciWire';
-import {
-  abortFromTimer,
-  checkGlobalDispatchers,
-  clientQueueWait,
-  installPoolWaits,
-  onFetchAbort,
-  queuedAbortError,
-  takeDrained,
-  type QueuedCall,
-} from './undiciPool';
+import { checkGlobalDispatchers, installPoolWaits, takeDrained, type QueuedCall } from './undiciPool';
+import { endByRules, queuedAtCreate } from './undiciQueue';
 
 /** A diagnostics channel message. */
 type Msg = Record<string, unknown>;
@@ -309,42 +300,8 @@ function created(
     s.stack = undefined;
   }
   t.transport.close(w, false);
-  if (drained !== undefined) drainedFields(t, s, drained);
-  else {
-    const wait = clientQueueWait();
-    if (wait !== undefined) {
-      s.queuedInClient = true;
-      t.record('httpRequests', s.id, { pool: wait });
-      s.unwatchAbort = onFetchAbort((reason) =>
-        t.guard(hook, () => abortedInQueue(t, s, queuedAbortError(reason, abortFromTimer()), now())),
-      );
-    }
-  }
+  queuedAtCreate(t, hook, s, drained);
   countBodies(t, hook, Object.getPrototypeOf(req) as object);
-}
-
-/**
- * A request a full pool queued, created now that a connection is free: its pool and the
- * assignment; or, its fetch() aborted while it waited, that end (undici aborts it now).
- */
-function drainedFields(t: Tracer, s: UState, drained: QueuedCall): void {
-  if (drained.abortedAt === undefined) return t.record('httpRequests', s.id, { pool: drained.pool, connAssignedAt: now() });
-  t.record('httpRequests', s.id, { pool: drained.pool });
-  abortedInQueue(t, s, drained.reason!, drained.abortedAt);
-}
-
-/**
- * The program's fetch() of a request still waiting in a queue was aborted (its timeout, its
- * AbortController): the request ended then, with the program's error; what undici says of it later
- * (it aborts the request once a connection is free, or destroys it with its pool) is not recorded.
- */
-function abortedInQueue(t: Tracer, s: UState, reqError: RequestError, at: number): void {
-  if (s.done) return;
-  s.done = true;
-  s.queuedInClient = false;
-  const fields: Record<string, unknown> = { reqError, reqEndAt: at };
-  if (s.rules !== undefined && s.rules.pending) endByRules(t, s, fields);
-  t.record('httpRequests', s.id, fields);
 }
 
 /** Records undici's request headers (a string block or a name/value list). */
@@ -484,22 +441,6 @@ function released(req: object, s: UState): void {
   // after `trailers` (npm undici publishes it for them too).
   if (s.upgrade !== undefined || (req as { method?: unknown }).method === 'CONNECT') return;
   stateOf.setInternal(req, undefined);
-}
-
-/** A request whose rules wait for its end (docs/rules.md): what to keep, from what `fields` say. */
-function endByRules(t: Tracer, s: UState, fields: Record<string, unknown>): void {
-  const end = (fields.respDoneAt ?? fields.reqEndAt) as number | undefined;
-  ruleEnd(
-    t,
-    s.rules,
-    {
-      status: s.status,
-      error: (fields.reqError as RequestError | undefined) ?? null,
-      durationMs: end === undefined ? undefined : end - s.startAt,
-      respSize: s.gotResponse ? s.bodyBytes : undefined,
-    },
-    fields,
-  );
 }
 
 /** `undici:client:connected`: undici connected a socket (see undiciSocket). */

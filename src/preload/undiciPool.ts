@@ -220,6 +220,13 @@ function noteQueuedArgs(t: Tracer, hook: Hook, a: QueuedArgs): void {
   noteQueued(t, hook, a.d, a.opts, a.at);
 }
 
+/** A dispatcher of the running dispatch: now the innermost, given `opts`; the one before is its parent. */
+function enter(d: object, opts: object): void {
+  parent = innermost;
+  innermost = d;
+  innermostOpts = opts;
+}
+
 /** Wraps the `dispatch` that `proto` (or the first of its prototypes that has one) owns. */
 function wrapDispatch(t: Tracer, hook: Hook, proto: object | null): void {
   while (proto !== null && !Object.hasOwn(proto, 'dispatch')) proto = Object.getPrototypeOf(proto) as object | null;
@@ -233,9 +240,7 @@ function wrapDispatch(t: Tracer, hook: Hook, proto: object | null): void {
     value: function dispatch(this: object, opts: unknown, handler: unknown): unknown {
       if (depth > 0) {
         // Nested: the dispatcher the outer one handed the request to (an Agent's Pool, a Pool's Client).
-        parent = innermost;
-        innermost = this;
-        innermostOpts = opts as object;
+        enter(this, opts as object);
         return original.call(this, opts, handler) as unknown;
       }
       if (!hook.enabled || typeof opts !== 'object' || opts === null) return original.call(this, opts, handler) as unknown;
@@ -247,8 +252,8 @@ function wrapDispatch(t: Tracer, hook: Hook, proto: object | null): void {
       const outerDraining = draining;
       draining = again;
       depth = 1;
-      innermost = this;
-      innermostOpts = opts;
+      parent = undefined;
+      enter(this, opts);
       try {
         return original.call(this, opts, handler) as unknown;
       } finally {
