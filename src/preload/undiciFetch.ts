@@ -404,7 +404,7 @@ export function installFetchInitiator(t: Tracer, hook: Hook): void {
     syncFetch = mine;
     skippedCall = 0;
     try {
-      return runFetch(args, () => original.apply(this, args) as unknown);
+      return runFetch(args, 'fetch', () => original.apply(this, args) as unknown);
     } finally {
       syncFetch = outer;
       skippedCall = outerSkipped;

@@ -28,7 +28,7 @@ import { flatLookup, wantsBodies, ruleStart, ruleStartFields, viewFromUrl } from
 import { undiciCreated, undiciEnded, undiciOnConnection } from './ruleDetails';
 import { DETAIL_BIT } from '../rules/details';
 import { isRequestLine, onWebSocketClose, onWebSocketOpen, takeWrite, watchRequest } from './undiciWire';
-import { checkGlobalDispatchers, installPoolWaits, takeDrained, type QueuedCall } from './undiciPool';
+import { checkGlobalDispatchers, fetchClientOf, installPoolWaits, noteFetchProto, takeDrained, type QueuedCall } from './undiciPool';
 import { endByRules, queuedAtCreate } from './undiciQueue';
 
 /** A diagnostics channel message. */
@@ -197,12 +197,14 @@ function created(
 ): void {
   const origin = withoutSlash(String(req.origin ?? ''));
   const url = urlOf(origin, req.method, req.path);
-  const note = sync !== undefined ? sync.note : isFetch ? fetchCalls.take(url) : undefined;
-  // The global fetch's request is created within its call (sync) or later, with its call's note
-  // waiting by URL; a userland undici.fetch() sends the same `sec-fetch-mode` but made no global
-  // call: it is undici's. (Node 20's global fetch may run on userland undici's classes, once the
-  // program loaded undici: the global dispatcher is shared, so the class cannot tell them apart.)
-  const client = isFetch && (sync !== undefined || note !== undefined) ? 'fetch' : 'undici';
+  // The trace format's `fetch` is the global one: a userland undici.fetch() sends the same
+  // `sec-fetch-mode`, and is undici's (fetchClientOf). The global fetch's request is created
+  // within its call (sync), or later with its call's note waiting by URL.
+  const proto = Object.getPrototypeOf(req) as object;
+  const kind = !isFetch ? 'undici' : sync !== undefined ? 'fetch' : fetchClientOf(proto, drained);
+  const note = sync !== undefined ? sync.note : isFetch && kind !== 'undici' ? fetchCalls.take(url) : undefined;
+  const client = kind ?? 'fetch';
+  if (isFetch && (sync !== undefined || kind !== undefined)) noteFetchProto(proto, client);
   const ruled = note instanceof RulesNote ? note : undefined;
   let rules: StartDecision | undefined;
   if (preloadRules.mode !== 'all') {

@@ -27,6 +27,8 @@ export interface QueuedCall {
   reason?: RequestError;
   /** Removes the abort listener (once the request is created). */
   unwatch?: () => void;
+  /** The fetch() whose call it was, if any. */
+  kind?: FetchKind;
 }
 
 /** Queued dispatches, by the options object the pool keeps in its queue (and dispatches again). */
@@ -47,6 +49,31 @@ let draining: QueuedCall | undefined;
 let fetchCallAt: number | undefined;
 /** The AbortSignal the fetch() call running now was given, if any. */
 let fetchSignal: AbortSignal | undefined;
+/** Which fetch() runs now: the global one (`fetch`) or userland undici's (`undici`). */
+let fetchKind: FetchKind | undefined;
+
+/** A fetch request's client: the global fetch or userland undici's. */
+export type FetchKind = 'fetch' | 'undici';
+
+/** Request prototypes of the fetch requests seen by client (userland undici's and Node's bundled one's). */
+const protosOf = { fetch: new WeakSet<object>(), undici: new WeakSet<object>() };
+
+/**
+ * The client of a fetch request (it sends `sec-fetch-mode`) not made within the global fetch's call
+ * (takeSyncFetch): the userland fetch() call running now, the call a pool queued, else by the
+ * undici that made it, its Request class, when only one of the two fetches made requests with it
+ * (a redirect's next hop is created after the call; Node 20's global fetch may run on userland
+ * undici's classes once the program loaded it: then it is the global one's, as before).
+ * Undefined when unknown: then it is the global one's if it left a note (fetchCalls).
+ */
+export function fetchClientOf(proto: object, drained: QueuedCall | undefined): FetchKind | undefined {
+  return fetchKind ?? drained?.kind ?? (protosOf.undici.has(proto) && !protosOf.fetch.has(proto) ? 'undici' : undefined);
+}
+
+/** Remembers which fetch made a request of this class (fetchClientOf). */
+export function noteFetchProto(proto: object, kind: FetchKind): void {
+  protosOf[kind].add(proto);
+}
 
 /** The signal of a fetch(input, init) call: `init.signal`, else a Request input's. */
 function signalOf(args: unknown[]): AbortSignal | undefined {
@@ -75,9 +102,11 @@ export function onFetchAbort(onAbort: (reason: unknown) => void): (() => void) |
  * synchronously within the call (Node 20–26, undici 6–8), after building its Request, Headers and
  * streams, which takes a millisecond and more on a busy machine.
  */
-export function runFetch<R>(args: unknown[], call: () => R): R {
+export function runFetch<R>(args: unknown[], kind: FetchKind, call: () => R): R {
   const outer = fetchCallAt;
   const outerSignal = fetchSignal;
+  const outerKind = fetchKind;
+  fetchKind = kind;
   fetchCallAt = now();
   fetchSignal = args.length > 1 || typeof args[0] === 'object' ? signalOf(args) : undefined;
   try {
@@ -85,6 +114,7 @@ export function runFetch<R>(args: unknown[], call: () => R): R {
   } finally {
     fetchCallAt = outer;
     fetchSignal = outerSignal;
+    fetchKind = outerKind;
   }
 }
 
@@ -206,7 +236,7 @@ function poolWaitOf(d: object): PoolWait | undefined {
 function noteQueued(t: Tracer, _hook: Hook, d: object, opts: object, at: number): void {
   const pool = poolWaitOf(d);
   if (pool === undefined) return;
-  const call: QueuedCall = { at, pool, stack: t.captureInitiator(undefined, at, QUEUED_CAPTURE) };
+  const call: QueuedCall = { at, pool, stack: t.captureInitiator(undefined, at, QUEUED_CAPTURE), kind: fetchKind };
   call.unwatch = onFetchAbort((reason) => {
     call.abortedAt = now();
     call.reason = queuedAbortError(reason, inTimerCallback());
@@ -279,7 +309,7 @@ function wrapUserlandFetch(exports: object): void {
   const original = d?.value as unknown;
   if (!d || typeof original !== 'function' || wrappedFetch.has(original) || !d.writable) return;
   const wrapper = function fetch(this: unknown, ...args: unknown[]): unknown {
-    return runFetch(args, () => original.apply(this, args) as unknown);
+    return runFetch(args, 'undici', () => original.apply(this, args) as unknown);
   };
   wrappedFetch.add(wrapper);
   replaceFunction(exports, 'fetch', wrapper, original);
