@@ -221,8 +221,7 @@ function created(
   }
   // Not noted at a fetch() call: captured here (deeper: the dispatcher's frames come first, hence
   // the larger limit). NO_STACK: the stack budget said no at the call.
-  // A request a full pool queued: the stack of the program's call, noted then.
-  const noted = (ruled !== undefined ? ruled.stack : note) ?? drained?.stack;
+  const noted = ruled !== undefined ? ruled.stack : note;
   const stack = noted ?? t.captureInitiator(undefined, now(), DEEP_CAPTURE, req);
   if (t.config.addTraceparent) addToUndiciRequest(req as Parameters<typeof addToUndiciRequest>[0], hasHeader(req.headers, 'traceparent'));
   const upgrade = (req as { upgrade?: unknown }).upgrade;

@@ -10,18 +10,19 @@
  */
 
 import type { PoolWait } from '../trace/types';
-import type { StackHolder } from './initiator';
 import type { Hook, Tracer } from './tracer';
 import { inTimerCallback, now, replaceFunction, toRequestError } from './tracer';
 import type { RequestError } from '../trace/types';
 import { defineRestorable } from './detach';
 import { onModuleLoad } from './moduleLoad';
 
-/** A dispatch a pool queued: when the program called, the pool then, and the caller's stack. */
+/**
+ * A dispatch a pool queued: when the program called, and the pool then. (The caller's stack is
+ * asyncStarts.ts's: it notes it on the dispatch's handler.)
+ */
 export interface QueuedCall {
   at: number;
   pool: PoolWait;
-  stack: StackHolder | undefined;
   /** Its fetch() was aborted while it waited (onFetchAbort): when, and the error to record. */
   abortedAt?: number;
   reason?: RequestError;
@@ -138,9 +139,6 @@ export const abortFromTimer = inTimerCallback;
 /** Prototypes whose `dispatch` is wrapped. */
 const wrapped = new WeakSet<object>();
 
-/** Frames captured at a queued call (inside undici's dispatchers, a few of its frames come first). */
-const QUEUED_CAPTURE = 32;
-
 /**
  * Told of every `undici:request:create`, first thing: the queued call this request was created
  * for (its pool's drain dispatching it), else undefined.
@@ -236,7 +234,7 @@ function poolWaitOf(d: object): PoolWait | undefined {
 function noteQueued(t: Tracer, _hook: Hook, d: object, opts: object, at: number): void {
   const pool = poolWaitOf(d);
   if (pool === undefined) return;
-  const call: QueuedCall = { at, pool, stack: t.captureInitiator(undefined, at, QUEUED_CAPTURE), kind: fetchKind };
+  const call: QueuedCall = { at, pool, kind: fetchKind };
   call.unwatch = onFetchAbort((reason) => {
     call.abortedAt = now();
     call.reason = queuedAbortError(reason, inTimerCallback());
@@ -274,9 +272,6 @@ function wrapDispatch(t: Tracer, hook: Hook, proto: object | null): void {
         return original.call(this, opts, handler) as unknown;
       }
       if (!hook.enabled || typeof opts !== 'object' || opts === null) return original.call(this, opts, handler) as unknown;
-      // The program's call (for a dispatch a full pool queues): its fetch() call when this runs
-      // within one (fetch builds its request for a while first), else now: ~40 ns (performance.now()).
-      const at = fetchCallAt ?? now();
       const before = creates;
       const again = queued.get(opts);
       const outerDraining = draining;
@@ -292,6 +287,10 @@ function wrapDispatch(t: Tracer, hook: Hook, proto: object | null): void {
         if (creates !== before) {
           if (again !== undefined) queued.delete(opts);
         } else if (again === undefined && innermost !== undefined && innermostOpts !== undefined) {
+          // The program's call: its fetch() call when this ran within one (fetch builds its request
+          // for a while first), else now (a dispatch that queues returns within microseconds; a
+          // clock read on every dispatch would cost ~100 ns a request).
+          const at = fetchCallAt ?? now();
           t.run(hook, noteQueuedArgs, { d: innermost, opts: innermostOpts, at }, undefined);
         }
         innermost = innermostOpts = parent = undefined;
