@@ -272,6 +272,10 @@ function wrapDispatch(t: Tracer, hook: Hook, proto: object | null): void {
         return original.call(this, opts, handler) as unknown;
       }
       if (!hook.enabled || typeof opts !== 'object' || opts === null) return original.call(this, opts, handler) as unknown;
+      // The program's call: its fetch() call when this runs within one (fetch builds its request
+      // for a while first), else now. Read before the call, not after: what runs inside may take
+      // long (asyncStarts.ts captures the caller's stack of a queued Pool dispatch). ~40 ns.
+      const at = fetchCallAt ?? now();
       const before = creates;
       const again = queued.get(opts);
       const outerDraining = draining;
@@ -287,10 +291,6 @@ function wrapDispatch(t: Tracer, hook: Hook, proto: object | null): void {
         if (creates !== before) {
           if (again !== undefined) queued.delete(opts);
         } else if (again === undefined && innermost !== undefined && innermostOpts !== undefined) {
-          // The program's call: its fetch() call when this ran within one (fetch builds its request
-          // for a while first), else now (a dispatch that queues returns within microseconds; a
-          // clock read on every dispatch would cost ~100 ns a request).
-          const at = fetchCallAt ?? now();
           t.run(hook, noteQueuedArgs, { d: innermost, opts: innermostOpts, at }, undefined);
         }
         innermost = innermostOpts = parent = undefined;
