@@ -29,14 +29,16 @@ after(async () => {
  * Runs pool.mjs in `mode` with `count` requests; checks each request's wait against the program's
  * account, ±5 ms. The program's marks are a tick from the hooks' (the 'socket' event after
  * onSocket, its create subscriber after the preload's): on a loaded machine a preempted process
- * can shift one by more, so a run off by more is repeated once (the rest is checked each time).
+ * can shift one by more, so a run off by more is repeated, twice at most (the rest is checked each time).
  */
 async function check(bin, mode, count, limit, limitBy, client, story) {
-  const first = await checkOnce(bin, mode, count, limit, limitBy, client, story);
-  if (first.late.length === 0) return first.worst;
-  const again = await checkOnce(bin, mode, count, limit, limitBy, client, story);
-  assert.equal(again.late.length, 0, `more than 5 ms off, twice:\n${first.late.join('\n')}\nthen:\n${again.late.join('\n')}`);
-  return again.worst;
+  const runs = [];
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const run = await checkOnce(bin, mode, count, limit, limitBy, client, story);
+    if (run.late.length === 0) return run.worst;
+    runs.push(run.late.join('\n'));
+  }
+  assert.fail(`more than 5 ms off in each of 3 runs:\n${runs.join('\nthen:\n')}`);
 }
 
 async function checkOnce(bin, mode, count, limit, limitBy, client, story) {
