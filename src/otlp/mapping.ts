@@ -446,9 +446,14 @@ function connectionPhases(r: HttpRequest, rec: RequestRecords, child: AddChild):
 /** The child spans of the exchange: send (from the moment the connection was ready), wait, receive. */
 function exchangePhases(r: HttpRequest, rec: RequestRecords, start: number, end: number, child: AddChild): void {
   const errorAt = r.reqError ? (r.reqEndAt ?? r.reqErrorAt) : undefined;
-  const ready = r.reusedConn ? start : firstOf(rec.tls?.handshakeEndAt, rec.tcp?.handshakeEndAt, rec.dial?.dialEndAt, start);
+  // A request that waited in a full pool (`pool`) is ready when it got its connection (`blocked` before).
+  const ready = r.reusedConn
+    ? (r.connAssignedAt ?? start)
+    : firstOf(rec.tls?.handshakeEndAt, rec.tcp?.handshakeEndAt, rec.dial?.dialEndAt, start);
+  const stillQueued = r.pool !== undefined && r.connAssignedAt === undefined;
   if (r.reqSentAt !== undefined) child('send', 'send', Math.min(ready ?? start, r.reqSentAt), r.reqSentAt, {});
-  else if (r.reqError?.phase === 'request' && ready !== undefined) child('send', 'send', ready, errorAt, {}, r.reqError.message);
+  else if (r.reqError?.phase === 'request' && ready !== undefined && !stillQueued)
+    child('send', 'send', ready, errorAt, {}, r.reqError.message);
   if (r.reqSentAt !== undefined) {
     const waitEnd = r.respRecvAt ?? (r.reqError ? errorAt : r.incomplete ? end : undefined);
     const waitErr = r.respRecvAt === undefined && r.reqError ? r.reqError.message : undefined;

@@ -26,6 +26,7 @@ import { F, type FieldsWriter } from '../protocol/events';
 import { observeWebSocket } from './wsFrames';
 import type { StartDecision } from '../rules';
 import type { RequestError } from '../trace/types';
+import { isAbsoluteForm } from '../trace/redactUrl';
 import { preloadRules } from './rules';
 import { httpView, wantsBodies, ruleEnd, ruleStart, ruleStartFields } from './ruleHooks';
 import { httpDetails, httpDialBegin, httpDialEnd } from './ruleDetails';
@@ -33,6 +34,7 @@ import { DETAIL_BIT } from '../rules/details';
 import { asksUpgrade } from './headers';
 import { currentIncoming } from './causality';
 import { addToHttpRequests } from './traceparent';
+import { noteQueued, socketAssigned } from './httpPool';
 
 /** The http hook group (shared by the http and https wrappers). */
 const hook = newHook('http');
@@ -131,6 +133,7 @@ function startByRules(t: Tracer, hook: Hook, wrapped: Function, original: Functi
       const s = newReqState(t, wrapped, startAt);
       s.rules = d;
       stateOf.set(r, s);
+      noteQueued(t, r, s);
       if (wantsBodies(t, d)) captureRequestBody(t, hook, r, s);
     } catch (err) {
       t.hookFailed(hook, err);
@@ -180,6 +183,7 @@ function newStateAbove(t: Tracer, _hook: Hook, above: Function): ReqState {
 /** Ties a new request to its state (and its body capture): after http.request() returned it. */
 function attachState(t: Tracer, hook: Hook, req: TracedRequest, s: ReqState): void {
   stateOf.set(req, s);
+  noteQueued(t, req, s);
   if (t.config.bodies) captureRequestBody(t, hook, req, s);
 }
 
@@ -255,14 +259,13 @@ function onStart(t: Tracer, hook: Hook, req: TracedRequest): void {
   }
   w.num(F.reqContentLen, contentLen);
   t.transport.close(w, false);
+  // A request that waited in its agent's queue (rare: a separate update, not a field of every start).
+  if (s.pool !== undefined)
+    t.record('httpRequests', s.id, s.connAt !== undefined ? { pool: s.pool, connAssignedAt: s.connAt } : { pool: s.pool });
   if (req.method === 'CONNECT' || asksUpgrade(req)) watchUpgrade(t, hook, req, s);
 }
 
 /** An absolute-form request target ("http://host/..."): the request goes through a proxy. Most paths start with "/". */
-function isAbsoluteForm(path: string | undefined): boolean {
-  return path !== undefined && path.charCodeAt(0) !== 47 && /^https?:\/\//i.test(path);
-}
-
 /**
  * Workaround: Node publishes no response channel for a `101` upgrade or a CONNECT response; it
  * emits 'upgrade'/'connect' on the request, and only when the program listens for it (when
@@ -383,7 +386,19 @@ function installLifecycleHooks(t: Tracer, hook: Hook, http: typeof httpTypes): v
   // Destroying a request publishes its error (Node's "socket hang up" when none was given) on
   // http.client.request.error; what the channel cannot say is that the program did it, and
   // whether from a timer (its own timeout).
-  const client = http.ClientRequest.prototype as unknown as { destroy: (err?: Error) => unknown };
+  const client = http.ClientRequest.prototype as unknown as {
+    destroy: (err?: Error) => unknown;
+    onSocket: (socket: unknown, err?: unknown) => unknown;
+  };
+  // The agent hands a queued request its socket here (Agent's 'free', or a socket it made for it).
+  const onSocket = client.onSocket;
+  if (typeof onSocket === 'function') {
+    define(client, 'onSocket', function onSocket_(this: TracedRequest, ...args: [unknown, unknown?]) {
+      const s = stateOf.get(this);
+      if (s !== undefined && s.pool !== undefined && s.connAt === undefined && hook.enabled) t.run(hook, socketAssigned, s, undefined);
+      return onSocket.apply(this, args);
+    });
+  }
   const reqDestroy = client.destroy;
   define(client, 'destroy', function destroy_(this: TracedRequest, err?: Error) {
     const s = stateOf.get(this);

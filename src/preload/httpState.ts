@@ -5,6 +5,7 @@
 
 import type { ClientRequest, IncomingMessage } from 'node:http';
 import type { StartDecision } from '../rules';
+import type { PoolWait } from '../trace/types';
 import type { BodyCapture } from './bodies';
 import type { StackHolder } from './initiator';
 import type { SseCounter } from './progress';
@@ -52,6 +53,10 @@ export interface ReqState {
   respEncoding?: string;
   /** The trace rules' start decision (undefined while no rule is enabled: mode 'all'). */
   rules: StartDecision | undefined;
+  /** The agent queued the request (every socket it allows busy): its limit and queue then. */
+  pool?: PoolWait;
+  /** When the queued request was given its socket (ClientRequest#onSocket). */
+  connAt?: number;
 }
 
 /**

@@ -8,6 +8,7 @@ import { plainHttpUrl } from './plainUrl';
 import type { Hook, Tracer } from './tracer';
 import { now } from './tracer';
 import { defineRestorable } from './detach';
+import { runFetch } from './undiciPool';
 import { preloadRules } from './rules';
 import { ruleBreakEarly, ruleStart, ruleStartUndoable, viewFromUrl } from './ruleHooks';
 import type { RequestStartView, StartDecision } from '../rules';
@@ -403,7 +404,7 @@ export function installFetchInitiator(t: Tracer, hook: Hook): void {
     syncFetch = mine;
     skippedCall = 0;
     try {
-      return original.apply(this, args);
+      return runFetch(args, 'fetch', () => original.apply(this, args) as unknown);
     } finally {
       syncFetch = outer;
       skippedCall = outerSkipped;

@@ -1,15 +1,32 @@
 /** Reading undici's request shapes: its header strings and arrays, the URL, the origin. */
 
+import { absoluteOrOrigin, isAbsoluteForm } from '../trace/redactUrl';
 import { isHeaderName } from './headers';
 import { headerText } from './wireValues';
 
 /**
  * The request's URL. A CONNECT's path is authority-form ("host:port"): it is shown as
- * `<proxy scheme>//host:port`, the tunnel's target, so the URL still parses.
+ * `<proxy scheme>//host:port`, the tunnel's target, so the URL still parses. A path in absolute
+ * form (a forward proxy's request target: undici's ProxyAgent without a tunnel, which Node 26's
+ * `NODE_USE_ENV_PROXY` uses for http:// URLs, dispatches to the proxy's origin with the target's
+ * whole URL as the path) is the URL itself.
  */
 export function urlOf(origin: string, method: string | undefined, path: string | undefined): string {
-  if (method === 'CONNECT' && path && !path.startsWith('/')) return `${origin.slice(0, origin.indexOf('//'))}//${path}`;
-  return origin + (path ?? '/');
+  if (path !== undefined && path.charCodeAt(0) !== 47) {
+    if (method === 'CONNECT' && path) return `${origin.slice(0, origin.indexOf('//'))}//${path}`;
+  }
+  return absoluteOrOrigin(origin, path ?? '/');
+}
+
+/**
+ * The origin ("http://host:port") of an absolute-form request target ("http://host:port/path"),
+ * or undefined for any other path.
+ */
+export function absoluteFormOrigin(path: string | undefined): string | undefined {
+  if (path === undefined || !isAbsoluteForm(path)) return undefined;
+  const from = path.indexOf('//') + 2;
+  const end = path.slice(from).search(/[/?#]/);
+  return end === 0 ? undefined : end < 0 ? path : path.slice(0, from + end);
 }
 
 /** An async iterable that is not a Node stream (undici handles streams on a separate path). */

@@ -18,17 +18,18 @@ import { defineRestorable, subscribe } from './detach';
 import { connFields, inTimerCallback, newHook, now, Slot, toRequestError, writeConn } from './tracer';
 import { F, type FieldsWriter, type RecordWriter } from '../protocol/events';
 import { RulesNote, fetchCalls, installFetchInitiator, takeSkippedFetch, takeSyncFetch } from './undiciFetch';
-import { flatHeader, hasHeader, isAbort, isPlainAsyncIterable, originTarget, urlOf } from './undiciHeaders';
+import { absoluteFormOrigin, flatHeader, hasHeader, isAbort, isPlainAsyncIterable, originTarget, urlOf } from './undiciHeaders';
 import { stateOf, type UndiciRequest, type UState } from './undiciState';
 import { causeOf } from './causality';
 import { addToUndiciRequest } from './traceparent';
-import type { RequestError } from '../trace/types';
 import type { StartDecision } from '../rules';
 import { preloadRules } from './rules';
-import { flatLookup, wantsBodies, ruleEnd, ruleStart, ruleStartFields, viewFromUrl } from './ruleHooks';
+import { flatLookup, wantsBodies, ruleStart, ruleStartFields, viewFromUrl } from './ruleHooks';
 import { undiciCreated, undiciEnded, undiciOnConnection } from './ruleDetails';
 import { DETAIL_BIT } from '../rules/details';
 import { isRequestLine, onWebSocketClose, onWebSocketOpen, takeWrite, watchRequest } from './undiciWire';
+import { checkGlobalDispatchers, fetchClientOf, installPoolWaits, noteFetchProto, takeDrained, type QueuedCall } from './undiciPool';
+import { endByRules, queuedAtCreate } from './undiciQueue';
 
 /** A diagnostics channel message. */
 type Msg = Record<string, unknown>;
@@ -70,6 +71,8 @@ function methodOf(proto: object, names: readonly string[]): string | undefined {
 function countBodies(t: Tracer, hook: Hook, proto: object): void {
   if (proto === lastProto) return;
   lastProto = proto;
+  // A new copy of undici at work: Node's bundled one makes its global Agent at the first fetch.
+  checkGlobalDispatchers(t, hook);
   if (countingProtos.has(proto)) return;
   countingProtos.add(proto);
   const p = proto as Record<string, ((...args: unknown[]) => unknown) | undefined>;
@@ -145,9 +148,12 @@ export function installUndiciHooks(t: Tracer): void {
     });
 
   // One subscriber: a request made while the hook is disabled is counted as untraced here.
+  installPoolWaits(t, hook);
   subscribe('undici:request:create', (msg) => {
+    // First, for every request: the call a full pool queued, which its drain creates now.
+    const drained = takeDrained();
     if (!hook.enabled) t.untracedRequests++;
-    else t.run(hook, onCreate, msg as Msg, undefined);
+    else t.run(hook, onCreate, msg as Msg, drained);
   });
   on('undici:client:sendHeaders', onSendHeaders);
   on('undici:request:bodySent', onBodySent);
@@ -164,7 +170,7 @@ export function installUndiciHooks(t: Tracer): void {
  * short function of its own (V8 optimizes a long function of which only the first lines run only
  * after thousands of calls: `--trace-opt`, skip-all fetch); the rest is created().
  */
-function onCreate(t: Tracer, hook: Hook, m: Msg): void {
+function onCreate(t: Tracer, hook: Hook, m: Msg, drained: QueuedCall | undefined): void {
   // Trace rules that record nothing: no request is read.
   if (preloadRules.mode === 'none') return;
   const req = m.request as UndiciRequest;
@@ -177,14 +183,28 @@ function onCreate(t: Tracer, hook: Hook, m: Msg): void {
   const sync = isFetch ? takeSyncFetch() : undefined;
   // Skipped by the rules at the call: nothing more to read (not even the URL).
   if (sync !== undefined && sync.note instanceof RulesNote && sync.note.decision === null && preloadRules.mode !== 'all') return;
-  created(t, hook, req, isFetch, sync);
+  created(t, hook, req, isFetch, sync, drained);
 }
 
 /** A new request to trace (or to ask the rules about): its URL, headers, body length, stack, and its state. */
-function created(t: Tracer, hook: Hook, req: UndiciRequest, isFetch: boolean, sync: ReturnType<typeof takeSyncFetch>): void {
+function created(
+  t: Tracer,
+  hook: Hook,
+  req: UndiciRequest,
+  isFetch: boolean,
+  sync: ReturnType<typeof takeSyncFetch>,
+  drained: QueuedCall | undefined,
+): void {
   const origin = withoutSlash(String(req.origin ?? ''));
   const url = urlOf(origin, req.method, req.path);
-  const note = sync !== undefined ? sync.note : isFetch ? fetchCalls.take(url) : undefined;
+  // The trace format's `fetch` is the global one: a userland undici.fetch() sends the same
+  // `sec-fetch-mode`, and is undici's (fetchClientOf). The global fetch's request is created
+  // within its call (sync), or later with its call's note waiting by URL.
+  const proto = Object.getPrototypeOf(req) as object;
+  const kind = !isFetch ? 'undici' : sync !== undefined ? 'fetch' : fetchClientOf(proto, drained);
+  const note = sync !== undefined ? sync.note : isFetch && kind !== 'undici' ? fetchCalls.take(url) : undefined;
+  const client = kind ?? 'fetch';
+  if (isFetch && (sync !== undefined || kind !== undefined)) noteFetchProto(proto, client);
   const ruled = note instanceof RulesNote ? note : undefined;
   let rules: StartDecision | undefined;
   if (preloadRules.mode !== 'all') {
@@ -194,11 +214,7 @@ function created(t: Tracer, hook: Hook, req: UndiciRequest, isFetch: boolean, sy
         ? ruled.decision
         : preloadRules.mode === 'none'
           ? null
-          : ruleStart(
-              t,
-              viewFromUrl(String(req.method ?? 'GET'), url, isFetch ? 'fetch' : 'undici', flatLookup(req.headers)),
-              ruled !== undefined,
-            );
+          : ruleStart(t, viewFromUrl(String(req.method ?? 'GET'), url, client, flatLookup(req.headers)), ruled !== undefined);
     if (d === null) return;
     rules = d;
     if (d.definiteDetails > DETAIL_BIT.bodies) undiciCreated(req, d, origin);
@@ -232,15 +248,18 @@ function created(t: Tracer, hook: Hook, req: UndiciRequest, isFetch: boolean, sy
     upgrade: typeof upgrade === 'string' ? upgrade : undefined,
     progressDue: false,
     rules,
-    startAt: now(),
+    // Queued in a full pool: the program's call (the wait until now is `blocked`).
+    startAt: drained !== undefined ? drained.at : now(),
     status: undefined,
     headerLen: lengthOf(req.headers),
+    queuedInClient: false,
+    unwatchAbort: undefined,
   };
   stateOf.setInternal(req, s);
   const body = (req as { body?: unknown }).body;
   const captures = body != null && wantsBodies(t, rules);
   const w = t.transport.open('httpRequests', s.id, captures && (typeof body === 'string' || body instanceof Uint8Array));
-  w.intern(F.client, isFetch ? 'fetch' : 'undici');
+  w.intern(F.client, client);
   w.intern(F.reqMethod, req.method);
   w.text(F.reqURL, s.url);
   w.num(F.reqStartAt, s.startAt);
@@ -257,7 +276,8 @@ function created(t: Tracer, hook: Hook, req: UndiciRequest, isFetch: boolean, sy
   }
   w.num(F.reqContentLen, contentLen);
   // A CONNECT goes to the proxy itself; its URL names the tunnel's target (compared in writeConn).
-  if (req.method !== 'CONNECT') s.origin = origin;
+  // A request in absolute form goes to the proxy too: its target is the URL's origin.
+  if (req.method !== 'CONNECT') s.origin = absoluteFormOrigin(req.path) ?? origin;
   if (captures) {
     const cap = new BodyCapture(bodyCap(t));
     const type = flatHeader(req.headers, 'content-type');
@@ -281,6 +301,7 @@ function created(t: Tracer, hook: Hook, req: UndiciRequest, isFetch: boolean, sy
     s.stack = undefined;
   }
   t.transport.close(w, false);
+  queuedAtCreate(t, hook, s, drained);
   countBodies(t, hook, Object.getPrototypeOf(req) as object);
 }
 
@@ -325,6 +346,15 @@ function withoutSlash(origin: string): string {
 function onSendHeaders(t: Tracer, hook: Hook, m: Msg): void {
   const s = stateOf.get(m.request as object);
   if (!s) return;
+  if (s.unwatchAbort !== undefined) {
+    s.unwatchAbort();
+    s.unwatchAbort = undefined;
+  }
+  if (s.queuedInClient) {
+    // Its turn on the connection, after waiting in its Client's queue: the end of `blocked`.
+    s.queuedInClient = false;
+    t.record('httpRequests', s.id, { connAssignedAt: now() });
+  }
   if (s.rules !== undefined && s.rules.definiteDetails > DETAIL_BIT.bodies)
     undiciOnConnection(t, m.request as object, m.socket as object | undefined);
   const socket = m.socket as object | undefined;
@@ -412,22 +442,6 @@ function released(req: object, s: UState): void {
   // after `trailers` (npm undici publishes it for them too).
   if (s.upgrade !== undefined || (req as { method?: unknown }).method === 'CONNECT') return;
   stateOf.setInternal(req, undefined);
-}
-
-/** A request whose rules wait for its end (docs/rules.md): what to keep, from what `fields` say. */
-function endByRules(t: Tracer, s: UState, fields: Record<string, unknown>): void {
-  const end = (fields.respDoneAt ?? fields.reqEndAt) as number | undefined;
-  ruleEnd(
-    t,
-    s.rules,
-    {
-      status: s.status,
-      error: (fields.reqError as RequestError | undefined) ?? null,
-      durationMs: end === undefined ? undefined : end - s.startAt,
-      respSize: s.gotResponse ? s.bodyBytes : undefined,
-    },
-    fields,
-  );
 }
 
 /** `undici:client:connected`: undici connected a socket (see undiciSocket). */

@@ -51,6 +51,10 @@ export interface UState {
   status: number | undefined;
   /** Length of undici's `headers` (string or list) when they were recorded (see traceContextAdded). */
   headerLen: number;
+  /** Waiting in its Client's queue behind the requests on its connection (clientQueueWait) until sent. */
+  queuedInClient: boolean;
+  /** Removes the abort listener of a fetch waiting in a queue (onFetchAbort), once it is sent. */
+  unwatchAbort: (() => void) | undefined;
 }
 
 /** Each undici Request's state. */

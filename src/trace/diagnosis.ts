@@ -9,6 +9,7 @@
 import { dnsStory } from './dnsStory';
 import { http2ErrorName } from './http2Errors';
 import { formatMs, incompleteWhy, PHASE_NAMES, plural } from './sentence';
+import { poolWaitSentence, poolWaitState } from './poolDiagnosis';
 import {
   computeTimings,
   DEFAULT_SLOW_THRESHOLD_MS,
@@ -40,6 +41,8 @@ export interface DiagnosisContext extends RequestContext {
   dnsQueries?: DnsQuery[];
   /** The CONNECT request that asked a proxy for this request's tunnel. */
   proxyConnect?: HttpRequest;
+  /** What held the connections of the full pool this request ended waiting in (enrich.ts). */
+  poolHolders?: HttpRequest[];
 }
 
 const DNS_REASONS: Record<string, string> = {
@@ -223,7 +226,7 @@ function stateWhenStopped(ctx: DiagnosisContext, timings: Timings): string {
   if (r.reqError?.phase === 'dns') return `during the DNS lookup of ${hostOf(r)}`;
   if (r.reqError?.phase === 'connect' || ctx.tcpConn) return 'while connecting';
   if (r.reqError?.phase === 'tls') return 'during the TLS handshake';
-  return timings.blocked > 0 ? 'while waiting for a connection' : 'before the request was sent';
+  return poolWaitState(r, ctx.poolHolders) ?? (timings.blocked > 0 ? 'while waiting for a connection' : 'before the request was sent');
 }
 
 function elapsed(ctx: RequestContext, timings: Timings): number | undefined {
@@ -483,6 +486,10 @@ function diagnoseSlow(ctx: DiagnosisContext, t: Timings, threshold: number): str
     }
   }
   const pct = Math.round((worstMs / total) * 100);
+  if (worst === 'blocked') {
+    const pool = poolWaitSentence(ctx.request, worstMs, total);
+    if (pool) return pool;
+  }
   const { name, evidence } = slowDetail(ctx, worst, t);
   return `${pct}% of the time was the ${name} (${formatMs(worstMs)} ms of ${formatMs(total)} ms)${evidence ? `: ${evidence}` : ''}`;
 }

@@ -19,6 +19,8 @@ export interface RecordIndex {
   dnsQueriesByDial?: Map<string, DnsQuery[]>;
   /** CONNECT requests (to proxies) by "pid host:port" of the tunnel's target. */
   connectsByTarget?: Map<string, HttpRequest[]>;
+  /** Requests on a connection by "pid host:port", when some request waited in a full pool (what held its connections). */
+  connectedByTarget?: Map<string, HttpRequest[]>;
   /**
    * Each thread's event-loop blocked stretches, sorted, by "pid:threadId" (loopBlocked.ts
    * threadKey): the program's own, with the debugger's pauses cut out.
@@ -73,6 +75,7 @@ export function indexRecords(
       else connects.set(key, [r]);
     }
     if (connects.size > 0) index.connectsByTarget = connects;
+    if (trace.httpRequests.some((r) => r.pool !== undefined)) index.connectedByTarget = connectedByTarget(trace.httpRequests);
   }
   const loopBlocks = loopBlocksByThread(trace.processes, trace.debuggerPauses);
   if (loopBlocks) index.loopBlocks = loopBlocks.own;
@@ -103,6 +106,39 @@ function proxyConnectOf(request: HttpRequest, index: RecordIndex): HttpRequest |
   return found;
 }
 
+/** Requests that had a connection (not CONNECTs), by "pid host:port". */
+function connectedByTarget(requests: HttpRequest[]): Map<string, HttpRequest[]> {
+  const out = new Map<string, HttpRequest[]>();
+  for (const r of requests) {
+    if (r.reqMethod === 'CONNECT' || r.tcpConn === undefined) continue;
+    const key = targetKey(r);
+    if (!key) continue;
+    const list = out.get(key);
+    if (list) list.push(r);
+    else out.set(key, [r]);
+  }
+  return out;
+}
+
+/**
+ * What held the connection a request waited for in a full pool, when it ended still waiting: the
+ * requests to the same origin of the same process that had a connection before it called and had
+ * not ended when it did (as many as the pool allows, the earliest first).
+ */
+function poolHoldersOf(request: HttpRequest, index: RecordIndex): HttpRequest[] | undefined {
+  if (!request.pool || request.connAssignedAt !== undefined || !index.connectedByTarget) return undefined;
+  const key = targetKey(request);
+  const start = request.reqStartAt;
+  const end = request.reqEndAt ?? request.reqErrorAt;
+  if (!key || start === undefined || end === undefined) return undefined;
+  const holders = (index.connectedByTarget.get(key) ?? []).filter((r) => {
+    const from = r.reqSentAt ?? r.reqStartAt;
+    const until = r.respDoneAt ?? r.reqEndAt ?? r.reqErrorAt;
+    return r !== request && from !== undefined && from <= start && (until === undefined || until >= end);
+  });
+  return holders.length > 0 ? holders.slice(0, request.pool.limit) : undefined;
+}
+
 /** The request with the dial, TCP connection and TLS tunnel it references (and what diagnosis reads). */
 export function contextOf(request: HttpRequest, index: RecordIndex): DiagnosisContext {
   const ctx: DiagnosisContext = {
@@ -115,6 +151,8 @@ export function contextOf(request: HttpRequest, index: RecordIndex): DiagnosisCo
   if (dns) ctx.dnsQueries = dns;
   const connect = proxyConnectOf(request, index);
   if (connect) ctx.proxyConnect = connect;
+  const holders = poolHoldersOf(request, index);
+  if (holders) ctx.poolHolders = holders;
   return ctx;
 }
 

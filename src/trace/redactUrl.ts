@@ -99,12 +99,21 @@ export function withoutUserinfo(url: string): string {
 const ABSOLUTE_FORM = /^[a-z][a-z0-9+.-]*:\/\//i;
 
 /**
+ * Whether a request target (request line, `:path`, a client's `path`) is in absolute form, as a
+ * forward proxy receives it or a client may send it to any server: the one test the client hooks
+ * and the served requests share (an origin-form target starts with "/": most, one compare).
+ */
+export function isAbsoluteForm(target: string | undefined): boolean {
+  return target !== undefined && target.charCodeAt(0) !== 47 && ABSOLUTE_FORM.test(target);
+}
+
+/**
  * The URL of a request whose target (request line, `:path`) is `target`, received on or sent to
  * `origin` (`scheme://host[:port]`): a target in absolute form (a request to a proxy, or a client
  * sending one to a server) is the URL itself, which RFC 9112 says wins over the Host header; any
  * other (`/path?q`, `*`) is appended to the origin. Userinfo is dropped either way.
  */
 export function absoluteOrOrigin(origin: string, target: string): string {
-  const url = target.charCodeAt(0) !== 47 && ABSOLUTE_FORM.test(target) ? target : origin + target;
+  const url = isAbsoluteForm(target) ? target : origin + target;
   return url.indexOf('@') === -1 ? url : withoutUserinfo(url);
 }

@@ -109,8 +109,11 @@ export function computeTimings(ctx: RequestContext): Timings {
   const dial = req.reusedConn ? undefined : ctx.dial;
   let connReady: number | undefined;
 
+  // The wait in a full pool (an http.Agent at maxSockets, an undici Pool at connections) until
+  // the request was given its connection: `blocked`, as HAR and DevTools name queueing.
+  const assigned = req.connAssignedAt;
   if (req.reusedConn) {
-    t.blocked = 0;
+    t.blocked = assigned !== undefined ? span(start, assigned) : 0;
   } else if (dial) {
     t.blocked = span(start, dial.dialBeginAt);
     const lookups = dial.dnsLookups ?? [];
@@ -149,7 +152,10 @@ export function computeTimings(ctx: RequestContext): Timings {
     if (own && t.connect > 0 && t.dns > 0) t.connect = roundMs(Math.max(0, t.connect - t.dns));
   } else if (req.reqSentAt !== undefined) {
     // No record of how the connection was made (e.g. the preload missed the dial).
-    t.blocked = 0;
+    t.blocked = assigned !== undefined ? span(start, assigned) : 0;
+  } else if (errorAt !== undefined && req.pool !== undefined && assigned === undefined) {
+    // Failed while still waiting in a full pool's queue (the program's timeout): all of it blocked.
+    t.blocked = span(start, errorAt);
   } else if (errorAt !== undefined) {
     // Failed before anything was sent and nothing links it to a dial: the whole time goes to
     // the phase it failed in.
@@ -161,7 +167,8 @@ export function computeTimings(ctx: RequestContext): Timings {
     else t.blocked = ms;
   }
 
-  const sendFrom = connReady !== undefined && connReady > start ? connReady : start;
+  let sendFrom = connReady !== undefined && connReady > start ? connReady : start;
+  if (assigned !== undefined && assigned > sendFrom) sendFrom = assigned;
   if (req.reqSentAt !== undefined) t.send = span(sendFrom, req.reqSentAt);
   if (req.reqSentAt !== undefined) t.wait = span(req.reqSentAt, req.respRecvAt ?? errorAt);
   if (req.respRecvAt !== undefined) t.receive = span(req.respRecvAt, req.respDoneAt ?? errorAt);

@@ -95,6 +95,19 @@ export interface Timings {
   receive: number;
 }
 
+/**
+ * A full connection pool a request waited in: an `http.Agent` at its `maxSockets` (or
+ * `maxTotalSockets`), an undici `Pool` (an `Agent` holds one per origin) at its `connections`.
+ */
+export interface PoolWait {
+  /** Which limit was reached: `maxSockets` (per host and port) or `maxTotalSockets` (an `http.Agent`), `connections` (undici). */
+  limitBy: 'maxSockets' | 'maxTotalSockets' | 'connections';
+  /** The limit's value: how many connections the pool allows. */
+  limit: number;
+  /** How many requests were waiting in the pool's queue once this one joined it, itself included. */
+  waiting: number;
+}
+
 /** One HTTP request/response exchange. */
 export interface HttpRequest {
   traceID: string;
@@ -111,6 +124,13 @@ export interface HttpRequest {
   reqContentLen?: number;
   /** When the program started the request (before waiting for a socket). */
   reqStartAt?: number;
+  /**
+   * When the request was given its connection after waiting in a full pool (`pool`): the wait is
+   * `blocked`. Absent when it got one at once.
+   */
+  connAssignedAt?: number;
+  /** The connection pool the request had to wait in: its limit and queue when the request joined it. */
+  pool?: PoolWait;
   reqSentAt?: number;
   respRecvAt?: number;
   respDoneAt?: number;

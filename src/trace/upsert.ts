@@ -330,6 +330,8 @@ const SETTERS: Record<string, Setter> = {
   reqHeaders: (r, v) => void (r.reqHeaders = v),
   reqContentLen: (r, v) => void (r.reqContentLen = v),
   reqStartAt: (r, v) => void (r.reqStartAt = v),
+  connAssignedAt: (r, v) => void (r.connAssignedAt = v),
+  pool: (r, v) => void (r.pool = v),
   reqSentAt: (r, v) => void (r.reqSentAt = v),
   respRecvAt: (r, v) => void (r.respRecvAt = v),
   respDoneAt: (r, v) => void (r.respDoneAt = v),
