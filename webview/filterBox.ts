@@ -6,7 +6,12 @@
  * ARIA 1.2 combobox pattern: the input is `role="combobox"` with `aria-autocomplete="list"`,
  * `aria-expanded` and `aria-controls` naming the `role="listbox"` popup; the highlighted option
  * is `aria-activedescendant` (focus stays in the input). Keys while the popup is open: ↑/↓ move,
- * Enter/Tab accept, Escape closes. Ctrl+Space opens it on demand.
+ * Enter accepts the highlighted option, Escape closes; Tab closes it and moves on without touching
+ * the text (a keystroke that leaves the box must not rewrite the filter). Ctrl+Space opens it on demand.
+ *
+ * The popup is `position: fixed`, placed under the input from its bounding box each time it
+ * opens: the toolbar clips its overflow (one line at every width), which would otherwise clip
+ * the popup while `aria-expanded` says it is shown.
  */
 
 import './filter.css';
@@ -67,6 +72,8 @@ export class FilterBox {
     });
     this.input.addEventListener('keydown', (e) => this.onKey(e));
     this.input.addEventListener('blur', () => this.close());
+    // The popup is placed in viewport pixels when it opens; a resized panel closes it.
+    window.addEventListener('resize', () => this.close());
     this.input.addEventListener('click', () => this.refresh(false));
     // mousedown, not click: the input keeps focus (a click would blur it and close the popup first).
     this.listbox.addEventListener('mousedown', (e) => {
@@ -137,14 +144,16 @@ export class FilterBox {
           this.move(-1);
           return;
         case 'Enter':
-        case 'Tab':
-          if (this.active >= 0 || e.key === 'Tab') {
+          if (this.active >= 0) {
             e.preventDefault();
-            this.accept(Math.max(0, this.active));
+            this.accept(this.active);
             return;
           }
           this.close();
           break;
+        case 'Tab':
+          this.close();
+          return;
         case 'Escape':
           e.preventDefault();
           this.close();
@@ -196,8 +205,35 @@ export class FilterBox {
     });
     this.listbox.replaceChildren(...items);
     this.listbox.hidden = false;
+    this.place();
     setSafeAttr(this.input, 'aria-expanded', 'true');
     this.input.removeAttribute('aria-activedescendant');
+  }
+
+  /**
+   * Puts the (fixed) popup under the input, inside the viewport: below when at least a few options
+   * fit there, else above; its width and height are bounded by the room on that side.
+   */
+  private place(): void {
+    const r = this.input.getBoundingClientRect();
+    const vw = document.documentElement.clientWidth;
+    const vh = document.documentElement.clientHeight;
+    const s = this.listbox.style;
+    const below = vh - r.bottom - 6;
+    const above = r.top - 6;
+    const down = below >= Math.min(90, this.listbox.scrollHeight) || below >= above;
+    const room = Math.max(24, down ? below : above);
+    const left = Math.max(4, Math.min(r.left, vw - 224));
+    s.left = `${left}px`;
+    s.maxWidth = `${Math.min(420, Math.max(120, vw - left - 4))}px`;
+    s.maxHeight = `${Math.min(260, room)}px`;
+    if (down) {
+      s.top = `${r.bottom + 2}px`;
+      s.bottom = '';
+    } else {
+      s.top = '';
+      s.bottom = `${vh - r.top + 2}px`;
+    }
   }
 
   /** Values per key from the rows, cached while the rows stay the same (a reset replaces the array). */
