@@ -5,6 +5,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { browserUnavailable, buildPanel, launchBrowser, openPanel, postAndWait, servePanel } from '../webview-harness/harness.mjs';
 import { syntheticTrace } from '../webview-harness/synthetic.mjs';
+import { axeStates, countSevere, describe, NOT_DRAWN, severe, THEMES } from '../webview-harness/a11y.mjs';
+
+/** axe's rules of item 4 (contrast) of issue 54: colours, and the size of a link to click. */
+const CONTRAST = ['color-contrast', 'color-contrast-enhanced', 'target-size'];
 
 const why = browserUnavailable();
 const skip = why ? `webview accessibility test skipped: ${why}` : false;
@@ -23,24 +27,6 @@ async function panelWith(browser, server, n, opts = {}) {
   await postAndWait(page, { type: 'reset', traceKey: 'cur', live: false, traceJson: JSON.stringify(trace) }, `(d) => d.requests === ${n}`);
   return { page, errors, trace };
 }
-
-/**
- * Whether `sel` is really drawn: its box lies inside the viewport and the element hit at the box's
- * centre is it or inside it (not clipped by an ancestor, not covered). Returns a reason or ''.
- */
-export const NOT_DRAWN = (sel) => {
-  const el = document.querySelector(sel);
-  if (!el) return `${sel}: missing`;
-  const r = el.getBoundingClientRect();
-  const vw = document.documentElement.clientWidth;
-  const vh = document.documentElement.clientHeight;
-  if (r.width < 1 || r.height < 1) return `${sel}: empty box ${JSON.stringify(r)}`;
-  if (r.left < 0 || r.top < 0 || r.right > vw + 0.5 || r.bottom > vh + 0.5)
-    return `${sel}: outside the viewport ${JSON.stringify(r)} in ${vw}×${vh}`;
-  const hit = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);
-  if (!hit || !(hit === el || el.contains(hit))) return `${sel}: the point at its centre hits ${hit?.className || hit?.tagName}`;
-  return '';
-};
 
 test('filter popup: drawn whenever expanded, at every width; Tab leaves the filter as typed', { skip, timeout: 180_000 }, async () => {
   const panel = await buildPanel();
@@ -75,3 +61,46 @@ test('filter popup: drawn whenever expanded, at every width; Tab leaves the filt
     panel.cleanup();
   }
 });
+
+test(
+  'axe in the four themes: no contrast or target-size violation in any state of the panel; every phase has a colour',
+  { skip, timeout: 600_000 },
+  async () => {
+    const panel = await buildPanel();
+    const server = await servePanel(panel);
+    const browser = await launchBrowser();
+    try {
+      const found = {};
+      for (const { name, kind, theme } of THEMES) {
+        const { page, errors } = await panelWith(browser, server, 30, { width: 540, height: 760, theme, themeKind: kind });
+        // The Timing tab's phases: each swatch is drawn in a colour (a theme may lack a chart colour).
+        let blank = [];
+        const states = await axeStates(page, page.keyboard, {
+          onState: async (state) => {
+            if (!state.endsWith(' timing')) return;
+            const none = await page.$$eval('.timing-label .swatch', (ss) =>
+              ss.filter((s) => getComputedStyle(s).backgroundColor === 'rgba(0, 0, 0, 0)').map((s) => s.parentElement.textContent),
+            );
+            blank = [...new Set([...blank, ...none])];
+          },
+        });
+        found[name] = {
+          contrast: describe(states, (vs) => severe(vs).filter((v) => CONTRAST.includes(v.id))),
+          all: describe(states),
+          blank,
+        };
+        console.error(`axe ${name}: ${JSON.stringify(countSevere(states))}`);
+        assert.deepEqual(errors, []);
+        await page.close();
+      }
+      for (const [name, f] of Object.entries(found)) {
+        assert.deepEqual(f.blank, [], `${name}: phases without a colour`);
+        assert.deepEqual(f.contrast, [], `${name}: contrast and target size`);
+      }
+    } finally {
+      await browser.close();
+      await server.close();
+      panel.cleanup();
+    }
+  },
+);
