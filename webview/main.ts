@@ -19,7 +19,7 @@ import { h, icon, setSafeAttr, setText } from './dom';
 import { formatBytes, formatCount, initiatorFrame, type StatusClass } from './format';
 import { RequestList } from './list';
 import { readSnapshot } from './snapshot';
-import { dragSplitter } from './splitter';
+import { DETAIL_MAX, detailMinShare, dragSplitter, keySplitter, showSplitterValue } from './splitter';
 import { TraceModel, type SortKey } from './model';
 import { FilterBox } from './filterBox';
 import { isMenuKey, RowMenu } from './rowMenu';
@@ -121,7 +121,12 @@ class App {
   private readonly noTrace = renderNoTrace(() => this.post({ type: 'command', command: 'openTrace' }));
   private readonly emptyMsg = h('div', 'empty', { role: 'status' });
   private readonly main: HTMLDivElement;
-  private readonly splitter = h('div', 'splitter', { role: 'separator', title: 'Drag to resize' });
+  private readonly splitter = h('div', 'splitter', {
+    role: 'separator',
+    title: 'Drag to resize (or ↑/↓ while focused)',
+    'aria-label': 'Resize the request details',
+    'aria-controls': 'nt-detail',
+  });
 
   constructor(root: HTMLElement) {
     this.root = root;
@@ -358,18 +363,28 @@ class App {
   private applyDetailLayout(): void {
     const open = this.state.detailOpen;
     this.main.classList.toggle('detail-open', open);
-    this.main.style.setProperty('--detail-size', `${(this.state.detailSize * 100).toFixed(2)}%`);
+    const min = detailMinShare(this.main.clientHeight);
+    const share = Math.max(min, this.state.detailSize);
+    this.main.style.setProperty('--detail-size', `${(share * 100).toFixed(2)}%`);
+    showSplitterValue(this.splitter, share, min);
   }
 
   private initSplitter(): void {
     dragSplitter(this.splitter, this.main, {
       move: (frac) => {
-        this.state.detailSize = Math.min(0.85, Math.max(0.15, frac));
+        this.state.detailSize = Math.min(DETAIL_MAX / 100, Math.max(detailMinShare(this.main.clientHeight), frac));
         this.applyDetailLayout();
         this.schedule();
       },
       done: () => this.dirty(),
     });
+    keySplitter(this.splitter, (frac) => {
+      this.state.detailSize = frac;
+      this.applyDetailLayout();
+      this.dirty();
+    });
+    // The detail's least share depends on the panel's height.
+    new ResizeObserver(() => this.applyDetailLayout()).observe(this.main);
   }
 
   // ---- toolbar ---------------------------------------------------------------------------------

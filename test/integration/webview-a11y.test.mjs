@@ -104,3 +104,91 @@ test(
     }
   },
 );
+
+test(
+  'zoom 200% (the panel 220×340 CSS px): toolbar controls and detail tabs in view when focused, detail readable, splitter moved by keyboard',
+  { skip, timeout: 180_000 },
+  async () => {
+    const panel = await buildPanel();
+    const server = await servePanel(panel);
+    const browser = await launchBrowser();
+    try {
+      const { page, errors } = await panelWith(browser, server, 40, { width: 220, height: 340 });
+      await page.evaluate(() => document.fonts.ready);
+      await page.waitForTimeout(200);
+      // Every toolbar control that is shown (not folded into the overflow menu) is drawn when focused.
+      const controls = await page.$$eval('.toolbar :is(button, select, input)', (els) =>
+        els.filter((e) => e.getClientRects().length && !e.closest('.collapsed')).map((e, i) => (e.dataset.a11y = String(i))),
+      );
+      assert.ok(controls.length >= 3, 'the trace picker, the filter and More at least');
+      const more = await page.$eval('.toolbar-more', (b) => !b.classList.contains('collapsed') && !!b.getClientRects().length);
+      assert.ok(more, 'the More button is shown at 220 px');
+      for (const i of controls) {
+        await page.focus(`[data-a11y="${i}"]`);
+        const why = await page.evaluate(NOT_DRAWN, `[data-a11y="${i}"]`);
+        assert.equal(why, '', `toolbar control ${i} is in view when focused`);
+      }
+      // The detail of a failed request (its diagnosis takes room): every tab in view as ←/→ move
+      // the focus along the tab list.
+      const failed = await page.$$eval('.list-rows .row', (rs) => rs.findIndex((r) => /failed/.test(r.getAttribute('aria-label') ?? '')));
+      assert.ok(failed >= 0, 'a failed request is listed');
+      await page.focus('.list-body');
+      await page.keyboard.press('Home');
+      for (let i = 0; i < failed; i++) await page.keyboard.press('ArrowDown');
+      await page.keyboard.press('Enter');
+      await page.waitForSelector('.main.detail-open .tabs [role=tab]');
+      await page.focus('.tabs [role=tab][aria-selected=true]');
+      await page.keyboard.press('Home');
+      const tabs = await page.$$eval('.tabs [role=tab]', (ts) => ts.filter((t) => t.getClientRects().length).length);
+      for (let i = 0; i < tabs; i++) {
+        if (i) await page.keyboard.press('ArrowRight');
+        await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => setTimeout(r, 50))));
+        const why = await page.evaluate(NOT_DRAWN, '.tabs [role=tab]:focus');
+        assert.equal(why, '', `tab ${i + 1} of ${tabs} is in view when focused`);
+      }
+      // The tab panel, focused (Tab from the tabs), shows at least four lines of its content.
+      await page.focus('.detail-content');
+      const contentView = await page.evaluate(() => {
+        const c = document.querySelector('.detail-content');
+        let { top, bottom } = c.getBoundingClientRect();
+        for (let e = c.parentElement; e; e = e.parentElement) {
+          const r = e.getBoundingClientRect();
+          top = Math.max(top, r.top);
+          bottom = Math.min(bottom, r.bottom);
+        }
+        return Math.round(bottom - top);
+      });
+      assert.ok(contentView >= 80, `the detail shows its content (${contentView} px of it)`);
+      // The splitter: a focusable separator with a value, moved by the arrow keys.
+      const sep = await page.$eval('.splitter', (s) => ({
+        role: s.getAttribute('role'),
+        tabindex: s.getAttribute('tabindex'),
+        now: Number(s.getAttribute('aria-valuenow')),
+        min: Number(s.getAttribute('aria-valuemin')),
+        max: Number(s.getAttribute('aria-valuemax')),
+        label: s.getAttribute('aria-label'),
+      }));
+      assert.equal(sep.role, 'separator');
+      assert.equal(sep.tabindex, '0');
+      assert.ok(sep.min <= sep.now && sep.now < sep.max && sep.label, JSON.stringify(sep));
+      const detailHeight = () => page.$eval('.detail', (d) => d.getBoundingClientRect().height);
+      const before = await detailHeight();
+      await page.focus('.splitter');
+      await page.keyboard.press('ArrowUp');
+      await page.keyboard.press('ArrowUp');
+      await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => setTimeout(r, 0))));
+      const up = Number(await page.getAttribute('.splitter', 'aria-valuenow'));
+      assert.ok(up > sep.now, `↑ grows the detail (${sep.now} → ${up})`);
+      assert.ok((await detailHeight()) > before, 'the detail is taller');
+      await page.keyboard.press('End');
+      assert.equal(Number(await page.getAttribute('.splitter', 'aria-valuenow')), sep.max, 'End: the largest detail');
+      await page.keyboard.press('Home');
+      assert.equal(Number(await page.getAttribute('.splitter', 'aria-valuenow')), sep.min, 'Home: the smallest detail');
+      assert.deepEqual(errors, []);
+    } finally {
+      await browser.close();
+      await server.close();
+      panel.cleanup();
+    }
+  },
+);
