@@ -17,6 +17,7 @@ import { formatBytes, formatMs } from './format';
 import { requestContext, showInitiator } from './rowCells';
 import { h, icon, setSafeAttr, setText } from './dom';
 import type { Row, SortKey, SortSpec, TraceModel } from './model';
+import type { GroupedRow } from './grouping';
 import { requestSegments, type Scale, type TimeRange } from './waterfall';
 import { createRowBar, drawRowBar, type RowBar } from './rowBar';
 import { WaterfallAxis } from './waterfallView';
@@ -286,6 +287,7 @@ export class RequestList {
       if (!row) {
         if (rv.row) {
           rv.el.style.display = 'none';
+          rv.el.removeAttribute('id');
           rv.row = null;
         }
         continue;
@@ -309,7 +311,9 @@ export class RequestList {
 
   private makeRow(slot: number): RowView {
     const cells = {} as Record<Column['id'], HTMLElement>;
-    const el = h('div', 'row', { role: 'row', id: `nt-row-${slot}`, 'data-slot': String(slot), 'aria-selected': 'false' });
+    // The id names the request the slot shows (set in bind), not the slot: aria-activedescendant
+    // must change as ↓ moves to the next request even when the pool hands it the same element.
+    const el = h('div', 'row', { role: 'row', 'data-slot': String(slot), 'aria-selected': 'false' });
     const nameIcon = icon('blank', 'row-icon');
     const nameText = h('span', 'url-path');
     const hostText = h('span', 'url-host');
@@ -367,6 +371,8 @@ export class RequestList {
     if (!sameData) {
       rv.row = row;
       rv.req = req;
+      const id = rowDomId(row);
+      if (rv.el.id !== id) rv.el.id = id;
       const c = rv.cells;
       setText(rv.nameText, row.host ? row.path : req.reqURL);
       setText(rv.hostText, row.host);
@@ -566,4 +572,14 @@ export class RequestList {
     grip.addEventListener('pointermove', move);
     grip.addEventListener('pointerup', up);
   }
+}
+
+/**
+ * The DOM id of the row showing `row`: derived from its request (an incoming group's header apart
+ * from the calls), so each request keeps one id however the pooled rows are reused. Characters
+ * other than letters, digits and `-` become `_` and their code (one-to-one, valid in an id).
+ */
+export function rowDomId(row: Row): string {
+  const id = row.req.traceID.replace(/[^A-Za-z0-9-]/g, (c) => `_${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return `nt-row-${(row as GroupedRow).group ? 'group-' : ''}${id}`;
 }

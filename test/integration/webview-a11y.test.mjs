@@ -192,3 +192,75 @@ test(
     }
   },
 );
+
+test(
+  'list: aria-activedescendant names a different row, the selected one, at each ↓ through 1,000 requests',
+  { skip, timeout: 300_000 },
+  async () => {
+    const panel = await buildPanel();
+    const server = await servePanel(panel);
+    const browser = await launchBrowser();
+    try {
+      const { page, errors, trace } = await panelWith(browser, server, 1000, { width: 900, height: 600 });
+      await page.focus('.list-body');
+      await page.keyboard.press('Home');
+      // What a screen reader would follow after each ↓: the active descendant, the element it names.
+      const STEP = () => {
+        const body = document.querySelector('.list-body');
+        const id = body.getAttribute('aria-activedescendant');
+        const all = id ? document.querySelectorAll(`[id="${CSS.escape(id)}"]`) : [];
+        const el = all[0];
+        return {
+          id,
+          count: all.length,
+          selected: el?.getAttribute('aria-selected'),
+          index: el ? Number(el.getAttribute('aria-rowindex')) : -1,
+          traceID: el?.dataset.vscodeContext ? JSON.parse(el.dataset.vscodeContext).traceID : undefined,
+        };
+      };
+      const frame = () => new Promise((r) => requestAnimationFrame(() => setTimeout(r, 0)));
+      const steps = [await page.evaluate(STEP)];
+      // Real key presses past the first screenful (the pool starts reusing its rows), then the rest
+      // of the walk as the same keydown events dispatched in the page (1,000 round trips to the
+      // browser take minutes on a loaded machine).
+      for (let i = 1; i < 60; i++) {
+        await page.keyboard.press('ArrowDown');
+        await page.evaluate(frame);
+        steps.push(await page.evaluate(STEP));
+      }
+      steps.push(
+        ...(await page.evaluate(
+          async ({ step, frame, n }) => {
+            const read = new Function(`return (${step})`)();
+            const wait = new Function(`return (${frame})`)();
+            const out = [];
+            for (let i = 0; i < n; i++) {
+              document
+                .querySelector('.list-body')
+                .dispatchEvent(new KeyboardEvent('keydown', { key: 'ArrowDown', bubbles: true, cancelable: true }));
+              await wait();
+              out.push(read());
+            }
+            return out;
+          },
+          { step: STEP.toString(), frame: frame.toString(), n: 1000 - steps.length },
+        )),
+      );
+      const bad = [];
+      const seen = new Map();
+      steps.forEach((step, i) => {
+        if (!step.id || step.count !== 1 || step.selected !== 'true' || step.index !== i + 2) bad.push({ i, ...step });
+        if (step.id && seen.has(step.id) && seen.get(step.id) !== step.traceID) bad.push({ i, reused: step.id });
+        if (step.id) seen.set(step.id, step.traceID);
+      });
+      assert.deepEqual(bad.slice(0, 5), [], 'each step: one element, the selected row at that index');
+      assert.equal(seen.size, 1000, 'a different id for each of the 1,000 rows');
+      assert.equal(trace.httpRequests.length, 1000);
+      assert.deepEqual(errors, []);
+    } finally {
+      await browser.close();
+      await server.close();
+      panel.cleanup();
+    }
+  },
+);
