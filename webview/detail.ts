@@ -192,7 +192,7 @@ export class DetailView implements DetailContext {
         : undefined);
     if (text) {
       const severity = row.failed ? 'error' : 'warning';
-      out.push(h('div', `diagnosis ${severity}`, { role: 'status' }, icon(severity), h('span', 'selectable', null, text)));
+      out.push(h('div', `diagnosis ${severity}`, null, icon(severity), h('span', 'selectable', null, text)));
     }
     const cause = renderCause(this, req);
     if (cause) out.push(cause);

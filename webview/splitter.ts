@@ -75,3 +75,41 @@ export function keySplitter(splitter: HTMLElement, set: (fraction: number) => vo
     set(Math.min(DETAIL_MAX, Math.max(min, next)) / 100);
   });
 }
+
+/**
+ * Wires the splitter between the list and the detail in `main`: drag, keys, and the detail's
+ * least share kept as the panel's height changes. `size` reads and writes the saved share;
+ * `changed(final)` runs after each move (final: the end of a drag, a key). Returns the function
+ * that lays the detail out, open or closed.
+ */
+export function attachSplitter(
+  splitter: HTMLElement,
+  main: HTMLElement,
+  size: { get(): number; set(fraction: number): void },
+  changed: (final: boolean) => void,
+): (open: boolean) => void {
+  let isOpen = false;
+  const layout = (open: boolean): void => {
+    isOpen = open;
+    main.classList.toggle('detail-open', open);
+    const min = detailMinShare(main.clientHeight);
+    const share = Math.max(min, size.get());
+    main.style.setProperty('--detail-size', `${(share * 100).toFixed(2)}%`);
+    showSplitterValue(splitter, share, min);
+  };
+  dragSplitter(splitter, main, {
+    move: (frac) => {
+      size.set(Math.min(DETAIL_MAX / 100, Math.max(detailMinShare(main.clientHeight), frac)));
+      layout(isOpen);
+      changed(false);
+    },
+    done: () => changed(true),
+  });
+  keySplitter(splitter, (frac) => {
+    size.set(frac);
+    layout(isOpen);
+    changed(true);
+  });
+  new ResizeObserver(() => layout(isOpen)).observe(main);
+  return layout;
+}

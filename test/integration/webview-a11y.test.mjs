@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { browserUnavailable, buildPanel, launchBrowser, openPanel, postAndWait, servePanel } from '../webview-harness/harness.mjs';
-import { syntheticTrace } from '../webview-harness/synthetic.mjs';
+import { syntheticStream, syntheticTrace } from '../webview-harness/synthetic.mjs';
 import { axeStates, countSevere, describe, NOT_DRAWN, severe, THEMES } from '../webview-harness/a11y.mjs';
 
 /** axe's rules of item 4 (contrast) of issue 54: colours, and the size of a link to click. */
@@ -257,6 +257,88 @@ test(
       assert.deepEqual(bad.slice(0, 5), [], 'each step: one element, the selected row at that index');
       assert.equal(seen.size, 1000, 'a different id for each of the 1,000 rows');
       assert.equal(trace.httpRequests.length, 1000);
+      assert.deepEqual(errors, []);
+    } finally {
+      await browser.close();
+      await server.close();
+      panel.cleanup();
+    }
+  },
+);
+
+test(
+  'live region: new failures announced as a live trace grows, the filter count once it settles; the diagnosis is not a live region',
+  { skip, timeout: 180_000 },
+  async () => {
+    const panel = await buildPanel();
+    const server = await servePanel(panel);
+    const browser = await launchBrowser();
+    try {
+      const { page, errors } = await openPanel(browser, server.url, { width: 900, height: 700 });
+      // Everything any live region of the page says, as a screen reader would hear it.
+      await page.evaluate(() => {
+        window.__said = [];
+        new MutationObserver(() => {
+          for (const r of document.querySelectorAll('[aria-live]:not([aria-live="off"]), [role=status], [role=alert]')) {
+            const text = r.textContent.trim();
+            if (text && r.__last !== text) window.__said.push({ cls: r.className, text });
+            r.__last = text;
+          }
+        }).observe(document.body, { subtree: true, childList: true, characterData: true });
+      });
+      await page.evaluate((m) => window.postMessage(m, '*'), { ...TRACES, traces: [{ ...TRACES.traces[0], live: true }] });
+      const trace = syntheticTrace(100);
+      await postAndWait(
+        page,
+        { type: 'reset', traceKey: 'cur', live: true, traceJson: JSON.stringify(trace) },
+        '(d) => d.requests === 100',
+      );
+      const said = () => page.evaluate(() => window.__said.map((s) => s.text));
+      await page.waitForTimeout(1500);
+      assert.deepEqual(
+        (await said()).filter((t) => !/^Waiting for trace data/.test(t)),
+        [],
+        'loading a trace announces nothing (but the wait for it)',
+      );
+
+      // The live trace grows: its new failures are announced, once.
+      const steps = syntheticStream({ startAt: trace.traceEndAt, batches: 3, perBatch: 20, intervalMs: 50 });
+      const before = await page.$eval('.status-left', (s) => Number(/(\d+) failed/.exec(s.textContent)[1]));
+      for (const s of steps) {
+        await page.evaluate((m) => window.postMessage(m, '*'), { type: 'append', traceKey: 'cur', traceEndAt: s.traceEndAt, ...s.append });
+        if (s.update.httpRequests.length)
+          await page.evaluate((m) => window.postMessage(m, '*'), { type: 'update', traceKey: 'cur', ...s.update });
+      }
+      await page.waitForFunction(() => /^160 requests/.test(document.querySelector('.status-left').textContent));
+      await page.waitForFunction(() => window.__said.some((s) => /new failed/.test(s.text)), null, { timeout: 5000 });
+      await page.waitForTimeout(1500);
+      const after = await page.$eval('.status-left', (s) => Number(/(\d+) failed/.exec(s.textContent)[1]));
+      assert.ok(after > before, `the stream brings failures (${before} → ${after})`);
+      const failures = (await said()).filter((t) => /new failed/.test(t));
+      const total = failures.reduce((n, t) => n + Number(/^(\d+) new failed/.exec(t)[1]), 0);
+      assert.equal(total, after - before, `each new failure counted once: ${JSON.stringify(failures)}`);
+      assert.match(failures.at(-1), new RegExp(`${after} failed in all$`));
+
+      // The filter, typed key by key: its count is said once, when typing stops.
+      const n = (await said()).length;
+      await page.focus('.filter-input');
+      await page.keyboard.type('method:GET', { delay: 40 });
+      await page.waitForFunction((k) => window.__said.length > k, n, { timeout: 5000 });
+      await page.waitForTimeout(1500);
+      const counted = (await said()).slice(n);
+      const shown = await page.$eval('.status-left', (s) => /(\d+) shown/.exec(s.textContent)[1]);
+      assert.deepEqual(counted, [`${shown} of 160 requests shown`], 'the filter count, once');
+
+      // Selecting requests with a diagnosis and switching tabs announces nothing.
+      const m = (await said()).length;
+      await page.focus('.list-body');
+      await page.keyboard.press('Home');
+      await page.keyboard.press('Enter');
+      for (let i = 0; i < 6; i++) await page.keyboard.press('ArrowDown');
+      await page.click('.tabs [role=tab][data-tab="headers"]');
+      await page.waitForTimeout(500);
+      assert.deepEqual((await said()).slice(m), [], 'selection and tabs are not announced by a live region');
+      assert.equal(await page.$$eval('.diagnosis', (ds) => ds.filter((d) => d.closest('[aria-live], [role=status]')).length), 0);
       assert.deepEqual(errors, []);
     } finally {
       await browser.close();
