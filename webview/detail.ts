@@ -89,7 +89,14 @@ export class DetailView implements DetailContext {
     close.addEventListener('click', () => this.events.close());
     this.tabsEl.addEventListener('keydown', (e) => this.onTabKey(e));
     this.content = h('div', 'detail-content', { role: 'tabpanel', id: 'nt-tabpanel', tabindex: '0' });
-    this.el = h('div', 'detail', { id: 'nt-detail' }, this.head, h('div', 'tabbar', null, this.tabsEl, h('div', 'spacer'), close), this.content);
+    this.el = h(
+      'div',
+      'detail',
+      { id: 'nt-detail' },
+      this.head,
+      h('div', 'tabbar', null, this.tabsEl, h('div', 'spacer'), close),
+      this.content,
+    );
   }
 
   /** Moves keyboard focus to the selected tab. */
