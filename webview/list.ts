@@ -19,7 +19,7 @@ import { h, icon, setSafeAttr, setText } from './dom';
 import type { Row, SortKey, SortSpec, TraceModel } from './model';
 import type { GroupedRow } from './grouping';
 import { requestSegments, type Scale, type TimeRange } from './waterfall';
-import { createRowBar, drawRowBar, type RowBar } from './rowBar';
+import { barText, createRowBar, drawRowBar, type RowBar } from './rowBar';
 import { WaterfallAxis } from './waterfallView';
 import { markGroupRow } from './groupToggle';
 import { restartLabel, restartTitle } from './restarts';
@@ -233,7 +233,8 @@ export class RequestList {
     if (index < 0) return;
     const b = this.body;
     const top = index * this.rowHeight;
-    const vh = this.viewportHeight || this.rowViewport();
+    // Measured now: the list may just have shrunk (the detail opened) before its observer ran.
+    const vh = this.rowViewport();
     if (top < b.scrollTop) b.scrollTop = top;
     else if (top + this.rowHeight > b.scrollTop + vh) b.scrollTop = top + this.rowHeight - vh;
   }
@@ -411,6 +412,7 @@ export class RequestList {
     const scale = this.scale;
     const segments = requestSegments(row, now);
     drawRowBar(rv.bar, req, segments, scale, req.tcpConn ? this.model.tcpConns.get(req.tcpConn) : undefined);
+    setText(rv.bar.text, barText(row, now));
   }
 
   /** The separator on a restarted process's first request, while the list is in time order. */

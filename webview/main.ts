@@ -368,6 +368,8 @@ class App {
     this.state.detailOpen = open;
     this.applyDetailLayout();
     if (!open) this.list.body.focus({ preventScroll: true });
+    // The list shrinks under the detail: keep the selected row in sight.
+    else if (this.state.selectedId) this.list.reveal(this.model.indexOf(this.state.selectedId));
     this.dirty();
   }
 

@@ -347,3 +347,61 @@ test(
     }
   },
 );
+
+test(
+  'smaller: the waterfall cell in words, the selected row kept in sight as the detail opens, the Rules form named and described, reduced motion',
+  { skip, timeout: 180_000 },
+  async () => {
+    const panel = await buildPanel();
+    const server = await servePanel(panel);
+    const browser = await launchBrowser();
+    try {
+      const { page, errors } = await panelWith(browser, server, 200, { width: 900, height: 420 });
+      // Each row's waterfall cell says when the request started and where its time went.
+      const cells = await page.$$eval('.list-rows .row:not([style*="none"]) .c-waterfall', (cs) => cs.map((c) => c.textContent));
+      assert.ok(
+        cells.length > 5 && cells.every((t) => /^starts \+[\d.]+ (ms|s)(; .+ [\d.]+ (ms|s))?/.test(t)),
+        cells.slice(0, 3).join(' | '),
+      );
+      // The selected row, near the bottom of the list, stays in sight when the detail opens under it.
+      await page.focus('.list-body');
+      await page.keyboard.press('Home');
+      const visible = await page.$$eval('.list-rows .row:not([style*="none"])', (rs) => {
+        const body = document.querySelector('.list-body').getBoundingClientRect();
+        return rs.filter((r) => r.getBoundingClientRect().bottom <= body.bottom).length;
+      });
+      for (let i = 0; i < visible - 2; i++) await page.keyboard.press('ArrowDown');
+      await page.keyboard.press('Enter');
+      await page.waitForSelector('.main.detail-open .tabs [role=tab]');
+      await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => setTimeout(r, 50))));
+      const selected = await page.$eval('.list-rows .row.selected', (r) => r.id);
+      assert.equal(await page.evaluate(NOT_DRAWN, `[id="${selected}"] .c-method`), '', 'the selected row is in sight with the detail open');
+      // The Rules form: the button opening it and the one creating the rule have different names; the
+      // Enabled box is described by its hint; the caret line under a bad condition is not read.
+      await page.click('.rules-toggle');
+      await page.click('.rules-add');
+      const names = await page.$$eval('.rules-view button', (bs) =>
+        bs.filter((b) => b.getClientRects().length).map((b) => (b.getAttribute('aria-label') ?? b.textContent).trim()),
+      );
+      assert.equal(new Set(names).size, names.length, `button names: ${names.join(', ')}`);
+      const hint = await page.$eval(
+        '.rule-form input[type=checkbox].rule-check:not([aria-label])',
+        (c) => document.getElementById(c.getAttribute('aria-describedby') ?? '')?.textContent,
+      );
+      assert.match(hint ?? '', /starts disabled/);
+      await page.fill('.rule-condition', '(host == "a" or host == "b"');
+      await page.waitForSelector('.rule-error .rule-caret');
+      assert.equal(await page.getAttribute('.rule-error .rule-caret', 'aria-hidden'), 'true');
+      // Reduced motion: the Live badge does not pulse.
+      await page.emulateMedia({ reducedMotion: 'reduce' });
+      assert.equal(await page.$eval('.live-badge .codicon', (i) => getComputedStyle(i).animationName), 'none');
+      await page.emulateMedia({ reducedMotion: 'no-preference' });
+      assert.equal(await page.$eval('.live-badge .codicon', (i) => getComputedStyle(i).animationName), 'pulse');
+      assert.deepEqual(errors, []);
+    } finally {
+      await browser.close();
+      await server.close();
+      panel.cleanup();
+    }
+  },
+);
