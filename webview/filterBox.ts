@@ -33,6 +33,8 @@ export interface FilterBoxEvents {
 
 /** Most options the popup lists. */
 const MAX_OPTIONS = 12;
+/** Milliseconds typing must pause before a new parse error shows. */
+const ERROR_DELAY_MS = 800;
 
 let nextId = 0;
 
@@ -46,6 +48,7 @@ export class FilterBox {
   private options: Suggestion[] = [];
   private active = -1;
   private errors: string[] = [];
+  private errorTimer: ReturnType<typeof setTimeout> | undefined;
   private valuesCache: { rows: readonly FilterRowView[]; length: number; values: Map<FilterKey, string[]> } | undefined;
 
   constructor(private readonly events: FilterBoxEvents) {
@@ -105,8 +108,20 @@ export class FilterBox {
     this.setErrors(errors);
   }
 
-  /** Shows the filter's parse errors on the box (none: a normal box). */
+  /**
+   * Shows the filter's parse errors on the box (none: a normal box). While the box has the focus, a
+   * new error waits until typing pauses: `is:` is not wrong, only unfinished.
+   */
   setErrors(errors: readonly string[]): void {
+    clearTimeout(this.errorTimer);
+    if (errors.length && document.activeElement === this.input && this.errors.length === 0) {
+      this.errorTimer = setTimeout(() => this.showErrors(errors), ERROR_DELAY_MS);
+      return;
+    }
+    this.showErrors(errors);
+  }
+
+  private showErrors(errors: readonly string[]): void {
     if (errors.length === this.errors.length && errors.every((e, i) => e === this.errors[i])) return;
     this.errors = [...errors];
     const bad = errors.length > 0;

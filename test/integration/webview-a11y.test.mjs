@@ -405,3 +405,29 @@ test(
     }
   },
 );
+
+test('filter: no "not understood" while a term is still being typed, only once typing pauses', { skip, timeout: 120_000 }, async () => {
+  const panel = await buildPanel();
+  const server = await servePanel(panel);
+  const browser = await launchBrowser();
+  try {
+    const { page, errors } = await panelWith(browser, server, 30, { width: 900, height: 500 });
+    await page.focus('.filter-input');
+    const invalid = () => page.getAttribute('.filter-input', 'aria-invalid');
+    for (const ch of 'is:') {
+      await page.keyboard.type(ch);
+      await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => setTimeout(r, 0))));
+      assert.equal(await invalid(), null, `not invalid while typing (${await page.inputValue('.filter-input')})`);
+    }
+    await page.waitForSelector('.filter-box.invalid', { timeout: 5000 });
+    assert.equal(await invalid(), 'true', 'an unfinished term left alone is said to be wrong');
+    await page.keyboard.type('failed');
+    await page.waitForSelector('.filter-box:not(.invalid)', { timeout: 5000 });
+    assert.equal(await invalid(), null, 'a finished term is not');
+    assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+    await server.close();
+    panel.cleanup();
+  }
+});

@@ -101,8 +101,10 @@ test('filter box: property terms, errors, autocompletion, is:slow, persistence, 
     );
     await page.click('.chip.st-4xx');
 
-    // A term the language does not understand: the box says so (outline, tooltip, described-by).
+    // A term the language does not understand: the box says so (outline, tooltip, described-by)
+    // once typing pauses (not at each unfinished keystroke).
     await typeFilter(page, 'larger-than:lots');
+    await page.waitForSelector('.filter-box.invalid');
     assert.equal(await page.$eval('.filter-box', (b) => b.classList.contains('invalid')), true);
     assert.equal(await page.getAttribute('.filter-input', 'aria-invalid'), 'true');
     assert.match(await page.getAttribute('.filter-input', 'title'), /larger-than: expects a size/);
