@@ -89,12 +89,24 @@ export class DetailView implements DetailContext {
     close.addEventListener('click', () => this.events.close());
     this.tabsEl.addEventListener('keydown', (e) => this.onTabKey(e));
     this.content = h('div', 'detail-content', { role: 'tabpanel', id: 'nt-tabpanel', tabindex: '0' });
-    this.el = h('div', 'detail', null, this.head, h('div', 'tabbar', null, this.tabsEl, h('div', 'spacer'), close), this.content);
+    this.el = h(
+      'div',
+      'detail',
+      { id: 'nt-detail' },
+      this.head,
+      h('div', 'tabbar', null, this.tabsEl, h('div', 'spacer'), close),
+      this.content,
+    );
   }
 
   /** Moves keyboard focus to the selected tab. */
   focus(): void {
-    this.tabButtons.get(this.tab)?.focus();
+    const b = this.tabButtons.get(this.tab);
+    if (!b) return;
+    b.focus({ preventScroll: true });
+    // focus() leaves a partly hidden tab where it is (Chromium scrolls only a wholly hidden one):
+    // the tab list scrolls sideways to show all of it (narrow panel, zoom).
+    b.scrollIntoView({ block: 'nearest', inline: 'nearest' });
   }
 
   /** Switches tab and re-renders. */
@@ -187,7 +199,7 @@ export class DetailView implements DetailContext {
         : undefined);
     if (text) {
       const severity = row.failed ? 'error' : 'warning';
-      out.push(h('div', `diagnosis ${severity}`, { role: 'status' }, icon(severity), h('span', 'selectable', null, text)));
+      out.push(h('div', `diagnosis ${severity}`, null, icon(severity), h('span', 'selectable', null, text)));
     }
     const cause = renderCause(this, req);
     if (cause) out.push(cause);

@@ -6,7 +6,12 @@
  * ARIA 1.2 combobox pattern: the input is `role="combobox"` with `aria-autocomplete="list"`,
  * `aria-expanded` and `aria-controls` naming the `role="listbox"` popup; the highlighted option
  * is `aria-activedescendant` (focus stays in the input). Keys while the popup is open: ↑/↓ move,
- * Enter/Tab accept, Escape closes. Ctrl+Space opens it on demand.
+ * Enter accepts the highlighted option, Escape closes; Tab closes it and moves on without touching
+ * the text (a keystroke that leaves the box must not rewrite the filter). Ctrl+Space opens it on demand.
+ *
+ * The popup is `position: fixed`, placed under the input from its bounding box each time it
+ * opens: the toolbar clips its overflow (one line at every width), which would otherwise clip
+ * the popup while `aria-expanded` says it is shown.
  */
 
 import './filter.css';
@@ -28,6 +33,8 @@ export interface FilterBoxEvents {
 
 /** Most options the popup lists. */
 const MAX_OPTIONS = 12;
+/** Milliseconds typing must pause before a new parse error shows. */
+const ERROR_DELAY_MS = 800;
 
 let nextId = 0;
 
@@ -41,6 +48,7 @@ export class FilterBox {
   private options: Suggestion[] = [];
   private active = -1;
   private errors: string[] = [];
+  private errorTimer: ReturnType<typeof setTimeout> | undefined;
   private valuesCache: { rows: readonly FilterRowView[]; length: number; values: Map<FilterKey, string[]> } | undefined;
 
   constructor(private readonly events: FilterBoxEvents) {
@@ -67,6 +75,8 @@ export class FilterBox {
     });
     this.input.addEventListener('keydown', (e) => this.onKey(e));
     this.input.addEventListener('blur', () => this.close());
+    // The popup is placed in viewport pixels when it opens; a resized panel closes it.
+    window.addEventListener('resize', () => this.close());
     this.input.addEventListener('click', () => this.refresh(false));
     // mousedown, not click: the input keeps focus (a click would blur it and close the popup first).
     this.listbox.addEventListener('mousedown', (e) => {
@@ -98,8 +108,20 @@ export class FilterBox {
     this.setErrors(errors);
   }
 
-  /** Shows the filter's parse errors on the box (none: a normal box). */
+  /**
+   * Shows the filter's parse errors on the box (none: a normal box). While the box has the focus, a
+   * new error waits until typing pauses: `is:` is not wrong, only unfinished.
+   */
   setErrors(errors: readonly string[]): void {
+    clearTimeout(this.errorTimer);
+    if (errors.length && document.activeElement === this.input && this.errors.length === 0) {
+      this.errorTimer = setTimeout(() => this.showErrors(errors), ERROR_DELAY_MS);
+      return;
+    }
+    this.showErrors(errors);
+  }
+
+  private showErrors(errors: readonly string[]): void {
     if (errors.length === this.errors.length && errors.every((e, i) => e === this.errors[i])) return;
     this.errors = [...errors];
     const bad = errors.length > 0;
@@ -137,14 +159,16 @@ export class FilterBox {
           this.move(-1);
           return;
         case 'Enter':
-        case 'Tab':
-          if (this.active >= 0 || e.key === 'Tab') {
+          if (this.active >= 0) {
             e.preventDefault();
-            this.accept(Math.max(0, this.active));
+            this.accept(this.active);
             return;
           }
           this.close();
           break;
+        case 'Tab':
+          this.close();
+          return;
         case 'Escape':
           e.preventDefault();
           this.close();
@@ -196,8 +220,35 @@ export class FilterBox {
     });
     this.listbox.replaceChildren(...items);
     this.listbox.hidden = false;
+    this.place();
     setSafeAttr(this.input, 'aria-expanded', 'true');
     this.input.removeAttribute('aria-activedescendant');
+  }
+
+  /**
+   * Puts the (fixed) popup under the input, inside the viewport: below when at least a few options
+   * fit there, else above; its width and height are bounded by the room on that side.
+   */
+  private place(): void {
+    const r = this.input.getBoundingClientRect();
+    const vw = document.documentElement.clientWidth;
+    const vh = document.documentElement.clientHeight;
+    const s = this.listbox.style;
+    const below = vh - r.bottom - 6;
+    const above = r.top - 6;
+    const down = below >= Math.min(90, this.listbox.scrollHeight) || below >= above;
+    const room = Math.max(24, down ? below : above);
+    const left = Math.max(4, Math.min(r.left, vw - 224));
+    s.left = `${left}px`;
+    s.maxWidth = `${Math.min(420, Math.max(120, vw - left - 4))}px`;
+    s.maxHeight = `${Math.min(260, room)}px`;
+    if (down) {
+      s.top = `${r.bottom + 2}px`;
+      s.bottom = '';
+    } else {
+      s.top = '';
+      s.bottom = `${vh - r.top + 2}px`;
+    }
   }
 
   /** Values per key from the rows, cached while the rows stay the same (a reset replaces the array). */

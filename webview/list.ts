@@ -17,8 +17,9 @@ import { formatBytes, formatMs } from './format';
 import { requestContext, showInitiator } from './rowCells';
 import { h, icon, setSafeAttr, setText } from './dom';
 import type { Row, SortKey, SortSpec, TraceModel } from './model';
+import type { GroupedRow } from './grouping';
 import { requestSegments, type Scale, type TimeRange } from './waterfall';
-import { createRowBar, drawRowBar, type RowBar } from './rowBar';
+import { barText, createRowBar, drawRowBar, type RowBar } from './rowBar';
 import { WaterfallAxis } from './waterfallView';
 import { markGroupRow } from './groupToggle';
 import { restartLabel, restartTitle } from './restarts';
@@ -232,7 +233,8 @@ export class RequestList {
     if (index < 0) return;
     const b = this.body;
     const top = index * this.rowHeight;
-    const vh = this.viewportHeight || this.rowViewport();
+    // Measured now: the list may just have shrunk (the detail opened) before its observer ran.
+    const vh = this.rowViewport();
     if (top < b.scrollTop) b.scrollTop = top;
     else if (top + this.rowHeight > b.scrollTop + vh) b.scrollTop = top + this.rowHeight - vh;
   }
@@ -286,6 +288,7 @@ export class RequestList {
       if (!row) {
         if (rv.row) {
           rv.el.style.display = 'none';
+          rv.el.removeAttribute('id');
           rv.row = null;
         }
         continue;
@@ -309,7 +312,9 @@ export class RequestList {
 
   private makeRow(slot: number): RowView {
     const cells = {} as Record<Column['id'], HTMLElement>;
-    const el = h('div', 'row', { role: 'row', id: `nt-row-${slot}`, 'data-slot': String(slot), 'aria-selected': 'false' });
+    // The id names the request the slot shows (set in bind), not the slot: aria-activedescendant
+    // must change as ↓ moves to the next request even when the pool hands it the same element.
+    const el = h('div', 'row', { role: 'row', 'data-slot': String(slot), 'aria-selected': 'false' });
     const nameIcon = icon('blank', 'row-icon');
     const nameText = h('span', 'url-path');
     const hostText = h('span', 'url-host');
@@ -367,6 +372,8 @@ export class RequestList {
     if (!sameData) {
       rv.row = row;
       rv.req = req;
+      const id = rowDomId(row);
+      if (rv.el.id !== id) rv.el.id = id;
       const c = rv.cells;
       setText(rv.nameText, row.host ? row.path : req.reqURL);
       setText(rv.hostText, row.host);
@@ -405,6 +412,7 @@ export class RequestList {
     const scale = this.scale;
     const segments = requestSegments(row, now);
     drawRowBar(rv.bar, req, segments, scale, req.tcpConn ? this.model.tcpConns.get(req.tcpConn) : undefined);
+    setText(rv.bar.text, barText(row, now));
   }
 
   /** The separator on a restarted process's first request, while the list is in time order. */
@@ -566,4 +574,14 @@ export class RequestList {
     grip.addEventListener('pointermove', move);
     grip.addEventListener('pointerup', up);
   }
+}
+
+/**
+ * The DOM id of the row showing `row`: derived from its request (an incoming group's header apart
+ * from the calls), so each request keeps one id however the pooled rows are reused. Characters
+ * other than letters, digits and `-` become `_` and their code (one-to-one, valid in an id).
+ */
+export function rowDomId(row: Row): string {
+  const id = row.req.traceID.replace(/[^A-Za-z0-9-]/g, (c) => `_${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return `nt-row-${(row as GroupedRow).group ? 'group-' : ''}${id}`;
 }

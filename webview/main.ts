@@ -19,7 +19,8 @@ import { h, icon, setSafeAttr, setText } from './dom';
 import { formatBytes, formatCount, initiatorFrame, type StatusClass } from './format';
 import { RequestList } from './list';
 import { readSnapshot } from './snapshot';
-import { dragSplitter } from './splitter';
+import { attachSplitter } from './splitter';
+import { Announcer } from './announcer';
 import { TraceModel, type SortKey } from './model';
 import { FilterBox } from './filterBox';
 import { isMenuKey, RowMenu } from './rowMenu';
@@ -113,15 +114,24 @@ class App {
   private readonly chips = new Map<StatusClass, HTMLButtonElement>();
   private readonly hostSelect = h('select', 'dropdown host-select', { title: 'Filter by host', 'aria-label': 'Host' });
   private readonly statusLeft = h('span', 'status-left');
+  private readonly announcer = new Announcer();
   private readonly statusRight = h('span', 'status-right');
   private readonly rangeChip = new TimeRangeChip(() => this.setTimeRange(null));
   private readonly waiting = h('div', 'waiting', { role: 'status' });
   private readonly spinner = [icon('loading', 'codicon-modifier-spin'), 'Waiting for trace data…'] as const;
   /** Shown instead of the spinner when the host has no trace at all. */
   private readonly noTrace = renderNoTrace(() => this.post({ type: 'command', command: 'openTrace' }));
-  private readonly emptyMsg = h('div', 'empty', { role: 'status' });
+  // Not a live region: the announcer says the filter's count once typing stops, this would speak at each key.
+  private readonly emptyMsg = h('div', 'empty');
   private readonly main: HTMLDivElement;
-  private readonly splitter = h('div', 'splitter', { role: 'separator', title: 'Drag to resize' });
+  /** Applies the detail's share of the height, open or closed (webview/splitter.ts). */
+  private layoutDetail: (open: boolean) => void = () => {};
+  private readonly splitter = h('div', 'splitter', {
+    role: 'separator',
+    title: 'Drag to resize (or ↑/↓ while focused)',
+    'aria-label': 'Resize the request details',
+    'aria-controls': 'nt-detail',
+  });
 
   constructor(root: HTMLElement) {
     this.root = root;
@@ -167,7 +177,7 @@ class App {
       }
     });
     this.main = h('div', 'main', null, this.list.el, this.emptyMsg, this.splitter, this.detail.el);
-    const statusbar = h('div', 'statusbar', null, this.statusLeft, this.statusRight);
+    const statusbar = h('div', 'statusbar', null, this.statusLeft, this.statusRight, this.announcer.el);
     root.replaceChildren(this.renderToolbar(), this.rulesView.el, this.main, statusbar, this.waiting);
     if (this.state.rulesOpen) this.rulesView.setOpen(true, false);
     this.statusLeft.after(this.rangeChip.el);
@@ -179,7 +189,12 @@ class App {
     setGroupByIncoming(this.model, this.state.groupByIncoming);
     this.groupToggle.sync(this.state.groupByIncoming);
     this.list.renderSort(this.state.sort);
-    this.initSplitter();
+    this.layoutDetail = attachSplitter(
+      this.splitter,
+      this.main,
+      { get: () => this.state.detailSize, set: (f) => (this.state.detailSize = f) },
+      (final) => (final ? this.dirty() : this.schedule()),
+    );
     this.applyDetailLayout();
 
     window.addEventListener('message', (e: MessageEvent) => {
@@ -219,6 +234,7 @@ class App {
         this.currentKey = msg.traceKey;
         this.state.traceKey = msg.traceKey;
         this.model.reset(snapshot, msg.live);
+        this.announcer.reset();
         setSafeAttr(this.list.el, 'data-vscode-context', JSON.stringify({ traceKey: msg.traceKey }));
         this.hasData = true;
         this.root.classList.remove('is-waiting', 'no-trace');
@@ -352,24 +368,13 @@ class App {
     this.state.detailOpen = open;
     this.applyDetailLayout();
     if (!open) this.list.body.focus({ preventScroll: true });
+    // The list shrinks under the detail: keep the selected row in sight.
+    else if (this.state.selectedId) this.list.reveal(this.model.indexOf(this.state.selectedId));
     this.dirty();
   }
 
   private applyDetailLayout(): void {
-    const open = this.state.detailOpen;
-    this.main.classList.toggle('detail-open', open);
-    this.main.style.setProperty('--detail-size', `${(this.state.detailSize * 100).toFixed(2)}%`);
-  }
-
-  private initSplitter(): void {
-    dragSplitter(this.splitter, this.main, {
-      move: (frac) => {
-        this.state.detailSize = Math.min(0.85, Math.max(0.15, frac));
-        this.applyDetailLayout();
-        this.schedule();
-      },
-      done: () => this.dirty(),
-    });
+    this.layoutDetail(this.state.detailOpen);
   }
 
   // ---- toolbar ---------------------------------------------------------------------------------
@@ -572,6 +577,12 @@ class App {
     if (m.flatView.length !== m.rows.length) parts.push(`${formatCount(m.flatView.length)} shown`);
     parts.push(`${formatCount(m.failedCount)} failed`, `${formatBytes(bytes)} received`);
     setText(this.statusLeft, parts.join(' · '));
+    this.announcer.update({
+      failed: m.failedCount,
+      total: m.rows.length,
+      shown: m.flatView.length,
+      filterKey: JSON.stringify(this.state.filter),
+    });
     setText(this.statusRight, m.description);
   }
 }

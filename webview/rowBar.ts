@@ -10,7 +10,8 @@
 import { isBenignDrop, kernelParts, requestKernelEvents, type KernelPart } from '../src/trace/kernel';
 import type { HttpRequest, KernelEvent, TcpConn } from '../src/trace/types';
 import { h } from './dom';
-import { loopBlockedSegments, MAX_LOOP_SEGMENTS, type Phase, type Scale, type Segment } from './waterfall';
+import { formatAt, formatMs } from './format';
+import { loopBlockedSegments, MAX_LOOP_SEGMENTS, phaseSummary, type Phase, type Scale, type Segment, type Timed } from './waterfall';
 
 /** The phases a bar draws, in drawing order. */
 export const BAR_PHASES: readonly Phase[] = ['blocked', 'dns', 'connect', 'ssl', 'send', 'wait', 'receive', 'pending'];
@@ -28,6 +29,14 @@ export interface RowBar {
   marks: HTMLDivElement[];
   /** Bands along the top of the phases: the network's round trip, the response waiting in the socket. */
   parts: HTMLDivElement[];
+  /** What the bar shows, in words, for screen readers (the bar itself is drawn boxes). */
+  text: HTMLSpanElement;
+}
+
+/** A bar in words: "starts +1.20 s; DNS lookup 2.0 ms, TCP connect 3.1 ms, …". */
+export function barText(row: Timed, now?: number): string {
+  const phases = phaseSummary(row, now).map((p) => `${p.label} ${formatMs(p.ms)}`);
+  return `starts ${formatAt(row.start)}${phases.length ? `; ${phases.join(', ')}` : ''}`;
 }
 
 /** The kernel parts a bar draws as bands (the server's and on-the-wire parts are the rest of their phase). */
@@ -106,7 +115,9 @@ export function createRowBar(): RowBar {
     el.append(s);
     return s;
   });
-  return { el, segs, loops, marks, parts };
+  const text = h('span', 'visually-hidden');
+  el.append(text);
+  return { el, segs, loops, marks, parts, text };
 }
 
 function place(d: HTMLDivElement, x: number, width: number | undefined): void {

@@ -68,7 +68,7 @@ class RuleForm {
   private readonly tag = h('input', 'input rule-input', { type: 'text', spellcheck: 'false', placeholder: 'the name when empty' });
   private readonly details = new Map<RuleDetailName, HTMLInputElement>();
   private readonly enabled = h('input', 'rule-check', { type: 'checkbox' });
-  private readonly enabledHint = h('span', 'muted rule-hint');
+  private readonly enabledHint = h('span', 'muted rule-hint', { id: `rule-hint-${++nextControlId}` });
   private readonly error = h('div', 'rule-error', { role: 'status', 'aria-live': 'polite' });
   private readonly tagRow: HTMLElement;
   private readonly detailsRow: HTMLElement;
@@ -91,6 +91,7 @@ class RuleForm {
     };
     setSafeAttr(this.error, 'id', `${uid}-error`);
     setSafeAttr(this.condition, 'aria-describedby', `${uid}-error`);
+    setSafeAttr(this.enabled, 'aria-describedby', this.enabledHint.id);
     const detailBoxes = h('div', 'rule-details', { role: 'group', 'aria-label': 'Capture' });
     for (const [kind, label] of DETAILS) {
       const box = h('input', 'rule-check', { type: 'checkbox', 'aria-label': label });
@@ -162,7 +163,7 @@ class RuleForm {
     // A new rule starts disabled unless asked (as everywhere rules are objects: docs/rules.md).
     this.enabled.checked = rule?.enabled ?? false;
     setText(this.enabledHint, rule ? '' : 'A new rule starts disabled unless you tick this.');
-    setText(this.save, rule ? 'Save' : 'Add rule');
+    setText(this.save, rule ? 'Save' : 'Create rule');
     this.syncAction();
     this.showProblem(undefined);
   }
@@ -206,7 +207,7 @@ class RuleForm {
     }, 150);
   }
 
-  /** Shows a problem (the condition's with its column and caret) or clears it. */
+  /** Shows a problem (the condition's with its column, and a caret line screen readers skip) or clears it. */
   showProblem(p: RuleProblem | undefined, moveFocus = true): void {
     clearTimeout(this.timer);
     const controls: Record<string, HTMLElement> = {
@@ -225,7 +226,7 @@ class RuleForm {
     if (p.column !== undefined && p.reason !== undefined) {
       this.error.append(
         h('div', null, null, icon('error'), ` ${p.reason} `, h('span', 'rule-error-col', null, `(column ${p.column})`)),
-        h('pre', 'rule-caret mono selectable', null, p.excerpt ?? ''),
+        h('pre', 'rule-caret mono selectable', { 'aria-hidden': 'true' }, p.excerpt ?? ''),
       );
       if (moveFocus && p.offset !== undefined) {
         this.condition.focus();

@@ -101,8 +101,10 @@ test('filter box: property terms, errors, autocompletion, is:slow, persistence, 
     );
     await page.click('.chip.st-4xx');
 
-    // A term the language does not understand: the box says so (outline, tooltip, described-by).
+    // A term the language does not understand: the box says so (outline, tooltip, described-by)
+    // once typing pauses (not at each unfinished keystroke).
     await typeFilter(page, 'larger-than:lots');
+    await page.waitForSelector('.filter-box.invalid');
     assert.equal(await page.$eval('.filter-box', (b) => b.classList.contains('invalid')), true);
     assert.equal(await page.getAttribute('.filter-input', 'aria-invalid'), 'true');
     assert.match(await page.getAttribute('.filter-input', 'title'), /larger-than: expects a size/);
@@ -115,7 +117,7 @@ test('filter box: property terms, errors, autocompletion, is:slow, persistence, 
     assert.equal(await page.$eval('.filter-box', (b) => b.classList.contains('invalid')), false);
     assert.equal(await page.getAttribute('.filter-input', 'aria-invalid'), null);
 
-    // Autocompletion: keys while typing a key, then the trace's values; ↓/Enter accept; Escape closes.
+    // Autocompletion: keys while typing a key, then the trace's values; ↓ then Enter accepts; Escape closes.
     await typeFilter(page, 'me');
     await page.waitForSelector('.filter-suggest:not([hidden])');
     assert.equal(await page.getAttribute('.filter-input', 'aria-expanded'), 'true');
@@ -133,10 +135,11 @@ test('filter box: property terms, errors, autocompletion, is:slow, persistence, 
     await page.keyboard.type('P');
     const ps = await page.$$eval('.filter-suggest [role=option]', (o) => o.map((e) => e.textContent));
     assert.ok(ps.length > 0 && ps.every((s) => s.startsWith('method:P')), ps.join());
-    await page.keyboard.press('Tab');
-    assert.match(await page.inputValue('.filter-input'), /^method:P[A-Z]+ $/, 'Tab takes the first value and ends the term');
+    await page.keyboard.press('ArrowDown');
+    await page.keyboard.press('Enter');
+    assert.match(await page.inputValue('.filter-input'), /^method:P[A-Z]+ $/, '↓ Enter takes the first value and ends the term');
     assert.equal(await page.getAttribute('.filter-input', 'aria-expanded'), 'false');
-    assert.equal(await page.evaluate(() => document.activeElement?.classList.contains('filter-input')), true, 'Tab stayed in the box');
+    assert.equal(await page.evaluate(() => document.activeElement?.classList.contains('filter-input')), true, 'Enter stayed in the box');
     await page.keyboard.type('-is:f');
     await page.waitForSelector('.filter-suggest:not([hidden])');
     assert.deepEqual(await page.$$eval('.filter-suggest [role=option]', (o) => o.map((e) => e.textContent)), ['-is:failed']);

@@ -44,8 +44,19 @@ export function dialOf(model: TraceModel, req: HttpRequest): Dial | undefined {
 /** A two-column key/value table. */
 export function kv(rows: Array<[string, Child]>): HTMLElement {
   const el = h('div', 'kv', { role: 'table' });
-  for (const [k, v] of rows) el.append(h('div', 'k', { role: 'cell' }, k), h('div', 'v selectable', { role: 'cell' }, v));
+  for (const [k, v] of rows) el.append(kvRow(h('div', 'k', null, k), h('div', 'v selectable', null, v)));
   return el;
+}
+
+/**
+ * One row of a key/value table: the name a row header, the value its cell, so a screen reader
+ * reads "table, N rows" and pairs each value with its name. The row is `display: contents`
+ * (detail.css): the table's grid lays out the two cells.
+ */
+export function kvRow(k: HTMLElement, v: HTMLElement): HTMLElement {
+  k.setAttribute('role', 'rowheader');
+  v.setAttribute('role', 'cell');
+  return h('div', 'kv-row', { role: 'row' }, k, v);
 }
 
 /** A small table with a header row. */

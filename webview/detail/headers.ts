@@ -6,7 +6,7 @@ import { locationLabel } from '../../src/trace/labels';
 import { h, type Child } from '../dom';
 import { formatBytes, formatCount, formatHostPort, formatMs, formatProtocol, REDACTED_VALUE } from '../format';
 import type { Row } from '../model';
-import { badge, kv, MAX_SOCKET_OPS_SHOWN, table, type DetailContext } from './common';
+import { badge, kv, kvRow, MAX_SOCKET_OPS_SHOWN, table, type DetailContext } from './common';
 
 /** The Headers tab: general facts, the WebSocket it opened, response and request headers. */
 export function renderHeaders(ctx: DetailContext, row: Row): Child[] {
@@ -99,7 +99,7 @@ function headerTable(headers: HeaderPair[] | undefined, empty: string): HTMLElem
         : value === REDACTED_VALUE
           ? badge('redacted', 'neutral', 'lock')
           : h('span', 'selectable', null, value);
-    el.append(h('div', 'k selectable', { role: 'cell' }, name), h('div', 'v', { role: 'cell' }, v));
+    el.append(kvRow(h('div', 'k selectable', null, name), h('div', 'v', null, v)));
   }
   return el;
 }

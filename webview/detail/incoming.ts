@@ -60,8 +60,7 @@ export function renderIncoming(ctx: DetailContext, row: Row, inc: IncomingReques
   ];
   const calls = ctx.model.callsOf(inc.traceID).map((r) => r.req);
   const wf = incomingWaterfall(inc, calls);
-  if (wf?.diagnosis)
-    head.push(h('div', 'diagnosis warning', { role: 'status' }, icon('info'), h('span', 'selectable', null, wf.diagnosis)));
+  if (wf?.diagnosis) head.push(h('div', 'diagnosis warning', null, icon('info'), h('span', 'selectable', null, wf.diagnosis)));
   const body: Child[] = [];
   if (wf) {
     const table = h('div', 'timing-table incoming-waterfall', { role: 'table', 'aria-label': 'Where the time went' });
