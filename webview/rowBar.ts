@@ -7,8 +7,8 @@
  * the socket (kernelParts). Element pools made once per row view.
  */
 
-import { isBenignDrop, kernelParts, requestKernelEvents, type KernelPart } from '../src/trace/kernel';
-import type { HttpRequest, KernelEvent, TcpConn } from '../src/trace/types';
+import { isBenignDrop, kernelParts, requestKernelEvents, type KernelPart } from '../src/trace/derive/kernel';
+import type { HttpRequest, KernelEvent, TcpConn } from '../src/trace/contract/types';
 import { h } from './dom';
 import { loopBlockedSegments, MAX_LOOP_SEGMENTS, type Phase, type Scale, type Segment } from './waterfall';
 

@@ -1,5 +1,5 @@
 // The project owns its documentation: docs/trace-format.md must describe every field of the trace
-// model (src/trace/types.ts, parsed with the TypeScript compiler API), and no tracked file may point
+// model (src/trace/contract/types.ts, parsed with the TypeScript compiler API), and no tracked file may point
 // at documents outside the repository.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

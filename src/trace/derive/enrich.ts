@@ -1,0 +1,181 @@
+/**
+ * Fills in the derived fields of a trace's requests: HAR `timings`, the event loop's share
+ * (`loopBlocked`) and the `diagnosis` sentence.
+ * Used when a session is snapshotted and when a saved trace is shown.
+ */
+
+import { diagnose, type DiagnosisContext, type DiagnosisOptions } from '../diagnosis/diagnosis';
+import { incomingLoopBlockedOf, loopBlockedOf, loopBlockedTotal, loopBlocksByThread, threadKey } from './loopBlocked';
+import { kernelTimingsOf } from './kernel';
+import { computeTimings, phaseSegments, requestStartAt } from './timings';
+import type { Dial, DnsQuery, HttpRequest, IncomingRequest, LoopBlock, TcpConn, TlsTunnel, Trace } from '../contract/types';
+
+/** O(1) lookups of the records requests reference. */
+export interface RecordIndex {
+  dials: Map<string, Dial>;
+  tcpConns: Map<string, TcpConn>;
+  tlsTunnels: Map<string, TlsTunnel>;
+  /** DNS message records by the dial they belong to (DNS message trace only). */
+  dnsQueriesByDial?: Map<string, DnsQuery[]>;
+  /** CONNECT requests (to proxies) by "pid host:port" of the tunnel's target. */
+  connectsByTarget?: Map<string, HttpRequest[]>;
+  /**
+   * Each thread's event-loop blocked stretches, sorted, by "pid:threadId" (loopBlocked.ts
+   * threadKey): the program's own, with the debugger's pauses cut out.
+   */
+  loopBlocks?: Map<string, readonly LoopBlock[]>;
+  /** The parts of those stretches the debugger held (`debuggerPauses`), by the same key. */
+  pausedBlocks?: Map<string, readonly LoopBlock[]>;
+}
+
+/** "pid host:port" of a request's target, the key of `connectsByTarget`. */
+function targetKey(req: HttpRequest): string | undefined {
+  try {
+    const u = new URL(req.reqURL);
+    const port = u.port || (u.protocol === 'https:' ? '443' : '80');
+    return `${req.pid} ${u.hostname}:${port}`;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Indexes a trace's dials, TCP connections and TLS tunnels by traceID; with `dnsQueries` and
+ * `httpRequests` also the DNS messages per dial and the proxy CONNECT requests per target.
+ */
+export function indexRecords(
+  trace: Pick<Trace, 'dials' | 'tcpConns' | 'tlsTunnels'> &
+    Partial<Pick<Trace, 'dnsQueries' | 'httpRequests' | 'processes' | 'debuggerPauses'>>,
+): RecordIndex {
+  const index: RecordIndex = {
+    dials: new Map(trace.dials.map((d) => [d.traceID, d])),
+    tcpConns: new Map(trace.tcpConns.map((c) => [c.traceID, c])),
+    tlsTunnels: new Map(trace.tlsTunnels.map((t) => [t.traceID, t])),
+  };
+  if (trace.dnsQueries?.length) {
+    const byDial = new Map<string, DnsQuery[]>();
+    for (const q of trace.dnsQueries) {
+      if (!q.fromDial) continue;
+      const list = byDial.get(q.fromDial);
+      if (list) list.push(q);
+      else byDial.set(q.fromDial, [q]);
+    }
+    index.dnsQueriesByDial = byDial;
+  }
+  if (trace.httpRequests) {
+    const connects = new Map<string, HttpRequest[]>();
+    for (const r of trace.httpRequests) {
+      if (r.reqMethod !== 'CONNECT') continue;
+      const key = targetKey(r);
+      if (!key) continue;
+      const list = connects.get(key);
+      if (list) list.push(r);
+      else connects.set(key, [r]);
+    }
+    if (connects.size > 0) index.connectsByTarget = connects;
+  }
+  const loopBlocks = loopBlocksByThread(trace.processes, trace.debuggerPauses);
+  if (loopBlocks) index.loopBlocks = loopBlocks.own;
+  if (loopBlocks?.paused) index.pausedBlocks = loopBlocks.paused;
+  return index;
+}
+
+/**
+ * The CONNECT request behind a failed proxied request: the one over the same tunnel connection,
+ * else (undici's ProxyAgent links no connection to a request whose tunnel was refused) the last
+ * CONNECT of the same process to the same target that started while the request was pending.
+ */
+function proxyConnectOf(request: HttpRequest, index: RecordIndex): HttpRequest | undefined {
+  if (!request.reqError || request.reqMethod === 'CONNECT' || !index.connectsByTarget) return undefined;
+  const key = targetKey(request);
+  const candidates = key ? index.connectsByTarget.get(key) : undefined;
+  if (!candidates) return undefined;
+  const tunnel = request.proxy?.tunnel ?? request.tcpConn;
+  const same = tunnel ? candidates.find((c) => c.tcpConn === tunnel) : undefined;
+  if (same) return same;
+  const start = request.reqStartAt ?? -Infinity;
+  const end = request.reqEndAt ?? request.reqErrorAt ?? Infinity;
+  let found: HttpRequest | undefined;
+  for (const c of candidates) {
+    const at = c.reqStartAt ?? c.reqSentAt;
+    if (at !== undefined && at >= start && at <= end) found = c;
+  }
+  return found;
+}
+
+/** The request with the dial, TCP connection and TLS tunnel it references (and what diagnosis reads). */
+export function contextOf(request: HttpRequest, index: RecordIndex): DiagnosisContext {
+  const ctx: DiagnosisContext = {
+    request,
+    dial: request.dial ? index.dials.get(request.dial) : undefined,
+    tcpConn: request.tcpConn ? index.tcpConns.get(request.tcpConn) : undefined,
+    tlsTunnel: request.tlsTunnel ? index.tlsTunnels.get(request.tlsTunnel) : undefined,
+  };
+  const dns = request.dial && !request.reusedConn ? index.dnsQueriesByDial?.get(request.dial) : undefined;
+  if (dns) ctx.dnsQueries = dns;
+  const connect = proxyConnectOf(request, index);
+  if (connect) ctx.proxyConnect = connect;
+  return ctx;
+}
+
+/** Returns a request with `timings`, `loopBlocked` and `diagnosis` (re)computed; the input is not modified. */
+export function enrichRequest(request: HttpRequest, index: RecordIndex, options: DiagnosisOptions = {}): HttpRequest {
+  const ctx = contextOf(request, index);
+  const timings = computeTimings(ctx);
+  // traceID first: the collector's records get it last (see TraceBuilder), saved files read better.
+  const out: HttpRequest = { traceID: request.traceID, ...(request as Omit<HttpRequest, 'traceID'>), timings };
+  const kernel = kernelTimingsOf(request, ctx.tcpConn);
+  if (kernel) out.kernelTimings = kernel;
+  else delete out.kernelTimings;
+  const key = index.loopBlocks && threadKey(request.pid, request.threadId);
+  const blocks = key !== undefined ? index.loopBlocks?.get(key) : undefined;
+  const pausedBlocks = key !== undefined ? index.pausedBlocks?.get(key) : undefined;
+  const start = (blocks || pausedBlocks) && requestStartAt(ctx);
+  const segments = start !== undefined ? phaseSegments(start, timings) : undefined;
+  const blocked = blocks && loopBlockedOf(request, blocks, segments);
+  if (blocked) out.loopBlocked = blocked;
+  else delete out.loopBlocked;
+  // The same phases while the debugger held the thread: the pause's time, not the program's or the network's.
+  const paused = pausedBlocks && loopBlockedOf(request, pausedBlocks, segments);
+  const pausedMs = paused ? loopBlockedTotal(paused) : 0;
+  if (pausedMs > 0) out.debuggerPaused = pausedMs;
+  else delete out.debuggerPaused;
+  const diagnosis = diagnose({ ...ctx, request: out }, timings, options);
+  if (diagnosis) out.diagnosis = diagnosis;
+  else delete out.diagnosis;
+  return out;
+}
+
+/**
+ * A served request with its `loopBlocked` (re)computed from `blocks`, its thread's stretches (the
+ * collector's, or a file's through RecordIndex.loopBlocks), and its `debuggerPaused` from
+ * `pausedBlocks`, the parts the debugger held; the input is not modified.
+ */
+export function enrichIncoming(
+  inc: IncomingRequest,
+  blocks: readonly LoopBlock[] | undefined,
+  pausedBlocks?: readonly LoopBlock[],
+): IncomingRequest {
+  const loopBlocked = incomingLoopBlockedOf(inc, blocks);
+  const paused = incomingLoopBlockedOf(inc, pausedBlocks)?.total ?? 0;
+  if (!loopBlocked && !inc.loopBlocked && !paused && inc.debuggerPaused === undefined) return inc;
+  const out: IncomingRequest = { ...inc };
+  if (loopBlocked) out.loopBlocked = loopBlocked;
+  else delete out.loopBlocked;
+  if (paused > 0) out.debuggerPaused = paused;
+  else delete out.debuggerPaused;
+  return out;
+}
+
+/** A served request enriched with its thread's stretches from `index` (enrichIncoming). */
+export function enrichIncomingFrom(inc: IncomingRequest, index: Pick<RecordIndex, 'loopBlocks' | 'pausedBlocks'>): IncomingRequest {
+  if (!index.loopBlocks) return enrichIncoming(inc, undefined);
+  const key = threadKey(inc.pid, inc.threadId);
+  return enrichIncoming(inc, index.loopBlocks.get(key), index.pausedBlocks?.get(key));
+}
+
+/** Returns a shallow copy of the trace whose requests have timings and diagnosis filled in. */
+export function enrichTrace(trace: Trace, options: DiagnosisOptions = {}): Trace {
+  const index = indexRecords(trace);
+  return { ...trace, httpRequests: trace.httpRequests.map((r) => enrichRequest(r, index, options)) };
+}
