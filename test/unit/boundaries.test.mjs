@@ -67,13 +67,13 @@ describe('lint: vscode imports, the layer table, ESLint errors', () => {
     {
       name: 'src/trace importing src/collector',
       file: 'src/trace/formats/har.ts',
-      code: "import { startCollector } from '../collector/server'; export const layerProbe = startCollector;",
+      code: "import { startCollector } from '../../collector/server'; export const layerProbe = startCollector;",
       expect: /Layer table: src\/trace\/ may import only src\/trace\//,
     },
     {
       name: 'src/trace importing a value from src/protocol',
       file: 'src/trace/formats/har.ts',
-      code: "import { CONFIG_ENV } from '../protocol/preload'; export const valueProbe = CONFIG_ENV;",
+      code: "import { CONFIG_ENV } from '../../protocol/preload'; export const valueProbe = CONFIG_ENV;",
       expect: /Layer table: src\/trace\/ may import only .*, and types \(import type\) from src\/protocol\//,
     },
     {
@@ -85,7 +85,7 @@ describe('lint: vscode imports, the layer table, ESLint errors', () => {
     {
       name: 'the preload importing the trace model beyond the contract',
       file: 'src/preload/index.ts',
-      code: "import { toHar } from '../trace/har'; export const preloadProbe = toHar;",
+      code: "import { toHar } from '../trace/formats/har'; export const preloadProbe = toHar;",
       expect: /Layer table: src\/preload\/ may import only src\/preload\/, the trace contract/,
     },
     {
@@ -131,7 +131,7 @@ describe('lint: vscode imports, the layer table, ESLint errors', () => {
     for (const c of cases) [c.line] = append(c.file, [c.code]);
     // Allowed, so never reported: a type-only import from src/protocol into src/trace.
     append('src/trace/formats/har.ts', [
-      "import type { PreloadConfig } from '../protocol/preload'; export type TypeProbe = PreloadConfig;",
+      "import type { PreloadConfig } from '../../protocol/preload'; export type TypeProbe = PreloadConfig;",
     ]);
     result = check('lint', ...new Set(cases.map((c) => c.file)));
     problems = eslintProblems(result.out);
@@ -190,7 +190,7 @@ test('an unformatted file fails the format check', () => {
   const r = check('format', 'src/trace/contract/types.ts');
   restore();
   assert.equal(r.status, 1, r.out);
-  assert.match(r.out, /not formatted \(run npx prettier --write on them\):\n\s+src\/trace\/types\.ts/);
+  assert.match(r.out, /not formatted \(run npx prettier --write on them\):\n\s+src\/trace\/contract\/types\.ts/);
 });
 
 describe('size: files over 600 lines, functions over 150 lines', () => {

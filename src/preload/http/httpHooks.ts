@@ -31,7 +31,7 @@ import { httpView, wantsBodies, ruleEnd, ruleStart, ruleStartFields } from '../r
 import { httpDetails, httpDialBegin, httpDialEnd } from '../rules/ruleDetails';
 import { DETAIL_BIT } from '../../rules/details';
 import { asksUpgrade } from '../message/headers';
-import { currentIncoming } from '../server/causality';
+import { currentIncoming } from '../causality';
 import { addToHttpRequests } from '../message/traceparent';
 
 /** The http hook group (shared by the http and https wrappers). */

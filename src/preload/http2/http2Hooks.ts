@@ -26,7 +26,7 @@ import { F } from '../../protocol/events';
 import type { RequestStartView, StartDecision } from '../../rules';
 import type { RequestError } from '../../trace/contract/types';
 import { preloadRules } from '../rules/rules';
-import { currentIncoming } from '../server/causality';
+import { currentIncoming } from '../causality';
 import { objectLookup, wantsBodies, ruleEnd, ruleStart, ruleStartFields, viewFromUrl } from '../rules/ruleHooks';
 
 interface SessionState {

@@ -41,7 +41,7 @@ import { newHook, replaceFunction, Slot, type Hook, type Tracer, now } from '../
 import { subscribe } from '../detach';
 import { onModuleLoad } from '../moduleLoad';
 import type { StackHolder } from './initiator';
-import { noteQueued, runDequeued } from '../server/causality';
+import { noteQueued, runDequeued } from '../causality';
 
 const originOf = new Slot<StackHolder>('nettrace.origin');
 const patched = new Slot<boolean>('nettrace.patched');

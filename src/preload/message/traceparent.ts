@@ -17,7 +17,7 @@
  * (`request.addHeader` at `undici:request:create`). Not HTTP/2 streams.
  */
 
-import { causeOf, incomingStore } from '../server/causality';
+import { causeOf, incomingStore } from '../causality';
 import { replaceFunction, type Hook } from '../tracer';
 
 const VALID = /^00-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$/;

@@ -26,7 +26,7 @@ import type { Socket } from 'node:net';
 import type { IncomingError } from '../../trace/contract/incoming';
 import { absoluteOrOrigin } from '../../trace/contract/redactUrl';
 import { F } from '../../protocol/events';
-import { CAUSALITY_ON, incomingStore, type IncomingContext } from './causality';
+import { CAUSALITY_ON, incomingStore, type IncomingContext } from '../causality';
 import { Stamp } from '../http/httpState';
 import { newHook, now, replaceFunction, type Hook, type Tracer } from '../tracer';
 import { subscribe } from '../detach';

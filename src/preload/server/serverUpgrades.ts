@@ -19,7 +19,7 @@
 
 import type { Socket } from 'node:net';
 import { F } from '../../protocol/events';
-import { CAUSALITY_ON, incomingStore, type IncomingContext } from './causality';
+import { CAUSALITY_ON, incomingStore, type IncomingContext } from '../causality';
 import { isLoaded } from '../builtins';
 import { subscribe } from '../detach';
 import { onModuleLoad } from '../moduleLoad';

@@ -20,7 +20,7 @@ import { F, type FieldsWriter, type RecordWriter } from '../../protocol/events';
 import { RulesNote, fetchCalls, installFetchInitiator, takeSkippedFetch, takeSyncFetch } from './undiciFetch';
 import { flatHeader, hasHeader, isAbort, isPlainAsyncIterable, originTarget, urlOf } from './undiciHeaders';
 import { stateOf, type UndiciRequest, type UState } from './undiciState';
-import { causeOf } from '../server/causality';
+import { causeOf } from '../causality';
 import { addToUndiciRequest } from '../message/traceparent';
 import type { RequestError } from '../../trace/contract/types';
 import type { StartDecision } from '../../rules';
