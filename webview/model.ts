@@ -16,7 +16,7 @@ import {
   normalizeIncoming,
   normalizeTcpConns,
   normalizeUdpConns,
-} from '../src/trace/builder/normalize';
+} from '../src/trace/formats/normalize';
 import { isFailed } from '../src/trace/derive/timings';
 import { formatInitiator, formatStatus, splitUrl, statusClass, type StatusClass } from './format';
 import { axisFor, collapsiblePauses, extendAxis, requestDuration, requestStart, Timeline, type Axis, type TimeRange } from './waterfall';
@@ -530,7 +530,7 @@ export class TraceModel {
   /**
    * Stores the records a request may refer to. The host's records may come from a saved trace
    * file, damaged or hostile: the nested ones are normalized here, where they enter the panel
-   * (src/trace/builder/normalize.ts), so the views read them as typed.
+   * (src/trace/formats/normalize.ts), so the views read them as typed.
    */
   private storeRefs(b: RecordBatch): void {
     if (b.dials) for (const d of normalizeDials(b.dials)) this.dials.set(d.traceID, d);

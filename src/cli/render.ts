@@ -6,7 +6,7 @@
 
 import { NO_PROGRAM_FRAME } from '../trace/derive/initiator';
 import { diagnoseLoopBlocked, formatMs } from '../trace/diagnosis/diagnosis';
-import { contextOf, indexRecords } from '../trace/derive/enrich';
+import { contextOf, indexRecords } from '../trace/enrich';
 import {
   DEFAULT_SLOW_THRESHOLD_MS,
   isFailed,

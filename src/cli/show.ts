@@ -2,7 +2,7 @@
 
 import { once } from 'node:events';
 import { isAbsolute, relative, resolve } from 'node:path';
-import { enrichIncomingFrom, enrichRequest, indexRecords } from '../trace/derive/enrich';
+import { enrichIncomingFrom, enrichRequest, indexRecords } from '../trace/enrich';
 import { jsonPieces } from '../trace/formats/jsonStream';
 import { countRequest, renderTrace, shouldUseColor, type RequestTotals } from './render';
 import { forEachRequest, readTraceFile } from '../trace/formats/traceFile';

@@ -58,7 +58,7 @@ export {
   DEFAULT_SLOW_THRESHOLD_MS,
   type DiagnosisOptions,
 } from '../trace/diagnosis/diagnosis';
-export { enrichTrace, enrichRequest, indexRecords, contextOf, type RecordIndex } from '../trace/derive/enrich';
+export { enrichTrace, enrichRequest, indexRecords, contextOf, type RecordIndex } from '../trace/enrich';
 export { loopBlockedOf, loopBlocksByThread, mainStretch, validLoopBlocks } from '../trace/derive/loopBlocked';
 export { toHar, type Har, type HarEntry, type HarOptions } from '../trace/formats/har';
 export {

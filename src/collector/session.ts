@@ -7,7 +7,7 @@
 import { EventEmitter } from 'node:events';
 import { TraceBuilder } from '../trace/builder/builder';
 import { DEFAULT_SLOW_THRESHOLD_MS } from '../trace/diagnosis/diagnosis';
-import { enrichIncomingFrom, enrichRequest, indexRecords, type RecordIndex } from '../trace/derive/enrich';
+import { enrichIncomingFrom, enrichRequest, indexRecords, type RecordIndex } from '../trace/enrich';
 import { pauseIntervals, splitByPauses, threadKey } from '../trace/derive/loopBlocked';
 import { toHar } from '../trace/formats/har';
 import { writeHarFile, writeTraceFile } from '../trace/formats/traceFile';

@@ -26,7 +26,7 @@ import { existsSync, mkdirSync, readFileSync, unlinkSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import type { Collector, CollectorOptions } from '../collector/server';
 import { writePrivate, type Session } from '../collector/session';
-import { enrichRequest, enrichTrace, indexRecords } from '../trace/derive/enrich';
+import { enrichRequest, enrichTrace, indexRecords } from '../trace/enrich';
 import { isFailed } from '../trace/diagnosis/diagnosis';
 import { redactCommandLine, redactedArgNames, type SecretNames } from '../trace/contract/redact';
 import type { RecordKind, Trace } from '../trace/contract/types';

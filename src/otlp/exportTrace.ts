@@ -6,7 +6,7 @@
 
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
-import { enrichRequest, indexRecords } from '../trace/derive/enrich';
+import { enrichRequest, indexRecords } from '../trace/enrich';
 import { isStreaming } from '../trace/derive/timings';
 import { forEachRequest, readTraceFile } from '../trace/formats/traceFile';
 import type { IncomingRequest } from '../trace/contract/incoming';

@@ -8,7 +8,7 @@ import { bundleTs } from '../lib/bundleTs.mjs';
 
 const k = bundleTs([
   "export * from './src/trace/derive/kernel';",
-  "export { enrichTrace } from './src/trace/derive/enrich';",
+  "export { enrichTrace } from './src/trace/enrich';",
   "export { kernelBands, kernelTicks } from './webview/rowBar';",
 ]);
 

@@ -46,7 +46,7 @@ import {
 } from './upsert';
 import { MAX_PENDING_BLOBS, MAX_STACKS } from '../contract/wire';
 import { addLoopBlock, droppedLoopBlocks } from '../derive/loopBlocked';
-import { normalizeRecord } from './normalize';
+import { normalizeRecord } from '../formats/normalize';
 import { newRecordObject } from './recordObject';
 import { markIncomplete, unmarkFinished } from './incomplete';
 import { markRestart, processInfoOf } from './processes';

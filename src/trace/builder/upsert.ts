@@ -6,7 +6,7 @@
  * bodies resolved. Bad input becomes a warning, never an exception.
  */
 
-import { isTime } from './normalize';
+import { isTime } from '../formats/normalize';
 import { redactUrl, type NameSet } from '../contract/redactUrl';
 import type { HeaderPair, HttpRequest, IncompleteReason, Initiator, ProcessInfo, RecordKind } from '../contract/types';
 import { ID_PREFIX, RECORD_KINDS } from '../contract/wire';

@@ -4,7 +4,7 @@
  * `_error`, `_diagnosis`, `_initiator`, `_client`, `_traceID`, `_reusedConn`, `_redirectedFrom`.
  */
 
-import { contextOf, enrichRequest, enrichTrace, indexRecords, type RecordIndex } from '../derive/enrich';
+import { contextOf, enrichRequest, enrichTrace, indexRecords, type RecordIndex } from '../enrich';
 import { requestStartAt, totalTime } from '../derive/timings';
 import type { HeaderPair, HttpRequest, Timings, Trace } from '../contract/types';
 

@@ -16,7 +16,7 @@ import {
   normalizeIncoming,
   normalizeTcpConns,
   normalizeUdpConns,
-} from '../builder/normalize';
+} from './normalize';
 import { redactCommandLine, redactedArgNames } from '../contract/redact';
 import { RECORD_KINDS } from '../contract/wire';
 import {
