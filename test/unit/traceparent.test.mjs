@@ -6,10 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { bundleTs } from '../lib/bundleTs.mjs';
 
-const m = bundleTs([
-  "export * from './src/preload/message/traceparent';",
-  "export { incomingStore } from './src/preload/causality';",
-]);
+const m = bundleTs(["export * from './src/preload/message/traceparent';", "export { incomingStore } from './src/preload/causality';"]);
 const VALID = /^00-([0-9a-f]{32})-([0-9a-f]{16})-01$/;
 const traceOf = (tp) => VALID.exec(tp)[1];
 
