@@ -19,19 +19,11 @@ export const ROOMS = {
   // The trace model's types and the wire format's shared values: what every process agrees on
   // (redact, redactUrl: which names and URL parts are secrets, also for the preload).
   contract: {
-    label: 'the trace contract (src/trace/types.ts, incoming.ts, kernelRecords.ts, ruleTypes.ts, wire.ts, redact.ts, redactUrl.ts)',
-    files: [
-      'src/trace/types.ts',
-      'src/trace/incoming.ts',
-      'src/trace/kernelRecords.ts',
-      'src/trace/ruleTypes.ts',
-      'src/trace/wire.ts',
-      'src/trace/redact.ts',
-      'src/trace/redactUrl.ts',
-    ],
-    spec: 'trace/(?:types|incoming|kernelRecords|ruleTypes|wire|redact|redactUrl)(?:\\.ts)?$',
-    // Its neighbours in src/trace/ are not part of it.
-    siblings: '^\\./(?!(?:types|incoming|kernelRecords|ruleTypes|wire|redact|redactUrl)(?:\\.ts)?$)',
+    label: 'the trace contract (src/trace/contract/)',
+    files: ['src/trace/contract/**'],
+    spec: 'trace/contract(?:/|$)',
+    // It imports nothing outside its folder: not the rest of src/trace/ either.
+    siblings: '^\\.\\./',
     values: [],
     types: [],
     packages: 'none',
@@ -43,7 +35,7 @@ export const ROOMS = {
   // The trace model: plain Node, and no back-edge to protocol values (the protocol imports the model).
   trace: {
     files: ['src/trace/**'],
-    spec: 'trace(?:/(?!(?:types|incoming|kernelRecords|ruleTypes|wire|redact|redactUrl)(?:\\.ts)?$)|$)',
+    spec: 'trace(?:/(?!contract(?:/|$))|$)',
     values: ['contract'],
     types: ['protocol'],
     packages: 'builtins',
@@ -91,7 +83,7 @@ const NAMES = Object.keys(ROOMS);
 const label = (room) => ROOMS[room].label ?? `${ROOMS[room].files[0].replace(/\*\*$/, '')}`;
 const list = (rooms) => rooms.map(label).join(', ');
 
-/** A regex matching relative specifiers that reach one of `rooms`: `../collector/x`, `../../src/trace/types`. */
+/** A regex matching relative specifiers that reach one of `rooms`: `../collector/x`, `../../src/trace/contract/types`. */
 function reaching(rooms) {
   return `^(?:\\.\\./)+(?:src/)?(?:${rooms.map((r) => ROOMS[r].spec).join('|')})`;
 }

@@ -78,7 +78,7 @@ const PROFILE = args.includes('--profile');
 /**
  * Replay: what the recorded preloads send. `events` (default): record events
  * (NETTRACE_EVENTS=1: off by default in the preload until every reader of the wire reads frames,
- * see src/preload/eventQueue.ts); `json`: the preload's default JSON record lines.
+ * see src/preload/transport/eventQueue.ts); `json`: the preload's default JSON record lines.
  */
 const WIRE = args.includes('--wire') ? args[args.indexOf('--wire') + 1] : 'events';
 if (!['events', 'json'].includes(WIRE)) {

@@ -1,4 +1,4 @@
-// The cost of the preload's event-loop monitor (src/preload/loopLag.ts, issue 39 item 1): Net
+// The cost of the preload's event-loop monitor (src/preload/clock/loopLag.ts, issue 39 item 1): Net
 // Trace with its default options, with the monitor (as built) and without it
 // (NETTRACE_LOOP_MONITOR=0), in the same run, against the same collector, the conditions rotated
 // in every round so drift spreads evenly. Two workloads:

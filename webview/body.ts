@@ -1,10 +1,10 @@
 /**
  * How the Body tab shows a captured request or response body (CapturedBody of
- * src/trace/types.ts): JSON re-indented, other text as is, anything else as a hex dump.
+ * src/trace/contract/types.ts): JSON re-indented, other text as is, anything else as a hex dump.
  * DOM-free so it runs under `node --test`; the detail view puts the results into Text nodes.
  */
 
-import type { CapturedBody } from '../src/trace/types';
+import type { CapturedBody } from '../src/trace/contract/types';
 
 /** Characters of body text the panel renders; the rest is cut with a note (bodyMaxBytes may be large). */
 export const MAX_SHOWN_TEXT = 256 * 1024;

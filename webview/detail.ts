@@ -5,7 +5,7 @@
  * lists capped); all data goes in as Text nodes.
  */
 
-import type { HttpRequest } from '../src/trace/types';
+import type { HttpRequest } from '../src/trace/contract/types';
 import { renderBody } from './detail/body';
 import { renderCause } from './detail/cause';
 import { dialOf, tlsTunnelOf, type DetailContext, type DetailEvents, type DetailTab } from './detail/common';

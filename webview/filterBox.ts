@@ -17,7 +17,7 @@
 import './filter.css';
 import { h, icon, setSafeAttr, setText } from './dom';
 import { collectValues, FILTER_KEYS, suggest, type FilterKey, type FilterRowView, type Suggestion } from './filterQuery';
-import type { IncomingRequest } from '../src/trace/incoming';
+import type { IncomingRequest } from '../src/trace/contract/incoming';
 
 /** What the filter box asks its owner. */
 export interface FilterBoxEvents {

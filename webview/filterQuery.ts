@@ -13,8 +13,8 @@
  * outside any); `is:incoming` keeps the calls made while handling an incoming request.
  */
 
-import type { IncomingRequest } from '../src/trace/incoming';
-import type { HttpRequest } from '../src/trace/types';
+import type { IncomingRequest } from '../src/trace/contract/incoming';
+import type { HttpRequest } from '../src/trace/contract/types';
 import { splitUrl } from './format';
 
 /** What a filter term needs to know of a row (the list's Row satisfies it). */

@@ -3,9 +3,9 @@
  * DOM-free so they run under `node --test`.
  */
 
-import type { HttpRequest, StackFrame } from '../src/trace/types';
-import { http2ErrorName } from '../src/trace/http2Errors';
-import { requestLine } from '../src/trace/initiator';
+import type { HttpRequest, StackFrame } from '../src/trace/contract/types';
+import { http2ErrorName } from '../src/trace/diagnosis/http2Errors';
+import { requestLine } from '../src/trace/derive/initiator';
 
 /** The value the preload records in place of a secret header value (src/protocol/preload.ts). */
 export const REDACTED_VALUE = '<redacted>';

@@ -8,9 +8,9 @@
  * their place, ungrouped.
  */
 
-import type { IncomingRequest } from '../src/trace/incoming';
-import { linkServed } from '../src/trace/incomingLinks';
-import type { HttpRequest } from '../src/trace/types';
+import type { IncomingRequest } from '../src/trace/contract/incoming';
+import { linkServed } from '../src/trace/derive/incomingLinks';
+import type { HttpRequest } from '../src/trace/contract/types';
 import { makeRow, type Row, type TraceModel } from './model';
 
 /** What a group header row knows of its group. */

@@ -1,12 +1,12 @@
 /**
  * An incoming request's own waterfall, for its detail: the calls it made as bars on its time span,
  * the time in the program versus waiting on calls, and the diagnosis sentence
- * (src/trace/incomingDiagnosis.ts). DOM-free (runs under `node --test`).
+ * (src/trace/diagnosis/incomingDiagnosis.ts). DOM-free (runs under `node --test`).
  */
 
-import type { IncomingRequest } from '../src/trace/incoming';
-import { callLabel, diagnoseIncoming, incomingBreakdown } from '../src/trace/incomingDiagnosis';
-import type { HttpRequest } from '../src/trace/types';
+import type { IncomingRequest } from '../src/trace/contract/incoming';
+import { callLabel, diagnoseIncoming, incomingBreakdown } from '../src/trace/diagnosis/incomingDiagnosis';
+import type { HttpRequest } from '../src/trace/contract/types';
 
 /** One call's bar: where it sits in the incoming request's span, as fractions of it. */
 export interface CallBar {

@@ -6,9 +6,9 @@
  * merge into the sorted view), never a full re-sort, so 1,000 requests/s stay cheap with 20k rows.
  */
 
-import type { DebuggerPause, Dial, DnsQuery, HttpRequest, TcpConn, TlsTunnel, UdpConn } from '../src/trace/types';
+import type { DebuggerPause, Dial, DnsQuery, HttpRequest, TcpConn, TlsTunnel, UdpConn } from '../src/trace/contract/types';
 import type { RecordBatch, TraceSnapshot } from '../src/protocol/webview';
-import type { IncomingRequest } from '../src/trace/incoming';
+import type { IncomingRequest } from '../src/trace/contract/incoming';
 import {
   normalizeDebuggerPauses,
   normalizeDials,
@@ -16,8 +16,8 @@ import {
   normalizeIncoming,
   normalizeTcpConns,
   normalizeUdpConns,
-} from '../src/trace/normalize';
-import { isFailed } from '../src/trace/timings';
+} from '../src/trace/formats/normalize';
+import { isFailed } from '../src/trace/derive/timings';
 import { formatInitiator, formatStatus, splitUrl, statusClass, type StatusClass } from './format';
 import { axisFor, collapsiblePauses, extendAxis, requestDuration, requestStart, Timeline, type Axis, type TimeRange } from './waterfall';
 import { matchesQuery, parseFilter, type FilterContext, type FilterQuery } from './filterQuery';
@@ -530,7 +530,7 @@ export class TraceModel {
   /**
    * Stores the records a request may refer to. The host's records may come from a saved trace
    * file, damaged or hostile: the nested ones are normalized here, where they enter the panel
-   * (src/trace/normalize.ts), so the views read them as typed.
+   * (src/trace/formats/normalize.ts), so the views read them as typed.
    */
   private storeRefs(b: RecordBatch): void {
     if (b.dials) for (const d of normalizeDials(b.dials)) this.dials.set(d.traceID, d);

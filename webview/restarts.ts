@@ -6,7 +6,7 @@
  * which restart made a request. DOM-free (test/unit/webviewRestarts.test.mjs).
  */
 
-import type { HttpRequest } from '../src/trace/types';
+import type { HttpRequest } from '../src/trace/contract/types';
 
 /** Where a restarted process's requests begin in the list: its restart number, pid and first request's start (ms since the trace began). */
 export interface RestartMark {

@@ -7,8 +7,8 @@
  * the socket (kernelParts). Element pools made once per row view.
  */
 
-import { isBenignDrop, kernelParts, requestKernelEvents, type KernelPart } from '../src/trace/kernel';
-import type { HttpRequest, KernelEvent, TcpConn } from '../src/trace/types';
+import { isBenignDrop, kernelParts, requestKernelEvents, type KernelPart } from '../src/trace/derive/kernel';
+import type { HttpRequest, KernelEvent, TcpConn } from '../src/trace/contract/types';
 import { h } from './dom';
 import { formatAt, formatMs } from './format';
 import { loopBlockedSegments, MAX_LOOP_SEGMENTS, phaseSummary, type Phase, type Scale, type Segment, type Timed } from './waterfall';

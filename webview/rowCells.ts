@@ -4,7 +4,7 @@
  * VS Code context.
  */
 
-import { NO_PROGRAM_FRAME } from '../src/trace/initiator';
+import { NO_PROGRAM_FRAME } from '../src/trace/derive/initiator';
 import { h, setSafeAttr, setText } from './dom';
 import { initiatorFrame } from './format';
 import type { Row } from './model';

@@ -1,13 +1,13 @@
 /**
  * Waterfall geometry of the panel: a request's phases as segments on a shared time axis. The
- * phases, a request's start, total, end and duration are those of src/trace/timings.ts (the one
+ * phases, a request's start, total, end and duration are those of src/trace/derive/timings.ts (the one
  * definition the CLI and HAR export use too); this module adds what only the panel draws: a
  * trailing `pending` segment, the coarse bars of a request without timings, the axis and its
  * ticks. DOM-free so it runs under `node --test`; the list and the Timing tab only map the
  * segments' fractions to CSS.
  */
 
-import type { Dial, HttpRequest } from '../src/trace/types';
+import type { Dial, HttpRequest } from '../src/trace/contract/types';
 import {
   isStreaming,
   phaseSegments,
@@ -15,11 +15,11 @@ import {
   requestEndAt,
   requestStartAt,
   type Phase as HarPhase,
-} from '../src/trace/timings';
+} from '../src/trace/derive/timings';
 
-import { EARLY_LOOP_PHASES, longestInOrder, loopBlockedTotal, mainStretch, pauseIntervals } from '../src/trace/loopBlocked';
+import { EARLY_LOOP_PHASES, longestInOrder, loopBlockedTotal, mainStretch, pauseIntervals } from '../src/trace/derive/loopBlocked';
 
-export { isFailed, PHASES, totalTime } from '../src/trace/timings';
+export { isFailed, PHASES, totalTime } from '../src/trace/derive/timings';
 
 /** The drawn phases in time order; `pending` is a request still waiting for its end. */
 export type Phase = HarPhase | 'pending';

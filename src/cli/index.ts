@@ -20,9 +20,9 @@ export {
 export { requestSpans, traceparentOf, urlFull, stableId, hrTime, RedirectMemory } from '../otlp/mapping';
 export { resourceFor, parseResourceAttributes } from '../otlp/resource';
 export { incomingSpan, incomingContextsOf, IncomingContexts } from '../otlp/serverSpans';
-export { icmpText, isBenignDrop, kernelFacts, kernelStory, requestKernelEvents, retransmittedSegments } from '../trace/kernel';
+export { icmpText, isBenignDrop, kernelFacts, kernelStory, requestKernelEvents, retransmittedSegments } from '../trace/derive/kernel';
 export { resolveOtlpConfig, OtlpConfigError } from '../otlp/config';
-export { diagnoseIncoming, incomingBreakdown, callLabel } from '../trace/incomingDiagnosis';
+export { diagnoseIncoming, incomingBreakdown, callLabel } from '../trace/diagnosis/incomingDiagnosis';
 export { renderIncoming } from './renderIncoming';
 export { RUN_TABLE_ROWS, showCommandFor } from './show';
-export { linkServed } from '../trace/incomingLinks';
+export { linkServed } from '../trace/derive/incomingLinks';

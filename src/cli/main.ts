@@ -4,10 +4,10 @@
  */
 
 import { resolve } from 'node:path';
-import type { Trace } from '../trace/types';
+import type { Trace } from '../trace/contract/types';
 import { OPTIONS, OptionError, optionDef, parseOption, resolveTracingOptions, toPreloadConfig, type OptionDef } from '../protocol/options';
 import { countRequest, renderSummary, shouldUseColor, writeTrace, type RequestTotals } from './render';
-import { TraceFileError } from '../trace/traceFile';
+import { TraceFileError } from '../trace/formats/traceFile';
 import { flagHelp, optionSpecOf, parseArgs, UsageError } from './args';
 import { runDemo } from './demo';
 import type { HelperSetting } from '../collector/helperSession';

@@ -4,8 +4,8 @@
  * Everything that came from the network is sanitised before it is printed.
  */
 
-import { NO_PROGRAM_FRAME } from '../trace/initiator';
-import { diagnoseLoopBlocked, formatMs } from '../trace/diagnosis';
+import { NO_PROGRAM_FRAME } from '../trace/derive/initiator';
+import { diagnoseLoopBlocked, formatMs } from '../trace/diagnosis/diagnosis';
 import { contextOf, indexRecords } from '../trace/enrich';
 import {
   DEFAULT_SLOW_THRESHOLD_MS,
@@ -16,9 +16,9 @@ import {
   totalTime,
   type Phase,
   type PhaseSegment,
-} from '../trace/timings';
-import type { HttpRequest, Trace, WebSocketSession } from '../trace/types';
-import { CONNECTION_WORDS, connectionState } from '../trace/labels';
+} from '../trace/derive/timings';
+import type { HttpRequest, Trace, WebSocketSession } from '../trace/contract/types';
+import { CONNECTION_WORDS, connectionState } from '../trace/derive/labels';
 import { renderIncoming, servedFailed } from './renderIncoming';
 import { renderKernel } from './renderKernel';
 import { ANSI_SEQUENCE, SURROGATE, fit, paint, sanitize } from './text';

@@ -4,11 +4,11 @@
  * numbers in the request table, and for a slow or incomplete one where its time went (diagnoseIncoming).
  */
 
-import { LOOP_BLOCKED_MIN_MS, LOOP_BLOCKED_MIN_SHARE } from '../trace/loopDiagnosis';
-import { diagnoseIncoming, incomingBreakdown } from '../trace/incomingDiagnosis';
-import type { IncomingRequest } from '../trace/incoming';
-import type { HttpRequest, TcpConn } from '../trace/types';
-import { linkServed } from '../trace/incomingLinks';
+import { LOOP_BLOCKED_MIN_MS, LOOP_BLOCKED_MIN_SHARE } from '../trace/diagnosis/loopDiagnosis';
+import { diagnoseIncoming, incomingBreakdown } from '../trace/diagnosis/incomingDiagnosis';
+import type { IncomingRequest } from '../trace/contract/incoming';
+import type { HttpRequest, TcpConn } from '../trace/contract/types';
+import { linkServed } from '../trace/derive/incomingLinks';
 import { paint } from './text';
 
 /** Incoming requests listed; the rest are counted. */

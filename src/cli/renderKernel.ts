@@ -1,6 +1,6 @@
 // The CLI's "Connections (kernel)" section: what the privileged helper saw of each connection.
-import { kernelFacts, kernelLine, tupleText } from '../trace/kernel';
-import type { HttpRequest, TcpConn, Trace } from '../trace/types';
+import { kernelFacts, kernelLine, tupleText } from '../trace/derive/kernel';
+import type { HttpRequest, TcpConn, Trace } from '../trace/contract/types';
 import { fit, paint, sanitize } from './text';
 
 /** Connections shown in the kernel section; the rest are counted. */

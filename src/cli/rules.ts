@@ -20,7 +20,7 @@ import {
   MAX_RULES,
 } from '../rules';
 import type { RuleDefaultAction } from '../protocol/preload';
-import type { HttpClientKind } from '../trace/types';
+import type { HttpClientKind } from '../trace/contract/types';
 import { parseArgs, UsageError } from './args';
 import { CliError } from './runTraced';
 import { sanitizeLines } from './text';

@@ -11,9 +11,9 @@ import { startCollector } from '../collector/server';
 import { buildPreloadEnv, preloadPath } from '../collector/launchEnv';
 import { spawnGated } from '../helper/launch';
 import type { PreloadConfig, RuleDefaultAction } from '../protocol/preload';
-import type { PacketCapture, Trace } from '../trace/types';
-import { checkPrivateWritable } from '../trace/privateFile';
-import { redactArgv, redactedArgNames } from '../trace/redact';
+import type { PacketCapture, Trace } from '../trace/contract/types';
+import { checkPrivateWritable } from '../trace/formats/privateFile';
+import { redactArgv, redactedArgNames } from '../trace/contract/redact';
 import { findOnPath, PcapUnavailableError, SessionHelper, type HelperSetting } from '../collector/helperSession';
 import { resourceFromEnv, type OtlpConfig } from '../otlp/config';
 import { exportTrace, LiveExport } from '../otlp/exportTrace';
@@ -45,7 +45,7 @@ export interface RunOptions {
   env?: NodeJS.ProcessEnv;
   /** Threshold for "slow" diagnoses. */
   slowThresholdMs?: number;
-  /** URL query parameter names to redact besides the defaults (src/trace/redactUrl.ts). */
+  /** URL query parameter names to redact besides the defaults (src/trace/contract/redactUrl.ts). */
   redactQuery?: string[];
   /** Description written into the trace (default: the command line). */
   description?: string;
@@ -89,7 +89,7 @@ export interface RunResult {
 
 /**
  * Fails early when `path` cannot be written (or only through a symlink, or is another user's
- * file: src/trace/privateFile.ts), before anything is run. A file created by the check is removed again.
+ * file: src/trace/formats/privateFile.ts), before anything is run. A file created by the check is removed again.
  */
 export function checkWritable(path: string): void {
   try {

@@ -3,10 +3,10 @@
 import { once } from 'node:events';
 import { isAbsolute, relative, resolve } from 'node:path';
 import { enrichIncomingFrom, enrichRequest, indexRecords } from '../trace/enrich';
-import { jsonPieces } from '../trace/jsonStream';
+import { jsonPieces } from '../trace/formats/jsonStream';
 import { countRequest, renderTrace, shouldUseColor, type RequestTotals } from './render';
-import { forEachRequest, readTraceFile } from '../trace/traceFile';
-import type { HttpRequest } from '../trace/types';
+import { forEachRequest, readTraceFile } from '../trace/formats/traceFile';
+import type { HttpRequest } from '../trace/contract/types';
 
 /** Options of showTrace(). */
 export interface ShowOptions {

@@ -23,7 +23,7 @@ import {
 } from '../protocol/helper';
 import { SETUP_HINT } from '../helper/setupHint';
 import { addKernelEvent, earliestAt, failedConnectOf, kernelEventOf } from './kernelEvents';
-import type { AddrTuple, HelperStats, KernelEvent, RecordKind, TcpConn, TcpMetrics, Trace } from '../trace/types';
+import type { AddrTuple, HelperStats, KernelEvent, RecordKind, TcpConn, TcpMetrics, Trace } from '../trace/contract/types';
 import type { Session } from './session';
 
 /** Options of a HelperLink. */

@@ -8,7 +8,7 @@
 
 import { existsSync } from 'node:fs';
 import { basename } from 'node:path';
-import { openPrivateSync } from '../trace/privateFile';
+import { openPrivateSync } from '../trace/formats/privateFile';
 import { HelperLink, pcapLabels, setHelperStats } from './helperLink';
 import type { Session } from './session';
 import { chooseAuthority, removeSpool, startHelper, type HelperClient, type HelperOptions } from '../helper/launch';
@@ -16,7 +16,7 @@ import { savePcap } from '../helper/pcapng';
 import { findOnPath, resolveHelperRoot } from '../helper/install';
 import { SETUP_HINT } from '../helper/setupHint';
 import type { HelperAuthority, HelperMessage } from '../protocol/helper';
-import type { PacketCapture } from '../trace/types';
+import type { PacketCapture } from '../trace/contract/types';
 
 /** The executable `name` on PATH (defined with the helper's setup, which needs it first). */
 export { findOnPath };

@@ -13,7 +13,16 @@ export {
   type Collector,
   type CollectorOptions,
 } from './server';
-export { fileKey, framePath, isWindowsAbsolute, pathOf, pathSystem, pathToUrl, urlToPath, type PathSystem } from '../trace/filePath';
+export {
+  fileKey,
+  framePath,
+  isWindowsAbsolute,
+  pathOf,
+  pathSystem,
+  pathToUrl,
+  urlToPath,
+  type PathSystem,
+} from '../trace/formats/filePath';
 export { Session, writePrivate, type SessionOptions, type SessionEvents } from './session';
 export {
   addPreloadEnv,
@@ -28,7 +37,7 @@ export { SourceMapResolver, type SourceMapOptions } from './sourceMaps';
 export { HelperLink, pcapLabels, pcapUnavailableReason, setHelperStats, type HelperLinkOptions, type PcapLabel } from './helperLink';
 export { tupleKey, tcpConnFieldsFromHelper } from '../protocol/helper';
 
-export { TraceBuilder, roundMs, type TraceBuilderOptions } from '../trace/builder';
+export { TraceBuilder, roundMs, type TraceBuilderOptions } from '../trace/builder/builder';
 export {
   computeTimings,
   totalTime,
@@ -40,11 +49,18 @@ export {
   type RequestContext,
   type Phase,
   type PhaseSegment,
-} from '../trace/timings';
-export { diagnose, diagnoseLoopBlocked, isFailed, formatMs, DEFAULT_SLOW_THRESHOLD_MS, type DiagnosisOptions } from '../trace/diagnosis';
+} from '../trace/derive/timings';
+export {
+  diagnose,
+  diagnoseLoopBlocked,
+  isFailed,
+  formatMs,
+  DEFAULT_SLOW_THRESHOLD_MS,
+  type DiagnosisOptions,
+} from '../trace/diagnosis/diagnosis';
 export { enrichTrace, enrichRequest, indexRecords, contextOf, type RecordIndex } from '../trace/enrich';
-export { loopBlockedOf, loopBlocksByThread, mainStretch, validLoopBlocks } from '../trace/loopBlocked';
-export { toHar, type Har, type HarEntry, type HarOptions } from '../trace/har';
+export { loopBlockedOf, loopBlocksByThread, mainStretch, validLoopBlocks } from '../trace/derive/loopBlocked';
+export { toHar, type Har, type HarEntry, type HarOptions } from '../trace/formats/har';
 export {
   emptyTrace,
   normalizeTraceRules,
@@ -54,12 +70,18 @@ export {
   TraceFileError,
   writeHarFile,
   writeTraceFile,
-} from '../trace/traceFile';
-export { jsonPieces, JsonObjectScanner } from '../trace/jsonStream';
-export { DEFAULT_REDACTED_HEADERS, DEFAULT_REDACTED_QUERY, redactArgv, redactedQueryNames, SECRET_NAME_PARTS } from '../trace/redact';
-export { absoluteOrOrigin, redactUrl, withoutUserinfo } from '../trace/redactUrl';
-export * from '../trace/types';
+} from '../trace/formats/traceFile';
+export { jsonPieces, JsonObjectScanner } from '../trace/formats/jsonStream';
+export {
+  DEFAULT_REDACTED_HEADERS,
+  DEFAULT_REDACTED_QUERY,
+  redactArgv,
+  redactedQueryNames,
+  SECRET_NAME_PARTS,
+} from '../trace/contract/redact';
+export { absoluteOrOrigin, redactUrl, withoutUserinfo } from '../trace/contract/redactUrl';
+export * from '../trace/contract/types';
 export * from '../protocol/preload';
 export { INITIATOR_MODES } from '../protocol/options';
-export * from '../trace/wire';
+export * from '../trace/contract/wire';
 export { RulesController, type RulesControllerOptions, type RulesPeer, type RuleWithCounters } from './rules';

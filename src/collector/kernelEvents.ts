@@ -7,8 +7,8 @@
 
 import { constants } from 'node:os';
 import type { HelperKernelEventMessage } from '../protocol/helper';
-import { plainIP } from '../trace/incomingLinks';
-import type { Dial, KernelEvent, TcpConn } from '../trace/types';
+import { plainIP } from '../trace/derive/incomingLinks';
+import type { Dial, KernelEvent, TcpConn } from '../trace/contract/types';
 
 /** Events kept per connection besides arrivals (the helper sends at most as many, and counts the rest). */
 export const MAX_KERNEL_EVENTS = 256;

@@ -21,7 +21,7 @@ import type {
   WireRule,
 } from '../protocol/preload';
 import { checkRuleBudget, RuleValidationError, validateRule, validateRules, type Rule, type RuleInput } from '../rules';
-import type { TraceRule, TraceRules } from '../trace/types';
+import type { TraceRule, TraceRules } from '../trace/contract/types';
 
 /** The side of a preload connection the collector writes to (a net.Socket). */
 export interface RulesPeer {

@@ -10,7 +10,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pathOf, pathSystem, type PathSystem } from '../trace/filePath';
+import { pathOf, pathSystem, type PathSystem } from '../trace/formats/filePath';
 import { Session, type SessionOptions } from './session';
 import { EventDecoder } from './eventDecoder';
 import { EVENTS_PREFIX } from '../protocol/events';

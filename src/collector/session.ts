@@ -5,13 +5,13 @@
  */
 
 import { EventEmitter } from 'node:events';
-import { TraceBuilder } from '../trace/builder';
-import { DEFAULT_SLOW_THRESHOLD_MS } from '../trace/diagnosis';
+import { TraceBuilder } from '../trace/builder/builder';
+import { DEFAULT_SLOW_THRESHOLD_MS } from '../trace/diagnosis/diagnosis';
 import { enrichIncomingFrom, enrichRequest, indexRecords, type RecordIndex } from '../trace/enrich';
-import { pauseIntervals, splitByPauses, threadKey } from '../trace/loopBlocked';
-import { toHar } from '../trace/har';
-import { writeHarFile, writeTraceFile } from '../trace/traceFile';
-import type { DebuggerPause, HttpRequest, IncomingRequest, Initiator, RecordKind, Trace, TraceRules } from '../trace/types';
+import { pauseIntervals, splitByPauses, threadKey } from '../trace/derive/loopBlocked';
+import { toHar } from '../trace/formats/har';
+import { writeHarFile, writeTraceFile } from '../trace/formats/traceFile';
+import type { DebuggerPause, HttpRequest, IncomingRequest, Initiator, RecordKind, Trace, TraceRules } from '../trace/contract/types';
 import { SourceMapResolver } from './sourceMaps';
 import { RulesController } from './rules';
 import type { HelloMessage, RuleDefaultAction, StatsMessage } from '../protocol/preload';
@@ -33,7 +33,7 @@ export interface SessionOptions {
   beginAt?: Date;
   /** Resolver for initiator frames; `false` leaves frames as the preload sent them. */
   sourceMaps?: SourceMapResolver | false;
-  /** Query parameter names redacted in URLs besides the defaults (see src/trace/redactUrl.ts). */
+  /** Query parameter names redacted in URLs besides the defaults (see src/trace/contract/redactUrl.ts). */
   redactQuery?: readonly string[];
   /** Records kept per kind (see TraceBuilderOptions.maxRecords). */
   maxRecords?: number;
@@ -370,5 +370,5 @@ export class Session extends EventEmitter<SessionEvents> {
   }
 }
 
-/** Writes a file only its owner can read, never through a symlink (src/trace/privateFile.ts). */
-export { writePrivate } from '../trace/privateFile';
+/** Writes a file only its owner can read, never through a symlink (src/trace/formats/privateFile.ts). */
+export { writePrivate } from '../trace/formats/privateFile';

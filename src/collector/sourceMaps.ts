@@ -6,8 +6,8 @@
 
 import { readFileSync, statSync } from 'node:fs';
 import { SourceMapConsumer } from 'source-map-js';
-import { framePath, isWindowsAbsolute, pathOf, pathSystem, pathToUrl, urlToPath, type PathSystem } from '../trace/filePath';
-import type { StackFrame } from '../trace/types';
+import { framePath, isWindowsAbsolute, pathOf, pathSystem, pathToUrl, urlToPath, type PathSystem } from '../trace/formats/filePath';
+import type { StackFrame } from '../trace/contract/types';
 
 /** Options of a SourceMapResolver. */
 export interface SourceMapOptions {

@@ -4,11 +4,11 @@
  * (no `vscode`), fed incrementally from the session's change events.
  */
 
-import { formatMs } from '../trace/diagnosis';
-import { fileKey, framePath, pathSystem, type PathSystem } from '../trace/filePath';
-import { requestLine } from '../trace/initiator';
-import { totalTime } from '../trace/timings';
-import type { HttpRequest, StackFrame } from '../trace/types';
+import { formatMs } from '../trace/diagnosis/diagnosis';
+import { fileKey, framePath, pathSystem, type PathSystem } from '../trace/formats/filePath';
+import { requestLine } from '../trace/derive/initiator';
+import { totalTime } from '../trace/derive/timings';
+import type { HttpRequest, StackFrame } from '../trace/contract/types';
 
 /** One request as the annotations need it. */
 export interface AnnotatedRequest {

@@ -4,16 +4,16 @@
  * list row carries `data-vscode-context` with the trace and request, which VS Code merges and
  * passes as the command's argument), and the Command Palette (the panel's selected request).
  *
- * The text comes from the trace (src/trace/copyAs.ts, src/trace/har.ts): a value the preload
+ * The text comes from the trace (src/trace/formats/copyAs.ts, src/trace/formats/har.ts): a value the preload
  * redacted was never recorded, so it stays "<redacted>" in what is copied; when the copy lacks
  * something (redacted headers, a body not captured) an information message says what. No copied
  * command or JSON holds a control character raw (see copyAs.ts); the response body is copied as is.
  */
 
 import * as vscode from 'vscode';
-import { copyResponseBody, copyUrl, redactedHeaders, safeJson, toCurl, toFetch } from '../trace/copyAs';
-import { toHarEntry } from '../trace/har';
-import type { HttpRequest } from '../trace/types';
+import { copyResponseBody, copyUrl, redactedHeaders, safeJson, toCurl, toFetch } from '../trace/formats/copyAs';
+import { toHarEntry } from '../trace/formats/har';
+import type { HttpRequest } from '../trace/contract/types';
 import type { Services } from './services';
 import type { TraceEntry } from './traceStore';
 

@@ -25,7 +25,7 @@ import {
 import { midRunNote, NODE_SESSION_TYPES, parseAttachLoaded, planNodeSession, preloadLoadExpression, STILL_STARTING } from './nodeSessions';
 import { attachLoads, detachAttached, foundProcessTraces } from './attachDetach';
 import type { PreloadConfig } from '../protocol/preload';
-import { redactCommandLine, redactedArgNames } from '../trace/redact';
+import { redactCommandLine, redactedArgNames } from '../trace/contract/redact';
 import { registerPauseFlush } from './pauseFlush';
 import { preloadPathOf, reportOptionError, tracingDefaults, type Services } from './services';
 

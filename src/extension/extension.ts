@@ -29,7 +29,7 @@ import { registerStatusBar } from './statusBar';
 import { NodeSessionSwitch, registerTraceAllNode } from './traceAllNode';
 import { TraceStore } from './traceStore';
 import { guardedSetting, initSettingsGuard } from './settingsGuard';
-import { redactedArgNames } from '../trace/redact';
+import { redactedArgNames } from '../trace/contract/redact';
 
 export { COMMANDS } from './commands';
 

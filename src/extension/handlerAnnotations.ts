@@ -5,9 +5,9 @@
  * the session's change events like the request lines' index (annotations.ts).
  */
 
-import { formatMs } from '../trace/diagnosis';
-import { fileKey, framePath, pathSystem, type PathSystem } from '../trace/filePath';
-import type { IncomingRequest } from '../trace/types';
+import { formatMs } from '../trace/diagnosis/diagnosis';
+import { fileKey, framePath, pathSystem, type PathSystem } from '../trace/formats/filePath';
+import type { IncomingRequest } from '../trace/contract/types';
 
 /** One incoming request as a handler's lens counts it. */
 export interface ServedRequest {

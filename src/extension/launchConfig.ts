@@ -30,7 +30,7 @@ import {
   type TracingOptions,
 } from '../protocol/options';
 import type { PreloadConfig } from '../protocol/preload';
-import type { HeaderCaptureMode } from '../trace/types';
+import type { HeaderCaptureMode } from '../trace/contract/types';
 
 export { mergeNodeOptions, quoteNodeOption } from '../collector/launchEnv';
 

@@ -3,7 +3,7 @@
  */
 
 import type { Session } from '../collector/session';
-import type { DnsQuery, HttpRequest, RecordKind, TlsTunnel } from '../trace/types';
+import type { DnsQuery, HttpRequest, RecordKind, TlsTunnel } from '../trace/contract/types';
 import type { RecordBatch } from '../protocol/webview';
 
 /**

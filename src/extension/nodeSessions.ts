@@ -11,7 +11,7 @@
  */
 
 import { DETACH_SYMBOL } from '../protocol/preload';
-import { pathOf, pathSystem, type PathSystem } from '../trace/filePath';
+import { pathOf, pathSystem, type PathSystem } from '../trace/formats/filePath';
 import { launchTracing, type LaunchTracing, type NodeLaunchConfig, type OptionErrorHandler, type TracingDefaults } from './launchConfig';
 
 /** The values of `nettrace.traceNodeSessions`. */

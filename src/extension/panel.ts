@@ -11,7 +11,7 @@ import { uniqueId } from '../rules/fromRequest';
 import { ruleProblem, type RuleChange, type RuleService } from './ruleService';
 import { createNonce, renderPanelHtml } from './panelHtml';
 import { LiveFeed, type TraceEntry, type TraceStore } from './traceStore';
-import type { DebuggerPause, RecordKind } from '../trace/types';
+import type { DebuggerPause, RecordKind } from '../trace/contract/types';
 
 /** The webview panel's view type (also in package.json `onWebviewPanel:`). */
 export const PANEL_VIEW_TYPE = 'nettrace.panel';

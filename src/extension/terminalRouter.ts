@@ -15,7 +15,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
-import { redactArgv, redactedArgNames, type SecretNames } from '../trace/redact';
+import { redactArgv, redactedArgNames, type SecretNames } from '../trace/contract/redact';
 
 /** A command's trace, as the router's owner opened it. */
 export interface RoutedTrace {

@@ -17,7 +17,7 @@ import * as vscode from 'vscode';
 import { addPreloadEnv } from '../collector/launchEnv';
 import { RulesController } from '../collector/rules';
 import type { PreloadConfig } from '../protocol/preload';
-import { redactedArgNames } from '../trace/redact';
+import { redactedArgNames } from '../trace/contract/redact';
 import { prepareTrace, startHelper } from './debugProviders';
 import { launchTracing, preloadConfigOf, type LaunchTracing } from './launchConfig';
 import { TerminalRouter, type RoutedTrace } from './terminalRouter';

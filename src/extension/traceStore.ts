@@ -13,7 +13,7 @@
  * after `pendingTimeoutMs`. A launch prepared with `join` while a live trace of this window was
  * prepared with the same `join` key (the same tracing options) records into that trace: the
  * services of a compound launch, or two sessions started one after the other, are one trace, so
- * a call from one to the other is linked to the request it became (trace/incomingLinks.ts).
+ * a call from one to the other is linked to the request it became (trace/derive/incomingLinks.ts).
  *
  * With `persistDir` (the workspace's extension storage), ended sessions are also saved there
  * (files 0600, the newest `maxPersisted` kept) and `restore()` lists them again after a window
@@ -27,10 +27,10 @@ import { basename, join } from 'node:path';
 import type { Collector, CollectorOptions } from '../collector/server';
 import { writePrivate, type Session } from '../collector/session';
 import { enrichRequest, enrichTrace, indexRecords } from '../trace/enrich';
-import { isFailed } from '../trace/diagnosis';
-import { redactCommandLine, redactedArgNames, type SecretNames } from '../trace/redact';
-import type { RecordKind, Trace } from '../trace/types';
-import { emptyTrace, readTraceFile } from '../trace/traceFile';
+import { isFailed } from '../trace/diagnosis/diagnosis';
+import { redactCommandLine, redactedArgNames, type SecretNames } from '../trace/contract/redact';
+import type { RecordKind, Trace } from '../trace/contract/types';
+import { emptyTrace, readTraceFile } from '../trace/formats/traceFile';
 import type { PreloadConfig } from '../protocol/preload';
 import type { TraceListItem, TraceOrigin, TraceSnapshot } from '../protocol/webview';
 import { sendSessionSpans } from './otlpExport';

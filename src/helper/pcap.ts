@@ -28,7 +28,7 @@
 
 import { closeSync, constants, fchmodSync, fchownSync, openSync } from 'node:fs';
 import type { Readable } from 'node:stream';
-import type { AddrTuple } from '../trace/types';
+import type { AddrTuple } from '../trace/contract/types';
 import { tupleKey } from '../protocol/helper';
 import { LINKTYPES, PcapngWriter } from './pcapng';
 

@@ -338,7 +338,7 @@ export interface SavePcapOptions {
 /**
  * Writes `out` from the helper's spool: the packets of the session (or of one request), each
  * commented with its connection and request trace IDs. Runs unprivileged. `fd`: `out` opened by
- * the caller (src/trace/privateFile.ts: 0600, never through a symlink), closed here.
+ * the caller (src/trace/formats/privateFile.ts: 0600, never through a symlink), closed here.
  */
 export function savePcap(
   spool: string,

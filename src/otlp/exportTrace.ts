@@ -7,11 +7,11 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { enrichRequest, indexRecords } from '../trace/enrich';
-import { isStreaming } from '../trace/timings';
-import { forEachRequest, readTraceFile } from '../trace/traceFile';
-import type { IncomingRequest } from '../trace/incoming';
-import { keyOf } from '../trace/incomingLinks';
-import type { HttpRequest, ProcessInfo, RecordOfKind, TcpConn, Trace } from '../trace/types';
+import { isStreaming } from '../trace/derive/timings';
+import { forEachRequest, readTraceFile } from '../trace/formats/traceFile';
+import type { IncomingRequest } from '../trace/contract/incoming';
+import { keyOf } from '../trace/derive/incomingLinks';
+import type { HttpRequest, ProcessInfo, RecordOfKind, TcpConn, Trace } from '../trace/contract/types';
 import { RedirectMemory, requestSpans, type Attributes, type MappingContext, type OtlpResource, type RecordLookup } from './mapping';
 import { resourceFor } from './resource';
 import { incomingContextsOf, incomingSpan } from './serverSpans';

@@ -11,13 +11,13 @@
  */
 
 import { createHash } from 'node:crypto';
-import { programFrame } from '../trace/initiator';
-import { REDACTED } from '../trace/wire';
-import { redactUrl } from '../trace/redactUrl';
-import { redactedQueryNames } from '../trace/redact';
-import { loopBlockedTotal } from '../trace/loopBlocked';
-import { requestStartAt, roundMs } from '../trace/timings';
-import type { Dial, HeaderPair, HttpRequest, TcpConn, TlsTunnel } from '../trace/types';
+import { programFrame } from '../trace/derive/initiator';
+import { REDACTED } from '../trace/contract/wire';
+import { redactUrl } from '../trace/contract/redactUrl';
+import { redactedQueryNames } from '../trace/contract/redact';
+import { loopBlockedTotal } from '../trace/derive/loopBlocked';
+import { requestStartAt, roundMs } from '../trace/derive/timings';
+import type { Dial, HeaderPair, HttpRequest, TcpConn, TlsTunnel } from '../trace/contract/types';
 
 /** An attribute value as OTLP carries it. */
 export type AttributeValue = string | number | boolean | string[] | number[];

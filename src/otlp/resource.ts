@@ -3,7 +3,7 @@
  * `host.*`) and the parsing of `OTEL_RESOURCE_ATTRIBUTES`.
  */
 
-import type { ProcessInfo } from '../trace/types';
+import type { ProcessInfo } from '../trace/contract/types';
 import { put, SCOPE, UNKNOWN_SERVICE, type Attributes, type OtlpResource } from './mapping';
 
 /** What resourceFor() is given besides the process. */

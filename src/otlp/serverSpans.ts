@@ -2,16 +2,16 @@
  * The `SERVER` spans of a traced server's incoming requests (docs/opentelemetry.md): one per
  * `incomingRequests[]` record, the `CLIENT` spans of the calls made while handling it as its
  * children (MappingContext.causeParent), and, when another traced process made the request (a link
- * of trace/incomingLinks.ts) the caller's `CLIENT` span as its parent, so two services traced
+ * of trace/derive/incomingLinks.ts) the caller's `CLIENT` span as its parent, so two services traced
  * together are one trace. Pure, like mapping.ts: the same trace gives the same ids.
  */
 
-import { diagnoseIncoming } from '../trace/incomingDiagnosis';
-import type { IncomingRequest } from '../trace/incoming';
-import { linkServed, plainIP } from '../trace/incomingLinks';
-import { redactUrl } from '../trace/redactUrl';
-import { redactedQueryNames } from '../trace/redact';
-import type { HttpRequest, TcpConn } from '../trace/types';
+import { diagnoseIncoming } from '../trace/diagnosis/incomingDiagnosis';
+import type { IncomingRequest } from '../trace/contract/incoming';
+import { linkServed, plainIP } from '../trace/derive/incomingLinks';
+import { redactUrl } from '../trace/contract/redactUrl';
+import { redactedQueryNames } from '../trace/contract/redact';
+import type { HttpRequest, TcpConn } from '../trace/contract/types';
 import {
   makeSpan,
   methodAttributes,

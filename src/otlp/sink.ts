@@ -18,7 +18,7 @@ let wireModule: Wire | undefined;
 function wire(): Wire {
   return (wireModule ??= require('./wire') as Wire);
 }
-import { openPrivateSync } from '../trace/privateFile';
+import { openPrivateSync } from '../trace/formats/privateFile';
 import { shownEndpoint, type OtlpConfig } from './config';
 import type { OtlpSpan } from './mapping';
 import { ExportDeadlines } from './deadline';
@@ -288,7 +288,7 @@ export class OtlpFileSink implements SpanSink {
     readonly path: string,
     private readonly batchSize = 512,
   ) {
-    // 0600, not through a symbolic link, ours (src/trace/privateFile.ts); the path is then ignored.
+    // 0600, not through a symbolic link, ours (src/trace/formats/privateFile.ts); the path is then ignored.
     this.out = createWriteStream(path, { fd: openPrivateSync(path) });
     this.out.on('error', (err) => (this.error ??= err));
   }

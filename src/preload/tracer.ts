@@ -6,8 +6,8 @@
 import { executionAsyncResource } from 'node:async_hooks';
 import type { ResolvedPreloadConfig } from '../protocol/options';
 import { F, FieldsWriter, type RecordWriter } from '../protocol/events';
-import { MAX_STACKS } from '../trace/wire';
-import { redactedHeaderNames } from '../trace/redact';
+import { MAX_STACKS } from '../trace/contract/wire';
+import { redactedHeaderNames } from '../trace/contract/redact';
 import type {
   AddrTuple,
   ConnectAttempt,
@@ -19,10 +19,19 @@ import type {
   RequestError,
   SocketOp,
   StackFrame,
-} from '../trace/types';
-import { HeaderCapture } from './headers';
-import { captureStack, callSites, formatSites, rawStackKey, RuntimeSourceMaps, StackBudget, stackKey, type StackHolder } from './initiator';
-import { lazy, type SideChannel, type Transport } from './transport';
+} from '../trace/contract/types';
+import { HeaderCapture } from './message/headers';
+import {
+  captureStack,
+  callSites,
+  formatSites,
+  rawStackKey,
+  RuntimeSourceMaps,
+  StackBudget,
+  stackKey,
+  type StackHolder,
+} from './initiator/initiator';
+import { lazy, type SideChannel, type Transport } from './transport/transport';
 import { defineRestorable, onDetach } from './detach';
 
 /** An object read by a symbol key (see Slot). */

@@ -11,7 +11,7 @@
  * The collector (src/collector/eventDecoder.ts) turns each event back into the `record` message
  * the preload would have sent as JSON, so everything downstream is unchanged. Frames and JSON lines
  * share the connection in the order they were produced (the transport cuts the event buffer into
- * frames around every JSON message it queues, see Transport in src/preload/transport.ts).
+ * frames around every JSON message it queues, see Transport in src/preload/transport/transport.ts).
  *
  * Event layout (all integers little-endian):
  *

@@ -14,7 +14,7 @@
  * (seen in the kernel on a socket of the traced process tree).
  */
 
-import type { AddrTuple, Conntrack, IcmpMessage, TcpConn, TcpMetrics } from '../trace/types';
+import type { AddrTuple, Conntrack, IcmpMessage, TcpConn, TcpMetrics } from '../trace/contract/types';
 
 /** How the helper got (or did not get) its privileges. */
 export type HelperAuthority = 'root' | 'sudo' | 'pkexec' | 'capabilities' | 'unprivileged';

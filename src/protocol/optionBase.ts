@@ -4,7 +4,7 @@
  * (options.ts) can both use it without importing each other.
  */
 
-import type { HeaderCaptureMode } from '../trace/types';
+import type { HeaderCaptureMode } from '../trace/contract/types';
 import type { InitiatorMode, RuleDefaultAction, WireDetailKind, WireRuleAction } from './preload';
 
 /** The privileged helper: used when it can start, never, or required (`nettrace run` only). */

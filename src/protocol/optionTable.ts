@@ -6,7 +6,7 @@
 import { DEFAULTS, HEADER_MODES, HELPER_MODES, INITIATOR_MODES, RULE_DEFAULT_ACTIONS, type OptionDef } from './optionBase';
 
 /**
- * The redaction defaults as the descriptions name them (src/trace/redact.ts has the lists, and
+ * The redaction defaults as the descriptions name them (src/trace/contract/redact.ts has the lists, and
  * docs/trace-format.md#redaction all of them; test/unit/redactUrl.test.mjs checks both).
  */
 const PATTERNS = '`token`, `secret`, `password`, `passwd`, `api-key`, `api_key`, `apikey`, `session`, `auth`, `csrf` or `jwt`';

@@ -14,7 +14,7 @@
  * the bundler drops OPTIONS (the descriptions) from dist/preload.cjs because nothing there uses it.
  */
 
-import type { HeaderCaptureMode } from '../trace/types';
+import type { HeaderCaptureMode } from '../trace/contract/types';
 import type { InitiatorMode, PreloadConfig, RuleDefaultAction } from './preload';
 import {
   DEFAULTS,
@@ -170,9 +170,9 @@ function uniqueStrings(values: readonly unknown[]): string[] {
 /** The tracing options after validation: one shape per option, every default filled in. */
 export interface TracingOptions {
   headers: HeaderCaptureMode;
-  /** Extra header names, `*part*` patterns and `!name` exceptions (src/trace/redact.ts). */
+  /** Extra header names, `*part*` patterns and `!name` exceptions (src/trace/contract/redact.ts). */
   redact: string[];
-  /** Extra URL query parameter names, patterns and exceptions (src/trace/redact.ts). */
+  /** Extra URL query parameter names, patterns and exceptions (src/trace/contract/redact.ts). */
   redactQuery: string[];
   slowThresholdMs: number;
   initiator: InitiatorMode;
@@ -192,7 +192,7 @@ export interface TracingOptions {
   defaultAction: RuleDefaultAction;
   /** The OTLP endpoint the trace's spans go to at the session's end ('': none; docs/opentelemetry.md). */
   otlp: string;
-  /** Add Net Trace's own W3C `traceparent` to outgoing requests that have none (src/preload/traceparent.ts). */
+  /** Add Net Trace's own W3C `traceparent` to outgoing requests that have none (src/preload/message/traceparent.ts). */
   addTraceparent: boolean;
 }
 

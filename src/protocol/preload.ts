@@ -8,12 +8,12 @@
  * A record's `pid` and `threadId` are the connection's (from its hello) and are not sent.
  * Records are sent as upserts: the preload names a record by a connection-local id and sends the
  * fields it learned; the collector merges them (shallow) into the record with that id, and maps
- * local ids, including the references in REF_FIELDS (src/trace/wire.ts), to trace-wide `traceID`s. Every `...At`
+ * local ids, including the references in REF_FIELDS (src/trace/contract/wire.ts), to trace-wide `traceID`s. Every `...At`
  * number the preload sends is an absolute wall-clock time in epoch milliseconds
  * (`performance.timeOrigin + performance.now()`); the collector makes them relative to the trace.
  */
 
-import type { HeaderCaptureMode, Initiator, RecordKind } from '../trace/types';
+import type { HeaderCaptureMode, Initiator, RecordKind } from '../trace/contract/types';
 
 /** Name of the environment variable that carries the JSON-encoded PreloadConfig. */
 export const CONFIG_ENV = 'NETTRACE_CONFIG';
@@ -40,7 +40,7 @@ export interface PreloadConfig {
   headers?: HeaderCaptureMode;
   /**
    * Extra header names (and `*part*` patterns, `!name` exceptions) to redact, besides the default
-   * lists of src/trace/redact.ts (case-insensitive); also for the command line's options.
+   * lists of src/trace/contract/redact.ts (case-insensitive); also for the command line's options.
    */
   redact?: string[];
   /** Extra query parameter names (and patterns, exceptions), for the command line's options. */
@@ -67,7 +67,7 @@ export interface PreloadConfig {
   sockTraceMaxOps?: number;
   /** Capture request and response bodies (default false). */
   bodies?: boolean;
-  /** Add Net Trace's own W3C `traceparent` to outgoing requests that carry none (default false; src/preload/traceparent.ts). */
+  /** Add Net Trace's own W3C `traceparent` to outgoing requests that carry none (default false; src/preload/message/traceparent.ts). */
   addTraceparent?: boolean;
   /** Bytes kept per body (default 65536). */
   bodyMaxBytes?: number;
@@ -191,7 +191,7 @@ export interface StatsMessage {
 /**
  * A stretch during which this thread's event loop was blocked (its JavaScript, or native code it
  * called, held the thread) while it had requests in flight; sent when the stretch ended. Measured
- * by src/preload/loopLag.ts: at least MIN_BLOCK_MS long, at most MAX_LOOP_BLOCKS per thread (the
+ * by src/preload/clock/loopLag.ts: at least MIN_BLOCK_MS long, at most MAX_LOOP_BLOCKS per thread (the
  * rest counted in StatsMessage.droppedLoopBlocks). Queued like any message (and dropped with the
  * queue's overflow, counted in droppedEvents). The collector keeps them on the thread's
  * `processes[]` entry (`loopBlocks`) and lays them against each request's phases.

@@ -3,7 +3,7 @@
  * event encoder (src/protocol/events.ts) and FieldsWriter (a `fields` object for the JSON path).
  */
 
-import type { RecordKind } from '../trace/types';
+import type { RecordKind } from '../trace/contract/types';
 import type { PreloadMessage } from './preload';
 
 /** Field names by code: the fields of the hot path; any other name goes as FIELD_LITERAL. */
@@ -58,7 +58,7 @@ export const FIELD_NAMES = [
   // here so a FieldsWriter can write them by code.
   'reqBody',
   'respBody',
-  // httpRequests: the incoming request that caused it; incomingRequests (src/preload/serverHooks.ts)
+  // httpRequests: the incoming request that caused it; incomingRequests (src/preload/server/serverHooks.ts)
   'causedBy',
   'server',
   'route',
@@ -77,7 +77,7 @@ export type FieldName = (typeof FIELD_NAMES)[number];
 /** Field codes by name: `F.reqMethod` is FIELD_NAMES' index of "reqMethod". */
 export const F = Object.freeze(Object.fromEntries(FIELD_NAMES.map((n, i) => [n, i]))) as { readonly [K in FieldName]: number };
 
-/** Computes a field's value when its update is written (see `lazy` in src/preload/wireValues.ts). */
+/** Computes a field's value when its update is written (see `lazy` in src/preload/transport/wireValues.ts). */
 export type LazyValue = (side: (msg: PreloadMessage) => void) => unknown;
 
 /**

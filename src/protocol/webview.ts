@@ -3,7 +3,7 @@
  *
  * Transport: `webview.postMessage(msg)` (host → panel) and `acquireVsCodeApi().postMessage(msg)`
  * (panel → host). Every message is plain JSON with a `type` discriminant; records are the trace
- * model types of src/trace/types.ts, unchanged (field names are the contract of docs/trace-format.md).
+ * model types of src/trace/contract/types.ts, unchanged (field names are the contract of docs/trace-format.md).
  *
  * Conversation:
  *   1. The panel loads, restores its own UI state, and posts `ready` (with the trace it showed
@@ -25,8 +25,8 @@
  * currently shows are ignored by the panel (they are stale after a `selectTrace`).
  */
 
-import type { DebuggerPause, Dial, DnsQuery, HttpRequest, TcpConn, TlsTunnel, TraceStats, UdpConn } from '../trace/types';
-import type { IncomingRequest } from '../trace/incoming';
+import type { DebuggerPause, Dial, DnsQuery, HttpRequest, TcpConn, TlsTunnel, TraceStats, UdpConn } from '../trace/contract/types';
+import type { IncomingRequest } from '../trace/contract/incoming';
 
 // ---------------------------------------------------------------------------------------------
 // Shared shapes

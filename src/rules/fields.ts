@@ -3,7 +3,7 @@
  * the process it runs in. The preload fills RequestStartView/RequestEndView from what its hooks
  * already hold; RequestFacts derives the rest (URL, path, query) only when a condition asks.
  */
-import type { ErrorPhase, HttpClientKind } from '../trace/types';
+import type { ErrorPhase, HttpClientKind } from '../trace/contract/types';
 
 /** A request as it starts: what every hook knows before the request leaves. */
 export interface RequestStartView {

@@ -4,11 +4,11 @@
  * Used when a session is snapshotted and when a saved trace is shown.
  */
 
-import { diagnose, type DiagnosisContext, type DiagnosisOptions } from './diagnosis';
-import { incomingLoopBlockedOf, loopBlockedOf, loopBlockedTotal, loopBlocksByThread, threadKey } from './loopBlocked';
-import { kernelTimingsOf } from './kernel';
-import { computeTimings, phaseSegments, requestStartAt } from './timings';
-import type { Dial, DnsQuery, HttpRequest, IncomingRequest, LoopBlock, TcpConn, TlsTunnel, Trace } from './types';
+import { diagnose, type DiagnosisContext, type DiagnosisOptions } from './diagnosis/diagnosis';
+import { incomingLoopBlockedOf, loopBlockedOf, loopBlockedTotal, loopBlocksByThread, threadKey } from './derive/loopBlocked';
+import { kernelTimingsOf } from './derive/kernel';
+import { computeTimings, phaseSegments, requestStartAt } from './derive/timings';
+import type { Dial, DnsQuery, HttpRequest, IncomingRequest, LoopBlock, TcpConn, TlsTunnel, Trace } from './contract/types';
 
 /** O(1) lookups of the records requests reference. */
 export interface RecordIndex {

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { bundleTs } from '../lib/bundleTs.mjs';
 import { rawServer } from '../lib/rawServer.mjs';
 
-const c = bundleTs(["export * from './src/trace/copyAs';"]);
+const c = bundleTs(["export * from './src/trace/formats/copyAs';"]);
 const tools = ['python3', 'bash', 'curl'].filter((t) => spawnSync(t, ['--version']).status !== 0);
 const skip = tools.length > 0 && `not installed: ${tools.join(', ')}`;
 

@@ -106,7 +106,7 @@ test('query secrets are redacted in the trace, the HAR and the CLI output; other
 // Secrets by name and by pattern (issue 34, item 7): every header and query parameter name the
 // review found in clear, and the process's command line, are redacted in the trace, the HAR,
 // `nettrace show` and every copy command (URL, cURL, fetch, HAR entry, response body).
-const copy = bundleTs(["export * from './src/trace/copyAs';", "export { toHarEntry } from './src/trace/har';"]);
+const copy = bundleTs(["export * from './src/trace/formats/copyAs';", "export { toHarEntry } from './src/trace/formats/har';"]);
 const SECRET_HEADERS = [
   'x-api-key',
   'x-auth-token',

@@ -44,7 +44,7 @@ test('Ctrl+C on nettrace run: the trace is written, the warning says the run was
   child.stderr.on('data', (d) => (stderr += d));
   const exited = new Promise((r) => child.on('exit', (code, signal) => r({ code, signal })));
   await Promise.race([both, exited.then(() => assert.fail(`the run ended before the requests arrived: ${stderr}`))]);
-  // The preload's last milestones leave within 25 ms (src/preload/transport.ts).
+  // The preload's last milestones leave within 25 ms (src/preload/transport/transport.ts).
   await new Promise((r) => setTimeout(r, 300));
   process.kill(-child.pid, 'SIGINT');
   const { code } = await exited;

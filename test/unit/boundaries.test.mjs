@@ -60,33 +60,32 @@ describe('lint: vscode imports, the layer table, ESLint errors', () => {
   const cases = [
     {
       name: 'a vscode import in src/trace',
-      file: 'src/trace/har.ts',
+      file: 'src/trace/formats/har.ts',
       code: "import 'vscode';",
       expect: /Only src\/extension\/ may import vscode/,
     },
     {
       name: 'src/trace importing src/collector',
-      file: 'src/trace/har.ts',
-      code: "import { startCollector } from '../collector/server'; export const layerProbe = startCollector;",
+      file: 'src/trace/formats/har.ts',
+      code: "import { startCollector } from '../../collector/server'; export const layerProbe = startCollector;",
       expect: /Layer table: src\/trace\/ may import only src\/trace\//,
     },
     {
       name: 'src/trace importing a value from src/protocol',
-      file: 'src/trace/har.ts',
-      code: "import { CONFIG_ENV } from '../protocol/preload'; export const valueProbe = CONFIG_ENV;",
+      file: 'src/trace/formats/har.ts',
+      code: "import { CONFIG_ENV } from '../../protocol/preload'; export const valueProbe = CONFIG_ENV;",
       expect: /Layer table: src\/trace\/ may import only .*, and types \(import type\) from src\/protocol\//,
     },
     {
       name: 'the trace contract importing the rest of src/trace',
-      file: 'src/trace/types.ts',
-      code: "import { toHar } from './har'; export const contractProbe = toHar;",
-      expect:
-        /Layer table: the trace contract \(src\/trace\/types\.ts, incoming\.ts, kernelRecords\.ts, ruleTypes\.ts, wire\.ts, redact\.ts, redactUrl\.ts\) may import only the trace contract/,
+      file: 'src/trace/contract/types.ts',
+      code: "import { toHar } from '../formats/har'; export const contractProbe = toHar;",
+      expect: /Layer table: the trace contract \(src\/trace\/contract\/\) may import only the trace contract/,
     },
     {
       name: 'the preload importing the trace model beyond the contract',
       file: 'src/preload/index.ts',
-      code: "import { toHar } from '../trace/har'; export const preloadProbe = toHar;",
+      code: "import { toHar } from '../trace/formats/har'; export const preloadProbe = toHar;",
       expect: /Layer table: src\/preload\/ may import only src\/preload\/, the trace contract/,
     },
     {
@@ -131,7 +130,9 @@ describe('lint: vscode imports, the layer table, ESLint errors', () => {
   before(() => {
     for (const c of cases) [c.line] = append(c.file, [c.code]);
     // Allowed, so never reported: a type-only import from src/protocol into src/trace.
-    append('src/trace/har.ts', ["import type { PreloadConfig } from '../protocol/preload'; export type TypeProbe = PreloadConfig;"]);
+    append('src/trace/formats/har.ts', [
+      "import type { PreloadConfig } from '../../protocol/preload'; export type TypeProbe = PreloadConfig;",
+    ]);
     result = check('lint', ...new Set(cases.map((c) => c.file)));
     problems = eslintProblems(result.out);
     restore();
@@ -183,13 +184,13 @@ test('the tsconfigs are found, not listed: a new one is checked, and a .ts file 
 });
 
 test('an unformatted file fails the format check', () => {
-  const before = check('format', 'src/trace/types.ts');
+  const before = check('format', 'src/trace/contract/types.ts');
   assert.equal(before.status, 0, before.out);
-  append('src/trace/types.ts', ['export const  formatProbe = {a:1}']);
-  const r = check('format', 'src/trace/types.ts');
+  append('src/trace/contract/types.ts', ['export const  formatProbe = {a:1}']);
+  const r = check('format', 'src/trace/contract/types.ts');
   restore();
   assert.equal(r.status, 1, r.out);
-  assert.match(r.out, /not formatted \(run npx prettier --write on them\):\n\s+src\/trace\/types\.ts/);
+  assert.match(r.out, /not formatted \(run npx prettier --write on them\):\n\s+src\/trace\/contract\/types\.ts/);
 });
 
 describe('size: files over 600 lines, functions over 150 lines', () => {

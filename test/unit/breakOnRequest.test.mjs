@@ -1,4 +1,4 @@
-// The `break` action's preload side (src/preload/breakOnRequest.ts), without a debugger client:
+// The `break` action's preload side (src/preload/rules/breakOnRequest.ts), without a debugger client:
 // with no inspector nothing is compiled and the rule's `acted` count is given back (a limit counts
 // pauses); with the inspector open the pause runs (a `debugger;` statement with no client attached
 // does nothing) and counts; the compiled pause scripts are bounded; credentials stay out of the
@@ -15,7 +15,7 @@ const dir = mkdtempSync(join(tmpdir(), 'nettrace-break-unit-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 const m = bundleTs(
   [
-    "export { breakOnRequest, pauseLabel, safeUrl, pauseScriptCount, MAX_PAUSE_SCRIPTS } from './src/preload/breakOnRequest';",
+    "export { breakOnRequest, pauseLabel, safeUrl, pauseScriptCount, MAX_PAUSE_SCRIPTS } from './src/preload/rules/breakOnRequest';",
     "export { RuleEngine, validateRules } from './src/rules';",
   ],
   { dir },
@@ -100,7 +100,7 @@ test('a failure to make the pause turns the break action off with one warning; n
   try {
     // A module instance of its own (the one above has its scripts cached already).
     const f = bundleTs(
-      ["export { breakOnRequest } from './src/preload/breakOnRequest';", "export { RuleEngine, validateRules } from './src/rules';"],
+      ["export { breakOnRequest } from './src/preload/rules/breakOnRequest';", "export { RuleEngine, validateRules } from './src/rules';"],
       { dir, name: 'fresh.cjs' },
     );
     const e = engine(null, f);

@@ -1,4 +1,4 @@
-// Issue 40: what the builder holds once per trace instead of once per request (src/trace/sharedPairs.ts)
+// Issue 40: what the builder holds once per trace instead of once per request (src/trace/builder/sharedPairs.ts)
 // must read exactly as sent: shared header pairs and lists, short values, a field named like a
 // prototype property; and records keep V8's fast properties (checked with --allow-natives-syntax
 // in a child process, as the flag cannot be set from inside).
@@ -101,7 +101,7 @@ test("a first upsert's __proto__ field is the new record's own field; records st
   assert.deepEqual(Object.keys(r).slice(0, 3), ['reqMethod', '__proto__', 'traceID'], 'fields in the order sent');
 });
 
-test("a completed request's fields are all inside the record object (src/trace/recordObject.ts)", () => {
+test("a completed request's fields are all inside the record object (src/trace/builder/recordObject.ts)", () => {
   // In a heap snapshot an object whose fields outgrew the object points to a property array.
   const program = `
     const { TraceBuilder } = require(${JSON.stringify(corePath)});

@@ -1,4 +1,4 @@
-// The preload's pipe socket (src/preload/collectorSocket.ts): a net.Socket that works over a unix
+// The preload's pipe socket (src/preload/transport/collectorSocket.ts): a net.Socket that works over a unix
 // socket as any other (connect, Node's stream writes, reads, its fd) while Node's shared
 // `Socket#_handle` accessor is never called for it, so a program's sockets keep that accessor's
 // feedback to themselves; where Node has no such accessor, the plain class is used.
@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { once } from 'node:events';
 import { bundleTs } from '../lib/bundleTs.mjs';
 
-const m = bundleTs(["export { collectorSocketClass } from './src/preload/collectorSocket';"]);
+const m = bundleTs(["export { collectorSocketClass } from './src/preload/transport/collectorSocket';"]);
 
 test('the pipe socket connects, writes, reads and has an fd without calling Node’s shared _handle accessor', async () => {
   const shared = Object.getOwnPropertyDescriptor(net.Socket.prototype, '_handle');

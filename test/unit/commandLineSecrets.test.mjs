@@ -1,7 +1,7 @@
 // Command-line secrets in trace labels and descriptions (issue 48, item 1): a command typed into a
 // JavaScript Debug Terminal with Trace All on, `node app.js --db-password=hunter2 --token
 // ghp_SECRET123`, names its trace. Its secret options are redacted — as in the trace's
-// `processes[].argv`, by the one redaction (src/trace/redact.ts redactArgv) — in every place the
+// `processes[].argv`, by the one redaction (src/trace/contract/redact.ts redactArgv) — in every place the
 // command line is kept or shown: the trace's label (the panel's trace picker), its `description`
 // (the session file kept in the workspace storage, the panel's footer), `sessions.json`, the Net
 // Trace output channel and an exported HAR's `comment`. A label or description an older version
@@ -28,9 +28,9 @@ const m = bundleTs(
     "export * from './src/extension/debugProviders';",
     "export * from './src/extension/ruleService';",
     "export * from './src/extension/traceStore';",
-    "export { redactCommandLine, redactedArgNames, redactArgv } from './src/trace/redact';",
-    "export { toHar } from './src/trace/har';",
-    "export { emptyTrace, parseTraceFile } from './src/trace/traceFile';",
+    "export { redactCommandLine, redactedArgNames, redactArgv } from './src/trace/contract/redact';",
+    "export { toHar } from './src/trace/formats/har';",
+    "export { emptyTrace, parseTraceFile } from './src/trace/formats/traceFile';",
     "export { startCollector } from './src/collector/server';",
     "import * as vscodeStub from 'vscode'; export { vscodeStub };",
   ],

@@ -1,4 +1,4 @@
-// Copy as cURL / fetch (src/trace/copyAs.ts): the commands are run for real — the curl line by
+// Copy as cURL / fetch (src/trace/formats/copyAs.ts): the commands are run for real — the curl line by
 // /bin/sh against a local server, the fetch snippet by node — and the server must see the same
 // method, headers and body the trace recorded. Redacted values stay redacted.
 import { test } from 'node:test';
@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { bundleTs } from '../lib/bundleTs.mjs';
 import { rawServer } from '../lib/rawServer.mjs';
 
-const c = bundleTs(["export * from './src/trace/copyAs';"]);
+const c = bundleTs(["export * from './src/trace/formats/copyAs';"]);
 /** Runs a command without blocking the event loop (the echo server lives in this process). */
 const run = async (file, args) => (await promisify(execFile)(file, args, { encoding: 'utf8' })).stdout;
 const hasCurl = spawnSync('curl', ['--version']).status === 0;

@@ -16,8 +16,8 @@ const m = bundleTs(
     "export * from './src/extension/copyCommands';",
     "export * from './src/extension/panel';",
     "export * from './src/extension/traceStore';",
-    "export { toHar, toHarEntry } from './src/trace/har';",
-    "export { emptyTrace } from './src/trace/traceFile';",
+    "export { toHar, toHarEntry } from './src/trace/formats/har';",
+    "export { emptyTrace } from './src/trace/formats/traceFile';",
     // The stub instance bundled with them (its command registry and clipboard).
     "import * as vscodeStub from 'vscode'; export { vscodeStub };",
   ],

@@ -10,7 +10,7 @@ import { createRequire } from 'node:module';
 import { bundleTs } from '../lib/bundleTs.mjs';
 
 const { Session, enrichTrace, diagnoseIncoming, renderTrace, parseTraceFile } = createRequire(import.meta.url)('../../dist/core.cjs');
-const k = bundleTs(["export { pauseIntervals, splitByPauses } from './src/trace/loopBlocked';"]);
+const k = bundleTs(["export { pauseIntervals, splitByPauses } from './src/trace/derive/loopBlocked';"]);
 
 const BEGIN = Date.parse('2026-01-01T00:00:00.000Z');
 const at = (ms) => BEGIN + ms;

@@ -1,5 +1,5 @@
 // diagnose(): one plain sentence per failed or slow request, table-driven; the TLS error
-// classifier (src/trace/tlsErrors.ts, bundled on the fly); enrichTrace linking the DNS messages
+// classifier (src/trace/diagnosis/tlsErrors.ts, bundled on the fly); enrichTrace linking the DNS messages
 // and proxy CONNECT requests diagnosis reads.
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -15,7 +15,7 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 let tlsErrors;
 before(() => {
   const out = buildSync({
-    entryPoints: [join(root, 'src/trace/tlsErrors.ts')],
+    entryPoints: [join(root, 'src/trace/diagnosis/tlsErrors.ts')],
     bundle: true,
     platform: 'node',
     format: 'cjs',

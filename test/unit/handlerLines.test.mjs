@@ -12,7 +12,7 @@ import { bundleTs } from '../lib/bundleTs.mjs';
 
 const { TraceBuilder, parseTraceFile } = createRequire(import.meta.url)('../../dist/core.cjs');
 const wire = bundleTs(["export * from './src/protocol/events';", "export { EventDecoder } from './src/collector/eventDecoder';"]);
-const sites = bundleTs(["export { FunctionSites } from './src/preload/functionSites';"]);
+const sites = bundleTs(["export { FunctionSites } from './src/preload/server/functionSites';"]);
 
 const BEGIN = Date.parse('2026-01-01T00:00:00.000Z');
 const at = (ms) => BEGIN + ms;

@@ -6,10 +6,10 @@ import assert from 'node:assert/strict';
 import { bundleTs } from '../lib/bundleTs.mjs';
 
 const m = bundleTs([
-  "export * from './src/preload/headers';",
-  "export { resolveLazy } from './src/preload/wireValues';",
-  "export { decodeHeaders, MAX_HEADERS, MAX_VALUE } from './src/trace/wire';",
-  "export { redactedHeaderNames } from './src/trace/redact';",
+  "export * from './src/preload/message/headers';",
+  "export { resolveLazy } from './src/preload/transport/wireValues';",
+  "export { decodeHeaders, MAX_HEADERS, MAX_VALUE } from './src/trace/contract/wire';",
+  "export { redactedHeaderNames } from './src/trace/contract/redact';",
 ]);
 
 /** A capture with the default secret names plus `extra` (the `redact` option's entries). */
@@ -55,7 +55,7 @@ test('a configured redacted name is honoured in blocks and flat arrays', () => {
   assert.equal(h.blockField('GET / HTTP/1.1\r\nX-Vendor-Keys: none\r\n\r\n').includes('none'), true);
 });
 
-// Issue 34, item 7: names and patterns (src/trace/redact.ts) in every form the preload handles.
+// Issue 34, item 7: names and patterns (src/trace/contract/redact.ts) in every form the preload handles.
 test('secret header names by name and by pattern; challenges, pseudo-headers and exceptions kept', () => {
   const secret = [
     'X-Api-Key',

@@ -331,7 +331,7 @@ test('a served request’s own time with its thread’s loop held: the snapshot,
 });
 
 test('a served request’s loop share: none while it is open, none for an incomplete one, none under 50 ms in the sentence', () => {
-  const k = bundleTs(["export { incomingLoopBlockedOf } from './src/trace/loopBlocked';"]);
+  const k = bundleTs(["export { incomingLoopBlockedOf } from './src/trace/derive/loopBlocked';"]);
   const blocks = [{ beginAt: 110, endAt: 310 }];
   const base = { traceID: 'in-1', pid: 7, server: 'http', reqMethod: 'GET', reqURL: 'http://gw/', reqRecvAt: 100 };
   assert.equal(k.incomingLoopBlockedOf(base, blocks), undefined, 'still open');

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { bundleTs } from '../lib/bundleTs.mjs';
 
 const k = bundleTs([
-  "export * from './src/trace/kernel';",
+  "export * from './src/trace/derive/kernel';",
   "export { enrichTrace } from './src/trace/enrich';",
   "export { kernelBands, kernelTicks } from './webview/rowBar';",
 ]);

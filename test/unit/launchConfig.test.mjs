@@ -21,7 +21,7 @@ const m = bundleTs(
     "export * from './src/extension/launchConfig';",
     "export * from './src/extension/traceStore';",
     "export * from './src/extension/annotations';",
-    "export { framePath } from './src/trace/filePath';",
+    "export { framePath } from './src/trace/formats/filePath';",
     "export { startCollector } from './src/collector/server';",
   ],
   { dir: tmp },

@@ -377,7 +377,7 @@ test('a blocked send before a slow server: the loop’s share is named, and the 
 
 test('a served request whose stretch the thread mostly spent waiting for a CPU: its machine part, and no "event loop blocked" unless 50 ms were surely its own', () => {
   const { diagnoseIncoming } = core;
-  const { incomingLoopBlockedOf } = bundleTs(["export { incomingLoopBlockedOf } from './src/trace/loopBlocked';"]);
+  const { incomingLoopBlockedOf } = bundleTs(["export { incomingLoopBlockedOf } from './src/trace/derive/loopBlocked';"]);
   const inc = { traceID: 'in-1', pid: 7, threadId: 0, reqMethod: 'GET', reqURL: '/x', reqRecvAt: 0, respDoneAt: 320, reqEndAt: 320 };
   const served = (ownMs) => ({
     ...inc,

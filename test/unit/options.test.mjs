@@ -160,7 +160,7 @@ test(
   { skip: !existsSync(join(root, 'dist', 'core.cjs')) && 'dist/core.cjs not built' },
   () => {
     const core = createRequire(import.meta.url)(join(root, 'dist', 'core.cjs'));
-    assert.equal(core.DEFAULT_SLOW_THRESHOLD_MS, o.DEFAULTS.slowThresholdMs, 'src/trace/diagnosis.ts DEFAULT_SLOW_THRESHOLD_MS');
+    assert.equal(core.DEFAULT_SLOW_THRESHOLD_MS, o.DEFAULTS.slowThresholdMs, 'src/trace/diagnosis/diagnosis.ts DEFAULT_SLOW_THRESHOLD_MS');
     assert.deepEqual(core.INITIATOR_MODES, o.INITIATOR_MODES);
   },
 );

@@ -17,7 +17,7 @@ const outfile = join(mkdtempSync(join(tmpdir(), 'nettrace-panel-')), 'panel.cjs'
 buildSync({
   stdin: {
     contents:
-      "export * from './src/extension/panel'; export * from './src/extension/traceStore'; export { emptyTrace } from './src/trace/traceFile';",
+      "export * from './src/extension/panel'; export * from './src/extension/traceStore'; export { emptyTrace } from './src/trace/formats/traceFile';",
     resolveDir: root,
     loader: 'ts',
   },

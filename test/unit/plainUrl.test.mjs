@@ -1,4 +1,4 @@
-// plainHttpUrl (src/preload/plainUrl.ts): the fetch() wrapper's cheap "this input parses as an
+// plainHttpUrl (src/preload/undici/plainUrl.ts): the fetch() wrapper's cheap "this input parses as an
 // http(s) URL" answer, which stands in for URL.canParse when the trace rules decide a fetch() at
 // its call. It may say "not known" (false) for a URL that parses, never true for one that does
 // not: a true for a URL fetch rejects would count a request that was never made.
@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { bundleTs } from '../lib/bundleTs.mjs';
 import { prng } from '../lib/fuzz.mjs';
 
-const { plainHttpUrl } = bundleTs(["export { plainHttpUrl } from './src/preload/plainUrl';"]);
+const { plainHttpUrl } = bundleTs(["export { plainHttpUrl } from './src/preload/undici/plainUrl';"]);
 
 /** What the answer must agree with: the URL parses, as http or https. */
 function parsesAsHttp(raw) {

@@ -15,12 +15,12 @@ const tmp = mkdtempSync(join(tmpdir(), 'nettrace-platform-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
 const m = bundleTs(
   [
-    "export * from './src/trace/filePath';",
+    "export * from './src/trace/formats/filePath';",
     "export { ipcPathFor, maxSocketPathBytes, socketPathProblem, startCollector } from './src/collector/server';",
     "export { mergeNodeOptions, quoteNodeOption, buildPreloadEnv } from './src/collector/launchEnv';",
     "export { SourceMapResolver, windowsSourcesToUrls } from './src/collector/sourceMaps';",
     "export { AnnotationIndex } from './src/extension/annotations';",
-    "export { formatSites, isProgramFile } from './src/preload/initiator';",
+    "export { formatSites, isProgramFile } from './src/preload/initiator/initiator';",
   ],
   { dir: tmp },
 );

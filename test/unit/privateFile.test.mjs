@@ -1,4 +1,4 @@
-// Saved files (src/trace/privateFile.ts, issue 34 item 6): never written through a symlink, into a
+// Saved files (src/trace/formats/privateFile.ts, issue 34 item 6): never written through a symlink, into a
 // FIFO or a file with other hard links; an existing file is made 0600 on its descriptor before
 // anything is written. (Two real users and a planted symlink: test/privileged/savedFiles.test.mjs.)
 import { test } from 'node:test';
@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { bundleTs } from '../lib/bundleTs.mjs';
 
-const p = bundleTs(["export * from './src/trace/privateFile';", "export { writeTraceFile } from './src/trace/traceFile';"]);
+const p = bundleTs(["export * from './src/trace/formats/privateFile';", "export { writeTraceFile } from './src/trace/formats/traceFile';"]);
 const posix = process.platform !== 'win32';
 
 test('writePrivate: a new file 0600; an existing 0644 file made 0600 and replaced', async (t) => {

@@ -583,7 +583,7 @@ test(
 
 test('an update recorded by name while a typed one is open goes as a JSON line ahead of it: neither is lost', async () => {
   const { startCollector } = require('../../dist/core.cjs');
-  const t = bundleTs(["export { Transport } from './src/preload/transport';", "export { F } from './src/protocol/events';"]);
+  const t = bundleTs(["export { Transport } from './src/preload/transport/transport';", "export { F } from './src/protocol/events';"]);
   const collector = await startCollector({ description: 'nested update' });
   try {
     const now = Date.now();

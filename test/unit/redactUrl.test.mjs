@@ -54,7 +54,7 @@ test('TraceBuilder redacts reqURL and Location/:path headers, and still links th
   assert.doesNotMatch(JSON.stringify(har), /hunter2|SESSION-SECRET-1|TOKEN-SECRET-2/);
 });
 
-// Issue 34, item 7: the names the review found in clear, and the patterns (src/trace/redact.ts).
+// Issue 34, item 7: the names the review found in clear, and the patterns (src/trace/contract/redact.ts).
 test('query names of the issue and every *part* pattern are redacted; other names kept; exceptions honoured', () => {
   const q = core.redactedQueryNames();
   for (const n of [

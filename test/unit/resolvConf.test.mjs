@@ -1,4 +1,4 @@
-// resolv.conf and /etc/hosts parsing for the in-process DNS resolver (src/preload/resolvConf.ts),
+// resolv.conf and /etc/hosts parsing for the in-process DNS resolver (src/preload/dns/resolvConf.ts),
 // bundled on the fly with esbuild (the preload's modules are not in dist/core.cjs).
 import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -16,7 +16,7 @@ before(async () => {
   try {
     const outfile = join(dir, 'resolvConf.cjs');
     await build({
-      entryPoints: [join(root, 'src/preload/resolvConf.ts')],
+      entryPoints: [join(root, 'src/preload/dns/resolvConf.ts')],
       bundle: true,
       platform: 'node',
       format: 'cjs',

@@ -1,4 +1,4 @@
-// Restarts (src/trace/processes.ts markRestart, through the collector's TraceBuilder): a process
+// Restarts (src/trace/builder/processes.ts markRestart, through the collector's TraceBuilder): a process
 // started again by the same parent with the same command line and directory after the earlier
 // one ended is marked `restart` n with `restartOf`, its requests and worker threads too; processes
 // running side by side, or with another command line or parent, are not restarts.

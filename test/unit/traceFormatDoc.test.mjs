@@ -1,5 +1,5 @@
 // The project owns its documentation: docs/trace-format.md must describe every field of the trace
-// model (src/trace/types.ts, parsed with the TypeScript compiler API), and no tracked file may point
+// model (src/trace/contract/types.ts, parsed with the TypeScript compiler API), and no tracked file may point
 // at documents outside the repository.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -10,9 +10,9 @@ import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-/** types.ts and the contract files whose types it re-exports: one model. */
+/** contract/types.ts and the contract files whose types it re-exports: one model. */
 const modelSource = () =>
-  ['types.ts', 'incoming.ts', 'ruleTypes.ts'].map((f) => readFileSync(join(root, 'src', 'trace', f), 'utf8')).join('\n');
+  ['types.ts', 'incoming.ts', 'ruleTypes.ts'].map((f) => readFileSync(join(root, 'src', 'trace', 'contract', f), 'utf8')).join('\n');
 const docPath = join(root, 'docs', 'trace-format.md');
 
 /**

@@ -16,7 +16,7 @@ const m = bundleTs(
   [
     "export * from './src/extension/launchConfig';",
     "export * from './src/extension/traceStore';",
-    "export { linkServed } from './src/trace/incomingLinks';",
+    "export { linkServed } from './src/trace/derive/incomingLinks';",
     "export { startCollector } from './src/collector/server';",
   ],
   { dir: tmp },

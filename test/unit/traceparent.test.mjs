@@ -1,4 +1,4 @@
-// Net Trace's own W3C traceparent (the addTraceparent option, src/preload/traceparent.ts): the
+// Net Trace's own W3C traceparent (the addTraceparent option, src/preload/message/traceparent.ts): the
 // header's form, the trace-id of the incoming request a call was made for (the one it carried,
 // else one made up for it and shared by its calls), a new trace outside any; a ClientRequest
 // that has one keeps it, one whose head is built without any header gets one.
@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { bundleTs } from '../lib/bundleTs.mjs';
 
-const m = bundleTs(["export * from './src/preload/traceparent';", "export { incomingStore } from './src/preload/causality';"]);
+const m = bundleTs(["export * from './src/preload/message/traceparent';", "export { incomingStore } from './src/preload/causality';"]);
 const VALID = /^00-([0-9a-f]{32})-([0-9a-f]{16})-01$/;
 const traceOf = (tp) => VALID.exec(tp)[1];
 

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { bundleTs } from '../lib/bundleTs.mjs';
 
-const m = bundleTs(["export * from './src/preload/wsFrames';"]);
+const m = bundleTs(["export * from './src/preload/message/wsFrames';"]);
 const require = createRequire(import.meta.url);
 const { Sender } = require('ws');
 

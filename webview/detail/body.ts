@@ -1,6 +1,6 @@
 /** The Body tab: the response and request bodies (only with the `bodies` option). */
 
-import type { CapturedBody } from '../../src/trace/types';
+import type { CapturedBody } from '../../src/trace/contract/types';
 import { bodyView, MAX_SHOWN_TEXT } from '../body';
 import { h, icon, type Child } from '../dom';
 import { formatBytes, formatCount } from '../format';

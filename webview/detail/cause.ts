@@ -4,9 +4,9 @@
  * sentence that says where its time went, and the other calls it made, each one click away.
  */
 
-import type { IncomingRequest } from '../../src/trace/incoming';
-import { callLabel, diagnoseIncoming } from '../../src/trace/incomingDiagnosis';
-import type { HttpRequest } from '../../src/trace/types';
+import type { IncomingRequest } from '../../src/trace/contract/incoming';
+import { callLabel, diagnoseIncoming } from '../../src/trace/diagnosis/incomingDiagnosis';
+import type { HttpRequest } from '../../src/trace/contract/types';
 import { h, icon } from '../dom';
 import { formatMs, formatStatus, splitUrl } from '../format';
 import type { DetailContext } from './common';

@@ -4,7 +4,7 @@
  * badge).
  */
 
-import type { Dial, DnsLookup, HttpRequest, StackFrame, TlsTunnel } from '../../src/trace/types';
+import type { Dial, DnsLookup, HttpRequest, StackFrame, TlsTunnel } from '../../src/trace/contract/types';
 import { h, icon, type Child } from '../dom';
 import { formatAt, formatMs } from '../format';
 import type { TraceModel } from '../model';

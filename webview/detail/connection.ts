@@ -3,9 +3,9 @@
  * proxy, HTTP/2 stream facts, the socket operations (socket-op trace) and the dial.
  */
 
-import type { HttpRequest, SocketOp, SocketTrace, TcpConn } from '../../src/trace/types';
-import { kernelFacts, kernelStory, requestKernelEvents } from '../../src/trace/kernel';
-import { connectionState, connectionText } from '../../src/trace/labels';
+import type { HttpRequest, SocketOp, SocketTrace, TcpConn } from '../../src/trace/contract/types';
+import { kernelFacts, kernelStory, requestKernelEvents } from '../../src/trace/derive/kernel';
+import { connectionState, connectionText } from '../../src/trace/derive/labels';
 import { h, icon, type Child } from '../dom';
 import { formatAt, formatBytes, formatCount, formatHostPort, formatHttp2Error, formatMs } from '../format';
 import type { Row } from '../model';

@@ -1,8 +1,8 @@
 /** The Headers tab: general facts, the WebSocket connection a 101 opened, response and request headers. */
 
-import type { HeaderPair, HttpRequest, WebSocketSession } from '../../src/trace/types';
-import { isStreaming } from '../../src/trace/timings';
-import { locationLabel } from '../../src/trace/labels';
+import type { HeaderPair, HttpRequest, WebSocketSession } from '../../src/trace/contract/types';
+import { isStreaming } from '../../src/trace/derive/timings';
+import { locationLabel } from '../../src/trace/derive/labels';
 import { h, type Child } from '../dom';
 import { formatBytes, formatCount, formatHostPort, formatMs, formatProtocol, REDACTED_VALUE } from '../format';
 import type { Row } from '../model';

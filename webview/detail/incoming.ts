@@ -4,7 +4,7 @@
  * time waiting on each call. A call's row selects that call; the handler's line opens in the editor.
  */
 
-import type { IncomingRequest, StackFrame } from '../../src/trace/incoming';
+import type { IncomingRequest, StackFrame } from '../../src/trace/contract/incoming';
 import { h, icon, type Child } from '../dom';
 import { basename, formatMs } from '../format';
 import { incomingWaterfall } from '../incomingWaterfall';

@@ -1,9 +1,9 @@
 /** The Timing tab: the request's phases as bars on its own axis (timings.ts geometry), then its times. */
 
-import { KERNEL_PART_LABELS, kernelParts, synStory } from '../../src/trace/kernel';
-import { isStreaming } from '../../src/trace/timings';
-import type { TcpConn } from '../../src/trace/types';
-import { connectionText } from '../../src/trace/labels';
+import { KERNEL_PART_LABELS, kernelParts, synStory } from '../../src/trace/derive/kernel';
+import { isStreaming } from '../../src/trace/derive/timings';
+import type { TcpConn } from '../../src/trace/contract/types';
+import { connectionText } from '../../src/trace/derive/labels';
 import { h, type Child } from '../dom';
 import { formatHttp2Error, formatMs } from '../format';
 import type { Row } from '../model';

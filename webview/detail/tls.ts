@@ -1,7 +1,7 @@
 /** The TLS tab: the session to the origin (and to an HTTPS proxy), its certificate chain and errors. */
 
-import type { HttpRequest, PeerCert, TlsTunnel } from '../../src/trace/types';
-import { explainTlsError, TLS_ERROR_LABELS } from '../../src/trace/tlsErrors';
+import type { HttpRequest, PeerCert, TlsTunnel } from '../../src/trace/contract/types';
+import { explainTlsError, TLS_ERROR_LABELS } from '../../src/trace/diagnosis/tlsErrors';
 import { h, icon, type Child } from '../dom';
 import { formatDate, formatMs } from '../format';
 import type { Row } from '../model';

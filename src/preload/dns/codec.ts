@@ -6,7 +6,7 @@
 
 import crypto = require('node:crypto');
 import packet = require('dns-packet');
-import type { DnsAnswer as DnsAnswerRecord, DnsQueryMsg, DnsQuestion as DnsQuestionRecord, DnsReplyMsg } from '../../trace/types';
+import type { DnsAnswer as DnsAnswerRecord, DnsQueryMsg, DnsQuestion as DnsQuestionRecord, DnsReplyMsg } from '../../trace/contract/types';
 
 /** The trace model's DNS message types, which this codec produces. */
 export type { DnsAnswerRecord, DnsQueryMsg, DnsQuestionRecord, DnsReplyMsg };

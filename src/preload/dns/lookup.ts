@@ -6,8 +6,8 @@
  */
 
 import dns = require('node:dns');
-import type { DnsQuery } from '../../trace/types';
-import type { HostsEntry } from '../resolvConf';
+import type { DnsQuery } from '../../trace/contract/types';
+import type { HostsEntry } from './resolvConf';
 import {
   addressesOf,
   encodeQuery,

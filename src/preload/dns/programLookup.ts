@@ -21,8 +21,8 @@
  */
 
 import { fileURLToPath } from 'node:url';
-import type { DnsLookup, ProgramLookup } from '../../trace/types';
-import { callSites, captureStack } from '../initiator';
+import type { DnsLookup, ProgramLookup } from '../../trace/contract/types';
+import { callSites, captureStack } from '../initiator/initiator';
 import type { ConnState, Tracer } from '../tracer';
 import { newHook, now, replaceFunction } from '../tracer';
 

@@ -51,7 +51,7 @@
 import dns = require('node:dns');
 import fs = require('node:fs');
 import net = require('node:net');
-import type { AddrTuple } from '../../trace/types';
+import type { AddrTuple } from '../../trace/contract/types';
 import {
   defaultResolvConf,
   hostsKey,
@@ -62,7 +62,7 @@ import {
   type HostsEntry,
   type HostsTable,
   type ResolvConf,
-} from '../resolvConf';
+} from './resolvConf';
 import { isQueryableName } from './codec';
 import {
   Lookup,

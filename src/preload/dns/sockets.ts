@@ -7,8 +7,8 @@
 
 import dgram = require('node:dgram');
 import net = require('node:net');
-import type { AddrTuple, TcpConn, UdpConn } from '../../trace/types';
-import type { NameserverAddress } from '../resolvConf';
+import type { AddrTuple, TcpConn, UdpConn } from '../../trace/contract/types';
+import type { NameserverAddress } from './resolvConf';
 import { decodeReply, randomId, sameName, type DecodedMsg, type QType } from './codec';
 
 /** Fields of a `udpConns` record. */

@@ -6,7 +6,7 @@ const base = JSON.parse(process.env.NT_URLS).http;
 async function main() {
   await (await fetch('data:text/plain,hi')).text();
   // The last two start plainly with the scheme and fail in the port or the IPv4 address, which the
-  // wrapper's cheap check (src/preload/plainUrl.ts) must leave to URL.canParse.
+  // wrapper's cheap check (src/preload/undici/plainUrl.ts) must leave to URL.canParse.
   for (const bad of ['http://[bad', 'not a url', ' http://exa mple.com/', 'http://example.com:99999/', 'http://1.2.3.256/']) {
     await fetch(bad).then(
       () => console.log(`unexpected: ${bad} fetched`),

@@ -1,0 +1,414 @@
+/**
+ * Captures where in the program a request was made.
+ *
+ * `Error.captureStackTrace` records raw frames (1–2 µs in a small program, 5–10 µs through the
+ * optimized, inlined frames of a busy one, which is why StackBudget decides which requests get a
+ * stack); turning them into frames is deferred to when the record is sent, and done once per
+ * distinct stack (rawStackKey). V8 formats a captured stack lazily, on the first
+ * read of `.stack`, and consults `Error.prepareStackTrace` at that moment, so swapping in our own
+ * formatter just around the read gives structured CallSites without touching the program's own
+ * `Error.prepareStackTrace` (source-map-support and the like keep working).
+ */
+
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { InitiatorMode } from '../../protocol/preload';
+import type { Initiator, StackFrame } from '../../trace/contract/types';
+
+/** Bound when the bundle loads: a program that patches fs (mock-fs, graceful-fs) neither sees nor changes this. */
+const realpathSync = fs.realpathSync;
+
+/** A captured, not yet formatted stack. */
+export interface StackHolder {
+  stack?: unknown;
+  /** One of the first ALWAYS_CAPTURED: what it costs later is not charged to the budget. */
+  free?: boolean;
+  /** None of the frames (the deep capture's included) is the program's. */
+  noProgram?: boolean;
+  /**
+   * The stack of the program's call into the library that started this request later (from a
+   * microtask, a callback or a queue: see asyncStarts.ts), when this stack has no program frame.
+   */
+  origin?: StackHolder;
+}
+
+/**
+ * Raw frames captured per stack: enough to get past library layers (axios, got, undici) to the
+ * program's own frame. Capture cost grows with the frame count, and this runs per request.
+ */
+const CAPTURE_LIMIT = 12;
+
+/**
+ * Raw frames of the second capture, made only when none of the first CAPTURE_LIMIT is the
+ * program's. Each frame costs about a microsecond to capture: a bound keeps a program that makes
+ * requests from a deep recursion from paying milliseconds per request, far beyond any library's
+ * depth (axios with follow-redirects puts the program 13 frames down).
+ */
+const DEEP_LIMIT = 256;
+
+export interface CallSiteLike {
+  getPosition?(): number;
+  getFunctionName(): string | null;
+  getMethodName(): string | null;
+  getTypeName(): string | null;
+  getFileName(): string | null | undefined;
+  getScriptNameOrSourceURL?(): string | null | undefined;
+  getLineNumber(): number | null;
+  getColumnNumber(): number | null;
+  /** An `await` frame (`at async fn`): the function awaiting the one above, not on the stack. */
+  isAsync?(): boolean;
+}
+
+/** A stand-in for a stack that was deliberately not captured (see StackBudget). */
+export const NO_STACK: StackHolder = Object.freeze({});
+
+const NODE_MODULES = /[\\/]node_modules[\\/]/;
+
+/**
+ * The folder of the package that holds a program's entry script (its real path), with a trailing
+ * separator, when that script lives inside `node_modules` (npm, pnpm, a globally installed CLI, an
+ * `npx` tool): `/x/node_modules/some-cli/`, `/x/node_modules/@scope/cli/`, pnpm's
+ * `/x/node_modules/.pnpm/cli@1.0.0/node_modules/cli/`. Undefined for a script outside node_modules.
+ */
+export function entryPackageRoot(entryRealPath: string): string | undefined {
+  // The last node_modules on the path: the package the script is in, not one it is nested under.
+  const re = /[\\/]node_modules[\\/]/g;
+  let at = -1;
+  for (let m = re.exec(entryRealPath); m; m = re.exec(entryRealPath)) {
+    at = m.index + m[0].length;
+    re.lastIndex = m.index + 1;
+  }
+  if (at < 0) return undefined;
+  const sep = entryRealPath.charAt(at - 1);
+  const parts = entryRealPath.slice(at).split(/[\\/]/);
+  const n = parts[0].startsWith('@') ? 2 : 1;
+  if (parts.length <= n || !parts[0] || parts[0].startsWith('.') || !parts[n - 1]) return undefined;
+  return entryRealPath.slice(0, at) + parts.slice(0, n).join(sep) + sep;
+}
+
+/** The program's own package folder, as a path and as a file URL (ESM frames); empty when none. */
+let programRoots: string[] | undefined;
+
+/** The roots of a package folder as frames name its files: its path and its file URL. */
+function rootsOf(root: string | undefined): string[] {
+  return root ? [root, pathToFileURL(root).href + (root.endsWith('/') || root.endsWith('\\') ? '' : '/')] : [];
+}
+
+/**
+ * The program's package roots (entryPackageRoot of `process.argv[1]`'s real path, as Node runs
+ * the main script: a global bin's link resolved), worked out once, when the first stack is
+ * formatted: frames there are the program's although their path has `node_modules` in it. None
+ * for `node -e` / `-p`, whose argv[1] is an argument, not a script.
+ */
+function ownPackageRoots(): string[] {
+  if (programRoots) return programRoots;
+  programRoots = [];
+  try {
+    const entry = process.argv[1];
+    const evaluated = process.execArgv.some((a) => /^(-e|-p|--eval|--print)(=|$)/.test(a));
+    if (typeof entry !== 'string' || !entry || evaluated) return programRoots;
+    let real: string;
+    try {
+      real = realpathSync(entry);
+    } catch {
+      // Node found the script by adding an extension (`bin/x` → `bin/x.js`): its folder will do.
+      real = path.join(realpathSync(path.dirname(entry)), path.basename(entry));
+    }
+    programRoots = rootsOf(entryPackageRoot(real));
+  } catch {
+    /* an entry that cannot be resolved: no package of the program's */
+  }
+  return programRoots;
+}
+
+/** Sets the program's package roots (tests): `undefined` works them out again from process.argv[1]. */
+export function setProgramEntry(entryRealPath: string | undefined): void {
+  programRoots = entryRealPath === undefined ? undefined : rootsOf(entryPackageRoot(entryRealPath));
+}
+
+/**
+ * Whether a frame's file is a library's: inside `node_modules`, unless it is the package the
+ * program's entry script is in (and not a package nested in that one).
+ */
+export function isLibraryFile(file: string): boolean {
+  if (!NODE_MODULES.test(file)) return false;
+  for (const root of ownPackageRoots()) if (file.startsWith(root) && !NODE_MODULES.test(file.slice(root.length - 1))) return false;
+  return true;
+}
+
+/**
+ * Whether a frame's file is the program's own code: not Node's (`node:`), not a library's
+ * (isLibraryFile), not the preload's (`ownFile`), and a real path or URL (not `<anonymous>`).
+ */
+export function isProgramFile(file: string | null | undefined, ownFile: string): boolean {
+  return !!file && file !== ownFile && !file.startsWith('node:') && (file.includes('/') || file.includes('\\')) && !isLibraryFile(file);
+}
+
+/** Whether any of a captured stack's frames is the program's own (see isProgramFile). */
+export function hasProgramFrame(holder: StackHolder, ownFile: string): boolean {
+  const sites = callSites(holder);
+  if (!sites) return false;
+  for (const site of sites) if (isProgramFile(site.getFileName() ?? site.getScriptNameOrSourceURL?.(), ownFile)) return true;
+  return false;
+}
+
+/**
+ * Captures the current stack, skipping frames above `above` (our own wrapper). `frames` raw frames
+ * are enough when the program calls `http.request` or `fetch` itself; a library may put its own
+ * frames between (axios with follow-redirects: 13 and more). When `ownFile` is given and none of
+ * the first `frames` is the program's, the stack is captured again, DEEP_LIMIT frames deep, from
+ * the same call, so the program's frame is found however deep the library goes, and only requests
+ * that need it pay for the depth. The deep capture also takes V8's async frames (`at async main`,
+ * the `await` chain that led here), which is how a request started after an `await` inside a
+ * library still finds the program's function that awaited it.
+ */
+export function captureStack(above?: Function, frames = CAPTURE_LIMIT, ownFile?: string): StackHolder {
+  let holder: StackHolder = {};
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = frames;
+  try {
+    Error.captureStackTrace(holder, above ?? captureStack);
+    if (ownFile !== undefined && !hasProgramFrame(holder, ownFile)) {
+      if ((callSites(holder)?.length ?? 0) >= frames) {
+        holder = {};
+        Error.stackTraceLimit = DEEP_LIMIT;
+        Error.captureStackTrace(holder, above ?? captureStack);
+        if (!hasProgramFrame(holder, ownFile)) holder.noProgram = true;
+      } else {
+        holder.noProgram = true;
+      }
+    }
+  } finally {
+    Error.stackTraceLimit = limit;
+  }
+  return holder;
+}
+
+function toFrames(_err: unknown, sites: CallSiteLike[]): CallSiteLike[] {
+  return sites;
+}
+
+/** The raw call sites of a captured stack (structured, unformatted), or undefined. */
+export function callSites(holder: StackHolder): CallSiteLike[] | undefined {
+  const prev = Error.prepareStackTrace;
+  let sites: unknown;
+  try {
+    Error.prepareStackTrace = toFrames as unknown as typeof Error.prepareStackTrace;
+    sites = holder.stack;
+  } finally {
+    Error.prepareStackTrace = prev;
+  }
+  return Array.isArray(sites) ? (sites as CallSiteLike[]) : undefined;
+}
+
+/**
+ * Identity of a captured stack before formatting: script and character position of each frame
+ * (two cheap V8 calls per frame; line, column and function names cost more and are only worked
+ * out the first time a stack is seen).
+ */
+export function rawStackKey(sites: CallSiteLike[]): string {
+  let key = '';
+  for (const site of sites) key += `${site.getScriptNameOrSourceURL?.() ?? ''}@${site.getPosition?.() ?? -1}\n`;
+  return key;
+}
+
+/**
+ * Formats a captured stack's call sites into an Initiator: Node-internal frames and the preload's
+ * own frames are dropped; user frames come first, then library (node_modules) frames, each group
+ * in stack order; at most `depth` frames are kept.
+ */
+export function formatSites(sites: CallSiteLike[], depth: number, ownFile: string, maps?: RuntimeSourceMaps): Initiator | undefined {
+  const user: StackFrame[] = [];
+  const library: StackFrame[] = [];
+  let async = false;
+  for (const site of sites) {
+    // Each CallSite getter is a call into V8: stop once there is nothing more to keep.
+    if (user.length >= depth) break;
+    const file = site.getFileName() ?? site.getScriptNameOrSourceURL?.() ?? undefined;
+    if (!file || file === ownFile || file.startsWith('node:') || (!file.includes('/') && !file.includes('\\'))) continue;
+    const frame: StackFrame = {
+      file,
+      line: site.getLineNumber() ?? 0,
+      column: site.getColumnNumber() ?? 0,
+    };
+    const fn = functionName(site);
+    if (fn) frame.function = fn;
+    if (isLibraryFile(file)) {
+      frame.library = true;
+      if (library.length < depth) library.push(maps ? maps.map(frame) : frame);
+    } else {
+      // The program's first frame is an `await` frame: the request was started asynchronously.
+      if (user.length === 0 && site.isAsync?.()) async = true;
+      user.push(maps ? maps.map(frame) : frame);
+    }
+  }
+  const frames = user.concat(library).slice(0, depth);
+  if (frames.length === 0) return undefined;
+  return async ? { frames, async } : { frames };
+}
+
+/** What `module.findSourceMap` returns that we use (Node 20+). */
+interface NodeSourceMap {
+  findEntry(line: number, column: number): { originalSource?: string; originalLine?: number; originalColumn?: number; name?: string };
+}
+
+/** How many files' source-map lookups are remembered (cleared when full). */
+const MAX_MAP_FILES = 2000;
+
+/**
+ * Source maps the runtime holds in memory: tsx (`--import tsx`), ts-node, esbuild-register, SWC
+ * and the like transpile in memory and register each file's map with Node (which keeps it when
+ * source maps are enabled: `--enable-source-maps` or `process.setSourceMapsEnabled(true)`, which
+ * these runners call). There is no map on disk for the collector to find, so frames are mapped
+ * here, with `module.findSourceMap`, when a stack is first formatted (once per distinct stack);
+ * the lookup is cached per file, and a file without a map costs one Map lookup after the first.
+ * Mapped frames keep their generated position in `generated` (the collector then leaves them as
+ * they are; frames of files with a map on disk only are still mapped there).
+ */
+export class RuntimeSourceMaps {
+  private readonly byFile = new Map<string, NodeSourceMap | null>();
+  private find: ((file: string) => NodeSourceMap | undefined) | null | undefined;
+
+  private mapFor(file: string): NodeSourceMap | null {
+    let map = this.byFile.get(file);
+    if (map !== undefined) return map;
+    if (this.find === undefined) {
+      const mod = require('node:module') as { findSourceMap?: (file: string) => NodeSourceMap | undefined };
+      this.find = typeof mod.findSourceMap === 'function' ? mod.findSourceMap : null;
+    }
+    map = null;
+    try {
+      map = this.find?.(file) ?? null;
+    } catch {
+      map = null;
+    }
+    if (this.byFile.size >= MAX_MAP_FILES) this.byFile.clear();
+    this.byFile.set(file, map);
+    return map;
+  }
+
+  /** The frame at its original position when the runtime holds a map for its file, else the frame. */
+  map(frame: StackFrame): StackFrame {
+    const map = this.mapFor(frame.file);
+    if (!map || frame.line < 1) return frame;
+    try {
+      // findEntry takes and returns 0-based lines and columns; V8's are 1-based.
+      const e = map.findEntry(frame.line - 1, Math.max(0, frame.column - 1));
+      if (typeof e?.originalSource !== 'string' || typeof e.originalLine !== 'number') return frame;
+      const mapped: StackFrame = {
+        ...frame,
+        file: sourceFile(e.originalSource, frame.file),
+        line: e.originalLine + 1,
+        column: (e.originalColumn ?? 0) + 1,
+        generated: { file: frame.file, line: frame.line, column: frame.column },
+      };
+      if (e.name && !frame.function) mapped.function = e.name;
+      return mapped;
+    } catch {
+      return frame;
+    }
+  }
+}
+
+/** A mapped source as a path when the frame's file was one and the source is a file URL. */
+function sourceFile(source: string, generatedFile: string): string {
+  if (source.startsWith('file:') && !generatedFile.startsWith('file:')) {
+    try {
+      return (require('node:url') as typeof import('node:url')).fileURLToPath(source);
+    } catch {
+      return source;
+    }
+  }
+  return source;
+}
+
+function functionName(site: CallSiteLike): string | undefined {
+  const fn = site.getFunctionName();
+  if (fn) return fn;
+  const method = site.getMethodName();
+  if (!method) return undefined;
+  const type = site.getTypeName();
+  return type ? `${type}.${method}` : method;
+}
+
+/** Identity of a formatted stack, for sending each distinct one once. */
+export function stackKey(initiator: Initiator): string {
+  let key = initiator.async ? 'A\n' : '';
+  for (const f of initiator.frames) key += `${f.file}:${f.line}:${f.column}:${f.function ?? ''}${f.library ? ':L' : ''}\n`;
+  return key;
+}
+
+/** Share of the program's time that stack capture may take in `sampled` mode. */
+export const STACK_TIME_SHARE = 0.01;
+/** Window of the sampled budget: at most STACK_TIME_SHARE of any window this long, in ms. */
+const STACK_WINDOW_MS = 200;
+/** Requests at the start of a thread that always get their stack, whatever the budget. */
+export const ALWAYS_CAPTURED = 100;
+
+/**
+ * Decides, per request, whether to capture its initiator stack. `Error.captureStackTrace` costs
+ * several µs per request in a busy program (V8 walks the frames, rebuilding inlined frames of
+ * optimized code from deoptimization data, and the async frames), which alone would make a
+ * request-heavy debuggee noticeably slower. In `sampled` mode (the default) the first
+ * ALWAYS_CAPTURED requests always get their stack, and after that the time spent on stacks
+ * (capturing them, and reading their frames when their records are sent) is held to
+ * STACK_TIME_SHARE of the elapsed time, as a token bucket filled over a STACK_WINDOW_MS window:
+ * a program making a few hundred requests a second gets every stack, a program making tens of
+ * thousands gets a sample. Requests left without a stack are counted (`skipped`).
+ */
+export class StackBudget {
+  /** Requests that got no stack because of the budget (or mode `off`). */
+  skipped = 0;
+  private seen = 0;
+  /** The capture just allowed is one of the first ALWAYS_CAPTURED: not charged. */
+  private free = false;
+  private credit: number;
+  private last: number;
+  private readonly cap: number;
+
+  constructor(
+    readonly mode: InitiatorMode,
+    nowMs: number,
+    readonly share = STACK_TIME_SHARE,
+  ) {
+    this.cap = share * STACK_WINDOW_MS;
+    this.credit = this.cap;
+    this.last = nowMs;
+  }
+
+  /** Whether the request starting at `at` (ms) may have its stack captured. */
+  allow(at: number): boolean {
+    if (this.mode === 'all') return true;
+    if (this.mode === 'off') {
+      this.skipped++;
+      return false;
+    }
+    const credit = this.credit + (at - this.last) * this.share;
+    this.credit = credit > this.cap ? this.cap : credit;
+    this.last = at;
+    this.free = this.seen < ALWAYS_CAPTURED;
+    if (this.free) {
+      this.seen++;
+      return true;
+    }
+    if (this.credit > 0) return true;
+    this.skipped++;
+    return false;
+  }
+
+  /** Charges the time a capture took (ms). */
+  charge(ms: number): void {
+    if (!this.free) this.credit -= ms;
+  }
+
+  /** Whether the capture just allowed is one of the free ones (its later costs are not charged). */
+  get lastFree(): boolean {
+    return this.free;
+  }
+
+  /** Charges time spent on a captured stack after its capture (reading its frames), in ms. */
+  chargeLater(ms: number): void {
+    this.credit -= ms;
+  }
+}

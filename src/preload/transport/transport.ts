@@ -1,0 +1,582 @@
+/**
+ * The preload's side of the IPC pipe: a bounded queue of messages, sent as newline-delimited JSON
+ * to the collector; with the events switch on (EVENTS_ON), record updates go as binary events
+ * (src/protocol/events.ts) in frames between the lines, in the order produced (see EventQueue).
+ *
+ * The debuggee never blocks on it. Writes go straight to the pipe's non-blocking file descriptor
+ * (PipeWriter): it either takes the bytes at once or fails with EAGAIN, in which case the rest
+ * waits for the next flush (the batch timer's, once the pipe took nothing). Keeping libuv's write
+ * queue out of the path means a synchronous flush (at exit, or from a paused debuggee through the
+ * debugger) never interleaves with a half-written asynchronous write.
+ *
+ * When messages leave: a request's completion (its end or failure) is written at once, with
+ * everything queued before it, as long as completions come no faster than SYNC_REFILL_MS apart
+ * (after a burst of SYNC_BURST), else it goes with the next batch: under light load a record leaves the program when it
+ * completes, so a worker `terminate()`d or a process killed right after a response loses nothing
+ * that completed; under load the messages are batched. Other milestones wait at most
+ * FLUSH_INTERVAL_MS. At exit (and through `flushNow`) everything queued is written synchronously.
+ *
+ * Everything the transport calls is bound when the preload loads, before the program runs, and
+ * `net`'s functions the moment `net` is loaded, before the program's code can touch it (bindNet,
+ * called by builtins.ts): a program that patches `net.Socket.prototype.connect`, `fs.writeSync`,
+ * the timers or `JSON.stringify` neither sees nor disturbs the collector connection.
+ */
+
+import type * as net from 'node:net';
+import type { PreloadMessage, RecordMessage, StatsMessage } from '../../protocol/preload';
+import { DISCARD, type EventEncoder, FieldsWriter, framePrefix, type RecordWriter } from '../../protocol/events';
+import { EventQueue, EVENTS_ON, type EventSeg } from './eventQueue';
+import { resolveLazy, setBlobSink } from './wireValues';
+import { bindNet, fdOf, orig } from './collectorNet';
+import { Part, PipeWriter } from './pipeWriter';
+
+export { lazy, WireBlob, type SideChannel } from './wireValues';
+export { bindNet } from './collectorNet';
+import { onCollectorData } from '../rules/rules';
+
+const stringify = orig.stringify;
+
+/** How long a batch may wait before it is sent (ms). */
+const FLUSH_INTERVAL_MS = 25;
+/**
+ * Completions written at once are rationed like a token bucket: up to SYNC_BURST in a row, then
+ * one per SYNC_REFILL_MS; past that, a completion waits for the batch timer (FLUSH_INTERVAL_MS).
+ * A write to the pipe costs the program 3 µs of CPU when the collector is busy reading, but up to
+ * 85 µs when it wakes the sleeping collector (measured on a loaded 2-core box: a write per
+ * completion, at most one a millisecond, added 75 µs per sequential keep-alive request). This
+ * way a busy program pays for at most 20 more writes a second than with the timer alone, while a
+ * program making a few requests a second has each written the moment it completes.
+ */
+const SYNC_BURST = 4;
+const SYNC_REFILL_MS = 50;
+/**
+ * Flush right away once this many messages are queued. At 50 concurrent keep-alive requests, 512
+ * cost about 1.45× untraced and 128 about 1.30× (records held longer survive more scavenges); at
+ * 32 the work per batch cost more than it saved.
+ */
+const FLUSH_BATCH = 128;
+/**
+ * The same for record events, which wait as bytes in one buffer, not as objects: 1,024 (at most
+ * half the queue's limit). A batch costs a flush (frame header, stats, writev, a collector
+ * wake-up) whatever its size, so the 25 ms timer mostly sends first.
+ */
+const FLUSH_EVENTS = 1024;
+/** How long the exit flush may spin on a full pipe, in all (ms). */
+const EXIT_FLUSH_BUDGET_MS = 1000;
+/**
+ * The exit flush gives up once the pipe took nothing for this long (ms): a collector that is
+ * stopped (SIGSTOP) or hung must not hold the program's exit. What was not written is counted
+ * and the count reaches the collector through a second connection (see `sendTail`).
+ */
+const EXIT_STALL_MS = 50;
+
+type State = 'idle' | 'open' | 'gone';
+
+/** True for a record update that completes a request (its end or its failure). */
+function completes(kind: string, f: Record<string, unknown>): boolean {
+  if (kind !== 'httpRequests') return false;
+  return f.respDoneAt !== undefined || f.reqEndAt !== undefined || f.reqError !== undefined;
+}
+
+/** Queue + connection to the collector. Never throws to its callers. */
+export class Transport {
+  private state: State = 'idle';
+  private queue: Array<PreloadMessage | EventSeg> = [];
+  /** Record events not yet sent (see record()); undefined: every record goes as a JSON line. */
+  private readonly ev: EventQueue | undefined;
+  /** Its encoder, which open() hands to the hooks (undefined with events off). */
+  private readonly enc: EventEncoder | undefined;
+  /** A JSON record was queued since the last event: later updates must not merge into it past an event. */
+  private mergeOpen = false;
+  /** The record messages in `queue`, by kind and id, so later updates merge into them. */
+  private queuedRecords = new Map<string, Map<string, RecordMessage>>();
+  /** The pipe (once connected) and what it did not take yet. */
+  private pipe: PipeWriter | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private immediate = false;
+  /** Writes at once a completion may still cause (see SYNC_BURST), and when they were counted. */
+  private syncTokens = SYNC_BURST;
+  private syncCountedAt = 0;
+  /** Queued messages and queued events that make a batch leave at once (FLUSH_BATCH, FLUSH_EVENTS). */
+  private readonly flushBatch: number;
+  private readonly flushEvents: number;
+  /** Identifies this connection to the collector (see HelloMessage.conn). */
+  private readonly connToken = `${process.pid}.${Math.random().toString(36).slice(2, 10)}`;
+  /** Messages dropped because the queue was full, the collector was gone or stalled at exit. */
+  dropped = 0;
+  /** Messages produced (queued or dropped). */
+  produced = 0;
+  /** Blob frames sent so far (their ids are "b1", "b2", ...). */
+  private blobCount = 0;
+  /** Told the local id of each request update that completes it (its end or failure; loopLag.ts). */
+  onComplete: ((id: string) => void) | undefined;
+  /** Told once, on the next turn, that the collector went away or could not be reached (see goneWith). */
+  onGone: (() => void) | undefined;
+  /** The collector connection, once made. */
+  private socket: net.Socket | undefined;
+  /** The id of the update open() began last (for onComplete at close). */
+  private openId = '';
+  /** A stats message is due with the next batch (a counter changed). */
+  private statsDue = false;
+  /** The hello is in the queue (a connection just opened): the next batch's stats go after it. */
+  private helloDue = false;
+
+  constructor(
+    private readonly ipcPath: string,
+    private readonly maxQueued: number,
+    private readonly hello: () => PreloadMessage,
+    private readonly stats: () => StatsMessage,
+    events = EVENTS_ON,
+  ) {
+    this.ev = events ? new EventQueue(this.sendSide) : undefined;
+    this.enc = this.ev?.enc;
+    // At most half the queue's limit, so a batch leaves before the limit drops anything.
+    this.flushBatch = Math.min(FLUSH_BATCH, maxQueued >> 1);
+    this.flushEvents = Math.min(FLUSH_EVENTS, maxQueued >> 1);
+  }
+
+  /**
+   * Sends one record upsert: as an event appended to the event buffer (no merging, no JSON on
+   * the program's side), or as a JSON line when events are off or the update carries a captured
+   * body (its WireBlob bytes go as blob frames, see flush).
+   */
+  record(kind: RecordMessage['kind'], id: string, fields: Record<string, unknown>): void {
+    const ev = this.ev;
+    // With an update open (a hook between open() and close() that records another): as a JSON
+    // line, queued ahead of it, rather than beginning an event that would drop the open one.
+    if (ev === undefined || fields.reqBody !== undefined || fields.respBody !== undefined || ev.writing) {
+      this.send({ type: 'record', kind, id, fields });
+      return;
+    }
+    if (!this.eventRoom()) return;
+    if (!ev.add(kind, id, fields)) {
+      // Too large for the buffer or not encodable: as a JSON line, in order after what came before.
+      this.send({ type: 'record', kind, id, fields });
+      return;
+    }
+    const done = completes(kind, fields);
+    if (done && this.onComplete !== undefined) this.onComplete(id);
+    this.eventAdded(done);
+  }
+
+  /**
+   * Opens one record update to be written field by field (see RecordWriter); close() sends it.
+   * The writer is the event encoder, or a FieldsWriter for a JSON line: with `json` (the update
+   * carries a body, or rules read its fields at the request's end), with events off; or DISCARD,
+   * the update counted as dropped here, when the queue is full or the collector gone.
+   */
+  open(kind: RecordMessage['kind'], id: string, json = false): RecordWriter {
+    this.openId = id;
+    const enc = this.enc;
+    if (enc === undefined || json) return new FieldsWriter(kind, id);
+    if (!this.eventRoom()) return DISCARD;
+    return enc.begin(kind, id) ? enc : new FieldsWriter(kind, id);
+  }
+
+  /**
+   * Sends the update open() gave `w` for; `completes`: it ends a request (written at once under
+   * light load, see urgent). An event the buffer could not hold (past its byte limit: a collector
+   * that stopped reading) is counted as dropped.
+   */
+  close(w: RecordWriter, completes: boolean): void {
+    if (completes && this.onComplete !== undefined) this.onComplete(w instanceof FieldsWriter ? w.id : this.openId);
+    if (w === this.enc) {
+      if (this.enc.end()) this.eventAdded(completes);
+      else this.drop();
+      return;
+    }
+    if (w instanceof FieldsWriter) this.send({ type: 'record', kind: w.kind, id: w.id, fields: w.fields });
+  }
+
+  /**
+   * Whether an event may be queued (else it is counted as dropped). JSON records queued before
+   * it take no later update from then on (it would jump over the event).
+   */
+  private eventRoom(): boolean {
+    if (this.state === 'gone' || this.queue.length + this.eventsQueued >= this.maxQueued) {
+      this.drop();
+      return false;
+    }
+    if (this.mergeOpen) {
+      this.mergeOpen = false;
+      for (const m of this.queuedRecords.values()) m.clear();
+    }
+    return true;
+  }
+
+  /** Counts one update as produced and dropped. */
+  private drop(): void {
+    this.produced++;
+    this.dropped++;
+    if (this.state !== 'gone') this.statsDue = true;
+  }
+
+  /** An event was queued: connects, or schedules its flush. */
+  private eventAdded(completes: boolean): void {
+    this.produced++;
+    if (this.state === 'idle') this.connect();
+    if (this.state !== 'open') return;
+    if (completes) this.urgent();
+    else this.schedule();
+  }
+
+  /** Sends what a lazy field computed while its event was written (it goes ahead of the event). */
+  private readonly sendSide = (msg: PreloadMessage): void => this.send(msg);
+
+  /** Messages and events queued (segments count their events). */
+  private queuedCount(): number {
+    let n = this.ev?.openEvents ?? 0;
+    for (const m of this.queue) n += m.type === '__events' ? m.n : 1;
+    return n;
+  }
+
+  private get eventsQueued(): number {
+    return this.ev?.queued ?? 0;
+  }
+
+  /** Cuts the events not yet in a segment into one at the end of the queue. */
+  private cutEvents(): void {
+    const seg = this.ev?.cut();
+    if (seg) this.queue.push(seg);
+  }
+
+  /** Asks for a stats message to go out with the next batch, ahead of queued records. */
+  markStats(): void {
+    if (this.statsDue) return;
+    this.statsDue = true;
+    if (this.state === 'open') this.schedule();
+  }
+
+  /**
+   * Queues one message; connects on first use. `always` skips the queue limit (for the one
+   * `exit` message, so the collector learns the process ended even after drops).
+   */
+  send(msg: PreloadMessage, always = false): void {
+    let urgent = false;
+    if (msg.type === 'exit') this.lastExit = msg;
+    if (msg.type === 'record') {
+      urgent = completes(msg.kind, msg.fields);
+      if (urgent && this.onComplete !== undefined) this.onComplete(msg.id);
+      // An update to a record that is still queued merges into it: one message per record per
+      // batch, whatever the number of milestones it passed in between.
+      let byId = this.queuedRecords.get(msg.kind);
+      if (!byId) this.queuedRecords.set(msg.kind, (byId = new Map()));
+      const queued = byId.get(msg.id);
+      if (queued) {
+        Object.assign(queued.fields, msg.fields);
+        if (urgent) this.urgent();
+        return;
+      }
+      if (this.state !== 'gone' && (this.queue.length < this.maxQueued || always)) {
+        byId.set(msg.id, msg);
+        this.mergeOpen = true;
+      }
+    }
+    this.produced++;
+    if (this.state === 'gone') {
+      this.dropped++;
+      return;
+    }
+    if (this.queue.length >= this.maxQueued && !always) {
+      this.dropped++;
+      this.statsDue = true;
+      return;
+    }
+    this.cutEvents();
+    this.queue.push(msg);
+    if (this.state === 'idle') this.connect();
+    if (this.state !== 'open') return;
+    if (urgent) this.urgent();
+    else this.schedule();
+  }
+
+  /**
+   * Writes everything queued now, synchronously, as far as the pipe takes it without waiting.
+   * Safe to call at any time (a paused debuggee calls it through the debugger, see index.ts);
+   * never throws. Returns how many messages were written whole.
+   */
+  flushNow(): number {
+    try {
+      if (this.state !== 'open') return 0;
+      const before = this.unsentInPending();
+      this.batchMessages = 0;
+      this.flush();
+      return Math.max(0, before + this.batchMessages - this.unsentInPending());
+    } catch {
+      return 0;
+    }
+  }
+
+  /** Messages put into the last batch (see flushNow). */
+  private batchMessages = 0;
+
+  /**
+   * Sends what can be sent, synchronously, at exit: spins while the pipe keeps taking bytes (at
+   * most `budgetMs`), gives up once it took nothing for EXIT_STALL_MS. What is left is counted
+   * as dropped, and the final stats and `exit` go through a second connection.
+   */
+  flushSync(budgetMs = EXIT_FLUSH_BUDGET_MS): void {
+    if (this.state !== 'open') return;
+    const start = orig.perfNow();
+    let progressAt = start;
+    let left = Infinity;
+    const sleeper = new Int32Array(new SharedArrayBuffer(4));
+    for (;;) {
+      if (!this.flush()) return;
+      if (this.queue.length === 0 && this.eventsQueued === 0 && !this.pipe?.hasPending && !this.statsDue) return;
+      const t = orig.perfNow();
+      const bytes = this.pipe?.bytes() ?? 0;
+      if (bytes < left) {
+        left = bytes;
+        progressAt = t;
+      }
+      if (t - progressAt > EXIT_STALL_MS || t - start > budgetMs) break;
+      orig.wait(sleeper, 0, 0, 1);
+    }
+    // The collector is not reading: count what will never reach it, and tell it so. The exit
+    // message, the last one queued, goes again through the second connection.
+    const unsent = this.queuedCount() + this.unsentInPending();
+    this.dropped += unsent - (this.lastExit && unsent > 0 ? 1 : 0);
+    this.queue = [];
+    this.ev?.clear();
+    for (const m of this.queuedRecords.values()) m.clear();
+    this.sendTail(unsent > 0 ? this.lastExit : undefined);
+  }
+
+  /**
+   * Opens a second connection and writes the hello (naming this one as the connection it
+   * continues), the final stats and the exit message: a full pipe cannot take them, but a new
+   * connection has empty buffers, and the kernel queues it even while the collector is stopped.
+   */
+  private sendTail(exit: PreloadMessage | undefined): void {
+    try {
+      const n = bindNet();
+      const tail = new n.CollectorSocket();
+      orig.apply(n.connect, tail, [{ path: this.ipcPath }]);
+      const fd = fdOf(tail);
+      if (fd < 0) return;
+      const hello = { ...this.hello(), conn: this.connToken, continues: true };
+      const text = `${stringify(hello)}\n${stringify(this.stats())}\n${exit ? stringify(exit) + '\n' : ''}`;
+      orig.writeSync(fd, orig.bufferFrom(text, 'utf8'));
+    } catch {
+      // Nothing more can be done: the collector is gone or its backlog is full.
+    }
+  }
+
+  /** The `exit` message once queued (sent again through the tail connection when needed). */
+  private lastExit: PreloadMessage | undefined;
+
+  /**
+   * Connects. A unix socket connects within `connect()` (libuv calls connect(2) at once and only
+   * reports it on the next loop turn), so the fd can be written right away: a worker terminated
+   * before its loop turned again still gets its records out.
+   */
+  private connect(): void {
+    // Open from the start: before the connection is reported, the fd takes writes (or, with no
+    // fd, the stream buffers them).
+    this.state = 'open';
+    try {
+      const n = bindNet();
+      const socket = new n.CollectorSocket();
+      const on = (event: string, fn: (...args: unknown[]) => void) => orig.apply(n.on, socket, [event, fn]);
+      on('error', () => this.goneWith());
+      on('close', () => this.goneWith());
+      // The collector sends the session's trace rules (src/preload/rules/rules.ts); reading everything
+      // also keeps the pipe from filling up in that direction.
+      on('data', (chunk) => onCollectorData(chunk as Buffer));
+      orig.apply(n.connect, socket, [{ path: this.ipcPath }]);
+      orig.apply(n.unref, socket, []);
+      this.socket = socket;
+      this.pipe = new PipeWriter(fdOf(socket), socket);
+      this.queue.unshift({ ...this.hello(), conn: this.connToken } as PreloadMessage);
+      this.helloDue = true;
+      this.schedule();
+    } catch {
+      this.goneWith();
+    }
+  }
+
+  /** The collector is unreachable or went away: from now on every message is only counted. */
+  private goneWith(): void {
+    if (this.state === 'gone') return;
+    this.state = 'gone';
+    this.dropped += this.queuedCount() + this.unsentInPending();
+    this.queue = [];
+    this.ev?.clear();
+    for (const m of this.queuedRecords.values()) m.clear();
+    this.pipe?.clear();
+    if (this.timer) orig.clearTimeout(this.timer);
+    this.timer = undefined;
+    const gone = this.onGone;
+    this.onGone = undefined;
+    // Not from inside the hook whose write failed: on the next turn of the loop.
+    if (gone) orig.setImmediate(gone).unref();
+  }
+
+  /**
+   * The preload is detached (detach.ts): what is queued is written now, as far as the pipe takes
+   * it without waiting, then the connection closes; later messages are only counted. Never throws.
+   */
+  detach(): void {
+    this.onGone = undefined;
+    this.flushNow();
+    this.goneWith();
+    const socket = this.socket;
+    this.socket = undefined;
+    try {
+      if (socket) orig.apply(bindNet().destroy, socket, []);
+    } catch {
+      // Closed already.
+    }
+  }
+
+  /** A completion was queued: write now under light load, else with the next batch. */
+  private urgent(): void {
+    if (this.pipe?.hasPending) {
+      // The pipe is full: the flush already scheduled retries; trying on every completion would
+      // only add failed writes.
+      this.schedule();
+      return;
+    }
+    const t = orig.perfNow();
+    this.syncTokens = Math.min(SYNC_BURST, this.syncTokens + (t - this.syncCountedAt) / SYNC_REFILL_MS);
+    this.syncCountedAt = t;
+    if (this.syncTokens >= 1) {
+      this.syncTokens--;
+      this.flush();
+      return;
+    }
+    this.schedule();
+  }
+
+  private schedule(): void {
+    // A stats message alone waits for the batch timer like any message: counters change on most
+    // requests (the stack sampler's skips, the trace rules' counts), and a flush of its own for
+    // each (one setImmediate and one write per request, ~12% of a sequential http client's CPU)
+    // would bypass the rationing of completions above. A full pipe is retried by the timer only
+    // (see PipeWriter.full).
+    if ((this.queue.length >= this.flushBatch || this.eventsQueued >= this.flushEvents) && !this.pipe?.full) {
+      if (!this.immediate) {
+        this.immediate = true;
+        orig
+          .setImmediate(() => {
+            this.immediate = false;
+            this.flush();
+          })
+          .unref();
+      }
+      return;
+    }
+    // A timer already set is due within FLUSH_INTERVAL_MS (the only interval used): nothing to do,
+    // not even reading the clock (this runs for every milestone of every request).
+    if (this.timer) return;
+    this.timer = orig.setTimeout(this.onTimer, FLUSH_INTERVAL_MS);
+    this.timer.unref();
+  }
+
+  /** The batch timer's callback, made once. */
+  private readonly onTimer = (): void => {
+    this.timer = undefined;
+    this.flush();
+  };
+
+  /** Messages the pipe has not taken whole. */
+  private unsentInPending(): number {
+    return this.pipe?.unsent() ?? 0;
+  }
+
+  /** Writes pending bytes and then the queue. Returns false when the collector is gone. */
+  private flush(): boolean {
+    if (this.state !== 'open') return this.state !== 'gone';
+    try {
+      const pipe = this.pipe!;
+      if (!pipe.retry()) return true;
+      if (this.queue.length === 0 && this.eventsQueued === 0 && !this.statsDue) return true;
+      this.cutEvents();
+      const batch = this.queue;
+      this.queue = [];
+      for (const m of this.queuedRecords.values()) m.clear();
+      this.mergeOpen = false;
+      // Blob frames (captured bodies) go as raw bytes between the lines, ahead of their record;
+      // event frames likewise, where their events came between the messages.
+      const parts: Buffer[] = [];
+      const kinds: Part[] = [];
+      const counts: number[] = [];
+      const evBuf = this.ev?.bytes;
+      let text = '';
+      // A lazy field may have to send a message of its own first (an initiator stack seen for
+      // the first time): it goes into the same text, ahead of the record that refers to it.
+      const side = (msg: PreloadMessage): void => {
+        this.produced++;
+        this.batchMessages++;
+        text += stringify(msg) + '\n';
+      };
+      const sink = { blobs: [] as Array<{ id: string; data: Buffer }>, next: () => `b${++this.blobCount}` };
+      for (const m of batch) {
+        if (m.type === '__events') {
+          text += framePrefix(m.end - m.start, m.n);
+          this.batchMessages += m.n;
+          parts.push(orig.bufferFrom(text, 'utf8'), evBuf!.subarray(m.start, m.end));
+          kinds.push(Part.BeforeBlob, Part.Events);
+          counts.push(0, m.n);
+          text = '';
+          continue;
+        }
+        if (m.type !== 'record') {
+          text += stringify(m) + '\n';
+          this.batchMessages++;
+          continue;
+        }
+        resolveLazy(m.fields, side);
+        setBlobSink(sink);
+        let line: string;
+        try {
+          line = stringify(m);
+        } finally {
+          setBlobSink(undefined);
+        }
+        for (const { id, data } of sink.blobs) {
+          this.produced++;
+          this.batchMessages++;
+          text += stringify({ type: 'blob', id, len: data.length }) + '\n';
+          parts.push(orig.bufferFrom(text, 'utf8'), data);
+          kinds.push(Part.BeforeBlob, Part.Blob);
+          counts.push(0, 0);
+          text = '';
+        }
+        sink.blobs.length = 0;
+        text += line + '\n';
+        this.batchMessages++;
+      }
+      if (text !== '') {
+        parts.push(orig.bufferFrom(text, 'utf8'));
+        kinds.push(Part.Lines);
+        counts.push(0);
+      }
+      // The stats go first, counted after the batch was built: its side messages (initiator
+      // stacks, blobs) are produced while it is serialized, and the totals must include them.
+      if (this.statsDue) {
+        this.statsDue = false;
+        const stats = orig.bufferFrom(stringify(this.stats()) + '\n', 'utf8');
+        // Never ahead of the connection's hello: the collector keys rule counters by the hello's
+        // instance (`conn`), and a report read before it would stay under the bare connection.
+        const at = this.helloDue ? parts.length : 0;
+        parts.splice(at, 0, stats);
+        kinds.splice(at, 0, Part.Stats);
+        counts.splice(at, 0, 0);
+      }
+      this.helloDue = false;
+      // The blobs go as they are, not copied into one buffer with the lines around them.
+      pipe.write(parts, kinds, counts);
+      // The event buffer is written over from the start; bytes the pipe did not take keep the old one.
+      this.ev?.sent(pipe.hasPending);
+    } catch {
+      // EPIPE/ECONNRESET: the collector went away.
+      this.goneWith();
+      return false;
+    } finally {
+      if (this.state === 'open' && (this.queue.length > 0 || this.pipe?.hasPending || this.statsDue)) this.schedule();
+    }
+    return true;
+  }
+}

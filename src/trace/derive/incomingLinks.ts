@@ -1,0 +1,107 @@
+/**
+ * One waterfall across services: an outgoing request of one traced process that another traced
+ * process served is linked to that incoming request, without any header: both ends of a TCP
+ * connection on this machine see the same 4-tuple (the client's `tcpConns[].addrTuple` is the
+ * server's `incomingRequests[].addrTuple`), and on a kept-alive connection the exchange is the one
+ * whose head the server received while the client's request was in flight (with HTTP/2 streams
+ * in flight together, the one with the same path). A request the 4-tuple does not link (through a
+ * proxy, another machine's process) is linked by the W3C `traceparent` header its program sent,
+ * when the server recorded the same one. Pure: the CLI and the panel both use it.
+ */
+
+import type { IncomingRequest } from '../contract/incoming';
+import type { AddrTuple, HttpRequest, TcpConn } from '../contract/types';
+
+/**
+ * An IPv4 address as a dual-stack socket reports it (`::ffff:127.0.0.1`: a server listening on
+ * `::`, Node's default, sees its IPv4 clients so) in the form the client's end reports it.
+ */
+export const plainIP = (ip: string): string => (/^::ffff:\d+\.\d+\.\d+\.\d+$/i.test(ip) ? ip.slice(7) : ip);
+
+/** The key both ends of a connection share (client's tcpConns[].addrTuple, server's incomingRequests[].addrTuple). */
+export const keyOf = (a: AddrTuple): string => `${plainIP(a.srcIP)}|${a.srcPort}|${plainIP(a.dstIP)}|${a.dstPort}`;
+
+function pathOf(url: string): string {
+  try {
+    const u = new URL(url);
+    return u.pathname + u.search;
+  } catch {
+    return url;
+  }
+}
+
+/**
+ * Maps each outgoing request (traceID) that a traced process served to the incoming request
+ * (traceID) it became. An incoming request is given to one outgoing request at most.
+ */
+export function linkServed(
+  requests: readonly HttpRequest[],
+  tcpConns: readonly TcpConn[],
+  incoming: readonly IncomingRequest[] | undefined,
+): Map<string, string> {
+  const out = new Map<string, string>();
+  if (!incoming || incoming.length === 0) return out;
+  const byTuple = new Map<string, IncomingRequest[]>();
+  for (const inc of incoming) {
+    if (!inc.addrTuple || inc.reqRecvAt === undefined) continue;
+    const k = keyOf(inc.addrTuple);
+    const list = byTuple.get(k);
+    if (list) list.push(inc);
+    else byTuple.set(k, [inc]);
+  }
+  const conns = new Map(tcpConns.map((c) => [c.traceID, c]));
+  const taken = new Set<string>();
+  const ordered = [...requests].sort((a, b) => (a.reqStartAt ?? Infinity) - (b.reqStartAt ?? Infinity));
+  for (const req of ordered) {
+    const tuple = req.tcpConn ? conns.get(req.tcpConn)?.addrTuple : undefined;
+    if (!tuple || req.reqStartAt === undefined) continue;
+    const candidates = byTuple.get(keyOf(tuple));
+    if (!candidates) continue;
+    const until = req.respRecvAt ?? req.reqEndAt ?? req.respDoneAt ?? Infinity;
+    const path = pathOf(req.reqURL);
+    let best: IncomingRequest | undefined;
+    for (const inc of candidates) {
+      if (taken.has(inc.traceID) || inc.reqMethod !== req.reqMethod) continue;
+      const at = inc.reqRecvAt!;
+      if (at < req.reqStartAt || at > until) continue;
+      const samePath = pathOf(inc.reqURL) === path;
+      if (best === undefined || (samePath && pathOf(best.reqURL) !== path)) best = inc;
+      if (samePath) break;
+    }
+    if (best) {
+      taken.add(best.traceID);
+      out.set(req.traceID, best.traceID);
+    }
+  }
+  linkByTraceparent(requests, incoming, taken, out);
+  return out;
+}
+
+/** The traceparent header a request sent (its recorded headers, `values` mode). */
+function sentTraceparent(req: HttpRequest): string | undefined {
+  for (const h of req.reqHeaders ?? []) if (h.length > 1 && h[0].toLowerCase() === 'traceparent') return h[1];
+  return undefined;
+}
+
+/** Links the requests not linked yet whose traceparent an incoming request received (one each). */
+function linkByTraceparent(
+  requests: readonly HttpRequest[],
+  incoming: readonly IncomingRequest[],
+  taken: Set<string>,
+  out: Map<string, string>,
+): void {
+  const byParent = new Map<string, IncomingRequest | null>();
+  for (const inc of incoming) {
+    if (inc.traceparent === undefined || taken.has(inc.traceID)) continue;
+    byParent.set(inc.traceparent, byParent.has(inc.traceparent) ? null : inc);
+  }
+  if (byParent.size === 0) return;
+  for (const req of requests) {
+    if (out.has(req.traceID)) continue;
+    const tp = sentTraceparent(req);
+    const inc = tp !== undefined ? byParent.get(tp) : undefined;
+    if (!inc || taken.has(inc.traceID) || inc.reqMethod !== req.reqMethod) continue;
+    taken.add(inc.traceID);
+    out.set(req.traceID, inc.traceID);
+  }
+}

@@ -1,0 +1,485 @@
+/**
+ * Reading and writing saved trace files, with one-line, plain error messages for everything that
+ * can be wrong with one (missing, empty, cut short, not JSON, not a trace, another format
+ * version, too large). Files are read and written streaming (src/trace/formats/jsonStream.ts): a trace
+ * of a million requests is larger than the longest string V8 can hold.
+ */
+
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { open } from 'node:fs/promises';
+import type { Har } from './har';
+import { JsonObjectScanner, JsonScanError, JsonTooDeepError, MAX_JSON_DEPTH, tooDeepAt, writeJsonFile } from './jsonStream';
+import {
+  normalizeDebuggerPauses,
+  normalizeDials,
+  normalizeDnsQueries,
+  normalizeIncoming,
+  normalizeTcpConns,
+  normalizeUdpConns,
+} from './normalize';
+import { redactCommandLine, redactedArgNames } from '../contract/redact';
+import { RECORD_KINDS } from '../contract/wire';
+import {
+  FORMAT_VERSION,
+  type HttpRequest,
+  type Trace,
+  type TraceRule,
+  type TraceRules,
+  type TraceStats,
+  type HelperStats,
+} from '../contract/types';
+
+/** Returns an empty trace that began now. */
+export function emptyTrace(description: string, beginAt: Date = new Date()): Trace {
+  return {
+    formatVersion: FORMAT_VERSION,
+    description,
+    traceBeginAt: beginAt.toISOString(),
+    processes: [],
+    httpRequests: [],
+    dials: [],
+    tcpConns: [],
+    udpConns: [],
+    dnsQueries: [],
+    tlsTunnels: [],
+    stats: { droppedEvents: 0, untracedRequests: 0, warnings: [] },
+  };
+}
+
+/** A trace file could not be read; `message` is one plain line meant for the user. */
+export class TraceFileError extends Error {
+  override readonly name = 'TraceFileError';
+}
+
+/** The error of a file whose values nest deeper than MAX_JSON_DEPTH (src/trace/formats/jsonStream.ts). */
+function tooDeep(name: string, offset: number): TraceFileError {
+  return new TraceFileError(
+    `${name} is not a nettrace trace: a value is nested more than ${MAX_JSON_DEPTH} levels deep (at byte ${offset})`,
+  );
+}
+
+function jsonErrorPosition(message: string): number | undefined {
+  const m = /at position (\d+)/.exec(message);
+  return m ? Number(m[1]) : undefined;
+}
+
+/**
+ * Parses and validates the text of a trace file. `name` is how the file is called in messages.
+ * Missing record arrays are filled in as empty. Throws TraceFileError.
+ */
+export function parseTraceFile(text: string, name = 'the trace'): Trace {
+  const body = text.replace(/^\uFEFF/, '');
+  const trimmed = body.trim();
+  if (trimmed === '') throw new TraceFileError(`${name} is empty`);
+  let data: unknown;
+  try {
+    data = JSON.parse(body);
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    const first = trimmed[0];
+    if (first !== '{' && first !== '[') {
+      const start = trimmed.slice(0, 20).replace(/[^\x20-\x7e]/g, '?');
+      throw new TraceFileError(`${name} is not JSON (it starts with "${start}")`);
+    }
+    const pos = jsonErrorPosition(message);
+    const trimmedEnd = body.trimEnd().length;
+    const truncated = /end of JSON input|Unterminated string/i.test(message) || (pos !== undefined && pos >= trimmedEnd);
+    if (truncated) {
+      const bytes = Buffer.byteLength(body);
+      throw new TraceFileError(`${name} is not complete JSON (truncated at byte ${bytes}?)`);
+    }
+    throw new TraceFileError(`${name} is not valid JSON: ${message.split('\n')[0]}`);
+  }
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) {
+    throw new TraceFileError(`${name} is not a nettrace trace (expected a JSON object)`);
+  }
+  const deep = tooDeepAt(body);
+  if (deep >= 0) throw tooDeep(name, Buffer.byteLength(body.slice(0, deep)));
+  return validateTrace(data as Record<string, unknown>, name);
+}
+
+function checkVersion(version: unknown, name: string): void {
+  if (version !== FORMAT_VERSION) {
+    const v = typeof version === 'number' ? String(version) : JSON.stringify(version);
+    const advice = typeof version === 'number' && version > FORMAT_VERSION ? ' — upgrade nettrace' : '';
+    throw new TraceFileError(`${name} is trace format version ${v}; this nettrace reads version ${FORMAT_VERSION}${advice}`);
+  }
+}
+
+/**
+ * The error for a JSON object that is not a trace. A HAR (its root member is `log`) is named as
+ * one: nettrace writes a HAR beside a trace for browser devtools, and a user may pick it to open.
+ */
+function notATrace(name: string, har: boolean): TraceFileError {
+  return new TraceFileError(
+    har
+      ? `${name} is a HAR file, not a nettrace trace: open the trace's JSON file instead (the HAR is an export for browser devtools, Network > Import HAR)`
+      : `${name} is not a nettrace trace (no formatVersion or httpRequests)`,
+  );
+}
+
+/** Checks a parsed trace object and fills in defaults (see parseTraceFile). */
+function validateTrace(obj: Record<string, unknown>, name: string): Trace {
+  if (!('formatVersion' in obj) || !Array.isArray(obj.httpRequests)) throw notATrace(name, 'log' in obj);
+  checkVersion(obj.formatVersion, name);
+  for (const kind of RECORD_KINDS) {
+    if (obj[kind] === undefined) obj[kind] = [];
+    else if (!Array.isArray(obj[kind])) throw new TraceFileError(`${name} is damaged: "${kind}" is not a list`);
+  }
+  // The records read below their top level (DNS messages, kernel data, socket operations).
+  obj.dials = normalizeDials(obj.dials);
+  obj.tcpConns = normalizeTcpConns(obj.tcpConns);
+  obj.udpConns = normalizeUdpConns(obj.udpConns);
+  obj.dnsQueries = normalizeDnsQueries(obj.dnsQueries);
+  if (obj.incomingRequests !== undefined) obj.incomingRequests = normalizeIncoming(obj.incomingRequests);
+  if (!Array.isArray(obj.processes)) obj.processes = [];
+  // A description an older version wrote kept a command line's secret options in clear.
+  obj.description = typeof obj.description === 'string' ? redactCommandLine(obj.description, redactedArgNames()) : '';
+  if (typeof obj.traceBeginAt !== 'string' || Number.isNaN(Date.parse(obj.traceBeginAt))) {
+    throw new TraceFileError(`${name} is damaged: traceBeginAt is not a date`);
+  }
+  const stats = (obj.stats ?? {}) as Record<string, unknown>;
+  obj.stats = {
+    droppedEvents: typeof stats.droppedEvents === 'number' ? stats.droppedEvents : 0,
+    untracedRequests: typeof stats.untracedRequests === 'number' ? stats.untracedRequests : 0,
+    warnings: Array.isArray(stats.warnings) ? stats.warnings.map(String) : [],
+  };
+  if (typeof stats.skippedInitiators === 'number' && stats.skippedInitiators > 0)
+    (obj.stats as TraceStats).skippedInitiators = stats.skippedInitiators;
+  for (const k of ['droppedRecords', 'droppedBlobs', 'incompleteRequests', 'undeliveredSpans'] as const) {
+    const v = stats[k];
+    if (typeof v === 'number' && v > 0) (obj.stats as TraceStats)[k] = v;
+  }
+  // The helper's report is kept as written: the views read its fields defensively.
+  if (typeof stats.helper === 'object' && stats.helper !== null && !Array.isArray(stats.helper)) {
+    (obj.stats as TraceStats).helper = stats.helper as HelperStats;
+  }
+  if (obj.debuggerPauses !== undefined) {
+    const pauses = normalizeDebuggerPauses(obj.debuggerPauses);
+    if (pauses.length) obj.debuggerPauses = pauses;
+    else delete obj.debuggerPauses;
+  }
+  if (obj.traceRules !== undefined) {
+    const rules = normalizeTraceRules(obj.traceRules);
+    if (rules) obj.traceRules = rules;
+    else delete obj.traceRules;
+  }
+  for (const r of obj.httpRequests as unknown[]) {
+    if (typeof r !== 'object' || r === null || typeof (r as { traceID?: unknown }).traceID !== 'string') {
+      throw new TraceFileError(`${name} is damaged: an httpRequests entry has no traceID`);
+    }
+  }
+  return obj as unknown as Trace;
+}
+
+const RULE_ACTIONS = new Set(['trace', 'skip', 'details', 'break', 'mark']);
+const DETAIL_KINDS = new Set(['bodies', 'sockTrace', 'dnsTrace']);
+
+/**
+ * The `traceRules` of a saved trace (untrusted): the well-formed rules, each with its counters
+ * (a count that is not a whole number ≥ 0 reads as 0); undefined when it is not an object with a
+ * `rules` list. The conditions are kept as text: nothing is compiled or run when a trace is read.
+ */
+export function normalizeTraceRules(value: unknown): TraceRules | undefined {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
+  const o = value as Record<string, unknown>;
+  if (!Array.isArray(o.rules)) return undefined;
+  const count = (v: unknown) => (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 ? v : 0);
+  const rules: TraceRule[] = [];
+  for (const r of o.rules) {
+    if (typeof r !== 'object' || r === null) continue;
+    const x = r as Record<string, unknown>;
+    if (typeof x.id !== 'string' || typeof x.condition !== 'string' || typeof x.action !== 'string' || !RULE_ACTIONS.has(x.action))
+      continue;
+    const rule: TraceRule = {
+      id: x.id,
+      name: typeof x.name === 'string' ? x.name : x.id,
+      condition: x.condition,
+      action: x.action as TraceRule['action'],
+      limit: typeof x.limit === 'number' && Number.isSafeInteger(x.limit) && x.limit >= 1 ? x.limit : null,
+      enabled: x.enabled === true,
+      matched: count(x.matched),
+      acted: count(x.acted),
+      limitReached: x.limitReached === true,
+    };
+    if (typeof x.tag === 'string') rule.tag = x.tag;
+    if (Array.isArray(x.details))
+      rule.details = x.details.filter((d): d is 'bodies' | 'sockTrace' | 'dnsTrace' => DETAIL_KINDS.has(d as string));
+    rules.push(rule);
+  }
+  return { version: count(o.version), defaultAction: o.defaultAction === 'skip' ? 'skip' : 'trace', rules };
+}
+
+/** The top-level members a trace file may have; a file starting with another is not a trace. */
+const TRACE_KEYS = new Set<string>([
+  'formatVersion',
+  'description',
+  'traceBeginAt',
+  'traceEndAt',
+  'processes',
+  'packetCapture',
+  'debuggerPauses',
+  'traceRules',
+  'stats',
+  ...RECORD_KINDS,
+]);
+/** Members read element by element. */
+const STREAMED = new Set<string>([...RECORD_KINDS, 'processes']);
+
+/** The largest trace file read by default (8 GiB); NETTRACE_MAX_TRACE_BYTES overrides it. */
+export const DEFAULT_MAX_TRACE_BYTES = 8 * 1024 ** 3;
+
+/** Options of readTraceFile() and readTraceFileAsync(). */
+export interface ReadTraceOptions {
+  /** Files larger than this are refused before reading (default DEFAULT_MAX_TRACE_BYTES). */
+  maxBytes?: number;
+  /** Largest single record or member in bytes (default 256 MiB). */
+  maxRecordBytes?: number;
+  /**
+   * Which `httpRequests` entries to parse and keep, judged by their raw bytes (default all): a
+   * reader that handles requests one at a time (forEachRequest) keeps only what it needs first.
+   */
+  keepRequest?: (raw: Buffer) => boolean;
+}
+
+function maxBytesOf(options: ReadTraceOptions): number {
+  if (options.maxBytes !== undefined) return options.maxBytes;
+  const env = Number(process.env.NETTRACE_MAX_TRACE_BYTES);
+  return Number.isSafeInteger(env) && env > 0 ? env : DEFAULT_MAX_TRACE_BYTES;
+}
+
+function openError(err: unknown, path: string): TraceFileError {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === 'ENOENT') return new TraceFileError(`no such file: ${path}`);
+  if (code === 'EISDIR') return new TraceFileError(`${path} is a directory, not a trace file`);
+  if (code === 'EACCES' || code === 'EPERM') return new TraceFileError(`cannot read ${path}: permission denied`);
+  return new TraceFileError(`cannot read ${path}: ${(err as Error).message}`);
+}
+
+function formatSize(n: number): string {
+  return n >= 1024 ** 3 ? `${(n / 1024 ** 3).toFixed(1)} GiB` : `${(n / 1024 ** 2).toFixed(1)} MiB`;
+}
+
+/** Refuses what is not a regular file or is larger than the limit, before reading any of it. */
+function checkSize(stat: { size: number; isFile(): boolean; isDirectory(): boolean }, path: string, options: ReadTraceOptions): void {
+  if (stat.isDirectory()) throw new TraceFileError(`${path} is a directory, not a trace file`);
+  if (!stat.isFile()) throw new TraceFileError(`${path} is not a regular file`);
+  const max = maxBytesOf(options);
+  if (stat.size > max) {
+    throw new TraceFileError(
+      `${path} is ${formatSize(stat.size)}, larger than the ${formatSize(max)} nettrace reads (set NETTRACE_MAX_TRACE_BYTES to allow more)`,
+    );
+  }
+}
+
+/**
+ * A streaming trace reader: bytes in, a validated Trace out. The first bytes decide whether the
+ * file is a trace at all (a JSON object whose first member is a trace's), so a large file of
+ * something else is refused after one chunk.
+ */
+class TraceReader {
+  private readonly obj: Record<string, unknown> = {};
+  private readonly scanner: JsonObjectScanner;
+  private first = true;
+
+  constructor(
+    private readonly name: string,
+    options: ReadTraceOptions,
+  ) {
+    const obj = this.obj;
+    this.scanner = new JsonObjectScanner(
+      {
+        firstKey: (key) => {
+          if (!TRACE_KEYS.has(key)) throw notATrace(name, key === 'log');
+        },
+        arrayStart: (key) => {
+          obj[key] = [];
+        },
+        keep: options.keepRequest
+          ? (key, raw) => key !== 'httpRequests' || options.keepRequest!(raw.length === 1 ? raw[0] : Buffer.concat(raw))
+          : undefined,
+        element: (key, value) => {
+          (obj[key] as unknown[]).push(value);
+        },
+        field: (key, value) => {
+          if (key === 'formatVersion') checkVersion(value, name);
+          obj[key] = value;
+        },
+      },
+      STREAMED,
+      options.maxRecordBytes,
+    );
+  }
+
+  push(chunk: Buffer): void {
+    if (this.first) {
+      const text = chunk.toString('utf8').replace(/^\uFEFF/, '');
+      const trimmed = text.trimStart();
+      if (trimmed === '') return this.feed(chunk);
+      this.first = false;
+      if (trimmed[0] === '[') throw new TraceFileError(`${this.name} is not a nettrace trace (expected a JSON object)`);
+      if (trimmed[0] !== '{') {
+        const start = trimmed.slice(0, 20).replace(/[^\x20-\x7e]/g, '?');
+        throw new TraceFileError(`${this.name} is not JSON (it starts with "${start}")`);
+      }
+    }
+    this.feed(chunk);
+  }
+
+  private feed(chunk: Buffer): void {
+    try {
+      this.scanner.push(chunk);
+    } catch (err) {
+      throw this.translate(err);
+    }
+  }
+
+  private translate(err: unknown): Error {
+    if (err instanceof JsonTooDeepError) return tooDeep(this.name, err.offset);
+    if (err instanceof JsonScanError) {
+      if (err.truncated) return new TraceFileError(`${this.name} is not complete JSON (truncated at byte ${err.offset}?)`);
+      return new TraceFileError(`${this.name} is not valid JSON: ${err.message} (at byte ${err.offset})`);
+    }
+    return err as Error;
+  }
+
+  end(): Trace {
+    if (this.scanner.empty) throw new TraceFileError(`${this.name} is empty`);
+    try {
+      this.scanner.end();
+    } catch (err) {
+      throw this.translate(err);
+    }
+    return validateTrace(this.obj, this.name);
+  }
+}
+
+const CHUNK_BYTES = 1 << 20;
+
+/**
+ * Reads and validates a trace file, streaming (no whole-file string); refuses files larger than
+ * `options.maxBytes` and files that do not start like a trace before reading them whole. Throws
+ * TraceFileError with a one-line message.
+ */
+export function readTraceFile(path: string, options: ReadTraceOptions = {}): Trace {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch (err) {
+    throw openError(err, path);
+  }
+  try {
+    checkSize(fstatSync(fd), path, options);
+    const reader = new TraceReader(path, options);
+    const buf = Buffer.allocUnsafe(CHUNK_BYTES);
+    for (;;) {
+      let n: number;
+      try {
+        n = readSync(fd, buf, 0, buf.length, null);
+      } catch (err) {
+        throw openError(err, path);
+      }
+      if (n === 0) break;
+      reader.push(buf.subarray(0, n));
+    }
+    return reader.end();
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * Calls `fn` with each `httpRequests` entry of a trace file, in file order, parsing one at a time
+ * (nothing else is kept); awaits `fn`. Use after readTraceFile() with `keepRequest` has checked
+ * the file and read its other records. Throws TraceFileError.
+ */
+export async function forEachRequest(
+  path: string,
+  fn: (request: HttpRequest) => void | Promise<void>,
+  options: ReadTraceOptions = {},
+): Promise<void> {
+  let fh: Awaited<ReturnType<typeof open>>;
+  try {
+    fh = await open(path, 'r');
+  } catch (err) {
+    throw openError(err, path);
+  }
+  try {
+    checkSize(await fh.stat(), path, options);
+    let batch: unknown[] = [];
+    const scanner = new JsonObjectScanner(
+      {
+        field: () => {},
+        element: (key, value) => {
+          if (key === 'httpRequests') batch.push(value);
+        },
+        keep: (key) => key === 'httpRequests',
+      },
+      STREAMED,
+      options.maxRecordBytes,
+    );
+    const buf = Buffer.allocUnsafe(CHUNK_BYTES);
+    for (;;) {
+      const { bytesRead } = await fh.read(buf, 0, buf.length, null);
+      if (bytesRead === 0) break;
+      try {
+        scanner.push(buf.subarray(0, bytesRead));
+      } catch (err) {
+        if (err instanceof JsonTooDeepError) throw tooDeep(path, err.offset);
+        if (err instanceof JsonScanError) throw new TraceFileError(`${path} is not valid JSON: ${err.message} (at byte ${err.offset})`);
+        throw err;
+      }
+      const todo = batch;
+      batch = [];
+      for (const r of todo) {
+        if (typeof r !== 'object' || r === null || typeof (r as { traceID?: unknown }).traceID !== 'string') {
+          throw new TraceFileError(`${path} is damaged: an httpRequests entry has no traceID`);
+        }
+        await fn(r as HttpRequest);
+      }
+    }
+  } finally {
+    await fh.close();
+  }
+}
+
+/** readTraceFile() without blocking the event loop for the whole file (for the extension host). */
+export async function readTraceFileAsync(path: string, options: ReadTraceOptions = {}): Promise<Trace> {
+  let fh: Awaited<ReturnType<typeof open>>;
+  try {
+    fh = await open(path, 'r');
+  } catch (err) {
+    throw openError(err, path);
+  }
+  try {
+    checkSize(await fh.stat(), path, options);
+    const reader = new TraceReader(path, options);
+    const buf = Buffer.allocUnsafe(CHUNK_BYTES);
+    for (;;) {
+      let n: number;
+      try {
+        ({ bytesRead: n } = await fh.read(buf, 0, buf.length, null));
+      } catch (err) {
+        throw openError(err, path);
+      }
+      if (n === 0) break;
+      reader.push(buf.subarray(0, n));
+    }
+    return reader.end();
+  } finally {
+    await fh.close();
+  }
+}
+
+/**
+ * Writes a trace as JSON (exactly `JSON.stringify(trace, null, 1)` and a newline) record by
+ * record, mode 0600: a trace of any size is written, not only one that fits in a string.
+ */
+export function writeTraceFile(path: string, trace: Trace): Promise<void> {
+  return writeJsonFile(path, trace, 2);
+}
+
+/** Writes a HAR document like writeTraceFile(): entry by entry, mode 0600. */
+export function writeHarFile(path: string, har: Har): Promise<void> {
+  return writeJsonFile(path, har, 3);
+}
