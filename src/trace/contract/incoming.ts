@@ -2,11 +2,11 @@
  * The incoming request record (`incomingRequests[]`, docs/trace-format.md): one HTTP exchange a
  * traced program served, and what the preload knows of it, with the two values it shares with
  * the outgoing requests of types.ts (which re-exports them): IncompleteReason and StackFrame. Part
- * of the trace contract: imports only types (WebSocketSession, from types.ts), so the preload and
+ * of the trace contract: imports only types (WebSocketSession, from webSocket.ts), so the preload and
  * the webview can use it.
  */
 
-import type { WebSocketSession } from './types';
+import type { WebSocketSession } from './webSocket';
 
 /** One stack frame of an initiator (`initiator.frames[]`), or the position of an incoming request's handler. */
 export interface StackFrame {

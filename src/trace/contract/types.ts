@@ -12,6 +12,10 @@ export type { IncomingError, IncomingLoopBlocked, IncomingRequest, IncompleteRea
 import type { KernelEvent, KernelTimings, TcpMetrics } from './kernelRecords';
 export type { IcmpMessage, KernelEvent, KernelTimings, TcpMetrics } from './kernelRecords';
 export type { TraceRule, TraceRules } from './ruleTypes';
+export type { WebSocketMessage, WebSocketSession } from './webSocket';
+export type { DnsQuestion, DnsAnswer, DnsQueryMsg, DnsReplyMsg, DnsQuery } from './dnsMessages';
+import type { WebSocketSession } from './webSocket';
+import type { DnsQuery } from './dnsMessages';
 
 /** The current (and only) trace format version this code reads and writes. */
 export const FORMAT_VERSION = 1;
@@ -193,40 +197,6 @@ export interface HttpRequest {
   diagnosis?: string;
 }
 
-/** One message (or control frame) of a WebSocket connection (per-message detail, with the socket-op trace). */
-export interface WebSocketMessage {
-  dir: 'sent' | 'recv';
-  type: 'text' | 'binary' | 'close' | 'ping' | 'pong';
-  /** Payload bytes as on the wire (compressed when permessage-deflate is on). */
-  len: number;
-  /** When its last frame passed the socket. */
-  endAt: number;
-}
-
-/**
- * A WebSocket connection after its upgrade: lifetime, close handshake, and traffic each way. Messages are complete text and binary messages
- * (a fragmented message counts once); bytes are their payloads as framed on the wire (compressed under permessage-deflate; plaintext above
- * TLS). Control frames (ping, pong, close) and frame headers are not counted.
- */
-export interface WebSocketSession {
-  /** When the 101 response arrived. */
-  openAt: number;
-  /** When the connection closed; absent while open. */
-  closeAt?: number;
-  /** The status code of the first close frame (absent when it had none, or none was sent). */
-  closeCode?: number;
-  closeReason?: string;
-  /** Who sent the first close frame; absent when the connection ended without one. */
-  closedBy?: 'client' | 'server';
-  sentMessages: number;
-  recvMessages: number;
-  sentBytes: number;
-  recvBytes: number;
-  /** Per-message detail, with the socket-op trace, up to its cap; the rest are counted. */
-  messages?: WebSocketMessage[];
-  droppedMessages?: number;
-}
-
 /**
  * One DNS lookup made while dialing: through Node's resolver (`dns.lookup`, getaddrinfo), called by
  * net itself or by the program's own lookup function (a cache miss, see ProgramLookup).
@@ -372,68 +342,6 @@ export interface UdpConn {
   addrTuple?: AddrTuple;
   totalSentBytes?: number;
   totalRecvBytes?: number;
-}
-
-/** A question of a DNS message: the name with its trailing dot, the type name, the class. */
-export interface DnsQuestion {
-  name: string;
-  type: string;
-  class: number;
-}
-
-/** A resource record of a reply; `resolvedVal` is its data as text (names with a trailing dot). */
-export interface DnsAnswer extends DnsQuestion {
-  ttl: number;
-  resolvedVal: string;
-}
-
-/** What DNS queries and replies share. */
-interface DnsMessage {
-  id: number;
-  truncated: boolean;
-  /** DNS message size in bytes (without TCP's 2-byte length prefix). */
-  size: number;
-  questions: DnsQuestion[];
-}
-
-/** A query message the in-process resolver sent. */
-export interface DnsQueryMsg extends DnsMessage {
-  sentAt: number;
-  recursionDesired: boolean;
-  /** Why no usable reply came: ETIMEOUT, ECONNREFUSED (port unreachable), ECANCELLED. */
-  error?: string;
-}
-
-/** A reply message the resolver received (for `malformed`, only what could be read). */
-export interface DnsReplyMsg extends DnsMessage {
-  recvAt: number;
-  authoritative: boolean;
-  recursionAvailable: boolean;
-  /** "no-error", "form-err", "serv-fail", "nx-domain", "not-imp", "refused", ... ("rcode-N"). */
-  rCode: string;
-  answers: DnsAnswer[];
-  /** Set when the reply could not be decoded: the decoder's complaint. */
-  malformed?: string;
-}
-
-/** DNS messages of one query (only with the DNS message trace). */
-export interface DnsQuery {
-  traceID: string;
-  pid?: number;
-  fromDial?: string;
-  /** The UDP connection the messages went over. */
-  connection?: string;
-  /** The TCP connection, when a truncated reply was retried over TCP. */
-  tcpConn?: string;
-  /** The nameserver ("ip:port"). */
-  server?: string;
-  proto?: 'udp' | 'tcp';
-  /** The name looked up (before search-list expansion). */
-  host?: string;
-  /** The per-try timeout in force. */
-  timeoutMs?: number;
-  dnsQueryMsgs: DnsQueryMsg[];
-  dnsReplyMsgs: DnsReplyMsg[];
 }
 
 /** A certificate of the peer's chain. */
