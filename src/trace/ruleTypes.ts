@@ -19,7 +19,7 @@ export interface TraceRule {
   name: string;
   /** The condition's source text. */
   condition: string;
-  action: 'trace' | 'skip' | 'details' | 'break' | 'mark';
+  action: 'trace' | 'skip' | 'details' | 'break' | 'mark' | 'fail' | 'delay' | 'throttle' | 'respond' | 'override';
   /** Requests acted on per process or thread; null: no limit. */
   limit: number | null;
   enabled: boolean;
@@ -27,6 +27,8 @@ export interface TraceRule {
   tag?: string;
   /** `details`: what was captured. */
   details?: Array<'bodies' | 'sockTrace' | 'dnsTrace'>;
+  /** `fail`: how the requests were failed (docs/rules.md, "What-if actions"). */
+  fail?: { kind: string };
   /** Requests the rule was read for whose condition held. */
   matched: number;
   /** Requests it acted on. */

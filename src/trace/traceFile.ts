@@ -164,7 +164,7 @@ function validateTrace(obj: Record<string, unknown>, name: string): Trace {
   return obj as unknown as Trace;
 }
 
-const RULE_ACTIONS = new Set(['trace', 'skip', 'details', 'break', 'mark']);
+const RULE_ACTIONS = new Set(['trace', 'skip', 'details', 'break', 'mark', 'fail', 'delay', 'throttle', 'respond', 'override']);
 const DETAIL_KINDS = new Set(['bodies', 'sockTrace', 'dnsTrace']);
 
 /**
@@ -195,6 +195,8 @@ export function normalizeTraceRules(value: unknown): TraceRules | undefined {
       limitReached: x.limitReached === true,
     };
     if (typeof x.tag === 'string') rule.tag = x.tag;
+    const fail = x.fail as { kind?: unknown } | undefined;
+    if (fail !== null && typeof fail === 'object' && typeof fail.kind === 'string') rule.fail = { kind: fail.kind };
     if (Array.isArray(x.details))
       rule.details = x.details.filter((d): d is 'bodies' | 'sockTrace' | 'dnsTrace' => DETAIL_KINDS.has(d as string));
     rules.push(rule);
