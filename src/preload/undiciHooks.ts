@@ -26,6 +26,7 @@ import type { RequestError } from '../trace/types';
 import type { StartDecision } from '../rules';
 import { preloadRules } from './rules';
 import { flatLookup, wantsBodies, ruleEnd, ruleStart, ruleStartFields, viewFromUrl } from './ruleHooks';
+import { failUndiciRequest } from './whatIf';
 import { undiciCreated, undiciEnded, undiciOnConnection } from './ruleDetails';
 import { DETAIL_BIT } from '../rules/details';
 import { isRequestLine, onWebSocketClose, onWebSocketOpen, takeWrite, watchRequest } from './undiciWire';
@@ -201,6 +202,7 @@ function created(t: Tracer, hook: Hook, req: UndiciRequest, isFetch: boolean, sy
             );
     if (d === null) return;
     rules = d;
+    if (d.whatIf !== null) failUndiciRequest(t, req, d.whatIf, origin);
     if (d.definiteDetails > DETAIL_BIT.bodies) undiciCreated(req, d, origin);
   }
   // Not noted at a fetch() call: captured here (deeper: the dispatcher's frames come first, hence

@@ -516,5 +516,11 @@ export function releaseBreak(d: StartDecision): void {
 }
 
 function sameMeaning(a: Rule, b: Rule): boolean {
-  return a.condition === b.condition && a.action === b.action && a.tag === b.tag && String(a.details) === String(b.details);
+  return (
+    a.condition === b.condition &&
+    a.action === b.action &&
+    a.tag === b.tag &&
+    String(a.details) === String(b.details) &&
+    JSON.stringify(a.fail) === JSON.stringify(b.fail)
+  );
 }
