@@ -164,6 +164,8 @@ interface UndiciRequestLike {
   onConnect?: unknown;
   completed?: boolean;
   onError?: (err: Error) => unknown;
+  onResponseError?: (err: Error) => unknown;
+  onRequestStart?: unknown;
 }
 
 /**
@@ -182,7 +184,10 @@ export function failUndiciRequest(t: Tracer, req: object, rule: Rule, origin: st
     const r = req as UndiciRequestLike;
     const deliver = (err: Error) => {
       try {
-        if (r.aborted !== true && r.completed !== true && typeof r.onError === 'function') r.onError(err);
+        if (r.aborted === true || r.completed === true) return;
+        // undici 8 (Node 26's fetch) renamed the request's onError to onResponseError.
+        if (typeof r.onError === 'function') r.onError(err);
+        else if (typeof r.onResponseError === 'function') r.onResponseError(err);
       } catch (e) {
         warnOnce(t, e);
       }
@@ -196,9 +201,12 @@ export function failUndiciRequest(t: Tracer, req: object, rule: Rule, origin: st
       dns.lookup(host, (err, address) => deliver((found = err ? err : refusedError(address, port))));
       // Should undici's own connect win that race, the request is failed as it would be written
       // (an error thrown by onConnect errors the request, and undici writes nothing of it).
-      (r as { onConnect?: unknown }).onConnect = () => {
+      // (undici 8 renamed onConnect to onRequestStart.)
+      const failAtConnect = () => {
         throw found ?? refusedError(host, port);
       };
+      if (typeof r.onConnect === 'function') r.onConnect = failAtConnect;
+      else if (typeof r.onRequestStart === 'function') r.onRequestStart = failAtConnect;
     }
   } catch (err) {
     warnOnce(t, err);

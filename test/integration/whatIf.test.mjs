@@ -63,7 +63,7 @@ for (const { label, bin } of nodeBinaries()) {
         const recs = fake.trace.httpRequests;
         assert.equal(recs.length, 1);
         assert.deepEqual(recs[0].whatIf, { rule: 'down', action: 'fail', kind });
-        assert.equal(recs[0].reqError?.code ?? recs[0].reqError?.cause?.code, kind === 'refused' ? 'ECONNREFUSED' : 'ENOTFOUND');
+        assert.equal(recs[0].reqError?.code ?? recs[0].reqError?.cause?.code, kind === 'refused' ? 'ECONNREFUSED' : 'ENOTFOUND', JSON.stringify(recs[0]));
         const rule = fake.trace.traceRules.rules.find((r) => r.id === 'down');
         assert.equal(rule.acted, 1);
       });
