@@ -6,6 +6,7 @@
 
 import { NO_PROGRAM_FRAME } from '../trace/initiator';
 import { diagnoseLoopBlocked, formatMs } from '../trace/diagnosis';
+import { WHAT_IF_TAG } from '../trace/whatIfText';
 import { contextOf, indexRecords } from '../trace/enrich';
 import {
   DEFAULT_SLOW_THRESHOLD_MS,
@@ -501,7 +502,7 @@ export function writeTrace(trace: Trace, options: RenderOptions, write: (text: s
         ' ' +
         fit(conn, 7) +
         ' ' +
-        fit(sanitize(r.reqURL), urlW) +
+        fit((r.whatIf ? `[${WHAT_IF_TAG}] ` : '') + sanitize(r.reqURL), urlW) +
         ' |' +
         bar.text,
     );
@@ -539,7 +540,7 @@ export function writeTrace(trace: Trace, options: RenderOptions, write: (text: s
       const r = row.req;
       const where = `#${n} ${sanitize(r.reqMethod)} ${sanitize(r.reqURL)}`;
       lines.push(`  ${fit(where, Math.max(20, width - 4)).trimEnd()}`);
-      lines.push(`     ${paint(sanitize(r.diagnosis), isFailed(r) ? 31 : 33, color)}`);
+      if (r.diagnosis) lines.push(`     ${paint(sanitize(r.diagnosis), isFailed(r) ? 31 : 33, color)}`);
       const where2 = initiatorLine(r);
       if (where2) lines.push(`     ${paint(where2, 90, color)}`);
     }
