@@ -11,6 +11,9 @@ import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import { nodeBinaries, run, apps, root, runTraced } from './harness.mjs';
 import { join } from 'node:path';
+import { createRequire } from 'node:module';
+
+const core = createRequire(import.meta.url)(join(root, 'dist', 'core.cjs'));
 
 let server;
 let healthyPort;
@@ -66,6 +69,15 @@ for (const { label, bin } of nodeBinaries()) {
         assert.equal(recs[0].reqError?.code ?? recs[0].reqError?.cause?.code, kind === 'refused' ? 'ECONNREFUSED' : 'ENOTFOUND', JSON.stringify(recs[0]));
         const rule = fake.trace.traceRules.rules.find((r) => r.id === 'down');
         assert.equal(rule.acted, 1);
+        assert.deepEqual(rule.fail, { kind });
+        // Honest and visible: no phase of the network's, a diagnosis, show's tag, the HAR's comment.
+        const t = core.enrichTrace(fake.trace).httpRequests[0];
+        assert.deepEqual([t.timings.dns, t.timings.connect, t.timings.ssl, t.timings.send], [-1, -1, -1, -1], JSON.stringify(t.timings));
+        assert.match(t.diagnosis, /^What if: rule "down" made this request fail \((connection refused|host name not found)\)/);
+        assert.match(core.renderTrace(fake.trace, { color: false, width: 140 }), /\[what-if\] http:/);
+        const entry = core.toHar(fake.trace).log.entries[0];
+        assert.match(entry.comment, /^What if: rule "down"/);
+        assert.deepEqual(entry._whatIf, recs[0].whatIf);
       });
     }
   }
