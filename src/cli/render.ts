@@ -390,6 +390,9 @@ export function renderSummary(trace: Trace, totals?: RequestTotals): string {
     const bad = served.filter(servedFailed).length;
     s = `${k} request${k === 1 ? '' : 's'} served${bad > 0 ? ` (${bad} failed)` : ''}; ${n} request${n === 1 ? '' : 's'} made, ${s.slice(s.indexOf(', ') + 2)}`;
   }
+  // Requests whose failure or answer a what-if rule made (docs/rules.md): said in every summary, --quiet too.
+  const whatIf = trace.httpRequests.reduce((k, r) => k + (r.whatIf ? 1 : 0), 0);
+  if (whatIf > 0) s += `; ${whatIf} changed by what-if rules`;
   const { droppedEvents, untracedRequests } = trace.stats;
   if (untracedRequests > 0) s += `; ${untracedRequests} request${untracedRequests === 1 ? '' : 's'} not traced`;
   if (droppedEvents > 0) s += `; ${droppedEvents} event${droppedEvents === 1 ? '' : 's'} dropped`;

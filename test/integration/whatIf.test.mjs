@@ -58,6 +58,7 @@ for (const { label, bin } of nodeBinaries()) {
           cliArgs: ['--rule', `down: fail fail=${kind} limit=1 path == "/x"`],
         });
         assert.equal(fake.code, 0, fake.stderr);
+        assert.match(fake.stderr, /1 request, 1 failed, .*; 1 changed by what-if rules/, 'the run\'s summary counts it');
         const seen = masked(fake.stdout.trim().split('\n').pop(), HOSTS);
         const truth = masked(real.stdout.trim().split('\n').pop(), HOSTS);
         assert.ok(truth.error, `the real run failed: ${real.stdout}`);
