@@ -146,7 +146,12 @@ export function failHttpRequest(t: Tracer, req: object, rule: Rule, host: string
 }
 
 /** An http/https request a what-if rule acts on (see failHttpRequest); its host and port from the request. */
-export function whatIfHttp(t: Tracer, req: { host?: string; getHeader(name: string): unknown; protocol?: string }, rule: Rule, dialed: object | undefined): void {
+export function whatIfHttp(
+  t: Tracer,
+  req: { host?: string; getHeader(name: string): unknown; protocol?: string },
+  rule: Rule,
+  dialed: object | undefined,
+): void {
   try {
     const host = String(req.host ?? 'localhost').replace(/^\[|\]$/g, '');
     let port = req.protocol === 'https:' ? 443 : 80;

@@ -6,7 +6,7 @@
  */
 
 import type { IncomingRequest, IncompleteReason, StackFrame } from './incoming';
-import type { TraceRules } from './ruleTypes';
+import type { TraceRules, WhatIf } from './ruleTypes';
 
 export type { IncomingError, IncomingLoopBlocked, IncomingRequest, IncompleteReason, ServerKind, StackFrame } from './incoming';
 import type { KernelEvent, KernelTimings, TcpMetrics } from './kernelRecords';
@@ -96,16 +96,6 @@ export interface Timings {
 }
 
 /** One HTTP request/response exchange. */
-/** What a what-if rule did to a request (`HttpRequest.whatIf`, docs/rules.md "What-if actions"). */
-export interface WhatIf {
-  /** The rule's id. */
-  rule: string;
-  /** `fail`, `delay`, `throttle`, `respond` or `override`. */
-  action: string;
-  /** For `fail`: `refused`, `dns-notfound`, … */
-  kind?: string;
-}
-
 export interface HttpRequest {
   traceID: string;
   pid: number;
@@ -171,10 +161,7 @@ export interface HttpRequest {
   incomplete?: IncompleteReason;
   /** Tags given by the trace rules' `mark` rules (docs/rules.md), in rule order; absent when none. */
   marks?: string[];
-  /**
-   * A what-if rule acted on the request (docs/rules.md "What-if actions"): which rule, its action
-   * and kind. What the program received was made by Net Trace, not by the network or the server.
-   */
+  /** A what-if rule made what the program received (docs/rules.md "What-if actions"): rule, action, kind. */
   whatIf?: WhatIf;
   timings?: Timings;
   loopBlocked?: LoopBlocked;

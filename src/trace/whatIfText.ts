@@ -2,7 +2,7 @@
  * The words for what a what-if rule did to a request (`HttpRequest.whatIf`, docs/rules.md
  * "What-if actions"), one definition for `nettrace show`, the HAR's comment and the panel.
  */
-import type { WhatIf } from './types';
+import type { WhatIf } from './ruleTypes';
 
 const FAIL_WORDS: Record<string, string> = {
   refused: 'connection refused',
@@ -23,6 +23,8 @@ export const WHAT_IF_TAG = 'what-if';
  */
 export function whatIfSentence(w: WhatIf): string {
   const what =
-    w.action === 'fail' ? `made this request fail (${w.kind !== undefined ? (FAIL_WORDS[w.kind] ?? w.kind) : 'fail'})` : `acted on it (${w.action})`;
+    w.action === 'fail'
+      ? `made this request fail (${w.kind !== undefined ? (FAIL_WORDS[w.kind] ?? w.kind) : 'fail'})`
+      : `acted on it (${w.action})`;
   return `What if: rule ${JSON.stringify(w.rule)} ${what}; the network and the server had no part in it.`;
 }

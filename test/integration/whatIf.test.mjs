@@ -58,7 +58,7 @@ for (const { label, bin } of nodeBinaries()) {
           cliArgs: ['--rule', `down: fail fail=${kind} limit=1 path == "/x"`],
         });
         assert.equal(fake.code, 0, fake.stderr);
-        assert.match(fake.stderr, /1 request, 1 failed, .*; 1 changed by what-if rules/, 'the run\'s summary counts it');
+        assert.match(fake.stderr, /1 request, 1 failed, .*; 1 changed by what-if rules/, "the run's summary counts it");
         const seen = masked(fake.stdout.trim().split('\n').pop(), HOSTS);
         const truth = masked(real.stdout.trim().split('\n').pop(), HOSTS);
         assert.ok(truth.error, `the real run failed: ${real.stdout}`);
@@ -67,7 +67,11 @@ for (const { label, bin } of nodeBinaries()) {
         const recs = fake.trace.httpRequests;
         assert.equal(recs.length, 1);
         assert.deepEqual(recs[0].whatIf, { rule: 'down', action: 'fail', kind });
-        assert.equal(recs[0].reqError?.code ?? recs[0].reqError?.cause?.code, kind === 'refused' ? 'ECONNREFUSED' : 'ENOTFOUND', JSON.stringify(recs[0]));
+        assert.equal(
+          recs[0].reqError?.code ?? recs[0].reqError?.cause?.code,
+          kind === 'refused' ? 'ECONNREFUSED' : 'ENOTFOUND',
+          JSON.stringify(recs[0]),
+        );
         const rule = fake.trace.traceRules.rules.find((r) => r.id === 'down');
         assert.equal(rule.acted, 1);
         assert.deepEqual(rule.fail, { kind });

@@ -36,7 +36,10 @@ test('fail: a kind of the model not implemented yet is an error naming it', () =
   }
   assert.throws(() => validateRule({ id: 'a', condition: 'true', action: 'fail', fail: 'nope' }), /unknown fail kind "nope"/);
   assert.throws(() => validateRule({ id: 'a', condition: 'true', action: 'fail' }), /a fail rule needs "fail"/);
-  assert.throws(() => validateRule({ id: 'a', condition: 'true', action: 'fail', fail: { kind: 'refused', status: 503 } }), /takes no "status"/);
+  assert.throws(
+    () => validateRule({ id: 'a', condition: 'true', action: 'fail', fail: { kind: 'refused', status: 503 } }),
+    /takes no "status"/,
+  );
 });
 
 test('delay, throttle, respond, override: known actions, not implemented yet: a clear error, not ignored', () => {
@@ -46,7 +49,10 @@ test('delay, throttle, respond, override: known actions, not implemented yet: a 
       (e) => e instanceof RuleValidationError && e.message.includes(`the "${action}" action is not implemented yet`),
     );
   }
-  assert.throws(() => validateRule({ id: 'a', condition: 'true', action: 'teleport' }), /"action" must be one of .*fail, delay, throttle, respond, override/);
+  assert.throws(
+    () => validateRule({ id: 'a', condition: 'true', action: 'teleport' }),
+    /"action" must be one of .*fail, delay, throttle, respond, override/,
+  );
 });
 
 test('a what-if parameter on another action, and an end-of-request condition, are refused', () => {
