@@ -91,6 +91,9 @@ export interface EndDecision {
   rule: Rule | null;
 }
 
+/** The clients the preload's what-if code acts on (src/preload/whatIf.ts); others pass the what-if rules over. */
+const WHAT_IF_CLIENTS = new Set(['http', 'https', 'fetch', 'undici']);
+
 /** Most hosts whose rule list start() keeps (a program talking to more just rebuilds lists). */
 const HOST_CACHE = 512;
 
@@ -248,7 +251,7 @@ export class RuleEngine {
         const r = rules[k];
         if (r.rule.limit !== null && r.acted >= r.rule.limit) continue;
         // A what-if rule that acts makes the request recorded (decideFrom).
-        if (r.whatIf && truthAtStart(r.cond, facts) === YES) return true;
+        if (r.whatIf && WHAT_IF_CLIENTS.has(facts.start.client) && truthAtStart(r.cond, facts) === YES) return true;
         if (!r.terminal) continue;
         const t = truthAtStart(r.cond, facts);
         if (t === NO) continue;
@@ -355,6 +358,8 @@ export class RuleEngine {
     for (let k = from; k < rules.length; k++) {
       const r = rules[k];
       if (breakDecided && r.breaks) continue;
+      // What-if rules act on http/https and fetch/undici so far (docs/rules.md): not read for http2.
+      if (r.whatIf && !WHAT_IF_CLIENTS.has(facts.start.client)) continue;
       const t = truthAtStart(r.cond, facts);
       if (t === NO) continue;
       if (t === UNKNOWN) {

@@ -102,3 +102,13 @@ test('no what-if rule: decisions carry whatIf null', () => {
   assert.equal(e.hasWhatIf, false);
   assert.equal(e.start(view()).whatIf, null);
 });
+
+test('what-if rules are not read for http2 requests (not implemented there yet): no count, no whatIf', () => {
+  const e = new RuleEngine(validateRules([{ id: 'f', condition: 'true', action: 'fail', fail: 'refused', enabled: true }]), {
+    process: proc,
+  });
+  const d = e.start({ ...view(), scheme: 'https', client: 'http2' });
+  assert.equal(d.whatIf ?? null, null);
+  assert.equal(e.counters()[0].matched, 0);
+  assert.equal(e.start({ ...view(), client: 'fetch' }).whatIf?.id, 'f');
+});
