@@ -59,6 +59,9 @@ function valueSchema(def) {
   throw new Error(`unknown kind ${def.kind} of ${def.name}`);
 }
 
+/** The what-if fail kinds implemented so far (src/rules/whatIf.ts; docs/rules.md, "What-if actions"). */
+const FAIL_KINDS = ['refused', 'dns-notfound'];
+
 /** The JSON schema of one trace rule (docs/rules.md; src/rules/rule.ts validates it). */
 function ruleSchema() {
   return {
@@ -72,7 +75,7 @@ function ruleSchema() {
         type: 'string',
         description: 'Which requests match, e.g. host ~ "*.example.com" and method == "POST" ("true" matches all).',
       },
-      action: { type: 'string', enum: ['trace', 'skip', 'details', 'break', 'mark'] },
+      action: { type: 'string', enum: ['trace', 'skip', 'details', 'break', 'mark', 'fail'] },
       enabled: { type: 'boolean', default: true, description: 'A rule is off unless this is true.' },
       limit: { type: ['integer', 'null'], minimum: 1, description: 'Act on at most this many matching requests per process.' },
       tag: { type: 'string', description: 'mark: the tag to give (default: the name).' },
@@ -80,6 +83,14 @@ function ruleSchema() {
         type: 'array',
         items: { type: 'string', enum: ['bodies', 'sockTrace', 'dnsTrace'] },
         description: 'details: what to capture (default ["bodies"]).',
+      },
+      fail: {
+        anyOf: [
+          { type: 'string', enum: FAIL_KINDS },
+          { type: 'object', required: ['kind'], additionalProperties: false, properties: { kind: { type: 'string', enum: FAIL_KINDS } } },
+        ],
+        description:
+          'fail (what-if): how the matching requests fail, as the network would: "refused" (connection refused) or "dns-notfound" (the name does not resolve). Changes what the program receives; acts only from your own settings, launch configuration, --rule/--rules (see docs/rules.md).',
       },
     },
   };

@@ -177,7 +177,7 @@ function rulesSummary(trace: Trace): string {
   if (rules.length === 0) return '';
   const lines = rules.map(
     (r) =>
-      `  ${r.action} ${sanitize(r.id)}: matched ${r.matched}, acted on ${r.acted}${r.limitReached ? ` (limit ${r.limit} reached)` : ''}`,
+      `  ${r.action}${r.fail ? ` ${sanitize(r.fail.kind)}` : ''} ${sanitize(r.id)}: matched ${r.matched}, acted on ${r.acted}${r.limitReached ? ` (limit ${r.limit} reached)` : ''}`,
   );
   return `Rules (default: ${trace.traceRules!.defaultAction}):\n${lines.join('\n')}\n`;
 }

@@ -6,6 +6,7 @@
 
 import { NO_PROGRAM_FRAME } from '../trace/derive/initiator';
 import { diagnoseLoopBlocked, formatMs } from '../trace/diagnosis/diagnosis';
+import { WHAT_IF_TAG } from '../trace/diagnosis/whatIfText';
 import { contextOf, indexRecords } from '../trace/enrich';
 import {
   DEFAULT_SLOW_THRESHOLD_MS,
@@ -389,6 +390,9 @@ export function renderSummary(trace: Trace, totals?: RequestTotals): string {
     const bad = served.filter(servedFailed).length;
     s = `${k} request${k === 1 ? '' : 's'} served${bad > 0 ? ` (${bad} failed)` : ''}; ${n} request${n === 1 ? '' : 's'} made, ${s.slice(s.indexOf(', ') + 2)}`;
   }
+  // Requests whose failure or answer a what-if rule made (docs/rules.md): said in every summary, --quiet too.
+  const whatIf = trace.httpRequests.reduce((k, r) => k + (r.whatIf ? 1 : 0), 0);
+  if (whatIf > 0) s += `; ${whatIf} changed by what-if rules`;
   const { droppedEvents, untracedRequests } = trace.stats;
   if (untracedRequests > 0) s += `; ${untracedRequests} request${untracedRequests === 1 ? '' : 's'} not traced`;
   if (droppedEvents > 0) s += `; ${droppedEvents} event${droppedEvents === 1 ? '' : 's'} dropped`;
@@ -501,7 +505,7 @@ export function writeTrace(trace: Trace, options: RenderOptions, write: (text: s
         ' ' +
         fit(conn, 7) +
         ' ' +
-        fit(sanitize(r.reqURL), urlW) +
+        fit((r.whatIf ? `[${WHAT_IF_TAG}] ` : '') + sanitize(r.reqURL), urlW) +
         ' |' +
         bar.text,
     );
@@ -539,7 +543,7 @@ export function writeTrace(trace: Trace, options: RenderOptions, write: (text: s
       const r = row.req;
       const where = `#${n} ${sanitize(r.reqMethod)} ${sanitize(r.reqURL)}`;
       lines.push(`  ${fit(where, Math.max(20, width - 4)).trimEnd()}`);
-      lines.push(`     ${paint(sanitize(r.diagnosis), isFailed(r) ? 31 : 33, color)}`);
+      if (r.diagnosis) lines.push(`     ${paint(sanitize(r.diagnosis), isFailed(r) ? 31 : 33, color)}`);
       const where2 = initiatorLine(r);
       if (where2) lines.push(`     ${paint(where2, 90, color)}`);
     }

@@ -6,6 +6,8 @@
 import { readFileSync } from 'node:fs';
 import {
   isTerminal,
+  isWhatIf,
+  describeWhatIf,
   parseRuleShortForm,
   RuleEngine,
   RuleSyntaxError,
@@ -212,6 +214,8 @@ function effect(r: Rule): string {
       return `tag it ${JSON.stringify(r.tag)}; read on`;
     case 'break':
       return 'pause in the debugger before it leaves; read on';
+    default:
+      return `what if: ${describeWhatIf(r.action, r.fail)} (changes what the program receives); read on`;
   }
 }
 
@@ -303,6 +307,8 @@ function explainRequest(rules: Rule[], def: RuleDefaultAction, options: Record<s
   if (d.details) out.push(`  captures: ${detailNames(d.details).join(', ')}`);
   if (d.tags) out.push(`  tags: ${d.tags.join(', ')}`);
   if (d.breakRule) out.push(`  pauses in the debugger (rule ${JSON.stringify(d.breakRule.id)})`);
+  if (d.whatIf && isWhatIf(d.whatIf.action))
+    out.push(`  what if: ${describeWhatIf(d.whatIf.action, d.whatIf.fail)} (rule ${JSON.stringify(d.whatIf.id)})`);
   if (d.pending) {
     out.push(
       '  some rules are decided when it ends' +

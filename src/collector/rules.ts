@@ -154,6 +154,7 @@ export class RulesController extends EventEmitter<RulesControllerEvents> {
     if (changes.action !== undefined && changes.action !== old.action) {
       delete base.tag;
       delete base.details;
+      delete base.fail;
     }
     const rule = validateRule({ ...base, ...changes, id });
     const next = this.list.slice();
@@ -422,12 +423,19 @@ function toWire(r: Rule): WireRule {
   const w: WireRule = { id: r.id, name: r.name, condition: r.condition, action: r.action, limit: r.limit, enabled: r.enabled };
   if (r.tag !== undefined) w.tag = r.tag;
   if (r.details !== undefined) w.details = r.details.slice();
+  if (r.fail !== undefined) w.fail = { ...r.fail };
   return w;
 }
 
 /** Same meaning: the engine keeps a rule's counters across such a change (src/rules/engine.ts). */
 function sameMeaning(a: Rule, b: Rule): boolean {
-  return a.condition === b.condition && a.action === b.action && a.tag === b.tag && String(a.details) === String(b.details);
+  return (
+    a.condition === b.condition &&
+    a.action === b.action &&
+    a.tag === b.tag &&
+    String(a.details) === String(b.details) &&
+    JSON.stringify(a.fail) === JSON.stringify(b.fail)
+  );
 }
 
 function checkDefault(action: unknown): RuleDefaultAction {
@@ -459,5 +467,6 @@ export function traceRuleOf(r: Rule & { matched: number; acted: number; limitRea
   };
   if (r.tag !== undefined) out.tag = r.tag;
   if (r.details !== undefined) out.details = r.details.slice();
+  if (r.fail !== undefined) out.fail = { ...r.fail };
   return out;
 }

@@ -6,6 +6,7 @@
  * pause, end).
  */
 
+import { whatIfRulesIfTrusted } from './settingsGuard';
 import { isAbsolute, relative, sep } from 'node:path';
 import * as vscode from 'vscode';
 import {
@@ -162,6 +163,8 @@ export async function prepareTrace(
   join?: string,
 ): Promise<(PreparedTrace & { joined?: boolean }) | undefined> {
   const launchRules = s.rules.rulesForLaunch(tracing.rules);
+  // Off in an untrusted workspace (settingsGuard.ts): they change what the program receives.
+  launchRules.rules = whatIfRulesIfTrusted(launchRules.rules);
   let prepared: PreparedTrace & { joined?: boolean };
   try {
     prepared = await s.traces.prepare(description, {

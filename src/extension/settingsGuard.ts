@@ -19,11 +19,18 @@ import { DEFAULTS, HEADER_MODES } from '../protocol/options';
 
 /** Why a setting is guarded, as the warning and the docs say it. */
 export type SettingRisk =
-  'sends data off the machine' | 'turns redaction off' | 'records more' | 'changes what the program does' | 'runs a helper of its choosing';
+  | 'sends data off the machine'
+  | 'turns redaction off'
+  | 'records more'
+  | 'changes what the program does'
+  | 'changes what the program receives'
+  | 'runs a helper of its choosing';
 
 /** How a guarded setting compares a workspace value with the user's. */
 interface GuardedSetting {
   risk: SettingRisk;
+  /** The risk of this value, when it depends on it (rules: a what-if rule changes what the program receives). */
+  riskOf?: (ws: unknown) => SettingRisk;
   /** Whether `ws` (the workspace's value) records, sends or changes more than `base` (the user's). */
   widens(ws: unknown, base: unknown): boolean;
   /**
@@ -75,6 +82,35 @@ const onSwitch = (risk: SettingRisk): GuardedSetting => ({ risk, widens: (ws, ba
 /** Trace rule actions that record no more than the default and change nothing the program sees. */
 const NARROW_RULE_ACTIONS = new Set(['trace', 'skip', 'mark', 'break']);
 
+/** The what-if actions (src/rules/whatIf.ts WHAT_IF_ACTIONS): rules that change what the program receives. */
+const WHAT_IF_RULE_ACTIONS = new Set(['fail', 'delay', 'throttle', 'respond', 'override']);
+
+/** True for a rule (as written) whose action changes what the program receives. */
+export function isWhatIfRule(rule: unknown): boolean {
+  return rule !== null && typeof rule === 'object' && WHAT_IF_RULE_ACTIONS.has(String((rule as { action?: unknown }).action));
+}
+
+let warnedUntrusted = false;
+
+/**
+ * The rules a session starts with, without the what-if rules when VS Code does not trust the
+ * workspace (workspace trust, `workspace.isTrusted`): a what-if rule changes what the program
+ * receives, and an untrusted repository's launch.json or settings could use one to make the
+ * program take a failure path (a retry with other credentials, a fallback host) the user never
+ * asked for. A warning says why, once per window. Rules of a trusted workspace pass unchanged.
+ */
+export function whatIfRulesIfTrusted<T>(rules: T[]): T[] {
+  if ((vscode.workspace as { isTrusted?: boolean }).isTrusted !== false || !rules.some(isWhatIfRule)) return rules;
+  const off = rules.filter(isWhatIfRule).map((r) => JSON.stringify(String((r as { id?: unknown }).id)));
+  if (!warnedUntrusted) {
+    warnedUntrusted = true;
+    void vscode.window.showWarningMessage(
+      `Net Trace: the what-if rule${off.length === 1 ? '' : 's'} ${off.join(', ')} (which change what the program receives: failures, delays, answers) ${off.length === 1 ? 'is' : 'are'} off: this workspace is not trusted. Trust the workspace (Manage Workspace Trust) to use them.`,
+    );
+  }
+  return rules.filter((r) => !isWhatIfRule(r));
+}
+
 /**
  * Every `nettrace.*` setting (without the prefix), classified. Rules: a workspace's rules act when
  * each one only traces, skips, marks or breaks; a rule that captures more (`details`) or any other
@@ -98,6 +134,7 @@ export const SETTING_CLASSES: Readonly<Record<string, GuardedSetting | FreeSetti
   addTraceparent: onSwitch('changes what the program does'),
   rules: {
     risk: 'records more',
+    riskOf: (ws) => (Array.isArray(ws) && ws.some(isWhatIfRule) ? 'changes what the program receives' : 'records more'),
     // A rule that captures more or acts otherwise, or a user's rule the workspace's list drops.
     widens: (ws, base) => {
       const mine = Array.isArray(ws) ? ws.map((r) => JSON.stringify(r)) : [];
@@ -144,6 +181,7 @@ const warned = new Set<string>();
 export function initSettingsGuard(state: vscode.Memento | undefined): void {
   memento = state;
   warned.clear();
+  warnedUntrusted = false;
 }
 
 function remembered(key: string, name: string): string[] {
@@ -179,7 +217,7 @@ export function guardedSetting<T = unknown>(name: string): T | undefined {
   const json = JSON.stringify(ws);
   const allowed = remembered(ALLOWED_KEY, name).includes(json);
   if (!allowed && cls.widens(ws, base)) {
-    warn(name, ws, cls.risk);
+    warn(name, ws, cls.riskOf?.(ws) ?? cls.risk);
     return (cls.merge ? cls.merge(ws, base, false) : base) as T | undefined;
   }
   return (cls.merge ? cls.merge(ws, base, allowed) : ws) as T | undefined;

@@ -21,7 +21,7 @@ import { redactedArgNames } from '../trace/contract/redact';
 import { prepareTrace, startHelper } from './debugProviders';
 import { launchTracing, preloadConfigOf, type LaunchTracing } from './launchConfig';
 import { TerminalRouter, type RoutedTrace } from './terminalRouter';
-import { allowWorkspaceValue, guardedSetting } from './settingsGuard';
+import { allowWorkspaceValue, guardedSetting, whatIfRulesIfTrusted } from './settingsGuard';
 import { TRACE_NODE_SESSIONS_SETTING, traceNodeSessionsMode, type TraceNodeSessions } from './nodeSessions';
 import { preloadPathOf, reportOptionError, settings, tracingDefaults, type NodeSessionState, type Services } from './services';
 
@@ -228,6 +228,8 @@ class DebugTerminalTraces implements vscode.Disposable {
     let rulesConfig: Partial<PreloadConfig>;
     try {
       const launchRules = s.rules.rulesForLaunch(tracing.rules);
+      // Off in an untrusted workspace (settingsGuard.ts): they change what the program receives.
+      launchRules.rules = whatIfRulesIfTrusted(launchRules.rules);
       rulesConfig = new RulesController({
         rules: launchRules.rules,
         defaultAction: tracing.defaultAction,

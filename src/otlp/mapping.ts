@@ -368,6 +368,11 @@ function clientAttributes(r: HttpRequest, rec: RequestRecords, redactQuery: read
   put(a, 'nettrace.proxy', r.proxy?.url);
   put(a, 'nettrace.incomplete', r.incomplete);
   if (r.marks?.length) a['nettrace.marks'] = r.marks;
+  // A what-if rule made what the program received (docs/rules.md): "fail refused", with the rule's id.
+  if (r.whatIf) {
+    a['nettrace.what_if'] = r.whatIf.kind !== undefined ? `${r.whatIf.action} ${r.whatIf.kind}` : r.whatIf.action;
+    a['nettrace.what_if.rule'] = r.whatIf.rule;
+  }
   put(a, 'nettrace.http2.stream_id', r.http2StreamId);
   put(a, 'nettrace.http2.rst_code', r.http2RstCode);
   if (r.reqError) {

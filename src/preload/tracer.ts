@@ -235,6 +235,8 @@ export class Tracer {
   readonly dialingTo = new Map<string, ConnState>();
   /** The connection most recently created (http2.connect reads it right after opening one). */
   lastConn: ConnState | undefined;
+  /** The socket of lastConn (a what-if rule fails the one an http.request() call opened: src/preload/rules/whatIf.ts). */
+  lastSocket: object | undefined;
   /** While a request is being constructed (http hooks), its local id, so a dial can name its request. */
   constructingRequest: string | undefined;
   /** Run before each traced connect (the http2 hook uses it to notice an ESM import of http2). */

@@ -17,7 +17,18 @@ export const INITIATOR_MODES: readonly InitiatorMode[] = ['sampled', 'all', 'off
 /** What happens to a request no trace rule decides, default first (docs/rules.md). */
 export const RULE_DEFAULT_ACTIONS: readonly RuleDefaultAction[] = ['trace', 'skip'];
 /** The actions of a trace rule (src/rules/rule.ts RULE_ACTIONS; the protocol may not import it). */
-export const RULE_ACTION_NAMES: readonly WireRuleAction[] = ['trace', 'skip', 'details', 'break', 'mark'];
+export const RULE_ACTION_NAMES: readonly WireRuleAction[] = [
+  'trace',
+  'skip',
+  'details',
+  'break',
+  'mark',
+  'fail',
+  'delay',
+  'throttle',
+  'respond',
+  'override',
+];
 /** What a `details` rule can turn on (src/rules/rule.ts DETAIL_KINDS). */
 export const RULE_DETAIL_NAMES: readonly WireDetailKind[] = ['bodies', 'sockTrace', 'dnsTrace'];
 /** The helper modes a launch configuration or setting accepts (`nettrace run` also takes `required`). */

@@ -104,7 +104,7 @@ export interface PreloadConfig {
 }
 
 /** What a trace rule does (src/rules/rule.ts RuleAction). */
-export type WireRuleAction = 'trace' | 'skip' | 'details' | 'break' | 'mark';
+export type WireRuleAction = 'trace' | 'skip' | 'details' | 'break' | 'mark' | 'fail' | 'delay' | 'throttle' | 'respond' | 'override';
 
 /** What a `details` rule turns on (src/rules/rule.ts DetailKind). */
 export type WireDetailKind = 'bodies' | 'sockTrace' | 'dnsTrace';
@@ -129,6 +129,8 @@ export interface WireRule {
   tag?: string;
   /** `details`: what to capture. */
   details?: WireDetailKind[];
+  /** `fail`: how the request fails (src/rules/whatIf.ts FailSpec). */
+  fail?: { kind: string };
 }
 
 /** First message on a connection: who is talking. */

@@ -69,6 +69,8 @@ export const FIELD_NAMES = [
   'error',
   'traceparent',
   'handler',
+  // httpRequests: what a what-if rule did to it (src/preload/rules/whatIf.ts)
+  'whatIf',
 ] as const;
 
 /** A field name of the hot path. */

@@ -96,7 +96,7 @@ export interface RecordBatch {
 export type ThemeKind = 'light' | 'dark' | 'high-contrast' | 'high-contrast-light';
 
 /** A trace rule's action (src/rules RuleAction; the protocol layer does not import src/rules). */
-export type RuleActionName = 'trace' | 'skip' | 'details' | 'break' | 'mark';
+export type RuleActionName = 'trace' | 'skip' | 'details' | 'break' | 'mark' | 'fail' | 'delay' | 'throttle' | 'respond' | 'override';
 
 /** What a `details` rule captures (src/rules DetailKind). */
 export type RuleDetailName = 'bodies' | 'sockTrace' | 'dnsTrace';
@@ -119,6 +119,8 @@ export interface RuleRow {
   enabled: boolean;
   tag?: string;
   details?: RuleDetailName[];
+  /** `fail` (what-if): how the requests fail (docs/rules.md "What-if actions"). */
+  fail?: { kind: 'refused' | 'reset' | 'dns-notfound' | 'tls' | 'timeout' | 'status' };
   matched: number;
   acted: number;
   /** It reached its limit in at least one process or thread. */

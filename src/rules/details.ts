@@ -22,6 +22,7 @@ export const TRACE_ALL = Object.freeze({
   record: true,
   details: 0,
   breakRule: null,
+  whatIf: null,
   tags: null,
   rule: null,
   pending: false,

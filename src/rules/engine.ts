@@ -12,6 +12,7 @@ import { compileCondition, NO, UNKNOWN, YES, type CompiledCondition, type Tri } 
 import { RequestFacts, type ProcessFacts, type RequestEndView, type RequestStartView } from './fields';
 import { TRACE_ALL } from './details';
 import { DETAIL_BIT, isTerminal, type Rule } from './rule';
+import { isWhatIf } from './whatIf';
 
 /** Engine settings fixed for a process. */
 export interface RuleEngineOptions {
@@ -44,6 +45,8 @@ interface LiveRule {
   detailMask: number;
   /** A `break` rule. */
   breaks: boolean;
+  /** A what-if rule (fail, delay, …: src/rules/whatIf.ts). */
+  whatIf: boolean;
   /** For a skip rule: the decision it makes alone (nothing else acted), shared by every such request. */
   skipDecision?: StartDecision;
   /** For a trace rule: the decision it makes alone (no rule above it acted), shared likewise. */
@@ -62,6 +65,8 @@ export interface StartDecision {
   details: number;
   /** The break rule to pause on (the first matching one), or null. */
   breakRule: Rule | null;
+  /** The what-if rule (fail, delay, …) that acts on the request (the first matching one), or null. */
+  whatIf: Rule | null;
   /** Tags given by mark rules, or null. */
   tags: string[] | null;
   /** The trace/skip rule that decided `record`, or null (the default). */
@@ -85,6 +90,9 @@ export interface EndDecision {
   tags: string[] | null;
   rule: Rule | null;
 }
+
+/** The clients the preload's what-if code acts on (src/preload/rules/whatIf.ts); others pass the what-if rules over. */
+const WHAT_IF_CLIENTS = new Set(['http', 'https', 'fetch', 'undici']);
 
 /** Most hosts whose rule list start() keeps (a program talking to more just rebuilds lists). */
 const HOST_CACHE = 512;
@@ -146,6 +154,7 @@ export class RuleEngine {
         records: rule.action === 'trace',
         detailMask: (rule.details ?? []).reduce((m, k) => m | DETAIL_BIT[k], 0),
         breaks: rule.action === 'break',
+        whatIf: isWhatIf(rule.action),
         skipDecision: undefined,
         traceDecision: undefined,
         matched: 0,
@@ -173,6 +182,7 @@ export class RuleEngine {
     });
     this.mode = this.active.length > 0 ? 'rules' : this.defaultRecords ? 'all' : 'none';
     this.hasBreak = this.active.some((l) => l.breaks);
+    this.hasWhatIf = this.active.some((l) => l.whatIf);
     this.readsHeaders = this.active.some((l) => l.cond.fields.some((f) => f === 'header' || f.startsWith('header.')));
     this.countsUndoable = this.active.every((l) => l.terminal && l.rule.limit === null && l.cond.startDecidable);
   }
@@ -202,6 +212,8 @@ export class RuleEngine {
 
   /** Some enabled rule is a `break` rule (see startBreak). */
   hasBreak = false;
+  /** Some enabled rule is a what-if rule (fail, delay, …): the hooks then look at `whatIf` in decisions. */
+  hasWhatIf = false;
   /**
    * Some enabled rule reads a request header. An observation point earlier than the client's own
    * (the global fetch() wrapper, before undici adds its headers) may decide with start() only when
@@ -237,7 +249,10 @@ export class RuleEngine {
       const rules = this.indexed ? this.rulesFor(facts.host) : this.active;
       for (let k = 0; k < rules.length; k++) {
         const r = rules[k];
-        if (!r.terminal || (r.rule.limit !== null && r.acted >= r.rule.limit)) continue;
+        if (r.rule.limit !== null && r.acted >= r.rule.limit) continue;
+        // A what-if rule that acts makes the request recorded (decideFrom).
+        if (r.whatIf && WHAT_IF_CLIENTS.has(facts.start.client) && truthAtStart(r.cond, facts) === YES) return true;
+        if (!r.terminal) continue;
         const t = truthAtStart(r.cond, facts);
         if (t === NO) continue;
         // Decided now (the condition reads nothing of the end): this rule's action; undecided: may record.
@@ -337,11 +352,14 @@ export class RuleEngine {
     let tags: string[] | null = null;
     let breakRule: Rule | null = null;
     let breakLive: LiveRule | null = null;
+    let whatIf: Rule | null = null;
     let undecided: LiveRule[] | null = null;
     let pendingMayRecord = false;
     for (let k = from; k < rules.length; k++) {
       const r = rules[k];
       if (breakDecided && r.breaks) continue;
+      // What-if rules act on http/https and fetch/undici so far (docs/rules.md): not read for http2.
+      if (r.whatIf && !WHAT_IF_CLIENTS.has(facts.start.client)) continue;
       const t = truthAtStart(r.cond, facts);
       if (t === NO) continue;
       if (t === UNKNOWN) {
@@ -363,7 +381,11 @@ export class RuleEngine {
         break;
       }
       const action = r.rule.action;
-      if (action === 'details') details |= r.detailMask;
+      if (r.whatIf) {
+        // One what-if rule acts on a request: the first that matches (a later one is not counted as acting).
+        if (whatIf === null) whatIf = r.rule;
+        else r.acted--;
+      } else if (action === 'details') details |= r.detailMask;
       else if (action === 'mark') {
         if (tags === null) facts.tags = tags = [];
         if (!tags.includes(r.rule.tag as string)) tags.push(r.rule.tag as string);
@@ -372,6 +394,8 @@ export class RuleEngine {
         breakLive = r;
       } else r.acted--; // a second break rule: the request pauses once, for the first one
     }
+    // A request a what-if rule changes is recorded whatever decides it: the trace says what was done to it.
+    if (whatIf !== null) record = true;
     const mayRecord = record || pendingMayRecord;
     // Nothing is recorded whatever the end brings: the request needs no end() (and its undecided
     // rules count no match: a request that is not observed has no end to read).
@@ -383,6 +407,7 @@ export class RuleEngine {
       record: mayRecord,
       details: mayRecord ? details | pendingDetails : 0,
       breakRule,
+      whatIf,
       tags,
       rule: decider,
       pending: undecided !== null,
@@ -496,5 +521,11 @@ export function releaseBreak(d: StartDecision): void {
 }
 
 function sameMeaning(a: Rule, b: Rule): boolean {
-  return a.condition === b.condition && a.action === b.action && a.tag === b.tag && String(a.details) === String(b.details);
+  return (
+    a.condition === b.condition &&
+    a.action === b.action &&
+    a.tag === b.tag &&
+    String(a.details) === String(b.details) &&
+    JSON.stringify(a.fail) === JSON.stringify(b.fail)
+  );
 }

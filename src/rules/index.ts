@@ -29,3 +29,5 @@ export {
 export type { RuleSetCost } from './budget';
 export type { EndDecision, RuleCounters, RuleEngineOptions, StartDecision } from './engine';
 export { parseRuleShortForm, ruleFromShortForm } from './shortForm';
+export { WHAT_IF_ACTIONS, FAIL_KINDS, FAIL_KINDS_DONE, WHAT_IF_DONE, THROTTLE_PRESETS, isWhatIf, describeWhatIf } from './whatIf';
+export type { WhatIfAction, FailKind, FailSpec, DelaySpec, ThrottleSpec, RespondSpec, OverrideSpec } from './whatIf';

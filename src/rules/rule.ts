@@ -7,12 +7,13 @@ import { RuleSyntaxError, RuleValidationError } from './errors';
 import { parseCondition, type Expr } from './condition';
 import { DETAIL_KINDS, type DetailKind } from './details';
 import { checkRuleBudget, MAX_RULES, RuleBudgetError } from './budget';
+import { isWhatIf, validateWhatIf, WHAT_IF_ACTIONS, WHAT_IF_KEYS, type FailSpec, type WhatIfAction } from './whatIf';
 
-/** What a rule does to the requests it matches. */
-export type RuleAction = 'trace' | 'skip' | 'details' | 'break' | 'mark';
+/** What a rule does to the requests it matches (the what-if actions: src/rules/whatIf.ts). */
+export type RuleAction = 'trace' | 'skip' | 'details' | 'break' | 'mark' | WhatIfAction;
 
 /** Every action, in the order the docs list them. */
-export const RULE_ACTIONS: readonly RuleAction[] = ['trace', 'skip', 'details', 'break', 'mark'];
+export const RULE_ACTIONS: readonly RuleAction[] = ['trace', 'skip', 'details', 'break', 'mark', ...WHAT_IF_ACTIONS];
 
 /** `trace` and `skip` decide whether a request is recorded and end the reading of the list; the others add to it. */
 export function isTerminal(action: RuleAction): boolean {
@@ -39,6 +40,8 @@ export interface Rule {
   tag?: string;
   /** `details`: what to turn on (default ["bodies"]). */
   details?: DetailKind[];
+  /** `fail`: how the request fails (src/rules/whatIf.ts). */
+  fail?: FailSpec;
 }
 
 /** A rule as written by a user: id, condition and action required, the rest optional. */
@@ -51,9 +54,10 @@ export interface RuleInput {
   enabled?: boolean;
   tag?: string;
   details?: DetailKind[];
+  fail?: FailSpec | string;
 }
 
-const KNOWN_KEYS = new Set(['id', 'name', 'condition', 'action', 'limit', 'enabled', 'tag', 'details']);
+const KNOWN_KEYS = new Set(['id', 'name', 'condition', 'action', 'limit', 'enabled', 'tag', 'details', ...WHAT_IF_KEYS]);
 const MAX_ID = 200;
 const MAX_NAME = 500;
 
@@ -123,6 +127,8 @@ export function validateRule(input: unknown): Rule {
       bad('details', `"details" must be a non-empty list of ${DETAIL_KINDS.join(', ')}`);
   }
   if (action === 'details') rule.details = o.details === undefined ? ['bodies'] : [...new Set(o.details as DetailKind[])];
+  for (const key of WHAT_IF_KEYS) if (o[key] !== undefined && key !== action) bad(key, `"${key}" applies only to a ${key} rule`);
+  if (isWhatIf(action as string)) rule.fail = validateWhatIf(action as WhatIfAction, o[action as string], bad);
   let expr: Expr;
   try {
     expr = parseCondition(rule.condition);
@@ -130,10 +136,11 @@ export function validateRule(input: unknown): Rule {
     if (e instanceof RuleSyntaxError) e.ruleId = id;
     throw e;
   }
-  if (action === 'break' && !isStartDecidable(expr)) {
+  if ((action === 'break' || isWhatIf(action as string)) && !isStartDecidable(expr)) {
     bad(
       'condition',
-      'a break rule pauses before the request leaves, so its condition cannot read end-of-request fields (status, statusClass, failed, errorCode, errorPhase, timedOut, aborted, slow, duration, reqSize, respSize)',
+      (action === 'break' ? 'a break rule pauses' : `a ${action as string} rule acts`) +
+        ' before the request leaves, so its condition cannot read end-of-request fields (status, statusClass, failed, errorCode, errorPhase, timedOut, aborted, slow, duration, reqSize, respSize)',
     );
   }
   return rule;

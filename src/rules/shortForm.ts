@@ -2,19 +2,21 @@
  * The one-line form of a rule, for `nettrace run --rule '…'` (and any prompt that takes a rule as
  * text):
  *
- *     [ID:] ACTION [limit=N] [tag=TAG] [details=KIND,…] CONDITION
+ *     [ID:] ACTION [limit=N] [tag=TAG] [details=KIND,…] [fail=KIND] CONDITION
  *
  * e.g. `skip host == "telemetry.example.com"`, `orders: break method == "DELETE"`,
- * `slow-api: mark tag=slow limit=50 slow`, `details details=bodies,sockTrace failed`. The options
+ * `slow-api: mark tag=slow limit=50 slow`, `details details=bodies,sockTrace failed`,
+ * `fail fail=refused limit=1 host == "api.example.com"`. The options
  * come between the action and the condition; a condition never starts with `limit=`, `tag=` or
  * `details=` (a single `=` is no operator), so they cannot be mistaken for it. A rule written this
  * way is enabled (the user asked for it on the spot); its id (and name) default to `fallbackId`.
  */
 import { RuleValidationError } from './errors';
 import { RULE_ACTIONS, validateRule, type Rule, type RuleAction, type RuleInput } from './rule';
+import { whatIfOption } from './whatIf';
 
 const ID_PREFIX = /^([A-Za-z0-9_.-]{1,200}):(?:\s+|$)/;
-const OPTION = /^(limit|tag|details)=([^\s~=][^\s]*)(?:\s+|$)/;
+const OPTION = /^(limit|tag|details|fail)=([^\s~=][^\s]*)(?:\s+|$)/;
 
 /**
  * Parses the one-line form into a rule input (not yet validated); `fallbackId` is the id when the
@@ -46,6 +48,7 @@ export function parseRuleShortForm(text: string, fallbackId: string): RuleInput 
       const n = Number(value);
       input.limit = Number.isSafeInteger(n) ? n : (value as unknown as number); // validateRule words the error
     } else if (key === 'tag') input.tag = value;
+    else if (key === 'fail') input.fail = whatIfOption(key, value) as RuleInput['fail'];
     else input.details = value.split(',').filter(Boolean) as RuleInput['details'];
     rest = rest.slice(whole.length);
   }

@@ -4,6 +4,7 @@
  * Used when a session is snapshotted and when a saved trace is shown.
  */
 
+import { whatIfSentence } from './diagnosis/whatIfText';
 import { diagnose, type DiagnosisContext, type DiagnosisOptions } from './diagnosis/diagnosis';
 import { incomingLoopBlockedOf, loopBlockedOf, loopBlockedTotal, loopBlocksByThread, threadKey } from './derive/loopBlocked';
 import { kernelTimingsOf } from './derive/kernel';
@@ -178,7 +179,9 @@ export function enrichRequest(request: HttpRequest, index: RecordIndex, options:
   const pausedMs = paused ? loopBlockedTotal(paused) : 0;
   if (pausedMs > 0) out.debuggerPaused = pausedMs;
   else delete out.debuggerPaused;
-  const diagnosis = diagnose({ ...ctx, request: out }, timings, options);
+  const found = diagnose({ ...ctx, request: out }, timings, options);
+  // A what-if rule made what the program received: the diagnosis says so first (docs/rules.md).
+  const diagnosis = out.whatIf ? `${whatIfSentence(out.whatIf)}${found ? ` The program saw: ${found}` : ''}` : found;
   if (diagnosis) out.diagnosis = diagnosis;
   else delete out.diagnosis;
   return out;

@@ -493,3 +493,22 @@ test('incoming requests: a SERVER span named by route, its calls its children; 5
   ]).server;
   assert.equal(exited.attributes['nettrace.incomplete'], 'process exited', 'the reason, as an outgoing request says it');
 });
+
+test('a request a what-if rule acted on: nettrace.what_if and nettrace.what_if.rule on its span', () => {
+  const r = {
+    traceID: 'req-9',
+    pid: 7,
+    client: 'fetch',
+    reqMethod: 'GET',
+    reqURL: 'http://127.0.0.1:8080/x',
+    reqStartAt: 10,
+    reqErrorAt: 12,
+    reqError: { phase: 'connect', message: 'connect ECONNREFUSED 127.0.0.1:8080', code: 'ECONNREFUSED' },
+    whatIf: { rule: 'down', action: 'fail', kind: 'refused' },
+  };
+  const attrs = requestSpans(r, context())[0].attributes;
+  assert.equal(attrs['nettrace.what_if'], 'fail refused');
+  assert.equal(attrs['nettrace.what_if.rule'], 'down');
+  const plain = requestSpans({ ...r, whatIf: undefined }, context())[0].attributes;
+  assert.equal(plain['nettrace.what_if'], undefined);
+});

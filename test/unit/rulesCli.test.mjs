@@ -90,7 +90,7 @@ test('nettrace rules check: every problem with its rule and a caret; exit 1; a v
         `${bad}: rule 1 "a": condition: status is a number: expected a number, found the string "500" at column 11`,
         '  status >= "500"',
         '            ^',
-        `${bad}: rule 2 "b": "action" must be one of trace, skip, details, break, mark`,
+        `${bad}: rule 2 "b": "action" must be one of trace, skip, details, break, mark, fail, delay, throttle, respond, override`,
         `${bad}: rule 3: the id "a" is taken by rule 1`,
         `${bad}: 3 problems in 3 rules`,
         '',

@@ -304,3 +304,51 @@ test('the attack through a launch: no span reaches the workspace’s OTLP host, 
     await t.cleanup();
   }
 });
+
+test('what-if rules (issue 51 item 4): a workspace settings.json fail rule does not act unless allowed, and says it changes what the program receives', async () => {
+  vscode.config.values = {};
+  vscode.config.workspaceValues = {
+    rules: [{ id: 'down', condition: 'host == "payments.example.com"', action: 'fail', fail: 'refused', enabled: true }],
+  };
+  m.initSettingsGuard(memento());
+  const warnings = recordWarnings();
+  try {
+    assert.deepEqual(m.tracingDefaults().rules, [], 'the workspace’s fail rule is ignored');
+    await tick();
+    assert.equal(warnings.length, 1);
+    assert.match(warnings[0].message, /nettrace\.rules .*"action":"fail".*changes what the program receives.*ignored/);
+    // A rule that only marks still acts: what-if rules are in the class that needs consent, not every rule.
+    vscode.config.workspaceValues = { rules: [{ id: 'tag', condition: 'true', action: 'mark', enabled: true }] };
+    assert.deepEqual(
+      m.tracingDefaults().rules.map((r) => r.id),
+      ['tag'],
+    );
+  } finally {
+    vscode.config.workspaceValues = {};
+  }
+});
+
+test('what-if rules are off in an untrusted workspace (VS Code workspace trust), with a warning that says why', async () => {
+  const rules = [
+    { id: 'tag', condition: 'true', action: 'mark', enabled: true },
+    { id: 'down', condition: 'true', action: 'fail', fail: 'refused', enabled: true },
+  ];
+  m.initSettingsGuard(memento());
+  const warnings = recordWarnings();
+  try {
+    vscode.workspace.isTrusted = true;
+    assert.deepEqual(m.whatIfRulesIfTrusted(rules), rules, 'trusted: unchanged');
+    vscode.workspace.isTrusted = false;
+    assert.deepEqual(
+      m.whatIfRulesIfTrusted(rules).map((r) => r.id),
+      ['tag'],
+      'untrusted: the fail rule is left out, the mark rule stays',
+    );
+    m.whatIfRulesIfTrusted(rules);
+    await tick();
+    assert.equal(warnings.length, 1, 'said once per window');
+    assert.match(warnings[0].message, /what-if rule "down" .* is off: this workspace is not trusted/);
+  } finally {
+    delete vscode.workspace.isTrusted;
+  }
+});

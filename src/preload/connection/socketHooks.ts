@@ -223,6 +223,7 @@ function onConnect(t: Tracer, hook: Hook, socket: AnySocket, args: unknown[]): u
   };
   connOf.set(socket, conn);
   t.lastConn = conn;
+  t.lastSocket = socket;
   const key = `${host}:${conn.port}`;
   const dialingTo = t.dialingTo;
   dialingTo.set(key, conn);

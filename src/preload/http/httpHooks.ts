@@ -29,6 +29,7 @@ import type { RequestError } from '../../trace/contract/types';
 import { isAbsoluteForm } from '../../trace/contract/redactUrl';
 import { preloadRules } from '../rules/rules';
 import { httpView, wantsBodies, ruleEnd, ruleStart, ruleStartFields } from '../rules/ruleHooks';
+import { whatIfHttp } from '../rules/whatIf';
 import { httpDetails, httpDialBegin, httpDialEnd } from '../rules/ruleDetails';
 import { DETAIL_BIT } from '../../rules/details';
 import { asksUpgrade } from '../message/headers';
@@ -113,6 +114,7 @@ function startByRules(t: Tracer, hook: Hook, wrapped: Function, original: Functi
   const startAt = now();
   // A dnsTrace rule: the connection (and its lookup) may be opened inside the call, before the decision.
   const dial = httpDialBegin(preloadRules.detailKinds);
+  const socketBefore = t.lastSocket;
   let req: unknown;
   try {
     req = original.apply(self, args);
@@ -126,6 +128,7 @@ function startByRules(t: Tracer, hook: Hook, wrapped: Function, original: Functi
       const r = req as TracedRequest;
       const d = preloadRules.mode === 'none' ? null : ruleStart(t, httpView(r));
       if (dial || preloadRules.detailKinds !== 0) httpDetails(t, r, d, dial, r.socket);
+      if (d !== null && d.whatIf !== null) whatIfHttp(t, r, d.whatIf, t.lastSocket !== socketBefore ? t.lastSocket : undefined);
       if (d === null) {
         stateOf.set(r, SKIPPED);
         return req;

@@ -11,6 +11,7 @@ import type { EndDecision, RequestEndView, RequestStartView, StartDecision } fro
 import { DETAIL_BIT, TRACE_ALL } from '../../rules/details';
 import { preloadRules } from './rules';
 import { breakOnRequest } from './breakOnRequest';
+import { whatIfMark } from './whatIf';
 import type { Tracer } from '../tracer';
 
 /**
@@ -72,6 +73,7 @@ export function ruleBreakEarly(t: Tracer, view: RequestStartView): boolean {
  */
 export function ruleStartFields(d: StartDecision | undefined, w: RecordWriter): void {
   if (d !== undefined && d.tags !== null && d.tags.length > 0) w.any(F.marks, d.tags.slice());
+  if (d !== undefined && d.whatIf !== null && d.whatIf !== undefined) w.any(F.whatIf, whatIfMark(d));
 }
 
 /**

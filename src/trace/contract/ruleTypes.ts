@@ -19,7 +19,7 @@ export interface TraceRule {
   name: string;
   /** The condition's source text. */
   condition: string;
-  action: 'trace' | 'skip' | 'details' | 'break' | 'mark';
+  action: 'trace' | 'skip' | 'details' | 'break' | 'mark' | 'fail' | 'delay' | 'throttle' | 'respond' | 'override';
   /** Requests acted on per process or thread; null: no limit. */
   limit: number | null;
   enabled: boolean;
@@ -27,10 +27,22 @@ export interface TraceRule {
   tag?: string;
   /** `details`: what was captured. */
   details?: Array<'bodies' | 'sockTrace' | 'dnsTrace'>;
+  /** `fail`: how the requests were failed (docs/rules.md, "What-if actions"). */
+  fail?: { kind: 'refused' | 'reset' | 'dns-notfound' | 'tls' | 'timeout' | 'status' };
   /** Requests the rule was read for whose condition held. */
   matched: number;
   /** Requests it acted on. */
   acted: number;
   /** It reached its limit in at least one process or thread. */
   limitReached: boolean;
+}
+
+/** What a what-if rule did to a request (`HttpRequest.whatIf`, docs/rules.md "What-if actions"). */
+export interface WhatIf {
+  /** The rule's id. */
+  rule: string;
+  /** `fail`, `delay`, `throttle`, `respond` or `override`. */
+  action: string;
+  /** For `fail`: `refused`, `dns-notfound`, … */
+  kind?: string;
 }

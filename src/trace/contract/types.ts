@@ -6,7 +6,7 @@
  */
 
 import type { IncomingRequest, IncompleteReason, StackFrame } from './incoming';
-import type { TraceRules } from './ruleTypes';
+import type { TraceRules, WhatIf } from './ruleTypes';
 
 export type { IncomingError, IncomingLoopBlocked, IncomingRequest, IncompleteReason, ServerKind, StackFrame } from './incoming';
 import type { KernelEvent, KernelTimings, TcpMetrics } from './kernelRecords';
@@ -185,6 +185,8 @@ export interface HttpRequest {
   incomplete?: IncompleteReason;
   /** Tags given by the trace rules' `mark` rules (docs/rules.md), in rule order; absent when none. */
   marks?: string[];
+  /** A what-if rule made what the program received (docs/rules.md "What-if actions"): rule, action, kind. */
+  whatIf?: WhatIf;
   timings?: Timings;
   loopBlocked?: LoopBlocked;
   /**

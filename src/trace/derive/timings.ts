@@ -106,7 +106,8 @@ export function computeTimings(ctx: RequestContext): Timings {
   const t: Timings = { ...NONE };
   const errorAt = failedAt(req);
   const phase = req.reqError?.phase;
-  const dial = req.reusedConn ? undefined : ctx.dial;
+  // A request failed by a what-if rule never reached the network: its dial's phases are not its own.
+  const dial = req.reusedConn || req.whatIf?.action === 'fail' ? undefined : ctx.dial;
   let connReady: number | undefined;
 
   // The wait in a full pool (an http.Agent at maxSockets, an undici Pool at connections) until
@@ -161,7 +162,9 @@ export function computeTimings(ctx: RequestContext): Timings {
     // the phase it failed in.
     t.blocked = 0;
     const ms = span(start, errorAt);
-    if (phase === 'dns') t.dns = ms;
+    // Failed by a what-if rule (docs/rules.md): no DNS, connect or TLS phase took place.
+    if (req.whatIf) t.blocked = ms;
+    else if (phase === 'dns') t.dns = ms;
     else if (phase === 'connect') t.connect = ms;
     else if (phase === 'tls') t.connect = t.ssl = ms;
     else t.blocked = ms;

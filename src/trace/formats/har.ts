@@ -4,6 +4,7 @@
  * `_error`, `_diagnosis`, `_initiator`, `_client`, `_traceID`, `_reusedConn`, `_redirectedFrom`.
  */
 
+import { whatIfSentence } from '../diagnosis/whatIfText';
 import { contextOf, enrichRequest, enrichTrace, indexRecords, type RecordIndex } from '../enrich';
 import { requestStartAt, totalTime } from '../derive/timings';
 import type { HeaderPair, HttpRequest, Timings, Trace } from '../contract/types';
@@ -43,6 +44,7 @@ export interface HarEntry {
   timings: Timings;
   serverIPAddress?: string;
   connection?: string;
+  comment?: string;
   [extra: `_${string}`]: unknown;
 }
 
@@ -174,6 +176,10 @@ function harEntry(req: HttpRequest, index: RecordIndex, begin: number): { start:
   if (req.reqError) entry._error = req.reqError;
   if (req.diagnosis) entry._diagnosis = req.diagnosis;
   if (req.initiator) entry._initiator = req.initiator;
+  if (req.whatIf) {
+    entry.comment = whatIfSentence(req.whatIf);
+    entry._whatIf = req.whatIf;
+  }
   return { start, entry };
 }
 

@@ -172,8 +172,9 @@ function validateTrace(obj: Record<string, unknown>, name: string): Trace {
   return obj as unknown as Trace;
 }
 
-const RULE_ACTIONS = new Set(['trace', 'skip', 'details', 'break', 'mark']);
+const RULE_ACTIONS = new Set(['trace', 'skip', 'details', 'break', 'mark', 'fail', 'delay', 'throttle', 'respond', 'override']);
 const DETAIL_KINDS = new Set(['bodies', 'sockTrace', 'dnsTrace']);
+const FAIL_KINDS = new Set(['refused', 'reset', 'dns-notfound', 'tls', 'timeout', 'status']);
 
 /**
  * The `traceRules` of a saved trace (untrusted): the well-formed rules, each with its counters
@@ -203,6 +204,9 @@ export function normalizeTraceRules(value: unknown): TraceRules | undefined {
       limitReached: x.limitReached === true,
     };
     if (typeof x.tag === 'string') rule.tag = x.tag;
+    const fail = x.fail as { kind?: unknown } | undefined;
+    if (fail !== null && typeof fail === 'object' && typeof fail.kind === 'string' && FAIL_KINDS.has(fail.kind))
+      rule.fail = { kind: fail.kind as NonNullable<TraceRule['fail']>['kind'] };
     if (Array.isArray(x.details))
       rule.details = x.details.filter((d): d is 'bodies' | 'sockTrace' | 'dnsTrace' => DETAIL_KINDS.has(d as string));
     rules.push(rule);

@@ -1,0 +1,219 @@
+/**
+ * What-if rules in the preload (issue 51, docs/rules.md "What-if actions"): a `fail` rule makes a
+ * request fail the way the network would, with the error Node itself makes for that failure,
+ * delivered through the path a real one takes, so the program cannot tell them apart.
+ *
+ * - http/https: the socket the agent gave the request is destroyed with the error `net` makes
+ *   (connect ECONNREFUSED / getaddrinfo ENOTFOUND); the ClientRequest's own socket listener
+ *   re-emits it: `socket`, `error`, `close`, as for a closed port.
+ * - fetch/undici: the undici request is errored with that same error (request.onError), so fetch
+ *   wraps it in its own `TypeError: fetch failed` and undici.request() rejects with it.
+ *
+ * Never throws into the program: every entry point catches, warns once and lets the request go.
+ */
+import type * as netTypes from 'node:net';
+import type { Rule, StartDecision } from '../../rules';
+import type { FailSpec } from '../../rules/whatIf';
+import type { Tracer } from '../tracer';
+
+/** What the trace records of a what-if rule that acted (`whatIf`, docs/trace-format.md). */
+export interface WhatIfMark {
+  rule: string;
+  action: string;
+  kind?: string;
+}
+
+/** The `whatIf` field for a request a what-if rule acted on, or undefined. */
+export function whatIfMark(d: StartDecision | undefined | null): WhatIfMark | undefined {
+  const r = d?.whatIf;
+  if (r === null || r === undefined) return undefined;
+  return r.fail !== undefined ? { rule: r.id, action: r.action, kind: r.fail.kind } : { rule: r.id, action: r.action };
+}
+
+let errnos: Map<string, number> | undefined;
+
+/** libuv's errno for a code name (`ECONNREFUSED` → -111 on Linux), from Node's own table. */
+function errnoOf(name: string): number | undefined {
+  if (errnos === undefined) {
+    errnos = new Map();
+    // util is loaded by Node's bootstrap (console, errors) before any program code runs.
+    const util = require('node:util') as { getSystemErrorMap?: () => Map<number, [string, string]> };
+    for (const [n, [code]] of util.getSystemErrorMap?.() ?? []) errnos.set(code, n);
+  }
+  return errnos.get(name);
+}
+
+/** The error `net` makes when a connect is refused (lib/internal/errors.js exceptionWithHostPort). */
+export function refusedError(address: string, port: number): NodeJS.ErrnoException {
+  const ex = new Error(`connect ECONNREFUSED ${address}:${port}`) as NodeJS.ErrnoException & { address?: string; port?: number };
+  ex.errno = errnoOf('ECONNREFUSED');
+  ex.code = 'ECONNREFUSED';
+  ex.syscall = 'connect';
+  ex.address = address;
+  if (port) ex.port = port;
+  return ex;
+}
+
+/** The error `dns.lookup` makes for a name that does not resolve (lib/internal/errors.js dnsException). */
+export function notFoundError(hostname: string): NodeJS.ErrnoException {
+  const ex = new Error(`getaddrinfo ENOTFOUND ${hostname}`) as NodeJS.ErrnoException & { hostname?: string };
+  ex.errno = errnoOf('EAI_NONAME');
+  ex.code = 'ENOTFOUND';
+  ex.syscall = 'getaddrinfo';
+  ex.hostname = hostname;
+  return ex;
+}
+
+/** True for an IP address literal (no lookup). */
+function isIp(host: string): boolean {
+  return /^\d{1,3}(\.\d{1,3}){3}$/.test(host) || host.includes(':');
+}
+
+let warned = false;
+function warnOnce(t: Tracer, err: unknown): void {
+  if (warned) return;
+  warned = true;
+  try {
+    t.warn(`nettrace: a what-if rule could not act; the request goes on unchanged: ${String((err as Error)?.message ?? err)}`);
+  } catch {
+    // The transport never throws.
+  }
+}
+
+type SocketLike = netTypes.Socket & { _handle?: HandleLike | null };
+type ConnectReq = { oncomplete?: (status: number, handle: HandleLike, req: ConnectReq, r: boolean, w: boolean) => void };
+type HandleLike = { connect?: unknown; connect6?: unknown };
+
+/**
+ * Fails an http/https socket as the rule says. A socket still connecting (one the agent opened for
+ * this request) keeps its real TCP handle, whose `connect` is replaced on that handle alone: Node's
+ * `internalConnect` calls it (after its own lookup for a host name, one tick later for an IP
+ * address), the connect is reported refused through the handle's completion callback, and Node's
+ * `afterConnect` builds the error (exceptionWithHostPort) and destroys the socket as for a real
+ * refusal; no system call is made. For `dns-notfound` the connect never starts and the socket is
+ * destroyed, once the request has written to it, with the error `dns.lookup` makes. A socket that
+ * is already connected (a kept-alive one) is destroyed with the error at once.
+ */
+function failSocket(socket: SocketLike, spec: FailSpec, host: string, port: number): void {
+  if (socket.destroyed) return;
+  const handle = socket._handle;
+  if (!socket.connecting || handle === null || handle === undefined || typeof handle.connect !== 'function') {
+    socket.destroy(spec.kind === 'dns-notfound' ? notFoundError(host) : refusedError(host, port));
+    return;
+  }
+  if (spec.kind === 'dns-notfound') {
+    handle.connect = handle.connect6 = () => 0;
+    // After the request's first write (onSocketNT, _flush: the nextTicks queued inside http.request()).
+    setImmediate(() => {
+      if (!socket.destroyed) socket.destroy(notFoundError(host));
+    });
+    return;
+  }
+  const status = errnoOf('ECONNREFUSED') ?? -111;
+  handle.connect = handle.connect6 = (req: ConnectReq) => {
+    setImmediate(() => {
+      if (!socket.destroyed && typeof req.oncomplete === 'function') req.oncomplete(status, handle, req, false, false);
+    });
+    return 0;
+  };
+}
+
+/**
+ * An http/https request a `fail` rule acts on, right after http.request() built it. `dialed`: the
+ * socket created inside that call (a new connection, connecting), when known; otherwise the
+ * socket the request gets (a kept-alive one, or later when the agent had none free) is failed as
+ * it is handed over, before the request writes anything to it. Never throws.
+ */
+export function failHttpRequest(t: Tracer, req: object, rule: Rule, host: string, port: number, dialed: object | undefined): void {
+  const spec = rule.fail;
+  if (spec === undefined) return;
+  try {
+    if (dialed !== undefined) {
+      failSocket(dialed as SocketLike, spec, host, port);
+      return;
+    }
+    const r = req as { prependOnceListener(ev: string, fn: (s: SocketLike) => void): void };
+    r.prependOnceListener('socket', (s) => {
+      try {
+        failSocket(s, spec, host, port);
+      } catch (err) {
+        warnOnce(t, err);
+      }
+    });
+  } catch (err) {
+    warnOnce(t, err);
+  }
+}
+
+/** An http/https request a what-if rule acts on (see failHttpRequest); its host and port from the request. */
+export function whatIfHttp(
+  t: Tracer,
+  req: { host?: string; getHeader(name: string): unknown; protocol?: string },
+  rule: Rule,
+  dialed: object | undefined,
+): void {
+  try {
+    const host = String(req.host ?? 'localhost').replace(/^\[|\]$/g, '');
+    let port = req.protocol === 'https:' ? 443 : 80;
+    const hostHeader = req.getHeader('host');
+    const m = typeof hostHeader === 'string' ? /:(\d+)$/.exec(hostHeader) : null;
+    if (m) port = Number(m[1]);
+    failHttpRequest(t, req, rule, host, port, dialed);
+  } catch (err) {
+    warnOnce(t, err);
+  }
+}
+
+interface UndiciRequestLike {
+  aborted?: boolean;
+  onConnect?: unknown;
+  completed?: boolean;
+  onError?: (err: Error) => unknown;
+  onResponseError?: (err: Error) => unknown;
+  onRequestStart?: unknown;
+}
+
+/**
+ * An undici/fetch request a `fail` rule acts on, at `undici:request:create`: errored in the next
+ * microtask (the request is then queued; undici writes no errored request) with the error its
+ * connector would give, after a lookup of the name for `refused` (the real error names the address).
+ * Never throws.
+ */
+export function failUndiciRequest(t: Tracer, req: object, rule: Rule, origin: string): void {
+  const spec = rule.fail;
+  if (spec === undefined) return;
+  try {
+    const u = new URL(origin);
+    const host = u.hostname.replace(/^\[|\]$/g, '');
+    const port = Number(u.port) || (u.protocol === 'https:' ? 443 : 80);
+    const r = req as UndiciRequestLike;
+    const deliver = (err: Error) => {
+      try {
+        if (r.aborted === true || r.completed === true) return;
+        // undici 8 (Node 26's fetch) renamed the request's onError to onResponseError.
+        if (typeof r.onError === 'function') r.onError(err);
+        else if (typeof r.onResponseError === 'function') r.onResponseError(err);
+      } catch (e) {
+        warnOnce(t, e);
+      }
+    };
+    if (spec.kind === 'dns-notfound') queueMicrotask(() => deliver(notFoundError(host)));
+    else if (isIp(host)) queueMicrotask(() => deliver(refusedError(host, port)));
+    else {
+      // The real error names the address the name resolved to: looked up as the connector would.
+      let found: Error | undefined;
+      const dns = require('node:dns') as typeof import('node:dns');
+      dns.lookup(host, (err, address) => deliver((found = err ? err : refusedError(address, port))));
+      // Should undici's own connect win that race, the request is failed as it would be written
+      // (an error thrown by onConnect errors the request, and undici writes nothing of it).
+      // (undici 8 renamed onConnect to onRequestStart.)
+      const failAtConnect = () => {
+        throw found ?? refusedError(host, port);
+      };
+      if (typeof r.onConnect === 'function') r.onConnect = failAtConnect;
+      else if (typeof r.onRequestStart === 'function') r.onRequestStart = failAtConnect;
+    }
+  } catch (err) {
+    warnOnce(t, err);
+  }
+}
