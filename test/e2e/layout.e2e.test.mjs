@@ -10,7 +10,6 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { findFrame, missing as skip, resultsDir, runCommand, sleep, stepper, until } from './support/codeServer.mjs';
 import { withWorkbench } from './support/workbench.mjs';
-import { withWorkbench } from './support/workbench.mjs';
 
 const results = resultsDir('layout');
 const step = stepper('e2e layout');

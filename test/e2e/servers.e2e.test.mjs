@@ -12,22 +12,17 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
-  extensionsStarted,
   findFrame,
   missing,
-  openBrowser,
-  openWorkbench,
-  prepareWorkspace,
   quickOpen,
   resultsDir,
   runCommand,
-  saveLogs,
   sessionEnded,
-  startCodeServer,
   startDebugging,
   stepper,
   until,
 } from './support/codeServer.mjs';
+import { withWorkbench } from './support/workbench.mjs';
 
 const results = resultsDir('servers');
 /** The lines of fixture/gateway.js whose functions handle the incoming requests. */
@@ -74,13 +69,8 @@ test(
   'servers in VS Code: the calls are grouped under the incoming request that caused them',
   { skip: missing, timeout: 8 * 60_000 },
   async () => {
-    const dirs = prepareWorkspace({ label: 'servers', workspaceName: 'ws' });
-    const { userData } = dirs;
-    const cs = await startCodeServer(dirs, { results, logName: 'servers-code-server.log' });
-    const { page, shot } = await openBrowser({ viewport: { width: 1440, height: 900 }, results });
-    try {
-      await openWorkbench(page, cs);
-      await extensionsStarted(userData);
+    const options = { label: 'servers', workspaceName: 'ws', results, logName: 'servers-code-server.log' };
+    await withWorkbench({ ...options, failureShot: 'servers-failure', logs: 'servers-logs' }, async ({ page, shot }) => {
       await runCommand(page, 'View: Show Run and Debug');
       step('starting "Net Trace: gateway"');
       await startDebugging(page, 'Net Trace: gateway');
@@ -176,10 +166,6 @@ test(
       assert.match(lenses.find((l) => l.line === HANDLERS.gateway).text, /^served 1 · median \d+(\.\d)? ms · POST \/checkout$/);
       assert.match(lenses.find((l) => l.line === HANDLERS.payments).text, /^served 2 · median \d+(\.\d)? ms · 2 routes$/);
       await shot('servers-handler-codelens');
-    } catch (err) {
-      await shot('servers-failure');
-      saveLogs(userData, join(results, 'servers-logs'));
-      throw err;
-    }
+    });
   },
 );
