@@ -55,7 +55,7 @@ import { createServer } from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
 import { basename, join, relative } from 'node:path';
 import { constants as perfConstants, monitorEventLoopDelay, performance, PerformanceObserver } from 'node:perf_hooks';
-import { appsDir, machine, machineLine, preloadPath, resultsPath, root, runNode, startServer } from './lib/common.mjs';
+import { appsDir, machine, machineLine, preloadPath, resultsPath, root, runNode, startServer, writeResults } from './lib/common.mjs';
 import { bundleTs } from '../test/lib/bundleTs.mjs';
 
 const args = process.argv.slice(2);
@@ -1036,7 +1036,7 @@ async function replayMain() {
  * run wrote it. Everything else in the file is kept as it is.
  */
 function writeSubsection(sub, body, heading = '## Panel (webview) — issue 3') {
-  const text = existsSync(resultsPath) ? readFileSync(resultsPath, 'utf8') : '# Benchmark results\n';
+  const text = existsSync(resultsPath) ? readFileSync(resultsPath, 'utf8') : '# Benchmark runs\n';
   const lines = text.split('\n');
   const block = [sub, '', ...body.trim().split('\n')];
   const start = lines.findIndex((l) => l === heading);
@@ -1063,5 +1063,5 @@ function writeSubsection(sub, body, heading = '## Panel (webview) — issue 3') 
     while (tail.length > 1 && tail[1].trim() === '') tail.splice(1, 1);
     out = [...before, '', ...block, ...tail].join('\n');
   }
-  writeFileSync(resultsPath, out.replace(/\n*$/, '\n'));
+  writeResults(out.replace(/\n*$/, '\n'));
 }
