@@ -22,7 +22,7 @@ import {
   stepper,
   until,
 } from './support/codeServer.mjs';
-import { withWorkbench } from './support/workbench.mjs';
+import { codeLensLines, withWorkbench } from './support/workbench.mjs';
 
 const results = resultsDir('servers');
 /** The lines of fixture/gateway.js whose functions handle the incoming requests. */
@@ -32,21 +32,6 @@ const HANDLERS = (() => {
   return { payments: at(/const payments = http\.createServer/), gateway: at(/const gateway = http\.createServer/) };
 })();
 
-/** The CodeLens of an open editor: each lens's text and the line it sits above. */
-async function codeLensLines(page, name) {
-  return page.evaluate((name) => {
-    const editor = [...document.querySelectorAll('.monaco-editor')].find((e) => (e.getAttribute('data-uri') ?? '').endsWith(`/${name}`));
-    if (!editor) return [];
-    const numbers = [...editor.querySelectorAll('.margin-view-overlays .line-numbers')]
-      .map((el) => ({ line: Number(el.textContent), top: el.getBoundingClientRect().top }))
-      .filter((n) => n.line > 0)
-      .sort((a, b) => a.top - b.top);
-    return [...editor.querySelectorAll('.codelens-decoration')].map((el) => {
-      const box = el.getBoundingClientRect();
-      return { line: numbers.find((n) => n.top >= box.bottom - 4)?.line, text: el.textContent };
-    });
-  }, name);
-}
 const step = stepper('e2e servers');
 
 /** The list's shown rows: their classes and URL cell text. */

@@ -54,3 +54,22 @@ export function visibleRows(panel) {
     els.filter((e) => e.style.display !== 'none').map((e) => e.innerText.replace(/\s+/g, ' ')),
   );
 }
+
+/**
+ * The CodeLens of the editor showing `name`: each lens's text and the 1-based line it sits on
+ * (the line right below it: a lens is a view zone above its line).
+ */
+export async function codeLensLines(page, name) {
+  return page.evaluate((name) => {
+    const editor = [...document.querySelectorAll('.monaco-editor')].find((e) => (e.getAttribute('data-uri') ?? '').endsWith(`/${name}`));
+    if (!editor) return [];
+    const numbers = [...editor.querySelectorAll('.margin-view-overlays .line-numbers')]
+      .map((el) => ({ line: Number(el.textContent), top: el.getBoundingClientRect().top }))
+      .filter((n) => n.line > 0)
+      .sort((a, b) => a.top - b.top);
+    return [...editor.querySelectorAll('.codelens-decoration')].map((el) => {
+      const box = el.getBoundingClientRect();
+      return { line: numbers.find((n) => n.top >= box.bottom - 4)?.line, text: el.textContent };
+    });
+  }, name);
+}
