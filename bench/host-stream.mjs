@@ -21,7 +21,7 @@
 // (monitorEventLoopDelay) and its CPU %. "Keeps up": delivered rate ≈ made rate, the backlog of the
 // last 5 s no bigger than that of the first 5 s, every request delivered at the end.
 // Prints a table and writes it as the subsection "Extension host streaming (1,000 requests/s)" at
-// the end of the "Panel (webview) — issue 3" section of bench/RESULTS.md (replacing an earlier run
+// the end of the "Panel (webview) — issue 3" section of test-results/bench/runs.md (replacing an earlier run
 // of this subsection; nothing else changes).
 //
 //   node bench/host-stream.mjs [--no-write] [--seconds 20] [--rate 1000]
@@ -1032,7 +1032,7 @@ async function replayMain() {
 
 /**
  * Writes `sub` (a `### ` heading) and its body at the end of the `heading` section of
- * bench/RESULTS.md (default: "Panel (webview) — issue 3"), replacing that subsection if an earlier
+ * test-results/bench/runs.md (default: "Panel (webview) — issue 3"), replacing that subsection if an earlier
  * run wrote it. Everything else in the file is kept as it is.
  */
 function writeSubsection(sub, body, heading = '## Panel (webview) — issue 3') {
