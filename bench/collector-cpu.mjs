@@ -23,13 +23,13 @@
 //   1,000 requests are compiled in it, on V8's worker threads (their CPU is printed apart).
 //
 //   BENCH_RUNS (5), BENCH_N (9000), BENCH_N0 (1000), BENCH_STEADY (25000; 0 leaves it out), BENCH_QUICK=1 (1 run, 3,000 / 500 requests,
-//   RESULTS.md untouched unless --write), BENCH_PROFILE=<dir> (also writes a --cpu-prof of each
+//   runs file untouched unless --write), BENCH_PROFILE=<dir> (also writes a --cpu-prof of each
 //   9,000-request collector into <dir>), BENCH_BASELINE=<dir> (another build's dist/, e.g. one
 //   built at an earlier commit: its collector is measured the same way in every run, in
 //   alternating order, and the table gets its figure and the ratio, both from the same run),
 //   BENCH_RUN_ARGS (more `nettrace run` options, e.g. `--helper off`: as root the default `auto`
 //   runs the kernel helper, whose events the collector applies too).
-// Writes the section "Collector cost — issue 40" of bench/RESULTS.md.
+// Writes the section "Collector cost — issue 40" of test-results/bench/runs.md.
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';

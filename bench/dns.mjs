@@ -5,14 +5,15 @@
 // one goes first alternates) so drift and noise hit both alike; warm-up lookups are excluded.
 // Medians over BENCH_LOOKUPS lookups each; the floor is nettrace/c-ares ≤ 1.2 for family 4 (one A
 // query, as resolve4). Family 0 (A and AAAA in parallel) is compared with resolve4 + resolve6 run in
-// parallel, for information. Writes the table to its own section of bench/RESULTS.md.
+// parallel, for information. Writes the table to its own section of test-results/bench/runs.md.
 //
 //   node bench/dns.mjs
 //   BENCH_LOOKUPS=5000 BENCH_WARMUP=500 node bench/dns.mjs
-//   node bench/dns.mjs --no-write          do not touch bench/RESULTS.md
+//   node bench/dns.mjs --no-write          do not touch test-results/bench/runs.md
 //   node bench/dns.mjs --profile FILE      also writes a CPU profile (.cpuprofile) of the run
 import { spawn, execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { resultsPath, writeResults } from './lib/common.mjs';
 import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,7 +22,7 @@ import { bundleTs } from '../test/lib/bundleTs.mjs';
 import { Session } from 'node:inspector/promises';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const resultsPath = join(root, 'bench', 'RESULTS.md');
+
 const SECTION = 'DNS resolver — issue 4';
 const LOOKUPS = Number(process.env.BENCH_LOOKUPS ?? 5000);
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 500);
@@ -89,7 +90,7 @@ async function time(fn) {
 /** Replaces (or appends) this benchmark's `## SECTION` in bench/RESULTS.md, leaving others alone. */
 function writeSection(body) {
   const heading = `## ${SECTION}`;
-  const text = existsSync(resultsPath) ? readFileSync(resultsPath, 'utf8') : '# Benchmark results\n';
+  const text = existsSync(resultsPath) ? readFileSync(resultsPath, 'utf8') : '# Benchmark runs\n';
   const lines = text.split('\n');
   const start = lines.findIndex((l) => l.trim() === heading);
   const block = [heading, '', ...body.trim().split('\n'), ''];
@@ -101,7 +102,7 @@ function writeSection(body) {
     if (end < 0) end = lines.length;
     out = [...lines.slice(0, start), ...block, ...lines.slice(end)].join('\n');
   }
-  writeFileSync(resultsPath, out.replace(/\n*$/, '\n'));
+  writeResults(out.replace(/\n*$/, '\n'));
 }
 
 const dir = mkdtempSync(join(os.tmpdir(), 'nettrace-bench-dns-'));

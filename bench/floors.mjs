@@ -46,7 +46,7 @@
 //   BENCH_RUNS (short/realistic, default 5), BENCH_SUSTAINED_RUNS (3), BENCH_REQUESTS (2000),
 //   BENCH_SUSTAINED_REQUESTS (20000), BENCH_REALISTIC_REQUESTS (4000), BENCH_WARMUP (200),
 //   BENCH_GROUPS=sustained,short,realistic (a subset), BENCH_QUICK=1 (smoke test: 1 run, few
-//   requests, RESULTS.md untouched unless --write), --no-write.
+//   requests, runs file untouched unless --write), --no-write.
 //   BENCH_PIN=0 leaves every process where the scheduler puts it; by default (2 CPUs or more) the
 //   client runs on CPU 0 and everything else (servers, the inspector peer, this process with
 //   the collector) on CPU 1, so the program's CPU time is not its share of a core the collector
@@ -56,7 +56,7 @@
 // workload run back to back in each round (rotated), so a round's difference is measured at one
 // moment of the machine's load, which on a shared VM moves the untraced cell itself by 2×
 // between rounds; the range of the rounds' differences is printed with it.
-// Writes the section "Issue 17 floors — with record events" of bench/RESULTS.md.
+// Writes the section "Issue 17 floors — with record events" of test-results/bench/runs.md.
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import os from 'node:os';
@@ -81,7 +81,7 @@ import {
 } from './lib/common.mjs';
 
 const FULL = process.env.BENCH_FULL === '1';
-// The baseline's section ("Issue 17 floors — baseline before the rewrite") stays in RESULTS.md as
+// The baseline's section ("Issue 17 floors — baseline before the rewrite") is in git history (bench/RESULTS.md) as
 // written on 2026-11-22; runs since write this one.
 const PEERS_ONLY = FULL && process.env.BENCH_PEERS_ONLY === '1';
 const RUNS = Number(process.env.BENCH_RUNS ?? (QUICK ? 1 : 5));
@@ -578,5 +578,5 @@ console.log(recTable);
 console.log(`\nfloors benchmark took ${fmt(minutes, 1)} min`);
 if (!noWrite) {
   writeSection(HEADING, body);
-  console.error(`\nwrote bench/RESULTS.md (section "${HEADING}")`);
-} else if (QUICK) console.error('\nBENCH_QUICK: bench/RESULTS.md not written (pass --write to write anyway)');
+  console.error(`\nwrote test-results/bench/runs.md (section "${HEADING}")`);
+} else if (QUICK) console.error('\nBENCH_QUICK: test-results/bench/runs.md not written (pass --write to write anyway)');

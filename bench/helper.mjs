@@ -39,7 +39,7 @@ const pin = process.env.BENCH_PIN !== '0' && cpus().length >= 2 && existsSync('/
 // hold: the gate shell (the traced root) stays 1 s after the load ends and the result is its
 // output line, so the helper, which ends soon after its target, is still loaded when read.
 function run(args, { gated = false, node = false, cpu = undefined, hold = false } = {}) {
-  let cmd = node ? [process.execPath, join(root, 'bench', 'helper-load.mjs'), ...args.map(String)] : [loadgen, ...args.map(String)];
+  let cmd = node ? [process.execPath, join(root, 'bench', 'apps', 'helper-load.mjs'), ...args.map(String)] : [loadgen, ...args.map(String)];
   if (pin && cpu !== undefined) cmd = ['/usr/bin/taskset', '-c', String(cpu), ...cmd];
   const gate = hold ? 'read _ <&3; exec 3<&-; "$@"; sleep 1' : 'read _ <&3; exec 3<&-; exec "$@"';
   const child = gated

@@ -21,7 +21,7 @@
 // (monitorEventLoopDelay) and its CPU %. "Keeps up": delivered rate ≈ made rate, the backlog of the
 // last 5 s no bigger than that of the first 5 s, every request delivered at the end.
 // Prints a table and writes it as the subsection "Extension host streaming (1,000 requests/s)" at
-// the end of the "Panel (webview) — issue 3" section of bench/RESULTS.md (replacing an earlier run
+// the end of the "Panel (webview) — issue 3" section of test-results/bench/runs.md (replacing an earlier run
 // of this subsection; nothing else changes).
 //
 //   node bench/host-stream.mjs [--no-write] [--seconds 20] [--rate 1000]
@@ -55,7 +55,7 @@ import { createServer } from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
 import { basename, join, relative } from 'node:path';
 import { constants as perfConstants, monitorEventLoopDelay, performance, PerformanceObserver } from 'node:perf_hooks';
-import { appsDir, machine, machineLine, preloadPath, resultsPath, root, runNode, startServer } from './lib/common.mjs';
+import { appsDir, machine, machineLine, preloadPath, resultsPath, root, runNode, startServer, writeResults } from './lib/common.mjs';
 import { bundleTs } from '../test/lib/bundleTs.mjs';
 
 const args = process.argv.slice(2);
@@ -1032,11 +1032,11 @@ async function replayMain() {
 
 /**
  * Writes `sub` (a `### ` heading) and its body at the end of the `heading` section of
- * bench/RESULTS.md (default: "Panel (webview) — issue 3"), replacing that subsection if an earlier
+ * test-results/bench/runs.md (default: "Panel (webview) — issue 3"), replacing that subsection if an earlier
  * run wrote it. Everything else in the file is kept as it is.
  */
 function writeSubsection(sub, body, heading = '## Panel (webview) — issue 3') {
-  const text = existsSync(resultsPath) ? readFileSync(resultsPath, 'utf8') : '# Benchmark results\n';
+  const text = existsSync(resultsPath) ? readFileSync(resultsPath, 'utf8') : '# Benchmark runs\n';
   const lines = text.split('\n');
   const block = [sub, '', ...body.trim().split('\n')];
   const start = lines.findIndex((l) => l === heading);
@@ -1063,5 +1063,5 @@ function writeSubsection(sub, body, heading = '## Panel (webview) — issue 3') 
     while (tail.length > 1 && tail[1].trim() === '') tail.splice(1, 1);
     out = [...before, '', ...block, ...tail].join('\n');
   }
-  writeFileSync(resultsPath, out.replace(/\n*$/, '\n'));
+  writeResults(out.replace(/\n*$/, '\n'));
 }

@@ -8,7 +8,7 @@
 //          client CPU µs per request and wall ms, medians of RUNS rounds.
 //   idle   bench/apps/held-request.mjs: one request the server in this process holds HOLD_MS, the
 //          program doing nothing else: what the timer alone costs, as client CPU ms per second.
-// Writes the "Event-loop monitor — issue 39" section of bench/RESULTS.md (--no-write: print only).
+// Writes the "Event-loop monitor — issue 39" section of test-results/bench/runs.md (--no-write: print only).
 //   node bench/loop-monitor.mjs            (after npm run build)
 //   BENCH_RUNS=7 BENCH_REQUESTS=3000 node bench/loop-monitor.mjs
 import http from 'node:http';

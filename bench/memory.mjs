@@ -215,6 +215,6 @@ const warnings = Object.values(results).filter((r) => r.stderr);
 for (const w of warnings) console.error(`${w.cond} stderr: ${w.stderr.slice(0, 500)}`);
 if (!noWrite) {
   writeSubsection('Memory', body);
-  console.error(`\nwrote bench/RESULTS.md (section "${SECTION}", subsection "Memory")`);
-} else if (QUICK) console.error('\nBENCH_QUICK: bench/RESULTS.md not written (pass --write to write anyway)');
+  console.error(`\nwrote test-results/bench/runs.md (section "${SECTION}", subsection "Memory")`);
+} else if (QUICK) console.error('\nBENCH_QUICK: test-results/bench/runs.md not written (pass --write to write anyway)');
 console.log(`\nmemory benchmark took ${fmt(minutes, 1)} min`);

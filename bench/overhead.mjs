@@ -30,19 +30,19 @@
 // Every cell runs BENCH_RUNS times; within each round the conditions of a workload are rotated so
 // drift and noise spread evenly. Reports medians of wall time and of the client's own CPU time
 // (user+system during the timed part), ratios to the group's untraced baseline and client CPU µs
-// per request over it; checks what Net Trace recorded; writes the tables to bench/RESULTS.md.
+// per request over it; checks what Net Trace recorded; writes the tables to test-results/bench/runs.md.
 //
 //   node bench/overhead.mjs                 (npm run bench builds first)
 //   BENCH_RUNS=7 BENCH_REQUESTS=2000 BENCH_CONCURRENCY=50 BENCH_WARMUP=200 node bench/overhead.mjs
 //   BENCH_QUICK=1 node bench/overhead.mjs   smoke test: 1 run, 200 requests (+50 warm-up), no
-//                                           profiling, RESULTS.md untouched (unless --write)
+//                                           profiling, runs file untouched (unless --write)
 //   After the timed runs, an untimed JIT round runs each keep-alive workload once untraced and once
 //   with Net Trace under `--trace-opt` and sums V8's optimizing-compiler time per process; then an
 //   extra untimed round of Net Trace clients runs under `--cpu-prof` and the preload's hot spots
 //   are summarized (bench/lib/cpuprofile.mjs) into the report:
 //   node bench/overhead.mjs --profile DIR   keep those profiles in DIR (default: a temp dir, removed)
 //   node bench/overhead.mjs --no-profile    skip the profiling round
-//   node bench/overhead.mjs --no-write      do not touch bench/RESULTS.md
+//   node bench/overhead.mjs --no-write      do not touch test-results/bench/runs.md
 //   BENCH_PIN=1 node bench/overhead.mjs     pin the client to CPU 0, the servers and this process
 //                                           (the collector) to CPU 1 (diagnostic: client cost
 //                                           without the collector competing for its core)
@@ -651,8 +651,8 @@ console.log(`\nOpenTelemetry: ${otelSpans}`);
 console.log(`\noverhead benchmark took ${fmt(minutes, 1)} min`);
 if (!noWrite) {
   writeSubsection('Overhead', body);
-  console.error(`\nwrote bench/RESULTS.md (section "${SECTION}", subsection "Overhead")`);
-} else if (QUICK) console.error('\nBENCH_QUICK: bench/RESULTS.md not written (pass --write to write anyway)');
+  console.error(`\nwrote test-results/bench/runs.md (section "${SECTION}", subsection "Overhead")`);
+} else if (QUICK) console.error('\nBENCH_QUICK: test-results/bench/runs.md not written (pass --write to write anyway)');
 
 for (const { cond, w, files, text } of profiles) {
   console.log(`\n== CPU profile, ${cond} client, ${w.name} (${files.length} profiles) ==`);

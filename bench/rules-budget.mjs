@@ -10,7 +10,7 @@
 // not count), median and max of RUNS batches of BATCH decisions after a warm-up; and the set's
 // compile time (RuleEngine constructor: every condition parsed and its patterns built).
 //
-//   node bench/rules-budget.mjs             prints the table and writes its section of bench/RESULTS.md
+//   node bench/rules-budget.mjs             prints the table and writes its section of test-results/bench/runs.md
 //   node bench/rules-budget.mjs --no-write  prints only
 import { execFileSync } from 'node:child_process';
 import { createRequire } from 'node:module';

@@ -24,7 +24,7 @@
 //                              [--cpu-runs=7 (0: none)] [--cpu-requests=2000] [--no-callgrind]
 //                              [--ir-from=FILE (an earlier run's stderr)] [--only=KEY,...] [--clients=...]
 //                              [--no-write]
-// Writes its section of bench/RESULTS.md unless --no-write (or BENCH_QUICK=1, fewer runs).
+// Writes its section of test-results/bench/runs.md unless --no-write (or BENCH_QUICK=1, fewer runs).
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

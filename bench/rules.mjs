@@ -5,13 +5,13 @@
 // requests (after a warm-up run), CPU nanoseconds per request, including building the request view
 // object the preload would pass (a fresh object per request, 64 different requests in rotation).
 //
-//   node bench/rules.mjs             prints the table and writes its section of bench/RESULTS.md
+//   node bench/rules.mjs             prints the table and writes its section of test-results/bench/runs.md
 //   node bench/rules.mjs --no-write  prints only
-//   BENCH_QUICK=1 node bench/rules.mjs   fewer, shorter runs; RESULTS.md untouched
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+//   BENCH_QUICK=1 node bench/rules.mjs   fewer, shorter runs; runs file untouched
+import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { machine, machineLine, resultsPath, root, QUICK } from './lib/common.mjs';
+import { machine, machineLine, resultsPath, root, QUICK, writeResults } from './lib/common.mjs';
 import { typicalRuleObjects } from './lib/ruleSets.mjs';
 
 const rulesPath = join(root, 'dist', 'rules.cjs');
@@ -212,7 +212,7 @@ console.log(body);
 
 if (!process.argv.includes('--no-write') && !QUICK) {
   const heading = `## ${SECTION}`;
-  const text = readFileSync(resultsPath, 'utf8');
+  const text = existsSync(resultsPath) ? readFileSync(resultsPath, 'utf8') : '# Benchmark runs\n';
   const lines = text.split('\n');
   const start = lines.findIndex((l) => l.trim() === heading);
   const block = [heading, '', ...body.trim().split('\n'), ''];
@@ -223,6 +223,6 @@ if (!process.argv.includes('--no-write') && !QUICK) {
     if (end < 0) end = lines.length;
     out = [...lines.slice(0, start), ...block, ...lines.slice(end)].join('\n');
   }
-  writeFileSync(resultsPath, out.replace(/\n*$/, '\n'));
-  console.error(`wrote bench/RESULTS.md (section "${SECTION}")`);
+  writeResults(out.replace(/\n*$/, '\n'));
+  console.error(`wrote test-results/bench/runs.md (section "${SECTION}")`);
 }

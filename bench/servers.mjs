@@ -18,8 +18,8 @@
 // Each Node of BENCH_NODES (default "20,26": on 20 and 22 AsyncLocalStorage turns on promise
 // hooks, on 24 and later it is AsyncContextFrame) runs the whole matrix.
 //
-//   node bench/servers.mjs                 (writes its section of bench/RESULTS.md)
-//   BENCH_QUICK=1 node bench/servers.mjs   smoke test: 1 run, 300 requests, RESULTS.md untouched
+//   node bench/servers.mjs                 (writes its section of test-results/bench/runs.md)
+//   BENCH_QUICK=1 node bench/servers.mjs   smoke test: 1 run, 300 requests, runs file untouched
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { nodeBin } from '../scripts/nodes.mjs';

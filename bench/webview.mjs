@@ -7,11 +7,12 @@
 //   - time to select a row and show its details      (floor: < 50 ms)
 //   - streaming 1,000 new requests/s for ~10 s (plus 1,000 completions/s): post→render latency
 //     per 2-second window, which must not grow (no backlog).
-// Prints a table, adds it to its own section of bench/RESULTS.md and saves a screenshot to bench/panel.png.
+// Prints a table, adds it to its own section of test-results/bench/runs.md and saves a screenshot to bench/panel.png.
 //
 //   node bench/webview.mjs [--no-write] [--seconds 10] [--rows 10000]
 
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { resultsPath, writeResults } from './lib/common.mjs';
 import { availableParallelism, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -388,7 +389,7 @@ try {
   console.log(text);
   if (write) {
     // Adds this run at the end of the panel's own section (other benchmarks share the file).
-    const file = join(here, 'RESULTS.md');
+    const file = resultsPath;
     const heading = '## Panel (webview) — issue 3';
     const existing = existsSync(file) ? readFileSync(file, 'utf8') : '';
     const run = `\n${text}\n`;
@@ -403,7 +404,7 @@ try {
       const before = existing.slice(0, end).replace(/\n*$/, '\n');
       out = `${before}${run}${next < 0 ? '' : `\n${existing.slice(end)}`}`;
     }
-    writeFileSync(file, out);
+    writeResults(out);
     console.log(`\nwritten to ${file}`);
   }
 } finally {

@@ -14,7 +14,7 @@
 //                        requests did not absorb, later passes run on warm code (issue 17's
 //                        JIT share)
 //   --mark-passes        print {"pass": K} on stdout as pass K starts, and {"pass": passes + 1} after
-//                        the last (bench/deopts.mjs tells V8's --trace-deopt lines of the warm-up,
+//                        the last (bench/tools/deopts.mjs tells V8's --trace-deopt lines of the warm-up,
 //                        of each pass and of the exit apart by them)
 //   --numbered           add `?n=K` to each request's URL, K counting requests from 0 (warm-up
 //                        included), so trace rules can pick a share of them (bench/rules-hooks.mjs)

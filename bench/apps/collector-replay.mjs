@@ -3,7 +3,7 @@
 // is applied `copies` times into one Session, each copy as its own connection and pid with its
 // times shifted past the one before (so the trace grows as a long run's does), then snapshot,
 // the trace file and the CLI's table, as `nettrace run` does at its end. Run under callgrind by
-// bench/collector-callgrind.mjs (Ir per request from two sizes). `stages` (any fourth argument)
+// bench/tools/collector-callgrind.mjs (Ir per request from two sizes). `stages` (any fourth argument)
 // BENCH_MEMORY=1 (run with --expose-gc): only apply and one snapshot, then the
 // process's RSS and heapUsed after a full collection. `stages` prints the CPU µs of each stage (`-` for none); `upto` (prepare: only the copies made; apply, snapshot, save, table: the default) stops after that stage. Prints one JSON line: {requests, …}.
 import { createRequire } from 'node:module';

@@ -1,4 +1,4 @@
-// Bench client of bench/large-trace.mjs: REQUESTS GETs over keep-alive `http` (CONCURRENCY in
+// Bench client of bench/tools/large-trace.mjs: REQUESTS GETs over keep-alive `http` (CONCURRENCY in
 // flight) to the URL in argv[2], then exits with code 3 (to check `nettrace run` passes it on).
 import http from 'node:http';
 

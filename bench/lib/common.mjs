@@ -1,8 +1,8 @@
 // Shared helpers of the benchmarks: paths, the machine description, child processes that print
-// JSON lines, the separate-process HTTP server, statistics, and rewriting our section of
-// bench/RESULTS.md without touching anyone else's.
+// JSON lines, the separate-process HTTP server, statistics, and rewriting our section of the runs
+// file (resultsPath) without touching anyone else's.
 import { spawn, execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import { dirname, join } from 'node:path';
@@ -14,7 +14,17 @@ export const appsDir = join(benchDir, 'apps');
 export const preloadPath = join(root, 'dist', 'preload.cjs');
 export const corePath = join(root, 'dist', 'core.cjs');
 export const otelPreloadPath = join(appsDir, 'otel-preload.cjs');
-export const resultsPath = join(benchDir, 'RESULTS.md');
+/**
+ * Where a benchmark writes its run's full tables (section by section): test-results/bench/runs.md,
+ * not kept in git. bench/RESULTS.md holds the floors table, updated by hand from these figures.
+ */
+export const resultsPath = join(root, 'test-results', 'bench', 'runs.md');
+
+/** Writes `text` to resultsPath, making its folder. */
+export function writeResults(text) {
+  mkdirSync(dirname(resultsPath), { recursive: true });
+  writeFileSync(resultsPath, text);
+}
 
 /** The collector API (dist/core.cjs, built by `node scripts/build.mjs`). */
 export function loadCore() {
@@ -54,7 +64,7 @@ export function machineLine(m, end) {
 
 /**
  * BENCH_QUICK=1: a smoke test of the benchmark's machinery (few runs and requests, no profiling),
- * whose numbers mean nothing, so it does not rewrite bench/RESULTS.md unless --write is given.
+ * whose numbers mean nothing, so it does not rewrite the runs file unless --write is given.
  */
 export const QUICK = process.env.BENCH_QUICK === '1';
 
@@ -187,11 +197,11 @@ export async function startDnsServer({ cpus } = {}) {
 }
 
 /**
- * Replaces (or appends) the `## <heading>` section of bench/RESULTS.md with `body`, keeping every
+ * Replaces (or appends) the `## <heading>` section of the runs file with `body`, keeping every
  * other section byte for byte.
  */
 export function writeSection(heading, body) {
-  const text = existsSync(resultsPath) ? readFileSync(resultsPath, 'utf8') : '# Benchmark results\n';
+  const text = existsSync(resultsPath) ? readFileSync(resultsPath, 'utf8') : '# Benchmark runs\n';
   const lines = text.split('\n');
   const start = lines.findIndex((l) => l.trim() === `## ${heading}`);
   const block = [`## ${heading}`, '', ...body.trim().split('\n'), ''];
@@ -202,7 +212,7 @@ export function writeSection(heading, body) {
     if (end < 0) end = lines.length;
     out = [...lines.slice(0, start), ...block, ...lines.slice(end)].join('\n');
   }
-  writeFileSync(resultsPath, out.replace(/\n*$/, '\n'));
+  writeResults(out.replace(/\n*$/, '\n'));
 }
 
 export function median(xs) {
@@ -220,14 +230,14 @@ only its own subsection). Numbers below are from the machine named in each subse
 const SUBSECTION_ORDER = ['Overhead', 'Memory'];
 
 /**
- * Writes `### <sub>` inside our `## Core tracer overhead — issue 2` section of bench/RESULTS.md
+ * Writes `### <sub>` inside our `## Core tracer overhead — issue 2` section of the runs file
  * (creating the file or the section when missing). Only our section changes: everything before
  * and after it (e.g. the "Panel (webview)" section) is kept byte for byte, and the other
  * subsection of ours (overhead vs memory, written by the other script) is kept too.
  */
 export function writeSubsection(sub, body, intro = INTRO) {
   const heading = `## ${SECTION}`;
-  const text = existsSync(resultsPath) ? readFileSync(resultsPath, 'utf8') : '# Benchmark results\n';
+  const text = existsSync(resultsPath) ? readFileSync(resultsPath, 'utf8') : '# Benchmark runs\n';
   const lines = text.split('\n');
   const start = lines.findIndex((l) => l.trim() === heading);
   let end = start < 0 ? -1 : lines.findIndex((l, i) => i > start && /^## /.test(l));
@@ -260,5 +270,5 @@ export function writeSubsection(sub, body, intro = INTRO) {
     const after = lines.slice(end);
     out = [...before, ...sectionLines, ...after].join('\n');
   }
-  writeFileSync(resultsPath, out.replace(/\n*$/, '\n'));
+  writeResults(out.replace(/\n*$/, '\n'));
 }

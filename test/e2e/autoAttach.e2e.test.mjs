@@ -13,22 +13,8 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { join } from 'node:path';
-import {
-  extensionsStarted,
-  findFrame,
-  missing as skip,
-  openBrowser,
-  openFile,
-  openWorkbench,
-  prepareWorkspace,
-  resultsDir,
-  runCommand,
-  saveLogs,
-  sleep,
-  startCodeServer,
-  stepper,
-  until,
-} from './support/codeServer.mjs';
+import { findFrame, missing as skip, onCleanup, resultsDir, runCommand, sleep, stepper, until } from './support/codeServer.mjs';
+import { visibleRows, withWorkbench } from './support/workbench.mjs';
 
 const results = resultsDir('autoAttach');
 const step = stepper('e2e autoAttach');
@@ -70,23 +56,17 @@ test(
   async () => {
     const api = createServer((req, res) => res.end('[]'));
     await new Promise((r) => api.listen(0, '127.0.0.1', r));
-    const dirs = prepareWorkspace({
+    onCleanup(async () => api.close());
+    const source = POLLER(`http://127.0.0.1:${api.address().port}`);
+    const line = source.split('\n').findIndex((l) => l.includes('// e2e: poll')) + 1;
+    const options = {
       label: 'autoattach',
       workspaceName: 'worker',
       settings: { 'nettrace.traceNodeSessions': 'all', 'debug.javascript.autoAttachFilter': 'always' },
-    });
-    const { workspace, userData } = dirs;
-    const source = POLLER(`http://127.0.0.1:${api.address().port}`);
-    writeFileSync(join(workspace, 'poller.js'), source);
-    const line = source.split('\n').findIndex((l) => l.includes('// e2e: poll')) + 1;
-    const cs = await startCodeServer(dirs, { results });
-    const { page, shot } = await openBrowser({ viewport: { width: 1440, height: 900 }, results });
-    const visibleRows = (panel) =>
-      panel.$$eval('.list-rows .row', (els) => els.filter((e) => e.style.display !== 'none').map((e) => e.innerText.replace(/\s+/g, ' ')));
-    try {
-      await openWorkbench(page, cs);
-      await openFile(page, 'poller.js');
-      await extensionsStarted(userData);
+      prepare: ({ workspace }) => writeFileSync(join(workspace, 'poller.js'), source),
+      results,
+    };
+    await withWorkbench({ ...options, openFile: 'poller.js' }, async ({ page, shot, userData }) => {
       await runCommand(page, 'View: Show Run and Debug');
       // Auto attach sets its variables for terminals created from then on (VS Code's debug-auto-launch).
       await until(
@@ -140,12 +120,6 @@ test(
         JSON.stringify(warnings),
       );
       assert.ok(kept.httpRequests.length >= 2);
-    } catch (err) {
-      await shot('failure');
-      saveLogs(userData, join(results, 'logs'));
-      throw err;
-    } finally {
-      api.close();
-    }
+    });
   },
 );

@@ -17,23 +17,8 @@ import { createServer } from 'node:http';
 import { connect } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import {
-  extensionsStarted,
-  findFrame,
-  freePort,
-  missing,
-  onCleanup,
-  openBrowser,
-  openWorkbench,
-  prepareWorkspace,
-  resultsDir,
-  runCommand,
-  saveLogs,
-  startCodeServer,
-  startDebugging,
-  stepper,
-  until,
-} from './support/codeServer.mjs';
+import { findFrame, freePort, missing, onCleanup, resultsDir, runCommand, startDebugging, stepper, until } from './support/codeServer.mjs';
+import { withWorkbench } from './support/workbench.mjs';
 
 const results = resultsDir('compound');
 const step = stepper('e2e compound');
@@ -108,8 +93,6 @@ test(
   'a compound launch of two TypeScript services: one trace, the calls nested across both, each initiator opens its line',
   { skip: missing, timeout: 10 * 60_000 },
   async () => {
-    const dirs = prepareWorkspace({ label: 'compound', workspaceName: 'shop', linkNodeModules: true });
-    const { workspace, userData } = dirs;
     // The bank the payments service calls: the test's own server (not traced).
     const bank = createServer((req, res) => {
       req.resume();
@@ -119,15 +102,17 @@ test(
     onCleanup(async () => bank.close());
     const gatewayPort = await freePort();
     const paymentsPort = await freePort();
-    writeFileSync(
-      join(workspace, 'services', '.env'),
-      `GATEWAY_PORT=${gatewayPort}\nPAYMENTS_PORT=${paymentsPort}\nBANK_URL=http://127.0.0.1:${bank.address().port}\n`,
-    );
-    const cs = await startCodeServer(dirs, { results, logName: 'compound-code-server.log' });
-    const { page, shot } = await openBrowser({ viewport: { width: 1440, height: 900 }, results });
-    try {
-      await openWorkbench(page, cs);
-      await extensionsStarted(userData);
+    const env = `GATEWAY_PORT=${gatewayPort}\nPAYMENTS_PORT=${paymentsPort}\nBANK_URL=http://127.0.0.1:${bank.address().port}\n`;
+    const prepare = ({ workspace }) => writeFileSync(join(workspace, 'services', '.env'), env);
+    const options = {
+      label: 'compound',
+      workspaceName: 'shop',
+      linkNodeModules: true,
+      prepare,
+      results,
+      logName: 'compound-code-server.log',
+    };
+    await withWorkbench({ ...options, failureShot: 'compound-failure', logs: 'compound-logs' }, async ({ page, shot }) => {
       await runCommand(page, 'View: Show Run and Debug');
       step('starting the compound "Gateway + payments"');
       await startDebugging(page, 'Gateway + payments');
@@ -251,10 +236,6 @@ test(
       await shot('compound-detail');
       // Both services stop with the compound (stopAll).
       await runCommand(page, 'Debug: Stop').catch(() => {});
-    } catch (err) {
-      await shot('compound-failure');
-      saveLogs(userData, join(results, 'compound-logs'));
-      throw err;
-    }
+    });
   },
 );

@@ -11,23 +11,8 @@
 // `scripts/e2e.sh test/e2e/debugPause.e2e.test.mjs`.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import {
-  extensionsStarted,
-  findFrame,
-  missing as skip,
-  openBrowser,
-  openFile,
-  openWorkbench,
-  prepareWorkspace,
-  resultsDir,
-  runCommand,
-  saveLogs,
-  sleep,
-  startCodeServer,
-  stepper,
-  until,
-} from './support/codeServer.mjs';
-import { join } from 'node:path';
+import { findFrame, missing as skip, resultsDir, runCommand, sleep, stepper, until } from './support/codeServer.mjs';
+import { visibleRows, withWorkbench } from './support/workbench.mjs';
 
 const results = resultsDir('debugPause');
 const step = stepper('e2e debugPause');
@@ -37,16 +22,9 @@ test(
   'a breakpoint in a JavaScript Debug Terminal: the pause is the debugger’s, in the waterfall and in the sentences',
   { skip, timeout: 8 * 60_000 },
   async () => {
-    const dirs = prepareWorkspace({ label: 'pause', workspaceName: 'quotes', settings: { 'nettrace.traceNodeSessions': 'all' } });
-    const { userData } = dirs;
-    const cs = await startCodeServer(dirs, { results, logName: 'debugPause-code-server.log' });
-    const { page, shot } = await openBrowser({ viewport: { width: 1440, height: 900 }, results });
-    const rows = (panel) =>
-      panel.$$eval('.list-rows .row', (els) => els.filter((e) => e.style.display !== 'none').map((e) => e.innerText.replace(/\s+/g, ' ')));
-    try {
-      await openWorkbench(page, cs);
-      await openFile(page, 'quote.js');
-      await extensionsStarted(userData);
+    const options = { label: 'pause', workspaceName: 'quotes', settings: { 'nettrace.traceNodeSessions': 'all' }, results };
+    const more = { logName: 'debugPause-code-server.log', openFile: 'quote.js', logsAlways: true };
+    await withWorkbench({ ...options, ...more }, async ({ page, shot }) => {
       await runCommand(page, 'View: Show Run and Debug');
       await runCommand(page, 'Debug: JavaScript Debug Terminal');
       await page.locator('.terminal-wrapper .xterm').first().waitFor({ state: 'visible', timeout: 30_000 });
@@ -64,7 +42,7 @@ test(
       await until(
         'the pending requests while stopped',
         async () => {
-          const r = await rows(panel);
+          const r = await visibleRows(panel);
           return r.some((t) => t.includes('/price')) && r.some((t) => t.includes('/quote')) && r;
         },
         30_000,
@@ -77,7 +55,7 @@ test(
       await until(
         'both requests answered',
         async () => {
-          const r = await rows(panel);
+          const r = await visibleRows(panel);
           return ['/price', '/quote'].every((p) => r.some((t) => t.includes(p) && / 200 /.test(` ${t} `))) && r;
         },
         60_000,
@@ -110,8 +88,6 @@ test(
       await panel.locator('.detail .pause-note').scrollIntoViewIfNeeded();
       await sleep(500);
       await shot('call-detail');
-    } finally {
-      saveLogs(userData, join(results, 'logs'));
-    }
+    });
   },
 );

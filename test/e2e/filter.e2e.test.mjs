@@ -11,25 +11,19 @@
 // Run by scripts/e2e.sh (code-server, Node 24, Chromium and the .vsix in NETTRACE_E2E_*).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import {
-  extensionsStarted,
   findFrame,
   missing,
-  openBrowser,
-  openWorkbench,
-  prepareWorkspace,
   quickOpen,
   readClipboard,
   resultsDir,
   runCommand,
-  saveLogs,
-  startCodeServer,
   startDebugging,
   statusCount,
   stepper,
   until,
 } from './support/codeServer.mjs';
+import { withWorkbench } from './support/workbench.mjs';
 
 const results = resultsDir('filter');
 const step = stepper('e2e filter');
@@ -38,19 +32,9 @@ test(
   'Net Trace panel: property filter, Copy as cURL, labels, status bar (1440×900, Run and Debug open)',
   { skip: missing, timeout: 10 * 60_000 },
   async () => {
-    const dirs = prepareWorkspace({ label: 'filter', workspaceName: 'workspace', linkNodeModules: true });
-    const { userData } = dirs;
-    step('installing the .vsix');
-    const cs = await startCodeServer(dirs, { results, installLog: true });
-    step(`code-server on ${cs.origin}`);
     // As F5 leaves a laptop-sized window: 1440×900. The clipboard is read back through the page.
-    const { page, shot } = await openBrowser({ viewport: { width: 1440, height: 900 }, results, origin: cs.origin, clipboard: true });
-
-    try {
-      await openWorkbench(page, cs);
-      await extensionsStarted(userData);
-      step('workbench loaded');
-
+    const options = { label: 'filter', workspaceName: 'workspace', linkNodeModules: true, results, installLog: true, clipboard: true };
+    await withWorkbench({ ...options, failureShot: 'filter-failure', step }, async ({ page, shot }) => {
       // ---- start "Net Trace: filter" with its file open and the Run and Debug side bar open -------------
       // As F5 leaves it: the program in the editor, the panel beside it, Run and Debug on the left.
       await quickOpen(page, 'filter.ts');
@@ -219,10 +203,6 @@ test(
       assert.doesNotMatch(headersText, /Redirects to/);
       await shot('filter-created-at');
       step('201: "Created at /api/items/2"');
-    } catch (err) {
-      await shot('filter-failure');
-      saveLogs(userData, join(results, 'logs'));
-      throw err;
-    }
+    });
   },
 );

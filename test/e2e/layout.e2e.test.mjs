@@ -8,23 +8,8 @@
 // Run by scripts/e2e.sh (code-server, Node 24, Chromium and the .vsix in NETTRACE_E2E_*).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
-import {
-  extensionsStarted,
-  findFrame,
-  missing as skip,
-  openBrowser,
-  openFile,
-  openWorkbench,
-  prepareWorkspace,
-  resultsDir,
-  runCommand,
-  saveLogs,
-  sleep,
-  startCodeServer,
-  stepper,
-  until,
-} from './support/codeServer.mjs';
+import { findFrame, missing as skip, resultsDir, runCommand, sleep, stepper, until } from './support/codeServer.mjs';
+import { withWorkbench } from './support/workbench.mjs';
 
 const results = resultsDir('layout');
 const step = stepper('e2e layout');
@@ -33,16 +18,7 @@ test(
   'panel layout at 1440×900 with Run and Debug open: one-line toolbar, waterfall visible, no shift, column hide remembered',
   { skip, timeout: 10 * 60_000 },
   async () => {
-    const dirs = prepareWorkspace({ label: 'layout', workspaceName: 'ws' });
-    const { userData } = dirs;
-    const cs = await startCodeServer(dirs, { results });
-    // As F5 leaves a laptop-sized window: the Run and Debug side bar open, the panel beside the editor.
-    const { page, shot } = await openBrowser({ viewport: { width: 1440, height: 900 }, results });
-
-    try {
-      await openWorkbench(page, cs);
-      await openFile(page, 'app.js');
-      await extensionsStarted(userData);
+    await withWorkbench({ label: 'layout', workspaceName: 'ws', results, openFile: 'app.js' }, async ({ page, shot }) => {
       await runCommand(page, 'View: Show Run and Debug');
       await sleep(500);
       await page.locator('.monaco-editor .view-lines').first().click();
@@ -149,10 +125,6 @@ test(
       step(`reopened: ${JSON.stringify(again)}`);
       assert.ok(again.hidden.includes('method'), 'the hidden column stays hidden in a new panel of this workspace');
       await shot('panel-reopened');
-    } catch (err) {
-      await shot('failure');
-      saveLogs(userData, join(results, 'logs'));
-      throw err;
-    }
+    });
   },
 );

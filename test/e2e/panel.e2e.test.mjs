@@ -41,6 +41,7 @@ import {
   stepper,
   until,
 } from './support/codeServer.mjs';
+import { codeLensLines } from './support/workbench.mjs';
 
 const results = resultsDir();
 
@@ -664,22 +665,3 @@ test(
     }
   },
 );
-
-/**
- * The CodeLens of the editor showing `name`: each lens's text and the 1-based line it sits on
- * (the line right below it: a lens is a view zone above its line).
- */
-async function codeLensLines(page, name) {
-  return page.evaluate((name) => {
-    const editor = [...document.querySelectorAll('.monaco-editor')].find((e) => (e.getAttribute('data-uri') ?? '').endsWith(`/${name}`));
-    if (!editor) return [];
-    const numbers = [...editor.querySelectorAll('.margin-view-overlays .line-numbers')]
-      .map((el) => ({ line: Number(el.textContent), top: el.getBoundingClientRect().top }))
-      .filter((n) => n.line > 0)
-      .sort((a, b) => a.top - b.top);
-    return [...editor.querySelectorAll('.codelens-decoration')].map((el) => {
-      const box = el.getBoundingClientRect();
-      return { line: numbers.find((n) => n.top >= box.bottom - 4)?.line, text: el.textContent };
-    });
-  }, name);
-}

@@ -13,22 +13,8 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { join } from 'node:path';
-import {
-  extensionsStarted,
-  findFrame,
-  missing as skip,
-  openBrowser,
-  openFile,
-  openWorkbench,
-  prepareWorkspace,
-  resultsDir,
-  runCommand,
-  saveLogs,
-  sleep,
-  startCodeServer,
-  stepper,
-  until,
-} from './support/codeServer.mjs';
+import { findFrame, missing as skip, onCleanup, resultsDir, runCommand, sleep, stepper, until } from './support/codeServer.mjs';
+import { visibleRows, withWorkbench } from './support/workbench.mjs';
 
 const results = resultsDir('restart');
 const step = stepper('e2e restart');
@@ -52,9 +38,7 @@ test(
   async () => {
     const registry = createServer((req, res) => res.end('ok'));
     await new Promise((r) => registry.listen(0, '127.0.0.1', r));
-    const dirs = prepareWorkspace({ label: 'restart', workspaceName: 'service', settings: { 'nettrace.traceNodeSessions': 'all' } });
-    const { workspace, userData } = dirs;
-    writeFileSync(join(workspace, 'service.js'), SERVICE(1));
+    onCleanup(async () => registry.close());
     const launch = {
       version: '0.2.0',
       configurations: [
@@ -69,21 +53,18 @@ test(
         },
       ],
     };
-    writeFileSync(join(workspace, '.vscode', 'launch.json'), JSON.stringify(launch, null, 2));
     const line =
       SERVICE(1)
         .split('\n')
         .findIndex((l) => l.includes('// e2e: register')) + 1;
-    const cs = await startCodeServer(dirs, { results });
-    const { page, shot } = await openBrowser({ viewport: { width: 1440, height: 900 }, results });
-    const visibleRows = (panel) =>
-      panel.$$eval('.list-rows .row', (els) => els.filter((e) => e.style.display !== 'none').map((e) => e.innerText.replace(/\s+/g, ' ')));
+    const prepare = ({ workspace }) => {
+      writeFileSync(join(workspace, 'service.js'), SERVICE(1));
+      writeFileSync(join(workspace, '.vscode', 'launch.json'), JSON.stringify(launch, null, 2));
+    };
     const traceLabels = (panel) =>
       panel.$$eval('select.trace-select option', (els) => els.filter((e) => e.value).map((e) => e.textContent));
-    try {
-      await openWorkbench(page, cs);
-      await openFile(page, 'service.js');
-      await extensionsStarted(userData);
+    const options = { label: 'restart', workspaceName: 'service', settings: { 'nettrace.traceNodeSessions': 'all' }, prepare, results };
+    await withWorkbench({ ...options, openFile: 'service.js' }, async ({ page, shot, workspace }) => {
       await runCommand(page, 'View: Show Run and Debug');
       await page.locator('.monaco-editor .view-lines').first().click();
       await page.keyboard.press('F5');
@@ -126,12 +107,6 @@ test(
       assert.match(made, /^Made by pid \d+ · restart 1$/);
       await sleep(500);
       await shot('node-watch-restart');
-    } catch (err) {
-      await shot('failure');
-      saveLogs(userData, join(results, 'logs'));
-      throw err;
-    } finally {
-      registry.close();
-    }
+    });
   },
 );

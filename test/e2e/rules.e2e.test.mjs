@@ -23,25 +23,20 @@ import {
   callStackRows,
   chooseMenuItem,
   clickCallStackRow,
-  extensionsStarted,
   findFrame,
   freePort,
   missing,
-  openBrowser,
-  openWorkbench,
-  prepareWorkspace,
   quickInput,
   quickOpen,
   resultsDir,
   runCommand,
-  saveLogs,
   sessionEnded,
   sleep,
-  startCodeServer,
   startDebugging,
   stepper,
   until,
 } from './support/codeServer.mjs';
+import { withWorkbench } from './support/workbench.mjs';
 
 const results = resultsDir('rules');
 const step = stepper('e2e rules');
@@ -57,26 +52,20 @@ test(
   { skip: missing, timeout: 15 * 60_000 },
   async () => {
     assert.ok(REQUEST_LINE > 0, 'the fixture marks its request line');
-    const dirs = prepareWorkspace({ label: 'rules', workspaceName: 'orders', linkNodeModules: true });
-    const { userData, workspace } = dirs;
     // A fixed port for the program's API, as a real one has: the rule made from the first run's
     // request names it, and must match the second run's requests.
     const port = await freePort();
-    const launchPath = join(workspace, '.vscode', 'launch.json');
-    const launch = JSON.parse(readFileSync(launchPath, 'utf8'));
-    const config = launch.configurations.find((c) => c.name === CONFIG);
-    config.env.ORDERS_PORT = String(port);
-    writeFileSync(launchPath, JSON.stringify(launch, null, 2));
-
-    step('installing the .vsix');
-    const cs = await startCodeServer(dirs, { results, installLog: true });
-    step(`code-server on ${cs.origin}; the orders API will listen on ${port}`);
-    const { page, shot } = await openBrowser({ viewport: { width: 1440, height: 900 }, results, origin: cs.origin });
-    const ui = workbench(page);
-    try {
-      await openWorkbench(page, cs);
-      await extensionsStarted(userData);
-      step('workbench loaded');
+    const prepare = ({ workspace }) => {
+      const launchPath = join(workspace, '.vscode', 'launch.json');
+      const launch = JSON.parse(readFileSync(launchPath, 'utf8'));
+      const config = launch.configurations.find((c) => c.name === CONFIG);
+      config.env.ORDERS_PORT = String(port);
+      writeFileSync(launchPath, JSON.stringify(launch, null, 2));
+    };
+    step(`the orders API will listen on ${port}`);
+    const options = { label: 'rules', workspaceName: 'orders', linkNodeModules: true, prepare, results, installLog: true, step };
+    await withWorkbench({ ...options, failureShot: 'rules-failure' }, async ({ page, shot }) => {
+      const ui = workbench(page);
 
       // ---- 1. start the program with the Run and Debug side bar open; its requests appear ----------
       await quickOpen(page, 'orders.ts');
@@ -232,11 +221,7 @@ test(
       const after = (await ui.ruleItems()).find((x) => x.name === ruleName);
       assert.equal(after.acted, before.acted, 'a disabled rule acts on nothing');
       await shot('rules-5-disabled');
-    } catch (err) {
-      await shot('rules-failure');
-      saveLogs(userData, join(results, 'logs'));
-      throw err;
-    }
+    });
   },
 );
 

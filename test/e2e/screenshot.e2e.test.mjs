@@ -17,25 +17,20 @@ import { copyFileSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { join } from 'node:path';
 import {
-  extensionsStarted,
   findFrame,
   freePort,
   onCleanup,
   missing as skip,
-  openBrowser,
-  openWorkbench,
-  prepareWorkspace,
   quickOpen,
   resultsDir,
   root,
   runCommand,
-  saveLogs,
   sessionEnded,
   sleep,
-  startCodeServer,
   stepper,
   until,
 } from './support/codeServer.mjs';
+import { withWorkbench } from './support/workbench.mjs';
 
 const results = resultsDir('screenshot');
 const step = stepper('e2e screenshot');
@@ -120,17 +115,6 @@ test(
       },
       (req) => 40 + (Number(/(\d+)$/.exec(req.url ?? '')?.[1] ?? 0) % 5) * 25,
     );
-    const dirs = prepareWorkspace({
-      label: 'screenshot',
-      workspaceName: 'order-digest',
-      settings: {
-        'nettrace.traceNodeSessions': 'all',
-        'editor.minimap.enabled': false,
-        'workbench.colorTheme': 'Default Dark Modern',
-      },
-      linkNodeModules: true,
-    });
-    const { workspace, userData } = dirs;
     // The workspace's own launch configuration, as a project has it (no Net Trace configuration).
     const launch = {
       version: '0.2.0',
@@ -146,14 +130,17 @@ test(
         },
       ],
     };
-    writeFileSync(join(workspace, '.vscode', 'launch.json'), JSON.stringify(launch, null, 2));
     // Node's and axios's types, as the project has them (no squiggles in the picture).
     const tsconfig = {
       compilerOptions: { target: 'es2022', module: 'nodenext', strict: true, noEmit: true, types: ['node'] },
       include: ['src/digest.ts'],
     };
-    writeFileSync(join(workspace, 'tsconfig.json'), JSON.stringify(tsconfig, null, 2));
-    const source = readFileSync(join(workspace, 'src', 'digest.ts'), 'utf8').split('\n');
+    const prepare = ({ workspace }) => {
+      writeFileSync(join(workspace, '.vscode', 'launch.json'), JSON.stringify(launch, null, 2));
+      writeFileSync(join(workspace, 'tsconfig.json'), JSON.stringify(tsconfig, null, 2));
+    };
+    // The workspace's copy of the fixture's program.
+    const source = readFileSync(join(root, 'test', 'e2e', 'fixture', 'src', 'digest.ts'), 'utf8').split('\n');
     const lineOf = (text) => source.findIndex((l) => l.includes(text)) + 1;
     const want = {
       get: lineOf('orders.get<'),
@@ -161,12 +148,19 @@ test(
       post: lineOf('orders.post('),
       paused: lineOf('console.log('),
     };
-
-    const cs = await startCodeServer(dirs, { results });
-    const { page, shot } = await openBrowser({ viewport: { width: 1440, height: 900 }, results });
-    try {
-      await openWorkbench(page, cs);
-      await extensionsStarted(userData);
+    const options = {
+      label: 'screenshot',
+      workspaceName: 'order-digest',
+      settings: {
+        'nettrace.traceNodeSessions': 'all',
+        'editor.minimap.enabled': false,
+        'workbench.colorTheme': 'Default Dark Modern',
+      },
+      linkNodeModules: true,
+      prepare,
+      results,
+    };
+    await withWorkbench(options, async ({ page }) => {
       await quickOpen(page, 'digest.ts');
       await page.waitForSelector('.monaco-editor[data-uri$="/digest.ts"] .view-lines', { timeout: 30_000 });
       // A breakpoint after the requests (F9 on the line), so the picture shows a paused session.
@@ -233,10 +227,6 @@ test(
       await page.locator('.monaco-editor[data-uri$="/digest.ts"] .view-lines').first().click();
       await page.keyboard.press('F5');
       await sessionEnded(page, 'the program to end');
-    } catch (err) {
-      await shot('failure');
-      saveLogs(userData, join(results, 'logs'));
-      throw err;
-    }
+    });
   },
 );

@@ -15,22 +15,8 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { join } from 'node:path';
-import {
-  extensionsStarted,
-  findFrame,
-  onCleanup,
-  missing as skip,
-  openBrowser,
-  openWorkbench,
-  prepareWorkspace,
-  resultsDir,
-  runCommand,
-  saveLogs,
-  sleep,
-  startCodeServer,
-  stepper,
-  until,
-} from './support/codeServer.mjs';
+import { findFrame, onCleanup, missing as skip, resultsDir, runCommand, sleep, stepper, until } from './support/codeServer.mjs';
+import { withWorkbench } from './support/workbench.mjs';
 
 const results = resultsDir('secrets');
 const step = stepper('e2e secrets');
@@ -81,26 +67,23 @@ test(
     });
     await new Promise((r) => otlp.listen(0, '127.0.0.1', r));
     onCleanup(async () => otlp.close());
-    const dirs = prepareWorkspace({ label: 'secrets', workspaceName: 'shop', settings: { 'nettrace.traceNodeSessions': 'all' } });
-    const { workspace, userData } = dirs;
-    writeFileSync(join(workspace, 'shop.js'), SHOP);
-    writeFileSync(
-      join(workspace, '.vscode', 'settings.json'),
-      JSON.stringify(
-        {
-          'nettrace.otlp': `http://127.0.0.1:${otlp.address().port}`,
-          'nettrace.redact': ['!authorization'],
-          'nettrace.bodies': true,
-        },
-        null,
-        2,
-      ),
-    );
-    const cs = await startCodeServer(dirs, { results });
-    const { page, shot } = await openBrowser({ viewport: { width: 1440, height: 900 }, results });
-    try {
-      await openWorkbench(page, cs);
-      await extensionsStarted(userData);
+    const prepare = ({ workspace }) => {
+      writeFileSync(join(workspace, 'shop.js'), SHOP);
+      writeFileSync(
+        join(workspace, '.vscode', 'settings.json'),
+        JSON.stringify(
+          {
+            'nettrace.otlp': `http://127.0.0.1:${otlp.address().port}`,
+            'nettrace.redact': ['!authorization'],
+            'nettrace.bodies': true,
+          },
+          null,
+          2,
+        ),
+      );
+    };
+    const options = { label: 'secrets', workspaceName: 'shop', settings: { 'nettrace.traceNodeSessions': 'all' }, prepare, results };
+    await withWorkbench({ ...options, logsAlways: true }, async ({ page, shot, userData }) => {
       const toggle = page.locator('.statusbar-item', { hasText: 'All Node' }).first();
       await until('Trace All Node to be on', async () => /is on/.test((await toggle.getAttribute('aria-label')) ?? ''), 60_000, 500);
 
@@ -185,11 +168,6 @@ test(
 
       await sleep(1000);
       assert.equal(attacker.requests, 0, 'no span sent to the workspace’s OTLP endpoint');
-    } catch (err) {
-      await shot('failure');
-      throw err;
-    } finally {
-      saveLogs(userData, join(results, 'logs'));
-    }
+    });
   },
 );

@@ -12,22 +12,17 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
-  extensionsStarted,
   findFrame,
   missing,
-  openBrowser,
-  openWorkbench,
-  prepareWorkspace,
   quickOpen,
   resultsDir,
   runCommand,
-  saveLogs,
   sessionEnded,
-  startCodeServer,
   startDebugging,
   stepper,
   until,
 } from './support/codeServer.mjs';
+import { codeLensLines, withWorkbench } from './support/workbench.mjs';
 
 const results = resultsDir('servers');
 /** The lines of fixture/gateway.js whose functions handle the incoming requests. */
@@ -37,21 +32,6 @@ const HANDLERS = (() => {
   return { payments: at(/const payments = http\.createServer/), gateway: at(/const gateway = http\.createServer/) };
 })();
 
-/** The CodeLens of an open editor: each lens's text and the line it sits above. */
-async function codeLensLines(page, name) {
-  return page.evaluate((name) => {
-    const editor = [...document.querySelectorAll('.monaco-editor')].find((e) => (e.getAttribute('data-uri') ?? '').endsWith(`/${name}`));
-    if (!editor) return [];
-    const numbers = [...editor.querySelectorAll('.margin-view-overlays .line-numbers')]
-      .map((el) => ({ line: Number(el.textContent), top: el.getBoundingClientRect().top }))
-      .filter((n) => n.line > 0)
-      .sort((a, b) => a.top - b.top);
-    return [...editor.querySelectorAll('.codelens-decoration')].map((el) => {
-      const box = el.getBoundingClientRect();
-      return { line: numbers.find((n) => n.top >= box.bottom - 4)?.line, text: el.textContent };
-    });
-  }, name);
-}
 const step = stepper('e2e servers');
 
 /** The list's shown rows: their classes and URL cell text. */
@@ -74,13 +54,8 @@ test(
   'servers in VS Code: the calls are grouped under the incoming request that caused them',
   { skip: missing, timeout: 8 * 60_000 },
   async () => {
-    const dirs = prepareWorkspace({ label: 'servers', workspaceName: 'ws' });
-    const { userData } = dirs;
-    const cs = await startCodeServer(dirs, { results, logName: 'servers-code-server.log' });
-    const { page, shot } = await openBrowser({ viewport: { width: 1440, height: 900 }, results });
-    try {
-      await openWorkbench(page, cs);
-      await extensionsStarted(userData);
+    const options = { label: 'servers', workspaceName: 'ws', results, logName: 'servers-code-server.log' };
+    await withWorkbench({ ...options, failureShot: 'servers-failure', logs: 'servers-logs' }, async ({ page, shot }) => {
       await runCommand(page, 'View: Show Run and Debug');
       step('starting "Net Trace: gateway"');
       await startDebugging(page, 'Net Trace: gateway');
@@ -176,10 +151,6 @@ test(
       assert.match(lenses.find((l) => l.line === HANDLERS.gateway).text, /^served 1 · median \d+(\.\d)? ms · POST \/checkout$/);
       assert.match(lenses.find((l) => l.line === HANDLERS.payments).text, /^served 2 · median \d+(\.\d)? ms · 2 routes$/);
       await shot('servers-handler-codelens');
-    } catch (err) {
-      await shot('servers-failure');
-      saveLogs(userData, join(results, 'servers-logs'));
-      throw err;
-    }
+    });
   },
 );

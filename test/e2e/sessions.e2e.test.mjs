@@ -19,25 +19,19 @@ import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  extensionsStarted,
   findFrame,
   freePort,
   onCleanup,
   missing as skip,
-  openBrowser,
-  openFile,
-  openWorkbench,
-  prepareWorkspace,
   resultsDir,
   runCommand,
-  saveLogs,
   sessionEnded,
   sleep,
-  startCodeServer,
   startDebugging,
   stepper,
   until,
 } from './support/codeServer.mjs';
+import { visibleRows, withWorkbench } from './support/workbench.mjs';
 
 const results = resultsDir('sessions');
 /** The Node that runs the attached program (the machine's). */
@@ -137,34 +131,27 @@ test(
   'Trace All Node Debugging: an own "type": "node" launch (on, then off), and a JavaScript Debug Terminal',
   { skip, timeout: 12 * 60_000 },
   async () => {
-    const dirs = prepareWorkspace({ label: 'sessions', workspaceName: 'shop', settings: { 'nettrace.traceNodeSessions': 'all' } });
-    const { workspace, userData } = dirs;
-    writeFileSync(join(workspace, 'shop.js'), SHOP);
-    writeFileSync(join(workspace, 'ticker.js'), TICKER);
-    writeFileSync(
-      join(workspace, 'package.json'),
-      JSON.stringify({ name: 'shop', private: true, scripts: { start: 'node shop.js' } }, null, 2),
-    );
-    // npm checks for its own updates over the network: not in this trace.
-    writeFileSync(join(workspace, '.npmrc'), 'update-notifier=false\nfund=false\naudit=false\n');
     const inspectPort = await freePort();
     LAUNCH.configurations[1].port = inspectPort;
-    writeFileSync(join(workspace, '.vscode', 'launch.json'), JSON.stringify(LAUNCH, null, 2));
+    const prepare = ({ workspace }) => {
+      writeFileSync(join(workspace, 'shop.js'), SHOP);
+      writeFileSync(join(workspace, 'ticker.js'), TICKER);
+      writeFileSync(
+        join(workspace, 'package.json'),
+        JSON.stringify({ name: 'shop', private: true, scripts: { start: 'node shop.js' } }, null, 2),
+      );
+      // npm checks for its own updates over the network: not in this trace.
+      writeFileSync(join(workspace, '.npmrc'), 'update-notifier=false\nfund=false\naudit=false\n');
+      writeFileSync(join(workspace, '.vscode', 'launch.json'), JSON.stringify(LAUNCH, null, 2));
+    };
     const lineOf = (tag) => {
       const lines = SHOP.split('\n');
       const i = lines.findIndex((l) => l.includes(`// e2e: ${tag}`));
       // A marker on a line of its own names the next line.
       return lines[i].trim().startsWith('//') ? i + 2 : i + 1;
     };
-    const cs = await startCodeServer(dirs, { results });
-    const { page, shot } = await openBrowser({ viewport: { width: 1440, height: 900 }, results });
-    const visibleRows = (panel) =>
-      panel.$$eval('.list-rows .row', (els) => els.filter((e) => e.style.display !== 'none').map((e) => e.innerText.replace(/\s+/g, ' ')));
-
-    try {
-      await openWorkbench(page, cs);
-      await openFile(page, 'shop.js');
-      await extensionsStarted(userData);
+    const options = { label: 'sessions', workspaceName: 'shop', settings: { 'nettrace.traceNodeSessions': 'all' }, prepare, results };
+    await withWorkbench({ ...options, openFile: 'shop.js' }, async ({ page, shot, workspace }) => {
       await runCommand(page, 'View: Show Run and Debug');
       const toggle = page.locator('.statusbar-item', { hasText: 'All Node' }).first();
       await until(
@@ -306,10 +293,6 @@ test(
       step(`attach trace: ${ticks.length} ticks, the first n=${first}`);
       assert.ok(first > 3, `ticks made before the attach are not in the trace (first n=${first})`);
       await shot('attach');
-    } catch (err) {
-      await shot('failure');
-      saveLogs(userData, join(results, 'logs'));
-      throw err;
-    }
+    });
   },
 );

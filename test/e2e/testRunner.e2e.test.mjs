@@ -10,22 +10,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import {
-  extensionsStarted,
-  findFrame,
-  missing as skip,
-  openBrowser,
-  openFile,
-  openWorkbench,
-  prepareWorkspace,
-  resultsDir,
-  runCommand,
-  saveLogs,
-  sleep,
-  startCodeServer,
-  stepper,
-  until,
-} from './support/codeServer.mjs';
+import { findFrame, missing as skip, resultsDir, runCommand, sleep, stepper, until } from './support/codeServer.mjs';
+import { visibleRows, withWorkbench } from './support/workbench.mjs';
 
 const results = resultsDir('test-runner');
 const step = stepper('e2e test runner');
@@ -69,18 +55,10 @@ test(
   'a node --test file in the JavaScript Debug Terminal: its requests with the test file’s lines',
   { skip, timeout: 8 * 60_000 },
   async () => {
-    const dirs = prepareWorkspace({ label: 'test-runner', workspaceName: 'users', settings: { 'nettrace.traceNodeSessions': 'all' } });
-    const { workspace, userData } = dirs;
-    writeFileSync(join(workspace, 'api.test.js'), TESTS);
     const lineOf = (tag) => TESTS.split('\n').findIndex((l) => l.includes(`// e2e: ${tag}`)) + 1;
-    const cs = await startCodeServer(dirs, { results });
-    const { page, shot } = await openBrowser({ viewport: { width: 1440, height: 900 }, results });
-    const visibleRows = (panel) =>
-      panel.$$eval('.list-rows .row', (els) => els.filter((e) => e.style.display !== 'none').map((e) => e.innerText.replace(/\s+/g, ' ')));
-    try {
-      await openWorkbench(page, cs);
-      await openFile(page, 'api.test.js');
-      await extensionsStarted(userData);
+    const prepare = ({ workspace }) => writeFileSync(join(workspace, 'api.test.js'), TESTS);
+    const options = { label: 'test-runner', workspaceName: 'users', settings: { 'nettrace.traceNodeSessions': 'all' }, prepare, results };
+    await withWorkbench({ ...options, openFile: 'api.test.js' }, async ({ page, shot }) => {
       await runCommand(page, 'View: Show Run and Debug');
       await runCommand(page, 'Debug: JavaScript Debug Terminal');
       await page.locator('.terminal-wrapper .xterm').first().waitFor({ state: 'visible', timeout: 30_000 });
@@ -113,10 +91,6 @@ test(
         assert.ok(initiators.includes(`api.test.js:${lineOf(tag)}`), `api.test.js:${lineOf(tag)} (${tag}) among ${initiators.join(', ')}`);
       await sleep(500);
       await shot('node-test-debug-terminal');
-    } catch (err) {
-      await shot('failure');
-      saveLogs(userData, join(results, 'logs'));
-      throw err;
-    }
+    });
   },
 );

@@ -10,23 +10,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import {
-  extensionsStarted,
-  findFrame,
-  missing,
-  openBrowser,
-  openWorkbench,
-  prepareWorkspace,
-  resultsDir,
-  runCommand,
-  saveLogs,
-  sessionEnded,
-  sleep,
-  startCodeServer,
-  startDebugging,
-  stepper,
-  until,
-} from './support/codeServer.mjs';
+import { findFrame, missing, resultsDir, runCommand, sessionEnded, sleep, startDebugging, stepper, until } from './support/codeServer.mjs';
+import { withWorkbench } from './support/workbench.mjs';
 
 const results = resultsDir();
 
@@ -36,13 +21,8 @@ const PAUSE_MS = 4000;
 const step = stepper('e2e waterfall');
 
 test('waterfall in VS Code: a breakpoint pause is a gap, zoom changes the axis', { skip: missing, timeout: 8 * 60_000 }, async () => {
-  const dirs = prepareWorkspace({ label: 'wf', workspaceName: 'ws' });
-  const { base, userData } = dirs;
-  const cs = await startCodeServer(dirs, { results, logName: 'waterfall-code-server.log' });
-  const { page, shot } = await openBrowser({ viewport: { width: 1440, height: 900 }, results });
-  try {
-    await openWorkbench(page, cs);
-    await extensionsStarted(userData);
+  const options = { label: 'wf', workspaceName: 'ws', results, logName: 'waterfall-code-server.log' };
+  await withWorkbench({ ...options, failureShot: 'waterfall-failure', logs: 'waterfall-logs' }, async ({ page, shot, base }) => {
     await runCommand(page, 'View: Show Run and Debug');
     step('starting "Net Trace: pause" with the Run and Debug view open');
     await startDebugging(page, 'Net Trace: pause');
@@ -150,11 +130,7 @@ test('waterfall in VS Code: a breakpoint pause is a gap, zoom changes the axis',
       step(`saved trace: debuggerPauses ${JSON.stringify(saved.debuggerPauses)}`);
       assert.ok(saved.debuggerPauses[0].endAt - saved.debuggerPauses[0].beginAt >= PAUSE_MS - 1000);
     } else step('no persisted trace file found under the test folder (the extension keeps it in its storage)');
-  } catch (err) {
-    await shot('waterfall-failure');
-    saveLogs(userData, join(results, 'waterfall-logs'));
-    throw err;
-  }
+  });
 });
 
 /** Trace files the extension persisted under `dir` (its global storage is inside the user data folder). */

@@ -2,16 +2,16 @@
 // fetch, sequential and at concurrency 50), each under untraced, preload A and preload B, the
 // conditions rotated every round; both preloads stream to a real collector in this process.
 // Reports the median client CPU per cell and B − A in µs per request.
-//   node bench/ab.mjs <A/preload.cjs> <B/preload.cjs>
+//   node bench/tools/ab.mjs <A/preload.cjs> <B/preload.cjs>
 //   BENCH_RUNS (default 5), BENCH_REQUESTS (2000), BENCH_WARMUP (200), BENCH_CONCURRENCY (50),
 //   BENCH_WORKLOADS (e.g. fetch-seq,http-conc; default all four), BENCH_CONFIG_EXTRA (JSON merged
 //   into both preloads' NETTRACE_CONFIG, e.g. trace rules)
 import { join } from 'node:path';
-import { appsDir, loadCore, median, nodeOptions, runNode, startServer } from './lib/common.mjs';
+import { appsDir, loadCore, median, nodeOptions, runNode, startServer } from '../lib/common.mjs';
 
 const [a, b] = process.argv.slice(2);
 if (!a || !b) {
-  console.error('usage: node bench/ab.mjs <A/preload.cjs> <B/preload.cjs>');
+  console.error('usage: node bench/tools/ab.mjs <A/preload.cjs> <B/preload.cjs>');
   process.exit(2);
 }
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);

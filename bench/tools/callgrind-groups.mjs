@@ -3,8 +3,8 @@
 // on each, and prints, per group of functions, the Ir per request of condition B over condition A:
 // ((B@large − B@small) − (A@large − A@small)) / (large − small).
 //
-//   node bench/callgrind-groups.mjs DIR <A index> <B index> <small> <large> [--top=N]
-//   node bench/callgrind-groups.mjs DIR_A:<index> DIR_B:<index> <small> <large>   (two directories)
+//   node bench/tools/callgrind-groups.mjs DIR <A index> <B index> <small> <large> [--top=N]
+//   node bench/tools/callgrind-groups.mjs DIR_A:<index> DIR_B:<index> <small> <large>   (two directories)
 //
 // Outputs made with a cache or branch simulation (CALLGRIND_FLAGS) are read by their Ir.
 //

@@ -1,7 +1,7 @@
 // The preload's cost at startup: how long `require("dist/preload.cjs")` takes in a fresh Node (the
 // time NODE_OPTIONS=--require adds before the program's first line), and its bundle size.
 //
-//   node bench/preload-startup.mjs [--runs=41] [--callgrind=3] [--json] [preload.cjs ...]
+//   node bench/tools/preload-startup.mjs [--runs=41] [--callgrind=3] [--json] [preload.cjs ...]
 //
 // Per preload, `--runs` fresh processes (alternating between the preloads, so load drifts hit each
 // alike), each timing its own require with process.hrtime around it; a session with no rules
@@ -13,8 +13,8 @@
 import { spawnSync } from 'node:child_process';
 import { statSync, existsSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import { preloadPath } from './lib/common.mjs';
-import { callgrindIr, STEADY_NODE_FLAGS } from './lib/callgrindRun.mjs';
+import { preloadPath } from '../lib/common.mjs';
+import { callgrindIr, STEADY_NODE_FLAGS } from '../lib/callgrindRun.mjs';
 
 const args = process.argv.slice(2);
 const runs = Number(args.find((a) => a.startsWith('--runs='))?.slice(7) ?? 41);

@@ -8,8 +8,8 @@
 // table) and prints each stage's share. BENCH_BASELINE=<dist dir> measures that
 // build the same way. Counts, not seconds: the machine's load does not move them. Prints only.
 import { join } from 'node:path';
-import { root } from './lib/common.mjs';
-import { callgrindIr, STEADY_NODE_FLAGS } from './lib/callgrindRun.mjs';
+import { root } from '../lib/common.mjs';
+import { callgrindIr, STEADY_NODE_FLAGS } from '../lib/callgrindRun.mjs';
 
 const SMALL = Number(process.env.BENCH_SMALL ?? 2);
 const LARGE = Number(process.env.BENCH_LARGE ?? 12);

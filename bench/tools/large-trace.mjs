@@ -7,7 +7,7 @@
 //           requests in the trace  (BENCH_LARGE_RUN=0 skips it: it takes minutes)
 // Peak RSS is time(1)'s maximum resident set size of each process.
 //
-//   node bench/large-trace.mjs                 BENCH_LARGE_N=200000 node bench/large-trace.mjs
+//   node bench/tools/large-trace.mjs                 BENCH_LARGE_N=200000 node bench/tools/large-trace.mjs
 //   BENCH_LARGE_SYNTHETIC=0 / BENCH_LARGE_RUN=0 skip a part
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const cli = join(root, 'dist', 'cli.cjs');
 const n = Number(process.env.BENCH_LARGE_N ?? 1_000_000);
 const dir = mkdtempSync(join(tmpdir(), 'nettrace-large-'));

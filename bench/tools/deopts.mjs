@@ -7,14 +7,23 @@
 // function and reason, the preload's next to the untraced program's own (Node's and undici's code
 // deoptimizes too, and the preload may be what makes it).
 //
-//   node bench/deopts.mjs [http] [fetch] [mixed] [--requests=2000] [--warmup=2000] [--passes=3] [--conc=1]
+//   node bench/tools/deopts.mjs [http] [fetch] [mixed] [--requests=2000] [--warmup=2000] [--passes=3] [--conc=1]
 //
 // `mixed` is the floors' realistic client (bench/floors.mjs): `https.get` and `fetch` in
 // alternate slots against bench/apps/tls-server.mjs (2 ms per response), bodies JSON.parse'd.
 //
 // Prints one table per client. Exit code 0 whatever it finds (a measure, not a test).
 import { join } from 'node:path';
-import { appsDir, loadCore, nodeOptions, preloadPath as preload, runNode, startServer, startTlsServer, testCaPath } from './lib/common.mjs';
+import {
+  appsDir,
+  loadCore,
+  nodeOptions,
+  preloadPath as preload,
+  runNode,
+  startServer,
+  startTlsServer,
+  testCaPath,
+} from '../lib/common.mjs';
 
 const args = process.argv.slice(2);
 const opt = (name, def) => Number(args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? def);
