@@ -20,7 +20,7 @@ import type {
   StatsMessage,
   WireRule,
 } from '../protocol/preload';
-import { checkRuleBudget, RuleValidationError, validateRule, validateRules, type Rule, type RuleInput } from '../rules';
+import { checkRuleBudget, RuleValidationError, sameMeaning, validateRule, validateRules, type Rule, type RuleInput } from '../rules';
 import type { TraceRule, TraceRules } from '../trace/contract/types';
 
 /** The side of a preload connection the collector writes to (a net.Socket). */
@@ -425,17 +425,6 @@ function toWire(r: Rule): WireRule {
   if (r.details !== undefined) w.details = r.details.slice();
   if (r.fail !== undefined) w.fail = { ...r.fail };
   return w;
-}
-
-/** Same meaning: the engine keeps a rule's counters across such a change (src/rules/engine.ts). */
-function sameMeaning(a: Rule, b: Rule): boolean {
-  return (
-    a.condition === b.condition &&
-    a.action === b.action &&
-    a.tag === b.tag &&
-    String(a.details) === String(b.details) &&
-    JSON.stringify(a.fail) === JSON.stringify(b.fail)
-  );
 }
 
 function checkDefault(action: unknown): RuleDefaultAction {

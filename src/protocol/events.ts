@@ -83,7 +83,7 @@ const INITIAL_BYTES = 64 * 1024;
  * feedback allocation), and optimized code that reaches a path without feedback deoptimizes: with
  * a first buffer large enough for the warm-up, the room checks' slow path (growing the buffer,
  * measuring a long string) first ran in a hot, optimized writer, deoptimizing it and the hook
- * that inlined it (bench/deopts.mjs, http at concurrency 50: `str` and `num`, and `onResponse2`
+ * that inlined it (bench/tools/deopts.mjs, http at concurrency 50: `str` and `num`, and `onResponse2`
  * through `num`). Growing early gives that path its feedback while the code is still warming up
  * (and every writer reaches it through `ensure`, whose feedback all writers share).
  */
@@ -521,7 +521,7 @@ function writeNumber(b: Buffer, view: DataView, o: number, v: number): number {
  * Buffer#write. That call costs about 900 instructions whatever the length, a character read by
  * `charCodeAt` 40–60 in V8's optimized code (Node 20: the read dispatches on the string's
  * representation each time, and a URL is often a cons or sliced string), so the loop wins only
- * below about 16 characters (bench/encoder-ir.mjs: 18,550 → 16,771 Ir per http request when this
+ * below about 16 characters (bench/encoder-ir.mjs, in git history: 18,550 → 16,771 Ir per http request when this
  * went from 48 to 16; 8: 18,126; 24: 16,854).
  */
 const SHORT_TEXT = 16;

@@ -520,7 +520,12 @@ export function releaseBreak(d: StartDecision): void {
   if (live.acted > 0) live.acted--;
 }
 
-function sameMeaning(a: Rule, b: Rule): boolean {
+/**
+ * Whether two versions of a rule mean the same (condition, action and its parameters): the engine
+ * keeps a rule's counters across such a change, and the collector's rule service sends only the
+ * rules whose meaning changed.
+ */
+export function sameMeaning(a: Rule, b: Rule): boolean {
   return (
     a.condition === b.condition &&
     a.action === b.action &&

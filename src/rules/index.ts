@@ -15,7 +15,7 @@ export { compileGlob } from './glob';
 export type { Matcher } from './matcher';
 export { validateRule, validateRules, isTerminal, RULE_ACTIONS, DETAIL_KINDS, DETAIL_BIT } from './rule';
 export type { Rule, RuleAction, RuleInput, DetailKind } from './rule';
-export { RuleEngine, releaseBreak } from './engine';
+export { RuleEngine, releaseBreak, sameMeaning } from './engine';
 export {
   checkRuleBudget,
   ruleSetCost,
