@@ -212,9 +212,11 @@ async function busyRun(mode) {
     const took = m.endAt - m.beginAt;
     if (mode === 'short' && (blockedMs(r) >= 10 || /event loop/.test(r.diagnosis ?? '')))
       wrong.push(`${c.name}: ${blockedMs(r)} ms given to the program (the callback took ${took} ms): ${JSON.stringify(r.loopBlocked)}`);
-    // The thread ran for about a fifth of the block: the rest is said to be the machine's (issue 49
-    // item 14), though the share on the clock stays whole.
-    if (mode === 'block' && !(r.loopBlocked?.machine >= 0.3 * took))
+    // The thread did not run for all of the block: that part is said to be the machine's (issue 49
+    // item 14), though the share on the clock stays whole. How much depends on the kernel's
+    // scheduler (a thread waking from a sleep is placed ahead of the hogs: 40–90 ms of a 300 ms
+    // block in one run with a loaded machine, four fifths in another), so only its presence is checked.
+    if (mode === 'block' && !(r.loopBlocked?.machine > 0))
       wrong.push(`${c.name}: no part of the ${took} ms block said to be the machine's: ${JSON.stringify(r.loopBlocked)}`);
     if (mode === 'block' && !(r.loopBlocked?.[c.phase] >= 0.9 * took))
       wrong.push(
