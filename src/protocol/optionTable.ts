@@ -327,8 +327,10 @@ function helperOptions(): OptionDef[] {
         "Capture the traced connections' packets for **Save PCAP** when the helper runs with root (as root, or through sudo). **Not redacted:** everything sent in clear (plain-HTTP `Authorization` headers, cookies, query tokens, bodies) is in it as sent; TLS payloads stay encrypted.",
       launch: true,
       setting: true,
-      // Sends data off the machine / records packets unredacted: never from a workspace's settings.
-      scope: 'machine',
+      // Records packets unredacted: a workspace's value is ignored by the extension's settings guard
+      // (src/extension/settingsGuard.ts). Not machine-scoped: in a remote window (code-server, SSH)
+      // VS Code reads a machine-scoped setting only from the remote's settings, and the user's own
+      // `nettrace.pcap: true` would stop working there.
       cli: {
         flag: 'pcap',
         value: 'required',

@@ -77,12 +77,12 @@ function memento() {
 
 const tick = () => new Promise((r) => setTimeout(r, 10));
 
-test('every setting of package.json is classified; the ones that send data off the machine or capture packets are machine-scoped', () => {
+test('every setting of package.json is classified; the ones that send data off the machine are machine-scoped', () => {
   const names = Object.keys(declared).map((k) => k.slice('nettrace.'.length));
   assert.deepEqual(names.slice().sort(), Object.keys(m.SETTING_CLASSES).sort(), 'one class per declared setting');
   for (const name of Object.keys(HOSTILE)) assert.ok(m.isGuarded(name), `${name} is guarded`);
   for (const name of ['slowThresholdMs', 'initiator', 'openPanelOnStart', 'codeLens']) assert.ok(!m.isGuarded(name), `${name} is free`);
-  for (const name of ['otlp', 'pcap', 'helperRoot']) assert.equal(declared[`nettrace.${name}`].scope, 'machine', name);
+  for (const name of ['otlp', 'helperRoot']) assert.equal(declared[`nettrace.${name}`].scope, 'machine', name);
 });
 
 for (const ignoreScopes of [false, true]) {
