@@ -19,6 +19,20 @@ const TRACES = {
   activeTraceKey: 'cur',
 };
 
+/** Runs `fn` with a headless browser and the built panel served to it; closes both after. */
+async function withPanelBrowser(fn) {
+  const panel = await buildPanel();
+  const server = await servePanel(panel);
+  const browser = await launchBrowser();
+  try {
+    await fn(browser, server);
+  } finally {
+    await browser.close();
+    await server.close();
+    panel.cleanup();
+  }
+}
+
 /** Opens the panel at `width`×`height` on a synthetic trace of `n` requests. */
 async function panelWith(browser, server, n, opts = {}) {
   const { page, errors } = await openPanel(browser, server.url, opts);
@@ -29,10 +43,7 @@ async function panelWith(browser, server, n, opts = {}) {
 }
 
 test('filter popup: drawn whenever expanded, at every width; Tab leaves the filter as typed', { skip, timeout: 180_000 }, async () => {
-  const panel = await buildPanel();
-  const server = await servePanel(panel);
-  const browser = await launchBrowser();
-  try {
+  await withPanelBrowser(async (browser, server) => {
     for (const [width, height] of [
       [1280, 800],
       [540, 600],
@@ -55,21 +66,14 @@ test('filter popup: drawn whenever expanded, at every width; Tab leaves the filt
       assert.deepEqual(errors, []);
       await page.close();
     }
-  } finally {
-    await browser.close();
-    await server.close();
-    panel.cleanup();
-  }
+  });
 });
 
 test(
   'axe (WCAG A, AA, best practices): nothing critical or serious in any state of the panel, in the four themes; every phase has a colour',
   { skip, timeout: 600_000 },
   async () => {
-    const panel = await buildPanel();
-    const server = await servePanel(panel);
-    const browser = await launchBrowser();
-    try {
+    await withPanelBrowser(async (browser, server) => {
       const found = {};
       for (const { name, kind, theme } of THEMES) {
         const { page, errors } = await panelWith(browser, server, 30, { width: 540, height: 760, theme, themeKind: kind });
@@ -98,11 +102,7 @@ test(
         assert.deepEqual(f.contrast, [], `${name}: contrast and target size`);
       }
       for (const [name, f] of Object.entries(found)) assert.deepEqual(f.all, [], `${name}: critical or serious violations`);
-    } finally {
-      await browser.close();
-      await server.close();
-      panel.cleanup();
-    }
+    });
   },
 );
 
@@ -110,10 +110,7 @@ test(
   'zoom 200% (the panel 220×340 CSS px): toolbar controls and detail tabs in view when focused, detail readable, splitter moved by keyboard',
   { skip, timeout: 180_000 },
   async () => {
-    const panel = await buildPanel();
-    const server = await servePanel(panel);
-    const browser = await launchBrowser();
-    try {
+    await withPanelBrowser(async (browser, server) => {
       const { page, errors } = await panelWith(browser, server, 40, { width: 220, height: 340 });
       await page.evaluate(() => document.fonts.ready);
       await page.waitForTimeout(200);
@@ -186,11 +183,7 @@ test(
       await page.keyboard.press('Home');
       assert.equal(Number(await page.getAttribute('.splitter', 'aria-valuenow')), sep.min, 'Home: the smallest detail');
       assert.deepEqual(errors, []);
-    } finally {
-      await browser.close();
-      await server.close();
-      panel.cleanup();
-    }
+    });
   },
 );
 
@@ -198,10 +191,7 @@ test(
   'list: aria-activedescendant names a different row, the selected one, at each ↓ through 1,000 requests',
   { skip, timeout: 300_000 },
   async () => {
-    const panel = await buildPanel();
-    const server = await servePanel(panel);
-    const browser = await launchBrowser();
-    try {
+    await withPanelBrowser(async (browser, server) => {
       const { page, errors, trace } = await panelWith(browser, server, 1000, { width: 900, height: 400 });
       await page.focus('.list-body');
       await page.keyboard.press('Home');
@@ -261,11 +251,7 @@ test(
       assert.equal(seen.size, 1000, 'a different id for each of the 1,000 rows');
       assert.equal(trace.httpRequests.length, 1000);
       assert.deepEqual(errors, []);
-    } finally {
-      await browser.close();
-      await server.close();
-      panel.cleanup();
-    }
+    });
   },
 );
 
@@ -273,10 +259,7 @@ test(
   'live region: new failures announced as a live trace grows, the filter count once it settles; the diagnosis is not a live region',
   { skip, timeout: 180_000 },
   async () => {
-    const panel = await buildPanel();
-    const server = await servePanel(panel);
-    const browser = await launchBrowser();
-    try {
+    await withPanelBrowser(async (browser, server) => {
       const { page, errors } = await openPanel(browser, server.url, { width: 900, height: 700 });
       // Everything any live region of the page says, as a screen reader would hear it.
       await page.evaluate(() => {
@@ -343,11 +326,7 @@ test(
       assert.deepEqual((await said()).slice(m), [], 'selection and tabs are not announced by a live region');
       assert.equal(await page.$$eval('.diagnosis', (ds) => ds.filter((d) => d.closest('[aria-live], [role=status]')).length), 0);
       assert.deepEqual(errors, []);
-    } finally {
-      await browser.close();
-      await server.close();
-      panel.cleanup();
-    }
+    });
   },
 );
 
@@ -355,10 +334,7 @@ test(
   'smaller: the waterfall cell in words, the selected row kept in sight as the detail opens, the Rules form named and described, reduced motion',
   { skip, timeout: 180_000 },
   async () => {
-    const panel = await buildPanel();
-    const server = await servePanel(panel);
-    const browser = await launchBrowser();
-    try {
+    await withPanelBrowser(async (browser, server) => {
       const { page, errors } = await panelWith(browser, server, 200, { width: 900, height: 420 });
       // Each row's waterfall cell says when the request started and where its time went.
       const cells = await page.$$eval('.list-rows .row:not([style*="none"]) .c-waterfall', (cs) => cs.map((c) => c.textContent));
@@ -401,19 +377,12 @@ test(
       await page.emulateMedia({ reducedMotion: 'no-preference' });
       assert.equal(await page.$eval('.live-badge .codicon', (i) => getComputedStyle(i).animationName), 'pulse');
       assert.deepEqual(errors, []);
-    } finally {
-      await browser.close();
-      await server.close();
-      panel.cleanup();
-    }
+    });
   },
 );
 
 test('filter: no "not understood" while a term is still being typed, only once typing pauses', { skip, timeout: 120_000 }, async () => {
-  const panel = await buildPanel();
-  const server = await servePanel(panel);
-  const browser = await launchBrowser();
-  try {
+  await withPanelBrowser(async (browser, server) => {
     const { page, errors } = await panelWith(browser, server, 30, { width: 900, height: 500 });
     await page.focus('.filter-input');
     const invalid = () => page.getAttribute('.filter-input', 'aria-invalid');
@@ -428,9 +397,5 @@ test('filter: no "not understood" while a term is still being typed, only once t
     await page.waitForSelector('.filter-box:not(.invalid)', { timeout: 5000 });
     assert.equal(await invalid(), null, 'a finished term is not');
     assert.deepEqual(errors, []);
-  } finally {
-    await browser.close();
-    await server.close();
-    panel.cleanup();
-  }
+  });
 });
