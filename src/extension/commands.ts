@@ -246,26 +246,35 @@ export class Commands {
 }
 
 /** How long after a jump to the program's line the editor takes the focus back from the panel (ms). */
-const REFOCUS_MS = 1500;
+const REFOCUS_MS = 3000;
+/** How many times within REFOCUS_MS the editor takes the focus back (the panel may report its focus more than once). */
+const REFOCUS_TIMES = 3;
 
 /**
  * Workaround: the click on a link in the panel focuses the panel's webview, and the workbench
- * learns of that focus from a message of the webview's frame, which can arrive after the editor
- * was shown and focused (seen in code-server on a loaded machine: the editor at the right line,
- * the keyboard still in the panel). If the panel takes the focus within a moment of the jump
- * (no text editor active then), the editor is focused again, once.
+ * learns of that focus from messages of the webview's frame, which can arrive after the editor
+ * was shown and focused, and more than once (seen in code-server on a loaded machine: the editor
+ * at the right line, the keyboard still in the panel, after one refocus). While the panel takes
+ * the focus within a moment of the jump (no text editor active then), the editor is focused
+ * again, a few times at most.
  */
 function keepFocus(editor: vscode.TextEditor): void {
-  let done = false;
-  const sub = vscode.window.onDidChangeActiveTextEditor((active) => {
-    // The jump's own activation of the editor may be told after it resolved: not an end.
-    if (done || active?.document === editor.document) return;
-    done = true;
-    sub.dispose();
-    if (active === undefined) void vscode.window.showTextDocument(editor.document, { viewColumn: editor.viewColumn, preserveFocus: false });
+  let times = 0;
+  let sub: vscode.Disposable | undefined;
+  const finish = () => {
+    sub?.dispose();
+    sub = undefined;
+  };
+  sub = vscode.window.onDidChangeActiveTextEditor((active) => {
+    if (sub === undefined) return;
+    // The jump's own activation of the editor may be told after it resolved: not an end; another
+    // text editor made active (by the user) is.
+    if (active !== undefined) {
+      if (active.document !== editor.document) finish();
+      return;
+    }
+    if (++times >= REFOCUS_TIMES) finish();
+    void vscode.window.showTextDocument(editor.document, { viewColumn: editor.viewColumn, preserveFocus: false });
   });
-  setTimeout(() => {
-    done = true;
-    sub.dispose();
-  }, REFOCUS_MS);
+  setTimeout(finish, REFOCUS_MS);
 }
