@@ -1,9 +1,9 @@
 /**
  * Waterfall geometry of the panel: a request's phases as segments on a shared time axis. The
  * phases and their shares are the request's time budget (src/trace/derive/timeBudget.ts, which the
- * CLI and HAR export read too), its start, end and duration those of src/trace/derive/timings.ts; this module adds what only the panel draws: a
- * trailing `pending` segment, the coarse bars of a request without timings, the axis and its
- * ticks. DOM-free so it runs under `node --test`; the list and the Timing tab only map the
+ * CLI and HAR export read too), its start, end and duration those of src/trace/derive/timings.ts;
+ * this module adds what only the panel draws: a trailing `pending` segment, the coarse bars of a
+ * request without timings, the axis and its ticks. DOM-free so it runs under `node --test`; the list and the Timing tab only map the
  * segments' fractions to CSS.
  */
 

@@ -19,10 +19,11 @@ import {
 } from '../waterfall';
 import { kv } from './common';
 
-/** The Timing tab: the phases as bars on the request's own axis, then its times. */
+/** The Timing tab: the phases as bars on the request's own axis (its time budget, timeBudget.ts), then its times. */
 export function renderTiming(row: Row, conn?: TcpConn): Child[] {
   const req = row.req;
-  const t = req.timings;
+  const budget = req.timings ? timeBudget({ request: req }) : undefined;
+  const t = budget?.timings;
   const segs = requestSegments(row);
   const out: Child[] = [];
   const start = row.start;

@@ -94,6 +94,8 @@ export interface TimeBudget {
   loop?: { total: number; machine: number; of: LoopBlocked };
   /** ms the debugger held the thread during the request (`debuggerPaused`), when the trace has it. */
   debuggerMs?: number;
+  /** When the kernel saw the request acknowledged and its response arrive (`kernelTimings`), when the helper did. */
+  kernel?: KernelTimings;
   /** The kernel's parts of `wait` and `receive` in time order (kernelParts), empty without them. */
   kernelParts: KernelPart[];
   /** The real times of the exchange (ms since traceBeginAt): the wait from the send to the first byte, the body to its end; an open end is undefined. */
@@ -176,6 +178,7 @@ function readBudget(ctx: Pick<RequestContext, 'request' | 'dial'>, t: Timings): 
     out.loop = { total, machine, of: lb };
   }
   if (typeof req.debuggerPaused === 'number') out.debuggerMs = req.debuggerPaused;
+  if (k) out.kernel = k;
   return out;
 }
 

@@ -549,7 +549,7 @@ export function diagnose(ctx: DiagnosisContext, timings?: Timings, options: Diag
   // sentence, and instead of the slow one.
   const loop = diagnoseProgramShare(req, budget);
   const andLoop = (s: string): string => (loop ? `${s}; ${loop}` : s);
-  if (req.reqError) return andLoop(withKernel(diagnoseError(ctx, t), ctx));
+  if (req.reqError) return andLoop(withKernel(diagnoseError(ctx, t), ctx, budget));
   if (req.incomplete) return diagnoseIncomplete(ctx);
   const status = req.respStatusCode;
   if (typeof status === 'number' && status >= 400) {
@@ -559,22 +559,23 @@ export function diagnose(ctx: DiagnosisContext, timings?: Timings, options: Diag
     const ms = start !== undefined && req.respRecvAt !== undefined ? req.respRecvAt - start : undefined;
     return andLoop(`server answered ${statusText(status, req.respStatusText)}${after(ms)}`);
   }
-  if (loop) return withKernel(loop, ctx);
+  if (loop) return withKernel(loop, ctx, budget);
   const slow = diagnoseSlow(ctx, budget, options.slowThresholdMs ?? DEFAULT_SLOW_THRESHOLD_MS);
-  return slow && withKernel(slow, ctx);
+  return slow && withKernel(slow, ctx, budget);
 }
 
 /**
  * A failed or slow request's sentence with what the kernel saw on its connection during it
  * (privileged helper): retransmits, zero windows, drops that matter ("…; the kernel: 3 segments
- * retransmitted"). A connect's ICMP message is already in its sentence.
+ * retransmitted"), with the loop's share of the connect and the kernel's arrivals from the
+ * request's time budget. A connect's ICMP message is already in its sentence.
  */
-function withKernel(sentence: string, ctx: DiagnosisContext): string {
+function withKernel(sentence: string, ctx: DiagnosisContext, budget: TimeBudget): string {
   const conn = ctx.tcpConn;
   const events = requestKernelEvents(ctx.request, conn).filter((e) => e.kind !== 'socketError');
   const parts = [
-    kernelConnectStory(ctx.request, conn, LOOP_BLOCKED_MIN_MS),
-    kernelWaitStory(ctx.request, LOOP_BLOCKED_MIN_MS),
+    kernelConnectStory(ctx.request, conn, budget.phases.connect.loop, LOOP_BLOCKED_MIN_MS),
+    kernelWaitStory(ctx.request.respRecvAt, budget.kernel, LOOP_BLOCKED_MIN_MS),
     // TCP's discards by design (duplicates, window probes) are not loss: the Connection tab lists them.
     kernelStory(events, { all: conn?.kernelEvents, synRetransmits: conn?.tcpMetrics?.synRetransmits, omitBenign: true }),
   ].filter(Boolean);
