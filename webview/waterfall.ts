@@ -8,7 +8,13 @@
  */
 
 import type { Dial, HttpRequest } from '../src/trace/contract/types';
-import { isStreaming, requestDuration as durationOf, requestEndAt, requestStartAt, type Phase as HarPhase } from '../src/trace/derive/timings';
+import {
+  isStreaming,
+  requestDuration as durationOf,
+  requestEndAt,
+  requestStartAt,
+  type Phase as HarPhase,
+} from '../src/trace/derive/timings';
 import { segmentsAt, timeBudget } from '../src/trace/derive/timeBudget';
 
 import { EARLY_LOOP_PHASES, longestInOrder, loopBlockedTotal, mainStretch, pauseIntervals } from '../src/trace/derive/loopBlocked';

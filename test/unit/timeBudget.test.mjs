@@ -42,9 +42,12 @@ const request = (f) => ({ traceID: 'req-1', pid: 7, threadId: 0, client: 'http',
 
 /** A reused connection: no dns, connect or TLS of its own. */
 const reused = () =>
-  traceOf([request({ reusedConn: true, tcpConn: 'tcp-1', reqStartAt: 1, reqSentAt: 2, respRecvAt: 22, respDoneAt: 26, respStatusCode: 200 })], {
-    tcpConns: [{ traceID: 'tcp-1', pid: 7, connected: true, handshakeEndAt: 0 }],
-  });
+  traceOf(
+    [request({ reusedConn: true, tcpConn: 'tcp-1', reqStartAt: 1, reqSentAt: 2, respRecvAt: 22, respDoneAt: 26, respStatusCode: 200 })],
+    {
+      tcpConns: [{ traceID: 'tcp-1', pid: 7, connected: true, handshakeEndAt: 0 }],
+    },
+  );
 
 /** A new TLS connection whose TCP connect (2 → 212) the program's loop held 10–210. */
 const loopBlockedConnect = () =>
@@ -98,7 +101,9 @@ const debuggerPause = () =>
       }),
     ],
     {
-      dials: [{ traceID: 'dial-1', pid: 7, dialBeginAt: 100, dialEndAt: 5250, dnsLookups: [], connectAttempts: [{ beginAt: 100, endAt: 5250 }] }],
+      dials: [
+        { traceID: 'dial-1', pid: 7, dialBeginAt: 100, dialEndAt: 5250, dnsLookups: [], connectAttempts: [{ beginAt: 100, endAt: 5250 }] },
+      ],
       tcpConns: [{ traceID: 'tcp-1', pid: 7, fromDial: 'dial-1', connectAt: 5250 }],
       loopBlocks: [{ beginAt: 110, endAt: 5260 }],
       pauses: [{ beginAt: 112, endAt: 5255, reason: 'breakpoint' }],

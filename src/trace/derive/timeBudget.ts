@@ -17,7 +17,18 @@
 
 import { kernelParts, kernelTimingsOf, type KernelPart } from './kernel';
 import { loopBlockedOf, loopBlockedTotal } from './loopBlocked';
-import { computeTimings, drawnMs, failedAt, phaseSegments, PHASES, requestStartAt, totalTime, type Phase, type PhaseSegment, type RequestContext } from './timings';
+import {
+  computeTimings,
+  drawnMs,
+  failedAt,
+  phaseSegments,
+  PHASES,
+  requestStartAt,
+  totalTime,
+  type Phase,
+  type PhaseSegment,
+  type RequestContext,
+} from './timings';
 import type { HttpRequest, KernelTimings, LoopBlock, LoopBlocked, Timings } from '../contract/types';
 
 /** The derived fields of a request that hold its time budget, as the trace keeps them. */

@@ -90,8 +90,7 @@ export function machinePart(machineMs: number | undefined): string {
 export function diagnosePaused(budget: TimeBudget): string | undefined {
   const paused = budget.debuggerMs;
   const total = budget.total;
-  if (paused === undefined || !(paused >= LOOP_BLOCKED_MIN_MS) || total <= 0 || paused < LOOP_BLOCKED_MIN_SHARE * total)
-    return undefined;
+  if (paused === undefined || !(paused >= LOOP_BLOCKED_MIN_MS) || total <= 0 || paused < LOOP_BLOCKED_MIN_SHARE * total) return undefined;
   return `stopped in the debugger for ${formatMs(paused)} of its ${formatMs(Math.max(total, paused))} ms — the program was paused, not waiting on the network`;
 }
 
