@@ -9,7 +9,7 @@ import { diagnoseLoopBlocked, formatMs } from '../trace/diagnosis/diagnosis';
 import { WHAT_IF_TAG } from '../trace/diagnosis/whatIfText';
 import { contextOf, indexRecords } from '../trace/enrich';
 import { DEFAULT_SLOW_THRESHOLD_MS, isFailed, isStreaming, requestStartAt, type Phase, type PhaseSegment } from '../trace/derive/timings';
-import { segmentsAt, timeBudget, type TimeBudget } from '../trace/derive/timeBudget';
+import { segmentsAt, timeBudget } from '../trace/derive/timeBudget';
 import type { HttpRequest, Trace, WebSocketSession } from '../trace/contract/types';
 import { CONNECTION_WORDS, connectionState } from '../trace/derive/labels';
 import { renderIncoming, servedFailed } from './renderIncoming';
@@ -172,8 +172,6 @@ function statusColor(req: HttpRequest): number {
 
 interface Row {
   req: HttpRequest;
-  /** Its time budget (timeBudget.ts), when it has timings. */
-  budget?: TimeBudget;
   start?: number;
   total: number;
 }
@@ -200,7 +198,8 @@ interface Bar {
  * (its longest phase where it starts when shorter than a cell) and is not `legible`.
  */
 function waterfall(row: Row, axisStart: number, span: number, width: number, color: boolean): Bar {
-  const budget = row.budget;
+  // Its time budget, read when drawn: a row keeps none (a table may have 100,000 rows).
+  const budget = row.req.timings && timeBudget({ request: row.req });
   if (row.start === undefined || !budget) return { text: ' '.repeat(width), legible: true };
   const segments = segmentsAt(budget, row.start).filter((s) => s.endAt - s.beginAt >= MIN_PHASE_MS);
   const scale = span / width;
@@ -363,7 +362,7 @@ function rowsOf(trace: Trace): Row[] {
   const rows = trace.httpRequests.map((req): Row => {
     const ctx = contextOf(req, index);
     const budget = req.timings && timeBudget(ctx);
-    return budget ? { req, budget, start: budget.start, total: budget.total } : { req, start: requestStartAt(ctx), total: 0 };
+    return budget ? { req, start: budget.start, total: budget.total } : { req, start: requestStartAt(ctx), total: 0 };
   });
   rows.sort((a, b) => (a.start ?? Infinity) - (b.start ?? Infinity));
   return rows;
@@ -503,7 +502,7 @@ export function writeTrace(trace: Trace, options: RenderOptions, write: (text: s
         bar.text,
     );
     // Narrow terminal, or a bar that could not give each phase its cells: the phases in words.
-    const phases = narrow || !bar.legible ? phaseLine(r, color, row.budget) : undefined;
+    const phases = narrow || !bar.legible ? phaseLine(r, color) : undefined;
     if (phases) lines.push(...wrapParts(phases, ' · ', numW + 1, width));
     if (lines.length >= CHUNK_LINES) {
       write(lines.join('\n') + '\n');
@@ -525,7 +524,7 @@ export function writeTrace(trace: Trace, options: RenderOptions, write: (text: s
     lines.push('');
     lines.push(
       paint(
-        rows.some((row) => row.budget && diagnoseLoopBlocked(row.req, row.budget))
+        rows.some((row) => row.req.timings && diagnoseLoopBlocked(row.req, timeBudget({ request: row.req })))
           ? 'Failures, slow requests and blocked event loops'
           : 'Failures and slow requests',
         1,

@@ -7,12 +7,12 @@
  * network and the server (`own`), and the debugger's pauses (`debuggerPaused`, known for the
  * request as a whole).
  *
- * Two steps, each done once per request. measureTimeBudget() (called by enrichRequest) measures
- * the derived fields a record keeps (`timings`, `loopBlocked`, `debuggerPaused`, `kernelTimings`);
- * timeBudget() reads a record's fields into the budget every reader uses: the diagnosis sentences,
- * the CLI's waterfall and phase line, the HAR timings, the OpenTelemetry span's shares and phase
- * spans, the panel's waterfall and Timing tab. It is kept with the record (a WeakMap) while the
- * fields it was read from are the same. Pure and free of Node APIs: the panel bundles it.
+ * Two steps. measureTimeBudget(), once per request (enrichRequest), measures from the records the
+ * derived fields a record keeps (`timings`, `loopBlocked`, `debuggerPaused`, `kernelTimings`).
+ * timeBudget() reads those fields into the budget every reader uses, without looking at the
+ * records again: the diagnosis sentences, the CLI's waterfall and phase line, the HAR timings, the
+ * OpenTelemetry span's shares and phase spans, the panel's waterfall, tooltip and Timing tab.
+ * Pure and free of Node APIs: the panel bundles it.
  */
 
 import { kernelParts, kernelTimingsOf, type KernelPart } from './kernel';
@@ -99,8 +99,6 @@ export interface TimeBudget {
   phases: Record<Phase, PhaseBudget>;
   /** The phases it spent time in laid end to end from 0 (phaseSegments), as a sentence weighs and a line lists them. */
   drawn: PhaseSegment[];
-  /** The same laid from `start` (empty when the start is unknown), as a waterfall draws them. */
-  segments: PhaseSegment[];
   /** The event loop's share of all phases, and of it what may have been waits for a CPU (at most the share). */
   loop?: { total: number; machine: number; of: LoopBlocked };
   /** ms the debugger held the thread during the request (`debuggerPaused`), when the trace has it. */
@@ -119,28 +117,33 @@ export interface Interval {
   endAt?: number;
 }
 
-interface Kept {
-  budget: TimeBudget;
-  timings: Timings;
-  dial: RequestContext['dial'];
-  loopBlocked: HttpRequest['loopBlocked'];
-  kernelTimings: HttpRequest['kernelTimings'];
-  debuggerPaused: HttpRequest['debuggerPaused'];
-}
-
-const kept = new WeakMap<HttpRequest, Kept>();
+/** The last budget read, and what it was read from (timeBudget()). */
+let last:
+  | {
+      budget: TimeBudget;
+      request: HttpRequest;
+      timings: Timings;
+      dial: RequestContext['dial'];
+      loopBlocked: HttpRequest['loopBlocked'];
+      kernelTimings: HttpRequest['kernelTimings'];
+      debuggerPaused: HttpRequest['debuggerPaused'];
+    }
+  | undefined;
 
 /**
  * A request's time budget, read from its derived fields (`timings`, else computed from `ctx`;
- * `loopBlocked`, `kernelTimings`, `debuggerPaused`) once and kept with the record while they stay
- * the same. `timings` overrides the record's (a request being diagnosed before it holds them).
+ * `loopBlocked`, `kernelTimings`, `debuggerPaused`). `timings` overrides the record's (a request
+ * being diagnosed before it holds them). The last one read is kept while its record and fields
+ * stay the same, for the readers of one request in a row (a sentence's parts, a row's bar, line
+ * and tooltip); none is kept beyond it: a budget is about 1.5 kB, a trace may hold 100,000 requests.
  */
 export function timeBudget(ctx: Pick<RequestContext, 'request' | 'dial'>, timings?: Timings): TimeBudget {
   const req = ctx.request;
   const t = timings ?? req.timings ?? computeTimings(ctx);
-  const k = kept.get(req);
+  const k = last;
   if (
-    k &&
+    k !== undefined &&
+    k.request === req &&
     k.timings === t &&
     k.dial === ctx.dial &&
     k.loopBlocked === req.loopBlocked &&
@@ -149,22 +152,30 @@ export function timeBudget(ctx: Pick<RequestContext, 'request' | 'dial'>, timing
   )
     return k.budget;
   const budget = readBudget(ctx, t);
-  const entry = { budget, timings: t, dial: ctx.dial, loopBlocked: req.loopBlocked, kernelTimings: req.kernelTimings };
-  kept.set(req, { ...entry, debuggerPaused: req.debuggerPaused });
+  const fields = { loopBlocked: req.loopBlocked, kernelTimings: req.kernelTimings, debuggerPaused: req.debuggerPaused };
+  last = { budget, request: req, timings: t, dial: ctx.dial, ...fields };
   return budget;
+}
+
+/** One phase's budget: its HAR and drawn lengths, the loop's share of it and the rest. */
+function phaseBudget(t: Timings, lb: LoopBlocked | undefined, phase: Phase): PhaseBudget {
+  const ms = drawnMs(t, phase);
+  const loop = lb?.[phase] ?? 0;
+  return { phase, har: t[phase], ms, loop, own: Math.max(0, ms - loop) };
 }
 
 function readBudget(ctx: Pick<RequestContext, 'request' | 'dial'>, t: Timings): TimeBudget {
   const req = ctx.request;
-  const start = requestStartAt(ctx);
   const lb = req.loopBlocked;
-  const parts = kernelParts(req);
-  const phases = {} as Record<Phase, PhaseBudget>;
-  for (const p of PHASES) {
-    const ms = drawnMs(t, p);
-    const loop = lb?.[p] ?? 0;
-    phases[p] = { phase: p, har: t[p], ms, loop, own: Math.max(0, ms - loop) };
-  }
+  const phases: Record<Phase, PhaseBudget> = {
+    blocked: phaseBudget(t, lb, 'blocked'),
+    dns: phaseBudget(t, lb, 'dns'),
+    connect: phaseBudget(t, lb, 'connect'),
+    ssl: phaseBudget(t, lb, 'ssl'),
+    send: phaseBudget(t, lb, 'send'),
+    wait: phaseBudget(t, lb, 'wait'),
+    receive: phaseBudget(t, lb, 'receive'),
+  };
   const k = req.kernelTimings;
   if (k?.wait && req.reqSentAt !== undefined) phases.wait.kernel = { ...k.wait };
   if (k?.receive && req.respRecvAt !== undefined) phases.receive.kernel = { ...k.receive };
@@ -173,13 +184,12 @@ function readBudget(ctx: Pick<RequestContext, 'request' | 'dial'>, t: Timings): 
   if (req.reqSentAt !== undefined) exchange.wait = { beginAt: req.reqSentAt, endAt: req.respRecvAt ?? errorAt };
   if (req.respRecvAt !== undefined) exchange.receive = { beginAt: req.respRecvAt, endAt: req.respDoneAt ?? errorAt };
   const out: TimeBudget = {
-    start,
+    start: requestStartAt(ctx),
     timings: t,
     total: totalTime(t),
     phases,
     drawn: phaseSegments(0, t),
-    segments: start !== undefined ? phaseSegments(start, t) : [],
-    kernelParts: parts,
+    kernelParts: k ? kernelParts(req) : [],
     exchange,
   };
   if (lb) {
@@ -193,7 +203,7 @@ function readBudget(ctx: Pick<RequestContext, 'request' | 'dial'>, t: Timings): 
   return out;
 }
 
-/** The budget's phases laid end to end from `at` (its own `segments` when `at` is its start). */
+/** The budget's phases laid end to end from `at` (phaseSegments), as a waterfall draws them from a row's start. */
 export function segmentsAt(budget: TimeBudget, at: number): PhaseSegment[] {
-  return at === budget.start ? budget.segments : phaseSegments(at, budget.timings);
+  return phaseSegments(at, budget.timings);
 }
