@@ -6,7 +6,14 @@
  * is held in a Map, so every string reads as it would in one.
  */
 
-import { putAt } from './recordTable';
+/**
+ * Puts `value` at index `n` of `slots` (RecordTable, LocalIds), the slots before it filled first: an
+ * array written far past its end would turn into a slow dictionary.
+ */
+export function putAt<T>(slots: Array<T | undefined>, n: number, value: T): void {
+  while (slots.length < n) slots.push(undefined);
+  slots[n] = value;
+}
 
 /** Longest counter an id held in the array may have. */
 const MAX_DIGITS = 9;

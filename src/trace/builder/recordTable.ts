@@ -5,20 +5,12 @@
  * other id (none the builder makes) is held in a Map, so every string reads as it would in one.
  */
 
+import { putAt } from './localIds';
 import type { AnyRecord } from './upsert';
 
 /** Looking records up by traceID (TraceBuilder's tables, read by RecordUsers and markIncomplete). */
 export interface RecordLookup {
   get(traceID: string): AnyRecord | undefined;
-}
-
-/**
- * Puts `value` at index `n` of `slots` (RecordTable, LocalIds), the slots before it filled first: an
- * array written far past its end would turn into a slow dictionary.
- */
-export function putAt<T>(slots: Array<T | undefined>, n: number, value: T): void {
-  while (slots.length < n) slots.push(undefined);
-  slots[n] = value;
 }
 
 /** Longest number part an id held in the array may have (larger ones go to the Map). */
