@@ -5,6 +5,7 @@
  * other id (none the builder makes) is held in a Map, so every string reads as it would in one.
  */
 
+import { putAt } from './localIds';
 import type { AnyRecord } from './upsert';
 
 /** Looking records up by traceID (TraceBuilder's tables, read by RecordUsers and markIncomplete). */
@@ -50,14 +51,8 @@ export class RecordTable {
   /** Holds `record` under `traceID`. */
   set(traceID: string, record: AnyRecord): void {
     const n = this.slot(traceID);
-    if (n < 0) {
-      (this.others ??= new Map()).set(traceID, record);
-      return;
-    }
-    const slots = this.slots;
-    // Filled up to it first: an array written far past its end would turn into a slow dictionary.
-    while (slots.length < n) slots.push(undefined);
-    slots[n] = record;
+    if (n >= 0) putAt(this.slots, n, record);
+    else (this.others ??= new Map()).set(traceID, record);
   }
 
   /** Forgets the record with this traceID. */
