@@ -30,9 +30,16 @@ Usage:
       Run the command with tracing injected into it (and every Node child process),
       write the trace, print a summary to stderr, exit with the command's exit code.
 ${flagHelp(RUN_OPTIONS)}
-  nettrace show FILE [--json] [--slow MS]
-      Print a saved trace: request table, waterfall, diagnosis of each failure.
-      --json prints the trace with timings and diagnoses as JSON.
+  nettrace show FILE [--summary] [--all] [--json] [--slow MS]
+      Print a saved trace: request table, waterfall, diagnosis of each failure. Past 300
+      requests it leads with the summary by route, the failures and the slowest instead;
+      --all lists every row. --summary prints the summary by route (host, method, route:
+      count, errors, p50/p95/p99/max of the total and each phase, connections, lines).
+      --json prints the trace (with --summary: the summary) with timings and diagnoses as JSON.
+
+  nettrace diff A.json B.json [--json] [--all]
+      Compare two saved traces by route: the change in count, error rate and each percentile
+      per phase, judged on the two samples, and one sentence per notable change.
 
   nettrace export --otlp[=URL] FILE | nettrace export --otlp-file OUT.json FILE
       Send a saved trace to an OpenTelemetry backend as spans (or write them as OTLP/JSON),
@@ -191,14 +198,19 @@ function tableOf(trace: Trace): [Trace, { totals?: RequestTotals }] {
 }
 
 async function cmdShow(argv: string[]): Promise<number> {
-  const { options, positionals } = parseArgs(argv, { json: 'flag', slow: 'string', help: 'flag' });
+  const { options, positionals } = parseArgs(argv, { json: 'flag', slow: 'string', summary: 'flag', all: 'flag', help: 'flag' });
   if (options.help) {
     process.stdout.write(HELP);
     return 0;
   }
-  if (positionals.length !== 1) throw new UsageError('usage: nettrace show FILE [--json]');
+  if (positionals.length !== 1) throw new UsageError('usage: nettrace show FILE [--summary] [--all] [--json]');
   try {
-    await showTrace(positionals[0], { json: !!options.json, slowThresholdMs: parseSlow(options.slow) });
+    await showTrace(positionals[0], {
+      json: !!options.json,
+      slowThresholdMs: parseSlow(options.slow),
+      summary: !!options.summary,
+      all: !!options.all,
+    });
   } catch (e) {
     if (e instanceof TraceFileError) throw new CliError(e.message, 1);
     throw e;
