@@ -30,3 +30,5 @@ export { linkServed } from '../trace/derive/incomingLinks';
 export { inferRoute, isValueSegment, routeKeyOf, routeLabel, hostOf, pathOf, ID_PLACEHOLDER } from '../trace/derive/routes';
 export { percentileOfSorted, percentilesOfSorted, sortedCopy, Samples } from '../trace/derive/percentiles';
 export { SummaryBuilder, summarize, errorKind, statusClass, MEASURES } from '../trace/derive/summary';
+export { compareRoutes, ALPHA, MIN_SAMPLE } from '../trace/derive/compare';
+export { mannWhitney, fisherExact, logGamma, erfc } from '../trace/derive/significance';

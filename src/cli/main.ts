@@ -10,6 +10,7 @@ import { countRequest, renderSummary, shouldUseColor, writeTrace, type RequestTo
 import { TraceFileError } from '../trace/formats/traceFile';
 import { flagHelp, optionSpecOf, parseArgs, UsageError } from './args';
 import { runDemo } from './demo';
+import { diffTraceFiles, renderDiff } from './diff';
 import type { HelperSetting } from '../collector/helperSession';
 import { cmdHelper, HELPER_HELP } from './helperSetup';
 import { checkWritable, CliError, defaultOutName, runTraced } from './runTraced';
@@ -37,9 +38,11 @@ ${flagHelp(RUN_OPTIONS)}
       count, errors, p50/p95/p99/max of the total and each phase, connections, lines).
       --json prints the trace (with --summary: the summary) with timings and diagnoses as JSON.
 
-  nettrace diff A.json B.json [--json] [--all]
-      Compare two saved traces by route: the change in count, error rate and each percentile
-      per phase, judged on the two samples, and one sentence per notable change.
+  nettrace diff A.json B.json [--json] [--all] [--min-ms MS]
+      Compare two saved traces by route: the change in count, error rate, reuse and each
+      percentile per phase, judged on the two samples, one sentence per notable change
+      (significant and at least --min-ms, default 20, and 20%), routes new and gone.
+      --all lists every phase's change.
 
   nettrace export --otlp[=URL] FILE | nettrace export --otlp-file OUT.json FILE
       Send a saved trace to an OpenTelemetry backend as spans (or write them as OTLP/JSON),
@@ -218,6 +221,32 @@ async function cmdShow(argv: string[]): Promise<number> {
   return 0;
 }
 
+/** `nettrace diff A.json B.json`: what changed between two traces, by route. */
+async function cmdDiff(argv: string[]): Promise<number> {
+  const { options, positionals } = parseArgs(argv, { json: 'flag', all: 'flag', slow: 'string', 'min-ms': 'string', help: 'flag' });
+  if (options.help) {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  if (positionals.length !== 2) throw new UsageError('usage: nettrace diff A.json B.json [--json] [--all]');
+  const minMs = options['min-ms'] === undefined ? undefined : Number(options['min-ms']);
+  if (minMs !== undefined && !(minMs >= 0)) throw new UsageError('--min-ms takes a number of milliseconds');
+  let diff;
+  try {
+    diff = await diffTraceFiles(positionals[0], positionals[1], { slowThresholdMs: parseSlow(options.slow), minMs });
+  } catch (e) {
+    if (e instanceof TraceFileError) throw new CliError(e.message, 1);
+    throw e;
+  }
+  const out = process.stdout;
+  out.write(
+    options.json
+      ? JSON.stringify(diff, null, 1) + '\n'
+      : renderDiff(diff, [positionals[0], positionals[1]], { width: out.columns ?? 120, color: shouldUseColor(out), all: !!options.all }),
+  );
+  return 0;
+}
+
 const EXPORT_USAGE = 'usage: nettrace export (--otlp[=URL] | --otlp-file FILE) TRACE.json';
 
 /** `nettrace export --otlp URL trace.json`: sends a saved trace's spans, streaming; exit 1 when some were not delivered. */
@@ -283,6 +312,8 @@ export async function main(argv: string[]): Promise<number> {
       return cmdShow(rest);
     case 'demo':
       return cmdDemo(rest);
+    case 'diff':
+      return cmdDiff(rest);
     case 'export':
       return cmdExport(rest);
     case 'helper':
