@@ -24,9 +24,12 @@ export async function diffTraceFiles(
   b: string,
   options: DiffFileOptions = {},
 ): Promise<TraceDiff & { requestsA: number; requestsB: number }> {
-  const fa = await summarizeTraceFile(a, options);
-  const samplesA = fa.builder.routeSamples();
-  const requestsA = fa.totals.requests;
+  // Only the first file's route samples are kept while the second is read (not its records or builder).
+  const first = async () => {
+    const fa = await summarizeTraceFile(a, options);
+    return { samples: fa.builder.routeSamples(), requests: fa.totals.requests };
+  };
+  const { samples: samplesA, requests: requestsA } = await first();
   const fb = await summarizeTraceFile(b, options);
   const diff = compareRoutes(samplesA, fb.builder.routeSamples(), options.minMs !== undefined ? { minMs: options.minMs } : {});
   return { ...diff, requestsA, requestsB: fb.totals.requests };
