@@ -8,8 +8,10 @@
  * second for a live trace.
  */
 
+import type { CompareMessage } from '../src/protocol/webview';
 import { summarize, type RouteSummary } from '../src/trace/derive/summary';
 import { h, icon, setSafeAttr, setText } from './dom';
+import { hostApi } from './vscodeApi';
 import { formatCount } from './format';
 import type { TraceModel } from './model';
 
@@ -57,6 +59,8 @@ export class SummaryView {
   private readonly body = h('tbody');
   private readonly head = h('tr', null, { role: 'row' });
   private readonly caption = h('p', 'summary-note');
+  /** The comparison with a baseline ("Compare With…"), once the host sent one. */
+  private readonly compare = h('section', 'summary-compare', { 'aria-label': 'Comparison', role: 'region' });
   private open = false;
   private routes: RouteSummary[] = [];
   private sort = { key: 'p95', dir: -1 };
@@ -84,12 +88,21 @@ export class SummaryView {
       h('thead', null, null, this.head),
       this.body,
     );
+    const compareButton = h(
+      'button',
+      'summary-compare-button',
+      { type: 'button', title: 'Compare this trace with another session or a file' },
+      'Compare With…',
+    );
+    compareButton.addEventListener('click', () => hostApi().postMessage({ type: 'command', command: 'compareWith' }));
+    this.compare.hidden = true;
     this.el = h(
       'section',
       'summary-view',
       { role: 'region', 'aria-label': 'Summary by route' },
-      h('h2', 'summary-title', null, 'Summary by route'),
+      h('div', 'summary-head', null, h('h2', 'summary-title', null, 'Summary by route'), compareButton),
       this.caption,
+      this.compare,
       table,
     );
     this.el.hidden = true;
@@ -105,6 +118,41 @@ export class SummaryView {
       }
     });
     this.renderHead();
+    // The host's answer to "Compare With…" (main.ts leaves it to this view).
+    window.addEventListener('message', (e: MessageEvent) => {
+      const msg = e.data as CompareMessage | undefined;
+      if (msg?.type === 'compare' && Array.isArray(msg.routes)) this.showCompare(msg);
+    });
+  }
+
+  /** Shows a comparison: the notable changes first, one sentence each, then routes new and gone, then the rest. */
+  private showCompare(msg: CompareMessage): void {
+    const items: HTMLElement[] = [];
+    for (const r of msg.routes) {
+      if (r.sentence) items.push(h('li', 'compare-notable', null, r.sentence));
+    }
+    for (const r of msg.added) items.push(h('li', 'compare-added', null, `New: ${r.label} (${formatCount(r.count)})`));
+    for (const r of msg.gone) items.push(h('li', 'compare-gone', null, `Gone: ${r.label} (${formatCount(r.count)})`));
+    const quiet = msg.routes.filter((r) => !r.sentence);
+    if (quiet.length) {
+      const few = quiet.filter((r) => r.tooFew).length;
+      items.push(
+        h(
+          'li',
+          'compare-quiet',
+          null,
+          `${formatCount(quiet.length)} other routes within the noise${few ? ` (${formatCount(few)} with too few requests to tell)` : ''}`,
+        ),
+      );
+    }
+    this.compare.replaceChildren(
+      h('h3', 'summary-title', null, `Compared with ${msg.baseline}`),
+      items.length ? h('ol', 'compare-list', null, ...items) : h('p', null, null, 'No route in both traces.'),
+    );
+    this.compare.hidden = false;
+    this.setOpen(true);
+    this.compare.querySelector<HTMLElement>('h3')?.setAttribute('tabindex', '-1');
+    this.compare.querySelector<HTMLElement>('h3')?.focus();
   }
 
   /** Opens or closes the view; opening focuses its first row. */

@@ -32,3 +32,4 @@ export { percentileOfSorted, percentilesOfSorted, sortedCopy, Samples } from '..
 export { SummaryBuilder, summarize, errorKind, statusClass, MEASURES } from '../trace/derive/summary';
 export { compareRoutes, ALPHA, MIN_SAMPLE } from '../trace/derive/compare';
 export { mannWhitney, fisherExact, logGamma, erfc } from '../trace/derive/significance';
+export { compareMessage } from '../trace/derive/compare';

@@ -73,6 +73,32 @@ test('Summary view: the route groups, sorting, keyboard, Enter filters the list,
     await page.click('.summary-grid tbody tr:nth-child(1)');
     await page.waitForFunction((n) => document.querySelector('.status-left')?.textContent?.includes(`${n} shown`), byCount[0].count);
 
+    // "Compare With…" asks the host; its answer lists the changed route first, one sentence, then the rest.
+    await page.click('.summary-compare-button');
+    const posted = await page.evaluate(() => window.__host.posted.filter((m) => m.type === 'command').map((m) => m.command));
+    assert.deepEqual(posted, ['compareWith']);
+    const baseline = JSON.parse(JSON.stringify(trace));
+    const slowed = byCount[0];
+    for (const r of trace.httpRequests) {
+      const k = core.routeKeyOf(r.reqMethod, r.reqURL);
+      if (r.timings && r.respDoneAt !== undefined && `${k.method} ${k.host}${k.route}` === slowed.label) {
+        r.timings = { ...r.timings, wait: (r.timings.wait > 0 ? r.timings.wait : 0) + 400 };
+      }
+    }
+    // Every route twice as many times over, so that the samples are large enough to tell.
+    const many = (t) => ({
+      ...t,
+      httpRequests: Array.from({ length: 4 }, (_, i) => t.httpRequests.map((r) => ({ ...r, traceID: `${r.traceID}-${i}` }))).flat(),
+    });
+    const msg = core.compareMessage('cur', 'before.json', many(baseline), many(trace));
+    await page.evaluate((m) => window.postMessage(m, '*'), msg);
+    await page.waitForSelector('.summary-compare:not([hidden]) .compare-list');
+    const items = await page.$$eval('.compare-list li', (ls) => ls.map((l) => l.textContent));
+    assert.equal(await page.textContent('.summary-compare h3'), 'Compared with before.json');
+    assert.ok(items[0].startsWith(`${slowed.label} p`), items[0]);
+    assert.match(items[0], /: the server's first-byte wait \(\+400 ms\)$/);
+    assert.equal(items.filter((t) => !/other routes within the noise/.test(t)).length, 1, items.join('\n'));
+
     const violations = severe(await runAxe(page));
     assert.deepEqual(
       violations.map((v) => `${v.id}: ${v.targets.slice(0, 2).join(' | ')}`),

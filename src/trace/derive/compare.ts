@@ -10,9 +10,11 @@
  * reused, resets on connections idle that long). Pure: the panel bundles it.
  */
 
+import type { CompareMessage } from '../../protocol/webview';
+import type { Trace } from '../contract/types';
 import type { Percentiles } from './percentiles';
 import { fisherExact, mannWhitney } from './significance';
-import { MEASURE_WORDS, type Measure, type RouteSampleSet, type RouteSummary } from './summary';
+import { MEASURE_WORDS, SummaryBuilder, type Measure, type RouteSampleSet, type RouteSummary } from './summary';
 import { PHASES } from './timings';
 import { PHASE_NAMES, formatMs } from '../diagnosis/sentence';
 
@@ -278,4 +280,36 @@ function routeChange(label: string, ga: RouteSampleSet, gb: RouteSampleSet, o: R
 /** The words of a measure in a table (MEASURE_WORDS). */
 export function measureWord(m: Measure): string {
   return MEASURE_WORDS[m];
+}
+
+/** A trace's route groups with their samples (its requests enriched: timings). */
+function routeSamples(trace: Trace): Map<string, RouteSampleSet> {
+  const b = new SummaryBuilder();
+  for (const inc of trace.incomingRequests ?? []) b.addIncoming(inc);
+  for (const r of trace.httpRequests) b.addRequest(r);
+  return b.routeSamples();
+}
+
+/** The comparison of `shown` with `baseline` (both enriched), as the panel's "Compare With…" message. */
+export function compareMessage(traceKey: string, baselineName: string, baseline: Trace, shown: Trace): CompareMessage {
+  const diff = compareRoutes(routeSamples(baseline), routeSamples(shown));
+  return {
+    type: 'compare',
+    traceKey,
+    baseline: baselineName,
+    routes: diff.routes.map((r) => {
+      const total = r.measures.find((m) => m.measure === 'total');
+      return {
+        label: r.label,
+        countA: r.countA,
+        countB: r.countB,
+        ...(total ? { p95A: total.a.p95, p95B: total.b.p95 } : {}),
+        notable: r.notable,
+        tooFew: r.tooFew,
+        ...(r.sentence ? { sentence: r.sentence } : {}),
+      };
+    }),
+    added: diff.added,
+    gone: diff.gone,
+  };
 }
