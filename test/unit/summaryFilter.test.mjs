@@ -6,7 +6,15 @@ import { bundleTs } from '../lib/bundleTs.mjs';
 
 const f = bundleTs(["export * from './webview/filterQuery';", "export { routeFilter } from './webview/summaryView';"]);
 
-const row = (method, url) => ({ req: { traceID: 'r', reqMethod: method, reqURL: url }, host: new URL(url).hostname, initiator: '', failed: false, duration: 1, size: 0, haystack: '' });
+const row = (method, url) => ({
+  req: { traceID: 'r', reqMethod: method, reqURL: url },
+  host: new URL(url).hostname,
+  initiator: '',
+  failed: false,
+  duration: 1,
+  size: 0,
+  haystack: '',
+});
 const matches = (text, r) => f.matchesQuery(r, f.parseFilter(text), { slowMs: 1000 });
 
 test('route: matches the inferred template, with or without host; never another literal route', () => {

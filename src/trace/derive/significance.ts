@@ -66,8 +66,8 @@ export function mannWhitney(a: ArrayLike<number>, b: ArrayLike<number>): RankTes
     const v = j >= nb || (i < na && a[i] <= b[j]) ? a[i] : b[j];
     let ka = 0;
     let kb = 0;
-    while (i < na && a[i] === v) (i++, ka++);
-    while (j < nb && b[j] === v) (j++, kb++);
+    for (; i < na && a[i] === v; i++) ka++;
+    for (; j < nb && b[j] === v; j++) kb++;
     const k = ka + kb;
     // The tied values share the mean of ranks rank+1 … rank+k.
     rankSumA += ka * (rank + (k + 1) / 2);
