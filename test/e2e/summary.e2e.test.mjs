@@ -19,7 +19,8 @@ const N = 3000;
 
 /** "Net Trace: Open Trace File" on `path`, until the panel shows it. */
 async function openTraceFile(page, path) {
-  await page.locator('.monaco-editor .view-lines, .part.editor').first().click();
+  // The keyboard out of the panel's webview (F1 there is the webview's): the side bar's title.
+  await page.locator('.part.sidebar .composite.title').first().click();
   await runCommand(page, 'Net Trace: Open Trace File');
   const input = quickInput(page);
   await until('the open dialog', async () => (await input.isVisible()) && (await input.inputValue()).startsWith('/'), 20_000);
