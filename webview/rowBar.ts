@@ -8,6 +8,7 @@
  */
 
 import { isBenignDrop, kernelParts, requestKernelEvents, type KernelPart } from '../src/trace/derive/kernel';
+import { timeBudget } from '../src/trace/derive/timeBudget';
 import type { HttpRequest, KernelEvent, TcpConn } from '../src/trace/contract/types';
 import { h } from './dom';
 import { formatAt, formatMs } from './format';
@@ -47,7 +48,8 @@ const MAX_BANDS = 3;
 
 /** The kernel parts of `req` drawn as bands along the top of its bar (CSS `kp-<part>`). DOM-free. */
 export function kernelBands(req: HttpRequest): KernelPart[] {
-  return kernelParts(req)
+  // A request is given its kernel parts with its timings (enrichRequest): its time budget has them.
+  return (req.timings ? timeBudget({ request: req }).kernelParts : kernelParts(req))
     .filter((p) => BAND_PARTS.has(p.part))
     .slice(0, MAX_BANDS);
 }

@@ -1,21 +1,21 @@
 /**
  * Waterfall geometry of the panel: a request's phases as segments on a shared time axis. The
- * phases, a request's start, total, end and duration are those of src/trace/derive/timings.ts (the one
- * definition the CLI and HAR export use too); this module adds what only the panel draws: a
- * trailing `pending` segment, the coarse bars of a request without timings, the axis and its
- * ticks. DOM-free so it runs under `node --test`; the list and the Timing tab only map the
+ * phases and their shares are the request's time budget (src/trace/derive/timeBudget.ts, which the
+ * CLI and HAR export read too), its start, end and duration those of src/trace/derive/timings.ts;
+ * this module adds what only the panel draws: a trailing `pending` segment, the coarse bars of a
+ * request without timings, the axis and its ticks. DOM-free so it runs under `node --test`; the list and the Timing tab only map the
  * segments' fractions to CSS.
  */
 
 import type { Dial, HttpRequest } from '../src/trace/contract/types';
 import {
   isStreaming,
-  phaseSegments,
   requestDuration as durationOf,
   requestEndAt,
   requestStartAt,
   type Phase as HarPhase,
 } from '../src/trace/derive/timings';
+import { segmentsAt, timeBudget } from '../src/trace/derive/timeBudget';
 
 import { EARLY_LOOP_PHASES, longestInOrder, loopBlockedTotal, mainStretch, pauseIntervals } from '../src/trace/derive/loopBlocked';
 
@@ -90,7 +90,7 @@ export function requestSegments(timed: Timed, now?: number): Segment[] {
     }
   };
   if (req.timings) {
-    for (const s of phaseSegments(start, req.timings)) out.push({ phase: s.phase, start: s.beginAt, end: s.endAt });
+    for (const s of segmentsAt(timeBudget({ request: req }), start)) out.push({ phase: s.phase, start: s.beginAt, end: s.endAt });
     t = out.length ? out[out.length - 1]!.end : start;
   } else {
     if (req.reqSentAt !== undefined) push('blocked', req.reqSentAt - t);
@@ -122,14 +122,14 @@ export const MAX_LOOP_SEGMENTS = 3;
  */
 export function loopBlockedSegments(req: HttpRequest, segments: readonly Segment[]): Segment[] {
   const lb = req.loopBlocked;
-  const t = req.timings;
-  if (!lb || !t || !Array.isArray(lb.stretches)) return [];
+  if (!lb || !req.timings || !Array.isArray(lb.stretches)) return [];
+  const budget = timeBudget({ request: req });
   const windows: Array<[Phase, number | undefined, number]> = [];
   for (const p of EARLY_LOOP_PHASES) {
-    const seg = lb[p] ? segments.find((s) => s.phase === p) : undefined;
+    const seg = budget.phases[p].loop ? segments.find((s) => s.phase === p) : undefined;
     if (seg) windows.push([p, seg.start, seg.end - seg.start]);
   }
-  windows.push(['wait', req.reqSentAt, t.wait], ['receive', req.respRecvAt, t.receive]);
+  windows.push(['wait', req.reqSentAt, budget.phases.wait.har], ['receive', req.respRecvAt, budget.phases.receive.har]);
   const out: Segment[] = [];
   for (const [phase, from, ms] of windows) {
     const seg = segments.find((s) => s.phase === phase);
@@ -520,13 +520,11 @@ export function formatSpan(ms: number): string {
 
 /** The lines of a bar's hover: each phase the request spent time in, with its duration. */
 export function phaseSummary(timed: Timed, now?: number): Array<{ phase: Phase; label: string; ms: number }> {
-  const t = timed.req.timings;
   const out: Array<{ phase: Phase; label: string; ms: number }> = [];
-  if (t) {
-    const ssl = t.ssl > 0 ? t.ssl : 0;
-    for (const p of ['blocked', 'dns', 'connect', 'ssl', 'send', 'wait', 'receive'] as const) {
-      const v = p === 'connect' ? t.connect - ssl : t[p];
-      if (v > 0) out.push({ phase: p, label: PHASE_LABELS[p], ms: v });
+  if (timed.req.timings) {
+    // Each phase as drawn (connect without its TLS part), from the request's time budget.
+    for (const { phase, ms } of Object.values(timeBudget({ request: timed.req }).phases)) {
+      if (ms > 0) out.push({ phase, label: PHASE_LABELS[phase], ms });
     }
     const pend = requestSegments(timed, now).filter((s) => s.phase === 'pending');
     for (const s of pend) out.push({ phase: 'pending', label: PHASE_LABELS.pending, ms: s.end - s.start });

@@ -302,24 +302,22 @@ async function cmdDemo(argv: string[]): Promise<number> {
   return runDemo({ outDir: options['out-dir'] as string | undefined });
 }
 
+/** The CLI's commands by name: each runs with the arguments after its name and resolves with the exit code. */
+const COMMANDS: Readonly<Record<string, (argv: string[]) => Promise<number>>> = {
+  run: cmdRun,
+  show: cmdShow,
+  demo: cmdDemo,
+  diff: cmdDiff,
+  export: cmdExport,
+  helper: cmdHelper,
+  rules: cmdRules,
+};
+
 /** Runs the CLI with the given arguments; resolves with the exit code. */
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
+  if (command !== undefined && Object.hasOwn(COMMANDS, command)) return COMMANDS[command](rest);
   switch (command) {
-    case 'run':
-      return cmdRun(rest);
-    case 'show':
-      return cmdShow(rest);
-    case 'demo':
-      return cmdDemo(rest);
-    case 'diff':
-      return cmdDiff(rest);
-    case 'export':
-      return cmdExport(rest);
-    case 'helper':
-      return cmdHelper(rest);
-    case 'rules':
-      return cmdRules(rest);
     case undefined:
     case 'help':
     case '--help':

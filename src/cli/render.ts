@@ -8,16 +8,8 @@ import { NO_PROGRAM_FRAME } from '../trace/derive/initiator';
 import { diagnoseLoopBlocked, formatMs } from '../trace/diagnosis/diagnosis';
 import { WHAT_IF_TAG } from '../trace/diagnosis/whatIfText';
 import { contextOf, indexRecords } from '../trace/enrich';
-import {
-  DEFAULT_SLOW_THRESHOLD_MS,
-  isFailed,
-  isStreaming,
-  phaseSegments,
-  requestStartAt,
-  totalTime,
-  type Phase,
-  type PhaseSegment,
-} from '../trace/derive/timings';
+import { DEFAULT_SLOW_THRESHOLD_MS, isFailed, isStreaming, requestStartAt, type Phase, type PhaseSegment } from '../trace/derive/timings';
+import { segmentsAt, timeBudget } from '../trace/derive/timeBudget';
 import type { HttpRequest, Trace, WebSocketSession } from '../trace/contract/types';
 import { CONNECTION_WORDS, connectionState } from '../trace/derive/labels';
 import { renderIncoming, servedFailed } from './renderIncoming';
@@ -206,9 +198,10 @@ interface Bar {
  * (its longest phase where it starts when shorter than a cell) and is not `legible`.
  */
 function waterfall(row: Row, axisStart: number, span: number, width: number, color: boolean): Bar {
-  const t = row.req.timings;
-  if (row.start === undefined || !t) return { text: ' '.repeat(width), legible: true };
-  const segments = phaseSegments(row.start, t).filter((s) => s.endAt - s.beginAt >= MIN_PHASE_MS);
+  // Its time budget, read when drawn: a row keeps none (a table may have 100,000 rows).
+  const budget = row.req.timings && timeBudget({ request: row.req });
+  if (row.start === undefined || !budget) return { text: ' '.repeat(width), legible: true };
+  const segments = segmentsAt(budget, row.start).filter((s) => s.endAt - s.beginAt >= MIN_PHASE_MS);
   const scale = span / width;
   let cells: (Phase | null)[] = new Array(width).fill(null);
   const counts = phaseCells(
@@ -321,14 +314,13 @@ function wrapParts(text: string, sep: string, indent: number, width: number): st
  * which the program's event loop was blocked says for how long of it ("░ wait 480.0 (loop
  * blocked 350.0)", `loopBlocked`).
  */
-export function phaseLine(req: HttpRequest, color: boolean): string | undefined {
-  const t = req.timings;
-  if (!t) return undefined;
+export function phaseLine(req: HttpRequest, color: boolean, budget = req.timings && timeBudget({ request: req })): string | undefined {
+  if (!budget) return undefined;
   const parts: string[] = [];
-  for (const s of phaseSegments(0, t)) {
+  for (const s of budget.drawn) {
     const ms = s.endAt - s.beginAt;
     if (ms < MIN_PHASE_MS) continue;
-    const blocked = req.loopBlocked?.[s.phase] ?? 0;
+    const blocked = budget.phases[s.phase].loop;
     const loop = blocked >= MIN_PHASE_MS ? ` (loop blocked ${blocked.toFixed(1)})` : '';
     parts.push(`${paint(PHASE_CHARS[s.phase], PHASE_COLORS[s.phase], color)} ${PHASE_LABELS[s.phase]} ${ms.toFixed(1)}${loop}`);
   }
@@ -367,11 +359,11 @@ export function initiatorLine(req: HttpRequest): string | undefined {
 /** Orders the trace's requests by start time with their total durations. */
 function rowsOf(trace: Trace): Row[] {
   const index = indexRecords(trace);
-  const rows = trace.httpRequests.map((req) => ({
-    req,
-    start: requestStartAt(contextOf(req, index)),
-    total: req.timings ? totalTime(req.timings) : 0,
-  }));
+  const rows = trace.httpRequests.map((req): Row => {
+    const ctx = contextOf(req, index);
+    const budget = req.timings && timeBudget(ctx);
+    return budget ? { req, start: budget.start, total: budget.total } : { req, start: requestStartAt(ctx), total: 0 };
+  });
   rows.sort((a, b) => (a.start ?? Infinity) - (b.start ?? Infinity));
   return rows;
 }
@@ -532,7 +524,7 @@ export function writeTrace(trace: Trace, options: RenderOptions, write: (text: s
     lines.push('');
     lines.push(
       paint(
-        rows.some((row) => row.req.timings && diagnoseLoopBlocked(row.req, row.req.timings))
+        rows.some((row) => row.req.timings && diagnoseLoopBlocked(row.req, timeBudget({ request: row.req })))
           ? 'Failures, slow requests and blocked event loops'
           : 'Failures and slow requests',
         1,

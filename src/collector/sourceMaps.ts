@@ -7,6 +7,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { SourceMapConsumer } from 'source-map-js';
 import { framePath, isWindowsAbsolute, pathOf, pathSystem, pathToUrl, urlToPath, type PathSystem } from '../trace/formats/filePath';
+import { mappedFrame } from '../trace/contract/frames';
 import type { StackFrame } from '../trace/contract/types';
 
 /** Options of a SourceMapResolver. */
@@ -76,15 +77,7 @@ export class SourceMapResolver {
         bias: SourceMapConsumer.GREATEST_LOWER_BOUND,
       });
       if (!pos.source || pos.line == null) return frame;
-      const mapped: StackFrame = {
-        ...frame,
-        file: sourceToPath(pos.source, this.system),
-        line: pos.line,
-        column: (pos.column ?? 0) + 1,
-        generated: { file: frame.file, line: frame.line, column: frame.column },
-      };
-      if (pos.name && !frame.function) mapped.function = pos.name;
-      return mapped;
+      return mappedFrame(frame, sourceToPath(pos.source, this.system), pos.line, pos.column, pos.name);
     } catch {
       return frame;
     }

@@ -91,23 +91,19 @@ export interface HelperPayload {
 /** The payload under `base`: the .vsix's helper/ folder, or `base` itself when it is a checkout. */
 export function findPayload(base: string): HelperPayload | undefined {
   const vsix = join(base, 'helper');
-  if (existsSync(join(vsix, 'dist', 'helper.cjs'))) {
-    return {
-      dir: vsix,
-      helperScript: join(vsix, 'dist', 'helper.cjs'),
-      nativeHelper: join(vsix, 'native', 'build', 'nettrace-helper'),
-      sources: optional(join(vsix, 'native-src', 'Makefile')) && join(vsix, 'native-src'),
-    };
-  }
-  if (existsSync(join(base, 'dist', 'helper.cjs'))) {
-    return {
-      dir: base,
-      helperScript: join(base, 'dist', 'helper.cjs'),
-      nativeHelper: join(base, 'native', 'build', 'nettrace-helper'),
-      sources: optional(join(base, 'native', 'Makefile')) && join(base, 'native'),
-    };
-  }
+  if (existsSync(join(vsix, 'dist', 'helper.cjs'))) return payloadIn(vsix, join(vsix, 'native-src'));
+  if (existsSync(join(base, 'dist', 'helper.cjs'))) return payloadIn(base, join(base, 'native'));
   return undefined;
+}
+
+/** The payload in `dir` (its dist/ and native/build/), with the native sources in `sources` when they have their Makefile. */
+function payloadIn(dir: string, sources: string): HelperPayload {
+  return {
+    dir,
+    helperScript: join(dir, 'dist', 'helper.cjs'),
+    nativeHelper: join(dir, 'native', 'build', 'nettrace-helper'),
+    sources: optional(join(sources, 'Makefile')) && sources,
+  };
 }
 
 function optional(path: string): string | undefined {

@@ -15,8 +15,8 @@ import { programFrame } from '../trace/derive/initiator';
 import { REDACTED } from '../trace/contract/wire';
 import { redactUrl } from '../trace/contract/redactUrl';
 import { redactedQueryNames } from '../trace/contract/redact';
-import { loopBlockedTotal } from '../trace/derive/loopBlocked';
-import { requestStartAt, roundMs } from '../trace/derive/timings';
+import { roundMs } from '../trace/derive/timings';
+import { timeBudget, type TimeBudget } from '../trace/derive/timeBudget';
 import type { Dial, HeaderPair, HttpRequest, TcpConn, TlsTunnel } from '../trace/contract/types';
 
 /** An attribute value as OTLP carries it. */
@@ -329,7 +329,7 @@ interface RequestRecords {
 }
 
 /** The attributes of a request's CLIENT span (docs/opentelemetry.md lists each). */
-function clientAttributes(r: HttpRequest, rec: RequestRecords, redactQuery: readonly string[] | undefined): Attributes {
+function clientAttributes(r: HttpRequest, rec: RequestRecords, budget: TimeBudget, redactQuery: readonly string[] | undefined): Attributes {
   const server = serverOf(r.reqURL);
   const peer = peerOf(rec.tcp, rec.dial);
   const a: Attributes = methodAttributes(r.reqMethod);
@@ -361,8 +361,8 @@ function clientAttributes(r: HttpRequest, rec: RequestRecords, redactQuery: read
   a['nettrace.request.id'] = r.traceID;
   a['nettrace.client'] = r.client;
   put(a, 'nettrace.diagnosis', r.diagnosis);
-  if (r.loopBlocked) put(a, 'nettrace.loop_blocked_ms', roundMs(loopBlockedTotal(r.loopBlocked)));
-  if (typeof r.debuggerPaused === 'number') put(a, 'nettrace.debugger_paused_ms', r.debuggerPaused);
+  if (budget.loop) put(a, 'nettrace.loop_blocked_ms', roundMs(budget.loop.total));
+  put(a, 'nettrace.debugger_paused_ms', budget.debuggerMs);
   if (r.reusedConn !== undefined) a['nettrace.connection.reused'] = r.reusedConn;
   put(a, 'nettrace.redirected_from', r.redirectedFrom);
   put(a, 'nettrace.proxy', r.proxy?.url);
@@ -448,8 +448,13 @@ function connectionPhases(r: HttpRequest, rec: RequestRecords, child: AddChild):
   }
 }
 
-/** The child spans of the exchange: send (from the moment the connection was ready), wait, receive. */
-function exchangePhases(r: HttpRequest, rec: RequestRecords, start: number, end: number, child: AddChild): void {
+/**
+ * The child spans of the exchange: send (from the moment the connection was ready), then the wait
+ * and the receive at their real times as the request's time budget has them (timeBudget.ts), an
+ * open end closed at the request's end.
+ */
+function exchangePhases(r: HttpRequest, rec: RequestRecords, budget: TimeBudget, end: number, child: AddChild): void {
+  const start = budget.start ?? 0;
   const errorAt = r.reqError ? (r.reqEndAt ?? r.reqErrorAt) : undefined;
   // A request that waited in a full pool (`pool`) is ready when it got its connection (`blocked` before).
   const ready = r.reusedConn
@@ -459,16 +464,17 @@ function exchangePhases(r: HttpRequest, rec: RequestRecords, start: number, end:
   if (r.reqSentAt !== undefined) child('send', 'send', Math.min(ready ?? start, r.reqSentAt), r.reqSentAt, {});
   else if (r.reqError?.phase === 'request' && ready !== undefined && !stillQueued)
     child('send', 'send', ready, errorAt, {}, r.reqError.message);
-  if (r.reqSentAt !== undefined) {
-    const waitEnd = r.respRecvAt ?? (r.reqError ? errorAt : r.incomplete ? end : undefined);
+  const { wait, receive } = budget.exchange;
+  if (wait) {
+    const waitEnd = wait.endAt ?? (r.incomplete && !r.reqError ? end : undefined);
     const waitErr = r.respRecvAt === undefined && r.reqError ? r.reqError.message : undefined;
-    if (waitEnd !== undefined) child('wait', 'wait', r.reqSentAt, waitEnd, {}, waitErr);
+    if (waitEnd !== undefined) child('wait', 'wait', wait.beginAt, waitEnd, {}, waitErr);
   }
-  if (r.respRecvAt !== undefined) {
+  if (receive) {
     const attrs: Attributes = {};
     put(attrs, 'http.response.body.size', r.respContentLen);
     const error = r.reqError?.phase === 'response' ? r.reqError.message : undefined;
-    child('receive', 'receive', r.respRecvAt, r.respDoneAt ?? (r.reqError ? errorAt : end), attrs, error);
+    child('receive', 'receive', receive.beginAt, receive.endAt ?? end, attrs, error);
   }
 }
 
@@ -518,7 +524,8 @@ export function requestSpans(r: HttpRequest, ctx: MappingContext): OtlpSpan[] {
     spanId: stableId(8, ctx.traceBeginAt, self.traceId, r.traceID, part),
     traceFlags: self.traceFlags,
   });
-  const start = requestStartAt({ request: r, dial: rec.dial }) ?? 0;
+  const budget = timeBudget({ request: r, dial: rec.dial });
+  const start = budget.start ?? 0;
   const end = requestEndAt(r, start, ctx.traceEndAt);
   const status = r.respStatusCode;
   const failed = r.reqError ? r.reqError.message : typeof status === 'number' && status >= 400 ? `HTTP ${status}` : undefined;
@@ -537,7 +544,7 @@ export function requestSpans(r: HttpRequest, ctx: MappingContext): OtlpSpan[] {
     last = Math.max(last, endAt ?? end);
   };
   connectionPhases(r, rec, child);
-  exchangePhases(r, rec, start, end, child);
+  exchangePhases(r, rec, budget, end, child);
   const client = makeSpan(ctx, resource, {
     name: methodSpanName(r.reqMethod),
     kind: SpanKind.CLIENT,
@@ -545,7 +552,7 @@ export function requestSpans(r: HttpRequest, ctx: MappingContext): OtlpSpan[] {
     parent,
     startAt: first,
     endAt: last,
-    attributes: clientAttributes(r, rec, ctx.redactQuery),
+    attributes: clientAttributes(r, rec, budget, ctx.redactQuery),
     error: failed,
     links,
   });

@@ -6,9 +6,8 @@
 
 import { whatIfSentence } from './diagnosis/whatIfText';
 import { diagnose, type DiagnosisContext, type DiagnosisOptions } from './diagnosis/diagnosis';
-import { incomingLoopBlockedOf, loopBlockedOf, loopBlockedTotal, loopBlocksByThread, threadKey } from './derive/loopBlocked';
-import { kernelTimingsOf } from './derive/kernel';
-import { computeTimings, phaseSegments, requestStartAt } from './derive/timings';
+import { incomingLoopBlockedOf, loopBlocksByThread, threadKey } from './derive/loopBlocked';
+import { measureTimeBudget } from './derive/timeBudget';
 import type { Dial, DnsQuery, HttpRequest, IncomingRequest, LoopBlock, TcpConn, TlsTunnel, Trace } from './contract/types';
 
 /** O(1) lookups of the records requests reference. */
@@ -160,24 +159,16 @@ export function contextOf(request: HttpRequest, index: RecordIndex): DiagnosisCo
 /** Returns a request with `timings`, `loopBlocked` and `diagnosis` (re)computed; the input is not modified. */
 export function enrichRequest(request: HttpRequest, index: RecordIndex, options: DiagnosisOptions = {}): HttpRequest {
   const ctx = contextOf(request, index);
-  const timings = computeTimings(ctx);
+  const key = index.loopBlocks && threadKey(request.pid, request.threadId);
+  const stretches = key !== undefined ? { own: index.loopBlocks?.get(key), paused: index.pausedBlocks?.get(key) } : {};
+  const { timings, kernelTimings, loopBlocked, debuggerPaused } = measureTimeBudget(ctx, stretches);
   // traceID first: the collector's records get it last (see TraceBuilder), saved files read better.
   const out: HttpRequest = { traceID: request.traceID, ...(request as Omit<HttpRequest, 'traceID'>), timings };
-  const kernel = kernelTimingsOf(request, ctx.tcpConn);
-  if (kernel) out.kernelTimings = kernel;
+  if (kernelTimings) out.kernelTimings = kernelTimings;
   else delete out.kernelTimings;
-  const key = index.loopBlocks && threadKey(request.pid, request.threadId);
-  const blocks = key !== undefined ? index.loopBlocks?.get(key) : undefined;
-  const pausedBlocks = key !== undefined ? index.pausedBlocks?.get(key) : undefined;
-  const start = (blocks || pausedBlocks) && requestStartAt(ctx);
-  const segments = start !== undefined ? phaseSegments(start, timings) : undefined;
-  const blocked = blocks && loopBlockedOf(request, blocks, segments);
-  if (blocked) out.loopBlocked = blocked;
+  if (loopBlocked) out.loopBlocked = loopBlocked;
   else delete out.loopBlocked;
-  // The same phases while the debugger held the thread: the pause's time, not the program's or the network's.
-  const paused = pausedBlocks && loopBlockedOf(request, pausedBlocks, segments);
-  const pausedMs = paused ? loopBlockedTotal(paused) : 0;
-  if (pausedMs > 0) out.debuggerPaused = pausedMs;
+  if (debuggerPaused !== undefined) out.debuggerPaused = debuggerPaused;
   else delete out.debuggerPaused;
   const found = diagnose({ ...ctx, request: out }, timings, options);
   // A what-if rule made what the program received: the diagnosis says so first (docs/rules.md).

@@ -14,25 +14,21 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   extensionsStarted,
-  findFrame,
   missing as skip,
   openBrowser,
   openFile,
   openWorkbench,
   prepareWorkspace,
-  resultsDir,
-  runCommand,
   saveLogs,
   sleep,
   startCodeServer,
-  stepper,
   until,
   quickInput,
 } from './support/codeServer.mjs';
+import { e2eTest, f5ToPanel } from './support/workbench.mjs';
 import { axeStates, countSevere, describe, NOT_DRAWN } from '../webview-harness/a11y.mjs';
 
-const results = resultsDir('a11y');
-const step = stepper('e2e a11y');
+const { results, step } = e2eTest('a11y');
 
 /** The four themes: their name in VS Code's theme picker, the class it puts on the webview's body, a file name. */
 const THEMES = [
@@ -76,13 +72,7 @@ test(
       await openWorkbench(page, cs);
       await openFile(page, 'app.js');
       await extensionsStarted(userData);
-      await runCommand(page, 'View: Show Run and Debug');
-      await sleep(500);
-      await page.locator('.monaco-editor .view-lines').first().click();
-      await page.keyboard.press('F5');
-      step('F5 pressed with Run and Debug open');
-      const panel = await until('the Net Trace panel', () => findFrame(page, '.list-rows .row'), 120_000, 500);
-      await until('the fixture requests', async () => (await panel.$$('.list-rows .row:not([style*="none"])')).length >= 6, 90_000, 500);
+      const panel = await f5ToPanel(page, step);
 
       const found = {};
       for (const [id, kind, name] of THEMES) {

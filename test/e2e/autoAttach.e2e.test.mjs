@@ -11,13 +11,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:http';
 import { join } from 'node:path';
-import { findFrame, missing as skip, onCleanup, resultsDir, runCommand, sleep, stepper, until } from './support/codeServer.mjs';
-import { visibleRows, withWorkbench } from './support/workbench.mjs';
+import { findFrame, missing as skip, runCommand, sleep, until } from './support/codeServer.mjs';
+import { e2eTest, localServer, visibleRows, withWorkbench } from './support/workbench.mjs';
 
-const results = resultsDir('autoAttach');
-const step = stepper('e2e autoAttach');
+const { results, step } = e2eTest('autoAttach');
 
 // A worker a user starts in a terminal: it polls a local API every 250 ms for about 12 s.
 const POLLER = (api) => `// Polls the jobs API, then exits.
@@ -54,9 +52,7 @@ test(
   'auto attach: node typed into an ordinary terminal is traced from the attach on, with the program’s line',
   { skip, timeout: 8 * 60_000 },
   async () => {
-    const api = createServer((req, res) => res.end('[]'));
-    await new Promise((r) => api.listen(0, '127.0.0.1', r));
-    onCleanup(async () => api.close());
+    const api = await localServer((req, res) => res.end('[]'));
     const source = POLLER(`http://127.0.0.1:${api.address().port}`);
     const line = source.split('\n').findIndex((l) => l.includes('// e2e: poll')) + 1;
     const options = {

@@ -17,11 +17,10 @@ import { createServer } from 'node:http';
 import { connect } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { findFrame, freePort, missing, onCleanup, resultsDir, runCommand, startDebugging, stepper, until } from './support/codeServer.mjs';
-import { withWorkbench } from './support/workbench.mjs';
+import { findFrame, freePort, missing, onCleanup, runCommand, startDebugging, until } from './support/codeServer.mjs';
+import { e2eTest, withWorkbench } from './support/workbench.mjs';
 
-const results = resultsDir('compound');
-const step = stepper('e2e compound');
+const { results, step } = e2eTest('compound');
 const services = join(dirname(fileURLToPath(import.meta.url)), 'fixture', 'services');
 
 /** The `// e2e: <name>` lines of a fixture service file (a comment alone on its line marks the line below). */

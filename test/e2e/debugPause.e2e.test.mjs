@@ -11,11 +11,10 @@
 // `scripts/e2e.sh test/e2e/debugPause.e2e.test.mjs`.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { findFrame, missing as skip, resultsDir, runCommand, sleep, stepper, until } from './support/codeServer.mjs';
-import { visibleRows, withWorkbench } from './support/workbench.mjs';
+import { findFrame, missing as skip, runCommand, sleep, until } from './support/codeServer.mjs';
+import { e2eTest, runInDebugTerminal, visibleRows, withWorkbench } from './support/workbench.mjs';
 
-const results = resultsDir('debugPause');
-const step = stepper('e2e debugPause');
+const { results, step } = e2eTest('debugPause');
 const PAUSE_MS = 3000;
 
 test(
@@ -26,13 +25,7 @@ test(
     const more = { logName: 'debugPause-code-server.log', openFile: 'quote.js', logsAlways: true };
     await withWorkbench({ ...options, ...more }, async ({ page, shot }) => {
       await runCommand(page, 'View: Show Run and Debug');
-      await runCommand(page, 'Debug: JavaScript Debug Terminal');
-      await page.locator('.terminal-wrapper .xterm').first().waitFor({ state: 'visible', timeout: 30_000 });
-      await sleep(3000); // the shell's prompt
-      await page.locator('.terminal-wrapper .xterm').first().click();
-      await page.keyboard.type('node quote.js');
-      await page.keyboard.press('Enter');
-      step('typed `node quote.js` into the JavaScript Debug Terminal');
+      await runInDebugTerminal(page, 'node quote.js', step);
       await page.waitForSelector('.monaco-editor[data-uri$="/quote.js"] .debug-top-stack-frame-line', { timeout: 90_000 });
       const stoppedAt = Date.now();
       step('stopped at the debugger statement');

@@ -11,22 +11,10 @@
 // Run by scripts/e2e.sh (code-server, Node 24, Chromium and the .vsix in NETTRACE_E2E_*).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import {
-  findFrame,
-  missing,
-  quickOpen,
-  readClipboard,
-  resultsDir,
-  runCommand,
-  startDebugging,
-  statusCount,
-  stepper,
-  until,
-} from './support/codeServer.mjs';
-import { withWorkbench } from './support/workbench.mjs';
+import { findFrame, missing, quickOpen, readClipboard, runCommand, startDebugging, statusCount, until } from './support/codeServer.mjs';
+import { e2eTest, withWorkbench } from './support/workbench.mjs';
 
-const results = resultsDir('filter');
-const step = stepper('e2e filter');
+const { results, step } = e2eTest('filter');
 
 test(
   'Net Trace panel: property filter, Copy as cURL, labels, status bar (1440×900, Run and Debug open)',

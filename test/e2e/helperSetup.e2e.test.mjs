@@ -21,21 +21,18 @@ import {
   openWorkbench,
   prepareWorkspace,
   quickInput,
-  resultsDir,
   runCommand,
   saveLogs,
   sleep,
   startCodeServer,
   statusCount,
-  stepper,
   until,
 } from './support/codeServer.mjs';
+import { e2eTest, enterDialogPath } from './support/workbench.mjs';
 
-const results = resultsDir('helper-setup');
+const { results, step } = e2eTest('helper-setup', 'helper');
 const skip = missing || (process.getuid() !== 0 ? 'NOT ROOT: the kernel helper setup end-to-end test runs as root (CI)' : false);
 if (skip && process.getuid() !== 0 && e2e.codeServer) console.error(`# SKIPPED helper setup e2e: ${skip}`);
-
-const step = stepper('e2e helper');
 
 test(
   "Set Up Kernel Helper from the command palette (root): installs, verifies, and the next session's Save PCAP works",
@@ -154,17 +151,7 @@ const server = http.createServer((req, res) => res.end('ok')).listen(0, '127.0.0
       const pcap = join(workspace, 'after-setup.pcapng');
       await runCommand(page, 'Net Trace: Save PCAP');
       await until('the save dialog', async () => (await input.inputValue()).endsWith('.pcapng'), 20_000);
-      await until(
-        'the path in the save dialog',
-        async () => {
-          if ((await input.inputValue()) !== pcap) await input.fill(pcap);
-          await sleep(300);
-          return (await input.inputValue()) === pcap;
-        },
-        20_000,
-        0,
-      );
-      await input.press('Enter');
+      await enterDialogPath(input, pcap, 'the path in the save dialog');
       const saved = await until(
         'the Save PCAP report',
         async () => (await toasts()).find((t) => /saved \d+ packets|could not|no packet capture/.test(t)),

@@ -8,24 +8,17 @@
 // Run by scripts/e2e.sh (code-server, Node 24, Chromium and the .vsix in NETTRACE_E2E_*).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { findFrame, missing as skip, resultsDir, runCommand, sleep, stepper, until } from './support/codeServer.mjs';
-import { withWorkbench } from './support/workbench.mjs';
+import { findFrame, missing as skip, runCommand, sleep, until } from './support/codeServer.mjs';
+import { e2eTest, f5ToPanel, withWorkbench } from './support/workbench.mjs';
 
-const results = resultsDir('layout');
-const step = stepper('e2e layout');
+const { results, step } = e2eTest('layout');
 
 test(
   'panel layout at 1440×900 with Run and Debug open: one-line toolbar, waterfall visible, no shift, column hide remembered',
   { skip, timeout: 10 * 60_000 },
   async () => {
     await withWorkbench({ label: 'layout', workspaceName: 'ws', results, openFile: 'app.js' }, async ({ page, shot }) => {
-      await runCommand(page, 'View: Show Run and Debug');
-      await sleep(500);
-      await page.locator('.monaco-editor .view-lines').first().click();
-      await page.keyboard.press('F5');
-      step('F5 pressed with Run and Debug open');
-      let panel = await until('the Net Trace panel', () => findFrame(page, '.list-rows .row'), 120_000, 500);
-      await until('the fixture requests', async () => (await panel.$$('.list-rows .row:not([style*="none"])')).length >= 6, 90_000, 500);
+      let panel = await f5ToPanel(page, step);
       await sleep(500);
       await shot('panel-540');
 

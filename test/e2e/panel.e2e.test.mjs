@@ -41,7 +41,7 @@ import {
   stepper,
   until,
 } from './support/codeServer.mjs';
-import { codeLensLines } from './support/workbench.mjs';
+import { codeLensLines, enterDialogPath, setBreakpoint } from './support/workbench.mjs';
 
 const results = resultsDir();
 
@@ -306,17 +306,7 @@ test(
       await until('the open dialog', async () => (await input.isVisible()) && (await input.inputValue()).startsWith('/'), 20_000);
       // The simple dialog may still be listing the folder and put its path back into the box
       // after a first fill (seen on the loaded 2-core machine): fill until the path stays.
-      await until(
-        'the path in the open dialog',
-        async () => {
-          if ((await input.inputValue()) !== savedPath) await input.fill(savedPath);
-          await sleep(300);
-          return (await input.inputValue()) === savedPath;
-        },
-        20_000,
-        0,
-      );
-      await input.press('Enter');
+      await enterDialogPath(input, savedPath, 'the path in the open dialog');
       await until(
         'the opened file in the panel',
         async () => {
@@ -399,13 +389,8 @@ test(
       };
       await runCommand(page, 'View: Focus First Editor Group');
       await quickOpen(page, 'api.ts');
-      await runCommand(page, 'Go to Line/Column...');
-      await page.keyboard.type(String(at.paused));
-      await page.keyboard.press('Enter');
-      await sleep(300);
       // A real breakpoint, set in the editor (F9 on the line).
-      await page.keyboard.press('F9');
-      await page.waitForSelector('.monaco-editor[data-uri$="/api.ts"] .codicon-debug-breakpoint', { timeout: 10_000 });
+      await setBreakpoint(page, 'api.ts', at.paused);
       await runCommand(page, 'View: Show Run and Debug');
       step(`breakpoint set at api.ts:${at.paused}; starting "Net Trace: tsx" with the Run and Debug view open`);
       await startDebugging(page, 'Net Trace: tsx', 10_000);

@@ -11,13 +11,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
-import { createServer } from 'node:http';
 import { join } from 'node:path';
-import { findFrame, missing as skip, onCleanup, resultsDir, runCommand, sleep, stepper, until } from './support/codeServer.mjs';
-import { visibleRows, withWorkbench } from './support/workbench.mjs';
+import { findFrame, missing as skip, runCommand, sleep, until } from './support/codeServer.mjs';
+import { e2eTest, localServer, visibleRows, withWorkbench } from './support/workbench.mjs';
 
-const results = resultsDir('restart');
-const step = stepper('e2e restart');
+const { results, step } = e2eTest('restart');
 
 // A service that reports its version to a registry once it is up, then keeps running.
 const SERVICE = (version) => `// Registers this version of the service, then serves.
@@ -36,9 +34,7 @@ test(
   'a restart: true launch of node --watch: after a file change the new process’s request continues the trace',
   { skip, timeout: 8 * 60_000 },
   async () => {
-    const registry = createServer((req, res) => res.end('ok'));
-    await new Promise((r) => registry.listen(0, '127.0.0.1', r));
-    onCleanup(async () => registry.close());
+    const registry = await localServer((req, res) => res.end('ok'));
     const launch = {
       version: '0.2.0',
       configurations: [

@@ -28,18 +28,15 @@ import {
   missing,
   quickInput,
   quickOpen,
-  resultsDir,
   runCommand,
   sessionEnded,
   sleep,
   startDebugging,
-  stepper,
   until,
 } from './support/codeServer.mjs';
-import { withWorkbench } from './support/workbench.mjs';
+import { e2eTest, withWorkbench } from './support/workbench.mjs';
 
-const results = resultsDir('rules');
-const step = stepper('e2e rules');
+const { results, step } = e2eTest('rules');
 const CONFIG = 'Net Trace: rules';
 /** The line of src/orders.ts that makes the request (1-based), found by its marker. */
 const REQUEST_LINE =

@@ -22,18 +22,15 @@ import {
   onCleanup,
   missing as skip,
   quickOpen,
-  resultsDir,
   root,
   runCommand,
   sessionEnded,
   sleep,
-  stepper,
   until,
 } from './support/codeServer.mjs';
-import { withWorkbench } from './support/workbench.mjs';
+import { e2eTest, setBreakpoint, withWorkbench } from './support/workbench.mjs';
 
-const results = resultsDir('screenshot');
-const step = stepper('e2e screenshot');
+const { results, step } = e2eTest('screenshot');
 
 const ORDERS = [
   { id: 1041, customerId: 17, total: 129.5 },
@@ -164,12 +161,7 @@ test(
       await quickOpen(page, 'digest.ts');
       await page.waitForSelector('.monaco-editor[data-uri$="/digest.ts"] .view-lines', { timeout: 30_000 });
       // A breakpoint after the requests (F9 on the line), so the picture shows a paused session.
-      await runCommand(page, 'Go to Line/Column...');
-      await page.keyboard.type(String(want.paused));
-      await page.keyboard.press('Enter');
-      await sleep(300);
-      await page.keyboard.press('F9');
-      await page.waitForSelector('.monaco-editor[data-uri$="/digest.ts"] .codicon-debug-breakpoint', { timeout: 10_000 });
+      await setBreakpoint(page, 'digest.ts', want.paused);
       await runCommand(page, 'View: Show Run and Debug');
       await sleep(500);
       await page.keyboard.press('F5');

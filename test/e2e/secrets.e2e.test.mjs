@@ -15,11 +15,10 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { join } from 'node:path';
-import { findFrame, onCleanup, missing as skip, resultsDir, runCommand, sleep, stepper, until } from './support/codeServer.mjs';
-import { withWorkbench } from './support/workbench.mjs';
+import { findFrame, onCleanup, missing as skip, runCommand, sleep, until } from './support/codeServer.mjs';
+import { e2eTest, runInDebugTerminal, withWorkbench } from './support/workbench.mjs';
 
-const results = resultsDir('secrets');
-const step = stepper('e2e secrets');
+const { results, step } = e2eTest('secrets');
 const SECRETS = ['hunter2', 'ghp_SECRET123', 'AUTH-SECRET', 'REQUEST-BODY-SECRET', 'RESPONSE-BODY-SECRET'];
 const COMMAND = 'node shop.js --db-password=hunter2 --token ghp_SECRET123';
 const LABEL = /^node shop\.js --db-password=<redacted> --token <redacted> \(JavaScript Debug Terminal\)/;
@@ -87,13 +86,7 @@ test(
       const toggle = page.locator('.statusbar-item', { hasText: 'All Node' }).first();
       await until('Trace All Node to be on', async () => /is on/.test((await toggle.getAttribute('aria-label')) ?? ''), 60_000, 500);
 
-      await runCommand(page, 'Debug: JavaScript Debug Terminal');
-      await page.locator('.terminal-wrapper .xterm').first().waitFor({ state: 'visible', timeout: 30_000 });
-      await sleep(3000); // the shell's prompt
-      await page.locator('.terminal-wrapper .xterm').first().click();
-      await page.keyboard.type(COMMAND);
-      await page.keyboard.press('Enter');
-      step(`typed \`${COMMAND}\` into the JavaScript Debug Terminal`);
+      await runInDebugTerminal(page, COMMAND, step);
 
       const panel = await until('the Net Trace panel', () => findFrame(page, '.list-rows'), 60_000, 500);
       const label = await until(

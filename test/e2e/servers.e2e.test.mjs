@@ -11,28 +11,16 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import {
-  findFrame,
-  missing,
-  quickOpen,
-  resultsDir,
-  runCommand,
-  sessionEnded,
-  startDebugging,
-  stepper,
-  until,
-} from './support/codeServer.mjs';
-import { codeLensLines, withWorkbench } from './support/workbench.mjs';
+import { findFrame, missing, quickOpen, runCommand, sessionEnded, startDebugging, until } from './support/codeServer.mjs';
+import { codeLensLines, e2eTest, withWorkbench } from './support/workbench.mjs';
 
-const results = resultsDir('servers');
+const { results, step } = e2eTest('servers');
 /** The lines of fixture/gateway.js whose functions handle the incoming requests. */
 const HANDLERS = (() => {
   const lines = readFileSync(join(dirname(fileURLToPath(import.meta.url)), 'fixture', 'gateway.js'), 'utf8').split('\n');
   const at = (re) => lines.findIndex((l) => re.test(l)) + 1;
   return { payments: at(/const payments = http\.createServer/), gateway: at(/const gateway = http\.createServer/) };
 })();
-
-const step = stepper('e2e servers');
 
 /** The list's shown rows: their classes and URL cell text. */
 const rowsOf = (frame) =>

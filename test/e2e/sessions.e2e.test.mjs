@@ -23,20 +23,17 @@ import {
   freePort,
   onCleanup,
   missing as skip,
-  resultsDir,
   runCommand,
   sessionEnded,
   sleep,
   startDebugging,
-  stepper,
   until,
 } from './support/codeServer.mjs';
-import { visibleRows, withWorkbench } from './support/workbench.mjs';
+import { e2eTest, runInDebugTerminal, visibleRows, withWorkbench } from './support/workbench.mjs';
 
-const results = resultsDir('sessions');
+const { results, step } = e2eTest('sessions');
 /** The Node that runs the attached program (the machine's). */
 const e2eNode = () => process.execPath;
-const step = stepper('e2e sessions');
 
 // A small program as a user has one: a local shop API, a client that lists products and the cart,
 // and a forked worker that checks the inventory. Each process appends what it was started with
@@ -217,13 +214,7 @@ test(
       await runCommand(page, 'Net Trace: Trace All Node Debugging');
       await until('the toggle to say on', async () => /is on/.test((await toggle.getAttribute('aria-label')) ?? ''), 15_000, 300);
       rmSync(join(workspace, 'runs.log'), { force: true });
-      await runCommand(page, 'Debug: JavaScript Debug Terminal');
-      await page.locator('.terminal-wrapper .xterm').first().waitFor({ state: 'visible', timeout: 30_000 });
-      await sleep(3000); // the shell's prompt
-      await page.locator('.terminal-wrapper .xterm').first().click();
-      await page.keyboard.type('node shop.js');
-      await page.keyboard.press('Enter');
-      step('typed `node shop.js` into the JavaScript Debug Terminal');
+      await runInDebugTerminal(page, 'node shop.js', step);
       panel = await until('the Net Trace panel', () => findFrame(page, '.list-rows'), 60_000, 500);
       await until(
         'the terminal trace with the program’s and its child’s requests',

@@ -10,11 +10,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { findFrame, missing as skip, resultsDir, runCommand, sleep, stepper, until } from './support/codeServer.mjs';
-import { visibleRows, withWorkbench } from './support/workbench.mjs';
+import { findFrame, missing as skip, runCommand, sleep, until } from './support/codeServer.mjs';
+import { e2eTest, runInDebugTerminal, visibleRows, withWorkbench } from './support/workbench.mjs';
 
-const results = resultsDir('test-runner');
-const step = stepper('e2e test runner');
+const { results, step } = e2eTest('test-runner', 'test runner');
 
 // A test file as a project has one: a local users API started by the file itself, and two tests
 // that call it (fetch and http).
@@ -60,13 +59,7 @@ test(
     const options = { label: 'test-runner', workspaceName: 'users', settings: { 'nettrace.traceNodeSessions': 'all' }, prepare, results };
     await withWorkbench({ ...options, openFile: 'api.test.js' }, async ({ page, shot }) => {
       await runCommand(page, 'View: Show Run and Debug');
-      await runCommand(page, 'Debug: JavaScript Debug Terminal');
-      await page.locator('.terminal-wrapper .xterm').first().waitFor({ state: 'visible', timeout: 30_000 });
-      await sleep(3000); // the shell's prompt
-      await page.locator('.terminal-wrapper .xterm').first().click();
-      await page.keyboard.type('node --test api.test.js');
-      await page.keyboard.press('Enter');
-      step('typed `node --test api.test.js` into the JavaScript Debug Terminal');
+      await runInDebugTerminal(page, 'node --test api.test.js', step);
       const panel = await until('the Net Trace panel', () => findFrame(page, '.list-rows'), 90_000, 500);
       await until(
         'the test command’s trace with the tests’ requests',

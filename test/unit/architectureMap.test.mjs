@@ -9,22 +9,35 @@ import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
-/** The folders the map lists, in its order: the first cell of each row of its table. */
-function mapFolders(markdown) {
+/** The map's rows: each folder with what its row says lives there. */
+function mapRows(markdown) {
   const start = markdown.indexOf('\n## The map');
   assert.ok(start >= 0, 'docs/architecture.md has a section "The map"');
   const end = markdown.indexOf('\n## ', start + 1);
   const section = markdown.slice(start, end < 0 ? undefined : end);
-  const folders = [];
+  const rows = [];
   for (const line of section.split('\n')) {
     const m = /^\|\s*`([^`]+)`\s*\|\s*(.*?)\s*\|\s*$/.exec(line);
     if (m) {
       assert.match(m[1], /^src\/(?:[\w.-]+\/)*$/, `a map row names a folder of src/ ending in "/": ${line}`);
       assert.ok(m[2].length > 0, `the map row of ${m[1]} says what lives there`);
-      folders.push(m[1]);
+      rows.push({ folder: m[1], text: m[2] });
     }
   }
-  return folders;
+  return rows;
+}
+
+/** The folders the map lists, in its order: the first cell of each row of its table. */
+function mapFolders(markdown) {
+  return mapRows(markdown).map((r) => r.folder);
+}
+
+/** The files a row names (`timeBudget.ts`) that are not in its folder. */
+function missingFiles(rows, base) {
+  const missing = [];
+  for (const { folder, text } of rows)
+    for (const [, name] of text.matchAll(/`([\w.-]+\.ts)`/g)) if (!existsSync(join(base, folder, name))) missing.push(`${folder}${name}`);
+  return missing;
 }
 
 /** Every folder under `dir` (itself included) as `src/x/`, with whether it holds a .ts file itself or below. */
@@ -78,4 +91,14 @@ test('the map check fails on a folder missing from the map, a listed folder that
   ]);
   // A row that is not a folder of src/ is refused by the reader.
   assert.throws(() => mapFolders('x\n## The map\n\n| `src/preload/index.ts` | the entry |\n'), /names a folder of src/);
+});
+
+test('each file a row of the map names is in its folder (the time budget in src/trace/derive/ among them)', () => {
+  const rows = mapRows(readFileSync(join(root, 'docs', 'architecture.md'), 'utf8'));
+  const derive = rows.find((r) => r.folder === 'src/trace/derive/');
+  assert.match(derive.text, /`timeBudget\.ts`/, "the derive row names the module that owns a request's time budget");
+  assert.deepEqual(missingFiles(rows, root), []);
+  assert.deepEqual(missingFiles([{ folder: 'src/trace/derive/', text: 'the budget (`timeBudget.ts`), `gone.ts`' }], root), [
+    'src/trace/derive/gone.ts',
+  ]);
 });

@@ -2,27 +2,20 @@
 
 import { KERNEL_PART_LABELS, kernelParts, synStory } from '../../src/trace/derive/kernel';
 import { isStreaming } from '../../src/trace/derive/timings';
+import { timeBudget } from '../../src/trace/derive/timeBudget';
 import type { TcpConn } from '../../src/trace/contract/types';
 import { connectionText } from '../../src/trace/derive/labels';
 import { h, type Child } from '../dom';
 import { formatHttp2Error, formatMs } from '../format';
 import type { Row } from '../model';
-import {
-  formatSpan,
-  LOOP_NOTE_MIN_MS,
-  loopBlockedSegments,
-  loopBlockedText,
-  PHASES,
-  PHASE_LABELS,
-  requestSegments,
-  totalTime,
-} from '../waterfall';
+import { formatSpan, LOOP_NOTE_MIN_MS, loopBlockedSegments, loopBlockedText, PHASES, PHASE_LABELS, requestSegments } from '../waterfall';
 import { kv } from './common';
 
-/** The Timing tab: the phases as bars on the request's own axis, then its times. */
+/** The Timing tab: the phases as bars on the request's own axis (its time budget, timeBudget.ts), then its times. */
 export function renderTiming(row: Row, conn?: TcpConn): Child[] {
   const req = row.req;
-  const t = req.timings;
+  const budget = req.timings ? timeBudget({ request: req }) : undefined;
+  const t = budget?.timings;
   const segs = requestSegments(row);
   const out: Child[] = [];
   const start = row.start;
@@ -33,7 +26,7 @@ export function renderTiming(row: Row, conn?: TcpConn): Child[] {
   const table = h('div', 'timing-table', { role: 'table' });
   const durations: Record<string, number> = {};
   const loops = loopBlockedSegments(req, segs);
-  const parts = kernelParts(req);
+  const parts = budget?.kernelParts ?? kernelParts(req);
   const pct = (ms: number): string => `${((ms / span) * 100).toFixed(3)}%`;
   for (const s of segs) durations[s.phase] = (durations[s.phase] ?? 0) + (s.end - s.start);
   for (const p of PHASES) {
@@ -102,13 +95,14 @@ export function renderTiming(row: Row, conn?: TcpConn): Child[] {
         `${loopText}: the program held its thread, the response waited for it (times since the trace began, to find in a CPU profile).`,
       ),
     );
-  if (typeof req.debuggerPaused === 'number' && req.debuggerPaused >= LOOP_NOTE_MIN_MS)
+  const paused = budget?.debuggerMs ?? req.debuggerPaused;
+  if (typeof paused === 'number' && paused >= LOOP_NOTE_MIN_MS)
     out.push(
       h(
         'div',
         'note pause-note',
         null,
-        `Stopped in the debugger ${formatSpan(req.debuggerPaused)} of it: the program was paused (a breakpoint, a step), so the phases it spans waited for the debugger, not for the network.`,
+        `Stopped in the debugger ${formatSpan(paused)} of it: the program was paused (a breakpoint, a step), so the phases it spans waited for the debugger, not for the network.`,
       ),
     );
   if (parts.length)
@@ -120,7 +114,7 @@ export function renderTiming(row: Row, conn?: TcpConn): Child[] {
         'The indented rows are the kernel’s view (privileged helper): when the request’s last byte was acknowledged and when the response arrived, next to when the program read it.',
       ),
     );
-  const total = t ? totalTime(t) : row.duration;
+  const total = budget ? budget.total : row.duration;
   const times: Array<[string, Child]> = [
     ['Total', formatMs(total)],
     ['Started', Number.isFinite(start) ? `+${formatMs(start)}` : '—'],

@@ -14,6 +14,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { InitiatorMode } from '../../protocol/preload';
+import { mappedFrame } from '../../trace/contract/frames';
 import type { Initiator, StackFrame } from '../../trace/contract/types';
 
 /** Bound when the bundle loads: a program that patches fs (mock-fs, graceful-fs) neither sees nor changes this. */
@@ -296,15 +297,7 @@ export class RuntimeSourceMaps {
       // findEntry takes and returns 0-based lines and columns; V8's are 1-based.
       const e = map.findEntry(frame.line - 1, Math.max(0, frame.column - 1));
       if (typeof e?.originalSource !== 'string' || typeof e.originalLine !== 'number') return frame;
-      const mapped: StackFrame = {
-        ...frame,
-        file: sourceFile(e.originalSource, frame.file),
-        line: e.originalLine + 1,
-        column: (e.originalColumn ?? 0) + 1,
-        generated: { file: frame.file, line: frame.line, column: frame.column },
-      };
-      if (e.name && !frame.function) mapped.function = e.name;
-      return mapped;
+      return mappedFrame(frame, sourceFile(e.originalSource, frame.file), e.originalLine + 1, e.originalColumn, e.name);
     } catch {
       return frame;
     }

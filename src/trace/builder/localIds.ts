@@ -6,6 +6,8 @@
  * is held in a Map, so every string reads as it would in one.
  */
 
+import { putAt } from './recordTable';
+
 /** Longest counter an id held in the array may have. */
 const MAX_DIGITS = 9;
 /** How far past the array's end an id may land before it goes to the Map (a hostile `r999999999`). */
@@ -57,14 +59,8 @@ export class LocalIds {
   /** Holds the traceID of a local id not seen before. */
   set(localId: string, traceID: string): void {
     const n = this.slot(localId);
-    if (n < 0) {
-      (this.others ??= new Map()).set(localId, traceID);
-      return;
-    }
-    const byNumber = this.byNumber;
-    // Filled up to it first: an array written far past its end would turn into a slow dictionary.
-    while (byNumber.length < n) byNumber.push(undefined);
-    byNumber[n] = traceID;
+    if (n >= 0) putAt(this.byNumber, n, traceID);
+    else (this.others ??= new Map()).set(localId, traceID);
   }
 
   /**

@@ -12,6 +12,15 @@ export interface RecordLookup {
   get(traceID: string): AnyRecord | undefined;
 }
 
+/**
+ * Puts `value` at index `n` of `slots` (RecordTable, LocalIds), the slots before it filled first: an
+ * array written far past its end would turn into a slow dictionary.
+ */
+export function putAt<T>(slots: Array<T | undefined>, n: number, value: T): void {
+  while (slots.length < n) slots.push(undefined);
+  slots[n] = value;
+}
+
 /** Longest number part an id held in the array may have (larger ones go to the Map). */
 const MAX_DIGITS = 9;
 
@@ -50,14 +59,8 @@ export class RecordTable {
   /** Holds `record` under `traceID`. */
   set(traceID: string, record: AnyRecord): void {
     const n = this.slot(traceID);
-    if (n < 0) {
-      (this.others ??= new Map()).set(traceID, record);
-      return;
-    }
-    const slots = this.slots;
-    // Filled up to it first: an array written far past its end would turn into a slow dictionary.
-    while (slots.length < n) slots.push(undefined);
-    slots[n] = record;
+    if (n >= 0) putAt(this.slots, n, record);
+    else (this.others ??= new Map()).set(traceID, record);
   }
 
   /** Forgets the record with this traceID. */

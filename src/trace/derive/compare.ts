@@ -14,8 +14,7 @@ import type { CompareMessage } from '../../protocol/webview';
 import type { Trace } from '../contract/types';
 import type { Percentiles } from './percentiles';
 import { fisherExact, mannWhitney } from './significance';
-import { MEASURE_WORDS, SummaryBuilder, type Measure, type RouteSampleSet, type RouteSummary } from './summary';
-import { PHASES } from './timings';
+import { MEASURE_WORDS, MEASURES, SummaryBuilder, type Measure, type RouteSampleSet, type RouteSummary } from './summary';
 import { PHASE_NAMES, formatMs } from '../diagnosis/sentence';
 
 /** Significance level of every test. */
@@ -175,6 +174,7 @@ function measureName(m: Measure): string {
   if (m === 'waitNetwork') return "the network's part of the wait";
   if (m === 'waitProgram') return "the program's part of the wait (the response waited to be read)";
   if (m === 'total') return 'the total';
+  if (m === 'loop') return "the program's blocked event loop";
   return `the ${PHASE_NAMES[m]}`;
 }
 
@@ -230,13 +230,11 @@ export function compareRoutes(a: Map<string, RouteSampleSet>, b: Map<string, Rou
   return { routes, added: only(b, a), gone: only(a, b) };
 }
 
-const ORDER: Measure[] = ['total', ...PHASES, 'waitNetwork', 'waitServer', 'waitProgram'];
-
 function routeChange(label: string, ga: RouteSampleSet, gb: RouteSampleSet, o: Required<DiffOptions>): RouteChange {
   const sa = ga.summary;
   const sb = gb.summary;
   const measures: MeasureChange[] = [];
-  for (const m of ORDER) {
+  for (const m of MEASURES) {
     const xa = ga.samples.get(m);
     const xb = gb.samples.get(m);
     const pa = sa.times[m];

@@ -494,26 +494,28 @@ export function kernelParts(req: Pick<HttpRequest, 'reqSentAt' | 'respRecvAt' | 
 
 /**
  * "the connection was established 0.05 ms after its SYN": the kernel's own connect time beside a
- * connect phase the program's event loop held for at least `minMs` (`loopBlocked.connect`).
+ * connect phase the program's event loop held for at least `minMs` (`loopMs`, the loop's share of
+ * the connect in the request's time budget).
  */
 export function kernelConnectStory(
-  req: Pick<HttpRequest, 'loopBlocked' | 'reusedConn'>,
+  req: Pick<HttpRequest, 'reusedConn'>,
   conn: Pick<TcpConn, 'tcpMetrics'> | undefined,
+  loopMs: number,
   minMs: number,
 ): string | undefined {
   const us = conn?.tcpMetrics?.connectLatencyUs;
-  if (req.reusedConn || us === undefined || !((req.loopBlocked?.connect ?? 0) >= minMs)) return undefined;
+  if (req.reusedConn || us === undefined || !(loopMs >= minMs)) return undefined;
   return `the connection was established ${usText(us)} after its SYN`;
 }
 
 /**
  * "the response's first byte reached the machine 360 ms before the program read it" when the
- * response waited in the socket at least `minMs`; undefined otherwise.
+ * response (read at `respRecvAt`) waited in the socket at least `minMs` by the kernel's arrivals
+ * `k` (the request's `kernelTimings`, in its time budget); undefined otherwise.
  */
-export function kernelWaitStory(req: Pick<HttpRequest, 'respRecvAt' | 'kernelTimings'>, minMs: number): string | undefined {
-  const k = req.kernelTimings;
-  if (!k || req.respRecvAt === undefined) return undefined;
-  const waited = req.respRecvAt - k.respFirstByteAt;
+export function kernelWaitStory(respRecvAt: number | undefined, k: KernelTimings | undefined, minMs: number): string | undefined {
+  if (!k || respRecvAt === undefined) return undefined;
+  const waited = respRecvAt - k.respFirstByteAt;
   if (waited < minMs) return undefined;
   return `the response's first byte reached the machine ${usText(waited * 1000)} before the program read it`;
 }

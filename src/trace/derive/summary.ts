@@ -15,13 +15,14 @@ import { requestLine } from './initiator';
 import { connectionState } from './labels';
 import { percentilesOfSorted, Samples, type Percentiles } from './percentiles';
 import { routeKeyOf, routeLabel, type RouteKey } from './routes';
-import { drawnMs, isFailed, PHASES, totalTime, type Phase } from './timings';
+import { timeBudget } from './timeBudget';
+import { isFailed, PHASES, type Phase } from './timings';
 
 /** What a route group measures per request: the total, each HAR phase (drawn: `connect` without TLS), the kernel's split of `wait`. */
-export type Measure = 'total' | Phase | 'waitNetwork' | 'waitServer' | 'waitProgram';
+export type Measure = 'total' | Phase | 'waitNetwork' | 'waitServer' | 'waitProgram' | 'loop';
 
 /** Every measure, the total first, then the phases in waterfall order, then the split. */
-export const MEASURES: readonly Measure[] = ['total', ...PHASES, 'waitNetwork', 'waitServer', 'waitProgram'];
+export const MEASURES: readonly Measure[] = ['total', ...PHASES, 'waitNetwork', 'waitServer', 'waitProgram', 'loop'];
 
 /** How a measure is named in text: the HAR phase's word, `tls` for `ssl`. */
 export const MEASURE_WORDS: Record<Measure, string> = {
@@ -36,6 +37,7 @@ export const MEASURE_WORDS: Record<Measure, string> = {
   waitNetwork: 'wait: network',
   waitServer: 'wait: server',
   waitProgram: 'wait: program',
+  loop: 'program (loop blocked)',
 };
 
 /** The kind of a request's error, as the summary counts it: its code (`ECONNRESET`), `timeout`, `aborted`, else its name. */
@@ -236,15 +238,19 @@ export class SummaryBuilder {
     if (end !== undefined) this.connLastEnd.set(conn, end);
   }
 
+  /** The request's time budget (timeBudget.ts, the one reading of its phases and shares) into the group's samples. */
   private addTimes(acc: RouteAcc, t: Timings, req: HttpRequest): void {
-    acc.sample('total', totalTime(t));
-    for (const p of PHASES) acc.sample(p, drawnMs(t, p));
-    const split = req.kernelTimings?.wait;
-    if (split) {
+    const budget = timeBudget({ request: req }, t);
+    acc.sample('total', budget.total);
+    for (const p of PHASES) acc.sample(p, budget.phases[p].ms);
+    const split = budget.phases.wait.kernel;
+    if (split?.network !== undefined && split.server !== undefined && split.program !== undefined) {
       acc.sample('waitNetwork', split.network);
       acc.sample('waitServer', split.server);
       acc.sample('waitProgram', split.program);
     }
+    // The program's own share: its event loop blocked while the request was under way.
+    if (budget.loop) acc.sample('loop', budget.loop.total);
   }
 
   /** The groups with their samples, for the comparison of two traces (compare.ts). */

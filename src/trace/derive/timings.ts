@@ -1,8 +1,9 @@
 /**
- * The timing geometry of a request, defined once for the CLI table (render.ts), the HAR export
- * (har.ts), diagnosis and the panel (webview/waterfall.ts, list.ts, model.ts): the HAR 1.2
- * phases and how they are computed from the records, a request's start, its total, end and
- * duration, the phases laid out on the trace's time axis, and whether it failed or was slow.
+ * The timing geometry of a request: the HAR 1.2 phases and how they are computed from the
+ * records, a request's start, its total, end and duration, the phases laid out on the trace's time
+ * axis, and whether it failed or was slow. The readers (diagnosis, the CLI, HAR, OpenTelemetry,
+ * the panel) get a request's phases and their shares from its time budget (timeBudget.ts), which
+ * is built from these definitions.
  *
  * HAR semantics (trace-format.md): `-1` means the phase did not apply; `connect` includes `ssl`;
  * a reused connection has `dns`, `connect` and `ssl` of -1. Phases cut short by a failure run

@@ -10,17 +10,8 @@ import { dnsStory } from './dnsStory';
 import { http2ErrorName } from './http2Errors';
 import { formatMs, incompleteWhy, PHASE_NAMES, plural } from './sentence';
 import { poolWaitSentence, poolWaitState } from './poolDiagnosis';
-import {
-  computeTimings,
-  DEFAULT_SLOW_THRESHOLD_MS,
-  failedAt,
-  isSlow,
-  phaseSegments,
-  requestStartAt,
-  totalTime,
-  type Phase,
-  type RequestContext,
-} from '../derive/timings';
+import { DEFAULT_SLOW_THRESHOLD_MS, failedAt, isSlow, type Phase, type RequestContext } from '../derive/timings';
+import { timeBudget, type TimeBudget } from '../derive/timeBudget';
 import { diagnoseProgramShare, LOOP_BLOCKED_MIN_MS } from './loopDiagnosis';
 import { icmpText, kernelConnectStory, kernelStory, kernelWaitStory, requestKernelEvents, synStory } from '../derive/kernel';
 import { explainTlsError } from './tlsErrors';
@@ -230,12 +221,11 @@ function stateWhenStopped(ctx: DiagnosisContext, timings: Timings): string {
 }
 
 function elapsed(ctx: RequestContext, timings: Timings): number | undefined {
-  const r = ctx.request;
-  const start = requestStartAt(ctx);
-  const end = failedAt(r);
+  const budget = timeBudget(ctx, timings);
+  const start = budget.start;
+  const end = failedAt(ctx.request);
   if (start !== undefined && end !== undefined) return Math.max(0, end - start);
-  const total = totalTime(timings);
-  return total > 0 ? total : undefined;
+  return budget.total > 0 ? budget.total : undefined;
 }
 
 // ---- DNS ----
@@ -327,7 +317,7 @@ function diagnoseConnect(ctx: DiagnosisContext, code: string | undefined): strin
 }
 
 function elapsedOrUndefined(ctx: DiagnosisContext): number | undefined {
-  const start = requestStartAt(ctx);
+  const start = timeBudget(ctx).start;
   const end = failedAt(ctx.request);
   return start !== undefined && end !== undefined ? Math.max(0, end - start) : undefined;
 }
@@ -375,7 +365,7 @@ function diagnoseProxyRefusal(ctx: DiagnosisContext): string | undefined {
   if (req.reqMethod !== 'CONNECT' && !undiciStatus && !connect) return undefined;
   const proxy = proxyLabel(connect?.proxy?.url ?? req.proxy?.url) ?? (connect === req ? peerOf(ctx) : undefined);
   const target = hostPortOf(connect?.reqURL ?? req.reqURL);
-  const start = requestStartAt(ctx);
+  const start = timeBudget(ctx).start;
   const at = connect?.respRecvAt ?? failedAt(req);
   const ms = connect === req && start !== undefined && at !== undefined ? Math.max(0, at - start) : undefined;
   return `proxy ${proxy ?? ''}${proxy ? ' ' : ''}refused the tunnel${target ? ` to ${target}` : ''} (${statusText(status, connect?.respStatusText)})${after(ms)}`;
@@ -472,13 +462,14 @@ function slowDetail(ctx: DiagnosisContext, phase: Phase, t: Timings): { name: st
   }
 }
 
-function diagnoseSlow(ctx: DiagnosisContext, t: Timings, threshold: number): string | undefined {
+function diagnoseSlow(ctx: DiagnosisContext, budget: TimeBudget, threshold: number): string | undefined {
+  const t = budget.timings;
   if (!isSlow(ctx.request, t, threshold)) return undefined;
-  const total = totalTime(t);
+  const total = budget.total;
   // The longest phase as drawn: connect includes ssl, so its TCP part is weighed on its own.
   let worst: Phase = 'wait';
   let worstMs = -1;
-  for (const s of phaseSegments(0, t)) {
+  for (const s of budget.drawn) {
     const ms = s.endAt - s.beginAt;
     if (ms > worstMs) {
       worst = s.phase;
@@ -552,37 +543,39 @@ function wasReset(req: HttpRequest): boolean {
  */
 export function diagnose(ctx: DiagnosisContext, timings?: Timings, options: DiagnosisOptions = {}): string | undefined {
   const req = ctx.request;
-  const t = timings ?? computeTimings(ctx);
+  const budget = timeBudget(ctx, timings);
+  const t = budget.timings;
   // The program's own share (stopped in the debugger, its loop blocked) comes after a failure's
   // sentence, and instead of the slow one.
-  const loop = diagnoseProgramShare(req, t);
+  const loop = diagnoseProgramShare(req, budget);
   const andLoop = (s: string): string => (loop ? `${s}; ${loop}` : s);
-  if (req.reqError) return andLoop(withKernel(diagnoseError(ctx, t), ctx));
+  if (req.reqError) return andLoop(withKernel(diagnoseError(ctx, t), ctx, budget));
   if (req.incomplete) return diagnoseIncomplete(ctx);
   const status = req.respStatusCode;
   if (typeof status === 'number' && status >= 400) {
     const proxy = req.reqMethod === 'CONNECT' ? diagnoseProxyRefusal(ctx) : undefined;
     if (proxy) return andLoop(proxy);
-    const start = requestStartAt(ctx);
+    const start = budget.start;
     const ms = start !== undefined && req.respRecvAt !== undefined ? req.respRecvAt - start : undefined;
     return andLoop(`server answered ${statusText(status, req.respStatusText)}${after(ms)}`);
   }
-  if (loop) return withKernel(loop, ctx);
-  const slow = diagnoseSlow(ctx, t, options.slowThresholdMs ?? DEFAULT_SLOW_THRESHOLD_MS);
-  return slow && withKernel(slow, ctx);
+  if (loop) return withKernel(loop, ctx, budget);
+  const slow = diagnoseSlow(ctx, budget, options.slowThresholdMs ?? DEFAULT_SLOW_THRESHOLD_MS);
+  return slow && withKernel(slow, ctx, budget);
 }
 
 /**
  * A failed or slow request's sentence with what the kernel saw on its connection during it
  * (privileged helper): retransmits, zero windows, drops that matter ("…; the kernel: 3 segments
- * retransmitted"). A connect's ICMP message is already in its sentence.
+ * retransmitted"), with the loop's share of the connect and the kernel's arrivals from the
+ * request's time budget. A connect's ICMP message is already in its sentence.
  */
-function withKernel(sentence: string, ctx: DiagnosisContext): string {
+function withKernel(sentence: string, ctx: DiagnosisContext, budget: TimeBudget): string {
   const conn = ctx.tcpConn;
   const events = requestKernelEvents(ctx.request, conn).filter((e) => e.kind !== 'socketError');
   const parts = [
-    kernelConnectStory(ctx.request, conn, LOOP_BLOCKED_MIN_MS),
-    kernelWaitStory(ctx.request, LOOP_BLOCKED_MIN_MS),
+    kernelConnectStory(ctx.request, conn, budget.phases.connect.loop, LOOP_BLOCKED_MIN_MS),
+    kernelWaitStory(ctx.request.respRecvAt, budget.kernel, LOOP_BLOCKED_MIN_MS),
     // TCP's discards by design (duplicates, window probes) are not loss: the Connection tab lists them.
     kernelStory(events, { all: conn?.kernelEvents, synRetransmits: conn?.tcpMetrics?.synRetransmits, omitBenign: true }),
   ].filter(Boolean);

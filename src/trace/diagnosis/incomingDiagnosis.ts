@@ -9,7 +9,8 @@ import type { IncomingRequest } from '../contract/incoming';
 import type { HttpRequest, Timings } from '../contract/types';
 import { LOOP_BLOCKED_MIN_MS, machinePart } from './loopDiagnosis';
 import { incompleteWhy } from './sentence';
-import { totalTime } from '../derive/timings';
+import { PHASES, type Phase } from '../derive/timings';
+import { timeBudget } from '../derive/timeBudget';
 
 /** One call's share of an incoming request's time. */
 export interface CallShare {
@@ -54,7 +55,7 @@ function callEnd(call: HttpRequest): number | undefined {
   if (call.reqEndAt !== undefined) return call.reqEndAt;
   if (call.respDoneAt !== undefined) return call.respDoneAt;
   if (call.reqErrorAt !== undefined) return call.reqErrorAt;
-  if (call.reqStartAt !== undefined && call.timings) return call.reqStartAt + totalTime(call.timings);
+  if (call.reqStartAt !== undefined && call.timings) return call.reqStartAt + timeBudget({ request: call }).total;
   return undefined;
 }
 
@@ -99,25 +100,24 @@ export function callLabel(call: HttpRequest): string {
 const ms = (v: number): string => String(Math.round(v));
 
 /**
- * The largest phase of a call's timings when it is most of the call's time ("of which 640 ms TLS
- * handshake"; `connect` weighed without its TLS part), and how much of it the program's own event
+ * The largest phase of a call's time budget (timeBudget.ts) when it is most of the call's time ("of
+ * which 640 ms TLS handshake"; `connect` weighed without its TLS part), and how much of it the program's own event
  * loop held when that was most of it (`loopBlocked`): then the phase was the program's time, not
  * the network's or the server's. A call the debugger held for most of its time (`debuggerPaused`)
  * says that instead.
  */
 function mainPhase(call: HttpRequest): string | undefined {
-  const t = call.timings;
-  if (!t) return undefined;
-  const total = totalTime(t);
-  const len = (k: keyof Timings): number => (k === 'connect' ? t.connect - Math.max(0, t.ssl) : t[k]);
-  let best: keyof Timings | undefined;
-  for (const k of Object.keys(PHASE_WORDS) as Array<keyof Timings>) if (len(k) > 0 && (best === undefined || len(k) > len(best))) best = k;
+  if (!call.timings) return undefined;
+  const { total, phases, debuggerMs: paused } = timeBudget({ request: call });
+  // Each phase by its HAR length, `connect` less its TLS part (a file's `ssl` may exceed it).
+  const len = (k: Phase): number => (k === 'connect' ? phases.connect.har - Math.max(0, phases.ssl.har) : phases[k].har);
+  let best: Phase | undefined;
+  for (const k of PHASES) if (len(k) > 0 && (best === undefined || len(k) > len(best))) best = k;
   // Stopped at a breakpoint for most of the call: its phases' lengths were the pause's.
-  const paused = call.debuggerPaused;
-  if (typeof paused === 'number' && paused >= LOOP_BLOCKED_MIN_MS && paused >= total / 2)
+  if (paused !== undefined && paused >= LOOP_BLOCKED_MIN_MS && paused >= total / 2)
     return `the program stopped in the debugger for ${ms(paused)} ms of it`;
   if (best === undefined || total <= 0 || len(best) < total / 2) return undefined;
-  const blocked = call.loopBlocked?.[best] ?? 0;
+  const blocked = phases[best].loop;
   const loop = blocked >= len(best) / 2 ? `, ${ms(blocked)} ms of it with the program's event loop blocked` : '';
   return `of which ${ms(len(best))} ms ${PHASE_WORDS[best]}${loop}`;
 }

@@ -4,10 +4,11 @@
  * program was stopped in the debugger (`debuggerPaused`).
  */
 
-import { loopBlockedTotal, mainStretch } from '../derive/loopBlocked';
+import { mainStretch } from '../derive/loopBlocked';
 import { formatMs, PHASE_NAMES } from './sentence';
-import { drawnMs, PHASES, totalTime, type Phase } from '../derive/timings';
-import type { HttpRequest, Timings } from '../contract/types';
+import { PHASES, type Phase } from '../derive/timings';
+import type { TimeBudget } from '../derive/timeBudget';
+import type { HttpRequest } from '../contract/types';
 
 /** A request's event-loop share is named when it is at least this long (ms)… */
 export const LOOP_BLOCKED_MIN_MS = 50;
@@ -36,33 +37,33 @@ const LOOP_ORDER: readonly Phase[] = ['wait', 'receive', 'connect', 'ssl', 'dns'
 
 /**
  * "of 480 ms waiting, the event loop was blocked for 350 ms — the response had to wait for the
- * program; blocked 120–470 ms into the trace", when the request's `loopBlocked` share is large
+ * program; blocked 120–470 ms into the trace", when the request's loop share (its time budget,
+ * timeBudget.ts) is large
  * (LOOP_BLOCKED_MIN_SHARE of its total, and LOOP_BLOCKED_MIN_MS even without what may have been
  * the thread's waits for a CPU, `machine`), whatever its total. Named by the phase the loop took most
  * of; the others with a share follow in brackets, then the machine's part when there is one.
  */
-export function diagnoseLoopBlocked(req: HttpRequest, t: Timings): string | undefined {
-  const lb = req.loopBlocked;
-  if (!lb) return undefined;
-  const blocked = loopBlockedTotal(lb);
-  const total = totalTime(t);
+export function diagnoseLoopBlocked(req: HttpRequest, budget: TimeBudget): string | undefined {
+  const loop = budget.loop;
+  if (!loop) return undefined;
+  const { total: blocked, machine, of: lb } = loop;
+  const total = budget.total;
   // A busy machine is not a blocked program: at least LOOP_BLOCKED_MIN_MS of it must surely have
   // been the thread's own (its CPU time, or a sleep in a synchronous call), not its waits for a CPU.
-  const machine = typeof lb.machine === 'number' && lb.machine > 0 ? Math.min(lb.machine, blocked) : 0;
   if (blocked - machine < LOOP_BLOCKED_MIN_MS || total <= 0 || blocked < LOOP_BLOCKED_MIN_SHARE * total) return undefined;
-  const share = (p: Phase): number => lb[p] ?? 0;
+  const phase = budget.phases;
   let main: Phase = 'wait';
-  for (const p of LOOP_ORDER) if (share(p) > share(main)) main = p;
+  for (const p of LOOP_ORDER) if (phase[p].loop > phase[main].loop) main = p;
   const words = LOOP_WORDS[main];
-  let s = `of ${formatMs(Math.max(drawnMs(t, main), share(main)))} ms ${words.doing}, the event loop was blocked for ${formatMs(share(main))} ms — ${words.waited}`;
-  const others = PHASES.filter((p) => p !== main && share(p) >= 1).map((p) => `${formatMs(share(p))} ms ${LOOP_WORDS[p].part}`);
+  let s = `of ${formatMs(Math.max(phase[main].ms, phase[main].loop))} ms ${words.doing}, the event loop was blocked for ${formatMs(phase[main].loop)} ms — ${words.waited}`;
+  const others = PHASES.filter((p) => p !== main && phase[p].loop >= 1).map((p) => `${formatMs(phase[p].loop)} ms ${LOOP_WORDS[p].part}`);
   if (others.length) s += ` (and for ${others.join(', ')})`;
   s += machinePart(machine);
   // A phase that took longer of its own than the loop's whole share is said too: the loop is not
   // the whole story (a slow server after a blocked send).
   let own: Phase | undefined;
-  for (const p of PHASES) if (p !== main && ownMs(t, lb, p) > Math.max(blocked, own ? ownMs(t, lb, own) : 0)) own = p;
-  if (own) s += `, and the ${PHASE_NAMES[own]} took ${formatMs(ownMs(t, lb, own))} ms more`;
+  for (const p of PHASES) if (p !== main && phase[p].own > Math.max(blocked, own ? phase[own].own : 0)) own = p;
+  if (own) s += `, and the ${PHASE_NAMES[own]} took ${formatMs(phase[own].own)} ms more`;
   const stretch = mainStretch(req, lb);
   if (stretch) {
     const count = lb.stretches.length + (lb.moreStretches ?? 0);
@@ -82,26 +83,20 @@ export function machinePart(machineMs: number | undefined): string {
     : '';
 }
 
-/** How long phase `p` took (as drawn: connect without its TLS part) apart from the loop's share of it. */
-function ownMs(t: Timings, lb: NonNullable<HttpRequest['loopBlocked']>, p: Phase): number {
-  return Math.max(0, drawnMs(t, p) - (lb[p] ?? 0));
-}
-
 /**
  * "stopped in the debugger for 5150 of its 5200 ms — the program was paused, not waiting on the
  * network", when the request's `debuggerPaused` share is large (the same thresholds as the loop's).
  */
-export function diagnosePaused(req: HttpRequest, t: Timings): string | undefined {
-  const paused = req.debuggerPaused;
-  const total = totalTime(t);
-  if (typeof paused !== 'number' || !(paused >= LOOP_BLOCKED_MIN_MS) || total <= 0 || paused < LOOP_BLOCKED_MIN_SHARE * total)
-    return undefined;
+export function diagnosePaused(budget: TimeBudget): string | undefined {
+  const paused = budget.debuggerMs;
+  const total = budget.total;
+  if (paused === undefined || !(paused >= LOOP_BLOCKED_MIN_MS) || total <= 0 || paused < LOOP_BLOCKED_MIN_SHARE * total) return undefined;
   return `stopped in the debugger for ${formatMs(paused)} of its ${formatMs(Math.max(total, paused))} ms — the program was paused, not waiting on the network`;
 }
 
 /** The program's own part of a request's sentence: the debugger's pause and the blocked loop, each when large. */
-export function diagnoseProgramShare(req: HttpRequest, t: Timings): string | undefined {
-  const paused = diagnosePaused(req, t);
-  const loop = diagnoseLoopBlocked(req, t);
+export function diagnoseProgramShare(req: HttpRequest, budget: TimeBudget): string | undefined {
+  const paused = diagnosePaused(budget);
+  const loop = diagnoseLoopBlocked(req, budget);
   return paused && loop ? `${paused}; ${loop}` : (paused ?? loop);
 }

@@ -6,7 +6,7 @@
 
 import { whatIfSentence } from '../diagnosis/whatIfText';
 import { contextOf, enrichRequest, enrichTrace, indexRecords, type RecordIndex } from '../enrich';
-import { requestStartAt, totalTime } from '../derive/timings';
+import { timeBudget } from '../derive/timeBudget';
 import type { HeaderPair, HttpRequest, Timings, Trace } from '../contract/types';
 
 /** A HAR name/value pair (headers, query string). */
@@ -135,13 +135,14 @@ function contentEncoding(h: HttpRequest['respHeaders']): string | undefined {
 /** One request as a HAR entry (`begin`: the trace's start, ms since the epoch), with its start. */
 function harEntry(req: HttpRequest, index: RecordIndex, begin: number): { start: number | undefined; entry: HarEntry } {
   const ctx = contextOf(req, index);
-  const start = requestStartAt(ctx);
-  const timings = harTimings(req.timings!);
+  const budget = timeBudget(ctx);
+  const start = budget.start;
+  const timings = harTimings(budget.timings);
   const version = httpVersion(req);
   const mime = header(req.respHeaders, 'content-type') ?? 'x-unknown';
   const entry: HarEntry = {
     startedDateTime: harDate(begin + (start ?? 0), begin),
-    time: totalTime(timings),
+    time: budget.total,
     request: {
       method: req.reqMethod,
       url: req.reqURL,

@@ -360,6 +360,16 @@ class TraceReader {
 
 const CHUNK_BYTES = 1 << 20;
 
+/** A trace file's reader and its read buffer, once its size is allowed (readTraceFile, readTraceFileAsync). */
+function startReading(
+  stat: Parameters<typeof checkSize>[0],
+  path: string,
+  options: ReadTraceOptions,
+): { reader: TraceReader; buf: Buffer } {
+  checkSize(stat, path, options);
+  return { reader: new TraceReader(path, options), buf: Buffer.allocUnsafe(CHUNK_BYTES) };
+}
+
 /**
  * Reads and validates a trace file, streaming (no whole-file string); refuses files larger than
  * `options.maxBytes` and files that do not start like a trace before reading them whole. Throws
@@ -373,19 +383,15 @@ export function readTraceFile(path: string, options: ReadTraceOptions = {}): Tra
     throw openError(err, path);
   }
   try {
-    checkSize(fstatSync(fd), path, options);
-    const reader = new TraceReader(path, options);
-    const buf = Buffer.allocUnsafe(CHUNK_BYTES);
-    for (;;) {
-      let n: number;
+    const { reader, buf } = startReading(fstatSync(fd), path, options);
+    const read = (): number => {
       try {
-        n = readSync(fd, buf, 0, buf.length, null);
+        return readSync(fd, buf, 0, buf.length, null);
       } catch (err) {
         throw openError(err, path);
       }
-      if (n === 0) break;
-      reader.push(buf.subarray(0, n));
-    }
+    };
+    for (let n = read(); n > 0; n = read()) reader.push(buf.subarray(0, n));
     return reader.end();
   } finally {
     closeSync(fd);
@@ -402,12 +408,7 @@ export async function forEachRequest(
   fn: (request: HttpRequest) => void | Promise<void>,
   options: ReadTraceOptions = {},
 ): Promise<void> {
-  let fh: Awaited<ReturnType<typeof open>>;
-  try {
-    fh = await open(path, 'r');
-  } catch (err) {
-    throw openError(err, path);
-  }
+  const fh = await openTrace(path);
   try {
     checkSize(await fh.stat(), path, options);
     let batch: unknown[] = [];
@@ -447,28 +448,28 @@ export async function forEachRequest(
   }
 }
 
-/** readTraceFile() without blocking the event loop for the whole file (for the extension host). */
-export async function readTraceFileAsync(path: string, options: ReadTraceOptions = {}): Promise<Trace> {
-  let fh: Awaited<ReturnType<typeof open>>;
+/** Opens a trace file for reading (forEachRequest, readTraceFileAsync); TraceFileError when it cannot. */
+async function openTrace(path: string): Promise<Awaited<ReturnType<typeof open>>> {
   try {
-    fh = await open(path, 'r');
+    return await open(path, 'r');
   } catch (err) {
     throw openError(err, path);
   }
+}
+
+/** readTraceFile() without blocking the event loop for the whole file (for the extension host). */
+export async function readTraceFileAsync(path: string, options: ReadTraceOptions = {}): Promise<Trace> {
+  const fh = await openTrace(path);
   try {
-    checkSize(await fh.stat(), path, options);
-    const reader = new TraceReader(path, options);
-    const buf = Buffer.allocUnsafe(CHUNK_BYTES);
-    for (;;) {
-      let n: number;
-      try {
-        ({ bytesRead: n } = await fh.read(buf, 0, buf.length, null));
-      } catch (err) {
-        throw openError(err, path);
-      }
-      if (n === 0) break;
-      reader.push(buf.subarray(0, n));
-    }
+    const { reader, buf } = startReading(await fh.stat(), path, options);
+    const read = (): Promise<number> =>
+      fh.read(buf, 0, buf.length, null).then(
+        (r) => r.bytesRead,
+        (err: unknown) => {
+          throw openError(err, path);
+        },
+      );
+    for (let n = await read(); n > 0; n = await read()) reader.push(buf.subarray(0, n));
     return reader.end();
   } finally {
     await fh.close();

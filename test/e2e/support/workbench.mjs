@@ -2,8 +2,24 @@
 // packaged extension in a fresh code-server, headless Chromium on its workbench with the
 // extensions started, and on failure a screenshot and VS Code's logs. Built on codeServer.mjs
 // (whose exports stay as they are); not a test file (support/, no `.test.mjs`).
+import { createServer } from 'node:http';
 import { join } from 'node:path';
-import { extensionsStarted, openBrowser, openFile, openWorkbench, prepareWorkspace, saveLogs, startCodeServer } from './codeServer.mjs';
+import {
+  extensionsStarted,
+  findFrame,
+  onCleanup,
+  openBrowser,
+  openFile,
+  openWorkbench,
+  prepareWorkspace,
+  resultsDir,
+  runCommand,
+  saveLogs,
+  sleep,
+  startCodeServer,
+  stepper,
+  until,
+} from './codeServer.mjs';
 
 /** As F5 leaves a laptop-sized window (with the Run and Debug side bar open, the panel beside the editor). */
 export const LAPTOP = { width: 1440, height: 900 };
@@ -72,4 +88,74 @@ export async function codeLensLines(page, name) {
       return { line: numbers.find((n) => n.top >= box.bottom - 4)?.line, text: el.textContent };
     });
   }, name);
+}
+
+/** The results folder (`<results>/<name>`) and the step logger ("e2e <label>") of the end-to-end test `name`. */
+export function e2eTest(name, label = name) {
+  return { results: resultsDir(name), step: stepper(`e2e ${label}`) };
+}
+
+/**
+ * An HTTP server on 127.0.0.1 (a free port) answering with `handler`, closed when the test ends;
+ * resolves once it listens.
+ */
+export async function localServer(handler) {
+  const server = createServer(handler);
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  onCleanup(async () => server.close());
+  return server;
+}
+
+/**
+ * As F5 leaves it: Run and Debug open, the editor focused, F5 pressed; resolves with the Net Trace
+ * panel once it lists at least `rows` requests (the fixture's six by default).
+ */
+export async function f5ToPanel(page, step, rows = 6) {
+  await runCommand(page, 'View: Show Run and Debug');
+  await sleep(500);
+  await page.locator('.monaco-editor .view-lines').first().click();
+  await page.keyboard.press('F5');
+  step('F5 pressed with Run and Debug open');
+  const panel = await until('the Net Trace panel', () => findFrame(page, '.list-rows .row'), 120_000, 500);
+  await until('the fixture requests', async () => (await panel.$$('.list-rows .row:not([style*="none"])')).length >= rows, 90_000, 500);
+  return panel;
+}
+
+/** Opens a JavaScript Debug Terminal and types `command` into it, once its shell has had time to prompt. */
+export async function runInDebugTerminal(page, command, step) {
+  await runCommand(page, 'Debug: JavaScript Debug Terminal');
+  await page.locator('.terminal-wrapper .xterm').first().waitFor({ state: 'visible', timeout: 30_000 });
+  await sleep(3000); // the shell's prompt
+  await page.locator('.terminal-wrapper .xterm').first().click();
+  await page.keyboard.type(command);
+  await page.keyboard.press('Enter');
+  step(`typed \`${command}\` into the JavaScript Debug Terminal`);
+}
+
+/** Sets a breakpoint (F9) on `line` of the editor showing `file`, and waits until the editor shows it. */
+export async function setBreakpoint(page, file, line) {
+  await runCommand(page, 'Go to Line/Column...');
+  await page.keyboard.type(String(line));
+  await page.keyboard.press('Enter');
+  await sleep(300);
+  await page.keyboard.press('F9');
+  await page.waitForSelector(`.monaco-editor[data-uri$="/${file}"] .codicon-debug-breakpoint`, { timeout: 10_000 });
+}
+
+/**
+ * Types `path` into a file dialog's simple input (`input`) until it holds it (the dialog may still
+ * be filling in its own default), then accepts it. `what` names the dialog in a timeout.
+ */
+export async function enterDialogPath(input, path, what) {
+  await until(
+    what,
+    async () => {
+      if ((await input.inputValue()) !== path) await input.fill(path);
+      await sleep(300);
+      return (await input.inputValue()) === path;
+    },
+    20_000,
+    0,
+  );
+  await input.press('Enter');
 }
