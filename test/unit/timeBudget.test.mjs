@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 
 import { bundleTs } from '../lib/bundleTs.mjs';
 
-// One bundle: the consumers and the module share the one kept budget per record.
+// One bundle: the consumers and the module are the same code as in the CLI, the panel and the collector.
 const m = bundleTs([
   "export { timeBudget, measureTimeBudget, segmentsAt } from './src/trace/derive/timeBudget';",
   "export { enrichTrace, indexRecords, contextOf } from './src/trace/enrich';",
@@ -146,8 +146,9 @@ function budgetOf(trace) {
 
 /** Each consumer against the module, for one enriched request. */
 function assertConsumersAgree({ enriched, index, r, ctx, budget }) {
-  // Kept with the record: a second read is the same budget, not a new computation.
+  // Read again at once (a sentence's parts, a row's bar and line): the same budget, not a new one.
   assert.equal(m.timeBudget(ctx), budget);
+  assert.equal(m.timeBudget({ request: r }), budget, 'a reader without the dial takes the one read with it');
   // The measurement gives the fields the record holds.
   const measured = m.measureTimeBudget(ctx, {
     own: index.loopBlocks?.get('7:0'),

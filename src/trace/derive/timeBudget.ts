@@ -22,7 +22,6 @@ import {
   drawnMs,
   failedAt,
   phaseSegments,
-  PHASES,
   requestStartAt,
   totalTime,
   type Phase,
@@ -87,28 +86,28 @@ export interface PhaseBudget {
   kernel?: Partial<Record<KernelPart['part'], number>>;
 }
 
-/** A request's time budget (timeBudget()). */
+/** A request's time budget (timeBudget()): each part is worked out when first read, once. */
 export interface TimeBudget {
   /** When the request began (requestStartAt), ms since traceBeginAt; undefined when unknown. */
-  start: number | undefined;
+  readonly start: number | undefined;
   /** The HAR phases. */
-  timings: Timings;
+  readonly timings: Timings;
   /** HAR total time: the phases that applied, `ssl` not added again. */
-  total: number;
+  readonly total: number;
   /** Every phase, in waterfall order. */
-  phases: Record<Phase, PhaseBudget>;
+  readonly phases: Record<Phase, PhaseBudget>;
   /** The phases it spent time in laid end to end from 0 (phaseSegments), as a sentence weighs and a line lists them. */
-  drawn: PhaseSegment[];
+  readonly drawn: PhaseSegment[];
   /** The event loop's share of all phases, and of it what may have been waits for a CPU (at most the share). */
-  loop?: { total: number; machine: number; of: LoopBlocked };
+  readonly loop?: { total: number; machine: number; of: LoopBlocked };
   /** ms the debugger held the thread during the request (`debuggerPaused`), when the trace has it. */
-  debuggerMs?: number;
+  readonly debuggerMs?: number;
   /** When the kernel saw the request acknowledged and its response arrive (`kernelTimings`), when the helper did. */
-  kernel?: KernelTimings;
+  readonly kernel?: KernelTimings;
   /** The kernel's parts of `wait` and `receive` in time order (kernelParts), empty without them. */
-  kernelParts: KernelPart[];
+  readonly kernelParts: KernelPart[];
   /** The real times of the exchange (ms since traceBeginAt): the wait from the send to the first byte, the body to its end; an open end is undefined. */
-  exchange: { wait?: Interval; receive?: Interval };
+  readonly exchange: { wait?: Interval; receive?: Interval };
 }
 
 /** A stretch of trace time; `endAt` undefined while open. */
@@ -117,43 +116,44 @@ export interface Interval {
   endAt?: number;
 }
 
-/** The last budget read, and what it was read from (timeBudget()). */
-let last:
-  | {
-      budget: TimeBudget;
-      request: HttpRequest;
-      timings: Timings;
-      dial: RequestContext['dial'];
-      loopBlocked: HttpRequest['loopBlocked'];
-      kernelTimings: HttpRequest['kernelTimings'];
-      debuggerPaused: HttpRequest['debuggerPaused'];
-    }
-  | undefined;
+/** The last budget read (timeBudget()), and the record and fields it was read from. */
+let lastBudget: Budget | undefined;
+let lastRequest: HttpRequest | undefined;
+let lastTimings: Timings | undefined;
+let lastLoop: HttpRequest['loopBlocked'];
+let lastKernel: HttpRequest['kernelTimings'];
+let lastPaused: HttpRequest['debuggerPaused'];
 
 /**
  * A request's time budget, read from its derived fields (`timings`, else computed from `ctx`;
  * `loopBlocked`, `kernelTimings`, `debuggerPaused`). `timings` overrides the record's (a request
  * being diagnosed before it holds them). The last one read is kept while its record and fields
  * stay the same, for the readers of one request in a row (a sentence's parts, a row's bar, line
- * and tooltip); none is kept beyond it: a budget is about 1.5 kB, a trace may hold 100,000 requests.
+ * and tooltip); none is kept beyond it: a budget is about 1.5 kB, a trace may hold 100,000
+ * requests. A reader that passes no dial gets the kept budget read with one (its start the same
+ * or better founded).
  */
 export function timeBudget(ctx: Pick<RequestContext, 'request' | 'dial'>, timings?: Timings): TimeBudget {
   const req = ctx.request;
   const t = timings ?? req.timings ?? computeTimings(ctx);
-  const k = last;
+  const kept = lastBudget;
   if (
-    k !== undefined &&
-    k.request === req &&
-    k.timings === t &&
-    k.dial === ctx.dial &&
-    k.loopBlocked === req.loopBlocked &&
-    k.kernelTimings === req.kernelTimings &&
-    k.debuggerPaused === req.debuggerPaused
+    kept !== undefined &&
+    lastRequest === req &&
+    lastTimings === t &&
+    (ctx.dial === undefined || kept.dial === ctx.dial) &&
+    lastLoop === req.loopBlocked &&
+    lastKernel === req.kernelTimings &&
+    lastPaused === req.debuggerPaused
   )
-    return k.budget;
-  const budget = readBudget(ctx, t);
-  const fields = { loopBlocked: req.loopBlocked, kernelTimings: req.kernelTimings, debuggerPaused: req.debuggerPaused };
-  last = { budget, request: req, timings: t, dial: ctx.dial, ...fields };
+    return kept;
+  const budget = new Budget(ctx, t);
+  lastBudget = budget;
+  lastRequest = req;
+  lastTimings = t;
+  lastLoop = req.loopBlocked;
+  lastKernel = req.kernelTimings;
+  lastPaused = req.debuggerPaused;
   return budget;
 }
 
@@ -164,43 +164,91 @@ function phaseBudget(t: Timings, lb: LoopBlocked | undefined, phase: Phase): Pha
   return { phase, har: t[phase], ms, loop, own: Math.max(0, ms - loop) };
 }
 
-function readBudget(ctx: Pick<RequestContext, 'request' | 'dial'>, t: Timings): TimeBudget {
-  const req = ctx.request;
-  const lb = req.loopBlocked;
-  const phases: Record<Phase, PhaseBudget> = {
-    blocked: phaseBudget(t, lb, 'blocked'),
-    dns: phaseBudget(t, lb, 'dns'),
-    connect: phaseBudget(t, lb, 'connect'),
-    ssl: phaseBudget(t, lb, 'ssl'),
-    send: phaseBudget(t, lb, 'send'),
-    wait: phaseBudget(t, lb, 'wait'),
-    receive: phaseBudget(t, lb, 'receive'),
-  };
-  const k = req.kernelTimings;
-  if (k?.wait && req.reqSentAt !== undefined) phases.wait.kernel = { ...k.wait };
-  if (k?.receive && req.respRecvAt !== undefined) phases.receive.kernel = { ...k.receive };
-  const errorAt = failedAt(req);
-  const exchange: TimeBudget['exchange'] = {};
-  if (req.reqSentAt !== undefined) exchange.wait = { beginAt: req.reqSentAt, endAt: req.respRecvAt ?? errorAt };
-  if (req.respRecvAt !== undefined) exchange.receive = { beginAt: req.respRecvAt, endAt: req.respDoneAt ?? errorAt };
-  const out: TimeBudget = {
-    start: requestStartAt(ctx),
-    timings: t,
-    total: totalTime(t),
-    phases,
-    drawn: phaseSegments(0, t),
-    kernelParts: k ? kernelParts(req) : [],
-    exchange,
-  };
-  if (lb) {
+/** Unset lazy part. */
+const UNSET: unique symbol = Symbol('unset');
+
+/**
+ * The budget of one request, read from its fields: a reader that wants a row's start and total
+ * (the CLI's table) does not pay for its phases, and a part read twice is worked out once.
+ */
+class Budget implements TimeBudget {
+  readonly total: number;
+  readonly debuggerMs?: number;
+  readonly kernel?: KernelTimings;
+  #start: number | undefined | typeof UNSET = UNSET;
+  #phases: Record<Phase, PhaseBudget> | undefined;
+  #drawn: PhaseSegment[] | undefined;
+  #loop: TimeBudget['loop'] | typeof UNSET = UNSET;
+  #kernelParts: KernelPart[] | undefined;
+  #exchange: TimeBudget['exchange'] | undefined;
+
+  constructor(
+    private readonly ctx: Pick<RequestContext, 'request' | 'dial'>,
+    readonly timings: Timings,
+  ) {
+    const req = ctx.request;
+    this.total = totalTime(timings);
+    if (typeof req.debuggerPaused === 'number') this.debuggerMs = req.debuggerPaused;
+    if (req.kernelTimings) this.kernel = req.kernelTimings;
+  }
+
+  /** The dial the start was read with. */
+  get dial(): RequestContext['dial'] {
+    return this.ctx.dial;
+  }
+
+  get start(): number | undefined {
+    if (this.#start === UNSET) this.#start = requestStartAt(this.ctx);
+    return this.#start;
+  }
+
+  get phases(): Record<Phase, PhaseBudget> {
+    if (this.#phases) return this.#phases;
+    const { timings: t, ctx } = this;
+    const req = ctx.request;
+    const lb = req.loopBlocked;
+    const phases: Record<Phase, PhaseBudget> = {
+      blocked: phaseBudget(t, lb, 'blocked'),
+      dns: phaseBudget(t, lb, 'dns'),
+      connect: phaseBudget(t, lb, 'connect'),
+      ssl: phaseBudget(t, lb, 'ssl'),
+      send: phaseBudget(t, lb, 'send'),
+      wait: phaseBudget(t, lb, 'wait'),
+      receive: phaseBudget(t, lb, 'receive'),
+    };
+    const k = this.kernel;
+    if (k?.wait && req.reqSentAt !== undefined) phases.wait.kernel = { ...k.wait };
+    if (k?.receive && req.respRecvAt !== undefined) phases.receive.kernel = { ...k.receive };
+    return (this.#phases = phases);
+  }
+
+  get drawn(): PhaseSegment[] {
+    return (this.#drawn ??= phaseSegments(0, this.timings));
+  }
+
+  get loop(): TimeBudget['loop'] {
+    if (this.#loop !== UNSET) return this.#loop;
+    const lb = this.ctx.request.loopBlocked;
+    if (!lb) return (this.#loop = undefined);
     const total = loopBlockedTotal(lb);
     // A saved file may hold anything: only a positive number is the machine's part.
     const machine = typeof lb.machine === 'number' && lb.machine > 0 ? Math.min(lb.machine, total) : 0;
-    out.loop = { total, machine, of: lb };
+    return (this.#loop = { total, machine, of: lb });
   }
-  if (typeof req.debuggerPaused === 'number') out.debuggerMs = req.debuggerPaused;
-  if (k) out.kernel = k;
-  return out;
+
+  get kernelParts(): KernelPart[] {
+    return (this.#kernelParts ??= this.kernel ? kernelParts(this.ctx.request) : []);
+  }
+
+  get exchange(): TimeBudget['exchange'] {
+    if (this.#exchange) return this.#exchange;
+    const req = this.ctx.request;
+    const errorAt = failedAt(req);
+    const exchange: { wait?: Interval; receive?: Interval } = {};
+    if (req.reqSentAt !== undefined) exchange.wait = { beginAt: req.reqSentAt, endAt: req.respRecvAt ?? errorAt };
+    if (req.respRecvAt !== undefined) exchange.receive = { beginAt: req.respRecvAt, endAt: req.respDoneAt ?? errorAt };
+    return (this.#exchange = exchange);
+  }
 }
 
 /** The budget's phases laid end to end from `at` (phaseSegments), as a waterfall draws them from a row's start. */
