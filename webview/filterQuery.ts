@@ -10,12 +10,14 @@
  * `initiator:` (file name or `file:line`), `mark:` (a rule's tag), `caused-by:` (the incoming
  * request a server was handling when it made the request: its id `in-3`, its route `/users/:id`,
  * its path or a path prefix `/checkout`, or `"POST /checkout"`; `caused-by:none` for requests made
- * outside any); `is:incoming` keeps the calls made while handling an incoming request.
+ * outside any); `is:incoming` keeps the calls made while handling an incoming request; `route:`
+ * (the route template the Summary view groups by, `/users/:id`, with or without its host).
  */
 
 import type { IncomingRequest } from '../src/trace/contract/incoming';
 import type { HttpRequest } from '../src/trace/contract/types';
 import { splitUrl } from './format';
+import { routeKeyOf } from '../src/trace/derive/routes';
 
 /** What a filter term needs to know of a row (the list's Row satisfies it). */
 export interface FilterRowView {
@@ -45,6 +47,7 @@ export const FILTER_KEYS = [
   'initiator',
   'mark',
   'caused-by',
+  'route',
 ] as const;
 
 /** One property key. */
@@ -269,6 +272,15 @@ function propertyTest(key: FilterKey, raw: string): Test | string {
     case 'caused-by':
       if (!v) return 'caused-by: expects an incoming request: its id (in-3), route (/users/:id), path, or none';
       return causedByTest(v);
+    case 'route': {
+      if (!v) return 'route: expects a route such as /users/:id or api.example.com/users/:id';
+      // The summary's own grouping (src/trace/derive/routes.ts): the same template, with or without its host.
+      return (row) => {
+        const k = routeKeyOf(row.req.reqMethod, row.req.reqURL);
+        const route = k.route.toLowerCase();
+        return route === v || `${k.host}${route}` === v;
+      };
+    }
     case 'mark': {
       if (!v) return 'mark: expects a tag';
       return (row) => {

@@ -30,6 +30,7 @@ import { attachToolbarOverflow } from './toolbarOverflow';
 import { renderNoTrace } from './noTrace';
 import { hostApi } from './vscodeApi';
 import { RulesView } from './rulesView';
+import { SummaryView } from './summaryView';
 import { traceSelectOptions } from './traceSelect';
 import { clickGroup, groupKey, GroupToggle } from './groupToggle';
 import { navTarget } from './listKeys';
@@ -111,6 +112,7 @@ class App {
       this.dirty();
     },
   );
+  private readonly summary = new SummaryView(this.model, (text) => this.updateFilter({ text }));
   private readonly chips = new Map<StatusClass, HTMLButtonElement>();
   private readonly hostSelect = h('select', 'dropdown host-select', { title: 'Filter by host', 'aria-label': 'Host' });
   private readonly statusLeft = h('span', 'status-left');
@@ -176,7 +178,7 @@ class App {
         this.setDetailOpen(false);
       }
     });
-    this.main = h('div', 'main', null, this.list.el, this.emptyMsg, this.splitter, this.detail.el);
+    this.main = h('div', 'main', null, this.summary.el, this.list.el, this.emptyMsg, this.splitter, this.detail.el);
     const statusbar = h('div', 'statusbar', null, this.statusLeft, this.statusRight, this.announcer.el);
     root.replaceChildren(this.renderToolbar(), this.rulesView.el, this.main, statusbar, this.waiting);
     if (this.state.rulesOpen) this.rulesView.setOpen(true, false);
@@ -415,7 +417,7 @@ class App {
       // data-collapse: the order in which groups move into the overflow menu when space runs out.
       h('div', 'group', { 'data-collapse': '4' }, this.failedToggle),
       h('div', 'group', { 'data-collapse': '0' }, this.groupToggle.el),
-      h('div', 'group', { 'data-collapse': '5' }, this.rulesView.toggle),
+      h('div', 'group', { 'data-collapse': '5' }, this.rulesView.toggle, this.summary.toggle),
       h('div', 'group', { 'data-collapse': '1' }, chipBox),
       h('div', 'group', { 'data-collapse': '2' }, this.hostSelect),
       h(
@@ -512,11 +514,7 @@ class App {
     if (this.scheduled || this.dataTimer !== undefined) return;
     const wait = this.lastFlush + DATA_RENDER_INTERVAL - performance.now();
     if (wait <= 0) this.schedule();
-    else
-      this.dataTimer = setTimeout(() => {
-        this.dataTimer = undefined;
-        this.schedule();
-      }, wait);
+    else this.dataTimer = setTimeout(() => ((this.dataTimer = undefined), this.schedule()), wait);
   }
 
   /** Renders now (also called by the rAF callback). */
@@ -536,6 +534,7 @@ class App {
       this.renderStatus();
       this.rangeChip.render(this.state.filter.timeRange);
       this.renderHostSelect(false);
+      this.summary.render();
       this.liveBadge.classList.toggle('on', this.model.live);
       const empty = this.model.view.length === 0;
       this.main.classList.toggle('is-empty', empty);

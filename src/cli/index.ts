@@ -26,3 +26,10 @@ export { diagnoseIncoming, incomingBreakdown, callLabel } from '../trace/diagnos
 export { renderIncoming } from './renderIncoming';
 export { RUN_TABLE_ROWS, showCommandFor } from './show';
 export { linkServed } from '../trace/derive/incomingLinks';
+// The summary by route and the comparison of two traces (issue 53).
+export { inferRoute, isValueSegment, routeKeyOf, routeLabel, hostOf, pathOf, ID_PLACEHOLDER } from '../trace/derive/routes';
+export { percentileOfSorted, percentilesOfSorted, sortedCopy, Samples } from '../trace/derive/percentiles';
+export { SummaryBuilder, summarize, errorKind, statusClass, MEASURES } from '../trace/derive/summary';
+export { compareRoutes, ALPHA, MIN_SAMPLE } from '../trace/derive/compare';
+export { mannWhitney, fisherExact, logGamma, erfc } from '../trace/derive/significance';
+export { compareMessage } from '../trace/derive/compare';

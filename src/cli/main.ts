@@ -10,6 +10,7 @@ import { countRequest, renderSummary, shouldUseColor, writeTrace, type RequestTo
 import { TraceFileError } from '../trace/formats/traceFile';
 import { flagHelp, optionSpecOf, parseArgs, UsageError } from './args';
 import { runDemo } from './demo';
+import { diffTraceFiles, renderDiff } from './diff';
 import type { HelperSetting } from '../collector/helperSession';
 import { cmdHelper, HELPER_HELP } from './helperSetup';
 import { checkWritable, CliError, defaultOutName, runTraced } from './runTraced';
@@ -30,9 +31,18 @@ Usage:
       Run the command with tracing injected into it (and every Node child process),
       write the trace, print a summary to stderr, exit with the command's exit code.
 ${flagHelp(RUN_OPTIONS)}
-  nettrace show FILE [--json] [--slow MS]
-      Print a saved trace: request table, waterfall, diagnosis of each failure.
-      --json prints the trace with timings and diagnoses as JSON.
+  nettrace show FILE [--summary] [--all] [--json] [--slow MS]
+      Print a saved trace: request table, waterfall, diagnosis of each failure. Past 300
+      requests it leads with the summary by route, the failures and the slowest instead;
+      --all lists every row. --summary prints the summary by route (host, method, route:
+      count, errors, p50/p95/p99/max of the total and each phase, connections, lines).
+      --json prints the trace (with --summary: the summary) with timings and diagnoses as JSON.
+
+  nettrace diff A.json B.json [--json] [--all] [--min-ms MS]
+      Compare two saved traces by route: the change in count, error rate, reuse and each
+      percentile per phase, judged on the two samples, one sentence per notable change
+      (significant and at least --min-ms, default 20, and 20%), routes new and gone.
+      --all lists every phase's change.
 
   nettrace export --otlp[=URL] FILE | nettrace export --otlp-file OUT.json FILE
       Send a saved trace to an OpenTelemetry backend as spans (or write them as OTLP/JSON),
@@ -191,18 +201,49 @@ function tableOf(trace: Trace): [Trace, { totals?: RequestTotals }] {
 }
 
 async function cmdShow(argv: string[]): Promise<number> {
-  const { options, positionals } = parseArgs(argv, { json: 'flag', slow: 'string', help: 'flag' });
+  const { options, positionals } = parseArgs(argv, { json: 'flag', slow: 'string', summary: 'flag', all: 'flag', help: 'flag' });
   if (options.help) {
     process.stdout.write(HELP);
     return 0;
   }
-  if (positionals.length !== 1) throw new UsageError('usage: nettrace show FILE [--json]');
+  if (positionals.length !== 1) throw new UsageError('usage: nettrace show FILE [--summary] [--all] [--json]');
   try {
-    await showTrace(positionals[0], { json: !!options.json, slowThresholdMs: parseSlow(options.slow) });
+    await showTrace(positionals[0], {
+      json: !!options.json,
+      slowThresholdMs: parseSlow(options.slow),
+      summary: !!options.summary,
+      all: !!options.all,
+    });
   } catch (e) {
     if (e instanceof TraceFileError) throw new CliError(e.message, 1);
     throw e;
   }
+  return 0;
+}
+
+/** `nettrace diff A.json B.json`: what changed between two traces, by route. */
+async function cmdDiff(argv: string[]): Promise<number> {
+  const { options, positionals } = parseArgs(argv, { json: 'flag', all: 'flag', slow: 'string', 'min-ms': 'string', help: 'flag' });
+  if (options.help) {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  if (positionals.length !== 2) throw new UsageError('usage: nettrace diff A.json B.json [--json] [--all]');
+  const minMs = options['min-ms'] === undefined ? undefined : Number(options['min-ms']);
+  if (minMs !== undefined && !(minMs >= 0)) throw new UsageError('--min-ms takes a number of milliseconds');
+  let diff;
+  try {
+    diff = await diffTraceFiles(positionals[0], positionals[1], { slowThresholdMs: parseSlow(options.slow), minMs });
+  } catch (e) {
+    if (e instanceof TraceFileError) throw new CliError(e.message, 1);
+    throw e;
+  }
+  const out = process.stdout;
+  out.write(
+    options.json
+      ? JSON.stringify(diff, null, 1) + '\n'
+      : renderDiff(diff, [positionals[0], positionals[1]], { width: out.columns ?? 120, color: shouldUseColor(out), all: !!options.all }),
+  );
   return 0;
 }
 
@@ -266,6 +307,7 @@ const COMMANDS: Readonly<Record<string, (argv: string[]) => Promise<number>>> = 
   run: cmdRun,
   show: cmdShow,
   demo: cmdDemo,
+  diff: cmdDiff,
   export: cmdExport,
   helper: cmdHelper,
   rules: cmdRules,

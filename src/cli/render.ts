@@ -328,7 +328,7 @@ export function phaseLine(req: HttpRequest, color: boolean, budget = req.timings
 }
 
 /** Shows a frame's file as a path when it is a file:// URL (ESM). */
-function frameFile(file: unknown): string {
+export function frameFile(file: unknown): string {
   if (typeof file !== 'string') return '?';
   if (!file.startsWith('file://')) return file;
   try {

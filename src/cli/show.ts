@@ -4,14 +4,19 @@ import { once } from 'node:events';
 import { isAbsolute, relative, resolve } from 'node:path';
 import { enrichIncomingFrom, enrichRequest, indexRecords } from '../trace/enrich';
 import { jsonPieces } from '../trace/formats/jsonStream';
-import { countRequest, renderTrace, shouldUseColor, type RequestTotals } from './render';
-import { forEachRequest, readTraceFile } from '../trace/formats/traceFile';
-import type { HttpRequest } from '../trace/contract/types';
+import { countRequest, renderSummary, renderTrace, shouldUseColor, type RequestTotals } from './render';
+import { forEachRequest } from '../trace/formats/traceFile';
+import { readTraceHead, renderLargeTrace, renderRouteSummary, summarizeTraceFile, SUMMARY_ABOVE } from './summary';
+import type { HttpRequest, Trace } from '../trace/contract/types';
 
 /** Options of showTrace(). */
 export interface ShowOptions {
   json?: boolean;
   slowThresholdMs?: number;
+  /** The summary by route (src/cli/summary.ts) instead of the requests; with `json`, as JSON. */
+  summary?: boolean;
+  /** Every row even past SUMMARY_ABOVE requests (else a large trace leads with its summary). */
+  all?: boolean;
 }
 
 /**
@@ -71,9 +76,6 @@ export function showCommandFor(out: string, cwd: string): string {
   return `nettrace show ${/^[\w./@%+=:,-]+$/.test(path) ? path : `'${path.replace(/'/g, `'\\''`)}'`}`;
 }
 
-/** A proxy CONNECT request: the only requests another request's timings may need. */
-const CONNECT = Buffer.from('"CONNECT"');
-
 /**
  * Prints a trace file; throws TraceFileError for bad files. The file is read twice, streaming:
  * first everything but the requests (and the proxy CONNECTs they may refer to), then the requests
@@ -81,7 +83,8 @@ const CONNECT = Buffer.from('"CONNECT"');
  * what the table shows (no headers or bodies).
  */
 export async function showTrace(path: string, options: ShowOptions = {}): Promise<void> {
-  const trace = readTraceFile(path, { keepRequest: (raw) => raw.includes(CONNECT) });
+  const { trace, requests: count } = readTraceHead(path);
+  if (options.summary || (!options.json && !options.all && count > SUMMARY_ABOVE)) return showSummary(path, trace, options);
   const index = indexRecords(trace);
   const enrich = (r: HttpRequest) => enrichRequest(r, index, { slowThresholdMs: options.slowThresholdMs });
   // Served requests' derived share of their thread's blocked loop, as the collector gives it (a file an older version saved has none).
@@ -126,4 +129,21 @@ export async function showTrace(path: string, options: ShowOptions = {}): Promis
   stream.write(
     renderTrace(trace, { width: stream.columns ?? 120, color: shouldUseColor(stream), totals, slowThresholdMs: options.slowThresholdMs }),
   );
+}
+
+/** `nettrace show --summary` (text or `--json`), and a large trace's default view (the summary, the failures, the slowest). */
+async function showSummary(path: string, trace: Trace, options: ShowOptions): Promise<void> {
+  const file = await summarizeTraceFile(path, { slowThresholdMs: options.slowThresholdMs, trace });
+  const stream = process.stdout;
+  const out = new Out();
+  if (options.json) await out.add(JSON.stringify(file.summary, null, 1) + '\n');
+  else {
+    const view = { width: stream.columns ?? 120, color: shouldUseColor(stream) };
+    await out.add(
+      options.summary
+        ? renderRouteSummary(file.summary, view)
+        : renderLargeTrace(file, { ...view, summaryLine: renderSummary(file.trace, file.totals) }),
+    );
+  }
+  await out.flush();
 }

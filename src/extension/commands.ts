@@ -14,6 +14,7 @@ import { framePath } from '../trace/formats/filePath';
 import { SELECT_REQUEST_COMMAND, type SelectRequestArgs } from './codeLens';
 import type { Services } from './services';
 import type { TraceEntry } from './traceStore';
+import { compareWith } from './compareTraces';
 
 /** The extension's commands (package.json `contributes.commands`). */
 export const COMMANDS = {
@@ -216,6 +217,8 @@ export class Commands {
         return this.clear(traceKey);
       case 'savePcap':
         return this.savePcap(traceKey);
+      case 'compareWith':
+        return compareWith(this.s, this.target(traceKey));
     }
   }
 

@@ -6,7 +6,7 @@
  */
 
 import * as vscode from 'vscode';
-import type { FromWebview, PanelCommand, RuleDraft, RuleEditMessage, ToWebview } from '../protocol/webview';
+import type { CompareMessage, FromWebview, PanelCommand, RuleDraft, RuleEditMessage, ToWebview } from '../protocol/webview';
 import { uniqueId } from '../rules/fromRequest';
 import { ruleProblem, type RuleChange, type RuleService } from './ruleService';
 import { createNonce, renderPanelHtml } from './panelHtml';
@@ -285,6 +285,11 @@ export class PanelHost implements vscode.Disposable {
       default:
         this.handlers.log(`panel: unknown message ${JSON.stringify((msg as { type?: unknown }).type)}`);
     }
+  }
+
+  /** Sends the panel a comparison of its trace with another (compareTraces.ts). */
+  postCompare(msg: CompareMessage): void {
+    this.post(msg);
   }
 
   private post(msg: ToWebview): void {

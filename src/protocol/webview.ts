@@ -153,7 +153,7 @@ export interface RuleProblem {
 }
 
 /** The toolbar commands the panel can ask the host to run. */
-export type PanelCommand = 'save' | 'exportHar' | 'savePcap' | 'openTrace' | 'clear';
+export type PanelCommand = 'save' | 'exportHar' | 'savePcap' | 'openTrace' | 'clear' | 'compareWith';
 
 // ---------------------------------------------------------------------------------------------
 // Extension → webview
@@ -257,9 +257,42 @@ export interface RuleResultMessage {
   id?: string;
 }
 
+/** One route of a comparison ("Compare With…"), as `nettrace diff` judges it (src/trace/derive/compare.ts). */
+export interface CompareRoute {
+  label: string;
+  countA: number;
+  countB: number;
+  /** p95 of the total in the baseline and in the shown trace, ms. */
+  p95A?: number;
+  p95B?: number;
+  notable: boolean;
+  tooFew: boolean;
+  /** Where the time moved and why, for a notable change. */
+  sentence?: string;
+}
+
+/** The shown trace compared with a baseline (another session or a file): the routes, notable first. */
+export interface CompareMessage {
+  type: 'compare';
+  traceKey: string;
+  /** The baseline's name (a session's label, a file's name). */
+  baseline: string;
+  routes: CompareRoute[];
+  added: { label: string; count: number }[];
+  gone: { label: string; count: number }[];
+}
+
 /** Every message the host sends to the panel. */
 export type ToWebview =
-  TracesMessage | ResetMessage | AppendMessage | UpdateMessage | SelectMessage | ThemeMessage | RulesMessage | RuleResultMessage;
+  | TracesMessage
+  | ResetMessage
+  | AppendMessage
+  | UpdateMessage
+  | SelectMessage
+  | ThemeMessage
+  | RulesMessage
+  | RuleResultMessage
+  | CompareMessage;
 
 // ---------------------------------------------------------------------------------------------
 // Webview → extension
@@ -346,6 +379,7 @@ export function isToWebview(data: unknown): data is ToWebview {
     t === 'select' ||
     t === 'theme' ||
     t === 'rules' ||
-    t === 'ruleResult'
+    t === 'ruleResult' ||
+    t === 'compare'
   );
 }

@@ -110,6 +110,11 @@ export async function axeStates(frame, keyboard, { onState } = {}) {
     await check('more menu');
     await keyboard.press('Escape');
   }
+  // The Summary view (its toggle may be in the overflow menu: click it by script), then closed again.
+  await frame.evaluate(() => document.querySelector('.summary-toggle')?.click());
+  await frame.waitForSelector('.summary-grid tbody tr');
+  await check('summary');
+  await frame.evaluate(() => document.querySelector('.summary-toggle')?.click());
   // The Rules view and its form (its toggle may be in the overflow menu: click it by script).
   await frame.evaluate(() => document.querySelector('.rules-toggle, [aria-label^="Trace rules"][aria-pressed]')?.click());
   await frame.waitForSelector('.rules-add');

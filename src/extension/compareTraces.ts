@@ -1,0 +1,51 @@
+/**
+ * The panel's "Compare With…" (issue 53): the shown trace compared with a baseline the user picks
+ * — another trace of the panel (a session, an opened file) or a trace file — route by route as
+ * `nettrace diff` does (src/trace/derive/compare.ts), sent to the panel's Summary view.
+ */
+
+import { basename } from 'node:path';
+import * as vscode from 'vscode';
+import type { Trace } from '../trace/contract/types';
+import { compareMessage } from '../trace/derive/compare';
+import { enrichTrace } from '../trace/enrich';
+import { readTraceFileAsync, TraceFileError } from '../trace/formats/traceFile';
+import type { Services } from './services';
+import type { TraceEntry } from './traceStore';
+
+/** Asks for the baseline (another trace of the panel, or a file) and sends the comparison to the panel. */
+export async function compareWith(s: Services, shown: TraceEntry | undefined): Promise<void> {
+  if (!shown) return;
+  const FILE = 'Open a trace file…';
+  const others = s.traces.list().filter((e) => e.key !== shown.key);
+  const picked = await vscode.window.showQuickPick(
+    [...others.map((e) => ({ label: e.label, description: e.origin, key: e.key })), { label: FILE, description: '', key: '' }],
+    { title: `Compare ${shown.label} with…`, placeHolder: 'The baseline: what the shown trace is compared with' },
+  );
+  if (!picked) return;
+  let baseline: Trace;
+  let name = picked.label;
+  try {
+    if (picked.key) baseline = s.traces.fullTrace(s.traces.get(picked.key)!);
+    else {
+      const file = (
+        await vscode.window.showOpenDialog({
+          title: 'Compare With Trace File',
+          canSelectMany: false,
+          defaultUri: vscode.workspace.workspaceFolders?.[0]?.uri,
+          filters: { 'Net Trace JSON': ['json'], 'All files': ['*'] },
+          openLabel: 'Compare',
+        })
+      )?.[0];
+      if (!file) return;
+      baseline = enrichTrace(await readTraceFileAsync(file.fsPath));
+      name = basename(file.fsPath);
+    }
+    s.panel.postCompare(compareMessage(shown.key, name, baseline, s.traces.fullTrace(shown)));
+    s.log(`compared ${shown.key} with ${name}`);
+  } catch (err) {
+    const message = err instanceof TraceFileError ? err.message : (err as Error).message;
+    s.log(`compare failed: ${message}`);
+    void vscode.window.showErrorMessage(`Net Trace: cannot compare: ${message}`);
+  }
+}

@@ -1,0 +1,313 @@
+/**
+ * What changed between two traces, route by route (`nettrace diff A B`, the panel's "Compare
+ * With…"): per route present in both, the change in count, error rate, connection reuse and each
+ * percentile of the total and of each phase, each judged on the two samples — Mann–Whitney U on
+ * the durations, Fisher's exact test on the rates (significance.ts) — and a change is notable
+ * only when it is both significant (p < ALPHA) and large enough to matter (DiffOptions). A route
+ * with fewer than MIN_SAMPLE requests in either trace is "too few to tell". Routes in one trace
+ * only are new or gone. Each notable route gets one sentence saying where the time moved (the
+ * phase, or the kernel's part of the wait) and why when the trace knows (connections no longer
+ * reused, resets on connections idle that long). Pure: the panel bundles it.
+ */
+
+import type { CompareMessage } from '../../protocol/webview';
+import type { Trace } from '../contract/types';
+import type { Percentiles } from './percentiles';
+import { fisherExact, mannWhitney } from './significance';
+import { MEASURE_WORDS, MEASURES, SummaryBuilder, type Measure, type RouteSampleSet, type RouteSummary } from './summary';
+import { PHASE_NAMES, formatMs } from '../diagnosis/sentence';
+
+/** Significance level of every test. */
+export const ALPHA = 0.01;
+
+/** Fewer requests than this in either trace: too few to tell. */
+export const MIN_SAMPLE = 8;
+
+/** How large a significant change must be to be notable. */
+export interface DiffOptions {
+  /** A time change of at least this many ms (default 20)… */
+  minMs?: number;
+  /** …and this share of the first trace's value (default 0.2). */
+  minShare?: number;
+  /** An error rate change of at least this many points (default 0.05). */
+  minErrorRate?: number;
+  /** A reuse rate change of at least this many points (default 0.1). */
+  minReuseRate?: number;
+}
+
+/** How a change was judged. */
+export type Verdict = 'notable' | 'noise' | 'too few';
+
+/** The change of one measure of one route. */
+export interface MeasureChange {
+  measure: Measure;
+  a: Percentiles;
+  b: Percentiles;
+  /** b − a of each percentile, ms. */
+  delta: { p50: number; p95: number; p99: number; max: number };
+  /**
+   * The two-sided p-value: Mann–Whitney's on the two samples, or, when the tail moved, Fisher's on
+   * how many of each are above the lower p95; absent when too few.
+   */
+  p?: number;
+  verdict: Verdict;
+}
+
+/** A rate (errors, reuse) in both traces and its change. */
+export interface RateChange {
+  a: number;
+  b: number;
+  /** Of how many requests in each. */
+  nA: number;
+  nB: number;
+  p?: number;
+  verdict: Verdict;
+}
+
+/** One route's change. */
+export interface RouteChange {
+  label: string;
+  host: string;
+  method: string;
+  route: string;
+  inferred: boolean;
+  countA: number;
+  countB: number;
+  errorRate: RateChange;
+  /** Share of requests that reused a connection (of those that had one). */
+  reuse?: RateChange;
+  /** Error kinds whose count changed: kind, rate in A and B, and the resets' idle time in B when known. */
+  errors: { kind: string; a: number; b: number }[];
+  /** The total first, then the phases, then the kernel's split. */
+  measures: MeasureChange[];
+  /** Some change is notable. */
+  notable: boolean;
+  /** Too few requests in either trace to judge anything. */
+  tooFew: boolean;
+  /** One sentence naming the notable changes; absent when none. */
+  sentence?: string;
+  /** How much it matters (the order of the list): ms × requests moved, error and reuse changes weighed in. */
+  score: number;
+}
+
+/** The comparison of two traces. */
+export interface TraceDiff {
+  /** Routes in both traces, the notable ones first (by score), then by requests. */
+  routes: RouteChange[];
+  /** Routes only in the second trace. */
+  added: { label: string; count: number }[];
+  /** Routes only in the first trace. */
+  gone: { label: string; count: number }[];
+}
+
+function ones(sorted: Float64Array): number {
+  // Sorted 0/1 values: the ones are at the end.
+  let k = 0;
+  for (let i = sorted.length - 1; i >= 0 && sorted[i] === 1; i--) k++;
+  return k;
+}
+
+function rateChange(a: Float64Array, b: Float64Array, minPoints: number): RateChange | undefined {
+  if (a.length === 0 && b.length === 0) return undefined;
+  const xa = ones(a);
+  const xb = ones(b);
+  const out: RateChange = {
+    a: a.length ? xa / a.length : 0,
+    b: b.length ? xb / b.length : 0,
+    nA: a.length,
+    nB: b.length,
+    verdict: 'too few',
+  };
+  if (a.length < MIN_SAMPLE || b.length < MIN_SAMPLE) return out;
+  out.p = fisherExact(xa, a.length, xb, b.length);
+  out.verdict = out.p < ALPHA && Math.abs(out.b - out.a) >= minPoints ? 'notable' : 'noise';
+  return out;
+}
+
+function measureChange(
+  m: Measure,
+  a: Float64Array,
+  b: Float64Array,
+  sa: Percentiles,
+  sb: Percentiles,
+  o: Required<DiffOptions>,
+): MeasureChange {
+  const delta = { p50: sb.p50 - sa.p50, p95: sb.p95 - sa.p95, p99: sb.p99 - sa.p99, max: sb.max - sa.max };
+  for (const k of ['p50', 'p95', 'p99', 'max'] as const) delta[k] = Math.round(delta[k] * 1000) / 1000;
+  const out: MeasureChange = { measure: m, a: sa, b: sb, delta, verdict: 'too few' };
+  if (a.length < MIN_SAMPLE || b.length < MIN_SAMPLE) return out;
+  out.p = mannWhitney(a, b)?.p ?? 1;
+  const big = (d: number, base: number) => Math.abs(d) >= o.minMs && Math.abs(d) >= o.minShare * base;
+  // The median moved: the rank test says the samples differ, and by enough.
+  const median = out.p < ALPHA && big(delta.p50, sa.p50);
+  // The tail moved: more (or fewer) of one sample above the lower of the two p95s than chance allows (Fisher), and by enough.
+  // With fewer than 20 values p95 is the maximum: one request, not a tail.
+  let tail = false;
+  if (a.length >= 20 && b.length >= 20 && big(delta.p95, sa.p95)) {
+    const t = Math.min(sa.p95, sb.p95);
+    const tailP = fisherExact(countAbove(a, t), a.length, countAbove(b, t), b.length);
+    tail = tailP < ALPHA;
+    if (tail) out.p = Math.min(out.p, tailP);
+  }
+  out.verdict = median || tail ? 'notable' : 'noise';
+  return out;
+}
+
+/** How many values of a sorted sample are above t. */
+function countAbove(sorted: Float64Array, t: number): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (sorted[mid] <= t) lo = mid + 1;
+    else hi = mid;
+  }
+  return sorted.length - lo;
+}
+
+const pct = (x: number) => `${Math.round(x * 100)}%`;
+const signed = (ms: number) => `${ms >= 0 ? '+' : '−'}${formatMs(Math.abs(ms))} ms`;
+
+/** How a measure is named in a sentence: the phase's name (diagnosis' words), the kernel's part of the wait. */
+function measureName(m: Measure): string {
+  if (m === 'waitServer') return "the server's part of the wait";
+  if (m === 'waitNetwork') return "the network's part of the wait";
+  if (m === 'waitProgram') return "the program's part of the wait (the response waited to be read)";
+  if (m === 'total') return 'the total';
+  if (m === 'loop') return "the program's blocked event loop";
+  return `the ${PHASE_NAMES[m]}`;
+}
+
+/** The sentence of a route's notable changes (see the module's comment), or undefined. */
+function sentenceOf(c: RouteChange, b: RouteSummary): string | undefined {
+  const parts: string[] = [];
+  const total = c.measures.find((m) => m.measure === 'total');
+  if (total?.verdict === 'notable') {
+    const key = Math.abs(total.delta.p95) > Math.abs(total.delta.p50) ? 'p95' : 'p50';
+    let head = `${key} ${signed(total.delta[key])} (${formatMs(total.a[key])} → ${formatMs(total.b[key])} ms)`;
+    // Where it moved: the notable phases (the kernel's split in place of `wait` when measured), largest first.
+    const split = c.measures.some((m) => m.measure.startsWith('wait') && m.measure !== 'wait' && m.verdict === 'notable');
+    const moved = c.measures
+      .filter((m) => m.measure !== 'total' && m.verdict === 'notable' && !(split && m.measure === 'wait'))
+      .sort((x, y) => Math.abs(y.delta[key]) - Math.abs(x.delta[key]));
+    if (moved.length) head += `: ${moved.map((m) => `${measureName(m.measure)} (${signed(m.delta[key])})`).join(', ')}`;
+    parts.push(head);
+  }
+  if (c.errorRate.verdict === 'notable') {
+    const kinds = c.errors.filter((e) => e.b > e.a).map((e) => e.kind);
+    let text = `failed ${pct(c.errorRate.a)} → ${pct(c.errorRate.b)}${kinds.length ? ` (${kinds.join(', ')})` : ''}`;
+    const idle = b.resetAfterIdle;
+    if (idle && kinds.length && idle.count >= kinds.reduce((n, k) => n + (b.errors[k] ?? 0), 0))
+      text += `, all on connections idle ≥ ${Math.floor(idle.minIdleMs / 100) / 10} s (the server closed them while idle: its keep-alive timeout)`;
+    parts.push(text);
+  }
+  if (c.reuse?.verdict === 'notable') {
+    let text = `connections reused ${pct(c.reuse.a)} → ${pct(c.reuse.b)}`;
+    if (c.reuse.b <= 0.2 && c.reuse.a >= 0.5) text += ' (a new connection per request: keep-alive stopped)';
+    else if (c.reuse.b >= 0.5 && c.reuse.a <= 0.2) text += ' (connections kept alive now)';
+    parts.push(text);
+  }
+  if (!parts.length) return undefined;
+  return total?.verdict === 'notable' ? `${c.label} ${parts.join('; ')}` : `${c.label}: ${parts.join('; ')}`;
+}
+
+/** Compares the route groups of two traces (SummaryBuilder.routeSamples()). */
+export function compareRoutes(a: Map<string, RouteSampleSet>, b: Map<string, RouteSampleSet>, options: DiffOptions = {}): TraceDiff {
+  const o: Required<DiffOptions> = { minMs: 20, minShare: 0.2, minErrorRate: 0.05, minReuseRate: 0.1, ...options };
+  const routes: RouteChange[] = [];
+  for (const [label, gb] of b) {
+    const ga = a.get(label);
+    if (ga) routes.push(routeChange(label, ga, gb, o));
+  }
+  const byScore = (x: RouteChange, y: RouteChange) =>
+    Number(y.notable) - Number(x.notable) || y.score - x.score || y.countB - x.countB || (x.label < y.label ? -1 : 1);
+  routes.sort(byScore);
+  const only = (x: Map<string, RouteSampleSet>, y: Map<string, RouteSampleSet>) =>
+    [...x]
+      .filter(([label]) => !y.has(label))
+      .map(([label, g]) => ({ label, count: g.summary.count }))
+      .sort((p, q) => q.count - p.count);
+  return { routes, added: only(b, a), gone: only(a, b) };
+}
+
+function routeChange(label: string, ga: RouteSampleSet, gb: RouteSampleSet, o: Required<DiffOptions>): RouteChange {
+  const sa = ga.summary;
+  const sb = gb.summary;
+  const measures: MeasureChange[] = [];
+  for (const m of MEASURES) {
+    const xa = ga.samples.get(m);
+    const xb = gb.samples.get(m);
+    const pa = sa.times[m];
+    const pb = sb.times[m];
+    if (xa && xb && pa && pb) measures.push(measureChange(m, xa, xb, pa, pb, o));
+  }
+  const errorRate = rateChange(ga.failures, gb.failures, o.minErrorRate)!;
+  const reuse = rateChange(ga.reuse, gb.reuse, o.minReuseRate);
+  const kinds = new Set([...Object.keys(sa.errors), ...Object.keys(sb.errors)]);
+  const errors = [...kinds]
+    .map((kind) => ({ kind, a: (sa.errors[kind] ?? 0) / sa.count, b: (sb.errors[kind] ?? 0) / sb.count }))
+    .filter((e) => e.a !== e.b);
+  const tooFew = sa.count < MIN_SAMPLE || sb.count < MIN_SAMPLE;
+  const notable = measures.some((m) => m.verdict === 'notable') || errorRate.verdict === 'notable' || reuse?.verdict === 'notable';
+  const change: RouteChange = {
+    label,
+    host: sb.host,
+    method: sb.method,
+    route: sb.route,
+    inferred: sa.inferred || sb.inferred,
+    countA: sa.count,
+    countB: sb.count,
+    errorRate,
+    ...(reuse ? { reuse } : {}),
+    errors,
+    measures,
+    notable,
+    tooFew,
+    score: 0,
+  };
+  const total = measures.find((m) => m.measure === 'total');
+  const timeMoved = total?.verdict === 'notable' ? Math.max(Math.abs(total.delta.p50), Math.abs(total.delta.p95)) * sb.count : 0;
+  const errorsMoved = errorRate.verdict === 'notable' ? Math.abs(errorRate.b - errorRate.a) * sb.count * 1000 : 0;
+  const reuseMoved = reuse?.verdict === 'notable' ? Math.abs(reuse.b - reuse.a) * sb.count * 10 : 0;
+  change.score = Math.round(timeMoved + errorsMoved + reuseMoved);
+  const sentence = notable ? sentenceOf(change, sb) : undefined;
+  if (sentence) change.sentence = sentence;
+  return change;
+}
+
+/** The words of a measure in a table (MEASURE_WORDS). */
+export function measureWord(m: Measure): string {
+  return MEASURE_WORDS[m];
+}
+
+/** A trace's route groups with their samples (its requests enriched: timings). */
+function routeSamples(trace: Trace): Map<string, RouteSampleSet> {
+  const b = new SummaryBuilder();
+  for (const inc of trace.incomingRequests ?? []) b.addIncoming(inc);
+  for (const r of trace.httpRequests) b.addRequest(r);
+  return b.routeSamples();
+}
+
+/** The comparison of `shown` with `baseline` (both enriched), as the panel's "Compare With…" message. */
+export function compareMessage(traceKey: string, baselineName: string, baseline: Trace, shown: Trace): CompareMessage {
+  const diff = compareRoutes(routeSamples(baseline), routeSamples(shown));
+  return {
+    type: 'compare',
+    traceKey,
+    baseline: baselineName,
+    routes: diff.routes.map((r) => {
+      const total = r.measures.find((m) => m.measure === 'total');
+      return {
+        label: r.label,
+        countA: r.countA,
+        countB: r.countB,
+        ...(total ? { p95A: total.a.p95, p95B: total.b.p95 } : {}),
+        notable: r.notable,
+        tooFew: r.tooFew,
+        ...(r.sentence ? { sentence: r.sentence } : {}),
+      };
+    }),
+    added: diff.added,
+    gone: diff.gone,
+  };
+}

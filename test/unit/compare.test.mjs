@@ -1,0 +1,100 @@
+// The comparison of two traces (src/trace/derive/compare.ts, significance.ts): the tests against
+// known values, "too few to tell", new and gone routes, and the sentence of resets on
+// connections idle that long.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createRequire } from 'node:module';
+
+const core = createRequire(import.meta.url)('../../dist/core.cjs');
+const { fisherExact, mannWhitney, logGamma, SummaryBuilder, compareRoutes, sortedCopy } = core;
+
+test('Fisher exact test: known two-sided p-values', () => {
+  assert.ok(Math.abs(fisherExact(3, 4, 1, 4) - 0.4857) < 1e-4); // the lady tasting tea
+  assert.ok(Math.abs(fisherExact(1, 10, 11, 14) - 0.002759) < 1e-5);
+  assert.equal(fisherExact(0, 10, 0, 10), 1);
+  assert.ok(Math.abs(logGamma(11) - Math.log(3628800)) < 1e-9);
+});
+
+test('Mann–Whitney U: U, the normal approximation with continuity correction, ties', () => {
+  const r = mannWhitney(sortedCopy([1, 2, 3, 4, 5]), sortedCopy([6, 7, 8, 9, 10]));
+  assert.equal(r.u, 0);
+  // z = (12.5 − 0.5) / √(25/12 · 11) = 2.5067 → p = 0.01219
+  assert.ok(Math.abs(r.p - 0.01219) < 2e-4, String(r.p));
+  assert.equal(mannWhitney(sortedCopy([1, 1, 1]), sortedCopy([1, 1, 1])).p, 1);
+  const same = mannWhitney(sortedCopy([1, 3, 5, 7]), sortedCopy([2, 4, 6, 8]));
+  assert.equal(same.u, 6);
+  assert.ok(same.p > 0.5);
+});
+
+/** A request to `path` taking `waitMs`, on connection `conn` (reused unless first), failing with `code`. */
+function req(i, path, { waitMs = 10, conn = `c${i}`, reused = false, code, at = i * 100 } = {}) {
+  const r = {
+    traceID: `req-${i}`,
+    pid: 1,
+    client: 'http',
+    reqMethod: 'POST',
+    reqURL: `http://pay.example${path}`,
+    reqStartAt: at,
+    reqSentAt: at,
+    tcpConn: conn,
+    reusedConn: reused,
+    timings: { blocked: 0, dns: -1, connect: -1, ssl: -1, send: 0, wait: waitMs, receive: code ? -1 : 1 },
+  };
+  if (code) return { ...r, reqError: { phase: 'response', message: code, code }, reqEndAt: at + waitMs };
+  return { ...r, respRecvAt: at + waitMs, respDoneAt: at + waitMs + 1, respStatusCode: 200 };
+}
+
+function samplesOf(requests) {
+  const b = new SummaryBuilder();
+  for (const r of requests) b.addRequest(r);
+  return b.routeSamples();
+}
+
+test('resets on connections idle that long: the error rate and the idle time in one sentence', () => {
+  // A: one connection, calls 1 s apart. B: the same, but every 5th call comes after 6 s idle and is reset.
+  const a = [];
+  const b = [];
+  for (let i = 0; i < 60; i++) a.push(req(i, '/charge', { conn: 'k', reused: i > 0, at: i * 1000 }));
+  let at = 0;
+  for (let i = 0; i < 60; i++) {
+    const idle = i % 5 === 4;
+    at += idle ? 6000 : 1000;
+    b.push(req(i, '/charge', { conn: idle ? `k${i}` : 'k', reused: i > 0, at, code: idle ? 'ECONNRESET' : undefined }));
+  }
+  // The reset ones reused the long-idle connection: the previous request on it ended 6 s before.
+  for (let i = 4; i < 60; i += 5) b[i].tcpConn = 'k';
+  const diff = compareRoutes(samplesOf(a), samplesOf(b));
+  const [c] = diff.routes;
+  assert.equal(c.errorRate.verdict, 'notable');
+  assert.equal(
+    c.sentence,
+    'POST pay.example/charge: failed 0% → 20% (ECONNRESET), all on connections idle ≥ 5.9 s (the server closed them while idle: its keep-alive timeout)',
+  );
+});
+
+test('too few to tell, and routes new and gone', () => {
+  const a = [req(1, '/a', { waitMs: 10 }), req(2, '/a', { waitMs: 12 }), req(3, '/gone')];
+  const b = [req(1, '/a', { waitMs: 500 }), req(2, '/a', { waitMs: 520 }), req(3, '/new/42')];
+  const diff = compareRoutes(samplesOf(a), samplesOf(b));
+  assert.equal(diff.routes.length, 1);
+  assert.equal(diff.routes[0].tooFew, true);
+  assert.equal(diff.routes[0].notable, false);
+  assert.equal(diff.routes[0].measures[0].verdict, 'too few');
+  assert.deepEqual(diff.added, [{ label: 'POST pay.example/new/:id', count: 1 }]);
+  assert.deepEqual(diff.gone, [{ label: 'POST pay.example/gone', count: 1 }]);
+});
+
+test('a tail that moved is notable on a large sample; a median shift smaller than the floor is not', () => {
+  const a = Array.from({ length: 200 }, (_, i) => req(i, '/x', { waitMs: 10 + (i % 10) }));
+  // B: the same body, but 15% of the calls take 300 ms more; and a +2 ms median shift elsewhere.
+  const b = Array.from({ length: 200 }, (_, i) => req(i, '/x', { waitMs: 10 + (i % 10) + (i % 20 < 3 ? 300 : 0) }));
+  const c = compareRoutes(samplesOf(a), samplesOf(b)).routes[0];
+  const total = c.measures.find((m) => m.measure === 'total');
+  assert.equal(total.verdict, 'notable');
+  // p95 of A: the 190th of 200 totals (10…19 ms wait + 1 ms receive) = 20; of B: 11 + 300 + 1 = 312.
+  assert.equal(c.sentence, "POST pay.example/x p95 +292 ms (20 → 312 ms): the server's first-byte wait (+292 ms)");
+  const shifted = Array.from({ length: 200 }, (_, i) => req(i, '/x', { waitMs: 12 + (i % 10) }));
+  const d = compareRoutes(samplesOf(a), samplesOf(shifted)).routes[0];
+  assert.ok(d.measures[0].p < 0.01, 'significant');
+  assert.equal(d.notable, false, 'but 2 ms is below the floor');
+});
