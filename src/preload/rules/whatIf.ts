@@ -6,8 +6,7 @@
  * - http/https: the socket the agent gave the request is destroyed with the error `net` makes
  *   (connect ECONNREFUSED / getaddrinfo ENOTFOUND); the ClientRequest's own socket listener
  *   re-emits it: `socket`, `error`, `close`, as for a closed port.
- * - fetch/undici: the undici request is errored with that same error (request.onError), so fetch
- *   wraps it in its own `TypeError: fetch failed` and undici.request() rejects with it.
+ * - fetch/undici: whatIfUndici.ts; http2: whatIfHttp2.ts (the error factories here are shared).
  *
  * Never throws into the program: every entry point catches, warns once and lets the request go.
  */
@@ -33,7 +32,7 @@ export function whatIfMark(d: StartDecision | undefined | null): WhatIfMark | un
 let errnos: Map<string, number> | undefined;
 
 /** libuv's errno for a code name (`ECONNREFUSED` → -111 on Linux), from Node's own table. */
-function errnoOf(name: string): number | undefined {
+export function errnoOf(name: string): number | undefined {
   if (errnos === undefined) {
     errnos = new Map();
     // util is loaded by Node's bootstrap (console, errors) before any program code runs.
@@ -65,12 +64,13 @@ export function notFoundError(hostname: string): NodeJS.ErrnoException {
 }
 
 /** True for an IP address literal (no lookup). */
-function isIp(host: string): boolean {
+export function isIp(host: string): boolean {
   return /^\d{1,3}(\.\d{1,3}){3}$/.test(host) || host.includes(':');
 }
 
 let warned = false;
-function warnOnce(t: Tracer, err: unknown): void {
+/** Warns once that a what-if rule could not act (the request goes on unchanged). */
+export function warnOnce(t: Tracer, err: unknown): void {
   if (warned) return;
   warned = true;
   try {
@@ -159,60 +159,6 @@ export function whatIfHttp(
     const m = typeof hostHeader === 'string' ? /:(\d+)$/.exec(hostHeader) : null;
     if (m) port = Number(m[1]);
     failHttpRequest(t, req, rule, host, port, dialed);
-  } catch (err) {
-    warnOnce(t, err);
-  }
-}
-
-interface UndiciRequestLike {
-  aborted?: boolean;
-  onConnect?: unknown;
-  completed?: boolean;
-  onError?: (err: Error) => unknown;
-  onResponseError?: (err: Error) => unknown;
-  onRequestStart?: unknown;
-}
-
-/**
- * An undici/fetch request a `fail` rule acts on, at `undici:request:create`: errored in the next
- * microtask (the request is then queued; undici writes no errored request) with the error its
- * connector would give, after a lookup of the name for `refused` (the real error names the address).
- * Never throws.
- */
-export function failUndiciRequest(t: Tracer, req: object, rule: Rule, origin: string): void {
-  const spec = rule.fail;
-  if (spec === undefined) return;
-  try {
-    const u = new URL(origin);
-    const host = u.hostname.replace(/^\[|\]$/g, '');
-    const port = Number(u.port) || (u.protocol === 'https:' ? 443 : 80);
-    const r = req as UndiciRequestLike;
-    const deliver = (err: Error) => {
-      try {
-        if (r.aborted === true || r.completed === true) return;
-        // undici 8 (Node 26's fetch) renamed the request's onError to onResponseError.
-        if (typeof r.onError === 'function') r.onError(err);
-        else if (typeof r.onResponseError === 'function') r.onResponseError(err);
-      } catch (e) {
-        warnOnce(t, e);
-      }
-    };
-    if (spec.kind === 'dns-notfound') queueMicrotask(() => deliver(notFoundError(host)));
-    else if (isIp(host)) queueMicrotask(() => deliver(refusedError(host, port)));
-    else {
-      // The real error names the address the name resolved to: looked up as the connector would.
-      let found: Error | undefined;
-      const dns = require('node:dns') as typeof import('node:dns');
-      dns.lookup(host, (err, address) => deliver((found = err ? err : refusedError(address, port))));
-      // Should undici's own connect win that race, the request is failed as it would be written
-      // (an error thrown by onConnect errors the request, and undici writes nothing of it).
-      // (undici 8 renamed onConnect to onRequestStart.)
-      const failAtConnect = () => {
-        throw found ?? refusedError(host, port);
-      };
-      if (typeof r.onConnect === 'function') r.onConnect = failAtConnect;
-      else if (typeof r.onRequestStart === 'function') r.onRequestStart = failAtConnect;
-    }
   } catch (err) {
     warnOnce(t, err);
   }

@@ -25,7 +25,7 @@ import { addToUndiciRequest } from '../message/traceparent';
 import type { StartDecision } from '../../rules';
 import { preloadRules } from '../rules/rules';
 import { flatLookup, wantsBodies, ruleStart, ruleStartFields, viewFromUrl } from '../rules/ruleHooks';
-import { failUndiciRequest } from '../rules/whatIf';
+import { failUndiciRequest } from '../rules/whatIfUndici';
 import { undiciCreated, undiciEnded, undiciOnConnection } from '../rules/ruleDetails';
 import { DETAIL_BIT } from '../../rules/details';
 import { isRequestLine, onWebSocketClose, onWebSocketOpen, takeWrite, watchRequest } from './undiciWire';
