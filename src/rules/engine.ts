@@ -92,7 +92,7 @@ export interface EndDecision {
 }
 
 /** The clients the preload's what-if code acts on (src/preload/rules/whatIf.ts); others pass the what-if rules over. */
-const WHAT_IF_CLIENTS = new Set(['http', 'https', 'fetch', 'undici']);
+const WHAT_IF_CLIENTS = new Set(['http', 'https', 'fetch', 'undici', 'http2']);
 
 /** Most hosts whose rule list start() keeps (a program talking to more just rebuilds lists). */
 const HOST_CACHE = 512;
@@ -358,7 +358,7 @@ export class RuleEngine {
     for (let k = from; k < rules.length; k++) {
       const r = rules[k];
       if (breakDecided && r.breaks) continue;
-      // What-if rules act on http/https and fetch/undici so far (docs/rules.md): not read for http2.
+      // What-if rules act on the clients of WHAT_IF_CLIENTS (docs/rules.md).
       if (r.whatIf && !WHAT_IF_CLIENTS.has(facts.start.client)) continue;
       const t = truthAtStart(r.cond, facts);
       if (t === NO) continue;

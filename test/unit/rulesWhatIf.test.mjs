@@ -103,12 +103,11 @@ test('no what-if rule: decisions carry whatIf null', () => {
   assert.equal(e.start(view()).whatIf, null);
 });
 
-test('what-if rules are not read for http2 requests (not implemented there yet): no count, no whatIf', () => {
+test('what-if rules are read for http2 requests as for the other clients', () => {
   const e = new RuleEngine(validateRules([{ id: 'f', condition: 'true', action: 'fail', fail: 'refused', enabled: true }]), {
     process: proc,
   });
-  const d = e.start({ ...view(), scheme: 'https', client: 'http2' });
-  assert.equal(d.whatIf ?? null, null);
-  assert.equal(e.counters()[0].matched, 0);
+  assert.equal(e.start({ ...view(), scheme: 'https', client: 'http2' }).whatIf?.id, 'f');
+  assert.equal(e.counters()[0].matched, 1);
   assert.equal(e.start({ ...view(), client: 'fetch' }).whatIf?.id, 'f');
 });

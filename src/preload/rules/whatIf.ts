@@ -94,7 +94,7 @@ type HandleLike = { connect?: unknown; connect6?: unknown };
  * destroyed, once the request has written to it, with the error `dns.lookup` makes. A socket that
  * is already connected (a kept-alive one) is destroyed with the error at once.
  */
-function failSocket(socket: SocketLike, spec: FailSpec, host: string, port: number): void {
+export function failSocket(socket: SocketLike, spec: FailSpec, host: string, port: number): void {
   if (socket.destroyed) return;
   const handle = socket._handle;
   if (!socket.connecting || handle === null || handle === undefined || typeof handle.connect !== 'function') {
