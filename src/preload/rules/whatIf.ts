@@ -13,7 +13,7 @@
  */
 import type * as netTypes from 'node:net';
 import type { Rule, StartDecision } from '../../rules';
-import type { FailSpec } from '../../rules/whatIf';
+import { rateOf, type DelaySpec, type FailSpec } from '../../rules/whatIf';
 import type { Tracer } from '../tracer';
 
 /** What the trace records of a what-if rule that acted (`whatIf`, docs/trace-format.md). */
@@ -21,13 +21,38 @@ export interface WhatIfMark {
   rule: string;
   action: string;
   kind?: string;
+  ms?: number;
+  rate?: number;
+  status?: number;
+}
+
+const drawn = new WeakMap<object, number>();
+
+/** The milliseconds a `delay` rule holds this request back: `ms`, or drawn once between `ms` and `maxMs`. */
+export function delayMsOf(d: StartDecision, spec: DelaySpec): number {
+  let ms = drawn.get(d);
+  if (ms === undefined) {
+    ms = spec.maxMs === undefined ? spec.ms : Math.round(spec.ms + Math.random() * (spec.maxMs - spec.ms));
+    drawn.set(d, ms);
+  }
+  return ms;
 }
 
 /** The `whatIf` field for a request a what-if rule acted on, or undefined. */
 export function whatIfMark(d: StartDecision | undefined | null): WhatIfMark | undefined {
   const r = d?.whatIf;
-  if (r === null || r === undefined) return undefined;
-  return r.fail !== undefined ? { rule: r.id, action: r.action, kind: r.fail.kind } : { rule: r.id, action: r.action };
+  if (d === null || d === undefined || r === null || r === undefined) return undefined;
+  const m: WhatIfMark = { rule: r.id, action: r.action };
+  if (r.fail !== undefined) {
+    m.kind = r.fail.kind;
+    if (r.fail.kind === 'status') m.status = r.fail.status;
+  } else if (r.delay !== undefined) {
+    m.kind = r.delay.phase;
+    m.ms = delayMsOf(d, r.delay);
+  } else if (r.throttle !== undefined) m.rate = rateOf(r.throttle);
+  else if (r.respond !== undefined) m.status = r.respond.status;
+  else if (r.override?.status !== undefined) m.status = r.override.status;
+  return m;
 }
 
 let errnos: Map<string, number> | undefined;
