@@ -113,7 +113,20 @@ export type WhatIfKey =
  * in a warning (whatIfGaps) and not read for that family's requests (the engine: whatIfClients).
  */
 export const WHAT_IF_IMPLEMENTED: Readonly<Record<WhatIfFamily, readonly WhatIfKey[]>> = {
-  http: ['fail refused', 'fail dns-notfound'],
+  http: [
+    'fail refused',
+    'fail dns-notfound',
+    'fail reset',
+    'fail reset mid-body',
+    'fail tls',
+    'fail timeout',
+    'fail status',
+    'delay connect',
+    'delay first-byte',
+    'throttle',
+    'respond',
+    'override',
+  ],
   undici: ['fail refused', 'fail dns-notfound'],
   http2: [],
 };

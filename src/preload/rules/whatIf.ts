@@ -21,6 +21,7 @@ export interface WhatIfMark {
   rule: string;
   action: string;
   kind?: string;
+  afterBytes?: number;
   ms?: number;
   rate?: number;
   status?: number;
@@ -46,6 +47,7 @@ export function whatIfMark(d: StartDecision | undefined | null): WhatIfMark | un
   if (r.fail !== undefined) {
     m.kind = r.fail.kind;
     if (r.fail.kind === 'status') m.status = r.fail.status;
+    if (r.fail.kind === 'reset' && r.fail.at === 'mid-body') m.afterBytes = r.fail.afterBytes ?? 0;
   } else if (r.delay !== undefined) {
     m.kind = r.delay.phase;
     m.ms = delayMsOf(d, r.delay);
@@ -58,7 +60,7 @@ export function whatIfMark(d: StartDecision | undefined | null): WhatIfMark | un
 let errnos: Map<string, number> | undefined;
 
 /** libuv's errno for a code name (`ECONNREFUSED` → -111 on Linux), from Node's own table. */
-function errnoOf(name: string): number | undefined {
+export function errnoOf(name: string): number | undefined {
   if (errnos === undefined) {
     errnos = new Map();
     // util is loaded by Node's bootstrap (console, errors) before any program code runs.
@@ -95,7 +97,8 @@ function isIp(host: string): boolean {
 }
 
 let warned = false;
-function warnOnce(t: Tracer, err: unknown): void {
+/** Warns once per process that a what-if rule could not act (the request goes on unchanged). */
+export function warnOnce(t: Tracer, err: unknown): void {
   if (warned) return;
   warned = true;
   try {
@@ -165,25 +168,6 @@ export function failHttpRequest(t: Tracer, req: object, rule: Rule, host: string
         warnOnce(t, err);
       }
     });
-  } catch (err) {
-    warnOnce(t, err);
-  }
-}
-
-/** An http/https request a what-if rule acts on (see failHttpRequest); its host and port from the request. */
-export function whatIfHttp(
-  t: Tracer,
-  req: { host?: string; getHeader(name: string): unknown; protocol?: string },
-  rule: Rule,
-  dialed: object | undefined,
-): void {
-  try {
-    const host = String(req.host ?? 'localhost').replace(/^\[|\]$/g, '');
-    let port = req.protocol === 'https:' ? 443 : 80;
-    const hostHeader = req.getHeader('host');
-    const m = typeof hostHeader === 'string' ? /:(\d+)$/.exec(hostHeader) : null;
-    if (m) port = Number(m[1]);
-    failHttpRequest(t, req, rule, host, port, dialed);
   } catch (err) {
     warnOnce(t, err);
   }

@@ -50,6 +50,8 @@ export interface WhatIf {
   action: string;
   /** For `fail`: `refused`, `reset`, `dns-notfound`, `tls`, `timeout`, `status`; for `delay`: the phase (`connect`, `first-byte`). */
   kind?: string;
+  /** For `fail` `reset` mid-body: the body bytes the program got before the reset. */
+  afterBytes?: number;
   /** For `delay`: the milliseconds waited (the drawn value, for a random delay). */
   ms?: number;
   /** For `throttle`: the body's rate, bytes a second. */
