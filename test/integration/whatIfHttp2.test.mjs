@@ -55,13 +55,10 @@ before(async () => {
       stream.end('ok');
     }),
   );
+  // A server that resets the connection once the request came (a TCP RST: the socket's read fails).
   await listen(
     'reset',
-    h2(
-      (stream) =>
-        stream.session.socket &&
-        stream.session[Object.getOwnPropertySymbols(stream.session).find((s) => s.description === 'socket')].resetAndDestroy(),
-    ),
+    net.createServer((c) => c.once('data', () => setTimeout(() => c.resetAndDestroy(), 50))),
   );
   await listen(
     'unavailable',

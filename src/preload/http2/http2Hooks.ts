@@ -180,8 +180,8 @@ function patchRequest(t: Tracer, hook: Hook, proto: { request: Function }): void
     const stack = hook.enabled ? t.captureInitiator(wrapped, startAt, undefined, args[0]) : undefined;
     const whatIf = rules?.whatIf ?? null;
     const stream = (
-      whatIf !== null
-        ? whatIfHttp2Request(t, this, whatIf, state?.origin ?? '', () => request.apply(this, args))
+      rules !== undefined && whatIf !== null
+        ? whatIfHttp2Request(t, this, rules, state?.origin ?? '', () => request.apply(this, args))
         : request.apply(this, args)
     ) as Stream;
     // A stream a what-if rule answers in the server's place never rode the session's connection.

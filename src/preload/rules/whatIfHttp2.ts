@@ -17,10 +17,10 @@
  * Never throws into the program: every step catches, warns once and lets the request go.
  */
 import type * as http2 from 'node:http2';
-import type { Rule } from '../../rules';
-import type { DelaySpec, RespondSpec } from '../../rules/whatIf';
+import type { Rule, StartDecision } from '../../rules';
+import type { FailSpec } from '../../rules/whatIf';
 import type { Tracer } from '../tracer';
-import { failSocket, warnOnce } from './whatIf';
+import { delayMsOf, failSocket, warnOnce } from './whatIf';
 import { resetError } from './whatIfUndici';
 
 type Session = http2.ClientHttp2Session & Record<symbol, unknown>;
@@ -42,14 +42,9 @@ function socketOf(session: Session): (import('node:net').Socket & { _handle?: un
   return k === undefined ? undefined : (session[k] as import('node:net').Socket);
 }
 
-/** A what-if rule's parameters (the property named as its action). */
-function specOf<T>(rule: Rule): T | undefined {
-  return (rule as unknown as Record<string, T | undefined>)[rule.action];
-}
-
 /** The rules that answer in the server's place: the stream is not sent. */
 export function answersInPlace(rule: Rule): boolean {
-  return rule.action === 'respond' || (rule.action === 'fail' && rule.fail?.kind === 'status');
+  return rule.respond !== undefined || rule.fail?.kind === 'status' || rule.fail?.kind === 'timeout';
 }
 
 /**
@@ -58,7 +53,7 @@ export function answersInPlace(rule: Rule): boolean {
  * that queued call is taken and returned, to run later or never. undefined: Node's request()
  * differs from what this expects (then the stream was opened as usual).
  */
-function openHeld(session: Session, open: () => Stream): { stream: Stream; send: (() => void) | undefined } {
+function openHeld(t: Tracer, session: Session, open: () => Stream): { stream: Stream; send: (() => void) | undefined } {
   const k = symbolOf(session, 'kPendingRequestCalls');
   if (k === undefined) return { stream: open(), send: undefined };
   const wasConnecting = session.connecting;
@@ -71,17 +66,22 @@ function openHeld(session: Session, open: () => Stream): { stream: Stream; send:
   } finally {
     if (!wasConnecting) delete (session as { connecting?: boolean }).connecting;
   }
-  const calls = session[k];
-  const send = Array.isArray(calls) && calls.length > 0 ? (calls.pop() as () => void) : undefined;
-  if (!wasConnecting && before === null) {
-    // The queue and its `connect` listener were made for this call alone: the session is connected.
-    session[k] = null;
-    if (session.listenerCount('connect') > connectListeners) {
-      const l = session.rawListeners('connect');
-      session.removeListener('connect', l[l.length - 1] as () => void);
+  try {
+    const calls = session[k];
+    const send = Array.isArray(calls) && calls.length > 0 ? (calls.pop() as () => void) : undefined;
+    if (!wasConnecting && before === null) {
+      // The queue and its `connect` listener were made for this call alone: the session is connected.
+      session[k] = null;
+      if (session.listenerCount('connect') > connectListeners) {
+        const l = session.rawListeners('connect');
+        session.removeListener('connect', l[l.length - 1] as () => void);
+      }
     }
+    return { stream, send };
+  } catch (err) {
+    warnOnce(t, err);
+    return { stream, send: undefined };
   }
-  return { stream, send };
 }
 
 /** Runs `fn` once the session is connected (at once when it is). */
@@ -90,11 +90,20 @@ function whenConnected(session: Session, fn: () => void): void {
   else setImmediate(fn);
 }
 
+/** A stream's answer in the server's place: status, headers and body; none for a server that never answers. */
+interface Answer {
+  status: number;
+  headers: Record<string, string>;
+  body: Buffer;
+}
+
 /**
- * Answers a stream that was never sent, as its session would: `ready` and `finish` (its HEADERS
- * and end went out), then `response`, the body and `end`, then `close` (rstCode 0).
+ * Answers a stream that was never sent, as its session would: `finish` (its HEADERS and end went
+ * out), then, a round trip later, `response`, the body and `end`, then `close` (rstCode 0). With
+ * no answer (a server that never answers) the stream waits until the program's timeout or abort
+ * destroys it.
  */
-function answer(t: Tracer, session: Session, stream: Stream, status: number, headers: Record<string, string>, body: Buffer): void {
+function answer(t: Tracer, session: Session, stream: Stream, a: Answer | undefined): void {
   let finalCb: ((err?: Error | null) => void) | undefined;
   let sent = false;
   // Writes go nowhere (no server reads them), and complete as nghttp2 would take them.
@@ -118,7 +127,7 @@ function answer(t: Tracer, session: Session, stream: Stream, status: number, hea
       }
       finalCb?.();
       // A round trip later (after 'finish', which Node emits in a tick): the answer.
-      setImmediate(() => respondNow(t, stream, status, headers, body));
+      if (a !== undefined) setImmediate(() => respondNow(t, stream, a.status, a.headers, a.body));
     } catch (err) {
       warnOnce(t, err);
     }
@@ -190,53 +199,46 @@ function delayFirstByte(t: Tracer, stream: Stream, ms: number): void {
   };
 }
 
-/** Milliseconds of a delay rule (a random duration between ms and maxMs when it has one). */
-function delayMs(d: DelaySpec): number {
-  return d.maxMs !== undefined ? d.ms + Math.random() * (d.maxMs - d.ms) : d.ms;
-}
-
 /**
- * An http2 request a what-if rule acts on: `open` is the program's `session.request()` call
- * (its errors are the program's own, thrown as they are); returns its stream. Never throws
- * otherwise.
+ * An http2 request a what-if rule acts on (the decision `d` names it): `open` is the program's
+ * `session.request()` call (its errors are the program's own, thrown as they are); returns its
+ * stream. Never throws otherwise.
  */
-export function whatIfHttp2Request(t: Tracer, session: http2.ClientHttp2Session, rule: Rule, origin: string, open: () => unknown): unknown {
+export function whatIfHttp2Request(
+  t: Tracer,
+  session: http2.ClientHttp2Session,
+  d: StartDecision,
+  origin: string,
+  open: () => unknown,
+): unknown {
   const s = session as Session;
-  let held: { stream: Stream; send: (() => void) | undefined } | undefined;
+  const rule = d.whatIf;
+  if (rule === null) return open();
+  if (!answersInPlace(rule) && rule.delay?.phase !== 'connect') return actOnSent(t, s, d, rule, origin, open() as Stream);
+  const { stream, send } = openHeld(t, s, open as () => Stream);
+  if (send === undefined) return stream;
   try {
-    const delay = rule.action === 'delay' ? specOf<DelaySpec>(rule) : undefined;
-    if (answersInPlace(rule) || delay?.phase === 'connect') {
-      held = openHeld(s, open as () => Stream);
-    }
-  } catch (err) {
-    if (held === undefined) throw err;
-    warnOnce(t, err);
-  }
-  if (held === undefined) return actOnSent(t, s, rule, origin, open() as Stream);
-  const { stream, send } = held;
-  try {
-    if (send === undefined) return stream;
-    if (rule.action === 'delay') {
-      const ms = delayMs(specOf<DelaySpec>(rule) as DelaySpec);
-      whenConnected(s, () => setTimeout(send, Math.max(0, ms)));
-    } else if (rule.action === 'respond') {
-      const r = specOf<RespondSpec>(rule) as RespondSpec;
+    if (rule.delay !== undefined) {
+      const ms = delayMsOf(d, rule.delay);
+      whenConnected(s, () => setTimeout(send, ms));
+    } else if (rule.respond !== undefined) {
+      const r = rule.respond;
       const body =
         r.bodyFile !== undefined ? (require('node:fs') as typeof import('node:fs')).readFileSync(r.bodyFile) : Buffer.from(r.body ?? '');
-      answer(t, s, stream, r.status, r.headers ?? {}, body);
-    } else {
+      answer(t, s, stream, { status: r.status, headers: r.headers ?? {}, body });
+    } else if (rule.fail?.kind === 'status') {
       const f = rule.fail;
-      answer(t, s, stream, f?.status ?? 503, f?.headers ?? {}, Buffer.from(f?.body ?? ''));
-    }
+      answer(t, s, stream, { status: f.status, headers: f.headers ?? {}, body: Buffer.from(f.body ?? '') });
+    } else answer(t, s, stream, undefined);
   } catch (err) {
     warnOnce(t, err);
-    send?.();
+    send();
   }
   return stream;
 }
 
 /** The rules that act on a stream sent as usual: refused and not found (on a session still connecting), reset, a first-byte delay. */
-function actOnSent(t: Tracer, s: Session, rule: Rule, origin: string, stream: Stream): Stream {
+function actOnSent(t: Tracer, s: Session, d: StartDecision, rule: Rule, origin: string, stream: Stream): Stream {
   try {
     const kind = rule.action === 'fail' ? rule.fail?.kind : undefined;
     if (kind === 'refused' || kind === 'dns-notfound') {
@@ -247,7 +249,12 @@ function actOnSent(t: Tracer, s: Session, rule: Rule, origin: string, stream: St
       }
       const u = new URL(origin);
       const host = u.hostname.replace(/^\[|\]$/g, '');
-      failSocket(socket as Parameters<typeof failSocket>[0], rule.fail!, host, Number(u.port) || (u.protocol === 'https:' ? 443 : 80));
+      failSocket(
+        socket as Parameters<typeof failSocket>[0],
+        rule.fail as FailSpec,
+        host,
+        Number(u.port) || (u.protocol === 'https:' ? 443 : 80),
+      );
     } else if (kind === 'reset') {
       // As the request's HEADERS (and its end) went out: a reset arrives before any answer.
       const reset = () =>
@@ -259,8 +266,8 @@ function actOnSent(t: Tracer, s: Session, rule: Rule, origin: string, stream: St
         if (stream.writableEnded && !stream.writableFinished) stream.once('finish', reset);
         else reset();
       });
-    } else if (rule.action === 'delay') {
-      delayFirstByte(t, stream, delayMs(specOf<DelaySpec>(rule) as DelaySpec));
+    } else if (rule.delay !== undefined) {
+      delayFirstByte(t, stream, delayMsOf(d, rule.delay));
     }
   } catch (err) {
     warnOnce(t, err);

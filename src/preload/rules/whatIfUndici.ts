@@ -5,11 +5,10 @@
  *
  * Never throws into the program: every entry point catches, warns once and lets the request go.
  */
-import type { Rule } from '../../rules';
-import type { DelaySpec, FailSpec, OverrideSpec, RespondSpec, ThrottleSpec } from '../../rules/whatIf';
-import { THROTTLE_PRESETS } from '../../rules/whatIf';
+import type { Rule, StartDecision } from '../../rules';
+import { rateOf, type OverrideSpec, type RespondSpec } from '../../rules/whatIf';
 import type { Tracer } from '../tracer';
-import { errnoOf, isIp, notFoundError, refusedError, warnOnce } from './whatIf';
+import { delayMsOf, errnoOf, isIp, notFoundError, refusedError, warnOnce } from './whatIf';
 
 /**
  * The names of undici's Request methods the connection calls: undici 8 (Node 26's fetch) renamed
@@ -23,7 +22,13 @@ interface Names {
   error: string;
 }
 const V7: Names = { connect: 'onConnect', headers: 'onHeaders', data: 'onData', complete: 'onComplete', error: 'onError' };
-const V8: Names = { connect: 'onRequestStart', headers: 'onResponseStart', data: 'onResponseData', complete: 'onResponseEnd', error: 'onResponseError' };
+const V8: Names = {
+  connect: 'onRequestStart',
+  headers: 'onResponseStart',
+  data: 'onResponseData',
+  complete: 'onResponseEnd',
+  error: 'onResponseError',
+};
 
 type Fn = (...args: unknown[]) => unknown;
 type UReq = Record<string, unknown> & { aborted?: boolean; completed?: boolean };
@@ -50,24 +55,12 @@ function call(r: UReq, name: string, ...args: unknown[]): unknown {
   }
 }
 
-/** A what-if rule's parameters (the property named as its action). */
-function specOf<T>(rule: Rule): T | undefined {
-  return (rule as unknown as Record<string, T | undefined>)[rule.action];
-}
-
 /** The error a socket gives when the peer resets the connection (`read ECONNRESET`, Node's errnoException). */
 export function resetError(): NodeJS.ErrnoException {
   const ex = new Error('read ECONNRESET') as NodeJS.ErrnoException;
   ex.errno = errnoOf('ECONNRESET');
   ex.code = 'ECONNRESET';
   ex.syscall = 'read';
-  return ex;
-}
-
-/** The error TLS verification gives for an expired certificate (the socket's verifyError()). */
-export function expiredCertError(): Error {
-  const ex = new Error('certificate has expired') as NodeJS.ErrnoException;
-  ex.code = 'CERT_HAS_EXPIRED';
   return ex;
 }
 
@@ -88,13 +81,6 @@ function rawHeaders(headers: Record<string, string | string[]>, bodyLen: number 
   // A body on HTTP/1.1 has a length (what a server sends for a body it holds whole).
   if (!hasLength && bodyLen !== undefined) out.push(Buffer.from('content-length'), Buffer.from(String(bodyLen)));
   return out;
-}
-
-/** Body bytes per second of a throttle rule (a preset's name or a number). */
-export function throttleRate(spec: ThrottleSpec | undefined): number | undefined {
-  if (spec === undefined) return undefined;
-  const r = typeof spec.rate === 'number' ? spec.rate : THROTTLE_PRESETS[spec.rate];
-  return typeof r === 'number' && r > 0 ? r : undefined;
 }
 
 /**
@@ -265,7 +251,13 @@ function hang(t: Tracer, r: UReq): void {
   const alive = setInterval(() => {}, 1 << 30);
   queueMicrotask(() => {
     try {
-      if (r.completed !== true) call(r, n.connect, abortOf(r, n, () => clearInterval(alive)), null);
+      if (r.completed !== true)
+        call(
+          r,
+          n.connect,
+          abortOf(r, n, () => clearInterval(alive)),
+          null,
+        );
     } catch (e) {
       clearInterval(alive);
       warnOnce(t, e);
@@ -279,12 +271,12 @@ function hang(t: Tracer, r: UReq): void {
  * connection's calls go through wrappers on this request alone (its own properties), which call
  * the Request's own methods.
  */
-function tapResponse(t: Tracer, r: UReq, rule: Rule): void {
+function tapResponse(t: Tracer, r: UReq, d: StartDecision, rule: Rule): void {
   const n = namesOf(r);
-  const delay = rule.action === 'delay' ? specOf<DelaySpec>(rule) : undefined;
-  const override = rule.action === 'override' ? specOf<OverrideSpec>(rule) : undefined;
-  const rate = rule.action === 'throttle' ? throttleRate(specOf<ThrottleSpec>(rule)) : undefined;
-  const fail = rule.action === 'fail' ? rule.fail : undefined;
+  const delayMs = rule.delay?.phase === 'first-byte' ? delayMsOf(d, rule.delay) : undefined;
+  const override: OverrideSpec | undefined = rule.override;
+  const rate = rule.throttle !== undefined ? rateOf(rule.throttle) : undefined;
+  const fail = rule.fail;
   const afterBytes = fail?.kind === 'reset' ? (fail.afterBytes ?? 0) : undefined;
   let parserResume: (() => void) | undefined;
   let parserPaused = false;
@@ -311,8 +303,7 @@ function tapResponse(t: Tracer, r: UReq, rule: Rule): void {
       if (override !== undefined) {
         ({ st, hs, reason } = overridden(override, st, hs, reason as string, newBody));
       }
-      if (delay !== undefined && delay.phase === 'first-byte') {
-        const ms = delay.maxMs !== undefined ? delay.ms + Math.random() * (delay.maxMs - delay.ms) : delay.ms;
+      if (delayMs !== undefined) {
         setTimeout(() => {
           try {
             if (r.aborted === true || r.completed === true) return;
@@ -321,7 +312,7 @@ function tapResponse(t: Tracer, r: UReq, rule: Rule): void {
           } catch (e) {
             warnOnce(t, e);
           }
-        }, ms);
+        }, delayMs);
         return false;
       }
       return call(r, n.headers, st, hs, pump.resume, reason);
@@ -398,41 +389,25 @@ function respondBody(spec: RespondSpec): Buffer {
 }
 
 /**
- * An undici/fetch request a what-if rule acts on, at `undici:request:create` (before undici
- * writes anything of it). Never throws.
+ * An undici/fetch request a what-if rule acts on (the decision `d` names it), at
+ * `undici:request:create`, before undici writes anything of it. Never throws.
  */
-export function whatIfUndiciRequest(t: Tracer, req: object, rule: Rule, origin: string): void {
+export function whatIfUndiciRequest(t: Tracer, req: object, d: StartDecision, origin: string): void {
+  const rule = d.whatIf;
+  if (rule === null) return;
   try {
     const r = req as UReq;
-    if (rule.action === 'fail' && rule.fail !== undefined) {
-      const spec: FailSpec = rule.fail;
-      switch (spec.kind) {
-        case 'refused':
-        case 'dns-notfound':
-          failUndiciRequest(t, req, rule, origin);
-          return;
-        case 'tls':
-          failBefore(t, r, () => expiredCertError(), false);
-          return;
-        case 'timeout':
-          hang(t, r);
-          return;
-        case 'status':
-          answer(t, r, spec.status ?? 503, spec.headers ?? {}, Buffer.from(spec.body ?? ''), undefined);
-          return;
-        case 'reset':
-          if (spec.at === 'mid-body') tapResponse(t, r, rule);
-          else failBefore(t, r, resetError, true);
-          return;
-      }
+    const f = rule.fail;
+    if (f !== undefined) {
+      if (f.kind === 'refused' || f.kind === 'dns-notfound') failUndiciRequest(t, req, rule, origin);
+      else if (f.kind === 'timeout') hang(t, r);
+      else if (f.kind === 'status') answer(t, r, f.status, f.headers ?? {}, Buffer.from(f.body ?? ''), undefined);
+      else if (f.kind === 'reset' && f.at === 'mid-body') tapResponse(t, r, d, rule);
+      else if (f.kind === 'reset') failBefore(t, r, resetError, true);
       return;
     }
-    if (rule.action === 'respond') {
-      const spec = specOf<RespondSpec>(rule);
-      if (spec !== undefined) answer(t, r, spec.status, spec.headers ?? {}, respondBody(spec), undefined);
-      return;
-    }
-    tapResponse(t, r, rule);
+    if (rule.respond !== undefined) answer(t, r, rule.respond.status, rule.respond.headers ?? {}, respondBody(rule.respond), undefined);
+    else tapResponse(t, r, d, rule);
   } catch (err) {
     warnOnce(t, err);
   }

@@ -218,7 +218,7 @@ function created(
           : ruleStart(t, viewFromUrl(String(req.method ?? 'GET'), url, client, flatLookup(req.headers)), ruled !== undefined);
     if (d === null) return;
     rules = d;
-    if (d.whatIf !== null) whatIfUndiciRequest(t, req, d.whatIf, origin);
+    if (d.whatIf !== null) whatIfUndiciRequest(t, req, d, origin);
     if (d.definiteDetails > DETAIL_BIT.bodies) undiciCreated(req, d, origin);
   }
   // Not noted at a fetch() call: captured here (deeper: the dispatcher's frames come first, hence
