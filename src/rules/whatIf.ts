@@ -127,8 +127,19 @@ export const WHAT_IF_IMPLEMENTED: Readonly<Record<WhatIfFamily, readonly WhatIfK
     'respond',
     'override',
   ],
-  undici: ['fail refused', 'fail dns-notfound'],
-  http2: [],
+  undici: [
+    'fail refused',
+    'fail dns-notfound',
+    'fail reset',
+    'fail reset mid-body',
+    'fail timeout',
+    'fail status',
+    'delay first-byte',
+    'throttle',
+    'respond',
+    'override',
+  ],
+  http2: ['fail refused', 'fail dns-notfound', 'fail reset', 'fail timeout', 'fail status', 'delay connect', 'delay first-byte', 'respond'],
 };
 
 /** The key of what a rule does (`fail reset mid-body`, `delay connect`, `throttle`, …). */
