@@ -1,8 +1,8 @@
 // What-if rules for http2 (`http2.connect` + `session.request()`; issue 51, docs/rules.md
 // "What-if actions"): the program cannot tell a faked failure from a real one. For each kind, on
 // each Node version, apps/whatifHttp2.cjs runs once against the real thing (a closed port, a
-// `.invalid` name the resolver answers NXDOMAIN, a server that resets the connection, a 503)
-// and once, traced with the what-if rule, against a healthy server: the session's and the
+// `.invalid` name the resolver answers NXDOMAIN, a server that resets the connection, one that
+// never answers, a 503) and once, traced with the what-if rule, against a healthy server: the session's and the
 // stream's events in order, their errors (class, name, code, errno, syscall, message, own
 // properties, cause), the response's headers and body and the stream's rstCode must be equal,
 // with ports masked. Rules that answer in the server's place must not reach it; delays are the
@@ -61,6 +61,10 @@ before(async () => {
     net.createServer((c) => c.once('data', () => setTimeout(() => c.resetAndDestroy(), 50))),
   );
   await listen(
+    'silent',
+    h2(() => {}),
+  );
+  await listen(
     'unavailable',
     h2((stream) => {
       stream.respond({ ':status': 503, 'retry-after': '120' });
@@ -112,6 +116,11 @@ const CASES = {
     rule: { action: 'fail', fail: { kind: 'reset' } },
     reaches: true,
   },
+  'fail timeout (the program aborts at its AbortSignal.timeout)': {
+    real: () => `http://127.0.0.1:${ports.silent}/x`,
+    rule: { action: 'fail', fail: { kind: 'timeout' } },
+    env: { NT_TIMEOUT_MS: '300' },
+  },
   'fail status 503 with Retry-After and a body': {
     real: () => `http://127.0.0.1:${ports.unavailable}/x`,
     rule: { action: 'fail', fail: { kind: 'status', status: 503, headers: { 'retry-after': '120' }, body: 'down' } },
@@ -138,7 +147,7 @@ for (const { label, bin } of nodeBinaries()) {
   for (const [name, c] of Object.entries(CASES)) {
     test(`${label}, http2: ${name} is observed as the real thing`, async () => {
       // A delay is measured on a session that carried a first request (connected, its code compiled).
-      const env = c.added ? { NT_WARM: '1' } : {};
+      const env = { ...(c.added ? { NT_WARM: '1' } : {}), ...c.env };
       const healthy = `http://127.0.0.1:${ports.healthy}/x`;
       const real = c.real ? await run(bin, [join(apps, 'whatifHttp2.cjs')], { env: { ...env, NT_URL: c.real() } }) : undefined;
       if (real) assert.equal(real.code, 0, real.stderr);

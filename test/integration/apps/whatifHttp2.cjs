@@ -4,7 +4,7 @@
 // syscall, message, own property names, cause), the response headers, body and the stream's
 // rstCode; calledEpoch and headersEpoch: when request() was called and the response came, on
 // the machine's clock. NT_WARM: a first request on the session (so the measured one finds it
-// connected). whatIfHttp2.test.mjs runs it against a real failure and against a healthy server
+// connected). NT_TIMEOUT_MS: an AbortSignal.timeout on the request. whatIfHttp2.test.mjs runs it against a real failure and against a healthy server
 // with a what-if rule.
 'use strict';
 const http2 = require('node:http2');
@@ -41,7 +41,8 @@ for (const ev of ['connect', 'error', 'close', 'goaway'])
 
 function measured() {
   out.calledEpoch = performance.timeOrigin + performance.now();
-  const req = session.request({ ':path': url.pathname });
+  const timeoutMs = Number(process.env.NT_TIMEOUT_MS) || 0;
+  const req = session.request({ ':path': url.pathname }, timeoutMs ? { signal: AbortSignal.timeout(timeoutMs) } : {});
   for (const ev of ['response', 'end', 'finish', 'close', 'error', 'aborted'])
     req.on(ev, (x) => {
       events.push(`stream ${ev}`);
