@@ -2,11 +2,11 @@
 // "What-if actions"): the program cannot tell a faked failure from a real one. For each kind, on
 // each Node version, apps/whatifHttp2.cjs runs once against the real thing (a closed port, a
 // `.invalid` name the resolver answers NXDOMAIN, a server that resets the connection, one that
-// never answers, a 503) and once, traced with the what-if rule, against a healthy server: the session's and the
-// stream's events in order, their errors (class, name, code, errno, syscall, message, own
-// properties, cause), the response's headers and body and the stream's rstCode must be equal,
-// with ports masked. Rules that answer in the server's place must not reach it; delays are the
-// asked value within ±5 ms plus the loop's lag.
+// never answers, a 503) and once, traced with the what-if rule, against a healthy server: the
+// session's and the stream's events in order, their errors (class, name, code, errno, syscall,
+// message, own properties, cause), the response's headers and body and the stream's rstCode must
+// be equal, with ports masked. Rules that answer in the server's place must not reach it; delays
+// are the asked value within ±5 ms plus the loop's lag.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import http2 from 'node:http2';
