@@ -56,11 +56,13 @@ function healthy(req, res) {
 
 /** Real failures and answers: by path, on the same server. */
 function real(req, res) {
-  if (req.url === '/reset') return req.socket.resetAndDestroy();
+  // A TLS socket's TCP connection is its _parent: the reset is sent there.
+  const reset = () => (req.socket._parent ?? req.socket).resetAndDestroy();
+  if (req.url === '/reset') return reset();
   if (req.url === '/reset-mid') {
     res.writeHead(200, { 'content-length': String(BIG) });
     res.write(Buffer.alloc(1000, 97));
-    return setTimeout(() => req.socket.resetAndDestroy(), 50);
+    return setTimeout(reset, 50);
   }
   if (req.url === '/hang') return; // never answers
   if (req.url === '/busy') return answer(res, BUSY);
@@ -122,7 +124,7 @@ const KINDS = {
     real: ['Real', '/overridden'],
     rule: rule('w', 'override', {
       status: 503,
-      headers: { 'Retry-After': '5', Date: null, Connection: null, 'Keep-Alive': null },
+      headers: { 'Retry-After': '5', Date: null },
       body: 'nope',
     }),
     path: '/x',
@@ -137,11 +139,14 @@ const CLIENTS = { http: 'http', https: 'https', axios: 'https', got: 'http', 'no
 
 /** The observation with ports masked, the certificate's names masked (the real one's differ), and rawHeaders' order dropped when asked. */
 function masked(line, unordered) {
-  const o = JSON.parse(line.replace(/(?<=[\w\]]):\d{2,5}\b/g, ':<port>').replace(/(altnames|list): [^"]*/g, '$1: <names>'));
+  const o = JSON.parse(
+    line.replace(/(?<=[\w\]]):\d{2,5}\b(\/[\w-]+)?/g, ':<port>/<path>').replace(/(altnames|list): [^"]*/g, '$1: <names>'),
+  );
   delete o.firstByte;
   delete o.ended;
   delete o.start;
   delete o.lag;
+  delete o.marks;
   if (unordered && Array.isArray(o.rawHeaders)) {
     const pairs = [];
     for (let i = 0; i < o.rawHeaders.length; i += 2) pairs.push(`${o.rawHeaders[i]}: ${o.rawHeaders[i + 1]}`);
@@ -220,7 +225,9 @@ for (const { label, bin } of nodeBinaries()) {
             .split('\n')
             .map((l) => JSON.parse(l));
           const [y, x] = lines.slice(-2);
-          const extra = x.ended - x.start - (y.ended - y.start);
+          // The phase's own time, against the same phase of the request the rule did not act on.
+          const phaseOf = (o) => (phase === 'connect' ? o.marks.connect : o.marks.response - o.marks.finish);
+          const extra = phaseOf(x) - phaseOf(y);
           last = { extra, lag: x.lag, y, x };
           if (Math.abs(extra - ms) <= 5 + x.lag) break;
         }

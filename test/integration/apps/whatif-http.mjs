@@ -79,7 +79,11 @@ function once(mod, url, print) {
   let error;
   let resError;
   req.on('error', (e) => (error = errorView(e)));
+  const marks = {};
+  req.on('socket', (sock) => sock.once('connect', () => (marks.connect = at() - start)));
+  req.on('finish', () => (marks.finish = at() - start));
   req.on('response', (res) => {
+    marks.response = at() - start;
     const rEmit = res.emit;
     res.emit = function (ev, ...args) {
       events.push(`res ${ev}`);
@@ -100,6 +104,7 @@ function once(mod, url, print) {
         rawHeaders: res.rawHeaders,
         body: bodyView(Buffer.concat(chunks)),
         events,
+        marks,
       });
     });
     res.on('close', () => {
