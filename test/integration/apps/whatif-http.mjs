@@ -69,6 +69,7 @@ function once(mod, url, print) {
   const events = [];
   start = at();
   firstByte = ended = undefined;
+  loop.reset();
   const req = mod.get(url);
   const emit = req.emit;
   req.emit = function (ev, ...args) {
@@ -80,7 +81,10 @@ function once(mod, url, print) {
   let resError;
   req.on('error', (e) => (error = errorView(e)));
   const marks = {};
-  req.on('socket', (sock) => sock.once('connect', () => (marks.connect = at() - start)));
+  req.on('socket', (sock) => {
+    marks.socket = at() - start;
+    sock.once('connect', () => (marks.connect = at() - start));
+  });
   req.on('finish', () => (marks.finish = at() - start));
   req.on('response', (res) => {
     marks.response = at() - start;
