@@ -161,7 +161,7 @@ function closes(headers: Record<string, string> | undefined): boolean {
 const bodies = new Map<string, Buffer>();
 
 /** A respond rule's body file, read once (asynchronously) and kept for the rule's next answers. */
-function bodyFile(path: string, warn: Warn, done: (b: Buffer) => void): void {
+export function bodyFile(path: string, warn: Warn, done: (b: Buffer) => void): void {
   const { resolve } = require('node:path') as typeof import('node:path');
   const full = resolve(path);
   const known = bodies.get(full);

@@ -21,7 +21,7 @@ import type { Rule, StartDecision } from '../../rules';
 import type { FailSpec } from '../../rules/whatIf';
 import type { Tracer } from '../tracer';
 import { delayMsOf, failSocket, warnOnce } from './whatIf';
-import { resetError } from './whatIfUndici';
+import { bodyFile, resetError } from './whatIfHttp';
 
 type Session = http2.ClientHttp2Session & Record<symbol, unknown>;
 type Stream = http2.ClientHttp2Stream & {
@@ -223,9 +223,10 @@ export function whatIfHttp2Request(
       whenConnected(s, () => setTimeout(send, ms));
     } else if (rule.respond !== undefined) {
       const r = rule.respond;
-      const body =
-        r.bodyFile !== undefined ? (require('node:fs') as typeof import('node:fs')).readFileSync(r.bodyFile) : Buffer.from(r.body ?? '');
-      answer(t, s, stream, { status: r.status, headers: r.headers ?? {}, body });
+      const reply = (body: Buffer) => answer(t, s, stream, { status: r.status, headers: r.headers ?? {}, body });
+      // A bodyFile is read once, asynchronously, and kept (whatIfHttp.ts's bodyFile).
+      if (r.bodyFile !== undefined) bodyFile(r.bodyFile, (e) => warnOnce(t, e), reply);
+      else reply(Buffer.from(r.body ?? ''));
     } else if (rule.fail?.kind === 'status') {
       const f = rule.fail;
       answer(t, s, stream, { status: f.status, headers: f.headers ?? {}, body: Buffer.from(f.body ?? '') });

@@ -6,9 +6,10 @@
  * Never throws into the program: every entry point catches, warns once and lets the request go.
  */
 import type { Rule, StartDecision } from '../../rules';
-import { rateOf, type OverrideSpec, type RespondSpec } from '../../rules/whatIf';
+import { rateOf, type OverrideSpec } from '../../rules/whatIf';
 import type { Tracer } from '../tracer';
-import { delayMsOf, errnoOf, isIp, notFoundError, refusedError, warnOnce } from './whatIf';
+import { delayMsOf, isIp, notFoundError, refusedError, warnOnce } from './whatIf';
+import { bodyFile, resetError } from './whatIfHttp';
 
 /**
  * The names of undici's Request methods the connection calls: undici 8 (Node 26's fetch) renamed
@@ -53,15 +54,6 @@ function call(r: UReq, name: string, ...args: unknown[]): unknown {
   } finally {
     if (skipped) r.aborted = true;
   }
-}
-
-/** The error a socket gives when the peer resets the connection (`read ECONNRESET`, Node's errnoException). */
-export function resetError(): NodeJS.ErrnoException {
-  const ex = new Error('read ECONNRESET') as NodeJS.ErrnoException;
-  ex.errno = errnoOf('ECONNRESET');
-  ex.code = 'ECONNRESET';
-  ex.syscall = 'read';
-  return ex;
 }
 
 /** The status line's reason undici reads from a server: Node's own text for the code. */
@@ -203,20 +195,26 @@ function abortOf(r: UReq, n: Names, onAbort: () => void = () => {}): (err?: Erro
  * driven on undici's own Request, so fetch and undici.request() build their own Response and
  * body. `afterBytes`: a reset after that many body bytes instead of the end.
  */
-function answer(t: Tracer, r: UReq, status: number, headers: Record<string, string>, body: Buffer, rate: number | undefined): void {
+function answer(t: Tracer, r: UReq, status: number, headers: Record<string, string>, withBody: (done: (b: Buffer) => void) => void): void {
   const n = namesOf(r);
   takeOver(r, n);
-  const pump = new Pump(r, n, rate);
+  const pump = new Pump(r, n, undefined);
   const abort = abortOf(r, n, () => pump.stop());
   queueMicrotask(() => {
     try {
       if (r.completed === true) return;
       call(r, n.connect, abort, null);
-      if (ended.has(r)) return;
-      call(r, 'onResponseStarted');
-      call(r, n.headers, status, rawHeaders(headers, body.length), pump.resume, reasonOf(status));
-      pump.push(body);
-      pump.end(() => call(r, n.complete, []));
+      withBody((body) => {
+        try {
+          if (ended.has(r) || r.completed === true) return;
+          call(r, 'onResponseStarted');
+          call(r, n.headers, status, rawHeaders(headers, body.length), pump.resume, reasonOf(status));
+          pump.push(body);
+          pump.end(() => call(r, n.complete, []));
+        } catch (err) {
+          warnOnce(t, err);
+        }
+      });
     } catch (err) {
       warnOnce(t, err);
     }
@@ -379,15 +377,6 @@ function overridden(
   return { st, hs, reason: o.status !== undefined && o.status !== status ? reasonOf(st) : reason };
 }
 
-/** A respond rule's body: the text, or the file's bytes (read once per request). */
-function respondBody(spec: RespondSpec): Buffer {
-  if (spec.bodyFile !== undefined) {
-    const fs = require('node:fs') as typeof import('node:fs');
-    return fs.readFileSync(spec.bodyFile);
-  }
-  return Buffer.from(spec.body ?? '');
-}
-
 /**
  * An undici/fetch request a what-if rule acts on (the decision `d` names it), at
  * `undici:request:create`, before undici writes anything of it. Never throws.
@@ -401,13 +390,19 @@ export function whatIfUndiciRequest(t: Tracer, req: object, d: StartDecision, or
     if (f !== undefined) {
       if (f.kind === 'refused' || f.kind === 'dns-notfound') failUndiciRequest(t, req, rule, origin);
       else if (f.kind === 'timeout') hang(t, r);
-      else if (f.kind === 'status') answer(t, r, f.status, f.headers ?? {}, Buffer.from(f.body ?? ''), undefined);
+      else if (f.kind === 'status') answer(t, r, f.status, f.headers ?? {}, (done) => done(Buffer.from(f.body ?? '')));
       else if (f.kind === 'reset' && f.at === 'mid-body') tapResponse(t, r, d, rule);
       else if (f.kind === 'reset') failBefore(t, r, resetError, true);
       return;
     }
-    if (rule.respond !== undefined) answer(t, r, rule.respond.status, rule.respond.headers ?? {}, respondBody(rule.respond), undefined);
-    else tapResponse(t, r, d, rule);
+    const a = rule.respond;
+    if (a !== undefined) {
+      // A bodyFile is read once, asynchronously, and kept (whatIfHttp.ts's bodyFile).
+      const file = a.bodyFile;
+      answer(t, r, a.status, a.headers ?? {}, (done) =>
+        file !== undefined ? bodyFile(file, (e) => warnOnce(t, e), done) : done(Buffer.from(a.body ?? '')),
+      );
+    } else tapResponse(t, r, d, rule);
   } catch (err) {
     warnOnce(t, err);
   }
