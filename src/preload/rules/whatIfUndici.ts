@@ -32,6 +32,9 @@ const V8: Names = {
 };
 
 type Fn = (...args: unknown[]) => unknown;
+
+/** Requests a what-if rule answers or fails in the connection's place (takeOver). */
+const taken = new WeakSet<object>();
 type UReq = Record<string, unknown> & { aborted?: boolean; completed?: boolean };
 
 function namesOf(r: UReq): Names {
@@ -41,14 +44,14 @@ function namesOf(r: UReq): Names {
 /**
  * Calls the Request's own method (its prototype's: the one the connection would reach, with the
  * channels it publishes and the hooks' counting), as the connection would. `aborted` is undici's
- * mark for a request the connection must skip: while a what-if rule answers in the server's
- * place it is set for the connection (see takeOver), and cleared around these calls.
+ * mark for a request the connection must skip: on a request a what-if rule took over it is set
+ * for the connection (see takeOver), and cleared around these calls.
  */
 function call(r: UReq, name: string, ...args: unknown[]): unknown {
   const fn = (Object.getPrototypeOf(r) as Record<string, Fn>)[name];
   if (typeof fn !== 'function') return undefined;
-  const skipped = r.aborted === true;
-  r.aborted = false;
+  const skipped = taken.has(r) && r.aborted === true;
+  if (skipped) r.aborted = false;
   try {
     return fn.apply(r, args);
   } finally {
@@ -161,6 +164,7 @@ class Pump {
  * not as this request's); its errors do not reach the request.
  */
 function takeOver(r: UReq, n: Names): void {
+  taken.add(r);
   r[n.connect] = () => {
     r.aborted = true;
   };
