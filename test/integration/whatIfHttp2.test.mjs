@@ -78,6 +78,13 @@ before(async () => {
       stream.end('{"a":1}');
     }),
   );
+  await listen(
+    'overridden',
+    h2((stream) => {
+      stream.respond({ ':status': 503, 'content-type': 'text/plain', 'x-b': '2', 'content-length': '7' });
+      stream.end('changed');
+    }),
+  );
   const tmp = net.createServer();
   await listen('closed', tmp);
   await new Promise((r) => tmp.close(r));
@@ -128,6 +135,11 @@ const CASES = {
   respond: {
     real: () => `http://127.0.0.1:${ports.answer}/x`,
     rule: { action: 'respond', respond: { status: 201, headers: { 'content-type': 'application/json', 'x-id': '7' }, body: '{"a":1}' } },
+  },
+  'override status, a header and the body': {
+    real: () => `http://127.0.0.1:${ports.overridden}/x`,
+    rule: { action: 'override', override: { status: 503, headers: { 'x-b': '2' }, body: 'changed' } },
+    reaches: true,
   },
   'delay first-byte': {
     rule: { action: 'delay', delay: { phase: 'first-byte', ms: DELAY_MS } },

@@ -18,7 +18,7 @@
  */
 import type * as http2 from 'node:http2';
 import type { Rule, StartDecision } from '../../rules';
-import type { FailSpec } from '../../rules/whatIf';
+import type { FailSpec, OverrideSpec } from '../../rules/whatIf';
 import type { Tracer } from '../tracer';
 import { delayMsOf, failSocket, warnOnce } from './whatIf';
 import { bodyFile, resetError } from './whatIfHttp';
@@ -157,6 +157,57 @@ function respondNow(t: Tracer, stream: Stream, status: number, headers: Record<s
 }
 
 /**
+ * Changes the real response as the session hands it to the stream: the `response` event's status
+ * and headers (and its raw headers), and with a `body`, the real body's pushes give way to that
+ * body at the end (its `content-length` follows it).
+ */
+function overrideResponse(t: Tracer, stream: Stream, o: OverrideSpec): void {
+  const body = o.body !== undefined ? Buffer.from(o.body) : undefined;
+  const protoEmit = (): Stream['emit'] => (Object.getPrototypeOf(stream) as Stream).emit;
+  stream.emit = function (this: Stream, ev: string | symbol, ...args: unknown[]): boolean {
+    if (ev === 'response') {
+      try {
+        const [headers, flags] = args as [Record<string, unknown>, number];
+        const change = new Map<string, string | null>();
+        for (const [k, v] of Object.entries(o.headers ?? {})) change.set(k.toLowerCase(), v);
+        if (o.status !== undefined) change.set(':status', String(o.status));
+        if (body !== undefined) change.set('content-length', String(body.length));
+        const hs: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
+        const raw: string[] = [];
+        const put = (k: string, v: unknown) => {
+          hs[k] = k === ':status' ? Number(v) : v;
+          for (const one of Array.isArray(v) ? v : [v]) raw.push(k, String(one));
+        };
+        for (const [k, v] of Object.entries(headers)) {
+          if (!change.has(k)) put(k, v);
+          else {
+            const nv = change.get(k);
+            if (nv !== null && nv !== undefined) put(k, nv);
+            change.delete(k);
+          }
+        }
+        for (const [k, v] of change) if (v !== null) put(k, v);
+        return protoEmit().call(this, ev, hs, flags, raw);
+      } catch (err) {
+        warnOnce(t, err);
+      }
+    }
+    return protoEmit().call(this, ev, ...args);
+  } as Stream['emit'];
+  if (body === undefined) return;
+  // Over the hooks' own push (installed as the request() call returns): they count what the
+  // program gets.
+  queueMicrotask(() => {
+    const push = stream.push;
+    stream.push = function (this: Stream, chunk: unknown): boolean {
+      if (chunk !== null) return true;
+      if (body.length > 0) push.call(this, body);
+      return push.call(this, null);
+    };
+  });
+}
+
+/**
  * The response's `response` event and body reach the stream `ms` later. Both go on through the
  * stream's own methods, looked up as each call is made (the hooks tap the prototype's emit).
  */
@@ -269,6 +320,8 @@ function actOnSent(t: Tracer, s: Session, d: StartDecision, rule: Rule, origin: 
       });
     } else if (rule.delay !== undefined) {
       delayFirstByte(t, stream, delayMsOf(d, rule.delay));
+    } else if (rule.override !== undefined) {
+      overrideResponse(t, stream, rule.override);
     }
   } catch (err) {
     warnOnce(t, err);
