@@ -117,7 +117,17 @@ export const WHAT_IF_IMPLEMENTED: Readonly<Record<WhatIfFamily, readonly WhatIfK
     'respond',
     'override',
   ],
-  http2: ['fail refused', 'fail dns-notfound', 'fail reset', 'fail timeout', 'fail status', 'delay connect', 'delay first-byte', 'respond'],
+  http2: [
+    'fail refused',
+    'fail dns-notfound',
+    'fail reset',
+    'fail timeout',
+    'fail status',
+    'delay connect',
+    'delay first-byte',
+    'respond',
+    'override',
+  ],
 };
 
 /** The key of what a rule does (`fail reset mid-body`, `delay connect`, `throttle`, …). */

@@ -222,7 +222,7 @@ test('no what-if rule: decisions carry whatIf null', () => {
 });
 
 test('a what-if rule is not read for the requests of a family that does not implement it: no count, no whatIf', () => {
-  const e = new RuleEngine(validateRules([{ id: 'o', condition: 'true', action: 'override', override: { status: 503 }, enabled: true }]), {
+  const e = new RuleEngine(validateRules([{ id: 'o', condition: 'true', action: 'throttle', throttle: { rate: 50000 }, enabled: true }]), {
     process: proc,
   });
   const d = e.start({ ...view(), scheme: 'https', client: 'http2' });
