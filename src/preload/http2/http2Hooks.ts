@@ -28,6 +28,7 @@ import type { RequestError } from '../../trace/contract/types';
 import { preloadRules } from '../rules/rules';
 import { currentIncoming } from '../causality';
 import { objectLookup, wantsBodies, ruleEnd, ruleStart, ruleStartFields, viewFromUrl } from '../rules/ruleHooks';
+import { answersInPlace, whatIfHttp2Request } from '../rules/whatIfHttp2';
 
 interface SessionState {
   conn?: ConnState;
@@ -177,8 +178,15 @@ function patchRequest(t: Tracer, hook: Hook, proto: { request: Function }): void
       rules = d;
     }
     const stack = hook.enabled ? t.captureInitiator(wrapped, startAt, undefined, args[0]) : undefined;
-    const stream = request.apply(this, args) as Stream;
-    if (hook.enabled) t.guard(hook, () => onStream(t, hook, this, stream, sentHeaders(stream, args[0]), startAt, stack, rules));
+    const whatIf = rules?.whatIf ?? null;
+    const stream = (
+      rules !== undefined && whatIf !== null
+        ? whatIfHttp2Request(t, this, rules, state?.origin ?? '', () => request.apply(this, args))
+        : request.apply(this, args)
+    ) as Stream;
+    // A stream a what-if rule answers in the server's place never rode the session's connection.
+    const alone = whatIf !== null && answersInPlace(whatIf);
+    if (hook.enabled) t.guard(hook, () => onStream(t, hook, this, stream, sentHeaders(stream, args[0]), startAt, stack, rules, alone));
     else t.untracedRequests++;
     return stream;
   };
@@ -270,11 +278,12 @@ function onStream(
   startAt: number,
   stack: StackHolder | undefined,
   rules: StartDecision | undefined,
+  alone = false,
 ): void {
   const state = sessions.get(session);
   state?.ops?.sample();
-  const conn = state?.conn;
-  const id = recordStream(t, state, headers, startAt, stack, rules);
+  const conn = alone ? undefined : state?.conn;
+  const id = recordStream(t, alone && state !== undefined ? { ...state, conn: undefined } : state, headers, startAt, stack, rules);
   let status: number | undefined;
 
   let sentAt: number | undefined;

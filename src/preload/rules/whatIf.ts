@@ -6,14 +6,13 @@
  * - http/https: the socket the agent gave the request is destroyed with the error `net` makes
  *   (connect ECONNREFUSED / getaddrinfo ENOTFOUND); the ClientRequest's own socket listener
  *   re-emits it: `socket`, `error`, `close`, as for a closed port.
- * - fetch/undici: the undici request is errored with that same error (request.onError), so fetch
- *   wraps it in its own `TypeError: fetch failed` and undici.request() rejects with it.
+ * - fetch/undici: whatIfUndici.ts; http2: whatIfHttp2.ts (the error factories here are shared).
  *
  * Never throws into the program: every entry point catches, warns once and lets the request go.
  */
 import type * as netTypes from 'node:net';
 import type { Rule, StartDecision } from '../../rules';
-import type { FailSpec } from '../../rules/whatIf';
+import { rateOf, type DelaySpec, type FailSpec } from '../../rules/whatIf';
 import type { Tracer } from '../tracer';
 
 /** What the trace records of a what-if rule that acted (`whatIf`, docs/trace-format.md). */
@@ -21,19 +20,46 @@ export interface WhatIfMark {
   rule: string;
   action: string;
   kind?: string;
+  afterBytes?: number;
+  ms?: number;
+  rate?: number;
+  status?: number;
+}
+
+const drawn = new WeakMap<object, number>();
+
+/** The milliseconds a `delay` rule holds this request back: `ms`, or drawn once between `ms` and `maxMs`. */
+export function delayMsOf(d: StartDecision, spec: DelaySpec): number {
+  let ms = drawn.get(d);
+  if (ms === undefined) {
+    ms = spec.maxMs === undefined ? spec.ms : Math.round(spec.ms + Math.random() * (spec.maxMs - spec.ms));
+    drawn.set(d, ms);
+  }
+  return ms;
 }
 
 /** The `whatIf` field for a request a what-if rule acted on, or undefined. */
 export function whatIfMark(d: StartDecision | undefined | null): WhatIfMark | undefined {
   const r = d?.whatIf;
-  if (r === null || r === undefined) return undefined;
-  return r.fail !== undefined ? { rule: r.id, action: r.action, kind: r.fail.kind } : { rule: r.id, action: r.action };
+  if (d === null || d === undefined || r === null || r === undefined) return undefined;
+  const m: WhatIfMark = { rule: r.id, action: r.action };
+  if (r.fail !== undefined) {
+    m.kind = r.fail.kind;
+    if (r.fail.kind === 'status') m.status = r.fail.status;
+    if (r.fail.kind === 'reset' && r.fail.at === 'mid-body') m.afterBytes = r.fail.afterBytes ?? 0;
+  } else if (r.delay !== undefined) {
+    m.kind = r.delay.phase;
+    m.ms = delayMsOf(d, r.delay);
+  } else if (r.throttle !== undefined) m.rate = rateOf(r.throttle);
+  else if (r.respond !== undefined) m.status = r.respond.status;
+  else if (r.override?.status !== undefined) m.status = r.override.status;
+  return m;
 }
 
 let errnos: Map<string, number> | undefined;
 
 /** libuv's errno for a code name (`ECONNREFUSED` → -111 on Linux), from Node's own table. */
-function errnoOf(name: string): number | undefined {
+export function errnoOf(name: string): number | undefined {
   if (errnos === undefined) {
     errnos = new Map();
     // util is loaded by Node's bootstrap (console, errors) before any program code runs.
@@ -65,12 +91,13 @@ export function notFoundError(hostname: string): NodeJS.ErrnoException {
 }
 
 /** True for an IP address literal (no lookup). */
-function isIp(host: string): boolean {
+export function isIp(host: string): boolean {
   return /^\d{1,3}(\.\d{1,3}){3}$/.test(host) || host.includes(':');
 }
 
 let warned = false;
-function warnOnce(t: Tracer, err: unknown): void {
+/** Warns once per process that a what-if rule could not act (the request goes on unchanged). */
+export function warnOnce(t: Tracer, err: unknown): void {
   if (warned) return;
   warned = true;
   try {
@@ -94,7 +121,7 @@ type HandleLike = { connect?: unknown; connect6?: unknown };
  * destroyed, once the request has written to it, with the error `dns.lookup` makes. A socket that
  * is already connected (a kept-alive one) is destroyed with the error at once.
  */
-function failSocket(socket: SocketLike, spec: FailSpec, host: string, port: number): void {
+export function failSocket(socket: SocketLike, spec: FailSpec, host: string, port: number): void {
   if (socket.destroyed) return;
   const handle = socket._handle;
   if (!socket.connecting || handle === null || handle === undefined || typeof handle.connect !== 'function') {
@@ -140,79 +167,6 @@ export function failHttpRequest(t: Tracer, req: object, rule: Rule, host: string
         warnOnce(t, err);
       }
     });
-  } catch (err) {
-    warnOnce(t, err);
-  }
-}
-
-/** An http/https request a what-if rule acts on (see failHttpRequest); its host and port from the request. */
-export function whatIfHttp(
-  t: Tracer,
-  req: { host?: string; getHeader(name: string): unknown; protocol?: string },
-  rule: Rule,
-  dialed: object | undefined,
-): void {
-  try {
-    const host = String(req.host ?? 'localhost').replace(/^\[|\]$/g, '');
-    let port = req.protocol === 'https:' ? 443 : 80;
-    const hostHeader = req.getHeader('host');
-    const m = typeof hostHeader === 'string' ? /:(\d+)$/.exec(hostHeader) : null;
-    if (m) port = Number(m[1]);
-    failHttpRequest(t, req, rule, host, port, dialed);
-  } catch (err) {
-    warnOnce(t, err);
-  }
-}
-
-interface UndiciRequestLike {
-  aborted?: boolean;
-  onConnect?: unknown;
-  completed?: boolean;
-  onError?: (err: Error) => unknown;
-  onResponseError?: (err: Error) => unknown;
-  onRequestStart?: unknown;
-}
-
-/**
- * An undici/fetch request a `fail` rule acts on, at `undici:request:create`: errored in the next
- * microtask (the request is then queued; undici writes no errored request) with the error its
- * connector would give, after a lookup of the name for `refused` (the real error names the address).
- * Never throws.
- */
-export function failUndiciRequest(t: Tracer, req: object, rule: Rule, origin: string): void {
-  const spec = rule.fail;
-  if (spec === undefined) return;
-  try {
-    const u = new URL(origin);
-    const host = u.hostname.replace(/^\[|\]$/g, '');
-    const port = Number(u.port) || (u.protocol === 'https:' ? 443 : 80);
-    const r = req as UndiciRequestLike;
-    const deliver = (err: Error) => {
-      try {
-        if (r.aborted === true || r.completed === true) return;
-        // undici 8 (Node 26's fetch) renamed the request's onError to onResponseError.
-        if (typeof r.onError === 'function') r.onError(err);
-        else if (typeof r.onResponseError === 'function') r.onResponseError(err);
-      } catch (e) {
-        warnOnce(t, e);
-      }
-    };
-    if (spec.kind === 'dns-notfound') queueMicrotask(() => deliver(notFoundError(host)));
-    else if (isIp(host)) queueMicrotask(() => deliver(refusedError(host, port)));
-    else {
-      // The real error names the address the name resolved to: looked up as the connector would.
-      let found: Error | undefined;
-      const dns = require('node:dns') as typeof import('node:dns');
-      dns.lookup(host, (err, address) => deliver((found = err ? err : refusedError(address, port))));
-      // Should undici's own connect win that race, the request is failed as it would be written
-      // (an error thrown by onConnect errors the request, and undici writes nothing of it).
-      // (undici 8 renamed onConnect to onRequestStart.)
-      const failAtConnect = () => {
-        throw found ?? refusedError(host, port);
-      };
-      if (typeof r.onConnect === 'function') r.onConnect = failAtConnect;
-      else if (typeof r.onRequestStart === 'function') r.onRequestStart = failAtConnect;
-    }
   } catch (err) {
     warnOnce(t, err);
   }

@@ -25,7 +25,7 @@ import { addToUndiciRequest } from '../message/traceparent';
 import type { StartDecision } from '../../rules';
 import { preloadRules } from '../rules/rules';
 import { flatLookup, wantsBodies, ruleStart, ruleStartFields, viewFromUrl } from '../rules/ruleHooks';
-import { failUndiciRequest } from '../rules/whatIf';
+import { whatIfUndiciRequest } from '../rules/whatIfUndici';
 import { undiciCreated, undiciEnded, undiciOnConnection } from '../rules/ruleDetails';
 import { DETAIL_BIT } from '../../rules/details';
 import { isRequestLine, onWebSocketClose, onWebSocketOpen, takeWrite, watchRequest } from './undiciWire';
@@ -218,7 +218,7 @@ function created(
           : ruleStart(t, viewFromUrl(String(req.method ?? 'GET'), url, client, flatLookup(req.headers)), ruled !== undefined);
     if (d === null) return;
     rules = d;
-    if (d.whatIf !== null) failUndiciRequest(t, req, d.whatIf, origin);
+    if (d.whatIf !== null) whatIfUndiciRequest(t, req, d, origin);
     if (d.definiteDetails > DETAIL_BIT.bodies) undiciCreated(req, d, origin);
   }
   // Not noted at a fetch() call: captured here (deeper: the dispatcher's frames come first, hence

@@ -27,8 +27,12 @@ export interface TraceRule {
   tag?: string;
   /** `details`: what was captured. */
   details?: Array<'bodies' | 'sockTrace' | 'dnsTrace'>;
-  /** `fail`: how the requests were failed (docs/rules.md, "What-if actions"). */
-  fail?: { kind: 'refused' | 'reset' | 'dns-notfound' | 'tls' | 'timeout' | 'status' };
+  /** The what-if parameters, under the action's name (docs/rules.md, "What-if actions"). */
+  fail?: WhatIfFail;
+  delay?: WhatIfDelay;
+  throttle?: WhatIfThrottle;
+  respond?: WhatIfRespond;
+  override?: WhatIfOverride;
   /** Requests the rule was read for whose condition held. */
   matched: number;
   /** Requests it acted on. */
@@ -43,6 +47,48 @@ export interface WhatIf {
   rule: string;
   /** `fail`, `delay`, `throttle`, `respond` or `override`. */
   action: string;
-  /** For `fail`: `refused`, `dns-notfound`, … */
+  /** For `fail`: `refused`, `reset`, `dns-notfound`, `tls`, `timeout`, `status`; for `delay`: the phase (`connect`, `first-byte`). */
   kind?: string;
+  /** For `fail` `reset` mid-body: the body bytes the program got before the reset. */
+  afterBytes?: number;
+  /** For `delay`: the milliseconds waited (the drawn value, for a random delay). */
+  ms?: number;
+  /** For `throttle`: the body's rate, bytes a second. */
+  rate?: number;
+  /** For `fail` status, `respond` and an `override` of the status: the status the program received. */
+  status?: number;
+}
+
+/** A `fail` rule's parameters, per kind (src/rules/whatIf.ts validates them). */
+export type WhatIfFail =
+  | { kind: 'refused' | 'dns-notfound' | 'timeout' }
+  | { kind: 'reset'; at: 'before-response' | 'mid-body'; afterBytes?: number }
+  | { kind: 'tls'; tls: 'expired' | 'wrong-host' }
+  | { kind: 'status'; status: number; headers?: Record<string, string>; body?: string };
+
+/** A `delay` rule's parameters: a fixed `ms`, or a random duration between `ms` and `maxMs`. */
+export interface WhatIfDelay {
+  phase: 'connect' | 'first-byte';
+  ms: number;
+  maxMs?: number;
+}
+
+/** A `throttle` rule's parameters: a preset name or bytes per second. */
+export interface WhatIfThrottle {
+  rate: 'slow 3G' | 'fast 4G' | number;
+}
+
+/** A `respond` rule's answer (the server is not contacted): a body or a file to read it from. */
+export interface WhatIfRespond {
+  status: number;
+  headers?: Record<string, string>;
+  body?: string;
+  bodyFile?: string;
+}
+
+/** An `override` rule's changes to the real response (`null` removes a header). */
+export interface WhatIfOverride {
+  status?: number;
+  headers?: Record<string, string | null>;
+  body?: string;
 }

@@ -1,0 +1,198 @@
+// What-if rules for http2 (`http2.connect` + `session.request()`; issue 51, docs/rules.md
+// "What-if actions"): the program cannot tell a faked failure from a real one. For each kind, on
+// each Node version, apps/whatifHttp2.cjs runs once against the real thing (a closed port, a
+// `.invalid` name the resolver answers NXDOMAIN, a server that resets the connection, one that
+// never answers, a 503) and once, traced with the what-if rule, against a healthy server: the
+// session's and the stream's events in order, their errors (class, name, code, errno, syscall,
+// message, own properties, cause), the response's headers and body and the stream's rstCode must
+// be equal, with ports masked. Rules that answer in the server's place must not reach it; delays
+// are the asked value within ±5 ms plus the loop's lag.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import http2 from 'node:http2';
+import net from 'node:net';
+import { writeFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { nodeBinaries, run, apps, runTraced } from './harness.mjs';
+
+const servers = [];
+const ports = {};
+/** Streams the healthy server received for /x, and when (the machine's clock). */
+let streams = 0;
+let receivedAt = 0;
+let wroteAt = 0;
+const DELAY_MS = 300;
+const dir = mkdtempSync(join(tmpdir(), 'nettrace-wifh2-'));
+const clock = () => performance.timeOrigin + performance.now();
+
+function listen(name, server) {
+  servers.push(server);
+  server.on('connection', (c) => c.on('error', () => {}));
+  server.on('sessionError', () => {});
+  return new Promise((r) => server.listen(0, '127.0.0.1', () => r((ports[name] = server.address().port))));
+}
+
+function h2(onStream) {
+  const s = http2.createServer();
+  s.on('stream', (stream, headers) => {
+    stream.on('error', () => {});
+    onStream(stream, headers);
+  });
+  return s;
+}
+
+before(async () => {
+  await listen(
+    'healthy',
+    h2((stream, headers) => {
+      if (headers[':path'] === '/x') {
+        streams++;
+        receivedAt = clock();
+      }
+      stream.respond({ ':status': 200, 'content-type': 'text/plain' });
+      if (headers[':path'] === '/x') wroteAt = clock();
+      stream.end('ok');
+    }),
+  );
+  // A server that resets the connection once the request came (a TCP RST: the socket's read fails).
+  await listen(
+    'reset',
+    net.createServer((c) => c.once('data', () => setTimeout(() => c.resetAndDestroy(), 50))),
+  );
+  await listen(
+    'silent',
+    h2(() => {}),
+  );
+  await listen(
+    'unavailable',
+    h2((stream) => {
+      stream.respond({ ':status': 503, 'retry-after': '120' });
+      stream.end('down');
+    }),
+  );
+  await listen(
+    'answer',
+    h2((stream) => {
+      stream.respond({ ':status': 201, 'content-type': 'application/json', 'x-id': '7' });
+      stream.end('{"a":1}');
+    }),
+  );
+  await listen(
+    'overridden',
+    h2((stream) => {
+      stream.respond({ ':status': 503, 'content-type': 'text/plain', 'x-b': '2', 'content-length': '7' });
+      stream.end('changed');
+    }),
+  );
+  const tmp = net.createServer();
+  await listen('closed', tmp);
+  await new Promise((r) => tmp.close(r));
+});
+after(() => {
+  for (const s of servers) s.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** The observation with ports, host names and timings masked. */
+function masked(line) {
+  const o = JSON.parse(
+    line
+      .replace(/(?<=[\w\]]):\d{2,5}\b/g, ':<port>')
+      .split('nettrace-nope.invalid')
+      .join('<host>')
+      .split('localhost')
+      .join('<host>'),
+  );
+  for (const k of ['calledEpoch', 'headersEpoch', 'lagMs']) delete o[k];
+  return JSON.parse(JSON.stringify(o), (k, v) => (k === 'port' && typeof v === 'number' ? '<port>' : v));
+}
+
+const CASES = {
+  'fail refused': {
+    real: () => `http://127.0.0.1:${ports.closed}/x`,
+    rule: { action: 'fail', fail: { kind: 'refused' } },
+  },
+  'fail dns-notfound': {
+    real: () => `http://nettrace-nope.invalid:${ports.healthy}/x`,
+    fake: () => `http://localhost:${ports.healthy}/x`,
+    rule: { action: 'fail', fail: { kind: 'dns-notfound' } },
+  },
+  'fail reset': {
+    real: () => `http://127.0.0.1:${ports.reset}/x`,
+    rule: { action: 'fail', fail: { kind: 'reset' } },
+    reaches: true,
+  },
+  'fail timeout (the program aborts at its AbortSignal.timeout)': {
+    real: () => `http://127.0.0.1:${ports.silent}/x`,
+    rule: { action: 'fail', fail: { kind: 'timeout' } },
+    env: { NT_TIMEOUT_MS: '300' },
+  },
+  'fail status 503 with Retry-After and a body': {
+    real: () => `http://127.0.0.1:${ports.unavailable}/x`,
+    rule: { action: 'fail', fail: { kind: 'status', status: 503, headers: { 'retry-after': '120' }, body: 'down' } },
+  },
+  respond: {
+    real: () => `http://127.0.0.1:${ports.answer}/x`,
+    rule: { action: 'respond', respond: { status: 201, headers: { 'content-type': 'application/json', 'x-id': '7' }, body: '{"a":1}' } },
+  },
+  'override status, a header and the body': {
+    real: () => `http://127.0.0.1:${ports.overridden}/x`,
+    rule: { action: 'override', override: { status: 503, headers: { 'x-b': '2' }, body: 'changed' } },
+    reaches: true,
+  },
+  'delay first-byte': {
+    rule: { action: 'delay', delay: { phase: 'first-byte', ms: DELAY_MS } },
+    reaches: true,
+    // From the server's write to the program's response event.
+    added: (seen) => seen.headersEpoch - wroteAt,
+  },
+  'delay connect': {
+    rule: { action: 'delay', delay: { phase: 'connect', ms: DELAY_MS } },
+    reaches: true,
+    // From the program's request() to the server's receiving it.
+    added: (seen) => receivedAt - seen.calledEpoch,
+  },
+};
+
+for (const { label, bin } of nodeBinaries()) {
+  for (const [name, c] of Object.entries(CASES)) {
+    test(`${label}, http2: ${name} is observed as the real thing`, async () => {
+      // A delay is measured on a session that carried a first request (connected, its code compiled).
+      const env = { ...(c.added ? { NT_WARM: '1' } : {}), ...c.env };
+      const healthy = `http://127.0.0.1:${ports.healthy}/x`;
+      const real = c.real ? await run(bin, [join(apps, 'whatifHttp2.cjs')], { env: { ...env, NT_URL: c.real() } }) : undefined;
+      if (real) assert.equal(real.code, 0, real.stderr);
+      const rulesFile = join(dir, `rules-${process.hrtime.bigint()}.json`);
+      writeFileSync(rulesFile, JSON.stringify([{ id: 'wi', condition: 'path == "/x"', limit: 1, enabled: true, ...c.rule }]));
+      const before = streams;
+      const fake = await runTraced(bin, 'whatifHttp2.cjs', {
+        env: { ...env, NT_URL: c.fake ? c.fake() : healthy },
+        cliArgs: ['--rules', rulesFile],
+      });
+      assert.equal(fake.code, 0, fake.stderr);
+      const seenLine = fake.stdout.trim().split('\n').pop();
+      const seen = JSON.parse(seenLine);
+      const got = streams - before;
+      if (c.added) {
+        const added = c.added(seen);
+        assert.ok(Math.abs(added - DELAY_MS) <= 5 + (seen.lagMs ?? 0), `delayed ${added} ms, asked ${DELAY_MS}`);
+      }
+      if (real) assert.deepEqual(masked(seenLine), masked(real.stdout.trim().split('\n').pop()));
+      else {
+        // The same program without the rule: all but the time.
+        const plain = await run(bin, [join(apps, 'whatifHttp2.cjs')], { env: { ...env, NT_URL: healthy } });
+        assert.deepEqual(masked(seenLine), masked(plain.stdout.trim().split('\n').pop()));
+      }
+      assert.equal(got, c.reaches ? 1 : 0, c.reaches ? 'the healthy server answered' : 'the healthy server received no request');
+      const recs = fake.trace.httpRequests.filter((r) => r.reqURL.endsWith('/x'));
+      assert.equal(recs.length, 1, JSON.stringify(fake.trace.httpRequests));
+      assert.equal(recs[0].client, 'http2');
+      assert.equal(recs[0].whatIf?.rule, 'wi');
+      assert.equal(recs[0].whatIf?.action, c.rule.action);
+      assert.equal(fake.trace.traceRules.rules.find((r) => r.id === 'wi').acted, 1);
+      if (!c.reaches && c.rule.action !== 'fail')
+        assert.deepEqual([recs[0].tcpConn, recs[0].dial], [undefined, undefined], 'no connection of its own');
+    });
+  }
+}

@@ -1,0 +1,198 @@
+// What-if rules for fetch (Node's bundled undici) and userland undici (issue 51, docs/rules.md
+// "What-if actions"): the program cannot tell a faked failure from a real one. For each kind, on
+// each Node version, apps/whatifUndici.cjs runs once against the real thing made by a real local
+// server (one that resets, one that resets mid-body, one that never answers, a 503, one that
+// answers late) and once, traced with the what-if rule, against a healthy server: what it observed (the error's class, name, code, errno, syscall,
+// message, own properties and cause chain; the status, status text, headers, body, what reading
+// the body gave) must be equal, with ports and dates masked. Rules that answer in the server's
+// place must not reach it; the trace says what was done (`whatIf`) and the rule counts it.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import net from 'node:net';
+import { writeFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { nodeBinaries, run, apps, root, runTraced } from './harness.mjs';
+
+const servers = [];
+const ports = {};
+let served = 0;
+/** When the healthy server last wrote a response (performance.timeOrigin + now(): the machine's clock, sub-ms). */
+let wroteAt = 0;
+const MIB = 1 << 20;
+const DELAY_MS = 300;
+const RATE = 2_000_000;
+const dir = mkdtempSync(join(tmpdir(), 'nettrace-wifu-'));
+
+function listen(name, server) {
+  servers.push(server);
+  server.on('connection', (c) => c.on('error', () => {}));
+  return new Promise((r) => server.listen(0, '127.0.0.1', () => r((ports[name] = server.address().port))));
+}
+
+before(async () => {
+  await listen(
+    'healthy',
+    http.createServer((req, res) => {
+      served++;
+      if (req.url === '/big') res.end(Buffer.alloc(MIB, 97));
+      else if (req.url === '/thousand') {
+        res.writeHead(200, { 'content-length': 1000 });
+        res.end(Buffer.alloc(1000, 97));
+      } else {
+        if (req.url === '/x') wroteAt = performance.timeOrigin + performance.now();
+        res.end('ok');
+      }
+    }),
+  );
+  // The real failures.
+  await listen(
+    'reset',
+    http.createServer((req) => req.socket.resetAndDestroy()),
+  );
+  await listen(
+    'midBody',
+    http.createServer((req, res) => {
+      res.writeHead(200, { 'content-length': 1000 });
+      res.write(Buffer.alloc(100, 97), () => setTimeout(() => req.socket.resetAndDestroy(), 50));
+    }),
+  );
+  await listen(
+    'silent',
+    net.createServer(() => {}),
+  );
+  const raw = (text) => net.createServer((c) => c.once('data', () => c.write(text)));
+  await listen('unavailable', raw('HTTP/1.1 503 Service Unavailable\r\nRetry-After: 120\r\nContent-Length: 4\r\n\r\ndown'));
+  await listen('json', raw('HTTP/1.1 201 Created\r\ncontent-type: application/json\r\nx-id: 7\r\nContent-Length: 7\r\n\r\n{"a":1}'));
+  await listen(
+    'overridden',
+    http.createServer((req, res) => {
+      res.writeHead(503, { 'x-b': '2', 'content-length': 7 });
+      res.end('changed');
+    }),
+  );
+  await listen(
+    'late',
+    http.createServer((req, res) => setTimeout(() => res.end('ok'), DELAY_MS)),
+  );
+  const tmp = net.createServer();
+  await listen('closed', tmp);
+  await new Promise((r) => tmp.close(r));
+});
+after(() => {
+  for (const s of servers) s.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** The observation with ports, dates and timings masked. */
+function masked(line) {
+  const o = JSON.parse(line.replace(/(?<=[\w\]]):\d{2,5}\b/g, ':<port>'));
+  const out = JSON.parse(JSON.stringify(o), (k, v) => {
+    if (k === 'date') return '<date>';
+    if (Array.isArray(v) && v[0] === 'date') return ['date', '<date>'];
+    return v;
+  });
+  for (const k of ['at', 'headersAt', 'headersEpoch', 'lagMs']) delete out[k];
+  if (out.body) {
+    delete out.body.arrivals;
+    delete out.body.end;
+  }
+  // undici.request()'s headers object keeps the server's order: compared as a set.
+  if (out.headers && !Array.isArray(out.headers)) out.headers = Object.entries(out.headers).sort();
+  return out;
+}
+
+const CASES = {
+  'fail reset before the response': {
+    real: () => `http://127.0.0.1:${ports.reset}/x`,
+    rule: { action: 'fail', fail: { kind: 'reset' } },
+  },
+  'fail reset mid-body after 100 bytes': {
+    real: () => `http://127.0.0.1:${ports.midBody}/thousand`,
+    fake: () => `http://127.0.0.1:${ports.healthy}/thousand`,
+    rule: { action: 'fail', fail: { kind: 'reset', at: 'mid-body', afterBytes: 100 } },
+    reaches: true,
+  },
+  'fail timeout (the program aborts at its AbortSignal.timeout)': {
+    real: () => `http://127.0.0.1:${ports.silent}/x`,
+    rule: { action: 'fail', fail: { kind: 'timeout' } },
+    env: { NT_TIMEOUT_MS: '300' },
+    check: (seen) => assert.ok(seen.at >= 295, `aborted at ${seen.at} ms`),
+  },
+  'fail status 503 with Retry-After and a body': {
+    real: () => `http://127.0.0.1:${ports.unavailable}/x`,
+    rule: { action: 'fail', fail: { kind: 'status', status: 503, headers: { 'Retry-After': '120' }, body: 'down' } },
+  },
+  'respond (no server: a closed port)': {
+    real: () => `http://127.0.0.1:${ports.json}/x`,
+    fake: () => `http://127.0.0.1:${ports.closed}/x`,
+    rule: { action: 'respond', respond: { status: 201, headers: { 'content-type': 'application/json', 'x-id': '7' }, body: '{"a":1}' } },
+  },
+  'override status, a header and the body': {
+    real: () => `http://127.0.0.1:${ports.overridden}/x`,
+    rule: { action: 'override', override: { status: 503, headers: { 'x-b': '2' }, body: 'changed' } },
+    reaches: true,
+  },
+  'delay first-byte': {
+    real: () => `http://127.0.0.1:${ports.late}/x`,
+    rule: { action: 'delay', delay: { phase: 'first-byte', ms: DELAY_MS }, condition: 'path == "/x"' },
+    reaches: true,
+    timed: true,
+  },
+  'throttle the body to 2 MB/s': {
+    real: () => `http://127.0.0.1:${ports.healthy}/big`,
+    fake: () => `http://127.0.0.1:${ports.healthy}/big`,
+    rule: { action: 'throttle', throttle: { rate: RATE } },
+    reaches: true,
+    check: (seen) => {
+      // From the headers to the last byte, as the program read it.
+      const a = seen.body.arrivals;
+      assert.equal(seen.body.bytes, MIB);
+      const rate = (MIB / (a[a.length - 1][0] - seen.headersAt)) * 1000;
+      assert.ok(Math.abs(rate - RATE) <= RATE * 0.1, `${Math.round(rate)} B/s over 1 MiB, asked ${RATE}`);
+    },
+  },
+};
+
+for (const { label, bin } of nodeBinaries()) {
+  for (const client of ['fetch', 'undici']) {
+    for (const [name, c] of Object.entries(CASES)) {
+      test(`${label}, ${client}: ${name} is observed as the real thing`, async () => {
+        const env = { NT_CLIENT: client, NODE_PATH: join(root, 'node_modules'), ...c.env };
+        if (c.timed) env.NT_WARM_URL = `http://127.0.0.1:${ports.healthy}/warm`;
+        const real = await run(bin, [join(apps, 'whatifUndici.cjs')], { env: { ...env, NT_URL: c.real() } });
+        assert.equal(real.code, 0, real.stderr);
+        const rulesFile = join(dir, `rules-${process.hrtime.bigint()}.json`);
+        writeFileSync(rulesFile, JSON.stringify([{ id: 'wi', condition: 'true', limit: 1, enabled: true, ...c.rule }]));
+        const before = served;
+        const fakeUrl = c.fake ? c.fake() : `http://127.0.0.1:${ports.healthy}/x`;
+        const fake = await runTraced(bin, 'whatifUndici.cjs', { env: { ...env, NT_URL: fakeUrl }, cliArgs: ['--rules', rulesFile] });
+        assert.equal(fake.code, 0, fake.stderr);
+        const seenLine = fake.stdout.trim().split('\n').pop();
+        const truthLine = real.stdout.trim().split('\n').pop();
+        assert.deepEqual(masked(seenLine), masked(truthLine));
+        const seen = JSON.parse(seenLine);
+        if (c.timed) {
+          // From the server's write to the program's headers (after a first request, so no code is
+          // compiled meanwhile): the asked delay, within ±5 ms plus the loop's lag.
+          const added = seen.headersEpoch - wroteAt;
+          const slack = 5 + seen.lagMs;
+          assert.ok(Math.abs(added - DELAY_MS) <= slack, `delayed ${added} ms, asked ${DELAY_MS} (±${slack})`);
+        }
+        c.check?.(seen);
+        assert.equal(
+          served - before,
+          (c.reaches ? 1 : 0) + (c.timed ? 1 : 0),
+          c.reaches ? 'the healthy server answered' : 'the healthy server received no request',
+        );
+        const recs = fake.trace.httpRequests.filter((r) => !r.reqURL.endsWith('/warm'));
+        assert.equal(recs.length, 1, JSON.stringify(recs));
+        assert.equal(recs[0].whatIf?.rule, 'wi');
+        assert.equal(recs[0].whatIf?.action, c.rule.action);
+        assert.equal(fake.trace.traceRules.rules.find((r) => r.id === 'wi').acted, 1);
+        if (!c.reaches) assert.deepEqual([recs[0].tcpConn, recs[0].dial], [undefined, undefined], 'no connection of its own');
+      });
+    }
+  }
+}
