@@ -21,6 +21,7 @@ import { registerDebugProviders } from './debugProviders';
 import { registerFoundProcessTracing } from './autoAttach';
 import { registerHelperSetup } from './helperSetup';
 import { registerRuleCommands } from './ruleCommands';
+import { registerWhatIfCommands } from './whatIfCommands';
 import { RuleService } from './ruleService';
 import { SessionHelpers } from './helpers';
 import { PANEL_VIEW_TYPE, PanelHost, type PanelHandlers } from './panel';
@@ -69,6 +70,7 @@ export function activate(context: vscode.ExtensionContext): void {
   late.commands = registerCommands(services);
   registerCopyCommands(services);
   registerRuleCommands(services, rules);
+  registerWhatIfCommands(services, rules);
   registerHelperSetup(context);
   log(`Net Trace activated (preload ${join(context.extensionPath, 'dist', 'preload.cjs')})`);
 }

@@ -30,6 +30,7 @@ import { isAbsoluteForm } from '../../trace/contract/redactUrl';
 import { preloadRules } from '../rules/rules';
 import { httpView, wantsBodies, ruleEnd, ruleStart, ruleStartFields } from '../rules/ruleHooks';
 import { whatIfHttp } from '../rules/whatIf';
+import { keepForSendAgain } from '../rules/sendAgain';
 import { httpDetails, httpDialBegin, httpDialEnd } from '../rules/ruleDetails';
 import { DETAIL_BIT } from '../../rules/details';
 import { asksUpgrade } from '../message/headers';
@@ -222,6 +223,7 @@ function onStart(t: Tracer, hook: Hook, req: TracedRequest): void {
   if (conn) conn.requestCount++;
   const protocol = req.protocol ?? req.agent?.protocol;
   const reqURL = urlOf(req);
+  keepForSendAgain(t, s.id, req, reqURL, protocol === 'https:');
   // Typed writes (RecordWriter); an update with a body goes as a JSON line.
   const w = t.transport.open('httpRequests', s.id, s.reqBody !== undefined);
   w.intern(F.client, protocol === 'https:' ? 'https' : 'http');
