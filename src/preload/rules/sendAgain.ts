@@ -38,7 +38,7 @@ type OutgoingLike = {
   method?: string;
   _header?: string | null;
   outputData?: Array<{ data?: unknown; encoding?: unknown }>;
-  socket?: { _pendingData?: unknown; _pendingEncoding?: unknown } | null;
+  socket?: object | null;
 };
 
 type Chunk = { data?: unknown; encoding?: unknown };
@@ -46,9 +46,10 @@ type Chunk = { data?: unknown; encoding?: unknown };
 /** The chunks of a write Node has not made yet: the request's own queue, else a connecting socket's (`_pendingData`, one chunk or writev's list). */
 function pendingChunks(req: OutgoingLike): Chunk[] {
   if (Array.isArray(req.outputData) && req.outputData.length > 0) return req.outputData;
-  const p = req.socket?._pendingData;
+  const socket = req.socket as { _pendingData?: unknown; _pendingEncoding?: unknown } | null | undefined;
+  const p = socket?._pendingData;
   if (Array.isArray(p)) return p.map((c: { chunk?: unknown; encoding?: unknown }) => ({ data: c?.chunk, encoding: c?.encoding }));
-  return p === undefined || p === null ? [] : [{ data: p, encoding: req.socket?._pendingEncoding }];
+  return p === undefined || p === null ? [] : [{ data: p, encoding: socket?._pendingEncoding }];
 }
 
 /** A chunk as bytes (a string in its encoding: the head's latin1, a body's utf8 by default). */

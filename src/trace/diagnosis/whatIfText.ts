@@ -22,9 +22,12 @@ export const WHAT_IF_TAG = 'what-if';
  * a terminal).
  */
 export function whatIfSentence(w: WhatIf): string {
-  const what =
-    w.action === 'fail'
-      ? `made this request fail (${w.kind !== undefined ? (FAIL_WORDS[w.kind] ?? w.kind) : 'fail'})`
-      : `acted on it (${w.action})`;
-  return `What if: rule ${JSON.stringify(w.rule)} ${what}; the network and the server had no part in it.`;
+  return `What if: rule ${JSON.stringify(w.rule)} ${whatIfWords(w)}; the network and the server had no part in it.`;
+}
+
+/** What the rule did, in words: "made this request fail (connection refused)" (the panel's badge and detail too). */
+export function whatIfWords(w: WhatIf): string {
+  return w.action === 'fail'
+    ? `made this request fail (${w.kind !== undefined ? (FAIL_WORDS[w.kind] ?? w.kind) : 'fail'})`
+    : `acted on it (${w.action})`;
 }
