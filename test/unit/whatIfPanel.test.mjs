@@ -18,6 +18,7 @@ const m = bundleTs(
     "export * from './src/extension/whatIfStatus';",
     "export * from './src/extension/whatIfTrust';",
     "export * from './src/extension/httpDocument';",
+    "export * from './src/extension/launchWhatIf';",
     "export * from './src/extension/traceStore';",
     "export { headersToSend } from './src/preload/rules/sendAgain';",
     "export { whatIfRuleFromRequest, WHAT_IF_LIMITS } from './src/rules/whatIfFromRequest';",
@@ -240,4 +241,59 @@ test('"Make Requests Like This Fail…": the kinds, the limit, the rule added en
   } finally {
     await store.dispose();
   }
+});
+
+test("a launch configuration's what-if rules are shown before they act: Allow (remembered, per rule), Show and Not now (off this session)", async () => {
+  const down = { id: 'down', action: 'fail', fail: 'refused', condition: 'host == "pay.test"', enabled: true };
+  const mine = { id: 'mine', action: 'fail', fail: 'refused', condition: 'true', enabled: true };
+  const skip = { id: 'skip', action: 'skip', condition: 'true', enabled: true };
+  const off = { id: 'off', action: 'fail', fail: 'refused', condition: 'true' };
+  const rules = [down, mine, skip, off];
+  const mem = memento();
+  const own = (r) => r.id === 'mine';
+  const asked = [];
+  vscode.prompts.push((msg, opts, ...buttons) => (asked.push({ msg, detail: opts.detail, modal: opts.modal, buttons }), 'Not now'));
+  assert.deepEqual(
+    (await m.confirmLaunchWhatIf(rules, own, mem, () => {})).map((r) => r.id),
+    ['mine', 'skip', 'off'],
+    "Not now: the launch's what-if rule is left out; the user's own, the others and a disabled one stay",
+  );
+  assert.equal(asked.length, 1);
+  assert.equal(asked[0].modal, true);
+  assert.deepEqual(asked[0].buttons, ['Allow', 'Show', 'Not now']);
+  assert.match(asked[0].msg, /a what-if rule that changes what the program receives/);
+  assert.match(asked[0].detail, /^"down": fail refused when host == "pay.test"$/m);
+  vscode.prompts.push(() => undefined);
+  assert.deepEqual(
+    (await m.confirmLaunchWhatIf(rules, own, mem, () => {})).map((r) => r.id),
+    ['mine', 'skip', 'off'],
+    'dismissed: the same',
+  );
+  vscode.prompts.push(() => 'Show');
+  assert.deepEqual(
+    (await m.confirmLaunchWhatIf(rules, own, mem, () => {})).map((r) => r.id),
+    ['mine', 'skip', 'off'],
+    'Show: off this session',
+  );
+  vscode.prompts.push(() => 'Allow');
+  assert.deepEqual(
+    (await m.confirmLaunchWhatIf(rules, own, mem, () => {})).map((r) => r.id),
+    ['down', 'mine', 'skip', 'off'],
+    'Allow: it acts',
+  );
+  assert.equal(vscode.prompts.length, 0);
+  assert.deepEqual(
+    (await m.confirmLaunchWhatIf(rules, own, mem, () => {})).map((r) => r.id),
+    ['down', 'mine', 'skip', 'off'],
+    'remembered: not asked again',
+  );
+  let again = false;
+  vscode.prompts.push(() => ((again = true), 'Not now'));
+  const changed = { ...down, condition: 'true' };
+  assert.deepEqual(
+    (await m.confirmLaunchWhatIf([changed], own, mem, () => {})).map((r) => r.id),
+    [],
+    'a changed rule asks again',
+  );
+  assert.equal(again, true);
 });
