@@ -15,23 +15,27 @@ import { fileURLToPath } from 'node:url';
 
 export const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
-/** src/protocol/options.ts, bundled on the fly (it is TypeScript). */
-export function loadOptions() {
+/** A TypeScript module of src/, bundled on the fly and loaded. */
+function loadTs(entry) {
   const dir = mkdtempSync(join(tmpdir(), 'nettrace-options-'));
   try {
-    const outfile = join(dir, 'options.cjs');
-    buildSync({
-      entryPoints: [join(root, 'src/protocol/options.ts')],
-      bundle: true,
-      platform: 'node',
-      format: 'cjs',
-      outfile,
-      logLevel: 'error',
-    });
+    const outfile = join(dir, 'module.cjs');
+    buildSync({ entryPoints: [join(root, entry)], bundle: true, platform: 'node', format: 'cjs', outfile, logLevel: 'error' });
     return createRequire(import.meta.url)(outfile);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** src/protocol/options.ts, bundled on the fly (it is TypeScript). */
+export function loadOptions() {
+  return loadTs('src/protocol/options.ts');
+}
+
+let whatIfModel;
+/** The what-if rule model, src/rules/whatIf.ts: its lists of actions, kinds and presets. */
+function whatIf() {
+  return (whatIfModel ??= loadTs('src/rules/whatIf.ts'));
 }
 
 /** The JSON schema of an option's value (package.json), without description or default. */
@@ -59,8 +63,97 @@ function valueSchema(def) {
   throw new Error(`unknown kind ${def.kind} of ${def.name}`);
 }
 
-/** The what-if fail kinds implemented so far (src/rules/whatIf.ts; docs/rules.md, "What-if actions"). */
-const FAIL_KINDS = ['refused', 'dns-notfound'];
+/** The JSON schemas of the what-if rules' parameters, from the model's own lists (src/rules/whatIf.ts). */
+function whatIfSchemas() {
+  const w = whatIf();
+  const headers = (nullable) => ({
+    type: 'object',
+    additionalProperties: { type: nullable ? ['string', 'null'] : 'string' },
+    description: nullable ? 'Response headers to set (null removes one).' : 'Response headers.',
+  });
+  const status = { type: 'integer', minimum: 100, maximum: 999 };
+  const ms = { type: 'number', minimum: 0, maximum: 3600000 };
+  const note =
+    ' Changes what the program receives; acts only from your own settings, launch configuration, --rule/--rules (see "What-if actions" in docs/rules.md).';
+  return {
+    fail: {
+      anyOf: [
+        { type: 'string', enum: [...w.FAIL_KINDS] },
+        {
+          type: 'object',
+          required: ['kind'],
+          additionalProperties: false,
+          properties: {
+            kind: { type: 'string', enum: [...w.FAIL_KINDS] },
+            at: { type: 'string', enum: [...w.RESET_AT], description: 'reset: before the response (default) or in its body.' },
+            afterBytes: { type: 'integer', minimum: 0, description: 'reset mid-body: after this many body bytes.' },
+            tls: { type: 'string', enum: [...w.TLS_FAILURES], description: 'tls: what is wrong with the certificate.' },
+            status: { ...status, description: 'status: the status the server answers.' },
+            headers: headers(false),
+            body: { type: 'string' },
+          },
+        },
+      ],
+      description: `fail (what-if): how the matching requests fail, as the network or server would: ${w.FAIL_KINDS.join(', ')}.${note}`,
+    },
+    delay: {
+      anyOf: [
+        ms,
+        {
+          type: 'object',
+          required: ['ms'],
+          additionalProperties: false,
+          properties: { phase: { type: 'string', enum: [...w.DELAY_PHASES], default: 'first-byte' }, ms, maxMs: ms },
+        },
+      ],
+      description: `delay (what-if): hold the request back before its connection or the response's first byte; maxMs: a random duration between ms and maxMs.${note}`,
+    },
+    throttle: {
+      anyOf: [
+        { type: 'string', enum: Object.keys(w.THROTTLE_PRESETS) },
+        { type: 'number', minimum: 1 },
+        {
+          type: 'object',
+          required: ['rate'],
+          additionalProperties: false,
+          properties: {
+            rate: {
+              anyOf: [
+                { type: 'string', enum: Object.keys(w.THROTTLE_PRESETS) },
+                { type: 'number', minimum: 1 },
+              ],
+            },
+          },
+        },
+      ],
+      description: `throttle (what-if): the response body at this rate (bytes a second, or a DevTools preset).${note}`,
+    },
+    respond: {
+      anyOf: [
+        status,
+        {
+          type: 'object',
+          required: ['status'],
+          additionalProperties: false,
+          properties: {
+            status,
+            headers: headers(false),
+            body: { type: 'string' },
+            bodyFile: { type: 'string', description: 'The body from this file.' },
+          },
+        },
+      ],
+      description: `respond (what-if): answer in the server's place, without contacting it.${note}`,
+    },
+    override: {
+      anyOf: [
+        status,
+        { type: 'object', additionalProperties: false, properties: { status, headers: headers(true), body: { type: 'string' } } },
+      ],
+      description: `override (what-if): change the real response's status, headers or body.${note}`,
+    },
+  };
+}
 
 /** The JSON schema of one trace rule (docs/rules.md; src/rules/rule.ts validates it). */
 function ruleSchema() {
@@ -75,7 +168,7 @@ function ruleSchema() {
         type: 'string',
         description: 'Which requests match, e.g. host ~ "*.example.com" and method == "POST" ("true" matches all).',
       },
-      action: { type: 'string', enum: ['trace', 'skip', 'details', 'break', 'mark', 'fail'] },
+      action: { type: 'string', enum: ['trace', 'skip', 'details', 'break', 'mark', ...whatIf().WHAT_IF_ACTIONS] },
       enabled: { type: 'boolean', default: true, description: 'A rule is off unless this is true.' },
       limit: { type: ['integer', 'null'], minimum: 1, description: 'Act on at most this many matching requests per process.' },
       tag: { type: 'string', description: 'mark: the tag to give (default: the name).' },
@@ -84,14 +177,7 @@ function ruleSchema() {
         items: { type: 'string', enum: ['bodies', 'sockTrace', 'dnsTrace'] },
         description: 'details: what to capture (default ["bodies"]).',
       },
-      fail: {
-        anyOf: [
-          { type: 'string', enum: FAIL_KINDS },
-          { type: 'object', required: ['kind'], additionalProperties: false, properties: { kind: { type: 'string', enum: FAIL_KINDS } } },
-        ],
-        description:
-          'fail (what-if): how the matching requests fail, as the network would: "refused" (connection refused) or "dns-notfound" (the name does not resolve). Changes what the program receives; acts only from your own settings, launch configuration, --rule/--rules (see docs/rules.md).',
-      },
+      ...whatIfSchemas(),
     },
   };
 }

@@ -4,7 +4,8 @@
  */
 
 import { resolve } from 'node:path';
-import type { Trace } from '../trace/contract/types';
+import type { Trace, TraceRule } from '../trace/contract/types';
+import { describeWhatIf, isWhatIf, type WhatIfParams } from '../rules';
 import { OPTIONS, OptionError, optionDef, parseOption, resolveTracingOptions, toPreloadConfig, type OptionDef } from '../protocol/options';
 import { countRequest, renderSummary, shouldUseColor, writeTrace, type RequestTotals } from './render';
 import { TraceFileError } from '../trace/formats/traceFile';
@@ -171,13 +172,23 @@ async function cmdRun(argv: string[]): Promise<number> {
   return result.exitCode;
 }
 
+/** A rule's action in words: `fail reset`, `delay first-byte 200 ms` (a saved trace's parameters are untrusted: sanitized). */
+function whatIfWords(r: TraceRule): string {
+  if (!isWhatIf(r.action)) return r.action;
+  try {
+    return sanitize(describeWhatIf(r.action, r as WhatIfParams));
+  } catch {
+    return r.action;
+  }
+}
+
 /** One line per enabled rule with its counters (after the table), or ''. */
 function rulesSummary(trace: Trace): string {
   const rules = trace.traceRules?.rules.filter((r) => r.enabled) ?? [];
   if (rules.length === 0) return '';
   const lines = rules.map(
     (r) =>
-      `  ${r.action}${r.fail ? ` ${sanitize(r.fail.kind)}` : ''} ${sanitize(r.id)}: matched ${r.matched}, acted on ${r.acted}${r.limitReached ? ` (limit ${r.limit} reached)` : ''}`,
+      `  ${whatIfWords(r)} ${sanitize(r.id)}: matched ${r.matched}, acted on ${r.acted}${r.limitReached ? ` (limit ${r.limit} reached)` : ''}`,
   );
   return `Rules (default: ${trace.traceRules!.defaultAction}):\n${lines.join('\n')}\n`;
 }

@@ -215,7 +215,7 @@ function effect(r: Rule): string {
     case 'break':
       return 'pause in the debugger before it leaves; read on';
     default:
-      return `what if: ${describeWhatIf(r.action, r.fail)} (changes what the program receives); read on`;
+      return `what if: ${describeWhatIf(r.action, r)} (changes what the program receives); read on`;
   }
 }
 
@@ -308,7 +308,7 @@ function explainRequest(rules: Rule[], def: RuleDefaultAction, options: Record<s
   if (d.tags) out.push(`  tags: ${d.tags.join(', ')}`);
   if (d.breakRule) out.push(`  pauses in the debugger (rule ${JSON.stringify(d.breakRule.id)})`);
   if (d.whatIf && isWhatIf(d.whatIf.action))
-    out.push(`  what if: ${describeWhatIf(d.whatIf.action, d.whatIf.fail)} (rule ${JSON.stringify(d.whatIf.id)})`);
+    out.push(`  what if: ${describeWhatIf(d.whatIf.action, d.whatIf)} (rule ${JSON.stringify(d.whatIf.id)})`);
   if (d.pending) {
     out.push(
       '  some rules are decided when it ends' +

@@ -20,7 +20,18 @@ import type {
   StatsMessage,
   WireRule,
 } from '../protocol/preload';
-import { checkRuleBudget, RuleValidationError, sameMeaning, validateRule, validateRules, type Rule, type RuleInput } from '../rules';
+import {
+  checkRuleBudget,
+  copyWhatIf,
+  RuleValidationError,
+  sameMeaning,
+  validateRule,
+  validateRules,
+  WHAT_IF_KEYS,
+  type Rule,
+  type RuleInput,
+  type WhatIfParams,
+} from '../rules';
 import type { TraceRule, TraceRules } from '../trace/contract/types';
 
 /** The side of a preload connection the collector writes to (a net.Socket). */
@@ -154,7 +165,7 @@ export class RulesController extends EventEmitter<RulesControllerEvents> {
     if (changes.action !== undefined && changes.action !== old.action) {
       delete base.tag;
       delete base.details;
-      delete base.fail;
+      for (const k of WHAT_IF_KEYS) delete base[k];
     }
     const rule = validateRule({ ...base, ...changes, id });
     const next = this.list.slice();
@@ -429,7 +440,7 @@ function toWire(r: Rule): WireRule {
   const w: WireRule = { id: r.id, name: r.name, condition: r.condition, action: r.action, limit: r.limit, enabled: r.enabled };
   if (r.tag !== undefined) w.tag = r.tag;
   if (r.details !== undefined) w.details = r.details.slice();
-  if (r.fail !== undefined) w.fail = { ...r.fail };
+  copyWhatIf(r, w as WhatIfParams);
   return w;
 }
 
@@ -462,6 +473,6 @@ export function traceRuleOf(r: Rule & { matched: number; acted: number; limitRea
   };
   if (r.tag !== undefined) out.tag = r.tag;
   if (r.details !== undefined) out.details = r.details.slice();
-  if (r.fail !== undefined) out.fail = { ...r.fail };
+  copyWhatIf(r, out as WhatIfParams);
   return out;
 }

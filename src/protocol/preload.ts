@@ -129,8 +129,12 @@ export interface WireRule {
   tag?: string;
   /** `details`: what to capture. */
   details?: WireDetailKind[];
-  /** `fail`: how the request fails (src/rules/whatIf.ts FailSpec). */
-  fail?: { kind: string };
+  /** The what-if parameters, under the action's name (src/rules/whatIf.ts WhatIfParams; the receiver validates them). */
+  fail?: { kind: string; [key: string]: unknown };
+  delay?: { phase: string; ms: number; maxMs?: number };
+  throttle?: { rate: string | number };
+  respond?: { status: number; headers?: Record<string, string>; body?: string; bodyFile?: string };
+  override?: { status?: number; headers?: Record<string, string | null>; body?: string };
 }
 
 /** First message on a connection: who is talking. */

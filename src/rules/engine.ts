@@ -12,7 +12,7 @@ import { compileCondition, NO, UNKNOWN, YES, type CompiledCondition, type Tri } 
 import { RequestFacts, type ProcessFacts, type RequestEndView, type RequestStartView } from './fields';
 import { TRACE_ALL } from './details';
 import { DETAIL_BIT, isTerminal, type Rule } from './rule';
-import { isWhatIf } from './whatIf';
+import { isWhatIf, WHAT_IF_KEYS, whatIfClients } from './whatIf';
 
 /** Engine settings fixed for a process. */
 export interface RuleEngineOptions {
@@ -21,6 +21,12 @@ export interface RuleEngineOptions {
   slowThresholdMs?: number;
   /** What happens to a request no trace/skip rule decides: "trace" (default, today's behaviour) or "skip". */
   defaultAction?: 'trace' | 'skip';
+  /**
+   * Called when a what-if rule's condition holds for a request of a client whose family does not
+   * implement what it does (src/rules/whatIf.ts WHAT_IF_IMPLEMENTED): the rule is not read for it,
+   * and the caller says so (the preload warns once per rule). Must not throw.
+   */
+  onWhatIfGap?: (rule: Rule, client: string) => void;
 }
 
 /** A rule's counters in this process. */
@@ -47,6 +53,8 @@ interface LiveRule {
   breaks: boolean;
   /** A what-if rule (fail, delay, …: src/rules/whatIf.ts). */
   whatIf: boolean;
+  /** For a what-if rule: the clients whose requests it acts on (WHAT_IF_IMPLEMENTED). */
+  whatIfClients: ReadonlySet<string> | null;
   /** For a skip rule: the decision it makes alone (nothing else acted), shared by every such request. */
   skipDecision?: StartDecision;
   /** For a trace rule: the decision it makes alone (no rule above it acted), shared likewise. */
@@ -90,9 +98,6 @@ export interface EndDecision {
   tags: string[] | null;
   rule: Rule | null;
 }
-
-/** The clients the preload's what-if code acts on (src/preload/rules/whatIf.ts); others pass the what-if rules over. */
-const WHAT_IF_CLIENTS = new Set(['http', 'https', 'fetch', 'undici']);
 
 /** Most hosts whose rule list start() keeps (a program talking to more just rebuilds lists). */
 const HOST_CACHE = 512;
@@ -155,6 +160,7 @@ export class RuleEngine {
         detailMask: (rule.details ?? []).reduce((m, k) => m | DETAIL_BIT[k], 0),
         breaks: rule.action === 'break',
         whatIf: isWhatIf(rule.action),
+        whatIfClients: isWhatIf(rule.action) ? whatIfClients(rule.action, rule) : null,
         skipDecision: undefined,
         traceDecision: undefined,
         matched: 0,
@@ -251,7 +257,7 @@ export class RuleEngine {
         const r = rules[k];
         if (r.rule.limit !== null && r.acted >= r.rule.limit) continue;
         // A what-if rule that acts makes the request recorded (decideFrom).
-        if (r.whatIf && WHAT_IF_CLIENTS.has(facts.start.client) && truthAtStart(r.cond, facts) === YES) return true;
+        if (r.whatIfClients !== null && r.whatIfClients.has(facts.start.client) && truthAtStart(r.cond, facts) === YES) return true;
         if (!r.terminal) continue;
         const t = truthAtStart(r.cond, facts);
         if (t === NO) continue;
@@ -339,6 +345,15 @@ export class RuleEngine {
     return this.defaultRecords ? TRACE_ALL : SKIP_ALL;
   }
 
+  /** Tells the caller a what-if rule matched a request its client's family cannot act on (never throws). */
+  private gap(rule: Rule, client: string): void {
+    try {
+      this.opts.onWhatIfGap?.(rule, client);
+    } catch {
+      // The caller's report must not change the decision.
+    }
+  }
+
   /**
    * decide() from `rules[from]` on, when that is not a trace/skip rule decided at the start; the rules
    * above it were trace/skip rules that did not act.
@@ -358,10 +373,14 @@ export class RuleEngine {
     for (let k = from; k < rules.length; k++) {
       const r = rules[k];
       if (breakDecided && r.breaks) continue;
-      // What-if rules act on http/https and fetch/undici so far (docs/rules.md): not read for http2.
-      if (r.whatIf && !WHAT_IF_CLIENTS.has(facts.start.client)) continue;
       const t = truthAtStart(r.cond, facts);
       if (t === NO) continue;
+      // A what-if rule is read only for the clients that implement what it does (WHAT_IF_IMPLEMENTED);
+      // for another one it is not counted, and the caller is told (never silently ignored).
+      if (r.whatIfClients !== null && !r.whatIfClients.has(facts.start.client)) {
+        if (t === YES) this.gap(r.rule, facts.start.client);
+        continue;
+      }
       if (t === UNKNOWN) {
         (undecided ??= []).push(r);
         if (r.rule.limit === null || r.acted < r.rule.limit) {
@@ -531,6 +550,6 @@ export function sameMeaning(a: Rule, b: Rule): boolean {
     a.action === b.action &&
     a.tag === b.tag &&
     String(a.details) === String(b.details) &&
-    JSON.stringify(a.fail) === JSON.stringify(b.fail)
+    WHAT_IF_KEYS.every((k) => JSON.stringify(a[k]) === JSON.stringify(b[k]))
   );
 }

@@ -29,5 +29,35 @@ export {
 export type { RuleSetCost } from './budget';
 export type { EndDecision, RuleCounters, RuleEngineOptions, StartDecision } from './engine';
 export { parseRuleShortForm, ruleFromShortForm } from './shortForm';
-export { WHAT_IF_ACTIONS, FAIL_KINDS, FAIL_KINDS_DONE, WHAT_IF_DONE, THROTTLE_PRESETS, isWhatIf, describeWhatIf } from './whatIf';
-export type { WhatIfAction, FailKind, FailSpec, DelaySpec, ThrottleSpec, RespondSpec, OverrideSpec } from './whatIf';
+export {
+  WHAT_IF_ACTIONS,
+  WHAT_IF_KEYS,
+  FAIL_KINDS,
+  RESET_AT,
+  TLS_FAILURES,
+  DELAY_PHASES,
+  THROTTLE_PRESETS,
+  WHAT_IF_FAMILY,
+  WHAT_IF_IMPLEMENTED,
+  isWhatIf,
+  parseWhatIf,
+  describeWhatIf,
+  whatIfKey,
+  whatIfClients,
+  whatIfGaps,
+  rateOf,
+  copyWhatIf,
+} from './whatIf';
+export type {
+  WhatIfAction,
+  WhatIfFamily,
+  WhatIfKey,
+  WhatIfParams,
+  WhatIfSpec,
+  FailKind,
+  FailSpec,
+  DelaySpec,
+  ThrottleSpec,
+  RespondSpec,
+  OverrideSpec,
+} from './whatIf';

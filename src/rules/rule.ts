@@ -7,7 +7,7 @@ import { RuleSyntaxError, RuleValidationError } from './errors';
 import { parseCondition, type Expr } from './condition';
 import { DETAIL_KINDS, type DetailKind } from './details';
 import { checkRuleBudget, MAX_RULES, RuleBudgetError } from './budget';
-import { isWhatIf, validateWhatIf, WHAT_IF_ACTIONS, WHAT_IF_KEYS, type FailSpec, type WhatIfAction } from './whatIf';
+import { isWhatIf, validateWhatIf, WHAT_IF_ACTIONS, WHAT_IF_KEYS, type WhatIfAction, type WhatIfParams } from './whatIf';
 
 /** What a rule does to the requests it matches (the what-if actions: src/rules/whatIf.ts). */
 export type RuleAction = 'trace' | 'skip' | 'details' | 'break' | 'mark' | WhatIfAction;
@@ -23,8 +23,8 @@ export function isTerminal(action: RuleAction): boolean {
 export { DETAIL_KINDS, DETAIL_BIT } from './details';
 export type { DetailKind } from './details';
 
-/** A valid rule (every property present; see validateRule for the defaults). */
-export interface Rule {
+/** A valid rule (every property present; see validateRule for the defaults). A what-if rule has its parameters under its action's name (`fail`, `delay`, …: src/rules/whatIf.ts). */
+export interface Rule extends WhatIfParams {
   /** Unique in a rule set; what counters and messages refer to. */
   id: string;
   /** For people; defaults to the id. */
@@ -40,8 +40,6 @@ export interface Rule {
   tag?: string;
   /** `details`: what to turn on (default ["bodies"]). */
   details?: DetailKind[];
-  /** `fail`: how the request fails (src/rules/whatIf.ts). */
-  fail?: FailSpec;
 }
 
 /** A rule as written by a user: id, condition and action required, the rest optional. */
@@ -54,7 +52,12 @@ export interface RuleInput {
   enabled?: boolean;
   tag?: string;
   details?: DetailKind[];
-  fail?: FailSpec | string;
+  /** The what-if parameters, under the action's name (validateWhatIf reads them). */
+  fail?: unknown;
+  delay?: unknown;
+  throttle?: unknown;
+  respond?: unknown;
+  override?: unknown;
 }
 
 const KNOWN_KEYS = new Set(['id', 'name', 'condition', 'action', 'limit', 'enabled', 'tag', 'details', ...WHAT_IF_KEYS]);
@@ -128,7 +131,7 @@ export function validateRule(input: unknown): Rule {
   }
   if (action === 'details') rule.details = o.details === undefined ? ['bodies'] : [...new Set(o.details as DetailKind[])];
   for (const key of WHAT_IF_KEYS) if (o[key] !== undefined && key !== action) bad(key, `"${key}" applies only to a ${key} rule`);
-  if (isWhatIf(action as string)) rule.fail = validateWhatIf(action as WhatIfAction, o[action as string], bad);
+  if (isWhatIf(action as string)) Object.assign(rule, validateWhatIf(action as WhatIfAction, o[action as string], bad));
   let expr: Expr;
   try {
     expr = parseCondition(rule.condition);

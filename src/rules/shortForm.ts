@@ -2,11 +2,12 @@
  * The one-line form of a rule, for `nettrace run --rule '…'` (and any prompt that takes a rule as
  * text):
  *
- *     [ID:] ACTION [limit=N] [tag=TAG] [details=KIND,…] [fail=KIND] CONDITION
+ *     [ID:] ACTION [limit=N] [tag=TAG] [details=KIND,…] [fail=KIND | delay=MS | throttle=RATE | respond=STATUS | override=STATUS] CONDITION
  *
  * e.g. `skip host == "telemetry.example.com"`, `orders: break method == "DELETE"`,
  * `slow-api: mark tag=slow limit=50 slow`, `details details=bodies,sockTrace failed`,
- * `fail fail=refused limit=1 host == "api.example.com"`. The options
+ * `fail fail=refused limit=1 host == "api.example.com"`, `delay delay=connect:200 true` (the what-if
+ * options: src/rules/whatIf.ts whatIfOption; a value may be double-quoted: `throttle="slow 3G"`). The options
  * come between the action and the condition; a condition never starts with `limit=`, `tag=` or
  * `details=` (a single `=` is no operator), so they cannot be mistaken for it. A rule written this
  * way is enabled (the user asked for it on the spot); its id (and name) default to `fallbackId`.
@@ -16,7 +17,7 @@ import { RULE_ACTIONS, validateRule, type Rule, type RuleAction, type RuleInput 
 import { whatIfOption } from './whatIf';
 
 const ID_PREFIX = /^([A-Za-z0-9_.-]{1,200}):(?:\s+|$)/;
-const OPTION = /^(limit|tag|details|fail)=([^\s~=][^\s]*)(?:\s+|$)/;
+const OPTION = /^(limit|tag|details|fail|delay|throttle|respond|override)=("[^"]*"|[^\s~="][^\s]*)(?:\s+|$)/;
 
 /**
  * Parses the one-line form into a rule input (not yet validated); `fallbackId` is the id when the
@@ -48,8 +49,8 @@ export function parseRuleShortForm(text: string, fallbackId: string): RuleInput 
       const n = Number(value);
       input.limit = Number.isSafeInteger(n) ? n : (value as unknown as number); // validateRule words the error
     } else if (key === 'tag') input.tag = value;
-    else if (key === 'fail') input.fail = whatIfOption(key, value) as RuleInput['fail'];
-    else input.details = value.split(',').filter(Boolean) as RuleInput['details'];
+    else if (key === 'details') input.details = value.split(',').filter(Boolean) as RuleInput['details'];
+    else input[key as 'fail'] = whatIfOption(key, value);
     rest = rest.slice(whole.length);
   }
   input.condition = rest.trim();

@@ -6,7 +6,45 @@ import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 
 const require = createRequire(import.meta.url);
-const { validateRule, validateRules, ruleFromShortForm, RuleEngine, RuleValidationError } = require('../../dist/rules.cjs');
+const {
+  validateRule,
+  validateRules,
+  ruleFromShortForm,
+  parseRuleShortForm,
+  RuleEngine,
+  RuleValidationError,
+  WHAT_IF_IMPLEMENTED,
+  WHAT_IF_FAMILY,
+  whatIfGaps,
+  whatIfKey,
+  parseWhatIf,
+  describeWhatIf,
+} = require('../../dist/rules.cjs');
+
+/** A what-if rule's parameters as the model reads them (every kind, implemented or not). */
+function spec(action, value) {
+  return parseWhatIf(action, value, (field, msg) => {
+    throw new RuleValidationError(msg, field, 'a');
+  });
+}
+
+/** One rule of each key of the model (whatIfKey), with its parameters. */
+function allSamples() {
+  return [
+    ['fail', 'refused'],
+    ['fail', 'dns-notfound'],
+    ['fail', { kind: 'reset' }],
+    ['fail', { kind: 'reset', afterBytes: 5 }],
+    ['fail', { kind: 'tls', tls: 'expired' }],
+    ['fail', { kind: 'timeout' }],
+    ['fail', { kind: 'status', status: 503 }],
+    ['delay', { phase: 'connect', ms: 5 }],
+    ['delay', { phase: 'first-byte', ms: 5 }],
+    ['throttle', { rate: 100 }],
+    ['respond', { status: 200 }],
+    ['override', { status: 200 }],
+  ];
+}
 
 const proc = { pid: 1, threadId: 0, command: 'node app.js' };
 const view = (host = 'api.example.com') => ({
@@ -27,32 +65,112 @@ test('fail: the implemented kinds are accepted, as a string or { kind }', () => 
   }
 });
 
-test('fail: a kind of the model not implemented yet is an error naming it', () => {
-  for (const kind of ['reset', 'tls', 'timeout', 'status']) {
-    assert.throws(
-      () => validateRule({ id: 'a', condition: 'true', action: 'fail', fail: { kind } }),
-      (e) => e instanceof RuleValidationError && e.message.includes(`"${kind}" is not implemented yet`) && e.field === 'fail',
-    );
-  }
-  assert.throws(() => validateRule({ id: 'a', condition: 'true', action: 'fail', fail: 'nope' }), /unknown fail kind "nope"/);
-  assert.throws(() => validateRule({ id: 'a', condition: 'true', action: 'fail' }), /a fail rule needs "fail"/);
-  assert.throws(
-    () => validateRule({ id: 'a', condition: 'true', action: 'fail', fail: { kind: 'refused', status: 503 } }),
-    /takes no "status"/,
-  );
+test('every kind of the model is validated and normalized, whatever is implemented (whatIfSpec)', () => {
+  assert.deepEqual(spec('fail', 'reset'), { fail: { kind: 'reset', at: 'before-response' } });
+  assert.deepEqual(spec('fail', { kind: 'reset', afterBytes: 100 }), { fail: { kind: 'reset', at: 'mid-body', afterBytes: 100 } });
+  assert.deepEqual(spec('fail', { kind: 'tls', tls: 'expired' }), { fail: { kind: 'tls', tls: 'expired' } });
+  assert.deepEqual(spec('fail', 'timeout'), { fail: { kind: 'timeout' } });
+  assert.deepEqual(spec('fail', { kind: 'status', status: 503, headers: { 'Retry-After': '1' }, body: 'busy' }), {
+    fail: { kind: 'status', status: 503, headers: { 'Retry-After': '1' }, body: 'busy' },
+  });
+  assert.deepEqual(spec('delay', 200), { delay: { phase: 'first-byte', ms: 200 } });
+  assert.deepEqual(spec('delay', { phase: 'connect', ms: 10, maxMs: 30 }), { delay: { phase: 'connect', ms: 10, maxMs: 30 } });
+  assert.deepEqual(spec('throttle', 'SLOW 3g'), { throttle: { rate: 'slow 3G' } });
+  assert.deepEqual(spec('throttle', { rate: 1000 }), { throttle: { rate: 1000 } });
+  assert.deepEqual(spec('respond', { status: 200, bodyFile: '/tmp/x.json' }), { respond: { status: 200, bodyFile: '/tmp/x.json' } });
+  assert.deepEqual(spec('override', { headers: { 'x-a': null } }), { override: { headers: { 'x-a': null } } });
+  const bad = [
+    ['fail', 'nope', /unknown fail kind "nope"/],
+    ['fail', undefined, /a fail rule needs "fail"/],
+    ['fail', { kind: 'refused', status: 503 }, /takes no "status"/],
+    ['fail', { kind: 'reset', at: 'before-response', afterBytes: 3 }, /"afterBytes" applies only/],
+    ['fail', { kind: 'reset', afterBytes: -1 }, /"afterBytes" must be a whole number/],
+    ['fail', { kind: 'tls', tls: 'self-signed' }, /"tls" must be one of expired, wrong-host/],
+    ['fail', { kind: 'status' }, /"status" must be a whole number from 100 to 999/],
+    ['fail', { kind: 'status', status: 503, headers: { 'a b': 'x' } }, /not a valid HTTP header name/],
+    ['fail', { kind: 'status', status: 503, headers: { a: 'x\r\ny: z' } }, /without line breaks/],
+    ['delay', { phase: 'dns', ms: 1 }, /"phase" must be one of connect, first-byte/],
+    ['delay', { ms: 50, maxMs: 10 }, /"maxMs" must be at least "ms"/],
+    ['delay', { ms: -1 }, /"ms" must be a number of milliseconds/],
+    ['throttle', 'slow 2G', /unknown rate "slow 2G"/],
+    ['throttle', { rate: 0 }, /"rate" must be/],
+    ['respond', { status: 200, body: 'a', bodyFile: 'b' }, /"body" or "bodyFile", not both/],
+    ['respond', {}, /"status" must be/],
+    ['override', {}, /changes nothing/],
+    ['override', { header: {} }, /takes no "header"/],
+  ];
+  for (const [action, value, re] of bad) assert.throws(() => spec(action, value), re, `${action} ${JSON.stringify(value)}`);
 });
 
-test('delay, throttle, respond, override: known actions, not implemented yet: a clear error, not ignored', () => {
-  for (const action of ['delay', 'throttle', 'respond', 'override']) {
-    assert.throws(
-      () => validateRule({ id: 'a', condition: 'true', action, [action]: {} }),
-      (e) => e instanceof RuleValidationError && e.message.includes(`the "${action}" action is not implemented yet`),
-    );
+test('WHAT_IF_IMPLEMENTED: a rule is read only for the clients that implement it; for another one the engine says so, once per request, and counts nothing', () => {
+  const samples = allSamples();
+  const clients = ['http', 'https', 'fetch', 'undici', 'http2'];
+  for (const [action, value] of samples) {
+    const key = whatIfKey(action, spec(action, value));
+    const families = Object.keys(WHAT_IF_IMPLEMENTED).filter((f) => WHAT_IF_IMPLEMENTED[f].includes(key));
+    if (families.length === 0) {
+      assert.throws(
+        () => validateRule({ id: 'a', condition: 'true', action, [action]: value }),
+        (e) => e instanceof RuleValidationError && e.message.includes(`${key} is not implemented yet for any client`),
+        key,
+      );
+      continue;
+    }
+    const rule = validateRule({ id: 'w', condition: 'true', action, [action]: value, enabled: true });
+    const told = [];
+    const e = new RuleEngine([rule], { process: proc, onWhatIfGap: (r, client) => told.push(`${r.id} ${client}`) });
+    for (const client of clients) {
+      const acts = families.includes(WHAT_IF_FAMILY[client]);
+      const d = e.start({ ...view(), client });
+      assert.equal(d.whatIf?.id ?? null, acts ? 'w' : null, `${key} on ${client}`);
+      if (!acts) {
+        assert.deepEqual(told.splice(0), [`w ${client}`], `${key} on ${client}: the gap is told`);
+      }
+    }
+    const acted = e.counters()[0].acted;
+    assert.equal(acted, clients.filter((c) => families.includes(WHAT_IF_FAMILY[c])).length, key);
+    const gapText = whatIfGaps(action, rule);
+    assert.equal(gapText === undefined, families.length === Object.keys(WHAT_IF_IMPLEMENTED).length, key);
+    if (gapText) assert.match(gapText, new RegExp(`^${key} is not implemented yet for `));
   }
-  assert.throws(
-    () => validateRule({ id: 'a', condition: 'true', action: 'teleport' }),
-    /"action" must be one of .*fail, delay, throttle, respond, override/,
-  );
+  // Every client maps to a family of the table.
+  for (const c of clients) assert.ok(WHAT_IF_IMPLEMENTED[WHAT_IF_FAMILY[c]], c);
+});
+
+test('http/https implement every kind of the model', () => {
+  for (const [action, value] of allSamples()) assert.ok(WHAT_IF_IMPLEMENTED.http.includes(whatIfKey(action, spec(action, value))), action);
+});
+
+test('the one-line form: every what-if option', () => {
+  const cases = [
+    ['fail fail=reset true', 'fail', { kind: 'reset', at: 'before-response' }],
+    ['fail fail=reset:1024 true', 'fail', { kind: 'reset', at: 'mid-body', afterBytes: 1024 }],
+    ['fail fail=tls-wrong-host true', 'fail', { kind: 'tls', tls: 'wrong-host' }],
+    ['fail fail=503 true', 'fail', { kind: 'status', status: 503 }],
+    ['fail fail=timeout true', 'fail', { kind: 'timeout' }],
+    ['delay delay=200 true', 'delay', { phase: 'first-byte', ms: 200 }],
+    ['delay delay=connect:100-300 true', 'delay', { phase: 'connect', ms: 100, maxMs: 300 }],
+    ['throttle throttle="slow 3G" true', 'throttle', { rate: 'slow 3G' }],
+    ['throttle throttle=fast-4G true', 'throttle', { rate: 'fast 4G' }],
+    ['throttle throttle=50000 true', 'throttle', { rate: 50000 }],
+    ['respond respond=503 true', 'respond', { status: 503 }],
+    ['respond respond=200:@answer.json true', 'respond', { status: 200, bodyFile: 'answer.json' }],
+    ['override override=503 true', 'override', { status: 503 }],
+  ];
+  for (const [text, action, want] of cases) {
+    const input = parseRuleShortForm(text, 'r');
+    assert.deepEqual(spec(action, input[action])[action], want, text);
+    assert.equal(input.condition, 'true', text);
+  }
+});
+
+test('describeWhatIf says what each action does', () => {
+  assert.equal(describeWhatIf('fail', { fail: { kind: 'reset', at: 'mid-body', afterBytes: 10 } }), 'fail reset after 10 body bytes');
+  assert.equal(describeWhatIf('fail', { fail: { kind: 'tls', tls: 'expired' } }), 'fail tls expired');
+  assert.equal(describeWhatIf('delay', { delay: { phase: 'connect', ms: 10, maxMs: 20 } }), 'delay connect 10–20 ms');
+  assert.equal(describeWhatIf('throttle', { throttle: { rate: 'slow 3G' } }), 'throttle slow 3G');
+  assert.equal(describeWhatIf('respond', { respond: { status: 503 } }), 'respond 503');
+  assert.equal(describeWhatIf('override', { override: { status: 500, body: 'x' } }), 'override status 500, body');
 });
 
 test('a what-if parameter on another action, and an end-of-request condition, are refused', () => {
@@ -70,7 +188,7 @@ test('the one-line form: fail=KIND', () => {
   assert.deepEqual(r.fail, { kind: 'refused' });
   assert.equal(r.limit, 1);
   assert.equal(r.enabled, true);
-  assert.throws(() => ruleFromShortForm('fail fail=tls true', 'r1'), /the fail kind "tls" is not implemented yet/);
+  assert.throws(() => ruleFromShortForm('fail fail=tls true', 'r1'), /"tls" must be one of expired, wrong-host/);
   assert.throws(() => ruleFromShortForm('fail true', 'r1'), /a fail rule needs "fail"/);
 });
 
@@ -103,7 +221,7 @@ test('no what-if rule: decisions carry whatIf null', () => {
   assert.equal(e.start(view()).whatIf, null);
 });
 
-test('what-if rules are not read for http2 requests (not implemented there yet): no count, no whatIf', () => {
+test('a what-if rule is not read for http2 requests while http2 implements none of it: no count, no whatIf', () => {
   const e = new RuleEngine(validateRules([{ id: 'f', condition: 'true', action: 'fail', fail: 'refused', enabled: true }]), {
     process: proc,
   });

@@ -29,7 +29,7 @@ import type { RequestError } from '../../trace/contract/types';
 import { isAbsoluteForm } from '../../trace/contract/redactUrl';
 import { preloadRules } from '../rules/rules';
 import { httpView, wantsBodies, ruleEnd, ruleStart, ruleStartFields } from '../rules/ruleHooks';
-import { whatIfHttp } from '../rules/whatIf';
+import { whatIfHttp } from '../rules/whatIfHttp';
 import { keepForSendAgain } from '../rules/sendAgain';
 import { httpDetails, httpDialBegin, httpDialEnd } from '../rules/ruleDetails';
 import { DETAIL_BIT } from '../../rules/details';
@@ -129,7 +129,7 @@ function startByRules(t: Tracer, hook: Hook, wrapped: Function, original: Functi
       const r = req as TracedRequest;
       const d = preloadRules.mode === 'none' ? null : ruleStart(t, httpView(r));
       if (dial || preloadRules.detailKinds !== 0) httpDetails(t, r, d, dial, r.socket);
-      if (d !== null && d.whatIf !== null) whatIfHttp(t, r, d.whatIf, t.lastSocket !== socketBefore ? t.lastSocket : undefined);
+      if (d !== null && d.whatIf !== null) whatIfHttp(t, r, d, t.lastSocket !== socketBefore ? t.lastSocket : undefined);
       if (d === null) {
         stateOf.set(r, SKIPPED);
         return req;

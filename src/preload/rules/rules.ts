@@ -309,7 +309,12 @@ export class PreloadRules {
     if (this.engine === undefined || slow !== this.slowThresholdMs) {
       // The `slow` threshold is compiled into the conditions: a new one needs a new engine (its
       // counters start from zero; the session's threshold does not change while it runs).
-      this.engine = new RuleEngine(rules, { process: this.facts ?? processFacts(), slowThresholdMs: slow, defaultAction: def });
+      this.engine = new RuleEngine(rules, {
+        process: this.facts ?? processFacts(),
+        slowThresholdMs: slow,
+        defaultAction: def,
+        onWhatIfGap: (r, client) => this.whatIfGap(r, client),
+      });
       this.slowThresholdMs = slow;
     } else {
       this.engine.setRules(rules, def);
@@ -320,6 +325,20 @@ export class PreloadRules {
     for (const r of rules) if (r.enabled && r.action === 'details') for (const k of r.details ?? []) kinds |= DETAIL_BIT[k];
     this.detailKinds = kinds;
     this.touch();
+  }
+
+  private gapsWarned = new Set<string>();
+
+  /** A what-if rule matched a request its client cannot act on yet: said once per rule and client (never silently ignored). */
+  private whatIfGap(r: Rule, client: string): void {
+    const key = `${r.id}\0${client}`;
+    if (this.gapsWarned.has(key) || this.gapsWarned.size > 1000) return;
+    this.gapsWarned.add(key);
+    const { whatIfGaps, isWhatIf } = engineModule();
+    const why = isWhatIf(r.action) ? whatIfGaps(r.action, r) : undefined;
+    this.warn(
+      `what-if rule ${JSON.stringify(r.id)} matched a ${client} request and did not act on it: ${why ?? 'not implemented for this client'}`,
+    );
   }
 
   /** An engine with no rules (trace everything), for a hook that asks before any set. */

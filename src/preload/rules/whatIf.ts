@@ -13,7 +13,7 @@
  */
 import type * as netTypes from 'node:net';
 import type { Rule, StartDecision } from '../../rules';
-import type { FailSpec } from '../../rules/whatIf';
+import { rateOf, type DelaySpec, type FailSpec } from '../../rules/whatIf';
 import type { Tracer } from '../tracer';
 
 /** What the trace records of a what-if rule that acted (`whatIf`, docs/trace-format.md). */
@@ -21,19 +21,46 @@ export interface WhatIfMark {
   rule: string;
   action: string;
   kind?: string;
+  afterBytes?: number;
+  ms?: number;
+  rate?: number;
+  status?: number;
+}
+
+const drawn = new WeakMap<object, number>();
+
+/** The milliseconds a `delay` rule holds this request back: `ms`, or drawn once between `ms` and `maxMs`. */
+export function delayMsOf(d: StartDecision, spec: DelaySpec): number {
+  let ms = drawn.get(d);
+  if (ms === undefined) {
+    ms = spec.maxMs === undefined ? spec.ms : Math.round(spec.ms + Math.random() * (spec.maxMs - spec.ms));
+    drawn.set(d, ms);
+  }
+  return ms;
 }
 
 /** The `whatIf` field for a request a what-if rule acted on, or undefined. */
 export function whatIfMark(d: StartDecision | undefined | null): WhatIfMark | undefined {
   const r = d?.whatIf;
-  if (r === null || r === undefined) return undefined;
-  return r.fail !== undefined ? { rule: r.id, action: r.action, kind: r.fail.kind } : { rule: r.id, action: r.action };
+  if (d === null || d === undefined || r === null || r === undefined) return undefined;
+  const m: WhatIfMark = { rule: r.id, action: r.action };
+  if (r.fail !== undefined) {
+    m.kind = r.fail.kind;
+    if (r.fail.kind === 'status') m.status = r.fail.status;
+    if (r.fail.kind === 'reset' && r.fail.at === 'mid-body') m.afterBytes = r.fail.afterBytes ?? 0;
+  } else if (r.delay !== undefined) {
+    m.kind = r.delay.phase;
+    m.ms = delayMsOf(d, r.delay);
+  } else if (r.throttle !== undefined) m.rate = rateOf(r.throttle);
+  else if (r.respond !== undefined) m.status = r.respond.status;
+  else if (r.override?.status !== undefined) m.status = r.override.status;
+  return m;
 }
 
 let errnos: Map<string, number> | undefined;
 
 /** libuv's errno for a code name (`ECONNREFUSED` → -111 on Linux), from Node's own table. */
-function errnoOf(name: string): number | undefined {
+export function errnoOf(name: string): number | undefined {
   if (errnos === undefined) {
     errnos = new Map();
     // util is loaded by Node's bootstrap (console, errors) before any program code runs.
@@ -70,7 +97,8 @@ function isIp(host: string): boolean {
 }
 
 let warned = false;
-function warnOnce(t: Tracer, err: unknown): void {
+/** Warns once per process that a what-if rule could not act (the request goes on unchanged). */
+export function warnOnce(t: Tracer, err: unknown): void {
   if (warned) return;
   warned = true;
   try {
@@ -140,25 +168,6 @@ export function failHttpRequest(t: Tracer, req: object, rule: Rule, host: string
         warnOnce(t, err);
       }
     });
-  } catch (err) {
-    warnOnce(t, err);
-  }
-}
-
-/** An http/https request a what-if rule acts on (see failHttpRequest); its host and port from the request. */
-export function whatIfHttp(
-  t: Tracer,
-  req: { host?: string; getHeader(name: string): unknown; protocol?: string },
-  rule: Rule,
-  dialed: object | undefined,
-): void {
-  try {
-    const host = String(req.host ?? 'localhost').replace(/^\[|\]$/g, '');
-    let port = req.protocol === 'https:' ? 443 : 80;
-    const hostHeader = req.getHeader('host');
-    const m = typeof hostHeader === 'string' ? /:(\d+)$/.exec(hostHeader) : null;
-    if (m) port = Number(m[1]);
-    failHttpRequest(t, req, rule, host, port, dialed);
   } catch (err) {
     warnOnce(t, err);
   }

@@ -27,8 +27,13 @@ export interface TraceRule {
   tag?: string;
   /** `details`: what was captured. */
   details?: Array<'bodies' | 'sockTrace' | 'dnsTrace'>;
-  /** `fail`: how the requests were failed (docs/rules.md, "What-if actions"). */
-  fail?: { kind: 'refused' | 'reset' | 'dns-notfound' | 'tls' | 'timeout' | 'status' };
+  /** `fail`: how the requests were failed (docs/rules.md, "What-if actions"); its other parameters as written. */
+  fail?: { kind: 'refused' | 'reset' | 'dns-notfound' | 'tls' | 'timeout' | 'status'; [key: string]: unknown };
+  /** `delay`, `throttle`, `respond`, `override`: the what-if rule's parameters (docs/rules.md). */
+  delay?: { phase: string; ms: number; maxMs?: number };
+  throttle?: { rate: string | number };
+  respond?: { status: number; headers?: Record<string, string>; body?: string; bodyFile?: string };
+  override?: { status?: number; headers?: Record<string, string | null>; body?: string };
   /** Requests the rule was read for whose condition held. */
   matched: number;
   /** Requests it acted on. */
@@ -43,6 +48,14 @@ export interface WhatIf {
   rule: string;
   /** `fail`, `delay`, `throttle`, `respond` or `override`. */
   action: string;
-  /** For `fail`: `refused`, `dns-notfound`, … */
+  /** For `fail`: `refused`, `reset`, `dns-notfound`, `tls`, `timeout`, `status`; for `delay`: the phase (`connect`, `first-byte`). */
   kind?: string;
+  /** For `fail` `reset` mid-body: the body bytes the program got before the reset. */
+  afterBytes?: number;
+  /** For `delay`: the milliseconds waited (the drawn value, for a random delay). */
+  ms?: number;
+  /** For `throttle`: the body's rate, bytes a second. */
+  rate?: number;
+  /** For `fail` status, `respond` and an `override` of the status: the status the program received. */
+  status?: number;
 }

@@ -11,6 +11,7 @@
  */
 
 import type { Dial, HttpRequest, TcpConn, Timings, TlsTunnel } from '../contract/types';
+import { whatIfWithoutNetwork } from '../diagnosis/whatIfText';
 
 /**
  * A response still streaming: its head arrived, bytes so far were reported (`respContentLen`),
@@ -106,8 +107,8 @@ export function computeTimings(ctx: RequestContext): Timings {
   const t: Timings = { ...NONE };
   const errorAt = failedAt(req);
   const phase = req.reqError?.phase;
-  // A request failed by a what-if rule never reached the network: its dial's phases are not its own.
-  const dial = req.reusedConn || req.whatIf?.action === 'fail' ? undefined : ctx.dial;
+  // A request a what-if rule failed or answered never reached the network: its dial's phases are not its own.
+  const dial = req.reusedConn || whatIfWithoutNetwork(req.whatIf) ? undefined : ctx.dial;
   let connReady: number | undefined;
 
   // The wait in a full pool (an http.Agent at maxSockets, an undici Pool at connections) until
@@ -163,7 +164,7 @@ export function computeTimings(ctx: RequestContext): Timings {
     t.blocked = 0;
     const ms = span(start, errorAt);
     // Failed by a what-if rule (docs/rules.md): no DNS, connect or TLS phase took place.
-    if (req.whatIf) t.blocked = ms;
+    if (whatIfWithoutNetwork(req.whatIf)) t.blocked = ms;
     else if (phase === 'dns') t.dns = ms;
     else if (phase === 'connect') t.connect = ms;
     else if (phase === 'tls') t.connect = t.ssl = ms;

@@ -13,8 +13,39 @@ const FAIL_WORDS: Record<string, string> = {
   status: 'an HTTP status',
 };
 
+/**
+ * True when what the program received for this request was made with no contact with the server
+ * (a `fail` other than `tls` and `reset` mid-body, or `respond`): its connection's DNS, connect and
+ * TLS phases, if any were recorded, are not its own.
+ */
+export function whatIfWithoutNetwork(w: WhatIf | undefined): boolean {
+  if (w === undefined) return false;
+  if (w.action === 'respond') return true;
+  return w.action === 'fail' && w.kind !== 'tls' && w.afterBytes === undefined;
+}
+
 /** The short tag on a row: "what-if". */
 export const WHAT_IF_TAG = 'what-if';
+
+/** What the rule did, in words: "made this request fail (connection refused)", "held back its first byte 200 ms" (the panel's badge and detail too). */
+export function whatIfWords(w: WhatIf): string {
+  switch (w.action) {
+    case 'fail':
+      if (w.kind === 'status') return `answered ${w.status ?? 'a status'} in the server's place`;
+      if (w.kind === 'reset' && w.afterBytes !== undefined) return `reset its connection after ${w.afterBytes} bytes of the response body`;
+      return `made this request fail (${w.kind !== undefined ? (FAIL_WORDS[w.kind] ?? w.kind) : 'fail'})`;
+    case 'delay':
+      return `held back its ${w.kind === 'connect' ? 'connection' : "response's first byte"}${w.ms !== undefined ? ` ${w.ms} ms` : ''}`;
+    case 'throttle':
+      return `gave its response body at ${w.rate !== undefined ? `${w.rate} bytes a second` : 'a throttled rate'}`;
+    case 'respond':
+      return `answered it${w.status !== undefined ? ` (${w.status})` : ''} without contacting the server`;
+    case 'override':
+      return `changed the server's answer${w.status !== undefined ? ` (status ${w.status})` : ''}`;
+    default:
+      return `acted on it (${w.action})`;
+  }
+}
 
 /**
  * One sentence: `What if: rule "down" made this request fail (connection refused); the network and
@@ -22,12 +53,6 @@ export const WHAT_IF_TAG = 'what-if';
  * a terminal).
  */
 export function whatIfSentence(w: WhatIf): string {
-  return `What if: rule ${JSON.stringify(w.rule)} ${whatIfWords(w)}; the network and the server had no part in it.`;
-}
-
-/** What the rule did, in words: "made this request fail (connection refused)" (the panel's badge and detail too). */
-export function whatIfWords(w: WhatIf): string {
-  return w.action === 'fail'
-    ? `made this request fail (${w.kind !== undefined ? (FAIL_WORDS[w.kind] ?? w.kind) : 'fail'})`
-    : `acted on it (${w.action})`;
+  const tail = whatIfWithoutNetwork(w) ? '; the network and the server had no part in it.' : '.';
+  return `What if: rule ${JSON.stringify(w.rule)} ${whatIfWords(w)}${tail}`;
 }

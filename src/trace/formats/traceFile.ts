@@ -206,7 +206,11 @@ export function normalizeTraceRules(value: unknown): TraceRules | undefined {
     if (typeof x.tag === 'string') rule.tag = x.tag;
     const fail = x.fail as { kind?: unknown } | undefined;
     if (fail !== null && typeof fail === 'object' && typeof fail.kind === 'string' && FAIL_KINDS.has(fail.kind))
-      rule.fail = { kind: fail.kind as NonNullable<TraceRule['fail']>['kind'] };
+      rule.fail = { ...(fail as object), kind: fail.kind as NonNullable<TraceRule['fail']>['kind'] };
+    // The other what-if parameters as written (shown, never acted on: a saved trace's rules are text).
+    for (const key of ['delay', 'throttle', 'respond', 'override'] as const)
+      if (x.action === key && x[key] !== null && typeof x[key] === 'object' && !Array.isArray(x[key]))
+        (rule as unknown as Record<string, unknown>)[key] = { ...(x[key] as object) };
     if (Array.isArray(x.details))
       rule.details = x.details.filter((d): d is 'bodies' | 'sockTrace' | 'dnsTrace' => DETAIL_KINDS.has(d as string));
     rules.push(rule);

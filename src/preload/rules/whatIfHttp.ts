@@ -1,0 +1,474 @@
+/**
+ * What-if rules for http/https ClientRequest (and so axios, got, node-fetch over it), beyond the
+ * connect failures of whatIf.ts (docs/rules.md "What-if actions", "How they act on http/https").
+ *
+ * Answers the server did not give (`fail` status, `respond`, `timeout`, `reset` before the
+ * response) are made on the socket the agent gave the request, which never reaches the server:
+ * its connect (for a new connection) is completed at once on its TCP handle without a system call,
+ * its writes are accepted and dropped, its reads never start, and the bytes of the answer are
+ * pushed into its readable side, so Node's own HTTP parser parses them and the IncomingMessage,
+ * its headers, rawHeaders and events are Node's own. Such a socket never goes back to the agent's
+ * pool (it is destroyed as it would be freed), so no later request reaches it.
+ *
+ * What acts on the real response (`delay` first-byte, `throttle`, `override`, `reset` mid-body)
+ * stands between the socket's handle and its readable side (the socket's own `push`, which Node's
+ * stream code calls with every read), so the bytes still go through Node's parser. `delay`
+ * connect holds back the handle's connect; `tls` fails the real handshake's verification.
+ *
+ * Never throws into the program: every entry point catches, warns once and lets the request go.
+ */
+import type * as netTypes from 'node:net';
+import type { Rule, StartDecision } from '../../rules';
+import { rateOf, type FailSpec, type OverrideSpec } from '../../rules/whatIf';
+import type { Tracer } from '../tracer';
+import { delayMsOf, errnoOf, failHttpRequest, warnOnce } from './whatIf';
+
+type Push = (chunk: Buffer | null, encoding?: BufferEncoding) => boolean;
+type SocketLike = netTypes.Socket & {
+  _handle?: HandleLike | null;
+  push: Push;
+  _write: (data: unknown, enc: string, cb: (err?: Error | null) => void) => void;
+  _writev?: (chunks: unknown, cb: (err?: Error | null) => void) => void;
+  _final: (cb: (err?: Error | null) => void) => void;
+  _read: (n: number) => void;
+  encrypted?: boolean;
+  authorized?: boolean;
+  _secureEstablished?: boolean;
+  secureConnecting?: boolean;
+};
+type ConnectReq = { oncomplete?: (status: number, handle: HandleLike, req: ConnectReq, r: boolean, w: boolean) => void };
+type HandleLike = {
+  connect?: (...args: unknown[]) => number;
+  connect6?: (...args: unknown[]) => number;
+  start?: () => void;
+  verifyError?: () => Error | null;
+};
+type Req = {
+  method?: string;
+  prependOnceListener(ev: string, fn: (...a: never[]) => void): void;
+  once(ev: string, fn: () => void): void;
+};
+
+/** Reports a failure of the what-if code (whatIf.ts's warnOnce); the request goes on. */
+export type Warn = (err: unknown) => void;
+
+/** The error `net` makes for a connection the peer reset (stream_base_commons onStreamRead: errnoException). */
+export function resetError(): NodeJS.ErrnoException {
+  const ex = new Error('read ECONNRESET') as NodeJS.ErrnoException;
+  ex.errno = errnoOf('ECONNRESET');
+  ex.code = 'ECONNRESET';
+  ex.syscall = 'read';
+  return ex;
+}
+
+/** Calls `fn` with the request's socket: the one opened inside http.request() (`dialed`), else the one it gets. */
+function withSocket(req: Req, dialed: object | undefined, warn: Warn, fn: (s: SocketLike, fresh: boolean) => void): void {
+  if (dialed !== undefined) {
+    fn(dialed as SocketLike, true);
+    return;
+  }
+  req.prependOnceListener('socket', ((s: SocketLike) => {
+    try {
+      fn(s, false);
+    } catch (err) {
+      warn(err);
+    }
+  }) as never);
+}
+
+/** A connecting socket's handle, when its connect is still to be called (a new connection). */
+function pendingHandle(s: SocketLike): HandleLike | undefined {
+  const h = s._handle;
+  return s.connecting && h !== null && h !== undefined && typeof h.connect === 'function' ? h : undefined;
+}
+
+/**
+ * Makes a socket that never reaches the server: a pending connect completes at once (Node's
+ * afterConnect emits `connect`; for TLS, `secureConnect` follows with no handshake), writes are
+ * accepted and dropped, reads never start. `onWrite` runs once, after the request's first write.
+ */
+function detach(s: SocketLike, onWrite: () => void): void {
+  const h = pendingHandle(s);
+  if (h !== undefined) {
+    const complete = (req: ConnectReq) => {
+      setImmediate(() => {
+        if (!s.destroyed && typeof req.oncomplete === 'function') req.oncomplete(0, h, req, true, true);
+      });
+      return 0;
+    };
+    h.connect = h.connect6 = complete as HandleLike['connect'];
+    if (s.encrypted === true && typeof h.start === 'function') {
+      // TLSSocket._start calls the TLS handle's start() on connect: no handshake; secure at once.
+      h.start = () => {
+        s.secureConnecting = false;
+        s._secureEstablished = true;
+        s.authorized = true;
+        setImmediate(() => {
+          if (!s.destroyed) s.emit('secureConnect');
+        });
+      };
+    }
+  }
+  let wrote = false;
+  const accept = (cb: (err?: Error | null) => void) => {
+    if (!wrote) {
+      wrote = true;
+      setImmediate(onWrite);
+    }
+    process.nextTick(cb);
+  };
+  s._write = (_d, _e, cb) => accept(cb);
+  s._writev = (_c, cb) => accept(cb);
+  s._final = (cb) => process.nextTick(cb);
+  s._read = () => {};
+  // A connected socket's handle keeps the process alive (its reads are active); this one's is
+  // not, so a ref'd timer stands in for it, following the socket's ref()/unref() until it closes.
+  const alive = setInterval(() => {}, 1 << 30);
+  const ref = s.ref;
+  const unref = s.unref;
+  s.ref = function (this: SocketLike) {
+    alive.ref();
+    return ref.call(this);
+  };
+  s.unref = function (this: SocketLike) {
+    alive.unref();
+    return unref.call(this);
+  };
+  s.once('close', () => clearInterval(alive));
+  // Never pooled: an agent keeping it would send the next request to no server.
+  s.prependListener('free', () => s.destroy());
+}
+
+/** The bytes of an HTTP/1.1 answer: status line, the headers in order, Content-Length if none, the body. */
+export function answerBytes(status: number, headers: Record<string, string> | undefined, body: Buffer, head: boolean): Buffer {
+  const { STATUS_CODES } = require('node:http') as typeof import('node:http');
+  const lines = [`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}`];
+  let framed = false;
+  for (const [name, value] of Object.entries(headers ?? {})) {
+    if (/^(content-length|transfer-encoding)$/i.test(name)) framed = true;
+    lines.push(`${name}: ${value}`);
+  }
+  const noBody = head || status === 204 || status === 304 || (status >= 100 && status < 200);
+  if (!framed && !noBody) lines.push(`Content-Length: ${body.length}`);
+  return Buffer.concat([Buffer.from(lines.join('\r\n') + '\r\n\r\n', 'latin1'), noBody ? Buffer.alloc(0) : body]);
+}
+
+/** True when the answer's headers close the connection. */
+function closes(headers: Record<string, string> | undefined): boolean {
+  return Object.entries(headers ?? {}).some(([n, v]) => /^connection$/i.test(n) && /\bclose\b/i.test(v));
+}
+
+const bodies = new Map<string, Buffer>();
+
+/** A respond rule's body file, read once (asynchronously) and kept for the rule's next answers. */
+function bodyFile(path: string, warn: Warn, done: (b: Buffer) => void): void {
+  const { resolve } = require('node:path') as typeof import('node:path');
+  const full = resolve(path);
+  const known = bodies.get(full);
+  if (known !== undefined) {
+    done(known);
+    return;
+  }
+  (require('node:fs') as typeof import('node:fs')).readFile(full, (err, data) => {
+    if (err) {
+      warn(new Error(`the respond rule's bodyFile could not be read; answered with an empty body: ${err.message}`));
+      done(Buffer.alloc(0));
+      return;
+    }
+    if (bodies.size > 64) bodies.clear();
+    bodies.set(full, data);
+    done(data);
+  });
+}
+
+/** Answers in the server's place on a socket that never reaches it. */
+function answer(
+  s: SocketLike,
+  req: Req,
+  status: number,
+  headers: Record<string, string> | undefined,
+  body: (cb: (b: Buffer) => void) => void,
+): void {
+  const head = String(req.method ?? 'GET').toUpperCase() === 'HEAD';
+  detach(s, () =>
+    body((b) => {
+      if (s.destroyed) return;
+      s.push(answerBytes(status, headers, b, head));
+      if (closes(headers)) s.push(null);
+    }),
+  );
+}
+
+/**
+ * Wraps the socket's `push` (what Node's stream code calls with each read, null at the end):
+ * `fn` gets each chunk and the original push.
+ */
+function onPush(s: SocketLike, fn: (chunk: Buffer | null, push: (c: Buffer | null) => void) => void): Undo {
+  const push = s.push;
+  const original = (c: Buffer | null) => void push.call(s, c);
+  const wrapper: Push = (chunk) => {
+    fn(chunk, original);
+    return true;
+  };
+  s.push = wrapper;
+  // A kept-alive socket serves later requests as it is: the wrapper goes when this request closes.
+  return () => {
+    if (s.push === wrapper) s.push = push;
+  };
+}
+
+/** Undoes a wrapper of the socket's push. */
+type Undo = () => void;
+
+/** Holds back the response's first byte by `ms`: every read queued meanwhile, delivered in order. */
+function delayFirstByte(s: SocketLike, ms: number): Undo {
+  let queue: (Buffer | null)[] | null = null;
+  let released = false;
+  return onPush(s, (chunk, push) => {
+    if (released) return push(chunk);
+    if (queue !== null) return void queue.push(chunk);
+    queue = [chunk];
+    setTimeout(() => {
+      released = true;
+      for (const c of queue!) if (!s.destroyed) push(c);
+    }, ms);
+  });
+}
+
+/** Delivers the reads at `rate` bytes a second (in slices every 10 ms; the end in its place). */
+function throttle(s: SocketLike, rate: number): Undo {
+  const queue: (Buffer | null)[] = [];
+  let timer: NodeJS.Timeout | undefined;
+  let last = 0;
+  let allowance = 0;
+  const drain = () => {
+    const now = performance.now();
+    allowance = Math.min(allowance + ((now - last) / 1000) * rate, Math.max(rate / 10, 1));
+    last = now;
+    while (queue.length > 0 && !s.destroyed) {
+      const c = queue[0];
+      if (c === null) {
+        queue.shift();
+        pushed(null);
+        continue;
+      }
+      const n = Math.floor(Math.min(allowance, c.length));
+      if (n <= 0) break;
+      allowance -= n;
+      if (n === c.length) queue.shift();
+      else queue[0] = c.subarray(n);
+      pushed(c.subarray(0, n));
+    }
+    timer = queue.length > 0 && !s.destroyed ? setTimeout(drain, 10) : undefined;
+  };
+  let pushed: (c: Buffer | null) => void = () => {};
+  s.once('close', () => clearTimeout(timer));
+  return onPush(s, (chunk, push) => {
+    pushed = push;
+    queue.push(chunk);
+    if (timer === undefined) {
+      if (last === 0) last = performance.now();
+      timer = setTimeout(drain, 0);
+    }
+  });
+}
+
+/** Splits the raw response where its header block ends; calls `head` with it, `rest` with every later byte. */
+function onHead(
+  s: SocketLike,
+  head: (block: Buffer, push: (c: Buffer | null) => void) => void,
+  rest: (c: Buffer | null, push: (c: Buffer | null) => void) => void,
+): Undo {
+  let buf: Buffer | null = Buffer.alloc(0);
+  return onPush(s, (chunk, push) => {
+    if (buf === null) return rest(chunk, push);
+    if (chunk === null) {
+      buf = null;
+      return push(null);
+    }
+    buf = Buffer.concat([buf, chunk]);
+    const end = buf.indexOf('\r\n\r\n');
+    if (end < 0) return;
+    const block = buf.subarray(0, end + 4);
+    const after = buf.subarray(end + 4);
+    buf = null;
+    head(block, push);
+    if (after.length > 0) rest(after, push);
+  });
+}
+
+/** Resets the connection after `n` bytes of the response body (as sent: a chunked body's framing counts). */
+function resetMidBody(s: SocketLike, n: number): Undo {
+  let left = n;
+  let cut = false;
+  return onHead(
+    s,
+    (block, push) => push(block),
+    (chunk, push) => {
+      if (cut) return;
+      if (chunk === null) return push(null);
+      if (chunk.length <= left) {
+        left -= chunk.length;
+        push(chunk);
+        if (left > 0) return;
+      } else if (left > 0) push(chunk.subarray(0, left));
+      cut = true;
+      process.nextTick(() => s.destroy(resetError()));
+    },
+  );
+}
+
+/** Rewrites the real response's header block (status, headers) and, when asked, its body. */
+function override(s: SocketLike, spec: OverrideSpec): Undo {
+  const { STATUS_CODES } = require('node:http') as typeof import('node:http');
+  const newBody = spec.body !== undefined ? Buffer.from(spec.body) : undefined;
+  return onHead(
+    s,
+    (block, push) => {
+      const lines = block.toString('latin1').split('\r\n').slice(0, -2);
+      let status = lines[0];
+      if (spec.status !== undefined) status = `${status.split(' ')[0]} ${spec.status} ${STATUS_CODES[spec.status] ?? ''}`;
+      const set = new Map(Object.entries(spec.headers ?? {}).map(([k, v]) => [k.toLowerCase(), [k, v] as const]));
+      const out = [status];
+      for (const line of lines.slice(1)) {
+        const name = line.slice(0, line.indexOf(':')).trim().toLowerCase();
+        if (newBody !== undefined && (name === 'content-length' || name === 'transfer-encoding')) continue;
+        const change = set.get(name);
+        if (change === undefined) out.push(line);
+        else if (change[1] !== null && !change[0].startsWith('\0')) {
+          out.push(`${change[0]}: ${change[1]}`);
+          set.set(name, ['\0', null]);
+        }
+      }
+      for (const [k, v] of set.values()) if (v !== null && !k.startsWith('\0')) out.push(`${k}: ${v}`);
+      if (newBody !== undefined) {
+        out.push(`Content-Length: ${newBody.length}`);
+        // The real body is dropped: the connection is not reused (where that body ends is not read).
+        s.prependListener('free', () => s.destroy());
+      }
+      push(Buffer.from(out.join('\r\n') + '\r\n\r\n', 'latin1'));
+      if (newBody !== undefined && newBody.length > 0) push(newBody);
+    },
+    (chunk, push) => {
+      if (newBody === undefined || chunk === null) push(chunk);
+    },
+  );
+}
+
+let kConnectOptions: symbol | undefined;
+
+/** Fails the real TLS handshake's verification as Node would for that certificate problem. */
+function failTls(s: SocketLike, spec: Extract<FailSpec, { kind: 'tls' }>, host: string): void {
+  const h = s._handle;
+  if (h === null || h === undefined) return;
+  const tls = require('node:tls') as typeof import('node:tls');
+  if (spec.tls === 'expired') {
+    // What OpenSSL's X509_V_ERR_CERT_HAS_EXPIRED becomes in Node (crypto's verifyError).
+    h.verifyError = () => Object.assign(new Error('certificate has expired'), { code: 'CERT_HAS_EXPIRED' });
+    return;
+  }
+  kConnectOptions ??= Object.getOwnPropertySymbols(s).find((x) => x.description === 'connect-options');
+  const options =
+    kConnectOptions !== undefined ? (s as unknown as Record<symbol, { checkServerIdentity?: unknown }>)[kConnectOptions] : undefined;
+  if (options === undefined || options === null) return;
+  options.checkServerIdentity = (hostname: string, cert: import('node:tls').PeerCertificate) => {
+    // Node's own error for a certificate of another name, about this certificate's names.
+    const other = 'nettrace-what-if.invalid';
+    const err = tls.checkServerIdentity(hostname || host, {
+      ...cert,
+      subjectaltname: `DNS:${other}`,
+      subject: { ...cert.subject, CN: other },
+    }) as (Error & { reason?: string; cert?: unknown }) | undefined;
+    if (err === undefined) return undefined;
+    const names = cert.subjectaltname ?? '';
+    err.message = err.message.split(`DNS:${other}`).join(names);
+    if (err.reason !== undefined) err.reason = err.reason.split(`DNS:${other}`).join(names);
+    err.cert = cert;
+    return err;
+  };
+}
+
+/**
+ * An http/https request a what-if rule acts on, right after http.request() built it (the decision
+ * `d` names the rule); `dialed`: the socket opened inside that call, when known. Never throws.
+ */
+export function whatIfHttp(
+  t: Tracer,
+  req: { host?: string; getHeader(name: string): unknown; protocol?: string },
+  d: StartDecision,
+  dialed: object | undefined,
+): void {
+  try {
+    const rule = d.whatIf;
+    if (rule === null) return;
+    const host = String(req.host ?? 'localhost').replace(/^\[|\]$/g, '');
+    let port = req.protocol === 'https:' ? 443 : 80;
+    const hostHeader = req.getHeader('host');
+    const m = typeof hostHeader === 'string' ? /:(\d+)$/.exec(hostHeader) : null;
+    if (m) port = Number(m[1]);
+    const kind = rule.fail?.kind;
+    if (kind === 'refused' || kind === 'dns-notfound') failHttpRequest(t, req, rule, host, port, dialed);
+    else actHttp(req, rule, d, host, dialed, (err) => warnOnce(t, err));
+  } catch (err) {
+    warnOnce(t, err);
+  }
+}
+
+/** The other what-if rules on an http/https request (see the file's comment). Never throws (warn). */
+function actHttp(req: object, rule: Rule, d: StartDecision, host: string, dialed: object | undefined, warn: Warn): void {
+  const r = req as Req;
+  const f = rule.fail;
+  if (f !== undefined) {
+    withSocket(r, dialed, warn, (s) => {
+      if (f.kind === 'status') answer(s, r, f.status, f.headers, (cb) => cb(Buffer.from(f.body ?? '')));
+      else if (f.kind === 'timeout') detach(s, () => {});
+      else if (f.kind === 'reset' && f.at === 'before-response') detach(s, () => s.destroy(resetError()));
+      else if (f.kind === 'reset') r.once('close', resetMidBody(s, f.afterBytes ?? 0));
+      else if (f.kind === 'tls') {
+        if (s.encrypted === true && pendingHandle(s) !== undefined) failTls(s, f, host);
+      }
+    });
+    return;
+  }
+  const respond = rule.respond;
+  if (respond !== undefined) {
+    withSocket(r, dialed, warn, (s) =>
+      answer(s, r, respond.status, respond.headers, (cb) =>
+        respond.bodyFile !== undefined ? bodyFile(respond.bodyFile, warn, cb) : cb(Buffer.from(respond.body ?? '')),
+      ),
+    );
+    return;
+  }
+  const delay = rule.delay;
+  if (delay !== undefined) {
+    const ms = delayMsOf(d, delay);
+    withSocket(r, dialed, warn, (s) => {
+      if (delay.phase === 'first-byte') return r.once('close', delayFirstByte(s, ms));
+      const h = pendingHandle(s);
+      if (h === undefined) return; // a kept-alive connection: no connect to hold back
+      for (const name of ['connect', 'connect6'] as const) {
+        const real = h[name];
+        if (typeof real !== 'function') continue;
+        h[name] = (...args: unknown[]) => {
+          setTimeout(() => {
+            if (s.destroyed) return;
+            const err = real.apply(h, args);
+            const cr = args[0] as ConnectReq;
+            if (err !== 0 && typeof cr.oncomplete === 'function') cr.oncomplete(err, h, cr, false, false);
+          }, ms);
+          return 0;
+        };
+      }
+    });
+    return;
+  }
+  if (rule.throttle !== undefined) {
+    const rate = rateOf(rule.throttle);
+    withSocket(r, dialed, warn, (s) => r.once('close', throttle(s, rate)));
+    return;
+  }
+  if (rule.override !== undefined) {
+    const spec = rule.override;
+    withSocket(r, dialed, warn, (s) => r.once('close', override(s, spec)));
+  }
+}
