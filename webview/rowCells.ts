@@ -68,6 +68,8 @@ export function showRowFlags(el: HTMLElement, req: Row['req']): string {
   const text = parts.join(' · ');
   if (el.dataset.text === text) return el.dataset.label ?? '';
   el.dataset.text = text;
+  // On two lines the badge takes a column of its own beside the program's line (list.css).
+  el.parentElement?.classList.toggle('has-flag', text !== '');
   if (!text) {
     el.replaceChildren();
     el.removeAttribute('title');

@@ -129,7 +129,8 @@ export class RuleService extends EventEmitter<RuleServiceEvents> {
     };
     const shown = this.store.get(traceKey);
     const saved = shown ? this.savedRules(shown) : undefined;
-    if (saved) out.saved = saved.map((r) => toRow(r, 'saved'));
+    // Already in the trace's shape (TraceRule): shown as saved.
+    if (saved) out.saved = saved.map((r): RuleRow => ({ ...r, origin: 'saved' }));
     return out;
   }
 
