@@ -314,6 +314,12 @@ async function sendAgainNow(s: Services, entry: TraceEntry, req: HttpRequest, ed
     );
     return;
   }
+  if (req.client !== 'http' && req.client !== 'https') {
+    void vscode.window.showInformationMessage(
+      `Net Trace: Send Again works for requests made with http/https (axios, got, node-fetch, …) so far; this one was made with ${req.client}.`,
+    );
+    return;
+  }
   let edits;
   if (edit) {
     edits = {

@@ -69,6 +69,12 @@ export interface PreloadConfig {
   bodies?: boolean;
   /** Add Net Trace's own W3C `traceparent` to outgoing requests that carry none (default false; src/preload/message/traceparent.ts). */
   addTraceparent?: boolean;
+  /**
+   * Keep the last requests in the program's memory for Send Again (src/preload/rules/sendAgain.ts;
+   * the extension sets it: its panel offers Send Again). Off: nothing is kept, the hooks' default
+   * path does not change.
+   */
+  sendAgain?: boolean;
   /** Bytes kept per body (default 65536). */
   bodyMaxBytes?: number;
   /**

@@ -55,7 +55,7 @@ test('Send Again: sent from inside the process as the program sent it, recorded 
   try {
     const { key, ipcPath } = await store.prepare('send again');
     const entry = store.get(key);
-    const env = m.buildPreloadEnv(process.env, { preloadPath: preload, config: { ipcPath } });
+    const env = m.buildPreloadEnv(process.env, { preloadPath: preload, config: { ipcPath, sendAgain: true } });
     const code = `
       const http = require('node:http');
       const get = http.get('${base}/a?token=t0k', { headers: { Authorization: 'Bearer s3cret', 'X-Keep': '1' } }, (res) => res.resume());
@@ -117,6 +117,31 @@ test('Send Again: sent from inside the process as the program sent it, recorded 
     assert.equal(gone.ok, false);
     assert.equal(gone.ended, true);
     assert.match(gone.reason, /has ended/);
+  } finally {
+    child?.kill();
+    await store.dispose();
+    server.close();
+  }
+});
+
+test('Send Again: without the sendAgain option (nettrace run) the process keeps nothing and says so', { timeout: 60_000 }, async () => {
+  const server = createServer((req, res) => res.end('ok'));
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  const base = `http://127.0.0.1:${server.address().port}`;
+  const store = new m.TraceStore({ startCollector: m.startCollector, changeIntervalMs: 20, idleTimeoutMs: 60_000 });
+  let child;
+  try {
+    const { key, ipcPath } = await store.prepare('no send again');
+    const entry = store.get(key);
+    const env = m.buildPreloadEnv(process.env, { preloadPath: preload, config: { ipcPath } });
+    child = spawn(process.execPath, ['-e', `require('node:http').get('${base}/a', (r) => r.resume()); setTimeout(() => {}, 60_000);`], {
+      env,
+      stdio: 'inherit',
+    });
+    const first = await until('the request', () => entry.session.snapshot().httpRequests.find((r) => r.respDoneAt !== undefined));
+    const r = await entry.session.sendAgain.send(first.traceID);
+    assert.equal(r.ok, false);
+    assert.match(r.reason, /keeps no requests to send again/);
   } finally {
     child?.kill();
     await store.dispose();

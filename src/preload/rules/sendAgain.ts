@@ -74,6 +74,11 @@ function bodyOf(req: OutgoingLike, head: string): Buffer | undefined {
   return all.length === Number(len[1]) ? all : undefined;
 }
 
+/** The tracer Send Again answers through (the http hooks give it when they install). */
+export function sendAgainTracer(t: Tracer): void {
+  tracer = t;
+}
+
 /**
  * Keeps what Send Again needs of an http/https request as it starts (its head is final, its body
  * written: `http.client.request.start`). Bounded: the oldest go first. Never throws.
@@ -159,7 +164,10 @@ export function sendAgain(m: SendAgainMessage): void {
     reply(t, {
       type: 'sentAgain',
       ask: m.ask,
-      error: `the process no longer holds this request (it keeps its last ${KEEP_COUNT} http/https requests, in memory only)`,
+      error:
+        t.config.sendAgain === true
+          ? `the process no longer holds this request (it keeps its last ${KEEP_COUNT} http/https requests, in memory only)`
+          : 'the process keeps no requests to send again (it was started without the sendAgain option, e.g. by nettrace run)',
     });
     return;
   }
