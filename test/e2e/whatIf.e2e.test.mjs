@@ -97,6 +97,9 @@ test(
         500,
       );
       step(`panel: ${first.length} rows`);
+      // Only the payments calls listed (the list grows every 1.5 s: a right-click lands on one of them).
+      await (await ui.frame()).locator('.filter-input').fill('/api/pay');
+      await until('only payments calls listed', async () => (await ui.rows()).every((r) => r.path === '/api/pay'));
 
       // ---- 2. Make Requests Like This Fail… → Connection refused → Only the next one -------------
       await ui.rightClick('/api/pay', '200');
@@ -166,12 +169,13 @@ test(
       );
       assert.match(status, /1 what-if rule on/);
       await shot('whatif-4-503');
-      const before = (await ui.rows()).length;
+      const idNumber = (r) => Number(/(\d+)$/.exec(r.id)?.[1] ?? 0);
+      const before = Math.max(...(await ui.rows()).map(idNumber));
       await ui.showRules();
       await (await ui.frame()).locator('.rule-item:has(.rule-badge.action-respond) .rule-turn-off').click();
       const real = await until(
         'a payments call answered by the server again (200) after Turn Off',
-        async () => (await ui.rows()).slice(before).find((r) => r.path === '/api/pay' && r.status === '200' && !r.badge),
+        async () => (await ui.rows()).find((r) => idNumber(r) > before && r.path === '/api/pay' && r.status === '200' && !r.badge),
         60_000,
         500,
       );
@@ -241,8 +245,12 @@ function panelOf(page) {
   };
   const ui = {
     frame,
-    rows: async () =>
-      (await frame()).$$eval('.list-rows .row', (els) =>
+    /** The rows drawn at the end of the list (scrolled there first: the newest requests). */
+    rows: async () => {
+      const f = await frame();
+      await f.$eval('.list-body', (b) => (b.scrollTop = b.scrollHeight)).catch(() => {});
+      await sleep(150);
+      return f.$$eval('.list-rows .row', (els) =>
         els
           .filter((e) => e.style.display !== 'none')
           .map((e) => ({
@@ -253,7 +261,8 @@ function panelOf(page) {
             badge: (e.querySelector('.flag-badge .flag-text')?.textContent ?? '').trim(),
             label: e.getAttribute('aria-label') ?? '',
           })),
-      ),
+      );
+    },
     /** Right-clicks the last row of `path` with `status`. */
     rightClick: async (path, status) => {
       const f = await frame();

@@ -28,7 +28,7 @@ export function whatIfLine(req: HttpRequest, select: (traceID: string) => void):
     const link = h('span', 'link', { role: 'link', tabindex: '0' }, 'the request it repeats');
     link.addEventListener('click', () => select(id));
     link.addEventListener('keydown', (e) => e.key === 'Enter' && select(id));
-    out.append(icon('refresh'), h('span', null, null, 'Sent again from the panel (Send Again): see '), link);
+    out.append(icon('refresh'), h('span', null, null, 'Sent again from the panel (Send Again): see ', link, '.'));
   }
   return out;
 }
