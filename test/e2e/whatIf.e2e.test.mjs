@@ -162,12 +162,13 @@ test(
         500,
       );
       step(`answered: ${JSON.stringify(answered)}`);
-      const status = await until('the status bar to say 1 what-if rule on', () =>
+      // The refusal rule (its limit reached) is still on, and the answer: two.
+      const status = await until('the status bar to say 2 what-if rules on', () =>
         page.evaluate(() =>
           [...document.querySelectorAll('.statusbar-item')].map((e) => e.textContent ?? '').find((t) => /what-if rule/.test(t)),
         ),
       );
-      assert.match(status, /1 what-if rule on/);
+      assert.match(status, /2 what-if rules on/);
       await shot('whatif-4-503');
       const idNumber = (r) => Number(/(\d+)$/.exec(r.id)?.[1] ?? 0);
       const before = Math.max(...(await ui.rows()).map(idNumber));
@@ -180,6 +181,9 @@ test(
         500,
       );
       step(`turned off: ${JSON.stringify(real)}`);
+      // The refusal rule off too: no what-if rule is on, and the status bar says nothing of them.
+      await ui.showRules();
+      await (await ui.frame()).locator('.rule-item:has(.rule-badge.action-fail) .rule-turn-off').click();
       await until('the status bar’s what-if item to go', () =>
         page.evaluate(() => ![...document.querySelectorAll('.statusbar-item')].some((e) => /what-if rule/.test(e.textContent ?? ''))),
       );
@@ -205,7 +209,7 @@ test(
         return f.$eval('.detail-content', (e) => e.innerText).catch(() => '');
       });
       assert.match(headers, /Sent again from/);
-      assert.match(headers, /authorization\s*<redacted>/i, 'the trace shows <redacted>');
+      assert.match(headers, /Authorization\s*<?redacted>?\s*X-Call/i, 'the trace shows the Authorization redacted (the panel draws <redacted> as a "redacted" tag)');
       assert.doesNotMatch(headers, /pay-s3cret/);
       await shot('whatif-5-sent-again');
       await (await ui.frame()).locator('.detail-whatif .link').click();

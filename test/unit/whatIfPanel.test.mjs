@@ -297,3 +297,22 @@ test("a launch configuration's what-if rules are shown before they act: Allow (r
   );
   assert.equal(again, true);
 });
+
+test('package.json: the row menu and the palette name every what-if command; Restricted Mode is limited, the guarded settings restricted', async () => {
+  const { readFileSync } = await import('node:fs');
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'));
+  const declared = new Set(pkg.contributes.commands.map((c) => c.command));
+  const menu = pkg.contributes.menus['webview/context'];
+  for (const id of Object.values(m.WHAT_IF_COMMANDS)) {
+    assert.ok(declared.has(id), `${id} declared`);
+    const item = menu.find((i) => i.command === id);
+    assert.ok(item, `${id} in webview/context`);
+    assert.match(item.when, /webviewId == 'nettrace\.panel' && webviewSection == 'request'/);
+    assert.ok(pkg.activationEvents.includes(`onCommand:${id}`), `${id} activates`);
+    assert.ok(pkg.contributes.menus.commandPalette.some((i) => i.command === id && i.when === 'nettrace.panelHasSelection'));
+  }
+  assert.equal(pkg.capabilities.untrustedWorkspaces.supported, 'limited');
+  for (const name of ['rules', 'otlp', 'redact', 'helperRoot', 'traceNodeSessions']) {
+    assert.ok(pkg.capabilities.untrustedWorkspaces.restrictedConfigurations.includes(`nettrace.${name}`), name);
+  }
+});
