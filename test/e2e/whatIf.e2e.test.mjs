@@ -209,7 +209,11 @@ test(
         return f.$eval('.detail-content', (e) => e.innerText).catch(() => '');
       });
       assert.match(headers, /Sent again from/);
-      assert.match(headers, /Authorization\s*<?redacted>?\s*X-Call/i, 'the trace shows the Authorization redacted (the panel draws <redacted> as a "redacted" tag)');
+      assert.match(
+        headers,
+        /Authorization\s*<?redacted>?\s*X-Call/i,
+        'the trace shows the Authorization redacted (the panel draws <redacted> as a "redacted" tag)',
+      );
       assert.doesNotMatch(headers, /pay-s3cret/);
       await shot('whatif-5-sent-again');
       await (await ui.frame()).locator('.detail-whatif .link').click();
