@@ -3,7 +3,7 @@
 //   (a) a rule set that skips every request, against the "bare hooks" (bench/apps/bare-hooks.cjs:
 //       the same observation points with nothing behind them); floor: skip-all ≤ bare + 3 µs;
 //   (b) 1, 10 and 100 enabled rules that match nothing (every request is read against them and
-//       recorded), against the preload without rules;
+//       recorded), and 1 what-if rule that matches nothing (issue 51), against the preload without rules;
 //   (c) a `details` rule (bodies) on 1% of requests, against bodies on for all (the `bodies`
 //       option) and against neither, on 10 KiB responses.
 // Workloads: the bench client (bench/apps/client.mjs --numbered: `?n=K` on each URL), http and
@@ -86,6 +86,11 @@ const CONDITIONS = {
     config: rules([{ id: 'all', condition: 'true', action: 'skip', enabled: true }]),
   },
   rules1: { label: 'Net Trace, 1 rule (none matching)', preload: preloadPath, config: rules(typicalRuleObjects(1)) },
+  whatIf1: {
+    label: 'Net Trace, 1 what-if rule (none matching: `fail` refused on another host)',
+    preload: preloadPath,
+    config: rules([{ id: 'w0', condition: 'host == "payments0.example.com"', action: 'fail', fail: 'refused', enabled: true }]),
+  },
   rules10: { label: 'Net Trace, 10 rules (none matching)', preload: preloadPath, config: rules(typicalRuleObjects(10)) },
   rules100: { label: 'Net Trace, 100 rules (none matching)', preload: preloadPath, config: rules(typicalRuleObjects(100)) },
   default10k: { label: 'Net Trace, no rules', preload: preloadPath },
@@ -99,7 +104,7 @@ const CONDITIONS = {
 /** The rows: each a baseline and the conditions compared with it, on one path. */
 const GROUPS = [
   { title: '(a) skip-all vs bare hooks', path: '/', base: 'bare', rows: ['untraced', 'bare', 'skipAll', 'default'], floor: 'skipAll' },
-  { title: '(b) rules read per request', path: '/', base: 'default', rows: ['default', 'rules1', 'rules10', 'rules100'] },
+  { title: '(b) rules read per request', path: '/', base: 'default', rows: ['default', 'rules1', 'whatIf1', 'rules10', 'rules100'] },
   {
     title: '(c) details on 1% vs bodies on all (10 KiB responses)',
     path: '/10k',

@@ -5,7 +5,7 @@
 
 import { resolve } from 'node:path';
 import type { Trace, TraceRule } from '../trace/contract/types';
-import { describeWhatIf, isWhatIf, type WhatIfParams } from '../rules';
+import { describeWhatIf, isWhatIf, whatIfGaps, type WhatIfParams } from '../rules';
 import { OPTIONS, OptionError, optionDef, parseOption, resolveTracingOptions, toPreloadConfig, type OptionDef } from '../protocol/options';
 import { countRequest, renderSummary, shouldUseColor, writeTrace, type RequestTotals } from './render';
 import { TraceFileError } from '../trace/formats/traceFile';
@@ -110,6 +110,13 @@ async function cmdRun(argv: string[]): Promise<number> {
     }
   }
   const ruleSet = runRules((options.rule as string[] | undefined) ?? [], typeof options.rules === 'string' ? options.rules : undefined);
+  for (const r of ruleSet.rules) {
+    if (!r.enabled || !isWhatIf(r.action)) continue;
+    // A body file is read by the program: named from here, so a relative path means the same file there.
+    if (r.respond?.bodyFile !== undefined) r.respond.bodyFile = resolve(r.respond.bodyFile);
+    const gap = whatIfGaps(r.action, r);
+    if (gap !== undefined) process.stderr.write(`nettrace: rule ${sanitize(JSON.stringify(r.id))}: ${gap}\n`);
+  }
   // --dns-trace[=NS,...] is dnsTrace and dnsServers in one; --pcap FILE turns the capture on.
   if (typeof given.dnsTrace === 'string') [given.dnsTrace, given.dnsServers] = [true, given.dnsTrace];
   if (given.pcap !== undefined) given.pcap = true;
@@ -150,7 +157,7 @@ async function cmdRun(argv: string[]): Promise<number> {
     written.push(`${pc.file} (${pc.packets} packet${pc.packets === 1 ? '' : 's'}${pc.truncated ? ', truncated at the size cap' : ''})`);
   }
   const list = written.length > 1 ? `${written.slice(0, -1).join(', ')} and ${written[written.length - 1]}` : written[0];
-  if (options.quiet) err.write(`nettrace: ${renderSummary(result.trace)}; wrote ${list}\n`);
+  if (options.quiet) err.write(`nettrace: ${renderSummary(result.trace)}; wrote ${list}\n${whatIfSummary(result.trace)}`);
   else {
     const [shown, extra] = tableOf(result.trace);
     err.write('\n');
@@ -180,6 +187,17 @@ function whatIfWords(r: TraceRule): string {
   } catch {
     return r.action;
   }
+}
+
+/** For --quiet: one line per enabled what-if rule, what it did and how often (`nettrace: what if "down" (fail reset): acted on 3 of 3 matching requests`), or ''. */
+function whatIfSummary(trace: Trace): string {
+  const rules = trace.traceRules?.rules.filter((r) => r.enabled && isWhatIf(r.action)) ?? [];
+  return rules
+    .map(
+      (r) =>
+        `nettrace: what if ${sanitize(JSON.stringify(r.id))} (${whatIfWords(r)}): acted on ${r.acted} of ${r.matched} matching request${r.matched === 1 ? '' : 's'}${r.limitReached ? ` (limit ${r.limit} reached)` : ''}\n`,
+    )
+    .join('');
 }
 
 /** One line per enabled rule with its counters (after the table), or ''. */

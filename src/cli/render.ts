@@ -505,7 +505,7 @@ export function writeTrace(trace: Trace, options: RenderOptions, write: (text: s
         ' ' +
         fit(conn, 7) +
         ' ' +
-        fit((r.whatIf ? `[${WHAT_IF_TAG}] ` : '') + sanitize(r.reqURL), urlW) +
+        fit((r.whatIf ? `[${WHAT_IF_TAG} ${sanitize(r.whatIf.action)}] ` : '') + sanitize(r.reqURL), urlW) +
         ' |' +
         bar.text,
     );

@@ -14,6 +14,7 @@
  */
 
 import type { HeaderCaptureMode, Initiator, RecordKind } from '../trace/contract/types';
+import type { WhatIfDelay, WhatIfFail, WhatIfOverride, WhatIfRespond, WhatIfThrottle } from '../trace/contract/ruleTypes';
 
 /** Name of the environment variable that carries the JSON-encoded PreloadConfig. */
 export const CONFIG_ENV = 'NETTRACE_CONFIG';
@@ -135,12 +136,12 @@ export interface WireRule {
   tag?: string;
   /** `details`: what to capture. */
   details?: WireDetailKind[];
-  /** The what-if parameters, under the action's name (src/rules/whatIf.ts WhatIfParams; the receiver validates them). */
-  fail?: { kind: string; [key: string]: unknown };
-  delay?: { phase: string; ms: number; maxMs?: number };
-  throttle?: { rate: string | number };
-  respond?: { status: number; headers?: Record<string, string>; body?: string; bodyFile?: string };
-  override?: { status?: number; headers?: Record<string, string | null>; body?: string };
+  /** The what-if parameters, under the action's name (src/rules/whatIf.ts; the receiver validates them). */
+  fail?: WhatIfFail;
+  delay?: WhatIfDelay;
+  throttle?: WhatIfThrottle;
+  respond?: WhatIfRespond;
+  override?: WhatIfOverride;
 }
 
 /** First message on a connection: who is talking. */

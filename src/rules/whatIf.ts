@@ -4,9 +4,10 @@
  * (docs/rules.md, "What-if actions") and returns its typed parameters; WHAT_IF_IMPLEMENTED is the
  * one table of what the preload does per client family, so a kind a family lacks is never silently
  * ignored (refused when no family has it; otherwise named in a warning, and the rule is not read
- * for that family's requests). A file of its own with no imports, so the preload's what-if code
- * reads the types without the engine.
+ * for that family's requests). A file of its own (types only from the trace format), so the
+ * preload's what-if code reads it without the engine.
  */
+import type { WhatIfDelay, WhatIfFail, WhatIfOverride, WhatIfRespond, WhatIfThrottle } from '../trace/contract/ruleTypes';
 
 /** The actions that change what the program receives. */
 export type WhatIfAction = 'fail' | 'delay' | 'throttle' | 'respond' | 'override';
@@ -27,39 +28,16 @@ export const TLS_FAILURES = ['expired', 'wrong-host'] as const;
 /** The phases a `delay` rule can hold back. */
 export const DELAY_PHASES = ['connect', 'first-byte'] as const;
 
-/** A `fail` rule's parameters, per kind. */
-export type FailSpec =
-  | { kind: 'refused' | 'dns-notfound' | 'timeout' }
-  | { kind: 'reset'; at: (typeof RESET_AT)[number]; afterBytes?: number }
-  | { kind: 'tls'; tls: (typeof TLS_FAILURES)[number] }
-  | { kind: 'status'; status: number; headers?: Record<string, string>; body?: string };
-
+/** A `fail` rule's parameters, per kind (the trace format's type: a saved trace's rules carry them). */
+export type FailSpec = WhatIfFail;
 /** A `delay` rule's parameters: a fixed `ms`, or a random duration between `ms` and `maxMs`. */
-export interface DelaySpec {
-  phase: (typeof DELAY_PHASES)[number];
-  ms: number;
-  maxMs?: number;
-}
-
+export type DelaySpec = WhatIfDelay;
 /** A `throttle` rule's parameters: a preset name or bytes per second (rateOf gives the number). */
-export interface ThrottleSpec {
-  rate: 'slow 3G' | 'fast 4G' | number;
-}
-
+export type ThrottleSpec = WhatIfThrottle;
 /** A `respond` rule's answer (the server is not contacted): a body or a file to read it from. */
-export interface RespondSpec {
-  status: number;
-  headers?: Record<string, string>;
-  body?: string;
-  bodyFile?: string;
-}
-
+export type RespondSpec = WhatIfRespond;
 /** An `override` rule's changes to the real response (`null` removes a header). */
-export interface OverrideSpec {
-  status?: number;
-  headers?: Record<string, string | null>;
-  body?: string;
-}
+export type OverrideSpec = WhatIfOverride;
 
 /** A what-if rule's parameters, under the property named as its action (as the rule holds them). */
 export type WhatIfSpec =

@@ -79,7 +79,7 @@ for (const { label, bin } of nodeBinaries()) {
         const t = core.enrichTrace(fake.trace).httpRequests[0];
         assert.deepEqual([t.timings.dns, t.timings.connect, t.timings.ssl, t.timings.send], [-1, -1, -1, -1], JSON.stringify(t.timings));
         assert.match(t.diagnosis, /^What if: rule "down" made this request fail \((connection refused|host name not found)\)/);
-        assert.match(core.renderTrace(fake.trace, { color: false, width: 140 }), /\[what-if\] http:/);
+        assert.match(core.renderTrace(fake.trace, { color: false, width: 140 }), /\[what-if fail\] http:/);
         const entry = core.toHar(fake.trace).log.entries[0];
         assert.match(entry.comment, /^What if: rule "down"/);
         assert.deepEqual(entry._whatIf, recs[0].whatIf);

@@ -27,13 +27,12 @@ export interface TraceRule {
   tag?: string;
   /** `details`: what was captured. */
   details?: Array<'bodies' | 'sockTrace' | 'dnsTrace'>;
-  /** `fail`: how the requests were failed (docs/rules.md, "What-if actions"); its other parameters as written. */
-  fail?: { kind: 'refused' | 'reset' | 'dns-notfound' | 'tls' | 'timeout' | 'status'; [key: string]: unknown };
-  /** `delay`, `throttle`, `respond`, `override`: the what-if rule's parameters (docs/rules.md). */
-  delay?: { phase: string; ms: number; maxMs?: number };
-  throttle?: { rate: string | number };
-  respond?: { status: number; headers?: Record<string, string>; body?: string; bodyFile?: string };
-  override?: { status?: number; headers?: Record<string, string | null>; body?: string };
+  /** The what-if parameters, under the action's name (docs/rules.md, "What-if actions"). */
+  fail?: WhatIfFail;
+  delay?: WhatIfDelay;
+  throttle?: WhatIfThrottle;
+  respond?: WhatIfRespond;
+  override?: WhatIfOverride;
   /** Requests the rule was read for whose condition held. */
   matched: number;
   /** Requests it acted on. */
@@ -58,4 +57,38 @@ export interface WhatIf {
   rate?: number;
   /** For `fail` status, `respond` and an `override` of the status: the status the program received. */
   status?: number;
+}
+
+/** A `fail` rule's parameters, per kind (src/rules/whatIf.ts validates them). */
+export type WhatIfFail =
+  | { kind: 'refused' | 'dns-notfound' | 'timeout' }
+  | { kind: 'reset'; at: 'before-response' | 'mid-body'; afterBytes?: number }
+  | { kind: 'tls'; tls: 'expired' | 'wrong-host' }
+  | { kind: 'status'; status: number; headers?: Record<string, string>; body?: string };
+
+/** A `delay` rule's parameters: a fixed `ms`, or a random duration between `ms` and `maxMs`. */
+export interface WhatIfDelay {
+  phase: 'connect' | 'first-byte';
+  ms: number;
+  maxMs?: number;
+}
+
+/** A `throttle` rule's parameters: a preset name or bytes per second. */
+export interface WhatIfThrottle {
+  rate: 'slow 3G' | 'fast 4G' | number;
+}
+
+/** A `respond` rule's answer (the server is not contacted): a body or a file to read it from. */
+export interface WhatIfRespond {
+  status: number;
+  headers?: Record<string, string>;
+  body?: string;
+  bodyFile?: string;
+}
+
+/** An `override` rule's changes to the real response (`null` removes a header). */
+export interface WhatIfOverride {
+  status?: number;
+  headers?: Record<string, string | null>;
+  body?: string;
 }

@@ -206,8 +206,8 @@ export function normalizeTraceRules(value: unknown): TraceRules | undefined {
     if (typeof x.tag === 'string') rule.tag = x.tag;
     const fail = x.fail as { kind?: unknown } | undefined;
     if (fail !== null && typeof fail === 'object' && typeof fail.kind === 'string' && FAIL_KINDS.has(fail.kind))
-      rule.fail = { ...(fail as object), kind: fail.kind as NonNullable<TraceRule['fail']>['kind'] };
-    // The other what-if parameters as written (shown, never acted on: a saved trace's rules are text).
+      // Its other parameters as written (shown, never acted on: a saved trace's rules are text).
+      rule.fail = { ...(fail as object), kind: fail.kind } as TraceRule['fail'];
     for (const key of ['delay', 'throttle', 'respond', 'override'] as const)
       if (x.action === key && x[key] !== null && typeof x[key] === 'object' && !Array.isArray(x[key]))
         (rule as unknown as Record<string, unknown>)[key] = { ...(x[key] as object) };

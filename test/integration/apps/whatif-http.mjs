@@ -10,6 +10,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 
 const client = process.env.NT_CLIENT;
 const url = process.env.NT_URL;
@@ -37,6 +38,8 @@ function errorView(e, depth = 0) {
   };
 }
 
+const loop = monitorEventLoopDelay({ resolution: 1 });
+loop.enable();
 const t0 = performance.now();
 const at = () => Math.round((performance.now() - t0) * 10) / 10;
 let firstByte;
@@ -46,12 +49,27 @@ function bodyView(buf) {
   return buf.length > 4096 ? { length: buf.length, sha1: createHash('sha1').update(buf).digest('hex') } : buf.toString('utf8');
 }
 
+let start;
 function print(o) {
-  process.stdout.write(JSON.stringify({ ...o, firstByte, ended }) + '\n');
+  process.stdout.write(JSON.stringify({ ...o, start, firstByte, ended, lag: Math.ceil(loop.max / 1e6) }) + '\n');
 }
 
-async function viaCore(mod) {
+/** One request with the core module; resolves once its observation is printed. */
+function viaCore(mod, url) {
+  return new Promise((resolve) => {
+    const print1 = (o) => {
+      print(o);
+      resolve();
+    };
+    once(mod, url, print1);
+  });
+}
+
+function once(mod, url, print) {
   const events = [];
+  start = at();
+  firstByte = ended = undefined;
+  loop.reset();
   const req = mod.get(url);
   const emit = req.emit;
   req.emit = function (ev, ...args) {
@@ -62,7 +80,14 @@ async function viaCore(mod) {
   let error;
   let resError;
   req.on('error', (e) => (error = errorView(e)));
+  const marks = {};
+  req.on('socket', (sock) => {
+    marks.socket = at() - start;
+    sock.once('connect', () => (marks.connect = at() - start));
+  });
+  req.on('finish', () => (marks.finish = at() - start));
   req.on('response', (res) => {
+    marks.response = at() - start;
     const rEmit = res.emit;
     res.emit = function (ev, ...args) {
       events.push(`res ${ev}`);
@@ -83,6 +108,7 @@ async function viaCore(mod) {
         rawHeaders: res.rawHeaders,
         body: bodyView(Buffer.concat(chunks)),
         events,
+        marks,
       });
     });
     res.on('close', () => {
@@ -145,8 +171,13 @@ async function viaNodeFetch() {
   }
 }
 
-if (client === 'http' || client === 'https') await viaCore(client === 'http' ? http : https);
-else if (client === 'axios') await viaAxios();
+if (client === 'http' || client === 'https') {
+  const mod = client === 'http' ? http : https;
+  // NT_COMPARE: a request not acted on first (twice: the first warms up), so a delay is measured against it in one process.
+  if (process.env.NT_COMPARE) for (let i = 0; i < 2; i++) await viaCore(mod, process.env.NT_COMPARE);
+  loop.reset();
+  await viaCore(mod, url);
+} else if (client === 'axios') await viaAxios();
 else if (client === 'got') await viaGot();
 else if (client === 'node-fetch') await viaNodeFetch();
 else throw new Error(`NT_CLIENT: ${client}`);
