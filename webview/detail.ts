@@ -20,6 +20,7 @@ import type { Row, TraceModel } from './model';
 import type { GroupedRow } from './grouping';
 import { renderIncoming } from './detail/incoming';
 import { processLabel } from './restarts';
+import { whatIfLine } from './detail/whatIf';
 
 export { MAX_SOCKET_OPS_SHOWN, type DetailEvents, type DetailTab } from './detail/common';
 
@@ -191,6 +192,8 @@ export class DetailView implements DetailContext {
     const out: HTMLElement[] = [title];
     // Which process made it; a restarted program's requests say which restart (restarts.ts).
     if (req.restart !== undefined) out.push(h('div', 'detail-process muted', null, `Made by ${processLabel(req)}`));
+    const flag = whatIfLine(req, (id) => this.events.selectRequest(id));
+    if (flag) out.push(flag);
     const err = req.reqError;
     const text =
       req.diagnosis ??

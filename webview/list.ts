@@ -14,7 +14,7 @@ import { showMenu, type MenuItem } from './menu';
 import { isStreaming } from '../src/trace/derive/timings';
 import { CONNECTION_WORDS, connectionState } from '../src/trace/derive/labels';
 import { formatBytes, formatMs } from './format';
-import { requestContext, showInitiator } from './rowCells';
+import { requestContext, showInitiator, showRowFlags } from './rowCells';
 import { h, icon, setSafeAttr, setText } from './dom';
 import type { Row, SortKey, SortSpec, TraceModel } from './model';
 import type { GroupedRow } from './grouping';
@@ -72,6 +72,8 @@ interface RowView {
   restartBadge: HTMLSpanElement;
   /** The restart label shown in restartBadge ('' when none). */
   restartText: string;
+  /** "what if" / "sent again" before the URL (rowCells.ts showRowFlags). */
+  flagBadge: HTMLSpanElement;
   nameIcon: HTMLSpanElement;
   statusIcon: HTMLSpanElement;
   statusText: HTMLSpanElement;
@@ -335,7 +337,8 @@ export class RequestList {
     const initLine = h('span', 'init-line ellipsis');
     // Before the URL on one line, after the program's line on two (list.css).
     const restartBadge = h('span', 'restart-badge ellipsis');
-    cells.name.append(initLine, restartBadge);
+    const flagBadge = h('span', 'flag-badge');
+    cells.name.append(initLine, restartBadge, flagBadge);
     const bar = createRowBar();
     cells.waterfall.append(bar.el);
     el.style.display = 'none';
@@ -348,6 +351,7 @@ export class RequestList {
       initLine,
       restartBadge,
       restartText: '',
+      flagBadge,
       nameIcon,
       statusIcon,
       statusText,
@@ -397,10 +401,11 @@ export class RequestList {
       setText(c.size, formatBytes(row.size));
       showInitiator(c.initiator, row);
       showInitiator(rv.initLine, row);
+      const flags = showRowFlags(rv.flagBadge, req);
       setSafeAttr(
         rv.el,
         'aria-label',
-        `${req.reqMethod} ${req.reqURL}, ${row.status}${row.failed ? ' (failed)' : ''}, ${c.duration.textContent}`,
+        `${req.reqMethod} ${req.reqURL}, ${row.status}${row.failed ? ' (failed)' : ''}, ${c.duration.textContent}${flags ? `, ${flags}` : ''}`,
       );
       // What VS Code's webview context menu (package.json "webview/context") and its commands get.
       setSafeAttr(rv.el, 'data-vscode-context', requestContext(req));

@@ -28,6 +28,7 @@ import { TimeRangeChip, type TimeRange } from './waterfallView';
 import { loadState, WorkspaceState, type PanelState } from './state';
 import { attachToolbarOverflow } from './toolbarOverflow';
 import { renderNoTrace } from './noTrace';
+import './whatIfBanner';
 import { hostApi } from './vscodeApi';
 import { RulesView } from './rulesView';
 import { SummaryView } from './summaryView';

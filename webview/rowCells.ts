@@ -5,7 +5,8 @@
  */
 
 import { NO_PROGRAM_FRAME } from '../src/trace/derive/initiator';
-import { h, setSafeAttr, setText } from './dom';
+import { whatIfWords } from '../src/trace/diagnosis/whatIfText';
+import { h, icon, setSafeAttr, setText } from './dom';
 import { initiatorFrame } from './format';
 import type { Row } from './model';
 
@@ -51,4 +52,36 @@ export function requestContext(req: Row['req']): string {
     requestHasBody: req.respBody?.text !== undefined,
     preventDefaultContextMenuItems: true,
   });
+}
+
+/**
+ * The badge before a row's URL when Net Trace itself had a hand in the request: a what-if rule
+ * made what the program received ("what if", docs/rules.md) or the user sent it again from the
+ * panel ("sent again"). An icon and words, never colour alone; returns the words for the row's
+ * accessible name ('' when none), the badge's tooltip naming the rule and what it did.
+ */
+export function showRowFlags(el: HTMLElement, req: Row['req']): string {
+  const w = req.whatIf;
+  const parts: string[] = [];
+  if (w) parts.push('what if');
+  if (req.repeatOf) parts.push('sent again');
+  const text = parts.join(' · ');
+  if (el.dataset.text === text) return el.dataset.label ?? '';
+  el.dataset.text = text;
+  // On two lines the badge takes a column of its own beside the program's line (list.css).
+  el.parentElement?.classList.toggle('has-flag', text !== '');
+  if (!text) {
+    el.replaceChildren();
+    el.removeAttribute('title');
+    el.dataset.label = '';
+    return '';
+  }
+  el.replaceChildren(icon(w ? 'beaker' : 'refresh', 'flag-icon'), h('span', 'flag-text', null, text));
+  const title = [
+    w ? `What if: rule "${w.rule}" ${whatIfWords(w)}` : '',
+    req.repeatOf ? `Sent again from the panel (repeats ${req.repeatOf})` : '',
+  ].filter(Boolean);
+  setSafeAttr(el, 'title', title.join('; '));
+  el.dataset.label = title.join('; ');
+  return el.dataset.label;
 }

@@ -24,6 +24,8 @@ import type {
 import { RuleSyntaxError, RuleValidationError } from '../src/rules/errors';
 import { validateRule } from '../src/rules/rule';
 import { h, icon, setSafeAttr, setText } from './dom';
+import { actionBadge, countsOf, turnOffButton } from './ruleParts';
+import { isWhatIf } from '../src/rules/whatIf';
 
 const ACTIONS: ReadonlyArray<[RuleActionName, string]> = [
   ['trace', 'trace — record it fully'],
@@ -507,17 +509,11 @@ export class RulesView {
         if (!res.ok) toggle.checked = r.enabled;
       });
     });
-    const action =
-      r.action === 'details'
-        ? `details: ${(r.details ?? ['bodies']).join(', ')}`
-        : r.action === 'mark'
-          ? `mark: ${r.tag ?? r.name}`
-          : r.action;
     const badges = h(
       'span',
       'rule-badges',
       null,
-      h('span', `rule-badge action-${r.action}`, { title: 'Action' }, action),
+      actionBadge(r),
       h('span', 'rule-badge', { title: 'Requests per process the rule acts on' }, r.limit === null ? 'no limit' : `limit ${r.limit}`),
       r.limitReached
         ? h(
@@ -555,6 +551,8 @@ export class RulesView {
       );
       edit.addEventListener('click', () => this.openForm(r));
       const actions = h('span', 'rule-actions', null, edit);
+      // One click turns a what-if rule off (the checkbox does too; this says what it gives back).
+      if (r.enabled && isWhatIf(r.action)) actions.prepend(turnOffButton(r, () => toggle.click()));
       if (this.confirming === r.id) {
         const yes = h('button', 'button danger', { type: 'button', 'data-role': 'confirm' }, 'Delete');
         const no = h('button', 'button secondary', { type: 'button', 'data-role': 'keep' }, 'Keep');
@@ -586,15 +584,4 @@ export class RulesView {
     }
     return li;
   }
-}
-
-/** A rule's matched and acted counts. */
-function countsOf(r: RuleRow): HTMLElement {
-  return h(
-    'span',
-    'rule-counts',
-    { title: 'Requests whose condition held (matched) and that the rule acted on (acted), over every process of the session' },
-    h('span', 'rule-count', null, h('span', 'muted', null, 'matched '), String(r.matched)),
-    h('span', 'rule-count', null, h('span', 'muted', null, 'acted '), String(r.acted)),
-  );
 }

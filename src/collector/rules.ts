@@ -312,6 +312,12 @@ export class RulesController extends EventEmitter<RulesControllerEvents> {
     this.peers.set(connection, { peer, ready: false, blocked: false, stale: false, instance: `#${connection}`, connection });
   }
 
+  /** The socket of a connection that said hello and is still open (Send Again writes to it), or undefined. */
+  peerOf(connection: number): RulesPeer | undefined {
+    const p = this.peers.get(connection);
+    return p && p.ready && !p.peer.destroyed ? p.peer : undefined;
+  }
+
   /** The connection closed (its counters stay: the process's requests still count). */
   detach(connection: number): void {
     this.peers.delete(connection);

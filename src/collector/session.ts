@@ -14,7 +14,8 @@ import { writeHarFile, writeTraceFile } from '../trace/formats/traceFile';
 import type { DebuggerPause, HttpRequest, IncomingRequest, Initiator, RecordKind, Trace, TraceRules } from '../trace/contract/types';
 import { SourceMapResolver } from './sourceMaps';
 import { RulesController } from './rules';
-import type { HelloMessage, RuleDefaultAction, StatsMessage } from '../protocol/preload';
+import { SendAgainLink } from './sendAgain';
+import type { HelloMessage, RuleDefaultAction, SentAgainMessage, StatsMessage } from '../protocol/preload';
 
 /** Debugger pauses kept per trace; later ones are not recorded (a stepping marathon). */
 const MAX_DEBUGGER_PAUSES = 10_000;
@@ -69,6 +70,8 @@ export class Session extends EventEmitter<SessionEvents> {
   private changeTimer: NodeJS.Timeout | undefined;
   /** The session's trace rules: edit them here; every connected preload gets each change. */
   readonly rules: RulesController;
+  /** Send Again: a recorded request sent again from inside the process that made it (sendAgain.ts). */
+  readonly sendAgain: SendAgainLink;
 
   constructor(options: SessionOptions) {
     super();
@@ -86,6 +89,7 @@ export class Session extends EventEmitter<SessionEvents> {
     this.rules = new RulesController({ rules: options.rules, defaultAction: options.defaultAction, slowThresholdMs: this.slowThresholdMs });
     this.rules.on('change', () => this.noteOther());
     this.rules.on('counters', () => this.noteOther());
+    this.sendAgain = new SendAgainLink(this.builder, this.rules);
   }
 
   /** The rules or their counters changed: views hear of it with the next change. */
@@ -106,11 +110,13 @@ export class Session extends EventEmitter<SessionEvents> {
   closeConnection(connection: number, stopped = false): void {
     this.builder.closeConnection(connection, stopped);
     this.rules.detach(connection);
+    this.sendAgain.closed(connection);
     this.scheduleChange();
   }
 
   /** Applies one parsed preload message from a connection. Never throws. */
   apply(connection: number, message: unknown): void {
+    if ((message as { type?: unknown } | null)?.type === 'sentAgain') return this.sendAgain.answer(connection, message as SentAgainMessage);
     this.builder.apply(connection, message);
     this.scheduleChange();
     const m = message as { type?: unknown; pid?: unknown; ppid?: unknown } | null;

@@ -7,6 +7,7 @@
  */
 
 import { whatIfRulesIfTrusted } from './settingsGuard';
+import { confirmLaunchWhatIf, ownRule } from './launchWhatIf';
 import { isAbsolute, relative, sep } from 'node:path';
 import * as vscode from 'vscode';
 import {
@@ -165,6 +166,8 @@ export async function prepareTrace(
   const launchRules = s.rules.rulesForLaunch(tracing.rules);
   // Off in an untrusted workspace (settingsGuard.ts): they change what the program receives.
   launchRules.rules = whatIfRulesIfTrusted(launchRules.rules);
+  // A launch configuration's what-if rules are shown to the user before they act (launchWhatIf.ts).
+  launchRules.rules = await confirmLaunchWhatIf(launchRules.rules, ownRule(launchRules.workspaceIds), s.context.workspaceState, s.log);
   let prepared: PreparedTrace & { joined?: boolean };
   try {
     prepared = await s.traces.prepare(description, {

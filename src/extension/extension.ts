@@ -20,7 +20,10 @@ import { registerCopyCommands } from './copyCommands';
 import { registerDebugProviders } from './debugProviders';
 import { registerFoundProcessTracing } from './autoAttach';
 import { registerHelperSetup } from './helperSetup';
-import { registerRuleCommands } from './ruleCommands';
+import { registerRuleCommands, RULE_COMMANDS } from './ruleCommands';
+import { registerWhatIfCommands } from './whatIfCommands';
+import { registerWhatIfStatus } from './whatIfStatus';
+import { registerWhatIfTrust, whatIfOffReason } from './whatIfTrust';
 import { RuleService } from './ruleService';
 import { SessionHelpers } from './helpers';
 import { PANEL_VIEW_TYPE, PanelHost, type PanelHandlers } from './panel';
@@ -46,7 +49,7 @@ export function activate(context: vscode.ExtensionContext): void {
   // The panel's buttons and links run the commands, which need the panel: bound once both exist.
   const late: { commands?: Commands } = {};
   // Trace rules added in VS Code are kept per workspace (workspaceState) and read first by every next session.
-  const rules = new RuleService(traces, context.workspaceState, log);
+  const rules = new RuleService(traces, context.workspaceState, log, whatIfOffReason);
   const panel = registerPanel(context, traces, log, {
     command: (command, traceKey) => void late.commands?.runPanelCommand(command, traceKey),
     openInitiator: (file, line, column, panelColumn) => void late.commands?.openInitiator(file, line, column, panelColumn),
@@ -69,6 +72,9 @@ export function activate(context: vscode.ExtensionContext): void {
   late.commands = registerCommands(services);
   registerCopyCommands(services);
   registerRuleCommands(services, rules);
+  registerWhatIfCommands(services, rules);
+  registerWhatIfStatus(context, traces, rules, RULE_COMMANDS.show);
+  registerWhatIfTrust(context, panel);
   registerHelperSetup(context);
   log(`Net Trace activated (preload ${join(context.extensionPath, 'dist', 'preload.cjs')})`);
 }

@@ -313,7 +313,8 @@ export function withPreloadSkipped(skipFiles: unknown, preloadPath: string): str
 
 /** The preload's configuration (NETTRACE_CONFIG) for a launch's tracing options. */
 export function preloadConfigOf(tracing: TracingOptions, ipcPath: string): PreloadConfig {
-  return toPreloadConfig(tracing, ipcPath);
+  // The panel offers Send Again: the preload keeps the last requests for it (docs/security.md).
+  return { ...toPreloadConfig(tracing, ipcPath), sendAgain: true };
 }
 
 function defaultReadFile(path: string): string {

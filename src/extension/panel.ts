@@ -41,6 +41,7 @@ export class PanelHost implements vscode.Disposable {
   private ready = false;
   private currentKey: string | undefined;
   private notTraced: string | undefined;
+  private whatIfOff: string | undefined;
   private feed: LiveFeed | undefined;
   /** The live session's `pausesVersion` the panel has (see streamChanges). */
   private sentPausesVersion = 0;
@@ -145,6 +146,13 @@ export class PanelHost implements vscode.Disposable {
   setNotTraced(reason: string | undefined): void {
     if (reason === this.notTraced) return;
     this.notTraced = reason;
+    this.postTraces();
+  }
+
+  /** Says in the panel's banner why what-if rules are off (undefined: they are not). */
+  setWhatIfOff(reason: string | undefined): void {
+    if (reason === this.whatIfOff) return;
+    this.whatIfOff = reason;
     this.postTraces();
   }
 
@@ -301,7 +309,13 @@ export class PanelHost implements vscode.Disposable {
 
   private postTraces(): void {
     if (!this.ready) return;
-    this.post({ type: 'traces', traces: this.store.items(), activeTraceKey: this.traceKey, notTraced: this.notTraced });
+    this.post({
+      type: 'traces',
+      traces: this.store.items(),
+      activeTraceKey: this.traceKey,
+      notTraced: this.notTraced,
+      whatIfOff: this.whatIfOff,
+    });
   }
 
   /** `traces` then a full `reset` of the shown trace, then its `rules`; the live feed restarts from it. */
@@ -312,7 +326,13 @@ export class PanelHost implements vscode.Disposable {
 
   private sendResetOnly(): void {
     const entry = this.store.get(this.traceKey);
-    this.post({ type: 'traces', traces: this.store.items(), activeTraceKey: entry?.key, notTraced: this.notTraced });
+    this.post({
+      type: 'traces',
+      traces: this.store.items(),
+      activeTraceKey: entry?.key,
+      notTraced: this.notTraced,
+      whatIfOff: this.whatIfOff,
+    });
     this.feed = undefined;
     if (!entry) return;
     const live = entry.origin === 'current';

@@ -18,7 +18,7 @@
 import { EventEmitter } from 'node:events';
 import { RulesController, traceRuleOf } from '../collector/rules';
 import type { RuleProblem, RuleRow, RulesMessage } from '../protocol/webview';
-import { checkRuleBudget, RuleSyntaxError, RuleValidationError, validateRule, type Rule, type RuleInput } from '../rules';
+import { checkRuleBudget, isWhatIf, RuleSyntaxError, RuleValidationError, validateRule, type Rule, type RuleInput } from '../rules';
 import { ruleFromRequest, type FromRequestKind } from '../rules/fromRequest';
 import type { HttpRequest, TraceRule } from '../trace/contract/types';
 import type { TraceEntry, TraceStore } from './traceStore';
@@ -60,6 +60,8 @@ export class RuleService extends EventEmitter<RuleServiceEvents> {
     private readonly store: TraceStore,
     private readonly memento: RulesMemento | undefined,
     private readonly log: (line: string) => void = () => {},
+    /** Why what-if rules may not be created or enabled now (an untrusted workspace), or undefined. */
+    private readonly whatIfOff: () => string | undefined = () => undefined,
   ) {
     super();
     this.list = this.load();
@@ -127,7 +129,8 @@ export class RuleService extends EventEmitter<RuleServiceEvents> {
     };
     const shown = this.store.get(traceKey);
     const saved = shown ? this.savedRules(shown) : undefined;
-    if (saved) out.saved = saved.map((r) => toRow(r, 'saved'));
+    // Already in the trace's shape (TraceRule): shown as saved.
+    if (saved) out.saved = saved.map((r): RuleRow => ({ ...r, origin: 'saved' }));
     return out;
   }
 
@@ -160,6 +163,7 @@ export class RuleService extends EventEmitter<RuleServiceEvents> {
    * RuleSyntaxError before anything changes. Returns the rule created or changed (undefined for delete).
    */
   apply(change: RuleChange, traceKey?: string, scope: 'session' | 'workspace' = 'session'): Rule | undefined {
+    this.checkWhatIf(change);
     const target = scope === 'session' ? this.live(traceKey) : undefined;
     if (change.op === 'create') return this.create(change.rule, target);
     const id = change.id;
@@ -193,6 +197,26 @@ export class RuleService extends EventEmitter<RuleServiceEvents> {
     this.log(`trace rule "${id}" ${describe(change)} (workspace${sessions.length ? ` and ${sessions.length} live session(s)` : ''})`);
     this.emit('change', undefined);
     return out;
+  }
+
+  /** Refuses to create, enable or make a what-if rule while they are off (whatIfOff), before anything changes. */
+  private checkWhatIf(change: RuleChange): void {
+    const off = this.whatIfOff();
+    if (off === undefined) return;
+    const action = (r: { action?: unknown } | undefined): boolean => isWhatIf(String(r?.action));
+    const id = change.op === 'create' ? undefined : change.id;
+    const existing =
+      id === undefined
+        ? undefined
+        : (this.list.find((r) => r.id === id) ??
+          this.liveEntries()
+            .map((e) => e.session!.rules.get(id))
+            .find(Boolean));
+    const bad =
+      (change.op === 'create' && action(change.rule as { action?: unknown })) ||
+      (change.op === 'setEnabled' && change.enabled && action(existing)) ||
+      (change.op === 'update' && (action(change.changes) || (action(existing) && change.changes.enabled === true)));
+    if (bad) throw new RuleValidationError(off, 'action', id);
   }
 
   private create(input: RuleInput | Record<string, unknown>, target: TraceEntry | undefined): Rule {

@@ -70,6 +70,12 @@ export interface PreloadConfig {
   bodies?: boolean;
   /** Add Net Trace's own W3C `traceparent` to outgoing requests that carry none (default false; src/preload/message/traceparent.ts). */
   addTraceparent?: boolean;
+  /**
+   * Keep the last requests in the program's memory for Send Again (src/preload/rules/sendAgain.ts;
+   * the extension sets it: its panel offers Send Again). Off: nothing is kept, the hooks' default
+   * path does not change.
+   */
+  sendAgain?: boolean;
   /** Bytes kept per body (default 65536). */
   bodyMaxBytes?: number;
   /**
@@ -326,9 +332,43 @@ export interface RulesMessage {
   rules: WireRule[];
 }
 
+/**
+ * Collector → preload: Send Again (docs/rules.md, "Send Again"). The preload sends its request
+ * `id` (its local id) again from inside the process, as the program sent it (the method, URL,
+ * headers and body it keeps in memory for its last requests), with the user's edits: a header
+ * whose value is REDACTED keeps the value the program sent. It answers with a SentAgainMessage.
+ */
+export interface SendAgainMessage {
+  type: 'sendAgain';
+  /** Names the answer. */
+  ask: number;
+  /** The preload's local id of the request to send again. */
+  id: string;
+  /** What the user changed; absent: sent as it was. */
+  edits?: { method?: string; url?: string; headers?: Array<[string, string]>; body?: string };
+}
+
+/** Preload → collector: what became of a SendAgainMessage. */
+export interface SentAgainMessage {
+  type: 'sentAgain';
+  ask: number;
+  /** The new request's local id (its record carries `repeatOf`). */
+  id?: string;
+  /** Why nothing was sent (the request is no longer kept, its client is not one Send Again knows). */
+  error?: string;
+}
+
 /** Every message the collector sends to a preload. */
-export type CollectorMessage = RulesMessage;
+export type CollectorMessage = RulesMessage | SendAgainMessage;
 
 /** Every message the preload sends. */
 export type PreloadMessage =
-  HelloMessage | RecordMessage | WarningMessage | StatsMessage | ExitMessage | StackMessage | BlobMessage | LoopBlockMessage;
+  | HelloMessage
+  | RecordMessage
+  | WarningMessage
+  | StatsMessage
+  | ExitMessage
+  | StackMessage
+  | BlobMessage
+  | LoopBlockMessage
+  | SentAgainMessage;

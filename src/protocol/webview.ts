@@ -167,6 +167,8 @@ export interface TracesMessage {
   activeTraceKey?: string;
   /** Why the last Node debug session was not traced (nettrace.traceNodeSessions), for the empty state; none once one was. */
   notTraced?: string;
+  /** Why what-if rules are off in this window (an untrusted workspace): the panel's banner says it (webview/whatIfBanner.ts). */
+  whatIfOff?: string;
 }
 
 /**

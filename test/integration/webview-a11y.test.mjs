@@ -36,8 +36,18 @@ async function withPanelBrowser(fn) {
 /** Opens the panel at `width`×`height` on a synthetic trace of `n` requests. */
 async function panelWith(browser, server, n, opts = {}) {
   const { page, errors } = await openPanel(browser, server.url, opts);
-  await page.evaluate((m) => window.postMessage(m, '*'), TRACES);
+  // opts.whatIf: the banner of an untrusted workspace, and requests a what-if rule touched or Send Again made.
+  await page.evaluate(
+    (m) => window.postMessage(m, '*'),
+    opts.whatIf ? { ...TRACES, whatIfOff: 'What-if rules are off: this workspace is not trusted.' } : TRACES,
+  );
   const trace = syntheticTrace(n);
+  if (opts.whatIf) {
+    trace.httpRequests.forEach((r, i) => {
+      if (i % 3 === 0) r.whatIf = { rule: 'down', action: 'fail', kind: 'refused' };
+      if (i % 3 === 1) r.repeatOf = trace.httpRequests[i - 1].traceID;
+    });
+  }
   await postAndWait(page, { type: 'reset', traceKey: 'cur', live: false, traceJson: JSON.stringify(trace) }, `(d) => d.requests === ${n}`);
   return { page, errors, trace };
 }
@@ -76,7 +86,9 @@ test(
     await withPanelBrowser(async (browser, server) => {
       const found = {};
       for (const { name, kind, theme } of THEMES) {
-        const { page, errors } = await panelWith(browser, server, 30, { width: 540, height: 760, theme, themeKind: kind });
+        const { page, errors } = await panelWith(browser, server, 30, { width: 540, height: 760, theme, themeKind: kind, whatIf: true });
+        assert.equal(await page.evaluate(NOT_DRAWN, '.whatif-banner'), '', 'the what-if banner is drawn');
+        assert.ok((await page.$$('.flag-badge:not(:empty)')).length > 0, 'what-if badges on rows');
         // The Timing tab's phases: each swatch is drawn in a colour (a theme may lack a chart colour).
         let blank = [];
         const states = await axeStates(page, page.keyboard, {

@@ -34,6 +34,14 @@ export function renderHeaders(ctx: DetailContext, row: Row): Child[] {
     link.addEventListener('keydown', (e) => e.key === 'Enter' && go());
     general.push(['Redirected from', link]);
   }
+  if (req.repeatOf) {
+    const first = ctx.model.row(req.repeatOf);
+    const link = h('span', 'link', { role: 'link', tabindex: '0' }, first ? first.req.reqURL : req.repeatOf);
+    const go = (): void => ctx.events.selectRequest(req.repeatOf!);
+    link.addEventListener('click', go);
+    link.addEventListener('keydown', (e) => e.key === 'Enter' && go());
+    general.push(['Sent again from', link]);
+  }
   if (location !== undefined) general.push([locationLabel(req.respStatusCode), h('span', 'selectable', null, location)]);
   return [
     h('h3', null, null, 'General'),

@@ -30,6 +30,7 @@ import { isAbsoluteForm } from '../../trace/contract/redactUrl';
 import { preloadRules } from '../rules/rules';
 import { httpView, wantsBodies, ruleEnd, ruleStart, ruleStartFields } from '../rules/ruleHooks';
 import { whatIfHttp } from '../rules/whatIfHttp';
+import { keepForSendAgain, sendAgainTracer } from '../rules/sendAgain';
 import { httpDetails, httpDialBegin, httpDialEnd } from '../rules/ruleDetails';
 import { DETAIL_BIT } from '../../rules/details';
 import { asksUpgrade } from '../message/headers';
@@ -52,6 +53,7 @@ export function installHttpHooks(t: Tracer): void {
   for (const name of ['request', 'get']) wrapExport(t, hook, http as unknown as Record<string, Function>, name);
   installLifecycleHooks(t, hook, http);
   if (t.config.addTraceparent) addToHttpRequests(http.ClientRequest.prototype, hook);
+  sendAgainTracer(t);
 }
 
 /**
@@ -222,6 +224,7 @@ function onStart(t: Tracer, hook: Hook, req: TracedRequest): void {
   if (conn) conn.requestCount++;
   const protocol = req.protocol ?? req.agent?.protocol;
   const reqURL = urlOf(req);
+  if (t.config.sendAgain === true) keepForSendAgain(t, s.id, req, reqURL, protocol === 'https:');
   // Typed writes (RecordWriter); an update with a body goes as a JSON line.
   const w = t.transport.open('httpRequests', s.id, s.reqBody !== undefined);
   w.intern(F.client, protocol === 'https:' ? 'https' : 'http');

@@ -23,8 +23,10 @@ import {
   type PreloadConfig,
   type RuleCountersReport,
   type RuleDefaultAction,
+  type SendAgainMessage,
   type WireRuleCounters,
 } from '../../protocol/preload';
+import { sendAgain } from './sendAgain';
 
 /** The rule engine's module (src/rules), loaded by engineModule(). */
 type RulesModule = typeof import('../../rules');
@@ -276,6 +278,7 @@ export class PreloadRules {
     }
     if (typeof msg !== 'object' || msg === null) return;
     const m = msg as { type?: unknown; version?: unknown; defaultAction?: unknown; rules?: unknown; slowThresholdMs?: unknown };
+    if (m.type === 'sendAgain') return sendAgain(msg as SendAgainMessage);
     // Other types are for later versions of the collector: ignored.
     if (m.type !== 'rules') return;
     const version = typeof m.version === 'number' && Number.isSafeInteger(m.version) && m.version >= 0 ? m.version : undefined;

@@ -61,7 +61,7 @@ export class TraceBuilder implements UpsertHost {
   readonly trace: Trace;
   private readonly beginMs: number;
   private readonly now: () => number;
-  private readonly connections = new Map<number, ConnectionState>();
+  readonly connections = new Map<number, ConnectionState>();
   private nextConnection = 1;
   /** traceID → record, one map per kind (O(1) lookups). */
   private readonly byId: RecordTable[] = RECORD_KINDS.map((kind) => new RecordTable(`${ID_PREFIX[kind]}-`));
@@ -70,7 +70,7 @@ export class TraceBuilder implements UpsertHost {
   /** Redirects waiting for their follow-up request. */
   private readonly redirects: RedirectLinks;
   /** Turns upserts into record fields. */
-  private readonly fields: UpsertDecoder;
+  readonly fields: UpsertDecoder;
   /** traceIDs removed by clear(); later upserts for them are ignored. */
   private readonly cleared = new Set<string>();
   /** Requests currently marked `incomplete`. */

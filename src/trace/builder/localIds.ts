@@ -70,6 +70,14 @@ export class LocalIds {
     else (this.others ??= new Map()).set(localId, traceID);
   }
 
+  /** The local id of `traceID` (a linear search: for a rare command such as Send Again), or undefined. */
+  localIdOf(traceID: string): string | undefined {
+    const n = this.byNumber.lastIndexOf(traceID);
+    if (n >= 0) return `${this.prefix ?? ''}${n}`;
+    if (this.others) for (const [local, id] of this.others) if (id === traceID) return local;
+    return undefined;
+  }
+
   /**
    * Every traceID, in the order their ids were first seen: the order the builder numbered them in
    * (each traceID is allocated when its local id is first seen).

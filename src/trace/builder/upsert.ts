@@ -347,6 +347,7 @@ const SETTERS: Record<string, Setter> = {
   dial: (r, v) => void (r.dial = v),
   reusedConn: (r, v) => void (r.reusedConn = v),
   redirectedFrom: (r, v) => void (r.redirectedFrom = v),
+  repeatOf: (r, v) => void (r.repeatOf = v),
   proxy: (r, v) => void (r.proxy = v),
   initiator: (r, v) => void (r.initiator = v),
   causedBy: (r, v) => void (r.causedBy = v),

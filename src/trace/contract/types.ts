@@ -152,6 +152,8 @@ export interface HttpRequest {
   dial?: string;
   reusedConn?: boolean;
   redirectedFrom?: string;
+  /** Sent again from the panel (Send Again): the request this one repeats, made by the same process. */
+  repeatOf?: string;
   proxy?: { url: string; tunnel?: string };
   initiator?: Initiator;
   /** The `incomingRequests` record during whose handling the program started this request; absent: outside any. */

@@ -94,6 +94,7 @@ export const REF_FIELDS: Record<RecordKind, ReadonlyArray<readonly [string, Reco
     ['tlsTunnel', 'tlsTunnels'],
     ['dial', 'dials'],
     ['redirectedFrom', 'httpRequests'],
+    ['repeatOf', 'httpRequests'],
     ['proxy.tunnel', 'tcpConns'],
     ['causedBy', 'incomingRequests'],
   ],

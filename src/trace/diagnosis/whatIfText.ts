@@ -27,8 +27,8 @@ export function whatIfWithoutNetwork(w: WhatIf | undefined): boolean {
 /** The short tag on a row: "what-if". */
 export const WHAT_IF_TAG = 'what-if';
 
-/** What the rule did, in words: "made this request fail (connection refused)", "held back its first byte 200 ms". */
-function whatItDid(w: WhatIf): string {
+/** What the rule did, in words: "made this request fail (connection refused)", "held back its first byte 200 ms" (the panel's badge and detail too). */
+export function whatIfWords(w: WhatIf): string {
   switch (w.action) {
     case 'fail':
       if (w.kind === 'status') return `answered ${w.status ?? 'a status'} in the server's place`;
@@ -54,5 +54,5 @@ function whatItDid(w: WhatIf): string {
  */
 export function whatIfSentence(w: WhatIf): string {
   const tail = whatIfWithoutNetwork(w) ? '; the network and the server had no part in it.' : '.';
-  return `What if: rule ${JSON.stringify(w.rule)} ${whatItDid(w)}${tail}`;
+  return `What if: rule ${JSON.stringify(w.rule)} ${whatIfWords(w)}${tail}`;
 }

@@ -1,0 +1,63 @@
+/**
+ * What-if rules made from one recorded request (the panel's row menu: "Make Requests Like This
+ * Fail…", "Slow Requests Like This Down…", "Answer Requests Like This With…"). The condition is
+ * the one "Break on Requests Like This" uses (fromRequest.ts: method, host, explicit port, path
+ * shape); the rule is enabled (the user asked for it on the spot) with the limit chosen: "only the
+ * next one" (1), "the next three" (3) or "every time" (no limit).
+ */
+import { conditionFromRequest, looksLikeId, uniqueId, urlParts, type RequestLike } from './fromRequest';
+import type { WhatIfAction } from './whatIf';
+
+/** The limits the menu offers, as the quick pick names them. */
+export const WHAT_IF_LIMITS: ReadonlyArray<{ label: string; limit: number | null }> = [
+  { label: 'Only the next one', limit: 1 },
+  { label: 'The next three', limit: 3 },
+  { label: 'Every time', limit: null },
+];
+
+/** Words for a rule's name: "connection refused", "slow 3G", "503". */
+export type WhatIfWords = string;
+
+/** The verb of a rule's name per action. */
+const VERB: Record<WhatIfAction, string> = {
+  fail: 'Fail',
+  delay: 'Delay',
+  throttle: 'Throttle',
+  respond: 'Answer',
+  override: 'Override',
+};
+
+/**
+ * The rule (as a rule object, validated where it is added) that applies `action` with `spec` to
+ * requests like `req`, enabled, with `limit`. Undefined when the request's URL cannot be read.
+ * `words` says what it does, for the name ("Fail GET api.example.com/v1/users/* (connection refused)").
+ */
+export function whatIfRuleFromRequest(
+  req: RequestLike,
+  action: WhatIfAction,
+  spec: unknown,
+  limit: number | null,
+  words: WhatIfWords,
+  taken: ReadonlySet<string> = new Set(),
+): Record<string, unknown> | undefined {
+  const condition = conditionFromRequest('break', req);
+  const parts = urlParts(req.reqURL ?? '');
+  if (condition === undefined || !parts) return undefined;
+  const hostPort = parts.port !== undefined ? `${parts.host}:${parts.port}` : parts.host;
+  const path = parts.path
+    .split('/')
+    .map((s) => (looksLikeId(s) ? '*' : s))
+    .join('/');
+  const method = (req.reqMethod ?? '').trim().toUpperCase();
+  const shape = `${method ? `${method} ` : ''}${hostPort}${path}`;
+  const name = `${VERB[action]} ${shape} (${words})`;
+  return {
+    id: uniqueId(`${action}-${shape}`, taken),
+    name: name.length > 200 ? `${name.slice(0, 199)}…` : name,
+    condition,
+    action,
+    [action]: spec,
+    limit,
+    enabled: true,
+  };
+}

@@ -1,0 +1,295 @@
+// End-to-end: What if, from the panel, in a real VS Code (code-server) through headless Chromium,
+// as a user has it after F5: a 1440×900 window with the Run and Debug side bar open. "Net Trace:
+// what if" runs the fixture's src/payments.ts through `--import tsx`: a service calling its
+// payments API with axios (Authorization: Bearer …) and its inventory API with fetch, every 1.5 s.
+// The test:
+//   1. sets a breakpoint in the payments call's `catch`, starts the program; both calls appear;
+//   2. right-clicks a payments request → "Make Requests Like This Fail…" → "Connection refused" →
+//      "Only the next one": the program's next call fails, the breakpoint in its catch is hit, and
+//      the row carries the what-if badge (icon and words, in its accessible name) and the detail
+//      names the rule (the README's screenshot);
+//   3. "Answer Requests Like This With…" → "Every time" → the recorded response opens in an editor;
+//      the status line edited to 503 and saved: the next calls get 503 (badge), the status bar says
+//      "1 what-if rule on"; "Turn Off" in the Rules view: the next call gets the server's 200 again;
+//   4. "Send Again" on a payments request: the server receives it again with the Authorization the
+//      program sent, the trace shows `<redacted>`, the new row is marked "sent again" and links to
+//      the first.
+//
+// Run by scripts/e2e.sh (code-server, Node 24, Chromium and the .vsix in NETTRACE_E2E_*).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { get } from 'node:http';
+import { join } from 'node:path';
+import {
+  chooseMenuItem,
+  findFrame,
+  freePort,
+  missing,
+  quickInput,
+  quickOpen,
+  resultsDir,
+  runCommand,
+  sleep,
+  startDebugging,
+  stepper,
+  until,
+} from './support/codeServer.mjs';
+import { withWorkbench } from './support/workbench.mjs';
+
+const results = resultsDir('whatif');
+const step = stepper('e2e what-if');
+const CONFIG = 'Net Trace: what if';
+const CATCH_LINE =
+  readFileSync(new URL('./fixture/src/payments.ts', import.meta.url), 'utf8')
+    .split('\n')
+    .findIndex((l) => l.includes('// e2e: pay-catch')) + 1;
+
+/** What the program's payments API received: [{ call, auth }]. */
+function seenBy(port) {
+  return new Promise((resolve, reject) => {
+    get(`http://127.0.0.1:${port}/seen`, (res) => {
+      let body = '';
+      res.on('data', (c) => (body += c));
+      res.on('end', () => resolve(JSON.parse(body)));
+    }).on('error', reject);
+  });
+}
+
+test(
+  'what if: a faked refusal hits the catch, a 503 answer from an edited response, Turn Off restores it, Send Again sends the real Authorization (1440×900, Run and Debug open)',
+  { skip: missing, timeout: 15 * 60_000 },
+  async () => {
+    assert.ok(CATCH_LINE > 0, 'the fixture marks its catch line');
+    const port = await freePort();
+    const prepare = ({ workspace }) => {
+      const launchPath = join(workspace, '.vscode', 'launch.json');
+      const launch = JSON.parse(readFileSync(launchPath, 'utf8'));
+      launch.configurations.find((c) => c.name === CONFIG).env.WHATIF_PORT = String(port);
+      writeFileSync(launchPath, JSON.stringify(launch, null, 2));
+    };
+    const options = { label: 'whatif', workspaceName: 'payments', linkNodeModules: true, prepare, results, installLog: true, step };
+    await withWorkbench({ ...options, failureShot: 'whatif-failure' }, async ({ page, shot }) => {
+      const ui = panelOf(page);
+
+      // ---- 1. a breakpoint in the catch; the program runs; both calls appear ---------------------
+      await quickOpen(page, 'payments.ts');
+      await runCommand(page, 'Go to Line/Column...');
+      await page.keyboard.type(String(CATCH_LINE));
+      await page.keyboard.press('Enter');
+      await sleep(300);
+      await page.keyboard.press('F9');
+      await page.waitForSelector('.monaco-editor .codicon-debug-breakpoint', { timeout: 10_000 });
+      await runCommand(page, 'View: Show Run and Debug');
+      await page.waitForSelector('.debug-viewlet, [id="workbench.view.debug"]', { timeout: 20_000 });
+      await startDebugging(page, CONFIG);
+      const first = await until(
+        'a payments and an inventory request completed',
+        async () => {
+          const rows = await ui.rows();
+          return (
+            rows.some((r) => r.path === '/api/pay' && r.status === '200') &&
+            rows.some((r) => r.path === '/api/stock' && r.status === '200') &&
+            rows
+          );
+        },
+        180_000,
+        500,
+      );
+      step(`panel: ${first.length} rows`);
+      // Only the payments calls listed (the list grows every 1.5 s: a right-click lands on one of them).
+      await (await ui.frame()).locator('.filter-input').fill('/api/pay');
+      await until('only payments calls listed', async () => (await ui.rows()).every((r) => r.path === '/api/pay'));
+
+      // ---- 2. Make Requests Like This Fail… → Connection refused → Only the next one -------------
+      await ui.rightClick('/api/pay', '200');
+      await chooseMenuItem(page, 'Make Requests Like This Fail…', { shot: () => shot('whatif-1-menu') });
+      await pick(page, 'Connection refused');
+      await pick(page, 'Only the next one', 'how many');
+      await page.waitForSelector('.monaco-editor .debug-top-stack-frame-line', { timeout: 60_000 });
+      const pausedAt = await page.locator('[id="status.editor.selection"]').innerText();
+      step(`paused in the catch (${pausedAt})`);
+      assert.match(pausedAt, new RegExp(`Ln ${CATCH_LINE},`), 'the breakpoint in the catch was hit');
+      await shot('whatif-2-catch');
+      // The breakpoint off (F9 on its line again), so the next failures do not pause; then Continue.
+      await quickOpen(page, 'payments.ts');
+      await runCommand(page, 'Go to Line/Column...');
+      await page.keyboard.type(String(CATCH_LINE));
+      await page.keyboard.press('Enter');
+      await sleep(300);
+      await page.keyboard.press('F9');
+      await until(
+        'the breakpoint to go',
+        async () => (await page.locator('.monaco-editor .codicon-debug-breakpoint').count()) === 0,
+        10_000,
+      );
+      await page.locator('.debug-toolbar .codicon-debug-continue').first().click();
+      const failed = await until('the refused request in the panel, with the badge', async () =>
+        (await ui.rows()).find((r) => r.path === '/api/pay' && r.badge === 'what if'),
+      );
+      step(`faked failure: ${JSON.stringify(failed)}`);
+      assert.match(
+        failed.label,
+        /What if: rule ".*" made this request fail \(connection refused\)/,
+        'the badge is in the row’s accessible name',
+      );
+      assert.match(failed.status, /ECONNREFUSED|failed|err/i);
+      await ui.select(failed.id);
+      const line = await until('the detail’s what-if line', async () =>
+        (await ui.frame()).$eval('.detail-whatif', (e) => e.textContent).catch(() => ''),
+      );
+      assert.match(line, /What if: rule ".*" made this request fail \(connection refused\)/);
+      await shot('whatif-readme');
+
+      // ---- 3. Answer Requests Like This With… → 503, saved; Turn Off -----------------------------
+      await ui.rightClick('/api/pay', '200');
+      await chooseMenuItem(page, 'Answer Requests Like This With…');
+      await pick(page, 'Every time', 'how many');
+      await page.waitForSelector('.editor-group-container .tab.active[aria-label*=".http"]', { timeout: 20_000 });
+      await sleep(500);
+      await runCommand(page, 'Go to Line/Column...');
+      await page.keyboard.type('5');
+      await page.keyboard.press('Enter');
+      await page.keyboard.press('Home');
+      await page.keyboard.press('Shift+End');
+      await page.keyboard.type('HTTP/1.1 503 Service Unavailable');
+      await shot('whatif-3-answer');
+      await page.keyboard.press('Control+s');
+      const answered = await until(
+        'a payments call answered 503, with the badge',
+        async () => (await ui.rows()).find((r) => r.path === '/api/pay' && r.status === '503' && r.badge === 'what if'),
+        60_000,
+        500,
+      );
+      step(`answered: ${JSON.stringify(answered)}`);
+      // The refusal rule (its limit reached) is still on, and the answer: two.
+      const status = await until('the status bar to say 2 what-if rules on', () =>
+        page.evaluate(() =>
+          [...document.querySelectorAll('.statusbar-item')].map((e) => e.textContent ?? '').find((t) => /what-if rule/.test(t)),
+        ),
+      );
+      assert.match(status, /2 what-if rules on/);
+      await shot('whatif-4-503');
+      const idNumber = (r) => Number(/(\d+)$/.exec(r.id)?.[1] ?? 0);
+      const before = Math.max(...(await ui.rows()).map(idNumber));
+      await ui.showRules();
+      await (await ui.frame()).locator('.rule-item:has(.rule-badge.action-respond) .rule-turn-off').click();
+      const real = await until(
+        'a payments call answered by the server again (200) after Turn Off',
+        async () => (await ui.rows()).find((r) => idNumber(r) > before && r.path === '/api/pay' && r.status === '200' && !r.badge),
+        60_000,
+        500,
+      );
+      step(`turned off: ${JSON.stringify(real)}`);
+      // The refusal rule off too: no what-if rule is on, and the status bar says nothing of them.
+      await ui.showRules();
+      await (await ui.frame()).locator('.rule-item:has(.rule-badge.action-fail) .rule-turn-off').click();
+      await until('the status bar’s what-if item to go', () =>
+        page.evaluate(() => ![...document.querySelectorAll('.statusbar-item')].some((e) => /what-if rule/.test(e.textContent ?? ''))),
+      );
+
+      // ---- 4. Send Again ------------------------------------------------------------------------
+      const seenBefore = await seenBy(port);
+      await ui.rightClick('/api/pay', '200');
+      await chooseMenuItem(page, 'Send Again');
+      const twice = await until('the server to receive a call again', async () => {
+        const seen = await seenBy(port);
+        const calls = seen.map((s) => s.call);
+        return seen.slice(seenBefore.length).find((s) => calls.filter((c) => c === s.call).length === 2);
+      });
+      assert.equal(twice.auth, 'Bearer pay-s3cret', 'the Authorization as the program sent it');
+      const again = await until('the sent-again row', async () => (await ui.rows()).find((r) => r.badge === 'sent again'), 30_000, 500);
+      step(`sent again: ${JSON.stringify(again)}`);
+      const repeats = /repeats (req-\d+)/.exec(again.label)?.[1];
+      assert.ok(repeats, `the row names the request it repeats: ${again.label}`);
+      await ui.select(again.id);
+      const headers = await until('the Headers tab of the sent-again request', async () => {
+        const f = await ui.frame();
+        await f.locator('.tabs [role=tab]', { hasText: 'Headers' }).click();
+        return f.$eval('.detail-content', (e) => e.innerText).catch(() => '');
+      });
+      assert.match(headers, /Sent again from/);
+      assert.match(
+        headers,
+        /Authorization\s*<?redacted>?\s*X-Call/i,
+        'the trace shows the Authorization redacted (the panel draws <redacted> as a "redacted" tag)',
+      );
+      assert.doesNotMatch(headers, /pay-s3cret/);
+      await shot('whatif-5-sent-again');
+      await (await ui.frame()).locator('.detail-whatif .link').click();
+      await until('the link to select the first request', async () => (await ui.selectedTraceID()) === repeats);
+    });
+  },
+);
+
+/** Picks `label` in the quick pick that shows (its title containing `title`, when given). */
+async function pick(page, label, title) {
+  const widget = page.locator('.quick-input-widget');
+  await until(`the quick pick${title ? ` "${title}"` : ''}`, async () => {
+    if (!(await widget.isVisible())) return false;
+    return !title || ((await widget.locator('.quick-input-title').textContent()) ?? '').includes(title);
+  });
+  await quickInput(page).fill(label);
+  await page.locator('.quick-input-widget .monaco-list-row', { hasText: label }).first().waitFor({ state: 'visible', timeout: 10_000 });
+  await page.keyboard.press('Enter');
+}
+
+/** The panel's gestures and reads. */
+function panelOf(page) {
+  const frame = async () => {
+    let f = await findFrame(page, '.list-body');
+    if (
+      !f ||
+      !(await f
+        .locator('.list-body')
+        .isVisible()
+        .catch(() => false))
+    ) {
+      // A pause may have put the program's source in front of the panel.
+      await page.locator('.tabs-container .tab', { hasText: 'Net Trace' }).first().click();
+      f = await until('the Net Trace panel', () => findFrame(page, '.list-body'), 30_000);
+    }
+    return f;
+  };
+  const ui = {
+    frame,
+    /** The rows drawn at the end of the list (scrolled there first: the newest requests). */
+    rows: async () => {
+      const f = await frame();
+      await f.$eval('.list-body', (b) => (b.scrollTop = b.scrollHeight)).catch(() => {});
+      await sleep(150);
+      return f.$$eval('.list-rows .row', (els) =>
+        els
+          .filter((e) => e.style.display !== 'none')
+          .map((e) => ({
+            id: e.id,
+            method: e.querySelector('.c-method')?.textContent ?? '',
+            status: (e.querySelector('.c-status')?.textContent ?? '').trim(),
+            path: e.querySelector('.url-path')?.textContent ?? '',
+            badge: (e.querySelector('.flag-badge .flag-text')?.textContent ?? '').trim(),
+            label: e.getAttribute('aria-label') ?? '',
+          })),
+      );
+    },
+    /** Right-clicks the last row of `path` with `status`. */
+    rightClick: async (path, status) => {
+      const f = await frame();
+      const id = await until(
+        `a ${path} ${status} row`,
+        async () => (await ui.rows()).filter((r) => r.path === path && r.status === status && !r.badge).at(-1)?.id,
+      );
+      await f.locator(`[id="${id}"] .c-method`).click({ button: 'right' });
+    },
+    select: async (id) => (await frame()).locator(`[id="${id}"] .c-method`).click(),
+    selectedTraceID: async () =>
+      (await frame())
+        .$eval('.list-rows .row[aria-selected="true"]', (e) => JSON.parse(e.dataset.vscodeContext ?? '{}').traceID)
+        .catch(() => undefined),
+    showRules: async () => {
+      const f = await frame();
+      if ((await f.$eval('.rules-toggle', (b) => b.getAttribute('aria-pressed'))) !== 'true') await f.click('.rules-toggle');
+      await f.locator('.rules-list:not(.rules-saved-list)').waitFor({ state: 'visible', timeout: 10_000 });
+    },
+  };
+  return ui;
+}

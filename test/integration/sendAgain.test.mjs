@@ -1,0 +1,150 @@
+// Send Again (docs/rules.md, "Send Again"): a recorded request sent again from inside the traced
+// process, through a real collector and a real local server. The server receives the headers the
+// program sent (the Authorization the trace redacted) and the body; the trace keeps `<redacted>`
+// and links the new request to the first (`repeatOf`); edits change the method, URL, headers and
+// body, a REDACTED value keeping the program's; once the process has ended the answer says so.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { spawn } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { bundleTs, root } from '../lib/bundleTs.mjs';
+
+const m = bundleTs(
+  [
+    "export * from './src/extension/traceStore';",
+    "export { startCollector } from './src/collector/server';",
+    "export { buildPreloadEnv } from './src/collector/launchEnv';",
+  ],
+  { dir: mkdtempSync(join(tmpdir(), 'nettrace-sendagain-')), name: 'sendAgain.cjs', vscodeStub: true },
+);
+const preload = join(root, 'dist', 'preload.cjs');
+
+async function until(what, fn, ms = 10_000) {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = fn();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+test('Send Again: sent from inside the process as the program sent it, recorded redacted and linked', { timeout: 60_000 }, async () => {
+  const seen = [];
+  const server = createServer((req, res) => {
+    const chunks = [];
+    req.on('data', (c) => chunks.push(c));
+    req.on('end', () => {
+      seen.push({
+        method: req.method,
+        url: req.url,
+        auth: req.headers.authorization,
+        keep: req.headers['x-keep'],
+        body: Buffer.concat(chunks).toString(),
+      });
+      res.end('ok');
+    });
+  });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  const base = `http://127.0.0.1:${server.address().port}`;
+  const store = new m.TraceStore({ startCollector: m.startCollector, changeIntervalMs: 20, idleTimeoutMs: 60_000 });
+  let child;
+  try {
+    const { key, ipcPath } = await store.prepare('send again');
+    const entry = store.get(key);
+    const env = m.buildPreloadEnv(process.env, { preloadPath: preload, config: { ipcPath, sendAgain: true } });
+    const code = `
+      const http = require('node:http');
+      const get = http.get('${base}/a?token=t0k', { headers: { Authorization: 'Bearer s3cret', 'X-Keep': '1' } }, (res) => res.resume());
+      const post = http.request('${base}/p', { method: 'POST', headers: { 'content-type': 'application/json', authorization: 'Basic dTpw' } }, (res) => res.resume());
+      post.end('{"n":"é"}');
+      setTimeout(() => {}, 60_000);`;
+    child = spawn(process.execPath, ['-e', code], { env, stdio: 'inherit' });
+    const trace = () => entry.session.snapshot();
+    const done = (path) => trace().httpRequests.find((r) => new URL(r.reqURL).pathname === path && r.respDoneAt !== undefined);
+    const first = await until('the first GET', () => done('/a'));
+    const post = await until('the POST', () => done('/p'));
+    assert.match(JSON.stringify(first.reqHeaders), /<redacted>/, 'the trace redacted the Authorization');
+
+    const again = await entry.session.sendAgain.send(first.traceID);
+    assert.equal(again.ok, true, JSON.stringify(again));
+    assert.ok(again.traceID && again.traceID !== first.traceID, 'a new request');
+    await until('the server to get it again', () => seen.filter((s) => s.url === '/a?token=t0k').length === 2);
+    const got = seen.filter((s) => s.url === '/a?token=t0k');
+    assert.deepEqual(got[1], got[0], 'the server received what the program sent: the Authorization, the secret query, the other headers');
+    assert.equal(got[1].auth, 'Bearer s3cret');
+    const repeat = await until('its record with repeatOf', () =>
+      trace().httpRequests.find((r) => r.traceID === again.traceID && r.repeatOf),
+    );
+    assert.equal(repeat.repeatOf, first.traceID, 'linked to the first');
+    assert.equal(repeat.reqURL, first.reqURL, 'the same (redacted) URL in the trace');
+    const auth = repeat.reqHeaders.find(([n]) => n.toLowerCase() === 'authorization');
+    assert.equal(auth[1], '<redacted>', 'the trace still shows <redacted>');
+
+    // The body goes again too.
+    const postAgain = await entry.session.sendAgain.send(post.traceID);
+    assert.equal(postAgain.ok, true, JSON.stringify(postAgain));
+    await until('the POST again', () => seen.filter((s) => s.url === '/p').length === 2);
+    assert.deepEqual(seen.filter((s) => s.url === '/p')[1], {
+      method: 'POST',
+      url: '/p',
+      auth: 'Basic dTpw',
+      keep: undefined,
+      body: '{"n":"é"}',
+    });
+
+    // Edited: a REDACTED value keeps the program's, a typed one replaces it; method, URL and body change.
+    const edited = await entry.session.sendAgain.send(first.traceID, {
+      method: 'PUT',
+      url: `${base}/b`,
+      headers: [
+        ['Authorization', '<redacted>'],
+        ['X-Keep', '2'],
+      ],
+      body: 'edited',
+    });
+    assert.equal(edited.ok, true, JSON.stringify(edited));
+    const b = await until('the edited request', () => seen.find((s) => s.url === '/b'));
+    assert.deepEqual(b, { method: 'PUT', url: '/b', auth: 'Bearer s3cret', keep: '2', body: 'edited' });
+
+    child.kill();
+    await new Promise((r) => child.once('close', r));
+    await until('the process to be gone', () => !entry.session.rules.peerOf(1));
+    const gone = await entry.session.sendAgain.send(first.traceID);
+    assert.equal(gone.ok, false);
+    assert.equal(gone.ended, true);
+    assert.match(gone.reason, /has ended/);
+  } finally {
+    child?.kill();
+    await store.dispose();
+    server.close();
+  }
+});
+
+test('Send Again: without the sendAgain option (nettrace run) the process keeps nothing and says so', { timeout: 60_000 }, async () => {
+  const server = createServer((req, res) => res.end('ok'));
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  const base = `http://127.0.0.1:${server.address().port}`;
+  const store = new m.TraceStore({ startCollector: m.startCollector, changeIntervalMs: 20, idleTimeoutMs: 60_000 });
+  let child;
+  try {
+    const { key, ipcPath } = await store.prepare('no send again');
+    const entry = store.get(key);
+    const env = m.buildPreloadEnv(process.env, { preloadPath: preload, config: { ipcPath } });
+    child = spawn(process.execPath, ['-e', `require('node:http').get('${base}/a', (r) => r.resume()); setTimeout(() => {}, 60_000);`], {
+      env,
+      stdio: 'inherit',
+    });
+    const first = await until('the request', () => entry.session.snapshot().httpRequests.find((r) => r.respDoneAt !== undefined));
+    const r = await entry.session.sendAgain.send(first.traceID);
+    assert.equal(r.ok, false);
+    assert.match(r.reason, /keeps no requests to send again/);
+  } finally {
+    child?.kill();
+    await store.dispose();
+    server.close();
+  }
+});

@@ -1,0 +1,318 @@
+// What if from the panel (docs/rules.md "What if from the panel", docs/security.md): the row menu's
+// rules made from a request (valid, enabled, with the limit chosen), the editable answer and
+// request documents (read back, errors with their line), Send Again's header edits (a REDACTED
+// value keeps the program's), the status bar's count, and the refusal of what-if rules while the
+// workspace is not trusted — through the real RuleService and collectors and the recording
+// `vscode` stub.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { bundleTs } from '../lib/bundleTs.mjs';
+
+const m = bundleTs(
+  [
+    "export * from './src/extension/ruleService';",
+    "export * from './src/extension/whatIfCommands';",
+    "export * from './src/extension/whatIfStatus';",
+    "export * from './src/extension/whatIfTrust';",
+    "export * from './src/extension/httpDocument';",
+    "export * from './src/extension/launchWhatIf';",
+    "export * from './src/extension/traceStore';",
+    "export { headersToSend } from './src/preload/rules/sendAgain';",
+    "export { whatIfRuleFromRequest, WHAT_IF_LIMITS } from './src/rules/whatIfFromRequest';",
+    "export { validateRule } from './src/rules';",
+    "export { startCollector } from './src/collector/server';",
+    "import * as vscodeStub from 'vscode'; export { vscodeStub };",
+  ],
+  { dir: mkdtempSync(join(tmpdir(), 'nettrace-whatifpanel-')), name: 'whatIfPanel.cjs', vscodeStub: true },
+);
+const vscode = m.vscodeStub;
+
+function memento() {
+  const map = new Map();
+  return { map, get: (k) => map.get(k), update: async (k, v) => void map.set(k, v) };
+}
+
+const REQ = { reqMethod: 'GET', reqURL: 'https://pay.example.com:8443/v1/orders/42?x=1' };
+
+test('a what-if rule from a request: the row menu condition, enabled, with the limit, valid', () => {
+  const r = m.whatIfRuleFromRequest(
+    REQ,
+    'fail',
+    { kind: 'refused' },
+    1,
+    'connection refused',
+    new Set(['fail-get-pay.example.com-8443-v1-orders']),
+  );
+  assert.equal(r.condition, 'method == "GET" and host == "pay.example.com" and port == 8443 and path ~ "/v1/orders/*"');
+  assert.equal(r.action, 'fail');
+  assert.deepEqual(r.fail, { kind: 'refused' });
+  assert.equal(r.limit, 1);
+  assert.equal(r.enabled, true);
+  assert.equal(r.name, 'Fail GET pay.example.com:8443/v1/orders/* (connection refused)');
+  assert.notEqual(r.id, 'fail-get-pay.example.com-8443-v1-orders', 'a new id');
+  const valid = m.validateRule(r);
+  assert.equal(valid.limit, 1);
+  assert.deepEqual(
+    m.WHAT_IF_LIMITS.map((l) => l.limit),
+    [1, 3, null],
+  );
+  assert.equal(m.whatIfRuleFromRequest({ reqMethod: 'GET', reqURL: 'not a url' }, 'fail', { kind: 'refused' }, null, 'x'), undefined);
+});
+
+test('the answer document: the recorded response, framing left out; read back; a bad line named', () => {
+  const doc = m.answerDocument(
+    {
+      respStatusCode: 200,
+      respStatusText: 'OK',
+      respHeaders: [
+        ['Content-Type', 'application/json'],
+        ['Content-Length', '11'],
+        ['Set-Cookie', '<redacted>'],
+      ],
+      respBody: { text: '{"ok":true}' },
+    },
+    'answer-1',
+  );
+  assert.match(doc, /^# Net Trace: the answer of the what-if rule "answer-1"\./);
+  assert.match(doc, /\nHTTP\/1\.1 200 OK\nContent-Type: application\/json\nSet-Cookie: <redacted>\n\n\{"ok":true\}$/);
+  assert.doesNotMatch(doc, /Content-Length/);
+  const edited = doc
+    .replace('HTTP/1.1 200 OK', 'HTTP/1.1 503 Service Unavailable')
+    .replace('Set-Cookie: <redacted>\n', 'Retry-After: 120\n');
+  assert.deepEqual(m.parseAnswerDocument(edited), {
+    status: 503,
+    headers: { 'Content-Type': 'application/json', 'Retry-After': '120' },
+    body: '{"ok":true}',
+  });
+  assert.deepEqual(m.parseAnswerDocument('503\r\n'), { status: 503, headers: {}, body: '' }, 'a bare status, CRLF');
+  assert.throws(
+    () => m.parseAnswerDocument('# c\nHTTP/1.1 abc\n'),
+    (e) => e.line === 2 && /status line/.test(e.message),
+  );
+  assert.throws(
+    () => m.parseAnswerDocument('HTTP/1.1 200\nno colon here\n\nbody'),
+    (e) => e.line === 2 && /not a header/.test(e.message),
+  );
+  assert.throws(() => m.parseAnswerDocument('HTTP/1.1 999\n'), /between 100 and 599/);
+});
+
+test('the request document of Send Again, read back; a REDACTED header keeps what the program sent', () => {
+  const doc = m.requestDocument({
+    reqMethod: 'POST',
+    reqURL: 'http://127.0.0.1:9/p',
+    reqHeaders: [
+      ['Authorization', '<redacted>'],
+      ['Content-Type', 'text/plain'],
+    ],
+    reqBody: { text: 'hi' },
+  });
+  const parsed = m.parseRequestDocument(doc.replace('text/plain', 'application/json'));
+  assert.deepEqual(parsed, {
+    method: 'POST',
+    url: 'http://127.0.0.1:9/p',
+    headers: [
+      ['Authorization', '<redacted>'],
+      ['Content-Type', 'application/json'],
+    ],
+    body: 'hi',
+  });
+  assert.throws(() => m.parseRequestDocument('GET ftp://x/\n'), /http:\/\/ or https:\/\//);
+  const sent = [
+    ['Host', '127.0.0.1:9'],
+    ['Authorization', 'Bearer s3cret'],
+    ['Cookie', 'a=1'],
+    ['Cookie', 'b=2'],
+    ['Content-Length', '2'],
+  ];
+  assert.deepEqual(
+    m.headersToSend(
+      sent,
+      [
+        ['Authorization', '<redacted>'],
+        ['Cookie', '<redacted>'],
+        ['Cookie', '<redacted>'],
+        ['X-New', '1'],
+        ['Content-Length', '99'],
+      ],
+      false,
+    ),
+    [
+      ['Authorization', 'Bearer s3cret'],
+      ['Cookie', 'a=1'],
+      ['Cookie', 'b=2'],
+      ['X-New', '1'],
+    ],
+    'each REDACTED value is the one the program sent at that place; framing headers are Node’s',
+  );
+  assert.deepEqual(m.headersToSend(sent, undefined, true), [
+    ['Authorization', 'Bearer s3cret'],
+    ['Cookie', 'a=1'],
+    ['Cookie', 'b=2'],
+  ]);
+});
+
+test('untrusted workspace: what-if rules cannot be created or enabled, others can; the banner sentence; the status bar count', async () => {
+  const store = new m.TraceStore({ startCollector: m.startCollector });
+  let trusted = false;
+  const rules = new m.RuleService(
+    store,
+    memento(),
+    () => {},
+    () => (trusted ? undefined : m.UNTRUSTED_WHAT_IF),
+  );
+  try {
+    const fail = m.whatIfRuleFromRequest(REQ, 'fail', { kind: 'refused' }, null, 'connection refused');
+    assert.throws(() => rules.apply({ op: 'create', rule: fail }), /this workspace is not trusted/);
+    assert.equal(rules.workspaceRules().length, 0, 'nothing changed');
+    rules.apply({ op: 'create', rule: { id: 'skip-it', condition: 'true', action: 'skip', enabled: true } });
+    assert.equal(m.whatIfStatusText(m.enabledWhatIfRules(store, rules)), undefined, 'no what-if rule on: no status item');
+    trusted = true;
+    rules.apply({ op: 'create', rule: { ...fail, enabled: false } });
+    trusted = false;
+    assert.throws(() => rules.apply({ op: 'setEnabled', id: fail.id, enabled: true }), /not trusted/);
+    trusted = true;
+    rules.apply({ op: 'setEnabled', id: fail.id, enabled: true });
+    rules.apply({ op: 'create', rule: { id: 'dns', condition: 'true', action: 'fail', fail: 'dns-notfound', enabled: true } });
+    const view = m.whatIfStatusText(m.enabledWhatIfRules(store, rules));
+    assert.equal(view.text, '$(beaker) 2 what-if rules on');
+    assert.match(view.tooltip, /Rules view/);
+    trusted = false;
+    rules.apply({ op: 'setEnabled', id: 'dns', enabled: false });
+    assert.equal(
+      m.whatIfStatusText(m.enabledWhatIfRules(store, rules)).text,
+      '$(beaker) 1 what-if rule on',
+      'turning off is always allowed',
+    );
+
+    vscode.workspace.isTrusted = false;
+    assert.equal(m.whatIfOffReason(), m.UNTRUSTED_WHAT_IF);
+    assert.match(m.UNTRUSTED_WHAT_IF, /^What-if rules are off: this workspace is not trusted/);
+    vscode.workspace.isTrusted = true;
+    assert.equal(m.whatIfOffReason(), undefined);
+  } finally {
+    vscode.workspace.isTrusted = undefined;
+    await store.dispose();
+  }
+});
+
+test('"Make Requests Like This Fail…": the kinds, the limit, the rule added enabled and shown', async () => {
+  const store = new m.TraceStore({ startCollector: m.startCollector });
+  const rules = new m.RuleService(store, memento());
+  try {
+    const { key } = await store.prepare('menu', {});
+    const req = { traceID: 'req-1', pid: 1, client: 'http', ...REQ };
+    store.get(key).session.builder.trace.httpRequests.push(req);
+    const shown = [];
+    const s = {
+      context: { subscriptions: [] },
+      traces: store,
+      panel: { traceKey: key, revealRules: (id) => shown.push(id), selectedRequest: () => 'req-1', select() {} },
+      rules,
+      log: () => {},
+    };
+    m.registerWhatIfCommands(s, rules);
+    let kinds;
+    vscode.prompts.push((_o, items) => ((kinds = items), items.find((i) => i.label === 'Connection refused')));
+    vscode.prompts.push((o, items) => (assert.match(o.title, /how many/), items.find((i) => i.label === 'The next three')));
+    vscode.messages.length = 0;
+    await vscode.commands.registered.get(m.WHAT_IF_COMMANDS.fail)({ traceKey: key, traceID: 'req-1' });
+    assert.deepEqual(
+      kinds.map((k) => k.label),
+      [
+        'Connection refused',
+        'Connection reset',
+        'DNS name not found',
+        'TLS: certificate expired',
+        'TLS: certificate for another host',
+        'Timeout',
+        'HTTP status…',
+      ],
+    );
+    assert.equal(kinds[0].detail, undefined, 'refused is available');
+    const added = rules.workspaceRules()[0];
+    assert.equal(added.action, 'fail');
+    assert.equal(added.limit, 3);
+    assert.equal(added.enabled, true);
+    assert.deepEqual(shown, [added.id], 'the Rules view opens on it');
+    assert.match(vscode.messages.join('\n'), /what-if rule ".*" is on for the next 3 requests/);
+  } finally {
+    await store.dispose();
+  }
+});
+
+test("a launch configuration's what-if rules are shown before they act: Allow (remembered, per rule), Show and Not now (off this session)", async () => {
+  const down = { id: 'down', action: 'fail', fail: 'refused', condition: 'host == "pay.test"', enabled: true };
+  const mine = { id: 'mine', action: 'fail', fail: 'refused', condition: 'true', enabled: true };
+  const skip = { id: 'skip', action: 'skip', condition: 'true', enabled: true };
+  const off = { id: 'off', action: 'fail', fail: 'refused', condition: 'true' };
+  const rules = [down, mine, skip, off];
+  const mem = memento();
+  const own = (r) => r.id === 'mine';
+  const asked = [];
+  vscode.prompts.push((msg, opts, ...buttons) => (asked.push({ msg, detail: opts.detail, modal: opts.modal, buttons }), 'Not now'));
+  assert.deepEqual(
+    (await m.confirmLaunchWhatIf(rules, own, mem, () => {})).map((r) => r.id),
+    ['mine', 'skip', 'off'],
+    "Not now: the launch's what-if rule is left out; the user's own, the others and a disabled one stay",
+  );
+  assert.equal(asked.length, 1);
+  assert.equal(asked[0].modal, true);
+  assert.deepEqual(asked[0].buttons, ['Allow', 'Show', 'Not now']);
+  assert.match(asked[0].msg, /a what-if rule that changes what the program receives/);
+  assert.match(asked[0].detail, /^"down": fail refused when host == "pay.test"$/m);
+  vscode.prompts.push(() => undefined);
+  assert.deepEqual(
+    (await m.confirmLaunchWhatIf(rules, own, mem, () => {})).map((r) => r.id),
+    ['mine', 'skip', 'off'],
+    'dismissed: the same',
+  );
+  vscode.prompts.push(() => 'Show');
+  assert.deepEqual(
+    (await m.confirmLaunchWhatIf(rules, own, mem, () => {})).map((r) => r.id),
+    ['mine', 'skip', 'off'],
+    'Show: off this session',
+  );
+  vscode.prompts.push(() => 'Allow');
+  assert.deepEqual(
+    (await m.confirmLaunchWhatIf(rules, own, mem, () => {})).map((r) => r.id),
+    ['down', 'mine', 'skip', 'off'],
+    'Allow: it acts',
+  );
+  assert.equal(vscode.prompts.length, 0);
+  assert.deepEqual(
+    (await m.confirmLaunchWhatIf(rules, own, mem, () => {})).map((r) => r.id),
+    ['down', 'mine', 'skip', 'off'],
+    'remembered: not asked again',
+  );
+  let again = false;
+  vscode.prompts.push(() => ((again = true), 'Not now'));
+  const changed = { ...down, condition: 'true' };
+  assert.deepEqual(
+    (await m.confirmLaunchWhatIf([changed], own, mem, () => {})).map((r) => r.id),
+    [],
+    'a changed rule asks again',
+  );
+  assert.equal(again, true);
+});
+
+test('package.json: the row menu and the palette name every what-if command; Restricted Mode is limited, the guarded settings restricted', async () => {
+  const { readFileSync } = await import('node:fs');
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'));
+  const declared = new Set(pkg.contributes.commands.map((c) => c.command));
+  const menu = pkg.contributes.menus['webview/context'];
+  for (const id of Object.values(m.WHAT_IF_COMMANDS)) {
+    assert.ok(declared.has(id), `${id} declared`);
+    const item = menu.find((i) => i.command === id);
+    assert.ok(item, `${id} in webview/context`);
+    assert.match(item.when, /webviewId == 'nettrace\.panel' && webviewSection == 'request'/);
+    assert.ok(pkg.activationEvents.includes(`onCommand:${id}`), `${id} activates`);
+    assert.ok(pkg.contributes.menus.commandPalette.some((i) => i.command === id && i.when === 'nettrace.panelHasSelection'));
+  }
+  assert.equal(pkg.capabilities.untrustedWorkspaces.supported, 'limited');
+  for (const name of ['rules', 'otlp', 'redact', 'helperRoot', 'traceNodeSessions']) {
+    assert.ok(pkg.capabilities.untrustedWorkspaces.restrictedConfigurations.includes(`nettrace.${name}`), name);
+  }
+});
