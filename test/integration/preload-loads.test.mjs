@@ -20,7 +20,7 @@ const preload = join(root, 'dist', 'preload.cjs');
  * namespace (internal/fs/dir).
  */
 const ALLOWED =
-  /^NativeModule (diagnostics_channel|string_decoder|perf_hooks|internal\/perf\/.*|internal\/histogram|internal\/async_local_storage\/.*|internal\/fs\/dir)$|^Internal Binding (performance|string_decoder|fs_dir)$/;
+  /^NativeModule (diagnostics_channel|string_decoder|perf_hooks|internal\/perf\/.*|internal\/histogram|internal\/async_local_storage\/.*|internal\/fs\/dir|vm)$|^Internal Binding (performance|string_decoder|fs_dir)$/;
 
 /** The entries of process.moduleLoadList after `code` runs, with the preload or without. */
 function loaded(node, code, traced) {
