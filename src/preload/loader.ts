@@ -7,10 +7,11 @@
  * The cache is V8's cached data for the body's script, made in the first process that finds none
  * (after the body's start ran, so the functions compiled by then are in it) and kept in the user's
  * cache folder (`$NETTRACE_CACHE/v8`, else `$XDG_CACHE_HOME/nettrace/v8`, else
- * `~/.cache/nettrace/v8`; folder 0700, files 0600, written whole by a rename). Its name holds what
- * the data depends on: the body's path, size and modification time, Node's version, the
- * architecture and the process's flags (V8 refuses data made under other flags; it then compiles
- * as without, and this process writes the data anew). The same for every Node the preload runs
+ * `~/.cache/nettrace/v8`; folder 0700, files 0600, written whole by a rename; one file per install
+ * and Node version, a new one replacing the others). Its name holds what the data depends on: the
+ * body's path, size and modification time, Node's version, the architecture and the process's
+ * flags (V8 refuses data made under other flags; it then compiles as without, and this process
+ * writes the data anew). The same for every Node the preload runs
  * on: Node's own compile cache (`module.enableCompileCache`, 22.1+) would cache the program's
  * modules too, which is not the preload's to decide.
  *
@@ -39,13 +40,22 @@ function fnv(text: string): string {
   return (h >>> 0).toString(16).padStart(8, '0');
 }
 
-/** Writes `data` to `file` whole (a temporary file renamed), 0600 in a 0700 folder; never throws. */
-function writeCache(file: string, data: Buffer): void {
+/**
+ * Writes `data` to `file` whole (a temporary file renamed), 0600 in a 0700 folder, and removes the
+ * files of this install's earlier builds and flags (their names start with `prefix`), so the folder
+ * holds one file per install and Node version; never throws.
+ */
+function writeCache(file: string, prefix: string, data: Buffer): void {
   try {
-    fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+    const dir = path.dirname(file);
+    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
     const tmp = `${file}.${process.pid}.tmp`;
     fs.writeFileSync(tmp, data, { mode: 0o600 });
     fs.renameSync(tmp, file);
+    for (const name of fs.readdirSync(dir)) {
+      if (name.startsWith(prefix) && name.endsWith('.bin') && name !== path.basename(file))
+        fs.rmSync(path.join(dir, name), { force: true });
+    }
   } catch {
     // No cache this time; the next process tries again.
   }
@@ -60,8 +70,10 @@ function load(): void {
     const st = fs.statSync(file);
     const dir = cacheDir();
     const flags = `${process.execArgv.join(' ')}|${process.env.NODE_OPTIONS ?? ''}`;
-    const key = fnv(`${file}|${st.size}|${st.mtimeMs}|${process.version}|${process.arch}|${flags}`);
-    const cacheFile = dir ? path.join(dir, `preload-${process.version}-${key}.bin`) : undefined;
+    // This install and Node version, then what the data depends on besides.
+    const prefix = `preload-${fnv(file)}-${process.version}-`;
+    const key = fnv(`${st.size}|${st.mtimeMs}|${process.arch}|${flags}`);
+    const cacheFile = dir ? path.join(dir, `${prefix}${key}.bin`) : undefined;
     let cachedData: Buffer | undefined;
     if (cacheFile) {
       try {
@@ -77,7 +89,7 @@ function load(): void {
     run = () => {
       const mod = { exports: {} };
       fn.call(mod.exports, mod.exports, require, mod, file, __dirname);
-      if (cacheFile && (!cachedData || script.cachedDataRejected)) writeCache(cacheFile, script.createCachedData());
+      if (cacheFile && (!cachedData || script.cachedDataRejected)) writeCache(cacheFile, prefix, script.createCachedData());
     };
   } catch {
     run = undefined;
