@@ -7,7 +7,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { nodeBin, otherNodeMajors } from '../../scripts/nodes.mjs';
@@ -59,3 +60,29 @@ for (const [major, node] of nodes) {
     );
   });
 }
+
+test("the preload's body is compiled once: later processes run it from V8's code cache (a 0600 file in a 0700 folder)", () => {
+  const cache = mkdtempSync(join(tmpdir(), 'nettrace-v8cache-'));
+  try {
+    const env = {
+      PATH: process.env.PATH,
+      NETTRACE_CACHE: cache,
+      NETTRACE_CONFIG: JSON.stringify({ ipcPath: join(root, 'no-collector-here.sock') }),
+    };
+    const run = () => spawnSync(process.execPath, ['--require', preload, '-e', '0'], { env, encoding: 'utf8', timeout: 60_000 });
+    assert.equal(run().status, 0);
+    const dir = join(cache, 'v8');
+    const files = readdirSync(dir).filter((f) => f.endsWith('.bin'));
+    assert.equal(files.length, 1, `one cache file: ${files}`);
+    const file = join(dir, files[0]);
+    assert.equal(statSync(dir).mode & 0o777, 0o700);
+    assert.equal(statSync(file).mode & 0o777, 0o600);
+    const first = statSync(file).mtimeMs;
+    // V8 accepted the data (a rejected one is written anew).
+    assert.equal(run().status, 0);
+    assert.equal(statSync(file).mtimeMs, first, 'the second process used the cache as it was');
+    assert.deepEqual(readdirSync(dir), files);
+  } finally {
+    rmSync(cache, { recursive: true, force: true });
+  }
+});
