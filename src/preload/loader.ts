@@ -53,12 +53,25 @@ function writeCache(file: string, prefix: string, data: Buffer): void {
     fs.writeFileSync(tmp, data, { mode: 0o600 });
     fs.renameSync(tmp, file);
     for (const name of fs.readdirSync(dir)) {
-      if (name.startsWith(prefix) && name.endsWith('.bin') && name !== path.basename(file))
-        fs.rmSync(path.join(dir, name), { force: true });
+      if (name.startsWith(prefix) && name.endsWith('.bin') && name !== path.basename(file)) fs.unlinkSync(path.join(dir, name));
     }
   } catch {
     // No cache this time; the next process tries again.
   }
+}
+
+/**
+ * The process's options that can change V8's flags: its own options without the code or modules
+ * they name (`-e 0` and `app.js` runs share one cache; execArgv holds `-e`'s code).
+ */
+function flagsOf(argv: string[]): string {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (/^(-e|-p|-pe|--eval|--print|-r|--require|--import|--loader|--experimental-loader)$/.test(a)) i++;
+    else if (!/^--(eval|print|require|import|loader|experimental-loader)=/.test(a)) out.push(a);
+  }
+  return out.join(' ');
 }
 
 function load(): void {
@@ -69,7 +82,7 @@ function load(): void {
     const source = fs.readFileSync(file, 'utf8');
     const st = fs.statSync(file);
     const dir = cacheDir();
-    const flags = `${process.execArgv.join(' ')}|${process.env.NODE_OPTIONS ?? ''}`;
+    const flags = `${flagsOf(process.execArgv)}|${process.env.NODE_OPTIONS ?? ''}`;
     // This install and Node version, then what the data depends on besides.
     const prefix = `preload-${fnv(file)}-${process.version}-`;
     const key = fnv(`${st.size}|${st.mtimeMs}|${process.arch}|${flags}`);

@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -81,6 +81,12 @@ test("the preload's body is compiled once: later processes run it from V8's code
     // V8 accepted the data (a rejected one is written anew).
     assert.equal(run().status, 0);
     assert.equal(statSync(file).mtimeMs, first, 'the second process used the cache as it was');
+    // A program run from a file shares it (`-e`'s code is in execArgv, and is no flag of V8's).
+    const app = join(cache, 'app.js');
+    writeFileSync(app, '0');
+    const r = spawnSync(process.execPath, ['--require', preload, app], { env, encoding: 'utf8', timeout: 60_000 });
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(statSync(file).mtimeMs, first, 'a program run from a file used the same cache');
     assert.deepEqual(readdirSync(dir), files);
   } finally {
     rmSync(cache, { recursive: true, force: true });
