@@ -1,5 +1,6 @@
 // One build script, one entry per runtime (see docs/architecture.md):
-//   dist/preload.cjs   node, runs inside the debuggee: no runtime dependencies, CommonJS
+//   dist/preload.cjs   node, runs inside the debuggee: no runtime dependencies, CommonJS; a loader
+//                      of dist/preload-body.cjs (the preload) with V8's code cache
 //   dist/cli.cjs       node, the `nettrace` command (collector, trace, CLI); embeds the demo's
 //                      app and certificates as text
 //   dist/core.cjs      node, the collector and trace API plus the CLI's text rendering
@@ -70,7 +71,10 @@ const entries = [
   { ...node, entryPoints: ['src/rules/index.ts'], outfile: 'dist/rules.cjs' },
 ];
 if (existsSync(join(root, 'src/preload/index.ts'))) {
-  entries.unshift({ ...node, entryPoints: ['src/preload/index.ts'], outfile: 'dist/preload.cjs', plugins: [rulesApart] });
+  // dist/preload.cjs is the small loader NODE_OPTIONS names; it runs dist/preload-body.cjs (the
+  // preload itself) with V8's code cache (src/preload/loader.ts). Both ship together.
+  entries.unshift({ ...node, entryPoints: ['src/preload/index.ts'], outfile: 'dist/preload-body.cjs', plugins: [rulesApart] });
+  entries.unshift({ ...node, entryPoints: ['src/preload/loader.ts'], outfile: 'dist/preload.cjs' });
 } else {
   console.error('build: src/preload/index.ts does not exist yet; dist/preload.cjs not built');
 }

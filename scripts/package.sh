@@ -23,7 +23,7 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 out="${1:-}"
 node scripts/build.mjs
-for f in dist/extension.cjs dist/preload.cjs dist/rules.cjs dist/otlp-wire.cjs dist/core.cjs dist/webview.js dist/webview.css dist/codicon.css dist/codicon.ttf; do
+for f in dist/extension.cjs dist/preload.cjs dist/preload-body.cjs dist/rules.cjs dist/otlp-wire.cjs dist/core.cjs dist/webview.js dist/webview.css dist/codicon.css dist/codicon.ttf; do
   [ -f "$f" ] || { echo "package: $f was not built" >&2; exit 1; }
 done
 version="$(node -p 'require("./package.json").version')"
@@ -48,7 +48,7 @@ make_vsix() {
   stage="$(mktemp -d "${TMPDIR:-/tmp}/nettrace-vsix.XXXXXX")"
   stages+=("$stage")
   mkdir -p "$stage/dist"
-  cp dist/extension.cjs dist/preload.cjs dist/rules.cjs dist/otlp-wire.cjs dist/core.cjs dist/webview.js dist/webview.css dist/codicon.css dist/codicon.ttf "$stage/dist/"
+  cp dist/extension.cjs dist/preload.cjs dist/preload-body.cjs dist/rules.cjs dist/otlp-wire.cjs dist/core.cjs dist/webview.js dist/webview.css dist/codicon.css dist/codicon.ttf "$stage/dist/"
   cp -r media .vscodeignore "$stage/"
   [ -f README.md ] && cp README.md "$stage/"
   # docs/: the README links the trace format, rules, security model and platform pages.

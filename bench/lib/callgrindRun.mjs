@@ -15,22 +15,28 @@ export const TIMED = ['FLUSH_INTERVAL_MS', 'SYNC_REFILL_MS', 'PROGRESS_MS', 'STA
 
 /**
  * A copy of `preload` in `dir` with TIMED multiplied by `scale` (`note` is told of a constant the
- * bundle lacks), and the rule engine it loads (rules.cjs beside it) copied along when there is one.
+ * bundle lacks; in preload-body.cjs when there is one, the preload that preload.cjs loads), and
+ * the bundles it loads (preload-body.cjs, rules.cjs) copied along when there are.
  * Returns the copy's path.
  */
 export function scaledCopy(preload, scale, dir, note = () => {}) {
-  let text = readFileSync(preload, 'utf8');
+  // Since issue 52 dist/preload.cjs loads the preload from preload-body.cjs beside it: the
+  // constants are there, and every bundle of the folder is copied along.
+  const body = join(dirname(preload), 'preload-body.cjs');
+  const scaledFile = existsSync(body) ? body : preload;
+  let text = readFileSync(scaledFile, 'utf8');
   for (const name of TIMED) {
     const re = new RegExp(`^var ${name} = (\\d+(?:\\.\\d+)?);$`, 'm');
     if (re.test(text)) text = text.replace(re, (_, v) => `var ${name} = ${Number(v) * scale};`);
     else note(name);
   }
   mkdirSync(dir, { recursive: true });
-  const out = join(dir, basename(preload));
-  writeFileSync(out, text);
-  const rulesBeside = join(dirname(preload), 'rules.cjs');
-  if (existsSync(rulesBeside)) copyFileSync(rulesBeside, join(dir, 'rules.cjs'));
-  return out;
+  writeFileSync(join(dir, basename(scaledFile)), text);
+  for (const f of [basename(preload), 'preload-body.cjs', 'rules.cjs']) {
+    const beside = join(dirname(preload), f);
+    if (f !== basename(scaledFile) && existsSync(beside)) copyFileSync(beside, join(dir, f));
+  }
+  return join(dir, basename(preload));
 }
 
 /**

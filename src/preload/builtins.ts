@@ -89,6 +89,20 @@ export function whenLoaded(id: string, install: () => void, eager: boolean): voi
   }
 }
 
+/**
+ * This thread's id and whether it is the main thread, without loading `worker_threads` in the main
+ * thread (it loads `stream` and Node's worker machinery: ≈ 37 M instructions, a third of the
+ * preload's start-up before issue 52). A worker's bootstrap has loaded it already (and
+ * `internal/process/worker_thread_only`, which the main thread never loads), so there it is free.
+ */
+export function threadInfo(): { threadId: number; isMainThread: boolean } {
+  if (isLoaded('worker_threads') || isLoaded('internal/process/worker_thread_only')) {
+    const { threadId, isMainThread } = require('node:worker_threads') as typeof import('node:worker_threads');
+    return { threadId, isMainThread };
+  }
+  return { threadId: 0, isMainThread: true };
+}
+
 /** True when the program may run ES modules from its start (see above): hook eagerly then. */
 export function mayImportAtStart(isMainThread: boolean): boolean {
   if (!isMainThread) return true;

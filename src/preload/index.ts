@@ -16,7 +16,7 @@ import { installHttp2Hooks } from './http2/http2Hooks';
 import { installHttpHooks, installHttpsHooks, subscribeHttpChannels } from './http/httpHooks';
 import { installSocketHooks, installTlsHooks } from './connection/socketHooks';
 import { installDnsLookupHook } from './dns/programLookup';
-import { mayImportAtStart, whenLoaded } from './builtins';
+import { mayImportAtStart, threadInfo, whenLoaded } from './builtins';
 import { Tracer, now } from './tracer';
 import { bindNet, Transport } from './transport/transport';
 import { installUndiciHooks } from './undici/undiciHooks';
@@ -68,7 +68,7 @@ function start(): void {
   Object.defineProperty(globalThis, GUARD, { value: true, enumerable: false, configurable: true });
   const config = readConfig();
   if (!config) return;
-  const { threadId, isMainThread } = require('node:worker_threads') as typeof import('node:worker_threads');
+  const { threadId, isMainThread } = threadInfo();
   const startAt = isMainThread ? performance.timeOrigin : now();
   // The command line's secret options (`--db-password=…`, `--token x`) never leave the program.
   const argv = redactArgv(process.argv.slice(0, 32), redactedArgNames(config.redact, config.redactQuery));

@@ -269,7 +269,7 @@ describe('nettrace run with the privileged helper', { timeout: 240_000 }, () => 
     const copy = tmpDir(t, 0o755);
     mkdirSync(join(copy, 'dist'));
     mkdirSync(join(copy, 'native', 'build'), { recursive: true });
-    for (const f of ['cli.cjs', 'preload.cjs', 'rules.cjs']) copyFileSync(join(root, 'dist', f), join(copy, 'dist', f));
+    for (const f of ['cli.cjs', 'preload.cjs', 'preload-body.cjs', 'rules.cjs']) copyFileSync(join(root, 'dist', f), join(copy, 'dist', f));
     copyFileSync(nativeHelper, join(copy, 'native', 'build', 'nettrace-helper'));
     copyFileSync(app, join(copy, 'app.mjs'));
     const work = join(copy, 'work');
@@ -328,7 +328,7 @@ describe('nettrace run with the privileged helper', { timeout: 240_000 }, () => 
     const copy = tmpDir(t, 0o755);
     mkdirSync(join(copy, 'dist'));
     mkdirSync(join(copy, 'native', 'build'), { recursive: true });
-    for (const f of ['cli.cjs', 'preload.cjs', 'rules.cjs']) copyFileSync(join(root, 'dist', f), join(copy, 'dist', f));
+    for (const f of ['cli.cjs', 'preload.cjs', 'preload-body.cjs', 'rules.cjs']) copyFileSync(join(root, 'dist', f), join(copy, 'dist', f));
     copyFileSync(nativeHelper, join(copy, 'native', 'build', 'nettrace-helper'));
     copyFileSync(app, join(copy, 'app.mjs'));
     const work = join(copy, 'work');

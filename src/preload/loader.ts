@@ -1,0 +1,119 @@
+/**
+ * dist/preload.cjs, what `NODE_OPTIONS=--require` names: loads the preload's body
+ * (dist/preload-body.cjs, built from index.ts) with V8's code cache, so a process does not parse
+ * and compile the body's ≈ 400 KB again (issue 52: every process of a traced program pays the
+ * preload's start; parsing alone was ≈ 53 M instructions of it).
+ *
+ * The cache is V8's cached data for the body's script, made in the first process that finds none
+ * (after the body's start ran, so the functions compiled by then are in it) and kept in the user's
+ * cache folder (`$NETTRACE_CACHE/v8`, else `$XDG_CACHE_HOME/nettrace/v8`, else
+ * `~/.cache/nettrace/v8`; folder 0700, files 0600, written whole by a rename; one file per install
+ * and Node version, a new one replacing the others). Its name holds what the data depends on: the
+ * body's path, size and modification time, Node's version, the architecture and the process's
+ * flags (V8 refuses data made under other flags; it then compiles as without, and this process
+ * writes the data anew). The same for every Node the preload runs
+ * on: Node's own compile cache (`module.enableCompileCache`, 22.1+) would cache the program's
+ * modules too, which is not the preload's to decide.
+ *
+ * Without NETTRACE_CONFIG the body would do nothing, so it is not loaded. Any failure of the
+ * cache falls back to a plain `require` of the body; nothing is thrown into the program.
+ */
+
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as vm from 'node:vm';
+
+const BODY = 'preload-body.cjs';
+
+/** The folder of the code cache, or undefined when the user has no cache folder. */
+function cacheDir(): string | undefined {
+  const env = process.env;
+  if (env.NETTRACE_CACHE) return path.join(env.NETTRACE_CACHE, 'v8');
+  if (env.XDG_CACHE_HOME) return path.join(env.XDG_CACHE_HOME, 'nettrace', 'v8');
+  return env.HOME ? path.join(env.HOME, '.cache', 'nettrace', 'v8') : undefined;
+}
+
+/** FNV-1a of `text`, 8 hex digits: a file name, not a check (V8 checks the data itself). */
+function fnv(text: string): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
+  return (h >>> 0).toString(16).padStart(8, '0');
+}
+
+/**
+ * Writes `data` to `file` whole (a temporary file renamed), 0600 in a 0700 folder, and removes the
+ * files of this install's earlier builds and flags (their names start with `prefix`), so the folder
+ * holds one file per install and Node version; never throws.
+ */
+function writeCache(file: string, prefix: string, data: Buffer): void {
+  try {
+    const dir = path.dirname(file);
+    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const tmp = `${file}.${process.pid}.tmp`;
+    fs.writeFileSync(tmp, data, { mode: 0o600 });
+    fs.renameSync(tmp, file);
+    for (const name of fs.readdirSync(dir)) {
+      if (name.startsWith(prefix) && name.endsWith('.bin') && name !== path.basename(file)) fs.unlinkSync(path.join(dir, name));
+    }
+  } catch {
+    // No cache this time; the next process tries again.
+  }
+}
+
+/**
+ * The process's options that can change V8's flags: its own options without the code or modules
+ * they name (`-e 0` and `app.js` runs share one cache; execArgv holds `-e`'s code).
+ */
+function flagsOf(argv: string[]): string {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (/^(-e|-p|-pe|--eval|--print|-r|--require|--import|--loader|--experimental-loader)$/.test(a)) i++;
+    else if (!/^--(eval|print|require|import|loader|experimental-loader)=/.test(a)) out.push(a);
+  }
+  return out.join(' ');
+}
+
+function load(): void {
+  if (!process.env.NETTRACE_CONFIG) return;
+  const file = path.join(__dirname, BODY);
+  let run: (() => void) | undefined;
+  try {
+    const source = fs.readFileSync(file, 'utf8');
+    const st = fs.statSync(file);
+    const dir = cacheDir();
+    const flags = `${flagsOf(process.execArgv)}|${process.env.NODE_OPTIONS ?? ''}`;
+    // This install and Node version, then what the data depends on besides.
+    const prefix = `preload-${fnv(file)}-${process.version}-`;
+    const key = fnv(`${st.size}|${st.mtimeMs}|${process.arch}|${flags}`);
+    const cacheFile = dir ? path.join(dir, `${prefix}${key}.bin`) : undefined;
+    let cachedData: Buffer | undefined;
+    if (cacheFile) {
+      try {
+        cachedData = fs.readFileSync(cacheFile);
+      } catch {
+        // None yet.
+      }
+    }
+    // CommonJS's own wrapper, on the source's first line so its lines keep their numbers.
+    const wrapper = `(function (exports, require, module, __filename, __dirname) {${source}\n})`;
+    const script = new vm.Script(wrapper, { filename: file, cachedData });
+    const fn = script.runInThisContext() as (e: unknown, r: NodeRequire, m: unknown, f: string, d: string) => void;
+    run = () => {
+      const mod = { exports: {} };
+      fn.call(mod.exports, mod.exports, require, mod, file, __dirname);
+      if (cacheFile && (!cachedData || script.cachedDataRejected)) writeCache(cacheFile, prefix, script.createCachedData());
+    };
+  } catch {
+    run = undefined;
+  }
+  // The body catches its own failures (index.ts); it runs once, by one path or the other.
+  if (run) run();
+  else require(file);
+}
+
+try {
+  load();
+} catch {
+  // The body reports why tracing is off; nothing is thrown into the program.
+}

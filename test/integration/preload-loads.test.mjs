@@ -1,0 +1,94 @@
+// Issue 52: the preload loads only what the program uses. A program's `process.moduleLoadList`
+// (every built-in module Node has loaded) with the preload holds, beyond the one without it, only
+// the few small modules the preload itself needs at start: no networking module (net, tls, dns,
+// http, https, http2, dgram, undici), no worker_threads (nor the streams it loads), no crypto or
+// inspector before the program loads them; and a program that loads `http` gets no `https`,
+// `tls`, `http2` or `dns` more than it would untraced. On every Node the suite runs.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { nodeBin, otherNodeMajors } from '../../scripts/nodes.mjs';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const preload = join(root, 'dist', 'preload.cjs');
+/**
+ * What the preload may load at start: the channels it listens on, its clock, its UTF-8 decoder,
+ * the async context it keeps a request's initiator in, and what Node 22+ loads for `fs`'s
+ * namespace (internal/fs/dir).
+ */
+const ALLOWED =
+  /^NativeModule (diagnostics_channel|string_decoder|perf_hooks|internal\/perf\/.*|internal\/histogram|internal\/async_local_storage\/.*|internal\/fs\/dir|vm)$|^Internal Binding (performance|string_decoder|fs_dir)$/;
+
+/** The entries of process.moduleLoadList after `code` runs, with the preload or without. */
+function loaded(node, code, traced) {
+  const env = { PATH: process.env.PATH, HOME: process.env.HOME };
+  if (traced) env.NETTRACE_CONFIG = JSON.stringify({ ipcPath: join(root, 'no-collector-here.sock') });
+  const args = [...(traced ? ['--require', preload] : []), '-e', `${code};process.stdout.write(JSON.stringify(process.moduleLoadList))`];
+  const r = spawnSync(node, args, { env, encoding: 'utf8', timeout: 60_000 });
+  assert.equal(r.status, 0, r.stderr);
+  return JSON.parse(r.stdout);
+}
+
+const nodes = [[process.versions.node.split('.')[0], process.execPath], ...otherNodeMajors.map((m) => [String(m), nodeBin(m)])].filter(
+  ([, p]) => p && existsSync(p),
+);
+
+for (const [major, node] of nodes) {
+  test(`Node ${major}: \`node -e 0\` with the preload loads no module the program did not, beyond a small allowed set`, () => {
+    const plain = new Set(loaded(node, '0', false));
+    const extra = loaded(node, '0', true).filter((m) => !plain.has(m));
+    assert.deepEqual(
+      extra.filter((m) => !ALLOWED.test(m)),
+      [],
+      'modules the preload loaded before the program did',
+    );
+  });
+
+  test(`Node ${major}: a program that loads http gets no https, tls, http2 or dns from the preload`, () => {
+    const code = "require('node:http')";
+    const plain = new Set(loaded(node, code, false));
+    const extra = loaded(node, code, true).filter((m) => !plain.has(m) && /^NativeModule /.test(m));
+    assert.deepEqual(
+      extra.filter((m) =>
+        /^NativeModule (https|tls|_tls_.*|http2|internal\/http2\/.*|dns|dgram|worker_threads|stream|crypto|inspector)$/.test(m),
+      ),
+      [],
+    );
+  });
+}
+
+test("the preload's body is compiled once: later processes run it from V8's code cache (a 0600 file in a 0700 folder)", () => {
+  const cache = mkdtempSync(join(tmpdir(), 'nettrace-v8cache-'));
+  try {
+    const env = {
+      PATH: process.env.PATH,
+      NETTRACE_CACHE: cache,
+      NETTRACE_CONFIG: JSON.stringify({ ipcPath: join(root, 'no-collector-here.sock') }),
+    };
+    const run = () => spawnSync(process.execPath, ['--require', preload, '-e', '0'], { env, encoding: 'utf8', timeout: 60_000 });
+    assert.equal(run().status, 0);
+    const dir = join(cache, 'v8');
+    const files = readdirSync(dir).filter((f) => f.endsWith('.bin'));
+    assert.equal(files.length, 1, `one cache file: ${files}`);
+    const file = join(dir, files[0]);
+    assert.equal(statSync(dir).mode & 0o777, 0o700);
+    assert.equal(statSync(file).mode & 0o777, 0o600);
+    const first = statSync(file).mtimeMs;
+    // V8 accepted the data (a rejected one is written anew).
+    assert.equal(run().status, 0);
+    assert.equal(statSync(file).mtimeMs, first, 'the second process used the cache as it was');
+    // A program run from a file shares it (`-e`'s code is in execArgv, and is no flag of V8's).
+    const app = join(cache, 'app.js');
+    writeFileSync(app, '0');
+    const r = spawnSync(process.execPath, ['--require', preload, app], { env, encoding: 'utf8', timeout: 60_000 });
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(statSync(file).mtimeMs, first, 'a program run from a file used the same cache');
+    assert.deepEqual(readdirSync(dir), files);
+  } finally {
+    rmSync(cache, { recursive: true, force: true });
+  }
+});
