@@ -185,6 +185,8 @@ export interface ConnState {
   alpn?: string;
   requestCount: number;
   closed: boolean;
+  /** A socket a what-if rule answered on in the server's place: it never reached the network (no connect, no handshake). */
+  whatIf?: boolean;
   /** The request whose creation opened this connection (set while constructing it). */
   dialFor?: string;
   /**
@@ -441,9 +443,11 @@ export class Tracer {
       sourceIP: conn.tuple?.srcIP,
       dnsLookups: conn.lookups,
       programLookup: conn.programLookup,
-      connectAttempts: conn.attempts,
+      // A stand-in's connect was never made (ConnState.whatIf).
+      connectAttempts: conn.whatIf ? [] : conn.attempts,
       establishedConn: conn.connected ? conn.tcpId : undefined,
-      dialErr: conn.connected ? null : (extra?.error ?? null),
+      dialErr: conn.connected || conn.whatIf ? null : (extra?.error ?? null),
+      whatIf: conn.whatIf || undefined,
     });
     const success = conn.connected ? conn.attempts[conn.attempts.length - 1] : undefined;
     const tcp: Record<string, unknown> = {
@@ -453,6 +457,7 @@ export class Tracer {
       connected: conn.connected,
       addrTuple: conn.tuple,
       requestCount: conn.requestCount,
+      whatIf: conn.whatIf || undefined,
     };
     if (extra?.closeAt !== undefined) tcp.connCloseAt = extra.closeAt;
     if (extra?.sent !== undefined) tcp.totalSentBytes = extra.sent;

@@ -4,7 +4,7 @@
  * Used when a session is snapshotted and when a saved trace is shown.
  */
 
-import { whatIfSentence } from './diagnosis/whatIfText';
+import { whatIfSentence, whatIfWithoutNetwork } from './diagnosis/whatIfText';
 import { diagnose, type DiagnosisContext, type DiagnosisOptions } from './diagnosis/diagnosis';
 import { incomingLoopBlockedOf, loopBlocksByThread, threadKey } from './derive/loopBlocked';
 import { measureTimeBudget } from './derive/timeBudget';
@@ -172,7 +172,11 @@ export function enrichRequest(request: HttpRequest, index: RecordIndex, options:
   else delete out.debuggerPaused;
   const found = diagnose({ ...ctx, request: out }, timings, options);
   // A what-if rule made what the program received: the diagnosis says so first (docs/rules.md).
-  const diagnosis = out.whatIf ? `${whatIfSentence(out.whatIf)}${found ? ` The program saw: ${found}` : ''}` : found;
+  // Made without the network, the program's error is all there is to tell: the phase sentence
+  // would name a server and a request sent that were not.
+  const saw =
+    out.whatIf && whatIfWithoutNetwork(out.whatIf) && out.reqError ? `${out.reqError.name ?? 'Error'}: ${out.reqError.message}.` : found;
+  const diagnosis = out.whatIf ? `${whatIfSentence(out.whatIf)}${saw ? ` The program saw: ${saw}` : ''}` : found;
   if (diagnosis) out.diagnosis = diagnosis;
   else delete out.diagnosis;
   return out;

@@ -214,8 +214,17 @@ for (const { label, bin } of nodeBinaries()) {
           const counted = fake.trace.traceRules.rules.find((r) => r.id === 'w');
           assert.equal(counted.acted, recs.length, 'each request the rule acted on is counted (got retries)');
           const t = core.enrichTrace(fake.trace).httpRequests[0];
-          if (k.offline)
+          if (k.offline) {
             assert.deepEqual([t.timings.dns, t.timings.connect, t.timings.ssl], [-1, -1, -1], 'no phase of the network invented');
+            // Nor a connection: the socket the agent made for the request never connected.
+            const conn = fake.trace.tcpConns.find((c) => c.traceID === recs[0].tcpConn);
+            if (conn !== undefined) {
+              assert.equal(conn.connected, false, `no connection invented: ${JSON.stringify(conn)}`);
+              assert.equal(conn.whatIf, true, 'the stand-in socket is marked');
+              const dial = fake.trace.dials.find((d) => d.traceID === conn.fromDial);
+              assert.deepEqual(dial?.connectAttempts ?? [], [], 'no connect attempt invented');
+            }
+          }
           assert.match(t.diagnosis ?? '', /^What if: rule "w" /);
           assert.match(core.renderTrace(fake.trace, { color: false, width: 160 }), new RegExp(`\\[what-if ${k.rule.action}\\] http`));
         });

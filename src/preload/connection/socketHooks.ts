@@ -294,6 +294,8 @@ function onConnect(t: Tracer, hook: Hook, socket: AnySocket, args: unknown[]): u
       case 'connect':
         if (conn.connected) return;
         return t.guard(hook, () => {
+          // A stand-in a what-if rule answered on (rules/whatIfHttp.ts): no connect happened.
+          if (conn.whatIf) return notDialing();
           // A TLS connection is still being dialed (for undici's connect timeout) until its handshake ends.
           if (!conn.tls) notDialing();
           if (conn.tls) wire = (socket as unknown as { _handle?: { _parent?: typeof wire } })._handle?._parent;
@@ -308,7 +310,7 @@ function onConnect(t: Tracer, hook: Hook, socket: AnySocket, args: unknown[]): u
           closed(t, socket, conn, wire);
         });
       default:
-        handshake?.(event);
+        if (!conn.whatIf) handshake?.(event);
     }
   });
   return callArgs;

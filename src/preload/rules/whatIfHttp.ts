@@ -22,6 +22,7 @@ import type { Rule, StartDecision } from '../../rules';
 import { rateOf, type FailSpec, type OverrideSpec } from '../../rules/whatIf';
 import type { Tracer } from '../tracer';
 import { delayMsOf, errnoOf, failHttpRequest, warnOnce } from './whatIf';
+import { connOf } from '../connection/socketHooks';
 
 type Push = (chunk: Buffer | null, encoding?: BufferEncoding) => boolean;
 type SocketLike = netTypes.Socket & {
@@ -90,6 +91,9 @@ function pendingHandle(s: SocketLike): HandleLike | undefined {
 function detach(s: SocketLike, onWrite: () => void): void {
   const h = pendingHandle(s);
   if (h !== undefined) {
+    // The trace must not call this a connection: it never reached the network (docs/trace-format.md, `whatIf` on dials and tcpConns).
+    const conn = connOf.get(s);
+    if (conn !== undefined) conn.whatIf = true;
     const complete = (req: ConnectReq) => {
       setImmediate(() => {
         if (!s.destroyed && typeof req.oncomplete === 'function') req.oncomplete(0, h, req, true, true);

@@ -255,6 +255,8 @@ export interface Dial {
   connectAttempts: ConnectAttempt[];
   establishedConn?: string;
   dialErr?: string | null;
+  /** A what-if rule answered on this dial's socket in the server's place: no lookup, connect or handshake happened. */
+  whatIf?: boolean;
 }
 
 /** A socket operation (only with the socket-op trace). */
@@ -325,6 +327,8 @@ export interface TcpConn {
   totalRecvBytes?: number;
   /** How many HTTP requests used this connection. */
   requestCount?: number;
+  /** A what-if rule answered on this socket in the server's place: it never reached the network (`connected` is false). */
+  whatIf?: boolean;
   /** Socket operations (only with the socket-op trace). */
   socketTrace?: SocketTrace;
   tcpMetrics?: TcpMetrics;

@@ -19,6 +19,8 @@ export type ConnectionState = 'reused' | 'new' | 'failed' | 'connecting';
  * client, a trace recorded without connection records).
  */
 export function connectionState(req: HttpRequest, conn?: TcpConn): ConnectionState | undefined {
+  // A socket a what-if rule answered on never was a connection (TcpConn.whatIf).
+  if (conn?.whatIf) return undefined;
   if (req.reusedConn) return 'reused';
   if (!req.tcpConn && !req.dial && !conn && req.reusedConn === undefined) return undefined;
   // Anything that needs a connected socket proves it connected.
