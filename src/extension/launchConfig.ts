@@ -29,7 +29,7 @@ import {
   type OptionDef,
   type TracingOptions,
 } from '../protocol/options';
-import type { PreloadConfig } from '../protocol/preload';
+import { PRELOAD_BODY_FILE, type PreloadConfig } from '../protocol/preload';
 import type { HeaderCaptureMode } from '../trace/contract/types';
 
 export { mergeNodeOptions, quoteNodeOption } from '../collector/launchEnv';
@@ -304,11 +304,15 @@ export const DEFAULT_SKIP_FILES: readonly string[] = ['<node_internals>/**'];
  * trace rule pauses in a script of the preload's (docs/rules.md): js-debug deemphasizes skipped
  * frames in the call stack and steps through them, so the program's line that made the request is
  * the first frame shown in full under the pause. js-debug reads an absolute path as that one file.
+ * The preload is two files: the loader `--require` names and its body beside it, where the
+ * hooks' frames are.
  */
 export function withPreloadSkipped(skipFiles: unknown, preloadPath: string): string[] {
   const list = Array.isArray(skipFiles) ? skipFiles.filter((p): p is string => typeof p === 'string') : [...DEFAULT_SKIP_FILES];
-  const same = (p: string) => p.replace(/\\/g, '/') === preloadPath.replace(/\\/g, '/');
-  return list.some(same) ? list : [...list, preloadPath];
+  const slash = (p: string) => p.replace(/\\/g, '/');
+  const body = preloadPath.replace(/[^\\/]*$/, PRELOAD_BODY_FILE);
+  const missing = [preloadPath, body].filter((f) => !list.some((p) => slash(p) === slash(f)));
+  return [...list, ...missing];
 }
 
 /** The preload's configuration (NETTRACE_CONFIG) for a launch's tracing options. */

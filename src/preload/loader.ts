@@ -23,7 +23,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vm from 'node:vm';
 
-const BODY = 'preload-body.cjs';
+import { PRELOAD_BODY_FILE } from '../protocol/preload';
+
+const BODY = PRELOAD_BODY_FILE;
 
 /** The folder of the code cache, or undefined when the user has no cache folder. */
 function cacheDir(): string | undefined {

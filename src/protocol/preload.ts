@@ -19,6 +19,9 @@ import type { WhatIfDelay, WhatIfFail, WhatIfOverride, WhatIfRespond, WhatIfThro
 /** Name of the environment variable that carries the JSON-encoded PreloadConfig. */
 export const CONFIG_ENV = 'NETTRACE_CONFIG';
 
+/** The preload's body, beside dist/preload.cjs (the loader `--require` names, which runs it from V8's code cache). */
+export const PRELOAD_BODY_FILE = 'preload-body.cjs';
+
 /**
  * Most characters of a rule set written into NETTRACE_CONFIG (its `rules` as JSON, about 150
  * rules); a larger set goes through PreloadConfig.rulesFile. Well under Linux's 128 KiB per

@@ -105,7 +105,9 @@ class Cdp {
   }
 }
 
-const preloadUrls = new Set([preload, pathToFileURL(preload).href]);
+// The preload is the loader NODE_OPTIONS names and its body beside it (where the hooks' frames are).
+const preloadBody = join(root, 'dist', 'preload-body.cjs');
+const preloadUrls = new Set([preload, pathToFileURL(preload).href, preloadBody, pathToFileURL(preloadBody).href]);
 const isInternal = (url) => url.startsWith('node:') || url === '';
 
 /**
@@ -326,7 +328,7 @@ test(
     // What js-debug sends for skipFiles ["<node_internals>/**", "<preload path>"]: V8 blackbox
     // patterns (regular expressions on script URLs). The pause script is not skipped, so V8 stops.
     const escape = (t) => t.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
-    const blackbox = ['^node:', `^${escape(pathToFileURL(preload).href)}$`, `^${escape(preload)}$`];
+    const blackbox = ['^node:', ...[preload, preloadBody].flatMap((f) => [`^${escape(pathToFileURL(f).href)}$`, `^${escape(f)}$`])];
     const rules = [{ id: 'skipfiles', condition: 'path == "/skipped"', action: 'break', enabled: true }];
     const all = await runProgram({ rules, steps: ['http:/skipped', 'fetch:/skipped', 'http2:/skipped'], blackbox });
     assert.equal(all.code, 0, all.stderr + all.stdout);

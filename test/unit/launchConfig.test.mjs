@@ -202,6 +202,8 @@ test('phase 2: the optional recorders reach NETTRACE_CONFIG', () => {
     sockTraceMaxOps: 10,
     bodies: true,
     bodyMaxBytes: 2048,
+    // The panel offers Send Again: a debug session's preload keeps its last requests for it.
+    sendAgain: true,
   });
   const on = m.preloadConfigOf(
     full({
@@ -212,7 +214,7 @@ test('phase 2: the optional recorders reach NETTRACE_CONFIG', () => {
     }),
     '/i',
   );
-  assert.deepEqual(on, { ipcPath: '/i', headers: 'names', dnsTrace: true, sockTrace: true, bodies: true });
+  assert.deepEqual(on, { ipcPath: '/i', headers: 'names', dnsTrace: true, sockTrace: true, bodies: true, sendAgain: true });
 });
 
 test('initiator: the configuration, else the setting; sampled (the default) is left to the preload', () => {
@@ -298,7 +300,12 @@ test('phase 2: env + envFile merged (env wins), NODE_OPTIONS from either kept, N
   assert.equal(out.env.SHARED, 'env');
   assert.equal(out.env.GONE, null);
   assert.equal(out.env.NODE_OPTIONS, '--require "/opt/my ext/dist/preload.cjs" --trace-warnings');
-  assert.deepEqual(JSON.parse(out.env.NETTRACE_CONFIG), { ipcPath: '/tmp/a b/ipc.sock', headers: 'values', redact: ['x-token'] });
+  assert.deepEqual(JSON.parse(out.env.NETTRACE_CONFIG), {
+    ipcPath: '/tmp/a b/ipc.sock',
+    headers: 'values',
+    redact: ['x-token'],
+    sendAgain: true,
+  });
   // The configuration's own NODE_OPTIONS wins over the envFile's, as in js-debug.
   const own = m.injectTracing(
     { ...base, env: { NODE_OPTIONS: '--inspect-publish-uid=http' } },
@@ -786,15 +793,35 @@ test('launch rules: the session validates them, and NETTRACE_CONFIG carries the 
 test("skipFiles: the preload bundle is added to the user's (or js-debug's default), once, last", () => {
   const base = m.toNodeLaunchConfig({ type: 'nettrace', request: 'launch', program: 'a.js' }, defaults);
   const none = m.injectTracing(base, { preloadPath: '/opt/ext/dist/preload.cjs', ipcPath: '/s', sessionId: 'x' });
-  assert.deepEqual(none.skipFiles, ['<node_internals>/**', '/opt/ext/dist/preload.cjs'], "js-debug's default kept");
+  assert.deepEqual(
+    none.skipFiles,
+    ['<node_internals>/**', '/opt/ext/dist/preload.cjs', '/opt/ext/dist/preload-body.cjs'],
+    "js-debug's default kept",
+  );
   const own = m.injectTracing(
     { ...base, skipFiles: ['**/node_modules/**', '!**/node_modules/my-lib/**'] },
     { preloadPath: '/opt/ext/dist/preload.cjs', ipcPath: '/s', sessionId: 'x' },
   );
-  assert.deepEqual(own.skipFiles, ['**/node_modules/**', '!**/node_modules/my-lib/**', '/opt/ext/dist/preload.cjs'], 'after the negation');
-  assert.deepEqual(m.withPreloadSkipped([], '/p.cjs'), ['/p.cjs'], 'an empty list skips only the preload');
-  assert.deepEqual(m.withPreloadSkipped(['/p.cjs', '<node_internals>/**'], '/p.cjs'), ['/p.cjs', '<node_internals>/**'], 'not twice');
-  assert.deepEqual(m.withPreloadSkipped(['C:/ext/preload.cjs'], 'C:\\ext\\preload.cjs'), ['C:/ext/preload.cjs'], 'either slash');
-  assert.deepEqual(m.withPreloadSkipped(['a', 7, null], '/p.cjs'), ['a', '/p.cjs'], 'non-strings dropped');
+  assert.deepEqual(
+    own.skipFiles,
+    ['**/node_modules/**', '!**/node_modules/my-lib/**', '/opt/ext/dist/preload.cjs', '/opt/ext/dist/preload-body.cjs'],
+    'after the negation',
+  );
+  assert.deepEqual(
+    m.withPreloadSkipped([], '/d/p.cjs'),
+    ['/d/p.cjs', '/d/preload-body.cjs'],
+    'an empty list skips only the preload (loader and body)',
+  );
+  assert.deepEqual(
+    m.withPreloadSkipped(['/d/p.cjs', '<node_internals>/**', '/d/preload-body.cjs'], '/d/p.cjs'),
+    ['/d/p.cjs', '<node_internals>/**', '/d/preload-body.cjs'],
+    'not twice',
+  );
+  assert.deepEqual(
+    m.withPreloadSkipped(['C:/ext/preload.cjs', 'C:/ext/preload-body.cjs'], 'C:\\ext\\preload.cjs'),
+    ['C:/ext/preload.cjs', 'C:/ext/preload-body.cjs'],
+    'either slash',
+  );
+  assert.deepEqual(m.withPreloadSkipped(['a', 7, null], '/d/p.cjs'), ['a', '/d/p.cjs', '/d/preload-body.cjs'], 'non-strings dropped');
   assert.deepEqual(base.skipFiles, undefined, 'phase 1 leaves it to js-debug');
 });
