@@ -46,6 +46,14 @@ export function attachToolbarOverflow(toolbar: HTMLElement): HTMLButtonElement {
     }
   };
   new ResizeObserver(fit).observe(toolbar);
+  // A group's own width changes too (a count in a toggle's label, chips appearing with the data)
+  // while the toolbar keeps its width: measured again then. Converges: fit() ends in the same
+  // sizes for the same contents, and a ResizeObserver reports only a size that differs.
+  const refit = new ResizeObserver(() => {
+    lastWidth = -1;
+    fit();
+  });
+  for (const c of toolbar.children) if (c !== more) refit.observe(c);
   // Fonts (codicons) change widths after the first layout.
   void document.fonts?.ready.then(() => {
     lastWidth = -1;

@@ -103,12 +103,14 @@ test(
             const kids = [...t.children].filter((c) => getComputedStyle(c).display !== 'none');
             return {
               h: r.height,
+              w: Math.round(r.width),
               cut: kids.filter((c) => c.getBoundingClientRect().right > r.right + 0.5).map((c) => c.className),
+              widths: kids.map((c) => `${c.className}:${Math.round(c.getBoundingClientRect().width)}`).join(' '),
               tops: new Set(kids.map((c) => Math.round(c.getBoundingClientRect().top + c.getBoundingClientRect().height / 2))).size,
             };
           });
           assert.ok(tb.h <= 36, `${at}: toolbar is one line (${tb.h}px)`);
-          assert.deepEqual(tb.cut, [], `${at}: no toolbar group cut off`);
+          assert.deepEqual(tb.cut, [], `${at}: no toolbar group cut off (toolbar ${tb.w} px: ${tb.widths})`);
 
           // The waterfall column is on screen without scrolling, and its header is labelled.
           const wf = await page.evaluate(() => {
@@ -312,7 +314,7 @@ test('layout: keyboard reaches every control with visible focus; ARIA grid and t
 
     // ARIA.
     const aria = await page.evaluate(() => {
-      const grid = document.querySelector('[role=grid]');
+      const grid = document.querySelector('[role=grid][aria-label=Requests]');
       const row = grid.querySelector('.list-rows [role=row].selected');
       const tab = document.querySelector('[role=tablist] [role=tab][aria-selected=true]');
       const panelEl = document.querySelector('[role=tabpanel]');
