@@ -26,7 +26,6 @@ import {
   type SendAgainMessage,
   type WireRuleCounters,
 } from '../../protocol/preload';
-import { sendAgain } from './sendAgain';
 
 /** The rule engine's module (src/rules), loaded by engineModule(). */
 type RulesModule = typeof import('../../rules');
@@ -42,6 +41,19 @@ let rulesModule: RulesModule | undefined;
  */
 function engineModule(): RulesModule {
   return (rulesModule ??= require('../../rules') as RulesModule);
+}
+
+/**
+ * Who answers the collector's Send Again messages (sendAgain.ts, registered when the http hooks
+ * install it; undefined until then: the message is ignored, as sendAgain.ts would without a
+ * tracer). A registration, not an import, so this file does not import sendAgain.ts (which reads
+ * the tracer, whose transport reads this file).
+ */
+let sendAgainHandler: ((m: SendAgainMessage) => void) | undefined;
+
+/** Registers the Send Again handler (sendAgain.ts). */
+export function onSendAgain(fn: (m: SendAgainMessage) => void): void {
+  sendAgainHandler = fn;
 }
 
 /**
@@ -278,7 +290,7 @@ export class PreloadRules {
     }
     if (typeof msg !== 'object' || msg === null) return;
     const m = msg as { type?: unknown; version?: unknown; defaultAction?: unknown; rules?: unknown; slowThresholdMs?: unknown };
-    if (m.type === 'sendAgain') return sendAgain(msg as SendAgainMessage);
+    if (m.type === 'sendAgain') return sendAgainHandler?.(msg as SendAgainMessage);
     // Other types are for later versions of the collector: ignored.
     if (m.type !== 'rules') return;
     const version = typeof m.version === 'number' && Number.isSafeInteger(m.version) && m.version >= 0 ? m.version : undefined;

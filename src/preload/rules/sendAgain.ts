@@ -11,6 +11,7 @@
 import type { SendAgainMessage, SentAgainMessage } from '../../protocol/preload';
 import { REDACTED } from '../../trace/contract/wire';
 import type { Tracer } from '../tracer';
+import { onSendAgain } from './rules';
 
 /** How many requests are kept, and how many bytes of head and body in all. */
 export const KEEP_COUNT = 32;
@@ -77,6 +78,7 @@ function bodyOf(req: OutgoingLike, head: string): Buffer | undefined {
 /** The tracer Send Again answers through (the http hooks give it when they install). */
 export function sendAgainTracer(t: Tracer): void {
   tracer = t;
+  onSendAgain(sendAgain);
 }
 
 /**
