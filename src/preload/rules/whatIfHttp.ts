@@ -239,6 +239,13 @@ function delayFirstByte(s: SocketLike, ms: number): Undo {
   });
 }
 
+/**
+ * What a throttled link holds for the program while its timers are late (a busy loop, a loaded
+ * machine): the bytes that arrived meanwhile, up to a kernel receive buffer's worth, are read at
+ * once after the stall, as from a real slow link; idle time with nothing to deliver earns nothing.
+ */
+const THROTTLE_BUFFER = 256 * 1024;
+
 /** Delivers the reads at `rate` bytes a second (in slices every 10 ms; the end in its place). */
 function throttle(s: SocketLike, rate: number): Undo {
   const queue: (Buffer | null)[] = [];
@@ -247,7 +254,7 @@ function throttle(s: SocketLike, rate: number): Undo {
   let allowance = 0;
   const drain = () => {
     const now = performance.now();
-    allowance = Math.min(allowance + ((now - last) / 1000) * rate, Math.max(rate / 10, 1));
+    allowance = Math.min(allowance + ((now - last) / 1000) * rate, Math.max(rate / 10, THROTTLE_BUFFER));
     last = now;
     while (queue.length > 0 && !s.destroyed) {
       const c = queue[0];
@@ -271,7 +278,8 @@ function throttle(s: SocketLike, rate: number): Undo {
     pushed = push;
     queue.push(chunk);
     if (timer === undefined) {
-      if (last === 0) last = performance.now();
+      // Nothing was waiting: the time since the last delivery was idle, not owed.
+      last = performance.now();
       timer = setTimeout(drain, 0);
     }
   });
