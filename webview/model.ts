@@ -281,8 +281,12 @@ export class TraceModel {
     return this.sortSpec;
   }
 
+  /** How many times the model was replaced by a snapshot (another trace, a reload): views that cache on its rows key on it. */
+  resets = 0;
+
   /** Replaces everything with a snapshot. */
   reset(snap: TraceSnapshot, live: boolean): void {
+    this.resets++;
     this.description = snap.description ?? '';
     this.traceBeginAt = snap.traceBeginAt;
     this.traceEndAt = snap.traceEndAt;

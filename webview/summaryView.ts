@@ -172,7 +172,8 @@ export class SummaryView {
   render(force = false): void {
     if (!this.open) return;
     const rows = this.model.rows;
-    const sig = `${rows.length}|${this.model.failedCount}|${rows[rows.length - 1]?.duration}`;
+    // Another trace of the same size is other requests: the model's resets are part of the key.
+    const sig = `${this.model.resets}|${rows.length}|${this.model.failedCount}|${rows[rows.length - 1]?.duration}`;
     const now = performance.now();
     if (!force && (sig === this.computedFor || (this.model.live && now - this.lastAt < 500))) return;
     this.computedFor = sig;

@@ -78,7 +78,17 @@ test(
         // ---- the Summary view: four routes; a click filters the list ------------------------------------------
         await panel.evaluate(() => document.querySelector('.summary-toggle')?.click());
         await panel.waitForSelector('.summary-grid tbody tr');
-        const routes = await panel.$$eval('.summary-grid tbody tr td:first-child', (tds) => tds.map((td) => td.textContent));
+        // The second trace may still be arriving when the view opens: its routes once they settle
+        // (the view recomputes when the panel's model is replaced).
+        let routes = [];
+        await until(
+          'the Summary view of the second trace',
+          async () => {
+            routes = await panel.$$eval('.summary-grid tbody tr td:first-child', (tds) => tds.map((td) => td.textContent));
+            return routes[0] === 'GET api.example.com:8080/users/:id *';
+          },
+          10_000,
+        ).catch(() => undefined);
         step(`summary:\n    ${routes.join('\n    ')}`);
         assert.deepEqual([...routes].sort(), [
           'GET api.example.com:8080/health',
