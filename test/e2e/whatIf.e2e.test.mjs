@@ -280,7 +280,25 @@ function panelOf(page) {
       );
       await f.locator(`[id="${id}"] .c-method`).click({ button: 'right' });
     },
-    select: async (id) => (await frame()).locator(`[id="${id}"] .c-method`).click(),
+    /**
+     * Selects the row of `id`. The program keeps calling, so the live list keeps growing and its
+     * pooled rows move: scrolled to the end and clicked again until one click lands.
+     */
+    select: async (id) =>
+      until(
+        `a click on the row ${id}`,
+        async () => {
+          const f = await frame();
+          await f.$eval('.list-body', (b) => (b.scrollTop = b.scrollHeight)).catch(() => {});
+          return f
+            .locator(`[id="${id}"] .c-method`)
+            .click({ timeout: 2000 })
+            .then(() => true)
+            .catch(() => false);
+        },
+        30_000,
+        200,
+      ),
     selectedTraceID: async () =>
       (await frame())
         .$eval('.list-rows .row[aria-selected="true"]', (e) => JSON.parse(e.dataset.vscodeContext ?? '{}').traceID)
