@@ -185,14 +185,11 @@ export interface ConnState {
   alpn?: string;
   requestCount: number;
   closed: boolean;
-  /** A socket a what-if rule answered on in the server's place: it never reached the network (no connect, no handshake). */
+  /** A socket a what-if rule answered on in the server's place: never on the network. */
   whatIf?: boolean;
   /** The request whose creation opened this connection (set while constructing it). */
   dialFor?: string;
-  /**
-   * Set on a TLS session layered over another traced connection (a CONNECT tunnel through a
-   * proxy): the connection underneath. tcpId/dialId are then that connection's.
-   */
+  /** A TLS session over another traced connection (a proxy's CONNECT tunnel): that one (tcpId/dialId are its). */
   tunnelOf?: ConnState;
   /** Socket operations, when the socket-op trace is on. */
   socketTrace?: { socketOps: SocketOp[]; droppedOps: number; layer: 'tcp' | 'tls'; coalesced?: boolean };
@@ -443,8 +440,7 @@ export class Tracer {
       sourceIP: conn.tuple?.srcIP,
       dnsLookups: conn.lookups,
       programLookup: conn.programLookup,
-      // A stand-in's connect was never made (ConnState.whatIf).
-      connectAttempts: conn.whatIf ? [] : conn.attempts,
+      connectAttempts: conn.whatIf ? [] : conn.attempts, // a stand-in's connect was never made
       establishedConn: conn.connected ? conn.tcpId : undefined,
       dialErr: conn.connected || conn.whatIf ? null : (extra?.error ?? null),
       whatIf: conn.whatIf || undefined,
