@@ -14,17 +14,10 @@ import type * as netTypes from 'node:net';
 import type { Rule, StartDecision } from '../../rules';
 import { rateOf, type DelaySpec, type FailSpec } from '../../rules/whatIf';
 import type { Tracer } from '../tracer';
+import type { WhatIf } from '../../trace/contract/ruleTypes';
 
-/** What the trace records of a what-if rule that acted (`whatIf`, docs/trace-format.md). */
-export interface WhatIfMark {
-  rule: string;
-  action: string;
-  kind?: string;
-  afterBytes?: number;
-  ms?: number;
-  rate?: number;
-  status?: number;
-}
+/** What the trace records of a what-if rule that acted: the record's `whatIf` (one definition, the trace's). */
+export type WhatIfMark = WhatIf;
 
 const drawn = new WeakMap<object, number>();
 
