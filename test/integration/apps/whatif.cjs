@@ -7,24 +7,7 @@
 const client = process.env.NT_CLIENT;
 const url = process.env.NT_URL;
 
-function errorView(e, depth = 0) {
-  if (e === undefined || e === null || depth > 4) return e;
-  if (typeof e !== 'object') return { value: String(e) };
-  return {
-    class: e.constructor && e.constructor.name,
-    name: e.name,
-    message: e.message,
-    code: e.code,
-    errno: e.errno,
-    syscall: e.syscall,
-    address: e.address,
-    port: e.port,
-    hostname: e.hostname,
-    own: Object.getOwnPropertyNames(e).filter((n) => n !== 'stack'),
-    errors: Array.isArray(e.errors) ? e.errors.map((x) => errorView(x, depth + 1)) : undefined,
-    cause: errorView(e.cause, depth + 1),
-  };
-}
+const { errorView } = require('./errorView.cjs');
 
 function print(o) {
   process.stdout.write(JSON.stringify(o) + '\n');

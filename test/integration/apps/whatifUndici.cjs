@@ -12,24 +12,7 @@ const url = process.env.NT_URL;
 const timeoutMs = Number(process.env.NT_TIMEOUT_MS) || 0;
 const headersTimeout = Number(process.env.NT_HEADERS_TIMEOUT_MS) || undefined;
 
-function errorView(e, depth = 0) {
-  if (e === undefined || e === null || depth > 4) return e;
-  if (typeof e !== 'object') return { value: String(e) };
-  return {
-    class: e.constructor && e.constructor.name,
-    name: e.name,
-    message: e.message,
-    code: e.code,
-    errno: e.errno,
-    syscall: e.syscall,
-    address: e.address,
-    port: e.port,
-    hostname: e.hostname,
-    own: Object.getOwnPropertyNames(e).filter((n) => n !== 'stack'),
-    errors: Array.isArray(e.errors) ? e.errors.map((x) => errorView(x, depth + 1)) : undefined,
-    cause: errorView(e.cause, depth + 1),
-  };
-}
+const { errorView } = require('./errorView.cjs');
 
 // The event loop's lag meanwhile (a delay is measured within ±5 ms plus it).
 const lag = require('node:perf_hooks').monitorEventLoopDelay({ resolution: 1 });
