@@ -46,6 +46,7 @@ const askNumber = async (prompt: string, value: string, min: number, max: number
   const text = await vscode.window.showInputBox({
     prompt,
     value,
+    ignoreFocusOut: true,
     validateInput: (v) =>
       /^\d+$/.test(v.trim()) && Number(v) >= min && Number(v) <= max ? undefined : `A whole number from ${min} to ${max}`,
   });
@@ -173,7 +174,11 @@ function problemOf(action: WhatIfAction, spec: unknown): string | undefined {
 async function pickLimit(what: string): Promise<number | null | undefined> {
   const picked = await vscode.window.showQuickPick(
     WHAT_IF_LIMITS.map((l) => ({ label: l.label, limit: l.limit })),
-    { title: `Net Trace: ${what} — how many?`, placeHolder: 'The rule stops acting after this many requests (per process)' },
+    {
+      title: `Net Trace: ${what} — how many?`,
+      placeHolder: 'The rule stops acting after this many requests (per process)',
+      ignoreFocusOut: true,
+    },
   );
   return picked === undefined ? undefined : picked.limit;
 }
@@ -204,6 +209,10 @@ async function pickAndAdd(s: Services, rules: RuleService, arg: CopyContext | un
   const picked = await vscode.window.showQuickPick(choices, {
     title: `Net Trace: ${title} — ${t.req.reqMethod} ${t.req.reqURL}`,
     matchOnDescription: true,
+    // These pickers open from the panel's context menu, and the workbench gives the webview its
+    // focus back when that menu closes through the webview's frames, asynchronously: under load it
+    // lands after the picker opened, which would close it (seen in CI). Escape still closes them.
+    ignoreFocusOut: true,
   });
   if (!picked) return;
   const made = picked.ask ? await picked.ask() : { spec: picked.spec, words: picked.words };

@@ -1033,3 +1033,18 @@ test('explainTlsError: phrases with and without evidence', () => {
   );
   assert.equal(opensslReason('no reason here'), undefined);
 });
+
+test('a what-if answer made without the server: the status alone, no "server answered"; a real 503 still names the server', () => {
+  const base = { reqStartAt: 0, respRecvAt: 240, respStatusCode: 503, respStatusText: 'Service Unavailable' };
+  const trace = emptyTrace();
+  trace.httpRequests.push(
+    req({ traceID: 'req-1', ...base, whatIf: { rule: 'stock', action: 'fail', kind: 'status', status: 503 } }),
+    req({ traceID: 'req-2', ...base }),
+    req({ traceID: 'req-3', ...base, whatIf: { rule: 'up', action: 'override', status: 503 } }),
+  );
+  const [faked, real, overridden] = enrichTrace(trace).httpRequests;
+  assert.match(faked.diagnosis, /^What if: rule "stock" answered 503 in the server's place; .* The program saw: 503 Service Unavailable after 240 ms$/);
+  assert.doesNotMatch(faked.diagnosis, /server answered/);
+  assert.equal(real.diagnosis, 'server answered 503 Service Unavailable after 240 ms');
+  assert.match(overridden.diagnosis, /The program saw: server answered 503 Service Unavailable after 240 ms$/, 'the server did answer an overridden request');
+});

@@ -10,6 +10,7 @@ import { dnsStory } from './dnsStory';
 import { http2ErrorName } from './http2Errors';
 import { formatMs, incompleteWhy, PHASE_NAMES, plural } from './sentence';
 import { poolWaitSentence, poolWaitState } from './poolDiagnosis';
+import { whatIfWithoutNetwork } from './whatIfText';
 import { DEFAULT_SLOW_THRESHOLD_MS, failedAt, isSlow, type Phase, type RequestContext } from '../derive/timings';
 import { timeBudget, type TimeBudget } from '../derive/timeBudget';
 import { diagnoseProgramShare, LOOP_BLOCKED_MIN_MS } from './loopDiagnosis';
@@ -557,7 +558,9 @@ export function diagnose(ctx: DiagnosisContext, timings?: Timings, options: Diag
     if (proxy) return andLoop(proxy);
     const start = budget.start;
     const ms = start !== undefined && req.respRecvAt !== undefined ? req.respRecvAt - start : undefined;
-    return andLoop(`server answered ${statusText(status, req.respStatusText)}${after(ms)}`);
+    // A rule's answer made without the server (enrich says so first): the status alone.
+    const who = whatIfWithoutNetwork(req.whatIf) ? '' : 'server answered ';
+    return andLoop(`${who}${statusText(status, req.respStatusText)}${after(ms)}`);
   }
   if (loop) return withKernel(loop, ctx, budget);
   const slow = diagnoseSlow(ctx, budget, options.slowThresholdMs ?? DEFAULT_SLOW_THRESHOLD_MS);
