@@ -176,7 +176,9 @@ export function enrichRequest(request: HttpRequest, index: RecordIndex, options:
   // would name a server and a request sent that were not.
   const saw =
     out.whatIf && whatIfWithoutNetwork(out.whatIf) && out.reqError ? `${out.reqError.name ?? 'Error'}: ${out.reqError.message}.` : found;
-  const diagnosis = out.whatIf ? `${whatIfSentence(out.whatIf)}${saw ? ` The program saw: ${saw}` : ''}` : found;
+  const diagnosis = out.whatIf
+    ? `${whatIfSentence(out.whatIf, ctx.tcpConn, out.reusedConn)}${saw ? ` The program saw: ${saw}` : ''}`
+    : found;
   if (diagnosis) out.diagnosis = diagnosis;
   else delete out.diagnosis;
   return out;

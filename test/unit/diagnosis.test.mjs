@@ -1043,8 +1043,45 @@ test('a what-if answer made without the server: the status alone, no "server ans
     req({ traceID: 'req-3', ...base, whatIf: { rule: 'up', action: 'override', status: 503 } }),
   );
   const [faked, real, overridden] = enrichTrace(trace).httpRequests;
-  assert.match(faked.diagnosis, /^What if: rule "stock" answered 503 in the server's place; .* The program saw: 503 Service Unavailable after 240 ms$/);
+  assert.match(
+    faked.diagnosis,
+    /^What if: rule "stock" answered 503 in the server's place; .* The program saw: 503 Service Unavailable after 240 ms$/,
+  );
   assert.doesNotMatch(faked.diagnosis, /server answered/);
   assert.equal(real.diagnosis, 'server answered 503 Service Unavailable after 240 ms');
-  assert.match(overridden.diagnosis, /The program saw: server answered 503 Service Unavailable after 240 ms$/, 'the server did answer an overridden request');
+  assert.match(
+    overridden.diagnosis,
+    /The program saw: server answered 503 Service Unavailable after 240 ms$/,
+    'the server did answer an overridden request',
+  );
+});
+
+test("a what-if answer on a connection the program's own agent made: the connect and TLS phases are the request's, the sentence says so", () => {
+  const trace = emptyTrace();
+  const whatIf = { rule: 'reg', action: 'fail', kind: 'status', status: 503 };
+  const dial = {
+    traceID: 'dial-1',
+    pid: 1,
+    dialBeginAt: 1,
+    dialEndAt: 20,
+    connectAttempts: [{ address: '127.0.0.1', beginAt: 1, endAt: 8 }],
+  };
+  trace.dials.push(dial, { ...dial, traceID: 'dial-2' });
+  trace.tcpConns.push(
+    { traceID: 'tcp-1', pid: 1, fromDial: 'dial-1', connected: true, handshakeBeginAt: 1, handshakeEndAt: 8 },
+    { traceID: 'tcp-2', pid: 1, fromDial: 'dial-2', connected: false, whatIf: true },
+  );
+  const at = { reqStartAt: 0, respRecvAt: 30, respStatusCode: 503, reusedConn: false, whatIf };
+  trace.httpRequests.push(
+    req({ traceID: 'req-1', ...at, dial: 'dial-1', tcpConn: 'tcp-1' }),
+    req({ traceID: 'req-2', ...at, dial: 'dial-2', tcpConn: 'tcp-2' }),
+  );
+  const [own, standIn] = enrichTrace(trace).httpRequests;
+  assert.equal(own.timings.connect, 7, "the program's connection took 7 ms");
+  assert.match(
+    own.diagnosis,
+    /the server had no part in it \(the program made its connection, the rule answered before anything was sent on it\)/,
+  );
+  assert.equal(standIn.timings.connect, -1, "the rule's stand-in socket has no connect phase");
+  assert.match(standIn.diagnosis, /the network and the server had no part in it/);
 });

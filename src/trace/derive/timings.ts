@@ -12,7 +12,7 @@
  */
 
 import type { Dial, HttpRequest, TcpConn, Timings, TlsTunnel } from '../contract/types';
-import { whatIfWithoutNetwork } from '../diagnosis/whatIfText';
+import { whatIfOnRealConnection, whatIfWithoutNetwork } from '../diagnosis/whatIfText';
 
 /**
  * A response still streaming: its head arrived, bytes so far were reported (`respContentLen`),
@@ -108,8 +108,10 @@ export function computeTimings(ctx: RequestContext): Timings {
   const t: Timings = { ...NONE };
   const errorAt = failedAt(req);
   const phase = req.reqError?.phase;
-  // A request a what-if rule failed or answered never reached the network: its dial's phases are not its own.
-  const dial = req.reusedConn || whatIfWithoutNetwork(req.whatIf) ? undefined : ctx.dial;
+  // A request a what-if rule failed or answered never reached the network: its dial's phases are
+  // not its own, unless the program's own code made a real connection for it first.
+  const standIn = whatIfWithoutNetwork(req.whatIf) && !whatIfOnRealConnection(ctx.tcpConn, req.reusedConn);
+  const dial = req.reusedConn || standIn ? undefined : ctx.dial;
   let connReady: number | undefined;
 
   // The wait in a full pool (an http.Agent at maxSockets, an undici Pool at connections) until

@@ -3,6 +3,7 @@
  * "What-if actions"), one definition for `nettrace show`, the HAR's comment and the panel.
  */
 import type { WhatIf } from '../contract/ruleTypes';
+import type { TcpConn } from '../contract/types';
 
 const FAIL_WORDS: Record<string, string> = {
   refused: 'connection refused',
@@ -22,6 +23,15 @@ export function whatIfWithoutNetwork(w: WhatIf | undefined): boolean {
   if (w === undefined) return false;
   if (w.action === 'respond') return true;
   return w.action === 'fail' && w.kind !== 'tls' && w.afterBytes === undefined;
+}
+
+/**
+ * True when a what-if rule answered on a connection the program's own code made for this request
+ * (an agent whose createConnection connects by itself, as npm's does): its DNS, connect and TLS
+ * happened and are the request's, though no byte of the request was sent.
+ */
+export function whatIfOnRealConnection(conn: TcpConn | undefined, reused: boolean | undefined): boolean {
+  return conn?.connected === true && conn.whatIf !== true && reused !== true;
 }
 
 /** The short tag on a row: "what-if". */
@@ -52,7 +62,12 @@ export function whatIfWords(w: WhatIf): string {
  * the server had no part in it.` Quotes the rule id as JSON (it is user text: callers sanitize for
  * a terminal).
  */
-export function whatIfSentence(w: WhatIf): string {
-  const tail = whatIfWithoutNetwork(w) ? '; the network and the server had no part in it.' : '.';
+export function whatIfSentence(w: WhatIf, conn?: TcpConn, reused?: boolean): string {
+  const made = whatIfWithoutNetwork(w) && whatIfOnRealConnection(conn, reused);
+  const tail = !whatIfWithoutNetwork(w)
+    ? '.'
+    : made
+      ? '; the server had no part in it (the program made its connection, the rule answered before anything was sent on it).'
+      : '; the network and the server had no part in it.';
   return `What if: rule ${JSON.stringify(w.rule)} ${whatIfWords(w)}${tail}`;
 }

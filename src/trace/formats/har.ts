@@ -178,7 +178,7 @@ function harEntry(req: HttpRequest, index: RecordIndex, begin: number): { start:
   if (req.diagnosis) entry._diagnosis = req.diagnosis;
   if (req.initiator) entry._initiator = req.initiator;
   if (req.whatIf) {
-    entry.comment = whatIfSentence(req.whatIf);
+    entry.comment = whatIfSentence(req.whatIf, ctx.tcpConn, req.reusedConn);
     entry._whatIf = req.whatIf;
   }
   return { start, entry };
