@@ -15,6 +15,7 @@ import * as vscode from 'vscode';
 import { validateRule, type WhatIfAction } from '../rules';
 import { WHAT_IF_LIMITS, whatIfRuleFromRequest } from '../rules/whatIfFromRequest';
 import type { HttpRequest } from '../trace/contract/types';
+import { FAIL_WORDS } from '../trace/diagnosis/whatIfText';
 import { requestTarget, type CopyContext } from './copyCommands';
 import { answerDocument, parseAnswerDocument, parseRequestDocument, requestDocument, type RequestEdit } from './httpDocument';
 import type { RuleService } from './ruleService';
@@ -61,21 +62,21 @@ function failChoices(): Choice[] {
       description: 'ECONNREFUSED, as a closed port',
       action: 'fail',
       spec: { kind: 'refused' },
-      words: 'connection refused',
+      words: FAIL_WORDS.refused!,
     },
     {
       label: 'Connection reset',
       description: 'ECONNRESET before the response',
       action: 'fail',
       spec: { kind: 'reset', at: 'before-response' },
-      words: 'connection reset',
+      words: FAIL_WORDS.reset!,
     },
     {
       label: 'DNS name not found',
       description: 'ENOTFOUND, as an NXDOMAIN',
       action: 'fail',
       spec: { kind: 'dns-notfound' },
-      words: 'host name not found',
+      words: FAIL_WORDS['dns-notfound']!,
     },
     {
       label: 'TLS: certificate expired',

@@ -5,7 +5,8 @@
 import type { WhatIf } from '../contract/ruleTypes';
 import type { TcpConn } from '../contract/types';
 
-const FAIL_WORDS: Record<string, string> = {
+/** A fail kind in words (the detail's sentence, the names of rules made from the panel's menu). */
+export const FAIL_WORDS: Readonly<Record<string, string>> = {
   refused: 'connection refused',
   reset: 'connection reset',
   'dns-notfound': 'host name not found',
