@@ -12,20 +12,13 @@
  */
 
 import * as vscode from 'vscode';
-import { guardedSetting, isWhatIfRule } from './settingsGuard';
+import { describeWhatIfRule, guardedSetting, isWhatIfRule } from './settingsGuard';
 
 /** The workspaceState key of the launch configurations' what-if rules the user allowed (their JSON). */
 export const ALLOWED_LAUNCH_WHAT_IF_KEY = 'nettrace.allowedLaunchWhatIf';
 
 /** The prompt's buttons. */
 export const LAUNCH_WHAT_IF_BUTTONS = { allow: 'Allow', show: 'Show', notNow: 'Not now' } as const;
-
-/** The words of a rule in the prompt: `"down": fail refused when host == "pay.example.com"`. */
-function describe(rule: Record<string, unknown>): string {
-  const spec = rule[String(rule.action)];
-  const kind = typeof spec === 'string' ? spec : spec && typeof spec === 'object' ? (spec as { kind?: unknown }).kind : undefined;
-  return `"${String(rule.id)}": ${String(rule.action)}${kind !== undefined ? ` ${String(kind)}` : ''} when ${String(rule.condition)}`;
-}
 
 /**
  * The rules a session starts with: the launch configuration's what-if rules that the user has not
@@ -43,7 +36,7 @@ export async function confirmLaunchWhatIf<T>(
     (r) => isWhatIfRule(r) && (r as { enabled?: unknown }).enabled === true && !own(r) && !allowed.has(JSON.stringify(r)),
   );
   if (asking.length === 0) return rules;
-  const list = asking.map((r) => describe(r as Record<string, unknown>));
+  const list = asking.map(describeWhatIfRule);
   const answer = await vscode.window.showWarningMessage(
     `Net Trace: this launch configuration has ${asking.length === 1 ? 'a what-if rule' : `${asking.length} what-if rules`} that change${asking.length === 1 ? 's' : ''} what the program receives (failures, delays, answers in the server's place)`,
     {

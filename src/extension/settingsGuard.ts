@@ -90,6 +90,22 @@ export function isWhatIfRule(rule: unknown): boolean {
   return rule !== null && typeof rule === 'object' && WHAT_IF_RULE_ACTIONS.has(String((rule as { action?: unknown }).action));
 }
 
+/**
+ * A what-if rule in words, as the prompts name it: `"down": fail refused when host == "pay.example.com"`
+ * (its id, action, kind or value, condition).
+ */
+export function describeWhatIfRule(rule: unknown): string {
+  const r = (rule !== null && typeof rule === 'object' ? rule : {}) as Record<string, unknown>;
+  const spec = r[String(r.action)];
+  const kind =
+    typeof spec === 'string' || typeof spec === 'number'
+      ? spec
+      : spec && typeof spec === 'object'
+        ? ((spec as { kind?: unknown; status?: unknown }).kind ?? (spec as { status?: unknown }).status)
+        : undefined;
+  return `"${String(r.id)}": ${String(r.action)}${kind !== undefined ? ` ${String(kind)}` : ''} when ${String(r.condition)}`;
+}
+
 let warnedUntrusted = false;
 
 /**
@@ -230,13 +246,13 @@ function warn(name: string, value: unknown, risk: SettingRisk): void {
   if (warned.has(key) || remembered(IGNORED_KEY, name).includes(json)) return;
   warned.add(key);
   const shown = json.length > 120 ? `${json.slice(0, 117)}…` : json;
-  void Promise.resolve(
-    vscode.window.showWarningMessage(
-      `Net Trace: this workspace's settings set nettrace.${name} to ${shown}, which ${risk}. It is ignored: your own setting applies. Allow it only if you trust this repository.`,
-      ALLOW_BUTTON,
-      KEEP_IGNORING_BUTTON,
-    ),
-  ).then((answer) => {
+  // What-if rules are named one by one, in words (a list's JSON cut at 120 characters could hide them).
+  const whatIf = name === 'rules' && Array.isArray(value) ? value.filter(isWhatIfRule) : [];
+  const message =
+    whatIf.length > 0
+      ? `Net Trace: this workspace's settings (nettrace.rules) hold ${whatIf.length === 1 ? 'a what-if rule' : `${whatIf.length} what-if rules`}, which ${risk} (failures, delays, answers in the server's place): ${whatIf.map(describeWhatIfRule).join('; ')}. ${whatIf.length === 1 ? 'It is' : 'They are'} off: your own setting applies. Allow only if you trust this repository (asked again if the rules change).`
+      : `Net Trace: this workspace's settings set nettrace.${name} to ${shown}, which ${risk}. It is ignored: your own setting applies. Allow it only if you trust this repository.`;
+  void Promise.resolve(vscode.window.showWarningMessage(message, ALLOW_BUTTON, KEEP_IGNORING_BUTTON)).then((answer) => {
     if (answer === ALLOW_BUTTON) return remember(ALLOWED_KEY, name, json);
     if (answer === KEEP_IGNORING_BUTTON) return remember(IGNORED_KEY, name, json);
     return undefined;

@@ -316,13 +316,59 @@ test('what-if rules (issue 51 item 4): a workspace settings.json fail rule does 
     assert.deepEqual(m.tracingDefaults().rules, [], 'the workspace’s fail rule is ignored');
     await tick();
     assert.equal(warnings.length, 1);
-    assert.match(warnings[0].message, /nettrace\.rules .*"action":"fail".*changes what the program receives.*ignored/);
+    assert.match(
+      warnings[0].message,
+      /nettrace\.rules.*what-if rule, which changes what the program receives.*"down": fail refused when .*off/,
+    );
     // A rule that only marks still acts: what-if rules are in the class that needs consent, not every rule.
     vscode.config.workspaceValues = { rules: [{ id: 'tag', condition: 'true', action: 'mark', enabled: true }] };
     assert.deepEqual(
       m.tracingDefaults().rules.map((r) => r.id),
       ['tag'],
     );
+  } finally {
+    vscode.config.workspaceValues = {};
+  }
+});
+
+test('what-if rules (issue 51 item 4): a workspace settings.json rules list names each what-if rule in words, however long the list, before any acts; Allow is remembered for exactly that list', async () => {
+  // A long first rule: the list's JSON, cut at 120 characters, would not show the fail rule.
+  const tag = {
+    id: 'tag-every-request-of-the-checkout-flow',
+    condition: 'host == "checkout.example.com" && method == "POST"',
+    action: 'mark',
+    enabled: true,
+  };
+  const down = { id: 'pay-down', condition: 'path == "/api/pay"', action: 'fail', fail: 'refused', enabled: true };
+  const slow = { id: 'slow', condition: 'true', action: 'delay', delay: 200, enabled: true };
+  vscode.config.values = {};
+  vscode.config.workspaceValues = { rules: [tag, down, slow] };
+  const state = memento();
+  m.initSettingsGuard(state);
+  const warnings = recordWarnings((msg) => (msg.includes('"pay-down"') ? m.ALLOW_BUTTON : undefined));
+  try {
+    assert.deepEqual(m.tracingDefaults().rules, [], 'none of the workspace’s rules acts before the user answers');
+    await tick();
+    assert.equal(warnings.length, 1);
+    const { message, buttons } = warnings[0];
+    assert.match(message, /2 what-if rules, which changes what the program receives/);
+    assert.ok(message.includes('"pay-down": fail refused when path == "/api/pay"'), message);
+    assert.ok(message.includes('"slow": delay 200 when true'), message);
+    assert.ok(!message.includes('tag-every-request'), 'only the what-if rules are listed');
+    assert.deepEqual(buttons, [m.ALLOW_BUTTON, m.KEEP_IGNORING_BUTTON]);
+    // Allowed: the list acts, in this workspace, without asking again.
+    assert.deepEqual(
+      m.tracingDefaults().rules.map((r) => r.id),
+      ['tag-every-request-of-the-checkout-flow', 'pay-down', 'slow'],
+    );
+    assert.equal(warnings.length, 1);
+    // The same rule changed (another kind): off again, and asked again.
+    m.initSettingsGuard(state);
+    vscode.config.workspaceValues = { rules: [tag, { ...down, fail: 'reset' }, slow] };
+    assert.deepEqual(m.tracingDefaults().rules, []);
+    await tick();
+    assert.equal(warnings.length, 2);
+    assert.ok(warnings[1].message.includes('"pay-down": fail reset when path == "/api/pay"'), warnings[1].message);
   } finally {
     vscode.config.workspaceValues = {};
   }

@@ -104,13 +104,23 @@ export const BASE_SETTINGS = {
 };
 
 /**
+ * The user settings of a test that means workspace trust (`workspaceTrust`): trust on, and no
+ * prompt at start-up, so the workspace (trusted by no one yet) opens in Restricted Mode.
+ */
+export const TRUST_SETTINGS = {
+  'security.workspace.trust.enabled': true,
+  'security.workspace.trust.startupPrompt': 'never',
+};
+
+/**
  * A temporary folder (`nettrace e2e [<label>] …`, removed after the tests) holding a copy of
  * test/e2e/fixture as `<workspaceName>`, a user data folder whose settings are BASE_SETTINGS plus
  * `settings`, and an extensions folder. `linkNodeModules` links the repository's node_modules
  * into the workspace (the tsx programs resolve tsx and axios from it, as in a user's project).
- * Returns the paths; the test may add files to the workspace before startCodeServer.
+ * `workspaceTrust` adds TRUST_SETTINGS (with startCodeServer's `workspaceTrust`: the workspace
+ * opens untrusted). Returns the paths; the test may add files to the workspace before startCodeServer.
  */
-export function prepareWorkspace({ label = '', workspaceName = 'ws', settings = {}, linkNodeModules = false }) {
+export function prepareWorkspace({ label = '', workspaceName = 'ws', settings = {}, linkNodeModules = false, workspaceTrust = false }) {
   const base = mkdtempSync(join(tmpdir(), label ? `nettrace e2e ${label} ` : 'nettrace e2e '));
   onCleanup(async () => rmSync(base, { recursive: true, force: true }));
   const workspace = join(base, workspaceName);
@@ -119,18 +129,23 @@ export function prepareWorkspace({ label = '', workspaceName = 'ws', settings = 
   cpSync(join(root, 'test', 'e2e', 'fixture'), workspace, { recursive: true });
   if (linkNodeModules) symlinkSync(join(root, 'node_modules'), join(workspace, 'node_modules'), 'dir');
   mkdirSync(join(userData, 'User'), { recursive: true });
-  writeFileSync(join(userData, 'User', 'settings.json'), JSON.stringify({ ...BASE_SETTINGS, ...settings }, null, 2));
+  const user = { ...BASE_SETTINGS, ...(workspaceTrust ? TRUST_SETTINGS : {}), ...settings };
+  writeFileSync(join(userData, 'User', 'settings.json'), JSON.stringify(user, null, 2));
   return { base, workspace, userData, extensions };
 }
 
 /**
  * Installs the .vsix into `dirs.extensions` and starts code-server on a free port with the
- * workspace open (no auth, no trust prompt; stopped after the tests), waiting for /healthz.
+ * workspace open (no auth; stopped after the tests), waiting for /healthz. Workspace trust is off
+ * (`--disable-workspace-trust`: every workspace trusted, no prompt) unless `workspaceTrust`.
  * `env`: extra environment of code-server (and so of the extension host). `results`: where the
  * install log (with `installLog`) and code-server's output (`logName`) go.
  * Returns the dirs plus `port`, `origin` and the install's output.
  */
-export async function startCodeServer(dirs, { results, env: extraEnv = {}, logName = 'code-server.log', installLog = false }) {
+export async function startCodeServer(
+  dirs,
+  { results, env: extraEnv = {}, logName = 'code-server.log', installLog = false, workspaceTrust = false },
+) {
   const { base, workspace, userData, extensions } = dirs;
   mkdirSync(results, { recursive: true });
   // code-server writes its config.yaml under XDG_CONFIG_HOME: keep it in the temporary folder.
@@ -166,7 +181,7 @@ export async function startCodeServer(dirs, { results, env: extraEnv = {}, logNa
       'none',
       '--bind-addr',
       `127.0.0.1:${port}`,
-      '--disable-workspace-trust',
+      ...(workspaceTrust ? [] : ['--disable-workspace-trust']),
       '--disable-getting-started-override',
       workspace,
     ],

@@ -26,9 +26,9 @@ export const LAPTOP = { width: 1440, height: 900 };
 
 /**
  * Runs `body(w)` in a workbench ready for a test. In order: prepareWorkspace (`label`,
- * `workspaceName`, `settings`, `linkNodeModules`); `prepare(dirs)` (may be async: writes the
- * workspace's files before code-server reads them); startCodeServer (`results`, `env`, `logName`,
- * `installLog`); Chromium at `viewport` (default LAPTOP; `clipboard` grants clipboard access to
+ * `workspaceName`, `settings`, `linkNodeModules`, `workspaceTrust`); `prepare(dirs)` (may be async:
+ * writes the workspace's files before code-server reads them); startCodeServer (`results`, `env`,
+ * `logName`, `installLog`, `workspaceTrust`: the workspace opens untrusted, in Restricted Mode); Chromium at `viewport` (default LAPTOP; `clipboard` grants clipboard access to
  * code-server's origin); the workbench on the workspace; `openFile` in the editor when named; the
  * extension host's extensions started. `step`, when given, logs the stages.
  * `w` holds the dirs (`base`, `workspace`, `userData`, `extensions`), code-server's `port`,
