@@ -479,3 +479,51 @@ test('layout: the toolbar overflow menu stands for the hidden controls (chips, h
     panel.cleanup();
   }
 });
+
+test(
+  'layout: a live trace at every width — the Live badge overlaps nothing, the picker keeps a readable width',
+  { skip, timeout: 120_000 },
+  async () => {
+    const panel = await buildPanel();
+    const server = await servePanel(panel);
+    const browser = await launchBrowser();
+    try {
+      const trace = syntheticTrace(40);
+      const live = { ...TRACES, traces: [{ ...TRACES.traces[0], label: 'payments.ts — Net Trace: what if', live: true }] };
+      for (const width of [360, 540, 800, 1050, 1280]) {
+        const { page, errors } = await openPanel(browser, server.url, { width, height: 600 });
+        await page.evaluate((m) => window.postMessage(m, '*'), live);
+        await postAndWait(
+          page,
+          { type: 'reset', traceKey: 'cur', live: true, trace },
+          `(d) => d.requests === ${trace.httpRequests.length}`,
+        );
+        await page.waitForSelector('.live-badge.on');
+        await page.waitForTimeout(150);
+        const g = await page.evaluate(() => {
+          const box = (s) => document.querySelector(s)?.getBoundingClientRect();
+          const shown = [...document.querySelectorAll('.toolbar > *')].filter((c) => getComputedStyle(c).display !== 'none');
+          const kids = shown.flatMap((c) => (c.classList.contains('trace-group') ? [...c.children] : [c]));
+          const visible = kids.filter((c) => getComputedStyle(c).display !== 'none').map((c) => [c.className, c.getBoundingClientRect()]);
+          const overlaps = [];
+          for (let i = 0; i < visible.length; i++)
+            for (let j = i + 1; j < visible.length; j++) {
+              const [a, ra] = visible[i];
+              const [b, rb] = visible[j];
+              if (ra.right > rb.left + 0.5 && rb.right > ra.left + 0.5) overlaps.push(`${a} × ${b}`);
+            }
+          return { picker: box('.trace-select').width, badge: box('.live-badge').width, overlaps };
+        });
+        assert.deepEqual(g.overlaps, [], `${width}px: nothing in the toolbar overlaps`);
+        assert.ok(g.badge > 20, `${width}px: the Live badge is drawn (${g.badge} px)`);
+        if (width >= 540) assert.ok(g.picker >= 140, `${width}px: the trace picker is readable (${g.picker} px): groups fold away first`);
+        await page.screenshot({ path: join(shots, `live-${width}.png`) });
+        assert.deepEqual(errors, []);
+        await page.close();
+      }
+    } finally {
+      await browser.close();
+      server.close();
+    }
+  },
+);
