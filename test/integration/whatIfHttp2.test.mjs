@@ -23,6 +23,10 @@ let streams = 0;
 let receivedAt = 0;
 let wroteAt = 0;
 const DELAY_MS = 300;
+/** The body of /big (throttled, reset mid-body) and the throttle's rate. */
+const BIG = 1 << 20;
+const RATE = 2_000_000;
+const BIG_HEADERS = { ':status': 200, 'content-type': 'text/plain', 'content-length': String(BIG) };
 const dir = mkdtempSync(join(tmpdir(), 'nettrace-wifh2-'));
 const clock = () => performance.timeOrigin + performance.now();
 
@@ -31,6 +35,11 @@ function listen(name, server) {
   server.on('connection', (c) => c.on('error', () => {}));
   server.on('sessionError', () => {});
   return new Promise((r) => server.listen(0, '127.0.0.1', () => r((ports[name] = server.address().port))));
+}
+
+/** The real socket under a server's session (`session.socket` is a proxy that refuses resetAndDestroy). */
+function socketOf(session) {
+  return session[Object.getOwnPropertySymbols(session).find((k) => k.description === 'socket')];
 }
 
 function h2(onStream) {
@@ -46,9 +55,13 @@ before(async () => {
   await listen(
     'healthy',
     h2((stream, headers) => {
-      if (headers[':path'] === '/x') {
+      if (headers[':path'] === '/x' || headers[':path'] === '/big') {
         streams++;
         receivedAt = clock();
+      }
+      if (headers[':path'] === '/big') {
+        stream.respond(BIG_HEADERS);
+        return stream.end(Buffer.alloc(BIG, 97));
       }
       stream.respond({ ':status': 200, 'content-type': 'text/plain' });
       if (headers[':path'] === '/x') wroteAt = clock();
@@ -59,6 +72,16 @@ before(async () => {
   await listen(
     'reset',
     net.createServer((c) => c.once('data', () => setTimeout(() => c.resetAndDestroy(), 50))),
+  );
+  // A server whose connection is reset after 1000 bytes of the body (a TCP RST: the client's read fails).
+  await listen(
+    'resetMid',
+    h2((stream) => {
+      stream.respond(BIG_HEADERS);
+      stream.write(Buffer.alloc(1000, 97));
+      const session = stream.session;
+      setTimeout(() => socketOf(session).resetAndDestroy(), 50);
+    }),
   );
   await listen(
     'silent',
@@ -104,7 +127,7 @@ function masked(line) {
       .split('localhost')
       .join('<host>'),
   );
-  for (const k of ['calledEpoch', 'headersEpoch', 'lagMs']) delete o[k];
+  for (const k of ['calledEpoch', 'headersEpoch', 'firstDataEpoch', 'endEpoch', 'lagMs']) delete o[k];
   return JSON.parse(JSON.stringify(o), (k, v) => (k === 'port' && typeof v === 'number' ? '<port>' : v));
 }
 
@@ -122,6 +145,18 @@ const CASES = {
     real: () => `http://127.0.0.1:${ports.reset}/x`,
     rule: { action: 'fail', fail: { kind: 'reset' } },
     reaches: true,
+  },
+  'fail reset mid-body after 1000 bytes': {
+    real: () => `http://127.0.0.1:${ports.resetMid}/x`,
+    fake: () => `http://127.0.0.1:${ports.healthy}/big`,
+    rule: { action: 'fail', fail: { kind: 'reset', at: 'mid-body', afterBytes: 1000 } },
+    reaches: true,
+  },
+  'throttle (1 MiB within ±10% of the asked rate)': {
+    fake: () => `http://127.0.0.1:${ports.healthy}/big`,
+    rule: { action: 'throttle', throttle: { rate: RATE } },
+    reaches: true,
+    rate: (seen) => (seen.bodyBytes / (seen.endEpoch - seen.firstDataEpoch)) * 1000,
   },
   'fail timeout (the program aborts at its AbortSignal.timeout)': {
     real: () => `http://127.0.0.1:${ports.silent}/x`,
@@ -160,14 +195,14 @@ for (const { label, bin } of nodeBinaries()) {
     test(`${label}, http2: ${name} is observed as the real thing`, async () => {
       // A delay is measured on a session that carried a first request (connected, its code compiled).
       const env = { ...(c.added ? { NT_WARM: '1' } : {}), ...c.env };
-      const healthy = `http://127.0.0.1:${ports.healthy}/x`;
+      const healthy = c.fake ? c.fake() : `http://127.0.0.1:${ports.healthy}/x`;
       const real = c.real ? await run(bin, [join(apps, 'whatifHttp2.cjs')], { env: { ...env, NT_URL: c.real() } }) : undefined;
       if (real) assert.equal(real.code, 0, real.stderr);
       const rulesFile = join(dir, `rules-${process.hrtime.bigint()}.json`);
-      writeFileSync(rulesFile, JSON.stringify([{ id: 'wi', condition: 'path == "/x"', limit: 1, enabled: true, ...c.rule }]));
+      writeFileSync(rulesFile, JSON.stringify([{ id: 'wi', condition: 'path in ["/x", "/big"]', limit: 1, enabled: true, ...c.rule }]));
       const before = streams;
       const fake = await runTraced(bin, 'whatifHttp2.cjs', {
-        env: { ...env, NT_URL: c.fake ? c.fake() : healthy },
+        env: { ...env, NT_URL: healthy },
         cliArgs: ['--rules', rulesFile],
       });
       assert.equal(fake.code, 0, fake.stderr);
@@ -178,6 +213,11 @@ for (const { label, bin } of nodeBinaries()) {
         const added = c.added(seen);
         assert.ok(Math.abs(added - DELAY_MS) <= 5 + (seen.lagMs ?? 0), `delayed ${added} ms, asked ${DELAY_MS}`);
       }
+      if (c.rate) {
+        const rate = c.rate(seen);
+        assert.equal(seen.bodyBytes, BIG);
+        assert.ok(Math.abs(rate - RATE) <= RATE * 0.1, `${Math.round(rate)} B/s for ${RATE}`);
+      }
       if (real) assert.deepEqual(masked(seenLine), masked(real.stdout.trim().split('\n').pop()));
       else {
         // The same program without the rule: all but the time.
@@ -185,7 +225,7 @@ for (const { label, bin } of nodeBinaries()) {
         assert.deepEqual(masked(seenLine), masked(plain.stdout.trim().split('\n').pop()));
       }
       assert.equal(got, c.reaches ? 1 : 0, c.reaches ? 'the healthy server answered' : 'the healthy server received no request');
-      const recs = fake.trace.httpRequests.filter((r) => r.reqURL.endsWith('/x'));
+      const recs = fake.trace.httpRequests.filter((r) => r.reqURL.endsWith(new URL(healthy).pathname));
       assert.equal(recs.length, 1, JSON.stringify(fake.trace.httpRequests));
       assert.equal(recs[0].client, 'http2');
       assert.equal(recs[0].whatIf?.rule, 'wi');

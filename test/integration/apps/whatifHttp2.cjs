@@ -2,8 +2,9 @@
 // from a real one): http2.connect(NT_URL), session.request(:path of NT_URL), and one JSON line of
 // the session's and the stream's events in order, their errors (class, name, code, errno,
 // syscall, message, own property names, cause), the response headers, body and the stream's
-// rstCode; calledEpoch and headersEpoch: when request() was called and the response came, on
-// the machine's clock. NT_WARM: a first request on the session (so the measured one finds it
+// rstCode; calledEpoch and headersEpoch: when request() was called and the response came,
+// firstDataEpoch and endEpoch: its body's first chunk and its end, on the machine's clock (a body
+// over 4 KiB is shown by its start and length; bodyBytes: what the program got). NT_WARM: a first request on the session (so the measured one finds it
 // connected). NT_TIMEOUT_MS: an AbortSignal.timeout on the request. whatIfHttp2.test.mjs runs it against a real failure and against a healthy server
 // with a what-if rule.
 'use strict';
@@ -62,9 +63,17 @@ function measured() {
       }
     });
   let body = '';
+  out.bodyBytes = 0;
   req.setEncoding('utf8');
-  req.on('data', (c) => (body += c));
-  req.on('end', () => (out.body = body));
+  req.on('data', (c) => {
+    out.firstDataEpoch ??= performance.timeOrigin + performance.now();
+    out.bodyBytes += Buffer.byteLength(c);
+    if (body.length < 4096) body += c;
+  });
+  req.on('end', () => {
+    out.endEpoch = performance.timeOrigin + performance.now();
+    out.body = out.bodyBytes > 4096 ? `${body.slice(0, 64)}… (${out.bodyBytes} bytes)` : body;
+  });
 }
 
 if (process.env.NT_WARM) {
