@@ -122,6 +122,7 @@ export const WHAT_IF_IMPLEMENTED: Readonly<Record<WhatIfFamily, readonly WhatIfK
     'fail dns-notfound',
     'fail reset',
     'fail reset mid-body',
+    'fail tls',
     'fail timeout',
     'fail status',
     'delay connect',

@@ -15,6 +15,7 @@ import { writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { nodeBinaries, run, apps, runTraced } from './harness.mjs';
+import { caFile, pem } from './servers.mjs';
 
 const servers = [];
 const ports = {};
@@ -42,8 +43,9 @@ function socketOf(session) {
   return session[Object.getOwnPropertySymbols(session).find((k) => k.description === 'socket')];
 }
 
-function h2(onStream) {
-  const s = http2.createServer();
+function h2(onStream, cert) {
+  const s = cert ? http2.createSecureServer({ key: pem(`${cert}.key`), cert: pem(`${cert}.pem`) }) : http2.createServer();
+  s.on('tlsClientError', () => {});
   s.on('stream', (stream, headers) => {
     stream.on('error', () => {});
     onStream(stream, headers);
@@ -51,23 +53,27 @@ function h2(onStream) {
   return s;
 }
 
+/** The healthy server's answers: /x "ok", /big 1 MiB. */
+function healthy(stream, headers) {
+  if (headers[':path'] === '/x' || headers[':path'] === '/big') {
+    streams++;
+    receivedAt = clock();
+  }
+  if (headers[':path'] === '/big') {
+    stream.respond(BIG_HEADERS);
+    return stream.end(Buffer.alloc(BIG, 97));
+  }
+  stream.respond({ ':status': 200, 'content-type': 'text/plain' });
+  if (headers[':path'] === '/x') wroteAt = clock();
+  stream.end('ok');
+}
+
 before(async () => {
-  await listen(
-    'healthy',
-    h2((stream, headers) => {
-      if (headers[':path'] === '/x' || headers[':path'] === '/big') {
-        streams++;
-        receivedAt = clock();
-      }
-      if (headers[':path'] === '/big') {
-        stream.respond(BIG_HEADERS);
-        return stream.end(Buffer.alloc(BIG, 97));
-      }
-      stream.respond({ ':status': 200, 'content-type': 'text/plain' });
-      if (headers[':path'] === '/x') wroteAt = clock();
-      stream.end('ok');
-    }),
-  );
+  await listen('healthy', h2(healthy));
+  // Over TLS with a good certificate, and real bad ones: expired, for another host.
+  await listen('healthyTls', h2(healthy, 'localhost'));
+  await listen('expired', h2(healthy, 'expired'));
+  await listen('wronghost', h2(healthy, 'wronghost'));
   // A server that resets the connection once the request came (a TCP RST: the socket's read fails).
   await listen(
     'reset',
@@ -125,7 +131,9 @@ function masked(line) {
       .split('nettrace-nope.invalid')
       .join('<host>')
       .split('localhost')
-      .join('<host>'),
+      .join('<host>')
+      // The certificate's names (the real bad one's differ from the healthy server's).
+      .replace(/(altnames|list): [^"]*/g, '$1: <names>'),
   );
   for (const k of ['calledEpoch', 'headersEpoch', 'firstDataEpoch', 'endEpoch', 'lagMs']) delete o[k];
   return JSON.parse(JSON.stringify(o), (k, v) => (k === 'port' && typeof v === 'number' ? '<port>' : v));
@@ -157,6 +165,18 @@ const CASES = {
     rule: { action: 'throttle', throttle: { rate: RATE } },
     reaches: true,
     rate: (seen) => (seen.bodyBytes / (seen.endEpoch - seen.firstDataEpoch)) * 1000,
+  },
+  'fail tls expired (a real expired certificate)': {
+    real: () => `https://127.0.0.1:${ports.expired}/x`,
+    fake: () => `https://127.0.0.1:${ports.healthyTls}/x`,
+    rule: { action: 'fail', fail: { kind: 'tls', tls: 'expired' } },
+    env: { NODE_EXTRA_CA_CERTS: caFile },
+  },
+  'fail tls wrong-host (a real certificate for another host)': {
+    real: () => `https://127.0.0.1:${ports.wronghost}/x`,
+    fake: () => `https://127.0.0.1:${ports.healthyTls}/x`,
+    rule: { action: 'fail', fail: { kind: 'tls', tls: 'wrong-host' } },
+    env: { NODE_EXTRA_CA_CERTS: caFile },
   },
   'fail timeout (the program aborts at its AbortSignal.timeout)': {
     real: () => `http://127.0.0.1:${ports.silent}/x`,

@@ -25,7 +25,8 @@ import { delayMsOf, errnoOf, failHttpRequest, warnOnce } from './whatIf';
 import { connOf } from '../connection/socketHooks';
 
 type Push = (chunk: Buffer | null, encoding?: BufferEncoding) => boolean;
-type SocketLike = netTypes.Socket & {
+/** A socket as the what-if code reaches into it (its handle, its stream methods, its TLS state). */
+export type SocketLike = netTypes.Socket & {
   _handle?: HandleLike | null;
   push: Push;
   _write: (data: unknown, enc: string, cb: (err?: Error | null) => void) => void;
@@ -396,8 +397,11 @@ function override(s: SocketLike, spec: OverrideSpec): Undo {
 
 let kConnectOptions: symbol | undefined;
 
-/** Fails the real TLS handshake's verification as Node would for that certificate problem. */
-function failTls(s: SocketLike, spec: Extract<FailSpec, { kind: 'tls' }>, host: string): void {
+/**
+ * Fails the real TLS handshake's verification as Node would for that certificate problem (a TLS
+ * socket whose handshake has not ended: the http and http2 paths).
+ */
+export function failTls(s: SocketLike, spec: Extract<FailSpec, { kind: 'tls' }>, host: string): void {
   const h = s._handle;
   if (h === null || h === undefined) return;
   const tls = require('node:tls') as typeof import('node:tls');

@@ -13,6 +13,8 @@
  *   its body, `end`, `close` with rstCode 0.
  * - delay connect: the stream's HEADERS go out that much later; delay first-byte: the response's
  *   `response` event and body reach the stream that much later.
+ * - fail tls: the real handshake happens and its verification fails where Node checks it (the
+ *   http path's failTls): the session emits the certificate's error and cancels its streams.
  * - fail reset mid-body, throttle: the stream's `push` (what the session calls with each DATA
  *   frame's payload) passes N bytes and then the socket is destroyed as for a reset; or paces the
  *   body at the rate.
@@ -24,7 +26,7 @@ import type { Rule, StartDecision } from '../../rules';
 import { rateOf, type FailSpec, type OverrideSpec } from '../../rules/whatIf';
 import type { Tracer } from '../tracer';
 import { delayMsOf, failSocket, warnOnce } from './whatIf';
-import { bodyFile, pacer, resetError, type Pacer } from './whatIfHttp';
+import { bodyFile, failTls, pacer, resetError, type Pacer, type SocketLike } from './whatIfHttp';
 
 type Session = http2.ClientHttp2Session & Record<symbol, unknown>;
 type Stream = http2.ClientHttp2Stream & {
@@ -40,7 +42,7 @@ function symbolOf(o: object, description: string): symbol | undefined {
 }
 
 /** The real socket under a session (`session.socket` is a proxy that refuses destroy()). */
-function socketOf(session: Session): (import('node:net').Socket & { _handle?: unknown }) | undefined {
+function socketOf(session: Session): (import('node:net').Socket & { _handle?: unknown; encrypted?: boolean }) | undefined {
   const k = symbolOf(session, 'socket');
   return k === undefined ? undefined : (session[k] as import('node:net').Socket);
 }
@@ -350,7 +352,10 @@ export function whatIfHttp2Request(
   return stream;
 }
 
-/** The rules that act on a stream sent as usual: refused and not found (on a session still connecting), reset, a first-byte delay. */
+/**
+ * The rules that act on a stream sent as usual: refused, not found and tls (on a session still
+ * connecting), reset, a first-byte delay, override, throttle.
+ */
 function actOnSent(t: Tracer, s: Session, d: StartDecision, rule: Rule, origin: string, stream: Stream): Stream {
   try {
     const kind = rule.action === 'fail' ? rule.fail?.kind : undefined;
@@ -368,6 +373,14 @@ function actOnSent(t: Tracer, s: Session, d: StartDecision, rule: Rule, origin: 
         host,
         Number(u.port) || (u.protocol === 'https:' ? 443 : 80),
       );
+    } else if (rule.fail?.kind === 'tls') {
+      // The handshake's verification, as it ends (the session is still connecting).
+      const socket = socketOf(s) as SocketLike | undefined;
+      if (socket === undefined || !s.connecting || socket.encrypted !== true) {
+        t.warn(`nettrace: what-if rule "${rule.id}" (fail tls) acts only on an https session still connecting; the request goes on`);
+        return stream;
+      }
+      failTls(socket, rule.fail, new URL(origin).hostname.replace(/^\[|\]$/g, ''));
     } else if (kind === 'reset' && rule.fail?.kind === 'reset' && rule.fail.at === 'mid-body') {
       resetMidBody(t, s, stream, rule.fail.afterBytes ?? 0);
     } else if (kind === 'reset') {
