@@ -29,6 +29,7 @@ import { preloadRules } from '../rules/rules';
 import { currentIncoming } from '../causality';
 import { objectLookup, wantsBodies, ruleEnd, ruleStart, ruleStartFields, viewFromUrl } from '../rules/ruleHooks';
 import { answersInPlace, whatIfHttp2Request } from '../rules/whatIfHttp2';
+import { keepHttp2ForSendAgain } from '../rules/sendAgainHttp2';
 
 interface SessionState {
   conn?: ConnState;
@@ -38,6 +39,8 @@ interface SessionState {
   ops?: OpSampler;
   /** A session undici opened (allowH2) on its own socket: its streams are undici's requests. */
   undici?: boolean;
+  /** The program's `http2.connect` arguments but its listener, kept (in memory) for Send Again to connect again. */
+  connectArgs?: unknown[];
 }
 
 /** True when the session runs on a socket undici connected (see undiciSocket). */
@@ -108,6 +111,7 @@ function wrapConnect(t: Tracer, hook: Hook, mod_: typeof http2): void {
             : String((authority as { href?: string })?.href ?? '');
       const conn = sessionConn(session) ?? t.lastConn;
       const state: SessionState = { conn, origin };
+      if (t.config.sendAgain === true) state.connectArgs = args.slice(0, 2).filter((a) => typeof a !== 'function');
       sessions.set(session, state);
       const socket = conn?.socketTrace ? tracedSocket(conn) : undefined;
       if (conn?.socketTrace && socket) {
@@ -264,6 +268,13 @@ function flatHeaders(h: http2.OutgoingHttpHeaders | http2.IncomingHttpHeaders): 
   return flat;
 }
 
+/** A flat [name, value, ...] list as pairs. */
+function pairs(flat: string[]): Array<[string, string]> {
+  const out: Array<[string, string]> = [];
+  for (let i = 0; i + 1 < flat.length; i += 2) out.push([flat[i], flat[i + 1]]);
+  return out;
+}
+
 /** A session's connection that never became ready (refused, TLS failed): no stream rode it, none reused it. */
 function neverReady(conn: ConnState | undefined): conn is ConnState {
   return conn !== undefined && !conn.tunnelOf && (!conn.connected || (conn.tls && !conn.secure));
@@ -284,6 +295,10 @@ function onStream(
   state?.ops?.sample();
   const conn = alone ? undefined : state?.conn;
   const id = recordStream(t, alone && state !== undefined ? { ...state, conn: undefined } : state, headers, startAt, stack, rules);
+  const keeper =
+    t.config.sendAgain === true && state !== undefined
+      ? keepHttp2ForSendAgain(t, id, session, state.origin, state.connectArgs ?? [state.origin], pairs(flatHeaders(headers ?? {})))
+      : undefined;
   let status: number | undefined;
 
   let sentAt: number | undefined;
@@ -300,6 +315,7 @@ function onStream(
   const write = stream._write;
   overrideMethod(stream, '_write', function (this: Stream, chunk: unknown, enc: BufferEncoding, cb: (err?: Error | null) => void) {
     reqBytes += byteLen(chunk, enc);
+    keeper?.add(chunk, enc);
     return write.call(this, chunk, enc, cb);
   });
   const writev = stream._writev;
@@ -308,7 +324,10 @@ function onStream(
       stream,
       '_writev',
       function (this: Stream, chunks: Array<{ chunk: unknown; encoding: BufferEncoding }>, cb: (err?: Error | null) => void) {
-        for (const c of chunks) reqBytes += byteLen(c.chunk, c.encoding);
+        for (const c of chunks) {
+          reqBytes += byteLen(c.chunk, c.encoding);
+          keeper?.add(c.chunk, c.encoding);
+        }
         return writev.call(this, chunks, cb);
       },
     );
@@ -316,6 +335,7 @@ function onStream(
   tapEmit(Object.getPrototypeOf(stream) as object);
   observeOnce(stream, 'finish', () => {
     sentAt = now();
+    keeper?.done();
     t.guard(hook, () => t.record('httpRequests', id, { reqContentLen: reqBytes }));
   });
   observeOnce(stream, 'response', (headers) => {
