@@ -251,7 +251,8 @@ function resetMidBody(t: Tracer, s: Session, stream: Stream, n: number): void {
       if (left > 0) return;
     } else if (left > 0) push(chunk.subarray(0, left));
     cut = true;
-    process.nextTick(() => {
+    // Once the session is out of the read that brought these bytes (nghttp2 is still parsing it).
+    setImmediate(() => {
       const socket = socketOf(s);
       if (socket !== undefined && !socket.destroyed) socket.destroy(resetError());
     });
