@@ -268,6 +268,29 @@ function flatHeaders(h: http2.OutgoingHttpHeaders | http2.IncomingHttpHeaders): 
   return flat;
 }
 
+/**
+ * Calls `fn` with each chunk of the request body: the stream's own _write/_writev (Writable calls
+ * them with each chunk the program wrote), wrapped on this instance; 'finish' says the last one
+ * was handed to nghttp2.
+ */
+function onWrites(stream: Stream, fn: (chunk: unknown, enc: BufferEncoding) => void): void {
+  const write = stream._write;
+  overrideMethod(stream, '_write', function (this: Stream, chunk: unknown, enc: BufferEncoding, cb: (err?: Error | null) => void) {
+    fn(chunk, enc);
+    return write.call(this, chunk, enc, cb);
+  });
+  const writev = stream._writev;
+  if (typeof writev !== 'function') return;
+  overrideMethod(
+    stream,
+    '_writev',
+    function (this: Stream, chunks: Array<{ chunk: unknown; encoding: BufferEncoding }>, cb: (err?: Error | null) => void) {
+      for (const c of chunks) fn(c.chunk, c.encoding);
+      return writev.call(this, chunks, cb);
+    },
+  );
+}
+
 /** A flat [name, value, ...] list as pairs. */
 function pairs(flat: string[]): Array<[string, string]> {
   const out: Array<[string, string]> = [];
@@ -309,29 +332,11 @@ function onStream(
   let body: BodyCapture | undefined;
   let bodyType: string | undefined;
   let bodyEncoding: string | undefined;
-  // Request body bytes: the stream's own _write/_writev (Writable calls them with each chunk the
-  // program wrote), wrapped on this instance; 'finish' says the last one was handed to nghttp2.
   let reqBytes = 0;
-  const write = stream._write;
-  overrideMethod(stream, '_write', function (this: Stream, chunk: unknown, enc: BufferEncoding, cb: (err?: Error | null) => void) {
+  onWrites(stream, (chunk, enc) => {
     reqBytes += byteLen(chunk, enc);
     keeper?.add(chunk, enc);
-    return write.call(this, chunk, enc, cb);
   });
-  const writev = stream._writev;
-  if (typeof writev === 'function') {
-    overrideMethod(
-      stream,
-      '_writev',
-      function (this: Stream, chunks: Array<{ chunk: unknown; encoding: BufferEncoding }>, cb: (err?: Error | null) => void) {
-        for (const c of chunks) {
-          reqBytes += byteLen(c.chunk, c.encoding);
-          keeper?.add(c.chunk, c.encoding);
-        }
-        return writev.call(this, chunks, cb);
-      },
-    );
-  }
   tapEmit(Object.getPrototypeOf(stream) as object);
   observeOnce(stream, 'finish', () => {
     sentAt = now();
