@@ -29,6 +29,7 @@ import { preloadRules } from '../rules/rules';
 import { currentIncoming } from '../causality';
 import { objectLookup, wantsBodies, ruleEnd, ruleStart, ruleStartFields, viewFromUrl } from '../rules/ruleHooks';
 import { answersInPlace, whatIfHttp2Request } from '../rules/whatIfHttp2';
+import { keepHttp2ForSendAgain } from '../rules/sendAgainHttp2';
 
 interface SessionState {
   conn?: ConnState;
@@ -38,6 +39,8 @@ interface SessionState {
   ops?: OpSampler;
   /** A session undici opened (allowH2) on its own socket: its streams are undici's requests. */
   undici?: boolean;
+  /** The program's `http2.connect` arguments but its listener, kept (in memory) for Send Again to connect again. */
+  connectArgs?: unknown[];
 }
 
 /** True when the session runs on a socket undici connected (see undiciSocket). */
@@ -108,6 +111,7 @@ function wrapConnect(t: Tracer, hook: Hook, mod_: typeof http2): void {
             : String((authority as { href?: string })?.href ?? '');
       const conn = sessionConn(session) ?? t.lastConn;
       const state: SessionState = { conn, origin };
+      if (t.config.sendAgain === true) state.connectArgs = args.slice(0, 2).filter((a) => typeof a !== 'function');
       sessions.set(session, state);
       const socket = conn?.socketTrace ? tracedSocket(conn) : undefined;
       if (conn?.socketTrace && socket) {
@@ -264,6 +268,36 @@ function flatHeaders(h: http2.OutgoingHttpHeaders | http2.IncomingHttpHeaders): 
   return flat;
 }
 
+/**
+ * Calls `fn` with each chunk of the request body: the stream's own _write/_writev (Writable calls
+ * them with each chunk the program wrote), wrapped on this instance; 'finish' says the last one
+ * was handed to nghttp2.
+ */
+function onWrites(stream: Stream, fn: (chunk: unknown, enc: BufferEncoding) => void): void {
+  const write = stream._write;
+  overrideMethod(stream, '_write', function (this: Stream, chunk: unknown, enc: BufferEncoding, cb: (err?: Error | null) => void) {
+    fn(chunk, enc);
+    return write.call(this, chunk, enc, cb);
+  });
+  const writev = stream._writev;
+  if (typeof writev !== 'function') return;
+  overrideMethod(
+    stream,
+    '_writev',
+    function (this: Stream, chunks: Array<{ chunk: unknown; encoding: BufferEncoding }>, cb: (err?: Error | null) => void) {
+      for (const c of chunks) fn(c.chunk, c.encoding);
+      return writev.call(this, chunks, cb);
+    },
+  );
+}
+
+/** A flat [name, value, ...] list as pairs. */
+function pairs(flat: string[]): Array<[string, string]> {
+  const out: Array<[string, string]> = [];
+  for (let i = 0; i + 1 < flat.length; i += 2) out.push([flat[i], flat[i + 1]]);
+  return out;
+}
+
 /** A session's connection that never became ready (refused, TLS failed): no stream rode it, none reused it. */
 function neverReady(conn: ConnState | undefined): conn is ConnState {
   return conn !== undefined && !conn.tunnelOf && (!conn.connected || (conn.tls && !conn.secure));
@@ -284,6 +318,10 @@ function onStream(
   state?.ops?.sample();
   const conn = alone ? undefined : state?.conn;
   const id = recordStream(t, alone && state !== undefined ? { ...state, conn: undefined } : state, headers, startAt, stack, rules);
+  const keeper =
+    t.config.sendAgain === true && state !== undefined
+      ? keepHttp2ForSendAgain(t, id, session, state.origin, state.connectArgs ?? [state.origin], pairs(flatHeaders(headers ?? {})))
+      : undefined;
   let status: number | undefined;
 
   let sentAt: number | undefined;
@@ -294,28 +332,15 @@ function onStream(
   let body: BodyCapture | undefined;
   let bodyType: string | undefined;
   let bodyEncoding: string | undefined;
-  // Request body bytes: the stream's own _write/_writev (Writable calls them with each chunk the
-  // program wrote), wrapped on this instance; 'finish' says the last one was handed to nghttp2.
   let reqBytes = 0;
-  const write = stream._write;
-  overrideMethod(stream, '_write', function (this: Stream, chunk: unknown, enc: BufferEncoding, cb: (err?: Error | null) => void) {
+  onWrites(stream, (chunk, enc) => {
     reqBytes += byteLen(chunk, enc);
-    return write.call(this, chunk, enc, cb);
+    keeper?.add(chunk, enc);
   });
-  const writev = stream._writev;
-  if (typeof writev === 'function') {
-    overrideMethod(
-      stream,
-      '_writev',
-      function (this: Stream, chunks: Array<{ chunk: unknown; encoding: BufferEncoding }>, cb: (err?: Error | null) => void) {
-        for (const c of chunks) reqBytes += byteLen(c.chunk, c.encoding);
-        return writev.call(this, chunks, cb);
-      },
-    );
-  }
   tapEmit(Object.getPrototypeOf(stream) as object);
   observeOnce(stream, 'finish', () => {
     sentAt = now();
+    keeper?.done();
     t.guard(hook, () => t.record('httpRequests', id, { reqContentLen: reqBytes }));
   });
   observeOnce(stream, 'response', (headers) => {

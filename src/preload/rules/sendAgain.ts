@@ -1,9 +1,9 @@
 /**
  * Send Again (docs/rules.md, "Send Again"): a recorded request sent again from inside the process
  * that made it, so the headers the trace redacted (Authorization, cookies) go as the program sent
- * them. The preload keeps, in this process's memory only, the method, URL, header block and body
- * of its last KEEP_COUNT http/https requests (at most KEEP_BYTES in all): never written, never sent
- * to the collector. The collector asks by the request's local id (SendAgainMessage); the request is
+ * them. The preload keeps, in this process's memory only, the method, URL, headers and body of its
+ * last KEEP_COUNT http/https and http2 requests (at most KEEP_BYTES in all; http2's in
+ * sendAgainHttp2.ts): never written, never sent to the collector. The collector asks by the request's local id (SendAgainMessage); the request is
  * made again through the module that made it (the program loaded it), so the hooks record it like
  * any other, and its record gets `repeatOf` once it ends. Never throws into the program: the new
  * request's errors are the preload's own (a listener on a request it made) and go to the answer.
@@ -19,15 +19,23 @@ export const KEEP_BYTES = 1 << 20;
 /** A body longer than this is not kept (its request cannot be sent again unless a body is typed). */
 const MAX_BODY = 256 * 1024;
 
-interface Kept {
-  client: 'http' | 'https';
-  method: string;
-  url: string;
-  /** The header block as Node wrote it (request line and headers). */
-  head: string;
-  /** The body; undefined when the request had one that was not kept. */
-  body: Buffer | undefined;
+/** The user's changes to a request sent again (SendAgainMessage.edits). */
+export type SendAgainEdits = NonNullable<SendAgainMessage['edits']>;
+
+/** A request made again (an http ClientRequest, an http2 stream): the preload's own listeners go on it. */
+export type RequestLike = {
+  on(event: string, listener: (...args: unknown[]) => void): unknown;
+  end(body?: Buffer | string): void;
+};
+
+/**
+ * What Send Again keeps of a request: its size (head and body), and how it is made again, with
+ * the user's edits, through the module the program loaded: `send` returns the new request, not
+ * yet ended, and the body to end it with; it throws when it cannot (the reason goes to the user).
+ */
+export interface Kept {
   bytes: number;
+  send(e: SendAgainEdits): { req: RequestLike; body: Buffer };
 }
 
 /** Insertion order is age: the first key is the oldest. */
@@ -75,31 +83,42 @@ function bodyOf(req: OutgoingLike, head: string): Buffer | undefined {
   return all.length === Number(len[1]) ? all : undefined;
 }
 
-/** The tracer Send Again answers through (the http hooks give it when they install). */
+/** The tracer Send Again answers through (the http and http2 hooks give it when they install). */
 export function sendAgainTracer(t: Tracer): void {
   tracer = t;
   onSendAgain(sendAgain);
 }
 
+/** Keeps a request for Send Again under its local id. Bounded: the oldest go first. */
+export function keepRequest(t: Tracer, id: string, k: Kept): void {
+  if (k.bytes > KEEP_BYTES) return;
+  if (tracer !== t) sendAgainTracer(t);
+  const had = kept.get(id);
+  if (had !== undefined) {
+    kept.delete(id);
+    keptBytes -= had.bytes;
+  }
+  kept.set(id, k);
+  keptBytes += k.bytes;
+  for (const [old, o] of kept) {
+    if (kept.size <= KEEP_COUNT && keptBytes <= KEEP_BYTES) break;
+    kept.delete(old);
+    keptBytes -= o.bytes;
+  }
+}
+
 /**
  * Keeps what Send Again needs of an http/https request as it starts (its head is final, its body
- * written: `http.client.request.start`). Bounded: the oldest go first. Never throws.
+ * written: `http.client.request.start`). Never throws.
  */
 export function keepForSendAgain(t: Tracer, id: string, req: OutgoingLike, url: string, https: boolean): void {
   try {
     const head = req._header;
-    if (typeof head !== 'string' || typeof req.method !== 'string') return;
-    tracer = t;
+    const method = req.method;
+    if (typeof head !== 'string' || typeof method !== 'string') return;
     const body = bodyOf(req, head);
     const bytes = head.length + url.length + (body?.length ?? 0);
-    if (bytes > KEEP_BYTES) return;
-    kept.set(id, { client: https ? 'https' : 'http', method: req.method, url, head, body, bytes });
-    keptBytes += bytes;
-    for (const [old, k] of kept) {
-      if (kept.size <= KEEP_COUNT && keptBytes <= KEEP_BYTES) break;
-      kept.delete(old);
-      keptBytes -= k.bytes;
-    }
+    keepRequest(t, id, { bytes, send: (e) => sendHttp({ https, method, url, head, body }, e) });
   } catch {
     // Send Again is not offered for this request.
   }
@@ -152,10 +171,32 @@ function reply(t: Tracer, m: SentAgainMessage): void {
 }
 
 type HttpModule = { request(url: string, options: object): RequestLike };
-type RequestLike = {
-  on(event: string, listener: (...args: unknown[]) => void): unknown;
-  end(body?: Buffer | string): void;
-};
+
+/** An http/https request made again through the module the program loaded (its method, URL, header block and body). */
+function sendHttp(
+  k: { https: boolean; method: string; url: string; head: string; body: Buffer | undefined },
+  e: SendAgainEdits,
+): { req: RequestLike; body: Buffer } {
+  const url = typeof e.url === 'string' && e.url !== '' ? e.url : k.url;
+  const body = typeof e.body === 'string' ? Buffer.from(e.body) : k.body;
+  if (body === undefined)
+    throw new Error('its body was not kept (too long, chunked, or already on the socket): type the body in Send Again with Changes…');
+  const https = url.toLowerCase().startsWith('https:');
+  // The program loaded the module that made the request: require only returns it.
+  const mod = require(https ? 'node:https' : 'node:http') as HttpModule;
+  // In the options, so the trace rules read them where they decide (right after request()).
+  const headers: Record<string, string | string[]> = {};
+  const names = new Map<string, string>();
+  for (const [name, value] of headersToSend(headersOf(k.head), e.headers, url !== k.url)) {
+    const key = names.get(name.toLowerCase()) ?? name;
+    names.set(name.toLowerCase(), key);
+    const had = headers[key];
+    headers[key] = had === undefined ? value : [...(Array.isArray(had) ? had : [had]), value];
+  }
+  const req = mod.request(url, { method: typeof e.method === 'string' && e.method !== '' ? e.method : k.method, headers });
+  req.on('response', (res) => (res as { resume(): void }).resume());
+  return { req, body };
+}
 
 /** The collector's SendAgainMessage: sends the kept request again and answers. Never throws. */
 export function sendAgain(m: SendAgainMessage): void {
@@ -168,45 +209,28 @@ export function sendAgain(m: SendAgainMessage): void {
       ask: m.ask,
       error:
         t.config.sendAgain === true
-          ? `the process no longer holds this request (it keeps its last ${KEEP_COUNT} http/https requests, in memory only)`
+          ? `the process no longer holds this request (it keeps its last ${KEEP_COUNT} http/https and http2 requests, in memory only)`
           : 'the process keeps no requests to send again (it was started without the sendAgain option, e.g. by nettrace run)',
     });
     return;
   }
   try {
-    const e = m.edits ?? {};
-    const url = typeof e.url === 'string' && e.url !== '' ? e.url : k.url;
-    const body = typeof e.body === 'string' ? Buffer.from(e.body) : k.body;
-    if (body === undefined)
-      throw new Error('its body was not kept (too long, chunked, or already on the socket): type the body in Send Again with Changes…');
-    const https = url.toLowerCase().startsWith('https:');
-    // The program loaded the module that made the request: require only returns it.
-    const mod = require(https ? 'node:https' : 'node:http') as HttpModule;
-    // In the options, so the trace rules read them where they decide (right after request()).
-    const headers: Record<string, string | string[]> = {};
-    const names = new Map<string, string>();
-    for (const [name, value] of headersToSend(headersOf(k.head), e.headers, url !== k.url)) {
-      const key = names.get(name.toLowerCase()) ?? name;
-      names.set(name.toLowerCase(), key);
-      const had = headers[key];
-      headers[key] = had === undefined ? value : [...(Array.isArray(had) ? had : [had]), value];
-    }
     let newId: string | undefined;
     const prev = t.onRequestId;
     t.onRequestId = (id) => {
       newId ??= id;
       prev?.(id);
     };
-    let req: RequestLike;
+    let made: { req: RequestLike; body: Buffer };
     try {
-      req = mod.request(url, { method: typeof e.method === 'string' && e.method !== '' ? e.method : k.method, headers });
+      made = k.send(m.edits ?? {});
     } finally {
       t.onRequestId = prev;
     }
+    const { req, body } = made;
     const of = m.id;
     // The preload's own listeners on a request it made: an error must not reach the program.
     req.on('error', () => {});
-    req.on('response', (res) => (res as { resume(): void }).resume());
     req.on('close', () => {
       if (newId !== undefined) t.transport.send({ type: 'record', kind: 'httpRequests', id: newId, fields: { repeatOf: of } });
     });

@@ -25,7 +25,8 @@ import { delayMsOf, errnoOf, failHttpRequest, warnOnce } from './whatIf';
 import { connOf } from '../connection/socketHooks';
 
 type Push = (chunk: Buffer | null, encoding?: BufferEncoding) => boolean;
-type SocketLike = netTypes.Socket & {
+/** A socket as the what-if code reaches into it (its handle, its stream methods, its TLS state). */
+export type SocketLike = netTypes.Socket & {
   _handle?: HandleLike | null;
   push: Push;
   _write: (data: unknown, enc: string, cb: (err?: Error | null) => void) => void;
@@ -246,8 +247,17 @@ function delayFirstByte(s: SocketLike, ms: number): Undo {
  */
 const THROTTLE_BUFFER = 256 * 1024;
 
-/** Delivers the reads at `rate` bytes a second (in slices every 10 ms; the end in its place). */
-function throttle(s: SocketLike, rate: number): Undo {
+/** A body paced at a rate: `add` queues a chunk (null: the end), `stop` drops what is left. */
+export interface Pacer {
+  add(chunk: Buffer | null): void;
+  stop(): void;
+}
+
+/**
+ * Delivers chunks to `deliver` at `rate` bytes a second, in slices every 10 ms, the end (null) in
+ * its place; `alive` false stops it (the connection went). Shared by the http and http2 throttles.
+ */
+export function pacer(rate: number, deliver: (c: Buffer | null) => void, alive: () => boolean): Pacer {
   const queue: (Buffer | null)[] = [];
   let timer: NodeJS.Timeout | undefined;
   let last = 0;
@@ -256,11 +266,11 @@ function throttle(s: SocketLike, rate: number): Undo {
     const now = performance.now();
     allowance = Math.min(allowance + ((now - last) / 1000) * rate, Math.max(rate / 10, THROTTLE_BUFFER));
     last = now;
-    while (queue.length > 0 && !s.destroyed) {
+    while (queue.length > 0 && alive()) {
       const c = queue[0];
       if (c === null) {
         queue.shift();
-        pushed(null);
+        deliver(null);
         continue;
       }
       const n = Math.floor(Math.min(allowance, c.length));
@@ -268,20 +278,38 @@ function throttle(s: SocketLike, rate: number): Undo {
       allowance -= n;
       if (n === c.length) queue.shift();
       else queue[0] = c.subarray(n);
-      pushed(c.subarray(0, n));
+      deliver(c.subarray(0, n));
     }
-    timer = queue.length > 0 && !s.destroyed ? setTimeout(drain, 10) : undefined;
+    timer = queue.length > 0 && alive() ? setTimeout(drain, 10) : undefined;
   };
+  return {
+    add(chunk) {
+      queue.push(chunk);
+      if (timer === undefined) {
+        // Nothing was waiting: the time since the last delivery was idle, not owed.
+        last = performance.now();
+        timer = setTimeout(drain, 0);
+      }
+    },
+    stop() {
+      clearTimeout(timer);
+      queue.length = 0;
+    },
+  };
+}
+
+/** Delivers the reads at `rate` bytes a second (pacer). */
+function throttle(s: SocketLike, rate: number): Undo {
   let pushed: (c: Buffer | null) => void = () => {};
-  s.once('close', () => clearTimeout(timer));
+  const p = pacer(
+    rate,
+    (c) => pushed(c),
+    () => !s.destroyed,
+  );
+  s.once('close', () => p.stop());
   return onPush(s, (chunk, push) => {
     pushed = push;
-    queue.push(chunk);
-    if (timer === undefined) {
-      // Nothing was waiting: the time since the last delivery was idle, not owed.
-      last = performance.now();
-      timer = setTimeout(drain, 0);
-    }
+    p.add(chunk);
   });
 }
 
@@ -369,8 +397,11 @@ function override(s: SocketLike, spec: OverrideSpec): Undo {
 
 let kConnectOptions: symbol | undefined;
 
-/** Fails the real TLS handshake's verification as Node would for that certificate problem. */
-function failTls(s: SocketLike, spec: Extract<FailSpec, { kind: 'tls' }>, host: string): void {
+/**
+ * Fails the real TLS handshake's verification as Node would for that certificate problem (a TLS
+ * socket whose handshake has not ended: the http and http2 paths).
+ */
+export function failTls(s: SocketLike, spec: Extract<FailSpec, { kind: 'tls' }>, host: string): void {
   const h = s._handle;
   if (h === null || h === undefined) return;
   const tls = require('node:tls') as typeof import('node:tls');

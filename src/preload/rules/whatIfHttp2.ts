@@ -13,15 +13,20 @@
  *   its body, `end`, `close` with rstCode 0.
  * - delay connect: the stream's HEADERS go out that much later; delay first-byte: the response's
  *   `response` event and body reach the stream that much later.
+ * - fail tls: the real handshake happens and its verification fails where Node checks it (the
+ *   http path's failTls): the session emits the certificate's error and cancels its streams.
+ * - fail reset mid-body, throttle: the stream's `push` (what the session calls with each DATA
+ *   frame's payload) passes N bytes and then the socket is destroyed as for a reset; or paces the
+ *   body at the rate.
  *
  * Never throws into the program: every step catches, warns once and lets the request go.
  */
 import type * as http2 from 'node:http2';
 import type { Rule, StartDecision } from '../../rules';
-import type { FailSpec, OverrideSpec } from '../../rules/whatIf';
+import { rateOf, type FailSpec, type OverrideSpec } from '../../rules/whatIf';
 import type { Tracer } from '../tracer';
 import { delayMsOf, failSocket, warnOnce } from './whatIf';
-import { bodyFile, resetError } from './whatIfHttp';
+import { bodyFile, failTls, pacer, resetError, type Pacer, type SocketLike } from './whatIfHttp';
 
 type Session = http2.ClientHttp2Session & Record<symbol, unknown>;
 type Stream = http2.ClientHttp2Stream & {
@@ -37,7 +42,7 @@ function symbolOf(o: object, description: string): symbol | undefined {
 }
 
 /** The real socket under a session (`session.socket` is a proxy that refuses destroy()). */
-function socketOf(session: Session): (import('node:net').Socket & { _handle?: unknown }) | undefined {
+function socketOf(session: Session): (import('node:net').Socket & { _handle?: unknown; encrypted?: boolean }) | undefined {
   const k = symbolOf(session, 'socket');
   return k === undefined ? undefined : (session[k] as import('node:net').Socket);
 }
@@ -208,6 +213,65 @@ function overrideResponse(t: Tracer, stream: Stream, o: OverrideSpec): void {
 }
 
 /**
+ * Stands between the session and the stream's readable side: Node's session calls the stream's
+ * `push` with each DATA frame's payload (null at the end); `fn` gets each and the push below.
+ * Installed over the hooks' own push (put on the stream as the request() call returns), so the
+ * trace counts what the program gets.
+ */
+function onStreamPush(t: Tracer, stream: Stream, fn: (chunk: Buffer | null, push: (c: Buffer | null) => void) => void): void {
+  queueMicrotask(() => {
+    try {
+      const push = stream.push;
+      const below = (c: Buffer | null) => void push.call(stream, c);
+      stream.push = function (this: Stream, chunk: unknown): boolean {
+        fn(chunk === null || Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as Uint8Array), below);
+        return true;
+      };
+    } catch (err) {
+      warnOnce(t, err);
+    }
+  });
+}
+
+/**
+ * Resets the connection after `n` bytes of the response body: they reach the stream, the rest does
+ * not, and the session's socket is destroyed with the error a peer's RST gives (`read ECONNRESET`),
+ * as its next read would: the session emits it and destroys the stream with it (rstCode 2), as with
+ * a real server whose connection is reset mid-body.
+ */
+function resetMidBody(t: Tracer, s: Session, stream: Stream, n: number): void {
+  let left = n;
+  let cut = false;
+  onStreamPush(t, stream, (chunk, push) => {
+    if (cut) return;
+    if (chunk === null) return push(null);
+    if (chunk.length <= left) {
+      left -= chunk.length;
+      push(chunk);
+      if (left > 0) return;
+    } else if (left > 0) push(chunk.subarray(0, left));
+    cut = true;
+    // Once the session is out of the read that brought these bytes (nghttp2 is still parsing it).
+    setImmediate(() => {
+      const socket = socketOf(s);
+      if (socket !== undefined && !socket.destroyed) socket.destroy(resetError());
+    });
+  });
+}
+
+/**
+ * Delivers the response body at `rate` bytes a second (the http throttle's pacer), the end in its
+ * place; a destroyed stream stops it at its next slice.
+ */
+function throttleBody(t: Tracer, stream: Stream, rate: number): void {
+  let p: Pacer | undefined;
+  onStreamPush(t, stream, (chunk, push) => {
+    p ??= pacer(rate, push, () => !stream.destroyed);
+    p.add(chunk);
+  });
+}
+
+/**
  * The response's `response` event and body reach the stream `ms` later. Both go on through the
  * stream's own methods, looked up as each call is made (the hooks tap the prototype's emit).
  */
@@ -289,7 +353,10 @@ export function whatIfHttp2Request(
   return stream;
 }
 
-/** The rules that act on a stream sent as usual: refused and not found (on a session still connecting), reset, a first-byte delay. */
+/**
+ * The rules that act on a stream sent as usual: refused, not found and tls (on a session still
+ * connecting), reset, a first-byte delay, override, throttle.
+ */
 function actOnSent(t: Tracer, s: Session, d: StartDecision, rule: Rule, origin: string, stream: Stream): Stream {
   try {
     const kind = rule.action === 'fail' ? rule.fail?.kind : undefined;
@@ -307,6 +374,16 @@ function actOnSent(t: Tracer, s: Session, d: StartDecision, rule: Rule, origin: 
         host,
         Number(u.port) || (u.protocol === 'https:' ? 443 : 80),
       );
+    } else if (rule.fail?.kind === 'tls') {
+      // The handshake's verification, as it ends (the session is still connecting).
+      const socket = socketOf(s) as SocketLike | undefined;
+      if (socket === undefined || !s.connecting || socket.encrypted !== true) {
+        t.warn(`nettrace: what-if rule "${rule.id}" (fail tls) acts only on an https session still connecting; the request goes on`);
+        return stream;
+      }
+      failTls(socket, rule.fail, new URL(origin).hostname.replace(/^\[|\]$/g, ''));
+    } else if (kind === 'reset' && rule.fail?.kind === 'reset' && rule.fail.at === 'mid-body') {
+      resetMidBody(t, s, stream, rule.fail.afterBytes ?? 0);
     } else if (kind === 'reset') {
       // As the request's HEADERS (and its end) went out: a reset arrives before any answer.
       const reset = () =>
@@ -322,6 +399,8 @@ function actOnSent(t: Tracer, s: Session, d: StartDecision, rule: Rule, origin: 
       delayFirstByte(t, stream, delayMsOf(d, rule.delay));
     } else if (rule.override !== undefined) {
       overrideResponse(t, stream, rule.override);
+    } else if (rule.throttle !== undefined) {
+      throttleBody(t, stream, rateOf(rule.throttle));
     }
   } catch (err) {
     warnOnce(t, err);

@@ -1,10 +1,12 @@
 // What a program observes of one http2 request (issue 51: the program cannot tell a faked failure
-// from a real one): http2.connect(NT_URL), session.request(:path of NT_URL), and one JSON line of
-// the session's and the stream's events in order, their errors (class, name, code, errno,
-// syscall, message, own property names, cause), the response headers, body and the stream's
-// rstCode; calledEpoch and headersEpoch: when request() was called and the response came, on
-// the machine's clock. NT_WARM: a first request on the session (so the measured one finds it
-// connected). NT_TIMEOUT_MS: an AbortSignal.timeout on the request. whatIfHttp2.test.mjs runs it against a real failure and against a healthy server
+// from a real one): http2.connect(NT_URL), session.request(:path and query of NT_URL), and one
+// JSON line of the session's and the stream's events in order, their errors (class, name, code,
+// errno, syscall, message, own property names, cause), the response headers, body (one over 4 KiB
+// by its start and length; bodyBytes: what the program got) and the stream's rstCode;
+// calledEpoch, headersEpoch, firstDataEpoch and endEpoch: when request() was called, the response
+// came, its body's first chunk and its end, on the machine's clock. NT_WARM: a first request on
+// the session (so the measured one finds it connected). NT_TIMEOUT_MS: an AbortSignal.timeout on
+// the request. whatIfHttp2.test.mjs runs it against a real failure and against a healthy server
 // with a what-if rule.
 'use strict';
 const http2 = require('node:http2');
@@ -42,7 +44,7 @@ for (const ev of ['connect', 'error', 'close', 'goaway'])
 function measured() {
   out.calledEpoch = performance.timeOrigin + performance.now();
   const timeoutMs = Number(process.env.NT_TIMEOUT_MS) || 0;
-  const req = session.request({ ':path': url.pathname }, timeoutMs ? { signal: AbortSignal.timeout(timeoutMs) } : {});
+  const req = session.request({ ':path': url.pathname + url.search }, timeoutMs ? { signal: AbortSignal.timeout(timeoutMs) } : {});
   for (const ev of ['response', 'end', 'finish', 'close', 'error', 'aborted'])
     req.on(ev, (x) => {
       events.push(`stream ${ev}`);
@@ -62,9 +64,17 @@ function measured() {
       }
     });
   let body = '';
+  out.bodyBytes = 0;
   req.setEncoding('utf8');
-  req.on('data', (c) => (body += c));
-  req.on('end', () => (out.body = body));
+  req.on('data', (c) => {
+    out.firstDataEpoch ??= performance.timeOrigin + performance.now();
+    out.bodyBytes += Buffer.byteLength(c);
+    if (body.length < 4096) body += c;
+  });
+  req.on('end', () => {
+    out.endEpoch = performance.timeOrigin + performance.now();
+    out.body = out.bodyBytes > 4096 ? `${body.slice(0, 64)}… (${out.bodyBytes} bytes)` : body;
+  });
 }
 
 if (process.env.NT_WARM) {
