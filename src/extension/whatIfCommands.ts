@@ -314,9 +314,9 @@ async function sendAgainNow(s: Services, entry: TraceEntry, req: HttpRequest, ed
     );
     return;
   }
-  if (req.client !== 'http' && req.client !== 'https') {
+  if (!['http', 'https', 'fetch', 'undici'].includes(req.client)) {
     void vscode.window.showInformationMessage(
-      `Net Trace: Send Again works for requests made with http/https (axios, got, node-fetch, …) so far; this one was made with ${req.client}.`,
+      `Net Trace: Send Again works for requests made with http/https (axios, got, node-fetch, …), fetch and undici so far; this one was made with ${req.client}.`,
     );
     return;
   }

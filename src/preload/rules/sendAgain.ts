@@ -1,17 +1,19 @@
 /**
  * Send Again (docs/rules.md, "Send Again"): a recorded request sent again from inside the process
  * that made it, so the headers the trace redacted (Authorization, cookies) go as the program sent
- * them. The preload keeps, in this process's memory only, the method, URL, header block and body
- * of its last KEEP_COUNT http/https requests (at most KEEP_BYTES in all): never written, never sent
- * to the collector. The collector asks by the request's local id (SendAgainMessage); the request is
- * made again through the module that made it (the program loaded it), so the hooks record it like
- * any other, and its record gets `repeatOf` once it ends. Never throws into the program: the new
+ * them. The preload keeps, in this process's memory only, the method, URL, headers and body of its
+ * last KEEP_COUNT http/https, fetch and undici requests (at most KEEP_BYTES in all): never written,
+ * never sent to the collector. The collector asks by the request's local id (SendAgainMessage); the
+ * request is made again through the module that made it (the program loaded it; for fetch and
+ * undici its undici dispatcher: sendAgainUndici.ts), so the hooks record it like any other, and its
+ * record gets `repeatOf` once it ends. Never throws into the program: the new
  * request's errors are the preload's own (a listener on a request it made) and go to the answer.
  */
 import type { SendAgainMessage, SentAgainMessage } from '../../protocol/preload';
 import { REDACTED } from '../../trace/contract/wire';
 import type { Tracer } from '../tracer';
 import { onSendAgain } from './rules';
+import { dispatchAgain, undiciBody, undiciHeaderList, type UndiciRequestFields } from './sendAgainUndici';
 
 /** How many requests are kept, and how many bytes of head and body in all. */
 export const KEEP_COUNT = 32;
@@ -20,11 +22,13 @@ export const KEEP_BYTES = 1 << 20;
 const MAX_BODY = 256 * 1024;
 
 interface Kept {
-  client: 'http' | 'https';
+  client: 'http' | 'https' | 'fetch' | 'undici';
   method: string;
   url: string;
-  /** The header block as Node wrote it (request line and headers). */
+  /** http/https: the header block as Node wrote it (request line and headers); fetch/undici: none. */
   head: string;
+  /** fetch/undici: the headers as undici got them, in order. */
+  list?: Array<[string, string]>;
   /** The body; undefined when the request had one that was not kept. */
   body: Buffer | undefined;
   bytes: number;
@@ -92,14 +96,44 @@ export function keepForSendAgain(t: Tracer, id: string, req: OutgoingLike, url: 
     tracer = t;
     const body = bodyOf(req, head);
     const bytes = head.length + url.length + (body?.length ?? 0);
-    if (bytes > KEEP_BYTES) return;
-    kept.set(id, { client: https ? 'https' : 'http', method: req.method, url, head, body, bytes });
-    keptBytes += bytes;
-    for (const [old, k] of kept) {
-      if (kept.size <= KEEP_COUNT && keptBytes <= KEEP_BYTES) break;
-      kept.delete(old);
-      keptBytes -= k.bytes;
-    }
+    keep(id, { client: https ? 'https' : 'http', method: req.method, url, head, body, bytes });
+  } catch {
+    // Send Again is not offered for this request.
+  }
+}
+
+/** Keeps a request, the oldest going first past KEEP_COUNT requests or KEEP_BYTES. */
+function keep(id: string, k: Kept): void {
+  if (k.bytes > KEEP_BYTES) return;
+  kept.set(id, k);
+  keptBytes += k.bytes;
+  for (const [old, o] of kept) {
+    if (kept.size <= KEEP_COUNT && keptBytes <= KEEP_BYTES) break;
+    kept.delete(old);
+    keptBytes -= o.bytes;
+  }
+}
+
+/**
+ * Keeps what Send Again needs of a fetch or undici request as undici creates it
+ * (`undici:request:create`): its headers as fetch or the program gave them (undici adds `host`
+ * and the framing as it writes) and its body (fetch's, once undici has read it). Never throws.
+ */
+export function keepUndiciForSendAgain(t: Tracer, id: string, req: UndiciRequestFields, url: string, client: 'fetch' | 'undici'): void {
+  try {
+    const list = undiciHeaderList(req.headers);
+    if (list === undefined || typeof req.method !== 'string') return;
+    tracer = t;
+    const k: Kept = { client, method: req.method, url, head: '', list, body: undefined, bytes: url.length };
+    for (const [n, v] of list) k.bytes += n.length + v.length + 4;
+    k.body = undiciBody(req, MAX_BODY, (body) => {
+      if (kept.get(id) !== k) return;
+      k.body = body;
+      k.bytes += body.length;
+      keptBytes += body.length;
+    });
+    k.bytes += k.body?.length ?? 0;
+    keep(id, k);
   } catch {
     // Send Again is not offered for this request.
   }
@@ -168,7 +202,7 @@ export function sendAgain(m: SendAgainMessage): void {
       ask: m.ask,
       error:
         t.config.sendAgain === true
-          ? `the process no longer holds this request (it keeps its last ${KEEP_COUNT} http/https requests, in memory only)`
+          ? `the process no longer holds this request (it keeps its last ${KEEP_COUNT} http/https, fetch and undici requests, in memory only)`
           : 'the process keeps no requests to send again (it was started without the sendAgain option, e.g. by nettrace run)',
     });
     return;
@@ -178,7 +212,14 @@ export function sendAgain(m: SendAgainMessage): void {
     const url = typeof e.url === 'string' && e.url !== '' ? e.url : k.url;
     const body = typeof e.body === 'string' ? Buffer.from(e.body) : k.body;
     if (body === undefined)
-      throw new Error('its body was not kept (too long, chunked, or already on the socket): type the body in Send Again with Changes…');
+      throw new Error(
+        'its body was not kept (too long, chunked, a stream, or already on the socket): type the body in Send Again with Changes…',
+      );
+    const method = typeof e.method === 'string' && e.method !== '' ? e.method : k.method;
+    if (k.list !== undefined) {
+      sendUndiciAgain(t, m, k, url, method, body);
+      return;
+    }
     const https = url.toLowerCase().startsWith('https:');
     // The program loaded the module that made the request: require only returns it.
     const mod = require(https ? 'node:https' : 'node:http') as HttpModule;
@@ -199,7 +240,7 @@ export function sendAgain(m: SendAgainMessage): void {
     };
     let req: RequestLike;
     try {
-      req = mod.request(url, { method: typeof e.method === 'string' && e.method !== '' ? e.method : k.method, headers });
+      req = mod.request(url, { method, headers });
     } finally {
       t.onRequestId = prev;
     }
@@ -215,4 +256,28 @@ export function sendAgain(m: SendAgainMessage): void {
   } catch (err) {
     reply(t, { type: 'sentAgain', ask: m.ask, error: String((err as Error)?.message ?? err).slice(0, 300) });
   }
+}
+
+/** Sends a kept fetch/undici request again (sendAgainUndici.ts) and answers with its new id. */
+function sendUndiciAgain(t: Tracer, m: SendAgainMessage, k: Kept, url: string, method: string, body: Buffer): void {
+  let newId: string | undefined;
+  const prev = t.onRequestId;
+  t.onRequestId = (id) => {
+    newId ??= id;
+    prev?.(id);
+  };
+  const of = m.id;
+  let ended = false;
+  try {
+    // undici creates the request within dispatch(): its id is known when it returns.
+    dispatchAgain(url, method, headersToSend(k.list ?? [], m.edits?.headers, url !== k.url), body, () => {
+      ended = true;
+      if (newId !== undefined) t.transport.send({ type: 'record', kind: 'httpRequests', id: newId, fields: { repeatOf: of } });
+    });
+  } finally {
+    t.onRequestId = prev;
+  }
+  // Failed within dispatch() (an invalid header): its record, if any, still gets repeatOf above.
+  if (ended && newId === undefined) throw new Error('undici refused to send it');
+  reply(t, { type: 'sentAgain', ask: m.ask, ...(newId !== undefined ? { id: newId } : {}) });
 }
