@@ -11,6 +11,7 @@ import type { Tracer } from '../tracer';
 import { delayMsOf, isIp, notFoundError, refusedError, warnOnce } from './whatIf';
 import { bodyFile, failTls, holdConnect, resetError } from './whatIfHttp';
 import { subscribe } from '../detach';
+import { connOf } from '../connection/socketHooks';
 
 /**
  * The names of undici's Request methods the connection calls: undici 8 (Node 26's fetch) renamed
@@ -400,7 +401,7 @@ let watchingConnects = false;
  * still connecting: the rule acts on it there, before anything of it reached the network.
  */
 function beforeConnect(t: Tracer, msg: unknown): void {
-  const p = (msg as { connectParams?: { protocol?: string; host?: string } } | null)?.connectParams;
+  const p = (msg as { connectParams?: { protocol?: string; host?: string; hostname?: string; port?: unknown } } | null)?.connectParams;
   const key = `${p?.protocol ?? ''}//${p?.host ?? ''}`;
   const list = waiting.get(key);
   if (list === undefined) return;
@@ -410,10 +411,14 @@ function beforeConnect(t: Tracer, msg: unknown): void {
   if (w === undefined) return;
   const act = w.act;
   const before = t.lastSocket;
+  const host = String(p?.hostname ?? '').replace(/^\[|\]$/g, '');
+  const port = Number(p?.port) || (p?.protocol === 'https:' ? 443 : 80);
   process.nextTick(() => {
     try {
       const socket = t.lastSocket;
-      if (socket !== undefined && socket !== before) act(socket);
+      // Not another connection made meanwhile (a proxy's, which a proxying connector dials first).
+      const conn = socket !== undefined ? connOf.get(socket) : undefined;
+      if (socket !== undefined && socket !== before && (conn === undefined || (conn.host === host && conn.port === port))) act(socket);
     } catch (err) {
       warnOnce(t, err);
     }
@@ -433,15 +438,17 @@ function onOwnConnection(t: Tracer, r: UReq, origin: string, act: (socket: objec
   }
   const key = withoutPath(origin);
   const w: Waiting = { r, act };
-  const list = waiting.get(key) ?? [];
+  // Requests that ended without a connection of their own (aborted, or put on one) go.
+  const list = (waiting.get(key) ?? []).filter((x) => x.r.completed !== true && x.r.aborted !== true);
   list.push(w);
   waiting.set(key, list);
   const n = namesOf(r);
   // On a connection: it waits no more.
   r[n.connect] = (...args: unknown[]) => {
     delete r[n.connect];
-    const i = list.indexOf(w);
-    if (i >= 0) list.splice(i, 1);
+    const now = waiting.get(key);
+    const i = now?.indexOf(w) ?? -1;
+    if (i >= 0) now!.splice(i, 1);
     return call(r, n.connect, ...args);
   };
 }
