@@ -324,9 +324,9 @@ async function sendAgainNow(s: Services, entry: TraceEntry, req: HttpRequest, ed
     );
     return;
   }
-  if (req.client !== 'http' && req.client !== 'https' && req.client !== 'http2') {
+  if (!['http', 'https', 'http2', 'fetch', 'undici'].includes(req.client)) {
     void vscode.window.showInformationMessage(
-      `Net Trace: Send Again works for requests made with http/https (axios, got, node-fetch, …) and http2 so far; this one was made with ${req.client}.`,
+      `Net Trace: Send Again works for requests made with http/https (axios, got, node-fetch, …), fetch, undici and http2; this one was made with ${req.client}.`,
     );
     return;
   }

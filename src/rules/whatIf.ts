@@ -76,7 +76,8 @@ export type WhatIfKey =
   | 'fail dns-notfound'
   | 'fail reset'
   | 'fail reset mid-body'
-  | 'fail tls'
+  | 'fail tls expired'
+  | 'fail tls wrong-host'
   | 'fail timeout'
   | 'fail status'
   | 'delay connect'
@@ -96,7 +97,8 @@ export const WHAT_IF_IMPLEMENTED: Readonly<Record<WhatIfFamily, readonly WhatIfK
     'fail dns-notfound',
     'fail reset',
     'fail reset mid-body',
-    'fail tls',
+    'fail tls expired',
+    'fail tls wrong-host',
     'fail timeout',
     'fail status',
     'delay connect',
@@ -110,8 +112,11 @@ export const WHAT_IF_IMPLEMENTED: Readonly<Record<WhatIfFamily, readonly WhatIfK
     'fail dns-notfound',
     'fail reset',
     'fail reset mid-body',
+    'fail tls expired',
+    'fail tls wrong-host',
     'fail timeout',
     'fail status',
+    'delay connect',
     'delay first-byte',
     'throttle',
     'respond',
@@ -122,7 +127,8 @@ export const WHAT_IF_IMPLEMENTED: Readonly<Record<WhatIfFamily, readonly WhatIfK
     'fail dns-notfound',
     'fail reset',
     'fail reset mid-body',
-    'fail tls',
+    'fail tls expired',
+    'fail tls wrong-host',
     'fail timeout',
     'fail status',
     'delay connect',
@@ -133,10 +139,11 @@ export const WHAT_IF_IMPLEMENTED: Readonly<Record<WhatIfFamily, readonly WhatIfK
   ],
 };
 
-/** The key of what a rule does (`fail reset mid-body`, `delay connect`, `throttle`, …). */
+/** The key of what a rule does (`fail reset mid-body`, `fail tls expired`, `delay connect`, `throttle`, …). */
 export function whatIfKey(action: WhatIfAction, p: WhatIfParams): WhatIfKey {
   if (action === 'fail' && p.fail !== undefined) {
     const f = p.fail;
+    if (f.kind === 'tls') return `fail tls ${f.tls}`;
     return (f.kind === 'reset' && f.at === 'mid-body' ? 'fail reset mid-body' : `fail ${f.kind}`) as WhatIfKey;
   }
   if (action === 'delay' && p.delay !== undefined) return `delay ${p.delay.phase}`;
@@ -158,7 +165,7 @@ export function whatIfClients(action: WhatIfAction, p: WhatIfParams): Set<string
 const FAMILY_WORDS: Record<WhatIfFamily, string> = { http: 'http/https', undici: 'fetch/undici', http2: 'http2' };
 
 /**
- * A warning for a what-if rule some family does not implement yet ("fail tls is not implemented
+ * A warning for a what-if rule some family does not implement yet ("fail tls expired is not implemented
  * yet for fetch/undici, http2: the rule is not read for their requests"), or undefined.
  */
 export function whatIfGaps(action: WhatIfAction, p: WhatIfParams): string | undefined {

@@ -11,6 +11,7 @@ import { spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { bundleTs, root } from '../lib/bundleTs.mjs';
+import { nodeBinaries } from './harness.mjs';
 
 const m = bundleTs(
   [
@@ -148,3 +149,100 @@ test('Send Again: without the sendAgain option (nettrace run) the process keeps 
     server.close();
   }
 });
+
+/**
+ * fetch and userland undici (issue 51): the request is sent again through the program's undici,
+ * so the server receives the same method, URL, header list (names, values and order: the
+ * Authorization the trace redacted, what fetch added) and body; the trace links it and keeps
+ * `<redacted>`. On every Node version (Node's fetch is a different undici on each).
+ */
+for (const { label, bin } of nodeBinaries()) {
+  test(
+    `${label}: Send Again for fetch and undici requests: the same headers and body reach the server, linked`,
+    { timeout: 60_000 },
+    async () => {
+      const seen = [];
+      const server = createServer((req, res) => {
+        const chunks = [];
+        req.on('data', (c) => chunks.push(c));
+        req.on('end', () => {
+          seen.push({ method: req.method, url: req.url, headers: req.rawHeaders, body: Buffer.concat(chunks).toString() });
+          res.end('ok');
+        });
+      });
+      await new Promise((r) => server.listen(0, '127.0.0.1', r));
+      const base = `http://127.0.0.1:${server.address().port}`;
+      const store = new m.TraceStore({ startCollector: m.startCollector, changeIntervalMs: 20, idleTimeoutMs: 60_000 });
+      let child;
+      try {
+        const { key, ipcPath } = await store.prepare('send again undici');
+        const entry = store.get(key);
+        const env = m.buildPreloadEnv(
+          { ...process.env, NODE_PATH: join(root, 'node_modules') },
+          { preloadPath: preload, config: { ipcPath, sendAgain: true } },
+        );
+        const code = `
+        const undici = require('undici');
+        (async () => {
+          await (await fetch('${base}/f?token=t0k', { headers: { Authorization: 'Bearer s3cret', 'X-Keep': '1' } })).text();
+          await (await fetch('${base}/fp', { method: 'POST', headers: { authorization: 'Basic dTpw', 'content-type': 'application/json' }, body: '{"n":"é"}' })).text();
+          await (await undici.request('${base}/u', { headers: { authorization: 'Bearer u5er', 'x-keep': '2' } })).body.text();
+          await (await undici.request('${base}/up', { method: 'PUT', headers: { authorization: 'Bearer p' }, body: 'undici body' })).body.text();
+        })();
+        setTimeout(() => {}, 60_000);`;
+        child = spawn(bin, ['-e', code], { env, stdio: 'inherit' });
+        const trace = () => entry.session.snapshot();
+        const done = (path) => trace().httpRequests.find((r) => new URL(r.reqURL).pathname === path && r.respDoneAt !== undefined);
+        for (const [path, client] of [
+          ['/f', 'fetch'],
+          ['/fp', 'fetch'],
+          ['/u', 'undici'],
+          ['/up', 'undici'],
+        ]) {
+          const first = await until(`the first ${path}`, () => done(path));
+          assert.equal(first.client, client);
+          assert.match(JSON.stringify(first.reqHeaders), /<redacted>/, 'the trace redacted the Authorization');
+          const again = await entry.session.sendAgain.send(first.traceID);
+          assert.equal(again.ok, true, JSON.stringify(again));
+          assert.ok(again.traceID && again.traceID !== first.traceID, 'a new request');
+          const got = await until(`the server to get ${path} again`, () => {
+            const g = seen.filter((s) => s.url.split('?')[0] === path);
+            return g.length === 2 && g;
+          });
+          assert.deepEqual(got[1], got[0], 'the server received what the program sent: method, URL, every header in order, the body');
+          assert.ok(
+            got[1].headers.some((h) => /^(Bearer|Basic) /.test(h)),
+            'the Authorization as the program sent it',
+          );
+          const repeat = await until(`${path} again with repeatOf`, () =>
+            trace().httpRequests.find((r) => r.traceID === again.traceID && r.repeatOf && r.respDoneAt !== undefined),
+          );
+          assert.equal(repeat.repeatOf, first.traceID, 'linked to the first');
+          assert.equal(repeat.reqURL, first.reqURL, 'the same (redacted) URL in the trace');
+          assert.equal(repeat.client, client);
+          const auth = repeat.reqHeaders.find(([n]) => n.toLowerCase() === 'authorization');
+          assert.equal(auth[1], '<redacted>', 'the trace still shows <redacted>');
+        }
+        // Edited: a REDACTED value keeps the program's, a typed one replaces it; method, URL and body change.
+        const first = await until('the first /u', () => done('/u'));
+        const edited = await entry.session.sendAgain.send(first.traceID, {
+          method: 'POST',
+          url: `${base}/e`,
+          headers: [
+            ['authorization', '<redacted>'],
+            ['x-keep', '3'],
+          ],
+          body: 'edited',
+        });
+        assert.equal(edited.ok, true, JSON.stringify(edited));
+        const e = await until('the edited request', () => seen.find((s) => s.url === '/e'));
+        const h = Object.fromEntries(e.headers.flatMap((v, i, a) => (i % 2 ? [] : [[v.toLowerCase(), a[i + 1]]])));
+        assert.deepEqual([e.method, h.authorization, h['x-keep'], e.body], ['POST', 'Bearer u5er', '3', 'edited']);
+      } finally {
+        child?.kill();
+        await store.dispose();
+        server.close();
+      }
+    },
+  );
+}

@@ -36,6 +36,7 @@ function allSamples() {
     ['fail', { kind: 'reset' }],
     ['fail', { kind: 'reset', afterBytes: 5 }],
     ['fail', { kind: 'tls', tls: 'expired' }],
+    ['fail', { kind: 'tls', tls: 'wrong-host' }],
     ['fail', { kind: 'timeout' }],
     ['fail', { kind: 'status', status: 503 }],
     ['delay', { phase: 'connect', ms: 5 }],
@@ -139,6 +140,13 @@ test('WHAT_IF_IMPLEMENTED: a rule is read only for the clients that implement it
 
 test('http/https implement every kind of the model', () => {
   for (const [action, value] of allSamples()) assert.ok(WHAT_IF_IMPLEMENTED.http.includes(whatIfKey(action, spec(action, value))), action);
+});
+
+test('a tls failure has a key per certificate problem, so a family can implement one without the other', () => {
+  assert.equal(whatIfKey('fail', spec('fail', { kind: 'tls', tls: 'expired' })), 'fail tls expired');
+  assert.equal(whatIfKey('fail', spec('fail', { kind: 'tls', tls: 'wrong-host' })), 'fail tls wrong-host');
+  for (const key of ['fail tls expired', 'fail tls wrong-host', 'delay connect'])
+    assert.ok(WHAT_IF_IMPLEMENTED.undici.includes(key), `fetch/undici implement ${key}`);
 });
 
 test('the one-line form: every what-if option', () => {

@@ -2,10 +2,12 @@
  * Send Again (docs/rules.md, "Send Again"): a recorded request sent again from inside the process
  * that made it, so the headers the trace redacted (Authorization, cookies) go as the program sent
  * them. The preload keeps, in this process's memory only, the method, URL, headers and body of its
- * last KEEP_COUNT http/https and http2 requests (at most KEEP_BYTES in all; http2's in
- * sendAgainHttp2.ts): never written, never sent to the collector. The collector asks by the request's local id (SendAgainMessage); the request is
- * made again through the module that made it (the program loaded it), so the hooks record it like
- * any other, and its record gets `repeatOf` once it ends. Never throws into the program: the new
+ * last KEEP_COUNT http/https, fetch, undici and http2 requests (at most KEEP_BYTES in all; how
+ * each client's are kept and made again: here for http/https, sendAgainUndici.ts,
+ * sendAgainHttp2.ts): never written, never sent to the collector. The collector asks by the
+ * request's local id (SendAgainMessage); the request is made again through the module that made
+ * it (the program loaded it; fetch's and undici's through the program's undici dispatcher), so
+ * the hooks record it like any other, and its record gets `repeatOf` once it ends. Never throws into the program: the new
  * request's errors are the preload's own (a listener on a request it made) and go to the answer.
  */
 import type { SendAgainMessage, SentAgainMessage } from '../../protocol/preload';
@@ -17,7 +19,7 @@ import { onSendAgain } from './rules';
 export const KEEP_COUNT = 32;
 export const KEEP_BYTES = 1 << 20;
 /** A body longer than this is not kept (its request cannot be sent again unless a body is typed). */
-const MAX_BODY = 256 * 1024;
+export const MAX_BODY = 256 * 1024;
 
 /** The user's changes to a request sent again (SendAgainMessage.edits). */
 export type SendAgainEdits = NonNullable<SendAgainMessage['edits']>;
@@ -83,7 +85,7 @@ function bodyOf(req: OutgoingLike, head: string): Buffer | undefined {
   return all.length === Number(len[1]) ? all : undefined;
 }
 
-/** The tracer Send Again answers through (the http and http2 hooks give it when they install). */
+/** The tracer Send Again answers through (the http, undici and http2 hooks give it when they install). */
 export function sendAgainTracer(t: Tracer): void {
   tracer = t;
   onSendAgain(sendAgain);
@@ -209,7 +211,7 @@ export function sendAgain(m: SendAgainMessage): void {
       ask: m.ask,
       error:
         t.config.sendAgain === true
-          ? `the process no longer holds this request (it keeps its last ${KEEP_COUNT} http/https and http2 requests, in memory only)`
+          ? `the process no longer holds this request (it keeps its last ${KEEP_COUNT} http/https, fetch, undici and http2 requests, in memory only)`
           : 'the process keeps no requests to send again (it was started without the sendAgain option, e.g. by nettrace run)',
     });
     return;

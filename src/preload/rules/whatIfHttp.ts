@@ -395,13 +395,39 @@ function override(s: SocketLike, spec: OverrideSpec): Undo {
   );
 }
 
+/**
+ * Holds back a connecting socket's connect by `ms`: the call of its handle's connect (after Node's
+ * own lookup for a host name). A socket already connected (kept-alive) has none: nothing is held.
+ */
+export function holdConnect(socket: object, ms: number): void {
+  const s = socket as SocketLike;
+  const h = pendingHandle(s);
+  if (h === undefined) return;
+  for (const name of ['connect', 'connect6'] as const) {
+    const real = h[name];
+    if (typeof real !== 'function') continue;
+    h[name] = (...args: unknown[]) => {
+      setTimeout(() => {
+        if (s.destroyed) return;
+        const err = real.apply(h, args);
+        const cr = args[0] as ConnectReq;
+        if (err !== 0 && typeof cr.oncomplete === 'function') cr.oncomplete(err, h, cr, false, false);
+      }, ms);
+      return 0;
+    };
+  }
+}
+
 let kConnectOptions: symbol | undefined;
 
 /**
- * Fails the real TLS handshake's verification as Node would for that certificate problem (a TLS
- * socket whose handshake has not ended: the http and http2 paths).
+ * Fails the real TLS handshake's verification as Node would for that certificate problem, on a
+ * TLS socket whose handshake has not ended (the http, undici and http2 paths); any other socket is
+ * left as it is.
  */
-export function failTls(s: SocketLike, spec: Extract<FailSpec, { kind: 'tls' }>, host: string): void {
+export function failTls(socket: object, spec: Extract<FailSpec, { kind: 'tls' }>, host: string): void {
+  const s = socket as SocketLike;
+  if (s.encrypted !== true) return;
   const h = s._handle;
   if (h === null || h === undefined) return;
   const tls = require('node:tls') as typeof import('node:tls');
@@ -467,9 +493,7 @@ function actHttp(req: object, rule: Rule, d: StartDecision, host: string, dialed
       else if (f.kind === 'timeout') detach(s, () => {});
       else if (f.kind === 'reset' && f.at === 'before-response') detach(s, () => s.destroy(resetError()));
       else if (f.kind === 'reset') r.once('close', resetMidBody(s, f.afterBytes ?? 0));
-      else if (f.kind === 'tls') {
-        if (s.encrypted === true && pendingHandle(s) !== undefined) failTls(s, f, host);
-      }
+      else if (f.kind === 'tls') failTls(s, f, host);
     });
     return;
   }
@@ -487,21 +511,7 @@ function actHttp(req: object, rule: Rule, d: StartDecision, host: string, dialed
     const ms = delayMsOf(d, delay);
     withSocket(r, dialed, warn, (s) => {
       if (delay.phase === 'first-byte') return r.once('close', delayFirstByte(s, ms));
-      const h = pendingHandle(s);
-      if (h === undefined) return; // a kept-alive connection: no connect to hold back
-      for (const name of ['connect', 'connect6'] as const) {
-        const real = h[name];
-        if (typeof real !== 'function') continue;
-        h[name] = (...args: unknown[]) => {
-          setTimeout(() => {
-            if (s.destroyed) return;
-            const err = real.apply(h, args);
-            const cr = args[0] as ConnectReq;
-            if (err !== 0 && typeof cr.oncomplete === 'function') cr.oncomplete(err, h, cr, false, false);
-          }, ms);
-          return 0;
-        };
-      }
+      holdConnect(s, ms);
     });
     return;
   }

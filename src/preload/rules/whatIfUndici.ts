@@ -9,7 +9,9 @@ import type { Rule, StartDecision } from '../../rules';
 import { rateOf, type OverrideSpec } from '../../rules/whatIf';
 import type { Tracer } from '../tracer';
 import { delayMsOf, isIp, notFoundError, refusedError, warnOnce } from './whatIf';
-import { bodyFile, resetError } from './whatIfHttp';
+import { bodyFile, failTls, holdConnect, resetError } from './whatIfHttp';
+import { subscribe } from '../detach';
+import { connOf } from '../connection/socketHooks';
 
 /**
  * The names of undici's Request methods the connection calls: undici 8 (Node 26's fetch) renamed
@@ -381,6 +383,82 @@ function overridden(
   return { st, hs, reason: o.status !== undefined && o.status !== status ? reasonOf(st) : reason };
 }
 
+/** A request waiting for a connection of its own, and what to do to that connection's socket. */
+interface Waiting {
+  r: UReq;
+  act: (socket: object) => void;
+}
+/** By origin (`https://host:port`), in the order the requests were created. */
+const waiting = new Map<string, Waiting[]>();
+let watchingConnects = false;
+
+/**
+ * `undici:client:beforeConnect`: a Client is about to connect to an origin; the first request
+ * waiting for it gets this connection. undici calls its connector right after (in the same
+ * synchronous run), which creates the socket and calls its connect; Node makes the connect's
+ * system call no earlier than the next tick (after its lookup for a host name). So on the next
+ * tick the socket net's connect hook saw last (`t.lastSocket`), if new, is that connection's,
+ * still connecting: the rule acts on it there, before anything of it reached the network.
+ */
+function beforeConnect(t: Tracer, msg: unknown): void {
+  const p = (msg as { connectParams?: { protocol?: string; host?: string; hostname?: string; port?: unknown } } | null)?.connectParams;
+  const key = `${p?.protocol ?? ''}//${p?.host ?? ''}`;
+  const list = waiting.get(key);
+  if (list === undefined) return;
+  let w: Waiting | undefined;
+  while ((w = list.shift()) !== undefined && (w.r.completed === true || w.r.aborted === true));
+  if (list.length === 0) waiting.delete(key);
+  if (w === undefined) return;
+  const act = w.act;
+  const before = t.lastSocket;
+  const host = String(p?.hostname ?? '').replace(/^\[|\]$/g, '');
+  const port = Number(p?.port) || (p?.protocol === 'https:' ? 443 : 80);
+  process.nextTick(() => {
+    try {
+      const socket = t.lastSocket;
+      // Not another connection made meanwhile (a proxy's, which a proxying connector dials first).
+      const conn = socket !== undefined ? connOf.get(socket) : undefined;
+      if (socket !== undefined && socket !== before && (conn === undefined || (conn.host === host && conn.port === port))) act(socket);
+    } catch (err) {
+      warnOnce(t, err);
+    }
+  });
+}
+
+/**
+ * A rule that acts on the connection undici makes for the request (`fail tls`, `delay connect`):
+ * `act` gets its socket, still connecting (see beforeConnect). A request undici puts on a
+ * connection it already holds (its onConnect is called first) has none: nothing is done, as
+ * neither a handshake nor a connect happens for it.
+ */
+function onOwnConnection(t: Tracer, r: UReq, origin: string, act: (socket: object) => void): void {
+  if (!watchingConnects) {
+    watchingConnects = true;
+    subscribe('undici:client:beforeConnect', (msg) => beforeConnect(t, msg));
+  }
+  const key = withoutPath(origin);
+  const w: Waiting = { r, act };
+  // Requests that ended without a connection of their own (aborted, or put on one) go.
+  const list = (waiting.get(key) ?? []).filter((x) => x.r.completed !== true && x.r.aborted !== true);
+  list.push(w);
+  waiting.set(key, list);
+  const n = namesOf(r);
+  // On a connection: it waits no more.
+  r[n.connect] = (...args: unknown[]) => {
+    delete r[n.connect];
+    const now = waiting.get(key);
+    const i = now?.indexOf(w) ?? -1;
+    if (i >= 0) now!.splice(i, 1);
+    return call(r, n.connect, ...args);
+  };
+}
+
+/** An origin as undici's connect names it: `protocol//host` (the port only when not the scheme's). */
+function withoutPath(origin: string): string {
+  const u = new URL(origin);
+  return `${u.protocol}//${u.host}`;
+}
+
 /**
  * An undici/fetch request a what-if rule acts on (the decision `d` names it), at
  * `undici:request:create`, before undici writes anything of it. Never throws.
@@ -397,6 +475,16 @@ export function whatIfUndiciRequest(t: Tracer, req: object, d: StartDecision, or
       else if (f.kind === 'status') answer(t, r, f.status, f.headers ?? {}, (done) => done(Buffer.from(f.body ?? '')));
       else if (f.kind === 'reset' && f.at === 'mid-body') tapResponse(t, r, d, rule);
       else if (f.kind === 'reset') failBefore(t, r, resetError, true);
+      else if (f.kind === 'tls' && origin.startsWith('https:')) {
+        const host = new URL(origin).hostname.replace(/^\[|\]$/g, '');
+        onOwnConnection(t, r, origin, (socket) => failTls(socket, f, host));
+      }
+      return;
+    }
+    const delay = rule.delay;
+    if (delay?.phase === 'connect') {
+      const ms = delayMsOf(d, delay);
+      onOwnConnection(t, r, origin, (socket) => holdConnect(socket, ms));
       return;
     }
     const a = rule.respond;

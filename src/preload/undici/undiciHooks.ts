@@ -31,6 +31,8 @@ import { DETAIL_BIT } from '../../rules/details';
 import { isRequestLine, onWebSocketClose, onWebSocketOpen, takeWrite, watchRequest } from './undiciWire';
 import { checkGlobalDispatchers, fetchClientOf, installPoolWaits, noteFetchProto, takeDrained, type QueuedCall } from './undiciPool';
 import { endByRules, queuedAtCreate } from './undiciQueue';
+import { sendAgainTracer } from '../rules/sendAgain';
+import { keepUndiciForSendAgain } from '../rules/sendAgainUndici';
 
 /** A diagnostics channel message. */
 type Msg = Record<string, unknown>;
@@ -143,6 +145,7 @@ export const undiciSocket = new Slot<true>('nettrace.undici.socket');
 export function installUndiciHooks(t: Tracer): void {
   const hook = newHook('undici');
   installFetchInitiator(t, hook);
+  sendAgainTracer(t);
   const on = (name: string, fn: (t: Tracer, hook: Hook, msg: Msg) => void) =>
     subscribe(name, (msg) => {
       t.run(hook, fn, msg as Msg, undefined);
@@ -298,6 +301,7 @@ function created(
       s.reqBody = () => cap.result(type, encoding);
     }
   }
+  if (t.config.sendAgain === true) keepUndiciForSendAgain(t, s.id, req, s.url);
   if (s.stack) {
     w.any(F.initiator, t.initiatorField(s.stack));
     s.stack = undefined;

@@ -1,7 +1,7 @@
 // What a program observes of one fetch() or undici.request() (issue 51: the program cannot tell a
 // faked failure from a real one). NT_CLIENT (fetch, undici) requests NT_URL and prints one JSON
 // line: the error (class, name, code, errno, syscall, message, address, port, hostname, own
-// property names, cause chain), or the status, status text, headers, body and what streaming the
+// property names, cause chain; a certificate error's reason, host and certificate fields), or the status, status text, headers, body and what streaming the
 // body gave (bytes before an error, the error); and when the headers and the end came (ms after
 // the call; headersEpoch: on the machine's clock), with each chunk's arrival for a rate. NT_TIMEOUT_MS: an AbortSignal.timeout on the
 // request. NT_HEADERS_TIMEOUT_MS (undici): its own headersTimeout. whatIfUndici.test.mjs runs it
@@ -14,14 +14,27 @@ const headersTimeout = Number(process.env.NT_HEADERS_TIMEOUT_MS) || undefined;
 
 const { errorView } = require('./errorView.cjs');
 
+/** A certificate error's own fields in the cause chain (wrong host: reason, host, the certificate's fields). */
+function tlsView(e) {
+  for (let c = e, i = 0; c && typeof c === 'object' && i < 5; c = c.cause, i++) {
+    if (c.reason !== undefined || c.cert !== undefined)
+      return { reason: c.reason, host: c.host, cert: c.cert && typeof c.cert === 'object' ? Object.keys(c.cert).sort() : c.cert };
+  }
+  return undefined;
+}
+
 // The event loop's lag meanwhile (a delay is measured within ±5 ms plus it).
-const lag = require('node:perf_hooks').monitorEventLoopDelay({ resolution: 1 });
+// lagMs: since the start; callLagMs: from the request's call to its headers.
+const { monitorEventLoopDelay } = require('node:perf_hooks');
+const lag = monitorEventLoopDelay({ resolution: 1 });
+const callLag = monitorEventLoopDelay({ resolution: 1 });
 lag.enable();
+callLag.enable();
 const t0 = performance.now();
 const ms = () => Math.round((performance.now() - t0) * 10) / 10;
+const msOf = (h) => Math.round(h.max / 1e5) / 10;
 function print(o) {
-  lag.disable();
-  process.stdout.write(JSON.stringify({ ...o, lagMs: Math.round(lag.max / 1e5) / 10 }) + '\n');
+  process.stdout.write(JSON.stringify({ ...o, lagMs: msOf(lag) }) + '\n');
 }
 
 /** Reads a body (an async iterable of chunks): bytes, text (when short), error, chunk times. */
@@ -52,16 +65,21 @@ const warm = process.env.NT_WARM_URL
         .request(process.env.NT_WARM_URL)
         .then((r) => r.body.text())
   : Promise.resolve();
-if (client === 'fetch') {
-  warm
-    .then(() => fetch(url, { signal }))
-    .then(
+/** Requests `u` with the client and prints what the program observed; `calledEpoch`: the call, on the machine's clock. */
+function observe(u) {
+  callLag.reset();
+  const calledEpoch = performance.timeOrigin + performance.now();
+  if (client === 'fetch') {
+    return fetch(u, { signal }).then(
       async (res) => {
         const headersAt = ms();
         const headersEpoch = performance.timeOrigin + performance.now();
+        const callLagMs = msOf(callLag);
         const body = await readBody(res.body);
         print({
+          calledEpoch,
           headersEpoch,
+          callLagMs,
           status: res.status,
           statusText: res.statusText,
           headers: [...res.headers],
@@ -72,20 +90,40 @@ if (client === 'fetch') {
           body,
         });
       },
-      (e) => print({ error: errorView(e), at: ms() }),
+      (e) => print({ calledEpoch, error: errorView(e), tls: tlsView(e), at: ms() }),
     );
-} else if (client === 'undici') {
-  warm
-    .then(() => require('undici').request(url, { signal, headersTimeout }))
-    .then(
-      async (res) => {
-        const headersAt = ms();
-        const headersEpoch = performance.timeOrigin + performance.now();
-        const body = await readBody(res.body);
-        print({ headersEpoch, status: res.statusCode, headers: res.headers, trailers: res.trailers, headersAt, body });
-      },
-      (e) => print({ error: errorView(e), at: ms() }),
-    );
-} else {
+  }
+  if (client === 'undici') {
+    return require('undici')
+      .request(u, { signal, headersTimeout })
+      .then(
+        async (res) => {
+          const headersAt = ms();
+          const headersEpoch = performance.timeOrigin + performance.now();
+          const callLagMs = msOf(callLag);
+          const body = await readBody(res.body);
+          print({
+            calledEpoch,
+            headersEpoch,
+            callLagMs,
+            status: res.statusCode,
+            headers: res.headers,
+            trailers: res.trailers,
+            headersAt,
+            body,
+          });
+        },
+        (e) => print({ calledEpoch, error: errorView(e), tls: tlsView(e), at: ms() }),
+      );
+  }
   throw new Error(`NT_CLIENT: ${client}`);
 }
+
+// NT_COMPARE: requested (and printed) before NT_URL, one after the other (a delay is measured against it).
+warm
+  .then(() => (process.env.NT_COMPARE ? observe(process.env.NT_COMPARE) : undefined))
+  .then(() => observe(url))
+  .finally(() => {
+    lag.disable();
+    callLag.disable();
+  });
