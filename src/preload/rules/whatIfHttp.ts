@@ -370,7 +370,7 @@ function override(s: SocketLike, spec: OverrideSpec): Undo {
 let kConnectOptions: symbol | undefined;
 
 /** Fails the real TLS handshake's verification as Node would for that certificate problem. */
-function failTls(s: SocketLike, spec: Extract<FailSpec, { kind: 'tls' }>, host: string): void {
+function failTls(s: SocketLike, spec: Extract<FailSpec, { kind: 'tls' }>, host: string, warn: Warn): void {
   const h = s._handle;
   if (h === null || h === undefined) return;
   const tls = require('node:tls') as typeof import('node:tls');
@@ -381,10 +381,12 @@ function failTls(s: SocketLike, spec: Extract<FailSpec, { kind: 'tls' }>, host: 
   }
   kConnectOptions ??= Object.getOwnPropertySymbols(s).find((x) => x.description === 'connect-options');
   const options =
-    kConnectOptions !== undefined ? (s as unknown as Record<symbol, { checkServerIdentity?: unknown }>)[kConnectOptions] : undefined;
-  if (options === undefined || options === null) return;
-  options.checkServerIdentity = (hostname: string, cert: import('node:tls').PeerCertificate) => {
-    // Node's own error for a certificate of another name, about this certificate's names.
+    kConnectOptions !== undefined
+      ? (s as unknown as Record<symbol, { servername?: string; host?: string } | undefined>)[kConnectOptions]
+      : undefined;
+  const identity = (hostname: string, cert: import('node:tls').PeerCertificate) => {
+    // Node's own error for a certificate of another name, about this certificate's names (a
+    // resumed session shows no certificate: then the other name's).
     const other = 'nettrace-what-if.invalid';
     const err = tls.checkServerIdentity(hostname || host, {
       ...cert,
@@ -392,11 +394,26 @@ function failTls(s: SocketLike, spec: Extract<FailSpec, { kind: 'tls' }>, host: 
       subject: { ...cert.subject, CN: other },
     }) as (Error & { reason?: string; cert?: unknown }) | undefined;
     if (err === undefined) return undefined;
-    const names = cert.subjectaltname ?? '';
+    const names = cert.subjectaltname || `DNS:${other}`;
     err.message = err.message.split(`DNS:${other}`).join(names);
     if (err.reason !== undefined) err.reason = err.reason.split(`DNS:${other}`).join(names);
     err.cert = cert;
     return err;
+  };
+  // Node checks the server's identity only after a full handshake (onConnectSecure skips it when
+  // the session was resumed, as the agent's cached one is on a second connection to the host), but
+  // reads the handshake's verify error after every one: the identity error is given there.
+  const verify = h.verifyError;
+  h.verifyError = () => {
+    const real = typeof verify === 'function' ? verify.call(h) : null;
+    if (real !== null && real !== undefined) return real;
+    try {
+      const hostname = options?.servername || options?.host || host;
+      return identity(hostname, (s as unknown as import('node:tls').TLSSocket).getPeerCertificate(true)) ?? null;
+    } catch (err) {
+      warn(err);
+      return null;
+    }
   };
 }
 
@@ -437,7 +454,7 @@ function actHttp(req: object, rule: Rule, d: StartDecision, host: string, dialed
       else if (f.kind === 'reset' && f.at === 'before-response') detach(s, () => s.destroy(resetError()));
       else if (f.kind === 'reset') r.once('close', resetMidBody(s, f.afterBytes ?? 0));
       else if (f.kind === 'tls') {
-        if (s.encrypted === true && pendingHandle(s) !== undefined) failTls(s, f, host);
+        if (s.encrypted === true && pendingHandle(s) !== undefined) failTls(s, f, host, warn);
       }
     });
     return;

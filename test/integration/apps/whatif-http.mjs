@@ -5,6 +5,10 @@
 // property names, cause chain, axios' shape), got's retries, the status, headers, rawHeaders,
 // body (its length and a hash when large), the order of the events of the request and response,
 // and when the first byte and the end of the body came (ms after the call).
+// NT_JOBS (a JSON list of { client, url, timeoutMs, warm }) runs several such requests one after
+// the other, a line each (`job`: its index); the agents' pooled connections are closed between
+// them, so each starts on a new connection (the https agent's TLS sessions are kept, as in any
+// program: a later connection to the same server resumes one). `warm`: a URL requested first (on a connection closed before the job).
 // whatIfHttp.test.mjs runs it against a real failure or answer and, traced, with a what-if rule.
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -12,9 +16,6 @@ import http from 'node:http';
 import https from 'node:https';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 
-const client = process.env.NT_CLIENT;
-const url = process.env.NT_URL;
-const timeoutMs = Number(process.env.NT_TIMEOUT_MS || 0);
 const ca = process.env.NT_CA ? readFileSync(process.env.NT_CA) : undefined;
 if (ca) https.globalAgent.options.ca = ca;
 
@@ -28,6 +29,9 @@ function errorView(e, depth = 0) {
     code: e.code,
     errno: e.errno,
     syscall: e.syscall,
+    address: e.address,
+    port: e.port,
+    hostname: e.hostname,
     reason: e.reason,
     host: e.host,
     own: Object.getOwnPropertyNames(e)
@@ -42,33 +46,37 @@ const loop = monitorEventLoopDelay({ resolution: 1 });
 loop.enable();
 const t0 = performance.now();
 const at = () => Math.round((performance.now() - t0) * 10) / 10;
-let firstByte;
-let ended;
 
 function bodyView(buf) {
   return buf.length > 4096 ? { length: buf.length, sha1: createHash('sha1').update(buf).digest('hex') } : buf.toString('utf8');
 }
 
-let start;
-function print(o) {
-  process.stdout.write(JSON.stringify({ ...o, start, firstByte, ended, lag: Math.ceil(loop.max / 1e6) }) + '\n');
+/** One job's state: what it printed carries its index and its own times (a late line still names its job). */
+function jobState(job) {
+  const j = { job, start: at(), firstByte: undefined, ended: undefined };
+  j.print = (o) => {
+    const { job, start, firstByte, ended } = j;
+    process.stdout.write(JSON.stringify({ job, ...o, start, firstByte, ended, lag: Math.ceil(loop.max / 1e6) }) + '\n');
+  };
+  return j;
 }
 
 /** One request with the core module; resolves once its observation is printed. */
-function viaCore(mod, url) {
+function viaCore(mod, url, timeoutMs, j) {
   return new Promise((resolve) => {
-    const print1 = (o) => {
+    const print = j.print;
+    j.print = (o) => {
       print(o);
       resolve();
     };
-    once(mod, url, print1);
+    once(mod, url, timeoutMs, j);
   });
 }
 
-function once(mod, url, print) {
+function once(mod, url, timeoutMs, j) {
   const events = [];
-  start = at();
-  firstByte = ended = undefined;
+  j.start = at();
+  j.firstByte = j.ended = undefined;
   loop.reset();
   const req = mod.get(url);
   const emit = req.emit;
@@ -81,6 +89,7 @@ function once(mod, url, print) {
   let resError;
   req.on('error', (e) => (error = errorView(e)));
   const marks = {};
+  const start = j.start;
   req.on('socket', (sock) => {
     marks.socket = at() - start;
     sock.once('connect', () => (marks.connect = at() - start));
@@ -95,13 +104,13 @@ function once(mod, url, print) {
     };
     const chunks = [];
     res.on('data', (c) => {
-      firstByte ??= at();
+      j.firstByte ??= at();
       chunks.push(c);
     });
     res.on('error', (e) => (resError = errorView(e)));
     res.on('end', () => {
-      ended = at();
-      print({
+      j.ended = at();
+      j.print({
         status: res.statusCode,
         message: res.statusMessage,
         headers: res.headers,
@@ -112,15 +121,15 @@ function once(mod, url, print) {
       });
     });
     res.on('close', () => {
-      if (resError) setImmediate(() => print({ status: res.statusCode, resError, error, got: Buffer.concat(chunks).length, events }));
+      if (resError) setImmediate(() => j.print({ status: res.statusCode, resError, error, got: Buffer.concat(chunks).length, events }));
     });
   });
   req.on('close', () => {
-    if (error && !resError && !req.res) setImmediate(() => print({ error, events, destroyed: req.destroyed }));
+    if (error && !resError && !req.res) setImmediate(() => j.print({ error, events, destroyed: req.destroyed }));
   });
 }
 
-async function viaAxios() {
+async function viaAxios(url, timeoutMs, j) {
   const axios = (await import('axios')).default;
   try {
     const res = await axios.get(url, {
@@ -129,14 +138,14 @@ async function viaAxios() {
       validateStatus: () => true,
       httpsAgent: https.globalAgent,
     });
-    ended = at();
-    print({ status: res.status, headers: { ...res.headers }, body: bodyView(Buffer.from(res.data)) });
+    j.ended = at();
+    j.print({ status: res.status, headers: { ...res.headers }, body: bodyView(Buffer.from(res.data)) });
   } catch (e) {
-    print({ error: errorView(e) });
+    j.print({ error: errorView(e) });
   }
 }
 
-async function viaGot() {
+async function viaGot(url, timeoutMs, j) {
   const got = (await import('got')).default;
   let retries = 0;
   try {
@@ -148,14 +157,14 @@ async function viaGot() {
       responseType: 'buffer',
       hooks: { beforeRetry: [() => retries++] },
     });
-    ended = at();
-    print({ status: res.statusCode, headers: res.headers, rawHeaders: res.rawHeaders, body: bodyView(res.body), retries });
+    j.ended = at();
+    j.print({ status: res.statusCode, headers: res.headers, rawHeaders: res.rawHeaders, body: bodyView(res.body), retries });
   } catch (e) {
-    print({ error: errorView(e), retries });
+    j.print({ error: errorView(e), retries });
   }
 }
 
-async function viaNodeFetch() {
+async function viaNodeFetch(url, timeoutMs, j) {
   const fetch = (await import('node-fetch')).default;
   try {
     const res = await fetch(url, {
@@ -164,20 +173,51 @@ async function viaNodeFetch() {
     });
     const headers = Object.fromEntries(res.headers.entries());
     const buf = Buffer.from(await res.arrayBuffer());
-    ended = at();
-    print({ status: res.status, statusText: res.statusText, headers, body: bodyView(buf) });
+    j.ended = at();
+    j.print({ status: res.status, statusText: res.statusText, headers, body: bodyView(buf) });
   } catch (e) {
-    print({ error: errorView(e) });
+    j.print({ error: errorView(e) });
   }
 }
 
-if (client === 'http' || client === 'https') {
-  const mod = client === 'http' ? http : https;
-  // NT_COMPARE: a request not acted on first (twice: the first warms up), so a delay is measured against it in one process.
-  if (process.env.NT_COMPARE) for (let i = 0; i < 2; i++) await viaCore(mod, process.env.NT_COMPARE);
+/** The next request starts on a new connection: the pooled ones closed, and gone. */
+async function fresh() {
+  http.globalAgent.destroy();
+  https.globalAgent.destroy();
+  await new Promise((r) => setImmediate(r));
+}
+
+/** One job: { client, url, timeoutMs, compare, warm } (compare: see below; warm: a URL requested first, its line before the job's). */
+async function runJob({ client, url, timeoutMs = 0, compare, warm }, job) {
+  if (warm) {
+    await runJob({ client, url: warm }, job);
+    await fresh();
+  }
+  const j = jobState(job);
   loop.reset();
-  await viaCore(mod, url);
-} else if (client === 'axios') await viaAxios();
-else if (client === 'got') await viaGot();
-else if (client === 'node-fetch') await viaNodeFetch();
-else throw new Error(`NT_CLIENT: ${client}`);
+  if (client === 'http' || client === 'https') {
+    const mod = client === 'http' ? http : https;
+    // compare: a request not acted on first (twice: the first warms up), so a delay is measured against it in one process.
+    if (compare) for (let i = 0; i < 2; i++) await viaCore(mod, compare, 0, jobState(job));
+    loop.reset();
+    await viaCore(mod, url, timeoutMs, j);
+  } else if (client === 'axios') await viaAxios(url, timeoutMs, j);
+  else if (client === 'got') await viaGot(url, timeoutMs, j);
+  else if (client === 'node-fetch') await viaNodeFetch(url, timeoutMs, j);
+  else throw new Error(`client: ${client}`);
+}
+
+const jobs = process.env.NT_JOBS
+  ? JSON.parse(process.env.NT_JOBS)
+  : [
+      {
+        client: process.env.NT_CLIENT,
+        url: process.env.NT_URL,
+        timeoutMs: Number(process.env.NT_TIMEOUT_MS || 0),
+        compare: process.env.NT_COMPARE,
+      },
+    ];
+for (const [i, job] of jobs.entries()) {
+  if (i > 0) await fresh();
+  await runJob(job, i);
+}
