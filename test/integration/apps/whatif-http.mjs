@@ -5,13 +5,14 @@
 // property names, cause chain, axios' shape), got's retries, the status, headers, rawHeaders,
 // body (its length and a hash when large), the order of the events of the request and response,
 // and when the first byte and the end of the body came (ms after the call).
-// NT_JOBS (a JSON list of { client, url, timeoutMs, warm }) runs several such requests one after
-// the other, a line each (`job`: its index); the agents' pooled connections are closed between
-// them, so each starts on a new connection (the https agent's TLS sessions are kept, as in any
-// program: a later connection to the same server resumes one). `warm`: a URL requested first (on a connection closed before the job).
+// NT_JOBS (a JSON list of jobs: runJob below) runs several such requests one after the other, a
+// line each (`job`: its index); the agents' pooled connections are closed between them, so each
+// starts on a new connection (the https agent's TLS sessions are kept, as in any program: a later
+// connection to the same server resumes one). NT_COMPARE: see runJob's `compare`.
 // whatIfHttp.test.mjs runs it against a real failure or answer and, traced, with a what-if rule.
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import dc from 'node:diagnostics_channel';
 import http from 'node:http';
 import https from 'node:https';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
@@ -51,14 +52,47 @@ function bodyView(buf) {
   return buf.length > 4096 ? { length: buf.length, sha1: createHash('sha1').update(buf).digest('hex') } : buf.toString('utf8');
 }
 
-/** One job's state: what it printed carries its index and its own times (a late line still names its job). */
+/** One request's state: what it printed carries its job's index and its own times (a late line still names its job). */
 function jobState(job) {
-  const j = { job, start: at(), firstByte: undefined, ended: undefined };
+  const j = { job, start: at(), firstByte: undefined, ended: undefined, marks: undefined };
+  loop.reset();
   j.print = (o) => {
-    const { job, start, firstByte, ended } = j;
-    process.stdout.write(JSON.stringify({ job, ...o, start, firstByte, ended, lag: Math.ceil(loop.max / 1e6) }) + '\n');
+    const { job, start, firstByte, ended, marks } = j;
+    process.stdout.write(JSON.stringify({ job, marks, ...o, start, firstByte, ended, lag: Math.ceil(loop.max / 1e6) }) + '\n');
   };
   return j;
+}
+
+/** When a request's socket came, connected, was written to and answered (ms after its start). */
+function watchMarks(req, j) {
+  const marks = (j.marks = {});
+  const onSocket = (sock) => {
+    marks.socket = at() - j.start;
+    sock.once('connect', () => (marks.connect = at() - j.start));
+  };
+  // Node publishes a request on its channel when it is ended: a library's has its socket by then (still connecting).
+  if (req.socket) onSocket(req.socket);
+  else req.on('socket', onSocket);
+  req.on('finish', () => (marks.finish = at() - j.start));
+  req.on('response', () => (marks.response = at() - j.start));
+}
+
+/**
+ * The request of a library client (axios, got, node-fetch) whose marks are taken: its
+ * ClientRequest, seen on Node's own `http.client.request.start` channel (nothing of the library's
+ * changed; its first byte is when its response's head was parsed).
+ */
+let timed;
+function timeLibraryRequests() {
+  if (timed !== undefined) return;
+  timed = null;
+  dc.subscribe('http.client.request.start', ({ request }) => {
+    const j = timed;
+    timed = null;
+    if (!j) return;
+    watchMarks(request, j);
+    request.on('response', () => (j.firstByte ??= at()));
+  });
 }
 
 /** One request with the core module; resolves once its observation is printed. */
@@ -75,9 +109,6 @@ function viaCore(mod, url, timeoutMs, j) {
 
 function once(mod, url, timeoutMs, j) {
   const events = [];
-  j.start = at();
-  j.firstByte = j.ended = undefined;
-  loop.reset();
   const req = mod.get(url);
   const emit = req.emit;
   req.emit = function (ev, ...args) {
@@ -88,15 +119,8 @@ function once(mod, url, timeoutMs, j) {
   let error;
   let resError;
   req.on('error', (e) => (error = errorView(e)));
-  const marks = {};
-  const start = j.start;
-  req.on('socket', (sock) => {
-    marks.socket = at() - start;
-    sock.once('connect', () => (marks.connect = at() - start));
-  });
-  req.on('finish', () => (marks.finish = at() - start));
+  watchMarks(req, j);
   req.on('response', (res) => {
-    marks.response = at() - start;
     const rEmit = res.emit;
     res.emit = function (ev, ...args) {
       events.push(`res ${ev}`);
@@ -117,7 +141,6 @@ function once(mod, url, timeoutMs, j) {
         rawHeaders: res.rawHeaders,
         body: bodyView(Buffer.concat(chunks)),
         events,
-        marks,
       });
     });
     res.on('close', () => {
@@ -187,24 +210,33 @@ async function fresh() {
   await new Promise((r) => setImmediate(r));
 }
 
-/** One job: { client, url, timeoutMs, compare, warm } (compare: see below; warm: a URL requested first, its line before the job's). */
-async function runJob({ client, url, timeoutMs = 0, compare, warm }, job) {
+const CLIENTS = { axios: viaAxios, got: viaGot, 'node-fetch': viaNodeFetch };
+
+/** One request of `client`, its marks taken (a library's through the channel when `timing`). */
+async function request(client, url, timeoutMs, j, timing) {
+  if (client === 'http' || client === 'https') return viaCore(client === 'http' ? http : https, url, timeoutMs, j);
+  const via = CLIENTS[client];
+  if (via === undefined) throw new Error(`client: ${client}`);
+  if (timing) {
+    timeLibraryRequests();
+    timed = j;
+  }
+  await via(url, timeoutMs, j);
+}
+
+/**
+ * One job: { client, url, timeoutMs, compare, warm, timing }. compare: a request not acted on
+ * first (twice: the first warms up), its line before the job's, so a delay is measured against it
+ * in one process (the marks of a library's request are then taken too, as with `timing`). warm: a
+ * URL requested first, on a connection closed before the job's request.
+ */
+async function runJob({ client, url, timeoutMs = 0, compare, warm, timing }, job) {
   if (warm) {
-    await runJob({ client, url: warm }, job);
+    await request(client, warm, 0, jobState(job));
     await fresh();
   }
-  const j = jobState(job);
-  loop.reset();
-  if (client === 'http' || client === 'https') {
-    const mod = client === 'http' ? http : https;
-    // compare: a request not acted on first (twice: the first warms up), so a delay is measured against it in one process.
-    if (compare) for (let i = 0; i < 2; i++) await viaCore(mod, compare, 0, jobState(job));
-    loop.reset();
-    await viaCore(mod, url, timeoutMs, j);
-  } else if (client === 'axios') await viaAxios(url, timeoutMs, j);
-  else if (client === 'got') await viaGot(url, timeoutMs, j);
-  else if (client === 'node-fetch') await viaNodeFetch(url, timeoutMs, j);
-  else throw new Error(`client: ${client}`);
+  if (compare) for (let i = 0; i < 2; i++) await request(client, compare, 0, jobState(job), true);
+  await request(client, url, timeoutMs, jobState(job), !!compare || !!timing);
 }
 
 const jobs = process.env.NT_JOBS
