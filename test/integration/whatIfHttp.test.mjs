@@ -413,7 +413,8 @@ function delayOf(run, phase) {
   return { extra, lag: x.lag + y.lag, y, x };
 }
 
-// The timing tests alone (no pair running), a program per client and Node, shared by its three tests.
+// The timing tests alone (no pair running), a program per client and Node, shared by its three
+// tests; it runs again (up to twice) for a test whose measure the machine's load made miss.
 for (const { label, bin } of nodeBinaries()) {
   for (const client of Object.keys(CLIENTS)) {
     let first;
@@ -421,7 +422,6 @@ for (const { label, bin } of nodeBinaries()) {
     for (const phase of ['connect', 'first-byte']) {
       test(`${label}, ${client}: delay ${phase} holds the request back by the asked time (±5 ms plus the loop's lag)`, async () => {
         let last;
-        // The program runs again (up to twice) when the machine's load made one measure miss.
         for (let attempt = 0; attempt < 3; attempt++) {
           const run = attempt === 0 ? await firstRun() : await timingRun(bin, client);
           assert.equal(run.fake.code, 0, run.fake.stderr);
@@ -435,14 +435,18 @@ for (const { label, bin } of nodeBinaries()) {
       });
     }
     test(`${label}, ${client}: throttle gives 1 MiB at the asked rate (±10%)`, async () => {
-      const { fake, byJob } = await firstRun();
-      assert.equal(fake.code, 0, fake.stderr);
-      const o = byJob(2).pop();
-      assert.equal(o.body.length, BIG);
-      const got = (BIG / (o.ended - o.firstByte)) * 1000;
-      assert.ok(Math.abs(got - RATE) <= RATE * 0.1, `${Math.round(got)} B/s for ${RATE}`);
-      const rec = fake.trace.httpRequests.find((r) => r.reqURL.endsWith(TIMED.throttle.path));
-      assert.deepEqual(rec.whatIf, { rule: 'throttle', action: 'throttle', rate: RATE });
+      let rate;
+      for (let attempt = 0; attempt < 3; attempt++) {
+        const { fake, byJob } = attempt === 0 ? await firstRun() : await timingRun(bin, client);
+        assert.equal(fake.code, 0, fake.stderr);
+        const o = byJob(2).pop();
+        assert.equal(o.body.length, BIG);
+        rate = (BIG / (o.ended - o.firstByte)) * 1000;
+        const rec = fake.trace.httpRequests.find((r) => r.reqURL.endsWith(TIMED.throttle.path));
+        assert.deepEqual(rec.whatIf, { rule: 'throttle', action: 'throttle', rate: RATE });
+        if (Math.abs(rate - RATE) <= RATE * 0.1) break;
+      }
+      assert.ok(Math.abs(rate - RATE) <= RATE * 0.1, `${Math.round(rate)} B/s for ${RATE}`);
     });
   }
 }
