@@ -182,6 +182,26 @@ const KINDS = {
     rule: rule('tls-wrong-host-resumed', '/x-wronghost-resumed', 'fail', { kind: 'tls', tls: 'wrong-host' }),
     path: '/x-wronghost-resumed',
   },
+  // A request given a kept-alive connection has no handshake: the rule fails it with the error at
+  // once (a certificate problem cannot happen there for real: the error is compared, not the events).
+  'tls expired, kept-alive connection': {
+    tls: true,
+    warm: '/ok-warm',
+    keep: true,
+    errorOnly: true,
+    real: ['expired', '/x'],
+    rule: rule('tls-expired-kept', '/x-expired-kept', 'fail', { kind: 'tls', tls: 'expired' }),
+    path: '/x-expired-kept',
+  },
+  'tls wrong-host, kept-alive connection': {
+    tls: true,
+    warm: '/ok-warm',
+    keep: true,
+    errorOnly: true,
+    real: ['wronghost', '/x'],
+    rule: rule('tls-wrong-host-kept', '/x-wronghost-kept', 'fail', { kind: 'tls', tls: 'wrong-host' }),
+    path: '/x-wronghost-kept',
+  },
 };
 /** The host names of the dns-notfound pair (the real one and the one asked with the rule), masked. */
 const HOSTS = ['nettrace-nope.invalid', 'localhost'];
@@ -281,8 +301,8 @@ function batch(bin, client) {
           scheme,
           tag,
           path: `${k.path}?t=${tag}`,
-          real: { client, url: urlOf(scheme, realServer, k.real[1], k.real[2]), timeoutMs: k.timeoutMs ?? 0, warm },
-          fake: { client, url: urlOf(scheme, scheme, `${k.path}?t=${tag}`, k.host), timeoutMs: k.timeoutMs ?? 0, warm },
+          real: { client, url: urlOf(scheme, realServer, k.real[1], k.real[2]), timeoutMs: k.timeoutMs ?? 0, warm, keep: k.keep },
+          fake: { client, url: urlOf(scheme, scheme, `${k.path}?t=${tag}`, k.host), timeoutMs: k.timeoutMs ?? 0, warm, keep: k.keep },
         };
       });
     const env = { ...baseEnv };
@@ -328,7 +348,12 @@ function checkPair(b, kind) {
   );
   assert.ok(b.truthLines.has(job), `the real run observed it: ${truth.stdout}\n${truth.stderr}`);
   assert.ok(b.fakeLines.has(job), `the run with the rule observed it: ${fake.stdout}\n${fake.stderr}`);
-  assert.deepEqual(masked(b.fakeLines.get(job), k.unordered), masked(b.truthLines.get(job), k.unordered));
+  const seen = masked(b.fakeLines.get(job), k.unordered);
+  const want = masked(b.truthLines.get(job), k.unordered);
+  if (k.errorOnly) {
+    assert.ok(want.error, 'the real request failed');
+    assert.deepEqual(seen.error, want.error);
+  } else assert.deepEqual(seen, want);
   if (k.offline) assert.equal(served.has(path), false, 'the healthy server received no request');
   else if (!k.tls) assert.equal(served.has(path), true, 'the healthy server answered');
   const mine = (r) => r.reqURL.endsWith(`?t=${tag}`);

@@ -369,52 +369,73 @@ function override(s: SocketLike, spec: OverrideSpec): Undo {
 
 let kConnectOptions: symbol | undefined;
 
-/** Fails the real TLS handshake's verification as Node would for that certificate problem. */
-function failTls(s: SocketLike, spec: Extract<FailSpec, { kind: 'tls' }>, host: string, warn: Warn): void {
-  const h = s._handle;
-  if (h === null || h === undefined) return;
+/** What OpenSSL's X509_V_ERR_CERT_HAS_EXPIRED becomes in Node (crypto's verifyError). */
+function expiredError(): Error {
+  return Object.assign(new Error('certificate has expired'), { code: 'CERT_HAS_EXPIRED' });
+}
+
+/**
+ * Node's own error for a certificate of another name (tls.checkServerIdentity's), about the
+ * socket's certificate's names (a resumed session shows no certificate: then the other name's).
+ */
+function wrongHostError(s: SocketLike, host: string): Error | undefined {
   const tls = require('node:tls') as typeof import('node:tls');
-  if (spec.tls === 'expired') {
-    // What OpenSSL's X509_V_ERR_CERT_HAS_EXPIRED becomes in Node (crypto's verifyError).
-    h.verifyError = () => Object.assign(new Error('certificate has expired'), { code: 'CERT_HAS_EXPIRED' });
-    return;
-  }
   kConnectOptions ??= Object.getOwnPropertySymbols(s).find((x) => x.description === 'connect-options');
   const options =
     kConnectOptions !== undefined
       ? (s as unknown as Record<symbol, { servername?: string; host?: string } | undefined>)[kConnectOptions]
       : undefined;
-  const identity = (hostname: string, cert: import('node:tls').PeerCertificate) => {
-    // Node's own error for a certificate of another name, about this certificate's names (a
-    // resumed session shows no certificate: then the other name's).
-    const other = 'nettrace-what-if.invalid';
-    const err = tls.checkServerIdentity(hostname || host, {
-      ...cert,
-      subjectaltname: `DNS:${other}`,
-      subject: { ...cert.subject, CN: other },
-    }) as (Error & { reason?: string; cert?: unknown }) | undefined;
-    if (err === undefined) return undefined;
-    const names = cert.subjectaltname || `DNS:${other}`;
-    err.message = err.message.split(`DNS:${other}`).join(names);
-    if (err.reason !== undefined) err.reason = err.reason.split(`DNS:${other}`).join(names);
-    err.cert = cert;
-    return err;
-  };
-  // Node checks the server's identity only after a full handshake (onConnectSecure skips it when
-  // the session was resumed, as the agent's cached one is on a second connection to the host), but
-  // reads the handshake's verify error after every one: the identity error is given there.
+  const hostname = options?.servername || options?.host || host;
+  const cert = (s as unknown as import('node:tls').TLSSocket).getPeerCertificate(true);
+  const other = 'nettrace-what-if.invalid';
+  const err = tls.checkServerIdentity(hostname, {
+    ...cert,
+    subjectaltname: `DNS:${other}`,
+    subject: { ...cert.subject, CN: other },
+  }) as (Error & { reason?: string; cert?: unknown }) | undefined;
+  if (err === undefined) return undefined;
+  const names = cert.subjectaltname || `DNS:${other}`;
+  err.message = err.message.split(`DNS:${other}`).join(names);
+  if (err.reason !== undefined) err.reason = err.reason.split(`DNS:${other}`).join(names);
+  err.cert = cert;
+  return err;
+}
+
+/**
+ * Fails the real TLS handshake's verification as Node would for that certificate problem, with
+ * the error given as the handshake's verify error: Node checks the server's identity only after a
+ * full handshake (onConnectSecure skips it when the session was resumed, as the agent's cached one
+ * is on a later connection to the host), but reads the verify error after every one.
+ */
+function failTls(s: SocketLike, spec: Extract<FailSpec, { kind: 'tls' }>, host: string, warn: Warn): void {
+  const h = s._handle;
+  if (h === null || h === undefined) return;
+  if (spec.tls === 'expired') {
+    h.verifyError = expiredError;
+    return;
+  }
   const verify = h.verifyError;
   h.verifyError = () => {
     const real = typeof verify === 'function' ? verify.call(h) : null;
     if (real !== null && real !== undefined) return real;
     try {
-      const hostname = options?.servername || options?.host || host;
-      return identity(hostname, (s as unknown as import('node:tls').TLSSocket).getPeerCertificate(true)) ?? null;
+      return wrongHostError(s, host) ?? null;
     } catch (err) {
       warn(err);
       return null;
     }
   };
+}
+
+/**
+ * A request given a kept-alive TLS connection has no handshake to fail (a certificate problem
+ * cannot happen on it for real): as for `refused` on one, the socket is destroyed with the error at
+ * once, so the rule does what it says and the trace's `whatIf` is true.
+ */
+function failKeptTls(s: SocketLike, spec: Extract<FailSpec, { kind: 'tls' }>, host: string): void {
+  if (s.destroyed) return;
+  const err = spec.tls === 'expired' ? expiredError() : wrongHostError(s, host);
+  if (err !== undefined) s.destroy(err);
 }
 
 /**
@@ -454,7 +475,9 @@ function actHttp(req: object, rule: Rule, d: StartDecision, host: string, dialed
       else if (f.kind === 'reset' && f.at === 'before-response') detach(s, () => s.destroy(resetError()));
       else if (f.kind === 'reset') r.once('close', resetMidBody(s, f.afterBytes ?? 0));
       else if (f.kind === 'tls') {
-        if (s.encrypted === true && pendingHandle(s) !== undefined) failTls(s, f, host, warn);
+        if (s.encrypted !== true) return;
+        if (pendingHandle(s) !== undefined) failTls(s, f, host, warn);
+        else failKeptTls(s, f, host);
       }
     });
     return;

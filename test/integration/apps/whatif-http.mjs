@@ -225,15 +225,15 @@ async function request(client, url, timeoutMs, j, timing) {
 }
 
 /**
- * One job: { client, url, timeoutMs, compare, warm, timing }. compare: a request not acted on
+ * One job: { client, url, timeoutMs, compare, warm, keep, timing }. compare: a request not acted on
  * first (twice: the first warms up), its line before the job's, so a delay is measured against it
  * in one process (the marks of a library's request are then taken too, as with `timing`). warm: a
- * URL requested first, on a connection closed before the job's request.
+ * URL requested first, on a connection closed before the job's request (`keep`: kept for it).
  */
-async function runJob({ client, url, timeoutMs = 0, compare, warm, timing }, job) {
+async function runJob({ client, url, timeoutMs = 0, compare, warm, keep, timing }, job) {
   if (warm) {
     await request(client, warm, 0, jobState(job));
-    await fresh();
+    if (!keep) await fresh();
   }
   if (compare) for (let i = 0; i < 2; i++) await request(client, compare, 0, jobState(job), true);
   await request(client, url, timeoutMs, jobState(job), !!compare || !!timing);
