@@ -13,7 +13,8 @@
  * What acts on the real response (`delay` first-byte, `throttle`, `override`, `reset` mid-body)
  * stands between the socket's handle and its readable side (the socket's own `push`, which Node's
  * stream code calls with every read), so the bytes still go through Node's parser. `delay`
- * connect holds back the handle's connect; `tls` fails the real handshake's verification.
+ * connect holds back the handle's connect; `tls` fails the real handshake's verification (on a
+ * kept-alive connection, which has none, the socket is destroyed with the same error).
  *
  * Never throws into the program: every entry point catches, warns once and lets the request go.
  */
