@@ -15,6 +15,7 @@ import type { Rule, StartDecision } from '../../rules';
 import { rateOf, type DelaySpec, type FailSpec } from '../../rules/whatIf';
 import type { Tracer } from '../tracer';
 import type { WhatIf } from '../../trace/contract/ruleTypes';
+import { connOf } from '../connection/socketHooks';
 
 /** What the trace records of a what-if rule that acted: the record's `whatIf` (one definition, the trace's). */
 export type WhatIfMark = WhatIf;
@@ -111,7 +112,8 @@ type HandleLike = { connect?: unknown; connect6?: unknown };
  * address), the connect is reported refused through the handle's completion callback, and Node's
  * `afterConnect` builds the error (exceptionWithHostPort) and destroys the socket as for a real
  * refusal; no system call is made. For `dns-notfound` the connect never starts and the socket is
- * destroyed, once the request has written to it, with the error `dns.lookup` makes. A socket that
+ * destroyed, once the request has written to it, with the error `dns.lookup` makes. Either way the
+ * trace's dial records no connect attempt (the connection is marked a stand-in). A socket that
  * is already connected (a kept-alive one) is destroyed with the error at once.
  */
 export function failSocket(socket: SocketLike, spec: FailSpec, host: string, port: number): void {
@@ -121,6 +123,10 @@ export function failSocket(socket: SocketLike, spec: FailSpec, host: string, por
     socket.destroy(spec.kind === 'dns-notfound' ? notFoundError(host) : refusedError(host, port));
     return;
   }
+  // No connect is made: the trace must not record an attempt or a dial error the network never gave
+  // (docs/trace-format.md, `whatIf` on dials and tcpConns).
+  const conn = connOf.get(socket);
+  if (conn !== undefined) conn.whatIf = true;
   if (spec.kind === 'dns-notfound') {
     handle.connect = handle.connect6 = () => 0;
     // After the request's first write (onSocketNT, _flush: the nextTicks queued inside http.request()).

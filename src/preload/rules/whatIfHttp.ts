@@ -13,7 +13,8 @@
  * What acts on the real response (`delay` first-byte, `throttle`, `override`, `reset` mid-body)
  * stands between the socket's handle and its readable side (the socket's own `push`, which Node's
  * stream code calls with every read), so the bytes still go through Node's parser. `delay`
- * connect holds back the handle's connect; `tls` fails the real handshake's verification.
+ * connect holds back the handle's connect; `tls` fails the real handshake's verification (on a
+ * kept-alive connection, which has none, the socket is destroyed with the same error).
  *
  * Never throws into the program: every entry point catches, warns once and lets the request go.
  */
@@ -420,41 +421,76 @@ export function holdConnect(socket: object, ms: number): void {
 
 let kConnectOptions: symbol | undefined;
 
+/** What OpenSSL's X509_V_ERR_CERT_HAS_EXPIRED becomes in Node (crypto's verifyError). */
+function expiredError(): Error {
+  return Object.assign(new Error('certificate has expired'), { code: 'CERT_HAS_EXPIRED' });
+}
+
 /**
- * Fails the real TLS handshake's verification as Node would for that certificate problem, on a
- * TLS socket whose handshake has not ended (the http, undici and http2 paths); any other socket is
- * left as it is.
+ * Node's own error for a certificate of another name (tls.checkServerIdentity's), about the
+ * socket's certificate's names (a resumed session shows no certificate: then the other name's).
  */
-export function failTls(socket: object, spec: Extract<FailSpec, { kind: 'tls' }>, host: string): void {
+function wrongHostError(s: SocketLike, host: string): Error | undefined {
+  const tls = require('node:tls') as typeof import('node:tls');
+  kConnectOptions ??= Object.getOwnPropertySymbols(s).find((x) => x.description === 'connect-options');
+  const options =
+    kConnectOptions !== undefined
+      ? (s as unknown as Record<symbol, { servername?: string; host?: string } | undefined>)[kConnectOptions]
+      : undefined;
+  const hostname = options?.servername || options?.host || host;
+  const cert = (s as unknown as import('node:tls').TLSSocket).getPeerCertificate(true);
+  const other = 'nettrace-what-if.invalid';
+  const err = tls.checkServerIdentity(hostname, {
+    ...cert,
+    subjectaltname: `DNS:${other}`,
+    subject: { ...cert.subject, CN: other },
+  }) as (Error & { reason?: string; cert?: unknown }) | undefined;
+  if (err === undefined) return undefined;
+  const names = cert.subjectaltname || `DNS:${other}`;
+  err.message = err.message.split(`DNS:${other}`).join(names);
+  if (err.reason !== undefined) err.reason = err.reason.split(`DNS:${other}`).join(names);
+  err.cert = cert;
+  return err;
+}
+
+/**
+ * Fails the real TLS handshake's verification as Node would for that certificate problem, on a TLS
+ * socket whose handshake has not ended (the http, undici and http2 paths; any other socket is left
+ * as it is), with the error given as the handshake's verify error: Node checks the server's identity only after a
+ * full handshake (onConnectSecure skips it when the session was resumed, as the agent's cached one
+ * is on a later connection to the host), but reads the verify error after every one.
+ */
+export function failTls(socket: object, spec: Extract<FailSpec, { kind: 'tls' }>, host: string, warn: Warn): void {
   const s = socket as SocketLike;
   if (s.encrypted !== true) return;
   const h = s._handle;
   if (h === null || h === undefined) return;
-  const tls = require('node:tls') as typeof import('node:tls');
   if (spec.tls === 'expired') {
-    // What OpenSSL's X509_V_ERR_CERT_HAS_EXPIRED becomes in Node (crypto's verifyError).
-    h.verifyError = () => Object.assign(new Error('certificate has expired'), { code: 'CERT_HAS_EXPIRED' });
+    h.verifyError = expiredError;
     return;
   }
-  kConnectOptions ??= Object.getOwnPropertySymbols(s).find((x) => x.description === 'connect-options');
-  const options =
-    kConnectOptions !== undefined ? (s as unknown as Record<symbol, { checkServerIdentity?: unknown }>)[kConnectOptions] : undefined;
-  if (options === undefined || options === null) return;
-  options.checkServerIdentity = (hostname: string, cert: import('node:tls').PeerCertificate) => {
-    // Node's own error for a certificate of another name, about this certificate's names.
-    const other = 'nettrace-what-if.invalid';
-    const err = tls.checkServerIdentity(hostname || host, {
-      ...cert,
-      subjectaltname: `DNS:${other}`,
-      subject: { ...cert.subject, CN: other },
-    }) as (Error & { reason?: string; cert?: unknown }) | undefined;
-    if (err === undefined) return undefined;
-    const names = cert.subjectaltname ?? '';
-    err.message = err.message.split(`DNS:${other}`).join(names);
-    if (err.reason !== undefined) err.reason = err.reason.split(`DNS:${other}`).join(names);
-    err.cert = cert;
-    return err;
+  const verify = h.verifyError;
+  h.verifyError = () => {
+    const real = typeof verify === 'function' ? verify.call(h) : null;
+    if (real !== null && real !== undefined) return real;
+    try {
+      return wrongHostError(s, host) ?? null;
+    } catch (err) {
+      warn(err);
+      return null;
+    }
   };
+}
+
+/**
+ * A request given a kept-alive TLS connection has no handshake to fail (a certificate problem
+ * cannot happen on it for real): as for `refused` on one, the socket is destroyed with the error at
+ * once, so the rule does what it says and the trace's `whatIf` is true.
+ */
+function failKeptTls(s: SocketLike, spec: Extract<FailSpec, { kind: 'tls' }>, host: string): void {
+  if (s.destroyed) return;
+  const err = spec.tls === 'expired' ? expiredError() : wrongHostError(s, host);
+  if (err !== undefined) s.destroy(err);
 }
 
 /**
@@ -493,7 +529,11 @@ function actHttp(req: object, rule: Rule, d: StartDecision, host: string, dialed
       else if (f.kind === 'timeout') detach(s, () => {});
       else if (f.kind === 'reset' && f.at === 'before-response') detach(s, () => s.destroy(resetError()));
       else if (f.kind === 'reset') r.once('close', resetMidBody(s, f.afterBytes ?? 0));
-      else if (f.kind === 'tls') failTls(s, f, host);
+      else if (f.kind === 'tls') {
+        if (s.encrypted !== true) return;
+        if (pendingHandle(s) !== undefined) failTls(s, f, host, warn);
+        else failKeptTls(s, f, host);
+      }
     });
     return;
   }

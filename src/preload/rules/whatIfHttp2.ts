@@ -381,7 +381,7 @@ function actOnSent(t: Tracer, s: Session, d: StartDecision, rule: Rule, origin: 
         t.warn(`nettrace: what-if rule "${rule.id}" (fail tls) acts only on an https session still connecting; the request goes on`);
         return stream;
       }
-      failTls(socket, rule.fail, new URL(origin).hostname.replace(/^\[|\]$/g, ''));
+      failTls(socket, rule.fail, new URL(origin).hostname.replace(/^\[|\]$/g, ''), (err) => warnOnce(t, err));
     } else if (kind === 'reset' && rule.fail?.kind === 'reset' && rule.fail.at === 'mid-body') {
       resetMidBody(t, s, stream, rule.fail.afterBytes ?? 0);
     } else if (kind === 'reset') {

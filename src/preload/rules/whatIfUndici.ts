@@ -477,7 +477,7 @@ export function whatIfUndiciRequest(t: Tracer, req: object, d: StartDecision, or
       else if (f.kind === 'reset') failBefore(t, r, resetError, true);
       else if (f.kind === 'tls' && origin.startsWith('https:')) {
         const host = new URL(origin).hostname.replace(/^\[|\]$/g, '');
-        onOwnConnection(t, r, origin, (socket) => failTls(socket, f, host));
+        onOwnConnection(t, r, origin, (socket) => failTls(socket, f, host, (err) => warnOnce(t, err)));
       }
       return;
     }

@@ -5,16 +5,18 @@
 // property names, cause chain, axios' shape), got's retries, the status, headers, rawHeaders,
 // body (its length and a hash when large), the order of the events of the request and response,
 // and when the first byte and the end of the body came (ms after the call).
+// NT_JOBS (a JSON list of jobs: runJob below) runs several such requests one after the other, a
+// line each (`job`: its index); the agents' pooled connections are closed between them, so each
+// starts on a new connection (the https agent's TLS sessions are kept, as in any program: a later
+// connection to the same server resumes one). NT_COMPARE: see runJob's `compare`.
 // whatIfHttp.test.mjs runs it against a real failure or answer and, traced, with a what-if rule.
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import dc from 'node:diagnostics_channel';
 import http from 'node:http';
 import https from 'node:https';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 
-const client = process.env.NT_CLIENT;
-const url = process.env.NT_URL;
-const timeoutMs = Number(process.env.NT_TIMEOUT_MS || 0);
 const ca = process.env.NT_CA ? readFileSync(process.env.NT_CA) : undefined;
 if (ca) https.globalAgent.options.ca = ca;
 
@@ -28,6 +30,9 @@ function errorView(e, depth = 0) {
     code: e.code,
     errno: e.errno,
     syscall: e.syscall,
+    address: e.address,
+    port: e.port,
+    hostname: e.hostname,
     reason: e.reason,
     host: e.host,
     own: Object.getOwnPropertyNames(e)
@@ -42,34 +47,68 @@ const loop = monitorEventLoopDelay({ resolution: 1 });
 loop.enable();
 const t0 = performance.now();
 const at = () => Math.round((performance.now() - t0) * 10) / 10;
-let firstByte;
-let ended;
 
 function bodyView(buf) {
   return buf.length > 4096 ? { length: buf.length, sha1: createHash('sha1').update(buf).digest('hex') } : buf.toString('utf8');
 }
 
-let start;
-function print(o) {
-  process.stdout.write(JSON.stringify({ ...o, start, firstByte, ended, lag: Math.ceil(loop.max / 1e6) }) + '\n');
+/** One request's state: what it printed carries its job's index and its own times (a late line still names its job). */
+function jobState(job) {
+  const j = { job, start: at(), firstByte: undefined, ended: undefined, marks: undefined };
+  loop.reset();
+  j.print = (o) => {
+    const { job, start, firstByte, ended, marks } = j;
+    process.stdout.write(JSON.stringify({ job, marks, ...o, start, firstByte, ended, lag: Math.ceil(loop.max / 1e6) }) + '\n');
+  };
+  return j;
 }
 
-/** One request with the core module; resolves once its observation is printed. */
-function viaCore(mod, url) {
-  return new Promise((resolve) => {
-    const print1 = (o) => {
-      print(o);
-      resolve();
-    };
-    once(mod, url, print1);
+/** When a request's socket came, connected, was written to and answered (ms after its start). */
+function watchMarks(req, j) {
+  const marks = (j.marks = {});
+  const onSocket = (sock) => {
+    marks.socket = at() - j.start;
+    sock.once('connect', () => (marks.connect = at() - j.start));
+  };
+  // Node publishes a request on its channel when it is ended: a library's has its socket by then (still connecting).
+  if (req.socket) onSocket(req.socket);
+  else req.on('socket', onSocket);
+  req.on('finish', () => (marks.finish = at() - j.start));
+  req.on('response', () => (marks.response = at() - j.start));
+}
+
+/**
+ * The request of a library client (axios, got, node-fetch) whose marks are taken: its
+ * ClientRequest, seen on Node's own `http.client.request.start` channel (nothing of the library's
+ * changed; its first byte is when its response's head was parsed).
+ */
+let timed;
+function timeLibraryRequests() {
+  if (timed !== undefined) return;
+  timed = null;
+  dc.subscribe('http.client.request.start', ({ request }) => {
+    const j = timed;
+    timed = null;
+    if (!j) return;
+    watchMarks(request, j);
+    request.on('response', () => (j.firstByte ??= at()));
   });
 }
 
-function once(mod, url, print) {
+/** One request with the core module; resolves once its observation is printed. */
+function viaCore(mod, url, timeoutMs, j) {
+  return new Promise((resolve) => {
+    const print = j.print;
+    j.print = (o) => {
+      print(o);
+      resolve();
+    };
+    once(mod, url, timeoutMs, j);
+  });
+}
+
+function once(mod, url, timeoutMs, j) {
   const events = [];
-  start = at();
-  firstByte = ended = undefined;
-  loop.reset();
   const req = mod.get(url);
   const emit = req.emit;
   req.emit = function (ev, ...args) {
@@ -80,14 +119,8 @@ function once(mod, url, print) {
   let error;
   let resError;
   req.on('error', (e) => (error = errorView(e)));
-  const marks = {};
-  req.on('socket', (sock) => {
-    marks.socket = at() - start;
-    sock.once('connect', () => (marks.connect = at() - start));
-  });
-  req.on('finish', () => (marks.finish = at() - start));
+  watchMarks(req, j);
   req.on('response', (res) => {
-    marks.response = at() - start;
     const rEmit = res.emit;
     res.emit = function (ev, ...args) {
       events.push(`res ${ev}`);
@@ -95,32 +128,31 @@ function once(mod, url, print) {
     };
     const chunks = [];
     res.on('data', (c) => {
-      firstByte ??= at();
+      j.firstByte ??= at();
       chunks.push(c);
     });
     res.on('error', (e) => (resError = errorView(e)));
     res.on('end', () => {
-      ended = at();
-      print({
+      j.ended = at();
+      j.print({
         status: res.statusCode,
         message: res.statusMessage,
         headers: res.headers,
         rawHeaders: res.rawHeaders,
         body: bodyView(Buffer.concat(chunks)),
         events,
-        marks,
       });
     });
     res.on('close', () => {
-      if (resError) setImmediate(() => print({ status: res.statusCode, resError, error, got: Buffer.concat(chunks).length, events }));
+      if (resError) setImmediate(() => j.print({ status: res.statusCode, resError, error, got: Buffer.concat(chunks).length, events }));
     });
   });
   req.on('close', () => {
-    if (error && !resError && !req.res) setImmediate(() => print({ error, events, destroyed: req.destroyed }));
+    if (error && !resError && !req.res) setImmediate(() => j.print({ error, events, destroyed: req.destroyed }));
   });
 }
 
-async function viaAxios() {
+async function viaAxios(url, timeoutMs, j) {
   const axios = (await import('axios')).default;
   try {
     const res = await axios.get(url, {
@@ -129,14 +161,14 @@ async function viaAxios() {
       validateStatus: () => true,
       httpsAgent: https.globalAgent,
     });
-    ended = at();
-    print({ status: res.status, headers: { ...res.headers }, body: bodyView(Buffer.from(res.data)) });
+    j.ended = at();
+    j.print({ status: res.status, headers: { ...res.headers }, body: bodyView(Buffer.from(res.data)) });
   } catch (e) {
-    print({ error: errorView(e) });
+    j.print({ error: errorView(e) });
   }
 }
 
-async function viaGot() {
+async function viaGot(url, timeoutMs, j) {
   const got = (await import('got')).default;
   let retries = 0;
   try {
@@ -148,14 +180,14 @@ async function viaGot() {
       responseType: 'buffer',
       hooks: { beforeRetry: [() => retries++] },
     });
-    ended = at();
-    print({ status: res.statusCode, headers: res.headers, rawHeaders: res.rawHeaders, body: bodyView(res.body), retries });
+    j.ended = at();
+    j.print({ status: res.statusCode, headers: res.headers, rawHeaders: res.rawHeaders, body: bodyView(res.body), retries });
   } catch (e) {
-    print({ error: errorView(e), retries });
+    j.print({ error: errorView(e), retries });
   }
 }
 
-async function viaNodeFetch() {
+async function viaNodeFetch(url, timeoutMs, j) {
   const fetch = (await import('node-fetch')).default;
   try {
     const res = await fetch(url, {
@@ -164,20 +196,60 @@ async function viaNodeFetch() {
     });
     const headers = Object.fromEntries(res.headers.entries());
     const buf = Buffer.from(await res.arrayBuffer());
-    ended = at();
-    print({ status: res.status, statusText: res.statusText, headers, body: bodyView(buf) });
+    j.ended = at();
+    j.print({ status: res.status, statusText: res.statusText, headers, body: bodyView(buf) });
   } catch (e) {
-    print({ error: errorView(e) });
+    j.print({ error: errorView(e) });
   }
 }
 
-if (client === 'http' || client === 'https') {
-  const mod = client === 'http' ? http : https;
-  // NT_COMPARE: a request not acted on first (twice: the first warms up), so a delay is measured against it in one process.
-  if (process.env.NT_COMPARE) for (let i = 0; i < 2; i++) await viaCore(mod, process.env.NT_COMPARE);
-  loop.reset();
-  await viaCore(mod, url);
-} else if (client === 'axios') await viaAxios();
-else if (client === 'got') await viaGot();
-else if (client === 'node-fetch') await viaNodeFetch();
-else throw new Error(`NT_CLIENT: ${client}`);
+/** The next request starts on a new connection: the pooled ones closed, and gone. */
+async function fresh() {
+  http.globalAgent.destroy();
+  https.globalAgent.destroy();
+  await new Promise((r) => setImmediate(r));
+}
+
+const CLIENTS = { axios: viaAxios, got: viaGot, 'node-fetch': viaNodeFetch };
+
+/** One request of `client`, its marks taken (a library's through the channel when `timing`). */
+async function request(client, url, timeoutMs, j, timing) {
+  if (client === 'http' || client === 'https') return viaCore(client === 'http' ? http : https, url, timeoutMs, j);
+  const via = CLIENTS[client];
+  if (via === undefined) throw new Error(`client: ${client}`);
+  if (timing) {
+    timeLibraryRequests();
+    timed = j;
+  }
+  await via(url, timeoutMs, j);
+}
+
+/**
+ * One job: { client, url, timeoutMs, compare, warm, keep, timing }. compare: a request not acted on
+ * first (twice: the first warms up), its line before the job's, so a delay is measured against it
+ * in one process (the marks of a library's request are then taken too, as with `timing`). warm: a
+ * URL requested first, on a connection closed before the job's request (`keep`: kept for it).
+ */
+async function runJob({ client, url, timeoutMs = 0, compare, warm, keep, timing }, job) {
+  if (warm) {
+    await request(client, warm, 0, jobState(job));
+    if (!keep) await fresh();
+  }
+  if (compare) for (let i = 0; i < 2; i++) await request(client, compare, 0, jobState(job), true);
+  await request(client, url, timeoutMs, jobState(job), !!compare || !!timing);
+}
+
+const jobs = process.env.NT_JOBS
+  ? JSON.parse(process.env.NT_JOBS)
+  : [
+      {
+        client: process.env.NT_CLIENT,
+        url: process.env.NT_URL,
+        timeoutMs: Number(process.env.NT_TIMEOUT_MS || 0),
+        compare: process.env.NT_COMPARE,
+      },
+    ];
+for (const [i, job] of jobs.entries()) {
+  if (i > 0) await fresh();
+  await runJob(job, i);
+}
