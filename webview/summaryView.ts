@@ -32,7 +32,7 @@ const countColumns = <T extends { count: number; failed: number }>(): Column<T>[
 ];
 
 const COLUMNS: readonly Column<RouteSummary>[] = [
-  { key: 'route', label: 'Route', value: (r) => r.label, text: routeText },
+  { key: 'route', label: 'Called route', value: (r) => r.label, text: routeText },
   ...countColumns<RouteSummary>(),
   { key: 'p50', label: 'p50 ms', value: (r) => r.times.total?.p50 ?? -1, text: (r) => ms(r.times.total?.p50), numeric: true },
   { key: 'p95', label: 'p95 ms', value: (r) => r.times.total?.p95 ?? -1, text: (r) => ms(r.times.total?.p95), numeric: true },

@@ -290,7 +290,11 @@ function routeSamples(trace: Trace): Map<string, RouteSampleSet> {
 
 /** The comparison of `shown` with `baseline` (both enriched), as the panel's "Compare With…" message. */
 export function compareMessage(traceKey: string, baselineName: string, baseline: Trace, shown: Trace): CompareMessage {
-  const diff = compareRoutes(routeSamples(baseline), routeSamples(shown));
+  return toCompareMessage(traceKey, baselineName, compareRoutes(routeSamples(baseline), routeSamples(shown)));
+}
+
+/** A comparison (compareRoutes) as the panel's "Compare With…" message. */
+export function toCompareMessage(traceKey: string, baselineName: string, diff: TraceDiff): CompareMessage {
   return {
     type: 'compare',
     traceKey,
