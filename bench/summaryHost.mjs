@@ -2,7 +2,7 @@
 // "Compare With…" on 100,000-request traces, in one Node process with a 5 ms timer watching its
 // event loop (the longest stretch it was blocked, the total, and the process's peak RSS). Steps,
 // as the extension runs them (dist/core.cjs, the functions src/extension/ calls):
-//   open      "Open Trace File": readTraceFileAsync, then each request enriched (TraceStore.addFile);
+//   open      "Open Trace File": readTraceFileAsync, then each request enriched (TraceStore.addFileAsync);
 //             the trace's rows reach the panel, which computes the summary itself
 //   summary   the Summary view's summarize() of the 100,000 requests (the panel computes it in
 //             its webview; measured here for its time, it does not run on the host)
@@ -61,11 +61,8 @@ try {
   const read = await watched(() => core.readTraceFileAsync(b));
   const shown = read.value;
   lines.push(line('Open Trace File, read (readTraceFileAsync)', read));
-  const enrich = await watched(() => {
-    const index = core.indexRecords(shown);
-    for (let i = 0; i < shown.httpRequests.length; i++) shown.httpRequests[i] = core.enrichRequest(shown.httpRequests[i], index);
-  });
-  lines.push(line('Open Trace File, each request enriched (TraceStore.addFile)', enrich));
+  const enrich = await watched(() => core.enrichInPlace(shown));
+  lines.push(line('Open Trace File, each request enriched in place (TraceStore.addFileAsync)', enrich));
   const summary = await watched(() => core.summarize(shown.httpRequests, shown.incomingRequests ?? []));
   lines.push(line("the Summary view's summarize() (the webview's work)", summary, `, ${summary.value.routes.length} routes`));
   const compare = await watched(() => core.compareWithBaseline('shown', shown, { path: a }, 'a.json'));

@@ -35,3 +35,4 @@ export { mannWhitney, fisherExact, logGamma, erfc } from '../trace/derive/signif
 export { compareMessage } from '../trace/derive/compare';
 export { toCompareMessage } from '../trace/derive/compare';
 export { compareWithBaseline, summarizeFile, summarizeLoaded, readTraceHeadAsync, YIELD_EVERY } from '../trace/summaryStream';
+export { enrichInPlace } from '../trace/summaryStream';

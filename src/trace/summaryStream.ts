@@ -2,15 +2,15 @@
  * The summary by route of a trace too large to hold twice (issue 53, "works at scale"): a trace
  * file streamed into a SummaryBuilder (src/trace/derive/summary.ts) — its records other than
  * requests read first, then its requests one at a time, enriched, counted and dropped, so only
- * numbers per request are kept — and a trace held whole summarized a slice at a time. Both give
+ * numbers per request are kept — and a trace held whole summarized (or enriched) a slice at a time. Both give
  * the event loop back between slices (every file chunk; every YIELD_EVERY requests), so the
  * extension host's "Compare With…" never blocks it for the length of a 100,000-request trace.
  * `nettrace show --summary` and `nettrace diff` (src/cli/summary.ts, diff.ts) read files here too.
  */
 
 import type { HttpRequest, Trace } from './contract/types';
-import { compareRoutes, toCompareMessage } from './derive/compare';
-import { SummaryBuilder } from './derive/summary';
+import { diffOf, routeChanges, toCompareMessage, type RouteChange } from './derive/compare';
+import { SummaryBuilder, type RouteSampleSet } from './derive/summary';
 import { enrichIncomingFrom, enrichRequest, indexRecords } from './enrich';
 import { forEachRequest, readTraceFileAsync, type ReadTraceOptions } from './formats/traceFile';
 import type { CompareMessage } from '../protocol/webview';
@@ -76,6 +76,19 @@ export async function summarizeFile(path: string, options: SummarizeFileOptions 
   return { trace, builder };
 }
 
+/**
+ * A trace's requests enriched in place (as TraceStore.addFile does: no copy of the array),
+ * YIELD_EVERY per turn of the event loop: "Open Trace File" of a 100,000-request trace.
+ */
+export async function enrichInPlace(trace: Trace): Promise<void> {
+  const index = indexRecords(trace);
+  const reqs = trace.httpRequests;
+  for (let i = 0; i < reqs.length; i++) {
+    reqs[i] = enrichRequest(reqs[i], index);
+    if (i % YIELD_EVERY === YIELD_EVERY - 1) await nextTurn();
+  }
+}
+
 /** The summary of a trace held whole (its requests enriched), YIELD_EVERY requests per turn of the event loop. */
 export async function summarizeLoaded(trace: Trace): Promise<SummaryBuilder> {
   const builder = new SummaryBuilder();
@@ -106,9 +119,23 @@ export async function compareWithBaseline(
   baselineName: string,
 ): Promise<CompareMessage> {
   const base = 'path' in baseline ? (await summarizeFile(baseline.path)).builder : await summarizeLoaded(baseline.trace);
-  const a = base.routeSamples();
-  await nextTurn();
-  const b = (await summarizeLoaded(shown)).routeSamples();
-  await nextTurn();
-  return toCompareMessage(traceKey, baselineName, compareRoutes(a, b));
+  const a = await routeSamplesOf(base);
+  const b = await routeSamplesOf(await summarizeLoaded(shown));
+  // Route by route: each compares its samples (Mann–Whitney per measure), then the loop turns.
+  const routes: RouteChange[] = [];
+  for (const change of routeChanges(a, b)) {
+    routes.push(change);
+    await nextTurn();
+  }
+  return toCompareMessage(traceKey, baselineName, diffOf(a, b, routes));
+}
+
+/** A builder's route samples (SummaryBuilder.routeSamples), a route per turn of the event loop. */
+async function routeSamplesOf(builder: SummaryBuilder): Promise<Map<string, RouteSampleSet>> {
+  const out = new Map<string, RouteSampleSet>();
+  for (const [label, set] of builder.sampleSets()) {
+    out.set(label, set);
+    await nextTurn();
+  }
+  return out;
 }

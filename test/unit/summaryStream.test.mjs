@@ -67,3 +67,17 @@ test('summarizeFile streams a file into the summary summarize() makes of it held
   const head = await core.readTraceHeadAsync(a);
   assert.equal(head.requests, 3000);
 });
+
+test('Open Trace File enriches a trace in place, YIELD_EVERY requests per turn, as enrichTrace does', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'nettrace-summary-stream-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const a = join(dir, 'a.json');
+  await writeRouteTrace(a, { n: N, seed: 4 });
+  const expected = core.enrichTrace(core.readTraceFile(a)).httpRequests;
+  const trace = core.readTraceFile(a);
+  const array = trace.httpRequests;
+  const { turns } = await turnsDuring(() => core.enrichInPlace(trace));
+  assert.equal(trace.httpRequests, array, 'the same array: no copy of the requests');
+  assert.deepEqual(trace.httpRequests, expected);
+  assert.ok(turns >= N / core.YIELD_EVERY - 1, `${turns} turns of the loop for ${N} requests`);
+});
