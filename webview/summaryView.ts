@@ -7,18 +7,23 @@
  * list to its group: a route's requests (`method:GET route:host/users/:id`), or the calls a served
  * route's requests made (`caused-by:"GET host/users/:id"`), webview/filterQuery.ts.
  * The summary is recomputed only while the view is open and the requests changed, at most twice a
- * second for a live trace.
+ * second for a live trace; a large trace's is made SUMMARY_SLICE requests per task, so that the
+ * panel keeps answering while it is.
  */
 
 import type { CompareMessage } from '../src/protocol/webview';
 import type { RouteKey } from '../src/trace/derive/routes';
-import { summarize, type RouteSummary, type ServedRouteSummary } from '../src/trace/derive/summary';
+import type { IncomingRequest } from '../src/trace/contract/incoming';
+import { SummaryBuilder, type RouteSummary, type ServedRouteSummary, type TraceSummary } from '../src/trace/derive/summary';
 import './styles/summary.css';
 import { h, icon, setSafeAttr, setText } from './dom';
 import { SummaryGrid, type Column } from './summaryGrid';
 import { hostApi } from './vscodeApi';
 import { formatCount } from './format';
-import type { TraceModel } from './model';
+import type { Row, TraceModel } from './model';
+
+/** Requests the view adds to its summary per task (a 100,000-request trace: 20 tasks, the panel answering between them). */
+export const SUMMARY_SLICE = 5000;
 
 const ms = (v: number | undefined) => (v === undefined ? '–' : v < 10 ? v.toFixed(1) : String(Math.round(v)));
 const reusedShare = (r: RouteSummary) => {
@@ -98,6 +103,8 @@ export class SummaryView {
   private open = false;
   private computedFor = '';
   private lastAt = 0;
+  /** The summary being made (a newer one drops it). */
+  private job = 0;
 
   constructor(
     private readonly model: TraceModel,
@@ -188,14 +195,15 @@ export class SummaryView {
     this.el.hidden = !open;
     setSafeAttr(this.toggle, 'aria-pressed', String(open));
     this.toggle.classList.toggle('on', open);
-    if (open) {
-      this.render(true);
-      if (this.served.el.hidden || !this.served.focus()) this.made.focus();
-    } else if (!document.activeElement || document.activeElement === document.body) this.toggle.focus();
+    if (open) this.render(true, true);
+    else if (!document.activeElement || document.activeElement === document.body) this.toggle.focus();
   }
 
-  /** Recomputes and redraws when open and the requests changed (a live trace: at most every 500 ms). */
-  render(force = false): void {
+  /**
+   * Recomputes and redraws when open and the requests changed (a live trace: at most every 500 ms);
+   * `focus`: then focuses the first grid's row (opening the view).
+   */
+  render(force = false, focus = false): void {
     if (!this.open) return;
     const rows = this.model.rows;
     const incoming = this.model.incoming;
@@ -205,10 +213,33 @@ export class SummaryView {
     if (!force && (sig === this.computedFor || (this.model.live && now - this.lastAt < 500))) return;
     this.computedFor = sig;
     this.lastAt = now;
-    const summary = summarize(
-      rows.map((r) => r.req),
-      incoming.values(),
-    );
+    void this.compute(++this.job, rows.slice(), [...incoming.values()], focus);
+  }
+
+  /**
+   * The summary (summary.ts's SummaryBuilder, as summarize()), SUMMARY_SLICE requests per task: a
+   * large trace's is made while the panel keeps answering; a newer render() or closing drops it.
+   */
+  private async compute(job: number, rows: readonly Row[], incoming: IncomingRequest[], focus: boolean): Promise<void> {
+    const builder = new SummaryBuilder();
+    for (const inc of incoming) builder.addIncoming(inc);
+    let sliced = false;
+    for (let i = 0; i < rows.length; i++) {
+      builder.addRequest(rows[i].req);
+      if (i % SUMMARY_SLICE === SUMMARY_SLICE - 1 && i < rows.length - 1) {
+        if (!sliced) setText(this.caption, `Summarizing ${formatCount(rows.length)} requests…`);
+        sliced = true;
+        await new Promise((resolve) => setTimeout(resolve, 0));
+        if (job !== this.job || !this.open) return;
+      }
+    }
+    this.show(builder.result(), rows.length);
+    // Made in one go: focused as the view opens; else only if the focus has not moved on meanwhile.
+    const idle = !document.activeElement || document.activeElement === document.body || document.activeElement === this.toggle;
+    if (focus && (!sliced || idle) && (this.served.el.hidden || !this.served.focus())) this.made.focus();
+  }
+
+  private show(summary: TraceSummary, requests: number): void {
     this.served.el.hidden = summary.servedRoutes.length === 0;
     this.served.setRows(summary.servedRoutes);
     this.made.setRows(summary.routes);
@@ -218,7 +249,7 @@ export class SummaryView {
       : '';
     setText(
       this.caption,
-      `${served}${formatCount(rows.length)} requests made in ${formatCount(summary.routes.length)} routes${inferred ? ' · * route inferred from the paths' : ''}. Enter or a click on a route filters the list to it.`,
+      `${served}${formatCount(requests)} requests made in ${formatCount(summary.routes.length)} routes${inferred ? ' · * route inferred from the paths' : ''}. Enter or a click on a route filters the list to it.`,
     );
   }
 }

@@ -223,3 +223,42 @@ test(
     }
   },
 );
+
+test(
+  'Summary view of 12,000 requests: made a slice per task (the panel answers meanwhile), then the same routes',
+  { skip, timeout: 240_000 },
+  async () => {
+    const panel = await buildPanel();
+    const server = await servePanel(panel);
+    const browser = await launchBrowser();
+    try {
+      const trace = syntheticTrace(12_000);
+      const { page, errors } = await openPanel(browser, server.url, { width: 1440, height: 900 });
+      await page.evaluate((m) => window.postMessage(m, '*'), TRACES);
+      await postAndWait(
+        page,
+        { type: 'reset', traceKey: 'cur', live: false, traceJson: JSON.stringify(trace) },
+        '(d) => d.requests === 12000',
+      );
+      const expected = core.summarize(trace.httpRequests).routes;
+      // Right after the click the view says it is summarizing: the click's task did not make the whole summary.
+      const caption = await page.evaluate(() => {
+        document.querySelector('.summary-toggle').click();
+        return document.querySelector('.summary-note').textContent;
+      });
+      assert.equal(caption, 'Summarizing 12,000 requests…');
+      await page.waitForFunction(() => /^12,000 requests made in/.test(document.querySelector('.summary-note')?.textContent ?? ''));
+      const rows = await gridRows(page);
+      assert.deepEqual(rows.map((r) => r[0].replace(/ \*$/, '')).sort(), expected.map((r) => r.label).sort());
+      const byLabel = new Map(expected.map((r) => [r.label, r]));
+      for (const r of rows) assert.equal(r[1], byLabel.get(r[0].replace(/ \*$/, '')).count.toLocaleString('en'), r[0]);
+      // Opened by its toggle, the first row has the focus once made.
+      assert.equal(await page.evaluate(() => document.activeElement?.closest('.summary-routes tbody') !== null), true);
+      assert.deepEqual(errors, []);
+    } finally {
+      await browser.close();
+      await server.close();
+      panel.cleanup();
+    }
+  },
+);
