@@ -8,9 +8,10 @@
  * host:port), `method:`, `status-code:`, `larger-than:` (bytes, `k`/`M` suffixes), `has-response-header:`,
  * `is:` (`failed`, `slow`, `reused`, `redirect`, `pending`, `websocket`, `paused`), `client:`, `pid:`,
  * `initiator:` (file name or `file:line`), `mark:` (a rule's tag), `caused-by:` (the incoming
- * request a server was handling when it made the request: its id `in-3`, its route `/users/:id`,
- * its path or a path prefix `/checkout`, or `"POST /checkout"`; `caused-by:none` for requests made
- * outside any); `is:incoming` keeps the calls made while handling an incoming request; `route:`
+ * request a server was handling when it made the request: its id `in-3`, its route as the Summary
+ * view groups served requests, named by the framework or inferred, with or without its host
+ * (`/users/:id`, `gw:8080/users/:id`), its path or a path prefix `/checkout`, or any of these after
+ * the method (`"POST /checkout"`); `caused-by:none` for requests made outside any); `is:incoming` keeps the calls made while handling an incoming request; `route:`
  * (the route template the Summary view groups by, `/users/:id`, with or without its host).
  */
 
@@ -156,8 +157,8 @@ export function incomingPath(inc: IncomingRequest): string {
 /** The `caused-by:` test: the incoming request by id, route, path or path prefix (`v` lower-case). */
 function causedByTest(v: string): Test {
   if (v === 'none') return (row) => row.req.causedBy === undefined;
-  // `"POST /checkout"`: the method, then the route, path or path prefix.
-  const withMethod = /^([a-z]+)\s+(\/.*)$/.exec(v);
+  // `"POST /checkout"`: the method, then the route (with or without its host), path or path prefix.
+  const withMethod = /^([a-z]+)\s+(\S.*)$/.exec(v);
   if (withMethod) {
     const rest = causedByTest(withMethod[2]!);
     const method = withMethod[1]!;
@@ -174,6 +175,10 @@ function causedByTest(v: string): Test {
     const inc = ctx.incoming?.get(id);
     if (!inc) return false;
     if (inc.route !== undefined && inc.route.toLowerCase() === v) return true;
+    // The Summary view's served route (summary.ts's grouping): its template, inferred or named, with or without its host.
+    const k = routeKeyOf(inc.reqMethod, inc.reqURL, inc.route);
+    const route = k.route.toLowerCase();
+    if (route === v || `${k.host}${route}` === v) return true;
     if (prefix === undefined) return false;
     const path = incomingPath(inc);
     return path === v || path.startsWith(prefix);

@@ -1,39 +1,44 @@
 /**
  * The panel's Summary view (issue 53): the trace's requests grouped by host, method and route
- * (src/trace/derive/summary.ts, the CLI's `nettrace show --summary`), as a grid above the list:
- * count, failed, p50/p95/p99/max of the total, connections reused. Every column sorts (a click or
- * Enter on its header); the rows are one tab stop (↑/↓, Home/End move), and a click or Enter on a
- * row filters the list to its group (`method:GET route:host/users/:id`, webview/filterQuery.ts).
+ * (src/trace/derive/summary.ts, the CLI's `nettrace show --summary`), as grids above the list
+ * (webview/summaryGrid.ts): the requests the program served, by route (count, failed, status
+ * classes, p50/p95, the calls each made), when it served some; then the requests it made (count,
+ * failed, p50/p95/p99/max of the total, connections reused). A click or Enter on a row filters the
+ * list to its group: a route's requests (`method:GET route:host/users/:id`), or the calls a served
+ * route's requests made (`caused-by:"GET host/users/:id"`), webview/filterQuery.ts.
  * The summary is recomputed only while the view is open and the requests changed, at most twice a
- * second for a live trace.
+ * second for a live trace; a large trace's is made SUMMARY_SLICE requests per task, so that the
+ * panel keeps answering while it is.
  */
 
 import type { CompareMessage } from '../src/protocol/webview';
-import { summarize, type RouteSummary } from '../src/trace/derive/summary';
+import type { RouteKey } from '../src/trace/derive/routes';
+import type { IncomingRequest } from '../src/trace/contract/incoming';
+import { SummaryBuilder, type RouteSummary, type ServedRouteSummary, type TraceSummary } from '../src/trace/derive/summary';
+import './styles/summary.css';
 import { h, icon, setSafeAttr, setText } from './dom';
+import { SummaryGrid, type Column } from './summaryGrid';
 import { hostApi } from './vscodeApi';
 import { formatCount } from './format';
-import type { TraceModel } from './model';
+import type { Row, TraceModel } from './model';
 
-/** A sortable column: its header, the value it sorts by, the text of a cell. */
-interface Column {
-  key: string;
-  label: string;
-  value: (r: RouteSummary) => number | string;
-  text: (r: RouteSummary) => string;
-  numeric?: boolean;
-}
+/** Requests the view adds to its summary per task (a 100,000-request trace: 20 tasks, the panel answering between them). */
+export const SUMMARY_SLICE = 5000;
 
 const ms = (v: number | undefined) => (v === undefined ? '–' : v < 10 ? v.toFixed(1) : String(Math.round(v)));
 const reusedShare = (r: RouteSummary) => {
   const n = r.connections.opened + r.connections.reused;
   return n ? r.connections.reused / n : -1;
 };
-
-const COLUMNS: readonly Column[] = [
-  { key: 'route', label: 'Route', value: (r) => r.label, text: (r) => r.label + (r.inferred ? ' *' : '') },
+const routeText = (r: RouteKey & { label: string }) => r.label + (r.inferred ? ' *' : '');
+const countColumns = <T extends { count: number; failed: number }>(): Column<T>[] => [
   { key: 'count', label: 'Count', value: (r) => r.count, text: (r) => formatCount(r.count), numeric: true },
   { key: 'failed', label: 'Failed', value: (r) => r.failed, text: (r) => formatCount(r.failed), numeric: true },
+];
+
+const COLUMNS: readonly Column<RouteSummary>[] = [
+  { key: 'route', label: 'Called route', value: (r) => r.label, text: routeText },
+  ...countColumns<RouteSummary>(),
   { key: 'p50', label: 'p50 ms', value: (r) => r.times.total?.p50 ?? -1, text: (r) => ms(r.times.total?.p50), numeric: true },
   { key: 'p95', label: 'p95 ms', value: (r) => r.times.total?.p95 ?? -1, text: (r) => ms(r.times.total?.p95), numeric: true },
   { key: 'p99', label: 'p99 ms', value: (r) => r.times.total?.p99 ?? -1, text: (r) => ms(r.times.total?.p99), numeric: true },
@@ -47,26 +52,59 @@ const COLUMNS: readonly Column[] = [
   },
 ];
 
+/** The calls a served route made, per request served: `GET db.test/users/:id ×2, …` (– for none). */
+export function callsText(r: Pick<ServedRouteSummary, 'calls'>): string {
+  return r.calls.length ? r.calls.map((c) => `${c.label} ×${c.perRequest}`).join(', ') : '–';
+}
+const callsPerRequest = (r: ServedRouteSummary) => r.calls.reduce((n, c) => n + c.perRequest, 0);
+
+/** The served routes' columns: the route, count, failed, status classes, p50/p95 of the exchange, its calls. */
+const SERVED_COLUMNS: readonly Column<ServedRouteSummary>[] = [
+  { key: 'route', label: 'Served route', value: (r) => r.label, text: routeText },
+  ...countColumns<ServedRouteSummary>(),
+  {
+    key: 'status',
+    label: 'Status',
+    value: (r) => Object.keys(r.status).sort().join(' '),
+    text: (r) =>
+      Object.entries(r.status)
+        .map(([c, n]) => `${c} ${formatCount(n)}`)
+        .join(' · '),
+  },
+  { key: 'p50', label: 'p50 ms', value: (r) => r.duration?.p50 ?? -1, text: (r) => ms(r.duration?.p50), numeric: true },
+  { key: 'p95', label: 'p95 ms', value: (r) => r.duration?.p95 ?? -1, text: (r) => ms(r.duration?.p95), numeric: true },
+  { key: 'calls', label: 'Calls per request', value: callsPerRequest, text: callsText, title: callsText },
+];
+
 /** The filter text that keeps a route group's requests. */
 export function routeFilter(r: Pick<RouteSummary, 'method' | 'host' | 'route'>): string {
   return `method:${r.method} route:${r.host}${r.route}`;
+}
+
+/**
+ * The filter text that keeps the calls a served route's requests made (`caused-by:` with the
+ * served route's method, host and template, as summary.ts groups them).
+ */
+export function servedRouteFilter(r: Pick<ServedRouteSummary, 'method' | 'host' | 'route'>): string {
+  return `caused-by:"${r.method} ${r.host}${r.route}"`;
 }
 
 /** The Summary view; the app places `toggle` in its toolbar and `el` above the list. */
 export class SummaryView {
   readonly toggle: HTMLButtonElement;
   readonly el: HTMLElement;
-  private readonly body = h('tbody');
-  private readonly head = h('tr', null, { role: 'row' });
   private readonly caption = h('p', 'summary-note');
   /** The comparison with a baseline ("Compare With…"), once the host sent one. */
   private readonly compare = h('section', 'summary-compare', { 'aria-label': 'Comparison', role: 'region' });
+  /** The requests the traced program served, by route (shown when there are some). */
+  private readonly served: SummaryGrid<ServedRouteSummary>;
+  /** The requests it made, by route. */
+  private readonly made: SummaryGrid<RouteSummary>;
   private open = false;
-  private routes: RouteSummary[] = [];
-  private sort = { key: 'p95', dir: -1 };
-  private focusIndex = 0;
   private computedFor = '';
   private lastAt = 0;
+  /** The summary being made (a newer one drops it). */
+  private job = 0;
 
   constructor(
     private readonly model: TraceModel,
@@ -81,13 +119,13 @@ export class SummaryView {
       'Summary',
     );
     this.toggle.addEventListener('click', () => this.setOpen(!this.open));
-    const table = h(
-      'table',
-      'summary-grid',
-      { role: 'grid', 'aria-label': 'Requests by route' },
-      h('thead', null, null, this.head),
-      this.body,
+    this.served = new SummaryGrid('summary-served', 'Requests served by route', SERVED_COLUMNS, { key: 'count', dir: -1 }, (r) =>
+      this.filter(servedRouteFilter(r)),
     );
+    this.made = new SummaryGrid('summary-routes', 'Requests by route', COLUMNS, { key: 'p95', dir: -1 }, (r) =>
+      this.filter(routeFilter(r)),
+    );
+    this.served.el.hidden = true;
     const compareButton = h(
       'button',
       'summary-compare-button',
@@ -103,21 +141,16 @@ export class SummaryView {
       h('div', 'summary-head', null, h('h2', 'summary-title', null, 'Summary by route'), compareButton),
       this.caption,
       this.compare,
-      table,
+      this.served.el,
+      this.made.el,
     );
     this.el.hidden = true;
-    this.body.addEventListener('keydown', (e) => this.onKey(e));
-    this.body.addEventListener('click', (e) => {
-      const tr = (e.target as Element).closest('tr');
-      if (tr && tr.parentElement === this.body) this.pick([...this.body.children].indexOf(tr));
-    });
     this.el.addEventListener('keydown', (e) => {
       if (e.key === 'Escape' && !e.defaultPrevented) {
         e.preventDefault();
         this.setOpen(false);
       }
     });
-    this.renderHead();
     // The host's answer to "Compare With…" (main.ts leaves it to this view).
     window.addEventListener('message', (e: MessageEvent) => {
       const msg = e.data as CompareMessage | undefined;
@@ -162,106 +195,61 @@ export class SummaryView {
     this.el.hidden = !open;
     setSafeAttr(this.toggle, 'aria-pressed', String(open));
     this.toggle.classList.toggle('on', open);
-    if (open) {
-      this.render(true);
-      (this.body.children[this.focusIndex] as HTMLElement | undefined)?.focus({ preventScroll: true });
-    } else if (!document.activeElement || document.activeElement === document.body) this.toggle.focus();
+    if (open) this.render(true, true);
+    else if (!document.activeElement || document.activeElement === document.body) this.toggle.focus();
   }
 
-  /** Recomputes and redraws when open and the requests changed (a live trace: at most every 500 ms). */
-  render(force = false): void {
+  /**
+   * Recomputes and redraws when open and the requests changed (a live trace: at most every 500 ms);
+   * `focus`: then focuses the first grid's row (opening the view).
+   */
+  render(force = false, focus = false): void {
     if (!this.open) return;
     const rows = this.model.rows;
+    const incoming = this.model.incoming;
     // Another trace of the same size is other requests: the model's resets are part of the key.
-    const sig = `${this.model.resets}|${rows.length}|${this.model.failedCount}|${rows[rows.length - 1]?.duration}`;
+    const sig = `${this.model.resets}|${rows.length}|${incoming.size}|${this.model.failedCount}|${rows[rows.length - 1]?.duration}`;
     const now = performance.now();
     if (!force && (sig === this.computedFor || (this.model.live && now - this.lastAt < 500))) return;
     this.computedFor = sig;
     this.lastAt = now;
-    this.routes = summarize(rows.map((r) => r.req)).routes;
-    const inferred = this.routes.some((r) => r.inferred);
+    void this.compute(++this.job, rows.slice(), [...incoming.values()], focus);
+  }
+
+  /**
+   * The summary (summary.ts's SummaryBuilder, as summarize()), SUMMARY_SLICE requests per task: a
+   * large trace's is made while the panel keeps answering; a newer render() or closing drops it.
+   */
+  private async compute(job: number, rows: readonly Row[], incoming: IncomingRequest[], focus: boolean): Promise<void> {
+    const builder = new SummaryBuilder();
+    for (const inc of incoming) builder.addIncoming(inc);
+    let sliced = false;
+    for (let i = 0; i < rows.length; i++) {
+      builder.addRequest(rows[i].req);
+      if (i % SUMMARY_SLICE === SUMMARY_SLICE - 1 && i < rows.length - 1) {
+        if (!sliced) setText(this.caption, `Summarizing ${formatCount(rows.length)} requests…`);
+        sliced = true;
+        await new Promise((resolve) => setTimeout(resolve, 0));
+        if (job !== this.job || !this.open) return;
+      }
+    }
+    this.show(builder.result(), rows.length);
+    // Made in one go: focused as the view opens; else only if the focus has not moved on meanwhile.
+    const idle = !document.activeElement || document.activeElement === document.body || document.activeElement === this.toggle;
+    if (focus && (!sliced || idle) && (this.served.el.hidden || !this.served.focus())) this.made.focus();
+  }
+
+  private show(summary: TraceSummary, requests: number): void {
+    this.served.el.hidden = summary.servedRoutes.length === 0;
+    this.served.setRows(summary.servedRoutes);
+    this.made.setRows(summary.routes);
+    const inferred = [...summary.routes, ...summary.servedRoutes].some((r) => r.inferred);
+    const served = summary.servedRoutes.length
+      ? `${formatCount(summary.served)} requests served in ${formatCount(summary.servedRoutes.length)} routes; `
+      : '';
     setText(
       this.caption,
-      `${formatCount(rows.length)} requests in ${formatCount(this.routes.length)} routes${inferred ? ' · * route inferred from the paths' : ''}. Enter or a click on a route filters the list to it.`,
+      `${served}${formatCount(requests)} requests made in ${formatCount(summary.routes.length)} routes${inferred ? ' · * route inferred from the paths' : ''}. Enter or a click on a route filters the list to it.`,
     );
-    this.renderBody();
-  }
-
-  private renderHead(): void {
-    this.head.replaceChildren(
-      ...COLUMNS.map((c) => {
-        const on = this.sort.key === c.key;
-        const b = h('button', 'summary-sort', { type: 'button' }, c.label);
-        b.addEventListener('click', () => this.setSort(c.key));
-        return h(
-          'th',
-          c.numeric ? 'num' : null,
-          { role: 'columnheader', 'aria-sort': on ? (this.sort.dir === 1 ? 'ascending' : 'descending') : 'none' },
-          b,
-        );
-      }),
-    );
-  }
-
-  private setSort(key: string): void {
-    this.sort = this.sort.key === key ? { key, dir: -this.sort.dir } : { key, dir: key === 'route' ? 1 : -1 };
-    this.renderHead();
-    this.renderBody();
-  }
-
-  private renderBody(): void {
-    const col = COLUMNS.find((c) => c.key === this.sort.key) ?? COLUMNS[0];
-    const dir = this.sort.dir;
-    this.routes.sort((a, b) => {
-      const x = col.value(a);
-      const y = col.value(b);
-      return (x < y ? -1 : x > y ? 1 : 0) * dir || (a.label < b.label ? -1 : 1);
-    });
-    this.focusIndex = Math.min(this.focusIndex, Math.max(0, this.routes.length - 1));
-    this.body.replaceChildren(
-      ...this.routes.map((r, i) =>
-        h(
-          'tr',
-          r.failed ? 'has-failed' : null,
-          {
-            role: 'row',
-            tabindex: i === this.focusIndex ? '0' : '-1',
-            'aria-rowindex': String(i + 2),
-            title: `Filter the list to ${r.label}`,
-          },
-          ...COLUMNS.map((c) => h('td', c.numeric ? 'num' : 'route', { role: 'gridcell' }, c.text(r))),
-        ),
-      ),
-    );
-  }
-
-  private onKey(e: KeyboardEvent): void {
-    const n = this.routes.length;
-    if (!n) return;
-    let i = this.focusIndex;
-    if (e.key === 'ArrowDown') i = Math.min(n - 1, i + 1);
-    else if (e.key === 'ArrowUp') i = Math.max(0, i - 1);
-    else if (e.key === 'Home') i = 0;
-    else if (e.key === 'End') i = n - 1;
-    else if (e.key === 'Enter' || e.key === ' ') return void (e.preventDefault(), this.pick(this.focusIndex));
-    else return;
-    e.preventDefault();
-    this.moveFocus(i);
-  }
-
-  private moveFocus(i: number): void {
-    const rows = this.body.children;
-    (rows[this.focusIndex] as HTMLElement | undefined)?.setAttribute('tabindex', '-1');
-    this.focusIndex = i;
-    const row = rows[i] as HTMLElement | undefined;
-    row?.setAttribute('tabindex', '0');
-    row?.focus();
-  }
-
-  private pick(i: number): void {
-    const r = this.routes[i];
-    if (!r) return;
-    this.moveFocus(i);
-    this.filter(routeFilter(r));
   }
 }

@@ -33,3 +33,6 @@ export { SummaryBuilder, summarize, errorKind, statusClass, MEASURES } from '../
 export { compareRoutes, ALPHA, MIN_SAMPLE } from '../trace/derive/compare';
 export { mannWhitney, fisherExact, logGamma, erfc } from '../trace/derive/significance';
 export { compareMessage } from '../trace/derive/compare';
+export { toCompareMessage } from '../trace/derive/compare';
+export { compareWithBaseline, summarizeFile, summarizeLoaded, readTraceHeadAsync, YIELD_EVERY } from '../trace/summaryStream';
+export { enrichInPlace } from '../trace/summaryStream';

@@ -3,11 +3,11 @@
  * `nettrace show` leads with for a trace of more than SUMMARY_ABOVE requests (the summary, the
  * failures, the slowest; `--all` lists every row). A file is read streaming: the records other
  * than requests first, then the requests one at a time into a SummaryBuilder
- * (src/trace/derive/summary.ts), keeping only the few failures and slowest it lists.
+ * (src/trace/summaryStream.ts), keeping only the few failures and slowest it lists.
  */
 
-import { enrichIncomingFrom, enrichRequest, indexRecords } from '../trace/enrich';
-import { forEachRequest, readTraceFile } from '../trace/formats/traceFile';
+import { readTraceFile } from '../trace/formats/traceFile';
+import { summarizeFile, traceHeadReading } from '../trace/summaryStream';
 import {
   MEASURE_WORDS,
   SummaryBuilder,
@@ -28,9 +28,6 @@ export const SUMMARY_ABOVE = 300;
 
 /** Failures and slowest requests listed under the summary. */
 export const SUMMARY_LIST = 10;
-
-/** A proxy CONNECT request: the only requests another request's timings may need. */
-const CONNECT = Buffer.from('"CONNECT"');
 
 /** A trace file read into its summary. */
 export interface FileSummary {
@@ -53,43 +50,33 @@ function slim(r: HttpRequest): HttpRequest {
   return out;
 }
 
-/** How many `httpRequests` a file has, counted while its other records are read (readTraceFile's keepRequest). */
+/** A trace file's head (traceHeadReading: its records other than requests, and how many requests it has), read at once. */
 export function readTraceHead(path: string): { trace: Trace; requests: number } {
-  let requests = 0;
-  const trace = readTraceFile(path, {
-    keepRequest: (raw) => {
-      requests++;
-      return raw.includes(CONNECT);
-    },
-  });
-  return { trace, requests };
+  const head = traceHeadReading();
+  const trace = readTraceFile(path, head.options);
+  return { trace, requests: head.requests() };
 }
 
-/** Reads a trace file streaming into its summary (see FileSummary); throws TraceFileError. */
+/** Reads a trace file streaming into its summary (summarizeFile, and the lists: see FileSummary); throws TraceFileError. */
 export async function summarizeTraceFile(path: string, options: { slowThresholdMs?: number; trace?: Trace } = {}): Promise<FileSummary> {
-  const trace = options.trace ?? readTraceHead(path).trace;
-  const index = indexRecords(trace);
-  const builder = new SummaryBuilder();
-  if (trace.incomingRequests) trace.incomingRequests = trace.incomingRequests.map((i) => enrichIncomingFrom(i, index));
-  for (const inc of trace.incomingRequests ?? []) builder.addIncoming(inc);
   const totals: RequestTotals = { requests: 0, failed: 0, reused: 0 };
   const failures: HttpRequest[] = [];
   const slowest: { r: HttpRequest; ms: number }[] = [];
-  await forEachRequest(path, (raw) => {
-    const r = enrichRequest(raw, index, { slowThresholdMs: options.slowThresholdMs });
-    builder.addRequest(r);
-    countRequest(totals, r);
-    if (isFailed(r)) {
-      if (failures.length < SUMMARY_LIST) failures.push(slim(r));
-      return;
-    }
-    const ms = r.timings && r.respDoneAt !== undefined ? totalTime(r.timings) : undefined;
-    if (ms === undefined || (slowest.length >= SUMMARY_LIST && ms <= slowest[slowest.length - 1].ms)) return;
-    slowest.push({ r: slim(r), ms });
-    slowest.sort((a, b) => b.ms - a.ms);
-    if (slowest.length > SUMMARY_LIST) slowest.pop();
+  const { trace, builder } = await summarizeFile(path, {
+    ...options,
+    onRequest: (r) => {
+      countRequest(totals, r);
+      if (isFailed(r)) {
+        if (failures.length < SUMMARY_LIST) failures.push(slim(r));
+        return;
+      }
+      const ms = r.timings && r.respDoneAt !== undefined ? totalTime(r.timings) : undefined;
+      if (ms === undefined || (slowest.length >= SUMMARY_LIST && ms <= slowest[slowest.length - 1].ms)) return;
+      slowest.push({ r: slim(r), ms });
+      slowest.sort((a, b) => b.ms - a.ms);
+      if (slowest.length > SUMMARY_LIST) slowest.pop();
+    },
   });
-  trace.httpRequests = [];
   return { trace, summary: builder.result(), builder, totals, failures, slowest: slowest.map((s) => s.r) };
 }
 

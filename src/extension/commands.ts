@@ -119,7 +119,7 @@ export class Commands {
     if (!file) return;
     try {
       const trace = await readTraceFileAsync(file.fsPath);
-      const entry = this.s.traces.addFile(file.fsPath, trace);
+      const entry = await this.s.traces.addFileAsync(file.fsPath, trace);
       this.s.log(`opened ${file.fsPath}: ${trace.httpRequests.length} requests`);
       this.s.panel.show({ preserveFocus: false });
       this.s.panel.showTrace(entry.key);

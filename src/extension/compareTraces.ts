@@ -1,15 +1,15 @@
 /**
  * The panel's "Compare With…" (issue 53): the shown trace compared with a baseline the user picks
  * — another trace of the panel (a session, an opened file) or a trace file — route by route as
- * `nettrace diff` does (src/trace/derive/compare.ts), sent to the panel's Summary view.
+ * `nettrace diff` does (src/trace/derive/compare.ts), sent to the panel's Summary view. A file is
+ * streamed and each trace summarized a slice at a time (src/trace/summaryStream.ts): the extension
+ * host's event loop keeps turning through a 100,000-request comparison.
  */
 
 import { basename } from 'node:path';
 import * as vscode from 'vscode';
-import type { Trace } from '../trace/contract/types';
-import { compareMessage } from '../trace/derive/compare';
-import { enrichTrace } from '../trace/enrich';
-import { readTraceFileAsync, TraceFileError } from '../trace/formats/traceFile';
+import { TraceFileError } from '../trace/formats/traceFile';
+import { compareWithBaseline, type Baseline } from '../trace/summaryStream';
 import type { Services } from './services';
 import type { TraceEntry } from './traceStore';
 
@@ -23,10 +23,10 @@ export async function compareWith(s: Services, shown: TraceEntry | undefined): P
     { title: `Compare ${shown.label} with…`, placeHolder: 'The baseline: what the shown trace is compared with' },
   );
   if (!picked) return;
-  let baseline: Trace;
+  let baseline: Baseline;
   let name = picked.label;
   try {
-    if (picked.key) baseline = s.traces.fullTrace(s.traces.get(picked.key)!);
+    if (picked.key) baseline = { trace: s.traces.fullTrace(s.traces.get(picked.key)!) };
     else {
       const file = (
         await vscode.window.showOpenDialog({
@@ -38,10 +38,11 @@ export async function compareWith(s: Services, shown: TraceEntry | undefined): P
         })
       )?.[0];
       if (!file) return;
-      baseline = enrichTrace(await readTraceFileAsync(file.fsPath));
+      // Streamed into its route samples, never held: the host keeps only the shown trace.
+      baseline = { path: file.fsPath };
       name = basename(file.fsPath);
     }
-    s.panel.postCompare(compareMessage(shown.key, name, baseline, s.traces.fullTrace(shown)));
+    s.panel.postCompare(await compareWithBaseline(shown.key, s.traces.fullTrace(shown), baseline, name));
     s.log(`compared ${shown.key} with ${name}`);
   } catch (err) {
     const message = err instanceof TraceFileError ? err.message : (err as Error).message;

@@ -31,6 +31,7 @@ import { isFailed } from '../trace/diagnosis/diagnosis';
 import { redactCommandLine, redactedArgNames, type SecretNames } from '../trace/contract/redact';
 import type { RecordKind, Trace } from '../trace/contract/types';
 import { emptyTrace, readTraceFile } from '../trace/formats/traceFile';
+import { enrichInPlace } from '../trace/summaryStream';
 import type { PreloadConfig } from '../protocol/preload';
 import type { TraceListItem, TraceOrigin, TraceSnapshot } from '../protocol/webview';
 import { sendSessionSpans } from './otlpExport';
@@ -470,13 +471,23 @@ export class TraceStore extends EventEmitter<TraceStoreEvents> {
 
   /** Adds an opened trace file (validated by readTraceFile); returns its entry. */
   addFile(path: string, trace: Trace): TraceEntry {
-    const key = `file-${this.nextFile++}`;
-    const name = path.split(/[\\/]/).pop() ?? path;
     // Enriched in place, one request at a time: a copy of a million-request trace would double
     // the extension host's memory while it is made.
     const index = indexRecords(trace);
     const reqs = trace.httpRequests;
     for (let i = 0; i < reqs.length; i++) reqs[i] = enrichRequest(reqs[i], index);
+    return this.addEnriched(path, trace);
+  }
+
+  /** addFile() giving the event loop back between slices of requests ("Open Trace File": enrichInPlace). */
+  async addFileAsync(path: string, trace: Trace): Promise<TraceEntry> {
+    await enrichInPlace(trace);
+    return this.addEnriched(path, trace);
+  }
+
+  private addEnriched(path: string, trace: Trace): TraceEntry {
+    const key = `file-${this.nextFile++}`;
+    const name = path.split(/[\\/]/).pop() ?? path;
     trace.description = this.safeText(trace.description);
     const entry: TraceEntry = { key, label: name, origin: 'file', trace, filePath: path, createdAt: new Date() };
     this.entries.set(key, entry);

@@ -18,8 +18,8 @@ const TRACES = {
   activeTraceKey: 'cur',
 };
 
-const gridRows = (page) =>
-  page.$$eval('.summary-grid tbody tr', (rs) => rs.map((r) => [...r.querySelectorAll('td')].map((td) => td.textContent)));
+const gridRows = (page, grid = '.summary-routes') =>
+  page.$$eval(`${grid} tbody tr`, (rs) => rs.map((r) => [...r.querySelectorAll('td')].map((td) => td.textContent)));
 
 test('Summary view: the route groups, sorting, keyboard, Enter filters the list, axe-clean', { skip, timeout: 180_000 }, async () => {
   const panel = await buildPanel();
@@ -34,20 +34,21 @@ test('Summary view: the route groups, sorting, keyboard, Enter filters the list,
     const expected = core.summarize(trace.httpRequests).routes;
 
     await page.click('.summary-toggle');
-    await page.waitForSelector('.summary-grid tbody tr');
+    await page.waitForSelector('.summary-routes tbody tr');
+    assert.equal(await page.isHidden('.summary-served'), true, 'no served requests: no served grid');
     let rows = await gridRows(page);
     assert.equal(rows.length, expected.length);
     // Sorted by p95, the slowest first.
     const p95 = [...expected].sort((a, b) => b.times.total.p95 - a.times.total.p95 || (a.label < b.label ? -1 : 1));
     assert.equal(rows[0][0].replace(/ \*$/, ''), p95[0].label);
-    assert.equal(await page.getAttribute('.summary-grid th:nth-child(5)', 'aria-sort'), 'descending');
+    assert.equal(await page.getAttribute('.summary-routes th:nth-child(5)', 'aria-sort'), 'descending');
     // The first row has the focus (one tab stop); its cells are the group's own numbers.
     assert.equal(await page.evaluate(() => document.activeElement?.closest('.summary-grid tbody') !== null), true);
 
     // Sort by count with the keyboard: Tab to the header's button… here focused directly, then Enter.
-    await page.focus('.summary-grid th:nth-child(2) button');
+    await page.focus('.summary-routes th:nth-child(2) button');
     await page.keyboard.press('Enter');
-    assert.equal(await page.getAttribute('.summary-grid th:nth-child(2)', 'aria-sort'), 'descending');
+    assert.equal(await page.getAttribute('.summary-routes th:nth-child(2)', 'aria-sort'), 'descending');
     rows = await gridRows(page);
     const counts = rows.map((r) => Number(r[1].replace(/,/g, '')));
     assert.deepEqual(
@@ -115,3 +116,149 @@ test('Summary view: the route groups, sorting, keyboard, Enter filters the list,
     panel.cleanup();
   }
 });
+
+/** A server's trace: each of `trace`'s requests made while serving one of 200 requests on three routes. */
+function serverTrace(trace) {
+  const routes = [
+    ['GET', (i) => `/users/${1000 + i}`, undefined],
+    ['POST', () => '/orders', '/orders'],
+    ['GET', (i) => `/items/${i}/reviews?page=2`, '/items/:itemId/reviews'],
+  ];
+  const incomingRequests = Array.from({ length: 200 }, (_, i) => {
+    const [method, path, route] = routes[i % 3];
+    const at = i * 10;
+    return {
+      traceID: `in-${i}`,
+      pid: 1,
+      server: 'http',
+      reqMethod: method,
+      reqURL: `http://127.0.0.1:3000${path(i)}`,
+      ...(route ? { route } : {}),
+      reqRecvAt: at,
+      respHeadAt: at + 5 + (i % 7),
+      respDoneAt: at + 6 + (i % 7),
+      reqEndAt: at + 6 + (i % 7),
+      respStatusCode: i % 20 === 3 ? 503 : 200,
+    };
+  });
+  // Every third served request (the GET /users/:id ones) made no call: the others three each.
+  const callers = incomingRequests.filter((_, i) => i % 3 !== 0);
+  const httpRequests = trace.httpRequests.map((r, i) => ({ ...r, causedBy: callers[i % callers.length].traceID }));
+  return { ...trace, incomingRequests, httpRequests };
+}
+
+test(
+  'Summary view of a server trace: its served routes with their calls; a click filters the list to their calls',
+  { skip, timeout: 180_000 },
+  async () => {
+    const panel = await buildPanel();
+    const server = await servePanel(panel);
+    const browser = await launchBrowser();
+    try {
+      const trace = serverTrace(syntheticTrace(600));
+      const { page, errors } = await openPanel(browser, server.url, { width: 1440, height: 900 });
+      await page.evaluate((m) => window.postMessage(m, '*'), TRACES);
+      await postAndWait(
+        page,
+        { type: 'reset', traceKey: 'cur', live: false, traceJson: JSON.stringify(trace) },
+        '(d) => d.requests === 600',
+      );
+      const expected = core.summarize(trace.httpRequests, trace.incomingRequests);
+      assert.equal(expected.servedRoutes.length, 3);
+
+      await page.click('.summary-toggle');
+      await page.waitForSelector('.summary-served tbody tr');
+      const rows = await gridRows(page, '.summary-served');
+      // Sorted by count; each row the group's count, failed, status classes, p50/p95 and calls per request.
+      const ms = (v) => (v < 10 ? v.toFixed(1) : String(Math.round(v)));
+      assert.deepEqual(
+        rows,
+        expected.servedRoutes.map((r) => [
+          r.label + (r.inferred ? ' *' : ''),
+          String(r.count),
+          String(r.failed),
+          Object.entries(r.status)
+            .map(([c, n]) => `${c} ${n}`)
+            .join(' · '),
+          ms(r.duration.p50),
+          ms(r.duration.p95),
+          r.calls.length ? r.calls.map((c) => `${c.label} ×${c.perRequest}`).join(', ') : '–',
+        ]),
+      );
+      assert.deepEqual(rows.map((r) => r[0]).sort(), [
+        'GET 127.0.0.1:3000/items/:itemId/reviews',
+        'GET 127.0.0.1:3000/users/:id *',
+        'POST 127.0.0.1:3000/orders',
+      ]);
+      assert.equal(rows.find((r) => r[0].startsWith('GET 127.0.0.1:3000/users'))[6], '–', 'the served route that made no call');
+      assert.match(await page.textContent('.summary-note'), /^200 requests served in 3 routes; 600 requests made in \d+ routes/);
+      // The served grid comes first and holds the focus.
+      assert.equal(await page.evaluate(() => document.activeElement?.closest('.summary-served') !== null), true);
+
+      // A click on POST /orders: the list keeps the calls its requests made.
+      const orders = expected.servedRoutes.find((r) => r.route === '/orders');
+      const callsOfOrders = orders.calls.reduce((n, c) => n + c.count, 0);
+      await page.click('.summary-served tbody tr:has-text("POST 127.0.0.1:3000/orders")');
+      await page.waitForFunction((n) => document.querySelector('.status-left')?.textContent?.includes(`${n} shown`), callsOfOrders);
+      assert.equal(await page.inputValue('.filter-input'), 'caused-by:"POST 127.0.0.1:3000/orders"');
+      const ordersIds = new Set(trace.incomingRequests.filter((r) => r.reqMethod === 'POST').map((r) => r.traceID));
+      const shownIds = await page.evaluate(() =>
+        [...document.querySelectorAll('.list-rows .row')]
+          .filter((r) => r.style.display !== 'none')
+          .map((r) => JSON.parse(r.dataset.vscodeContext).traceID),
+      );
+      const byId = new Map(trace.httpRequests.map((r) => [r.traceID, r]));
+      assert.ok(shownIds.length > 0 && shownIds.every((id) => ordersIds.has(byId.get(id).causedBy)));
+
+      const violations = severe(await runAxe(page));
+      assert.deepEqual(
+        violations.map((v) => `${v.id}: ${v.targets.slice(0, 2).join(' | ')}`),
+        [],
+      );
+      assert.deepEqual(errors, []);
+    } finally {
+      await browser.close();
+      await server.close();
+      panel.cleanup();
+    }
+  },
+);
+
+test(
+  'Summary view of 12,000 requests: made a slice per task (the panel answers meanwhile), then the same routes',
+  { skip, timeout: 240_000 },
+  async () => {
+    const panel = await buildPanel();
+    const server = await servePanel(panel);
+    const browser = await launchBrowser();
+    try {
+      const trace = syntheticTrace(12_000);
+      const { page, errors } = await openPanel(browser, server.url, { width: 1440, height: 900 });
+      await page.evaluate((m) => window.postMessage(m, '*'), TRACES);
+      await postAndWait(
+        page,
+        { type: 'reset', traceKey: 'cur', live: false, traceJson: JSON.stringify(trace) },
+        '(d) => d.requests === 12000',
+      );
+      const expected = core.summarize(trace.httpRequests).routes;
+      // Right after the click the view says it is summarizing: the click's task did not make the whole summary.
+      const caption = await page.evaluate(() => {
+        document.querySelector('.summary-toggle').click();
+        return document.querySelector('.summary-note').textContent;
+      });
+      assert.equal(caption, 'Summarizing 12,000 requests…');
+      await page.waitForFunction(() => /^12,000 requests made in/.test(document.querySelector('.summary-note')?.textContent ?? ''));
+      const rows = await gridRows(page);
+      assert.deepEqual(rows.map((r) => r[0].replace(/ \*$/, '')).sort(), expected.map((r) => r.label).sort());
+      const byLabel = new Map(expected.map((r) => [r.label, r]));
+      for (const r of rows) assert.equal(r[1], byLabel.get(r[0].replace(/ \*$/, '')).count.toLocaleString('en'), r[0]);
+      // Opened by its toggle, the first row has the focus once made.
+      assert.equal(await page.evaluate(() => document.activeElement?.closest('.summary-routes tbody') !== null), true);
+      assert.deepEqual(errors, []);
+    } finally {
+      await browser.close();
+      await server.close();
+      panel.cleanup();
+    }
+  },
+);

@@ -4,7 +4,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { bundleTs } from '../lib/bundleTs.mjs';
 
-const f = bundleTs(["export * from './webview/filterQuery';", "export { routeFilter } from './webview/summaryView';"]);
+const f = bundleTs([
+  "export * from './webview/filterQuery';",
+  "export { routeFilter, servedRouteFilter, callsText } from './webview/summaryView';",
+  "export { summarize } from './src/trace/derive/summary';",
+]);
 
 const row = (method, url) => ({
   req: { traceID: 'r', reqMethod: method, reqURL: url },
@@ -35,4 +39,43 @@ test("the Summary view's filter for a group keeps exactly that group's requests"
   assert.equal(matches(text, row('POST', 'http://api.test:8080/items/7')), true);
   assert.equal(matches(text, row('GET', 'http://api.test:8080/items/7')), false);
   assert.equal(matches(text, row('POST', 'http://api.test:8081/items/7')), false);
+});
+
+test("a served group's filter keeps the calls its requests made: the route inferred or named, with host and method", () => {
+  const incoming = new Map([
+    ['in-1', { traceID: 'in-1', server: 'http', reqMethod: 'GET', reqURL: 'http://gw.test:3000/users/7', respStatusCode: 200 }],
+    ['in-2', { traceID: 'in-2', server: 'http', reqMethod: 'GET', reqURL: 'http://gw.test:3000/users/8', respStatusCode: 200 }],
+    ['in-3', { traceID: 'in-3', server: 'http', reqMethod: 'POST', reqURL: 'http://gw.test:3000/users/9', respStatusCode: 201 }],
+    ['in-4', { traceID: 'in-4', server: 'http', reqMethod: 'GET', reqURL: 'http://gw.test:3000/users/me', respStatusCode: 200 }],
+    ['in-5', { traceID: 'in-5', server: 'http', reqMethod: 'GET', reqURL: 'http://gw.test:3000/o/42', route: '/o/:orderId' }],
+  ]);
+  const call = (id, causedBy) => ({
+    ...row('GET', `http://db.test/q/${id.charCodeAt(0)}`),
+    req: { traceID: id, reqMethod: 'GET', reqURL: `http://db.test/q/${id.charCodeAt(0)}`, causedBy },
+  });
+  const rows = [call('a', 'in-1'), call('b', 'in-2'), call('c', 'in-3'), call('d', 'in-4'), call('e', 'in-5'), call('f')];
+  // The view's groups are summary.ts's: one per method, host and template.
+  const summary = f.summarize(
+    rows.map((r) => r.req),
+    incoming.values(),
+  );
+  const group = summary.servedRoutes.find((r) => r.label === 'GET gw.test:3000/users/:id');
+  assert.equal(group.count, 2);
+  assert.equal(f.callsText(group), 'GET db.test/q/:id ×1');
+  const text = f.servedRouteFilter(group);
+  assert.equal(text, 'caused-by:"GET gw.test:3000/users/:id"');
+  const pick = (t) => {
+    const q = f.parseFilter(t);
+    assert.deepEqual(q.errors, []);
+    return rows.filter((r) => f.matchesQuery(r, q, { slowMs: 1000, incoming })).map((r) => r.req.traceID);
+  };
+  assert.deepEqual(pick(text), ['a', 'b'], 'not POST, not the literal /users/me');
+  assert.deepEqual(pick('caused-by:/users/:id'), ['a', 'b', 'c']);
+  assert.deepEqual(pick('caused-by:gw.test:3000/users/:id'), ['a', 'b', 'c']);
+  assert.deepEqual(pick('caused-by:"GET other.test:3000/users/:id"'), []);
+  // A route the framework named: its template, not the inferred one.
+  const named = summary.servedRoutes.find((r) => r.route === '/o/:orderId');
+  assert.deepEqual(pick(f.servedRouteFilter(named)), ['e']);
+  assert.deepEqual(pick('caused-by:"GET /o/:id"'), []);
+  assert.equal(f.callsText({ calls: [] }), '–');
 });

@@ -213,12 +213,24 @@ function sentenceOf(c: RouteChange, b: RouteSummary): string | undefined {
 
 /** Compares the route groups of two traces (SummaryBuilder.routeSamples()). */
 export function compareRoutes(a: Map<string, RouteSampleSet>, b: Map<string, RouteSampleSet>, options: DiffOptions = {}): TraceDiff {
+  return diffOf(a, b, [...routeChanges(a, b, options)]);
+}
+
+/** The change of each route in both traces, one at a time (a caller may give the event loop back between routes). */
+export function* routeChanges(
+  a: Map<string, RouteSampleSet>,
+  b: Map<string, RouteSampleSet>,
+  options: DiffOptions = {},
+): Generator<RouteChange> {
   const o: Required<DiffOptions> = { minMs: 20, minShare: 0.2, minErrorRate: 0.05, minReuseRate: 0.1, ...options };
-  const routes: RouteChange[] = [];
   for (const [label, gb] of b) {
     const ga = a.get(label);
-    if (ga) routes.push(routeChange(label, ga, gb, o));
+    if (ga) yield routeChange(label, ga, gb, o);
   }
+}
+
+/** The comparison of two traces from their routes' changes (routeChanges): sorted by what matters, with the routes new and gone. */
+export function diffOf(a: Map<string, RouteSampleSet>, b: Map<string, RouteSampleSet>, routes: RouteChange[]): TraceDiff {
   const byScore = (x: RouteChange, y: RouteChange) =>
     Number(y.notable) - Number(x.notable) || y.score - x.score || y.countB - x.countB || (x.label < y.label ? -1 : 1);
   routes.sort(byScore);
@@ -290,7 +302,11 @@ function routeSamples(trace: Trace): Map<string, RouteSampleSet> {
 
 /** The comparison of `shown` with `baseline` (both enriched), as the panel's "Compare With…" message. */
 export function compareMessage(traceKey: string, baselineName: string, baseline: Trace, shown: Trace): CompareMessage {
-  const diff = compareRoutes(routeSamples(baseline), routeSamples(shown));
+  return toCompareMessage(traceKey, baselineName, compareRoutes(routeSamples(baseline), routeSamples(shown)));
+}
+
+/** A comparison (compareRoutes) as the panel's "Compare With…" message. */
+export function toCompareMessage(traceKey: string, baselineName: string, diff: TraceDiff): CompareMessage {
   return {
     type: 'compare',
     traceKey,

@@ -255,13 +255,17 @@ export class SummaryBuilder {
 
   /** The groups with their samples, for the comparison of two traces (compare.ts). */
   routeSamples(): Map<string, RouteSampleSet> {
-    const out = new Map<string, RouteSampleSet>();
+    return new Map(this.sampleSets());
+  }
+
+  /** routeSamples() one group at a time (each sorts its samples: a caller may give the event loop back between groups). */
+  *sampleSets(): Generator<[string, RouteSampleSet]> {
     for (const [label, acc] of this.groups) {
       const samples = new Map<Measure, Float64Array>();
       for (const [m, s] of acc.samples) samples.set(m, s.sorted());
-      out.set(label, { summary: routeSummaryOf(label, acc), samples, reuse: acc.reuse.sorted(), failures: acc.failures.sorted() });
+      const set = { summary: routeSummaryOf(label, acc, samples), samples, reuse: acc.reuse.sorted(), failures: acc.failures.sorted() };
+      yield [label, set];
     }
-    return out;
   }
 
   /** The summary of what was added. */
@@ -285,11 +289,12 @@ export interface RouteSampleSet {
   failures: Float64Array;
 }
 
-function routeSummaryOf(label: string, acc: RouteAcc): RouteSummary {
+/** A group's summary; `sorted`: its samples already sorted (routeSamples), else sorted here. */
+function routeSummaryOf(label: string, acc: RouteAcc, sorted?: Map<Measure, Float64Array>): RouteSummary {
   const times: Partial<Record<Measure, Percentiles>> = {};
   for (const m of MEASURES) {
-    const s = acc.samples.get(m);
-    const p = s && percentilesOfSorted(s.sorted());
+    const s = sorted?.get(m) ?? acc.samples.get(m)?.sorted();
+    const p = s && percentilesOfSorted(s);
     if (p) times[m] = p;
   }
   const lines = [...acc.lines.values()].sort((a, b) => b.count - a.count).slice(0, SUMMARY_LINES);

@@ -1,0 +1,141 @@
+/**
+ * The summary by route of a trace too large to hold twice (issue 53, "works at scale"): a trace
+ * file streamed into a SummaryBuilder (src/trace/derive/summary.ts) — its records other than
+ * requests read first, then its requests one at a time, enriched, counted and dropped, so only
+ * numbers per request are kept — and a trace held whole summarized (or enriched) a slice at a time. Both give
+ * the event loop back between slices (every file chunk; every YIELD_EVERY requests), so the
+ * extension host's "Compare With…" never blocks it for the length of a 100,000-request trace.
+ * `nettrace show --summary` and `nettrace diff` (src/cli/summary.ts, diff.ts) read files here too.
+ */
+
+import type { HttpRequest, Trace } from './contract/types';
+import { diffOf, routeChanges, toCompareMessage, type RouteChange } from './derive/compare';
+import { SummaryBuilder, type RouteSampleSet } from './derive/summary';
+import { enrichIncomingFrom, enrichRequest, indexRecords } from './enrich';
+import { forEachRequest, readTraceFileAsync, type ReadTraceOptions } from './formats/traceFile';
+import type { CompareMessage } from '../protocol/webview';
+
+/** Requests a trace held whole adds to its summary between two turns of the event loop. */
+export const YIELD_EVERY = 2000;
+
+/** A proxy CONNECT request: the only requests another request's timings may need. */
+const CONNECT = Buffer.from('"CONNECT"');
+
+/** One turn of the event loop (its timers and I/O run). */
+const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+/**
+ * How a trace file's head is read (readTraceFile or readTraceFileAsync with these options): its
+ * records other than requests, and of its requests only those a proxy CONNECT made (others'
+ * timings need them); `requests()` counts them all once read.
+ */
+export function traceHeadReading(): { options: ReadTraceOptions; requests: () => number } {
+  let requests = 0;
+  const keepRequest = (raw: Buffer): boolean => {
+    requests++;
+    return raw.includes(CONNECT);
+  };
+  return { options: { keepRequest }, requests: () => requests };
+}
+
+/** A trace file's head (traceHeadReading), read streaming: the event loop turns between chunks. */
+export async function readTraceHeadAsync(path: string): Promise<{ trace: Trace; requests: number }> {
+  const head = traceHeadReading();
+  const trace = await readTraceFileAsync(path, head.options);
+  return { trace, requests: head.requests() };
+}
+
+/** What summarizeFile reads. */
+export interface SummarizeFileOptions {
+  /** The diagnosis' slow-request threshold (enrichRequest). */
+  slowThresholdMs?: number;
+  /** The file's records other than requests, when already read (readTraceHeadAsync). */
+  trace?: Trace;
+  /** Called with each request, enriched, after the builder took it. */
+  onRequest?: (request: HttpRequest) => void;
+}
+
+/**
+ * A trace file streamed into a SummaryBuilder (served requests first, then each request
+ * enriched); returns the builder and the file's records other than requests (`httpRequests`
+ * empty). Throws TraceFileError.
+ */
+export async function summarizeFile(path: string, options: SummarizeFileOptions = {}): Promise<{ trace: Trace; builder: SummaryBuilder }> {
+  const trace = options.trace ?? (await readTraceHeadAsync(path)).trace;
+  const index = indexRecords(trace);
+  const builder = new SummaryBuilder();
+  if (trace.incomingRequests) trace.incomingRequests = trace.incomingRequests.map((i) => enrichIncomingFrom(i, index));
+  for (const inc of trace.incomingRequests ?? []) builder.addIncoming(inc);
+  const diagnosis = options.slowThresholdMs !== undefined ? { slowThresholdMs: options.slowThresholdMs } : {};
+  await forEachRequest(path, (raw) => {
+    const r = enrichRequest(raw, index, diagnosis);
+    builder.addRequest(r);
+    options.onRequest?.(r);
+  });
+  trace.httpRequests = [];
+  return { trace, builder };
+}
+
+/**
+ * A trace's requests enriched in place (as TraceStore.addFile does: no copy of the array),
+ * YIELD_EVERY per turn of the event loop: "Open Trace File" of a 100,000-request trace.
+ */
+export async function enrichInPlace(trace: Trace): Promise<void> {
+  const index = indexRecords(trace);
+  const reqs = trace.httpRequests;
+  for (let i = 0; i < reqs.length; i++) {
+    reqs[i] = enrichRequest(reqs[i], index);
+    if (i % YIELD_EVERY === YIELD_EVERY - 1) await nextTurn();
+  }
+}
+
+/** The summary of a trace held whole (its requests enriched), YIELD_EVERY requests per turn of the event loop. */
+export async function summarizeLoaded(trace: Trace): Promise<SummaryBuilder> {
+  const builder = new SummaryBuilder();
+  const incoming = trace.incomingRequests ?? [];
+  for (let i = 0; i < incoming.length; i++) {
+    builder.addIncoming(incoming[i]);
+    if (i % YIELD_EVERY === YIELD_EVERY - 1) await nextTurn();
+  }
+  const reqs = trace.httpRequests;
+  for (let i = 0; i < reqs.length; i++) {
+    builder.addRequest(reqs[i]);
+    if (i % YIELD_EVERY === YIELD_EVERY - 1) await nextTurn();
+  }
+  return builder;
+}
+
+/** What "Compare With…" compares the shown trace with: another trace held whole, or a trace file. */
+export type Baseline = { trace: Trace } | { path: string };
+
+/**
+ * The panel's "Compare With…": the shown trace (held whole, enriched) compared route by route
+ * with `baseline`, as `nettrace diff` does; a baseline file is streamed, never held.
+ */
+export async function compareWithBaseline(
+  traceKey: string,
+  shown: Trace,
+  baseline: Baseline,
+  baselineName: string,
+): Promise<CompareMessage> {
+  const base = 'path' in baseline ? (await summarizeFile(baseline.path)).builder : await summarizeLoaded(baseline.trace);
+  const a = await routeSamplesOf(base);
+  const b = await routeSamplesOf(await summarizeLoaded(shown));
+  // Route by route: each compares its samples (Mann–Whitney per measure), then the loop turns.
+  const routes: RouteChange[] = [];
+  for (const change of routeChanges(a, b)) {
+    routes.push(change);
+    await nextTurn();
+  }
+  return toCompareMessage(traceKey, baselineName, diffOf(a, b, routes));
+}
+
+/** A builder's route samples (SummaryBuilder.routeSamples), a route per turn of the event loop. */
+async function routeSamplesOf(builder: SummaryBuilder): Promise<Map<string, RouteSampleSet>> {
+  const out = new Map<string, RouteSampleSet>();
+  for (const [label, set] of builder.sampleSets()) {
+    out.set(label, set);
+    await nextTurn();
+  }
+  return out;
+}
