@@ -55,6 +55,8 @@ interface LiveRule {
   whatIf: boolean;
   /** For a what-if rule: the clients whose requests it acts on (WHAT_IF_IMPLEMENTED). */
   whatIfClients: ReadonlySet<string> | null;
+  /** A `fail tls` rule: read only for requests over TLS (a plain one has no handshake to fail). */
+  tlsOnly: boolean;
   /** For a skip rule: the decision it makes alone (nothing else acted), shared by every such request. */
   skipDecision?: StartDecision;
   /** For a trace rule: the decision it makes alone (no rule above it acted), shared likewise. */
@@ -161,6 +163,7 @@ export class RuleEngine {
         breaks: rule.action === 'break',
         whatIf: isWhatIf(rule.action),
         whatIfClients: isWhatIf(rule.action) ? whatIfClients(rule.action, rule) : null,
+        tlsOnly: rule.action === 'fail' && rule.fail?.kind === 'tls',
         skipDecision: undefined,
         traceDecision: undefined,
         matched: 0,
@@ -257,7 +260,13 @@ export class RuleEngine {
         const r = rules[k];
         if (r.rule.limit !== null && r.acted >= r.rule.limit) continue;
         // A what-if rule that acts makes the request recorded (decideFrom).
-        if (r.whatIfClients !== null && r.whatIfClients.has(facts.start.client) && truthAtStart(r.cond, facts) === YES) return true;
+        if (
+          r.whatIfClients !== null &&
+          r.whatIfClients.has(facts.start.client) &&
+          !(r.tlsOnly && !overTls(facts.start.scheme)) &&
+          truthAtStart(r.cond, facts) === YES
+        )
+          return true;
         if (!r.terminal) continue;
         const t = truthAtStart(r.cond, facts);
         if (t === NO) continue;
@@ -381,6 +390,8 @@ export class RuleEngine {
         if (t === YES) this.gap(r.rule, facts.start.client);
         continue;
       }
+      // A TLS failure cannot happen to a plain request: not matched, not counted as acted.
+      if (r.tlsOnly && !overTls(facts.start.scheme)) continue;
       if (t === UNKNOWN) {
         (undecided ??= []).push(r);
         if (r.rule.limit === null || r.acted < r.rule.limit) {
@@ -552,4 +563,9 @@ export function sameMeaning(a: Rule, b: Rule): boolean {
     String(a.details) === String(b.details) &&
     WHAT_IF_KEYS.every((k) => JSON.stringify(a[k]) === JSON.stringify(b[k]))
   );
+}
+
+/** True for a request over TLS (https, wss): the only ones a `fail tls` rule acts on. */
+function overTls(scheme: string): boolean {
+  return scheme === 'https' || scheme === 'wss';
 }
