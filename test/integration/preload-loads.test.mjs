@@ -6,7 +6,8 @@
 // `tls`, `http2` or `dns` more than it would untraced. On every Node the suite runs.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { createServer } from 'node:net';
 import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -46,6 +47,49 @@ for (const [major, node] of nodes) {
       [],
       'modules the preload loaded before the program did',
     );
+  });
+
+  test(`Node ${major}: a program that makes no request sends its hello, stats and exit without loading net at its exit`, async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'nettrace-exit-'));
+    const ipcPath = join(dir, 'c.sock');
+    const lines = [];
+    const server = createServer((s) => {
+      let text = '';
+      s.on('data', (d) => (text += d));
+      s.on('end', () => lines.push(...text.split('\n').filter(Boolean).map((l) => JSON.parse(l))));
+    });
+    await new Promise((ok) => server.listen(ipcPath, ok));
+    try {
+      // The program's own 'exit' listener runs after the preload's last messages (index.ts onExit).
+      // (fs.writeSync: a piped process.stdout is a net.Socket.)
+      const code =
+        "process.on('exit',()=>require('fs').writeSync(1,JSON.stringify(process.moduleLoadList.filter(m=>/^NativeModule (net|stream)$/.test(m)))))";
+      for (const flags of [[], ['--pending-deprecation']]) {
+        lines.length = 0;
+        const env = { PATH: process.env.PATH, HOME: process.env.HOME, NETTRACE_CONFIG: JSON.stringify({ ipcPath }) };
+        const c = spawn(node, [...flags, '--require', preload, '-e', code], { env });
+        let out = '';
+        let err = '';
+        c.stdout.on('data', (d) => (out += d));
+        c.stderr.on('data', (d) => (err += d));
+        const status = await new Promise((ok) => c.on('close', ok));
+        assert.equal(status, 0, err);
+        assert.equal(err, '', 'nothing on stderr (no deprecation warning)');
+        // Under --pending-deprecation, process.binding would warn: net is used as before.
+        if (!flags.length) assert.deepEqual(JSON.parse(out), [], 'net and stream are not loaded');
+        else assert.ok(JSON.parse(out).includes('NativeModule net'));
+        for (let i = 0; i < 100 && !lines.some((m) => m.type === 'exit'); i++) await new Promise((ok) => setTimeout(ok, 50));
+        assert.deepEqual(
+          lines.map((m) => m.type),
+          ['hello', 'exit', 'stats'],
+        );
+        assert.equal(lines[0].pid, c.pid);
+        assert.equal(lines[1].exitCode, 0);
+      }
+    } finally {
+      server.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test(`Node ${major}: a program that loads http gets no https, tls, http2 or dns from the preload`, () => {

@@ -27,7 +27,7 @@ import type { PreloadMessage, RecordMessage, StatsMessage } from '../../protocol
 import { DISCARD, type EventEncoder, FieldsWriter, framePrefix, type RecordWriter } from '../../protocol/events';
 import { EventQueue, EVENTS_ON, type EventSeg } from './eventQueue';
 import { resolveLazy, setBlobSink } from './wireValues';
-import { bindNet, fdOf, orig } from './collectorNet';
+import { bindNet, fdOf, netLoaded, orig, rawPipe, type RawPipe } from './collectorNet';
 import { Part, PipeWriter } from './pipeWriter';
 
 export { lazy, WireBlob, type SideChannel } from './wireValues';
@@ -114,6 +114,14 @@ export class Transport {
   onGone: (() => void) | undefined;
   /** The collector connection, once made. */
   private socket: net.Socket | undefined;
+  /** The collector connection when it was made at exit without `net` (see rawPipe). */
+  private raw: RawPipe | undefined;
+  /**
+   * The process is exiting (index.ts sets it before its last messages): a connection made from
+   * now on is made without loading `net` where it is not loaded (rawPipe): the event loop will
+   * not turn again, so nothing is read from it.
+   */
+  exiting = false;
   /** The id of the update open() began last (for onComplete at close). */
   private openId = '';
   /** A stats message is due with the next batch (a counter changed). */
@@ -376,6 +384,7 @@ export class Transport {
     // fd, the stream buffers them).
     this.state = 'open';
     try {
+      if (this.exiting && !netLoaded() && this.connectRaw()) return;
       const n = bindNet();
       const socket = new n.CollectorSocket();
       const on = (event: string, fn: (...args: unknown[]) => void) => orig.apply(n.on, socket, [event, fn]);
@@ -394,6 +403,25 @@ export class Transport {
     } catch {
       this.goneWith();
     }
+  }
+
+  /**
+   * connect() at exit without `net` (see rawPipe): false when it cannot be made so (connect()
+   * then uses `net`).
+   */
+  private connectRaw(): boolean {
+    const raw = rawPipe(this.ipcPath);
+    if (raw === undefined) return false;
+    if (raw === null) {
+      this.goneWith();
+      return true;
+    }
+    this.raw = raw;
+    this.pipe = new PipeWriter(raw.fd, undefined);
+    this.queue.unshift({ ...this.hello(), conn: this.connToken } as PreloadMessage);
+    this.helloDue = true;
+    this.schedule();
+    return true;
   }
 
   /** The collector is unreachable or went away: from now on every message is only counted. */
@@ -424,6 +452,8 @@ export class Transport {
     const socket = this.socket;
     this.socket = undefined;
     try {
+      this.raw?.close();
+      this.raw = undefined;
       if (socket) orig.apply(bindNet().destroy, socket, []);
     } catch {
       // Closed already.
