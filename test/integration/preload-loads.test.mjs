@@ -56,7 +56,14 @@ for (const [major, node] of nodes) {
     const server = createServer((s) => {
       let text = '';
       s.on('data', (d) => (text += d));
-      s.on('end', () => lines.push(...text.split('\n').filter(Boolean).map((l) => JSON.parse(l))));
+      s.on('end', () =>
+        lines.push(
+          ...text
+            .split('\n')
+            .filter(Boolean)
+            .map((l) => JSON.parse(l)),
+        ),
+      );
     });
     await new Promise((ok) => server.listen(ipcPath, ok));
     try {

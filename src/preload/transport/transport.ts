@@ -116,11 +116,7 @@ export class Transport {
   private socket: net.Socket | undefined;
   /** The collector connection when it was made at exit without `net` (see rawPipe). */
   private raw: RawPipe | undefined;
-  /**
-   * The process is exiting (index.ts sets it before its last messages): a connection made from
-   * now on is made without loading `net` where it is not loaded (rawPipe): the event loop will
-   * not turn again, so nothing is read from it.
-   */
+  /** The process is exiting (index.ts): a connection made now needs no `net` (rawPipe; nothing is read from it). */
   exiting = false;
   /** The id of the update open() began last (for onComplete at close). */
   private openId = '';
@@ -384,44 +380,32 @@ export class Transport {
     // fd, the stream buffers them).
     this.state = 'open';
     try {
-      if (this.exiting && !netLoaded() && this.connectRaw()) return;
-      const n = bindNet();
-      const socket = new n.CollectorSocket();
-      const on = (event: string, fn: (...args: unknown[]) => void) => orig.apply(n.on, socket, [event, fn]);
-      on('error', () => this.goneWith());
-      on('close', () => this.goneWith());
-      // The collector sends the session's trace rules (src/preload/rules/rules.ts); reading everything
-      // also keeps the pipe from filling up in that direction.
-      on('data', (chunk) => onCollectorData(chunk as Buffer));
-      orig.apply(n.connect, socket, [{ path: this.ipcPath }]);
-      orig.apply(n.unref, socket, []);
-      this.socket = socket;
-      this.pipe = new PipeWriter(fdOf(socket), socket);
+      // At exit, where net is not loaded: Node's pipe handle (rawPipe; null: unreachable).
+      const raw = this.exiting && !netLoaded() ? rawPipe(this.ipcPath) : undefined;
+      if (raw === null) return this.goneWith();
+      if (raw) {
+        this.raw = raw;
+        this.pipe = new PipeWriter(raw.fd, undefined);
+      } else {
+        const n = bindNet();
+        const socket = new n.CollectorSocket();
+        const on = (event: string, fn: (...args: unknown[]) => void) => orig.apply(n.on, socket, [event, fn]);
+        on('error', () => this.goneWith());
+        on('close', () => this.goneWith());
+        // The collector sends the session's trace rules (src/preload/rules/rules.ts); reading
+        // everything also keeps the pipe from filling up in that direction.
+        on('data', (chunk) => onCollectorData(chunk as Buffer));
+        orig.apply(n.connect, socket, [{ path: this.ipcPath }]);
+        orig.apply(n.unref, socket, []);
+        this.socket = socket;
+        this.pipe = new PipeWriter(fdOf(socket), socket);
+      }
       this.queue.unshift({ ...this.hello(), conn: this.connToken } as PreloadMessage);
       this.helloDue = true;
       this.schedule();
     } catch {
       this.goneWith();
     }
-  }
-
-  /**
-   * connect() at exit without `net` (see rawPipe): false when it cannot be made so (connect()
-   * then uses `net`).
-   */
-  private connectRaw(): boolean {
-    const raw = rawPipe(this.ipcPath);
-    if (raw === undefined) return false;
-    if (raw === null) {
-      this.goneWith();
-      return true;
-    }
-    this.raw = raw;
-    this.pipe = new PipeWriter(raw.fd, undefined);
-    this.queue.unshift({ ...this.hello(), conn: this.connToken } as PreloadMessage);
-    this.helloDue = true;
-    this.schedule();
-    return true;
   }
 
   /** The collector is unreachable or went away: from now on every message is only counted. */
