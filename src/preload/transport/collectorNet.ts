@@ -82,7 +82,7 @@ interface PipeWrap {
  * pipes have no fd).
  */
 export function rawPipe(path: string): RawPipe | null | undefined {
-  if (process.platform === 'win32' || typeof orig.binding !== 'function' || pendingDeprecation()) return undefined;
+  if (process.platform === 'win32' || typeof orig.binding !== 'function' || PENDING_DEPRECATION) return undefined;
   try {
     const wrap = orig.apply(orig.binding, process, ['pipe_wrap']) as PipeWrap;
     const handle = new wrap.Pipe(wrap.constants.SOCKET);
@@ -105,8 +105,10 @@ export function netLoaded(): boolean {
   return (process as { moduleLoadList?: string[] }).moduleLoadList?.includes('NativeModule net') !== false;
 }
 
-/** Node runs with pending deprecations on (the flag, in the command line or NODE_OPTIONS, or its variable). */
-function pendingDeprecation(): boolean {
-  if (process.env.NODE_PENDING_DEPRECATION === '1') return true;
-  return [...process.execArgv, process.env.NODE_OPTIONS ?? ''].some((a) => a.includes('--pending-deprecation'));
-}
+/**
+ * Node runs with pending deprecations on (the flag, in the command line or NODE_OPTIONS, or its
+ * variable), read when the preload loads: as Node read them, before the program could change them.
+ */
+const PENDING_DEPRECATION =
+  process.env.NODE_PENDING_DEPRECATION === '1' ||
+  [...process.execArgv, process.env.NODE_OPTIONS ?? ''].some((a) => a.includes('--pending-deprecation'));
