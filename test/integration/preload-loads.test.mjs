@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { createServer } from 'node:net';
-import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -111,6 +111,12 @@ for (const [major, node] of nodes) {
     );
   });
 }
+
+test("the preload's body is ASCII, so every process reads it as a one-byte string (no UTF-8 decoding)", () => {
+  const bytes = readFileSync(join(root, 'dist', 'preload-body.cjs'));
+  const at = bytes.findIndex((b) => b > 0x7f);
+  assert.equal(at, -1, `a byte over 0x7f at ${at}: ${bytes.subarray(Math.max(0, at - 40), at + 20).toString()}`);
+});
 
 test("the preload's body is compiled once: later processes run it from V8's code cache (a 0600 file in a 0700 folder)", () => {
   const cache = mkdtempSync(join(tmpdir(), 'nettrace-v8cache-'));
