@@ -179,6 +179,7 @@ function start(): void {
   onExit((code) => {
     try {
       const at = now();
+      transport.exiting = true;
       for (const { conn, bytes } of t.openConns) {
         if (conn.connected) t.sendClose(conn, bytes());
       }

@@ -6,8 +6,9 @@
 // `tls`, `http2` or `dns` more than it would untraced. On every Node the suite runs.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { createServer } from 'node:net';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -48,6 +49,56 @@ for (const [major, node] of nodes) {
     );
   });
 
+  test(`Node ${major}: a program that makes no request sends its hello, stats and exit without loading net at its exit`, async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'nettrace-exit-'));
+    const ipcPath = join(dir, 'c.sock');
+    const lines = [];
+    const server = createServer((s) => {
+      let text = '';
+      s.on('data', (d) => (text += d));
+      s.on('end', () =>
+        lines.push(
+          ...text
+            .split('\n')
+            .filter(Boolean)
+            .map((l) => JSON.parse(l)),
+        ),
+      );
+    });
+    await new Promise((ok) => server.listen(ipcPath, ok));
+    try {
+      // The program's own 'exit' listener runs after the preload's last messages (index.ts onExit).
+      // (fs.writeSync: a piped process.stdout is a net.Socket.)
+      const code =
+        "process.on('exit',()=>require('fs').writeSync(1,JSON.stringify(process.moduleLoadList.filter(m=>/^NativeModule (net|stream)$/.test(m)))))";
+      for (const flags of [[], ['--pending-deprecation']]) {
+        lines.length = 0;
+        const env = { PATH: process.env.PATH, HOME: process.env.HOME, NETTRACE_CONFIG: JSON.stringify({ ipcPath }) };
+        const c = spawn(node, [...flags, '--require', preload, '-e', code], { env });
+        let out = '';
+        let err = '';
+        c.stdout.on('data', (d) => (out += d));
+        c.stderr.on('data', (d) => (err += d));
+        const status = await new Promise((ok) => c.on('close', ok));
+        assert.equal(status, 0, err);
+        assert.equal(err, '', 'nothing on stderr (no deprecation warning)');
+        // Under --pending-deprecation, process.binding would warn: net is used as before.
+        if (!flags.length) assert.deepEqual(JSON.parse(out), [], 'net and stream are not loaded');
+        else assert.ok(JSON.parse(out).includes('NativeModule net'));
+        for (let i = 0; i < 100 && !lines.some((m) => m.type === 'exit'); i++) await new Promise((ok) => setTimeout(ok, 50));
+        assert.deepEqual(
+          lines.map((m) => m.type),
+          ['hello', 'exit', 'stats'],
+        );
+        assert.equal(lines[0].pid, c.pid);
+        assert.equal(lines[1].exitCode, 0);
+      }
+    } finally {
+      server.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test(`Node ${major}: a program that loads http gets no https, tls, http2 or dns from the preload`, () => {
     const code = "require('node:http')";
     const plain = new Set(loaded(node, code, false));
@@ -60,6 +111,12 @@ for (const [major, node] of nodes) {
     );
   });
 }
+
+test("the preload's body is ASCII, so every process reads it as a one-byte string (no UTF-8 decoding)", () => {
+  const bytes = readFileSync(join(root, 'dist', 'preload-body.cjs'));
+  const at = bytes.findIndex((b) => b > 0x7f);
+  assert.equal(at, -1, `a byte over 0x7f at ${at}: ${bytes.subarray(Math.max(0, at - 40), at + 20).toString()}`);
+});
 
 test("the preload's body is compiled once: later processes run it from V8's code cache (a 0600 file in a 0700 folder)", () => {
   const cache = mkdtempSync(join(tmpdir(), 'nettrace-v8cache-'));

@@ -38,6 +38,7 @@ export function bindNet(): NetFunctions {
 
 /** The original functions, bound before the program can replace them. */
 export const orig = {
+  binding: (process as { binding?: (name: string) => unknown }).binding,
   writeSync: fs.writeSync,
   setTimeout: globalThis.setTimeout,
   clearTimeout: globalThis.clearTimeout,
@@ -54,3 +55,60 @@ export function fdOf(socket: net.Socket): number {
   const handle = (socket as unknown as { _handle?: { fd?: number } })._handle;
   return typeof handle?.fd === 'number' ? handle.fd : -1;
 }
+
+/** A pipe to the collector made without `net` (see rawPipe): its fd, and its close. */
+export interface RawPipe {
+  fd: number;
+  close(): void;
+}
+
+/** Node's pipe handle as lib/net.js uses it (`process.binding('pipe_wrap')`). */
+interface PipeWrap {
+  Pipe: new (type: number) => { connect(req: object, path: string): number; fd?: number; close(): void };
+  PipeConnectWrap: new () => { oncomplete?: Function };
+  constants: { SOCKET: number };
+}
+
+/**
+ * A unix-socket connection to `path` made with Node's pipe handle itself, without loading `net`,
+ * null when the collector cannot be reached (as `net` would find), or undefined when it cannot be
+ * made so (the caller then connects with `net`). For the one
+ * connection a process that made no request opens, at its exit, to send its hello and exit:
+ * `net` and the streams it loads cost ≈ 47 M instructions there, as much as the rest of the
+ * preload's start (issue 52). libuv connects a unix socket within the call (as for net's sockets,
+ * transport.ts), so the fd takes the bytes at once; the handle is closed with the process.
+ * Not where `process.binding` would warn (`--pending-deprecation`: DEP0111 reaches the program's
+ * 'warning' listeners), is missing or refused (the permission model), nor on Windows (named
+ * pipes have no fd).
+ */
+export function rawPipe(path: string): RawPipe | null | undefined {
+  if (process.platform === 'win32' || typeof orig.binding !== 'function' || PENDING_DEPRECATION) return undefined;
+  try {
+    const wrap = orig.apply(orig.binding, process, ['pipe_wrap']) as PipeWrap;
+    const handle = new wrap.Pipe(wrap.constants.SOCKET);
+    const req = new wrap.PipeConnectWrap();
+    req.oncomplete = () => {};
+    const err = handle.connect(req, path);
+    const fd = handle.fd;
+    if (err !== 0 || typeof fd !== 'number' || fd < 0) {
+      handle.close();
+      return null;
+    }
+    return { fd, close: () => handle.close() };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Node has loaded `net` (the program did, or the preload's connection). */
+export function netLoaded(): boolean {
+  return (process as { moduleLoadList?: string[] }).moduleLoadList?.includes('NativeModule net') !== false;
+}
+
+/**
+ * Node runs with pending deprecations on (the flag, in the command line or NODE_OPTIONS, or its
+ * variable), read when the preload loads: as Node read them, before the program could change them.
+ */
+const PENDING_DEPRECATION =
+  process.env.NODE_PENDING_DEPRECATION === '1' ||
+  [...process.execArgv, process.env.NODE_OPTIONS ?? ''].some((a) => a.includes('--pending-deprecation'));

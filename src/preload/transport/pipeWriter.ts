@@ -48,7 +48,7 @@ export class PipeWriter {
 
   constructor(
     private readonly fd: number,
-    private readonly socket: net.Socket,
+    private readonly socket: net.Socket | undefined,
   ) {}
 
   /** Bytes are waiting for the pipe. */
@@ -66,7 +66,7 @@ export class PipeWriter {
    * (call retry() first); keeps what the pipe did not take. True when all of it went.
    */
   write(bufs: Buffer[], kinds: Part[], counts: number[]): boolean {
-    if (this.fd < 0) {
+    if (this.fd < 0 && this.socket !== undefined) {
       if (this.socket.writableLength > 1 << 20) {
         this.keep(bufs, kinds, counts);
         return false;

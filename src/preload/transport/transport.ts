@@ -27,7 +27,7 @@ import type { PreloadMessage, RecordMessage, StatsMessage } from '../../protocol
 import { DISCARD, type EventEncoder, FieldsWriter, framePrefix, type RecordWriter } from '../../protocol/events';
 import { EventQueue, EVENTS_ON, type EventSeg } from './eventQueue';
 import { resolveLazy, setBlobSink } from './wireValues';
-import { bindNet, fdOf, orig } from './collectorNet';
+import { bindNet, fdOf, netLoaded, orig, rawPipe, type RawPipe } from './collectorNet';
 import { Part, PipeWriter } from './pipeWriter';
 
 export { lazy, WireBlob, type SideChannel } from './wireValues';
@@ -114,6 +114,10 @@ export class Transport {
   onGone: (() => void) | undefined;
   /** The collector connection, once made. */
   private socket: net.Socket | undefined;
+  /** The collector connection when it was made at exit without `net` (see rawPipe). */
+  private raw: RawPipe | undefined;
+  /** The process is exiting (index.ts): a connection made now needs no `net` (rawPipe; nothing is read from it). */
+  exiting = false;
   /** The id of the update open() began last (for onComplete at close). */
   private openId = '';
   /** A stats message is due with the next batch (a counter changed). */
@@ -376,18 +380,26 @@ export class Transport {
     // fd, the stream buffers them).
     this.state = 'open';
     try {
-      const n = bindNet();
-      const socket = new n.CollectorSocket();
-      const on = (event: string, fn: (...args: unknown[]) => void) => orig.apply(n.on, socket, [event, fn]);
-      on('error', () => this.goneWith());
-      on('close', () => this.goneWith());
-      // The collector sends the session's trace rules (src/preload/rules/rules.ts); reading everything
-      // also keeps the pipe from filling up in that direction.
-      on('data', (chunk) => onCollectorData(chunk as Buffer));
-      orig.apply(n.connect, socket, [{ path: this.ipcPath }]);
-      orig.apply(n.unref, socket, []);
-      this.socket = socket;
-      this.pipe = new PipeWriter(fdOf(socket), socket);
+      // At exit, where net is not loaded: Node's pipe handle (rawPipe; null: unreachable).
+      const raw = this.exiting && !netLoaded() ? rawPipe(this.ipcPath) : undefined;
+      if (raw === null) return this.goneWith();
+      if (raw) {
+        this.raw = raw;
+        this.pipe = new PipeWriter(raw.fd, undefined);
+      } else {
+        const n = bindNet();
+        const socket = new n.CollectorSocket();
+        const on = (event: string, fn: (...args: unknown[]) => void) => orig.apply(n.on, socket, [event, fn]);
+        on('error', () => this.goneWith());
+        on('close', () => this.goneWith());
+        // The collector sends the session's trace rules (src/preload/rules/rules.ts); reading
+        // everything also keeps the pipe from filling up in that direction.
+        on('data', (chunk) => onCollectorData(chunk as Buffer));
+        orig.apply(n.connect, socket, [{ path: this.ipcPath }]);
+        orig.apply(n.unref, socket, []);
+        this.socket = socket;
+        this.pipe = new PipeWriter(fdOf(socket), socket);
+      }
       this.queue.unshift({ ...this.hello(), conn: this.connToken } as PreloadMessage);
       this.helloDue = true;
       this.schedule();
@@ -424,6 +436,8 @@ export class Transport {
     const socket = this.socket;
     this.socket = undefined;
     try {
+      this.raw?.close();
+      this.raw = undefined;
       if (socket) orig.apply(bindNet().destroy, socket, []);
     } catch {
       // Closed already.
