@@ -201,11 +201,17 @@ test(
       const repeats = /repeats (req-\d+)/.exec(again.label)?.[1];
       assert.ok(repeats, `the row names the request it repeats: ${again.label}`);
       await ui.select(again.id);
-      const headers = await until('the Headers tab of the sent-again request', async () => {
-        const f = await ui.frame();
-        await f.locator('.tabs [role=tab]', { hasText: 'Headers' }).click();
-        return f.$eval('.detail-content', (e) => e.innerText).catch(() => '');
-      });
+      let shown = '';
+      const headers = await until(
+        'the Headers tab of the sent-again request',
+        async () => {
+          const f = await ui.frame();
+          await f.locator('.tabs [role=tab]', { hasText: 'Headers' }).click();
+          shown = await f.$eval('.detail-content', (e) => e.innerText).catch(() => '');
+          return /Sent again from/.test(shown) && shown;
+        },
+        20_000,
+      ).catch((err) => assert.fail(`${err.message}; the detail showed: ${shown}`));
       assert.match(headers, /Sent again from/);
       assert.match(
         headers,
@@ -310,11 +316,15 @@ function panelOf(page) {
         async () => {
           const f = await frame();
           await f.$eval('.list-body', (b) => (b.scrollTop = b.scrollHeight)).catch(() => {});
-          return f
+          const clicked = await f
             .locator(`[id="${id}"] .c-method`)
             .click({ timeout: 2000 })
             .then(() => true)
             .catch(() => false);
+          // The click landed when that request is the selected one (a pooled row may have moved
+          // under the pointer to another request between finding it and the click).
+          await sleep(100);
+          return clicked && (await ui.selectedTraceID()) === id.replace(/^nt-row-/, '');
         },
         30_000,
         200,
