@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { pathOf, pathSystem, type PathSystem } from '../trace/formats/filePath';
 import { Session, type SessionOptions } from './session';
 import { EventDecoder } from './eventDecoder';
+import { preloadPeer } from './preloadPeer';
 import { EVENTS_PREFIX } from '../protocol/events';
 
 /** Options of startCollector(). */
@@ -233,8 +234,9 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
     lastActivity = Date.now();
     const connection = session.openConnection();
     const decoder = new EventDecoder();
-    // Collector → preload: the session's rule sets (src/collector/rules.ts), after the hello.
-    session.rules.attach(connection, socket);
+    // Collector → preload: the session's rule sets (src/collector/rules.ts), after the hello;
+    // a write that fails never closes the socket before it was read to its end (preloadPeer.ts).
+    session.rules.attach(connection, preloadPeer(socket));
     const splitter = new LineSplitter(maxLineBytes, () => session.warn(`a preload message over ${maxLineBytes} bytes was dropped`));
     let held = 0;
     socket.on('data', (chunk: Buffer) => {

@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { connect } from 'node:net';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync, chmodSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -192,3 +193,43 @@ test("a change's listeners share one enrichment of each request; between changes
   assert.equal(later.respStatusCode, 204);
   assert.notEqual(s.request(later.traceID), later, 'outside a change, each call enriches anew');
 });
+
+test(
+  'a process that wrote its whole stream and exited before the collector read it loses nothing, though the collector answers its hello',
+  { skip: process.platform === 'win32' },
+  async () => {
+    // A rule makes the collector answer the hello with the rule set. The writer is a child run with
+    // spawnSync, which blocks this loop: it connects (the kernel queues the connection), writes
+    // ~100 KB (more than the 64 KiB libuv reads at once, less than the socket buffer) and exits
+    // before the collector reads a byte. The answer then fails with EPIPE after the first read.
+    const c = await startCollector({ description: 't', rules: [{ id: 'm', name: 'm', condition: 'true', action: 'mark', tag: 'x' }] });
+    const count = 250;
+    const lines = [JSON.stringify({ ...messages[0], pid: 4343 })];
+    for (let i = 0; i < count; i++) {
+      const fields = { client: 'http', reqMethod: 'GET', reqURL: `http://h/${i}/${'p'.repeat(120)}`, reqStartAt: now + 1 };
+      lines.push(JSON.stringify({ type: 'record', kind: 'httpRequests', id: `q${i}`, fields }));
+      lines.push(
+        JSON.stringify({ type: 'record', kind: 'httpRequests', id: `q${i}`, fields: { respDoneAt: now + 4, respStatusCode: 200 } }),
+      );
+    }
+    lines.push(JSON.stringify({ type: 'exit', exitAt: now + 9, exitCode: 0 }));
+    const stream = lines.join('\n') + '\n';
+    assert.ok(stream.length > 65536 && stream.length < 120_000, `${stream.length} bytes`);
+    const writer = `const s = require('node:net').connect(process.argv[1], () => s.end(process.argv[2], () => s.destroy()));`;
+    let trace;
+    try {
+      const res = spawnSync(process.execPath, ['-e', writer, c.ipcPath, stream], { encoding: 'utf8', timeout: 30_000 });
+      assert.equal(res.status, 0, res.stderr);
+      const deadline = Date.now() + 10_000;
+      while (c.session.builder.trace.processes.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+      assert.ok(await c.waitForIdle({ timeoutMs: 10_000 }));
+      trace = c.session.snapshot();
+    } finally {
+      await c.close();
+    }
+    assert.deepEqual(trace.stats.warnings, []);
+    assert.equal(trace.processes[0]?.exitCode, 0);
+    assert.equal(trace.httpRequests.length, count);
+    assert.ok(trace.httpRequests.every((r) => r.respStatusCode === 200 && !r.incomplete));
+  },
+);
