@@ -252,7 +252,9 @@ test('a what-if rule is not read for the requests of a family that does not impl
 
 test('a fail tls rule acts only on requests over TLS: a plain http request is neither matched nor counted as acted', () => {
   const e = new RuleEngine(
-    validateRules([{ id: 'cert', condition: 'host == "api.example.com"', action: 'fail', fail: { kind: 'tls', tls: 'expired' }, enabled: true }]),
+    validateRules([
+      { id: 'cert', condition: 'host == "api.example.com"', action: 'fail', fail: { kind: 'tls', tls: 'expired' }, enabled: true },
+    ]),
     { process: proc },
   );
   assert.equal(e.start({ ...view(), scheme: 'http', client: 'http' }).whatIf ?? null, null, 'plain http: no handshake to fail');
