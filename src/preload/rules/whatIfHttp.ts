@@ -340,23 +340,31 @@ function onHead(
 
 /** Resets the connection after `n` bytes of the response body (as sent: a chunked body's framing counts). */
 function resetMidBody(s: SocketLike, n: number): Undo {
-  let left = n;
-  let cut = false;
   return onHead(
     s,
     (block, push) => push(block),
-    (chunk, push) => {
-      if (cut) return;
-      if (chunk === null) return push(null);
-      if (chunk.length <= left) {
-        left -= chunk.length;
-        push(chunk);
-        if (left > 0) return;
-      } else if (left > 0) push(chunk.subarray(0, left));
-      cut = true;
-      process.nextTick(() => s.destroy(resetError()));
-    },
+    cutAfter(n, () => process.nextTick(() => s.destroy(resetError()))),
   );
+}
+
+/**
+ * What `reset` mid-body does to a response body (http's and http2's): the first `n` bytes go on,
+ * the rest never does, and `cut` runs once, as the n-th byte passes.
+ */
+export function cutAfter(n: number, cut: () => void): (chunk: Buffer | null, push: (c: Buffer | null) => void) => void {
+  let left = n;
+  let done = false;
+  return (chunk, push) => {
+    if (done) return;
+    if (chunk === null) return push(null);
+    if (chunk.length <= left) {
+      left -= chunk.length;
+      push(chunk);
+      if (left > 0) return;
+    } else if (left > 0) push(chunk.subarray(0, left));
+    done = true;
+    cut();
+  };
 }
 
 /** Rewrites the real response's header block (status, headers) and, when asked, its body. */

@@ -26,7 +26,7 @@ import type { Rule, StartDecision } from '../../rules';
 import { rateOf, type FailSpec, type OverrideSpec } from '../../rules/whatIf';
 import type { Tracer } from '../tracer';
 import { delayMsOf, failSocket, warnOnce } from './whatIf';
-import { bodyFile, failTls, pacer, resetError, type Pacer, type SocketLike } from './whatIfHttp';
+import { bodyFile, cutAfter, failTls, pacer, resetError, type Pacer, type SocketLike } from './whatIfHttp';
 
 type Session = http2.ClientHttp2Session & Record<symbol, unknown>;
 type Stream = http2.ClientHttp2Stream & {
@@ -240,23 +240,17 @@ function onStreamPush(t: Tracer, stream: Stream, fn: (chunk: Buffer | null, push
  * a real server whose connection is reset mid-body.
  */
 function resetMidBody(t: Tracer, s: Session, stream: Stream, n: number): void {
-  let left = n;
-  let cut = false;
-  onStreamPush(t, stream, (chunk, push) => {
-    if (cut) return;
-    if (chunk === null) return push(null);
-    if (chunk.length <= left) {
-      left -= chunk.length;
-      push(chunk);
-      if (left > 0) return;
-    } else if (left > 0) push(chunk.subarray(0, left));
-    cut = true;
-    // Once the session is out of the read that brought these bytes (nghttp2 is still parsing it).
-    setImmediate(() => {
-      const socket = socketOf(s);
-      if (socket !== undefined && !socket.destroyed) socket.destroy(resetError());
-    });
-  });
+  onStreamPush(
+    t,
+    stream,
+    cutAfter(n, () =>
+      // Once the session is out of the read that brought these bytes (nghttp2 is still parsing it).
+      setImmediate(() => {
+        const socket = socketOf(s);
+        if (socket !== undefined && !socket.destroyed) socket.destroy(resetError());
+      }),
+    ),
+  );
 }
 
 /**
