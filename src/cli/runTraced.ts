@@ -219,8 +219,13 @@ export async function runTraced(options: RunOptions): Promise<RunResult> {
     // The program ended of the signal a Ctrl+C sends its process group, which may reach this
     // process's listener only after the program's exit was seen (and the listener removed).
     if (child.signalCode === 'SIGINT' || child.signalCode === 'SIGTERM') collector.session.interrupted(child.signalCode);
-    // The helper lingers briefly after the program for its last connections' final readings.
-    const [complete] = await Promise.all([collector.waitForIdle({ timeoutMs: options.idleTimeoutMs ?? 2000 }), helper?.finish()]);
+    // The program has exited: every connect it made is in the socket's queue, so nothing is waited
+    // for but the connections' last bytes (no settle time). The helper lingers briefly after the
+    // program for its last connections' final readings.
+    const [complete] = await Promise.all([
+      collector.waitForIdle({ timeoutMs: options.idleTimeoutMs ?? 2000, settleMs: 0 }),
+      helper?.finish(),
+    ]);
     if (!complete) collector.session.warn('some traced processes did not finish sending their events');
     let packetCapture: PacketCapture | undefined;
     let pcapError: string | undefined;

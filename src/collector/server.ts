@@ -37,10 +37,12 @@ export interface Collector {
   /** The session the messages go to. */
   readonly session: Session;
   /**
-   * Resolves true once every connection has sent `exit` or closed (and none new arrived for a
-   * short settle time), or false after `timeoutMs` (default 2000).
+   * Resolves true once every connection has sent `exit` or closed (and none new arrived for
+   * `settleMs`, default 50), or false after `timeoutMs` (default 2000). Every connect made before
+   * the call is accepted first (one turn of the event loop), so a caller that saw the traced
+   * program exit (`nettrace run`) passes `settleMs: 0` and waits for nothing but the bytes.
    */
-  waitForIdle(options?: { timeoutMs?: number }): Promise<boolean>;
+  waitForIdle(options?: { timeoutMs?: number; settleMs?: number }): Promise<boolean>;
   /** Stops listening, closes connections and removes the socket directory. */
   close(): Promise<void>;
 }
@@ -223,6 +225,13 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
   let pendingBytes = 0;
   /** Set by close(): the connections it ends were not ended by their processes. */
   let closed = false;
+  /** waitForIdle()'s waiters, woken by any connection's activity (a connect, bytes, an end). */
+  const waiters = new Set<() => void>();
+  const active = () => {
+    lastActivity = Date.now();
+    for (const wake of waiters) wake();
+    waiters.clear();
+  };
 
   const server: Server = createServer((socket) => {
     if (sockets.size >= maxConnections) {
@@ -231,7 +240,7 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
       return;
     }
     sockets.add(socket);
-    lastActivity = Date.now();
+    active();
     const connection = session.openConnection();
     const decoder = new EventDecoder();
     // Collector → preload: the session's rule sets (src/collector/rules.ts), after the hello;
@@ -240,7 +249,6 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
     const splitter = new LineSplitter(maxLineBytes, () => session.warn(`a preload message over ${maxLineBytes} bytes was dropped`));
     let held = 0;
     socket.on('data', (chunk: Buffer) => {
-      lastActivity = Date.now();
       for (const item of splitter.push(chunk)) {
         if (Buffer.isBuffer(item)) handleLine(connection, item);
         else handleBlob(connection, item, decoder);
@@ -257,14 +265,15 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
         held = 0;
         socket.destroy();
       }
+      active();
     });
     const done = () => {
       pendingBytes -= held;
       held = 0;
       if (!sockets.delete(socket)) return;
-      lastActivity = Date.now();
       if (splitter.midMessage) session.warn('a preload connection ended in the middle of a message');
       session.closeConnection(connection, closed);
+      active();
     };
     socket.on('end', done);
     socket.on('close', done);
@@ -316,16 +325,29 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
   return {
     ipcPath,
     session,
-    async waitForIdle({ timeoutMs = 2000 } = {}) {
-      const settleMs = 50;
+    async waitForIdle({ timeoutMs = 2000, settleMs = 50 } = {}) {
       const deadline = Date.now() + timeoutMs;
+      // A connect that completed before now waits in the listening socket's queue: the loop's
+      // next poll (it does not block while an immediate is pending) accepts it.
+      await new Promise((r) => setImmediate(r));
+      await new Promise((r) => setImmediate(r));
       for (;;) {
         const now = Date.now();
         // Idle: every connection said `exit` or closed (a socket may linger after `exit`), and
-        // nothing arrived for a moment, so a just-exited process's pending connect is seen.
+        // nothing arrived for `settleMs`, so a pending connect of a process that just exited is seen.
         if (session.idle && now - lastActivity >= settleMs) return true;
         if (now >= deadline) return false;
-        await new Promise((r) => setTimeout(r, Math.min(20, Math.max(1, deadline - now))));
+        // Woken by the next activity, or when the settle time or the deadline is reached.
+        const wait = Math.min(deadline - now, session.idle ? settleMs - (now - lastActivity) : deadline - now);
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(wake, Math.max(1, wait));
+          function wake(): void {
+            clearTimeout(timer);
+            waiters.delete(wake);
+            resolve();
+          }
+          waiters.add(wake);
+        });
       }
     },
     async close() {
