@@ -4,7 +4,6 @@
  */
 
 import { spawn, type ChildProcess } from 'node:child_process';
-import crossSpawn from 'cross-spawn';
 import { accessSync, constants as fsConstants, existsSync, readdirSync, statSync } from 'node:fs';
 import { constants, getPriority, hostname, setPriority } from 'node:os';
 import { startCollector } from '../collector/server';
@@ -15,9 +14,8 @@ import type { PacketCapture, Trace } from '../trace/contract/types';
 import { checkPrivateWritable } from '../trace/formats/privateFile';
 import { redactArgv, redactedArgNames } from '../trace/contract/redact';
 import { findOnPath, PcapUnavailableError, SessionHelper, type HelperSetting } from '../collector/helperSession';
-import { resourceFromEnv, type OtlpConfig } from '../otlp/config';
-import { exportTrace, LiveExport } from '../otlp/exportTrace';
-import { OtlpFileSink, OtlpSink } from '../otlp/sink';
+import type { OtlpConfig } from '../otlp/config';
+import type { LiveExport } from '../otlp/exportTrace';
 import type { Session } from '../collector/session';
 
 /** An error meant for the user: one line, and the exit code to use. */
@@ -106,7 +104,8 @@ export function checkWritable(path: string): void {
  * `cmd.exe` needs its own quoting of every argument: cross-spawn does both. Elsewhere, spawn().
  */
 export function spawnerFor(platform: NodeJS.Platform): typeof spawn {
-  return platform === 'win32' ? (crossSpawn as unknown as typeof spawn) : spawn;
+  // Loaded only there (issue 52: not `nettrace run`'s start elsewhere).
+  return platform === 'win32' ? (require('cross-spawn') as typeof spawn) : spawn;
 }
 
 /**
@@ -267,6 +266,9 @@ async function exportSpans(trace: Trace, options: RunOptions, live: LiveExport |
     }
   }
   if (options.otlpFile) {
+    const { exportTrace } = require('../otlp/exportTrace') as typeof import('../otlp/exportTrace');
+    const { OtlpFileSink } = require('../otlp/sink') as typeof import('../otlp/sink');
+    const { resourceFromEnv } = require('../otlp/config') as typeof import('../otlp/config');
     const result = await exportTrace(trace, new OtlpFileSink(options.otlpFile), {
       ...common,
       ...(options.otlp ?? resourceFromEnv(process.env)),
@@ -277,6 +279,9 @@ async function exportSpans(trace: Trace, options: RunOptions, live: LiveExport |
 
 /** The live OTLP export of a run's session (the session's changes feed it). */
 function liveExport(session: Session, options: RunOptions): LiveExport {
+  // OpenTelemetry's code is loaded only by a run that exports (issue 52).
+  const { LiveExport } = require('../otlp/exportTrace') as typeof import('../otlp/exportTrace');
+  const { OtlpSink } = require('../otlp/sink') as typeof import('../otlp/sink');
   const { serviceName, resourceAttributes } = options.otlp!;
   const source = {
     trace: session.builder.trace,

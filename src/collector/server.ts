@@ -5,7 +5,6 @@
  * oversized lines are dropped, bad lines become warnings; messages go to a Session.
  */
 
-import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -177,7 +176,7 @@ function startsWith(line: Buffer, prefix: Buffer): boolean {
  * not in a directory), elsewhere the unix socket `<dir>/ipc.sock`. `random` gives the pipe's
  * random part (tests pass their own).
  */
-export function ipcPathFor(dir: string, system: PathSystem = pathSystem(), random = () => randomBytes(12).toString('hex')): string {
+export function ipcPathFor(dir: string, system: PathSystem = pathSystem(), random = () => (require('node:crypto') as typeof import('node:crypto')).randomBytes(12).toString('hex')): string {
   return system === 'win32' ? `\\\\.\\pipe\\nettrace-${random()}` : pathOf(system).join(dir, 'ipc.sock');
 }
 
