@@ -163,9 +163,10 @@ export async function runTraced(options: RunOptions): Promise<RunResult> {
     let child: ChildProcess;
     let exited: Promise<number>;
     if (helperSetting === 'off') {
-      if (options.helper === 'off') SessionHelper.off(collector.session, 'turned off (--helper off)');
       child = spawnerFor(process.platform)(options.command, options.args, { stdio: 'inherit', env });
       exited = exitCodeOf(child, options.command);
+      // After the start (issue 52: the program first); nothing of it is read before this.
+      if (options.helper === 'off') SessionHelper.off(collector.session, 'turned off (--helper off)');
     } else {
       // The program waits at a gate until the helper is attached to its pid, so the helper sees
       // its first connection (and, capturing, its first SYN).
