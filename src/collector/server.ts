@@ -176,7 +176,11 @@ function startsWith(line: Buffer, prefix: Buffer): boolean {
  * not in a directory), elsewhere the unix socket `<dir>/ipc.sock`. `random` gives the pipe's
  * random part (tests pass their own).
  */
-export function ipcPathFor(dir: string, system: PathSystem = pathSystem(), random = () => (require('node:crypto') as typeof import('node:crypto')).randomBytes(12).toString('hex')): string {
+export function ipcPathFor(
+  dir: string,
+  system: PathSystem = pathSystem(),
+  random = () => (require('node:crypto') as typeof import('node:crypto')).randomBytes(12).toString('hex'),
+): string {
   return system === 'win32' ? `\\\\.\\pipe\\nettrace-${random()}` : pathOf(system).join(dir, 'ipc.sock');
 }
 
@@ -202,6 +206,50 @@ export function socketPathProblem(ipcPath: string, platform: NodeJS.Platform = p
   return `the collector's socket path ${ipcPath} is ${bytes} bytes, over the ${max} this system allows: set TMPDIR to a shorter directory (e.g. /tmp)`;
 }
 
+/** When a collector's connections were last active, and who waits for that (waitForIdle). */
+class Activity {
+  last = Date.now();
+  private readonly waiters = new Set<() => void>();
+
+  /** A connect, bytes or an end: noted, and every waiter woken. */
+  note(): void {
+    this.last = Date.now();
+    for (const wake of this.waiters) wake();
+    this.waiters.clear();
+  }
+
+  /** Resolves at the next activity, or after `ms`. */
+  next(ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const wake = (): void => {
+        clearTimeout(timer);
+        this.waiters.delete(wake);
+        resolve();
+      };
+      const timer = setTimeout(wake, Math.max(1, ms));
+      this.waiters.add(wake);
+    });
+  }
+}
+
+/** Collector.waitForIdle(). */
+async function waitForIdle(session: Session, activity: Activity, { timeoutMs = 2000, settleMs = 50 } = {}): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  // A connect that completed before now waits in the listening socket's queue: the loop's next
+  // poll (it does not block while an immediate is pending) accepts it.
+  await new Promise((r) => setImmediate(r));
+  await new Promise((r) => setImmediate(r));
+  for (;;) {
+    const now = Date.now();
+    // Idle: every connection said `exit` or closed (a socket may linger after `exit`), and
+    // nothing arrived for `settleMs`, so a pending connect of a process that just exited is seen.
+    if (session.idle && now - activity.last >= settleMs) return true;
+    if (now >= deadline) return false;
+    // Woken by the next activity, or when the settle time or the deadline is reached.
+    await activity.next(Math.min(deadline - now, session.idle ? settleMs - (now - activity.last) : deadline - now));
+  }
+}
+
 /** Starts a collector listening on a fresh private socket. */
 export async function startCollector(options: CollectorOptions): Promise<Collector> {
   const maxLineBytes = options.maxLineBytes ?? 8 * 1024 * 1024;
@@ -218,19 +266,12 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
   // A rule set too large for the environment goes to the programs in a file here (PreloadConfig.rulesFile).
   session.rules.setRulesFile(join(dir, 'rules.json'));
   const sockets = new Set<Socket>();
-  let lastActivity = Date.now();
+  const activity = new Activity();
   const maxConnections = options.maxConnections ?? 1024;
   const maxPendingBytes = options.maxPendingBytes ?? 256 * 1024 * 1024;
   let pendingBytes = 0;
   /** Set by close(): the connections it ends were not ended by their processes. */
   let closed = false;
-  /** waitForIdle()'s waiters, woken by any connection's activity (a connect, bytes, an end). */
-  const waiters = new Set<() => void>();
-  const active = () => {
-    lastActivity = Date.now();
-    for (const wake of waiters) wake();
-    waiters.clear();
-  };
 
   const server: Server = createServer((socket) => {
     if (sockets.size >= maxConnections) {
@@ -239,7 +280,7 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
       return;
     }
     sockets.add(socket);
-    active();
+    activity.note();
     const connection = session.openConnection();
     const decoder = new EventDecoder();
     // Collector → preload: the session's rule sets (src/collector/rules.ts), after the hello;
@@ -264,7 +305,7 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
         held = 0;
         socket.destroy();
       }
-      active();
+      activity.note();
     });
     const done = () => {
       pendingBytes -= held;
@@ -272,7 +313,7 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
       if (!sockets.delete(socket)) return;
       if (splitter.midMessage) session.warn('a preload connection ended in the middle of a message');
       session.closeConnection(connection, closed);
-      active();
+      activity.note();
     };
     socket.on('end', done);
     socket.on('close', done);
@@ -324,31 +365,7 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
   return {
     ipcPath,
     session,
-    async waitForIdle({ timeoutMs = 2000, settleMs = 50 } = {}) {
-      const deadline = Date.now() + timeoutMs;
-      // A connect that completed before now waits in the listening socket's queue: the loop's
-      // next poll (it does not block while an immediate is pending) accepts it.
-      await new Promise((r) => setImmediate(r));
-      await new Promise((r) => setImmediate(r));
-      for (;;) {
-        const now = Date.now();
-        // Idle: every connection said `exit` or closed (a socket may linger after `exit`), and
-        // nothing arrived for `settleMs`, so a pending connect of a process that just exited is seen.
-        if (session.idle && now - lastActivity >= settleMs) return true;
-        if (now >= deadline) return false;
-        // Woken by the next activity, or when the settle time or the deadline is reached.
-        const wait = Math.min(deadline - now, session.idle ? settleMs - (now - lastActivity) : deadline - now);
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(wake, Math.max(1, wait));
-          function wake(): void {
-            clearTimeout(timer);
-            waiters.delete(wake);
-            resolve();
-          }
-          waiters.add(wake);
-        });
-      }
-    },
+    waitForIdle: (options) => waitForIdle(session, activity, options),
     async close() {
       if (closed) return;
       closed = true;

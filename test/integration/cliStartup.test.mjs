@@ -25,7 +25,21 @@ test('nettrace run without --otlp loads neither OpenTelemetry nor http, https, t
   );
   for (const helper of ['off', 'auto']) {
     const out = join(dir, `t-${helper}.json`);
-    const res = await run(process.execPath, ['-r', hook, bin, 'run', '--quiet', '--helper', helper, '--out', out, '--', process.execPath, '-e', '0']);
+    const res = await run(process.execPath, [
+      '-r',
+      hook,
+      bin,
+      'run',
+      '--quiet',
+      '--helper',
+      helper,
+      '--out',
+      out,
+      '--',
+      process.execPath,
+      '-e',
+      '0',
+    ]);
     assert.equal(res.code, 0, res.stderr);
     const loaded = JSON.parse(readFileSync(join(dir, 'loaded.json'), 'utf8'));
     // The list is real: the collector's socket server and the program's start are in it.
