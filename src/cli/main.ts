@@ -281,13 +281,11 @@ async function cmdDiff(argv: string[]): Promise<number> {
   out.write(
     options.json
       ? JSON.stringify(diff, null, 1) + '\n'
-      : lazy
-          .diff()
-          .renderDiff(diff, [positionals[0], positionals[1]], {
-            width: out.columns ?? 120,
-            color: shouldUseColor(out),
-            all: !!options.all,
-          }),
+      : lazy.diff().renderDiff(diff, [positionals[0], positionals[1]], {
+          width: out.columns ?? 120,
+          color: shouldUseColor(out),
+          all: !!options.all,
+        }),
   );
   return 0;
 }
