@@ -64,7 +64,8 @@ const otlpApart = {
 };
 
 const entries = [
-  { ...node, entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli.cjs', plugins: [textImports, otlpApart] },
+  // ASCII like the preload's body (see asciiBody): bin/nettrace.cjs reads it through the same loader.
+  { ...node, entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli.cjs', plugins: [textImports, otlpApart], charset: 'ascii' },
   { ...node, entryPoints: ['src/otlp/wire.ts'], outfile: 'dist/otlp-wire.cjs' },
   { ...node, entryPoints: ['src/cli/index.ts'], outfile: 'dist/core.cjs' },
   // Trace rules alone (src/rules), for their unit tests and bench/rules.mjs.
@@ -132,13 +133,15 @@ asciiBody();
  * reading it as Latin-1 (issue 52; src/preload/loader.ts reads an ASCII body so). With `charset:
  * 'ascii'` esbuild escapes every other character of the code; what is left is in the doc comments
  * it keeps on class members, where each UTF-16 unit becomes `?` (columns, and so the source map,
- * stay as they were).
+ * stay as they were). The same for dist/cli.cjs, which bin/nettrace.cjs reads through that loader.
  */
 function asciiBody() {
-  const file = join(root, 'dist', 'preload-body.cjs');
-  if (!existsSync(file)) return;
-  const text = readFileSync(file, 'utf8');
-  const ascii = text.replace(/[^\x00-\x7f]/g, '?');
-  if (ascii !== text) writeFileSync(file, ascii);
+  for (const name of ['preload-body.cjs', 'cli.cjs']) {
+    const file = join(root, 'dist', name);
+    if (!existsSync(file)) continue;
+    const text = readFileSync(file, 'utf8');
+    const ascii = text.replace(/[^\x00-\x7f]/g, '?');
+    if (ascii !== text) writeFileSync(file, ascii);
+  }
 }
 if (watch) console.error('watch mode is not supported; re-run the build');

@@ -257,6 +257,15 @@ static void poll_once(pid_t root, int fd4, int fd6)
 	}
 }
 
+/* Whether a traced socket has not had its last reading yet. */
+static int any_open(void)
+{
+	for (int i = 0; i < MAX_CONNS; i++)
+		if (conns[i].used)
+			return 1;
+	return 0;
+}
+
 int nt_inet_diag_run(pid_t pid, int pidfd, int poll_ms, int stdin_fd)
 {
 	int fd4 = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
@@ -321,9 +330,16 @@ int nt_inet_diag_run(pid_t pid, int pidfd, int poll_ms, int stdin_fd)
 			}
 		}
 		if (fds[1].revents & POLLIN) {
-			poll_once(pid, fd4, fd6);
-			usleep(200000);
-			poll_once(pid, fd4, fd6);
+			/* The target ended: its sockets' last readings, looking again every 10 ms for up
+			 * to 200 ms while a traced socket is still open (a child that outlived it), and
+			 * not at all once every one was read for the last time: a fixed wait here would
+			 * be added to the end of every traced run (issue 52). */
+			for (int waited = 0;; waited += 10) {
+				poll_once(pid, fd4, fd6);
+				if (!any_open() || waited >= 200)
+					break;
+				usleep(10000);
+			}
 			reason = "target exited";
 			break;
 		}

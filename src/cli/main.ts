@@ -10,22 +10,31 @@ import { OPTIONS, OptionError, optionDef, parseOption, resolveTracingOptions, to
 import { countRequest, renderSummary, shouldUseColor, writeTrace, type RequestTotals } from './render';
 import { TraceFileError } from '../trace/formats/traceFile';
 import { flagHelp, optionSpecOf, parseArgs, UsageError } from './args';
-import { runDemo } from './demo';
-import { diffTraceFiles, renderDiff } from './diff';
 import type { HelperSetting } from '../collector/helperSession';
-import { cmdHelper, HELPER_HELP } from './helperSetup';
 import { checkWritable, CliError, defaultOutName, runTraced } from './runTraced';
 import { RUN_TABLE_ROWS, SHOW_MAX_ROWS, showCommandFor, showTrace } from './show';
 import { cmdRules, RULES_HELP, runRules } from './rules';
 import { sanitize, sanitizeLines } from './text';
-import { OtlpConfigError, resolveOtlpConfig, resourceFromEnv, shownEndpoint } from '../otlp/config';
-import { exportTraceFile } from '../otlp/exportTrace';
-import { OtlpFileSink, OtlpSink, type SpanSink } from '../otlp/sink';
+import type { SpanSink } from '../otlp/sink';
+import type { OtlpConfig } from '../otlp/config';
+
+/**
+ * The code of the other commands and of OpenTelemetry's export, loaded when used (issue 52: the
+ * demo's servers, `http`, `https`, `tls`, `crypto` and `readline` are not `nettrace run`'s start).
+ */
+const lazy = {
+  demo: () => require('./demo') as typeof import('./demo'),
+  diff: () => require('./diff') as typeof import('./diff'),
+  helperSetup: () => require('./helperSetup') as typeof import('./helperSetup'),
+  otlpConfig: () => require('../otlp/config') as typeof import('../otlp/config'),
+  exportTrace: () => require('../otlp/exportTrace') as typeof import('../otlp/exportTrace'),
+  sink: () => require('../otlp/sink') as typeof import('../otlp/sink'),
+};
 
 /** The flags of `nettrace run` (src/protocol/options.ts). */
 const RUN_OPTIONS = OPTIONS.filter((o) => o.cli);
 
-const HELP = `nettrace — trace every outgoing HTTP request of a Node.js program
+const help = (): string => `nettrace — trace every outgoing HTTP request of a Node.js program
 
 Usage:
   nettrace run [options] -- <command> [args...]
@@ -54,7 +63,7 @@ ${flagHelp(RUN_OPTIONS)}
       nettrace-demo.json and nettrace-demo.har.
 
 ${RULES_HELP}
-${HELPER_HELP}
+${lazy.helperSetup().HELPER_HELP}
   nettrace --help | --version
 `;
 
@@ -87,7 +96,8 @@ function joinOtlpUrl(argv: string[]): string[] {
 }
 
 /** The OTLP configuration of `--otlp[=URL]`, or a UsageError naming what is wrong. */
-function otlpConfigOf(url: string | undefined): ReturnType<typeof resolveOtlpConfig> {
+function otlpConfigOf(url: string | undefined): OtlpConfig {
+  const { OtlpConfigError, resolveOtlpConfig } = lazy.otlpConfig();
   try {
     return resolveOtlpConfig(process.env, url);
   } catch (err) {
@@ -99,7 +109,7 @@ function otlpConfigOf(url: string | undefined): ReturnType<typeof resolveOtlpCon
 async function cmdRun(argv: string[]): Promise<number> {
   const { options, rest } = parseArgs(joinOtlpUrl(argv), optionSpecOf(RUN_OPTIONS), true);
   if (options.help) {
-    process.stdout.write(HELP);
+    process.stdout.write(help());
     return 0;
   }
   if (rest.length === 0) throw new UsageError('no command given: nettrace run [options] -- <command> [args...]');
@@ -114,7 +124,7 @@ async function cmdRun(argv: string[]): Promise<number> {
   const otlpFile = typeof options['otlp-file'] === 'string' ? resolve(options['otlp-file']) : undefined;
   if (otlpFile && !otlp) {
     try {
-      resourceFromEnv(process.env);
+      lazy.otlpConfig().resourceFromEnv(process.env);
     } catch (err) {
       throw new UsageError((err as Error).message);
     }
@@ -184,7 +194,7 @@ async function cmdRun(argv: string[]): Promise<number> {
   const lost = result.trace.stats.undeliveredSpans;
   if (otlp && lost)
     err.write(
-      `nettrace: ${lost} OpenTelemetry span${lost === 1 ? ' was' : 's were'} not delivered to ${sanitize(shownEndpoint(otlp.url))} (stats.undeliveredSpans; see the trace's warnings)\n`,
+      `nettrace: ${lost} OpenTelemetry span${lost === 1 ? ' was' : 's were'} not delivered to ${sanitize(lazy.otlpConfig().shownEndpoint(otlp.url))} (stats.undeliveredSpans; see the trace's warnings)\n`,
     );
   return result.exitCode;
 }
@@ -232,7 +242,7 @@ function tableOf(trace: Trace): [Trace, { totals?: RequestTotals }] {
 async function cmdShow(argv: string[]): Promise<number> {
   const { options, positionals } = parseArgs(argv, { json: 'flag', slow: 'string', summary: 'flag', all: 'flag', help: 'flag' });
   if (options.help) {
-    process.stdout.write(HELP);
+    process.stdout.write(help());
     return 0;
   }
   if (positionals.length !== 1) throw new UsageError('usage: nettrace show FILE [--summary] [--all] [--json]');
@@ -254,7 +264,7 @@ async function cmdShow(argv: string[]): Promise<number> {
 async function cmdDiff(argv: string[]): Promise<number> {
   const { options, positionals } = parseArgs(argv, { json: 'flag', all: 'flag', slow: 'string', 'min-ms': 'string', help: 'flag' });
   if (options.help) {
-    process.stdout.write(HELP);
+    process.stdout.write(help());
     return 0;
   }
   if (positionals.length !== 2) throw new UsageError('usage: nettrace diff A.json B.json [--json] [--all]');
@@ -262,7 +272,7 @@ async function cmdDiff(argv: string[]): Promise<number> {
   if (minMs !== undefined && !(minMs >= 0)) throw new UsageError('--min-ms takes a number of milliseconds');
   let diff;
   try {
-    diff = await diffTraceFiles(positionals[0], positionals[1], { slowThresholdMs: parseSlow(options.slow), minMs });
+    diff = await lazy.diff().diffTraceFiles(positionals[0], positionals[1], { slowThresholdMs: parseSlow(options.slow), minMs });
   } catch (e) {
     if (e instanceof TraceFileError) throw new CliError(e.message, 1);
     throw e;
@@ -271,7 +281,11 @@ async function cmdDiff(argv: string[]): Promise<number> {
   out.write(
     options.json
       ? JSON.stringify(diff, null, 1) + '\n'
-      : renderDiff(diff, [positionals[0], positionals[1]], { width: out.columns ?? 120, color: shouldUseColor(out), all: !!options.all }),
+      : lazy.diff().renderDiff(diff, [positionals[0], positionals[1]], {
+          width: out.columns ?? 120,
+          color: shouldUseColor(out),
+          all: !!options.all,
+        }),
   );
   return 0;
 }
@@ -282,13 +296,15 @@ const EXPORT_USAGE = 'usage: nettrace export (--otlp[=URL] | --otlp-file FILE) T
 async function cmdExport(argv: string[]): Promise<number> {
   const { options, positionals } = parseArgs(joinOtlpUrl(argv), { otlp: 'optional', 'otlp-file': 'string', slow: 'string', help: 'flag' });
   if (options.help) {
-    process.stdout.write(HELP);
+    process.stdout.write(help());
     return 0;
   }
   if (positionals.length !== 1) throw new UsageError(EXPORT_USAGE);
   if (options.otlp === undefined && options['otlp-file'] === undefined) throw new UsageError(`say where the spans go: ${EXPORT_USAGE}`);
   if (options.otlp !== undefined && options['otlp-file'] !== undefined) throw new UsageError(`one destination at a time: ${EXPORT_USAGE}`);
   const config = options.otlp !== undefined ? otlpConfigOf(typeof options.otlp === 'string' ? options.otlp : undefined) : undefined;
+  const { resourceFromEnv, shownEndpoint } = lazy.otlpConfig();
+  const { OtlpFileSink, OtlpSink } = lazy.sink();
   let resource;
   try {
     resource = config ?? resourceFromEnv(process.env);
@@ -300,7 +316,7 @@ async function cmdExport(argv: string[]): Promise<number> {
   const sink: SpanSink = config ? new OtlpSink(config) : new OtlpFileSink(file!);
   let result;
   try {
-    result = await exportTraceFile(positionals[0], sink, {
+    result = await lazy.exportTrace().exportTraceFile(positionals[0], sink, {
       serviceName: resource.serviceName,
       resourceAttributes: resource.resourceAttributes,
       slowThresholdMs: parseSlow(options.slow),
@@ -324,11 +340,11 @@ async function cmdExport(argv: string[]): Promise<number> {
 async function cmdDemo(argv: string[]): Promise<number> {
   const { options, positionals } = parseArgs(argv, { 'out-dir': 'string', help: 'flag' });
   if (options.help) {
-    process.stdout.write(HELP);
+    process.stdout.write(help());
     return 0;
   }
   if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
-  return runDemo({ outDir: options['out-dir'] as string | undefined });
+  return lazy.demo().runDemo({ outDir: options['out-dir'] as string | undefined });
 }
 
 /** The CLI's commands by name: each runs with the arguments after its name and resolves with the exit code. */
@@ -338,7 +354,7 @@ const COMMANDS: Readonly<Record<string, (argv: string[]) => Promise<number>>> = 
   demo: cmdDemo,
   diff: cmdDiff,
   export: cmdExport,
-  helper: cmdHelper,
+  helper: (argv) => lazy.helperSetup().cmdHelper(argv),
   rules: cmdRules,
 };
 
@@ -351,7 +367,7 @@ export async function main(argv: string[]): Promise<number> {
     case 'help':
     case '--help':
     case '-h':
-      process.stdout.write(HELP);
+      process.stdout.write(help());
       return command === undefined ? 2 : 0;
     case '--version':
     case '-v':

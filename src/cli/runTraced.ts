@@ -4,7 +4,6 @@
  */
 
 import { spawn, type ChildProcess } from 'node:child_process';
-import crossSpawn from 'cross-spawn';
 import { accessSync, constants as fsConstants, existsSync, readdirSync, statSync } from 'node:fs';
 import { constants, getPriority, hostname, setPriority } from 'node:os';
 import { startCollector } from '../collector/server';
@@ -15,9 +14,8 @@ import type { PacketCapture, Trace } from '../trace/contract/types';
 import { checkPrivateWritable } from '../trace/formats/privateFile';
 import { redactArgv, redactedArgNames } from '../trace/contract/redact';
 import { findOnPath, PcapUnavailableError, SessionHelper, type HelperSetting } from '../collector/helperSession';
-import { resourceFromEnv, type OtlpConfig } from '../otlp/config';
-import { exportTrace, LiveExport } from '../otlp/exportTrace';
-import { OtlpFileSink, OtlpSink } from '../otlp/sink';
+import type { OtlpConfig } from '../otlp/config';
+import type { LiveExport } from '../otlp/exportTrace';
 import type { Session } from '../collector/session';
 
 /** An error meant for the user: one line, and the exit code to use. */
@@ -106,7 +104,8 @@ export function checkWritable(path: string): void {
  * `cmd.exe` needs its own quoting of every argument: cross-spawn does both. Elsewhere, spawn().
  */
 export function spawnerFor(platform: NodeJS.Platform): typeof spawn {
-  return platform === 'win32' ? (crossSpawn as unknown as typeof spawn) : spawn;
+  // Loaded only there (issue 52: not `nettrace run`'s start elsewhere).
+  return platform === 'win32' ? (require('cross-spawn') as typeof spawn) : spawn;
 }
 
 /**
@@ -164,9 +163,10 @@ export async function runTraced(options: RunOptions): Promise<RunResult> {
     let child: ChildProcess;
     let exited: Promise<number>;
     if (helperSetting === 'off') {
-      if (options.helper === 'off') SessionHelper.off(collector.session, 'turned off (--helper off)');
       child = spawnerFor(process.platform)(options.command, options.args, { stdio: 'inherit', env });
       exited = exitCodeOf(child, options.command);
+      // After the start (issue 52: the program first); nothing of it is read before this.
+      if (options.helper === 'off') SessionHelper.off(collector.session, 'turned off (--helper off)');
     } else {
       // The program waits at a gate until the helper is attached to its pid, so the helper sees
       // its first connection (and, capturing, its first SYN).
@@ -219,8 +219,13 @@ export async function runTraced(options: RunOptions): Promise<RunResult> {
     // The program ended of the signal a Ctrl+C sends its process group, which may reach this
     // process's listener only after the program's exit was seen (and the listener removed).
     if (child.signalCode === 'SIGINT' || child.signalCode === 'SIGTERM') collector.session.interrupted(child.signalCode);
-    // The helper lingers briefly after the program for its last connections' final readings.
-    const [complete] = await Promise.all([collector.waitForIdle({ timeoutMs: options.idleTimeoutMs ?? 2000 }), helper?.finish()]);
+    // The program has exited: every connect it made is in the socket's queue, so nothing is waited
+    // for but the connections' last bytes (no settle time). The helper lingers briefly after the
+    // program for its last connections' final readings.
+    const [complete] = await Promise.all([
+      collector.waitForIdle({ timeoutMs: options.idleTimeoutMs ?? 2000, settleMs: 0 }),
+      helper?.finish(),
+    ]);
     if (!complete) collector.session.warn('some traced processes did not finish sending their events');
     let packetCapture: PacketCapture | undefined;
     let pcapError: string | undefined;
@@ -262,6 +267,9 @@ async function exportSpans(trace: Trace, options: RunOptions, live: LiveExport |
     }
   }
   if (options.otlpFile) {
+    const { exportTrace } = require('../otlp/exportTrace') as typeof import('../otlp/exportTrace');
+    const { OtlpFileSink } = require('../otlp/sink') as typeof import('../otlp/sink');
+    const { resourceFromEnv } = require('../otlp/config') as typeof import('../otlp/config');
     const result = await exportTrace(trace, new OtlpFileSink(options.otlpFile), {
       ...common,
       ...(options.otlp ?? resourceFromEnv(process.env)),
@@ -272,6 +280,9 @@ async function exportSpans(trace: Trace, options: RunOptions, live: LiveExport |
 
 /** The live OTLP export of a run's session (the session's changes feed it). */
 function liveExport(session: Session, options: RunOptions): LiveExport {
+  // OpenTelemetry's code is loaded only by a run that exports (issue 52).
+  const { LiveExport } = require('../otlp/exportTrace') as typeof import('../otlp/exportTrace');
+  const { OtlpSink } = require('../otlp/sink') as typeof import('../otlp/sink');
   const { serviceName, resourceAttributes } = options.otlp!;
   const source = {
     trace: session.builder.trace,

@@ -5,7 +5,6 @@
  * oversized lines are dropped, bad lines become warnings; messages go to a Session.
  */
 
-import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -37,10 +36,12 @@ export interface Collector {
   /** The session the messages go to. */
   readonly session: Session;
   /**
-   * Resolves true once every connection has sent `exit` or closed (and none new arrived for a
-   * short settle time), or false after `timeoutMs` (default 2000).
+   * Resolves true once every connection has sent `exit` or closed (and none new arrived for
+   * `settleMs`, default 50), or false after `timeoutMs` (default 2000). Every connect made before
+   * the call is accepted first (one turn of the event loop), so a caller that saw the traced
+   * program exit (`nettrace run`) passes `settleMs: 0` and waits for nothing but the bytes.
    */
-  waitForIdle(options?: { timeoutMs?: number }): Promise<boolean>;
+  waitForIdle(options?: { timeoutMs?: number; settleMs?: number }): Promise<boolean>;
   /** Stops listening, closes connections and removes the socket directory. */
   close(): Promise<void>;
 }
@@ -175,7 +176,11 @@ function startsWith(line: Buffer, prefix: Buffer): boolean {
  * not in a directory), elsewhere the unix socket `<dir>/ipc.sock`. `random` gives the pipe's
  * random part (tests pass their own).
  */
-export function ipcPathFor(dir: string, system: PathSystem = pathSystem(), random = () => randomBytes(12).toString('hex')): string {
+export function ipcPathFor(
+  dir: string,
+  system: PathSystem = pathSystem(),
+  random = () => (require('node:crypto') as typeof import('node:crypto')).randomBytes(12).toString('hex'),
+): string {
   return system === 'win32' ? `\\\\.\\pipe\\nettrace-${random()}` : pathOf(system).join(dir, 'ipc.sock');
 }
 
@@ -201,6 +206,50 @@ export function socketPathProblem(ipcPath: string, platform: NodeJS.Platform = p
   return `the collector's socket path ${ipcPath} is ${bytes} bytes, over the ${max} this system allows: set TMPDIR to a shorter directory (e.g. /tmp)`;
 }
 
+/** When a collector's connections were last active, and who waits for that (waitForIdle). */
+class Activity {
+  last = Date.now();
+  private readonly waiters = new Set<() => void>();
+
+  /** A connect, bytes or an end: noted, and every waiter woken. */
+  note(): void {
+    this.last = Date.now();
+    for (const wake of this.waiters) wake();
+    this.waiters.clear();
+  }
+
+  /** Resolves at the next activity, or after `ms`. */
+  next(ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const wake = (): void => {
+        clearTimeout(timer);
+        this.waiters.delete(wake);
+        resolve();
+      };
+      const timer = setTimeout(wake, Math.max(1, ms));
+      this.waiters.add(wake);
+    });
+  }
+}
+
+/** Collector.waitForIdle(). */
+async function waitForIdle(session: Session, activity: Activity, { timeoutMs = 2000, settleMs = 50 } = {}): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  // A connect that completed before now waits in the listening socket's queue: the loop's next
+  // poll (it does not block while an immediate is pending) accepts it.
+  await new Promise((r) => setImmediate(r));
+  await new Promise((r) => setImmediate(r));
+  for (;;) {
+    const now = Date.now();
+    // Idle: every connection said `exit` or closed (a socket may linger after `exit`), and
+    // nothing arrived for `settleMs`, so a pending connect of a process that just exited is seen.
+    if (session.idle && now - activity.last >= settleMs) return true;
+    if (now >= deadline) return false;
+    // Woken by the next activity, or when the settle time or the deadline is reached.
+    await activity.next(Math.min(deadline - now, session.idle ? settleMs - (now - activity.last) : deadline - now));
+  }
+}
+
 /** Starts a collector listening on a fresh private socket. */
 export async function startCollector(options: CollectorOptions): Promise<Collector> {
   const maxLineBytes = options.maxLineBytes ?? 8 * 1024 * 1024;
@@ -217,7 +266,7 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
   // A rule set too large for the environment goes to the programs in a file here (PreloadConfig.rulesFile).
   session.rules.setRulesFile(join(dir, 'rules.json'));
   const sockets = new Set<Socket>();
-  let lastActivity = Date.now();
+  const activity = new Activity();
   const maxConnections = options.maxConnections ?? 1024;
   const maxPendingBytes = options.maxPendingBytes ?? 256 * 1024 * 1024;
   let pendingBytes = 0;
@@ -231,7 +280,7 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
       return;
     }
     sockets.add(socket);
-    lastActivity = Date.now();
+    activity.note();
     const connection = session.openConnection();
     const decoder = new EventDecoder();
     // Collector → preload: the session's rule sets (src/collector/rules.ts), after the hello;
@@ -240,7 +289,6 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
     const splitter = new LineSplitter(maxLineBytes, () => session.warn(`a preload message over ${maxLineBytes} bytes was dropped`));
     let held = 0;
     socket.on('data', (chunk: Buffer) => {
-      lastActivity = Date.now();
       for (const item of splitter.push(chunk)) {
         if (Buffer.isBuffer(item)) handleLine(connection, item);
         else handleBlob(connection, item, decoder);
@@ -257,14 +305,15 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
         held = 0;
         socket.destroy();
       }
+      activity.note();
     });
     const done = () => {
       pendingBytes -= held;
       held = 0;
       if (!sockets.delete(socket)) return;
-      lastActivity = Date.now();
       if (splitter.midMessage) session.warn('a preload connection ended in the middle of a message');
       session.closeConnection(connection, closed);
+      activity.note();
     };
     socket.on('end', done);
     socket.on('close', done);
@@ -316,18 +365,7 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
   return {
     ipcPath,
     session,
-    async waitForIdle({ timeoutMs = 2000 } = {}) {
-      const settleMs = 50;
-      const deadline = Date.now() + timeoutMs;
-      for (;;) {
-        const now = Date.now();
-        // Idle: every connection said `exit` or closed (a socket may linger after `exit`), and
-        // nothing arrived for a moment, so a just-exited process's pending connect is seen.
-        if (session.idle && now - lastActivity >= settleMs) return true;
-        if (now >= deadline) return false;
-        await new Promise((r) => setTimeout(r, Math.min(20, Math.max(1, deadline - now))));
-      }
-    },
+    waitForIdle: (options) => waitForIdle(session, activity, options),
     async close() {
       if (closed) return;
       closed = true;

@@ -9,7 +9,6 @@ import { TraceBuilder } from '../trace/builder/builder';
 import { DEFAULT_SLOW_THRESHOLD_MS } from '../trace/diagnosis/diagnosis';
 import { enrichIncomingFrom, enrichRequest, indexRecords, type RecordIndex } from '../trace/enrich';
 import { pauseIntervals, splitByPauses, threadKey } from '../trace/derive/loopBlocked';
-import { toHar } from '../trace/formats/har';
 import { writeHarFile, writeTraceFile } from '../trace/formats/traceFile';
 import type { DebuggerPause, HttpRequest, IncomingRequest, Initiator, RecordKind, Trace, TraceRules } from '../trace/contract/types';
 import { SourceMapResolver } from './sourceMaps';
@@ -354,6 +353,8 @@ export class Session extends EventEmitter<SessionEvents> {
 
   /** Writes the trace as HAR 1.2 (mode 0600); `trace` as for saveJson. */
   async saveHar(path: string, trace: Trace = this.snapshot()): Promise<void> {
+    // The HAR code is loaded by a session that writes one (issue 52).
+    const { toHar } = require('../trace/formats/har') as typeof import('../trace/formats/har');
     const har = toHar(trace, { slowThresholdMs: this.slowThresholdMs });
     await writeHarFile(path, har);
   }

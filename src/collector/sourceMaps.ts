@@ -5,7 +5,13 @@
  */
 
 import { readFileSync, statSync } from 'node:fs';
-import { SourceMapConsumer } from 'source-map-js';
+import type { SourceMapConsumer } from 'source-map-js';
+type SourceMapJs = typeof import('source-map-js');
+let sourceMapJs: SourceMapJs | undefined;
+/** source-map-js, loaded when the first map is read (issue 52: a run with no source maps never loads it). */
+function consumerClass(): SourceMapJs['SourceMapConsumer'] {
+  return (sourceMapJs ??= require('source-map-js') as SourceMapJs).SourceMapConsumer;
+}
 import { framePath, isWindowsAbsolute, pathOf, pathSystem, pathToUrl, urlToPath, type PathSystem } from '../trace/formats/filePath';
 import { mappedFrame } from '../trace/contract/frames';
 import type { StackFrame } from '../trace/contract/types';
@@ -74,7 +80,7 @@ export class SourceMapResolver {
       const pos = consumer.originalPositionFor({
         line: frame.line,
         column: Math.max(0, (frame.column ?? 1) - 1),
-        bias: SourceMapConsumer.GREATEST_LOWER_BOUND,
+        bias: consumerClass().GREATEST_LOWER_BOUND,
       });
       if (!pos.source || pos.line == null) return frame;
       return mappedFrame(frame, sourceToPath(pos.source, this.system), pos.line, pos.column, pos.name);
@@ -140,7 +146,8 @@ export class SourceMapResolver {
       if (mapText === undefined) return null;
       const raw = JSON.parse(mapText) as RawSources;
       if (this.system === 'win32' && raw && typeof raw === 'object') windowsSourcesToUrls(raw);
-      return new SourceMapConsumer(raw as ConstructorParameters<typeof SourceMapConsumer>[0], mapURL);
+      const Consumer = consumerClass();
+      return new Consumer(raw as ConstructorParameters<typeof Consumer>[0], mapURL);
     } catch {
       return null;
     }

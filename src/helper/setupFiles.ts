@@ -13,7 +13,6 @@
  *     into place: a file swapped after the plan was shown stops the setup.
  */
 
-import { createHash } from 'node:crypto';
 import { closeSync, constants, fstatSync, lstatSync, openSync, readlinkSync, readSync } from 'node:fs';
 import { join, posix, resolve } from 'node:path';
 import { notRootOnly } from './rootOwned';
@@ -74,7 +73,8 @@ export function hashRegularFile(path: string): string {
     const st = fstatSync(fd);
     if (!st.isFile()) throw new SetupRefusal(`${path} is not a regular file: the setup copies regular files only`);
     if (st.size > MAX_PAYLOAD_FILE_BYTES) throw new SetupRefusal(`${path} is larger than ${MAX_PAYLOAD_FILE_BYTES} bytes`);
-    const hash = createHash('sha256');
+    // `crypto` loaded here, by the setup only (issue 52: not at `nettrace run`'s start).
+    const hash = (require('node:crypto') as typeof import('node:crypto')).createHash('sha256');
     const buf = Buffer.alloc(1 << 20);
     for (;;) {
       const n = readSync(fd, buf, 0, buf.length, null);

@@ -88,9 +88,13 @@ function readSource(file: string): string {
   return bytes.toString(typeof isAscii === 'function' && isAscii(bytes) ? 'latin1' : 'utf8');
 }
 
-function load(): void {
-  if (!process.env.NETTRACE_CONFIG) return;
-  const file = path.join(__dirname, BODY);
+/**
+ * Runs the CommonJS file `file` with V8's code cache for it (made and kept as described above,
+ * under the name `name`): the preload's body, and the CLI's bundle (bin/nettrace.cjs, issue 52:
+ * `nettrace run` pays its start once per run). Any failure of the cache falls back to a plain
+ * `require` of the file; what the file throws is thrown.
+ */
+export function runCached(file: string, name: string): void {
   let run: (() => void) | undefined;
   try {
     const source = readSource(file);
@@ -98,7 +102,7 @@ function load(): void {
     const dir = cacheDir();
     const flags = `${flagsOf(process.execArgv)}|${process.env.NODE_OPTIONS ?? ''}`;
     // This install and Node version, then what the data depends on besides.
-    const prefix = `preload-${fnv(file)}-${process.version}-`;
+    const prefix = `${name}-${fnv(file)}-${process.version}-`;
     const key = fnv(`${st.size}|${st.mtimeMs}|${process.arch}|${flags}`);
     const cacheFile = dir ? path.join(dir, `${prefix}${key}.bin`) : undefined;
     let cachedData: Buffer | undefined;
@@ -115,15 +119,24 @@ function load(): void {
     const fn = script.runInThisContext() as (e: unknown, r: NodeRequire, m: unknown, f: string, d: string) => void;
     run = () => {
       const mod = { exports: {} };
-      fn.call(mod.exports, mod.exports, require, mod, file, __dirname);
+      // This loader's require resolves as the file's would: both are in dist/ (the bundles load
+      // their siblings there: rules.cjs, otlp-wire.cjs).
+      fn.call(mod.exports, mod.exports, require, mod, file, path.dirname(file));
       if (cacheFile && (!cachedData || script.cachedDataRejected)) writeCache(cacheFile, prefix, script.createCachedData());
     };
   } catch {
     run = undefined;
   }
-  // The body catches its own failures (index.ts); it runs once, by one path or the other.
+  // It runs once, by one path or the other.
   if (run) run();
   else require(file);
+}
+
+function load(): void {
+  // Without NETTRACE_CONFIG the body would do nothing (a CLI loading runCached from here, too).
+  if (!process.env.NETTRACE_CONFIG) return;
+  // The body catches its own failures (index.ts).
+  runCached(path.join(__dirname, BODY), 'preload');
 }
 
 try {

@@ -7,9 +7,9 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { api, fixtures, gatedClient, ofType, root, skipLoudly, skipReason } from './lib.mjs';
 
-async function startTraced(client) {
+async function startTraced(client, authority = 'root') {
   await client.gated;
-  const h = await api().startHelper({ pid: client.child.pid, root, authority: 'root' });
+  const h = await api().startHelper({ pid: client.child.pid, root, authority });
   client.release();
   return h;
 }
@@ -53,6 +53,20 @@ describe('helper linger', { timeout: 60_000 }, () => {
     console.error(`# helper ended ${after.toFixed(0)} ms after its target`);
     // The linger's bound is 500 ms; with every socket gone the helper needs a poll round or two.
     assert.ok(after < 300, `the helper ended ${after.toFixed(0)} ms after its target (every socket was gone)`);
+  });
+
+  test('inet_diag mode: the target exited and its sockets are gone: the helper ends at once (no fixed 200 ms)', async (t) => {
+    if (reason) return skipLoudly(t, reason);
+    // Unprivileged, the helper reads tcp_info through inet_diag (native/src/inet_diag.c); it
+    // waited a fixed 200 ms after every target's exit, added to the end of every traced run.
+    const client = gatedClient(undefined, ['127.0.0.1', port, 3, 64]);
+    const h = await startTraced(client, 'unprivileged');
+    assert.equal(h.ready.mode, 'inet_diag');
+    const [clientEnd, helperEnd] = await Promise.all([settledAt(client.exited), settledAt(h.exited)]);
+    assert.equal(ofType(h, 'exit')[0]?.reason, 'target exited');
+    const after = helperEnd - clientEnd;
+    console.error(`# inet_diag helper ended ${after.toFixed(0)} ms after its target`);
+    assert.ok(after < 200, `the helper ended ${after.toFixed(0)} ms after its target (every socket was gone)`);
   });
 
   test('a child still holds a socket: the helper waits the linger out, not less', async (t) => {

@@ -1,0 +1,95 @@
+// The CLI's fixed cost (issue 52): `nettrace run` loads only what a run uses (no OpenTelemetry,
+// HTTP client or TLS code without --otlp), and ends as soon as the program exited and its
+// preloads' last bytes were read, with no settle time after the exit.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { root, run } from './harness.mjs';
+
+const core = createRequire(import.meta.url)(join(root, 'dist', 'core.cjs'));
+const preload = join(root, 'dist', 'preload.cjs');
+const bin = join(root, 'bin', 'nettrace.cjs');
+
+test('nettrace run without --otlp loads neither OpenTelemetry nor http, https, tls or crypto', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'nettrace-clistart-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  // Records, at the CLI's exit, Node's own modules it loaded and the files it required.
+  const hook = join(dir, 'hook.cjs');
+  writeFileSync(
+    hook,
+    `process.on('exit', () => require('fs').writeFileSync(${JSON.stringify(join(dir, 'loaded.json'))}, JSON.stringify({ builtins: process.moduleLoadList, files: Object.keys(require.cache) })));`,
+  );
+  for (const helper of ['off', 'auto']) {
+    const out = join(dir, `t-${helper}.json`);
+    const res = await run(process.execPath, [
+      '-r',
+      hook,
+      bin,
+      'run',
+      '--quiet',
+      '--helper',
+      helper,
+      '--out',
+      out,
+      '--',
+      process.execPath,
+      '-e',
+      '0',
+    ]);
+    assert.equal(res.code, 0, res.stderr);
+    const loaded = JSON.parse(readFileSync(join(dir, 'loaded.json'), 'utf8'));
+    // The list is real: the collector's socket server and the program's start are in it.
+    assert.ok(loaded.builtins.includes('NativeModule net') && loaded.builtins.includes('NativeModule child_process'), `--helper ${helper}`);
+    const unwanted = loaded.builtins.filter((m) => /^NativeModule (http|https|tls|crypto|http2|zlib)$/.test(m));
+    assert.deepEqual(unwanted, [], `--helper ${helper}: Node modules the run does not use`);
+    assert.deepEqual(
+      loaded.files.filter((f) => /otlp-wire|rules\.cjs/.test(f)),
+      [],
+      `--helper ${helper}: bundles the run does not use`,
+    );
+    assert.equal(JSON.parse(readFileSync(out, 'utf8')).processes.length, 1, 'the trace is whole');
+  }
+});
+
+/** Runs `node -e <code>` traced into `collector`; resolves when it exited. */
+function exitOf(collector, code) {
+  const env = core.buildPreloadEnv(process.env, { preloadPath: preload, config: { ipcPath: collector.ipcPath } });
+  const child = spawn(process.execPath, ['-e', code], { env, stdio: 'ignore' });
+  return new Promise((resolve, reject) => {
+    child.on('error', reject);
+    child.on('exit', (c) => resolve(c));
+  });
+}
+
+test('waitForIdle with settleMs 0 after the program exited: no settle time, and every process it started is in', async () => {
+  // Each round: the program starts a child that ends at once, waits for it, then exits; both
+  // connect to the collector. The wait after the program's exit is measured against the default
+  // settle time of 50 ms from the last bytes (which an old collector always waited, whatever it
+  // was given: 40–60 ms here after the exit, against well under 1 ms without it).
+  const code = `require('child_process').spawnSync(process.execPath, ['-e', '0'], { stdio: 'ignore' });`;
+  const waits = [];
+  for (let i = 0; i < 3; i++) {
+    const collector = await core.startCollector({ description: 'settle' });
+    try {
+      assert.equal(await exitOf(collector, code), 0);
+      const t0 = performance.now();
+      assert.ok(await collector.waitForIdle({ timeoutMs: 5000, settleMs: 0 }), 'idle');
+      waits.push(performance.now() - t0);
+      const trace = collector.session.snapshot();
+      assert.equal(trace.processes.length, 2, 'the program and its child');
+      assert.ok(
+        trace.processes.every((p) => p.exitAt !== undefined),
+        `each process's exit was read: ${JSON.stringify(trace.processes)}`,
+      );
+    } finally {
+      await collector.close();
+    }
+  }
+  waits.sort((a, b) => a - b);
+  console.error(`# waitForIdle after the exit: ${waits.map((w) => w.toFixed(1)).join(', ')} ms`);
+  assert.ok(waits[0] < 20, `the fastest of 3 waits was ${waits[0].toFixed(1)} ms: a settle time`);
+});
