@@ -5,33 +5,14 @@
 // body, a REDACTED value keeping the program's; once the process has ended the answer says so.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { spawn } from 'node:child_process';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { bundleTs, root } from '../lib/bundleTs.mjs';
 import { nodeBinaries } from './harness.mjs';
+import { preload, sendAgainModules, until } from './sendAgainSetup.mjs';
+import { root } from '../lib/bundleTs.mjs';
 
-const m = bundleTs(
-  [
-    "export * from './src/extension/traceStore';",
-    "export { startCollector } from './src/collector/server';",
-    "export { buildPreloadEnv } from './src/collector/launchEnv';",
-  ],
-  { dir: mkdtempSync(join(tmpdir(), 'nettrace-sendagain-')), name: 'sendAgain.cjs', vscodeStub: true },
-);
-const preload = join(root, 'dist', 'preload.cjs');
-
-async function until(what, fn, ms = 10_000) {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
+const m = sendAgainModules('sendAgain.cjs');
 
 test('Send Again: sent from inside the process as the program sent it, recorded redacted and linked', { timeout: 60_000 }, async () => {
   const seen = [];

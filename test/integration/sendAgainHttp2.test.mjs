@@ -7,33 +7,12 @@
 // path, headers and body, a REDACTED value keeping the program's.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
 import http2 from 'node:http2';
 import { spawn } from 'node:child_process';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { bundleTs, root } from '../lib/bundleTs.mjs';
 import { nodeBinaries } from './harness.mjs';
+import { preload, sendAgainModules, until } from './sendAgainSetup.mjs';
 
-const m = bundleTs(
-  [
-    "export * from './src/extension/traceStore';",
-    "export { startCollector } from './src/collector/server';",
-    "export { buildPreloadEnv } from './src/collector/launchEnv';",
-  ],
-  { dir: mkdtempSync(join(tmpdir(), 'nettrace-sendagain-h2-')), name: 'sendAgainHttp2.cjs', vscodeStub: true },
-);
-const preload = join(root, 'dist', 'preload.cjs');
-
-async function until(what, fn, ms = 10_000) {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
+const m = sendAgainModules('sendAgainHttp2.cjs');
 
 for (const { label, bin } of nodeBinaries()) {
   test(
