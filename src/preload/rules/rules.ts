@@ -44,8 +44,8 @@ function engineModule(): RulesModule {
 }
 
 /**
- * Who answers the collector's Send Again messages (sendAgain.ts, registered when the http hooks
- * install it; undefined until then: the message is ignored, as sendAgain.ts would without a
+ * Who answers the collector's Send Again messages (sendAgain.ts, registered when the http, undici
+ * or http2 hooks install it; undefined until then: the message is ignored, as sendAgain.ts would without a
  * tracer). A registration, not an import, so this file does not import sendAgain.ts (which reads
  * the tracer, whose transport reads this file).
  */
