@@ -5,7 +5,7 @@
  */
 
 import { join } from 'node:path';
-import { CONFIG_ENV, type PreloadConfig } from '../protocol/preload';
+import { CONFIG_ENV, PRELOAD_LOADER_FILE, type PreloadConfig } from '../protocol/preload';
 
 /** Options of buildPreloadEnv(). */
 export interface PreloadEnvOptions {
@@ -49,7 +49,8 @@ export function addPreloadEnv(
 ): void {
   const key = envKey(env, 'NODE_OPTIONS', platform);
   env[key] = mergeNodeOptions(options.preloadPath, env[key]);
-  env[envKey(env, CONFIG_ENV, platform)] = JSON.stringify(options.config);
+  // The collector runs in this process (the CLI's, the extension host's) unless the caller says.
+  env[envKey(env, CONFIG_ENV, platform)] = JSON.stringify({ ...options.config, collectorPid: options.config.collectorPid ?? process.pid });
 }
 
 /**
@@ -64,5 +65,5 @@ export function buildPreloadEnv(baseEnv: NodeJS.ProcessEnv, options: PreloadEnvO
 
 /** Path of the preload bundle: dist/preload.cjs next to the running bundle (dist/*.cjs). */
 export function preloadPath(): string {
-  return join(__dirname, 'preload.cjs');
+  return join(__dirname, PRELOAD_LOADER_FILE);
 }

@@ -10,7 +10,7 @@
  * parent's environment, so a child session is never injected again.
  */
 
-import { DETACH_SYMBOL } from '../protocol/preload';
+import { DETACH_SYMBOL, PRELOAD_GUARD } from '../protocol/preload';
 import { pathOf, pathSystem, type PathSystem } from '../trace/formats/filePath';
 import { launchTracing, type LaunchTracing, type NodeLaunchConfig, type OptionErrorHandler, type TracingDefaults } from './launchConfig';
 
@@ -120,8 +120,6 @@ export function runtimeName(runtimeExecutable: unknown): string | undefined {
   return base.replace(/\.(exe|cmd|bat|sh)$/i, '').toLowerCase();
 }
 
-/** The global symbol (`Symbol.for`) the preload sets once loaded in a thread (src/preload/index.ts GUARD). */
-const PRELOAD_GUARD = 'nettrace.preload';
 
 /**
  * js-debug's session for a process it attached to on its own, outside any launch: auto attach

@@ -13,15 +13,13 @@
  * Workaround: an ES module's `import 'node:https'` loads the module through Node's ESM loader,
  * which goes through nothing a preload can see (no `Module._load`, no channel), and an HTTPS
  * request made right after reaches `tls.connect` before any of the moments above. So when the
- * program may run ES modules from its start (an `.mjs`/`.mts` entry, a package of `"type":
- * "module"`, `import`/`export` in an entry Node would detect as ESM, `--import`/`--loader`,
- * `--input-type=module`, or a worker thread), the modules are loaded and hooked at start, as they
- * were before.
+ * program may run ES modules from its start (firstUse.ts, mayImportAtStart: an `.mjs`/`.mts`
+ * entry, a package of `"type": "module"`, `import`/`export` in an entry Node would detect as ESM,
+ * `--import`/`--loader`, `--input-type=module`, or a worker thread), the modules are loaded and
+ * hooked at start, as they were before.
  */
 
 import * as dc from 'node:diagnostics_channel';
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { onModuleLoad } from './moduleLoad';
 import { onDetach, subscribe } from './detach';
 
@@ -101,61 +99,4 @@ export function threadInfo(): { threadId: number; isMainThread: boolean } {
     return { threadId, isMainThread };
   }
   return { threadId: 0, isMainThread: true };
-}
-
-/** True when the program may run ES modules from its start (see above): hook eagerly then. */
-export function mayImportAtStart(isMainThread: boolean): boolean {
-  if (!isMainThread) return true;
-  const flags = [...process.execArgv, process.env.NODE_OPTIONS ?? ''].join(' ');
-  if (/--(import|loader|experimental-loader|experimental-default-type[= ]module|input-type[= ]module)\b/.test(flags)) return true;
-  const entry = process.argv[1];
-  if (!entry) {
-    // `node -e` / `-p`: Node runs the code as ESM when it has import/export syntax.
-    const code = (process as { _eval?: string })._eval;
-    return typeof code === 'string' ? hasEsmSyntax(code) : true;
-  }
-  const file = resolveEntry(entry);
-  if (!file) return true;
-  const ext = path.extname(file);
-  if (ext === '.mjs' || ext === '.mts') return true;
-  if (ext === '.cjs' || ext === '.cts') return false;
-  const type = packageType(path.dirname(file));
-  if (type === 'module') return true;
-  if (type === 'commonjs') return false;
-  try {
-    return hasEsmSyntax(fs.readFileSync(file, 'utf8'));
-  } catch {
-    return true;
-  }
-}
-
-/** The entry file as Node would find it (the path, or with `.js`), or undefined. */
-function resolveEntry(entry: string): string | undefined {
-  const abs = path.resolve(entry);
-  for (const candidate of [abs, `${abs}.js`, path.join(abs, 'index.js')]) {
-    try {
-      if (fs.statSync(candidate).isFile()) return fs.realpathSync(candidate);
-    } catch {
-      /* next */
-    }
-  }
-  return undefined;
-}
-
-/** The `type` of the nearest package.json above `dir`. */
-function packageType(dir: string): string | undefined {
-  for (let d = dir; ; d = path.dirname(d)) {
-    try {
-      const pkg = JSON.parse(fs.readFileSync(path.join(d, 'package.json'), 'utf8')) as { type?: unknown };
-      return typeof pkg.type === 'string' ? pkg.type : undefined;
-    } catch {
-      /* none here, or unreadable: go up */
-    }
-    if (path.dirname(d) === d) return undefined;
-  }
-}
-
-/** import/export statements (or import.meta) at the start of a line: Node would run the file as ESM. */
-function hasEsmSyntax(code: string): boolean {
-  return /^\s*(import\s*[\w{*'"]|import\.meta|export\s)/m.test(code);
 }

@@ -31,11 +31,35 @@ export function onDetach(fn: () => void): void {
   else undo.push(fn);
 }
 
+type Subscriber = (message: unknown, name: string | symbol) => void;
+/** The preload's subscribers by channel, for deliver(). */
+const subscribers = new Map<string, Subscriber[]>();
+
 /** `dc.subscribe`, undone at detach(). */
-export function subscribe(name: string, fn: (message: unknown, name: string | symbol) => void): void {
+export function subscribe(name: string, fn: Subscriber): void {
   dc.subscribe(name, fn);
   channels.add(name);
-  onDetach(() => void dc.unsubscribe(name, fn));
+  const list = subscribers.get(name) ?? [];
+  list.push(fn);
+  subscribers.set(name, list);
+  onDetach(() => {
+    dc.unsubscribe(name, fn);
+    subscribers.delete(name);
+  });
+}
+
+/**
+ * Hands a message Node published before the preload subscribed (the one that made the loader
+ * run it, firstUse.ts) to the preload's subscribers of that channel, as a publish would.
+ */
+export function deliver(name: string, message: unknown): void {
+  for (const fn of subscribers.get(name) ?? []) {
+    try {
+      fn(message, name);
+    } catch {
+      // Each subscriber guards its own hook.
+    }
+  }
 }
 
 /**

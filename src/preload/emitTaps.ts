@@ -14,7 +14,8 @@
  * those two prototypes (docs/architecture.md).
  */
 
-import { mirror, Slot } from './tracer';
+import { mirror } from './mirror';
+import { Slot } from './tracer';
 import { defineRestorable, isDetached } from './detach';
 
 /** Sees one event of an observed object, before its listeners; must not throw. */

@@ -10,13 +10,14 @@
 
 import * as fs from 'node:fs';
 import { withPreloadDefaults, type ResolvedPreloadConfig } from '../protocol/options';
-import { CONFIG_ENV, DETACH_SYMBOL, FLUSH_NOW_SYMBOL, type DetachReport, type PreloadConfig, type StatsMessage } from '../protocol/preload';
+import { CONFIG_ENV, DETACH_SYMBOL, PRELOAD_GUARD, FLUSH_NOW_SYMBOL, type DetachReport, type PreloadConfig, type StatsMessage } from '../protocol/preload';
 import { installAsyncStarts } from './initiator/asyncStarts';
 import { installHttp2Hooks } from './http2/http2Hooks';
 import { installHttpHooks, installHttpsHooks, subscribeHttpChannels } from './http/httpHooks';
 import { installSocketHooks, installTlsHooks } from './connection/socketHooks';
 import { installDnsLookupHook } from './dns/programLookup';
-import { mayImportAtStart, threadInfo, whenLoaded } from './builtins';
+import { threadInfo, whenLoaded } from './builtins';
+import { mayImportAtStart } from './firstUse';
 import { Tracer, now } from './tracer';
 import { bindNet, Transport } from './transport/transport';
 import { installUndiciHooks } from './undici/undiciHooks';
@@ -28,7 +29,10 @@ import { redactArgv, redactedArgNames } from '../trace/contract/redact';
 import { replaceFunction } from './tracer';
 import { detach, isDetached, onDetach } from './detach';
 
-const GUARD = Symbol.for('nettrace.preload');
+/** For the loader (loader.ts, firstUse.ts): the message that made it run the body. */
+export { deliver } from './detach';
+
+const GUARD = Symbol.for(PRELOAD_GUARD);
 
 /** Bound before the program runs: a program's patched `fs.writeSync` never sees our messages. */
 const writeSync = fs.writeSync;
@@ -63,7 +67,8 @@ function readConfig(): ResolvedPreloadConfig | undefined {
 
 function start(): void {
   const g = globalThis as Record<symbol, unknown>;
-  if (g[GUARD]) return;
+  // The loader's FIRST_USE mark (firstUse.ts) is this body's to replace.
+  if (g[GUARD] === true) return;
   // Configurable: a detached preload (detach.ts) takes it away, so a later attach can load it again.
   Object.defineProperty(globalThis, GUARD, { value: true, enumerable: false, configurable: true });
   const config = readConfig();
@@ -95,6 +100,7 @@ function start(): void {
       droppedLoopBlocks: loop?.dropped || undefined,
     }),
   );
+  transport.collectorPid = typeof config.collectorPid === 'number' ? config.collectorPid : undefined;
   const t: Tracer = new Tracer(config, transport, threadId, __filename);
   // The event loop's blocked stretches while requests are in flight (loopLag.ts).
   const loop = LOOP_MONITOR_ON

@@ -19,11 +19,13 @@
  * cache falls back to a plain `require` of the body; nothing is thrown into the program.
  */
 
-import * as fs from 'node:fs';
-import * as path from 'node:path';
-import * as vm from 'node:vm';
+// Not namespace imports: the bundle would copy each module's properties, running their getters
+// (`fs.Dir` loads internal/fs/dir on Node 22+), in every process, the body run or not.
+const fs = require('node:fs') as typeof import('node:fs');
+const path = require('node:path') as typeof import('node:path');
 
-import { PRELOAD_BODY_FILE } from '../protocol/preload';
+import { CONFIG_ENV, FIRST_USE, PRELOAD_BODY_FILE, PRELOAD_GUARD } from '../protocol/preload';
+import { runOnFirstUse, type PreloadBody } from './firstUse';
 
 const BODY = PRELOAD_BODY_FILE;
 
@@ -92,10 +94,10 @@ function readSource(file: string): string {
  * Runs the CommonJS file `file` with V8's code cache for it (made and kept as described above,
  * under the name `name`): the preload's body, and the CLI's bundle (bin/nettrace.cjs, issue 52:
  * `nettrace run` pays its start once per run). Any failure of the cache falls back to a plain
- * `require` of the file; what the file throws is thrown.
+ * `require` of the file; what the file throws is thrown. Returns the file's exports.
  */
-export function runCached(file: string, name: string): void {
-  let run: (() => void) | undefined;
+export function runCached(file: string, name: string): unknown {
+  let run: (() => unknown) | undefined;
   try {
     const source = readSource(file);
     const st = fs.statSync(file);
@@ -115,28 +117,44 @@ export function runCached(file: string, name: string): void {
     }
     // CommonJS's own wrapper, on the source's first line so its lines keep their numbers.
     const wrapper = `(function (exports, require, module, __filename, __dirname) {${source}\n})`;
+    // Required here: a process whose body never runs (firstUse.ts) does not load `vm` (≈ 1.7 M instructions).
+    const vm = require('node:vm') as typeof import('node:vm');
     const script = new vm.Script(wrapper, { filename: file, cachedData });
     const fn = script.runInThisContext() as (e: unknown, r: NodeRequire, m: unknown, f: string, d: string) => void;
     run = () => {
-      const mod = { exports: {} };
+      const mod: { exports: unknown } = { exports: {} };
       // This loader's require resolves as the file's would: both are in dist/ (the bundles load
       // their siblings there: rules.cjs, otlp-wire.cjs).
       fn.call(mod.exports, mod.exports, require, mod, file, path.dirname(file));
       if (cacheFile && (!cachedData || script.cachedDataRejected)) writeCache(cacheFile, prefix, script.createCachedData());
+      return mod.exports;
     };
   } catch {
     run = undefined;
   }
   // It runs once, by one path or the other.
-  if (run) run();
-  else require(file);
+  return run ? run() : (require(file) as unknown);
 }
 
 function load(): void {
   // Without NETTRACE_CONFIG the body would do nothing (a CLI loading runCached from here, too).
-  if (!process.env.NETTRACE_CONFIG) return;
+  const raw = process.env[CONFIG_ENV];
+  if (!raw) return;
+  const g = globalThis as Record<symbol, unknown>;
+  const guard = Symbol.for(PRELOAD_GUARD);
+  // Loaded twice (NODE_OPTIONS naming it twice, a child's copy of the variable): the first one traces.
+  if (g[guard]) return;
+  // Loaded through the debugger, or unusable (the body says why at once): the body runs now.
+  let now = true;
+  try {
+    now = (JSON.parse(raw) as { attached?: unknown }).attached === true;
+  } catch {
+    /* now */
+  }
+  // Configurable: the body replaces it (index.ts), a detach takes it away.
+  Object.defineProperty(globalThis, guard, { value: FIRST_USE, enumerable: false, configurable: true });
   // The body catches its own failures (index.ts).
-  runCached(path.join(__dirname, BODY), 'preload');
+  runOnFirstUse(() => runCached(path.join(__dirname, BODY), 'preload') as PreloadBody | undefined, now);
 }
 
 try {

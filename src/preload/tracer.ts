@@ -33,6 +33,7 @@ import {
 } from './initiator/initiator';
 import { lazy, type SideChannel, type Transport } from './transport/transport';
 import { defineRestorable, onDetach } from './detach';
+import { mirror } from './mirror';
 
 /** An object read by a symbol key (see Slot). */
 export type Keyed<T> = Record<symbol, T | undefined>;
@@ -91,37 +92,6 @@ export class Slot<T> {
  */
 export function overrideMethod<T extends object, K extends keyof T>(obj: T, name: K, fn: T[K]): void {
   Object.defineProperty(obj, name, { value: fn, writable: true, configurable: true, enumerable: false });
-}
-
-/**
- * Makes `wrapper` indistinguishable from `original` by what a program can read of it: every own
- * property of the original (`name`, `length`, `prototype`, `util.promisify.custom`, any other)
- * with the same descriptor, and the same [[Prototype]]. A wrapper that kept only `name` and
- * `length` broke `util.promisify(http2.connect)`, which reads `util.promisify.custom`.
- * (Function.prototype.toString still shows the wrapper's source: it cannot be changed.)
- */
-export function mirror<T extends Function>(wrapper: T, original: Function): T {
-  for (const key of Reflect.ownKeys(original)) {
-    const d = Object.getOwnPropertyDescriptor(original, key);
-    if (!d) continue;
-    try {
-      Object.defineProperty(wrapper, key, d);
-    } catch {
-      // A non-configurable property of the wrapper's own (`prototype` with other flags): left as is.
-    }
-  }
-  // Own properties of the wrapper the original lacks (configurable ones: not `prototype`).
-  for (const key of Reflect.ownKeys(wrapper)) {
-    if (Object.prototype.hasOwnProperty.call(original, key)) continue;
-    try {
-      delete (wrapper as unknown as Record<PropertyKey, unknown>)[key as string];
-    } catch {
-      /* non-configurable */
-    }
-  }
-  const proto = Object.getPrototypeOf(original) as object | null;
-  if (Object.getPrototypeOf(wrapper) !== proto) Object.setPrototypeOf(wrapper, proto);
-  return wrapper;
 }
 
 /**

@@ -19,6 +19,18 @@ import type { WhatIfDelay, WhatIfFail, WhatIfOverride, WhatIfRespond, WhatIfThro
 /** Name of the environment variable that carries the JSON-encoded PreloadConfig. */
 export const CONFIG_ENV = 'NETTRACE_CONFIG';
 
+/**
+ * The global symbol (`Symbol.for`) a thread's preload is known by: `true` once its body runs,
+ * FIRST_USE while the loader waits for the program's first use of the network to run it
+ * (src/preload/firstUse.ts); absent when there is none (or it detached).
+ */
+export const PRELOAD_GUARD = 'nettrace.preload';
+/** PRELOAD_GUARD's value before the body runs. */
+export const FIRST_USE = 'on first use';
+
+/** The preload's loader, the file `NODE_OPTIONS=--require` names (src/preload/loader.ts). */
+export const PRELOAD_LOADER_FILE = 'preload.cjs';
+
 /** The preload's body, beside dist/preload.cjs (the loader `--require` names, which runs it from V8's code cache). */
 export const PRELOAD_BODY_FILE = 'preload-body.cjs';
 
@@ -40,6 +52,12 @@ export type InitiatorMode = 'sampled' | 'all' | 'off';
 export interface PreloadConfig {
   /** Unix socket path (or Windows named pipe) of the session's collector. */
   ipcPath: string;
+  /**
+   * The collector's process id (set where the environment is made: the collector's process). At
+   * the program's exit the preload waits for a collector slow to read while this process runs,
+   * not for one stopped or gone (src/preload/transport/transport.ts, EXIT_STALL_MS).
+   */
+  collectorPid?: number;
   /** Header capture mode (default "values"; defaults: DEFAULTS in ./options.ts). */
   headers?: HeaderCaptureMode;
   /**

@@ -38,7 +38,8 @@ test('nettrace run without --otlp loads neither OpenTelemetry nor http, https, t
       '--',
       process.execPath,
       '-e',
-      '0',
+      // dns: the preload's body runs at the program's first use of the network (firstUse.ts).
+      "require('node:dns')",
     ]);
     assert.equal(res.code, 0, res.stderr);
     const loaded = JSON.parse(readFileSync(join(dir, 'loaded.json'), 'utf8'));
@@ -70,7 +71,8 @@ test('waitForIdle with settleMs 0 after the program exited: no settle time, and 
   // connect to the collector. The wait after the program's exit is measured against the default
   // settle time of 50 ms from the last bytes (which an old collector always waited, whatever it
   // was given: 40–60 ms here after the exit, against well under 1 ms without it).
-  const code = `require('child_process').spawnSync(process.execPath, ['-e', '0'], { stdio: 'ignore' });`;
+  // dns in each: the preload's body runs at a program's first use of the network (firstUse.ts).
+  const code = `require('node:dns');require('child_process').spawnSync(process.execPath, ['-e', 'require("node:dns")'], { stdio: 'ignore' });`;
   const waits = [];
   for (let i = 0; i < 3; i++) {
     const collector = await core.startCollector({ description: 'settle' });

@@ -355,7 +355,7 @@ for (const mode of ['raw', 'real']) {
       collector.child.kill('SIGSTOP');
       const count = 1500;
       const env = { NT_URLS: JSON.stringify(servers.urls), NT_COUNT: String(count) };
-      const p = start(process.execPath, join(apps, 'many.cjs'), { ipcPath: collector.ipcPath }, { env });
+      const p = start(process.execPath, join(apps, 'many.cjs'), { ipcPath: collector.ipcPath, collectorPid: collector.child.pid }, { env });
       await p.waitFor('total');
       const printedAt = Date.now();
       const r = await p.done;

@@ -172,7 +172,7 @@ for (const { label, bin } of nodeBinaries()) {
     if (sync.loopBlocked.total - (sync.loopBlocked.machine ?? 0) >= 50) {
       assert.match(
         diagnoseIncoming(sync, []),
-        /in the program itself \(it made no call\), its event loop blocked for \d+ ms of it( \(for up to \d+ ms of it the thread waited for a CPU: the machine was busy\))?; blocked \d+–\d+ ms into the trace/,
+        /in the program itself \(it made no call\), its event loop blocked for \d+ ms of it( \(for up to [\d.]+ ms of it the thread waited for a CPU: the machine was busy\))?; blocked \d+–\d+ ms into the trace/,
       );
     } else assert.doesNotMatch(diagnoseIncoming(sync, []), /event loop/, facts);
     const timer = served('/async');

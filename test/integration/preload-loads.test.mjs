@@ -49,7 +49,7 @@ for (const [major, node] of nodes) {
     );
   });
 
-  test(`Node ${major}: a program that makes no request sends its hello, stats and exit without loading net at its exit`, async () => {
+  test(`Node ${major}: a program that loads dns and makes no request sends its hello, stats and exit without loading net at its exit`, async () => {
     const dir = mkdtempSync(join(tmpdir(), 'nettrace-exit-'));
     const ipcPath = join(dir, 'c.sock');
     const lines = [];
@@ -69,8 +69,9 @@ for (const [major, node] of nodes) {
     try {
       // The program's own 'exit' listener runs after the preload's last messages (index.ts onExit).
       // (fs.writeSync: a piped process.stdout is a net.Socket.)
+      // (dns: the preload's body runs at the program's first use of the network, firstUse.ts; dns loads no net.)
       const code =
-        "process.on('exit',()=>require('fs').writeSync(1,JSON.stringify(process.moduleLoadList.filter(m=>/^NativeModule (net|stream)$/.test(m)))))";
+        "require('node:dns');process.on('exit',()=>require('fs').writeSync(1,JSON.stringify(process.moduleLoadList.filter(m=>/^NativeModule (net|stream)$/.test(m)))))";
       for (const flags of [[], ['--pending-deprecation']]) {
         lines.length = 0;
         const env = { PATH: process.env.PATH, HOME: process.env.HOME, NETTRACE_CONFIG: JSON.stringify({ ipcPath }) };
@@ -126,7 +127,8 @@ test("the preload's body is compiled once: later processes run it from V8's code
       NETTRACE_CACHE: cache,
       NETTRACE_CONFIG: JSON.stringify({ ipcPath: join(root, 'no-collector-here.sock') }),
     };
-    const run = () => spawnSync(process.execPath, ['--require', preload, '-e', '0'], { env, encoding: 'utf8', timeout: 60_000 });
+    // The body runs at the program's first use of the network (firstUse.ts): dns here.
+    const run = () => spawnSync(process.execPath, ['--require', preload, '-e', "require('node:dns')"], { env, encoding: 'utf8', timeout: 60_000 });
     assert.equal(run().status, 0);
     const dir = join(cache, 'v8');
     const files = readdirSync(dir).filter((f) => f.endsWith('.bin'));
@@ -140,7 +142,7 @@ test("the preload's body is compiled once: later processes run it from V8's code
     assert.equal(statSync(file).mtimeMs, first, 'the second process used the cache as it was');
     // A program run from a file shares it (`-e`'s code is in execArgv, and is no flag of V8's).
     const app = join(cache, 'app.js');
-    writeFileSync(app, '0');
+    writeFileSync(app, "require('node:dns')");
     const r = spawnSync(process.execPath, ['--require', preload, app], { env, encoding: 'utf8', timeout: 60_000 });
     assert.equal(r.status, 0, r.stderr);
     assert.equal(statSync(file).mtimeMs, first, 'a program run from a file used the same cache');

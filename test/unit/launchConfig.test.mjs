@@ -195,6 +195,7 @@ test('phase 2: the optional recorders reach NETTRACE_CONFIG', () => {
   const out = m.injectTracing(cfg, { preloadPath: '/p.cjs', ipcPath: '/s', sessionId: 'x' });
   assert.deepEqual(JSON.parse(out.env.NETTRACE_CONFIG), {
     ipcPath: '/s',
+    collectorPid: process.pid,
     headers: 'values',
     dnsTrace: true,
     dnsServers: ['127.0.0.1:53'],
@@ -305,6 +306,7 @@ test('phase 2: env + envFile merged (env wins), NODE_OPTIONS from either kept, N
     headers: 'values',
     redact: ['x-token'],
     sendAgain: true,
+    collectorPid: process.pid,
   });
   // The configuration's own NODE_OPTIONS wins over the envFile's, as in js-debug.
   const own = m.injectTracing(

@@ -204,7 +204,8 @@ if (isMainThread) {
 test('the rule engine (dist/rules.cjs) is loaded only when the session has rules', async () => {
   const rulesFile = join(root, 'dist', 'rules.cjs');
   const loaded = async (config) => {
-    const code = `process.stdout.write(String(Object.keys(require.cache).includes(${JSON.stringify(rulesFile)})))`;
+    // dns: the preload's body runs at the program's first use of the network (src/preload/firstUse.ts).
+    const code = `require('node:dns');process.stdout.write(String(Object.keys(require.cache).includes(${JSON.stringify(rulesFile)})))`;
     const env = { ...process.env, NODE_OPTIONS: `--require ${JSON.stringify(preloadPath)}`, NETTRACE_CONFIG: JSON.stringify(config) };
     const child = spawn(process.execPath, ['-e', code], { env, stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';

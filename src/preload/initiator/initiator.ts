@@ -13,7 +13,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { InitiatorMode } from '../../protocol/preload';
+import { PRELOAD_LOADER_FILE, type InitiatorMode } from '../../protocol/preload';
 import { mappedFrame } from '../../trace/contract/frames';
 import type { Initiator, StackFrame } from '../../trace/contract/types';
 
@@ -138,12 +138,29 @@ export function isLibraryFile(file: string): boolean {
   return true;
 }
 
+let loaderFor = '';
+let loaderFile = '';
+
+/**
+ * Whether `file` is the preload's: its body (`ownFile`), or the loader beside it
+ * (PRELOAD_LOADER_FILE), whose frames are under the message that made it run the body
+ * (firstUse.ts: a program's first `fetch` is made with them on its stack).
+ */
+export function isOwnFile(file: string, ownFile: string): boolean {
+  if (file === ownFile) return true;
+  if (loaderFor !== ownFile) {
+    loaderFor = ownFile;
+    loaderFile = ownFile.slice(0, Math.max(ownFile.lastIndexOf('/'), ownFile.lastIndexOf('\\')) + 1) + PRELOAD_LOADER_FILE;
+  }
+  return file === loaderFile;
+}
+
 /**
  * Whether a frame's file is the program's own code: not Node's (`node:`), not a library's
- * (isLibraryFile), not the preload's (`ownFile`), and a real path or URL (not `<anonymous>`).
+ * (isLibraryFile), not the preload's (isOwnFile), and a real path or URL (not `<anonymous>`).
  */
 export function isProgramFile(file: string | null | undefined, ownFile: string): boolean {
-  return !!file && file !== ownFile && !file.startsWith('node:') && (file.includes('/') || file.includes('\\')) && !isLibraryFile(file);
+  return !!file && !isOwnFile(file, ownFile) && !file.startsWith('node:') && (file.includes('/') || file.includes('\\')) && !isLibraryFile(file);
 }
 
 /** Whether any of a captured stack's frames is the program's own (see isProgramFile). */
@@ -227,7 +244,7 @@ export function formatSites(sites: CallSiteLike[], depth: number, ownFile: strin
     // Each CallSite getter is a call into V8: stop once there is nothing more to keep.
     if (user.length >= depth) break;
     const file = site.getFileName() ?? site.getScriptNameOrSourceURL?.() ?? undefined;
-    if (!file || file === ownFile || file.startsWith('node:') || (!file.includes('/') && !file.includes('\\'))) continue;
+    if (!file || isOwnFile(file, ownFile) || file.startsWith('node:') || (!file.includes('/') && !file.includes('\\'))) continue;
     const frame: StackFrame = {
       file,
       line: site.getLineNumber() ?? 0,

@@ -40,6 +40,7 @@ export function bindNet(): NetFunctions {
 export const orig = {
   binding: (process as { binding?: (name: string) => unknown }).binding,
   writeSync: fs.writeSync,
+  readFileSync: fs.readFileSync,
   setTimeout: globalThis.setTimeout,
   clearTimeout: globalThis.clearTimeout,
   setImmediate: globalThis.setImmediate,
@@ -49,6 +50,23 @@ export const orig = {
   apply: Reflect.apply,
   wait: Atomics.wait,
 };
+
+/**
+ * Whether the collector's process (`pid`) may still read: it exists and is neither stopped
+ * (SIGSTOP, a debugger) nor a zombie, per /proc/<pid>/stat. False where that cannot be read (no
+ * /proc, another user's process): the exit flush then gives up as for a stopped one.
+ */
+export function collectorMayRead(pid: number | undefined): boolean {
+  if (typeof pid !== 'number' || !(pid > 0)) return false;
+  try {
+    const stat = String(orig.readFileSync(`/proc/${pid}/stat`, 'latin1'));
+    // "pid (comm) S …": the state follows the last ')' (comm may hold one).
+    const state = stat.charAt(stat.lastIndexOf(')') + 2);
+    return state === 'R' || state === 'S' || state === 'D';
+  } catch {
+    return false;
+  }
+}
 
 /** The fd of a connected (or connecting) socket, -1 when there is none. */
 export function fdOf(socket: net.Socket): number {

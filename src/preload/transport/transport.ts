@@ -27,7 +27,7 @@ import type { PreloadMessage, RecordMessage, StatsMessage } from '../../protocol
 import { DISCARD, type EventEncoder, FieldsWriter, framePrefix, type RecordWriter } from '../../protocol/events';
 import { EventQueue, EVENTS_ON, type EventSeg } from './eventQueue';
 import { resolveLazy, setBlobSink } from './wireValues';
-import { bindNet, fdOf, netLoaded, orig, rawPipe, type RawPipe } from './collectorNet';
+import { bindNet, collectorMayRead, fdOf, netLoaded, orig, rawPipe, type RawPipe } from './collectorNet';
 import { Part, PipeWriter } from './pipeWriter';
 
 export { lazy, WireBlob, type SideChannel } from './wireValues';
@@ -64,9 +64,12 @@ const FLUSH_EVENTS = 1024;
 /** How long the exit flush may spin on a full pipe, in all (ms). */
 const EXIT_FLUSH_BUDGET_MS = 1000;
 /**
- * The exit flush gives up once the pipe took nothing for this long (ms): a collector that is
- * stopped (SIGSTOP) or hung must not hold the program's exit. What was not written is counted
- * and the count reaches the collector through a second connection (see `sendTail`).
+ * The exit flush gives up once the pipe took nothing for this long (ms) and the collector's
+ * process is stopped (SIGSTOP), gone or unknown (collectorMayRead): such a collector must not hold
+ * the program's exit. A collector that runs but is slow to read (a busy machine, where it runs
+ * below the program's priority: 50 ms without a turn happen there) is waited for, within
+ * EXIT_FLUSH_BUDGET_MS. What was not written is counted and the count reaches the collector
+ * through a second connection (see `sendTail`).
  */
 const EXIT_STALL_MS = 50;
 
@@ -102,6 +105,8 @@ export class Transport {
   private readonly flushEvents: number;
   /** Identifies this connection to the collector (see HelloMessage.conn). */
   private readonly connToken = `${process.pid}.${Math.random().toString(36).slice(2, 10)}`;
+  /** The collector's process id (PreloadConfig.collectorPid): the exit flush waits for it while it runs. */
+  collectorPid: number | undefined;
   /** Messages dropped because the queue was full, the collector was gone or stalled at exit. */
   dropped = 0;
   /** Messages produced (queued or dropped). */
@@ -334,7 +339,12 @@ export class Transport {
         left = bytes;
         progressAt = t;
       }
-      if (t - progressAt > EXIT_STALL_MS || t - start > budgetMs) break;
+      if (t - start > budgetMs) break;
+      if (t - progressAt > EXIT_STALL_MS) {
+        if (!collectorMayRead(this.collectorPid)) break;
+        // Asked again after another stall.
+        progressAt = t;
+      }
       orig.wait(sleeper, 0, 0, 1);
     }
     // The collector is not reading: count what will never reach it, and tell it so. The exit

@@ -1,0 +1,151 @@
+/**
+ * The program's first use of the network: the moment the loader (loader.ts) runs the preload's
+ * body. A process that never makes or serves a request (`node -e 0`, a build script, a test
+ * runner's worker that only computes) pays for a `--require`d file, one wrapper of `Module._load`
+ * and a few diagnostics channel subscriptions, not for the body (issue 52: ≈ 50 M instructions
+ * and 25 ms of CPU per process), and is not in the trace: it made no request.
+ *
+ * The moment is the first of:
+ * - a `require` (Module._load) after which Node has loaded `tls`, `dns`, `http`, `https` or
+ *   `http2`, or that asked for `net` (Node loads `net` itself for a pipe or terminal stdout,
+ *   which is no use of the network);
+ * - a message on a channel Node publishes before a request or a connection is made:
+ *   `undici:request:create` (the global `fetch`, `WebSocket` and `EventSource`, whose module
+ *   Node loads through no `require`), `net.client.socket`, `net.server.socket`,
+ *   `http.client.request.created`/`start`, `http.server.request.start` (a module imported
+ *   unseen). The body's subscribers, put in place during that message, are handed it: a
+ *   subscriber added while a channel publishes is not called for that message (Node 20–26).
+ *
+ * The body runs at once where the program may import ES modules from its start
+ * (mayImportAtStart: an import goes through nothing seen here, and an HTTPS request made right
+ * after reaches `tls.connect` before any of the moments above), in a worker thread, when loaded
+ * through the debugger (`attached`: the configuration is in the environment only while the
+ * loader runs), and when one of those modules was loaded already (a `--require` before ours).
+ */
+
+// Not namespace imports: the bundle would copy each module's properties, running their getters
+// (`fs.Dir` loads internal/fs/dir on Node 22+), in every process, the body run or not.
+const fs = require('node:fs') as typeof import('node:fs');
+const path = require('node:path') as typeof import('node:path');
+import { moduleLoadObservers } from './moduleLoad';
+
+/** What the body (index.ts) exports to the loader. */
+export interface PreloadBody {
+  /** Hands `message` of `channel` to the body's subscribers of it. */
+  deliver?: (channel: string, message: unknown) => void;
+}
+
+/** Built-in modules whose load means the program is about to use the network (moduleLoadList entries). */
+const NETWORK_MODULES = new Set(['tls', 'dns', 'http', 'https', 'http2', 'internal/deps/undici/undici'].map((id) => `NativeModule ${id}`));
+
+/** Channels published before a request or connection is made (see above). */
+const FIRST_USE_CHANNELS = [
+  'undici:request:create',
+  'net.client.socket',
+  'net.server.socket',
+  'http.client.request.created',
+  'http.client.request.start',
+  'http.server.request.start',
+];
+
+function loadList(): string[] {
+  return (process as { moduleLoadList?: string[] }).moduleLoadList ?? [];
+}
+
+/**
+ * Runs `run` (which loads the body) at the program's first use of the network, or at once when it
+ * must (`now`, or see above); never throws.
+ */
+export function runOnFirstUse(run: () => PreloadBody | undefined, now: boolean): void {
+  const list = loadList();
+  const isMainThread = !list.includes('NativeModule internal/process/worker_thread_only');
+  if (now || !isMainThread || mayImportAtStart(isMainThread) || list.some((m) => NETWORK_MODULES.has(m))) {
+    run();
+    return;
+  }
+  const dc = require('node:diagnostics_channel') as typeof import('node:diagnostics_channel');
+  let done = false;
+  const subscribers: Array<[string, (message: unknown) => void]> = [];
+  const fire = (channel?: string, message?: unknown): void => {
+    if (done) return;
+    done = true;
+    // Unsubscribing while the channel publishes is safe (Node 20–26 call the rest as before).
+    for (const [name, fn] of subscribers) dc.unsubscribe(name, fn);
+    const body = run();
+    if (channel !== undefined) body?.deliver?.(channel, message);
+  };
+  for (const name of FIRST_USE_CHANNELS) {
+    const fn = (message: unknown): void => fire(name, message);
+    subscribers.push([name, fn]);
+    dc.subscribe(name, fn);
+  }
+  let seen = loadList().length;
+  const observers = moduleLoadObservers();
+  if (!observers) return fire();
+  // Stays in the list once done (a no-op): taken out while the wrapper calls the list, the next
+  // observer (the body's first) would be skipped for that load.
+  observers.push((request) => {
+    if (done) return;
+    if (request === 'net' || request === 'node:net') return fire();
+    const now = loadList();
+    for (let i = seen; i < now.length; i++) if (NETWORK_MODULES.has(now[i]!)) return fire();
+    seen = now.length;
+  });
+}
+
+/** True when the program may run ES modules from its start (see above): hook eagerly then. */
+export function mayImportAtStart(isMainThread: boolean): boolean {
+  if (!isMainThread) return true;
+  const flags = [...process.execArgv, process.env.NODE_OPTIONS ?? ''].join(' ');
+  if (/--(import|loader|experimental-loader|experimental-default-type[= ]module|input-type[= ]module)\b/.test(flags)) return true;
+  const entry = process.argv[1];
+  if (!entry) {
+    // `node -e` / `-p`: Node runs the code as ESM when it has import/export syntax.
+    const code = (process as { _eval?: string })._eval;
+    return typeof code === 'string' ? hasEsmSyntax(code) : true;
+  }
+  const file = resolveEntry(entry);
+  if (!file) return true;
+  const ext = path.extname(file);
+  if (ext === '.mjs' || ext === '.mts') return true;
+  if (ext === '.cjs' || ext === '.cts') return false;
+  const type = packageType(path.dirname(file));
+  if (type === 'module') return true;
+  if (type === 'commonjs') return false;
+  try {
+    return hasEsmSyntax(fs.readFileSync(file, 'utf8'));
+  } catch {
+    return true;
+  }
+}
+
+/** The entry file as Node would find it (the path, or with `.js`), or undefined. */
+function resolveEntry(entry: string): string | undefined {
+  const abs = path.resolve(entry);
+  for (const candidate of [abs, `${abs}.js`, path.join(abs, 'index.js')]) {
+    try {
+      if (fs.statSync(candidate).isFile()) return fs.realpathSync(candidate);
+    } catch {
+      /* next */
+    }
+  }
+  return undefined;
+}
+
+/** The `type` of the nearest package.json above `dir`. */
+function packageType(dir: string): string | undefined {
+  for (let d = dir; ; d = path.dirname(d)) {
+    try {
+      const pkg = JSON.parse(fs.readFileSync(path.join(d, 'package.json'), 'utf8')) as { type?: unknown };
+      return typeof pkg.type === 'string' ? pkg.type : undefined;
+    } catch {
+      /* none here, or unreadable: go up */
+    }
+    if (path.dirname(d) === d) return undefined;
+  }
+}
+
+/** import/export statements (or import.meta) at the start of a line: Node would run the file as ESM. */
+function hasEsmSyntax(code: string): boolean {
+  return /^\s*(import\s*[\w{*'"]|import\.meta|export\s)/m.test(code);
+}

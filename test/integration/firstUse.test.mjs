@@ -1,0 +1,182 @@
+// Issue 52: the preload's body runs at the program's first use of the network
+// (src/preload/firstUse.ts). A program that never uses it pays for the loader only and is not in
+// the trace; a program whose first use is one the loader sees only on a diagnostics channel (the
+// global `fetch`, a module imported through `import()`, a server of such a module) is traced from
+// that very request: the body is handed the message that made it run, and the request's line is
+// the program's (not the loader's frames under that message). On every Node the suite runs (the
+// channels' behaviour while publishing differs between versions).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import http from 'node:http';
+import { createServer } from 'node:net';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { cli, nodeBinaries, root } from './harness.mjs';
+
+const preload = join(root, 'dist', 'preload.cjs');
+
+/** The test's server: answers every request 200 "ok". */
+async function okServer(t) {
+  const server = http.createServer((req, res) => {
+    req.resume();
+    req.on('end', () => res.end('ok'));
+  });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  t.after(() => server.close());
+  return `http://127.0.0.1:${server.address().port}`;
+}
+
+/** Writes `code` to `name` in a folder of the test's; its path. */
+function app(t, name, code) {
+  const dir = mkdtempSync(join(tmpdir(), 'nettrace-firstuse-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, name);
+  writeFileSync(file, code);
+  return file;
+}
+
+/**
+ * `nettrace run --out F -- node file`; `onPort`: the program printed {"port": N} and is served by
+ * it. Resolves {code, stderr, trace}.
+ */
+function traced(node, file, env, onPort) {
+  const out = `${file}.trace.json`;
+  const child = spawn(process.execPath, [cli, 'run', '--quiet', '--helper', 'off', '--out', out, '--', node, file], {
+    env: { ...process.env, NETTRACE_HELPER_PREFIX: 'none', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stderr.on('data', (d) => (stderr += d));
+  child.stdout.on('data', (d) => {
+    stdout += d;
+    const m = /\{"port":(\d+)\}/.exec(stdout);
+    if (m && onPort) {
+      const port = Number(m[1]);
+      onPort = onPort(port) && undefined;
+    }
+  });
+  return new Promise((resolve) =>
+    child.on('close', (code) => {
+      let trace;
+      try {
+        trace = JSON.parse(readFileSync(out, 'utf8'));
+      } catch {
+        trace = undefined;
+      }
+      resolve({ code, stderr, trace });
+    }),
+  );
+}
+
+for (const { label, bin } of nodeBinaries()) {
+  test(`${label}: a program that never uses the network runs no preload body and connects to no collector`, async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'nettrace-idle-'));
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    const ipcPath = join(dir, 'c.sock');
+    let connections = 0;
+    const collector = createServer((s) => {
+      connections++;
+      s.resume();
+    });
+    await new Promise((r) => collector.listen(ipcPath, r));
+    t.after(() => collector.close());
+    // (fs.writeSync: a piped process.stdout would load net and the channels itself.)
+    const report =
+      "require('fs').writeSync(1, JSON.stringify({ mark: globalThis[Symbol.for('nettrace.preload')], list: process.moduleLoadList }))";
+    const env = { PATH: process.env.PATH, HOME: process.env.HOME, NETTRACE_CACHE: join(dir, 'cache') };
+    const plain = spawnSync(bin, ['-e', report], { env, encoding: 'utf8' });
+    const withPreload = spawnSync(bin, ['--require', preload, '-e', report], {
+      env: { ...env, NETTRACE_CONFIG: JSON.stringify({ ipcPath }) },
+      encoding: 'utf8',
+    });
+    assert.equal(withPreload.status, 0, withPreload.stderr);
+    assert.equal(withPreload.stderr, '');
+    const before = new Set(JSON.parse(plain.stdout).list);
+    const after = JSON.parse(withPreload.stdout);
+    // The loader's channels (Node 22+ load them at start anyway), and nothing more: the body is not run.
+    assert.deepEqual(
+      after.list.filter((m) => !before.has(m) && m !== 'NativeModule diagnostics_channel'),
+      [],
+    );
+    assert.equal(after.mark, 'on first use', 'the loader waits for the first use');
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(connections, 0, 'no hello, no exit: the process is not in the trace');
+  });
+
+  test(`${label}: the global fetch as the program's first use of the network is traced, with the program's line`, async (t) => {
+    const url = await okServer(t);
+    const file = app(t, 'fetch-first.cjs', "fetch(process.env.NT_URL + '/first').then((r) => r.text());\n");
+    const { code, stderr, trace } = await traced(bin, file, { NT_URL: url });
+    assert.equal(code, 0, stderr);
+    assert.equal(trace.httpRequests.length, 1, stderr);
+    const [r] = trace.httpRequests;
+    assert.equal(r.client, 'fetch');
+    assert.equal(r.respStatusCode, 200);
+    assert.equal(r.respContentLen, 2);
+    assert.ok(r.tcpConn && r.dial && r.reusedConn === false, JSON.stringify(r));
+    assert.deepEqual(
+      r.initiator.frames.filter((f) => !f.library).map((f) => [f.file, f.line]),
+      [[file, 1]],
+      JSON.stringify(r.initiator),
+    );
+    assert.equal(trace.processes.length, 1);
+  });
+
+  test(`${label}: http loaded through import() in a CommonJS program: its requests and its server's are traced`, async (t) => {
+    const url = await okServer(t);
+    const file = app(
+      t,
+      'import-http.cjs',
+      [
+        "import('node:http').then((h) => {",
+        '  const server = h.createServer((req, res) => {',
+        "    res.end('served');",
+        '    server.close();',
+        '  });',
+        "  server.listen(0, '127.0.0.1', () => {",
+        "    h.get(process.env.NT_URL + '/imported', (res) => {",
+        '      res.resume();',
+        "      res.on('end', () => console.log(JSON.stringify({ port: server.address().port })));",
+        '    });',
+        '  });',
+        '});',
+        '',
+      ].join('\n'),
+    );
+    let served;
+    const { code, stderr, trace } = await traced(bin, file, { NT_URL: url }, (port) => {
+      served = new Promise((resolve) => http.get(`http://127.0.0.1:${port}/in`, (res) => res.resume().on('end', () => resolve(res.statusCode))));
+    });
+    assert.equal(code, 0, stderr);
+    assert.equal(await served, 200);
+    const made = trace.httpRequests.filter((r) => r.reqURL.endsWith('/imported'));
+    assert.equal(made.length, 1, JSON.stringify(trace.httpRequests.map((r) => r.reqURL)));
+    assert.equal(made[0].client, 'http');
+    assert.equal(made[0].respStatusCode, 200);
+    // (No initiator: http was loaded unseen, so its request was not made through the hook that takes the stack.)
+    assert.deepEqual(
+      trace.incomingRequests.map((r) => [r.reqURL.replace(/:\d+/, ''), r.respStatusCode]),
+      [['http://127.0.0.1/in', 200]],
+    );
+  });
+
+  test(`${label}: another --require that loads http, before the program: its requests are traced`, async (t) => {
+    const url = await okServer(t);
+    const first = app(t, 'first.cjs', "globalThis.__http = require('node:http');\n");
+    const file = app(
+      t,
+      'uses-first.cjs',
+      "globalThis.__http.get(process.env.NT_URL + '/early', (res) => res.resume());\n",
+    );
+    // The preload comes first in NODE_OPTIONS; `first` loads http there, and on the command line after it.
+    const { code, stderr, trace } = await traced(bin, file, { NT_URL: url, NODE_OPTIONS: `--require ${first}` });
+    assert.equal(code, 0, stderr);
+    assert.deepEqual(
+      trace.httpRequests.map((r) => [r.client, r.respStatusCode]),
+      [['http', 200]],
+    );
+  });
+}
