@@ -10,7 +10,10 @@
 // the program's start: start-up, compilation and warm-up included, as a short program pays them.
 // - `node-e0`: `node -e 0` untraced, the reference: it moves only with Node or the machine
 //   (a moved reference is reported; the cases are then compared anyway and a failure says so).
-// - `startup`: `node -e 0` with the preload and a collector to talk to.
+// - `startup`: `node -e 0` with the preload and a collector to talk to: the loader alone, as
+//   a process that never uses the network pays it (src/preload/firstUse.ts).
+// - `startup-http`, `node-http`: `node -e "require('node:http')"` with the preload and without:
+//   a program that uses the network pays the preload's body too.
 // - `http-seq`, `fetch-seq`: 100 sequential requests (bench/apps/client.mjs) with the preload.
 // - `mixed-seq`: the realistic mix (https.get and fetch in turn, JSON bodies) 0 → 200
 //   requests with the preload.
@@ -46,8 +49,12 @@ const CASES = {
   'collector-replay': { replay: 1 },
   'fetch-seq': { client: ['fetch', 'seq', '100', '1', '0'], traced: true },
   'http-seq': { client: ['http', 'seq', '100', '1', '0'], traced: true },
-  startup: { eval: true, traced: true },
-  'node-e0': { eval: true, traced: false },
+  // `node -e 0` with the preload: the loader only (its body runs at the first use of the network).
+  startup: { eval: '0', traced: true },
+  'node-e0': { eval: '0', traced: false },
+  // A program that loads http: the body's start too.
+  'startup-http': { eval: "require('node:http')", traced: true },
+  'node-http': { eval: "require('node:http')", traced: false },
 };
 const only = opt('only')?.split(',');
 if (only?.some((c) => !(c in CASES))) {
@@ -95,7 +102,11 @@ const tracedEnv = {
   NETTRACE_CONFIG: JSON.stringify({ ipcPath: collector.ipcPath }),
   NETTRACE_CACHE: join(scratch, 'cache'),
 };
-execFileSync(process.execPath, [...STEADY_NODE_FLAGS, '-e', '0'], { env: { PATH: process.env.PATH, ...tracedEnv }, stdio: 'ignore' });
+// (http: the body runs at the program's first use of the network, src/preload/firstUse.ts.)
+execFileSync(process.execPath, [...STEADY_NODE_FLAGS, '-e', "require('node:http')"], {
+  env: { PATH: process.env.PATH, ...tracedEnv },
+  stdio: 'ignore',
+});
 
 /** One run of case `name`: its instruction count. */
 async function measure(name) {
@@ -105,7 +116,7 @@ async function measure(name) {
   const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/root', LANG: 'C' };
   if (c.traced) Object.assign(env, tracedEnv);
   let argv;
-  if (c.eval) argv = ['-e', '0'];
+  if (c.eval) argv = ['-e', c.eval];
   else if (c.replay) argv = [join(appsDir, 'collector-replay.mjs'), dist, String(c.replay)];
   else {
     const mixed = c.client[0] === 'mixed';

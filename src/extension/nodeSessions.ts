@@ -120,7 +120,6 @@ export function runtimeName(runtimeExecutable: unknown): string | undefined {
   return base.replace(/\.(exe|cmd|bat|sh)$/i, '').toLowerCase();
 }
 
-
 /**
  * js-debug's session for a process it attached to on its own, outside any launch: auto attach
  * (`debug.javascript.autoAttachFilter`) in an ordinary terminal, or a JavaScript Debug Terminal's

@@ -10,7 +10,15 @@
 
 import * as fs from 'node:fs';
 import { withPreloadDefaults, type ResolvedPreloadConfig } from '../protocol/options';
-import { CONFIG_ENV, DETACH_SYMBOL, PRELOAD_GUARD, FLUSH_NOW_SYMBOL, type DetachReport, type PreloadConfig, type StatsMessage } from '../protocol/preload';
+import {
+  CONFIG_ENV,
+  DETACH_SYMBOL,
+  PRELOAD_GUARD,
+  FLUSH_NOW_SYMBOL,
+  type DetachReport,
+  type PreloadConfig,
+  type StatsMessage,
+} from '../protocol/preload';
 import { installAsyncStarts } from './initiator/asyncStarts';
 import { installHttp2Hooks } from './http2/http2Hooks';
 import { installHttpHooks, installHttpsHooks, subscribeHttpChannels } from './http/httpHooks';

@@ -48,7 +48,11 @@ export function moduleLoadObservers(
   };
   mirror(wrapped, load);
   const d = Object.getOwnPropertyDescriptor(Module, '_load');
-  define(Module, '_load', d && 'value' in d ? { ...d, value: wrapped } : { value: wrapped, writable: true, configurable: true, enumerable: false });
+  define(
+    Module,
+    '_load',
+    d && 'value' in d ? { ...d, value: wrapped } : { value: wrapped, writable: true, configurable: true, enumerable: false },
+  );
   // Workaround: V8 names a method's stack frame after the receiver's property that holds it.
   // Node 22+ defines `_load` as an anonymous function; once the property holds our wrapper,
   // Node's own frame would print as "<anonymous>" in every stack taken while a module loads.

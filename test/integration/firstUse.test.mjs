@@ -148,7 +148,9 @@ for (const { label, bin } of nodeBinaries()) {
     );
     let served;
     const { code, stderr, trace } = await traced(bin, file, { NT_URL: url }, (port) => {
-      served = new Promise((resolve) => http.get(`http://127.0.0.1:${port}/in`, (res) => res.resume().on('end', () => resolve(res.statusCode))));
+      served = new Promise((resolve) =>
+        http.get(`http://127.0.0.1:${port}/in`, (res) => res.resume().on('end', () => resolve(res.statusCode))),
+      );
     });
     assert.equal(code, 0, stderr);
     assert.equal(await served, 200);
@@ -166,11 +168,7 @@ for (const { label, bin } of nodeBinaries()) {
   test(`${label}: another --require that loads http, before the program: its requests are traced`, async (t) => {
     const url = await okServer(t);
     const first = app(t, 'first.cjs', "globalThis.__http = require('node:http');\n");
-    const file = app(
-      t,
-      'uses-first.cjs',
-      "globalThis.__http.get(process.env.NT_URL + '/early', (res) => res.resume());\n",
-    );
+    const file = app(t, 'uses-first.cjs', "globalThis.__http.get(process.env.NT_URL + '/early', (res) => res.resume());\n");
     // The preload comes first in NODE_OPTIONS; `first` loads http there, and on the command line after it.
     const { code, stderr, trace } = await traced(bin, file, { NT_URL: url, NODE_OPTIONS: `--require ${first}` });
     assert.equal(code, 0, stderr);

@@ -226,7 +226,9 @@ test('paused: the flush entry point sends the request in flight, pending with th
 test('the flush entry point: non-enumerable, callable any time, never throws', async () => {
   const collector = await core.startCollector({ description: 'flushNow any time' });
   try {
-    const script = `const sym = Symbol.for('nettrace.flushNow');
+    // dns: the preload's body runs at the program's first use of the network (src/preload/firstUse.ts).
+    const script = `require('node:dns');
+const sym = Symbol.for('nettrace.flushNow');
 const f = globalThis[sym];
 const out = { type: typeof f, enumerable: Object.getOwnPropertyDescriptor(globalThis, sym)?.enumerable, listed: Object.getOwnPropertySymbols(globalThis).includes(sym) && Object.keys(globalThis).includes(String(sym)) };
 out.before = f();
@@ -355,7 +357,7 @@ for (const mode of ['raw', 'real']) {
       collector.child.kill('SIGSTOP');
       const count = 1500;
       const env = { NT_URLS: JSON.stringify(servers.urls), NT_COUNT: String(count) };
-      const p = start(process.execPath, join(apps, 'many.cjs'), { ipcPath: collector.ipcPath, collectorPid: collector.child.pid }, { env });
+      const p = start(process.execPath, join(apps, 'many.cjs'), collector, { env, config: { collectorPid: collector.child.pid } });
       await p.waitFor('total');
       const printedAt = Date.now();
       const r = await p.done;

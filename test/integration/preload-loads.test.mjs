@@ -128,7 +128,8 @@ test("the preload's body is compiled once: later processes run it from V8's code
       NETTRACE_CONFIG: JSON.stringify({ ipcPath: join(root, 'no-collector-here.sock') }),
     };
     // The body runs at the program's first use of the network (firstUse.ts): dns here.
-    const run = () => spawnSync(process.execPath, ['--require', preload, '-e', "require('node:dns')"], { env, encoding: 'utf8', timeout: 60_000 });
+    const run = () =>
+      spawnSync(process.execPath, ['--require', preload, '-e', "require('node:dns')"], { env, encoding: 'utf8', timeout: 60_000 });
     assert.equal(run().status, 0);
     const dir = join(cache, 'v8');
     const files = readdirSync(dir).filter((f) => f.endsWith('.bin'));

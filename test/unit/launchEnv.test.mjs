@@ -20,7 +20,10 @@ test('preload is first, the user NODE_OPTIONS kept, config as JSON, base env unt
   assert.equal(env.NODE_OPTIONS, '--require "/x y/preload.cjs" --max-old-space-size=200');
   // The collector is this process's unless the configuration names another.
   assert.deepEqual(JSON.parse(env[CONFIG_ENV]), { ipcPath: '/tmp/s', headers: 'names', collectorPid: process.pid });
-  assert.equal(JSON.parse(buildPreloadEnv({}, { preloadPath: '/p', config: { ipcPath: 's', collectorPid: 7 } })[CONFIG_ENV]).collectorPid, 7);
+  assert.equal(
+    JSON.parse(buildPreloadEnv({}, { preloadPath: '/p', config: { ipcPath: 's', collectorPid: 7 } })[CONFIG_ENV]).collectorPid,
+    7,
+  );
   assert.equal(env.PATH, '/bin');
   assert.equal(base.NODE_OPTIONS, '--max-old-space-size=200');
   assert.equal(buildPreloadEnv({}, { preloadPath: '/p.cjs', config: { ipcPath: 's' } }).NODE_OPTIONS, '--require "/p.cjs"');

@@ -160,7 +160,9 @@ export function isOwnFile(file: string, ownFile: string): boolean {
  * (isLibraryFile), not the preload's (isOwnFile), and a real path or URL (not `<anonymous>`).
  */
 export function isProgramFile(file: string | null | undefined, ownFile: string): boolean {
-  return !!file && !isOwnFile(file, ownFile) && !file.startsWith('node:') && (file.includes('/') || file.includes('\\')) && !isLibraryFile(file);
+  return (
+    !!file && !isOwnFile(file, ownFile) && !file.startsWith('node:') && (file.includes('/') || file.includes('\\')) && !isLibraryFile(file)
+  );
 }
 
 /** Whether any of a captured stack's frames is the program's own (see isProgramFile). */

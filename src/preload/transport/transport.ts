@@ -64,13 +64,9 @@ const FLUSH_EVENTS = 1024;
 /** How long the exit flush may spin on a full pipe, in all (ms). */
 const EXIT_FLUSH_BUDGET_MS = 1000;
 /**
- * The exit flush gives up once the pipe took nothing for this long (ms) and the collector's
- * process is stopped (SIGSTOP), gone or unknown (collectorMayRead): such a collector must not hold
- * the program's exit. A collector that runs but is slow to read (a busy machine, where it runs
- * below the program's priority: 50 ms without a turn happen there) is waited for, within
- * EXIT_FLUSH_BUDGET_MS. What was not written is counted and the count reaches the collector
- * through a second connection (see `sendTail`).
- */
+ * The exit flush gives up once the pipe took nothing for this long (ms) and the collector is stopped
+ * (SIGSTOP), gone or unknown (collectorMayRead); one that runs but reads slowly (a busy machine,
+ * where it runs below the program's priority) is waited for within EXIT_FLUSH_BUDGET_MS. */
 const EXIT_STALL_MS = 50;
 
 type State = 'idle' | 'open' | 'gone';
@@ -320,9 +316,8 @@ export class Transport {
   private batchMessages = 0;
 
   /**
-   * Sends what can be sent, synchronously, at exit: spins while the pipe keeps taking bytes (at
-   * most `budgetMs`), gives up once it took nothing for EXIT_STALL_MS. What is left is counted
-   * as dropped, and the final stats and `exit` go through a second connection.
+   * Sends what can be sent, synchronously, at exit, within `budgetMs` and EXIT_STALL_MS. What is left
+   * is counted as dropped; the final stats and `exit` go through a second connection (`sendTail`).
    */
   flushSync(budgetMs = EXIT_FLUSH_BUDGET_MS): void {
     if (this.state !== 'open') return;
@@ -342,7 +337,6 @@ export class Transport {
       if (t - start > budgetMs) break;
       if (t - progressAt > EXIT_STALL_MS) {
         if (!collectorMayRead(this.collectorPid)) break;
-        // Asked again after another stall.
         progressAt = t;
       }
       orig.wait(sleeper, 0, 0, 1);
