@@ -70,9 +70,13 @@ export function runOnFirstUse(run: () => PreloadBody | undefined, now: boolean):
     if (done) return;
     done = true;
     // Unsubscribing while the channel publishes is safe (Node 20–26 call the rest as before).
-    for (const [name, fn] of subscribers) dc.unsubscribe(name, fn);
-    const body = run();
-    if (channel !== undefined) body?.deliver?.(channel, message);
+    try {
+      for (const [name, fn] of subscribers) dc.unsubscribe(name, fn);
+      const body = run();
+      if (channel !== undefined) body?.deliver?.(channel, message);
+    } catch {
+      // Nothing is thrown into the program's `require` or publish (the body reports its own failures).
+    }
   };
   for (const name of FIRST_USE_CHANNELS) {
     const fn = (message: unknown): void => fire(name, message);
@@ -87,9 +91,9 @@ export function runOnFirstUse(run: () => PreloadBody | undefined, now: boolean):
   observers.push((request) => {
     if (done) return;
     if (request === 'net' || request === 'node:net') return fire();
-    const now = loadList();
-    for (let i = seen; i < now.length; i++) if (NETWORK_MODULES.has(now[i]!)) return fire();
-    seen = now.length;
+    const loaded = loadList();
+    for (let i = seen; i < loaded.length; i++) if (NETWORK_MODULES.has(loaded[i]!)) return fire();
+    seen = loaded.length;
   });
 }
 
