@@ -243,7 +243,7 @@ export class TerminalRouter {
     };
     socket.on('close', release);
     const trace = await g.trace;
-    if (!trace || socket.destroyed) {
+    if (!trace) {
       socket.destroy();
       release();
       return;
@@ -252,8 +252,14 @@ export class TerminalRouter {
     this.sockets.add(up);
     up.on('close', () => (this.sockets.delete(up), socket.destroy()));
     up.on('error', () => up.destroy());
-    socket.on('close', () => up.end());
     up.write(buffered);
+    // A short program's whole stream can come with its hello, and its connection end while the
+    // command's trace opens (a collector started on a busy machine): what was read goes on all the same.
+    if (socket.destroyed || socket.readableEnded) {
+      up.end();
+      return;
+    }
+    socket.on('close', () => up.end());
     socket.pipe(up);
     up.pipe(socket);
     socket.resume();

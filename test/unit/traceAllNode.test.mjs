@@ -413,6 +413,42 @@ test('terminal router: a process’s command from /proc ancestry, the command li
   assert.equal(m.helloPid(Buffer.from('\x00\x01binary\n')), undefined);
 });
 
+test('terminal router: a short program whose whole stream came with its hello, closed before its command’s trace opened, is relayed whole', async () => {
+  const { createConnection, createServer: netServer } = await import('node:net');
+  const dir = mkdtempSync(join(tmp, 'router-'));
+  // The command's collector: what it receives, once its peer ends.
+  const received = [];
+  const collector = netServer((s) => {
+    let text = '';
+    s.on('data', (d) => (text += d));
+    s.on('end', () => received.push(text));
+  });
+  const ipcPath = join(dir, 'c.sock');
+  await new Promise((r) => collector.listen(ipcPath, r));
+  let openNow;
+  const opened = new Promise((r) => (openNow = r));
+  const router = new m.TerminalRouter({
+    shellPid: () => undefined,
+    // The trace opens late (a collector started on a busy machine).
+    open: async () => (await opened, { key: 'k', ipcPath }),
+    idle: () => {},
+  });
+  const routerPath = await router.listen();
+  try {
+    const stream = '{"type":"hello","pid":4242,"ppid":1}\n{"type":"record","kind":"httpRequest","id":"r1","fields":{}}\n{"type":"exit"}\n';
+    const c = createConnection(routerPath);
+    c.end(stream);
+    await new Promise((r) => c.on('close', r));
+    await new Promise((r) => setTimeout(r, 100));
+    openNow();
+    for (let i = 0; i < 100 && received.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+    assert.deepEqual(received, [stream]);
+  } finally {
+    await router.close();
+    collector.close();
+  }
+});
+
 test('attach: the preload is loaded into the attached process through the debugger; the trace says tracing started mid-run', async () => {
   vscode.config.values = { traceNodeSessions: 'all' };
   const t = setup();
