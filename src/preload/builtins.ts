@@ -20,6 +20,7 @@
  */
 
 import * as dc from 'node:diagnostics_channel';
+import { loadList } from './firstUse';
 import { onModuleLoad } from './moduleLoad';
 import { onDetach, subscribe } from './detach';
 
@@ -33,10 +34,6 @@ const pending: Pending[] = [];
 let seen = 0;
 const TRIGGER_CHANNELS = ['net.client.socket', 'undici:client:beforeConnect', 'http.client.request.created', 'http.client.request.start'];
 let listening = false;
-
-function loadList(): string[] {
-  return (process as { moduleLoadList?: string[] }).moduleLoadList ?? [];
-}
 
 /** True once Node has loaded the built-in module `id`. */
 export function isLoaded(id: string): boolean {

@@ -48,7 +48,8 @@ const FIRST_USE_CHANNELS = [
   'http.server.request.start',
 ];
 
-function loadList(): string[] {
+/** Node's list of the built-in modules it has loaded ("NativeModule <id>"), by whatever path. */
+export function loadList(): string[] {
   return (process as { moduleLoadList?: string[] }).moduleLoadList ?? [];
 }
 
