@@ -5,7 +5,8 @@
 // Privileged tests run when root and are skipped loudly otherwise; end-to-end tests are run by
 // .ci/run (they need code-server and Chromium).
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ensureNode, otherNodeMajors } from './nodes.mjs';
@@ -48,7 +49,26 @@ if (process.getuid && process.getuid() !== 0 && files('test/privileged').length 
 // machine where `nettrace helper setup` ran tests as a fresh one; a test that means an installed
 // copy sets its own prefix.
 const env = { ...process.env, NETTRACE_HELPER_PREFIX: 'none' };
-const r = spawnSync(process.execPath, ['--test', '--test-concurrency=2', ...suites], { cwd: root, stdio: 'inherit', env });
+// TAP on stdout as before, and the failures alone to a file printed after the summary: a log
+// kept only in part (CI keeps its tail) still names each failed test.
+const failDir = mkdtempSync(join(tmpdir(), 'nettrace-test-'));
+const failFile = join(failDir, 'failures.txt');
+const r = spawnSync(
+  process.execPath,
+  [
+    '--test',
+    '--test-concurrency=2',
+    '--test-reporter=tap',
+    '--test-reporter-destination=stdout',
+    `--test-reporter=${join(root, 'scripts', 'failures-reporter.mjs')}`,
+    `--test-reporter-destination=${failFile}`,
+    ...suites,
+  ],
+  { cwd: root, stdio: 'inherit', env },
+);
+const failed = existsSync(failFile) ? readFileSync(failFile, 'utf8') : '';
+rmSync(failDir, { recursive: true, force: true });
+if (failed.trim() !== '') console.error(`\ntest: the failed tests:\n${failed}`);
 if (checksFailed) {
   console.error('test: FAILED: the static checks failed (see "check:" above; run `npm run check`)');
   process.exit(1);
