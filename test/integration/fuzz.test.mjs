@@ -125,7 +125,7 @@ test(`collector socket: ${LINES} fuzz lines from a same-user peer during a real 
   t.after(() => clearInterval(sampler));
   const baseline = peakRssKiB(run.pid);
 
-  run.stdin.end('go\n');
+  run.stdin.write('go\n');
   // 8 peers, each sending its share; some announce themselves first, some end mid-line.
   const hello = corpus.find((l) => l.startsWith('{"type":"hello"'));
   const peers = 8;
@@ -146,6 +146,9 @@ test(`collector socket: ${LINES} fuzz lines from a same-user peer during a real 
       sendShare(ipcPath, p, framePeers, frames, { first: hello + '\n', item: (frame) => frame, pauseEvery: 200 }),
     ),
   );
+  // The program exits when its requests are done and its stdin has ended: the collector (which
+  // ends with it) is up for every peer, however long the peers take on a loaded machine.
+  run.stdin.end();
   const code = await exited;
   clearInterval(sampler);
   const total = sent.reduce((a, b) => a + b, 0);
