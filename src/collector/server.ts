@@ -5,7 +5,7 @@
  * oversized lines are dropped, bad lines become warnings; messages go to a Session.
  */
 
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -250,16 +250,27 @@ async function waitForIdle(session: Session, activity: Activity, { timeoutMs = 2
   }
 }
 
+/** Removes the collector's private directory (its socket, a rules file); a failure is harmless. */
+function removeDir(dir: string): void {
+  try {
+    rmSync(dir, { recursive: true, force: true });
+  } catch {
+    // Left in the temporary folder: nothing in it outlives the run.
+  }
+}
+
 /** Starts a collector listening on a fresh private socket. */
 export async function startCollector(options: CollectorOptions): Promise<Collector> {
   const maxLineBytes = options.maxLineBytes ?? 8 * 1024 * 1024;
   // mkdtemp creates the directory with mode 0700 (on Windows, in the user's own %TEMP%): only this
   // user can reach the socket and the rules file.
-  const dir = await mkdtemp(join(tmpdir(), 'nettrace-'));
+  // Sync: one system call each, here and in close(); no thread pool round trip before the program
+  // starts (issue 52).
+  const dir = mkdtempSync(join(tmpdir(), 'nettrace-'));
   const ipcPath = ipcPathFor(dir);
   const problem = socketPathProblem(ipcPath);
   if (problem) {
-    await rm(dir, { recursive: true, force: true }).catch(() => {});
+    removeDir(dir);
     throw new Error(problem);
   }
   const session = new Session(options);
@@ -373,7 +384,7 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
       await new Promise<void>((resolve) => server.close(() => resolve()));
       session.flushChanges();
       session.dispose();
-      await rm(dir, { recursive: true, force: true }).catch(() => {});
+      removeDir(dir);
     },
   };
 }

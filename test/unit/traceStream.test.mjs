@@ -5,7 +5,18 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { closeSync, chmodSync, mkdtempSync, openSync, readFileSync, statSync, writeFileSync, writeSync, ftruncateSync } from 'node:fs';
+import {
+  closeSync,
+  chmodSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+  writeSync,
+  ftruncateSync,
+} from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -171,4 +182,30 @@ test('show --json escapes C1 controls, DEL, line separators and bidi overrides i
   const back = JSON.parse(r.stdout);
   assert.equal(back.httpRequests[0].reqURL, nasty, 'the same string once parsed');
   assert.equal(back.description, 'd\u009d\u200f');
+});
+
+test('a trace that fits the write buffer (1 MiB) is written at once, a larger one streamed: the same text, 0600, no symlink followed', async () => {
+  const { fillSession } = await import(synthetic);
+  const sizes = [];
+  for (const n of [0, 10, 800, 1100, 2500]) {
+    const s = fillSession(new core.Session({ description: `n=${n}`, sourceMaps: false }), n);
+    const trace = s.snapshot();
+    const out = join(dir, `fit-${n}.json`);
+    writeFileSync(out, 'an older and longer file: its bytes must not survive '.repeat(100));
+    chmodSync(out, 0o644);
+    await s.saveJson(out, trace);
+    const text = readFileSync(out, 'utf8');
+    assert.equal(text, JSON.stringify(trace, null, 1) + '\n', `n=${n}`);
+    assert.equal(statSync(out).mode & 0o777, 0o600, `n=${n}`);
+    sizes.push(Buffer.byteLength(text));
+    // A symlink planted under the name is refused, whichever way the file would be written.
+    const victim = join(dir, `victim-${n}`);
+    writeFileSync(victim, 'mine');
+    const link = join(dir, `link-${n}.json`);
+    symlinkSync(victim, link);
+    await assert.rejects(s.saveJson(link, trace), /cannot write/);
+    assert.equal(readFileSync(victim, 'utf8'), 'mine');
+  }
+  // Both ways were taken: documents below and above the buffer's size.
+  assert.ok(sizes.some((b) => b < 1 << 20) && sizes.some((b) => b > 1 << 20), `sizes ${sizes}`);
 });

@@ -5,7 +5,8 @@
  * by byte and parses each element of its large arrays on its own.
  */
 
-import { openPrivate } from './privateFile';
+import { closeSync, writeSync } from 'node:fs';
+import { openPrivate, openPrivateSync } from './privateFile';
 
 /** Whether `v` is an object JSON.stringify would write member by member. */
 function isPlainObject(v: unknown): v is Record<string, unknown> {
@@ -140,10 +141,37 @@ const WRITE_BUFFER = 1 << 20;
  * garbage collector had to account for, about 1.5 KB per request.
  */
 export async function writeJsonFile(path: string, value: unknown, streamDepth: number): Promise<void> {
+  const buf = Buffer.allocUnsafe(WRITE_BUFFER);
+  let used = 0;
+  /** Adds a part (a Cut less its first `from` and last `cutEnd` characters, ASCII: as many bytes); false when it does not fit. */
+  const put = (part: string | Cut): boolean => {
+    const text = typeof part === 'string' ? part : part.text;
+    // UTF-8 takes at most 3 bytes per UTF-16 unit.
+    if (used + text.length * 3 > WRITE_BUFFER) return false;
+    const n = buf.write(text, used);
+    const from = typeof part === 'string' ? 0 : part.from;
+    const cutEnd = typeof part === 'string' ? 0 : part.cutEnd;
+    if (from > 0) buf.copyWithin(used, used + from, used + n - cutEnd);
+    used += n - from - cutEnd;
+    return true;
+  };
+  const parts = jsonParts(value, streamDepth, 0)[Symbol.iterator]();
+  // The first buffer is filled before the file is opened: a document that fits in it (a short
+  // run's trace) is written at once, in three system calls and no thread pool round trips (the
+  // exit of `nettrace run`, issue 52); a larger one is streamed.
+  let next = parts.next();
+  while (!next.done && put(next.value)) next = parts.next();
+  if (next.done && put('\n')) {
+    const fd = openPrivateSync(path);
+    try {
+      for (let done = 0; done < used;) done += writeSync(fd, buf, done, used - done);
+    } finally {
+      closeSync(fd);
+    }
+    return;
+  }
   const fh = await openPrivate(path);
   try {
-    const buf = Buffer.allocUnsafe(WRITE_BUFFER);
-    let used = 0;
     /** Writes `length` bytes of `b` from `offset`, however many calls the file takes. */
     const writeAll = async (b: Buffer, offset: number, length: number) => {
       for (let done = 0; done < length;) done += (await fh.write(b, offset + done, length - done)).bytesWritten;
@@ -151,18 +179,6 @@ export async function writeJsonFile(path: string, value: unknown, streamDepth: n
     const flush = async () => {
       await writeAll(buf, 0, used);
       used = 0;
-    };
-    /** Adds a part (a Cut less its first `from` and last `cutEnd` characters, ASCII: as many bytes); false when it does not fit. */
-    const put = (part: string | Cut): boolean => {
-      const text = typeof part === 'string' ? part : part.text;
-      // UTF-8 takes at most 3 bytes per UTF-16 unit.
-      if (used + text.length * 3 > WRITE_BUFFER) return false;
-      const n = buf.write(text, used);
-      const from = typeof part === 'string' ? 0 : part.from;
-      const cutEnd = typeof part === 'string' ? 0 : part.cutEnd;
-      if (from > 0) buf.copyWithin(used, used + from, used + n - cutEnd);
-      used += n - from - cutEnd;
-      return true;
     };
     /** put, once the buffer is written out; a part larger than the buffer is written on its own. */
     const putAfterFlush = async (part: string | Cut) => {
@@ -172,7 +188,7 @@ export async function writeJsonFile(path: string, value: unknown, streamDepth: n
       const b = Buffer.from(cut.text);
       await writeAll(b, cut.from, b.length - cut.from - cut.cutEnd);
     };
-    for (const part of jsonParts(value, streamDepth, 0)) if (!put(part)) await putAfterFlush(part);
+    for (; !next.done; next = parts.next()) if (!put(next.value)) await putAfterFlush(next.value);
     if (!put('\n')) await putAfterFlush('\n');
     await flush();
   } finally {

@@ -6,7 +6,7 @@
  */
 
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
-import { open } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
 import type { Har } from './har';
 import { JsonObjectScanner, JsonScanError, JsonTooDeepError, MAX_JSON_DEPTH, tooDeepAt, writeJsonFile } from './jsonStream';
 import {
@@ -453,9 +453,10 @@ export async function forEachRequest(
 }
 
 /** Opens a trace file for reading (forEachRequest, readTraceFileAsync); TraceFileError when it cannot. */
-async function openTrace(path: string): Promise<Awaited<ReturnType<typeof open>>> {
+async function openTrace(path: string): Promise<FileHandle> {
   try {
-    return await open(path, 'r');
+    // Required here: writing a trace (`nettrace run`) does not load fs/promises (issue 52).
+    return await (require('node:fs/promises') as typeof import('node:fs/promises')).open(path, 'r');
   } catch (err) {
     throw openError(err, path);
   }
