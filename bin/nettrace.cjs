@@ -19,5 +19,7 @@ if (!process.env.NETTRACE_CONFIG)
   } catch {
     // An older build without the loader: the CLI runs without the cache.
   }
-if (typeof runCached === 'function') runCached(cli, 'cli');
+// The code cache is made at the exit of the first run (it then holds the functions the command ran),
+// one per command: `run`'s, and the other commands'.
+if (typeof runCached === 'function') runCached(cli, process.argv[2] === 'run' ? 'cli-run' : 'cli', { atExit: true });
 else require(cli);

@@ -182,6 +182,11 @@ export async function runTraced(options: RunOptions): Promise<RunResult> {
         root: options.helperRoot,
         // A folder the user named is the helper meant: none there is not set up, whatever is installed.
         orInstalled: options.helperRoot === undefined,
+        // An unprivileged helper samples tcp_info and sees no connection's start: the program goes
+        // at once, the helper starting beside it (issue 52). Not with `required`, which refuses it.
+        onAuthority: (authority) => {
+          if (authority === 'unprivileged' && helperSetting === 'auto') gated.release();
+        },
       });
       const missing = !helper.running
         ? helper.notRunning

@@ -11,7 +11,7 @@ import { basename } from 'node:path';
 import { openPrivateSync } from '../trace/formats/privateFile';
 import { HelperLink, pcapLabels, setHelperStats } from './helperLink';
 import type { Session } from './session';
-import { chooseAuthority, removeSpool, startHelper, type HelperClient, type HelperOptions } from '../helper/launch';
+import { chooseAuthorityAsync, removeSpool, startHelper, type HelperClient, type HelperOptions } from '../helper/launch';
 import { savePcap } from '../helper/pcapng';
 import { findOnPath, resolveHelperRoot } from '../helper/install';
 import { SETUP_HINT } from '../helper/setupHint';
@@ -48,6 +48,12 @@ export interface SessionHelperOptions {
   nodePath?: string;
   /** Whether an authority that asks for a password (pkexec) may be used (default true). */
   allowPrompt?: boolean;
+  /**
+   * Told how the helper will start, once that is chosen and before it starts: `nettrace run`
+   * releases a program that waits for an unprivileged helper at once (it reads tcp_info by
+   * sampling and sees no connection's start, so holding the program gains nothing).
+   */
+  onAuthority?: (authority: HelperAuthority) => void;
   /** How long to wait for the helper's `ready` line (default 60 s: a password prompt may be up). */
   readyTimeoutMs?: number;
   /**
@@ -114,7 +120,11 @@ export class SessionHelper {
       root: where.root,
       nodePath: options.nodePath ?? defaultNodePath(),
     };
-    helperOptions.authority = options.allowPrompt === false ? authorityWithoutPrompt(helperOptions) : 'auto';
+    // Chosen here, its probes at once (chooseAuthorityAsync), so the caller hears it first.
+    helperOptions.authority = await (options.allowPrompt === false
+      ? authorityWithoutPrompt(helperOptions)
+      : chooseAuthorityAsync(helperOptions));
+    options.onAuthority?.(helperOptions.authority);
     const starting = (options.start ?? startHelper)(helperOptions);
     let timer: NodeJS.Timeout | undefined;
     const timeoutMs = options.readyTimeoutMs ?? 60_000;
@@ -240,12 +250,12 @@ export class SessionHelper {
   }
 }
 
-/** Like chooseAuthority(), but never one that asks for a password (pkexec). */
-export function authorityWithoutPrompt(options: HelperOptions): HelperAuthority {
-  const first = chooseAuthority(options);
+/** chooseAuthorityAsync(), but never one that asks for a password (pkexec). */
+export async function authorityWithoutPrompt(options: HelperOptions): Promise<HelperAuthority> {
+  const first = await chooseAuthorityAsync(options);
   if (first !== 'pkexec') return first;
   // Without packet capture, file capabilities come before sudo and pkexec.
-  const second = chooseAuthority({ ...options, pcap: false });
+  const second = await chooseAuthorityAsync({ ...options, pcap: false });
   return second === 'pkexec' ? 'unprivileged' : second;
 }
 

@@ -66,22 +66,90 @@ export function helperCommand(opts: HelperOptions, authority: HelperAuthority): 
   }
 }
 
-function hasFileCaps(path: string): boolean {
-  const r = spawnSync('getcap', [path], { encoding: 'utf8' });
-  return r.status === 0 && /cap_bpf/.test(r.stdout);
+/** What the choice of an authority rests on (chooseAuthority): each a probe of this machine. */
+interface AuthorityFacts {
+  /** The native helper carries file capabilities with cap_bpf. */
+  caps: () => boolean;
+  /** `sudo -n` runs the helper's Node side (sudoWithoutPassword). */
+  sudo: () => boolean;
+  /** An interactive session where pkexec is installed. */
+  pkexec: () => boolean;
 }
 
-/** Picks how to start the helper, without prompting anyone. */
-export function chooseAuthority(opts: HelperOptions): HelperAuthority {
+/** The first way that works, in the module comment's order; facts are asked only when needed. */
+function pickAuthority(pcap: boolean | undefined, facts: AuthorityFacts): HelperAuthority {
   if (process.getuid?.() === 0) return 'root';
-  const root = opts.root ?? dirname(__dirname);
-  const native = join(root, 'native', 'build', 'nettrace-helper');
-  if (!opts.pcap && existsSync(native) && hasFileCaps(native)) return 'capabilities';
-  if (sudoWithoutPassword(opts)) return 'sudo';
-  const interactive = Boolean(process.env.DISPLAY || process.env.WAYLAND_DISPLAY || process.stdin.isTTY);
-  if (interactive && spawnSync('pkexec', ['--version'], { stdio: 'ignore' }).status === 0) return 'pkexec';
-  if (existsSync(native) && hasFileCaps(native)) return 'capabilities';
+  if (!pcap && facts.caps()) return 'capabilities';
+  if (facts.sudo()) return 'sudo';
+  if (facts.pkexec()) return 'pkexec';
+  if (facts.caps()) return 'capabilities';
   return 'unprivileged';
+}
+
+const interactive = (): boolean => Boolean(process.env.DISPLAY || process.env.WAYLAND_DISPLAY || process.stdin.isTTY);
+const nativeOf = (opts: HelperOptions): string => join(opts.root ?? dirname(__dirname), 'native', 'build', 'nettrace-helper');
+const capsIn = (getcap: { status: number | null; stdout: string }): boolean => getcap.status === 0 && /cap_bpf/.test(getcap.stdout);
+/** `sudo -n true` succeeds, or the helper's own probe answers (sudoWithoutPassword). */
+const sudoIn = (plain: { status: number | null }, probe: { status: number | null; stdout: string }): boolean =>
+  plain.status === 0 || (probe.status === 3 && probe.stdout.startsWith('{'));
+
+/**
+ * Picks how to start the helper, without prompting anyone. The probes run one after another, each
+ * only when needed (`nettrace helper setup`'s check); chooseAuthorityAsync asks them at once.
+ */
+export function chooseAuthority(opts: HelperOptions): HelperAuthority {
+  const native = nativeOf(opts);
+  let caps: boolean | undefined;
+  return pickAuthority(opts.pcap, {
+    caps: () => (caps ??= existsSync(native) && capsIn(spawnSync('getcap', [native], { encoding: 'utf8' }))),
+    sudo: () => sudoWithoutPassword(opts),
+    pkexec: () => interactive() && spawnSync('pkexec', ['--version'], { stdio: 'ignore' }).status === 0,
+  });
+}
+
+/**
+ * chooseAuthority() with its probes run at once, in other processes (issue 52: `nettrace run
+ * --helper auto` waits for the slowest probe, ≈ 10 ms, not for their sum, ≈ 27 ms, before the
+ * program may start); the same answer.
+ */
+export async function chooseAuthorityAsync(opts: HelperOptions): Promise<HelperAuthority> {
+  if (process.getuid?.() === 0) return 'root';
+  const native = nativeOf(opts);
+  const [getcap, plainSudo, sudoProbe, pkexec] = await Promise.all([
+    existsSync(native) ? probe('getcap', [native]) : NO_ANSWER,
+    probe('sudo', ['-n', 'true']),
+    (() => {
+      const { command, args } = helperCommand({ ...opts, pid: 0 }, 'sudo');
+      return probe(command, args);
+    })(),
+    interactive() ? probe('pkexec', ['--version']) : NO_ANSWER,
+  ]);
+  return pickAuthority(opts.pcap, {
+    caps: () => capsIn(getcap),
+    sudo: () => sudoIn(plainSudo, sudoProbe),
+    pkexec: () => pkexec.status === 0,
+  });
+}
+
+const NO_ANSWER = { status: null, stdout: '' };
+
+/** Runs `command` with an empty stdin (10 s at most); its exit status (null when it could not run) and output. */
+function probe(command: string, args: string[]): Promise<{ status: number | null; stdout: string }> {
+  return new Promise((resolve) => {
+    let stdout = '';
+    let child: ChildProcess;
+    try {
+      child = spawn(command, args, { stdio: ['pipe', 'pipe', 'ignore'], timeout: 10_000 });
+    } catch {
+      resolve(NO_ANSWER);
+      return;
+    }
+    child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stdin!.on('error', () => {});
+    child.stdin!.end();
+    child.on('error', () => resolve(NO_ANSWER));
+    child.on('close', (status) => resolve({ status, stdout }));
+  });
 }
 
 /**
@@ -91,10 +159,10 @@ export function chooseAuthority(opts: HelperOptions): HelperAuthority {
  * with a JSON `error` line sudo itself never prints).
  */
 function sudoWithoutPassword(opts: HelperOptions): boolean {
-  if (spawnSync('sudo', ['-n', 'true'], { stdio: 'ignore' }).status === 0) return true;
+  const plain = spawnSync('sudo', ['-n', 'true'], { stdio: 'ignore' });
+  if (plain.status === 0) return true;
   const { command, args } = helperCommand({ ...opts, pid: 0 }, 'sudo');
-  const r = spawnSync(command, args, { encoding: 'utf8', input: '', timeout: 10_000 });
-  return r.status === 3 && r.stdout.startsWith('{');
+  return sudoIn(plain, spawnSync(command, args, { encoding: 'utf8', input: '', timeout: 10_000 }));
 }
 
 /** A running helper: emits 'message' (HelperMessage) and 'exit' (code). */
@@ -218,8 +286,8 @@ export function startHelper(opts: HelperOptions): Promise<HelperClient> {
 
 /**
  * Spawns `command` so that it does not run until `release()` (a shell waits on fd 3, then execs
- * the command in place, keeping the pid). Lets the helper attach to the pid before the first
- * connect.
+ * the command in place, keeping the pid; a second release does nothing). Lets the helper attach
+ * to the pid before the first connect.
  */
 export function spawnGated(command: string, args: string[], options: SpawnOptions = {}): { child: ChildProcess; release: () => void } {
   const stdio = (
@@ -230,7 +298,16 @@ export function spawnGated(command: string, args: string[], options: SpawnOption
     stdio: [...stdio, 'pipe'],
   });
   const gate = child.stdio[3] as NodeJS.WritableStream;
-  return { child, release: () => gate.end('go\n') };
+  let released = false;
+  return {
+    child,
+    // Once: a second end() would be a write after the end.
+    release: () => {
+      if (released) return;
+      released = true;
+      gate.end('go\n');
+    },
+  };
 }
 
 /** True if the native helper has been built. */

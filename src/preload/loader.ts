@@ -95,8 +95,12 @@ function readSource(file: string): string {
  * under the name `name`): the preload's body, and the CLI's bundle (bin/nettrace.cjs, issue 52:
  * `nettrace run` pays its start once per run). Any failure of the cache falls back to a plain
  * `require` of the file; what the file throws is thrown. Returns the file's exports.
+ *
+ * The data is made when the file's top level has run, or with `atExit` when the process exits:
+ * then it holds every function the run compiled, not only the top level's (a function missing
+ * from it is compiled from source when first called, in every process).
  */
-export function runCached(file: string, name: string): unknown {
+export function runCached(file: string, name: string, { atExit = false }: { atExit?: boolean } = {}): unknown {
   let run: (() => unknown) | undefined;
   try {
     const source = readSource(file);
@@ -121,12 +125,15 @@ export function runCached(file: string, name: string): unknown {
     const vm = require('node:vm') as typeof import('node:vm');
     const script = new vm.Script(wrapper, { filename: file, cachedData });
     const fn = script.runInThisContext() as (e: unknown, r: NodeRequire, m: unknown, f: string, d: string) => void;
+    const save =
+      cacheFile && (!cachedData || script.cachedDataRejected) ? () => writeCache(cacheFile, prefix, script.createCachedData()) : undefined;
     run = () => {
       const mod: { exports: unknown } = { exports: {} };
       // This loader's require resolves as the file's would: both are in dist/ (the bundles load
       // their siblings there: rules.cjs, otlp-wire.cjs).
       fn.call(mod.exports, mod.exports, require, mod, file, path.dirname(file));
-      if (cacheFile && (!cachedData || script.cachedDataRejected)) writeCache(cacheFile, prefix, script.createCachedData());
+      if (save && atExit) process.once('exit', save);
+      else if (save) save();
       return mod.exports;
     };
   } catch {

@@ -269,9 +269,9 @@ test('launch attributes helper and pcap: auto and off by default, from the confi
   ]);
 });
 
-test('authorityWithoutPrompt never picks pkexec; findOnPath', () => {
+test('authorityWithoutPrompt never picks pkexec; findOnPath', async () => {
   // As root this is "root"; otherwise whatever works without a prompt.
-  const a = m.authorityWithoutPrompt({ pid: process.pid, root: fakeRoot() });
+  const a = await m.authorityWithoutPrompt({ pid: process.pid, root: fakeRoot() });
   assert.notEqual(a, 'pkexec');
   if (process.getuid() === 0) assert.equal(a, 'root');
   assert.equal(m.findOnPath('node', dirname(process.execPath)), process.execPath);

@@ -50,16 +50,19 @@ function reason(err: NodeJS.ErrnoException): string {
 /** Checks the opened file (see the module comment), makes it 0600 and empties it (`truncate`). */
 function secure(fd: number, path: string, truncate: boolean): void {
   try {
+    // What is already so is not done again: each change is a metadata write to the disk.
+    let empty = false;
     if (!WINDOWS) {
       const st = fstatSync(fd);
+      empty = st.size === 0;
       const uid = process.geteuid?.();
       if (!st.isFile()) throw new PrivateFileError(`cannot write ${path}: it is not a regular file`);
       if (uid !== undefined && st.uid !== uid)
         throw new PrivateFileError(`cannot write ${path}: it belongs to another user (uid ${st.uid})`);
       if (st.nlink > 1) throw new PrivateFileError(`cannot write ${path}: it has other hard links (${st.nlink}): choose another name`);
-      fchmodSync(fd, 0o600);
+      if ((st.mode & 0o777) !== 0o600) fchmodSync(fd, 0o600);
     }
-    if (truncate) ftruncateSync(fd, 0);
+    if (truncate && !empty) ftruncateSync(fd, 0);
   } catch (err) {
     if (err instanceof PrivateFileError) throw err;
     throw new PrivateFileError(`cannot write ${path}: ${reason(err as NodeJS.ErrnoException)}`);
