@@ -6,7 +6,7 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from
 import { basename, dirname, join } from 'node:path';
 
 /**
- * The preload's time constants that the time scale multiplies (`var NAME = value;` in the bundle).
+ * The preload's time constants that the time scale multiplies (`NAME = value;` in the bundle).
  * SAMPLE_MS is the event-loop monitor's tick (loopLag.ts): unscaled, valgrind's slowness made it
  * fire every few requests and take every tick for a blocked loop (a loopBlock message each),
  * where a real run ticks once per hundreds of requests.
@@ -26,9 +26,16 @@ export function scaledCopy(preload, scale, dir, note = () => {}) {
   const scaledFile = existsSync(body) ? body : preload;
   let text = readFileSync(scaledFile, 'utf8');
   for (const name of TIMED) {
-    const re = new RegExp(`^var ${name} = (\\d+(?:\\.\\d+)?);$`, 'm');
-    if (re.test(text)) text = text.replace(re, (_, v) => `var ${name} = ${Number(v) * scale};`);
-    else note(name);
+    // `var NAME = v;` at the top level, or `NAME = v;` inside a module esbuild initializes lazily
+    // (__esm), and esbuild's renamed copies (NAME2, ...): a constant the regex missed would follow
+    // the wall clock, which valgrind slows (the body's transport and stack budget did, unnoticed).
+    const re = new RegExp(`^(\\s*(?:var )?${name}\\d* = )(\\d+(?:\\.\\d+)?);$`, 'gm');
+    let found = false;
+    text = text.replace(re, (_, head, v) => {
+      found = true;
+      return `${head}${Number(v) * scale};`;
+    });
+    if (!found) note(name);
   }
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, basename(scaledFile)), text);
