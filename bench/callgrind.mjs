@@ -6,7 +6,7 @@
 // instructions — issue 12".
 //
 //   node bench/callgrind.mjs <http|fetch|mixed> <seq|conc> [--small=200] [--large=1200] [--warmup=200]
-//        [--conc=50] [--jobs=1] [--time-scale=1000000] [--node-flags='...'] <preload.cjs|none>[#ENV=v&ENV=v] ...
+//        [--conc=50] [--jobs=1] [--time-scale=1000000] [--sampled] [--node-flags='...'] <preload.cjs|none>[#ENV=v&ENV=v] ...
 //
 // `mixed` is the floors' realistic row (bench/floors.mjs): `https.get` and `fetch` in alternate
 // slots against bench/apps/tls-server.mjs (the test CA trusted through NODE_EXTRA_CA_CERTS, each
@@ -35,10 +35,18 @@
 //   in a real run), only the first 4 completions are written at once, and every request gets its
 //   stack captured (as with `initiator: "all"`; the budget's 1% would skip some in a real run).
 //   --time-scale=1 runs the bundles as they are.
+// --sampled leaves STACK_WINDOW_MS as built: the initiators are then sampled by their share of
+//   the time, as with the default options in a real run (valgrind slows the program and the clock
+//   alike), not captured for every request; the counts then move a little from run to run.
+// The preload's code cache (src/preload/loader.ts) is a folder of the run's, filled for each
+// condition by a run of 2 requests outside valgrind first: every run counted starts as a user's
+// later process does (the cache made warm by an earlier process's first request), and the last
+// column compares whole processes, from the program's start, at the larger count.
 // --out-dir=DIR keeps each run's callgrind output (DIR/<condition index>-<requests>.out) for
 // callgrind_annotate: per-function counts of the C++ side (GC, JSON, buffers, syscalls); JIT code
 // shows as '???'. Subtract an untraced run's counts to attribute a preload's cost.
 // Set NETTRACE_CONFIG_EXTRA (JSON merged into the preload's config) to try other settings.
+import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
@@ -84,7 +92,8 @@ function scaled(preload) {
   if (preload === 'none' || timeScale === 1) return preload;
   const note = (name) => console.error(`note: ${basename(preload)} has no ${name}: not scaled`);
   // A folder per condition: the preload loads the rule engine from rules.cjs beside it.
-  return scaledCopy(fileOf(preload), timeScale, join(scratch, String(scaledCount++)), note);
+  const keep = args.includes('--sampled') ? ['STACK_WINDOW_MS'] : [];
+  return scaledCopy(fileOf(preload), timeScale, join(scratch, String(scaledCount++)), note, keep);
 }
 let scaledCount = 0;
 const runAs = new Map(conditions.map((p) => [p, scaled(fileOf(p))]));
@@ -94,9 +103,9 @@ const mixed = client === 'mixed';
 const server = mixed ? await startTlsServer({ delayMs: opt('delay', 2) }) : await startServer();
 const collector = await core.startCollector({ description: 'callgrind' });
 
-/** Total instructions (Ir) of one run of the client under callgrind. */
-function run(preload, n) {
-  const env = { ...process.env, ...envOf(preload) };
+/** The environment and arguments of a run of `n` requests. */
+function runArgs(preload, n) {
+  const env = { ...process.env, ...envOf(preload), NETTRACE_CACHE: join(scratch, 'cache') };
   if (mixed) env.NODE_EXTRA_CA_CERTS = testCaPath;
   delete env.NODE_OPTIONS;
   delete env.NETTRACE_CONFIG;
@@ -104,7 +113,6 @@ function run(preload, n) {
     env.NODE_OPTIONS = nodeOptions([runAs.get(preload)]);
     env.NETTRACE_CONFIG = JSON.stringify({ ipcPath: collector.ipcPath, ...extra });
   }
-  const outFile = outDir ? join(outDir, `${conditions.indexOf(preload)}-${n}.out`) : '/dev/null';
   const argv = [
     ...nodeFlags,
     join(appsDir, 'client.mjs'),
@@ -116,7 +124,23 @@ function run(preload, n) {
     server.url,
     ...(mixed ? ['--parse-json'] : []),
   ];
+  return { env, argv };
+}
+
+/** Total instructions (Ir) of one run of the client under callgrind. */
+function run(preload, n) {
+  const { env, argv } = runArgs(preload, n);
+  const outFile = outDir ? join(outDir, `${conditions.indexOf(preload)}-${n}.out`) : '/dev/null';
   return callgrindIr(argv, env, outFile).then((r) => ({ ir: r.ir, s: r.seconds }));
+}
+
+// The code cache of each traced condition, as an earlier process of the user's leaves it.
+for (const p of conditions) {
+  if (fileOf(p) === 'none') continue;
+  const { env, argv } = runArgs(p, 2);
+  await new Promise((resolve, reject) =>
+    execFile(process.execPath, argv, { env }, (err, stdout, stderr) => (err ? reject(new Error(`prewarm failed: ${stderr}`)) : resolve())),
+  );
 }
 
 const tasks = [];
@@ -144,12 +168,14 @@ const fmtN = (x) => Math.round(x).toLocaleString('en-US');
 console.log(
   `\n${client} ${mode}${mode === 'conc' ? ` ${conc}` : ''}: Ir at ${small} and ${large} requests (${warmup} warm-up), time scale ${timeScale}`,
 );
-console.log(`| condition | Ir, ${small} | Ir, ${large} | Ir per request | over untraced |`);
-console.log('|---|---:|---:|---:|---:|');
+console.log(`| condition | Ir, ${small} | Ir, ${large} | Ir per request | over untraced | whole process at ${large}, over untraced |`);
+console.log('|---|---:|---:|---:|---:|---:|');
 for (const p of conditions) {
   const r = perReq(p);
   const over = base !== undefined && p !== 'none' ? `+${fmtN(r - base)}` : '—';
+  const whole =
+    base !== undefined && p !== 'none' ? `${((results.get(`${p}@${large}`) / results.get(`none@${large}`) - 1) * 100).toFixed(1)}%` : '—';
   console.log(
-    `| ${p === 'none' ? 'untraced' : p} | ${fmtN(results.get(`${p}@${small}`))} | ${fmtN(results.get(`${p}@${large}`))} | ${fmtN(r)} | ${over} |`,
+    `| ${p === 'none' ? 'untraced' : p} | ${fmtN(results.get(`${p}@${small}`))} | ${fmtN(results.get(`${p}@${large}`))} | ${fmtN(r)} | ${over} | ${whole} |`,
   );
 }

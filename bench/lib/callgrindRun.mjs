@@ -16,16 +16,16 @@ export const TIMED = ['FLUSH_INTERVAL_MS', 'SYNC_REFILL_MS', 'PROGRESS_MS', 'STA
 /**
  * A copy of `preload` in `dir` with TIMED multiplied by `scale` (`note` is told of a constant the
  * bundle lacks; in preload-body.cjs when there is one, the preload that preload.cjs loads), and
- * the bundles it loads (preload-body.cjs, rules.cjs) copied along when there are.
- * Returns the copy's path.
+ * the bundles it loads (preload-body.cjs, rules.cjs) copied along when there are; the names in
+ * `keep` are left as built. Returns the copy's path.
  */
-export function scaledCopy(preload, scale, dir, note = () => {}) {
+export function scaledCopy(preload, scale, dir, note = () => {}, keep = []) {
   // Since issue 52 dist/preload.cjs loads the preload from preload-body.cjs beside it: the
   // constants are there, and every bundle of the folder is copied along.
   const body = join(dirname(preload), 'preload-body.cjs');
   const scaledFile = existsSync(body) ? body : preload;
   let text = readFileSync(scaledFile, 'utf8');
-  for (const name of TIMED) {
+  for (const name of TIMED.filter((n) => !keep.includes(n))) {
     // `var NAME = v;` at the top level, or `NAME = v;` inside a module esbuild initializes lazily
     // (__esm), and esbuild's renamed copies (NAME2, ...): a constant the regex missed would follow
     // the wall clock, which valgrind slows (the body's transport and stack budget did, unnoticed).

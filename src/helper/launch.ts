@@ -109,7 +109,7 @@ export function chooseAuthority(opts: HelperOptions): HelperAuthority {
 
 /**
  * chooseAuthority() with its probes run at once, in other processes (issue 52: `nettrace run
- * --helper auto` waits for the slowest probe, ≈ 10 ms, not for their sum, ≈ 27 ms, before the
+ * --helper auto` waits for the slowest probe, not for their sum (≈ 16 against ≈ 27 ms), before the
  * program may start); the same answer.
  */
 export async function chooseAuthorityAsync(opts: HelperOptions): Promise<HelperAuthority> {

@@ -33,6 +33,8 @@ import { moduleLoadObservers } from './moduleLoad';
 export interface PreloadBody {
   /** Hands `message` of `channel` to the body's subscribers of it. */
   deliver?: (channel: string, message: unknown) => void;
+  /** Has `cb` called once the body is warm (index.ts; the loader's code cache, loader.ts). */
+  whenWarm?: (cb: () => void) => void;
 }
 
 /** Built-in modules whose load means the program is about to use the network (moduleLoadList entries). */

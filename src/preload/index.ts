@@ -28,6 +28,7 @@ import { threadInfo, whenLoaded } from './builtins';
 import { mayImportAtStart } from './firstUse';
 import { Tracer, now } from './tracer';
 import { bindNet, Transport } from './transport/transport';
+import { orig } from './transport/collectorNet';
 import { installUndiciHooks } from './undici/undiciHooks';
 import { flushHandlerLines, installServerHooks } from './server/serverHooks';
 import { LOOP_MONITOR_ON, LoopMonitor } from './clock/loopLag';
@@ -39,6 +40,18 @@ import { detach, isDetached, onDetach } from './detach';
 
 /** For the loader (loader.ts, firstUse.ts): the message that made it run the body. */
 export { deliver } from './detach';
+
+/** Set by start(): has `cb` called once after this thread's next completed request. */
+let armWarm: ((cb: () => void) => void) | undefined;
+
+/**
+ * For the loader (loader.ts, runCached): `cb` is called once, soon after this thread's first
+ * request completed, when the functions of a request's path have been compiled (the code cache
+ * made then holds them). Never called in a process that makes no request, or where tracing is off.
+ */
+export function whenWarm(cb: () => void): void {
+  armWarm?.(cb);
+}
 
 const GUARD = Symbol.for(PRELOAD_GUARD);
 
@@ -117,10 +130,25 @@ function start(): void {
         () => transport.markStats(),
       )
     : undefined;
-  if (loop) {
-    t.onRequestId = (id) => loop.started(id);
-    transport.onComplete = (id) => loop.ended(id);
-  }
+  if (loop) t.onRequestId = (id) => loop.started(id);
+  const ended = loop ? (id: string) => loop.ended(id) : undefined;
+  transport.onComplete = ended;
+  armWarm = (cb) => {
+    transport.onComplete = (id) => {
+      ended?.(id);
+      // Once, on a timer of its own (outside the program's call); then the loop monitor's alone.
+      transport.onComplete = ended;
+      orig
+        .setTimeout(() => {
+          try {
+            cb();
+          } catch {
+            /* the loader's, which never throws */
+          }
+        }, 0)
+        .unref();
+    };
+  };
   // The trace rules: the first set from the configuration, later ones from the collector.
   preloadRules.init(
     config,

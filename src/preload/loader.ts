@@ -90,17 +90,30 @@ function readSource(file: string): string {
   return bytes.toString(typeof isAscii === 'function' && isAscii(bytes) ? 'latin1' : 'utf8');
 }
 
+/** What runCached() may be asked besides. */
+interface RunCachedOptions {
+  /** Make the data when the process exits (the CLI: every function its run compiled). */
+  atExit?: boolean;
+  /**
+   * Given the file's exports and a function that makes the data anew: the file calls it once it
+   * is warm (the preload's body: after its first request, index.ts `whenWarm`). Not asked when
+   * the data read was made so already.
+   */
+  whenWarm?: (exports: unknown, save: () => void) => void;
+}
+
 /**
  * Runs the CommonJS file `file` with V8's code cache for it (made and kept as described above,
  * under the name `name`): the preload's body, and the CLI's bundle (bin/nettrace.cjs, issue 52:
  * `nettrace run` pays its start once per run). Any failure of the cache falls back to a plain
  * `require` of the file; what the file throws is thrown. Returns the file's exports.
  *
- * The data is made when the file's top level has run, or with `atExit` when the process exits:
- * then it holds every function the run compiled, not only the top level's (a function missing
- * from it is compiled from source when first called, in every process).
+ * The data is made when the file's top level has run (then it holds the functions compiled so
+ * far; one missing is compiled from source when first called, in every process), again when the
+ * file says it is warm (kept under a name of its own, read first, and made once), or with
+ * `atExit` when the process exits.
  */
-export function runCached(file: string, name: string, { atExit = false }: { atExit?: boolean } = {}): unknown {
+export function runCached(file: string, name: string, { atExit = false, whenWarm }: RunCachedOptions = {}): unknown {
   let run: (() => unknown) | undefined;
   try {
     const source = readSource(file);
@@ -111,10 +124,17 @@ export function runCached(file: string, name: string, { atExit = false }: { atEx
     const prefix = `${name}-${fnv(file)}-${process.version}-`;
     const key = fnv(`${st.size}|${st.mtimeMs}|${process.arch}|${flags}`);
     const cacheFile = dir ? path.join(dir, `${prefix}${key}.bin`) : undefined;
+    const warmFile = dir ? path.join(dir, `${prefix}${key}.warm.bin`) : undefined;
     let cachedData: Buffer | undefined;
-    if (cacheFile) {
+    let warm = false;
+    for (const [f, isWarm] of [
+      [warmFile, true],
+      [cacheFile, false],
+    ] as const) {
+      if (!f || cachedData) continue;
       try {
-        cachedData = fs.readFileSync(cacheFile);
+        cachedData = fs.readFileSync(f);
+        warm = isWarm;
       } catch {
         // None yet.
       }
@@ -125,15 +145,16 @@ export function runCached(file: string, name: string, { atExit = false }: { atEx
     const vm = require('node:vm') as typeof import('node:vm');
     const script = new vm.Script(wrapper, { filename: file, cachedData });
     const fn = script.runInThisContext() as (e: unknown, r: NodeRequire, m: unknown, f: string, d: string) => void;
-    const save =
-      cacheFile && (!cachedData || script.cachedDataRejected) ? () => writeCache(cacheFile, prefix, script.createCachedData()) : undefined;
+    const rejected = !cachedData || script.cachedDataRejected === true;
     run = () => {
       const mod: { exports: unknown } = { exports: {} };
       // This loader's require resolves as the file's would: both are in dist/ (the bundles load
       // their siblings there: rules.cjs, otlp-wire.cjs).
       fn.call(mod.exports, mod.exports, require, mod, file, path.dirname(file));
+      const save = cacheFile && rejected ? () => writeCache(cacheFile, prefix, script.createCachedData()) : undefined;
       if (save && atExit) process.once('exit', save);
       else if (save) save();
+      if (whenWarm && warmFile && (rejected || !warm)) whenWarm(mod.exports, () => writeCache(warmFile, prefix, script.createCachedData()));
       return mod.exports;
     };
   } catch {
@@ -161,7 +182,13 @@ function load(): void {
   // Configurable: the body replaces it (index.ts), a detach takes it away.
   Object.defineProperty(globalThis, guard, { value: FIRST_USE, enumerable: false, configurable: true });
   // The body catches its own failures (index.ts).
-  runOnFirstUse(() => runCached(path.join(__dirname, BODY), 'preload') as PreloadBody | undefined, now);
+  runOnFirstUse(
+    () =>
+      runCached(path.join(__dirname, BODY), 'preload', {
+        whenWarm: (body, save) => (body as PreloadBody | undefined)?.whenWarm?.(save),
+      }) as PreloadBody | undefined,
+    now,
+  );
 }
 
 try {

@@ -8,6 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { createServer } from 'node:net';
+import { createServer as createHttpServer } from 'node:http';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -149,6 +150,50 @@ test("the preload's body is compiled once: later processes run it from V8's code
     assert.equal(statSync(file).mtimeMs, first, 'a program run from a file used the same cache');
     assert.deepEqual(readdirSync(dir), files);
   } finally {
+    rmSync(cache, { recursive: true, force: true });
+  }
+});
+
+test("the code cache is made warm once, after a process's first request: later processes read it as it is", async () => {
+  const cache = mkdtempSync(join(tmpdir(), 'nettrace-v8warm-'));
+  const server = createHttpServer((req, res) => res.end('ok'));
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  try {
+    const env = {
+      PATH: process.env.PATH,
+      NETTRACE_CACHE: cache,
+      NETTRACE_CONFIG: JSON.stringify({ ipcPath: join(root, 'no-collector-here.sock') }),
+    };
+    const url = `http://127.0.0.1:${server.address().port}/`;
+    const run = (code) =>
+      new Promise((resolve) => {
+        const c = spawn(process.execPath, ['--require', preload, '-e', code], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+        let stderr = '';
+        c.stderr.on('data', (d) => (stderr += d));
+        c.on('exit', (status) => resolve({ status, stderr }));
+      });
+    const dir = join(cache, 'v8');
+    const files = () => readdirSync(dir).sort();
+    const request = `require('node:http').get(${JSON.stringify(url)}, (r) => { r.resume(); r.on('end', () => setTimeout(() => {}, 100)); })`;
+    // No request: the data made when the body's top level has run.
+    assert.equal((await run("require('node:http')")).status, 0);
+    const [first] = files();
+    assert.match(first, /^preload-.*[0-9a-f]{8}\.bin$/);
+    // The first request: the warm data replaces it (one file per install and Node version).
+    let r = await run(request);
+    assert.equal(r.status, 0, r.stderr);
+    const [warm] = files();
+    assert.deepEqual(files(), [first.replace(/\.bin$/, '.warm.bin')]);
+    assert.equal(statSync(join(dir, warm)).mode & 0o777, 0o600);
+    const made = statSync(join(dir, warm)).mtimeMs;
+    // Read as it is by processes with a request and without.
+    r = await run(request);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal((await run("require('node:http')")).status, 0);
+    assert.deepEqual(files(), [warm]);
+    assert.equal(statSync(join(dir, warm)).mtimeMs, made, 'not written again');
+  } finally {
+    server.close();
     rmSync(cache, { recursive: true, force: true });
   }
 });
