@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { root, run } from './harness.mjs';
@@ -14,7 +14,7 @@ const core = createRequire(import.meta.url)(join(root, 'dist', 'core.cjs'));
 const preload = join(root, 'dist', 'preload.cjs');
 const bin = join(root, 'bin', 'nettrace.cjs');
 
-test('nettrace run without --otlp loads neither OpenTelemetry nor http, https, tls or crypto', async (t) => {
+test('nettrace run without --otlp loads neither OpenTelemetry nor http, https, tls, crypto or fs/promises', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'nettrace-clistart-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   // Records, at the CLI's exit, Node's own modules it loaded and the files it required.
@@ -45,7 +45,8 @@ test('nettrace run without --otlp loads neither OpenTelemetry nor http, https, t
     const loaded = JSON.parse(readFileSync(join(dir, 'loaded.json'), 'utf8'));
     // The list is real: the collector's socket server and the program's start are in it.
     assert.ok(loaded.builtins.includes('NativeModule net') && loaded.builtins.includes('NativeModule child_process'), `--helper ${helper}`);
-    const unwanted = loaded.builtins.filter((m) => /^NativeModule (http|https|tls|crypto|http2|zlib)$/.test(m));
+    // fs/promises too: a trace that fits the write buffer is written at once (jsonStream.ts).
+    const unwanted = loaded.builtins.filter((m) => /^NativeModule (http|https|tls|crypto|http2|zlib|fs\/promises)$/.test(m));
     assert.deepEqual(unwanted, [], `--helper ${helper}: Node modules the run does not use`);
     assert.deepEqual(
       loaded.files.filter((f) => /otlp-wire|rules\.cjs/.test(f)),
@@ -94,4 +95,39 @@ test('waitForIdle with settleMs 0 after the program exited: no settle time, and 
   waits.sort((a, b) => a - b);
   console.error(`# waitForIdle after the exit: ${waits.map((w) => w.toFixed(1)).join(', ')} ms`);
   assert.ok(waits[0] < 20, `the fastest of 3 waits was ${waits[0].toFixed(1)} ms: a settle time`);
+});
+
+test("the CLI runs from V8's code cache, made at its first run's exit, one for `run` and one for the other commands", async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'nettrace-clicache-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const env = { ...process.env, NETTRACE_CACHE: join(dir, 'cache') };
+  const v8 = join(dir, 'cache', 'v8');
+  const cliFiles = () =>
+    readdirSync(v8)
+      .filter((f) => f.startsWith('cli-'))
+      .sort();
+  const out = join(dir, 't.json');
+  const runOnce = async () => {
+    const res = await run(process.execPath, [bin, 'run', '--quiet', '--helper', 'off', '--out', out, '--', process.execPath, '-e', '0'], {
+      env,
+    });
+    assert.equal(res.code, 0, res.stderr);
+  };
+  await runOnce();
+  const [runCache] = cliFiles();
+  assert.match(runCache, /^cli-run-[0-9a-f]{8}-v\d+\.\d+\.\d+-[0-9a-f]{8}\.bin$/);
+  assert.equal(statSync(join(v8, runCache)).mode & 0o777, 0o600);
+  const made = statSync(join(v8, runCache)).mtimeMs;
+  const shown = await run(process.execPath, [bin, 'show', out], { env });
+  assert.equal(shown.code, 0, shown.stderr);
+  const files = cliFiles();
+  assert.equal(files.length, 2, `${files}`);
+  assert.ok(
+    files.some((f) => /^cli-[0-9a-f]{8}-/.test(f)),
+    `the other commands' cache: ${files}`,
+  );
+  // V8 took the data: a second run reads it and writes nothing.
+  await runOnce();
+  assert.deepEqual(cliFiles(), files);
+  assert.equal(statSync(join(v8, runCache)).mtimeMs, made);
 });
