@@ -24,7 +24,8 @@
 // measured into the baselines with `why` (required, a sentence) and the machine and Node they
 // were taken on. Exit 0: every case within tolerance; 1: a case grew past it or a baseline moved
 // without a new reason; 2: usage or a run failed. Runs in `.ci/run` after the tests.
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
+import { createServer } from 'node:http';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -95,18 +96,32 @@ const server = needs('http') || needs('fetch') ? await startServer() : undefined
 const tls = needs('mixed') ? await startTlsServer({ delayMs: 2 }) : undefined;
 
 // The preload's code cache (src/preload/loader.ts) in a folder of this run's, filled by one run
-// outside valgrind first (same V8 flags, so the same cache): every case then starts as a user's
-// second process does, not as the first, which writes the cache.
+// outside valgrind first (same V8 flags, so the same cache) that makes one request, so the cache
+// is made warm too: every case then starts as a user's later process does, not as the first
+// (which writes the cache), and none writes it during the count (the cases would then depend on
+// their order).
 const tracedEnv = {
   NODE_OPTIONS: nodeOptions([preload]),
   NETTRACE_CONFIG: JSON.stringify({ ipcPath: collector.ipcPath }),
   NETTRACE_CACHE: join(scratch, 'cache'),
 };
-// (http: the body runs at the program's first use of the network, src/preload/firstUse.ts.)
-execFileSync(process.execPath, [...STEADY_NODE_FLAGS, '-e', "require('node:http')"], {
-  env: { PATH: process.env.PATH, ...tracedEnv },
-  stdio: 'ignore',
-});
+const warmServer = createServer((req, res) => res.end('ok'));
+await new Promise((resolve) => warmServer.listen(0, '127.0.0.1', resolve));
+const warmUrl = `http://127.0.0.1:${warmServer.address().port}/`;
+// Not execFileSync: this process's server answers the request.
+await new Promise((resolve, reject) =>
+  execFile(
+    process.execPath,
+    [
+      ...STEADY_NODE_FLAGS,
+      '-e',
+      `require('node:http').get(${JSON.stringify(warmUrl)}, (r) => { r.resume(); r.on('end', () => setTimeout(() => {}, 100)); })`,
+    ],
+    { env: { PATH: process.env.PATH, ...tracedEnv } },
+    (err, stdout, stderr) => (err ? reject(new Error(`the warm-up run failed: ${stderr}`)) : resolve()),
+  ),
+);
+warmServer.close();
 
 /** One run of case `name`: its instruction count. */
 async function measure(name) {
