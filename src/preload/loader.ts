@@ -5,7 +5,8 @@
  * preload's start; parsing alone was ≈ 53 M instructions of it).
  *
  * The cache is V8's cached data for the body's script, made in the first process that finds none
- * (after the body's start ran, so the functions compiled by then are in it) and kept in the user's
+ * (after the body's start ran, so the functions compiled by then are in it), made again once after
+ * a process's first request (a `.warm.bin`, read first: a request's functions too) and kept in the user's
  * cache folder (`$NETTRACE_CACHE/v8`, else `$XDG_CACHE_HOME/nettrace/v8`, else
  * `~/.cache/nettrace/v8`; folder 0700, files 0600, written whole by a rename; one file per install
  * and Node version, a new one replacing the others). Its name holds what the data depends on: the
