@@ -13,7 +13,7 @@
  * its pid, wait for `ready`, then `release()` the debuggee.
  */
 
-import { spawn, spawnSync, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import { execFile, spawn, spawnSync, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { accessSync, constants, existsSync, rmSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
@@ -115,13 +115,11 @@ export function chooseAuthority(opts: HelperOptions): HelperAuthority {
 export async function chooseAuthorityAsync(opts: HelperOptions): Promise<HelperAuthority> {
   if (process.getuid?.() === 0) return 'root';
   const native = nativeOf(opts);
+  const sudoHelper = helperCommand({ ...opts, pid: 0 }, 'sudo');
   const [getcap, plainSudo, sudoProbe, pkexec] = await Promise.all([
     existsSync(native) ? probe('getcap', [native]) : NO_ANSWER,
     probe('sudo', ['-n', 'true']),
-    (() => {
-      const { command, args } = helperCommand({ ...opts, pid: 0 }, 'sudo');
-      return probe(command, args);
-    })(),
+    probe(sudoHelper.command, sudoHelper.args),
     interactive() ? probe('pkexec', ['--version']) : NO_ANSWER,
   ]);
   return pickAuthority(opts.pcap, {
@@ -136,19 +134,12 @@ const NO_ANSWER = { status: null, stdout: '' };
 /** Runs `command` with an empty stdin (10 s at most); its exit status (null when it could not run) and output. */
 function probe(command: string, args: string[]): Promise<{ status: number | null; stdout: string }> {
   return new Promise((resolve) => {
-    let stdout = '';
-    let child: ChildProcess;
-    try {
-      child = spawn(command, args, { stdio: ['pipe', 'pipe', 'ignore'], timeout: 10_000 });
-    } catch {
-      resolve(NO_ANSWER);
-      return;
-    }
-    child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stdin!.on('error', () => {});
-    child.stdin!.end();
-    child.on('error', () => resolve(NO_ANSWER));
-    child.on('close', (status) => resolve({ status, stdout }));
+    const child = execFile(command, args, { timeout: 10_000 }, (err, stdout) => {
+      const code = (err as { code?: unknown } | null)?.code;
+      resolve({ status: err ? (typeof code === 'number' ? code : null) : 0, stdout: String(stdout) });
+    });
+    child.stdin?.on('error', () => {});
+    child.stdin?.end();
   });
 }
 

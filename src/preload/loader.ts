@@ -126,20 +126,17 @@ export function runCached(file: string, name: string, { atExit = false, whenWarm
     const key = fnv(`${st.size}|${st.mtimeMs}|${process.arch}|${flags}`);
     const cacheFile = dir ? path.join(dir, `${prefix}${key}.bin`) : undefined;
     const warmFile = dir ? path.join(dir, `${prefix}${key}.warm.bin`) : undefined;
-    let cachedData: Buffer | undefined;
-    let warm = false;
-    for (const [f, isWarm] of [
-      [warmFile, true],
-      [cacheFile, false],
-    ] as const) {
-      if (!f || cachedData) continue;
+    const read = (f: string | undefined): Buffer | undefined => {
       try {
-        cachedData = fs.readFileSync(f);
-        warm = isWarm;
+        return f === undefined ? undefined : fs.readFileSync(f);
       } catch {
-        // None yet.
+        return undefined; // None yet.
       }
-    }
+    };
+    // The warm data first.
+    let cachedData = read(warmFile);
+    const warm = cachedData !== undefined;
+    cachedData ??= read(cacheFile);
     // CommonJS's own wrapper, on the source's first line so its lines keep their numbers.
     const wrapper = `(function (exports, require, module, __filename, __dirname) {${source}\n})`;
     // Required here: a process whose body never runs (firstUse.ts) does not load `vm` (≈ 1.7 M instructions).
