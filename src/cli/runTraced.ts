@@ -162,6 +162,14 @@ export async function runTraced(options: RunOptions): Promise<RunResult> {
     );
     let child: ChildProcess;
     let exited: Promise<number>;
+    const where = {
+      pcap: !!options.pcap,
+      pcapMaxBytes: options.pcapMaxBytes,
+      pcapBufferMiB: options.pcapBufferMiB,
+      root: options.helperRoot,
+      // A folder the user named is the helper meant: none there is not set up, whatever is installed.
+      orInstalled: options.helperRoot === undefined,
+    };
     if (helperSetting === 'off') {
       child = spawnerFor(process.platform)(options.command, options.args, { stdio: 'inherit', env });
       exited = exitCodeOf(child, options.command);
@@ -169,21 +177,20 @@ export async function runTraced(options: RunOptions): Promise<RunResult> {
       if (options.helper === 'off') SessionHelper.off(collector.session, 'turned off (--helper off)');
     } else {
       // The program waits at a gate until the helper is attached to its pid, so the helper sees
-      // its first connection (and, capturing, its first SYN).
+      // its first connection (and, capturing, its first SYN) — unless the helper can only start
+      // unprivileged, which samples tcp_info and sees no connection's start: then the program
+      // goes at once (issue 52), without a gate when remembered probes say so before it starts.
+      // Not with `required`, which refuses that helper.
+      const ungated = helperSetting === 'auto' && SessionHelper.remembered(where) === 'unprivileged';
       checkCommand(options.command, env);
-      const gated = spawnGated(options.command, options.args, { stdio: 'inherit', env });
+      const gated = ungated
+        ? { child: spawnerFor(process.platform)(options.command, options.args, { stdio: 'inherit', env }), release: () => {} }
+        : spawnGated(options.command, options.args, { stdio: 'inherit', env });
       child = gated.child;
       exited = exitCodeOf(child, options.command);
       helper = await SessionHelper.start(collector.session, {
+        ...where,
         pid: child.pid!,
-        pcap: !!options.pcap,
-        pcapMaxBytes: options.pcapMaxBytes,
-        pcapBufferMiB: options.pcapBufferMiB,
-        root: options.helperRoot,
-        // A folder the user named is the helper meant: none there is not set up, whatever is installed.
-        orInstalled: options.helperRoot === undefined,
-        // An unprivileged helper samples tcp_info and sees no connection's start: the program goes
-        // at once, the helper starting beside it (issue 52). Not with `required`, which refuses it.
         onAuthority: (authority) => {
           if (authority === 'unprivileged' && helperSetting === 'auto') gated.release();
         },

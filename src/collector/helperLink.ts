@@ -149,6 +149,9 @@ export class HelperLink {
           notRunning: undefined,
           helpers: this.readyLinks() > 1 ? this.readyLinks() : undefined,
         });
+        // The program may have connected before this helper was ready (`nettrace run` lets it go
+        // at once for an unprivileged one): those connections are read now, not at its first tick.
+        if (m.mode === 'inet_diag') this.snapshotSoon();
         return;
       }
       case 'tcpMetrics':
@@ -370,7 +373,12 @@ export class HelperLink {
     const stage = record.connCloseAt !== undefined ? 2 : record.connected === true ? 1 : 0;
     if (stage <= (this.snapped.get(record) ?? 0)) return;
     this.snapped.set(record, stage);
-    // One snapshot for all the milestones of this moment.
+    this.snapshotSoon();
+  }
+
+  /** Asks an inet_diag helper for a reading of every connection, once for all the asks of this moment. */
+  private snapshotSoon(): void {
+    if (!this.options.send) return;
     this.snapshotTimer ??= setTimeout(() => {
       this.snapshotTimer = undefined;
       if (!this.exited) this.options.send?.({ type: 'snapshot' });

@@ -11,8 +11,9 @@ import { basename } from 'node:path';
 import { openPrivateSync } from '../trace/formats/privateFile';
 import { HelperLink, pcapLabels, setHelperStats } from './helperLink';
 import type { Session } from './session';
-import { chooseAuthorityAsync, removeSpool, startHelper, type HelperClient, type HelperOptions } from '../helper/launch';
+import { chooseAuthorityAsync, rememberedAuthority, removeSpool, startHelper, type HelperClient, type HelperOptions } from '../helper/launch';
 import { savePcap } from '../helper/pcapng';
+import { forgetProbes } from '../helper/probeCache';
 import { findOnPath, resolveHelperRoot } from '../helper/install';
 import { SETUP_HINT } from '../helper/setupHint';
 import type { HelperAuthority, HelperMessage } from '../protocol/helper';
@@ -109,22 +110,19 @@ export class SessionHelper {
   static async start(session: Session, options: SessionHelperOptions): Promise<SessionHelper> {
     const h = new SessionHelper(session, !!options.pcap, options.extraTree);
     if (process.platform !== 'linux') return h.fail(`the Net Trace helper runs on Linux only (this is ${process.platform})`);
-    // The given root (or this bundle's checkout), else where the setup installs the helper.
-    const where = resolveHelperRoot(options.root, options.orInstalled !== false);
-    if (!where.found) return h.fail(HELPER_NOT_BUILT, options.warnIfNotBuilt !== false);
-    const helperOptions: HelperOptions = {
-      pid: options.pid,
-      pcap: options.pcap,
-      pcapMaxBytes: options.pcapMaxBytes,
-      pcapBufferMiB: options.pcapBufferMiB,
-      root: where.root,
-      nodePath: options.nodePath ?? defaultNodePath(),
-    };
+    const helperOptions = helperOptionsOf(options);
+    if (!helperOptions) return h.fail(HELPER_NOT_BUILT, options.warnIfNotBuilt !== false);
     // Chosen here, its probes at once (chooseAuthorityAsync), so the caller hears it first.
     helperOptions.authority = await (options.allowPrompt === false
       ? authorityWithoutPrompt(helperOptions)
       : chooseAuthorityAsync(helperOptions));
     options.onAuthority?.(helperOptions.authority);
+    await h.launch(helperOptions, options);
+    return h;
+  }
+
+  /** Starts the helper with the authority chosen and attaches it, or fails with the reason. */
+  private async launch(helperOptions: HelperOptions, options: SessionHelperOptions): Promise<void> {
     const starting = (options.start ?? startHelper)(helperOptions);
     let timer: NodeJS.Timeout | undefined;
     const timeoutMs = options.readyTimeoutMs ?? 60_000;
@@ -132,18 +130,29 @@ export class SessionHelper {
       timer = setTimeout(() => reject(new Error(`it was not ready within ${Math.round(timeoutMs / 1000)} s`)), timeoutMs);
     });
     try {
-      h.attach(await Promise.race([starting, timeout]));
+      this.attach(await Promise.race([starting, timeout]));
     } catch (err) {
       // A helper that gets ready after all is stopped again.
       starting.then(
         (c) => void c.stop(),
         () => {},
       );
-      return h.fail(`the Net Trace helper could not start: ${(err as Error).message}`);
+      // What the probes found may have changed since they were remembered: the next start asks again.
+      forgetProbes();
+      this.fail(`the Net Trace helper could not start: ${(err as Error).message}`);
     } finally {
       clearTimeout(timer);
     }
-    return h;
+  }
+
+  /**
+   * How start() would start the helper, known from remembered probes alone (launch.ts
+   * rememberedAuthority), or undefined when it would have to probe or there is no helper.
+   */
+  static remembered(options: Omit<SessionHelperOptions, 'pid'>): HelperAuthority | undefined {
+    if (process.platform !== 'linux' || options.allowPrompt === false) return undefined;
+    const helperOptions = helperOptionsOf({ ...options, pid: 0 });
+    return helperOptions && rememberedAuthority(helperOptions);
   }
 
   private fail(reason: string, warn = true): SessionHelper {
@@ -248,6 +257,23 @@ export class SessionHelper {
   removeSpool(): void {
     removeSpool(this.link.capture?.spool);
   }
+}
+
+/**
+ * The helper's start options for `options`: its root the given one (or this bundle's checkout),
+ * else where the setup installs it; undefined when neither has the native helper.
+ */
+function helperOptionsOf(options: SessionHelperOptions): HelperOptions | undefined {
+  const where = resolveHelperRoot(options.root, options.orInstalled !== false);
+  if (!where.found) return undefined;
+  return {
+    pid: options.pid,
+    pcap: options.pcap,
+    pcapMaxBytes: options.pcapMaxBytes,
+    pcapBufferMiB: options.pcapBufferMiB,
+    root: where.root,
+    nodePath: options.nodePath ?? defaultNodePath(),
+  };
 }
 
 /** chooseAuthorityAsync(), but never one that asks for a password (pkexec). */

@@ -18,6 +18,7 @@ import { EventEmitter } from 'node:events';
 import { accessSync, constants, existsSync, rmSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { HelperAuthority, HelperCommand, HelperMessage, HelperReadyMessage } from '../protocol/helper';
+import { probeKey, recallProbes, rememberProbes, type ProbeFacts } from './probeCache';
 import { SETUP_HINT } from './setupHint';
 
 /** Options of `startHelper()`. */
@@ -110,26 +111,55 @@ export function chooseAuthority(opts: HelperOptions): HelperAuthority {
 /**
  * chooseAuthority() with its probes run at once, in other processes (issue 52: `nettrace run
  * --helper auto` waits for the slowest probe, not for their sum (≈ 16 against ≈ 27 ms), before the
- * program may start); the same answer.
+ * program may start); the same answer. The answers are remembered while nothing they rest on
+ * changes (probeCache.ts), so a later run waits for none.
  */
 export async function chooseAuthorityAsync(opts: HelperOptions): Promise<HelperAuthority> {
   if (process.getuid?.() === 0) return 'root';
+  const { key, facts } = rememberedFacts(opts);
+  if (facts) return pickFrom(opts.pcap, facts);
   const native = nativeOf(opts);
-  const sudoHelper = helperCommand({ ...opts, pid: 0 }, 'sudo');
+  const sudoHelper = sudoProbeCommand(opts);
   const [getcap, plainSudo, sudoProbe, pkexec] = await Promise.all([
     existsSync(native) ? probe('getcap', [native]) : NO_ANSWER,
-    probe('sudo', ['-n', 'true']),
+    probe('sudo', SUDO_TRUE),
     probe(sudoHelper.command, sudoHelper.args),
     interactive() ? probe('pkexec', ['--version']) : NO_ANSWER,
   ]);
-  return pickAuthority(opts.pcap, {
-    caps: () => capsIn(getcap),
-    sudo: () => sudoIn(plainSudo, sudoProbe),
-    pkexec: () => pkexec.status === 0,
-  });
+  const found = { caps: capsIn(getcap), sudo: sudoIn(plainSudo, sudoProbe), pkexec: pkexec.status === 0 };
+  rememberProbes(key, found);
+  return pickFrom(opts.pcap, found);
 }
 
+/**
+ * What chooseAuthorityAsync() would answer from remembered probes alone, or undefined when it
+ * would probe (`nettrace run` starts a program ungated when this is `unprivileged`).
+ */
+export function rememberedAuthority(opts: HelperOptions): HelperAuthority | undefined {
+  if (process.getuid?.() === 0) return 'root';
+  const { facts } = rememberedFacts(opts);
+  return facts && pickFrom(opts.pcap, facts);
+}
+
+function rememberedFacts(opts: HelperOptions): { key: string; facts?: ProbeFacts } {
+  const sudoHelper = sudoProbeCommand(opts);
+  // The files the probes look at: the native helper, and the Node and script sudo would run.
+  const key = probeKey([nativeOf(opts), ...sudoHelper.args.slice(sudoHelper.args.indexOf('--') + 1, -2)], interactive());
+  return { key, facts: recallProbes(key) };
+}
+
+const pickFrom = (pcap: boolean | undefined, f: ProbeFacts): HelperAuthority =>
+  pickAuthority(pcap, { caps: () => f.caps, sudo: () => f.sudo, pkexec: () => f.pkexec });
+
 const NO_ANSWER = { status: null, stdout: '' };
+
+/** The helper's sudo command on pid 0 (which it refuses), a password typed earlier not counted (`-k`). */
+function sudoProbeCommand(opts: HelperOptions): { command: string; args: string[] } {
+  const { command, args } = helperCommand({ ...opts, pid: 0 }, 'sudo');
+  return { command, args: ['-k', ...args] };
+}
+/** `sudo -n -k true`: sudo for everything without a password (a password typed earlier not counted). */
+const SUDO_TRUE = ['-n', '-k', 'true'];
 
 /** Runs `command` with an empty stdin (10 s at most); its exit status (null when it could not run) and output. */
 function probe(command: string, args: string[]): Promise<{ status: number | null; stdout: string }> {
@@ -150,9 +180,9 @@ function probe(command: string, args: string[]): Promise<{ status: number | null
  * with a JSON `error` line sudo itself never prints).
  */
 function sudoWithoutPassword(opts: HelperOptions): boolean {
-  const plain = spawnSync('sudo', ['-n', 'true'], { stdio: 'ignore' });
+  const plain = spawnSync('sudo', SUDO_TRUE, { stdio: 'ignore' });
   if (plain.status === 0) return true;
-  const { command, args } = helperCommand({ ...opts, pid: 0 }, 'sudo');
+  const { command, args } = sudoProbeCommand(opts);
   return sudoIn(plain, spawnSync(command, args, { encoding: 'utf8', input: '', timeout: 10_000 }));
 }
 

@@ -25,17 +25,15 @@
 const fs = require('node:fs') as typeof import('node:fs');
 const path = require('node:path') as typeof import('node:path');
 
-import { CONFIG_ENV, FIRST_USE, PRELOAD_BODY_FILE, PRELOAD_GUARD } from '../protocol/preload';
+import { CONFIG_ENV, FIRST_USE, PRELOAD_BODY_FILE, PRELOAD_GUARD, nettraceCacheDir } from '../protocol/preload';
 import { runOnFirstUse, type PreloadBody } from './firstUse';
 
 const BODY = PRELOAD_BODY_FILE;
 
 /** The folder of the code cache, or undefined when the user has no cache folder. */
 function cacheDir(): string | undefined {
-  const env = process.env;
-  if (env.NETTRACE_CACHE) return path.join(env.NETTRACE_CACHE, 'v8');
-  if (env.XDG_CACHE_HOME) return path.join(env.XDG_CACHE_HOME, 'nettrace', 'v8');
-  return env.HOME ? path.join(env.HOME, '.cache', 'nettrace', 'v8') : undefined;
+  const root = nettraceCacheDir(process.env);
+  return root === undefined ? undefined : path.join(root, 'v8');
 }
 
 /** FNV-1a of `text`, 8 hex digits: a file name, not a check (V8 checks the data itself). */

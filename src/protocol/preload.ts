@@ -28,6 +28,18 @@ export const PRELOAD_GUARD = 'nettrace.preload';
 /** PRELOAD_GUARD's value before the body runs. */
 export const FIRST_USE = 'on first use';
 
+/**
+ * The user's Net Trace cache folder (`$NETTRACE_CACHE`, else `$XDG_CACHE_HOME/nettrace`, else
+ * `~/.cache/nettrace`), or undefined when the user has none; what each part keeps goes in a
+ * subfolder or file of its own (the preload's code cache in `v8/`, the helper's probes in
+ * `helper-probes.json`).
+ */
+export function nettraceCacheDir(env: Record<string, string | undefined>): string | undefined {
+  if (env.NETTRACE_CACHE) return env.NETTRACE_CACHE;
+  if (env.XDG_CACHE_HOME) return `${env.XDG_CACHE_HOME}/nettrace`;
+  return env.HOME ? `${env.HOME}/.cache/nettrace` : undefined;
+}
+
 /** The preload's loader, the file `NODE_OPTIONS=--require` names (src/preload/loader.ts). */
 export const PRELOAD_LOADER_FILE = 'preload.cjs';
 

@@ -319,6 +319,22 @@ describe('nettrace run with the privileged helper', { timeout: 240_000 }, () => 
     assert.equal(trace.packetCapture, undefined);
     assert.equal(existsSync(pcap), false, 'no capture file');
     assert.match(r.stderr, /no packet capture was saved to .*nobody\.pcapng: packet capture needs root/);
+    // The probes were remembered (src/helper/probeCache.ts): the next run starts the program
+    // without a gate, the helper beside it — its readings are still on every connection.
+    const asNobody = (args) =>
+      run('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, join(copy, 'dist', 'cli.cjs'), 'run', ...args], {
+        cwd: work,
+        env: { ...process.env, HOME: work },
+      });
+    assert.ok(existsSync(join(work, '.cache', 'nettrace', 'helper-probes.json')), 'the probes are remembered');
+    const again = await asNobody(['--out', out, '--', process.execPath, join(copy, 'app.mjs'), base]);
+    assert.equal(again.code, 0, again.stderr);
+    const second = JSON.parse(readFileSync(out, 'utf8'));
+    assert.equal(second.stats.helper.mode, 'inet_diag', JSON.stringify(second.stats));
+    for (const c of checkShape(second)) {
+      assert.equal(c.tcpMetrics?.source, 'inet_diag', JSON.stringify(c));
+      assert.ok(c.tcpMetrics.rttUs > 0, JSON.stringify(c.tcpMetrics));
+    }
   });
 
   test('as nobody with --helper required: the unprivileged fallback does not satisfy it; the run fails clearly before the program runs', async (t) => {
@@ -343,6 +359,14 @@ describe('nettrace run with the privileged helper', { timeout: 240_000 }, () => 
     await new Promise((r) => counting.listen(0, '127.0.0.1', r));
     t.after(() => counting.close());
     void base;
+    // With the probes remembered from an earlier run (auto), `required` still holds the program.
+    const earlier = await run(
+      'setpriv',
+      ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, join(copy, 'dist', 'cli.cjs'), 'run', '--out', out, '--', process.execPath, '-e', '0'],
+      { cwd: work, env: { ...process.env, HOME: work } },
+    );
+    assert.equal(earlier.code, 0, earlier.stderr);
+    rmSync(out);
     const r = await run(
       'setpriv',
       [

@@ -7,7 +7,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { bundleTs } from '../lib/bundleTs.mjs';
@@ -51,14 +51,16 @@ test('chooseAuthorityAsync answers as chooseAuthority on every combination of pr
           chmodSync(join(bin, name), 0o755);
         };
         tool('getcap', caps ? 'echo "$1 cap_bpf,cap_perfmon=ep"' : 'exit 0');
-        // `sudo -n true`, or `sudo -n -- node helper.cjs --pid 0` (the helper refuses pid 0: exit 3, a JSON line).
+        // `sudo -n -k true`, or `sudo -k -n -- node helper.cjs --pid 0` (the helper refuses pid 0:
+        // exit 3, a JSON line). Without -k a password typed earlier would count: the stand-in says no.
         tool(
           'sudo',
-          sudo === 'all'
-            ? '[ "$2" = true ] && exit 0; echo \'{"type":"error"}\'; exit 3'
-            : sudo === 'helper'
-              ? '[ "$2" = true ] && exit 1; echo \'{"type":"error"}\'; exit 3'
-              : 'echo "sudo: a password is required" >&2; exit 1',
+          'case " $* " in *" -k "*) ;; *) exit 1;; esac\n' +
+            (sudo === 'all'
+              ? '[ "$3" = true ] && exit 0; echo \'{"type":"error"}\'; exit 3'
+              : sudo === 'helper'
+                ? '[ "$3" = true ] && exit 1; echo \'{"type":"error"}\'; exit 3'
+                : 'echo "sudo: a password is required" >&2; exit 1'),
         );
         tool('pkexec', pkexec ? 'exit 0' : 'exit 127');
         const r = spawnSync('runuser', ['-u', 'nobody', '--', 'env', `PATH=${bin}:/usr/bin:/bin`, 'DISPLAY=:9', process.execPath, script], {
@@ -79,4 +81,65 @@ test('chooseAuthorityAsync answers as chooseAuthority on every combination of pr
   assert.equal(pick(false, 'helper', false, false), 'sudo');
   assert.equal(pick(true, 'none', true, true), 'pkexec');
   assert.equal(pick(true, 'none', false, true), 'capabilities');
+});
+
+// What the probes found is remembered (src/helper/probeCache.ts): a later choice runs none, until
+// something it rests on changes (here the sudo on PATH is replaced) or an hour has passed.
+test('chooseAuthorityAsync remembers its probes until what they rest on changes', { skip }, () => {
+  const dir = join(tmp, 'remember');
+  mkdirSync(dir, { recursive: true });
+  bundleTs(
+    ["export { chooseAuthorityAsync, rememberedAuthority } from './src/helper/launch';"],
+    { dir, name: 'bundle.cjs' },
+  );
+  const root = join(dir, 'root');
+  mkdirSync(join(root, 'native', 'build'), { recursive: true });
+  writeFileSync(join(root, 'native', 'build', 'nettrace-helper'), '');
+  const bin = join(dir, 'bin');
+  const home = join(dir, 'home');
+  const log = join(dir, 'probes.log');
+  mkdirSync(bin);
+  mkdirSync(home);
+  writeFileSync(log, '');
+  spawnSync('chown', ['-R', 'nobody', home, log]);
+  const tool = (name, body) => {
+    const file = join(bin, name);
+    rmSync(file, { force: true });
+    writeFileSync(file, `#!/bin/sh\necho ${name} >> ${log}\n${body}\n`);
+    chmodSync(file, 0o755);
+  };
+  tool('getcap', 'exit 0');
+  tool('sudo', 'exit 1');
+  const script = join(dir, 'choose.cjs');
+  writeFileSync(
+    script,
+    `const m = require(${JSON.stringify(join(dir, 'bundle.cjs'))});
+     const o = { pid: 1, root: ${JSON.stringify(root)}, nodePath: '/bin/false' };
+     (async () => process.stdout.write(JSON.stringify({ before: m.rememberedAuthority(o) ?? null, chosen: await m.chooseAuthorityAsync(o) })))();`,
+  );
+  const choose = () => {
+    const before = readFileSync(log, 'utf8').split('\n').filter(Boolean).length;
+    const r = spawnSync('runuser', ['-u', 'nobody', '--', 'env', `PATH=${bin}:/usr/bin:/bin`, `HOME=${home}`, process.execPath, script], {
+      encoding: 'utf8',
+    });
+    assert.equal(r.status, 0, r.stderr);
+    return { ...JSON.parse(r.stdout), probes: readFileSync(log, 'utf8').split('\n').filter(Boolean).length - before };
+  };
+  assert.deepEqual(choose(), { before: null, chosen: 'unprivileged', probes: 3 });
+  assert.deepEqual(choose(), { before: 'unprivileged', chosen: 'unprivileged', probes: 0 });
+  const kept = join(home, '.cache', 'nettrace', 'helper-probes.json');
+  assert.equal(statSync(kept).mode & 0o777, 0o600);
+  assert.equal(statSync(join(home, '.cache', 'nettrace')).mode & 0o777, 0o700);
+  // sudo without a password set up since: the remembered answer is not used.
+  tool('sudo', 'exit 0');
+  assert.deepEqual(choose(), { before: null, chosen: 'sudo', probes: 3 });
+  assert.deepEqual(choose(), { before: 'sudo', chosen: 'sudo', probes: 0 });
+  // Older than an hour: asked again.
+  const entries = JSON.parse(readFileSync(kept, 'utf8'));
+  for (const e of Object.values(entries)) e.at -= 60 * 60 * 1000 + 1;
+  writeFileSync(kept, JSON.stringify(entries));
+  assert.deepEqual(choose(), { before: null, chosen: 'sudo', probes: 3 });
+  // A damaged file is no file.
+  writeFileSync(kept, '{"not json');
+  assert.deepEqual(choose(), { before: null, chosen: 'sudo', probes: 3 });
 });

@@ -200,8 +200,17 @@ test('inet_diag mode: one snapshot request per milestone moment (connected, clos
   await new Promise((r) => setTimeout(r, 20));
   assert.deepEqual(sent, [], 'bpf mode needs no snapshots');
 
+  // A helper ready after the program connected (nettrace run lets the program go at once for an
+  // unprivileged one) reads what is open then, not at its first tick.
+  const s3 = setup();
+  s3.link.apply(ready('inet_diag'));
+  await new Promise((r) => setTimeout(r, 20));
+  assert.deepEqual(s3.sent, [{ type: 'snapshot' }], 'a snapshot when ready');
+
   const s2 = setup();
   s2.link.apply(ready('inet_diag'));
+  await new Promise((r) => setTimeout(r, 20));
+  s2.sent.length = 0; // the snapshot when ready
   s2.record('tcpConns', 'a', { addrTuple: tuple(40041), connected: false });
   s2.record('tcpConns', 'a', { connected: true });
   s2.record('tcpConns', 'b', { addrTuple: tuple(40042), connected: true });
