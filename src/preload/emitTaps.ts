@@ -39,7 +39,17 @@ export function tapEmit(proto: object): void {
   const get = tapsOf.get;
   const emit = function emit(this: object, event: string | symbol, a?: unknown, b?: unknown, c?: unknown, d?: unknown): boolean {
     const taps = get(this);
-    if (taps !== undefined && !isDetached()) runTaps(taps, event, a, b, c, d);
+    // The observers run here rather than in a function of their own: one function less for V8 to
+    // optimize on its own once hot (it was, before `emit` itself, and then inlined into it again).
+    if (taps !== undefined && !isDetached()) {
+      for (let i = 0; i < taps.length; i++) {
+        try {
+          taps[i]!(event, a, b, c, d);
+        } catch {
+          // An observer never throws into the program (each guards its own hook).
+        }
+      }
+    }
     const inner = own ?? (parent!.emit as Function);
     // The listeners get the arguments as given (their number too), without an `arguments` object
     // for the common counts: this runs for every event of every socket.
@@ -59,16 +69,6 @@ export function tapEmit(proto: object): void {
   // showHidden); a read on an object without observers misses along the chain instead.
   mirror(emit, original);
   defineRestorable(proto, 'emit', { value: emit, writable: true, configurable: true, enumerable: ownDesc?.enumerable ?? false });
-}
-
-function runTaps(taps: EventTap[], event: string | symbol, a: unknown, b: unknown, c: unknown, d: unknown): void {
-  for (let i = 0; i < taps.length; i++) {
-    try {
-      taps[i]!(event, a, b, c, d);
-    } catch {
-      // An observer never throws into the program (each guards its own hook).
-    }
-  }
 }
 
 /** Observes the events `obj` emits (its prototype must have been tapped); `first`: before the others. */

@@ -226,6 +226,41 @@ test('undici response headers that cannot go as one block fall back to the list:
   assert.equal(capture('none').byteBlock(undiciHead(ok)), undefined);
 });
 
+test('a byte block is checked for secret names on every line, past the quick check, and the names it only suspects go as the block', () => {
+  const ok = ['Content-Type: text/plain', 'Content-Length: 2'];
+  for (const secret of ['Cookie: a=1', 'x-AUTH-token: t', 'X-Vendor-Secret: s', 'Authentication-Info: i']) {
+    for (const lines of [
+      [secret, ...ok],
+      [ok[0], secret, ok[1]],
+      [...ok, secret],
+    ]) {
+      assert.equal(capture().byteBlock(undiciHead(lines)), undefined, lines.join(' | '));
+    }
+  }
+  // Kept names the quick check cannot tell from secrets: compared one by one, and the block goes.
+  assert.ok(capture().byteBlock(undiciHead(['WWW-Authenticate: Basic', 'Author: a', ...ok])));
+  assert.ok(capture('values', ['!x-session-id']).byteBlock(undiciHead(['X-Session-Id: 1', ...ok])));
+  // The user's names and patterns, a one-character and a non-ASCII pattern among them.
+  assert.equal(capture('values', ['x-mine']).byteBlock(undiciHead([...ok, 'X-Mine: 1'])), undefined);
+  assert.equal(capture('values', ['*q*']).byteBlock(undiciHead([...ok, 'X-Q: 1'])), undefined);
+  assert.equal(capture('values', ['*\u00e9t\u00e9*']).byteBlock(undiciHead([...ok, 'X-\u00c9t\u00e9: 1'])), undefined);
+  // A block too long for the quick check: its names are compared one by one.
+  const long = Array.from({ length: 40 }, (_, i) => `X-Filler-${i}: ${'v'.repeat(60)}`);
+  assert.ok(capture().byteBlock(undiciHead([...long, ...ok])));
+  assert.equal(capture().byteBlock(undiciHead([...long, 'Set-Cookie: s=1'])), undefined);
+});
+
+test('a header name gets the same answer every time it is asked, whatever the case', () => {
+  const names = m.redactedHeaderNames(['!x-session-id']);
+  for (let round = 0; round < 3; round++) {
+    for (const n of ['Cookie', 'COOKIE', 'cookie', 'X-Vendor-Token', 'x-session-id', 'WWW-Authenticate', 'Content-Type', '']) {
+      const want = ['Cookie', 'COOKIE', 'cookie', 'X-Vendor-Token'].includes(n);
+      assert.equal(names.has(n), want, n);
+      assert.equal(names.has(Buffer.from(n)), want, `${n} as bytes`);
+    }
+  }
+});
+
 test('a flat list of header strings goes as one block that decodes to the same pairs', () => {
   // Node's rawHeaders: names as sent, values with inner whitespace, colons, Latin-1, an empty one.
   const flat = [

@@ -16,6 +16,12 @@ import { headerText } from '../transport/wireValues';
 const MAX_RAW_BLOCK = 16384;
 
 /**
+ * A byte block up to this long is read as text for the quick check (HeaderCapture.secretIn): one
+ * argument per byte to String.fromCharCode, well within the stack.
+ */
+const MAX_QUICK_BLOCK = 2048;
+
+/**
  * The first calls of HeaderCapture.stringBlock build the block even when the list repeats. V8
  * allocates a function's feedback only after its first 8 calls (lazy feedback allocation): a path
  * that ran only before then has none, and the optimized code deoptimizes the first time it is
@@ -45,7 +51,7 @@ export class HeaderCapture {
 
   /**
    * Whether a name (text, or the bytes undici holds) is redacted, compared case-insensitively in
-   * place: no string is made.
+   * place: no string is made. (The hot block checks call SecretNames.hasText / hasBytes, one type each.)
    */
   private isRedacted(name: string | Uint8Array): boolean {
     return this.redacted.has(name);
@@ -109,11 +115,26 @@ export class HeaderCapture {
       const len = value.length;
       if ((i !== 0 && at !== end + 2) || value.byteOffset <= at + name.length || len > MAX_VALUE) return undefined;
       if (len !== 0 && (trimmed(value[0]!) || trimmed(value[len - 1]!))) return undefined;
-      if (this.isRedacted(name)) return undefined;
       end = value.byteOffset + len;
     }
     if (end - start > MAX_RAW_BLOCK) return undefined;
-    return new Uint8Array(ab, start, end - start);
+    const block = new Uint8Array(ab, start, end - start);
+    return this.secretIn(block, flat) ? undefined : block;
+  }
+
+  /**
+   * Whether a name of a byte block (byteBlock's, its names at the even places of `flat`) is
+   * redacted. A block of up to MAX_QUICK_BLOCK bytes is first read as Latin-1 text (the bytes'
+   * characters, as the names are compared) by the quick check blockField uses, which finds every
+   * line whose name may be secret (and a few more): most blocks have none, and then no name is
+   * compared here (no loop of ours over each name's bytes for V8 to optimize).
+   */
+  private secretIn(block: Uint8Array, flat: readonly unknown[]): boolean {
+    if (block.length <= MAX_QUICK_BLOCK && !this.redactedLine.test('\n' + String.fromCharCode.apply(null, block as unknown as number[]))) {
+      return false;
+    }
+    for (let i = 0; i < flat.length; i += 2) if (this.redacted.hasBytes(flat[i] as Uint8Array)) return true;
+    return false;
   }
 
   /**
@@ -152,7 +173,11 @@ export class HeaderCapture {
       const value = flat[i + 1];
       if (typeof name !== 'string' || typeof value !== 'string') return undefined;
       const len = value.length;
-      if (len > MAX_VALUE || (len !== 0 && (trimmed(value.charCodeAt(0)) || trimmed(value.charCodeAt(len - 1)))) || this.isRedacted(name)) {
+      if (
+        len > MAX_VALUE ||
+        (len !== 0 && (trimmed(value.charCodeAt(0)) || trimmed(value.charCodeAt(len - 1)))) ||
+        this.redacted.hasText(name)
+      ) {
         return undefined;
       }
       block += '\r\n' + name + ': ' + value;

@@ -92,15 +92,27 @@ function rawUrl(input: unknown): string | undefined {
   return typeof raw === 'string' ? raw : undefined;
 }
 
+/**
+ * The URL text fetchUrl parsed last, and its answer: a program mostly fetches the same URLs over
+ * and over (polling, one API endpoint), and a string compare is much less than a URL parse.
+ */
+let lastRaw: string | undefined;
+let lastHref: string | undefined;
+
 /** The URL string a fetch() input resolves to, or undefined when it is not a plain absolute URL. */
 function fetchUrl(input: unknown): string | undefined {
   const raw = rawUrl(input);
   if (raw === undefined) return undefined;
+  if (raw === lastRaw) return lastHref;
+  let href: string | undefined;
   try {
-    return new URL(raw).href;
+    href = new URL(raw).href;
   } catch {
-    return undefined;
+    href = undefined;
   }
+  lastRaw = raw;
+  lastHref = href;
+  return href;
 }
 
 /** The methods fetch() upper-cases (the Fetch standard's "normalize a method"). */

@@ -84,6 +84,11 @@ export const SECRET_NAME_PARTS: readonly string[] = [
  */
 export const NOT_SECRET_NAMES: readonly string[] = ['www-authenticate', 'proxy-authenticate', 'author', 'authority'];
 
+/** Names whose SecretNames.hasText answer is kept (see SecretNames.verdicts). */
+const MAX_VERDICTS = 512;
+/** The longest name kept there. */
+const MAX_VERDICT_NAME = 64;
+
 /** Lower-case strings grouped by length (an array indexed by length: most names are ruled out at once). */
 type ByLength = Array<string[] | undefined>;
 
@@ -95,8 +100,25 @@ function byLength(names: Iterable<string>): ByLength {
 
 /** `s` from `at` equals the lower-case ASCII `lower`, whatever the case (string or bytes). */
 export function sameLower(s: string | Uint8Array, lower: string, at = 0): boolean {
+  return typeof s === 'string' ? sameLowerText(s, lower, at) : sameLowerBytes(s, lower, at);
+}
+
+/**
+ * sameLower for text. The text and byte forms are separate functions, each seeing one type: V8's
+ * optimizing compiler builds (and inlines into every hot caller) only the path it is given.
+ */
+export function sameLowerText(s: string, lower: string, at = 0): boolean {
   for (let k = 0; k < lower.length; k++) {
-    const c = typeof s === 'string' ? s.charCodeAt(at + k) : s[at + k];
+    const c = s.charCodeAt(at + k);
+    if ((c >= 65 && c <= 90 ? c + 32 : c) !== lower.charCodeAt(k)) return false;
+  }
+  return true;
+}
+
+/** sameLower for bytes (undici's header Buffers). */
+export function sameLowerBytes(s: Uint8Array, lower: string, at = 0): boolean {
+  for (let k = 0; k < lower.length; k++) {
+    const c = s[at + k]!;
     if ((c >= 65 && c <= 90 ? c + 32 : c) !== lower.charCodeAt(k)) return false;
   }
   return true;
@@ -113,9 +135,20 @@ function lower(c: number): number {
 }
 
 function inList(list: ByLength, name: string | Uint8Array): boolean {
+  return typeof name === 'string' ? inListText(list, name) : inListBytes(list, name);
+}
+
+function inListText(list: ByLength, name: string): boolean {
   const candidates = list[name.length];
   if (candidates === undefined) return false;
-  for (const lower of candidates) if (sameLower(name, lower)) return true;
+  for (let i = 0; i < candidates.length; i++) if (sameLowerText(name, candidates[i]!)) return true;
+  return false;
+}
+
+function inListBytes(list: ByLength, name: Uint8Array): boolean {
+  const candidates = list[name.length];
+  if (candidates === undefined) return false;
+  for (let i = 0; i < candidates.length; i++) if (sameLowerBytes(name, candidates[i]!)) return true;
   return false;
 }
 
@@ -138,6 +171,12 @@ export class SecretNames {
   /** The exact names and the parts, lower-case (for SecretNames.headerLine). */
   readonly names: readonly string[];
   readonly parts: readonly string[];
+  /**
+   * hasText's answers by name as given (a program's header names repeat on every response, as new
+   * strings Node's parser makes): one hash lookup instead of the scans, and the scans never hot
+   * enough for V8 to optimize them on their own. At most MAX_VERDICTS names of MAX_VERDICT_NAME.
+   */
+  private readonly verdicts = new Map<string, boolean>();
 
   /**
    * `defaults`: the exact names; `extra`: the user's entries (`name`, `*part*`, `!name`). The
@@ -180,15 +219,38 @@ export class SecretNames {
 
   /** Whether `name` is secret: an exact name, or it contains a part and is not kept. */
   has(name: string | Uint8Array): boolean {
+    return typeof name === 'string' ? this.hasText(name) : this.hasBytes(name);
+  }
+
+  /** has() for text (a hot caller that knows its type calls this one: see sameLowerText). */
+  hasText(name: string): boolean {
+    const known = this.verdicts.get(name);
+    if (known !== undefined) return known;
+    const secret = this.scanText(name);
+    if (name.length <= MAX_VERDICT_NAME && this.verdicts.size < MAX_VERDICTS) this.verdicts.set(name, secret);
+    return secret;
+  }
+
+  /** hasText, worked out. */
+  private scanText(name: string): boolean {
     if (name.length === 0) return false;
-    if (inList(this.exact, name)) return true;
-    // Two monomorphic scans (this runs for every header name the preload sees).
-    let hit = typeof name === 'string' ? this.partInText(name) : this.partInBytes(name);
-    if (!hit && this.otherParts.length > 0) {
-      const text = (typeof name === 'string' ? name : String.fromCharCode(...name)).toLowerCase();
-      hit = text.charCodeAt(0) !== 58 && this.otherParts.some((p) => text.includes(p));
-    }
-    return hit && !inList(this.kept, name);
+    if (inListText(this.exact, name)) return true;
+    const hit = this.partInText(name) || (this.otherParts.length > 0 && this.otherPart(name));
+    return hit && !inListText(this.kept, name);
+  }
+
+  /** has() for bytes (undici's header Buffers), compared in place. */
+  hasBytes(name: Uint8Array): boolean {
+    if (name.length === 0) return false;
+    if (inListBytes(this.exact, name)) return true;
+    const hit = this.partInBytes(name) || (this.otherParts.length > 0 && this.otherPart(String.fromCharCode(...name)));
+    return hit && !inListBytes(this.kept, name);
+  }
+
+  /** Whether the name (not a pseudo-header) contains one of the user's parts the pair scan cannot find. */
+  private otherPart(name: string): boolean {
+    const text = name.toLowerCase();
+    return text.charCodeAt(0) !== 58 && this.otherParts.some((p) => text.includes(p));
   }
 
   /** Whether the text (not a pseudo-header) contains a part, case-insensitively. */
@@ -200,7 +262,8 @@ export class SecretNames {
     for (let i = 1; i < n; i++) {
       const c = name.charCodeAt(i);
       if ((prev | c) < 128 && pairs[(prev << 7) | c] === 1) {
-        for (const p of this.partsByFirst[lower(prev)]!) if (i - 1 + p.length <= n && sameLower(name, p, i - 1)) return true;
+        const parts = this.partsByFirst[lower(prev)]!;
+        for (let j = 0; j < parts.length; j++) if (i - 1 + parts[j]!.length <= n && sameLowerText(name, parts[j]!, i - 1)) return true;
       }
       prev = c;
     }
@@ -216,7 +279,8 @@ export class SecretNames {
     for (let i = 1; i < n; i++) {
       const c = name[i]!;
       if ((prev | c) < 128 && pairs[(prev << 7) | c] === 1) {
-        for (const p of this.partsByFirst[lower(prev)]!) if (i - 1 + p.length <= n && sameLower(name, p, i - 1)) return true;
+        const parts = this.partsByFirst[lower(prev)]!;
+        for (let j = 0; j < parts.length; j++) if (i - 1 + parts[j]!.length <= n && sameLowerBytes(name, parts[j]!, i - 1)) return true;
       }
       prev = c;
     }
