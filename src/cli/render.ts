@@ -7,8 +7,15 @@
 import { NO_PROGRAM_FRAME } from '../trace/derive/initiator';
 import { diagnoseLoopBlocked, formatMs } from '../trace/diagnosis/diagnosis';
 import { WHAT_IF_TAG } from '../trace/diagnosis/whatIfText';
-import { contextOf, indexRecords } from '../trace/enrich';
-import { DEFAULT_SLOW_THRESHOLD_MS, isFailed, isStreaming, requestStartAt, type Phase, type PhaseSegment } from '../trace/derive/timings';
+import {
+  DEFAULT_SLOW_THRESHOLD_MS,
+  isFailed,
+  isStreaming,
+  requestStartAt,
+  totalTime,
+  type Phase,
+  type PhaseSegment,
+} from '../trace/derive/timings';
 import { segmentsAt, timeBudget } from '../trace/derive/timeBudget';
 import type { HttpRequest, Trace, WebSocketSession } from '../trace/contract/types';
 import { CONNECTION_WORDS, connectionState } from '../trace/derive/labels';
@@ -358,11 +365,12 @@ export function initiatorLine(req: HttpRequest): string | undefined {
 
 /** Orders the trace's requests by start time with their total durations. */
 function rowsOf(trace: Trace): Row[] {
-  const index = indexRecords(trace);
+  // A row's start reads the request and its dial (requestStartAt), its total the request's timings
+  // (what its time budget would say): neither needs the request's whole context.
+  const dials = new Map(trace.dials.map((d) => [d.traceID, d]));
   const rows = trace.httpRequests.map((req): Row => {
-    const ctx = contextOf(req, index);
-    const budget = req.timings && timeBudget(ctx);
-    return budget ? { req, start: budget.start, total: budget.total } : { req, start: requestStartAt(ctx), total: 0 };
+    const start = requestStartAt({ request: req, dial: req.dial ? dials.get(req.dial) : undefined });
+    return { req, start, total: req.timings ? totalTime(req.timings) : 0 };
   });
   rows.sort((a, b) => (a.start ?? Infinity) - (b.start ?? Infinity));
   return rows;

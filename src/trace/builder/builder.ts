@@ -36,6 +36,7 @@ import {
   KIND_INDEX,
   newConnectionState,
   RECORD_ONLY_FIELDS,
+  namesRef,
   REF_PATHS,
   toCount,
   setField,
@@ -346,7 +347,7 @@ export class TraceBuilder implements UpsertHost {
     }
     const recordKind = RECORD_KINDS[k];
     const traceID = this.fields.globalId(state, k, String(localId));
-    if (this.cleared.has(traceID)) return;
+    if (this.cleared.size > 0 && this.cleared.has(traceID)) return;
     const index = this.byId[k];
     const f = (fields ?? {}) as Record<string, unknown>;
     if (f.ruleDropped === true && recordKind === 'httpRequests') return this.dropRequest(traceID);
@@ -388,7 +389,7 @@ export class TraceBuilder implements UpsertHost {
     }
     if (!isRequest) normalizeRecord(recordKind, record); // a peer's malformed part: fixed or left out, as in a file
     if (recordKind === 'incomingRequests') unmarkFinished(record);
-    for (const ref of REF_PATHS[k]) this.fields.mapRef(state, record, ref, f);
+    if (namesRef(f)) for (const ref of REF_PATHS[k]) this.fields.mapRef(state, record, ref, f);
 
     if (isRequest) {
       const req = record as unknown as HttpRequest;

@@ -83,6 +83,15 @@ export type AnyRecord = Record<string, unknown> & { traceID: string };
 /** Top-level reference fields of any kind: their values are ids, unique, not worth sharing. */
 const REF_KEYS: ReadonlySet<string> = new Set(Object.values(REF_FIELDS).flatMap((refs) => refs.map(([path]) => path.split('.')[0])));
 
+/**
+ * Whether an upsert's fields name a reference (REF_FIELDS): most name none, and their kind's
+ * reference paths need not be looked for one by one.
+ */
+export function namesRef(fields: Record<string, unknown>): boolean {
+  for (const key in fields) if (REF_KEYS.has(key)) return true;
+  return false;
+}
+
 /** Index of each record kind in RECORD_KINDS. */
 export const KIND_INDEX = new Map<RecordKind, number>(RECORD_KINDS.map((k, i) => [k, i]));
 
@@ -305,8 +314,10 @@ export class UpsertDecoder {
  * `__proto__` becomes an own property, not the record's prototype.
  */
 export function setField(record: Record<string, unknown>, key: string, value: unknown): void {
-  if (Object.hasOwn(record, key)) record[key] = value;
-  else if (Object.hasOwn(SETTERS, key)) SETTERS[key](record, value);
+  // A named store, whether the field is there yet or not: one lookup instead of two.
+  const set = SETTER_OF.get(key);
+  if (set !== undefined) set(record, value);
+  else if (Object.hasOwn(record, key)) record[key] = value;
   else Object.defineProperty(record, key, { value, writable: true, enumerable: true, configurable: true });
 }
 
@@ -368,6 +379,9 @@ const SETTERS: Record<string, Setter> = {
   http2RstCode: (r, v) => void (r.http2RstCode = v),
   http2Goaway: (r, v) => void (r.http2Goaway = v),
 } satisfies Record<keyof HttpRequest, Setter>;
+
+/** SETTERS by field name (a Map: no prototype to look through, the name's hash kept in the string). */
+const SETTER_OF: ReadonlyMap<string, Setter> = new Map(Object.entries(SETTERS));
 
 /**
  * A request's end, `reqEndAt` (docs/trace-format.md): the failure's time, which the preload sends

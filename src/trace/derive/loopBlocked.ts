@@ -22,9 +22,15 @@ import { MAX_LOOP_BLOCKS, MIN_LOOP_BLOCK_MS } from '../contract/wire';
 /** Stretches listed per request (the longest; the rest are counted in `moreStretches`). */
 export const MAX_REQUEST_STRETCHES = 10;
 
+/** The last key threadKey made, and its thread: a trace's requests come from a few threads, in runs. */
+let lastKey = { pid: NaN, threadId: NaN, key: '' };
+
 /** Key of a thread's stretches: "pid:threadId". */
 export function threadKey(pid: number, threadId: number | undefined): string {
-  return `${pid}:${threadId ?? 0}`;
+  const t = threadId ?? 0;
+  if (pid === lastKey.pid && t === lastKey.threadId) return lastKey.key;
+  lastKey = { pid, threadId: t, key: `${pid}:${t}` };
+  return lastKey.key;
 }
 
 /**
