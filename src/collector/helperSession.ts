@@ -11,7 +11,14 @@ import { basename } from 'node:path';
 import { openPrivateSync } from '../trace/formats/privateFile';
 import { HelperLink, pcapLabels, setHelperStats } from './helperLink';
 import type { Session } from './session';
-import { chooseAuthorityAsync, rememberedAuthority, removeSpool, startHelper, type HelperClient, type HelperOptions } from '../helper/launch';
+import {
+  chooseAuthorityAsync,
+  rememberedAuthority,
+  removeSpool,
+  startHelper,
+  type HelperClient,
+  type HelperOptions,
+} from '../helper/launch';
 import { savePcap } from '../helper/pcapng';
 import { forgetProbes } from '../helper/probeCache';
 import { findOnPath, resolveHelperRoot } from '../helper/install';

@@ -322,10 +322,14 @@ describe('nettrace run with the privileged helper', { timeout: 240_000 }, () => 
     // The probes were remembered (src/helper/probeCache.ts): the next run starts the program
     // without a gate, the helper beside it — its readings are still on every connection.
     const asNobody = (args) =>
-      run('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, join(copy, 'dist', 'cli.cjs'), 'run', ...args], {
-        cwd: work,
-        env: { ...process.env, HOME: work },
-      });
+      run(
+        'setpriv',
+        ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, join(copy, 'dist', 'cli.cjs'), 'run', ...args],
+        {
+          cwd: work,
+          env: { ...process.env, HOME: work },
+        },
+      );
     assert.ok(existsSync(join(work, '.cache', 'nettrace', 'helper-probes.json')), 'the probes are remembered');
     const again = await asNobody(['--out', out, '--', process.execPath, join(copy, 'app.mjs'), base]);
     assert.equal(again.code, 0, again.stderr);
@@ -362,7 +366,20 @@ describe('nettrace run with the privileged helper', { timeout: 240_000 }, () => 
     // With the probes remembered from an earlier run (auto), `required` still holds the program.
     const earlier = await run(
       'setpriv',
-      ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, join(copy, 'dist', 'cli.cjs'), 'run', '--out', out, '--', process.execPath, '-e', '0'],
+      [
+        '--reuid=65534',
+        '--regid=65534',
+        '--clear-groups',
+        process.execPath,
+        join(copy, 'dist', 'cli.cjs'),
+        'run',
+        '--out',
+        out,
+        '--',
+        process.execPath,
+        '-e',
+        '0',
+      ],
       { cwd: work, env: { ...process.env, HOME: work } },
     );
     assert.equal(earlier.code, 0, earlier.stderr);

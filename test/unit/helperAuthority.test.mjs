@@ -88,10 +88,7 @@ test('chooseAuthorityAsync answers as chooseAuthority on every combination of pr
 test('chooseAuthorityAsync remembers its probes until what they rest on changes', { skip }, () => {
   const dir = join(tmp, 'remember');
   mkdirSync(dir, { recursive: true });
-  bundleTs(
-    ["export { chooseAuthorityAsync, rememberedAuthority } from './src/helper/launch';"],
-    { dir, name: 'bundle.cjs' },
-  );
+  bundleTs(["export { chooseAuthorityAsync, rememberedAuthority } from './src/helper/launch';"], { dir, name: 'bundle.cjs' });
   const root = join(dir, 'root');
   mkdirSync(join(root, 'native', 'build'), { recursive: true });
   writeFileSync(join(root, 'native', 'build', 'nettrace-helper'), '');
