@@ -45,6 +45,29 @@ function checkShape(trace) {
   return conns;
 }
 
+/**
+ * A copy of the built CLI, preload and native helper that `nobody` can read wherever the checkout
+ * lives, with `app.mjs` and a folder `work` it may write (its HOME); and a way to run
+ * `nettrace run ARGS` there as `nobody`.
+ */
+function nobodyCopy(t) {
+  const copy = tmpDir(t, 0o755);
+  mkdirSync(join(copy, 'dist'));
+  mkdirSync(join(copy, 'native', 'build'), { recursive: true });
+  for (const f of ['cli.cjs', 'preload.cjs', 'preload-body.cjs', 'rules.cjs']) copyFileSync(join(root, 'dist', f), join(copy, 'dist', f));
+  copyFileSync(nativeHelper, join(copy, 'native', 'build', 'nettrace-helper'));
+  copyFileSync(app, join(copy, 'app.mjs'));
+  const work = join(copy, 'work');
+  mkdirSync(work);
+  chmodSync(work, 0o777);
+  const runAsNobody = (args) =>
+    run('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, join(copy, 'dist', 'cli.cjs'), 'run', ...args], {
+      cwd: work,
+      env: { ...process.env, HOME: work },
+    });
+  return { copy, work, runAsNobody };
+}
+
 /** A network namespace with only `lo` up, deleted when the test ends (or the process exits). */
 function loopbackNamespace(t, prefix) {
   const ns = `${prefix}${process.pid % 100000}`;
@@ -265,38 +288,10 @@ describe('nettrace run with the privileged helper', { timeout: 240_000 }, () => 
     const why = skipReason() ?? nobodyNodeReason();
     if (why) return skipLoudly(t, why);
     const base = await localServer(t);
-    // A copy `nobody` can read wherever the checkout lives, and a directory it may write.
-    const copy = tmpDir(t, 0o755);
-    mkdirSync(join(copy, 'dist'));
-    mkdirSync(join(copy, 'native', 'build'), { recursive: true });
-    for (const f of ['cli.cjs', 'preload.cjs', 'preload-body.cjs', 'rules.cjs']) copyFileSync(join(root, 'dist', f), join(copy, 'dist', f));
-    copyFileSync(nativeHelper, join(copy, 'native', 'build', 'nettrace-helper'));
-    copyFileSync(app, join(copy, 'app.mjs'));
-    const work = join(copy, 'work');
-    mkdirSync(work);
-    chmodSync(work, 0o777);
+    const { copy, work, runAsNobody } = nobodyCopy(t);
     const out = join(work, 'nobody.json');
     const pcap = join(work, 'nobody.pcapng');
-    const r = await run(
-      'setpriv',
-      [
-        '--reuid=65534',
-        '--regid=65534',
-        '--clear-groups',
-        process.execPath,
-        join(copy, 'dist', 'cli.cjs'),
-        'run',
-        '--pcap',
-        pcap,
-        '--out',
-        out,
-        '--',
-        process.execPath,
-        join(copy, 'app.mjs'),
-        base,
-      ],
-      { cwd: work, env: { ...process.env, HOME: work } },
-    );
+    const r = await runAsNobody(['--pcap', pcap, '--out', out, '--', process.execPath, join(copy, 'app.mjs'), base]);
     assert.equal(r.code, 0, r.stderr);
     const trace = JSON.parse(readFileSync(out, 'utf8'));
     assert.equal(trace.stats.helper.mode, 'inet_diag', JSON.stringify(trace.stats));
@@ -321,17 +316,8 @@ describe('nettrace run with the privileged helper', { timeout: 240_000 }, () => 
     assert.match(r.stderr, /no packet capture was saved to .*nobody\.pcapng: packet capture needs root/);
     // The probes were remembered (src/helper/probeCache.ts): the next run starts the program
     // without a gate, the helper beside it — its readings are still on every connection.
-    const asNobody = (args) =>
-      run(
-        'setpriv',
-        ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, join(copy, 'dist', 'cli.cjs'), 'run', ...args],
-        {
-          cwd: work,
-          env: { ...process.env, HOME: work },
-        },
-      );
     assert.ok(existsSync(join(work, '.cache', 'nettrace', 'helper-probes.json')), 'the probes are remembered');
-    const again = await asNobody(['--out', out, '--', process.execPath, join(copy, 'app.mjs'), base]);
+    const again = await runAsNobody(['--out', out, '--', process.execPath, join(copy, 'app.mjs'), base]);
     assert.equal(again.code, 0, again.stderr);
     const second = JSON.parse(readFileSync(out, 'utf8'));
     assert.equal(second.stats.helper.mode, 'inet_diag', JSON.stringify(second.stats));
@@ -345,15 +331,7 @@ describe('nettrace run with the privileged helper', { timeout: 240_000 }, () => 
     const why = skipReason() ?? nobodyNodeReason();
     if (why) return skipLoudly(t, why);
     const base = await localServer(t);
-    const copy = tmpDir(t, 0o755);
-    mkdirSync(join(copy, 'dist'));
-    mkdirSync(join(copy, 'native', 'build'), { recursive: true });
-    for (const f of ['cli.cjs', 'preload.cjs', 'preload-body.cjs', 'rules.cjs']) copyFileSync(join(root, 'dist', f), join(copy, 'dist', f));
-    copyFileSync(nativeHelper, join(copy, 'native', 'build', 'nettrace-helper'));
-    copyFileSync(app, join(copy, 'app.mjs'));
-    const work = join(copy, 'work');
-    mkdirSync(work);
-    chmodSync(work, 0o777);
+    const { copy, work, runAsNobody } = nobodyCopy(t);
     const out = join(work, 'required.json');
     let requests = 0;
     const counting = http.createServer((req, res) => {
@@ -364,46 +342,19 @@ describe('nettrace run with the privileged helper', { timeout: 240_000 }, () => 
     t.after(() => counting.close());
     void base;
     // With the probes remembered from an earlier run (auto), `required` still holds the program.
-    const earlier = await run(
-      'setpriv',
-      [
-        '--reuid=65534',
-        '--regid=65534',
-        '--clear-groups',
-        process.execPath,
-        join(copy, 'dist', 'cli.cjs'),
-        'run',
-        '--out',
-        out,
-        '--',
-        process.execPath,
-        '-e',
-        '0',
-      ],
-      { cwd: work, env: { ...process.env, HOME: work } },
-    );
+    const earlier = await runAsNobody(['--out', out, '--', process.execPath, '-e', '0']);
     assert.equal(earlier.code, 0, earlier.stderr);
     rmSync(out);
-    const r = await run(
-      'setpriv',
-      [
-        '--reuid=65534',
-        '--regid=65534',
-        '--clear-groups',
-        process.execPath,
-        join(copy, 'dist', 'cli.cjs'),
-        'run',
-        '--helper',
-        'required',
-        '--out',
-        out,
-        '--',
-        process.execPath,
-        join(copy, 'app.mjs'),
-        `http://127.0.0.1:${counting.address().port}`,
-      ],
-      { cwd: work, env: { ...process.env, HOME: work } },
-    );
+    const r = await runAsNobody([
+      '--helper',
+      'required',
+      '--out',
+      out,
+      '--',
+      process.execPath,
+      join(copy, 'app.mjs'),
+      `http://127.0.0.1:${counting.address().port}`,
+    ]);
     assert.equal(r.code, 2, r.stderr);
     assert.match(r.stderr.trim(), /^nettrace: --helper required: it could only start unprivileged .*`nettrace helper setup`/);
     assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
