@@ -141,6 +141,7 @@ export function rememberedAuthority(opts: HelperOptions): HelperAuthority | unde
   return facts && pickFrom(opts.pcap, facts);
 }
 
+/** The key the probes of `opts` are remembered under, and what was remembered (probeCache.ts). */
 function rememberedFacts(opts: HelperOptions): { key: string; facts?: ProbeFacts } {
   const sudoHelper = sudoProbeCommand(opts);
   // The files the probes look at: the native helper, and the Node and script sudo would run.
