@@ -181,7 +181,8 @@ export async function runTraced(options: RunOptions): Promise<RunResult> {
       // unprivileged, which samples tcp_info and sees no connection's start: then the program
       // goes at once (issue 52), without a gate when remembered probes say so before it starts.
       // Not with `required`, which refuses that helper.
-      const ungated = helperSetting === 'auto' && SessionHelper.remembered(where) === 'unprivileged';
+      const remembered = helperSetting === 'auto' ? SessionHelper.remembered(where) : undefined;
+      const ungated = remembered === 'unprivileged';
       checkCommand(options.command, env);
       const gated = ungated
         ? { child: spawnerFor(process.platform)(options.command, options.args, { stdio: 'inherit', env }), release: () => {} }
@@ -191,6 +192,7 @@ export async function runTraced(options: RunOptions): Promise<RunResult> {
       helper = await SessionHelper.start(collector.session, {
         ...where,
         pid: child.pid!,
+        authority: ungated ? remembered : undefined,
         onAuthority: (authority) => {
           if (authority === 'unprivileged' && helperSetting === 'auto') gated.release();
         },

@@ -62,6 +62,8 @@ export interface SessionHelperOptions {
    * sampling and sees no connection's start, so holding the program gains nothing).
    */
   onAuthority?: (authority: HelperAuthority) => void;
+  /** The authority, when the caller knows it already (SessionHelper.remembered): nothing is probed or read again. */
+  authority?: HelperAuthority;
   /** How long to wait for the helper's `ready` line (default 60 s: a password prompt may be up). */
   readyTimeoutMs?: number;
   /**
@@ -120,9 +122,9 @@ export class SessionHelper {
     const helperOptions = helperOptionsOf(options);
     if (!helperOptions) return h.fail(HELPER_NOT_BUILT, options.warnIfNotBuilt !== false);
     // Chosen here, its probes at once (chooseAuthorityAsync), so the caller hears it first.
-    helperOptions.authority = await (options.allowPrompt === false
-      ? authorityWithoutPrompt(helperOptions)
-      : chooseAuthorityAsync(helperOptions));
+    helperOptions.authority =
+      options.authority ??
+      (await (options.allowPrompt === false ? authorityWithoutPrompt(helperOptions) : chooseAuthorityAsync(helperOptions)));
     options.onAuthority?.(helperOptions.authority);
     await h.launch(helperOptions, options);
     return h;
