@@ -32,6 +32,7 @@ import { orig } from './transport/collectorNet';
 import { installUndiciHooks } from './undici/undiciHooks';
 import { flushHandlerLines, installServerHooks } from './server/serverHooks';
 import { LOOP_MONITOR_ON, LoopMonitor } from './clock/loopLag';
+import { epochOrigin } from './clock/epoch';
 import { preloadRules } from './rules/rules';
 import { ensureResolver } from './dns/install';
 import { redactArgv, redactedArgNames } from '../trace/contract/redact';
@@ -95,7 +96,7 @@ function start(): void {
   const config = readConfig();
   if (!config) return;
   const { threadId, isMainThread } = threadInfo();
-  const startAt = isMainThread ? performance.timeOrigin : now();
+  const startAt = isMainThread ? epochOrigin : now();
   // The command line's secret options (`--db-password=…`, `--token x`) never leave the program.
   const argv = redactArgv(process.argv.slice(0, 32), redactedArgNames(config.redact, config.redactQuery));
   const transport: Transport = new Transport(

@@ -34,6 +34,7 @@ import {
 import { lazy, type SideChannel, type Transport } from './transport/transport';
 import { defineRestorable, onDetach } from './detach';
 import { mirror } from './mirror';
+import { now } from './clock/epoch';
 
 /** An object read by a symbol key (see Slot). */
 export type Keyed<T> = Record<symbol, T | undefined>;
@@ -123,13 +124,8 @@ function withOrigin(own: Initiator | undefined, origin: Initiator | undefined, d
  */
 const perf = performance;
 
-/** The thread's time origin (epoch ms); `performance.timeOrigin` is a getter, read it once. */
-const timeOrigin = perf.timeOrigin;
-
-/** Epoch milliseconds with sub-millisecond resolution. */
-export function now(): number {
-  return timeOrigin + perf.now();
-}
+/** Epoch milliseconds with sub-millisecond resolution (the thread's checked origin: clock/epoch.ts). */
+export { now };
 
 /** What the preload knows about one outgoing TCP connection (and its dial and TLS session). */
 export interface ConnState {

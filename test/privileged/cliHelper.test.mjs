@@ -60,10 +60,14 @@ function nobodyCopy(t) {
   const work = join(copy, 'work');
   mkdirSync(work);
   chmodSync(work, 0o777);
+  // Its caches in its HOME: a cache folder the environment names (CI's NETTRACE_CACHE, root's) is not nobody's to write.
+  const env = { ...process.env, HOME: work };
+  delete env.NETTRACE_CACHE;
+  delete env.XDG_CACHE_HOME;
   const runAsNobody = (args) =>
     run('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, join(copy, 'dist', 'cli.cjs'), 'run', ...args], {
       cwd: work,
-      env: { ...process.env, HOME: work },
+      env,
     });
   return { copy, work, runAsNobody };
 }

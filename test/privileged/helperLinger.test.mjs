@@ -59,14 +59,20 @@ describe('helper linger', { timeout: 60_000 }, () => {
     if (reason) return skipLoudly(t, reason);
     // Unprivileged, the helper reads tcp_info through inet_diag (native/src/inet_diag.c); it
     // waited a fixed 200 ms after every target's exit, added to the end of every traced run.
-    const client = gatedClient(undefined, ['127.0.0.1', port, 3, 64]);
-    const h = await startTraced(client, 'unprivileged');
-    assert.equal(h.ready.mode, 'inet_diag');
-    const [clientEnd, helperEnd] = await Promise.all([settledAt(client.exited), settledAt(h.exited)]);
-    assert.equal(ofType(h, 'exit')[0]?.reason, 'target exited');
-    const after = helperEnd - clientEnd;
-    console.error(`# inet_diag helper ended ${after.toFixed(0)} ms after its target`);
-    assert.ok(after < 200, `the helper ended ${after.toFixed(0)} ms after its target (every socket was gone)`);
+    // Three runs, the quickest counts: the fixed wait made every one 200 ms or more, while a
+    // loaded machine (CI) delays a single one past that now and then.
+    const afters = [];
+    for (let i = 0; i < 3; i++) {
+      const client = gatedClient(undefined, ['127.0.0.1', port, 3, 64]);
+      const h = await startTraced(client, 'unprivileged');
+      assert.equal(h.ready.mode, 'inet_diag');
+      const [clientEnd, helperEnd] = await Promise.all([settledAt(client.exited), settledAt(h.exited)]);
+      assert.equal(ofType(h, 'exit')[0]?.reason, 'target exited');
+      afters.push(helperEnd - clientEnd);
+    }
+    const after = Math.min(...afters);
+    console.error(`# inet_diag helper ended ${afters.map((a) => a.toFixed(0)).join(', ')} ms after its target`);
+    assert.ok(after < 150, `the helper ended ${after.toFixed(0)} ms after its target at the quickest (every socket was gone)`);
   });
 
   test('a child still holds a socket: the helper waits the linger out, not less', async (t) => {

@@ -116,9 +116,27 @@ test('chooseAuthorityAsync remembers its probes until what they rest on changes'
   );
   const choose = () => {
     const before = readFileSync(log, 'utf8').split('\n').filter(Boolean).length;
-    const r = spawnSync('runuser', ['-u', 'nobody', '--', 'env', `PATH=${bin}:/usr/bin:/bin`, `HOME=${home}`, process.execPath, script], {
-      encoding: 'utf8',
-    });
+    // Its cache in its HOME, whatever cache folder the environment names (CI's NETTRACE_CACHE is root's).
+    const r = spawnSync(
+      'runuser',
+      [
+        '-u',
+        'nobody',
+        '--',
+        'env',
+        '-u',
+        'NETTRACE_CACHE',
+        '-u',
+        'XDG_CACHE_HOME',
+        `PATH=${bin}:/usr/bin:/bin`,
+        `HOME=${home}`,
+        process.execPath,
+        script,
+      ],
+      {
+        encoding: 'utf8',
+      },
+    );
     assert.equal(r.status, 0, r.stderr);
     return { ...JSON.parse(r.stdout), probes: readFileSync(log, 'utf8').split('\n').filter(Boolean).length - before };
   };

@@ -249,6 +249,11 @@ test('linkServed: the same 4-tuple from both ends, the exchange in flight, the s
   // A server listening on `::` (Node's default) sees its IPv4 client as ::ffff:a.b.c.d.
   const mapped = { srcIP: '::ffff:127.0.0.1', srcPort: 50000, dstIP: '::ffff:127.0.0.1', dstPort: 8080 };
   assert.deepEqual(Object.fromEntries(linkServed(requests.slice(0, 1), tcpConns, [served('in-5', '/a', 11, mapped)])), { 'req-1': 'in-5' });
+  // Two processes' clocks agree within a millisecond (src/preload/clock/epoch.ts): a server that
+  // read its head 0.6 ms "before" the call started, on its clock, still served it; 1.5 ms is another's.
+  assert.deepEqual(Object.fromEntries(linkServed(requests.slice(0, 1), tcpConns, [served('in-6', '/a', 9.4)])), { 'req-1': 'in-6' });
+  assert.deepEqual(Object.fromEntries(linkServed(requests.slice(0, 1), tcpConns, [served('in-6', '/a', 20.6)])), { 'req-1': 'in-6' });
+  assert.equal(linkServed(requests.slice(0, 1), tcpConns, [served('in-7', '/a', 8.5)]).size, 0);
 });
 
 test('linkServed: a request the 4-tuple cannot link is linked by the traceparent its program sent', () => {

@@ -43,6 +43,7 @@
 import * as fs from 'node:fs';
 import type { LoopBlockMessage } from '../../protocol/preload';
 import { MAX_LOOP_BLOCKS, MIN_LOOP_BLOCK_MS } from '../../trace/contract/wire';
+import { epochOrigin } from './epoch';
 
 /**
  * Sampling interval while requests are in flight (ms). Every block of the loop longer than this
@@ -124,7 +125,7 @@ const orig = {
   setTimeout: globalThis.setTimeout,
   clearTimeout: globalThis.clearTimeout,
   perf: performance,
-  timeOrigin: performance.timeOrigin,
+  timeOrigin: epochOrigin,
   openSync: fs.openSync,
   readSync: fs.readSync,
   closeSync: fs.closeSync,

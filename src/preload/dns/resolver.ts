@@ -112,7 +112,7 @@ export type { AddrTuple };
 
 /**
  * Callbacks the preload turns into trace records (upserts: a later call for the same id carries
- * fields to merge). Times are epoch ms (`performance.timeOrigin + performance.now()`). A callback
+ * fields to merge). Times are epoch ms (clock/epoch.ts). A callback
  * that throws is ignored.
  */
 export interface ResolverEvents {

@@ -9,6 +9,7 @@ import dgram = require('node:dgram');
 import net = require('node:net');
 import type { AddrTuple, TcpConn, UdpConn } from '../../trace/contract/types';
 import type { NameserverAddress } from './resolvConf';
+import { now } from '../clock/epoch';
 import { decodeReply, randomId, sameName, type DecodedMsg, type QType } from './codec';
 
 /** Fields of a `udpConns` record. */
@@ -50,10 +51,8 @@ export interface SocketOwner {
   internalError(err: unknown): void;
 }
 
-/** Epoch milliseconds with sub-millisecond resolution. */
-export function now(): number {
-  return performance.timeOrigin + performance.now();
-}
+/** Epoch milliseconds with sub-millisecond resolution (the thread's checked origin: clock/epoch.ts). */
+export { now };
 
 /** Sockets this resolver created. The connect hook must not trace these as the program's own. */
 const ownSockets = new WeakSet<object>();

@@ -21,6 +21,13 @@ export const plainIP = (ip: string): string => (/^::ffff:\d+\.\d+\.\d+\.\d+$/i.t
 /** The key both ends of a connection share (client's tcpConns[].addrTuple, server's incomingRequests[].addrTuple). */
 export const keyOf = (a: AddrTuple): string => `${plainIP(a.srcIP)}|${a.srcPort}|${plainIP(a.dstIP)}|${a.dstPort}`;
 
+/**
+ * How far apart two processes' clocks may read the same instant: each checks its origin against
+ * the wall clock's whole milliseconds (src/preload/clock/epoch.ts), so one millisecond at most.
+ * On a kept-alive connection a request can reach the server well within that of its start.
+ */
+export const CROSS_PROCESS_CLOCK_MS = 1;
+
 function pathOf(url: string): string {
   try {
     const u = new URL(url);
@@ -63,7 +70,7 @@ export function linkServed(
     for (const inc of candidates) {
       if (taken.has(inc.traceID) || inc.reqMethod !== req.reqMethod) continue;
       const at = inc.reqRecvAt!;
-      if (at < req.reqStartAt || at > until) continue;
+      if (at < req.reqStartAt - CROSS_PROCESS_CLOCK_MS || at > until + CROSS_PROCESS_CLOCK_MS) continue;
       const samePath = pathOf(inc.reqURL) === path;
       if (best === undefined || (samePath && pathOf(best.reqURL) !== path)) best = inc;
       if (samePath) break;
