@@ -16,15 +16,15 @@ import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
 import { WebSocketServer } from 'ws';
-import { freePort } from '../lib/ports.mjs';
+import { refusedPort } from '../lib/ports.mjs';
 import { pem } from './servers.mjs';
 
 function listen(server) {
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server.address().port)));
 }
 
-/** A port on 127.0.0.1 that refuses connections (listened on, then closed). */
-export const refusedPort = freePort;
+/** A port on 127.0.0.1 that refuses connections (test/lib/ports.mjs). */
+export { refusedPort };
 
 /** Tracks a server's sockets so close() can end kept-alive and stalled ones. */
 function tracker() {

@@ -8,6 +8,7 @@ import net from 'node:net';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
+import { refusedPort } from '../lib/ports.mjs';
 
 const certs = join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'certs');
 /** Reads a PEM fixture. */
@@ -76,7 +77,6 @@ export async function startServers() {
       });
     }),
   );
-  const closed = net.createServer();
   const ports = {
     http: await listen(httpSrv),
     https: await listen(httpsSrv),
@@ -85,8 +85,7 @@ export async function startServers() {
     stall: await listen(stallSrv),
     reset: await listen(resetSrv),
   };
-  const refusedPort = await listen(closed);
-  await new Promise((r) => closed.close(r));
+  const refused = await refusedPort();
   const urls = {
     http: `http://127.0.0.1:${ports.http}`,
     httpLocalhost: `http://localhost:${ports.http}`,
@@ -95,7 +94,7 @@ export async function startServers() {
     untrusted: `https://localhost:${ports.untrusted}`,
     stall: `http://127.0.0.1:${ports.stall}`,
     reset: `http://127.0.0.1:${ports.reset}`,
-    refused: `http://127.0.0.1:${refusedPort}`,
+    refused: `http://127.0.0.1:${refused}`,
   };
   return {
     urls,
