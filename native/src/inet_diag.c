@@ -4,11 +4,20 @@
  * by inode from /proc/<pid>/fd of each process in the tree (readable for one's own processes),
  * then followed by tuple after the process closes them (orphaned sockets keep their tuple).
  * Metrics are emitted at milestones: first sight, state changes, and close (final).
+ *
+ * Cost (issue 52): a dump walks the kernel's whole TCP hash table (262,144 buckets on a 24 GiB
+ * machine: ≈ 4 ms per family, 10% of a core at one poll per 100 ms), whatever few sockets it
+ * finds. So a poll dumps only when the tree holds a socket not classified yet (a new inode), or
+ * every DUMP_EVERY polls; otherwise it asks for each known connection by its tuple (an exact
+ * lookup, no walk), and a tree without TCP sockets costs no netlink request at all. One dump
+ * covers both families (the compat request, AF_UNSPEC) where the kernel has it. The tree comes
+ * from /proc/<pid>/task/<tid>/children, not a scan of every process.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/inet_diag.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
@@ -28,6 +37,8 @@
 
 struct dconn {
 	struct nt_tuple t;
+	struct inet_diag_sockid id; /* as the kernel reported it: an exact lookup's key */
+	unsigned long ino;          /* its socket inode while a process holds it */
 	uint32_t pid;
 	uint8_t state;
 	int seen;       /* seen in the current dump */
@@ -36,11 +47,21 @@ struct dconn {
 	struct tcp_info info;
 };
 
+/* A full dump at least this often (polls) while an unclassified socket may have connected since. */
+#define DUMP_EVERY 10
+
 static struct dconn conns[MAX_CONNS];
+static int conn_top; /* one past the highest slot ever used: the loops' bound */
 static uint32_t pids[MAX_PIDS];
 static int npids;
 static struct { unsigned long ino; uint32_t pid; } inodes[MAX_INODES];
 static int ninodes;
+/* Socket inodes of the tree that the last dump did not find (unix, UDP, listening, not yet
+ * connected TCP), sorted: a poll that sees only these and known connections needs no dump. */
+static unsigned long other_ino[MAX_INODES];
+static int nother;
+static int compat_ok = 1; /* the single-walk compat dump works here */
+static uint64_t polls, walks; /* for the exit message */
 
 static int in_tree(uint32_t p)
 {
@@ -50,13 +71,13 @@ static int in_tree(uint32_t p)
 	return 0;
 }
 
-/* The target and its descendants, from the ppid field of /proc/<pid>/stat. */
-static void collect_tree(pid_t root)
+/* The target and its descendants, from the ppid field of /proc/<pid>/stat of every process. */
+static void collect_tree_scan(pid_t root)
 {
 	npids = 0;
 	pids[npids++] = (uint32_t)root;
 	int added = 1;
-	struct { uint32_t pid, ppid; } all[8192];
+	static struct { uint32_t pid, ppid; } all[8192];
 	int nall = 0;
 	DIR *d = opendir("/proc");
 	struct dirent *de;
@@ -91,6 +112,61 @@ static void collect_tree(pid_t root)
 				added = 1;
 			}
 	}
+}
+
+/* Adds the children of every thread of `p` (/proc/<p>/task/<tid>/children). */
+static void add_children(uint32_t p)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%u/task", p);
+	DIR *d = opendir(path);
+	if (!d)
+		return; /* gone: no children to add */
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		if (de->d_name[0] < '0' || de->d_name[0] > '9')
+			continue;
+		char cp[320], buf[4096];
+		snprintf(cp, sizeof(cp), "/proc/%u/task/%s/children", p, de->d_name);
+		int fd = open(cp, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		ssize_t n = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		if (n <= 0)
+			continue;
+		buf[n] = 0;
+		for (char *q = buf; *q;) {
+			char *end;
+			unsigned long c = strtoul(q, &end, 10);
+			if (end == q)
+				break;
+			if (c && !in_tree((uint32_t)c) && npids < MAX_PIDS)
+				pids[npids++] = (uint32_t)c;
+			q = end;
+		}
+	}
+	closedir(d);
+}
+
+/* The target and its descendants: from the threads' children files where the kernel has them
+ * (CONFIG_PROC_CHILDREN; this thread's own tells), else from a scan of every process. */
+static void collect_tree(pid_t root)
+{
+	static int has_children = -1;
+	if (has_children < 0) {
+		char self[96];
+		snprintf(self, sizeof(self), "/proc/self/task/%d/children", (int)syscall(SYS_gettid));
+		has_children = access(self, R_OK) == 0;
+	}
+	if (!has_children) {
+		collect_tree_scan(root);
+		return;
+	}
+	npids = 0;
+	pids[npids++] = (uint32_t)root;
+	for (int i = 0; i < npids; i++) /* npids grows as children are added */
+		add_children(pids[i]);
 }
 
 static void collect_inodes(void)
@@ -130,19 +206,30 @@ static uint32_t owner_of(unsigned long ino)
 static struct dconn *find_conn(const struct nt_tuple *t, int create)
 {
 	struct dconn *free_slot = NULL;
-	for (int i = 0; i < MAX_CONNS; i++) {
+	for (int i = 0; i < conn_top; i++) {
 		if (conns[i].used && memcmp(&conns[i].t, t, sizeof(*t)) == 0)
 			return &conns[i];
 		if (!conns[i].used && !free_slot)
 			free_slot = &conns[i];
 	}
-	if (!create || !free_slot)
+	if (!create)
 		return NULL;
+	if (!free_slot) {
+		if (conn_top >= MAX_CONNS)
+			return NULL;
+		free_slot = &conns[conn_top++];
+	}
 	memset(free_slot, 0, sizeof(*free_slot));
 	free_slot->used = 1;
 	free_slot->t = *t;
 	free_slot->first_ms = nt_now_ms();
 	return free_slot;
+}
+
+static int cmp_ino(const void *a, const void *b)
+{
+	unsigned long x = *(const unsigned long *)a, y = *(const unsigned long *)b;
+	return x < y ? -1 : x > y;
 }
 
 static const char *state_name(uint8_t s)
@@ -180,21 +267,45 @@ static void emit(const struct dconn *c, int final)
 	nt_json_end(&j);
 }
 
-static int dump(int fd, int family)
+/* One inet_diag_msg of a reply: the connection it belongs to, if ours, gets its reading. */
+static void apply_msg(const struct nlmsghdr *h)
 {
-	struct {
-		struct nlmsghdr nlh;
-		struct inet_diag_req_v2 r;
-	} req = {0};
-	req.nlh.nlmsg_len = sizeof(req);
-	req.nlh.nlmsg_type = SOCK_DIAG_BY_FAMILY;
-	req.nlh.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-	req.r.sdiag_family = (uint8_t)family;
-	req.r.sdiag_protocol = IPPROTO_TCP;
-	req.r.idiag_states = ~(1u << 10); /* all but LISTEN */
-	req.r.idiag_ext = 1 << (INET_DIAG_INFO - 1);
-	if (send(fd, &req, sizeof(req), 0) < 0)
-		return -1;
+	const struct inet_diag_msg *m = NLMSG_DATA(h);
+	int alen = m->idiag_family == AF_INET ? 4 : 16;
+	struct nt_tuple t = {0};
+	t.family = m->idiag_family;
+	memcpy(t.saddr, m->id.idiag_src, alen);
+	memcpy(t.daddr, m->id.idiag_dst, alen);
+	t.sport = ntohs(m->id.idiag_sport);
+	t.dport = ntohs(m->id.idiag_dport);
+	uint32_t pid = m->idiag_inode ? owner_of(m->idiag_inode) : 0;
+	struct dconn *c = find_conn(&t, pid != 0);
+	if (!c)
+		return; /* not ours, or an orphan we never saw owned */
+	if (pid)
+		c->pid = pid;
+	c->id = m->id;
+	c->ino = m->idiag_inode;
+	c->seen = 1;
+	uint8_t old = c->state;
+	int fresh = c->state == 0 && c->info.tcpi_segs_out == 0;
+	c->state = m->idiag_state;
+	int len = (int)(h->nlmsg_len - NLMSG_LENGTH(sizeof(*m)));
+	for (struct rtattr *a = (struct rtattr *)(m + 1); RTA_OK(a, len); a = RTA_NEXT(a, len)) {
+		if (a->rta_type == INET_DIAG_INFO) {
+			size_t l = RTA_PAYLOAD(a);
+			memset(&c->info, 0, sizeof(c->info));
+			memcpy(&c->info, RTA_DATA(a), l < sizeof(c->info) ? l : sizeof(c->info));
+		}
+	}
+	if ((fresh || old != c->state) && c->state != 6 && c->state != 7)
+		emit(c, 0);
+}
+
+/* Reads replies until the dump's end (or, `one`, the single reply of an exact lookup). 0, or -1
+ * on an error (ENOENT for a lookup: the socket is gone). */
+static int read_replies(int fd, int one)
+{
 	static char buf[1 << 16];
 	for (;;) {
 		ssize_t n = recv(fd, buf, sizeof(buf), 0);
@@ -205,46 +316,141 @@ static int dump(int fd, int family)
 				return 0;
 			if (h->nlmsg_type == NLMSG_ERROR)
 				return -1;
-			struct inet_diag_msg *m = NLMSG_DATA(h);
-			struct nt_tuple t = {0};
-			t.family = m->idiag_family;
-			memcpy(t.saddr, m->id.idiag_src, family == AF_INET ? 4 : 16);
-			memcpy(t.daddr, m->id.idiag_dst, family == AF_INET ? 4 : 16);
-			t.sport = ntohs(m->id.idiag_sport);
-			t.dport = ntohs(m->id.idiag_dport);
-			uint32_t pid = m->idiag_inode ? owner_of(m->idiag_inode) : 0;
-			struct dconn *c = find_conn(&t, pid != 0);
-			if (!c)
-				continue; /* not ours, or an orphan we never saw owned */
-			if (pid)
-				c->pid = pid;
-			c->seen = 1;
-			uint8_t old = c->state;
-			int fresh = c->state == 0 && c->info.tcpi_segs_out == 0;
-			c->state = m->idiag_state;
-			int len = (int)(h->nlmsg_len - NLMSG_LENGTH(sizeof(*m)));
-			for (struct rtattr *a = (struct rtattr *)(m + 1); RTA_OK(a, len); a = RTA_NEXT(a, len)) {
-				if (a->rta_type == INET_DIAG_INFO) {
-					size_t l = RTA_PAYLOAD(a);
-					memset(&c->info, 0, sizeof(c->info));
-					memcpy(&c->info, RTA_DATA(a), l < sizeof(c->info) ? l : sizeof(c->info));
-				}
-			}
-			if ((fresh || old != c->state) && c->state != 6 && c->state != 7)
-				emit(c, 0);
+			apply_msg(h);
 		}
+		if (one)
+			return 0;
 	}
+}
+
+static const uint32_t ALL_BUT_LISTEN = ~(1u << 10);
+
+/* Every TCP socket of `family` (AF_UNSPEC: both, through the compat request: one walk of the
+ * hash table instead of two). */
+static int dump(int fd, int family)
+{
+	if (family == AF_UNSPEC) {
+		struct {
+			struct nlmsghdr nlh;
+			struct inet_diag_req r;
+		} req = {0};
+		req.nlh.nlmsg_len = sizeof(req);
+		req.nlh.nlmsg_type = TCPDIAG_GETSOCK;
+		req.nlh.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+		req.r.idiag_states = ALL_BUT_LISTEN;
+		req.r.idiag_ext = 1 << (INET_DIAG_INFO - 1);
+		if (send(fd, &req, sizeof(req), 0) < 0)
+			return -1;
+		return read_replies(fd, 0);
+	}
+	struct {
+		struct nlmsghdr nlh;
+		struct inet_diag_req_v2 r;
+	} req = {0};
+	req.nlh.nlmsg_len = sizeof(req);
+	req.nlh.nlmsg_type = SOCK_DIAG_BY_FAMILY;
+	req.nlh.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+	req.r.sdiag_family = (uint8_t)family;
+	req.r.sdiag_protocol = IPPROTO_TCP;
+	req.r.idiag_states = ALL_BUT_LISTEN;
+	req.r.idiag_ext = 1 << (INET_DIAG_INFO - 1);
+	if (send(fd, &req, sizeof(req), 0) < 0)
+		return -1;
+	return read_replies(fd, 0);
+}
+
+/* One known connection looked up by its socket id (tuple and cookie): no walk of the table. */
+static void lookup(int fd, struct dconn *c)
+{
+	struct {
+		struct nlmsghdr nlh;
+		struct inet_diag_req_v2 r;
+	} req = {0};
+	req.nlh.nlmsg_len = sizeof(req);
+	req.nlh.nlmsg_type = SOCK_DIAG_BY_FAMILY;
+	req.nlh.nlmsg_flags = NLM_F_REQUEST;
+	req.r.sdiag_family = c->t.family;
+	req.r.sdiag_protocol = IPPROTO_TCP;
+	req.r.idiag_states = ALL_BUT_LISTEN;
+	req.r.idiag_ext = 1 << (INET_DIAG_INFO - 1);
+	req.r.id = c->id;
+	if (send(fd, &req, sizeof(req), 0) < 0)
+		return;
+	read_replies(fd, 1); /* ENOENT: gone, c->seen stays 0 */
+}
+
+/* Polls since the last dump. */
+static int since_dump;
+/* Past this many connections a dump costs less than a lookup each. */
+#define LOOKUP_MAX 256
+
+static int is_other(unsigned long ino)
+{
+	return bsearch(&ino, other_ino, (size_t)nother, sizeof(other_ino[0]), cmp_ino) != NULL;
+}
+
+/* The socket inodes of the connections followed now, sorted (known_inodes()). */
+static unsigned long conn_ino[MAX_CONNS];
+static int nconn_ino;
+
+static void known_inodes(void)
+{
+	nconn_ino = 0;
+	for (int i = 0; i < conn_top; i++)
+		if (conns[i].used && conns[i].ino)
+			conn_ino[nconn_ino++] = conns[i].ino;
+	qsort(conn_ino, (size_t)nconn_ino, sizeof(conn_ino[0]), cmp_ino);
+}
+
+static int is_known_conn(unsigned long ino)
+{
+	return bsearch(&ino, conn_ino, (size_t)nconn_ino, sizeof(conn_ino[0]), cmp_ino) != NULL;
 }
 
 static void poll_once(pid_t root, int fd4, int fd6)
 {
+	polls++;
 	collect_tree(root);
 	collect_inodes();
-	for (int i = 0; i < MAX_CONNS; i++)
+	int live = 0;
+	for (int i = 0; i < conn_top; i++) {
 		conns[i].seen = 0;
-	dump(fd4, AF_INET);
-	dump(fd6, AF_INET6);
-	for (int i = 0; i < MAX_CONNS; i++) {
+		live += conns[i].used;
+	}
+	/* A dump when a socket of the tree is new to us (it may be TCP), now and then in case one
+	 * classified as not TCP has connected since, and when lookups would cost more. */
+	int need = live > LOOKUP_MAX, others = 0;
+	known_inodes();
+	for (int i = 0; i < ninodes && !need; i++) {
+		if (is_other(inodes[i].ino))
+			others = 1;
+		else if (!is_known_conn(inodes[i].ino))
+			need = 1;
+	}
+	if (++since_dump >= DUMP_EVERY && others)
+		need = 1;
+	if (need) {
+		walks++;
+		if (!compat_ok || dump(fd4, AF_UNSPEC) < 0) {
+			compat_ok = 0;
+			walks++;
+			dump(fd4, AF_INET);
+			dump(fd6, AF_INET6);
+		}
+		since_dump = 0;
+		/* What the dump did not find is not an open TCP connection (yet). */
+		known_inodes();
+		nother = 0;
+		for (int i = 0; i < ninodes; i++)
+			if (!is_known_conn(inodes[i].ino))
+				other_ino[nother++] = inodes[i].ino;
+		qsort(other_ino, (size_t)nother, sizeof(other_ino[0]), cmp_ino);
+	} else {
+		for (int i = 0; i < conn_top; i++)
+			if (conns[i].used)
+				lookup(conns[i].t.family == AF_INET ? fd4 : fd6, &conns[i]);
+	}
+	for (int i = 0; i < conn_top; i++) {
 		struct dconn *c = &conns[i];
 		if (!c->used)
 			continue;
@@ -260,7 +466,7 @@ static void poll_once(pid_t root, int fd4, int fd6)
 /* Whether a traced socket has not had its last reading yet. */
 static int any_open(void)
 {
-	for (int i = 0; i < MAX_CONNS; i++)
+	for (int i = 0; i < conn_top; i++)
 		if (conns[i].used)
 			return 1;
 	return 0;
@@ -345,11 +551,13 @@ int nt_inet_diag_run(pid_t pid, int pidfd, int poll_ms, int stdin_fd)
 		}
 		poll_once(pid, fd4, fd6);
 	}
-	for (int i = 0; i < MAX_CONNS; i++)
+	for (int i = 0; i < conn_top; i++)
 		if (conns[i].used)
 			emit(&conns[i], 1);
 	nt_json_begin(&j, "exit");
 	nt_json_str(&j, "reason", reason);
+	nt_json_u64(&j, "polls", polls);
+	nt_json_u64(&j, "dumps", walks);
 	nt_json_end(&j);
 	return 0;
 }

@@ -211,6 +211,9 @@ export interface HelperErrorMessage {
 export interface HelperExitMessage {
   type: 'exit';
   reason: string;
+  /** inet_diag mode: the polls it made, and the walks of the kernel's TCP table among them (the rest looked its connections up one by one, or needed nothing). */
+  polls?: number;
+  dumps?: number;
 }
 
 /** Every line the helper writes. */

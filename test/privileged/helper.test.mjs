@@ -3,7 +3,7 @@
 // pcapng. Root only (CI runs as root); skipped loudly otherwise or when the native build is missing.
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { openSync, rmSync } from 'node:fs';
+import { chmodSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -422,6 +422,97 @@ describe('unprivileged helper (inet_diag)', { timeout: 60_000 }, () => {
       assert.equal(last.tcpMetrics.source, 'inet_diag');
       assert.ok(last.tcpMetrics.rttUs > 0 && last.tcpMetrics.bytesAcked >= 200004, JSON.stringify(last));
     }
+  });
+});
+
+describe('unprivileged helper (inet_diag): what a poll costs', { timeout: 60_000 }, () => {
+  // A dump walks the kernel's whole TCP table (≈ 4 ms per family on this 24 GiB machine, 10% of
+  // a core at one poll per 100 ms): native/src/inet_diag.c dumps when the tree holds a socket new
+  // to it, and follows the connections it knows by exact lookups. The readings stay whole.
+  test('a parent and its child, IPv4 and IPv6, long-lived: every reading, few walks of the table', async (t) => {
+    const reason = skipReason() ?? nobodyNodeReason();
+    if (reason) return skipLoudly(t, reason);
+    const got = new Map();
+    const srv = net.createServer((s) => {
+      s.on('data', (d) => got.set(s.remotePort, (got.get(s.remotePort) ?? 0) + d.length));
+      s.on('end', () => s.end());
+      s.on('error', () => {});
+    });
+    await new Promise((r) => srv.listen(0, '::', r));
+    t.after(() => srv.close());
+    const port = srv.address().port;
+    const copy = nobodyCopy(t);
+    const script = join(copy.dir, 'tree.mjs');
+    // The parent: a UDP socket (not TCP: never a reading), then its child's IPv6 connection, then
+    // its own IPv4 one; each connection sends a first burst, holds, sends 100 KB more, ends.
+    writeFileSync(
+      script,
+      `import net from 'node:net'; import dgram from 'node:dgram'; import { spawn } from 'node:child_process';
+const [port, role] = process.argv.slice(2);
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+async function conn(host) {
+  const c = net.connect(Number(port), host);
+  await new Promise((r) => c.on('connect', r));
+  console.log('CONN ' + c.localPort);
+  c.write(Buffer.alloc(1000, 1));
+  await sleep(900);
+  await new Promise((r) => c.write(Buffer.alloc(100000, 2), r));
+  await sleep(400);
+  c.end();
+  await new Promise((r) => c.on('close', r));
+}
+if (role === 'child') await conn('::1');
+else {
+  const u = dgram.createSocket('udp4');
+  await new Promise((r) => u.bind(0, '127.0.0.1', r));
+  await sleep(300);
+  const child = spawn(process.execPath, [process.argv[1], port, 'child'], { stdio: ['ignore', 'inherit', 'inherit'] });
+  const exited = new Promise((r) => child.on('exit', r));
+  await sleep(400);
+  await conn('127.0.0.1');
+  await exited;
+  u.close();
+  await sleep(200);
+}
+`,
+    );
+    chmodSync(script, 0o644);
+    const client = gatedClient(null, [port], { uid: 65534, script });
+    await client.gated;
+    const child = spawn(
+      'setpriv',
+      ['--reuid=65534', '--regid=65534', '--clear-groups', copy.nativeHelper, '--pid', String(client.child.pid), '--mode', 'inet_diag'],
+      { stdio: ['pipe', 'pipe', 'inherit'] },
+    );
+    const h = new (api().HelperClient)(child, 'unprivileged');
+    await new Promise((r) => h.on('message', (m) => m.type === 'ready' && r()));
+    client.release();
+    await client.exited;
+    await h.exited;
+    const ports = client.ports();
+    assert.equal(ports.length, 2, client.lines.join('\n'));
+    for (const p of ports) {
+      const ms = ofType(h, 'tcpMetrics').filter((m) => m.addrTuple.srcPort === p);
+      const last = ms.at(-1);
+      assert.ok(last?.final, `a final reading of ${p}: ${JSON.stringify(ms)}`);
+      assert.equal(last.tcpMetrics.source, 'inet_diag');
+      // Everything the server received was acknowledged: the last reading is after the last send.
+      assert.equal(last.tcpMetrics.bytesAcked - 1, got.get(p), `${p}: acked ${last.tcpMetrics.bytesAcked}, the server got ${got.get(p)}`);
+      assert.ok(
+        ms.some((m) => !m.final && m.tcpState === 'established'),
+        `${p}: a reading while established`,
+      );
+    }
+    const families = ofType(h, 'tcpMetrics').map((m) => m.addrTuple.srcIP.includes(':'));
+    assert.ok(families.includes(true) && families.includes(false), "the IPv6 connection (the child's) and the IPv4 one (the parent's)");
+    assert.ok(
+      ofType(h, 'tcpMetrics').every((m) => m.addrTuple.dstPort === port),
+      "no reading of the UDP socket or of others' sockets",
+    );
+    const exit = ofType(h, 'exit')[0];
+    console.error(`# ${exit.polls} polls, ${exit.dumps} walks of the TCP table`);
+    assert.ok(exit.polls >= 15, JSON.stringify(exit));
+    assert.ok(exit.dumps <= 6, `a walk only for a new socket or once a second: ${JSON.stringify(exit)}`);
   });
 });
 
