@@ -14,6 +14,7 @@
  */
 
 import { execFile, spawn, spawnSync, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import { isatty } from 'node:tty';
 import { EventEmitter } from 'node:events';
 import { accessSync, constants, existsSync, rmSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
@@ -87,7 +88,9 @@ function pickAuthority(pcap: boolean | undefined, facts: AuthorityFacts): Helper
   return 'unprivileged';
 }
 
-const interactive = (): boolean => Boolean(process.env.DISPLAY || process.env.WAYLAND_DISPLAY || process.stdin.isTTY);
+// isatty(0), not `process.stdin.isTTY`: reading process.stdin makes Node build the stdin stream
+// (its tty or pipe handle and their modules), ≈ 5 ms before a traced program may start (issue 52).
+const interactive = (): boolean => Boolean(process.env.DISPLAY || process.env.WAYLAND_DISPLAY || isatty(0));
 const nativeOf = (opts: HelperOptions): string => join(opts.root ?? dirname(__dirname), 'native', 'build', 'nettrace-helper');
 const capsIn = (getcap: { status: number | null; stdout: string }): boolean => getcap.status === 0 && /cap_bpf/.test(getcap.stdout);
 /** `sudo -n true` succeeds, or the helper's own probe answers (sudoWithoutPassword). */
