@@ -190,6 +190,9 @@ function sudoWithoutPassword(opts: HelperOptions): boolean {
   return sudoIn(plain, spawnSync(command, args, { encoding: 'utf8', input: '', timeout: 10_000 }));
 }
 
+/** How long after the helper's exit its output may still be read before it counts as ended (ms). */
+const HELPER_OUTPUT_GRACE_MS = 1000;
+
 /** A running helper: emits 'message' (HelperMessage) and 'exit' (code). */
 export class HelperClient extends EventEmitter {
   ready?: HelperReadyMessage;
@@ -215,6 +218,9 @@ export class HelperClient extends EventEmitter {
     // Lines split by hand, not by readline: the helper sends one per kernel event (a response on a
     // kept-alive connection is one), and readline's per-line work was a tenth of the collector's
     // cost of a line.
+    // A helper that has just ended (its target gone) closes its stdin before Node sees its exit:
+    // a command written then fails with EPIPE, which is no error of the run's.
+    child.stdin?.on('error', () => {});
     let rest = '';
     const out = child.stdout!;
     out.setEncoding('utf8');
@@ -238,7 +244,22 @@ export class HelperClient extends EventEmitter {
       if (rest) onLine(rest);
       rest = '';
     });
-    this.exited = new Promise((res) => child.on('exit', (code) => res(code)));
+    // Ended when its output is read to the end, not at its exit: Node may emit 'exit' before the
+    // last lines written just before it were read ('close' follows the pipes' end), and a helper
+    // that ends as soon as its target's last socket is read had its final readings cut off.
+    // Bounded: a process that inherited the pipe and outlives the helper does not hold it up.
+    this.exited = new Promise((res) => {
+      let exitCode: number | null = null;
+      let timer: NodeJS.Timeout | undefined;
+      child.once('close', (code: number | null) => {
+        clearTimeout(timer);
+        res(code ?? exitCode);
+      });
+      child.once('exit', (code) => {
+        exitCode = code;
+        timer = setTimeout(() => res(code), HELPER_OUTPUT_GRACE_MS);
+      });
+    });
     this.exited.then((code) => this.emit('exit', code));
   }
 

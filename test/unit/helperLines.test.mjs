@@ -4,14 +4,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
-import { PassThrough } from 'node:stream';
+import { PassThrough, Writable } from 'node:stream';
 import { bundleTs } from '../lib/bundleTs.mjs';
 
 const { HelperClient } = bundleTs(["export { HelperClient } from './src/helper/launch';"]);
 
-function client() {
+function client(stdin) {
   const child = new EventEmitter();
   child.stdout = new PassThrough();
+  child.stdin = stdin;
   const c = new HelperClient(child, 'root');
   const got = [];
   c.on('message', (m) => got.push(m));
@@ -37,4 +38,39 @@ test('every message once, in order, however the bytes are cut', async () => {
     assert.deepEqual(got, want, `chunks of ${cut} bytes`);
     assert.equal(c.ready?.authority, 'root');
   }
+});
+
+// Node may emit a child's 'exit' before the lines it wrote just before exiting were read: a
+// helper that ends as soon as its target's last socket is read had its final readings cut off.
+test('exited resolves after the last line was read, not at the exit event; bounded when the pipe stays open', async () => {
+  const { child, c, got } = client();
+  child.stdout.write(JSON.stringify({ type: 'ready', mode: 'inet_diag' }) + '\n');
+  let ended = false;
+  c.exited.then(() => (ended = true));
+  child.emit('exit', 0);
+  await new Promise((r) => setTimeout(r, 20));
+  assert.equal(ended, false, 'not before its output is read to the end');
+  child.stdout.end(JSON.stringify({ type: 'exit', reason: 'target exited' }) + '\n');
+  await new Promise((r) => child.stdout.on('end', r));
+  child.emit('close', 0);
+  assert.equal(await c.exited, 0);
+  assert.deepEqual(
+    got.map((m) => m.type),
+    ['ready', 'exit'],
+  );
+  // A process that inherited the pipe keeps it open: the exit counts after a second.
+  const held = client();
+  const t0 = performance.now();
+  held.child.emit('exit', 3);
+  assert.equal(await held.c.exited, 3);
+  const waited = performance.now() - t0;
+  assert.ok(waited >= 900 && waited < 3000, `${waited} ms`);
+});
+
+test('a command to a helper that has just ended (EPIPE) is dropped, not thrown into the collector', async () => {
+  const epipe = new Writable({ write: (_chunk, _enc, cb) => cb(Object.assign(new Error('write EPIPE'), { code: 'EPIPE' })) });
+  const { c } = client(epipe);
+  c.send({ type: 'stop' });
+  await new Promise((r) => setTimeout(r, 20));
+  assert.equal(epipe.destroyed, true, 'the write failed');
 });
