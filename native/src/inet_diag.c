@@ -325,58 +325,43 @@ static int read_replies(int fd, int one)
 
 static const uint32_t ALL_BUT_LISTEN = ~(1u << 10);
 
+/* Sends one NETLINK_SOCK_DIAG request of `type` carrying `body`; `dump`: every match, not one. */
+static int send_req(int fd, uint16_t type, int dump, const void *body, size_t len)
+{
+	_Alignas(struct nlmsghdr) char buf[NLMSG_HDRLEN + 128] = {0};
+	struct nlmsghdr *h = (struct nlmsghdr *)buf;
+	h->nlmsg_len = NLMSG_LENGTH(len);
+	h->nlmsg_type = type;
+	h->nlmsg_flags = NLM_F_REQUEST | (dump ? NLM_F_DUMP : 0);
+	memcpy(NLMSG_DATA(h), body, len);
+	return send(fd, buf, h->nlmsg_len, 0) < 0 ? -1 : 0;
+}
+
+/* A v2 request for TCP sockets of `family` with their tcp_info; `id` names one (no dump) or none. */
+static int send_v2(int fd, uint8_t family, const struct inet_diag_sockid *id)
+{
+	struct inet_diag_req_v2 r = {.sdiag_family = family, .sdiag_protocol = IPPROTO_TCP, .idiag_states = ALL_BUT_LISTEN};
+	r.idiag_ext = 1 << (INET_DIAG_INFO - 1);
+	if (id)
+		r.id = *id;
+	return send_req(fd, SOCK_DIAG_BY_FAMILY, !id, &r, sizeof(r));
+}
+
 /* Every TCP socket of `family` (AF_UNSPEC: both, through the compat request: one walk of the
  * hash table instead of two). */
 static int dump(int fd, int family)
 {
-	if (family == AF_UNSPEC) {
-		struct {
-			struct nlmsghdr nlh;
-			struct inet_diag_req r;
-		} req = {0};
-		req.nlh.nlmsg_len = sizeof(req);
-		req.nlh.nlmsg_type = TCPDIAG_GETSOCK;
-		req.nlh.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-		req.r.idiag_states = ALL_BUT_LISTEN;
-		req.r.idiag_ext = 1 << (INET_DIAG_INFO - 1);
-		if (send(fd, &req, sizeof(req), 0) < 0)
-			return -1;
-		return read_replies(fd, 0);
-	}
-	struct {
-		struct nlmsghdr nlh;
-		struct inet_diag_req_v2 r;
-	} req = {0};
-	req.nlh.nlmsg_len = sizeof(req);
-	req.nlh.nlmsg_type = SOCK_DIAG_BY_FAMILY;
-	req.nlh.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-	req.r.sdiag_family = (uint8_t)family;
-	req.r.sdiag_protocol = IPPROTO_TCP;
-	req.r.idiag_states = ALL_BUT_LISTEN;
-	req.r.idiag_ext = 1 << (INET_DIAG_INFO - 1);
-	if (send(fd, &req, sizeof(req), 0) < 0)
-		return -1;
-	return read_replies(fd, 0);
+	if (family != AF_UNSPEC)
+		return send_v2(fd, (uint8_t)family, NULL) < 0 ? -1 : read_replies(fd, 0);
+	struct inet_diag_req r = {.idiag_states = ALL_BUT_LISTEN, .idiag_ext = 1 << (INET_DIAG_INFO - 1)};
+	return send_req(fd, TCPDIAG_GETSOCK, 1, &r, sizeof(r)) < 0 ? -1 : read_replies(fd, 0);
 }
 
 /* One known connection looked up by its socket id (tuple and cookie): no walk of the table. */
 static void lookup(int fd, struct dconn *c)
 {
-	struct {
-		struct nlmsghdr nlh;
-		struct inet_diag_req_v2 r;
-	} req = {0};
-	req.nlh.nlmsg_len = sizeof(req);
-	req.nlh.nlmsg_type = SOCK_DIAG_BY_FAMILY;
-	req.nlh.nlmsg_flags = NLM_F_REQUEST;
-	req.r.sdiag_family = c->t.family;
-	req.r.sdiag_protocol = IPPROTO_TCP;
-	req.r.idiag_states = ALL_BUT_LISTEN;
-	req.r.idiag_ext = 1 << (INET_DIAG_INFO - 1);
-	req.r.id = c->id;
-	if (send(fd, &req, sizeof(req), 0) < 0)
-		return;
-	read_replies(fd, 1); /* ENOENT: gone, c->seen stays 0 */
+	if (send_v2(fd, c->t.family, &c->id) == 0)
+		read_replies(fd, 1); /* ENOENT: gone, c->seen stays 0 */
 }
 
 /* Polls since the last dump. */
