@@ -215,12 +215,12 @@ export class HelperClient extends EventEmitter {
       this.messages.push(m);
       this.emit('message', m);
     };
-    // Lines split by hand, not by readline: the helper sends one per kernel event (a response on a
-    // kept-alive connection is one), and readline's per-line work was a tenth of the collector's
-    // cost of a line.
     // A helper that has just ended (its target gone) closes its stdin before Node sees its exit:
     // a command written then fails with EPIPE, which is no error of the run's.
     child.stdin?.on('error', () => {});
+    // Lines split by hand, not by readline: the helper sends one per kernel event (a response on a
+    // kept-alive connection is one), and readline's per-line work was a tenth of the collector's
+    // cost of a line.
     let rest = '';
     const out = child.stdout!;
     out.setEncoding('utf8');
