@@ -22,12 +22,15 @@
  */
 
 import { spawn, spawnSync } from 'node:child_process';
-import { accessSync, constants, cpSync, existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { join } from 'node:path';
 import type { HelperAuthority, HelperReadyMessage } from '../protocol/helper';
 import { chooseAuthority, nativeHelperBuilt, removeSpool, startHelper, type HelperClient, type HelperOptions } from './launch';
 import { ROOT_PATH } from './rootEnv';
+import { findOnPath } from './findOnPath';
+
+export { findOnPath };
 import { notRootOnly } from './rootOwned';
 import {
   copySteps,
@@ -501,18 +504,4 @@ export async function verifyHelper(opts: VerifyOptions): Promise<VerifyResult> {
   } finally {
     target.kill('SIGKILL');
   }
-}
-
-/** The executable `name` on `path`, or undefined. */
-export function findOnPath(name: string, path = process.env.PATH ?? ''): string | undefined {
-  for (const dir of path.split(delimiter)) {
-    const candidate = join(dir || '.', name);
-    try {
-      accessSync(candidate, constants.X_OK);
-      if (statSync(candidate).isFile()) return candidate;
-    } catch {
-      // not here
-    }
-  }
-  return undefined;
 }

@@ -17,8 +17,9 @@
  * as no file.
  */
 
-import { accessSync, constants, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { delimiter, isAbsolute, join } from 'node:path';
+import { mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { findOnPath } from './findOnPath';
 import { nettraceCacheDir } from '../protocol/preload';
 
 /** What the probes found: each a way to get privileges that works here. */
@@ -52,28 +53,13 @@ function stamp(file: string | undefined): string {
   }
 }
 
-/** The file `name` resolves to as execvp would find it on PATH, or undefined. */
-function onPath(name: string): string | undefined {
-  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
-    if (!dir || !isAbsolute(dir)) continue;
-    const file = join(dir, name);
-    try {
-      accessSync(file, constants.X_OK);
-      if (statSync(file).isFile()) return file;
-    } catch {
-      // Not here.
-    }
-  }
-  return undefined;
-}
-
 /**
  * The key of the probes' answers for these files (the helper's native binary and its Node side,
  * the Node that would run it) in this session: see the module comment.
  */
 export function probeKey(files: string[], interactive: boolean): string {
   const tools = ['getcap', 'sudo', 'pkexec'].map((name) => {
-    const file = onPath(name);
+    const file = findOnPath(name);
     return `${name}=${file ?? '-'}@${stamp(file)}`;
   });
   return [
