@@ -166,8 +166,9 @@ export function computeTimings(ctx: RequestContext): Timings {
     // the phase it failed in.
     t.blocked = 0;
     const ms = span(start, errorAt);
-    // Failed by a what-if rule (docs/rules.md): no DNS, connect or TLS phase took place.
-    if (whatIfWithoutNetwork(req.whatIf)) t.blocked = ms;
+    // Failed by a what-if rule (docs/rules.md), or refused by fetch at the call (a bad port): no
+    // DNS, connect or TLS phase took place.
+    if (whatIfWithoutNetwork(req.whatIf) || blockedPortOf(req) !== undefined) t.blocked = ms;
     else if (phase === 'dns') t.dns = ms;
     else if (phase === 'connect') t.connect = ms;
     else if (phase === 'tls') t.connect = t.ssl = ms;
@@ -180,6 +181,21 @@ export function computeTimings(ctx: RequestContext): Timings {
   if (req.reqSentAt !== undefined) t.wait = span(req.reqSentAt, req.respRecvAt ?? errorAt);
   if (req.respRecvAt !== undefined) t.receive = span(req.respRecvAt, req.respDoneAt ?? errorAt);
   return t;
+}
+
+/**
+ * The port of a fetch() that failed at its call because the port is one fetch blocks (the Fetch
+ * standard's "bad ports": `TypeError: fetch failed`, its cause `bad port`), with no connection
+ * tried; else undefined.
+ */
+export function blockedPortOf(req: Pick<HttpRequest, 'client' | 'reqError' | 'reqURL' | 'dial' | 'tcpConn'>): string | undefined {
+  if (req.client !== 'fetch' || req.reqError?.cause?.message !== 'bad port' || req.dial !== undefined || req.tcpConn !== undefined)
+    return undefined;
+  try {
+    return new URL(req.reqURL).port || undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** A phase's duration, or 0 when it did not apply (-1, absent, NaN). */

@@ -11,7 +11,7 @@ import { http2ErrorName } from './http2Errors';
 import { formatMs, incompleteWhy, PHASE_NAMES, plural } from './sentence';
 import { poolWaitSentence, poolWaitState } from './poolDiagnosis';
 import { whatIfWithoutNetwork } from './whatIfText';
-import { DEFAULT_SLOW_THRESHOLD_MS, failedAt, isSlow, type Phase, type RequestContext } from '../derive/timings';
+import { blockedPortOf, DEFAULT_SLOW_THRESHOLD_MS, failedAt, isSlow, type Phase, type RequestContext } from '../derive/timings';
 import { timeBudget, type TimeBudget } from '../derive/timeBudget';
 import { diagnoseProgramShare, LOOP_BLOCKED_MIN_MS } from './loopDiagnosis';
 import { icmpText, kernelConnectStory, kernelStory, kernelWaitStory, requestKernelEvents, synStory } from '../derive/kernel';
@@ -504,6 +504,9 @@ function diagnoseError(ctx: DiagnosisContext, t: Timings): string {
     const who = e.timedOut ? 'timed out' : 'aborted by the program';
     return `${who}${after(elapsed(ctx, t))} ${stateWhenStopped(ctx, t)}`;
   }
+  const port = blockedPortOf(req);
+  if (port !== undefined)
+    return `fetch refused port ${port} without connecting: the Fetch standard blocks it as a bad port (http.request and undici.request do not)`;
   if (e.phase === 'dns' || (code && code in DNS_REASONS && code !== 'ECONNREFUSED' && !ctx.dial?.connectAttempts?.length)) {
     return diagnoseDns(ctx, code, t);
   }
