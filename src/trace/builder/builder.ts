@@ -402,9 +402,8 @@ export class TraceBuilder implements UpsertHost {
         this.stats.incomplete--;
         this.stats.sync();
       }
-      // The preload may not say when the request failed (no `reqEndAt`); the time it told us is close enough.
-      if (req.reqError && !hadError && req.reqErrorAt === undefined && req.reqEndAt === undefined)
-        req.reqErrorAt = this.relative(this.now());
+      // No `reqEndAt`: the preload did not say when the request failed; the time it told us is close enough.
+      if (req.reqError && !hadError && (req.reqErrorAt ?? req.reqEndAt) === undefined) req.reqErrorAt = this.relative(this.now());
       endOfRequest(req);
       if (req.reqURL && req.reqURL !== hadURL) this.redirects.link(req);
       if (req.redirectedFrom) {
