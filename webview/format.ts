@@ -6,6 +6,7 @@
 import type { HttpRequest, StackFrame } from '../src/trace/contract/types';
 import { http2ErrorName } from '../src/trace/diagnosis/http2Errors';
 import { requestLine } from '../src/trace/derive/initiator';
+import { blockedPortOf } from '../src/trace/derive/timings';
 
 /** The value the preload records in place of a secret header value (src/protocol/preload.ts). */
 export const REDACTED_VALUE = '<redacted>';
@@ -92,6 +93,7 @@ export function formatStatus(req: HttpRequest): string {
     const code = e.code ?? e.cause?.code;
     if (e.timedOut) return code ? `${code} (timeout)` : 'timeout';
     if (e.aborted && !code) return 'aborted';
+    if (!code && blockedPortOf(req) !== undefined) return 'bad port';
     return code ?? `${e.phase} error`;
   }
   if (req.respStatusCode !== undefined && req.respStatusCode !== null) return String(req.respStatusCode);

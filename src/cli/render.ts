@@ -8,6 +8,7 @@ import { NO_PROGRAM_FRAME } from '../trace/derive/initiator';
 import { diagnoseLoopBlocked, formatMs } from '../trace/diagnosis/diagnosis';
 import { WHAT_IF_TAG } from '../trace/diagnosis/whatIfText';
 import {
+  blockedPortOf,
   DEFAULT_SLOW_THRESHOLD_MS,
   isFailed,
   isStreaming,
@@ -145,6 +146,7 @@ export function statusLabel(req: HttpRequest): string {
     const e = req.reqError;
     if (e.timedOut) return 'TIMEOUT';
     if (e.aborted) return 'ABORTED';
+    if (!e.code && !e.cause?.code && blockedPortOf(req) !== undefined) return 'BAD PORT';
     return sanitize(e.code ?? e.cause?.code ?? 'ERROR');
   }
   if (req.respStatusCode !== undefined) {

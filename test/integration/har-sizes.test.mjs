@@ -44,7 +44,7 @@ for (const { label, bin } of nodeBinaries()) {
       const harFile = join(dir, 't.har');
       const res = await run(
         process.execPath,
-        [cli, 'run', '--quiet', '--helper', 'off', '--har', harFile, '--', bin, join(apps, 'har-sizes.cjs')],
+        [cli, 'run', '--quiet', '--helper', 'off', '--out', join(dir, 't.json'), '--har', harFile, '--', bin, join(apps, 'har-sizes.cjs')],
         {
           env: { NT_BASE: base },
         },

@@ -36,6 +36,15 @@ function trace() {
   return t;
 }
 
+test('statusLabel: a fetch() to a blocked port says BAD PORT, any other error without a code ERROR', () => {
+  const reqError = { phase: 'connect', name: 'TypeError', message: 'fetch failed', cause: { message: 'bad port' } };
+  assert.equal(statusLabel({ client: 'fetch', reqURL: 'http://127.0.0.1:6000/', reqError }), 'BAD PORT');
+  assert.equal(
+    statusLabel({ client: 'fetch', reqURL: 'http://127.0.0.1:6000/', reqError: { ...reqError, cause: { message: 'other' } } }),
+    'ERROR',
+  );
+});
+
 test('statusLabel: websocket and streaming states; a closed-early hop keeps its status', () => {
   const [ws, sse, hop] = trace().httpRequests;
   assert.equal(statusLabel(ws), '101 websocket');

@@ -98,6 +98,10 @@ test('status: class, text and failure', () => {
   assert.equal(w.formatStatus(req({ reqError: { phase: 'response', message: 'aborted', aborted: true } })), 'aborted');
   assert.equal(w.formatStatus(req({ respStatusCode: 200 })), '200');
   assert.equal(w.formatStatus(req()), 'pending');
+  // A fetch() to a port fetch blocks: no connection, its cause says so (not a "connect error").
+  const badPort = { phase: 'connect', name: 'TypeError', message: 'fetch failed', cause: { message: 'bad port' } };
+  assert.equal(w.formatStatus(req({ client: 'fetch', reqURL: 'http://h:6000/', reqError: badPort })), 'bad port');
+  assert.equal(w.formatStatus(req({ client: 'fetch', reqURL: 'http://h:6000/', dial: 'dial-1', reqError: badPort })), 'connect error');
   assert.equal(w.isFailed(req({ respStatusCode: 404 })), true);
   assert.equal(w.isFailed(req({ respStatusCode: 399 })), false);
   assert.equal(w.isFailed(e), true);
