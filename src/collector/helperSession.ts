@@ -21,7 +21,8 @@ import {
 } from '../helper/launch';
 import { savePcap } from '../helper/pcapng';
 import { forgetProbes } from '../helper/probeCache';
-import { findOnPath, resolveHelperRoot } from '../helper/install';
+import { resolveHelperRoot } from '../helper/install';
+import { findOnPath } from '../helper/findOnPath';
 import { SETUP_HINT } from '../helper/setupHint';
 import type { HelperAuthority, HelperMessage } from '../protocol/helper';
 import type { PacketCapture } from '../trace/contract/types';

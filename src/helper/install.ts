@@ -29,8 +29,6 @@ import type { HelperAuthority, HelperReadyMessage } from '../protocol/helper';
 import { chooseAuthority, nativeHelperBuilt, removeSpool, startHelper, type HelperClient, type HelperOptions } from './launch';
 import { ROOT_PATH } from './rootEnv';
 import { findOnPath } from './findOnPath';
-
-export { findOnPath };
 import { notRootOnly } from './rootOwned';
 import {
   copySteps,
