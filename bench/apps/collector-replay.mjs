@@ -5,7 +5,8 @@
 // the trace file and the CLI's table, as `nettrace run` does at its end. Run under callgrind by
 // bench/tools/collector-callgrind.mjs (Ir per request from two sizes). `stages` (any fourth argument)
 // BENCH_MEMORY=1 (run with --expose-gc): only apply and one snapshot, then the
-// process's RSS and heapUsed after a full collection. `stages` prints the CPU µs of each stage (`-` for none); `upto` (prepare: only the copies made; apply, snapshot, save, table: the default) stops after that stage. Prints one JSON line: {requests, …}.
+// process's RSS and heapUsed after a full collection. BENCH_FORMAT=1 also times the file's text
+// alone (formatIndented, formatCompact: see below). `stages` prints the CPU µs of each stage (`-` for none); `upto` (prepare: only the copies made; apply, snapshot, save, table: the default) stops after that stage. Prints one JSON line: {requests, …}.
 import { createRequire } from 'node:module';
 import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -123,6 +124,21 @@ if (last >= 1) {
     else chars = core.renderTrace(trace, { width: 120 }).length;
     out.tableChars = chars;
     m.table = cpu() - t;
+  }
+  // BENCH_FORMAT=1: what the trace file's text alone costs, whoever writes it: the snapshot's
+  // requests through JSON.stringify in writeTraceFile's batches of 32, as the format writes them
+  // (indented by one space) and without indentation, then encoded to UTF-8 into one buffer.
+  if (process.env.BENCH_FORMAT === '1') {
+    const reqs = trace.httpRequests;
+    const buf = Buffer.allocUnsafe(1 << 20);
+    for (const [name, indent] of [
+      ['formatIndented', 1],
+      ['formatCompact', undefined],
+    ]) {
+      t = cpu();
+      for (let i = 0; i < reqs.length; i += 32) buf.write(JSON.stringify([reqs.slice(i, i + 32)], null, indent), 0);
+      m[name] = cpu() - t;
+    }
   }
 }
 session.dispose();

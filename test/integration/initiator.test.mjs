@@ -131,6 +131,9 @@ for (const { label, bin } of nodeBinaries()) {
     });
     await line('got', '/c/got', { async: true });
     await line('superagent', '/c/superagent', { async: true });
+    // superagent's other forms make their request objects the same way (`new exports.Request`).
+    await line('superagent-call', '/c/superagent-call', { async: true });
+    await line('superagent-agent', '/c/superagent-agent', { async: true });
     await line('ky', '/c/ky', { async: true });
     // gRPC: the first call waits for the connection (its stream is opened from grpc-js's
     // callbacks), the second rides the ready one.

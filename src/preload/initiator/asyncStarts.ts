@@ -7,9 +7,9 @@
  * frame is on the stack there) is captured at that moment and linked to the request the library
  * makes later, through the library's own objects (no async context tracking):
  *
- * - superagent: `Request` objects returned by `superagent.get()` and the other method shortcuts
- *   carry their caller's stack; `Request.prototype.request` (the method that calls `http.request`)
- *   makes it the tracer's `asyncOrigin` for the duration of its call.
+ * - superagent: its `Request` objects carry the stack of the program's call that made them
+ *   (`superagent.get()`, `superagent(method, url)`, an agent's methods); `Request.prototype.request`
+ *   (the method that calls `http.request`) makes it the tracer's `asyncOrigin` for its call.
  * - undici `Pool` (and `BalancedPool`): a dispatch that does not create its request at once was
  *   queued; its caller's stack goes on the dispatch handler, which undici keeps on the request it
  *   creates later (found by the `undici:request:create` subscriber, which passes the request).
@@ -38,7 +38,7 @@
  */
 
 import { newHook, replaceFunction, Slot, type Hook, type Tracer, now } from '../tracer';
-import { subscribe } from '../detach';
+import { defineRestorable, subscribe } from '../detach';
 import { onModuleLoad } from '../moduleLoad';
 import type { StackHolder } from './initiator';
 import { noteQueued, runDequeued } from '../causality';
@@ -138,28 +138,34 @@ function installGot(t: Tracer, hook: Hook): void {
   subscribe('got:request:error', done);
 }
 
-const SUPERAGENT_METHODS = ['get', 'head', 'post', 'put', 'patch', 'del', 'delete', 'options'];
-
+/**
+ * superagent makes every request object with `new exports.Request(…)`, the export read at each
+ * call: its method shortcuts, `superagent(method, url)` and an agent's methods alike, each called
+ * synchronously by the program. `Request` becomes a Proxy whose construct notes the caller's
+ * stack on the new object (instances, `instanceof` and the prototype stay the original's).
+ */
 function patchSuperagent(t: Tracer, hook: Hook, exports: unknown): void {
-  const sa = exports as Record<string, unknown> & { Request?: { prototype?: Record<string, unknown> } };
-  for (const name of SUPERAGENT_METHODS) {
-    const original = sa[name];
-    if (typeof original !== 'function') continue;
-    const wrapped = function (this: unknown, ...args: unknown[]): unknown {
-      const req = (original as Function).apply(this, args);
-      if (hook.enabled && req && typeof req === 'object') {
-        t.guard(hook, () => {
-          const stack = t.captureInitiator(wrapped, now());
-          if (stack) originOf.set(req as object, stack);
-        });
-      }
-      return req;
-    };
-    replaceFunction(sa, name, wrapped, original as Function);
-  }
-  const proto = sa.Request?.prototype;
+  const sa = exports as { Request?: unknown };
+  const Original = sa.Request;
+  if (typeof Original !== 'function') return;
+  const proto = (Original as { prototype?: Record<string, unknown> }).prototype;
   const request = proto?.request;
   if (!proto || typeof request !== 'function') return;
+  const construct = (target: Function, args: unknown[], newTarget: Function): object => {
+    const req = Reflect.construct(target, args, newTarget) as object;
+    if (hook.enabled) {
+      t.guard(hook, () => {
+        const stack = t.captureInitiator(construct, now());
+        if (stack) originOf.set(req, stack);
+      });
+    }
+    return req;
+  };
+  const d = Object.getOwnPropertyDescriptor(sa, 'Request');
+  if (!d || !('value' in d)) return;
+  defineRestorable(sa, 'Request', { ...d, value: new Proxy(Original, { construct }) });
+  // `Request.prototype.request` calls `http.request`, often from `then` in a microtask: the
+  // noted stack is the tracer's asyncOrigin while it runs.
   const wrapped = function (this: object, ...args: unknown[]): unknown {
     const origin = hook.enabled ? originOf.get(this) : undefined;
     if (!origin) return request.apply(this, args);

@@ -56,6 +56,8 @@ const clients = {
   },
   async superagent() {
     await superagent.get(`${base}/c/superagent`); // @line superagent
+    await superagent('GET', `${base}/c/superagent-call`); // @line superagent-call
+    await superagent.agent().get(`${base}/c/superagent-agent`); // @line superagent-agent
   },
   async nodeFetch2() {
     await (await nodeFetch2(`${base}/c/node-fetch-2`)).text(); // @line node-fetch-2
