@@ -153,6 +153,30 @@ for (const { label, bin } of nodeBinaries()) {
   });
 }
 
+const UNWRAPPED = markers('initiator-unwrapped.cjs');
+
+for (const { label, bin } of nodeBinaries()) {
+  const major = Number((label.match(/node v?(\d+)/) ?? [])[1]);
+  test(`${label}: requests made without the wrappers (an import()ed named export, a ClientRequest)`, async (t) => {
+    const { code, stderr, stdout, trace } = await traced(bin, 'initiator-unwrapped.cjs');
+    assert.equal(code, 0, stderr);
+    assert.match(stdout, /done/);
+    for (const name of ['named-get', 'client-request']) {
+      await t.test(name, () => {
+        if (major >= 22) {
+          // Node 22+ publishes `http.client.request.created` from the constructor: the call's line.
+          assertLine(trace, `/c/${name}`, /initiator-unwrapped\.cjs$/, UNWRAPPED[name], { async: false });
+          return;
+        }
+        // Node 20 publishes nothing before the connect: no line rather than a wrong one.
+        const r = trace.httpRequests.find((q) => q.reqURL.endsWith(`/c/${name}`));
+        assert.ok(r, `${name} recorded`);
+        assert.ok(!r.initiator?.frames.some((f) => !f.library), JSON.stringify(r.initiator));
+      });
+    }
+  });
+}
+
 const TSX = markers('initiator-tsx.ts');
 const STRIP = markers('initiator-strip.mts');
 const TRANSFORM = markers('initiator-transform.mts');

@@ -68,6 +68,15 @@ export function subscribeHttpChannels(t: Tracer): void {
     if (stateOf.get(req) === SKIPPED) return;
     t.run(hook, onStart, req, undefined);
   });
+  // A request made without the wrappers (an export bound before they were in place, as a
+  // CommonJS program's `const { get } = await import('node:http')` before its first request; a
+  // `new http.ClientRequest()`): `created` is published at the end of its constructor, the
+  // program's call still on the stack (Node 22+; `start` comes later, once connected).
+  subscribe('http.client.request.created', (msg) => {
+    if (inWrapper > 0) return;
+    const req = (msg as { request: TracedRequest }).request;
+    if (stateOf.get(req) === undefined) t.run(hook, onCreated, req, undefined);
+  });
   subscribe('http.client.response.finish', (msg) => {
     const m = msg as { request: TracedRequest; response: IncomingMessage };
     if (stateOf.get(m.request) === SKIPPED) return;
@@ -78,6 +87,9 @@ export function subscribeHttpChannels(t: Tracer): void {
     t.run(hook, finishWithError, m.request, m.error);
   });
 }
+
+/** Calls of the wrapped `request`/`get` in progress: the requests they construct get their state from them. */
+let inWrapper = 0;
 
 function wrapExport(t: Tracer, hook: Hook, mod: Record<string, Function>, name: string): void {
   const original = mod[name];
@@ -92,9 +104,11 @@ function wrapExport(t: Tracer, hook: Hook, mod: Record<string, Function>, name: 
     const outer = t.constructingRequest;
     t.constructingRequest = state?.id;
     let req: unknown;
+    inWrapper++;
     try {
       req = original.apply(this, args);
     } finally {
+      inWrapper--;
       t.constructingRequest = outer;
     }
     if (state && req && typeof req === 'object') {
@@ -118,9 +132,11 @@ function startByRules(t: Tracer, hook: Hook, wrapped: Function, original: Functi
   const dial = httpDialBegin(preloadRules.detailKinds);
   const socketBefore = t.lastSocket;
   let req: unknown;
+  inWrapper++;
   try {
     req = original.apply(self, args);
   } finally {
+    inWrapper--;
     httpDialEnd(dial);
   }
   // Inline rather than through t.guard: no closure per request (a skipped one costs what is here).
@@ -197,24 +213,35 @@ function finishAtEnd(t: Tracer, _hook: Hook, req: TracedRequest, s: ReqState): v
   finish(t, req, s, undefined);
 }
 
-function onStart(t: Tracer, hook: Hook, req: TracedRequest): void {
-  let state = stateOf.get(req);
-  if (!state) {
-    // A request not made through http.request()/get(): decided here.
-    let d: StartDecision | undefined;
-    if (preloadRules.mode !== 'all') {
-      const decided = preloadRules.mode === 'none' ? null : ruleStart(t, httpView(req));
-      if (decided === null) {
-        stateOf.set(req, SKIPPED);
-        return;
-      }
-      d = decided;
+/**
+ * The state of a request not made through http.request()/get(), decided by the rules here (SKIPPED
+ * when they do not record it); its stack is captured from the caller of `above`.
+ */
+function stateOutsideWrappers(t: Tracer, req: TracedRequest, above: Function): ReqState {
+  let d: StartDecision | undefined;
+  if (preloadRules.mode !== 'all') {
+    const decided = preloadRules.mode === 'none' ? null : ruleStart(t, httpView(req));
+    if (decided === null) {
+      stateOf.set(req, SKIPPED);
+      return SKIPPED;
     }
-    state = newReqState(t, onStart);
-    state.rules = d;
-    stateOf.set(req, state);
+    d = decided;
   }
-  if (state.started) return;
+  const state = newReqState(t, above);
+  state.rules = d;
+  stateOf.set(req, state);
+  return state;
+}
+
+/** `http.client.request.created` of a request made without the wrappers: its start, stack and decision (Node 22+). */
+function onCreated(t: Tracer, _hook: Hook, req: TracedRequest): void {
+  stateOutsideWrappers(t, req, onCreated);
+}
+
+function onStart(t: Tracer, hook: Hook, req: TracedRequest): void {
+  // Without the wrappers, on a Node without `created`: decided here (its stack is then Node's).
+  const state = stateOf.get(req) ?? stateOutsideWrappers(t, req, onStart);
+  if (state === SKIPPED || state.started) return;
   state.started = true;
   const s = state;
   if (s.rules !== undefined && s.rules.definiteDetails > DETAIL_BIT.bodies) httpDetails(t, req, s.rules, undefined, req.socket);
