@@ -369,11 +369,6 @@ static int since_dump;
 /* Past this many connections a dump costs less than a lookup each. */
 #define LOOKUP_MAX 256
 
-static int is_other(unsigned long ino)
-{
-	return bsearch(&ino, other_ino, (size_t)nother, sizeof(other_ino[0]), cmp_ino) != NULL;
-}
-
 /* The socket inodes of the connections followed now, sorted (known_inodes()). */
 static unsigned long conn_ino[MAX_CONNS];
 static int nconn_ino;
@@ -387,9 +382,10 @@ static void known_inodes(void)
 	qsort(conn_ino, (size_t)nconn_ino, sizeof(conn_ino[0]), cmp_ino);
 }
 
-static int is_known_conn(unsigned long ino)
+/* Whether `ino` is in the sorted array `set` of `n` inodes. */
+static int has_ino(const unsigned long *set, int n, unsigned long ino)
 {
-	return bsearch(&ino, conn_ino, (size_t)nconn_ino, sizeof(conn_ino[0]), cmp_ino) != NULL;
+	return bsearch(&ino, set, (size_t)n, sizeof(set[0]), cmp_ino) != NULL;
 }
 
 static void poll_once(pid_t root, int fd4, int fd6)
@@ -407,9 +403,9 @@ static void poll_once(pid_t root, int fd4, int fd6)
 	int need = live > LOOKUP_MAX, others = 0;
 	known_inodes();
 	for (int i = 0; i < ninodes && !need; i++) {
-		if (is_other(inodes[i].ino))
+		if (has_ino(other_ino, nother, inodes[i].ino))
 			others = 1;
-		else if (!is_known_conn(inodes[i].ino))
+		else if (!has_ino(conn_ino, nconn_ino, inodes[i].ino))
 			need = 1;
 	}
 	if (++since_dump >= DUMP_EVERY && others)
@@ -427,7 +423,7 @@ static void poll_once(pid_t root, int fd4, int fd6)
 		known_inodes();
 		nother = 0;
 		for (int i = 0; i < ninodes; i++)
-			if (!is_known_conn(inodes[i].ino))
+			if (!has_ino(conn_ino, nconn_ino, inodes[i].ino))
 				other_ino[nother++] = inodes[i].ino;
 		qsort(other_ino, (size_t)nother, sizeof(other_ino[0]), cmp_ino);
 	} else {
