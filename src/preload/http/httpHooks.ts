@@ -24,7 +24,6 @@ import { observeEvents, tapEmit } from '../emitTaps';
 import { SKIPPED, stateOf, type ReqState, type TracedRequest } from './httpState';
 import { F, type FieldsWriter } from '../../protocol/events';
 import { observeWebSocket } from '../message/wsFrames';
-import type { StartDecision } from '../../rules';
 import type { RequestError } from '../../trace/contract/types';
 import { isAbsoluteForm } from '../../trace/contract/redactUrl';
 import { preloadRules } from '../rules/rules';
@@ -34,9 +33,9 @@ import { keepForSendAgain, sendAgainTracer } from '../rules/sendAgain';
 import { httpDetails, httpDialBegin, httpDialEnd } from '../rules/ruleDetails';
 import { DETAIL_BIT } from '../../rules/details';
 import { asksUpgrade } from '../message/headers';
-import { currentIncoming } from '../causality';
 import { addToHttpRequests } from '../message/traceparent';
 import { noteQueued, socketAssigned } from './httpPool';
+import { newReqState, newStateAbove, onCreated, stateOutsideWrappers } from './httpStart';
 
 /** The http hook group (shared by the http and https wrappers). */
 const hook = newHook('http');
@@ -179,28 +178,6 @@ function urlOf(req: TracedRequest): string {
   return `${protocol}//${host}${path}`;
 }
 
-/** A request's state as it starts; its initiator is captured from the caller of `above`. */
-function newReqState(t: Tracer, above: Function, startAt = now()): ReqState {
-  return {
-    id: t.id('r'),
-    startAt,
-    causedBy: currentIncoming(),
-    stack: t.captureInitiator(above, startAt),
-    started: false,
-    sent: false,
-    gotResponse: false,
-    done: false,
-    bodyBytes: 0,
-    chunks: 0,
-    rules: undefined,
-  };
-}
-
-/** A request's state, its stack captured above `above` (t.run's form of newReqState). */
-function newStateAbove(t: Tracer, _hook: Hook, above: Function): ReqState {
-  return newReqState(t, above);
-}
-
 /** Ties a new request to its state (and its body capture): after http.request() returned it. */
 function attachState(t: Tracer, hook: Hook, req: TracedRequest, s: ReqState): void {
   stateOf.set(req, s);
@@ -211,31 +188,6 @@ function attachState(t: Tracer, hook: Hook, req: TracedRequest, s: ReqState): vo
 /** The response's body ended (t.run's form of finish). */
 function finishAtEnd(t: Tracer, _hook: Hook, req: TracedRequest, s: ReqState): void {
   finish(t, req, s, undefined);
-}
-
-/**
- * The state of a request not made through http.request()/get(), decided by the rules here (SKIPPED
- * when they do not record it); its stack is captured from the caller of `above`.
- */
-function stateOutsideWrappers(t: Tracer, req: TracedRequest, above: Function): ReqState {
-  let d: StartDecision | undefined;
-  if (preloadRules.mode !== 'all') {
-    const decided = preloadRules.mode === 'none' ? null : ruleStart(t, httpView(req));
-    if (decided === null) {
-      stateOf.set(req, SKIPPED);
-      return SKIPPED;
-    }
-    d = decided;
-  }
-  const state = newReqState(t, above);
-  state.rules = d;
-  stateOf.set(req, state);
-  return state;
-}
-
-/** `http.client.request.created` of a request made without the wrappers: its start, stack and decision (Node 22+). */
-function onCreated(t: Tracer, _hook: Hook, req: TracedRequest): void {
-  stateOutsideWrappers(t, req, onCreated);
 }
 
 function onStart(t: Tracer, hook: Hook, req: TracedRequest): void {
