@@ -41,7 +41,7 @@ import {
   stepper,
   until,
 } from './support/codeServer.mjs';
-import { codeLensLines, enterDialogPath, setBreakpoint } from './support/workbench.mjs';
+import { codeLensLines, enterDialogPath, goToLine, setBreakpoint } from './support/workbench.mjs';
 
 const results = resultsDir();
 
@@ -323,10 +323,7 @@ test(
       const tsLine = markerLine(tsSource, 'ts-request');
       await runCommand(page, 'View: Focus First Editor Group');
       await quickOpen(page, 'client.ts');
-      await runCommand(page, 'Go to Line/Column...');
-      await page.keyboard.type(String(bpLine));
-      await page.keyboard.press('Enter');
-      await sleep(300);
+      await goToLine(page, bpLine);
       await page.keyboard.press('F9');
       await page.waitForSelector('.monaco-editor .codicon-debug-breakpoint', { timeout: 10_000 });
       step(`breakpoint set at client.ts:${bpLine}; starting "Net Trace: TypeScript"`);

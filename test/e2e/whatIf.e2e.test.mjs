@@ -35,7 +35,7 @@ import {
   stepper,
   until,
 } from './support/codeServer.mjs';
-import { withWorkbench } from './support/workbench.mjs';
+import { goToLine, withWorkbench } from './support/workbench.mjs';
 
 const results = resultsDir('whatif');
 const step = stepper('e2e what-if');
@@ -74,10 +74,7 @@ test(
 
       // ---- 1. a breakpoint in the catch; the program runs; both calls appear ---------------------
       await quickOpen(page, 'payments.ts');
-      await runCommand(page, 'Go to Line/Column...');
-      await page.keyboard.type(String(CATCH_LINE));
-      await page.keyboard.press('Enter');
-      await sleep(300);
+      await goToLine(page, CATCH_LINE);
       await page.keyboard.press('F9');
       await page.waitForSelector('.monaco-editor .codicon-debug-breakpoint', { timeout: 10_000 });
       await runCommand(page, 'View: Show Run and Debug');
@@ -112,10 +109,7 @@ test(
       await shot('whatif-2-catch');
       // The breakpoint off (F9 on its line again), so the next failures do not pause; then Continue.
       await quickOpen(page, 'payments.ts');
-      await runCommand(page, 'Go to Line/Column...');
-      await page.keyboard.type(String(CATCH_LINE));
-      await page.keyboard.press('Enter');
-      await sleep(300);
+      await goToLine(page, CATCH_LINE);
       await page.keyboard.press('F9');
       await until(
         'the breakpoint to go',
@@ -145,9 +139,7 @@ test(
       await pick(page, 'Every time', 'how many');
       await page.waitForSelector('.editor-group-container .tab.active[aria-label*=".http"]', { timeout: 20_000 });
       await sleep(500);
-      await runCommand(page, 'Go to Line/Column...');
-      await page.keyboard.type('5');
-      await page.keyboard.press('Enter');
+      await goToLine(page, 5);
       await page.keyboard.press('Home');
       await page.keyboard.press('Shift+End');
       await page.keyboard.type('HTTP/1.1 503 Service Unavailable');

@@ -132,12 +132,32 @@ export async function runInDebugTerminal(page, command, step) {
   step(`typed \`${command}\` into the JavaScript Debug Terminal`);
 }
 
-/** Sets a breakpoint (F9) on `line` of the editor showing `file`, and waits until the editor shows it. */
-export async function setBreakpoint(page, file, line) {
+/**
+ * Moves the active editor's cursor to `line` (Go to Line/Column…) and waits until the status bar
+ * says it is there. An Enter pressed while the quick input is still taking the typed number is
+ * lost (the input stays open, the cursor where it was): Enter is pressed again until it moved.
+ */
+export async function goToLine(page, line) {
   await runCommand(page, 'Go to Line/Column...');
   await page.keyboard.type(String(line));
-  await page.keyboard.press('Enter');
-  await sleep(300);
+  const box = page.locator('.quick-input-widget input');
+  await until(`":${line}" in the quick input`, async () => (await box.inputValue().catch(() => '')) === `:${line}`, 10_000, 100);
+  const at = page.locator('[id="status.editor.selection"]');
+  await until(
+    `the cursor on line ${line}`,
+    async () => {
+      if (await page.locator('.quick-input-widget').isVisible()) await page.keyboard.press('Enter');
+      await sleep(300);
+      return new RegExp(`Ln ${line},`).test(await at.innerText({ timeout: 1000 }).catch(() => ''));
+    },
+    10_000,
+    0,
+  );
+}
+
+/** Sets a breakpoint (F9) on `line` of the editor showing `file`, and waits until the editor shows it. */
+export async function setBreakpoint(page, file, line) {
+  await goToLine(page, line);
   await page.keyboard.press('F9');
   await page.waitForSelector(`.monaco-editor[data-uri$="/${file}"] .codicon-debug-breakpoint`, { timeout: 10_000 });
 }
