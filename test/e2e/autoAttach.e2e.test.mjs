@@ -17,19 +17,20 @@ import { e2eTest, localServer, visibleRows, withWorkbench } from './support/work
 
 const { results, step } = e2eTest('autoAttach');
 
-// A worker a user starts in a terminal: it polls a local API every 250 ms for about 12 s.
-const POLLER = (api) => `// Polls the jobs API, then exits.
+// A worker a user starts in a terminal: it polls a local API every 250 ms until the API says the
+// work is done (the test says so once it has seen the polls; two minutes at most), then exits.
+const POLLER = (api) => `// Polls the jobs API until it is drained, then exits.
 const API = '${api}';
 let n = 0;
 
 async function poll() {
   const res = await fetch(API + '/jobs?n=' + ++n); // e2e: poll
-  await res.text();
+  const jobs = await res.json();
+  if (jobs.drained || n >= 480) clearInterval(timer);
 }
 
 const timer = setInterval(() => {
   poll().catch((err) => console.error(err.message));
-  if (n >= 48) clearInterval(timer);
 }, 250);
 `;
 
@@ -52,7 +53,12 @@ test(
   'auto attach: node typed into an ordinary terminal is traced from the attach on, with the program’s line',
   { skip, timeout: 8 * 60_000 },
   async () => {
-    const api = await localServer((req, res) => res.end('[]'));
+    let drained = false;
+    let polls = 0;
+    const api = await localServer((req, res) => {
+      polls++;
+      res.end(JSON.stringify(drained ? { drained } : { jobs: [] }));
+    });
     const source = POLLER(`http://127.0.0.1:${api.address().port}`);
     const line = source.split('\n').findIndex((l) => l.includes('// e2e: poll')) + 1;
     const options = {
@@ -81,22 +87,28 @@ test(
       step('typed `node poller.js` into an ordinary terminal');
 
       const panel = await until('the Net Trace panel', () => findFrame(page, '.list-rows'), 120_000, 500);
+      let seen = 'nothing';
       const rows = await until(
         'the auto attach trace with the poller’s requests',
         async () => {
           const label = await panel.$eval('select.trace-select', (s) => s.selectedOptions[0]?.textContent ?? '').catch(() => '');
           const r = (await visibleRows(panel)).filter((t) => t.includes('/jobs?n='));
-          return /^node poller\.js \(auto attach, from the attach on\)/.test(label) && r.length >= 2 && r;
+          seen = `trace "${label}", ${r.length} poll rows`;
+          return /^(● )?node poller\.js \(auto attach, from the attach on\)/.test(label) && r.length >= 2 && r;
         },
         90_000,
         500,
-      );
+      ).catch((err) => {
+        err.message += ` (the panel showed ${seen}; the API saw ${polls} polls)`;
+        throw err;
+      });
       step(`panel lists ${rows.length} polls, the first: ${rows[0]}`);
       const initiators = await panel.$$eval('.list-rows .row .c-initiator', (els) => els.map((e) => e.textContent.trim()).filter(Boolean));
       assert.ok(initiators.length >= 2, `initiators: ${initiators.join(', ')}`);
       for (const i of initiators) assert.equal(i, `poller.js:${line}`, 'the program’s own line');
       await sleep(500);
       await shot('auto-attach');
+      drained = true;
 
       // The program exits after its last poll: the session ends and the trace is kept; it says when tracing started.
       const kept = await until(

@@ -2,6 +2,7 @@
 // packaged extension in a fresh code-server, headless Chromium on its workbench with the
 // extensions started, and on failure a screenshot and VS Code's logs. Built on codeServer.mjs
 // (whose exports stay as they are); not a test file (support/, no `.test.mjs`).
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { join } from 'node:path';
 import {
@@ -58,10 +59,32 @@ export async function withWorkbench(options, body) {
     return out;
   } catch (err) {
     await w.shot(failureShot);
+    // CI prints the error, not the saved logs: what the extension said comes with it.
+    const said = netTraceLog(dirs.userData);
+    if (said && err instanceof Error) err.message += `\nNet Trace's log, its last lines:\n${said}`;
     throw err;
   } finally {
     if (!passed || logsAlways) saveLogs(dirs.userData, join(results, logs));
   }
+}
+
+/** The last `lines` lines of the "Net Trace" output channel's log under `userData`, or '' when there is none. */
+export function netTraceLog(userData, lines = 25) {
+  const found = [];
+  const walk = (dir, depth) => {
+    if (depth > 4 || !existsSync(dir)) return;
+    for (const e of readdirSync(dir, { withFileTypes: true })) {
+      if (e.isDirectory()) walk(join(dir, e.name), depth + 1);
+      else if (/-Net Trace\.log$/.test(e.name)) found.push(join(dir, e.name));
+    }
+  };
+  walk(join(userData, 'logs'), 0);
+  return found
+    .map((f) => readFileSync(f, 'utf8').trimEnd())
+    .join('\n')
+    .split('\n')
+    .slice(-lines)
+    .join('\n');
 }
 
 /** The text of each row the panel's list shows (filtered-out rows left out), spaces collapsed. */
