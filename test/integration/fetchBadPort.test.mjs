@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { apps, runTraced } from './harness.mjs';
+import { apps, nodeBinaries, runTraced } from './harness.mjs';
 import { refusedPort } from '../lib/ports.mjs';
 import { bundleTs } from '../lib/bundleTs.mjs';
 
@@ -87,7 +87,7 @@ test('the trace rules decide a bad-port fetch() as any other: skipped by port, k
 
 test("the preload's list of bad ports is the one this Node's fetch() blocks", async () => {
   const dir = mkdtempSync(join(tmpdir(), 'nettrace-badport-'));
-  const { badPortOf } = bundleTs(["export { badPortOf } from './src/preload/undici/undiciFetch';"], { dir, name: 'badport.cjs' });
+  const { badPortOf } = bundleTs(["export { badPortOf } from './src/preload/undici/badPort';"], { dir, name: 'badport.cjs' });
   const blocked = [];
   const ours = [];
   // Every bad port is below 10,100; a few above it stand for the rest.
@@ -111,3 +111,57 @@ test("the preload's list of bad ports is the one this Node's fetch() blocks", as
   assert.equal(badPortOf('https://example.com/'), undefined, 'the default port is never a bad one');
   assert.equal(badPortOf('ftp://example.com:21/'), undefined, 'only http(s) URLs are fetched over the network');
 });
+
+const wsLines = readFileSync(join(apps, 'websocketBadPort.mjs'), 'utf8').split('\n');
+const wsLineOf = (marker) => wsLines.findIndex((l) => l.includes(marker)) + 1;
+
+for (const node of nodeBinaries().filter((n) => Number(/\d+/.exec(n.label)[0]) >= 22)) {
+  test(`${node.label}: a global WebSocket to a bad port is a failed request with its line; the class is the same to the program`, async () => {
+    const res = await runTraced(node.bin, 'websocketBadPort.mjs', { env: { NT_REFUSED: String(await refusedPort()) } });
+    assert.equal(res.code, 0, res.stderr);
+    assert.match(res.stdout, /^done$/m);
+    assert.doesNotMatch(res.stdout, /failed:/);
+    const seen = Object.fromEntries(
+      res.stdout
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l))
+        .map((s) => [s.label, s]),
+    );
+    // What the program saw: an error event that does not say why (Node 24+: an empty TypeError and
+    // a 1006 close; Node 22: "Received network error or non-101 status code."), as for a refused socket.
+    assert.equal(seen.feed.error.type, 'error');
+    assert.notEqual(seen.feed.error.message, 'bad port');
+    assert.deepEqual([seen.feed.instance, seen.feed.proto, seen.feed.OPEN], [true, true, 1], 'instanceof, the prototype, the constants');
+    assert.equal(seen.chat.instance, true, 'a subclass of the global WebSocket is one');
+    assert.equal(seen.chat.error.type, 'error');
+    assert.equal(seen.invalid.threw, 'SyntaxError', 'a URL the constructor refuses still throws');
+    const { trace } = res;
+
+    const [feed] = byPath(trace, '/feed');
+    assert.ok(feed, `a record for the bad-port socket: ${trace.httpRequests.map((x) => x.reqURL).join(', ')}`);
+    assert.equal(feed.client, 'fetch');
+    assert.equal(feed.reqMethod, 'GET');
+    assert.equal(feed.reqURL, 'http://127.0.0.1:6000/feed?token=<redacted>', 'the URL fetch is given, redacted');
+    assert.deepEqual(feed.reqError, { phase: 'connect', name: 'Error', message: 'bad port' });
+    assert.equal(feed.reqHeaders, undefined, 'no headers are invented');
+    assert.equal(feed.tcpConn, undefined);
+    assert.equal(feed.reqEndAt, feed.reqStartAt);
+    assert.match(feed.diagnosis, /^fetch refused port 6000 for this WebSocket without connecting/);
+    assert.equal(feed.initiator.frames[0].line, wsLineOf('// the bad-port socket'));
+    assert.equal(feed.initiator.frames[0].function, 'openFeed');
+
+    const [chat] = byPath(trace, '/chat');
+    assert.equal(chat?.reqURL, 'https://localhost:6697/chat');
+    // The subclass's own (implicit) constructor is the program's innermost frame, its `new` the next.
+    assert.deepEqual(
+      chat.initiator.frames.slice(0, 2).map((f) => f.line),
+      [wsLineOf('class Chat extends WebSocket'), wsLineOf('// a subclass, wss')],
+    );
+
+    const [open] = byPath(trace, '/open');
+    assert.equal(open.reqError.code, 'ECONNREFUSED', 'a port fetch allows is dialed and refused by the kernel');
+    assert.doesNotMatch(open.diagnosis, /bad port/);
+    assert.equal(trace.httpRequests.length, 3, 'the URL the constructor threw for made no record');
+  });
+}

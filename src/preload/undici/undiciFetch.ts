@@ -10,8 +10,8 @@ import { now } from '../tracer';
 import { defineRestorable } from '../detach';
 import { runFetch } from './undiciPool';
 import { preloadRules } from '../rules/rules';
-import { ruleBreakEarly, ruleEnd, ruleStart, ruleStartUndoable, viewFromUrl } from '../rules/ruleHooks';
-import { causeOf } from '../causality';
+import { ruleBreakEarly, ruleStart, ruleStartUndoable, viewFromUrl } from '../rules/ruleHooks';
+import { badPortOf, FETCH_BAD_PORT, recordBlocked } from './badPort';
 import type { RequestStartView, StartDecision } from '../../rules';
 
 /**
@@ -410,35 +410,8 @@ function notCreatedInCall(
 }
 
 /**
- * The ports fetch() refuses without any network use: the Fetch standard's "bad ports", which
- * undici checks before it makes a request (Node 20 to 26 block the same 82; a test compares
- * them with what the running Node does). A call to one rejects with `TypeError: fetch failed`,
- * its cause `Error: bad port`, and publishes nothing on undici's channels.
- */
-const BAD_PORTS: ReadonlySet<number> = new Set([
-  1, 7, 9, 11, 13, 15, 17, 19, 20, 21, 22, 23, 25, 37, 42, 43, 53, 69, 77, 79, 87, 95, 101, 102, 103, 104, 109, 110, 111, 113, 115, 117,
-  119, 123, 135, 137, 139, 143, 161, 179, 389, 427, 465, 512, 513, 514, 515, 526, 530, 531, 532, 540, 548, 554, 556, 563, 587, 601, 636,
-  989, 990, 993, 995, 1719, 1720, 1723, 2049, 3659, 4045, 4190, 5060, 5061, 6000, 6566, 6665, 6666, 6667, 6668, 6669, 6679, 6697, 10080,
-]);
-
-/** The port of an http(s) URL that fetch() blocks (BAD_PORTS), else undefined. */
-export function badPortOf(url: string): number | undefined {
-  let u: URL;
-  try {
-    u = new URL(url);
-  } catch {
-    return undefined;
-  }
-  if ((u.protocol !== 'http:' && u.protocol !== 'https:') || u.port === '') return undefined;
-  const port = Number(u.port);
-  return BAD_PORTS.has(port) ? port : undefined;
-}
-
-/**
  * A fetch() call to a bad port (badPortOf), which made no undici request: recorded as the failed
- * request the program saw fail — its method and URL, its call's stack, and fetch's error — unless
- * the trace rules do not record it. It has no headers (fetch had not added its own yet), no
- * connection and no phases: it failed at the call.
+ * request the program saw fail (badPort.ts), unless the trace rules do not record it.
  */
 function blockedFetch(t: Tracer, args: unknown[], note: FetchNote, url: string, unchecked: StartDecision | undefined): void {
   const ruled = note instanceof RulesNote;
@@ -447,25 +420,7 @@ function blockedFetch(t: Tracer, args: unknown[], note: FetchNote, url: string, 
   // Not decided at the call (a rule reads headers, which undici adds at its request): decided now.
   if (d === undefined && preloadRules.mode === 'rules') d = ruleStart(t, view, ruled);
   if (d === null) return;
-  const at = now();
-  const fields: Record<string, unknown> = {
-    client: 'fetch',
-    reqMethod: view.method,
-    reqURL: url,
-    reqStartAt: at,
-    reqError: { phase: 'connect', name: 'TypeError', message: 'fetch failed', cause: { message: 'bad port' } },
-    reqEndAt: at,
-  };
-  const causedBy = causeOf();
-  if (causedBy !== undefined) fields.causedBy = causedBy;
-  if (d !== undefined) {
-    if (d.tags !== null && d.tags.length > 0) fields.marks = d.tags.slice();
-    ruleEnd(t, d, { error: { phase: 'connect' }, durationMs: 0, reqSize: 0 }, fields);
-    if (fields.ruleDropped === true) return;
-  }
-  const stack = ruled ? note.stack : note;
-  if (stack !== NO_STACK) fields.initiator = t.initiatorField(stack);
-  t.record('httpRequests', t.id('r'), fields);
+  recordBlocked(t, view.method, url, FETCH_BAD_PORT, d, ruled ? note.stack : note);
 }
 
 /** Wraps the global fetch only to note the caller's stack (see PendingFetches). */

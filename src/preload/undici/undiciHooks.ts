@@ -17,6 +17,7 @@ import type { ConnState, Hook, Tracer } from '../tracer';
 import { defineRestorable, subscribe } from '../detach';
 import { connFields, inTimerCallback, newHook, now, Slot, toRequestError, writeConn } from '../tracer';
 import { F, type FieldsWriter, type RecordWriter } from '../../protocol/events';
+import { installWebSocketBadPort } from './badPort';
 import { RulesNote, fetchCalls, installFetchInitiator, takeSkippedFetch, takeSyncFetch } from './undiciFetch';
 import { absoluteFormOrigin, flatHeader, hasHeader, isAbort, isPlainAsyncIterable, originTarget, urlOf } from './undiciHeaders';
 import { stateOf, type UndiciRequest, type UState } from './undiciState';
@@ -145,6 +146,7 @@ export const undiciSocket = new Slot<true>('nettrace.undici.socket');
 export function installUndiciHooks(t: Tracer): void {
   const hook = newHook('undici');
   installFetchInitiator(t, hook);
+  installWebSocketBadPort(t, hook);
   sendAgainTracer(t);
   const on = (name: string, fn: (t: Tracer, hook: Hook, msg: Msg) => void) =>
     subscribe(name, (msg) => {

@@ -184,13 +184,15 @@ export function computeTimings(ctx: RequestContext): Timings {
 }
 
 /**
- * The port of a fetch() that failed at its call because the port is one fetch blocks (the Fetch
- * standard's "bad ports": `TypeError: fetch failed`, its cause `bad port`), with no connection
- * tried; else undefined.
+ * The port of a request that failed at its start because fetch blocks the port (the Fetch
+ * standard's "bad ports"), with no connection tried; else undefined. A fetch() call's error is
+ * `TypeError: fetch failed` with the cause `bad port`; a global WebSocket's (it connects through
+ * fetch) is fetch's network error itself, `bad port` (docs/trace-format.md).
  */
 export function blockedPortOf(req: Pick<HttpRequest, 'client' | 'reqError' | 'reqURL' | 'dial' | 'tcpConn'>): string | undefined {
-  if (req.client !== 'fetch' || req.reqError?.cause?.message !== 'bad port' || req.dial !== undefined || req.tcpConn !== undefined)
-    return undefined;
+  const e = req.reqError;
+  if (req.client !== 'fetch' || e == null || req.dial !== undefined || req.tcpConn !== undefined) return undefined;
+  if (e.cause?.message !== 'bad port' && !(e.message === 'bad port' && e.cause === undefined)) return undefined;
   try {
     return new URL(req.reqURL).port || undefined;
   } catch {

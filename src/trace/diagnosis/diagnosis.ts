@@ -505,6 +505,8 @@ function diagnoseError(ctx: DiagnosisContext, t: Timings): string {
     return `${who}${after(elapsed(ctx, t))} ${stateWhenStopped(ctx, t)}`;
   }
   const port = blockedPortOf(req);
+  if (port !== undefined && e.cause === undefined)
+    return `fetch refused port ${port} for this WebSocket without connecting: a WebSocket connects through fetch, and the Fetch standard blocks it as a bad port (the ws package does not)`;
   if (port !== undefined)
     return `fetch refused port ${port} without connecting: the Fetch standard blocks it as a bad port (http.request and undici.request do not)`;
   if (e.phase === 'dns' || (code && code in DNS_REASONS && code !== 'ECONNREFUSED' && !ctx.dial?.connectAttempts?.length)) {

@@ -1,0 +1,143 @@
+/**
+ * Requests fetch refuses without any network use: those to one of the Fetch standard's "bad
+ * ports", which undici checks before it makes a request, so none of its channels hears of them.
+ * Two of Node's globals meet it: fetch() (its wrapper, undiciFetch.ts, records the call) and
+ * WebSocket, whose connection is a fetch (the WebSocket standard opens it with one): a Proxy over
+ * the global constructor records such a socket here. Each is recorded as the failed request the
+ * program saw fail, with its line, and no headers, connection or phases (none were made).
+ */
+
+import { NO_STACK, type StackHolder } from '../initiator/initiator';
+import type { Hook, Tracer } from '../tracer';
+import { now } from '../tracer';
+import { defineRestorable } from '../detach';
+import { preloadRules } from '../rules/rules';
+import { ruleEnd, ruleStart, viewFromUrl } from '../rules/ruleHooks';
+import { causeOf } from '../causality';
+import type { StartDecision } from '../../rules';
+import type { RequestError } from '../../trace/contract/types';
+
+/**
+ * The ports fetch() refuses without any network use: the Fetch standard's "bad ports", which
+ * undici checks before it makes a request (Node 20 to 26 block the same 82; a test compares
+ * them with what the running Node does). A fetch() to one rejects with `TypeError: fetch failed`,
+ * its cause `Error: bad port`; a WebSocket fires `error` (an empty TypeError) and `close` 1006.
+ */
+const BAD_PORTS: ReadonlySet<number> = new Set([
+  1, 7, 9, 11, 13, 15, 17, 19, 20, 21, 22, 23, 25, 37, 42, 43, 53, 69, 77, 79, 87, 95, 101, 102, 103, 104, 109, 110, 111, 113, 115, 117,
+  119, 123, 135, 137, 139, 143, 161, 179, 389, 427, 465, 512, 513, 514, 515, 526, 530, 531, 532, 540, 548, 554, 556, 563, 587, 601, 636,
+  989, 990, 993, 995, 1719, 1720, 1723, 2049, 3659, 4045, 4190, 5060, 5061, 6000, 6566, 6665, 6666, 6667, 6668, 6669, 6679, 6697, 10080,
+]);
+
+/** The port of an http(s) URL that fetch() blocks (BAD_PORTS), else undefined. */
+export function badPortOf(url: string): number | undefined {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    return undefined;
+  }
+  if ((u.protocol !== 'http:' && u.protocol !== 'https:') || u.port === '') return undefined;
+  const port = Number(u.port);
+  return BAD_PORTS.has(port) ? port : undefined;
+}
+
+/** The error of a bad-port fetch() as the program got it (docs/trace-format.md). */
+export const FETCH_BAD_PORT: RequestError = {
+  phase: 'connect',
+  name: 'TypeError',
+  message: 'fetch failed',
+  cause: { message: 'bad port' },
+};
+
+/**
+ * The error of a bad-port WebSocket: the network error undici's fetch made of it, which the
+ * program's `error` event does not carry (its TypeError has no message), as a refused socket's
+ * record carries the connect error.
+ */
+export const WEBSOCKET_BAD_PORT: RequestError = { phase: 'connect', name: 'Error', message: 'bad port' };
+
+/**
+ * Records a request fetch refused at a bad port, decided `d` (undefined: no trace rules apply),
+ * its stack `stack`: method, URL, `error`, no headers, no connection, all its time (none) blocked.
+ */
+export function recordBlocked(
+  t: Tracer,
+  method: string,
+  url: string,
+  error: RequestError,
+  d: StartDecision | undefined,
+  stack: StackHolder,
+): void {
+  const at = now();
+  const fields: Record<string, unknown> = {
+    client: 'fetch',
+    reqMethod: method,
+    reqURL: url,
+    reqStartAt: at,
+    reqError: error.cause === undefined ? { ...error } : { ...error, cause: { ...error.cause } },
+    reqEndAt: at,
+  };
+  const causedBy = causeOf();
+  if (causedBy !== undefined) fields.causedBy = causedBy;
+  if (d !== undefined) {
+    if (d.tags !== null && d.tags.length > 0) fields.marks = d.tags.slice();
+    ruleEnd(t, d, { error: { phase: 'connect' }, durationMs: 0, reqSize: 0 }, fields);
+    if (fields.ruleDropped === true) return;
+  }
+  if (stack !== NO_STACK) fields.initiator = t.initiatorField(stack);
+  t.record('httpRequests', t.id('r'), fields);
+}
+
+/**
+ * The http(s) URL undici's fetch is given for a WebSocket's `url` (ws: → http:, wss: → https:;
+ * http(s) kept), when it parses; undefined otherwise (the constructor throws then).
+ */
+function webSocketFetchUrl(url: unknown): string | undefined {
+  let u: URL;
+  try {
+    u = new URL(typeof url === 'string' ? url : String(url));
+  } catch {
+    return undefined;
+  }
+  if (u.protocol === 'ws:') u.protocol = 'http:';
+  else if (u.protocol === 'wss:') u.protocol = 'https:';
+  return u.href;
+}
+
+/**
+ * Replaces the global `WebSocket` (Node 22+) with a Proxy that records a socket opened to a bad
+ * port (nothing else of it: undici's channels tell the rest). Instances, the prototype,
+ * `instanceof` and the constants are the original's; `socket.constructor === WebSocket` is the
+ * one comparison that tells them apart. Taken out at detach.
+ */
+export function installWebSocketBadPort(t: Tracer, hook: Hook): void {
+  const g = globalThis as { WebSocket?: unknown };
+  const desc = Object.getOwnPropertyDescriptor(g, 'WebSocket');
+  const original = desc?.value as (new (...args: unknown[]) => object) | undefined;
+  if (typeof original !== 'function') return;
+  const handler: ProxyHandler<typeof original> = {
+    construct(target, args, newTarget) {
+      const socket = Reflect.construct(target, args, newTarget === proxy ? target : newTarget);
+      // After the constructor: it throws for a URL it does not take, and then nothing is recorded.
+      if (hook.enabled && preloadRules.mode !== 'none') t.guard(hook, () => blockedWebSocket(t, args[0], handler.construct!));
+      return socket;
+    },
+  };
+  const proxy = new Proxy(original, handler);
+  defineRestorable(g, 'WebSocket', { ...desc, value: proxy });
+}
+
+/** A WebSocket just made for `url`: recorded when fetch will refuse its port; `above`: the Proxy's trap. */
+function blockedWebSocket(t: Tracer, url: unknown, above: Function): void {
+  const fetched = webSocketFetchUrl(url);
+  if (fetched === undefined || badPortOf(fetched) === undefined) return;
+  let d: StartDecision | undefined;
+  if (preloadRules.mode === 'rules') {
+    const decided = ruleStart(t, viewFromUrl('GET', fetched, 'fetch', undefined));
+    if (decided === null) return;
+    d = decided;
+  }
+  const stack = t.captureInitiator(above, now()) ?? NO_STACK;
+  recordBlocked(t, 'GET', fetched, WEBSOCKET_BAD_PORT, d, stack);
+}
