@@ -106,6 +106,28 @@ for (const { label, bin } of nodeBinaries()) {
     assert.equal(connections, 0, 'no hello, no exit: the process is not in the trace');
   });
 
+  test(`${label}: an ES module program's body, run at its start, does not load Node's undici (fetch, WebSocket) for it`, async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'nettrace-esm-idle-'));
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    const ipcPath = join(dir, 'c.sock');
+    const collector = createServer((s) => s.resume());
+    await new Promise((r) => collector.listen(ipcPath, r));
+    t.after(() => collector.close());
+    const file = join(dir, 'idle.mjs');
+    writeFileSync(file, "import { writeSync } from 'node:fs';\nwriteSync(1, JSON.stringify(process.moduleLoadList));\n");
+    const env = { PATH: process.env.PATH, HOME: process.env.HOME, NETTRACE_CACHE: join(dir, 'cache') };
+    const plain = spawnSync(bin, [file], { env, encoding: 'utf8' });
+    const withPreload = spawnSync(bin, ['--require', preload, file], {
+      env: { ...env, NETTRACE_CONFIG: JSON.stringify({ ipcPath }) },
+      encoding: 'utf8',
+    });
+    assert.equal(withPreload.status, 0, withPreload.stderr);
+    const undici = 'NativeModule internal/deps/undici/undici';
+    assert.equal(JSON.parse(plain.stdout).includes(undici), false);
+    // Reading the global WebSocket loads it (≈ 236 M instructions on Node 26): the body waits for the program to.
+    assert.equal(JSON.parse(withPreload.stdout).includes(undici), false, 'undici loaded by the preload');
+  });
+
   test(`${label}: the global fetch as the program's first use of the network is traced, with the program's line`, async (t) => {
     const url = await okServer(t);
     const file = app(t, 'fetch-first.cjs', "fetch(process.env.NT_URL + '/first').then((r) => r.text());\n");

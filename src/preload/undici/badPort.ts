@@ -10,7 +10,8 @@
 import { NO_STACK, type StackHolder } from '../initiator/initiator';
 import type { Hook, Tracer } from '../tracer';
 import { now } from '../tracer';
-import { defineRestorable } from '../detach';
+import * as dc from 'node:diagnostics_channel';
+import { defineRestorable, isDetached, onDetach } from '../detach';
 import { preloadRules } from '../rules/rules';
 import { ruleEnd, ruleStart, viewFromUrl } from '../rules/ruleHooks';
 import { causeOf } from '../causality';
@@ -105,13 +106,31 @@ function webSocketFetchUrl(url: unknown): string | undefined {
   return u.href;
 }
 
+/** Node's entry in `process.moduleLoadList` once its undici (fetch, WebSocket) is loaded. */
+const UNDICI_MODULE = 'NativeModule internal/deps/undici/undici';
+
 /**
  * Replaces the global `WebSocket` (Node 22+) with a Proxy that records a socket opened to a bad
- * port (nothing else of it: undici's channels tell the rest). Instances, the prototype,
- * `instanceof` and the constants are the original's; `socket.constructor === WebSocket` is the
- * one comparison that tells them apart. Taken out at detach.
+ * port (nothing else of it: undici's channels tell the rest) — once Node has loaded its undici:
+ * `WebSocket` is a lazy property, and reading it loads undici (≈ 236 M instructions and 20 MB on
+ * Node 26), which a program that never touches it must not pay. Until then the Proxy waits for
+ * the first undici request (`undici:request:create`). Instances, the prototype, `instanceof` and
+ * the constants are the original's; `socket.constructor === WebSocket` is the one comparison that
+ * tells them apart. Taken out at detach.
  */
 export function installWebSocketBadPort(t: Tracer, hook: Hook): void {
+  const loaded = (): boolean => ((process as { moduleLoadList?: string[] }).moduleLoadList ?? []).includes(UNDICI_MODULE);
+  if (loaded()) return proxyWebSocket(t, hook);
+  const onFirst = (): void => {
+    dc.unsubscribe('undici:request:create', onFirst);
+    if (!isDetached()) t.guard(hook, () => proxyWebSocket(t, hook));
+  };
+  dc.subscribe('undici:request:create', onFirst);
+  onDetach(() => dc.unsubscribe('undici:request:create', onFirst));
+}
+
+/** installWebSocketBadPort's Proxy, put in place (undici is loaded). */
+function proxyWebSocket(t: Tracer, hook: Hook): void {
   const g = globalThis as { WebSocket?: unknown };
   const desc = Object.getOwnPropertyDescriptor(g, 'WebSocket');
   const original = desc?.value as (new (...args: unknown[]) => object) | undefined;
