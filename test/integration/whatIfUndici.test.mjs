@@ -162,6 +162,22 @@ const CASES = {
     env: { NT_TIMEOUT_MS: '300' },
     check: (seen) => assert.ok(seen.at >= 295, `aborted at ${seen.at} ms`),
   },
+  "fail timeout (the connection's own headersTimeout, an Agent's, fires)": {
+    real: () => `http://127.0.0.1:${ports.silent}/x`,
+    rule: { action: 'fail', fail: { kind: 'timeout' } },
+    env: { NT_AGENT_HEADERS_TIMEOUT_MS: '300' },
+    check: (seen) => {
+      assert.equal(seen.headersTimeout, true, 'instanceof undici.errors.HeadersTimeoutError');
+      assert.ok(seen.at >= 295, `failed at ${seen.at} ms`);
+    },
+  },
+  "fail timeout (undici.request()'s own headersTimeout fires)": {
+    real: () => `http://127.0.0.1:${ports.silent}/x`,
+    rule: { action: 'fail', fail: { kind: 'timeout' } },
+    env: { NT_HEADERS_TIMEOUT_MS: '300' },
+    only: 'undici',
+    check: (seen) => assert.ok(seen.at >= 295, `failed at ${seen.at} ms`),
+  },
   'fail status 503 with Retry-After and a body': {
     real: () => `http://127.0.0.1:${ports.unavailable}/x`,
     rule: { action: 'fail', fail: { kind: 'status', status: 503, headers: { 'Retry-After': '120' }, body: 'down' } },
@@ -262,6 +278,7 @@ for (const { label, bin } of nodeBinaries()) {
   describe(`${label}: real and what-if`, { concurrency: 3 }, () => {
     for (const client of ['fetch', 'undici']) {
       for (const [name, c] of Object.entries(CASES)) {
+        if (c.only !== undefined && c.only !== client) continue;
         if (!c.timed && !c.rated) test(`${label}, ${client}: ${name} is observed as the real thing`, () => pair(bin, client, c));
       }
     }

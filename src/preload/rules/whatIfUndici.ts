@@ -12,6 +12,8 @@ import { delayMsOf, isIp, notFoundError, refusedError, warnOnce } from './whatIf
 import { bodyFile, failTls, holdConnect, resetError } from './whatIfHttp';
 import { subscribe } from '../detach';
 import { connOf } from '../connection/socketHooks';
+import { headersTimeoutOf } from '../undici/undiciPool';
+import { HeadersTimeoutError } from './undiciErrors';
 
 /**
  * The names of undici's Request methods the connection calls: undici 8 (Node 26's fetch) renamed
@@ -246,24 +248,30 @@ function failBefore(t: Tracer, r: UReq, err: () => Error, connected: boolean): v
 
 /**
  * The server never answers: the request waits, unwritten, until the program's abort or timeout
- * fires. Its connection would keep the process alive meanwhile (AbortSignal.timeout's timer does
- * not): a timer does, until the request ends.
+ * fires, or the connection's own `headersTimeout` (headersTimeoutOf: from the connect on) errors
+ * it with undici's HeadersTimeoutError. Its connection would keep the process alive meanwhile
+ * (AbortSignal.timeout's timer does not): a timer does, until the request ends.
  */
-function hang(t: Tracer, r: UReq): void {
+function hang(t: Tracer, r: UReq, headersTimeout: number): void {
   const n = namesOf(r);
   takeOver(r, n);
   const alive = setInterval(() => {}, 1 << 30);
+  let timer: NodeJS.Timeout | undefined;
+  const stop = (): void => {
+    clearInterval(alive);
+    if (timer !== undefined) clearTimeout(timer);
+  };
   queueMicrotask(() => {
     try {
-      if (r.completed !== true)
-        call(
-          r,
-          n.connect,
-          abortOf(r, n, () => clearInterval(alive)),
-          null,
-        );
+      if (r.completed === true) return stop();
+      call(r, n.connect, abortOf(r, n, stop), null);
+      if (headersTimeout > 0 && !ended.has(r))
+        timer = setTimeout(() => {
+          stop();
+          endWith(r, n, new HeadersTimeoutError());
+        }, headersTimeout);
     } catch (e) {
-      clearInterval(alive);
+      stop();
       warnOnce(t, e);
     }
   });
@@ -471,7 +479,7 @@ export function whatIfUndiciRequest(t: Tracer, req: object, d: StartDecision, or
     const f = rule.fail;
     if (f !== undefined) {
       if (f.kind === 'refused' || f.kind === 'dns-notfound') failUndiciRequest(t, req, rule, origin);
-      else if (f.kind === 'timeout') hang(t, r);
+      else if (f.kind === 'timeout') hang(t, r, headersTimeoutOf(r));
       else if (f.kind === 'status') answer(t, r, f.status, f.headers ?? {}, (done) => done(Buffer.from(f.body ?? '')));
       else if (f.kind === 'reset' && f.at === 'mid-body') tapResponse(t, r, d, rule);
       else if (f.kind === 'reset') failBefore(t, r, resetError, true);

@@ -171,6 +171,21 @@ function clientKeysOf(client: object): { pending: symbol; running: symbol } | un
 }
 
 /**
+ * How long the connection would wait for the response's head: the request's own `headersTimeout`,
+ * else the Client's (undici's default 300 s, as the global fetch's); 0: no limit. Read at
+ * `undici:request:create`, inside the Client's dispatch.
+ */
+export function headersTimeoutOf(request: object): number {
+  const own = (request as { headersTimeout?: unknown }).headersTimeout;
+  if (typeof own === 'number') return own;
+  const client = (depth > 0 ? innermost : undefined) as Record<symbol, unknown> | undefined;
+  if (client === undefined) return 0;
+  const key = Object.getOwnPropertySymbols(client).find((sym) => sym.description === 'headers timeout');
+  const ms = key !== undefined ? client[key] : undefined;
+  return typeof ms === 'number' ? ms : 0;
+}
+
+/**
  * Told at `undici:request:create` of a request not drained from a pool's queue: when the Client
  * creating it (one connection: an `Agent` with `connections: 1` makes Clients, not Pools) already
  * runs as many requests as it pipelines, or has some waiting, this one waits in its queue until

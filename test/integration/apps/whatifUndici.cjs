@@ -4,13 +4,20 @@
 // property names, cause chain; a certificate error's reason, host and certificate fields), or the status, status text, headers, body and what streaming the
 // body gave (bytes before an error, the error); and when the headers and the end came (ms after
 // the call; headersEpoch: on the machine's clock), with each chunk's arrival for a rate. NT_TIMEOUT_MS: an AbortSignal.timeout on the
-// request. NT_HEADERS_TIMEOUT_MS (undici): its own headersTimeout. whatIfUndici.test.mjs runs it
+// request. NT_HEADERS_TIMEOUT_MS (undici): its own headersTimeout. NT_AGENT_HEADERS_TIMEOUT_MS: the
+// request goes through an undici Agent with that headersTimeout (the `dispatcher` of fetch() and
+// undici.request()), and prints whether the error is undici's errors.HeadersTimeoutError. whatIfUndici.test.mjs runs it
 // against a real failure and against a healthy server with a what-if rule.
 'use strict';
 const client = process.env.NT_CLIENT;
 const url = process.env.NT_URL;
 const timeoutMs = Number(process.env.NT_TIMEOUT_MS) || 0;
 const headersTimeout = Number(process.env.NT_HEADERS_TIMEOUT_MS) || undefined;
+const agentTimeout = Number(process.env.NT_AGENT_HEADERS_TIMEOUT_MS) || undefined;
+const dispatcher = agentTimeout ? new (require('undici').Agent)({ headersTimeout: agentTimeout }) : undefined;
+/** Whether `e` (or its cause) is undici's HeadersTimeoutError by its `instanceof` (undefined without an Agent). */
+const isHeadersTimeout = (e) =>
+  dispatcher ? [e, e && e.cause].some((x) => x instanceof require('undici').errors.HeadersTimeoutError) : undefined;
 
 const { errorView } = require('./errorView.cjs');
 
@@ -70,7 +77,7 @@ function observe(u) {
   callLag.reset();
   const calledEpoch = performance.timeOrigin + performance.now();
   if (client === 'fetch') {
-    return fetch(u, { signal }).then(
+    return fetch(u, { signal, dispatcher }).then(
       async (res) => {
         const headersAt = ms();
         const headersEpoch = performance.timeOrigin + performance.now();
@@ -90,12 +97,12 @@ function observe(u) {
           body,
         });
       },
-      (e) => print({ calledEpoch, error: errorView(e), tls: tlsView(e), at: ms() }),
+      (e) => print({ calledEpoch, error: errorView(e), tls: tlsView(e), headersTimeout: isHeadersTimeout(e), at: ms() }),
     );
   }
   if (client === 'undici') {
     return require('undici')
-      .request(u, { signal, headersTimeout })
+      .request(u, { signal, headersTimeout, dispatcher })
       .then(
         async (res) => {
           const headersAt = ms();
@@ -113,7 +120,7 @@ function observe(u) {
             body,
           });
         },
-        (e) => print({ calledEpoch, error: errorView(e), tls: tlsView(e), at: ms() }),
+        (e) => print({ calledEpoch, error: errorView(e), tls: tlsView(e), headersTimeout: isHeadersTimeout(e), at: ms() }),
       );
   }
   throw new Error(`NT_CLIENT: ${client}`);
