@@ -15,6 +15,8 @@
  *   `http.client.request.created`/`start`, `http.server.request.start` (a module imported
  *   unseen). The body's subscribers, put in place during that message, are handed it: a
  *   subscriber added while a channel publishes is not called for that message (Node 20–26).
+ * - a call of the global `fetch` (a trampoline in its place until then, fetchTrampoline: a
+ *   `fetch()` to a port fetch blocks publishes nothing).
  *
  * The body runs at once where the program may import ES modules from its start
  * (mayImportAtStart: an import goes through nothing seen here, and an HTTPS request made right
@@ -75,12 +77,19 @@ export function runOnFirstUse(run: () => PreloadBody | undefined, now: boolean):
     // Unsubscribing while the channel publishes is safe (Node 20–26 call the rest as before).
     try {
       for (const [name, fn] of subscribers) dc.unsubscribe(name, fn);
-      const body = run();
+      fetchCall?.before();
+      let body: PreloadBody | undefined;
+      try {
+        body = run();
+      } finally {
+        fetchCall?.after();
+      }
       if (channel !== undefined) body?.deliver?.(channel, message);
     } catch {
       // Nothing is thrown into the program's `require` or publish (the body reports its own failures).
     }
   };
+  const fetchCall = fetchTrampoline(() => fire());
   for (const name of FIRST_USE_CHANNELS) {
     const fn = (message: unknown): void => fire(name, message);
     subscribers.push([name, fn]);
@@ -98,6 +107,43 @@ export function runOnFirstUse(run: () => PreloadBody | undefined, now: boolean):
     for (let i = seen; i < loaded.length; i++) if (NETWORK_MODULES.has(loaded[i]!)) return fire();
     seen = loaded.length;
   });
+}
+
+/**
+ * Puts a trampoline in the global `fetch`'s place until the body runs: a call runs the body
+ * (`fire`), then goes on to the fetch the body left there (its wrapper of Node's). A `fetch()` to
+ * a port fetch blocks publishes nothing, so as a CommonJS program's first use of the network it
+ * would start no body and go unrecorded. The trampoline carries the original's own properties
+ * (`name`, `length`); `before` puts Node's fetch back for the body to wrap, `after` points the
+ * trampoline (which the program may hold) at what the body left. Undefined when the global fetch
+ * is not Node's plain property (Node 20–26 define it writable and configurable, read without
+ * loading undici).
+ */
+function fetchTrampoline(fire: () => void): { before(): void; after(): void } | undefined {
+  const g = globalThis as { fetch?: unknown };
+  const desc = Object.getOwnPropertyDescriptor(g, 'fetch');
+  const original = desc?.value as Function | undefined;
+  if (desc === undefined || typeof original !== 'function' || desc.writable !== true || desc.configurable !== true) return undefined;
+  let target = original;
+  let restored = false;
+  // Node's own properties (name `fetch`, length 1, a `prototype`) by its declaration: no copying.
+  const trampoline = function fetch(this: unknown, _input: unknown): unknown {
+    fire();
+    // eslint-disable-next-line prefer-rest-params
+    return target.apply(this, arguments as unknown as unknown[]) as unknown;
+  };
+  Object.defineProperty(g, 'fetch', { ...desc, value: trampoline });
+  return {
+    before() {
+      // Replaced by the program meanwhile (a polyfill, a mock): left as it is.
+      if (g.fetch !== trampoline) return;
+      Object.defineProperty(g, 'fetch', desc);
+      restored = true;
+    },
+    after() {
+      if (restored && typeof g.fetch === 'function') target = g.fetch;
+    },
+  };
 }
 
 /** True when the program may run ES modules from its start (see above): hook eagerly then. */

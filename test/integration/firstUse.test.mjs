@@ -66,7 +66,7 @@ function traced(node, file, env, onPort) {
       } catch {
         trace = undefined;
       }
-      resolve({ code, stderr, trace });
+      resolve({ code, stderr, stdout, trace });
     }),
   );
 }
@@ -145,6 +145,36 @@ for (const { label, bin } of nodeBinaries()) {
       JSON.stringify(r.initiator),
     );
     assert.equal(trace.processes.length, 1);
+  });
+
+  test(`${label}: a fetch() to a bad port as a CommonJS program's first use of the network is recorded, with the program's line; fetch is the same to the program`, async (t) => {
+    const file = app(
+      t,
+      'fetch-bad-port-first.cjs',
+      [
+        'const held = fetch;',
+        "const same = { held: held === globalThis.fetch, name: fetch.name, length: fetch.length, own: Object.getOwnPropertyNames(fetch).sort().join(',') };",
+        "held('http://127.0.0.1:6000/first').catch((err) => {",
+        "  require('fs').writeSync(1, JSON.stringify({ ...same, message: err.message, cause: err.cause?.message }));",
+        '});',
+        '',
+      ].join('\n'),
+    );
+    const plain = spawnSync(bin, [file], { encoding: 'utf8' });
+    const { code, stderr, trace, stdout } = await traced(bin, file, {});
+    assert.equal(code, 0, stderr);
+    // What the program saw, traced and not: the same fetch (name, length, own properties), the same error.
+    assert.deepEqual(JSON.parse(stdout), JSON.parse(plain.stdout));
+    assert.equal(JSON.parse(plain.stdout).cause, 'bad port');
+    assert.equal(trace.httpRequests.length, 1, stderr);
+    const [r] = trace.httpRequests;
+    assert.equal(r.reqURL, 'http://127.0.0.1:6000/first');
+    assert.equal(r.reqError?.cause?.message, 'bad port');
+    assert.deepEqual(
+      r.initiator.frames.map((f) => [f.file, f.line]),
+      [[file, 3]],
+      JSON.stringify(r.initiator),
+    );
   });
 
   test(`${label}: http loaded through import() in a CommonJS program: its requests and its server's are traced`, async (t) => {
