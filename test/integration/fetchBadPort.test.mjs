@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { apps, nodeBinaries, runTraced } from './harness.mjs';
+import { apps, nodeBinaries, root, runTraced } from './harness.mjs';
 import { refusedPort } from '../lib/ports.mjs';
 import { bundleTs } from '../lib/bundleTs.mjs';
 
@@ -163,5 +163,41 @@ for (const node of nodeBinaries().filter((n) => Number(/\d+/.exec(n.label)[0]) >
     assert.equal(open.reqError.code, 'ECONNREFUSED', 'a port fetch allows is dialed and refused by the kernel');
     assert.doesNotMatch(open.diagnosis, /bad port/);
     assert.equal(trace.httpRequests.length, 3, 'the URL the constructor threw for made no record');
+  });
+}
+
+const uLines = readFileSync(join(apps, 'undiciBadPort.cjs'), 'utf8').split('\n');
+const uLineOf = (marker) => uLines.findIndex((l) => l.includes(marker)) + 1;
+
+for (const node of nodeBinaries()) {
+  test(`${node.label}: userland undici's fetch() and WebSocket to a bad port are failed requests of client undici, with their lines`, async () => {
+    const res = await runTraced(node.bin, 'undiciBadPort.cjs', { env: { NODE_PATH: join(root, 'node_modules') } });
+    assert.equal(res.code, 0, res.stderr);
+    assert.match(res.stdout, /^done$/m);
+    assert.doesNotMatch(res.stdout, /failed:|unexpected/);
+    const seen = Object.fromEntries(
+      res.stdout
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l))
+        .map((s) => [s.label, s]),
+    );
+    assert.deepEqual([seen.fetch.message, seen.fetch.cause], ['fetch failed', 'bad port']);
+    assert.deepEqual([seen.ws.instance, seen.ws.OPEN], [true, 1], 'the exported class is the same to the program');
+    const { trace } = res;
+    const [f] = byPath(trace, '/u');
+    assert.ok(f, `a record for the bad-port fetch: ${trace.httpRequests.map((x) => x.reqURL).join(', ')}`);
+    assert.equal(f.client, 'undici');
+    assert.equal(f.reqURL, 'http://127.0.0.1:6000/u?token=<redacted>');
+    assert.deepEqual(f.reqError, { phase: 'connect', name: 'TypeError', message: 'fetch failed', cause: { message: 'bad port' } });
+    assert.match(f.diagnosis, /^fetch refused port 6000 without connecting/);
+    assert.equal(f.initiator.frames[0].line, uLineOf('// the userland fetch'));
+    const [w] = byPath(trace, '/w');
+    assert.ok(w, 'a record for the bad-port socket');
+    assert.equal(w.client, 'undici');
+    assert.deepEqual(w.reqError, { phase: 'connect', name: 'Error', message: 'bad port' });
+    assert.match(w.diagnosis, /^fetch refused port 6666 for this WebSocket/);
+    assert.equal(w.initiator.frames[0].line, uLineOf('// the userland socket'));
+    assert.equal(trace.httpRequests.length, 2);
   });
 }

@@ -16,7 +16,8 @@ import { preloadRules } from '../rules/rules';
 import { ruleEnd, ruleStart, viewFromUrl } from '../rules/ruleHooks';
 import { causeOf } from '../causality';
 import type { StartDecision } from '../../rules';
-import type { RequestError } from '../../trace/contract/types';
+import type { HttpClientKind, RequestError } from '../../trace/contract/types';
+import { FetchCallView, fetchUrl } from './fetchCallView';
 
 /**
  * The ports fetch() refuses without any network use: the Fetch standard's "bad ports", which
@@ -58,12 +59,16 @@ export const FETCH_BAD_PORT: RequestError = {
  */
 export const WEBSOCKET_BAD_PORT: RequestError = { phase: 'connect', name: 'Error', message: 'bad port' };
 
+/** Which fetch refused it: the global one (and Node's global WebSocket), or userland undici's. */
+type FetchClient = 'fetch' | 'undici';
+
 /**
  * Records a request fetch refused at a bad port, decided `d` (undefined: no trace rules apply),
  * its stack `stack`: method, URL, `error`, no headers, no connection, all its time (none) blocked.
  */
 export function recordBlocked(
   t: Tracer,
+  client: FetchClient,
   method: string,
   url: string,
   error: RequestError,
@@ -72,7 +77,7 @@ export function recordBlocked(
 ): void {
   const at = now();
   const fields: Record<string, unknown> = {
-    client: 'fetch',
+    client,
     reqMethod: method,
     reqURL: url,
     reqStartAt: at,
@@ -120,43 +125,77 @@ const UNDICI_MODULE = 'NativeModule internal/deps/undici/undici';
  */
 export function installWebSocketBadPort(t: Tracer, hook: Hook): void {
   const loaded = (): boolean => ((process as { moduleLoadList?: string[] }).moduleLoadList ?? []).includes(UNDICI_MODULE);
-  if (loaded()) return proxyWebSocket(t, hook);
+  if (loaded()) return proxyWebSocket(t, hook, globalThis, 'fetch');
   const onFirst = (): void => {
     dc.unsubscribe('undici:request:create', onFirst);
-    if (!isDetached()) t.guard(hook, () => proxyWebSocket(t, hook));
+    if (!isDetached()) t.guard(hook, () => proxyWebSocket(t, hook, globalThis, 'fetch'));
   };
   dc.subscribe('undici:request:create', onFirst);
   onDetach(() => dc.unsubscribe('undici:request:create', onFirst));
 }
 
-/** installWebSocketBadPort's Proxy, put in place (undici is loaded). */
-function proxyWebSocket(t: Tracer, hook: Hook): void {
-  const g = globalThis as { WebSocket?: unknown };
+/**
+ * The Proxy over the `WebSocket` of `holder` (the global object once Node loaded its undici, or
+ * userland undici's exports as the program loads them), recording for `client`.
+ */
+export function proxyWebSocket(t: Tracer, hook: Hook, holder: object, client: FetchClient): void {
+  const g = holder as { WebSocket?: unknown };
   const desc = Object.getOwnPropertyDescriptor(g, 'WebSocket');
   const original = desc?.value as (new (...args: unknown[]) => object) | undefined;
-  if (typeof original !== 'function') return;
+  if (typeof original !== 'function' || desc?.writable !== true || proxies.has(original)) return;
   const handler: ProxyHandler<typeof original> = {
     construct(target, args, newTarget) {
       const socket = Reflect.construct(target, args, newTarget === proxy ? target : newTarget);
       // After the constructor: it throws for a URL it does not take, and then nothing is recorded.
-      if (hook.enabled && preloadRules.mode !== 'none') t.guard(hook, () => blockedWebSocket(t, args[0], handler.construct!));
+      if (hook.enabled && preloadRules.mode !== 'none') t.guard(hook, () => blockedWebSocket(t, client, args[0], handler.construct!));
       return socket;
     },
   };
   const proxy = new Proxy(original, handler);
+  proxies.add(proxy);
   defineRestorable(g, 'WebSocket', { ...desc, value: proxy });
 }
 
+/** The Proxies made (a module's exports seen again are not wrapped twice). */
+const proxies = new WeakSet<object>();
+
 /** A WebSocket just made for `url`: recorded when fetch will refuse its port; `above`: the Proxy's trap. */
-function blockedWebSocket(t: Tracer, url: unknown, above: Function): void {
+function blockedWebSocket(t: Tracer, client: FetchClient, url: unknown, above: Function): void {
   const fetched = webSocketFetchUrl(url);
   if (fetched === undefined || badPortOf(fetched) === undefined) return;
   let d: StartDecision | undefined;
   if (preloadRules.mode === 'rules') {
-    const decided = ruleStart(t, viewFromUrl('GET', fetched, 'fetch', undefined));
+    const decided = ruleStart(t, viewFromUrl('GET', fetched, client, undefined));
     if (decided === null) return;
     d = decided;
   }
   const stack = t.captureInitiator(above, now()) ?? NO_STACK;
-  recordBlocked(t, 'GET', fetched, WEBSOCKET_BAD_PORT, d, stack);
+  recordBlocked(t, client, 'GET', fetched, WEBSOCKET_BAD_PORT, d, stack);
+}
+
+/** userland undici's fetch() call, as the rules see it: its client is `undici`. */
+class UserlandFetchCallView extends FetchCallView {
+  override get client(): HttpClientKind {
+    return 'undici';
+  }
+}
+
+/**
+ * A call of userland undici's fetch() (`args`) that made no request within it: recorded when
+ * fetch refused its URL's port (the global fetch's own wrapper does the same, undiciFetch.ts);
+ * `above`: the wrapper, whose caller is the program's line.
+ */
+export function blockedUserlandFetch(t: Tracer, args: unknown[], above: Function): void {
+  if (preloadRules.mode === 'none') return;
+  const url = fetchUrl(args[0]);
+  if (url === undefined || badPortOf(url) === undefined) return;
+  const view = new UserlandFetchCallView(args[0], args[1], url);
+  let d: StartDecision | undefined;
+  if (preloadRules.mode === 'rules') {
+    const decided = ruleStart(t, view);
+    if (decided === null) return;
+    d = decided;
+  }
+  const stack = t.captureInitiator(above, now()) ?? NO_STACK;
+  recordBlocked(t, 'undici', view.method, url, FETCH_BAD_PORT, d, stack);
 }

@@ -15,6 +15,7 @@ import { inTimerCallback, now, replaceFunction, toRequestError } from '../tracer
 import type { RequestError } from '../../trace/contract/types';
 import { defineRestorable } from '../detach';
 import { onModuleLoad } from '../moduleLoad';
+import { blockedUserlandFetch, proxyWebSocket } from './badPort';
 
 /**
  * A dispatch a pool queued: when the program called, and the pool then. (The caller's stack is
@@ -317,13 +318,21 @@ function wrapDispatch(t: Tracer, hook: Hook, proto: object | null): void {
 /** Userland undici's `fetch` exports, wrapped (a module's exports are seen once per load). */
 const wrappedFetch = new WeakSet<object>();
 
-/** Wraps userland undici's `fetch` export to note when the program calls it (runFetch). */
-function wrapUserlandFetch(exports: object): void {
+/**
+ * Wraps userland undici's `fetch` export to note when the program calls it (runFetch), and to
+ * record a call that made no request within it because fetch refused its port (badPort.ts).
+ */
+function wrapUserlandFetch(t: Tracer, hook: Hook, exports: object): void {
   const d = Object.getOwnPropertyDescriptor(exports, 'fetch');
   const original = d?.value as unknown;
   if (!d || typeof original !== 'function' || wrappedFetch.has(original) || !d.writable) return;
   const wrapper = function fetch(this: unknown, ...args: unknown[]): unknown {
-    return runFetch(args, 'undici', () => original.apply(this, args) as unknown);
+    const before = creates;
+    try {
+      return runFetch(args, 'undici', () => original.apply(this, args) as unknown);
+    } finally {
+      if (creates === before && hook.enabled) t.guard(hook, () => blockedUserlandFetch(t, args, wrapper));
+    }
   };
   wrappedFetch.add(wrapper);
   replaceFunction(exports, 'fetch', wrapper, original);
@@ -361,7 +370,8 @@ export function installPoolWaits(t: Tracer, hook: Hook): void {
         const v = Object.getOwnPropertyDescriptor(exports, name)?.value as unknown;
         if (typeof v === 'function') wrapDispatch(t, hook, v.prototype as object);
       }
-      wrapUserlandFetch(exports);
+      wrapUserlandFetch(t, hook, exports);
+      proxyWebSocket(t, hook, exports, 'undici');
       checkGlobalDispatchers(t, hook);
     });
   });

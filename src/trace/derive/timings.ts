@@ -185,13 +185,15 @@ export function computeTimings(ctx: RequestContext): Timings {
 
 /**
  * The port of a request that failed at its start because fetch blocks the port (the Fetch
- * standard's "bad ports"), with no connection tried; else undefined. A fetch() call's error is
+ * standard's "bad ports"), with no connection tried; else undefined. The global fetch and
+ * WebSocket (`client` `fetch`), or userland undici's (`undici`). A fetch() call's error is
  * `TypeError: fetch failed` with the cause `bad port`; a global WebSocket's (it connects through
  * fetch) is fetch's network error itself, `bad port` (docs/trace-format.md).
  */
 export function blockedPortOf(req: Pick<HttpRequest, 'client' | 'reqError' | 'reqURL' | 'dial' | 'tcpConn'>): string | undefined {
   const e = req.reqError;
-  if (req.client !== 'fetch' || e == null || req.dial !== undefined || req.tcpConn !== undefined) return undefined;
+  if ((req.client !== 'fetch' && req.client !== 'undici') || e == null || req.dial !== undefined || req.tcpConn !== undefined)
+    return undefined;
   if (e.cause?.message !== 'bad port' && !(e.message === 'bad port' && e.cause === undefined)) return undefined;
   try {
     return new URL(req.reqURL).port || undefined;
