@@ -97,12 +97,15 @@ export function recordBlocked(
 
 /**
  * The http(s) URL undici's fetch is given for a WebSocket's `url` (ws: → http:, wss: → https:;
- * http(s) kept), when it parses; undefined otherwise (the constructor throws then).
+ * http(s) kept), when it is a string or a URL that parses; undefined otherwise.
  */
 function webSocketFetchUrl(url: unknown): string | undefined {
+  // A string or a URL: another object's toString is the program's, not to be called a second time.
+  const text = typeof url === 'string' ? url : url instanceof URL ? url.href : undefined;
+  if (text === undefined) return undefined;
   let u: URL;
   try {
-    u = new URL(typeof url === 'string' ? url : String(url));
+    u = new URL(text);
   } catch {
     return undefined;
   }
