@@ -29,6 +29,8 @@ let tagged = 0;
 let wroteAt = 0;
 const MIB = 1 << 20;
 const DELAY_MS = 300;
+/** How late the tooLate server answers, and the delay rule standing for it (past a 600 ms headersTimeout). */
+const LATE_MS = 3000;
 const RATE = 2_000_000;
 /** When connections arrived at connA and connB (the machine's clock). */
 const arrivals = { connA: [], connB: [] };
@@ -93,6 +95,14 @@ before(async () => {
     http.createServer((req, res) => {
       res.writeHead(503, { 'x-b': '2', 'content-length': 7 });
       res.end('changed');
+    }),
+  );
+  // Answers later than a 600 ms headersTimeout allows (undici's timer fires first).
+  await listen(
+    'tooLate',
+    http.createServer((req, res) => {
+      const timer = setTimeout(() => res.end('ok'), LATE_MS);
+      res.on('close', () => clearTimeout(timer));
     }),
   );
   await listen(
@@ -177,6 +187,16 @@ const CASES = {
     env: { NT_HEADERS_TIMEOUT_MS: '300' },
     only: 'undici',
     check: (seen) => assert.ok(seen.at >= 295, `failed at ${seen.at} ms`),
+  },
+  "delay first-byte past the connection's own headersTimeout (an Agent's): undici's timeout, not the late answer": {
+    real: () => `http://127.0.0.1:${ports.tooLate}/x`,
+    rule: { action: 'delay', delay: { phase: 'first-byte', ms: LATE_MS } },
+    env: { NT_AGENT_HEADERS_TIMEOUT_MS: '600' },
+    reaches: true,
+    check: (seen) => {
+      assert.equal(seen.headersTimeout, true, 'instanceof undici.errors.HeadersTimeoutError');
+      assert.ok(seen.at >= 595 && seen.at < LATE_MS, `failed at ${seen.at} ms`);
+    },
   },
   'fail status 503 with Retry-After and a body': {
     real: () => `http://127.0.0.1:${ports.unavailable}/x`,

@@ -281,11 +281,15 @@ function hang(t: Tracer, r: UReq, headersTimeout: number): void {
  * Acts on the real response as the connection hands it over: a first-byte delay, a throttled body,
  * an override of its status, headers or body, or a reset after N bytes of its body. The
  * connection's calls go through wrappers on this request alone (its own properties), which call
- * the Request's own methods.
+ * the Request's own methods. A head delayed past the connection's own `headersTimeout` (counted
+ * from the request's start on its connection) never comes: undici's HeadersTimeoutError ends the
+ * request then, and the connection, as a server that slow would.
  */
 function tapResponse(t: Tracer, r: UReq, d: StartDecision, rule: Rule): void {
   const n = namesOf(r);
   const delayMs = rule.delay?.phase === 'first-byte' ? delayMsOf(d, rule.delay) : undefined;
+  const headersTimeout = delayMs !== undefined ? headersTimeoutOf(r) : 0;
+  let startedAt = 0;
   const override: OverrideSpec | undefined = rule.override;
   const rate = rule.throttle !== undefined ? rateOf(rule.throttle) : undefined;
   const fail = rule.fail;
@@ -304,6 +308,7 @@ function tapResponse(t: Tracer, r: UReq, d: StartDecision, rule: Rule): void {
   const newBody = override?.body !== undefined ? Buffer.from(override.body) : undefined;
   r[n.connect] = (a: unknown, ctx: unknown) => {
     abort = a as (e?: Error) => void;
+    startedAt = performance.now();
     return call(r, n.connect, a, ctx);
   };
   r[n.headers] = (status: unknown, raw: unknown, resume: unknown, text: unknown) => {
@@ -314,6 +319,16 @@ function tapResponse(t: Tracer, r: UReq, d: StartDecision, rule: Rule): void {
       let reason = text;
       if (override !== undefined) {
         ({ st, hs, reason } = overridden(override, st, hs, reason as string, newBody));
+      }
+      const left = headersTimeout > 0 ? headersTimeout - (performance.now() - startedAt) : Infinity;
+      if (delayMs !== undefined && left < delayMs) {
+        setTimeout(
+          () => {
+            if (r.aborted !== true && r.completed !== true) abort?.(new HeadersTimeoutError());
+          },
+          Math.max(0, left),
+        );
+        return false;
       }
       if (delayMs !== undefined) {
         setTimeout(() => {
