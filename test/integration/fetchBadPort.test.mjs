@@ -15,8 +15,12 @@ import { bundleTs } from '../lib/bundleTs.mjs';
 const appLines = readFileSync(join(apps, 'fetchBadPort.mjs'), 'utf8').split('\n');
 const lineOf = (marker) => appLines.findIndex((l) => l.includes(marker)) + 1;
 
-async function traced(cliArgs = []) {
-  const res = await runTraced(process.execPath, 'fetchBadPort.mjs', { env: { NT_REFUSED: String(await refusedPort()) }, cliArgs });
+/**
+ * Runs `app` traced with `bin` and checks it ran through; the trace, and what the program printed
+ * it saw (its JSON lines: `seen`, and `byLabel` keyed by their `label`).
+ */
+async function tracedApp(bin, app, env, cliArgs = []) {
+  const res = await runTraced(bin, app, { env, cliArgs });
   assert.equal(res.code, 0, res.stderr);
   assert.match(res.stdout, /^done$/m);
   assert.doesNotMatch(res.stdout, /unexpected|failed:/);
@@ -24,7 +28,11 @@ async function traced(cliArgs = []) {
     .split('\n')
     .filter((l) => l.startsWith('{'))
     .map((l) => JSON.parse(l));
-  return { trace: res.trace, seen, stdout: res.stdout };
+  return { trace: res.trace, seen, byLabel: Object.fromEntries(seen.map((s) => [s.label, s])) };
+}
+
+async function traced(cliArgs = []) {
+  return tracedApp(process.execPath, 'fetchBadPort.mjs', { NT_REFUSED: String(await refusedPort()) }, cliArgs);
 }
 
 const byPath = (trace, path) => trace.httpRequests.filter((r) => new URL(r.reqURL).pathname === path);
@@ -117,17 +125,7 @@ const wsLineOf = (marker) => wsLines.findIndex((l) => l.includes(marker)) + 1;
 
 for (const node of nodeBinaries().filter((n) => Number(/\d+/.exec(n.label)[0]) >= 22)) {
   test(`${node.label}: a global WebSocket to a bad port is a failed request with its line; the class is the same to the program`, async () => {
-    const res = await runTraced(node.bin, 'websocketBadPort.mjs', { env: { NT_REFUSED: String(await refusedPort()) } });
-    assert.equal(res.code, 0, res.stderr);
-    assert.match(res.stdout, /^done$/m);
-    assert.doesNotMatch(res.stdout, /failed:/);
-    const seen = Object.fromEntries(
-      res.stdout
-        .split('\n')
-        .filter((l) => l.startsWith('{'))
-        .map((l) => JSON.parse(l))
-        .map((s) => [s.label, s]),
-    );
+    const { trace, byLabel: seen } = await tracedApp(node.bin, 'websocketBadPort.mjs', { NT_REFUSED: String(await refusedPort()) });
     // What the program saw: an error event that does not say why (Node 24+: an empty TypeError and
     // a 1006 close; Node 22: "Received network error or non-101 status code."), as for a refused socket.
     assert.equal(seen.feed.error.type, 'error');
@@ -136,7 +134,6 @@ for (const node of nodeBinaries().filter((n) => Number(/\d+/.exec(n.label)[0]) >
     assert.equal(seen.chat.instance, true, 'a subclass of the global WebSocket is one');
     assert.equal(seen.chat.error.type, 'error');
     assert.equal(seen.invalid.threw, 'SyntaxError', 'a URL the constructor refuses still throws');
-    const { trace } = res;
 
     const [feed] = byPath(trace, '/feed');
     assert.ok(feed, `a record for the bad-port socket: ${trace.httpRequests.map((x) => x.reqURL).join(', ')}`);
@@ -171,20 +168,9 @@ const uLineOf = (marker) => uLines.findIndex((l) => l.includes(marker)) + 1;
 
 for (const node of nodeBinaries()) {
   test(`${node.label}: userland undici's fetch() and WebSocket to a bad port are failed requests of client undici, with their lines`, async () => {
-    const res = await runTraced(node.bin, 'undiciBadPort.cjs', { env: { NODE_PATH: join(root, 'node_modules') } });
-    assert.equal(res.code, 0, res.stderr);
-    assert.match(res.stdout, /^done$/m);
-    assert.doesNotMatch(res.stdout, /failed:|unexpected/);
-    const seen = Object.fromEntries(
-      res.stdout
-        .split('\n')
-        .filter((l) => l.startsWith('{'))
-        .map((l) => JSON.parse(l))
-        .map((s) => [s.label, s]),
-    );
+    const { trace, byLabel: seen } = await tracedApp(node.bin, 'undiciBadPort.cjs', { NODE_PATH: join(root, 'node_modules') });
     assert.deepEqual([seen.fetch.message, seen.fetch.cause], ['fetch failed', 'bad port']);
     assert.deepEqual([seen.ws.instance, seen.ws.OPEN], [true, 1], 'the exported class is the same to the program');
-    const { trace } = res;
     const [f] = byPath(trace, '/u');
     assert.ok(f, `a record for the bad-port fetch: ${trace.httpRequests.map((x) => x.reqURL).join(', ')}`);
     assert.equal(f.client, 'undici');
