@@ -1,10 +1,11 @@
 /**
  * Requests fetch refuses without any network use: those to one of the Fetch standard's "bad
  * ports", which undici checks before it makes a request, so none of its channels hears of them.
- * Two of Node's globals meet it: fetch() (its wrapper, undiciFetch.ts, records the call) and
- * WebSocket, whose connection is a fetch (the WebSocket standard opens it with one): a Proxy over
- * the global constructor records such a socket here. Each is recorded as the failed request the
- * program saw fail, with its line, and no headers, connection or phases (none were made).
+ * The fetch() wrappers record such a call (the global one's, undiciFetch.ts; userland undici's,
+ * undiciPool.ts, through blockedUserlandFetch), and a Proxy over the `WebSocket` constructor (the
+ * global one, userland undici's export) such a socket: a WebSocket's connection is a fetch (the
+ * WebSocket standard opens it with one). Each is recorded as the failed request the program saw
+ * fail, with its line, and no headers, connection or phases (none were made).
  */
 
 import { NO_STACK, type StackHolder } from '../initiator/initiator';
@@ -15,7 +16,7 @@ import { defineRestorable, isDetached, onDetach } from '../detach';
 import { preloadRules } from '../rules/rules';
 import { ruleEnd, ruleStart, viewFromUrl } from '../rules/ruleHooks';
 import { causeOf } from '../causality';
-import type { StartDecision } from '../../rules';
+import type { RequestStartView, StartDecision } from '../../rules';
 import type { HttpClientKind, RequestError } from '../../trace/contract/types';
 import { FetchCallView, fetchUrl } from './fetchCallView';
 
@@ -57,7 +58,7 @@ export const FETCH_BAD_PORT: RequestError = {
  * program's `error` event does not carry (its TypeError has no message), as a refused socket's
  * record carries the connect error.
  */
-export const WEBSOCKET_BAD_PORT: RequestError = { phase: 'connect', name: 'Error', message: 'bad port' };
+const WEBSOCKET_BAD_PORT: RequestError = { phase: 'connect', name: 'Error', message: 'bad port' };
 
 /** Which fetch refused it: the global one (and Node's global WebSocket), or userland undici's. */
 type FetchClient = 'fetch' | 'undici';
@@ -127,8 +128,8 @@ const UNDICI_MODULE = 'NativeModule internal/deps/undici/undici';
  * tells them apart. Taken out at detach.
  */
 export function installWebSocketBadPort(t: Tracer, hook: Hook): void {
-  const loaded = (): boolean => ((process as { moduleLoadList?: string[] }).moduleLoadList ?? []).includes(UNDICI_MODULE);
-  if (loaded()) return proxyWebSocket(t, hook, globalThis, 'fetch');
+  if (((process as { moduleLoadList?: string[] }).moduleLoadList ?? []).includes(UNDICI_MODULE))
+    return proxyWebSocket(t, hook, globalThis, 'fetch');
   const onFirst = (): void => {
     dc.unsubscribe('undici:request:create', onFirst);
     if (!isDetached()) t.guard(hook, () => proxyWebSocket(t, hook, globalThis, 'fetch'));
@@ -166,14 +167,30 @@ const proxies = new WeakSet<object>();
 function blockedWebSocket(t: Tracer, client: FetchClient, url: unknown, above: Function): void {
   const fetched = webSocketFetchUrl(url);
   if (fetched === undefined || badPortOf(fetched) === undefined) return;
+  recordAtCall(t, client, 'GET', fetched, viewFromUrl('GET', fetched, client, undefined), WEBSOCKET_BAD_PORT, above);
+}
+
+/**
+ * A bad-port request made within the program's call now: decided by the trace rules on `view`
+ * (break rules pause here, the program's call one frame down), its stack captured from the caller
+ * of `above`, recorded (recordBlocked).
+ */
+function recordAtCall(
+  t: Tracer,
+  client: FetchClient,
+  method: string,
+  url: string,
+  view: RequestStartView | undefined,
+  error: RequestError,
+  above: Function,
+): void {
   let d: StartDecision | undefined;
   if (preloadRules.mode === 'rules') {
-    const decided = ruleStart(t, viewFromUrl('GET', fetched, client, undefined));
+    const decided = ruleStart(t, view);
     if (decided === null) return;
     d = decided;
   }
-  const stack = t.captureInitiator(above, now()) ?? NO_STACK;
-  recordBlocked(t, client, 'GET', fetched, WEBSOCKET_BAD_PORT, d, stack);
+  recordBlocked(t, client, method, url, error, d, t.captureInitiator(above, now()) ?? NO_STACK);
 }
 
 /** userland undici's fetch() call, as the rules see it: its client is `undici`. */
@@ -193,12 +210,5 @@ export function blockedUserlandFetch(t: Tracer, args: unknown[], above: Function
   const url = fetchUrl(args[0]);
   if (url === undefined || badPortOf(url) === undefined) return;
   const view = new UserlandFetchCallView(args[0], args[1], url);
-  let d: StartDecision | undefined;
-  if (preloadRules.mode === 'rules') {
-    const decided = ruleStart(t, view);
-    if (decided === null) return;
-    d = decided;
-  }
-  const stack = t.captureInitiator(above, now()) ?? NO_STACK;
-  recordBlocked(t, 'undici', view.method, url, FETCH_BAD_PORT, d, stack);
+  recordAtCall(t, 'undici', view.method, url, view, FETCH_BAD_PORT, above);
 }
