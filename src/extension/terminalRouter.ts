@@ -113,7 +113,7 @@ export function helloPid(data: Buffer): number | undefined | 'more' {
 }
 
 /** helloPid(), with the parent the hello names (`ppid`) when it names one. */
-export function helloOf(data: Buffer): { pid: number; ppid?: number } | undefined | 'more' {
+export function helloOf(data: Buffer): { pid: number; ppid?: number; argv?: string[] } | undefined | 'more' {
   let start = 0;
   for (let lines = 0; lines < 8; lines++) {
     const nl = data.indexOf(10, start);
@@ -126,8 +126,11 @@ export function helloOf(data: Buffer): { pid: number; ppid?: number } | undefine
     }
     if (msg?.type === 'hello') {
       if (typeof msg.pid !== 'number') return undefined;
-      const ppid = (msg as { ppid?: unknown }).ppid;
-      return typeof ppid === 'number' && Number.isInteger(ppid) && ppid > 1 ? { pid: msg.pid, ppid } : { pid: msg.pid };
+      const { ppid, argv } = msg as { ppid?: unknown; argv?: unknown };
+      const hello: { pid: number; ppid?: number; argv?: string[] } = { pid: msg.pid };
+      if (typeof ppid === 'number' && Number.isInteger(ppid) && ppid > 1) hello.ppid = ppid;
+      if (Array.isArray(argv) && argv.every((a) => typeof a === 'string')) hello.argv = argv as string[];
+      return hello;
     }
     if (msg?.type !== 'stats') return undefined;
     start = nl + 1;
@@ -199,13 +202,17 @@ export class TerminalRouter {
         if (this.parents.size >= MAX_KNOWN_PARENTS) this.parents.delete(this.parents.keys().next().value!);
         this.parents.set(hello.pid, hello.ppid);
       }
-      void this.route(socket, all, hello?.pid);
+      void this.route(socket, all, hello?.pid, hello?.argv);
     };
     socket.on('data', onData);
   }
 
-  /** Which command the process `pid` belongs to: [group key, label]. */
-  private groupOf(pid: number | undefined): [string, string | undefined] {
+  /**
+   * Which command the process `pid` belongs to: [group key, label]. The label is the command's
+   * /proc cmdline, or, when the process is the command itself and has exited already (a short
+   * program, its stream read late on a busy machine), the argv its hello gave (`helloArgv`).
+   */
+  private groupOf(pid: number | undefined, helloArgv: string[] | undefined): [string, string | undefined] {
     const shell = this.options.shellPid();
     if (pid === undefined || shell === undefined || process.platform !== 'linux') return ['terminal', undefined];
     const read = this.options.readProc ?? ((p: string) => readFileSync(p, 'utf8'));
@@ -215,13 +222,14 @@ export class TerminalRouter {
     try {
       argv = read(`/proc/${root}/cmdline`).split('\0').filter(Boolean);
     } catch {
-      // gone already: labelled by its pid
+      // gone already: its hello's argv below when it is the command, else labelled by its pid
     }
+    if (argv.length === 0 && root === pid && helloArgv !== undefined) argv = helloArgv;
     return [`pid ${root}`, commandLabel(argv, this.options.argNames) || `pid ${root}`];
   }
 
-  private async route(socket: Socket, buffered: Buffer, pid: number | undefined): Promise<void> {
-    const [id, label] = this.groupOf(pid);
+  private async route(socket: Socket, buffered: Buffer, pid: number | undefined, argv: string[] | undefined): Promise<void> {
+    const [id, label] = this.groupOf(pid, argv);
     let group = this.groups.get(id);
     if (!group) {
       group = { trace: this.options.open(label), conns: 0 };

@@ -413,6 +413,30 @@ test('terminal router: a process’s command from /proc ancestry, the command li
   assert.equal(m.helloPid(Buffer.from('\x00\x01binary\n')), undefined);
 });
 
+test('terminal router: a command that exited before its stream was read is labelled by its hello’s argv, not its pid', async () => {
+  const { createConnection } = await import('node:net');
+  const labels = [];
+  const router = new m.TerminalRouter({
+    shellPid: () => 100,
+    // The process is gone: /proc has nothing of it (its parent, the shell, is in its hello).
+    readProc: () => {
+      throw new Error('ENOENT');
+    },
+    open: async (label) => (labels.push(label), undefined),
+    idle: () => {},
+  });
+  const routerPath = await router.listen();
+  try {
+    const argv = ['/usr/bin/node', '/w/app.js', '--token', 's3cret'];
+    const c = createConnection(routerPath);
+    c.end(`${JSON.stringify({ type: 'hello', pid: 4242, ppid: 100, argv })}\n`);
+    for (let i = 0; i < 100 && labels.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+    assert.deepEqual(labels, ['node app.js --token <redacted>']);
+  } finally {
+    await router.close();
+  }
+});
+
 test('terminal router: a short program whose whole stream came with its hello, closed before its command’s trace opened, is relayed whole', async () => {
   const { createConnection, createServer: netServer } = await import('node:net');
   const dir = mkdtempSync(join(tmp, 'router-'));
