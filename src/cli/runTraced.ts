@@ -151,6 +151,9 @@ export async function runTraced(options: RunOptions): Promise<RunResult> {
     redactQuery: options.redactQuery,
     rules: options.rules,
     defaultAction: options.defaultAction,
+  }).catch((err: Error) => {
+    // Where it cannot listen (a socket path too long, a folder the programs would not trust): said plainly.
+    throw new CliError(err.message);
   });
   let helper: SessionHelper | undefined;
   // --otlp: each request's spans go out as it finishes; the rest at the end (exportSpans).

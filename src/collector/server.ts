@@ -5,7 +5,7 @@
  * oversized lines are dropped, bad lines become warnings; messages go to a Session.
  */
 
-import { mkdtempSync, rmSync } from 'node:fs';
+import { lstatSync, mkdtempSync, realpathSync, rmSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,6 +14,7 @@ import { Session, type SessionOptions } from './session';
 import { EventDecoder } from './eventDecoder';
 import { preloadPeer } from './preloadPeer';
 import { EVENTS_PREFIX } from '../protocol/events';
+import { privateFolderProblem } from '../protocol/privateFolder';
 
 /** Options of startCollector(). */
 export interface CollectorOptions extends SessionOptions {
@@ -250,6 +251,30 @@ async function waitForIdle(session: Session, activity: Activity, { timeoutMs = 2
   }
 }
 
+/**
+ * A fresh private folder in the temporary directory (mkdtemp: mode 0700), named by its real path:
+ * the preload checks every folder on the way to it and trusts no symbolic link
+ * (src/protocol/privateFolder.ts), so a temporary directory reached through a link (macOS's /var)
+ * is written as the folder it leads to.
+ */
+export function privateDir(prefix: string): string {
+  return realpathSync.native(mkdtempSync(join(tmpdir(), prefix)));
+}
+
+/**
+ * Why a traced process would not trust the collector's folder `dir`, as the preload decides it
+ * (src/protocol/privateFolder.ts), or undefined: said when the collector starts rather than
+ * leaving the programs untraced without a word. Windows' pipes are not in a folder.
+ */
+export function untrustedDirProblem(dir: string, platform: NodeJS.Platform = process.platform): string | undefined {
+  if (platform === 'win32') return undefined;
+  const uids = [process.getuid?.(), process.geteuid?.()].filter((u): u is number => typeof u === 'number');
+  const found = privateFolderProblem(dir, uids, lstatSync);
+  return 'problem' in found
+    ? `traced programs would not trust the collector's folder ${dir}: ${found.problem}; set TMPDIR to a folder only you can change (e.g. /tmp)`
+    : undefined;
+}
+
 /** Removes the collector's private directory (its socket, a rules file); a failure is harmless. */
 function removeDir(dir: string): void {
   try {
@@ -266,9 +291,9 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
   // user can reach the socket and the rules file.
   // Sync: one system call each, here and in close(); no thread pool round trip before the program
   // starts (issue 52).
-  const dir = mkdtempSync(join(tmpdir(), 'nettrace-'));
+  const dir = privateDir('nettrace-');
   const ipcPath = ipcPathFor(dir);
-  const problem = socketPathProblem(ipcPath);
+  const problem = socketPathProblem(ipcPath) ?? untrustedDirProblem(dir);
   if (problem) {
     removeDir(dir);
     throw new Error(problem);

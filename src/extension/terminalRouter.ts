@@ -11,10 +11,10 @@
  */
 
 import { readFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
+import { privateDir, untrustedDirProblem } from '../collector/server';
 import { redactArgv, redactedArgNames, type SecretNames } from '../trace/contract/redact';
 
 /** A command's trace, as the router's owner opened it. */
@@ -160,7 +160,10 @@ export class TerminalRouter {
 
   /** Listens on a new socket in a private (0700) directory; returns its path. */
   async listen(): Promise<string> {
-    this.dir = await mkdtemp(join(tmpdir(), 'nettrace-term-'));
+    // The preload trusts only a private folder of its user reached without links (privateDir).
+    this.dir = privateDir('nettrace-term-');
+    const problem = untrustedDirProblem(this.dir);
+    if (problem) throw new Error(problem);
     this.ipcPath = process.platform === 'win32' ? `\\\\.\\pipe\\${basename(this.dir)}` : join(this.dir, 'ipc.sock');
     const server = createServer((socket) => this.accept(socket));
     this.server = server;

@@ -14,9 +14,9 @@
  */
 
 import type { EndDecision, ProcessFacts, RequestEndView, RequestStartView, Rule, RuleEngine, StartDecision } from '../../rules';
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { StringDecoder } from 'node:string_decoder';
 import { DETAIL_BIT } from '../../rules/details';
+import { readOwnFile } from '../transport/collectorTrust';
 import {
   CONFIG_ENV,
   MAX_ENV_RULES_CHARS,
@@ -139,22 +139,8 @@ export class PreloadRules {
    * when the file cannot be read or holds no valid set.
    */
   private applyFile(path: string): void {
-    const fd = openSync(path, 'r');
-    let text: string;
-    try {
-      const size = fstatSync(fd).size;
-      if (size > MAX_LINE) throw new Error(`the rules file ${path} is over ${MAX_LINE} bytes`);
-      const buf = Buffer.alloc(size);
-      let got = 0;
-      while (got < size) {
-        const n = readSync(fd, buf, got, size - got, got);
-        if (n === 0) break;
-        got += n;
-      }
-      text = buf.toString('utf8', 0, got);
-    } finally {
-      closeSync(fd);
-    }
+    // Only a file of this process's own, in the collector's own folder (collectorTrust.ts).
+    const text = readOwnFile(path, MAX_LINE);
     const m = parse(text) as {
       type?: unknown;
       version?: unknown;

@@ -27,8 +27,9 @@ import type { PreloadMessage, RecordMessage, StatsMessage } from '../../protocol
 import { DISCARD, type EventEncoder, FieldsWriter, framePrefix, type RecordWriter } from '../../protocol/events';
 import { EventQueue, EVENTS_ON, type EventSeg } from './eventQueue';
 import { resolveLazy, setBlobSink } from './wireValues';
-import { bindNet, collectorMayRead, fdOf, netLoaded, orig, rawPipe, type RawPipe } from './collectorNet';
+import { bindNet, collectorMayRead, fdOf, netLoaded, orig, rawPipe, type RawPipe, writeTail } from './collectorNet';
 import { Part, PipeWriter } from './pipeWriter';
+import { checkCollectorFolder, stillOwnFolder } from './collectorTrust';
 
 export { lazy, WireBlob, type SideChannel } from './wireValues';
 export { bindNet } from './collectorNet';
@@ -351,24 +352,10 @@ export class Transport {
     this.sendTail(unsent > 0 ? this.lastExit : undefined);
   }
 
-  /**
-   * Opens a second connection and writes the hello (naming this one as the connection it
-   * continues), the final stats and the exit message: a full pipe cannot take them, but a new
-   * connection has empty buffers, and the kernel queues it even while the collector is stopped.
-   */
+  /** The hello (continuing this connection), the final stats and `exit` through a second connection (writeTail). */
   private sendTail(exit: PreloadMessage | undefined): void {
-    try {
-      const n = bindNet();
-      const tail = new n.CollectorSocket();
-      orig.apply(n.connect, tail, [{ path: this.ipcPath }]);
-      const fd = fdOf(tail);
-      if (fd < 0) return;
-      const hello = { ...this.hello(), conn: this.connToken, continues: true };
-      const text = `${stringify(hello)}\n${stringify(this.stats())}\n${exit ? stringify(exit) + '\n' : ''}`;
-      orig.writeSync(fd, orig.bufferFrom(text, 'utf8'));
-    } catch {
-      // Nothing more can be done: the collector is gone or its backlog is full.
-    }
+    const hello = { ...this.hello(), conn: this.connToken, continues: true };
+    writeTail(this.ipcPath, `${stringify(hello)}\n${stringify(this.stats())}\n${exit ? stringify(exit) + '\n' : ''}`);
   }
 
   /** The `exit` message once queued (sent again through the tail connection when needed). */
@@ -384,6 +371,10 @@ export class Transport {
     // fd, the stream buffers them).
     this.state = 'open';
     try {
+      // Only a collector in a folder of this process's own (collectorTrust.ts): a process that
+      // outlived its trace must not talk to whoever made the folder's name again.
+      const folder = checkCollectorFolder(this.ipcPath);
+      if (folder !== undefined && 'problem' in folder) return this.goneWith();
       // At exit, where net is not loaded: Node's pipe handle (rawPipe; null: unreachable).
       const raw = this.exiting && !netLoaded() ? rawPipe(this.ipcPath) : undefined;
       if (raw === null) return this.goneWith();
@@ -404,6 +395,9 @@ export class Transport {
         this.socket = socket;
         this.pipe = new PipeWriter(fdOf(socket), socket);
       }
+      // Connected within the call (a unix socket), nothing written or read yet: the folder must
+      // still be the one checked, or the path led somewhere else meanwhile.
+      if (!stillOwnFolder(folder)) return (this.closeConnection(), this.goneWith());
       this.queue.unshift({ ...this.hello(), conn: this.connToken } as PreloadMessage);
       this.helloDue = true;
       this.schedule();
@@ -437,6 +431,11 @@ export class Transport {
     this.onGone = undefined;
     this.flushNow();
     this.goneWith();
+    this.closeConnection();
+  }
+
+  /** Closes the collector connection, if any. */
+  private closeConnection(): void {
     const socket = this.socket;
     this.socket = undefined;
     try {
