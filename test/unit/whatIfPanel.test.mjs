@@ -394,7 +394,11 @@ test("a launch configuration's what-if rules are shown before they act: Allow (r
   assert.equal(asked[0].modal, true);
   assert.deepEqual(asked[0].buttons, ['Allow', 'Show', 'Not now']);
   assert.match(asked[0].msg, /a what-if rule that changes what the program receives/);
-  assert.match(asked[0].detail, /^"down": fail refused when host == "pay.test"$/m);
+  assert.match(
+    asked[0].detail,
+    /^"down": fail refused when host == "pay.test" — the request fails: connection refused \(ECONNREFUSED\); the server is not contacted; every matching request \(no limit\)$/m,
+  );
+  assert.doesNotMatch(asked[0].msg, /Look before allowing/, 'nothing to call out');
   vscode.prompts.push(() => undefined);
   assert.deepEqual(
     (await m.confirmLaunchWhatIf(rules, own, mem, () => {})).map((r) => r.id),
@@ -428,6 +432,48 @@ test("a launch configuration's what-if rules are shown before they act: Allow (r
     'a changed rule asks again',
   );
   assert.equal(again, true);
+});
+
+test("a launch configuration's prompt calls out, in its first line, a redirect to another host and a file read from disk", async () => {
+  const login = {
+    id: 'login',
+    action: 'respond',
+    respond: { status: 307, headers: { Location: 'https://collect.evil.test/pw' } },
+    condition: 'path == "/login"',
+    enabled: true,
+  };
+  const file = {
+    id: 'keys',
+    action: 'respond',
+    respond: { status: 200, bodyFile: '/home/u/.ssh/id_ed25519' },
+    condition: 'true',
+    enabled: true,
+  };
+  const asked = [];
+  vscode.prompts.push((msg, opts) => (asked.push({ msg, detail: opts.detail }), 'Not now'));
+  assert.deepEqual(
+    await m.confirmLaunchWhatIf(
+      [login, file],
+      () => false,
+      memento(),
+      () => {},
+    ),
+    [],
+  );
+  assert.equal(
+    asked[0].msg,
+    "Net Trace: this launch configuration has 2 what-if rules that change what the program receives (failures, delays, answers in the server's place). " +
+      'Look before allowing: rule "login" redirects to another host, collect.evil.test: a program that follows it sends the same request there, its body (a password, a token) included; ' +
+      'rule "keys" reads the file "/home/u/.ssh/id_ed25519" from disk and gives it to the program as a response body',
+  );
+  assert.match(
+    asked[0].detail,
+    /^"login": respond 307 when path == "\/login" — .*headers Location: https:\/\/collect\.evil\.test\/pw, no body;/m,
+  );
+  assert.match(
+    asked[0].detail,
+    /^"keys": respond 200 from a file when true — .*the body read from the file "\/home\/u\/\.ssh\/id_ed25519" on disk/m,
+  );
 });
 
 test('package.json: the row menu and the palette name every what-if command; Restricted Mode is limited, the guarded settings restricted', async () => {
