@@ -5,15 +5,23 @@
  * (the same socket the rule sets go down), and waits for its SentAgainMessage. The new request is
  * recorded like any other; its record's `repeatOf` names the one it repeats (the preload sends it
  * as a reference field). Nothing of the request's secret headers passes here: the preload holds
- * them, and the edits carry REDACTED for "as the program sent it".
+ * them, and the edits carry REDACTED for "as the program sent it" (to the request's origin only:
+ * the preload decides, and names the headers it left out for another origin).
  */
 import type { SendAgainMessage, SentAgainMessage } from '../protocol/preload';
 import type { TraceBuilder } from '../trace/builder/builder';
 import { localIdOf, traceIdOf } from '../trace/builder/recordOrigin';
 import type { RulesController } from './rules';
 
-/** What became of a Send Again. */
-export type SendAgainResult = { ok: true; traceID?: string } | { ok: false; reason: string; ended?: boolean };
+/**
+ * What became of a Send Again. `leftOut`: the headers the preload left out because the URL is of
+ * another origin than the request's (SentAgainMessage.leftOut).
+ */
+export type SendAgainResult = { ok: true; traceID?: string; leftOut?: string[] } | { ok: false; reason: string; ended?: boolean };
+
+/** At most this many names of left-out headers are passed on: header names (HTTP tokens) of at most 100 characters. */
+const MAX_LEFT_OUT = 32;
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,100}$/;
 
 /** The user's changes to the request (SendAgainMessage.edits). */
 export type SendAgainEdits = NonNullable<SendAgainMessage['edits']>;
@@ -66,11 +74,17 @@ export class SendAgainLink {
     const a = this.asks.get(m.ask);
     if (!a || a.connection !== connection) return;
     if (typeof m.error === 'string') this.settle(m.ask, { ok: false, reason: m.error.slice(0, 300) });
-    else
+    else {
+      // From the process: header names only, bounded (the extension shows them).
+      const leftOut = Array.isArray(m.leftOut)
+        ? m.leftOut.slice(0, MAX_LEFT_OUT).filter((n): n is string => typeof n === 'string' && HEADER_NAME.test(n))
+        : [];
       this.settle(m.ask, {
         ok: true,
         traceID: typeof m.id === 'string' ? traceIdOf(this.builder, connection, 'httpRequests', m.id) : undefined,
+        ...(leftOut.length > 0 ? { leftOut } : {}),
       });
+    }
   }
 
   /** A connection closed: its open asks end with that reason. */

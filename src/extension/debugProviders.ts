@@ -8,6 +8,7 @@
 
 import { whatIfRulesIfTrusted } from './settingsGuard';
 import { confirmLaunchWhatIf, ownRule } from './launchWhatIf';
+import { hidingRules, noticeHiding } from './hiddenRules';
 import { isAbsolute, relative, sep } from 'node:path';
 import * as vscode from 'vscode';
 import {
@@ -185,6 +186,11 @@ export async function prepareTrace(
     return undefined;
   }
   s.rules.noteSession(prepared.key, launchRules.workspaceIds);
+  // Skip rules and a skip default the user did not set hide requests: said, never silently (hiddenRules.ts).
+  if (!prepared.joined)
+    noticeHiding(hidingRules(launchRules.rules, launchRules.workspaceIds, tracing.defaultAction), s.context.workspaceState, s.log, () =>
+      s.panel.revealRules(),
+    );
   return prepared;
 }
 

@@ -123,6 +123,16 @@ export function parseAnswerDocument(text: string): AnswerSpec {
   return { status, headers: out, body: body ?? '' };
 }
 
+/** The origin (scheme, host, port) of a URL, as the document names it; the URL itself when it cannot be read. */
+export function originOf(url: string): string {
+  try {
+    const o = new URL(url).origin;
+    return o === 'null' ? url : o;
+  } catch {
+    return url;
+  }
+}
+
 /** The request document of Send Again: method and URL, the headers as recorded (redacted values read `<redacted>`), the body. */
 export function requestDocument(req: {
   reqMethod: string;
@@ -134,8 +144,9 @@ export function requestDocument(req: {
     comments([
       'Net Trace: Send Again, from inside the program that made this request.',
       'Edit the method and URL, the headers and the body (after the blank line), then save (Ctrl+S / Cmd+S) to send it.',
-      `A header that reads ${REDACTED} is sent as the program sent it; type a new value to change it,`,
-      'delete the line to leave the header out. Lines starting with # before the first line are ignored.',
+      `A header that reads ${REDACTED} is sent as the program sent it to ${originOf(req.reqURL)} only (the same scheme, host and port):`,
+      "to another origin it is left out, so the program's credentials stay at theirs; type a value to send one there.",
+      'Type a new value to change a header, delete the line to leave it out. Lines starting with # before the first line are ignored.',
     ]) +
     `${req.reqMethod} ${req.reqURL}\n` +
     headerLines(req.reqHeaders, false) +

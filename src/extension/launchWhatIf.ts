@@ -3,7 +3,9 @@
  * repository's `.vscode/launch.json` is read as it is (VS Code hands the configuration over when
  * the user starts it), so a what-if rule in it would make the program's requests fail, wait or get
  * another answer on the first F5 — the user may never have read it. So before any such rule acts,
- * the user is shown it: a prompt names each one (its id, what it does, its condition) with
+ * the user is shown it: a prompt names each one with its whole effect (src/rules/whatIfConsent.ts:
+ * its id, condition, status, headers, body or file, delay, limit), its first line calling out a
+ * redirect to another host and a file read from disk, with
  * **Allow** (remembered in this workspace for exactly that rule: a changed rule asks again),
  * **Show** (opens launch.json; the rules stay off for this session) and **Not now** (off for this
  * session). The user's own rules — the workspace's rules added from the panel, the user settings'
@@ -12,7 +14,8 @@
  */
 
 import * as vscode from 'vscode';
-import { describeWhatIfRule, guardedSetting, isWhatIfRule } from './settingsGuard';
+import { whatIfConsentLine, whatIfRuleWords } from '../rules/whatIfConsent';
+import { guardedSetting, isWhatIfRule } from './settingsGuard';
 
 /** The workspaceState key of the launch configurations' what-if rules the user allowed (their JSON). */
 export const ALLOWED_LAUNCH_WHAT_IF_KEY = 'nettrace.allowedLaunchWhatIf';
@@ -36,9 +39,9 @@ export async function confirmLaunchWhatIf<T>(
     (r) => isWhatIfRule(r) && (r as { enabled?: unknown }).enabled === true && !own(r) && !allowed.has(JSON.stringify(r)),
   );
   if (asking.length === 0) return rules;
-  const list = asking.map(describeWhatIfRule);
+  const list = asking.map(whatIfRuleWords);
   const answer = await vscode.window.showWarningMessage(
-    `Net Trace: this launch configuration has ${asking.length === 1 ? 'a what-if rule' : `${asking.length} what-if rules`} that change${asking.length === 1 ? 's' : ''} what the program receives (failures, delays, answers in the server's place)`,
+    `Net Trace: ${whatIfConsentLine('this launch configuration has', asking)}`,
     {
       modal: true,
       detail: `${list.join('\n')}\n\nAllow: ${asking.length === 1 ? 'it acts' : 'they act'} from this session on (asked again if changed). Show: open launch.json; ${asking.length === 1 ? 'it stays' : 'they stay'} off this session. Not now: off this session.`,

@@ -16,6 +16,7 @@
 
 import * as vscode from 'vscode';
 import { DEFAULTS, HEADER_MODES } from '../protocol/options';
+import { whatIfConsentLine, whatIfRuleWords } from '../rules/whatIfConsent';
 
 /** Why a setting is guarded, as the warning and the docs say it. */
 export type SettingRisk =
@@ -88,22 +89,6 @@ const WHAT_IF_RULE_ACTIONS = new Set(['fail', 'delay', 'throttle', 'respond', 'o
 /** True for a rule (as written) whose action changes what the program receives. */
 export function isWhatIfRule(rule: unknown): boolean {
   return rule !== null && typeof rule === 'object' && WHAT_IF_RULE_ACTIONS.has(String((rule as { action?: unknown }).action));
-}
-
-/**
- * A what-if rule in words, as the prompts name it: `"down": fail refused when host == "pay.example.com"`
- * (its id, action, kind or value, condition).
- */
-export function describeWhatIfRule(rule: unknown): string {
-  const r = (rule !== null && typeof rule === 'object' ? rule : {}) as Record<string, unknown>;
-  const spec = r[String(r.action)];
-  const kind =
-    typeof spec === 'string' || typeof spec === 'number'
-      ? spec
-      : spec && typeof spec === 'object'
-        ? ((spec as { kind?: unknown; status?: unknown }).kind ?? (spec as { status?: unknown }).status)
-        : undefined;
-  return `"${String(r.id)}": ${String(r.action)}${kind !== undefined ? ` ${String(kind)}` : ''} when ${String(r.condition)}`;
 }
 
 let warnedUntrusted = false;
@@ -250,7 +235,7 @@ function warn(name: string, value: unknown, risk: SettingRisk): void {
   const whatIf = name === 'rules' && Array.isArray(value) ? value.filter(isWhatIfRule) : [];
   const message =
     whatIf.length > 0
-      ? `Net Trace: this workspace's settings (nettrace.rules) hold ${whatIf.length === 1 ? 'a what-if rule' : `${whatIf.length} what-if rules`}, which ${risk} (failures, delays, answers in the server's place): ${whatIf.map(describeWhatIfRule).join('; ')}. ${whatIf.length === 1 ? 'It is' : 'They are'} off: your own setting applies. Allow only if you trust this repository (asked again if the rules change).`
+      ? `Net Trace: ${whatIfConsentLine("this workspace's settings (nettrace.rules) hold", whatIf)}. ${whatIf.length === 1 ? 'It is' : 'They are'} off: your own setting applies. ${whatIf.length === 1 ? 'The rule' : 'The rules'}: ${whatIf.map(whatIfRuleWords).join('; ')}. Allow only if you trust this repository (asked again if the rules change).`
       : `Net Trace: this workspace's settings set nettrace.${name} to ${shown}, which ${risk}. It is ignored: your own setting applies. Allow it only if you trust this repository.`;
   void Promise.resolve(vscode.window.showWarningMessage(message, ALLOW_BUTTON, KEEP_IGNORING_BUTTON)).then((answer) => {
     if (answer === ALLOW_BUTTON) return remember(ALLOWED_KEY, name, json);

@@ -1,11 +1,13 @@
 /**
  * The status bar item: the request and failure counts of the trace the panel shows (else the
- * running session); statusView.ts decides what it says and when it is redrawn.
+ * running session), and the requests rules the user did not set hid (hiddenRules.ts);
+ * statusView.ts decides what it says and when it is redrawn.
  */
 
 import * as vscode from 'vscode';
 import type { Services } from './services';
-import { statusView, watchStatus } from './statusView';
+import { hiddenInSession } from './hiddenRules';
+import { statusView, watchStatus, type HiddenOf } from './statusView';
 
 /** Registers the status bar item; returns the function that refreshes it. */
 export function registerStatusBar(s: Services, showPanelCommand: string): () => void {
@@ -15,8 +17,13 @@ export function registerStatusBar(s: Services, showPanelCommand: string): () => 
   status.command = showPanelCommand;
   s.context.subscriptions.push(status);
   let counted: string | undefined;
+  // A live session's rules, with the counters its processes reported.
+  const hidden: HiddenOf = (e) => {
+    if (!e.session || !e.collector) return undefined;
+    return hiddenInSession(s.rules.view(e.key).rules, e.session.rules.defaultAction);
+  };
   const update = (): void => {
-    const view = statusView(traces, panel);
+    const view = statusView(traces, panel, hidden);
     counted = view?.traceKey;
     if (!view) {
       status.hide();

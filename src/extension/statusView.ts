@@ -4,7 +4,8 @@
  *
  * It is shown while a session records. Its count is the panel's: the trace the panel shows while
  * the panel is open (the session, or an earlier session or a file the user switched to meanwhile),
- * else the running session (the newest when several run). Nothing recording: no item.
+ * else the running session (the newest when several run). Nothing recording: no item. When rules
+ * the user did not set hide requests of that trace, it says so ("3 hidden", hiddenRules.ts).
  * It is redrawn synchronously on the store events that feed the panel (`change`, `list`,
  * `cleared`, `ended`) and when the panel switches trace: no timer of its own to trail the list.
  */
@@ -43,17 +44,21 @@ export function statusEntry(store: StatusStore, panel: StatusPanel): TraceEntry 
   return own ?? [...live].sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime())[0];
 }
 
+/** What hides requests of a trace without the user having set it: the words for the item, and for its tooltip. */
+export type HiddenOf = (e: TraceEntry) => { text: string; tooltip: string } | undefined;
+
 /** The item for the current state. */
-export function statusView(store: StatusStore, panel: StatusPanel): StatusView | undefined {
+export function statusView(store: StatusStore, panel: StatusPanel, hidden?: HiddenOf): StatusView | undefined {
   const entry = statusEntry(store, panel);
   if (!entry) return undefined;
   const { requests, failed } = store.counts(entry);
   const recording = store.live().length;
-  const text = `$(pulse) Net Trace: ${requests} ${requests === 1 ? 'request' : 'requests'}${failed > 0 ? `, ${failed} failed` : ''}`;
+  const h = hidden?.(entry);
+  const text = `$(pulse) Net Trace: ${requests} ${requests === 1 ? 'request' : 'requests'}${failed > 0 ? `, ${failed} failed` : ''}${h ? `, ${h.text}` : ''}`;
   const what = entry.origin === 'current' ? entry.label : `${entry.label} (${entry.origin === 'file' ? 'file' : 'ended'})`;
   const others =
     recording > (entry.origin === 'current' ? 1 : 0) ? ` (${recording} ${recording === 1 ? 'session' : 'sessions'} recording)` : '';
-  return { text, tooltip: `${what}${others} — click to show the Net Trace panel`, traceKey: entry.key };
+  return { text, tooltip: `${what}${others} — click to show the Net Trace panel${h ? `. ${h.tooltip}` : ''}`, traceKey: entry.key };
 }
 
 /**

@@ -22,6 +22,7 @@ import { prepareTrace, startHelper } from './debugProviders';
 import { launchTracing, preloadConfigOf, type LaunchTracing } from './launchConfig';
 import { TerminalRouter, type RoutedTrace } from './terminalRouter';
 import { allowWorkspaceValue, guardedSetting, whatIfRulesIfTrusted } from './settingsGuard';
+import { hidingRules, noticeHiding } from './hiddenRules';
 import { TRACE_NODE_SESSIONS_SETTING, traceNodeSessionsMode, type TraceNodeSessions } from './nodeSessions';
 import { preloadPathOf, reportOptionError, settings, tracingDefaults, type NodeSessionState, type Services } from './services';
 
@@ -235,6 +236,10 @@ class DebugTerminalTraces implements vscode.Disposable {
         defaultAction: tracing.defaultAction,
         slowThresholdMs: tracing.slowThresholdMs,
       }).preloadConfig();
+      // Skip rules and a skip default the user did not set hide requests: said, never silently (hiddenRules.ts).
+      noticeHiding(hidingRules(launchRules.rules, launchRules.workspaceIds, tracing.defaultAction), s.context.workspaceState, s.log, () =>
+        s.panel.revealRules(),
+      );
     } catch (err) {
       void vscode.window.showErrorMessage(`Net Trace: the trace rules are not valid — ${(err as Error).message}`);
       return options;

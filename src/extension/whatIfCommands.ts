@@ -8,7 +8,8 @@
  *     (httpDocument.ts, in the `nettrace-what-if:` file system below); saving it makes or updates
  *     the `respond` rule;
  *   - "Send Again" / "Send Again with Changes…": the request sent again from inside the process
- *     that made it (src/collector/sendAgain.ts), optionally edited in a request document first.
+ *     that made it (src/collector/sendAgain.ts), optionally edited in a request document first;
+ *     refused in an untrusted workspace, and told which credentials stayed at their origin.
  */
 
 import * as vscode from 'vscode';
@@ -17,10 +18,11 @@ import { WHAT_IF_LIMITS, whatIfRuleFromRequest } from '../rules/whatIfFromReques
 import type { HttpRequest } from '../trace/contract/types';
 import { FAIL_WORDS } from '../trace/diagnosis/whatIfText';
 import { requestTarget, type CopyContext } from './copyCommands';
-import { answerDocument, parseAnswerDocument, parseRequestDocument, requestDocument, type RequestEdit } from './httpDocument';
+import { answerDocument, originOf, parseAnswerDocument, parseRequestDocument, requestDocument, type RequestEdit } from './httpDocument';
 import type { RuleService } from './ruleService';
 import type { Services } from './services';
 import type { TraceEntry } from './traceStore';
+import { sendAgainOffReason } from './whatIfTrust';
 
 /** The what-if commands (package.json `contributes.commands` and the row menu). */
 export const WHAT_IF_COMMANDS = {
@@ -315,8 +317,22 @@ async function answerLikeThis(s: Services, rules: RuleService, docs: WhatIfDocum
   await vscode.window.showTextDocument(doc, { preview: false });
 }
 
+/**
+ * What the user is told when headers were left out of a request sent to another origin:
+ * `Net Trace: sent again to https://b.example without Authorization, Cookie: …`.
+ */
+export function leftOutText(names: readonly string[], to: string, from: string): string {
+  const list = names.length === 1 ? names[0]! : `${names.slice(0, -1).join(', ')} and ${names[names.length - 1]!}`;
+  return (
+    `Net Trace: sent again to ${originOf(to)} without ${list}: ${names.length === 1 ? 'its value is' : 'their values are'} the program's credentials for ${originOf(from)}, ` +
+    'and Send Again fills them in only for the same scheme, host and port. Type a value in Send Again with Changes… to send one there.'
+  );
+}
+
 /** Sends a request again and says what became of it; the panel selects the new request. */
 async function sendAgainNow(s: Services, entry: TraceEntry, req: HttpRequest, edit?: RequestEdit): Promise<void> {
+  const off = sendAgainOffReason();
+  if (off) return void vscode.window.showWarningMessage(off);
   const session = entry.session;
   if (!session || !entry.collector) {
     void vscode.window.showWarningMessage(
@@ -346,6 +362,11 @@ async function sendAgainNow(s: Services, entry: TraceEntry, req: HttpRequest, ed
     return;
   }
   s.log(`sent again ${req.reqMethod} ${req.reqURL} (${entry.key} ${req.traceID}${r.traceID ? ` → ${r.traceID}` : ''})`);
+  if (r.leftOut && r.leftOut.length > 0) {
+    const text = leftOutText(r.leftOut, edit?.url ?? req.reqURL, req.reqURL);
+    s.log(text);
+    void vscode.window.showWarningMessage(text);
+  }
   if (r.traceID) {
     const id = r.traceID;
     // The new request's record arrives with the process's next batch.
@@ -372,6 +393,8 @@ export function registerWhatIfCommands(s: Services, rules: RuleService): void {
       return sendAgainNow(s, t.entry, t.req);
     }),
     vscode.commands.registerCommand(WHAT_IF_COMMANDS.sendAgainEdited, async (arg?: CopyContext) => {
+      const off = sendAgainOffReason();
+      if (off) return void vscode.window.showWarningMessage(off);
       const t = requestTarget(s, arg);
       if (!t) return void vscode.window.showInformationMessage('Net Trace: select a request in the Net Trace panel first.');
       const uri = docs.open(`/send-again/${t.req.traceID}.http`, requestDocument(t.req), async (text) => {

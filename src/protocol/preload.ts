@@ -369,7 +369,8 @@ export interface RulesMessage {
  * Collector → preload: Send Again (docs/rules.md, "Send Again"). The preload sends its request
  * `id` (its local id) again from inside the process, as the program sent it (the method, URL,
  * headers and body it keeps in memory for its last requests), with the user's edits: a header
- * whose value is REDACTED keeps the value the program sent. It answers with a SentAgainMessage.
+ * whose value is REDACTED keeps the value the program sent when the URL is of the request's
+ * origin, and is left out for another. It answers with a SentAgainMessage.
  */
 export interface SendAgainMessage {
   type: 'sendAgain';
@@ -389,6 +390,12 @@ export interface SentAgainMessage {
   id?: string;
   /** Why nothing was sent (the request is no longer kept, its client is not one Send Again knows). */
   error?: string;
+  /**
+   * Headers left out because the URL is of another origin (scheme, host, port) than the request's:
+   * the program's credentials (a value the edits left at REDACTED, or one the trace redacts) stay
+   * at their origin (src/preload/rules/sendAgain.ts headersToSend). Each name once, as written.
+   */
+  leftOut?: string[];
 }
 
 /** Every message the collector sends to a preload. */

@@ -27,7 +27,7 @@ const CONFIG = 'Net Trace: what if';
 const CALLS = 12;
 /** The rule the cloned repository's settings hold: every payments call refused. */
 const RULE = { id: 'pay-down', condition: 'path == "/api/pay"', action: 'fail', fail: 'refused', enabled: true };
-/** The rule as the warning names it (settingsGuard.ts describeWhatIfRule). */
+/** The rule as the warning names it (src/rules/whatIfConsent.ts whatIfRuleWords). */
 const RULE_WORDS = '"pay-down": fail refused when path == "/api/pay"';
 /** The banner's sentence (src/extension/whatIfTrust.ts UNTRUSTED_WHAT_IF). */
 const BANNER =

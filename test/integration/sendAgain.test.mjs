@@ -3,6 +3,9 @@
 // program sent (the Authorization the trace redacted) and the body; the trace keeps `<redacted>`
 // and links the new request to the first (`repeatOf`); edits change the method, URL, headers and
 // body, a REDACTED value keeping the program's; once the process has ended the answer says so.
+// To another origin (server B) the program's credentials stay at theirs: through the editor's
+// document and command, B receives no Authorization, Cookie or API key unless the user typed one,
+// and the user is told which were left out.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
@@ -12,7 +15,12 @@ import { nodeBinaries } from './harness.mjs';
 import { preload, sendAgainModules, until } from './sendAgainSetup.mjs';
 import { root } from '../lib/bundleTs.mjs';
 
-const m = sendAgainModules('sendAgain.cjs');
+const m = sendAgainModules('sendAgain.cjs', [
+  "export * from './src/extension/whatIfCommands';",
+  "export { RuleService } from './src/extension/ruleService';",
+  "import * as vscodeStub from 'vscode'; export { vscodeStub };",
+]);
+const vscode = m.vscodeStub;
 
 test('Send Again: sent from inside the process as the program sent it, recorded redacted and linked', { timeout: 60_000 }, async () => {
   const seen = [];
@@ -227,3 +235,163 @@ for (const { label, bin } of nodeBinaries()) {
     },
   );
 }
+
+/** A local server that records what each request brought (method, path, headers as sent, body). */
+async function recordingServer() {
+  const seen = [];
+  const server = createServer((req, res) => {
+    const chunks = [];
+    req.on('data', (c) => chunks.push(c));
+    req.on('end', () => {
+      const h = {};
+      for (let i = 0; i < req.rawHeaders.length; i += 2) h[req.rawHeaders[i].toLowerCase()] = req.rawHeaders[i + 1];
+      seen.push({ method: req.method, url: req.url, headers: h, body: Buffer.concat(chunks).toString() });
+      res.end('ok');
+    });
+  });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  return { server, seen, base: `http://127.0.0.1:${server.address().port}` };
+}
+
+/**
+ * Issue 61: Send Again with Changes to another origin. The program sends its credentials to
+ * server A; the user, through the editor's command and its request document, sends the request
+ * again to server B (another port: another origin). B gets none of the program's Authorization,
+ * Cookie or X-Api-Key, and the user is told which were left out; a typed Authorization reaches B as
+ * typed; the same origin gets them filled in as before. For http, fetch and userland undici.
+ */
+test(
+  'Send Again with Changes to another origin: the credentials stay at theirs unless typed, and the user is told',
+  { timeout: 90_000 },
+  async () => {
+    const a = await recordingServer();
+    const b = await recordingServer();
+    const store = new m.TraceStore({ startCollector: m.startCollector, changeIntervalMs: 20, idleTimeoutMs: 60_000 });
+    const warnings = [];
+    const showWarning = vscode.window.showWarningMessage;
+    vscode.window.showWarningMessage = async (msg) => void warnings.push(msg);
+    let child;
+    try {
+      const { key, ipcPath } = await store.prepare('send again origins');
+      const entry = store.get(key);
+      const rules = new m.RuleService(store, undefined);
+      const s = {
+        context: { subscriptions: [] },
+        traces: store,
+        panel: { traceKey: key, revealRules() {}, selectedRequest: () => undefined, select() {} },
+        rules,
+        log: () => {},
+      };
+      m.registerWhatIfCommands(s, rules);
+      const docs = vscode.workspace.fileSystems.get(m.WHAT_IF_SCHEME);
+      const env = m.buildPreloadEnv(
+        { ...process.env, NODE_PATH: join(root, 'node_modules') },
+        { preloadPath: preload, config: { ipcPath, sendAgain: true } },
+      );
+      const secrets = "{ Authorization: 'Bearer s3cret', Cookie: 'sid=c00kie', 'X-Api-Key': 'k3y', 'X-Keep': '1' }";
+      const code = `
+      const http = require('node:http');
+      const undici = require('undici');
+      http.get('${a.base}/http', { headers: ${secrets} }, (res) => {
+        res.resume();
+        res.on('end', async () => {
+          await (await fetch('${a.base}/fetch', { headers: ${secrets} })).text();
+          await (await undici.request('${a.base}/undici', { headers: ${secrets} })).body.text();
+        });
+      });
+      setTimeout(() => {}, 60_000);`;
+      child = spawn(process.execPath, ['-e', code], { env, stdio: 'inherit' });
+      const trace = () => entry.session.snapshot();
+      const done = (path) => trace().httpRequests.find((r) => new URL(r.reqURL).pathname === path && r.respDoneAt !== undefined);
+
+      /** Opens the request's document through the command, gives it `edit`, saves it (which sends it). */
+      const sendEdited = async (req, edit) => {
+        vscode.window.shownDocuments.length = 0;
+        await vscode.commands.registered.get(m.WHAT_IF_COMMANDS.sendAgainEdited)({ traceKey: key, traceID: req.traceID });
+        const uri = vscode.window.shownDocuments[0].uri;
+        const text = new TextDecoder().decode(docs.readFile(uri));
+        await docs.writeFile(uri, new TextEncoder().encode(edit(text)));
+      };
+      const secretNames = ['authorization', 'cookie', 'x-api-key'];
+
+      for (const [path, client] of [
+        ['/http', 'http'],
+        ['/fetch', 'fetch'],
+        ['/undici', 'undici'],
+      ]) {
+        const first = await until(`the first ${path}`, () => done(path));
+        assert.equal(first.client, client);
+        const sentToA = a.seen.find((r) => r.url === path);
+        assert.equal(sentToA.headers.authorization, 'Bearer s3cret', 'A got the credentials from the program');
+
+        // To B, the document as it opened (every credential reads <redacted>): none reaches B.
+        warnings.length = 0;
+        await sendEdited(first, (t) => t.replace(`GET ${a.base}${path}`, `GET ${b.base}${path}-b1`));
+        const b1 = await until(`B to get ${path}-b1`, () => b.seen.find((r) => r.url === `${path}-b1`));
+        for (const n of secretNames) assert.equal(b1.headers[n], undefined, `${client}: B got no ${n}`);
+        assert.equal(b1.headers['x-keep'], '1', 'the other headers go');
+        assert.equal(b1.headers.host, new URL(b.base).host, "B's own Host, not the program's");
+        await until(`${client}: the message`, () => warnings.length === 1);
+        assert.match(warnings[0], new RegExp(`^Net Trace: sent again to ${b.base} without Authorization, Cookie and X-Api-Key: `));
+        assert.match(
+          warnings[0],
+          new RegExp(`the program's credentials for ${a.base}, and Send Again fills them in only for the same scheme, host and port`),
+        );
+        const repeat = await until(`${path}-b1 recorded`, () =>
+          trace().httpRequests.find(
+            (r) => r.repeatOf === first.traceID && r.reqURL === `${b.base}${path}-b1` && r.respDoneAt !== undefined,
+          ),
+        );
+        assert.ok(
+          !repeat.reqHeaders.some(([n]) => secretNames.includes(n.toLowerCase())),
+          'the trace shows what went: no credential header',
+        );
+
+        // To B with a typed Authorization: that one goes, as typed; the cookie and the key stay out.
+        warnings.length = 0;
+        await sendEdited(first, (t) =>
+          t
+            .replace(`GET ${a.base}${path}`, `GET ${b.base}${path}-b2`)
+            .replace(/^Authorization: <redacted>$/im, 'Authorization: Bearer typed-for-b'),
+        );
+        const b2 = await until(`B to get ${path}-b2`, () => b.seen.find((r) => r.url === `${path}-b2`));
+        assert.equal(b2.headers.authorization, 'Bearer typed-for-b', `${client}: the typed value`);
+        assert.equal(b2.headers.cookie, undefined);
+        assert.equal(b2.headers['x-api-key'], undefined);
+        await until(`${client}: the second message`, () => warnings.length === 1);
+        assert.match(warnings[0], / without Cookie and X-Api-Key: /);
+
+        // The same origin (another path on A): filled in as the program sent them, nothing said.
+        warnings.length = 0;
+        await sendEdited(first, (t) => t.replace(`GET ${a.base}${path}`, `GET ${a.base}${path}-same`));
+        const same = await until(`A to get ${path}-same`, () => a.seen.find((r) => r.url === `${path}-same`));
+        assert.deepEqual(
+          secretNames.map((n) => same.headers[n]),
+          ['Bearer s3cret', 'sid=c00kie', 'k3y'],
+          `${client}: the same origin gets the program's values`,
+        );
+        await until(`${path}-same recorded`, () =>
+          trace().httpRequests.find((r) => r.reqURL === `${a.base}${path}-same` && r.respDoneAt !== undefined),
+        );
+        assert.deepEqual(warnings, [], 'nothing left out: no message');
+
+        // The protocol itself, below the editor: a URL of another origin and no header edits.
+        const bare = await entry.session.sendAgain.send(first.traceID, { url: `${b.base}${path}-b3` });
+        assert.equal(bare.ok, true, JSON.stringify(bare));
+        assert.deepEqual(
+          bare.leftOut.map((n) => n.toLowerCase()),
+          secretNames,
+          'each left out (named as the client wrote it)',
+        );
+        const b3 = await until(`B to get ${path}-b3`, () => b.seen.find((r) => r.url === `${path}-b3`));
+        for (const n of secretNames) assert.equal(b3.headers[n], undefined, `${client}: no ${n} without edits either`);
+      }
+    } finally {
+      vscode.window.showWarningMessage = showWarning;
+      child?.kill();
+      await store.dispose();
+      a.server.close();
+      b.server.close();
+    }
+  },
+);

@@ -4,7 +4,8 @@
 // redacted), the body and the method; the new stream rides the program's session while it is open,
 // and a new session connected as the program connected it once that one has closed; the trace
 // keeps `<redacted>` and links the new request to the first (`repeatOf`); edits change the method,
-// path, headers and body, a REDACTED value keeping the program's.
+// path, headers and body, a REDACTED value keeping the program's — to the same origin only: to
+// another server (issue 61) the program's Authorization is left out, and the answer says so.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import http2 from 'node:http2';
@@ -42,6 +43,23 @@ for (const { label, bin } of nodeBinaries()) {
       });
       await new Promise((r) => server.listen(0, '127.0.0.1', r));
       const base = `http://127.0.0.1:${server.address().port}`;
+      // Server B: another origin (another port).
+      const other = { server: http2.createServer(), seen: [] };
+      other.server.on('stream', (stream, headers) => {
+        stream.resume();
+        stream.on('end', () => {
+          other.seen.push({
+            path: headers[':path'],
+            auth: headers.authorization,
+            keep: headers['x-keep'],
+            authority: headers[':authority'],
+          });
+          stream.respond({ ':status': 200 });
+          stream.end('ok');
+        });
+      });
+      await new Promise((r) => other.server.listen(0, '127.0.0.1', r));
+      other.base = `http://127.0.0.1:${other.server.address().port}`;
       const store = new m.TraceStore({ startCollector: m.startCollector, changeIntervalMs: 20, idleTimeoutMs: 60_000 });
       let child;
       try {
@@ -123,10 +141,32 @@ for (const { label, bin } of nodeBinaries()) {
           { ...b, session: undefined },
           { method: 'PUT', path: '/b', auth: 'Bearer s3cret', keep: '2', length: undefined, body: 'edited', session: undefined },
         );
+
+        // To another origin (server B, a new session there): the Authorization stays out, typed or not said.
+        const toB = await entry.session.sendAgain.send(first.traceID, {
+          url: `${other.base}/to-b`,
+          headers: [
+            ['authorization', '<redacted>'],
+            ['x-keep', '3'],
+          ],
+        });
+        assert.equal(toB.ok, true, JSON.stringify(toB));
+        assert.deepEqual(toB.leftOut, ['authorization']);
+        const gotB = await until('B to get it', () => other.seen.find((r) => r.path === '/to-b'));
+        assert.deepEqual(gotB, { path: '/to-b', auth: undefined, keep: '3', authority: new URL(other.base).host });
+        const typed = await entry.session.sendAgain.send(first.traceID, {
+          url: `${other.base}/typed`,
+          headers: [['authorization', 'Bearer typed']],
+        });
+        assert.equal(typed.ok, true, JSON.stringify(typed));
+        assert.equal(typed.leftOut, undefined, 'nothing left out');
+        const gotTyped = await until('B to get the typed one', () => other.seen.find((r) => r.path === '/typed'));
+        assert.equal(gotTyped.auth, 'Bearer typed');
       } finally {
         child?.kill();
         await store.dispose();
         server.close();
+        other.server.close();
       }
     },
   );

@@ -5,13 +5,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { bundleTs, root } from '../lib/bundleTs.mjs';
 
-/** The trace store, startCollector and buildPreloadEnv, bundled as `name` (vscode stubbed). */
-export function sendAgainModules(name) {
+/** The trace store, startCollector and buildPreloadEnv (and `extra` export lines), bundled as `name` (vscode stubbed). */
+export function sendAgainModules(name, extra = []) {
   return bundleTs(
     [
       "export * from './src/extension/traceStore';",
       "export { startCollector } from './src/collector/server';",
       "export { buildPreloadEnv } from './src/collector/launchEnv';",
+      ...extra,
     ],
     { dir: mkdtempSync(join(tmpdir(), 'nettrace-sendagain-')), name, vscodeStub: true },
   );

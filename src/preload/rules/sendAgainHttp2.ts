@@ -10,7 +10,7 @@
  */
 import type * as http2 from 'node:http2';
 import type { Tracer } from '../tracer';
-import { headersToSend, keepRequest, type RequestLike, type SendAgainEdits } from './sendAgain';
+import { headersToSend, keepRequest, sameOrigin, type IsSecret, type Made, type RequestLike, type SendAgainEdits } from './sendAgain';
 
 /** A body longer than this is not kept (type it in Send Again with Changes…). */
 const MAX_BODY = 256 * 1024;
@@ -58,7 +58,7 @@ export function keepHttp2ForSendAgain(
       connectArgs,
     };
     let bytes = k.url.length + headers.reduce((n, [a, b]) => n + a.length + b.length + 4, 0);
-    keepRequest(t, id, { bytes, send: (e) => sendHttp2(k, e) });
+    keepRequest(t, id, { bytes, send: (e, secret) => sendHttp2(k, e, secret) });
     const chunks: Buffer[] = [];
     let size = 0;
     let over = false;
@@ -79,7 +79,7 @@ export function keepHttp2ForSendAgain(
         k.body = Buffer.concat(chunks);
         bytes += size;
         // Counted again with its body (the store's bound is on head and body together).
-        if (size > 0) keepRequest(t, id, { bytes, send: (e) => sendHttp2(k, e) });
+        if (size > 0) keepRequest(t, id, { bytes, send: (e, secret) => sendHttp2(k, e, secret) });
       },
     };
   } catch {
@@ -90,12 +90,12 @@ export function keepHttp2ForSendAgain(
 type Headers = Record<string, string | string[]>;
 
 /** Sends a kept http2 request again, with the user's edits (sendAgain.ts's Kept.send). */
-function sendHttp2(k: Http2Kept, e: SendAgainEdits): { req: RequestLike; body: Buffer } {
+function sendHttp2(k: Http2Kept, e: SendAgainEdits, secret: IsSecret): Made {
   const u = new URL(typeof e.url === 'string' && e.url !== '' ? e.url : k.url);
   const body = typeof e.body === 'string' ? Buffer.from(e.body) : k.body;
   if (body === undefined)
     throw new Error('its body was not kept (over 256 KiB, or not all written yet): type the body in Send Again with Changes…');
-  const same = u.origin === k.origin;
+  const same = sameOrigin(u.href, k.origin);
   const pseudo = (name: string) => k.headers.find(([n]) => n === name)?.[1];
   const headers: Headers = Object.create(null) as Headers;
   headers[':method'] = typeof e.method === 'string' && e.method !== '' ? e.method : k.method;
@@ -103,7 +103,8 @@ function sendHttp2(k: Http2Kept, e: SendAgainEdits): { req: RequestLike; body: B
   headers[':scheme'] = (same && pseudo(':scheme')) || u.protocol.replace(/:$/, '');
   headers[':authority'] = (same && pseudo(':authority')) || u.host;
   const plain = (list: Array<[string, string]>) => list.filter(([n]) => !n.startsWith(':'));
-  for (const [name, value] of headersToSend(plain(k.headers), e.headers && plain(e.headers), !same)) {
+  const { headers: list, leftOut } = headersToSend(plain(k.headers), e.headers && plain(e.headers), same, secret);
+  for (const [name, value] of list) {
     const key = name.toLowerCase();
     const had = headers[key];
     headers[key] = had === undefined ? value : [...(Array.isArray(had) ? had : [had]), value];
@@ -130,5 +131,5 @@ function sendHttp2(k: Http2Kept, e: SendAgainEdits): { req: RequestLike; body: B
     // A HEAD stream is ended as it opens.
     end: (b) => void (stream.writableEnded ? undefined : stream.end(b)),
   };
-  return { req, body };
+  return { req, body, leftOut };
 }

@@ -7,7 +7,16 @@
  */
 import { isPlainAsyncIterable } from '../undici/undiciHeaders';
 import type { Tracer } from '../tracer';
-import { headersToSend, keepRequest, MAX_BODY, type RequestLike, type SendAgainEdits } from './sendAgain';
+import {
+  headersToSend,
+  keepRequest,
+  MAX_BODY,
+  sameOrigin,
+  type IsSecret,
+  type Made,
+  type RequestLike,
+  type SendAgainEdits,
+} from './sendAgain';
 
 /** The undici Request fields read here. */
 export interface UndiciRequestFields {
@@ -118,7 +127,7 @@ export function keepUndiciForSendAgain(t: Tracer, id: string, req: UndiciRequest
     let bytes = url.length;
     for (const [n, v] of list) bytes += n.length + v.length + 4;
     const keep = (body: Buffer | undefined) =>
-      keepRequest(t, id, { bytes: bytes + (body?.length ?? 0), send: (e) => sendUndici({ method, url, list, body }, e) });
+      keepRequest(t, id, { bytes: bytes + (body?.length ?? 0), send: (e, secret) => sendUndici({ method, url, list, body }, e, secret) });
     const body = undiciBody(req, MAX_BODY, keep);
     keep(body);
   } catch {
@@ -134,7 +143,8 @@ export function keepUndiciForSendAgain(t: Tracer, id: string, req: UndiciRequest
 function sendUndici(
   k: { method: string; url: string; list: Array<[string, string]>; body: Buffer | undefined },
   e: SendAgainEdits,
-): { req: RequestLike; body: Buffer } {
+  secret: IsSecret,
+): Made {
   const url = typeof e.url === 'string' && e.url !== '' ? e.url : k.url;
   const body = typeof e.body === 'string' ? Buffer.from(e.body) : k.body;
   if (body === undefined)
@@ -142,7 +152,8 @@ function sendUndici(
   const method = typeof e.method === 'string' && e.method !== '' ? e.method : k.method;
   const closers: Array<() => void> = [];
   let ended = false;
-  dispatchAgain(url, method, headersToSend(k.list, e.headers, url !== k.url), body, () => {
+  const { headers, leftOut } = headersToSend(k.list, e.headers, url === k.url || sameOrigin(url, k.url), secret);
+  dispatchAgain(url, method, headers, body, () => {
     ended = true;
     for (const c of closers.splice(0)) c();
   });
@@ -157,5 +168,5 @@ function sendUndici(
       // Sent within dispatch() already, its body with it.
     },
   };
-  return { req, body: Buffer.alloc(0) };
+  return { req, body: Buffer.alloc(0), leftOut };
 }
