@@ -860,6 +860,32 @@ const cases = [
     },
     want: "request failed: write after end (ERR_STREAM_WRITE_AFTER_END) after 2 ms while waiting for the server's first byte (request sent, no response)",
   },
+  {
+    name: 'a gRPC call the server ended at its deadline (trailers-only head)',
+    ctx: {
+      request: req({
+        client: 'http2',
+        reqMethod: 'POST',
+        respStatusCode: 200,
+        respHeaders: [
+          ['content-type', 'application/grpc+proto'],
+          ['grpc-status', '4'],
+          ['grpc-message', 'Deadline%20exceeded'],
+        ],
+      }),
+    },
+    want: 'server ended the gRPC call with status 4 DEADLINE_EXCEEDED: "Deadline exceeded"',
+  },
+  {
+    name: 'a gRPC call ended with a status in its trailers; OK says nothing',
+    ctx: { request: req({ client: 'http2', reqMethod: 'POST', respStatusCode: 200, respTrailers: [['grpc-status', '14']] }) },
+    want: 'server ended the gRPC call with status 14 UNAVAILABLE',
+  },
+  {
+    name: 'a gRPC call that ended OK',
+    ctx: { request: req({ client: 'http2', reqMethod: 'POST', respStatusCode: 200, respTrailers: [['grpc-status', '0']] }) },
+    want: undefined,
+  },
 ];
 
 for (const c of cases) {

@@ -362,6 +362,14 @@ function onStream(
       t.record('httpRequests', id, out);
     });
   });
+  // Trailers end a gRPC call with its status (`grpc-status`): a call the server ended so is a 200
+  // whose status the program reads here.
+  observeOnce(stream, 'trailers', (trailers) => {
+    t.guard(hook, () => {
+      const respTrailers = t.headers.fromFlat(flatHeaders(trailers as http2.IncomingHttpHeaders));
+      if (respTrailers) t.record('httpRequests', id, { respTrailers });
+    });
+  });
   const push = stream.push;
   overrideMethod(stream, 'push', function (this: Stream, chunk: unknown, enc?: BufferEncoding): boolean {
     if (chunk && hook.enabled) {

@@ -141,6 +141,8 @@ export interface HttpRequest {
   respStatusCode?: number;
   respStatusText?: string;
   respHeaders?: HeaderPair[];
+  /** Trailer pairs after the response body (HTTP/2; a gRPC call's `grpc-status` is there), as `respHeaders`. */
+  respTrailers?: HeaderPair[];
   respContentLen?: number;
   reqError?: RequestError | null;
   /** When the request ended: response body done, or the failure (sent by the preload). */

@@ -7,7 +7,7 @@
  */
 
 import { dnsStory } from './dnsStory';
-import { http2ErrorName } from './http2Errors';
+import { grpcFailure, http2ErrorName } from './http2Errors';
 import { formatMs, incompleteWhy, PHASE_NAMES, plural } from './sentence';
 import { poolWaitSentence, poolWaitState } from './poolDiagnosis';
 import { whatIfWithoutNetwork } from './whatIfText';
@@ -567,6 +567,8 @@ export function diagnose(ctx: DiagnosisContext, timings?: Timings, options: Diag
     const who = whatIfWithoutNetwork(req.whatIf) ? '' : 'server answered ';
     return andLoop(`${who}${statusText(status, req.respStatusText)}${after(ms)}`);
   }
+  const grpc = grpcFailure(req);
+  if (grpc) return andLoop(grpc);
   if (loop) return withKernel(loop, ctx, budget);
   const slow = diagnoseSlow(ctx, budget, options.slowThresholdMs ?? DEFAULT_SLOW_THRESHOLD_MS);
   return slow && withKernel(slow, ctx, budget);
