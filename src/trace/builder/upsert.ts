@@ -110,6 +110,7 @@ export const REF_PATHS: RefPath[][] = RECORD_KINDS.map((k) => REF_FIELDS[k].map(
 const NO_TIMES: ReadonlySet<string> = new Set([
   'reqHeaders',
   'respHeaders',
+  'respTrailers',
   'initiator',
   'handler',
   'reqBody',
@@ -197,7 +198,7 @@ export class UpsertDecoder {
     if (key === 'reqURL' && typeof value === 'string') {
       // The one place URLs are redacted: every view and file is made from this record.
       record.reqURL = this.sharedPairs.string(redactUrl(value, this.redactQuery));
-    } else if (key === 'reqHeaders' || key === 'respHeaders') {
+    } else if (key === 'reqHeaders' || key === 'respHeaders' || key === 'respTrailers') {
       const list = this.headerListOf(key, value);
       setField(record, key, list);
       if (!list && value !== undefined && value !== null) this.host.warn(`a request's ${key} were malformed and are left out`);
@@ -349,6 +350,7 @@ const SETTERS: Record<string, Setter> = {
   respStatusCode: (r, v) => void (r.respStatusCode = v),
   respStatusText: (r, v) => void (r.respStatusText = v),
   respHeaders: (r, v) => void (r.respHeaders = v),
+  respTrailers: (r, v) => void (r.respTrailers = v),
   respContentLen: (r, v) => void (r.respContentLen = v),
   reqError: (r, v) => void (r.reqError = v),
   reqEndAt: (r, v) => void (r.reqEndAt = v),
