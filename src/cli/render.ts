@@ -22,7 +22,7 @@ import type { HttpRequest, Trace, WebSocketSession } from '../trace/contract/typ
 import { CONNECTION_WORDS, connectionState } from '../trace/derive/labels';
 import { renderIncoming, servedFailed } from './renderIncoming';
 import { renderKernel } from './renderKernel';
-import { ANSI_SEQUENCE, SURROGATE, fit, paint, sanitize } from './text';
+import { ANSI_SEQUENCE, SURROGATE, append, fit, paint, sanitize } from './text';
 
 export { sanitize };
 
@@ -437,7 +437,7 @@ export function writeTrace(trace: Trace, options: RenderOptions, write: (text: s
   const lines: string[] = [];
   if (rows.length === 0) {
     lines.push(trace.incomingRequests?.length ? 'The program made no HTTP requests.' : 'No HTTP requests were traced.');
-    lines.push(...incomingSection(trace, [], width, color, options));
+    append(lines, incomingSection(trace, [], width, color, options));
     const kernel = renderKernel(trace, [], width, color);
     if (kernel.length) lines.push(...kernel, '');
     lines.push(renderSummary(trace, options.totals));
@@ -559,8 +559,8 @@ export function writeTrace(trace: Trace, options: RenderOptions, write: (text: s
       lines.push(`     ${webSocketLine(row.req.webSocket!)}`);
     }
   }
-  lines.push(...incomingSection(trace, rows, width, color, options));
-  lines.push(...renderKernel(trace, rows, width, color));
+  append(lines, incomingSection(trace, rows, width, color, options));
+  append(lines, renderKernel(trace, rows, width, color));
   const warnings = trace.stats.warnings;
   if (warnings.length > 0) {
     lines.push('');
