@@ -150,9 +150,11 @@ export function statusLabel(req: HttpRequest): string {
     return sanitize(e.code ?? e.cause?.code ?? 'ERROR');
   }
   if (req.respStatusCode !== undefined) {
-    if (req.webSocket) return `${req.respStatusCode} websocket`;
-    if (isStreaming(req)) return `${req.respStatusCode} streaming`;
-    return String(req.respStatusCode);
+    // A file's requests are checked as read (a status is a number); a live peer's record is not: printed escaped.
+    const status = sanitize(req.respStatusCode);
+    if (req.webSocket) return `${status} websocket`;
+    if (isStreaming(req)) return `${status} streaming`;
+    return status;
   }
   return req.incomplete ? 'INCOMPLETE' : 'pending';
 }
@@ -359,7 +361,7 @@ export function initiatorLine(req: HttpRequest): string | undefined {
   const user = frames.filter((f) => f !== null && typeof f === 'object' && !f.library);
   if (user.length === 0) return `initiator: ${NO_PROGRAM_FRAME}`;
   const parts = user.slice(0, 2).map((f) => {
-    const loc = `${sanitize(frameFile(f.file))}:${f.line}:${f.column}`;
+    const loc = `${sanitize(frameFile(f.file))}:${sanitize(f.line)}:${sanitize(f.column)}`;
     return f.function ? `${sanitize(f.function)} (${loc})` : loc;
   });
   return `${req.initiator?.async ? 'started asynchronously from' : 'at'} ${parts.join(' ← ')}`;
@@ -556,7 +558,7 @@ export function writeTrace(trace: Trace, options: RenderOptions, write: (text: s
     lines.push(paint('WebSockets', 1, color));
     for (const { row, n } of sockets) {
       lines.push(`  ${fit(`#${n} ${sanitize(row.req.reqURL)}`, Math.max(20, width - 4)).trimEnd()}`);
-      lines.push(`     ${webSocketLine(row.req.webSocket!)}`);
+      lines.push(`     ${sanitize(webSocketLine(row.req.webSocket!))}`);
     }
   }
   append(lines, incomingSection(trace, rows, width, color, options));

@@ -105,11 +105,11 @@ export function renderIncoming(
     const calls = byCause.get(inc.traceID) ?? [];
     const b = incomingBreakdown(inc, calls);
     const route = inc.route !== undefined ? `  (${sanitize(inc.route)})` : '';
-    const via = depth > 0 ? `↳ served by pid ${inc.pid}: ` : '';
+    const via = depth > 0 ? `↳ served by pid ${sanitize(inc.pid)}: ` : '';
     // An incomplete request's time is unknown: it was still open when its program ended.
     const took = inc.incomplete ? '-' : msText(b?.totalMs);
     // The handler's line, as the request table names an initiator: `routes.ts:12`.
-    const at = inc.handler ? `  @ ${sanitize(inc.handler.file.split(/[\\/]/).pop())}:${inc.handler.line}` : '';
+    const at = inc.handler ? `  @ ${sanitize(inc.handler.file.split(/[\\/]/).pop())}:${sanitize(inc.handler.line)}` : '';
     const head = lineWithUrl(
       `${via}${sanitize(inc.traceID)} ${sanitize(inc.reqMethod)} `,
       sanitize(inc.reqURL),
@@ -119,7 +119,7 @@ export function renderIncoming(
     const red = servedFailed(inc) ? 31 : inc.incomplete ? 33 : 0;
     lines.push(`${pad}${paint(head, red, o.color)}`);
     for (const call of calls.slice(0, MAX_CALLS)) {
-      const status = call.reqError ? 'failed' : call.respStatusCode !== undefined ? String(call.respStatusCode) : '-';
+      const status = call.reqError ? 'failed' : call.respStatusCode !== undefined ? sanitize(call.respStatusCode) : '-';
       const total = call.timings ? Object.values(call.timings).reduce((s, v) => s + (v > 0 ? v : 0), 0) : undefined;
       const text = lineWithUrl(
         `#${numberOf.get(call)} ${sanitize(call.reqMethod)} `,

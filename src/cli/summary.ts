@@ -137,7 +137,9 @@ function routeLines(routes: RouteSummary[], width: number, color: boolean): stri
     if (r.bytes.sent || r.bytes.received) facts.push(`${formatBytes(r.bytes.sent)} sent, ${formatBytes(r.bytes.received)} received`);
     lines.push(`    ${facts.join(' · ')}`);
     if (r.lines.length)
-      lines.push(paint(`    from ${r.lines.map((l) => `${sanitize(frameFile(l.file))}:${l.line} (${l.count})`).join(', ')}`, 90, color));
+      lines.push(
+        paint(`    from ${r.lines.map((l) => `${sanitize(frameFile(l.file))}:${sanitize(l.line)} (${l.count})`).join(', ')}`, 90, color),
+      );
   }
   return lines;
 }

@@ -213,3 +213,19 @@ test('the reader gives every request field its type: wrong ones removed or neutr
   assert.equal(t.httpRequests[2].reqMethod, '');
   assert.throws(() => core.parseTraceFile(JSON.stringify(traceOf([{ reqMethod: 'GET' }]))), /an httpRequests entry has no traceID/);
 });
+
+test('a record that did not come through the reader (a live peer sends what it likes) prints escaped too', () => {
+  const [status, frames] = hostile();
+  const ws = {
+    ...ordinary(1)[0],
+    traceID: 'ws',
+    respStatusCode: `101${OSC52}`,
+    webSocket: { openAt: 5, closeAt: 9, closeCode: `1000${CLEAR}`, sentMessages: `1${BIDI}`, recvMessages: 0, sentBytes: 1, recvBytes: 0 },
+  };
+  const out = core.renderTrace(core.enrichTrace({ ...core.emptyTrace('live'), httpRequests: [...ordinary(2), status, frames, ws] }), {
+    width: 150,
+  });
+  assertInert('renderTrace of raw records', out);
+  assert.ok(out.includes('503\\x1b]52;'), 'the status as text, escaped');
+  assert.ok(out.includes('at bad (/app/a.js:7\\x1b]52;c;ZXZpbA==\\x07:1\\x1b[2J'), out);
+});
