@@ -1,13 +1,14 @@
 /**
  * `nettrace diff A.json B.json [--json] [--all]`: what changed between two saved traces, route by
  * route (src/trace/derive/compare.ts). Each file is streamed into its summary by route
- * (src/cli/summary.ts), then the groups are compared: the notable changes as sentences, the
- * routes new in B or gone from it, and a table of every route in both with the change of its
- * count, error rate, reuse and total (with `--all`: of every phase too).
+ * (src/cli/summary.ts), then the groups are compared: the origins paired across ports by their
+ * routes, the notable changes as sentences, the routes new in B or gone from it, and a table of
+ * every route in both with the change of its count, error rate, reuse and total (with `--all`:
+ * of every phase too).
  */
 
 import { compareRoutes, type MeasureChange, type RouteChange, type TraceDiff } from '../trace/derive/compare';
-import { MEASURE_WORDS } from '../trace/derive/summary';
+import { MAX_ROUTES, MEASURE_WORDS, OTHER_ROUTES } from '../trace/derive/summary';
 import { formatMs } from '../trace/diagnosis/sentence';
 import { summarizeTraceFile } from './summary';
 import { fit, paint, sanitize } from './text';
@@ -64,6 +65,14 @@ export function renderDiff(
     `Comparing ${sanitize(names[0])} (${diff.requestsA} requests) with ${sanitize(names[1])} (${diff.requestsB} requests)`,
     '',
   ];
+  if (diff.paired.length) {
+    lines.push(paint('Paired by their routes (the same host on another port)', 1, color));
+    for (const p of diff.paired)
+      lines.push(
+        `  ${sanitize(p.a)} ↔ ${sanitize(p.b)}, paired by their routes (${p.common} in both; ${p.routesA} in ${sanitize(names[0])}, ${p.routesB} in ${sanitize(names[1])})`,
+      );
+    lines.push('');
+  }
   const notable = diff.routes.filter((r) => r.sentence);
   lines.push(paint(notable.length ? 'What changed' : 'No notable change: every route in both is within the noise', 1, color));
   for (const r of notable) lines.push(`  ${sanitize(r.sentence)}`);
@@ -77,6 +86,13 @@ export function renderDiff(
   if (diff.gone.length) {
     lines.push('', paint(`Gone from ${sanitize(names[1])}`, 1, color));
     for (const r of diff.gone) lines.push(`  ${sanitize(r.label)} (${r.count})`);
+  }
+  if (diff.otherRoutes) {
+    const { a, b } = diff.otherRoutes;
+    lines.push(
+      '',
+      `${OTHER_ROUTES}: ${a} request${a === 1 ? '' : 's'} in ${sanitize(names[0])} and ${b} in ${sanitize(names[1])} on routes after the first ${MAX_ROUTES.toLocaleString('en')} of each, counted together, not compared`,
+    );
   }
   if (diff.routes.length) {
     const routeW = Math.max(24, width - 80);

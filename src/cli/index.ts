@@ -10,6 +10,8 @@ export {
   renderSummary,
   sanitize,
   shouldUseColor,
+  frameFile,
+  initiatorLine,
   formatBytes,
   statusLabel,
   phaseLine,
@@ -24,13 +26,18 @@ export { icmpText, isBenignDrop, kernelFacts, kernelStory, requestKernelEvents, 
 export { resolveOtlpConfig, OtlpConfigError } from '../otlp/config';
 export { diagnoseIncoming, incomingBreakdown, callLabel } from '../trace/diagnosis/incomingDiagnosis';
 export { renderIncoming } from './renderIncoming';
+export { cutMiddle, escapeJsonForTerminal } from './text';
+export { normalizeRequests } from '../trace/formats/normalize';
+export { renderRouteSummary } from './summary';
+export { renderDiff } from './diff';
 export { RUN_TABLE_ROWS, showCommandFor } from './show';
 export { linkServed } from '../trace/derive/incomingLinks';
 // The summary by route and the comparison of two traces (issue 53).
 export { inferRoute, isValueSegment, routeKeyOf, routeLabel, hostOf, pathOf, ID_PLACEHOLDER } from '../trace/derive/routes';
-export { percentileOfSorted, percentilesOfSorted, sortedCopy, Samples } from '../trace/derive/percentiles';
-export { SummaryBuilder, summarize, errorKind, statusClass, MEASURES } from '../trace/derive/summary';
-export { compareRoutes, ALPHA, MIN_SAMPLE } from '../trace/derive/compare';
+export { percentileOfSorted, percentilesOfSorted, sortedCopy } from '../trace/derive/percentiles';
+export { SampleRows, SampleBudget, seededRandom, MAX_ROWS_PER_GROUP, ROW_BUDGET } from '../trace/derive/sampleRows';
+export { SummaryBuilder, summarize, errorKind, statusClass, MEASURES, MAX_ROUTES, OTHER_ROUTES } from '../trace/derive/summary';
+export { compareRoutes, pairOrigins, ALPHA, MIN_SAMPLE, PAIR_MIN_OVERLAP } from '../trace/derive/compare';
 export { mannWhitney, fisherExact, logGamma, erfc } from '../trace/derive/significance';
 export { compareMessage } from '../trace/derive/compare';
 export { toCompareMessage } from '../trace/derive/compare';

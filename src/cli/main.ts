@@ -14,7 +14,7 @@ import type { HelperSetting } from '../collector/helperSession';
 import { checkWritable, CliError, defaultOutName, runTraced } from './runTraced';
 import { RUN_TABLE_ROWS, SHOW_MAX_ROWS, showCommandFor, showTrace } from './show';
 import { cmdRules, RULES_HELP, runRules } from './rules';
-import { sanitize, sanitizeLines } from './text';
+import { escapeJsonForTerminal, sanitize, sanitizeLines } from './text';
 import type { SpanSink } from '../otlp/sink';
 import type { OtlpConfig } from '../otlp/config';
 
@@ -280,7 +280,7 @@ async function cmdDiff(argv: string[]): Promise<number> {
   const out = process.stdout;
   out.write(
     options.json
-      ? JSON.stringify(diff, null, 1) + '\n'
+      ? escapeJsonForTerminal(JSON.stringify(diff, null, 1)) + '\n'
       : lazy.diff().renderDiff(diff, [positionals[0], positionals[1]], {
           width: out.columns ?? 120,
           color: shouldUseColor(out),

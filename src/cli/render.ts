@@ -22,7 +22,7 @@ import type { HttpRequest, Trace, WebSocketSession } from '../trace/contract/typ
 import { CONNECTION_WORDS, connectionState } from '../trace/derive/labels';
 import { renderIncoming, servedFailed } from './renderIncoming';
 import { renderKernel } from './renderKernel';
-import { ANSI_SEQUENCE, SURROGATE, fit, paint, sanitize } from './text';
+import { ANSI_SEQUENCE, SURROGATE, append, fit, paint, sanitize } from './text';
 
 export { sanitize };
 
@@ -150,9 +150,11 @@ export function statusLabel(req: HttpRequest): string {
     return sanitize(e.code ?? e.cause?.code ?? 'ERROR');
   }
   if (req.respStatusCode !== undefined) {
-    if (req.webSocket) return `${req.respStatusCode} websocket`;
-    if (isStreaming(req)) return `${req.respStatusCode} streaming`;
-    return String(req.respStatusCode);
+    // A file's requests are checked as read (a status is a number); a live peer's record is not: printed escaped.
+    const status = sanitize(req.respStatusCode);
+    if (req.webSocket) return `${status} websocket`;
+    if (isStreaming(req)) return `${status} streaming`;
+    return status;
   }
   return req.incomplete ? 'INCOMPLETE' : 'pending';
 }
@@ -359,7 +361,7 @@ export function initiatorLine(req: HttpRequest): string | undefined {
   const user = frames.filter((f) => f !== null && typeof f === 'object' && !f.library);
   if (user.length === 0) return `initiator: ${NO_PROGRAM_FRAME}`;
   const parts = user.slice(0, 2).map((f) => {
-    const loc = `${sanitize(frameFile(f.file))}:${f.line}:${f.column}`;
+    const loc = `${sanitize(frameFile(f.file))}:${sanitize(f.line)}:${sanitize(f.column)}`;
     return f.function ? `${sanitize(f.function)} (${loc})` : loc;
   });
   return `${req.initiator?.async ? 'started asynchronously from' : 'at'} ${parts.join(' ← ')}`;
@@ -437,7 +439,7 @@ export function writeTrace(trace: Trace, options: RenderOptions, write: (text: s
   const lines: string[] = [];
   if (rows.length === 0) {
     lines.push(trace.incomingRequests?.length ? 'The program made no HTTP requests.' : 'No HTTP requests were traced.');
-    lines.push(...incomingSection(trace, [], width, color, options));
+    append(lines, incomingSection(trace, [], width, color, options));
     const kernel = renderKernel(trace, [], width, color);
     if (kernel.length) lines.push(...kernel, '');
     lines.push(renderSummary(trace, options.totals));
@@ -556,11 +558,11 @@ export function writeTrace(trace: Trace, options: RenderOptions, write: (text: s
     lines.push(paint('WebSockets', 1, color));
     for (const { row, n } of sockets) {
       lines.push(`  ${fit(`#${n} ${sanitize(row.req.reqURL)}`, Math.max(20, width - 4)).trimEnd()}`);
-      lines.push(`     ${webSocketLine(row.req.webSocket!)}`);
+      lines.push(`     ${sanitize(webSocketLine(row.req.webSocket!))}`);
     }
   }
-  lines.push(...incomingSection(trace, rows, width, color, options));
-  lines.push(...renderKernel(trace, rows, width, color));
+  append(lines, incomingSection(trace, rows, width, color, options));
+  append(lines, renderKernel(trace, rows, width, color));
   const warnings = trace.stats.warnings;
   if (warnings.length > 0) {
     lines.push('');

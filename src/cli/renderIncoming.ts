@@ -9,7 +9,7 @@ import { diagnoseIncoming, incomingBreakdown } from '../trace/diagnosis/incoming
 import type { IncomingRequest } from '../trace/contract/incoming';
 import type { HttpRequest, TcpConn } from '../trace/contract/types';
 import { linkServed } from '../trace/derive/incomingLinks';
-import { paint } from './text';
+import { cutMiddle, fit, paint } from './text';
 
 /** Incoming requests listed; the rest are counted. */
 export const MAX_INCOMING_ROWS = 1000;
@@ -36,8 +36,15 @@ function pickFirst<T>(items: readonly T[], first: (item: T) => boolean, cap: num
   return [...keep].sort((a, b) => a - b).map((i) => items[i]);
 }
 
-function cut(text: string, width: number): string {
-  return text.length > width ? text.slice(0, Math.max(1, width - 1)) + '…' : text;
+/**
+ * A line of `before`, a URL and `after` in at most `width` columns: the URL cut in its middle
+ * (cutMiddle) so that what follows it, the status and the time, stays on the line; the whole
+ * line cut at its end only when `before` and `after` alone do not fit.
+ */
+function lineWithUrl(before: string, url: string, after: string, width: number): string {
+  const room = width - [...before].length - [...after].length;
+  const line = before + cutMiddle(url, Math.max(room, Math.min(16, [...url].length))) + after;
+  return [...line].length > width ? fit(line, width) : line;
 }
 
 const msText = (v: number | undefined): string => (v === undefined ? '-' : `${v.toFixed(1)} ms`);
@@ -98,19 +105,29 @@ export function renderIncoming(
     const calls = byCause.get(inc.traceID) ?? [];
     const b = incomingBreakdown(inc, calls);
     const route = inc.route !== undefined ? `  (${sanitize(inc.route)})` : '';
-    const via = depth > 0 ? `↳ served by pid ${inc.pid}: ` : '';
+    const via = depth > 0 ? `↳ served by pid ${sanitize(inc.pid)}: ` : '';
     // An incomplete request's time is unknown: it was still open when its program ended.
     const took = inc.incomplete ? '-' : msText(b?.totalMs);
     // The handler's line, as the request table names an initiator: `routes.ts:12`.
-    const at = inc.handler ? `  @ ${sanitize(inc.handler.file.split(/[\\/]/).pop())}:${inc.handler.line}` : '';
-    const head = `${via}${sanitize(inc.traceID)} ${sanitize(inc.reqMethod)} ${sanitize(inc.reqURL)}${route}  ${sanitize(incomingStatus(inc))}  ${took}${at}`;
+    const at = inc.handler ? `  @ ${sanitize(inc.handler.file.split(/[\\/]/).pop())}:${sanitize(inc.handler.line)}` : '';
+    const head = lineWithUrl(
+      `${via}${sanitize(inc.traceID)} ${sanitize(inc.reqMethod)} `,
+      sanitize(inc.reqURL),
+      `${route}  ${sanitize(incomingStatus(inc))}  ${took}${at}`,
+      Math.max(20, o.width - pad.length),
+    );
     const red = servedFailed(inc) ? 31 : inc.incomplete ? 33 : 0;
-    lines.push(`${pad}${paint(cut(head, Math.max(20, o.width - pad.length)), red, o.color)}`);
+    lines.push(`${pad}${paint(head, red, o.color)}`);
     for (const call of calls.slice(0, MAX_CALLS)) {
-      const status = call.reqError ? 'failed' : call.respStatusCode !== undefined ? String(call.respStatusCode) : '-';
+      const status = call.reqError ? 'failed' : call.respStatusCode !== undefined ? sanitize(call.respStatusCode) : '-';
       const total = call.timings ? Object.values(call.timings).reduce((s, v) => s + (v > 0 ? v : 0), 0) : undefined;
-      const text = `#${numberOf.get(call)} ${sanitize(call.reqMethod)} ${sanitize(call.reqURL)}  ${status}  ${msText(total)}`;
-      lines.push(`${pad}    ${cut(text, Math.max(20, o.width - pad.length - 4))}`);
+      const text = lineWithUrl(
+        `#${numberOf.get(call)} ${sanitize(call.reqMethod)} `,
+        sanitize(call.reqURL),
+        `  ${status}  ${msText(total)}`,
+        Math.max(20, o.width - pad.length - 4),
+      );
+      lines.push(`${pad}    ${text}`);
       const next = served.get(call.traceID);
       const inner = next !== undefined ? byId.get(next) : undefined;
       if (inner && depth + 1 < MAX_DEPTH) one(inner, depth + 1);

@@ -8,6 +8,7 @@ import { countRequest, renderSummary, renderTrace, shouldUseColor, type RequestT
 import { forEachRequest } from '../trace/formats/traceFile';
 import { readTraceHead, renderLargeTrace, renderRouteSummary, summarizeTraceFile, SUMMARY_ABOVE } from './summary';
 import type { HttpRequest, Trace } from '../trace/contract/types';
+import { escapeJsonForTerminal } from './text';
 
 /** Options of showTrace(). */
 export interface ShowOptions {
@@ -17,19 +18,6 @@ export interface ShowOptions {
   summary?: boolean;
   /** Every row even past SUMMARY_ABOVE requests (else a large trace leads with its summary). */
   all?: boolean;
-}
-
-/**
- * Characters JSON.stringify writes raw that a terminal acts on or that disguise text: DEL, the C1
- * controls (U+0080–U+009F; U+009B is a one-byte CSI), Unicode line separators and the
- * bidirectional marks, embeddings, overrides and isolates. In JSON text they only occur inside
- * strings, where `\uXXXX` stands for the same character.
- */
-const UNSAFE_IN_TERMINAL = /[\u007f-\u009f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]/g;
-
-/** Replaces the characters of UNSAFE_IN_TERMINAL in JSON text with their `\uXXXX` escapes. */
-export function escapeJsonForTerminal(json: string): string {
-  return json.replace(UNSAFE_IN_TERMINAL, (c) => '\\u' + c.charCodeAt(0).toString(16).padStart(4, '0'));
 }
 
 /** Buffers text for stdout and writes it in pieces of about 1 MiB, waiting when the pipe is full. */

@@ -9,7 +9,9 @@
 import { readTraceFile } from '../trace/formats/traceFile';
 import { summarizeFile, traceHeadReading } from '../trace/summaryStream';
 import {
+  MAX_ROUTES,
   MEASURE_WORDS,
+  OTHER_ROUTES,
   SummaryBuilder,
   type Measure,
   type RouteSummary,
@@ -20,8 +22,8 @@ import { isFailed, totalTime } from '../trace/derive/timings';
 import type { Percentiles } from '../trace/derive/percentiles';
 import type { HttpRequest, Trace } from '../trace/contract/types';
 import { formatMs } from '../trace/diagnosis/sentence';
-import { countRequest, formatBytes, initiatorLine, statusLabel, type RequestTotals } from './render';
-import { fit, paint, sanitize } from './text';
+import { countRequest, formatBytes, frameFile, initiatorLine, statusLabel, type RequestTotals } from './render';
+import { append, fit, paint, sanitize } from './text';
 
 /** Past this many requests `nettrace show` leads with the summary, the failures and the slowest instead of every row. */
 export const SUMMARY_ABOVE = 300;
@@ -85,9 +87,14 @@ function quad(p: Percentiles | undefined): string {
   return p ? `${formatMs(p.p50)} / ${formatMs(p.p95)} / ${formatMs(p.p99)} / ${formatMs(p.max)}` : '-';
 }
 
-/** A route's label with `*` when inferred from the paths. */
-function routeText(r: { label: string; inferred: boolean }): string {
-  return sanitize(r.label) + (r.inferred ? ' *' : '');
+/** A route's label with `*` when inferred from the paths, `†` for the group past MAX_ROUTES. */
+function routeText(r: { label: string; inferred: boolean; other?: true }): string {
+  return sanitize(r.label) + (r.inferred ? ' *' : '') + (r.other ? ' †' : '');
+}
+
+/** Whether some percentile of a route was read from a sample of its requests (Percentiles.sampled). */
+function sampled(r: RouteSummary | ServedRouteSummary): boolean {
+  return 'times' in r ? Object.values(r.times).some((p) => p?.sampled !== undefined) : r.duration?.sampled !== undefined;
 }
 
 /** "wait 150 / 160 / 170 / 171 · connect …": the phases that took time (p95 above 0), and the kernel's split. */
@@ -130,7 +137,9 @@ function routeLines(routes: RouteSummary[], width: number, color: boolean): stri
     if (r.bytes.sent || r.bytes.received) facts.push(`${formatBytes(r.bytes.sent)} sent, ${formatBytes(r.bytes.received)} received`);
     lines.push(`    ${facts.join(' · ')}`);
     if (r.lines.length)
-      lines.push(paint(`    from ${r.lines.map((l) => `${sanitize(l.file)}:${l.line} (${l.count})`).join(', ')}`, 90, color));
+      lines.push(
+        paint(`    from ${r.lines.map((l) => `${sanitize(frameFile(l.file))}:${sanitize(l.line)} (${l.count})`).join(', ')}`, 90, color),
+      );
   }
   return lines;
 }
@@ -158,13 +167,24 @@ export function renderRouteSummary(summary: TraceSummary, options: { width?: num
   const lines: string[] = [];
   if (summary.servedRoutes.length) {
     lines.push(paint(`Served: ${summary.served} request${summary.served === 1 ? '' : 's'} by route`, 1, color));
-    lines.push(...servedLines(summary.servedRoutes, width, color), '');
+    append(lines, servedLines(summary.servedRoutes, width, color));
+    lines.push('');
   }
   lines.push(paint(`Requests made: ${summary.requests} by route (the most time spent first)`, 1, color));
-  if (summary.routes.length) lines.push(...routeLines(summary.routes, width, color));
+  if (summary.routes.length) append(lines, routeLines(summary.routes, width, color));
   else lines.push('  none');
-  if ([...summary.routes, ...summary.servedRoutes].some((r) => r.inferred))
-    lines.push('', '* route inferred from the paths (numbers, ids, hashes, dates as :id)');
+  const notes: string[] = [];
+  const both = (test: (r: RouteSummary | ServedRouteSummary) => boolean) => summary.routes.some(test) || summary.servedRoutes.some(test);
+  if (both((r) => r.inferred)) notes.push('* route inferred from the paths (numbers, ids, hashes, dates as :id)');
+  if (both((r) => !!r.other))
+    notes.push(
+      `† ${OTHER_ROUTES}: the requests on any route after the first ${MAX_ROUTES.toLocaleString('en')} of a kind, counted together`,
+    );
+  if (both(sampled))
+    notes.push(
+      'p50, p95 and p99 of a route of thousands of requests are read from a random sample of them (--json: `sampled`); counts and max are exact',
+    );
+  if (notes.length) lines.push('', ...notes);
   return lines.join('\n') + '\n';
 }
 

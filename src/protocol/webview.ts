@@ -271,6 +271,8 @@ export interface CompareRoute {
   tooFew: boolean;
   /** Where the time moved and why, for a notable change. */
   sentence?: string;
+  /** The route's host in the baseline when its origin was paired with the shown trace's by their routes (`paired`). */
+  pairedFrom?: string;
 }
 
 /** The shown trace compared with a baseline (another session or a file): the routes, notable first. */
@@ -282,6 +284,14 @@ export interface CompareMessage {
   routes: CompareRoute[];
   added: { label: string; count: number }[];
   gone: { label: string; count: number }[];
+  /**
+   * Origins of the baseline (`a`) and of the shown trace (`b`) on one host and different ports
+   * taken as one service because their routes match (`common` routes in both): a server on a
+   * random port in each run. Their routes are compared as one's.
+   */
+  paired?: { a: string; b: string; common: number }[];
+  /** Requests on routes past the summary's cap (src/trace/derive/summary.ts MAX_ROUTES) in the baseline and the shown trace: not compared. */
+  otherRoutes?: { a: number; b: number };
 }
 
 /** Every message the host sends to the panel. */

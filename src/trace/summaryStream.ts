@@ -9,7 +9,7 @@
  */
 
 import type { HttpRequest, Trace } from './contract/types';
-import { diffOf, routeChanges, toCompareMessage, type RouteChange } from './derive/compare';
+import { diffOf, matchRoutes, routeChanges, toCompareMessage, type RouteChange } from './derive/compare';
 import { SummaryBuilder, type RouteSampleSet } from './derive/summary';
 import { enrichIncomingFrom, enrichRequest, indexRecords } from './enrich';
 import { forEachRequest, readTraceFileAsync, type ReadTraceOptions } from './formats/traceFile';
@@ -121,13 +121,15 @@ export async function compareWithBaseline(
   const base = 'path' in baseline ? (await summarizeFile(baseline.path)).builder : await summarizeLoaded(baseline.trace);
   const a = await routeSamplesOf(base);
   const b = await routeSamplesOf(await summarizeLoaded(shown));
-  // Route by route: each compares its samples (Mann–Whitney per measure), then the loop turns.
+  // Origins on new ports paired by their routes (as `nettrace diff` does), then route by route:
+  // each compares its samples (Mann–Whitney per measure), then the loop turns.
+  const matched = matchRoutes(a, b);
   const routes: RouteChange[] = [];
-  for (const change of routeChanges(a, b)) {
+  for (const change of routeChanges(matched)) {
     routes.push(change);
     await nextTurn();
   }
-  return toCompareMessage(traceKey, baselineName, diffOf(a, b, routes));
+  return toCompareMessage(traceKey, baselineName, diffOf(matched, routes));
 }
 
 /** A builder's route samples (SummaryBuilder.routeSamples), a route per turn of the event loop. */

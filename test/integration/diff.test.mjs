@@ -2,6 +2,8 @@
 // against a server that adds 150 ms to one route and closes connections idle for 1 s. The diff
 // names that route and its phase (the server's wait) and the lost connection reuse, and nothing
 // else as notable; each sentence's numbers are checked against the two trace files themselves.
+// And (issue 62) a program whose own server listens on port 0, run twice, the second time with
+// 80 ms more on one route: its origin has another port in each run, paired by their routes.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
@@ -139,3 +141,75 @@ test('diff of two runs names the slowed route, its phase and the lost reuse, and
     diff.routes.map((c) => `  ${c.sentence}`),
   );
 });
+
+test(
+  'diff of two runs of a server on port 0: the origins paired by their routes, the slowed route and its phase named',
+  { timeout: 240000 },
+  async () => {
+    /** Runs the program under `nettrace run`; its trace file and the port its server took. */
+    const traced = async (name, env) => {
+      const out = join(dir, `${name}.json`);
+      const r = await run(
+        process.execPath,
+        [cli, 'run', '--helper', 'off', '--quiet', '--out', out, '--', process.execPath, join(apps, 'diff-port0.cjs')],
+        { env: { NT_ROUNDS: '12', ...env }, timeoutMs: 120000 },
+      );
+      assert.equal(r.code, 0, r.stderr);
+      const { port, statuses } = JSON.parse(r.stdout.trim().split('\n').at(-1));
+      assert.deepEqual(new Set(statuses), new Set([200]), 'every call answered');
+      return { out, port };
+    };
+    const a = await traced('port0-before', { NT_SLOW_MS: '0' });
+    const b = await traced('port0-after', { NT_SLOW_MS: '80', NT_AVOID_PORT: String(a.port) });
+    assert.notEqual(a.port, b.port);
+    const [hostA, hostB] = [`127.0.0.1:${a.port}`, `127.0.0.1:${b.port}`];
+
+    const json = await run(process.execPath, [cli, 'diff', '--json', a.out, b.out]);
+    assert.equal(json.code, 0, json.stderr);
+    const diff = JSON.parse(json.stdout);
+    assert.deepEqual(diff.paired, [{ a: hostA, b: hostB, common: 3, routesA: 3, routesB: 3 }]);
+    assert.deepEqual([diff.added, diff.gone], [[], []], 'no route new or gone: each found under its new port');
+    assert.equal(diff.routes.length, 3);
+    const [users, ...others] = diff.routes;
+    assert.equal(users.label, `GET ${hostB}/users/:id`, 'the slowed route first');
+    assert.equal(users.pairedFrom, hostA);
+    const notable = (c) => c.measures.filter((m) => m.verdict === 'notable').map((m) => m.measure);
+    assert.deepEqual(notable(users), ['total', 'wait']);
+    for (const c of others) {
+      assert.match(c.label, new RegExp(`^GET ${hostB.replace(/\./g, '\\.')}/(items/:id|health)$`));
+      assert.equal(c.pairedFrom, hostA);
+      assert.equal(c.notable, false, `${c.label}: ${c.sentence}`);
+    }
+
+    // The sentence against the trace files: the percentiles of the total and of the wait.
+    const enriched = (file) => core.enrichTrace(JSON.parse(readFileSync(file, 'utf8'))).httpRequests;
+    const of = (file) => enriched(file).filter((r) => new URL(r.reqURL).pathname.startsWith('/users/'));
+    const [ua, ub] = [of(a.out), of(b.out)];
+    const m = new RegExp(
+      `^GET ${hostB.replace(/\./g, '\\.')}/users/:id (p50|p95) \\+(\\S+) ms \\((\\S+) → (\\S+) ms\\): the server's first-byte wait \\(\\+(\\S+) ms\\)$`,
+    ).exec(users.sentence);
+    assert.ok(m, users.sentence);
+    const p = Number(m[1].slice(1));
+    const at = (reqs, f) => percentile(reqs.map(f), p);
+    const [totalA, totalB] = [at(ua, (r) => core.totalTime(r.timings)), at(ub, (r) => core.totalTime(r.timings))];
+    const [waitA, waitB] = [at(ua, (r) => r.timings.wait), at(ub, (r) => r.timings.wait)];
+    assert.deepEqual([m[2], m[3], m[4], m[5]], [fmt(totalB - totalA), fmt(totalA), fmt(totalB), fmt(waitB - waitA)]);
+    assert.ok(waitB - waitA >= 75 && waitB - waitA < 130, `the wait moved by ${waitB - waitA} ms`);
+
+    // The text says the origins were paired, then names the route.
+    const text = await run(process.execPath, [cli, 'diff', a.out, b.out]);
+    assert.equal(text.code, 0, text.stderr);
+    const lines = text.stdout.split('\n');
+    assert.ok(lines.includes(`  ${hostA} ↔ ${hostB}, paired by their routes (3 in both; 3 in ${a.out}, 3 in ${b.out})`), text.stdout);
+    const changed = lines.indexOf('What changed');
+    assert.ok(changed > 0, text.stdout);
+    assert.equal(lines[changed + 1], `  ${users.sentence}`);
+    assert.ok(!lines.some((l) => l.startsWith('New in') || l.startsWith('Gone from')), text.stdout);
+
+    // The panel's Compare With… pairs them the same way (one definition: compare.ts).
+    const msg = await core.compareWithBaseline('k', core.enrichTrace(core.readTraceFile(b.out)), { path: a.out }, 'before');
+    assert.deepEqual(msg.paired, [{ a: hostA, b: hostB, common: 3 }]);
+    assert.equal(msg.routes[0].sentence, users.sentence);
+    assert.deepEqual([msg.added, msg.gone], [[], []]);
+  },
+);

@@ -98,3 +98,70 @@ test('a tail that moved is notable on a large sample; a median shift smaller tha
   assert.ok(d.measures[0].p < 0.01, 'significant');
   assert.equal(d.notable, false, 'but 2 ms is below the floor');
 });
+
+/** `n` requests of each of `paths` to `origin`, `slow` ms more wait on the paths of `slowPaths`. */
+function calls(origin, paths, { n = 30, slow = 0, slowPaths = [] } = {}) {
+  const out = [];
+  for (let i = 0; i < n; i++)
+    for (const path of paths) {
+      const r = req(out.length, path, { waitMs: 10 + (i % 5) + (slowPaths.includes(path) ? slow : 0) });
+      out.push({ ...r, reqMethod: 'GET', reqURL: `${origin}${path.replace(':id', String(1000 + i))}` });
+    }
+  return out;
+}
+
+test('a service on a new port of the same host is paired by its routes, and the diff says so', () => {
+  const paths = ['/users/:id', '/items/:id', '/health'];
+  const a = calls('http://127.0.0.1:41234', paths);
+  const b = calls('http://127.0.0.1:39871', paths, { slow: 80, slowPaths: ['/users/:id'] });
+  const diff = compareRoutes(samplesOf(a), samplesOf(b));
+  assert.deepEqual(diff.paired, [{ a: '127.0.0.1:41234', b: '127.0.0.1:39871', common: 3, routesA: 3, routesB: 3 }]);
+  assert.deepEqual([diff.added, diff.gone], [[], []]);
+  // Every route compared under the second trace's host, the slowed one first.
+  assert.equal(diff.routes[0].label, 'GET 127.0.0.1:39871/users/:id');
+  assert.deepEqual(diff.routes.map((r) => `${r.label} ← ${r.pairedFrom}`).sort(), [
+    'GET 127.0.0.1:39871/health ← 127.0.0.1:41234',
+    'GET 127.0.0.1:39871/items/:id ← 127.0.0.1:41234',
+    'GET 127.0.0.1:39871/users/:id ← 127.0.0.1:41234',
+  ]);
+  assert.match(
+    diff.routes[0].sentence,
+    /^GET 127\.0\.0\.1:39871\/users\/:id p50 \+80 ms \(.*\): the server's first-byte wait \(\+80 ms\)$/,
+  );
+  assert.equal(diff.routes.filter((r) => r.notable).length, 1);
+  const text = core.renderDiff({ ...diff, requestsA: a.length, requestsB: b.length }, ['A.json', 'B.json']);
+  assert.match(text, /^ {2}127\.0\.0\.1:41234 ↔ 127\.0\.0\.1:39871, paired by their routes \(3 in both; 3 in A\.json, 3 in B\.json\)$/m);
+  // The panel's Compare With… reads the same comparison.
+  const msg = core.toCompareMessage('k', 'A.json', diff);
+  assert.deepEqual(msg.paired, [{ a: '127.0.0.1:41234', b: '127.0.0.1:39871', common: 3 }]);
+  assert.equal(msg.routes[0].pairedFrom, '127.0.0.1:41234');
+});
+
+test('origins are paired only on the same host, with routes alike enough, and never on a tie', () => {
+  const pair = (a, b) => core.pairOrigins(samplesOf(a), samplesOf(b));
+  const three = ['/users/:id', '/items/:id', '/health'];
+  // One route of five in common (a fifth of either's): two services, not one.
+  assert.deepEqual(
+    pair(calls('http://127.0.0.1:1000', three, { n: 2 }), calls('http://127.0.0.1:2000', ['/health', '/a', '/b'], { n: 2 })),
+    [],
+  );
+  // Two of four (half): paired.
+  assert.equal(
+    pair(calls('http://127.0.0.1:1000', three, { n: 2 }), calls('http://127.0.0.1:2000', ['/users/:id', '/health', '/x'], { n: 2 })).length,
+    1,
+  );
+  // Another host: never.
+  assert.deepEqual(pair(calls('http://127.0.0.1:1000', three, { n: 2 }), calls('http://localhost:2000', three, { n: 2 })), []);
+  // The same origin in both: matched as it is, nothing to pair.
+  assert.deepEqual(pair(calls('http://127.0.0.1:1000', three, { n: 2 }), calls('http://127.0.0.1:1000', three, { n: 2 })), []);
+  // Two origins of B as alike to A's one: nothing tells which, neither is paired.
+  const twoB = [...calls('http://127.0.0.1:2000', ['/health'], { n: 2 }), ...calls('http://127.0.0.1:3000', ['/health'], { n: 2 })];
+  assert.deepEqual(pair(calls('http://127.0.0.1:1000', ['/health'], { n: 2 }), twoB), []);
+  // Two services on new ports, each paired with its own.
+  const a = [...calls('http://[::1]:1000', three, { n: 2 }), ...calls('http://[::1]:1001', ['/login', '/logout'], { n: 2 })];
+  const b = [...calls('http://[::1]:2001', ['/login', '/logout'], { n: 2 }), ...calls('http://[::1]:2000', three, { n: 2 })];
+  assert.deepEqual(
+    pair(a, b).map((p) => `${p.a} ${p.b}`),
+    ['[::1]:1000 [::1]:2000', '[::1]:1001 [::1]:2001'],
+  );
+});

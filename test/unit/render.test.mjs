@@ -67,10 +67,13 @@ function trace() {
   return enrichTrace(t);
 }
 
-test('sanitize removes ANSI escapes and control characters', () => {
-  assert.equal(sanitize('a\x1b[31mb\x1b[0mc'), 'abc');
-  assert.equal(sanitize('x\x07y\r\nz\u202e'), 'x?y??z?');
-  assert.equal(sanitize('t\x1b]0;title\x07u'), 'tu');
+test('sanitize shows control characters and bidirectional overrides escaped, the rest as it is', () => {
+  assert.equal(sanitize('a\x1b[31mb\x1b[0mc'), 'a\\x1b[31mb\\x1b[0mc');
+  assert.equal(sanitize('x\x07y\r\nz\u202e'), 'x\\x07y\\x0d\\x0az\\u202e');
+  assert.equal(sanitize('t\x1b]52;c;ZXZpbA==\x07u'), 't\\x1b]52;c;ZXZpbA==\\x07u');
+  assert.equal(sanitize('\x7f\x9b\u2066\u2069\u200f é ü 漢'), '\\x7f\\x9b\\u2066\\u2069\\u200f é ü 漢');
+  assert.equal(sanitize(404), '404');
+  assert.equal(sanitize(undefined), '');
 });
 
 test('render: table rows, waterfall characters, failures, summary; no escapes from the network', () => {
@@ -79,12 +82,13 @@ test('render: table rows, waterfall characters, failures, summary; no escapes fr
   assert.ok(!/[\x00-\x09\x0b-\x1f\x7f]/.test(out), 'no control characters other than newline');
   const lines = out.split('\n');
   assert.match(lines[0], /#\s+METHOD\s+STATUS\s+CLIENT\s+TIME ms\s+SIZE\s+CONN\s+URL/);
-  assert.match(lines[1], /^\s*1 GET\s+200\s+http\s+100\.0\s+1\.2 kB new\s+http:\/\/h\/red\/\?bell\?/);
+  assert.ok(lines[1].includes('http://h/\\x1b[31mred\\x1b[0m/\\x07bell\\u202e'), `the URL's escapes shown, not acted on: ${lines[1]}`);
+  assert.match(lines[1], /^\s*1 GET\s+200\s+http\s+100\.0\s+1\.2 kB new\s+http:/);
   assert.match(lines[2], /503\s+fetch .* reused/);
   assert.match(lines[3], /ENOTFOUND/);
   assert.ok(lines[1].includes(PHASE_CHARS.wait) && lines[1].includes(PHASE_CHARS.receive));
   assert.match(out, /Failures and slow requests/);
-  assert.match(out, /server answered 503 Service Unavailable after 10 ms/);
+  assert.match(out, /server answered 503 Service \\x1b\[2JUnavailable after 10 ms/);
   assert.match(out, /DNS lookup of nonexistent.invalid failed: name not found \(ENOTFOUND\) after 3 ms/);
   assert.match(out, /3 requests, 2 failed, 1 connection, 1 reused/);
   for (const l of lines) assert.ok([...l].length <= 140, `line too long: ${l}`);
@@ -93,7 +97,8 @@ test('render: table rows, waterfall characters, failures, summary; no escapes fr
 test('render with colour: ANSI only from the renderer, network text still clean', () => {
   const out = renderTrace(trace(), { width: 100, color: true });
   assert.ok(out.includes('\x1b[31m'));
-  assert.ok(!out.includes('pwned') && !out.includes('\x1b[2J') && !out.includes('\x07'));
+  assert.ok(!out.includes('\x1b]0;') && !out.includes('\x1b[2J') && !out.includes('\x07'));
+  assert.ok(out.includes('GET\\x1b]0;pwned\\x07'), 'shown escaped');
 });
 
 test('shouldUseColor: TTY and NO_COLOR unset', () => {

@@ -7,14 +7,28 @@
  * with fewer than MIN_SAMPLE requests in either trace is "too few to tell". Routes in one trace
  * only are new or gone. Each notable route gets one sentence saying where the time moved (the
  * phase, or the kernel's part of the wait) and why when the trace knows (connections no longer
- * reused, resets on connections idle that long). Pure: the panel bundles it.
+ * reused, resets on connections idle that long). Routes match by their label (method, host and
+ * template); a service on a new port of the same host (a server listening on port 0 in each run)
+ * is the same service when its routes match: pairOrigins pairs such origins, and the diff says
+ * it did. The OTHER_ROUTES groups (routes past the summary's cap) are counted, never compared.
+ * Pure: the panel bundles it.
  */
 
 import type { CompareMessage } from '../../protocol/webview';
 import type { Trace } from '../contract/types';
 import type { Percentiles } from './percentiles';
 import { fisherExact, mannWhitney } from './significance';
-import { MEASURE_WORDS, MEASURES, SummaryBuilder, type Measure, type RouteSampleSet, type RouteSummary } from './summary';
+import {
+  MEASURE_WORDS,
+  MEASURES,
+  OTHER_ROUTES,
+  SummaryBuilder,
+  type Measure,
+  type RateSample,
+  type RouteSampleSet,
+  type RouteSummary,
+} from './summary';
+import { routeLabel } from './routes';
 import { PHASE_NAMES, formatMs } from '../diagnosis/sentence';
 
 /** Significance level of every test. */
@@ -88,6 +102,20 @@ export interface RouteChange {
   sentence?: string;
   /** How much it matters (the order of the list): ms × requests moved, error and reuse changes weighed in. */
   score: number;
+  /** The host (`127.0.0.1:41234`) the route had in the first trace when its origin was paired with this one's (pairOrigins). */
+  pairedFrom?: string;
+}
+
+/** An origin of the first trace and one of the second taken as the same service: same host, another port, their routes alike. */
+export interface OriginPair {
+  /** `127.0.0.1:41234`. */
+  a: string;
+  /** `127.0.0.1:39871`. */
+  b: string;
+  /** Routes (method and template) in both, and in each. */
+  common: number;
+  routesA: number;
+  routesB: number;
 }
 
 /** The comparison of two traces. */
@@ -98,28 +126,32 @@ export interface TraceDiff {
   added: { label: string; count: number }[];
   /** Routes only in the first trace. */
   gone: { label: string; count: number }[];
+  /** Origins paired across ports (pairOrigins): their routes compared as one's. */
+  paired: OriginPair[];
+  /** Requests on routes past the summary's cap (its OTHER_ROUTES group) in each trace: counted, not compared; absent when none. */
+  otherRoutes?: { a: number; b: number };
 }
 
-function ones(sorted: Float64Array): number {
-  // Sorted 0/1 values: the ones are at the end.
-  let k = 0;
-  for (let i = sorted.length - 1; i >= 0 && sorted[i] === 1; i--) k++;
-  return k;
+/** Two traces' route groups, ready to compare: the first's relabelled to the second's hosts where origins were paired. */
+export interface MatchedRoutes {
+  a: Map<string, RouteSampleSet>;
+  b: Map<string, RouteSampleSet>;
+  paired: OriginPair[];
+  /** The first trace's host of each relabelled route, by its new label. */
+  pairedFrom: Map<string, string>;
 }
 
-function rateChange(a: Float64Array, b: Float64Array, minPoints: number): RateChange | undefined {
-  if (a.length === 0 && b.length === 0) return undefined;
-  const xa = ones(a);
-  const xb = ones(b);
+function rateChange(a: RateSample, b: RateSample, minPoints: number): RateChange | undefined {
+  if (a.n === 0 && b.n === 0) return undefined;
   const out: RateChange = {
-    a: a.length ? xa / a.length : 0,
-    b: b.length ? xb / b.length : 0,
-    nA: a.length,
-    nB: b.length,
+    a: a.n ? a.ones / a.n : 0,
+    b: b.n ? b.ones / b.n : 0,
+    nA: a.n,
+    nB: b.n,
     verdict: 'too few',
   };
-  if (a.length < MIN_SAMPLE || b.length < MIN_SAMPLE) return out;
-  out.p = fisherExact(xa, a.length, xb, b.length);
+  if (a.n < MIN_SAMPLE || b.n < MIN_SAMPLE) return out;
+  out.p = fisherExact(a.ones, a.n, b.ones, b.n);
   out.verdict = out.p < ALPHA && Math.abs(out.b - out.a) >= minPoints ? 'notable' : 'noise';
   return out;
 }
@@ -213,33 +245,126 @@ function sentenceOf(c: RouteChange, b: RouteSummary): string | undefined {
 
 /** Compares the route groups of two traces (SummaryBuilder.routeSamples()). */
 export function compareRoutes(a: Map<string, RouteSampleSet>, b: Map<string, RouteSampleSet>, options: DiffOptions = {}): TraceDiff {
-  return diffOf(a, b, [...routeChanges(a, b, options)]);
+  const matched = matchRoutes(a, b);
+  return diffOf(matched, [...routeChanges(matched, options)]);
+}
+
+/**
+ * A share of their routes (method and template) two origins must have in common, of all the
+ * routes of either, to be paired: at least half. A service that gained or lost a route or two
+ * between the runs still pairs; two services on one host that share only `/health` among others
+ * do not.
+ */
+export const PAIR_MIN_OVERLAP = 0.5;
+
+/** `127.0.0.1` of `127.0.0.1:41234`, `[::1]` of `[::1]:8080`, the host itself without a port. */
+function hostName(host: string): string {
+  const m = /^(.*):\d+$/.exec(host);
+  return m && !m[1].endsWith(':') ? m[1] : host;
+}
+
+/** Each host's routes (method and template) of a trace's groups, the OTHER_ROUTES group left out. */
+function routesByHost(groups: Map<string, RouteSampleSet>): Map<string, Set<string>> {
+  const out = new Map<string, Set<string>>();
+  for (const g of groups.values()) {
+    const s = g.summary;
+    if (s.other) continue;
+    let set = out.get(s.host);
+    if (!set) out.set(s.host, (set = new Set()));
+    set.add(`${s.method} ${s.route}`);
+  }
+  return out;
+}
+
+/**
+ * The origins of `a` with no route in `b` paired with those of `b` with none in `a`, on the same
+ * host: each pair whose routes overlap by PAIR_MIN_OVERLAP or more (common / all of either), the
+ * best first; a tie (two origins as alike to a third) pairs neither, as nothing tells them apart.
+ */
+export function pairOrigins(a: Map<string, RouteSampleSet>, b: Map<string, RouteSampleSet>): OriginPair[] {
+  const hostsA = routesByHost(a);
+  const hostsB = routesByHost(b);
+  const onlyB = [...hostsB.keys()].filter((h) => !hostsA.has(h));
+  const candidates: (OriginPair & { score: number })[] = [];
+  for (const [ha, ra] of hostsA) {
+    if (hostsB.has(ha)) continue;
+    for (const hb of onlyB) {
+      if (hostName(hb) !== hostName(ha)) continue;
+      const rb = hostsB.get(hb)!;
+      let common = 0;
+      for (const r of ra) if (rb.has(r)) common++;
+      const score = common / (ra.size + rb.size - common);
+      if (common > 0 && score >= PAIR_MIN_OVERLAP) candidates.push({ a: ha, b: hb, common, routesA: ra.size, routesB: rb.size, score });
+    }
+  }
+  candidates.sort((x, y) => y.score - x.score || y.common - x.common);
+  const used = new Set<string>();
+  const pairs: OriginPair[] = [];
+  for (const c of candidates) {
+    if (used.has('a ' + c.a) || used.has('b ' + c.b)) continue;
+    const tie = candidates.some(
+      (d) =>
+        d !== c &&
+        d.score === c.score &&
+        d.common === c.common &&
+        (d.a === c.a) !== (d.b === c.b) &&
+        !used.has('a ' + d.a) &&
+        !used.has('b ' + d.b),
+    );
+    used.add('a ' + c.a).add('b ' + c.b);
+    if (!tie) pairs.push({ a: c.a, b: c.b, common: c.common, routesA: c.routesA, routesB: c.routesB });
+  }
+  return pairs;
+}
+
+/** Two traces' groups matched: the first's routes of each paired origin (pairOrigins) relabelled with the second's host. */
+export function matchRoutes(a: Map<string, RouteSampleSet>, b: Map<string, RouteSampleSet>): MatchedRoutes {
+  const paired = pairOrigins(a, b);
+  const pairedFrom = new Map<string, string>();
+  if (paired.length === 0) return { a, b, paired, pairedFrom };
+  const hostOfA = new Map(paired.map((p) => [p.a, p.b]));
+  const relabelled = new Map<string, RouteSampleSet>();
+  for (const [label, g] of a) {
+    const to = g.summary.other ? undefined : hostOfA.get(g.summary.host);
+    if (to === undefined) {
+      relabelled.set(label, g);
+      continue;
+    }
+    const moved = routeLabel({ ...g.summary, host: to });
+    relabelled.set(moved, g);
+    pairedFrom.set(moved, g.summary.host);
+  }
+  return { a: relabelled, b, paired, pairedFrom };
 }
 
 /** The change of each route in both traces, one at a time (a caller may give the event loop back between routes). */
-export function* routeChanges(
-  a: Map<string, RouteSampleSet>,
-  b: Map<string, RouteSampleSet>,
-  options: DiffOptions = {},
-): Generator<RouteChange> {
+export function* routeChanges(m: MatchedRoutes, options: DiffOptions = {}): Generator<RouteChange> {
   const o: Required<DiffOptions> = { minMs: 20, minShare: 0.2, minErrorRate: 0.05, minReuseRate: 0.1, ...options };
-  for (const [label, gb] of b) {
-    const ga = a.get(label);
-    if (ga) yield routeChange(label, ga, gb, o);
+  for (const [label, gb] of m.b) {
+    const ga = m.a.get(label);
+    if (!ga || gb.summary.other) continue;
+    const change = routeChange(label, ga, gb, o);
+    const from = m.pairedFrom.get(label);
+    if (from !== undefined) change.pairedFrom = from;
+    yield change;
   }
 }
 
 /** The comparison of two traces from their routes' changes (routeChanges): sorted by what matters, with the routes new and gone. */
-export function diffOf(a: Map<string, RouteSampleSet>, b: Map<string, RouteSampleSet>, routes: RouteChange[]): TraceDiff {
+export function diffOf(m: MatchedRoutes, routes: RouteChange[]): TraceDiff {
   const byScore = (x: RouteChange, y: RouteChange) =>
     Number(y.notable) - Number(x.notable) || y.score - x.score || y.countB - x.countB || (x.label < y.label ? -1 : 1);
   routes.sort(byScore);
-  const only = (x: Map<string, RouteSampleSet>, y: Map<string, RouteSampleSet>) =>
-    [...x]
-      .filter(([label]) => !y.has(label))
-      .map(([label, g]) => ({ label, count: g.summary.count }))
-      .sort((p, q) => q.count - p.count);
-  return { routes, added: only(b, a), gone: only(a, b) };
+  const only = (x: Map<string, RouteSampleSet>, y: Map<string, RouteSampleSet>) => {
+    const out: { label: string; count: number }[] = [];
+    for (const [label, g] of x) if (!g.summary.other && !y.has(label)) out.push({ label, count: g.summary.count });
+    return out.sort((p, q) => q.count - p.count);
+  };
+  const diff: TraceDiff = { routes, added: only(m.b, m.a), gone: only(m.a, m.b), paired: m.paired };
+  const otherA = m.a.get(OTHER_ROUTES)?.summary.count ?? 0;
+  const otherB = m.b.get(OTHER_ROUTES)?.summary.count ?? 0;
+  if (otherA || otherB) diff.otherRoutes = { a: otherA, b: otherB };
+  return diff;
 }
 
 function routeChange(label: string, ga: RouteSampleSet, gb: RouteSampleSet, o: Required<DiffOptions>): RouteChange {
@@ -321,9 +446,12 @@ export function toCompareMessage(traceKey: string, baselineName: string, diff: T
         notable: r.notable,
         tooFew: r.tooFew,
         ...(r.sentence ? { sentence: r.sentence } : {}),
+        ...(r.pairedFrom !== undefined ? { pairedFrom: r.pairedFrom } : {}),
       };
     }),
     added: diff.added,
     gone: diff.gone,
+    ...(diff.paired.length ? { paired: diff.paired.map(({ a, b, common }) => ({ a, b, common })) } : {}),
+    ...(diff.otherRoutes ? { otherRoutes: diff.otherRoutes } : {}),
   };
 }

@@ -21,6 +21,11 @@ export function percentileOfSorted(sorted: ArrayLike<number>, p: number): number
 export interface Percentiles {
   /** How many values. */
   n: number;
+  /**
+   * Set when p50, p95 and p99 were read from a uniform random sample of the values (a route of
+   * thousands of requests, src/trace/derive/sampleRows.ts): the sample's size. `n` and `max` stay exact.
+   */
+  sampled?: number;
   p50: number;
   p95: number;
   p99: number;
@@ -42,27 +47,4 @@ export function percentilesOfSorted(sorted: ArrayLike<number>): Percentiles | un
     p99: percentileOfSorted(sorted, 99)!,
     max: sorted[sorted.length - 1],
   };
-}
-
-/**
- * A growable list of numbers in a Float64Array (8 bytes a value, no boxed numbers): the samples of
- * one measure of one route group.
- */
-export class Samples {
-  private buf = new Float64Array(16);
-  length = 0;
-
-  push(v: number): void {
-    if (this.length === this.buf.length) {
-      const next = new Float64Array(this.buf.length * 2);
-      next.set(this.buf);
-      this.buf = next;
-    }
-    this.buf[this.length++] = v;
-  }
-
-  /** The values, sorted ascending (a copy). */
-  sorted(): Float64Array {
-    return this.buf.slice(0, this.length).sort();
-  }
 }

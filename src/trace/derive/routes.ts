@@ -85,11 +85,13 @@ export interface RouteKey extends RouteTemplate {
 
 /**
  * The route of a request: `route` when the framework named it (a served request's `route`),
- * else the one inferred from `url`'s path.
+ * else the one inferred from `url`'s path. A method or URL that is not text (a damaged record the
+ * panel holds) reads as empty.
  */
 export function routeKeyOf(method: string, url: string, route?: string): RouteKey {
-  const template = typeof route === 'string' && route !== '' ? { route, inferred: false } : inferRoute(url);
-  return { host: hostOf(url), method: method.toUpperCase(), ...template };
+  const u = typeof url === 'string' ? url : '';
+  const template = typeof route === 'string' && route !== '' ? { route, inferred: false } : inferRoute(u);
+  return { host: hostOf(u), method: typeof method === 'string' ? method.toUpperCase() : '', ...template };
 }
 
 /** The one text of a route key: `GET api.example.com/users/:id` (the key summary groups and the diff match by). */

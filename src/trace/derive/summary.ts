@@ -6,15 +6,19 @@
  * program's lines that made them; and the same for the requests the program served (count,
  * status classes, p50/p95, the calls each made). Requests are added one at a time (a file is
  * streamed through it: `nettrace show --summary`, `nettrace diff`); only numbers are kept per
- * request (Float64Array samples), never the records. Pure and free of Node APIs: the panel
- * bundles it.
+ * request (sampleRows.ts: a row of numbers a request, a random sample of them past a cap), never
+ * the records. The first MAX_ROUTES routes of each kind are kept apart, the requests of any later
+ * one are counted together in one "other routes" group: a trace whose paths carry values the
+ * route inference does not see as such (a word per page) has as many routes as requests. Pure and
+ * free of Node APIs: the panel bundles it.
  */
 
 import type { HttpRequest, IncomingRequest, Timings } from '../contract/types';
 import { requestLine } from './initiator';
 import { connectionState } from './labels';
-import { percentilesOfSorted, Samples, type Percentiles } from './percentiles';
+import { percentilesOfSorted, type Percentiles } from './percentiles';
 import { routeKeyOf, routeLabel, type RouteKey } from './routes';
+import { SampleBudget, SampleRows } from './sampleRows';
 import { timeBudget } from './timeBudget';
 import { isFailed, PHASES, type Phase } from './timings';
 
@@ -23,6 +27,31 @@ export type Measure = 'total' | Phase | 'waitNetwork' | 'waitServer' | 'waitProg
 
 /** Every measure, the total first, then the phases in waterfall order, then the split. */
 export const MEASURES: readonly Measure[] = ['total', ...PHASES, 'waitNetwork', 'waitServer', 'waitProgram', 'loop'];
+
+/** Each measure's column in a group's rows (SampleRows). */
+const COLUMN = new Map(MEASURES.map((m, i) => [m, i]));
+
+/**
+ * Routes of each kind (made, served) a summary keeps apart: the first 10,000 seen. A program's API
+ * has tens to hundreds of routes once values in paths are `:id`; ten thousand is a route
+ * inference that failed (a word per page), and more would be rows nobody reads. 10,000 groups
+ * hold a few MB of counts (ROW_BUDGET bounds their samples), the comparison of two traces tests
+ * each in a few ms.
+ */
+export const MAX_ROUTES = 10_000;
+
+/** The label of the group of requests on routes past the first MAX_ROUTES (no route's label: those hold a `/`). */
+export const OTHER_ROUTES = 'other routes';
+
+/** Error kinds counted apart per route; more are counted as OTHER_KINDS. */
+const MAX_ERROR_KINDS = 32;
+/** The error kind of the errors past the first MAX_ERROR_KINDS kinds of a route. */
+const OTHER_KINDS = '(other kinds)';
+/** The program's lines counted per route: the first this many distinct ones. */
+const MAX_LINE_KEYS = 64;
+
+/** The status classes statusClass gives, in the order a group counts them. */
+const STATUS_CLASSES = ['1xx', '2xx', '3xx', '4xx', '5xx', 'none'] as const;
 
 /** How a measure is named in text: the HAR phase's word, `tls` for `ssl`. */
 export const MEASURE_WORDS: Record<Measure, string> = {
@@ -52,7 +81,12 @@ export function errorKind(req: Pick<HttpRequest, 'reqError'>): string | undefine
 
 /** `2xx`…`5xx` of a status, `none` when no status arrived. */
 export function statusClass(status: number | undefined): string {
-  return typeof status === 'number' && status >= 100 && status < 600 ? `${Math.floor(status / 100)}xx` : 'none';
+  return STATUS_CLASSES[statusIndex(status)];
+}
+
+/** statusClass's index in STATUS_CLASSES. */
+function statusIndex(status: number | undefined): number {
+  return typeof status === 'number' && status >= 100 && status < 600 ? Math.floor(status / 100) - 1 : 5;
 }
 
 /** Error kinds a server's idle-connection close shows as on the client's side. */
@@ -78,8 +112,10 @@ export interface RouteSummary extends RouteKey {
    * shortest time their connection had been idle (since its previous request ended), ms.
    */
   resetAfterIdle?: { count: number; minIdleMs: number };
-  /** The program's lines that made them (requestLine), the most first, at most SUMMARY_LINES. */
+  /** The program's lines that made them (requestLine), the most first, at most SUMMARY_LINES (of the first MAX_LINE_KEYS distinct lines). */
   lines: { file: string; line: number; function?: string; count: number }[];
+  /** Set on the group of the requests on routes past the first MAX_ROUTES (label OTHER_ROUTES, no host, method or route). */
+  other?: true;
 }
 
 /** The requests the program served on one route. */
@@ -93,47 +129,47 @@ export interface ServedRouteSummary extends RouteKey {
   duration?: Percentiles;
   /** The outgoing calls made while serving them, by route, the most first: count, and per served request. */
   calls: { label: string; count: number; perRequest: number }[];
+  /** Set on the group of the served requests on routes past the first MAX_ROUTES (label OTHER_ROUTES). */
+  other?: true;
 }
 
 /** A trace's summary by route. */
 export interface TraceSummary {
   requests: number;
   served: number;
-  /** Outgoing requests by route, the most time spent first (count × p50 of the total). */
+  /** Outgoing requests by route, the most time spent first (count × p50 of the total); the OTHER_ROUTES group last. */
   routes: RouteSummary[];
-  /** Served requests by route, the most first. */
+  /** Served requests by route, the most first; the OTHER_ROUTES group last. */
   servedRoutes: ServedRouteSummary[];
 }
 
 /** Lines kept per route group. */
 export const SUMMARY_LINES = 5;
 
-/** What a group keeps while requests are added. */
+/** What a group keeps while requests are added: counts, and a row of its measures per request. */
 class RouteAcc {
-  readonly samples = new Map<Measure, Samples>();
+  readonly rows = new SampleRows(MEASURES.length);
   count = 0;
   failed = 0;
-  readonly errors = new Map<string, number>();
-  readonly status = new Map<string, number>();
+  /** Requests by status class (STATUS_CLASSES). */
+  readonly status = [0, 0, 0, 0, 0, 0];
+  errors: Map<string, number> | undefined;
   sent = 0;
   received = 0;
   opened = 0;
   reused = 0;
   connFailed = 0;
+  /** Requests that had a connection (connectionState defined): the reuse rate's base. */
+  withConn = 0;
   resets = 0;
   minResetIdle = Infinity;
-  readonly lines = new Map<string, { file: string; line: number; function?: string; count: number }>();
-  /** Per request, whether it reused a connection (1) or not (0), for the comparison's proportion test. */
-  readonly reuse = new Samples();
-  /** Per request, whether it failed (1) or not (0). */
-  readonly failures = new Samples();
+  lines: Map<string, { file: string; line: number; function?: string; count: number }> | undefined;
 
   constructor(readonly key: RouteKey) {}
 
-  sample(m: Measure, v: number): void {
-    let s = this.samples.get(m);
-    if (!s) this.samples.set(m, (s = new Samples()));
-    s.push(v);
+  addError(kind: string): void {
+    const errors = (this.errors ??= new Map());
+    bump(errors, errors.has(kind) || errors.size < MAX_ERROR_KINDS ? kind : OTHER_KINDS);
   }
 }
 
@@ -141,8 +177,13 @@ function bump(map: Map<string, number>, key: string): void {
   map.set(key, (map.get(key) ?? 0) + 1);
 }
 
-function objectOf(map: Map<string, number>): Record<string, number> {
-  return Object.fromEntries([...map].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)));
+function objectOf(map: Map<string, number> | undefined): Record<string, number> {
+  return map ? Object.fromEntries([...map].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))) : {};
+}
+
+/** A group's status counts as statusClass → count, the most first. */
+function statusObject(counts: readonly number[]): Record<string, number> {
+  return objectOf(new Map(STATUS_CLASSES.map((c, i) => [c, counts[i]] as const).filter(([, n]) => n > 0)));
 }
 
 /** The end of a served exchange, or undefined while open. */
@@ -152,13 +193,16 @@ function servedEnd(inc: IncomingRequest): number | undefined {
 
 /** One served route while requests are added. */
 class ServedAcc {
-  readonly duration = new Samples();
+  readonly duration = new SampleRows(1);
   count = 0;
   failed = 0;
-  readonly status = new Map<string, number>();
+  readonly status = [0, 0, 0, 0, 0, 0];
   readonly calls = new Map<string, number>();
   constructor(readonly key: RouteKey) {}
 }
+
+/** The key of an OTHER_ROUTES group. */
+const OTHER_KEY: RouteKey = { host: '', method: '', route: '', inferred: false };
 
 /**
  * Builds a TraceSummary from requests added one at a time (enriched: with `timings`). Served
@@ -167,10 +211,16 @@ class ServedAcc {
  */
 export class SummaryBuilder {
   private readonly groups = new Map<string, RouteAcc>();
+  private otherGroup: RouteAcc | undefined;
   private readonly served = new Map<string, ServedAcc>();
+  private otherServed: ServedAcc | undefined;
   private readonly servedRouteOf = new Map<string, ServedAcc>();
   /** When each connection's last request ended, by tcpConn id (how long a reused one had been idle). */
   private readonly connLastEnd = new Map<string, number>();
+  /** The row cap every group's samples share (sampleRows.ts ROW_BUDGET). */
+  private readonly budget = new SampleBudget();
+  /** A request's row of measures while it is added. */
+  private readonly row = new Float64Array(MEASURES.length);
   requests = 0;
   servedCount = 0;
 
@@ -179,13 +229,20 @@ export class SummaryBuilder {
     const key = routeKeyOf(inc.reqMethod, inc.reqURL, inc.route);
     const label = routeLabel(key);
     let acc = this.served.get(label);
-    if (!acc) this.served.set(label, (acc = new ServedAcc(key)));
+    if (!acc) {
+      if (this.served.size < MAX_ROUTES) this.served.set(label, (acc = new ServedAcc(key)));
+      else acc = this.otherServed ??= new ServedAcc(OTHER_KEY);
+      this.groupAdded();
+    }
     this.servedCount++;
     acc.count++;
-    bump(acc.status, statusClass(inc.respStatusCode));
+    acc.status[statusIndex(inc.respStatusCode)]++;
     if (inc.aborted || inc.error || (inc.respStatusCode ?? 0) >= 500) acc.failed++;
     const end = servedEnd(inc);
-    if (end !== undefined && inc.reqRecvAt !== undefined && !inc.incomplete) acc.duration.push(Math.max(0, end - inc.reqRecvAt));
+    if (end !== undefined && inc.reqRecvAt !== undefined && !inc.incomplete) {
+      this.row[0] = Math.max(0, end - inc.reqRecvAt);
+      acc.duration.add(this.row.subarray(0, 1), this.budget.cap, this.budget.random);
+    }
     this.servedRouteOf.set(inc.traceID, acc);
   }
 
@@ -194,15 +251,17 @@ export class SummaryBuilder {
     const key = routeKeyOf(req.reqMethod, req.reqURL);
     const label = routeLabel(key);
     let acc = this.groups.get(label);
-    if (!acc) this.groups.set(label, (acc = new RouteAcc(key)));
+    if (!acc) {
+      if (this.groups.size < MAX_ROUTES) this.groups.set(label, (acc = new RouteAcc(key)));
+      else acc = this.otherGroup ??= new RouteAcc(OTHER_KEY);
+      this.groupAdded();
+    }
     this.requests++;
     acc.count++;
-    const failed = isFailed(req);
-    if (failed) acc.failed++;
-    acc.failures.push(failed ? 1 : 0);
+    if (isFailed(req)) acc.failed++;
     const kind = errorKind(req);
-    if (kind) bump(acc.errors, kind);
-    bump(acc.status, statusClass(req.respStatusCode));
+    if (kind) acc.addError(kind);
+    acc.status[statusIndex(req.respStatusCode)]++;
     acc.sent += req.reqContentLen ?? 0;
     acc.received += req.respContentLen ?? 0;
     this.addConnection(acc, req, kind);
@@ -210,14 +269,27 @@ export class SummaryBuilder {
     const f = requestLine(req);
     if (f) {
       const at = `${f.file}:${f.line}`;
-      const line = acc.lines.get(at);
+      const lines = (acc.lines ??= new Map());
+      const line = lines.get(at);
       if (line) line.count++;
-      else acc.lines.set(at, { file: f.file, line: f.line, ...(f.function ? { function: f.function } : {}), count: 1 });
+      else if (lines.size < MAX_LINE_KEYS)
+        lines.set(at, { file: f.file, line: f.line, ...(f.function ? { function: f.function } : {}), count: 1 });
     }
     if (req.causedBy) {
       const served = this.servedRouteOf.get(req.causedBy);
-      if (served) bump(served.calls, label);
+      if (served) bump(served.calls, acc === this.otherGroup ? OTHER_ROUTES : label);
     }
+  }
+
+  /** A group was made: the samples' row cap for this many groups, every group thinned when it was lowered. */
+  private groupAdded(): void {
+    const groups = this.groups.size + this.served.size + (this.otherGroup ? 1 : 0) + (this.otherServed ? 1 : 0);
+    if (!this.budget.lowerFor(groups)) return;
+    const { cap, random } = this.budget;
+    for (const acc of this.groups.values()) acc.rows.thin(cap, random);
+    for (const acc of this.served.values()) acc.duration.thin(cap, random);
+    this.otherGroup?.rows.thin(cap, random);
+    this.otherServed?.duration.thin(cap, random);
   }
 
   private addConnection(acc: RouteAcc, req: HttpRequest, kind: string | undefined): void {
@@ -225,7 +297,7 @@ export class SummaryBuilder {
     if (state === 'reused') acc.reused++;
     else if (state === 'new') acc.opened++;
     else if (state === 'failed') acc.connFailed++;
-    if (state !== undefined) acc.reuse.push(state === 'reused' ? 1 : 0);
+    if (state !== undefined) acc.withConn++;
     const conn = req.tcpConn;
     if (!conn) return;
     const last = this.connLastEnd.get(conn);
@@ -238,34 +310,33 @@ export class SummaryBuilder {
     if (end !== undefined) this.connLastEnd.set(conn, end);
   }
 
-  /** The request's time budget (timeBudget.ts, the one reading of its phases and shares) into the group's samples. */
+  /** The request's time budget (timeBudget.ts, the one reading of its phases and shares) as a row of the group's samples. */
   private addTimes(acc: RouteAcc, t: Timings, req: HttpRequest): void {
     const budget = timeBudget({ request: req }, t);
-    acc.sample('total', budget.total);
-    for (const p of PHASES) acc.sample(p, budget.phases[p].ms);
+    const row = this.row;
+    row.fill(NaN);
+    row[0] = budget.total;
+    for (const p of PHASES) row[COLUMN.get(p)!] = budget.phases[p].ms;
     const split = budget.phases.wait.kernel;
     if (split?.network !== undefined && split.server !== undefined && split.program !== undefined) {
-      acc.sample('waitNetwork', split.network);
-      acc.sample('waitServer', split.server);
-      acc.sample('waitProgram', split.program);
+      row[COLUMN.get('waitNetwork')!] = split.network;
+      row[COLUMN.get('waitServer')!] = split.server;
+      row[COLUMN.get('waitProgram')!] = split.program;
     }
     // The program's own share: its event loop blocked while the request was under way.
-    if (budget.loop) acc.sample('loop', budget.loop.total);
+    if (budget.loop) row[COLUMN.get('loop')!] = budget.loop.total;
+    acc.rows.add(row, this.budget.cap, this.budget.random);
   }
 
-  /** The groups with their samples, for the comparison of two traces (compare.ts). */
+  /** The groups with their samples, for the comparison of two traces (compare.ts); the OTHER_ROUTES group under its label. */
   routeSamples(): Map<string, RouteSampleSet> {
     return new Map(this.sampleSets());
   }
 
   /** routeSamples() one group at a time (each sorts its samples: a caller may give the event loop back between groups). */
   *sampleSets(): Generator<[string, RouteSampleSet]> {
-    for (const [label, acc] of this.groups) {
-      const samples = new Map<Measure, Float64Array>();
-      for (const [m, s] of acc.samples) samples.set(m, s.sorted());
-      const set = { summary: routeSummaryOf(label, acc, samples), samples, reuse: acc.reuse.sorted(), failures: acc.failures.sorted() };
-      yield [label, set];
-    }
+    for (const [label, acc] of this.groups) yield [label, sampleSetOf(label, acc)];
+    if (this.otherGroup) yield [OTHER_ROUTES, sampleSetOf(OTHER_ROUTES, this.otherGroup)];
   }
 
   /** The summary of what was added. */
@@ -273,44 +344,76 @@ export class SummaryBuilder {
     const routes = [...this.groups].map(([label, acc]) => routeSummaryOf(label, acc));
     const weight = (r: RouteSummary) => r.count * (r.times.total?.p50 ?? 0);
     routes.sort((a, b) => weight(b) - weight(a) || b.count - a.count || (a.label < b.label ? -1 : 1));
+    if (this.otherGroup) routes.push(routeSummaryOf(OTHER_ROUTES, this.otherGroup));
     const servedRoutes = [...this.served].map(([label, acc]) => servedSummaryOf(label, acc));
     servedRoutes.sort((a, b) => b.count - a.count || (a.label < b.label ? -1 : 1));
+    if (this.otherServed) servedRoutes.push(servedSummaryOf(OTHER_ROUTES, this.otherServed));
     return { requests: this.requests, served: this.servedCount, routes, servedRoutes };
   }
+}
+
+/** How often a rate's event happened (`ones`) of `n` requests. */
+export interface RateSample {
+  ones: number;
+  n: number;
 }
 
 /** One route's summary and its sorted samples (compare.ts reads both). */
 export interface RouteSampleSet {
   summary: RouteSummary;
+  /** Each measure's values sorted (a random sample of them past the group's row cap: sampleRows.ts). */
   samples: Map<Measure, Float64Array>;
-  /** 0/1 per request that had a connection: 1 when reused; sorted. */
-  reuse: Float64Array;
-  /** 0/1 per request: 1 when it failed; sorted. */
-  failures: Float64Array;
+  /** Requests that reused a connection, of those that had one. */
+  reuse: RateSample;
+  /** Requests that failed, of all. */
+  failures: RateSample;
+}
+
+/** A group's summary with its samples sorted (SummaryBuilder.sampleSets). */
+function sampleSetOf(label: string, acc: RouteAcc): RouteSampleSet {
+  const samples = new Map<Measure, Float64Array>();
+  MEASURES.forEach((m, i) => {
+    const s = acc.rows.sorted(i);
+    if (s.length) samples.set(m, s);
+  });
+  return {
+    summary: routeSummaryOf(label, acc, samples),
+    samples,
+    reuse: { ones: acc.reused, n: acc.withConn },
+    failures: { ones: acc.failed, n: acc.count },
+  };
+}
+
+/** The percentiles of `sorted`, the values of column `column` of `rows`: with the exact count and maximum when they are a sample. */
+function percentilesOf(rows: SampleRows, column: number, sorted: Float64Array): Percentiles | undefined {
+  const p = percentilesOfSorted(sorted);
+  const exact = rows.exactOf(column);
+  if (!p || !exact) return p;
+  return { ...p, n: exact.n, max: exact.max, sampled: sorted.length };
 }
 
 /** A group's summary; `sorted`: its samples already sorted (routeSamples), else sorted here. */
 function routeSummaryOf(label: string, acc: RouteAcc, sorted?: Map<Measure, Float64Array>): RouteSummary {
   const times: Partial<Record<Measure, Percentiles>> = {};
-  for (const m of MEASURES) {
-    const s = sorted?.get(m) ?? acc.samples.get(m)?.sorted();
-    const p = s && percentilesOfSorted(s);
+  MEASURES.forEach((m, i) => {
+    const p = percentilesOf(acc.rows, i, sorted?.get(m) ?? acc.rows.sorted(i));
     if (p) times[m] = p;
-  }
-  const lines = [...acc.lines.values()].sort((a, b) => b.count - a.count).slice(0, SUMMARY_LINES);
+  });
+  const lines = acc.lines ? [...acc.lines.values()].sort((a, b) => b.count - a.count).slice(0, SUMMARY_LINES) : [];
   const out: RouteSummary = {
     ...acc.key,
     label,
     count: acc.count,
     failed: acc.failed,
     errors: objectOf(acc.errors),
-    status: objectOf(acc.status),
+    status: statusObject(acc.status),
     times,
     bytes: { sent: acc.sent, received: acc.received },
     connections: { opened: acc.opened, reused: acc.reused, failed: acc.connFailed },
     lines,
   };
   if (acc.resets > 0) out.resetAfterIdle = { count: acc.resets, minIdleMs: acc.minResetIdle };
+  if (acc.key === OTHER_KEY) out.other = true;
   return out;
 }
 
@@ -318,9 +421,10 @@ function servedSummaryOf(label: string, acc: ServedAcc): ServedRouteSummary {
   const calls = [...acc.calls]
     .sort((a, b) => b[1] - a[1])
     .map(([l, count]) => ({ label: l, count, perRequest: Math.round((count / acc.count) * 100) / 100 }));
-  const out: ServedRouteSummary = { ...acc.key, label, count: acc.count, failed: acc.failed, status: objectOf(acc.status), calls };
-  const d = percentilesOfSorted(acc.duration.sorted());
+  const out: ServedRouteSummary = { ...acc.key, label, count: acc.count, failed: acc.failed, status: statusObject(acc.status), calls };
+  const d = percentilesOf(acc.duration, 0, acc.duration.sorted(0));
   if (d) out.duration = d;
+  if (acc.key === OTHER_KEY) out.other = true;
   return out;
 }
 

@@ -32,7 +32,9 @@ function serverOutcome(records: DnsQuery[]): string {
       const k = q.questions.map((x) => `${x.name} ${x.type}`).join(',');
       perQuestion.set(k, (perQuestion.get(k) ?? 0) + 1);
     }
-    const tries = Math.max(...perQuestion.values());
+    // A loop, not Math.max(...values): a damaged trace's list may be longer than the stack holds arguments.
+    let tries = 0;
+    for (const n of perQuestion.values()) tries = Math.max(tries, n);
     const timeout = records.find((r) => typeof r.timeoutMs === 'number')?.timeoutMs;
     parts.push(`did not answer${timeout !== undefined ? ` within ${formatMs(timeout)} ms` : ''} (${plural(tries, 'attempt', 'attempts')})`);
   }
@@ -62,7 +64,7 @@ function serverOutcome(records: DnsQuery[]): string {
 export function dnsStory(queries: DnsQuery[]): string | undefined {
   const views = queries.filter((q) => q.dnsQueryMsgs.length > 0);
   if (views.length === 0) return undefined;
-  const firstSent = (q: DnsQuery) => Math.min(...q.dnsQueryMsgs.map((m) => m.sentAt));
+  const firstSent = (q: DnsQuery) => q.dnsQueryMsgs.reduce((min, m) => Math.min(min, m.sentAt), Infinity);
   views.sort((a, b) => firstSent(a) - firstSent(b));
   const qname = (q: DnsQuery) => q.dnsQueryMsgs[0]?.questions[0]?.name || q.host || '';
   const names = new Set(views.map(qname));

@@ -13,7 +13,8 @@
  *
  * Records are fixed in place (a record that needs no change stays the same object, its lists
  * too), so checking what this process wrote itself costs a few type tests per record. A record
- * without a string `traceID` is dropped: nothing could refer to it.
+ * without a string `traceID` is dropped: nothing could refer to it (a trace file's request without
+ * one is an error, traceFile.ts).
  */
 
 import type {
@@ -28,6 +29,7 @@ import type {
   DnsQueryMsg,
   DnsQuestion,
   DnsReplyMsg,
+  HttpRequest,
   KernelEvent,
   SocketOp,
   SocketTrace,
@@ -35,7 +37,7 @@ import type {
   TcpMetrics,
   UdpConn,
 } from '../contract/types';
-import type { IncomingRequest } from '../contract/incoming';
+import type { IncomingRequest, StackFrame } from '../contract/incoming';
 
 type Obj = Record<string, unknown>;
 
@@ -295,6 +297,163 @@ export function normalizeUdpConns(list: unknown): UdpConn[] {
   return fixList(list, fixUdpConn);
 }
 
+// ---- stack frames ---------------------------------------------------------------------------
+
+/** A position in a file: its path or URL, 1-based line and column. */
+function isPosition(v: unknown): v is { file: string; line: number; column: number } {
+  return isObject(v) && isString(v.file) && isCount(v.line) && isCount(v.column);
+}
+
+/** A stack frame (an initiator's, a handler's): a file with its line and column, else dropped. */
+function fixFrame(f: Obj): f is Obj & StackFrame {
+  if (!isPosition(f)) return false;
+  keepIf(f, 'function', isString);
+  keepIf(f, 'library', isBool);
+  keepIf(f, 'generated', isPosition);
+  return true;
+}
+
+// ---- outgoing requests ----------------------------------------------------------------------
+
+const REQUEST_TIMES = ['reqStartAt', 'connAssignedAt', 'reqSentAt', 'respRecvAt', 'respDoneAt', 'reqEndAt', 'reqErrorAt'] as const;
+const REQUEST_COUNTS = [
+  'threadId',
+  'restart',
+  'protoMajor',
+  'protoMinor',
+  'reqContentLen',
+  'respContentLen',
+  'respEvents',
+  'http2StreamId',
+  'http2RstCode',
+  'debuggerPaused',
+] as const;
+const REQUEST_TEXTS = [
+  'respStatusText',
+  'tcpConn',
+  'tlsTunnel',
+  'dial',
+  'redirectedFrom',
+  'repeatOf',
+  'causedBy',
+  'incomplete',
+  'diagnosis',
+] as const;
+const TIMING_PHASES = ['blocked', 'dns', 'connect', 'ssl', 'send', 'wait', 'receive'] as const;
+
+/** An HTTP status code: a whole number of three digits at most. */
+function isStatus(v: unknown): v is number {
+  return typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= 999;
+}
+
+/** Header pairs: `[name, value]` or `[name]` of texts (other entries dropped); undefined for what is not a list. */
+function headerPairs(v: unknown): unknown[] | undefined {
+  if (!Array.isArray(v)) return undefined;
+  const ok = (p: unknown) => Array.isArray(p) && (p.length === 1 || p.length === 2) && p.every(isString);
+  return v.every(ok) ? v : v.filter(ok);
+}
+
+function fixRequestError(e: Obj): boolean {
+  orDefault(e, 'phase', isString, '');
+  orDefault(e, 'message', isString, '');
+  for (const k of ['name', 'code', 'syscall', 'address', 'hostname']) keepIf(e, k, isString);
+  keepIf(e, 'port', isCount);
+  keepIf(e, 'aborted', isBool);
+  keepIf(e, 'timedOut', isBool);
+  keepIf(e, 'cause', (c) => isObject(c) && isString(c.message) && (c.code === undefined || isString(c.code)));
+  return true;
+}
+
+function fixBody(b: Obj): boolean {
+  if (!isCount(b.size)) return false;
+  orDefault(b, 'truncated', isBool, false);
+  for (const k of ['text', 'hex', 'contentType', 'contentEncoding']) keepIf(b, k, isString);
+  return true;
+}
+
+function fixWebSocket(w: Obj): boolean {
+  if (!isTime(w.openAt)) return false;
+  for (const k of ['sentMessages', 'recvMessages', 'sentBytes', 'recvBytes']) orDefault(w, k, isCount, 0);
+  keepIf(w, 'closeAt', isTime);
+  keepIf(w, 'closeCode', isCount);
+  keepIf(w, 'closeReason', isString);
+  keepIf(w, 'closedBy', (v) => v === 'client' || v === 'server');
+  keepIf(w, 'droppedMessages', isCount);
+  if ('messages' in w)
+    w.messages = fixList(
+      w.messages,
+      (m): m is Obj => (m.dir === 'sent' || m.dir === 'recv') && isString(m.type) && isCount(m.len) && isTime(m.endAt),
+    );
+  return true;
+}
+
+function fixWhatIf(w: Obj): boolean {
+  if (!isString(w.rule) || !isString(w.action)) return false;
+  keepIf(w, 'kind', isString);
+  for (const k of ['afterBytes', 'ms', 'rate']) keepIf(w, k, isCount);
+  keepIf(w, 'status', isStatus);
+  return true;
+}
+
+/**
+ * An outgoing request (`httpRequests[]`): every field the views read of the type types.ts gives
+ * it (a status, a frame's line a number; a method, a URL a text), else removed or neutral (see
+ * the module comment). Its derived fields (`timings`, `diagnosis`…) are worked out again when it
+ * is enriched; here they are only checked.
+ */
+function fixHttpRequest(o: Obj): o is Obj & HttpRequest {
+  if (!isString(o.traceID)) return false;
+  orDefault(o, 'pid', isCount, 0);
+  orDefault(o, 'client', isString, '');
+  orDefault(o, 'reqMethod', isString, '');
+  orDefault(o, 'reqURL', isString, '');
+  for (const k of REQUEST_TIMES) keepIf(o, k, isTime);
+  for (const k of REQUEST_COUNTS) keepIf(o, k, isCount);
+  for (const k of REQUEST_TEXTS) keepIf(o, k, isString);
+  keepIf(o, 'respStatusCode', isStatus);
+  for (const k of ['reusedConn', 'respClosedEarly']) keepIf(o, k, isBool);
+  for (const k of ['reqHeaders', 'respHeaders']) {
+    if (!(k in o)) continue;
+    const pairs = headerPairs(o[k]);
+    if (pairs) o[k] = pairs;
+    else delete o[k];
+  }
+  if (o.reqError !== null) keepFixed(o, 'reqError', fixRequestError);
+  keepIf(o, 'pool', (v) => isObject(v) && isString(v.limitBy) && isCount(v.limit) && isCount(v.waiting));
+  keepIf(o, 'proxy', (v) => isObject(v) && isString(v.url) && (v.tunnel === undefined || isString(v.tunnel)));
+  keepIf(o, 'http2Goaway', (v) => isObject(v) && isCount(v.errorCode) && isCount(v.lastStreamID));
+  keepFixed(o, 'initiator', (i) => {
+    i.frames = fixList(i.frames, fixFrame);
+    keepIf(i, 'async', isBool);
+    return true;
+  });
+  keepFixed(o, 'reqBody', fixBody);
+  keepFixed(o, 'respBody', fixBody);
+  keepFixed(o, 'webSocket', fixWebSocket);
+  keepFixed(o, 'whatIf', fixWhatIf);
+  if ('marks' in o) {
+    const marks = Array.isArray(o.marks) ? o.marks.filter(isString) : [];
+    if (marks.length) o.marks = marks.length === (o.marks as unknown[]).length ? o.marks : marks;
+    else delete o.marks;
+  }
+  keepIf(o, 'timings', (t) => isObject(t) && TIMING_PHASES.every((p) => typeof t[p] === 'number' && Number.isFinite(t[p])));
+  for (const k of ['loopBlocked', 'kernelTimings']) keepIf(o, k, isObject);
+  return true;
+}
+
+/**
+ * One `httpRequests` entry of a trace from outside, fixed in place (see fixHttpRequest); false
+ * when it has no `traceID`.
+ */
+export function normalizeRequest(o: unknown): o is HttpRequest {
+  return isObject(o) && fixHttpRequest(o);
+}
+
+/** The `httpRequests` of a trace or batch from outside, normalized (entries without a `traceID` dropped). */
+export function normalizeRequests(list: unknown): HttpRequest[] {
+  return fixList(list, fixHttpRequest);
+}
+
 // ---- incoming requests ----------------------------------------------------------------------
 
 const INCOMING_TIMES = ['reqRecvAt', 'reqBodyDoneAt', 'respHeadAt', 'respDoneAt', 'reqEndAt'] as const;
@@ -309,7 +468,7 @@ function fixIncoming(o: Obj): o is Obj & IncomingRequest {
   for (const k of INCOMING_TIMES) keepIf(o, k, isTime);
   for (const k of INCOMING_COUNTS) keepIf(o, k, isCount);
   keepIf(o, 'addrTuple', isTuple);
-  keepIf(o, 'handler', (v) => isObject(v) && isString(v.file) && isCount(v.line) && isCount(v.column));
+  keepFixed(o, 'handler', fixFrame);
   keepIf(o, 'aborted', (v) => typeof v === 'boolean');
   keepIf(o, 'error', (v) => isObject(v) && isString(v.message));
   keepIf(

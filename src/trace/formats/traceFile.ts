@@ -14,6 +14,7 @@ import {
   normalizeDials,
   normalizeDnsQueries,
   normalizeIncoming,
+  normalizeRequest,
   normalizeTcpConns,
   normalizeUdpConns,
 } from './normalize';
@@ -164,12 +165,14 @@ function validateTrace(obj: Record<string, unknown>, name: string): Trace {
     if (rules) obj.traceRules = rules;
     else delete obj.traceRules;
   }
-  for (const r of obj.httpRequests as unknown[]) {
-    if (typeof r !== 'object' || r === null || typeof (r as { traceID?: unknown }).traceID !== 'string') {
-      throw new TraceFileError(`${name} is damaged: an httpRequests entry has no traceID`);
-    }
-  }
+  for (const r of obj.httpRequests as unknown[]) checkedRequest(r, name);
   return obj as unknown as Trace;
+}
+
+/** An `httpRequests` entry of a file normalized (normalize.ts); TraceFileError when it has no traceID. */
+function checkedRequest(r: unknown, name: string): HttpRequest {
+  if (!normalizeRequest(r)) throw new TraceFileError(`${name} is damaged: an httpRequests entry has no traceID`);
+  return r;
 }
 
 const RULE_ACTIONS = new Set(['trace', 'skip', 'details', 'break', 'mark', 'fail', 'delay', 'throttle', 'respond', 'override']);
@@ -440,12 +443,7 @@ export async function forEachRequest(
       }
       const todo = batch;
       batch = [];
-      for (const r of todo) {
-        if (typeof r !== 'object' || r === null || typeof (r as { traceID?: unknown }).traceID !== 'string') {
-          throw new TraceFileError(`${path} is damaged: an httpRequests entry has no traceID`);
-        }
-        await fn(r as HttpRequest);
-      }
+      for (const r of todo) await fn(checkedRequest(r, path));
     }
   } finally {
     await fh.close();
