@@ -412,7 +412,7 @@ function fixHttpRequest(o: Obj): o is Obj & HttpRequest {
   for (const k of REQUEST_TEXTS) keepIf(o, k, isString);
   keepIf(o, 'respStatusCode', isStatus);
   for (const k of ['reusedConn', 'respClosedEarly']) keepIf(o, k, isBool);
-  for (const k of ['reqHeaders', 'respHeaders']) {
+  for (const k of ['reqHeaders', 'respHeaders', 'respTrailers']) {
     if (!(k in o)) continue;
     const pairs = headerPairs(o[k]);
     if (pairs) o[k] = pairs;
