@@ -5,7 +5,7 @@
  */
 
 import { NO_PROGRAM_FRAME } from '../src/trace/derive/initiator';
-import { whatIfWords } from '../src/trace/diagnosis/whatIfText';
+import { whatIfClause } from '../src/trace/diagnosis/whatIfText';
 import { h, icon, setSafeAttr, setText } from './dom';
 import { initiatorFrame } from './format';
 import type { Row } from './model';
@@ -77,10 +77,7 @@ export function showRowFlags(el: HTMLElement, req: Row['req']): string {
     return '';
   }
   el.replaceChildren(icon(w ? 'beaker' : 'refresh', 'flag-icon'), h('span', 'flag-text', null, text));
-  const title = [
-    w ? `What if: rule "${w.rule}" ${whatIfWords(w)}` : '',
-    req.repeatOf ? `Sent again from the panel (repeats ${req.repeatOf})` : '',
-  ].filter(Boolean);
+  const title = [w ? whatIfClause(w) : '', req.repeatOf ? `Sent again from the panel (repeats ${req.repeatOf})` : ''].filter(Boolean);
   setSafeAttr(el, 'title', title.join('; '));
   el.dataset.label = title.join('; ');
   return el.dataset.label;
