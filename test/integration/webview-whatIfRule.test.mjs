@@ -114,6 +114,14 @@ test(
             '(d) => d.requests === 1',
           );
           const req = snapshot.httpRequests[0];
+          if (which === 'named' && width === 900) {
+            // Shown first as changed by another rule: the row's badge words stay, its name follows the rule.
+            const other = { ...req, whatIf: { ...req.whatIf, rule: 'other', name: 'Another rule' } };
+            await postAndWait(page, { type: 'update', traceKey: 't', httpRequests: [other] });
+            const before = await page.getAttribute('.list-rows .row', 'aria-label');
+            assert.ok(before.includes('What if: rule "Another rule" '), before);
+            await postAndWait(page, { type: 'update', traceKey: 't', httpRequests: [req] });
+          }
           const label = await page.getAttribute('.list-rows .row', 'aria-label');
           assert.ok(label.includes(`What if: rule ${JSON.stringify(name)} `), `${which}: the row's name says the rule's name: ${label}`);
           if (id !== name) assert.ok(!label.includes(id), `${which}: not its id: ${label}`);
