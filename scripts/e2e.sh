@@ -14,11 +14,21 @@
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
+log() { echo "e2e: $*" >&2; }
+
+# ---- the project's own dependencies ----------------------------------------------------------
+# A fresh clone before `npm ci` has none: say what to run, in one line, before installing anything
+# (the build would end in Node's stack trace, "Cannot find package 'esbuild'").
+dev_missing=()
+for mod in esbuild @vscode/vsce playwright-core axe-core; do [ -f "node_modules/$mod/package.json" ] || dev_missing+=("$mod"); done
+if [ ${#dev_missing[@]} -gt 0 ]; then
+  log "the project's dependencies are not installed (${dev_missing[*]}): run \`npm ci\` in $root first"
+  exit 1
+fi
 cache="${NETTRACE_CACHE:-$HOME/.cache/nettrace}"
 results="$root/test-results/e2e"
 mkdir -p "$results" "$cache"
 t0=$(date +%s)
-log() { echo "e2e: $*" >&2; }
 
 # ---- system packages -------------------------------------------------------------------------
 # code-server's install compiles native modules against these, and Chromium drives it. .ci/run

@@ -20,7 +20,7 @@ import type { Row, TraceModel } from './model';
 import type { GroupedRow } from './grouping';
 import { renderIncoming } from './detail/incoming';
 import { processLabel } from './restarts';
-import { whatIfLine } from './detail/whatIf';
+import { whatIfDiagnosis, whatIfLine } from './detail/whatIf';
 
 export { MAX_SOCKET_OPS_SHOWN, type DetailEvents, type DetailTab } from './detail/common';
 
@@ -195,11 +195,15 @@ export class DetailView implements DetailContext {
     const flag = whatIfLine(req, (id) => this.events.selectRequest(id));
     if (flag) out.push(flag);
     const err = req.reqError;
+    // A what-if rule's sentence is the diagnosis (with what the program saw): told once, in the
+    // what-if line above.
     const text =
-      req.diagnosis ??
-      (err
-        ? `${err.phase} error: ${err.message}${err.cause ? ` (${err.cause.code ?? ''}${err.cause.code ? ': ' : ''}${err.cause.message})` : ''}`
-        : undefined);
+      whatIfDiagnosis(req) !== undefined
+        ? undefined
+        : (req.diagnosis ??
+          (err
+            ? `${err.phase} error: ${err.message}${err.cause ? ` (${err.cause.code ?? ''}${err.cause.code ? ': ' : ''}${err.cause.message})` : ''}`
+            : undefined));
     if (text) {
       const severity = row.failed ? 'error' : 'warning';
       out.push(h('div', `diagnosis ${severity}`, null, icon(severity), h('span', 'selectable', null, text)));

@@ -82,7 +82,7 @@ class App {
 
   private readonly root: HTMLElement;
   private readonly traceSelect = h('select', 'dropdown trace-select', { title: 'Trace to show', 'aria-label': 'Trace' });
-  private readonly liveBadge = h('span', 'live-badge', { title: 'Recording' }, icon('circle-filled'), 'Live');
+  private readonly liveBadge = h('span', 'live-badge', { title: 'Recording' }, icon('circle-filled'), h('span', 'live-word', null, 'Live'));
   private readonly filterBox = new FilterBox({
     change: (text) => this.updateFilter({ text }),
     leave: () => {

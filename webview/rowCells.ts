@@ -5,7 +5,7 @@
  */
 
 import { NO_PROGRAM_FRAME } from '../src/trace/derive/initiator';
-import { whatIfWords } from '../src/trace/diagnosis/whatIfText';
+import { whatIfClause } from '../src/trace/diagnosis/whatIfText';
 import { h, icon, setSafeAttr, setText } from './dom';
 import { initiatorFrame } from './format';
 import type { Row } from './model';
@@ -66,7 +66,12 @@ export function showRowFlags(el: HTMLElement, req: Row['req']): string {
   if (w) parts.push('what if');
   if (req.repeatOf) parts.push('sent again');
   const text = parts.join(' · ');
-  if (el.dataset.text === text) return el.dataset.label ?? '';
+  const title =
+    text === ''
+      ? ''
+      : [w ? whatIfClause(w) : '', req.repeatOf ? `Sent again from the panel (repeats ${req.repeatOf})` : ''].filter(Boolean).join('; ');
+  // Kept while both are the same (a pooled row drawn again; another request the same rule changed).
+  if (el.dataset.text === text && (el.dataset.label ?? '') === title) return title;
   el.dataset.text = text;
   // On two lines the badge takes a column of its own beside the program's line (list.css).
   el.parentElement?.classList.toggle('has-flag', text !== '');
@@ -77,11 +82,7 @@ export function showRowFlags(el: HTMLElement, req: Row['req']): string {
     return '';
   }
   el.replaceChildren(icon(w ? 'beaker' : 'refresh', 'flag-icon'), h('span', 'flag-text', null, text));
-  const title = [
-    w ? `What if: rule "${w.rule}" ${whatIfWords(w)}` : '',
-    req.repeatOf ? `Sent again from the panel (repeats ${req.repeatOf})` : '',
-  ].filter(Boolean);
-  setSafeAttr(el, 'title', title.join('; '));
-  el.dataset.label = title.join('; ');
-  return el.dataset.label;
+  setSafeAttr(el, 'title', title);
+  el.dataset.label = title;
+  return title;
 }

@@ -36,14 +36,18 @@ export function attachToolbarOverflow(toolbar: HTMLElement): HTMLButtonElement {
     if (width === lastWidth || width === 0) return;
     lastWidth = width;
     const all = groups();
+    toolbar.classList.remove('tight');
     for (const g of all) g.classList.remove('collapsed');
     more.classList.add('collapsed');
     if (!overflows()) return;
     more.classList.remove('collapsed');
     for (const g of all) {
       g.classList.add('collapsed');
-      if (!overflows()) break;
+      if (!overflows()) return;
     }
+    // Every group folded away and still too wide (a panel narrower than the minimums of the
+    // picker, the filter and More): the picker and the filter give theirs up, so More stays in view.
+    toolbar.classList.add('tight');
   };
   new ResizeObserver(fit).observe(toolbar);
   // A group's own width changes too (a count in a toggle's label, chips appearing with the data)

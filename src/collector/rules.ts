@@ -129,6 +129,12 @@ export class RulesController extends EventEmitter<RulesControllerEvents> {
     return this.list.map((r) => ({ ...r }));
   }
 
+  /** The name of rule `id` (its title; its id when it was given none), or undefined when there is no such rule. */
+  nameOf(id: string): string | undefined {
+    for (const r of this.list) if (r.id === id) return r.name;
+    return undefined;
+  }
+
   /** One rule (a copy), or undefined. */
   get(id: string): Rule | undefined {
     const r = this.list.find((x) => x.id === id);

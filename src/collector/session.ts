@@ -15,6 +15,7 @@ import { SourceMapResolver } from './sourceMaps';
 import { RulesController } from './rules';
 import { SendAgainLink } from './sendAgain';
 import type { HelloMessage, RuleDefaultAction, SentAgainMessage, StatsMessage } from '../protocol/preload';
+import type { WhatIf } from '../trace/contract/ruleTypes';
 
 /** Debugger pauses kept per trace; later ones are not recorded (a stepping marathon). */
 const MAX_DEBUGGER_PAUSES = 10_000;
@@ -115,7 +116,9 @@ export class Session extends EventEmitter<SessionEvents> {
 
   /** Applies one parsed preload message from a connection. Never throws. */
   apply(connection: number, message: unknown): void {
-    if ((message as { type?: unknown } | null)?.type === 'sentAgain') return this.sendAgain.answer(connection, message as SentAgainMessage);
+    const type = (message as { type?: unknown } | null)?.type;
+    if (type === 'sentAgain') return this.sendAgain.answer(connection, message as SentAgainMessage);
+    if (type === 'record') this.nameWhatIf((message as { fields?: unknown }).fields);
     this.builder.apply(connection, message);
     this.scheduleChange();
     const m = message as { type?: unknown; pid?: unknown; ppid?: unknown } | null;
@@ -123,6 +126,18 @@ export class Session extends EventEmitter<SessionEvents> {
       this.rules.hello(connection, m as HelloMessage);
       this.emit('process', m.pid, typeof m.ppid === 'number' ? m.ppid : undefined);
     } else if (m && m.type === 'stats') this.rules.stats(connection, m as StatsMessage);
+  }
+
+  /**
+   * A what-if rule acted (an update's `whatIf`, which names the rule by its id): adds the rule's
+   * name, the title the Rules view shows, from the session's rules (`whatIf.name`), when it has one
+   * of its own.
+   */
+  private nameWhatIf(fields: unknown): void {
+    const w = (fields as { whatIf?: unknown } | null | undefined)?.whatIf as Partial<WhatIf> | null | undefined;
+    if (!w || typeof w !== 'object' || typeof w.rule !== 'string' || w.name !== undefined) return;
+    const name = this.rules.nameOf(w.rule);
+    if (name !== undefined && name !== w.rule) w.name = name;
   }
 
   /** Something changed outside the preload's messages (the helper's lines): views hear of it. */

@@ -7,7 +7,7 @@
 //   2. right-clicks a payments request → "Make Requests Like This Fail…" → "Connection refused" →
 //      "Only the next one": the program's next call fails, the breakpoint in its catch is hit, and
 //      the row carries the what-if badge (icon and words, in its accessible name) and the detail
-//      names the rule (the README's screenshot);
+//      names the rule once, by the title the Rules view shows (the README's screenshot);
 //   3. "Answer Requests Like This With…" → "Every time" → the recorded response opens in an editor;
 //      the status line edited to 503 and saved: the next calls get 503 (badge), the status bar says
 //      "1 what-if rule on"; "Turn Off" in the Rules view: the next call gets the server's 200 again;
@@ -133,6 +133,31 @@ test(
       );
       assert.match(line, /What if: rule ".*" made this request fail \(connection refused\)/);
       await shot('whatif-readme');
+      // The rule is named as the Rules view names it (its title; the view's tooltip gives its id),
+      // once: one what-if line, no second sentence beside it. (The Rules view opened with the new rule.)
+      await ui.showRules();
+      const rulesFrame = await ui.frame();
+      const rule = await rulesFrame.$eval('.rule-item:has(.rule-badge.action-fail) .rule-name', (e) => ({
+        name: e.textContent,
+        title: e.getAttribute('title'),
+      }));
+      const ruleId = /\(id (.+)\)$/.exec(rule.title ?? '')?.[1];
+      assert.ok(ruleId, `the Rules view names a rule with a title of its own: ${JSON.stringify(rule)}`);
+      const head = await rulesFrame.$eval('.detail-head', (h) => ({
+        text: h.textContent ?? '',
+        diagnoses: h.querySelectorAll('.diagnosis').length,
+      }));
+      step(`the detail's head: ${head.text}`);
+      assert.equal(head.text.split(JSON.stringify(rule.name)).length - 1, 1, `the rule's title once in the detail: ${head.text}`);
+      assert.ok(!head.text.includes(ruleId), `not its id (${ruleId}): ${head.text}`);
+      assert.equal(head.diagnoses, 0, 'no second sentence beside the what-if line');
+      await shot('whatif-2-rule-named');
+      // As many have it while debugging: the Debug Console open under the editors; then closed again.
+      await runCommand(page, 'Debug Console: Focus on Debug Console View');
+      await page.locator('.repl').first().waitFor({ state: 'visible', timeout: 10_000 });
+      await sleep(300);
+      await shot('whatif-2-rule-named-console');
+      await runCommand(page, 'View: Hide Panel');
 
       // ---- 3. Answer Requests Like This With… → 503, saved; Turn Off -----------------------------
       await fromRowMenu(page, ui, 'Answer Requests Like This With…', { title: 'how many' });

@@ -37,9 +37,12 @@ async function withPanelBrowser(fn) {
 async function panelWith(browser, server, n, opts = {}) {
   const { page, errors } = await openPanel(browser, server.url, opts);
   // opts.whatIf: the banner of an untrusted workspace, and requests a what-if rule touched or Send Again made.
+  // opts.live: the trace is being recorded (the Live badge beside the picker).
+  const live = opts.live === true;
+  const traces = live ? { ...TRACES, traces: [{ ...TRACES.traces[0], live }] } : TRACES;
   await page.evaluate(
     (m) => window.postMessage(m, '*'),
-    opts.whatIf ? { ...TRACES, whatIfOff: 'What-if rules are off: this workspace is not trusted.' } : TRACES,
+    opts.whatIf ? { ...traces, whatIfOff: 'What-if rules are off: this workspace is not trusted.' } : traces,
   );
   const trace = syntheticTrace(n);
   if (opts.whatIf) {
@@ -48,7 +51,7 @@ async function panelWith(browser, server, n, opts = {}) {
       if (i % 3 === 1) r.repeatOf = trace.httpRequests[i - 1].traceID;
     });
   }
-  await postAndWait(page, { type: 'reset', traceKey: 'cur', live: false, traceJson: JSON.stringify(trace) }, `(d) => d.requests === ${n}`);
+  await postAndWait(page, { type: 'reset', traceKey: 'cur', live, traceJson: JSON.stringify(trace) }, `(d) => d.requests === ${n}`);
   return { page, errors, trace };
 }
 
@@ -195,6 +198,38 @@ test(
       await page.keyboard.press('Home');
       assert.equal(Number(await page.getAttribute('.splitter', 'aria-valuenow')), sep.min, 'Home: the smallest detail');
       assert.deepEqual(errors, []);
+    });
+  },
+);
+
+test(
+  'zoom 200%: More, reached by Tab, is in view at 160 to 300 px, beside the Live badge of a trace being recorded too',
+  { skip, timeout: 180_000 },
+  async () => {
+    await withPanelBrowser(async (browser, server) => {
+      for (const live of [false, true]) {
+        for (const width of [160, 200, 220, 240, 260, 300]) {
+          const { page, errors } = await panelWith(browser, server, 10, { width, height: 340, live });
+          await page.evaluate(() => document.fonts.ready);
+          await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => setTimeout(r, 50))));
+          const at = `${width} px${live ? ', live' : ''}`;
+          if (live) assert.equal(await page.evaluate(NOT_DRAWN, '.live-badge'), '', `${at}: the Live badge is drawn`);
+          // Tab from the trace picker along the toolbar to More.
+          await page.focus('.trace-select');
+          let tabs = 0;
+          while (!(await page.evaluate(() => document.activeElement?.classList.contains('toolbar-more'))) && tabs++ < 8)
+            await page.keyboard.press('Tab');
+          assert.ok(tabs <= 8, `${at}: Tab reaches More`);
+          assert.equal(await page.evaluate(NOT_DRAWN, '.toolbar-more'), '', `${at}: More is in view when focused`);
+          // Its menu opens from the keyboard and lists what was folded away.
+          await page.keyboard.press('Enter');
+          await page.waitForSelector('[role=menu]');
+          assert.ok((await page.$$('[role=menu] [role^=menuitem]')).length >= 3, `${at}: More's menu lists the folded controls`);
+          await page.keyboard.press('Escape');
+          assert.deepEqual(errors, []);
+          await page.close();
+        }
+      }
     });
   },
 );

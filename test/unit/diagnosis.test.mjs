@@ -1082,6 +1082,21 @@ test('a what-if answer made without the server: the status alone, no "server ans
   );
 });
 
+test("a what-if rule is named by its name (the Rules view's title) when the record has one, else by its id", () => {
+  const trace = emptyTrace();
+  const at = { reqStartAt: 0, respRecvAt: 30, respStatusCode: 503, respStatusText: 'Service Unavailable' };
+  const rule = 'fail-get-127.0.0.1-37187-api-pay';
+  const name = 'Fail GET 127.0.0.1:37187/api/pay (an HTTP status)';
+  trace.httpRequests.push(
+    req({ traceID: 'req-1', ...at, whatIf: { rule, name, action: 'fail', kind: 'status', status: 503 } }),
+    req({ traceID: 'req-2', ...at, whatIf: { rule, action: 'fail', kind: 'status', status: 503 } }),
+  );
+  const [named, unnamed] = enrichTrace(trace).httpRequests;
+  assert.ok(named.diagnosis.startsWith(`What if: rule "${name}" answered 503 in the server's place`), named.diagnosis);
+  assert.ok(!named.diagnosis.includes(rule), 'the id is not in the sentence');
+  assert.ok(unnamed.diagnosis.startsWith(`What if: rule "${rule}" answered 503`), unnamed.diagnosis);
+});
+
 test("a what-if answer on a connection the program's own agent made: the connect and TLS phases are the request's, the sentence says so", () => {
   const trace = emptyTrace();
   const whatIf = { rule: 'reg', action: 'fail', kind: 'status', status: 503 };

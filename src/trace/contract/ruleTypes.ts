@@ -45,6 +45,11 @@ export interface TraceRule {
 export interface WhatIf {
   /** The rule's id. */
   rule: string;
+  /**
+   * The rule's name (the title the Rules view shows), when it is not its id: added by the
+   * collector from the session's rules as the update reaches it (the preload sends the id only).
+   */
+  name?: string;
   /** `fail`, `delay`, `throttle`, `respond` or `override`. */
   action: string;
   /** For `fail`: `refused`, `reset`, `dns-notfound`, `tls`, `timeout`, `status`; for `delay`: the phase (`connect`, `first-byte`). */

@@ -38,6 +38,11 @@ export function whatIfOnRealConnection(conn: TcpConn | undefined, reused: boolea
 /** The short tag on a row: "what-if". */
 export const WHAT_IF_TAG = 'what-if';
 
+/** The rule as people know it: its name (the title the Rules view shows), else its id. */
+export function whatIfRuleName(w: WhatIf): string {
+  return w.name ?? w.rule;
+}
+
 /** What the rule did, in words: "made this request fail (connection refused)", "held back its first byte 200 ms" (the panel's badge and detail too). */
 export function whatIfWords(w: WhatIf): string {
   switch (w.action) {
@@ -59,9 +64,18 @@ export function whatIfWords(w: WhatIf): string {
 }
 
 /**
+ * The rule and what it did: `What if: rule "Fail GET api.example.com/pay (503)" answered 503 in the
+ * server's place` (the row's tooltip and accessible name; the sentence's start). Quotes the rule's
+ * name as JSON (it is user text: callers sanitize for a terminal).
+ */
+export function whatIfClause(w: WhatIf): string {
+  return `What if: rule ${JSON.stringify(whatIfRuleName(w))} ${whatIfWords(w)}`;
+}
+
+/**
  * One sentence: `What if: rule "down" made this request fail (connection refused); the network and
- * the server had no part in it.` Quotes the rule id as JSON (it is user text: callers sanitize for
- * a terminal).
+ * the server had no part in it.` (whatIfClause, then what the network and the server had to do
+ * with it).
  */
 export function whatIfSentence(w: WhatIf, conn?: TcpConn, reused?: boolean): string {
   const made = whatIfWithoutNetwork(w) && whatIfOnRealConnection(conn, reused);
@@ -70,5 +84,5 @@ export function whatIfSentence(w: WhatIf, conn?: TcpConn, reused?: boolean): str
     : made
       ? '; the server had no part in it (the program made its connection, the rule answered before anything was sent on it).'
       : '; the network and the server had no part in it.';
-  return `What if: rule ${JSON.stringify(w.rule)} ${whatIfWords(w)}${tail}`;
+  return `${whatIfClause(w)}${tail}`;
 }

@@ -205,16 +205,17 @@ export async function startCodeServer(
 /**
  * Headless Chromium (closed after the tests) with one page of `viewport` size; `clipboard` grants
  * clipboard read/write to `origin` (to read back what a copy command wrote). `results`: where
- * `shot(name)` saves `<name>.png` (never throws).
+ * `shot(name)` saves `<name>.png` (never throws). `deviceScaleFactor` 2 with half a window's size
+ * is that window at 200% zoom (the browser's zoom: CSS pixels twice the size).
  */
-export async function openBrowser({ viewport, results, origin, clipboard = false }) {
+export async function openBrowser({ viewport, results, origin, clipboard = false, deviceScaleFactor = 1 }) {
   const browser = await chromium.launch({
     executablePath: e2e.chromium,
     headless: true,
     args: [...CHROMIUM_ARGS, '--disable-dev-shm-usage'],
   });
   onCleanup(() => browser.close());
-  const context = await browser.newContext({ viewport });
+  const context = await browser.newContext({ viewport, deviceScaleFactor });
   if (clipboard) await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin });
   const page = await context.newPage();
   const shot = (name) => page.screenshot({ path: join(results, `${name}.png`) }).catch(() => {});

@@ -25,11 +25,14 @@ import {
 /** As F5 leaves a laptop-sized window (with the Run and Debug side bar open, the panel beside the editor). */
 export const LAPTOP = { width: 1440, height: 900 };
 
+/** The LAPTOP window at 200% zoom: half its size in CSS pixels, each two device pixels (withWorkbench's `viewport` and `deviceScaleFactor`). */
+export const LAPTOP_ZOOM_200 = { viewport: { width: LAPTOP.width / 2, height: LAPTOP.height / 2 }, deviceScaleFactor: 2 };
+
 /**
  * Runs `body(w)` in a workbench ready for a test. In order: prepareWorkspace (`label`,
  * `workspaceName`, `settings`, `linkNodeModules`, `workspaceTrust`); `prepare(dirs)` (may be async:
  * writes the workspace's files before code-server reads them); startCodeServer (`results`, `env`,
- * `logName`, `installLog`, `workspaceTrust`: the workspace opens untrusted, in Restricted Mode); Chromium at `viewport` (default LAPTOP; `clipboard` grants clipboard access to
+ * `logName`, `installLog`, `workspaceTrust`: the workspace opens untrusted, in Restricted Mode); Chromium at `viewport` (default LAPTOP; `deviceScaleFactor`: see LAPTOP_ZOOM_200; `clipboard` grants clipboard access to
  * code-server's origin); the workbench on the workspace; `openFile` in the editor when named; the
  * extension host's extensions started. `step`, when given, logs the stages.
  * `w` holds the dirs (`base`, `workspace`, `userData`, `extensions`), code-server's `port`,
@@ -39,14 +42,14 @@ export const LAPTOP = { width: 1440, height: 900 };
  * `logsAlways` copies the logs when it passes too. Returns what `body` returns.
  */
 export async function withWorkbench(options, body) {
-  const { results, prepare, viewport = LAPTOP, clipboard = false, step = () => {} } = options;
+  const { results, prepare, viewport = LAPTOP, deviceScaleFactor = 1, clipboard = false, step = () => {} } = options;
   const { failureShot = 'failure', logs = 'logs', logsAlways = false } = options;
   const dirs = prepareWorkspace(options);
   if (prepare) await prepare(dirs);
   if (options.installLog) step('installing the .vsix');
   const cs = await startCodeServer(dirs, options);
   step(`code-server on ${cs.origin}`);
-  const browser = await openBrowser({ viewport, results, origin: cs.origin, clipboard });
+  const browser = await openBrowser({ viewport, results, origin: cs.origin, clipboard, deviceScaleFactor });
   const w = { ...cs, ...browser };
   let passed = false;
   try {
