@@ -16,8 +16,8 @@
  * - fail tls: the real handshake happens and its verification fails where Node checks it (the
  *   http path's failTls): the session emits the certificate's error and cancels its streams.
  * - fail reset mid-body, throttle: the stream's `push` (what the session calls with each DATA
- *   frame's payload) passes N bytes and then the socket is destroyed as for a reset; or paces the
- *   body at the rate.
+ *   frame's payload) passes N bytes and then the socket is destroyed as for a reset (a body that
+ *   ends within them goes through: the rule did not act); or paces the body at the rate.
  *
  * Never throws into the program: every step catches, warns once and lets the request go.
  */
