@@ -531,22 +531,23 @@ export function failUndiciRequest(t: Tracer, req: object, rule: Rule, origin: st
         warnOnce(t, e);
       }
     };
-    if (spec.kind === 'dns-notfound') queueMicrotask(() => deliver(notFoundError(host)));
-    else if (isIp(host)) queueMicrotask(() => deliver(refusedError(host, port)));
+    let found: Error | undefined;
+    if (spec.kind === 'dns-notfound') queueMicrotask(() => deliver((found = notFoundError(host))));
+    else if (isIp(host)) queueMicrotask(() => deliver((found = refusedError(host, port))));
     else {
       // The real error names the address the name resolved to: looked up as the connector would.
-      let found: Error | undefined;
       const dns = require('node:dns') as typeof import('node:dns');
       dns.lookup(host, (err, address) => deliver((found = err ? err : refusedError(address, port))));
-      // Should undici's own connect win that race, the request is failed as it would be written
-      // (an error thrown by onConnect errors the request, and undici writes nothing of it).
-      // (undici 8 renamed onConnect to onRequestStart.)
-      const failAtConnect = () => {
-        throw found ?? refusedError(host, port);
-      };
-      if (typeof r.onConnect === 'function') r.onConnect = failAtConnect;
-      else if (typeof r.onRequestStart === 'function') r.onRequestStart = failAtConnect;
     }
+    // Should undici write the request first — on a connection it keeps alive and finds free, it
+    // writes it inside the program's call, before the microtask above; or its own connect wins the
+    // lookup — the request is failed as it would be written: an error thrown by onConnect errors
+    // the request, and undici writes nothing of it. (undici 8 renamed onConnect to onRequestStart.)
+    const failAtConnect = () => {
+      throw found ?? (spec.kind === 'dns-notfound' ? notFoundError(host) : refusedError(host, port));
+    };
+    if (typeof r.onConnect === 'function') r.onConnect = failAtConnect;
+    else if (typeof r.onRequestStart === 'function') r.onRequestStart = failAtConnect;
   } catch (err) {
     warnOnce(t, err);
   }

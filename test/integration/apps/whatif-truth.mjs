@@ -5,7 +5,7 @@
 //             events of the request and its response in order, status, rawHeaders, body; and a
 //             fetch() with the same header (undici refuses it): its error. A request whose `close`
 //             never comes prints { hung: true } after 5 s and the program exits 3.
-//   requests  each of NT_JOBS ({ client: http|fetch|undici|http2, url }) in turn: status, the
+//   requests  each of NT_JOBS ({ client: http|fetch|undici|http2, url, pause }) in turn: status, the
 //             headers as the program got them ([name, value] pairs, names lowercased), body length
 //             and hash, the error (name, code, cause's code) and the response's events.
 //   swap      before anything else, NT_FILE becomes what NT_SWAP says (fifo, symlink, dir, big: a
@@ -172,7 +172,11 @@ const CLIENTS = { http: viaHttp, fetch: viaFetch, undici: viaUndici, http2: viaH
 
 async function requests() {
   const jobs = JSON.parse(process.env.NT_JOBS ?? '[]');
-  for (const [i, j] of jobs.entries()) out({ job: i, client: j.client, url: j.url, ...(await CLIENTS[j.client](j.url)) });
+  for (const [i, j] of jobs.entries()) {
+    // `pause`: the connections kept alive go idle first (a request then finds one free at once).
+    if (j.pause) await new Promise((r) => setTimeout(r, j.pause));
+    out({ job: i, client: j.client, url: j.url, ...(await CLIENTS[j.client](j.url)) });
+  }
 }
 
 function swap(kind, file) {
