@@ -260,6 +260,7 @@ for (const { label, bin } of nodeBinaries()) {
       for (const o of seen.filter((x) => x.url.includes('/refuse')))
         assert.match(JSON.stringify(o.error), /ECONNREFUSED/, JSON.stringify(o));
       const shown = core.renderTrace(fake.trace, { color: false, width: 240 });
+      assert.match(shown, /requests, 6 failed, \d+ connections?, 0 reused/, 'the summary counts as the rows show');
       for (const client of ['http', 'fetch']) {
         const states = shown
           .split('\n')
