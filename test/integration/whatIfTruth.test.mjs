@@ -121,12 +121,14 @@ for (const { label, bin } of nodeBinaries()) {
       const { truth, fake } = await expectRun();
       assert.equal(truth.code, 0, truth.stdout + truth.stderr);
       assert.equal(fake.code, 0, `the program did not hang: ${fake.stdout}${fake.stderr}`);
-      const [want, wantFetch] = lines(truth.stdout);
-      const [seen, seenFetch] = lines(fake.stdout);
+      const [want, wantFetch, wantUndici] = lines(truth.stdout);
+      const [seen, seenFetch, seenUndici] = lines(fake.stdout);
       assert.ok(want.events.includes('close'), JSON.stringify(want));
       assert.deepEqual(seen, want, 'the same events in the same order, status, raw headers and body');
       assert.deepEqual(masked(seenFetch), masked(wantFetch), 'fetch refuses the header as it does without the rule');
       assert.equal(wantFetch.error?.cause?.code, 'UND_ERR_NOT_SUPPORTED');
+      assert.deepEqual(masked(seenUndici), masked(wantUndici), 'undici.request() too');
+      assert.equal(wantUndici.error?.code, 'UND_ERR_NOT_SUPPORTED');
       assert.equal(served.includes('/expect-fake'), false, 'the server was not asked');
       const rec = fake.trace.httpRequests.find((r) => r.client === 'http');
       assert.equal(rec.respStatusCode, 503);

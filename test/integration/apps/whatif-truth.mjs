@@ -3,8 +3,9 @@
 // to hold the trace to. NT_MODE:
 //   expect    an http PUT with `Expect: 100-continue` to NT_URL (its body sent on `continue`): the
 //             events of the request and its response in order, status, rawHeaders, body; and a
-//             fetch() with the same header (undici refuses it): its error. A request whose `close`
-//             never comes prints { hung: true } after 5 s and the program exits 3.
+//             fetch() and an undici.request() with the same header (undici refuses it): their
+//             errors. A request whose `close` never comes prints { hung: true } after 5 s and the
+//             program exits 3.
 //   requests  each of NT_JOBS ({ client: http|fetch|undici|http2, url, pause }) in turn: status, the
 //             headers as the program got them ([name, value] pairs, names lowercased), body length
 //             and hash, the error (name, code, cause's code) and the response's events.
@@ -85,6 +86,12 @@ async function fetchExpect(url) {
     out({ job: 'fetch-expect', status: r.status, body: await r.text() });
   } catch (e) {
     out({ job: 'fetch-expect', error: errorOf(e) });
+  }
+  try {
+    const r = await require('undici').request(url, { method: 'PUT', headers: { Expect: '100-continue' }, body: 'hello' });
+    out({ job: 'undici-expect', status: r.statusCode, body: await r.body.text() });
+  } catch (e) {
+    out({ job: 'undici-expect', error: errorOf(e) });
   }
 }
 
