@@ -505,6 +505,8 @@ export function whatIfHttp(
     if (kind === 'refused' || kind === 'dns-notfound') failHttpRequest(t, req, rule, host, port, dialed);
     else actHttp(req, rule, d, host, dialed, (err) => warnOnce(t, err));
   } catch (err) {
+    // The request goes on unchanged: a rule held to the response did not act.
+    notActed(d);
     warnOnce(t, err);
   }
 }
@@ -513,19 +515,19 @@ export function whatIfHttp(
 function actHttp(req: object, rule: Rule, d: StartDecision, host: string, dialed: object | undefined, warn: Warn): void {
   const r = req as Req;
   const f = rule.fail;
+  // Closed with no response, or none that reached the N bytes (no socket yet, too): it did not act.
+  if (actsOnResponse(rule)) r.once('close', () => notActed(d));
   if (f !== undefined) {
     withSocket(r, dialed, warn, (s) => {
       if (f.kind === 'status') answer(s, r, f.status, f.headers, (cb) => cb(Buffer.from(f.body ?? '')));
       else if (f.kind === 'timeout') detach(s, () => {});
       else if (f.kind === 'reset' && f.at === 'before-response') detach(s, () => s.destroy(resetError()));
-      else if (f.kind === 'reset') {
-        const undo = resetMidBody(s, r, f.afterBytes ?? 0, (acted) => (acted ? markActed(d) : notActed(d)));
-        r.once('close', () => {
-          undo();
-          // No response, or none that reached the N bytes: the rule did not act.
-          notActed(d);
-        });
-      } else if (f.kind === 'tls') {
+      else if (f.kind === 'reset')
+        r.once(
+          'close',
+          resetMidBody(s, r, f.afterBytes ?? 0, (acted) => (acted ? markActed(d) : notActed(d))),
+        );
+      else if (f.kind === 'tls') {
         if (s.encrypted !== true) return;
         if (pendingHandle(s) !== undefined) failTls(s, f, host, warn);
         else failKeptTls(s, f, host);

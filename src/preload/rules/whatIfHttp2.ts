@@ -423,6 +423,7 @@ function actOnSent(t: Tracer, s: Session, d: StartDecision, rule: Rule, origin: 
       throttleBody(t, stream, rateOf(rule.throttle));
     }
   } catch (err) {
+    notActed(d);
     warnOnce(t, err);
   }
   return stream;

@@ -494,6 +494,7 @@ export function whatIfUndiciRequest(t: Tracer, req: object, d: StartDecision, or
       answer(t, r, a.status, a.headers ?? {}, (done) => done(respondBody(a)));
     } else tapResponse(t, r, d, rule);
   } catch (err) {
+    notActed(d);
     warnOnce(t, err);
   }
 }
