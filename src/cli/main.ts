@@ -13,7 +13,7 @@ import { flagHelp, optionSpecOf, parseArgs, UsageError } from './args';
 import type { HelperSetting } from '../collector/helperSession';
 import { checkWritable, CliError, defaultOutName, runTraced } from './runTraced';
 import { RUN_TABLE_ROWS, SHOW_MAX_ROWS, showCommandFor, showTrace } from './show';
-import { cmdRules, RULES_HELP, runRules } from './rules';
+import { bodyFileCheck, cmdRules, RULES_HELP, runRules } from './rules';
 import { escapeJsonForTerminal, sanitize, sanitizeLines } from './text';
 import type { SpanSink } from '../otlp/sink';
 import type { OtlpConfig } from '../otlp/config';
@@ -133,7 +133,12 @@ async function cmdRun(argv: string[]): Promise<number> {
   for (const r of ruleSet.rules) {
     if (!r.enabled || !isWhatIf(r.action)) continue;
     // A body file is read by the program: named from here, so a relative path means the same file there.
-    if (r.respond?.bodyFile !== undefined) r.respond.bodyFile = resolve(r.respond.bodyFile);
+    if (r.respond?.bodyFile !== undefined) {
+      r.respond.bodyFile = resolve(r.respond.bodyFile);
+      const problem = bodyFileCheck(r.respond.bodyFile);
+      if (problem !== undefined)
+        throw new UsageError(`rule ${JSON.stringify(r.id)}: its bodyFile ${JSON.stringify(r.respond.bodyFile)} ${problem}`);
+    }
     const gap = whatIfGaps(r.action, r);
     if (gap !== undefined) process.stderr.write(`nettrace: rule ${sanitize(JSON.stringify(r.id))}: ${gap}\n`);
   }

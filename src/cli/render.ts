@@ -84,7 +84,12 @@ export interface RequestTotals {
 export function countRequest(totals: RequestTotals, req: HttpRequest): void {
   totals.requests++;
   if (isFailed(req)) totals.failed++;
-  if (req.reusedConn) totals.reused++;
+  if (reusedRow(req)) totals.reused++;
+}
+
+/** A request counted as reused: as its Conn column says (a what-if stand-in on a kept-alive socket is not). */
+function reusedRow(req: HttpRequest): boolean {
+  return req.reusedConn === true && connectionState(req) === 'reused';
 }
 
 /** The waterfall character of each phase. */
@@ -384,7 +389,7 @@ function rowsOf(trace: Trace): Row[] {
 export function renderSummary(trace: Trace, totals?: RequestTotals): string {
   const n = totals?.requests ?? trace.httpRequests.length;
   const failed = totals?.failed ?? trace.httpRequests.filter(isFailed).length;
-  const reused = totals?.reused ?? trace.httpRequests.filter((r) => r.reusedConn).length;
+  const reused = totals?.reused ?? trace.httpRequests.filter(reusedRow).length;
   const conns = trace.tcpConns.filter((c) => c.connected).length;
   let s = `${n} request${n === 1 ? '' : 's'}, ${failed} failed, ${conns} connection${conns === 1 ? '' : 's'}, ${reused} reused`;
   // A server's trace: what it served first, then what it made (`0 requests` alone would say nothing happened).

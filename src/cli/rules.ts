@@ -3,7 +3,7 @@
  * `nettrace rules check FILE` / `nettrace rules explain FILE` subcommands for CI and for people.
  */
 
-import { readFileSync } from 'node:fs';
+import { closeSync, constants, fstatSync, lstatSync, openSync, readFileSync } from 'node:fs';
 import {
   isTerminal,
   isWhatIf,
@@ -20,6 +20,7 @@ import {
   type RequestStartView,
   compileCondition,
   MAX_RULES,
+  bodyFileProblem,
 } from '../rules';
 import type { RuleDefaultAction } from '../protocol/preload';
 import type { HttpClientKind } from '../trace/contract/types';
@@ -154,6 +155,32 @@ export function runRules(flags: readonly string[], file: string | undefined): { 
     throw new UsageError(problems.map((p) => (/^rule \d+/.test(p) ? p.replace(/^rule \d+/, where(p)) : p)).join('\n'));
   }
   return { rules: validateRules(all), defaultAction: loaded.defaultAction };
+}
+
+/**
+ * Why a `respond` rule's bodyFile (an absolute path) cannot be its body, or undefined: checked as
+ * the program will read it (src/preload/rules/bodyFile.ts): opened without following a link and
+ * without blocking (a FIFO's open would wait for a writer), and the descriptor's fstat.
+ */
+export function bodyFileCheck(path: string): string | undefined {
+  const noFollow = constants.O_NOFOLLOW;
+  try {
+    if (noFollow === undefined && lstatSync(path).isSymbolicLink()) return bodyFileProblem(undefined, 'ELOOP');
+  } catch {
+    // The open says why.
+  }
+  let fd: number;
+  try {
+    fd = openSync(path, constants.O_RDONLY | (noFollow ?? 0) | (constants.O_NONBLOCK ?? 0));
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    return bodyFileProblem(undefined, e.code ?? 'EIO', e.message);
+  }
+  try {
+    return bodyFileProblem(fstatSync(fd));
+  } finally {
+    closeSync(fd);
+  }
 }
 
 // ---- nettrace rules check | explain ------------------------------------------------------------

@@ -377,6 +377,7 @@ export class RuleEngine {
     let breakRule: Rule | null = null;
     let breakLive: LiveRule | null = null;
     let whatIf: Rule | null = null;
+    let whatIfLive: LiveRule | null = null;
     let undecided: LiveRule[] | null = null;
     let pendingMayRecord = false;
     for (let k = from; k < rules.length; k++) {
@@ -413,8 +414,10 @@ export class RuleEngine {
       const action = r.rule.action;
       if (r.whatIf) {
         // One what-if rule acts on a request: the first that matches (a later one is not counted as acting).
-        if (whatIf === null) whatIf = r.rule;
-        else r.acted--;
+        if (whatIf === null) {
+          whatIf = r.rule;
+          whatIfLive = r;
+        } else r.acted--;
       } else if (action === 'details') details |= r.detailMask;
       else if (action === 'mark') {
         if (tags === null) facts.tags = tags = [];
@@ -446,6 +449,7 @@ export class RuleEngine {
       definiteDetails: details,
     };
     if (breakLive !== null) breakSlots.set(decision, breakLive);
+    if (whatIfLive !== null) whatIfSlots.set(decision, whatIfLive);
     return decision;
   }
 
@@ -547,6 +551,22 @@ export function releaseBreak(d: StartDecision): void {
   const live = breakSlots.get(d);
   if (live === undefined) return;
   breakSlots.delete(d);
+  if (live.acted > 0) live.acted--;
+}
+
+/** The live what-if rule each decision with a `whatIf` counted as acting (see releaseWhatIf). */
+const whatIfSlots = new WeakMap<StartDecision, LiveRule>();
+
+/**
+ * Takes back the `acted` count a decision gave its what-if rule, when the rule turned out not to
+ * act on the request (a reset after N body bytes of a response that ended before N bytes: it
+ * completed as the server sent it): a rule acts only on requests it changed, so its counter and
+ * limit count those. Call at most once per decision; does nothing for a decision without one.
+ */
+export function releaseWhatIf(d: StartDecision): void {
+  const live = whatIfSlots.get(d);
+  if (live === undefined) return;
+  whatIfSlots.delete(d);
   if (live.acted > 0) live.acted--;
 }
 

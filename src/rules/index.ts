@@ -15,7 +15,7 @@ export { compileGlob } from './glob';
 export type { Matcher } from './matcher';
 export { validateRule, validateRules, isTerminal, RULE_ACTIONS, DETAIL_KINDS, DETAIL_BIT } from './rule';
 export type { Rule, RuleAction, RuleInput, DetailKind } from './rule';
-export { RuleEngine, releaseBreak, sameMeaning } from './engine';
+export { RuleEngine, releaseBreak, releaseWhatIf, sameMeaning } from './engine';
 export {
   checkRuleBudget,
   ruleSetCost,
@@ -47,6 +47,8 @@ export {
   whatIfGaps,
   rateOf,
   copyWhatIf,
+  bodyFileProblem,
+  MAX_BODY,
 } from './whatIf';
 export type {
   WhatIfAction,

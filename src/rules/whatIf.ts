@@ -187,7 +187,33 @@ function isObject(v: unknown): v is Record<string, unknown> {
 }
 
 const MAX_MS = 3_600_000;
-const MAX_BODY = 1_048_576;
+/** The most a rule's body may be: `body`, characters; `bodyFile`, the file's bytes (1 MiB). */
+export const MAX_BODY = 1_048_576;
+
+/** What a `bodyFile` check reads of a file (node:fs Stats, from fstat on the descriptor opened for it). */
+export interface BodyFileStat {
+  isFile(): boolean;
+  isDirectory(): boolean;
+  isFIFO(): boolean;
+  size: number;
+}
+
+/**
+ * Why a file cannot be a `respond` rule's body, in words that follow its path ("is a FIFO …"), or
+ * undefined for a regular file of at most MAX_BODY bytes. `code`: the error opening it gave
+ * (ELOOP: opened without following links, the path is a symbolic link). One wording for the CLI
+ * and the preload, which open the file themselves (src/rules reads no file).
+ */
+export function bodyFileProblem(st: BodyFileStat | undefined, code?: string, message?: string): string | undefined {
+  if (code === 'ELOOP') return 'is a symbolic link (name the file itself: a link is not followed)';
+  if (code === 'ENOENT') return 'does not exist';
+  if (code !== undefined || st === undefined) return `cannot be read (${message ?? code ?? 'unknown error'})`;
+  if (st.isDirectory()) return 'is a directory, not a file';
+  if (st.isFIFO()) return 'is a FIFO (a named pipe), not a regular file';
+  if (!st.isFile()) return 'is not a regular file (a device or a socket)';
+  if (st.size > MAX_BODY) return `is ${st.size} bytes, over the ${MAX_BODY} bytes (1 MiB) a body may have`;
+  return undefined;
+}
 
 /** Checks the keys of a parameter object: only `allowed`. */
 function onlyKeys(o: Record<string, unknown>, allowed: readonly string[], field: string, what: string, bad: Bad): void {

@@ -214,7 +214,7 @@ function onStart(t: Tracer, hook: Hook, req: TracedRequest): void {
   w.num(F.reqStartAt, s.startAt);
   w.text(F.causedBy, s.causedBy);
   w.flag(F.reusedConn, reused);
-  if (s.rules !== undefined) ruleStartFields(s.rules, w);
+  if (s.rules !== undefined) ruleStartFields(s.rules, w, s.id);
   let contentLen: number | undefined;
   if (typeof req._header === 'string') {
     const block = req._header;

@@ -253,7 +253,7 @@ function recordStream(
   w.num(F.reqStartAt, startAt);
   w.text(F.causedBy, currentIncoming());
   w.flag(F.reusedConn, reused);
-  if (rules !== undefined) ruleStartFields(rules, w);
+  if (rules !== undefined) ruleStartFields(rules, w, id);
   w.headers(F.reqHeaders, t.headers.fromFlat(flatHeaders(h)));
   if (conn) writeConn(w, conn, reqURL, reused);
   if (stack) w.any(F.initiator, t.initiatorField(stack));

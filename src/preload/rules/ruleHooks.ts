@@ -11,7 +11,7 @@ import type { EndDecision, RequestEndView, RequestStartView, StartDecision } fro
 import { DETAIL_BIT, TRACE_ALL } from '../../rules/details';
 import { preloadRules } from './rules';
 import { breakOnRequest } from './breakOnRequest';
-import { whatIfMark } from './whatIf';
+import { startMark } from './whatIf';
 import type { Tracer } from '../tracer';
 
 /**
@@ -68,12 +68,16 @@ export function ruleBreakEarly(t: Tracer, view: RequestStartView): boolean {
 }
 
 /**
- * The fields a recorded request's first record gets from its start decision (`marks`), written
- * to its update. Cheap when no mark rule matched.
+ * The fields a recorded request's first record gets from its start decision (`marks`, `whatIf`),
+ * written to its update (`id`: the record's, for a what-if mark that comes later: whatIf.ts
+ * startMark). Cheap when no mark rule matched.
  */
-export function ruleStartFields(d: StartDecision | undefined, w: RecordWriter): void {
+export function ruleStartFields(d: StartDecision | undefined, w: RecordWriter, id?: string): void {
   if (d !== undefined && d.tags !== null && d.tags.length > 0) w.any(F.marks, d.tags.slice());
-  if (d !== undefined && d.whatIf !== null && d.whatIf !== undefined) w.any(F.whatIf, whatIfMark(d));
+  if (d !== undefined && d.whatIf !== null && d.whatIf !== undefined) {
+    const mark = startMark(d, id);
+    if (mark !== undefined) w.any(F.whatIf, mark);
+  }
 }
 
 /**

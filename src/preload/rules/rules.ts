@@ -17,6 +17,7 @@ import type { EndDecision, ProcessFacts, RequestEndView, RequestStartView, Rule,
 import { StringDecoder } from 'node:string_decoder';
 import { DETAIL_BIT } from '../../rules/details';
 import { readOwnFile } from '../transport/collectorTrust';
+import { loadBodyFiles } from './bodyFile';
 import {
   CONFIG_ENV,
   MAX_ENV_RULES_CHARS,
@@ -63,6 +64,19 @@ export function onSendAgain(fn: (m: SendAgainMessage) => void): void {
  */
 export function releaseBreak(d: StartDecision): void {
   if (d.breakRule !== null) engineModule().releaseBreak(d);
+}
+
+/**
+ * The engine's releaseWhatIf (src/rules/engine.ts): a decision's what-if rule did not act after
+ * all, so its `acted` count is taken back (and reported). Never throws.
+ */
+export function releaseWhatIf(d: StartDecision): void {
+  try {
+    if (d.whatIf !== null) engineModule().releaseWhatIf(d);
+    preloadRules.countersChanged();
+  } catch {
+    // The counters stay as they were.
+  }
 }
 
 /** Bound before the program runs: a program that patches JSON.parse never sees the collector's messages. */
@@ -167,6 +181,11 @@ export class PreloadRules {
   /** What decideStart counts can be taken back (RuleEngine.countsUndoable). */
   get countsUndoable(): boolean {
     return this.engine?.countsUndoable === true;
+  }
+
+  /** Counters changed outside decideStart (releaseWhatIf): a stats message is due. */
+  countersChanged(): void {
+    this.touch();
   }
 
   /** Takes back what decideStart counted for a request that was never made (RuleEngine.uncountStart). Never throws. */
@@ -299,7 +318,8 @@ export class PreloadRules {
   /** Validates and compiles a set; throws (the set in force stays) when it is not valid. */
   private apply(input: unknown, defaultAction: unknown, version: number, slowThresholdMs: number | undefined): void {
     const { RuleEngine, validateRules } = engineModule();
-    const rules: Rule[] = validateRules(input);
+    // A respond rule's body file is read now, before any request is decided (bodyFile.ts).
+    const rules: Rule[] = loadBodyFiles(validateRules(input), (m) => this.warn(m));
     const def: RuleDefaultAction = defaultAction === 'skip' ? 'skip' : 'trace';
     if (defaultAction !== undefined && defaultAction !== 'trace' && defaultAction !== 'skip')
       throw new Error(`"defaultAction" must be "trace" or "skip", not ${String(defaultAction)}`);

@@ -16,6 +16,7 @@ import { rateOf, type DelaySpec, type FailSpec } from '../../rules/whatIf';
 import type { Tracer } from '../tracer';
 import type { WhatIf } from '../../trace/contract/ruleTypes';
 import { connOf } from '../connection/socketHooks';
+import { releaseWhatIf } from './rules';
 
 /** What the trace records of a what-if rule that acted: the record's `whatIf` (one definition, the trace's). */
 export type WhatIfMark = WhatIf;
@@ -48,6 +49,66 @@ export function whatIfMark(d: StartDecision | undefined | null): WhatIfMark | un
   else if (r.respond !== undefined) m.status = r.respond.status;
   else if (r.override?.status !== undefined) m.status = r.override.status;
   return m;
+}
+
+/**
+ * A what-if rule that acts only if the response lets it (`reset` after N body bytes: a response
+ * that ends within them goes through as sent): until it is known, the request's record gets no
+ * `whatIf` (ruleStartFields asks startMark) and the rule's `acted` count waits to be kept
+ * (markActed) or taken back (notActed). Holds the tracer and the record's id, never the program's objects.
+ */
+interface HeldMark {
+  state: 'waiting' | 'acted' | 'not';
+  t: Tracer;
+  id: string | undefined;
+}
+const held = new WeakMap<StartDecision, HeldMark>();
+
+/** True for a rule whose acting is known only from the response (`fail reset` mid-body). */
+export function actsOnResponse(rule: Rule | null): boolean {
+  return rule?.fail?.kind === 'reset' && rule.fail.at === 'mid-body';
+}
+
+/** The decision's what-if rule may not act (actsOnResponse): its mark waits for markActed or notActed. */
+export function holdMark(t: Tracer, d: StartDecision): void {
+  if (!held.has(d)) held.set(d, { state: 'waiting', t, id: undefined });
+}
+
+/** The held rule acted: its mark goes into the request's record (now, or with its first update). */
+export function markActed(d: StartDecision): void {
+  const h = held.get(d);
+  if (h === undefined || h.state !== 'waiting') return;
+  h.state = 'acted';
+  try {
+    if (h.id !== undefined) h.t.record('httpRequests', h.id, { whatIf: whatIfMark(d) });
+  } catch {
+    // The transport never throws.
+  }
+}
+
+/** The held rule did not act (the response ended first, or never came): no mark, and its `acted` count is taken back. */
+export function notActed(d: StartDecision): void {
+  const h = held.get(d);
+  if (h === undefined || h.state !== 'waiting') return;
+  h.state = 'not';
+  releaseWhatIf(d);
+}
+
+/** The decision's what-if rule turned out not to act before the request's record began: no mark, not counted. */
+export function didNotAct(t: Tracer, d: StartDecision): void {
+  holdMark(t, d);
+  notActed(d);
+}
+
+/**
+ * The `whatIf` of a request's first record update (`id`: the record's id), or undefined while its
+ * rule may still not act (held: markActed writes it then) or after it did not.
+ */
+export function startMark(d: StartDecision, id: string | undefined): WhatIfMark | undefined {
+  const h = held.get(d);
+  if (h === undefined || h.state === 'acted') return whatIfMark(d);
+  if (h.state === 'waiting') h.id = id;
+  return undefined;
 }
 
 let errnos: Map<string, number> | undefined;

@@ -22,8 +22,10 @@ import type * as netTypes from 'node:net';
 import type { Rule, StartDecision } from '../../rules';
 import { rateOf, type FailSpec, type OverrideSpec } from '../../rules/whatIf';
 import type { Tracer } from '../tracer';
-import { delayMsOf, errnoOf, failHttpRequest, warnOnce } from './whatIf';
+import { actsOnResponse, delayMsOf, errnoOf, failHttpRequest, holdMark, markActed, notActed, warnOnce } from './whatIf';
+import { resetHttpAfter } from './whatIfReset';
 import { connOf } from '../connection/socketHooks';
+import { respondBody } from './bodyFile';
 
 type Push = (chunk: Buffer | null, encoding?: BufferEncoding) => boolean;
 /** A socket as the what-if code reaches into it (its handle, its stream methods, its TLS state). */
@@ -48,6 +50,7 @@ type HandleLike = {
 };
 type Req = {
   method?: string;
+  getHeader?(name: string): unknown;
   prependOnceListener(ev: string, fn: (...a: never[]) => void): void;
   once(ev: string, fn: () => void): void;
 };
@@ -164,30 +167,18 @@ function closes(headers: Record<string, string> | undefined): boolean {
   return Object.entries(headers ?? {}).some(([n, v]) => /^connection$/i.test(n) && /\bclose\b/i.test(v));
 }
 
-const bodies = new Map<string, Buffer>();
-
-/** A respond rule's body file, read once (asynchronously) and kept for the rule's next answers. */
-export function bodyFile(path: string, warn: Warn, done: (b: Buffer) => void): void {
-  const { resolve } = require('node:path') as typeof import('node:path');
-  const full = resolve(path);
-  const known = bodies.get(full);
-  if (known !== undefined) {
-    done(known);
-    return;
-  }
-  (require('node:fs') as typeof import('node:fs')).readFile(full, (err, data) => {
-    if (err) {
-      warn(new Error(`the respond rule's bodyFile could not be read; answered with an empty body: ${err.message}`));
-      done(Buffer.alloc(0));
-      return;
-    }
-    if (bodies.size > 64) bodies.clear();
-    bodies.set(full, data);
-    done(data);
-  });
+/** The request waits for `100 Continue` before its body (`Expect: 100-continue`). */
+function expectsContinue(req: Req): boolean {
+  return /\b100-continue\b/i.test(String(req.getHeader?.('expect') ?? ''));
 }
 
-/** Answers in the server's place on a socket that never reaches it. */
+/**
+ * Answers in the server's place on a socket that never reaches it. A request that waits for
+ * `100 Continue` is answered before its body, as a server that will not read the body answers:
+ * with `Connection: close` (unless the rule names a Connection header) and the connection closed
+ * after the answer, as Node's own server does (it never keeps such a connection), so the program
+ * gets its `close` at once.
+ */
 function answer(
   s: SocketLike,
   req: Req,
@@ -196,11 +187,13 @@ function answer(
   body: (cb: (b: Buffer) => void) => void,
 ): void {
   const head = String(req.method ?? 'GET').toUpperCase() === 'HEAD';
+  const beforeBody = expectsContinue(req);
+  const hs = beforeBody && !Object.keys(headers ?? {}).some((n) => /^connection$/i.test(n)) ? { ...headers, Connection: 'close' } : headers;
   detach(s, () =>
     body((b) => {
       if (s.destroyed) return;
-      s.push(answerBytes(status, headers, b, head));
-      if (closes(headers)) s.push(null);
+      s.push(answerBytes(status, hs, b, head));
+      if (beforeBody || closes(hs)) s.push(null);
     }),
   );
 }
@@ -338,33 +331,21 @@ function onHead(
   });
 }
 
-/** Resets the connection after `n` bytes of the response body (as sent: a chunked body's framing counts). */
-function resetMidBody(s: SocketLike, n: number): Undo {
-  return onHead(
-    s,
-    (block, push) => push(block),
-    cutAfter(n, () => process.nextTick(() => s.destroy(resetError()))),
-  );
-}
-
 /**
- * What `reset` mid-body does to a response body (http's and http2's): the first `n` bytes go on,
- * the rest never does, and `cut` runs once, as the n-th byte passes.
+ * Resets the connection after `n` bytes of the response body (as sent: a chunked body's framing
+ * counts), when the response goes on past them (whatIfReset.ts); `decided` says whether it did.
  */
-export function cutAfter(n: number, cut: () => void): (chunk: Buffer | null, push: (c: Buffer | null) => void) => void {
-  let left = n;
-  let done = false;
-  return (chunk, push) => {
-    if (done) return;
-    if (chunk === null) return push(null);
-    if (chunk.length <= left) {
-      left -= chunk.length;
-      push(chunk);
-      if (left > 0) return;
-    } else if (left > 0) push(chunk.subarray(0, left));
-    done = true;
-    cut();
-  };
+function resetMidBody(s: SocketLike, req: Req, n: number, decided: (acted: boolean) => void): Undo {
+  let below: (c: Buffer | null) => void = () => {};
+  const step = resetHttpAfter(n, String(req.method ?? 'GET').toUpperCase(), {
+    push: (c) => below(c),
+    cut: () => process.nextTick(() => s.destroy(resetError())),
+    decided,
+  });
+  return onPush(s, (chunk, push) => {
+    below = push;
+    step(chunk);
+  });
 }
 
 /** Rewrites the real response's header block (status, headers) and, when asked, its body. */
@@ -520,9 +501,12 @@ export function whatIfHttp(
     const m = typeof hostHeader === 'string' ? /:(\d+)$/.exec(hostHeader) : null;
     if (m) port = Number(m[1]);
     const kind = rule.fail?.kind;
+    if (actsOnResponse(rule)) holdMark(t, d);
     if (kind === 'refused' || kind === 'dns-notfound') failHttpRequest(t, req, rule, host, port, dialed);
     else actHttp(req, rule, d, host, dialed, (err) => warnOnce(t, err));
   } catch (err) {
+    // The request goes on unchanged: a rule held to the response did not act.
+    notActed(d);
     warnOnce(t, err);
   }
 }
@@ -531,12 +515,18 @@ export function whatIfHttp(
 function actHttp(req: object, rule: Rule, d: StartDecision, host: string, dialed: object | undefined, warn: Warn): void {
   const r = req as Req;
   const f = rule.fail;
+  // Closed with no response, or none that reached the N bytes (no socket yet, too): it did not act.
+  if (actsOnResponse(rule)) r.once('close', () => notActed(d));
   if (f !== undefined) {
     withSocket(r, dialed, warn, (s) => {
       if (f.kind === 'status') answer(s, r, f.status, f.headers, (cb) => cb(Buffer.from(f.body ?? '')));
       else if (f.kind === 'timeout') detach(s, () => {});
       else if (f.kind === 'reset' && f.at === 'before-response') detach(s, () => s.destroy(resetError()));
-      else if (f.kind === 'reset') r.once('close', resetMidBody(s, f.afterBytes ?? 0));
+      else if (f.kind === 'reset')
+        r.once(
+          'close',
+          resetMidBody(s, r, f.afterBytes ?? 0, (acted) => (acted ? markActed(d) : notActed(d))),
+        );
       else if (f.kind === 'tls') {
         if (s.encrypted !== true) return;
         if (pendingHandle(s) !== undefined) failTls(s, f, host, warn);
@@ -547,11 +537,7 @@ function actHttp(req: object, rule: Rule, d: StartDecision, host: string, dialed
   }
   const respond = rule.respond;
   if (respond !== undefined) {
-    withSocket(r, dialed, warn, (s) =>
-      answer(s, r, respond.status, respond.headers, (cb) =>
-        respond.bodyFile !== undefined ? bodyFile(respond.bodyFile, warn, cb) : cb(Buffer.from(respond.body ?? '')),
-      ),
-    );
+    withSocket(r, dialed, warn, (s) => answer(s, r, respond.status, respond.headers, (cb) => cb(respondBody(respond))));
     return;
   }
   const delay = rule.delay;

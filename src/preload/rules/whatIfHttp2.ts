@@ -16,8 +16,8 @@
  * - fail tls: the real handshake happens and its verification fails where Node checks it (the
  *   http path's failTls): the session emits the certificate's error and cancels its streams.
  * - fail reset mid-body, throttle: the stream's `push` (what the session calls with each DATA
- *   frame's payload) passes N bytes and then the socket is destroyed as for a reset; or paces the
- *   body at the rate.
+ *   frame's payload) passes N bytes and then the socket is destroyed as for a reset (a body that
+ *   ends within them goes through: the rule did not act); or paces the body at the rate.
  *
  * Never throws into the program: every step catches, warns once and lets the request go.
  */
@@ -25,8 +25,9 @@ import type * as http2 from 'node:http2';
 import type { Rule, StartDecision } from '../../rules';
 import { rateOf, type FailSpec, type OverrideSpec } from '../../rules/whatIf';
 import type { Tracer } from '../tracer';
-import { delayMsOf, failSocket, warnOnce } from './whatIf';
-import { bodyFile, cutAfter, failTls, pacer, resetError, type Pacer, type SocketLike } from './whatIfHttp';
+import { respondBody } from './bodyFile';
+import { actsOnResponse, delayMsOf, didNotAct, failSocket, holdMark, markActed, notActed, warnOnce } from './whatIf';
+import { failTls, pacer, resetError, type Pacer, type SocketLike } from './whatIfHttp';
 
 type Session = http2.ClientHttp2Session & Record<symbol, unknown>;
 type Stream = http2.ClientHttp2Stream & {
@@ -237,20 +238,44 @@ function onStreamPush(t: Tracer, stream: Stream, fn: (chunk: Buffer | null, push
  * Resets the connection after `n` bytes of the response body: they reach the stream, the rest does
  * not, and the session's socket is destroyed with the error a peer's RST gives (`read ECONNRESET`),
  * as its next read would: the session emits it and destroys the stream with it (rstCode 2), as with
- * a real server whose connection is reset mid-body.
+ * a real server whose connection is reset mid-body. A response whose body ends within the `n`
+ * bytes (its end in the same read as its n-th byte, or before) goes through as sent: the rule did
+ * not act (no mark, not counted).
  */
-function resetMidBody(t: Tracer, s: Session, stream: Stream, n: number): void {
-  onStreamPush(
-    t,
-    stream,
-    cutAfter(n, () =>
-      // Once the session is out of the read that brought these bytes (nghttp2 is still parsing it).
-      setImmediate(() => {
-        const socket = socketOf(s);
-        if (socket !== undefined && !socket.destroyed) socket.destroy(resetError());
-      }),
-    ),
-  );
+function resetMidBody(t: Tracer, s: Session, stream: Stream, d: StartDecision, n: number): void {
+  let seen = 0;
+  /** 0 reading, 1 passed (did not act), 2 cut, 3 at n bytes (the end may follow in the same read). */
+  let state = 0;
+  const cut = (): void => {
+    state = 2;
+    markActed(d);
+    // Once the session is out of the read that brought these bytes (nghttp2 is still parsing it).
+    setImmediate(() => {
+      const socket = socketOf(s);
+      if (socket !== undefined && !socket.destroyed) socket.destroy(resetError());
+    });
+  };
+  stream.once('close', () => notActed(d));
+  onStreamPush(t, stream, (chunk, push) => {
+    if (state === 1) return push(chunk);
+    if (state === 2) return;
+    if (chunk === null) {
+      state = 1;
+      notActed(d);
+      return push(null);
+    }
+    if (state === 3 || seen + chunk.length > n) {
+      if (state !== 3 && n > seen) push(chunk.subarray(0, n - seen));
+      return cut();
+    }
+    seen += chunk.length;
+    push(chunk);
+    if (seen < n) return;
+    state = 3;
+    setImmediate(() => {
+      if (state === 3) cut();
+    });
+  });
 }
 
 /**
@@ -323,6 +348,7 @@ export function whatIfHttp2Request(
   const s = session as Session;
   const rule = d.whatIf;
   if (rule === null) return open();
+  if (actsOnResponse(rule)) holdMark(t, d);
   if (!answersInPlace(rule) && rule.delay?.phase !== 'connect') return actOnSent(t, s, d, rule, origin, open() as Stream);
   const { stream, send } = openHeld(t, s, open as () => Stream);
   if (send === undefined) return stream;
@@ -332,10 +358,8 @@ export function whatIfHttp2Request(
       whenConnected(s, () => setTimeout(send, ms));
     } else if (rule.respond !== undefined) {
       const r = rule.respond;
-      const reply = (body: Buffer) => answer(t, s, stream, { status: r.status, headers: r.headers ?? {}, body });
-      // A bodyFile is read once, asynchronously, and kept (whatIfHttp.ts's bodyFile).
-      if (r.bodyFile !== undefined) bodyFile(r.bodyFile, (e) => warnOnce(t, e), reply);
-      else reply(Buffer.from(r.body ?? ''));
+      // A bodyFile was read when the rule set was applied (bodyFile.ts).
+      answer(t, s, stream, { status: r.status, headers: r.headers ?? {}, body: respondBody(r) });
     } else if (rule.fail?.kind === 'status') {
       const f = rule.fail;
       answer(t, s, stream, { status: f.status, headers: f.headers ?? {}, body: Buffer.from(f.body ?? '') });
@@ -358,6 +382,7 @@ function actOnSent(t: Tracer, s: Session, d: StartDecision, rule: Rule, origin: 
       const socket = socketOf(s);
       if (socket === undefined || !s.connecting) {
         t.warn(`nettrace: what-if rule "${rule.id}" (fail ${kind}) cannot act on an http2 session already connected; the request goes on`);
+        didNotAct(t, d);
         return stream;
       }
       const u = new URL(origin);
@@ -373,11 +398,12 @@ function actOnSent(t: Tracer, s: Session, d: StartDecision, rule: Rule, origin: 
       const socket = socketOf(s) as SocketLike | undefined;
       if (socket === undefined || !s.connecting || socket.encrypted !== true) {
         t.warn(`nettrace: what-if rule "${rule.id}" (fail tls) acts only on an https session still connecting; the request goes on`);
+        didNotAct(t, d);
         return stream;
       }
       failTls(socket, rule.fail, new URL(origin).hostname.replace(/^\[|\]$/g, ''), (err) => warnOnce(t, err));
     } else if (kind === 'reset' && rule.fail?.kind === 'reset' && rule.fail.at === 'mid-body') {
-      resetMidBody(t, s, stream, rule.fail.afterBytes ?? 0);
+      resetMidBody(t, s, stream, d, rule.fail.afterBytes ?? 0);
     } else if (kind === 'reset') {
       // As the request's HEADERS (and its end) went out: a reset arrives before any answer.
       const reset = () =>
@@ -397,6 +423,7 @@ function actOnSent(t: Tracer, s: Session, d: StartDecision, rule: Rule, origin: 
       throttleBody(t, stream, rateOf(rule.throttle));
     }
   } catch (err) {
+    notActed(d);
     warnOnce(t, err);
   }
   return stream;

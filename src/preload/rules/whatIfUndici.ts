@@ -8,8 +8,10 @@
 import type { Rule, StartDecision } from '../../rules';
 import { rateOf, type OverrideSpec } from '../../rules/whatIf';
 import type { Tracer } from '../tracer';
-import { delayMsOf, isIp, notFoundError, refusedError, warnOnce } from './whatIf';
-import { bodyFile, failTls, holdConnect, resetError } from './whatIfHttp';
+import { actsOnResponse, delayMsOf, holdMark, isIp, markActed, notActed, notFoundError, refusedError, warnOnce } from './whatIf';
+import { failTls, holdConnect, resetError } from './whatIfHttp';
+import { respondBody } from './bodyFile';
+import { overridden, rawHeaders, reasonOf } from './whatIfUndiciHead';
 import { subscribe } from '../detach';
 import { connOf } from '../connection/socketHooks';
 import { headersTimeoutOf } from '../undici/undiciPool';
@@ -61,25 +63,6 @@ function call(r: UReq, name: string, ...args: unknown[]): unknown {
   } finally {
     if (skipped) r.aborted = true;
   }
-}
-
-/** The status line's reason undici reads from a server: Node's own text for the code. */
-function reasonOf(status: number): string {
-  const http = require('node:http') as typeof import('node:http');
-  return http.STATUS_CODES[status] ?? '';
-}
-
-/** Raw header pairs as undici's parser gives them (Buffers: name, value, …). */
-function rawHeaders(headers: Record<string, string | string[]>, bodyLen: number | undefined): Buffer[] {
-  const out: Buffer[] = [];
-  let hasLength = false;
-  for (const [k, v] of Object.entries(headers)) {
-    if (k.toLowerCase() === 'content-length') hasLength = true;
-    for (const one of Array.isArray(v) ? v : [v]) out.push(Buffer.from(k, 'latin1'), Buffer.from(String(one), 'latin1'));
-  }
-  // A body on HTTP/1.1 has a length (what a server sends for a body it holds whole).
-  if (!hasLength && bodyLen !== undefined) out.push(Buffer.from('content-length'), Buffer.from(String(bodyLen)));
-  return out;
 }
 
 /**
@@ -348,62 +331,56 @@ function tapResponse(t: Tracer, r: UReq, d: StartDecision, rule: Rule): void {
       return call(r, n.headers, status, raw, resume, text);
     }
   };
+  /** The response's body ended at N bytes so far: the next byte (or, a tick later, no end) makes the reset act. */
+  let atLimit = false;
+  /** The peer resets the connection: the connection's own abort errors the request and destroys the socket. */
+  const resetNow = (): void => {
+    cut = true;
+    markActed(d);
+    // (From the socket's side, after the parser's call returns, as a reset arrives.)
+    pump.end(() => setImmediate(() => abort?.(resetError())));
+  };
   r[n.data] = (chunk: unknown) => {
     if (cut) return false;
-    let c = chunk as Buffer;
+    const c = chunk as Buffer;
     if (newBody !== undefined) return true;
-    if (afterBytes !== undefined && seen + c.length >= afterBytes) {
-      c = c.subarray(0, afterBytes - seen);
-      cut = true;
-      seen += c.length;
-      pump.push(c);
-      // The peer resets the connection: the connection's own abort errors the request and destroys the socket.
-      // (From the socket's side, after the parser's call returns, as a reset arrives.)
-      pump.end(() => setImmediate(() => abort?.(resetError())));
+    if (afterBytes !== undefined && (atLimit || seen + c.length > afterBytes)) {
+      // Bytes past N: the reset acts, and they never arrive.
+      if (!atLimit) pump.push(c.subarray(0, afterBytes - seen));
+      seen = afterBytes;
+      resetNow();
       return false;
     }
     seen += c.length;
+    if (afterBytes !== undefined && seen === afterBytes) {
+      // Exactly N bytes: a response that ends here (its end in the same read) went through whole.
+      // The parser goes on (what follows is its end, or bytes past N that are dropped).
+      atLimit = true;
+      pump.push(c);
+      setImmediate(() => {
+        if (atLimit && !cut && r.completed !== true && !ended.has(r)) resetNow();
+      });
+      return true;
+    }
     if (pump.push(c)) return true;
     parserPaused = true;
     return false;
   };
   r[n.complete] = (trailers: unknown) => {
     if (cut) return undefined;
+    // The response ended within N bytes: the reset did not act, and it went through as sent.
+    atLimit = false;
+    notActed(d);
     if (newBody !== undefined) pump.push(newBody);
     pump.end(() => call(r, n.complete, trailers));
     return undefined;
   };
   r[n.error] = (err: unknown) => {
     pump.stop();
+    atLimit = false;
+    if (!cut) notActed(d);
     return call(r, n.error, err);
   };
-}
-
-/** The status line and raw headers an override rule makes of the real ones. */
-function overridden(
-  o: OverrideSpec,
-  status: number,
-  raw: Buffer[],
-  reason: string,
-  body: Buffer | undefined,
-): { st: number; hs: Buffer[]; reason: string } {
-  const st = o.status ?? status;
-  const change = new Map<string, string | null>();
-  for (const [k, v] of Object.entries(o.headers ?? {})) change.set(k.toLowerCase(), v);
-  if (body !== undefined) change.set('content-length', String(body.length));
-  const hs: Buffer[] = [];
-  for (let i = 0; i + 1 < raw.length; i += 2) {
-    const name = raw[i].toString('latin1').toLowerCase();
-    if (body !== undefined && name === 'transfer-encoding') continue;
-    if (!change.has(name)) hs.push(raw[i], raw[i + 1]);
-    else {
-      const v = change.get(name);
-      if (v !== null && v !== undefined) hs.push(raw[i], Buffer.from(v, 'latin1'));
-      change.delete(name);
-    }
-  }
-  for (const [k, v] of change) if (v !== null) hs.push(Buffer.from(k, 'latin1'), Buffer.from(v, 'latin1'));
-  return { st, hs, reason: o.status !== undefined && o.status !== status ? reasonOf(st) : reason };
 }
 
 /** A request waiting for a connection of its own, and what to do to that connection's socket. */
@@ -492,6 +469,7 @@ export function whatIfUndiciRequest(t: Tracer, req: object, d: StartDecision, or
   try {
     const r = req as UReq;
     const f = rule.fail;
+    if (actsOnResponse(rule)) holdMark(t, d);
     if (f !== undefined) {
       if (f.kind === 'refused' || f.kind === 'dns-notfound') failUndiciRequest(t, req, rule, origin);
       else if (f.kind === 'timeout') hang(t, r, headersTimeoutOf(r));
@@ -512,13 +490,11 @@ export function whatIfUndiciRequest(t: Tracer, req: object, d: StartDecision, or
     }
     const a = rule.respond;
     if (a !== undefined) {
-      // A bodyFile is read once, asynchronously, and kept (whatIfHttp.ts's bodyFile).
-      const file = a.bodyFile;
-      answer(t, r, a.status, a.headers ?? {}, (done) =>
-        file !== undefined ? bodyFile(file, (e) => warnOnce(t, e), done) : done(Buffer.from(a.body ?? '')),
-      );
+      // A bodyFile was read when the rule set was applied (bodyFile.ts).
+      answer(t, r, a.status, a.headers ?? {}, (done) => done(respondBody(a)));
     } else tapResponse(t, r, d, rule);
   } catch (err) {
+    notActed(d);
     warnOnce(t, err);
   }
 }
@@ -556,22 +532,23 @@ export function failUndiciRequest(t: Tracer, req: object, rule: Rule, origin: st
         warnOnce(t, e);
       }
     };
-    if (spec.kind === 'dns-notfound') queueMicrotask(() => deliver(notFoundError(host)));
-    else if (isIp(host)) queueMicrotask(() => deliver(refusedError(host, port)));
+    let found: Error | undefined;
+    if (spec.kind === 'dns-notfound') queueMicrotask(() => deliver((found = notFoundError(host))));
+    else if (isIp(host)) queueMicrotask(() => deliver((found = refusedError(host, port))));
     else {
       // The real error names the address the name resolved to: looked up as the connector would.
-      let found: Error | undefined;
       const dns = require('node:dns') as typeof import('node:dns');
       dns.lookup(host, (err, address) => deliver((found = err ? err : refusedError(address, port))));
-      // Should undici's own connect win that race, the request is failed as it would be written
-      // (an error thrown by onConnect errors the request, and undici writes nothing of it).
-      // (undici 8 renamed onConnect to onRequestStart.)
-      const failAtConnect = () => {
-        throw found ?? refusedError(host, port);
-      };
-      if (typeof r.onConnect === 'function') r.onConnect = failAtConnect;
-      else if (typeof r.onRequestStart === 'function') r.onRequestStart = failAtConnect;
     }
+    // Should undici write the request first — on a connection it keeps alive and finds free, it
+    // writes it inside the program's call, before the microtask above; or its own connect wins the
+    // lookup — the request is failed as it would be written: an error thrown by onConnect errors
+    // the request, and undici writes nothing of it. (undici 8 renamed onConnect to onRequestStart.)
+    const failAtConnect = () => {
+      throw found ?? (spec.kind === 'dns-notfound' ? notFoundError(host) : refusedError(host, port));
+    };
+    if (typeof r.onConnect === 'function') r.onConnect = failAtConnect;
+    else if (typeof r.onRequestStart === 'function') r.onRequestStart = failAtConnect;
   } catch (err) {
     warnOnce(t, err);
   }

@@ -271,7 +271,7 @@ function created(
   w.text(F.reqURL, s.url);
   w.num(F.reqStartAt, s.startAt);
   w.text(F.causedBy, s.causedBy);
-  if (rules !== undefined) ruleStartFields(rules, w);
+  if (rules !== undefined) ruleStartFields(rules, w, s.id);
   if (t.headers.mode !== 'none') writeReqHeaders(t, w, req.headers);
   let contentLen: number | undefined;
   if (typeof body === 'string') contentLen = Buffer.byteLength(body);

@@ -5,6 +5,7 @@
  */
 
 import type { HttpRequest, TcpConn } from '../contract/types';
+import { whatIfOnRealConnection, whatIfWithoutNetwork } from '../diagnosis/whatIfText';
 
 /**
  * The request's connection: `reused` (keep-alive), `new` (opened for it and connected),
@@ -19,8 +20,12 @@ export type ConnectionState = 'reused' | 'new' | 'failed' | 'connecting';
  * client, a trace recorded without connection records).
  */
 export function connectionState(req: HttpRequest, conn?: TcpConn): ConnectionState | undefined {
-  // A socket a what-if rule answered on never was a connection (TcpConn.whatIf).
+  // A socket a what-if rule answered on never was a connection (TcpConn.whatIf); nor is one for a
+  // request a rule failed or answered without the network, whatever socket Node had given it (a
+  // kept-alive one the rule closed, none yet): the same "none" each time, never a connect or a
+  // reuse the request did not make. (Unless the program's own code connected for it first.)
   if (conn?.whatIf) return undefined;
+  if (whatIfWithoutNetwork(req.whatIf) && !whatIfOnRealConnection(conn, req.reusedConn)) return undefined;
   if (req.reusedConn) return 'reused';
   if (!req.tcpConn && !req.dial && !conn && req.reusedConn === undefined) return undefined;
   // Anything that needs a connected socket proves it connected.

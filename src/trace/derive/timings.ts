@@ -175,6 +175,15 @@ export function computeTimings(ctx: RequestContext): Timings {
     else t.blocked = ms;
   }
 
+  if (standIn && req.reqSentAt !== undefined) {
+    // Nothing of it reached a network: the time until the rule took it (its `reqSentAt`) is
+    // `blocked` (docs/rules.md), none is `send`; `wait` and `receive` are the answer's, as the program got it.
+    t.blocked = span(start, req.reqSentAt);
+    t.send = 0;
+    t.wait = span(req.reqSentAt, req.respRecvAt ?? errorAt);
+    if (req.respRecvAt !== undefined) t.receive = span(req.respRecvAt, req.respDoneAt ?? errorAt);
+    return t;
+  }
   let sendFrom = connReady !== undefined && connReady > start ? connReady : start;
   if (assigned !== undefined && assigned > sendFrom) sendFrom = assigned;
   if (req.reqSentAt !== undefined) t.send = span(sendFrom, req.reqSentAt);
