@@ -5,7 +5,7 @@
 
 import type { ClientRequest, IncomingMessage } from 'node:http';
 import type { StartDecision } from '../../rules';
-import type { PoolWait } from '../../trace/contract/types';
+import type { InterimResponse, PoolWait } from '../../trace/contract/types';
 import type { BodyCapture } from '../message/bodies';
 import type { StackHolder } from '../initiator/initiator';
 import type { SseCounter } from '../message/progress';
@@ -48,6 +48,12 @@ export interface ReqState {
   req?: TracedRequest;
   bodyBytes: number;
   reqBody?: BodyCapture;
+  /** Body bytes the program wrote before the request started (httpBeforeEnd.ts): what a response before its end saw sent. */
+  bodyWritten: number;
+  /** The response came before the program ended the request (its record started with it). */
+  early?: boolean;
+  /** Interim (1xx) responses so far. */
+  interim?: InterimResponse[];
   respBody?: BodyCapture;
   respType?: string;
   respEncoding?: string;
@@ -74,6 +80,7 @@ export const SKIPPED: ReqState = {
   done: true,
   chunks: 0,
   bodyBytes: 0,
+  bodyWritten: 0,
   rules: undefined,
 };
 

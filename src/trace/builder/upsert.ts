@@ -366,6 +366,8 @@ const SETTERS: Record<string, Setter> = {
   respBody: (r, v) => void (r.respBody = v),
   respClosedEarly: (r, v) => void (r.respClosedEarly = v),
   respEvents: (r, v) => void (r.respEvents = v),
+  respEarly: (r, v) => void (r.respEarly = v),
+  respInterim: (r, v) => void (r.respInterim = v),
   webSocket: (r, v) => void (r.webSocket = v),
   incomplete: (r, v) => void (r.incomplete = v),
   marks: (r, v) => void (r.marks = v),

@@ -113,6 +113,16 @@ export interface PoolWait {
 }
 
 /** One HTTP request/response exchange. */
+/** An interim (1xx) response a request got before its final one (`HttpRequest.respInterim`). */
+export interface InterimResponse {
+  statusCode: number;
+  /** The reason phrase the server sent, when any. */
+  statusText?: string;
+  recvAt: number;
+  /** Its headers, as a response's (redacted), when it had any. */
+  headers?: HeaderPair[];
+}
+
 export interface HttpRequest {
   traceID: string;
   pid: number;
@@ -178,6 +188,14 @@ export interface HttpRequest {
    * absent).
    */
   respEvents?: number;
+  /**
+   * The response's head arrived before the program had ended its request (an `Expect: 100-continue` request refused, an upload
+   * rejected part-way): `reqContentLen` is the body bytes it had written, `reqSentAt` the response's arrival (the request was
+   * still being sent).
+   */
+  respEarly?: boolean;
+  /** The interim (1xx) responses that came before the final one (`100 Continue`, `103 Early Hints`), in order; http/https only. */
+  respInterim?: InterimResponse[];
   /** The WebSocket connection a `101 Switching Protocols` response opened. */
   webSocket?: WebSocketSession;
   /**
