@@ -27,18 +27,15 @@ const tapsOf = new Slot<EventTap[]>('nettrace.taps', (key) => (obj) => (obj as R
 const tapped = new WeakSet<object>();
 
 /**
- * Sees one event of every object of a tapped prototype (observer or not), before its listeners;
- * must not throw.
+ * Sees every event of every object of a tapped prototype (observer or not), before its listeners;
+ * returns at once on the events it does not want; must not throw.
  */
-export interface EveryTap {
-  event: string;
-  tap(obj: object, a: unknown): void;
-}
+export type EveryTap = (obj: object, event: string | symbol, a: unknown) => void;
 
 /**
- * Gives `proto` the observing `emit` (once). `every`: one event seen on each object of `proto`
- * (an event no object is observed for beforehand: a request's interim `information`); it costs
- * the other events one comparison. Only the first call's applies.
+ * Gives `proto` the observing `emit` (once). `every`: sees the events of every object of `proto`
+ * (events no object is observed for beforehand: a request's interim responses). Only the first
+ * call's applies.
  */
 export function tapEmit(proto: object, every?: EveryTap): void {
   if (tapped.has(proto)) return;
@@ -51,9 +48,9 @@ export function tapEmit(proto: object, every?: EveryTap): void {
   tapped.add(proto);
   const get = tapsOf.get;
   const emit = function emit(this: object, event: string | symbol, a?: unknown, b?: unknown, c?: unknown, d?: unknown): boolean {
-    if (every !== undefined && event === every.event && !isDetached()) {
+    if (every !== undefined && !isDetached()) {
       try {
-        every.tap(this, a);
+        every(this, event, a);
       } catch {
         // The observer guards its own hook.
       }

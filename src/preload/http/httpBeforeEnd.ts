@@ -61,16 +61,17 @@ export function countBodyWrites(hook: Hook, proto: object): void {
   }
 }
 
-/** The `information` event (a 1xx other than 101) of every request, noted on its state. */
+/**
+ * The interim responses of every request, noted on its state: Node emits `continue` for a `100`
+ * (timed there: the program may send its body from that event's listener), then `information`
+ * for every 1xx but `101` (its status, reason and headers).
+ */
 export function interimTap(t: Tracer, hook: Hook): EveryTap {
-  return {
-    event: 'information',
-    tap(req, info) {
-      if (!hook.enabled) return;
-      const s = stateOf.get(req);
-      if (s === undefined || s === SKIPPED || s.gotResponse || s.done) return;
-      t.run(hook, noteInterim, s, info as Information);
-    },
+  return (req, event, info) => {
+    if ((event !== 'information' && event !== 'continue') || !hook.enabled) return;
+    const s = stateOf.get(req);
+    if (s === undefined || s === SKIPPED || s.gotResponse || s.done) return;
+    t.run(hook, noteInterim, s, event === 'continue' ? undefined : (info as Information));
   };
 }
 
@@ -81,10 +82,17 @@ interface Information {
   rawHeaders?: string[];
 }
 
-function noteInterim(t: Tracer, _hook: Hook, s: ReqState, info: Information): void {
+/** A `100`'s `continue` (info undefined: noted then, completed by its `information`), or an `information`. */
+function noteInterim(t: Tracer, _hook: Hook, s: ReqState, info: Information | undefined): void {
+  if (info === undefined) {
+    s.continueAt = now();
+    return;
+  }
   const list = (s.interim ??= []);
   if (list.length >= MAX_INTERIM) return;
-  const entry: InterimResponse = { statusCode: Number(info.statusCode), recvAt: now() };
+  const at = info.statusCode === 100 && s.continueAt !== undefined ? s.continueAt : now();
+  s.continueAt = undefined;
+  const entry: InterimResponse = { statusCode: Number(info.statusCode), recvAt: at };
   if (typeof info.statusMessage === 'string' && info.statusMessage !== '') entry.statusText = info.statusMessage;
   const headers: HeaderPair[] | undefined = Array.isArray(info.rawHeaders) ? t.headers.pairsOf(info.rawHeaders) : undefined;
   if (headers !== undefined && headers.length > 0) entry.headers = headers;

@@ -54,6 +54,8 @@ export interface ReqState {
   early?: boolean;
   /** Interim (1xx) responses so far. */
   interim?: InterimResponse[];
+  /** When the last `100 Continue` was emitted (`continue`), until its `information` records it. */
+  continueAt?: number;
   respBody?: BodyCapture;
   respType?: string;
   respEncoding?: string;

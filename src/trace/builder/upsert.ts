@@ -350,6 +350,7 @@ const SETTERS: Record<string, Setter> = {
   respStatusText: (r, v) => void (r.respStatusText = v),
   respHeaders: (r, v) => void (r.respHeaders = v),
   respContentLen: (r, v) => void (r.respContentLen = v),
+  respDecodedLen: (r, v) => void (r.respDecodedLen = v),
   reqError: (r, v) => void (r.reqError = v),
   reqEndAt: (r, v) => void (r.reqEndAt = v),
   reqErrorAt: (r, v) => void (r.reqErrorAt = v),

@@ -152,6 +152,8 @@ export interface HttpRequest {
   respStatusText?: string;
   respHeaders?: HeaderPair[];
   respContentLen?: number;
+  /** The response body's length once decoded (its `Content-Encoding` undone), where the client decoded it for the program (`fetch`). */
+  respDecodedLen?: number;
   reqError?: RequestError | null;
   /** When the request ended: response body done, or the failure (sent by the preload). */
   reqEndAt?: number;
