@@ -46,7 +46,10 @@ const server = http.createServer((req, res) => {
     .split('\n')
     .slice(1)
     .map((l) => l.trim().replace(/^at /, ''))
-    .map((l) => `${/^(.*?) \(/.exec(l)?.[1] ?? '(anonymous)'} @ ${/\(?(node:[^:()]*)/.exec(l)?.[1] ?? require('node:path').basename(/\(?([^()]*?):\d+:\d+\)?$/.exec(l)?.[1] ?? l)}`);
+    .map(
+      (l) =>
+        `${/^(.*?) \(/.exec(l)?.[1] ?? '(anonymous)'} @ ${/\(?(node:[^:()]*)/.exec(l)?.[1] ?? require('node:path').basename(/\(?([^()]*?):\d+:\d+\)?$/.exec(l)?.[1] ?? l)}`,
+    );
   const seen = [];
   const chunks = [];
   req.on('data', function (c) {
