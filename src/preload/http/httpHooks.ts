@@ -227,7 +227,7 @@ function writeStart(t: Tracer, hook: Hook, req: TracedRequest, s: ReqState): voi
   if (s.early) {
     w.flag(F.respEarly, true);
     // What it had written: not the Content-Length it announced.
-    contentLen = s.bodyWritten;
+    contentLen = s.writesUnseen ? undefined : s.bodyWritten;
   }
   if (s.interim !== undefined) w.any(F.respInterim, s.interim.slice());
   if (typeof req._header === 'string') {
@@ -467,8 +467,14 @@ function isEventStream(res: IncomingMessage): boolean {
 }
 
 function onResponse(t: Tracer, _hook: Hook, req: TracedRequest, res: IncomingMessage): void {
-  const s = stateOf.get(req);
-  if (!s || s.gotResponse || s === SKIPPED) return;
+  let s = stateOf.get(req);
+  if (s === undefined) {
+    // Made without the wrappers on a Node without `created` (20), answered before its end: its
+    // state starts here (its stack is Node's), the body bytes it wrote before unseen.
+    s = stateOutsideWrappers(t, req, onResponse);
+    if (s !== SKIPPED) s.writesUnseen = true;
+  }
+  if (s.gotResponse || s === SKIPPED) return;
   // Answered before the program ended the request (Node starts it at its end): the record starts here.
   if (!s.started) {
     s.early = true;
@@ -529,7 +535,7 @@ function finish(t: Tracer, req: TracedRequest, s: ReqState, err: unknown, closed
   // Once the response arrived, its update carried reqSentAt already (it does not change after).
   if (s.sentAt !== undefined && !s.gotResponse) w.num(F.reqSentAt, s.sentAt);
   // Answered before its end: the body bytes written by now (the program may have gone on).
-  if (s.early && s.reqBody === undefined) w.num(F.reqContentLen, s.bodyWritten);
+  if (s.early && s.reqBody === undefined && !s.writesUnseen) w.num(F.reqContentLen, s.bodyWritten);
   if (err !== undefined) {
     const e = toRequestError(err, { conn, sent: s.sent, gotResponse: s.gotResponse });
     // A timeout is not an abort; the program stopping a request with an error of its own is.

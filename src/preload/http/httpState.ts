@@ -52,6 +52,8 @@ export interface ReqState {
   bodyWritten: number;
   /** The response came before the program ended the request (its record started with it). */
   early?: boolean;
+  /** The state began at that response (a request made without the wrappers, Node 20): the bytes written before it are not known. */
+  writesUnseen?: boolean;
   /** Interim (1xx) responses so far. */
   interim?: InterimResponse[];
   /** When the last `100 Continue` was emitted (`continue`), until its `information` records it. */

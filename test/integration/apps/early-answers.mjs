@@ -19,7 +19,11 @@ const out = (o) => console.log(JSON.stringify(o));
 function exchange(id, options, send) {
   return new Promise((resolve) => {
     const seen = { id, method: options.method, events: [], written: 0, read: 0, interim: [] };
-    const req = http.request(`${base}${options.path}`, { method: options.method, headers: options.headers });
+    const url = `${base}${options.path}`;
+    // A ClientRequest made directly: not through http.request() (the preload's wrapper).
+    const req = options.direct
+      ? new http.ClientRequest(url, { method: options.method, headers: options.headers })
+      : http.request(url, { method: options.method, headers: options.headers });
     const note = (n) => (seen.written += n);
     req.on('information', (info) => seen.interim.push(info.statusCode));
     req.on('continue', () => seen.events.push('continue'));
@@ -46,6 +50,17 @@ const scenarios = {
     const seen = await exchange(
       'e1',
       { method: 'PUT', path: '/expect/refuse?id=e1', headers: { expect: '100-continue', 'content-length': body.length } },
+      (req, note) => req.on('continue', () => (note(body.length), req.end(body))),
+    );
+    out(seen);
+  },
+
+  /** The same, its ClientRequest made with `new` (no http.request() wrapper on the way). */
+  async expectRefusedDirect() {
+    const body = Buffer.alloc(4096, 'a');
+    const seen = await exchange(
+      'e3',
+      { method: 'PUT', path: '/expect/refuse?id=e3', headers: { expect: '100-continue', 'content-length': body.length }, direct: true },
       (req, note) => req.on('continue', () => (note(body.length), req.end(body))),
     );
     out(seen);
