@@ -26,8 +26,18 @@ const tapsOf = new Slot<EventTap[]>('nettrace.taps', (key) => (obj) => (obj as R
 /** Prototypes given an emit of ours. */
 const tapped = new WeakSet<object>();
 
-/** Gives `proto` the observing `emit` (once). */
-export function tapEmit(proto: object): void {
+/**
+ * Sees every event of every object of a tapped prototype (observer or not), before its listeners;
+ * returns at once on the events it does not want; must not throw.
+ */
+export type EveryTap = (obj: object, event: string | symbol, a: unknown) => void;
+
+/**
+ * Gives `proto` the observing `emit` (once). `every`: sees the events of every object of `proto`
+ * (events no object is observed for beforehand: a request's interim responses). Only the first
+ * call's applies.
+ */
+export function tapEmit(proto: object, every?: EveryTap): void {
   if (tapped.has(proto)) return;
   const parent = Object.getPrototypeOf(proto) as { emit?: Function } | null;
   // A prototype with an `emit` of its own (none of Node 20–26's) keeps it, wrapped.
@@ -38,6 +48,13 @@ export function tapEmit(proto: object): void {
   tapped.add(proto);
   const get = tapsOf.get;
   const emit = function emit(this: object, event: string | symbol, a?: unknown, b?: unknown, c?: unknown, d?: unknown): boolean {
+    if (every !== undefined && !isDetached()) {
+      try {
+        every(this, event, a);
+      } catch {
+        // The observer guards its own hook.
+      }
+    }
     const taps = get(this);
     // The observers run here rather than in a function of their own: one function less for V8 to
     // optimize on its own once hot (it was, before `emit` itself, and then inlined into it again).

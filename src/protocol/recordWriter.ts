@@ -71,6 +71,9 @@ export const FIELD_NAMES = [
   'handler',
   // httpRequests: what a what-if rule did to it (src/preload/rules/whatIf.ts)
   'whatIf',
+  // httpRequests: a response before the request's end, interim responses (src/preload/http/httpBeforeEnd.ts)
+  'respEarly',
+  'respInterim',
 ] as const;
 
 /** A field name of the hot path. */

@@ -738,6 +738,29 @@ const cases = [
     want: 'server answered 503 Service Unavailable after 12 ms',
   },
   {
+    name: '413 before the request body was all sent',
+    ctx: {
+      request: req({
+        reqStartAt: 0,
+        reqSentAt: 15,
+        respRecvAt: 15,
+        respDoneAt: 16,
+        respStatusCode: 413,
+        respStatusText: 'Payload Too Large',
+        respEarly: true,
+        reqContentLen: 1000,
+      }),
+    },
+    want: "server answered 413 Payload Too Large after 15 ms, before the program had sent its request's body (1000 bytes of it sent)",
+  },
+  {
+    name: 'an Expect: 100-continue request refused before its body',
+    ctx: {
+      request: req({ reqStartAt: 0, reqSentAt: 8, respRecvAt: 8, respDoneAt: 9, respStatusCode: 403, respEarly: true, reqContentLen: 0 }),
+    },
+    want: "server answered 403 Forbidden after 8 ms, before the program had sent its request's body (none of it sent)",
+  },
+  {
     name: '404 without status text',
     ctx: { request: req({ reqStartAt: 0, reqSentAt: 1, respRecvAt: 5, respDoneAt: 6, respStatusCode: 404 }) },
     want: 'server answered 404 Not Found after 5 ms',

@@ -131,3 +131,40 @@ test('the demo-sized trace with 0 requests is still valid HAR', () => {
   const b = new TraceBuilder({ description: 'empty' });
   assert.ok(harValidator()(toHar(b.trace)));
 });
+
+test('a content-encoded response: content.size is the decoded length where the trace has it (fetch), else -1 with a comment', () => {
+  const b = new TraceBuilder({ description: 'node app.js', beginAt: new Date(BEGIN) });
+  const c = b.openConnection();
+  b.apply(c, { type: 'hello', pid: 7, ppid: 1, threadId: 0, argv: ['node'], nodeVersion: 'v20', cwd: '/', startAt: at(0) });
+  const gzipped = (id, client, extra) =>
+    b.apply(c, {
+      type: 'record',
+      kind: 'httpRequests',
+      id,
+      fields: {
+        client,
+        reqMethod: 'GET',
+        reqURL: `http://127.0.0.1:8080/${id}`,
+        reqStartAt: at(1),
+        reqSentAt: at(2),
+        respRecvAt: at(3),
+        respDoneAt: at(4),
+        respStatusCode: 200,
+        respHeaders: [
+          ['content-type', 'application/json'],
+          ['content-encoding', 'gzip'],
+        ],
+        respContentLen: 1000,
+        ...extra,
+      },
+    });
+  gzipped('f', 'fetch', { respDecodedLen: 6000 });
+  gzipped('h', 'http', {});
+  const har = toHar(b.trace);
+  assert.ok(harValidator()(har));
+  const [f, h] = har.log.entries;
+  assert.deepEqual(f.response.content, { size: 6000, compression: 5000, mimeType: 'application/json' });
+  assert.equal(f.response.bodySize, 1000);
+  assert.equal(h.response.content.size, -1);
+  assert.match(h.response.content.comment, /^Content-Encoding: gzip: the decoded length was not recorded; 1000 bytes were received/);
+});

@@ -21,9 +21,11 @@ export function renderHeaders(ctx: DetailContext, row: Row): Child[] {
     ['Protocol', formatProtocol(req) || '—'],
     ['Client', req.client],
     ['Remote address', conn?.addrTuple ? formatHostPort(conn.addrTuple.dstIP, conn.addrTuple.dstPort) : '—'],
-    ['Request body', formatBytes(req.reqContentLen)],
+    ['Request body', requestBodyText(req)],
     ['Response body', responseBodyText(req)],
   ];
+  if (req.respInterim?.length)
+    general.push(['Interim responses', req.respInterim.map((r) => `${r.statusCode}${r.statusText ? ` ${r.statusText}` : ''}`).join(', ')]);
   if (req.respEvents !== undefined)
     general.push(['Events', `${formatCount(req.respEvents)}${isStreaming(req) ? ' so far (streaming)' : ''}`]);
   if (req.proxy) general.push(['Proxy', req.proxy.url]);
@@ -54,9 +56,15 @@ export function renderHeaders(ctx: DetailContext, row: Row): Child[] {
   ];
 }
 
+/** "12 kB", or for a request answered before its end "0 B — the server answered before the program had sent it". */
+function requestBodyText(req: HttpRequest): string {
+  const size = formatBytes(req.reqContentLen);
+  return req.respEarly ? `${size} — the server answered before the program had sent the whole body` : size;
+}
+
 /** "12 kB", "12 kB so far (streaming)", or "0 B — not read: the program closed the response (not an error)". */
 function responseBodyText(req: HttpRequest): string {
-  const size = formatBytes(req.respContentLen);
+  const size = formatBytes(req.respContentLen) + (req.respDecodedLen !== undefined ? ` (${formatBytes(req.respDecodedLen)} decoded)` : '');
   if (req.respClosedEarly) return `${size} — not read to its end: the program closed the response (not an error)`;
   if (isStreaming(req)) return `${size} so far (streaming)`;
   return size;

@@ -306,6 +306,9 @@ function onConnect(t: Tracer, hook: Hook, socket: AnySocket, args: unknown[]): u
         closeSeen = true;
         return t.guard(hook, () => {
           t.openConns.delete(entry);
+          // Kept for the same tick's readers only: a closed socket (and the request it last
+          // carried, its `_httpMessage`) must not stay reachable from here.
+          if (t.lastSocket === socket) t.lastSocket = undefined;
           notDialing();
           closed(t, socket, conn, wire);
         });

@@ -15,11 +15,12 @@
 import type * as httpTypes from 'node:http';
 import type { IncomingMessage } from 'node:http';
 import { BodyCapture, bodyCap, headerValueText } from '../message/bodies';
+import { captureRequestBody, countBodyWrites, interimTap } from './httpBeforeEnd';
 import { noteProgress, SseCounter } from '../message/progress';
 import { connOf } from '../connection/socketHooks';
 import type { ConnState, Hook, Tracer } from '../tracer';
 import { subscribe } from '../detach';
-import { inTimerCallback, newHook, now, overrideMethod, replaceFunction, toRequestError, writeConn } from '../tracer';
+import { inTimerCallback, newHook, now, replaceFunction, toRequestError, writeConn } from '../tracer';
 import { observeEvents, tapEmit } from '../emitTaps';
 import { SKIPPED, stateOf, type ReqState, type TracedRequest } from './httpState';
 import { F, type FieldsWriter } from '../../protocol/events';
@@ -194,8 +195,15 @@ function onStart(t: Tracer, hook: Hook, req: TracedRequest): void {
   // Without the wrappers, on a Node without `created`: decided here (its stack is then Node's).
   const state = stateOf.get(req) ?? stateOutsideWrappers(t, req, onStart);
   if (state === SKIPPED || state.started) return;
-  state.started = true;
-  const s = state;
+  writeStart(t, hook, req, state);
+}
+
+/**
+ * The start of a request's record: at `request.start` (the program ended it, Node flushed it) or,
+ * for a request a server answered before its end (`s.early`), with that response.
+ */
+function writeStart(t: Tracer, hook: Hook, req: TracedRequest, s: ReqState): void {
+  s.started = true;
   if (s.rules !== undefined && s.rules.definiteDetails > DETAIL_BIT.bodies) httpDetails(t, req, s.rules, undefined, req.socket);
   const conn = req.socket ? connOf.get(req.socket) : undefined;
   const reused = req.reusedSocket === true || (conn !== undefined && conn.requestCount > 0);
@@ -216,11 +224,17 @@ function onStart(t: Tracer, hook: Hook, req: TracedRequest): void {
   w.flag(F.reusedConn, reused);
   if (s.rules !== undefined) ruleStartFields(s.rules, w, s.id);
   let contentLen: number | undefined;
+  if (s.early) {
+    w.flag(F.respEarly, true);
+    // What it had written: not the Content-Length it announced.
+    contentLen = s.writesUnseen ? undefined : s.bodyWritten;
+  }
+  if (s.interim !== undefined) w.any(F.respInterim, s.interim.slice());
   if (typeof req._header === 'string') {
     const block = req._header;
     if (t.headers.mode !== 'none') w.headers(F.reqHeaders, t.headers.blockField(block));
     // Node adds Content-Length itself for `end(data)`, so read what was actually sent.
-    const len = /\r\ncontent-length:[ \t]*(\d+)/i.exec(block);
+    const len = s.early ? null : /\r\ncontent-length:[ \t]*(\d+)/i.exec(block);
     if (len) contentLen = Number(len[1]);
   }
   if (conn) {
@@ -235,7 +249,7 @@ function onStart(t: Tracer, hook: Hook, req: TracedRequest): void {
     w.any(F.initiator, t.initiatorField(stack));
   }
   // `request.start` is published from _finish: the body, if any, has been written by now.
-  s.flushedAt = now();
+  if (!s.early) s.flushedAt = now();
   s.req = req;
   if (s.reqBody) {
     const reqBody = s.reqBody.result(headerValueText(req.getHeader('content-type')), headerValueText(req.getHeader('content-encoding')));
@@ -339,7 +353,8 @@ function installLifecycleHooks(t: Tracer, hook: Hook, http: typeof httpTypes): v
   // The program sees each replaced method as Node defines it (ClientRequest.prototype.destroy is enumerable).
   const define = (proto: object, name: string, value: Function) =>
     replaceFunction(proto, name, value, (proto as Record<string, Function>)[name]!);
-  tapEmit(http.ClientRequest.prototype);
+  tapEmit(http.ClientRequest.prototype, interimTap(t, hook));
+  countBodyWrites(hook, http.ClientRequest.prototype);
   const incoming = http.IncomingMessage.prototype as unknown as {
     push: (chunk: unknown, enc?: BufferEncoding) => boolean;
     _destroy: (err: Error | null, cb: (err?: Error | null) => void) => void;
@@ -452,8 +467,19 @@ function isEventStream(res: IncomingMessage): boolean {
 }
 
 function onResponse(t: Tracer, _hook: Hook, req: TracedRequest, res: IncomingMessage): void {
-  const s = stateOf.get(req);
-  if (!s || s.gotResponse || s === SKIPPED) return;
+  let s = stateOf.get(req);
+  if (s === undefined) {
+    // Made without the wrappers on a Node without `created` (20), answered before its end: its
+    // state starts here (its stack is Node's), the body bytes it wrote before unseen.
+    s = stateOutsideWrappers(t, req, onResponse);
+    if (s !== SKIPPED) s.writesUnseen = true;
+  }
+  if (s.gotResponse || s === SKIPPED) return;
+  // Answered before the program ended the request (Node starts it at its end): the record starts here.
+  if (!s.started) {
+    s.early = true;
+    writeStart(t, _hook, req, s);
+  }
   s.gotResponse = true;
   const at = now();
   s.sent = true;
@@ -508,6 +534,8 @@ function finish(t: Tracer, req: TracedRequest, s: ReqState, err: unknown, closed
   }
   // Once the response arrived, its update carried reqSentAt already (it does not change after).
   if (s.sentAt !== undefined && !s.gotResponse) w.num(F.reqSentAt, s.sentAt);
+  // Answered before its end: the body bytes written by now (the program may have gone on).
+  if (s.early && s.reqBody === undefined && !s.writesUnseen) w.num(F.reqContentLen, s.bodyWritten);
   if (err !== undefined) {
     const e = toRequestError(err, { conn, sent: s.sent, gotResponse: s.gotResponse });
     // A timeout is not an abort; the program stopping a request with an error of its own is.
@@ -548,24 +576,4 @@ function finishWithError(t: Tracer, hook: Hook, req: TracedRequest, err: unknown
   // An error before `request.start` (e.g. a socket error before the request was flushed).
   if (!s.started) onStart(t, hook, req);
   finish(t, req, s, err);
-}
-
-/**
- * Copies what the program writes into the request body. Wraps `write`/`end` on this request
- * only; OutgoingMessage#end writes through an internal function, so nothing is counted twice.
- */
-function captureRequestBody(t: Tracer, hook: Hook, req: TracedRequest, s: ReqState): void {
-  const cap = (s.reqBody = new BodyCapture(bodyCap(t)));
-  const r = req as unknown as { write: (...a: unknown[]) => unknown; end: (...a: unknown[]) => unknown };
-  const write = r.write;
-  overrideMethod(r, 'write', function (this: unknown, ...args: unknown[]) {
-    if (hook.enabled) cap.add(args[0], typeof args[1] === 'string' ? (args[1] as BufferEncoding) : undefined);
-    return write.apply(this, args);
-  });
-  const end = r.end;
-  overrideMethod(r, 'end', function (this: unknown, ...args: unknown[]) {
-    if (hook.enabled && typeof args[0] !== 'function')
-      cap.add(args[0], typeof args[1] === 'string' ? (args[1] as BufferEncoding) : undefined);
-    return end.apply(this, args);
-  });
 }

@@ -25,6 +25,7 @@ export function newReqState(t: Tracer, above: Function, startAt = now()): ReqSta
     gotResponse: false,
     done: false,
     bodyBytes: 0,
+    bodyWritten: 0,
     chunks: 0,
     rules: undefined,
   };

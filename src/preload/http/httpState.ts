@@ -5,7 +5,7 @@
 
 import type { ClientRequest, IncomingMessage } from 'node:http';
 import type { StartDecision } from '../../rules';
-import type { PoolWait } from '../../trace/contract/types';
+import type { InterimResponse, PoolWait } from '../../trace/contract/types';
 import type { BodyCapture } from '../message/bodies';
 import type { StackHolder } from '../initiator/initiator';
 import type { SseCounter } from '../message/progress';
@@ -48,6 +48,16 @@ export interface ReqState {
   req?: TracedRequest;
   bodyBytes: number;
   reqBody?: BodyCapture;
+  /** Body bytes the program wrote before the request started (httpBeforeEnd.ts): what a response before its end saw sent. */
+  bodyWritten: number;
+  /** The response came before the program ended the request (its record started with it). */
+  early?: boolean;
+  /** The state began at that response (a request made without the wrappers, Node 20): the bytes written before it are not known. */
+  writesUnseen?: boolean;
+  /** Interim (1xx) responses so far. */
+  interim?: InterimResponse[];
+  /** When the last `100 Continue` was emitted (`continue`), until its `information` records it. */
+  continueAt?: number;
   respBody?: BodyCapture;
   respType?: string;
   respEncoding?: string;
@@ -74,6 +84,7 @@ export const SKIPPED: ReqState = {
   done: true,
   chunks: 0,
   bodyBytes: 0,
+  bodyWritten: 0,
   rules: undefined,
 };
 

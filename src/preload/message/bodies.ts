@@ -20,6 +20,13 @@ export function headerValueText(v: unknown): string | undefined {
   return Array.isArray(v) ? v.join(', ') : String(v);
 }
 
+/** A chunk's byte length as Node writes it (a string in its encoding, utf8 by default). */
+export function byteLength(chunk: unknown, encoding: unknown): number {
+  if (typeof chunk === 'string') return Buffer.byteLength(chunk, typeof encoding === 'string' ? (encoding as BufferEncoding) : 'utf8');
+  const n = (chunk as { byteLength?: unknown } | null | undefined)?.byteLength;
+  return typeof n === 'number' ? n : 0;
+}
+
 /** Bytes of a binary (or encoded) body kept as hex. */
 const HEX_PREVIEW = 512;
 

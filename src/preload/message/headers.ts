@@ -192,6 +192,11 @@ export class HeaderCapture {
     return this.flatPairs(flat);
   }
 
+  /** `[name, value]` pairs (redacted, capped) of a flat [name, value, ...] array; undefined in `none` mode. */
+  pairsOf(flat: ReadonlyArray<string | Buffer | string[]>): HeaderPair[] | undefined {
+    return this.mode === 'none' ? undefined : this.flatPairs(flat);
+  }
+
   private blockPairs(block: string): HeaderPair[] {
     const out: HeaderPair[] = [];
     headerBlockPairs(block, (name, value) => this.pair(name, value, out));

@@ -35,6 +35,7 @@ import { onModuleLoad } from '../moduleLoad';
 import { HANDLER_LINES_ON, HandlerLines } from './handlerLines';
 import { forgetCarried, noteCarried, traceIdOf } from '../message/traceparent';
 import { watchUpgrades } from './serverUpgrades';
+import { byteLength } from '../message/bodies';
 
 /** The server hook group. */
 const hook = newHook('server');
@@ -355,13 +356,6 @@ function h2Finished(obj: object): boolean {
   const st = obj as { rstCode?: number; aborted?: boolean; writableEnded?: boolean; writableFinished?: boolean };
   if (st.writableFinished === true) return (st.rstCode ?? 0) === 0;
   return st.aborted !== true && st.writableEnded === true && (st.rstCode ?? 0) === 0;
-}
-
-/** A chunk's byte length as Node writes it (a string in its encoding, utf8 by default). */
-function byteLength(chunk: unknown, encoding: unknown): number {
-  if (typeof chunk === 'string') return Buffer.byteLength(chunk, typeof encoding === 'string' ? (encoding as BufferEncoding) : 'utf8');
-  const n = (chunk as { byteLength?: unknown } | null | undefined)?.byteLength;
-  return typeof n === 'number' ? n : 0;
 }
 
 /**

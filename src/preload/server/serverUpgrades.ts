@@ -6,9 +6,10 @@
  * response on the raw socket (no ServerResponse), so:
  *
  * - at the first connection an http or https server accepts (`net.server.socket`, which loads
- *   nothing), that server class's prototype gets an own `emit` (non-enumerable, mirrored on the
- *   inherited one) that opens the record of each 'upgrade' event and runs its listeners inside
- *   the request's context (causality.ts); every other event goes straight to the inherited `emit`;
+ *   nothing), that server class's prototype gets an own `listenerCount` (non-enumerable, mirrored
+ *   on the inherited one): Node asks it just before it emits an 'upgrade', and then the server
+ *   gets a one-shot own `emit` that opens the upgrade's record and runs its listeners inside the
+ *   request's context (causality.ts), see tapUpgrades; no other event passes through the preload;
  * - the upgraded socket's `_writeGeneric` is wrapped on the instance (as wsFrames.ts does, which
  *   takes over after the 101) to read the response's status line when its head is written;
  * - the socket's 'close' is observed without a listener (emitTaps.ts);
@@ -21,12 +22,13 @@ import type { Socket } from 'node:net';
 import { F } from '../../protocol/events';
 import { CAUSALITY_ON, incomingStore, type IncomingContext } from '../causality';
 import { isLoaded } from '../builtins';
-import { subscribe } from '../detach';
+import { isDetached, subscribe } from '../detach';
 import { onModuleLoad } from '../moduleLoad';
 import { observeEvents, tapEmit } from '../emitTaps';
 import { forgetCarried } from '../message/traceparent';
 import { now, overrideMethod, replaceFunction, type Hook, type Tracer } from '../tracer';
 import { observeWebSocket } from '../message/wsFrames';
+import { mirror } from '../mirror';
 import type { WebSocketSession } from '../../trace/contract/types';
 
 /** Opens the record of an upgrade request (serverHooks.ts); undefined when the hook failed. */
@@ -68,17 +70,60 @@ function serverProto(server: object): object | undefined {
   return undefined;
 }
 
+/**
+ * Sees each 'upgrade' event of `proto`'s servers without a wrapper of every event: a wrapper of
+ * the server's `emit` would be a frame of the preload's in every request handler's stacks (its
+ * 'request' event), the program's errors included. Node publishes no channel for an upgrade (Node
+ * 20–26: `http.server.request.start` is published for the requests it hands to 'request' only),
+ * but asks `server.listenerCount('upgrade')` (or `'upgrade'` as the event name) just before it
+ * emits one, in the same synchronous run: in parserOnIncoming (Node 20; Node 22+'s default
+ * `shouldUpgradeCallback`) and in onParserExecuteCommon right before the emit (Node 22+). So
+ * `proto` gets an own `listenerCount` (non-enumerable, mirrored) that, when the server has
+ * 'upgrade' listeners, gives that server instance a one-shot own `emit` (armUpgrade): the next
+ * event it emits passes through it once, which puts the instance back as it was first.
+ */
 function tapUpgrades(t: Tracer, hook: Hook, proto: object, open: OpenUpgrade): void {
-  const ownDesc = Object.getOwnPropertyDescriptor(proto, 'emit');
-  const own = ownDesc && typeof ownDesc.value === 'function' ? (ownDesc.value as Function) : undefined;
-  const parent = Object.getPrototypeOf(proto) as { emit?: Function } | null;
-  const original = own ?? parent?.emit;
-  if (typeof original !== 'function' || (ownDesc && !own)) return;
+  const original = (proto as { listenerCount?: unknown }).listenerCount;
+  if (typeof original !== 'function') return;
   // The socket's events are seen through net.Socket's tapped `emit` (loaded: a server accepted one).
   tapEmit((require('node:net') as typeof import('node:net')).Socket.prototype);
+  const listenerCount = function listenerCount(this: object, event: unknown): unknown {
+    // eslint-disable-next-line prefer-rest-params
+    const n = Reflect.apply(original, this, arguments) as unknown;
+    if (event === 'upgrade' && typeof n === 'number' && n > 0 && hook.enabled) armUpgrade(t, hook, this, open);
+    return n;
+  };
+  replaceFunction(proto, 'listenerCount', listenerCount, original);
+}
+
+/** Servers given the one-shot `emit` and not yet through it. */
+const armed = new WeakSet<object>();
+
+/**
+ * Gives `server` an own `emit` for its next event (the 'upgrade' Node is about to emit): it puts
+ * back what the instance had (nothing, usually; a program's own `emit`, as it was), then opens the
+ * upgrade's record and runs its listeners in its context (any other event goes straight on).
+ */
+function armUpgrade(t: Tracer, hook: Hook, server: object, open: OpenUpgrade): void {
+  if (armed.has(server) || !Object.isExtensible(server)) return;
+  const own = Object.getOwnPropertyDescriptor(server, 'emit');
+  if (own !== undefined && (!own.configurable || typeof own.value !== 'function')) return;
+  armed.add(server);
   const emit = function emit(this: object, event: string | symbol, req?: unknown, socket?: unknown, head?: unknown): boolean {
-    const inner = own ?? (parent!.emit as Function);
-    if (event !== 'upgrade' || !hook.enabled || req === null || typeof req !== 'object' || socket === null || typeof socket !== 'object')
+    armed.delete(server);
+    if (own !== undefined) Object.defineProperty(server, 'emit', own);
+    else delete (server as { emit?: unknown }).emit;
+    const inner = (own?.value ?? (Object.getPrototypeOf(server) as { emit: Function }).emit) as Function;
+    if (
+      this !== server ||
+      event !== 'upgrade' ||
+      !hook.enabled ||
+      isDetached() ||
+      req === null ||
+      typeof req !== 'object' ||
+      socket === null ||
+      typeof socket !== 'object'
+    )
       // eslint-disable-next-line prefer-rest-params
       return Reflect.apply(inner, this, arguments) as boolean;
     const s = open({ req, socket: socket as Socket, server: this });
@@ -88,7 +133,8 @@ function tapUpgrades(t: Tracer, hook: Hook, proto: object, open: OpenUpgrade): v
     // eslint-disable-next-line prefer-rest-params
     return incomingStore.run(s, Reflect.apply, inner, this, arguments) as boolean;
   };
-  replaceFunction(proto, 'emit', emit, original);
+  mirror(emit, (own?.value ?? (server as { emit: Function }).emit) as Function);
+  Object.defineProperty(server, 'emit', { value: emit, writable: true, configurable: true, enumerable: false });
 }
 
 /** `ws`'s files a program's `require('ws')` or `import 'ws'` loads (CommonJS: `./lib/websocket-server` from its index; ESM: resolved paths). */

@@ -34,6 +34,7 @@ import { checkGlobalDispatchers, fetchClientOf, installPoolWaits, noteFetchProto
 import { endByRules, queuedAtCreate } from './undiciQueue';
 import { sendAgainTracer } from '../rules/sendAgain';
 import { keepUndiciForSendAgain } from '../rules/sendAgainUndici';
+import { watchDecoded } from './undiciDecoded';
 
 /** A diagnostics channel message. */
 type Msg = Record<string, unknown>;
@@ -115,7 +116,7 @@ function countBodies(t: Tracer, hook: Hook, proto: object): void {
     // Short, as IncomingMessage#push's wrapper (httpHooks.ts): the counting is gotData().
     value: function onData_(this: object, chunk: Uint8Array) {
       const s = stateOf.get(this);
-      if (s !== undefined && chunk && hook.enabled) gotData(t, hook, s, chunk, wholeReads);
+      if (s !== undefined && chunk && hook.enabled) gotData(t, hook, s, chunk, wholeReads, this);
       return onData.call(this, chunk);
     },
   });
@@ -125,7 +126,9 @@ function countBodies(t: Tracer, hook: Hook, proto: object): void {
  * A body chunk of a traced undici request's response: counted, captured, its progress noted.
  * `wholeReads`: the chunk is a whole socket read's worth (undici 8), see countBodies.
  */
-function gotData(t: Tracer, hook: Hook, s: UState, chunk: Uint8Array, wholeReads: boolean): void {
+function gotData(t: Tracer, hook: Hook, s: UState, chunk: Uint8Array, wholeReads: boolean, req: object): void {
+  // fetch's decoders are in place by its first chunk (undiciDecoded.ts).
+  if (s.bodyBytes === 0) t.run(hook, watchDecoded, s, req);
   // Progress only from a response's second chunk (or an event stream, or a read's worth): one
   // that arrives in one piece ends before any update could be sent.
   if (s.bodyBytes !== 0 || s.sse !== undefined || wholeReads) {
@@ -505,6 +508,8 @@ function onError(t: Tracer, _hook: Hook, m: Msg): void {
   }
   fields.reqError = reqError;
   if (s.gotResponse) fields.respContentLen = s.bodyBytes;
+  // An event stream cut (reset by the server): the events that arrived before, as the program read them.
+  if (s.gotResponse && s.sse !== undefined) fields.respEvents = s.sse.events;
   if (s.respBody) fields.respBody = s.respBody.result(s.respType, s.respEncoding);
   if (s.sentAt !== undefined) fields.reqSentAt = s.sentAt;
   // Failed while sending the body: what was written so far.

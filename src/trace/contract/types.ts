@@ -113,6 +113,16 @@ export interface PoolWait {
 }
 
 /** One HTTP request/response exchange. */
+/** An interim (1xx) response a request got before its final one (`HttpRequest.respInterim`). */
+export interface InterimResponse {
+  statusCode: number;
+  /** The reason phrase the server sent, when any. */
+  statusText?: string;
+  recvAt: number;
+  /** Its headers, as a response's (redacted), when it had any. */
+  headers?: HeaderPair[];
+}
+
 export interface HttpRequest {
   traceID: string;
   pid: number;
@@ -144,6 +154,8 @@ export interface HttpRequest {
   /** Trailer pairs after the response body (HTTP/2; a gRPC call's `grpc-status` is there), as `respHeaders`. */
   respTrailers?: HeaderPair[];
   respContentLen?: number;
+  /** The response body's length once decoded (its `Content-Encoding` undone), where the client decoded it for the program (`fetch`). */
+  respDecodedLen?: number;
   reqError?: RequestError | null;
   /** When the request ended: response body done, or the failure (sent by the preload). */
   reqEndAt?: number;
@@ -180,6 +192,14 @@ export interface HttpRequest {
    * absent).
    */
   respEvents?: number;
+  /**
+   * The response's head arrived before the program had ended its request (an `Expect: 100-continue` request refused, an upload
+   * rejected part-way): `reqContentLen` is the body bytes it had written, `reqSentAt` the response's arrival (the request was
+   * still being sent).
+   */
+  respEarly?: boolean;
+  /** The interim (1xx) responses that came before the final one (`100 Continue`, `103 Early Hints`), in order; http/https only. */
+  respInterim?: InterimResponse[];
   /** The WebSocket connection a `101 Switching Protocols` response opened. */
   webSocket?: WebSocketSession;
   /**

@@ -565,13 +565,20 @@ export function diagnose(ctx: DiagnosisContext, timings?: Timings, options: Diag
     const ms = start !== undefined && req.respRecvAt !== undefined ? req.respRecvAt - start : undefined;
     // A rule's answer made without the server (enrich says so first): the status alone.
     const who = whatIfWithoutNetwork(req.whatIf) ? '' : 'server answered ';
-    return andLoop(`${who}${statusText(status, req.respStatusText)}${after(ms)}`);
+    return andLoop(`${who}${statusText(status, req.respStatusText)}${after(ms)}${beforeBodySent(req)}`);
   }
   const grpc = grpcFailure(req);
   if (grpc) return andLoop(grpc);
   if (loop) return withKernel(loop, ctx, budget);
   const slow = diagnoseSlow(ctx, budget, options.slowThresholdMs ?? DEFAULT_SLOW_THRESHOLD_MS);
   return slow && withKernel(slow, ctx, budget);
+}
+
+/** ", before the program had sent its request's body (10 bytes of it sent)" for a response that came first (`respEarly`). */
+function beforeBodySent(req: HttpRequest): string {
+  if (req.respEarly !== true) return '';
+  const sent = req.reqContentLen ?? 0;
+  return `, before the program had sent its request's body (${sent > 0 ? `${plural(sent, 'byte', 'bytes')} of it sent` : 'none of it sent'})`;
 }
 
 /**

@@ -35,7 +35,7 @@ export interface HarEntry {
     httpVersion: string;
     headers: HarNameValue[];
     cookies: never[];
-    content: { size: number; mimeType: string; comment?: string };
+    content: { size: number; compression?: number; mimeType: string; comment?: string };
     redirectURL: string;
     headersSize: number;
     bodySize: number;
@@ -108,15 +108,22 @@ function harTimings(t: Timings): Timings {
 /**
  * The response's `content`. HAR 1.2: `size` is the decoded length, `bodySize` what was received,
  * `compression` the bytes saved. The trace has the received bytes (`respContentLen`, still encoded
- * when the response was content-encoded) and not the decoded length: a program using `http`
- * decodes the body itself, after the trace saw it. So `size` is the received length only when the
- * response was not encoded; for an encoded one it is -1 (not available, as HAR marks the other
+ * when the response was content-encoded), and the decoded length (`respDecodedLen`) where the
+ * client decoded the body for the program (`fetch`); a program using `http` decodes the body
+ * itself, after the trace saw it. So `size` is the received length when the response was not
+ * encoded, the decoded one when it is known; otherwise -1 (not available, as HAR marks the other
  * sizes it does not know), `compression` (bytes saved) is left out, and `comment` says why.
  */
-function harContent(req: Pick<HttpRequest, 'respContentLen' | 'respHeaders'>, mimeType: string): HarEntry['response']['content'] {
+function harContent(
+  req: Pick<HttpRequest, 'respContentLen' | 'respDecodedLen' | 'respHeaders'>,
+  mimeType: string,
+): HarEntry['response']['content'] {
   const received = req.respContentLen;
   const encoding = contentEncoding(req.respHeaders);
   if (!encoding) return { size: received ?? 0, mimeType };
+  const decoded = req.respDecodedLen;
+  if (decoded !== undefined)
+    return received !== undefined ? { size: decoded, compression: decoded - received, mimeType } : { size: decoded, mimeType };
   const got = received !== undefined ? `; ${received} bytes were received (bodySize)` : '';
   return { size: -1, mimeType, comment: `Content-Encoding: ${encoding}: the decoded length was not recorded${got}` };
 }

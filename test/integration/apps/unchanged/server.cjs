@@ -1,7 +1,7 @@
 // What a server program can observe of the requests it serves (see net.cjs): the request's and
 // response's own properties and listeners, the headers and bodies both ends see, Express's route,
 // a body read in pieces, a client that goes away, listeners' order and `this`, an error thrown
-// from a listener. Printed as one JSON line ("RESULT {...}"), compared traced and untraced.
+// from a listener, the stack frames above the 'request' listener. Printed as one JSON line ("RESULT {...}"), compared traced and untraced.
 'use strict';
 const http = require('node:http');
 const { EventEmitter } = require('node:events');
@@ -41,6 +41,15 @@ const server = http.createServer((req, res) => {
     });
     return;
   }
+  // The frames between Node and the program's 'request' listener (an error thrown here has them).
+  out.handlerFrames = new Error('probe').stack
+    .split('\n')
+    .slice(1)
+    .map((l) => l.trim().replace(/^at /, ''))
+    .map(
+      (l) =>
+        `${/^(.*?) \(/.exec(l)?.[1] ?? '(anonymous)'} @ ${/\(?(node:[^:()]*)/.exec(l)?.[1] ?? require('node:path').basename(/\(?([^()]*?):\d+:\d+\)?$/.exec(l)?.[1] ?? l)}`,
+    );
   const seen = [];
   const chunks = [];
   req.on('data', function (c) {
