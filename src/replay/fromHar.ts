@@ -93,7 +93,7 @@ function entryCall(entry: Record<string, unknown>, sourceIndex: number, polly: b
   if (version) call.httpVersion = version;
   const answered = status >= 100 && status <= 999 && (end.kind === 'completed' || end.kind === 'reset' || end.kind === 'aborted');
   if (answered) addResponse(call, response, status, respHeaders, body, warnings, label);
-  const timing = harTiming(entry.timings, call.body?.length ?? 0);
+  const timing = answered ? harTiming(entry.timings, call.body?.length ?? 0) : undefined;
   if (timing) call.timing = timing;
   const messages = webSocketMessages(entry._webSocketMessages, call);
   if (messages) call.messages = messages;
@@ -111,7 +111,9 @@ function addResponse(
   label: string,
 ): void {
   const bodiless = call.method.toUpperCase() === 'HEAD' || status === 204 || status === 304 || status < 200;
-  const fix = consistentHead(headers, body, bodiless);
+  // A body that ended in a reset or an abort is only its start: the head's Content-Length stays.
+  const whole = call.end.kind === 'completed';
+  const fix = consistentHead(headers, body, bodiless, whole);
   call.response = { status, headers: fix.headers };
   const statusText = str(response.statusText);
   if (statusText) call.response.statusText = statusText;
@@ -125,15 +127,16 @@ function addResponse(
   } else if (fix.lengthFixed) {
     warnings.add('length-fixed', 'HAR heads gave a Content-Length other than their body’s: set to the body’s length.', label);
   }
+  if (bodiless) return;
   if (body.bad) warnings.add('bad-body', 'HAR bodies are not valid in their encoding (base64, hex): answered without a body.', label);
   else if (body.missing)
     warnings.add('body-missing', 'The HAR does not hold some response bodies (saved without content): answered without them.', label);
-  else if (body.size > body.bytes.length)
+  else if (whole && body.size > body.bytes.length)
     warnings.add('body-cut', 'HAR bodies are shorter than their size: a replay can give only their start.', label);
-  if (bodiless || (body.bytes.length === 0 && body.size === 0)) return;
+  if (body.bytes.length === 0 && body.size === 0 && !body.missing) return;
   call.body = body.bytes;
   call.bodySize = body.size;
-  if (body.size > body.bytes.length) call.bodyCut = true;
+  if (body.size > body.bytes.length || body.missing) call.bodyCut = true;
 }
 
 /** HAR name/value pairs as `[name, value]`: a value given as a list (Polly.js) is one pair per value; HTTP/2 pseudo-headers are left out. */
@@ -197,27 +200,25 @@ function round(ms: number): number {
 }
 
 /**
- * `_webSocketMessages` (DevTools: `time` in seconds; Playwright: in ms) as RecordedMessages,
- * their times from the upgrade's answer (the entry's start plus its first byte).
+ * `_webSocketMessages` as RecordedMessages. Playwright gives each message's wall time in ms: times
+ * count from the upgrade's answer (the entry's start plus its first byte). DevTools gives a
+ * monotonic time in seconds, which no other time of the entry shares: times count from the first message.
  */
 function webSocketMessages(value: unknown, call: ReplayCall): RecordedMessage[] | undefined {
   if (!Array.isArray(value) || value.length === 0) return undefined;
+  const messages = value.filter(
+    (m): m is Record<string, unknown> => isRecord(m) && (m.type === 'send' || m.type === 'receive') && typeof m.data === 'string',
+  );
+  const times = messages.map((m) => num(m.time) ?? 0);
+  const wall = call.startAt !== undefined && times.every((t) => t > 1e12);
+  const origin = wall ? (call.startAt as number) + (call.timing?.firstByteMs ?? 0) : times.length > 0 ? Math.min(...times) : 0;
   const out: RecordedMessage[] = [];
-  const origin = (call.startAt ?? 0) + (call.timing?.firstByteMs ?? 0);
-  for (const m of value) {
-    if (!isRecord(m) || (m.type !== 'send' && m.type !== 'receive') || typeof m.data !== 'string') continue;
+  messages.forEach((m, i) => {
     const opcode = num(m.opcode) ?? 1;
-    const bytes = opcode === 1 ? utf8(m.data) : fromBase64(m.data);
-    if (!bytes) continue;
-    const t = num(m.time) ?? 0;
-    const ms = t < 1e11 ? t * 1000 : t;
-    const data = { base64: toBase64(bytes), size: bytes.length };
-    out.push({
-      dir: m.type === 'send' ? 'out' : 'in',
-      atMs: call.startAt !== undefined ? Math.max(0, round(ms - origin)) : 0,
-      opcode,
-      data,
-    });
-  }
+    const bytes = opcode === 1 ? utf8(m.data as string) : fromBase64(m.data as string);
+    if (!bytes) return;
+    const atMs = round(Math.max(0, (times[i] - origin) * (wall ? 1 : 1000)));
+    out.push({ dir: m.type === 'send' ? 'out' : 'in', atMs, opcode, data: { base64: toBase64(bytes), size: bytes.length } });
+  });
   return out;
 }

@@ -35,7 +35,8 @@ export function harBody(content: unknown, headers: Array<[string, string]>, poll
   if (!isRecord(content)) return none;
   const size = num(content.size) ?? -1;
   const text = content.text;
-  if (typeof text !== 'string') return { ...none, size: Math.max(size, 0), missing: size > 0 };
+  // No text: no body when the size says 0, else one the HAR does not hold (-1: its writer did not know the size).
+  if (typeof text !== 'string') return { ...none, size: Math.max(size, 0), missing: size !== 0 };
   const encoding = typeof content.encoding === 'string' ? content.encoding.toLowerCase() : undefined;
   if (polly && contentCodings(headers).length > 0 && text.startsWith('[')) {
     const chunks = pollyChunks(text, encoding);
@@ -119,9 +120,10 @@ export interface HeadFix {
  * The head's headers consistent with a whole body `bytes` (see the file comment): without
  * `Content-Encoding` when the body is not in that encoding, and with a `Content-Length` (when it
  * has one) equal to the body's length. `bodiless`: a HEAD request or a 204/304 answer, whose
- * `Content-Length` describes a body that is not sent: left alone.
+ * `Content-Length` describes a body that is not sent: left alone; nor is it when the body is not
+ * `whole` (the exchange was reset or aborted after it).
  */
-export function consistentHead(headers: Array<[string, string]>, body: HarBody, bodiless: boolean): HeadFix {
+export function consistentHead(headers: Array<[string, string]>, body: HarBody, bodiless: boolean, whole = true): HeadFix {
   if (bodiless || body.missing || body.bad || body.bytes.length === 0) return { headers, lengthFixed: false };
   let out = headers;
   let decodedFrom: string | undefined;
@@ -130,9 +132,8 @@ export function consistentHead(headers: Array<[string, string]>, body: HarBody, 
     decodedFrom = codings.join(', ');
     out = out.filter(([name]) => name.toLowerCase() !== 'content-encoding');
   }
-  const cut = body.size > body.bytes.length;
   let lengthFixed = false;
-  if (!cut) {
+  if (whole && body.size <= body.bytes.length) {
     const length = String(body.bytes.length);
     out = out.map((pair): [string, string] => {
       if (pair[0].toLowerCase() !== 'content-length' || pair[1].trim() === length) return pair;

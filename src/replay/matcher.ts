@@ -131,15 +131,10 @@ export class ReplayMatcher {
     Object.assign(this.counts, { matched: 0, repeated: 0, unmatched: 0 });
   }
 
-  /** @internal Prepares recorded call `i` (for the divergence and the count of spent answers). */
-  prepared(i: number): Prepared {
-    return prepareCall(this.calls[i], this.ctx);
-  }
-
   /** How many recorded calls of `bucket` a request matches (its recorded answers; the first 1000 looked at). */
   private countVerifying(bucket: Bucket, live: Prepared): number {
     let n = 0;
-    for (const i of bucket.calls.slice(0, 1000)) if (verifies(live, this.prepared(i), this.ctx)) n++;
+    for (const i of bucket.calls.slice(0, 1000)) if (verifies(live, this.calls[i], this.ctx)) n++;
     return n;
   }
 
@@ -159,7 +154,7 @@ export class ReplayMatcher {
     for (let at = bucket.next; at < calls.length; at++) {
       if (this.used[calls[at]]) continue;
       this.comparisons++;
-      if (verifies(live, this.prepared(calls[at]), this.ctx)) return at;
+      if (verifies(live, this.calls[calls[at]], this.ctx)) return at;
     }
     return -1;
   }
@@ -170,10 +165,10 @@ export class ReplayMatcher {
     for (const bucket of buckets) {
       if (bucket.last < 0) continue;
       let at = bucket.last;
-      if (!verifies(live, this.prepared(bucket.calls[at]), this.ctx)) {
+      if (!verifies(live, this.calls[bucket.calls[at]], this.ctx)) {
         at = -1;
         for (let j = bucket.calls.length - 1; j >= Math.max(0, bucket.calls.length - 64); j--) {
-          if (this.used[bucket.calls[j]] && verifies(live, this.prepared(bucket.calls[j]), this.ctx)) {
+          if (this.used[bucket.calls[j]] && verifies(live, this.calls[bucket.calls[j]], this.ctx)) {
             at = j;
             break;
           }

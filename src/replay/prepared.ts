@@ -105,7 +105,7 @@ export function isPartial(value: string): boolean {
 }
 
 /** A recorded call's values of header `name`; undefined when the recording does not know them (names only, no headers kept). */
-function recordedHeader(pairs: readonly HeaderPair[], name: string): string[] | undefined {
+export function recordedHeader(pairs: readonly HeaderPair[], name: string): string[] | undefined {
   if (pairs.length === 0) return undefined;
   const out: string[] = [];
   for (const p of pairs) {
@@ -138,7 +138,7 @@ function liveHeader(headers: HeadersLike | undefined, name: string): string[] {
 }
 
 /** The query a comparison sees: the ignored parameters left out. */
-function keptQuery(url: UrlParts | undefined, ctx: MatchContext): Array<[string, string]> {
+export function keptQuery(url: UrlParts | undefined, ctx: MatchContext): Array<[string, string]> {
   const q = url?.query ?? [];
   return ctx.ignoreQuery.size === 0 ? q : q.filter(([name]) => !ctx.ignoreQuery.has(name));
 }

@@ -53,11 +53,14 @@ const HEX = '0123456789ABCDEF';
 /** Characters kept as they are in a path: unreserved, sub-delims, `:`, `@`, `/` (RFC 3986). */
 const PATH_CHAR = /[A-Za-z0-9\-._~!$&'()*+,;=:@/]/;
 const UNRESERVED = /[A-Za-z0-9\-._~]/;
+/** A path with nothing to normalize: path characters only, no escapes. */
+const PLAIN_PATH = /^[A-Za-z0-9\-._~!$&'()*+,;=:@/]*$/;
 const encoder = new TextEncoder();
 
 /** A path in one form: a `%xx` of an unreserved character decoded, other escapes in upper case, other characters escaped as UTF-8. */
 export function normalizePath(path: string): string {
   if (!path) return '/';
+  if (PLAIN_PATH.test(path)) return path;
   let out = '';
   for (let i = 0; i < path.length; i++) {
     const c = path[i];
