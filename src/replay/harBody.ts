@@ -38,9 +38,13 @@ export function harBody(content: unknown, headers: Array<[string, string]>, poll
   // No text: no body when the size says 0, else one the HAR does not hold (-1: its writer did not know the size).
   if (typeof text !== 'string') return { ...none, size: Math.max(size, 0), missing: size !== 0 };
   const encoding = typeof content.encoding === 'string' ? content.encoding.toLowerCase() : undefined;
-  if (polly && contentCodings(headers).length > 0 && text.startsWith('[')) {
+  const codings = contentCodings(headers);
+  if (polly && codings.length > 0 && text.startsWith('[')) {
+    // A decoded body that is a JSON list of strings (Polly's fetch adapter keeps bodies decoded)
+    // is told apart where the coding has a mark: chunks that do not start with it are not the wire's.
     const chunks = pollyChunks(text, encoding);
-    if (chunks) return { ...none, bytes: chunks, wire: true, size: chunks.length };
+    const outer = codings[codings.length - 1];
+    if (chunks && (looksEncoded(outer, chunks) || !MARKED.has(outer))) return { ...none, bytes: chunks, wire: true, size: chunks.length };
   }
   let bytes: Uint8Array | undefined;
   if (encoding === 'base64') bytes = fromBase64(text);
@@ -86,6 +90,9 @@ export function contentCodings(headers: ReadonlyArray<readonly [string, string]>
   }
   return out;
 }
+
+/** Content codings whose bodies start with a mark (looksEncoded). */
+const MARKED = new Set(['gzip', 'x-gzip', 'deflate', 'zstd']);
 
 /**
  * Whether bytes start as the coding `coding` writes them: gzip's magic number, a zlib header for

@@ -142,6 +142,19 @@ test('a HAR written by Polly.js: a compressed body kept as its chunks stays comp
   assert.equal(Buffer.from(avatar.body).toString('hex').slice(0, 16), '89504e470d0a1a0a');
   assert.deepEqual(JSON.parse(gunzipSync(old.body).toString()), { user: 'bob' });
   assert.deepEqual([...oldAvatar.body], [...avatar.body]);
+  // Polly's fetch adapter keeps a body decoded: a JSON list of strings under `Content-Encoding: gzip` is not a chunk list.
+  const fetched = replay.readReplayTable({
+    log: {
+      creator: { name: 'Polly.JS', version: '6.0.6' },
+      entries: [
+        {
+          request: { method: 'GET', url: 'http://users.test/tags' },
+          response: { status: 200, headers: [{ name: 'content-encoding', value: 'gzip' }], content: { size: 9, text: '["a","b"]' } },
+        },
+      ],
+    },
+  });
+  assert.deepEqual([utf8(fetched.calls[0].body), fetched.calls[0].decodedFrom], ['["a","b"]', 'gzip']);
 });
 
 test("Net Trace's own HAR export: failures from its `_error`, bodies it does not hold counted", () => {
