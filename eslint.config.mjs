@@ -40,6 +40,10 @@ export const ROOMS = {
     types: ['protocol'],
     packages: 'builtins',
   },
+  // Replay (docs/replay.md): the recording read into a table, the matcher, the divergence, dates
+  // moved. Pure (no Node built-ins, no packages): the collector, the CLI and the extension use it,
+  // and it could be bundled into the preload or the webview as it is.
+  replay: { files: ['src/replay/**'], spec: 'replay(?:/|$)', values: ['contract'], types: [], packages: 'none' },
   // Bundled alone into the user's program: no runtime dependency besides dns-packet.
   preload: { files: ['src/preload/**'], spec: 'preload(?:/|$)', values: ['contract', 'protocol', 'rules'], types: [], packages: 'preload' },
   // OpenTelemetry export: the trace mapped to spans, sent with OpenTelemetry's exporter packages.
@@ -48,14 +52,14 @@ export const ROOMS = {
   collector: {
     files: ['src/collector/**'],
     spec: 'collector(?:/|$)',
-    values: ['contract', 'protocol', 'rules', 'trace', 'helper'],
+    values: ['contract', 'protocol', 'rules', 'trace', 'helper', 'replay'],
     types: [],
     packages: 'any',
   },
   cli: {
     files: ['src/cli/**'],
     spec: 'cli(?:/|$)',
-    values: ['contract', 'protocol', 'rules', 'trace', 'otlp', 'helper', 'collector'],
+    values: ['contract', 'protocol', 'rules', 'trace', 'otlp', 'helper', 'collector', 'replay'],
     types: [],
     packages: 'any',
   },
@@ -63,7 +67,7 @@ export const ROOMS = {
   extension: {
     files: ['src/extension/**'],
     spec: 'extension(?:/|$)',
-    values: ['contract', 'protocol', 'rules', 'trace', 'otlp', 'helper', 'collector'],
+    values: ['contract', 'protocol', 'rules', 'trace', 'otlp', 'helper', 'collector', 'replay'],
     types: [],
     packages: 'vscode',
   },

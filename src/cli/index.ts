@@ -43,3 +43,5 @@ export { compareMessage } from '../trace/derive/compare';
 export { toCompareMessage } from '../trace/derive/compare';
 export { compareWithBaseline, summarizeFile, summarizeLoaded, readTraceHeadAsync, YIELD_EVERY } from '../trace/summaryStream';
 export { enrichInPlace } from '../trace/summaryStream';
+// Replay (issue 64): the recording's table, the matcher, divergences and dates (src/replay/).
+export * as replay from '../replay/index';
