@@ -73,12 +73,8 @@ export function tableFromTrace(trace: Record<string, unknown>): ReplayTable {
   };
 }
 
-/**
- * The `httpRequests[].traceID` an exchange names. The contract types it as a number while the
- * trace's request ids are strings (`req-12`): both are read, a number N as `req-N`.
- */
+/** The `httpRequests[].traceID` an exchange names (`req-12`); '' when it is not a string. */
 function requestIdOf(traceID: unknown): string {
-  if (typeof traceID === 'number') return `req-${traceID}`;
   return typeof traceID === 'string' ? traceID : '';
 }
 
