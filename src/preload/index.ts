@@ -19,7 +19,7 @@ import {
   type PreloadConfig,
   type StatsMessage,
 } from '../protocol/preload';
-import { installAsyncStarts } from './initiator/asyncStarts';
+import { installAsyncStarts } from './asyncStarts';
 import { installHttp2Hooks } from './http2/http2Hooks';
 import { installHttpHooks, installHttpsHooks, subscribeHttpChannels } from './http/httpHooks';
 import { installSocketHooks, installTlsHooks } from './connection/socketHooks';

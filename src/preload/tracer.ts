@@ -20,7 +20,7 @@ import type {
   SocketOp,
   StackFrame,
 } from '../trace/contract/types';
-import { HeaderCapture } from './message/headers';
+import { HeaderCapture } from './headerCapture';
 import {
   captureStack,
   callSites,

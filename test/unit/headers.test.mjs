@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { bundleTs } from '../lib/bundleTs.mjs';
 
 const m = bundleTs([
-  "export * from './src/preload/message/headers';",
+  "export * from './src/preload/headerCapture';",
   "export { resolveLazy } from './src/preload/transport/wireValues';",
   "export { decodeHeaders, MAX_HEADERS, MAX_VALUE } from './src/trace/contract/wire';",
   "export { redactedHeaderNames } from './src/trace/contract/redact';",

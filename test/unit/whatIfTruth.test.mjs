@@ -13,9 +13,9 @@ import { join } from 'node:path';
 import { bundleTs } from '../lib/bundleTs.mjs';
 
 const m = bundleTs([
-  "export { ChunkedEnd, resetHttpAfter } from './src/preload/rules/whatIfReset';",
+  "export { ChunkedEnd, resetHttpAfter } from './src/preload/http/httpWhatIfReset';",
   "export { readBodyFile, loadBodyFiles, respondBody } from './src/preload/rules/bodyFile';",
-  "export { headerViews, rawHeaders } from './src/preload/rules/whatIfUndiciHead';",
+  "export { headerViews, rawHeaders } from './src/preload/undici/undiciWhatIfHead';",
   "export { bodyFileProblem, MAX_BODY } from './src/rules/whatIf';",
   "export { connectionState } from './src/trace/derive/labels';",
   "export { computeTimings } from './src/trace/derive/timings';",

@@ -28,8 +28,8 @@ import type { RequestError } from '../../trace/contract/types';
 import { preloadRules } from '../rules/rules';
 import { currentIncoming } from '../causality';
 import { objectLookup, wantsBodies, ruleEnd, ruleStart, ruleStartFields, viewFromUrl } from '../rules/ruleHooks';
-import { answersInPlace, whatIfHttp2Request } from '../rules/whatIfHttp2';
-import { keepHttp2ForSendAgain } from '../rules/sendAgainHttp2';
+import { answersInPlace, whatIfHttp2Request } from './http2WhatIf';
+import { keepHttp2ForSendAgain } from './http2SendAgain';
 
 interface SessionState {
   conn?: ConnState;

@@ -1,7 +1,7 @@
 /** Reading undici's request shapes: its header strings and arrays, the URL, the origin. */
 
 import { absoluteOrOrigin, isAbsoluteForm } from '../../trace/contract/redactUrl';
-import { isHeaderName } from '../message/headers';
+import { isHeaderName } from '../headerCapture';
 import { headerText } from '../transport/wireValues';
 
 /**

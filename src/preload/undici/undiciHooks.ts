@@ -26,14 +26,14 @@ import { addToUndiciRequest } from '../message/traceparent';
 import type { StartDecision } from '../../rules';
 import { preloadRules } from '../rules/rules';
 import { flatLookup, wantsBodies, ruleStart, ruleStartFields, viewFromUrl } from '../rules/ruleHooks';
-import { whatIfUndiciRequest } from '../rules/whatIfUndici';
+import { whatIfUndiciRequest } from './undiciWhatIf';
 import { undiciCreated, undiciEnded, undiciOnConnection } from '../rules/ruleDetails';
 import { DETAIL_BIT } from '../../rules/details';
 import { isRequestLine, onWebSocketClose, onWebSocketOpen, takeWrite, watchRequest } from './undiciWire';
 import { checkGlobalDispatchers, fetchClientOf, installPoolWaits, noteFetchProto, takeDrained, type QueuedCall } from './undiciPool';
 import { endByRules, queuedAtCreate } from './undiciQueue';
 import { sendAgainTracer } from '../rules/sendAgain';
-import { keepUndiciForSendAgain } from '../rules/sendAgainUndici';
+import { keepUndiciForSendAgain } from './undiciSendAgain';
 import { watchDecoded } from './undiciDecoded';
 
 /** A diagnostics channel message. */

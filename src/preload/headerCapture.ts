@@ -6,11 +6,11 @@
  * otherwise `[name, value]` pairs, with secrets replaced by "<redacted>".
  */
 
-import { headerBlockPairs, MAX_HEADERS, MAX_VALUE, REDACTED, type WireHeaders } from '../../trace/contract/wire';
-import { sameLower, type SecretNames } from '../../trace/contract/redact';
-import type { HeaderCaptureMode, HeaderPair } from '../../trace/contract/types';
-import { lazy } from '../transport/transport';
-import { headerText } from '../transport/wireValues';
+import { headerBlockPairs, MAX_HEADERS, MAX_VALUE, REDACTED, type WireHeaders } from '../trace/contract/wire';
+import { sameLower, type SecretNames } from '../trace/contract/redact';
+import type { HeaderCaptureMode, HeaderPair } from '../trace/contract/types';
+import { lazy } from './transport/transport';
+import { headerText } from './transport/wireValues';
 
 /** A header block longer than this is parsed here (and capped) rather than sent whole. */
 const MAX_RAW_BLOCK = 16384;

@@ -37,11 +37,11 @@
  * Node's ESM loader for CommonJS packages both go through).
  */
 
-import { newHook, replaceFunction, Slot, type Hook, type Tracer, now } from '../tracer';
-import { defineRestorable, subscribe } from '../detach';
-import { onModuleLoad } from '../moduleLoad';
-import type { StackHolder } from './initiator';
-import { noteQueued, runDequeued } from '../causality';
+import { newHook, replaceFunction, Slot, type Hook, type Tracer, now } from './tracer';
+import { defineRestorable, subscribe } from './detach';
+import { onModuleLoad } from './moduleLoad';
+import type { StackHolder } from './initiator/initiator';
+import { noteQueued, runDequeued } from './causality';
 
 const originOf = new Slot<StackHolder>('nettrace.origin');
 const patched = new Slot<boolean>('nettrace.patched');

@@ -8,13 +8,13 @@
 import type { Rule, StartDecision } from '../../rules';
 import { rateOf, type OverrideSpec } from '../../rules/whatIf';
 import type { Tracer } from '../tracer';
-import { actsOnResponse, delayMsOf, holdMark, isIp, markActed, notActed, notFoundError, refusedError, warnOnce } from './whatIf';
-import { failTls, holdConnect, resetError } from './whatIfHttp';
-import { respondBody } from './bodyFile';
-import { overridden, rawHeaders, reasonOf } from './whatIfUndiciHead';
+import { actsOnResponse, delayMsOf, holdMark, isIp, markActed, notActed, notFoundError, refusedError, warnOnce } from '../rules/whatIf';
+import { failTls, holdConnect, resetError } from '../http/httpWhatIf';
+import { respondBody } from '../rules/bodyFile';
+import { overridden, rawHeaders, reasonOf } from './undiciWhatIfHead';
 import { subscribe } from '../detach';
 import { connOf } from '../connection/socketHooks';
-import { headersTimeoutOf } from '../undici/undiciPool';
+import { headersTimeoutOf } from './undiciPool';
 import { HeadersTimeoutError } from './undiciErrors';
 
 /**

@@ -10,7 +10,15 @@
  */
 import type * as http2 from 'node:http2';
 import type { Tracer } from '../tracer';
-import { headersToSend, keepRequest, sameOrigin, type IsSecret, type Made, type RequestLike, type SendAgainEdits } from './sendAgain';
+import {
+  headersToSend,
+  keepRequest,
+  sameOrigin,
+  type IsSecret,
+  type Made,
+  type RequestLike,
+  type SendAgainEdits,
+} from '../rules/sendAgain';
 
 /** A body longer than this is not kept (type it in Send Again with Changes…). */
 const MAX_BODY = 256 * 1024;

@@ -22,10 +22,10 @@ import type * as netTypes from 'node:net';
 import type { Rule, StartDecision } from '../../rules';
 import { rateOf, type FailSpec, type OverrideSpec } from '../../rules/whatIf';
 import type { Tracer } from '../tracer';
-import { actsOnResponse, delayMsOf, errnoOf, failHttpRequest, holdMark, markActed, notActed, warnOnce } from './whatIf';
-import { resetHttpAfter } from './whatIfReset';
+import { actsOnResponse, delayMsOf, errnoOf, failHttpRequest, holdMark, markActed, notActed, warnOnce } from '../rules/whatIf';
+import { resetHttpAfter } from './httpWhatIfReset';
 import { connOf } from '../connection/socketHooks';
-import { respondBody } from './bodyFile';
+import { respondBody } from '../rules/bodyFile';
 
 type Push = (chunk: Buffer | null, encoding?: BufferEncoding) => boolean;
 /** A socket as the what-if code reaches into it (its handle, its stream methods, its TLS state). */

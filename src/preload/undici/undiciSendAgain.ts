@@ -5,7 +5,7 @@
  * request made again through the program's undici dispatcher, the global one (the dispatcher
  * `fetch()` and `undici.request()` use unless given another), so the hooks record it like any other.
  */
-import { isPlainAsyncIterable } from '../undici/undiciHeaders';
+import { isPlainAsyncIterable } from './undiciHeaders';
 import type { Tracer } from '../tracer';
 import {
   headersToSend,
@@ -16,7 +16,7 @@ import {
   type Made,
   type RequestLike,
   type SendAgainEdits,
-} from './sendAgain';
+} from '../rules/sendAgain';
 
 /** The undici Request fields read here. */
 export interface UndiciRequestFields {
