@@ -301,3 +301,31 @@ test("a frame Node has no map for is placed where the program's stack formatter 
   const init = m.formatSites([real], 10, OWN_FILE, maps);
   assert.equal(init.frames[0].line, raw.line + 10);
 });
+
+test('the SDKs whose calls are carried: by the name a require gives, or the CommonJS main an import passes (issue 62)', () => {
+  const sp = bundleTs(["export * from './src/preload/initiator/sdkPackages';"]);
+  for (const name of ['stripe', '@anthropic-ai/sdk', '@aws-sdk/lib-storage', '@octokit/rest', 'octokit'])
+    assert.equal(sp.sdkPackageOf(name), name);
+  assert.equal(sp.sdkPackageOf('/w/node_modules/@aws-sdk/lib-storage/dist-cjs/index.js'), '@aws-sdk/lib-storage');
+  assert.equal(sp.sdkPackageOf('C:\\w\\node_modules\\stripe\\cjs\\stripe.cjs.node.js'), 'stripe');
+  assert.equal(sp.sdkPackageOf('/w/node_modules/@anthropic-ai/sdk/index.js'), '@anthropic-ai/sdk');
+  for (const other of [
+    'stripe-mock',
+    './stripe',
+    '/w/node_modules/stripe/esm/stripe.esm.node.js',
+    '/w/node_modules/@aws-sdk/client-s3/dist-cjs/index.js',
+    'http',
+  ])
+    assert.equal(sp.sdkPackageOf(other), undefined, other);
+});
+
+test("a stack that is not a request's (an SDK call) is taken within the budget, never counted as skipped", () => {
+  const b = new m.StackBudget('sampled', 0);
+  for (let i = 0; i < m.ALWAYS_CAPTURED; i++) assert.equal(b.allowOther(0), true);
+  assert.equal(b.allow(0), true, 'the first requests are still the free ones');
+  for (let i = 0; i < m.ALWAYS_CAPTURED; i++) b.allow(0);
+  b.charge(100);
+  assert.equal(b.allowOther(0), false, 'over budget');
+  assert.equal(b.skipped, 0);
+  assert.equal(new m.StackBudget('off', 0).allowOther(0), false);
+});

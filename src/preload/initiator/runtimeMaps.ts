@@ -91,6 +91,9 @@ function sourceFile(source: string, generatedFile: string): string {
   return source;
 }
 
+/** The name of Node's own `Error.prepareStackTrace` (lib/internal/errors.js, Node 20–26). */
+const NODE_FORMATTER = 'ErrorPrepareStackTrace';
+
 /** `file:line:column` at the end of a stack line's location. */
 const LOCATION = /^(.+):(\d+):(\d+)$/;
 
@@ -104,7 +107,8 @@ const LOCATION = /^(.+):(\d+):(\d+)$/;
  */
 export function formatterFrame(frame: StackFrame, site: CallSiteLike): StackFrame {
   const format: unknown = Error.prepareStackTrace;
-  if (typeof format !== 'function' || frame.line < 1) return frame;
+  // Node's own (20+) maps through the maps RuntimeSourceMaps already asked Node for.
+  if (typeof format !== 'function' || format.name === NODE_FORMATTER || frame.line < 1) return frame;
   try {
     probe ??= Object.create(Error.prototype, { message: { value: '' } }) as Error;
     const text: unknown = format.call(Error, probe, [site]);
