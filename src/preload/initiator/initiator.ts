@@ -15,9 +15,9 @@ import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { PRELOAD_LOADER_FILE, type InitiatorMode } from '../../protocol/preload';
 import type { Initiator, StackFrame } from '../../trace/contract/types';
-import type { RuntimeSourceMaps } from './runtimeMaps';
+import type { CallSiteLike, RuntimeSourceMaps } from './runtimeMaps';
 
-export { RuntimeSourceMaps } from './runtimeMaps';
+export { RuntimeSourceMaps, type CallSiteLike } from './runtimeMaps';
 
 /** Bound when the bundle loads: a program that patches fs (mock-fs, graceful-fs) neither sees nor changes this. */
 const realpathSync = fs.realpathSync;
@@ -51,19 +51,6 @@ const CAPTURE_LIMIT = 12;
  * depth (axios with follow-redirects puts the program 13 frames down).
  */
 const DEEP_LIMIT = 256;
-
-export interface CallSiteLike {
-  getPosition?(): number;
-  getFunctionName(): string | null;
-  getMethodName(): string | null;
-  getTypeName(): string | null;
-  getFileName(): string | null | undefined;
-  getScriptNameOrSourceURL?(): string | null | undefined;
-  getLineNumber(): number | null;
-  getColumnNumber(): number | null;
-  /** An `await` frame (`at async fn`): the function awaiting the one above, not on the stack. */
-  isAsync?(): boolean;
-}
 
 /** A stand-in for a stack that was deliberately not captured (see StackBudget). */
 export const NO_STACK: StackHolder = Object.freeze({});

@@ -6,7 +6,20 @@
 
 import { mappedFrame } from '../../trace/contract/frames';
 import type { StackFrame } from '../../trace/contract/types';
-import type { CallSiteLike } from './initiator';
+
+/** What the preload reads of a V8 CallSite (a captured stack's frame). */
+export interface CallSiteLike {
+  getPosition?(): number;
+  getFunctionName(): string | null;
+  getMethodName(): string | null;
+  getTypeName(): string | null;
+  getFileName(): string | null | undefined;
+  getScriptNameOrSourceURL?(): string | null | undefined;
+  getLineNumber(): number | null;
+  getColumnNumber(): number | null;
+  /** An `await` frame (`at async fn`): the function awaiting the one above, not on the stack. */
+  isAsync?(): boolean;
+}
 
 /** What `module.findSourceMap` returns that we use (Node 20+). */
 interface NodeSourceMap {
