@@ -1,6 +1,6 @@
 // Runs under Jest (test/integration/runners.test.mjs): each request is made on the line marked
 // `@line <name>` (see http.test.js).
-import { expect, test } from '@jest/globals';
+/* global test, expect -- Jest's globals */
 import axios from 'axios';
 import { answer } from './answer.js';
 

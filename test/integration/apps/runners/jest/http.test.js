@@ -2,7 +2,7 @@
 // `@line <name>`, the line the trace must name, though babel-jest rewrote this file (its imports
 // as requires) and Jest runs the result from memory.
 import http from 'node:http';
-import { expect, jest, test } from '@jest/globals';
+/* global jest, test, expect -- Jest's globals */
 import { answer } from './answer.js';
 
 jest.setTimeout(20000);
