@@ -8,7 +8,8 @@
  * The moment is the first of:
  * - a `require` (Module._load) after which Node has loaded `tls`, `dns`, `http`, `https` or
  *   `http2`, or that asked for `net` (Node loads `net` itself for a pipe or terminal stdout,
- *   which is no use of the network);
+ *   which is no use of the network) or for one of the SDKs whose calls the body follows
+ *   (sdkPackages.ts: it patches them as they load, and those on `fetch` load no network module);
  * - a message on a channel Node publishes before a request or a connection is made:
  *   `undici:request:create` (the global `fetch`, `WebSocket` and `EventSource`, whose module
  *   Node loads through no `require`), `net.client.socket`, `net.server.socket`,
@@ -30,6 +31,7 @@
 const fs = require('node:fs') as typeof import('node:fs');
 const path = require('node:path') as typeof import('node:path');
 import { moduleLoadObservers } from './moduleLoad';
+import { sdkPackageOf } from './initiator/sdkPackages';
 
 /** What the body (index.ts) exports to the loader. */
 export interface PreloadBody {
@@ -102,7 +104,7 @@ export function runOnFirstUse(run: () => PreloadBody | undefined, now: boolean):
   // observer (the body's first) would be skipped for that load.
   observers.push((request) => {
     if (done) return;
-    if (request === 'net' || request === 'node:net') return fire();
+    if (request === 'net' || request === 'node:net' || sdkPackageOf(request) !== undefined) return fire();
     const loaded = loadList();
     for (let i = seen; i < loaded.length; i++) if (NETWORK_MODULES.has(loaded[i]!)) return fire();
     seen = loaded.length;

@@ -20,6 +20,7 @@ import {
   type StatsMessage,
 } from '../protocol/preload';
 import { installAsyncStarts } from './asyncStarts';
+import { installSdkCalls } from './initiator/sdkCalls';
 import { installHttp2Hooks } from './http2/http2Hooks';
 import { installHttpHooks, installHttpsHooks, subscribeHttpChannels } from './http/httpHooks';
 import { installSocketHooks, installTlsHooks } from './connection/socketHooks';
@@ -180,7 +181,8 @@ function start(): void {
   whenLoaded('http', installing(installHttpHooks), eager);
   whenLoaded('https', installing(installHttpsHooks), eager);
   installing(subscribeHttpChannels)();
-  for (const install of [installUndiciHooks, installHttp2Hooks, installAsyncStarts, installServerHooks]) installing(install)();
+  for (const install of [installUndiciHooks, installHttp2Hooks, installAsyncStarts, installSdkCalls, installServerHooks])
+    installing(install)();
   // The flush entry point for a paused debuggee (see FLUSH_NOW_SYMBOL): its timers cannot run.
   Object.defineProperty(globalThis, Symbol.for(FLUSH_NOW_SYMBOL), {
     value: function flushNow(): number {

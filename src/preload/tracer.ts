@@ -210,6 +210,8 @@ export class Tracer {
   private readonly stacks = new Map<string, string>();
   /** Captured stacks already formatted (rawStackKey → stack id, or null: no frame to show). */
   private readonly rawStacks = new Map<string, string | null>();
+  /** Origins formatted by captureOrigin (rawStackKey → initiator, null: no frame to show). */
+  private readonly origins = new Map<string, Initiator | null>();
   /** Which requests get their initiator stack captured (option `initiator`). */
   readonly stackBudget: StackBudget;
   /** Source maps the runtime holds in memory (tsx and other in-memory transpilers). */
@@ -262,6 +264,32 @@ export class Tracer {
     return stack;
   }
 
+  /**
+   * The program's stack at its call into an SDK that makes its requests later (sdkCalls.ts),
+   * formatted at once (a context may keep it long); undefined when it has none of the program's
+   * frames or the stack budget leaves it out. Not a request's: no capture is counted.
+   */
+  captureOrigin(above: Function): StackHolder | undefined {
+    const budget = this.stackBudget;
+    if (!budget.allowOther(now())) return undefined;
+    const t0 = perf.now();
+    try {
+      const stack = captureStack(above, undefined, this.ownFile);
+      const sites = stack.noProgram ? undefined : callSites(stack);
+      if (!sites) return undefined;
+      const raw = rawStackKey(sites);
+      let initiator = this.origins.get(raw);
+      if (initiator === undefined) {
+        initiator = formatSites(sites, this.stackDepth, this.ownFile, this.sourceMaps) ?? null;
+        if (this.origins.size >= MAX_STACKS) this.origins.clear();
+        this.origins.set(raw, initiator);
+      }
+      return initiator ? { initiator } : undefined;
+    } finally {
+      budget.charge(perf.now() - t0);
+    }
+  }
+
   /** The program's call behind a request made from library code only (see asyncOrigin). */
   private findOrigin(subject: unknown): StackHolder | undefined {
     if (this.asyncOrigin) return this.asyncOrigin;
@@ -304,13 +332,19 @@ export class Tracer {
   private stackId(stack: StackHolder, side: SideChannel): Initiator | string | undefined {
     const sites = callSites(stack);
     if (!sites) return undefined;
-    const originSites = stack.origin ? callSites(stack.origin) : undefined;
-    const raw = originSites ? `${rawStackKey(sites)}<-\n${rawStackKey(originSites)}` : rawStackKey(sites);
+    const origin = stack.origin;
+    const originSites = origin && !origin.initiator ? callSites(origin) : undefined;
+    const originKey = origin?.initiator ? stackKey(origin.initiator) : originSites ? rawStackKey(originSites) : undefined;
+    const raw = originKey !== undefined ? `${rawStackKey(sites)}<-\n${originKey}` : rawStackKey(sites);
     const known = this.rawStacks.get(raw);
     if (known !== undefined) return known ?? undefined;
     let initiator = formatSites(sites, this.stackDepth, this.ownFile, this.sourceMaps);
-    if (originSites)
-      initiator = withOrigin(initiator, formatSites(originSites, this.stackDepth, this.ownFile, this.sourceMaps), this.stackDepth);
+    if (originKey !== undefined)
+      initiator = withOrigin(
+        initiator,
+        origin?.initiator ?? (originSites && formatSites(originSites, this.stackDepth, this.ownFile, this.sourceMaps)),
+        this.stackDepth,
+      );
     let id: string | null = null;
     if (initiator) {
       const key = stackKey(initiator);

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { bundleTs } from '../lib/bundleTs.mjs';
 
 const m = bundleTs(["export * from './src/preload/initiator/initiator';"]);
+const rm = bundleTs(["export * from './src/preload/initiator/runtimeMaps';"]);
 
 test('initiator "all" captures every stack, "off" none (counted)', () => {
   const all = new m.StackBudget('all', 0);
@@ -226,6 +227,12 @@ test('the package of an entry script inside node_modules: npm, scoped, pnpm, nes
   assert.equal(m.entryPackageRoot('C:\\w\\node_modules\\cli\\bin\\x.js'), 'C:\\w\\node_modules\\cli\\');
   assert.equal(m.entryPackageRoot('/w/app/index.js'), undefined);
   assert.equal(m.entryPackageRoot('/w/node_modules/.bin/x'), undefined);
+  // A test runner's bin or worker runs the program's files: its own frames are a library's (issue 62).
+  assert.equal(m.entryPackageRoot('/w/node_modules/tinypool/dist/entry/process.js'), undefined);
+  assert.equal(m.entryPackageRoot('/w/node_modules/jest-worker/build/processChild.js'), undefined);
+  assert.equal(m.entryPackageRoot('/w/node_modules/vitest/vitest.mjs'), undefined);
+  assert.equal(m.entryPackageRoot('/w/node_modules/@playwright/test/cli.js'), undefined);
+  assert.equal(m.entryPackageRoot('/w/node_modules/vitest-cli/x.js'), '/w/node_modules/vitest-cli/');
 
   m.setProgramEntry('/w/node_modules/some-cli/bin/x.js');
   assert.equal(m.isLibraryFile('/w/node_modules/some-cli/lib/run.js'), false, 'the program’s package');
@@ -237,4 +244,88 @@ test('the package of an entry script inside node_modules: npm, scoped, pnpm, nes
   m.setProgramEntry('/w/app/index.js');
   assert.equal(m.isLibraryFile('/w/node_modules/some-cli/lib/run.js'), true);
   assert.equal(m.isLibraryFile('/w/app/index.js'), false);
+});
+
+test("a frame Node has no map for is placed where the program's stack formatter puts it (test runners, issue 62)", (t) => {
+  const prev = Error.prepareStackTrace;
+  t.after(() => (Error.prepareStackTrace = prev));
+  const OWN_FILE = '/nonexistent/preload.cjs';
+  const real = (() => {
+    const h = {};
+    Error.captureStackTrace(h);
+    return m.callSites(h)[0];
+  })();
+  const raw = { file: real.getFileName(), line: real.getLineNumber(), column: real.getColumnNumber() };
+  const maps = new m.RuntimeSourceMaps();
+  // A source-map-support style formatter: each site rewritten, written as V8 writes a CallSite.
+  const moved = (file, dl) => (error, sites) =>
+    `${error}` +
+    sites
+      .map((s) => {
+        const loc = `${file ?? s.getFileName()}:${s.getLineNumber() + dl}:${s.getColumnNumber() + 1}`;
+        const fn = s.getFunctionName();
+        return `\n    at ${fn ? `${fn} (${loc})` : loc}`;
+      })
+      .join('');
+  Error.prepareStackTrace = moved(undefined, 4);
+  const f = maps.map({ ...raw }, real);
+  assert.deepEqual([f.file, f.line, f.column], [raw.file, raw.line + 4, raw.column + 1]);
+  assert.deepEqual(f.generated, raw);
+  // A path with " (" in it, inside a function's parentheses.
+  Error.prepareStackTrace = moved('/w/My tests (copy)/a.test.ts', 2);
+  const p = maps.map({ ...raw }, real);
+  assert.deepEqual([p.file, p.line], ['/w/My tests (copy)/a.test.ts', raw.line + 2]);
+  // Library frames are not handed to it; neither is a frame without its site.
+  assert.equal(maps.map({ ...raw }).generated, undefined);
+  for (const [what, format] of [
+    ['no formatter', undefined],
+    ["Node's own", prev],
+    [
+      'one that throws',
+      () => {
+        throw new Error('no');
+      },
+    ],
+    ['one that returns the sites', (_e, s) => s],
+    ['one without an at line', () => 'Error: x'],
+    ['one that moves nothing', moved(undefined, 0)],
+  ]) {
+    Error.prepareStackTrace = format;
+    const same = { ...raw };
+    const r = rm.formatterFrame(same, real);
+    if (what === 'one that moves nothing') assert.equal(r.line, raw.line, what);
+    else assert.equal(r, same, `${what}: the frame as it was`);
+  }
+  // formatSites hands the program's frames to it.
+  Error.prepareStackTrace = moved(undefined, 10);
+  const init = m.formatSites([real], 10, OWN_FILE, maps);
+  assert.equal(init.frames[0].line, raw.line + 10);
+});
+
+test('the SDKs whose calls are carried: by the name a require gives, or the CommonJS main an import passes (issue 62)', () => {
+  const sp = bundleTs(["export * from './src/preload/initiator/sdkPackages';"]);
+  for (const name of ['stripe', '@anthropic-ai/sdk', '@aws-sdk/lib-storage', '@octokit/rest', 'octokit'])
+    assert.equal(sp.sdkPackageOf(name), name);
+  assert.equal(sp.sdkPackageOf('/w/node_modules/@aws-sdk/lib-storage/dist-cjs/index.js'), '@aws-sdk/lib-storage');
+  assert.equal(sp.sdkPackageOf('C:\\w\\node_modules\\stripe\\cjs\\stripe.cjs.node.js'), 'stripe');
+  assert.equal(sp.sdkPackageOf('/w/node_modules/@anthropic-ai/sdk/index.js'), '@anthropic-ai/sdk');
+  for (const other of [
+    'stripe-mock',
+    './stripe',
+    '/w/node_modules/stripe/esm/stripe.esm.node.js',
+    '/w/node_modules/@aws-sdk/client-s3/dist-cjs/index.js',
+    'http',
+  ])
+    assert.equal(sp.sdkPackageOf(other), undefined, other);
+});
+
+test("a stack that is not a request's (an SDK call) is taken within the budget, never counted as skipped", () => {
+  const b = new m.StackBudget('sampled', 0);
+  for (let i = 0; i < m.ALWAYS_CAPTURED; i++) assert.equal(b.allowOther(0), true);
+  assert.equal(b.allow(0), true, 'the first requests are still the free ones');
+  for (let i = 0; i < m.ALWAYS_CAPTURED; i++) b.allow(0);
+  b.charge(100);
+  assert.equal(b.allowOther(0), false, 'over budget');
+  assert.equal(b.skipped, 0);
+  assert.equal(new m.StackBudget('off', 0).allowOther(0), false);
 });

@@ -14,8 +14,10 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { PRELOAD_LOADER_FILE, type InitiatorMode } from '../../protocol/preload';
-import { mappedFrame } from '../../trace/contract/frames';
 import type { Initiator, StackFrame } from '../../trace/contract/types';
+import type { CallSiteLike, RuntimeSourceMaps } from './runtimeMaps';
+
+export { RuntimeSourceMaps, type CallSiteLike } from './runtimeMaps';
 
 /** Bound when the bundle loads: a program that patches fs (mock-fs, graceful-fs) neither sees nor changes this. */
 const realpathSync = fs.realpathSync;
@@ -32,6 +34,8 @@ export interface StackHolder {
    * microtask, a callback or a queue: see asyncStarts.ts), when this stack has no program frame.
    */
   origin?: StackHolder;
+  /** The stack formatted already (an origin a context keeps, sdkCalls.ts: its frames, not the program's objects). */
+  initiator?: Initiator;
 }
 
 /**
@@ -48,29 +52,35 @@ const CAPTURE_LIMIT = 12;
  */
 const DEEP_LIMIT = 256;
 
-export interface CallSiteLike {
-  getPosition?(): number;
-  getFunctionName(): string | null;
-  getMethodName(): string | null;
-  getTypeName(): string | null;
-  getFileName(): string | null | undefined;
-  getScriptNameOrSourceURL?(): string | null | undefined;
-  getLineNumber(): number | null;
-  getColumnNumber(): number | null;
-  /** An `await` frame (`at async fn`): the function awaiting the one above, not on the stack. */
-  isAsync?(): boolean;
-}
-
 /** A stand-in for a stack that was deliberately not captured (see StackBudget). */
 export const NO_STACK: StackHolder = Object.freeze({});
 
 const NODE_MODULES = /[\\/]node_modules[\\/]/;
 
 /**
+ * Test runners and their worker pools: a process whose entry script is one of theirs (`vitest`'s
+ * bin, whose worker threads keep its argv; tinypool's and jest-worker's child processes) runs the
+ * program's files, the tests, and the runner's own frames below them are a library's.
+ */
+const RUNNER_PACKAGES = new Set([
+  'vitest',
+  'tinypool',
+  'jest',
+  'jest-cli',
+  'jest-worker',
+  'mocha',
+  'ava',
+  'tap',
+  'playwright',
+  '@playwright/test',
+]);
+
+/**
  * The folder of the package that holds a program's entry script (its real path), with a trailing
  * separator, when that script lives inside `node_modules` (npm, pnpm, a globally installed CLI, an
  * `npx` tool): `/x/node_modules/some-cli/`, `/x/node_modules/@scope/cli/`, pnpm's
- * `/x/node_modules/.pnpm/cli@1.0.0/node_modules/cli/`. Undefined for a script outside node_modules.
+ * `/x/node_modules/.pnpm/cli@1.0.0/node_modules/cli/`. Undefined for a script outside node_modules,
+ * and for a test runner's (RUNNER_PACKAGES).
  */
 export function entryPackageRoot(entryRealPath: string): string | undefined {
   // The last node_modules on the path: the package the script is in, not one it is nested under.
@@ -85,6 +95,7 @@ export function entryPackageRoot(entryRealPath: string): string | undefined {
   const parts = entryRealPath.slice(at).split(/[\\/]/);
   const n = parts[0].startsWith('@') ? 2 : 1;
   if (parts.length <= n || !parts[0] || parts[0].startsWith('.') || !parts[n - 1]) return undefined;
+  if (RUNNER_PACKAGES.has(parts.slice(0, n).join('/'))) return undefined;
   return entryRealPath.slice(0, at) + parts.slice(0, n).join(sep) + sep;
 }
 
@@ -260,79 +271,12 @@ export function formatSites(sites: CallSiteLike[], depth: number, ownFile: strin
     } else {
       // The program's first frame is an `await` frame: the request was started asynchronously.
       if (user.length === 0 && site.isAsync?.()) async = true;
-      user.push(maps ? maps.map(frame) : frame);
+      user.push(maps ? maps.map(frame, site) : frame);
     }
   }
   const frames = user.concat(library).slice(0, depth);
   if (frames.length === 0) return undefined;
   return async ? { frames, async } : { frames };
-}
-
-/** What `module.findSourceMap` returns that we use (Node 20+). */
-interface NodeSourceMap {
-  findEntry(line: number, column: number): { originalSource?: string; originalLine?: number; originalColumn?: number; name?: string };
-}
-
-/** How many files' source-map lookups are remembered (cleared when full). */
-const MAX_MAP_FILES = 2000;
-
-/**
- * Source maps the runtime holds in memory: tsx (`--import tsx`), ts-node, esbuild-register, SWC
- * and the like transpile in memory and register each file's map with Node (which keeps it when
- * source maps are enabled: `--enable-source-maps` or `process.setSourceMapsEnabled(true)`, which
- * these runners call). There is no map on disk for the collector to find, so frames are mapped
- * here, with `module.findSourceMap`, when a stack is first formatted (once per distinct stack);
- * the lookup is cached per file, and a file without a map costs one Map lookup after the first.
- * Mapped frames keep their generated position in `generated` (the collector then leaves them as
- * they are; frames of files with a map on disk only are still mapped there).
- */
-export class RuntimeSourceMaps {
-  private readonly byFile = new Map<string, NodeSourceMap | null>();
-  private find: ((file: string) => NodeSourceMap | undefined) | null | undefined;
-
-  private mapFor(file: string): NodeSourceMap | null {
-    let map = this.byFile.get(file);
-    if (map !== undefined) return map;
-    if (this.find === undefined) {
-      const mod = require('node:module') as { findSourceMap?: (file: string) => NodeSourceMap | undefined };
-      this.find = typeof mod.findSourceMap === 'function' ? mod.findSourceMap : null;
-    }
-    map = null;
-    try {
-      map = this.find?.(file) ?? null;
-    } catch {
-      map = null;
-    }
-    if (this.byFile.size >= MAX_MAP_FILES) this.byFile.clear();
-    this.byFile.set(file, map);
-    return map;
-  }
-
-  /** The frame at its original position when the runtime holds a map for its file, else the frame. */
-  map(frame: StackFrame): StackFrame {
-    const map = this.mapFor(frame.file);
-    if (!map || frame.line < 1) return frame;
-    try {
-      // findEntry takes and returns 0-based lines and columns; V8's are 1-based.
-      const e = map.findEntry(frame.line - 1, Math.max(0, frame.column - 1));
-      if (typeof e?.originalSource !== 'string' || typeof e.originalLine !== 'number') return frame;
-      return mappedFrame(frame, sourceFile(e.originalSource, frame.file), e.originalLine + 1, e.originalColumn, e.name);
-    } catch {
-      return frame;
-    }
-  }
-}
-
-/** A mapped source as a path when the frame's file was one and the source is a file URL. */
-function sourceFile(source: string, generatedFile: string): string {
-  if (source.startsWith('file:') && !generatedFile.startsWith('file:')) {
-    try {
-      return (require('node:url') as typeof import('node:url')).fileURLToPath(source);
-    } catch {
-      return source;
-    }
-  }
-  return source;
 }
 
 function functionName(site: CallSiteLike): string | undefined {
@@ -407,6 +351,21 @@ export class StackBudget {
     if (this.credit > 0) return true;
     this.skipped++;
     return false;
+  }
+
+  /**
+   * Whether a stack that is not a request's (the program's call into an SDK, sdkCalls.ts) may be
+   * captured at `at`: as allow() would say, but not counted as a request (`skipped`, the first
+   * ALWAYS_CAPTURED).
+   */
+  allowOther(at: number): boolean {
+    if (this.mode === 'all') return true;
+    if (this.mode === 'off') return false;
+    const credit = this.credit + (at - this.last) * this.share;
+    this.credit = credit > this.cap ? this.cap : credit;
+    this.last = at;
+    this.free = this.seen < ALWAYS_CAPTURED;
+    return this.free || this.credit > 0;
   }
 
   /** Charges the time a capture took (ms). */
