@@ -134,9 +134,8 @@ for (const { label, bin } of nodeBinaries()) {
       assert.equal(rec.respStatusCode, 503);
     });
 
-    // The record of a request answered before its body is issue 62 finding 1 (the http hooks):
-    // once it is the request the program made, it carries the rule's mark.
-    test('the record of that request is the PUT the program made, marked', { todo: 'issue 62 finding 1 (http hooks)' }, async () => {
+    // A request answered before its body is recorded as the request the program made, with the rule's mark.
+    test('the record of that request is the PUT the program made, marked', async () => {
       const { fake } = await expectRun();
       const rec = fake.trace.httpRequests.find((r) => r.client === 'http');
       assert.equal(rec.reqMethod, 'PUT', JSON.stringify(rec));
