@@ -16,6 +16,7 @@ export type { Matcher } from './matcher';
 export { validateRule, validateRules, isTerminal, RULE_ACTIONS, DETAIL_KINDS, DETAIL_BIT } from './rule';
 export type { Rule, RuleAction, RuleInput, DetailKind } from './rule';
 export { RuleEngine, releaseBreak, sameMeaning } from './engine';
+export { limitOf, restarts } from './limits';
 export {
   checkRuleBudget,
   ruleSetCost,
@@ -28,6 +29,7 @@ export {
 } from './budget';
 export type { RuleSetCost } from './budget';
 export type { EndDecision, RuleCounters, RuleEngineOptions, StartDecision } from './engine';
+export type { SessionActs } from './limits';
 export { parseRuleShortForm, ruleFromShortForm } from './shortForm';
 export {
   WHAT_IF_ACTIONS,
@@ -45,6 +47,7 @@ export {
   whatIfKey,
   whatIfClients,
   whatIfGaps,
+  matchedNoun,
   rateOf,
   copyWhatIf,
 } from './whatIf';
