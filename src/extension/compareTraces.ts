@@ -46,8 +46,13 @@ export async function compareWith(s: Services, shown: TraceEntry | undefined): P
     }
     const compared = await compareWithBaseline(shown.key, s.traces.fullTrace(shown), baseline, name);
     // A comparison belongs to the traces it compared: the panel may have moved on to another meanwhile.
-    if (s.panel.traceKey !== shown.key)
-      return void s.log(`compared ${shown.key} with ${name}: not shown, the panel shows another trace now`);
+    if (s.panel.traceKey !== shown.key) {
+      s.log(`compared ${shown.key} with ${name}: not shown, the panel shows another trace now`);
+      void vscode.window.showInformationMessage(
+        `Net Trace: the comparison of ${shown.label} with ${name} is not shown: the panel shows another trace now. Compare again from its Summary view.`,
+      );
+      return;
+    }
     s.panel.postCompare(compared);
     s.log(`compared ${shown.key} with ${name}`);
   } catch (err) {

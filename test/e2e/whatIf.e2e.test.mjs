@@ -7,10 +7,11 @@
 //   2. right-clicks a payments request → "Make Requests Like This Fail…" → "Connection refused" →
 //      "Only the next one": the program's next call fails, the breakpoint in its catch is hit, and
 //      the row carries the what-if badge (icon and words, in its accessible name) and the detail
-//      names the rule (the README's screenshot);
-//   3. "Answer Requests Like This With…" → "Every time" → the recorded response opens in an editor;
-//      the status line edited to 503 and saved: the next calls get 503 (badge), the status bar says
-//      "1 what-if rule on"; "Turn Off" in the Rules view: the next call gets the server's 200 again;
+//      names the rule (the README's screenshot); its one call used, the rule turns itself off;
+//   3. "Answer Requests Like This With…" → "Every time" → the recorded response opens in an editor
+//      beside the panel; the status line edited to 503 and saved: the next calls get 503 (badge),
+//      the status bar says "1 what-if rule on"; "Turn Off" in the Rules view: the next call gets
+//      the server's 200 again, and no what-if rule is on;
 //   4. "Send Again" on a payments request: the server receives it again with the Authorization the
 //      program sent, the trace shows `<redacted>`, the new row is marked "sent again" and links to
 //      the first.
@@ -139,7 +140,22 @@ test(
       await pick(page, 'Every time', 'how many');
       await page.waitForSelector('.editor-group-container .tab.active[aria-label*=".http"]', { timeout: 20_000 });
       await sleep(500);
-      await goToLine(page, 5);
+      // The status line comes after the comments, whose number depends on the response (a body the
+      // trace did not record, the Date left out: src/extension/httpDocument.ts): found on screen.
+      const statusLine = await until('the answer document’s status line', () =>
+        page.evaluate(() => {
+          for (const editor of document.querySelectorAll('.monaco-editor')) {
+            const lines = [...editor.querySelectorAll('.view-lines .view-line')].sort(
+              (a, b) => parseFloat(a.style.top) - parseFloat(b.style.top),
+            );
+            const at = lines.findIndex((l) => /^HTTP\/1\.1 \d{3}/.test((l.textContent ?? '').replace(/\u00a0/g, ' ')));
+            if (at >= 0) return at + 1;
+          }
+          return undefined;
+        }),
+      );
+      step(`the status line is line ${statusLine}`);
+      await goToLine(page, statusLine);
       await page.keyboard.press('Home');
       await page.keyboard.press('Shift+End');
       await page.keyboard.type('HTTP/1.1 503 Service Unavailable');
@@ -152,13 +168,13 @@ test(
         500,
       );
       step(`answered: ${JSON.stringify(answered)}`);
-      // The refusal rule (its limit reached) is still on, and the answer: two.
-      const status = await until('the status bar to say 2 what-if rules on', () =>
+      // The refusal rule used its one call and turned itself off: the answer alone is on.
+      const status = await until('the status bar to say 1 what-if rule on', () =>
         page.evaluate(() =>
-          [...document.querySelectorAll('.statusbar-item')].map((e) => e.textContent ?? '').find((t) => /what-if rule/.test(t)),
+          [...document.querySelectorAll('.statusbar-item')].map((e) => e.textContent ?? '').find((t) => /1 what-if rule on/.test(t)),
         ),
       );
-      assert.match(status, /2 what-if rules on/);
+      assert.match(status, /1 what-if rule on/);
       await shot('whatif-4-503');
       const idNumber = (r) => Number(/(\d+)$/.exec(r.id)?.[1] ?? 0);
       const before = Math.max(...(await ui.rows()).map(idNumber));
@@ -171,9 +187,7 @@ test(
         500,
       );
       step(`turned off: ${JSON.stringify(real)}`);
-      // The refusal rule off too: no what-if rule is on, and the status bar says nothing of them.
-      await ui.showRules();
-      await (await ui.frame()).locator('.rule-item:has(.rule-badge.action-fail) .rule-turn-off').click();
+      // No what-if rule is on (the refusal rule turned itself off), and the status bar says nothing of them.
       await until('the status bar’s what-if item to go', () =>
         page.evaluate(() => ![...document.querySelectorAll('.statusbar-item')].some((e) => /what-if rule/.test(e.textContent ?? ''))),
       );

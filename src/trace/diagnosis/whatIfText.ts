@@ -3,9 +3,7 @@
  * "What-if actions"), one definition for `nettrace show`, the HAR's comment and the panel.
  */
 import type { WhatIf } from '../contract/ruleTypes';
-import type { HttpRequest, TcpConn } from '../contract/types';
-import type { Phase } from '../derive/timings';
-import { formatMs, PHASE_NAMES } from './sentence';
+import type { TcpConn } from '../contract/types';
 
 /** A fail kind in words (the detail's sentence, the names of rules made from the panel's menu). */
 export const FAIL_WORDS: Readonly<Record<string, string>> = {
@@ -73,28 +71,4 @@ export function whatIfSentence(w: WhatIf, conn?: TcpConn, reused?: boolean): str
       ? '; the server had no part in it (the program made its connection, the rule answered before anything was sent on it).'
       : '; the network and the server had no part in it.';
   return `What if: rule ${JSON.stringify(w.rule)} ${whatIfWords(w)}${tail}`;
-}
-
-/**
- * The slow phase of a request a what-if `delay` or `throttle` rule acted on, when it is the phase
- * the rule stretched: named without the server ("the first-byte wait", not "the server's"), the
- * rule's part said, so the sentence never blames the server or the network for the rule's time.
- */
-export function whatIfSlowDetail(req: HttpRequest, phase: Phase): { name: string; evidence?: string } | undefined {
-  const w = req.whatIf;
-  if (w === undefined) return undefined;
-  const ms = w.ms !== undefined ? `${formatMs(w.ms)} ms` : 'part';
-  if (w.action === 'delay' && phase === 'wait' && w.kind !== 'connect')
-    return { name: 'first-byte wait', evidence: `${ms} of it the what-if rule's delay, not the server's` };
-  if (w.action === 'delay' && w.kind === 'connect' && (phase === 'connect' || phase === 'blocked'))
-    return {
-      name: phase === 'connect' ? PHASE_NAMES.connect : PHASE_NAMES.blocked,
-      evidence: `${ms} of it the what-if rule's delay, not the network's`,
-    };
-  if (w.action === 'throttle' && phase === 'receive')
-    return {
-      name: PHASE_NAMES.receive,
-      evidence: `at the what-if rule's rate${w.rate !== undefined ? ` (${w.rate} bytes a second)` : ''}, not the network's`,
-    };
-  return undefined;
 }
