@@ -96,18 +96,18 @@ export function servedRouteFilter(r: Pick<ServedRouteSummary, 'method' | 'host' 
  */
 export function whatIfCaption(summary: TraceSummary): string {
   if (!summary.whatIf) return '';
-  const rules = new Map<string, { words: string; count: number }>();
+  const rules = new Map<string, { name: string; words: string; count: number }>();
   for (const r of summary.routes)
     for (const w of r.whatIf?.rules ?? []) {
       const known = rules.get(w.rule);
       if (known) known.count += w.count;
-      else rules.set(w.rule, { words: w.words, count: w.count });
+      else rules.set(w.rule, { name: w.name, words: w.words, count: w.count });
     }
-  const list = [...rules].sort((a, b) => b[1].count - a[1].count);
+  const list = [...rules.values()].sort((a, b) => b.count - a.count);
   const named =
     list.length === 1
-      ? `rule ${JSON.stringify(list[0][0])} (${list[0][1].words})`
-      : `rules ${list.map(([id, r]) => `${JSON.stringify(id)} (${formatCount(r.count)})`).join(', ')}`;
+      ? `rule ${JSON.stringify(list[0].name)} (${list[0].words})`
+      : `rules ${list.map((r) => `${JSON.stringify(r.name)} (${formatCount(r.count)})`).join(', ')}`;
   return ` ${formatCount(summary.whatIf)} changed by what-if ${named} are counted, not timed: their time and failures are the rule's, not the server's.`;
 }
 

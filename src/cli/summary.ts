@@ -122,7 +122,7 @@ function countsText(map: Record<string, number>): string {
  */
 function whatIfLine(w: WhatIfShare): string {
   const rules = w.rules.map(
-    (r) => `${w.rules.length > 1 ? `${r.count} ` : ''}by rule ${sanitize(JSON.stringify(r.rule))} (${sanitize(r.words)})`,
+    (r) => `${w.rules.length > 1 ? `${r.count} ` : ''}by rule ${sanitize(JSON.stringify(r.name))} (${sanitize(r.words)})`,
   );
   return `what if: ${w.count} changed ${rules.join(', ')}, set apart: not in the times, failures, statuses or connections above (the rule's doing, not the server's)`;
 }

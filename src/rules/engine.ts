@@ -60,10 +60,7 @@ interface LiveRule {
   whatIfClients: ReadonlySet<string> | null;
   /** A `fail tls` rule: read only for requests over TLS (a plain one has no handshake to fail). */
   tlsOnly: boolean;
-  /**
-   * The limit this instance acts up to (its `acted` counts its own acts): the rule's `limit`, or
-   * for one counted per session, `limit` less the other instances' acts (setRules); null: none.
-   */
+  /** The limit this instance acts up to (limits.ts limitOf: per session, less the others' acts); null: none. */
   limit: number | null;
   /** For a skip rule: the decision it makes alone (nothing else acted), shared by every such request. */
   skipDecision?: StartDecision;
@@ -148,15 +145,13 @@ export class RuleEngine {
    * details are unchanged keeps its counters; any other change starts it from zero. Requests in
    * flight finish under the new list: an undecided rule that was removed or disabled no longer acts.
    * Throws RuleSyntaxError if a condition does not compile (the old list then stays).
-   * `defaultAction`, when given, replaces the one the engine was made with. `sessionActed`: for the
-   * rules whose limit counts per session (`limitPer`), each instance's acts as the collector counted
-   * them; this instance then acts up to `limit` less the others' (its own are its `acted`).
+   * `defaultAction`, when given, replaces the one the engine was made with. `sessionActed`: the acts
+   * of each instance of the rules whose limit counts per session (limits.ts).
    */
   setRules(rules: readonly Rule[], defaultAction?: 'trace' | 'skip', sessionActed?: SessionActs): void {
     const old = new Map(this.live.map((l) => [l.rule.id, l]));
     const next: LiveRule[] = rules.map((rule) => {
       const prev = old.get(rule.id);
-      // Turned on again, a limit per session counts anew (the collector's counts restart with it).
       if (prev !== undefined && sameMeaning(prev.rule, rule) && !restarts(prev.rule, rule)) {
         // Kept: in-flight decisions hold this object, so its counters stay exact.
         old.delete(rule.id);
@@ -185,10 +180,7 @@ export class RuleEngine {
     });
     if (defaultAction !== undefined) this.defaultRecords = defaultAction === 'trace';
     for (const gone of old.values()) gone.live = false;
-    for (const n of next) {
-      n.live = n.rule.enabled;
-      n.limit = limitOf(n.rule, sessionActed?.[n.rule.id], this.opts.instance);
-    }
+    for (const n of next) [n.live, n.limit] = [n.rule.enabled, limitOf(n.rule, sessionActed?.[n.rule.id], this.opts.instance)];
     this.live = next;
     this.active = next.filter((l) => l.rule.enabled && l.cond.constant !== false && (l.cond.hosts === null || l.cond.hosts.length > 0));
     this.indexed = this.active.some((l) => l.cond.hosts !== null);

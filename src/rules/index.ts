@@ -16,7 +16,6 @@ export type { Matcher } from './matcher';
 export { validateRule, validateRules, isTerminal, RULE_ACTIONS, DETAIL_KINDS, DETAIL_BIT } from './rule';
 export type { Rule, RuleAction, RuleInput, DetailKind } from './rule';
 export { RuleEngine, releaseBreak, sameMeaning } from './engine';
-export { limitOf, restarts } from './limits';
 export {
   checkRuleBudget,
   ruleSetCost,
@@ -64,3 +63,4 @@ export type {
   RespondSpec,
   OverrideSpec,
 } from './whatIf';
+export { limitOf, restarts } from './limits';

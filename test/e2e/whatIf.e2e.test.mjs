@@ -7,11 +7,10 @@
 //   2. right-clicks a payments request → "Make Requests Like This Fail…" → "Connection refused" →
 //      "Only the next one": the program's next call fails, the breakpoint in its catch is hit, and
 //      the row carries the what-if badge (icon and words, in its accessible name) and the detail
-//      names the rule (the README's screenshot); its one call used, the rule turns itself off;
-//   3. "Answer Requests Like This With…" → "Every time" → the recorded response opens in an editor
-//      beside the panel; the status line edited to 503 and saved: the next calls get 503 (badge),
-//      the status bar says "1 what-if rule on"; "Turn Off" in the Rules view: the next call gets
-//      the server's 200 again, and no what-if rule is on;
+//      names the rule (the README's screenshot);
+//   3. "Answer Requests Like This With…" → "Every time" → the recorded response opens in an editor;
+//      the status line edited to 503 and saved: the next calls get 503 (badge), the status bar says
+//      "1 what-if rule on"; "Turn Off" in the Rules view: the next call gets the server's 200 again;
 //   4. "Send Again" on a payments request: the server receives it again with the Authorization the
 //      program sent, the trace shows `<redacted>`, the new row is marked "sent again" and links to
 //      the first.

@@ -236,7 +236,7 @@ test(
     assert.ok(users, JSON.stringify(diff.routes.map((c) => c.label)));
     assert.deepEqual(users.whatIfB, {
       count: 12,
-      rules: [{ rule: 'slow-users', words: "held back its response's first byte 200 ms", count: 12 }],
+      rules: [{ rule: 'slow-users', name: 'slow-users', words: "held back its response's first byte 200 ms", count: 12 }],
     });
     assert.equal(users.notable, false, 'nothing of the server’s changed');
     assert.equal(

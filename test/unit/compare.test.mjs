@@ -186,7 +186,7 @@ test('requests a what-if rule changed are set apart: not the server’s time or 
   const [route] = summary.routes;
   assert.deepEqual(route.whatIf, {
     count: 40,
-    rules: [{ rule: 'slow-pay', words: "held back its response's first byte 800 ms", count: 40 }],
+    rules: [{ rule: 'slow-pay', name: 'slow-pay', words: "held back its response's first byte 800 ms", count: 40 }],
   });
   assert.equal(route.count, 40);
   assert.equal(route.times.total, undefined, 'no percentile counts the rule’s time');
@@ -205,7 +205,10 @@ test('requests a what-if rule changed are set apart: not the server’s time or 
     i < 3
       ? delayed(r)
       : i === 3
-        ? { ...req(3, '/pay', { code: 'ECONNREFUSED' }), whatIf: { rule: 'down', action: 'fail', kind: 'refused' } }
+        ? {
+            ...req(3, '/pay', { code: 'ECONNREFUSED' }),
+            whatIf: { rule: 'down', name: 'Fail POST pay.example/pay', action: 'fail', kind: 'refused' },
+          }
         : r,
   );
   const d = compareRoutes(samplesOf(a), samplesOf(some)).routes[0];
@@ -214,7 +217,7 @@ test('requests a what-if rule changed are set apart: not the server’s time or 
   assert.equal(d.errorRate.nB, 36);
   assert.equal(
     d.sentence,
-    'POST pay.example/pay: 4 of 40 requests were changed by what-if rules "slow-pay" (held back its response\'s first byte 800 ms) on 3, "down" (made this request fail (connection refused)) on 1 — set apart, not compared: their time and failures are the rule\'s doing, not the server\'s or the network\'s',
+    'POST pay.example/pay: 4 of 40 requests were changed by what-if rules "slow-pay" (held back its response\'s first byte 800 ms) on 3, "Fail POST pay.example/pay" (made this request fail (connection refused)) on 1 — set apart, not compared: their time and failures are the rule\'s doing, not the server\'s or the network\'s',
   );
   // The terminal's summary and the panel's comparison say the same.
   const text = core.renderRouteSummary(
@@ -227,7 +230,7 @@ test('requests a what-if rule changed are set apart: not the server’s time or 
   assert.match(text, /Requests made: 40 by route \(the most time spent first\); 4 changed by what-if rules, set apart/);
   assert.match(
     text,
-    /what if: 4 changed 3 by rule "slow-pay" \(held back its response's first byte 800 ms\), 1 by rule "down" .*, set apart: not in the times, failures, statuses or connections above/,
+    /what if: 4 changed 3 by rule "slow-pay" \(held back its response's first byte 800 ms\), 1 by rule "Fail POST pay.example\/pay" .*, set apart: not in the times, failures, statuses or connections above/,
   );
   assert.equal(core.toCompareMessage('k', 'A.json', compareRoutes(samplesOf(a), samplesOf(some))).routes[0].sentence, d.sentence);
 });

@@ -253,8 +253,8 @@ function sentenceOf(c: RouteChange, b: RouteSummary): string | undefined {
 
 /** `rule "slow-pay" (held back its response's first byte 800 ms)`, or `rules "a" (…) on 8, "b" (…) on 4`, the most first. */
 function rulesText(w: WhatIfShare): string {
-  if (w.rules.length === 1) return `rule ${JSON.stringify(w.rules[0].rule)} (${w.rules[0].words})`;
-  return `rules ${w.rules.map((r) => `${JSON.stringify(r.rule)} (${r.words}) on ${r.count}`).join(', ')}`;
+  if (w.rules.length === 1) return `rule ${JSON.stringify(w.rules[0].name)} (${w.rules[0].words})`;
+  return `rules ${w.rules.map((r) => `${JSON.stringify(r.name)} (${r.words}) on ${r.count}`).join(', ')}`;
 }
 
 /**

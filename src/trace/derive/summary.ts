@@ -133,10 +133,16 @@ export interface RouteSummary extends RouteKey {
   whatIf?: WhatIfShare;
 }
 
-/** The requests of a route what-if rules changed: how many, and each rule's (`rule` its id, `words` what it did). */
+/** The requests of a route what-if rules changed: how many, and each rule's (`rule` its id, `name` its title, `words` what it did). */
 export interface WhatIfShare {
   count: number;
-  rules: { rule: string; words: string; count: number }[];
+  rules: { rule: string; name: string; words: string; count: number }[];
+}
+
+/** A what-if rule as people know it: the name the request's `whatIf` carries (the Rules view's title), else its id. */
+function ruleName(w: WhatIf): string {
+  const name = (w as { name?: unknown }).name;
+  return typeof name === 'string' && name !== '' ? name : String(w.rule);
 }
 
 /** The requests the program served on one route. */
@@ -188,7 +194,7 @@ class RouteAcc {
   minResetIdle = Infinity;
   lines: Map<string, { file: string; line: number; function?: string; count: number }> | undefined;
   /** Requests a what-if rule changed, by rule id (the first one's words), at most MAX_WHAT_IF_RULES rules apart. */
-  whatIf: Map<string, { words: string; count: number }> | undefined;
+  whatIf: Map<string, { name: string; words: string; count: number }> | undefined;
   whatIfCount = 0;
 
   constructor(readonly key: RouteKey) {}
@@ -199,8 +205,8 @@ class RouteAcc {
     const id = typeof w.rule === 'string' ? w.rule : String(w.rule);
     const known = rules.get(id) ?? (rules.size < MAX_WHAT_IF_RULES ? undefined : rules.get(OTHER_RULES));
     if (known) known.count++;
-    else if (rules.size < MAX_WHAT_IF_RULES) rules.set(id, { words: whatIfWords(w), count: 1 });
-    else rules.set(OTHER_RULES, { words: 'other what-if rules', count: 1 });
+    else if (rules.size < MAX_WHAT_IF_RULES) rules.set(id, { name: ruleName(w), words: whatIfWords(w), count: 1 });
+    else rules.set(OTHER_RULES, { name: OTHER_RULES, words: 'other what-if rules', count: 1 });
   }
 
   addError(kind: string): void {
@@ -468,7 +474,7 @@ function routeSummaryOf(label: string, acc: RouteAcc, sorted?: Map<Measure, Floa
   if (acc.whatIf)
     out.whatIf = {
       count: acc.whatIfCount,
-      rules: [...acc.whatIf].map(([rule, r]) => ({ rule, words: r.words, count: r.count })).sort((a, b) => b.count - a.count),
+      rules: [...acc.whatIf].map(([rule, r]) => ({ rule, name: r.name, words: r.words, count: r.count })).sort((a, b) => b.count - a.count),
     };
   return out;
 }
