@@ -8,10 +8,9 @@
 
 import { dnsStory } from './dnsStory';
 import { grpcFailure, http2ErrorName } from './http2Errors';
-import { formatMs, incompleteWhy, PHASE_NAMES, plural } from './sentence';
+import { formatMs, incompleteWhy, PHASE_NAMES, plural, whatIfSlowDetail } from './sentence';
 import { poolWaitSentence, poolWaitState } from './poolDiagnosis';
 import { whatIfWithoutNetwork } from './whatIfText';
-import { whatIfSlowDetail } from './whatIfSlow';
 import { blockedPortOf, DEFAULT_SLOW_THRESHOLD_MS, failedAt, isSlow, type Phase, type RequestContext } from '../derive/timings';
 import { timeBudget, type TimeBudget } from '../derive/timeBudget';
 import { diagnoseProgramShare, LOOP_BLOCKED_MIN_MS } from './loopDiagnosis';
