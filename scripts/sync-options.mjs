@@ -170,7 +170,17 @@ function ruleSchema() {
       },
       action: { type: 'string', enum: ['trace', 'skip', 'details', 'break', 'mark', ...whatIf().WHAT_IF_ACTIONS] },
       enabled: { type: 'boolean', default: true, description: 'A rule is off unless this is true.' },
-      limit: { type: ['integer', 'null'], minimum: 1, description: 'Act on at most this many matching requests per process.' },
+      limit: {
+        type: ['integer', 'null'],
+        minimum: 1,
+        description: 'Act on at most this many matching requests per process (with limitPer "session": in all).',
+      },
+      limitPer: {
+        type: 'string',
+        enum: ['process', 'session'],
+        default: 'process',
+        description: "What limit counts: each process and worker thread its own (process), or the session's processes together (session).",
+      },
       tag: { type: 'string', description: 'mark: the tag to give (default: the name).' },
       details: {
         type: 'array',

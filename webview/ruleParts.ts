@@ -4,7 +4,7 @@
  * "Turn Off" of an enabled what-if rule.
  */
 import type { RuleRow } from '../src/protocol/webview';
-import { isWhatIf } from '../src/rules/whatIf';
+import { isWhatIf, matchedNoun } from '../src/rules/whatIf';
 import { h, icon } from './dom';
 
 /** What a what-if rule does, in a few words: "fail refused", "throttle slow 3G", "respond 503". */
@@ -47,13 +47,58 @@ export function turnOffButton(r: RuleRow, toggle: () => void): HTMLElement {
   return b;
 }
 
+/** The words before a rule's matched count: "matched " ("matched TLS " for a TLS failure, which reads only requests over TLS). */
+export function matchedWords(r: RuleRow): string {
+  return matchedNoun(r) === 'TLS request' ? 'matched TLS ' : 'matched ';
+}
+
 /** A rule's matched and acted counts. */
 export function countsOf(r: RuleRow): HTMLElement {
+  const tls = matchedNoun(r) === 'TLS request';
   return h(
     'span',
     'rule-counts',
-    { title: 'Requests whose condition held (matched) and that the rule acted on (acted), over every process of the session' },
-    h('span', 'rule-count', null, h('span', 'muted', null, 'matched '), String(r.matched)),
+    {
+      title: `${tls ? 'Requests over TLS (https, wss: the only ones a TLS failure acts on)' : 'Requests'} whose condition held (matched) and that the rule acted on (acted), over every process of the session`,
+    },
+    h('span', 'rule-count', null, h('span', 'muted', null, matchedWords(r)), String(r.matched)),
     h('span', 'rule-count', null, h('span', 'muted', null, 'acted '), String(r.acted)),
   );
+}
+
+/** What the form's limit field counts (its title): per process, or in all for a rule whose limit counts per session. */
+export function limitTitle(r: RuleRow | undefined): string {
+  return r?.limitPer === 'session'
+    ? "Requests acted on in all, the session's processes together; empty: no limit"
+    : 'Requests acted on per process (and per worker thread); empty: no limit';
+}
+
+/** A rule's limit badge ("limit 3 in all", "limit 10 per process", "no limit") and, once reached, "limit reached". */
+export function limitBadges(r: RuleRow): HTMLElement[] {
+  const session = r.limitPer === 'session';
+  const out = [
+    session
+      ? h('span', 'rule-badge', { title: "Requests the rule acts on in all, the session's processes together" }, `limit ${r.limit} in all`)
+      : h(
+          'span',
+          'rule-badge',
+          { title: 'Requests per process the rule acts on' },
+          r.limit === null ? 'no limit' : `limit ${r.limit} per process`,
+        ),
+  ];
+  if (r.limitReached)
+    out.push(
+      h(
+        'span',
+        'rule-badge warn',
+        {
+          title: session
+            ? "The rule acted on its limit's requests, the session's processes together: it no longer acts"
+            : 'The rule reached its limit in at least one process: it no longer acts there',
+        },
+        icon('warning'),
+        ' limit reached',
+      ),
+    );
+  return out;
 }

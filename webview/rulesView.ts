@@ -24,7 +24,7 @@ import type {
 import { RuleSyntaxError, RuleValidationError } from '../src/rules/errors';
 import { validateRule } from '../src/rules/rule';
 import { h, icon, setSafeAttr, setText } from './dom';
-import { actionBadge, countsOf, turnOffButton } from './ruleParts';
+import { actionBadge, countsOf, limitBadges, limitTitle, matchedWords, turnOffButton } from './ruleParts';
 import { isWhatIf } from '../src/rules/whatIf';
 
 const ACTIONS: ReadonlyArray<[RuleActionName, string]> = [
@@ -160,6 +160,8 @@ class RuleForm {
     this.action.value = rule?.action ?? 'skip';
     this.condition.value = rule?.condition ?? '';
     this.limit.value = rule?.limit != null ? String(rule.limit) : '';
+    // Say what the limit counts: per process (a rule made here), or in all (one from a request's menu).
+    setSafeAttr(this.limit, 'title', limitTitle(rule));
     this.tag.value = rule?.tag !== undefined && rule.tag !== rule.name ? rule.tag : '';
     for (const [kind, box] of this.details) box.checked = (rule?.details ?? ['bodies']).includes(kind);
     // A new rule starts disabled unless asked (as everywhere rules are objects: docs/rules.md).
@@ -451,7 +453,7 @@ export class RulesView {
       const sig = JSON.stringify([rest, i, r.id === editingId, this.confirming === r.id, this.highlight === r.id]);
       let it = this.items.get(r.id);
       if (!it || it.sig !== sig) it = { li: this.item(r, i, true, r.id === editingId), sig };
-      else if (it.li.querySelector('.rule-counts')?.textContent !== `matched ${matched}acted ${acted}`)
+      else if (it.li.querySelector('.rule-counts')?.textContent !== `${matchedWords(r)}${matched}acted ${acted}`)
         it.li.querySelector('.rule-counts')?.replaceWith(countsOf(r));
       next.set(r.id, it);
       wanted.push(it.li);
@@ -514,16 +516,7 @@ export class RulesView {
       'rule-badges',
       null,
       actionBadge(r),
-      h('span', 'rule-badge', { title: 'Requests per process the rule acts on' }, r.limit === null ? 'no limit' : `limit ${r.limit}`),
-      r.limitReached
-        ? h(
-            'span',
-            'rule-badge warn',
-            { title: 'The rule reached its limit in at least one process: it no longer acts there' },
-            icon('warning'),
-            ' limit reached',
-          )
-        : null,
+      ...limitBadges(r),
       r.origin === 'launch'
         ? h(
             'span',

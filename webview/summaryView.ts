@@ -89,6 +89,28 @@ export function servedRouteFilter(r: Pick<ServedRouteSummary, 'method' | 'host' 
   return `caused-by:"${r.method} ${r.host}${r.route}"`;
 }
 
+/**
+ * What the caption says of requests what-if rules changed (summary.ts sets them apart): ` 12 changed
+ * by what-if rule "slow-pay" (held back …) are counted, not timed: their time and failures are the
+ * rule's, not the server's.`, or ''.
+ */
+export function whatIfCaption(summary: TraceSummary): string {
+  if (!summary.whatIf) return '';
+  const rules = new Map<string, { name: string; words: string; count: number }>();
+  for (const r of summary.routes)
+    for (const w of r.whatIf?.rules ?? []) {
+      const known = rules.get(w.rule);
+      if (known) known.count += w.count;
+      else rules.set(w.rule, { name: w.name, words: w.words, count: w.count });
+    }
+  const list = [...rules.values()].sort((a, b) => b.count - a.count);
+  const named =
+    list.length === 1
+      ? `rule ${JSON.stringify(list[0].name)} (${list[0].words})`
+      : `rules ${list.map((r) => `${JSON.stringify(r.name)} (${formatCount(r.count)})`).join(', ')}`;
+  return ` ${formatCount(summary.whatIf)} changed by what-if ${named} are counted, not timed: their time and failures are the rule's, not the server's.`;
+}
+
 /** The Summary view; the app places `toggle` in its toolbar and `el` above the list. */
 export class SummaryView {
   readonly toggle: HTMLButtonElement;
@@ -151,11 +173,26 @@ export class SummaryView {
         this.setOpen(false);
       }
     });
-    // The host's answer to "Compare With…" (main.ts leaves it to this view).
+    // The host's answer to "Compare With…" (main.ts leaves it to this view). A comparison belongs to
+    // the trace it compared: the panel showing another trace (a `reset` of another key) takes it away.
     window.addEventListener('message', (e: MessageEvent) => {
-      const msg = e.data as CompareMessage | undefined;
-      if (msg?.type === 'compare' && Array.isArray(msg.routes)) this.showCompare(msg);
+      const msg = e.data as CompareMessage | { type?: unknown; traceKey?: unknown } | undefined;
+      if (msg?.type === 'reset' && msg.traceKey !== this.shownKey) {
+        this.shownKey = typeof msg.traceKey === 'string' ? msg.traceKey : undefined;
+        this.clearCompare();
+      } else if (msg?.type === 'compare' && Array.isArray((msg as CompareMessage).routes)) {
+        if (this.shownKey === undefined || (msg as CompareMessage).traceKey === this.shownKey) this.showCompare(msg as CompareMessage);
+      }
     });
+  }
+
+  /** The trace the panel shows (its last `reset`): the one a comparison must be of. */
+  private shownKey: string | undefined;
+
+  /** Takes the comparison away (the panel shows another trace). */
+  private clearCompare(): void {
+    this.compare.replaceChildren();
+    this.compare.hidden = true;
   }
 
   /** Shows a comparison: the notable changes first, one sentence each, then routes new and gone, then the rest. */
@@ -249,7 +286,7 @@ export class SummaryView {
       : '';
     setText(
       this.caption,
-      `${served}${formatCount(requests)} requests made in ${formatCount(summary.routes.length)} routes${inferred ? ' · * route inferred from the paths' : ''}. Enter or a click on a route filters the list to it.`,
+      `${served}${formatCount(requests)} requests made in ${formatCount(summary.routes.length)} routes${inferred ? ' · * route inferred from the paths' : ''}.${whatIfCaption(summary)} Enter or a click on a route filters the list to it.`,
     );
   }
 }

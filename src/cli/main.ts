@@ -5,7 +5,7 @@
 
 import { resolve } from 'node:path';
 import type { Trace, TraceRule } from '../trace/contract/types';
-import { describeWhatIf, isWhatIf, whatIfGaps, type WhatIfParams } from '../rules';
+import { describeWhatIf, isWhatIf, matchedNoun, whatIfGaps, type WhatIfParams } from '../rules';
 import { OPTIONS, OptionError, optionDef, parseOption, resolveTracingOptions, toPreloadConfig, type OptionDef } from '../protocol/options';
 import { countRequest, renderSummary, shouldUseColor, writeTrace, type RequestTotals } from './render';
 import { TraceFileError } from '../trace/formats/traceFile';
@@ -220,7 +220,7 @@ function whatIfSummary(trace: Trace): string {
   return rules
     .map(
       (r) =>
-        `nettrace: what if ${sanitize(JSON.stringify(r.id))} (${whatIfWords(r)}): acted on ${r.acted} of ${r.matched} matching request${r.matched === 1 ? '' : 's'}${r.limitReached ? ` (limit ${r.limit} reached)` : ''}\n`,
+        `nettrace: what if ${sanitize(JSON.stringify(r.id))} (${whatIfWords(r)}): acted on ${r.acted} of ${r.matched} matching ${matchedNoun(r)}${r.matched === 1 ? '' : 's'}${r.limitReached ? ` (limit ${r.limit} reached)` : ''}\n`,
     )
     .join('');
 }
@@ -231,7 +231,7 @@ function rulesSummary(trace: Trace): string {
   if (rules.length === 0) return '';
   const lines = rules.map(
     (r) =>
-      `  ${whatIfWords(r)} ${sanitize(r.id)}: matched ${r.matched}, acted on ${r.acted}${r.limitReached ? ` (limit ${r.limit} reached)` : ''}`,
+      `  ${whatIfWords(r)} ${sanitize(r.id)}: matched ${r.matched}${matchedNoun(r) === 'request' ? '' : ` ${matchedNoun(r)}${r.matched === 1 ? '' : 's'}`}, acted on ${r.acted}${r.limitReached ? ` (limit ${r.limit} reached)` : ''}`,
   );
   return `Rules (default: ${trace.traceRules!.defaultAction}):\n${lines.join('\n')}\n`;
 }

@@ -8,6 +8,7 @@ import {
   isTerminal,
   isWhatIf,
   describeWhatIf,
+  matchedNoun,
   parseRuleShortForm,
   RuleEngine,
   RuleSyntaxError,
@@ -242,7 +243,7 @@ function effect(r: Rule): string {
     case 'break':
       return 'pause in the debugger before it leaves; read on';
     default:
-      return `what if: ${describeWhatIf(r.action, r)} (changes what the program receives); read on`;
+      return `what if: ${describeWhatIf(r.action, r)} (changes what the program receives${matchedNoun(r) === 'TLS request' ? '; requests over TLS only: https, wss' : ''}); read on`;
   }
 }
 
@@ -273,7 +274,10 @@ function rulesExplain(argv: string[]): number {
     const when = compileCondition(r.condition, { process: { pid: 0, threadId: 0, command: '' } }).startDecidable
       ? ''
       : ' [decided when the request ends]';
-    const limit = r.limit !== null ? ` [first ${r.limit} per process]` : '';
+    const limit =
+      r.limit !== null
+        ? ` [first ${r.limit} ${r.limitPer === 'session' ? "in all, the session's processes together" : 'per process'}]`
+        : '';
     const what = r.enabled ? `${effect(r)}${when}${limit}` : 'off (not read; "enabled": true turns it on)';
     out.push(`${head} ${r.action.padEnd(7)} ${r.id.padEnd(idWidth)}  if ${r.condition}`);
     out.push(`${' '.repeat(14 + idWidth)}→ ${what}`);

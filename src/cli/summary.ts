@@ -17,6 +17,7 @@ import {
   type RouteSummary,
   type ServedRouteSummary,
   type TraceSummary,
+  type WhatIfShare,
 } from '../trace/derive/summary';
 import { isFailed, totalTime } from '../trace/derive/timings';
 import type { Percentiles } from '../trace/derive/percentiles';
@@ -114,6 +115,18 @@ function countsText(map: Record<string, number>): string {
     .join(', ');
 }
 
+/**
+ * A route's requests what-if rules changed, set apart (summary.ts): `what if: 12 changed by rule
+ * "slow-pay" (held back its response's first byte 800 ms), set apart: not in the times, failures,
+ * statuses or connections above`.
+ */
+function whatIfLine(w: WhatIfShare): string {
+  const rules = w.rules.map(
+    (r) => `${w.rules.length > 1 ? `${r.count} ` : ''}by rule ${sanitize(JSON.stringify(r.name))} (${sanitize(r.words)})`,
+  );
+  return `what if: ${w.count} changed ${rules.join(', ')}, set apart: not in the times, failures, statuses or connections above (the rule's doing, not the server's)`;
+}
+
 /** The lines of the outgoing routes' table. */
 function routeLines(routes: RouteSummary[], width: number, color: boolean): string[] {
   const routeW = Math.max(24, width - 62);
@@ -136,6 +149,7 @@ function routeLines(routes: RouteSummary[], width: number, color: boolean): stri
     if (r.resetAfterIdle) facts.push(`${r.resetAfterIdle.count} reset on connections idle ≥ ${formatMs(r.resetAfterIdle.minIdleMs)} ms`);
     if (r.bytes.sent || r.bytes.received) facts.push(`${formatBytes(r.bytes.sent)} sent, ${formatBytes(r.bytes.received)} received`);
     lines.push(`    ${facts.join(' · ')}`);
+    if (r.whatIf) lines.push(paint(`    ${whatIfLine(r.whatIf)}`, 35, color));
     if (r.lines.length)
       lines.push(
         paint(`    from ${r.lines.map((l) => `${sanitize(frameFile(l.file))}:${sanitize(l.line)} (${l.count})`).join(', ')}`, 90, color),
@@ -170,7 +184,13 @@ export function renderRouteSummary(summary: TraceSummary, options: { width?: num
     append(lines, servedLines(summary.servedRoutes, width, color));
     lines.push('');
   }
-  lines.push(paint(`Requests made: ${summary.requests} by route (the most time spent first)`, 1, color));
+  lines.push(
+    paint(
+      `Requests made: ${summary.requests} by route (the most time spent first)${summary.whatIf ? `; ${summary.whatIf} changed by what-if rules, set apart` : ''}`,
+      1,
+      color,
+    ),
+  );
   if (summary.routes.length) append(lines, routeLines(summary.routes, width, color));
   else lines.push('  none');
   const notes: string[] = [];

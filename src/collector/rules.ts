@@ -5,24 +5,31 @@
  * version and sends the whole set to every connected preload of the session, one JSON line each,
  * without ever waiting on a preload; a preload that connects later gets the current set right
  * after its `hello`. The preloads' counters come back with their `stats` and are added up here per
- * rule, over every process and thread, for the panel and for `traceRules` in a saved trace.
+ * rule, over every process and thread, for the panel and for `traceRules` in a saved trace. For a
+ * rule whose limit counts per session (`limitPer`), each instance's acts go back out with the set
+ * (RulesMessage.sessionActed) whenever they change, and each instance acts on at most the limit
+ * less the others' acts: the session's total stays within the limit but for what instances act on
+ * at the same moment, before the set carrying the other's acts reaches them (docs/rules.md).
  */
 
 import { EventEmitter } from 'node:events';
 import { renameSync, rmSync, writeFileSync } from 'node:fs';
 import { MAX_ENV_RULES_CHARS } from '../protocol/preload';
+import { MAX_SESSION_ACTED } from '../protocol/preload';
 import type {
   HelloMessage,
   PreloadConfig,
   RuleCountersReport,
   RuleDefaultAction,
   RulesMessage,
+  SessionActed,
   StatsMessage,
   WireRule,
 } from '../protocol/preload';
 import {
   checkRuleBudget,
   copyWhatIf,
+  restarts,
   RuleValidationError,
   sameMeaning,
   validateRule,
@@ -105,6 +112,8 @@ export class RulesController extends EventEmitter<RulesControllerEvents> {
   private file: string | undefined;
   /** The version of the set the file holds (-1: none yet); once written, it is kept current. */
   private fileVersion = -1;
+  /** The acts of the rules whose limit counts per session, as last sent (sessionActedNow), or undefined. */
+  private sessionActed: SessionActed | undefined;
 
   constructor(options: RulesControllerOptions = {}) {
     super();
@@ -157,7 +166,8 @@ export class RulesController extends EventEmitter<RulesControllerEvents> {
 
   /**
    * Changes some properties of a rule (not its id). Editing its condition, action, tag or details
-   * starts its counters from zero; its name, limit or enabled flag keep them. Throws as create().
+   * starts its counters from zero; its name, limit or enabled flag keep them, except that a rule
+   * whose limit counts per session, turned on again, counts anew (limits.ts restarts). Throws as create().
    */
   update(id: string, changes: Partial<Omit<RuleInput, 'id'>>): Rule {
     const at = this.indexOf(id);
@@ -176,7 +186,7 @@ export class RulesController extends EventEmitter<RulesControllerEvents> {
     const rule = validateRule({ ...base, ...changes, id });
     const next = this.list.slice();
     next[at] = rule;
-    this.commit(next, sameMeaning(old, rule) ? [] : [id]);
+    this.commit(next, sameMeaning(old, rule) && !restarts(old, rule) ? [] : [id]);
     return { ...rule };
   }
 
@@ -221,7 +231,7 @@ export class RulesController extends EventEmitter<RulesControllerEvents> {
     const next = validateRules(inputs);
     const action = checkDefault(defaultAction);
     const old = new Map(this.list.map((r) => [r.id, r]));
-    const fresh = next.filter((r) => !old.has(r.id) || !sameMeaning(old.get(r.id)!, r)).map((r) => r.id);
+    const fresh = next.filter((r) => !old.has(r.id) || !sameMeaning(old.get(r.id)!, r) || restarts(old.get(r.id)!, r)).map((r) => r.id);
     for (const id of old.keys()) if (!next.some((r) => r.id === id)) this.since.delete(id);
     this.defAction = action;
     this.commit(next, fresh);
@@ -238,6 +248,7 @@ export class RulesController extends EventEmitter<RulesControllerEvents> {
   message(): RulesMessage {
     const m: RulesMessage = { type: 'rules', version: this.ver, defaultAction: this.defAction, rules: this.list.map(toWire) };
     if (this.slowThresholdMs !== undefined) m.slowThresholdMs = this.slowThresholdMs;
+    if (this.sessionActed !== undefined) m.sessionActed = this.sessionActed;
     return m;
   }
 
@@ -256,18 +267,19 @@ export class RulesController extends EventEmitter<RulesControllerEvents> {
    * named by `rulesFile` instead (when the controller has one: setRulesFile); the file's path is
    * given with every set, so a preload can pass a large set it receives later on to its children.
    */
-  preloadConfig(): Pick<PreloadConfig, 'rules' | 'defaultAction' | 'rulesVersion' | 'slowThresholdMs' | 'rulesFile'> {
+  preloadConfig(): Pick<PreloadConfig, 'rules' | 'defaultAction' | 'rulesVersion' | 'slowThresholdMs' | 'rulesFile' | 'sessionActed'> {
     if (this.list.length === 0 && this.defAction === 'trace') return {};
     const rules = this.list.map(toWire);
-    const out: Pick<PreloadConfig, 'rules' | 'defaultAction' | 'rulesVersion' | 'slowThresholdMs' | 'rulesFile'> = {};
+    const out: Pick<PreloadConfig, 'rules' | 'defaultAction' | 'rulesVersion' | 'slowThresholdMs' | 'rulesFile' | 'sessionActed'> = {};
     if (this.file !== undefined) out.rulesFile = this.file;
-    if (this.file === undefined || JSON.stringify(rules).length <= MAX_ENV_RULES_CHARS) out.rules = rules;
+    if (!this.viaFile(rules)) out.rules = rules;
     else if (this.fileVersion !== this.ver) this.writeFile();
     // The file could not be written: inline after all (a spawn may then fail with E2BIG, and says so).
     if (out.rules === undefined && this.fileVersion !== this.ver) out.rules = rules;
     if (this.defAction !== 'trace') out.defaultAction = this.defAction;
     if (this.ver !== 0) out.rulesVersion = this.ver;
     if (this.slowThresholdMs !== undefined) out.slowThresholdMs = this.slowThresholdMs;
+    if (this.sessionActed !== undefined) out.sessionActed = this.sessionActed;
     return out;
   }
 
@@ -286,6 +298,8 @@ export class RulesController extends EventEmitter<RulesControllerEvents> {
         acted += c.acted;
         if (r.limit !== null && c.acted >= r.limit) limitReached = true;
       }
+      // A limit per session is reached by the processes together.
+      if (r.limitPer === 'session') limitReached = r.limit !== null && acted >= r.limit;
       return { ...r, matched, acted, limitReached };
     });
   }
@@ -369,7 +383,33 @@ export class RulesController extends EventEmitter<RulesControllerEvents> {
       counters.set(c.id, { matched: count(c.matched), acted: count(c.acted), limitReached: c.limitReached === true });
     }
     this.reports.set(instance, { version, seq, counters });
+    // New acts of a rule whose limit counts per session: every instance hears of them (the set again).
+    if (this.list.some((r) => r.limitPer === 'session') && !sameActs(this.sessionActedNow(), this.sessionActed)) this.commit(this.list, []);
     this.emit('counters');
+  }
+
+  /**
+   * Each instance's acts of every enabled rule whose limit counts per session, counted under its
+   * current meaning (as withCounters), only instances that acted; undefined when there are none.
+   */
+  private sessionActedNow(): SessionActed | undefined {
+    let out: SessionActed | undefined;
+    for (const r of this.list) {
+      if (r.limitPer !== 'session' || !r.enabled) continue;
+      const since = this.since.get(r.id) ?? 0;
+      const acts: Record<string, number> = {};
+      let listed = 0;
+      for (const [instance, rep] of this.reports) {
+        const n = rep.version >= since ? (rep.counters.get(r.id)?.acted ?? 0) : 0;
+        if (n === 0) continue;
+        // Past MAX_SESSION_ACTED instances, counted together: an "other" to every instance.
+        const key = listed < MAX_SESSION_ACTED ? instance : '*';
+        if (key !== '*') listed++;
+        acts[key] = (acts[key] ?? 0) + n;
+      }
+      if (listed > 0) (out ??= {})[r.id] = acts;
+    }
+    return out;
   }
 
   private indexOf(id: string): number {
@@ -385,12 +425,23 @@ export class RulesController extends EventEmitter<RulesControllerEvents> {
     this.list = next;
     this.ver++;
     for (const id of fresh) this.since.set(id, this.ver);
+    this.sessionActed = this.sessionActedNow();
     this.line = undefined;
     // Before the preloads hear of it: a child a preload starts then reads this version or a later one.
-    if (this.file !== undefined && (this.fileVersion >= 0 || JSON.stringify(this.list.map(toWire)).length > MAX_ENV_RULES_CHARS))
-      this.writeFile();
+    if (this.file !== undefined && (this.fileVersion >= 0 || this.viaFile(this.list.map(toWire)))) this.writeFile();
     for (const p of this.peers.values()) if (p.ready) this.sendTo(p);
     this.emit('change', this.ver);
+  }
+
+  /**
+   * Whether a process about to start gets the set through the rules file rather than inline: one
+   * too large for the environment, and one with a limit per session — a process reads the file as
+   * it starts, so it begins with the acts the collector knows of now (sessionActed), not with
+   * those of the set its parent inherited (a parent that made no request never connects, so never
+   * hears of them).
+   */
+  private viaFile(rules: WireRule[]): boolean {
+    return this.file !== undefined && (sessionLimited(rules) || JSON.stringify(rules).length > MAX_ENV_RULES_CHARS);
   }
 
   /**
@@ -444,6 +495,7 @@ export class RulesController extends EventEmitter<RulesControllerEvents> {
 /** The wire form of a rule: exactly its properties (Rule is already that shape). */
 function toWire(r: Rule): WireRule {
   const w: WireRule = { id: r.id, name: r.name, condition: r.condition, action: r.action, limit: r.limit, enabled: r.enabled };
+  if (r.limitPer !== undefined) w.limitPer = r.limitPer;
   if (r.tag !== undefined) w.tag = r.tag;
   if (r.details !== undefined) w.details = r.details.slice();
   copyWhatIf(r, w as WhatIfParams);
@@ -457,6 +509,25 @@ function checkDefault(action: unknown): RuleDefaultAction {
 
 function clampIndex(i: number, len: number): number {
   return Number.isInteger(i) ? Math.max(0, Math.min(len, i)) : len;
+}
+
+/** Some enabled rule's limit counts per session (its acts travel with the set: SessionActed). */
+export function sessionLimited(rules: readonly { enabled?: unknown; limitPer?: unknown; limit?: unknown }[]): boolean {
+  return rules.some((r) => r.enabled === true && r.limitPer === 'session' && typeof r.limit === 'number');
+}
+
+/** Two SessionActed alike (the same rules, instances and counts). */
+function sameActs(a: SessionActed | undefined, b: SessionActed | undefined): boolean {
+  if (a === undefined || b === undefined) return a === b;
+  const ka = Object.keys(a);
+  if (ka.length !== Object.keys(b).length) return false;
+  for (const id of ka) {
+    const x = a[id];
+    const y = b[id];
+    if (y === undefined || Object.keys(x).length !== Object.keys(y).length) return false;
+    for (const [who, n] of Object.entries(x)) if (y[who] !== n) return false;
+  }
+  return true;
 }
 
 /** A count from the wire: a whole number ≥ 0, else 0. */
@@ -477,6 +548,7 @@ export function traceRuleOf(r: Rule & { matched: number; acted: number; limitRea
     acted: r.acted,
     limitReached: r.limitReached,
   };
+  if (r.limitPer !== undefined) out.limitPer = r.limitPer;
   if (r.tag !== undefined) out.tag = r.tag;
   if (r.details !== undefined) out.details = r.details.slice();
   copyWhatIf(r, out as WhatIfParams);

@@ -3,7 +3,9 @@
  * — another trace of the panel (a session, an opened file) or a trace file — route by route as
  * `nettrace diff` does (src/trace/derive/compare.ts), sent to the panel's Summary view. A file is
  * streamed and each trace summarized a slice at a time (src/trace/summaryStream.ts): the extension
- * host's event loop keeps turning through a 100,000-request comparison.
+ * host's event loop keeps turning through a 100,000-request comparison. A comparison is of the
+ * shown trace: it is not posted when the panel has moved on to another meanwhile, and the panel's
+ * Summary view drops it when it shows another trace (webview/summaryView.ts).
  */
 
 import { basename } from 'node:path';
@@ -42,7 +44,16 @@ export async function compareWith(s: Services, shown: TraceEntry | undefined): P
       baseline = { path: file.fsPath };
       name = basename(file.fsPath);
     }
-    s.panel.postCompare(await compareWithBaseline(shown.key, s.traces.fullTrace(shown), baseline, name));
+    const compared = await compareWithBaseline(shown.key, s.traces.fullTrace(shown), baseline, name);
+    // A comparison belongs to the traces it compared: the panel may have moved on to another meanwhile.
+    if (s.panel.traceKey !== shown.key) {
+      s.log(`compared ${shown.key} with ${name}: not shown, the panel shows another trace now`);
+      void vscode.window.showInformationMessage(
+        `Net Trace: the comparison of ${shown.label} with ${name} is not shown: the panel shows another trace now. Compare again from its Summary view.`,
+      );
+      return;
+    }
+    s.panel.postCompare(compared);
     s.log(`compared ${shown.key} with ${name}`);
   } catch (err) {
     const message = err instanceof TraceFileError ? err.message : (err as Error).message;

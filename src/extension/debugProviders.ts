@@ -9,6 +9,7 @@
 import { whatIfRulesIfTrusted } from './settingsGuard';
 import { confirmLaunchWhatIf, ownRule } from './launchWhatIf';
 import { hidingRules, noticeHiding } from './hiddenRules';
+import { noticeWhatIfFromBefore } from './whatIfStatus';
 import { isAbsolute, relative, sep } from 'node:path';
 import * as vscode from 'vscode';
 import {
@@ -187,10 +188,20 @@ export async function prepareTrace(
   }
   s.rules.noteSession(prepared.key, launchRules.workspaceIds);
   // Skip rules and a skip default the user did not set hide requests: said, never silently (hiddenRules.ts).
-  if (!prepared.joined)
+  if (!prepared.joined) {
     noticeHiding(hidingRules(launchRules.rules, launchRules.workspaceIds, tracing.defaultAction), s.context.workspaceState, s.log, () =>
       s.panel.revealRules(),
     );
+    // What-if rules made before this session (the workspace's) act in it from its first request: said, with Turn Off (whatIfStatus.ts).
+    // Those the session really has: not those an untrusted workspace left out.
+    const kept = new Set(launchRules.rules.map((r) => (r as { id?: unknown }).id));
+    noticeWhatIfFromBefore(
+      s.rules,
+      launchRules.workspaceIds.filter((id) => kept.has(id)),
+      s.log,
+      () => s.panel.revealRules(),
+    );
+  }
   return prepared;
 }
 

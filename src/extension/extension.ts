@@ -73,7 +73,7 @@ export function activate(context: vscode.ExtensionContext): void {
   registerCopyCommands(services);
   registerRuleCommands(services, rules);
   registerWhatIfCommands(services, rules);
-  registerWhatIfStatus(context, traces, rules, RULE_COMMANDS.show);
+  registerWhatIfStatus(context, traces, rules, RULE_COMMANDS.show, log);
   registerWhatIfTrust(context, panel);
   registerHelperSetup(context);
   log(`Net Trace activated (preload ${join(context.extensionPath, 'dist', 'preload.cjs')})`);

@@ -10,11 +10,11 @@
  *                                             ← a blank line
  *   the body, as text, to the end of the file
  *
- * Pure (no `vscode`), so test/unit/httpDocument.test.mjs reads it. The framing headers
+ * Pure (no `vscode`), so test/unit/whatIfPanel.test.mjs reads it. The framing headers
  * (content-length, transfer-encoding, connection, keep-alive) are left out of an answer: its body is
- * what the document says, and the preload frames it.
+ * what the document says, and the preload frames it. Comments are wrapped at COMMENT_COLUMNS.
  */
-import type { HeaderPair } from '../trace/contract/types';
+import type { CapturedBody, HeaderPair } from '../trace/contract/types';
 import { REDACTED } from '../trace/contract/wire';
 
 /** Headers the body's framing decides: never taken from, or put into, a document. */
@@ -46,37 +46,101 @@ export interface RequestEdit {
   body?: string;
 }
 
-function comments(lines: readonly string[]): string {
-  return lines.map((l) => `# ${l}\n`).join('');
+/** Comment lines are wrapped to this many columns ("# " included), so they fit an editor beside the panel. */
+export const COMMENT_COLUMNS = 100;
+
+/** Each paragraph as `# ` comment lines of at most COMMENT_COLUMNS columns (a longer word stays whole on its line). */
+function comments(paragraphs: readonly string[]): string {
+  let out = '';
+  for (const p of paragraphs) {
+    let line = '';
+    for (const word of p.split(/\s+/).filter(Boolean)) {
+      if (line !== '' && 2 + line.length + 1 + word.length > COMMENT_COLUMNS) {
+        out += `# ${line}\n`;
+        line = word;
+      } else line = line === '' ? word : `${line} ${word}`;
+    }
+    out += `# ${line}\n`;
+  }
+  return out;
 }
 
-function headerLines(headers: readonly HeaderPair[] | undefined, skipFraming: boolean): string {
+function headerLines(headers: readonly HeaderPair[] | undefined, leave: ReadonlySet<string> = new Set()): string {
   let out = '';
   for (const [name, value] of headers ?? []) {
-    if (skipFraming && FRAMING.has(name.toLowerCase())) continue;
+    if (leave.has(name.toLowerCase())) continue;
     out += `${name}: ${value ?? ''}\n`;
   }
   return out;
 }
 
-/** The answer document for a recorded response (status, headers, body as recorded; redacted values as `<redacted>`). */
+/** The recorded response's body as the answer can hold it (text), and what the document must say of it. */
+function answerBody(req: { respContentLen?: number; respBody?: CapturedBody }): { text: string; note?: string } {
+  const b = req.respBody;
+  const len = req.respContentLen;
+  if (b === undefined) {
+    if (len === 0) return { text: '' };
+    return {
+      text: '',
+      note:
+        "The trace did not record this response's body (bodies are recorded with the nettrace.bodies setting, " +
+        `"bodies": true in the launch configuration, or a details rule${len !== undefined ? `; it had ${len} bytes` : ''}), ` +
+        "so the body below is empty: type the answer's body after the blank line.",
+    };
+  }
+  if (b.text === undefined)
+    return {
+      text: '',
+      note: `The recorded body is not text (${b.contentEncoding ? `${b.contentEncoding}-encoded` : (b.contentType ?? 'binary')}, ${b.size} bytes), so the body below is empty: type the answer's body after the blank line.`,
+    };
+  if (b.truncated)
+    return {
+      text: b.text,
+      note: `The trace recorded only the start of this response's body (${b.size} bytes in all): the body below is cut where the recording stopped.`,
+    };
+  return { text: b.text };
+}
+
+/** Recorded headers an answer leaves out besides the framing: a fixed `Date` would go stale; the body below is never encoded. */
+const ANSWER_LEAVES = new Set([...FRAMING, 'date', 'content-encoding']);
+
+/**
+ * The answer document for a recorded response (status, headers, body as recorded; redacted values
+ * as `<redacted>`). The framing headers, `Date` (a recorded date would be a fixed, stale value:
+ * the answer has none unless one is typed) and `Content-Encoding` (the body below is text) are
+ * left out, and the comments say so, and say when the body was not recorded or was cut.
+ */
 export function answerDocument(
-  req: { respStatusCode?: number; respStatusText?: string; respHeaders?: HeaderPair[]; respBody?: { text?: string } },
+  req: { respStatusCode?: number; respStatusText?: string; respHeaders?: HeaderPair[]; respContentLen?: number; respBody?: CapturedBody },
   ruleName: string,
 ): string {
   const status = req.respStatusCode ?? 200;
   const text = req.respStatusText ?? '';
+  const body = answerBody(req);
+  const left = (req.respHeaders ?? []).map(([n]) => n.toLowerCase()).filter((n) => n === 'date' || n === 'content-encoding');
+  const notes: string[] = [];
+  if (body.note) notes.push(body.note);
+  if (left.length)
+    notes.push(
+      [
+        left.includes('date') ? 'The recorded Date header is left out: a fixed date would go stale (type a Date line to send one).' : '',
+        left.includes('content-encoding') ? 'Its Content-Encoding is left out: the body below is sent as it reads.' : '',
+      ]
+        .filter(Boolean)
+        .join(' '),
+    );
   return (
     comments([
       `Net Trace: the answer of the what-if rule "${ruleName}".`,
-      'Edit the status line, the headers and the body (after the blank line), then save (Ctrl+S / Cmd+S):',
-      'saving makes or updates the rule, and the next requests like this one get this answer without',
-      'reaching the server. Lines starting with # before the status line are ignored.',
+      'Edit the status line, the headers and the body (after the blank line), then save (Ctrl+S / Cmd+S): saving makes ' +
+        'or updates the rule, and the next requests like this one get this answer without reaching the server. ' +
+        'Net Trace frames the body. Lines starting with # before the status line are ignored.',
+      ...notes,
     ]) +
     `HTTP/1.1 ${status}${text ? ` ${text}` : ''}\n` +
-    headerLines(req.respHeaders, true) +
+    headerLines(req.respHeaders, ANSWER_LEAVES) +
     '\n' +
-    (req.respBody?.text ?? '')
+    body.text
   );
 }
 
@@ -144,12 +208,14 @@ export function requestDocument(req: {
     comments([
       'Net Trace: Send Again, from inside the program that made this request.',
       'Edit the method and URL, the headers and the body (after the blank line), then save (Ctrl+S / Cmd+S) to send it.',
-      `A header that reads ${REDACTED} is sent as the program sent it to ${originOf(req.reqURL)} only (the same scheme, host and port):`,
-      "to another origin it is left out, so the program's credentials stay at theirs; type a value to send one there.",
+      `A header that reads ${REDACTED} is sent as the program sent it to ${originOf(req.reqURL)} only (the same scheme, host and port): ` +
+        "to another origin it is left out, so the program's credentials stay at theirs; type a value to send one there.",
+      `Host follows the URL: to another origin the Host line is not sent, and the new request's Host is the URL's host ` +
+        `(as Node and undici set it); to ${originOf(req.reqURL)} it is sent as written.`,
       'Type a new value to change a header, delete the line to leave it out. Lines starting with # before the first line are ignored.',
     ]) +
     `${req.reqMethod} ${req.reqURL}\n` +
-    headerLines(req.reqHeaders, false) +
+    headerLines(req.reqHeaders) +
     (req.reqBody?.text !== undefined ? `\n${req.reqBody.text}` : '')
   );
 }

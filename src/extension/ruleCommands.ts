@@ -10,7 +10,7 @@
  */
 
 import * as vscode from 'vscode';
-import { RULE_ACTIONS, parseRuleShortForm, validateRule, type Rule } from '../rules';
+import { RULE_ACTIONS, matchedNoun, parseRuleShortForm, validateRule, type Rule } from '../rules';
 import { uniqueId, type FromRequestKind } from '../rules/fromRequest';
 import type { RuleRow } from '../protocol/webview';
 import { requestTarget, type CopyContext } from './copyCommands';
@@ -93,9 +93,9 @@ export function checkShortForm(text: string, taken: ReadonlySet<string>, keepId?
 }
 
 /** The one-line form of a rule (what "Edit" shows and parses back). */
-export function toShortForm(r: Pick<Rule, 'id' | 'action' | 'limit' | 'condition' | 'tag' | 'details' | 'name'>): string {
+export function toShortForm(r: Pick<Rule, 'id' | 'action' | 'limit' | 'limitPer' | 'condition' | 'tag' | 'details' | 'name'>): string {
   const parts = [`${/^[A-Za-z0-9_.-]{1,200}$/.test(r.id) ? `${r.id}: ` : ''}${r.action}`];
-  if (r.limit !== null) parts.push(`limit=${r.limit}`);
+  if (r.limit !== null) parts.push(`limit=${r.limit}${r.limitPer === 'session' ? '/session' : ''}`);
   if (r.action === 'mark' && r.tag !== undefined && r.tag !== r.name && /^[^\s~=]\S*$/.test(r.tag)) parts.push(`tag=${r.tag}`);
   if (r.action === 'details' && r.details && r.details.join(',') !== 'bodies') parts.push(`details=${r.details.join(',')}`);
   parts.push(r.condition);
@@ -107,7 +107,7 @@ async function addRule(s: Services, rules: RuleService): Promise<void> {
   const taken = rules.takenIds();
   const text = await vscode.window.showInputBox({
     title: 'Net Trace: Add Trace Rule',
-    prompt: `[ID:] ACTION [limit=N] [tag=TAG] [details=KIND,...] CONDITION — ACTION is ${RULE_ACTIONS.join(', ')}. The rule is enabled, kept in this workspace and applies to running sessions at once.`,
+    prompt: `[ID:] ACTION [limit=N[/session]] [tag=TAG] [details=KIND,...] CONDITION — ACTION is ${RULE_ACTIONS.join(', ')}. The rule is enabled, kept in this workspace and applies to running sessions at once.`,
     placeHolder: 'skip host == "telemetry.example.com"',
     ignoreFocusOut: true,
     validateInput: (v) => checkShortForm(v, taken),
@@ -140,9 +140,11 @@ async function manageRules(s: Services, rules: RuleService): Promise<void> {
   const items: RulePick[] = [
     ...list.map((r): RulePick => ({
       label: `${r.enabled ? '$(pass-filled)' : '$(circle-large-outline)'} ${r.name}`,
-      description: `${r.action}${r.limit !== null ? ` · limit ${r.limit}` : ''} · ${r.condition}`,
+      description: `${r.action}${r.limit !== null ? ` · limit ${r.limit} ${r.limitPer === 'session' ? 'in all' : 'per process'}` : ''} · ${r.condition}`,
       detail: `${r.enabled ? 'enabled' : 'disabled'} · ${r.origin === 'launch' ? 'from launch.json or the nettrace.rules setting (edits last for this session)' : 'workspace rule'}${
-        scope === 'session' ? ` · matched ${r.matched}, acted ${r.acted}${r.limitReached ? ' · limit reached' : ''}` : ''
+        scope === 'session'
+          ? ` · matched ${r.matched}${matchedNoun(r) === 'request' ? '' : ` ${matchedNoun(r)}${r.matched === 1 ? '' : 's'}`}, acted ${r.acted}${r.limitReached ? ' · limit reached' : ''}`
+          : ''
       }`,
       rule: r,
     })),
@@ -188,7 +190,12 @@ async function manageRules(s: Services, rules: RuleService): Promise<void> {
         if (text === undefined) return;
         change(() => {
           const input = parseRuleShortForm(text, r.id);
-          const changes: Record<string, unknown> = { condition: input.condition, action: input.action, limit: input.limit ?? null };
+          const changes: Record<string, unknown> = {
+            condition: input.condition,
+            action: input.action,
+            limit: input.limit ?? null,
+            limitPer: input.limitPer ?? 'process',
+          };
           if (input.tag !== undefined) changes.tag = input.tag;
           if (input.details !== undefined) changes.details = input.details;
           rules.apply({ op: 'update', id: r.id, changes }, key, scope);

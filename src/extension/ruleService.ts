@@ -90,6 +90,67 @@ export class RuleService extends EventEmitter<RuleServiceEvents> {
   /** A session was prepared with rulesForLaunch's rules: remembers which came from the workspace. */
   noteSession(traceKey: string, workspaceIds: readonly string[]): void {
     this.origins.set(traceKey, { workspace: new Set(workspaceIds) });
+    const e = this.live(traceKey);
+    if (e) this.watch(e);
+  }
+
+  /** Session controllers whose counters are watched (turnOffUsedUp). */
+  private readonly watched = new WeakSet<RulesController>();
+
+  /** Watches a live session's counters for workspace rules whose limit per session is used up. */
+  private watch(e: TraceEntry): void {
+    const ctrl = e.session!.rules;
+    if (this.watched.has(ctrl)) return;
+    this.watched.add(ctrl);
+    ctrl.on('counters', () => this.turnOffUsedUp(e.key));
+  }
+
+  /**
+   * A workspace rule whose limit counts per session (the panel's "Only the next one", "The next
+   * three") that acted on its last request turns itself off, in the workspace and every session:
+   * "the next three" are the next three calls, not three more in each later session.
+   */
+  private turnOffUsedUp(traceKey: string): void {
+    const e = this.live(traceKey);
+    if (!e) return;
+    const ws = this.originsOf(traceKey).workspace;
+    if (!this.list.some((r) => r.enabled && r.limitPer === 'session' && ws.has(r.id))) return;
+    for (const r of e.session!.rules.withCounters()) {
+      if (!r.limitReached || r.limitPer !== 'session' || !r.enabled || !ws.has(r.id)) continue;
+      if (!this.list.some((w) => w.id === r.id && w.enabled)) continue;
+      try {
+        this.apply({ op: 'setEnabled', id: r.id, enabled: false }, traceKey, 'workspace');
+        this.log(`trace rule "${r.id}" acted on the ${r.limit} request${r.limit === 1 ? '' : 's'} of its limit and turned itself off`);
+      } catch (err) {
+        this.log(`trace rule "${r.id}" reached its limit but could not be turned off: ${(err as Error).message}`);
+      }
+    }
+  }
+
+  /** The enabled what-if rules of the workspace among `ids` (a session's workspaceIds): what a session starts with from before. */
+  whatIfFromBefore(ids: Iterable<string>): Rule[] {
+    const want = new Set(ids);
+    return this.list.filter((r) => r.enabled && isWhatIf(r.action) && want.has(r.id)).map((r) => ({ ...r }));
+  }
+
+  /**
+   * Turns off every enabled what-if rule: the workspace's (and so every live session's copy) and
+   * the live sessions' own (launch.json's, the setting's, for their session). Returns their names.
+   */
+  turnOffWhatIf(): string[] {
+    const names: string[] = [];
+    for (const r of this.list)
+      if (r.enabled && isWhatIf(r.action)) {
+        this.apply({ op: 'setEnabled', id: r.id, enabled: false }, undefined, 'workspace');
+        names.push(r.name);
+      }
+    for (const e of this.liveEntries())
+      for (const r of e.session!.rules.rules())
+        if (r.enabled && isWhatIf(r.action)) {
+          this.apply({ op: 'setEnabled', id: r.id, enabled: false }, e.key, 'session');
+          names.push(r.name);
+        }
+    return names;
   }
 
   /** The live session of a trace (its collector still runs), if any. */
@@ -236,6 +297,7 @@ export class RuleService extends EventEmitter<RuleServiceEvents> {
       }
       e.session!.rules.create(rule, 0);
       this.originsOf(e.key).workspace.add(rule.id);
+      this.watch(e);
       added++;
       this.emit('change', e.key);
     }

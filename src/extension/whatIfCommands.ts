@@ -13,7 +13,7 @@
  */
 
 import * as vscode from 'vscode';
-import { validateRule, type WhatIfAction } from '../rules';
+import { matchedNoun, validateRule, type WhatIfAction } from '../rules';
 import { WHAT_IF_LIMITS, whatIfRuleFromRequest } from '../rules/whatIfFromRequest';
 import type { HttpRequest } from '../trace/contract/types';
 import { FAIL_WORDS } from '../trace/diagnosis/whatIfText';
@@ -43,6 +43,13 @@ interface Choice extends vscode.QuickPickItem {
   words: string;
   /** Asks for the parameter (a status, a duration, a rate) first. */
   ask?: () => Promise<{ spec: unknown; words: string } | undefined>;
+  /** Only for requests over TLS (https, wss): a TLS failure has no handshake to fail on a plain one. */
+  tlsOnly?: true;
+}
+
+/** True for a request over TLS (an `https:` or `wss:` URL): the only ones a TLS failure can act on. */
+export function overTls(url: string | undefined): boolean {
+  return /^(https|wss):/i.test(url ?? '');
 }
 
 const askNumber = async (prompt: string, value: string, min: number, max: number): Promise<number | undefined> => {
@@ -86,6 +93,7 @@ function failChoices(): Choice[] {
       action: 'fail',
       spec: { kind: 'tls', tls: 'expired' },
       words: 'certificate expired',
+      tlsOnly: true,
     },
     {
       label: 'TLS: certificate for another host',
@@ -93,6 +101,7 @@ function failChoices(): Choice[] {
       action: 'fail',
       spec: { kind: 'tls', tls: 'wrong-host' },
       words: 'wrong host certificate',
+      tlsOnly: true,
     },
     {
       label: 'Timeout',
@@ -176,10 +185,10 @@ function problemOf(action: WhatIfAction, spec: unknown): string | undefined {
 
 async function pickLimit(what: string): Promise<number | null | undefined> {
   const picked = await vscode.window.showQuickPick(
-    WHAT_IF_LIMITS.map((l) => ({ label: l.label, limit: l.limit })),
+    WHAT_IF_LIMITS.map((l) => ({ label: l.label, description: l.description, limit: l.limit })),
     {
       title: `Net Trace: ${what} — how many?`,
-      placeHolder: 'The rule stops acting after this many requests (per process)',
+      placeHolder: "Counted over all of the session's processes together: the rule turns itself off after that many calls",
       ignoreFocusOut: true,
     },
   );
@@ -192,25 +201,44 @@ function addRule(s: Services, rules: RuleService, input: Record<string, unknown>
     const rule = rules.apply({ op: 'create', rule: input }, traceKey)!;
     s.panel.revealRules(rule.id);
     const live = s.traces.live().length > 0;
+    const limit =
+      rule.limit === null
+        ? ''
+        : ` for the next ${rule.limit === 1 ? 'request' : `${rule.limit} requests`}${rule.limitPer === 'session' ? " (the session's processes together; then it turns off)" : ' of each process'}`;
+    const tls = matchedNoun(rule) === 'TLS request' ? ' It acts on requests over TLS (https) only.' : '';
     void vscode.window.showInformationMessage(
-      `Net Trace: what-if rule "${rule.name}" is on${rule.limit !== null ? ` for the next ${rule.limit === 1 ? 'request' : `${rule.limit} requests`}` : ''}. ` +
+      `Net Trace: what-if rule "${rule.name}" is on${limit}. ` +
         (live ? 'It acts in the running program now' : 'It acts from the next session') +
-        ' (turn it off in the Rules view).',
+        ` (turn it off in the Rules view).${tls}`,
     );
   } catch (err) {
     void vscode.window.showErrorMessage(`Net Trace: the what-if rule was not added: ${(err as Error).message}`);
   }
 }
 
-async function pickAndAdd(s: Services, rules: RuleService, arg: CopyContext | undefined, title: string, choices: Choice[]): Promise<void> {
+/**
+ * The choices that can act on `req`: a TLS failure only for a request over TLS. Also says what was
+ * left out and why (the picker's placeholder), or undefined.
+ */
+export function choicesFor<C extends { tlsOnly?: true }>(req: { reqURL?: string }, all: C[]): { choices: C[]; leftOut?: string } {
+  if (overTls(req.reqURL) || !all.some((c) => c.tlsOnly)) return { choices: all };
+  return {
+    choices: all.filter((c) => !c.tlsOnly),
+    leftOut: 'No TLS failures: this request is plain (no TLS handshake to fail); they are offered for https requests',
+  };
+}
+
+async function pickAndAdd(s: Services, rules: RuleService, arg: CopyContext | undefined, title: string, all: Choice[]): Promise<void> {
   const t = requestTarget(s, arg);
   if (!t) return void vscode.window.showInformationMessage('Net Trace: select a request in the Net Trace panel first.');
+  const { choices, leftOut } = choicesFor(t.req, all);
   for (const c of choices) {
     const problem = c.spec !== undefined ? problemOf(c.action, c.spec) : undefined;
     if (problem) c.detail = `$(circle-slash) not available yet: ${problem}`;
   }
   const picked = await vscode.window.showQuickPick(choices, {
     title: `Net Trace: ${title} — ${t.req.reqMethod} ${t.req.reqURL}`,
+    ...(leftOut !== undefined ? { placeHolder: leftOut } : {}),
     matchOnDescription: true,
     // These pickers open from the panel's context menu, and the workbench gives the webview its
     // focus back when that menu closes through the webview's frames, asynchronously: under load it
@@ -225,6 +253,15 @@ async function pickAndAdd(s: Services, rules: RuleService, arg: CopyContext | un
   const input = whatIfRuleFromRequest(t.req, picked.action, made.spec, limit, made.words, rules.takenIds());
   if (!input) return void vscode.window.showInformationMessage(`Net Trace: no rule can be made from this request's URL (${t.req.reqURL}).`);
   addRule(s, rules, input, t.entry.key);
+}
+
+/**
+ * Opens a what-if document beside the active editor group — the panel's, when the command came from
+ * its row menu — so the panel stays in view while the document is edited.
+ */
+async function showBeside(uri: vscode.Uri): Promise<void> {
+  const doc = await vscode.workspace.openTextDocument(uri);
+  await vscode.window.showTextDocument(doc, { preview: false, viewColumn: vscode.ViewColumn.Beside });
 }
 
 /** An open what-if document: what saving it does. */
@@ -313,8 +350,7 @@ async function answerLikeThis(s: Services, rules: RuleService, docs: WhatIfDocum
       throw err;
     }
   });
-  const doc = await vscode.workspace.openTextDocument(uri);
-  await vscode.window.showTextDocument(doc, { preview: false });
+  await showBeside(uri);
 }
 
 /**
@@ -407,7 +443,7 @@ export function registerWhatIfCommands(s: Services, rules: RuleService): void {
         }
         await sendAgainNow(s, t.entry, t.req, edit);
       });
-      await vscode.window.showTextDocument(await vscode.workspace.openTextDocument(uri), { preview: false });
+      await showBeside(uri);
     }),
   );
 }

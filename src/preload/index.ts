@@ -155,7 +155,7 @@ function start(): void {
   preloadRules.init(
     config,
     { pid: process.pid, threadId, command: [process.argv0, ...process.argv.slice(1)].join(' ').slice(0, 4096) },
-    { changed: () => transport.markStats(), warn: (m) => t.warn(m) },
+    { changed: () => transport.markStats(), warn: (m) => t.warn(m), instance: transport.connToken },
   );
   if (config.dnsTrace) ensureResolver(t);
   const installing = (install: (t: Tracer) => void) => () => {

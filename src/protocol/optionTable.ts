@@ -260,7 +260,7 @@ function ruleOptions(): OptionDef[] {
         value: 'required',
         arg: 'RULE',
         repeat: true,
-        help: 'a trace rule, `[ID:] ACTION [limit=N] [tag=TAG] [details=KIND,...] CONDITION`, e.g. `skip host == "telemetry.example.com"`; may be repeated; read in order, before the rules of --rules; enabled (see docs/rules.md)',
+        help: 'a trace rule, `[ID:] ACTION [limit=N[/session]] [tag=TAG] [details=KIND,...] CONDITION`, e.g. `skip host == "telemetry.example.com"`; may be repeated; read in order, before the rules of --rules; enabled (see docs/rules.md)',
       },
     },
     {

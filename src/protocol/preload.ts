@@ -122,6 +122,8 @@ export interface PreloadConfig {
    * Inherited by child processes and worker threads with the rest of the configuration.
    */
   rules?: WireRule[];
+  /** The acts of rules whose limit counts per session, as the collector knew them (RulesMessage.sessionActed). */
+  sessionActed?: SessionActed;
   /** What happens to a request no trace/skip rule decides (default "trace"). */
   defaultAction?: RuleDefaultAction;
   /** The collector's version of `rules` (RulesMessage.version; default 0). */
@@ -162,8 +164,10 @@ export interface WireRule {
   /** The condition's source text (docs/rules.md). */
   condition: string;
   action: WireRuleAction;
-  /** Matching requests acted on per preload instance; null: no limit. */
+  /** Matching requests acted on per preload instance (per session with `limitPer`); null: no limit. */
   limit: number | null;
+  /** `"session"`: `limit` counts over the session's instances together (RulesMessage.sessionActed). */
+  limitPer?: 'session';
   enabled: boolean;
   /** `mark`: the tag given. */
   tag?: string;
@@ -363,7 +367,22 @@ export interface RulesMessage {
   slowThresholdMs?: number;
   /** The rules in order (first trace/skip match wins), disabled ones included. */
   rules: WireRule[];
+  /** For the rules whose limit counts per session: what each instance acted on, as far as the collector knows (SessionActed). */
+  sessionActed?: SessionActed;
 }
+
+/**
+ * The acts the collector has counted of each rule whose limit is per session (`limitPer`
+ * "session"), per preload instance (HelloMessage.conn; "*" for instances past the first
+ * MAX_SESSION_ACTED of a rule, counted together): rule id → instance → acted. An instance acts
+ * on at most `limit` − (the others' acts) requests, so the session's total stays within the
+ * limit, except for what two instances act on before either hears of the other's acts (the
+ * stats' batch and the set's trip back: tens of ms). Only instances that acted are listed.
+ */
+export type SessionActed = Record<string, Record<string, number>>;
+
+/** Instances listed per rule in SessionActed; the acts of more are counted under "*". */
+export const MAX_SESSION_ACTED = 1000;
 
 /**
  * Collector → preload: Send Again (docs/rules.md, "Send Again"). The preload sends its request

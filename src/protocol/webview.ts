@@ -116,6 +116,8 @@ export interface RuleRow {
   condition: string;
   action: RuleActionName;
   limit: number | null;
+  /** `"session"`: `limit` counts over all of the session's processes together (absent: per process). */
+  limitPer?: 'session';
   enabled: boolean;
   tag?: string;
   details?: RuleDetailName[];
@@ -123,7 +125,7 @@ export interface RuleRow {
   fail?: { kind: 'refused' | 'reset' | 'dns-notfound' | 'tls' | 'timeout' | 'status' };
   matched: number;
   acted: number;
-  /** It reached its limit in at least one process or thread. */
+  /** It reached its limit in at least one process or thread (per session: all of them together). */
   limitReached: boolean;
   origin: RuleOrigin;
 }

@@ -39,7 +39,19 @@ export type Expr =
   | { k: 'and' | 'or'; l: Expr; r: Expr }
   | { k: 'not'; e: Expr }
   | { k: 'const'; v: boolean }
-  | { k: 'test'; field: FieldDef; pred: Pred; pos: number; eq?: unknown[]; cost: number; size?: number; matcher?: Matcher };
+  | {
+      k: 'test';
+      field: FieldDef;
+      pred: Pred;
+      pos: number;
+      eq?: unknown[];
+      cost: number;
+      size?: number;
+      matcher?: Matcher;
+      /** The operator of a string test (`startsWith`, `~`, `=~`, …) and its text, for what a rule can reach (reach.ts). */
+      op?: string;
+      lit?: string;
+    };
 
 /**
  * What one test costs a decision at most, in budget steps (src/rules/budget.ts): a step is about
@@ -219,6 +231,7 @@ class Parser {
       pred,
       pos: tok.pos,
       eq: op === '==' && field.type !== 'tags' ? [value] : undefined,
+      ...(field.type === 'string' ? { op, lit: typeof value === 'string' ? value : (value as Token).text } : {}),
       cost:
         steps !== undefined
           ? steps * TEST_STEPS.pattern

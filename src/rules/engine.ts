@@ -13,6 +13,7 @@ import { RequestFacts, type ProcessFacts, type RequestEndView, type RequestStart
 import { TRACE_ALL } from './details';
 import { DETAIL_BIT, isTerminal, type Rule } from './rule';
 import { isWhatIf, WHAT_IF_KEYS, whatIfClients } from './whatIf';
+import { limitOf, restarts, type SessionActs } from './limits';
 
 /** Engine settings fixed for a process. */
 export interface RuleEngineOptions {
@@ -27,6 +28,8 @@ export interface RuleEngineOptions {
    * and the caller says so (the preload warns once per rule). Must not throw.
    */
   onWhatIfGap?: (rule: Rule, client: string) => void;
+  /** This instance's name (HelloMessage.conn): its own acts in a SessionActs (setRules) are not the others'. */
+  instance?: string;
 }
 
 /** A rule's counters in this process. */
@@ -57,6 +60,8 @@ interface LiveRule {
   whatIfClients: ReadonlySet<string> | null;
   /** A `fail tls` rule: read only for requests over TLS (a plain one has no handshake to fail). */
   tlsOnly: boolean;
+  /** The limit this instance acts up to (limits.ts limitOf: per session, less the others' acts); null: none. */
+  limit: number | null;
   /** For a skip rule: the decision it makes alone (nothing else acted), shared by every such request. */
   skipDecision?: StartDecision;
   /** For a trace rule: the decision it makes alone (no rule above it acted), shared likewise. */
@@ -140,13 +145,14 @@ export class RuleEngine {
    * details are unchanged keeps its counters; any other change starts it from zero. Requests in
    * flight finish under the new list: an undecided rule that was removed or disabled no longer acts.
    * Throws RuleSyntaxError if a condition does not compile (the old list then stays).
-   * `defaultAction`, when given, replaces the one the engine was made with.
+   * `defaultAction`, when given, replaces the one the engine was made with. `sessionActed`: the acts
+   * of each instance of the rules whose limit counts per session (limits.ts).
    */
-  setRules(rules: readonly Rule[], defaultAction?: 'trace' | 'skip'): void {
+  setRules(rules: readonly Rule[], defaultAction?: 'trace' | 'skip', sessionActed?: SessionActs): void {
     const old = new Map(this.live.map((l) => [l.rule.id, l]));
     const next: LiveRule[] = rules.map((rule) => {
       const prev = old.get(rule.id);
-      if (prev !== undefined && sameMeaning(prev.rule, rule)) {
+      if (prev !== undefined && sameMeaning(prev.rule, rule) && !restarts(prev.rule, rule)) {
         // Kept: in-flight decisions hold this object, so its counters stay exact.
         old.delete(rule.id);
         prev.rule = { ...rule };
@@ -164,6 +170,7 @@ export class RuleEngine {
         whatIf: isWhatIf(rule.action),
         whatIfClients: isWhatIf(rule.action) ? whatIfClients(rule.action, rule) : null,
         tlsOnly: rule.action === 'fail' && rule.fail?.kind === 'tls',
+        limit: rule.limit,
         skipDecision: undefined,
         traceDecision: undefined,
         matched: 0,
@@ -173,7 +180,7 @@ export class RuleEngine {
     });
     if (defaultAction !== undefined) this.defaultRecords = defaultAction === 'trace';
     for (const gone of old.values()) gone.live = false;
-    for (const n of next) n.live = n.rule.enabled;
+    for (const n of next) [n.live, n.limit] = [n.rule.enabled, limitOf(n.rule, sessionActed?.[n.rule.id], this.opts.instance)];
     this.live = next;
     this.active = next.filter((l) => l.rule.enabled && l.cond.constant !== false && (l.cond.hosts === null || l.cond.hosts.length > 0));
     this.indexed = this.active.some((l) => l.cond.hosts !== null);
@@ -193,7 +200,7 @@ export class RuleEngine {
     this.hasBreak = this.active.some((l) => l.breaks);
     this.hasWhatIf = this.active.some((l) => l.whatIf);
     this.readsHeaders = this.active.some((l) => l.cond.fields.some((f) => f === 'header' || f.startsWith('header.')));
-    this.countsUndoable = this.active.every((l) => l.terminal && l.rule.limit === null && l.cond.startDecidable);
+    this.countsUndoable = this.active.every((l) => l.terminal && l.limit === null && l.cond.startDecidable);
   }
 
   /**
@@ -258,7 +265,7 @@ export class RuleEngine {
       const rules = this.indexed ? this.rulesFor(facts.host) : this.active;
       for (let k = 0; k < rules.length; k++) {
         const r = rules[k];
-        if (r.rule.limit !== null && r.acted >= r.rule.limit) continue;
+        if (r.limit !== null && r.acted >= r.limit) continue;
         // A what-if rule that acts makes the request recorded (decideFrom).
         if (
           r.whatIfClients !== null &&
@@ -303,7 +310,7 @@ export class RuleEngine {
         if (!r.terminal && !r.breaks && !mark) continue;
         if (truthAtStart(r.cond, facts) !== YES) continue;
         // Trace/skip and mark rules are counted by start(); one out of its limit does not act.
-        if (!r.breaks && r.rule.limit !== null && r.acted >= r.rule.limit) continue;
+        if (!r.breaks && r.limit !== null && r.acted >= r.limit) continue;
         if (r.terminal) break;
         if (mark) {
           // A break condition may read the tags the mark rules above it give (`tag == "…"`).
@@ -313,7 +320,7 @@ export class RuleEngine {
         }
         // Counted as start() counts: every break rule that matches; the first with a limit left acts.
         r.matched++;
-        if (decision !== null || (r.rule.limit !== null && r.acted >= r.rule.limit)) continue;
+        if (decision !== null || (r.limit !== null && r.acted >= r.limit)) continue;
         r.acted++;
         decision = { ...TRACE_ALL, breakRule: r.rule };
         breakSlots.set(decision, r);
@@ -345,7 +352,7 @@ export class RuleEngine {
       if (t === NO) continue;
       if (t === UNKNOWN) return this.decideFrom(facts, rules, k, breakDecided);
       r.matched++;
-      if (r.rule.limit !== null && r.acted >= r.rule.limit) continue;
+      if (r.limit !== null && r.acted >= r.limit) continue;
       r.acted++;
       // Decided by this rule alone: one shared decision per rule (no object per request).
       if (r.records) return (r.traceDecision ??= Object.freeze({ ...TRACE_ALL, rule: r.rule }));
@@ -395,7 +402,7 @@ export class RuleEngine {
       if (r.tlsOnly && !overTls(facts.start.scheme)) continue;
       if (t === UNKNOWN) {
         (undecided ??= []).push(r);
-        if (r.rule.limit === null || r.acted < r.rule.limit) {
+        if (r.limit === null || r.acted < r.limit) {
           if (r.terminal) {
             if (r.records) pendingMayRecord = true;
           } else pendingDetails |= r.detailMask; // captured while in flight, kept if it matches
@@ -403,7 +410,7 @@ export class RuleEngine {
         continue;
       }
       r.matched++;
-      if (r.rule.limit !== null && r.acted >= r.rule.limit) continue;
+      if (r.limit !== null && r.acted >= r.limit) continue;
       r.acted++;
       if (r.terminal) {
         record = r.records;
@@ -479,7 +486,7 @@ export class RuleEngine {
     for (const r of undecided) {
       if (!r.live || !r.cond.atEnd(facts)) continue;
       r.matched++;
-      if (r.rule.limit !== null && r.acted >= r.rule.limit) continue;
+      if (r.limit !== null && r.acted >= r.limit) continue;
       r.acted++;
       if (r.terminal) {
         keep = r.records;
@@ -525,7 +532,7 @@ export class RuleEngine {
       matched: l.matched,
       acted: l.acted,
       limit: l.rule.limit,
-      limitReached: l.rule.limit !== null && l.acted >= l.rule.limit,
+      limitReached: l.limit !== null && l.acted >= l.limit,
     }));
   }
 }

@@ -28,6 +28,7 @@ export {
 } from './budget';
 export type { RuleSetCost } from './budget';
 export type { EndDecision, RuleCounters, RuleEngineOptions, StartDecision } from './engine';
+export type { SessionActs } from './limits';
 export { parseRuleShortForm, ruleFromShortForm } from './shortForm';
 export {
   WHAT_IF_ACTIONS,
@@ -45,6 +46,7 @@ export {
   whatIfKey,
   whatIfClients,
   whatIfGaps,
+  matchedNoun,
   rateOf,
   copyWhatIf,
   bodyFileProblem,
@@ -63,3 +65,4 @@ export type {
   RespondSpec,
   OverrideSpec,
 } from './whatIf';
+export { limitOf, restarts } from './limits';

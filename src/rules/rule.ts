@@ -7,6 +7,7 @@ import { RuleSyntaxError, RuleValidationError } from './errors';
 import { parseCondition, type Expr } from './condition';
 import { DETAIL_KINDS, type DetailKind } from './details';
 import { checkRuleBudget, MAX_RULES, RuleBudgetError } from './budget';
+import { neverOverTls } from './reach';
 import { isWhatIf, validateWhatIf, WHAT_IF_ACTIONS, WHAT_IF_KEYS, type WhatIfAction, type WhatIfParams } from './whatIf';
 
 /** What a rule does to the requests it matches (the what-if actions: src/rules/whatIf.ts). */
@@ -32,8 +33,14 @@ export interface Rule extends WhatIfParams {
   /** The condition, in the language of docs/rules.md. */
   condition: string;
   action: RuleAction;
-  /** How many matching requests per process the rule acts on; null: no limit. */
+  /** How many matching requests the rule acts on (per process, or per session: `limitPer`); null: no limit. */
   limit: number | null;
+  /**
+   * `"session"`: `limit` counts the requests acted on across all of the session's processes and
+   * threads together (the collector keeps the count: docs/rules.md, "Limits and counters");
+   * absent: per process (and per worker thread). Only with a limit.
+   */
+  limitPer?: 'session';
   /** False unless the input said `enabled: true`. */
   enabled: boolean;
   /** `mark`: the tag given (default: the name). */
@@ -49,6 +56,8 @@ export interface RuleInput {
   condition: string;
   action: RuleAction;
   limit?: number | null;
+  /** What `limit` counts per: "process" (the default) or "session" (all its processes together). */
+  limitPer?: 'process' | 'session';
   enabled?: boolean;
   tag?: string;
   details?: DetailKind[];
@@ -60,7 +69,7 @@ export interface RuleInput {
   override?: unknown;
 }
 
-const KNOWN_KEYS = new Set(['id', 'name', 'condition', 'action', 'limit', 'enabled', 'tag', 'details', ...WHAT_IF_KEYS]);
+const KNOWN_KEYS = new Set(['id', 'name', 'condition', 'action', 'limit', 'limitPer', 'enabled', 'tag', 'details', ...WHAT_IF_KEYS]);
 const MAX_ID = 200;
 const MAX_NAME = 500;
 
@@ -80,7 +89,7 @@ export function isStartDecidable(e: Expr): boolean {
 
 /**
  * Checks one rule object and fills its defaults (`enabled` false, `limit` null, `name` = id,
- * `tag` = name for mark, `details` ["bodies"]). Throws RuleValidationError for a bad property,
+ * `tag` = name for mark, `details` ["bodies"]; `limitPer` kept only when "session" with a limit). Throws RuleValidationError for a bad property,
  * RuleSyntaxError (with `ruleId` set) for a bad condition.
  */
 export function validateRule(input: unknown): Rule {
@@ -109,6 +118,8 @@ export function validateRule(input: unknown): Rule {
   const limit = o.limit === undefined ? null : o.limit;
   if (limit !== null && !(typeof limit === 'number' && Number.isInteger(limit) && limit >= 1))
     bad('limit', '"limit" must be a whole number ≥ 1, or null for no limit');
+  if (o.limitPer !== undefined && o.limitPer !== 'process' && o.limitPer !== 'session')
+    bad('limitPer', '"limitPer" must be "process" (each process and thread counts its own) or "session" (all of them together)');
   if (o.enabled !== undefined && typeof o.enabled !== 'boolean') bad('enabled', '"enabled" must be true or false');
   const rule: Rule = {
     id,
@@ -118,6 +129,8 @@ export function validateRule(input: unknown): Rule {
     limit: limit as number | null,
     enabled: o.enabled === true,
   };
+  // Per session only with a limit to count; per process is the default, left unsaid.
+  if (o.limitPer === 'session' && limit !== null) rule.limitPer = 'session';
   if (o.tag !== undefined) {
     if (action !== 'mark') bad('tag', '"tag" applies only to a mark rule');
     if (typeof o.tag !== 'string' || o.tag === '' || o.tag.length > MAX_NAME) bad('tag', '"tag" must be a non-empty string');
@@ -146,6 +159,12 @@ export function validateRule(input: unknown): Rule {
         ' before the request leaves, so its condition cannot read end-of-request fields (status, statusClass, failed, errorCode, errorPhase, timedOut, aborted, slow, duration, reqSize, respSize)',
     );
   }
+  // A TLS failure acts only on requests over TLS: a condition that holds for none of them could never act.
+  if (rule.fail?.kind === 'tls' && neverOverTls(expr))
+    bad(
+      'condition',
+      `a fail tls rule acts only on requests over TLS (https, wss), and this condition holds only for plain ones (http, ws): it could never act. Use fail reset or fail refused for a plain request, or a condition that can match https`,
+    );
   return rule;
 }
 

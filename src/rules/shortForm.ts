@@ -2,11 +2,12 @@
  * The one-line form of a rule, for `nettrace run --rule '…'` (and any prompt that takes a rule as
  * text):
  *
- *     [ID:] ACTION [limit=N] [tag=TAG] [details=KIND,…] [fail=KIND | delay=MS | throttle=RATE | respond=STATUS | override=STATUS] CONDITION
+ *     [ID:] ACTION [limit=N[/session]] [tag=TAG] [details=KIND,…] [fail=KIND | delay=MS | throttle=RATE | respond=STATUS | override=STATUS] CONDITION
  *
  * e.g. `skip host == "telemetry.example.com"`, `orders: break method == "DELETE"`,
  * `slow-api: mark tag=slow limit=50 slow`, `details details=bodies,sockTrace failed`,
- * `fail fail=refused limit=1 host == "api.example.com"`, `delay delay=connect:200 true` (the what-if
+ * `fail fail=refused limit=1 host == "api.example.com"`, `delay delay=connect:200 true` (`limit=3/session`:
+ * three in all, across the session's processes, rather than three in each; the what-if
  * options: src/rules/whatIf.ts whatIfOption; a value may be double-quoted: `throttle="slow 3G"`). The options
  * come between the action and the condition; a condition never starts with `limit=`, `tag=` or
  * `details=` (a single `=` is no operator), so they cannot be mistaken for it. A rule written this
@@ -46,7 +47,10 @@ export function parseRuleShortForm(text: string, fallbackId: string): RuleInput 
   for (let m = OPTION.exec(rest); m; m = OPTION.exec(rest)) {
     const [whole, key, value] = m;
     if (key === 'limit') {
-      const n = Number(value);
+      // `limit=3/session`: three in all, across the session's processes (`limit=3/process`, `limit=3`: three in each).
+      const per = /^(.*)\/(session|process)$/.exec(value);
+      if (per) input.limitPer = per[2] as 'session' | 'process';
+      const n = Number(per ? per[1] : value);
       input.limit = Number.isSafeInteger(n) ? n : (value as unknown as number); // validateRule words the error
     } else if (key === 'tag') input.tag = value;
     else if (key === 'details') input.details = value.split(',').filter(Boolean) as RuleInput['details'];

@@ -175,6 +175,14 @@ export function whatIfGaps(action: WhatIfAction, p: WhatIfParams): string | unde
   return `${whatIfKey(action, p)} is not implemented yet for ${missing.map((f) => FAMILY_WORDS[f]).join(', ')}: the rule is not read for their requests (see "What-if actions" in docs/rules.md)`;
 }
 
+/**
+ * What a rule's `matched` counts: "TLS request" for a `fail tls` rule (read only for requests over
+ * TLS: a plain request is neither matched nor counted), "request" for every other rule.
+ */
+export function matchedNoun(r: { action: string; fail?: { kind?: string } }): string {
+  return r.action === 'fail' && r.fail?.kind === 'tls' ? 'TLS request' : 'request';
+}
+
 /** True for an action that changes what the program receives. */
 export function isWhatIf(action: string): action is WhatIfAction {
   return (WHAT_IF_ACTIONS as readonly string[]).includes(action);

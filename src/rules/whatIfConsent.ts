@@ -186,7 +186,7 @@ export function whatIfRuleWords(rule: unknown): string {
   const limit =
     r.limit === null
       ? 'every matching request (no limit)'
-      : `the first ${r.limit === 1 ? 'matching request' : `${r.limit} matching requests`} of each process`;
+      : `the first ${r.limit === 1 ? 'matching request' : `${r.limit} matching requests`} ${r.limitPer === 'session' ? "of the session's processes together" : 'of each process'}`;
   return `"${plainText(r.id, 80)}": ${plainText(describeWhatIf(r.action, r), 80)} when ${plainText(r.condition)} — ${effectOf(r)}; ${limit}`;
 }
 

@@ -3,16 +3,26 @@
  * Fail…", "Slow Requests Like This Down…", "Answer Requests Like This With…"). The condition is
  * the one "Break on Requests Like This" uses (fromRequest.ts: method, host, explicit port, path
  * shape); the rule is enabled (the user asked for it on the spot) with the limit chosen: "only the
- * next one" (1), "the next three" (3) or "every time" (no limit).
+ * next one" (1), "the next three" (3) — counted over the session's processes together — or
+ * "every time" (no limit).
  */
 import { conditionFromRequest, looksLikeId, uniqueId, urlParts, type RequestLike } from './fromRequest';
 import type { WhatIfAction } from './whatIf';
 
-/** The limits the menu offers, as the quick pick names them. */
-export const WHAT_IF_LIMITS: ReadonlyArray<{ label: string; limit: number | null }> = [
-  { label: 'Only the next one', limit: 1 },
-  { label: 'The next three', limit: 3 },
-  { label: 'Every time', limit: null },
+/**
+ * The limits the menu offers, as the quick pick names them and says what they count: a limit
+ * counts the requests of the whole session (`limitPer` "session": all its processes and threads
+ * together), so "The next three" is the next three calls, whichever process makes them; once used
+ * up, the rule turns itself off (the extension's RuleService).
+ */
+export const WHAT_IF_LIMITS: ReadonlyArray<{ label: string; limit: number | null; description: string }> = [
+  { label: 'Only the next one', limit: 1, description: "the next matching call, of any of the session's processes; then it turns off" },
+  {
+    label: 'The next three',
+    limit: 3,
+    description: "the next 3 matching calls in all, the session's processes together; then it turns off",
+  },
+  { label: 'Every time', limit: null, description: 'every matching call, until you turn it off (it stays on for later sessions)' },
 ];
 
 /** Words for a rule's name: "connection refused", "slow 3G", "503". */
@@ -58,6 +68,7 @@ export function whatIfRuleFromRequest(
     action,
     [action]: spec,
     limit,
+    ...(limit !== null ? { limitPer: 'session' } : {}),
     enabled: true,
   };
 }

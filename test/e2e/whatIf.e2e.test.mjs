@@ -164,7 +164,22 @@ test(
       await pick(page, 'Every time', 'how many');
       await page.waitForSelector('.editor-group-container .tab.active[aria-label*=".http"]', { timeout: 20_000 });
       await sleep(500);
-      await goToLine(page, 5);
+      // The status line comes after the comments, whose number depends on the response (a body the
+      // trace did not record, the Date left out: src/extension/httpDocument.ts): found on screen.
+      const statusLine = await until('the answer document’s status line', () =>
+        page.evaluate(() => {
+          for (const editor of document.querySelectorAll('.monaco-editor')) {
+            const lines = [...editor.querySelectorAll('.view-lines .view-line')].sort(
+              (a, b) => parseFloat(a.style.top) - parseFloat(b.style.top),
+            );
+            const at = lines.findIndex((l) => /^HTTP\/1\.1 \d{3}/.test((l.textContent ?? '').replace(/\u00a0/g, ' ')));
+            if (at >= 0) return at + 1;
+          }
+          return undefined;
+        }),
+      );
+      step(`the status line is line ${statusLine}`);
+      await goToLine(page, statusLine);
       await page.keyboard.press('Home');
       await page.keyboard.press('Shift+End');
       await page.keyboard.type('HTTP/1.1 503 Service Unavailable');
@@ -177,13 +192,13 @@ test(
         500,
       );
       step(`answered: ${JSON.stringify(answered)}`);
-      // The refusal rule (its limit reached) is still on, and the answer: two.
-      const status = await until('the status bar to say 2 what-if rules on', () =>
+      // The refusal rule used its one call and turned itself off: the answer alone is on.
+      const status = await until('the status bar to say 1 what-if rule on', () =>
         page.evaluate(() =>
-          [...document.querySelectorAll('.statusbar-item')].map((e) => e.textContent ?? '').find((t) => /what-if rule/.test(t)),
+          [...document.querySelectorAll('.statusbar-item')].map((e) => e.textContent ?? '').find((t) => /1 what-if rule on/.test(t)),
         ),
       );
-      assert.match(status, /2 what-if rules on/);
+      assert.match(status, /1 what-if rule on/);
       await shot('whatif-4-503');
       const idNumber = (r) => Number(/(\d+)$/.exec(r.id)?.[1] ?? 0);
       const before = Math.max(...(await ui.rows()).map(idNumber));
@@ -196,9 +211,7 @@ test(
         500,
       );
       step(`turned off: ${JSON.stringify(real)}`);
-      // The refusal rule off too: no what-if rule is on, and the status bar says nothing of them.
-      await ui.showRules();
-      await (await ui.frame()).locator('.rule-item:has(.rule-badge.action-fail) .rule-turn-off').click();
+      // No what-if rule is on (the refusal rule turned itself off), and the status bar says nothing of them.
       await until('the status bar’s what-if item to go', () =>
         page.evaluate(() => ![...document.querySelectorAll('.statusbar-item')].some((e) => /what-if rule/.test(e.textContent ?? ''))),
       );

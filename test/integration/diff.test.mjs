@@ -3,7 +3,9 @@
 // names that route and its phase (the server's wait) and the lost connection reuse, and nothing
 // else as notable; each sentence's numbers are checked against the two trace files themselves.
 // And (issue 62) a program whose own server listens on port 0, run twice, the second time with
-// 80 ms more on one route: its origin has another port in each run, paired by their routes.
+// 80 ms more on one route: its origin has another port in each run, paired by their routes. And
+// (issue 66) the second run with a what-if delay on one route: the diff, the summary and the
+// panel's comparison name the rule, never the server's wait.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
@@ -31,15 +33,15 @@ async function serve({ slowUsersMs, keepAliveMs, port = 0 }) {
   return server;
 }
 
-async function traceWorkload(name, serverOptions) {
+async function traceWorkload(name, serverOptions, { cliArgs = [], gapMs = 1300 } = {}) {
   const server = await serve(serverOptions);
   const out = join(dir, `${name}.json`);
   try {
     const r = await run(
       process.execPath,
-      [cli, 'run', '--helper', 'off', '--quiet', '--out', out, '--', process.execPath, join(apps, 'diff-workload.cjs')],
+      [cli, 'run', '--helper', 'off', '--quiet', '--out', out, ...cliArgs, '--', process.execPath, join(apps, 'diff-workload.cjs')],
       {
-        env: { NT_TARGET: `http://127.0.0.1:${server.address().port}`, NT_ROUNDS: '12', NT_GAP_MS: '1300' },
+        env: { NT_TARGET: `http://127.0.0.1:${server.address().port}`, NT_ROUNDS: '12', NT_GAP_MS: String(gapMs) },
         timeoutMs: 120000,
       },
     );
@@ -211,5 +213,54 @@ test(
     assert.deepEqual(msg.paired, [{ a: hostA, b: hostB, common: 3 }]);
     assert.equal(msg.routes[0].sentence, users.sentence);
     assert.deepEqual([msg.added, msg.gone], [[], []]);
+  },
+);
+
+test(
+  'diff of a run with a what-if delay: the rule is named as the cause, not the server; its requests are set apart',
+  { timeout: 240000 },
+  async () => {
+    const free = await serve({});
+    const port = free.address().port;
+    await new Promise((r) => free.close(r));
+    const a = await traceWorkload('whatif-before', { slowUsersMs: 0, keepAliveMs: 30000, port }, { gapMs: 50 });
+    const b = await traceWorkload(
+      'whatif-after',
+      { slowUsersMs: 0, keepAliveMs: 30000, port },
+      { gapMs: 50, cliArgs: ['--rule', 'slow-users: delay delay=200 path ~ "/users/*"'] },
+    );
+    const json = await run(process.execPath, [cli, 'diff', '--json', a, b]);
+    assert.equal(json.code, 0, json.stderr);
+    const diff = JSON.parse(json.stdout);
+    const users = diff.routes.find((c) => /\/users\/:id$/.test(c.label));
+    assert.ok(users, JSON.stringify(diff.routes.map((c) => c.label)));
+    assert.deepEqual(users.whatIfB, {
+      count: 12,
+      rules: [{ rule: 'slow-users', name: 'slow-users', words: "held back its response's first byte 200 ms", count: 12 }],
+    });
+    assert.equal(users.notable, false, 'nothing of the server’s changed');
+    assert.equal(
+      users.sentence,
+      `${users.label}: 12 of 12 requests were changed by what-if rule "slow-users" (held back its response's first byte 200 ms) — set apart, not compared: their time and failures are the rule's doing, not the server's or the network's`,
+    );
+    for (const c of diff.routes) assert.doesNotMatch(c.sentence ?? '', /the server's (first-byte wait|part of the wait)/, c.label);
+    // The delay was real (the program waited): the trace says so, with the rule.
+    const delayed = core.enrichTrace(JSON.parse(readFileSync(b, 'utf8'))).httpRequests.filter((r) => r.whatIf);
+    assert.equal(delayed.length, 12);
+    for (const r of delayed) assert.ok(r.timings.wait >= 195, `wait ${r.timings.wait} ms`);
+
+    const text = await run(process.execPath, [cli, 'diff', a, b]);
+    assert.equal(text.code, 0, text.stderr);
+    assert.ok(text.stdout.split('\n').includes(`  ${users.sentence}`), text.stdout);
+    const summary = await run(process.execPath, [cli, 'show', '--summary', b]);
+    assert.equal(summary.code, 0, summary.stderr);
+    assert.match(summary.stdout, /36 by route \(the most time spent first\); 12 changed by what-if rules, set apart/);
+    assert.match(
+      summary.stdout,
+      /what if: 12 changed by rule "slow-users" \(held back its response's first byte 200 ms\), set apart: not in the times, failures, statuses or connections above/,
+    );
+    // The panel's Compare With… reads the same.
+    const msg = await core.compareWithBaseline('k', core.enrichTrace(core.readTraceFile(b)), { path: a }, 'before');
+    assert.equal(msg.routes.find((r) => r.label === users.label).sentence, users.sentence);
   },
 );

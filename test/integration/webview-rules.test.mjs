@@ -157,7 +157,7 @@ test(
         rows.map((r) => [r.name, r.badges, r.counts, r.enabled, r.origin]),
         [
           ['Break on GET api.example.com/v1/users/*', ['break', 'no limit'], 'matched 3acted 3', true, ''],
-          ['no-health', ['skip', 'limit 10', 'limit reached'], 'matched 14acted 10', true, 'launch.json / setting'],
+          ['no-health', ['skip', 'limit 10 per process', 'limit reached'], 'matched 14acted 10', true, 'launch.json / setting'],
           ['Capture bodies of POST api.example.com/v1/orders', ['details: bodies', 'no limit'], 'matched 0acted 0', false, ''],
         ],
       );

@@ -262,3 +262,81 @@ test(
     }
   },
 );
+
+test(
+  'Summary view of a run with a what-if delay: the caption names the rule, its comparison names it, not the server; another trace’s Summary shows no comparison it did not make',
+  { skip, timeout: 180_000 },
+  async () => {
+    const panel = await buildPanel();
+    const server = await servePanel(panel);
+    const browser = await launchBrowser();
+    try {
+      const baseline = syntheticTrace(600);
+      // The same run, every request of the busiest route held back 800 ms by a what-if rule.
+      const busiest = core.summarize(baseline.httpRequests).routes.sort((a, b) => b.count - a.count)[0];
+      const trace = JSON.parse(JSON.stringify(baseline));
+      let changed = 0;
+      for (const r of trace.httpRequests) {
+        const k = core.routeKeyOf(r.reqMethod, r.reqURL);
+        if (`${k.method} ${k.host}${k.route}` !== busiest.label || !r.timings || r.respDoneAt === undefined) continue;
+        r.timings = { ...r.timings, wait: (r.timings.wait > 0 ? r.timings.wait : 0) + 800 };
+        r.whatIf = { rule: 'slow-pay', action: 'delay', kind: 'first-byte', ms: 800 };
+        changed++;
+      }
+      assert.ok(changed > 0, `${changed} requests changed`);
+      const { page, errors } = await openPanel(browser, server.url, { width: 1440, height: 900 });
+      await page.evaluate((m) => window.postMessage(m, '*'), {
+        ...TRACES,
+        traces: [...TRACES.traces, { traceKey: 'next', label: 'node app.js (next)', origin: 'current', live: true }],
+      });
+      await postAndWait(
+        page,
+        { type: 'reset', traceKey: 'cur', live: false, traceJson: JSON.stringify(trace) },
+        '(d) => d.requests === 600',
+      );
+      await page.click('.summary-toggle');
+      await page.waitForSelector('.summary-routes tbody tr');
+      const caption = await page.textContent('.summary-note');
+      assert.match(
+        caption,
+        new RegExp(
+          `${changed} changed by what-if rule "slow-pay" \\(held back its response's first byte 800 ms\\) are counted, not timed: their time and failures are the rule's, not the server's\\.`,
+        ),
+      );
+
+      // Compare With… the baseline: the route's line names the rule; no sentence blames the server's wait.
+      const many = (t) => ({
+        ...t,
+        httpRequests: Array.from({ length: 4 }, (_, i) => t.httpRequests.map((r) => ({ ...r, traceID: `${r.traceID}-${i}` }))).flat(),
+      });
+      await page.evaluate((m) => window.postMessage(m, '*'), core.compareMessage('cur', 'before.json', many(baseline), many(trace)));
+      await page.waitForSelector('.summary-compare:not([hidden]) .compare-list');
+      const items = await page.$$eval('.compare-list li', (ls) => ls.map((l) => l.textContent));
+      const line = items.find((t) => t.startsWith(busiest.label));
+      assert.ok(line, items.join('\n'));
+      assert.match(
+        line,
+        /requests were changed by what-if rule "slow-pay" \(held back its response's first byte 800 ms\) — set apart, not compared/,
+      );
+      for (const t of items) assert.doesNotMatch(t, /server's first-byte wait/, t);
+
+      // A comparison belongs to the trace it compared: the panel showing the next session's trace drops it…
+      await postAndWait(
+        page,
+        { type: 'reset', traceKey: 'next', live: true, traceJson: JSON.stringify(syntheticTrace(50)) },
+        '(d) => d.requests === 50',
+      );
+      await page.waitForFunction(() => document.querySelector('.summary-compare')?.hidden === true);
+      assert.equal(await page.$$eval('.summary-compare li', (ls) => ls.length), 0);
+      // …and one made of another trace is not shown over this one.
+      await page.evaluate((m) => window.postMessage(m, '*'), core.compareMessage('cur', 'before.json', many(baseline), many(trace)));
+      await new Promise((r) => setTimeout(r, 300));
+      assert.equal(await page.evaluate(() => document.querySelector('.summary-compare')?.hidden), true);
+      assert.deepEqual(errors, []);
+    } finally {
+      await browser.close();
+      await server.close();
+      panel.cleanup();
+    }
+  },
+);

@@ -343,7 +343,7 @@ function checkPair(b, kind) {
   const id = k.rule.id;
   assert.match(
     fake.stderr,
-    new RegExp(`what if "${id}" \\(${k.rule.action}[^)]*\\): acted on \\d+ of \\d+ matching request`),
+    new RegExp(`what if "${id}" \\(${k.rule.action}[^)]*\\): acted on \\d+ of \\d+ matching (TLS )?request`),
     'a line per what-if rule',
   );
   assert.ok(b.truthLines.has(job), `the real run observed it: ${truth.stdout}\n${truth.stderr}`);

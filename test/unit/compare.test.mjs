@@ -165,3 +165,97 @@ test('origins are paired only on the same host, with routes alike enough, and ne
     ['[::1]:1000 [::1]:2000', '[::1]:1001 [::1]:2001'],
   );
 });
+
+test('requests a what-if rule changed are set apart: not the server’s time or failures in the summary or the comparison; the rule is named', () => {
+  const a = Array.from({ length: 40 }, (_, i) => req(i, '/pay', { waitMs: 10 + (i % 5) }));
+  const delayed = (r) => ({
+    ...r,
+    timings: { ...r.timings, wait: r.timings.wait + 800 },
+    respRecvAt: r.respRecvAt + 800,
+    respDoneAt: r.respDoneAt + 800,
+    whatIf: { rule: 'slow-pay', action: 'delay', kind: 'first-byte', ms: 800 },
+  });
+  // Every call delayed 800 ms by the rule: nothing of it is the server's.
+  const all = a.map(delayed);
+  const summary = (() => {
+    const b = new SummaryBuilder();
+    for (const r of all) b.addRequest(r);
+    return b.result();
+  })();
+  assert.equal(summary.whatIf, 40);
+  const [route] = summary.routes;
+  assert.deepEqual(route.whatIf, {
+    count: 40,
+    rules: [{ rule: 'slow-pay', name: 'slow-pay', words: "held back its response's first byte 800 ms", count: 40 }],
+  });
+  assert.equal(route.count, 40);
+  assert.equal(route.times.total, undefined, 'no percentile counts the rule’s time');
+  assert.deepEqual([route.failed, route.status, route.connections.opened], [0, {}, 0]);
+  const c = compareRoutes(samplesOf(a), samplesOf(all)).routes[0];
+  assert.equal(c.notable, false);
+  assert.equal(c.tooFew, true, 'nothing of the server’s left to compare');
+  assert.equal(
+    c.sentence,
+    `POST pay.example/pay: 40 of 40 requests were changed by what-if rule "slow-pay" (held back its response's first byte 800 ms) — set apart, not compared: their time and failures are the rule's doing, not the server's or the network's`,
+  );
+  assert.doesNotMatch(c.sentence, /server's first-byte wait/);
+
+  // Three of forty ("The next three"), and a refusal the rule made: the rest compared, within the noise.
+  const some = a.map((r, i) =>
+    i < 3
+      ? delayed(r)
+      : i === 3
+        ? {
+            ...req(3, '/pay', { code: 'ECONNREFUSED' }),
+            whatIf: { rule: 'down', name: 'Fail POST pay.example/pay', action: 'fail', kind: 'refused' },
+          }
+        : r,
+  );
+  const d = compareRoutes(samplesOf(a), samplesOf(some)).routes[0];
+  assert.equal(d.notable, false, JSON.stringify(d.measures.map((m) => [m.measure, m.verdict])));
+  assert.equal(d.errorRate.b, 0, 'the refusal the rule made is not a failure of the server');
+  assert.equal(d.errorRate.nB, 36);
+  assert.equal(
+    d.sentence,
+    'POST pay.example/pay: 4 of 40 requests were changed by what-if rules "slow-pay" (held back its response\'s first byte 800 ms) on 3, "Fail POST pay.example/pay" (made this request fail (connection refused)) on 1 — set apart, not compared: their time and failures are the rule\'s doing, not the server\'s or the network\'s',
+  );
+  // The terminal's summary and the panel's comparison say the same.
+  const text = core.renderRouteSummary(
+    (() => {
+      const b = new SummaryBuilder();
+      for (const r of some) b.addRequest(r);
+      return b.result();
+    })(),
+  );
+  assert.match(text, /Requests made: 40 by route \(the most time spent first\); 4 changed by what-if rules, set apart/);
+  assert.match(
+    text,
+    /what if: 4 changed 3 by rule "slow-pay" \(held back its response's first byte 800 ms\), 1 by rule "Fail POST pay.example\/pay" .*, set apart: not in the times, failures, statuses or connections above/,
+  );
+  assert.equal(core.toCompareMessage('k', 'A.json', compareRoutes(samplesOf(a), samplesOf(some))).routes[0].sentence, d.sentence);
+});
+
+test('a slow request a what-if delay or throttle made: its sentence names the rule’s part, not the server’s or the network’s', () => {
+  const base = req(1, '/pay', { waitMs: 1400 });
+  const delayed = core.enrichTrace({
+    traceBeginAt: new Date(0).toISOString(),
+    httpRequests: [
+      {
+        ...base,
+        timings: undefined,
+        reqSentAt: 0,
+        respRecvAt: 1400,
+        respDoneAt: 1401,
+        whatIf: { rule: 'slow-pay', action: 'delay', kind: 'first-byte', ms: 1300 },
+      },
+    ],
+    dials: [],
+    tcpConns: [],
+    tlsTunnels: [],
+  }).httpRequests[0];
+  assert.match(
+    delayed.diagnosis,
+    /^What if: rule "slow-pay" held back its response's first byte 1300 ms\. The program saw: \d+% of the time was the first-byte wait \(\d+ ms of \d+ ms\): 1300 ms of it the what-if rule's delay, not the server's$/,
+  );
+  assert.doesNotMatch(delayed.diagnosis, /server's first-byte wait/);
+});

@@ -231,3 +231,49 @@ test('nettrace --help lists the rules commands and flags', () => {
   assert.match(r.stdout, /--rule RULE/);
   assert.match(r.stdout, /--rules FILE/);
 });
+
+test('a TLS failure that could never act is refused where rules are made on the command line: --rule and the rules file', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'nettrace-tlsrule-'));
+  try {
+    // --rule: the run stops before the program starts, naming the rule and why.
+    const run = nettrace(['run', '--quiet', '--rule', 'tls: fail fail=tls-expired scheme == "http"', '--', process.execPath, '-e', '0'], {
+      cwd: dir,
+    });
+    assert.notEqual(run.status, 0);
+    assert.match(run.stderr, /--rule 1 "tls": a fail tls rule acts only on requests over TLS \(https, wss\).*could never act/);
+    // The rules file: `nettrace rules check` names it (the condition pins a plain URL), exit 1.
+    const file = join(dir, 'rules.json');
+    writeFileSync(
+      file,
+      JSON.stringify([
+        { id: 'plain', action: 'fail', fail: { kind: 'tls', tls: 'wrong-host' }, condition: 'url ~ "http://api.example.com/**"' },
+        { id: 'ok', action: 'fail', fail: { kind: 'tls', tls: 'expired' }, condition: 'host == "api.example.com"', enabled: true },
+      ]),
+    );
+    const check = nettrace(['rules', 'check', file]);
+    assert.equal(check.status, 1, check.stdout + check.stderr);
+    assert.match(check.stdout + check.stderr, /"plain".*could never act/s);
+    assert.doesNotMatch(check.stdout + check.stderr, /"ok".*could never act/s, 'a condition that does not say is accepted');
+    const runFile = nettrace(['run', '--quiet', '--rules', file, '--', process.execPath, '-e', '0'], { cwd: dir });
+    assert.notEqual(runFile.status, 0);
+    assert.match(runFile.stderr, /rules.json rule 1 "plain": a fail tls rule acts only on requests over TLS/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('the one-line form: limit=N/session counts over the session’s processes together; limit=N per process', () => {
+  assert.deepEqual(ruleFromShortForm('fail fail=503 limit=3/session path == "/x"', 'r'), {
+    id: 'r',
+    name: 'r',
+    condition: 'path == "/x"',
+    action: 'fail',
+    limit: 3,
+    limitPer: 'session',
+    enabled: true,
+    fail: { kind: 'status', status: 503 },
+  });
+  assert.equal(ruleFromShortForm('fail fail=503 limit=3 path == "/x"', 'r').limitPer, undefined, 'per process: the default, unsaid');
+  assert.equal(ruleFromShortForm('fail fail=503 limit=3/process path == "/x"', 'r').limitPer, undefined);
+  assert.throws(() => ruleFromShortForm('skip limit=x/session true', 'r'), /"limit" must be a whole number ≥ 1/);
+});

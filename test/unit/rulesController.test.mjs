@@ -396,6 +396,22 @@ test('traceRules from a file are checked: bad rules left out, counts made whole 
   assert.equal(t.traceRules.rules[0].matched, 1);
   const none = parseTraceFile(text.replace('"traceRules"', '"traceRulesX"').replace(',"traceRulesX":{', ',"ignored":{'), 'y.json');
   assert.equal(none.traceRules, undefined);
+  // A limit per session is kept with its limit; without one, or of another value, it is not.
+  const per = normalizeTraceRules({
+    rules: [
+      { id: 's', condition: 'true', action: 'skip', limit: 3, limitPer: 'session' },
+      { id: 'n', condition: 'true', action: 'skip', limitPer: 'session' },
+      { id: 'x', condition: 'true', action: 'skip', limit: 3, limitPer: 'galaxy' },
+    ],
+  }).rules;
+  assert.deepEqual(
+    per.map((r) => [r.id, r.limit, r.limitPer]),
+    [
+      ['s', 3, 'session'],
+      ['n', null, undefined],
+      ['x', 3, undefined],
+    ],
+  );
 });
 
 test("a report that arrives before its instance's hello (the preload's first batch writes stats first) is not counted twice", () => {

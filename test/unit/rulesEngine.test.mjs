@@ -508,3 +508,44 @@ test('engine: counts taken back (uncountStart) only where start() counted one ru
     if (label !== 'an end condition') assert.notDeepEqual(after, before2, `${label}: start() counted`);
   }
 });
+
+test('rules engine: a limit per session — this instance acts up to the limit less the other instances’ acts; turned on again, it counts anew', () => {
+  const rules = ruleList(['three', 'fail', 'true', { fail: 'refused', limit: 3, limitPer: 'session' }]);
+  assert.equal(rules[0].limitPer, 'session');
+  const e = engine(rules, { instance: 'me' });
+  const acts = () => {
+    let n = 0;
+    for (let i = 0; i < 5; i++) if (e.start(req()).whatIf !== null) n++;
+    return n;
+  };
+  // The others acted twice (and this instance's own entry, once, is its own count): one left here.
+  e.setRules(rules, 'trace', { three: { other: 2, me: 1 } });
+  assert.equal(acts(), 1);
+  assert.deepEqual(counts(e), { three: [5, 1] });
+  // The others acted on three: none left, whatever this instance did.
+  e.setRules(rules, 'trace', { three: { other: 2, '*': 1 } });
+  assert.equal(acts(), 0);
+  assert.equal(e.counters()[0].limitReached, true);
+  // No acts known: the limit alone (this instance already acted once).
+  e.setRules(rules, 'trace');
+  assert.equal(acts(), 2);
+  // Disabled, then on again: its counts start anew (the collector's too), three more.
+  e.setRules([{ ...rules[0], enabled: false }], 'trace');
+  e.setRules(rules, 'trace');
+  assert.deepEqual(counts(e), { three: [0, 0] });
+  assert.equal(acts(), 3);
+  // A limit per process ignores the acts of others.
+  const per = ruleList(['each', 'fail', 'true', { fail: 'refused', limit: 3 }]);
+  const f = engine(per, { instance: 'me' });
+  f.setRules(per, 'trace', { each: { other: 3 } });
+  let n = 0;
+  for (let i = 0; i < 5; i++) if (f.start(req()).whatIf !== null) n++;
+  assert.equal(n, 3);
+  // "limitPer" is checked; per session needs a limit to count (dropped without one).
+  assert.throws(
+    () => validateRule({ id: 'x', action: 'skip', condition: 'true', limit: 1, limitPer: 'thread' }),
+    /"limitPer" must be "process"/,
+  );
+  assert.equal(validateRule({ id: 'x', action: 'skip', condition: 'true', limitPer: 'session' }).limitPer, undefined);
+  assert.equal(validateRule({ id: 'x', action: 'skip', condition: 'true', limit: 2, limitPer: 'process' }).limitPer, undefined);
+});

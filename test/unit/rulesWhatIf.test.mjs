@@ -265,3 +265,43 @@ test('a fail tls rule acts only on requests over TLS: a plain http request is ne
   assert.equal(e.start({ ...view(), scheme: 'https', client: 'fetch' }).whatIf?.id, 'cert');
   assert.equal(e.counters()[0].acted, 2);
 });
+
+test('a fail tls rule whose condition holds for no request over TLS is refused; one that does not say is accepted', () => {
+  const tls = (condition) => () => validateRule({ id: 'x', action: 'fail', fail: { kind: 'tls', tls: 'expired' }, condition });
+  const refused = [
+    'scheme == "http"',
+    'scheme == "HTTP"',
+    'scheme in ["http", "ws"]',
+    'scheme == "http" and host == "a.example.com"',
+    'host == "a" and (scheme == "http" or scheme == "ws")',
+    'url == "http://a.example.com/x"',
+    'url in ["http://a/", "ws://b/"]',
+    'url ~ "http://a.example.com/**"',
+    'url startsWith "http:"',
+    'url =~ /^http:\\/\\//',
+    'url =~ /^HTTP:/i',
+    'not scheme == "https" and not (scheme in ["https", "wss"])',
+    'false',
+  ];
+  for (const c of refused) assert.throws(tls(c), /"x": a fail tls rule acts only on requests over TLS \(https, wss\).*could never act/, c);
+  const accepted = [
+    'true',
+    'host == "a.example.com"',
+    'port == 80',
+    'scheme == "https"',
+    'scheme != "https"', // wss
+    'not scheme == "http"',
+    'scheme == "http" or host == "a"',
+    'url != "http://a/"',
+    'url contains "http://"',
+    'url startsWith "http"',
+    'url ~ "*://a.example.com/**"',
+    'url =~ /^https?:/',
+    'url =~ /http:/',
+    'url =~ /^http:|^https:/',
+    'client == "http"',
+  ];
+  for (const c of accepted) assert.doesNotThrow(tls(c), c);
+  // Other kinds are not concerned: a plain request can be refused or reset.
+  assert.doesNotThrow(() => validateRule({ id: 'x', action: 'fail', fail: 'refused', condition: 'scheme == "http"' }));
+});

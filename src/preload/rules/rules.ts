@@ -13,7 +13,16 @@
  * the program: a bad message or set is dropped with a warning, and the previous set stays.
  */
 
-import type { EndDecision, ProcessFacts, RequestEndView, RequestStartView, Rule, RuleEngine, StartDecision } from '../../rules';
+import type {
+  EndDecision,
+  ProcessFacts,
+  RequestEndView,
+  RequestStartView,
+  Rule,
+  RuleEngine,
+  SessionActs,
+  StartDecision,
+} from '../../rules';
 import { StringDecoder } from 'node:string_decoder';
 import { DETAIL_BIT } from '../../rules/details';
 import { readOwnFile } from '../transport/collectorTrust';
@@ -92,6 +101,8 @@ export interface PreloadRulesHost {
   changed(): void;
   /** Report a problem to the collector (Tracer.warn). */
   warn(message: string): void;
+  /** This preload instance's name (HelloMessage.conn): a limit counted per session leaves out its own acts. */
+  instance?: string;
 }
 
 /** The rules of this preload instance. */
@@ -138,6 +149,7 @@ export class PreloadRules {
         config.defaultAction,
         typeof config.rulesVersion === 'number' ? config.rulesVersion : 0,
         config.slowThresholdMs,
+        config.sessionActed,
       );
     } catch (err) {
       this.warn(
@@ -161,10 +173,11 @@ export class PreloadRules {
       defaultAction?: unknown;
       rules?: unknown;
       slowThresholdMs?: unknown;
+      sessionActed?: unknown;
     } | null;
     if (typeof m !== 'object' || m === null || m.type !== 'rules' || typeof m.version !== 'number')
       throw new Error(`the rules file ${path} does not hold a rule set`);
-    this.apply(m.rules, m.defaultAction, m.version, typeof m.slowThresholdMs === 'number' ? m.slowThresholdMs : undefined);
+    this.apply(m.rules, m.defaultAction, m.version, typeof m.slowThresholdMs === 'number' ? m.slowThresholdMs : undefined, m.sessionActed);
   }
 
   /**
@@ -294,7 +307,14 @@ export class PreloadRules {
       return;
     }
     if (typeof msg !== 'object' || msg === null) return;
-    const m = msg as { type?: unknown; version?: unknown; defaultAction?: unknown; rules?: unknown; slowThresholdMs?: unknown };
+    const m = msg as {
+      type?: unknown;
+      version?: unknown;
+      defaultAction?: unknown;
+      rules?: unknown;
+      slowThresholdMs?: unknown;
+      sessionActed?: unknown;
+    };
     if (m.type === 'sendAgain') return sendAgainHandler?.(msg as SendAgainMessage);
     // Other types are for later versions of the collector: ignored.
     if (m.type !== 'rules') return;
@@ -307,16 +327,22 @@ export class PreloadRules {
     // message of a collector that did not know it (never expected; harmless either way).
     if (version < this.version) return;
     try {
-      this.apply(m.rules, m.defaultAction, version, typeof m.slowThresholdMs === 'number' ? m.slowThresholdMs : undefined);
+      this.apply(m.rules, m.defaultAction, version, typeof m.slowThresholdMs === 'number' ? m.slowThresholdMs : undefined, m.sessionActed);
     } catch (err) {
       this.warn(`rule set ${version} from the collector was not applied: ${messageOf(err)}`);
       return;
     }
-    passOn(m.rules, m.defaultAction, version, m.slowThresholdMs);
+    passOn(m.rules, m.defaultAction, version, m.slowThresholdMs, m.sessionActed);
   }
 
   /** Validates and compiles a set; throws (the set in force stays) when it is not valid. */
-  private apply(input: unknown, defaultAction: unknown, version: number, slowThresholdMs: number | undefined): void {
+  private apply(
+    input: unknown,
+    defaultAction: unknown,
+    version: number,
+    slowThresholdMs: number | undefined,
+    sessionActed?: unknown,
+  ): void {
     const { RuleEngine, validateRules } = engineModule();
     // A respond rule's body file is read now, before any request is decided (bodyFile.ts).
     const rules: Rule[] = loadBodyFiles(validateRules(input), (m) => this.warn(m));
@@ -327,16 +353,16 @@ export class PreloadRules {
     if (this.engine === undefined || slow !== this.slowThresholdMs) {
       // The `slow` threshold is compiled into the conditions: a new one needs a new engine (its
       // counters start from zero; the session's threshold does not change while it runs).
-      this.engine = new RuleEngine(rules, {
+      this.engine = new RuleEngine([], {
         process: this.facts ?? processFacts(),
         slowThresholdMs: slow,
         defaultAction: def,
         onWhatIfGap: (r, client) => this.whatIfGap(r, client),
+        ...(this.host?.instance !== undefined ? { instance: this.host.instance } : {}),
       });
       this.slowThresholdMs = slow;
-    } else {
-      this.engine.setRules(rules, def);
     }
+    this.engine.setRules(rules, def, actsOf(sessionActed));
     this.version = version;
     this.mode = this.engine.mode;
     let kinds = 0;
@@ -390,7 +416,7 @@ export class PreloadRules {
  * preload only connects (and so gets the current set) on its first message, after its first
  * request was decided. Never throws; the environment is left alone when it has no usable config.
  */
-function passOn(rules: unknown, defaultAction: unknown, version: number, slowThresholdMs: unknown): void {
+function passOn(rules: unknown, defaultAction: unknown, version: number, slowThresholdMs: unknown, sessionActed: unknown): void {
   try {
     const raw = process.env[CONFIG_ENV];
     if (raw === undefined) return;
@@ -399,17 +425,39 @@ function passOn(rules: unknown, defaultAction: unknown, version: number, slowThr
     // A set too large for the environment (a child's spawn would fail with E2BIG): children read
     // the collector's rules file instead, which holds this set or a later one (the collector writes
     // it before it sends the set). Without a file, they start with the earlier set (as below).
-    if (stringify(rules).length > MAX_ENV_RULES_CHARS) {
+    // A set with a limit counted per session: children read the file too, which holds the acts the
+    // collector knows of when they start (this set's may be stale by then).
+    if (stringify(rules).length > MAX_ENV_RULES_CHARS || (sessionLimited(rules) && typeof config.rulesFile === 'string')) {
       if (typeof config.rulesFile !== 'string') return;
       delete config.rules;
     } else config.rules = rules;
     config.defaultAction = defaultAction === 'skip' ? 'skip' : 'trace';
     config.rulesVersion = version;
     if (typeof slowThresholdMs === 'number') config.slowThresholdMs = slowThresholdMs;
+    if (actsOf(sessionActed) !== undefined) config.sessionActed = sessionActed;
+    else delete config.sessionActed;
     process.env[CONFIG_ENV] = stringify(config);
   } catch {
     // Later children start with the earlier set and get this one when they connect.
   }
+}
+
+/** Some enabled rule of a set from the collector counts its limit per session (the collector's sessionLimited). */
+function sessionLimited(rules: unknown): boolean {
+  return (
+    Array.isArray(rules) &&
+    rules.some((r: { enabled?: unknown; limitPer?: unknown } | null) => r?.enabled === true && r.limitPer === 'session')
+  );
+}
+
+/**
+ * The collector's SessionActed (rule id → instance → acts), or undefined when `v` is not one: an
+ * object of objects; an entry that is not a count is ignored where it is read (the engine's limitOf).
+ */
+function actsOf(v: unknown): SessionActs | undefined {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return undefined;
+  for (const acts of Object.values(v)) if (typeof acts !== 'object' || acts === null || Array.isArray(acts)) return undefined;
+  return v as SessionActs;
 }
 
 /** This thread's process facts for rule conditions (`pid`, `threadId`, `command`). */

@@ -100,8 +100,8 @@ export class Transport {
   /** Queued messages and queued events that make a batch leave at once (FLUSH_BATCH, FLUSH_EVENTS). */
   private readonly flushBatch: number;
   private readonly flushEvents: number;
-  /** Identifies this connection to the collector (see HelloMessage.conn). */
-  private readonly connToken = `${process.pid}.${Math.random().toString(36).slice(2, 10)}`;
+  /** Identifies this connection to the collector (see HelloMessage.conn); the rules' name for this instance too (SessionActed). */
+  readonly connToken = `${process.pid}.${Math.random().toString(36).slice(2, 10)}`;
   /** The collector's process id (PreloadConfig.collectorPid): the exit flush waits for it while it runs. */
   collectorPid: number | undefined;
   /** Messages dropped because the queue was full, the collector was gone or stalled at exit. */

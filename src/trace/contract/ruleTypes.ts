@@ -20,8 +20,10 @@ export interface TraceRule {
   /** The condition's source text. */
   condition: string;
   action: 'trace' | 'skip' | 'details' | 'break' | 'mark' | 'fail' | 'delay' | 'throttle' | 'respond' | 'override';
-  /** Requests acted on per process or thread; null: no limit. */
+  /** Requests acted on per process or thread (per session with `limitPer`); null: no limit. */
   limit: number | null;
+  /** `"session"`: `limit` counted over all of the session's processes and threads together. */
+  limitPer?: 'session';
   enabled: boolean;
   /** `mark`: the tag given. */
   tag?: string;
@@ -37,7 +39,7 @@ export interface TraceRule {
   matched: number;
   /** Requests it acted on. */
   acted: number;
-  /** It reached its limit in at least one process or thread. */
+  /** It reached its limit in at least one process or thread (per session: in all of them together). */
   limitReached: boolean;
 }
 

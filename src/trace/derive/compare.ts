@@ -11,7 +11,9 @@
  * template); a service on a new port of the same host (a server listening on port 0 in each run)
  * is the same service when its routes match: pairOrigins pairs such origins, and the diff says
  * it did. The OTHER_ROUTES groups (routes past the summary's cap) are counted, never compared.
- * Pure: the panel bundles it.
+ * Requests a what-if rule changed are set apart by the summary (summary.ts): only the others are
+ * compared, and a route that had some says which rule changed how many, so a rule's delay or
+ * failure is never read as the server's or the network's. Pure: the panel bundles it.
  */
 
 import type { CompareMessage } from '../../protocol/webview';
@@ -27,6 +29,7 @@ import {
   type RateSample,
   type RouteSampleSet,
   type RouteSummary,
+  type WhatIfShare,
 } from './summary';
 import { routeLabel } from './routes';
 import { PHASE_NAMES, formatMs } from '../diagnosis/sentence';
@@ -104,6 +107,9 @@ export interface RouteChange {
   score: number;
   /** The host (`127.0.0.1:41234`) the route had in the first trace when its origin was paired with this one's (pairOrigins). */
   pairedFrom?: string;
+  /** Requests what-if rules changed in the first trace and in the second: set apart, not compared (summary.ts). */
+  whatIfA?: WhatIfShare;
+  whatIfB?: WhatIfShare;
 }
 
 /** An origin of the first trace and one of the second taken as the same service: same host, another port, their routes alike. */
@@ -239,8 +245,34 @@ function sentenceOf(c: RouteChange, b: RouteSummary): string | undefined {
     else if (c.reuse.b >= 0.5 && c.reuse.a <= 0.2) text += ' (connections kept alive now)';
     parts.push(text);
   }
+  const whatIf = whatIfText(c);
+  if (whatIf) parts.push(whatIf);
   if (!parts.length) return undefined;
   return total?.verdict === 'notable' ? `${c.label} ${parts.join('; ')}` : `${c.label}: ${parts.join('; ')}`;
+}
+
+/** `rule "slow-pay" (held back its response's first byte 800 ms)`, or `rules "a" (…) on 8, "b" (…) on 4`, the most first. */
+function rulesText(w: WhatIfShare): string {
+  if (w.rules.length === 1) return `rule ${JSON.stringify(w.rules[0].name)} (${w.rules[0].words})`;
+  return `rules ${w.rules.map((r) => `${JSON.stringify(r.name)} (${r.words}) on ${r.count}`).join(', ')}`;
+}
+
+/**
+ * What the what-if rules did on a route, naming them: `12 of 40 requests were changed by what-if
+ * rule "slow-pay" (held back …); in the first trace 3 of 40 by … — set apart, not compared: …`,
+ * or undefined when no rule changed any.
+ */
+function whatIfText(c: RouteChange): string | undefined {
+  const a = c.whatIfA;
+  const b = c.whatIfB;
+  if (!a && !b) return undefined;
+  const parts: string[] = [];
+  if (b) parts.push(`${b.count} of ${c.countB} requests were changed by what-if ${rulesText(b)}`);
+  if (a)
+    parts.push(
+      `${b ? 'in the first trace ' : ''}${a.count} of ${c.countA}${b ? '' : ' requests of the first trace were changed'} by what-if ${rulesText(a)}`,
+    );
+  return `${parts.join('; ')} — set apart, not compared: their time and failures are the rule's doing, not the server's or the network's`;
 }
 
 /** Compares the route groups of two traces (SummaryBuilder.routeSamples()). */
@@ -384,7 +416,8 @@ function routeChange(label: string, ga: RouteSampleSet, gb: RouteSampleSet, o: R
   const errors = [...kinds]
     .map((kind) => ({ kind, a: (sa.errors[kind] ?? 0) / sa.count, b: (sb.errors[kind] ?? 0) / sb.count }))
     .filter((e) => e.a !== e.b);
-  const tooFew = sa.count < MIN_SAMPLE || sb.count < MIN_SAMPLE;
+  // Requests a what-if rule changed are not compared (summary.ts): too few is judged on the others.
+  const tooFew = sa.count - (sa.whatIf?.count ?? 0) < MIN_SAMPLE || sb.count - (sb.whatIf?.count ?? 0) < MIN_SAMPLE;
   const notable = measures.some((m) => m.verdict === 'notable') || errorRate.verdict === 'notable' || reuse?.verdict === 'notable';
   const change: RouteChange = {
     label,
@@ -401,13 +434,15 @@ function routeChange(label: string, ga: RouteSampleSet, gb: RouteSampleSet, o: R
     notable,
     tooFew,
     score: 0,
+    ...(sa.whatIf ? { whatIfA: sa.whatIf } : {}),
+    ...(sb.whatIf ? { whatIfB: sb.whatIf } : {}),
   };
   const total = measures.find((m) => m.measure === 'total');
   const timeMoved = total?.verdict === 'notable' ? Math.max(Math.abs(total.delta.p50), Math.abs(total.delta.p95)) * sb.count : 0;
   const errorsMoved = errorRate.verdict === 'notable' ? Math.abs(errorRate.b - errorRate.a) * sb.count * 1000 : 0;
   const reuseMoved = reuse?.verdict === 'notable' ? Math.abs(reuse.b - reuse.a) * sb.count * 10 : 0;
   change.score = Math.round(timeMoved + errorsMoved + reuseMoved);
-  const sentence = notable ? sentenceOf(change, sb) : undefined;
+  const sentence = notable || sa.whatIf || sb.whatIf ? sentenceOf(change, sb) : undefined;
   if (sentence) change.sentence = sentence;
   return change;
 }

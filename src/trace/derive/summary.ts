@@ -9,11 +9,17 @@
  * request (sampleRows.ts: a row of numbers a request, a random sample of them past a cap), never
  * the records. The first MAX_ROUTES routes of each kind are kept apart, the requests of any later
  * one are counted together in one "other routes" group: a trace whose paths carry values the
- * route inference does not see as such (a word per page) has as many routes as requests. Pure and
- * free of Node APIs: the panel bundles it.
+ * route inference does not see as such (a word per page) has as many routes as requests. A request
+ * a what-if rule changed (`whatIf`: a delay, a failure, an answer the user made) is counted in its
+ * route's `count` and `whatIf`, by rule, and set apart from everything else: its time, failure,
+ * status, bytes and connection are the rule's doing, not the server's or the network's, so they
+ * are in no percentile, rate or count a comparison reads (docs/rules.md). Pure and free of Node
+ * APIs: the panel bundles it.
  */
 
+import type { WhatIf } from '../contract/ruleTypes';
 import type { HttpRequest, IncomingRequest, Timings } from '../contract/types';
+import { whatIfWords } from '../diagnosis/whatIfText';
 import { requestLine } from './initiator';
 import { connectionState } from './labels';
 import { percentilesOfSorted, type Percentiles } from './percentiles';
@@ -47,6 +53,10 @@ export const OTHER_ROUTES = 'other routes';
 const MAX_ERROR_KINDS = 32;
 /** The error kind of the errors past the first MAX_ERROR_KINDS kinds of a route. */
 const OTHER_KINDS = '(other kinds)';
+/** What-if rules counted apart per route; the requests of more are counted under OTHER_RULES. */
+const MAX_WHAT_IF_RULES = 16;
+/** The rule id under which the requests of the rules past MAX_WHAT_IF_RULES are counted. */
+const OTHER_RULES = '(other rules)';
 /** The program's lines counted per route: the first this many distinct ones. */
 const MAX_LINE_KEYS = 64;
 
@@ -116,6 +126,23 @@ export interface RouteSummary extends RouteKey {
   lines: { file: string; line: number; function?: string; count: number }[];
   /** Set on the group of the requests on routes past the first MAX_ROUTES (label OTHER_ROUTES, no host, method or route). */
   other?: true;
+  /**
+   * Requests of `count` a what-if rule changed, set apart (in no other field): how many, and by
+   * which rule (its id and what it did, the most first); absent when none.
+   */
+  whatIf?: WhatIfShare;
+}
+
+/** The requests of a route what-if rules changed: how many, and each rule's (`rule` its id, `name` its title, `words` what it did). */
+export interface WhatIfShare {
+  count: number;
+  rules: { rule: string; name: string; words: string; count: number }[];
+}
+
+/** A what-if rule as people know it: the name the request's `whatIf` carries (the Rules view's title), else its id. */
+function ruleName(w: WhatIf): string {
+  const name = (w as { name?: unknown }).name;
+  return typeof name === 'string' && name !== '' ? name : String(w.rule);
 }
 
 /** The requests the program served on one route. */
@@ -136,6 +163,8 @@ export interface ServedRouteSummary extends RouteKey {
 /** A trace's summary by route. */
 export interface TraceSummary {
   requests: number;
+  /** Requests a what-if rule changed (in `requests`, set apart in their routes: RouteSummary.whatIf). */
+  whatIf: number;
   served: number;
   /** Outgoing requests by route, the most time spent first (count × p50 of the total); the OTHER_ROUTES group last. */
   routes: RouteSummary[];
@@ -164,8 +193,21 @@ class RouteAcc {
   resets = 0;
   minResetIdle = Infinity;
   lines: Map<string, { file: string; line: number; function?: string; count: number }> | undefined;
+  /** Requests a what-if rule changed, by rule id (the first one's words), at most MAX_WHAT_IF_RULES rules apart. */
+  whatIf: Map<string, { name: string; words: string; count: number }> | undefined;
+  whatIfCount = 0;
 
   constructor(readonly key: RouteKey) {}
+
+  addWhatIf(w: WhatIf): void {
+    this.whatIfCount++;
+    const rules = (this.whatIf ??= new Map());
+    const id = typeof w.rule === 'string' ? w.rule : String(w.rule);
+    const known = rules.get(id) ?? (rules.size < MAX_WHAT_IF_RULES ? undefined : rules.get(OTHER_RULES));
+    if (known) known.count++;
+    else if (rules.size < MAX_WHAT_IF_RULES) rules.set(id, { name: ruleName(w), words: whatIfWords(w), count: 1 });
+    else rules.set(OTHER_RULES, { name: OTHER_RULES, words: 'other what-if rules', count: 1 });
+  }
 
   addError(kind: string): void {
     const errors = (this.errors ??= new Map());
@@ -223,6 +265,8 @@ export class SummaryBuilder {
   private readonly row = new Float64Array(MEASURES.length);
   requests = 0;
   servedCount = 0;
+  /** Requests a what-if rule changed (counted apart). */
+  whatIfCount = 0;
 
   /** Adds a served request. */
   addIncoming(inc: IncomingRequest): void {
@@ -258,14 +302,21 @@ export class SummaryBuilder {
     }
     this.requests++;
     acc.count++;
-    if (isFailed(req)) acc.failed++;
-    const kind = errorKind(req);
-    if (kind) acc.addError(kind);
-    acc.status[statusIndex(req.respStatusCode)]++;
-    acc.sent += req.reqContentLen ?? 0;
-    acc.received += req.respContentLen ?? 0;
-    this.addConnection(acc, req, kind);
-    if (req.timings && !req.incomplete && (req.respDoneAt !== undefined || req.reqError)) this.addTimes(acc, req.timings, req);
+    if (req.whatIf) {
+      // The rule's doing: counted apart (see the module's comment); its connection's end still dates the next request's idle time.
+      this.whatIfCount++;
+      acc.addWhatIf(req.whatIf);
+      this.noteConnectionEnd(req);
+    } else {
+      if (isFailed(req)) acc.failed++;
+      const kind = errorKind(req);
+      if (kind) acc.addError(kind);
+      acc.status[statusIndex(req.respStatusCode)]++;
+      acc.sent += req.reqContentLen ?? 0;
+      acc.received += req.respContentLen ?? 0;
+      this.addConnection(acc, req, kind);
+      if (req.timings && !req.incomplete && (req.respDoneAt !== undefined || req.reqError)) this.addTimes(acc, req.timings, req);
+    }
     const f = requestLine(req);
     if (f) {
       const at = `${f.file}:${f.line}`;
@@ -306,8 +357,13 @@ export class SummaryBuilder {
       acc.resets++;
       acc.minResetIdle = Math.min(acc.minResetIdle, Math.max(0, start - last));
     }
+    this.noteConnectionEnd(req);
+  }
+
+  /** Notes when the request's connection last carried a request (how long a later one found it idle). */
+  private noteConnectionEnd(req: HttpRequest): void {
     const end = req.respDoneAt ?? req.reqEndAt ?? req.reqErrorAt;
-    if (end !== undefined) this.connLastEnd.set(conn, end);
+    if (req.tcpConn && end !== undefined) this.connLastEnd.set(req.tcpConn, end);
   }
 
   /** The request's time budget (timeBudget.ts, the one reading of its phases and shares) as a row of the group's samples. */
@@ -348,7 +404,7 @@ export class SummaryBuilder {
     const servedRoutes = [...this.served].map(([label, acc]) => servedSummaryOf(label, acc));
     servedRoutes.sort((a, b) => b.count - a.count || (a.label < b.label ? -1 : 1));
     if (this.otherServed) servedRoutes.push(servedSummaryOf(OTHER_ROUTES, this.otherServed));
-    return { requests: this.requests, served: this.servedCount, routes, servedRoutes };
+    return { requests: this.requests, whatIf: this.whatIfCount, served: this.servedCount, routes, servedRoutes };
   }
 }
 
@@ -380,7 +436,8 @@ function sampleSetOf(label: string, acc: RouteAcc): RouteSampleSet {
     summary: routeSummaryOf(label, acc, samples),
     samples,
     reuse: { ones: acc.reused, n: acc.withConn },
-    failures: { ones: acc.failed, n: acc.count },
+    // Of the requests no what-if rule changed: the failures a rule made are the user's, not the server's.
+    failures: { ones: acc.failed, n: acc.count - acc.whatIfCount },
   };
 }
 
@@ -414,6 +471,11 @@ function routeSummaryOf(label: string, acc: RouteAcc, sorted?: Map<Measure, Floa
   };
   if (acc.resets > 0) out.resetAfterIdle = { count: acc.resets, minIdleMs: acc.minResetIdle };
   if (acc.key === OTHER_KEY) out.other = true;
+  if (acc.whatIf)
+    out.whatIf = {
+      count: acc.whatIfCount,
+      rules: [...acc.whatIf].map(([rule, r]) => ({ rule, name: r.name, words: r.words, count: r.count })).sort((a, b) => b.count - a.count),
+    };
   return out;
 }
 

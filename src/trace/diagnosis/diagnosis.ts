@@ -8,7 +8,7 @@
 
 import { dnsStory } from './dnsStory';
 import { grpcFailure, http2ErrorName } from './http2Errors';
-import { formatMs, incompleteWhy, PHASE_NAMES, plural } from './sentence';
+import { formatMs, incompleteWhy, PHASE_NAMES, plural, whatIfSlowDetail } from './sentence';
 import { poolWaitSentence, poolWaitState } from './poolDiagnosis';
 import { whatIfWithoutNetwork } from './whatIfText';
 import { blockedPortOf, DEFAULT_SLOW_THRESHOLD_MS, failedAt, isSlow, type Phase, type RequestContext } from '../derive/timings';
@@ -482,7 +482,7 @@ function diagnoseSlow(ctx: DiagnosisContext, budget: TimeBudget, threshold: numb
     const pool = poolWaitSentence(ctx.request, worstMs, total);
     if (pool) return pool;
   }
-  const { name, evidence } = slowDetail(ctx, worst, t);
+  const { name, evidence } = whatIfSlowDetail(ctx.request, worst) ?? slowDetail(ctx, worst, t);
   return `${pct}% of the time was the ${name} (${formatMs(worstMs)} ms of ${formatMs(total)} ms)${evidence ? `: ${evidence}` : ''}`;
 }
 

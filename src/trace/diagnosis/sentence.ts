@@ -1,5 +1,9 @@
-/** Small text helpers of the diagnosis sentences (diagnosis.ts, dnsStory.ts, loopDiagnosis.ts). */
+/**
+ * Small text helpers of the diagnosis sentences (diagnosis.ts, dnsStory.ts, loopDiagnosis.ts), and
+ * the slow sentence's words for a phase a what-if rule stretched (whatIfSlowDetail).
+ */
 
+import type { HttpRequest } from '../contract/types';
 import type { Phase } from '../derive/timings';
 
 /** Each timing phase as a sentence names it ("the server's first-byte wait"). */
@@ -37,4 +41,28 @@ export function incompleteWhy(reason: string): string {
     'trace stopped': 'the trace stopped',
   };
   return who[reason] ?? reason;
+}
+
+/**
+ * The slow phase of a request a what-if `delay` or `throttle` rule acted on, when it is the phase
+ * the rule stretched: named without the server ("the first-byte wait", not "the server's"), the
+ * rule's part said, so the sentence never blames the server or the network for the rule's time.
+ */
+export function whatIfSlowDetail(req: HttpRequest, phase: Phase): { name: string; evidence?: string } | undefined {
+  const w = req.whatIf;
+  if (w === undefined) return undefined;
+  const ms = w.ms !== undefined ? `${formatMs(w.ms)} ms` : 'part';
+  if (w.action === 'delay' && phase === 'wait' && w.kind !== 'connect')
+    return { name: 'first-byte wait', evidence: `${ms} of it the what-if rule's delay, not the server's` };
+  if (w.action === 'delay' && w.kind === 'connect' && (phase === 'connect' || phase === 'blocked'))
+    return {
+      name: phase === 'connect' ? PHASE_NAMES.connect : PHASE_NAMES.blocked,
+      evidence: `${ms} of it the what-if rule's delay, not the network's`,
+    };
+  if (w.action === 'throttle' && phase === 'receive')
+    return {
+      name: PHASE_NAMES.receive,
+      evidence: `at the what-if rule's rate${w.rate !== undefined ? ` (${w.rate} bytes a second)` : ''}, not the network's`,
+    };
+  return undefined;
 }

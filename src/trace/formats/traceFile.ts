@@ -206,6 +206,7 @@ export function normalizeTraceRules(value: unknown): TraceRules | undefined {
       acted: count(x.acted),
       limitReached: x.limitReached === true,
     };
+    if (x.limitPer === 'session' && rule.limit !== null) rule.limitPer = 'session';
     if (typeof x.tag === 'string') rule.tag = x.tag;
     const fail = x.fail as { kind?: unknown } | undefined;
     if (fail !== null && typeof fail === 'object' && typeof fail.kind === 'string' && FAIL_KINDS.has(fail.kind))
