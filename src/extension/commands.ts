@@ -13,6 +13,7 @@ import { readTraceFileAsync, TraceFileError, writeHarFile, writeTraceFile } from
 import { framePath } from '../trace/formats/filePath';
 import { SELECT_REQUEST_COMMAND, type SelectRequestArgs } from './codeLens';
 import type { Services } from './services';
+import { columnBesidePanel } from './panel';
 import type { TraceEntry } from './traceStore';
 import { compareWith } from './compareTraces';
 
@@ -228,11 +229,7 @@ export class Commands {
       void vscode.window.showInformationMessage(`Net Trace: ${file} is not a file in this workspace.`);
       return;
     }
-    // The editor group left of the panel (the panel's own group would hide the panel), else the one
-    // right of it: a fixed group, not Beside the active one (which made a new group at each jump
-    // made while an editor beside the panel was active).
-    const viewColumn =
-      panelColumn === undefined ? vscode.ViewColumn.Beside : panelColumn > 1 ? panelColumn - 1 : ((panelColumn + 1) as vscode.ViewColumn);
+    const viewColumn = columnBesidePanel(panelColumn);
     const pos = new vscode.Position(Math.max(0, line - 1), Math.max(0, column - 1));
     try {
       const editor = await vscode.window.showTextDocument(vscode.Uri.file(path), {

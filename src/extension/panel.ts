@@ -100,6 +100,11 @@ export class PanelHost implements vscode.Disposable {
     return this.panel !== undefined;
   }
 
+  /** The editor group the panel is in, while it is open. */
+  get viewColumn(): vscode.ViewColumn | undefined {
+    return this.panel?.viewColumn;
+  }
+
   /** Opens (or reveals) the panel beside the editor. */
   show(options: { preserveFocus: boolean }): void {
     if (this.panel) {
@@ -453,4 +458,14 @@ function draftInput(d: RuleDraft | undefined): Record<string, unknown> {
   for (const k of ['name', 'condition', 'action', 'limit', 'enabled', 'tag', 'details'] as const) if (d[k] !== undefined) out[k] = d[k];
   if (out.name === '') delete out.name;
   return out;
+}
+
+/**
+ * Where to open an editor the panel asked for (the program's line, a what-if document): the editor
+ * group left of the panel's (the panel's own would hide it), else the one right of it — a fixed
+ * group, not Beside the active one, which makes a new group (and a narrower panel) each time.
+ */
+export function columnBesidePanel(panelColumn: vscode.ViewColumn | undefined): vscode.ViewColumn {
+  if (panelColumn === undefined) return vscode.ViewColumn.Beside;
+  return panelColumn > 1 ? ((panelColumn - 1) as vscode.ViewColumn) : ((panelColumn + 1) as vscode.ViewColumn);
 }

@@ -23,6 +23,7 @@ import type { RuleService } from './ruleService';
 import type { Services } from './services';
 import type { TraceEntry } from './traceStore';
 import { sendAgainOffReason } from './whatIfTrust';
+import { columnBesidePanel } from './panel';
 
 /** The what-if commands (package.json `contributes.commands` and the row menu). */
 export const WHAT_IF_COMMANDS = {
@@ -256,12 +257,12 @@ async function pickAndAdd(s: Services, rules: RuleService, arg: CopyContext | un
 }
 
 /**
- * Opens a what-if document beside the active editor group — the panel's, when the command came from
- * its row menu — so the panel stays in view while the document is edited.
+ * Opens a what-if document in the editor group beside the panel (columnBesidePanel), so the panel
+ * stays in view, as wide as it was, while the document is edited.
  */
-async function showBeside(uri: vscode.Uri): Promise<void> {
+async function showBeside(s: Services, uri: vscode.Uri): Promise<void> {
   const doc = await vscode.workspace.openTextDocument(uri);
-  await vscode.window.showTextDocument(doc, { preview: false, viewColumn: vscode.ViewColumn.Beside });
+  await vscode.window.showTextDocument(doc, { preview: false, viewColumn: columnBesidePanel(s.panel.viewColumn) });
 }
 
 /** An open what-if document: what saving it does. */
@@ -350,7 +351,7 @@ async function answerLikeThis(s: Services, rules: RuleService, docs: WhatIfDocum
       throw err;
     }
   });
-  await showBeside(uri);
+  await showBeside(s, uri);
 }
 
 /**
@@ -443,7 +444,7 @@ export function registerWhatIfCommands(s: Services, rules: RuleService): void {
         }
         await sendAgainNow(s, t.entry, t.req, edit);
       });
-      await showBeside(uri);
+      await showBeside(s, uri);
     }),
   );
 }
