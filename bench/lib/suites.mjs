@@ -1,0 +1,219 @@
+// Shared part of the real-suite benchmarks (bench/suite-vitest.mjs, bench/npm-ci.mjs): a command
+// as users run it, `nettrace run -- <command>` against the command alone, in alternating pairs,
+// with the CPU split three ways — the collector (the `nettrace run` process itself, read by
+// bench/apps/cpu-at-exit.cjs), the traced program's process tree (bench/apps/tree-cpu.cjs around
+// the command, on both sides: what it gains traced is the preload's CPU) and the rest of what
+// `nettrace run` started (the kernel helper) — and optionally a third side, the program with the
+// preload alone, its events read and dropped by a socket of this process (no collector).
+// Also installs a bench app's npm dependencies once into a cache folder, and checks a trace file.
+import { spawn, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import os from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { appsDir, fmt, median, nodeOptions, root } from './common.mjs';
+
+/** Where the benchmarks keep what they install (BENCH_CACHE_DIR, else ~/.cache/nettrace/bench). */
+export const benchCache = process.env.BENCH_CACHE_DIR ?? join(os.homedir(), '.cache', 'nettrace', 'bench');
+/** The CLI as users run it (bin/nettrace.cjs: the bundle through its code cache). */
+export const cliPath = join(root, 'bin', 'nettrace.cjs');
+
+/**
+ * Installs bench/apps/<app>'s dependencies (its package.json and package-lock.json, `npm ci`)
+ * once into benchCache/<app>-<hash of the lockfile>, and copies the app's other files there at
+ * every call (so an edited test runs); returns that folder. The first run needs the npm registry
+ * (or the packages in npm's cache); later runs need nothing.
+ */
+export function installApp(app, files) {
+  const src = join(appsDir, app);
+  const lock = readFileSync(join(src, 'package-lock.json'));
+  const dir = join(benchCache, `${app}-${createHash('sha256').update(lock).digest('hex').slice(0, 12)}`);
+  const marker = join(dir, 'node_modules', '.bench-installed');
+  if (!existsSync(marker)) {
+    rmSync(dir, { recursive: true, force: true });
+    mkdirSync(dir, { recursive: true });
+    for (const f of ['package.json', 'package-lock.json']) cpSync(join(src, f), join(dir, f));
+    console.log(`installing ${app}'s dependencies into ${dir} (once)…`);
+    const r = spawnSync('npm', ['ci', '--no-audit', '--no-fund', '--prefer-offline'], { cwd: dir, stdio: 'inherit', env: cleanEnv() });
+    if (r.status !== 0) throw new Error(`npm ci of bench/apps/${app} failed (${r.status}): it needs the npm registry or npm's cache once`);
+    writeFileSync(marker, new Date().toISOString() + '\n');
+  }
+  for (const f of files) cpSync(join(src, f), join(dir, f), { recursive: true });
+  return dir;
+}
+
+/** This process's environment without what would trace a child or change npm's behaviour. */
+export function cleanEnv(extra = {}) {
+  const env = { ...process.env };
+  for (const k of Object.keys(env))
+    if (k === 'NODE_OPTIONS' || k === 'NETTRACE_CONFIG' || k.toLowerCase().startsWith('npm_')) delete env[k];
+  return { ...env, ...extra };
+}
+
+/**
+ * CPU (ms) of this process's waited-for children so far: `cutime + cstime` of /proc/self/stat,
+ * in clock ticks of 10 ms. A child's figure counts its own waited-for children too.
+ */
+export function childrenCpuMs() {
+  const f = readFileSync('/proc/self/stat', 'utf8').split(') ')[1].split(' ');
+  return (Number(f[13]) + Number(f[14])) * 10;
+}
+
+/** A socket that reads and drops what the preload sends: the preload alone, no collector. */
+export async function startSink(dir) {
+  let bytes = 0;
+  const server = createServer((s) => s.on('data', (d) => (bytes += d.length)));
+  const path = join(dir, 'sink.sock');
+  await new Promise((r) => server.listen(path, r));
+  return {
+    env: { NODE_OPTIONS: nodeOptions([join(root, 'dist', 'preload.cjs')]), NETTRACE_CONFIG: JSON.stringify({ ipcPath: path }) },
+    bytes: () => bytes,
+    close: () => new Promise((r) => server.close(r)),
+  };
+}
+
+/**
+ * One run of `cmd` (an argv) in `cwd`: untraced, `traced` (under `nettrace run --out trace`), or
+ * with `sinkEnv` (the preload alone). Resolves {wallMs, cpuMs (the whole run), treeMs (the
+ * program's process tree, tree-cpu.cjs), collector (the CLI's own CPU record, traced only),
+ * trace (the parsed file, traced only), stdout, stderr}.
+ */
+export async function runSide(cmd, { cwd, env, traced = false, sinkEnv, runArgs = [], dir }) {
+  const treeOut = join(dir, 'tree.json');
+  const cpuOut = join(dir, 'collector.json');
+  const traceOut = join(dir, 'trace.json');
+  for (const f of [treeOut, cpuOut, traceOut]) rmSync(f, { force: true });
+  const program = [process.execPath, join(appsDir, 'tree-cpu.cjs'), treeOut, '--', ...cmd];
+  const argv = traced
+    ? ['-r', join(appsDir, 'cpu-at-exit.cjs'), cliPath, 'run', ...runArgs, '--out', traceOut, '--', ...program]
+    : program.slice(1);
+  const cpu0 = childrenCpuMs();
+  const t0 = performance.now();
+  const child = spawn(process.execPath, argv, {
+    cwd,
+    env: cleanEnv({ ...env, ...(sinkEnv ?? {}), ...(traced ? { BENCH_CPU_OUT: cpuOut } : {}) }),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d) => (stdout += d));
+  child.stderr.on('data', (d) => (stderr += d));
+  const code = await new Promise((r) => child.on('close', (c, s) => r(c ?? s)));
+  const wallMs = performance.now() - t0;
+  const cpuMs = childrenCpuMs() - cpu0;
+  if (code !== 0)
+    throw new Error(
+      `${traced ? 'nettrace run -- ' : ''}${cmd.join(' ')} failed (${code}):\n${stdout.slice(-3000)}\n${stderr.slice(-3000)}`,
+    );
+  const tree = JSON.parse(readFileSync(treeOut, 'utf8'));
+  const out = { wallMs, cpuMs, treeMs: tree.selfMs + tree.childrenMs, stdout, stderr };
+  if (traced) {
+    out.collector = JSON.parse(readFileSync(cpuOut, 'utf8'));
+    out.trace = JSON.parse(readFileSync(traceOut, 'utf8'));
+  }
+  return out;
+}
+
+/**
+ * The trace's own account of what it may have missed, as one line, and whether it is complete:
+ * no dropped events or records, no request the preload saw but could not trace.
+ */
+export function traceHealth(trace) {
+  const s = trace.stats ?? {};
+  const dropped = {
+    droppedEvents: s.droppedEvents ?? 0,
+    untracedRequests: s.untracedRequests ?? 0,
+    droppedRecords: s.droppedRecords ?? 0,
+    incompleteRequests: s.incompleteRequests ?? 0,
+  };
+  const ok =
+    dropped.droppedEvents === 0 && dropped.untracedRequests === 0 && dropped.droppedRecords === 0 && dropped.incompleteRequests === 0;
+  return {
+    ok,
+    dropped,
+    processes: trace.processes?.length ?? 0,
+    helper: s.helper?.mode ?? s.helper?.notRunning ?? 'none',
+    warnings: s.warnings ?? [],
+  };
+}
+
+/**
+ * Runs `pairs` alternating pairs (untraced first in even pairs, traced first in odd ones), and
+ * with `sink` a third side each pair (the preload alone). `prepare()` runs before every side
+ * (untimed: a fresh folder, the servers' counters reset); `check(side, result)` after it (throws
+ * when the run did not do what it must). One untimed warm-up of each side first.
+ */
+export async function runPairs({ pairs, cmd, cwd, env, runArgs, sink, prepare, check, log = console.log }) {
+  const dir = mkdtempSync(join(os.tmpdir(), 'nettrace-suite-bench-'));
+  const sinkSock = sink ? await startSink(dir) : null;
+  const sides = { untraced: [], traced: [], sink: [] };
+  const one = async (side) => {
+    const ctx = await prepare(side);
+    const r = await runSide(cmd, {
+      cwd: ctx?.cwd ?? cwd,
+      env: { ...env, ...(ctx?.env ?? {}) },
+      traced: side === 'traced',
+      sinkEnv: side === 'sink' ? sinkSock.env : undefined,
+      runArgs,
+      dir,
+    });
+    await check(side, r);
+    return r;
+  };
+  try {
+    for (const side of ['untraced', 'traced']) await one(side);
+    for (let i = 0; i < pairs; i++) {
+      const order = i % 2 ? ['traced', 'untraced'] : ['untraced', 'traced'];
+      if (sink) order.splice(1, 0, 'sink');
+      const got = {};
+      for (const side of order) got[side] = await one(side);
+      for (const side of order) sides[side].push(got[side]);
+      const u = got.untraced;
+      const t = got.traced;
+      log(
+        `pair ${i + 1}/${pairs}: untraced ${fmt(u.wallMs)} ms, traced ${fmt(t.wallMs)} ms = ${fmt(t.wallMs / u.wallMs, 3)}×` +
+          (got.sink ? `, preload alone ${fmt(got.sink.wallMs)} ms = ${fmt(got.sink.wallMs / u.wallMs, 3)}×` : '') +
+          `; CPU untraced ${fmt(u.cpuMs)} ms, traced ${fmt(t.cpuMs)} ms (collector ${fmt(t.collector.cpuUs / 1000)}, program tree ${fmt(t.treeMs)} vs ${fmt(u.treeMs)}, rest ${fmt(t.cpuMs - t.collector.cpuUs / 1000 - t.treeMs)}); load ${os.loadavg()[0].toFixed(2)}`,
+      );
+    }
+  } finally {
+    await sinkSock?.close();
+    if (sink && sinkSock.bytes() === 0 && sides.sink.length)
+      throw new Error('the sink received nothing: the preload-alone runs were not traced');
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return sides;
+}
+
+/** The figures of a set of pairs: ratios and CPU split, medians with ranges. */
+export function summarize(sides) {
+  const ratios = sides.traced.map((t, i) => t.wallMs / sides.untraced[i].wallMs);
+  const sinkRatios = sides.sink.map((s, i) => s.wallMs / sides.untraced[i].wallMs);
+  const collector = sides.traced.map((t) => t.collector.cpuUs / 1000);
+  const preload = sides.traced.map((t, i) => t.treeMs - sides.untraced[i].treeMs);
+  const sinkPreload = sides.sink.map((s, i) => s.treeMs - sides.untraced[i].treeMs);
+  const rest = sides.traced.map((t, i) => t.cpuMs - collector[i] - t.treeMs);
+  const cpuRatio = sides.traced.map((t, i) => t.cpuMs / sides.untraced[i].cpuMs);
+  const m = (xs) => ({ med: median(xs), min: Math.min(...xs), max: Math.max(...xs) });
+  return {
+    ratio: m(ratios),
+    sinkRatio: sinkRatios.length ? m(sinkRatios) : null,
+    untracedWall: m(sides.untraced.map((u) => u.wallMs)),
+    tracedWall: m(sides.traced.map((t) => t.wallMs)),
+    untracedCpu: m(sides.untraced.map((u) => u.cpuMs)),
+    tracedCpu: m(sides.traced.map((t) => t.cpuMs)),
+    cpuRatio: m(cpuRatio),
+    collector: m(collector),
+    collectorMain: m(sides.traced.map((t) => t.collector.threadMs?.main ?? NaN)),
+    collectorGc: m(sides.traced.map((t) => t.collector.gcMs)),
+    collectorRss: m(sides.traced.map((t) => t.collector.maxRssKiB / 1024)),
+    preload: m(preload),
+    sinkPreload: sinkPreload.length ? m(sinkPreload) : null,
+    rest: m(rest),
+  };
+}
+
+/** "med (min–max)" with `d` decimals. */
+export const mr = (x, d = 0, unit = '') => `${fmt(x.med, d)}${unit} (${fmt(x.min, d)}–${fmt(x.max, d)})`;

@@ -1,0 +1,138 @@
+// Issue 65's floor for `npm ci` as users run it: `nettrace run -- npm ci` over `npm ci`, wall,
+// median of alternating pairs, ≤ 1.10×.
+//
+//   The project: bench/apps/npm-ci, a lockfile of 324 packages (express, fastify, koa, axios,
+//   got, superagent, ws, undici, gRPC, ajv; eslint, typescript-eslint, typescript, prettier),
+//   with `resolved` URLs as npm writes them by default. Its tarballs come from npm's own cache
+//   (`npm config get cache`/_cacache, found by integrity; the ones missing are added once with
+//   `npm cache add`, which needs the registry) and are served by a local registry
+//   (bench/apps/registry-mirror.mjs, its own process, started here; metadata documents rewritten
+//   to point at it). Each side runs `npm ci --registry http://127.0.0.1:PORT/` in a fresh folder
+//   with a fresh, empty npm cache (so every tarball is fetched) and an empty user config (no
+//   registry or token of this machine's); nothing leaves the machine. Traced: `nettrace run --out
+//   F -- npm ci …`, default options (as root with the helper built, `--helper auto` runs it).
+//   CPU, reported apart: the collector (the `nettrace run` process's own CPU), the preload (npm's
+//   process tree traced minus untraced, read by bench/apps/tree-cpu.cjs around npm on both sides),
+//   the rest (the helper); and a third side per pair, the preload alone (its events dropped by a
+//   socket of this process, no collector).
+//   Checked every run: npm fetched a tarball for each package of the lockfile (324 fetches of 318
+//   tarballs: a package at two paths is fetched twice) and installed them all, and traced, the trace holds
+//   exactly the requests the registry saw with nothing dropped (stats).
+//
+//   BENCH_PAIRS (5), BENCH_SINK (1; 0 leaves the preload-alone side out), BENCH_RUN_ARGS (more
+//   `nettrace run` options), BENCH_NPM_RESOLVED=0 (a lockfile without `resolved`, as npm writes it
+//   with omit-lockfile-registry-resolved: npm then fetches each package's metadata too), --no-write.
+// Writes the section "Real suites — issue 65: npm ci" of test-results/bench/runs.md.
+import { spawnSync } from 'node:child_process';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { appsDir, fmt, machine, machineLine, median, runNode, writeSection } from './lib/common.mjs';
+import { cleanEnv, mr, runPairs, summarize, traceHealth } from './lib/suites.mjs';
+
+const PAIRS = Number(process.env.BENCH_PAIRS ?? 5);
+const SINK = process.env.BENCH_SINK !== '0';
+const RUN_ARGS = (process.env.BENCH_RUN_ARGS ?? '').split(' ').filter(Boolean);
+const RESOLVED = process.env.BENCH_NPM_RESOLVED !== '0';
+const write = !process.argv.includes('--no-write');
+const FLOOR = 1.1;
+
+const tmp = mkdtempSync(join(os.tmpdir(), 'nettrace-npm-ci-bench-'));
+const app = join(appsDir, 'npm-ci');
+const lock = JSON.parse(readFileSync(join(app, 'package-lock.json'), 'utf8'));
+if (!RESOLVED) for (const [k, e] of Object.entries(lock.packages)) if (k) delete e.resolved;
+const lockText = JSON.stringify(lock, null, 2) + '\n';
+const packages = Object.keys(lock.packages).filter(Boolean).length;
+const npmCache = spawnSync('npm', ['config', 'get', 'cache'], { encoding: 'utf8', env: cleanEnv() }).stdout.trim();
+
+/** Starts the mirror of the bench's lockfile (the original, with `resolved`) from npm's cache; adds what the cache lacks once. */
+async function startMirror() {
+  for (let attempt = 0; ; attempt++) {
+    const waiting = [];
+    const mirror = runNode([join(appsDir, 'registry-mirror.mjs'), join(app, 'package-lock.json'), join(npmCache, '_cacache')], {
+      onLine: (o) => waiting.shift()?.(o),
+    });
+    const first = await Promise.race([new Promise((r) => waiting.push(r)), mirror.done.then((r) => ({ exited: r }))]);
+    if (first.port) {
+      const ask = (line) =>
+        new Promise((resolve) => {
+          waiting.push(resolve);
+          mirror.child.stdin.write(line + '\n');
+        });
+      return { ...first, ask, stop: () => (mirror.child.stdin.end(), mirror.child.kill('SIGTERM'), mirror.done) };
+    }
+    if (!first.missing || attempt > 0) throw new Error(`the registry mirror did not start: ${JSON.stringify(first).slice(0, 2000)}`);
+    console.log(`adding ${first.missing.length} packages to npm's cache (once; needs the registry)…`);
+    await mirror.done;
+    const r = spawnSync('npm', ['cache', 'add', ...first.missing], { stdio: 'inherit', env: cleanEnv() });
+    if (r.status !== 0) throw new Error(`npm cache add failed (${r.status})`);
+  }
+}
+
+const mirror = await startMirror();
+const userconfig = join(tmp, 'npmrc');
+const globalconfig = join(tmp, 'global-npmrc');
+for (const f of [userconfig, globalconfig]) writeFileSync(f, '');
+const registry = `http://127.0.0.1:${mirror.port}/`;
+const m = machine();
+const started = performance.now();
+const runs = [];
+let seen;
+const sides = await runPairs({
+  pairs: PAIRS,
+  cmd: ['npm', 'ci', '--registry', registry, '--cache', join(tmp, 'cache'), '--no-audit', '--no-fund', '--no-update-notifier'],
+  env: { NPM_CONFIG_USERCONFIG: userconfig, NPM_CONFIG_GLOBALCONFIG: globalconfig, NO_COLOR: '1' },
+  runArgs: RUN_ARGS,
+  sink: SINK,
+  async prepare() {
+    await mirror.ask('reset');
+    const project = join(tmp, 'project');
+    for (const d of [project, join(tmp, 'cache')]) rmSync(d, { recursive: true, force: true });
+    mkdirSync(project);
+    cpSync(join(app, 'package.json'), join(project, 'package.json'));
+    writeFileSync(join(project, 'package-lock.json'), lockText);
+    return { cwd: project };
+  },
+  async check(side, r) {
+    seen = await mirror.ask('count');
+    if (seen.tarballs !== packages || seen.other !== 0)
+      throw new Error(`${side}: npm fetched ${seen.tarballs} tarballs for ${packages} packages (and ${seen.other} unknown paths)`);
+    const installed = JSON.parse(readFileSync(join(tmp, 'project', 'node_modules', '.package-lock.json'), 'utf8'));
+    if (Object.keys(installed.packages).length !== packages)
+      throw new Error(`${side}: ${Object.keys(installed.packages).length} packages installed of ${packages}`);
+    if (side !== 'traced') return;
+    const recorded = r.trace.httpRequests.length;
+    const health = traceHealth(r.trace);
+    if (recorded < seen.count * 0.95 || recorded > seen.count)
+      throw new Error(`the trace holds ${recorded} requests, the registry saw ${seen.count}`);
+    runs.push({ recorded, seen: seen.count, ...health.dropped, processes: health.processes, helper: health.helper });
+  },
+});
+await mirror.stop();
+rmSync(tmp, { recursive: true, force: true });
+
+const s = summarize(sides);
+const pf = (ok) => (ok ? 'pass' : 'FAIL');
+const exact = runs.filter(
+  (r) => r.recorded === r.seen && r.droppedEvents + r.untracedRequests + r.droppedRecords + r.incompleteRequests === 0,
+);
+const short = runs.filter((r) => !exact.includes(r));
+const body = `
+Measured by \`bench/npm-ci.mjs\`. Machine: ${machineLine(m, os.loadavg())}; the run took ${fmt((performance.now() - started) / 60000, 1)} min.
+
+\`npm ci\` (npm ${spawnSync('npm', ['-v'], { encoding: 'utf8' }).stdout.trim()}) of bench/apps/npm-ci's lockfile, **${packages} packages** (${mirror.tarballs} distinct tarballs, ${fmt(mirror.bytes / 2 ** 20, 1)} MiB${RESOLVED ? '' : '; no `resolved` URLs: metadata fetched too'}) from a local registry serving npm's cache, a fresh folder and npm cache each run: **${seen.count} requests** (${seen.tarballs} tarballs, ${seen.packuments} metadata documents). \`npm ci\` against \`nettrace run${RUN_ARGS.length ? ' ' + RUN_ARGS.join(' ') : ''} --out F -- npm ci\`, ${PAIRS} alternating pairs; the helper: ${runs[0]?.helper}; ${median(runs.map((r) => r.processes))} processes traced per run.
+
+| figure | median (min–max) | |
+|---|---|---|
+| the trace is right: requests recorded = requests the registry saw, nothing dropped or incomplete (stats), every traced run | ${exact.length} of ${runs.length} runs exact${short.map((r) => `; ${r.recorded} of ${r.seen} recorded, ${r.incompleteRequests} incomplete, dropped events ${r.droppedEvents}`).join('')} | ${pf(!short.length)} |
+| traced / untraced wall, median of the pairs' ratios: ≤ ${FLOOR.toFixed(2)}× | **${mr(s.ratio, 3, '×')}** | ${pf(s.ratio.med <= FLOOR)} |
+| wall untraced / traced | ${mr(s.untracedWall)} / ${mr(s.tracedWall)} ms | |
+${s.sinkRatio ? `| the preload alone (events dropped by a socket, no collector) / untraced wall | ${mr(s.sinkRatio, 3, '×')} | |\n` : ''}| CPU of the whole run untraced / traced (all processes) | ${mr(s.untracedCpu)} / ${mr(s.tracedCpu)} ms = ${fmt(s.cpuRatio.med, 3)}× | |
+| the collector's CPU (the \`nettrace run\` process) | ${mr(s.collector)} ms (main thread ${fmt(s.collectorMain.med)}, GC ${fmt(s.collectorGc.med)}; ${fmt((s.collector.med * 1000) / seen.count, 1)} µs per request, its start included) | |
+| the preload's CPU (npm's process tree, traced − untraced) | ${mr(s.preload)} ms (${fmt((s.preload.med * 1000) / seen.count, 1)} µs per request, its start included) | |
+${s.sinkPreload ? `| the preload's CPU with no collector (sink side − untraced) | ${mr(s.sinkPreload)} ms | |\n` : ''}| the rest of what \`nettrace run\` started (the helper) | ${mr(s.rest)} ms | |
+| the collector's peak RSS | ${mr(s.collectorRss)} MiB | |
+`;
+console.log(body);
+if (write) writeSection('Real suites — issue 65: npm ci', body);

@@ -1,0 +1,132 @@
+// Issue 65's floor for a real test suite, as users run one: `nettrace run -- npm test` over
+// `npm test`, wall, median of alternating pairs, ≤ 1.10×.
+//
+//   The suite: bench/apps/vitest-suite, vitest 3 (vite 7) in 4 worker processes (forks, each test
+//   file in a fresh one), 13 TypeScript test files, 260 tests, 1,300 HTTP calls through node:http
+//   (a keep-alive agent, and a connection per request), axios and fetch, JSON both ways, 4xx among
+//   them, to two local services (bench/apps/suite-server.mjs, its own process, started here).
+//   Its dependencies are installed once from the npm registry into ~/.cache/nettrace/bench.
+//   Each side runs `npm test` in that folder with a fresh vitest cache. Traced: `nettrace run
+//   --out F -- npm test`, default options (as root with the helper built, `--helper auto` runs it).
+//   CPU, reported apart: the collector (the `nettrace run` process's own CPU), the preload (the
+//   program's process tree traced minus untraced, read by bench/apps/tree-cpu.cjs around `npm
+//   test` on both sides), the rest (the helper); and a third side per pair, the preload alone
+//   (its events dropped by a socket of this process, no collector).
+//   Checked every run: every test passed (≥ 200), the services saw the same number of calls in
+//   every run (≥ 1,000), and traced, the trace holds exactly that many requests with nothing
+//   dropped (stats) — a run that traced nothing fails.
+//
+//   BENCH_PAIRS (5), BENCH_SINK (1; 0 leaves the preload-alone side out), BENCH_RUN_ARGS (more
+//   `nettrace run` options, e.g. `--helper off`), --no-write.
+// Writes the section "Real suites — issue 65: vitest" of test-results/bench/runs.md.
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { appsDir, fmt, machine, machineLine, median, runNode, writeSection } from './lib/common.mjs';
+import { installApp, mr, runPairs, summarize, traceHealth } from './lib/suites.mjs';
+
+const PAIRS = Number(process.env.BENCH_PAIRS ?? 5);
+const SINK = process.env.BENCH_SINK !== '0';
+const RUN_ARGS = (process.env.BENCH_RUN_ARGS ?? '').split(' ').filter(Boolean);
+const write = !process.argv.includes('--no-write');
+const FLOOR = 1.1;
+
+const app = installApp('vitest-suite', ['vitest.config.mjs', 'tests']);
+
+// The services, in their own process; their counters are read and reset through its stdin.
+const waiting = [];
+const server = runNode([join(appsDir, 'suite-server.mjs')], { onLine: (o) => waiting.shift()?.(o) });
+const ask = (line) =>
+  new Promise((resolve) => {
+    waiting.push(resolve);
+    server.child.stdin.write(line + '\n');
+  });
+const ports = await new Promise((resolve) => waiting.push(resolve));
+
+const tmp = mkdtempSync(join(os.tmpdir(), 'nettrace-vitest-bench-'));
+const m = machine();
+const started = performance.now();
+let calls; // the services' count in the first run: every later run must make the same
+/** Per traced run: requests recorded and seen, the trace's own counters, processes it says were killed. */
+const runs = [];
+const counts = { tests: 0, calls: 0, processes: [], byStatus: null, closes: 0, helper: '' };
+const sides = await runPairs({
+  pairs: PAIRS,
+  cmd: ['npm', 'test'],
+  cwd: app,
+  env: { API_URL: `http://127.0.0.1:${ports.api}`, AUTH_URL: `http://127.0.0.1:${ports.auth}`, NO_COLOR: '1', FORCE_COLOR: '0' },
+  runArgs: RUN_ARGS,
+  sink: SINK,
+  async prepare() {
+    await ask('reset');
+    const cacheDir = join(tmp, 'vitest-cache');
+    rmSync(cacheDir, { recursive: true, force: true });
+    return { env: { SUITE_CACHE_DIR: cacheDir } };
+  },
+  async check(side, r) {
+    const seen = await ask('count');
+    const t = /Tests\s+(\d+) passed \((\d+)\)/.exec(r.stdout);
+    if (!t || t[1] !== t[2] || Number(t[1]) < 200)
+      throw new Error(`${side}: not every test passed, or fewer than 200:\n${r.stdout.slice(-2000)}`);
+    calls ??= seen.count;
+    if (seen.count !== calls || calls < 1000)
+      throw new Error(`${side}: the services saw ${seen.count} calls (the first run ${calls}; at least 1,000)`);
+    counts.tests = Number(t[1]);
+    counts.calls = calls;
+    counts.byStatus = seen.byStatus;
+    counts.closes = seen.closes;
+    if (side !== 'traced') return;
+    const recorded = r.trace.httpRequests.length;
+    const health = traceHealth(r.trace);
+    // A trace short of what the services saw by more than a few requests traced nothing useful:
+    // stop. A few short (a worker killed before its last events left it) is the figure reported.
+    if (recorded < seen.count * 0.95 || recorded > seen.count)
+      throw new Error(`the trace holds ${recorded} requests, the services saw ${seen.count}`);
+    runs.push({
+      recorded,
+      seen: seen.count,
+      ...health.dropped,
+      killed: health.warnings.filter((w) => /without an exit message/.test(w)).length,
+    });
+    counts.processes.push(health.processes);
+    counts.helper = health.helper;
+  },
+});
+server.child.stdin.end();
+server.child.kill('SIGTERM');
+await server.done;
+rmSync(tmp, { recursive: true, force: true });
+
+const s = summarize(sides);
+const pf = (ok) => (ok ? 'pass' : 'FAIL');
+const four = Object.entries(counts.byStatus)
+  .filter(([k]) => k >= 400)
+  .reduce((a, [, v]) => a + v, 0);
+const exact = runs.filter(
+  (r) => r.recorded === r.seen && r.droppedEvents + r.untracedRequests + r.droppedRecords + r.incompleteRequests === 0,
+);
+const short = runs.filter((r) => !exact.includes(r));
+const traceRow = `| the trace is right: requests recorded = calls the services saw, nothing dropped or incomplete (stats), every traced run | ${exact.length} of ${runs.length} runs exact${
+  short.length
+    ? `; ${short.map((r) => `${r.recorded} of ${r.seen} recorded, ${r.incompleteRequests} incomplete ("process killed"), dropped events ${r.droppedEvents}`).join('; ')}`
+    : ''
+}; processes the trace says ended without flushing (killed by vitest's pool): ${median(runs.map((r) => r.killed))} per run | ${pf(!short.length)} |`;
+const body = `
+Measured by \`bench/suite-vitest.mjs\`. Machine: ${machineLine(m, os.loadavg())}; the run took ${fmt((performance.now() - started) / 60000, 1)} min.
+
+The suite (bench/apps/vitest-suite): vitest 3.2.7 (vite 7.3.8), 4 worker processes (forks), ${counts.tests} tests in 13 TypeScript files, **${counts.calls} HTTP calls** (node:http, axios, fetch; ${counts.closes} on a connection of their own, ${four} answered 4xx) to two local services. \`npm test\` against \`nettrace run${RUN_ARGS.length ? ' ' + RUN_ARGS.join(' ') : ''} --out F -- npm test\`, ${PAIRS} alternating pairs; the helper: ${counts.helper}; ${median(counts.processes)} processes traced per run.
+
+| figure | median (min–max) | |
+|---|---|---|
+${traceRow}
+| traced / untraced wall, median of the pairs' ratios: ≤ ${FLOOR.toFixed(2)}× | **${mr(s.ratio, 3, '×')}** | ${pf(s.ratio.med <= FLOOR)} |
+| wall untraced / traced | ${mr(s.untracedWall)} / ${mr(s.tracedWall)} ms | |
+${s.sinkRatio ? `| the preload alone (events dropped by a socket, no collector) / untraced wall | ${mr(s.sinkRatio, 3, '×')} | |\n` : ''}| CPU of the whole run untraced / traced (all processes) | ${mr(s.untracedCpu)} / ${mr(s.tracedCpu)} ms = ${fmt(s.cpuRatio.med, 3)}× | |
+| the collector's CPU (the \`nettrace run\` process) | ${mr(s.collector)} ms (main thread ${fmt(s.collectorMain.med)}, GC ${fmt(s.collectorGc.med)}; ${fmt((s.collector.med * 1000) / counts.calls, 1)} µs per request, its start included) | |
+| the preload's CPU (the program's process tree, traced − untraced) | ${mr(s.preload)} ms (${fmt((s.preload.med * 1000) / counts.calls, 1)} µs per request, or ${fmt(s.preload.med / median(counts.processes), 1)} ms per process) | |
+${s.sinkPreload ? `| the preload's CPU with no collector (sink side − untraced) | ${mr(s.sinkPreload)} ms | |\n` : ''}| the rest of what \`nettrace run\` started (the helper) | ${mr(s.rest)} ms | |
+| the collector's peak RSS | ${mr(s.collectorRss)} MiB | |
+`;
+console.log(body);
+if (write) writeSection('Real suites — issue 65: vitest', body);
