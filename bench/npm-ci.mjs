@@ -29,14 +29,13 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { appsDir, fmt, machine, machineLine, median, runNode, writeSection } from './lib/common.mjs';
-import { cleanEnv, mr, runPairs, summarize, traceHealth } from './lib/suites.mjs';
+import { cleanEnv, figureRows, runPairs, summarize, traceHealth } from './lib/suites.mjs';
 
 const PAIRS = Number(process.env.BENCH_PAIRS ?? 5);
 const SINK = process.env.BENCH_SINK !== '0';
 const RUN_ARGS = (process.env.BENCH_RUN_ARGS ?? '').split(' ').filter(Boolean);
 const RESOLVED = process.env.BENCH_NPM_RESOLVED !== '0';
 const write = !process.argv.includes('--no-write');
-const FLOOR = 1.1;
 
 const tmp = mkdtempSync(join(os.tmpdir(), 'nettrace-npm-ci-bench-'));
 const app = join(appsDir, 'npm-ci');
@@ -126,13 +125,7 @@ Measured by \`bench/npm-ci.mjs\`. Machine: ${machineLine(m, os.loadavg())}; the 
 | figure | median (min–max) | |
 |---|---|---|
 | the trace is right: requests recorded = requests the registry saw, nothing dropped or incomplete (stats), every traced run | ${exact.length} of ${runs.length} runs exact${short.map((r) => `; ${r.recorded} of ${r.seen} recorded, ${r.incompleteRequests} incomplete, dropped events ${r.droppedEvents}`).join('')} | ${pf(!short.length)} |
-| traced / untraced wall, median of the pairs' ratios: ≤ ${FLOOR.toFixed(2)}× | **${mr(s.ratio, 3, '×')}** | ${pf(s.ratio.med <= FLOOR)} |
-| wall untraced / traced | ${mr(s.untracedWall)} / ${mr(s.tracedWall)} ms | |
-${s.sinkRatio ? `| the preload alone (events dropped by a socket, no collector) / untraced wall | ${mr(s.sinkRatio, 3, '×')} | |\n` : ''}| CPU of the whole run untraced / traced (all processes) | ${mr(s.untracedCpu)} / ${mr(s.tracedCpu)} ms = ${fmt(s.cpuRatio.med, 3)}× | |
-| the collector's CPU (the \`nettrace run\` process) | ${mr(s.collector)} ms (main thread ${fmt(s.collectorMain.med)}, GC ${fmt(s.collectorGc.med)}; ${fmt((s.collector.med * 1000) / seen.count, 1)} µs per request, its start included) | |
-| the preload's CPU (npm's process tree, traced − untraced) | ${mr(s.preload)} ms (${fmt((s.preload.med * 1000) / seen.count, 1)} µs per request, its start included) | |
-${s.sinkPreload ? `| the preload's CPU with no collector (sink side − untraced) | ${mr(s.sinkPreload)} ms | |\n` : ''}| the rest of what \`nettrace run\` started (the helper) | ${mr(s.rest)} ms | |
-| the collector's peak RSS | ${mr(s.collectorRss)} MiB | |
+${figureRows(s, { requests: seen.count, processes: median(runs.map((r) => r.processes)) })}
 `;
 console.log(body);
 if (write) writeSection('Real suites — issue 65: npm ci', body);

@@ -16,21 +16,26 @@
 //   every run (≥ 1,000), and traced, the trace holds exactly that many requests with nothing
 //   dropped (stats) — a run that traced nothing fails.
 //
-//   BENCH_PAIRS (5), BENCH_SINK (1; 0 leaves the preload-alone side out), BENCH_RUN_ARGS (more
-//   `nettrace run` options, e.g. `--helper off`), --no-write.
+//   Then BENCH_START_PAIRS (3) pairs of the same suite with no test run (`-t` with a name none
+//   matches): its processes start and import alike and make no request, so the preload's start in
+//   them is told from its per-request path.
+//
+//   BENCH_PAIRS (5), BENCH_SINK (1; 0 leaves the preload-alone side out), BENCH_START_PAIRS (3; 0
+//   leaves the no-test pairs out), BENCH_RUN_ARGS (more `nettrace run` options, e.g. `--helper
+//   off`), --no-write.
 // Writes the section "Real suites — issue 65: vitest" of test-results/bench/runs.md.
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { appsDir, fmt, machine, machineLine, median, runNode, writeSection } from './lib/common.mjs';
-import { installApp, mr, runPairs, summarize, traceHealth } from './lib/suites.mjs';
+import { figureRows, installApp, mr, runPairs, summarize, traceHealth } from './lib/suites.mjs';
 
 const PAIRS = Number(process.env.BENCH_PAIRS ?? 5);
 const SINK = process.env.BENCH_SINK !== '0';
 const RUN_ARGS = (process.env.BENCH_RUN_ARGS ?? '').split(' ').filter(Boolean);
 const write = !process.argv.includes('--no-write');
-const FLOOR = 1.1;
+const START_PAIRS = Number(process.env.BENCH_START_PAIRS ?? 3);
 
 const app = installApp('vitest-suite', ['vitest.config.mjs', 'tests']);
 
@@ -51,19 +56,22 @@ let calls; // the services' count in the first run: every later run must make th
 /** Per traced run: requests recorded and seen, the trace's own counters, processes it says were killed. */
 const runs = [];
 const counts = { tests: 0, calls: 0, processes: [], byStatus: null, closes: 0, helper: '' };
+const env = { API_URL: `http://127.0.0.1:${ports.api}`, AUTH_URL: `http://127.0.0.1:${ports.auth}`, NO_COLOR: '1', FORCE_COLOR: '0' };
+/** Before each run: the services' counters zeroed, a fresh vitest cache. */
+async function prepare() {
+  await ask('reset');
+  const cacheDir = join(tmp, 'vitest-cache');
+  rmSync(cacheDir, { recursive: true, force: true });
+  return { env: { SUITE_CACHE_DIR: cacheDir } };
+}
 const sides = await runPairs({
   pairs: PAIRS,
   cmd: ['npm', 'test'],
   cwd: app,
-  env: { API_URL: `http://127.0.0.1:${ports.api}`, AUTH_URL: `http://127.0.0.1:${ports.auth}`, NO_COLOR: '1', FORCE_COLOR: '0' },
+  env,
   runArgs: RUN_ARGS,
   sink: SINK,
-  async prepare() {
-    await ask('reset');
-    const cacheDir = join(tmp, 'vitest-cache');
-    rmSync(cacheDir, { recursive: true, force: true });
-    return { env: { SUITE_CACHE_DIR: cacheDir } };
-  },
+  prepare,
   async check(side, r) {
     const seen = await ask('count');
     const t = /Tests\s+(\d+) passed \((\d+)\)/.exec(r.stdout);
@@ -93,6 +101,30 @@ const sides = await runPairs({
     counts.helper = health.helper;
   },
 });
+
+// The same suite with no test run (a name filter none matches): the same processes start and
+// import the same modules, and no request is made, so what the preload costs them at start is
+// told from its per-request path.
+const startProcesses = [];
+const startSides =
+  START_PAIRS > 0 &&
+  (await runPairs({
+    pairs: START_PAIRS,
+    cmd: ['npm', 'test', '--', '-t', 'no test has this name'],
+    cwd: app,
+    env,
+    runArgs: RUN_ARGS,
+    prepare,
+    async check(side, r) {
+      const seen = await ask('count');
+      const t = /Tests\s+(\d+) skipped \((\d+)\)/.exec(r.stdout);
+      if (!t || t[1] !== t[2] || seen.count !== 0)
+        throw new Error(`${side}: the no-test run ran tests or made ${seen.count} calls:\n${r.stdout.slice(-2000)}`);
+      if (side !== 'traced') return;
+      if (r.trace.httpRequests.length !== 0) throw new Error(`the no-test run's trace holds ${r.trace.httpRequests.length} requests`);
+      startProcesses.push(traceHealth(r.trace).processes);
+    },
+  }));
 server.child.stdin.end();
 server.child.kill('SIGTERM');
 await server.done;
@@ -112,6 +144,18 @@ const traceRow = `| the trace is right: requests recorded = calls the services s
     ? `; ${short.map((r) => `${r.recorded} of ${r.seen} recorded, ${r.incompleteRequests} incomplete ("process killed"), dropped events ${r.droppedEvents}`).join('; ')}`
     : ''
 }; processes the trace says ended without flushing (killed by vitest's pool): ${median(runs.map((r) => r.killed))} per run | ${pf(!short.length)} |`;
+let startRows = '';
+if (startSides) {
+  const z = summarize(startSides);
+  const perProcess = (ms) => fmt(ms / median(counts.processes), 1);
+  startRows = [
+    `| no test run (\`npm test -- -t NAME\` that none matches: the same ${median(counts.processes)} processes start and import the same modules, no request; ${START_PAIRS} pairs): traced / untraced wall | ${mr(z.ratio, 3, '×')} (${mr(z.untracedWall)} / ${mr(z.tracedWall)} ms) | |`,
+    `| of the preload's CPU, its start in those processes (no-test traced − untraced) | ${mr(z.preload)} ms (user ${fmt(z.preloadUser.med)}), ${perProcess(z.preload.med)} ms per process; the trace lists ${median(startProcesses)} | |`,
+    `| so the preload's per-request path in this suite: (its CPU with the tests − its start) / ${counts.calls} | ${fmt(((s.preload.med - z.preload.med) * 1000) / counts.calls, 1)} µs per request | |`,
+    `| the collector's CPU with no request (its start, the helper's events, the file) | ${mr(z.collector)} ms; with the tests ${fmt(((s.collector.med - z.collector.med) * 1000) / counts.calls, 1)} µs more per request | |`,
+    `| the rest (the kernel helper) with no request | ${mr(z.rest)} ms | |`,
+  ].join('\n');
+}
 const body = `
 Measured by \`bench/suite-vitest.mjs\`. Machine: ${machineLine(m, os.loadavg())}; the run took ${fmt((performance.now() - started) / 60000, 1)} min.
 
@@ -120,13 +164,8 @@ The suite (bench/apps/vitest-suite): vitest 3.2.7 (vite 7.3.8), 4 worker process
 | figure | median (min–max) | |
 |---|---|---|
 ${traceRow}
-| traced / untraced wall, median of the pairs' ratios: ≤ ${FLOOR.toFixed(2)}× | **${mr(s.ratio, 3, '×')}** | ${pf(s.ratio.med <= FLOOR)} |
-| wall untraced / traced | ${mr(s.untracedWall)} / ${mr(s.tracedWall)} ms | |
-${s.sinkRatio ? `| the preload alone (events dropped by a socket, no collector) / untraced wall | ${mr(s.sinkRatio, 3, '×')} | |\n` : ''}| CPU of the whole run untraced / traced (all processes) | ${mr(s.untracedCpu)} / ${mr(s.tracedCpu)} ms = ${fmt(s.cpuRatio.med, 3)}× | |
-| the collector's CPU (the \`nettrace run\` process) | ${mr(s.collector)} ms (main thread ${fmt(s.collectorMain.med)}, GC ${fmt(s.collectorGc.med)}; ${fmt((s.collector.med * 1000) / counts.calls, 1)} µs per request, its start included) | |
-| the preload's CPU (the program's process tree, traced − untraced) | ${mr(s.preload)} ms (${fmt((s.preload.med * 1000) / counts.calls, 1)} µs per request, or ${fmt(s.preload.med / median(counts.processes), 1)} ms per process) | |
-${s.sinkPreload ? `| the preload's CPU with no collector (sink side − untraced) | ${mr(s.sinkPreload)} ms | |\n` : ''}| the rest of what \`nettrace run\` started (the helper) | ${mr(s.rest)} ms | |
-| the collector's peak RSS | ${mr(s.collectorRss)} MiB | |
+${figureRows(s, { requests: counts.calls, processes: median(counts.processes) })}
+${startRows}
 `;
 console.log(body);
 if (write) writeSection('Real suites — issue 65: vitest', body);

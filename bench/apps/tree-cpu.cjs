@@ -1,9 +1,9 @@
 // Runs a command and, when it ends, writes the CPU of its whole process tree to a file, then exits
 // as the command did: `node tree-cpu.cjs OUT -- CMD ARGS…`. The real-suite benchmarks
 // (bench/lib/suites.mjs) put it around the program on both sides, so the program's CPU is told
-// from that of `nettrace run` and of the helper it starts. OUT gets {selfMs, childrenMs}: this
-// process's own CPU and its waited-for children's (`cutime + cstime` of /proc/self/stat, which
-// count their own waited-for children; clock ticks of 10 ms). Linux only.
+// from that of `nettrace run` and of the helper it starts. OUT gets {userMs, systemMs}: the user
+// and system CPU of this process and of its waited-for children (`cutime`, `cstime` of
+// /proc/self/stat, which count their own waited-for children; clock ticks of 10 ms). Linux only.
 const { spawn } = require('node:child_process');
 const { readFileSync, writeFileSync } = require('node:fs');
 
@@ -18,6 +18,6 @@ child.on('error', (e) => {
 child.on('exit', (code, signal) => {
   const f = readFileSync('/proc/self/stat', 'utf8').split(') ')[1].split(' ');
   const u = process.cpuUsage();
-  writeFileSync(out, JSON.stringify({ selfMs: (u.user + u.system) / 1000, childrenMs: (Number(f[13]) + Number(f[14])) * 10 }));
+  writeFileSync(out, JSON.stringify({ userMs: u.user / 1000 + Number(f[13]) * 10, systemMs: u.system / 1000 + Number(f[14]) * 10 }));
   process.exit(code ?? (signal ? 128 : 1));
 });

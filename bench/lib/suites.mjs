@@ -53,12 +53,12 @@ export function cleanEnv(extra = {}) {
 }
 
 /**
- * CPU (ms) of this process's waited-for children so far: `cutime + cstime` of /proc/self/stat,
- * in clock ticks of 10 ms. A child's figure counts its own waited-for children too.
+ * User and system CPU (ms) of this process's waited-for children so far: `cutime`, `cstime` of
+ * /proc/self/stat, in clock ticks of 10 ms. A child's figure counts its own waited-for children.
  */
 export function childrenCpuMs() {
   const f = readFileSync('/proc/self/stat', 'utf8').split(') ')[1].split(' ');
-  return (Number(f[13]) + Number(f[14])) * 10;
+  return { user: Number(f[13]) * 10, system: Number(f[14]) * 10 };
 }
 
 /** A socket that reads and drops what the preload sends: the preload alone, no collector. */
@@ -76,9 +76,10 @@ export async function startSink(dir) {
 
 /**
  * One run of `cmd` (an argv) in `cwd`: untraced, `traced` (under `nettrace run --out trace`), or
- * with `sinkEnv` (the preload alone). Resolves {wallMs, cpuMs (the whole run), treeMs (the
- * program's process tree, tree-cpu.cjs), collector (the CLI's own CPU record, traced only),
- * trace (the parsed file, traced only), stdout, stderr}.
+ * with `sinkEnv` (the preload alone). Resolves {wallMs, cpuMs, userMs, systemMs (the whole run),
+ * treeMs, treeUserMs, treeSystemMs (the program's process tree, tree-cpu.cjs), collector (the
+ * CLI's own CPU record, cpu-at-exit.cjs; traced only), trace (the parsed file, traced only),
+ * stdout, stderr}.
  */
 export async function runSide(cmd, { cwd, env, traced = false, sinkEnv, runArgs = [], dir }) {
   const treeOut = join(dir, 'tree.json');
@@ -102,13 +103,25 @@ export async function runSide(cmd, { cwd, env, traced = false, sinkEnv, runArgs 
   child.stderr.on('data', (d) => (stderr += d));
   const code = await new Promise((r) => child.on('close', (c, s) => r(c ?? s)));
   const wallMs = performance.now() - t0;
-  const cpuMs = childrenCpuMs() - cpu0;
+  const cpu1 = childrenCpuMs();
+  const userMs = cpu1.user - cpu0.user;
+  const systemMs = cpu1.system - cpu0.system;
   if (code !== 0)
     throw new Error(
       `${traced ? 'nettrace run -- ' : ''}${cmd.join(' ')} failed (${code}):\n${stdout.slice(-3000)}\n${stderr.slice(-3000)}`,
     );
   const tree = JSON.parse(readFileSync(treeOut, 'utf8'));
-  const out = { wallMs, cpuMs, treeMs: tree.selfMs + tree.childrenMs, stdout, stderr };
+  const out = {
+    wallMs,
+    cpuMs: userMs + systemMs,
+    userMs,
+    systemMs,
+    treeMs: tree.userMs + tree.systemMs,
+    treeUserMs: tree.userMs,
+    treeSystemMs: tree.systemMs,
+    stdout,
+    stderr,
+  };
   if (traced) {
     out.collector = JSON.parse(readFileSync(cpuOut, 'utf8'));
     out.trace = JSON.parse(readFileSync(traceOut, 'utf8'));
@@ -175,7 +188,7 @@ export async function runPairs({ pairs, cmd, cwd, env, runArgs, sink, prepare, c
       log(
         `pair ${i + 1}/${pairs}: untraced ${fmt(u.wallMs)} ms, traced ${fmt(t.wallMs)} ms = ${fmt(t.wallMs / u.wallMs, 3)}×` +
           (got.sink ? `, preload alone ${fmt(got.sink.wallMs)} ms = ${fmt(got.sink.wallMs / u.wallMs, 3)}×` : '') +
-          `; CPU untraced ${fmt(u.cpuMs)} ms, traced ${fmt(t.cpuMs)} ms (collector ${fmt(t.collector.cpuUs / 1000)}, program tree ${fmt(t.treeMs)} vs ${fmt(u.treeMs)}, rest ${fmt(t.cpuMs - t.collector.cpuUs / 1000 - t.treeMs)}); load ${os.loadavg()[0].toFixed(2)}`,
+          `; CPU untraced ${fmt(u.cpuMs)} ms, traced ${fmt(t.cpuMs)} ms (collector ${fmt(t.collector.cpuUs / 1000)}, program tree user ${fmt(t.treeUserMs)} vs ${fmt(u.treeUserMs)}, system ${fmt(t.treeSystemMs)} vs ${fmt(u.treeSystemMs)}, rest ${fmt(t.cpuMs - t.collector.cpuUs / 1000 - t.treeMs)}); load ${os.loadavg()[0].toFixed(2)}`,
       );
     }
   } finally {
@@ -193,6 +206,8 @@ export function summarize(sides) {
   const sinkRatios = sides.sink.map((s, i) => s.wallMs / sides.untraced[i].wallMs);
   const collector = sides.traced.map((t) => t.collector.cpuUs / 1000);
   const preload = sides.traced.map((t, i) => t.treeMs - sides.untraced[i].treeMs);
+  const preloadUser = sides.traced.map((t, i) => t.treeUserMs - sides.untraced[i].treeUserMs);
+  const preloadSystem = sides.traced.map((t, i) => t.treeSystemMs - sides.untraced[i].treeSystemMs);
   const sinkPreload = sides.sink.map((s, i) => s.treeMs - sides.untraced[i].treeMs);
   const rest = sides.traced.map((t, i) => t.cpuMs - collector[i] - t.treeMs);
   const cpuRatio = sides.traced.map((t, i) => t.cpuMs / sides.untraced[i].cpuMs);
@@ -207,9 +222,13 @@ export function summarize(sides) {
     cpuRatio: m(cpuRatio),
     collector: m(collector),
     collectorMain: m(sides.traced.map((t) => t.collector.threadMs?.main ?? NaN)),
-    collectorGc: m(sides.traced.map((t) => t.collector.gcMs)),
     collectorRss: m(sides.traced.map((t) => t.collector.maxRssKiB / 1024)),
     preload: m(preload),
+    preloadUser: m(preloadUser),
+    preloadSystem: m(preloadSystem),
+    untracedUser: m(sides.untraced.map((u) => u.treeUserMs)),
+    untracedSystem: m(sides.untraced.map((u) => u.treeSystemMs)),
+    collectorUser: m(sides.traced.map((t) => t.collector.userUs / 1000)),
     sinkPreload: sinkPreload.length ? m(sinkPreload) : null,
     rest: m(rest),
   };
@@ -217,3 +236,29 @@ export function summarize(sides) {
 
 /** "med (min–max)" with `d` decimals. */
 export const mr = (x, d = 0, unit = '') => `${fmt(x.med, d)}${unit} (${fmt(x.min, d)}–${fmt(x.max, d)})`;
+
+/** The real-suite floor: `nettrace run -- <suite>` over the suite alone, wall. */
+export const WALL_FLOOR = 1.1;
+
+/**
+ * The rows every real-suite table has, from summarize(): the wall floor, the CPU of the whole
+ * run and its split (collector, preload, the rest), the collector's memory. `requests`: what the
+ * run made; `processes`: the processes the trace holds.
+ */
+export function figureRows(s, { requests, processes }) {
+  const pf = (ok) => (ok ? 'pass' : 'FAIL');
+  const perReq = (ms) => `${fmt((ms * 1000) / requests, 1)} µs per request`;
+  return [
+    `| traced / untraced wall, median of the pairs' ratios: ≤ ${WALL_FLOOR.toFixed(2)}× | **${mr(s.ratio, 3, '×')}** | ${pf(s.ratio.med <= WALL_FLOOR)} |`,
+    `| wall untraced / traced | ${mr(s.untracedWall)} / ${mr(s.tracedWall)} ms | |`,
+    ...(s.sinkRatio
+      ? [`| the preload alone (events dropped by a socket, no collector) / untraced wall | ${mr(s.sinkRatio, 3, '×')} | |`]
+      : []),
+    `| CPU of the whole run (every process) untraced / traced | ${mr(s.untracedCpu)} / ${mr(s.tracedCpu)} ms = ${fmt(s.cpuRatio.med, 3)}× (the program untraced: user ${fmt(s.untracedUser.med)}, system ${fmt(s.untracedSystem.med)} ms) | |`,
+    `| the collector's CPU (the \`nettrace run\` process, its start included) | ${mr(s.collector)} ms (user ${fmt(s.collectorUser.med)}; main thread ${fmt(s.collectorMain.med)}); ${perReq(s.collector.med)} | |`,
+    `| the preload's CPU (the program's processes traced − untraced, pair by pair) | ${mr(s.preload)} ms: user ${mr(s.preloadUser)}, system ${mr(s.preloadSystem)}; ${perReq(s.preload.med)}, ${fmt(s.preload.med / processes, 1)} ms per traced process | |`,
+    ...(s.sinkPreload ? [`| the preload's CPU with no collector (preload-alone side − untraced) | ${mr(s.sinkPreload)} ms | |`] : []),
+    `| the rest of what \`nettrace run\` started (the kernel helper) | ${mr(s.rest)} ms | |`,
+    `| the collector's peak RSS | ${mr(s.collectorRss, 1)} MiB | |`,
+  ].join('\n');
+}
