@@ -21,20 +21,24 @@
 //
 //   BENCH_PAIRS (5), BENCH_SINK (1; 0 leaves the preload-alone side out), BENCH_RUN_ARGS (more
 //   `nettrace run` options), BENCH_NPM_RESOLVED=0 (a lockfile without `resolved`, as npm writes it
-//   with omit-lockfile-registry-resolved: npm then fetches each package's metadata too), --no-write.
+//   with omit-lockfile-registry-resolved: npm then fetches each package's metadata too),
+//   BENCH_PROFILE=<dir> (npm's process under `node --cpu-prof` on both sides, profiles kept in
+//   <dir>; the table gets the time under the preload's own functions), --no-write.
 // Writes the section "Real suites — issue 65: npm ci" of test-results/bench/runs.md.
 import { spawnSync } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { appsDir, fmt, machine, machineLine, median, runNode, writeSection } from './lib/common.mjs';
-import { cleanEnv, figureRows, runPairs, summarize, traceHealth } from './lib/suites.mjs';
+import { appsDir, fmt, machine, machineLine, median, root, runNode, writeSection } from './lib/common.mjs';
+import { selfIn } from './lib/cpuprofile.mjs';
+import { cleanEnv, figureRows, mr, runPairs, summarize, traceHealth } from './lib/suites.mjs';
 
 const PAIRS = Number(process.env.BENCH_PAIRS ?? 5);
 const SINK = process.env.BENCH_SINK !== '0';
 const RUN_ARGS = (process.env.BENCH_RUN_ARGS ?? '').split(' ').filter(Boolean);
 const RESOLVED = process.env.BENCH_NPM_RESOLVED !== '0';
+const PROFILE = process.env.BENCH_PROFILE;
 const write = !process.argv.includes('--no-write');
 
 const tmp = mkdtempSync(join(os.tmpdir(), 'nettrace-npm-ci-bench-'));
@@ -78,20 +82,27 @@ const m = machine();
 const started = performance.now();
 const runs = [];
 let seen;
+const npmArgs = ['ci', '--registry', registry, '--cache', join(tmp, 'cache'), '--no-audit', '--no-fund', '--no-update-notifier'];
+// With BENCH_PROFILE, npm's own process runs under `node --cpu-prof` (its CLI script called
+// directly: Node 20 refuses --cpu-prof in NODE_OPTIONS), one folder per run.
+const npmCli = PROFILE && realpathSync(spawnSync('sh', ['-c', 'command -v npm'], { encoding: 'utf8' }).stdout.trim());
+let profiled = 0;
 const sides = await runPairs({
   pairs: PAIRS,
-  cmd: ['npm', 'ci', '--registry', registry, '--cache', join(tmp, 'cache'), '--no-audit', '--no-fund', '--no-update-notifier'],
+  cmd: ['npm', ...npmArgs],
   env: { NPM_CONFIG_USERCONFIG: userconfig, NPM_CONFIG_GLOBALCONFIG: globalconfig, NO_COLOR: '1' },
   runArgs: RUN_ARGS,
   sink: SINK,
-  async prepare() {
+  async prepare(side) {
     await mirror.ask('reset');
     const project = join(tmp, 'project');
     for (const d of [project, join(tmp, 'cache')]) rmSync(d, { recursive: true, force: true });
     mkdirSync(project);
     cpSync(join(app, 'package.json'), join(project, 'package.json'));
     writeFileSync(join(project, 'package-lock.json'), lockText);
-    return { cwd: project };
+    if (!PROFILE) return { cwd: project };
+    const dir = join(PROFILE, `${String(++profiled).padStart(2, '0')}-${side}`);
+    return { cwd: project, cmd: [process.execPath, '--cpu-prof', `--cpu-prof-dir=${dir}`, npmCli, ...npmArgs] };
   },
   async check(side, r) {
     seen = await mirror.ask('count');
@@ -112,6 +123,25 @@ await mirror.stop();
 rmSync(tmp, { recursive: true, force: true });
 
 const s = summarize(sides);
+let profileRow = '';
+if (PROFILE) {
+  // The warm-up runs (the first two folders) left out, as from the figures above.
+  const runsOf = (side) =>
+    readdirSync(PROFILE)
+      .filter((d) => d.endsWith(`-${side}`))
+      .sort()
+      .slice(1)
+      .map((d) =>
+        analyze(
+          readdirSync(join(PROFILE, d)).map((f) => join(PROFILE, d, f)),
+          { focus: join(root, 'dist', 'preload') },
+        ),
+      );
+  const t = runsOf('traced');
+  const u = runsOf('untraced');
+  const ms = (xs) => ({ med: median(xs) / 1000, min: Math.min(...xs) / 1000, max: Math.max(...xs) / 1000 });
+  profileRow = `\n| npm's CPU profile (\`node --cpu-prof\`, BENCH_PROFILE): the preload's own functions and the builtins they call directly (self time), traced runs | ${mr(ms(t.map((a) => a.self)))} ms of ${fmt(median(t.map((a) => a.busy)) / 1000)} ms busy (untraced busy ${fmt(median(u.map((a) => a.busy)) / 1000)}); ${fmt(median(t.map((a) => a.self)) / seen.count, 1)} µs per request | |`;
+}
 const pf = (ok) => (ok ? 'pass' : 'FAIL');
 const exact = runs.filter(
   (r) => r.recorded === r.seen && r.droppedEvents + r.untracedRequests + r.droppedRecords + r.incompleteRequests === 0,
@@ -125,7 +155,7 @@ Measured by \`bench/npm-ci.mjs\`. Machine: ${machineLine(m, os.loadavg())}; the 
 | figure | median (min–max) | |
 |---|---|---|
 | the trace is right: requests recorded = requests the registry saw, nothing dropped or incomplete (stats), every traced run | ${exact.length} of ${runs.length} runs exact${short.map((r) => `; ${r.recorded} of ${r.seen} recorded, ${r.incompleteRequests} incomplete, dropped events ${r.droppedEvents}`).join('')} | ${pf(!short.length)} |
-${figureRows(s, { requests: seen.count, processes: median(runs.map((r) => r.processes)) })}
+${figureRows(s, { requests: seen.count, processes: median(runs.map((r) => r.processes)) })}${profileRow}
 `;
 console.log(body);
 if (write) writeSection('Real suites — issue 65: npm ci', body);

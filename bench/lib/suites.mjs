@@ -154,8 +154,9 @@ export function traceHealth(trace) {
 
 /**
  * Runs `pairs` alternating pairs (untraced first in even pairs, traced first in odd ones), and
- * with `sink` a third side each pair (the preload alone). `prepare()` runs before every side
- * (untimed: a fresh folder, the servers' counters reset); `check(side, result)` after it (throws
+ * with `sink` a third side each pair (the preload alone). `prepare(side)` runs before every side
+ * (untimed: a fresh folder, the servers' counters reset) and may return the side's {cwd, env,
+ * cmd}; `check(side, result)` after it (throws
  * when the run did not do what it must). One untimed warm-up of each side first.
  */
 export async function runPairs({ pairs, cmd, cwd, env, runArgs, sink, prepare, check, log = console.log }) {
@@ -164,7 +165,7 @@ export async function runPairs({ pairs, cmd, cwd, env, runArgs, sink, prepare, c
   const sides = { untraced: [], traced: [], sink: [] };
   const one = async (side) => {
     const ctx = await prepare(side);
-    const r = await runSide(cmd, {
+    const r = await runSide(ctx?.cmd ?? cmd, {
       cwd: ctx?.cwd ?? cwd,
       env: { ...env, ...(ctx?.env ?? {}) },
       traced: side === 'traced',
