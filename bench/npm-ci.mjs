@@ -132,7 +132,7 @@ if (PROFILE) {
       .sort()
       .slice(1)
       .map((d) =>
-        analyze(
+        selfIn(
           readdirSync(join(PROFILE, d)).map((f) => join(PROFILE, d, f)),
           { focus: join(root, 'dist', 'preload') },
         ),
