@@ -30,9 +30,9 @@ import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync
 import os from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { appsDir, fmt, machine, machineLine, median, root, runNode, writeSection } from './lib/common.mjs';
+import { appsDir, fmt, machine, machineLine, median, root, writeSection } from './lib/common.mjs';
 import { selfIn } from './lib/cpuprofile.mjs';
-import { cleanEnv, figureRows, mr, runPairs, summarize, traceHealth } from './lib/suites.mjs';
+import { cleanEnv, figureRows, mr, runPairs, startControlled, summarize, traceHealth } from './lib/suites.mjs';
 
 const PAIRS = Number(process.env.BENCH_PAIRS ?? 5);
 const SINK = process.env.BENCH_SINK !== '0';
@@ -52,23 +52,13 @@ const npmCache = spawnSync('npm', ['config', 'get', 'cache'], { encoding: 'utf8'
 /** Starts the mirror of the bench's lockfile (the original, with `resolved`) from npm's cache; adds what the cache lacks once. */
 async function startMirror() {
   for (let attempt = 0; ; attempt++) {
-    const waiting = [];
-    const mirror = runNode([join(appsDir, 'registry-mirror.mjs'), join(app, 'package-lock.json'), join(npmCache, '_cacache')], {
-      onLine: (o) => waiting.shift()?.(o),
-    });
-    const first = await Promise.race([new Promise((r) => waiting.push(r)), mirror.done.then((r) => ({ exited: r }))]);
-    if (first.port) {
-      const ask = (line) =>
-        new Promise((resolve) => {
-          waiting.push(resolve);
-          mirror.child.stdin.write(line + '\n');
-        });
-      return { ...first, ask, stop: () => (mirror.child.stdin.end(), mirror.child.kill('SIGTERM'), mirror.done) };
-    }
-    if (!first.missing || attempt > 0) throw new Error(`the registry mirror did not start: ${JSON.stringify(first).slice(0, 2000)}`);
-    console.log(`adding ${first.missing.length} packages to npm's cache (once; needs the registry)…`);
-    await mirror.done;
-    const r = spawnSync('npm', ['cache', 'add', ...first.missing], { stdio: 'inherit', env: cleanEnv() });
+    const mirror = await startControlled('registry-mirror.mjs', [join(app, 'package-lock.json'), join(npmCache, '_cacache')]);
+    if (mirror.first.port) return { ...mirror.first, ask: mirror.ask, stop: mirror.stop };
+    await mirror.stop();
+    if (!mirror.first.missing || attempt > 0)
+      throw new Error(`the registry mirror did not start: ${JSON.stringify(mirror.first).slice(0, 2000)}`);
+    console.log(`adding ${mirror.first.missing.length} packages to npm's cache (once; needs the registry)…`);
+    const r = spawnSync('npm', ['cache', 'add', ...mirror.first.missing], { stdio: 'inherit', env: cleanEnv() });
     if (r.status !== 0) throw new Error(`npm cache add failed (${r.status})`);
   }
 }

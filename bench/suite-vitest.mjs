@@ -28,26 +28,14 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { appsDir, fmt, machine, machineLine, median, runNode, writeSection } from './lib/common.mjs';
-import { figureRows, installApp, mr, runPairs, summarize, traceHealth } from './lib/suites.mjs';
+import { fmt, machine, machineLine, median, writeSection } from './lib/common.mjs';
+import { figureRows, mr, runPairs, summarize, traceHealth, vitestSuite } from './lib/suites.mjs';
 
 const PAIRS = Number(process.env.BENCH_PAIRS ?? 5);
 const SINK = process.env.BENCH_SINK !== '0';
 const RUN_ARGS = (process.env.BENCH_RUN_ARGS ?? '').split(' ').filter(Boolean);
 const write = !process.argv.includes('--no-write');
 const START_PAIRS = Number(process.env.BENCH_START_PAIRS ?? 3);
-
-const app = installApp('vitest-suite', ['vitest.config.mjs', 'tests']);
-
-// The services, in their own process; their counters are read and reset through its stdin.
-const waiting = [];
-const server = runNode([join(appsDir, 'suite-server.mjs')], { onLine: (o) => waiting.shift()?.(o) });
-const ask = (line) =>
-  new Promise((resolve) => {
-    waiting.push(resolve);
-    server.child.stdin.write(line + '\n');
-  });
-const ports = await new Promise((resolve) => waiting.push(resolve));
 
 const tmp = mkdtempSync(join(os.tmpdir(), 'nettrace-vitest-bench-'));
 const m = machine();
@@ -56,14 +44,7 @@ let calls; // the services' count in the first run: every later run must make th
 /** Per traced run: requests recorded and seen, the trace's own counters, processes it says were killed. */
 const runs = [];
 const counts = { tests: 0, calls: 0, processes: [], byStatus: null, closes: 0, helper: '' };
-const env = { API_URL: `http://127.0.0.1:${ports.api}`, AUTH_URL: `http://127.0.0.1:${ports.auth}`, NO_COLOR: '1', FORCE_COLOR: '0' };
-/** Before each run: the services' counters zeroed, a fresh vitest cache. */
-async function prepare() {
-  await ask('reset');
-  const cacheDir = join(tmp, 'vitest-cache');
-  rmSync(cacheDir, { recursive: true, force: true });
-  return { env: { SUITE_CACHE_DIR: cacheDir } };
-}
+const { app, env, prepare, ask, stop } = await vitestSuite(tmp);
 const sides = await runPairs({
   pairs: PAIRS,
   cmd: ['npm', 'test'],
@@ -125,9 +106,7 @@ const startSides =
       startProcesses.push(traceHealth(r.trace).processes);
     },
   }));
-server.child.stdin.end();
-server.child.kill('SIGTERM');
-await server.done;
+await stop();
 rmSync(tmp, { recursive: true, force: true });
 
 const s = summarize(sides);

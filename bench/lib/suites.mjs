@@ -13,7 +13,7 @@ import { createServer } from 'node:net';
 import os from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { appsDir, fmt, median, nodeOptions, root } from './common.mjs';
+import { appsDir, fmt, median, nodeOptions, root, runNode } from './common.mjs';
 
 /** Where the benchmarks keep what they install (BENCH_CACHE_DIR, else ~/.cache/nettrace/bench). */
 export const benchCache = process.env.BENCH_CACHE_DIR ?? join(os.homedir(), '.cache', 'nettrace', 'bench');
@@ -59,6 +59,57 @@ export function cleanEnv(extra = {}) {
 export function childrenCpuMs() {
   const f = readFileSync('/proc/self/stat', 'utf8').split(') ')[1].split(' ');
   return { user: Number(f[13]) * 10, system: Number(f[14]) * 10 };
+}
+
+/**
+ * Starts a bench/apps server that prints one JSON line when ready and answers a line of its stdin
+ * ("count", "reset") with one JSON line. Resolves {first (its first line, or {exited} when it
+ * ended first), ask(line), stop()}.
+ */
+export async function startControlled(script, args = []) {
+  const waiting = [];
+  const proc = runNode([join(appsDir, script), ...args], { onLine: (o) => waiting.shift()?.(o) });
+  const first = await Promise.race([new Promise((r) => waiting.push(r)), proc.done.then((r) => ({ exited: r }))]);
+  const ask = (line) =>
+    new Promise((resolve) => {
+      waiting.push(resolve);
+      proc.child.stdin.write(line + '\n');
+    });
+  const stop = async () => {
+    proc.child.stdin.end();
+    proc.child.kill('SIGTERM');
+    await proc.done;
+  };
+  return { first, ask, stop };
+}
+
+/**
+ * The vitest suite ready to run (bench/apps/vitest-suite installed, its services started):
+ * {app (its folder), env (the services' URLs), prepare() (the services' counters zeroed, a fresh
+ * vitest cache in `tmp`), ask (the services' "count"/"reset"), stop()}.
+ */
+export async function vitestSuite(tmp) {
+  const app = installApp('vitest-suite', ['vitest.config.mjs', 'tests']);
+  const server = await startControlled('suite-server.mjs');
+  const { api, auth } = server.first;
+  if (!api) throw new Error(`the suite's services did not start: ${JSON.stringify(server.first).slice(0, 2000)}`);
+  const cacheDir = join(tmp, 'vitest-cache');
+  return {
+    app,
+    env: {
+      API_URL: `http://127.0.0.1:${api}`,
+      AUTH_URL: `http://127.0.0.1:${auth}`,
+      NO_COLOR: '1',
+      FORCE_COLOR: '0',
+      SUITE_CACHE_DIR: cacheDir,
+    },
+    async prepare() {
+      await server.ask('reset');
+      rmSync(cacheDir, { recursive: true, force: true });
+    },
+    ask: server.ask,
+    stop: server.stop,
+  };
 }
 
 /** A socket that reads and drops what the preload sends: the preload alone, no collector. */
