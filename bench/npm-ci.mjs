@@ -22,11 +22,12 @@
 //   BENCH_PAIRS (5), BENCH_SINK (1; 0 leaves the preload-alone side out), BENCH_RUN_ARGS (more
 //   `nettrace run` options), BENCH_NPM_RESOLVED=0 (a lockfile without `resolved`, as npm writes it
 //   with omit-lockfile-registry-resolved: npm then fetches each package's metadata too),
+//   BENCH_TMPDIR (where the project and npm's cache go; default /dev/shm where it exists),
 //   BENCH_PROFILE=<dir> (npm's process under `node --cpu-prof` on both sides, profiles kept in
 //   <dir>; the table gets the time under the preload's own functions), --no-write.
 // Writes the section "Real suites — issue 65: npm ci" of test-results/bench/runs.md.
 import { spawnSync } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -41,7 +42,11 @@ const RESOLVED = process.env.BENCH_NPM_RESOLVED !== '0';
 const PROFILE = process.env.BENCH_PROFILE;
 const write = !process.argv.includes('--no-write');
 
-const tmp = mkdtempSync(join(os.tmpdir(), 'nettrace-npm-ci-bench-'));
+// The project and npm's cache in memory (a tmpfs) where there is one: on this VM's disk (ext4 with
+// `discard`) npm ci's system time swung 3–12 s from run to run, noise that has nothing to do with
+// the network; in /dev/shm it is ≈ 1 s. BENCH_TMPDIR picks another folder.
+const tmpBase = process.env.BENCH_TMPDIR ?? (existsSync('/dev/shm') ? '/dev/shm' : os.tmpdir());
+const tmp = mkdtempSync(join(tmpBase, 'nettrace-npm-ci-bench-'));
 const app = join(appsDir, 'npm-ci');
 const lock = JSON.parse(readFileSync(join(app, 'package-lock.json'), 'utf8'));
 if (!RESOLVED) for (const [k, e] of Object.entries(lock.packages)) if (k) delete e.resolved;
@@ -140,7 +145,7 @@ const short = runs.filter((r) => !exact.includes(r));
 const body = `
 Measured by \`bench/npm-ci.mjs\`. Machine: ${machineLine(m, os.loadavg())}; the run took ${fmt((performance.now() - started) / 60000, 1)} min.
 
-\`npm ci\` (npm ${spawnSync('npm', ['-v'], { encoding: 'utf8' }).stdout.trim()}) of bench/apps/npm-ci's lockfile, **${packages} packages** (${mirror.tarballs} distinct tarballs, ${fmt(mirror.bytes / 2 ** 20, 1)} MiB${RESOLVED ? '' : '; no `resolved` URLs: metadata fetched too'}) from a local registry serving npm's cache, a fresh folder and npm cache each run: **${seen.count} requests** (${seen.tarballs} tarballs, ${seen.packuments} metadata documents). \`npm ci\` against \`nettrace run${RUN_ARGS.length ? ' ' + RUN_ARGS.join(' ') : ''} --out F -- npm ci\`, ${PAIRS} alternating pairs; the helper: ${runs[0]?.helper}; ${median(runs.map((r) => r.processes))} processes traced per run.
+\`npm ci\` (npm ${spawnSync('npm', ['-v'], { encoding: 'utf8' }).stdout.trim()}) of bench/apps/npm-ci's lockfile, **${packages} packages** (${mirror.tarballs} distinct tarballs, ${fmt(mirror.bytes / 2 ** 20, 1)} MiB${RESOLVED ? '' : '; no `resolved` URLs: metadata fetched too'}) from a local registry serving npm's cache, a fresh folder and npm cache (in ${tmpBase}) each run: **${seen.count} requests** (${seen.tarballs} tarballs, ${seen.packuments} metadata documents). \`npm ci\` against \`nettrace run${RUN_ARGS.length ? ' ' + RUN_ARGS.join(' ') : ''} --out F -- npm ci\`, ${PAIRS} alternating pairs; the helper: ${runs[0]?.helper}; ${median(runs.map((r) => r.processes))} processes traced per run.
 
 | figure | median (min–max) | |
 |---|---|---|

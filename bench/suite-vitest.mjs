@@ -22,7 +22,7 @@
 //
 //   BENCH_PAIRS (5), BENCH_SINK (1; 0 leaves the preload-alone side out), BENCH_START_PAIRS (3; 0
 //   leaves the no-test pairs out), BENCH_RUN_ARGS (more `nettrace run` options, e.g. `--helper
-//   off`), --no-write.
+//   off`), BENCH_VITEST_ARGS (more vitest options on both sides, e.g. `--no-isolate`), --no-write.
 // Writes the section "Real suites — issue 65: vitest" of test-results/bench/runs.md.
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -36,6 +36,8 @@ const SINK = process.env.BENCH_SINK !== '0';
 const RUN_ARGS = (process.env.BENCH_RUN_ARGS ?? '').split(' ').filter(Boolean);
 const write = !process.argv.includes('--no-write');
 const START_PAIRS = Number(process.env.BENCH_START_PAIRS ?? 3);
+/** More vitest options, both sides (BENCH_VITEST_ARGS, e.g. `--no-isolate`: 4 worker processes, not one per file). */
+const VITEST_ARGS = (process.env.BENCH_VITEST_ARGS ?? '').split(' ').filter(Boolean);
 
 const tmp = mkdtempSync(join(os.tmpdir(), 'nettrace-vitest-bench-'));
 const m = machine();
@@ -47,7 +49,7 @@ const counts = { tests: 0, calls: 0, processes: [], byStatus: null, closes: 0, h
 const { app, env, prepare, ask, stop } = await vitestSuite(tmp);
 const sides = await runPairs({
   pairs: PAIRS,
-  cmd: ['npm', 'test'],
+  cmd: ['npm', 'test', ...(VITEST_ARGS.length ? ['--', ...VITEST_ARGS] : [])],
   cwd: app,
   env,
   runArgs: RUN_ARGS,
@@ -91,7 +93,7 @@ const startSides =
   START_PAIRS > 0 &&
   (await runPairs({
     pairs: START_PAIRS,
-    cmd: ['npm', 'test', '--', '-t', 'no test has this name'],
+    cmd: ['npm', 'test', '--', ...VITEST_ARGS, '-t', 'no test has this name'],
     cwd: app,
     env,
     runArgs: RUN_ARGS,
@@ -138,7 +140,7 @@ if (startSides) {
 const body = `
 Measured by \`bench/suite-vitest.mjs\`. Machine: ${machineLine(m, os.loadavg())}; the run took ${fmt((performance.now() - started) / 60000, 1)} min.
 
-The suite (bench/apps/vitest-suite): vitest 3.2.7 (vite 7.3.8), 4 worker processes (forks), ${counts.tests} tests in 13 TypeScript files, **${counts.calls} HTTP calls** (node:http, axios, fetch; ${counts.closes} on a connection of their own, ${four} answered 4xx) to two local services. \`npm test\` against \`nettrace run${RUN_ARGS.length ? ' ' + RUN_ARGS.join(' ') : ''} --out F -- npm test\`, ${PAIRS} alternating pairs; the helper: ${counts.helper}; ${median(counts.processes)} processes traced per run.
+The suite (bench/apps/vitest-suite): vitest 3.2.7 (vite 7.3.8), 4 worker processes (forks), ${counts.tests} tests in 13 TypeScript files, **${counts.calls} HTTP calls** (node:http, axios, fetch; ${counts.closes} on a connection of their own, ${four} answered 4xx) to two local services. \`npm test${VITEST_ARGS.length ? ' -- ' + VITEST_ARGS.join(' ') : ''}\` against \`nettrace run${RUN_ARGS.length ? ' ' + RUN_ARGS.join(' ') : ''} --out F -- npm test…\`, ${PAIRS} alternating pairs; the helper: ${counts.helper}; ${median(counts.processes)} processes traced per run.
 
 | figure | median (min–max) | |
 |---|---|---|
