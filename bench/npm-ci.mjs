@@ -27,13 +27,12 @@
 //   <dir>; the table gets the time under the preload's own functions), --no-write.
 // Writes the section "Real suites — issue 65: npm ci" of test-results/bench/runs.md.
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { appsDir, fmt, machine, machineLine, median, root, writeSection } from './lib/common.mjs';
-import { selfIn } from './lib/cpuprofile.mjs';
-import { cleanEnv, figureRows, mr, runPairs, startControlled, summarize, traceHealth } from './lib/suites.mjs';
+import { appsDir, fmt, machine, machineLine, median, writeSection } from './lib/common.mjs';
+import { cleanEnv, figureRows, profileFigure, runPairs, startControlled, summarize, traceHealth } from './lib/suites.mjs';
 
 const PAIRS = Number(process.env.BENCH_PAIRS ?? 5);
 const SINK = process.env.BENCH_SINK !== '0';
@@ -118,25 +117,7 @@ await mirror.stop();
 rmSync(tmp, { recursive: true, force: true });
 
 const s = summarize(sides);
-let profileRow = '';
-if (PROFILE) {
-  // The warm-up runs (the first two folders) left out, as from the figures above.
-  const runsOf = (side) =>
-    readdirSync(PROFILE)
-      .filter((d) => d.endsWith(`-${side}`))
-      .sort()
-      .slice(1)
-      .map((d) =>
-        selfIn(
-          readdirSync(join(PROFILE, d)).map((f) => join(PROFILE, d, f)),
-          { focus: join(root, 'dist', 'preload') },
-        ),
-      );
-  const t = runsOf('traced');
-  const u = runsOf('untraced');
-  const ms = (xs) => ({ med: median(xs) / 1000, min: Math.min(...xs) / 1000, max: Math.max(...xs) / 1000 });
-  profileRow = `\n| npm's CPU profile (\`node --cpu-prof\`, BENCH_PROFILE): the preload's own functions and the builtins they call directly (self time), traced runs | ${mr(ms(t.map((a) => a.self)))} ms of ${fmt(median(t.map((a) => a.busy)) / 1000)} ms busy (untraced busy ${fmt(median(u.map((a) => a.busy)) / 1000)}); ${fmt(median(t.map((a) => a.self)) / seen.count, 1)} µs per request | |`;
-}
+const profileRow = PROFILE ? `\n${profileFigure(PROFILE, seen.count)}` : '';
 const pf = (ok) => (ok ? 'pass' : 'FAIL');
 const exact = runs.filter(
   (r) => r.recorded === r.seen && r.droppedEvents + r.untracedRequests + r.droppedRecords + r.incompleteRequests === 0,

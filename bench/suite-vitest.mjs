@@ -22,14 +22,17 @@
 //
 //   BENCH_PAIRS (5), BENCH_SINK (1; 0 leaves the preload-alone side out), BENCH_START_PAIRS (3; 0
 //   leaves the no-test pairs out), BENCH_RUN_ARGS (more `nettrace run` options, e.g. `--helper
-//   off`), BENCH_VITEST_ARGS (more vitest options on both sides, e.g. `--no-isolate`), --no-write.
+//   off`), BENCH_VITEST_ARGS (more vitest options on both sides, e.g. `--no-isolate`),
+//   BENCH_PROFILE=<dir> (every process of the suite under `node --cpu-prof`, profiles kept in <dir>;
+//   the table gets the time in the preload's own functions; the flag changes V8's flags, so the
+//   preload's code cache is not used and its start is overstated), --no-write.
 // Writes the section "Real suites — issue 65: vitest" of test-results/bench/runs.md.
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fmt, machine, machineLine, median, writeSection } from './lib/common.mjs';
-import { figureRows, mr, runPairs, summarize, traceHealth, vitestSuite } from './lib/suites.mjs';
+import { figureRows, mr, profileFigure, runPairs, summarize, traceHealth, vitestSuite } from './lib/suites.mjs';
 
 const PAIRS = Number(process.env.BENCH_PAIRS ?? 5);
 const SINK = process.env.BENCH_SINK !== '0';
@@ -38,6 +41,7 @@ const write = !process.argv.includes('--no-write');
 const START_PAIRS = Number(process.env.BENCH_START_PAIRS ?? 3);
 /** More vitest options, both sides (BENCH_VITEST_ARGS, e.g. `--no-isolate`: 4 worker processes, not one per file). */
 const VITEST_ARGS = (process.env.BENCH_VITEST_ARGS ?? '').split(' ').filter(Boolean);
+const PROFILE = process.env.BENCH_PROFILE;
 
 const tmp = mkdtempSync(join(os.tmpdir(), 'nettrace-vitest-bench-'));
 const m = machine();
@@ -47,6 +51,9 @@ let calls; // the services' count in the first run: every later run must make th
 const runs = [];
 const counts = { tests: 0, calls: 0, processes: [], byStatus: null, closes: 0, helper: '' };
 const { app, env, prepare, ask, stop } = await vitestSuite(tmp);
+// With BENCH_PROFILE, vitest runs as `node --cpu-prof …/vitest.mjs run` (no npm: Node 20 refuses
+// --cpu-prof in NODE_OPTIONS); its workers inherit the flag, one folder per run.
+let profiled = 0;
 const sides = await runPairs({
   pairs: PAIRS,
   cmd: ['npm', 'test', ...(VITEST_ARGS.length ? ['--', ...VITEST_ARGS] : [])],
@@ -54,7 +61,21 @@ const sides = await runPairs({
   env,
   runArgs: RUN_ARGS,
   sink: SINK,
-  prepare,
+  async prepare(side) {
+    await prepare();
+    if (!PROFILE) return;
+    const dir = join(PROFILE, `${String(++profiled).padStart(2, '0')}-${side}`);
+    return {
+      cmd: [
+        process.execPath,
+        '--cpu-prof',
+        `--cpu-prof-dir=${dir}`,
+        join(app, 'node_modules', 'vitest', 'vitest.mjs'),
+        'run',
+        ...VITEST_ARGS,
+      ],
+    };
+  },
   async check(side, r) {
     const seen = await ask('count');
     const t = /Tests\s+(\d+) passed \((\d+)\)/.exec(r.stdout);
@@ -125,6 +146,7 @@ const traceRow = `| the trace is right: requests recorded = calls the services s
     ? `; ${short.map((r) => `${r.recorded} of ${r.seen} recorded, ${r.incompleteRequests} incomplete ("process killed"), dropped events ${r.droppedEvents}`).join('; ')}`
     : ''
 }; processes the trace says ended without flushing (killed by vitest's pool): ${median(runs.map((r) => r.killed))} per run | ${pf(!short.length)} |`;
+const profileRow = PROFILE ? `\n${profileFigure(PROFILE, counts.calls)}` : '';
 let startRows = '';
 if (startSides) {
   const z = summarize(startSides);
@@ -145,7 +167,7 @@ The suite (bench/apps/vitest-suite): vitest 3.2.7 (vite 7.3.8), 4 worker process
 | figure | median (min–max) | |
 |---|---|---|
 ${traceRow}
-${figureRows(s, { requests: counts.calls, processes: median(counts.processes) })}
+${figureRows(s, { requests: counts.calls, processes: median(counts.processes) })}${profileRow}
 ${startRows}
 `;
 console.log(body);

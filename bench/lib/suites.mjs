@@ -8,11 +8,12 @@
 // Also installs a bench app's npm dependencies once into a cache folder, and checks a trace file.
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import os from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { selfIn } from './cpuprofile.mjs';
 import { appsDir, fmt, median, nodeOptions, root, runNode } from './common.mjs';
 
 /** Where the benchmarks keep what they install (BENCH_CACHE_DIR, else ~/.cache/nettrace/bench). */
@@ -313,4 +314,28 @@ export function figureRows(s, { requests, processes }) {
     `| the rest of what \`nettrace run\` started (the kernel helper) | ${mr(s.rest)} ms | |`,
     `| the collector's peak RSS | ${mr(s.collectorRss, 1)} MiB | |`,
   ].join('\n');
+}
+
+/**
+ * The row of the CPU profiles a run kept (BENCH_PROFILE: one folder per run, `NN-side`, the
+ * first of each side the warm-up, left out): the time in the preload's own functions and the
+ * builtins they call directly (cpuprofile.mjs selfIn), summed over each traced run's processes.
+ */
+export function profileFigure(dir, requests) {
+  const runsOf = (side) =>
+    readdirSync(dir)
+      .filter((d) => d.endsWith(`-${side}`))
+      .sort()
+      .slice(1)
+      .map((d) =>
+        selfIn(
+          readdirSync(join(dir, d)).map((f) => join(dir, d, f)),
+          { focus: join(root, 'dist', 'preload') },
+        ),
+      );
+  const t = runsOf('traced');
+  const u = runsOf('untraced');
+  const ms = (xs) => ({ med: median(xs) / 1000, min: Math.min(...xs) / 1000, max: Math.max(...xs) / 1000 });
+  const self = ms(t.map((a) => a.self));
+  return `| CPU profiles (\`node --cpu-prof\`, BENCH_PROFILE): the preload's own functions and the builtins they call directly, traced runs | ${mr(self)} ms of ${fmt(median(t.map((a) => a.busy)) / 1000)} ms busy (${fmt((100 * self.med) / (median(t.map((a) => a.busy)) / 1000), 1)}%; untraced busy ${fmt(median(u.map((a) => a.busy)) / 1000)}); ${fmt((self.med * 1000) / requests, 1)} µs per request | |`;
 }
