@@ -78,6 +78,41 @@ export function analyze(files, { focus }) {
   return { total, idle, busy: total - idle, inFocus, own: sorted(own), entry: sorted(entry), selfAll: sorted(selfAll) };
 }
 
+/**
+ * The narrow measure: busy time whose nearest frame with a script URL is in `focus` — the focus
+ * functions' self time and the builtins (no URL) they call directly, not the JavaScript they call.
+ * For a tracer that wraps `Module._load` or an emitter, `analyze`'s "own" would charge it all the
+ * program's work under the wrapper. Returns {busy, self} in µs over `files`.
+ */
+export function selfIn(files, { focus }) {
+  let busy = 0;
+  let self = 0;
+  for (const f of files) {
+    const p = JSON.parse(readFileSync(f, 'utf8'));
+    const byId = new Map(p.nodes.map((n) => [n.id, n]));
+    const parent = new Map();
+    for (const n of p.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+    const charged = new Map();
+    const isFocus = (id) => {
+      if (charged.has(id)) return charged.get(id);
+      let cur = id;
+      while (cur !== undefined && !byId.get(cur).callFrame.url) cur = parent.get(cur);
+      const r = cur !== undefined && byId.get(cur).callFrame.url.includes(focus);
+      charged.set(id, r);
+      return r;
+    };
+    const deltas = p.timeDeltas ?? [];
+    for (let i = 0; i < p.samples.length; i++) {
+      const us = deltas[i + 1] ?? deltas[i] ?? 0;
+      const node = byId.get(p.samples[i]);
+      if (node.callFrame.functionName === '(idle)') continue;
+      busy += us;
+      if (isFocus(node.id)) self += us;
+    }
+  }
+  return { busy, self };
+}
+
 export function summarizeProfiles(files, { focus = 'preload.cjs', top = 15 } = {}) {
   if (files.length === 0) return '(no profiles)';
   const a = analyze(files, { focus });
