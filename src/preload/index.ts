@@ -38,6 +38,7 @@ import { preloadRules } from './rules/rules';
 import { ensureResolver } from './dns/install';
 import { redactArgv, redactedArgNames } from '../trace/contract/redact';
 import { replaceFunction } from './tracer';
+import { installHandOff } from './handOff';
 import { detach, isDetached, onDetach } from './detach';
 
 /** For the loader (loader.ts, firstUse.ts): the message that made it run the body. */
@@ -181,7 +182,7 @@ function start(): void {
   whenLoaded('http', installing(installHttpHooks), eager);
   whenLoaded('https', installing(installHttpsHooks), eager);
   installing(subscribeHttpChannels)();
-  for (const install of [installUndiciHooks, installHttp2Hooks, installAsyncStarts, installSdkCalls, installServerHooks])
+  for (const install of [installUndiciHooks, installHttp2Hooks, installAsyncStarts, installSdkCalls, installServerHooks, installHandOff])
     installing(install)();
   // The flush entry point for a paused debuggee (see FLUSH_NOW_SYMBOL): its timers cannot run.
   Object.defineProperty(globalThis, Symbol.for(FLUSH_NOW_SYMBOL), {

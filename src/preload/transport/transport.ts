@@ -30,6 +30,16 @@ import { resolveLazy, setBlobSink } from './wireValues';
 import { bindNet, collectorMayRead, fdOf, netLoaded, orig, rawPipe, type RawPipe, writeTail } from './collectorNet';
 import { Part, PipeWriter } from './pipeWriter';
 import { checkCollectorFolder, stillOwnFolder } from './collectorTrust';
+import {
+  completes,
+  EXIT_FLUSH_BUDGET_MS,
+  EXIT_STALL_MS,
+  FLUSH_BATCH,
+  FLUSH_EVENTS,
+  FLUSH_INTERVAL_MS,
+  SYNC_BURST,
+  SYNC_REFILL_MS,
+} from './batching';
 
 export { lazy, WireBlob, type SideChannel } from './wireValues';
 export { bindNet } from './collectorNet';
@@ -37,46 +47,7 @@ import { onCollectorData } from '../rules/rules';
 
 const stringify = orig.stringify;
 
-/** How long a batch may wait before it is sent (ms). */
-const FLUSH_INTERVAL_MS = 25;
-/**
- * Completions written at once are rationed like a token bucket: up to SYNC_BURST in a row, then
- * one per SYNC_REFILL_MS; past that, a completion waits for the batch timer (FLUSH_INTERVAL_MS).
- * A write to the pipe costs the program 3 µs of CPU when the collector is busy reading, but up to
- * 85 µs when it wakes the sleeping collector (measured on a loaded 2-core box: a write per
- * completion, at most one a millisecond, added 75 µs per sequential keep-alive request). This
- * way a busy program pays for at most 20 more writes a second than with the timer alone, while a
- * program making a few requests a second has each written the moment it completes.
- */
-const SYNC_BURST = 4;
-const SYNC_REFILL_MS = 50;
-/**
- * Flush right away once this many messages are queued. At 50 concurrent keep-alive requests, 512
- * cost about 1.45× untraced and 128 about 1.30× (records held longer survive more scavenges); at
- * 32 the work per batch cost more than it saved.
- */
-const FLUSH_BATCH = 128;
-/**
- * The same for record events, which wait as bytes in one buffer, not as objects: 1,024 (at most
- * half the queue's limit). A batch costs a flush (frame header, stats, writev, a collector
- * wake-up) whatever its size, so the 25 ms timer mostly sends first.
- */
-const FLUSH_EVENTS = 1024;
-/** How long the exit flush may spin on a full pipe, in all (ms). */
-const EXIT_FLUSH_BUDGET_MS = 1000;
-/**
- * The exit flush gives up once the pipe took nothing for this long (ms) and the collector is stopped
- * (SIGSTOP), gone or unknown (collectorMayRead); one that runs but reads slowly (a busy machine,
- * where it runs below the program's priority) is waited for within EXIT_FLUSH_BUDGET_MS. */
-const EXIT_STALL_MS = 50;
-
 type State = 'idle' | 'open' | 'gone';
-
-/** True for a record update that completes a request (its end or its failure). */
-function completes(kind: string, f: Record<string, unknown>): boolean {
-  if (kind !== 'httpRequests') return false;
-  return f.respDoneAt !== undefined || f.reqEndAt !== undefined || f.reqError !== undefined;
-}
 
 /** Queue + connection to the collector. Never throws to its callers. */
 export class Transport {
@@ -179,11 +150,7 @@ export class Transport {
     return enc.begin(kind, id) ? enc : new FieldsWriter(kind, id);
   }
 
-  /**
-   * Sends the update open() gave `w` for; `completes`: it ends a request (written at once under
-   * light load, see urgent). An event the buffer could not hold (past its byte limit: a collector
-   * that stopped reading) is counted as dropped.
-   */
+  /** Sends the update open() gave `w` for (`completes`: it ends a request, see urgent); one the buffer cannot hold counts as dropped. */
   close(w: RecordWriter, completes: boolean): void {
     if (completes && this.onComplete !== undefined) this.onComplete(w instanceof FieldsWriter ? w.id : this.openId);
     if (w === this.enc) {
@@ -447,8 +414,17 @@ export class Transport {
     }
   }
 
+  /** Completions queued since the pipe last took everything (see flushCompletions). */
+  private unsentCompletions = 0;
+
+  /** Writes what is queued now when a completion is among it (handOff.ts: the program reports to a parent that may kill it). */
+  flushCompletions(): void {
+    if (this.unsentCompletions > 0) this.flushNow();
+  }
+
   /** A completion was queued: write now under light load, else with the next batch. */
   private urgent(): void {
+    this.unsentCompletions++;
     if (this.pipe?.hasPending) {
       // The pipe is full: the flush already scheduled retries; trying on every completion would
       // only add failed writes.
@@ -585,6 +561,7 @@ export class Transport {
       this.helloDue = false;
       // The blobs go as they are, not copied into one buffer with the lines around them.
       pipe.write(parts, kinds, counts);
+      if (!pipe.hasPending) this.unsentCompletions = 0;
       // The event buffer is written over from the start; bytes the pipe did not take keep the old one.
       this.ev?.sent(pipe.hasPending);
     } catch {
