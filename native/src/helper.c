@@ -37,6 +37,8 @@
 #include "nettrace.skel.h"
 #include "helper.h"
 #include "capture.h"
+#include "nettrace.build.h"
+#include "pins.h"
 
 static volatile sig_atomic_t stopping;
 static struct nt_ct *ct;
@@ -578,24 +580,9 @@ static void read_capture_stats(const struct options *o)
 
 /* Runs of the helper's tracepoint programs the kernel skipped (bpf_prog_info.recursion_misses:
  * a program is not run again on a CPU where it is already running, e.g. a state change in a
- * softirq that interrupted the same program in process context). Their events are missing. */
-static uint64_t missed_runs(struct nettrace_bpf *skel)
-{
-	uint64_t n = 0;
-	struct bpf_program *prog;
-	bpf_object__for_each_program(prog, skel->obj)
-	{
-		int fd = bpf_program__fd(prog);
-		if (fd < 0)
-			continue;
-		struct bpf_prog_info info;
-		uint32_t len = sizeof(info);
-		memset(&info, 0, sizeof(info));
-		if (bpf_obj_get_info_by_fd(fd, &info, &len) == 0)
-			n += info.recursion_misses;
-	}
-	return n;
-}
+ * softirq that interrupted the same program in process context). Their events are missing:
+ * nt_objs_missed_runs(). */
+static struct nt_objs objs;
 
 static uint64_t prev_missed, prev_events;
 
@@ -614,7 +601,7 @@ static void emit_stats(struct nettrace_bpf *skel, const struct options *o, int f
 	}
 	uint64_t old_drops = cap_drops, old_pk = cap_packets;
 	read_capture_stats(o);
-	uint64_t missed = missed_runs(skel);
+	uint64_t missed = nt_objs_missed_runs(&objs);
 	if (!force && memcmp(tot, prev_stats, sizeof(tot)) == 0 && old_drops == cap_drops && old_pk == cap_packets &&
 	    missed == prev_missed && conn_events == prev_events)
 		return;
@@ -799,7 +786,7 @@ static int open_cgroup_of(pid_t pid)
 }
 
 /* DNS capture: the UDP connect/sendmsg hooks on the target's cgroup (and its descendants). */
-static void attach_cgroup_hooks(struct nettrace_bpf *skel, pid_t pid, int pidfd)
+static void attach_cgroup_hooks(struct nettrace_bpf *skel, struct nt_objs *ob, pid_t pid, int pidfd)
 {
 	int fd = open_cgroup_of(pid);
 	/* Still the same process: what /proc/<pid>/cgroup said was about it. */
@@ -811,7 +798,7 @@ static void attach_cgroup_hooks(struct nettrace_bpf *skel, pid_t pid, int pidfd)
 				       skel->progs.cg_sendmsg6};
 	int ok = fd >= 0;
 	for (size_t i = 0; ok && i < sizeof(progs) / sizeof(progs[0]); i++)
-		if (!bpf_program__attach_cgroup(progs[i], fd))
+		if (nt_objs_attach_cgroup(ob, progs[i], fd))
 			ok = 0;
 	if (fd >= 0)
 		close(fd);
@@ -830,6 +817,8 @@ static struct nettrace_bpf *open_bpf(struct options *o, uid_t me)
 	if (!skel)
 		return NULL;
 	skel->rodata->update_interval_ns = (uint64_t)o->update_ms * 1000000ULL;
+	/* The build's id: a pinned set is reused only by the build that loaded it (pins.c). */
+	skel->rodata->build_id = strtoull(NT_BPF_BUILD, NULL, 16);
 	/* Credential changes (a setuid exec, setuid()) drop a process from the traced set, unless
 	 * the invoking user is root, who may trace anything. */
 	skel->rodata->owner_uid = me;
@@ -854,9 +843,12 @@ static int run_bpf(struct options *o)
 		snprintf(bpf_failure, sizeof(bpf_failure), "cannot open the BPF object");
 		return NT_BPF_UNAVAILABLE;
 	}
-	int err = nettrace_bpf__load(skel);
+	/* Loaded, or as root the pinned programs and maps of an earlier run of this build, user and
+	 * settings (pins.c): the key names what the programs were loaded with. */
+	char variant[64];
+	snprintf(variant, sizeof(variant), "u%u-i%d-%c", (unsigned)me, o->update_ms, o->cap_pipe >= 0 ? 'c' : 'n');
+	int err = nt_objs_load(&objs, skel, variant, bpf_failure, sizeof(bpf_failure));
 	if (err) {
-		snprintf(bpf_failure, sizeof(bpf_failure), "loading the BPF programs failed: %s", strerror(-err));
 		nettrace_bpf__destroy(skel);
 		return NT_BPF_UNAVAILABLE;
 	}
@@ -864,17 +856,17 @@ static int run_bpf(struct options *o)
 	int traced_fd = bpf_map__fd(skel->maps.traced);
 	/* Attach first, then seed: sched_process_exit is watching by the time the pid is in the
 	 * map, so if the pidfd still shows the target alive after seeding, its end will remove it. */
-	err = nettrace_bpf__attach(skel);
+	err = nt_objs_attach_tracepoints(&objs);
 	if (err) {
 		snprintf(bpf_failure, sizeof(bpf_failure), "attaching the tracepoints failed: %s", strerror(-err));
-		nettrace_bpf__destroy(skel);
+		nt_objs_close(&objs);
 		return NT_BPF_UNAVAILABLE;
 	}
 	bpf_map_update_elem(traced_fd, &target, &one, BPF_ANY);
 	if (pidfd_exited(o->pidfd)) {
 		bpf_map_delete_elem(traced_fd, &target);
 		emit_error("ESRCH", "the target process ended before the helper was attached");
-		nettrace_bpf__destroy(skel);
+		nt_objs_close(&objs);
 		return 1;
 	}
 	/* Children started before we attached are not seen by sched_process_fork: add the ones
@@ -900,10 +892,10 @@ static int run_bpf(struct options *o)
 	int capture_on = 0;
 	const char *cap_why = NULL;
 	if (o->cap_pipe >= 0)
-		attach_cgroup_hooks(skel, o->pid, o->pidfd);
+		attach_cgroup_hooks(skel, &objs, o->pid, o->pidfd);
 	if (o->cap_pipe >= 0) {
 		/* Our own sockets, filtered from their first packet: nothing unfiltered to count. */
-		int n = nt_capture_open(bpf_program__fd(skel->progs.cap_filter), o->cap_mib, o->cap_fds, why, sizeof(why));
+		int n = nt_capture_open(nt_objs_prog_fd(&objs, skel->progs.cap_filter), o->cap_mib, o->cap_fds, why, sizeof(why));
 		o->n_cap_fds = n > 0 ? n : 0;
 		capture_on = n > 0;
 		if (n <= 0)
@@ -929,7 +921,7 @@ static int run_bpf(struct options *o)
 		return 1;
 	}
 	if (drop_privileges(ct != NULL, NT_NOBODY, NT_NOBODY)) {
-		nettrace_bpf__destroy(skel);
+		nt_objs_close(&objs);
 		return 1;
 	}
 	if (capture_on && o->cap_pipe >= 0 && nt_capture_start(o->cap_pipe)) {
@@ -1023,7 +1015,7 @@ static int run_bpf(struct options *o)
 	emit_stats(skel, o, 1);
 	emit_exit(reason);
 	ring_buffer__free(rb);
-	nettrace_bpf__destroy(skel);
+	nt_objs_close(&objs);
 	return 0;
 }
 

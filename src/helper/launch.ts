@@ -2,7 +2,8 @@
  * The unprivileged side: how the collector starts the helper and reads its lines.
  *
  * Ways to get privileges, tried in this order by `authority: 'auto'` (see native/README.md):
- *   root          the collector already runs as root: `node dist/helper.cjs` directly
+ *   root          the collector already runs as root: the native helper directly (with
+ *                 `--pcap`: `node dist/helper.cjs`, which holds the capture's spool)
  *   capabilities  native/build/nettrace-helper carries file capabilities (`setcap`): run it
  *                 directly as the user (eBPF metrics and conntrack; no packet capture)
  *   sudo          `sudo -n node dist/helper.cjs` succeeds without a password prompt
@@ -20,6 +21,7 @@ import { accessSync, constants, existsSync, rmSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { HelperAuthority, HelperCommand, HelperMessage, HelperReadyMessage } from '../protocol/helper';
 import { probeKey, recallProbes, rememberProbes, type ProbeFacts } from './probeCache';
+import { KEPT_VARIABLES, ROOT_PATH } from './rootEnv';
 import { SETUP_HINT } from './setupHint';
 
 /** Options of `startHelper()`. */
@@ -41,8 +43,14 @@ export interface HelperOptions {
   nodePath?: string;
 }
 
-/** The command line that starts the helper with the given authority. */
-export function helperCommand(opts: HelperOptions, authority: HelperAuthority): { command: string; args: string[] } {
+/**
+ * The command line that starts the helper with the given authority; `env`, when set, is the whole
+ * environment to start it with (the native helper started as root directly: see rootNativeEnv).
+ */
+export function helperCommand(
+  opts: HelperOptions,
+  authority: HelperAuthority,
+): { command: string; args: string[]; env?: NodeJS.ProcessEnv } {
   const root = opts.root ?? dirname(__dirname);
   const script = join(root, 'dist', 'helper.cjs');
   const native = join(root, 'native', 'build', 'nettrace-helper');
@@ -56,6 +64,10 @@ export function helperCommand(opts: HelperOptions, authority: HelperAuthority): 
   if (opts.pcapBufferMiB) nodeArgs.push('--pcap-buffer-mib', String(opts.pcapBufferMiB));
   switch (authority) {
     case 'root':
+      // Without a capture the Node side would only relay lines and drop root (issue 65: its start
+      // was ≈ 40–60 ms before the program may start): the native helper checks the target, and
+      // drops its own privileges, itself.
+      if (!opts.pcap) return { command: native, args: [...common, '--authority', rootLabel(process.env)], env: rootNativeEnv(process.env) };
       return { command: node, args: nodeArgs };
     case 'sudo':
       return { command: 'sudo', args: ['-n', '--', node, ...nodeArgs] };
@@ -66,6 +78,25 @@ export function helperCommand(opts: HelperOptions, authority: HelperAuthority): 
     case 'unprivileged':
       return { command: native, args: [...common, '--mode', 'inet_diag', '--authority', 'unprivileged'] };
   }
+}
+
+/**
+ * The environment of the native helper started as root by the collector: nothing but who it
+ * works for (`SUDO_*`, `PKEXEC_UID`: a collector started with `sudo` traces for that user, as the
+ * Node side would) and a system `PATH` (rootEnv.ts: the same the Node side resets to).
+ */
+function rootNativeEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const out: NodeJS.ProcessEnv = { PATH: ROOT_PATH };
+  for (const k of KEPT_VARIABLES) if (env[k] !== undefined) out[k] = env[k];
+  if (env.NETTRACE_HELPER_DEBUG) out.NETTRACE_HELPER_DEBUG = env.NETTRACE_HELPER_DEBUG;
+  return out;
+}
+
+/** The `authority` a root process reports: as the Node side's (main.ts authorityOf). */
+function rootLabel(env: NodeJS.ProcessEnv): HelperAuthority {
+  if (env.SUDO_UID) return 'sudo';
+  if (env.PKEXEC_UID) return 'pkexec';
+  return 'root';
 }
 
 /** What the choice of an authority rests on (chooseAuthority): each a probe of this machine. */
@@ -308,8 +339,8 @@ export function removeSpool(spool: string | undefined): void {
  */
 export function startHelper(opts: HelperOptions): Promise<HelperClient> {
   const authority = opts.authority && opts.authority !== 'auto' ? opts.authority : chooseAuthority(opts);
-  const { command, args } = helperCommand(opts, authority);
-  const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'inherit'] });
+  const { command, args, env } = helperCommand(opts, authority);
+  const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'inherit'], env });
   const client = new HelperClient(child, authority);
   return new Promise((resolve, reject) => {
     const onMessage = (m: HelperMessage) => {
