@@ -104,7 +104,8 @@ static const char *unsafe_folder(int fd, int shared_sticky, int private_only)
 		return "not owned by root";
 	if (private_only && (st.st_mode & 077))
 		return "open to group or others";
-	if ((st.st_mode & 022) && !(shared_sticky && (st.st_mode & S_ISVTX) && !(st.st_mode & 020)))
+	/* Sticky, as /tmp: others may add entries but not rename or remove root's. */
+	if ((st.st_mode & 022) && !(shared_sticky && (st.st_mode & S_ISVTX)))
 		return "writable by group or others";
 	return NULL;
 }
