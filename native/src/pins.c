@@ -13,7 +13,8 @@
  * checked: each program's type and name, each map's type, sizes and flags, the read-only data
  * (the build's id and the run's settings: owner_uid, check_owner, update_interval_ns) byte for
  * byte, every program using only the set's own maps, and no program attached anywhere. A set that
- * fails a check is said in a warning and loaded again. A run takes a set's folder lock (flock) for
+ * fails a check is said in a warning and loaded again; the sets of other builds unused for an hour
+ * are removed when a set is pinned. A run takes a set's folder lock (flock) for
  * its whole life, so two runs never share maps; a run that finds every slot busy loads its own.
  * The maps are emptied when a run takes the set and again when it ends.
  */
@@ -29,6 +30,7 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <time.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -153,6 +155,8 @@ static int take_slot(struct nt_objs *ob, int dir_fd, const char *variant)
 		}
 		int lock = fcntl(fd, F_DUPFD_CLOEXEC, NT_LOCK_FD_MIN);
 		snprintf(ob->set_name, sizeof(ob->set_name), "%s", name);
+		/* Its time of last use (sweep_other_builds). */
+		futimens(fd, NULL);
 		ob->set_fd = fd;
 		ob->lock_fd = lock >= 0 ? lock : fd;
 		return 0;
@@ -383,9 +387,14 @@ fail:
 	return -1;
 }
 
-/* Removes the sets of other builds that no run holds (a build pins its own at its first run). */
+/* A set of another build unused this long is removed by the next run that pins a set. */
+#define NT_IDLE_SECONDS 3600
+
+/* Removes the sets of other builds (each checkout or install has its own) that no run holds and
+ * none used for an hour: a build pins its own at its first run. */
 static void sweep_other_builds(int dir_fd)
 {
+	time_t now = time(NULL);
 	int fd = openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
 	struct dirent *e;
@@ -396,7 +405,8 @@ static void sweep_other_builds(int dir_fd)
 		int set = openat(dir_fd, e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (set < 0)
 			continue;
-		if (flock(set, LOCK_EX | LOCK_NB) == 0) {
+		struct stat st;
+		if (fstat(set, &st) == 0 && now - st.st_mtime >= NT_IDLE_SECONDS && flock(set, LOCK_EX | LOCK_NB) == 0) {
 			empty_folder(set);
 			unlinkat(dir_fd, e->d_name, AT_REMOVEDIR);
 		}

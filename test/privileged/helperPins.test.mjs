@@ -3,7 +3,7 @@
 // nothing of the run before, its first connection's readings are whole; two runs at once never
 // share a set; a set that is not root's alone, or that does not match this build, user and
 // settings, is refused with a warning and loaded again; another user can neither list nor open
-// the pins. Each test mounts a bpffs of its own in a private mount namespace (the host's
+// the pins; the sets of other builds go once unused for an hour. Each test mounts a bpffs of its own in a private mount namespace (the host's
 // /sys/fs/bpf is not touched), except the last, which starts the helper as `nettrace run` does.
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
@@ -297,6 +297,30 @@ describe('pinned eBPF programs (issue 65)', { timeout: 120_000 }, () => {
       );
       assert.equal(run.progs.filter((id) => previous.includes(id)).length, 0, `${what}: not reused`);
     }
+  });
+
+  test('a run that pins a set removes the sets of other builds unused for an hour, and no other', async (t) => {
+    const reason = skipReason();
+    if (reason) return skipLoudly(t, reason);
+    const server = await startServer(t);
+    const ns = await privateBpffs(t);
+    await tracedRun(t, ns, server);
+    const [set] = setsIn(ns);
+    const other = (name, age) =>
+      assert.equal(
+        ns.sh(
+          `mkdir -m 0700 ${PINS}/${name} && bpftool map pin pinned ${PINS}/${set}/m-stats ${PINS}/${name}/m-stats && touch -d '${age}' ${PINS}/${name}`,
+        ).status,
+        0,
+      );
+    other('00000000000000aa-u0-i250-n-0', '2 hours ago');
+    other('00000000000000bb-u0-i250-n-0', '10 minutes ago');
+    // A run that reuses pins nothing and removes nothing; one that pins (the set gone) sweeps.
+    await tracedRun(t, ns, server);
+    assert.equal(setsIn(ns).length, 3);
+    ns.sh(`rm -r ${PINS}/${set}`);
+    await tracedRun(t, ns, server);
+    assert.deepEqual(setsIn(ns).sort(), ['00000000000000bb-u0-i250-n-0', set].sort());
   });
 
   test('a bpffs others can write: a nettrace folder of another user is not used; another user cannot list or open the pins', async (t) => {
