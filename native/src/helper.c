@@ -5,9 +5,11 @@
  * commands on stdin ("stop", "stats", "snapshot"); never accepts tuples or filter expressions. Exits when
  * stdin closes (the parent is gone), when the target process ends, or on "stop".
  *
- * Usage: nettrace-helper --pid PID [--mode auto|bpf|inet_diag] [--no-conntrack]
+ * Usage: nettrace-helper --pid PID | --pid-from-stdin  [--mode auto|bpf|inet_diag] [--no-conntrack]
  *                        [--capture-pipe FD [--capture-ring-mib N]]
  *                        [--update-ms N] [--poll-ms N] [--linger-ms N] [--authority LABEL]
+ * --pid-from-stdin: the programs are loaded first, and the pid read from the line `pid N` on stdin
+ * (started before its program: launch.ts prestartHelper).
  * --capture-pipe: capture (root only): capture.c opens packet sockets on the network namespace's
  * devices with the capture's BPF filter on them from the start, and streams their packets to FD
  * (a pipe of the Node side); --authority: how the caller started us, echoed in `ready`.
@@ -834,24 +836,41 @@ static struct nettrace_bpf *open_bpf(struct options *o, uid_t me)
 	return skel;
 }
 
-static int run_bpf(struct options *o)
+/*
+ * Opens the BPF object and loads its programs, or as root takes the pinned programs and maps of
+ * an earlier run of this build, user and settings (pins.c; the key names what the programs were
+ * loaded with). Nothing is attached: this needs no target. 0, or NT_BPF_UNAVAILABLE (bpf_failure
+ * says why).
+ */
+static int load_bpf(struct options *o)
 {
-	char why[256];
 	uid_t me = invoking_uid();
 	struct nettrace_bpf *skel = open_bpf(o, me);
 	if (!skel) {
 		snprintf(bpf_failure, sizeof(bpf_failure), "cannot open the BPF object");
 		return NT_BPF_UNAVAILABLE;
 	}
-	/* Loaded, or as root the pinned programs and maps of an earlier run of this build, user and
-	 * settings (pins.c): the key names what the programs were loaded with. */
 	char variant[64];
 	snprintf(variant, sizeof(variant), "u%u-i%d-%c", (unsigned)me, o->update_ms, o->cap_pipe >= 0 ? 'c' : 'n');
-	int err = nt_objs_load(&objs, skel, variant, bpf_failure, sizeof(bpf_failure));
-	if (err) {
+	if (nt_objs_load(&objs, skel, variant, bpf_failure, sizeof(bpf_failure))) {
 		nettrace_bpf__destroy(skel);
+		objs.skel = NULL;
 		return NT_BPF_UNAVAILABLE;
 	}
+	return 0;
+}
+
+static int run_bpf(struct options *o)
+{
+	char why[256];
+	uid_t me = invoking_uid();
+	if (!objs.skel) {
+		int rc = load_bpf(o);
+		if (rc)
+			return rc;
+	}
+	struct nettrace_bpf *skel = objs.skel;
+	int err;
 	uint32_t target = (uint32_t)o->pid, one = 1;
 	int traced_fd = bpf_map__fd(skel->maps.traced);
 	/* Attach first, then seed: sched_process_exit is watching by the time the pid is in the
@@ -1019,11 +1038,52 @@ static int run_bpf(struct options *o)
 	return 0;
 }
 
+/*
+ * --pid-from-stdin: reads the line `pid N` (read byte by byte: the commands after it stay for the
+ * main loop). 0 with *pid set; 1 when stdin ends or a signal stops us first; -1 after an error
+ * line when the line is not that.
+ */
+static int read_pid(pid_t *pid)
+{
+	char line[32];
+	size_t n = 0;
+	for (;;) {
+		struct pollfd p = {.fd = 0, .events = POLLIN};
+		if (stopping)
+			return 1;
+		if (poll(&p, 1, 100) <= 0)
+			continue;
+		char ch;
+		ssize_t r = read(0, &ch, 1);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return 1;
+		if (ch == '\n')
+			break;
+		if (n == sizeof(line) - 1) {
+			emit_error("USAGE", "--pid-from-stdin: expected a line `pid N`");
+			return -1;
+		}
+		line[n++] = ch;
+	}
+	line[n] = 0;
+	char *end;
+	long v = strncmp(line, "pid ", 4) == 0 ? strtol(line + 4, &end, 10) : -1;
+	if (v <= 0 || v > 0x3fffffff || *end) {
+		emit_error("USAGE", "--pid-from-stdin: expected a line `pid N`");
+		return -1;
+	}
+	*pid = (pid_t)v;
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct options o = {.mode = "auto", .conntrack = 1, .cap_pipe = -1, .cap_mib = 16, .update_ms = 250, .poll_ms = 100, .linger_ms = 500, .pidfd = -1};
 	static const struct option longopts[] = {
 		{"pid", required_argument, 0, 'p'},
+		{"pid-from-stdin", no_argument, 0, 'S'},
 		{"mode", required_argument, 0, 'm'},
 		{"no-conntrack", no_argument, 0, 'n'},
 		{"capture-pipe", required_argument, 0, 'P'},
@@ -1034,10 +1094,11 @@ int main(int argc, char **argv)
 		{"authority", required_argument, 0, 'a'},
 		{0, 0, 0, 0},
 	};
-	int c;
+	int c, pid_from_stdin = 0;
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'p': o.pid = (pid_t)atoi(optarg); break;
+		case 'S': pid_from_stdin = 1; break;
 		case 'm': o.mode = optarg; break;
 		case 'n': o.conntrack = 0; break;
 		case 'u': o.update_ms = atoi(optarg); break;
@@ -1066,13 +1127,31 @@ int main(int argc, char **argv)
 		struct __user_cap_data_struct d[2] = {0};
 		had_caps = geteuid() == 0 || (syscall(SYS_capget, &h, d) == 0 && (d[0].permitted || d[1].permitted));
 	}
-	if (authorize(o.pid, &o.pidfd))
-		return 3;
 	libbpf_set_print(libbpf_quiet);
-
 	int want_bpf = strcmp(o.mode, "bpf") == 0 || (strcmp(o.mode, "auto") == 0 && has_bpf_privileges());
+	int loaded = 0;
+	if (pid_from_stdin) {
+		/* Started before its program (src/helper/launch.ts prestartHelper): the programs are
+		 * loaded, or the pinned ones taken, while the caller starts the program, whose pid comes
+		 * on stdin. Nothing is attached before the pid has passed authorize(). */
+		if (want_bpf)
+			loaded = load_bpf(&o);
+		int r = read_pid(&o.pid);
+		if (r) {
+			if (objs.skel)
+				nt_objs_close(&objs);
+			if (r > 0)
+				emit_exit("parent closed stdin");
+			return r > 0 ? 0 : 2;
+		}
+	}
+	if (authorize(o.pid, &o.pidfd)) {
+		if (objs.skel)
+			nt_objs_close(&objs);
+		return 3;
+	}
 	if (want_bpf) {
-		int rc = run_bpf(&o);
+		int rc = loaded ? loaded : run_bpf(&o);
 		if (rc != NT_BPF_UNAVAILABLE)
 			return rc;
 		if (strcmp(o.mode, "bpf") == 0) {

@@ -341,12 +341,51 @@ export function startHelper(opts: HelperOptions): Promise<HelperClient> {
   const authority = opts.authority && opts.authority !== 'auto' ? opts.authority : chooseAuthority(opts);
   const { command, args, env } = helperCommand(opts, authority);
   const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'inherit'], env });
-  const client = new HelperClient(child, authority);
+  return readyOf(new HelperClient(child, authority), opts.pcap);
+}
+
+/** A helper started before its program (prestartHelper). */
+export interface EarlyHelper {
+  readonly authority: HelperAuthority;
+  /** Tells the helper its target; resolves once it is attached, or rejects, as startHelper(). */
+  target(pid: number): Promise<HelperClient>;
+  /** No program after all: the helper ends (its stdin closed) without attaching. */
+  cancel(): void;
+}
+
+/**
+ * Starts the native helper before its program exists, for the ways that start it directly (root
+ * without a capture, file capabilities; the others need the pid on their command line): it loads
+ * its eBPF programs, or as root takes the pinned ones, while the caller starts the program, and
+ * attaches once `target()` gives it the pid (`--pid-from-stdin`; issue 65). The pid is checked as
+ * on the command line, before anything is attached. Undefined for the other ways.
+ */
+export function prestartHelper(opts: Omit<HelperOptions, 'pid'>, authority: HelperAuthority): EarlyHelper | undefined {
+  if (authority !== 'capabilities' && !(authority === 'root' && !opts.pcap)) return undefined;
+  const { command, args, env } = helperCommand({ ...opts, pid: 0 }, authority);
+  args.splice(args.indexOf('--pid'), 2, '--pid-from-stdin');
+  const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'inherit'], env });
+  const ready = readyOf(new HelperClient(child, authority), opts.pcap);
+  // Said when the pid is given (an error before, e.g. a binary that cannot run, rejects then).
+  ready.catch(() => {});
+  return {
+    authority,
+    target: (pid) => {
+      if (child.stdin?.writable) child.stdin.write(`pid ${pid}\n`);
+      return ready;
+    },
+    cancel: () => child.stdin?.end(),
+  };
+}
+
+/** Resolves with the client once the helper is attached (its `ready` line), or rejects with its error if it exits first. */
+function readyOf(client: HelperClient, pcap: boolean | undefined): Promise<HelperClient> {
+  const { child, authority } = client;
   return new Promise((resolve, reject) => {
     const onMessage = (m: HelperMessage) => {
       if (m.type === 'ready') {
         client.off('message', onMessage);
-        if (opts.pcap && (authority === 'capabilities' || authority === 'unprivileged') && client.ready) {
+        if (pcap && (authority === 'capabilities' || authority === 'unprivileged') && client.ready) {
           client.ready.unavailable.capture = `packet capture needs root (it opens packet sockets, which needs CAP_NET_RAW: not among the native helper's file capabilities): start the helper as root or through \`sudo -n\`; ${SETUP_HINT} with packet capture`;
         }
         resolve(client);
