@@ -236,8 +236,9 @@ static int attached_anywhere(const unsigned *ids, int n)
 
 static int discard(void *ctx, void *data, size_t size) { return 0; }
 
-/* Empties the set's maps: what one run traced is never seen by the next. */
-static void empty_maps(struct nettrace_bpf *skel)
+/* Empties the set's maps: what one run traced is never seen by the next. `ring`: drops the ring
+ * buffer's unread events too (a run reads its own to the end; one killed may have left some). */
+static void empty_maps(struct nettrace_bpf *skel, int ring)
 {
 	struct bpf_map *m;
 	bpf_object__for_each_map(m, skel->obj)
@@ -263,7 +264,7 @@ static void empty_maps(struct nettrace_bpf *skel)
 			for (uint32_t k = 0; zero && k < bpf_map__max_entries(m); k++)
 				bpf_map_update_elem(fd, &k, zero, BPF_ANY);
 			free(zero);
-		} else if (t == BPF_MAP_TYPE_RINGBUF) {
+		} else if (t == BPF_MAP_TYPE_RINGBUF && ring) {
 			struct ring_buffer *rb = ring_buffer__new(fd, discard, NULL, NULL);
 			if (rb) {
 				ring_buffer__consume(rb);
@@ -340,7 +341,7 @@ static int reuse(struct nt_objs *ob)
 		memcpy(ob->prog_fd, prog_fd, sizeof(int) * n_progs);
 		ob->n_progs = n_progs;
 		ob->reused = 1;
-		empty_maps(skel);
+		empty_maps(skel, 1);
 		return 1;
 	}
 	for (int i = 0; i < n_progs; i++)
@@ -550,7 +551,7 @@ void nt_objs_close(struct nt_objs *ob)
 		close(ob->link_fd[i]);
 	ob->n_links = 0;
 	if (ob->reused || ob->pinned)
-		empty_maps(ob->skel);
+		empty_maps(ob->skel, 0);
 	if (ob->reused)
 		for (int i = 0; i < ob->n_progs; i++)
 			if (ob->prog_fd[i] >= 0)

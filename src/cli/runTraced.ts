@@ -153,10 +153,11 @@ export async function runTraced(options: RunOptions): Promise<RunResult> {
     // A folder the user named is the helper meant: none there is not set up, whatever is installed.
     orInstalled: options.helperRoot === undefined,
   };
-  // As root (or with file capabilities remembered) the helper starts now and loads its eBPF
-  // programs while the collector and the program's gate start (issue 65); it attaches once given
-  // the program's pid, which still waits for it.
-  let early = helperSetting === 'off' ? undefined : SessionHelper.prestart(where);
+  // How the helper will start, when known without probing (root, remembered probes). As root (or
+  // with file capabilities) it starts now and loads its eBPF programs while the collector and the
+  // program's gate start (issue 65); it attaches once given the program's pid, which still waits.
+  const remembered = helperSetting === 'off' ? undefined : SessionHelper.remembered(where);
+  let early = remembered && SessionHelper.prestart(where, remembered);
   const collector = await startCollector({
     description,
     slowThresholdMs: options.slowThresholdMs,
@@ -190,8 +191,7 @@ export async function runTraced(options: RunOptions): Promise<RunResult> {
       // unprivileged, which samples tcp_info and sees no connection's start: then the program
       // goes at once (issue 52), without a gate when remembered probes say so before it starts.
       // Not with `required`, which refuses that helper.
-      const remembered = helperSetting === 'auto' ? SessionHelper.remembered(where) : undefined;
-      const ungated = remembered === 'unprivileged';
+      const ungated = helperSetting === 'auto' && remembered === 'unprivileged';
       checkCommand(options.command, env);
       const gated = ungated
         ? { child: spawnerFor(process.platform)(options.command, options.args, { stdio: 'inherit', env }), release: () => {} }

@@ -167,14 +167,13 @@ export class SessionHelper {
   }
 
   /**
-   * Starts the helper before its program, when how it starts is known without probing (root, or
-   * remembered probes) and that way needs no pid to start (launch.ts prestartHelper: root without a
+   * Starts the helper before its program, the way `authority` (SessionHelper.remembered: known
+   * without probing) says, when that way needs no pid to start (launch.ts prestartHelper: root without a
    * capture, file capabilities): its eBPF programs load while the caller starts the program (issue
    * 65). Give it to start() as `early`, or cancel() it; undefined when there is none.
    */
-  static prestart(options: Omit<SessionHelperOptions, 'pid'>): EarlyHelper | undefined {
-    const authority = SessionHelper.remembered(options);
-    const helperOptions = authority && helperOptionsOf({ ...options, pid: 0 });
+  static prestart(options: Omit<SessionHelperOptions, 'pid'>, authority: HelperAuthority): EarlyHelper | undefined {
+    const helperOptions = helperOptionsOf({ ...options, pid: 0 });
     return helperOptions ? prestartHelper(helperOptions, authority) : undefined;
   }
 
