@@ -81,15 +81,20 @@ static void pin_path(const struct nt_objs *ob, char *out, size_t n, const char *
 	snprintf(out, n, "/proc/self/fd/%d/%s", ob->set_fd, name);
 }
 
-/* Removes every entry of a set's folder (pins only: bpffs holds nothing else there). */
+/* Removes every entry of a set's folder (pins only: bpffs holds nothing else there); read again
+ * until nothing is left, as entries removed while the folder is read may hide others. */
 static void empty_folder(int dir_fd)
 {
 	int fd = openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
 	struct dirent *e;
-	while (d && (e = readdir(d)))
-		if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
-			unlinkat(dir_fd, e->d_name, 0);
+	for (int pass = 0, removed = 1; d && removed && pass < 8; pass++) {
+		removed = 0;
+		rewinddir(d);
+		while ((e = readdir(d)))
+			if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..") && unlinkat(dir_fd, e->d_name, 0) == 0)
+				removed++;
+	}
 	if (d)
 		closedir(d);
 	else if (fd >= 0)
