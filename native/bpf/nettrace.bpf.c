@@ -46,6 +46,9 @@ const volatile __u64 update_interval_ns = 250000000ULL;
  * leaves the traced set at its next exec, fork, connect or UDP send. */
 const volatile __u32 owner_uid = 0;
 const volatile __u8 check_owner = 0;
+/* The build that loaded these programs (set before load, read by no program): a run checks it
+ * before it reuses a pinned set (native/src/pins.c). */
+const volatile __u64 build_id = 0;
 
 /*
  * A traced connection. Laid out by 64-byte line (the value starts a line: a bpf_mem_alloc'ed hash

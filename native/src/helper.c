@@ -5,9 +5,11 @@
  * commands on stdin ("stop", "stats", "snapshot"); never accepts tuples or filter expressions. Exits when
  * stdin closes (the parent is gone), when the target process ends, or on "stop".
  *
- * Usage: nettrace-helper --pid PID [--mode auto|bpf|inet_diag] [--no-conntrack]
+ * Usage: nettrace-helper --pid PID | --pid-from-stdin  [--mode auto|bpf|inet_diag] [--no-conntrack]
  *                        [--capture-pipe FD [--capture-ring-mib N]]
  *                        [--update-ms N] [--poll-ms N] [--linger-ms N] [--authority LABEL]
+ * --pid-from-stdin: the programs are loaded first, and the pid read from the line `pid N` on stdin
+ * (started before its program: launch.ts prestartHelper).
  * --capture-pipe: capture (root only): capture.c opens packet sockets on the network namespace's
  * devices with the capture's BPF filter on them from the start, and streams their packets to FD
  * (a pipe of the Node side); --authority: how the caller started us, echoed in `ready`.
@@ -37,6 +39,8 @@
 #include "nettrace.skel.h"
 #include "helper.h"
 #include "capture.h"
+#include "nettrace.build.h"
+#include "pins.h"
 
 static volatile sig_atomic_t stopping;
 static struct nt_ct *ct;
@@ -578,24 +582,9 @@ static void read_capture_stats(const struct options *o)
 
 /* Runs of the helper's tracepoint programs the kernel skipped (bpf_prog_info.recursion_misses:
  * a program is not run again on a CPU where it is already running, e.g. a state change in a
- * softirq that interrupted the same program in process context). Their events are missing. */
-static uint64_t missed_runs(struct nettrace_bpf *skel)
-{
-	uint64_t n = 0;
-	struct bpf_program *prog;
-	bpf_object__for_each_program(prog, skel->obj)
-	{
-		int fd = bpf_program__fd(prog);
-		if (fd < 0)
-			continue;
-		struct bpf_prog_info info;
-		uint32_t len = sizeof(info);
-		memset(&info, 0, sizeof(info));
-		if (bpf_obj_get_info_by_fd(fd, &info, &len) == 0)
-			n += info.recursion_misses;
-	}
-	return n;
-}
+ * softirq that interrupted the same program in process context). Their events are missing:
+ * nt_objs_missed_runs(). */
+static struct nt_objs objs;
 
 static uint64_t prev_missed, prev_events;
 
@@ -614,7 +603,7 @@ static void emit_stats(struct nettrace_bpf *skel, const struct options *o, int f
 	}
 	uint64_t old_drops = cap_drops, old_pk = cap_packets;
 	read_capture_stats(o);
-	uint64_t missed = missed_runs(skel);
+	uint64_t missed = nt_objs_missed_runs(&objs);
 	if (!force && memcmp(tot, prev_stats, sizeof(tot)) == 0 && old_drops == cap_drops && old_pk == cap_packets &&
 	    missed == prev_missed && conn_events == prev_events)
 		return;
@@ -799,7 +788,7 @@ static int open_cgroup_of(pid_t pid)
 }
 
 /* DNS capture: the UDP connect/sendmsg hooks on the target's cgroup (and its descendants). */
-static void attach_cgroup_hooks(struct nettrace_bpf *skel, pid_t pid, int pidfd)
+static void attach_cgroup_hooks(struct nettrace_bpf *skel, struct nt_objs *ob, pid_t pid, int pidfd)
 {
 	int fd = open_cgroup_of(pid);
 	/* Still the same process: what /proc/<pid>/cgroup said was about it. */
@@ -811,7 +800,7 @@ static void attach_cgroup_hooks(struct nettrace_bpf *skel, pid_t pid, int pidfd)
 				       skel->progs.cg_sendmsg6};
 	int ok = fd >= 0;
 	for (size_t i = 0; ok && i < sizeof(progs) / sizeof(progs[0]); i++)
-		if (!bpf_program__attach_cgroup(progs[i], fd))
+		if (nt_objs_attach_cgroup(ob, progs[i], fd))
 			ok = 0;
 	if (fd >= 0)
 		close(fd);
@@ -830,6 +819,8 @@ static struct nettrace_bpf *open_bpf(struct options *o, uid_t me)
 	if (!skel)
 		return NULL;
 	skel->rodata->update_interval_ns = (uint64_t)o->update_ms * 1000000ULL;
+	/* The build's id: a pinned set is reused only by the build that loaded it (pins.c). */
+	skel->rodata->build_id = strtoull(NT_BPF_BUILD, NULL, 16);
 	/* Credential changes (a setuid exec, setuid()) drop a process from the traced set, unless
 	 * the invoking user is root, who may trace anything. */
 	skel->rodata->owner_uid = me;
@@ -845,36 +836,56 @@ static struct nettrace_bpf *open_bpf(struct options *o, uid_t me)
 	return skel;
 }
 
-static int run_bpf(struct options *o)
+/*
+ * Opens the BPF object and loads its programs, or as root takes the pinned programs and maps of
+ * an earlier run of this build, user and settings (pins.c; the key names what the programs were
+ * loaded with). Nothing is attached: this needs no target. 0, or NT_BPF_UNAVAILABLE (bpf_failure
+ * says why).
+ */
+static int load_bpf(struct options *o)
 {
-	char why[256];
 	uid_t me = invoking_uid();
 	struct nettrace_bpf *skel = open_bpf(o, me);
 	if (!skel) {
 		snprintf(bpf_failure, sizeof(bpf_failure), "cannot open the BPF object");
 		return NT_BPF_UNAVAILABLE;
 	}
-	int err = nettrace_bpf__load(skel);
-	if (err) {
-		snprintf(bpf_failure, sizeof(bpf_failure), "loading the BPF programs failed: %s", strerror(-err));
+	char variant[64];
+	snprintf(variant, sizeof(variant), "u%u-i%d-%c", (unsigned)me, o->update_ms, o->cap_pipe >= 0 ? 'c' : 'n');
+	if (nt_objs_load(&objs, skel, variant, bpf_failure, sizeof(bpf_failure))) {
 		nettrace_bpf__destroy(skel);
+		objs.skel = NULL;
 		return NT_BPF_UNAVAILABLE;
 	}
+	return 0;
+}
+
+static int run_bpf(struct options *o)
+{
+	char why[256];
+	uid_t me = invoking_uid();
+	if (!objs.skel) {
+		int rc = load_bpf(o);
+		if (rc)
+			return rc;
+	}
+	struct nettrace_bpf *skel = objs.skel;
+	int err;
 	uint32_t target = (uint32_t)o->pid, one = 1;
 	int traced_fd = bpf_map__fd(skel->maps.traced);
 	/* Attach first, then seed: sched_process_exit is watching by the time the pid is in the
 	 * map, so if the pidfd still shows the target alive after seeding, its end will remove it. */
-	err = nettrace_bpf__attach(skel);
+	err = nt_objs_attach_tracepoints(&objs);
 	if (err) {
 		snprintf(bpf_failure, sizeof(bpf_failure), "attaching the tracepoints failed: %s", strerror(-err));
-		nettrace_bpf__destroy(skel);
+		nt_objs_close(&objs);
 		return NT_BPF_UNAVAILABLE;
 	}
 	bpf_map_update_elem(traced_fd, &target, &one, BPF_ANY);
 	if (pidfd_exited(o->pidfd)) {
 		bpf_map_delete_elem(traced_fd, &target);
 		emit_error("ESRCH", "the target process ended before the helper was attached");
-		nettrace_bpf__destroy(skel);
+		nt_objs_close(&objs);
 		return 1;
 	}
 	/* Children started before we attached are not seen by sched_process_fork: add the ones
@@ -900,10 +911,10 @@ static int run_bpf(struct options *o)
 	int capture_on = 0;
 	const char *cap_why = NULL;
 	if (o->cap_pipe >= 0)
-		attach_cgroup_hooks(skel, o->pid, o->pidfd);
+		attach_cgroup_hooks(skel, &objs, o->pid, o->pidfd);
 	if (o->cap_pipe >= 0) {
 		/* Our own sockets, filtered from their first packet: nothing unfiltered to count. */
-		int n = nt_capture_open(bpf_program__fd(skel->progs.cap_filter), o->cap_mib, o->cap_fds, why, sizeof(why));
+		int n = nt_capture_open(nt_objs_prog_fd(&objs, skel->progs.cap_filter), o->cap_mib, o->cap_fds, why, sizeof(why));
 		o->n_cap_fds = n > 0 ? n : 0;
 		capture_on = n > 0;
 		if (n <= 0)
@@ -929,7 +940,7 @@ static int run_bpf(struct options *o)
 		return 1;
 	}
 	if (drop_privileges(ct != NULL, NT_NOBODY, NT_NOBODY)) {
-		nettrace_bpf__destroy(skel);
+		nt_objs_close(&objs);
 		return 1;
 	}
 	if (capture_on && o->cap_pipe >= 0 && nt_capture_start(o->cap_pipe)) {
@@ -1023,7 +1034,47 @@ static int run_bpf(struct options *o)
 	emit_stats(skel, o, 1);
 	emit_exit(reason);
 	ring_buffer__free(rb);
-	nettrace_bpf__destroy(skel);
+	nt_objs_close(&objs);
+	return 0;
+}
+
+/*
+ * --pid-from-stdin: reads the line `pid N` (read byte by byte: the commands after it stay for the
+ * main loop). 0 with *pid set; 1 when stdin ends or a signal stops us first; -1 after an error
+ * line when the line is not that.
+ */
+static int read_pid(pid_t *pid)
+{
+	char line[32];
+	size_t n = 0;
+	for (;;) {
+		struct pollfd p = {.fd = 0, .events = POLLIN};
+		if (stopping)
+			return 1;
+		if (poll(&p, 1, 100) <= 0)
+			continue;
+		char ch;
+		ssize_t r = read(0, &ch, 1);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return 1;
+		if (ch == '\n')
+			break;
+		if (n == sizeof(line) - 1) {
+			emit_error("USAGE", "--pid-from-stdin: expected a line `pid N`");
+			return -1;
+		}
+		line[n++] = ch;
+	}
+	line[n] = 0;
+	char *end;
+	long v = strncmp(line, "pid ", 4) == 0 ? strtol(line + 4, &end, 10) : -1;
+	if (v <= 0 || v > 0x3fffffff || *end) {
+		emit_error("USAGE", "--pid-from-stdin: expected a line `pid N`");
+		return -1;
+	}
+	*pid = (pid_t)v;
 	return 0;
 }
 
@@ -1032,6 +1083,7 @@ int main(int argc, char **argv)
 	struct options o = {.mode = "auto", .conntrack = 1, .cap_pipe = -1, .cap_mib = 16, .update_ms = 250, .poll_ms = 100, .linger_ms = 500, .pidfd = -1};
 	static const struct option longopts[] = {
 		{"pid", required_argument, 0, 'p'},
+		{"pid-from-stdin", no_argument, 0, 'S'},
 		{"mode", required_argument, 0, 'm'},
 		{"no-conntrack", no_argument, 0, 'n'},
 		{"capture-pipe", required_argument, 0, 'P'},
@@ -1042,10 +1094,11 @@ int main(int argc, char **argv)
 		{"authority", required_argument, 0, 'a'},
 		{0, 0, 0, 0},
 	};
-	int c;
+	int c, pid_from_stdin = 0;
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'p': o.pid = (pid_t)atoi(optarg); break;
+		case 'S': pid_from_stdin = 1; break;
 		case 'm': o.mode = optarg; break;
 		case 'n': o.conntrack = 0; break;
 		case 'u': o.update_ms = atoi(optarg); break;
@@ -1074,13 +1127,31 @@ int main(int argc, char **argv)
 		struct __user_cap_data_struct d[2] = {0};
 		had_caps = geteuid() == 0 || (syscall(SYS_capget, &h, d) == 0 && (d[0].permitted || d[1].permitted));
 	}
-	if (authorize(o.pid, &o.pidfd))
-		return 3;
 	libbpf_set_print(libbpf_quiet);
-
 	int want_bpf = strcmp(o.mode, "bpf") == 0 || (strcmp(o.mode, "auto") == 0 && has_bpf_privileges());
+	int loaded = 0;
+	if (pid_from_stdin) {
+		/* Started before its program (src/helper/launch.ts prestartHelper): the programs are
+		 * loaded, or the pinned ones taken, while the caller starts the program, whose pid comes
+		 * on stdin. Nothing is attached before the pid has passed authorize(). */
+		if (want_bpf)
+			loaded = load_bpf(&o);
+		int r = read_pid(&o.pid);
+		if (r) {
+			if (objs.skel)
+				nt_objs_close(&objs);
+			if (r > 0)
+				emit_exit("parent closed stdin");
+			return r > 0 ? 0 : 2;
+		}
+	}
+	if (authorize(o.pid, &o.pidfd)) {
+		if (objs.skel)
+			nt_objs_close(&objs);
+		return 3;
+	}
 	if (want_bpf) {
-		int rc = run_bpf(&o);
+		int rc = loaded ? loaded : run_bpf(&o);
 		if (rc != NT_BPF_UNAVAILABLE)
 			return rc;
 		if (strcmp(o.mode, "bpf") == 0) {

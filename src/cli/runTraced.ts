@@ -145,6 +145,19 @@ export async function runTraced(options: RunOptions): Promise<RunResult> {
   const description =
     options.description ??
     redactArgv([options.command, ...options.args], redactedArgNames(options.config?.redact, options.redactQuery)).join(' ');
+  const where = {
+    pcap: !!options.pcap,
+    pcapMaxBytes: options.pcapMaxBytes,
+    pcapBufferMiB: options.pcapBufferMiB,
+    root: options.helperRoot,
+    // A folder the user named is the helper meant: none there is not set up, whatever is installed.
+    orInstalled: options.helperRoot === undefined,
+  };
+  // How the helper will start, when known without probing (root, remembered probes). As root (or
+  // with file capabilities) it starts now and loads its eBPF programs while the collector and the
+  // program's gate start (issue 65); it attaches once given the program's pid, which still waits.
+  const remembered = helperSetting === 'off' ? undefined : SessionHelper.remembered(where);
+  let early = remembered && SessionHelper.prestart(where, remembered);
   const collector = await startCollector({
     description,
     slowThresholdMs: options.slowThresholdMs,
@@ -152,6 +165,7 @@ export async function runTraced(options: RunOptions): Promise<RunResult> {
     rules: options.rules,
     defaultAction: options.defaultAction,
   }).catch((err: Error) => {
+    early?.cancel();
     // Where it cannot listen (a socket path too long, a folder the programs would not trust): said plainly.
     throw new CliError(err.message);
   });
@@ -166,14 +180,6 @@ export async function runTraced(options: RunOptions): Promise<RunResult> {
     );
     let child: ChildProcess;
     let exited: Promise<number>;
-    const where = {
-      pcap: !!options.pcap,
-      pcapMaxBytes: options.pcapMaxBytes,
-      pcapBufferMiB: options.pcapBufferMiB,
-      root: options.helperRoot,
-      // A folder the user named is the helper meant: none there is not set up, whatever is installed.
-      orInstalled: options.helperRoot === undefined,
-    };
     if (helperSetting === 'off') {
       child = spawnerFor(process.platform)(options.command, options.args, { stdio: 'inherit', env });
       exited = exitCodeOf(child, options.command);
@@ -185,17 +191,19 @@ export async function runTraced(options: RunOptions): Promise<RunResult> {
       // unprivileged, which samples tcp_info and sees no connection's start: then the program
       // goes at once (issue 52), without a gate when remembered probes say so before it starts.
       // Not with `required`, which refuses that helper.
-      const remembered = helperSetting === 'auto' ? SessionHelper.remembered(where) : undefined;
-      const ungated = remembered === 'unprivileged';
+      const ungated = helperSetting === 'auto' && remembered === 'unprivileged';
       checkCommand(options.command, env);
       const gated = ungated
         ? { child: spawnerFor(process.platform)(options.command, options.args, { stdio: 'inherit', env }), release: () => {} }
         : spawnGated(options.command, options.args, { stdio: 'inherit', env });
       child = gated.child;
       exited = exitCodeOf(child, options.command);
+      const started = early;
+      early = undefined;
       helper = await SessionHelper.start(collector.session, {
         ...where,
         pid: child.pid!,
+        early: started,
         authority: ungated ? remembered : undefined,
         onAuthority: (authority) => {
           if (authority === 'unprivileged' && helperSetting === 'auto') gated.release();
@@ -261,6 +269,7 @@ export async function runTraced(options: RunOptions): Promise<RunResult> {
     if (options.har) await collector.session.saveHar(options.har, trace);
     return { trace, exitCode, complete, packetCapture, pcapError };
   } finally {
+    early?.cancel();
     if (helper) {
       await helper.stop();
       helper.removeSpool();

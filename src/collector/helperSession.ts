@@ -13,9 +13,11 @@ import { HelperLink, pcapLabels, setHelperStats } from './helperLink';
 import type { Session } from './session';
 import {
   chooseAuthorityAsync,
+  prestartHelper,
   rememberedAuthority,
   removeSpool,
   startHelper,
+  type EarlyHelper,
   type HelperClient,
   type HelperOptions,
 } from '../helper/launch';
@@ -80,6 +82,8 @@ export interface SessionHelperOptions {
   extraTree?: string;
   /** Starts the helper (tests replace it; default src/helper startHelper). */
   start?: (options: HelperOptions) => Promise<HelperClient>;
+  /** The helper, started before the program by SessionHelper.prestart(): it is given `pid`. */
+  early?: EarlyHelper;
 }
 
 /** Thrown by savePcap() when there is no capture to save; the message says why and how to get one. */
@@ -122,6 +126,13 @@ export class SessionHelper {
     if (process.platform !== 'linux') return h.fail(`the Net Trace helper runs on Linux only (this is ${process.platform})`);
     const helperOptions = helperOptionsOf(options);
     if (!helperOptions) return h.fail(HELPER_NOT_BUILT, options.warnIfNotBuilt !== false);
+    const early = options.early;
+    if (early) {
+      helperOptions.authority = early.authority;
+      options.onAuthority?.(early.authority);
+      await h.launch(helperOptions, { ...options, start: () => early.target(options.pid) });
+      return h;
+    }
     // Chosen here, its probes at once (chooseAuthorityAsync), so the caller hears it first.
     helperOptions.authority =
       options.authority ??
@@ -153,6 +164,17 @@ export class SessionHelper {
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  /**
+   * Starts the helper before its program, the way `authority` (SessionHelper.remembered: known
+   * without probing) says, when that way needs no pid to start (launch.ts prestartHelper: root without a
+   * capture, file capabilities): its eBPF programs load while the caller starts the program (issue
+   * 65). Give it to start() as `early`, or cancel() it; undefined when there is none.
+   */
+  static prestart(options: Omit<SessionHelperOptions, 'pid'>, authority: HelperAuthority): EarlyHelper | undefined {
+    const helperOptions = helperOptionsOf({ ...options, pid: 0 });
+    return helperOptions ? prestartHelper(helperOptions, authority) : undefined;
   }
 
   /**

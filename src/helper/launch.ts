@@ -2,7 +2,8 @@
  * The unprivileged side: how the collector starts the helper and reads its lines.
  *
  * Ways to get privileges, tried in this order by `authority: 'auto'` (see native/README.md):
- *   root          the collector already runs as root: `node dist/helper.cjs` directly
+ *   root          the collector already runs as root: the native helper directly (with
+ *                 `--pcap`: `node dist/helper.cjs`, which holds the capture's spool)
  *   capabilities  native/build/nettrace-helper carries file capabilities (`setcap`): run it
  *                 directly as the user (eBPF metrics and conntrack; no packet capture)
  *   sudo          `sudo -n node dist/helper.cjs` succeeds without a password prompt
@@ -20,6 +21,7 @@ import { accessSync, constants, existsSync, rmSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { HelperAuthority, HelperCommand, HelperMessage, HelperReadyMessage } from '../protocol/helper';
 import { probeKey, recallProbes, rememberProbes, type ProbeFacts } from './probeCache';
+import { KEPT_VARIABLES, ROOT_PATH } from './rootEnv';
 import { SETUP_HINT } from './setupHint';
 
 /** Options of `startHelper()`. */
@@ -41,8 +43,14 @@ export interface HelperOptions {
   nodePath?: string;
 }
 
-/** The command line that starts the helper with the given authority. */
-export function helperCommand(opts: HelperOptions, authority: HelperAuthority): { command: string; args: string[] } {
+/**
+ * The command line that starts the helper with the given authority; `env`, when set, is the whole
+ * environment to start it with (the native helper started as root directly: see rootNativeEnv).
+ */
+export function helperCommand(
+  opts: HelperOptions,
+  authority: HelperAuthority,
+): { command: string; args: string[]; env?: NodeJS.ProcessEnv } {
   const root = opts.root ?? dirname(__dirname);
   const script = join(root, 'dist', 'helper.cjs');
   const native = join(root, 'native', 'build', 'nettrace-helper');
@@ -56,6 +64,10 @@ export function helperCommand(opts: HelperOptions, authority: HelperAuthority): 
   if (opts.pcapBufferMiB) nodeArgs.push('--pcap-buffer-mib', String(opts.pcapBufferMiB));
   switch (authority) {
     case 'root':
+      // Without a capture the Node side would only relay lines and drop root (issue 65: its start
+      // was ≈ 40–60 ms before the program may start): the native helper checks the target, and
+      // drops its own privileges, itself.
+      if (!opts.pcap) return { command: native, args: [...common, '--authority', rootLabel(process.env)], env: rootNativeEnv(process.env) };
       return { command: node, args: nodeArgs };
     case 'sudo':
       return { command: 'sudo', args: ['-n', '--', node, ...nodeArgs] };
@@ -66,6 +78,25 @@ export function helperCommand(opts: HelperOptions, authority: HelperAuthority): 
     case 'unprivileged':
       return { command: native, args: [...common, '--mode', 'inet_diag', '--authority', 'unprivileged'] };
   }
+}
+
+/**
+ * The environment of the native helper started as root by the collector: nothing but who it
+ * works for (`SUDO_*`, `PKEXEC_UID`: a collector started with `sudo` traces for that user, as the
+ * Node side would) and a system `PATH` (rootEnv.ts: the same the Node side resets to).
+ */
+function rootNativeEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const out: NodeJS.ProcessEnv = { PATH: ROOT_PATH };
+  for (const k of KEPT_VARIABLES) if (env[k] !== undefined) out[k] = env[k];
+  if (env.NETTRACE_HELPER_DEBUG) out.NETTRACE_HELPER_DEBUG = env.NETTRACE_HELPER_DEBUG;
+  return out;
+}
+
+/** The `authority` a root process reports: as the Node side's (main.ts authorityOf). */
+function rootLabel(env: NodeJS.ProcessEnv): HelperAuthority {
+  if (env.SUDO_UID) return 'sudo';
+  if (env.PKEXEC_UID) return 'pkexec';
+  return 'root';
 }
 
 /** What the choice of an authority rests on (chooseAuthority): each a probe of this machine. */
@@ -308,14 +339,53 @@ export function removeSpool(spool: string | undefined): void {
  */
 export function startHelper(opts: HelperOptions): Promise<HelperClient> {
   const authority = opts.authority && opts.authority !== 'auto' ? opts.authority : chooseAuthority(opts);
-  const { command, args } = helperCommand(opts, authority);
-  const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'inherit'] });
-  const client = new HelperClient(child, authority);
+  const { command, args, env } = helperCommand(opts, authority);
+  const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'inherit'], env });
+  return readyOf(new HelperClient(child, authority), opts.pcap);
+}
+
+/** A helper started before its program (prestartHelper). */
+export interface EarlyHelper {
+  readonly authority: HelperAuthority;
+  /** Tells the helper its target; resolves once it is attached, or rejects, as startHelper(). */
+  target(pid: number): Promise<HelperClient>;
+  /** No program after all: the helper ends (its stdin closed) without attaching. */
+  cancel(): void;
+}
+
+/**
+ * Starts the native helper before its program exists, for the ways that start it directly (root
+ * without a capture, file capabilities; the others need the pid on their command line): it loads
+ * its eBPF programs, or as root takes the pinned ones, while the caller starts the program, and
+ * attaches once `target()` gives it the pid (`--pid-from-stdin`; issue 65). The pid is checked as
+ * on the command line, before anything is attached. Undefined for the other ways.
+ */
+export function prestartHelper(opts: Omit<HelperOptions, 'pid'>, authority: HelperAuthority): EarlyHelper | undefined {
+  if (authority !== 'capabilities' && !(authority === 'root' && !opts.pcap)) return undefined;
+  const { command, args, env } = helperCommand({ ...opts, pid: 0 }, authority);
+  args.splice(args.indexOf('--pid'), 2, '--pid-from-stdin');
+  const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'inherit'], env });
+  const ready = readyOf(new HelperClient(child, authority), opts.pcap);
+  // Said when the pid is given (an error before, e.g. a binary that cannot run, rejects then).
+  ready.catch(() => {});
+  return {
+    authority,
+    target: (pid) => {
+      if (child.stdin?.writable) child.stdin.write(`pid ${pid}\n`);
+      return ready;
+    },
+    cancel: () => child.stdin?.end(),
+  };
+}
+
+/** Resolves with the client once the helper is attached (its `ready` line), or rejects with its error if it exits first. */
+function readyOf(client: HelperClient, pcap: boolean | undefined): Promise<HelperClient> {
+  const { child, authority } = client;
   return new Promise((resolve, reject) => {
     const onMessage = (m: HelperMessage) => {
       if (m.type === 'ready') {
         client.off('message', onMessage);
-        if (opts.pcap && (authority === 'capabilities' || authority === 'unprivileged') && client.ready) {
+        if (pcap && (authority === 'capabilities' || authority === 'unprivileged') && client.ready) {
           client.ready.unavailable.capture = `packet capture needs root (it opens packet sockets, which needs CAP_NET_RAW: not among the native helper's file capabilities): start the helper as root or through \`sudo -n\`; ${SETUP_HINT} with packet capture`;
         }
         resolve(client);

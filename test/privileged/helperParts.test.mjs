@@ -160,6 +160,20 @@ test('launch: each way of getting privileges has its command line; spawnGated ke
     command: '/usr/bin/node',
     args: ['/opt/nt/dist/helper.cjs', '--pid', '4242', '--pcap'],
   });
+  // Root without a capture: the native helper alone, with who it works for and a system PATH only.
+  const bare = api.helperCommand({ ...opts, pcap: false }, 'root');
+  assert.deepEqual(
+    { command: bare.command, args: bare.args },
+    {
+      command: '/opt/nt/native/build/nettrace-helper',
+      args: ['--pid', '4242', '--authority', process.env.SUDO_UID ? 'sudo' : process.env.PKEXEC_UID ? 'pkexec' : 'root'],
+    },
+  );
+  assert.deepEqual(
+    Object.keys(bare.env).filter((k) => !['SUDO_UID', 'SUDO_GID', 'SUDO_USER', 'PKEXEC_UID', 'NETTRACE_HELPER_DEBUG'].includes(k)),
+    ['PATH'],
+  );
+  assert.equal(bare.env.PATH, '/usr/sbin:/usr/bin:/sbin:/bin');
   assert.deepEqual(api.helperCommand(opts, 'sudo'), {
     command: 'sudo',
     args: ['-n', '--', '/usr/bin/node', '/opt/nt/dist/helper.cjs', '--pid', '4242', '--pcap'],
