@@ -32,7 +32,7 @@ const textImports = {
   },
 };
 
-// The preload's rule engine (src/rules, ~60 KB) is not in dist/preload.cjs: src/preload/rules/rules.ts
+// The preload's rule engine (src/rules, ~60 KB) is not in dist/preload.cjs: src/preload/rules/preloadRules.ts
 // require()s it only when a session has rules, and this resolves that require to dist/rules.cjs
 // beside the preload (the one bundle of src/rules/index.ts), so a program traced without rules
 // neither parses nor runs it. dist/rules.cjs ships wherever dist/preload.cjs does (package.json
@@ -41,7 +41,7 @@ const rulesApart = {
   name: 'rules-apart',
   setup(b) {
     b.onResolve({ filter: /^\.\.\/\.\.\/rules$/ }, (args) =>
-      args.kind === 'require-call' && /[\\/]src[\\/]preload[\\/]rules[\\/]rules\.ts$/.test(args.importer)
+      args.kind === 'require-call' && /[\\/]src[\\/]preload[\\/]rules[\\/]preloadRules\.ts$/.test(args.importer)
         ? { path: './rules.cjs', external: true }
         : undefined,
     );

@@ -33,7 +33,7 @@ import { installUndiciHooks } from './undici/undiciHooks';
 import { flushHandlerLines, installServerHooks } from './server/serverHooks';
 import { LOOP_MONITOR_ON, LoopMonitor } from './clock/loopLag';
 import { epochOrigin } from './clock/epoch';
-import { preloadRules } from './rules/rules';
+import { preloadRules } from './rules/preloadRules';
 import { ensureResolver } from './dns/install';
 import { redactArgv, redactedArgNames } from '../trace/contract/redact';
 import { replaceFunction } from './tracer';

@@ -22,7 +22,7 @@ function loadModule() {
   try {
     const outfile = join(dir, 'rules.cjs');
     buildSync({
-      entryPoints: [join(root, 'src/preload/rules/rules.ts')],
+      entryPoints: [join(root, 'src/preload/rules/preloadRules.ts')],
       bundle: true,
       platform: 'node',
       format: 'cjs',

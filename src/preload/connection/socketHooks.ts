@@ -20,7 +20,7 @@ import { isTlsCode, newHook, now, overrideMethod, replaceFunction, Slot } from '
 import { observeEvents, tapEmit } from '../emitTaps';
 import { handshakeWatch, watchHandshake } from './tlsHandshake';
 import { DETAIL_BIT } from '../../rules/details';
-import { preloadRules } from '../rules/rules';
+import { preloadRules } from '../rules/preloadRules';
 import { dnsLookupFor } from '../dns/perRequest';
 import { beginProgramLookup, endProgramLookup, enterConnect, programLookupIn } from '../dns/programLookup';
 import { gatedConns, opsWanted } from './opsGate';

@@ -22,7 +22,7 @@ import type * as netTypes from 'node:net';
 import type { Rule, StartDecision } from '../../rules';
 import { rateOf, type FailSpec, type OverrideSpec } from '../../rules/whatIf';
 import type { Tracer } from '../tracer';
-import { actsOnResponse, delayMsOf, errnoOf, failHttpRequest, holdMark, markActed, notActed, warnOnce } from '../rules/whatIf';
+import { actsOnResponse, delayMsOf, errnoOf, failHttpRequest, holdMark, markActed, notActed, warnOnce } from '../rules/whatIfMarks';
 import { resetHttpAfter } from './httpWhatIfReset';
 import { connOf } from '../connection/socketHooks';
 import { respondBody } from '../rules/bodyFile';

@@ -25,7 +25,7 @@ import { onModuleLoad } from '../moduleLoad';
 import { F } from '../../protocol/events';
 import type { RequestStartView, StartDecision } from '../../rules';
 import type { RequestError } from '../../trace/contract/types';
-import { preloadRules } from '../rules/rules';
+import { preloadRules } from '../rules/preloadRules';
 import { currentIncoming } from '../causality';
 import { objectLookup, wantsBodies, ruleEnd, ruleStart, ruleStartFields, viewFromUrl } from '../rules/ruleHooks';
 import { answersInPlace, whatIfHttp2Request } from './http2WhatIf';

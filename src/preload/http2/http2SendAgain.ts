@@ -18,7 +18,7 @@ import {
   type Made,
   type RequestLike,
   type SendAgainEdits,
-} from '../rules/sendAgain';
+} from '../rules/sendAgainStore';
 
 /** A body longer than this is not kept (type it in Send Again with Changes…). */
 const MAX_BODY = 256 * 1024;

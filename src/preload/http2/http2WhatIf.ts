@@ -26,7 +26,7 @@ import type { Rule, StartDecision } from '../../rules';
 import { rateOf, type FailSpec, type OverrideSpec } from '../../rules/whatIf';
 import type { Tracer } from '../tracer';
 import { respondBody } from '../rules/bodyFile';
-import { actsOnResponse, delayMsOf, didNotAct, failSocket, holdMark, markActed, notActed, warnOnce } from '../rules/whatIf';
+import { actsOnResponse, delayMsOf, didNotAct, failSocket, holdMark, markActed, notActed, warnOnce } from '../rules/whatIfMarks';
 import { failTls, pacer, resetError, type Pacer, type SocketLike } from '../http/httpWhatIf';
 
 type Session = http2.ClientHttp2Session & Record<symbol, unknown>;

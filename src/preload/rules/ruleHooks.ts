@@ -9,9 +9,9 @@ import { F, type RecordWriter } from '../../protocol/events';
 import type { HttpClientKind } from '../../trace/contract/types';
 import type { EndDecision, RequestEndView, RequestStartView, StartDecision } from '../../rules';
 import { DETAIL_BIT, TRACE_ALL } from '../../rules/details';
-import { preloadRules } from './rules';
+import { preloadRules } from './preloadRules';
 import { breakOnRequest } from './breakOnRequest';
-import { startMark } from './whatIf';
+import { startMark } from './whatIfMarks';
 import type { Tracer } from '../tracer';
 
 /**

@@ -33,7 +33,7 @@ import { checkCollectorFolder, stillOwnFolder } from './collectorTrust';
 
 export { lazy, WireBlob, type SideChannel } from './wireValues';
 export { bindNet } from './collectorNet';
-import { onCollectorData } from '../rules/rules';
+import { onCollectorData } from '../rules/preloadRules';
 
 const stringify = orig.stringify;
 

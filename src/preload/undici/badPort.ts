@@ -13,7 +13,7 @@ import type { Hook, Tracer } from '../tracer';
 import { now } from '../tracer';
 import * as dc from 'node:diagnostics_channel';
 import { defineRestorable, isDetached, onDetach } from '../detach';
-import { preloadRules } from '../rules/rules';
+import { preloadRules } from '../rules/preloadRules';
 import { ruleEnd, ruleStart, viewFromUrl } from '../rules/ruleHooks';
 import { causeOf } from '../causality';
 import type { RequestStartView, StartDecision } from '../../rules';

@@ -9,7 +9,7 @@ import type { Hook, Tracer } from '../tracer';
 import { now } from '../tracer';
 import { defineRestorable } from '../detach';
 import { runFetch } from './undiciPool';
-import { preloadRules } from '../rules/rules';
+import { preloadRules } from '../rules/preloadRules';
 import { ruleBreakEarly, ruleStart, ruleStartUndoable } from '../rules/ruleHooks';
 import { badPortOf, FETCH_BAD_PORT, recordBlocked } from './badPort';
 import { FetchCallView, fetchUrl, rawUrl } from './fetchCallView';

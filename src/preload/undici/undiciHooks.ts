@@ -24,7 +24,7 @@ import { stateOf, type UndiciRequest, type UState } from './undiciState';
 import { causeOf } from '../causality';
 import { addToUndiciRequest } from '../message/traceparent';
 import type { StartDecision } from '../../rules';
-import { preloadRules } from '../rules/rules';
+import { preloadRules } from '../rules/preloadRules';
 import { flatLookup, wantsBodies, ruleStart, ruleStartFields, viewFromUrl } from '../rules/ruleHooks';
 import { whatIfUndiciRequest } from './undiciWhatIf';
 import { undiciCreated, undiciEnded, undiciOnConnection } from '../rules/ruleDetails';
@@ -32,7 +32,7 @@ import { DETAIL_BIT } from '../../rules/details';
 import { isRequestLine, onWebSocketClose, onWebSocketOpen, takeWrite, watchRequest } from './undiciWire';
 import { checkGlobalDispatchers, fetchClientOf, installPoolWaits, noteFetchProto, takeDrained, type QueuedCall } from './undiciPool';
 import { endByRules, queuedAtCreate } from './undiciQueue';
-import { sendAgainTracer } from '../rules/sendAgain';
+import { sendAgainTracer } from '../rules/sendAgainStore';
 import { keepUndiciForSendAgain } from './undiciSendAgain';
 
 /** A diagnostics channel message. */

@@ -16,7 +16,7 @@ import {
   type Made,
   type RequestLike,
   type SendAgainEdits,
-} from '../rules/sendAgain';
+} from '../rules/sendAgainStore';
 
 /** The undici Request fields read here. */
 export interface UndiciRequestFields {

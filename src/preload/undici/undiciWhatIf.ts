@@ -8,7 +8,17 @@
 import type { Rule, StartDecision } from '../../rules';
 import { rateOf, type OverrideSpec } from '../../rules/whatIf';
 import type { Tracer } from '../tracer';
-import { actsOnResponse, delayMsOf, holdMark, isIp, markActed, notActed, notFoundError, refusedError, warnOnce } from '../rules/whatIf';
+import {
+  actsOnResponse,
+  delayMsOf,
+  holdMark,
+  isIp,
+  markActed,
+  notActed,
+  notFoundError,
+  refusedError,
+  warnOnce,
+} from '../rules/whatIfMarks';
 import { failTls, holdConnect, resetError } from '../http/httpWhatIf';
 import { respondBody } from '../rules/bodyFile';
 import { overridden, rawHeaders, reasonOf } from './undiciWhatIfHead';

@@ -20,7 +20,7 @@ import type { SendAgainMessage, SentAgainMessage } from '../../protocol/preload'
 import { redactedHeaderNames } from '../../trace/contract/redact';
 import { REDACTED } from '../../trace/contract/wire';
 import type { Tracer } from '../tracer';
-import { onSendAgain } from './rules';
+import { onSendAgain } from './preloadRules';
 
 /** How many requests are kept, and how many bytes of head and body in all. */
 export const KEEP_COUNT = 32;

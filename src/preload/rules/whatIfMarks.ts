@@ -16,7 +16,7 @@ import { rateOf, type DelaySpec, type FailSpec } from '../../rules/whatIf';
 import type { Tracer } from '../tracer';
 import type { WhatIf } from '../../trace/contract/ruleTypes';
 import { connOf } from '../connection/socketHooks';
-import { releaseWhatIf } from './rules';
+import { releaseWhatIf } from './preloadRules';
 
 /** What the trace records of a what-if rule that acted: the record's `whatIf` (one definition, the trace's). */
 export type WhatIfMark = WhatIf;
