@@ -22,7 +22,7 @@ import {
 import { installAsyncStarts } from './asyncStarts';
 import { installHttp2Hooks } from './http2/http2Hooks';
 import { installHttpHooks, installHttpsHooks, subscribeHttpChannels } from './http/httpHooks';
-import { installSocketHooks, installTlsHooks } from './connection/socketHooks';
+import { installSocketHooks, installTlsHooks, ruleDetailKindsFrom } from './connection/socketHooks';
 import { installDnsLookupHook } from './dns/programLookup';
 import { threadInfo, whenLoaded } from './builtins';
 import { mayImportAtStart } from './firstUse';
@@ -150,12 +150,7 @@ function start(): void {
         .unref();
     };
   };
-  // The trace rules: the first set from the configuration, later ones from the collector.
-  preloadRules.init(
-    config,
-    { pid: process.pid, threadId, command: [process.argv0, ...process.argv.slice(1)].join(' ').slice(0, 4096) },
-    { changed: () => transport.markStats(), warn: (m) => t.warn(m) },
-  );
+  startRules(config, threadId, transport, t);
   if (config.dnsTrace) ensureResolver(t);
   const installing = (install: (t: Tracer) => void) => () => {
     try {
@@ -235,6 +230,20 @@ function start(): void {
       // Exiting anyway; nothing useful can be done with a failure here.
     }
   });
+}
+
+/**
+ * The trace rules: the first set from the configuration, later ones from the collector (the
+ * transport hands them its chunks); the connection hooks read the `details` kinds they ask for.
+ */
+function startRules(config: ResolvedPreloadConfig, threadId: number, transport: Transport, t: Tracer): void {
+  preloadRules.init(
+    config,
+    { pid: process.pid, threadId, command: [process.argv0, ...process.argv.slice(1)].join(' ').slice(0, 4096) },
+    { changed: () => transport.markStats(), warn: (m) => t.warn(m) },
+  );
+  transport.onCollectorData = (chunk) => preloadRules.onData(chunk);
+  ruleDetailKindsFrom(() => preloadRules.detailKinds);
 }
 
 /**

@@ -437,8 +437,3 @@ export const preloadRules = new PreloadRules();
 export function rulesMode(): 'all' | 'none' | 'rules' {
   return preloadRules.mode;
 }
-
-/** The transport's reader of the collector socket. */
-export function onCollectorData(chunk: Buffer | string): void {
-  preloadRules.onData(chunk);
-}

@@ -33,7 +33,6 @@ import { checkCollectorFolder, stillOwnFolder } from './collectorTrust';
 
 export { lazy, WireBlob, type SideChannel } from './wireValues';
 export { bindNet } from './collectorNet';
-import { onCollectorData } from '../rules/preloadRules';
 
 const stringify = orig.stringify;
 
@@ -114,6 +113,8 @@ export class Transport {
   onComplete: ((id: string) => void) | undefined;
   /** Told once, on the next turn, that the collector went away or could not be reached (see goneWith). */
   onGone: (() => void) | undefined;
+  /** Told each chunk the collector sends: its trace rules (index.ts registers the rules' reader). */
+  onCollectorData: ((chunk: Buffer) => void) | undefined;
   /** The collector connection, once made. */
   private socket: net.Socket | undefined;
   /** The collector connection when it was made at exit without `net` (see rawPipe). */
@@ -387,9 +388,9 @@ export class Transport {
         const on = (event: string, fn: (...args: unknown[]) => void) => orig.apply(n.on, socket, [event, fn]);
         on('error', () => this.goneWith());
         on('close', () => this.goneWith());
-        // The collector sends the session's trace rules (src/preload/rules/rules.ts); reading
-        // everything also keeps the pipe from filling up in that direction.
-        on('data', (chunk) => onCollectorData(chunk as Buffer));
+        // The collector sends the session's trace rules (onCollectorData); reading everything
+        // also keeps the pipe from filling up in that direction.
+        on('data', (chunk) => this.onCollectorData?.(chunk as Buffer));
         orig.apply(n.connect, socket, [{ path: this.ipcPath }]);
         orig.apply(n.unref, socket, []);
         this.socket = socket;
