@@ -13,15 +13,13 @@ import type { Tracer } from '../tracer';
 import {
   headersToSend,
   keepRequest,
+  MAX_BODY,
   sameOrigin,
   type IsSecret,
   type Made,
   type RequestLike,
   type SendAgainEdits,
 } from '../rules/sendAgainStore';
-
-/** A body longer than this is not kept (type it in Send Again with Changes…). */
-const MAX_BODY = 256 * 1024;
 
 /** What the hooks tell the keeper of a stream's body: each chunk the program wrote, and its end. */
 export interface Http2BodyKeeper {

@@ -8,18 +8,8 @@
 import type { Rule, StartDecision } from '../../rules';
 import { rateOf, type OverrideSpec } from '../../rules/whatIf';
 import type { Tracer } from '../tracer';
-import {
-  actsOnResponse,
-  delayMsOf,
-  holdMark,
-  isIp,
-  markActed,
-  notActed,
-  notFoundError,
-  refusedError,
-  warnOnce,
-} from '../rules/whatIfMarks';
-import { failTls, holdConnect, resetError } from '../http/httpWhatIf';
+import { actsOnResponse, delayMsOf, holdMark, markActed, notActed, warnOnce } from '../rules/whatIfMarks';
+import { failTls, holdConnect, isIp, notFoundError, refusedError, resetError } from '../rules/whatIfSocket';
 import { respondBody } from '../rules/bodyFile';
 import { overridden, rawHeaders, reasonOf } from './undiciWhatIfHead';
 import { subscribe } from '../detach';
