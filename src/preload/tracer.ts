@@ -200,7 +200,7 @@ export class Tracer {
   readonly dialingTo = new Map<string, ConnState>();
   /** The connection most recently created (http2.connect reads it right after opening one). */
   lastConn: ConnState | undefined;
-  /** The socket of lastConn (a what-if rule fails the one an http.request() call opened: src/preload/rules/whatIf.ts). */
+  /** The socket of lastConn (a what-if rule fails the one an http.request() call opened: src/preload/http/httpWhatIf.ts). */
   lastSocket: object | undefined;
   /** While a request is being constructed (http hooks), its local id, so a dial can name its request. */
   constructingRequest: string | undefined;

@@ -304,7 +304,7 @@ function onConnect(t: Tracer, hook: Hook, socket: AnySocket, args: unknown[]): u
       case 'connect':
         if (conn.connected) return;
         return t.guard(hook, () => {
-          // A stand-in a what-if rule answered on (rules/whatIfHttp.ts): no connect happened.
+          // A stand-in a what-if rule answered on (http/httpWhatIf.ts): no connect happened.
           if (conn.whatIf) return notDialing();
           // A TLS connection is still being dialed (for undici's connect timeout) until its handshake ends.
           if (!conn.tls) notDialing();

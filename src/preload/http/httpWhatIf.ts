@@ -254,7 +254,7 @@ function onHead(
 
 /**
  * Resets the connection after `n` bytes of the response body (as sent: a chunked body's framing
- * counts), when the response goes on past them (whatIfReset.ts); `decided` says whether it did.
+ * counts), when the response goes on past them (httpWhatIfReset.ts); `decided` says whether it did.
  */
 function resetMidBody(s: SocketLike, req: Req, n: number, decided: (acted: boolean) => void): Undo {
   let below: (c: Buffer | null) => void = () => {};

@@ -1,6 +1,6 @@
 /**
- * The bodies of `respond` rules given as a file (`bodyFile`, docs/rules.md "What-if actions"),
- * read in the program when a rule set is applied (rules.ts), before any request is decided: a
+ * The bodies of `respond` rules given as a file (`bodyFile`, docs/rules.md "What-if actions"), read
+ * in the program when a rule set is applied (preloadRules.ts), before any request is decided: a
  * regular file of at most 1 MiB, opened without following a link and without blocking (a FIFO's
  * open would wait for a writer), checked on the descriptor it was opened with (fstat) and read
  * through it. A rule whose file is not such a file is refused there with a warning naming the file

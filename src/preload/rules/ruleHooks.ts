@@ -69,7 +69,7 @@ export function ruleBreakEarly(t: Tracer, view: RequestStartView): boolean {
 
 /**
  * The fields a recorded request's first record gets from its start decision (`marks`, `whatIf`),
- * written to its update (`id`: the record's, for a what-if mark that comes later: whatIf.ts
+ * written to its update (`id`: the record's, for a what-if mark that comes later: whatIfMarks.ts
  * startMark). Cheap when no mark rule matched.
  */
 export function ruleStartFields(d: StartDecision | undefined, w: RecordWriter, id?: string): void {
