@@ -33,7 +33,8 @@ export { renderDiff } from './diff';
 export { RUN_TABLE_ROWS, showCommandFor } from './show';
 export { linkServed } from '../trace/derive/incomingLinks';
 // The summary by route and the comparison of two traces (issue 53).
-export { inferRoute, isValueSegment, routeKeyOf, routeLabel, hostOf, pathOf, ID_PLACEHOLDER } from '../trace/derive/routes';
+export { routeKeyOf, routeLabel, hostOf } from '../trace/derive/routes';
+export { inferRoute, isValueSegment, pathOf, ID_PLACEHOLDER } from '../trace/contract/routeTemplate';
 export { percentileOfSorted, percentilesOfSorted, sortedCopy } from '../trace/derive/percentiles';
 export { SampleRows, SampleBudget, seededRandom, MAX_ROWS_PER_GROUP, ROW_BUDGET } from '../trace/derive/sampleRows';
 export { SummaryBuilder, summarize, errorKind, statusClass, MEASURES, MAX_ROUTES, OTHER_ROUTES } from '../trace/derive/summary';

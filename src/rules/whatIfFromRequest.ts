@@ -5,7 +5,8 @@
  * shape); the rule is enabled (the user asked for it on the spot) with the limit chosen: "only the
  * next one" (1), "the next three" (3) or "every time" (no limit).
  */
-import { conditionFromRequest, looksLikeId, uniqueId, urlParts, type RequestLike } from './fromRequest';
+import { isValueSegment } from '../trace/contract/routeTemplate';
+import { conditionFromRequest, uniqueId, urlParts, type RequestLike } from './fromRequest';
 import type { WhatIfAction } from './whatIf';
 
 /** The limits the menu offers, as the quick pick names them. */
@@ -46,7 +47,7 @@ export function whatIfRuleFromRequest(
   const hostPort = parts.port !== undefined ? `${parts.host}:${parts.port}` : parts.host;
   const path = parts.path
     .split('/')
-    .map((s) => (looksLikeId(s) ? '*' : s))
+    .map((s) => (isValueSegment(s) ? '*' : s))
     .join('/');
   const method = (req.reqMethod ?? '').trim().toUpperCase();
   const shape = `${method ? `${method} ` : ''}${hostPort}${path}`;
