@@ -35,7 +35,7 @@ export function loadOptions() {
 let whatIfModel;
 /** The what-if rule model, src/rules/whatIf.ts: its lists of actions, kinds and presets. */
 function whatIf() {
-  return (whatIfModel ??= loadTs('src/rules/whatIf.ts'));
+  return (whatIfModel ??= loadTs('src/rules/whatIfActions.ts'));
 }
 
 /** The JSON schema of an option's value (package.json), without description or default. */

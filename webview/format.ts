@@ -5,7 +5,7 @@
 
 import type { HttpRequest, StackFrame } from '../src/trace/contract/types';
 import { http2ErrorName } from '../src/trace/diagnosis/http2Errors';
-import { requestLine } from '../src/trace/derive/initiator';
+import { requestLine } from '../src/trace/derive/initiatorLine';
 import { blockedPortOf } from '../src/trace/derive/timings';
 
 /** The value the preload records in place of a secret header value (src/protocol/preload.ts). */

@@ -4,7 +4,7 @@
  * Everything that came from the network is sanitised before it is printed.
  */
 
-import { NO_PROGRAM_FRAME } from '../trace/derive/initiator';
+import { NO_PROGRAM_FRAME } from '../trace/derive/initiatorLine';
 import { diagnoseLoopBlocked, formatMs } from '../trace/diagnosis/diagnosis';
 import { WHAT_IF_TAG } from '../trace/diagnosis/whatIfText';
 import {

@@ -6,7 +6,7 @@
 
 import { formatMs } from '../trace/diagnosis/diagnosis';
 import { fileKey, framePath, pathSystem, type PathSystem } from '../trace/formats/filePath';
-import { requestLine } from '../trace/derive/initiator';
+import { requestLine } from '../trace/derive/initiatorLine';
 import { totalTime } from '../trace/derive/timings';
 import type { HttpRequest, StackFrame } from '../trace/contract/types';
 

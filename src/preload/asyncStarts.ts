@@ -40,7 +40,7 @@
 import { newHook, replaceFunction, Slot, type Hook, type Tracer, now } from './tracer';
 import { defineRestorable, subscribe } from './detach';
 import { onModuleLoad } from './moduleLoad';
-import type { StackHolder } from './initiator/initiator';
+import type { StackHolder } from './initiator/stackCapture';
 import { noteQueued, runDequeued } from './causality';
 
 const originOf = new Slot<StackHolder>('nettrace.origin');

@@ -30,7 +30,7 @@ import {
   StackBudget,
   stackKey,
   type StackHolder,
-} from './initiator/initiator';
+} from './initiator/stackCapture';
 import { lazy, type SideChannel, type Transport } from './transport/transport';
 import { defineRestorable, onDetach } from './detach';
 import { mirror } from './mirror';

@@ -12,7 +12,7 @@ import { compileCondition, NO, UNKNOWN, YES, type CompiledCondition, type Tri } 
 import { RequestFacts, type ProcessFacts, type RequestEndView, type RequestStartView } from './fields';
 import { TRACE_ALL } from './details';
 import { DETAIL_BIT, isTerminal, type Rule } from './rule';
-import { isWhatIf, WHAT_IF_KEYS, whatIfClients } from './whatIf';
+import { isWhatIf, WHAT_IF_KEYS, whatIfClients } from './whatIfActions';
 
 /** Engine settings fixed for a process. */
 export interface RuleEngineOptions {

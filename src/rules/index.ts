@@ -49,7 +49,7 @@ export {
   copyWhatIf,
   bodyFileProblem,
   MAX_BODY,
-} from './whatIf';
+} from './whatIfActions';
 export type {
   WhatIfAction,
   WhatIfFamily,
@@ -62,4 +62,4 @@ export type {
   ThrottleSpec,
   RespondSpec,
   OverrideSpec,
-} from './whatIf';
+} from './whatIfActions';

@@ -7,7 +7,7 @@ import { RuleSyntaxError, RuleValidationError } from './errors';
 import { parseCondition, type Expr } from './condition';
 import { DETAIL_KINDS, type DetailKind } from './details';
 import { checkRuleBudget, MAX_RULES, RuleBudgetError } from './budget';
-import { isWhatIf, validateWhatIf, WHAT_IF_ACTIONS, WHAT_IF_KEYS, type WhatIfAction, type WhatIfParams } from './whatIf';
+import { isWhatIf, validateWhatIf, WHAT_IF_ACTIONS, WHAT_IF_KEYS, type WhatIfAction, type WhatIfParams } from './whatIfActions';
 
 /** What a rule does to the requests it matches (the what-if actions: src/rules/whatIf.ts). */
 export type RuleAction = 'trace' | 'skip' | 'details' | 'break' | 'mark' | WhatIfAction;

@@ -14,7 +14,7 @@
  */
 import { RuleValidationError } from './errors';
 import { RULE_ACTIONS, validateRule, type Rule, type RuleAction, type RuleInput } from './rule';
-import { whatIfOption } from './whatIf';
+import { whatIfOption } from './whatIfActions';
 
 const ID_PREFIX = /^([A-Za-z0-9_.-]{1,200}):(?:\s+|$)/;
 const OPTION = /^(limit|tag|details|fail|delay|throttle|respond|override)=("[^"]*"|[^\s~="][^\s]*)(?:\s+|$)/;

@@ -7,7 +7,7 @@
  */
 import { isValueSegment } from '../trace/contract/routeTemplate';
 import { conditionFromRequest, uniqueId, urlParts, type RequestLike } from './fromRequest';
-import type { WhatIfAction } from './whatIf';
+import type { WhatIfAction } from './whatIfActions';
 
 /** The limits the menu offers, as the quick pick names them. */
 export const WHAT_IF_LIMITS: ReadonlyArray<{ label: string; limit: number | null }> = [

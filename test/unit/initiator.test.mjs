@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { bundleTs } from '../lib/bundleTs.mjs';
 
-const m = bundleTs(["export * from './src/preload/initiator/initiator';"]);
+const m = bundleTs(["export * from './src/preload/initiator/stackCapture';"]);
 
 test('initiator "all" captures every stack, "off" none (counted)', () => {
   const all = new m.StackBudget('all', 0);

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { bundleTs } from '../lib/bundleTs.mjs';
 
 const m = bundleTs([
-  "export * from './src/trace/derive/initiator';",
+  "export * from './src/trace/derive/initiatorLine';",
   "export { initiatorLine } from './src/cli/render';",
   "export { formatInitiator, initiatorFrame } from './webview/format';",
 ]);

@@ -16,7 +16,7 @@ const m = bundleTs([
   "export { ChunkedEnd, resetHttpAfter } from './src/preload/http/httpWhatIfReset';",
   "export { readBodyFile, loadBodyFiles, respondBody } from './src/preload/rules/bodyFile';",
   "export { headerViews, rawHeaders } from './src/preload/undici/undiciWhatIfHead';",
-  "export { bodyFileProblem, MAX_BODY } from './src/rules/whatIf';",
+  "export { bodyFileProblem, MAX_BODY } from './src/rules/whatIfActions';",
   "export { connectionState } from './src/trace/derive/labels';",
   "export { computeTimings } from './src/trace/derive/timings';",
   "export { validateRules, RuleEngine, releaseWhatIf } from './src/rules';",

@@ -22,7 +22,7 @@
 
 import { fileURLToPath } from 'node:url';
 import type { DnsLookup, ProgramLookup } from '../../trace/contract/types';
-import { callSites, captureStack } from '../initiator/initiator';
+import { callSites, captureStack } from '../initiator/stackCapture';
 import type { ConnState, Tracer } from '../tracer';
 import { newHook, now, replaceFunction } from '../tracer';
 

@@ -24,7 +24,7 @@
  * Never throws into the program: every entry point catches, warns once and lets the request go.
  */
 import type { Rule, StartDecision } from '../../rules';
-import { rateOf, type OverrideSpec } from '../../rules/whatIf';
+import { rateOf, type OverrideSpec } from '../../rules/whatIfActions';
 import type { Tracer } from '../tracer';
 import { actsOnResponse, delayMsOf, holdMark, markActed, notActed, warnOnce } from '../rules/whatIfMarks';
 import {

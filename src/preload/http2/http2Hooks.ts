@@ -14,7 +14,7 @@
 import type * as http2 from 'node:http2';
 import { BodyCapture, bodyCap } from '../message/bodies';
 import { noteProgress, type Progressing } from '../message/progress';
-import type { StackHolder } from '../initiator/initiator';
+import type { StackHolder } from '../initiator/stackCapture';
 import { connOf, tracedSocket } from '../connection/socketHooks';
 import { OpSampler } from '../connection/opSampler';
 import { undiciSocket } from '../undici/undiciHooks';

@@ -23,7 +23,7 @@
  */
 import type * as http2 from 'node:http2';
 import type { Rule, StartDecision } from '../../rules';
-import { rateOf, type FailSpec, type OverrideSpec } from '../../rules/whatIf';
+import { rateOf, type FailSpec, type OverrideSpec } from '../../rules/whatIfActions';
 import type { Tracer } from '../tracer';
 import { respondBody } from '../rules/bodyFile';
 import { actsOnResponse, delayMsOf, didNotAct, holdMark, markActed, notActed, warnOnce } from '../rules/whatIfMarks';

@@ -10,7 +10,7 @@
 import { closeSync, constants, fstatSync, lstatSync, openSync, readSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Rule } from '../../rules';
-import { bodyFileProblem, type RespondSpec } from '../../rules/whatIf';
+import { bodyFileProblem, type RespondSpec } from '../../rules/whatIfActions';
 
 /** Each applied `respond` rule's body read from its file, by the rule's parameters (the engine's copies of a rule share them). */
 const bodies = new WeakMap<RespondSpec, Buffer>();

@@ -8,7 +8,7 @@
  * Never throws into the program: every entry point catches, warns once and lets the request go.
  */
 import type { Rule, StartDecision } from '../../rules';
-import { rateOf, type DelaySpec } from '../../rules/whatIf';
+import { rateOf, type DelaySpec } from '../../rules/whatIfActions';
 import type { Tracer } from '../tracer';
 import type { WhatIf } from '../../trace/contract/ruleTypes';
 import { releaseWhatIf } from './preloadRules';

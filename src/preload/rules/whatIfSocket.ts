@@ -8,7 +8,7 @@
  * Never throws into the program: the callers catch, warn once and let the request go.
  */
 import type * as netTypes from 'node:net';
-import type { FailSpec } from '../../rules/whatIf';
+import type { FailSpec } from '../../rules/whatIfActions';
 import { connOf } from '../connection/socketHooks';
 
 /** A socket's stream push: what Node's stream code calls with each read (null at the end). */

@@ -21,7 +21,7 @@
 
 import { fileURLToPath } from 'node:url';
 import type { StackFrame } from '../../trace/contract/types';
-import { isProgramFile } from '../initiator/initiator';
+import { isProgramFile } from '../initiator/stackCapture';
 
 /** Distinct functions looked up per thread; later ones get no position. */
 const MAX_FUNCTIONS = 1000;

@@ -8,7 +8,7 @@
  * fail, with its line, and no headers, connection or phases (none were made).
  */
 
-import { NO_STACK, type StackHolder } from '../initiator/initiator';
+import { NO_STACK, type StackHolder } from '../initiator/stackCapture';
 import type { Hook, Tracer } from '../tracer';
 import { now } from '../tracer';
 import * as dc from 'node:diagnostics_channel';

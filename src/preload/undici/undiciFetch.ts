@@ -3,7 +3,7 @@
  * created several awaits later, no longer has (see PendingFetches).
  */
 
-import { NO_STACK, type StackHolder } from '../initiator/initiator';
+import { NO_STACK, type StackHolder } from '../initiator/stackCapture';
 import { plainHttpUrl } from './plainUrl';
 import type { Hook, Tracer } from '../tracer';
 import { now } from '../tracer';

@@ -11,7 +11,7 @@
 
 import { BodyCapture, bodyCap } from '../message/bodies';
 import { isEventStreamList, noteProgress, SseCounter } from '../message/progress';
-import { NO_STACK } from '../initiator/initiator';
+import { NO_STACK } from '../initiator/stackCapture';
 import { connOf } from '../connection/socketHooks';
 import type { ConnState, Hook, Tracer } from '../tracer';
 import { defineRestorable, subscribe } from '../detach';

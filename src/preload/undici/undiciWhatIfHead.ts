@@ -6,7 +6,7 @@
  * such a list as that block (src/preload/headerCapture.ts byteBlock), so the trace records
  * exactly the headers the program got.
  */
-import type { OverrideSpec } from '../../rules/whatIf';
+import type { OverrideSpec } from '../../rules/whatIfActions';
 
 /** The status line's reason undici reads from a server: Node's own text for the code. */
 export function reasonOf(status: number): string {

@@ -14,7 +14,7 @@
  */
 
 import type { HttpRequest, IncomingRequest, Timings } from '../contract/types';
-import { requestLine } from './initiator';
+import { requestLine } from './initiatorLine';
 import { connectionState } from './labels';
 import { percentilesOfSorted, type Percentiles } from './percentiles';
 import { routeKeyOf, routeLabel, type RouteKey } from './routes';

@@ -13,7 +13,7 @@ import { flagHelp, optionSpecOf, parseArgs, UsageError } from './args';
 import type { HelperSetting } from '../collector/helperSession';
 import { checkWritable, CliError, defaultOutName, runTraced } from './runTraced';
 import { RUN_TABLE_ROWS, SHOW_MAX_ROWS, showCommandFor, showTrace } from './show';
-import { bodyFileCheck, cmdRules, RULES_HELP, runRules } from './rules';
+import { bodyFileCheck, cmdRules, RULES_HELP, runRules } from './rulesCommand';
 import { escapeJsonForTerminal, sanitize, sanitizeLines } from './text';
 import type { SpanSink } from '../otlp/sink';
 import type { OtlpConfig } from '../otlp/config';
