@@ -115,7 +115,7 @@ if (existsSync(join(root, 'webview/main.ts'))) {
   });
 }
 
-// dist/helper.cjs: the privileged helper's Node side (src/helper/main.ts); dist/helper-api.cjs: its
+// dist/helper.cjs: the privileged helper's Node side (src/helper/helperProcess.ts); dist/helper-api.cjs: its
 // API (start it, save pcapng) for tests. Both are self-contained: the packet capture is read by the
 // native helper (native/src/capture.c), no addon is loaded.
 if (existsSync(join(root, 'src/helper/helperProcess.ts'))) {

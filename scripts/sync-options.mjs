@@ -33,7 +33,7 @@ export function loadOptions() {
 }
 
 let whatIfModel;
-/** The what-if rule model, src/rules/whatIf.ts: its lists of actions, kinds and presets. */
+/** The what-if rule model, src/rules/whatIfActions.ts: its lists of actions, kinds and presets. */
 function whatIf() {
   return (whatIfModel ??= loadTs('src/rules/whatIfActions.ts'));
 }
@@ -63,7 +63,7 @@ function valueSchema(def) {
   throw new Error(`unknown kind ${def.kind} of ${def.name}`);
 }
 
-/** The JSON schemas of the what-if rules' parameters, from the model's own lists (src/rules/whatIf.ts). */
+/** The JSON schemas of the what-if rules' parameters, from the model's own lists (src/rules/whatIfActions.ts). */
 function whatIfSchemas() {
   const w = whatIf();
   const headers = (nullable) => ({

@@ -169,7 +169,7 @@ export interface WireRule {
   tag?: string;
   /** `details`: what to capture. */
   details?: WireDetailKind[];
-  /** The what-if parameters, under the action's name (src/rules/whatIf.ts; the receiver validates them). */
+  /** The what-if parameters, under the action's name (src/rules/whatIfActions.ts; the receiver validates them). */
   fail?: WhatIfFail;
   delay?: WhatIfDelay;
   throttle?: WhatIfThrottle;

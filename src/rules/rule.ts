@@ -9,7 +9,7 @@ import { DETAIL_KINDS, type DetailKind } from './details';
 import { checkRuleBudget, MAX_RULES, RuleBudgetError } from './budget';
 import { isWhatIf, validateWhatIf, WHAT_IF_ACTIONS, WHAT_IF_KEYS, type WhatIfAction, type WhatIfParams } from './whatIfActions';
 
-/** What a rule does to the requests it matches (the what-if actions: src/rules/whatIf.ts). */
+/** What a rule does to the requests it matches (the what-if actions: src/rules/whatIfActions.ts). */
 export type RuleAction = 'trace' | 'skip' | 'details' | 'break' | 'mark' | WhatIfAction;
 
 /** Every action, in the order the docs list them. */
@@ -23,7 +23,7 @@ export function isTerminal(action: RuleAction): boolean {
 export { DETAIL_KINDS, DETAIL_BIT } from './details';
 export type { DetailKind } from './details';
 
-/** A valid rule (every property present; see validateRule for the defaults). A what-if rule has its parameters under its action's name (`fail`, `delay`, …: src/rules/whatIf.ts). */
+/** A valid rule (every property present; see validateRule for the defaults). A what-if rule has its parameters under its action's name (`fail`, `delay`, …: src/rules/whatIfActions.ts). */
 export interface Rule extends WhatIfParams {
   /** Unique in a rule set; what counters and messages refer to. */
   id: string;

@@ -7,7 +7,7 @@
  * e.g. `skip host == "telemetry.example.com"`, `orders: break method == "DELETE"`,
  * `slow-api: mark tag=slow limit=50 slow`, `details details=bodies,sockTrace failed`,
  * `fail fail=refused limit=1 host == "api.example.com"`, `delay delay=connect:200 true` (the what-if
- * options: src/rules/whatIf.ts whatIfOption; a value may be double-quoted: `throttle="slow 3G"`). The options
+ * options: src/rules/whatIfActions.ts whatIfOption; a value may be double-quoted: `throttle="slow 3G"`). The options
  * come between the action and the condition; a condition never starts with `limit=`, `tag=` or
  * `details=` (a single `=` is no operator), so they cannot be mistaken for it. A rule written this
  * way is enabled (the user asked for it on the spot); its id (and name) default to `fallbackId`.

@@ -1,5 +1,5 @@
 // What-if rules that must not say more than they did (issues 61 and 62): a respond bodyFile that
-// cannot be a body (src/rules/whatIf.ts bodyFileProblem, src/preload/rules/bodyFile.ts); a reset
+// cannot be a body (src/rules/whatIfActions.ts bodyFileProblem, src/preload/rules/bodyFile.ts); a reset
 // after N body bytes that acts only on responses going past N (src/preload/http/httpWhatIfReset.ts,
 // the engine's releaseWhatIf); the time and connection of a request answered in the server's
 // place (src/trace/derive/timings.ts, labels.ts); fetch's answered head as one header block
