@@ -15,21 +15,32 @@ import { fileURLToPath } from 'node:url';
 
 export const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
-/** A TypeScript module of src/, bundled on the fly and loaded. */
-function loadTs(entry) {
+/** TypeScript modules of src/ (one path or several), bundled on the fly into one module and loaded. */
+function loadTs(entries) {
   const dir = mkdtempSync(join(tmpdir(), 'nettrace-options-'));
   try {
     const outfile = join(dir, 'module.cjs');
-    buildSync({ entryPoints: [join(root, entry)], bundle: true, platform: 'node', format: 'cjs', outfile, logLevel: 'error' });
+    const contents = [entries]
+      .flat()
+      .map((e) => `export * from './${e}';`)
+      .join('\n');
+    buildSync({
+      stdin: { contents, resolveDir: root, loader: 'ts' },
+      bundle: true,
+      platform: 'node',
+      format: 'cjs',
+      outfile,
+      logLevel: 'error',
+    });
     return createRequire(import.meta.url)(outfile);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
-/** src/protocol/options.ts, bundled on the fly (it is TypeScript). */
+/** The tracing options: src/protocol/options.ts with its table and lists, bundled on the fly (they are TypeScript). */
 export function loadOptions() {
-  return loadTs('src/protocol/options.ts');
+  return loadTs(['src/protocol/options.ts', 'src/protocol/optionTable.ts', 'src/protocol/optionBase.ts']);
 }
 
 let whatIfModel;

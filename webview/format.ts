@@ -3,7 +3,8 @@
  * DOM-free so they run under `node --test`.
  */
 
-import type { HttpRequest, StackFrame } from '../src/trace/contract/types';
+import type { HttpRequest } from '../src/trace/contract/types';
+import type { StackFrame } from '../src/trace/contract/incoming';
 import { http2ErrorName } from '../src/trace/diagnosis/http2Errors';
 import { requestLine } from '../src/trace/derive/initiatorLine';
 import { blockedPortOf } from '../src/trace/derive/timings';

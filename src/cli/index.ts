@@ -8,7 +8,6 @@ export {
   renderTrace,
   writeTrace,
   renderSummary,
-  sanitize,
   shouldUseColor,
   frameFile,
   initiatorLine,
@@ -18,6 +17,7 @@ export {
   PHASE_CHARS,
   type RenderOptions,
 } from './render';
+export { sanitize } from './text';
 // OpenTelemetry export: the pure mapping and the configuration (the exporters stay in dist/cli.cjs).
 export { requestSpans, traceparentOf, urlFull, stableId, hrTime, RedirectMemory } from '../otlp/mapping';
 export { resourceFor, parseResourceAttributes } from '../otlp/resource';

@@ -4,9 +4,12 @@
  */
 
 import { resolve } from 'node:path';
-import type { Trace, TraceRule } from '../trace/contract/types';
+import type { Trace } from '../trace/contract/types';
+import type { TraceRule } from '../trace/contract/ruleTypes';
 import { describeWhatIf, isWhatIf, whatIfGaps, type WhatIfParams } from '../rules';
-import { OPTIONS, OptionError, optionDef, parseOption, resolveTracingOptions, toPreloadConfig, type OptionDef } from '../protocol/options';
+import { OptionError, optionDef, parseOption, resolveTracingOptions, toPreloadConfig } from '../protocol/options';
+import { OPTIONS } from '../protocol/optionTable';
+import type { OptionDef } from '../protocol/optionBase';
 import { countRequest, renderSummary, shouldUseColor, writeTrace, type RequestTotals } from './render';
 import { TraceFileError } from '../trace/formats/traceFile';
 import { flagHelp, optionSpecOf, parseArgs, UsageError } from './args';

@@ -5,7 +5,8 @@
  */
 
 import { NO_PROGRAM_FRAME } from '../trace/derive/initiatorLine';
-import { diagnoseLoopBlocked, formatMs } from '../trace/diagnosis/diagnosis';
+import { diagnoseLoopBlocked } from '../trace/diagnosis/loopDiagnosis';
+import { formatMs } from '../trace/diagnosis/sentence';
 import { WHAT_IF_TAG } from '../trace/diagnosis/whatIfText';
 import {
   blockedPortOf,
@@ -18,13 +19,12 @@ import {
   type PhaseSegment,
 } from '../trace/derive/timings';
 import { segmentsAt, timeBudget } from '../trace/derive/timeBudget';
-import type { HttpRequest, Trace, WebSocketSession } from '../trace/contract/types';
+import type { HttpRequest, Trace } from '../trace/contract/types';
+import type { WebSocketSession } from '../trace/contract/webSocket';
 import { CONNECTION_WORDS, connectionState } from '../trace/derive/labels';
 import { renderIncoming, servedFailed } from './renderIncoming';
 import { renderKernel } from './renderKernel';
 import { ANSI_SEQUENCE, SURROGATE, append, fit, paint, sanitize } from './text';
-
-export { sanitize };
 
 /** Options of renderTrace(). */
 export interface RenderOptions {

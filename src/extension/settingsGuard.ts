@@ -15,7 +15,7 @@
  */
 
 import * as vscode from 'vscode';
-import { DEFAULTS, HEADER_MODES } from '../protocol/options';
+import { DEFAULTS, HEADER_MODES } from '../protocol/optionBase';
 import { whatIfConsentLine, whatIfRuleWords } from '../rules/whatIfConsent';
 
 /** Why a setting is guarded, as the warning and the docs say it. */

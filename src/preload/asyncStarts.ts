@@ -37,7 +37,8 @@
  * Node's ESM loader for CommonJS packages both go through).
  */
 
-import { newHook, replaceFunction, Slot, type Hook, type Tracer, now } from './tracer';
+import { newHook, replaceFunction, Slot, type Hook, type Tracer } from './tracer';
+import { now } from './clock/epoch';
 import { defineRestorable, subscribe } from './detach';
 import { onModuleLoad } from './moduleLoad';
 import type { StackHolder } from './initiator/stackCapture';

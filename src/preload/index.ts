@@ -26,8 +26,10 @@ import { installSocketHooks, installTlsHooks, ruleDetailKindsFrom } from './conn
 import { installDnsLookupHook } from './dns/programLookup';
 import { threadInfo, whenLoaded } from './builtins';
 import { mayImportAtStart } from './firstUse';
-import { Tracer, now } from './tracer';
-import { bindNet, Transport } from './transport/transport';
+import { Tracer } from './tracer';
+import { now } from './clock/epoch';
+import { Transport } from './transport/transport';
+import { bindNet } from './transport/collectorNet';
 import { orig } from './transport/collectorNet';
 import { installUndiciHooks } from './undici/undiciHooks';
 import { flushHandlerLines, installServerHooks } from './server/serverHooks';

@@ -5,7 +5,7 @@
 
 import { executionAsyncResource } from 'node:async_hooks';
 import type { ResolvedPreloadConfig } from '../protocol/options';
-import { F, FieldsWriter, type RecordWriter } from '../protocol/events';
+import { F, FieldsWriter, type RecordWriter } from '../protocol/recordWriter';
 import { MAX_STACKS } from '../trace/contract/wire';
 import { redactedHeaderNames } from '../trace/contract/redact';
 import type {
@@ -18,8 +18,8 @@ import type {
   RecordKind,
   RequestError,
   SocketOp,
-  StackFrame,
 } from '../trace/contract/types';
+import type { StackFrame } from '../trace/contract/incoming';
 import { HeaderCapture } from './headerCapture';
 import {
   captureStack,
@@ -31,7 +31,8 @@ import {
   stackKey,
   type StackHolder,
 } from './initiator/stackCapture';
-import { lazy, type SideChannel, type Transport } from './transport/transport';
+import type { Transport } from './transport/transport';
+import { lazy, type SideChannel } from './transport/wireValues';
 import { defineRestorable, onDetach } from './detach';
 import { mirror } from './mirror';
 import { now } from './clock/epoch';
@@ -123,9 +124,6 @@ function withOrigin(own: Initiator | undefined, origin: Initiator | undefined, d
  * define it with a getter that loads its module), a getter call per read.
  */
 const perf = performance;
-
-/** Epoch milliseconds with sub-millisecond resolution (the thread's checked origin: clock/epoch.ts). */
-export { now };
 
 /** What the preload knows about one outgoing TCP connection (and its dial and TLS session). */
 export interface ConnState {

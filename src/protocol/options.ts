@@ -16,24 +16,8 @@
 
 import type { HeaderCaptureMode } from '../trace/contract/types';
 import type { InitiatorMode, PreloadConfig, RuleDefaultAction } from './preload';
-import {
-  DEFAULTS,
-  HEADER_MODES,
-  HELPER_MODES,
-  INITIATOR_MODES,
-  RULE_ACTION_NAMES,
-  RULE_DEFAULT_ACTIONS,
-  RULE_DETAIL_NAMES,
-  type CliFlag,
-  type HelperMode,
-  type OptionDef,
-} from './optionBase';
+import { DEFAULTS, HEADER_MODES, INITIATOR_MODES, RULE_DEFAULT_ACTIONS, type CliFlag, type HelperMode, type OptionDef } from './optionBase';
 import { OPTIONS } from './optionTable';
-
-export { DEFAULTS, HEADER_MODES, HELPER_MODES, INITIATOR_MODES, OPTIONS, RULE_ACTION_NAMES, RULE_DEFAULT_ACTIONS, RULE_DETAIL_NAMES };
-export type { CliFlag, HelperMode, OptionDef, OptionKind } from './optionBase';
-/** Which requests get their initiator stack (defined with PreloadConfig; the list: INITIATOR_MODES). */
-export type { InitiatorMode };
 
 /** The definition of one option (throws for a name that is not in OPTIONS). */
 export function optionDef(name: string): OptionDef {

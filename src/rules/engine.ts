@@ -11,7 +11,8 @@
 import { compileCondition, NO, UNKNOWN, YES, type CompiledCondition, type Tri } from './compile';
 import { RequestFacts, type ProcessFacts, type RequestEndView, type RequestStartView } from './fields';
 import { TRACE_ALL } from './details';
-import { DETAIL_BIT, isTerminal, type Rule } from './rule';
+import { isTerminal, type Rule } from './rule';
+import { DETAIL_BIT } from './details';
 import { isWhatIf, WHAT_IF_KEYS, whatIfClients } from './whatIfActions';
 
 /** Engine settings fixed for a process. */

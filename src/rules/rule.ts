@@ -20,9 +20,6 @@ export function isTerminal(action: RuleAction): boolean {
   return action === 'trace' || action === 'skip';
 }
 
-export { DETAIL_KINDS, DETAIL_BIT } from './details';
-export type { DetailKind } from './details';
-
 /** A valid rule (every property present; see validateRule for the defaults). A what-if rule has its parameters under its action's name (`fail`, `delay`, …: src/rules/whatIfActions.ts). */
 export interface Rule extends WhatIfParams {
   /** Unique in a rule set; what counters and messages refer to. */

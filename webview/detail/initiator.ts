@@ -1,6 +1,6 @@
 /** The Initiator tab: the stack that made the request, the program's frames first. */
 
-import type { StackFrame } from '../../src/trace/contract/types';
+import type { StackFrame } from '../../src/trace/contract/incoming';
 import { NO_PROGRAM_FRAME } from '../../src/trace/derive/initiatorLine';
 import { h, type Child } from '../dom';
 import { basename } from '../format';

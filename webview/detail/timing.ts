@@ -8,7 +8,8 @@ import { connectionText } from '../../src/trace/derive/labels';
 import { h, type Child } from '../dom';
 import { formatHttp2Error, formatMs } from '../format';
 import type { Row } from '../model';
-import { formatSpan, LOOP_NOTE_MIN_MS, loopBlockedSegments, loopBlockedText, PHASES, PHASE_LABELS, requestSegments } from '../waterfall';
+import { formatSpan, LOOP_NOTE_MIN_MS, loopBlockedSegments, loopBlockedText, PHASE_LABELS, requestSegments } from '../waterfall';
+import { PHASES } from '../../src/trace/derive/timings';
 import { kv } from './common';
 
 /** The Timing tab: the phases as bars on the request's own axis (its time budget, timeBudget.ts), then its times. */

@@ -6,7 +6,7 @@
  */
 
 import type { Hook, Tracer } from '../tracer';
-import { now } from '../tracer';
+import { now } from '../clock/epoch';
 import type { StartDecision } from '../../rules';
 import { preloadRules } from '../rules/preloadRules';
 import { httpView, ruleStart } from '../rules/ruleHooks';

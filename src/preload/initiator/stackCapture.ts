@@ -15,7 +15,8 @@ import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { PRELOAD_LOADER_FILE, type InitiatorMode } from '../../protocol/preload';
 import { mappedFrame } from '../../trace/contract/frames';
-import type { Initiator, StackFrame } from '../../trace/contract/types';
+import type { Initiator } from '../../trace/contract/types';
+import type { StackFrame } from '../../trace/contract/incoming';
 
 /** Bound when the bundle loads: a program that patches fs (mock-fs, graceful-fs) neither sees nor changes this. */
 const realpathSync = fs.realpathSync;

@@ -5,7 +5,7 @@
  * only in 'none' or 'rules' does it build a start view and call `ruleStart`.
  */
 
-import { F, type RecordWriter } from '../../protocol/events';
+import { F, type RecordWriter } from '../../protocol/recordWriter';
 import type { HttpClientKind } from '../../trace/contract/types';
 import type { EndDecision, RequestEndView, RequestStartView, StartDecision } from '../../rules';
 import { DETAIL_BIT, TRACE_ALL } from '../../rules/details';

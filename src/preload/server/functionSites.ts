@@ -20,7 +20,7 @@
  */
 
 import { fileURLToPath } from 'node:url';
-import type { StackFrame } from '../../trace/contract/types';
+import type { StackFrame } from '../../trace/contract/incoming';
 import { isProgramFile } from '../initiator/stackCapture';
 
 /** Distinct functions looked up per thread; later ones get no position. */

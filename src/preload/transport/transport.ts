@@ -24,15 +24,13 @@
 
 import type * as net from 'node:net';
 import type { PreloadMessage, RecordMessage, StatsMessage } from '../../protocol/preload';
-import { DISCARD, type EventEncoder, FieldsWriter, framePrefix, type RecordWriter } from '../../protocol/events';
+import { type EventEncoder, framePrefix } from '../../protocol/events';
+import { DISCARD, FieldsWriter, type RecordWriter } from '../../protocol/recordWriter';
 import { EventQueue, EVENTS_ON, type EventSeg } from './eventQueue';
 import { resolveLazy, setBlobSink } from './wireValues';
 import { bindNet, collectorMayRead, fdOf, netLoaded, orig, rawPipe, type RawPipe, writeTail } from './collectorNet';
 import { Part, PipeWriter } from './pipeWriter';
 import { checkCollectorFolder, stillOwnFolder } from './collectorTrust';
-
-export { lazy, WireBlob, type SideChannel } from './wireValues';
-export { bindNet } from './collectorNet';
 
 const stringify = orig.stringify;
 

@@ -10,7 +10,7 @@
 
 import { NO_STACK, type StackHolder } from '../initiator/stackCapture';
 import type { Hook, Tracer } from '../tracer';
-import { now } from '../tracer';
+import { now } from '../clock/epoch';
 import * as dc from 'node:diagnostics_channel';
 import { defineRestorable, isDetached, onDetach } from '../detach';
 import { preloadRules } from '../rules/preloadRules';

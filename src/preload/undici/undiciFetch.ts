@@ -6,7 +6,7 @@
 import { NO_STACK, type StackHolder } from '../initiator/stackCapture';
 import { plainHttpUrl } from './plainUrl';
 import type { Hook, Tracer } from '../tracer';
-import { now } from '../tracer';
+import { now } from '../clock/epoch';
 import { defineRestorable } from '../detach';
 import { runFetch } from './undiciPool';
 import { preloadRules } from '../rules/preloadRules';

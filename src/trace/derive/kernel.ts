@@ -5,7 +5,8 @@
  * were normalized where it was read, normalize.ts) and the results are plain text.
  */
 
-import type { AddrTuple, Conntrack, HttpRequest, IcmpMessage, KernelEvent, KernelTimings, TcpConn, TcpMetrics } from '../contract/types';
+import type { AddrTuple, Conntrack, HttpRequest, TcpConn } from '../contract/types';
+import type { IcmpMessage, KernelEvent, KernelTimings, TcpMetrics } from '../contract/kernelRecords';
 
 /** Display texts of one connection's kernel view; a field is absent when nothing is known. */
 export interface KernelFacts {

@@ -13,7 +13,8 @@
  * free of Node APIs: the panel bundles it.
  */
 
-import type { HttpRequest, IncomingRequest, Timings } from '../contract/types';
+import type { HttpRequest, Timings } from '../contract/types';
+import type { IncomingRequest } from '../contract/incoming';
 import { requestLine } from './initiatorLine';
 import { connectionState } from './labels';
 import { percentilesOfSorted, type Percentiles } from './percentiles';
