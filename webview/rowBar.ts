@@ -7,7 +7,8 @@
  * the socket (kernelParts). Element pools made once per row view.
  */
 
-import { isBenignDrop, kernelParts, requestKernelEvents, type KernelPart } from '../src/trace/derive/kernel';
+import { kernelParts, requestKernelEvents, type KernelPart } from '../src/trace/derive/kernel';
+import { isBenignDrop } from '../src/trace/diagnosis/kernelStory';
 import { timeBudget } from '../src/trace/derive/timeBudget';
 import type { HttpRequest, TcpConn } from '../src/trace/contract/types';
 import type { KernelEvent } from '../src/trace/contract/kernelRecords';

@@ -11,18 +11,19 @@ export {
   shouldUseColor,
   frameFile,
   initiatorLine,
-  formatBytes,
   statusLabel,
   phaseLine,
   PHASE_CHARS,
   type RenderOptions,
 } from './render';
 export { sanitize } from './text';
+export { formatBytes } from '../trace/diagnosis/sentence';
 // OpenTelemetry export: the pure mapping and the configuration (the exporters stay in dist/cli.cjs).
 export { requestSpans, traceparentOf, urlFull, stableId, hrTime, RedirectMemory } from '../otlp/mapping';
 export { resourceFor, parseResourceAttributes } from '../otlp/resource';
 export { incomingSpan, incomingContextsOf, IncomingContexts } from '../otlp/serverSpans';
-export { icmpText, isBenignDrop, kernelFacts, kernelStory, requestKernelEvents, retransmittedSegments } from '../trace/derive/kernel';
+export { kernelFacts, requestKernelEvents } from '../trace/derive/kernel';
+export { icmpText, isBenignDrop, kernelStory, retransmittedSegments } from '../trace/diagnosis/kernelStory';
 export { resolveOtlpConfig, OtlpConfigError } from '../otlp/config';
 export { diagnoseIncoming, incomingBreakdown, callLabel } from '../trace/diagnosis/incomingDiagnosis';
 export { renderIncoming } from './renderIncoming';

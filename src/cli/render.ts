@@ -6,7 +6,7 @@
 
 import { NO_PROGRAM_FRAME } from '../trace/derive/initiatorLine';
 import { diagnoseLoopBlocked } from '../trace/diagnosis/loopDiagnosis';
-import { formatMs } from '../trace/diagnosis/sentence';
+import { formatBytes, formatMs } from '../trace/diagnosis/sentence';
 import { WHAT_IF_TAG } from '../trace/diagnosis/whatIfText';
 import {
   blockedPortOf,
@@ -129,15 +129,6 @@ const FAIL_CHAR = 'x';
 /** True when output to this stream should be coloured: a TTY and NO_COLOR unset. */
 export function shouldUseColor(stream: { isTTY?: boolean }, env: NodeJS.ProcessEnv = process.env): boolean {
   return !!stream.isTTY && (env.NO_COLOR === undefined || env.NO_COLOR === '') && env.TERM !== 'dumb';
-}
-
-/** Formats a byte count: "512 B", "1.2 kB", "3.4 MB". */
-export function formatBytes(n: number | undefined): string {
-  if (n === undefined || n < 0) return '-';
-  if (n < 1000) return `${n} B`;
-  if (n < 1000 * 1000) return `${(n / 1000).toFixed(1)} kB`;
-  if (n < 1000 * 1000 * 1000) return `${(n / 1000 / 1000).toFixed(1)} MB`;
-  return `${(n / 1000 / 1000 / 1000).toFixed(1)} GB`;
 }
 
 function padStart(text: string, width: number): string {

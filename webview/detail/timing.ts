@@ -1,6 +1,7 @@
 /** The Timing tab: the request's phases as bars on its own axis (timings.ts geometry), then its times. */
 
-import { KERNEL_PART_LABELS, kernelParts, synStory } from '../../src/trace/derive/kernel';
+import { KERNEL_PART_LABELS, kernelParts } from '../../src/trace/derive/kernel';
+import { synStory } from '../../src/trace/diagnosis/kernelStory';
 import { isStreaming } from '../../src/trace/derive/timings';
 import { timeBudget } from '../../src/trace/derive/timeBudget';
 import type { TcpConn } from '../../src/trace/contract/types';
