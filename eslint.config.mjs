@@ -30,8 +30,9 @@ export const ROOMS = {
   },
   // Message types shared by every process, the browser webview included.
   protocol: { files: ['src/protocol/**'], spec: 'protocol(?:/|$)', values: [], types: ['contract'], packages: 'none' },
-  // Trace rules (the condition language and the decision engine): pure, bundled into the preload.
-  rules: { files: ['src/rules/**'], spec: 'rules(?:/|$)', values: [], types: ['contract'], packages: 'none' },
+  // Trace rules (the condition language and the decision engine): pure, bundled into the preload;
+  // of the contract, its types and its pure values (the route template).
+  rules: { files: ['src/rules/**'], spec: 'rules(?:/|$)', values: ['contract'], types: [], packages: 'none' },
   // The trace model: plain Node, and no back-edge to protocol values (the protocol imports the model).
   trace: {
     files: ['src/trace/**'],

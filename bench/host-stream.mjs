@@ -206,7 +206,8 @@ function keepUp(points, madeAt, t0, seconds, edge) {
 const tmp = mkdtempSync(join(tmpdir(), 'nettrace-hoststream-'));
 const ext = bundleTs(
   [
-    "export { TraceStore, LiveFeed } from './src/extension/traceStore';",
+    "export { TraceStore } from './src/extension/traceStore';",
+    "export { LiveFeed } from './src/extension/liveFeed';",
     "export { AnnotationIndex } from './src/extension/annotations';",
     "export { startCollector } from './src/collector/server';",
     "export { EventDecoder } from './src/collector/eventDecoder';",

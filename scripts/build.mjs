@@ -32,7 +32,7 @@ const textImports = {
   },
 };
 
-// The preload's rule engine (src/rules, ~60 KB) is not in dist/preload.cjs: src/preload/rules/rules.ts
+// The preload's rule engine (src/rules, ~60 KB) is not in dist/preload.cjs: src/preload/rules/preloadRules.ts
 // require()s it only when a session has rules, and this resolves that require to dist/rules.cjs
 // beside the preload (the one bundle of src/rules/index.ts), so a program traced without rules
 // neither parses nor runs it. dist/rules.cjs ships wherever dist/preload.cjs does (package.json
@@ -41,7 +41,7 @@ const rulesApart = {
   name: 'rules-apart',
   setup(b) {
     b.onResolve({ filter: /^\.\.\/\.\.\/rules$/ }, (args) =>
-      args.kind === 'require-call' && /[\\/]src[\\/]preload[\\/]rules[\\/]rules\.ts$/.test(args.importer)
+      args.kind === 'require-call' && /[\\/]src[\\/]preload[\\/]rules[\\/]preloadRules\.ts$/.test(args.importer)
         ? { path: './rules.cjs', external: true }
         : undefined,
     );
@@ -65,7 +65,7 @@ const otlpApart = {
 
 const entries = [
   // ASCII like the preload's body (see asciiBody): bin/nettrace.cjs reads it through the same loader.
-  { ...node, entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli.cjs', plugins: [textImports, otlpApart], charset: 'ascii' },
+  { ...node, entryPoints: ['src/cli/nettrace.ts'], outfile: 'dist/cli.cjs', plugins: [textImports, otlpApart], charset: 'ascii' },
   { ...node, entryPoints: ['src/otlp/wire.ts'], outfile: 'dist/otlp-wire.cjs' },
   { ...node, entryPoints: ['src/cli/index.ts'], outfile: 'dist/core.cjs' },
   // Trace rules alone (src/rules), for their unit tests and bench/rules.mjs.
@@ -115,11 +115,11 @@ if (existsSync(join(root, 'webview/main.ts'))) {
   });
 }
 
-// dist/helper.cjs: the privileged helper's Node side (src/helper/main.ts); dist/helper-api.cjs: its
+// dist/helper.cjs: the privileged helper's Node side (src/helper/helperProcess.ts); dist/helper-api.cjs: its
 // API (start it, save pcapng) for tests. Both are self-contained: the packet capture is read by the
 // native helper (native/src/capture.c), no addon is loaded.
-if (existsSync(join(root, 'src/helper/main.ts'))) {
-  entries.push({ ...node, entryPoints: ['src/helper/main.ts'], outfile: 'dist/helper.cjs' });
+if (existsSync(join(root, 'src/helper/helperProcess.ts'))) {
+  entries.push({ ...node, entryPoints: ['src/helper/helperProcess.ts'], outfile: 'dist/helper.cjs' });
   entries.push({ ...node, entryPoints: ['src/helper/index.ts'], outfile: 'dist/helper-api.cjs' });
 }
 

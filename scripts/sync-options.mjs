@@ -15,27 +15,38 @@ import { fileURLToPath } from 'node:url';
 
 export const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
-/** A TypeScript module of src/, bundled on the fly and loaded. */
-function loadTs(entry) {
+/** TypeScript modules of src/ (one path or several), bundled on the fly into one module and loaded. */
+function loadTs(entries) {
   const dir = mkdtempSync(join(tmpdir(), 'nettrace-options-'));
   try {
     const outfile = join(dir, 'module.cjs');
-    buildSync({ entryPoints: [join(root, entry)], bundle: true, platform: 'node', format: 'cjs', outfile, logLevel: 'error' });
+    const contents = [entries]
+      .flat()
+      .map((e) => `export * from './${e}';`)
+      .join('\n');
+    buildSync({
+      stdin: { contents, resolveDir: root, loader: 'ts' },
+      bundle: true,
+      platform: 'node',
+      format: 'cjs',
+      outfile,
+      logLevel: 'error',
+    });
     return createRequire(import.meta.url)(outfile);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
-/** src/protocol/options.ts, bundled on the fly (it is TypeScript). */
+/** The tracing options: src/protocol/options.ts with its table and lists, bundled on the fly (they are TypeScript). */
 export function loadOptions() {
-  return loadTs('src/protocol/options.ts');
+  return loadTs(['src/protocol/options.ts', 'src/protocol/optionTable.ts', 'src/protocol/optionBase.ts']);
 }
 
 let whatIfModel;
-/** The what-if rule model, src/rules/whatIf.ts: its lists of actions, kinds and presets. */
+/** The what-if rule model, src/rules/whatIfActions.ts: its lists of actions, kinds and presets. */
 function whatIf() {
-  return (whatIfModel ??= loadTs('src/rules/whatIf.ts'));
+  return (whatIfModel ??= loadTs('src/rules/whatIfActions.ts'));
 }
 
 /** The JSON schema of an option's value (package.json), without description or default. */
@@ -63,7 +74,7 @@ function valueSchema(def) {
   throw new Error(`unknown kind ${def.kind} of ${def.name}`);
 }
 
-/** The JSON schemas of the what-if rules' parameters, from the model's own lists (src/rules/whatIf.ts). */
+/** The JSON schemas of the what-if rules' parameters, from the model's own lists (src/rules/whatIfActions.ts). */
 function whatIfSchemas() {
   const w = whatIf();
   const headers = (nullable) => ({

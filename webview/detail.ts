@@ -22,8 +22,6 @@ import { renderIncoming } from './detail/incoming';
 import { processLabel } from './restarts';
 import { whatIfDiagnosis, whatIfLine } from './detail/whatIf';
 
-export { MAX_SOCKET_OPS_SHOWN, type DetailEvents, type DetailTab } from './detail/common';
-
 /** Tabs in display order with their labels. */
 export const DETAIL_TABS: ReadonlyArray<[DetailTab, string]> = [
   ['timing', 'Timing'],

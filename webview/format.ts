@@ -3,9 +3,10 @@
  * DOM-free so they run under `node --test`.
  */
 
-import type { HttpRequest, StackFrame } from '../src/trace/contract/types';
+import type { HttpRequest } from '../src/trace/contract/types';
+import type { StackFrame } from '../src/trace/contract/incoming';
 import { http2ErrorName } from '../src/trace/diagnosis/http2Errors';
-import { requestLine } from '../src/trace/derive/initiator';
+import { requestLine } from '../src/trace/derive/initiatorLine';
 import { blockedPortOf } from '../src/trace/derive/timings';
 
 /** The value the preload records in place of a secret header value (src/protocol/preload.ts). */

@@ -14,7 +14,7 @@ import './styles/detail.css';
 import './styles/rules.css';
 import type { FromWebview, PanelCommand, ToWebview, TraceListItem } from '../src/protocol/webview';
 import { isToWebview } from '../src/protocol/webview';
-import { DetailView, type DetailTab } from './detail';
+import { DetailView } from './detail';
 import { h, icon, setSafeAttr, setText } from './dom';
 import { formatBytes, formatCount, initiatorFrame, type StatusClass } from './format';
 import { RequestList } from './list';
@@ -24,7 +24,8 @@ import { Announcer } from './announcer';
 import { TraceModel, type SortKey } from './model';
 import { FilterBox } from './filterBox';
 import { isMenuKey, RowMenu } from './rowMenu';
-import { TimeRangeChip, type TimeRange } from './waterfallView';
+import { TimeRangeChip } from './waterfallView';
+import type { TimeRange } from './waterfall';
 import { loadState, WorkspaceState, type PanelState } from './state';
 import { attachToolbarOverflow } from './toolbarOverflow';
 import { renderNoTrace } from './noTrace';
@@ -167,7 +168,7 @@ class App {
     this.detail = new DetailView(this.model, this.state.detailTab, {
       openInitiator: (f) => this.post({ type: 'openInitiator', file: f.file, line: f.line, column: f.column }),
       selectRequest: (id) => this.selectId(id, true),
-      tabChanged: (tab: DetailTab) => {
+      tabChanged: (tab) => {
         this.state.detailTab = tab;
         this.dirty();
       },

@@ -6,7 +6,8 @@
  * merge into the sorted view), never a full re-sort, so 1,000 requests/s stay cheap with 20k rows.
  */
 
-import type { DebuggerPause, Dial, DnsQuery, HttpRequest, TcpConn, TlsTunnel, UdpConn } from '../src/trace/contract/types';
+import type { DebuggerPause, Dial, HttpRequest, TcpConn, TlsTunnel, UdpConn } from '../src/trace/contract/types';
+import type { DnsQuery } from '../src/trace/contract/dnsMessages';
 import type { RecordBatch, TraceSnapshot } from '../src/protocol/webview';
 import type { IncomingRequest } from '../src/trace/contract/incoming';
 import {

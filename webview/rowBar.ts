@@ -7,9 +7,11 @@
  * the socket (kernelParts). Element pools made once per row view.
  */
 
-import { isBenignDrop, kernelParts, requestKernelEvents, type KernelPart } from '../src/trace/derive/kernel';
+import { kernelParts, requestKernelEvents, type KernelPart } from '../src/trace/derive/kernel';
+import { isBenignDrop } from '../src/trace/diagnosis/kernelStory';
 import { timeBudget } from '../src/trace/derive/timeBudget';
-import type { HttpRequest, KernelEvent, TcpConn } from '../src/trace/contract/types';
+import type { HttpRequest, TcpConn } from '../src/trace/contract/types';
+import type { KernelEvent } from '../src/trace/contract/kernelRecords';
 import { h } from './dom';
 import { formatAt, formatMs } from './format';
 import { loopBlockedSegments, MAX_LOOP_SEGMENTS, phaseSummary, type Phase, type Scale, type Segment, type Timed } from './waterfall';

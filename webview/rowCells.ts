@@ -4,7 +4,7 @@
  * VS Code context.
  */
 
-import { NO_PROGRAM_FRAME } from '../src/trace/derive/initiator';
+import { NO_PROGRAM_FRAME } from '../src/trace/derive/initiatorLine';
 import { whatIfClause } from '../src/trace/diagnosis/whatIfText';
 import { h, icon, setSafeAttr, setText } from './dom';
 import { initiatorFrame } from './format';

@@ -4,7 +4,7 @@
  * "Turn Off" of an enabled what-if rule.
  */
 import type { RuleRow } from '../src/protocol/webview';
-import { isWhatIf, matchedNoun } from '../src/rules/whatIf';
+import { isWhatIf, matchedNoun } from '../src/rules/whatIfActions';
 import { h, icon } from './dom';
 
 /** What a what-if rule does, in a few words: "fail refused", "throttle slow 3G", "respond 503". */

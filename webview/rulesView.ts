@@ -25,7 +25,7 @@ import { RuleSyntaxError, RuleValidationError } from '../src/rules/errors';
 import { validateRule } from '../src/rules/rule';
 import { h, icon, setSafeAttr, setText } from './dom';
 import { actionBadge, countsOf, limitBadges, limitTitle, matchedWords, turnOffButton } from './ruleParts';
-import { isWhatIf } from '../src/rules/whatIf';
+import { isWhatIf } from '../src/rules/whatIfActions';
 
 const ACTIONS: ReadonlyArray<[RuleActionName, string]> = [
   ['trace', 'trace — record it fully'],

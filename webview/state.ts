@@ -11,7 +11,7 @@
 import { columnVisibility, columnWidths, type ColumnId } from './columns';
 import { DEFAULT_SORT, NO_FILTER, SORT_KEYS, type FilterSpec, type SortSpec } from './model';
 import { STATUS_CLASSES, type StatusClass } from './format';
-import type { DetailTab } from './detail';
+import type { DetailTab } from './detail/common';
 
 /** Everything the panel restores after a reload. */
 export interface PanelState {

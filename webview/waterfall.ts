@@ -19,8 +19,6 @@ import { segmentsAt, timeBudget } from '../src/trace/derive/timeBudget';
 
 import { EARLY_LOOP_PHASES, longestInOrder, loopBlockedTotal, mainStretch, pauseIntervals } from '../src/trace/derive/loopBlocked';
 
-export { isFailed, PHASES, totalTime } from '../src/trace/derive/timings';
-
 /** The drawn phases in time order; `pending` is a request still waiting for its end. */
 export type Phase = HarPhase | 'pending';
 

@@ -21,7 +21,6 @@ import {
   type Timeline,
 } from './waterfall';
 
-export type { TimeRange } from './waterfall';
 import { formatAt } from './format';
 
 /** What the axis asks the list and the app to do. */

@@ -3,7 +3,8 @@
  * value` or `--name=value`, flags, positionals, and everything after `--` kept verbatim.
  */
 
-import { flagUsage, type OptionDef } from '../protocol/options';
+import { flagUsage } from '../protocol/options';
+import type { OptionDef } from '../protocol/optionBase';
 
 /** A usage error: the message is one line for the user; exit code 2. */
 export class UsageError extends Error {

@@ -8,21 +8,22 @@ export {
   renderTrace,
   writeTrace,
   renderSummary,
-  sanitize,
   shouldUseColor,
   frameFile,
   initiatorLine,
-  formatBytes,
   statusLabel,
   phaseLine,
   PHASE_CHARS,
   type RenderOptions,
 } from './render';
+export { sanitize } from './text';
+export { formatBytes } from '../trace/diagnosis/sentence';
 // OpenTelemetry export: the pure mapping and the configuration (the exporters stay in dist/cli.cjs).
 export { requestSpans, traceparentOf, urlFull, stableId, hrTime, RedirectMemory } from '../otlp/mapping';
 export { resourceFor, parseResourceAttributes } from '../otlp/resource';
 export { incomingSpan, incomingContextsOf, IncomingContexts } from '../otlp/serverSpans';
-export { icmpText, isBenignDrop, kernelFacts, kernelStory, requestKernelEvents, retransmittedSegments } from '../trace/derive/kernel';
+export { kernelFacts, requestKernelEvents } from '../trace/derive/kernel';
+export { icmpText, isBenignDrop, kernelStory, retransmittedSegments } from '../trace/diagnosis/kernelStory';
 export { resolveOtlpConfig, OtlpConfigError } from '../otlp/config';
 export { diagnoseIncoming, incomingBreakdown, callLabel } from '../trace/diagnosis/incomingDiagnosis';
 export { renderIncoming } from './renderIncoming';
@@ -33,7 +34,8 @@ export { renderDiff } from './diff';
 export { RUN_TABLE_ROWS, showCommandFor } from './show';
 export { linkServed } from '../trace/derive/incomingLinks';
 // The summary by route and the comparison of two traces (issue 53).
-export { inferRoute, isValueSegment, routeKeyOf, routeLabel, hostOf, pathOf, ID_PLACEHOLDER } from '../trace/derive/routes';
+export { routeKeyOf, routeLabel, hostOf } from '../trace/derive/routes';
+export { inferRoute, isValueSegment, pathOf, ID_PLACEHOLDER } from '../trace/contract/routeTemplate';
 export { percentileOfSorted, percentilesOfSorted, sortedCopy } from '../trace/derive/percentiles';
 export { SampleRows, SampleBudget, seededRandom, MAX_ROWS_PER_GROUP, ROW_BUDGET } from '../trace/derive/sampleRows';
 export { SummaryBuilder, summarize, errorKind, statusClass, MEASURES, MAX_ROUTES, OTHER_ROUTES } from '../trace/derive/summary';

@@ -4,8 +4,9 @@
  * Everything that came from the network is sanitised before it is printed.
  */
 
-import { NO_PROGRAM_FRAME } from '../trace/derive/initiator';
-import { diagnoseLoopBlocked, formatMs } from '../trace/diagnosis/diagnosis';
+import { NO_PROGRAM_FRAME } from '../trace/derive/initiatorLine';
+import { diagnoseLoopBlocked } from '../trace/diagnosis/loopDiagnosis';
+import { formatBytes, formatMs } from '../trace/diagnosis/sentence';
 import { WHAT_IF_TAG } from '../trace/diagnosis/whatIfText';
 import {
   blockedPortOf,
@@ -18,13 +19,12 @@ import {
   type PhaseSegment,
 } from '../trace/derive/timings';
 import { segmentsAt, timeBudget } from '../trace/derive/timeBudget';
-import type { HttpRequest, Trace, WebSocketSession } from '../trace/contract/types';
+import type { HttpRequest, Trace } from '../trace/contract/types';
+import type { WebSocketSession } from '../trace/contract/webSocket';
 import { CONNECTION_WORDS, connectionState } from '../trace/derive/labels';
 import { renderIncoming, servedFailed } from './renderIncoming';
 import { renderKernel } from './renderKernel';
 import { ANSI_SEQUENCE, SURROGATE, append, fit, paint, sanitize } from './text';
-
-export { sanitize };
 
 /** Options of renderTrace(). */
 export interface RenderOptions {
@@ -129,15 +129,6 @@ const FAIL_CHAR = 'x';
 /** True when output to this stream should be coloured: a TTY and NO_COLOR unset. */
 export function shouldUseColor(stream: { isTTY?: boolean }, env: NodeJS.ProcessEnv = process.env): boolean {
   return !!stream.isTTY && (env.NO_COLOR === undefined || env.NO_COLOR === '') && env.TERM !== 'dumb';
-}
-
-/** Formats a byte count: "512 B", "1.2 kB", "3.4 MB". */
-export function formatBytes(n: number | undefined): string {
-  if (n === undefined || n < 0) return '-';
-  if (n < 1000) return `${n} B`;
-  if (n < 1000 * 1000) return `${(n / 1000).toFixed(1)} kB`;
-  if (n < 1000 * 1000 * 1000) return `${(n / 1000 / 1000).toFixed(1)} MB`;
-  return `${(n / 1000 / 1000 / 1000).toFixed(1)} GB`;
 }
 
 function padStart(text: string, width: number): string {

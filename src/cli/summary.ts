@@ -22,8 +22,8 @@ import {
 import { isFailed, totalTime } from '../trace/derive/timings';
 import type { Percentiles } from '../trace/derive/percentiles';
 import type { HttpRequest, Trace } from '../trace/contract/types';
-import { formatMs } from '../trace/diagnosis/sentence';
-import { countRequest, formatBytes, frameFile, initiatorLine, statusLabel, type RequestTotals } from './render';
+import { formatBytes, formatMs } from '../trace/diagnosis/sentence';
+import { countRequest, frameFile, initiatorLine, statusLabel, type RequestTotals } from './render';
 import { append, fit, paint, sanitize } from './text';
 
 /** Past this many requests `nettrace show` leads with the summary, the failures and the slowest instead of every row. */

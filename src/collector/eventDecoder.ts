@@ -12,7 +12,6 @@
 import {
   EV_RECORD,
   FIELD_LITERAL,
-  FIELD_NAMES,
   KINDS,
   MAX_INTERNED,
   T_DEF,
@@ -26,6 +25,7 @@ import {
   T_TRUE,
   T_U32,
 } from '../protocol/events';
+import { FIELD_NAMES } from '../protocol/recordWriter';
 import type { RecordMessage } from '../protocol/preload';
 
 /** What decoding one frame gave. */

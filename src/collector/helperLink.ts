@@ -23,7 +23,8 @@ import {
 } from '../protocol/helper';
 import { SETUP_HINT } from '../helper/setupHint';
 import { addKernelEvent, earliestAt, failedConnectOf, kernelEventOf } from './kernelEvents';
-import type { AddrTuple, HelperStats, KernelEvent, RecordKind, TcpConn, TcpMetrics, Trace } from '../trace/contract/types';
+import type { AddrTuple, HelperStats, RecordKind, TcpConn, Trace } from '../trace/contract/types';
+import type { KernelEvent, TcpMetrics } from '../trace/contract/kernelRecords';
 import type { Session } from './session';
 
 /** Options of a HelperLink. */

@@ -29,9 +29,6 @@ import { SETUP_HINT } from '../helper/setupHint';
 import type { HelperAuthority, HelperMessage } from '../protocol/helper';
 import type { PacketCapture } from '../trace/contract/types';
 
-/** The executable `name` on PATH (defined with the helper's setup, which needs it first). */
-export { findOnPath };
-
 /** How hard to try: `auto` uses the helper when it can start, `off` never, `required` fails without it. */
 export type HelperSetting = 'auto' | 'off' | 'required';
 

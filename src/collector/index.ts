@@ -23,7 +23,8 @@ export {
   urlToPath,
   type PathSystem,
 } from '../trace/formats/filePath';
-export { Session, writePrivate, type SessionOptions, type SessionEvents } from './session';
+export { Session, type SessionOptions, type SessionEvents } from './session';
+export { writePrivate } from '../trace/formats/privateFile';
 export {
   addPreloadEnv,
   buildPreloadEnv,
@@ -37,7 +38,9 @@ export { SourceMapResolver, type SourceMapOptions } from './sourceMaps';
 export { HelperLink, pcapLabels, pcapUnavailableReason, setHelperStats, type HelperLinkOptions, type PcapLabel } from './helperLink';
 export { tupleKey, tcpConnFieldsFromHelper } from '../protocol/helper';
 
-export { TraceBuilder, roundMs, type TraceBuilderOptions } from '../trace/builder/builder';
+export { TraceBuilder } from '../trace/builder/builder';
+export { roundMs } from '../trace/derive/timings';
+export { type TraceBuilderOptions } from '../trace/builder/builderOptions';
 export {
   computeTimings,
   totalTime,
@@ -50,14 +53,10 @@ export {
   type Phase,
   type PhaseSegment,
 } from '../trace/derive/timings';
-export {
-  diagnose,
-  diagnoseLoopBlocked,
-  isFailed,
-  formatMs,
-  DEFAULT_SLOW_THRESHOLD_MS,
-  type DiagnosisOptions,
-} from '../trace/diagnosis/diagnosis';
+export { diagnose, type DiagnosisOptions } from '../trace/diagnosis/diagnosis';
+export { diagnoseLoopBlocked } from '../trace/diagnosis/loopDiagnosis';
+export { isFailed, DEFAULT_SLOW_THRESHOLD_MS } from '../trace/derive/timings';
+export { formatMs } from '../trace/diagnosis/sentence';
 export { enrichTrace, enrichRequest, indexRecords, contextOf, type RecordIndex } from '../trace/enrich';
 export { loopBlockedOf, loopBlocksByThread, mainStretch, validLoopBlocks } from '../trace/derive/loopBlocked';
 export { toHar, type Har, type HarEntry, type HarOptions } from '../trace/formats/har';
@@ -82,6 +81,6 @@ export {
 export { absoluteOrOrigin, redactUrl, withoutUserinfo } from '../trace/contract/redactUrl';
 export * from '../trace/contract/types';
 export * from '../protocol/preload';
-export { INITIATOR_MODES } from '../protocol/options';
+export { INITIATOR_MODES } from '../protocol/optionBase';
 export * from '../trace/contract/wire';
 export { RulesController, type RulesControllerOptions, type RulesPeer, type RuleWithCounters } from './rules';

@@ -8,7 +8,8 @@
 import { constants } from 'node:os';
 import type { HelperKernelEventMessage } from '../protocol/helper';
 import { plainIP } from '../trace/derive/incomingLinks';
-import type { Dial, KernelEvent, TcpConn } from '../trace/contract/types';
+import type { Dial, TcpConn } from '../trace/contract/types';
+import type { KernelEvent } from '../trace/contract/kernelRecords';
 
 /** Events kept per connection besides arrivals (the helper sends at most as many, and counts the rest). */
 export const MAX_KERNEL_EVENTS = 256;

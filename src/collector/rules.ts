@@ -39,7 +39,7 @@ import {
   type RuleInput,
   type WhatIfParams,
 } from '../rules';
-import type { TraceRule, TraceRules } from '../trace/contract/types';
+import type { TraceRule, TraceRules } from '../trace/contract/ruleTypes';
 
 /** The side of a preload connection the collector writes to (a net.Socket). */
 export interface RulesPeer {

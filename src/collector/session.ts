@@ -6,11 +6,13 @@
 
 import { EventEmitter } from 'node:events';
 import { TraceBuilder } from '../trace/builder/builder';
-import { DEFAULT_SLOW_THRESHOLD_MS } from '../trace/diagnosis/diagnosis';
+import { DEFAULT_SLOW_THRESHOLD_MS } from '../trace/derive/timings';
 import { enrichIncomingFrom, enrichRequest, indexRecords, type RecordIndex } from '../trace/enrich';
 import { pauseIntervals, splitByPauses, threadKey } from '../trace/derive/loopBlocked';
 import { writeHarFile, writeTraceFile } from '../trace/formats/traceFile';
-import type { DebuggerPause, HttpRequest, IncomingRequest, Initiator, RecordKind, Trace, TraceRules } from '../trace/contract/types';
+import type { DebuggerPause, HttpRequest, Initiator, RecordKind, Trace } from '../trace/contract/types';
+import type { IncomingRequest } from '../trace/contract/incoming';
+import type { TraceRules } from '../trace/contract/ruleTypes';
 import { SourceMapResolver } from './sourceMaps';
 import { RulesController } from './rules';
 import { SendAgainLink } from './sendAgain';
@@ -391,6 +393,3 @@ export class Session extends EventEmitter<SessionEvents> {
     return this.options.description;
   }
 }
-
-/** Writes a file only its owner can read, never through a symlink (src/trace/formats/privateFile.ts). */
-export { writePrivate } from '../trace/formats/privateFile';

@@ -14,7 +14,7 @@ function consumerClass(): SourceMapJs['SourceMapConsumer'] {
 }
 import { framePath, isWindowsAbsolute, pathOf, pathSystem, pathToUrl, urlToPath, type PathSystem } from '../trace/formats/filePath';
 import { mappedFrame } from '../trace/contract/frames';
-import type { StackFrame } from '../trace/contract/types';
+import type { StackFrame } from '../trace/contract/incoming';
 
 /** Options of a SourceMapResolver. */
 export interface SourceMapOptions {

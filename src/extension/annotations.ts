@@ -4,11 +4,12 @@
  * (no `vscode`), fed incrementally from the session's change events.
  */
 
-import { formatMs } from '../trace/diagnosis/diagnosis';
+import { formatMs } from '../trace/diagnosis/sentence';
 import { fileKey, framePath, pathSystem, type PathSystem } from '../trace/formats/filePath';
-import { requestLine } from '../trace/derive/initiator';
+import { requestLine } from '../trace/derive/initiatorLine';
 import { totalTime } from '../trace/derive/timings';
-import type { HttpRequest, StackFrame } from '../trace/contract/types';
+import type { HttpRequest } from '../trace/contract/types';
+import type { StackFrame } from '../trace/contract/incoming';
 
 /** One request as the annotations need it. */
 export interface AnnotatedRequest {

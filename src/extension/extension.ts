@@ -34,8 +34,6 @@ import { TraceStore } from './traceStore';
 import { guardedSetting, initSettingsGuard } from './settingsGuard';
 import { redactedArgNames } from '../trace/contract/redact';
 
-export { COMMANDS } from './commands';
-
 let store: TraceStore | undefined;
 
 /** Called by VS Code on the first activation event. */

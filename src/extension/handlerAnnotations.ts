@@ -5,9 +5,9 @@
  * the session's change events like the request lines' index (annotations.ts).
  */
 
-import { formatMs } from '../trace/diagnosis/diagnosis';
+import { formatMs } from '../trace/diagnosis/sentence';
 import { fileKey, framePath, pathSystem, type PathSystem } from '../trace/formats/filePath';
-import type { IncomingRequest } from '../trace/contract/types';
+import type { IncomingRequest } from '../trace/contract/incoming';
 
 /** One incoming request as a handler's lens counts it. */
 export interface ServedRequest {

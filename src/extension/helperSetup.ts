@@ -21,10 +21,10 @@ import {
   privilegedCommand,
   privilegeTool,
   runPlanAsRoot,
-  shellQuote,
   verifyHelper,
   type SetupPlan,
 } from '../helper/install';
+import { shellQuote } from '../helper/setupFiles';
 import { SETUP_COMMAND_TITLE } from '../helper/setupHint';
 
 /** The command's id (package.json contributes.commands). */

@@ -30,7 +30,7 @@ export class HttpDocumentError extends Error {
   }
 }
 
-/** The answer a `respond` rule gives (src/rules/whatIf.ts RespondSpec's shape). */
+/** The answer a `respond` rule gives (src/rules/whatIfActions.ts RespondSpec's shape). */
 export interface AnswerSpec {
   status: number;
   headers: Record<string, string>;

@@ -17,22 +17,12 @@ import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve as resolvePath } from 'node:path';
 import { addPreloadEnv } from '../collector/launchEnv';
 import { LAUNCH_ENV } from '../collector/processTree';
-import {
-  OPTIONS,
-  OptionError,
-  parseOption,
-  resolveTracingOptions,
-  settingName,
-  toPreloadConfig,
-  type HelperMode,
-  type InitiatorMode,
-  type OptionDef,
-  type TracingOptions,
-} from '../protocol/options';
+import { OptionError, parseOption, resolveTracingOptions, settingName, toPreloadConfig, type TracingOptions } from '../protocol/options';
+import { OPTIONS } from '../protocol/optionTable';
+import type { HelperMode, OptionDef } from '../protocol/optionBase';
+import type { InitiatorMode } from '../protocol/preload';
 import { PRELOAD_BODY_FILE, type PreloadConfig } from '../protocol/preload';
 import type { HeaderCaptureMode } from '../trace/contract/types';
-
-export { mergeNodeOptions, quoteNodeOption } from '../collector/launchEnv';
 
 /** The debugger type Net Trace contributes. */
 export const DEBUG_TYPE = 'nettrace';

@@ -3,7 +3,8 @@
  */
 
 import type { Session } from '../collector/session';
-import type { DnsQuery, HttpRequest, RecordKind, TlsTunnel } from '../trace/contract/types';
+import type { HttpRequest, RecordKind, TlsTunnel } from '../trace/contract/types';
+import type { DnsQuery } from '../trace/contract/dnsMessages';
 import type { RecordBatch } from '../protocol/webview';
 
 /**

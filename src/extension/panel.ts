@@ -10,7 +10,8 @@ import type { CompareMessage, FromWebview, PanelCommand, RuleDraft, RuleEditMess
 import { uniqueId } from '../rules/fromRequest';
 import { ruleProblem, type RuleChange, type RuleService } from './ruleService';
 import { createNonce, renderPanelHtml } from './panelHtml';
-import { LiveFeed, type TraceEntry, type TraceStore } from './traceStore';
+import type { TraceEntry, TraceStore } from './traceStore';
+import { LiveFeed } from './liveFeed';
 import type { DebuggerPause, RecordKind } from '../trace/contract/types';
 
 /** The webview panel's view type (also in package.json `onWebviewPanel:`). */

@@ -20,7 +20,8 @@ import { RulesController, traceRuleOf } from '../collector/rules';
 import type { RuleProblem, RuleRow, RulesMessage } from '../protocol/webview';
 import { checkRuleBudget, isWhatIf, RuleSyntaxError, RuleValidationError, validateRule, type Rule, type RuleInput } from '../rules';
 import { ruleFromRequest, type FromRequestKind } from '../rules/fromRequest';
-import type { HttpRequest, TraceRule } from '../trace/contract/types';
+import type { HttpRequest } from '../trace/contract/types';
+import type { TraceRule } from '../trace/contract/ruleTypes';
 import type { TraceEntry, TraceStore } from './traceStore';
 
 /** The workspaceState key of the workspace's trace rules (a list of rule objects). */

@@ -15,7 +15,7 @@
  */
 
 import * as vscode from 'vscode';
-import { DEFAULTS, HEADER_MODES } from '../protocol/options';
+import { DEFAULTS, HEADER_MODES } from '../protocol/optionBase';
 import { whatIfConsentLine, whatIfRuleWords } from '../rules/whatIfConsent';
 
 /** Why a setting is guarded, as the warning and the docs say it. */
@@ -83,7 +83,7 @@ const onSwitch = (risk: SettingRisk): GuardedSetting => ({ risk, widens: (ws, ba
 /** Trace rule actions that record no more than the default and change nothing the program sees. */
 const NARROW_RULE_ACTIONS = new Set(['trace', 'skip', 'mark', 'break']);
 
-/** The what-if actions (src/rules/whatIf.ts WHAT_IF_ACTIONS): rules that change what the program receives. */
+/** The what-if actions (src/rules/whatIfActions.ts WHAT_IF_ACTIONS): rules that change what the program receives. */
 const WHAT_IF_RULE_ACTIONS = new Set(['fail', 'delay', 'throttle', 'respond', 'override']);
 
 /** True for a rule (as written) whose action changes what the program receives. */

@@ -25,9 +25,10 @@ import { EventEmitter } from 'node:events';
 import { existsSync, mkdirSync, readFileSync, unlinkSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import type { Collector, CollectorOptions } from '../collector/server';
-import { writePrivate, type Session } from '../collector/session';
+import type { Session } from '../collector/session';
+import { writePrivate } from '../trace/formats/privateFile';
 import { enrichRequest, enrichTrace, indexRecords } from '../trace/enrich';
-import { isFailed } from '../trace/diagnosis/diagnosis';
+import { isFailed } from '../trace/derive/timings';
 import { redactCommandLine, redactedArgNames, type SecretNames } from '../trace/contract/redact';
 import type { RecordKind, Trace } from '../trace/contract/types';
 import { emptyTrace, readTraceFile } from '../trace/formats/traceFile';
@@ -588,5 +589,3 @@ export class TraceStore extends EventEmitter<TraceStoreEvents> {
     this.options.log?.(line);
   }
 }
-
-export { LiveFeed } from './liveFeed';

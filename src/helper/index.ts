@@ -3,6 +3,7 @@ export * from './launch';
 export * from './pcapng';
 export * from './install';
 export * from './setupFiles';
+export { SETUP_CLI, SETUP_COMMAND_TITLE, SETUP_HINT } from './setupHint';
 export {
   environmentRefusal,
   KEPT_VARIABLES,

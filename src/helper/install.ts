@@ -41,11 +41,9 @@ import {
   type PayloadFile,
   type SetupStep,
 } from './setupFiles';
-export { shellQuote, STAGING_NAME, type SetupStep } from './setupFiles';
 
 /** Where the root-owned copy goes by default (native/Makefile's PREFIX too). */
 export const DEFAULT_PREFIX = '/usr/local/lib/nettrace';
-export { SETUP_CLI, SETUP_COMMAND_TITLE, SETUP_HINT } from './setupHint';
 
 /**
  * The folder holding the helper a session should use: `root` (or, undefined, this bundle's own

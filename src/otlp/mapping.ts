@@ -11,7 +11,7 @@
  */
 
 import { createHash } from 'node:crypto';
-import { programFrame } from '../trace/derive/initiator';
+import { programFrame } from '../trace/derive/initiatorLine';
 import { REDACTED } from '../trace/contract/wire';
 import { redactUrl } from '../trace/contract/redactUrl';
 import { redactedQueryNames } from '../trace/contract/redact';

@@ -27,7 +27,7 @@
  * program that loads one of these libraries would pay on all its promises; on Node 24
  * (AsyncContextFrame) it is free, but it would still give a queued Pool request the context of the
  * request whose end dequeued it. V8's async stack traces need no carrier: an `await` chain shows
- * as `at async fn` frames, which the deep capture (initiator.ts) already takes. The inspector's
+ * as `at async fn` frames, which the deep capture (stackCapture.ts) takes as well. The inspector's
  * async call stacks (Debugger.setAsyncCallStackDepth, which js-debug turns on) are kept by V8 for
  * the debugger only: they reach a client in `Debugger.paused` and console events, never the
  * program's own `Error.captureStackTrace`, and an in-process inspector session would cost every
@@ -37,10 +37,11 @@
  * Node's ESM loader for CommonJS packages both go through).
  */
 
-import { newHook, replaceFunction, Slot, type Hook, type Tracer, now } from './tracer';
+import { newHook, replaceFunction, Slot, type Hook, type Tracer } from './tracer';
+import { now } from './clock/epoch';
 import { defineRestorable, subscribe } from './detach';
 import { onModuleLoad } from './moduleLoad';
-import type { StackHolder } from './initiator/initiator';
+import type { StackHolder } from './initiator/stackCapture';
 import { noteQueued, runDequeued } from './causality';
 
 const originOf = new Slot<StackHolder>('nettrace.origin');

@@ -9,7 +9,7 @@
 import { headerBlockPairs, MAX_HEADERS, MAX_VALUE, REDACTED, type WireHeaders } from '../trace/contract/wire';
 import { sameLower, type SecretNames } from '../trace/contract/redact';
 import type { HeaderCaptureMode, HeaderPair } from '../trace/contract/types';
-import { lazy } from './transport/transport';
+import { lazy } from './transport/wireValues';
 import { headerText } from './transport/wireValues';
 
 /** A header block longer than this is parsed here (and capped) rather than sent whole. */

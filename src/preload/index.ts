@@ -23,18 +23,20 @@ import { installAsyncStarts } from './asyncStarts';
 import { installSdkCalls } from './initiator/sdkCalls';
 import { installHttp2Hooks } from './http2/http2Hooks';
 import { installHttpHooks, installHttpsHooks, subscribeHttpChannels } from './http/httpHooks';
-import { installSocketHooks, installTlsHooks } from './connection/socketHooks';
+import { installSocketHooks, installTlsHooks, ruleDetailKindsFrom } from './connection/socketHooks';
 import { installDnsLookupHook } from './dns/programLookup';
 import { threadInfo, whenLoaded } from './builtins';
 import { mayImportAtStart } from './firstUse';
-import { Tracer, now } from './tracer';
-import { bindNet, Transport } from './transport/transport';
+import { Tracer } from './tracer';
+import { now } from './clock/epoch';
+import { Transport } from './transport/transport';
+import { bindNet } from './transport/collectorNet';
 import { orig } from './transport/collectorNet';
 import { installUndiciHooks } from './undici/undiciHooks';
 import { flushHandlerLines, installServerHooks } from './server/serverHooks';
 import { LOOP_MONITOR_ON, LoopMonitor } from './clock/loopLag';
 import { epochOrigin } from './clock/epoch';
-import { preloadRules } from './rules/rules';
+import { preloadRules } from './rules/preloadRules';
 import { ensureResolver } from './dns/install';
 import { redactArgv, redactedArgNames } from '../trace/contract/redact';
 import { replaceFunction } from './tracer';
@@ -152,12 +154,7 @@ function start(): void {
         .unref();
     };
   };
-  // The trace rules: the first set from the configuration, later ones from the collector.
-  preloadRules.init(
-    config,
-    { pid: process.pid, threadId, command: [process.argv0, ...process.argv.slice(1)].join(' ').slice(0, 4096) },
-    { changed: () => transport.markStats(), warn: (m) => t.warn(m), instance: transport.connToken },
-  );
+  startRules(config, threadId, transport, t);
   if (config.dnsTrace) ensureResolver(t);
   const installing = (install: (t: Tracer) => void) => () => {
     try {
@@ -238,6 +235,20 @@ function start(): void {
       // Exiting anyway; nothing useful can be done with a failure here.
     }
   });
+}
+
+/**
+ * The trace rules: the first set from the configuration, later ones from the collector (the
+ * transport hands them its chunks); the connection hooks read the `details` kinds they ask for.
+ */
+function startRules(config: ResolvedPreloadConfig, threadId: number, transport: Transport, t: Tracer): void {
+  preloadRules.init(
+    config,
+    { pid: process.pid, threadId, command: [process.argv0, ...process.argv.slice(1)].join(' ').slice(0, 4096) },
+    { changed: () => transport.markStats(), warn: (m) => t.warn(m), instance: transport.connToken },
+  );
+  transport.onCollectorData = (chunk) => preloadRules.onData(chunk);
+  ruleDetailKindsFrom(() => preloadRules.detailKinds);
 }
 
 /**

@@ -5,7 +5,7 @@
 
 import { executionAsyncResource } from 'node:async_hooks';
 import type { ResolvedPreloadConfig } from '../protocol/options';
-import { F, FieldsWriter, type RecordWriter } from '../protocol/events';
+import { F, FieldsWriter, type RecordWriter } from '../protocol/recordWriter';
 import { MAX_STACKS } from '../trace/contract/wire';
 import { redactedHeaderNames } from '../trace/contract/redact';
 import type {
@@ -18,20 +18,13 @@ import type {
   RecordKind,
   RequestError,
   SocketOp,
-  StackFrame,
 } from '../trace/contract/types';
+import type { StackFrame } from '../trace/contract/incoming';
 import { HeaderCapture } from './headerCapture';
-import {
-  captureStack,
-  callSites,
-  formatSites,
-  rawStackKey,
-  RuntimeSourceMaps,
-  StackBudget,
-  stackKey,
-  type StackHolder,
-} from './initiator/initiator';
-import { lazy, type SideChannel, type Transport } from './transport/transport';
+import { captureStack, callSites, formatSites, rawStackKey, StackBudget, stackKey, type StackHolder } from './initiator/stackCapture';
+import { RuntimeSourceMaps } from './initiator/runtimeMaps';
+import type { Transport } from './transport/transport';
+import { lazy, type SideChannel } from './transport/wireValues';
 import { defineRestorable, onDetach } from './detach';
 import { mirror } from './mirror';
 import { now } from './clock/epoch';
@@ -124,9 +117,6 @@ function withOrigin(own: Initiator | undefined, origin: Initiator | undefined, d
  */
 const perf = performance;
 
-/** Epoch milliseconds with sub-millisecond resolution (the thread's checked origin: clock/epoch.ts). */
-export { now };
-
 /** What the preload knows about one outgoing TCP connection (and its dial and TLS session). */
 export interface ConnState {
   tcpId: string;
@@ -200,7 +190,7 @@ export class Tracer {
   readonly dialingTo = new Map<string, ConnState>();
   /** The connection most recently created (http2.connect reads it right after opening one). */
   lastConn: ConnState | undefined;
-  /** The socket of lastConn (a what-if rule fails the one an http.request() call opened: src/preload/rules/whatIf.ts). */
+  /** The socket of lastConn (a what-if rule fails the one an http.request() call opened: src/preload/http/httpWhatIf.ts). */
   lastSocket: object | undefined;
   /** While a request is being constructed (http hooks), its local id, so a dial can name its request. */
   constructingRequest: string | undefined;

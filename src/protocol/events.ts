@@ -35,8 +35,6 @@
 
 import { FIELD_NAMES, type LazyValue, type RecordWriter } from './recordWriter';
 
-export { DISCARD, F, FIELD_NAMES, FieldsWriter, type FieldName, type LazyValue, type RecordWriter } from './recordWriter';
-
 /** Event codes. */
 export const EV_RECORD = 1;
 

@@ -14,7 +14,8 @@
  * (seen in the kernel on a socket of the traced process tree).
  */
 
-import type { AddrTuple, Conntrack, IcmpMessage, TcpConn, TcpMetrics } from '../trace/contract/types';
+import type { AddrTuple, Conntrack, TcpConn } from '../trace/contract/types';
+import type { IcmpMessage, TcpMetrics } from '../trace/contract/kernelRecords';
 
 /** How the helper got (or did not get) its privileges. */
 export type HelperAuthority = 'root' | 'sudo' | 'pkexec' | 'capabilities' | 'unprivileged';

@@ -104,9 +104,9 @@ export interface PreloadConfig {
   /** Add Net Trace's own W3C `traceparent` to outgoing requests that carry none (default false; src/preload/message/traceparent.ts). */
   addTraceparent?: boolean;
   /**
-   * Keep the last requests in the program's memory for Send Again (src/preload/rules/sendAgain.ts;
-   * the extension sets it: its panel offers Send Again). Off: nothing is kept, the hooks' default
-   * path does not change.
+   * Keep the last requests in the program's memory for Send Again
+   * (src/preload/rules/sendAgainStore.ts; the extension sets it: its panel offers Send Again). Off:
+   * nothing is kept, the hooks' default path does not change.
    */
   sendAgain?: boolean;
   /** Bytes kept per body (default 65536). */
@@ -173,7 +173,7 @@ export interface WireRule {
   tag?: string;
   /** `details`: what to capture. */
   details?: WireDetailKind[];
-  /** The what-if parameters, under the action's name (src/rules/whatIf.ts; the receiver validates them). */
+  /** The what-if parameters, under the action's name (src/rules/whatIfActions.ts; the receiver validates them). */
   fail?: WhatIfFail;
   delay?: WhatIfDelay;
   throttle?: WhatIfThrottle;
@@ -412,7 +412,8 @@ export interface SentAgainMessage {
   /**
    * Headers left out because the URL is of another origin (scheme, host, port) than the request's:
    * the program's credentials (a value the edits left at REDACTED, or one the trace redacts) stay
-   * at their origin (src/preload/rules/sendAgain.ts headersToSend). Each name once, as written.
+   * at their origin (src/preload/rules/sendAgainStore.ts headersToSend). Each name once, as
+   * written.
    */
   leftOut?: string[];
 }

@@ -69,7 +69,7 @@ export const FIELD_NAMES = [
   'error',
   'traceparent',
   'handler',
-  // httpRequests: what a what-if rule did to it (src/preload/rules/whatIf.ts)
+  // httpRequests: what a what-if rule did to it (src/preload/rules/whatIfMarks.ts)
   'whatIf',
   // httpRequests: a response before the request's end, interim responses (src/preload/http/httpBeforeEnd.ts)
   'respEarly',

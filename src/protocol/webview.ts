@@ -25,7 +25,8 @@
  * currently shows are ignored by the panel (they are stale after a `selectTrace`).
  */
 
-import type { DebuggerPause, Dial, DnsQuery, HttpRequest, TcpConn, TlsTunnel, TraceStats, UdpConn } from '../trace/contract/types';
+import type { DebuggerPause, Dial, HttpRequest, TcpConn, TlsTunnel, TraceStats, UdpConn } from '../trace/contract/types';
+import type { DnsQuery } from '../trace/contract/dnsMessages';
 import type { IncomingRequest } from '../trace/contract/incoming';
 
 // ---------------------------------------------------------------------------------------------

@@ -20,7 +20,8 @@ import { RuleSyntaxError } from './errors';
 import { fieldFor, headerField, queryField, type FieldDef } from './fields';
 import { DURATION_UNITS, SIZE_UNITS, tokenize, type Token } from './lexer';
 import { compileGlob } from './glob';
-import { compileRegex, PatternError, type Matcher } from './matcher';
+import { compileRegex, type Matcher } from './matcher';
+import { PatternError } from './regexSyntax';
 
 /** Longest condition text accepted. */
 export const MAX_CONDITION_LENGTH = 4096;

@@ -2,7 +2,7 @@
  * What a `details` rule turns on, each kind's bit in a decision's mask, and the decision that
  * records a request with nothing added. A file of its own with no imports, so the preload's
  * hooks read them without loading the rule engine (which the preload loads only when a session has
- * rules: src/preload/rules/rules.ts).
+ * rules: src/preload/rules/preloadRules.ts).
  */
 
 /** What a `details` rule turns on for its requests (names as the preload's options). */

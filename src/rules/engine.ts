@@ -11,8 +11,9 @@
 import { compileCondition, NO, UNKNOWN, YES, type CompiledCondition, type Tri } from './compile';
 import { RequestFacts, type ProcessFacts, type RequestEndView, type RequestStartView } from './fields';
 import { TRACE_ALL } from './details';
-import { DETAIL_BIT, isTerminal, type Rule } from './rule';
-import { isWhatIf, WHAT_IF_KEYS, whatIfClients } from './whatIf';
+import { isTerminal, type Rule } from './rule';
+import { DETAIL_BIT } from './details';
+import { isWhatIf, WHAT_IF_KEYS, whatIfClients } from './whatIfActions';
 import { limitOf, restarts, type SessionActs } from './limits';
 
 /** Engine settings fixed for a process. */
@@ -24,7 +25,7 @@ export interface RuleEngineOptions {
   defaultAction?: 'trace' | 'skip';
   /**
    * Called when a what-if rule's condition holds for a request of a client whose family does not
-   * implement what it does (src/rules/whatIf.ts WHAT_IF_IMPLEMENTED): the rule is not read for it,
+   * implement what it does (src/rules/whatIfActions.ts WHAT_IF_IMPLEMENTED): the rule is not read for it,
    * and the caller says so (the preload warns once per rule). Must not throw.
    */
   onWhatIfGap?: (rule: Rule, client: string) => void;
@@ -54,7 +55,7 @@ interface LiveRule {
   detailMask: number;
   /** A `break` rule. */
   breaks: boolean;
-  /** A what-if rule (fail, delay, …: src/rules/whatIf.ts). */
+  /** A what-if rule (fail, delay, …: src/rules/whatIfActions.ts). */
   whatIf: boolean;
   /** For a what-if rule: the clients whose requests it acts on (WHAT_IF_IMPLEMENTED). */
   whatIfClients: ReadonlySet<string> | null;

@@ -1,14 +1,16 @@
 /**
- * Rules made from one recorded request (the panel's row menu: "Break on Requests Like This",
- * "Skip Requests to This Host", "Capture Bodies of These"). Plain TypeScript like the rest of
- * src/rules: the extension calls it, the unit tests run it in Node.
+ * Rules made from one recorded request (the panel's row menu: "Break on Requests Like This", "Skip
+ * Requests to This Host", "Capture Bodies of These"). Plain TypeScript like the rest of src/rules:
+ * the extension calls it, the unit tests run it in Node.
  *
- * "Like this" means the same method, host, explicit port and path *shape*: a path segment that
- * looks like an id (a number, a UUID, a long hex or mixed letters-and-digits token) becomes `*`,
- * so for `GET /v1/users/42/orders/9f86d081884c` the path condition is a glob with a `*` in place
- * of `42` and of `9f86d081884c`; a path with no such segment is compared exactly
- * (`path == "/health"`). The query is left out.
+ * "Like this" means the same method, host, explicit port and path *shape*: a path segment that the
+ * route template takes for a value (src/trace/contract/routeTemplate.ts isValueSegment, as the
+ * summary by route does: a number, a UUID, a hex hash, a date, a long token) becomes `*`, so for
+ * `GET /v1/users/42/orders/9f86d081884c` the path condition is a glob with a `*` in place of `42`
+ * and of `9f86d081884c`; a path with no such segment is compared exactly (`path == "/health"`). The
+ * query is left out.
  */
+import { isValueSegment } from '../trace/contract/routeTemplate';
 import type { RuleAction, RuleInput } from './rule';
 
 /** What a row menu entry makes. */
@@ -48,26 +50,6 @@ export function quote(value: string): string {
   return `"${value.replace(/[\\"\u0000-\u001f\u007f]/g, (c) => (c === '\\' || c === '"' ? `\\${c}` : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`))}"`;
 }
 
-/**
- * True for a path segment that is most likely an id that varies between requests: digits, a
- * UUID, a hex string of 8+ characters with a digit, or a 16+ character token mixing letters and
- * digits (base64url ids, ObjectIds, ULIDs).
- */
-export function looksLikeId(segment: string): boolean {
-  if (segment === '') return false;
-  let s = segment;
-  try {
-    s = decodeURIComponent(segment);
-  } catch {
-    // a malformed escape: judge it as written
-  }
-  if (/^\d+$/.test(s)) return true;
-  if (/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(s)) return true;
-  if (/^[0-9a-f]{8,}$/i.test(s) && /\d/.test(s)) return true;
-  if (s.length >= 16 && /^[A-Za-z0-9_-]+$/.test(s) && /\d/.test(s) && /[A-Za-z]/.test(s)) return true;
-  return false;
-}
-
 /** Escapes the glob's special characters (`*`, `?`, `\`) in a literal path segment. */
 function globLiteral(segment: string): string {
   return segment.replace(/[\\*?]/g, (c) => `\\${c}`);
@@ -79,8 +61,8 @@ function globLiteral(segment: string): string {
  */
 export function pathCondition(path: string): string {
   const segments = path.split('/');
-  if (!segments.some(looksLikeId)) return `path == ${quote(path)}`;
-  return `path ~ ${quote(segments.map((s) => (looksLikeId(s) ? '*' : globLiteral(s))).join('/'))}`;
+  if (!segments.some(isValueSegment)) return `path == ${quote(path)}`;
+  return `path ~ ${quote(segments.map((s) => (isValueSegment(s) ? '*' : globLiteral(s))).join('/'))}`;
 }
 
 /** The condition of a row menu rule for this request; undefined when its URL cannot be read. */
@@ -107,7 +89,7 @@ function shapeOf(kind: FromRequestKind, req: RequestLike, parts: UrlParts): stri
   if (kind === 'skipHost') return hostPort;
   const path = parts.path
     .split('/')
-    .map((s) => (looksLikeId(s) ? '*' : s))
+    .map((s) => (isValueSegment(s) ? '*' : s))
     .join('/');
   const method = (req.reqMethod ?? '').trim().toUpperCase();
   return `${method ? `${method} ` : ''}${hostPort}${path}`;

@@ -3,7 +3,8 @@
  * `?` one character except `/`. Compiled to matcher.ts's Program (with its DFA), or matched by
  * the two-pointer wildcard algorithm when the program has no DFA; common shapes skip both.
  */
-import { MAX_PATTERN, MAX_SUBJECT, PatternError, Program, foldCase, remember, type Matcher } from './matcher';
+import { MAX_PATTERN, MAX_SUBJECT, Program, foldCase, remember, type Matcher } from './matcher';
+import { PatternError } from './regexSyntax';
 import type { Node } from './regexSyntax';
 
 /**

@@ -10,11 +10,14 @@ export { compileCondition, NO, YES, UNKNOWN } from './compile';
 export type { CompiledCondition, CompileOptions, Tri } from './compile';
 export { FIELDS, fieldFor, RequestFacts } from './fields';
 export type { FieldDef, ProcessFacts, RequestEndView, RequestStartView } from './fields';
-export { compileRegex, PatternError, MAX_PATTERN, MAX_PROGRAM, MAX_SUBJECT } from './matcher';
+export { compileRegex, MAX_PATTERN, MAX_PROGRAM, MAX_SUBJECT } from './matcher';
+export { PatternError } from './regexSyntax';
 export { compileGlob } from './glob';
 export type { Matcher } from './matcher';
-export { validateRule, validateRules, isTerminal, RULE_ACTIONS, DETAIL_KINDS, DETAIL_BIT } from './rule';
-export type { Rule, RuleAction, RuleInput, DetailKind } from './rule';
+export { validateRule, validateRules, isTerminal, RULE_ACTIONS } from './rule';
+export { DETAIL_KINDS, DETAIL_BIT } from './details';
+export type { Rule, RuleAction, RuleInput } from './rule';
+export type { DetailKind } from './details';
 export { RuleEngine, releaseBreak, releaseWhatIf, sameMeaning } from './engine';
 export {
   checkRuleBudget,
@@ -51,7 +54,7 @@ export {
   copyWhatIf,
   bodyFileProblem,
   MAX_BODY,
-} from './whatIf';
+} from './whatIfActions';
 export type {
   WhatIfAction,
   WhatIfFamily,
@@ -64,5 +67,5 @@ export type {
   ThrottleSpec,
   RespondSpec,
   OverrideSpec,
-} from './whatIf';
+} from './whatIfActions';
 export { limitOf, restarts } from './limits';

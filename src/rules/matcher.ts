@@ -23,8 +23,6 @@ export const MAX_PROGRAM = 512;
 /** Regexes and globs look at no more than this many characters of a subject. */
 export const MAX_SUBJECT = 4096;
 
-export { PatternError };
-
 /**
  * Most DFA states built for one pattern (see Program's DFA): a pattern whose automaton needs more
  * keeps the NFA simulation, whose cost per character grows with its size.

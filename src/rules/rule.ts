@@ -8,9 +8,9 @@ import { parseCondition, type Expr } from './condition';
 import { DETAIL_KINDS, type DetailKind } from './details';
 import { checkRuleBudget, MAX_RULES, RuleBudgetError } from './budget';
 import { neverOverTls } from './reach';
-import { isWhatIf, validateWhatIf, WHAT_IF_ACTIONS, WHAT_IF_KEYS, type WhatIfAction, type WhatIfParams } from './whatIf';
+import { isWhatIf, validateWhatIf, WHAT_IF_ACTIONS, WHAT_IF_KEYS, type WhatIfAction, type WhatIfParams } from './whatIfActions';
 
-/** What a rule does to the requests it matches (the what-if actions: src/rules/whatIf.ts). */
+/** What a rule does to the requests it matches (the what-if actions: src/rules/whatIfActions.ts). */
 export type RuleAction = 'trace' | 'skip' | 'details' | 'break' | 'mark' | WhatIfAction;
 
 /** Every action, in the order the docs list them. */
@@ -21,10 +21,7 @@ export function isTerminal(action: RuleAction): boolean {
   return action === 'trace' || action === 'skip';
 }
 
-export { DETAIL_KINDS, DETAIL_BIT } from './details';
-export type { DetailKind } from './details';
-
-/** A valid rule (every property present; see validateRule for the defaults). A what-if rule has its parameters under its action's name (`fail`, `delay`, …: src/rules/whatIf.ts). */
+/** A valid rule (every property present; see validateRule for the defaults). A what-if rule has its parameters under its action's name (`fail`, `delay`, …: src/rules/whatIfActions.ts). */
 export interface Rule extends WhatIfParams {
   /** Unique in a rule set; what counters and messages refer to. */
   id: string;

@@ -8,14 +8,14 @@
  * `slow-api: mark tag=slow limit=50 slow`, `details details=bodies,sockTrace failed`,
  * `fail fail=refused limit=1 host == "api.example.com"`, `delay delay=connect:200 true` (`limit=3/session`:
  * three in all, across the session's processes, rather than three in each; the what-if
- * options: src/rules/whatIf.ts whatIfOption; a value may be double-quoted: `throttle="slow 3G"`). The options
+ * options: src/rules/whatIfActions.ts whatIfOption; a value may be double-quoted: `throttle="slow 3G"`). The options
  * come between the action and the condition; a condition never starts with `limit=`, `tag=` or
  * `details=` (a single `=` is no operator), so they cannot be mistaken for it. A rule written this
  * way is enabled (the user asked for it on the spot); its id (and name) default to `fallbackId`.
  */
 import { RuleValidationError } from './errors';
 import { RULE_ACTIONS, validateRule, type Rule, type RuleAction, type RuleInput } from './rule';
-import { whatIfOption } from './whatIf';
+import { whatIfOption } from './whatIfActions';
 
 const ID_PREFIX = /^([A-Za-z0-9_.-]{1,200}):(?:\s+|$)/;
 const OPTION = /^(limit|tag|details|fail|delay|throttle|respond|override)=("[^"]*"|[^\s~="][^\s]*)(?:\s+|$)/;

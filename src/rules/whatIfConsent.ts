@@ -13,7 +13,7 @@
 import { parseCondition } from './condition';
 import { requiredHosts } from './compile';
 import { validateRule, type Rule } from './rule';
-import { describeWhatIf, isWhatIf, rateOf, type WhatIfAction } from './whatIf';
+import { describeWhatIf, isWhatIf, rateOf, type WhatIfAction } from './whatIfActions';
 
 /** Characters shown escaped: C0 and C1 controls, DEL, bidi controls and marks, zero-width and invisible characters. */
 const HIDDEN = /[\u0000-\u001f\u007f-\u009f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]/g;

@@ -6,8 +6,9 @@
  * next one" (1), "the next three" (3) — counted over the session's processes together — or
  * "every time" (no limit).
  */
-import { conditionFromRequest, looksLikeId, uniqueId, urlParts, type RequestLike } from './fromRequest';
-import type { WhatIfAction } from './whatIf';
+import { isValueSegment } from '../trace/contract/routeTemplate';
+import { conditionFromRequest, uniqueId, urlParts, type RequestLike } from './fromRequest';
+import type { WhatIfAction } from './whatIfActions';
 
 /**
  * The limits the menu offers, as the quick pick names them and says what they count: a limit
@@ -56,7 +57,7 @@ export function whatIfRuleFromRequest(
   const hostPort = parts.port !== undefined ? `${parts.host}:${parts.port}` : parts.host;
   const path = parts.path
     .split('/')
-    .map((s) => (looksLikeId(s) ? '*' : s))
+    .map((s) => (isValueSegment(s) ? '*' : s))
     .join('/');
   const method = (req.reqMethod ?? '').trim().toUpperCase();
   const shape = `${method ? `${method} ` : ''}${hostPort}${path}`;

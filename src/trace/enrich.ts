@@ -8,7 +8,9 @@ import { whatIfSentence, whatIfWithoutNetwork } from './diagnosis/whatIfText';
 import { diagnose, type DiagnosisContext, type DiagnosisOptions } from './diagnosis/diagnosis';
 import { incomingLoopBlockedOf, loopBlocksByThread, threadKey } from './derive/loopBlocked';
 import { measureTimeBudget } from './derive/timeBudget';
-import type { Dial, DnsQuery, HttpRequest, IncomingRequest, LoopBlock, TcpConn, TlsTunnel, Trace } from './contract/types';
+import type { Dial, HttpRequest, LoopBlock, TcpConn, TlsTunnel, Trace } from './contract/types';
+import type { DnsQuery } from './contract/dnsMessages';
+import type { IncomingRequest } from './contract/incoming';
 
 /** O(1) lookups of the records requests reference. */
 export interface RecordIndex {

@@ -90,7 +90,7 @@ describe('lint: vscode imports, the layer table, ESLint errors', () => {
     },
     {
       name: 'a require of vscode in src/cli',
-      file: 'src/cli/main.ts',
+      file: 'src/cli/nettrace.ts',
       code: "export const requireProbe = require('vscode');",
       expect: /Only src\/extension\/ may import vscode/,
     },

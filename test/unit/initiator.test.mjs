@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { bundleTs } from '../lib/bundleTs.mjs';
 
-const m = bundleTs(["export * from './src/preload/initiator/initiator';"]);
+const m = bundleTs(["export * from './src/preload/initiator/stackCapture';"]);
 const rm = bundleTs(["export * from './src/preload/initiator/runtimeMaps';"]);
 
 test('initiator "all" captures every stack, "off" none (counted)', () => {
@@ -201,7 +201,7 @@ test('RuntimeSourceMaps: a map Node holds in memory maps the frame (generated po
     } finally {
       process.setSourceMapsEnabled(prev ?? false);
     }
-    const maps = new m.RuntimeSourceMaps();
+    const maps = new rm.RuntimeSourceMaps();
     const mapped = maps.map({ file, line: 1, column: 1, function: 'f' });
     assert.equal(mapped.file, path.join(dir, 'original.ts'));
     assert.equal(mapped.line, 5);
@@ -256,7 +256,7 @@ test("a frame Node has no map for is placed where the program's stack formatter 
     return m.callSites(h)[0];
   })();
   const raw = { file: real.getFileName(), line: real.getLineNumber(), column: real.getColumnNumber() };
-  const maps = new m.RuntimeSourceMaps();
+  const maps = new rm.RuntimeSourceMaps();
   // A source-map-support style formatter: each site rewritten, written as V8 writes a CallSite.
   const moved = (file, dl) => (error, sites) =>
     `${error}` +

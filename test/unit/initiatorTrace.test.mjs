@@ -1,12 +1,12 @@
 // "The line that made the request" is the program's frame, never a library's: the shared rule
-// (src/trace/derive/initiator.ts) and where it shows (CLI line, webview list column), plus a followed
+// (src/trace/derive/initiatorLine.ts) and where it shows (CLI line, webview list column), plus a followed
 // redirect inheriting the program frame of its chain's first request.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { bundleTs } from '../lib/bundleTs.mjs';
 
 const m = bundleTs([
-  "export * from './src/trace/derive/initiator';",
+  "export * from './src/trace/derive/initiatorLine';",
   "export { initiatorLine } from './src/cli/render';",
   "export { formatInitiator, initiatorFrame } from './webview/format';",
 ]);

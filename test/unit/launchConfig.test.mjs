@@ -20,6 +20,8 @@ const m = bundleTs(
   [
     "export * from './src/extension/launchConfig';",
     "export * from './src/extension/traceStore';",
+    "export { mergeNodeOptions, quoteNodeOption } from './src/collector/launchEnv';",
+    "export { LiveFeed } from './src/extension/liveFeed';",
     "export * from './src/extension/annotations';",
     "export { framePath } from './src/trace/formats/filePath';",
     "export { startCollector } from './src/collector/server';",

@@ -20,7 +20,7 @@ const m = bundleTs(
     "export { mergeNodeOptions, quoteNodeOption, buildPreloadEnv } from './src/collector/launchEnv';",
     "export { SourceMapResolver, windowsSourcesToUrls } from './src/collector/sourceMaps';",
     "export { AnnotationIndex } from './src/extension/annotations';",
-    "export { formatSites, isProgramFile } from './src/preload/initiator/initiator';",
+    "export { formatSites, isProgramFile } from './src/preload/initiator/stackCapture';",
   ],
   { dir: tmp },
 );

@@ -1,4 +1,4 @@
-// The preload's receiving side of the trace rules (src/preload/rules/rules.ts): the first set from
+// The preload's receiving side of the trace rules (src/preload/rules/preloadRules.ts): the first set from
 // NETTRACE_CONFIG, later sets read from the collector socket as newline-delimited JSON (split
 // anywhere), bad input dropped with a warning while the set in force stays, counters reported;
 // and end to end, a real preloaded process and its worker thread getting a change live.
@@ -16,13 +16,13 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const require = createRequire(import.meta.url);
 const preloadPath = join(root, 'dist', 'preload.cjs');
 
-/** src/preload/rules/rules.ts bundled on the fly (it is bundled only into dist/preload.cjs otherwise). */
+/** src/preload/rules/preloadRules.ts bundled on the fly (it is bundled only into dist/preload.cjs otherwise). */
 function loadModule() {
   const dir = mkdtempSync(join(tmpdir(), 'nettrace-prules-'));
   try {
     const outfile = join(dir, 'rules.cjs');
     buildSync({
-      entryPoints: [join(root, 'src/preload/rules/rules.ts')],
+      entryPoints: [join(root, 'src/preload/rules/preloadRules.ts')],
       bundle: true,
       platform: 'node',
       format: 'cjs',

@@ -13,7 +13,11 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { bundleTs } from '../lib/bundleTs.mjs';
 
-const m = bundleTs(["export * from './src/protocol/events';", "export { EventDecoder } from './src/collector/eventDecoder';"]);
+const m = bundleTs([
+  "export * from './src/protocol/events';",
+  "export * from './src/protocol/recordWriter';",
+  "export { EventDecoder } from './src/collector/eventDecoder';",
+]);
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const require = createRequire(import.meta.url);
 const preloadPath = join(root, 'dist', 'preload.cjs');
@@ -583,7 +587,10 @@ test(
 
 test('an update recorded by name while a typed one is open goes as a JSON line ahead of it: neither is lost', async () => {
   const { startCollector } = require('../../dist/core.cjs');
-  const t = bundleTs(["export { Transport } from './src/preload/transport/transport';", "export { F } from './src/protocol/events';"]);
+  const t = bundleTs([
+    "export { Transport } from './src/preload/transport/transport';",
+    "export { F } from './src/protocol/recordWriter';",
+  ]);
   const collector = await startCollector({ description: 'nested update' });
   try {
     const now = Date.now();

@@ -22,6 +22,7 @@ const m = bundleTs(
     "export * from './src/extension/ruleCommands';",
     "export * from './src/extension/panel';",
     "export * from './src/extension/traceStore';",
+    "export { LiveFeed } from './src/extension/liveFeed';",
     "export { startCollector } from './src/collector/server';",
     "export { buildPreloadEnv } from './src/collector/launchEnv';",
     "import * as vscodeStub from 'vscode'; export { vscodeStub };",

@@ -191,10 +191,10 @@ test('a set too large for the environment: the collector writes a 0600 file and 
     assert.equal(msg.type, 'rules');
     assert.equal(msg.version, ctrl.version);
     assert.equal(msg.rules.length, 400);
-    // The preload (src/preload/rules/rules.ts, bundled on the fly) applies the file's set from the start.
+    // The preload (src/preload/rules/preloadRules.ts, bundled on the fly) applies the file's set from the start.
     const out = join(dir, 'prules.cjs');
     buildSync({
-      entryPoints: [join(root, 'src/preload/rules/rules.ts')],
+      entryPoints: [join(root, 'src/preload/rules/preloadRules.ts')],
       bundle: true,
       platform: 'node',
       format: 'cjs',

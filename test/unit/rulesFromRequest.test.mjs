@@ -6,7 +6,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { bundleTs } from '../lib/bundleTs.mjs';
 
-const m = bundleTs(["export * from './src/rules/fromRequest';", "export * from './src/rules';"]);
+const m = bundleTs([
+  "export * from './src/rules/fromRequest';",
+  "export * from './src/rules';",
+  "export { isValueSegment } from './src/trace/contract/routeTemplate';",
+]);
 
 /** Does `condition` hold for a GET/POST … of `url` as the request starts? */
 function matches(condition, method, url) {
@@ -27,9 +31,9 @@ function matches(condition, method, url) {
 
 test('id-like path segments: numbers, UUIDs, hex, long mixed tokens; words and versions are not', () => {
   for (const s of ['42', '0', '123e4567-e89b-12d3-a456-426614174000', 'deadbeef01', '507f1f77bcf86cd799439011', 'aZ3kP9qL2mN8xV1w'])
-    assert.equal(m.looksLikeId(s), true, s);
+    assert.equal(m.isValueSegment(s), true, s);
   for (const s of ['', 'users', 'v1', 'v2beta', 'orders', 'index.html', 'deadbeef', 'health-check', 'abcdefabcdefabcdef'])
-    assert.equal(m.looksLikeId(s), false, s);
+    assert.equal(m.isValueSegment(s), false, s);
 });
 
 test('break: method + host + port + path shape; the id segments become *, other segments stay literal', () => {

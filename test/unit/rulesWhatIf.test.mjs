@@ -1,4 +1,4 @@
-// What-if rules (issue 51 item 1, src/rules/whatIf.ts, docs/rules.md "What-if actions"): the model's
+// What-if rules (issue 51 item 1, src/rules/whatIfActions.ts, docs/rules.md "What-if actions"): the model's
 // actions are parsed, the implemented kinds accepted, every other one refused with a message naming
 // it (never silently ignored), and the engine hands the first matching what-if rule to the hooks.
 import { test } from 'node:test';

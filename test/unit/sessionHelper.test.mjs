@@ -16,6 +16,7 @@ after(() => rmSync(tmp, { recursive: true, force: true }));
 const m = bundleTs(
   [
     "export * from './src/collector/helperSession';",
+    "export { findOnPath } from './src/helper/findOnPath';",
     "export { Session } from './src/collector/session';",
     "export { PcapngWriter, readPcapng } from './src/helper/pcapng';",
     "export { toNodeLaunchConfig } from './src/extension/launchConfig';",

@@ -17,6 +17,7 @@ const out = await build({
     contents: [
       ...['format', 'model', 'waterfall', 'columns', 'state', 'body'].map((m) => `export * from './webview/${m}';`),
       "export * from './src/extension/panelHtml';",
+      "export { isFailed, PHASES, totalTime } from './src/trace/derive/timings';",
     ].join('\n'),
     resolveDir: root,
     loader: 'ts',

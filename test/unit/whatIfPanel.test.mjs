@@ -20,7 +20,7 @@ const m = bundleTs(
     "export * from './src/extension/httpDocument';",
     "export * from './src/extension/launchWhatIf';",
     "export * from './src/extension/traceStore';",
-    "export { headersToSend, sameOrigin } from './src/preload/rules/sendAgain';",
+    "export { headersToSend, sameOrigin } from './src/preload/rules/sendAgainStore';",
     "export { redactedHeaderNames } from './src/trace/contract/redact';",
     "export { whatIfRuleFromRequest, WHAT_IF_LIMITS } from './src/rules/whatIfFromRequest';",
     "export { validateRule } from './src/rules';",

@@ -1,9 +1,9 @@
 // What-if rules that must not say more than they did (issues 61 and 62): a respond bodyFile that
-// cannot be a body (src/rules/whatIf.ts bodyFileProblem, src/preload/rules/bodyFile.ts); a reset
-// after N body bytes that acts only on responses going past N (src/preload/rules/whatIfReset.ts,
+// cannot be a body (src/rules/whatIfActions.ts bodyFileProblem, src/preload/rules/bodyFile.ts); a reset
+// after N body bytes that acts only on responses going past N (src/preload/http/httpWhatIfReset.ts,
 // the engine's releaseWhatIf); the time and connection of a request answered in the server's
 // place (src/trace/derive/timings.ts, labels.ts); fetch's answered head as one header block
-// (src/preload/rules/whatIfUndiciHead.ts).
+// (src/preload/undici/undiciWhatIfHead.ts).
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -16,7 +16,7 @@ const m = bundleTs([
   "export { ChunkedEnd, resetHttpAfter } from './src/preload/http/httpWhatIfReset';",
   "export { readBodyFile, loadBodyFiles, respondBody } from './src/preload/rules/bodyFile';",
   "export { headerViews, rawHeaders } from './src/preload/undici/undiciWhatIfHead';",
-  "export { bodyFileProblem, MAX_BODY } from './src/rules/whatIf';",
+  "export { bodyFileProblem, MAX_BODY } from './src/rules/whatIfActions';",
   "export { connectionState } from './src/trace/derive/labels';",
   "export { computeTimings } from './src/trace/derive/timings';",
   "export { validateRules, RuleEngine, releaseWhatIf } from './src/rules';",

@@ -4,7 +4,8 @@
  * badge).
  */
 
-import type { Dial, DnsLookup, HttpRequest, StackFrame, TlsTunnel } from '../../src/trace/contract/types';
+import type { Dial, DnsLookup, HttpRequest, TlsTunnel } from '../../src/trace/contract/types';
+import type { StackFrame } from '../../src/trace/contract/incoming';
 import { h, icon, type Child } from '../dom';
 import { formatAt, formatMs } from '../format';
 import type { TraceModel } from '../model';

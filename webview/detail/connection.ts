@@ -4,7 +4,8 @@
  */
 
 import type { HttpRequest, SocketOp, SocketTrace, TcpConn } from '../../src/trace/contract/types';
-import { kernelFacts, kernelStory, requestKernelEvents } from '../../src/trace/derive/kernel';
+import { kernelFacts, requestKernelEvents } from '../../src/trace/derive/kernel';
+import { kernelStory } from '../../src/trace/diagnosis/kernelStory';
 import { connectionState, connectionText } from '../../src/trace/derive/labels';
 import { h, icon, type Child } from '../dom';
 import { formatAt, formatBytes, formatCount, formatHostPort, formatHttp2Error, formatMs } from '../format';

@@ -3,7 +3,7 @@
  * and reply of the in-process resolver on one time line, and the answers of each reply.
  */
 
-import type { DnsAnswer, DnsQuery, DnsQueryMsg, DnsQuestion, DnsReplyMsg } from '../../src/trace/contract/types';
+import type { DnsAnswer, DnsQuery, DnsQueryMsg, DnsQuestion, DnsReplyMsg } from '../../src/trace/contract/dnsMessages';
 import { h, icon, type Child } from '../dom';
 import { formatAt, formatBytes, formatCount, formatHostPort, formatMs } from '../format';
 import type { Row } from '../model';

@@ -1,6 +1,7 @@
 /** The Headers tab: general facts, the WebSocket connection a 101 opened, response and request headers. */
 
-import type { HeaderPair, HttpRequest, WebSocketSession } from '../../src/trace/contract/types';
+import type { HeaderPair, HttpRequest } from '../../src/trace/contract/types';
+import type { WebSocketSession } from '../../src/trace/contract/webSocket';
 import { isStreaming } from '../../src/trace/derive/timings';
 import { locationLabel } from '../../src/trace/derive/labels';
 import { h, type Child } from '../dom';

@@ -1,7 +1,7 @@
 /** The Initiator tab: the stack that made the request, the program's frames first. */
 
-import type { StackFrame } from '../../src/trace/contract/types';
-import { NO_PROGRAM_FRAME } from '../../src/trace/derive/initiator';
+import type { StackFrame } from '../../src/trace/contract/incoming';
+import { NO_PROGRAM_FRAME } from '../../src/trace/derive/initiatorLine';
 import { h, type Child } from '../dom';
 import { basename } from '../format';
 import type { Row } from '../model';

@@ -1,6 +1,7 @@
 /** The Timing tab: the request's phases as bars on its own axis (timings.ts geometry), then its times. */
 
-import { KERNEL_PART_LABELS, kernelParts, synStory } from '../../src/trace/derive/kernel';
+import { KERNEL_PART_LABELS, kernelParts } from '../../src/trace/derive/kernel';
+import { synStory } from '../../src/trace/diagnosis/kernelStory';
 import { isStreaming } from '../../src/trace/derive/timings';
 import { timeBudget } from '../../src/trace/derive/timeBudget';
 import type { TcpConn } from '../../src/trace/contract/types';
@@ -8,7 +9,8 @@ import { connectionText } from '../../src/trace/derive/labels';
 import { h, type Child } from '../dom';
 import { formatHttp2Error, formatMs } from '../format';
 import type { Row } from '../model';
-import { formatSpan, LOOP_NOTE_MIN_MS, loopBlockedSegments, loopBlockedText, PHASES, PHASE_LABELS, requestSegments } from '../waterfall';
+import { formatSpan, LOOP_NOTE_MIN_MS, loopBlockedSegments, loopBlockedText, PHASE_LABELS, requestSegments } from '../waterfall';
+import { PHASES } from '../../src/trace/derive/timings';
 import { kv } from './common';
 
 /** The Timing tab: the phases as bars on the request's own axis (its time budget, timeBudget.ts), then its times. */

@@ -11,7 +11,7 @@
 
 import type { SocketOp } from '../../trace/contract/types';
 import type { ConnState, Tracer } from '../tracer';
-import { now } from '../tracer';
+import { now } from '../clock/epoch';
 import { gatedConns } from './opsGate';
 
 /** Samples a socket's byte counters into its connection's op list (see the file's comment). */

@@ -16,11 +16,11 @@ import type * as net from 'node:net';
 import type * as tls from 'node:tls';
 import type { SocketOp } from '../../trace/contract/types';
 import type { ConnState, Hook, Keyed, Tracer } from '../tracer';
-import { isTlsCode, newHook, now, overrideMethod, replaceFunction, Slot } from '../tracer';
+import { isTlsCode, newHook, overrideMethod, replaceFunction, Slot } from '../tracer';
+import { now } from '../clock/epoch';
 import { observeEvents, tapEmit } from '../emitTaps';
 import { handshakeWatch, watchHandshake } from './tlsHandshake';
 import { DETAIL_BIT } from '../../rules/details';
-import { preloadRules } from '../rules/rules';
 import { dnsLookupFor } from '../dns/perRequest';
 import { beginProgramLookup, endProgramLookup, enterConnect, programLookupIn } from '../dns/programLookup';
 import { gatedConns, opsWanted } from './opsGate';
@@ -28,6 +28,17 @@ import { addOp, sampleTunnel, tunnelSampler, type OpSampler } from './opSampler'
 
 /** Connection state per socket. */
 export const connOf = new Slot<ConnState>('nettrace.connection', (key) => (obj) => (obj as Keyed<ConnState>)[key]);
+
+/**
+ * The `details` kinds the trace rules ask for now (DETAIL_BIT; 0 for none). A registration, not an
+ * import (index.ts gives the rules' reader): the rules' side of the preload sits above this file.
+ */
+let ruleDetailKinds: () => number = () => 0;
+
+/** Registers the reader of the rules' `details` kinds (index.ts: `preloadRules.detailKinds`). */
+export function ruleDetailKindsFrom(read: () => number): void {
+  ruleDetailKinds = read;
+}
 
 type AnySocket = net.Socket & { errored?: Error | null; _tlsOptions?: { servername?: string } };
 
@@ -238,7 +249,7 @@ function onConnect(t: Tracer, hook: Hook, socket: AnySocket, args: unknown[]): u
   if (t.config.sockTrace) traceSocketOps(t, hook, socket, conn);
   // A `details` rule may turn the socket-op trace on for some requests: the wrappers go on now
   // (before the first write), recording only while such a request is on the connection.
-  else if ((preloadRules.detailKinds & DETAIL_BIT.sockTrace) !== 0) traceSocketOps(t, hook, socket, conn, undefined, true);
+  else if ((ruleDetailKinds() & DETAIL_BIT.sockTrace) !== 0) traceSocketOps(t, hook, socket, conn, undefined, true);
   // The program's own lookup function, if it gave one, is not a DNS lookup (dns/programLookup.ts).
   const own = netMod.isIP(host) === 0 ? programLookupIn(Array.isArray(args[0]) ? args[0][0] : args[0]) : undefined;
   if (own) beginProgramLookup(conn, own, begin);
@@ -255,7 +266,7 @@ function onConnect(t: Tracer, hook: Hook, socket: AnySocket, args: unknown[]): u
   if (netMod.isIP(host) === 0) {
     if (t.config.dnsTrace) callArgs = t.resolver ? withLookup(args, t.resolver.lookup(conn.dialId)) : undefined;
     // A `details` rule may turn the DNS trace on for some requests (src/preload/dns/perRequest.ts).
-    else if ((preloadRules.detailKinds & DETAIL_BIT.dnsTrace) !== 0) {
+    else if ((ruleDetailKinds() & DETAIL_BIT.dnsTrace) !== 0) {
       const lookup = dnsLookupFor(t, conn);
       if (lookup) callArgs = withLookup(args, lookup);
     }
@@ -294,7 +305,7 @@ function onConnect(t: Tracer, hook: Hook, socket: AnySocket, args: unknown[]): u
       case 'connect':
         if (conn.connected) return;
         return t.guard(hook, () => {
-          // A stand-in a what-if rule answered on (rules/whatIfHttp.ts): no connect happened.
+          // A stand-in a what-if rule answered on (http/httpWhatIf.ts): no connect happened.
           if (conn.whatIf) return notDialing();
           // A TLS connection is still being dialed (for undici's connect timeout) until its handshake ends.
           if (!conn.tls) notDialing();

@@ -6,7 +6,7 @@
 import type * as tls from 'node:tls';
 import type { PeerCert } from '../../trace/contract/types';
 import type { ConnState, Hook, Tracer } from '../tracer';
-import { now } from '../tracer';
+import { now } from '../clock/epoch';
 import { observeEvents } from '../emitTaps';
 
 /**

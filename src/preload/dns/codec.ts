@@ -6,10 +6,7 @@
 
 import crypto = require('node:crypto');
 import packet = require('dns-packet');
-import type { DnsAnswer as DnsAnswerRecord, DnsQueryMsg, DnsQuestion as DnsQuestionRecord, DnsReplyMsg } from '../../trace/contract/types';
-
-/** The trace model's DNS message types, which this codec produces. */
-export type { DnsAnswerRecord, DnsQueryMsg, DnsQuestionRecord, DnsReplyMsg };
+import type { DnsAnswer as DnsAnswerRecord, DnsQuestion as DnsQuestionRecord } from '../../trace/contract/dnsMessages';
 
 /** CNAME links followed inside one reply. */
 const MAX_CNAME_CHAIN = 16;

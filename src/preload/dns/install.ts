@@ -11,7 +11,8 @@ let failed = false;
 export function ensureResolver(t: Tracer): Tracer['resolver'] {
   if (t.resolver || failed) return t.resolver;
   try {
-    const { createResolver, isResolverSocket } = require('./resolver') as typeof import('./resolver');
+    const { createResolver } = require('./resolver') as typeof import('./resolver');
+    const { isResolverSocket } = require('./sockets') as typeof import('./sockets');
     const resolver = createResolver(
       { nameservers: t.config.dnsServers },
       {

@@ -6,7 +6,7 @@
  */
 
 import dns = require('node:dns');
-import type { DnsQuery } from '../../trace/contract/types';
+import type { DnsQuery } from '../../trace/contract/dnsMessages';
 import type { HostsEntry } from './resolvConf';
 import {
   addressesOf,
@@ -19,12 +19,12 @@ import {
   recordAnswers,
   recordQuestions,
   type DecodedMsg,
-  type DnsQueryMsg,
-  type DnsReplyMsg,
   type QType,
 } from './codec';
+import type { DnsQueryMsg, DnsReplyMsg } from '../../trace/contract/dnsMessages';
 import { nodeLookup } from './programLookup';
-import { now, TcpExchange, type Exchange, type Server, type SocketOwner, type UdpChannel } from './sockets';
+import { TcpExchange, type Exchange, type Server, type SocketOwner, type UdpChannel } from './sockets';
+import { now } from '../clock/epoch';
 
 /**
  * Fields of a `dnsQueries` record: the messages of one lookup over one connection (`connection`

@@ -22,9 +22,10 @@
 
 import { fileURLToPath } from 'node:url';
 import type { DnsLookup, ProgramLookup } from '../../trace/contract/types';
-import { callSites, captureStack } from '../initiator/initiator';
+import { callSites, captureStack } from '../initiator/stackCapture';
 import type { ConnState, Tracer } from '../tracer';
-import { newHook, now, replaceFunction } from '../tracer';
+import { newHook, replaceFunction } from '../tracer';
+import { now } from '../clock/epoch';
 
 /** Node's `dns.lookup` as the program found it (undefined until `dns` is loaded). */
 let original: Function | undefined;

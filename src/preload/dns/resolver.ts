@@ -51,7 +51,6 @@
 import dns = require('node:dns');
 import fs = require('node:fs');
 import net = require('node:net');
-import type { AddrTuple } from '../../trace/contract/types';
 import {
   defaultResolvConf,
   hostsKey,
@@ -75,18 +74,6 @@ import {
 } from './lookup';
 import { toServer, UdpChannel, type Server, type TcpConnFields, type UdpConnFields } from './sockets';
 
-/** The resolver's record types and socket limits, defined beside the code that fills them. */
-export type { DnsAnswerRecord, DnsQueryMsg, DnsQuestionRecord, DnsReplyMsg } from './codec';
-export {
-  isResolverSocket,
-  IDLE_CLOSE_MS,
-  MAX_PENDING_PER_SOCKET,
-  MAX_QUERIES_PER_SOCKET,
-  type TcpConnFields,
-  type UdpConnFields,
-} from './sockets';
-export type { DnsQueryFields, LookupFunction } from './lookup';
-
 /** Resolver configuration (all optional; resolv.conf and /etc/hosts supply the rest). */
 export interface ResolverConfig {
   /** Nameservers ("ip", "ip:port", "[ipv6]:port"), replacing resolv.conf's; at most 3 are used. */
@@ -106,9 +93,6 @@ export interface ResolverConfig {
   /** Replaces resolv.conf's `options rotate`. */
   rotate?: boolean;
 }
-
-/** Source and destination of a socket (the trace model's type). */
-export type { AddrTuple };
 
 /**
  * Callbacks the preload turns into trace records (upserts: a later call for the same id carries

@@ -51,9 +51,6 @@ export interface SocketOwner {
   internalError(err: unknown): void;
 }
 
-/** Epoch milliseconds with sub-millisecond resolution (the thread's checked origin: clock/epoch.ts). */
-export { now };
-
 /** Sockets this resolver created. The connect hook must not trace these as the program's own. */
 const ownSockets = new WeakSet<object>();
 

@@ -16,7 +16,8 @@
 import type { HeaderPair, InterimResponse } from '../../trace/contract/types';
 import { BodyCapture, bodyCap, byteLength } from '../message/bodies';
 import type { EveryTap } from '../emitTaps';
-import { now, overrideMethod, replaceFunction, type Hook, type Tracer } from '../tracer';
+import { overrideMethod, replaceFunction, type Hook, type Tracer } from '../tracer';
+import { now } from '../clock/epoch';
 import { SKIPPED, stateOf, type ReqState, type TracedRequest } from './httpState';
 
 /** Interim responses kept per request (a server may send any number): the first ones. */

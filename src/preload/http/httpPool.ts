@@ -5,7 +5,7 @@
  */
 
 import type { Hook, Tracer } from '../tracer';
-import { now } from '../tracer';
+import { now } from '../clock/epoch';
 import type { ReqState, TracedRequest } from './httpState';
 
 /** The parts of an `http.Agent` noteQueued reads. */

@@ -6,9 +6,9 @@
  */
 
 import type { Hook, Tracer } from '../tracer';
-import { now } from '../tracer';
+import { now } from '../clock/epoch';
 import type { StartDecision } from '../../rules';
-import { preloadRules } from '../rules/rules';
+import { preloadRules } from '../rules/preloadRules';
 import { httpView, ruleStart } from '../rules/ruleHooks';
 import { currentIncoming } from '../causality';
 import { SKIPPED, stateOf, type ReqState, type TracedRequest } from './httpState';

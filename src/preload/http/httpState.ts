@@ -7,7 +7,7 @@ import type { ClientRequest, IncomingMessage } from 'node:http';
 import type { StartDecision } from '../../rules';
 import type { InterimResponse, PoolWait } from '../../trace/contract/types';
 import type { BodyCapture } from '../message/bodies';
-import type { StackHolder } from '../initiator/initiator';
+import type { StackHolder } from '../initiator/stackCapture';
 import type { SseCounter } from '../message/progress';
 
 /** A ClientRequest with the internals the hooks read. */

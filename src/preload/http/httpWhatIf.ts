@@ -1,6 +1,11 @@
 /**
- * What-if rules for http/https ClientRequest (and so axios, got, node-fetch over it), beyond the
- * connect failures of whatIf.ts (docs/rules.md "What-if actions", "How they act on http/https").
+ * What-if rules for http/https ClientRequest (and so axios, got, node-fetch over it) (docs/rules.md
+ * "What-if actions", "How they act on http/https").
+ *
+ * A `fail` rule for a refused connect or a name that does not resolve fails the socket the agent
+ * gave the request with the error `net` makes (connect ECONNREFUSED / getaddrinfo ENOTFOUND;
+ * whatIfSocket.ts failSocket); the ClientRequest's own socket listener re-emits it: `socket`,
+ * `error`, `close`, as for a closed port.
  *
  * Answers the server did not give (`fail` status, `respond`, `timeout`, `reset` before the
  * response) are made on the socket the agent gave the request, which never reaches the server:
@@ -18,54 +23,34 @@
  *
  * Never throws into the program: every entry point catches, warns once and lets the request go.
  */
-import type * as netTypes from 'node:net';
 import type { Rule, StartDecision } from '../../rules';
-import { rateOf, type FailSpec, type OverrideSpec } from '../../rules/whatIf';
+import { rateOf, type OverrideSpec } from '../../rules/whatIfActions';
 import type { Tracer } from '../tracer';
-import { actsOnResponse, delayMsOf, errnoOf, failHttpRequest, holdMark, markActed, notActed, warnOnce } from '../rules/whatIf';
+import { actsOnResponse, delayMsOf, holdMark, markActed, notActed, warnOnce } from '../rules/whatIfMarks';
+import {
+  failKeptTls,
+  failSocket,
+  failTls,
+  holdConnect,
+  pacer,
+  pendingHandle,
+  resetError,
+  type ConnectReq,
+  type HandleLike,
+  type Push,
+  type SocketLike,
+  type Warn,
+} from '../rules/whatIfSocket';
 import { resetHttpAfter } from './httpWhatIfReset';
 import { connOf } from '../connection/socketHooks';
 import { respondBody } from '../rules/bodyFile';
 
-type Push = (chunk: Buffer | null, encoding?: BufferEncoding) => boolean;
-/** A socket as the what-if code reaches into it (its handle, its stream methods, its TLS state). */
-export type SocketLike = netTypes.Socket & {
-  _handle?: HandleLike | null;
-  push: Push;
-  _write: (data: unknown, enc: string, cb: (err?: Error | null) => void) => void;
-  _writev?: (chunks: unknown, cb: (err?: Error | null) => void) => void;
-  _final: (cb: (err?: Error | null) => void) => void;
-  _read: (n: number) => void;
-  encrypted?: boolean;
-  authorized?: boolean;
-  _secureEstablished?: boolean;
-  secureConnecting?: boolean;
-};
-type ConnectReq = { oncomplete?: (status: number, handle: HandleLike, req: ConnectReq, r: boolean, w: boolean) => void };
-type HandleLike = {
-  connect?: (...args: unknown[]) => number;
-  connect6?: (...args: unknown[]) => number;
-  start?: () => void;
-  verifyError?: () => Error | null;
-};
 type Req = {
   method?: string;
   getHeader?(name: string): unknown;
   prependOnceListener(ev: string, fn: (...a: never[]) => void): void;
   once(ev: string, fn: () => void): void;
 };
-
-/** Reports a failure of the what-if code (whatIf.ts's warnOnce); the request goes on. */
-export type Warn = (err: unknown) => void;
-
-/** The error `net` makes for a connection the peer reset (stream_base_commons onStreamRead: errnoException). */
-export function resetError(): NodeJS.ErrnoException {
-  const ex = new Error('read ECONNRESET') as NodeJS.ErrnoException;
-  ex.errno = errnoOf('ECONNRESET');
-  ex.code = 'ECONNRESET';
-  ex.syscall = 'read';
-  return ex;
-}
 
 /** Calls `fn` with the request's socket: the one opened inside http.request() (`dialed`), else the one it gets. */
 function withSocket(req: Req, dialed: object | undefined, warn: Warn, fn: (s: SocketLike, fresh: boolean) => void): void {
@@ -80,12 +65,6 @@ function withSocket(req: Req, dialed: object | undefined, warn: Warn, fn: (s: So
       warn(err);
     }
   }) as never);
-}
-
-/** A connecting socket's handle, when its connect is still to be called (a new connection). */
-function pendingHandle(s: SocketLike): HandleLike | undefined {
-  const h = s._handle;
-  return s.connecting && h !== null && h !== undefined && typeof h.connect === 'function' ? h : undefined;
 }
 
 /**
@@ -234,64 +213,6 @@ function delayFirstByte(s: SocketLike, ms: number): Undo {
   });
 }
 
-/**
- * What a throttled link holds for the program while its timers are late (a busy loop, a loaded
- * machine): the bytes that arrived meanwhile, up to a kernel receive buffer's worth, are read at
- * once after the stall, as from a real slow link; idle time with nothing to deliver earns nothing.
- */
-const THROTTLE_BUFFER = 256 * 1024;
-
-/** A body paced at a rate: `add` queues a chunk (null: the end), `stop` drops what is left. */
-export interface Pacer {
-  add(chunk: Buffer | null): void;
-  stop(): void;
-}
-
-/**
- * Delivers chunks to `deliver` at `rate` bytes a second, in slices every 10 ms, the end (null) in
- * its place; `alive` false stops it (the connection went). Shared by the http and http2 throttles.
- */
-export function pacer(rate: number, deliver: (c: Buffer | null) => void, alive: () => boolean): Pacer {
-  const queue: (Buffer | null)[] = [];
-  let timer: NodeJS.Timeout | undefined;
-  let last = 0;
-  let allowance = 0;
-  const drain = () => {
-    const now = performance.now();
-    allowance = Math.min(allowance + ((now - last) / 1000) * rate, Math.max(rate / 10, THROTTLE_BUFFER));
-    last = now;
-    while (queue.length > 0 && alive()) {
-      const c = queue[0];
-      if (c === null) {
-        queue.shift();
-        deliver(null);
-        continue;
-      }
-      const n = Math.floor(Math.min(allowance, c.length));
-      if (n <= 0) break;
-      allowance -= n;
-      if (n === c.length) queue.shift();
-      else queue[0] = c.subarray(n);
-      deliver(c.subarray(0, n));
-    }
-    timer = queue.length > 0 && alive() ? setTimeout(drain, 10) : undefined;
-  };
-  return {
-    add(chunk) {
-      queue.push(chunk);
-      if (timer === undefined) {
-        // Nothing was waiting: the time since the last delivery was idle, not owed.
-        last = performance.now();
-        timer = setTimeout(drain, 0);
-      }
-    },
-    stop() {
-      clearTimeout(timer);
-      queue.length = 0;
-    },
-  };
-}
-
 /** Delivers the reads at `rate` bytes a second (pacer). */
 function throttle(s: SocketLike, rate: number): Undo {
   let pushed: (c: Buffer | null) => void = () => {};
@@ -333,7 +254,7 @@ function onHead(
 
 /**
  * Resets the connection after `n` bytes of the response body (as sent: a chunked body's framing
- * counts), when the response goes on past them (whatIfReset.ts); `decided` says whether it did.
+ * counts), when the response goes on past them (httpWhatIfReset.ts); `decided` says whether it did.
  */
 function resetMidBody(s: SocketLike, req: Req, n: number, decided: (acted: boolean) => void): Undo {
   let below: (c: Buffer | null) => void = () => {};
@@ -386,100 +307,30 @@ function override(s: SocketLike, spec: OverrideSpec): Undo {
 }
 
 /**
- * Holds back a connecting socket's connect by `ms`: the call of its handle's connect (after Node's
- * own lookup for a host name). A socket already connected (kept-alive) has none: nothing is held.
+ * An http/https request a `fail` rule acts on, right after http.request() built it. `dialed`: the
+ * socket created inside that call (a new connection, connecting), when known; otherwise the
+ * socket the request gets (a kept-alive one, or later when the agent had none free) is failed as
+ * it is handed over, before the request writes anything to it. Never throws.
  */
-export function holdConnect(socket: object, ms: number): void {
-  const s = socket as SocketLike;
-  const h = pendingHandle(s);
-  if (h === undefined) return;
-  for (const name of ['connect', 'connect6'] as const) {
-    const real = h[name];
-    if (typeof real !== 'function') continue;
-    h[name] = (...args: unknown[]) => {
-      setTimeout(() => {
-        if (s.destroyed) return;
-        const err = real.apply(h, args);
-        const cr = args[0] as ConnectReq;
-        if (err !== 0 && typeof cr.oncomplete === 'function') cr.oncomplete(err, h, cr, false, false);
-      }, ms);
-      return 0;
-    };
-  }
-}
-
-let kConnectOptions: symbol | undefined;
-
-/** What OpenSSL's X509_V_ERR_CERT_HAS_EXPIRED becomes in Node (crypto's verifyError). */
-function expiredError(): Error {
-  return Object.assign(new Error('certificate has expired'), { code: 'CERT_HAS_EXPIRED' });
-}
-
-/**
- * Node's own error for a certificate of another name (tls.checkServerIdentity's), about the
- * socket's certificate's names (a resumed session shows no certificate: then the other name's).
- */
-function wrongHostError(s: SocketLike, host: string): Error | undefined {
-  const tls = require('node:tls') as typeof import('node:tls');
-  kConnectOptions ??= Object.getOwnPropertySymbols(s).find((x) => x.description === 'connect-options');
-  const options =
-    kConnectOptions !== undefined
-      ? (s as unknown as Record<symbol, { servername?: string; host?: string } | undefined>)[kConnectOptions]
-      : undefined;
-  const hostname = options?.servername || options?.host || host;
-  const cert = (s as unknown as import('node:tls').TLSSocket).getPeerCertificate(true);
-  const other = 'nettrace-what-if.invalid';
-  const err = tls.checkServerIdentity(hostname, {
-    ...cert,
-    subjectaltname: `DNS:${other}`,
-    subject: { ...cert.subject, CN: other },
-  }) as (Error & { reason?: string; cert?: unknown }) | undefined;
-  if (err === undefined) return undefined;
-  const names = cert.subjectaltname || `DNS:${other}`;
-  err.message = err.message.split(`DNS:${other}`).join(names);
-  if (err.reason !== undefined) err.reason = err.reason.split(`DNS:${other}`).join(names);
-  err.cert = cert;
-  return err;
-}
-
-/**
- * Fails the real TLS handshake's verification as Node would for that certificate problem, on a TLS
- * socket whose handshake has not ended (the http, undici and http2 paths; any other socket is left
- * as it is), with the error given as the handshake's verify error: Node checks the server's identity only after a
- * full handshake (onConnectSecure skips it when the session was resumed, as the agent's cached one
- * is on a later connection to the host), but reads the verify error after every one.
- */
-export function failTls(socket: object, spec: Extract<FailSpec, { kind: 'tls' }>, host: string, warn: Warn): void {
-  const s = socket as SocketLike;
-  if (s.encrypted !== true) return;
-  const h = s._handle;
-  if (h === null || h === undefined) return;
-  if (spec.tls === 'expired') {
-    h.verifyError = expiredError;
-    return;
-  }
-  const verify = h.verifyError;
-  h.verifyError = () => {
-    const real = typeof verify === 'function' ? verify.call(h) : null;
-    if (real !== null && real !== undefined) return real;
-    try {
-      return wrongHostError(s, host) ?? null;
-    } catch (err) {
-      warn(err);
-      return null;
+function failHttpRequest(t: Tracer, req: object, rule: Rule, host: string, port: number, dialed: object | undefined): void {
+  const spec = rule.fail;
+  if (spec === undefined) return;
+  try {
+    if (dialed !== undefined) {
+      failSocket(dialed as SocketLike, spec, host, port);
+      return;
     }
-  };
-}
-
-/**
- * A request given a kept-alive TLS connection has no handshake to fail (a certificate problem
- * cannot happen on it for real): as for `refused` on one, the socket is destroyed with the error at
- * once, so the rule does what it says and the trace's `whatIf` is true.
- */
-function failKeptTls(s: SocketLike, spec: Extract<FailSpec, { kind: 'tls' }>, host: string): void {
-  if (s.destroyed) return;
-  const err = spec.tls === 'expired' ? expiredError() : wrongHostError(s, host);
-  if (err !== undefined) s.destroy(err);
+    const r = req as { prependOnceListener(ev: string, fn: (s: SocketLike) => void): void };
+    r.prependOnceListener('socket', (s) => {
+      try {
+        failSocket(s, spec, host, port);
+      } catch (err) {
+        warnOnce(t, err);
+      }
+    });
+  } catch (err) {
+    warnOnce(t, err);
+  }
 }
 
 /**

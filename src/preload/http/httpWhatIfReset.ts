@@ -2,7 +2,7 @@
  * `fail reset` after N bytes of the response body on http/https (docs/rules.md "What-if actions"):
  * the rule acts only on a response that goes on past those N bytes. One that ends within them (a
  * 232-byte answer under a rule for 1,000 bytes) reaches the program as the server sent it, and the
- * rule did not act: no `whatIf` mark, not counted (whatIf.ts markActed / notActed).
+ * rule did not act: no `whatIf` mark, not counted (whatIfMarks.ts markActed / notActed).
  *
  * Where the response ends is read from its own framing, as Node's parser reads it: interim `1xx`
  * heads are passed over; no body for HEAD, 204 and 304; a chunked body ends with its last chunk

@@ -1,9 +1,9 @@
 /**
- * Send Again for http2 (docs/rules.md, "Send Again"; the store and the answer: sendAgain.ts). What
- * the preload keeps of an http2 stream, in the program's memory only: the headers as the session
- * sent them (pseudo-headers and the values the trace redacts), the body the program wrote (up to
- * MAX_BODY), the session it rode (weakly) and how the program connected it. Sent again on that
- * session while it is open, else on a new session connected as the program connected it (its
+ * Send Again for http2 (docs/rules.md, "Send Again"; the store and the answer: sendAgainStore.ts).
+ * What the preload keeps of an http2 stream, in the program's memory only: the headers as the
+ * session sent them (pseudo-headers and the values the trace redacts), the body the program wrote
+ * (up to MAX_BODY), the session it rode (weakly) and how the program connected it. Sent again on
+ * that session while it is open, else on a new session connected as the program connected it (its
  * `http2.connect` arguments; to another origin when the user changed the URL's), which is closed
  * once the stream ends. Both go through the program's `http2` module, so the hooks record the new
  * stream like any other.
@@ -13,15 +13,13 @@ import type { Tracer } from '../tracer';
 import {
   headersToSend,
   keepRequest,
+  MAX_BODY,
   sameOrigin,
   type IsSecret,
   type Made,
   type RequestLike,
   type SendAgainEdits,
-} from '../rules/sendAgain';
-
-/** A body longer than this is not kept (type it in Send Again with Changes…). */
-const MAX_BODY = 256 * 1024;
+} from '../rules/sendAgainStore';
 
 /** What the hooks tell the keeper of a stream's body: each chunk the program wrote, and its end. */
 export interface Http2BodyKeeper {
@@ -97,7 +95,7 @@ export function keepHttp2ForSendAgain(
 
 type Headers = Record<string, string | string[]>;
 
-/** Sends a kept http2 request again, with the user's edits (sendAgain.ts's Kept.send). */
+/** Sends a kept http2 request again, with the user's edits (sendAgainStore.ts's Kept.send). */
 function sendHttp2(k: Http2Kept, e: SendAgainEdits, secret: IsSecret): Made {
   const u = new URL(typeof e.url === 'string' && e.url !== '' ? e.url : k.url);
   const body = typeof e.body === 'string' ? Buffer.from(e.body) : k.body;

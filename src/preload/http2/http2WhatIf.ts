@@ -23,11 +23,11 @@
  */
 import type * as http2 from 'node:http2';
 import type { Rule, StartDecision } from '../../rules';
-import { rateOf, type FailSpec, type OverrideSpec } from '../../rules/whatIf';
+import { rateOf, type FailSpec, type OverrideSpec } from '../../rules/whatIfActions';
 import type { Tracer } from '../tracer';
 import { respondBody } from '../rules/bodyFile';
-import { actsOnResponse, delayMsOf, didNotAct, failSocket, holdMark, markActed, notActed, warnOnce } from '../rules/whatIf';
-import { failTls, pacer, resetError, type Pacer, type SocketLike } from '../http/httpWhatIf';
+import { actsOnResponse, delayMsOf, didNotAct, holdMark, markActed, notActed, warnOnce } from '../rules/whatIfMarks';
+import { failSocket, failTls, pacer, resetError, type Pacer, type SocketLike } from '../rules/whatIfSocket';
 
 type Session = http2.ClientHttp2Session & Record<symbol, unknown>;
 type Stream = http2.ClientHttp2Stream & {

@@ -5,7 +5,7 @@
  */
 
 import { mappedFrame } from '../../trace/contract/frames';
-import type { StackFrame } from '../../trace/contract/types';
+import type { StackFrame } from '../../trace/contract/incoming';
 
 /** What the preload reads of a V8 CallSite (a captured stack's frame). */
 export interface CallSiteLike {

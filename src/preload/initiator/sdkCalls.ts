@@ -29,12 +29,13 @@
  */
 
 import type { AsyncLocalStorage } from 'node:async_hooks';
-import { newHook, now, replaceFunction, type Hook, type Tracer } from '../tracer';
+import { newHook, replaceFunction, type Hook, type Tracer } from '../tracer';
+import { now } from '../clock/epoch';
 import { defineRestorable, onDetach } from '../detach';
 import { orig } from '../transport/collectorNet';
 import { onModuleLoad } from '../moduleLoad';
 import { mirror } from '../mirror';
-import type { StackHolder } from './initiator';
+import type { StackHolder } from './stackCapture';
 import { sdkPackageOf } from './sdkPackages';
 
 /** What the context holds: the program's call into an SDK. */

@@ -7,7 +7,7 @@
 
 import type { CapturedBody } from '../../trace/contract/types';
 import type { Tracer } from '../tracer';
-import { WireBlob } from '../transport/transport';
+import { WireBlob } from '../transport/wireValues';
 
 /** Bytes kept per body. */
 export function bodyCap(t: Tracer): number {

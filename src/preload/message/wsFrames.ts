@@ -7,9 +7,10 @@
  */
 
 import { observeEvents } from '../emitTaps';
-import type { WebSocketMessage, WebSocketSession } from '../../trace/contract/types';
+import type { WebSocketMessage, WebSocketSession } from '../../trace/contract/webSocket';
 import type { Hook, Tracer } from '../tracer';
-import { now, overrideMethod } from '../tracer';
+import { overrideMethod } from '../tracer';
+import { now } from '../clock/epoch';
 
 const OPCODES: Record<number, WebSocketMessage['type']> = { 1: 'text', 2: 'binary', 8: 'close', 9: 'ping', 10: 'pong' };
 

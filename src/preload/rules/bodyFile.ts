@@ -1,6 +1,6 @@
 /**
- * The bodies of `respond` rules given as a file (`bodyFile`, docs/rules.md "What-if actions"),
- * read in the program when a rule set is applied (rules.ts), before any request is decided: a
+ * The bodies of `respond` rules given as a file (`bodyFile`, docs/rules.md "What-if actions"), read
+ * in the program when a rule set is applied (preloadRules.ts), before any request is decided: a
  * regular file of at most 1 MiB, opened without following a link and without blocking (a FIFO's
  * open would wait for a writer), checked on the descriptor it was opened with (fstat) and read
  * through it. A rule whose file is not such a file is refused there with a warning naming the file
@@ -10,7 +10,7 @@
 import { closeSync, constants, fstatSync, lstatSync, openSync, readSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Rule } from '../../rules';
-import { bodyFileProblem, type RespondSpec } from '../../rules/whatIf';
+import { bodyFileProblem, type RespondSpec } from '../../rules/whatIfActions';
 
 /** Each applied `respond` rule's body read from its file, by the rule's parameters (the engine's copies of a rule share them). */
 const bodies = new WeakMap<RespondSpec, Buffer>();

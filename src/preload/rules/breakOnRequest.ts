@@ -14,7 +14,7 @@
  */
 
 import type { RequestStartView, StartDecision } from '../../rules';
-import { releaseBreak } from './rules';
+import { releaseBreak } from './preloadRules';
 import { redactedQueryNames, type SecretNames } from '../../trace/contract/redact';
 import { redactUrl } from '../../trace/contract/redactUrl';
 import { FLUSH_NOW_SYMBOL } from '../../protocol/preload';

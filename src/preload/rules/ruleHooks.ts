@@ -5,13 +5,13 @@
  * only in 'none' or 'rules' does it build a start view and call `ruleStart`.
  */
 
-import { F, type RecordWriter } from '../../protocol/events';
+import { F, type RecordWriter } from '../../protocol/recordWriter';
 import type { HttpClientKind } from '../../trace/contract/types';
 import type { EndDecision, RequestEndView, RequestStartView, StartDecision } from '../../rules';
 import { DETAIL_BIT, TRACE_ALL } from '../../rules/details';
-import { preloadRules } from './rules';
+import { preloadRules } from './preloadRules';
 import { breakOnRequest } from './breakOnRequest';
-import { startMark } from './whatIf';
+import { startMark } from './whatIfMarks';
 import type { Tracer } from '../tracer';
 
 /**
@@ -69,7 +69,7 @@ export function ruleBreakEarly(t: Tracer, view: RequestStartView): boolean {
 
 /**
  * The fields a recorded request's first record gets from its start decision (`marks`, `whatIf`),
- * written to its update (`id`: the record's, for a what-if mark that comes later: whatIf.ts
+ * written to its update (`id`: the record's, for a what-if mark that comes later: whatIfMarks.ts
  * startMark). Cheap when no mark rule matched.
  */
 export function ruleStartFields(d: StartDecision | undefined, w: RecordWriter, id?: string): void {

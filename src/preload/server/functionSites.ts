@@ -20,8 +20,8 @@
  */
 
 import { fileURLToPath } from 'node:url';
-import type { StackFrame } from '../../trace/contract/types';
-import { isProgramFile } from '../initiator/initiator';
+import type { StackFrame } from '../../trace/contract/incoming';
+import { isProgramFile } from '../initiator/stackCapture';
 
 /** Distinct functions looked up per thread; later ones get no position. */
 const MAX_FUNCTIONS = 1000;

@@ -12,8 +12,8 @@
  * environment turns it off (no inspector session is opened).
  */
 
-import type { RecordWriter } from '../../protocol/events';
-import { F } from '../../protocol/events';
+import type { RecordWriter } from '../../protocol/recordWriter';
+import { F } from '../../protocol/recordWriter';
 import { onDetach } from '../detach';
 import { FunctionSites } from './functionSites';
 import type { Hook, Tracer } from '../tracer';

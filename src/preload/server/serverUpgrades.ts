@@ -19,17 +19,18 @@
  */
 
 import type { Socket } from 'node:net';
-import { F } from '../../protocol/events';
+import { F } from '../../protocol/recordWriter';
 import { CAUSALITY_ON, incomingStore, type IncomingContext } from '../causality';
 import { isLoaded } from '../builtins';
 import { isDetached, subscribe } from '../detach';
 import { onModuleLoad } from '../moduleLoad';
 import { observeEvents, tapEmit } from '../emitTaps';
 import { forgetCarried } from '../message/traceparent';
-import { now, overrideMethod, replaceFunction, type Hook, type Tracer } from '../tracer';
+import { overrideMethod, replaceFunction, type Hook, type Tracer } from '../tracer';
+import { now } from '../clock/epoch';
 import { observeWebSocket } from '../message/wsFrames';
 import { mirror } from '../mirror';
-import type { WebSocketSession } from '../../trace/contract/types';
+import type { WebSocketSession } from '../../trace/contract/webSocket';
 
 /** Opens the record of an upgrade request (serverHooks.ts); undefined when the hook failed. */
 export type OpenUpgrade = (m: { req: object; socket: Socket; server: object }) => IncomingContext | undefined;

@@ -24,7 +24,8 @@
 
 import type * as net from 'node:net';
 import type { PreloadMessage, RecordMessage, StatsMessage } from '../../protocol/preload';
-import { DISCARD, type EventEncoder, FieldsWriter, framePrefix, type RecordWriter } from '../../protocol/events';
+import { type EventEncoder, framePrefix } from '../../protocol/events';
+import { DISCARD, FieldsWriter, type RecordWriter } from '../../protocol/recordWriter';
 import { EventQueue, EVENTS_ON, type EventSeg } from './eventQueue';
 import { resolveLazy, setBlobSink } from './wireValues';
 import { bindNet, collectorMayRead, fdOf, netLoaded, orig, rawPipe, type RawPipe, writeTail } from './collectorNet';
@@ -40,10 +41,6 @@ import {
   SYNC_BURST,
   SYNC_REFILL_MS,
 } from './batching';
-
-export { lazy, WireBlob, type SideChannel } from './wireValues';
-export { bindNet } from './collectorNet';
-import { onCollectorData } from '../rules/rules';
 
 const stringify = orig.stringify;
 
@@ -85,6 +82,8 @@ export class Transport {
   onComplete: ((id: string) => void) | undefined;
   /** Told once, on the next turn, that the collector went away or could not be reached (see goneWith). */
   onGone: (() => void) | undefined;
+  /** Told each chunk the collector sends: its trace rules (index.ts registers the rules' reader). */
+  onCollectorData: ((chunk: Buffer) => void) | undefined;
   /** The collector connection, once made. */
   private socket: net.Socket | undefined;
   /** The collector connection when it was made at exit without `net` (see rawPipe). */
@@ -354,9 +353,9 @@ export class Transport {
         const on = (event: string, fn: (...args: unknown[]) => void) => orig.apply(n.on, socket, [event, fn]);
         on('error', () => this.goneWith());
         on('close', () => this.goneWith());
-        // The collector sends the session's trace rules (src/preload/rules/rules.ts); reading
-        // everything also keeps the pipe from filling up in that direction.
-        on('data', (chunk) => onCollectorData(chunk as Buffer));
+        // The collector sends the session's trace rules (onCollectorData); reading everything
+        // also keeps the pipe from filling up in that direction.
+        on('data', (chunk) => this.onCollectorData?.(chunk as Buffer));
         orig.apply(n.connect, socket, [{ path: this.ipcPath }]);
         orig.apply(n.unref, socket, []);
         this.socket = socket;

@@ -8,12 +8,12 @@
  * fail, with its line, and no headers, connection or phases (none were made).
  */
 
-import { NO_STACK, type StackHolder } from '../initiator/initiator';
+import { NO_STACK, type StackHolder } from '../initiator/stackCapture';
 import type { Hook, Tracer } from '../tracer';
-import { now } from '../tracer';
+import { now } from '../clock/epoch';
 import * as dc from 'node:diagnostics_channel';
 import { defineRestorable, isDetached, onDetach } from '../detach';
-import { preloadRules } from '../rules/rules';
+import { preloadRules } from '../rules/preloadRules';
 import { ruleEnd, ruleStart, viewFromUrl } from '../rules/ruleHooks';
 import { causeOf } from '../causality';
 import type { RequestStartView, StartDecision } from '../../rules';

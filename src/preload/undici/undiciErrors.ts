@@ -1,5 +1,5 @@
 /**
- * undici's errors as a what-if rule gives them in the connection's place (whatIfUndici.ts): the
+ * undici's errors as a what-if rule gives them in the connection's place (undiciWhatIf.ts): the
  * class name, the fields, and the brand (a `Symbol.for` getter) that undici's `instanceof` checks
  * (undici 6+), so a program's `err instanceof errors.HeadersTimeoutError` holds for any copy of
  * undici, as for the real one.

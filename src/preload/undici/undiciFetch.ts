@@ -3,13 +3,13 @@
  * created several awaits later, no longer has (see PendingFetches).
  */
 
-import { NO_STACK, type StackHolder } from '../initiator/initiator';
+import { NO_STACK, type StackHolder } from '../initiator/stackCapture';
 import { plainHttpUrl } from './plainUrl';
 import type { Hook, Tracer } from '../tracer';
-import { now } from '../tracer';
+import { now } from '../clock/epoch';
 import { defineRestorable } from '../detach';
 import { runFetch } from './undiciPool';
-import { preloadRules } from '../rules/rules';
+import { preloadRules } from '../rules/preloadRules';
 import { ruleBreakEarly, ruleStart, ruleStartUndoable } from '../rules/ruleHooks';
 import { badPortOf, FETCH_BAD_PORT, recordBlocked } from './badPort';
 import { FetchCallView, fetchUrl, rawUrl } from './fetchCallView';

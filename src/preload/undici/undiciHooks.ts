@@ -11,12 +11,13 @@
 
 import { BodyCapture, bodyCap } from '../message/bodies';
 import { isEventStreamList, noteProgress, SseCounter } from '../message/progress';
-import { NO_STACK } from '../initiator/initiator';
+import { NO_STACK } from '../initiator/stackCapture';
 import { connOf } from '../connection/socketHooks';
 import type { ConnState, Hook, Tracer } from '../tracer';
 import { defineRestorable, subscribe } from '../detach';
-import { connFields, inTimerCallback, newHook, now, Slot, toRequestError, writeConn } from '../tracer';
-import { F, type FieldsWriter, type RecordWriter } from '../../protocol/events';
+import { connFields, inTimerCallback, newHook, Slot, toRequestError, writeConn } from '../tracer';
+import { now } from '../clock/epoch';
+import { F, type FieldsWriter, type RecordWriter } from '../../protocol/recordWriter';
 import { installWebSocketBadPort } from './badPort';
 import { RulesNote, fetchCalls, installFetchInitiator, takeSkippedFetch, takeSyncFetch } from './undiciFetch';
 import { absoluteFormOrigin, flatHeader, hasHeader, isAbort, isPlainAsyncIterable, originTarget, urlOf } from './undiciHeaders';
@@ -24,7 +25,7 @@ import { stateOf, type UndiciRequest, type UState } from './undiciState';
 import { causeOf } from '../causality';
 import { addToUndiciRequest } from '../message/traceparent';
 import type { StartDecision } from '../../rules';
-import { preloadRules } from '../rules/rules';
+import { preloadRules } from '../rules/preloadRules';
 import { flatLookup, wantsBodies, ruleStart, ruleStartFields, viewFromUrl } from '../rules/ruleHooks';
 import { whatIfUndiciRequest } from './undiciWhatIf';
 import { undiciCreated, undiciEnded, undiciOnConnection } from '../rules/ruleDetails';
@@ -32,7 +33,7 @@ import { DETAIL_BIT } from '../../rules/details';
 import { isRequestLine, onWebSocketClose, onWebSocketOpen, takeWrite, watchRequest } from './undiciWire';
 import { checkGlobalDispatchers, fetchClientOf, installPoolWaits, noteFetchProto, takeDrained, type QueuedCall } from './undiciPool';
 import { endByRules, queuedAtCreate } from './undiciQueue';
-import { sendAgainTracer } from '../rules/sendAgain';
+import { sendAgainTracer } from '../rules/sendAgainStore';
 import { keepUndiciForSendAgain } from './undiciSendAgain';
 import { watchDecoded } from './undiciDecoded';
 

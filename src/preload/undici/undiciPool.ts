@@ -11,7 +11,8 @@
 
 import type { PoolWait } from '../../trace/contract/types';
 import type { Hook, Tracer } from '../tracer';
-import { inTimerCallback, now, replaceFunction, toRequestError } from '../tracer';
+import { inTimerCallback, replaceFunction, toRequestError } from '../tracer';
+import { now } from '../clock/epoch';
 import type { RequestError } from '../../trace/contract/types';
 import { defineRestorable } from '../detach';
 import { onModuleLoad } from '../moduleLoad';

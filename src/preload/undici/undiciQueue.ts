@@ -5,7 +5,7 @@
  */
 
 import type { Hook, Tracer } from '../tracer';
-import { now } from '../tracer';
+import { now } from '../clock/epoch';
 import type { UState } from './undiciState';
 import type { RequestError } from '../../trace/contract/types';
 import { ruleEnd } from '../rules/ruleHooks';

@@ -1,9 +1,9 @@
 /**
- * Send Again for fetch and undici requests (docs/rules.md, "Send Again"; sendAgain.ts keeps the
- * requests and answers the collector): what is kept of an undici Request as it is created — its
- * headers as undici got them (what fetch or the program gave, in order), its body — and the
- * request made again through the program's undici dispatcher, the global one (the dispatcher
- * `fetch()` and `undici.request()` use unless given another), so the hooks record it like any other.
+ * Send Again for fetch and undici requests (docs/rules.md, "Send Again"; sendAgainStore.ts keeps
+ * the requests and answers the collector): what is kept of an undici Request as it is created — its
+ * headers as undici got them (what fetch or the program gave, in order), its body — and the request
+ * made again through the program's undici dispatcher, the global one (the dispatcher `fetch()` and
+ * `undici.request()` use unless given another), so the hooks record it like any other.
  */
 import { isPlainAsyncIterable } from './undiciHeaders';
 import type { Tracer } from '../tracer';
@@ -16,7 +16,7 @@ import {
   type Made,
   type RequestLike,
   type SendAgainEdits,
-} from '../rules/sendAgain';
+} from '../rules/sendAgainStore';
 
 /** The undici Request fields read here. */
 export interface UndiciRequestFields {

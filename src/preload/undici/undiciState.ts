@@ -3,7 +3,7 @@
 import type { StartDecision } from '../../rules';
 import type { SseCounter } from '../message/progress';
 import type { BodyCapture } from '../message/bodies';
-import type { StackHolder } from '../initiator/initiator';
+import type { StackHolder } from '../initiator/stackCapture';
 import type { ConnState, Keyed } from '../tracer';
 import { Slot } from '../tracer';
 

@@ -6,10 +6,10 @@
  * Never throws into the program: every entry point catches, warns once and lets the request go.
  */
 import type { Rule, StartDecision } from '../../rules';
-import { rateOf, type OverrideSpec } from '../../rules/whatIf';
+import { rateOf, type OverrideSpec } from '../../rules/whatIfActions';
 import type { Tracer } from '../tracer';
-import { actsOnResponse, delayMsOf, holdMark, isIp, markActed, notActed, notFoundError, refusedError, warnOnce } from '../rules/whatIf';
-import { failTls, holdConnect, resetError } from '../http/httpWhatIf';
+import { actsOnResponse, delayMsOf, holdMark, markActed, notActed, warnOnce } from '../rules/whatIfMarks';
+import { failTls, holdConnect, isIp, notFoundError, refusedError, resetError } from '../rules/whatIfSocket';
 import { respondBody } from '../rules/bodyFile';
 import { overridden, rawHeaders, reasonOf } from './undiciWhatIfHead';
 import { subscribe } from '../detach';

@@ -1,12 +1,12 @@
 /**
  * The response heads a what-if rule hands to undici's Request in the connection's place
- * (whatIfUndici.ts): the status line's reason and the raw header pairs, as undici's parser gives
+ * (undiciWhatIf.ts): the status line's reason and the raw header pairs, as undici's parser gives
  * them, laid out as the bytes of one header block ("Name: value" lines joined by CRLF) of which
  * each name and value is a view, as the parser's are views of the bytes it read. The hooks read
- * such a list as that block (src/preload/message/headers.ts byteBlock), so the trace records
+ * such a list as that block (src/preload/headerCapture.ts byteBlock), so the trace records
  * exactly the headers the program got.
  */
-import type { OverrideSpec } from '../../rules/whatIf';
+import type { OverrideSpec } from '../../rules/whatIfActions';
 
 /** The status line's reason undici reads from a server: Node's own text for the code. */
 export function reasonOf(status: number): string {

@@ -4,7 +4,8 @@
  */
 
 import type { Hook, Tracer } from '../tracer';
-import { now, overrideMethod, Slot } from '../tracer';
+import { overrideMethod, Slot } from '../tracer';
+import { now } from '../clock/epoch';
 import type { UState } from './undiciState';
 import { countFrames, frameCounter, type FrameCounter } from '../message/wsFrames';
 

@@ -18,15 +18,9 @@ import { RecordUsers } from './recordUsers';
 import { TraceStats } from './traceStats';
 import { ID_PREFIX, RECORD_KINDS } from '../contract/wire';
 import { RecordTable } from './recordTable';
-import {
-  type HttpRequest,
-  type IncompleteReason,
-  type Initiator,
-  type KernelEvent,
-  type RecordKind,
-  type RecordOfKind,
-  type Trace,
-} from '../contract/types';
+import type { HttpRequest, Initiator, RecordKind, RecordOfKind, Trace } from '../contract/types';
+import type { IncompleteReason } from '../contract/incoming';
+import type { KernelEvent } from '../contract/kernelRecords';
 import {
   DEFAULTS,
   endOfRequest,
@@ -53,8 +47,6 @@ import { markIncomplete, unmarkFinished } from './incomplete';
 import { markRestart, processInfoOf } from './processes';
 import { roundMs } from '../derive/timings';
 import { DEFAULT_MAX_PENDING_BLOB_BYTES, DEFAULT_MAX_RECORDS, type TraceBuilderOptions } from './builderOptions';
-
-export { roundMs, DEFAULT_MAX_PENDING_BLOB_BYTES, DEFAULT_MAX_RECORDS, type TraceBuilderOptions };
 
 /** Builds a Trace from the messages of any number of preload connections. */
 export class TraceBuilder implements UpsertHost {

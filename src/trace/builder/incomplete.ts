@@ -5,7 +5,8 @@
  * (builder.ts) marks them; a late update that finishes one takes the mark back (unmarkFinished).
  */
 
-import type { IncompleteReason, RecordKind } from '../contract/types';
+import type { RecordKind } from '../contract/types';
+import type { IncompleteReason } from '../contract/incoming';
 import type { RecordLookup } from './recordTable';
 import { isFinished, KIND_INDEX, type AnyRecord, type ConnectionState } from './upsert';
 

@@ -8,7 +8,8 @@
 
 import { isTime } from '../formats/normalize';
 import { redactUrl, type NameSet } from '../contract/redactUrl';
-import type { HeaderPair, HttpRequest, IncompleteReason, Initiator, ProcessInfo, RecordKind } from '../contract/types';
+import type { HeaderPair, HttpRequest, Initiator, ProcessInfo, RecordKind } from '../contract/types';
+import type { IncompleteReason } from '../contract/incoming';
 import { ID_PREFIX, RECORD_KINDS } from '../contract/wire';
 import { decodeHeaders, REF_FIELDS } from '../contract/wire';
 import { SharedPairs } from './sharedPairs';

@@ -1,6 +1,6 @@
 /** How a stack frame mapped through a source map is written, by the preload and the collector alike. */
 
-import type { StackFrame } from './types';
+import type { StackFrame } from './incoming';
 
 /**
  * `frame` at its original position (`file`, 1-based `line`, the map's 0-based `column0`), the

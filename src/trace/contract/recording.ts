@@ -29,7 +29,7 @@ export interface RecordedHead {
 
 /**
  * How an exchange ended for the program, in the terms a replay reproduces (each through the what-if
- * action of the same effect: src/rules/whatIf.ts):
+ * action of the same effect: src/rules/whatIfActions.ts):
  *   - `completed`: the response ended normally;
  *   - `refused`: the connection was not made (`code`: ECONNREFUSED, EHOSTUNREACH, ETIMEDOUT of a connect);
  *   - `dns`: the name did not resolve (`code`: ENOTFOUND, EAI_AGAIN);

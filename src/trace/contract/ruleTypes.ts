@@ -66,7 +66,7 @@ export interface WhatIf {
   status?: number;
 }
 
-/** A `fail` rule's parameters, per kind (src/rules/whatIf.ts validates them). */
+/** A `fail` rule's parameters, per kind (src/rules/whatIfActions.ts validates them). */
 export type WhatIfFail =
   | { kind: 'refused' | 'dns-notfound' | 'timeout' }
   | { kind: 'reset'; at: 'before-response' | 'mid-body'; afterBytes?: number }

@@ -7,13 +7,7 @@
 
 import type { IncomingRequest, IncompleteReason, StackFrame } from './incoming';
 import type { TraceRules, WhatIf } from './ruleTypes';
-
-export type { IncomingError, IncomingLoopBlocked, IncomingRequest, IncompleteReason, ServerKind, StackFrame } from './incoming';
 import type { KernelEvent, KernelTimings, TcpMetrics } from './kernelRecords';
-export type { IcmpMessage, KernelEvent, KernelTimings, TcpMetrics } from './kernelRecords';
-export type { TraceRule, TraceRules } from './ruleTypes';
-export type { WebSocketMessage, WebSocketSession } from './webSocket';
-export type { DnsQuestion, DnsAnswer, DnsQueryMsg, DnsReplyMsg, DnsQuery } from './dnsMessages';
 import type { WebSocketSession } from './webSocket';
 import type { DnsQuery } from './dnsMessages';
 

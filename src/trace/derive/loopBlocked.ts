@@ -8,15 +8,8 @@
  */
 
 import { failedAt, roundMs, type PhaseSegment } from './timings';
-import type {
-  DebuggerPause,
-  HttpRequest,
-  IncomingLoopBlocked,
-  IncomingRequest,
-  LoopBlock,
-  LoopBlocked,
-  ProcessInfo,
-} from '../contract/types';
+import type { DebuggerPause, HttpRequest, LoopBlock, LoopBlocked, ProcessInfo } from '../contract/types';
+import type { IncomingLoopBlocked, IncomingRequest } from '../contract/incoming';
 import { MAX_LOOP_BLOCKS, MIN_LOOP_BLOCK_MS } from '../contract/wire';
 
 /** Stretches listed per request (the longest; the rest are counted in `moreStretches`). */

@@ -4,7 +4,7 @@
  * request that started the chain when its own stack has none.
  */
 
-import { inheritInitiator, programFrame } from './initiator';
+import { inheritInitiator, programFrame } from './initiatorLine';
 import type { HttpRequest } from '../contract/types';
 
 /** Redirect targets waiting for their follow-up request, at most `max` (the oldest go first). */

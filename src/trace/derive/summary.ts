@@ -18,9 +18,10 @@
  */
 
 import type { WhatIf } from '../contract/ruleTypes';
-import type { HttpRequest, IncomingRequest, Timings } from '../contract/types';
+import type { HttpRequest, Timings } from '../contract/types';
+import type { IncomingRequest } from '../contract/incoming';
 import { whatIfWords } from '../diagnosis/whatIfText';
-import { requestLine } from './initiator';
+import { requestLine } from './initiatorLine';
 import { connectionState } from './labels';
 import { percentilesOfSorted, type Percentiles } from './percentiles';
 import { routeKeyOf, routeLabel, type RouteKey } from './routes';

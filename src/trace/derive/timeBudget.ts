@@ -28,7 +28,8 @@ import {
   type PhaseSegment,
   type RequestContext,
 } from './timings';
-import type { HttpRequest, KernelTimings, LoopBlock, LoopBlocked, Timings } from '../contract/types';
+import type { HttpRequest, LoopBlock, LoopBlocked, Timings } from '../contract/types';
+import type { KernelTimings } from '../contract/kernelRecords';
 
 /** The derived fields of a request that hold its time budget, as the trace keeps them. */
 export interface MeasuredBudget {

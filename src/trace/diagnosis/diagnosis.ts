@@ -14,12 +14,11 @@ import { whatIfWithoutNetwork } from './whatIfText';
 import { blockedPortOf, DEFAULT_SLOW_THRESHOLD_MS, failedAt, isSlow, type Phase, type RequestContext } from '../derive/timings';
 import { timeBudget, type TimeBudget } from '../derive/timeBudget';
 import { diagnoseProgramShare, LOOP_BLOCKED_MIN_MS } from './loopDiagnosis';
-import { icmpText, kernelConnectStory, kernelStory, kernelWaitStory, requestKernelEvents, synStory } from '../derive/kernel';
+import { requestKernelEvents } from '../derive/kernel';
+import { icmpText, kernelConnectStory, kernelStory, kernelWaitStory, synStory } from './kernelStory';
 import { explainTlsError } from './tlsErrors';
-import type { ConnectAttempt, DnsQuery, HttpRequest, ProgramLookup, Timings } from '../contract/types';
-
-export { formatMs } from './sentence';
-export { DEFAULT_SLOW_THRESHOLD_MS, isFailed } from '../derive/timings';
+import type { ConnectAttempt, HttpRequest, ProgramLookup, Timings } from '../contract/types';
+import type { DnsQuery } from '../contract/dnsMessages';
 
 /** Options of diagnose(). */
 export interface DiagnosisOptions {
@@ -485,8 +484,6 @@ function diagnoseSlow(ctx: DiagnosisContext, budget: TimeBudget, threshold: numb
   const { name, evidence } = whatIfSlowDetail(ctx.request, worst) ?? slowDetail(ctx, worst, t);
   return `${pct}% of the time was the ${name} (${formatMs(worstMs)} ms of ${formatMs(total)} ms)${evidence ? `: ${evidence}` : ''}`;
 }
-
-export { diagnoseLoopBlocked, LOOP_BLOCKED_MIN_MS, LOOP_BLOCKED_MIN_SHARE } from './loopDiagnosis';
 
 // ---- entry point ----
 

@@ -5,7 +5,7 @@
  */
 
 import { formatMs, plural } from './sentence';
-import type { DnsQuery } from '../contract/types';
+import type { DnsQuery } from '../contract/dnsMessages';
 
 /** "nx-domain" to "NXDOMAIN", "serv-fail" to "SERVFAIL". */
 function rcodeName(rCode: string): string {

@@ -24,19 +24,14 @@ import type {
   DebuggerPause,
   Dial,
   DnsLookup,
-  DnsAnswer,
-  DnsQuery,
-  DnsQueryMsg,
-  DnsQuestion,
-  DnsReplyMsg,
   HttpRequest,
-  KernelEvent,
   SocketOp,
   SocketTrace,
   TcpConn,
-  TcpMetrics,
   UdpConn,
 } from '../contract/types';
+import type { DnsAnswer, DnsQuery, DnsQueryMsg, DnsQuestion, DnsReplyMsg } from '../contract/dnsMessages';
+import type { KernelEvent, TcpMetrics } from '../contract/kernelRecords';
 import type { IncomingRequest, StackFrame } from '../contract/incoming';
 
 type Obj = Record<string, unknown>;

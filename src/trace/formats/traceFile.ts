@@ -20,15 +20,8 @@ import {
 } from './normalize';
 import { redactCommandLine, redactedArgNames } from '../contract/redact';
 import { RECORD_KINDS } from '../contract/wire';
-import {
-  FORMAT_VERSION,
-  type HttpRequest,
-  type Trace,
-  type TraceRule,
-  type TraceRules,
-  type TraceStats,
-  type HelperStats,
-} from '../contract/types';
+import { FORMAT_VERSION, type HttpRequest, type Trace, type TraceStats, type HelperStats } from '../contract/types';
+import type { TraceRule, TraceRules } from '../contract/ruleTypes';
 
 /** Returns an empty trace that began now. */
 export function emptyTrace(description: string, beginAt: Date = new Date()): Trace {

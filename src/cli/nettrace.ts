@@ -4,16 +4,19 @@
  */
 
 import { resolve } from 'node:path';
-import type { Trace, TraceRule } from '../trace/contract/types';
+import type { Trace } from '../trace/contract/types';
+import type { TraceRule } from '../trace/contract/ruleTypes';
 import { describeWhatIf, isWhatIf, matchedNoun, whatIfGaps, type WhatIfParams } from '../rules';
-import { OPTIONS, OptionError, optionDef, parseOption, resolveTracingOptions, toPreloadConfig, type OptionDef } from '../protocol/options';
+import { OptionError, optionDef, parseOption, resolveTracingOptions, toPreloadConfig } from '../protocol/options';
+import { OPTIONS } from '../protocol/optionTable';
+import type { OptionDef } from '../protocol/optionBase';
 import { countRequest, renderSummary, shouldUseColor, writeTrace, type RequestTotals } from './render';
 import { TraceFileError } from '../trace/formats/traceFile';
 import { flagHelp, optionSpecOf, parseArgs, UsageError } from './args';
 import type { HelperSetting } from '../collector/helperSession';
 import { checkWritable, CliError, defaultOutName, runTraced } from './runTraced';
 import { RUN_TABLE_ROWS, SHOW_MAX_ROWS, showCommandFor, showTrace } from './show';
-import { bodyFileCheck, cmdRules, RULES_HELP, runRules } from './rules';
+import { bodyFileCheck, cmdRules, RULES_HELP, runRules } from './rulesCommand';
 import { escapeJsonForTerminal, sanitize, sanitizeLines } from './text';
 import type { SpanSink } from '../otlp/sink';
 import type { OtlpConfig } from '../otlp/config';

@@ -14,10 +14,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { PRELOAD_LOADER_FILE, type InitiatorMode } from '../../protocol/preload';
-import type { Initiator, StackFrame } from '../../trace/contract/types';
+import type { Initiator } from '../../trace/contract/types';
+import type { StackFrame } from '../../trace/contract/incoming';
 import type { CallSiteLike, RuntimeSourceMaps } from './runtimeMaps';
-
-export { RuntimeSourceMaps, type CallSiteLike } from './runtimeMaps';
 
 /** Bound when the bundle loads: a program that patches fs (mock-fs, graceful-fs) neither sees nor changes this. */
 const realpathSync = fs.realpathSync;

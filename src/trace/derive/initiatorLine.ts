@@ -5,7 +5,8 @@
  * into a library).
  */
 
-import type { HttpRequest, Initiator, StackFrame } from '../contract/types';
+import type { HttpRequest, Initiator } from '../contract/types';
+import type { StackFrame } from '../contract/incoming';
 
 /** The program's first frame of an initiator, or undefined when it holds only library frames. */
 export function programFrame(initiator: Initiator | undefined): StackFrame | undefined {

@@ -54,14 +54,14 @@ function engineModule(): RulesModule {
 }
 
 /**
- * Who answers the collector's Send Again messages (sendAgain.ts, registered when the http, undici
- * or http2 hooks install it; undefined until then: the message is ignored, as sendAgain.ts would without a
- * tracer). A registration, not an import, so this file does not import sendAgain.ts (which reads
- * the tracer, whose transport reads this file).
+ * Who answers the collector's Send Again messages (sendAgainStore.ts, registered when the http,
+ * undici or http2 hooks install it; undefined until then: the message is ignored, as
+ * sendAgainStore.ts would without a tracer). A registration, not an import, so this file does not
+ * import sendAgainStore.ts (which reads the tracer, whose transport reads this file).
  */
 let sendAgainHandler: ((m: SendAgainMessage) => void) | undefined;
 
-/** Registers the Send Again handler (sendAgain.ts). */
+/** Registers the Send Again handler (sendAgainStore.ts). */
 export function onSendAgain(fn: (m: SendAgainMessage) => void): void {
   sendAgainHandler = fn;
 }
@@ -484,9 +484,4 @@ export const preloadRules = new PreloadRules();
 /** The hooks' question: 'all', 'none' or 'rules' (a plain field read). */
 export function rulesMode(): 'all' | 'none' | 'rules' {
   return preloadRules.mode;
-}
-
-/** The transport's reader of the collector socket. */
-export function onCollectorData(chunk: Buffer | string): void {
-  preloadRules.onData(chunk);
 }
