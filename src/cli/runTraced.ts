@@ -156,8 +156,7 @@ export async function runTraced(options: RunOptions): Promise<RunResult> {
   // How the helper will start, when known without probing (root, remembered probes). As root (or
   // with file capabilities) it starts now and loads its eBPF programs while the collector and the
   // program's gate start (issue 65); it attaches once given the program's pid, which still waits.
-  // A command that cannot run is said before anything starts (the helper included).
-  if (helperSetting !== 'off') checkCommand(options.command, { ...process.env, ...options.env });
+  if (helperSetting !== 'off') checkCommand(options.command, { ...process.env, ...options.env }); // before the helper starts
   const remembered = helperSetting === 'off' ? undefined : SessionHelper.remembered(where);
   let early = remembered && SessionHelper.prestart(where, remembered);
   const collector = await startCollector({
