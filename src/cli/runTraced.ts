@@ -10,6 +10,7 @@ import { startCollector } from '../collector/server';
 import { buildPreloadEnv, preloadPath } from '../collector/launchEnv';
 import { spawnGated } from '../helper/launch';
 import type { PreloadConfig, RuleDefaultAction } from '../protocol/preload';
+import { DEFAULTS } from '../protocol/optionBase';
 import type { PacketCapture, Trace } from '../trace/contract/types';
 import { checkPrivateWritable } from '../trace/formats/privateFile';
 import { redactArgv, redactedArgNames } from '../trace/contract/redact';
@@ -151,6 +152,7 @@ export async function runTraced(options: RunOptions): Promise<RunResult> {
     redactQuery: options.redactQuery,
     rules: options.rules,
     defaultAction: options.defaultAction,
+    ...(options.config?.record ? { record: recordCaps(options.config) } : {}),
   }).catch((err: Error) => {
     // Where it cannot listen (a socket path too long, a folder the programs would not trust): said plainly.
     throw new CliError(err.message);
@@ -267,6 +269,14 @@ export async function runTraced(options: RunOptions): Promise<RunResult> {
     }
     await collector.close();
   }
+}
+
+/** The caps a run records for replay with (`--record`: the preload's configuration, defaults filled in). */
+function recordCaps(config: Omit<PreloadConfig, 'ipcPath'>): { maxBodyBytes: number; maxRunBytes: number } {
+  return {
+    maxBodyBytes: config.recordMaxBodyBytes ?? DEFAULTS.recordMaxBodyBytes,
+    maxRunBytes: config.recordMaxRunBytes ?? DEFAULTS.recordMaxRunBytes,
+  };
 }
 
 /**

@@ -38,6 +38,7 @@ import { ensureResolver } from './dns/install';
 import { redactArgv, redactedArgNames } from '../trace/contract/redact';
 import { replaceFunction } from './tracer';
 import { detach, isDetached, onDetach } from './detach';
+import { flushOpenRecordings, startRecording } from './message/recorder';
 
 /** For the loader (loader.ts, firstUse.ts): the message that made it run the body. */
 export { deliver } from './detach';
@@ -180,7 +181,8 @@ function start(): void {
   whenLoaded('http', installing(installHttpHooks), eager);
   whenLoaded('https', installing(installHttpsHooks), eager);
   installing(subscribeHttpChannels)();
-  for (const install of [installUndiciHooks, installHttp2Hooks, installAsyncStarts, installServerHooks]) installing(install)();
+  for (const install of [startRecording, installUndiciHooks, installHttp2Hooks, installAsyncStarts, installServerHooks])
+    installing(install)();
   // The flush entry point for a paused debuggee (see FLUSH_NOW_SYMBOL): its timers cannot run.
   Object.defineProperty(globalThis, Symbol.for(FLUSH_NOW_SYMBOL), {
     value: function flushNow(): number {
@@ -228,6 +230,7 @@ function start(): void {
       }
       t.resolver?.flush();
       flushHandlerLines(t);
+      flushOpenRecordings();
       transport.send({ type: 'exit', exitAt: at, exitCode: typeof code === 'number' ? code : undefined }, true);
       transport.markStats();
       transport.flushSync();

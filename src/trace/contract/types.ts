@@ -16,6 +16,7 @@ export type { WebSocketMessage, WebSocketSession } from './webSocket';
 export type { DnsQuestion, DnsAnswer, DnsQueryMsg, DnsReplyMsg, DnsQuery } from './dnsMessages';
 import type { WebSocketSession } from './webSocket';
 import type { DnsQuery } from './dnsMessages';
+import type { RecordedExchange, RecordingInfo } from './recording';
 
 /** The current (and only) trace format version this code reads and writes. */
 export const FORMAT_VERSION = 1;
@@ -542,6 +543,10 @@ export interface Trace {
   debuggerPauses?: DebuggerPause[];
   traceRules?: TraceRules;
   stats: TraceStats;
+  /** What a replay needs of each request, with `nettrace run --record` (recording.ts; docs/trace-format.md). */
+  exchanges?: RecordedExchange[];
+  /** The recording's caps and what they cut (with `exchanges`). */
+  recording?: RecordingInfo;
 }
 
 /** The record kinds that are arrays of records with a `traceID`. */
