@@ -134,7 +134,8 @@ function ms(n: number): number {
 export function recordedEnd(err: RequestError | undefined, bodyBytes: number | undefined, http2Code?: number): RecordedEnd {
   if (err === undefined) return { kind: 'completed' };
   if (err.aborted) return { kind: 'aborted' };
-  const code = err.code ?? err.cause?.code;
+  // The underlying failure's code first (HTTP/2's ERR_HTTP2_STREAM_CANCEL wraps the session's ECONNREFUSED).
+  const code = err.cause?.code ?? err.code;
   if (err.phase === 'dns') return { kind: 'dns', code: code ?? 'ENOTFOUND' };
   if (err.phase === 'tls' && !err.timedOut) return { kind: 'tls', code: code ?? 'ERR_SSL' };
   // A connect the kernel gave up on (ETIMEDOUT) is refused; the client's own connect timeout is a timeout.
