@@ -180,9 +180,8 @@ function start(): void {
   whenLoaded('dns', installing(installDnsLookupHook), eager);
   whenLoaded('http', installing(installHttpHooks), eager);
   whenLoaded('https', installing(installHttpsHooks), eager);
-  installing(subscribeHttpChannels)();
-  for (const install of [startRecording, installUndiciHooks, installHttp2Hooks, installAsyncStarts, installServerHooks])
-    installing(install)();
+  for (const install of [startRecording, subscribeHttpChannels]) installing(install)();
+  for (const install of [installUndiciHooks, installHttp2Hooks, installAsyncStarts, installServerHooks]) installing(install)();
   // The flush entry point for a paused debuggee (see FLUSH_NOW_SYMBOL): its timers cannot run.
   Object.defineProperty(globalThis, Symbol.for(FLUSH_NOW_SYMBOL), {
     value: function flushNow(): number {
