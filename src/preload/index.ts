@@ -38,7 +38,7 @@ import { ensureResolver } from './dns/install';
 import { redactArgv, redactedArgNames } from '../trace/contract/redact';
 import { replaceFunction } from './tracer';
 import { detach, isDetached, onDetach } from './detach';
-import { flushOpenRecordings, startRecording } from './message/recorder';
+import { flushOpenRecordings } from './message/recorder';
 
 /** For the loader (loader.ts, firstUse.ts): the message that made it run the body. */
 export { deliver } from './detach';
@@ -180,7 +180,7 @@ function start(): void {
   whenLoaded('dns', installing(installDnsLookupHook), eager);
   whenLoaded('http', installing(installHttpHooks), eager);
   whenLoaded('https', installing(installHttpsHooks), eager);
-  for (const install of [startRecording, subscribeHttpChannels]) installing(install)();
+  installing(subscribeHttpChannels)();
   for (const install of [installUndiciHooks, installHttp2Hooks, installAsyncStarts, installServerHooks]) installing(install)();
   // The flush entry point for a paused debuggee (see FLUSH_NOW_SYMBOL): its timers cannot run.
   Object.defineProperty(globalThis, Symbol.for(FLUSH_NOW_SYMBOL), {
@@ -229,7 +229,6 @@ function start(): void {
       }
       t.resolver?.flush();
       flushHandlerLines(t);
-      flushOpenRecordings();
       transport.send({ type: 'exit', exitAt: at, exitCode: typeof code === 'number' ? code : undefined }, true);
       transport.markStats();
       transport.flushSync();
@@ -258,6 +257,8 @@ function onExit(fn: (code: unknown) => void): void {
   const emit = function emit(this: unknown, event: string | symbol, code?: unknown): boolean {
     if (event === 'exit' && !done && this === process) {
       done = true;
+      // The WebSockets still open, recorded for replay (recorder.ts), go with the process's last messages.
+      flushOpenRecordings();
       fn(code);
     }
     // eslint-disable-next-line prefer-rest-params

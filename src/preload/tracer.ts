@@ -35,6 +35,7 @@ import { lazy, type SideChannel, type Transport } from './transport/transport';
 import { defineRestorable, onDetach } from './detach';
 import { mirror } from './mirror';
 import { now } from './clock/epoch';
+import { startRecording } from './message/recorder';
 
 /** An object read by a symbol key (see Slot). */
 export type Keyed<T> = Record<symbol, T | undefined>;
@@ -237,6 +238,8 @@ export class Tracer {
     this.headers = new HeaderCapture(config.headers, redactedHeaderNames(config.redact));
     this.stackDepth = config.stackDepth;
     this.stackBudget = new StackBudget(config.initiator, now());
+    // Recording for replay, when the configuration asks for it (message/recorder.ts).
+    startRecording(this);
   }
 
   /**

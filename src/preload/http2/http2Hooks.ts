@@ -14,6 +14,7 @@
 import type * as http2 from 'node:http2';
 import { BodyCapture, bodyCap } from '../message/bodies';
 import { noteProgress, type Progressing } from '../message/progress';
+import { newRecorder, recordedEnd, recording, type ExchangeRecorder } from '../message/recorder';
 import type { StackHolder } from '../initiator/initiator';
 import { connOf, tracedSocket } from '../connection/socketHooks';
 import { OpSampler } from '../connection/opSampler';
@@ -30,7 +31,6 @@ import { currentIncoming } from '../causality';
 import { objectLookup, wantsBodies, ruleEnd, ruleStart, ruleStartFields, viewFromUrl } from '../rules/ruleHooks';
 import { answersInPlace, whatIfHttp2Request } from '../rules/whatIfHttp2';
 import { keepHttp2ForSendAgain } from '../rules/sendAgainHttp2';
-import { newRecorder, recordedEnd, recording, type ExchangeRecorder } from '../message/recorder';
 
 interface SessionState {
   conn?: ConnState;

@@ -52,7 +52,7 @@ export class Recording {
 /** The process's recording while the `record` option is on (set by startRecording); undefined: the hooks record nothing. */
 export let recording: Recording | undefined;
 
-/** Turns recording on for this process when its configuration asks for it (index.ts, at start, before any hook). */
+/** Turns recording on for this process when its configuration asks for it (the Tracer's constructor, before any hook). */
 export function startRecording(t: Tracer): void {
   const config = t.config;
   if (config.record === true) recording = new Recording(t, config.recordMaxBodyBytes, config.recordMaxRunBytes);

@@ -70,7 +70,7 @@ export interface RecordedMessage {
 
 /** What a replay needs of one exchange (the trace's `exchanges[]`, one per recorded request). */
 export interface RecordedExchange {
-  /** The request (`httpRequests[].traceID`, e.g. `req-12`) whose method, URL and process this is of. */
+  /** The request (`httpRequests[].traceID`) whose method, URL and process this is of. */
   traceID: string;
   /** The request's body as the program sent it (matched on; absent: none was sent). */
   reqBody?: RecordedBytes;
