@@ -17,10 +17,16 @@
 
 import { RECORDED_CHUNKS_MAX, type RecordedEnd, type RecordedHead } from '../../trace/contract/recording';
 import type { RequestError } from '../../trace/contract/types';
-import type { WireBytes, WireExchange } from '../../protocol/preload';
+import type { PreloadMessage, WireBytes, WireExchange } from '../../protocol/preload';
 import { WireBlob } from '../transport/transport';
-import type { Tracer } from '../tracer';
 import { now } from '../clock/epoch';
+
+/** What recording needs of the Tracer (its configuration, warnings, the transport): no import of tracer.ts, which starts it. */
+export interface RecordingHost {
+  readonly config: { record?: boolean; recordMaxBodyBytes: number; recordMaxRunBytes: number };
+  warn(message: string): void;
+  readonly transport: { send(msg: PreloadMessage): void };
+}
 
 /** The process's recording: its caps, and the bytes kept so far against the run's cap. */
 export class Recording {
@@ -32,7 +38,7 @@ export class Recording {
   off = false;
 
   constructor(
-    readonly t: Tracer,
+    readonly t: RecordingHost,
     readonly maxBody: number,
     readonly maxRun: number,
   ) {}
@@ -53,7 +59,7 @@ export class Recording {
 export let recording: Recording | undefined;
 
 /** Turns recording on for this process when its configuration asks for it (the Tracer's constructor, before any hook). */
-export function startRecording(t: Tracer): void {
+export function startRecording(t: RecordingHost): void {
   const config = t.config;
   if (config.record === true) recording = new Recording(t, config.recordMaxBodyBytes, config.recordMaxRunBytes);
 }
