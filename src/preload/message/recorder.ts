@@ -198,10 +198,9 @@ export class ExchangeRecorder {
     this.safe(() => (this.req ??= new Kept()).add(this.r, chunk, encoding));
   }
 
-  /** An interim (1xx) head; `flat` is its header list as received. */
+  /** An interim (1xx) head; `flat` is its header list as received (not timed: `firstByteMs` is the final head's). */
   interimHead(status: unknown, statusText: unknown, flat: readonly unknown[] | undefined): void {
     this.safe(() => {
-      this.firstAt ??= now();
       const list = (this.interim ??= []);
       if (list.length < 8) list.push(head(status, statusText, flat));
     });
