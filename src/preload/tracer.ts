@@ -238,7 +238,6 @@ export class Tracer {
     this.headers = new HeaderCapture(config.headers, redactedHeaderNames(config.redact));
     this.stackDepth = config.stackDepth;
     this.stackBudget = new StackBudget(config.initiator, now());
-    // Recording for replay, when the configuration asks for it (message/recorder.ts).
     startRecording(this);
   }
 

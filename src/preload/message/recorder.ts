@@ -58,7 +58,10 @@ export class Recording {
 /** The process's recording while the `record` option is on (set by startRecording); undefined: the hooks record nothing. */
 export let recording: Recording | undefined;
 
-/** Turns recording on for this process when its configuration asks for it (the Tracer's constructor, before any hook). */
+/**
+ * Turns recording on for this process when its configuration asks for it: called by the Tracer's
+ * constructor (tracer.ts), before any hook is installed.
+ */
 export function startRecording(t: RecordingHost): void {
   const config = t.config;
   if (config.record === true) recording = new Recording(t, config.recordMaxBodyBytes, config.recordMaxRunBytes);
