@@ -45,7 +45,9 @@
 // --out-dir=DIR keeps each run's callgrind output (DIR/<condition index>-<requests>.out) for
 // callgrind_annotate: per-function counts of the C++ side (GC, JSON, buffers, syscalls); JIT code
 // shows as '???'. Subtract an untraced run's counts to attribute a preload's cost.
-// Set NETTRACE_CONFIG_EXTRA (JSON merged into the preload's config) to try other settings.
+// Set NETTRACE_CONFIG_EXTRA (JSON merged into the preload's config) to try other settings; a
+// condition's `#NETTRACE_CONFIG_EXTRA=...` applies to its runs only (e.g. `{"record":true}`).
+// --path=10k asks bench/apps/server.mjs for its 10,240-byte body instead of the ~100-byte one.
 import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -85,6 +87,12 @@ const timeScale = opt('time-scale', 1_000_000);
 const outDirArg = args.find((a) => a.startsWith('--out-dir='));
 const outDir = outDirArg ? resolve(outDirArg.slice('--out-dir='.length)) : undefined;
 const extra = configExtra();
+// --path=10k: the server's 10,240-byte answer instead of its 100-byte one (bench/apps/server.mjs).
+const urlPath =
+  args
+    .find((a) => a.startsWith('--path='))
+    ?.slice('--path='.length)
+    .replace(/^\//, '') ?? '';
 
 const scratch = mkdtempSync(join(tmpdir(), 'nettrace-callgrind-'));
 /** A copy of the bundle with its time constants scaled (see the header), or the bundle itself. */
@@ -111,7 +119,12 @@ function runArgs(preload, n) {
   delete env.NETTRACE_CONFIG;
   if (fileOf(preload) !== 'none') {
     env.NODE_OPTIONS = nodeOptions([runAs.get(preload)]);
-    env.NETTRACE_CONFIG = JSON.stringify({ ipcPath: collector.ipcPath, ...extra });
+    // A condition's own `#NETTRACE_CONFIG_EXTRA=...` (JSON) adds to the run's.
+    env.NETTRACE_CONFIG = JSON.stringify({
+      ipcPath: collector.ipcPath,
+      ...extra,
+      ...JSON.parse(envOf(preload).NETTRACE_CONFIG_EXTRA ?? '{}'),
+    });
   }
   const argv = [
     ...nodeFlags,
@@ -121,7 +134,7 @@ function runArgs(preload, n) {
     String(n),
     String(conc),
     String(warmup),
-    server.url,
+    server.url + urlPath,
     ...(mixed ? ['--parse-json'] : []),
   ];
   return { env, argv };

@@ -21,6 +21,7 @@ import {
 import { segmentsAt, timeBudget } from '../trace/derive/timeBudget';
 import type { HttpRequest, Trace } from '../trace/contract/types';
 import type { WebSocketSession } from '../trace/contract/webSocket';
+import type { RecordedExchange, RecordingInfo } from '../trace/contract/recording';
 import { CONNECTION_WORDS, connectionState } from '../trace/derive/labels';
 import { renderIncoming, servedFailed } from './renderIncoming';
 import { renderKernel } from './renderKernel';
@@ -401,6 +402,22 @@ export function renderSummary(trace: Trace, totals?: RequestTotals): string {
   const { droppedRecords = 0, droppedBlobs = 0 } = trace.stats;
   if (droppedRecords > 0) s += `; ${droppedRecords} record${droppedRecords === 1 ? '' : 's'} over the collector's cap dropped`;
   if (droppedBlobs > 0) s += `; ${droppedBlobs} captured bod${droppedBlobs === 1 ? 'y' : 'ies'} dropped`;
+  if (trace.exchanges) s += `; ${recordingSummary(trace.exchanges, trace.recording)}`;
+  return s;
+}
+
+/** "recorded for replay: 42 exchanges, 3.1 MB of bodies, 1 body cut at the 4 MiB cap" (the bytes kept: every body's size less what the caps cut). */
+export function recordingSummary(exchanges: readonly RecordedExchange[], info: RecordingInfo | undefined): string {
+  let size = 0;
+  const cut = { body: 0, run: 0 };
+  for (const e of exchanges) {
+    size += (e.reqBody?.size ?? 0) + (e.body?.size ?? 0) + (e.messages ?? []).reduce((n, m) => n + m.data.size, 0);
+    if (e.over) cut[e.over]++;
+  }
+  const cap = (n = 0) => (n % 1048576 === 0 ? `${n / 1048576} MiB` : formatBytes(n));
+  let s = `recorded for replay: ${exchanges.length} exchange${exchanges.length === 1 ? '' : 's'}, ${formatBytes(Math.max(0, size - (info?.cutBytes ?? 0)))} of bodies`;
+  if (cut.body > 0) s += `, ${cut.body} bod${cut.body === 1 ? 'y' : 'ies'} cut at the ${cap(info?.maxBodyBytes)} cap`;
+  if (cut.run > 0) s += `, ${cut.run} cut at the run's ${cap(info?.maxRunBytes)} cap`;
   return s;
 }
 

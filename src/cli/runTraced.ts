@@ -10,6 +10,7 @@ import { startCollector } from '../collector/server';
 import { buildPreloadEnv, preloadPath } from '../collector/launchEnv';
 import { spawnGated } from '../helper/launch';
 import type { PreloadConfig, RuleDefaultAction } from '../protocol/preload';
+import { DEFAULTS } from '../protocol/optionBase';
 import type { PacketCapture, Trace } from '../trace/contract/types';
 import { checkPrivateWritable } from '../trace/formats/privateFile';
 import { redactArgv, redactedArgNames } from '../trace/contract/redact';
@@ -153,9 +154,8 @@ export async function runTraced(options: RunOptions): Promise<RunResult> {
     // A folder the user named is the helper meant: none there is not set up, whatever is installed.
     orInstalled: options.helperRoot === undefined,
   };
-  // How the helper will start, when known without probing (root, remembered probes). As root (or
-  // with file capabilities) it starts now and loads its eBPF programs while the collector and the
-  // program's gate start (issue 65); it attaches once given the program's pid, which still waits.
+  // How the helper will start, when known without probing: as root (or with file capabilities) it loads its
+  // eBPF programs now, while the collector and the program's gate start; it attaches at the pid (issue 65).
   if (helperSetting !== 'off') checkCommand(options.command, { ...process.env, ...options.env }); // before the helper starts
   const remembered = helperSetting === 'off' ? undefined : SessionHelper.remembered(where);
   let early = remembered && SessionHelper.prestart(where, remembered);
@@ -165,6 +165,7 @@ export async function runTraced(options: RunOptions): Promise<RunResult> {
     redactQuery: options.redactQuery,
     rules: options.rules,
     defaultAction: options.defaultAction,
+    ...(options.config?.record ? { record: recordCaps(options.config) } : {}),
   }).catch((err: Error) => {
     early?.cancel();
     // Where it cannot listen (a socket path too long, a folder the programs would not trust): said plainly.
@@ -277,6 +278,14 @@ export async function runTraced(options: RunOptions): Promise<RunResult> {
     }
     await collector.close();
   }
+}
+
+/** The caps a run records for replay with (`--record`: the preload's configuration, defaults filled in). */
+function recordCaps(config: Omit<PreloadConfig, 'ipcPath'>): { maxBodyBytes: number; maxRunBytes: number } {
+  return {
+    maxBodyBytes: config.recordMaxBodyBytes ?? DEFAULTS.recordMaxBodyBytes,
+    maxRunBytes: config.recordMaxRunBytes ?? DEFAULTS.recordMaxRunBytes,
+  };
 }
 
 /**

@@ -71,7 +71,7 @@ export function showCommandFor(out: string, cwd: string): string {
  * what the table shows (no headers or bodies).
  */
 export async function showTrace(path: string, options: ShowOptions = {}): Promise<void> {
-  const { trace, requests: count } = readTraceHead(path);
+  const { trace, requests: count } = readTraceHead(path, options.json === true);
   if (options.summary || (!options.json && !options.all && count > SUMMARY_ABOVE)) return showSummary(path, trace, options);
   const index = indexRecords(trace);
   const enrich = (r: HttpRequest) => enrichRequest(r, index, { slowThresholdMs: options.slowThresholdMs });

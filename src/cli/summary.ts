@@ -53,10 +53,13 @@ function slim(r: HttpRequest): HttpRequest {
   return out;
 }
 
-/** A trace file's head (traceHeadReading: its records other than requests, and how many requests it has), read at once. */
-export function readTraceHead(path: string): { trace: Trace; requests: number } {
+/**
+ * A trace file's head (traceHeadReading: its records other than requests, and how many requests it
+ * has), read at once; `bytes`: a recording's exchanges with their bytes (`show --json`).
+ */
+export function readTraceHead(path: string, bytes = false): { trace: Trace; requests: number } {
   const head = traceHeadReading();
-  const trace = readTraceFile(path, head.options);
+  const trace = readTraceFile(path, { ...head.options, slimExchanges: !bytes });
   return { trace, requests: head.requests() };
 }
 

@@ -286,7 +286,8 @@ function removeDir(dir: string): void {
 
 /** Starts a collector listening on a fresh private socket. */
 export async function startCollector(options: CollectorOptions): Promise<Collector> {
-  const maxLineBytes = options.maxLineBytes ?? 8 * 1024 * 1024;
+  // A recorded exchange's blob holds up to three bodies at the per-body cap (WireExchange).
+  const maxLineBytes = options.maxLineBytes ?? Math.max(8 * 1024 * 1024, options.record ? 3 * options.record.maxBodyBytes + 65536 : 0);
   // mkdtemp creates the directory with mode 0700 (on Windows, in the user's own %TEMP%): only this
   // user can reach the socket and the rules file.
   // Sync: one system call each, here and in close(); no thread pool round trip before the program

@@ -6,6 +6,8 @@
 
 import { EventEmitter } from 'node:events';
 import { TraceBuilder } from '../trace/builder/builder';
+import { DEFAULT_MAX_PENDING_BLOB_BYTES } from '../trace/builder/builderOptions';
+import type { RecordCaps } from '../trace/builder/recordings';
 import { DEFAULT_SLOW_THRESHOLD_MS } from '../trace/derive/timings';
 import { enrichIncomingFrom, enrichRequest, indexRecords, type RecordIndex } from '../trace/enrich';
 import { pauseIntervals, splitByPauses, threadKey } from '../trace/derive/loopBlocked';
@@ -44,6 +46,8 @@ export interface SessionOptions {
   rules?: readonly unknown[];
   /** What happens to requests no trace/skip rule decides (default "trace"). */
   defaultAction?: RuleDefaultAction;
+  /** Record for replay with these caps (the `record` option; the trace's `exchanges` and `recording`). */
+  record?: RecordCaps;
 }
 
 /** Events of a Session. */
@@ -83,6 +87,9 @@ export class Session extends EventEmitter<SessionEvents> {
       beginAt: options.beginAt,
       redactQuery: options.redactQuery,
       maxRecords: options.maxRecords,
+      record: options.record,
+      // A recorded exchange's bytes travel in one blob: up to three bodies at the per-body cap.
+      ...(options.record ? { maxPendingBlobBytes: Math.max(DEFAULT_MAX_PENDING_BLOB_BYTES, 4 * options.record.maxBodyBytes) } : {}),
     });
     this.slowThresholdMs = options.slowThresholdMs ?? DEFAULT_SLOW_THRESHOLD_MS;
     this.otlp = options.otlp || undefined;
@@ -305,6 +312,7 @@ export class Session extends EventEmitter<SessionEvents> {
       ...(raw.incomingRequests ? { incomingRequests: raw.incomingRequests.map((i) => this.mapHandler(i, index)) } : {}),
       ...(raw.debuggerPauses ? { debuggerPauses: raw.debuggerPauses.map((p) => ({ ...p })) } : {}),
       ...this.traceRulesPart(),
+      ...(raw.exchanges ? { exchanges: raw.exchanges.slice(), recording: { ...raw.recording! } } : {}),
       stats: { ...raw.stats, warnings: raw.stats.warnings.slice(), ...(raw.stats.helper ? { helper: { ...raw.stats.helper } } : {}) },
     };
   }

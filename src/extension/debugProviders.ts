@@ -181,6 +181,7 @@ export async function prepareTrace(
       rules: launchRules.rules,
       defaultAction: tracing.defaultAction,
       otlp: tracing.otlp,
+      ...(tracing.record.enabled ? { record: tracing.record } : {}),
     });
   } catch (err) {
     void vscode.window.showErrorMessage(`Net Trace: the trace rules are not valid — ${(err as Error).message}`);

@@ -77,6 +77,9 @@ export interface NettraceLaunchConfig extends NodeLaunchAttributes {
   addTraceparent?: boolean;
   sockTrace?: boolean | number;
   bodies?: boolean | number;
+  record?: boolean;
+  recordMaxBody?: number;
+  recordMaxRun?: number;
   slowThresholdMs?: number;
   initiator?: InitiatorMode;
   helper?: Exclude<HelperMode, 'required'>;

@@ -2,7 +2,7 @@
  * Which `nettrace.*` settings a workspace may set. A cloned repository's `.vscode/settings.json`
  * is read as soon as its folder is opened (and trusted): left alone, it could send the user's
  * traces to its own host (`nettrace.otlp`), turn redaction off (`"!authorization"`), or record
- * more than the user chose (bodies, packets, every Node session). So every setting is classified
+ * more than the user chose (bodies, packets, a recording for replay, every Node session). So every setting is classified
  * (SETTING_CLASSES, one entry per setting of package.json, test/unit/settingsGuard.test.mjs checks
  * it), and a guarded setting's workspace value acts only when it records no more and sends
  * nothing more than the user's own value (user settings, else the default): a workspace may add
@@ -127,6 +127,9 @@ export const SETTING_CLASSES: Readonly<Record<string, GuardedSetting | FreeSetti
   initiator: { free: 'stack lines of the program, kept on this machine (no request data)' },
   bodies: capped(DEFAULTS.bodyMaxBytes),
   sockTrace: capped(DEFAULTS.sockTraceMaxOps),
+  record: onSwitch('records more'),
+  recordMaxBody: { risk: 'records more', widens: (ws, base) => amount(ws, 0) > amount(base ?? DEFAULTS.recordMaxBodyBytes, 0) },
+  recordMaxRun: { risk: 'records more', widens: (ws, base) => amount(ws, 0) > amount(base ?? DEFAULTS.recordMaxRunBytes, 0) },
   dnsTrace: onSwitch('records more'),
   dnsServers: {
     risk: 'sends data off the machine',

@@ -72,7 +72,7 @@ export interface TraceEntry {
 }
 
 /** Options of TraceStore.prepare: the session collector's, and how the launch shares a trace. */
-export type PrepareOptions = Pick<CollectorOptions, 'slowThresholdMs' | 'redactQuery' | 'rules' | 'defaultAction' | 'otlp'> & {
+export type PrepareOptions = Pick<CollectorOptions, 'slowThresholdMs' | 'redactQuery' | 'rules' | 'defaultAction' | 'otlp' | 'record'> & {
   /** The `redact` option's entries: with `redactQuery`'s, the secret option names of a command line in the description. */
   redact?: string[];
   openPanel?: boolean;
@@ -278,6 +278,7 @@ export class TraceStore extends EventEmitter<TraceStoreEvents> {
       ...(extra.rules?.length ? { rules: extra.rules } : {}),
       ...(extra.defaultAction ? { defaultAction: extra.defaultAction } : {}),
       ...(extra.otlp ? { otlp: extra.otlp } : {}),
+      ...(extra.record ? { record: extra.record } : {}),
     });
     const key = `session-${this.nextSession++}`;
     const createdAt = new Date();

@@ -42,6 +42,7 @@ import { redactArgv, redactedArgNames } from '../trace/contract/redact';
 import { replaceFunction } from './tracer';
 import { installHandOff } from './handOff';
 import { detach, isDetached, onDetach } from './detach';
+import { flushOpenRecordings } from './message/recorder';
 
 /** For the loader (loader.ts, firstUse.ts): the message that made it run the body. */
 export { deliver } from './detach';
@@ -270,6 +271,8 @@ function onExit(fn: (code: unknown) => void): void {
   const emit = function emit(this: unknown, event: string | symbol, code?: unknown): boolean {
     if (event === 'exit' && !done && this === process) {
       done = true;
+      // The WebSockets still open, recorded for replay (recorder.ts), go with the process's last messages.
+      flushOpenRecordings();
       fn(code);
     }
     // eslint-disable-next-line prefer-rest-params

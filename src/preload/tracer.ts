@@ -28,6 +28,7 @@ import { lazy, type SideChannel } from './transport/wireValues';
 import { defineRestorable, onDetach } from './detach';
 import { mirror } from './mirror';
 import { now } from './clock/epoch';
+import { startRecording } from './message/recorder';
 
 /** An object read by a symbol key (see Slot). */
 export type Keyed<T> = Record<symbol, T | undefined>;
@@ -229,6 +230,7 @@ export class Tracer {
     this.headers = new HeaderCapture(config.headers, redactedHeaderNames(config.redact));
     this.stackDepth = config.stackDepth;
     this.stackBudget = new StackBudget(config.initiator, now());
+    startRecording(this);
   }
 
   /**

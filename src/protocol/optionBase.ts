@@ -44,6 +44,9 @@ export const DEFAULTS = {
   sockTraceMaxOps: 1000,
   /** Bytes kept per body when bodies is on without a number. */
   bodyMaxBytes: 65536,
+  /** Recording for replay: bytes kept per body, and per run (RECORD_MAX_BODY_BYTES, RECORD_MAX_RUN_BYTES of src/trace/contract/recording.ts). */
+  recordMaxBodyBytes: 4 * 1024 * 1024,
+  recordMaxRunBytes: 256 * 1024 * 1024,
   /** Events the preload holds while the collector is slow or gone (at least 100). */
   maxQueuedEvents: 10000,
   /** Stack frames kept per initiator. */

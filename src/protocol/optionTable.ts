@@ -187,6 +187,7 @@ function recorderOptions(): OptionDef[] {
         help: `keep request/response bodies, up to BYTES each (default ${DEFAULTS.bodyMaxBytes}): text for textual content types, a hex preview otherwise, with a truncation flag`,
       },
     },
+    ...recordOptions(),
     {
       name: 'sockTrace',
       kind: 'flagOrCount',
@@ -239,6 +240,59 @@ function recorderOptions(): OptionDef[] {
         flag: 'add-traceparent',
         value: 'none',
         help: "add a W3C traceparent header of Net Trace's own to outgoing requests that have none, to link calls to the requests they became across machines and proxies (changes the requests sent; off by default)",
+      },
+    },
+  ];
+}
+
+/** Recording a run for replay (`record` and its caps; src/trace/contract/recording.ts, docs/replay.md). */
+function recordOptions(): OptionDef[] {
+  const mib = (n: number) => `${n / 1048576} MiB`;
+  return [
+    {
+      name: 'record',
+      kind: 'boolean',
+      default: false,
+      suggest: true,
+      description: `Record the run for replay (\`nettrace run --replay\`, see \`docs/replay.md\`): each request's body, and each response as the program's client received it — status, headers and trailers, the body as it came off the wire (still compressed, binary whole), when its bytes arrived — and how each exchange ended (completed, refused, reset after N bytes, DNS or TLS failure, timed out, aborted), with WebSocket messages in order, in the trace's \`exchanges\`. Capped per body and per run (\`recordMaxBody\`, \`recordMaxRun\`); what a cap cut is counted and said. **Response headers and bodies are kept unredacted and may hold secrets** (the trace is saved readable only by you, 0600); request credentials (\`Authorization\`, \`Cookie\`) are never kept.`,
+      launch: true,
+      setting: true,
+      cli: {
+        flag: 'record',
+        value: 'none',
+        help: 'record the run for replay: request bodies, responses as received off the wire (status, headers, trailers and bodies unredacted: they may hold secrets; request credentials are never kept), timings and how each exchange ended (docs/replay.md)',
+      },
+    },
+    {
+      name: 'recordMaxBody',
+      kind: 'positive',
+      integer: true,
+      // A recorded exchange's bytes travel in one blob frame of up to three bodies (the collector's limits: src/collector/server.ts).
+      max: 64 * 1024 * 1024,
+      default: DEFAULTS.recordMaxBodyBytes,
+      description: `With \`record\`: bytes kept per body (a request's, a response's, a WebSocket's messages together; default ${mib(DEFAULTS.recordMaxBodyBytes)}, at most 64 MiB); a body over it is cut, marked and counted.`,
+      launch: true,
+      setting: true,
+      cli: {
+        flag: 'record-max-body',
+        value: 'required',
+        arg: 'BYTES',
+        help: `with --record: bytes kept per body (default ${mib(DEFAULTS.recordMaxBodyBytes)}); a longer body is cut, marked and counted`,
+      },
+    },
+    {
+      name: 'recordMaxRun',
+      kind: 'positive',
+      integer: true,
+      default: DEFAULTS.recordMaxRunBytes,
+      description: `With \`record\`: bytes of bodies kept for the whole run, every process together (default ${mib(DEFAULTS.recordMaxRunBytes)}); what comes after is cut, marked and counted.`,
+      launch: true,
+      setting: true,
+      cli: {
+        flag: 'record-max-run',
+        value: 'required',
+        arg: 'BYTES',
+        help: `with --record: bytes of bodies kept for the whole run, all processes together (default ${mib(DEFAULTS.recordMaxRunBytes)}); what comes after is cut and counted`,
       },
     },
   ];

@@ -178,6 +178,8 @@ export interface TracingOptions {
   otlp: string;
   /** Add Net Trace's own W3C `traceparent` to outgoing requests that have none (src/preload/message/traceparent.ts). */
   addTraceparent: boolean;
+  /** Record the run for replay, with the caps in bytes (src/trace/contract/recording.ts). */
+  record: { enabled: boolean; maxBodyBytes: number; maxRunBytes: number };
 }
 
 /** One source of option values, e.g. a launch configuration or the settings; `label` names an option in messages. */
@@ -244,6 +246,11 @@ export function resolveTracingOptions(layers: readonly OptionLayer[], onError: (
     defaultAction: first('defaultAction', RULE_DEFAULT_ACTIONS[0]) as RuleDefaultAction,
     otlp: first<string>('otlp', '').trim(),
     addTraceparent: first('addTraceparent', false),
+    record: {
+      enabled: first('record', false),
+      maxBodyBytes: first('recordMaxBody', DEFAULTS.recordMaxBodyBytes),
+      maxRunBytes: first('recordMaxRun', DEFAULTS.recordMaxRunBytes),
+    },
   };
 }
 
@@ -285,12 +292,29 @@ export function toPreloadConfig(options: TracingOptions, ipcPath: string): Prelo
   }
   if (options.initiator !== DEFAULTS.initiator) out.initiator = options.initiator;
   if (options.addTraceparent) out.addTraceparent = true;
+  if (options.record.enabled) {
+    out.record = true;
+    if (options.record.maxBodyBytes !== DEFAULTS.recordMaxBodyBytes) out.recordMaxBodyBytes = options.record.maxBodyBytes;
+    if (options.record.maxRunBytes !== DEFAULTS.recordMaxRunBytes) out.recordMaxRunBytes = options.record.maxRunBytes;
+  }
   return out;
 }
 
 /** A PreloadConfig with every default filled in (what the preload works with). */
 export type ResolvedPreloadConfig = PreloadConfig &
-  Required<Pick<PreloadConfig, 'headers' | 'initiator' | 'maxQueuedEvents' | 'stackDepth' | 'sockTraceMaxOps' | 'bodyMaxBytes'>>;
+  Required<
+    Pick<
+      PreloadConfig,
+      | 'headers'
+      | 'initiator'
+      | 'maxQueuedEvents'
+      | 'stackDepth'
+      | 'sockTraceMaxOps'
+      | 'bodyMaxBytes'
+      | 'recordMaxBodyBytes'
+      | 'recordMaxRunBytes'
+    >
+  >;
 
 /**
  * The preload's reading of NETTRACE_CONFIG: the defaults filled in, once. Never throws (it runs
@@ -306,5 +330,7 @@ export function withPreloadDefaults(config: PreloadConfig): ResolvedPreloadConfi
     stackDepth: count(config.stackDepth, DEFAULTS.stackDepth),
     sockTraceMaxOps: count(config.sockTraceMaxOps, DEFAULTS.sockTraceMaxOps),
     bodyMaxBytes: count(config.bodyMaxBytes, DEFAULTS.bodyMaxBytes),
+    recordMaxBodyBytes: count(config.recordMaxBodyBytes, DEFAULTS.recordMaxBodyBytes),
+    recordMaxRunBytes: count(config.recordMaxRunBytes, DEFAULTS.recordMaxRunBytes),
   };
 }

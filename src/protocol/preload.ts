@@ -15,6 +15,7 @@
 
 import type { HeaderCaptureMode, Initiator, RecordKind } from '../trace/contract/types';
 import type { WhatIfDelay, WhatIfFail, WhatIfOverride, WhatIfRespond, WhatIfThrottle } from '../trace/contract/ruleTypes';
+import type { RecordedEnd, RecordedHead, RecordedTiming } from '../trace/contract/recording';
 
 /** Name of the environment variable that carries the JSON-encoded PreloadConfig. */
 export const CONFIG_ENV = 'NETTRACE_CONFIG';
@@ -111,6 +112,16 @@ export interface PreloadConfig {
   sendAgain?: boolean;
   /** Bytes kept per body (default 65536). */
   bodyMaxBytes?: number;
+  /**
+   * Record each exchange for replay (default false; src/preload/message/recorder.ts): the request
+   * body, the response as received off the wire, its timing and end, sent as a request update's
+   * `exchange` (WireExchange). Off: nothing is kept, the hooks' default path does not change.
+   */
+  record?: boolean;
+  /** Bytes recorded per body (default 4 MiB: RECORD_MAX_BODY_BYTES). */
+  recordMaxBodyBytes?: number;
+  /** Bytes recorded by this process in all (default 256 MiB: RECORD_MAX_RUN_BYTES; the collector holds the run to it across processes). */
+  recordMaxRunBytes?: number;
   /**
    * For tests of the fail-safe path only: the named hook ("http", "undici", "net") throws on its
    * first use, as a real bug would, so it must disable itself and leave a warning.
@@ -318,6 +329,41 @@ export interface BlobMessage {
   id: string;
   len: number;
   data?: Uint8Array;
+}
+
+/**
+ * Recorded bytes as they travel in a WireExchange: `kept` bytes at offset `at` of the exchange's
+ * blob, of `size` in all; `over` names the cap that cut them (the preload's per-body cap, or its
+ * process's share of the run's).
+ */
+export interface WireBytes {
+  at: number;
+  kept: number;
+  size: number;
+  over?: 'body' | 'run';
+}
+
+/**
+ * One exchange recorded for replay (the `record` option), as the preload sends it: the `exchange`
+ * field of an `httpRequests` record update (a JSON line), sent once, when the exchange has ended
+ * (a WebSocket's when its socket closed, or at the process's exit). All its bytes (the request's
+ * body, the response's, each WebSocket message's payload, unmasked) travel in one blob frame sent
+ * just before it, whose id is `data`; each part says where its bytes are in it (WireBytes). Times
+ * are milliseconds relative to the request's start (RecordedTiming) or the `101` (messages). The
+ * collector (src/trace/builder/recordings.ts) makes it the trace's RecordedExchange, holding the
+ * run to its cap across processes.
+ */
+export interface WireExchange {
+  /** The blob frame of the exchange's bytes (absent: none were kept). */
+  data?: string;
+  reqBody?: WireBytes;
+  interim?: RecordedHead[];
+  response?: RecordedHead;
+  body?: WireBytes;
+  trailers?: Array<[string, string]>;
+  messages?: Array<{ dir: 'in' | 'out'; atMs: number; opcode: number; data: WireBytes }>;
+  timing?: RecordedTiming;
+  end: RecordedEnd;
 }
 
 /**

@@ -27,7 +27,7 @@ const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(reso
 /**
  * How a trace file's head is read (readTraceFile or readTraceFileAsync with these options): its
  * records other than requests, and of its requests only those a proxy CONNECT made (others'
- * timings need them); `requests()` counts them all once read.
+ * timings need them), and a recording's exchanges without their bytes; `requests()` counts them all once read.
  */
 export function traceHeadReading(): { options: ReadTraceOptions; requests: () => number } {
   let requests = 0;
@@ -35,7 +35,7 @@ export function traceHeadReading(): { options: ReadTraceOptions; requests: () =>
     requests++;
     return raw.includes(CONNECT);
   };
-  return { options: { keepRequest }, requests: () => requests };
+  return { options: { keepRequest, slimExchanges: true }, requests: () => requests };
 }
 
 /** A trace file's head (traceHeadReading), read streaming: the event loop turns between chunks. */

@@ -48,6 +48,7 @@ const full = (over = {}) => ({
   defaultAction: 'trace',
   otlp: '',
   addTraceparent: false,
+  record: { enabled: false, maxBodyBytes: 4194304, maxRunBytes: 268435456 },
   openPanel: true,
   ...over,
 });

@@ -133,6 +133,7 @@ test('resolveTracingOptions: first valid layer wins, lists add up, defaults once
     defaultAction: 'trace',
     otlp: '',
     addTraceparent: false,
+    record: { enabled: false, maxBodyBytes: o.DEFAULTS.recordMaxBodyBytes, maxRunBytes: o.DEFAULTS.recordMaxRunBytes },
   });
   assert.equal(o.resolveTracingOptions([layer({ addTraceparent: true }), layer({ addTraceparent: false })]).addTraceparent, true);
   assert.equal(
@@ -189,6 +190,8 @@ test('the preload configuration: only what differs from the preload defaults tra
     maxQueuedEvents: o.DEFAULTS.maxQueuedEvents,
     stackDepth: o.DEFAULTS.stackDepth,
     sockTraceMaxOps: o.DEFAULTS.sockTraceMaxOps,
+    recordMaxBodyBytes: o.DEFAULTS.recordMaxBodyBytes,
+    recordMaxRunBytes: o.DEFAULTS.recordMaxRunBytes,
   });
   // Never throws on a hand-written configuration: wrong types get the defaults.
   const odd = o.withPreloadDefaults({

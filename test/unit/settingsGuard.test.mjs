@@ -54,6 +54,9 @@ const HOSTILE = {
   defaultAction: 'trace',
   helper: 'auto',
   pcap: true,
+  record: true,
+  recordMaxBody: 64 * 1048576,
+  recordMaxRun: 1024 * 1048576,
   helperRoot: '/tmp/attacker-helper',
 };
 /** The user's own settings the hostile ones would widen (the rest are at their defaults). */
@@ -107,6 +110,8 @@ for (const ignoreScopes of [false, true]) {
       assert.equal(d.defaultAction, 'skip');
       assert.equal(d.helper, 'off');
       assert.equal(d.pcap, false);
+      assert.equal(d.record, false, 'no recording for replay (responses unredacted)');
+      assert.deepEqual([d.recordMaxBody, d.recordMaxRun], [4 * 1048576, 256 * 1048576], 'the default caps');
       assert.equal(m.helperRoot('/ext'), '/ext', 'the extension’s own helper');
       const sw = new m.NodeSessionSwitch();
       assert.equal(sw.mode(), 'netTraceOnly', 'Trace All stays off');
@@ -140,6 +145,8 @@ test('a workspace may narrow: more redaction names, fewer headers, recorders off
     traceNodeSessions: 'netTraceOnly',
     rules: [{ id: 'skip-health', condition: 'path == "/health"', action: 'skip', enabled: true }],
     slowThresholdMs: 200,
+    record: false,
+    recordMaxBody: 1000,
   };
   m.initSettingsGuard(memento());
   const warnings = recordWarnings();
@@ -150,6 +157,7 @@ test('a workspace may narrow: more redaction names, fewer headers, recorders off
     assert.equal(d.bodies, false);
     assert.equal(d.rules[0].id, 'skip-health');
     assert.equal(d.slowThresholdMs, 200);
+    assert.deepEqual([d.record, d.recordMaxBody], [false, 1000], 'recording off, a lower cap');
     // Un-redacting one name while adding another: the addition applies, the "!name" does not.
     vscode.config.workspaceValues = { redact: ['x-team-key', '!authorization'] };
     assert.deepEqual(m.tracingDefaults().redact, ['x-my-key', 'x-team-key']);

@@ -12,7 +12,7 @@ import ts from 'typescript';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 /** contract/types.ts and the contract files whose types it re-exports: one model. */
 const modelSource = () =>
-  ['types.ts', 'incoming.ts', 'ruleTypes.ts', 'webSocket.ts', 'dnsMessages.ts']
+  ['types.ts', 'incoming.ts', 'ruleTypes.ts', 'webSocket.ts', 'dnsMessages.ts', 'recording.ts']
     .map((f) => readFileSync(join(root, 'src', 'trace', 'contract', f), 'utf8'))
     .join('\n');
 const docPath = join(root, 'docs', 'trace-format.md');

@@ -89,6 +89,7 @@ function noteInterim(t: Tracer, _hook: Hook, s: ReqState, info: Information | un
     s.continueAt = now();
     return;
   }
+  s.rec?.interimHead(info.statusCode, info.statusMessage, info.rawHeaders);
   const list = (s.interim ??= []);
   if (list.length >= MAX_INTERIM) return;
   const at = info.statusCode === 100 && s.continueAt !== undefined ? s.continueAt : now();

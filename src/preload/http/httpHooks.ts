@@ -39,6 +39,8 @@ import { asksUpgrade } from '../headerCapture';
 import { addToHttpRequests } from '../message/traceparent';
 import { noteQueued, socketAssigned } from './httpPool';
 import { newReqState, newStateAbove, onCreated, stateOutsideWrappers } from './httpStart';
+import { recording } from '../message/recorder';
+import { recordHttp, recordHttpEnd } from './httpRecord';
 
 /** The http hook group (shared by the http and https wrappers). */
 const hook = newHook('http');
@@ -158,6 +160,7 @@ function startByRules(t: Tracer, hook: Hook, wrapped: Function, original: Functi
       stateOf.set(r, s);
       noteQueued(t, r, s);
       if (wantsBodies(t, d)) captureRequestBody(t, hook, r, s);
+      if (recording !== undefined) recordHttp(r, s);
     } catch (err) {
       t.hookFailed(hook, err);
     }
@@ -186,6 +189,7 @@ function attachState(t: Tracer, hook: Hook, req: TracedRequest, s: ReqState): vo
   stateOf.set(req, s);
   noteQueued(t, req, s);
   if (t.config.bodies) captureRequestBody(t, hook, req, s);
+  if (recording !== undefined) recordHttp(req, s);
 }
 
 /** The response's body ended (t.run's form of finish). */
@@ -308,8 +312,8 @@ function onUpgrade(
   const fields: Record<string, unknown> = { respContentLen: 0, respDoneAt: at };
   if (unheard) fields.respClosedEarly = true;
   if (socket && res.statusCode === 101 && /websocket/i.test(String(res.headers.upgrade ?? ''))) {
-    fields.webSocket = observeWebSocket(t, hook, s.id, socket, head, at);
-  }
+    fields.webSocket = observeWebSocket(t, hook, s.id, socket, head, at, undefined, undefined, s.rec);
+  } else s.rec?.end(s.id, { kind: unheard ? 'aborted' : 'completed' });
   t.record('httpRequests', s.id, fields);
 }
 
@@ -345,6 +349,7 @@ function pushed(t: Tracer, hook: Hook, s: ReqState, chunk: unknown, encoding: Bu
   } else if (chunk) {
     s.bodyBytes += typeof chunk === 'string' ? Buffer.byteLength(chunk, encoding) : (chunk as Uint8Array).length;
     if (s.respBody) t.guard(hook, () => s.respBody!.add(chunk, encoding));
+    if (s.rec !== undefined) s.rec.bodyChunk(chunk, encoding);
     if (s.sse !== undefined) t.guard(hook, () => s.sse!.feed(chunk, encoding));
     // A response that streams (more than one chunk, or an event stream) reports its progress.
     if ((++s.chunks > 1 || s.sse !== undefined) && !s.progressDue) t.guard(hook, () => noteProgress(t, hook, s));
@@ -501,6 +506,7 @@ function onResponse(t: Tracer, _hook: Hook, req: TracedRequest, res: IncomingMes
     w.headers(F.respHeaders, t.headers.stringBlock(raw) ?? t.headers.flatField(raw));
   }
   t.transport.close(w, false);
+  if (s.rec !== undefined) s.rec.head(res.statusCode, res.statusMessage, res.rawHeaders, at);
   if (wantsBodies(t, s.rules)) {
     s.respBody = new BodyCapture(bodyCap(t));
     s.respType = headerValueText(res.headers['content-type']);
@@ -538,8 +544,9 @@ function finish(t: Tracer, req: TracedRequest, s: ReqState, err: unknown, closed
   if (s.sentAt !== undefined && !s.gotResponse) w.num(F.reqSentAt, s.sentAt);
   // Answered before its end: the body bytes written by now (the program may have gone on).
   if (s.early && s.reqBody === undefined && !s.writesUnseen) w.num(F.reqContentLen, s.bodyWritten);
+  let e: RequestError | undefined;
   if (err !== undefined) {
-    const e = toRequestError(err, { conn, sent: s.sent, gotResponse: s.gotResponse });
+    e = toRequestError(err, { conn, sent: s.sent, gotResponse: s.gotResponse });
     // A timeout is not an abort; the program stopping a request with an error of its own is.
     if (s.timedOut) e.timedOut = true;
     if (e.timedOut) delete e.aborted;
@@ -549,6 +556,7 @@ function finish(t: Tracer, req: TracedRequest, s: ReqState, err: unknown, closed
   }
   if (rulesEnd) endByRules(t, s, (w as FieldsWriter).fields, at);
   t.transport.close(w, true);
+  if (s.rec !== undefined) recordHttpEnd(s, req, e, closedEarly);
 }
 
 /** A request whose rules wait for its end (docs/rules.md): what to keep, from what `fields` say. */

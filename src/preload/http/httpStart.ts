@@ -12,6 +12,8 @@ import { preloadRules } from '../rules/preloadRules';
 import { httpView, ruleStart } from '../rules/ruleHooks';
 import { currentIncoming } from '../causality';
 import { SKIPPED, stateOf, type ReqState, type TracedRequest } from './httpState';
+import { recording } from '../message/recorder';
+import { recordHttp } from './httpRecord';
 
 /** A request's state as it starts; its initiator is captured from the caller of `above`. */
 export function newReqState(t: Tracer, above: Function, startAt = now()): ReqState {
@@ -53,6 +55,7 @@ export function stateOutsideWrappers(t: Tracer, req: TracedRequest, above: Funct
   const state = newReqState(t, above);
   state.rules = d;
   stateOf.set(req, state);
+  if (recording !== undefined) recordHttp(req, state);
   return state;
 }
 

@@ -9,6 +9,7 @@ import type { InterimResponse, PoolWait } from '../../trace/contract/types';
 import type { BodyCapture } from '../message/bodies';
 import type { StackHolder } from '../initiator/stackCapture';
 import type { SseCounter } from '../message/progress';
+import type { ExchangeRecorder } from '../message/recorder';
 
 /** A ClientRequest with the internals the hooks read. */
 export type TracedRequest = ClientRequest & {
@@ -67,6 +68,8 @@ export interface ReqState {
   pool?: PoolWait;
   /** When the queued request was given its socket (ClientRequest#onSocket). */
   connAt?: number;
+  /** Its recorder for replay (the `record` option: httpRecord.ts). */
+  rec?: ExchangeRecorder;
 }
 
 /**

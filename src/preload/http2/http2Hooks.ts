@@ -14,6 +14,7 @@
 import type * as http2 from 'node:http2';
 import { BodyCapture, bodyCap } from '../message/bodies';
 import { noteProgress, type Progressing } from '../message/progress';
+import { newRecorder, recordedEnd, recording, type ExchangeRecorder } from '../message/recorder';
 import type { StackHolder } from '../initiator/stackCapture';
 import { connOf, tracedSocket } from '../connection/socketHooks';
 import { OpSampler } from '../connection/opSampler';
@@ -292,6 +293,18 @@ function onWrites(stream: Stream, fn: (chunk: unknown, enc: BufferEncoding) => v
   );
 }
 
+/**
+ * A response's header list as received without its pseudo-headers (`:status`): the `rawHeaders`
+ * Node hands its `response` and `trailers` events, else the headers object flattened (its order,
+ * each value of a list apart).
+ */
+function withoutPseudo(raw: unknown, headers: http2.IncomingHttpHeaders | undefined): string[] {
+  const flat = Array.isArray(raw) ? (raw as string[]) : flatHeaders(headers ?? {});
+  const out: string[] = [];
+  for (let i = 0; i + 1 < flat.length; i += 2) if (!String(flat[i]).startsWith(':')) out.push(flat[i], flat[i + 1]);
+  return out;
+}
+
 /** A flat [name, value, ...] list as pairs. */
 function pairs(flat: string[]): Array<[string, string]> {
   const out: Array<[string, string]> = [];
@@ -304,6 +317,21 @@ function neverReady(conn: ConnState | undefined): conn is ConnState {
   return conn !== undefined && !conn.tunnelOf && (!conn.connected || (conn.tls && !conn.secure));
 }
 
+/**
+ * A stream's trailers, recorded (and given to its recorder). Trailers end a gRPC call with its
+ * status (`grpc-status`): a call the server ended so is a 200 whose status the program reads here.
+ */
+function watchTrailers(t: Tracer, hook: Hook, stream: Stream, id: string, rec: ExchangeRecorder | undefined): void {
+  observeOnce(stream, 'trailers', (trailers, _flags, rawTrailers) => {
+    rec?.trailerList(withoutPseudo(rawTrailers, trailers as http2.IncomingHttpHeaders));
+    t.guard(hook, () => {
+      const respTrailers = t.headers.fromFlat(flatHeaders(trailers as http2.IncomingHttpHeaders));
+      if (respTrailers) t.record('httpRequests', id, { respTrailers });
+    });
+  });
+}
+
+/** A new stream's record, from its start to its end; with recording on, its recorder too (recorder.ts). */
 function onStream(
   t: Tracer,
   hook: Hook,
@@ -334,9 +362,11 @@ function onStream(
   let bodyType: string | undefined;
   let bodyEncoding: string | undefined;
   let reqBytes = 0;
+  const rec = recording !== undefined ? newRecorder(startAt) : undefined;
   onWrites(stream, (chunk, enc) => {
     reqBytes += byteLen(chunk, enc);
     keeper?.add(chunk, enc);
+    rec?.requestBody(chunk, enc);
   });
   tapEmit(Object.getPrototypeOf(stream) as object);
   observeOnce(stream, 'finish', () => {
@@ -344,13 +374,14 @@ function onStream(
     keeper?.done();
     t.guard(hook, () => t.record('httpRequests', id, { reqContentLen: reqBytes }));
   });
-  observeOnce(stream, 'response', (headers) => {
+  observeOnce(stream, 'response', (headers, _flags, rawHeaders) => {
     const resHeaders = headers as http2.IncomingHttpHeaders;
     t.guard(hook, () => {
       state?.ops?.sample();
       gotResponse = true;
       const at = now();
       status = Number(resHeaders[':status']);
+      rec?.head(status, undefined, withoutPseudo(rawHeaders, resHeaders), at);
       const out: Record<string, unknown> = { reqSentAt: sentAt ?? at, respRecvAt: at, respStatusCode: status };
       if (typeof stream.id === 'number') out.http2StreamId = stream.id;
       const respHeaders = t.headers.fromFlat(flatHeaders(resHeaders));
@@ -363,19 +394,13 @@ function onStream(
       t.record('httpRequests', id, out);
     });
   });
-  // Trailers end a gRPC call with its status (`grpc-status`): a call the server ended so is a 200
-  // whose status the program reads here.
-  observeOnce(stream, 'trailers', (trailers) => {
-    t.guard(hook, () => {
-      const respTrailers = t.headers.fromFlat(flatHeaders(trailers as http2.IncomingHttpHeaders));
-      if (respTrailers) t.record('httpRequests', id, { respTrailers });
-    });
-  });
+  watchTrailers(t, hook, stream, id, rec);
   const push = stream.push;
   overrideMethod(stream, 'push', function (this: Stream, chunk: unknown, enc?: BufferEncoding): boolean {
     if (chunk && hook.enabled) {
       bodyBytes += typeof chunk === 'string' ? Buffer.byteLength(chunk, enc) : (chunk as Uint8Array).length;
       body?.add(chunk, enc);
+      rec?.bodyChunk(chunk, enc);
       if (state?.ops) t.guard(hook, () => state.ops!.sample());
       // A long response (a gRPC server stream) shows its bytes so far while it arrives.
       const p = progress ?? (progress = { id, bodyBytes, done: false });
@@ -402,6 +427,7 @@ function onStream(
       out.reqError = e;
       out.reqEndAt = at;
     }
+    rec?.end(id, recordedEnd(out.reqError as RequestError | undefined, gotResponse ? bodyBytes : undefined, rec.http2Code));
     if (rules !== undefined && rules.pending) {
       const error = (out.reqError as RequestError | undefined) ?? null;
       ruleEnd(t, rules, { status, error, durationMs: at - startAt, reqSize: reqBytes, respSize: gotResponse ? bodyBytes : undefined }, out);
@@ -445,6 +471,7 @@ function onStream(
         err = Object.assign(new Error(`stream reset with RST_STREAM code ${rst}`), { code: 'ERR_HTTP2_STREAM_ERROR' });
       }
       if (!err && !gotResponse) err = Object.assign(new Error('stream closed before a response'), { code: 'ERR_HTTP2_STREAM_CANCEL' });
+      if (rec !== undefined && reset) rec.http2Code = rst;
       finish(err);
       if (reset) t.record('httpRequests', id, { http2RstCode: rst });
       if (neverReady(conn)) t.record('httpRequests', id, { reusedConn: false, dial: conn.dialId });

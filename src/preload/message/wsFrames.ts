@@ -11,6 +11,7 @@ import type { WebSocketMessage, WebSocketSession } from '../../trace/contract/we
 import type { Hook, Tracer } from '../tracer';
 import { overrideMethod } from '../tracer';
 import { now } from '../clock/epoch';
+import type { ExchangeRecorder } from './recorder';
 
 const OPCODES: Record<number, WebSocketMessage['type']> = { 1: 'text', 2: 'binary', 8: 'close', 9: 'ping', 10: 'pong' };
 
@@ -33,7 +34,11 @@ class FrameReader {
   private frameLen = 0;
   private inPayload = false;
 
-  constructor(private readonly onFrame: (type: WebSocketMessage['type'], len: number, close?: { code?: number; reason: string }) => void) {}
+  constructor(
+    private readonly onFrame: (type: WebSocketMessage['type'], len: number, close?: { code?: number; reason: string }) => void,
+    /** Given each frame's payload bytes, unmasked, and whether the frame is a control frame (recording: recorder.ts). */
+    private readonly sink?: (bytes: Uint8Array, control: boolean) => void,
+  ) {}
 
   feed(buf: Uint8Array): void {
     let i = 0;
@@ -45,6 +50,7 @@ class FrameReader {
         continue;
       }
       const n = Math.min(this.remaining, buf.length - i);
+      if (this.sink !== undefined && n > 0) this.sinkPayload(buf, i, n);
       if (this.closePayload) {
         for (let k = 0; k < n && this.closePayload.length < 125; k++) {
           const b = buf[i + k];
@@ -55,6 +61,18 @@ class FrameReader {
       i += n;
       if (this.remaining === 0) this.endFrame();
     }
+  }
+
+  /** Hands `n` payload bytes at `i` to the sink, unmasked. */
+  private sinkPayload(buf: Uint8Array, i: number, n: number): void {
+    const piece = buf.subarray(i, i + n);
+    const control = this.opcode >= 8;
+    const mask = this.mask;
+    if (mask === undefined) return this.sink!(piece, control);
+    const off = this.frameLen - this.remaining;
+    const out = Buffer.allocUnsafe(n);
+    for (let k = 0; k < n; k++) out[k] = piece[k] ^ mask[(off + k) & 3];
+    this.sink!(out, control);
   }
 
   /** The full header size once the bytes that say it have arrived. */
@@ -131,6 +149,7 @@ export function observeWebSocket(
   openAt: number,
   kind: 'httpRequests' | 'incomingRequests' = 'httpRequests',
   end: 'client' | 'server' = 'client',
+  rec?: ExchangeRecorder,
 ): WebSocketSession {
   const ws: WebSocketSession = { openAt, sentMessages: 0, recvMessages: 0, sentBytes: 0, recvBytes: 0 };
   const max = t.config.sockTrace ? t.config.sockTraceMaxOps : 0;
@@ -174,9 +193,12 @@ export function observeWebSocket(
       if (ws.messages.length < max) ws.messages.push({ dir, type, len, endAt: at });
       else ws.droppedMessages!++;
     }
+    rec?.message(dir === 'sent' ? 'out' : 'in', type);
   };
-  const inbound = new FrameReader(frame('recv'));
-  const outbound = new FrameReader(frame('sent'));
+  // Recording for replay: every message's payload, in order (recorder.ts).
+  const recorded = rec?.webSocketOpen(id, openAt);
+  const inbound = new FrameReader(frame('recv'), rec && ((b, control) => rec.messageBytes('in', b, control)));
+  const outbound = new FrameReader(frame('sent'), rec && ((b, control) => rec.messageBytes('out', b, control)));
   const read = (chunk: unknown) => {
     if (!(chunk instanceof Uint8Array) || chunk.length === 0) return;
     inbound.feed(chunk);
@@ -225,6 +247,7 @@ export function observeWebSocket(
       timer = undefined;
       ws.closeAt = now();
       send();
+      if (recorded) rec!.closed(recorded, ws.closedBy !== undefined ? { kind: 'completed' } : { kind: 'reset' });
     });
   });
   if (head && head.length > 0) read(head);
@@ -241,15 +264,19 @@ export interface FrameCounter {
   readonly reader: FrameReader;
 }
 
-/** A fresh counter. */
-export function frameCounter(): FrameCounter {
+/** A fresh counter; with `rec` (recording), each message's payload goes to it too, in direction `dir`. */
+export function frameCounter(rec?: ExchangeRecorder, dir: 'in' | 'out' = 'in'): FrameCounter {
   const c = { messages: 0, bytes: 0 } as { messages: number; bytes: number; reader: FrameReader };
-  c.reader = new FrameReader((type, len) => {
-    if (type === 'text' || type === 'binary') {
-      c.messages++;
-      c.bytes += len;
-    }
-  });
+  c.reader = new FrameReader(
+    (type, len) => {
+      if (type === 'text' || type === 'binary') {
+        c.messages++;
+        c.bytes += len;
+      }
+      rec?.message(dir, type);
+    },
+    rec && ((b, control) => rec.messageBytes(dir, b, control)),
+  );
   return c;
 }
 

@@ -36,6 +36,8 @@ import { endByRules, queuedAtCreate } from './undiciQueue';
 import { sendAgainTracer } from '../rules/sendAgainStore';
 import { keepUndiciForSendAgain } from './undiciSendAgain';
 import { watchDecoded } from './undiciDecoded';
+import { recordedEnd, recording } from '../message/recorder';
+import { recordUndici } from './undiciRecord';
 
 /** A diagnostics channel message. */
 type Msg = Record<string, unknown>;
@@ -138,6 +140,7 @@ function gotData(t: Tracer, hook: Hook, s: UState, chunk: Uint8Array, wholeReads
   }
   s.bodyBytes += chunk.length;
   if (s.respBody) t.guard(hook, () => s.respBody!.add(chunk));
+  if (s.rec !== undefined) s.rec.bodyChunk(chunk);
 }
 
 /**
@@ -267,6 +270,7 @@ function created(
     unwatchAbort: undefined,
   };
   stateOf.setInternal(req, s);
+  if (recording !== undefined) recordUndici(hook, req as { body?: unknown }, s);
   const body = (req as { body?: unknown }).body;
   const captures = body != null && wantsBodies(t, rules);
   const w = t.transport.open('httpRequests', s.id, captures && (typeof body === 'string' || body instanceof Uint8Array));
@@ -439,6 +443,10 @@ function onTrailers(t: Tracer, _hook: Hook, m: Msg): void {
   if (s.respBody) w.any(F.respBody, s.respBody.result(s.respType, s.respEncoding));
   if (rulesEnd) endByRules(t, s, (w as FieldsWriter).fields);
   t.transport.close(w, true);
+  if (s.rec !== undefined) {
+    s.rec.trailerList(m.trailers as unknown[] | undefined);
+    s.rec.end(s.id, { kind: 'completed' });
+  }
   released(m.request as object, s);
 }
 
@@ -492,6 +500,7 @@ function onError(t: Tracer, _hook: Hook, m: Msg): void {
     if (s.respBody) fields.respBody = s.respBody.result(s.respType, s.respEncoding);
     if (s.rules !== undefined && s.rules.pending) endByRules(t, s, fields);
     t.record('httpRequests', s.id, fields);
+    s.rec?.end(s.id, { kind: 'aborted' });
     released(m.request as object, s);
     return;
   }
@@ -517,6 +526,7 @@ function onError(t: Tracer, _hook: Hook, m: Msg): void {
   if (p?.chunked !== undefined) fields.reqContentLen = p.bytes;
   if (s.rules !== undefined && s.rules.pending) endByRules(t, s, fields);
   t.record('httpRequests', s.id, fields);
+  if (s.rec !== undefined) s.rec.end(s.id, recordedEnd(reqError, s.gotResponse ? s.rec.bodyBytes : undefined));
   released(m.request as object, s);
 }
 
@@ -558,6 +568,7 @@ function onResponse(t: Tracer, s: UState, res: ResponseInfo): void {
     s.respEncoding = flatHeader(res.headers, 'content-encoding');
   }
   t.transport.close(w, false);
+  if (s.rec !== undefined) s.rec.head(res.statusCode, res.statusText, raw, at);
 }
 
 /**

@@ -3,6 +3,7 @@
 import type { StartDecision } from '../../rules';
 import type { SseCounter } from '../message/progress';
 import type { BodyCapture } from '../message/bodies';
+import type { ExchangeRecorder } from '../message/recorder';
 import type { StackHolder } from '../initiator/stackCapture';
 import type { ConnState, Keyed } from '../tracer';
 import { Slot } from '../tracer';
@@ -55,6 +56,8 @@ export interface UState {
   queuedInClient: boolean;
   /** Removes the abort listener of a fetch waiting in a queue (onFetchAbort), once it is sent. */
   unwatchAbort: (() => void) | undefined;
+  /** Its recorder for replay (the `record` option: undiciRecord.ts). */
+  rec?: ExchangeRecorder;
 }
 
 /** Each undici Request's state. */

@@ -74,8 +74,9 @@ export function watchRequest(t: Tracer, hook: Hook, s: UState, socket: object, h
  */
 export function onWebSocketOpen(t: Tracer, hook: Hook, s: UState, statusCode: unknown, socket: unknown, at: number): void {
   const w = socket && typeof socket === 'object' ? watched.get(socket)?.ws : undefined;
-  if (!w || w.s !== s || statusCode !== 101) return;
+  if (!w || w.s !== s || statusCode !== 101) return s.rec?.end(s.id, { kind: 'completed' });
   w.openAt = at;
+  const recorded = s.rec?.webSocketOpen(s.id, at);
   t.record('httpRequests', s.id, { webSocket: wsField(w) });
   (socket as Reader).once('close', () => {
     t.guard(hook, () => {
@@ -85,6 +86,7 @@ export function onWebSocketOpen(t: Tracer, hook: Hook, s: UState, statusCode: un
       process.nextTick(() => {
         if (closingWs === w) closingWs = undefined;
         t.guard(hook, () => t.record('httpRequests', s.id, { webSocket: wsField(w) }));
+        if (recorded) s.rec!.closed(recorded, w.closeCode !== undefined ? { kind: 'completed' } : { kind: 'reset' });
       });
     });
   });
@@ -126,7 +128,9 @@ type Reader = {
  * Wrapped on the instance, for WebSocket handshakes only.
  */
 function watchWebSocket(hook: Hook, s: UState, socket: Reader, h: Watched): void {
-  const w: WsWatch = { s, out: frameCounter(), in: frameCounter() };
+  // Recording for replay: the frames' payloads too (recorder.ts).
+  s.rec?.expectWebSocket();
+  const w: WsWatch = { s, out: frameCounter(s.rec, 'out'), in: frameCounter(s.rec, 'in') };
   h.ws = w;
   let upgraded = false;
   const unshift = socket.unshift;

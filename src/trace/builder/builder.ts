@@ -39,7 +39,9 @@ import {
   type ConnectionState,
   type UpsertHost,
 } from './upsert';
-import { MAX_PENDING_BLOBS, MAX_STACKS } from '../contract/wire';
+import { MAX_STACKS } from '../contract/wire';
+import { PendingBlobs } from './pendingBlobs';
+import { RecordingBuilder } from './recordings';
 import { addLoopBlock, droppedLoopBlocks } from '../derive/loopBlocked';
 import { normalizeRecord } from '../formats/normalize';
 import { newRecordObject } from './recordObject';
@@ -66,7 +68,6 @@ export class TraceBuilder implements UpsertHost {
   readonly fields: UpsertDecoder;
   /** traceIDs removed by clear(); later upserts for them are ignored. */
   private readonly cleared = new Set<string>();
-  /** Requests currently marked `incomplete`. */
   /** The trace's warnings and the counts behind `trace.stats`. */
   private readonly stats: TraceStats;
   /** What changed since the views last looked, and whose derived fields may read differently. */
@@ -78,17 +79,20 @@ export class TraceBuilder implements UpsertHost {
   onRecord?: (kind: RecordKind, record: Readonly<Record<string, unknown>> & { traceID: string }) => void;
 
   private readonly maxRecords: number;
-  private readonly maxPendingBlobBytes: number;
-  private pendingBlobBytes = 0;
+  /** Blob frames not yet claimed by their records. */
+  private readonly blobs: PendingBlobs;
+  /** The recording for replay (recordings.ts): with the `record` option, or from the first exchange a preload sends. */
+  private recordings: RecordingBuilder | undefined;
 
   constructor(options: TraceBuilderOptions) {
     this.fields = new UpsertDecoder(this, redactedQueryNames(options.redactQuery));
     this.maxRecords = options.maxRecords ?? DEFAULT_MAX_RECORDS;
-    this.maxPendingBlobBytes = options.maxPendingBlobBytes ?? DEFAULT_MAX_PENDING_BLOB_BYTES;
     const beginAt = options.beginAt ?? new Date();
     this.trace = emptyTrace(options.description, beginAt);
     this.beginMs = beginAt.getTime();
     this.stats = new TraceStats(this.trace, options.maxWarnings ?? 100, () => this.connections.values());
+    this.blobs = new PendingBlobs(options.maxPendingBlobBytes ?? DEFAULT_MAX_PENDING_BLOB_BYTES, this.stats, (m) => this.warn(m));
+    if (options.record) this.recordings = new RecordingBuilder(this, options.record, this.beginMs);
     this.redirects = new RedirectLinks(options.maxPendingRedirects ?? 1000);
     this.users = new RecordUsers(this.changes, this.byId[KIND_INDEX.get('httpRequests')!], this.byId[KIND_INDEX.get('tcpConns')!]);
     this.now = options.now ?? Date.now;
@@ -137,13 +141,7 @@ export class TraceBuilder implements UpsertHost {
     this.endRequests(state, stopped ? 'trace stopped' : endReason(state));
     state.exited = true;
     // Bodies whose records never came cannot be claimed any more.
-    if (state.blobs.size > 0) {
-      this.stats.droppedBlobs += state.blobs.size;
-      for (const b of state.blobs.values()) this.pendingBlobBytes -= b.byteLength;
-      state.blobs.clear();
-      this.stats.sync();
-      this.changes.touch();
-    }
+    if (this.blobs.dropAll(state)) this.changes.touch();
   }
 
   /** Connection handles already closed. */
@@ -191,13 +189,14 @@ export class TraceBuilder implements UpsertHost {
         this.applyHello(state, msg, connection);
         return;
       case 'record':
+        if (isObject(msg.fields) && msg.fields.exchange !== undefined) return this.applyExchange(state, msg.kind, msg.id, msg.fields);
         this.applyRecord(state, msg.kind, msg.id, msg.fields);
         return;
       case 'stack':
         this.applyStack(state, msg.id, msg.initiator);
         return;
       case 'blob':
-        this.applyBlob(state, msg.id, msg.data);
+        this.blobs.add(state, msg.id, msg.data);
         return;
       case 'warning':
         this.warn(`${state.pid !== undefined ? `pid ${state.pid}: ` : ''}${String(msg.message)}`);
@@ -288,39 +287,24 @@ export class TraceBuilder implements UpsertHost {
     state.stacks.set(id, this.fields.shareStack(initiator as unknown as Initiator));
   }
 
-  private applyBlob(state: ConnectionState, id: unknown, data: unknown): void {
-    if (typeof id !== 'string' || !(data instanceof Uint8Array)) {
-      this.warn('malformed blob message');
-      return;
-    }
-    if (this.pendingBlobBytes + data.byteLength > this.maxPendingBlobBytes) {
-      this.stats.droppedBlobs++;
-      this.warn(
-        `captured bodies waiting for their records passed ${Math.round(this.maxPendingBlobBytes / 1048576)} MiB: the rest are dropped (stats.droppedBlobs)`,
-      );
-      this.stats.sync();
-      return;
-    }
-    if (state.blobs.size >= MAX_PENDING_BLOBS) {
-      const oldest = state.blobs.keys().next().value;
-      if (oldest !== undefined) this.takeBlob(state, oldest);
-      this.stats.droppedBlobs++;
-      this.warn(`more than ${MAX_PENDING_BLOBS} captured bodies arrived without their records: the oldest were dropped`);
-      this.stats.sync();
-    }
-    const old = state.blobs.get(id);
-    if (old) this.pendingBlobBytes -= old.byteLength;
-    state.blobs.set(id, data);
-    this.pendingBlobBytes += data.byteLength;
-  }
-
   /** Removes a pending blob and returns it (its bytes no longer count as pending); see UpsertHost. */
   takeBlob(state: ConnectionState, id: string): Uint8Array | undefined {
-    const data = state.blobs.get(id);
-    if (data === undefined) return undefined;
-    state.blobs.delete(id);
-    this.pendingBlobBytes -= data.byteLength;
-    return data;
+    return this.blobs.take(state, id);
+  }
+
+  /**
+   * A request update carrying its exchange recorded for replay (WireExchange: recordings.ts): its
+   * other fields first, then the exchange, unless its request is not kept (a rule dropped it, a cap).
+   */
+  private applyExchange(state: ConnectionState, kind: unknown, id: unknown, fields: Record<string, unknown>): void {
+    const { exchange, ...rest } = fields;
+    if (Object.keys(rest).length > 0) this.applyRecord(state, kind, id, rest);
+    const blob = (exchange as { data?: unknown } | null)?.data;
+    const data = typeof blob === 'string' ? this.takeBlob(state, blob) : undefined;
+    const traceID = state.ids[KIND_INDEX.get('httpRequests')!].get(String(id));
+    if (traceID === undefined || this.get('httpRequests', traceID) === undefined) return;
+    (this.recordings ??= new RecordingBuilder(this, {}, this.beginMs)).add(traceID, exchange, data);
+    this.changes.touch();
   }
 
   private applyRecord(state: ConnectionState, kind: unknown, localId: unknown, fields: unknown): void {

@@ -1,5 +1,7 @@
 /** The options of a TraceBuilder (builder.ts) and their defaults. */
 
+import type { RecordCaps } from './recordings';
+
 /** Options of a TraceBuilder. */
 export interface TraceBuilderOptions {
   /** The trace's description (usually the command line). */
@@ -18,6 +20,8 @@ export interface TraceBuilderOptions {
   maxRecords?: number;
   /** Bytes of blobs waiting for their records, over all connections (default 64 MiB); more are dropped and counted. */
   maxPendingBlobBytes?: number;
+  /** Record for replay with these caps (the `record` option): the trace gets `exchanges` and `recording` from the start (recordings.ts). */
+  record?: Partial<RecordCaps>;
 }
 
 /** Default of TraceBuilderOptions.maxRecords. */

@@ -10,6 +10,7 @@ import type { TraceRules, WhatIf } from './ruleTypes';
 import type { KernelEvent, KernelTimings, TcpMetrics } from './kernelRecords';
 import type { WebSocketSession } from './webSocket';
 import type { DnsQuery } from './dnsMessages';
+import type { RecordedExchange, RecordingInfo } from './recording';
 
 /** The current (and only) trace format version this code reads and writes. */
 export const FORMAT_VERSION = 1;
@@ -536,6 +537,10 @@ export interface Trace {
   debuggerPauses?: DebuggerPause[];
   traceRules?: TraceRules;
   stats: TraceStats;
+  /** What a replay needs of each request, with `nettrace run --record` (recording.ts; docs/trace-format.md). */
+  exchanges?: RecordedExchange[];
+  /** The recording's caps and what they cut (with `exchanges`). */
+  recording?: RecordingInfo;
 }
 
 /** The record kinds that are arrays of records with a `traceID`. */

@@ -18,6 +18,7 @@ import {
   normalizeTcpConns,
   normalizeUdpConns,
 } from './normalize';
+import { normalizeExchange, normalizeRecordingInfo } from './normalizeRecording';
 import { redactCommandLine, redactedArgNames } from '../contract/redact';
 import { RECORD_KINDS } from '../contract/wire';
 import { FORMAT_VERSION, type HttpRequest, type Trace, type TraceStats, type HelperStats } from '../contract/types';
@@ -159,7 +160,28 @@ function validateTrace(obj: Record<string, unknown>, name: string): Trace {
     else delete obj.traceRules;
   }
   for (const r of obj.httpRequests as unknown[]) checkedRequest(r, name);
+  checkRecording(obj, name);
   return obj as unknown as Trace;
+}
+
+/**
+ * A recording for replay's `exchanges` and `recording` checked (normalizeRecording.ts): an entry
+ * that cannot be replayed (no traceID, no valid end) is an error, as a request without a traceID
+ * is; a malformed part of one is left out.
+ */
+function checkRecording(obj: Record<string, unknown>, name: string): void {
+  if (obj.recording !== undefined) {
+    const info = normalizeRecordingInfo(obj.recording);
+    if (info) obj.recording = info;
+    else delete obj.recording;
+  }
+  if (obj.exchanges === undefined) return;
+  if (!Array.isArray(obj.exchanges)) throw new TraceFileError(`${name} is damaged: "exchanges" is not a list`);
+  obj.exchanges = obj.exchanges.map((e: unknown) => {
+    const ex = normalizeExchange(e);
+    if (!ex) throw new TraceFileError(`${name} is damaged: an exchanges entry has no traceID or no valid end`);
+    return ex;
+  });
 }
 
 /** An `httpRequests` entry of a file normalized (normalize.ts); TraceFileError when it has no traceID. */
@@ -226,10 +248,12 @@ const TRACE_KEYS = new Set<string>([
   'debuggerPauses',
   'traceRules',
   'stats',
+  'recording',
+  'exchanges',
   ...RECORD_KINDS,
 ]);
 /** Members read element by element. */
-const STREAMED = new Set<string>([...RECORD_KINDS, 'processes']);
+const STREAMED = new Set<string>([...RECORD_KINDS, 'processes', 'exchanges']);
 
 /** The largest trace file read by default (8 GiB); NETTRACE_MAX_TRACE_BYTES overrides it. */
 export const DEFAULT_MAX_TRACE_BYTES = 8 * 1024 ** 3;
@@ -245,6 +269,12 @@ export interface ReadTraceOptions {
    * reader that handles requests one at a time (forEachRequest) keeps only what it needs first.
    */
   keepRequest?: (raw: Buffer) => boolean;
+  /**
+   * Keep the recording's exchanges without their bytes (each `base64` read as "", the body then
+   * marked cut; its `size` and the exchange's `over` stay): a reader that only counts them
+   * (`nettrace show`) does not hold a run's bodies.
+   */
+  slimExchanges?: boolean;
 }
 
 function maxBytesOf(options: ReadTraceOptions): number {
@@ -304,7 +334,7 @@ class TraceReader {
           ? (key, raw) => key !== 'httpRequests' || options.keepRequest!(raw.length === 1 ? raw[0] : Buffer.concat(raw))
           : undefined,
         element: (key, value) => {
-          (obj[key] as unknown[]).push(value);
+          (obj[key] as unknown[]).push(key === 'exchanges' && options.slimExchanges ? slimExchange(value) : value);
         },
         field: (key, value) => {
           if (key === 'formatVersion') checkVersion(value, name);
@@ -357,6 +387,20 @@ class TraceReader {
     }
     return validateTrace(this.obj, this.name);
   }
+}
+
+/** An exchange without its bytes (ReadTraceOptions.slimExchanges: its bodies then read as cut; their sizes and `over` stay). */
+function slimExchange(value: unknown): unknown {
+  if (typeof value !== 'object' || value === null) return value;
+  const ex = value as { reqBody?: unknown; body?: unknown; messages?: unknown };
+  const slim = (b: unknown) => {
+    if (typeof b === 'object' && b !== null && typeof (b as { base64?: unknown }).base64 === 'string')
+      (b as { base64: string }).base64 = '';
+  };
+  slim(ex.reqBody);
+  slim(ex.body);
+  if (Array.isArray(ex.messages)) for (const m of ex.messages) slim((m as { data?: unknown } | null)?.data);
+  return value;
 }
 
 const CHUNK_BYTES = 1 << 20;
