@@ -33,8 +33,11 @@ export function flushBeforeHandOff(flush: () => void, isMainThread: boolean): vo
     };
     replaceFunction(process, 'send', wrapper, nodeSend);
   }
+  // Only in a worker: the global `MessagePort` is a lazy getter that loads Node's worker I/O and
+  // `stream` (a main thread that never uses them must not pay for them: preload-loads.test.mjs).
+  if (isMainThread) return;
   const Port = (globalThis as { MessagePort?: { prototype: { postMessage: Function } } }).MessagePort;
-  if (!isMainThread && Port !== undefined && typeof Port.prototype.postMessage === 'function') {
+  if (Port !== undefined && typeof Port.prototype.postMessage === 'function') {
     const portPost = Port.prototype.postMessage;
     const wrapper = function postMessage(this: unknown, _value: unknown, _transfer?: unknown): unknown {
       handOff(flush);
