@@ -12,7 +12,8 @@
 import { COLUMNS, MIN_COLUMN_WIDTH, layoutColumns, type Column, type ColumnId, type ColumnLayout } from './columns';
 import { showMenu, type MenuItem } from './menu';
 import { isStreaming } from '../src/trace/derive/timings';
-import { CONNECTION_WORDS, connectionState } from '../src/trace/derive/labels';
+import { connectionState } from '../src/trace/derive/labels';
+import { CONNECTION_WORDS } from '../src/trace/derive/words';
 import { formatBytes, formatMs } from './format';
 import { requestContext, showInitiator, showRowFlags } from './rowCells';
 import { h, icon, setSafeAttr, setText } from './dom';

@@ -5,7 +5,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { bundleTs } from '../lib/bundleTs.mjs';
 
-const l = bundleTs(["export * from './src/trace/derive/labels';", "export { renderTrace } from './src/cli/render';"]);
+const l = bundleTs([
+  "export * from './src/trace/derive/labels';",
+  "export * from './src/trace/derive/words';",
+  "export { renderTrace } from './src/cli/render';",
+]);
 
 const req = (f = {}) => ({ traceID: 'r1', pid: 1, client: 'fetch', reqMethod: 'GET', reqURL: 'http://a.test/x', ...f });
 const conn = (f = {}) => ({ traceID: 'c1', pid: 1, connected: true, ...f });

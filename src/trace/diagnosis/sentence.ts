@@ -4,19 +4,6 @@
  * the kernel facts, the CLI; the panel's own columns and tooltips: webview/format.ts).
  */
 
-import type { Phase } from '../derive/timings';
-
-/** Each timing phase as a sentence names it ("the server's first-byte wait"). */
-export const PHASE_NAMES: Record<Phase, string> = {
-  blocked: 'wait for a free connection',
-  dns: 'DNS lookup',
-  connect: 'TCP connect',
-  ssl: 'TLS handshake',
-  send: 'request upload',
-  wait: "server's first-byte wait",
-  receive: 'response body download',
-};
-
 /** Formats milliseconds for a sentence: "0.4", "3", "12", "1250". */
 export function formatMs(ms: number): string {
   if (ms < 10) {
