@@ -34,7 +34,6 @@ export const ROW_HEIGHT = 22;
 export const TWO_LINE_ROW_HEIGHT = 36;
 /** Rows rendered above/below the viewport. */
 const OVERSCAN = 6;
-/** Drawn phases, in DOM order of each row's bar segments. */
 /** The icon drawn before a status, by status class (none for 2xx). */
 const STATUS_ICONS: Partial<Record<Row['cls'], string>> = {
   error: 'error',

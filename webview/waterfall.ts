@@ -107,7 +107,6 @@ export interface Axis {
   end: number;
 }
 
-/** Grows `axis` to cover one request (and `now` for pending ones). Mutates and returns it. */
 /** The most blocked parts drawn per request bar (the longest; list.ts keeps one element each). */
 export const MAX_LOOP_SEGMENTS = 3;
 
@@ -166,6 +165,7 @@ export function loopBlockedText(req: HttpRequest): string | undefined {
   return `Event loop blocked ${formatSpan(ms)} of it${where}`;
 }
 
+/** Grows `axis` to cover one request (and `now` for pending ones). Mutates and returns it. */
 export function extendAxis(axis: Axis, timed: Timed, now?: number): Axis {
   const start = startOf(timed);
   if (start === undefined) return axis;

@@ -66,7 +66,6 @@ export class TraceBuilder implements UpsertHost {
   readonly fields: UpsertDecoder;
   /** traceIDs removed by clear(); later upserts for them are ignored. */
   private readonly cleared = new Set<string>();
-  /** Requests currently marked `incomplete`. */
   /** The trace's warnings and the counts behind `trace.stats`. */
   private readonly stats: TraceStats;
   /** What changed since the views last looked, and whose derived fields may read differently. */
