@@ -1,3 +1,4 @@
+// covers: src/trace/formats/har.ts
 // HAR sizes of compressed responses (issue 49 item 8): HAR 1.2's `content.size` is the decoded
 // length and `bodySize` what was received. The trace records the received bytes only (a program
 // using http decodes the body itself), so a gzip response's `bodySize` is the compressed length the

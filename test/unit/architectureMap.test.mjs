@@ -1,3 +1,4 @@
+// covers: docs/architecture.md, src/
 // The map in docs/architecture.md ("The map: one line per folder") against the tree: every folder
 // it lists exists and holds TypeScript, and every folder of src/ that holds a .ts file is listed,
 // once. Issue 50: a newcomer finds where a thing lives from the map without opening a file. And

@@ -1,3 +1,5 @@
+// covers: src/trace/builder/, src/trace/diagnosis/incomingDiagnosis.ts, src/cli/renderIncoming.ts
+// needs: the build (dist/core.cjs)
 // Incoming requests (issue 37): the builder's records and causedBy links, the diagnosis sentence
 // of an incoming request (diagnoseIncoming, pure), and `nettrace show`'s section.
 import { test } from 'node:test';

@@ -1,3 +1,4 @@
+// covers: src/trace/derive/labels.ts, src/trace/derive/words.ts, src/cli/render.ts
 // The words the panel and the CLI put on a request (src/trace/derive/labels.ts): a connection that never
 // connected is not "new", and `Location` is a redirect only on a 3xx ("Created at" on a 201);
 // and the CLI table and the panel's list/detail use them.

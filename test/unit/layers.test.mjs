@@ -1,3 +1,4 @@
+// covers: src/, webview/, eslint.config.mjs
 // The layers of src/ and webview/: which folder may import which (the layer table: ROOMS in
 // eslint.config.mjs, the one place it is written down), no import cycle between files, and
 // packages only where they can run (vscode in the extension alone; the preload bundles nothing but
