@@ -12,7 +12,8 @@
 import { COLUMNS, MIN_COLUMN_WIDTH, layoutColumns, type Column, type ColumnId, type ColumnLayout } from './columns';
 import { showMenu, type MenuItem } from './menu';
 import { isStreaming } from '../src/trace/derive/timings';
-import { CONNECTION_WORDS, connectionState } from '../src/trace/derive/labels';
+import { connectionState } from '../src/trace/derive/labels';
+import { CONNECTION_WORDS } from '../src/trace/derive/words';
 import { formatBytes, formatMs } from './format';
 import { requestContext, showInitiator, showRowFlags } from './rowCells';
 import { h, icon, setSafeAttr, setText } from './dom';
@@ -33,7 +34,6 @@ export const ROW_HEIGHT = 22;
 export const TWO_LINE_ROW_HEIGHT = 36;
 /** Rows rendered above/below the viewport. */
 const OVERSCAN = 6;
-/** Drawn phases, in DOM order of each row's bar segments. */
 /** The icon drawn before a status, by status class (none for 2xx). */
 const STATUS_ICONS: Partial<Record<Row['cls'], string>> = {
   error: 'error',

@@ -16,21 +16,22 @@ import {
   type Phase as HarPhase,
 } from '../src/trace/derive/timings';
 import { segmentsAt, timeBudget } from '../src/trace/derive/timeBudget';
+import { PHASE_WORDS } from '../src/trace/derive/words';
 
 import { EARLY_LOOP_PHASES, longestInOrder, loopBlockedTotal, mainStretch, pauseIntervals } from '../src/trace/derive/loopBlocked';
 
 /** The drawn phases in time order; `pending` is a request still waiting for its end. */
 export type Phase = HarPhase | 'pending';
 
-/** Labels shown in the legend and Timing tab. */
+/** Labels shown in the legend and Timing tab: each phase's (PHASE_WORDS), and a request still waiting for its end. */
 export const PHASE_LABELS: Record<Phase, string> = {
-  blocked: 'Blocked',
-  dns: 'DNS lookup',
-  connect: 'TCP connect',
-  ssl: 'TLS handshake',
-  send: 'Request sent',
-  wait: 'Waiting (TTFB)',
-  receive: 'Content download',
+  blocked: PHASE_WORDS.blocked.label,
+  dns: PHASE_WORDS.dns.label,
+  connect: PHASE_WORDS.connect.label,
+  ssl: PHASE_WORDS.ssl.label,
+  send: PHASE_WORDS.send.label,
+  wait: PHASE_WORDS.wait.label,
+  receive: PHASE_WORDS.receive.label,
   pending: 'Pending',
 };
 
@@ -106,7 +107,6 @@ export interface Axis {
   end: number;
 }
 
-/** Grows `axis` to cover one request (and `now` for pending ones). Mutates and returns it. */
 /** The most blocked parts drawn per request bar (the longest; list.ts keeps one element each). */
 export const MAX_LOOP_SEGMENTS = 3;
 
@@ -165,6 +165,7 @@ export function loopBlockedText(req: HttpRequest): string | undefined {
   return `Event loop blocked ${formatSpan(ms)} of it${where}`;
 }
 
+/** Grows `axis` to cover one request (and `now` for pending ones). Mutates and returns it. */
 export function extendAxis(axis: Axis, timed: Timed, now?: number): Axis {
   const start = startOf(timed);
   if (start === undefined) return axis;

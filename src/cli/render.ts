@@ -22,7 +22,8 @@ import { segmentsAt, timeBudget } from '../trace/derive/timeBudget';
 import type { HttpRequest, Trace } from '../trace/contract/types';
 import type { WebSocketSession } from '../trace/contract/webSocket';
 import type { RecordedExchange, RecordingInfo } from '../trace/contract/recording';
-import { CONNECTION_WORDS, connectionState } from '../trace/derive/labels';
+import { connectionState } from '../trace/derive/labels';
+import { CONNECTION_WORDS, PHASE_WORDS } from '../trace/derive/words';
 import { renderIncoming, servedFailed } from './renderIncoming';
 import { renderKernel } from './renderKernel';
 import { ANSI_SEQUENCE, SURROGATE, append, fit, paint, sanitize } from './text';
@@ -102,16 +103,6 @@ export const PHASE_CHARS: Record<Phase, string> = {
   send: '>',
   wait: '░',
   receive: '█',
-};
-
-const PHASE_LABELS: Record<Phase, string> = {
-  blocked: 'blocked',
-  dns: 'dns',
-  connect: 'connect',
-  ssl: 'tls',
-  send: 'send',
-  wait: 'wait',
-  receive: 'receive',
 };
 
 const PHASE_COLORS: Record<Phase, number> = {
@@ -330,7 +321,7 @@ export function phaseLine(req: HttpRequest, color: boolean, budget = req.timings
     if (ms < MIN_PHASE_MS) continue;
     const blocked = budget.phases[s.phase].loop;
     const loop = blocked >= MIN_PHASE_MS ? ` (loop blocked ${blocked.toFixed(1)})` : '';
-    parts.push(`${paint(PHASE_CHARS[s.phase], PHASE_COLORS[s.phase], color)} ${PHASE_LABELS[s.phase]} ${ms.toFixed(1)}${loop}`);
+    parts.push(`${paint(PHASE_CHARS[s.phase], PHASE_COLORS[s.phase], color)} ${PHASE_WORDS[s.phase].word} ${ms.toFixed(1)}${loop}`);
   }
   return parts.length ? `${parts.join(' · ')} ms` : undefined;
 }
@@ -539,7 +530,7 @@ export function writeTrace(trace: Trace, options: RenderOptions, write: (text: s
   if (more) lines.push(more);
 
   const legend = (Object.keys(PHASE_CHARS) as Phase[])
-    .map((p) => `${paint(PHASE_CHARS[p], PHASE_COLORS[p], color)} ${PHASE_LABELS[p]}`)
+    .map((p) => `${paint(PHASE_CHARS[p], PHASE_COLORS[p], color)} ${PHASE_WORDS[p].word}`)
     .join('  ');
   lines.push('');
   lines.push(`${legend}  ${paint(FAIL_CHAR, 31, color)} failed`);

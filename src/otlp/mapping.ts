@@ -17,6 +17,7 @@ import { redactUrl } from '../trace/contract/redactUrl';
 import { redactedQueryNames } from '../trace/contract/redact';
 import { roundMs } from '../trace/derive/timings';
 import { timeBudget, type TimeBudget } from '../trace/derive/timeBudget';
+import { PHASE_WORDS } from '../trace/derive/words';
 import type { Dial, HeaderPair, HttpRequest, TcpConn, TlsTunnel } from '../trace/contract/types';
 
 /** An attribute value as OTLP carries it. */
@@ -418,14 +419,14 @@ function connectionPhases(r: HttpRequest, rec: RequestRecords, child: AddChild):
       const attrs: Attributes = { 'dns.question.name': l.host };
       if (l.addresses.length) attrs['dns.answers'] = l.addresses;
       put(attrs, 'error.type', l.error ?? undefined);
-      child('dns lookup', `dns ${i}`, l.beginAt, l.endAt ?? errorAt, attrs, l.error);
+      child(PHASE_WORDS.dns.span, `dns ${i}`, l.beginAt, l.endAt ?? errorAt, attrs, l.error);
     });
     dial.connectAttempts.forEach((c, i) => {
       const attrs: Attributes = { 'network.transport': 'tcp', 'network.peer.address': c.address, 'network.peer.port': c.port };
       if (c.family) attrs['network.type'] = c.family === 6 ? 'ipv6' : 'ipv4';
       if (c.error) attrs['error.type'] = c.error;
       child(
-        'tcp connect',
+        PHASE_WORDS.connect.span,
         `connect ${i}`,
         c.beginAt,
         c.endAt ?? (r.reqError?.phase === 'connect' ? errorAt : dial.dialEndAt),
@@ -438,7 +439,7 @@ function connectionPhases(r: HttpRequest, rec: RequestRecords, child: AddChild):
     const attrs = tlsAttributes(tls);
     put(attrs, 'error.type', tls.handshakeErrCode ?? (tls.handshakeErr ? '_OTHER' : undefined));
     child(
-      'tls handshake',
+      PHASE_WORDS.ssl.span,
       'tls',
       tls.handshakeBeginAt,
       tlsEnd(tls, r.reqError?.phase === 'tls' ? errorAt : undefined),
@@ -461,20 +462,20 @@ function exchangePhases(r: HttpRequest, rec: RequestRecords, budget: TimeBudget,
     ? (r.connAssignedAt ?? start)
     : firstOf(rec.tls?.handshakeEndAt, rec.tcp?.handshakeEndAt, rec.dial?.dialEndAt, start);
   const stillQueued = r.pool !== undefined && r.connAssignedAt === undefined;
-  if (r.reqSentAt !== undefined) child('send', 'send', Math.min(ready ?? start, r.reqSentAt), r.reqSentAt, {});
+  if (r.reqSentAt !== undefined) child(PHASE_WORDS.send.span, 'send', Math.min(ready ?? start, r.reqSentAt), r.reqSentAt, {});
   else if (r.reqError?.phase === 'request' && ready !== undefined && !stillQueued)
-    child('send', 'send', ready, errorAt, {}, r.reqError.message);
+    child(PHASE_WORDS.send.span, 'send', ready, errorAt, {}, r.reqError.message);
   const { wait, receive } = budget.exchange;
   if (wait) {
     const waitEnd = wait.endAt ?? (r.incomplete && !r.reqError ? end : undefined);
     const waitErr = r.respRecvAt === undefined && r.reqError ? r.reqError.message : undefined;
-    if (waitEnd !== undefined) child('wait', 'wait', wait.beginAt, waitEnd, {}, waitErr);
+    if (waitEnd !== undefined) child(PHASE_WORDS.wait.span, 'wait', wait.beginAt, waitEnd, {}, waitErr);
   }
   if (receive) {
     const attrs: Attributes = {};
     put(attrs, 'http.response.body.size', r.respContentLen);
     const error = r.reqError?.phase === 'response' ? r.reqError.message : undefined;
-    child('receive', 'receive', receive.beginAt, receive.endAt ?? end, attrs, error);
+    child(PHASE_WORDS.receive.span, 'receive', receive.beginAt, receive.endAt ?? end, attrs, error);
   }
 }
 

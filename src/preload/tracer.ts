@@ -509,10 +509,6 @@ export interface Progress {
 }
 
 /**
- * Turns an error into a structured RequestError and decides the phase it belongs to, from the
- * error itself (getaddrinfo, TLS codes) and from how far the request and its connection got.
- */
-/**
  * True while a timer's callback runs: setTimeout/setInterval, a socket's idle timeout
  * (`req.setTimeout`), AbortSignal.timeout. Node runs each with its Timeout object as the
  * execution resource (async_hooks.executionAsyncResource, no hook needed). A request destroyed or
@@ -524,6 +520,10 @@ export function inTimerCallback(): boolean {
   return r != null && typeof r._onTimeout === 'function' && typeof r._idleTimeout === 'number';
 }
 
+/**
+ * Turns an error into a structured RequestError and decides the phase it belongs to, from the
+ * error itself (getaddrinfo, TLS codes) and from how far the request and its connection got.
+ */
 export function toRequestError(err: unknown, progress: Progress): RequestError {
   const e = (err ?? {}) as Record<string, unknown> & { cause?: Record<string, unknown> };
   const cause = e.cause && typeof e.cause === 'object' ? e.cause : undefined;

@@ -1,3 +1,4 @@
+// covers: webview/, src/extension/panel.ts
 // End-to-end: the panel for every user (issue 54) in a real VS Code (code-server), as F5 leaves it
 // at 1440×900 with Run and Debug open. In each of the four themes — Dark Modern, Light Modern,
 // Dark High Contrast, Light High Contrast — axe-core (WCAG 2.x A and AA, best practices) runs in

@@ -1,3 +1,4 @@
+// covers: src/extension/autoAttach.ts, src/extension/traceAllNode.ts
 // End-to-end: auto attach in a real VS Code (code-server) at 1440×900 with the Run and Debug side
 // bar open. With `debug.javascript.autoAttachFilter` "always" and "Net Trace: Trace All Node
 // Debugging" on, `node poller.js` typed into an ordinary terminal (not a JavaScript Debug Terminal):

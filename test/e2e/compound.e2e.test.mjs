@@ -1,3 +1,4 @@
+// covers: src/extension/services.ts, src/trace/derive/incomingLinks.ts
 // End-to-end: one waterfall across services (issue 37 item 4). In code-server at 1440×900 with
 // Run and Debug open, the compound launch "Gateway + payments" starts two TypeScript services
 // through tsx (fixture/services/: two `nettrace` configurations). The test sends one POST

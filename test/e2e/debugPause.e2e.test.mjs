@@ -1,3 +1,4 @@
+// covers: src/extension/pauseFlush.ts, src/trace/derive/loopBlocked.ts
 // End-to-end: a breakpoint in a JavaScript Debug Terminal is the debugger's time. In code-server at
 // 1440×900 with the Run and Debug side bar open and "Trace All Node Debugging" on, `node quote.js`
 // typed into a JavaScript Debug Terminal: its handler stops at a `debugger` statement while its

@@ -1,3 +1,4 @@
+// covers: webview/rowMenu.ts
 // End-to-end: the panel's filter language, its copy menu and its labels in a real VS Code
 // (code-server) through headless Chromium, as a user has it after F5: a 1440×900 window with the
 // Run and Debug side bar open. Runs the fixture's "Net Trace: filter" (src/filter.ts through

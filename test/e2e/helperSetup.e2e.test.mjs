@@ -1,3 +1,4 @@
+// covers: src/extension/helperSetup.ts, src/helper/
 // End-to-end: "Net Trace: Set Up Kernel Helper" in a real VS Code (code-server), as root (CI).
 // The packaged extension alone (no checkout): a first debug session with packet capture on has
 // no helper, and Save PCAP says so naming the command; the command, run from the command

@@ -1,3 +1,4 @@
+// covers: webview/, src/extension/panelHtml.ts
 // End-to-end: the panel's layout in a real VS Code (code-server) as F5 leaves it — 1440×900 with
 // the Run and Debug side bar open, the panel beside the editor (about 540 px). The toolbar is one
 // line, the waterfall column is on screen with a labelled header, the program's line of each row

@@ -1,3 +1,4 @@
+// covers: src/extension/, webview/
 // End-to-end: the packaged extension in a real VS Code (code-server) driven through headless
 // Chromium. Opens the fixture workspace, presses F5 on its "Net Trace" launch configuration,
 // waits for the panel to list the fixture's requests (success, redirect, failure, hostile),

@@ -1,3 +1,4 @@
+// covers: src/extension/nodeSessions.ts, webview/restarts.ts
 // End-to-end: a `restart: true` launch of `node --watch` (the workspace's own "type": "node"
 // configuration, "Net Trace: Trace All Node Debugging" on) in a real VS Code (code-server) at
 // 1440×900 with the Run and Debug side bar open. F5: the panel lists the program's request with

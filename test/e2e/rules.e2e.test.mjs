@@ -1,3 +1,4 @@
+// covers: src/extension/ruleService.ts, webview/rulesView.ts, src/preload/rules/
 // End-to-end: trace rules in a real VS Code (code-server) through headless Chromium, as a user has
 // it after F5: a 1440×900 window with the Run and Debug side bar open. "Net Trace: rules" runs the
 // fixture's src/orders.ts through `--import tsx`: a client asking its own orders API (on a fixed

@@ -1,3 +1,4 @@
+// covers: webview/, src/extension/traceAllNode.ts
 // End-to-end, and the README's screenshot (media/panel.png): a realistic program as a user has it
 // — test/e2e/fixture/src/digest.ts, a TypeScript service run through tsx by the workspace's own
 // `"type": "node"` launch configuration with "Trace All Node Debugging" on — that reads open

@@ -1,3 +1,4 @@
+// covers: src/trace/contract/redact.ts, src/extension/terminalRouter.ts
 // End-to-end, in code-server (issue 48, items 1 and 7): with Trace All on (the user's setting),
 // `node shop.js --db-password=hunter2 --token ghp_SECRET123` typed into a JavaScript Debug
 // Terminal gives a trace named "node shop.js --db-password=<redacted> --token <redacted>

@@ -1,3 +1,4 @@
+// covers: webview/grouping.ts, webview/groupToggle.ts, src/preload/server/
 // End-to-end: "Group by incoming request" (issue 37 item 3). In code-server at 1440×900,
 // "Net Trace: gateway" runs fixture/gateway.js: a gateway that calls a payments service twice for
 // each incoming request, and one POST /checkout through it. With the toolbar's toggle on, the

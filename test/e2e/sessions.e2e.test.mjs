@@ -1,3 +1,4 @@
+// covers: src/extension/traceAllNode.ts, src/extension/nodeSessions.ts
 // End-to-end: "Net Trace: Trace All Node Debugging" in a real VS Code (code-server). A workspace
 // with its own `"type": "node"` launch configuration (no Net Trace configuration in sight), at
 // 1440×900 with the Run and Debug side bar open:

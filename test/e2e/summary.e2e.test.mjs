@@ -1,3 +1,5 @@
+// covers: webview/summaryView.ts, src/extension/compareTraces.ts, src/trace/derive/summary.ts
+// needs: the build (dist/core.cjs)
 // End-to-end: the panel's Summary view and "Compare With…" (issue 53) in a real VS Code
 // (code-server) through headless Chromium at 1440×900 with the Run and Debug side bar open. The
 // test's set-up traces a real server: a Fastify server.js calling a backend, run by the CLI

@@ -1,3 +1,4 @@
+// covers: src/extension/terminalRouter.ts, src/preload/initiator/
 // End-to-end: a `node --test` file debugged in the JavaScript Debug Terminal, with "Net Trace:
 // Trace All Node Debugging" on, in a real VS Code (code-server) at 1440×900 with the Run and Debug
 // side bar open. `node --test api.test.js` typed into the terminal runs the file in a child process

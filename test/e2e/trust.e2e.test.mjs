@@ -1,3 +1,4 @@
+// covers: src/rules/whatIfConsent.ts, src/extension/whatIfTrust.ts
 // End-to-end: what-if rules and workspace trust (issue 51 item 4, "Never by surprise"), in a real
 // VS Code (code-server) through headless Chromium at 1440×900, with workspace trust ON (the other
 // end-to-end tests turn it off). The workspace — the fixture, as a cloned repository — opens

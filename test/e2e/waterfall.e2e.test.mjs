@@ -1,3 +1,4 @@
+// covers: webview/waterfallView.ts, src/extension/pauseFlush.ts
 // End-to-end: the waterfall of a debug session that stopped at a breakpoint. In code-server at
 // 1440×900 with the Run and Debug side bar open (as F5 leaves it), "Net Trace: pause" runs
 // fixture/pause.js: two requests, a `debugger` statement where the session stays stopped for a

@@ -1,3 +1,4 @@
+// covers: src/extension/whatIfCommands.ts, webview/whatIfBanner.ts, src/preload/rules/
 // End-to-end: What if, from the panel, in a real VS Code (code-server) through headless Chromium,
 // as a user has it after F5: a 1440×900 window with the Run and Debug side bar open. "Net Trace:
 // what if" runs the fixture's src/payments.ts through `--import tsx`: a service calling its

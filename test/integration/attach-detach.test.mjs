@@ -1,3 +1,5 @@
+// covers: src/extension/nodeSessions.ts, src/extension/inspectorEval.ts, src/collector/server.ts
+// needs: the build (dist/preload.cjs)
 // Detaching the preload loaded through an attach, without VS Code, against real inspectors on
 // Node 20, 22, 24 and 26, for CommonJS and ESM programs: the preload is loaded mid-run (the
 // expression the extension sends, src/extension/nodeSessions.ts), the program's requests are

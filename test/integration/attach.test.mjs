@@ -1,3 +1,5 @@
+// covers: src/extension/nodeSessions.ts, src/collector/server.ts
+// needs: the build (dist/preload.cjs)
 // The attach path without VS Code: a program started with `--inspect` (no preload), a debugger
 // client that evaluates the expression the extension sends through an attach session
 // (src/extension/nodeSessions.ts preloadLoadExpression) over the real inspector protocol, then the

@@ -1,3 +1,5 @@
+// covers: src/extension/nodeSessions.ts, src/collector/server.ts
+// needs: the build (dist/preload.cjs)
 // The auto-attach path for a process js-debug's bootloader holds before its program: a stand-in
 // for the bootloader (a --require preload that opens the inspector and waits in
 // inspector.waitForDebugger(), as js-debug's does) and a debugger client that evaluates the

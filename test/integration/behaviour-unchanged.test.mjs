@@ -1,3 +1,5 @@
+// covers: src/preload/
+// needs: the build (dist/preload.cjs)
 // Node's own semantics are untouched by tracing: small programs (test/integration/apps/unchanged)
 // print what a program can observe — listeners on client sockets, own properties of requests,
 // the functions a tracer replaces (every property), util.promisify(http2.connect), the modules

@@ -1,3 +1,5 @@
+// covers: bench/guard.mjs, src/preload/
+// needs: the build (dist/preload.cjs)
 // Issue 52: the CI guard (bench/guard.mjs) fails on a preload made 5% dearer and passes on one made
 // a little dearer (under 2%). Its `startup` case (`node -e 0` with the preload, under callgrind) is measured with
 // this build as the baseline (a baselines file of the test's own), then with copies of the build

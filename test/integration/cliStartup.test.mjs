@@ -1,3 +1,5 @@
+// covers: src/cli/, src/preload/loader.ts
+// needs: the build (dist/core.cjs, dist/preload.cjs)
 // The CLI's fixed cost (issue 52): `nettrace run` loads only what a run uses (no OpenTelemetry,
 // HTTP client or TLS code without --otlp), and ends as soon as the program exited and its
 // preloads' last bytes were read, with no settle time after the exit.

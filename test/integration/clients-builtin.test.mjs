@@ -1,3 +1,4 @@
+// covers: src/preload/http/, src/preload/undici/
 // The clients suite, Node's own clients: node:http and node:https, the global fetch (Node's
 // bundled undici, whose handler API changed in undici 8 on Node 26) read whole and through
 // getReader(), and userland undici's request, on every Node version available (20, 22, 24, 26).

@@ -1,3 +1,4 @@
+// covers: src/preload/http/, src/preload/asyncStarts.ts
 // The clients suite, HTTP libraries: axios, got, node-fetch 2 and 3, superagent, needle and ky,
 // each driven for real by a small app (apps/clients/) against the recording servers of
 // clientServers.mjs, on every Node version available (20, 22, 24, 26). For every case the trace must

@@ -1,3 +1,4 @@
+// covers: src/preload/connection/, src/preload/undici/
 // The clients suite, proxies: https-proxy-agent (node:https) and undici's ProxyAgent (undici
 // fetch) send HTTPS requests through a local CONNECT proxy (clientServers.mjs) to the recording
 // HTTPS server, on every Node version available. Besides the per-case checks (clientsCheck.mjs):

@@ -1,3 +1,4 @@
+// covers: src/preload/http/, src/preload/http2/, src/preload/asyncStarts.ts
 // The clients suite, SDKs that bring their own HTTP stack: the AWS SDK v3 S3 client and the
 // openai SDK pointed at the recording server, and @grpc/grpc-js against a gRPC server on
 // loopback, on every Node version available. Same per-case checks as the other clients

@@ -1,3 +1,4 @@
+// covers: src/preload/initiator/, src/collector/sourceMaps.ts
 // The clients suite, TypeScript runners: a TypeScript program using fetch and axios
 // (apps/clients/ts/client.mts) run through `--import tsx` (Node 20, 22, 24, 26) and through Node's own
 // type stripping (22+, no flag), traced for real against the recording server. Each request must

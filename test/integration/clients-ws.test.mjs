@@ -1,3 +1,4 @@
+// covers: src/preload/message/wsFrames.ts, src/preload/message/progress.ts
 // The clients suite, WebSockets and server-sent events: `ws`, undici's WebSocket, Node's global
 // WebSocket (22+) and the `eventsource` package, each driven for real by a small app
 // (apps/clients/) against the recording server of clientServers.mjs, on every Node version

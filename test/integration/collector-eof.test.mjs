@@ -1,3 +1,5 @@
+// covers: src/collector/, src/preload/transport/
+// needs: the build (dist/core.cjs, dist/preload.cjs)
 // Nothing a short program wrote is lost when its collector reads late. The collector here runs in
 // this process and the program is started with spawnSync, which blocks this event loop until the
 // program has exited: the program connects (the kernel queues the connection), writes its whole

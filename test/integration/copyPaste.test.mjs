@@ -1,3 +1,4 @@
+// covers: src/trace/formats/copyAs.ts, src/extension/copyCommands.ts
 // Copy as cURL pasted into a terminal (issue 34, item 2): a recorded header or body holding ESC
 // "[201~" (the end of bracketed paste), ^C and a command ran that command when the copied line was
 // pasted into an interactive bash. Each hostile case here is pasted, the way a terminal pastes

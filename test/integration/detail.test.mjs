@@ -1,3 +1,4 @@
+// covers: src/preload/connection/opSampler.ts, src/preload/message/bodies.ts
 // Issue 4 details recorded for real: socket operations that add up to the connection's bytes
 // (through undici's ProxyAgent's CONNECT tunnels too, on every Node version), bodies as text /
 // hex / truncated, and every connect attempt when a name has several addresses.

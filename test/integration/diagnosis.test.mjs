@@ -1,3 +1,4 @@
+// covers: src/trace/diagnosis/
 // Failure and slowness diagnosis, table-driven, every scenario produced for real (issue 4, scope
 // 8): traced programs (apps/diag-scenarios.mjs, apps/diag-dns.cjs) against local servers started
 // here, and each request's one-sentence diagnosis held against a pattern that names the phase,

@@ -1,3 +1,5 @@
+// covers: src/cli/diff.ts, src/trace/derive/compare.ts
+// needs: the build (dist/core.cjs)
 // `nettrace diff` (issue 53): the same workload run twice under `nettrace run`, the second time
 // against a server that adds 150 ms to one route and closes connections idle for 1 s. The diff
 // names that route and its phase (the server's wait) and the lost connection reuse, and nothing

@@ -1,3 +1,4 @@
+// covers: src/preload/dns/
 // The DNS trace end to end: `nettrace run --dns-trace=<local server>` resolves through the
 // in-process resolver and links every query and reply message to the dial that caused it.
 import { after, before, test } from 'node:test';

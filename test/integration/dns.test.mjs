@@ -1,3 +1,4 @@
+// covers: src/preload/dns/resolver.ts
 // The in-process DNS resolver (src/preload/dns/resolver.ts, issue 4) against real local DNS servers
 // (test/integration/dnsServer.mjs: UDP + TCP on 127.0.0.1, 127.0.0.2 and ::1). The resolver is
 // bundled on the fly with esbuild, driven directly with its nameservers overridden, and every

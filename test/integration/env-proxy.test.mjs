@@ -1,3 +1,4 @@
+// covers: src/preload/http/, src/trace/contract/redactUrl.ts
 // Node's own proxy support (Node 24 and later: NODE_USE_ENV_PROXY=1 and HTTP_PROXY): a fetch and
 // an http.get through a real local proxy record the target's URL (a forward proxy's request
 // target is absolute-form: it is the URL, not a path on the proxy) and the proxy they went through.

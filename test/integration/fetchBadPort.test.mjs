@@ -1,3 +1,4 @@
+// covers: src/preload/undici/undiciFetch.ts, src/preload/undici/badPort.ts
 // fetch() to a "bad port" (the Fetch standard's blocked ports): undici rejects the call before it
 // makes a request and publishes nothing, so the preload's fetch() wrapper records the failed
 // request itself (src/preload/undici/undiciFetch.ts blockedFetch) — with the program's line, the

@@ -1,3 +1,5 @@
+// covers: src/preload/firstUse.ts
+// needs: the build (dist/preload.cjs)
 // Issue 52: the preload's body runs at the program's first use of the network
 // (src/preload/firstUse.ts). A program that never uses it pays for the loader only and is not in
 // the trace; a program whose first use is one the loader sees only on a diagnostics channel (the

@@ -1,3 +1,5 @@
+// covers: src/collector/server.ts, src/collector/session.ts
+// needs: the build (dist/core.cjs)
 // Fuzzing the collector socket (issue 13): while a real program is traced by `nettrace run`, a
 // same-user peer connects to the collector's socket and sends 10,000 random lines and mutations
 // of real protocol lines (recorded from a real preload session). The collector must not crash,

@@ -1,3 +1,5 @@
+// covers: src/preload/http2/, src/preload/undici/
+// needs: the build (dist/core.cjs, dist/preload.cjs)
 // HTTP/2 and undici (fetch) checked against what real local servers saw: streams over
 // caller-provided sockets (net, tls, a socket connected beforehand, @grpc/grpc-js), stream ids,
 // request body lengths, the socket-op trace on HTTP/2 connections; undici bodies, dispatchers,

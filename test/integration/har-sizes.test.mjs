@@ -1,3 +1,4 @@
+// covers: src/trace/formats/har.ts
 // HAR sizes of compressed responses (issue 49 item 8, issue 62 item 7): HAR 1.2's `content.size`
 // is the decoded length and `bodySize` what was received. The trace records the received bytes,
 // and the decoded length where the client decoded the body for the program (fetch); a program

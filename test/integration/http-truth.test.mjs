@@ -1,3 +1,5 @@
+// covers: src/preload/http/, src/preload/undici/, src/preload/message/
+// needs: the build (dist/core.cjs, dist/preload.cjs)
 // The http/https trace tells what happened, checked against what the server saw and what the
 // program got, on every Node version installed: a redirect axios follows is a response, not a
 // failure; a client's own timeout is a timeout, not an abort; a WebSocket upgrade gets its 101

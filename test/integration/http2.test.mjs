@@ -1,3 +1,4 @@
+// covers: src/preload/http2/
 // HTTP/2 streams traced for real: many streams over one session link to one tcpConn; undici with
 // allowH2; a server that sends GOAWAY.
 import { test } from 'node:test';

@@ -1,3 +1,4 @@
+// covers: src/preload/initiator/, src/trace/derive/initiatorLine.ts
 // A program that lives in node_modules (issue 49 item 11): npm, pnpm, a globally installed CLI, an
 // `npx` tool. Its entry script is inside a package, so that package's frames are the program's:
 // the initiator of a request it makes through axios, or through a package nested in its own

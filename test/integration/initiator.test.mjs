@@ -1,3 +1,4 @@
+// covers: src/preload/initiator/, src/preload/asyncStarts.ts, src/trace/derive/initiatorLine.ts
 // The initiator is the program's line: for every client, the request's initiator (its first
 // frame that is not a library's) is exactly the line of the program that made the call, found
 // however deep the library's own frames go (axios), through the async context when the library

@@ -1,3 +1,5 @@
+// covers: src/preload/firstUse.ts
+// needs: the build (dist/core.cjs, dist/preload.cjs)
 // Nothing completed is lost to an ending thread or process, and what could not be sent is
 // counted: workers terminated right after a request, process.exit() in a response handler,
 // SIGTERM with Node's default action, SIGKILL (the collector keeps the request it saw start as

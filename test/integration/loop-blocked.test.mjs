@@ -1,3 +1,5 @@
+// covers: src/preload/clock/, src/trace/derive/loopBlocked.ts, src/trace/diagnosis/loopDiagnosis.ts
+// needs: the build (dist/core.cjs)
 // The event loop's share of a request (issue 39, item 1), without the helper: a traced program
 // blocks its own event loop with a 300 ms busy loop while a request waits for its response (the
 // server answers after 50 ms), while its body arrives, while its connection is made or while its

@@ -1,3 +1,6 @@
+// covers: src/otlp/mapping.ts, src/extension/launchConfig.ts, src/extension/traceStore.ts,
+//   src/collector/server.ts
+// needs: the build (dist/core.cjs, dist/preload.cjs)
 // OpenTelemetry export (issue 38): `nettrace run --otlp` and `nettrace export` against a local
 // OTLP receiver that decodes with the official opentelemetry-proto definitions (otlpReceiver.mjs),
 // for http/protobuf, http/json and grpc: the CLIENT span of each request with its attributes, the

@@ -1,3 +1,4 @@
+// covers: src/otlp/sink.ts, src/otlp/exportTrace.ts, src/otlp/config.ts
 // OTLP backends that trickle, and endpoints with credentials (issue 48, items 2 and 3). A backend
 // that answers 200 and then sends one byte every 500 ms (HTTP/1.1 for http/protobuf and
 // http/json; an HTTP/2 server sending gRPC headers and then single bytes for grpc): `nettrace run

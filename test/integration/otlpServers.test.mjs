@@ -1,3 +1,4 @@
+// covers: src/otlp/serverSpans.ts, src/otlp/mapping.ts
 // OpenTelemetry export of servers (issue 38 with issue 37's record): each incoming request a
 // SERVER span, the calls made while handling it its CLIENT children, and a call another traced
 // process served the parent of that process's SERVER span: a gateway and two services it starts,

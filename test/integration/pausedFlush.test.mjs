@@ -1,3 +1,5 @@
+// covers: src/extension/pauseFlush.ts, src/collector/server.ts
+// needs: the build (dist/preload.cjs)
 // Live at a breakpoint, the preload's side: a paused program runs no timers, so its queued
 // records leave only when the extension calls the preload's flush entry point through the
 // debugger (src/extension/pauseFlush.ts). Here the program calls it itself and then blocks its

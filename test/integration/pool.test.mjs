@@ -1,3 +1,4 @@
+// covers: src/preload/http/httpPool.ts, src/preload/undici/undiciPool.ts
 // Waiting for a free connection in a full pool (issue 49.12), for real: more requests at once than
 // an http.Agent's maxSockets, and than an undici Agent's or Pool's connections, against a server
 // that holds each response for a known time. The wait is `blocked`, from the program's call to the

@@ -1,3 +1,5 @@
+// covers: src/preload/builtins.ts, src/preload/firstUse.ts, src/preload/loader.ts
+// needs: the build (dist/preload.cjs, dist/preload-body.cjs)
 // Issue 52: the preload loads only what the program uses. A program's `process.moduleLoadList`
 // (every built-in module Node has loaded) with the preload holds, beyond the one without it, only
 // the few small modules the preload itself needs at start: no networking module (net, tls, dns,

@@ -1,3 +1,5 @@
+// covers: src/preload/dns/programLookup.ts
+// needs: the build (dist/core.cjs)
 // Issue 49 item 5: a program's own caching `lookup` function (as npm's agents have) is recorded as
 // the program's lookup, not as DNS. Five requests on five connections to a host name, through an
 // http Agent's `lookup`, a request's `lookup` option and undici's `connect.lookup`: Node's resolver

@@ -1,3 +1,4 @@
+// covers: src/preload/connection/, src/trace/contract/redact.ts
 // Proxies traced for real: each request records its proxy and tunnel connection, proxy
 // credentials are redacted, and HTTPS through an HTTPS proxy yields two TLS tunnels.
 import { after, before, test } from 'node:test';

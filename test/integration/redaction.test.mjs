@@ -1,3 +1,4 @@
+// covers: src/trace/formats/copyAs.ts, src/trace/formats/har.ts
 // Secrets outside headers (issue 13, item 12): query parameters whose names mean credentials are
 // redacted where the collector builds the request record, so the JSON, the HAR (url,
 // queryString, redirectURL), `nettrace show` and `show --json` never hold them. Real program,

@@ -1,3 +1,4 @@
+// covers: src/trace/builder/processes.ts, src/cli/runTraced.ts
 // A restarted program continues its trace, marked as a restart: `nettrace run -- node --watch
 // app.cjs` (what a debug session with `restart: true` and nodemon do alike: the same parent
 // starts the same command again after the first process ended). The program makes one request

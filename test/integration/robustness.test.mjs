@@ -1,3 +1,5 @@
+// covers: src/preload/
+// needs: the build (dist/core.cjs, dist/preload.cjs)
 // The preload never hurts the debuggee: a failing hook disables itself and leaves a warning, a
 // dead collector changes nothing, and a collector that stops reading makes the preload drop (and
 // count) events instead of growing without bound.

@@ -1,3 +1,5 @@
+// covers: src/preload/rules/breakOnRequest.ts
+// needs: the build (dist/preload.cjs, dist/preload-body.cjs)
 // The `break` action of the trace rules (docs/rules.md, "break"), against a real debugger: the
 // program runs with `--inspect-brk=0` and the preload, this test is its CDP client over the
 // inspector's WebSocket (as VS Code's js-debug is), and the requests go to real local servers.

@@ -1,3 +1,4 @@
+// covers: src/rules/budget.ts, src/cli/rulesCommand.ts
 // Rule sets and their cost (issue 34 item 5, docs/rules.md "Rules budget"): a large rule set
 // (3,000 host rules, over 330 KB) no longer travels in the environment, so `nettrace run --rules`
 // starts the program (it failed with `spawn E2BIG`), and a rule deep in the set applies to the

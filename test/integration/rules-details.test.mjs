@@ -1,3 +1,6 @@
+// covers: src/preload/rules/ruleDetails.ts, src/preload/connection/opsGate.ts,
+//   src/preload/dns/perRequest.ts
+// needs: the build (dist/core.cjs, dist/preload.cjs)
 // A `details` rule with `sockTrace` / `dnsTrace` (docs/rules.md): the socket-op trace of a
 // request's connection only while it carries that request, and the DNS messages of the lookup
 // of a connection dialed for that request only, over http and fetch; other requests on the same

@@ -1,3 +1,5 @@
+// covers: src/preload/rules/preloadRules.ts, src/rules/engine.ts
+// needs: the build (dist/core.cjs, dist/preload.cjs)
 // Trace rules under load (issue 16's acceptance): limits are per process (a parent, its child
 // process and its worker thread each act on `limit` requests), and enabling, disabling, deleting
 // and editing rules while 200 requests are in flight loses no request and leaves the counters

@@ -1,3 +1,5 @@
+// covers: src/preload/rules/, src/collector/rules.ts
+// needs: the build (dist/core.cjs, dist/preload.cjs)
 // Trace rules in the preload's hooks (docs/rules.md): `skip` leaves no record, `mark` tags the
 // record, a condition on the end decides what is kept, and the counters saved in `traceRules` are
 // exact, over http, https, fetch, undici and http2, in a child process and a worker thread; a

@@ -1,3 +1,4 @@
+// covers: src/cli/runTraced.ts, src/preload/transport/transport.ts
 // Ctrl+C on `nettrace run`: the terminal sends SIGINT to the whole process group, the program dies
 // of it without an exit message (Node runs no exit handlers on a signal), and the collector writes
 // the trace. The warning says the run was interrupted, not that a process was killed and events

@@ -1,3 +1,4 @@
+// covers: src/cli/runTraced.ts
 // `nettrace run` yields the CPU to the program it traces: once the program runs, the collector's
 // threads take a lower priority (a higher nice value: src/cli/runTraced.ts) and the program keeps its own, with and
 // without the helper. The trace is whole.

@@ -1,3 +1,5 @@
+// covers: src/preload/, src/cli/
+// needs: the build (dist/cli.cjs)
 // The core tracer's acceptance scenarios, run for real against local servers, once per Node
 // version available (20 always; 22, 24 and 26 when scripts/test.mjs installed them).
 import { after, before, describe, test } from 'node:test';

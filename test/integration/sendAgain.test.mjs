@@ -1,3 +1,6 @@
+// covers: src/preload/rules/sendAgainStore.ts, src/preload/http/httpSendAgain.ts,
+//   src/preload/undici/undiciSendAgain.ts, src/collector/sendAgain.ts,
+//   src/extension/whatIfCommands.ts
 // Send Again (docs/rules.md, "Send Again"): a recorded request sent again from inside the traced
 // process, through a real collector and a real local server. The server receives the headers the
 // program sent (the Authorization the trace redacted) and the body; the trace keeps `<redacted>`

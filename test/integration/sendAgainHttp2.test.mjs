@@ -1,3 +1,4 @@
+// covers: src/preload/http2/http2SendAgain.ts, src/collector/sendAgain.ts
 // Send Again for http2 (docs/rules.md, "Send Again"): a recorded http2 request sent again from
 // inside the traced process (on Node 20, 22, 24 and 26), through a real collector and a real local
 // http2 server. The server receives the headers the program sent (the Authorization the trace

@@ -1,3 +1,4 @@
+// covers: src/cli/renderIncoming.ts, src/preload/server/
 // A program that only serves (issue 49, item 10), traced by `nettrace run`: the run's summary and
 // `nettrace show` count the requests it served, and do not say that nothing was traced.
 import { after, before, test } from 'node:test';

@@ -1,3 +1,4 @@
+// covers: src/preload/server/serverHooks.ts
 // How served exchanges end (issue 49): an HTTP/2 core-API server that reads the request body (a
 // 'data' listener, resume(), pipe()) finished each response, not "aborted"; an event stream the
 // client abandoned is aborted with the body bytes the server did write (HTTP/1.1 and HTTP/2).

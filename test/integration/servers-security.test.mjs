@@ -1,3 +1,4 @@
+// covers: src/preload/message/traceparent.ts, src/preload/server/
 // Served requests and what they tell others (issue 48): the trace-ids Net Trace makes up with
 // --add-traceparent are random (W3C Trace Context), not a process's salt and its served-request
 // counter; a request sent in absolute form (`GET http://user:pass@host/path`) is recorded as its

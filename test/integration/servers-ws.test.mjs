@@ -1,3 +1,4 @@
+// covers: src/preload/server/serverUpgrades.ts
 // A WebSocket server's upgrades are served requests (issue 49.4): `ws` servers on http servers, one
 // attached by `ws` itself, one through the program's own 'upgrade' listener that also refuses a
 // path with 401; `ws` clients. Each upgrade is an incoming request (GET → 101) with its handler's

@@ -1,3 +1,4 @@
+// covers: src/preload/server/, src/preload/causality.ts
 // Incoming requests and causality, for real (issue 37): Express, Fastify and http.createServer
 // gateways calling two services, 50 concurrent incoming requests each, calls through await,
 // .then, setTimeout, an EventEmitter, an undici Pool queue and axios (apps/gateway.cjs); an

@@ -1,3 +1,5 @@
+// covers: src/trace/derive/incomingLinks.ts
+// needs: the build (dist/core.cjs)
 // One waterfall across services (issue 37): a gateway that starts two services as child
 // processes, all traced; every call between them is linked (linkServed, by the connection's
 // 4-tuple) to the incoming request it became, and no header was added (the services' received

@@ -1,3 +1,4 @@
+// covers: src/preload/connection/tlsHandshake.ts, src/trace/diagnosis/tlsErrors.ts
 // TLS traced for real (issue 4, scope 3): each certificate failure, a protocol mismatch, plain
 // HTTP on the port and a handshake that never completes yield a tlsTunnel with the error, a
 // request failed in phase "tls" and a diagnosis naming the kind; a second connection resumes the

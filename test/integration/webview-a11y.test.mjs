@@ -1,3 +1,4 @@
+// covers: webview/filterBox.ts
 // The panel for every user (issue 54), in headless Chromium through the stub host: the filter's
 // suggestion popup is drawn whenever the box says it is expanded, and Tab leaves the filter as typed.
 // Skipped without /usr/bin/chromium.

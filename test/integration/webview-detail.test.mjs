@@ -1,3 +1,4 @@
+// covers: webview/detail/, webview/noTrace.ts
 // The panel's detail tabs for the optional records (bodies, DNS messages, socket operations, a
 // proxy's TLS session, HTTP/2 stream fields), the empty state without any trace (with the reason
 // the last Node session was not traced), and the URL

@@ -1,3 +1,4 @@
+// covers: webview/filterBox.ts, webview/filterQuery.ts
 // The panel's DevTools-style filter in headless Chromium through the stub host: property terms and
 // negation typed into the box, composed with the status chips; parse errors on the box;
 // autocompletion of keys and values by keyboard (ARIA combobox); `is:slow` from the session's

@@ -1,3 +1,4 @@
+// covers: webview/dom.ts, src/extension/panelHtml.ts
 // Hostile network strings render as inert text in the panel: a server cannot run script in it.
 // Runs the panel in headless Chromium (system /usr/bin/chromium via playwright-core) twice: with
 // the real CSP, and without any CSP, so the DOM code itself is shown to be inert (an innerHTML

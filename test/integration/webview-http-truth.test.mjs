@@ -1,3 +1,5 @@
+// covers: webview/, src/preload/
+// needs: the build (dist/core.cjs, dist/preload.cjs)
 // The panel shows what the http-truth records say, from real traces of apps/http-truth.mjs: an
 // event stream while open (bytes and events so far, "streaming"), a WebSocket's lifetime, close
 // and traffic, and a redirect hop whose body the client never read (not an error). Headless

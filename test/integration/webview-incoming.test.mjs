@@ -1,3 +1,4 @@
+// covers: webview/detail/incoming.ts, webview/incomingWaterfall.ts
 // The panel for servers (issue 37, item 3): a request a server made while it handled an incoming
 // request says so in its detail (the incoming request's method, route, status and time, the
 // sentence saying where that time went, the other calls it made, each selectable), and the filter

@@ -1,3 +1,4 @@
+// covers: webview/detail/initiator.ts, webview/rowCells.ts, src/trace/derive/initiatorLine.ts
 // The panel's initiator, in headless Chromium through the stub host: the list column and the
 // Initiator tab show the program's line, never a library's; library frames stay in the tab,
 // collapsed under the program's; a request found through the async context says "started

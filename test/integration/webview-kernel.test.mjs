@@ -1,3 +1,4 @@
+// covers: webview/detail/connection.ts, src/trace/derive/kernel.ts
 // The panel's Connection tab shows what the privileged helper learned (a "Kernel" block: RTT ±
 // variance, retransmits with SYN ones apart, cwnd, segments, conntrack state, the NAT mapping,
 // packet counts) as plain text, hostile values included; the toolbar's Save PCAP button asks the

@@ -1,3 +1,4 @@
+// covers: webview/columns.ts, webview/toolbarOverflow.ts, webview/styles/
 // The panel's layout in headless Chromium at 400, 540, 800, 1280 and 2560 px, dark and light:
 // every column reachable (shown, or shown through the column menu, then scrolled to), the
 // waterfall visible with a labelled header, a one-line toolbar, and no document shift whatever gets

@@ -1,3 +1,4 @@
+// covers: webview/rowBar.ts, webview/detail/timing.ts
 // The panel shows the event loop's share of a request (issue 39, item 1): in the list's waterfall
 // the blocked part of the wait is hatched inside the wait segment, at its offset; the bar's hover
 // and the Timing tab say how long and name the stretch's time; a request without a share draws

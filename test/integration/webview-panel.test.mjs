@@ -1,3 +1,4 @@
+// covers: webview/main.ts, webview/list.ts, webview/state.ts
 // The panel in headless Chromium through the stub host: protocol handshake, keyboard navigation,
 // filtering, streaming, initiator links, and UI state surviving a reload. Skipped without
 // /usr/bin/chromium.

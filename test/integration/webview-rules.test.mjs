@@ -1,3 +1,4 @@
+// covers: webview/rulesView.ts
 // The panel's Rules view (webview/rulesView.ts) in headless Chromium through the stub host: opened
 // from the toolbar (or its overflow menu at 400 px), the session's rules with their action, limit,
 // counts (updated live) and "limit reached"; toggle, add (a bad condition shown with its column

@@ -1,3 +1,5 @@
+// covers: src/trace/derive/summary.ts
+// needs: the build (dist/core.cjs)
 // The panel's Summary view (issue 53) in headless Chromium through the stub host: one row per
 // route group as src/trace/derive/summary.ts makes them, sortable by its column headers, moved
 // through by keyboard, a row's Enter (or click) filters the list to the group; axe-clean.

@@ -1,3 +1,4 @@
+// covers: webview/waterfallView.ts, webview/waterfall.ts
 // The panel's waterfall in headless Chromium through the stub host: a labelled time axis at 540
 // and 1280 px, a debugger pause drawn as a narrow hatched gap (not 5 s of axis), bars that are not
 // slivers, zoom changing the tick labels, drag-select on the axis filtering the list (Escape and

@@ -1,3 +1,5 @@
+// covers: src/rules/whatIfFromRequest.ts
+// needs: the build (dist/core.cjs)
 // A what-if rule is named in the trace as the Rules view names it (issue 62, finding 7): the record
 // of a request a rule acted on carries the rule's name (`whatIf.name`, added by the collector from
 // the session's rules) beside its id, and the diagnosis and the HAR's comment say that name; a rule

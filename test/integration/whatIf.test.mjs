@@ -1,3 +1,6 @@
+// covers: src/preload/rules/whatIfSocket.ts, src/preload/http/httpWhatIf.ts,
+//   src/preload/undici/undiciWhatIf.ts
+// needs: the build (dist/core.cjs)
 // What-if rules (issue 51, docs/rules.md "What-if actions"): the program cannot tell a faked
 // failure from a real one. For each implemented fail kind and client (http, fetch, userland
 // undici) on each Node version, apps/whatif.cjs runs once against a real failure (a closed port,

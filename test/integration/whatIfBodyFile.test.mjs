@@ -1,3 +1,4 @@
+// covers: src/preload/rules/bodyFile.ts, src/cli/rulesCommand.ts
 // A `respond` rule's bodyFile (issue 61 finding 4, docs/rules.md "What-if actions"): a regular file
 // of at most 1 MiB, opened without following a link and without blocking, checked on its
 // descriptor and read through it. `nettrace run` refuses any other (too large, a FIFO, a symbolic

@@ -1,3 +1,5 @@
+// covers: src/preload/http/httpWhatIf.ts, src/preload/http/httpWhatIfReset.ts
+// needs: the build (dist/core.cjs)
 // What-if rules on http/https ClientRequest and the clients over it (issue 51, docs/rules.md
 // "What-if actions"): the program cannot tell what a rule did from the real thing. For each kind,
 // client (http, https, axios, got, node-fetch) and Node version, apps/whatif-http.mjs requests once

@@ -1,3 +1,4 @@
+// covers: src/preload/http2/http2WhatIf.ts
 // What-if rules for http2 (`http2.connect` + `session.request()`; issue 51, docs/rules.md
 // "What-if actions"): the program cannot tell a faked failure from a real one. For each kind, on
 // each Node version, apps/whatifHttp2.cjs runs once against the real thing (a closed port, a

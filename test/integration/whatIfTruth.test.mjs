@@ -1,3 +1,6 @@
+// covers: src/preload/http/httpWhatIf.ts, src/preload/undici/undiciWhatIf.ts,
+//   src/preload/rules/whatIfMarks.ts
+// needs: the build (dist/core.cjs)
 // What-if rules hold to what the program saw (issue 62 findings 2, 3 and 7; docs/rules.md
 // "What-if actions"), on every Node, against real local servers, with apps/whatif-truth.mjs:
 // - a `fail` status answering a PUT with `Expect: 100-continue` before its body gives the program

@@ -1,3 +1,5 @@
+// covers: src/preload/undici/undiciWhatIf.ts, src/preload/undici/undiciWhatIfHead.ts,
+//   src/preload/undici/undiciErrors.ts
 // What-if rules for fetch (Node's bundled undici) and userland undici (issue 51, docs/rules.md
 // "What-if actions"): the program cannot tell a faked failure from a real one. For each kind, on
 // each Node version, apps/whatifUndici.cjs runs once against the real thing made by a real local

@@ -1,3 +1,5 @@
+// covers: src/helper/
+// needs: the build (dist/helper.cjs)
 // The privileged helper attacked by one ordinary user (A) to reach another's (B) traffic, with the
 // helper installed each documented way: file capabilities (`make install-caps`) and a root-owned
 // copy (`make install`) run through the README's sudoers rule. The test creates both users and

@@ -1,3 +1,5 @@
+// covers: webview/rowBar.ts, webview/waterfall.ts, src/helper/probeCache.ts
+// needs: the build (dist/cli.cjs)
 // `nettrace run` with the privileged helper, end to end (the real CLI, collector, preload and
 // helper): kernel TCP metrics and conntrack merged into tcpConns, --pcap written 0600 with
 // trace-ID comments that tshark reads, NAT shown by `nettrace show`; and, as `nobody`, the run

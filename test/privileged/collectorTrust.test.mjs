@@ -1,3 +1,5 @@
+// covers: src/extension/terminalRouter.ts, src/collector/server.ts
+// needs: the build (dist/cli.cjs, dist/preload.cjs)
 // A traced process trusts only its own collector (issue 61, finding 1), as two real users: A's
 // traced program leaves a detached child behind (a daemon, a job restarted by pm2) that first
 // uses the network after A's trace ended, and starts a process of its own then (which reads the

@@ -1,3 +1,6 @@
+// covers: src/extension/helpers.ts, src/collector/server.ts, src/collector/launchEnv.ts,
+//   src/collector/processTree.ts
+// needs: the build (dist/preload.cjs)
 // A compound launch's services in one trace, with the real collector, preload and helpers
 // (src/extension/helpers.ts SessionHelpers, as the extension uses it): two separate traced
 // processes (siblings, neither a child of the other) record into one session; the launch that

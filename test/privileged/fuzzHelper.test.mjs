@@ -1,3 +1,5 @@
+// covers: src/helper/
+// needs: the build (dist/helper.cjs)
 // Fuzzing the helper's stdin (issue 13): dist/helper.cjs runs as root on a real program that makes
 // TCP connections; meanwhile its stdin gets 10,000 random lines and mutations of real commands
 // (with real `stats` commands among them). It must not crash or stop, its memory must stay

@@ -1,3 +1,5 @@
+// covers: src/helper/
+// needs: the build (dist/helper.cjs)
 // The privileged helper against real kernels paths: network namespaces and veth pairs created
 // here, nftables NAT and random drop, ss -ti as the kernel's own figures, tshark/capinfos on the
 // pcapng. Root only (CI runs as root); skipped loudly otherwise or when the native build is missing.

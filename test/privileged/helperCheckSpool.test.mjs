@@ -1,3 +1,4 @@
+// covers: src/helper/
 // The setup's final check (`nettrace helper check`, the end of `nettrace helper setup` and of
 // "Set Up Kernel Helper": verifyHelper) starts the installed helper with packet capture, as a
 // session would, and stops it (issue 48, item 8b): the capture's spool folder

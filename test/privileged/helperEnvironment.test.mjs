@@ -1,3 +1,5 @@
+// covers: src/helper/rootEnv.ts
+// needs: the build (dist/helper.cjs)
 // The root helper's environment (src/helper/rootEnv.ts), attacked by an ordinary user created for
 // the run, through the README's sudoers rule for a root-owned install (`make install`) on a
 // system whose sudo passes the caller's PATH (no secure_path: a drop-in for this user turns it

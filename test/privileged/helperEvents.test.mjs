@@ -1,3 +1,4 @@
+// covers: src/helper/, src/collector/kernelEvents.ts
 // What a traced connection's end costs in kernel ring-buffer events and what the helper still says
 // of it: the socket error and the end of the wire tuple travel in the connection's one close event.
 // Root only (CI runs as root); skipped loudly otherwise.

@@ -1,3 +1,4 @@
+// covers: src/helper/helperProcess.ts
 // The helper's end after its target's: it waits for the last sockets' final readings, and no
 // longer than that. Root only (CI runs as root); skipped loudly otherwise.
 import assert from 'node:assert/strict';

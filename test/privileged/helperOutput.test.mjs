@@ -1,3 +1,5 @@
+// covers: src/helper/
+// needs: the build (dist/helper.cjs)
 // The helper's lines all reach a reader that falls behind: the native helper shares the stdout of
 // dist/helper.cjs, which Node made non-blocking, and a write refused on a full pipe used to be
 // dropped by stdio (whole batches of connections' lines lost, some lines cut). Root only.

@@ -1,3 +1,5 @@
+// covers: src/helper/
+// needs: the build (dist/helper.cjs, dist/helper-api.cjs)
 // The helper's parts that need no privileges: pcapng writing/reading (and Wireshark's tools
 // accepting the files), savePcap's selection and comments, tuple keys and address formatting.
 import assert from 'node:assert/strict';

@@ -1,3 +1,5 @@
+// covers: src/helper/
+// needs: the build (dist/helper.cjs)
 // The Node side of the helper (dist/helper.cjs) started as root: once setup ends it keeps no
 // privilege on any path (uid/gid nobody, no effective/permitted/ambient capabilities, checked in
 // /proc/<pid>/status), and its stdin reader holds no more than a bounded line.

@@ -1,3 +1,5 @@
+// covers: src/helper/
+// needs: the build (dist/helper.cjs)
 // The helper's reader goes away (the collector exits, or closes the pipe, while the helper runs
 // with a packet capture, so its Node side relays the native helper's lines): the helper stops
 // its native part and exits, without an unhandled EPIPE. CI saw `Error: write EPIPE … Unhandled

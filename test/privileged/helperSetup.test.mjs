@@ -1,3 +1,5 @@
+// covers: src/helper/install.ts
+// needs: the build (dist/cli.cjs, dist/helper.cjs)
 // Setting up the kernel helper (src/helper/install.ts, used by "Net Trace: Set Up Kernel Helper"
 // and `nettrace helper setup`), as root: install into a temporary prefix (under /var/lib: the
 // setup refuses a folder under /tmp, which others can write), check what was

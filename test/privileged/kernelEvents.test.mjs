@@ -1,3 +1,5 @@
+// covers: src/helper/, src/collector/kernelEvents.ts, src/trace/derive/kernel.ts
+// needs: the build (dist/core.cjs, dist/cli.cjs)
 // What the kernel saw during each request (issue 39, item 3), through `nettrace run` with the
 // privileged helper, between two network namespaces joined by a veth pair: data retransmits under
 // 5% loss (the request's share equals `ss -ti`'s retransmit count of its connection), a server

@@ -1,3 +1,5 @@
+// covers: src/trace/formats/privateFile.ts, src/cli/
+// needs: the build (dist/cli.cjs)
 // Saved files and another user's symlink (issue 34, item 6), as two real users: B plants a symlink
 // in a shared sticky folder, named like the trace A is about to save, pointing at A's own file;
 // A runs `nettrace run --out <shared>/trace.json --har <shared>/trace.har`. Before the fix the

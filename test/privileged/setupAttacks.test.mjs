@@ -1,3 +1,5 @@
+// covers: src/helper/install.ts, src/helper/setupFiles.ts
+// needs: the build (dist/helper.cjs)
 // The helper's setup (src/helper/install.ts, src/helper/setupFiles.ts) attacked by the ordinary
 // user it sets up for, created for the run: code of theirs runs while the setup runs, and can
 // change whatever they own (their home, the payload, a folder they were given). Each test does

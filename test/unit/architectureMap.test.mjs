@@ -1,6 +1,8 @@
+// covers: docs/architecture.md, src/
 // The map in docs/architecture.md ("The map: one line per folder") against the tree: every folder
 // it lists exists and holds TypeScript, and every folder of src/ that holds a .ts file is listed,
-// once. Issue 50: a newcomer finds where a thing lives from the map without opening a file.
+// once. Issue 50: a newcomer finds where a thing lives from the map without opening a file. And
+// the "Features across rooms" table (issue 63): each file it names is in the tree.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
@@ -101,4 +103,34 @@ test('each file a row of the map names is in its folder (the time budget in src/
   assert.deepEqual(missingFiles([{ folder: 'src/trace/derive/', text: 'the budget (`timeBudget.ts`), `gone.ts`' }], root), [
     'src/trace/derive/gone.ts',
   ]);
+});
+
+/** The files and folders the "Features across rooms" table names that are not in the tree (a bare name: anywhere in src/ or webview/). */
+function missingFeatureFiles(markdown, base) {
+  const start = markdown.indexOf('\n## Features across rooms');
+  assert.ok(start >= 0, 'docs/architecture.md has a section "Features across rooms"');
+  const section = markdown.slice(start, markdown.indexOf('\n## ', start + 1));
+  const names = new Set();
+  const walk = (rel) => {
+    for (const name of readdirSync(join(base, rel))) {
+      if (statSync(join(base, rel, name)).isDirectory()) walk(posix.join(rel, name));
+      else names.add(name);
+    }
+  };
+  walk('src');
+  walk('webview');
+  const missing = [];
+  for (const [, p] of section.matchAll(/`((?:src|webview)\/[\w./-]*|[\w.-]+\.ts)`/g)) {
+    if (p.includes('/') ? !existsSync(join(base, p)) : !names.has(p)) missing.push(p);
+  }
+  return missing;
+}
+
+test('each file the "Features across rooms" table names is in the tree', () => {
+  const doc = readFileSync(join(root, 'docs', 'architecture.md'), 'utf8');
+  assert.deepEqual(missingFeatureFiles(doc, root), []);
+  assert.deepEqual(
+    missingFeatureFiles('\n## Features across rooms\n| x | `src/trace/gone.ts` → `gone.ts` → `src/trace/enrich.ts` |\n', root),
+    ['src/trace/gone.ts', 'gone.ts'],
+  );
 });

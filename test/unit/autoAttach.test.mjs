@@ -1,3 +1,4 @@
+// covers: src/extension/, src/collector/server.ts
 // Auto attach (src/extension/autoAttach.ts, nodeSessions.ts) against the recording `vscode` stub
 // (test/fixtures/vscode-stub), real collectors and real Node processes with an inspector: js-debug's
 // `node-terminal` attach session with a `delegateId` (what auto attach and a debug terminal start for

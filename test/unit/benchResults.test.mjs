@@ -1,3 +1,4 @@
+// covers: bench/
 // bench/ holds the benchmarks that guard a floor, each named in bench/RESULTS.md's floors table, and
 // RESULTS.md stays a page a newcomer reads (≤ 300 lines; history lives in git). Tools that guard no
 // floor live in bench/tools/, one line each in its README.

@@ -1,3 +1,5 @@
+// covers: bench/lib/callgrindRun.mjs, src/preload/
+// needs: the build (dist/preload.cjs, dist/preload-body.cjs)
 // The instruction benchmarks and the CI guard run the preload with its time constants scaled
 // (bench/lib/callgrindRun.mjs, scaledCopy): under valgrind a constant left as built follows a
 // clock slowed 50–100×, and the counts follow the load. Every constant is found in the built body

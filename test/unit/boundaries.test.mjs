@@ -1,3 +1,4 @@
+// covers: eslint.config.mjs, src/, webview/
 // The boundaries `npm test` enforces (scripts/check.mjs): each kind of violation is added to a
 // scratch copy of the repository and the check that `npm test` runs must fail, naming the file and
 // the problem. Each check runs on the files it concerns only, to keep this test short; the injected

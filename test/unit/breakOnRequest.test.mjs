@@ -1,3 +1,4 @@
+// covers: src/preload/rules/breakOnRequest.ts, src/rules/
 // The `break` action's preload side (src/preload/rules/breakOnRequest.ts), without a debugger client:
 // with no inspector nothing is compiled and the rule's `acted` count is given back (a limit counts
 // pauses); with the inspector open the pause runs (a `debugger;` statement with no client attached

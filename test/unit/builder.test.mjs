@@ -1,3 +1,5 @@
+// covers: src/trace/builder/
+// needs: the build (dist/core.cjs)
 // TraceBuilder: id mapping, time conversion, merging, redirects, stats, malformed input.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

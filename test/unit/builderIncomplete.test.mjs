@@ -1,3 +1,5 @@
+// covers: src/trace/builder/incomplete.ts
+// needs: the build (dist/core.cjs)
 // TraceBuilder: requests that started but never finished are kept as `incomplete` with the reason
 // when their process or thread ends, and a connection's end sent on a second connection (its
 // pipe was full at exit) counts as the same process.

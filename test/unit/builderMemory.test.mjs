@@ -1,3 +1,5 @@
+// covers: src/trace/builder/sharedPairs.ts, src/trace/builder/recordObject.ts
+// needs: the build (dist/core.cjs)
 // Issue 40: what the builder holds once per trace instead of once per request (src/trace/builder/sharedPairs.ts)
 // must read exactly as sent: shared header pairs and lists, short values, a field named like a
 // prototype property; and records keep V8's fast properties (checked with --allow-natives-syntax

@@ -1,3 +1,5 @@
+// covers: src/cli/, src/preload/
+// needs: the build (dist/core.cjs, dist/cli.cjs, dist/preload.cjs)
 // The nettrace command: usage errors and `run` behaviour (one-line errors, exit codes).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

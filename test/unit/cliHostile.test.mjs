@@ -1,3 +1,5 @@
+// covers: src/cli/, src/trace/formats/normalize.ts
+// needs: the build (dist/core.cjs, dist/cli.cjs)
 // A hostile trace file through the CLI's readers (issue 61, findings 5 and 6): fields of the wrong
 // type (a status, a frame's line and column given as text carrying terminal escapes; a method or
 // URL that is a number or null) and text that carries escapes. `nettrace show`, `show --summary`,

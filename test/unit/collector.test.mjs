@@ -1,3 +1,5 @@
+// covers: src/collector/server.ts, src/collector/session.ts
+// needs: the build (dist/core.cjs)
 // Collector server: NDJSON over the unix socket split at odd chunk boundaries, bad lines,
 // waitForIdle, throttled change events, private saved files, cleanup.
 import { test } from 'node:test';

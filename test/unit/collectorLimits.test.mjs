@@ -1,3 +1,5 @@
+// covers: src/collector/session.ts, src/trace/builder/
+// needs: the build (dist/core.cjs)
 // The collector against a runaway or hostile same-user peer (issue 13, item 10): records per kind,
 // captured-body blobs waiting for their records, connections at once and unfinished bytes are
 // capped; what was dropped is counted in stats, said in a warning and shown in the summary.

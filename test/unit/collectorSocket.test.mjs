@@ -1,3 +1,4 @@
+// covers: src/preload/transport/collectorSocket.ts
 // The preload's pipe socket (src/preload/transport/collectorSocket.ts): a net.Socket that works over a unix
 // socket as any other (connect, Node's stream writes, reads, its fd) while Node's shared
 // `Socket#_handle` accessor is never called for it, so a program's sockets keep that accessor's

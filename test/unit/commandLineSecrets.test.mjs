@@ -1,3 +1,6 @@
+// covers: src/trace/contract/redact.ts, src/extension/, src/trace/formats/har.ts,
+//   src/trace/formats/traceFile.ts, src/collector/server.ts
+// needs: the build (dist/cli.cjs)
 // Command-line secrets in trace labels and descriptions (issue 48, item 1): a command typed into a
 // JavaScript Debug Terminal with Trace All on, `node app.js --db-password=hunter2 --token
 // ghp_SECRET123`, names its trace. Its secret options are redacted — as in the trace's

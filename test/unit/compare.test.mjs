@@ -1,3 +1,5 @@
+// covers: src/trace/derive/compare.ts
+// needs: the build (dist/core.cjs)
 // The comparison of two traces (src/trace/derive/compare.ts, significance.ts): the tests against
 // known values, "too few to tell", new and gone routes, and the sentence of resets on
 // connections idle that long.

@@ -1,3 +1,4 @@
+// covers: src/extension/, src/collector/
 // Several helpers on one trace (src/extension/helpers.ts SessionHelpers, src/collector/processTree.ts,
 // helperLink.ts): a launch that joins a trace (a compound launch's services) is a process tree of its
 // own, which the first launch's helper does not follow, so its first process gets a helper of its

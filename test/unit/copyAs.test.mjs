@@ -1,3 +1,4 @@
+// covers: src/trace/formats/copyAs.ts
 // Copy as cURL / fetch (src/trace/formats/copyAs.ts): the commands are run for real — the curl line by
 // /bin/sh against a local server, the fetch snippet by node — and the server must see the same
 // method, headers and body the trace recorded. Redacted values stay redacted.

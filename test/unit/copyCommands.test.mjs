@@ -1,3 +1,5 @@
+// covers: src/extension/copyCommands.ts, src/extension/panel.ts, src/extension/traceStore.ts,
+//   src/trace/formats/har.ts, src/trace/formats/traceFile.ts
 // "Copy URL / as cURL / as fetch / response body / as HAR entry" (src/extension/copyCommands.ts)
 // against the recording `vscode` stub (test/fixtures/vscode-stub): the row's menu context or the
 // panel's selection picks the request, the clipboard gets the text, redacted values stay

@@ -1,3 +1,5 @@
+// covers: src/trace/derive/loopBlocked.ts
+// needs: the build (dist/core.cjs)
 // A debugger pause is not the program's blocked loop: while a breakpoint holds the thread, the
 // preload's loop sampler sees a block; the parts of a thread's stretches inside the trace's
 // `debuggerPauses` go to `debuggerPaused` (a request's, a served request's), not to `loopBlocked`,

@@ -1,3 +1,5 @@
+// covers: src/extension/pauseFlush.ts
+// needs: the build (dist/core.cjs)
 // Debugger pauses (the trace's `debuggerPauses`): the collector Session records them from the
 // extension's DAP tracker (stopped → continued), hands them out in snapshots, saves them with the
 // trace, and a saved file's list is checked on reading (a damaged entry is dropped).

@@ -1,3 +1,5 @@
+// covers: src/trace/diagnosis/, src/trace/enrich.ts
+// needs: the build (dist/core.cjs)
 // diagnose(): one plain sentence per failed or slow request, table-driven; the TLS error
 // classifier (src/trace/diagnosis/tlsErrors.ts, bundled on the fly); enrichTrace linking the DNS messages
 // and proxy CONNECT requests diagnosis reads.

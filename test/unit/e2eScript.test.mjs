@@ -1,3 +1,4 @@
+// covers: scripts/e2e.sh
 // scripts/e2e.sh on a fresh clone, before `npm ci` (issue 62, finding 7): one line saying what to
 // run, exit 1, and nothing installed or created — not Node's stack trace from the build
 // ("Cannot find package 'esbuild'"). The script is run from a copy of the repository's scripts/

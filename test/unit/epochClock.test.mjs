@@ -1,3 +1,4 @@
+// covers: src/preload/clock/epoch.ts
 // The preload's epoch time base (src/preload/clock/epoch.ts): Node's performance.timeOrigin is
 // checked against the wall clock, so two processes' times agree within a millisecond even when
 // one was preempted at start-up between Node's two clock reads.

@@ -1,3 +1,4 @@
+// covers: webview/filterQuery.ts
 // The panel's DevTools-style filter language (webview/filterQuery.ts): property terms, negation,
 // free words, errors, autocompletion, and the cost of filtering 10,000 rows is left to the bench.
 import { test } from 'node:test';

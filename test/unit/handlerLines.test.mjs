@@ -1,3 +1,6 @@
+// covers: src/protocol/events.ts, src/collector/eventDecoder.ts,
+//   src/preload/server/functionSites.ts, src/extension/handlerAnnotations.ts
+// needs: the build (dist/core.cjs)
 // An incoming request's handler line (issue 37): the builder turns the preload's one-frame stack
 // reference into the `handler` frame, the field travels as a binary event, a damaged one in a
 // saved file is dropped, and FunctionSites reads a function's own position through the inspector

@@ -1,3 +1,5 @@
+// covers: src/trace/formats/har.ts
+// needs: the build (dist/core.cjs)
 // HAR export validates against har-schema (HAR 1.2, draft-06 JSON schemas) with ajv 8.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

@@ -1,3 +1,5 @@
+// covers: src/preload/headerCapture.ts, src/preload/transport/wireValues.ts,
+//   src/trace/contract/wire.ts, src/trace/contract/redact.ts
 // Header capture in the preload and its wire forms: what goes as is (the block or flat array the
 // program already holds), what is parsed and redacted first, and how the collector decodes each
 // form into the trace's pairs within the caps.

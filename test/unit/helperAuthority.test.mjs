@@ -1,3 +1,4 @@
+// covers: src/helper/launch.ts, src/helper/probeCache.ts
 // How the helper gets its privileges (src/helper/launch.ts): chooseAuthorityAsync, which runs its
 // probes at once so `nettrace run --helper auto` does not wait for their sum, answers as
 // chooseAuthority (the probes one by one) on every combination of what the machine offers —

@@ -1,3 +1,4 @@
+// covers: src/helper/launch.ts
 // HelperClient (src/helper/launch.ts) splits the helper's stdout into JSON lines by hand: a line
 // cut across chunks anywhere (inside a multi-byte character too), several lines in one chunk, a
 // last line without its newline, and a line that is not JSON (skipped) — each message once, in order.

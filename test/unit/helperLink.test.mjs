@@ -1,3 +1,5 @@
+// covers: src/collector/helperLink.ts
+// needs: the build (dist/core.cjs)
 // The privileged helper's lines merged into a session (src/collector/helperLink.ts): by socket
 // tuple into tcpConns (later line wins), buffered when they come before the preload's record
 // (bounded), ready/stats/capture into stats.helper, reasons and helper warnings as trace

@@ -1,3 +1,5 @@
+// covers: src/helper/rootEnv.ts, src/helper/rootOwned.ts
+// needs: the build (dist/helper-api.cjs)
 // The root helper's environment (src/helper/rootEnv.ts) and the root-only path check
 // (src/helper/rootOwned.ts): which variables are refused and when, what the helper keeps, and
 // which paths count as only root's. No root needed.

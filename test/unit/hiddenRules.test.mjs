@@ -1,3 +1,5 @@
+// covers: src/extension/, src/collector/server.ts, src/collector/launchEnv.ts
+// needs: the build (dist/preload.cjs)
 // Requests hidden by rules the user did not set (issue 61, finding 7; src/extension/hiddenRules.ts,
 // docs/security.md "Skip rules a repository ships"): a launch configuration's or a workspace
 // settings' `skip` rules and `"defaultAction": "skip"` act without a prompt but never silently —

@@ -1,3 +1,5 @@
+// covers: src/trace/builder/, src/trace/diagnosis/incomingDiagnosis.ts, src/cli/renderIncoming.ts
+// needs: the build (dist/core.cjs)
 // Incoming requests (issue 37): the builder's records and causedBy links, the diagnosis sentence
 // of an incoming request (diagnoseIncoming, pure), and `nettrace show`'s section.
 import { test } from 'node:test';
@@ -206,10 +208,7 @@ test("nettrace show lists incoming requests (with their handler's line) and thei
   assert.match(lines[head + 1], /^ {2}in-2 GET http:\/\/shop\/slow {2}aborted {2}50\.0 ms$/);
   assert.match(lines[head + 2], /^ {2}in-1 POST https:\/\/shop\/checkout {2}\(\/checkout\) {2}201 {2}900\.0 ms {2}@ routes\.ts:12$/);
   assert.match(lines[head + 3], /^ {6}#2 POST https:\/\/payments\.internal\/charge {2}200 {2}/);
-  assert.equal(
-    lines[head + 4],
-    "      812 of 900 ms waiting on POST payments.internal/charge, of which 740 ms waiting for the server's response",
-  );
+  assert.equal(lines[head + 4], "      812 of 900 ms waiting on POST payments.internal/charge, of which 740 ms server's first-byte wait");
   assert.equal(lines[head + 5], '  1 request made outside any incoming request');
 });
 

@@ -1,3 +1,4 @@
+// covers: src/preload/initiator/stackCapture.ts
 // The preload's initiator capture: the stack budget that decides which requests get their stack,
 // and the raw key that lets a stack seen before skip formatting.
 import { test } from 'node:test';

@@ -1,3 +1,4 @@
+// covers: src/trace/derive/initiatorLine.ts, src/cli/render.ts, webview/format.ts
 // "The line that made the request" is the program's frame, never a library's: the shared rule
 // (src/trace/derive/initiatorLine.ts) and where it shows (CLI line, webview list column), plus a followed
 // redirect inheriting the program frame of its chain's first request.

@@ -1,3 +1,5 @@
+// covers: src/cli/renderKernel.ts, src/trace/derive/kernel.ts, src/trace/diagnosis/kernelStory.ts
+// needs: the build (dist/core.cjs, dist/cli.cjs, dist/helper.cjs)
 // The helper's data in the CLI's rendering: a "Connections (kernel)" section with RTT ± variance,
 // retransmits (SYN apart), cwnd, segments, conntrack state, the NAT mapping and packet counts,
 // and the saved packet capture; hostile values stay inert text. Plus the `run` options that

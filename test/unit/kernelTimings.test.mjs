@@ -1,3 +1,4 @@
+// covers: src/trace/derive/kernel.ts, src/trace/enrich.ts, webview/rowBar.ts
 // Where a request's time went, from the kernel's clock (issue 39, item 2): kernelTimingsOf splits
 // the wait phase into network + server + program and the receive phase into on-the-wire +
 // queued-in-the-socket; the parts add up to their phase; the panel's bar and Timing tab lay them

@@ -1,3 +1,4 @@
+// covers: src/trace/derive/labels.ts, src/trace/derive/words.ts, src/cli/render.ts
 // The words the panel and the CLI put on a request (src/trace/derive/labels.ts): a connection that never
 // connected is not "new", and `Location` is a redirect only on a 3xx ("Created at" on a 201);
 // and the CLI table and the panel's list/detail use them.
@@ -5,7 +6,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { bundleTs } from '../lib/bundleTs.mjs';
 
-const l = bundleTs(["export * from './src/trace/derive/labels';", "export { renderTrace } from './src/cli/render';"]);
+const l = bundleTs([
+  "export * from './src/trace/derive/labels';",
+  "export * from './src/trace/derive/words';",
+  "export { renderTrace } from './src/cli/render';",
+]);
 
 const req = (f = {}) => ({ traceID: 'r1', pid: 1, client: 'fetch', reqMethod: 'GET', reqURL: 'http://a.test/x', ...f });
 const conn = (f = {}) => ({ traceID: 'c1', pid: 1, connected: true, ...f });

@@ -1,3 +1,6 @@
+// covers: src/extension/, src/collector/launchEnv.ts, src/trace/formats/filePath.ts,
+//   src/collector/server.ts, src/protocol/options.ts
+// needs: the build (dist/preload.cjs, dist/preload-body.cjs, dist/extension.cjs)
 // The extension's vscode-free parts: launch configuration resolution (NODE_OPTIONS merge,
 // quoting, env/envFile), the trace store with several concurrent sessions (real collectors, real
 // traced node processes), the live feed batches and the editor annotation index.

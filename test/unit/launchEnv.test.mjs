@@ -1,3 +1,5 @@
+// covers: src/collector/launchEnv.ts
+// needs: the build (dist/core.cjs, dist/preload.cjs)
 // buildPreloadEnv: NODE_OPTIONS quoting checked by really starting node with it.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

@@ -1,8 +1,10 @@
-// The layers of src/ and webview/: which folder may import which (the table below is the one
-// place it is written down), no import cycle between files, and packages only where they can run
-// (vscode in the extension alone; the preload bundles nothing but dns-packet; the webview and the
-// protocol none). Imports are read with the TypeScript parser, so type-only imports, multi-line
-// imports, `import x = require(...)`, `require(...)`, `import(...)` and `typeof import(...)` all count.
+// covers: src/, webview/, eslint.config.mjs
+// The layers of src/ and webview/: which folder may import which (the layer table: ROOMS in
+// eslint.config.mjs, the one place it is written down), no import cycle between files, and
+// packages only where they can run (vscode in the extension alone; the preload bundles nothing but
+// dns-packet; the webview and the protocol none). Imports are read with the TypeScript parser, so
+// type-only imports, multi-line imports, `import x = require(...)`, `require(...)`, `import(...)`
+// and `typeof import(...)` all count.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';

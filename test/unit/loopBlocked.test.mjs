@@ -1,3 +1,5 @@
+// covers: webview/waterfall.ts, src/trace/derive/loopBlocked.ts
+// needs: the build (dist/core.cjs)
 // The event loop's share of a request (issue 39, item 1): the collector keeps a thread's blocked
 // stretches (loopBlock messages) on its process entry, bounded and in order; each request gets
 // the overlap with its wait and receive phases (`loopBlocked`); the diagnosis names a large share

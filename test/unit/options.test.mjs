@@ -1,3 +1,6 @@
+// covers: src/protocol/options.ts, src/protocol/optionTable.ts, src/protocol/optionBase.ts,
+//   scripts/sync-options.mjs
+// needs: the build (dist/core.cjs, dist/cli.cjs)
 // The one definition of the tracing options (src/protocol/options.ts) and the surfaces derived
 // from it: package.json's launch attributes and settings, the README tables, `nettrace run`'s
 // flags and --help, the preload's NETTRACE_CONFIG; and the one validation and normalization.

@@ -1,3 +1,5 @@
+// covers: src/otlp/mapping.ts, src/otlp/config.ts
+// needs: the build (dist/core.cjs)
 // The OpenTelemetry mapping (src/otlp/mapping.ts) and its configuration (src/otlp/config.ts), on
 // hand-made records: span tree, ids, times, attributes, W3C trace context, redirects, redaction;
 // the OTEL_* environment as documented in docs/opentelemetry.md.

@@ -1,3 +1,4 @@
+// covers: webview/
 // The panel for servers (issue 37 item 3): incoming requests reach the webview's model from
 // snapshots and batches, and the filter's `is:incoming` and `caused-by:` terms.
 import { test } from 'node:test';

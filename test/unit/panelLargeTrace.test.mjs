@@ -1,3 +1,4 @@
+// covers: src/extension/panel.ts, src/extension/traceStore.ts, src/trace/formats/traceFile.ts
 // Opening a very large trace in the panel (issue 13, item 8): the host sends it as a `reset` with
 // its first requests and `append`s of the rest (never one string of the whole trace, which past
 // ~600,000 requests V8 cannot hold); all requests arrive, in order. PanelHost runs against a

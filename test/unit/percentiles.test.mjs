@@ -1,3 +1,5 @@
+// covers: src/trace/derive/percentiles.ts
+// needs: the build (dist/core.cjs)
 // Percentiles (src/trace/derive/percentiles.ts): the nearest-rank definition, checked against a
 // reference computed from the definition itself (the smallest value with at least p% of the
 // values at or below it), on many random samples.

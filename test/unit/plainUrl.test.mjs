@@ -1,3 +1,4 @@
+// covers: src/preload/undici/plainUrl.ts
 // plainHttpUrl (src/preload/undici/plainUrl.ts): the fetch() wrapper's cheap "this input parses as an
 // http(s) URL" answer, which stands in for URL.canParse when the trace rules decide a fetch() at
 // its call. It may say "not known" (false) for a URL that parses, never true for one that does

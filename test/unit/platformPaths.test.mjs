@@ -1,3 +1,6 @@
+// covers: src/trace/formats/filePath.ts, src/collector/server.ts, src/collector/launchEnv.ts,
+//   src/collector/sourceMaps.ts, src/extension/annotations.ts,
+//   src/preload/initiator/stackCapture.ts
 // The platform-dependent pieces, tested on Linux with the Windows and POSIX rules as parameters
 // (path.win32 / path.posix, Node's file URL conversion for each, Node's NODE_OPTIONS parsing):
 // the collector's named pipe or unix socket, NODE_OPTIONS quoting of a Windows preload path,

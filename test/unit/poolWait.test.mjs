@@ -1,3 +1,5 @@
+// covers: src/trace/diagnosis/poolDiagnosis.ts, src/trace/derive/timings.ts
+// needs: the build (dist/core.cjs)
 // A request that waited for a free connection in a full pool (its `pool` and `connAssignedAt`):
 // the wait is `blocked`, not `send`; the sentences name the pool.
 import { test } from 'node:test';

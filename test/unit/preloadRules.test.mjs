@@ -1,3 +1,5 @@
+// covers: src/preload/rules/preloadRules.ts, src/preload/firstUse.ts
+// needs: the build (dist/core.cjs, dist/preload.cjs, dist/rules.cjs)
 // The preload's receiving side of the trace rules (src/preload/rules/preloadRules.ts): the first set from
 // NETTRACE_CONFIG, later sets read from the collector socket as newline-delimited JSON (split
 // anywhere), bad input dropped with a warning while the set in force stays, counters reported;

@@ -1,3 +1,4 @@
+// covers: src/trace/formats/privateFile.ts, src/trace/formats/traceFile.ts
 // Saved files (src/trace/formats/privateFile.ts, issue 34 item 6): never written through a symlink, into a
 // FIFO or a file with other hard links; an existing file is made 0600 on its descriptor before
 // anything is written. (Two real users and a planted symlink: test/privileged/savedFiles.test.mjs.)

@@ -1,3 +1,5 @@
+// covers: src/protocol/privateFolder.ts, src/preload/transport/collectorTrust.ts,
+//   src/collector/server.ts
 // When a traced process trusts its collector's folder and rules file (src/protocol/privateFolder.ts,
 // src/preload/transport/collectorTrust.ts; docs/security.md): the rule on made-up folders (owners,
 // modes, links, every folder above), and the preload's reading of a rules file on real ones: a

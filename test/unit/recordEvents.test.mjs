@@ -1,3 +1,6 @@
+// covers: src/protocol/events.ts, src/collector/eventDecoder.ts, src/protocol/recordWriter.ts,
+//   src/preload/transport/transport.ts
+// needs: the build (dist/core.cjs, dist/preload.cjs)
 // Record events (src/protocol/events.ts, src/collector/eventDecoder.ts): the preload's binary
 // record updates decode to exactly the record messages the JSON path sends; hostile or cut
 // frames end in a clear error and a counted drop, never an exception; and a real preloaded

@@ -1,3 +1,5 @@
+// covers: src/trace/contract/redactUrl.ts, src/trace/contract/redact.ts
+// needs: the build (dist/core.cjs)
 // URL query redaction (issue 13, item 12): values of parameters whose names mean secrets become
 // <redacted>, names compared case-insensitively after percent-decoding; everything else is kept
 // byte for byte. Applied by the TraceBuilder to reqURL and URL-valued headers.

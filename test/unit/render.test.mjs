@@ -1,3 +1,5 @@
+// covers: src/cli/render.ts
+// needs: the build (dist/core.cjs)
 // Text rendering: table, waterfall, failures, summary; network strings sanitised.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

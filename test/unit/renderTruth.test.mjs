@@ -1,3 +1,5 @@
+// covers: src/cli/render.ts
+// needs: the build (dist/core.cjs)
 // The CLI's table for the http-truth states: a WebSocket (status, and a section with its close and
 // traffic, the server's reason sanitised), a response still streaming, a redirect hop whose body
 // the client closed (not counted as failed).

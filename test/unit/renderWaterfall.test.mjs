@@ -1,3 +1,5 @@
+// covers: src/cli/render.ts
+// needs: the build (dist/core.cjs)
 // The CLI waterfall (src/cli/render.ts): each phase a request spent time in gets at least a few
 // cells, so a 60 ms HTTPS request on a new connection on a 5 s axis reads as DNS, connect, TLS and
 // wait rather than one "·"; a narrow terminal gets a phase line under each request.

@@ -1,3 +1,5 @@
+// covers: src/preload/dns/resolvConf.ts
+// needs: the build (dist/core.cjs)
 // resolv.conf and /etc/hosts parsing for the in-process DNS resolver (src/preload/dns/resolvConf.ts),
 // bundled on the fly with esbuild (the preload's modules are not in dist/core.cjs).
 import { before, describe, test } from 'node:test';

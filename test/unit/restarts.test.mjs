@@ -1,3 +1,5 @@
+// covers: src/trace/builder/processes.ts
+// needs: the build (dist/core.cjs)
 // Restarts (src/trace/builder/processes.ts markRestart, through the collector's TraceBuilder): a process
 // started again by the same parent with the same command line and directory after the earlier
 // one ended is marked `restart` n with `restartOf`, its requests and worker threads too; processes

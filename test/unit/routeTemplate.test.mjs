@@ -1,3 +1,5 @@
+// covers: src/trace/contract/routeTemplate.ts, src/rules/, src/trace/derive/routes.ts
+// needs: the build (dist/cli.cjs)
 // The one route template (src/trace/contract/routeTemplate.ts) as its two readers use it: for a
 // set of paths (numbers, decimals, UUIDs with and without dashes, hex and base64 ids, dates,
 // slugs, versions), the rule "… Requests Like This" made from a request (src/rules/fromRequest.ts)

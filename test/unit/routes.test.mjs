@@ -1,3 +1,5 @@
+// covers: src/trace/derive/routes.ts
+// needs: the build (dist/core.cjs)
 // Route templates (src/trace/derive/routes.ts): the framework's route when the program's server
 // named it, else one inferred from the path; never two real routes merged.
 import { test } from 'node:test';

@@ -1,3 +1,5 @@
+// covers: src/extension/, src/collector/server.ts, src/collector/launchEnv.ts
+// needs: the build (dist/preload.cjs)
 // The trace rules set in VS Code (src/extension/ruleService.ts, ruleCommands.ts, panel.ts) against
 // real collectors and the recording `vscode` stub: the workspace's rules are kept in the
 // workspace storage and read first by the next session (a launch rule with the same id wins);

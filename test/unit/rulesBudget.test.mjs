@@ -1,3 +1,5 @@
+// covers: src/rules/budget.ts, src/preload/rules/preloadRules.ts
+// needs: the build (dist/core.cjs, dist/rules.cjs)
 // The rule set's budget (issue 34 item 5, src/rules/budget.ts, docs/rules.md "Rules budget"): the
 // issue's pathological sets (20 rules × 113 regexes; 50,000 small rules) are refused at load with
 // the budget and the figure named, in validateRules, the collector's RulesController and the

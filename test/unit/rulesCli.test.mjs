@@ -1,3 +1,5 @@
+// covers: src/cli/, src/preload/, src/rules/
+// needs: the build (dist/cli.cjs, dist/preload.cjs, dist/rules.cjs)
 // Trace rules on the command line: the one-line form of --rule, `nettrace run --rule/--rules/
 // --default-action` (rules saved into the trace), and `nettrace rules check|explain`.
 import { test } from 'node:test';

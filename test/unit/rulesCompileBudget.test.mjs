@@ -1,3 +1,5 @@
+// covers: src/rules/budget.ts
+// needs: the build (dist/cli.cjs, dist/rules.cjs)
 // The rules budget bounds what compiling a set costs (issue 48, item 8c; src/rules/budget.ts
 // MAX_COMPILE_STEPS): every traced process compiles the set as it starts, and 800 distinct patterns
 // that each need a large automaton, spread over hosts so that no decision is over its budget,

@@ -1,3 +1,5 @@
+// covers: src/rules/
+// needs: the build (dist/rules.cjs)
 // Trace rules (issue 16): the condition language. Grammar, every field and operator, error
 // positions, three-valued start evaluation, and hostile input (length, nesting, patterns).
 import { test } from 'node:test';

@@ -1,3 +1,5 @@
+// covers: src/collector/rules.ts
+// needs: the build (dist/core.cjs)
 // The collector's trace rules (src/collector/rules.ts): one set per session, created disabled,
 // edited/enabled/disabled/deleted with a version bump each, sent whole to every preload over the
 // real socket (and to a preload connecting later, right after its hello), counters added up over

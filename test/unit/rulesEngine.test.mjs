@@ -1,3 +1,5 @@
+// covers: src/rules/
+// needs: the build (dist/rules.cjs)
 // Trace rules (issue 16): the rule model (validation, defaults) and the decision engine
 // (precedence, limits, counters, enable/disable, end-of-request decisions).
 import { test } from 'node:test';

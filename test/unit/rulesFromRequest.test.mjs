@@ -1,3 +1,4 @@
+// covers: src/rules/, src/trace/contract/routeTemplate.ts
 // Rules made from one request (src/rules/fromRequest.ts), for the panel's row menu: the condition
 // of "break on requests like this" (method, host, explicit port, path with id-like segments
 // globbed), "skip requests to this host" and "capture bodies of these"; each condition parses,

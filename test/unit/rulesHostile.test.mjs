@@ -1,3 +1,5 @@
+// covers: src/cli/rulesCommand.ts, src/rules/
+// needs: the build (dist/cli.cjs)
 // A hostile rules file (issue 48, item 4): ids, tags and conditions holding an OSC 52 clipboard
 // write, ESC[2J, a C1 CSI and a U+202E override, through every `nettrace rules` subcommand and
 // `nettrace run --rules` / `--rule`: no ESC, C1, other control or bidirectional character reaches

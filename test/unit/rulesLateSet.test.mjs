@@ -1,3 +1,5 @@
+// covers: src/collector/rules.ts
+// needs: the build (dist/core.cjs)
 // A session that started with no trace rules (the preloads run in "trace everything" and get no
 // set after their hello) still sends every later change to every preload that said hello, and a
 // preload connecting after the first change gets the current set at once (src/collector/rules.ts):

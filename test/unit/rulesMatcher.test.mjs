@@ -1,3 +1,5 @@
+// covers: src/rules/
+// needs: the build (dist/rules.cjs)
 // Trace rules (issue 16): the backtracking-free matcher behind `=~` (regex) and `~` (glob).
 // Answers are checked against V8's RegExp on the supported subset, and pathological patterns
 // must stay linear in the subject's length.

@@ -1,3 +1,5 @@
+// covers: src/rules/whatIfActions.ts
+// needs: the build (dist/rules.cjs)
 // What-if rules (issue 51 item 1, src/rules/whatIfActions.ts, docs/rules.md "What-if actions"): the model's
 // actions are parsed, the implemented kinds accepted, every other one refused with a message naming
 // it (never silently ignored), and the engine hands the first matching what-if rule to the hooks.

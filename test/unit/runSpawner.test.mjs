@@ -1,3 +1,4 @@
+// covers: src/cli/runTraced.ts
 // How `nettrace run` starts the program (src/cli/runTraced.ts spawnerFor): Node's spawn() on
 // Linux and macOS; on Windows cross-spawn, which looks `npm`/`tsx` up through PATHEXT and runs
 // `.cmd` files through cmd.exe with their arguments quoted. Windows itself is not here: this

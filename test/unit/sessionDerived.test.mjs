@@ -1,3 +1,5 @@
+// covers: src/collector/session.ts, src/trace/builder/changes.ts
+// needs: the build (dist/core.cjs)
 // Issue 40: a snapshot taken after later updates reads as one from a session that never
 // snapshotted before (guards any reuse of a request's derived fields — timings, loop share,
 // diagnosis — from one snapshot to the next, see ChangeLog.onStale): the recorded streams with a snapshot every

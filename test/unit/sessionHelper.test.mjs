@@ -1,3 +1,6 @@
+// covers: src/collector/helperSession.ts, src/helper/findOnPath.ts, src/collector/session.ts,
+//   src/helper/pcapng.ts, src/extension/launchConfig.ts
+// needs: the build (dist/helper.cjs)
 // The glue between a session and the helper (src/collector/helperSession.ts), with a stand-in for the
 // helper process: lines read before and after attaching reach the trace, a helper that cannot
 // start leaves a warning saying why, Save PCAP writes a 0600 pcapng with trace IDs (whole session

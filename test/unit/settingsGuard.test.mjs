@@ -1,3 +1,4 @@
+// covers: src/extension/, src/collector/server.ts
 // Settings a cloned repository can set (issue 48, item 7; src/extension/settingsGuard.ts): a
 // workspace's `.vscode/settings.json` that points `nettrace.otlp` at its own host, turns Trace All
 // on, un-redacts `Authorization`, turns bodies, sockets, DNS, traceparent, packets and a wider

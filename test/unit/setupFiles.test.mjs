@@ -1,3 +1,5 @@
+// covers: src/helper/setupFiles.ts, src/helper/install.ts
+// needs: the build (dist/helper.cjs, dist/helper-api.cjs)
 // The setup's payload files and install folder (src/helper/setupFiles.ts) and the root script it
 // builds (src/helper/install.ts): regular files only, hashes of their bytes, the folders and the
 // checksum lines the root step uses, a fixed PATH and no caller environment in the script. No root.

@@ -1,3 +1,5 @@
+// covers: src/collector/sourceMaps.ts
+// needs: the build (dist/core.cjs)
 // SourceMapResolver: external and inline maps, file:// frames, 1-based V8 columns, misses.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

@@ -1,3 +1,4 @@
+// covers: src/extension/statusView.ts
 // The status bar item's logic (src/extension/statusView.ts): shown while a session records, it
 // counts the trace the panel shows (live or not), else the running session, and is redrawn in the
 // same turn as the store event that feeds the panel — no timer of its own.

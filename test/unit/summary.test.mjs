@@ -1,3 +1,5 @@
+// covers: src/trace/derive/summary.ts, src/cli/summary.ts
+// needs: the build (dist/core.cjs, dist/cli.cjs)
 // The summary by route (src/trace/derive/summary.ts, src/cli/summary.ts): groups, percentiles of
 // the total and each phase against a reference, connections, errors, lines; served routes and
 // the calls each made; `nettrace show --summary [--json]`, and a large trace's default view.

@@ -1,3 +1,5 @@
+// covers: webview/filterQuery.ts, src/trace/derive/routes.ts, webview/summaryView.ts,
+//   src/trace/derive/summary.ts
 // The `route:` filter term (webview/filterQuery.ts) the Summary view sets: the same grouping as
 // the summary by route (src/trace/derive/routes.ts), with or without the host.
 import { test } from 'node:test';

@@ -1,3 +1,5 @@
+// covers: src/cli/
+// needs: the build (dist/core.cjs, dist/cli.cjs)
 // The summary by route at scale (issue 61, finding 6): a trace of 200,000 requests each on a route of
 // its own (paths of words, which the route inference rightly keeps), through `nettrace show` (a large
 // trace leads with its summary), `show --summary --json` and `nettrace diff`, each with V8's heap

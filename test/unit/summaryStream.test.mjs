@@ -1,3 +1,5 @@
+// covers: src/trace/summaryStream.ts
+// needs: the build (dist/core.cjs)
 // "Compare With…" at scale (issue 53): src/trace/summaryStream.ts compares the shown trace with a
 // baseline — another trace held whole, or a file streamed — a slice at a time, so the extension
 // host's event loop keeps turning; its answer is the one compareMessage gives for whole traces.

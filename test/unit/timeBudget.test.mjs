@@ -1,3 +1,5 @@
+// covers: src/trace/derive/timeBudget.ts, src/trace/enrich.ts, src/trace/formats/har.ts,
+//   src/cli/render.ts, src/otlp/mapping.ts, webview/waterfall.ts, src/trace/derive/timings.ts
 // A request's time budget (issue 50): one module (src/trace/derive/timeBudget.ts) owns where a
 // request's time went, its phases and each phase's shares (the event loop's, the debugger's, the
 // kernel's), read once per record; the HAR timings, the CLI's phase line, the OpenTelemetry spans,

@@ -1,3 +1,5 @@
+// covers: src/trace/derive/timings.ts
+// needs: the build (dist/core.cjs)
 // HAR timings from a request and its dial / TCP connection / TLS tunnel.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

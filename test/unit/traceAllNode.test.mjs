@@ -1,3 +1,5 @@
+// covers: src/extension/, src/collector/server.ts
+// needs: the build (dist/preload.cjs)
 // "Net Trace: Trace All Node Debugging" (src/extension/nodeSessions.ts, traceAllNode.ts and the
 // Node provider of debugProviders.ts) against the recording `vscode` stub
 // (test/fixtures/vscode-stub) and real collectors: which Node configurations are traced and which

@@ -1,3 +1,5 @@
+// covers: src/trace/formats/jsonStream.ts, src/cli/
+// needs: the build (dist/core.cjs, dist/cli.cjs)
 // A trace file nested 200,000 levels deep (issue 48, item 8a): valid JSON that every recursive
 // reader and JSON.stringify end with "Maximum call stack size exceeded". Wherever the nesting is
 // (an unknown member, a request, a warning, a record), `nettrace show`, `show --json`, `export`

@@ -1,3 +1,5 @@
+// covers: src/collector/session.ts, src/trace/builder/
+// needs: the build (dist/core.cjs)
 // Issue 40: the collector builds the same trace as before its per-request cost was cut. Each
 // recorded input stream of test/fixtures/streams (http and https keep-alive, redirects, failures of
 // every phase, TLS cases, incoming server requests and their calls, the benchmark's realistic mix)

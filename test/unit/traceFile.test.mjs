@@ -1,3 +1,5 @@
+// covers: src/trace/formats/traceFile.ts, src/cli/
+// needs: the build (dist/core.cjs, dist/cli.cjs)
 // Reading trace files: one plain line for every way a file can be wrong, also through the CLI.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

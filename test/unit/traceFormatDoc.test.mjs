@@ -1,3 +1,4 @@
+// covers: src/trace/contract/types.ts
 // The project owns its documentation: docs/trace-format.md must describe every field of the trace
 // model (src/trace/contract/types.ts, parsed with the TypeScript compiler API), and no tracked file may point
 // at documents outside the repository.

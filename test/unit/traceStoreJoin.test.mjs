@@ -1,3 +1,6 @@
+// covers: src/extension/launchConfig.ts, src/extension/traceStore.ts,
+//   src/trace/derive/incomingLinks.ts, src/collector/server.ts
+// needs: the build (dist/preload.cjs)
 // Two launches of one window in one trace (issue 37 item 4: a compound launch of two services, or
 // two sessions started one after the other): the TraceStore with real collectors, and two real
 // traced processes — a service and the program that calls it — recording into the joined trace,

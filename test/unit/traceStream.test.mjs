@@ -1,3 +1,5 @@
+// covers: src/trace/formats/jsonStream.ts, src/trace/formats/traceFile.ts, src/cli/
+// needs: the build (dist/core.cjs, dist/cli.cjs)
 // Traces too large for one string (issue 13, item 8): saving, reading and `nettrace show` work
 // record by record. A test preload (test/fixtures/limits/smallStrings.cjs) makes JSON.stringify
 // and JSON.parse refuse texts over 256 KiB, standing in for V8's ~512 MiB string limit; a trace of

@@ -1,3 +1,4 @@
+// covers: src/preload/message/traceparent.ts, src/preload/causality.ts
 // Net Trace's own W3C traceparent (the addTraceparent option, src/preload/message/traceparent.ts): the
 // header's form, the trace-id of the incoming request a call was made for (the one it carried,
 // else one made up for it and shared by its calls), a new trace outside any; a ClientRequest

@@ -1,3 +1,4 @@
+// covers: webview/waterfall.ts, webview/model.ts
 // The readable waterfall's DOM-free parts (webview/waterfall.ts, webview/model.ts): nice tick
 // steps and labels, debugger pauses collapsed to fixed gaps, zoom and pan in active time, the
 // minimum bar width, the phase hover, and the time-range filter composed with the others.

@@ -1,3 +1,4 @@
+// covers: webview/, src/extension/panelHtml.ts, src/trace/derive/timings.ts
 // The panel's DOM-free logic (webview/format.ts, model.ts, waterfall.ts, columns.ts, state.ts,
 // body.ts) and the host's HTML shell (src/extension/panelHtml.ts), bundled on the fly with esbuild
 // and run in plain Node.

@@ -1,3 +1,4 @@
+// covers: webview/columns.ts, webview/state.ts, src/extension/panelHtml.ts
 // The panel's column layout (webview/columns.ts layoutColumns), the per-workspace layout read back
 // the column layout as part of the per-workspace state (webview/state.ts) and the shell's data-state
 // bundled on the fly with esbuild and run in plain Node.

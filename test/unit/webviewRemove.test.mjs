@@ -1,3 +1,4 @@
+// covers: webview/model.ts
 // The panel model's remove() (webview/model.ts): requests a trace rule dropped at their end leave
 // the rows, the filtered view, the host counts and the failed count; the rows after them keep their
 // order, and a later update of one of them replaces the right row.

@@ -1,3 +1,4 @@
+// covers: webview/restarts.ts, webview/model.ts
 // Restarts in the panel's list (webview/restarts.ts, TraceModel.restartMarkOf): a restarted
 // program's requests (`httpRequests[].restart`) continue the trace; the first request of each
 // restarted process gets the list's separator "restarted · pid N · HH:MM:SS", the requests of the

@@ -1,3 +1,4 @@
+// covers: webview/waterfall.ts
 // The panel's waterfall for a response still streaming: no end yet, and the time since its first
 // byte drawn as receiving up to "now" (not pending); once it ends, its own end.
 import { test } from 'node:test';

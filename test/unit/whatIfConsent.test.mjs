@@ -1,3 +1,4 @@
+// covers: src/rules/whatIfConsent.ts
 // What a consent prompt shows of a what-if rule a repository ships (issue 61, finding 3;
 // src/rules/whatIfConsent.ts, docs/security.md "What a consent prompt shows"): every rule with its
 // whole effect (status, every header, body size or file, delay, rate, limit), and a first line

@@ -1,3 +1,5 @@
+// covers: src/extension/, src/preload/rules/sendAgainStore.ts, src/trace/contract/redact.ts,
+//   src/rules/, src/collector/server.ts
 // What if from the panel (docs/rules.md "What if from the panel", docs/security.md): the row menu's
 // rules made from a request (valid, enabled, with the limit chosen), the editable answer and
 // request documents (read back, errors with their line), Send Again's header edits (a REDACTED

@@ -1,3 +1,5 @@
+// covers: src/rules/, src/preload/rules/bodyFile.ts, src/preload/http/httpWhatIfReset.ts,
+//   src/trace/derive/timings.ts, src/preload/undici/undiciWhatIfHead.ts, src/trace/derive/labels.ts
 // What-if rules that must not say more than they did (issues 61 and 62): a respond bodyFile that
 // cannot be a body (src/rules/whatIfActions.ts bodyFileProblem, src/preload/rules/bodyFile.ts); a reset
 // after N body bytes that acts only on responses going past N (src/preload/http/httpWhatIfReset.ts,

@@ -1,3 +1,4 @@
+// covers: src/preload/message/wsFrames.ts
 // WebSocket frame counting: messages and data payload bytes from a byte stream cut anywhere,
 // checked against frames written by the `ws` library's own Sender (masked and unmasked).
 import { test } from 'node:test';

@@ -270,7 +270,6 @@ function writeStart(t: Tracer, hook: Hook, req: TracedRequest, s: ReqState): voi
   if (req.method === 'CONNECT' || asksUpgrade(req)) watchUpgrade(t, hook, req, s);
 }
 
-/** An absolute-form request target ("http://host/..."): the request goes through a proxy. Most paths start with "/". */
 /**
  * Workaround: Node publishes no response channel for a `101` upgrade or a CONNECT response; it
  * emits 'upgrade'/'connect' on the request, and only when the program listens for it (when

@@ -5,16 +5,8 @@
  * through the module the program loaded (`http` or `https`), so the hooks record it like any other.
  */
 import type { Tracer } from '../tracer';
-import {
-  headersToSend,
-  keepRequest,
-  MAX_BODY,
-  sameOrigin,
-  type IsSecret,
-  type Made,
-  type RequestLike,
-  type SendAgainEdits,
-} from '../rules/sendAgainStore';
+import { editedOrKept, headersToSend, keepRequest, MAX_BODY, sameOrigin } from '../rules/sendAgainStore';
+import type { IsSecret, Made, RequestLike, SendAgainEdits } from '../rules/sendAgainStore';
 
 type OutgoingLike = {
   method?: string;
@@ -91,10 +83,7 @@ function sendHttp(
   e: SendAgainEdits,
   secret: IsSecret,
 ): Made {
-  const url = typeof e.url === 'string' && e.url !== '' ? e.url : k.url;
-  const body = typeof e.body === 'string' ? Buffer.from(e.body) : k.body;
-  if (body === undefined)
-    throw new Error('its body was not kept (too long, chunked, or already on the socket): type the body in Send Again with Changes…');
+  const { url, body } = editedOrKept(e, k.url, k.body, 'too long, chunked, or already on the socket');
   const https = url.toLowerCase().startsWith('https:');
   // The program loaded the module that made the request: require only returns it.
   const mod = require(https ? 'node:https' : 'node:http') as HttpModule;

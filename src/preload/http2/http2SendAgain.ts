@@ -10,16 +10,8 @@
  */
 import type * as http2 from 'node:http2';
 import type { Tracer } from '../tracer';
-import {
-  headersToSend,
-  keepRequest,
-  MAX_BODY,
-  sameOrigin,
-  type IsSecret,
-  type Made,
-  type RequestLike,
-  type SendAgainEdits,
-} from '../rules/sendAgainStore';
+import { editedOrKept, headersToSend, keepRequest, MAX_BODY, sameOrigin } from '../rules/sendAgainStore';
+import type { IsSecret, Made, RequestLike, SendAgainEdits } from '../rules/sendAgainStore';
 
 /** What the hooks tell the keeper of a stream's body: each chunk the program wrote, and its end. */
 export interface Http2BodyKeeper {
@@ -97,10 +89,8 @@ type Headers = Record<string, string | string[]>;
 
 /** Sends a kept http2 request again, with the user's edits (sendAgainStore.ts's Kept.send). */
 function sendHttp2(k: Http2Kept, e: SendAgainEdits, secret: IsSecret): Made {
-  const u = new URL(typeof e.url === 'string' && e.url !== '' ? e.url : k.url);
-  const body = typeof e.body === 'string' ? Buffer.from(e.body) : k.body;
-  if (body === undefined)
-    throw new Error('its body was not kept (over 256 KiB, or not all written yet): type the body in Send Again with Changes…');
+  const { url, body } = editedOrKept(e, k.url, k.body, 'over 256 KiB, or not all written yet');
+  const u = new URL(url);
   const same = sameOrigin(u.href, k.origin);
   const pseudo = (name: string) => k.headers.find(([n]) => n === name)?.[1];
   const headers: Headers = Object.create(null) as Headers;

@@ -57,6 +57,16 @@ export interface Kept {
   send(e: SendAgainEdits, secret: IsSecret): Made;
 }
 
+/**
+ * The URL and body a kept request goes again with: the user's edits, else what was kept. Throws
+ * (the reason goes to the user) when there is no body: `unkept` says why none was kept.
+ */
+export function editedOrKept(e: SendAgainEdits, url: string, body: Buffer | undefined, unkept: string): { url: string; body: Buffer } {
+  const edited = typeof e.body === 'string' ? Buffer.from(e.body) : body;
+  if (edited === undefined) throw new Error(`its body was not kept (${unkept}): type the body in Send Again with Changes…`);
+  return { url: typeof e.url === 'string' && e.url !== '' ? e.url : url, body: edited };
+}
+
 /** Insertion order is age: the first key is the oldest. */
 const kept = new Map<string, Kept>();
 let keptBytes = 0;

@@ -7,16 +7,8 @@
  */
 import { isPlainAsyncIterable } from './undiciHeaders';
 import type { Tracer } from '../tracer';
-import {
-  headersToSend,
-  keepRequest,
-  MAX_BODY,
-  sameOrigin,
-  type IsSecret,
-  type Made,
-  type RequestLike,
-  type SendAgainEdits,
-} from '../rules/sendAgainStore';
+import { editedOrKept, headersToSend, keepRequest, MAX_BODY, sameOrigin } from '../rules/sendAgainStore';
+import type { IsSecret, Made, RequestLike, SendAgainEdits } from '../rules/sendAgainStore';
 
 /** The undici Request fields read here. */
 export interface UndiciRequestFields {
@@ -145,10 +137,7 @@ function sendUndici(
   e: SendAgainEdits,
   secret: IsSecret,
 ): Made {
-  const url = typeof e.url === 'string' && e.url !== '' ? e.url : k.url;
-  const body = typeof e.body === 'string' ? Buffer.from(e.body) : k.body;
-  if (body === undefined)
-    throw new Error('its body was not kept (too long, a stream, or not read yet): type the body in Send Again with Changes…');
+  const { url, body } = editedOrKept(e, k.url, k.body, 'too long, a stream, or not read yet');
   const method = typeof e.method === 'string' && e.method !== '' ? e.method : k.method;
   const closers: Array<() => void> = [];
   let ended = false;

@@ -32,7 +32,8 @@ import {
   type WhatIfShare,
 } from './summary';
 import { routeLabel } from './routes';
-import { PHASE_NAMES, formatMs } from '../diagnosis/sentence';
+import { formatMs } from '../diagnosis/sentence';
+import { PHASE_WORDS } from './words';
 
 /** Significance level of every test. */
 export const ALPHA = 0.01;
@@ -213,7 +214,7 @@ function measureName(m: Measure): string {
   if (m === 'waitProgram') return "the program's part of the wait (the response waited to be read)";
   if (m === 'total') return 'the total';
   if (m === 'loop') return "the program's blocked event loop";
-  return `the ${PHASE_NAMES[m]}`;
+  return `the ${PHASE_WORDS[m].name}`;
 }
 
 /** The sentence of a route's notable changes (see the module's comment), or undefined. */

@@ -1,7 +1,7 @@
 /**
- * Words the panel and the CLI both put on a request, decided in one place so they agree: what its
- * connection was (a refused connect is not a "new" connection) and what its `Location` header
- * means (a redirect only on a 3xx; on a 201 it names what was created).
+ * What the panel and the CLI both say of a request, decided in one place so they agree: what its
+ * connection was (a refused connect is not a "new" connection; its short word: words.ts) and what
+ * its `Location` header means (a redirect only on a 3xx; on a 201 it names what was created).
  */
 
 import type { HttpRequest, TcpConn } from '../contract/types';
@@ -36,14 +36,6 @@ export function connectionState(req: HttpRequest, conn?: TcpConn): ConnectionSta
   if (conn && !conn.connected) return conn.connCloseAt !== undefined ? 'failed' : 'connecting';
   return 'new';
 }
-
-/** Short words for a connection state (the list's and the CLI's Conn column). */
-export const CONNECTION_WORDS: Record<ConnectionState, string> = {
-  reused: 'reused',
-  new: 'new',
-  failed: 'failed',
-  connecting: 'opening',
-};
 
 /** A sentence-ish label for the detail view: "new", "reused (no DNS/connect/TLS)", "never connected (ECONNREFUSED)". */
 export function connectionText(req: HttpRequest, conn?: TcpConn): string | undefined {

@@ -28,6 +28,7 @@ import { routeKeyOf, routeLabel, type RouteKey } from './routes';
 import { SampleBudget, SampleRows } from './sampleRows';
 import { timeBudget } from './timeBudget';
 import { isFailed, PHASES, type Phase } from './timings';
+import { PHASE_WORDS } from './words';
 
 /** What a route group measures per request: the total, each HAR phase (drawn: `connect` without TLS), the kernel's split of `wait`. */
 export type Measure = 'total' | Phase | 'waitNetwork' | 'waitServer' | 'waitProgram' | 'loop';
@@ -64,16 +65,16 @@ const MAX_LINE_KEYS = 64;
 /** The status classes statusClass gives, in the order a group counts them. */
 const STATUS_CLASSES = ['1xx', '2xx', '3xx', '4xx', '5xx', 'none'] as const;
 
-/** How a measure is named in text: the HAR phase's word, `tls` for `ssl`. */
+/** How a measure is named in text: a phase by its word (PHASE_WORDS), the others by theirs. */
 export const MEASURE_WORDS: Record<Measure, string> = {
   total: 'total',
-  blocked: 'queued',
-  dns: 'dns',
-  connect: 'connect',
-  ssl: 'tls',
-  send: 'send',
-  wait: 'wait',
-  receive: 'receive',
+  blocked: PHASE_WORDS.blocked.word,
+  dns: PHASE_WORDS.dns.word,
+  connect: PHASE_WORDS.connect.word,
+  ssl: PHASE_WORDS.ssl.word,
+  send: PHASE_WORDS.send.word,
+  wait: PHASE_WORDS.wait.word,
+  receive: PHASE_WORDS.receive.word,
   waitNetwork: 'wait: network',
   waitServer: 'wait: server',
   waitProgram: 'wait: program',

@@ -8,7 +8,8 @@
 
 import { dnsStory } from './dnsStory';
 import { grpcFailure, http2ErrorName } from './http2Errors';
-import { formatMs, incompleteWhy, PHASE_NAMES, plural, whatIfSlowDetail } from './sentence';
+import { formatMs, incompleteWhy, plural, whatIfSlowDetail } from './sentence';
+import { PHASE_WORDS } from '../derive/words';
 import { poolWaitSentence, poolWaitState } from './poolDiagnosis';
 import { whatIfWithoutNetwork } from './whatIfText';
 import { blockedPortOf, DEFAULT_SLOW_THRESHOLD_MS, failedAt, isSlow, type Phase, type RequestContext } from '../derive/timings';
@@ -203,7 +204,7 @@ function stateWhenStopped(ctx: DiagnosisContext, timings: Timings): string {
   if (tls && tls.handshakeBeginAt !== undefined && (tls.handshakeEndAt === undefined || tls.handshakeErr)) {
     return `during the TLS handshake with ${tls.serverName || hostOf(r)}${peer ? ` (${peer})` : ''}`;
   }
-  if (r.reusedConn || ctx.tcpConn?.connected || ctx.tcpConn?.handshakeEndAt !== undefined) return 'while sending the request';
+  if (r.reusedConn || ctx.tcpConn?.connected || ctx.tcpConn?.handshakeEndAt !== undefined) return `while ${PHASE_WORDS.send.doing}`;
   const dial = ctx.dial;
   if (dial) {
     const lookupOpen = dial.dnsLookups?.some((l) => l.endAt === undefined);
@@ -437,7 +438,7 @@ function slowDetail(ctx: DiagnosisContext, phase: Phase, t: Timings): { name: st
       const own = ownLookupShare(ctx, t);
       if (!story && own) return { name: 'connection setup', evidence: own };
       const tm = ctx.tcpConn?.tcpMetrics;
-      return { name: story || !peer ? PHASE_NAMES.connect : `TCP connect to ${peer}`, evidence: story ?? (tm && synStory(tm)) };
+      return { name: story || !peer ? PHASE_WORDS.connect.name : `TCP connect to ${peer}`, evidence: story ?? (tm && synStory(tm)) };
     }
     case 'ssl': {
       const name = ctx.tlsTunnel?.serverName || hostOf(r);
@@ -446,19 +447,19 @@ function slowDetail(ctx: DiagnosisContext, phase: Phase, t: Timings): { name: st
     case 'receive': {
       const bytes = r.respContentLen;
       return {
-        name: PHASE_NAMES.receive,
+        name: PHASE_WORDS.receive.name,
         evidence: bytes !== undefined ? `${plural(bytes, 'byte', 'bytes')} at ${bytesPerSecond(bytes, t.receive)}` : undefined,
       };
     }
     case 'send': {
       const bytes = r.reqContentLen;
       return {
-        name: PHASE_NAMES.send,
+        name: PHASE_WORDS.send.name,
         evidence: bytes !== undefined ? `${plural(bytes, 'byte', 'bytes')} at ${bytesPerSecond(bytes, t.send)}` : undefined,
       };
     }
     default:
-      return { name: PHASE_NAMES[phase] };
+      return { name: PHASE_WORDS[phase].name };
   }
 }
 

@@ -6,11 +6,12 @@
  */
 
 import type { IncomingRequest } from '../contract/incoming';
-import type { HttpRequest, Timings } from '../contract/types';
+import type { HttpRequest } from '../contract/types';
 import { LOOP_BLOCKED_MIN_MS, machinePart } from './loopDiagnosis';
 import { incompleteWhy } from './sentence';
 import { PHASES, type Phase } from '../derive/timings';
 import { timeBudget } from '../derive/timeBudget';
+import { PHASE_WORDS } from '../derive/words';
 
 /** One call's share of an incoming request's time. */
 export interface CallShare {
@@ -30,17 +31,6 @@ export interface IncomingBreakdown {
   /** Its calls, longest first. */
   calls: CallShare[];
 }
-
-/** Words for the HAR phases in a sentence. */
-const PHASE_WORDS: Record<keyof Timings, string> = {
-  blocked: 'waiting for a connection',
-  dns: 'DNS lookup',
-  connect: 'TCP connect',
-  ssl: 'TLS handshake',
-  send: 'sending the request',
-  wait: "waiting for the server's response",
-  receive: 'receiving the response',
-};
 
 /** When an incoming request ended, or the latest time known of it. */
 function endOf(inc: IncomingRequest): number | undefined {
@@ -119,7 +109,7 @@ function mainPhase(call: HttpRequest): string | undefined {
   if (best === undefined || total <= 0 || len(best) < total / 2) return undefined;
   const blocked = phases[best].loop;
   const loop = blocked >= len(best) / 2 ? `, ${ms(blocked)} ms of it with the program's event loop blocked` : '';
-  return `of which ${ms(len(best))} ms ${PHASE_WORDS[best]}${loop}`;
+  return `of which ${ms(len(best))} ms ${PHASE_WORDS[best].name}${loop}`;
 }
 
 /**

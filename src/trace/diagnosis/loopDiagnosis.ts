@@ -5,7 +5,8 @@
  */
 
 import { mainStretch } from '../derive/loopBlocked';
-import { formatMs, PHASE_NAMES } from './sentence';
+import { formatMs } from './sentence';
+import { PHASE_WORDS } from '../derive/words';
 import { PHASES, type Phase } from '../derive/timings';
 import type { TimeBudget } from '../derive/timeBudget';
 import type { HttpRequest } from '../contract/types';
@@ -15,21 +16,20 @@ export const LOOP_BLOCKED_MIN_MS = 50;
 /** …and at least this share of the request's total time. */
 export const LOOP_BLOCKED_MIN_SHARE = 0.3;
 
-/** Each phase's words in the loop's sentence: "of 480 ms <doing>", "— <waited>", "(and for 5 ms <part>)". */
-const LOOP_WORDS: Record<Phase, { doing: string; waited: string; part: string }> = {
-  blocked: { doing: 'before the connection began', waited: 'the request had to wait for the program', part: 'before connecting' },
-  dns: { doing: 'resolving the name', waited: "the lookup's answer had to wait for the program", part: 'of the name lookup' },
-  connect: { doing: 'connecting', waited: 'the connection had to wait for the program', part: 'of connecting' },
+/** Each phase's words in the loop's sentence besides what it was doing (PHASE_WORDS): "— <waited>", "(and for 5 ms <part>)". */
+const LOOP_WORDS: Record<Phase, { waited: string; part: string }> = {
+  blocked: { waited: 'the request had to wait for the program', part: 'before connecting' },
+  dns: { waited: "the lookup's answer had to wait for the program", part: 'of the name lookup' },
+  connect: { waited: 'the connection had to wait for the program', part: 'of connecting' },
   // Node runs a handshake's own work on that thread too (key exchange, certificate checks; the
   // first handshake's tens of ms): the thread is named, not the program's code alone.
   ssl: {
-    doing: 'in the TLS handshake',
     waited: "the handshake had to wait for the program's thread (where its own key exchange and certificate checks run too)",
     part: 'of the TLS handshake',
   },
-  send: { doing: 'sending the request', waited: 'the request had to wait for the program', part: 'of sending' },
-  wait: { doing: 'waiting', waited: 'the response had to wait for the program', part: 'of the wait' },
-  receive: { doing: 'receiving the body', waited: 'the body had to wait for the program', part: 'of the body download' },
+  send: { waited: 'the request had to wait for the program', part: 'of sending' },
+  wait: { waited: 'the response had to wait for the program', part: 'of the wait' },
+  receive: { waited: 'the body had to wait for the program', part: 'of the body download' },
 };
 
 /** The phases in the order a tie for the sentence's phase is decided (the others are listed in time order). */
@@ -55,7 +55,7 @@ export function diagnoseLoopBlocked(req: HttpRequest, budget: TimeBudget): strin
   let main: Phase = 'wait';
   for (const p of LOOP_ORDER) if (phase[p].loop > phase[main].loop) main = p;
   const words = LOOP_WORDS[main];
-  let s = `of ${formatMs(Math.max(phase[main].ms, phase[main].loop))} ms ${words.doing}, the event loop was blocked for ${formatMs(phase[main].loop)} ms — ${words.waited}`;
+  let s = `of ${formatMs(Math.max(phase[main].ms, phase[main].loop))} ms ${PHASE_WORDS[main].doing}, the event loop was blocked for ${formatMs(phase[main].loop)} ms — ${words.waited}`;
   const others = PHASES.filter((p) => p !== main && phase[p].loop >= 1).map((p) => `${formatMs(phase[p].loop)} ms ${LOOP_WORDS[p].part}`);
   if (others.length) s += ` (and for ${others.join(', ')})`;
   s += machinePart(machine);
@@ -63,7 +63,7 @@ export function diagnoseLoopBlocked(req: HttpRequest, budget: TimeBudget): strin
   // the whole story (a slow server after a blocked send).
   let own: Phase | undefined;
   for (const p of PHASES) if (p !== main && phase[p].own > Math.max(blocked, own ? phase[own].own : 0)) own = p;
-  if (own) s += `, and the ${PHASE_NAMES[own]} took ${formatMs(phase[own].own)} ms more`;
+  if (own) s += `, and the ${PHASE_WORDS[own].name} took ${formatMs(phase[own].own)} ms more`;
   const stretch = mainStretch(req, lb);
   if (stretch) {
     const count = lb.stretches.length + (lb.moreStretches ?? 0);

@@ -7,17 +7,7 @@
 
 import type { HttpRequest } from '../contract/types';
 import type { Phase } from '../derive/timings';
-
-/** Each timing phase as a sentence names it ("the server's first-byte wait"). */
-export const PHASE_NAMES: Record<Phase, string> = {
-  blocked: 'wait for a free connection',
-  dns: 'DNS lookup',
-  connect: 'TCP connect',
-  ssl: 'TLS handshake',
-  send: 'request upload',
-  wait: "server's first-byte wait",
-  receive: 'response body download',
-};
+import { PHASE_WORDS } from '../derive/words';
 
 /** Formats milliseconds for a sentence: "0.4", "3", "12", "1250". */
 export function formatMs(ms: number): string {
@@ -76,12 +66,12 @@ export function whatIfSlowDetail(req: HttpRequest, phase: Phase): { name: string
     return { name: 'first-byte wait', evidence: `${ms} of it the what-if rule's delay, not the server's` };
   if (w.action === 'delay' && w.kind === 'connect' && (phase === 'connect' || phase === 'blocked'))
     return {
-      name: phase === 'connect' ? PHASE_NAMES.connect : PHASE_NAMES.blocked,
+      name: phase === 'connect' ? PHASE_WORDS.connect.name : PHASE_WORDS.blocked.name,
       evidence: `${ms} of it the what-if rule's delay, not the network's`,
     };
   if (w.action === 'throttle' && phase === 'receive')
     return {
-      name: PHASE_NAMES.receive,
+      name: PHASE_WORDS.receive.name,
       evidence: `at the what-if rule's rate${w.rate !== undefined ? ` (${w.rate} bytes a second)` : ''}, not the network's`,
     };
   return undefined;
