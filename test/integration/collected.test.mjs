@@ -1,3 +1,4 @@
+// covers: src/preload/
 // What the preload keeps of a request must not keep the program's objects alive (issue 62 item
 // 8): every ClientRequest, IncomingMessage (client and server side), socket and fetch Response a
 // traced program dropped is collected, as it is untraced (apps/collected.mjs: a

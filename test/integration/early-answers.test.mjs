@@ -1,3 +1,4 @@
+// covers: src/preload/http/httpBeforeEnd.ts, src/preload/http/
 // Requests answered before the program had sent them whole (issue 62, 1 and 7): each is the
 // request the program made — its method, URL, headers and the body bytes it wrote — with the
 // response it got, ended when the program saw it end, never a `GET` with no URL left open. An

@@ -1,3 +1,4 @@
+// covers: src/preload/handOff.ts
 // Workers killed the moment they report (issue 65's real-suite bench found vitest traces short of
 // requests): a forked worker process SIGTERMed and a worker thread terminate()d right after they
 // hand their result to the parent, as test runners' pools do. Every request each one completed

@@ -1,3 +1,4 @@
+// covers: src/preload/message/recorder.ts, src/trace/builder/recordings.ts
 // Recording for replay (issue 64 item 1: `nettrace run --record`, src/preload/message/recorder.ts,
 // src/trace/builder/recordings.ts). A program (apps/record.mjs) makes its requests with node:http,
 // node:https, the global fetch, userland undici.request, node:http2, axios and got, and opens

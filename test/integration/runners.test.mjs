@@ -1,3 +1,4 @@
+// covers: src/preload/initiator/runtimeMaps.ts
 // Requests made from test files run by test runners (issue 62, finding 4): vitest (its forks and
 // threads pools) and Jest (two workers, babel-jest) transform each test file and run the result
 // from memory, with a source map Node never sees. Every request the tests make with `http`,

@@ -1,3 +1,4 @@
+// covers: src/preload/initiator/sdkCalls.ts
 // The program's line for SDKs that make their requests later than the program's call (issue 62,
 // finding 5): Stripe (a call, a list, a retried charge), the Anthropic SDK (`messages.create`, one
 // retried after a 529, `messages.stream`), Octokit's `paginate` (three pages) and lib-storage's

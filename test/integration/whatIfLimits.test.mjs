@@ -1,3 +1,4 @@
+// covers: src/rules/
 // What a what-if rule's limit counts (docs/rules.md, "Limits and counters"), with two traced
 // processes of one `nettrace run` session calling a real server: `limit=3/session` (the panel's
 // "The next three") acts on three calls in all, whichever process makes them — the second process

@@ -1,3 +1,4 @@
+// covers: src/helper/, native/
 // The helper started before its program (issue 65: launch.ts prestartHelper, the native helper's
 // --pid-from-stdin), as `nettrace run` does as root and with file capabilities: it loads its eBPF
 // programs while the program's gate starts, attaches nothing until it is given the pid, checks

@@ -1,3 +1,4 @@
+// covers: native/
 // The helper's eBPF programs and maps, pinned in bpffs by a run as root and reused by the next
 // (issue 65, native/src/pins.c): the next run attaches the very same programs, its maps hold
 // nothing of the run before, its first connection's readings are whole; two runs at once never

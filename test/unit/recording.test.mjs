@@ -1,3 +1,4 @@
+// covers: src/trace/builder/recordings.ts, src/trace/formats/normalizeRecording.ts
 // Recording for replay, the parts without a program: the collector's assembly of the preloads'
 // exchanges (src/trace/builder/recordings.ts: blobs, the run's cap across connections, what was cut
 // counted, hostile messages), the check of a recording read from a file (normalizeRecording.ts,

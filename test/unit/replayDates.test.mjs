@@ -1,3 +1,4 @@
+// covers: src/replay/dates.ts
 // Dates in replayed answers moved by the time since the recording (src/replay/dates.ts): Date,
 // Expires, Last-Modified, a Retry-After date and Set-Cookie's Expires=; read in the forms HTTP
 // allows, written as IMF-fixdate; what does not parse stays as it is.

@@ -1,3 +1,4 @@
+// covers: src/replay/divergence.ts
 // The divergence of an unmatched request (src/replay/divergence.ts): the nearest recorded call
 // (same method and path, then same path, then same host) and what differed, in the words the panel
 // and `nettrace show` print; bounded in the number of differences and the length of each value.

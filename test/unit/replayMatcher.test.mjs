@@ -1,3 +1,4 @@
+// covers: src/replay/matcher.ts
 // The replay matcher (src/replay/matcher.ts): the Nth request of a key gets the Nth recorded
 // answer, JSON bodies compare as values, form bodies as parameters, a recorded `<redacted>` query
 // value matches any value, each option (ignored query parameters and body fields, matched headers,

@@ -1,3 +1,4 @@
+// covers: src/replay/
 // The replay table (src/replay/): a trace recorded with `--record` and HARs with content become one
 // list of recorded calls in the order they started. Fixtures in test/fixtures/replay/ (README.md
 // there says how each was made): a HAR written by Chromium, one in the shape of Chromium's DevTools

@@ -19,7 +19,7 @@ function filesUnder(dir, keep) {
     for (const name of readdirSync(join(root, rel))) {
       const child = posix.join(rel, name);
       if (statSync(join(root, child)).isDirectory()) {
-        if (name !== 'node_modules' && name !== 'fixtures') walk(child);
+        if (name !== 'node_modules' && name !== 'fixtures' && name !== 'apps') walk(child);
       } else if (keep(name)) out.push(child);
     }
   };

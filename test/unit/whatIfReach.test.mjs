@@ -1,3 +1,4 @@
+// covers: src/rules/reach.ts, src/extension/
 // What a what-if rule made in VS Code can act on and for how long (docs/rules.md, "What if from
 // the panel"), through the real RuleService, collectors and the recording `vscode` stub: a TLS
 // failure is not offered for a plain request and one that could never act is refused wherever a
