@@ -255,9 +255,12 @@ export async function runTraced(options: RunOptions): Promise<RunResult> {
         collector.session.warn(`no packet capture was saved to ${options.pcap}: ${pcapError}`);
       }
     }
-    const trace = collector.session.snapshot();
+    // The file holds what was recorded (facts); the table, the spans and the HAR read it derived
+    // (snapshot), which shares the facts' stats: what exportSpans counts there is saved too.
+    const facts = collector.session.facts();
+    const trace = collector.session.snapshot(facts);
     await exportSpans(trace, options, live);
-    await collector.session.saveJson(options.out, trace);
+    await collector.session.saveJson(options.out, facts);
     if (options.har) await collector.session.saveHar(options.har, trace);
     return { trace, exitCode, complete, packetCapture, pcapError };
   } finally {
