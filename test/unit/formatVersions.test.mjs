@@ -145,3 +145,33 @@ for (const name of names) {
     await store.dispose();
   });
 }
+
+test('docs/trace-format.md marks the derived fields, and only those, as not in the file', () => {
+  const doc = readFileSync(join(here, '..', '..', 'docs', 'trace-format.md'), 'utf8');
+  /** The table rows of the section headed `## … (\`Type\`)`: [field names, text]. */
+  const rows = (type) => {
+    const start = doc.indexOf(`(\`${type}\`)`);
+    const end = doc.indexOf('\n## ', start);
+    return doc
+      .slice(start, end)
+      .split('\n')
+      .filter((l) => /^\| `\w+`/.test(l))
+      .map((l) => [[...l.split('|')[1].matchAll(/`(\w+)`/g)].map((m) => m[1]), l]);
+  };
+  for (const [type, derived] of [
+    ['HttpRequest', core.DERIVED_REQUEST_FIELDS],
+    ['IncomingRequest', core.DERIVED_INCOMING_FIELDS],
+  ]) {
+    const table = rows(type);
+    assert.ok(table.length > 20, type);
+    for (const f of derived)
+      assert.ok(
+        table.some(([names]) => names.includes(f)),
+        `${type}.${f} has a row`,
+      );
+    for (const [names, line] of table) {
+      const isDerived = names.some((n) => derived.includes(n));
+      assert.equal(line.includes('**Derived**'), isDerived, `${type} ${names.join(', ')}: marked ${isDerived ? 'derived' : 'recorded'}`);
+    }
+  }
+});
