@@ -1,8 +1,11 @@
 /**
  * Reading and writing saved trace files, with one-line, plain error messages for everything that
  * can be wrong with one (missing, empty, cut short, not JSON, not a trace, another format
- * version, too large). Files are read and written streaming (src/trace/formats/jsonStream.ts): a trace
- * of a million requests is larger than the longest string V8 can hold.
+ * version, too large). Files are written as format version 2 (compact, the recorded fields only)
+ * and read in versions 1 and 2, as they are: readTrace.ts is the reader that also works out the
+ * derived fields, which every consumer uses. Files are read and written streaming
+ * (src/trace/formats/jsonStream.ts): a trace of a million requests is larger than the longest
+ * string V8 can hold.
  */
 
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
