@@ -6,8 +6,9 @@
 // BENCH_LARGE=83 copies of 300) for each stage and for the file's text alone: JSON.stringify of
 // the requests in the trace file's batches, indented as the format is and compact, and their
 // UTF-8 encoding. Not in the stages: decoding the preload's frames (the stream is recorded after
-// it), which `bench/collector-cpu.mjs` measures with everything else. CPU time: run it on a quiet
-// machine (the load moves every figure). Prints only.
+// it), which `bench/collector-cpu.mjs` measures with everything else. BENCH_DIST: another build's
+// dist/ (default this checkout's). CPU time: run it on a quiet machine (the load moves every
+// figure). Prints only.
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { root } from '../lib/common.mjs';
@@ -16,11 +17,11 @@ const SMALL = Number(process.env.BENCH_SMALL ?? 30);
 const LARGE = Number(process.env.BENCH_LARGE ?? 83);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const app = join(root, 'bench', 'apps', 'collector-replay.mjs');
-const STAGES = ['apply', 'snapshot', 'save', 'table', 'formatIndented', 'formatCompact'];
+const STAGES = ['apply', 'snapshot', 'save', 'table', 'formatIndented', 'formatCompact', 'formatFacts'];
 
 const run = (copies) =>
   JSON.parse(
-    execFileSync(process.execPath, [app, join(root, 'dist'), String(copies), 'stages'], {
+    execFileSync(process.execPath, [app, process.env.BENCH_DIST ?? join(root, 'dist'), String(copies), 'stages'], {
       env: { ...process.env, BENCH_FORMAT: '1' },
       encoding: 'utf8',
     })
@@ -36,7 +37,7 @@ for (let r = 0; r < ROUNDS; r++) {
   if (r % 2 === 0) [a, z] = [run(SMALL), run(LARGE)];
   else [z, a] = [run(LARGE), run(SMALL)];
   requests = [a.requests, z.requests];
-  for (const s of STAGES) perRequest[s].push((z[s] - a[s]) / (z.requests - a.requests));
+  for (const s of STAGES) if (z[s] !== undefined) perRequest[s].push((z[s] - a[s]) / (z.requests - a.requests));
 }
 const f = (x) => x.toFixed(1);
 const med = Object.fromEntries(STAGES.map((s) => [s, median(perRequest[s])]));
@@ -52,3 +53,7 @@ console.log(
   `| the file's text alone, indented (as the format is) | ${f(med.formatIndented)} | ${perRequest.formatIndented.map(f).join(', ')} |`,
 );
 console.log(`| the file's text alone, compact | ${f(med.formatCompact)} | ${perRequest.formatCompact.map(f).join(', ')} |`);
+if (perRequest.formatFacts.length)
+  console.log(
+    `| the file's text alone, format version 2 (compact, recorded fields only) | ${f(med.formatFacts)} | ${perRequest.formatFacts.map(f).join(', ')} |`,
+  );

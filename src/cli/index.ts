@@ -43,7 +43,7 @@ export { compareRoutes, pairOrigins, ALPHA, MIN_SAMPLE, PAIR_MIN_OVERLAP } from 
 export { mannWhitney, fisherExact, logGamma, erfc } from '../trace/derive/significance';
 export { compareMessage } from '../trace/derive/compare';
 export { toCompareMessage } from '../trace/derive/compare';
-export { compareWithBaseline, summarizeFile, summarizeLoaded, readTraceHeadAsync, YIELD_EVERY } from '../trace/summaryStream';
-export { enrichInPlace } from '../trace/summaryStream';
+export { compareWithBaseline, summarizeFile, summarizeLoaded } from '../trace/summaryStream';
+export { enrichInPlace, YIELD_EVERY } from '../trace/formats/readTrace';
 // Replay (issue 64): the recording's table, the matcher, divergences and dates (src/replay/).
 export * as replay from '../replay/index';

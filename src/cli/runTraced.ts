@@ -265,10 +265,7 @@ export async function runTraced(options: RunOptions): Promise<RunResult> {
         collector.session.warn(`no packet capture was saved to ${options.pcap}: ${pcapError}`);
       }
     }
-    const trace = collector.session.snapshot();
-    await exportSpans(trace, options, live);
-    await collector.session.saveJson(options.out, trace);
-    if (options.har) await collector.session.saveHar(options.har, trace);
+    const trace = await saveRun(collector.session, options, live);
     return { trace, exitCode, complete, packetCapture, pcapError };
   } finally {
     early?.cancel();
@@ -278,6 +275,20 @@ export async function runTraced(options: RunOptions): Promise<RunResult> {
     }
     await collector.close();
   }
+}
+
+/**
+ * Saves a finished run's files and sends its spans; returns the trace derived. The file holds what
+ * was recorded (facts); the table, the spans and the HAR read it derived (snapshot), which shares
+ * the facts' stats: what exportSpans counts there is saved too.
+ */
+async function saveRun(session: Session, options: RunOptions, live: LiveExport | undefined): Promise<Trace> {
+  const facts = session.facts();
+  const trace = session.snapshot(facts);
+  await exportSpans(trace, options, live);
+  await session.saveJson(options.out, facts);
+  if (options.har) await session.saveHar(options.har, trace);
+  return trace;
 }
 
 /** The caps a run records for replay with (`--record`: the preload's configuration, defaults filled in). */

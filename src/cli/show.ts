@@ -2,12 +2,11 @@
 
 import { once } from 'node:events';
 import { isAbsolute, relative, resolve } from 'node:path';
-import { enrichIncomingFrom, enrichRequest, indexRecords } from '../trace/enrich';
 import { jsonPieces } from '../trace/formats/jsonStream';
+import { forEachDerivedRequest, readTraceHead, type TraceHead } from '../trace/formats/readTrace';
 import { countRequest, renderSummary, renderTrace, shouldUseColor, type RequestTotals } from './render';
-import { forEachRequest } from '../trace/formats/traceFile';
-import { readTraceHead, renderLargeTrace, renderRouteSummary, summarizeTraceFile, SUMMARY_ABOVE } from './summary';
-import type { HttpRequest, Trace } from '../trace/contract/types';
+import { renderLargeTrace, renderRouteSummary, summarizeTraceFile, SUMMARY_ABOVE } from './summary';
+import type { HttpRequest } from '../trace/contract/types';
 import { escapeJsonForTerminal } from './text';
 
 /** Options of showTrace(). */
@@ -65,18 +64,19 @@ export function showCommandFor(out: string, cwd: string): string {
 }
 
 /**
- * Prints a trace file; throws TraceFileError for bad files. The file is read twice, streaming:
- * first everything but the requests (and the proxy CONNECTs they may refer to), then the requests
- * one at a time, each enriched with timings and diagnosis and written out (--json) or kept with
- * what the table shows (no headers or bodies).
+ * Prints a trace file of any format version; throws TraceFileError for bad files. The file is
+ * read twice, streaming, through the one reader (src/trace/formats/readTrace.ts): first
+ * everything but the requests (and the proxy CONNECTs they may refer to), its served requests
+ * derived, then the requests one at a time, each with its derived fields (timings, diagnosis…)
+ * worked out and written out (--json: the records as a version 1 file held them, derived fields
+ * included) or kept with what the table shows (no headers or bodies).
  */
 export async function showTrace(path: string, options: ShowOptions = {}): Promise<void> {
-  const { trace, requests: count } = readTraceHead(path, options.json === true);
-  if (options.summary || (!options.json && !options.all && count > SUMMARY_ABOVE)) return showSummary(path, trace, options);
-  const index = indexRecords(trace);
-  const enrich = (r: HttpRequest) => enrichRequest(r, index, { slowThresholdMs: options.slowThresholdMs });
-  // Served requests' derived share of their thread's blocked loop, as the collector gives it (a file an older version saved has none).
-  if (trace.incomingRequests) trace.incomingRequests = trace.incomingRequests.map((i) => enrichIncomingFrom(i, index));
+  const head = readTraceHead(path, options.json === true);
+  const { trace } = head;
+  if (options.summary || (!options.json && !options.all && head.requests > SUMMARY_ABOVE)) return showSummary(path, head, options);
+  const each = (fn: (r: HttpRequest) => void | Promise<void>) =>
+    forEachDerivedRequest(path, head, fn, { slowThresholdMs: options.slowThresholdMs });
   if (options.json) {
     const out = new Out();
     const keys = Object.keys(trace).filter((k) => (trace as unknown as Record<string, unknown>)[k] !== undefined);
@@ -86,8 +86,8 @@ export async function showTrace(path: string, options: ShowOptions = {}): Promis
       await out.add(`\n ${JSON.stringify(key)}: `);
       if (key === 'httpRequests') {
         let n = 0;
-        await forEachRequest(path, async (r) => {
-          await out.add((n++ === 0 ? '[\n  ' : ',\n  ') + JSON.stringify(enrich(r), null, 1).replace(/\n/g, '\n  '));
+        await each(async (r) => {
+          await out.add((n++ === 0 ? '[\n  ' : ',\n  ') + JSON.stringify(r, null, 1).replace(/\n/g, '\n  '));
         });
         await out.add(n === 0 ? '[]' : '\n ]');
       } else {
@@ -102,8 +102,7 @@ export async function showTrace(path: string, options: ShowOptions = {}): Promis
   // The table lists the first SHOW_MAX_ROWS requests; the summary counts all of them.
   const requests: HttpRequest[] = [];
   const totals: RequestTotals = { requests: 0, failed: 0, reused: 0 };
-  await forEachRequest(path, (r) => {
-    const e = enrich(r);
+  await each((e) => {
     countRequest(totals, e);
     if (requests.length >= SHOW_MAX_ROWS) return;
     // The table shows no headers or bodies: a copy without them (`delete` would leave a slower,
@@ -120,8 +119,8 @@ export async function showTrace(path: string, options: ShowOptions = {}): Promis
 }
 
 /** `nettrace show --summary` (text or `--json`), and a large trace's default view (the summary, the failures, the slowest). */
-async function showSummary(path: string, trace: Trace, options: ShowOptions): Promise<void> {
-  const file = await summarizeTraceFile(path, { slowThresholdMs: options.slowThresholdMs, trace });
+async function showSummary(path: string, head: TraceHead, options: ShowOptions): Promise<void> {
+  const file = await summarizeTraceFile(path, { slowThresholdMs: options.slowThresholdMs, head });
   const stream = process.stdout;
   const out = new Out();
   if (options.json) await out.add(JSON.stringify(file.summary, null, 1) + '\n');

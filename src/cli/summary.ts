@@ -6,8 +6,8 @@
  * (src/trace/summaryStream.ts), keeping only the few failures and slowest it lists.
  */
 
-import { readTraceFile } from '../trace/formats/traceFile';
-import { summarizeFile, traceHeadReading } from '../trace/summaryStream';
+import { summarizeFile } from '../trace/summaryStream';
+import type { TraceHead } from '../trace/formats/readTrace';
 import {
   MAX_ROUTES,
   MEASURE_WORDS,
@@ -53,18 +53,8 @@ function slim(r: HttpRequest): HttpRequest {
   return out;
 }
 
-/**
- * A trace file's head (traceHeadReading: its records other than requests, and how many requests it
- * has), read at once; `bytes`: a recording's exchanges with their bytes (`show --json`).
- */
-export function readTraceHead(path: string, bytes = false): { trace: Trace; requests: number } {
-  const head = traceHeadReading();
-  const trace = readTraceFile(path, { ...head.options, slimExchanges: !bytes });
-  return { trace, requests: head.requests() };
-}
-
 /** Reads a trace file streaming into its summary (summarizeFile, and the lists: see FileSummary); throws TraceFileError. */
-export async function summarizeTraceFile(path: string, options: { slowThresholdMs?: number; trace?: Trace } = {}): Promise<FileSummary> {
+export async function summarizeTraceFile(path: string, options: { slowThresholdMs?: number; head?: TraceHead } = {}): Promise<FileSummary> {
   const totals: RequestTotals = { requests: 0, failed: 0, reused: 0 };
   const failures: HttpRequest[] = [];
   const slowest: { r: HttpRequest; ms: number }[] = [];

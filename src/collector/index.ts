@@ -57,10 +57,12 @@ export { diagnose, type DiagnosisOptions } from '../trace/diagnosis/diagnosis';
 export { diagnoseLoopBlocked } from '../trace/diagnosis/loopDiagnosis';
 export { isFailed, DEFAULT_SLOW_THRESHOLD_MS } from '../trace/derive/timings';
 export { formatMs } from '../trace/diagnosis/sentence';
-export { enrichTrace, enrichRequest, indexRecords, contextOf, type RecordIndex } from '../trace/enrich';
+export { enrichTrace, enrichRequest, enrichIncomingIn, indexRecords, contextOf, type RecordIndex } from '../trace/enrich';
 export { loopBlockedOf, loopBlocksByThread, mainStretch, validLoopBlocks } from '../trace/derive/loopBlocked';
 export { toHar, type Har, type HarEntry, type HarOptions } from '../trace/formats/har';
 export {
+  DERIVED_INCOMING_FIELDS,
+  DERIVED_REQUEST_FIELDS,
   emptyTrace,
   normalizeTraceRules,
   parseTraceFile,
@@ -71,6 +73,14 @@ export {
   writeTraceFile,
 } from '../trace/formats/traceFile';
 export { jsonPieces, JsonObjectScanner } from '../trace/formats/jsonStream';
+export {
+  forEachDerivedRequest,
+  readTrace,
+  readTraceAsync,
+  readTraceHead,
+  readTraceHeadAsync,
+  type TraceHead,
+} from '../trace/formats/readTrace';
 export {
   DEFAULT_REDACTED_HEADERS,
   DEFAULT_REDACTED_QUERY,

@@ -9,7 +9,7 @@ import { TraceBuilder } from '../trace/builder/builder';
 import { DEFAULT_MAX_PENDING_BLOB_BYTES } from '../trace/builder/builderOptions';
 import type { RecordCaps } from '../trace/builder/recordings';
 import { DEFAULT_SLOW_THRESHOLD_MS } from '../trace/derive/timings';
-import { enrichIncomingFrom, enrichRequest, indexRecords, type RecordIndex } from '../trace/enrich';
+import { enrichIncomingFrom, enrichIncomingIn, enrichRequest, indexRecords, type RecordIndex } from '../trace/enrich';
 import { pauseIntervals, splitByPauses, threadKey } from '../trace/derive/loopBlocked';
 import { writeHarFile, writeTraceFile } from '../trace/formats/traceFile';
 import type { DebuggerPause, HttpRequest, Initiator, RecordKind, Trace } from '../trace/contract/types';
@@ -254,16 +254,26 @@ export class Session extends EventEmitter<SessionEvents> {
   /** Requests enriched during the 'change' being emitted (see flushChanges). */
   private enrichedNow: Map<string, HttpRequest | undefined> | undefined;
 
-  /** The request's initiator with its frames source-mapped (memoized per stack), or undefined when unchanged. */
+  /**
+   * The request's initiator with its frames source-mapped (memoized per stack), or undefined when
+   * no frame moved (a program without source maps: its records are saved as they are, no copy).
+   */
   private mappedInitiator(req: HttpRequest): Initiator | undefined {
     const initiator = req.initiator;
     if (!this.sourceMaps || !initiator || !Array.isArray(initiator.frames)) return undefined;
     let mapped = this.mappedInitiators.get(initiator);
     if (!mapped) {
-      mapped = { ...initiator, frames: this.sourceMaps.mapFrames(initiator.frames) };
+      const frames = this.sourceMaps.mapFrames(initiator.frames);
+      mapped = frames.some((f, i) => f !== initiator.frames[i]) ? { ...initiator, frames } : initiator;
       this.mappedInitiators.set(initiator, mapped);
     }
-    return mapped;
+    return mapped === initiator ? undefined : mapped;
+  }
+
+  /** A request as a trace file holds it: the record, its initiator source-mapped (a copy only when a frame moved). */
+  private recorded(req: HttpRequest): HttpRequest {
+    const mapped = this.mappedInitiator(req);
+    return mapped ? { ...req, initiator: mapped } : req;
   }
 
   /**
@@ -278,14 +288,19 @@ export class Session extends EventEmitter<SessionEvents> {
   }
 
   /**
-   * An incoming request as views and files read it: its thread's blocked event loop while it was
-   * open (`loopBlocked`, derived) from `blocks`, that thread's stretches, and its handler's frame
-   * mapped through a source map on disk (the preload maps those held in memory).
+   * An incoming request as views read it: its thread's blocked event loop while it was open
+   * (`loopBlocked`, derived) from `blocks`, that thread's stretches, and its handler's frame
+   * mapped (recordedIncoming).
    */
   private mapHandler(inc: IncomingRequest, index: Pick<RecordIndex, 'loopBlocks' | 'pausedBlocks'>): IncomingRequest {
-    const out = enrichIncomingFrom(inc, index);
-    if (!this.sourceMaps || !inc.handler || inc.handler.generated) return out;
-    return { ...out, handler: this.sourceMaps.mapFrame(inc.handler) };
+    return enrichIncomingFrom(this.recordedIncoming(inc), index);
+  }
+
+  /** An incoming request as a trace file holds it: its handler's frame mapped through a source map on disk (the preload maps those held in memory). */
+  private recordedIncoming(inc: IncomingRequest): IncomingRequest {
+    if (!this.sourceMaps || !inc.handler || inc.handler.generated) return inc;
+    const handler = this.sourceMaps.mapFrame(inc.handler);
+    return handler === inc.handler ? inc : { ...inc, handler };
   }
 
   /** One incoming request by traceID, as views read it (mapHandler). */
@@ -294,27 +309,43 @@ export class Session extends EventEmitter<SessionEvents> {
     return inc && this.mapHandler(inc, this.threadIndex(inc.pid, inc.threadId));
   }
 
-  /** A consistent copy of the trace with timings, diagnoses and source-mapped initiators. */
-  snapshot(): Trace {
+  /**
+   * A consistent copy of the trace as a trace file holds it (format version 2): what was
+   * recorded, initiators and handlers source-mapped, no derived field (snapshot() works them
+   * out). Records are the builder's own objects unless mapping changed them: write it before
+   * more events arrive, or take snapshot().
+   */
+  facts(): Trace {
     const raw = this.builder.trace;
-    const index = indexRecords(raw);
     return {
       ...raw,
       traceEndAt: raw.traceEndAt ?? this.builder.relative(Date.now()),
       processes: raw.processes.map((p) => (p.loopBlocks ? { ...p, loopBlocks: p.loopBlocks.slice() } : { ...p })),
-      httpRequests: raw.httpRequests.map((r) => this.enrichWith(r, index)),
+      httpRequests: raw.httpRequests.map((r) => this.recorded(r)),
       dials: raw.dials.slice(),
-      // A connection's kernel events grow in place (collector/kernelEvents.ts): the snapshot keeps those it had.
+      // A connection's kernel events grow in place (collector/kernelEvents.ts): the copy keeps those it had.
       tcpConns: raw.tcpConns.map((c) => (c.kernelEvents ? { ...c, kernelEvents: c.kernelEvents.slice() } : c)),
       udpConns: raw.udpConns.slice(),
       dnsQueries: raw.dnsQueries.slice(),
       tlsTunnels: raw.tlsTunnels.slice(),
-      ...(raw.incomingRequests ? { incomingRequests: raw.incomingRequests.map((i) => this.mapHandler(i, index)) } : {}),
+      ...(raw.incomingRequests ? { incomingRequests: raw.incomingRequests.map((i) => this.recordedIncoming(i)) } : {}),
       ...(raw.debuggerPauses ? { debuggerPauses: raw.debuggerPauses.map((p) => ({ ...p })) } : {}),
       ...this.traceRulesPart(),
       ...(raw.exchanges ? { exchanges: raw.exchanges.slice(), recording: { ...raw.recording! } } : {}),
       stats: { ...raw.stats, warnings: raw.stats.warnings.slice(), ...(raw.stats.helper ? { helper: { ...raw.stats.helper } } : {}) },
     };
+  }
+
+  /**
+   * A consistent copy of the trace with its derived fields (timings, diagnoses…) worked out, and
+   * source-mapped initiators: `facts` (default: facts() now) enriched. It shares `facts`' `stats`.
+   */
+  snapshot(facts: Trace = this.facts()): Trace {
+    const index = indexRecords(facts);
+    const options = { slowThresholdMs: this.slowThresholdMs };
+    const out: Trace = { ...facts, httpRequests: facts.httpRequests.map((r) => enrichRequest(r, index, options)) };
+    enrichIncomingIn(out, index);
+    return out;
   }
 
   /** `{ traceRules }` when the session has rules, else nothing. */
@@ -369,14 +400,15 @@ export class Session extends EventEmitter<SessionEvents> {
   >();
 
   /**
-   * Writes the trace as JSON (mode 0600), record by record: a trace of any size. `trace` is a
-   * snapshot() already taken (a caller saving several formats enriches the requests once).
+   * Writes the trace file (mode 0600, format version 2: what was recorded, compact), record by
+   * record: a trace of any size. `trace` is facts() (the default) or snapshot() already taken
+   * (the writer leaves out its derived fields).
    */
-  async saveJson(path: string, trace: Trace = this.snapshot()): Promise<void> {
+  async saveJson(path: string, trace: Trace = this.facts()): Promise<void> {
     await writeTraceFile(path, trace);
   }
 
-  /** Writes the trace as HAR 1.2 (mode 0600); `trace` as for saveJson. */
+  /** Writes the trace as HAR 1.2 (mode 0600); `trace` as for saveJson (toHar derives what it shows). */
   async saveHar(path: string, trace: Trace = this.snapshot()): Promise<void> {
     // The HAR code is loaded by a session that writes one (issue 52).
     const { toHar } = require('../trace/formats/har') as typeof import('../trace/formats/har');

@@ -27,12 +27,11 @@ import { basename, join } from 'node:path';
 import type { Collector, CollectorOptions } from '../collector/server';
 import type { Session } from '../collector/session';
 import { writePrivate } from '../trace/formats/privateFile';
-import { enrichRequest, enrichTrace, indexRecords } from '../trace/enrich';
 import { isFailed } from '../trace/derive/timings';
 import { redactCommandLine, redactedArgNames, type SecretNames } from '../trace/contract/redact';
 import type { RecordKind, Trace } from '../trace/contract/types';
-import { emptyTrace, readTraceFile } from '../trace/formats/traceFile';
-import { enrichInPlace } from '../trace/summaryStream';
+import { emptyTrace } from '../trace/formats/traceFile';
+import { enrichInPlace, enrichTraceInPlace, readTrace } from '../trace/formats/readTrace';
 import type { PreloadConfig } from '../protocol/preload';
 import type { TraceListItem, TraceOrigin, TraceSnapshot } from '../protocol/webview';
 import { sendSessionSpans } from './otlpExport';
@@ -471,13 +470,14 @@ export class TraceStore extends EventEmitter<TraceStoreEvents> {
     return n;
   }
 
-  /** Adds an opened trace file (validated by readTraceFile); returns its entry. */
+  /**
+   * Adds an opened trace file (of any format version, as readTraceFile gives it); returns its
+   * entry. Its derived fields are worked out in place, one request at a time
+   * (src/trace/formats/readTrace.ts): a copy of a million-request trace would double the
+   * extension host's memory while it is made.
+   */
   addFile(path: string, trace: Trace): TraceEntry {
-    // Enriched in place, one request at a time: a copy of a million-request trace would double
-    // the extension host's memory while it is made.
-    const index = indexRecords(trace);
-    const reqs = trace.httpRequests;
-    for (let i = 0; i < reqs.length; i++) reqs[i] = enrichRequest(reqs[i], index);
+    enrichTraceInPlace(trace);
     return this.addEnriched(path, trace);
   }
 
@@ -527,7 +527,7 @@ export class TraceStore extends EventEmitter<TraceStoreEvents> {
     if (e.session) return e.session.snapshot();
     if (!e.trace && e.savedPath) {
       try {
-        e.trace = enrichTrace(readTraceFile(e.savedPath));
+        e.trace = readTrace(e.savedPath);
         e.trace.description = this.safeText(e.trace.description);
       } catch (err) {
         this.log(`${e.key}: cannot read ${e.savedPath}: ${(err as Error).message}`);

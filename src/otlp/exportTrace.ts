@@ -7,8 +7,9 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { enrichRequest, indexRecords } from '../trace/enrich';
+import { forEachDerivedRequest, readTraceHead } from '../trace/formats/readTrace';
+import { forEachRequest } from '../trace/formats/traceFile';
 import { isStreaming } from '../trace/derive/timings';
-import { forEachRequest, readTraceFile } from '../trace/formats/traceFile';
 import type { IncomingRequest } from '../trace/contract/incoming';
 import { keyOf } from '../trace/derive/incomingLinks';
 import type { HttpRequest, ProcessInfo, RecordOfKind, TcpConn, Trace } from '../trace/contract/types';
@@ -180,18 +181,17 @@ function slimRequest(r: HttpRequest): HttpRequest {
   return tp ? { ...rest, reqHeaders: [tp] } : rest;
 }
 
-/** A proxy CONNECT request: the only requests another request's timings may need (as show.ts). */
-const CONNECT = Buffer.from('"CONNECT"');
-
 /**
  * Exports a saved trace file, streaming (see the module comment); throws TraceFileError for a bad
  * file. The sink is closed at the end.
  */
 export async function exportTraceFile(path: string, sink: SpanSink, options: ExportOptions = {}): Promise<ExportResult> {
-  const trace = readTraceFile(path, { keepRequest: (raw) => raw.includes(CONNECT) });
-  const index = indexRecords(trace);
+  // Through the one reader (src/trace/formats/readTrace.ts): any format version, derived fields worked out.
+  const head = readTraceHead(path);
+  const { trace, index } = head;
   const { ctx, redirects } = contextOf(trace, index, options);
-  const enrich = (r: HttpRequest) => enrichRequest(r, index, { slowThresholdMs: options.slowThresholdMs });
+  const each = (fn: (r: HttpRequest) => void | Promise<void>) =>
+    forEachDerivedRequest(path, head, fn, { slowThresholdMs: options.slowThresholdMs });
   let requests = 0;
   let spans = 0;
   try {
@@ -202,15 +202,16 @@ export async function exportTraceFile(path: string, sink: SpanSink, options: Exp
       const tuples = new Set(trace.incomingRequests.flatMap((i) => (i.addrTuple ? [keyOf(i.addrTuple)] : [])));
       const served = new Set(trace.tcpConns.filter((c) => c.addrTuple && tuples.has(keyOf(c.addrTuple))).map((c) => c.traceID));
       const slim: HttpRequest[] = [];
+      // Only those kept are derived (as forEachDerivedRequest derives each).
       await forEachRequest(path, (r) => {
         const linkable = (r.tcpConn && served.has(r.tcpConn)) || r.reqHeaders?.some((h) => h[0].toLowerCase() === 'traceparent');
-        if (r.causedBy || linkable) slim.push(slimRequest(enrich(r)));
+        if (r.causedBy || linkable) slim.push(slimRequest(enrichRequest(r, index, { slowThresholdMs: options.slowThresholdMs })));
       });
       sendServers = withServers({ httpRequests: slim, tcpConns: trace.tcpConns, incomingRequests: trace.incomingRequests }, ctx);
     }
-    await forEachRequest(path, async (r) => {
+    await each(async (r) => {
       requests++;
-      spans += await sendRequest(enrich(r), ctx, redirects, sink);
+      spans += await sendRequest(r, ctx, redirects, sink);
     });
     spans += await sendServers(sink);
   } catch (err) {

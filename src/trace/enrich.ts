@@ -1,7 +1,10 @@
 /**
- * Fills in the derived fields of a trace's requests: HAR `timings`, the event loop's share
- * (`loopBlocked`) and the `diagnosis` sentence.
- * Used when a session is snapshotted and when a saved trace is shown.
+ * Fills in the derived fields of a trace's requests — HAR `timings`, the kernel's split
+ * (`kernelTimings`), the event loop's share (`loopBlocked`), the debugger's (`debuggerPaused`) and
+ * the `diagnosis` sentence — and of its served requests (`loopBlocked`, `debuggerPaused`), from
+ * the recorded ones. A trace file holds only those (format version 2; src/trace/formats/traceFile.ts
+ * DERIVED_REQUEST_FIELDS): every reader works them out here, when a session is snapshotted and
+ * when a saved trace is read (src/trace/formats/readTrace.ts).
  */
 
 import { whatIfSentence, whatIfWithoutNetwork } from './diagnosis/whatIfText';
@@ -214,8 +217,18 @@ export function enrichIncomingFrom(inc: IncomingRequest, index: Pick<RecordIndex
   return enrichIncoming(inc, index.loopBlocks.get(key), index.pausedBlocks?.get(key));
 }
 
-/** Returns a shallow copy of the trace whose requests have timings and diagnosis filled in. */
+/** A trace's served requests with their derived fields (enrichIncomingFrom), in place. */
+export function enrichIncomingIn(trace: Pick<Trace, 'incomingRequests'>, index: Pick<RecordIndex, 'loopBlocks' | 'pausedBlocks'>): void {
+  if (trace.incomingRequests) trace.incomingRequests = trace.incomingRequests.map((i) => enrichIncomingFrom(i, index));
+}
+
+/**
+ * Returns a shallow copy of the trace whose requests and served requests have their derived
+ * fields filled in (the input is not modified).
+ */
 export function enrichTrace(trace: Trace, options: DiagnosisOptions = {}): Trace {
   const index = indexRecords(trace);
-  return { ...trace, httpRequests: trace.httpRequests.map((r) => enrichRequest(r, index, options)) };
+  const out: Trace = { ...trace, httpRequests: trace.httpRequests.map((r) => enrichRequest(r, index, options)) };
+  enrichIncomingIn(out, index);
+  return out;
 }

@@ -11,82 +11,46 @@
 import type { HttpRequest, Trace } from './contract/types';
 import { diffOf, matchRoutes, routeChanges, toCompareMessage, type RouteChange } from './derive/compare';
 import { SummaryBuilder, type RouteSampleSet } from './derive/summary';
-import { enrichIncomingFrom, enrichRequest, indexRecords } from './enrich';
-import { forEachRequest, readTraceFileAsync, type ReadTraceOptions } from './formats/traceFile';
+import { forEachDerivedRequest, readTraceHeadAsync, YIELD_EVERY, type TraceHead } from './formats/readTrace';
 import type { CompareMessage } from '../protocol/webview';
 
-/** Requests a trace held whole adds to its summary between two turns of the event loop. */
-export const YIELD_EVERY = 2000;
-
-/** A proxy CONNECT request: the only requests another request's timings may need. */
-const CONNECT = Buffer.from('"CONNECT"');
+export { enrichInPlace, readTraceHeadAsync, traceHeadReading, YIELD_EVERY } from './formats/readTrace';
 
 /** One turn of the event loop (its timers and I/O run). */
 const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
-
-/**
- * How a trace file's head is read (readTraceFile or readTraceFileAsync with these options): its
- * records other than requests, and of its requests only those a proxy CONNECT made (others'
- * timings need them), and a recording's exchanges without their bytes; `requests()` counts them all once read.
- */
-export function traceHeadReading(): { options: ReadTraceOptions; requests: () => number } {
-  let requests = 0;
-  const keepRequest = (raw: Buffer): boolean => {
-    requests++;
-    return raw.includes(CONNECT);
-  };
-  return { options: { keepRequest, slimExchanges: true }, requests: () => requests };
-}
-
-/** A trace file's head (traceHeadReading), read streaming: the event loop turns between chunks. */
-export async function readTraceHeadAsync(path: string): Promise<{ trace: Trace; requests: number }> {
-  const head = traceHeadReading();
-  const trace = await readTraceFileAsync(path, head.options);
-  return { trace, requests: head.requests() };
-}
 
 /** What summarizeFile reads. */
 export interface SummarizeFileOptions {
   /** The diagnosis' slow-request threshold (enrichRequest). */
   slowThresholdMs?: number;
-  /** The file's records other than requests, when already read (readTraceHeadAsync). */
-  trace?: Trace;
+  /** The file's head, when already read (readTraceHead, readTraceHeadAsync). */
+  head?: TraceHead;
   /** Called with each request, enriched, after the builder took it. */
   onRequest?: (request: HttpRequest) => void;
 }
 
 /**
  * A trace file streamed into a SummaryBuilder (served requests first, then each request
- * enriched); returns the builder and the file's records other than requests (`httpRequests`
- * empty). Throws TraceFileError.
+ * derived: src/trace/formats/readTrace.ts); returns the builder and the file's records other
+ * than requests (`httpRequests` empty). Throws TraceFileError.
  */
 export async function summarizeFile(path: string, options: SummarizeFileOptions = {}): Promise<{ trace: Trace; builder: SummaryBuilder }> {
-  const trace = options.trace ?? (await readTraceHeadAsync(path)).trace;
-  const index = indexRecords(trace);
+  const head = options.head ?? (await readTraceHeadAsync(path));
+  const trace = head.trace;
   const builder = new SummaryBuilder();
-  if (trace.incomingRequests) trace.incomingRequests = trace.incomingRequests.map((i) => enrichIncomingFrom(i, index));
   for (const inc of trace.incomingRequests ?? []) builder.addIncoming(inc);
   const diagnosis = options.slowThresholdMs !== undefined ? { slowThresholdMs: options.slowThresholdMs } : {};
-  await forEachRequest(path, (raw) => {
-    const r = enrichRequest(raw, index, diagnosis);
-    builder.addRequest(r);
-    options.onRequest?.(r);
-  });
+  await forEachDerivedRequest(
+    path,
+    head,
+    (r) => {
+      builder.addRequest(r);
+      options.onRequest?.(r);
+    },
+    diagnosis,
+  );
   trace.httpRequests = [];
   return { trace, builder };
-}
-
-/**
- * A trace's requests enriched in place (as TraceStore.addFile does: no copy of the array),
- * YIELD_EVERY per turn of the event loop: "Open Trace File" of a 100,000-request trace.
- */
-export async function enrichInPlace(trace: Trace): Promise<void> {
-  const index = indexRecords(trace);
-  const reqs = trace.httpRequests;
-  for (let i = 0; i < reqs.length; i++) {
-    reqs[i] = enrichRequest(reqs[i], index);
-    if (i % YIELD_EVERY === YIELD_EVERY - 1) await nextTurn();
-  }
 }
 
 /** The summary of a trace held whole (its requests enriched), YIELD_EVERY requests per turn of the event loop. */

@@ -269,7 +269,7 @@ test(
       assert.equal(mode.toString(8), '600', 'the saved trace is readable by its owner only');
       const saved = JSON.parse(readFileSync(savedPath, 'utf8'));
       copyFileSync(savedPath, join(results, 'saved-trace.json'));
-      assert.equal(saved.formatVersion, 1);
+      assert.equal(saved.formatVersion, 2);
       const urls = saved.httpRequests.map((r) => r.reqURL);
       step(`saved trace: ${saved.httpRequests.length} requests`);
       const find = (re) => saved.httpRequests.find((r) => re.test(r.reqURL));
@@ -290,7 +290,7 @@ test(
       const frame = users.initiator.frames.find((f) => !f.library);
       assert.equal(frame.line, usersLine);
       assert.equal(cursor.column, frame.column, 'the editor cursor is at the initiator column');
-      step('saved trace verified (formatVersion 1, success/redirect/failure present, mode 0600)');
+      step('saved trace verified (formatVersion 2, success/redirect/failure present, mode 0600)');
 
       // ---- nothing executed anywhere ----------------------------------------------------------------------
       const pwned = [];

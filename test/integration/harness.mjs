@@ -1,6 +1,7 @@
 // Runs a program under `nettrace run` (the real CLI, collector and preload) and returns the trace.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -57,7 +58,19 @@ export function run(cmd, args, { env = {}, cwd = root, timeoutMs = 60000 } = {})
   });
 }
 
-/** Runs `node <app>` traced; returns the process result and the parsed trace. */
+/**
+ * A trace file as nettrace's readers read it (src/trace/formats/readTrace.ts): its derived fields
+ * (`timings`, `diagnosis`…, not in the file from format version 2) worked out with the run's
+ * `--slow` threshold, when `cliArgs` gave one.
+ */
+export function readTraced(path, cliArgs = []) {
+  const core = createRequire(import.meta.url)('../../dist/core.cjs');
+  const at = cliArgs.findIndex((a) => a === '--slow' || a.startsWith('--slow='));
+  const slow = at < 0 ? undefined : Number(cliArgs[at].startsWith('--slow=') ? cliArgs[at].slice(7) : cliArgs[at + 1]);
+  return core.readTrace(path, slow === undefined ? {} : { slowThresholdMs: slow });
+}
+
+/** Runs `node <app>` traced; returns the process result and the trace (readTraced). */
 export async function runTraced(node, app, { env = {}, args = [], cliArgs = [] } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'nettrace-it-'));
   const out = join(dir, 'trace.json');
@@ -65,7 +78,7 @@ export async function runTraced(node, app, { env = {}, args = [], cliArgs = [] }
     const res = await run(process.execPath, [cli, 'run', '--quiet', '--out', out, ...cliArgs, '--', node, join(apps, app), ...args], {
       env,
     });
-    const trace = existsSync(out) ? JSON.parse(readFileSync(out, 'utf8')) : undefined;
+    const trace = existsSync(out) ? readTraced(out, cliArgs) : undefined;
     return { ...res, trace };
   } finally {
     rmSync(dir, { recursive: true, force: true });

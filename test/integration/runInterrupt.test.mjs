@@ -9,10 +9,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import http from 'node:http';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { constants, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { apps, cli, root } from './harness.mjs';
+import { apps, cli, readTraced, root } from './harness.mjs';
 
 test('Ctrl+C on nettrace run: the trace is written, the warning says the run was interrupted, in-flight requests are not "never sent"', async (t) => {
   const held = [];
@@ -50,7 +50,7 @@ test('Ctrl+C on nettrace run: the trace is written, the warning says the run was
   process.kill(-child.pid, 'SIGINT');
   const { code } = await exited;
   assert.equal(code, 128 + constants.signals.SIGINT, stderr);
-  const trace = JSON.parse(readFileSync(out, 'utf8'));
+  const trace = readTraced(out);
   const warnings = trace.stats.warnings.join('\n');
   assert.match(warnings, /pid \d+ was stopped by Ctrl\+C \(SIGINT\) when the run was interrupted/);
   assert.doesNotMatch(warnings, /without an exit message/);

@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import http from 'node:http';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -253,7 +254,8 @@ describe('nettrace run with the privileged helper', { timeout: 240_000 }, () => 
     sh('ip', ['netns', 'exec', ns, 'nft', 'delete', 'table', 'inet', 'nettrace_syn']);
     const r = await running;
     assert.equal(r.code, 0, r.stderr);
-    const trace = JSON.parse(readFileSync(out, 'utf8'));
+    // Read as nettrace reads it: the derived fields (timings, diagnosis) are not in the file.
+    const trace = createRequire(import.meta.url)('../../dist/core.cjs').readTrace(out);
     assert.equal(trace.httpRequests.length, 1);
     const [req] = trace.httpRequests;
     const conn = trace.tcpConns.find((c) => c.traceID === req.tcpConn);

@@ -10,7 +10,7 @@
 // Root only (CI runs as root); skipped loudly otherwise.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,7 +19,7 @@ import { describe, test } from 'node:test';
 import { createTopology, nft, root, sh, skipLoudly, skipReason, runCommand } from './lib.mjs';
 
 const cli = join(root, 'dist', 'cli.cjs');
-const { isBenignDrop, kernelFacts, kernelStory, requestKernelEvents, retransmittedSegments } = createRequire(import.meta.url)(
+const { isBenignDrop, kernelFacts, kernelStory, readTrace, requestKernelEvents, retransmittedSegments } = createRequire(import.meta.url)(
   '../../dist/core.cjs',
 );
 
@@ -94,7 +94,8 @@ async function traced(t, ns, code, extra = []) {
     code,
   ]);
   assert.equal(r.code, 0, r.stderr);
-  return { trace: JSON.parse(readFileSync(out, 'utf8')), stdout: r.stdout, out };
+  // Read as nettrace reads it: the derived fields (kernelTimings, diagnosis) are not in the file.
+  return { trace: readTrace(out), stdout: r.stdout, out };
 }
 
 /** A POST of `bytes` to the server on a kept-alive connection; then `ss -ti` of that connection, printed as JSON. */

@@ -69,7 +69,7 @@ test('run passes the exit code through and writes a private trace file', { skip:
   assert.equal(r.status, 3, r.stderr);
   assert.match(r.stderr, /0 requests, 0 failed/);
   const trace = JSON.parse(readFileSync(out, 'utf8'));
-  assert.equal(trace.formatVersion, 1);
+  assert.equal(trace.formatVersion, 2);
   assert.equal(statSync(out).mode & 0o777, 0o600);
 });
 

@@ -26,7 +26,7 @@ const request = { traceID: 'req-1', pid: 1, client: 'http', reqMethod: 'GET', re
 const text = JSON.stringify({ ...emptyTrace('t'), httpRequests: [request] });
 
 const where = {
-  'an unknown member': text.replace('{"formatVersion":1', `{"formatVersion":1,"extra":${DEEP}`),
+  'an unknown member': text.replace(/^\{"formatVersion":\d+/, (head) => `${head},"extra":${DEEP}`),
   'a request': text.replace('"httpRequests":[{', `"httpRequests":[{"extra":${DEEP},`),
   'a warning': text.replace('"warnings":[', `"warnings":[${DEEP}`),
   'a record list': text.replace('"tcpConns":[', `"tcpConns":[${DEEP}`),

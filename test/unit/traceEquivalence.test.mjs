@@ -7,7 +7,9 @@
 // those changes wrote, byte for byte, and what its live views read on the way (Session.request of
 // each changed id, at every change) the same. Re-record with test/fixtures/streams/record.mjs; a
 // deliberate change of the trace rewrites only what builds make of the streams (`--expected`,
-// the fields that changed checked one by one: see there).
+// the fields that changed checked one by one: see there). Since issue 65 the file is format
+// version 2 (compact, no derived fields); the version 1 files the build before wrote are kept as
+// <name>.v1.trace.json.gz, and formatVersions.test.mjs holds both files of each run to one another.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';

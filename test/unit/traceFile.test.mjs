@@ -41,7 +41,12 @@ const bad = [
   {
     name: 'newer version',
     text: JSON.stringify({ ...emptyTrace('x'), formatVersion: 7 }),
-    message: /^F is trace format version 7; this nettrace reads version 1 — upgrade nettrace$/,
+    message: /^F is trace format version 7; this nettrace reads versions 1 and 2 — upgrade nettrace$/,
+  },
+  {
+    name: 'a version that never was',
+    text: JSON.stringify({ ...emptyTrace('x'), formatVersion: 1.5 }),
+    message: /^F is trace format version 1\.5; this nettrace reads versions 1 and 2$/,
   },
 ];
 
@@ -83,7 +88,11 @@ for (const [name, text, expected] of [
   ['empty.json', '', /^nettrace: .*empty\.json is empty$/],
   ['truncated.json', good.slice(0, 100), /^nettrace: .*truncated\.json is not complete JSON \(truncated at byte 100\?\)$/],
   ['text.json', 'hello', /^nettrace: .*text\.json is not JSON/],
-  ['v7.json', JSON.stringify({ ...emptyTrace('x'), formatVersion: 7 }), /version 7; this nettrace reads version 1 — upgrade nettrace$/],
+  [
+    'v7.json',
+    JSON.stringify({ ...emptyTrace('x'), formatVersion: 7 }),
+    /version 7; this nettrace reads versions 1 and 2 — upgrade nettrace$/,
+  ],
   ['other.json', '{"a": 1}', /is not a nettrace trace/],
   ['export.har', '{"log": {"version": "1.2", "entries": []}}', /^nettrace: .*export\.har is a HAR file, not a nettrace trace/],
 ]) {

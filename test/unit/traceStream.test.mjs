@@ -82,8 +82,10 @@ test(`${N} requests past the string limit: saved as JSON and HAR, 0600, read bac
   const trace = JSON.parse(text);
   assert.equal(trace.httpRequests.length, N);
   assert.equal(JSON.parse(readFileSync(har, 'utf8')).log.entries.length, N);
-  // Byte for byte what one JSON.stringify would have written.
-  assert.equal(text, JSON.stringify(trace, null, 1) + '\n');
+  // Byte for byte what one JSON.stringify would have written (format version 2: compact, no derived field).
+  assert.equal(text, JSON.stringify(trace) + '\n');
+  assert.equal(trace.formatVersion, 2);
+  assert.ok(!trace.httpRequests.some((r) => 'timings' in r || 'diagnosis' in r));
 
   // Reading streams: under the limit, readTraceFile and show work.
   const read = limited([
@@ -191,13 +193,16 @@ test('a trace that fits the write buffer (1 MiB) is written at once, a larger on
   const sizes = [];
   for (const n of [0, 10, 800, 1100, 2500]) {
     const s = fillSession(new core.Session({ description: `n=${n}`, sourceMaps: false }), n);
-    const trace = s.snapshot();
+    // Saved from the snapshot (derived fields and all): the file holds the facts.
+    const facts = s.facts();
+    const trace = s.snapshot(facts);
     const out = join(dir, `fit-${n}.json`);
     writeFileSync(out, 'an older and longer file: its bytes must not survive '.repeat(100));
     chmodSync(out, 0o644);
     await s.saveJson(out, trace);
     const text = readFileSync(out, 'utf8');
-    assert.equal(text, JSON.stringify(trace, null, 1) + '\n', `n=${n}`);
+    assert.equal(text, JSON.stringify(facts) + '\n', `n=${n}`);
+    if (n > 0) assert.ok(trace.httpRequests[0].timings && !('timings' in facts.httpRequests[0]), 'derived fields left out');
     assert.equal(statSync(out).mode & 0o777, 0o600, `n=${n}`);
     sizes.push(Buffer.byteLength(text));
     // A symlink planted under the name is refused, whichever way the file would be written.

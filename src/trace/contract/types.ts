@@ -12,8 +12,14 @@ import type { WebSocketSession } from './webSocket';
 import type { DnsQuery } from './dnsMessages';
 import type { RecordedExchange, RecordingInfo } from './recording';
 
-/** The current (and only) trace format version this code reads and writes. */
-export const FORMAT_VERSION = 1;
+/**
+ * The trace format version this code writes: 2, compact and recorded facts only (docs/trace-format.md,
+ * "Versioning"). Every version from OLDEST_FORMAT_VERSION up to it is read.
+ */
+export const FORMAT_VERSION = 2;
+
+/** The oldest trace format version this code reads: 1, indented, its derived fields written too. */
+export const OLDEST_FORMAT_VERSION = 1;
 
 /** Which client API made a request. */
 export type HttpClientKind = 'http' | 'https' | 'fetch' | 'undici' | 'http2';

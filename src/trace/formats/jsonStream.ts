@@ -1,8 +1,9 @@
 /**
  * JSON documents too large for one string: V8 cannot hold a string over ~512 MiB (2^29 - 24
  * characters), which a trace reaches at about 600,000 requests. Writing produces exactly the
- * text of `JSON.stringify(value, null, 1)` piece by piece; reading scans a top-level object byte
- * by byte and parses each element of its large arrays on its own.
+ * text of `JSON.stringify(value)` (a trace file) or `JSON.stringify(value, null, 1)` (a HAR, the
+ * output of `nettrace show --json`) piece by piece; reading scans a top-level object byte by byte
+ * and parses each element of its large arrays on its own.
  */
 
 import { closeSync, writeSync } from 'node:fs';
@@ -39,29 +40,40 @@ function pieceText(p: string | Cut): string {
  * `streamDepth` are written member by member, deeper values with one JSON.stringify each.
  */
 export function* jsonPieces(value: unknown, streamDepth: number, depth = 0): Generator<string> {
-  for (const p of jsonParts(value, streamDepth, depth)) yield pieceText(p);
+  for (const p of jsonParts(value, { streamDepth, indent: true }, depth)) yield pieceText(p);
 }
 
-/** jsonPieces, with the pieces that are part of a longer string as Cuts. */
-function* jsonParts(value: unknown, streamDepth: number, depth: number): Generator<string | Cut> {
+/** How jsonParts writes a document. */
+interface PartsOptions {
+  /** Arrays and objects down to this depth are written member by member. */
+  streamDepth: number;
+  /** Indented by one space per level (`JSON.stringify(value, null, 1)`), else compact (`JSON.stringify(value)`). */
+  indent: boolean;
+  /** What an element of the array under the top-level member `key` is written as (default itself). */
+  element?: (key: string, value: unknown) => unknown;
+}
+
+/** jsonPieces, with the pieces that are part of a longer string as Cuts; `key` is the top-level member being written. */
+function* jsonParts(value: unknown, o: PartsOptions, depth: number, key = ''): Generator<string | Cut> {
+  const { streamDepth, indent } = o;
   if (depth < streamDepth && Array.isArray(value)) {
     if (value.length === 0) {
       yield '[]';
       return;
     }
     if (depth + 1 === streamDepth) {
-      yield* batchedElements(value, depth);
+      yield* batchedElements(value, depth, o, key);
       return;
     }
     yield '[';
     for (let i = 0; i < value.length; i++) {
-      yield pad(depth + 1);
+      if (indent) yield pad(depth + 1);
       const v: unknown = value[i];
       if (skipped(v)) yield 'null';
-      else yield* jsonParts(v, streamDepth, depth + 1);
+      else yield* jsonParts(v, o, depth + 1, key);
       if (i < value.length - 1) yield ',';
     }
-    yield pad(depth) + ']';
+    yield indent ? pad(depth) + ']' : ']';
     return;
   }
   if (depth < streamDepth && isPlainObject(value)) {
@@ -72,15 +84,15 @@ function* jsonParts(value: unknown, streamDepth: number, depth: number): Generat
     }
     yield '{';
     for (let i = 0; i < keys.length; i++) {
-      yield pad(depth + 1) + JSON.stringify(keys[i]) + ': ';
-      yield* jsonParts(value[keys[i]], streamDepth, depth + 1);
+      yield indent ? pad(depth + 1) + JSON.stringify(keys[i]) + ': ' : JSON.stringify(keys[i]) + ':';
+      yield* jsonParts(value[keys[i]], o, depth + 1, depth === 0 ? keys[i] : key);
       if (i < keys.length - 1) yield ',';
     }
-    yield pad(depth) + '}';
+    yield indent ? pad(depth) + '}' : '}';
     return;
   }
-  if (depth === 0 || typeof value !== 'object' || value === null) {
-    yield JSON.stringify(value, null, 1) ?? 'null';
+  if (!indent || depth === 0 || typeof value !== 'object' || value === null) {
+    yield JSON.stringify(value, null, indent ? 1 : undefined) ?? 'null';
     return;
   }
   // A value at `depth` is indented as JSON.stringify indents it at that depth: stringified inside
@@ -102,19 +114,27 @@ const BATCH = 32;
 /**
  * The text of `value` (a non-empty array at `depth` whose elements are written whole) as
  * jsonParts would write it element by element, but with one JSON.stringify per BATCH elements:
- * each batch is stringified as an array at `depth` (wrapped as above) and its brackets cut off.
+ * each batch is stringified as an array at `depth` (wrapped as above when indented) and its
+ * brackets cut off. Each element is first passed through `o.element`, when given.
  */
-function* batchedElements(value: readonly unknown[], depth: number): Generator<string | Cut> {
-  const cut = wrapperOf(depth);
+function* batchedElements(value: readonly unknown[], depth: number, o: PartsOptions, key: string): Generator<string | Cut> {
+  const cut = o.indent ? wrapperOf(depth) : 0;
+  const map = o.element;
   yield '[';
   for (let i = 0; i < value.length; i += BATCH) {
-    let wrapped: unknown = value.length <= BATCH ? value : value.slice(i, i + BATCH);
-    for (let d = 0; d < depth; d++) wrapped = [wrapped];
+    let batch: readonly unknown[] = value.length <= BATCH && !map ? value : value.slice(i, i + BATCH);
+    if (map) batch = batch.map((v) => (v === undefined ? v : map(key, v)));
     if (i > 0) yield ',';
+    if (!o.indent) {
+      yield { text: JSON.stringify(batch), from: 1, cutEnd: 1 };
+      continue;
+    }
+    let wrapped: unknown = batch;
+    for (let d = 0; d < depth; d++) wrapped = [wrapped];
     // The batch's "[" and its closing "\n" + depth spaces + "]" go with the wrappers' text.
     yield { text: JSON.stringify(wrapped, null, 1), from: cut + 1, cutEnd: cut + 2 };
   }
-  yield pad(depth) + ']';
+  yield o.indent ? pad(depth) + ']' : ']';
 }
 
 /** A newline and `d` spaces of indentation. */
@@ -133,14 +153,22 @@ function wrapperOf(depth: number): number {
 /** Bytes gathered before a write (writeJsonFile): one buffer, reused for the whole file. */
 const WRITE_BUFFER = 1 << 20;
 
+/** How writeJsonFile writes a document (see PartsOptions). */
+export interface WriteJsonOptions {
+  /** Indented by one space per level (default), else compact. */
+  indent?: boolean;
+  /** What an element of the array under the top-level member `key` is written as (default itself). */
+  element?: (key: string, value: unknown) => unknown;
+}
+
 /**
- * Writes `value` as `JSON.stringify(value, null, 1) + "\n"` to `path`, streaming (see
- * jsonPieces), readable only by its owner and never through a symlink (openPrivate). Each
- * stringified part is encoded to UTF-8 once, straight from V8's result (see Cut), into one
- * buffer written when full and then reused: a new Buffer per part was external memory the
- * garbage collector had to account for, about 1.5 KB per request.
+ * Writes `value` as `JSON.stringify(value, null, 1) + "\n"` (compact with `indent: false`) to
+ * `path`, streaming (see jsonPieces), readable only by its owner and never through a symlink
+ * (openPrivate). Each stringified part is encoded to UTF-8 once, straight from V8's result (see
+ * Cut), into one buffer written when full and then reused: a new Buffer per part was external
+ * memory the garbage collector had to account for, about 1.5 KB per request.
  */
-export async function writeJsonFile(path: string, value: unknown, streamDepth: number): Promise<void> {
+export async function writeJsonFile(path: string, value: unknown, streamDepth: number, options: WriteJsonOptions = {}): Promise<void> {
   const buf = Buffer.allocUnsafe(WRITE_BUFFER);
   let used = 0;
   /** Adds a part (a Cut less its first `from` and last `cutEnd` characters, ASCII: as many bytes); false when it does not fit. */
@@ -155,7 +183,7 @@ export async function writeJsonFile(path: string, value: unknown, streamDepth: n
     used += n - from - cutEnd;
     return true;
   };
-  const parts = jsonParts(value, streamDepth, 0)[Symbol.iterator]();
+  const parts = jsonParts(value, { streamDepth, indent: options.indent !== false, element: options.element }, 0)[Symbol.iterator]();
   // The first buffer is filled before the file is opened: a document that fits in it (a short
   // run's trace) is written at once, in three system calls and no thread pool round trips (the
   // exit of `nettrace run`, issue 52); a larger one is streamed.

@@ -1,8 +1,11 @@
 /**
  * Reading and writing saved trace files, with one-line, plain error messages for everything that
  * can be wrong with one (missing, empty, cut short, not JSON, not a trace, another format
- * version, too large). Files are read and written streaming (src/trace/formats/jsonStream.ts): a trace
- * of a million requests is larger than the longest string V8 can hold.
+ * version, too large). Files are written as format version 2 (compact, the recorded fields only)
+ * and read in versions 1 and 2, as they are: readTrace.ts is the reader that also works out the
+ * derived fields, which every consumer uses. Files are read and written streaming
+ * (src/trace/formats/jsonStream.ts): a trace of a million requests is larger than the longest
+ * string V8 can hold.
  */
 
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
@@ -21,8 +24,9 @@ import {
 import { normalizeExchange, normalizeRecordingInfo } from './normalizeRecording';
 import { redactCommandLine, redactedArgNames } from '../contract/redact';
 import { RECORD_KINDS } from '../contract/wire';
-import { FORMAT_VERSION, type HttpRequest, type Trace, type TraceStats, type HelperStats } from '../contract/types';
+import { FORMAT_VERSION, OLDEST_FORMAT_VERSION, type HttpRequest, type Trace, type TraceStats, type HelperStats } from '../contract/types';
 import type { TraceRule, TraceRules } from '../contract/ruleTypes';
+import type { IncomingRequest } from '../contract/incoming';
 
 /** Returns an empty trace that began now. */
 export function emptyTrace(description: string, beginAt: Date = new Date()): Trace {
@@ -93,12 +97,19 @@ export function parseTraceFile(text: string, name = 'the trace'): Trace {
   return validateTrace(data as Record<string, unknown>, name);
 }
 
+/** The versions this code reads, in words ("1 and 2"). */
+function readVersions(): string {
+  const all: number[] = [];
+  for (let v = OLDEST_FORMAT_VERSION; v <= FORMAT_VERSION; v++) all.push(v);
+  return all.length === 1 ? `version ${all[0]}` : `versions ${all.slice(0, -1).join(', ')} and ${all[all.length - 1]}`;
+}
+
+/** Refuses a file of a version this code does not read (every one from OLDEST_FORMAT_VERSION to FORMAT_VERSION opens). */
 function checkVersion(version: unknown, name: string): void {
-  if (version !== FORMAT_VERSION) {
-    const v = typeof version === 'number' ? String(version) : JSON.stringify(version);
-    const advice = typeof version === 'number' && version > FORMAT_VERSION ? ' — upgrade nettrace' : '';
-    throw new TraceFileError(`${name} is trace format version ${v}; this nettrace reads version ${FORMAT_VERSION}${advice}`);
-  }
+  if (typeof version === 'number' && Number.isInteger(version) && version >= OLDEST_FORMAT_VERSION && version <= FORMAT_VERSION) return;
+  const v = typeof version === 'number' ? String(version) : JSON.stringify(version);
+  const advice = typeof version === 'number' && version > FORMAT_VERSION ? ' — upgrade nettrace' : '';
+  throw new TraceFileError(`${name} is trace format version ${v}; this nettrace reads ${readVersions()}${advice}`);
 }
 
 /**
@@ -518,11 +529,48 @@ export async function readTraceFileAsync(path: string, options: ReadTraceOptions
 }
 
 /**
- * Writes a trace as JSON (exactly `JSON.stringify(trace, null, 1)` and a newline) record by
- * record, mode 0600: a trace of any size is written, not only one that fits in a string.
+ * Fields of a request that a trace file does not hold (from format version 2): every reader
+ * works them out again from the recorded ones (src/trace/enrich.ts enrichRequest), so they are
+ * not written. A version 1 file holds them; readers work them out again all the same.
+ */
+export const DERIVED_REQUEST_FIELDS = ['timings', 'kernelTimings', 'loopBlocked', 'debuggerPaused', 'diagnosis'] as const;
+
+/** Fields of a served request a trace file does not hold (enrichIncoming), as DERIVED_REQUEST_FIELDS. */
+export const DERIVED_INCOMING_FIELDS = ['loopBlocked', 'debuggerPaused'] as const;
+
+/**
+ * `record` without `fields`: itself when it has none of them (the collector's records), else a
+ * copy with them undefined (JSON.stringify leaves those out; no `delete`, which would turn the
+ * copy into a slower dictionary object).
+ */
+function without<T extends object>(record: T, fields: readonly string[]): T {
+  const r = record as Record<string, unknown>;
+  let i = 0;
+  while (i < fields.length && r[fields[i]] === undefined) i++;
+  if (i === fields.length) return record;
+  const out: Record<string, unknown> = { ...r };
+  for (const f of fields) if (out[f] !== undefined) out[f] = undefined;
+  return out as T;
+}
+
+/** What a trace file holds of an element of the array `key`: the recorded facts (see DERIVED_REQUEST_FIELDS). */
+function recordedPart(key: string, value: unknown): unknown {
+  if (value === null || typeof value !== 'object') return value;
+  if (key === 'httpRequests') return without(value as HttpRequest, DERIVED_REQUEST_FIELDS);
+  if (key === 'incomingRequests') return without(value as IncomingRequest, DERIVED_INCOMING_FIELDS);
+  return value;
+}
+
+/**
+ * Writes a trace file of format version FORMAT_VERSION: exactly `JSON.stringify(trace)` and a
+ * newline (no indentation), less the derived fields (DERIVED_REQUEST_FIELDS,
+ * DERIVED_INCOMING_FIELDS) — whether `trace` has them (an enriched trace) or not (the
+ * collector's records) — record by record, mode 0600: a trace of any size is written, not only
+ * one that fits in a string. Fields this code does not know are written as they are.
  */
 export function writeTraceFile(path: string, trace: Trace): Promise<void> {
-  return writeJsonFile(path, trace, 2);
+  const file = trace.formatVersion === FORMAT_VERSION ? trace : { ...trace, formatVersion: FORMAT_VERSION };
+  return writeJsonFile(path, file, 2, { indent: false, element: recordedPart });
 }
 
 /** Writes a HAR document like writeTraceFile(): entry by entry, mode 0600. */
