@@ -192,10 +192,12 @@ function addRule(s: Services, rules: RuleService, input: Record<string, unknown>
     const rule = rules.apply({ op: 'create', rule: input }, traceKey)!;
     s.panel.revealRules(rule.id);
     const live = s.traces.live().length > 0;
+    // When it acts comes first: VS Code cuts a notification after a line or two, and a rule's
+    // name (its method and URL) is long.
     void vscode.window.showInformationMessage(
-      `Net Trace: what-if rule "${rule.name}" is on${rule.limit !== null ? ` for the next ${rule.limit === 1 ? 'request' : `${rule.limit} requests`}` : ''}. ` +
-        (live ? 'It acts in the running program now' : 'It acts from the next session') +
-        ' (turn it off in the Rules view).',
+      `Net Trace: ${live ? 'acts now in the running program' : 'acts from the next session'} — ` +
+        `what-if rule "${rule.name}" is on${rule.limit !== null ? ` for the next ${rule.limit === 1 ? 'request' : `${rule.limit} requests`}` : ''}. ` +
+        'Turn it off in the Rules view.',
     );
   } catch (err) {
     void vscode.window.showErrorMessage(`Net Trace: the what-if rule was not added: ${(err as Error).message}`);
