@@ -79,7 +79,7 @@ export class SummaryGrid<T extends GridRow> {
         b.addEventListener('click', () => this.setSort(c.key));
         return h(
           'th',
-          [c.numeric ? 'num' : '', c.narrow ? `narrow-${c.narrow}` : ''].join(' ').trim() || null,
+          [c.numeric ? 'num' : c.key, c.narrow ? `narrow-${c.narrow}` : ''].join(' ').trim(),
           { role: 'columnheader', 'aria-sort': on ? (this.sort.dir === 1 ? 'ascending' : 'descending') : 'none' },
           b,
         );

@@ -299,9 +299,10 @@ export class SummaryView {
     const served = summary.servedRoutes.length
       ? `${formatCount(summary.served)} requests served in ${formatCount(summary.servedRoutes.length)} routes; `
       : '';
-    setText(
-      this.caption,
-      `${served}${formatCount(requests)} requests made in ${formatCount(summary.routes.length)} routes${inferred ? ' · * route inferred from the paths' : ''}. Enter or a click on a route filters the list to it.`,
+    // The hint is left out of a narrow view (summary.css): each row's tooltip says it too.
+    this.caption.replaceChildren(
+      `${served}${formatCount(requests)} requests made in ${formatCount(summary.routes.length)} routes${inferred ? ' · * route inferred from the paths' : ''}.`,
+      h('span', 'summary-hint', null, ' Enter or a click on a route filters the list to it.'),
     );
   }
 }
