@@ -8,7 +8,7 @@
  * squeezing either to nothing. `planSplit` decides (DOM-free); `PanelLayout` measures and applies.
  */
 
-import { DETAIL_MAX, detailMinShare, dragSplitter, keySplitter, showSplitterValue } from './splitter';
+import { DETAIL_MAX, DETAIL_MIN, detailMinShare, dragSplitter, keySplitter, showSplitterValue } from './splitter';
 
 /** Rows of the list kept in sight beside the detail. */
 export const MIN_ROWS = 8;
@@ -54,19 +54,25 @@ export interface SplitPlan {
   fits: boolean;
 }
 
-/** Chooses how the list and the detail share `i.width` × `i.height`. */
+/**
+ * Chooses how the list and the detail share `i.width` × `i.height`. The choice counts on
+ * DETAIL_MIN_HEIGHT for the detail, not on the selected request's head, so that the layout does
+ * not change from one request to the next (a taller head scrolls within the detail); the measured
+ * need sets the detail's least share, and the least height of a page that scrolls.
+ */
 export function planSplit(i: SplitInput): SplitPlan {
   const listNeed = LIST_HEAD_HEIGHT + MIN_ROWS * i.rowHeight;
   const detailNeed = Math.min(DETAIL_MAX_NEED, Math.max(DETAIL_MIN_HEIGHT, i.detailNeed));
   if (!i.detailOpen) return { side: false, listNeed, detailNeed: 0, minHeight: listNeed, fits: i.height >= listNeed };
-  const stacked = listNeed + detailNeed;
+  const stacked = listNeed + DETAIL_MIN_HEIGHT;
   if (i.height >= stacked) return { side: false, listNeed, detailNeed, minHeight: stacked, fits: true };
   if (i.width >= SIDE_LIST_MIN + SIDE_DETAIL_MIN) {
     const sideList = LIST_HEAD_HEIGHT + MIN_ROWS * i.sideRowHeight;
-    const minHeight = Math.max(sideList, detailNeed);
-    return { side: true, listNeed: sideList, detailNeed, minHeight, fits: i.height >= minHeight };
+    const least = Math.max(sideList, DETAIL_MIN_HEIGHT);
+    const fits = i.height >= least;
+    return { side: true, listNeed: sideList, detailNeed, minHeight: fits ? least : Math.max(sideList, detailNeed), fits };
   }
-  return { side: false, listNeed, detailNeed, minHeight: stacked, fits: false };
+  return { side: false, listNeed, detailNeed, minHeight: listNeed + detailNeed, fits: false };
 }
 
 /** The detail's least and largest share of the width `width` beside the list. */
@@ -79,12 +85,14 @@ export function sideShares(width: number): { min: number; max: number } {
 /**
  * The detail's least and largest share of the height `height` under the list: its measured need
  * (at least detailMinShare's); while the panel has room for both, at most what leaves the list
- * its MIN_ROWS rows (a least size, as VS Code's views keep), else up to DETAIL_MAX.
+ * its MIN_ROWS rows (a least size, as VS Code's views keep: the list wins over a tall head, which
+ * scrolls within the detail), else up to DETAIL_MAX.
  */
 export function stackedShares(height: number, plan: SplitPlan): { min: number; max: number } {
-  const min = detailMinShare(height, plan.detailNeed || 200);
-  const max = plan.fits ? Math.min(DETAIL_MAX / 100, 1 - plan.listNeed / height) : DETAIL_MAX / 100;
-  return { min, max: Math.max(min, max) };
+  const need = detailMinShare(height, plan.detailNeed || 200);
+  if (!plan.fits) return { min: need, max: Math.max(need, DETAIL_MAX / 100) };
+  const max = Math.max(DETAIL_MIN / 100, Math.min(DETAIL_MAX / 100, 1 - plan.listNeed / height));
+  return { min: Math.min(need, max), max };
 }
 
 /** The parts of the panel the layout reads and lays out. */

@@ -80,6 +80,7 @@ class App {
   private lastFlush = 0;
   private stateDirty = false;
   private followTail = false;
+  private revealInPage = false;
 
   private readonly root: HTMLElement;
   private readonly traceSelect = h('select', 'dropdown trace-select', { title: 'Trace to show', 'aria-label': 'Trace' });
@@ -364,6 +365,7 @@ class App {
     this.state.selectedId = row.req.traceID;
     this.followTail = false;
     this.list.reveal(index);
+    this.revealInPage = true;
     if (open && !this.state.detailOpen) this.setDetailOpen(true);
     this.dirty();
   }
@@ -540,6 +542,10 @@ class App {
     if (this.hasData) {
       if (this.followTail) this.list.scrollToEnd();
       this.list.render(this.state.selectedId ?? null);
+      // A panel that scrolls as a whole (webview/layout.ts): the selected row in its sight too.
+      if (this.revealInPage && this.root.scrollHeight > this.root.clientHeight)
+        this.list.el.querySelector('.list-rows .row.selected')?.scrollIntoView({ block: 'nearest' });
+      this.revealInPage = false;
       const id = this.state.selectedId;
       const row = id ? (this.model.row(id) ?? this.model.view[this.model.indexOf(id)]) : undefined;
       if (this.state.detailOpen) this.detail.render(row);

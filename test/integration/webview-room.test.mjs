@@ -15,7 +15,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { browserUnavailable, buildPanel, launchBrowser, openPanel, postAndWait, servePanel } from '../webview-harness/harness.mjs';
 import { syntheticTrace } from '../webview-harness/synthetic.mjs';
-import { runAxe, severe } from '../webview-harness/a11y.mjs';
+import { NOT_DRAWN, runAxe, severe } from '../webview-harness/a11y.mjs';
 
 const why = browserUnavailable();
 const skip = why ? `webview room test skipped: ${why}` : false;
@@ -242,6 +242,15 @@ test(
       assert.deepEqual(detail.tabsCut, [], `every tab whole: ${JSON.stringify(detail)}`);
       assert.ok(detail.content >= 100, `the content in sight under the tabs: ${JSON.stringify(detail)}`);
       await page.screenshot({ path: join(shots, 'zoom-200-detail.png') });
+      // Moving through the list from the keyboard brings the selected row into the panel's sight.
+      await page.evaluate(() => document.querySelector('.app').scrollTo(0, 0));
+      await page.focus('.list-body');
+      for (const key of ['Home', 'End', 'PageUp']) {
+        await page.keyboard.press(key);
+        await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
+        const id = await page.$eval('.list-rows .row.selected', (r) => r.id);
+        assert.equal(await page.evaluate(NOT_DRAWN, `[id="${id}"] .c-status`), '', `${key}: the selected row in sight`);
+      }
       assert.deepEqual(errors, []);
       await page.close();
     } finally {

@@ -76,7 +76,9 @@ test('planSplit: the detail under the list when both keep their least size, besi
   const base = { width: 540, detailOpen: true, rowHeight: 36, sideRowHeight: 36, detailNeed: 280 };
   // Tall (Run and Debug open, no Debug Console): under the list.
   const tall = w.planSplit({ ...base, height: 750 });
-  assert.deepEqual([tall.side, tall.fits, tall.minHeight], [false, true, need + 280]);
+  assert.deepEqual([tall.side, tall.fits, tall.minHeight], [false, true, need + w.DETAIL_MIN_HEIGHT]);
+  // The choice counts on DETAIL_MIN_HEIGHT, not on this request's head: another request's does not move the layout.
+  assert.equal(w.planSplit({ ...base, height: need + w.DETAIL_MIN_HEIGHT, detailNeed: 320 }).side, false);
   // The Debug Console open (about 538×425 for the list and the detail): beside it, no scrolling.
   const short = w.planSplit({ ...base, width: 538, height: 425 });
   assert.deepEqual([short.side, short.fits, short.minHeight], [true, true, need]);
@@ -103,6 +105,13 @@ test('the splitter’s range: beside the list each keeps its least width; under 
   const under = w.stackedShares(750, plan);
   assert.ok(Math.abs(under.max * 750 - (750 - plan.listNeed)) < 1, JSON.stringify(under));
   assert.ok(Math.abs(under.min * 750 - 280) < 1);
+  // A head taller than the list leaves: the list keeps its rows, the detail scrolls.
+  const tight = w.planSplit({ width: 540, height: 570, detailOpen: true, rowHeight: 36, sideRowHeight: 36, detailNeed: 320 });
+  const shares = w.stackedShares(570, tight);
+  assert.ok(
+    tight.fits && Math.abs(shares.min - shares.max) < 1e-9 && Math.abs(shares.max * 570 - (570 - tight.listNeed)) < 1,
+    JSON.stringify(shares),
+  );
   const scrolled = w.stackedShares(
     592,
     w.planSplit({ width: 241, height: 100, detailOpen: true, rowHeight: 36, sideRowHeight: 36, detailNeed: 280 }),
