@@ -96,16 +96,19 @@ export class RulesLine {
 }
 
 /**
- * The line's words: `What-if rule on: "NAME" — fail refused · limit 1 · matched 2, acted 1 · limit
- * reached` (the Rules view's badges and counts, in one line).
+ * The line's words: `What-if rule on: "NAME" — fail refused · limit 1 per process · matched 2,
+ * acted 1 · limit reached` (the Rules view's badges and counts, in one line).
  */
 export function lineText(r: RuleRow): string {
   const whatIf = isWhatIf(r.action);
   const state = r.enabled ? 'on' : 'off';
   const does = whatIf ? whatIfSummary(r) : r.action;
+  // What the limit counts, as the Rules view's badge says it: a rule whose row says its limit counts
+  // per session (`limitPer`, where the host sends it) acts on that many in all.
+  const per = (r as { limitPer?: string }).limitPer === 'session' ? 'in all' : 'per process';
   const parts = [
     `${whatIf ? 'What-if rule' : 'Rule'} ${state}: ${JSON.stringify(r.name)} — ${does}`,
-    r.limit === null ? 'no limit' : `limit ${r.limit}`,
+    r.limit === null ? 'no limit' : `limit ${r.limit} ${per}`,
     `matched ${r.matched}, acted ${r.acted}`,
   ];
   if (r.limitReached) parts.push('limit reached');

@@ -170,10 +170,11 @@ export class SummaryView {
       'summary-view',
       { role: 'region', 'aria-label': 'Summary by route' },
       h('div', 'summary-head', null, h('h2', 'summary-title', null, 'Summary by route'), compareButton),
-      this.caption,
       this.compare,
       this.served.el,
       this.made.el,
+      // Under the routes, as a table's note: the routes in sight as the view opens, in a short panel too.
+      this.caption,
     );
     this.el.hidden = true;
     this.el.addEventListener('keydown', (e) => {
