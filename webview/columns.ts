@@ -75,6 +75,12 @@ export const WATERFALL_MIN_WIDTH = 72;
 export const WATERFALL_MAX_AUTO = 900;
 /** Order in which columns the user has not shown explicitly collapse when the row does not fit. */
 export const COLLAPSE_ORDER: readonly ColumnId[] = ['client', 'conn', 'size', 'initiator'];
+/**
+ * Essentials that collapse last, when even the narrow row does not fit (the list beside the
+ * detail in a short panel, 200% zoom): the waterfall, then the method. Path, status and time stay,
+ * as in a browser's network list beside its request's detail.
+ */
+export const SQUEEZE_ORDER: readonly ColumnId[] = ['waterfall', 'method'];
 
 /** Column widths by id, with defaults filled in and saved values clamped. */
 export function columnWidths(saved: Record<string, number> | undefined): Record<string, number> {
@@ -120,9 +126,10 @@ export interface ColumnLayout {
  * out. When the row does not fit at the default widths it goes narrow: method, status and time
  * take their narrow widths (unless resized), a waterfall at its default width shrinks towards
  * WATERFALL_MIN_WIDTH, and the columns of COLLAPSE_ORDER the user has not explicitly shown
- * collapse one by one until the URL column keeps NAME_MIN_WIDTH beside the waterfall; last, the
- * URL column gives way down to NAME_MIN_NARROW. What still does not fit (columns the user insists
- * on) scrolls horizontally: `rowWidth` is then wider than `available`.
+ * collapse one by one until the URL column keeps NAME_MIN_WIDTH beside the waterfall; then the
+ * URL column gives way down to NAME_MIN_NARROW; last, the columns of SQUEEZE_ORDER the user has
+ * not explicitly shown collapse, when that makes the row fit. What still does not fit (columns the
+ * user insists on) scrolls horizontally: `rowWidth` is then wider than `available`.
  */
 export function layoutColumns(
   available: number,
@@ -180,5 +187,18 @@ export function layoutColumns(
     ids = ids.filter((x) => x !== id);
     collapsed.push(id);
   }
+  // The narrowest row: the URL at NAME_MIN_NARROW and an automatic waterfall at its least width.
+  const least = (list: ColumnId[]): number =>
+    NAME_MIN_NARROW + fixed(list, true) + (list.includes('waterfall') && wfAuto ? WATERFALL_MIN_WIDTH : 0);
+  // Only when that makes the row fit: columns the user insists on scroll sideways beside the essentials.
+  let squeezed = ids;
+  const gone: ColumnId[] = [];
+  for (const id of SQUEEZE_ORDER) {
+    if (least(squeezed) <= available) break;
+    if (!squeezed.includes(id) || visibility[id] === true) continue;
+    squeezed = squeezed.filter((x) => x !== id);
+    gone.push(id);
+  }
+  if (gone.length && least(squeezed) <= available) return finish(squeezed, [...collapsed, ...gone], true);
   return finish(ids, collapsed, true);
 }

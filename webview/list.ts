@@ -211,6 +211,12 @@ export class RequestList {
     return Math.max(0, this.body.clientHeight - this.header.offsetHeight);
   }
 
+  /** A row's height were the list `width` px wide (two lines once the Initiator column collapses). */
+  rowHeightAt(width: number): number {
+    const bar = this.body.offsetWidth - this.body.clientWidth;
+    return layoutColumns(width - bar, this.widths, this.visibility).collapsed.includes('initiator') ? TWO_LINE_ROW_HEIGHT : ROW_HEIGHT;
+  }
+
   /** The current column layout (for tests and the owner). */
   get columnLayout(): ColumnLayout | undefined {
     return this.layout;

@@ -16,11 +16,13 @@ import type { FromWebview, PanelCommand, ToWebview, TraceListItem } from '../src
 import { isToWebview } from '../src/protocol/webview';
 import { DetailView } from './detail';
 import { h, icon, setSafeAttr, setText } from './dom';
-import { formatBytes, formatCount, initiatorFrame, type StatusClass } from './format';
+import { initiatorFrame, type StatusClass } from './format';
 import { RequestList } from './list';
 import { readSnapshot } from './snapshot';
-import { attachSplitter } from './splitter';
-import { Announcer } from './announcer';
+import { PanelLayout } from './layout';
+import { RulesLine } from './rulesLine';
+import { StatusBar } from './statusBar';
+import { HostSelect } from './hostSelect';
 import { TraceModel, type SortKey } from './model';
 import { FilterBox } from './filterBox';
 import { isMenuKey, RowMenu } from './rowMenu';
@@ -79,7 +81,7 @@ class App {
   private lastFlush = 0;
   private stateDirty = false;
   private followTail = false;
-  private hostSignature = '';
+  private revealInPage = false;
 
   private readonly root: HTMLElement;
   private readonly traceSelect = h('select', 'dropdown trace-select', { title: 'Trace to show', 'aria-label': 'Trace' });
@@ -111,16 +113,29 @@ class App {
     (msg) => this.post(msg),
     (open) => {
       this.state.rulesOpen = open;
+      if (open) this.rulesLine.hide(false);
       this.dirty();
     },
+    (id, msg) => {
+      // A rule just made: the Rules view only where it leaves the list and the detail their room.
+      if (this.layout?.roomFor(this.rulesView.heightIfOpen())) return false;
+      this.rulesLine.show(id, msg);
+      return true;
+    },
   );
+  private readonly rulesLine = new RulesLine({
+    showRules: () => this.rulesView.setOpen(true),
+    turnOff: (id) => this.rulesView.turnOff(id),
+  });
   private readonly summary = new SummaryView(this.model, (text) => this.updateFilter({ text }));
   private readonly chips = new Map<StatusClass, HTMLButtonElement>();
-  private readonly hostSelect = h('select', 'dropdown host-select', { title: 'Filter by host', 'aria-label': 'Host' });
-  private readonly statusLeft = h('span', 'status-left');
-  private readonly announcer = new Announcer();
-  private readonly statusRight = h('span', 'status-right');
+  private readonly hostSelect = new HostSelect(
+    this.model,
+    () => this.state.filter.host,
+    (host) => this.updateFilter({ host }),
+  );
   private readonly rangeChip = new TimeRangeChip(() => this.setTimeRange(null));
+  private readonly statusBar = new StatusBar(this.rangeChip.el);
   private readonly waiting = h('div', 'waiting', { role: 'status' });
   private readonly spinner = [icon('loading', 'codicon-modifier-spin'), 'Waiting for trace data…'] as const;
   /** Shown instead of the spinner when the host has no trace at all. */
@@ -128,11 +143,11 @@ class App {
   // Not a live region: the announcer says the filter's count once typing stops, this would speak at each key.
   private readonly emptyMsg = h('div', 'empty');
   private readonly main: HTMLDivElement;
-  /** Applies the detail's share of the height, open or closed (webview/splitter.ts). */
-  private layoutDetail: (open: boolean) => void = () => {};
+  /** Lays the list and the detail out (webview/layout.ts). */
+  private layout: PanelLayout | undefined;
   private readonly splitter = h('div', 'splitter', {
     role: 'separator',
-    title: 'Drag to resize (or ↑/↓ while focused)',
+    title: 'Drag to resize (or the arrow keys while focused)',
     'aria-label': 'Resize the request details',
     'aria-controls': 'nt-detail',
   });
@@ -160,9 +175,16 @@ class App {
       flush: () => this.flush(),
       count: () => this.model.view.length,
     });
+    let twoLine = false;
     this.list.onScroll = () => {
       // Follow the tail of a live trace while the user keeps the list scrolled to the bottom.
       this.followTail = this.model.live && this.list.atBottom();
+      // Its rows' height changed with its width (the detail opened beside it): the selection kept in sight.
+      const two = this.list.columnLayout?.collapsed.includes('initiator') === true;
+      if (two !== twoLine) {
+        twoLine = two;
+        if (this.state.selectedId) this.list.reveal(this.model.indexOf(this.state.selectedId));
+      }
       this.schedule();
     };
     this.detail = new DetailView(this.model, this.state.detailTab, {
@@ -181,10 +203,8 @@ class App {
       }
     });
     this.main = h('div', 'main', null, this.summary.el, this.list.el, this.emptyMsg, this.splitter, this.detail.el);
-    const statusbar = h('div', 'statusbar', null, this.statusLeft, this.statusRight, this.announcer.el);
-    root.replaceChildren(this.renderToolbar(), this.rulesView.el, this.main, statusbar, this.waiting);
+    root.replaceChildren(this.renderToolbar(), this.rulesLine.el, this.rulesView.el, this.main, this.statusBar.el, this.waiting);
     if (this.state.rulesOpen) this.rulesView.setOpen(true, false);
-    this.statusLeft.after(this.rangeChip.el);
     root.classList.add('is-waiting');
     this.waiting.replaceChildren(...this.spinner);
     this.model.setFilter(this.state.filter);
@@ -193,10 +213,17 @@ class App {
     setGroupByIncoming(this.model, this.state.groupByIncoming);
     this.groupToggle.sync(this.state.groupByIncoming);
     this.list.renderSort(this.state.sort);
-    this.layoutDetail = attachSplitter(
-      this.splitter,
-      this.main,
-      { get: () => this.state.detailSize, set: (f) => (this.state.detailSize = f) },
+    this.layout = new PanelLayout(
+      {
+        app: root,
+        main: this.main,
+        splitter: this.splitter,
+        summary: this.summary.el,
+        detail: this.detail.el,
+        detailFixed: [...this.detail.el.children].filter((c): c is HTMLElement => !c.classList.contains('detail-content')),
+        rowHeightAt: (width) => this.list.rowHeightAt(width),
+      },
+      this.state,
       (final) => (final ? this.dirty() : this.schedule()),
     );
     this.applyDetailLayout();
@@ -238,7 +265,7 @@ class App {
         this.currentKey = msg.traceKey;
         this.state.traceKey = msg.traceKey;
         this.model.reset(snapshot, msg.live);
-        this.announcer.reset();
+        this.statusBar.announcer.reset();
         setSafeAttr(this.list.el, 'data-vscode-context', JSON.stringify({ traceKey: msg.traceKey }));
         this.hasData = true;
         this.root.classList.remove('is-waiting', 'no-trace');
@@ -274,6 +301,7 @@ class App {
       case 'rules':
       case 'ruleResult':
         this.rulesView.onMessage(msg);
+        if (msg.type === 'rules') this.rulesLine.update(msg);
         break;
       case 'theme':
         document.body.classList.remove('vscode-light', 'vscode-dark', 'vscode-high-contrast', 'vscode-high-contrast-light');
@@ -338,6 +366,7 @@ class App {
     this.state.selectedId = row.req.traceID;
     this.followTail = false;
     this.list.reveal(index);
+    this.revealInPage = true;
     if (open && !this.state.detailOpen) this.setDetailOpen(true);
     this.dirty();
   }
@@ -378,7 +407,7 @@ class App {
   }
 
   private applyDetailLayout(): void {
-    this.layoutDetail(this.state.detailOpen);
+    this.layout?.layout(this.state.detailOpen);
   }
 
   // ---- toolbar ---------------------------------------------------------------------------------
@@ -401,9 +430,6 @@ class App {
       this.chips.set(cls, b);
       chipBox.append(b);
     }
-    this.hostSelect.addEventListener('change', () => this.updateFilter({ host: this.hostSelect.value }));
-    this.hostSelect.addEventListener('focus', () => this.renderHostSelect(true));
-    this.hostSelect.addEventListener('mousedown', () => this.renderHostSelect(true));
     const cmd = (command: PanelCommand, codicon: string, title: string): HTMLButtonElement => {
       const b = h('button', 'icon-button', { type: 'button', title, 'aria-label': title }, icon(codicon));
       b.addEventListener('click', () => this.post({ type: 'command', command, traceKey: this.currentKey }));
@@ -421,7 +447,7 @@ class App {
       h('div', 'group', { 'data-collapse': '0' }, this.groupToggle.el),
       h('div', 'group', { 'data-collapse': '5' }, this.rulesView.toggle, this.summary.toggle),
       h('div', 'group', { 'data-collapse': '1' }, chipBox),
-      h('div', 'group', { 'data-collapse': '2' }, this.hostSelect),
+      h('div', 'group', { 'data-collapse': '2' }, this.hostSelect.el),
       h(
         'div',
         'group actions',
@@ -471,20 +497,7 @@ class App {
       b.classList.toggle('on', on);
       setSafeAttr(b, 'aria-pressed', String(on));
     }
-    this.renderHostSelect(true);
-  }
-
-  private renderHostSelect(force: boolean): void {
-    const hosts = this.model.hostList();
-    const sig = `${hosts.length}|${this.state.filter.host}`;
-    if (!force && sig === this.hostSignature) return;
-    this.hostSignature = sig;
-    const opts: HTMLOptionElement[] = [h('option', null, { value: '' }, 'All hosts')];
-    const current = this.state.filter.host;
-    if (current && !this.model.hosts.has(current)) opts.push(h('option', null, { value: current }, `${current} (0)`));
-    for (const [host, n] of hosts) opts.push(h('option', null, { value: host }, `${host} (${n})`));
-    this.hostSelect.replaceChildren(...opts);
-    this.hostSelect.value = current;
+    this.hostSelect.render(true);
   }
 
   private renderTraceSelect(): void {
@@ -530,12 +543,16 @@ class App {
     if (this.hasData) {
       if (this.followTail) this.list.scrollToEnd();
       this.list.render(this.state.selectedId ?? null);
+      // A panel that scrolls as a whole (webview/layout.ts): the selected row in its sight too.
+      if (this.revealInPage && this.root.scrollHeight > this.root.clientHeight)
+        this.list.el.querySelector('.list-rows .row.selected')?.scrollIntoView({ block: 'nearest' });
+      this.revealInPage = false;
       const id = this.state.selectedId;
       const row = id ? (this.model.row(id) ?? this.model.view[this.model.indexOf(id)]) : undefined;
       if (this.state.detailOpen) this.detail.render(row);
-      this.renderStatus();
+      this.statusBar.render(this.model, JSON.stringify(this.state.filter));
       this.rangeChip.render(this.state.filter.timeRange);
-      this.renderHostSelect(false);
+      this.hostSelect.render(false);
       this.summary.render();
       this.liveBadge.classList.toggle('on', this.model.live);
       const empty = this.model.view.length === 0;
@@ -568,23 +585,6 @@ class App {
       frame: ++this.frame,
     };
     window.dispatchEvent(new CustomEvent('nettrace-render', { detail }));
-  }
-
-  private renderStatus(): void {
-    const m = this.model;
-    let bytes = 0;
-    for (const r of m.rows) bytes += r.size ?? 0;
-    const parts = [`${formatCount(m.rows.length)} requests`];
-    if (m.flatView.length !== m.rows.length) parts.push(`${formatCount(m.flatView.length)} shown`);
-    parts.push(`${formatCount(m.failedCount)} failed`, `${formatBytes(bytes)} received`);
-    setText(this.statusLeft, parts.join(' · '));
-    this.announcer.update({
-      failed: m.failedCount,
-      total: m.rows.length,
-      shown: m.flatView.length,
-      filterKey: JSON.stringify(this.state.filter),
-    });
-    setText(this.statusRight, m.description);
   }
 }
 

@@ -15,6 +15,7 @@ import {
   normalizeDials,
   normalizeDnsQueries,
   normalizeIncoming,
+  normalizeRequests,
   normalizeTcpConns,
   normalizeUdpConns,
 } from '../src/trace/formats/normalize';
@@ -312,7 +313,9 @@ export class TraceModel {
     this.rows = [];
     this.rowsVersion++;
     this.storeRefs(snap);
-    const reqs = snap.httpRequests ?? [];
+    // The host's requests may come from a saved trace file, damaged or hostile: checked here as
+    // the other records are (storeRefs), so the views read them as typed.
+    const reqs = normalizeRequests(snap.httpRequests ?? []);
     for (let i = 0; i < reqs.length; i++) {
       const req = reqs[i]!;
       if (req.reqBody || req.respBody) this.bodiesRecorded = true;
@@ -397,8 +400,9 @@ export class TraceModel {
     if (now !== undefined && now > this.axis.end) this.axis.end = now;
     const fresh: Row[] = [];
     const replaced = new Set<Row>();
-    if (batch.httpRequests?.length) this.rowsVersion++;
-    for (const req of batch.httpRequests ?? []) {
+    const batchRequests = batch.httpRequests?.length ? normalizeRequests(batch.httpRequests) : [];
+    if (batchRequests.length) this.rowsVersion++;
+    for (const req of batchRequests) {
       if (req.reqBody || req.respBody) this.bodiesRecorded = true;
       const old = this.byId.get(req.traceID);
       const row = makeRow(req, old ? old.seq : this.rows.length, this.ownDial(req));

@@ -1,18 +1,19 @@
 /**
  * Parts of a rule's item in the Rules view (rulesView.ts): its action badge (a what-if rule's
- * says what it does, "what if: fail refused", with an icon), its counts, and the one-click
+ * says what it does, "what if: fail tls expired", with an icon), its counts, and the one-click
  * "Turn Off" of an enabled what-if rule.
  */
 import type { RuleRow } from '../src/protocol/webview';
-import { isWhatIf, matchedNoun } from '../src/rules/whatIfActions';
+import { describeWhatIf, isWhatIf, matchedNoun, type WhatIfAction, type WhatIfParams } from '../src/rules/whatIfActions';
 import { h, icon } from './dom';
 
-/** What a what-if rule does, in a few words: "fail refused", "throttle slow 3G", "respond 503". */
+/**
+ * What a what-if rule does, in a few words, as the CLI and the trace say it (src/rules/whatIfActions.ts
+ * describeWhatIf): "fail refused", "fail tls expired", "fail status 503", "delay first-byte 800 ms",
+ * "throttle slow 3G". The host's row carries the action's parameters under the action's name.
+ */
 export function whatIfSummary(r: RuleRow): string {
-  const spec = (r as unknown as Record<string, unknown>)[r.action] as Record<string, unknown> | undefined;
-  if (!spec || typeof spec !== 'object') return r.action;
-  const detail = spec.kind ?? spec.rate ?? spec.status ?? (spec.ms !== undefined ? `${String(spec.ms)} ms` : undefined);
-  return detail === undefined ? r.action : `${r.action} ${String(detail)}`;
+  return describeWhatIf(r.action as WhatIfAction, r as unknown as WhatIfParams);
 }
 
 /** The action badge of a rule. */

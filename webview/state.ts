@@ -12,6 +12,7 @@ import { columnVisibility, columnWidths, type ColumnId } from './columns';
 import { DEFAULT_SORT, NO_FILTER, SORT_KEYS, type FilterSpec, type SortSpec } from './model';
 import { STATUS_CLASSES, type StatusClass } from './format';
 import type { DetailTab } from './detail/common';
+import { SIDE_DEFAULT } from './layout';
 
 /** Everything the panel restores after a reload. */
 export interface PanelState {
@@ -24,8 +25,10 @@ export interface PanelState {
   columns: Partial<Record<ColumnId, boolean>>;
   detailOpen: boolean;
   detailTab: DetailTab;
-  /** Height of the detail pane as a fraction of the panel height. */
+  /** Height of the detail pane as a fraction of the height it shares with the list (under it). */
   detailSize: number;
+  /** Width of the detail pane as a fraction of the panel's width (beside the list: webview/layout.ts). */
+  detailWidth: number;
   /** The list groups calls under the incoming request that caused them (kept per workspace). */
   groupByIncoming: boolean;
   /** The Rules view is open (kept across the page's reloads, e.g. when a debugger pause hides the panel). */
@@ -106,6 +109,7 @@ export function restoreState(saved: unknown): PanelState {
     detailOpen: s.detailOpen === true,
     detailTab: TABS.includes(s.detailTab as DetailTab) ? (s.detailTab as DetailTab) : 'timing',
     detailSize: typeof s.detailSize === 'number' && s.detailSize >= 0.15 && s.detailSize <= 0.85 ? s.detailSize : 0.45,
+    detailWidth: typeof s.detailWidth === 'number' && s.detailWidth >= 0.2 && s.detailWidth <= 0.8 ? s.detailWidth : SIDE_DEFAULT,
     rulesOpen: s.rulesOpen === true,
     groupByIncoming: s.groupByIncoming === true,
   };

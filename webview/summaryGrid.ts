@@ -5,7 +5,7 @@
  * filters the list to its group).
  */
 
-import { h, setSafeAttr } from './dom';
+import { h, setSafeAttr, type Child } from './dom';
 
 /** A sortable column: its header, the value it sorts by, the text of a cell. */
 export interface Column<T> {
@@ -16,13 +16,23 @@ export interface Column<T> {
   numeric?: boolean;
   /** The cell's tooltip (its whole text where the cell cuts it). */
   title?: (r: T) => string;
+  /** The cell's content when it is more than its text (the same words: a route's method, host and path apart). */
+  cell?: (r: T) => Child[];
+  /** Left out of a narrow view: 1 below 520 px, 2 below 380 px (summary.css; the whole row is in its tooltip). */
+  narrow?: 1 | 2;
 }
 
-/** What a grid's row needs: the group's one text, whether some of its requests failed. */
+/** What a grid's row needs: the group's one text, whether some of its requests failed, whether it is the "other routes" group. */
 export interface GridRow {
   label: string;
   failed: number;
+  /** The group of the requests on routes past the summary's cap (summary.ts OTHER_ROUTES): no one route to filter to. */
+  other?: true;
 }
+
+/** The tooltip of the "other routes" row. */
+export const OTHER_ROUTES_TITLE =
+  'Requests on routes past the first 10,000 of the trace, counted together: there is no one route to filter the list to';
 
 /** A grid of route groups; `setRows` fills it, `onPick` hears a row's click or Enter. */
 export class SummaryGrid<T extends GridRow> {
@@ -69,7 +79,7 @@ export class SummaryGrid<T extends GridRow> {
         b.addEventListener('click', () => this.setSort(c.key));
         return h(
           'th',
-          c.numeric ? 'num' : null,
+          [c.numeric ? 'num' : c.key, c.narrow ? `narrow-${c.narrow}` : ''].join(' ').trim(),
           { role: 'columnheader', 'aria-sort': on ? (this.sort.dir === 1 ? 'ascending' : 'descending') : 'none' },
           b,
         );
@@ -96,15 +106,16 @@ export class SummaryGrid<T extends GridRow> {
       ...this.rows.map((r, i) =>
         h(
           'tr',
-          r.failed ? 'has-failed' : null,
+          [r.failed ? 'has-failed' : '', r.other ? 'other' : ''].join(' ').trim() || null,
           {
             role: 'row',
             tabindex: i === this.focusIndex ? '0' : '-1',
             'aria-rowindex': String(i + 2),
-            title: `Filter the list to ${r.label}`,
+            title: r.other ? OTHER_ROUTES_TITLE : `Filter the list to ${r.label}`,
           },
           ...this.columns.map((c) => {
-            const td = h('td', c.numeric ? 'num' : c.key, { role: 'gridcell' }, c.text(r));
+            const cls = [c.numeric ? 'num' : c.key, c.narrow ? `narrow-${c.narrow}` : ''].join(' ').trim();
+            const td = h('td', cls, { role: 'gridcell' }, ...(c.cell ? c.cell(r) : [c.text(r)]));
             if (c.title) setSafeAttr(td, 'title', c.title(r));
             return td;
           }),
@@ -140,6 +151,7 @@ export class SummaryGrid<T extends GridRow> {
     const r = this.rows[i];
     if (!r) return;
     this.moveFocus(i);
-    this.onPick(r);
+    // The "other routes" group has no route: filtering on its empty one would hide everything.
+    if (!r.other) this.onPick(r);
   }
 }

@@ -14,9 +14,16 @@
 import type { CompareMessage } from '../src/protocol/webview';
 import type { RouteKey } from '../src/trace/derive/routes';
 import type { IncomingRequest } from '../src/trace/contract/incoming';
-import { SummaryBuilder, type RouteSummary, type ServedRouteSummary, type TraceSummary } from '../src/trace/derive/summary';
+import {
+  MAX_ROUTES,
+  OTHER_ROUTES,
+  SummaryBuilder,
+  type RouteSummary,
+  type ServedRouteSummary,
+  type TraceSummary,
+} from '../src/trace/derive/summary';
 import './styles/summary.css';
-import { h, icon, setSafeAttr, setText } from './dom';
+import { h, icon, setSafeAttr, setText, type Child } from './dom';
 import { SummaryGrid, type Column } from './summaryGrid';
 import { hostApi } from './vscodeApi';
 import { formatCount } from './format';
@@ -30,25 +37,48 @@ const reusedShare = (r: RouteSummary) => {
   const n = r.connections.opened + r.connections.reused;
   return n ? r.connections.reused / n : -1;
 };
-const routeText = (r: RouteKey & { label: string }) => r.label + (r.inferred ? ' *' : '');
+const routeText = (r: RouteKey & { label: string; other?: true }) =>
+  r.other ? `${OTHER_ROUTES} (past the first ${formatCount(MAX_ROUTES)})` : r.label + (r.inferred ? ' *' : '');
+/**
+ * A route's cell: its label's words with the method, host and path apart, so that a narrow view
+ * cuts the host before the path (summary.css); the "other routes" group says what it is.
+ */
+const routeCell = (r: RouteKey & { label: string; other?: true }): Child[] =>
+  r.other
+    ? [h('span', 'route-other', null, OTHER_ROUTES), h('span', 'muted', null, ` (past the first ${formatCount(MAX_ROUTES)})`)]
+    : [
+        h('span', 'route-method', null, `${r.method} `),
+        h('span', 'route-host', null, r.host),
+        h('span', 'route-path', null, r.route),
+        r.inferred ? ' *' : '',
+      ];
+const routeColumn = <T extends RouteKey & { label: string; other?: true }>(label: string): Column<T> => ({
+  key: 'route',
+  label,
+  value: (r) => r.label,
+  text: routeText,
+  cell: routeCell,
+  title: routeText,
+});
 const countColumns = <T extends { count: number; failed: number }>(): Column<T>[] => [
   { key: 'count', label: 'Count', value: (r) => r.count, text: (r) => formatCount(r.count), numeric: true },
   { key: 'failed', label: 'Failed', value: (r) => r.failed, text: (r) => formatCount(r.failed), numeric: true },
 ];
 
 const COLUMNS: readonly Column<RouteSummary>[] = [
-  { key: 'route', label: 'Called route', value: (r) => r.label, text: routeText },
+  routeColumn<RouteSummary>('Called route'),
   ...countColumns<RouteSummary>(),
-  { key: 'p50', label: 'p50 ms', value: (r) => r.times.total?.p50 ?? -1, text: (r) => ms(r.times.total?.p50), numeric: true },
+  { key: 'p50', label: 'p50 ms', value: (r) => r.times.total?.p50 ?? -1, text: (r) => ms(r.times.total?.p50), numeric: true, narrow: 2 },
   { key: 'p95', label: 'p95 ms', value: (r) => r.times.total?.p95 ?? -1, text: (r) => ms(r.times.total?.p95), numeric: true },
-  { key: 'p99', label: 'p99 ms', value: (r) => r.times.total?.p99 ?? -1, text: (r) => ms(r.times.total?.p99), numeric: true },
-  { key: 'max', label: 'Max ms', value: (r) => r.times.total?.max ?? -1, text: (r) => ms(r.times.total?.max), numeric: true },
+  { key: 'p99', label: 'p99 ms', value: (r) => r.times.total?.p99 ?? -1, text: (r) => ms(r.times.total?.p99), numeric: true, narrow: 1 },
+  { key: 'max', label: 'Max ms', value: (r) => r.times.total?.max ?? -1, text: (r) => ms(r.times.total?.max), numeric: true, narrow: 1 },
   {
     key: 'reused',
     label: 'Reused',
     value: reusedShare,
     text: (r) => (reusedShare(r) < 0 ? '–' : `${Math.round(reusedShare(r) * 100)}%`),
     numeric: true,
+    narrow: 1,
   },
 ];
 
@@ -60,20 +90,21 @@ const callsPerRequest = (r: ServedRouteSummary) => r.calls.reduce((n, c) => n + 
 
 /** The served routes' columns: the route, count, failed, status classes, p50/p95 of the exchange, its calls. */
 const SERVED_COLUMNS: readonly Column<ServedRouteSummary>[] = [
-  { key: 'route', label: 'Served route', value: (r) => r.label, text: routeText },
+  routeColumn<ServedRouteSummary>('Served route'),
   ...countColumns<ServedRouteSummary>(),
   {
     key: 'status',
     label: 'Status',
+    narrow: 1,
     value: (r) => Object.keys(r.status).sort().join(' '),
     text: (r) =>
       Object.entries(r.status)
         .map(([c, n]) => `${c} ${formatCount(n)}`)
         .join(' · '),
   },
-  { key: 'p50', label: 'p50 ms', value: (r) => r.duration?.p50 ?? -1, text: (r) => ms(r.duration?.p50), numeric: true },
+  { key: 'p50', label: 'p50 ms', value: (r) => r.duration?.p50 ?? -1, text: (r) => ms(r.duration?.p50), numeric: true, narrow: 1 },
   { key: 'p95', label: 'p95 ms', value: (r) => r.duration?.p95 ?? -1, text: (r) => ms(r.duration?.p95), numeric: true },
-  { key: 'calls', label: 'Calls per request', value: callsPerRequest, text: callsText, title: callsText },
+  { key: 'calls', label: 'Calls per request', value: callsPerRequest, text: callsText, title: callsText, narrow: 2 },
 ];
 
 /** The filter text that keeps a route group's requests. */
@@ -161,10 +192,11 @@ export class SummaryView {
       'summary-view',
       { role: 'region', 'aria-label': 'Summary by route' },
       h('div', 'summary-head', null, h('h2', 'summary-title', null, 'Summary by route'), compareButton),
-      this.caption,
       this.compare,
       this.served.el,
       this.made.el,
+      // Under the routes, as a table's note: the routes in sight as the view opens, in a short panel too.
+      this.caption,
     );
     this.el.hidden = true;
     this.el.addEventListener('keydown', (e) => {
@@ -195,11 +227,17 @@ export class SummaryView {
     this.compare.hidden = true;
   }
 
-  /** Shows a comparison: the notable changes first, one sentence each, then routes new and gone, then the rest. */
+  /**
+   * Shows a comparison: the origins paired by their routes, then the notable changes, one sentence
+   * each, then routes new and gone, the rest, and the requests past the summary's cap (not compared).
+   */
   private showCompare(msg: CompareMessage): void {
     const items: HTMLElement[] = [];
     for (const r of msg.routes) {
-      if (r.sentence) items.push(h('li', 'compare-notable', null, r.sentence));
+      if (!r.sentence) continue;
+      const li = h('li', 'compare-notable', null, r.sentence);
+      if (r.pairedFrom) setSafeAttr(li, 'title', `${r.pairedFrom} in ${msg.baseline}, paired by its routes`);
+      items.push(li);
     }
     for (const r of msg.added) items.push(h('li', 'compare-added', null, `New: ${r.label} (${formatCount(r.count)})`));
     for (const r of msg.gone) items.push(h('li', 'compare-gone', null, `Gone: ${r.label} (${formatCount(r.count)})`));
@@ -215,8 +253,23 @@ export class SummaryView {
         ),
       );
     }
+    const other = msg.otherRoutes;
+    if (other)
+      items.push(
+        h(
+          'li',
+          'compare-other',
+          null,
+          `${OTHER_ROUTES}: ${formatCount(other.a)} requests in ${msg.baseline} and ${formatCount(other.b)} in this trace on routes past the first ${formatCount(MAX_ROUTES)} of each, counted together, not compared`,
+        ),
+      );
+    // A server on a random port in each run: its origins were taken as one because their routes match.
+    const paired = (msg.paired ?? []).map((p) =>
+      h('p', 'compare-paired', null, `${p.a} ↔ ${p.b}, paired by their routes (${formatCount(p.common)} in both)`),
+    );
     this.compare.replaceChildren(
       h('h3', 'summary-title', null, `Compared with ${msg.baseline}`),
+      ...paired,
       items.length ? h('ol', 'compare-list', null, ...items) : h('p', null, null, 'No route in both traces.'),
     );
     this.compare.hidden = false;
@@ -284,9 +337,10 @@ export class SummaryView {
     const served = summary.servedRoutes.length
       ? `${formatCount(summary.served)} requests served in ${formatCount(summary.servedRoutes.length)} routes; `
       : '';
-    setText(
-      this.caption,
-      `${served}${formatCount(requests)} requests made in ${formatCount(summary.routes.length)} routes${inferred ? ' · * route inferred from the paths' : ''}.${whatIfCaption(summary)} Enter or a click on a route filters the list to it.`,
+    // The hint is left out of a narrow view (summary.css): each row's tooltip says it too.
+    this.caption.replaceChildren(
+      `${served}${formatCount(requests)} requests made in ${formatCount(summary.routes.length)} routes${inferred ? ' · * route inferred from the paths' : ''}.${whatIfCaption(summary)}`,
+      h('span', 'summary-hint', null, ' Enter or a click on a route filters the list to it.'),
     );
   }
 }

@@ -181,17 +181,21 @@ export class PanelHost implements vscode.Disposable {
 
   /**
    * Opens the panel's Rules view on the shown trace's rules, showing `ruleId` (a rule just added
-   * from a row's menu or the palette). `focus` false: only when the panel is open already.
+   * from a row's menu or the palette). `focus` false: only when the panel is open already. `as`:
+   * a rule just made is shown as a `line` above the list when the panel is short (RulesMessage
+   * `revealAs`); `open` opens the view whatever the room (the default without a rule).
    */
-  revealRules(ruleId?: string, focus = true): void {
+  revealRules(ruleId?: string, focus = true, as: 'open' | 'line' = ruleId ? 'line' : 'open'): void {
     if (!this.panel && !focus) return;
     this.pendingReveal = ruleId ?? '';
+    this.pendingRevealAs = as;
     this.show({ preserveFocus: !focus });
     this.postRules();
   }
 
   /** A Rules view reveal waiting for the panel to be ready ('' = open the view only). */
   private pendingReveal: string | undefined;
+  private pendingRevealAs: 'open' | 'line' = 'open';
 
   /** Sends the shown trace's rules (see RulesMessage) when they changed since the last time. */
   private postRules(force = false): void {
@@ -203,7 +207,7 @@ export class PanelHost implements vscode.Disposable {
     if (!force && reveal === undefined && text === this.sentRules) return;
     this.sentRules = text;
     this.pendingReveal = undefined;
-    this.post({ type: 'rules', ...view, ...(reveal !== undefined ? { reveal } : {}) });
+    this.post({ type: 'rules', ...view, ...(reveal !== undefined ? { reveal, revealAs: this.pendingRevealAs } : {}) });
   }
 
   /** The Rules view asked for a change: made (or refused, with the problem), then answered. */

@@ -66,12 +66,10 @@ export async function addFromRequest(s: Services, rules: RuleService, kind: From
   }
   s.panel.revealRules(made.rule.id);
   const live = s.traces.live().length > 0;
+  // When it applies comes first: VS Code cuts a notification after a line or two.
   void vscode.window.showInformationMessage(
-    `Net Trace: ${made.existed ? 'the rule is there already' : 'added the rule'} "${made.rule.name}" (enabled). ` +
-      (live
-        ? 'It applies to the running session now and to the next sessions of this workspace'
-        : 'It applies from the next session of this workspace') +
-      ' (see the Rules view of the panel).',
+    `Net Trace: ${live ? 'applies now to the running session and to the next sessions of this workspace' : 'applies from the next session of this workspace'} — ` +
+      `${made.existed ? 'the rule is there already' : 'added the rule'} "${made.rule.name}" (enabled; see the Rules view of the panel).`,
   );
   return made.rule;
 }
@@ -209,7 +207,7 @@ async function manageRules(s: Services, rules: RuleService): Promise<void> {
         if (yes === 'Delete') change(() => rules.apply({ op: 'delete', id: r.id }, key, scope), `"${r.name}" deleted.`);
       },
     },
-    { label: '$(list-flat) Show in the Rules View', run: () => s.panel.revealRules(r.id) },
+    { label: '$(list-flat) Show in the Rules View', run: () => s.panel.revealRules(r.id, true, 'open') },
   ];
   const action = await vscode.window.showQuickPick(actions, { title: `Net Trace: ${r.name}`, placeHolder: `${r.action} ${r.condition}` });
   await action?.run();

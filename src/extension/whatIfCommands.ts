@@ -207,10 +207,11 @@ function addRule(s: Services, rules: RuleService, input: Record<string, unknown>
         ? ''
         : ` for the next ${rule.limit === 1 ? 'request' : `${rule.limit} requests`}${rule.limitPer === 'session' ? " (the session's processes together; then it turns off)" : ' of each process'}`;
     const tls = matchedNoun(rule) === 'TLS request' ? ' It acts on requests over TLS (https) only.' : '';
+    // When it acts comes first: VS Code cuts a notification after a line or two, and a rule's
+    // name (its method and URL) is long.
     void vscode.window.showInformationMessage(
-      `Net Trace: what-if rule "${rule.name}" is on${limit}. ` +
-        (live ? 'It acts in the running program now' : 'It acts from the next session') +
-        ` (turn it off in the Rules view).${tls}`,
+      `Net Trace: ${live ? 'acts now in the running program' : 'acts from the next session'} — ` +
+        `what-if rule "${rule.name}" is on${limit}. Turn it off in the Rules view.${tls}`,
     );
   } catch (err) {
     void vscode.window.showErrorMessage(`Net Trace: the what-if rule was not added: ${(err as Error).message}`);

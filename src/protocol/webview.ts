@@ -250,6 +250,12 @@ export interface RulesMessage {
   saved?: RuleRow[];
   /** Open the Rules view and show this rule (just added from a row's menu or the palette). */
   reveal?: string;
+  /**
+   * How to show the `reveal` rule: `open` the Rules view on it (asked for: "Show Rules", "Show in
+   * the Rules View"; the default), or, for a rule just made, only a `line` above the list naming it
+   * when the panel has no room for the view beside the list and the detail (webview/rulesLine.ts).
+   */
+  revealAs?: 'open' | 'line';
 }
 
 /** The answer to a `ruleEdit`: done, or refused with the problem (nothing changed then). */

@@ -335,7 +335,8 @@ function panelOf(page) {
         `a ${path} ${status} row`,
         async () => (await ui.rows()).filter((r) => r.path === path && r.status === status && !r.badge).at(-1)?.id,
       );
-      await f.locator(`[id="${id}"] .c-method`).click({ button: 'right' });
+      // The status cell: the panel drops the Method column with the detail beside the list.
+      await f.locator(`[id="${id}"] .c-status`).click({ button: 'right' });
     },
     /**
      * Selects the row of `id`. The program keeps calling, so the live list keeps growing and its
@@ -348,7 +349,7 @@ function panelOf(page) {
           const f = await frame();
           await f.$eval('.list-body', (b) => (b.scrollTop = b.scrollHeight)).catch(() => {});
           const clicked = await f
-            .locator(`[id="${id}"] .c-method`)
+            .locator(`[id="${id}"] .c-status`)
             .click({ timeout: 2000 })
             .then(() => true)
             .catch(() => false);

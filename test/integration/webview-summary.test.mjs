@@ -2,7 +2,9 @@
 // needs: the build (dist/core.cjs)
 // The panel's Summary view (issue 53) in headless Chromium through the stub host: one row per
 // route group as src/trace/derive/summary.ts makes them, sortable by its column headers, moved
-// through by keyboard, a row's Enter (or click) filters the list to the group; axe-clean.
+// through by keyboard, a row's Enter (or click) filters the list to the group; axe-clean. Past
+// 10,000 routes the "other routes" row says what it is and filters nothing; a comparison names the
+// origins it paired by their routes and the requests it left out.
 // Skipped without /usr/bin/chromium.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -334,6 +336,83 @@ test(
       await page.evaluate((m) => window.postMessage(m, '*'), core.compareMessage('cur', 'before.json', many(baseline), many(trace)));
       await new Promise((r) => setTimeout(r, 300));
       assert.equal(await page.evaluate(() => document.querySelector('.summary-compare')?.hidden), true);
+      assert.deepEqual(errors, []);
+    } finally {
+      await browser.close();
+      await server.close();
+      panel.cleanup();
+    }
+  },
+);
+
+test(
+  'Summary view past 10,000 routes: the "other routes" row says what it is and filters nothing; a comparison says which origins it paired and what it left out',
+  { skip, timeout: 240_000 },
+  async () => {
+    const panel = await buildPanel();
+    const server = await servePanel(panel);
+    const browser = await launchBrowser();
+    try {
+      // 10,020 requests on as many routes (letters only: no segment reads as a value).
+      const trace = syntheticTrace(10_020);
+      const word = (i) => Array.from({ length: 4 }, (_, k) => String.fromCharCode(97 + (Math.floor(i / 26 ** k) % 26))).join('');
+      trace.httpRequests.forEach((r, i) => (r.reqURL = `https://api.example.test/k/${word(i)}`));
+      const { page, errors } = await openPanel(browser, server.url, { width: 1440, height: 900 });
+      await page.evaluate((m) => window.postMessage(m, '*'), TRACES);
+      await postAndWait(
+        page,
+        { type: 'reset', traceKey: 'cur', live: false, traceJson: JSON.stringify(trace) },
+        '(d) => d.requests === 10020',
+      );
+      await page.click('.summary-toggle');
+      await page.waitForSelector('.summary-routes tbody tr.other', { timeout: 60_000 });
+      const other = await page.$eval('.summary-routes tbody tr.other', (tr) => ({
+        route: tr.querySelector('td').textContent,
+        count: tr.querySelectorAll('td')[1].textContent,
+        title: tr.getAttribute('title'),
+      }));
+      assert.deepEqual(other.route, 'other routes (past the first 10,000)');
+      assert.equal(other.count, '20');
+      assert.match(other.title, /counted together: there is no one route to filter the list to/);
+      // A click or Enter on it filters nothing (its route is empty: every request would be hidden).
+      await page.click('.summary-routes tbody tr.other');
+      await page.keyboard.press('Enter');
+      await page.waitForTimeout(200);
+      assert.equal(await page.inputValue('.filter-input'), '');
+      assert.equal(await page.evaluate(() => document.querySelector('.status-left').textContent.includes('shown')), false);
+      // The host's comparison: two origins paired by their routes, requests past the cap not compared.
+      await page.evaluate((m) => window.postMessage(m, '*'), {
+        type: 'compare',
+        traceKey: 'cur',
+        baseline: 'before.json',
+        routes: [
+          {
+            label: 'GET 127.0.0.1:39871/users/:id',
+            countA: 40,
+            countB: 40,
+            notable: true,
+            tooFew: false,
+            sentence: 'GET 127.0.0.1:39871/users/:id p50 +80 ms (12 → 92 ms): the server’s first-byte wait (+80 ms)',
+            pairedFrom: '127.0.0.1:41234',
+          },
+        ],
+        added: [],
+        gone: [],
+        paired: [{ a: '127.0.0.1:41234', b: '127.0.0.1:39871', common: 3 }],
+        otherRoutes: { a: 12, b: 20 },
+      });
+      await page.waitForSelector('.summary-compare:not([hidden]) .compare-paired');
+      assert.equal(await page.textContent('.compare-paired'), '127.0.0.1:41234 ↔ 127.0.0.1:39871, paired by their routes (3 in both)');
+      assert.equal(await page.getAttribute('.compare-notable', 'title'), '127.0.0.1:41234 in before.json, paired by its routes');
+      assert.equal(
+        await page.textContent('.compare-other'),
+        'other routes: 12 requests in before.json and 20 in this trace on routes past the first 10,000 of each, counted together, not compared',
+      );
+      const violations = severe(await runAxe(page));
+      assert.deepEqual(
+        violations.map((v) => `${v.id}: ${v.targets.slice(0, 2).join(' | ')}`),
+        [],
+      );
       assert.deepEqual(errors, []);
     } finally {
       await browser.close();

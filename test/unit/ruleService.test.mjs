@@ -241,9 +241,10 @@ test("panel host: the Rules view's ruleEdit is answered (a condition error with 
     assert.equal(rule.enabled, true);
     assert.equal(session.rules.rules()[0].id, rule.id, 'in the live session, first');
     assert.equal(last('rules').reveal, rule.id, 'the Rules view opens on it');
+    assert.equal(last('rules').revealAs, 'line', 'just made: a line above the list where the panel has no room for the view');
     assert.match(
       vscode.messages.at(-1),
-      /added the rule "Skip requests to cdn\.example\.test" \(enabled\)\. It applies to the running session now/,
+      /^Net Trace: applies now to the running session .* added the rule "Skip requests to cdn\.example\.test" \(enabled/,
     );
     for (const d of subscriptions) d.dispose();
     host.dispose();

@@ -347,6 +347,30 @@ test('model: referenced records are stored by traceID and replaced on update', (
   assert.ok(m.tlsTunnels.has('tls-1'));
 });
 
+test('model: the requests a host posts are checked as they enter (normalizeRequests): damaged fields fixed, records without an id dropped', () => {
+  const m = new w.TraceModel();
+  const bad = {
+    ...mk(2),
+    respStatusCode: '200',
+    reqHeaders: [['a', 'b'], 7, ['c']],
+    initiator: { frames: [{ file: 'x.js', line: 'ten' }] },
+  };
+  m.reset(snapshot([mk(1), bad, { reqURL: 'https://no-id.test/' }, 'junk']), false);
+  assert.deepEqual(
+    m.rows.map((r) => r.req.traceID),
+    ['req-1', 'req-2'],
+    'no traceID, no row',
+  );
+  const r = m.row('req-2').req;
+  assert.equal(r.respStatusCode, undefined, 'a status that is not a number is dropped');
+  assert.deepEqual(r.reqHeaders, [['a', 'b'], ['c']]);
+  assert.deepEqual(r.initiator.frames, [], 'a frame without its line is dropped');
+  m.apply({ httpRequests: [{ ...mk(3), reqMethod: 5, reqStartAt: 'soon' }, null] });
+  assert.equal(m.row('req-3').req.reqMethod, '');
+  assert.equal(m.row('req-3').req.reqStartAt, undefined);
+  assert.equal(m.rows.length, 3);
+});
+
 test('model: DNS records indexed by dial, TLS tunnels by connection; bodies and DNS trace noticed', () => {
   const m = new w.TraceModel();
   m.reset(snapshot([mk(1, { dial: 'dial-1', tcpConn: 'tcp-1' })]), false);

@@ -21,18 +21,50 @@ export function whatIfText(req: Pick<HttpRequest, 'whatIf' | 'diagnosis'>): stri
   return `${said}${/[.!?]$/.test(said) ? '' : '.'} Turn the rule off in the Rules view to get the real behaviour back.`;
 }
 
+/** Words past which a narrow detail shows the line's first lines and a "More" button (detail.css). */
+const LONG_TEXT = 140;
+/** The request whose line the user opened whole ("More"), kept while the detail is drawn again. */
+let openFor: string | undefined;
+
 /** The line, or undefined when neither applies. */
 export function whatIfLine(req: HttpRequest, select: (traceID: string) => void): HTMLElement | undefined {
   const text = whatIfText(req);
   if (text === undefined && !req.repeatOf) return undefined;
   const out = h('div', 'detail-whatif');
-  if (text !== undefined) out.append(icon('beaker'), h('span', 'selectable', null, text));
+  if (text !== undefined) {
+    // In a narrow detail (beside the list, 200% zoom) a long line shows its first lines, the rule
+    // and what it did, so that the tabs and their content keep their room; "More" shows it whole.
+    const long = text.length > LONG_TEXT;
+    const open = long && openFor === req.traceID;
+    out.classList.toggle('long', long);
+    out.classList.toggle('open', open);
+    const words = h('span', 'selectable whatif-text', null, text);
+    const body = h('span', 'whatif-body', null, words);
+    out.append(h('div', 'whatif-part', null, icon('beaker'), body));
+    if (long) {
+      // Its word ("More", "Less") is drawn by detail.css: the line's text stays the sentence alone.
+      const more = h('button', 'link-button whatif-more', {
+        type: 'button',
+        'aria-expanded': String(open),
+        'aria-label': 'The whole what-if line',
+      });
+      more.addEventListener('click', () => {
+        const now = !out.classList.contains('open');
+        openFor = now ? req.traceID : undefined;
+        out.classList.toggle('open', now);
+        more.setAttribute('aria-expanded', String(now));
+      });
+      body.append(more);
+    }
+  }
   if (req.repeatOf) {
     const id = req.repeatOf;
     const link = h('span', 'link', { role: 'link', tabindex: '0' }, 'the request it repeats');
     link.addEventListener('click', () => select(id));
     link.addEventListener('keydown', (e) => e.key === 'Enter' && select(id));
-    out.append(icon('refresh'), h('span', null, null, 'Sent again from the panel (Send Again): see ', link, '.'));
+    out.append(
+      h('div', 'whatif-part', null, icon('refresh'), h('span', null, null, 'Sent again from the panel (Send Again): see ', link, '.')),
+    );
   }
   return out;
 }
