@@ -1,3 +1,4 @@
+// covers: webview/layout.ts, src/extension/panel.ts
 // End-to-end: room to see what a rule did (issue 66, findings 1 and 6) in a real VS Code
 // (code-server) through headless Chromium, in the layout F5 leaves: a 1440×900 window with the Run
 // and Debug side bar open and the Debug Console open at its default height (VS Code's own

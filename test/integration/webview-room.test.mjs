@@ -1,3 +1,4 @@
+// covers: webview/layout.ts, webview/rulesLine.ts
 // Room to see what a rule did (issue 66, finding 1), in headless Chromium through the stub host:
 // the panel as F5 leaves a 1440×900 window with Run and Debug and the Debug Console open (the
 // webview about 538×505), and the same window at 200% zoom (about 241×178 CSS pixels). A what-if

@@ -1,3 +1,5 @@
+// covers: src/trace/formats/readTrace.ts, src/trace/formats/traceFile.ts
+// needs: the build (dist/cli.cjs, dist/core.cjs)
 // Issue 65, decision 1: from format version 2 a trace file holds what was recorded, compact, and
 // every reader works out the rest (src/trace/formats/readTrace.ts). Each recorded stream the golden
 // test replays (test/fixtures/streams, see traceEquivalence.test.mjs) has the file the build before
