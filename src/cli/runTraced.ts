@@ -18,6 +18,7 @@ import { findOnPath } from '../helper/findOnPath';
 import type { OtlpConfig } from '../otlp/config';
 import type { LiveExport } from '../otlp/exportTrace';
 import type { Session } from '../collector/session';
+import type { ReplaySetup } from '../collector/replay';
 
 /** An error meant for the user: one line, and the exit code to use. */
 export class CliError extends Error {
@@ -71,6 +72,8 @@ export interface RunOptions {
   otlp?: OtlpConfig;
   /** Write the trace's spans as OTLP/JSON to this file. */
   otlpFile?: string;
+  /** Answer the program's requests from this recording (docs/replay.md; ./replay.ts loadReplay). */
+  replay?: ReplaySetup;
 }
 
 /** What a traced run produced. */
@@ -151,6 +154,7 @@ export async function runTraced(options: RunOptions): Promise<RunResult> {
     redactQuery: options.redactQuery,
     rules: options.rules,
     defaultAction: options.defaultAction,
+    ...(options.replay ? { replay: options.replay } : {}),
   }).catch((err: Error) => {
     // Where it cannot listen (a socket path too long, a folder the programs would not trust): said plainly.
     throw new CliError(err.message);
@@ -216,7 +220,8 @@ export async function runTraced(options: RunOptions): Promise<RunResult> {
       }
       gated.release();
     }
-    yieldToProgram();
+    // A replayed program waits for the collector's answer to each request: it keeps its priority then.
+    if (!options.replay) yieldToProgram();
     const forward = (signal: NodeJS.Signals) => () => {
       // The user stopped the run (Ctrl+C reaches the program's process group too): the processes
       // that end without an exit message were stopped on purpose, not lost.

@@ -1,5 +1,6 @@
 /** `nettrace show FILE [--json]`: prints a saved trace as a table, or as enriched JSON. */
 
+import { replayLines } from './replayLines';
 import { once } from 'node:events';
 import { isAbsolute, relative, resolve } from 'node:path';
 import { enrichIncomingFrom, enrichRequest, indexRecords } from '../trace/enrich';
@@ -117,6 +118,8 @@ export async function showTrace(path: string, options: ShowOptions = {}): Promis
   stream.write(
     renderTrace(trace, { width: stream.columns ?? 120, color: shouldUseColor(stream), totals, slowThresholdMs: options.slowThresholdMs }),
   );
+  // A replayed run: its counts, and each request the recording had no answer for (docs/replay.md).
+  if (trace.replay) stream.write(replayLines(trace, Infinity));
 }
 
 /** `nettrace show --summary` (text or `--json`), and a large trace's default view (the summary, the failures, the slowest). */
@@ -124,7 +127,15 @@ async function showSummary(path: string, trace: Trace, options: ShowOptions): Pr
   const file = await summarizeTraceFile(path, { slowThresholdMs: options.slowThresholdMs, trace });
   const stream = process.stdout;
   const out = new Out();
-  if (options.json) await out.add(JSON.stringify(file.summary, null, 1) + '\n');
+  const replay = file.trace.replay;
+  if (options.json)
+    await out.add(
+      JSON.stringify(
+        replay ? { ...file.summary, replay: { file: replay.file, ...replay.counts, unused: replay.unused } } : file.summary,
+        null,
+        1,
+      ) + '\n',
+    );
   else {
     const view = { width: stream.columns ?? 120, color: shouldUseColor(stream) };
     await out.add(
@@ -132,6 +143,7 @@ async function showSummary(path: string, trace: Trace, options: ShowOptions): Pr
         ? renderRouteSummary(file.summary, view)
         : renderLargeTrace(file, { ...view, summaryLine: renderSummary(file.trace, file.totals) }),
     );
+    if (replay) await out.add(replayLines({ ...file.trace, httpRequests: [] }));
   }
   await out.flush();
 }

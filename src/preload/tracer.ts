@@ -206,6 +206,11 @@ export class Tracer {
   constructingRequest: string | undefined;
   /** Run before each traced connect (the http2 hook uses it to notice an ESM import of http2). */
   beforeConnect: (() => void) | undefined;
+  /**
+   * Under a replay (src/preload/playback/): asked at each connect, the connect arguments to use and
+   * what to do once it returned, for a socket the replay holds; undefined for any other.
+   */
+  replayDial: ((socket: object, args: unknown[]) => { args: unknown[]; after: () => void } | undefined) | undefined;
   /** Stacks already sent (stackKey → stack id), see initiatorField. */
   private readonly stacks = new Map<string, string>();
   /** Captured stacks already formatted (rawStackKey → stack id, or null: no frame to show). */

@@ -29,6 +29,7 @@ import {
   type OptionDef,
 } from './optionBase';
 import { OPTIONS } from './optionTable';
+import { REPLAY_DATES, REPLAY_TIMINGS, REPLAY_UNMATCHED } from './replayOptions';
 
 export { DEFAULTS, HEADER_MODES, HELPER_MODES, INITIATOR_MODES, OPTIONS, RULE_ACTION_NAMES, RULE_DEFAULT_ACTIONS, RULE_DETAIL_NAMES };
 export type { CliFlag, HelperMode, OptionDef, OptionKind } from './optionBase';
@@ -194,6 +195,21 @@ export interface TracingOptions {
   otlp: string;
   /** Add Net Trace's own W3C `traceparent` to outgoing requests that have none (src/preload/message/traceparent.ts). */
   addTraceparent: boolean;
+  /** A replay of a recording (docs/replay.md); undefined: none. */
+  replay: ReplaySettings | undefined;
+}
+
+/** A replay's options (the `replay*` options of replayOptions.ts), normalized. */
+export interface ReplaySettings {
+  /** The recording's path, as given. */
+  file: string;
+  unmatched: (typeof REPLAY_UNMATCHED)[number];
+  timing: (typeof REPLAY_TIMINGS)[number];
+  dates: (typeof REPLAY_DATES)[number];
+  ignoreQuery: string[];
+  ignoreFields: string[];
+  matchHeaders: string[];
+  ignoreHost: boolean;
 }
 
 /** One source of option values, e.g. a launch configuration or the settings; `label` names an option in messages. */
@@ -260,6 +276,26 @@ export function resolveTracingOptions(layers: readonly OptionLayer[], onError: (
     defaultAction: first('defaultAction', RULE_DEFAULT_ACTIONS[0]) as RuleDefaultAction,
     otlp: first<string>('otlp', '').trim(),
     addTraceparent: first('addTraceparent', false),
+    replay: replayOf(first<string>('replay', '').trim(), first, (name) => first<string[]>(name, [])),
+  };
+}
+
+/** The replay's options of resolved layers, or undefined without a recording. */
+function replayOf(
+  file: string,
+  first: <T extends OptionValue>(name: string, fallback: T) => T,
+  list: (name: string) => string[],
+): ReplaySettings | undefined {
+  if (file === '') return undefined;
+  return {
+    file,
+    unmatched: first<string>('replayUnmatched', REPLAY_UNMATCHED[0]) as ReplaySettings['unmatched'],
+    timing: first<string>('replayTiming', REPLAY_TIMINGS[0]) as ReplaySettings['timing'],
+    dates: first<string>('replayDates', REPLAY_DATES[0]) as ReplaySettings['dates'],
+    ignoreQuery: list('replayIgnoreQuery'),
+    ignoreFields: list('replayIgnoreField'),
+    matchHeaders: list('replayMatchHeader'),
+    ignoreHost: first('replayIgnoreHost', false),
   };
 }
 
@@ -301,6 +337,12 @@ export function toPreloadConfig(options: TracingOptions, ipcPath: string): Prelo
   }
   if (options.initiator !== DEFAULTS.initiator) out.initiator = options.initiator;
   if (options.addTraceparent) out.addTraceparent = true;
+  if (options.replay) {
+    // What the preload needs of a replay; the recording stays with the collector.
+    const r = options.replay;
+    out.replay = { unmatched: r.unmatched, timing: r.timing };
+    if (r.matchHeaders.length > 0) out.replay.matchHeaders = r.matchHeaders.map((h) => h.toLowerCase());
+  }
   return out;
 }
 

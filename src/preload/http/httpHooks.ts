@@ -30,6 +30,7 @@ import { isAbsoluteForm } from '../../trace/contract/redactUrl';
 import { preloadRules } from '../rules/rules';
 import { httpView, wantsBodies, ruleEnd, ruleStart, ruleStartFields } from '../rules/ruleHooks';
 import { whatIfHttp } from './httpWhatIf';
+import { replayDials, replayHttp } from '../playback/replayHttp';
 import { keepForSendAgain, sendAgainTracer } from '../rules/sendAgain';
 import { httpDetails, httpDialBegin, httpDialEnd } from '../rules/ruleDetails';
 import { DETAIL_BIT } from '../../rules/details';
@@ -134,7 +135,8 @@ function startByRules(t: Tracer, hook: Hook, wrapped: Function, original: Functi
   let req: unknown;
   inWrapper++;
   try {
-    req = original.apply(self, args);
+    // Under a replay the request's socket is held before it reaches the network (src/preload/playback/).
+    req = preloadRules.replaying ? replayDials(() => original.apply(self, args)) : original.apply(self, args);
   } finally {
     inWrapper--;
     httpDialEnd(dial);
@@ -146,6 +148,7 @@ function startByRules(t: Tracer, hook: Hook, wrapped: Function, original: Functi
       const r = req as TracedRequest;
       const d = preloadRules.mode === 'none' ? null : ruleStart(t, httpView(r));
       if (dial || preloadRules.detailKinds !== 0) httpDetails(t, r, d, dial, r.socket);
+      if (preloadRules.replaying) replayHttp(t, r, () => stateOf.get(r), t.lastSocket !== socketBefore ? t.lastSocket : undefined, d);
       if (d !== null && d.whatIf !== null) whatIfHttp(t, r, d, t.lastSocket !== socketBefore ? t.lastSocket : undefined);
       if (d === null) {
         stateOf.set(r, SKIPPED);

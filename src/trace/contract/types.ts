@@ -7,6 +7,7 @@
 
 import type { IncomingRequest, IncompleteReason, StackFrame } from './incoming';
 import type { TraceRules, WhatIf } from './ruleTypes';
+import type { ReplayMark, ReplayRun } from './replayMark';
 
 export type { IncomingError, IncomingLoopBlocked, IncomingRequest, IncompleteReason, ServerKind, StackFrame } from './incoming';
 import type { KernelEvent, KernelTimings, TcpMetrics } from './kernelRecords';
@@ -211,6 +212,8 @@ export interface HttpRequest {
   marks?: string[];
   /** A what-if rule made what the program received (docs/rules.md "What-if actions"): rule, action, kind. */
   whatIf?: WhatIf;
+  /** Made under a replay (docs/replay.md): answered from the recording, or not in it (and what differed). */
+  replay?: ReplayMark;
   timings?: Timings;
   loopBlocked?: LoopBlocked;
   /**
@@ -541,6 +544,8 @@ export interface Trace {
   packetCapture?: PacketCapture;
   debuggerPauses?: DebuggerPause[];
   traceRules?: TraceRules;
+  /** The run was a replay of a recording (docs/replay.md): from which file, with which options, how many requests each way. */
+  replay?: ReplayRun;
   stats: TraceStats;
 }
 

@@ -38,6 +38,7 @@ import type {
   UdpConn,
 } from '../contract/types';
 import type { IncomingRequest, StackFrame } from '../contract/incoming';
+import { fixReplayMark } from './replayNormalize';
 
 type Obj = Record<string, unknown>;
 
@@ -431,6 +432,7 @@ function fixHttpRequest(o: Obj): o is Obj & HttpRequest {
   keepFixed(o, 'respBody', fixBody);
   keepFixed(o, 'webSocket', fixWebSocket);
   keepFixed(o, 'whatIf', fixWhatIf);
+  keepFixed(o, 'replay', fixReplayMark);
   if ('marks' in o) {
     const marks = Array.isArray(o.marks) ? o.marks.filter(isString) : [];
     if (marks.length) o.marks = marks.length === (o.marks as unknown[]).length ? o.marks : marks;

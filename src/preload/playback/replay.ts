@@ -1,0 +1,55 @@
+/**
+ * A replay in the preload (docs/replay.md): installed only when NETTRACE_CONFIG has a `replay`
+ * (the default path is left as it is). It reads the collector's answers (replayLink.ts) and holds
+ * the sockets the program's HTTP clients open for their requests (replaySocket.ts): those opened
+ * while a client builds or dispatches a request (`claimDials` around that call), never the
+ * program's other connections (a database's, its own protocols'), which go on as they are.
+ */
+
+import type { Tracer } from '../tracer';
+import { replaceFunction } from '../tracer';
+import { listenForAnswers } from './replayLink';
+import { holdDial } from './replaySocket';
+
+/** Calls of claimDials in progress: a socket connected meanwhile is a replayed request's. */
+let claiming = 0;
+
+/** Runs `fn` (a client building or dispatching a request); the sockets it connects are held for the replay. */
+export function claimDials<T>(fn: () => T): T {
+  claiming++;
+  try {
+    return fn();
+  } finally {
+    claiming--;
+  }
+}
+
+/** Sets the replay up in this thread (index.ts, when the configuration has one). */
+export function installReplay(t: Tracer): void {
+  listenForAnswers(t);
+  t.replayDial = (socket, args) => (claiming > 0 ? holdDial(socket, args) : undefined);
+}
+
+let agentsWrapped = false;
+
+/**
+ * An http Agent makes a socket for a request it queued (at `maxSockets`) once another frees up,
+ * outside the request's http.request() call: its `createSocket` is claimed too. Once, when the
+ * first replayed http request is made (http is loaded then).
+ */
+export function claimAgentSockets(): void {
+  if (agentsWrapped) return;
+  agentsWrapped = true;
+  const http = require('node:http') as typeof import('node:http');
+  const proto = http.Agent.prototype as unknown as Record<string, Function>;
+  const createSocket = proto.createSocket;
+  if (typeof createSocket !== 'function') return;
+  replaceFunction(
+    proto,
+    'createSocket',
+    function (this: unknown, ...args: unknown[]): unknown {
+      return claimDials(() => createSocket.apply(this, args));
+    },
+    createSocket,
+  );
+}
