@@ -9,7 +9,9 @@
 import type { Tracer } from '../tracer';
 import { replaceFunction } from '../tracer';
 import { listenForAnswers } from './replayLink';
-import { holdDial } from './replaySocket';
+import { answerOn, holdDial, holdOf } from './replaySocket';
+import { takeUndiciClaim, watchUndiciConnects } from './replayUndici';
+import { isOwnConnector } from './replayPass';
 
 /** Calls of claimDials in progress: a socket connected meanwhile is a replayed request's. */
 let claiming = 0;
@@ -27,7 +29,18 @@ export function claimDials<T>(fn: () => T): T {
 /** Sets the replay up in this thread (index.ts, when the configuration has one). */
 export function installReplay(t: Tracer): void {
   listenForAnswers(t);
-  t.replayDial = (socket, args) => (claiming > 0 ? holdDial(socket, args) : undefined);
+  watchUndiciConnects(isOwnConnector);
+  t.replayDial = (socket, args) => {
+    // A connection undici opens: its requests are taken from it (replayUndici.ts), so it is
+    // completed at once, idle, never reaching the network.
+    if (takeUndiciClaim()) {
+      const held = holdDial(socket, args);
+      const hold = holdOf(socket);
+      if (hold) answerOn(hold, undefined, () => {});
+      return held;
+    }
+    return claiming > 0 ? holdDial(socket, args) : undefined;
+  };
 }
 
 let agentsWrapped = false;
