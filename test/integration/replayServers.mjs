@@ -15,6 +15,7 @@
 //   /reset-mid    200 with Content-Length 100, 40 bytes of it, then a reset
 //   /never        no answer
 //   /slow/<ms>    200 after <ms> ms, its body in two parts 30 ms apart
+import http2 from 'node:http2';
 import net from 'node:net';
 import tls from 'node:tls';
 import { gzipSync } from 'node:zlib';
@@ -268,7 +269,70 @@ function handler(log, scheme) {
   };
 }
 
-/** Starts the raw HTTP/1.1 servers (plain and TLS); `log` gets every exchange. */
+/**
+ * An HTTP/2 server (TLS, the test CA's localhost certificate) answering the same scripts: the
+ * head's names in lower case without HTTP/1.1's connection headers, no Date but the script's, a
+ * reset as RST_STREAM INTERNAL_ERROR (before the head, or after the body's first bytes).
+ */
+function h2Handler(log) {
+  return (stream, headers) => {
+    stream.on('error', () => {});
+    const parts = [];
+    stream.on('data', (d) => parts.push(d));
+    stream.on('end', () => {
+      const path = String(headers[':path']);
+      const entry = {
+        scheme: 'https',
+        method: String(headers[':method']),
+        url: `https://${headers[':authority']}${path}`,
+        headers: [],
+        body: Buffer.concat(parts),
+        startAt: Date.now(),
+        h2: true,
+      };
+      log.push(entry);
+      const s = script({ path, body: entry.body });
+      entry.answer = s;
+      if (s.end === 'never') return;
+      if (s.end === 'reset-before') return setTimeout(() => stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR), 5);
+      // A body cut by a reset declares no length (a declared one unmet is the client's PROTOCOL_ERROR, not the server's reset).
+      const drop =
+        s.end === 'reset-mid'
+          ? /^(transfer-encoding|connection|keep-alive|trailer|content-length)$/i
+          : /^(transfer-encoding|connection|keep-alive|trailer)$/i;
+      const pairs = s.head.headers.filter(([k]) => !drop.test(k)).map(([k, v]) => [k.toLowerCase(), v]);
+      s.head = { status: s.head.status, headers: pairs };
+      const h = { ':status': s.head.status };
+      for (const [k, v] of pairs) h[k] = v;
+      const go = () => {
+        entry.firstByteAt = Date.now();
+        entry.chunks = [];
+        stream.respond(h, { waitForTrailers: !!s.trailers, sendDate: false });
+        if (s.trailers)
+          stream.once('wantTrailers', () => stream.sendTrailers(Object.fromEntries(s.trailers.map(([k, v]) => [k.toLowerCase(), v]))));
+        let i = 0;
+        const next = () => {
+          if (stream.destroyed) return;
+          if (i >= s.parts.length) {
+            if (s.end === 'reset-mid') return setTimeout(() => stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR), 20);
+            return stream.end();
+          }
+          const [ms, part] = s.parts[i++];
+          setTimeout(() => {
+            entry.chunks.push([Date.now() - entry.firstByteAt, part.length]);
+            stream.write(part);
+            next();
+          }, ms);
+        };
+        next();
+      };
+      if (s.delay) setTimeout(go, s.delay);
+      else go();
+    });
+  };
+}
+
+/** Starts the raw HTTP/1.1 servers (plain and TLS) and the HTTP/2 one; `log` gets every exchange. */
 export async function startReplayServers() {
   const log = [];
   const sockets = new Set();
@@ -280,8 +344,11 @@ export async function startReplayServers() {
   const expired = tls.createServer({ key: pem('expired.key'), cert: pem('expired.pem') }, handler(log, 'https'));
   expired.on('tlsClientError', () => {});
   track(expired);
+  const h2 = http2.createSecureServer({ key: pem('localhost.key'), cert: pem('localhost.pem') });
+  h2.on('stream', h2Handler(log));
+  h2.on('session', (session) => (sockets.add(session), session.on('close', () => sockets.delete(session))));
   const listen = (s) => new Promise((r) => s.listen(0, '127.0.0.1', () => r(s.address().port)));
-  const ports = { h1: await listen(h1), tls: await listen(tlsServer), expired: await listen(expired) };
+  const ports = { h1: await listen(h1), tls: await listen(tlsServer), expired: await listen(expired), h2: await listen(h2) };
   let closed = false;
   return {
     ports,
@@ -290,7 +357,7 @@ export async function startReplayServers() {
       if (closed) return;
       closed = true;
       for (const s of sockets) s.destroy();
-      await Promise.all([h1, tlsServer, expired].map((s) => new Promise((r) => s.close(r))));
+      await Promise.all([h1, tlsServer, expired, h2].map((s) => new Promise((r) => s.close(r))));
     },
   };
 }
@@ -319,8 +386,7 @@ export function recordingOf(log, failures = [], client = 'http') {
       reqMethod: e.method,
       reqURL: e.url,
       reqStartAt: e.startAt - begin,
-      protoMajor: 1,
-      protoMinor: 1,
+      ...(e.h2 ? { protoMajor: 2, protoMinor: 0 } : { protoMajor: 1, protoMinor: 1 }),
       ...(e.headers ? { reqHeaders: e.headers } : {}),
     });
     if (kind === 'failed') {
@@ -330,8 +396,9 @@ export function recordingOf(log, failures = [], client = 'http') {
     const a = e.answer;
     const ex = { traceID };
     if (e.body?.length) ex.reqBody = b64(e.body);
+    const h2Code = e.h2 ? { http2Code: http2.constants.NGHTTP2_INTERNAL_ERROR } : {};
     if (a.end === 'reset-before') {
-      exchanges.push({ ...ex, end: { kind: 'reset' } });
+      exchanges.push({ ...ex, end: { kind: 'reset', ...h2Code } });
       return;
     }
     if (a.end === 'never') {
@@ -343,7 +410,7 @@ export function recordingOf(log, failures = [], client = 'http') {
     ex.body = b64(body);
     if (a.trailers) ex.trailers = a.trailers;
     if (e.firstByteAt !== undefined) ex.timing = { firstByteMs: e.firstByteAt - e.startAt, chunks: e.chunks };
-    ex.end = a.end === 'reset-mid' ? { kind: 'reset', afterBodyBytes: body.length } : { kind: 'completed' };
+    ex.end = a.end === 'reset-mid' ? { kind: 'reset', afterBodyBytes: body.length, ...h2Code } : { kind: 'completed' };
     exchanges.push(ex);
   });
   return {

@@ -30,6 +30,14 @@ export function claimDials<T>(fn: () => T): T {
 export function installReplay(t: Tracer): void {
   listenForAnswers(t);
   watchUndiciConnects(isOwnConnector);
+  // The http2 hooks install when the program loads http2, which an ES module's import does
+  // unseen on Node 20 until its first connect: under a replay that connect must not happen, so
+  // http2 is loaded now (a replay's start costs that much more: about 15 ms).
+  try {
+    require('node:http2');
+  } catch {
+    // No http2 in this runtime: nothing to replay of it.
+  }
   t.replayDial = (socket, args) => {
     // A connection undici opens: its requests are taken from it (replayUndici.ts), so it is
     // completed at once, idle, never reaching the network.
