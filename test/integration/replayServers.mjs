@@ -23,7 +23,6 @@ import { randomUUID } from 'node:crypto';
 import { pem } from './servers.mjs';
 
 const CRLF = '\r\n';
-const counters = new Map();
 
 /** Reads one HTTP/1.1 request off `buf`: { method, path, headers, body, rest } or undefined when incomplete. */
 function parseRequest(buf) {
@@ -63,8 +62,8 @@ function parseRequest(buf) {
 
 const date = () => new Date().toUTCString();
 
-/** The answer to a request, as data: head, body parts with their delays, trailers, how it ends. */
-function script(req) {
+/** The answer to a request, as data: head, body parts with their delays, trailers, how it ends; `counters` numbers answers per path. */
+function script(req, counters) {
   const path = req.path.split('?')[0];
   const n = (counters.get(path) ?? 0) + 1;
   counters.set(path, n);
@@ -236,7 +235,7 @@ function send(socket, s, entry, done) {
 }
 
 /** A raw HTTP/1.1 connection handler: requests in order, keep-alive, each answered as scripted and logged. */
-function handler(log, scheme) {
+function handler(log, scheme, counters) {
   return (socket) => {
     socket.on('error', () => {});
     let buf = Buffer.alloc(0);
@@ -257,7 +256,7 @@ function handler(log, scheme) {
         startAt: Date.now(),
       };
       log.push(entry);
-      send(socket, script(req), entry, () => {
+      send(socket, script(req, counters), entry, () => {
         busy = false;
         pump();
       });
@@ -274,7 +273,7 @@ function handler(log, scheme) {
  * head's names in lower case without HTTP/1.1's connection headers, no Date but the script's, a
  * reset as RST_STREAM INTERNAL_ERROR (before the head, or after the body's first bytes).
  */
-function h2Handler(log) {
+function h2Handler(log, counters) {
   return (stream, headers) => {
     stream.on('error', () => {});
     const parts = [];
@@ -291,7 +290,7 @@ function h2Handler(log) {
         h2: true,
       };
       log.push(entry);
-      const s = script({ path, body: entry.body });
+      const s = script({ path, body: entry.body }, counters);
       entry.answer = s;
       if (s.end === 'never') return;
       if (s.end === 'reset-before') return setTimeout(() => stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR), 5);
@@ -335,17 +334,18 @@ function h2Handler(log) {
 /** Starts the raw HTTP/1.1 servers (plain and TLS) and the HTTP/2 one; `log` gets every exchange. */
 export async function startReplayServers() {
   const log = [];
+  const counters = new Map();
   const sockets = new Set();
   const track = (s) => s.on('connection', (c) => (sockets.add(c), c.on('close', () => sockets.delete(c))));
-  const h1 = track(net.createServer(handler(log, 'http')));
-  const tlsServer = tls.createServer({ key: pem('localhost.key'), cert: pem('localhost.pem') }, handler(log, 'https'));
+  const h1 = track(net.createServer(handler(log, 'http', counters)));
+  const tlsServer = tls.createServer({ key: pem('localhost.key'), cert: pem('localhost.pem') }, handler(log, 'https', counters));
   tlsServer.on('secureConnection', (c) => (sockets.add(c), c.on('close', () => sockets.delete(c))));
   tlsServer.on('tlsClientError', () => {});
-  const expired = tls.createServer({ key: pem('expired.key'), cert: pem('expired.pem') }, handler(log, 'https'));
+  const expired = tls.createServer({ key: pem('expired.key'), cert: pem('expired.pem') }, handler(log, 'https', counters));
   expired.on('tlsClientError', () => {});
   track(expired);
   const h2 = http2.createSecureServer({ key: pem('localhost.key'), cert: pem('localhost.pem') });
-  h2.on('stream', h2Handler(log));
+  h2.on('stream', h2Handler(log, counters));
   h2.on('session', (session) => (sockets.add(session), session.on('close', () => sockets.delete(session))));
   const listen = (s) => new Promise((r) => s.listen(0, '127.0.0.1', () => r(s.address().port)));
   const ports = { h1: await listen(h1), tls: await listen(tlsServer), expired: await listen(expired), h2: await listen(h2) };

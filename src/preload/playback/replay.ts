@@ -11,7 +11,7 @@ import { replaceFunction } from '../tracer';
 import { listenForAnswers } from './replayLink';
 import { answerOn, holdDial, holdOf } from './replaySocket';
 import { takeUndiciClaim, watchUndiciConnects } from './replayUndici';
-import { isOwnConnector } from './replayPass';
+import { isOwnConnector, ownDialing } from './replayPass';
 
 /** Calls of claimDials in progress: a socket connected meanwhile is a replayed request's. */
 let claiming = 0;
@@ -39,6 +39,11 @@ export function installReplay(t: Tracer): void {
     // No http2 in this runtime: nothing to replay of it.
   }
   t.replayDial = (socket, args) => {
+    // The replay's own pass-through connection (replayPass.ts) reaches the network.
+    if (ownDialing()) {
+      takeUndiciClaim();
+      return undefined;
+    }
     // A connection undici opens: its requests are taken from it (replayUndici.ts), so it is
     // completed at once, idle, never reaching the network.
     if (takeUndiciClaim()) {

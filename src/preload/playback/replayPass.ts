@@ -25,9 +25,17 @@ export function passingThrough(): boolean {
   return dispatching > 0;
 }
 
+/** Inside the replay's own connector: the socket connecting now is its own (not held). */
+let dialing = 0;
+
 /** True for the replay's own connector (its connections are not held). */
 export function isOwnConnector(c: unknown): boolean {
   return c !== undefined && c === connector;
+}
+
+/** True while the replay's own connector connects (undici may hand its connector on wrapped). */
+export function ownDialing(): boolean {
+  return dialing > 0;
 }
 
 /** The connector of the replay's Agent: a plain connect (TLS for https), with undici's callback. */
@@ -38,9 +46,15 @@ function connect(opts: Record<string, unknown>, cb: (err: Error | null, socket?:
   const host = String(opts.hostname ?? opts.host ?? 'localhost').replace(/^\[|\]$/g, '');
   const port = Number(opts.port) || (https ? 443 : 80);
   const servername = typeof opts.servername === 'string' && opts.servername !== '' ? opts.servername : net.isIP(host) ? undefined : host;
-  const socket = https
-    ? tls.connect({ host, port, ...(servername ? { servername } : {}), ALPNProtocols: ['http/1.1'] })
-    : net.connect({ host, port });
+  let socket: import('node:net').Socket;
+  dialing++;
+  try {
+    socket = https
+      ? tls.connect({ host, port, ...(servername ? { servername } : {}), ALPNProtocols: ['http/1.1'] })
+      : net.connect({ host, port });
+  } finally {
+    dialing--;
+  }
   socket.setNoDelay(true);
   const fail = (err: Error): void => cb(err);
   socket.once('error', fail);

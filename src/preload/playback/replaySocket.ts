@@ -341,6 +341,8 @@ export function passOn(hold: Hold): void {
     hold.handle.connect = hold.realConnect;
     hold.handle.connect6 = hold.realConnect6;
   }
+  // Never pooled either: the next request to this origin must get a socket the replay holds.
+  s.prependListener('free', () => s.destroy());
   const data = writtenOf(hold);
   hold.written = [];
   // Written once connected (net's _writeGeneric waits for `connect`), ahead of anything later.

@@ -31,20 +31,24 @@ export function bodyParts(body: Buffer, timing: RecordedTiming | undefined): Arr
 }
 
 /**
- * Runs `steps` in order, each at its time: `startedAt` (performance.now() ms, the request's start)
- * plus the step's ms; `alive` false stops what is left (the request went away).
+ * Runs `steps` in order, each at its time: the first at `startedAt` (performance.now() ms, the
+ * request's start) plus its ms, each later one at its ms after the first's (the recorded spacing
+ * kept from when the first byte really went, late or not); `alive` false stops what is left.
  */
 export function runPaced(startedAt: number, steps: Array<[number, () => void]>, alive: () => boolean): void {
   let i = 0;
+  let base = startedAt;
   const next = (): void => {
     while (i < steps.length) {
       if (!alive()) return;
       const [ms, fn] = steps[i];
-      const wait = startedAt + ms - orig.perfNow();
+      const wait = base + ms - orig.perfNow();
       if (wait > 1) {
         orig.setTimeout(next, wait);
         return;
       }
+      // The first step (the head) went now: the later ones keep their spacing from it.
+      if (i === 0) base = orig.perfNow() - ms;
       i++;
       fn();
     }
