@@ -195,8 +195,8 @@ export interface TracingOptions {
   otlp: string;
   /** Add Net Trace's own W3C `traceparent` to outgoing requests that have none (src/preload/message/traceparent.ts). */
   addTraceparent: boolean;
-  /** A replay of a recording (docs/replay.md); undefined: none. */
-  replay: ReplaySettings | undefined;
+  /** A replay of a recording (docs/replay.md); absent: none. */
+  replay?: ReplaySettings;
 }
 
 /** A replay's options (the `replay*` options of replayOptions.ts), normalized. */
@@ -276,26 +276,28 @@ export function resolveTracingOptions(layers: readonly OptionLayer[], onError: (
     defaultAction: first('defaultAction', RULE_DEFAULT_ACTIONS[0]) as RuleDefaultAction,
     otlp: first<string>('otlp', '').trim(),
     addTraceparent: first('addTraceparent', false),
-    replay: replayOf(first<string>('replay', '').trim(), first, (name) => first<string[]>(name, [])),
+    ...replayOf(first<string>('replay', '').trim(), first, (name) => first<string[]>(name, [])),
   };
 }
 
-/** The replay's options of resolved layers, or undefined without a recording. */
+/** `{ replay }`, the replay's options of resolved layers, or nothing without a recording. */
 function replayOf(
   file: string,
   first: <T extends OptionValue>(name: string, fallback: T) => T,
   list: (name: string) => string[],
-): ReplaySettings | undefined {
-  if (file === '') return undefined;
+): { replay?: ReplaySettings } {
+  if (file === '') return {};
   return {
-    file,
-    unmatched: first<string>('replayUnmatched', REPLAY_UNMATCHED[0]) as ReplaySettings['unmatched'],
-    timing: first<string>('replayTiming', REPLAY_TIMINGS[0]) as ReplaySettings['timing'],
-    dates: first<string>('replayDates', REPLAY_DATES[0]) as ReplaySettings['dates'],
-    ignoreQuery: list('replayIgnoreQuery'),
-    ignoreFields: list('replayIgnoreField'),
-    matchHeaders: list('replayMatchHeader'),
-    ignoreHost: first('replayIgnoreHost', false),
+    replay: {
+      file,
+      unmatched: first<string>('replayUnmatched', REPLAY_UNMATCHED[0]) as ReplaySettings['unmatched'],
+      timing: first<string>('replayTiming', REPLAY_TIMINGS[0]) as ReplaySettings['timing'],
+      dates: first<string>('replayDates', REPLAY_DATES[0]) as ReplaySettings['dates'],
+      ignoreQuery: list('replayIgnoreQuery'),
+      ignoreFields: list('replayIgnoreField'),
+      matchHeaders: list('replayMatchHeader'),
+      ignoreHost: first('replayIgnoreHost', false),
+    },
   };
 }
 

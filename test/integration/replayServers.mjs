@@ -217,7 +217,9 @@ function send(socket, s, entry, done) {
     const next = () => {
       if (socket.destroyed) return;
       if (i >= s.parts.length) {
-        if (s.end === 'reset-mid') return setTimeout(() => (socket._parent ?? socket).resetAndDestroy(), 20);
+        // Long enough for the client to have read the bytes: a reset that comes with unread bytes
+        // reads as the connection's end (EOF) on Linux, not as ECONNRESET.
+        if (s.end === 'reset-mid') return setTimeout(() => (socket._parent ?? socket).resetAndDestroy(), 200);
         if (chunked) socket.write(`0${CRLF}${(s.trailers ?? []).map(([k, v]) => `${k}: ${v}${CRLF}`).join('')}${CRLF}`);
         return done();
       }

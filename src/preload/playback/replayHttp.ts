@@ -214,7 +214,7 @@ function deliver(
   };
   const s = hold.socket;
   const close = (end: Buffer | null | 'reset'): void => {
-    if (end === 'reset') return void s.destroy(resetError());
+    if (end === 'reset') return resetLater(s);
     if (end !== null && end.length > 0) push(end);
     if (end === null || closesAfter(head, a.httpVersion)) push(null);
   };
@@ -222,7 +222,7 @@ function deliver(
     // At once: the whole answer in one read, as a small answer arrives.
     const end = finish();
     push(Buffer.concat([headPart, encode(body), end !== null && end !== 'reset' ? end : Buffer.alloc(0)]));
-    if (end === 'reset') s.destroy(resetError());
+    if (end === 'reset') resetLater(s);
     else if (end === null || closesAfter(head, a.httpVersion)) push(null);
     return;
   }
@@ -234,6 +234,16 @@ function deliver(
     () => close(finish()),
   );
   runPaced(startedAt, steps, () => !s.destroyed);
+}
+
+/**
+ * The connection reset after the body's bytes: on a later turn of the loop, as a reset arrives in
+ * a read of its own, after the program has read the bytes before it.
+ */
+function resetLater(s: { destroyed: boolean; destroy(err: Error): unknown }): void {
+  orig.setImmediate(() => {
+    if (!s.destroyed) s.destroy(resetError());
+  });
 }
 
 let warned = false;

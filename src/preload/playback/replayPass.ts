@@ -16,6 +16,8 @@ type Connector = (opts: Record<string, unknown>, cb: (err: Error | null, socket?
 type Dispatcher = { dispatch(opts: Record<string, unknown>, handler: object): boolean };
 
 let agent: Dispatcher | null | undefined;
+/** The Agent is undici 8's (Node 26's fetch): its handlers take a controller and header objects. */
+let agent8 = false;
 let connector: Connector | undefined;
 /** Inside the replay's own dispatch: the request undici creates now is the pass-through's (the hooks leave it alone). */
 let dispatching = 0;
@@ -65,18 +67,30 @@ function connect(opts: Record<string, unknown>, cb: (err: Error | null, socket?:
   return socket;
 }
 
-/** The replay's Agent, made once from the global dispatcher's class; null when there is none to make one from. */
+/**
+ * The replay's Agent, made once from the global dispatcher's class (undici 8's when Node has one:
+ * `undici.globalDispatcher.2`, beside the version-1 one it keeps for older undici); null when there
+ * is none to make one from (then it is tried again at the next request).
+ */
 function passAgent(): Dispatcher | null {
-  if (agent !== undefined) return agent;
-  const global = (globalThis as Record<symbol, unknown>)[Symbol.for('undici.globalDispatcher.1')];
-  const Agent = (global as { constructor?: unknown } | undefined)?.constructor;
-  try {
-    connector = connect;
-    agent = typeof Agent === 'function' ? (new (Agent as new (o: object) => Dispatcher)({ connect: connector }) as Dispatcher) : null;
-  } catch {
-    agent = null;
+  if (agent) return agent;
+  const g = globalThis as Record<symbol, unknown>;
+  for (const [key, v8] of [
+    ['undici.globalDispatcher.2', true],
+    ['undici.globalDispatcher.1', false],
+  ] as const) {
+    const Agent = (g[Symbol.for(key)] as { constructor?: unknown } | undefined)?.constructor;
+    if (typeof Agent !== 'function') continue;
+    try {
+      connector = connect;
+      agent = new (Agent as new (o: object) => Dispatcher)({ connect: connector });
+      agent8 = v8;
+      return agent;
+    } catch {
+      // Not an Agent's class (a program's own dispatcher): the next one.
+    }
   }
-  return agent;
+  return null;
 }
 
 /** Header pairs from undici's handler arguments: a flat list of Buffers (legacy), or an object of values. */
@@ -166,7 +180,7 @@ export function passThrough(t: Tracer, r: UReq, n: Names, q: { url: string; meth
         headers: headers.flat(),
         ...(q.body.length > 0 ? { body: q.body } : {}),
       },
-      n.connect === 'onConnect' ? handler : handler8,
+      agent8 ? handler8 : handler,
     );
   } catch (err) {
     failed(err as Error);
