@@ -45,6 +45,13 @@ export { compareWithBaseline, summarizeFile, summarizeLoaded, readTraceHeadAsync
 export { enrichInPlace } from '../trace/summaryStream';
 // Replay (issue 64): the recording's table, the matcher, divergences and dates (src/replay/).
 export * as replay from '../replay/index';
-export { replaySentence, replayTag, replayCountsOf, replayCountsText, unmatchedWords, answeredWithoutNetwork } from '../trace/diagnosis/replayText';
+export {
+  replaySentence,
+  replayTag,
+  replayCountsOf,
+  replayCountsText,
+  unmatchedWords,
+  answeredWithoutNetwork,
+} from '../trace/diagnosis/replayText';
 export { replayLines } from './replayLines';
 export { fixReplayMark, normalizeReplayRun } from '../trace/formats/replayNormalize';

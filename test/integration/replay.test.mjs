@@ -15,6 +15,7 @@
 // The recordings are built from what the servers sent (replayServers.mjs), in the shape of
 // src/trace/contract/recording.ts: the preload's own recording (`--record`) is being built.
 import { describe, test } from 'node:test';
+import dns from 'node:dns';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -58,7 +59,7 @@ async function replayed(bin, recording, env, flags = []) {
   } catch {
     trace = undefined;
   }
-  return { ...res, lines: res.stdout.trim() ? lines(res.stdout) : [], trace };
+  return { ...res, lines: res.stdout.trim() ? lines(res.stdout) : [], trace, out };
 }
 
 /** The calls each client makes: every kind of answer and failure; `base` is the server's origin. */
@@ -93,7 +94,9 @@ function recordingOfRun(s, calls, observed, client) {
   calls.forEach((c, i) => {
     if (!c.failure) return;
     const e = observed[i].error;
-    const code = e?.cause?.code ?? e?.code;
+    // What the network said (the recording's part), whatever error the client made of it (got on
+    // Node 24+ reports the write that waited: ERR_SOCKET_CLOSED_BEFORE_CONNECTION).
+    const code = { refused: 'ECONNREFUSED', dns: dnsCode, tls: 'CERT_HAS_EXPIRED' }[c.failure];
     const tries = (e?.retries ?? 0) + 1;
     for (let k = 0; k < tries; k++)
       failures.push({ method: c.method ?? 'GET', url: c.url, at: at + i * 10 + k, end: { kind: c.failure, code } });
@@ -103,6 +106,11 @@ function recordingOfRun(s, calls, observed, client) {
 }
 
 const CLIENTS = ['http', 'https', 'fetch', 'undici', 'axios', 'got', 'http2'];
+/** What this machine's resolver says of a `.invalid` name (ENOTFOUND; EAI_AGAIN with no resolver). */
+const dnsCode = await dns.promises.lookup('nx.invalid').then(
+  () => 'ENOTFOUND',
+  (e) => e.code,
+);
 
 for (const { label, bin } of nodeBinaries()) {
   describe(`${label}: a replayed program observes what it observed against the servers`, { concurrency: 3 }, () => {
@@ -223,7 +231,14 @@ for (const { label, bin } of nodeBinaries()) {
       }
       const want = lines(truth.stdout);
       const changed = calls.map((c) => (c.body ? { ...c, body: '{"qty":5,"sku":"a"}' } : c));
-      const r = await replayed(bin, recordingOf(s.log, [], 'http'), { NT_CLIENT: 'http', NT_CALLS: JSON.stringify(changed) });
+      const har = join(tmp, `div-${++files}.har`);
+      const spans = join(tmp, `div-${files}.otlp.json`);
+      const r = await replayed(bin, recordingOf(s.log, [], 'http'), { NT_CLIENT: 'http', NT_CALLS: JSON.stringify(changed) }, [
+        '--har',
+        har,
+        '--otlp-file',
+        spans,
+      ]);
       assert.equal(r.code, 0, r.stderr);
       assert.deepEqual(mask(r.lines[0]).body, mask(want[0]).body, 'the 1st request still replays');
       assert.deepEqual(mask(r.lines[2]).body, mask(want[2]).body, 'and the 3rd');
@@ -237,8 +252,16 @@ for (const { label, bin } of nodeBinaries()) {
       );
       assert.match(r.stderr, /not in the recording \(replay-observe\.mjs:\d+\): POST \/json differed .*body field `qty`: 5, recorded 4/);
       assert.deepEqual(r.trace.replay.counts, { replayed: 2, unmatched: 1, passed: 0 });
+      // The HAR's comment and the span's attribute say it too.
+      const entries = JSON.parse(readFileSync(har, 'utf8')).log.entries;
+      assert.match(entries.find((e) => e.request.method === 'POST').comment, /^Not in the recording: POST \/json differed/);
+      assert.match(entries[0].comment, /^Replayed: answered from the recording/);
+      assert.equal(entries[0]._replay.outcome, 'replayed');
+      const attrs = readFileSync(spans, 'utf8');
+      assert.match(attrs, /"key":"nettrace\.replay","value":\{"stringValue":"unmatched"\}/);
+      assert.match(attrs, /"key":"nettrace\.replay","value":\{"stringValue":"replayed"\}/);
       // `nettrace show` lists it with its divergence and line.
-      const shown = await run(process.execPath, [cli, 'show', join(tmp, `out-${files}.json`)]);
+      const shown = await run(process.execPath, [cli, 'show', r.out]);
       assert.match(shown.stdout, /\[replay: not recorded\]/);
       assert.match(shown.stdout, /not in the recording \(replay-observe\.mjs:\d+\): POST \/json differed/);
     });

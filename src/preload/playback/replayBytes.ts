@@ -68,13 +68,15 @@ export function lastChunk(trailers: ReadonlyArray<[string, string]> | undefined)
   return Buffer.from(`0\r\n${lines}\r\n`, 'latin1');
 }
 
-/** The body of a request as the program wrote it to its socket (head, then the body, chunked or not). */
-export function writtenBody(written: Buffer): { head: string; body: Buffer } | undefined {
-  const end = written.indexOf('\r\n\r\n');
-  if (end < 0) return undefined;
-  const head = written.subarray(0, end).toString('latin1');
-  const rest = written.subarray(end + 4);
-  return { head, body: /\r\ntransfer-encoding:[^\r\n]*chunked/i.test(head) ? dechunk(rest) : rest };
+/**
+ * The body of a request from what it handed its socket (`raw`) and its head (`head`: the request's
+ * `_header`): Node writes the head before the first body bytes of a string, but by itself for a
+ * Buffer (so `raw` may or may not start with it); a chunked body is read back to its data.
+ */
+export function writtenBody(head: string, raw: Buffer): Buffer {
+  const h = Buffer.from(head, 'latin1');
+  const rest = raw.length >= h.length && raw.subarray(0, h.length).equals(h) ? raw.subarray(h.length) : raw;
+  return /\r\ntransfer-encoding:[^\r\n]*chunked/i.test(head) ? dechunk(rest) : rest;
 }
 
 /** The data of a chunked body (its size lines, extensions and trailers left out). */

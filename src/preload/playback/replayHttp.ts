@@ -1,8 +1,9 @@
 /**
  * A replay on http/https ClientRequest (and so axios, got, node-fetch over them; docs/replay.md).
  * The request's socket is held (replaySocket.ts) from the moment net is asked to connect it, so
- * nothing reaches the network; what the program writes is kept; when the request has been written
- * whole (its `finish`), the collector is asked (replayLink.ts) and its answer given on the socket:
+ * nothing reaches the network; what the request hands its socket is copied (OutgoingMessage's
+ * `_writeRaw`, through which every byte of it goes, head and body); once it was handed over whole
+ * (its `prefinish`), the collector is asked (replayLink.ts) and its answer given on the socket:
  * the recorded heads, body (still content-encoded: Node's client and the program decode it as they
  * would the server's) and trailers, framed as the recorded head says, pushed into the socket's
  * readable side so Node's own parser reads them; or the recorded failure, through the path a real
@@ -21,11 +22,12 @@ import { observeOnce } from '../emitTaps';
 import { refusedError } from '../rules/whatIf';
 import { resetError } from '../http/httpWhatIf';
 import { askReplay, type ReplayAnswer } from './replayLink';
-import { answerOn, failLookupOn, holdOf, passOn, refuseOn, writtenOf, type Hold } from './replaySocket';
+import { answerOn, failLookupOn, holdOf, passOn, refuseOn, type Hold } from './replaySocket';
 import { chunkBytes, closesAfter, dnsError, framingOf, headBytes, headValues, lastChunk, tlsError, writtenBody } from './replayBytes';
 import { answerSteps, bodyParts, runPaced } from './replayTiming';
 import { orig } from '../transport/collectorNet';
 import { claimAgentSockets, claimDials } from './replay';
+import { replaceFunction } from '../tracer';
 
 /** The ClientRequest as the replay reads it. */
 interface Req {
@@ -35,6 +37,8 @@ interface Req {
   protocol?: string;
   agent?: { protocol?: string } | null;
   destroyed?: boolean;
+  /** The request's head as Node wrote it (set once the head was built). */
+  _header?: string | null;
   getHeader(name: string): unknown;
 }
 
@@ -49,9 +53,42 @@ function answersInPlace(d: StartDecision | null): boolean {
 
 let warnedUnheld = false;
 
+/** What each replayed request handed its socket so far (its head and body, as written). */
+const written = new WeakMap<object, Buffer[]>();
+let rawWrapped = false;
+
+/**
+ * Copies every byte a replayed request hands its socket: OutgoingMessage's `_writeRaw` (the head
+ * and each body chunk, chunked framing included, whether the socket is there yet or not), wrapped
+ * once on the prototype; other requests pass straight through.
+ */
+function copyWrites(): void {
+  if (rawWrapped) return;
+  rawWrapped = true;
+  const http = require('node:http') as typeof import('node:http');
+  const proto = (http as unknown as { OutgoingMessage: { prototype: Record<string, Function> } }).OutgoingMessage.prototype;
+  const writeRaw = proto._writeRaw;
+  if (typeof writeRaw !== 'function') return;
+  replaceFunction(
+    proto,
+    '_writeRaw',
+    function (this: object, data: unknown, encoding: unknown, ...rest: unknown[]): unknown {
+      const parts = written.get(this);
+      if (parts !== undefined) {
+        if (typeof data === 'string')
+          parts.push(Buffer.from(data, typeof encoding === 'string' && Buffer.isEncoding(encoding) ? encoding : 'utf8'));
+        else if (data instanceof Uint8Array) parts.push(Buffer.from(data));
+      }
+      return writeRaw.call(this, data, encoding, ...rest);
+    },
+    writeRaw,
+  );
+}
+
 /** Runs http.request() (`fn`) with the sockets it opens held for the replay. */
 export function replayDials<T>(fn: () => T): T {
   claimAgentSockets();
+  copyWrites();
   return claimDials(fn);
 }
 
@@ -82,6 +119,7 @@ export function replayHttp(
       return;
     }
     const startedAt = orig.perfNow();
+    written.set(req, []);
     const claim = (socket: object): void => {
       const hold = holdOf(socket);
       if (hold === undefined) {
@@ -99,7 +137,8 @@ export function replayHttp(
         });
         return;
       }
-      observeOnce(req, 'finish', () => ask(t, r, id.value, hold, startedAt));
+      // Handed to its socket whole: OutgoingMessage emits `prefinish` then (its `finish` waits for the connect).
+      observeOnce(req, 'prefinish', () => ask(t, r, id.value, hold, startedAt));
     };
     if (holdOf(dialed)) claim(dialed as object);
     else observeOnce(req, 'socket', (s) => claim(s as object));
@@ -125,7 +164,10 @@ function urlOf(r: Req, hold: Hold): string {
 function ask(t: Tracer, r: Req, id: string | undefined, hold: Hold, startedAt: number): void {
   try {
     if (hold.state !== 'held' || hold.socket.destroyed) return;
-    const written = writtenBody(writtenOf(hold));
+    const parts = written.get(r) ?? [];
+    written.delete(r);
+    const head = typeof r._header === 'string' ? r._header : '';
+    const body = writtenBody(head, parts.length === 1 ? parts[0] : Buffer.concat(parts));
     const names = t.config.replay?.matchHeaders ?? [];
     const method = String(r.method ?? 'GET').toUpperCase();
     askReplay(
@@ -135,8 +177,8 @@ function ask(t: Tracer, r: Req, id: string | undefined, hold: Hold, startedAt: n
         client: (r.protocol ?? r.agent?.protocol) === 'https:' ? 'https' : 'http',
         method,
         url: urlOf(r, hold),
-        headers: written ? headValues(written.head, names) : [],
-        ...(written && written.body.length > 0 ? { body: written.body } : {}),
+        headers: headValues(head, names),
+        ...(body.length > 0 ? { body } : {}),
       },
       (a) => {
         try {

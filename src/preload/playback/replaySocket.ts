@@ -5,16 +5,19 @@
  * says what to do with them:
  *
  *   - held: net's name lookup (the `lookup` in the connect options) and the handle's `connect` are
- *     taken and wait; what the request writes is taken and kept (acknowledged at once, as a
- *     kernel's socket buffer would); a ref'd timer keeps the process alive meanwhile;
+ *     taken and wait; what the request writes waits in the socket, as on any socket still
+ *     connecting; a ref'd timer keeps the process alive meanwhile;
  *   - answered: the lookup completes, the connect completes on the handle without a system call
- *     (for TLS, the handshake is done at once, as the what-if stand-ins do), reads never start, and
- *     the recorded bytes are pushed into the socket's readable side, so Node's own parser reads
- *     them; the connection is never pooled and never marked as one that reached the network;
+ *     (for TLS, the handshake is done at once, as the what-if stand-ins do), what was and is written
+ *     is accepted and dropped, reads never start, and the recorded bytes are pushed into the
+ *     socket's readable side, so Node's own parser reads them; the connection is never pooled and
+ *     never marked as one that reached the network;
  *   - refused, DNS failure, TLS failure, reset: the error Node makes for that failure, through the
  *     path a real one takes (the handle's completion with ECONNREFUSED; the lookup's error; the
- *     socket destroyed with the certificate's error or `read ECONNRESET`);
- *   - passed: the lookup and the connect are made for real, and what the request wrote is written.
+ *     socket destroyed with the certificate's error or `read ECONNRESET`); the writes waiting in
+ *     the socket fail as Node fails them (`ERR_SOCKET_CLOSED_BEFORE_CONNECTION`, which some
+ *     clients report on Node 24 and later);
+ *   - passed: the lookup and the connect are made for real, and what waits in the socket is written.
  *
  * Never throws into the program.
  */
@@ -36,7 +39,6 @@ export type Sock = netTypes.Socket & {
   _writev?: (chunks: Array<{ chunk: unknown; encoding: string }>, cb: WriteCb) => void;
   _final: (cb: WriteCb) => void;
   _read: (n: number) => void;
-  _writeGeneric?: (writev: boolean, data: unknown, encoding: string, cb: WriteCb) => void;
   encrypted?: boolean;
   authorized?: boolean;
   _secureEstablished?: boolean;
@@ -64,10 +66,6 @@ export interface Hold {
   connectCall?: { name: 'connect' | 'connect6'; args: unknown[] };
   /** The address an answer gives the lookup (the recorded server's). */
   address?: string;
-  /** What the program wrote to the socket, acknowledged. */
-  written: Buffer[];
-  /** Told after each write (the request's side checks whether it ended). */
-  onWrite?: () => void;
   alive?: NodeJS.Timeout;
 }
 
@@ -113,7 +111,7 @@ export function holdDial(socket: object, args: unknown[]): { args: unknown[]; af
   if (found === undefined || found.options.path != null || holds.has(socket)) return undefined;
   const s = socket as Sock;
   const host = String(found.options.host ?? 'localhost').replace(/^\[|\]$/g, '');
-  const hold: Hold = { socket: s, host, port: Number(found.options.port) || 0, state: 'held', written: [] };
+  const hold: Hold = { socket: s, host, port: Number(found.options.port) || 0, state: 'held' };
   if (typeof found.options.lookup === 'function') hold.programLookup = found.options.lookup as Fn;
   const lookup = function lookup(name: string, opts: unknown, cb?: unknown): void {
     const callback = (typeof opts === 'function' ? opts : cb) as LookupCb;
@@ -122,7 +120,6 @@ export function holdDial(socket: object, args: unknown[]): { args: unknown[]; af
     settleLookup(hold);
   };
   holds.set(socket, hold);
-  takeWrites(hold);
   // Nothing of a held socket keeps the process alive (no lookup in flight, no handle active).
   hold.alive = orig.setTimeout(() => {}, 1 << 30);
   observeClose(s, () => {
@@ -156,36 +153,14 @@ function holdHandle(hold: Hold): void {
   h.connect6 = holder('connect6');
 }
 
-/** Takes what the program writes: kept, acknowledged at once. */
-function takeWrites(hold: Hold): void {
-  const s = hold.socket;
-  const keep = (chunk: unknown, enc: string | undefined): void => {
-    if (typeof chunk === 'string') hold.written.push(Buffer.from(chunk, (enc as BufferEncoding) || 'utf8'));
-    else if (chunk instanceof Uint8Array) hold.written.push(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
-  };
-  const told = (): void => {
-    try {
-      hold.onWrite?.();
-    } catch {
-      // The request's side never throws; nothing to undo.
-    }
-  };
-  s._write = (data, enc, cb) => {
-    keep(data, enc);
-    process.nextTick(cb);
-    told();
-  };
-  s._writev = (chunks, cb) => {
-    for (const c of chunks) keep(c.chunk, c.encoding);
-    process.nextTick(cb);
-    told();
-  };
+/** What is written to a socket that never reaches a server: accepted and dropped, as a kernel's buffer takes it. */
+function dropWrites(s: Sock): void {
+  s._write = (_data, _enc, cb) => process.nextTick(cb);
+  s._writev = (_chunks, cb) => process.nextTick(cb);
   s._final = (cb) => process.nextTick(cb);
-}
-
-/** The bytes the program wrote so far. */
-export function writtenOf(hold: Hold): Buffer {
-  return hold.written.length === 1 ? hold.written[0] : Buffer.concat(hold.written);
+  // A write made while connecting waits in net's _writeGeneric, which calls itself again on `connect`.
+  (s as Sock & { _writeGeneric: (w: boolean, d: unknown, e: string, cb: WriteCb) => void })._writeGeneric = (_w, _d, _e, cb) =>
+    process.nextTick(cb);
 }
 
 /** The lookup's answer, once the hold is decided. */
@@ -250,6 +225,7 @@ export function answerOn(
   standIn(s);
   hold.state = 'answered';
   hold.address = address;
+  dropWrites(s);
   s._read = () => {};
   const h = hold.handle ?? s._handle ?? undefined;
   if (s.encrypted === true && h && typeof h.start === 'function' && tlsFailure !== undefined) {
@@ -327,26 +303,18 @@ export function failLookupOn(hold: Hold, err: Error): void {
   });
 }
 
-/** Lets the socket reach the network: the lookup and connect are made for real, and what was written is written. */
+/** Lets the socket reach the network: the lookup and connect are made for real; what waits in it is written then. */
 export function passOn(hold: Hold): void {
   if (hold.state !== 'held') return;
   const s = hold.socket;
   hold.state = 'passed';
   if (hold.alive !== undefined) orig.clearTimeout(hold.alive);
-  const own = s as unknown as Record<string, unknown>;
-  delete own._write;
-  delete own._writev;
-  delete own._final;
   if (hold.handle !== undefined) {
     hold.handle.connect = hold.realConnect;
     hold.handle.connect6 = hold.realConnect6;
   }
   // Never pooled either: the next request to this origin must get a socket the replay holds.
   s.prependListener('free', () => s.destroy());
-  const data = writtenOf(hold);
-  hold.written = [];
-  // Written once connected (net's _writeGeneric waits for `connect`), ahead of anything later.
-  if (data.length > 0 && typeof s._writeGeneric === 'function') s._writeGeneric(false, data, 'buffer', () => {});
   settleLookup(hold);
   settleConnect(hold);
 }
