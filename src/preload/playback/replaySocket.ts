@@ -24,6 +24,7 @@
 
 import type * as netTypes from 'node:net';
 import { connOf } from '../connection/socketHooks';
+import { now } from '../tracer';
 import { errnoOf } from '../rules/whatIf';
 import { orig } from '../transport/collectorNet';
 import { observeOnce } from '../emitTaps';
@@ -200,13 +201,19 @@ function settleConnect(hold: Hold): void {
   });
 }
 
-/** The trace's connection of a socket that never reached the network (docs/trace-format.md `whatIf` on dials). */
-function standIn(s: Sock): void {
+/**
+ * The trace's connection of a socket that never reached the network (docs/trace-format.md
+ * `whatIf` on dials). `ready`: the replay took the request now, as a server would once it had it:
+ * what comes after is the answer's `wait` (with `--replay-timing recorded`, its recorded one), what
+ * came before is `blocked` (the request being handed over, the collector's round trip).
+ */
+function standIn(s: Sock, ready = false): void {
   const conn = connOf.get(s);
   if (conn === undefined) return;
   conn.whatIf = true;
   // No lookup happened either: the one net made was the replay's.
   conn.lookups.length = 0;
+  if (ready) conn.readyAt = now();
 }
 
 /**
@@ -222,7 +229,7 @@ export function answerOn(
 ): void {
   if (hold.state !== 'held') return;
   const s = hold.socket;
-  standIn(s);
+  standIn(s, true);
   hold.state = 'answered';
   hold.address = address;
   dropWrites(s);
