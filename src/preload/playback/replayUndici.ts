@@ -98,6 +98,28 @@ export function replayUndici(t: Tracer, req: object, d: StartDecision | null | u
   }
 }
 
+let warnedWhatIf = false;
+
+/**
+ * True when the replay answers `req` and so a what-if rule acting on its response (a delay, a
+ * throttle, an override, a reset after N bytes) cannot act on it yet: fetch/undici answers are
+ * given through the request's own steps, past the rule's (said once, never silently).
+ */
+export function replayKeeps(t: Tracer, req: object, d: StartDecision): boolean {
+  if (!replayed.has(req)) return false;
+  if (!warnedWhatIf) {
+    warnedWhatIf = true;
+    try {
+      t.warn(
+        `nettrace: what-if rule "${d.whatIf?.id ?? '?'}" does not act on replayed fetch/undici answers yet (a replay answers them from the recording); it acts on http, https and http2 ones`,
+      );
+    } catch {
+      // The transport never throws.
+    }
+  }
+  return true;
+}
+
 /** The request's record id, once the hooks made its state (none when the rules do not record it). */
 function idOf(r: object): string | undefined {
   return stateOf.get(r)?.id;

@@ -9,7 +9,7 @@
  * internal Request class, never seen by the program).
  */
 
-import { replayUndici } from '../playback/replayUndici';
+import { replayKeeps, replayUndici } from '../playback/replayUndici';
 import { passingThrough } from '../playback/replayPass';
 import { BodyCapture, bodyCap } from '../message/bodies';
 import { isEventStreamList, noteProgress, SseCounter } from '../message/progress';
@@ -232,7 +232,7 @@ function created(
     if (preloadRules.replaying) replayUndici(t, req, d);
     if (d === null) return;
     rules = d;
-    if (d.whatIf !== null) whatIfUndiciRequest(t, req, d, origin);
+    if (d.whatIf !== null && !(preloadRules.replaying && replayKeeps(t, req, d))) whatIfUndiciRequest(t, req, d, origin);
     if (d.definiteDetails > DETAIL_BIT.bodies) undiciCreated(req, d, origin);
   }
   // Not noted at a fetch() call: captured here (deeper: the dispatcher's frames come first, hence
