@@ -17,7 +17,7 @@
 import { describe, test } from 'node:test';
 import dns from 'node:dns';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { apps, cli, nodeBinaries, root, run } from './harness.mjs';
@@ -262,6 +262,14 @@ for (const { label, bin } of nodeBinaries()) {
       assert.match(attrs, /"key":"nettrace\.replay","value":\{"stringValue":"replayed"\}/);
       // `nettrace show` lists it with its divergence and line.
       const shown = await run(process.execPath, [cli, 'show', r.out]);
+      // And its summary counts them.
+      const summary = await run(process.execPath, [cli, 'show', '--summary', r.out]);
+      assert.match(
+        summary.stdout,
+        /Replay of rec-\d+\.json: 2 requests answered from the recording, 1 not in it \(failed: the network is off\)/,
+      );
+      const json = JSON.parse((await run(process.execPath, [cli, 'show', '--summary', '--json', r.out])).stdout);
+      assert.deepEqual(json.replay, { file: json.replay.file, replayed: 2, unmatched: 1, passed: 0, unused: 0 });
       assert.match(shown.stdout, /\[replay: not recorded\]/);
       assert.match(shown.stdout, /not in the recording \(replay-observe\.mjs:\d+\): POST \/json differed/);
     });
@@ -300,3 +308,28 @@ for (const { label, bin } of nodeBinaries()) {
     }
   });
 }
+
+test("nettrace run --replay refuses a file that is not a recording, with the reader's plain sentence, before the program runs", async () => {
+  const marker = join(tmp, 'ran');
+  const program = ['--', process.execPath, '-e', `require('fs').writeFileSync(${JSON.stringify(marker)}, 'x')`];
+  const notJson = join(tmp, 'notes.txt');
+  writeFileSync(notJson, 'hello');
+  const plain = join(tmp, 'plain-trace.json');
+  writeFileSync(plain, JSON.stringify({ formatVersion: 1, traceBeginAt: new Date().toISOString(), httpRequests: [] }));
+  const cases = [
+    [join(tmp, 'missing.json'), /--replay .*missing\.json: no such file/],
+    [notJson, /--replay: notes\.txt is not JSON .*a recording is a trace recorded with `--record` or a HAR/],
+    [
+      join(root, 'package.json'),
+      /--replay: package\.json: This file is neither a Net Trace trace \(no `httpRequests`\) nor a HAR \(no `log`\)/,
+    ],
+    [plain, /--replay: plain-trace\.json: This trace was not recorded for replay \(it has no `exchanges`\)/],
+  ];
+  for (const [file, message] of cases) {
+    const r = await run(process.execPath, [cli, 'run', '--helper', 'off', '--out', join(tmp, 'never.json'), '--replay', file, ...program]);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, message);
+    assert.equal(r.stderr.split('\n').filter(Boolean).length, 1, 'one line');
+  }
+  assert.equal(existsSync(marker), false, 'the program never ran');
+});
