@@ -48,7 +48,9 @@ function deltaText(m: MeasureChange | undefined): string {
 
 function routeRow(c: RouteChange, routeW: number): string {
   const err = `${pct(c.errorRate.a)}→${pct(c.errorRate.b)}${c.errorRate.verdict === 'notable' ? ' !' : ''}`;
-  const reuse = c.reuse ? `${pct(c.reuse.a)}→${pct(c.reuse.b)}${c.reuse.verdict === 'notable' ? ' !' : ''}` : '-';
+  // A side with no request that had a connection (a replay's: docs/replay.md) has no rate: `-`.
+  const rate = (v: number, n: number): string => (n > 0 ? pct(v) : '-');
+  const reuse = c.reuse ? `${rate(c.reuse.a, c.reuse.nA)}→${rate(c.reuse.b, c.reuse.nB)}${c.reuse.verdict === 'notable' ? ' !' : ''}` : '-';
   const total = c.tooFew ? 'too few to tell' : deltaText(c.measures.find((m) => m.measure === 'total'));
   return `${fit(sanitize(c.label) + (c.inferred ? ' *' : ''), routeW)} ${fit(`${c.countA}→${c.countB}`, 13)} ${fit(err, 11)} ${fit(reuse, 11)} ${total}`;
 }

@@ -47,3 +47,13 @@ export { compareWithBaseline, summarizeFile, summarizeLoaded } from '../trace/su
 export { enrichInPlace, YIELD_EVERY } from '../trace/formats/readTrace';
 // Replay (issue 64): the recording's table, the matcher, divergences and dates (src/replay/).
 export * as replay from '../replay/index';
+export {
+  replaySentence,
+  replayTag,
+  replayCountsOf,
+  replayCountsText,
+  unmatchedWords,
+  answeredWithoutNetwork,
+} from '../trace/diagnosis/replayText';
+export { replayLines } from './replayLines';
+export { fixReplayMark, normalizeReplayRun } from '../trace/formats/replayNormalize';

@@ -32,6 +32,8 @@ const lazy = {
   otlpConfig: () => require('../otlp/config') as typeof import('../otlp/config'),
   exportTrace: () => require('../otlp/exportTrace') as typeof import('../otlp/exportTrace'),
   sink: () => require('../otlp/sink') as typeof import('../otlp/sink'),
+  replay: () => require('./replay') as typeof import('./replay'),
+  replayLines: () => require('./replayLines') as typeof import('./replayLines'),
 };
 
 /** The flags of `nettrace run` (src/protocol/options.ts). */
@@ -158,6 +160,8 @@ async function cmdRun(argv: string[]): Promise<number> {
   const pcap = typeof options.pcap === 'string' ? resolve(options.pcap) : undefined;
   if (pcapMaxBytes !== undefined && !pcap) throw new UsageError('--pcap-max-bytes needs --pcap FILE');
   if (pcapBufferMiB !== undefined && !pcap) throw new UsageError('--pcap-buffer-mib needs --pcap FILE');
+  // --replay FILE: read now, so a file that is not a recording is refused before anything runs.
+  const replay = tracing.replay ? lazy.replay().loadReplay({ ...tracing.replay, file: resolve(tracing.replay.file) }) : undefined;
   const { ipcPath: _ipcPath, ...config } = toPreloadConfig(tracing, '');
   const result = await runTraced({
     command: rest[0],
@@ -177,6 +181,7 @@ async function cmdRun(argv: string[]): Promise<number> {
     defaultAction: options['default-action'] !== undefined ? tracing.defaultAction : (ruleSet.defaultAction ?? tracing.defaultAction),
     otlp,
     otlpFile,
+    replay,
   });
   const err = process.stderr;
   const written = [out, ...(har ? [har] : []), ...(otlpFile ? [otlpFile] : [])];
@@ -185,7 +190,11 @@ async function cmdRun(argv: string[]): Promise<number> {
     written.push(`${pc.file} (${pc.packets} packet${pc.packets === 1 ? '' : 's'}${pc.truncated ? ', truncated at the size cap' : ''})`);
   }
   const list = written.length > 1 ? `${written.slice(0, -1).join(', ')} and ${written[written.length - 1]}` : written[0];
-  if (options.quiet) err.write(`nettrace: ${renderSummary(result.trace)}; wrote ${list}\n${whatIfSummary(result.trace)}`);
+  const replayText = result.trace.replay ? lazy.replayLines().replayLines(result.trace, options.quiet ? 0 : 5) : '';
+  if (options.quiet)
+    err.write(
+      `nettrace: ${renderSummary(result.trace)}; wrote ${list}\n${whatIfSummary(result.trace)}${replayText ? `nettrace: ${replayText}` : ''}`,
+    );
   else {
     const [shown, extra] = tableOf(result.trace);
     err.write('\n');
@@ -196,6 +205,7 @@ async function cmdRun(argv: string[]): Promise<number> {
     );
     const rulesLine = rulesSummary(result.trace);
     if (rulesLine) err.write(rulesLine);
+    if (replayText) err.write(replayText);
     err.write(`Wrote ${list}\n`);
   }
   if (result.pcapError) err.write(`nettrace: no packet capture was saved to ${pcap}: ${sanitize(result.pcapError)}\n`);

@@ -8,6 +8,7 @@ import { NO_PROGRAM_FRAME } from '../trace/derive/initiatorLine';
 import { diagnoseLoopBlocked } from '../trace/diagnosis/loopDiagnosis';
 import { formatBytes, formatMs } from '../trace/diagnosis/sentence';
 import { WHAT_IF_TAG } from '../trace/diagnosis/whatIfText';
+import { replayCountsOf, replayCountsText, replaySentence, replayTag } from '../trace/diagnosis/replayText';
 import {
   blockedPortOf,
   DEFAULT_SLOW_THRESHOLD_MS,
@@ -385,6 +386,9 @@ export function renderSummary(trace: Trace, totals?: RequestTotals): string {
   // Requests whose failure or answer a what-if rule made (docs/rules.md): said in every summary, --quiet too.
   const whatIf = trace.httpRequests.reduce((k, r) => k + (r.whatIf ? 1 : 0), 0);
   if (whatIf > 0) s += `; ${whatIf} changed by what-if rules`;
+  // A replay's requests (docs/replay.md): answered from the recording, or not in it.
+  const replayed = replayCountsText(trace.replay?.counts ?? replayCountsOf(trace.httpRequests));
+  if (replayed) s += `; ${replayed}`;
   const { droppedEvents, untracedRequests } = trace.stats;
   if (untracedRequests > 0) s += `; ${untracedRequests} request${untracedRequests === 1 ? '' : 's'} not traced`;
   if (droppedEvents > 0) s += `; ${droppedEvents} event${droppedEvents === 1 ? '' : 's'} dropped`;
@@ -513,7 +517,12 @@ export function writeTrace(trace: Trace, options: RenderOptions, write: (text: s
         ' ' +
         fit(conn, 7) +
         ' ' +
-        fit((r.whatIf ? `[${WHAT_IF_TAG} ${sanitize(r.whatIf.action)}] ` : '') + sanitize(r.reqURL), urlW) +
+        fit(
+          (r.replay ? `[${replayTag(r.replay)}] ` : '') +
+            (r.whatIf ? `[${WHAT_IF_TAG} ${sanitize(r.whatIf.action)}] ` : '') +
+            sanitize(r.reqURL),
+          urlW,
+        ) +
         ' |' +
         bar.text,
     );
@@ -535,7 +544,9 @@ export function writeTrace(trace: Trace, options: RenderOptions, write: (text: s
   lines.push('');
   lines.push(`${legend}  ${paint(FAIL_CHAR, 31, color)} failed`);
 
-  const noted = listed.map((i) => ({ row: rows[i], n: i + 1 })).filter(({ row }) => row.req.diagnosis);
+  // A request the replay answered as recorded, and nothing more to say of it, is no failure (its row says [replay]).
+  const said = (r: HttpRequest) => !!r.diagnosis && !(r.replay?.outcome === 'replayed' && r.diagnosis === replaySentence(r.replay, r));
+  const noted = listed.map((i) => ({ row: rows[i], n: i + 1 })).filter(({ row }) => said(row.req));
   if (noted.length > 0) {
     lines.push('');
     lines.push(

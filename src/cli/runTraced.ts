@@ -19,6 +19,7 @@ import { findOnPath } from '../helper/findOnPath';
 import type { OtlpConfig } from '../otlp/config';
 import type { LiveExport } from '../otlp/exportTrace';
 import type { Session } from '../collector/session';
+import type { ReplaySetup } from '../collector/replay';
 
 /** An error meant for the user: one line, and the exit code to use. */
 export class CliError extends Error {
@@ -72,6 +73,8 @@ export interface RunOptions {
   otlp?: OtlpConfig;
   /** Write the trace's spans as OTLP/JSON to this file. */
   otlpFile?: string;
+  /** Answer the program's requests from this recording (docs/replay.md; ./replay.ts loadReplay). */
+  replay?: ReplaySetup;
 }
 
 /** What a traced run produced. */
@@ -166,6 +169,7 @@ export async function runTraced(options: RunOptions): Promise<RunResult> {
     rules: options.rules,
     defaultAction: options.defaultAction,
     ...(options.config?.record ? { record: recordCaps(options.config) } : {}),
+    ...(options.replay ? { replay: options.replay } : {}),
   }).catch((err: Error) => {
     early?.cancel();
     // Where it cannot listen (a socket path too long, a folder the programs would not trust): said plainly.
@@ -226,7 +230,8 @@ export async function runTraced(options: RunOptions): Promise<RunResult> {
       }
       gated.release();
     }
-    yieldToProgram();
+    // A replayed program waits for the collector's answer to each request: it keeps its priority then.
+    if (!options.replay) yieldToProgram();
     const forward = (signal: NodeJS.Signals) => () => {
       // The user stopped the run (Ctrl+C reaches the program's process group too): the processes
       // that end without an exit message were stopped on purpose, not lost.

@@ -1,5 +1,6 @@
 /** `nettrace show FILE [--json]`: prints a saved trace as a table, or as enriched JSON. */
 
+import { replayLines } from './replayLines';
 import { once } from 'node:events';
 import { isAbsolute, relative, resolve } from 'node:path';
 import { jsonPieces } from '../trace/formats/jsonStream';
@@ -116,6 +117,8 @@ export async function showTrace(path: string, options: ShowOptions = {}): Promis
   stream.write(
     renderTrace(trace, { width: stream.columns ?? 120, color: shouldUseColor(stream), totals, slowThresholdMs: options.slowThresholdMs }),
   );
+  // A replayed run: its counts, and each request the recording had no answer for (docs/replay.md).
+  if (trace.replay) stream.write(replayLines(trace, Infinity));
 }
 
 /** `nettrace show --summary` (text or `--json`), and a large trace's default view (the summary, the failures, the slowest). */
@@ -123,7 +126,15 @@ async function showSummary(path: string, head: TraceHead, options: ShowOptions):
   const file = await summarizeTraceFile(path, { slowThresholdMs: options.slowThresholdMs, head });
   const stream = process.stdout;
   const out = new Out();
-  if (options.json) await out.add(JSON.stringify(file.summary, null, 1) + '\n');
+  const replay = file.trace.replay;
+  if (options.json)
+    await out.add(
+      JSON.stringify(
+        replay ? { ...file.summary, replay: { file: replay.file, ...replay.counts, unused: replay.unused } } : file.summary,
+        null,
+        1,
+      ) + '\n',
+    );
   else {
     const view = { width: stream.columns ?? 120, color: shouldUseColor(stream) };
     await out.add(
@@ -131,6 +142,7 @@ async function showSummary(path: string, head: TraceHead, options: ShowOptions):
         ? renderRouteSummary(file.summary, view)
         : renderLargeTrace(file, { ...view, summaryLine: renderSummary(file.trace, file.totals) }),
     );
+    if (replay) await out.add(replayLines({ ...file.trace, httpRequests: [] }));
   }
   await out.flush();
 }

@@ -94,3 +94,5 @@ export * from '../protocol/preload';
 export { INITIATOR_MODES } from '../protocol/optionBase';
 export * from '../trace/contract/wire';
 export { RulesController, type RulesControllerOptions, type RulesPeer, type RuleWithCounters } from './rules';
+// Replay (issue 64): the collector's answers from a recording (./replay.ts).
+export { ReplayServer, callName, type ReplaySetup, type ReplayOptions } from './replay';

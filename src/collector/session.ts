@@ -20,6 +20,8 @@ import { RulesController } from './rules';
 import { SendAgainLink } from './sendAgain';
 import type { HelloMessage, RuleDefaultAction, SentAgainMessage, StatsMessage } from '../protocol/preload';
 import type { WhatIf } from '../trace/contract/ruleTypes';
+import { ReplayServer, type ReplaySetup } from './replay';
+import type { ReplayAnswerMessage, ReplayAskMessage } from '../protocol/replayWire';
 
 /** Debugger pauses kept per trace; later ones are not recorded (a stepping marathon). */
 const MAX_DEBUGGER_PAUSES = 10_000;
@@ -48,6 +50,8 @@ export interface SessionOptions {
   defaultAction?: RuleDefaultAction;
   /** Record for replay with these caps (the `record` option; the trace's `exchanges` and `recording`). */
   record?: RecordCaps;
+  /** A replay: the programs' requests are answered from this recording (docs/replay.md; ./replay.ts). */
+  replay?: ReplaySetup;
 }
 
 /** Events of a Session. */
@@ -78,6 +82,8 @@ export class Session extends EventEmitter<SessionEvents> {
   readonly rules: RulesController;
   /** Send Again: a recorded request sent again from inside the process that made it (sendAgain.ts). */
   readonly sendAgain: SendAgainLink;
+  /** The replay the programs' requests are answered from, when the run is one (./replay.ts). */
+  readonly replay: ReplayServer | undefined;
 
   constructor(options: SessionOptions) {
     super();
@@ -99,6 +105,12 @@ export class Session extends EventEmitter<SessionEvents> {
     this.rules.on('change', () => this.noteOther());
     this.rules.on('counters', () => this.noteOther());
     this.sendAgain = new SendAgainLink(this.builder, this.rules);
+    this.replay = options.replay
+      ? new ReplayServer(options.replay, {
+          peer: (connection) => this.rules.peerOf(connection),
+          warn: (message) => this.warn(message),
+        })
+      : undefined;
   }
 
   /** The rules or their counters changed: views hear of it with the next change. */
@@ -127,6 +139,7 @@ export class Session extends EventEmitter<SessionEvents> {
   apply(connection: number, message: unknown): void {
     const type = (message as { type?: unknown } | null)?.type;
     if (type === 'sentAgain') return this.sendAgain.answer(connection, message as SentAgainMessage);
+    if (type === 'replayAsk') return this.replayAsk(connection, message as ReplayAskMessage);
     if (type === 'record') this.nameWhatIf((message as { fields?: unknown }).fields);
     this.builder.apply(connection, message);
     this.scheduleChange();
@@ -135,6 +148,23 @@ export class Session extends EventEmitter<SessionEvents> {
       this.rules.hello(connection, m as HelloMessage);
       this.emit('process', m.pid, typeof m.ppid === 'number' ? m.ppid : undefined);
     } else if (m && m.type === 'stats') this.rules.stats(connection, m as StatsMessage);
+  }
+
+  /**
+   * A replayed program's question (src/collector/replay.ts). A session without a recording (a
+   * process that inherited a replay's environment into another run) answers that the network is
+   * off, so the request fails rather than waits for ever.
+   */
+  private replayAsk(connection: number, m: ReplayAskMessage): void {
+    if (this.replay) return this.replay.ask(connection, m);
+    const summary = 'this trace replays no recording, so the request was not answered (the network is off during a replay)';
+    const answer: ReplayAnswerMessage = {
+      type: 'replayAnswer',
+      ask: m.ask,
+      act: 'refuse',
+      mark: { outcome: 'unmatched', reason: 'nothing-near', differences: [], summary },
+    };
+    this.rules.peerOf(connection)?.write(JSON.stringify(answer) + '\n');
   }
 
   /**
@@ -332,6 +362,7 @@ export class Session extends EventEmitter<SessionEvents> {
       ...(raw.debuggerPauses ? { debuggerPauses: raw.debuggerPauses.map((p) => ({ ...p })) } : {}),
       ...this.traceRulesPart(),
       ...(raw.exchanges ? { exchanges: raw.exchanges.slice(), recording: { ...raw.recording! } } : {}),
+      ...(this.replay ? { replay: this.replay.run() } : {}),
       stats: { ...raw.stats, warnings: raw.stats.warnings.slice(), ...(raw.stats.helper ? { helper: { ...raw.stats.helper } } : {}) },
     };
   }

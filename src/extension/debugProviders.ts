@@ -6,7 +6,7 @@
  * pause, end).
  */
 
-import { whatIfRulesIfTrusted } from './settingsGuard';
+import { replayIfTrusted, whatIfRulesIfTrusted } from './settingsGuard';
 import { confirmLaunchWhatIf, ownRule } from './launchWhatIf';
 import { hidingRules, noticeHiding } from './hiddenRules';
 import { noticeWhatIfFromBefore } from './whatIfStatus';
@@ -165,6 +165,13 @@ export async function prepareTrace(
   tracing: LaunchTracing,
   join?: string,
 ): Promise<(PreparedTrace & { joined?: boolean }) | undefined> {
+  // A replay changes what the program receives: off in an untrusted workspace (settingsGuard.ts).
+  tracing = replayIfTrusted(tracing);
+  // Until the editor's parts are built (issue 64), said rather than ignored.
+  if (tracing.replay)
+    void vscode.window.showInformationMessage(
+      `Net Trace: this launch configuration replays ${tracing.replay.file}, which the editor cannot do yet; the program is traced against the network. Replay it with \`nettrace run --replay\` (docs/replay.md).`,
+    );
   const launchRules = s.rules.rulesForLaunch(tracing.rules);
   // Off in an untrusted workspace (settingsGuard.ts): they change what the program receives.
   launchRules.rules = whatIfRulesIfTrusted(launchRules.rules);

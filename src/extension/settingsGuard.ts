@@ -112,6 +112,27 @@ export function whatIfRulesIfTrusted<T>(rules: T[]): T[] {
   return rules.filter((r) => !isWhatIfRule(r));
 }
 
+let warnedReplay = false;
+
+/**
+ * A launch's tracing options without their replay (docs/replay.md) when VS Code does not trust the
+ * workspace: a replay answers every request of the program from a recording, a file the cloned
+ * repository may ship, so it changes what the program receives as a what-if rule does (the same
+ * gate). A warning says why, once per window. The replay options are launch attributes and `nettrace
+ * run` flags only, never settings: a workspace's settings cannot turn one on at all.
+ */
+export function replayIfTrusted<T extends { replay?: unknown }>(tracing: T): T {
+  if ((vscode.workspace as { isTrusted?: boolean }).isTrusted !== false || tracing.replay === undefined) return tracing;
+  if (!warnedReplay) {
+    warnedReplay = true;
+    void vscode.window.showWarningMessage(
+      'Net Trace: the launch configuration’s replay (which answers every request of the program from a recording) is off: this workspace is not trusted. Trust the workspace (Manage Workspace Trust) to use it.',
+    );
+  }
+  const { replay: _replay, ...rest } = tracing;
+  return rest as T;
+}
+
 /**
  * Every `nettrace.*` setting (without the prefix), classified. Rules: a workspace's rules act when
  * each one only traces, skips, marks or breaks; a rule that captures more (`details`) or any other
@@ -186,6 +207,7 @@ export function initSettingsGuard(state: vscode.Memento | undefined): void {
   memento = state;
   warned.clear();
   warnedUntrusted = false;
+  warnedReplay = false;
 }
 
 function remembered(key: string, name: string): string[] {

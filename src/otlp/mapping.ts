@@ -374,6 +374,12 @@ function clientAttributes(r: HttpRequest, rec: RequestRecords, budget: TimeBudge
     a['nettrace.what_if'] = r.whatIf.kind !== undefined ? `${r.whatIf.action} ${r.whatIf.kind}` : r.whatIf.action;
     a['nettrace.what_if.rule'] = r.whatIf.rule;
   }
+  // A replayed request (docs/replay.md): "replayed", "unmatched" or "passed", and the recorded call that answered.
+  if (r.replay) {
+    a['nettrace.replay'] = r.replay.outcome;
+    if (r.replay.outcome === 'replayed') a['nettrace.replay.call'] = r.replay.call;
+    else put(a, 'nettrace.replay.nearest', r.replay.nearest?.call);
+  }
   put(a, 'nettrace.http2.stream_id', r.http2StreamId);
   put(a, 'nettrace.http2.rst_code', r.http2RstCode);
   if (r.reqError) {

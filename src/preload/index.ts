@@ -37,6 +37,7 @@ import { flushHandlerLines, installServerHooks } from './server/serverHooks';
 import { LOOP_MONITOR_ON, LoopMonitor } from './clock/loopLag';
 import { epochOrigin } from './clock/epoch';
 import { preloadRules } from './rules/preloadRules';
+import { installReplay } from './playback/replay';
 import { ensureResolver } from './dns/install';
 import { redactArgv, redactedArgNames } from '../trace/contract/redact';
 import { replaceFunction } from './tracer';
@@ -157,6 +158,7 @@ function start(): void {
   };
   startRules(config, threadId, transport, t);
   if (config.dnsTrace) ensureResolver(t);
+  if (config.replay !== undefined) installReplay(t); // docs/replay.md: every request answered from the collector's recording
   const installing = (install: (t: Tracer) => void) => () => {
     try {
       install(t);

@@ -197,6 +197,8 @@ export class Tracer {
   constructingRequest: string | undefined;
   /** Run before each traced connect (the http2 hook uses it to notice an ESM import of http2). */
   beforeConnect: (() => void) | undefined;
+  /** Under a replay (src/preload/playback/): at each connect, the arguments and after-step of a socket it holds. */
+  replayDial: ((socket: object, args: unknown[]) => { args: unknown[]; after: () => void } | undefined) | undefined;
   /** Stacks already sent (stackKey → stack id), see initiatorField. */
   private readonly stacks = new Map<string, string>();
   /** Captured stacks already formatted (rawStackKey → stack id, or null: no frame to show). */

@@ -4,6 +4,7 @@
  */
 
 import { DEFAULTS, HEADER_MODES, HELPER_MODES, INITIATOR_MODES, RULE_DEFAULT_ACTIONS, type OptionDef } from './optionBase';
+import { replayOptions } from './replayOptions';
 
 /**
  * The redaction defaults as the descriptions name them (src/trace/contract/redact.ts has the lists, and
@@ -23,7 +24,15 @@ const ENTRY_FORMS = '`*part*` adds a pattern (every name containing it), `!name`
 export const OPTIONS: readonly OptionDef[] = /* @__PURE__ */ optionTable();
 
 function optionTable(): OptionDef[] {
-  return [...outputOptions(), ...captureOptions(), ...recorderOptions(), ...ruleOptions(), ...helperOptions(), ...editorOptions()];
+  return [
+    ...outputOptions(),
+    ...captureOptions(),
+    ...recorderOptions(),
+    ...ruleOptions(),
+    ...replayOptions(),
+    ...helperOptions(),
+    ...editorOptions(),
+  ];
 }
 
 /** The output files of `nettrace run`. */

@@ -18,6 +18,7 @@ import type { HeaderCaptureMode } from '../trace/contract/types';
 import type { InitiatorMode, PreloadConfig, RuleDefaultAction } from './preload';
 import { DEFAULTS, HEADER_MODES, INITIATOR_MODES, RULE_DEFAULT_ACTIONS, type CliFlag, type HelperMode, type OptionDef } from './optionBase';
 import { OPTIONS } from './optionTable';
+import { REPLAY_DATES, REPLAY_TIMINGS, REPLAY_UNMATCHED } from './replayOptions';
 
 /** The definition of one option (throws for a name that is not in OPTIONS). */
 export function optionDef(name: string): OptionDef {
@@ -180,6 +181,21 @@ export interface TracingOptions {
   addTraceparent: boolean;
   /** Record the run for replay, with the caps in bytes (src/trace/contract/recording.ts). */
   record: { enabled: boolean; maxBodyBytes: number; maxRunBytes: number };
+  /** A replay of a recording (docs/replay.md); absent: none. */
+  replay?: ReplaySettings;
+}
+
+/** A replay's options (the `replay*` options of replayOptions.ts), normalized. */
+export interface ReplaySettings {
+  /** The recording's path, as given. */
+  file: string;
+  unmatched: (typeof REPLAY_UNMATCHED)[number];
+  timing: (typeof REPLAY_TIMINGS)[number];
+  dates: (typeof REPLAY_DATES)[number];
+  ignoreQuery: string[];
+  ignoreFields: string[];
+  matchHeaders: string[];
+  ignoreHost: boolean;
 }
 
 /** One source of option values, e.g. a launch configuration or the settings; `label` names an option in messages. */
@@ -251,6 +267,28 @@ export function resolveTracingOptions(layers: readonly OptionLayer[], onError: (
       maxBodyBytes: first('recordMaxBody', DEFAULTS.recordMaxBodyBytes),
       maxRunBytes: first('recordMaxRun', DEFAULTS.recordMaxRunBytes),
     },
+    ...replayOf(first<string>('replay', '').trim(), first, (name) => first<string[]>(name, [])),
+  };
+}
+
+/** `{ replay }`, the replay's options of resolved layers, or nothing without a recording. */
+function replayOf(
+  file: string,
+  first: <T extends OptionValue>(name: string, fallback: T) => T,
+  list: (name: string) => string[],
+): { replay?: ReplaySettings } {
+  if (file === '') return {};
+  return {
+    replay: {
+      file,
+      unmatched: first<string>('replayUnmatched', REPLAY_UNMATCHED[0]) as ReplaySettings['unmatched'],
+      timing: first<string>('replayTiming', REPLAY_TIMINGS[0]) as ReplaySettings['timing'],
+      dates: first<string>('replayDates', REPLAY_DATES[0]) as ReplaySettings['dates'],
+      ignoreQuery: list('replayIgnoreQuery'),
+      ignoreFields: list('replayIgnoreField'),
+      matchHeaders: list('replayMatchHeader'),
+      ignoreHost: first('replayIgnoreHost', false),
+    },
   };
 }
 
@@ -296,6 +334,12 @@ export function toPreloadConfig(options: TracingOptions, ipcPath: string): Prelo
     out.record = true;
     if (options.record.maxBodyBytes !== DEFAULTS.recordMaxBodyBytes) out.recordMaxBodyBytes = options.record.maxBodyBytes;
     if (options.record.maxRunBytes !== DEFAULTS.recordMaxRunBytes) out.recordMaxRunBytes = options.record.maxRunBytes;
+  }
+  if (options.replay) {
+    // What the preload needs of a replay; the recording stays with the collector.
+    const r = options.replay;
+    out.replay = { unmatched: r.unmatched, timing: r.timing };
+    if (r.matchHeaders.length > 0) out.replay.matchHeaders = r.matchHeaders.map((h) => h.toLowerCase());
   }
   return out;
 }

@@ -16,6 +16,7 @@
 import type { HeaderCaptureMode, Initiator, RecordKind } from '../trace/contract/types';
 import type { WhatIfDelay, WhatIfFail, WhatIfOverride, WhatIfRespond, WhatIfThrottle } from '../trace/contract/ruleTypes';
 import type { RecordedEnd, RecordedHead, RecordedTiming } from '../trace/contract/recording';
+import type { PreloadReplayConfig, ReplayAnswerMessage, ReplayAskMessage, ReplayBodyMessage } from './replayWire';
 
 /** Name of the environment variable that carries the JSON-encoded PreloadConfig. */
 export const CONFIG_ENV = 'NETTRACE_CONFIG';
@@ -148,6 +149,12 @@ export interface PreloadConfig {
   rulesFile?: string;
   /** Threshold of the rules' `slow` field in ms (default 1000); written only with rules. */
   slowThresholdMs?: number;
+  /**
+   * A replay is on (docs/replay.md; ./replayWire.ts): every request is answered by the collector
+   * from its recording, never sent to the network unless the answer says so. Inherited by child
+   * processes and worker threads: the whole run is replayed.
+   */
+  replay?: PreloadReplayConfig;
   /**
    * Loaded into a running process through the debugger (an attach session): the preload also
    * detaches itself (DETACH_SYMBOL) once the collector's connection closes or cannot be made,
@@ -465,7 +472,7 @@ export interface SentAgainMessage {
 }
 
 /** Every message the collector sends to a preload. */
-export type CollectorMessage = RulesMessage | SendAgainMessage;
+export type CollectorMessage = RulesMessage | SendAgainMessage | ReplayAnswerMessage | ReplayBodyMessage;
 
 /** Every message the preload sends. */
 export type PreloadMessage =
@@ -477,4 +484,5 @@ export type PreloadMessage =
   | StackMessage
   | BlobMessage
   | LoopBlockMessage
-  | SentAgainMessage;
+  | SentAgainMessage
+  | ReplayAskMessage;

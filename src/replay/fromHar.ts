@@ -87,6 +87,8 @@ function entryCall(entry: Record<string, unknown>, sourceIndex: number, polly: b
   if (reqBody.state === 'unknown')
     warnings.add('request-body-unknown', 'The HAR does not hold some request bodies (binary uploads): those calls match any body.', label);
   if (typeof entry._traceID === 'string') call.traceID = entry._traceID;
+  if (typeof entry.serverIPAddress === 'string' && entry.serverIPAddress !== '')
+    call.address = entry.serverIPAddress.replace(/^\[|\]$/g, '');
   const startAt = typeof entry.startedDateTime === 'string' ? Date.parse(entry.startedDateTime) : NaN;
   if (Number.isFinite(startAt)) call.startAt = startAt;
   const version = httpVersion(str(response.httpVersion) || str(request.httpVersion));

@@ -28,6 +28,7 @@ export function tableFromTrace(trace: Record<string, unknown>): ReplayTable {
   trace.httpRequests.forEach((req, i) => {
     if (isRecord(req) && typeof req.traceID === 'string') requests.set(req.traceID, { req, i });
   });
+  const addresses = addressIndex(trace);
   const calls: ReplayCall[] = [];
   const answered = new Set<string>();
   for (const ex of trace.exchanges) {
@@ -52,7 +53,11 @@ export function tableFromTrace(trace: Record<string, unknown>): ReplayTable {
       continue;
     }
     const call = callOf(ex, req, i, beginAt, warnings);
-    if (call) calls.push(call);
+    if (call) {
+      const address = addresses(req);
+      if (address) call.address = address;
+      calls.push(call);
+    }
   }
   trace.httpRequests.forEach((req) => {
     if (isRecord(req) && typeof req.traceID === 'string' && !answered.has(req.traceID)) {
@@ -70,6 +75,35 @@ export function tableFromTrace(trace: Record<string, unknown>): ReplayTable {
     ...(recordedAt !== undefined ? { recordedAt } : {}),
     ...(recording ? { recording } : {}),
     warnings: warnings.list(),
+  };
+}
+
+/**
+ * The server address of a request's connection, from the trace's records: its connection's
+ * 4-tuple, else its dial's last connect attempt, else the first address its lookup gave.
+ */
+function addressIndex(trace: Record<string, unknown>): (req: Record<string, unknown>) => string | undefined {
+  const byId = (list: unknown): Map<string, Record<string, unknown>> => {
+    const m = new Map<string, Record<string, unknown>>();
+    if (Array.isArray(list)) for (const r of list) if (isRecord(r) && typeof r.traceID === 'string') m.set(r.traceID, r);
+    return m;
+  };
+  let conns: Map<string, Record<string, unknown>> | undefined;
+  let dials: Map<string, Record<string, unknown>> | undefined;
+  return (req) => {
+    if (typeof req.tcpConn === 'string') {
+      const tuple = (conns ??= byId(trace.tcpConns)).get(req.tcpConn)?.addrTuple;
+      if (isRecord(tuple) && typeof tuple.dstIP === 'string' && tuple.dstIP !== '') return tuple.dstIP;
+    }
+    if (typeof req.dial !== 'string') return undefined;
+    const dial = (dials ??= byId(trace.dials)).get(req.dial);
+    if (!dial) return undefined;
+    const attempts = Array.isArray(dial.connectAttempts) ? dial.connectAttempts.filter(isRecord) : [];
+    const last = attempts[attempts.length - 1];
+    if (last && typeof last.address === 'string' && last.address !== '') return last.address;
+    const lookups = Array.isArray(dial.dnsLookups) ? dial.dnsLookups.filter(isRecord) : [];
+    for (const l of lookups) if (Array.isArray(l.addresses) && typeof l.addresses[0] === 'string') return l.addresses[0];
+    return undefined;
   };
 }
 

@@ -20,8 +20,13 @@ export interface ReplayRequest {
   url: string;
   /** `[name, value]` pairs, a flat `rawHeaders` list, or an object of values (Node's `getHeaders()`). */
   headers?: HeadersLike;
-  /** The body as sent (a string is taken as UTF-8). */
+  /** The body as sent (a string is taken as UTF-8), or its start when `bodySize` is more. */
   body?: Uint8Array | string;
+  /**
+   * The body's length in all, when `body` holds only its start (a body over the recording's cap,
+   * REPLAY_ASK_BODY_MAX): it matches a recorded body cut to the same length, by its start.
+   */
+  bodySize?: number;
 }
 
 export type HeadersLike =
@@ -163,14 +168,17 @@ export function prepareCall(call: ReplayCall, ctx: MatchContext): Prepared {
 export function prepareRequest(req: ReplayRequest, ctx: MatchContext): Prepared {
   const url = urlParts(req.url);
   const bytes = typeof req.body === 'string' ? utf8(req.body) : req.body;
+  const held = bytes?.length ?? 0;
+  // A body only partly given (over the cap): matched by its start and length, as a recorded cut body is.
+  const cut = typeof req.bodySize === 'number' && req.bodySize > held;
   return {
     method: String(req.method).toUpperCase(),
     url,
     query: keptQuery(url, ctx),
     headers: ctx.headers.map((name) => liveHeader(req.headers, name)),
-    bodyState: bytes && bytes.length > 0 ? 'whole' : 'none',
+    bodyState: cut ? 'cut' : held > 0 ? 'whole' : 'none',
     ...(bytes ? { bodyBytes: bytes } : {}),
-    bodySize: bytes?.length ?? 0,
-    body: readBody(bytes, ctx.fields),
+    bodySize: cut ? (req.bodySize as number) : held,
+    body: cut ? { kind: 'none', size: 0 } : readBody(bytes, ctx.fields),
   };
 }

@@ -37,6 +37,12 @@ export interface ReplayCall {
   startAt?: number;
   /** `HTTP/1.1`, `HTTP/2`, … when known. */
   httpVersion?: string;
+  /**
+   * The server address the recorded connection reached or tried last (a trace's connection or
+   * connect attempt, a HAR's `serverIPAddress`), when known: a replayed refusal names it as the
+   * original did (`connect ECONNREFUSED 10.0.0.7:443`).
+   */
+  address?: string;
   /** The request's headers as recorded (credential values `<redacted>`, no value when only names were kept). */
   reqHeaders: HeaderPair[];
   reqBodyState: RecordedBodyState;

@@ -8,6 +8,7 @@
  */
 
 import { whatIfSentence, whatIfWithoutNetwork } from './diagnosis/whatIfText';
+import { replayedWithoutNetwork, replaySentence } from './diagnosis/replayText';
 import { diagnose, type DiagnosisContext, type DiagnosisOptions } from './diagnosis/diagnosis';
 import { incomingLoopBlockedOf, loopBlocksByThread, threadKey } from './derive/loopBlocked';
 import { measureTimeBudget } from './derive/timeBudget';
@@ -179,11 +180,14 @@ export function enrichRequest(request: HttpRequest, index: RecordIndex, options:
   // A what-if rule made what the program received: the diagnosis says so first (docs/rules.md).
   // Made without the network, the program's error is all there is to tell: the phase sentence
   // would name a server and a request sent that were not.
-  const saw =
-    out.whatIf && whatIfWithoutNetwork(out.whatIf) && out.reqError ? `${out.reqError.name ?? 'Error'}: ${out.reqError.message}.` : found;
-  const diagnosis = out.whatIf
-    ? `${whatIfSentence(out.whatIf, ctx.tcpConn, out.reusedConn)}${saw ? ` The program saw: ${saw}` : ''}`
-    : found;
+  // A replay's answer likewise (docs/replay.md): where it came from, or what differed from the recording.
+  const standIn = (out.whatIf !== undefined && whatIfWithoutNetwork(out.whatIf)) || replayedWithoutNetwork(out.replay);
+  const saw = standIn && out.reqError ? `${out.reqError.name ?? 'Error'}: ${out.reqError.message}.` : found;
+  const said = [
+    out.replay ? replaySentence(out.replay, out) : '',
+    out.whatIf ? whatIfSentence(out.whatIf, ctx.tcpConn, out.reusedConn) : '',
+  ].filter(Boolean);
+  const diagnosis = said.length > 0 ? `${said.join(' ')}${saw ? ` The program saw: ${saw}` : ''}` : found;
   if (diagnosis) out.diagnosis = diagnosis;
   else delete out.diagnosis;
   return out;

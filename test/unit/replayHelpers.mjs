@@ -40,6 +40,7 @@ export function traceOf(calls) {
       response: { status: c.status ?? 200, statusText: 'OK', headers: c.headers ?? [['content-type', 'text/plain']] },
       body: { base64: b64(answer), size: Buffer.byteLength(answer) },
       end: c.end ?? { kind: 'completed' },
+      ...(c.timing ? { timing: c.timing } : {}),
     });
   });
   return {

@@ -412,3 +412,27 @@ test('what-if rules are off in an untrusted workspace (VS Code workspace trust),
     delete vscode.workspace.isTrusted;
   }
 });
+
+test("a launch configuration's replay is off in an untrusted workspace, with a warning that says why; no replay option is a setting", async () => {
+  m.initSettingsGuard(memento());
+  const warnings = recordWarnings();
+  const tracing = { headers: 'values', replay: { file: 'ci-run.json', unmatched: 'fail' } };
+  try {
+    vscode.workspace.isTrusted = true;
+    assert.equal(m.replayIfTrusted(tracing), tracing, 'trusted: unchanged');
+    vscode.workspace.isTrusted = false;
+    assert.deepEqual(m.replayIfTrusted(tracing), { headers: 'values' }, 'untrusted: no replay');
+    assert.deepEqual(m.replayIfTrusted({ headers: 'values' }), { headers: 'values' });
+    m.replayIfTrusted(tracing);
+    await tick();
+    assert.equal(warnings.length, 1, 'said once per window');
+    assert.match(warnings[0].message, /replay .* is off: this workspace is not trusted/);
+  } finally {
+    delete vscode.workspace.isTrusted;
+  }
+  assert.deepEqual(
+    Object.keys(declared).filter((k) => /replay/i.test(k)),
+    [],
+    'no nettrace.* setting turns a replay on',
+  );
+});

@@ -58,12 +58,16 @@ export function installSocketHooks(t: Tracer): void {
   const wrapped = function connect(this: AnySocket, ...args: unknown[]): unknown {
     let callArgs = args;
     if (hook.enabled && !connOf.has(this)) callArgs = t.guard(hook, () => onConnect(t, hook, this, args)) ?? args;
+    // A replay holds the sockets of the requests it answers (src/preload/playback/replaySocket.ts).
+    const held = t.replayDial !== undefined ? t.replayDial(this, callArgs) : undefined;
+    if (held !== undefined) callArgs = held.args;
     // Net calls the lookup function inside: a `dns.lookup` it makes is this dial's (dns/programLookup.ts).
     const outer = enterConnect(connOf.get(this));
     try {
       return original.apply(this, callArgs);
     } finally {
       enterConnect(outer);
+      held?.after();
     }
   };
   replaceFunction(proto, 'connect', wrapped, original);

@@ -33,6 +33,7 @@ import { httpView, wantsBodies, ruleEnd, ruleStart, ruleStartFields } from '../r
 import { whatIfHttp } from './httpWhatIf';
 import { sendAgainTracer } from '../rules/sendAgainStore';
 import { keepForSendAgain } from './httpSendAgain';
+import { replayDials, replayHttp } from '../playback/replayHttp';
 import { httpDetails, httpDialBegin, httpDialEnd } from '../rules/ruleDetails';
 import { DETAIL_BIT } from '../../rules/details';
 import { asksUpgrade } from '../headerCapture';
@@ -138,7 +139,8 @@ function startByRules(t: Tracer, hook: Hook, wrapped: Function, original: Functi
   let req: unknown;
   inWrapper++;
   try {
-    req = original.apply(self, args);
+    // Under a replay the request's socket is held before it reaches the network (src/preload/playback/).
+    req = preloadRules.replaying ? replayDials(() => original.apply(self, args)) : original.apply(self, args);
   } finally {
     inWrapper--;
     httpDialEnd(dial);
@@ -150,6 +152,7 @@ function startByRules(t: Tracer, hook: Hook, wrapped: Function, original: Functi
       const r = req as TracedRequest;
       const d = preloadRules.mode === 'none' ? null : ruleStart(t, httpView(r));
       if (dial || preloadRules.detailKinds !== 0) httpDetails(t, r, d, dial, r.socket);
+      if (preloadRules.replaying) replayHttp(t, r, () => stateOf.get(r), t.lastSocket !== socketBefore ? t.lastSocket : undefined, d);
       if (d !== null && d.whatIf !== null) whatIfHttp(t, r, d, t.lastSocket !== socketBefore ? t.lastSocket : undefined);
       if (d === null) {
         stateOf.set(r, SKIPPED);

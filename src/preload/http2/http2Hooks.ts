@@ -11,6 +11,7 @@
  * the stream's own `push`, as for http.
  */
 
+import { noteReplayedStream, replayConnect } from '../playback/replayHttp2';
 import type * as http2 from 'node:http2';
 import { BodyCapture, bodyCap } from '../message/bodies';
 import { noteProgress, type Progressing } from '../message/progress';
@@ -102,7 +103,9 @@ function wrapConnect(t: Tracer, hook: Hook, mod_: typeof http2): void {
   let patchedProto = false;
   const wrapped = function (this: unknown, ...args: unknown[]): unknown {
     t.lastConn = undefined;
-    const session = connect.apply(this, args) as http2.ClientHttp2Session;
+    // Under a replay the session runs to the replay's own server, never the network (src/preload/playback/).
+    const replayed = preloadRules.replaying ? replayConnect(t, connect as never, this, args) : undefined;
+    const session = replayed ?? (connect.apply(this, args) as http2.ClientHttp2Session);
     t.guard(hook, () => {
       const authority = args[0];
       const origin =
@@ -347,6 +350,7 @@ function onStream(
   state?.ops?.sample();
   const conn = alone ? undefined : state?.conn;
   const id = recordStream(t, alone && state !== undefined ? { ...state, conn: undefined } : state, headers, startAt, stack, rules);
+  if (preloadRules.replaying) noteReplayedStream(session, stream, id);
   const keeper =
     t.config.sendAgain === true && state !== undefined
       ? keepHttp2ForSendAgain(t, id, session, state.origin, state.connectArgs ?? [state.origin], pairs(flatHeaders(headers ?? {})))

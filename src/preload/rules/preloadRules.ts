@@ -36,6 +36,7 @@ import {
   type SendAgainMessage,
   type WireRuleCounters,
 } from '../../protocol/preload';
+import type { ReplayAnswerMessage, ReplayBodyMessage } from '../../protocol/replayWire';
 
 /** The rule engine's module (src/rules), loaded by engineModule(). */
 type RulesModule = typeof import('../../rules');
@@ -64,6 +65,14 @@ let sendAgainHandler: ((m: SendAgainMessage) => void) | undefined;
 /** Registers the Send Again handler (sendAgainStore.ts). */
 export function onSendAgain(fn: (m: SendAgainMessage) => void): void {
   sendAgainHandler = fn;
+}
+
+/** Who reads a replay's answers (src/preload/playback/replayLink.ts, registered when a replay is on). */
+let replayHandler: ((m: ReplayAnswerMessage | ReplayBodyMessage) => void) | undefined;
+
+/** Registers the replay's reader of the collector's answers (replayLink.ts). */
+export function onReplayMessage(fn: (m: ReplayAnswerMessage | ReplayBodyMessage) => void): void {
+  replayHandler = fn;
 }
 
 /**
@@ -112,6 +121,11 @@ export class PreloadRules {
    * decideStart for each request. The hooks' hot path reads this one field.
    */
   mode: 'all' | 'none' | 'rules' = 'all';
+  /**
+   * A replay is on (PreloadConfig.replay): every request takes the hooks' rules path, where the
+   * replay acts (src/preload/playback/), so mode is never 'all'; without one nothing changes.
+   */
+  replaying = false;
   /** The version of the set in force (RulesMessage.version); -1 before any set. */
   version = -1;
   /**
@@ -138,6 +152,10 @@ export class PreloadRules {
   init(config: PreloadConfig, process: ProcessFacts, host: PreloadRulesHost): void {
     this.facts = process;
     this.host = host;
+    if (config.replay !== undefined && config.replay !== null && typeof config.replay === 'object') {
+      this.replaying = true;
+      this.mode = 'rules';
+    }
     try {
       if (config.rules === undefined && typeof config.rulesFile === 'string') {
         this.applyFile(config.rulesFile);
@@ -316,6 +334,7 @@ export class PreloadRules {
       sessionActed?: unknown;
     };
     if (m.type === 'sendAgain') return sendAgainHandler?.(msg as SendAgainMessage);
+    if (m.type === 'replayAnswer' || m.type === 'replayBody') return replayHandler?.(msg as ReplayAnswerMessage);
     // Other types are for later versions of the collector: ignored.
     if (m.type !== 'rules') return;
     const version = typeof m.version === 'number' && Number.isSafeInteger(m.version) && m.version >= 0 ? m.version : undefined;
@@ -364,7 +383,8 @@ export class PreloadRules {
     }
     this.engine.setRules(rules, def, actsOf(sessionActed));
     this.version = version;
-    this.mode = this.engine.mode;
+    // Under a replay a request the rules do not record is still answered: the hooks ask them (null: not recorded).
+    this.mode = this.replaying ? 'rules' : this.engine.mode;
     let kinds = 0;
     for (const r of rules) if (r.enabled && r.action === 'details') for (const k of r.details ?? []) kinds |= DETAIL_BIT[k];
     this.detailKinds = kinds;

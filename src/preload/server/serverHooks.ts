@@ -21,6 +21,7 @@
  * the stream the channel did not.
  */
 
+import { replayServerSessions } from '../playback/replayHttp2';
 import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
 import type { IncomingError } from '../../trace/contract/incoming';
@@ -94,8 +95,10 @@ export function installServerHooks(t: Tracer): void {
     if (s !== undefined && !s.ended) t.run(hook, endRequest, s, res);
   });
   subscribe('http2.server.stream.start', (msg) => {
-    const m = msg as { stream: object; headers: Record<string, unknown> };
-    if (stateOf.get(m.stream) === undefined) t.run(hook, onStream, m.stream, m.headers);
+    const m = msg as { stream: object & { session?: object }; headers: Record<string, unknown> };
+    // A replay's own server (src/preload/playback/replayHttp2.ts) is not the program's.
+    if (stateOf.get(m.stream) === undefined && !replayServerSessions.has(m.stream.session ?? {}))
+      t.run(hook, onStream, m.stream, m.headers);
   });
   watchHttp2Servers(t);
   watchUpgrades(

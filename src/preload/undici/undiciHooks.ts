@@ -9,6 +9,8 @@
  * internal Request class, never seen by the program).
  */
 
+import { replayKeeps, replayUndici } from '../playback/replayUndici';
+import { passingThrough } from '../playback/replayPass';
 import { BodyCapture, bodyCap } from '../message/bodies';
 import { isEventStreamList, noteProgress, SseCounter } from '../message/progress';
 import { NO_STACK } from '../initiator/stackCapture';
@@ -187,15 +189,18 @@ function onCreate(t: Tracer, hook: Hook, m: Msg, drained: QueuedCall | undefined
   // Trace rules that record nothing: no request is read.
   if (preloadRules.mode === 'none') return;
   const req = m.request as UndiciRequest;
+  // Under a replay (src/preload/playback/): its own pass-through request is not the program's.
+  if (preloadRules.replaying && passingThrough()) return;
   const isFetch = hasHeader(req.headers, 'sec-fetch-mode');
   // Skipped by the rules at its fetch() call, within which it is being created: nothing more to read.
-  if (isFetch && takeSkippedFetch()) return;
+  if (isFetch && takeSkippedFetch()) return void (preloadRules.replaying && replayUndici(t, req, null));
   // A global fetch() noted its caller's stack at the call (and maybe what the rules decided
   // there: RulesNote): handed over directly when this request is created within the call, else
   // found by URL; other requests capture it in created().
   const sync = isFetch ? takeSyncFetch() : undefined;
   // Skipped by the rules at the call: nothing more to read (not even the URL).
-  if (sync !== undefined && sync.note instanceof RulesNote && sync.note.decision === null && preloadRules.mode !== 'all') return;
+  if (sync !== undefined && sync.note instanceof RulesNote && sync.note.decision === null && preloadRules.mode !== 'all')
+    return void (preloadRules.replaying && replayUndici(t, req, null));
   created(t, hook, req, isFetch, sync, drained);
 }
 
@@ -228,9 +233,10 @@ function created(
         : preloadRules.mode === 'none'
           ? null
           : ruleStart(t, viewFromUrl(String(req.method ?? 'GET'), url, client, flatLookup(req.headers)), ruled !== undefined);
+    if (preloadRules.replaying) replayUndici(t, req, d);
     if (d === null) return;
     rules = d;
-    if (d.whatIf !== null) whatIfUndiciRequest(t, req, d, origin);
+    if (d.whatIf !== null && !(preloadRules.replaying && replayKeeps(t, req, d))) whatIfUndiciRequest(t, req, d, origin);
     if (d.definiteDetails > DETAIL_BIT.bodies) undiciCreated(req, d, origin);
   }
   // Not noted at a fetch() call: captured here (deeper: the dispatcher's frames come first, hence

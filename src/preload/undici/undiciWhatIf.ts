@@ -21,7 +21,7 @@ import { HeadersTimeoutError } from './undiciErrors';
  * The names of undici's Request methods the connection calls: undici 8 (Node 26's fetch) renamed
  * them (onConnect → onRequestStart, onHeaders → onResponseStart, …); the arguments are the same.
  */
-interface Names {
+export interface Names {
   connect: string;
   headers: string;
   data: string;
@@ -41,9 +41,9 @@ type Fn = (...args: unknown[]) => unknown;
 
 /** Requests a what-if rule answers or fails in the connection's place (takeOver). */
 const taken = new WeakSet<object>();
-type UReq = Record<string, unknown> & { aborted?: boolean; completed?: boolean };
+export type UReq = Record<string, unknown> & { aborted?: boolean; completed?: boolean };
 
-function namesOf(r: UReq): Names {
+export function namesOf(r: UReq): Names {
   return typeof r.onHeaders === 'function' ? V7 : V8;
 }
 
@@ -53,7 +53,7 @@ function namesOf(r: UReq): Names {
  * mark for a request the connection must skip: on a request a what-if rule took over it is set
  * for the connection (see takeOver), and cleared around these calls.
  */
-function call(r: UReq, name: string, ...args: unknown[]): unknown {
+export function call(r: UReq, name: string, ...args: unknown[]): unknown {
   const fn = (Object.getPrototypeOf(r) as Record<string, Fn>)[name];
   if (typeof fn !== 'function') return undefined;
   const skipped = taken.has(r) && r.aborted === true;
@@ -71,7 +71,7 @@ function call(r: UReq, name: string, ...args: unknown[]): unknown {
  * faster than that many bytes a second: slice k is handed over at start + (bytes before it) / rate.
  * `finish` runs once every queued byte was handed over after end() (or at once with none queued).
  */
-class Pump {
+export class Pump {
   private queue: Buffer[] = [];
   private paused = false;
   private timer: NodeJS.Timeout | undefined;
@@ -150,7 +150,7 @@ class Pump {
  * queue unwritten. A connection undici's pool opens meanwhile is real (traced as a connection,
  * not as this request's); its errors do not reach the request.
  */
-function takeOver(r: UReq, n: Names): void {
+export function takeOver(r: UReq, n: Names): void {
   taken.add(r);
   r[n.connect] = () => {
     r.aborted = true;
@@ -166,14 +166,14 @@ function takeOver(r: UReq, n: Names): void {
 const ended = new WeakSet<object>();
 
 /** Errors the request as its connection would (errorRequest), once. */
-function endWith(r: UReq, n: Names, err: Error): void {
+export function endWith(r: UReq, n: Names, err: Error): void {
   if (r.completed === true || ended.has(r)) return;
   ended.add(r);
   call(r, n.error, err);
 }
 
 /** The abort the connection would give the request: the program's abort or timeout errors it with its reason. */
-function abortOf(r: UReq, n: Names, onAbort: () => void = () => {}): (err?: Error) => void {
+export function abortOf(r: UReq, n: Names, onAbort: () => void = () => {}): (err?: Error) => void {
   return (err) => {
     onAbort();
     endWith(r, n, err ?? Object.assign(new Error('Request aborted'), { name: 'AbortError', code: 'UND_ERR_ABORTED' }));
@@ -235,7 +235,7 @@ function failBefore(t: Tracer, r: UReq, err: () => Error, connected: boolean): v
  * it with undici's HeadersTimeoutError. Its connection would keep the process alive meanwhile
  * (AbortSignal.timeout's timer does not): a timer does, until the request ends.
  */
-function hang(t: Tracer, r: UReq, headersTimeout: number): void {
+export function hang(t: Tracer, r: UReq, headersTimeout: number): void {
   const n = namesOf(r);
   takeOver(r, n);
   const alive = setInterval(() => {}, 1 << 30);

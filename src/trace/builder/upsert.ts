@@ -376,6 +376,7 @@ const SETTERS: Record<string, Setter> = {
   incomplete: (r, v) => void (r.incomplete = v),
   marks: (r, v) => void (r.marks = v),
   whatIf: (r, v) => void (r.whatIf = v),
+  replay: (r, v) => void (r.replay = v),
   timings: (r, v) => void (r.timings = v),
   loopBlocked: (r, v) => void (r.loopBlocked = v),
   debuggerPaused: (r, v) => void (r.debuggerPaused = v),

@@ -7,6 +7,7 @@
 
 import type { IncomingRequest, IncompleteReason, StackFrame } from './incoming';
 import type { TraceRules, WhatIf } from './ruleTypes';
+import type { ReplayMark, ReplayRun } from './replayMark';
 import type { KernelEvent, KernelTimings, TcpMetrics } from './kernelRecords';
 import type { WebSocketSession } from './webSocket';
 import type { DnsQuery } from './dnsMessages';
@@ -212,6 +213,8 @@ export interface HttpRequest {
   marks?: string[];
   /** A what-if rule made what the program received (docs/rules.md "What-if actions"): rule, action, kind. */
   whatIf?: WhatIf;
+  /** Made under a replay (docs/replay.md): answered from the recording, or not in it (and what differed). */
+  replay?: ReplayMark;
   timings?: Timings;
   loopBlocked?: LoopBlocked;
   /**
@@ -542,6 +545,8 @@ export interface Trace {
   packetCapture?: PacketCapture;
   debuggerPauses?: DebuggerPause[];
   traceRules?: TraceRules;
+  /** The run was a replay of a recording (docs/replay.md): from which file, with which options, how many requests each way. */
+  replay?: ReplayRun;
   stats: TraceStats;
   /** What a replay needs of each request, with `nettrace run --record` (recording.ts; docs/trace-format.md). */
   exchanges?: RecordedExchange[];

@@ -6,6 +6,7 @@
 
 import type { HttpRequest, TcpConn } from '../contract/types';
 import { whatIfOnRealConnection, whatIfWithoutNetwork } from '../diagnosis/whatIfText';
+import { replayedWithoutNetwork } from '../diagnosis/replayText';
 
 /**
  * The request's connection: `reused` (keep-alive), `new` (opened for it and connected),
@@ -26,6 +27,8 @@ export function connectionState(req: HttpRequest, conn?: TcpConn): ConnectionSta
   // reuse the request did not make. (Unless the program's own code connected for it first.)
   if (conn?.whatIf) return undefined;
   if (whatIfWithoutNetwork(req.whatIf) && !whatIfOnRealConnection(conn, req.reusedConn)) return undefined;
+  // A request a replay answered (or failed, not being in the recording) had none either (docs/replay.md).
+  if (replayedWithoutNetwork(req.replay) && !whatIfOnRealConnection(conn, req.reusedConn)) return undefined;
   if (req.reusedConn) return 'reused';
   if (!req.tcpConn && !req.dial && !conn && req.reusedConn === undefined) return undefined;
   // Anything that needs a connected socket proves it connected.

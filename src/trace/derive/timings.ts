@@ -13,6 +13,7 @@
 
 import type { Dial, HttpRequest, TcpConn, Timings, TlsTunnel } from '../contract/types';
 import { whatIfOnRealConnection, whatIfWithoutNetwork } from '../diagnosis/whatIfText';
+import { replayedWithoutNetwork } from '../diagnosis/replayText';
 
 /**
  * A response still streaming: its head arrived, bytes so far were reported (`respContentLen`),
@@ -110,7 +111,9 @@ export function computeTimings(ctx: RequestContext): Timings {
   const phase = req.reqError?.phase;
   // A request a what-if rule failed or answered never reached the network: its dial's phases are
   // not its own, unless the program's own code made a real connection for it first.
-  const standIn = whatIfWithoutNetwork(req.whatIf) && !whatIfOnRealConnection(ctx.tcpConn, req.reusedConn);
+  // A replayed one likewise (its answer came from the recording: docs/replay.md).
+  const standIn =
+    (whatIfWithoutNetwork(req.whatIf) || replayedWithoutNetwork(req.replay)) && !whatIfOnRealConnection(ctx.tcpConn, req.reusedConn);
   const dial = req.reusedConn || standIn ? undefined : ctx.dial;
   let connReady: number | undefined;
 
@@ -168,7 +171,7 @@ export function computeTimings(ctx: RequestContext): Timings {
     const ms = span(start, errorAt);
     // Failed by a what-if rule (docs/rules.md), or refused by fetch at the call (a bad port): no
     // DNS, connect or TLS phase took place.
-    if (whatIfWithoutNetwork(req.whatIf) || blockedPortOf(req) !== undefined) t.blocked = ms;
+    if (whatIfWithoutNetwork(req.whatIf) || replayedWithoutNetwork(req.replay) || blockedPortOf(req) !== undefined) t.blocked = ms;
     else if (phase === 'dns') t.dns = ms;
     else if (phase === 'connect') t.connect = ms;
     else if (phase === 'tls') t.connect = t.ssl = ms;

@@ -11,7 +11,7 @@ import { grpcFailure, http2ErrorName } from './http2Errors';
 import { formatMs, incompleteWhy, plural, whatIfSlowDetail } from './sentence';
 import { PHASE_WORDS } from '../derive/words';
 import { poolWaitSentence, poolWaitState } from './poolDiagnosis';
-import { whatIfWithoutNetwork } from './whatIfText';
+import { answeredWithoutNetwork } from './replayText';
 import { blockedPortOf, DEFAULT_SLOW_THRESHOLD_MS, failedAt, isSlow, type Phase, type RequestContext } from '../derive/timings';
 import { timeBudget, type TimeBudget } from '../derive/timeBudget';
 import { diagnoseProgramShare, LOOP_BLOCKED_MIN_MS } from './loopDiagnosis';
@@ -562,7 +562,7 @@ export function diagnose(ctx: DiagnosisContext, timings?: Timings, options: Diag
     const start = budget.start;
     const ms = start !== undefined && req.respRecvAt !== undefined ? req.respRecvAt - start : undefined;
     // A rule's answer made without the server (enrich says so first): the status alone.
-    const who = whatIfWithoutNetwork(req.whatIf) ? '' : 'server answered ';
+    const who = answeredWithoutNetwork(req) ? '' : 'server answered ';
     return andLoop(`${who}${statusText(status, req.respStatusText)}${after(ms)}${beforeBodySent(req)}`);
   }
   const grpc = grpcFailure(req);

@@ -5,6 +5,7 @@
  */
 
 import { whatIfSentence } from '../diagnosis/whatIfText';
+import { replaySentence } from '../diagnosis/replayText';
 import { contextOf, enrichRequest, enrichTrace, indexRecords, type RecordIndex } from '../enrich';
 import { timeBudget } from '../derive/timeBudget';
 import type { HeaderPair, HttpRequest, Timings, Trace } from '../contract/types';
@@ -187,6 +188,11 @@ function harEntry(req: HttpRequest, index: RecordIndex, begin: number): { start:
   if (req.whatIf) {
     entry.comment = whatIfSentence(req.whatIf, ctx.tcpConn, req.reusedConn);
     entry._whatIf = req.whatIf;
+  }
+  // A replayed request (docs/replay.md): where its answer came from, said first.
+  if (req.replay) {
+    entry.comment = [replaySentence(req.replay, req), entry.comment].filter(Boolean).join(' ');
+    entry._replay = req.replay;
   }
   return { start, entry };
 }

@@ -33,6 +33,7 @@ import type {
 import type { DnsAnswer, DnsQuery, DnsQueryMsg, DnsQuestion, DnsReplyMsg } from '../contract/dnsMessages';
 import type { KernelEvent, TcpMetrics } from '../contract/kernelRecords';
 import type { IncomingRequest, StackFrame } from '../contract/incoming';
+import { fixReplayMark } from './replayNormalize';
 
 type Obj = Record<string, unknown>;
 
@@ -426,6 +427,7 @@ function fixHttpRequest(o: Obj): o is Obj & HttpRequest {
   keepFixed(o, 'respBody', fixBody);
   keepFixed(o, 'webSocket', fixWebSocket);
   keepFixed(o, 'whatIf', fixWhatIf);
+  keepFixed(o, 'replay', fixReplayMark);
   if ('marks' in o) {
     const marks = Array.isArray(o.marks) ? o.marks.filter(isString) : [];
     if (marks.length) o.marks = marks.length === (o.marks as unknown[]).length ? o.marks : marks;

@@ -8,6 +8,7 @@
  * string V8 can hold.
  */
 
+import { normalizeReplayRun } from './replayNormalize';
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import type { Har } from './har';
@@ -170,6 +171,11 @@ function validateTrace(obj: Record<string, unknown>, name: string): Trace {
     if (rules) obj.traceRules = rules;
     else delete obj.traceRules;
   }
+  if (obj.replay !== undefined) {
+    const replay = normalizeReplayRun(obj.replay);
+    if (replay) obj.replay = replay;
+    else delete obj.replay;
+  }
   for (const r of obj.httpRequests as unknown[]) checkedRequest(r, name);
   checkRecording(obj, name);
   return obj as unknown as Trace;
@@ -258,6 +264,7 @@ const TRACE_KEYS = new Set<string>([
   'packetCapture',
   'debuggerPauses',
   'traceRules',
+  'replay',
   'stats',
   'recording',
   'exchanges',

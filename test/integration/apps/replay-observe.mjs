@@ -1,0 +1,211 @@
+// What a program observes of its requests, for the replay tests (test/integration/replay*.test.mjs):
+// each call of NT_CALLS (JSON: [{ method, url, body, headers, timeoutMs }]) made with the client
+// NT_CLIENT (http, https, fetch, undici, axios, got, http2), one after the other (NT_CONCURRENT=1:
+// all at once), and for each one JSON line in call order: status, reason, header pairs, body
+// (base64), trailers; or the error's class, code, errno, syscall, message and cause chain. With
+// NT_TIMES=1 each line also has when its head and its end came, ms after the call.
+import http from 'node:http';
+import https from 'node:https';
+import http2 from 'node:http2';
+import { createRequire } from 'node:module';
+
+const require = createRequire(import.meta.url);
+const client = process.env.NT_CLIENT ?? 'http';
+const calls = JSON.parse(process.env.NT_CALLS ?? '[]');
+const times = process.env.NT_TIMES === '1';
+
+/** An error as the program sees it: class, code, errno, syscall, message, and its causes. */
+function errorOf(e, depth = 0) {
+  if (!e || typeof e !== 'object' || depth > 4) return e === undefined ? undefined : String(e);
+  const out = { class: e.constructor?.name, name: e.name, message: e.message };
+  for (const k of ['code', 'errno', 'syscall', 'hostname', 'address', 'port']) if (e[k] !== undefined) out[k] = e[k];
+  if (e.cause !== undefined) out.cause = errorOf(e.cause, depth + 1);
+  if (e.response?.status !== undefined) out.responseStatus = e.response.status;
+  if (e.response?.statusCode !== undefined) out.responseStatus = e.response.statusCode;
+  // got's retries of a failed request (each one a request of its own, recorded and replayed).
+  if (typeof e.request?.retryCount === 'number') out.retries = e.request.retryCount;
+  return out;
+}
+
+const b64 = (b) => Buffer.from(b).toString('base64');
+
+function nodeClient(mod, c) {
+  return new Promise((resolve) => {
+    const t0 = performance.now();
+    const seen = {};
+    const req = mod.request(c.url, { method: c.method ?? 'GET', headers: c.headers ?? {} }, (res) => {
+      seen.headAt = performance.now() - t0;
+      const parts = [];
+      res.on('data', (d) => parts.push(d));
+      res.on('end', () =>
+        resolve({
+          status: res.statusCode,
+          reason: res.statusMessage,
+          headers: res.rawHeaders,
+          body: b64(Buffer.concat(parts)),
+          trailers: res.rawTrailers,
+          ...seen,
+          endAt: performance.now() - t0,
+        }),
+      );
+      res.on('error', (e) =>
+        resolve({ status: res.statusCode, headers: res.rawHeaders, body: b64(Buffer.concat(parts)), error: errorOf(e), ...seen }),
+      );
+    });
+    if (c.timeoutMs)
+      req.setTimeout(c.timeoutMs, () => req.destroy(Object.assign(new Error('the client gave up'), { code: 'CLIENT_TIMEOUT' })));
+    req.on('error', (e) => resolve({ error: errorOf(e) }));
+    req.end(c.body);
+  });
+}
+
+async function fetchClient(c) {
+  const t0 = performance.now();
+  try {
+    const res = await fetch(c.url, {
+      method: c.method ?? 'GET',
+      headers: c.headers,
+      body: c.body,
+      ...(c.timeoutMs ? { signal: AbortSignal.timeout(c.timeoutMs) } : {}),
+    });
+    const headAt = performance.now() - t0;
+    const body = Buffer.from(await res.arrayBuffer());
+    return {
+      status: res.status,
+      reason: res.statusText,
+      headers: [...res.headers],
+      body: b64(body),
+      headAt,
+      endAt: performance.now() - t0,
+    };
+  } catch (e) {
+    return { error: errorOf(e) };
+  }
+}
+
+async function undiciClient(c) {
+  const { request } = require('undici');
+  const t0 = performance.now();
+  try {
+    const res = await request(c.url, {
+      method: c.method ?? 'GET',
+      headers: c.headers,
+      body: c.body,
+      ...(c.timeoutMs ? { headersTimeout: c.timeoutMs } : {}),
+    });
+    const headAt = performance.now() - t0;
+    const body = Buffer.from(await res.body.arrayBuffer());
+    return { status: res.statusCode, headers: res.headers, body: b64(body), trailers: res.trailers, headAt, endAt: performance.now() - t0 };
+  } catch (e) {
+    return { error: errorOf(e) };
+  }
+}
+
+async function axiosClient(c) {
+  const axios = require('axios');
+  try {
+    const res = await axios.request({
+      url: c.url,
+      method: c.method ?? 'GET',
+      headers: c.headers,
+      data: c.body,
+      responseType: 'arraybuffer',
+      timeout: c.timeoutMs ?? 0,
+      validateStatus: () => true,
+      decompress: false,
+    });
+    return { status: res.status, reason: res.statusText, headers: res.headers, body: b64(res.data) };
+  } catch (e) {
+    return { error: errorOf(e) };
+  }
+}
+
+async function gotClient(c) {
+  const got = (await import('got')).default;
+  try {
+    const res = await got(c.url, {
+      method: c.method ?? 'GET',
+      headers: c.headers,
+      body: c.body,
+      throwHttpErrors: false,
+      decompress: false,
+      ...(c.timeoutMs ? { timeout: { request: c.timeoutMs } } : {}),
+    });
+    return { status: res.statusCode, reason: res.statusMessage, headers: res.rawHeaders, body: b64(res.rawBody), retries: res.retryCount };
+  } catch (e) {
+    return { error: errorOf(e) };
+  }
+}
+
+const sessions = new Map();
+function http2Client(c) {
+  return new Promise((resolve) => {
+    const u = new URL(c.url);
+    let session = sessions.get(u.origin);
+    if (!session || session.destroyed || session.closed) {
+      session = http2.connect(u.origin);
+      session.on('error', () => {});
+      sessions.set(u.origin, session);
+    }
+    const t0 = performance.now();
+    const stream = session.request({ ':method': c.method ?? 'GET', ':path': u.pathname + u.search, ...(c.headers ?? {}) });
+    const out = {};
+    const parts = [];
+    stream.on('response', (headers, _flags, raw) => {
+      out.status = headers[':status'];
+      out.headers = raw;
+      out.headAt = performance.now() - t0;
+    });
+    stream.on('trailers', (_t, _f, raw) => (out.trailers = raw));
+    stream.on('data', (d) => parts.push(d));
+    stream.on('end', () => resolve({ ...out, body: b64(Buffer.concat(parts)), endAt: performance.now() - t0 }));
+    stream.on('error', (e) => resolve({ ...out, body: b64(Buffer.concat(parts)), error: errorOf(e), rstCode: stream.rstCode }));
+    if (c.timeoutMs) stream.setTimeout(c.timeoutMs, () => stream.close(http2.constants.NGHTTP2_CANCEL));
+    stream.end(c.body);
+  });
+}
+
+const one = (c) => {
+  switch (client) {
+    case 'https':
+      return nodeClient(https, c);
+    case 'fetch':
+      return fetchClient(c);
+    case 'undici':
+      return undiciClient(c);
+    case 'axios':
+      return axiosClient(c);
+    case 'got':
+      return gotClient(c);
+    case 'http2':
+      return http2Client(c);
+    default:
+      return nodeClient(http, c);
+  }
+};
+
+// NT_WARMUP (a URL): one call first, not printed (the preload and its collector connection are up
+// before the timed calls).
+if (process.env.NT_WARMUP) await one({ url: process.env.NT_WARMUP });
+// With NT_TIMES=1: how late a 2 ms timer ran at most meanwhile (the loop's lag), printed last.
+let lag = 0;
+let last = performance.now();
+const sampler = times
+  ? setInterval(() => {
+      const now = performance.now();
+      lag = Math.max(lag, now - last - 2);
+      last = now;
+    }, 2)
+  : undefined;
+const results = process.env.NT_CONCURRENT === '1' ? await Promise.all(calls.map(one)) : [];
+if (results.length === 0) for (const c of calls) results.push(await one(c));
+if (sampler) clearInterval(sampler);
+for (const r of results) {
+  if (!times) {
+    delete r.headAt;
+    delete r.endAt;
+  }
+  console.log(JSON.stringify(r));
+}
+if (times) console.log(JSON.stringify({ lag }));
+for (const s of sessions.values()) s.close();

@@ -1,0 +1,336 @@
+// covers: src/preload/playback/, src/collector/replay.ts, src/cli/replayLines.ts
+// Replay a run (issue 64, docs/replay.md), on every Node of the suite: a program observes its
+// requests (apps/replay-observe.mjs: status, reason, header pairs, body bytes, trailers; for a
+// failure the error's class, code, errno, syscall, message and cause chain) against real local
+// servers that number their answers and put random ids and the time in them, answer gzip, chunked
+// with trailers, 503 with Retry-After, reset before the answer and after 40 bytes of the body,
+// never answer; a closed port, a name that does not resolve, an expired certificate. Then it runs
+// again replayed from a recording of that run with every server stopped: what it observes is the
+// same, case by case (addresses and ports masked), for http, https, fetch, undici.request, axios,
+// got and http2; nothing of it reached a network. Also: five polls of one URL get the five answers
+// in order; two concurrent answers that came B before A come B before A again with their recorded
+// first-byte delays (±10 ms plus the loop's lag); a program changed to send one other body field
+// is told which field differed and its line, and the rest still replay; `--replay-unmatched pass`
+// sends what is not in the recording to the network, and only that.
+//
+// The recordings are built from what the servers sent (replayServers.mjs), in the shape of
+// src/trace/contract/recording.ts: the preload's own recording (`--record`) is being built.
+import { describe, test } from 'node:test';
+import dns from 'node:dns';
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { apps, cli, nodeBinaries, root, run } from './harness.mjs';
+import { caFile } from './servers.mjs';
+import { refusedPort } from '../lib/ports.mjs';
+import { recordingOf, startReplayServers } from './replayServers.mjs';
+
+const tmp = mkdtempSync(join(tmpdir(), 'nettrace-replay-'));
+process.on('exit', () => rmSync(tmp, { recursive: true, force: true }));
+let files = 0;
+const app = join(apps, 'replay-observe.mjs');
+const baseEnv = { NODE_EXTRA_CA_CERTS: caFile, NODE_PATH: join(root, 'node_modules') };
+
+const lines = (stdout) =>
+  stdout
+    .trim()
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l));
+const mask = (o) =>
+  JSON.parse(
+    JSON.stringify(o)
+      .replace(/(127\.0\.0\.1|localhost):\d+/g, '$1:<port>')
+      .replace(/"port":\d+/g, '"port":0'),
+  );
+
+/** Runs the program replayed from `recording`; returns its result, its lines and the trace. */
+async function replayed(bin, recording, env, flags = []) {
+  const n = ++files;
+  const rec = join(tmp, `rec-${n}.json`);
+  const out = join(tmp, `out-${n}.json`);
+  writeFileSync(rec, JSON.stringify(recording));
+  const res = await run(process.execPath, [cli, 'run', '--helper', 'off', '--out', out, '--replay', rec, ...flags, '--', bin, app], {
+    env: { ...baseEnv, ...env },
+  });
+  let trace;
+  try {
+    trace = JSON.parse(readFileSync(out, 'utf8'));
+  } catch {
+    trace = undefined;
+  }
+  return { ...res, lines: res.stdout.trim() ? lines(res.stdout) : [], trace, out };
+}
+
+/** The calls each client makes: every kind of answer and failure; `base` is the server's origin. */
+function casesFor(client, s, refused) {
+  const https = client === 'https' || client === 'http2';
+  const base =
+    client === 'http2' ? `https://localhost:${s.ports.h2}` : https ? `https://localhost:${s.ports.tls}` : `http://127.0.0.1:${s.ports.h1}`;
+  const scheme = https ? 'https' : 'http';
+  return [
+    { url: `${base}/jobs/7` },
+    { url: `${base}/jobs/7` },
+    { method: 'POST', url: `${base}/json`, body: '{"qty":4,"sku":"a"}', headers: { 'content-type': 'application/json' } },
+    { url: `${base}/gzip` },
+    { url: `${base}/chunked` },
+    { url: `${base}/busy` },
+    { url: `${base}/reset-before` },
+    { url: `${base}/reset-mid` },
+    { url: `${base}/never`, timeoutMs: 300 },
+    { url: `${scheme}://127.0.0.1:${refused}/x`, failure: 'refused' },
+    { url: `${scheme}://nx.invalid/x`, failure: 'dns' },
+    ...(https ? [{ url: `https://localhost:${s.ports.expired}/x`, failure: 'tls' }] : []),
+  ];
+}
+
+/**
+ * The recording of a real run: the servers' log, and for each call that reached no server its
+ * failure as the program saw it (got retries some: one recorded request per try).
+ */
+function recordingOfRun(s, calls, observed, client) {
+  const failures = [];
+  const at = Date.now() - 60_000;
+  calls.forEach((c, i) => {
+    if (!c.failure) return;
+    const e = observed[i].error;
+    // What the network said (the recording's part), whatever error the client made of it (got on
+    // Node 24+ reports the write that waited: ERR_SOCKET_CLOSED_BEFORE_CONNECTION).
+    const code = { refused: 'ECONNREFUSED', dns: dnsCode, tls: 'CERT_HAS_EXPIRED' }[c.failure];
+    const tries = (e?.retries ?? 0) + 1;
+    for (let k = 0; k < tries; k++)
+      failures.push({ method: c.method ?? 'GET', url: c.url, at: at + i * 10 + k, end: { kind: c.failure, code } });
+  });
+  const log = s.log.filter((e) => !e.url.includes(`:${s.ports.expired}/`));
+  return recordingOf(log, failures, client);
+}
+
+const CLIENTS = ['http', 'https', 'fetch', 'undici', 'axios', 'got', 'http2'];
+/** What this machine's resolver says of a `.invalid` name (ENOTFOUND; EAI_AGAIN with no resolver). */
+const dnsCode = await dns.promises.lookup('nx.invalid').then(
+  () => 'ENOTFOUND',
+  (e) => e.code,
+);
+
+for (const { label, bin } of nodeBinaries()) {
+  describe(`${label}: a replayed program observes what it observed against the servers`, { concurrency: 3 }, () => {
+    for (const client of CLIENTS) {
+      test(client, async () => {
+        const s = await startReplayServers();
+        const refused = await refusedPort();
+        const calls = casesFor(client, s, refused);
+        const env = { NT_CLIENT: client, NT_CALLS: JSON.stringify(calls) };
+        let truth;
+        try {
+          truth = await run(bin, [app], { env: { ...baseEnv, ...env } });
+        } finally {
+          await s.close();
+        }
+        assert.equal(truth.code, 0, truth.stderr);
+        const want = lines(truth.stdout);
+        assert.equal(want.length, calls.length);
+        const recording = recordingOfRun(s, calls, want, client);
+        const r = await replayed(bin, recording, env, ['--replay-dates', 'keep']);
+        assert.equal(r.code, 0, r.stderr);
+        assert.equal(r.lines.length, calls.length, r.stderr);
+        calls.forEach((c, i) => assert.deepEqual(mask(r.lines[i]), mask(want[i]), `${client} ${c.url}: the same as against the servers`));
+        // Every request was answered from the recording, and none reached a network.
+        const reqs = r.trace.httpRequests;
+        assert.equal(reqs.length, recording.httpRequests.length, 'one request per recorded one');
+        for (const q of reqs) {
+          assert.equal(q.replay?.outcome, 'replayed', `${q.reqURL}: ${JSON.stringify(q.replay)}`);
+          assert.ok(q.diagnosis?.startsWith('Replayed: '), q.diagnosis);
+          for (const phase of ['dns', 'connect', 'ssl'])
+            assert.ok(q.timings[phase] <= 0, `${q.reqURL}: no ${phase} phase (${q.timings[phase]})`);
+        }
+        for (const c of r.trace.tcpConns) assert.equal(c.connected, false, `no connection was made: ${JSON.stringify(c)}`);
+        assert.deepEqual(r.trace.replay.counts, { replayed: reqs.length, unmatched: 0, passed: 0 });
+        assert.match(r.stderr, new RegExp(`Replay of rec-\\d+\\.json: ${reqs.length} requests answered from the recording`));
+      });
+    }
+
+    test('five polls of one URL get the five recorded answers in order; the dates move by the time since the recording', async () => {
+      const s = await startReplayServers();
+      const calls = Array.from({ length: 5 }, () => ({ url: `http://127.0.0.1:${s.ports.h1}/jobs/7` }));
+      const env = { NT_CLIENT: 'fetch', NT_CALLS: JSON.stringify(calls) };
+      let truth;
+      try {
+        truth = await run(bin, [app], { env: { ...baseEnv, ...env } });
+      } finally {
+        await s.close();
+      }
+      const want = lines(truth.stdout);
+      const recording = recordingOf(s.log, [], 'fetch');
+      // Recorded an hour earlier: the replayed Date is an hour later than the recorded one.
+      recording.recording.recordedAt -= 3_600_000;
+      recording.traceBeginAt = new Date(recording.recording.recordedAt).toISOString();
+      const r = await replayed(bin, recording, env);
+      assert.equal(r.code, 0, r.stderr);
+      const numbers = r.lines.map((l) => JSON.parse(Buffer.from(l.body, 'base64').toString()).n);
+      assert.deepEqual(numbers, [1, 2, 3, 4, 5]);
+      r.lines.forEach((l, i) => assert.equal(l.body, want[i].body, `poll ${i + 1}: the recorded body, random id and time included`));
+      const dateOf = (l) => Date.parse(l.headers.find(([k]) => k === 'date')[1]);
+      for (let i = 0; i < 5; i++) {
+        const moved = dateOf(r.lines[i]) - dateOf(want[i]);
+        assert.ok(moved >= 3_600_000 && moved < 3_600_000 + 120_000, `Date moved by the time since the recording: ${moved} ms`);
+      }
+      assert.deepEqual(
+        r.trace.httpRequests.map((q) => [q.replay.nth, q.replay.of]),
+        [1, 2, 3, 4, 5].map((n) => [n, 5]),
+      );
+      assert.match(r.trace.httpRequests[1].diagnosis, /^Replayed: answered from the recording \(the 2nd of 5 recorded GET \/jobs\/7\)/);
+    });
+
+    for (const client of ['http', 'fetch']) {
+      test(`${client}: two concurrent answers that came B before A come B before A with their recorded delays`, async () => {
+        const s = await startReplayServers();
+        const base = `http://127.0.0.1:${s.ports.h1}`;
+        const calls = [{ url: `${base}/slow/160` }, { url: `${base}/slow/60` }];
+        const env = { NT_CLIENT: client, NT_CALLS: JSON.stringify(calls), NT_CONCURRENT: '1', NT_TIMES: '1', NT_WARMUP: `${base}/jobs/1` };
+        try {
+          await run(bin, [app], { env: { ...baseEnv, ...env } });
+        } finally {
+          await s.close();
+        }
+        const recording = recordingOf(s.log, [], client);
+        const recorded = Object.fromEntries(
+          recording.exchanges.map((x, i) => [recording.httpRequests[i].reqURL.split('/').pop(), x.timing]).filter(([k]) => k !== '1'),
+        );
+        assert.ok(recorded['60'].firstByteMs < recorded['160'].firstByteMs, 'recorded B before A');
+        const r = await replayed(bin, recording, env, ['--replay-timing', 'recorded']);
+        assert.equal(r.code, 0, r.stderr);
+        const [a, b, lag] = r.lines;
+        assert.ok(b.headAt < a.headAt, `B's head before A's: ${b.headAt} < ${a.headAt}`);
+        assert.ok(b.endAt < a.endAt, 'and its end');
+        const slack = 10 + lag.lag;
+        for (const [got, want] of [
+          [a.headAt, recorded['160'].firstByteMs],
+          [b.headAt, recorded['60'].firstByteMs],
+        ])
+          assert.ok(Math.abs(got - want) <= slack, `first byte after ${got.toFixed(1)} ms, recorded ${want} ms (±${slack.toFixed(1)})`);
+        // The body's second part came 30 ms after the first, as recorded.
+        assert.ok(a.endAt - a.headAt >= 30 - 2, `body parts paced: ${(a.endAt - a.headAt).toFixed(1)} ms`);
+        for (const q of r.trace.httpRequests.filter((x) => x.reqURL.includes('/slow/'))) assert.equal(q.replay.timing, 'recorded');
+      });
+    }
+
+    test('a program that sends one other body field is told which field differed, and its line; the rest still replay', async () => {
+      const s = await startReplayServers();
+      const base = `http://127.0.0.1:${s.ports.h1}`;
+      const calls = [
+        { url: `${base}/jobs/1` },
+        { method: 'POST', url: `${base}/json`, body: '{"qty":4,"sku":"a"}', headers: { 'content-type': 'application/json' } },
+        { url: `${base}/jobs/2` },
+      ];
+      const env = { NT_CLIENT: 'http', NT_CALLS: JSON.stringify(calls) };
+      let truth;
+      try {
+        truth = await run(bin, [app], { env: { ...baseEnv, ...env } });
+      } finally {
+        await s.close();
+      }
+      const want = lines(truth.stdout);
+      const changed = calls.map((c) => (c.body ? { ...c, body: '{"qty":5,"sku":"a"}' } : c));
+      const har = join(tmp, `div-${++files}.har`);
+      const spans = join(tmp, `div-${files}.otlp.json`);
+      const r = await replayed(bin, recordingOf(s.log, [], 'http'), { NT_CLIENT: 'http', NT_CALLS: JSON.stringify(changed) }, [
+        '--har',
+        har,
+        '--otlp-file',
+        spans,
+      ]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.deepEqual(mask(r.lines[0]).body, mask(want[0]).body, 'the 1st request still replays');
+      assert.deepEqual(mask(r.lines[2]).body, mask(want[2]).body, 'and the 3rd');
+      assert.equal(r.lines[1].error?.code, 'ECONNREFUSED', 'the changed one fails as a refused connection');
+      const q = r.trace.httpRequests.find((x) => x.reqMethod === 'POST');
+      assert.equal(q.replay.outcome, 'unmatched');
+      assert.deepEqual(q.replay.differences, ['body field `qty`: 5, recorded 4']);
+      assert.match(
+        q.diagnosis,
+        /^Not in the recording: POST \/json differed from the nearest recorded request \(req-2, POST http:\/\/127\.0\.0\.1:\d+\/json\): body field `qty`: 5, recorded 4\. It failed as a refused connection: the network is off during a replay\./,
+      );
+      assert.match(r.stderr, /not in the recording \(replay-observe\.mjs:\d+\): POST \/json differed .*body field `qty`: 5, recorded 4/);
+      assert.deepEqual(r.trace.replay.counts, { replayed: 2, unmatched: 1, passed: 0 });
+      // The HAR's comment and the span's attribute say it too.
+      const entries = JSON.parse(readFileSync(har, 'utf8')).log.entries;
+      assert.match(entries.find((e) => e.request.method === 'POST').comment, /^Not in the recording: POST \/json differed/);
+      assert.match(entries[0].comment, /^Replayed: answered from the recording/);
+      assert.equal(entries[0]._replay.outcome, 'replayed');
+      const attrs = readFileSync(spans, 'utf8');
+      assert.match(attrs, /"key":"nettrace\.replay","value":\{"stringValue":"unmatched"\}/);
+      assert.match(attrs, /"key":"nettrace\.replay","value":\{"stringValue":"replayed"\}/);
+      // `nettrace show` lists it with its divergence and line.
+      const shown = await run(process.execPath, [cli, 'show', r.out]);
+      // And its summary counts them.
+      const summary = await run(process.execPath, [cli, 'show', '--summary', r.out]);
+      assert.match(
+        summary.stdout,
+        /Replay of rec-\d+\.json: 2 requests answered from the recording, 1 not in it \(failed: the network is off\)/,
+      );
+      const json = JSON.parse((await run(process.execPath, [cli, 'show', '--summary', '--json', r.out])).stdout);
+      assert.deepEqual(json.replay, { file: json.replay.file, replayed: 2, unmatched: 1, passed: 0, unused: 0 });
+      assert.match(shown.stdout, /\[replay: not recorded\]/);
+      assert.match(shown.stdout, /not in the recording \(replay-observe\.mjs:\d+\): POST \/json differed/);
+    });
+
+    for (const client of ['http', 'fetch', 'undici']) {
+      test(`${client}: --replay-unmatched pass sends what is not in the recording to the network, and only that`, async () => {
+        const s = await startReplayServers();
+        try {
+          const base = `http://127.0.0.1:${s.ports.h1}`;
+          const env = { NT_CLIENT: client, NT_CALLS: JSON.stringify([{ url: `${base}/jobs/7` }]) };
+          const truth = await run(bin, [app], { env: { ...baseEnv, ...env } });
+          const want = lines(truth.stdout);
+          const recording = recordingOf(s.log, [], client);
+          s.log.length = 0;
+          const calls = [{ url: `${base}/jobs/7` }, { url: `${base}/jobs/9` }, { url: `${base}/jobs/7` }];
+          const r = await replayed(bin, recording, { NT_CLIENT: client, NT_CALLS: JSON.stringify(calls) }, ['--replay-unmatched', 'pass']);
+          assert.equal(r.code, 0, r.stderr);
+          assert.equal(r.lines[0].body, want[0].body, 'the recorded one from the recording');
+          assert.deepEqual(
+            s.log.map((e) => new URL(e.url).pathname),
+            ['/jobs/9', '/jobs/7'],
+            'only the requests not in the recording reached the server (the 2nd /jobs/7 was made more often than recorded)',
+          );
+          const served = JSON.parse(Buffer.from(r.lines[1].body, 'base64').toString());
+          assert.equal(served.n, 1, "the server's own answer");
+          assert.equal(r.lines[1].status, 200);
+          const marks = r.trace.httpRequests.map((q) => q.replay.outcome);
+          assert.deepEqual(marks, ['replayed', 'passed', 'passed']);
+          assert.equal(r.trace.httpRequests[1].replay.reason, 'differs');
+          assert.match(r.trace.httpRequests[2].replay.summary, /made more often than recorded/);
+          assert.deepEqual(r.trace.replay.counts, { replayed: 1, unmatched: 0, passed: 2 });
+        } finally {
+          await s.close();
+        }
+      });
+    }
+  });
+}
+
+test("nettrace run --replay refuses a file that is not a recording, with the reader's plain sentence, before the program runs", async () => {
+  const marker = join(tmp, 'ran');
+  const program = ['--', process.execPath, '-e', `require('fs').writeFileSync(${JSON.stringify(marker)}, 'x')`];
+  const notJson = join(tmp, 'notes.txt');
+  writeFileSync(notJson, 'hello');
+  const plain = join(tmp, 'plain-trace.json');
+  writeFileSync(plain, JSON.stringify({ formatVersion: 1, traceBeginAt: new Date().toISOString(), httpRequests: [] }));
+  const cases = [
+    [join(tmp, 'missing.json'), /--replay .*missing\.json: no such file/],
+    [notJson, /--replay: notes\.txt is not JSON .*a recording is a trace recorded with `--record` or a HAR/],
+    [
+      join(root, 'package.json'),
+      /--replay: package\.json: This file is neither a Net Trace trace \(no `httpRequests`\) nor a HAR \(no `log`\)/,
+    ],
+    [plain, /--replay: plain-trace\.json: This trace was not recorded for replay \(it has no `exchanges`\)/],
+  ];
+  for (const [file, message] of cases) {
+    const r = await run(process.execPath, [cli, 'run', '--helper', 'off', '--out', join(tmp, 'never.json'), '--replay', file, ...program]);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, message);
+    assert.equal(r.stderr.split('\n').filter(Boolean).length, 1, 'one line');
+  }
+  assert.equal(existsSync(marker), false, 'the program never ran');
+});

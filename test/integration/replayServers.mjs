@@ -1,0 +1,433 @@
+// Servers that know exactly what they sent, for the replay tests (docs/replay.md): a raw HTTP/1.1
+// server over TCP and over TLS (the test CA's localhost certificate) that writes each answer's bytes
+// itself, keeps a log of every exchange (the request as received, the head, body, trailers and end
+// as sent, when each part went), and a recording built from that log in the shape of
+// src/trace/contract/recording.ts. Until the preload records (`--record`), this is how a test gets a
+// recording whose every byte it knows: the replayed program must observe what it observed here.
+//
+// Answers by path:
+//   /jobs/<n>     200, numbered per path, a random id and the time in the body, a Date header
+//   /json         201 to a JSON body: Set-Cookie with an expiry, Last-Modified
+//   /gzip         200, a gzip body (Content-Encoding: gzip)
+//   /chunked      200, chunked in two parts, with a trailer
+//   /busy         503 with Retry-After
+//   /reset-before the connection reset (RST) before any answer
+//   /reset-mid    200 with Content-Length 100, 40 bytes of it, then a reset
+//   /never        no answer
+//   /slow/<ms>    200 after <ms> ms, its body in two parts 30 ms apart
+import http2 from 'node:http2';
+import net from 'node:net';
+import tls from 'node:tls';
+import { gzipSync } from 'node:zlib';
+import { randomUUID } from 'node:crypto';
+import { pem } from './servers.mjs';
+
+const CRLF = '\r\n';
+
+/** Reads one HTTP/1.1 request off `buf`: { method, path, headers, body, rest } or undefined when incomplete. */
+function parseRequest(buf) {
+  const end = buf.indexOf('\r\n\r\n');
+  if (end < 0) return undefined;
+  const lines = buf.subarray(0, end).toString('latin1').split(CRLF);
+  const [method, path] = lines[0].split(' ');
+  const headers = lines.slice(1).map((l) => [l.slice(0, l.indexOf(':')), l.slice(l.indexOf(':') + 1).trim()]);
+  const get = (n) => headers.find(([k]) => k.toLowerCase() === n)?.[1];
+  let at = end + 4;
+  let body = Buffer.alloc(0);
+  if (/chunked/i.test(get('transfer-encoding') ?? '')) {
+    const parts = [];
+    for (;;) {
+      const nl = buf.indexOf(CRLF, at);
+      if (nl < 0) return undefined;
+      const size = parseInt(buf.subarray(at, nl).toString('latin1'), 16);
+      if (buf.length < nl + 2 + size + 2) return undefined;
+      if (size === 0) {
+        const fin = buf.indexOf('\r\n\r\n', nl);
+        if (fin < 0) return undefined;
+        at = fin + 4;
+        break;
+      }
+      parts.push(buf.subarray(nl + 2, nl + 2 + size));
+      at = nl + 2 + size + 2;
+    }
+    body = Buffer.concat(parts);
+  } else {
+    const len = Number(get('content-length') ?? 0);
+    if (buf.length < at + len) return undefined;
+    body = buf.subarray(at, at + len);
+    at += len;
+  }
+  return { method, path, headers, body, rest: buf.subarray(at) };
+}
+
+const date = () => new Date().toUTCString();
+
+/** The answer to a request, as data: head, body parts with their delays, trailers, how it ends; `counters` numbers answers per path. */
+function script(req, counters) {
+  const path = req.path.split('?')[0];
+  const n = (counters.get(path) ?? 0) + 1;
+  counters.set(path, n);
+  const text = (s) => Buffer.from(s);
+  if (path.startsWith('/jobs/')) {
+    const body = text(JSON.stringify({ n, id: randomUUID(), at: new Date().toISOString() }));
+    return {
+      head: {
+        status: 200,
+        statusText: 'OK',
+        headers: [
+          ['Content-Type', 'application/json'],
+          ['Date', date()],
+          ['Content-Length', String(body.length)],
+        ],
+      },
+      parts: [[0, body]],
+      end: 'completed',
+    };
+  }
+  if (path === '/json') {
+    const expires = new Date(Date.now() + 3600_000).toUTCString();
+    const body = text(JSON.stringify({ created: true, got: JSON.parse(req.body.toString() || 'null') }));
+    return {
+      head: {
+        status: 201,
+        statusText: 'Created',
+        headers: [
+          ['Content-Type', 'application/json'],
+          ['Set-Cookie', `session=s${n}; Path=/; Expires=${expires}`],
+          ['Last-Modified', date()],
+          ['Content-Length', String(body.length)],
+        ],
+      },
+      parts: [[0, body]],
+      end: 'completed',
+    };
+  }
+  if (path === '/gzip') {
+    const body = gzipSync(text('compressed hello '.repeat(20)));
+    return {
+      head: {
+        status: 200,
+        statusText: 'OK',
+        headers: [
+          ['Content-Encoding', 'gzip'],
+          ['Content-Type', 'text/plain'],
+          ['Content-Length', String(body.length)],
+        ],
+      },
+      parts: [[0, body]],
+      end: 'completed',
+    };
+  }
+  if (path === '/chunked') {
+    return {
+      head: {
+        status: 200,
+        statusText: 'OK',
+        headers: [
+          ['Content-Type', 'text/plain'],
+          ['Transfer-Encoding', 'chunked'],
+          ['Trailer', 'X-Checksum'],
+        ],
+      },
+      parts: [
+        [0, text('first part, ')],
+        [0, text('second part')],
+      ],
+      trailers: [['X-Checksum', 'abc123']],
+      end: 'completed',
+    };
+  }
+  if (path === '/busy') {
+    const body = text('busy, come back later');
+    return {
+      head: {
+        status: 503,
+        statusText: 'Service Unavailable',
+        headers: [
+          ['Retry-After', '1'],
+          ['Content-Type', 'text/plain'],
+          ['Content-Length', String(body.length)],
+        ],
+      },
+      parts: [[0, body]],
+      end: 'completed',
+    };
+  }
+  if (path === '/reset-before') return { end: 'reset-before' };
+  if (path === '/reset-mid') {
+    return {
+      head: {
+        status: 200,
+        statusText: 'OK',
+        headers: [
+          ['Content-Type', 'application/octet-stream'],
+          ['Content-Length', '100'],
+        ],
+      },
+      parts: [[0, Buffer.alloc(40, 120)]],
+      end: 'reset-mid',
+    };
+  }
+  if (path === '/never') return { end: 'never' };
+  const slow = /^\/slow\/(\d+)$/.exec(path);
+  if (slow) {
+    const ms = Number(slow[1]);
+    const a = text(`${path} a `);
+    const b = text(`${path} b`);
+    return {
+      delay: ms,
+      head: {
+        status: 200,
+        statusText: 'OK',
+        headers: [
+          ['Content-Type', 'text/plain'],
+          ['Content-Length', String(a.length + b.length)],
+        ],
+      },
+      parts: [
+        [0, a],
+        [30, b],
+      ],
+      end: 'completed',
+    };
+  }
+  const body = text('not found');
+  return {
+    head: { status: 404, statusText: 'Not Found', headers: [['Content-Length', String(body.length)]] },
+    parts: [[0, body]],
+    end: 'completed',
+  };
+}
+
+/** Writes an answer on `socket` as scripted; logs when its first byte and each part went. */
+function send(socket, s, entry, done) {
+  entry.answer = s;
+  const chunked = s.head?.headers.some(([k, v]) => k.toLowerCase() === 'transfer-encoding' && /chunked/i.test(v));
+  if (s.end === 'never') return;
+  if (s.end === 'reset-before') {
+    setTimeout(() => (socket._parent ?? socket).resetAndDestroy(), 5);
+    return;
+  }
+  const head = `HTTP/1.1 ${s.head.status} ${s.head.statusText}${CRLF}${s.head.headers.map(([k, v]) => `${k}: ${v}${CRLF}`).join('')}${CRLF}`;
+  const go = () => {
+    entry.firstByteAt = Date.now();
+    entry.chunks = [];
+    socket.write(head);
+    let i = 0;
+    const next = () => {
+      if (socket.destroyed) return;
+      if (i >= s.parts.length) {
+        // Long enough for the client to have read the bytes: a reset that comes with unread bytes
+        // reads as the connection's end (EOF) on Linux, not as ECONNRESET.
+        if (s.end === 'reset-mid') return setTimeout(() => (socket._parent ?? socket).resetAndDestroy(), 200);
+        if (chunked) socket.write(`0${CRLF}${(s.trailers ?? []).map(([k, v]) => `${k}: ${v}${CRLF}`).join('')}${CRLF}`);
+        return done();
+      }
+      const [ms, part] = s.parts[i++];
+      setTimeout(() => {
+        entry.chunks.push([Date.now() - entry.firstByteAt, part.length]);
+        socket.write(chunked ? Buffer.concat([Buffer.from(part.length.toString(16) + CRLF), part, Buffer.from(CRLF)]) : part);
+        next();
+      }, ms);
+    };
+    next();
+  };
+  if (s.delay) setTimeout(go, s.delay);
+  else go();
+}
+
+/** A raw HTTP/1.1 connection handler: requests in order, keep-alive, each answered as scripted and logged. */
+function handler(log, scheme, counters) {
+  return (socket) => {
+    socket.on('error', () => {});
+    let buf = Buffer.alloc(0);
+    let busy = false;
+    const pump = () => {
+      if (busy) return;
+      const req = parseRequest(buf);
+      if (!req) return;
+      buf = req.rest;
+      busy = true;
+      const host = req.headers.find(([k]) => k.toLowerCase() === 'host')?.[1];
+      const entry = {
+        scheme,
+        method: req.method,
+        url: `${scheme}://${host}${req.path}`,
+        headers: req.headers,
+        body: req.body,
+        startAt: Date.now(),
+      };
+      log.push(entry);
+      send(socket, script(req, counters), entry, () => {
+        busy = false;
+        pump();
+      });
+    };
+    socket.on('data', (d) => {
+      buf = Buffer.concat([buf, d]);
+      pump();
+    });
+  };
+}
+
+/**
+ * An HTTP/2 server (TLS, the test CA's localhost certificate) answering the same scripts: the
+ * head's names in lower case without HTTP/1.1's connection headers, no Date but the script's, a
+ * reset as RST_STREAM INTERNAL_ERROR (before the head, or after the body's first bytes).
+ */
+function h2Handler(log, counters) {
+  return (stream, headers) => {
+    stream.on('error', () => {});
+    const parts = [];
+    stream.on('data', (d) => parts.push(d));
+    stream.on('end', () => {
+      const path = String(headers[':path']);
+      const entry = {
+        scheme: 'https',
+        method: String(headers[':method']),
+        url: `https://${headers[':authority']}${path}`,
+        headers: [],
+        body: Buffer.concat(parts),
+        startAt: Date.now(),
+        h2: true,
+      };
+      log.push(entry);
+      const s = script({ path, body: entry.body }, counters);
+      entry.answer = s;
+      if (s.end === 'never') return;
+      if (s.end === 'reset-before') return setTimeout(() => stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR), 5);
+      // A body cut by a reset declares no length (a declared one unmet is the client's PROTOCOL_ERROR, not the server's reset).
+      const drop =
+        s.end === 'reset-mid'
+          ? /^(transfer-encoding|connection|keep-alive|trailer|content-length)$/i
+          : /^(transfer-encoding|connection|keep-alive|trailer)$/i;
+      const pairs = s.head.headers.filter(([k]) => !drop.test(k)).map(([k, v]) => [k.toLowerCase(), v]);
+      s.head = { status: s.head.status, headers: pairs };
+      const h = { ':status': s.head.status };
+      for (const [k, v] of pairs) h[k] = v;
+      const go = () => {
+        entry.firstByteAt = Date.now();
+        entry.chunks = [];
+        stream.respond(h, { waitForTrailers: !!s.trailers, sendDate: false });
+        if (s.trailers)
+          stream.once('wantTrailers', () => stream.sendTrailers(Object.fromEntries(s.trailers.map(([k, v]) => [k.toLowerCase(), v]))));
+        let i = 0;
+        const next = () => {
+          if (stream.destroyed) return;
+          if (i >= s.parts.length) {
+            if (s.end === 'reset-mid') return setTimeout(() => stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR), 20);
+            return stream.end();
+          }
+          const [ms, part] = s.parts[i++];
+          setTimeout(() => {
+            entry.chunks.push([Date.now() - entry.firstByteAt, part.length]);
+            stream.write(part);
+            next();
+          }, ms);
+        };
+        next();
+      };
+      if (s.delay) setTimeout(go, s.delay);
+      else go();
+    });
+  };
+}
+
+/** Starts the raw HTTP/1.1 servers (plain and TLS) and the HTTP/2 one; `log` gets every exchange. */
+export async function startReplayServers() {
+  const log = [];
+  const counters = new Map();
+  const sockets = new Set();
+  const track = (s) => s.on('connection', (c) => (sockets.add(c), c.on('close', () => sockets.delete(c))));
+  const h1 = track(net.createServer(handler(log, 'http', counters)));
+  const tlsServer = tls.createServer({ key: pem('localhost.key'), cert: pem('localhost.pem') }, handler(log, 'https', counters));
+  tlsServer.on('secureConnection', (c) => (sockets.add(c), c.on('close', () => sockets.delete(c))));
+  tlsServer.on('tlsClientError', () => {});
+  const expired = tls.createServer({ key: pem('expired.key'), cert: pem('expired.pem') }, handler(log, 'https', counters));
+  expired.on('tlsClientError', () => {});
+  track(expired);
+  const h2 = http2.createSecureServer({ key: pem('localhost.key'), cert: pem('localhost.pem') });
+  h2.on('stream', h2Handler(log, counters));
+  h2.on('session', (session) => (sockets.add(session), session.on('close', () => sockets.delete(session))));
+  const listen = (s) => new Promise((r) => s.listen(0, '127.0.0.1', () => r(s.address().port)));
+  const ports = { h1: await listen(h1), tls: await listen(tlsServer), expired: await listen(expired), h2: await listen(h2) };
+  let closed = false;
+  return {
+    ports,
+    log,
+    async close() {
+      if (closed) return;
+      closed = true;
+      for (const s of sockets) s.destroy();
+      await Promise.all([h1, tlsServer, expired, h2].map((s) => new Promise((r) => s.close(r))));
+    },
+  };
+}
+
+const b64 = (b) => ({ base64: Buffer.from(b).toString('base64'), size: b.length });
+
+/**
+ * A trace recorded for replay (src/trace/contract/recording.ts) of the exchanges in `log`, plus
+ * `failures` (requests that reached no server: { method, url, at, end }), in the order they began.
+ * `client` names the program's client in the records.
+ */
+export function recordingOf(log, failures = [], client = 'http') {
+  const all = [
+    ...log.map((e) => ({ kind: 'served', at: e.startAt, e })),
+    ...failures.map((f) => ({ kind: 'failed', at: f.at, e: f })),
+  ].sort((a, b) => a.at - b.at);
+  const begin = Math.min(...all.map((x) => x.at), Date.now()) - 10;
+  const httpRequests = [];
+  const exchanges = [];
+  all.forEach(({ kind, e }, i) => {
+    const traceID = `req-${i + 1}`;
+    httpRequests.push({
+      traceID,
+      pid: 1,
+      client,
+      reqMethod: e.method,
+      reqURL: e.url,
+      reqStartAt: e.startAt - begin,
+      ...(e.h2 ? { protoMajor: 2, protoMinor: 0 } : { protoMajor: 1, protoMinor: 1 }),
+      ...(e.headers ? { reqHeaders: e.headers } : {}),
+    });
+    if (kind === 'failed') {
+      exchanges.push({ traceID, end: e.end });
+      return;
+    }
+    const a = e.answer;
+    const ex = { traceID };
+    if (e.body?.length) ex.reqBody = b64(e.body);
+    const h2Code = e.h2 ? { http2Code: http2.constants.NGHTTP2_INTERNAL_ERROR } : {};
+    if (a.end === 'reset-before') {
+      exchanges.push({ ...ex, end: { kind: 'reset', ...h2Code } });
+      return;
+    }
+    if (a.end === 'never') {
+      exchanges.push({ ...ex, end: { kind: 'timeout' } });
+      return;
+    }
+    const body = Buffer.concat(a.parts.map(([, p]) => p));
+    ex.response = a.head;
+    ex.body = b64(body);
+    if (a.trailers) ex.trailers = a.trailers;
+    if (e.firstByteAt !== undefined) ex.timing = { firstByteMs: e.firstByteAt - e.startAt, chunks: e.chunks };
+    ex.end = a.end === 'reset-mid' ? { kind: 'reset', afterBodyBytes: body.length, ...h2Code } : { kind: 'completed' };
+    exchanges.push(ex);
+  });
+  return {
+    formatVersion: 1,
+    description: 'recorded by test/integration/replayServers.mjs',
+    traceBeginAt: new Date(begin).toISOString(),
+    processes: [],
+    httpRequests,
+    dials: [],
+    tcpConns: [],
+    udpConns: [],
+    dnsQueries: [],
+    tlsTunnels: [],
+    exchanges,
+    recording: { recordedAt: begin, maxBodyBytes: 4194304, maxRunBytes: 268435456, cutExchanges: 0, cutBytes: 0 },
+    stats: { droppedEvents: 0, untracedRequests: 0, warnings: [] },
+  };
+}
