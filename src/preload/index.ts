@@ -182,6 +182,10 @@ function start(): void {
   whenLoaded('http', installing(installHttpHooks), eager);
   whenLoaded('https', installing(installHttpsHooks), eager);
   installing(subscribeHttpChannels)();
+  // Recording or replaying, http2 too is loaded now for ES modules: an `import 'node:http2'` is seen
+  // at the next connect (installHttp2Hooks), after a session opening the first connection: unrecorded,
+  // or replayed to the network. Not by default: it costs start-up most programs never need.
+  if (eager && (config.record === true || config.replay !== undefined)) installing(() => require('node:http2'))();
   for (const install of [installUndiciHooks, installHttp2Hooks, installAsyncStarts, installSdkCalls, installServerHooks, installHandOff])
     installing(install)();
   // The flush entry point for a paused debuggee (see FLUSH_NOW_SYMBOL): its timers cannot run.

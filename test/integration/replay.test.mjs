@@ -1,29 +1,20 @@
 // covers: src/preload/playback/, src/collector/replay.ts, src/cli/replayLines.ts
-// Replay a run (issue 64, docs/replay.md), on every Node of the suite: a program observes its
-// requests (apps/replay-observe.mjs: status, reason, header pairs, body bytes, trailers; for a
-// failure the error's class, code, errno, syscall, message and cause chain) against real local
-// servers that number their answers and put random ids and the time in them, answer gzip, chunked
-// with trailers, 503 with Retry-After, reset before the answer and after 40 bytes of the body,
-// never answer; a closed port, a name that does not resolve, an expired certificate. Then it runs
-// again replayed from a recording of that run with every server stopped: what it observes is the
-// same, case by case (addresses and ports masked), for http, https, fetch, undici.request, axios,
-// got and http2; nothing of it reached a network. Also: five polls of one URL get the five answers
-// in order; two concurrent answers that came B before A come B before A again with their recorded
+// Replay a run (issue 64, docs/replay.md), on every Node of the suite, from recordings built from
+// what the servers sent (replayServers.mjs recordingOf, in the shape of
+// src/trace/contract/recording.ts), so that every recorded byte and delay is known beforehand:
+// five polls of one URL get the five answers in order and their dates move by the time since the
+// recording; two concurrent answers that came B before A come B before A again with their recorded
 // first-byte delays (±10 ms plus the loop's lag); a program changed to send one other body field
 // is told which field differed and its line, and the rest still replay; `--replay-unmatched pass`
-// sends what is not in the recording to the network, and only that.
-//
-// The recordings are built from what the servers sent (replayServers.mjs), in the shape of
-// src/trace/contract/recording.ts: the preload's own recording (`--record`) is being built.
+// sends what is not in the recording to the network, and only that. A run recorded by the
+// preload (`--record`) and replayed, client by client: replay-differential.test.mjs.
 import { describe, test } from 'node:test';
-import dns from 'node:dns';
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { apps, cli, nodeBinaries, root, run } from './harness.mjs';
 import { caFile } from './servers.mjs';
-import { refusedPort } from '../lib/ports.mjs';
 import { recordingOf, startReplayServers } from './replayServers.mjs';
 
 const tmp = mkdtempSync(join(tmpdir(), 'nettrace-replay-'));
@@ -63,93 +54,8 @@ async function replayed(bin, recording, env, flags = []) {
   return { ...res, lines: res.stdout.trim() ? lines(res.stdout) : [], trace, out };
 }
 
-/** The calls each client makes: every kind of answer and failure; `base` is the server's origin. */
-function casesFor(client, s, refused) {
-  const https = client === 'https' || client === 'http2';
-  const base =
-    client === 'http2' ? `https://localhost:${s.ports.h2}` : https ? `https://localhost:${s.ports.tls}` : `http://127.0.0.1:${s.ports.h1}`;
-  const scheme = https ? 'https' : 'http';
-  return [
-    { url: `${base}/jobs/7` },
-    { url: `${base}/jobs/7` },
-    { method: 'POST', url: `${base}/json`, body: '{"qty":4,"sku":"a"}', headers: { 'content-type': 'application/json' } },
-    { url: `${base}/gzip` },
-    { url: `${base}/chunked` },
-    { url: `${base}/busy` },
-    { url: `${base}/reset-before` },
-    { url: `${base}/reset-mid` },
-    { url: `${base}/never`, timeoutMs: 300 },
-    { url: `${scheme}://127.0.0.1:${refused}/x`, failure: 'refused' },
-    { url: `${scheme}://nx.invalid/x`, failure: 'dns' },
-    ...(https ? [{ url: `https://localhost:${s.ports.expired}/x`, failure: 'tls' }] : []),
-  ];
-}
-
-/**
- * The recording of a real run: the servers' log, and for each call that reached no server its
- * failure as the program saw it (got retries some: one recorded request per try).
- */
-function recordingOfRun(s, calls, observed, client) {
-  const failures = [];
-  const at = Date.now() - 60_000;
-  calls.forEach((c, i) => {
-    if (!c.failure) return;
-    const e = observed[i].error;
-    // What the network said (the recording's part), whatever error the client made of it (got on
-    // Node 24+ reports the write that waited: ERR_SOCKET_CLOSED_BEFORE_CONNECTION).
-    const code = { refused: 'ECONNREFUSED', dns: dnsCode, tls: 'CERT_HAS_EXPIRED' }[c.failure];
-    const tries = (e?.retries ?? 0) + 1;
-    for (let k = 0; k < tries; k++)
-      failures.push({ method: c.method ?? 'GET', url: c.url, at: at + i * 10 + k, end: { kind: c.failure, code } });
-  });
-  const log = s.log.filter((e) => !e.url.includes(`:${s.ports.expired}/`));
-  return recordingOf(log, failures, client);
-}
-
-const CLIENTS = ['http', 'https', 'fetch', 'undici', 'axios', 'got', 'http2'];
-/** What this machine's resolver says of a `.invalid` name (ENOTFOUND; EAI_AGAIN with no resolver). */
-const dnsCode = await dns.promises.lookup('nx.invalid').then(
-  () => 'ENOTFOUND',
-  (e) => e.code,
-);
-
 for (const { label, bin } of nodeBinaries()) {
-  describe(`${label}: a replayed program observes what it observed against the servers`, { concurrency: 3 }, () => {
-    for (const client of CLIENTS) {
-      test(client, async () => {
-        const s = await startReplayServers();
-        const refused = await refusedPort();
-        const calls = casesFor(client, s, refused);
-        const env = { NT_CLIENT: client, NT_CALLS: JSON.stringify(calls) };
-        let truth;
-        try {
-          truth = await run(bin, [app], { env: { ...baseEnv, ...env } });
-        } finally {
-          await s.close();
-        }
-        assert.equal(truth.code, 0, truth.stderr);
-        const want = lines(truth.stdout);
-        assert.equal(want.length, calls.length);
-        const recording = recordingOfRun(s, calls, want, client);
-        const r = await replayed(bin, recording, env, ['--replay-dates', 'keep']);
-        assert.equal(r.code, 0, r.stderr);
-        assert.equal(r.lines.length, calls.length, r.stderr);
-        calls.forEach((c, i) => assert.deepEqual(mask(r.lines[i]), mask(want[i]), `${client} ${c.url}: the same as against the servers`));
-        // Every request was answered from the recording, and none reached a network.
-        const reqs = r.trace.httpRequests;
-        assert.equal(reqs.length, recording.httpRequests.length, 'one request per recorded one');
-        for (const q of reqs) {
-          assert.equal(q.replay?.outcome, 'replayed', `${q.reqURL}: ${JSON.stringify(q.replay)}`);
-          assert.ok(q.diagnosis?.startsWith('Replayed: '), q.diagnosis);
-          for (const phase of ['dns', 'connect', 'ssl'])
-            assert.ok(q.timings[phase] <= 0, `${q.reqURL}: no ${phase} phase (${q.timings[phase]})`);
-        }
-        for (const c of r.trace.tcpConns) assert.equal(c.connected, false, `no connection was made: ${JSON.stringify(c)}`);
-        assert.deepEqual(r.trace.replay.counts, { replayed: reqs.length, unmatched: 0, passed: 0 });
-        assert.match(r.stderr, new RegExp(`Replay of rec-\\d+\\.json: ${reqs.length} requests answered from the recording`));
-      });
-    }
-
+  describe(`${label}: replays built from what the servers sent`, { concurrency: 3 }, () => {
     test('five polls of one URL get the five recorded answers in order; the dates move by the time since the recording', async () => {
       const s = await startReplayServers();
       const calls = Array.from({ length: 5 }, () => ({ url: `http://127.0.0.1:${s.ports.h1}/jobs/7` }));

@@ -1,9 +1,11 @@
 // Servers that know exactly what they sent, for the replay tests (docs/replay.md): a raw HTTP/1.1
 // server over TCP and over TLS (the test CA's localhost certificate) that writes each answer's bytes
 // itself, keeps a log of every exchange (the request as received, the head, body, trailers and end
-// as sent, when each part went), and a recording built from that log in the shape of
-// src/trace/contract/recording.ts. Until the preload records (`--record`), this is how a test gets a
-// recording whose every byte it knows: the replayed program must observe what it observed here.
+// as sent, when each part went), an HTTP/2 server answering the same paths, one with an expired
+// certificate, a WebSocket server (`ws`), and a DNS server answering NXDOMAIN for `nx.test`. The
+// differential tests record a run against them with `nettrace run --record`; the log also builds a
+// recording in the shape of src/trace/contract/recording.ts (recordingOf), for the tests of the
+// replay's timing and matching that want every recorded byte and delay known beforehand.
 //
 // Answers by path:
 //   /jobs/<n>     200, numbered per path, a random id and the time in the body, a Date header
@@ -15,12 +17,19 @@
 //   /reset-mid    200 with Content-Length 100, 40 bytes of it, then a reset
 //   /never        no answer
 //   /slow/<ms>    200 after <ms> ms, its body in two parts 30 ms apart
+//   /sse          200 text/event-stream, chunked: three numbered events 20 ms apart
+// The WebSocket server (ws://127.0.0.1:<ports.ws>/…) sends a numbered welcome with a random id and
+// the time, pings, answers each message with its bytes reversed (binary), and closes (1000, "bye")
+// after the second.
+import http from 'node:http';
 import http2 from 'node:http2';
 import net from 'node:net';
 import tls from 'node:tls';
 import { gzipSync } from 'node:zlib';
 import { randomUUID } from 'node:crypto';
+import { WebSocketServer } from 'ws';
 import { pem } from './servers.mjs';
+import { startDnsServer } from './dnsServer.mjs';
 
 const CRLF = '\r\n';
 
@@ -169,6 +178,26 @@ function script(req, counters) {
     };
   }
   if (path === '/never') return { end: 'never' };
+  if (path === '/sse') {
+    const event = (i) => text(`id: ${n}.${i}\ndata: ${JSON.stringify({ n, i, id: randomUUID(), at: new Date().toISOString() })}\n\n`);
+    return {
+      head: {
+        status: 200,
+        statusText: 'OK',
+        headers: [
+          ['Content-Type', 'text/event-stream'],
+          ['Cache-Control', 'no-cache'],
+          ['Transfer-Encoding', 'chunked'],
+        ],
+      },
+      parts: [
+        [0, event(1)],
+        [20, event(2)],
+        [20, event(3)],
+      ],
+      end: 'completed',
+    };
+  }
   const slow = /^\/slow\/(\d+)$/.exec(path);
   if (slow) {
     const ms = Number(slow[1]);
@@ -315,7 +344,7 @@ function h2Handler(log, counters) {
         const next = () => {
           if (stream.destroyed) return;
           if (i >= s.parts.length) {
-            if (s.end === 'reset-mid') return setTimeout(() => stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR), 20);
+            if (s.end === 'reset-mid') return setTimeout(() => stream.destroy(new Error('cut')), 20);
             return stream.end();
           }
           const [ms, part] = s.parts[i++];
@@ -333,7 +362,28 @@ function h2Handler(log, counters) {
   };
 }
 
-/** Starts the raw HTTP/1.1 servers (plain and TLS) and the HTTP/2 one; `log` gets every exchange. */
+/** The WebSocket server on `server`: numbered welcomes, a ping, each message reversed, the close after two. */
+function wsServer(server) {
+  const wss = new WebSocketServer({ server });
+  let n = 0;
+  wss.on('connection', (ws) => {
+    ws.on('error', () => {});
+    ws.send(JSON.stringify({ n: ++n, id: randomUUID(), at: new Date().toISOString() }));
+    ws.ping('p1');
+    let got = 0;
+    ws.on('message', (data) => {
+      ws.send(Buffer.from(data).reverse(), { binary: true });
+      if (++got === 2) ws.close(1000, 'bye');
+    });
+  });
+  return wss;
+}
+
+/**
+ * Starts the raw HTTP/1.1 servers (plain and TLS), the HTTP/2 one, the WebSocket one and the DNS
+ * server (`dnsAddress`: NXDOMAIN for `nx.test`); `log` gets every HTTP exchange; `close()` stops
+ * them all and frees their ports.
+ */
 export async function startReplayServers() {
   const log = [];
   const counters = new Map();
@@ -349,17 +399,29 @@ export async function startReplayServers() {
   const h2 = http2.createSecureServer({ key: pem('localhost.key'), cert: pem('localhost.pem') });
   h2.on('stream', h2Handler(log, counters));
   h2.on('session', (session) => (sockets.add(session), session.on('close', () => sockets.delete(session))));
+  const wsHttp = track(http.createServer());
+  const wss = wsServer(wsHttp);
   const listen = (s) => new Promise((r) => s.listen(0, '127.0.0.1', () => r(s.address().port)));
-  const ports = { h1: await listen(h1), tls: await listen(tlsServer), expired: await listen(expired), h2: await listen(h2) };
+  const ports = {
+    h1: await listen(h1),
+    tls: await listen(tlsServer),
+    expired: await listen(expired),
+    h2: await listen(h2),
+    ws: await listen(wsHttp),
+  };
+  const dns = await startDnsServer({ host: '127.0.0.1', zone: { 'nx.test': { rcode: 'NXDOMAIN' } } });
   let closed = false;
   return {
     ports,
     log,
+    dnsAddress: dns.address,
     async close() {
       if (closed) return;
       closed = true;
+      for (const c of wss.clients) c.terminate();
       for (const s of sockets) s.destroy();
-      await Promise.all([h1, tlsServer, expired, h2].map((s) => new Promise((r) => s.close(r))));
+      await Promise.all([h1, tlsServer, expired, h2, wsHttp].map((s) => new Promise((r) => s.close(r))));
+      await dns.close();
     },
   };
 }

@@ -256,7 +256,7 @@ function answer(
   const reset = end.kind === 'reset' ? end : undefined;
   const cut = reset ? reset.afterBodyBytes : a.bodyCut ? a.body.length : undefined;
   const stop = (): void => {
-    if (reset?.http2Code !== undefined) stream.close(reset.http2Code);
+    if (reset?.http2Code !== undefined) resetStream(stream, reset.http2Code);
     else failConnection(resetError());
   };
   const head = a.response;
@@ -264,6 +264,13 @@ function answer(
   const body = cut !== undefined ? a.body.subarray(0, cut) : a.body;
   const trailers = !reset && a.trailers?.length ? a.trailers : undefined;
   const alive = (): boolean => !stream.destroyed && !stream.closed;
+  // Body writes not yet taken by the session (their callbacks): a reset waits for them, or its
+  // RST_STREAM, sent before queued DATA, would drop the body bytes the program read before it.
+  let writing = 0;
+  let stopWhenWritten = false;
+  const written = (): void => {
+    if (--writing === 0 && stopWhenWritten) orig.setImmediate(stop);
+  };
   const steps = answerSteps(
     a.timing,
     bodyParts(body, a.timing),
@@ -278,15 +285,30 @@ function answer(
       if (trailers) stream.once('wantTrailers', () => stream.sendTrailers(trailersOf(trailers)));
     },
     (b) => {
-      if (alive()) stream.write(b);
+      if (!alive()) return;
+      writing++;
+      stream.write(b, written);
     },
     () => {
       if (!alive()) return;
-      if (cut !== undefined) orig.setImmediate(stop);
-      else stream.end();
+      if (cut === undefined) stream.end();
+      else if (writing === 0) orig.setImmediate(stop);
+      else stopWhenWritten = true;
     },
   );
   runPaced(startedAt, steps, alive);
+}
+
+/**
+ * Resets a server stream with `code` (RST_STREAM) after what it sent. Workaround: Node's
+ * `stream.close(code)` ends a stream whose writable side is open first (END_STREAM), so the peer
+ * would read a complete body before the reset and take it for one; the writable side is marked
+ * ending (the replay's own stream, written no more) so that only the RST_STREAM goes.
+ */
+export function resetStream(stream: http2Types.ServerHttp2Stream, code: number): void {
+  const state = (stream as unknown as { _writableState?: { ending?: boolean } })._writableState;
+  if (state && state.ending === false) state.ending = true;
+  stream.close(code);
 }
 
 /** The open streams of a client session (its state's `streams`), or none. */

@@ -1,9 +1,11 @@
 // What a program observes of its requests, for the replay tests (test/integration/replay*.test.mjs):
 // each call of NT_CALLS (JSON: [{ method, url, body, headers, timeoutMs }]) made with the client
-// NT_CLIENT (http, https, fetch, undici, axios, got, http2), one after the other (NT_CONCURRENT=1:
-// all at once), and for each one JSON line in call order: status, reason, header pairs, body
-// (base64), trailers; or the error's class, code, errno, syscall, message and cause chain. With
-// NT_TIMES=1 each line also has when its head and its end came, ms after the call.
+// NT_CLIENT (http, https, fetch, undici, axios, got, node-fetch, http2, ws), one after the other
+// (NT_CONCURRENT=1: all at once), and for each one JSON line in call order: status, reason, header
+// pairs, body (base64), trailers; or the error's class, code, errno, syscall, message and cause
+// chain; for `ws` (a call with `send`: the messages to send once open) the upgrade's head, each
+// message and ping received, and the close's code and reason. With NT_TIMES=1 each line also has
+// when its head and its end came, ms after the call.
 import http from 'node:http';
 import https from 'node:https';
 import http2 from 'node:http2';
@@ -137,6 +139,49 @@ async function gotClient(c) {
   }
 }
 
+async function nodeFetchClient(c) {
+  const { default: nodeFetch } = await import('node-fetch');
+  try {
+    const res = await nodeFetch(c.url, {
+      method: c.method ?? 'GET',
+      headers: c.headers,
+      body: c.body,
+      compress: false,
+      ...(c.timeoutMs ? { signal: AbortSignal.timeout(c.timeoutMs) } : {}),
+    });
+    const body = Buffer.from(await res.arrayBuffer());
+    return { status: res.status, reason: res.statusText, headers: Object.entries(res.headers.raw()), body: b64(body) };
+  } catch (e) {
+    return { error: errorOf(e) };
+  }
+}
+
+/** `ws`: the upgrade's head, then what came (messages, pings) until the close; `c.send` sent once open, one at a time. */
+async function wsClient(c) {
+  const { default: WebSocket } = await import('ws');
+  return new Promise((resolve) => {
+    const out = { events: [] };
+    const ws = new WebSocket(c.url, { ...(c.timeoutMs ? { handshakeTimeout: c.timeoutMs } : {}) });
+    ws.on('upgrade', (res) => {
+      out.status = res.statusCode;
+      out.reason = res.statusMessage;
+      out.headers = res.rawHeaders.map((v, i) => (/^sec-websocket-accept$/i.test(res.rawHeaders[i - 1] ?? '') ? '<accept>' : v));
+    });
+    ws.on('unexpected-response', (_req, res) => {
+      out.status = res.statusCode;
+      out.headers = res.rawHeaders;
+      ws.terminate();
+    });
+    ws.on('open', () => {
+      for (const m of c.send ?? []) ws.send(m.binary ? Buffer.from(m.binary, 'base64') : m.text);
+    });
+    ws.on('message', (data, isBinary) => out.events.push(isBinary ? { binary: b64(data) } : { text: data.toString() }));
+    ws.on('ping', (data) => out.events.push({ ping: data.toString() }));
+    ws.on('error', (e) => (out.error = errorOf(e)));
+    ws.on('close', (code, reason) => resolve({ ...out, close: [code, reason.toString()] }));
+  });
+}
+
 const sessions = new Map();
 function http2Client(c) {
   return new Promise((resolve) => {
@@ -177,8 +222,12 @@ const one = (c) => {
       return axiosClient(c);
     case 'got':
       return gotClient(c);
+    case 'node-fetch':
+      return nodeFetchClient(c);
     case 'http2':
       return http2Client(c);
+    case 'ws':
+      return wsClient(c);
     default:
       return nodeClient(http, c);
   }
