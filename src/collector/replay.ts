@@ -121,13 +121,15 @@ export class ReplayServer {
       return [JSON.stringify(this.notAnswered(m.ask, mark))];
     }
     const call = found.call;
-    if (call.response?.status === 101) {
+    // A WebSocket is replayed over node:http's upgrade (ws and the clients over it), not yet over undici's (the global WebSocket).
+    const upgrade = call.response?.status === 101;
+    if (upgrade && m.client !== 'http' && m.client !== 'https') {
       const label = `${request.method.toUpperCase()} ${request.url}`;
       return [
         JSON.stringify(
           this.unanswered(
             m.ask,
-            `${label}: the recording answered it with a WebSocket upgrade (101), which a replay does not give yet`,
+            `${label}: the recording answered it with a WebSocket upgrade (101), which a replay gives to node:http's clients (ws) only, not yet to ${m.client}`,
             call,
           ),
         ),
@@ -158,6 +160,7 @@ export class ReplayServer {
       ...(parts > 0 ? { parts } : {}),
       ...(call.bodyCut ? { bodyCut: true } : {}),
       ...(call.trailers?.length ? { trailers: call.trailers } : {}),
+      ...(upgrade && call.messages?.length ? { messages: call.messages } : {}),
       ...(recorded && call.timing ? { timing: call.timing } : {}),
       ...(call.httpVersion ? { httpVersion: call.httpVersion } : {}),
       ...(call.address ? { address: call.address } : {}),

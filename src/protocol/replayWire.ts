@@ -10,7 +10,7 @@
  */
 
 import type { HttpClientKind } from '../trace/contract/types';
-import type { RecordedEnd, RecordedHead, RecordedTiming } from '../trace/contract/recording';
+import type { RecordedEnd, RecordedHead, RecordedMessage, RecordedTiming } from '../trace/contract/recording';
 import type { ReplayMark } from '../trace/contract/replayMark';
 
 /** The replay part of the preload's configuration (PreloadConfig.replay): what a preload needs, never the recording. */
@@ -67,6 +67,8 @@ export interface ReplayAnswerMessage {
   /** The recorded body was cut by the recording's cap: after its bytes, the connection is reset. */
   bodyCut?: boolean;
   trailers?: Array<[string, string]>;
+  /** A WebSocket's messages after its `101`, both ways, in the recorded order (the program's are waited for, the server's given). */
+  messages?: RecordedMessage[];
   /** How the recorded exchange ended (for `answer`). */
   end?: RecordedEnd;
   /** The recorded arrival times (with `--replay-timing recorded`). */

@@ -94,7 +94,7 @@ const listening = (port) =>
     c.on('error', () => resolve(false));
   });
 
-const CLIENTS = ['http', 'https', 'fetch', 'undici', 'http2', 'axios', 'got', 'node-fetch'];
+const CLIENTS = ['http', 'https', 'fetch', 'undici', 'http2', 'axios', 'got', 'node-fetch', 'ws'];
 
 for (const { label, bin } of nodeBinaries()) {
   describe(

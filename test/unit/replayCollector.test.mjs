@@ -172,12 +172,30 @@ test('a request body over the cap is matched by its start and length against a r
   assert.equal(peers.get(1).lines[0].act, 'answer');
 });
 
-test('a WebSocket upgrade is not replayed yet: refused, and said; a malformed ask is not answered, and said', () => {
-  const { ask, warnings } = serverOf([{ url: 'https://api.test/ws', status: 101 }]);
-  const [a] = ask(1, { ask: 1, method: 'GET', url: 'https://api.test/ws' });
+test("a WebSocket upgrade is answered to node:http's clients with its messages, refused to the others and said; a malformed ask is not answered, and said", () => {
+  const messages = [
+    { dir: 'in', atMs: 1, opcode: 1, data: { base64: Buffer.from('welcome').toString('base64'), size: 7 } },
+    { dir: 'out', atMs: 2, opcode: 1, data: { base64: Buffer.from('hi').toString('base64'), size: 2 } },
+  ];
+  const recorded = [
+    { url: 'https://api.test/ws', status: 101, answer: '', messages },
+    { url: 'https://api.test/ws', status: 101, answer: '', messages },
+  ];
+  const { ask, warnings } = serverOf(recorded);
+  const [ws] = ask(1, { ask: 1, method: 'GET', url: 'https://api.test/ws', client: 'https' });
+  assert.equal(ws.act, 'answer');
+  assert.equal(ws.response.status, 101);
+  assert.deepEqual(ws.messages, messages, 'both ways, in the recorded order');
+  const [a] = ask(1, { ask: 2, method: 'GET', url: 'https://api.test/ws', client: 'fetch' });
   assert.equal(a.act, 'refuse');
   assert.equal(a.mark.reason, 'not-replayable');
-  assert.match(a.mark.summary, /WebSocket upgrade \(101\), which a replay does not give yet/);
+  assert.match(a.mark.summary, /WebSocket upgrade \(101\), which a replay gives to node:http's clients \(ws\) only, not yet to fetch/);
+  assert.equal(
+    serverOf([{ url: 'https://api.test/x', answer: 'x', messages }]).ask(1, { ask: 1, method: 'GET', url: 'https://api.test/x' })[0]
+      .messages,
+    undefined,
+    'no messages without an upgrade',
+  );
   assert.deepEqual(ask(1, { ask: 'x', method: 'GET', url: 'https://api.test/ws' }), []);
   assert.match(warnings[0], /had no number/);
 });

@@ -13,7 +13,7 @@ const b64 = (s) => Buffer.from(s).toString('base64');
 
 /**
  * A recorded trace of `calls`: each `{ method, url, body?, status?, answer?, headers?, reqHeaders?,
- * end? }`, started 1 ms apart in the order given. `body` is the request body (string or object,
+ * end?, timing?, messages? }`, started 1 ms apart in the order given. `body` is the request body (string or object,
  * an object sent as JSON); `answer` the response body.
  */
 export function traceOf(calls) {
@@ -41,6 +41,7 @@ export function traceOf(calls) {
       body: { base64: b64(answer), size: Buffer.byteLength(answer) },
       end: c.end ?? { kind: 'completed' },
       ...(c.timing ? { timing: c.timing } : {}),
+      ...(c.messages ? { messages: c.messages } : {}),
     });
   });
   return {

@@ -27,6 +27,7 @@ import { chunkBytes, closesAfter, dnsError, framingOf, headBytes, headValues, la
 import { answerSteps, bodyParts, runPaced } from './replayTiming';
 import { orig } from '../transport/collectorNet';
 import { claimAgentSockets, claimDials } from './replay';
+import { deliverUpgrade } from './replayWebSocket';
 import { replaceFunction } from '../tracer';
 
 /** The ClientRequest as the replay reads it. */
@@ -182,7 +183,7 @@ function ask(t: Tracer, r: Req, id: string | undefined, hold: Hold, startedAt: n
       },
       (a) => {
         try {
-          answer(t, id, hold, method, a, startedAt);
+          answer(t, id, hold, method, a, startedAt, headValues(head, ['sec-websocket-key'])[0]?.[1]);
         } catch (err) {
           warnOnce(t, err);
         }
@@ -203,8 +204,16 @@ function mark(t: Tracer, id: string | undefined, m: ReplayMark): void {
   }
 }
 
-/** Gives the collector's answer on the held socket. */
-function answer(t: Tracer, id: string | undefined, hold: Hold, method: string, a: ReplayAnswer, startedAt: number): void {
+/** Gives the collector's answer on the held socket (`wsKey`: the request's `Sec-WebSocket-Key`, for an upgrade). */
+function answer(
+  t: Tracer,
+  id: string | undefined,
+  hold: Hold,
+  method: string,
+  a: ReplayAnswer,
+  startedAt: number,
+  wsKey: string | undefined,
+): void {
   mark(t, id, a.mark);
   if (a.act === 'pass') return passOn(hold);
   const refused = (): Error => refusedError(hold.host, hold.port);
@@ -227,6 +236,7 @@ function answer(t: Tracer, id: string | undefined, hold: Hold, method: string, a
       return answerOn(hold, a.address, (push) => deliver(push, a, method, startedAt, hold, end.afterBodyBytes));
     default:
       if (a.response === undefined) return answerOn(hold, a.address, () => s.destroy(resetError()));
+      if (a.response.status === 101) return answerOn(hold, a.address, (push) => deliverUpgrade(push, a, wsKey, hold, startedAt));
       return answerOn(hold, a.address, (push) => deliver(push, a, method, startedAt, hold, a.bodyCut ? a.body.length : undefined));
   }
 }

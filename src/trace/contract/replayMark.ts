@@ -36,7 +36,7 @@ export interface ReplayUnmatched {
    * `spent`: the recording's answers for it were all given (made more often than recorded);
    * `differs`: the nearest recorded call differs in `differences`; `nothing-near`: nothing was
    * recorded on its path or host; `bad-url`: its URL is not absolute; `not-replayable`: the
-   * recorded answer is of a kind a replay does not give yet (a WebSocket's `101`).
+   * recorded answer is of a kind a replay does not give yet (a WebSocket's `101` to fetch/undici).
    */
   reason: 'spent' | 'differs' | 'nothing-near' | 'bad-url' | 'not-replayable';
   /** The nearest recorded call, and how it was found. */
