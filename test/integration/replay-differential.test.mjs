@@ -10,7 +10,8 @@
 // port, NXDOMAIN from a local DNS server, an expired certificate. The run is recorded once with
 // `nettrace run --record`; every server is stopped (its port then refuses); the same program run
 // with `--replay` of that trace observes the same, case by case (addresses and ports masked), with
-// no request reaching a network; and `nettrace diff` of the two traces shows no change.
+// no request reaching a network; and `nettrace diff` of the two traces shows no change. Then the
+// program changed (a call dropped, one added): `nettrace diff` shows those changes, and only those.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
@@ -162,3 +163,48 @@ for (const { label, bin } of nodeBinaries()) {
     },
   );
 }
+
+test('nettrace diff of a recorded run and a replay of the program changed shows the changes the program made, and only those', async () => {
+  const s = await startReplayServers();
+  const base = `http://127.0.0.1:${s.ports.h1}`;
+  const calls = [{ url: `${base}/jobs/7` }, { url: `${base}/jobs/7` }, { url: `${base}/gzip` }, { url: `${base}/busy` }];
+  let recorded;
+  try {
+    recorded = await traced(process.execPath, ['--record'], { NT_CLIENT: 'fetch', NT_CALLS: JSON.stringify(calls) }, s.dnsAddress);
+  } finally {
+    await s.close();
+  }
+  assert.equal(recorded.code, 0, recorded.stderr);
+  // The program changed: no /gzip any more, a new call to /extra (not in the recording: refused).
+  const changed = [calls[0], calls[1], calls[3], { url: `${base}/extra` }];
+  const replayed = await traced(
+    process.execPath,
+    ['--replay', recorded.out, '--replay-timing', 'recorded'],
+    { NT_CLIENT: 'fetch', NT_CALLS: JSON.stringify(changed) },
+    s.dnsAddress,
+  );
+  assert.equal(replayed.code, 0, replayed.stderr);
+  assert.equal(replayed.lines[3].error?.cause?.code, 'ECONNREFUSED', 'the new call failed: the network is off');
+  const d = await run(process.execPath, [cli, 'diff', '--json', recorded.out, replayed.out]);
+  assert.equal(d.code, 0, d.stderr);
+  const diff = JSON.parse(d.stdout);
+  const path = (label) => label.replace(/^GET 127\.0\.0\.1:\d+/, 'GET ');
+  assert.deepEqual(
+    diff.added.map((r) => [path(r.label), r.count]),
+    [['GET /extra', 1]],
+    'the new call',
+  );
+  assert.deepEqual(
+    diff.gone.map((r) => [path(r.label), r.count]),
+    [['GET /gzip', 1]],
+    'the call no longer made',
+  );
+  assert.deepEqual(diff.routes.map((r) => path(r.label)).sort(), ['GET /busy', 'GET /jobs/:id']);
+  for (const r of diff.routes) {
+    assert.deepEqual([r.countB, r.errorRate.b, r.errors, r.notable], [r.countA, r.errorRate.a, [], false], r.label);
+  }
+  // The text says the same.
+  const text = await run(process.execPath, [cli, 'diff', recorded.out, replayed.out]);
+  assert.match(text.stdout, /\/extra/);
+  assert.match(text.stdout, /\/gzip/);
+});

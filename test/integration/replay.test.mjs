@@ -1,21 +1,21 @@
 // covers: src/preload/playback/, src/collector/replay.ts, src/cli/replayLines.ts
-// Replay a run (issue 64, docs/replay.md), on every Node of the suite, from recordings built from
-// what the servers sent (replayServers.mjs recordingOf, in the shape of
-// src/trace/contract/recording.ts), so that every recorded byte and delay is known beforehand:
-// five polls of one URL get the five answers in order and their dates move by the time since the
-// recording; two concurrent answers that came B before A come B before A again with their recorded
-// first-byte delays (±10 ms plus the loop's lag); a program changed to send one other body field
-// is told which field differed and its line, and the rest still replay; `--replay-unmatched pass`
-// sends what is not in the recording to the network, and only that. A run recorded by the
-// preload (`--record`) and replayed, client by client: replay-differential.test.mjs.
+// Replay a run (issue 64, docs/replay.md), on every Node of the suite, each test recording a run of
+// apps/replay-observe.mjs against real servers (replayServers.mjs) with `nettrace run --record`
+// and replaying it: five polls of one URL get the five recorded answers in order, and their dates
+// move by the time since the recording; two concurrent answers that came B before A come B before
+// A again with their recorded first-byte delays (±10 ms plus the loop's lag); a program changed to
+// send one other body field is told which field differed and its line, and the rest still replay;
+// `--replay-unmatched pass` sends what is not in the recording to the network, and only that. Also
+// `nettrace run --replay` refuses a file that is not a recording. Every client and failure, with
+// every server stopped: replay-differential.test.mjs.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { apps, cli, nodeBinaries, root, run } from './harness.mjs';
+import { apps, cli, nodeBinaries, readTraced, root, run } from './harness.mjs';
 import { caFile } from './servers.mjs';
-import { recordingOf, startReplayServers } from './replayServers.mjs';
+import { startReplayServers } from './replayServers.mjs';
 
 const tmp = mkdtempSync(join(tmpdir(), 'nettrace-replay-'));
 process.on('exit', () => rmSync(tmp, { recursive: true, force: true }));
@@ -27,7 +27,7 @@ const lines = (stdout) =>
   stdout
     .trim()
     .split('\n')
-    .filter(Boolean)
+    .filter((l) => l.startsWith('{'))
     .map((l) => JSON.parse(l));
 const mask = (o) =>
   JSON.parse(
@@ -36,23 +36,25 @@ const mask = (o) =>
       .replace(/"port":\d+/g, '"port":0'),
   );
 
-/** Runs the program replayed from `recording`; returns its result, its lines and the trace. */
-async function replayed(bin, recording, env, flags = []) {
-  const n = ++files;
-  const rec = join(tmp, `rec-${n}.json`);
-  const out = join(tmp, `out-${n}.json`);
-  writeFileSync(rec, JSON.stringify(recording));
-  const res = await run(process.execPath, [cli, 'run', '--helper', 'off', '--out', out, '--replay', rec, ...flags, '--', bin, app], {
+/** Runs the program under `nettrace run` with `flags`; its result, its lines, the trace (readTraced) and its file. */
+async function traced(bin, env, flags) {
+  const out = join(tmp, `t-${++files}.json`);
+  const res = await run(process.execPath, [cli, 'run', '--helper', 'off', '--out', out, ...flags, '--', bin, app], {
     env: { ...baseEnv, ...env },
   });
-  let trace;
-  try {
-    trace = JSON.parse(readFileSync(out, 'utf8'));
-  } catch {
-    trace = undefined;
-  }
+  const trace = existsSync(out) ? readTraced(out) : undefined;
   return { ...res, lines: res.stdout.trim() ? lines(res.stdout) : [], trace, out };
 }
+
+/** Records a run of the program (`--record`): its result, lines, trace and file. */
+async function recorded(bin, env) {
+  const r = await traced(bin, env, ['--quiet', '--record']);
+  assert.equal(r.code, 0, r.stderr);
+  return r;
+}
+
+/** Runs the program replayed from the recording in `file`. */
+const replayed = (bin, file, env, flags = []) => traced(bin, env, ['--replay', file, ...flags]);
 
 for (const { label, bin } of nodeBinaries()) {
   describe(`${label}: replays built from what the servers sent`, { concurrency: 3 }, () => {
@@ -60,18 +62,18 @@ for (const { label, bin } of nodeBinaries()) {
       const s = await startReplayServers();
       const calls = Array.from({ length: 5 }, () => ({ url: `http://127.0.0.1:${s.ports.h1}/jobs/7` }));
       const env = { NT_CLIENT: 'fetch', NT_CALLS: JSON.stringify(calls) };
-      let truth;
+      let rec;
       try {
-        truth = await run(bin, [app], { env: { ...baseEnv, ...env } });
+        rec = await recorded(bin, env);
       } finally {
         await s.close();
       }
-      const want = lines(truth.stdout);
-      const recording = recordingOf(s.log, [], 'fetch');
+      const want = rec.lines;
       // Recorded an hour earlier: the replayed Date is an hour later than the recorded one.
-      recording.recording.recordedAt -= 3_600_000;
-      recording.traceBeginAt = new Date(recording.recording.recordedAt).toISOString();
-      const r = await replayed(bin, recording, env);
+      const file = JSON.parse(readFileSync(rec.out, 'utf8'));
+      file.recording.recordedAt -= 3_600_000;
+      writeFileSync(rec.out, JSON.stringify(file));
+      const r = await replayed(bin, rec.out, env);
       assert.equal(r.code, 0, r.stderr);
       const numbers = r.lines.map((l) => JSON.parse(Buffer.from(l.body, 'base64').toString()).n);
       assert.deepEqual(numbers, [1, 2, 3, 4, 5]);
@@ -94,25 +96,29 @@ for (const { label, bin } of nodeBinaries()) {
         const base = `http://127.0.0.1:${s.ports.h1}`;
         const calls = [{ url: `${base}/slow/160` }, { url: `${base}/slow/60` }];
         const env = { NT_CLIENT: client, NT_CALLS: JSON.stringify(calls), NT_CONCURRENT: '1', NT_TIMES: '1', NT_WARMUP: `${base}/jobs/1` };
+        let rec;
         try {
-          await run(bin, [app], { env: { ...baseEnv, ...env } });
+          rec = await recorded(bin, env);
         } finally {
           await s.close();
         }
-        const recording = recordingOf(s.log, [], client);
-        const recorded = Object.fromEntries(
-          recording.exchanges.map((x, i) => [recording.httpRequests[i].reqURL.split('/').pop(), x.timing]).filter(([k]) => k !== '1'),
-        );
-        assert.ok(recorded['60'].firstByteMs < recorded['160'].firstByteMs, 'recorded B before A');
-        const r = await replayed(bin, recording, env, ['--replay-timing', 'recorded']);
+        const file = JSON.parse(readFileSync(rec.out, 'utf8'));
+        const timingOf = (path) => {
+          const q = rec.trace.httpRequests.find((x) => x.reqURL.endsWith(path));
+          return file.exchanges.find((x) => x.traceID === q.traceID).timing;
+        };
+        const recordedA = timingOf('/slow/160');
+        const recordedB = timingOf('/slow/60');
+        assert.ok(recordedB.firstByteMs < recordedA.firstByteMs, 'recorded B before A');
+        const r = await replayed(bin, rec.out, env, ['--replay-timing', 'recorded']);
         assert.equal(r.code, 0, r.stderr);
         const [a, b, lag] = r.lines;
         assert.ok(b.headAt < a.headAt, `B's head before A's: ${b.headAt} < ${a.headAt}`);
         assert.ok(b.endAt < a.endAt, 'and its end');
         const slack = 10 + lag.lag;
         for (const [got, want] of [
-          [a.headAt, recorded['160'].firstByteMs],
-          [b.headAt, recorded['60'].firstByteMs],
+          [a.headAt, recordedA.firstByteMs],
+          [b.headAt, recordedB.firstByteMs],
         ])
           assert.ok(Math.abs(got - want) <= slack, `first byte after ${got.toFixed(1)} ms, recorded ${want} ms (±${slack.toFixed(1)})`);
         // The body's second part came 30 ms after the first, as recorded.
@@ -130,17 +136,17 @@ for (const { label, bin } of nodeBinaries()) {
         { url: `${base}/jobs/2` },
       ];
       const env = { NT_CLIENT: 'http', NT_CALLS: JSON.stringify(calls) };
-      let truth;
+      let rec;
       try {
-        truth = await run(bin, [app], { env: { ...baseEnv, ...env } });
+        rec = await recorded(bin, env);
       } finally {
         await s.close();
       }
-      const want = lines(truth.stdout);
+      const want = rec.lines;
       const changed = calls.map((c) => (c.body ? { ...c, body: '{"qty":5,"sku":"a"}' } : c));
       const har = join(tmp, `div-${++files}.har`);
       const spans = join(tmp, `div-${files}.otlp.json`);
-      const r = await replayed(bin, recordingOf(s.log, [], 'http'), { NT_CLIENT: 'http', NT_CALLS: JSON.stringify(changed) }, [
+      const r = await replayed(bin, rec.out, { NT_CLIENT: 'http', NT_CALLS: JSON.stringify(changed) }, [
         '--har',
         har,
         '--otlp-file',
@@ -173,10 +179,11 @@ for (const { label, bin } of nodeBinaries()) {
       const summary = await run(process.execPath, [cli, 'show', '--summary', r.out]);
       assert.match(
         summary.stdout,
-        /Replay of rec-\d+\.json: 2 requests answered from the recording, 1 not in it \(failed: the network is off\)/,
+        /Replay of t-\d+\.json: 2 requests answered from the recording, 1 not in it \(failed: the network is off\)/,
       );
       const json = JSON.parse((await run(process.execPath, [cli, 'show', '--summary', '--json', r.out])).stdout);
-      assert.deepEqual(json.replay, { file: json.replay.file, replayed: 2, unmatched: 1, passed: 0, unused: 0 });
+      // The recorded POST (qty 4) was asked for by no request: unused.
+      assert.deepEqual(json.replay, { file: json.replay.file, replayed: 2, unmatched: 1, passed: 0, unused: 1 });
       assert.match(shown.stdout, /\[replay: not recorded\]/);
       assert.match(shown.stdout, /not in the recording \(replay-observe\.mjs:\d+\): POST \/json differed/);
     });
@@ -187,12 +194,11 @@ for (const { label, bin } of nodeBinaries()) {
         try {
           const base = `http://127.0.0.1:${s.ports.h1}`;
           const env = { NT_CLIENT: client, NT_CALLS: JSON.stringify([{ url: `${base}/jobs/7` }]) };
-          const truth = await run(bin, [app], { env: { ...baseEnv, ...env } });
-          const want = lines(truth.stdout);
-          const recording = recordingOf(s.log, [], client);
+          const rec = await recorded(bin, env);
+          const want = rec.lines;
           s.log.length = 0;
           const calls = [{ url: `${base}/jobs/7` }, { url: `${base}/jobs/9` }, { url: `${base}/jobs/7` }];
-          const r = await replayed(bin, recording, { NT_CLIENT: client, NT_CALLS: JSON.stringify(calls) }, ['--replay-unmatched', 'pass']);
+          const r = await replayed(bin, rec.out, { NT_CLIENT: client, NT_CALLS: JSON.stringify(calls) }, ['--replay-unmatched', 'pass']);
           assert.equal(r.code, 0, r.stderr);
           assert.equal(r.lines[0].body, want[0].body, 'the recorded one from the recording');
           assert.deepEqual(

@@ -3,9 +3,8 @@
 // itself, keeps a log of every exchange (the request as received, the head, body, trailers and end
 // as sent, when each part went), an HTTP/2 server answering the same paths, one with an expired
 // certificate, a WebSocket server (`ws`), and a DNS server answering NXDOMAIN for `nx.test`. The
-// differential tests record a run against them with `nettrace run --record`; the log also builds a
-// recording in the shape of src/trace/contract/recording.ts (recordingOf), for the tests of the
-// replay's timing and matching that want every recorded byte and delay known beforehand.
+// replay tests record a program's run against them with `nettrace run --record`, stop them, and
+// replay it; the log says which requests reached a server.
 //
 // Answers by path:
 //   /jobs/<n>     200, numbered per path, a random id and the time in the body, a Date header
@@ -423,73 +422,5 @@ export async function startReplayServers() {
       await Promise.all([h1, tlsServer, expired, h2, wsHttp].map((s) => new Promise((r) => s.close(r))));
       await dns.close();
     },
-  };
-}
-
-const b64 = (b) => ({ base64: Buffer.from(b).toString('base64'), size: b.length });
-
-/**
- * A trace recorded for replay (src/trace/contract/recording.ts) of the exchanges in `log`, plus
- * `failures` (requests that reached no server: { method, url, at, end }), in the order they began.
- * `client` names the program's client in the records.
- */
-export function recordingOf(log, failures = [], client = 'http') {
-  const all = [
-    ...log.map((e) => ({ kind: 'served', at: e.startAt, e })),
-    ...failures.map((f) => ({ kind: 'failed', at: f.at, e: f })),
-  ].sort((a, b) => a.at - b.at);
-  const begin = Math.min(...all.map((x) => x.at), Date.now()) - 10;
-  const httpRequests = [];
-  const exchanges = [];
-  all.forEach(({ kind, e }, i) => {
-    const traceID = `req-${i + 1}`;
-    httpRequests.push({
-      traceID,
-      pid: 1,
-      client,
-      reqMethod: e.method,
-      reqURL: e.url,
-      reqStartAt: e.startAt - begin,
-      ...(e.h2 ? { protoMajor: 2, protoMinor: 0 } : { protoMajor: 1, protoMinor: 1 }),
-      ...(e.headers ? { reqHeaders: e.headers } : {}),
-    });
-    if (kind === 'failed') {
-      exchanges.push({ traceID, end: e.end });
-      return;
-    }
-    const a = e.answer;
-    const ex = { traceID };
-    if (e.body?.length) ex.reqBody = b64(e.body);
-    const h2Code = e.h2 ? { http2Code: http2.constants.NGHTTP2_INTERNAL_ERROR } : {};
-    if (a.end === 'reset-before') {
-      exchanges.push({ ...ex, end: { kind: 'reset', ...h2Code } });
-      return;
-    }
-    if (a.end === 'never') {
-      exchanges.push({ ...ex, end: { kind: 'timeout' } });
-      return;
-    }
-    const body = Buffer.concat(a.parts.map(([, p]) => p));
-    ex.response = a.head;
-    ex.body = b64(body);
-    if (a.trailers) ex.trailers = a.trailers;
-    if (e.firstByteAt !== undefined) ex.timing = { firstByteMs: e.firstByteAt - e.startAt, chunks: e.chunks };
-    ex.end = a.end === 'reset-mid' ? { kind: 'reset', afterBodyBytes: body.length, ...h2Code } : { kind: 'completed' };
-    exchanges.push(ex);
-  });
-  return {
-    formatVersion: 1,
-    description: 'recorded by test/integration/replayServers.mjs',
-    traceBeginAt: new Date(begin).toISOString(),
-    processes: [],
-    httpRequests,
-    dials: [],
-    tcpConns: [],
-    udpConns: [],
-    dnsQueries: [],
-    tlsTunnels: [],
-    exchanges,
-    recording: { recordedAt: begin, maxBodyBytes: 4194304, maxRunBytes: 268435456, cutExchanges: 0, cutBytes: 0 },
-    stats: { droppedEvents: 0, untracedRequests: 0, warnings: [] },
   };
 }
