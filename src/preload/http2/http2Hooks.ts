@@ -75,9 +75,10 @@ function byteLen(chunk: unknown, enc?: BufferEncoding): number {
 /**
  * Installs the http2 wrappers once the program loads `http2`. Loading it costs ~15 ms of start-up,
  * which most programs never need, so it is not loaded eagerly: CommonJS `require('http2')` is seen
- * through `Module._load`; an ESM `import 'node:http2'` (which bypasses `Module._load` on Node 20)
- * is seen on the next TCP connect via `process.moduleLoadList`, so on Node 20 the first
- * connection of an ESM program importing `node:http2` directly may go untraced.
+ * through `Module._load`; an ESM `import 'node:http2'` (which bypasses `Module._load`: seen on
+ * Node 20 to 26) is seen on the next TCP connect via `process.moduleLoadList`, so the session of
+ * an ESM program importing `node:http2` directly whose connect is the program's first goes
+ * untraced, its streams too; recording or replaying, index.ts loads http2 at start instead.
  */
 export function installHttp2Hooks(t: Tracer): void {
   const hook = newHook('http2');
