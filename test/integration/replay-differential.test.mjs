@@ -9,9 +9,10 @@
 // reset before the answer and one in the middle of the body, a server that never answers, a closed
 // port, NXDOMAIN from a local DNS server, an expired certificate. The run is recorded once with
 // `nettrace run --record`; every server is stopped (its port then refuses); the same program run
-// with `--replay` of that trace observes the same, case by case (addresses and ports masked), with
-// no request reaching a network; and `nettrace diff` of the two traces shows no change. Then the
-// program changed (a call dropped, one added): `nettrace diff` shows those changes, and only those.
+// with `--replay` of that trace, at once and with the recorded timing, observes the same, case by
+// case (addresses and ports masked), with no request reaching a network; and `nettrace diff` of the
+// recorded and the replayed trace shows no change. Then the program changed (a call dropped, one
+// added): `nettrace diff` shows those changes, and only those.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
@@ -119,35 +120,43 @@ for (const { label, bin } of nodeBinaries()) {
           for (const port of [...Object.values(s.ports), Number(s.dnsAddress.split(':')[1])])
             assert.equal(await listening(port), false, `port ${port} is free: its server stopped`);
 
-          const replayed = await traced(
-            bin,
-            ['--replay', recorded.out, '--replay-dates', 'keep', '--replay-timing', 'recorded'],
-            env,
-            s.dnsAddress,
-          );
-          if (process.env.NT_KEEP) console.log(`# ${client}: ${recorded.out} ${replayed.out}`);
-          assert.equal(replayed.code, 0, replayed.stderr);
-          assert.equal(replayed.lines.length, calls.length, replayed.stderr);
-          calls.forEach((c, i) =>
-            assert.deepEqual(mask(replayed.lines[i]), mask(recorded.lines[i]), `${client} ${c.url}: observed as against the servers`),
-          );
+          // Replayed at once (the default) and with the recorded timing: the same either way.
+          let replayed;
+          for (const timing of ['now', 'recorded']) {
+            replayed = await traced(
+              bin,
+              ['--replay', recorded.out, '--replay-dates', 'keep', '--replay-timing', timing],
+              env,
+              s.dnsAddress,
+            );
+            if (process.env.NT_KEEP) console.log(`# ${client} ${timing}: ${recorded.out} ${replayed.out}`);
+            assert.equal(replayed.code, 0, replayed.stderr);
+            assert.equal(replayed.lines.length, calls.length, replayed.stderr);
+            calls.forEach((c, i) =>
+              assert.deepEqual(
+                mask(replayed.lines[i]),
+                mask(recorded.lines[i]),
+                `${client} ${c.url}, --replay-timing ${timing}: observed as against the servers`,
+              ),
+            );
 
-          // Every request was answered from the recording, none reached a network (no name asked, no connection made).
-          const rec = readTraced(recorded.out);
-          const rep = readTraced(replayed.out);
-          assert.equal(rep.httpRequests.length, rec.httpRequests.length, 'one request per recorded one');
-          for (const q of rep.httpRequests) {
-            assert.equal(q.replay?.outcome, 'replayed', `${q.reqURL}: ${JSON.stringify(q.replay)}`);
-            for (const phase of ['dns', 'connect', 'ssl'])
-              assert.ok(!(q.timings[phase] > 0), `${q.reqURL}: no ${phase} phase (${q.timings[phase]})`);
+            // Every request was answered from the recording, none reached a network (no name asked, no connection made).
+            const rec = readTraced(recorded.out);
+            const rep = readTraced(replayed.out);
+            assert.equal(rep.httpRequests.length, rec.httpRequests.length, 'one request per recorded one');
+            for (const q of rep.httpRequests) {
+              assert.equal(q.replay?.outcome, 'replayed', `${q.reqURL}: ${JSON.stringify(q.replay)}`);
+              for (const phase of ['dns', 'connect', 'ssl'])
+                assert.ok(!(q.timings[phase] > 0), `${q.reqURL}: no ${phase} phase (${q.timings[phase]})`);
+            }
+            assert.deepEqual(rep.dnsQueries ?? [], [], 'no DNS query');
+            for (const c of rep.tcpConns ?? []) assert.notEqual(c.connected, true, `no connection was made: ${JSON.stringify(c)}`);
+            assert.deepEqual(rep.replay.counts, { replayed: rep.httpRequests.length, unmatched: 0, passed: 0 });
+            assert.equal(rep.replay.unused, 0, 'every recorded call was asked for');
+            assert.deepEqual(rep.replay.warnings ?? [], [], 'the recording read whole');
           }
-          assert.deepEqual(rep.dnsQueries ?? [], [], 'no DNS query');
-          for (const c of rep.tcpConns ?? []) assert.notEqual(c.connected, true, `no connection was made: ${JSON.stringify(c)}`);
-          assert.deepEqual(rep.replay.counts, { replayed: rep.httpRequests.length, unmatched: 0, passed: 0 });
-          assert.equal(rep.replay.unused, 0, 'every recorded call was asked for');
-          assert.deepEqual(rep.replay.warnings ?? [], [], 'the recording read whole');
 
-          // `nettrace diff` of the recorded and the replayed run: the same routes, as often, failing as often, nothing notable.
+          // `nettrace diff` of the recorded run and the one replayed with its timing: the same routes, as often, failing as often, nothing notable.
           const d = await run(process.execPath, [cli, 'diff', '--json', recorded.out, replayed.out]);
           assert.equal(d.code, 0, d.stderr);
           const diff = JSON.parse(d.stdout);
