@@ -9,8 +9,6 @@ import type { ReplayCounts, ReplayMark, ReplayUnmatched } from '../contract/repl
 import type { HttpRequest } from '../contract/types';
 import { whatIfWithoutNetwork } from './whatIfText';
 
-export { REPLAY_TAG } from '../contract/replayMark';
-
 /**
  * True when what the program received for the request came from the recording with no contact
  * with a network (answered, or failed as refused because it was not in the recording): its dial,
