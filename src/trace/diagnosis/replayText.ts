@@ -43,6 +43,7 @@ const END_WORDS: Readonly<Record<string, string>> = {
   dns: 'a name that did not resolve',
   tls: 'a TLS failure',
   reset: 'a connection reset',
+  closed: 'a connection the server closed before the response was whole',
   timeout: 'no answer (the program’s own timeout ended it)',
   aborted: 'no answer (the program aborted it)',
 };
