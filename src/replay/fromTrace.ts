@@ -6,7 +6,13 @@
  */
 
 import type { HeaderPair, HttpRequest } from '../trace/contract/types';
-import type { RecordedEnd, RecordedMessage, RecordedTiming, RecordingInfo } from '../trace/contract/recording';
+import {
+  RECORDED_END_KINDS,
+  type RecordedEnd,
+  type RecordedMessage,
+  type RecordedTiming,
+  type RecordingInfo,
+} from '../trace/contract/recording';
 import { headOf, isRecord, num, recordedBytes, str, tracePairs } from './shape';
 import { ReplayInputError, WarningCounter, type ReplayCall, type ReplayTable } from './types';
 
@@ -189,11 +195,9 @@ function callOf(ex: Record<string, unknown>, req: Record<string, unknown>, sourc
   return call;
 }
 
-const ENDS = new Set(['completed', 'refused', 'dns', 'tls', 'reset', 'timeout', 'aborted']);
-
 /** A RecordedEnd read from outside, or undefined. */
 function endOf(value: unknown): RecordedEnd | undefined {
-  if (!isRecord(value) || typeof value.kind !== 'string' || !ENDS.has(value.kind)) return undefined;
+  if (!isRecord(value) || typeof value.kind !== 'string' || !RECORDED_END_KINDS.has(value.kind)) return undefined;
   switch (value.kind) {
     case 'refused':
     case 'dns':
@@ -205,6 +209,12 @@ function endOf(value: unknown): RecordedEnd | undefined {
       const h2 = num(value.http2Code);
       if (after !== undefined && after >= 0) end.afterBodyBytes = after;
       if (h2 !== undefined) end.http2Code = h2;
+      return end;
+    }
+    case 'closed': {
+      const end: RecordedEnd = { kind: 'closed' };
+      const after = num(value.afterBodyBytes);
+      if (after !== undefined && after >= 0) end.afterBodyBytes = after;
       return end;
     }
     default:

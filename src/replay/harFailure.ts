@@ -7,7 +7,7 @@
  * own) has no Node equivalent and its entry is left out, counted.
  */
 
-import type { RecordedEnd } from '../trace/contract/recording';
+import { closedInOrder, type RecordedEnd } from '../trace/contract/recording';
 import { isRecord } from './shape';
 
 /**
@@ -33,11 +33,12 @@ const CHROMIUM: Record<string, RecordedEnd> = {
   'net::ERR_SSL_PROTOCOL_ERROR': { kind: 'tls', code: 'EPROTO' },
   'net::ERR_SSL_VERSION_OR_CIPHER_MISMATCH': { kind: 'tls', code: 'EPROTO' },
   'net::ERR_CONNECTION_RESET': { kind: 'reset' },
-  'net::ERR_CONNECTION_CLOSED': { kind: 'reset' },
+  'net::ERR_CONNECTION_CLOSED': { kind: 'closed' },
   'net::ERR_CONNECTION_ABORTED': { kind: 'reset' },
-  'net::ERR_EMPTY_RESPONSE': { kind: 'reset' },
-  'net::ERR_CONTENT_LENGTH_MISMATCH': { kind: 'reset' },
-  'net::ERR_INCOMPLETE_CHUNKED_ENCODING': { kind: 'reset' },
+  // The server closed the connection in order: before any answer, or before the body was whole.
+  'net::ERR_EMPTY_RESPONSE': { kind: 'closed' },
+  'net::ERR_CONTENT_LENGTH_MISMATCH': { kind: 'closed' },
+  'net::ERR_INCOMPLETE_CHUNKED_ENCODING': { kind: 'closed' },
   'net::ERR_HTTP2_PROTOCOL_ERROR': { kind: 'reset', http2Code: 1 },
   'net::ERR_TIMED_OUT': { kind: 'timeout' },
   'net::ERR_ABORTED': { kind: 'aborted' },
@@ -64,7 +65,7 @@ export function harFailure(entry: Record<string, unknown>, response: Record<stri
     const name = named.trim();
     const known = CHROMIUM[name] ?? CHROMIUM[`net::${name}`];
     if (!known) return { name };
-    if (known.kind === 'reset' && status > 0) return { name, end: { ...known, afterBodyBytes: bodyBytes } };
+    if ((known.kind === 'reset' || known.kind === 'closed') && status > 0) return { name, end: { ...known, afterBodyBytes: bodyBytes } };
     return { name, end: known };
   }
   if (isRecord(entry._error)) return nodeFailure(entry._error, status, bodyBytes);
@@ -82,6 +83,7 @@ function nodeFailure(error: Record<string, unknown>, status: number, bodyBytes: 
   if (c && NODE_DNS.has(c)) return { name, end: { kind: 'dns', code: c } };
   if (c && (NODE_REFUSED.has(c) || (c === 'ETIMEDOUT' && error.phase === 'connect'))) return { name, end: { kind: 'refused', code: c } };
   if (error.phase === 'tls' && c) return { name, end: { kind: 'tls', code: c } };
+  if (closedInOrder(error)) return { name, end: status > 0 ? { kind: 'closed', afterBodyBytes: bodyBytes } : { kind: 'closed' } };
   if (c === 'ECONNRESET' || c === 'EPIPE' || c === 'UND_ERR_SOCKET')
     return { name, end: status > 0 ? { kind: 'reset', afterBodyBytes: bodyBytes } : { kind: 'reset' } };
   return { name };

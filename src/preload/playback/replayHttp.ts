@@ -234,6 +234,10 @@ function answer(
     case 'reset':
       if (end.afterBodyBytes === undefined || a.response === undefined) return answerOn(hold, a.address, () => s.destroy(resetError()));
       return answerOn(hold, a.address, (push) => deliver(push, a, method, startedAt, hold, end.afterBodyBytes));
+    case 'closed':
+      // The server's orderly close: the bytes before it, then the end of the stream (no error of the socket's).
+      if (end.afterBodyBytes === undefined || a.response === undefined) return answerOn(hold, a.address, (push) => push(null));
+      return answerOn(hold, a.address, (push) => deliver(push, a, method, startedAt, hold, end.afterBodyBytes, 'close'));
     default:
       if (a.response === undefined) return answerOn(hold, a.address, () => s.destroy(resetError()));
       if (a.response.status === 101) return answerOn(hold, a.address, (push) => deliverUpgrade(push, a, wsKey, hold, startedAt));
@@ -243,7 +247,8 @@ function answer(
 
 /**
  * The recorded answer's bytes: interim heads, the head, the body (its first `cutAt` bytes, then a
- * reset, for a reset after N bytes or a body the recording's cap cut), trailers, and the server's
+ * reset, for a reset after N bytes or a body the recording's cap cut, or the server's close when
+ * `cutEnd` is 'close'), trailers, and the server's
  * close when the head said so or the body ends at the connection's end; at once, or as recorded.
  */
 function deliver(
@@ -253,6 +258,7 @@ function deliver(
   startedAt: number,
   hold: Hold,
   cutAt: number | undefined,
+  cutEnd: 'reset' | 'close' = 'reset',
 ): void {
   const head = a.response!;
   const framing = framingOf(head, method);
@@ -260,7 +266,7 @@ function deliver(
   const encode = (b: Buffer): Buffer => (framing === 'chunked' ? chunkBytes(b) : b);
   const headPart = Buffer.concat([...(a.interim ?? []).map((h) => headBytes(h, a.httpVersion)), headBytes(head, a.httpVersion)]);
   const finish = (): Buffer | null | 'reset' => {
-    if (cutAt !== undefined) return 'reset';
+    if (cutAt !== undefined) return cutEnd === 'close' ? null : 'reset';
     if (framing === 'chunked') return lastChunk(a.trailers);
     return framing === 'close' || closesAfter(head, a.httpVersion) ? null : Buffer.alloc(0);
   };

@@ -253,7 +253,9 @@ function answer(
     default:
       break;
   }
-  const reset = end.kind === 'reset' ? end : undefined;
+  // A connection closed before the answer was whole fails an HTTP/2 stream as a reset does (no close in order mid-stream).
+  const reset =
+    end.kind === 'reset' ? end : end.kind === 'closed' ? { kind: 'reset' as const, afterBodyBytes: end.afterBodyBytes } : undefined;
   const cut = reset ? reset.afterBodyBytes : a.bodyCut ? a.body.length : undefined;
   const stop = (): void => {
     if (reset?.http2Code !== undefined) resetStream(stream, reset.http2Code);

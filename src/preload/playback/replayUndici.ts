@@ -22,8 +22,8 @@ import type { ReplayMark } from '../../trace/contract/replayMark';
 import type { HttpClientKind } from '../../trace/contract/types';
 import type { Tracer } from '../tracer';
 import { subscribe } from '../detach';
-import { refusedError } from '../rules/whatIfSocket';
-import { resetError } from '../rules/whatIfSocket';
+import { refusedError, resetError } from '../rules/whatIfSocket';
+import { SocketError } from '../undici/undiciErrors';
 import { abortOf, call, endWith, hang, namesOf, Pump, takeOver, type Names, type UReq } from '../undici/undiciWhatIf';
 import { headerViews, reasonOf } from '../undici/undiciWhatIfHead';
 import { headersTimeoutOf } from '../undici/undiciPool';
@@ -212,6 +212,9 @@ function answer(t: Tracer, r: UReq, n: Names, a: ReplayAnswer, q: Asked): void {
       return hang(t, r, q.headersTimeout);
     case 'reset':
       return respond(t, r, n, a, q, end.afterBodyBytes);
+    case 'closed':
+      // The server's orderly close: undici's own error for it ("other side closed"), not a reset's.
+      return respond(t, r, n, a, q, end.afterBodyBytes ?? 0, () => new SocketError('other side closed'));
     default:
       return respond(t, r, n, a, q, a.bodyCut ? a.body.length : undefined);
   }
@@ -222,7 +225,15 @@ function answer(t: Tracer, r: UReq, n: Names, a: ReplayAnswer, q: Asked): void {
  * after N bytes or a body the recording's cap cut), the trailers; at once or as recorded. No head
  * recorded: a reset once the request was written.
  */
-function respond(t: Tracer, r: UReq, n: Names, a: ReplayAnswer, q: Asked, cutAt: number | undefined): void {
+function respond(
+  t: Tracer,
+  r: UReq,
+  n: Names,
+  a: ReplayAnswer,
+  q: Asked,
+  cutAt: number | undefined,
+  cutError: () => Error = resetError,
+): void {
   let stopped = false;
   const pump = new Pump(r, n, undefined);
   const abort = abortOf(r, n, () => {
@@ -235,7 +246,7 @@ function respond(t: Tracer, r: UReq, n: Names, a: ReplayAnswer, q: Asked, cutAt:
   // The body went out whole: undici's own step (its `bodySent` channel, for the hooks).
   call(r, 'onRequestSent');
   const head = a.response;
-  if (head === undefined) return void orig.setImmediate(() => endWith(r, n, resetError()));
+  if (head === undefined) return void orig.setImmediate(() => endWith(r, n, cutError()));
   const body = cutAt !== undefined ? a.body.subarray(0, cutAt) : a.body;
   const steps = answerSteps(
     a.timing,
@@ -251,7 +262,7 @@ function respond(t: Tracer, r: UReq, n: Names, a: ReplayAnswer, q: Asked, cutAt:
     },
     () => {
       if (!alive()) return;
-      if (cutAt !== undefined) pump.end(() => orig.setImmediate(() => endWith(r, n, resetError())));
+      if (cutAt !== undefined) pump.end(() => orig.setImmediate(() => endWith(r, n, cutError())));
       else pump.end(() => call(r, n.complete, a.trailers?.length ? headerViews(a.trailers) : []));
     },
   );

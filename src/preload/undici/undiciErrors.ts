@@ -8,6 +8,7 @@
 /** Set by undici's error classes (undici 6+), which their `instanceof` checks, across copies of undici. */
 const UND_ERR = Symbol.for('undici.error.UND_ERR');
 const UND_ERR_HEADERS_TIMEOUT = Symbol.for('undici.error.UND_ERR_HEADERS_TIMEOUT');
+const UND_ERR_SOCKET = Symbol.for('undici.error.UND_ERR_SOCKET');
 
 /** As undici's UndiciError: its fields, and its brand for `instanceof`. */
 class UndiciError extends Error {
@@ -30,6 +31,19 @@ export class HeadersTimeoutError extends UndiciError {
     (this as { code?: string }).code = 'UND_ERR_HEADERS_TIMEOUT';
   }
   get [UND_ERR_HEADERS_TIMEOUT](): boolean {
+    return true;
+  }
+}
+
+/** As undici's SocketError (its connection's error when the server closed it before the response was whole: "other side closed"). */
+export class SocketError extends UndiciError {
+  constructor(message?: string) {
+    super(message);
+    this.name = 'SocketError';
+    this.message = message || 'Socket error';
+    (this as { code?: string }).code = 'UND_ERR_SOCKET';
+  }
+  get [UND_ERR_SOCKET](): boolean {
     return true;
   }
 }

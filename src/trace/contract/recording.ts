@@ -36,6 +36,9 @@ export interface RecordedHead {
  *   - `tls`: the TLS handshake failed (`code`: CERT_HAS_EXPIRED, DEPTH_ZERO_SELF_SIGNED_CERT, …);
  *   - `reset`: the connection was reset (or an HTTP/2 stream reset, `http2Code`), before the
  *     response head (`afterBodyBytes` absent) or after that many bytes of its body;
+ *   - `closed`: the server closed the connection (an orderly close, no reset) before the response
+ *     was whole: before its head (Node's "socket hang up") or after that many bytes of its body
+ *     ("aborted", undici's "other side closed"); a program tells it from a reset by its error;
  *   - `timeout`: no answer came before the client's own timeout fired (a replay answers nothing,
  *     and the client's timeout fires again);
  *   - `aborted`: the program aborted the request before it ended (a replay holds it likewise).
@@ -46,8 +49,21 @@ export type RecordedEnd =
   | { kind: 'dns'; code: string }
   | { kind: 'tls'; code: string }
   | { kind: 'reset'; afterBodyBytes?: number; http2Code?: number }
+  | { kind: 'closed'; afterBodyBytes?: number }
   | { kind: 'timeout' }
   | { kind: 'aborted' };
+
+/** Every RecordedEnd kind: what a reader of a recording or a replay mark accepts. */
+export const RECORDED_END_KINDS: ReadonlySet<string> = new Set<RecordedEnd['kind']>([
+  'completed',
+  'refused',
+  'dns',
+  'tls',
+  'reset',
+  'closed',
+  'timeout',
+  'aborted',
+]);
 
 /** When the response's bytes arrived, for `--replay-timing recorded`. */
 export interface RecordedTiming {
@@ -108,3 +124,21 @@ export const RECORD_MAX_BODY_BYTES = 4 * 1024 * 1024;
 export const RECORD_MAX_RUN_BYTES = 256 * 1024 * 1024;
 /** Body arrival entries kept per exchange (RecordedTiming.chunks). */
 export const RECORDED_CHUNKS_MAX = 256;
+
+/**
+ * Whether a request's error (a RequestError, or a HAR's `_error`) is the one a client makes of a
+ * connection the server closed in order before the response was whole (RecordedEnd `closed`), not
+ * of a reset: Node's http client says `ECONNRESET` "aborted" (mid-body) or "socket hang up" (before
+ * the head) with no `syscall`; undici says "other side closed" (`UND_ERR_SOCKET`, fetch's cause). A
+ * reset the kernel reported carries its `syscall` ("read ECONNRESET").
+ */
+export function closedInOrder(err: {
+  code?: unknown;
+  message?: unknown;
+  syscall?: unknown;
+  cause?: { code?: unknown; message?: unknown };
+}): boolean {
+  const e = err.cause?.code === 'UND_ERR_SOCKET' ? err.cause : err;
+  if (e.code === 'UND_ERR_SOCKET') return e.message === 'other side closed';
+  return e.code === 'ECONNRESET' && err.syscall === undefined && (e.message === 'aborted' || e.message === 'socket hang up');
+}

@@ -9,8 +9,6 @@ import type { ReplayCounts, ReplayMark, ReplayUnmatched } from '../contract/repl
 import type { HttpRequest } from '../contract/types';
 import { whatIfWithoutNetwork } from './whatIfText';
 
-export { REPLAY_TAG } from '../contract/replayMark';
-
 /**
  * True when what the program received for the request came from the recording with no contact
  * with a network (answered, or failed as refused because it was not in the recording): its dial,
@@ -45,6 +43,7 @@ const END_WORDS: Readonly<Record<string, string>> = {
   dns: 'a name that did not resolve',
   tls: 'a TLS failure',
   reset: 'a connection reset',
+  closed: 'a connection the server closed before the response was whole',
   timeout: 'no answer (the program’s own timeout ended it)',
   aborted: 'no answer (the program aborted it)',
 };

@@ -76,6 +76,11 @@ export function recordedEnd(v: unknown): RecordedEnd | undefined {
       if (isCount(v.http2Code) && Number.isInteger(v.http2Code)) end.http2Code = v.http2Code;
       return end;
     }
+    case 'closed': {
+      const end: RecordedEnd = { kind: 'closed' };
+      if (isCount(v.afterBodyBytes) && Number.isInteger(v.afterBodyBytes)) end.afterBodyBytes = v.afterBodyBytes;
+      return end;
+    }
     default:
       return undefined;
   }

@@ -5,13 +5,13 @@
  */
 
 import type { ReplayMark, ReplayRun } from '../contract/replayMark';
+import { RECORDED_END_KINDS } from '../contract/recording';
 
 type Obj = Record<string, unknown>;
 
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 const isText = (v: unknown): v is string => typeof v === 'string';
 const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
-const ENDS = new Set(['completed', 'refused', 'dns', 'tls', 'reset', 'timeout', 'aborted']);
 const REASONS = new Set(['spent', 'differs', 'nothing-near', 'bad-url', 'not-replayable']);
 const NEARNESS = new Set(['same method and path', 'same path', 'same host']);
 /** Longest text kept of a difference or a summary (a file's, shown in a terminal and the panel). */
@@ -22,7 +22,7 @@ const cut = (s: string): string => (s.length > MAX_TEXT ? s.slice(0, MAX_TEXT - 
 /** A request's `replay` of a file, made well-formed; false when it cannot be (then it is dropped). */
 export function fixReplayMark(m: Obj): boolean {
   if (m.outcome === 'replayed') {
-    if (!isText(m.call) || !isCount(m.nth) || !isCount(m.of) || !isText(m.end) || !ENDS.has(m.end)) return false;
+    if (!isText(m.call) || !isCount(m.nth) || !isCount(m.of) || !isText(m.end) || !RECORDED_END_KINDS.has(m.end)) return false;
     if (m.repeated !== true) delete m.repeated;
     if (m.cut !== true) delete m.cut;
     if (m.timing !== 'recorded') delete m.timing;
