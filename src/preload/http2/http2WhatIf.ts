@@ -405,12 +405,23 @@ function actOnSent(t: Tracer, s: Session, d: StartDecision, rule: Rule, origin: 
     } else if (kind === 'reset' && rule.fail?.kind === 'reset' && rule.fail.at === 'mid-body') {
       resetMidBody(t, s, stream, d, rule.fail.afterBytes ?? 0);
     } else if (kind === 'reset') {
-      // As the request's HEADERS (and its end) went out: a reset arrives before any answer.
-      const reset = () =>
-        setImmediate(() => {
-          const socket = socketOf(s);
-          if (socket !== undefined && !socket.destroyed) socket.destroy(resetError());
-        });
+      // Once the request's HEADERS (and its end) reached the server: a reset arrives before any
+      // answer. Node's session sends its frames from an immediate of its own, after which a
+      // socket destroyed at once could drop them unsent (the server then saw no request, unlike a
+      // real reset's): a PING goes after them, and its ACK says the server read them.
+      const destroy = () => {
+        const socket = socketOf(s);
+        if (socket !== undefined && !socket.destroyed) socket.destroy(resetError());
+      };
+      const reset = () => {
+        let sent = false;
+        try {
+          sent = s.ping(() => destroy());
+        } catch {
+          // No room for another PING (the session's outstanding limit): at the next turn, as before.
+        }
+        if (!sent) setImmediate(destroy);
+      };
       stream.once('ready', () => {
         if (stream.writableEnded && !stream.writableFinished) stream.once('finish', reset);
         else reset();
