@@ -18,7 +18,7 @@ import { RecordUsers } from './recordUsers';
 import { TraceStats } from './traceStats';
 import { ID_PREFIX, RECORD_KINDS } from '../contract/wire';
 import { RecordTable } from './recordTable';
-import type { HttpRequest, Initiator, RecordKind, RecordOfKind, Trace } from '../contract/types';
+import type { HttpRequest, Initiator, ProcessInfo, RecordKind, RecordOfKind, Trace } from '../contract/types';
 import type { IncompleteReason } from '../contract/incoming';
 import type { KernelEvent } from '../contract/kernelRecords';
 import {
@@ -90,7 +90,7 @@ export class TraceBuilder implements UpsertHost {
     const beginAt = options.beginAt ?? new Date();
     this.trace = emptyTrace(options.description, beginAt);
     this.beginMs = beginAt.getTime();
-    this.stats = new TraceStats(this.trace, options.maxWarnings ?? 100, () => this.connections.values());
+    this.stats = new TraceStats(this.trace, options.maxWarnings ?? 100);
     this.blobs = new PendingBlobs(options.maxPendingBlobBytes ?? DEFAULT_MAX_PENDING_BLOB_BYTES, this.stats, (m) => this.warn(m));
     if (options.record) this.recordings = new RecordingBuilder(this, options.record, this.beginMs);
     this.redirects = new RedirectLinks(options.maxPendingRedirects ?? 1000);
@@ -209,9 +209,7 @@ export class TraceBuilder implements UpsertHost {
           if (msg.producedEvents === state.producedEvents && toCount(msg.droppedEvents) < state.droppedEvents) return;
           state.producedEvents = msg.producedEvents;
         }
-        state.droppedEvents = toCount(msg.droppedEvents);
-        state.untracedRequests = toCount(msg.untracedRequests);
-        state.skippedInitiators = toCount(msg.skippedInitiators);
+        this.stats.setConnectionTotals(state, toCount(msg.droppedEvents), toCount(msg.untracedRequests), toCount(msg.skippedInitiators));
         if (state.process) droppedLoopBlocks(state.process, toCount(msg.droppedLoopBlocks));
         this.stats.sync();
         this.changes.touch();
@@ -260,8 +258,17 @@ export class TraceBuilder implements UpsertHost {
     if (state.process) Object.assign(state.process, info);
     else {
       // A process started again (node --watch, nodemon) after an earlier one with its command line ended.
-      const states = [...this.connections.values()];
-      markRestart(this.trace.processes, info, (p) => p.exitAt !== undefined || states.some((s) => s.process === p && s.exited));
+      // The processes whose connection ended, gathered once (asked of each earlier process, a walk of
+      // the connections each time cost the square of a run's processes at each hello).
+      let ended: Set<ProcessInfo> | undefined;
+      markRestart(this.trace.processes, info, (p) => {
+        if (p.exitAt !== undefined) return true;
+        if (!ended) {
+          ended = new Set();
+          for (const s of this.connections.values()) if (s.exited && s.process) ended.add(s.process);
+        }
+        return ended.has(p);
+      });
       state.process = info;
       this.trace.processes.push(info);
     }
