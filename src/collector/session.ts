@@ -9,7 +9,7 @@ import { TraceBuilder } from '../trace/builder/builder';
 import { DEFAULT_MAX_PENDING_BLOB_BYTES } from '../trace/builder/builderOptions';
 import type { RecordCaps } from '../trace/builder/recordings';
 import { DEFAULT_SLOW_THRESHOLD_MS } from '../trace/derive/timings';
-import { enrichIncomingFrom, enrichIncomingIn, enrichRequest, indexRecords, type RecordIndex } from '../trace/enrich';
+import { enrichIncomingFrom, enrichIncomingIn, enrichRequest, enrichRequestInPlace, indexRecords, type RecordIndex } from '../trace/enrich';
 import { pauseIntervals, splitByPauses, threadKey } from '../trace/derive/loopBlocked';
 import { writeHarFile, writeTraceFile } from '../trace/formats/traceFile';
 import type { DebuggerPause, HttpRequest, Initiator, RecordKind, Trace } from '../trace/contract/types';
@@ -377,6 +377,22 @@ export class Session extends EventEmitter<SessionEvents> {
     const out: Trace = { ...facts, httpRequests: facts.httpRequests.map((r) => enrichRequest(r, index, options)) };
     enrichIncomingIn(out, index);
     return out;
+  }
+
+  /**
+   * The trace derived as snapshot() derives it, without a copy of any request: `facts` (taken by
+   * facts(), its file already written) gets its derived fields in its requests themselves — the
+   * builder's own records, unless mapping copied them. For a run's last look (`nettrace run`'s
+   * table and HAR once its file is saved): after it the session's records are no longer the
+   * facts alone (facts() hands them on with their derived fields, which writeTraceFile leaves out
+   * and enrichRequest works out again). It shares `facts`' `stats`.
+   */
+  deriveInPlace(facts: Trace): Trace {
+    const index = indexRecords(facts);
+    const options = { slowThresholdMs: this.slowThresholdMs };
+    for (const r of facts.httpRequests) enrichRequestInPlace(r, index, options);
+    enrichIncomingIn(facts, index);
+    return facts;
   }
 
   /** `{ traceRules }` when the session has rules, else nothing. */

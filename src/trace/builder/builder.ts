@@ -50,6 +50,13 @@ import { markRestart, processInfoOf } from './processes';
 import { roundMs } from '../derive/timings';
 import { DEFAULT_MAX_PENDING_BLOB_BYTES, DEFAULT_MAX_RECORDS, type TraceBuilderOptions } from './builderOptions';
 
+/** What takeChanges returns to a caller that tells nobody (frozen: shared by every call). */
+const NOTHING_CHANGED: TraceChanges = Object.freeze({
+  requests: Object.freeze([]) as unknown as string[],
+  records: Object.freeze([]) as unknown as Array<[RecordKind, string]>,
+  other: false,
+});
+
 /** Builds a Trace from the messages of any number of preload connections. */
 export class TraceBuilder implements UpsertHost {
   /** The trace being built; records are shared with the internal indexes (do not replace arrays). */
@@ -540,13 +547,16 @@ export class TraceBuilder implements UpsertHost {
   /**
    * Returns and forgets what changed since the last call: traceIDs of requests whose record (or
    * whose dial/connection/TLS record) changed, and whether anything else changed. `told` false: the
-   * caller tells nobody (a Session without a `change` listener), so the requests a connection's new
-   * kernel events may change are not looked for unless ChangeLog.onStale listens.
+   * caller tells nobody (a Session without a `change` listener): what changed is forgotten and
+   * nothing is returned, and the requests a connection's new kernel events may change are not
+   * looked for unless ChangeLog.onStale listens.
    */
   takeChanges(told = true): TraceChanges {
     if (told || this.changes.watchingStale) this.markKernelEvents();
     this.kernelSince.clear();
-    return this.changes.take();
+    if (told) return this.changes.take();
+    this.changes.forget();
+    return NOTHING_CHANGED;
   }
 
   /**
