@@ -23,6 +23,9 @@ import type { WhatIf } from '../trace/contract/ruleTypes';
 import { ReplayServer, type ReplaySetup } from './replay';
 import type { ReplayAnswerMessage, ReplayAskMessage } from '../protocol/replayWire';
 
+/** Updates after which a session nobody listens to forgets what changed (Session.scheduleChange). */
+const UNHEARD_FORGET = 4096;
+
 /** Debugger pauses kept per trace; later ones are not recorded (a stepping marathon). */
 const MAX_DEBUGGER_PAUSES = 10_000;
 
@@ -102,6 +105,9 @@ export class Session extends EventEmitter<SessionEvents> {
     this.changeIntervalMs = options.changeIntervalMs ?? 100;
     this.sourceMaps = options.sourceMaps === false ? undefined : (options.sourceMaps ?? new SourceMapResolver());
     this.rules = new RulesController({ rules: options.rules, defaultAction: options.defaultAction, slowThresholdMs: this.slowThresholdMs });
+    this.on('newListener', (event) => {
+      if (event === 'change') queueMicrotask(() => this.scheduleChange());
+    });
     this.rules.on('change', () => this.noteOther());
     this.rules.on('counters', () => this.noteOther());
     this.sendAgain = new SendAgainLink(this.builder, this.rules);
@@ -252,8 +258,21 @@ export class Session extends EventEmitter<SessionEvents> {
     return this.builder.idle;
   }
 
+  /** Updates applied since what changed was last forgotten, while nobody listens (scheduleChange). */
+  private unheard = 0;
+
   private scheduleChange(): void {
     if (this.changeTimer) return;
+    if (this.listenerCount('change') === 0) {
+      // Nobody to tell (`nettrace run` without a live export): no timer armed and cleared for
+      // each batch; what changed is forgotten now and then (it would only grow), and a listener
+      // added later hears of what is pending then (the 'newListener' handler).
+      if (++this.unheard >= UNHEARD_FORGET) {
+        this.unheard = 0;
+        this.builder.takeChanges(false);
+      }
+      return;
+    }
     this.changeTimer = setTimeout(() => {
       this.changeTimer = undefined;
       this.flushChanges();

@@ -268,3 +268,26 @@ test('a trace file written from records derived in place is the file written bef
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('a change listener added after updates that nobody heard hears of them', async () => {
+  const stream = readStream(join(streams, 'mixed.json.gz'));
+  const s = new core.Session({ description: 'd', beginAt: new Date(stream.beginAt), sourceMaps: false, changeIntervalMs: 5 });
+  try {
+    let applied = 0;
+    for (const o of structuredClone(stream.ops)) {
+      if (o.op === 'flushChanges') continue;
+      s[o.op](...o.args);
+      if (++applied === 40) break;
+    }
+    const heard = await new Promise((done) => {
+      const timer = setTimeout(() => done(undefined), 2000);
+      s.on('change', (requests) => {
+        clearTimeout(timer);
+        done(requests);
+      });
+    });
+    assert.ok(heard && heard.length > 0, 'the pending change came once a listener was there');
+  } finally {
+    s.dispose();
+  }
+});
