@@ -2,7 +2,8 @@
 // <dist dir> <copies> [stages] [upto]`. The stream (test/fixtures/streams/mixed.json.gz, or BENCH_STREAM)
 // is applied `copies` times into one Session, each copy as its own connection and pid with its
 // times shifted past the one before (so the trace grows as a long run's does), then snapshot,
-// the trace file and the CLI's table, as `nettrace run` does at its end. Run under callgrind by
+// the trace file and the CLI's table, as `nettrace run` does at its end (a build with
+// Session.deriveInPlace: the trace file first, then the records derived in place, then the table). Run under callgrind by
 // bench/tools/collector-callgrind.mjs (Ir per request from two sizes). `stages` (any fourth argument)
 // BENCH_MEMORY=1 (run with --expose-gc): only apply and one snapshot, then the
 // process's RSS and heapUsed after a full collection. BENCH_FORMAT=1 also times the file's text
