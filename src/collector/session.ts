@@ -105,7 +105,8 @@ export class Session extends EventEmitter<SessionEvents> {
     this.changeIntervalMs = options.changeIntervalMs ?? 100;
     this.sourceMaps = options.sourceMaps === false ? undefined : (options.sourceMaps ?? new SourceMapResolver());
     this.rules = new RulesController({ rules: options.rules, defaultAction: options.defaultAction, slowThresholdMs: this.slowThresholdMs });
-    this.on('newListener', (event) => {
+    // (Node's own event, outside SessionEvents.)
+    (this as unknown as EventEmitter).on('newListener', (event: string | symbol) => {
       if (event === 'change') queueMicrotask(() => this.scheduleChange());
     });
     this.rules.on('change', () => this.noteOther());

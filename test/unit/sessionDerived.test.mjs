@@ -238,8 +238,14 @@ for (const file of readdirSync(streams).filter((f) => /^[a-z-]+\.json\.gz$/.test
       const records = s.builder.trace.httpRequests;
       const derived = s.deriveInPlace(facts);
       assert.equal(derived.httpRequests.length, expected.httpRequests.length);
-      assert.ok(derived.httpRequests.every((r, i) => r === records[i]), 'no request copied');
-      assert.ok(derived.httpRequests.some((r) => r.timings !== undefined), 'the records themselves derived');
+      assert.ok(
+        derived.httpRequests.every((r, i) => r === records[i]),
+        'no request copied',
+      );
+      assert.ok(
+        derived.httpRequests.some((r) => r.timings !== undefined),
+        'the records themselves derived',
+      );
       const got = JSON.parse(JSON.stringify(derived));
       assert.deepEqual(got.httpRequests.map(sorted), expected.httpRequests.map(sorted));
       assert.deepEqual({ ...got, httpRequests: [] }, { ...expected, httpRequests: [] });
