@@ -2,7 +2,8 @@
 // <dist dir> <copies> [stages] [upto]`. The stream (test/fixtures/streams/mixed.json.gz, or BENCH_STREAM)
 // is applied `copies` times into one Session, each copy as its own connection and pid with its
 // times shifted past the one before (so the trace grows as a long run's does), then snapshot,
-// the trace file and the CLI's table, as `nettrace run` does at its end. Run under callgrind by
+// the trace file and the CLI's table, as `nettrace run` does at its end (a build with
+// Session.deriveInPlace: the trace file first, then the records derived in place, then the table). Run under callgrind by
 // bench/tools/collector-callgrind.mjs (Ir per request from two sizes). `stages` (any fourth argument)
 // BENCH_MEMORY=1 (run with --expose-gc): only apply and one snapshot, then the
 // process's RSS and heapUsed after a full collection. BENCH_FORMAT=1 also times the file's text
@@ -105,18 +106,35 @@ if (MEMORY) {
 }
 const out = { requests: session.builder.trace.httpRequests.length };
 if (last >= 1) {
-  t = cpu();
   // As `nettrace run` takes it: the recorded facts for the file, derived for the table (a build
   // before format version 2 has no facts(): its snapshot, derived fields and all, is the file's).
-  const facts = session.facts ? session.facts() : undefined;
-  const trace = facts ? session.snapshot(facts) : session.snapshot();
-  m.snapshot = cpu() - t;
-  if (last >= 2) {
-    const file = join(tmpdir(), `nettrace-replay-${process.pid}.json`);
+  // A build with deriveInPlace writes the file first, then derives the records themselves (no
+  // copies; src/cli/runTraced.ts saveRun without spans to send): `save` is then timed before
+  // `snapshot`, and `upto=snapshot` stops after both.
+  const inPlace = typeof session.deriveInPlace === 'function';
+  const file = join(tmpdir(), `nettrace-replay-${process.pid}.json`);
+  let facts;
+  let trace;
+  if (inPlace) {
     t = cpu();
-    await session.saveJson(file, facts ?? trace);
+    facts = session.facts();
+    await session.saveJson(file, facts);
     m.save = cpu() - t;
     rmSync(file, { force: true });
+    t = cpu();
+    trace = session.deriveInPlace(facts);
+    m.snapshot = cpu() - t;
+  } else {
+    t = cpu();
+    facts = session.facts ? session.facts() : undefined;
+    trace = facts ? session.snapshot(facts) : session.snapshot();
+    m.snapshot = cpu() - t;
+    if (last >= 2) {
+      t = cpu();
+      await session.saveJson(file, facts ?? trace);
+      m.save = cpu() - t;
+      rmSync(file, { force: true });
+    }
   }
   if (last >= 3) {
     t = cpu();
@@ -134,11 +152,16 @@ if (last >= 1) {
   // then encoded to UTF-8 into one buffer; and the file's requests (facts: version 2, compact).
   if (process.env.BENCH_FORMAT === '1') {
     const reqs = trace.httpRequests;
+    // (Derived in place, the records are written less their derived fields: so is their text here.)
+    const derived = new Set(['timings', 'kernelTimings', 'loopBlocked', 'debuggerPaused', 'diagnosis']); // traceFile.ts DERIVED_REQUEST_FIELDS
+    const recorded = inPlace
+      ? reqs.map((r) => Object.fromEntries(Object.entries(r).filter(([k]) => !derived.has(k))))
+      : facts?.httpRequests;
     const buf = Buffer.allocUnsafe(1 << 20);
     for (const [name, list, indent] of [
       ['formatIndented', reqs, 1],
       ['formatCompact', reqs, undefined],
-      ...(facts ? [['formatFacts', facts.httpRequests, undefined]] : []),
+      ...(recorded ? [['formatFacts', recorded, undefined]] : []),
     ]) {
       t = cpu();
       for (let i = 0; i < list.length; i += 32) buf.write(JSON.stringify([list.slice(i, i + 32)], null, indent), 0);

@@ -285,10 +285,18 @@ export async function runTraced(options: RunOptions): Promise<RunResult> {
 /**
  * Saves a finished run's files and sends its spans; returns the trace derived. The file holds what
  * was recorded (facts); the table, the spans and the HAR read it derived (snapshot), which shares
- * the facts' stats: what exportSpans counts there is saved too.
+ * the facts' stats: what exportSpans counts there is saved too. Without spans to send, the file
+ * is written first and the records themselves are then derived (Session.deriveInPlace): no copy
+ * of a request is made (issue 65).
  */
 async function saveRun(session: Session, options: RunOptions, live: LiveExport | undefined): Promise<Trace> {
   const facts = session.facts();
+  if (!live && !options.otlpFile) {
+    await session.saveJson(options.out, facts);
+    const derived = session.deriveInPlace(facts);
+    if (options.har) await session.saveHar(options.har, derived);
+    return derived;
+  }
   const trace = session.snapshot(facts);
   await exportSpans(trace, options, live);
   await session.saveJson(options.out, facts);

@@ -9,7 +9,7 @@ import { TraceBuilder } from '../trace/builder/builder';
 import { DEFAULT_MAX_PENDING_BLOB_BYTES } from '../trace/builder/builderOptions';
 import type { RecordCaps } from '../trace/builder/recordings';
 import { DEFAULT_SLOW_THRESHOLD_MS } from '../trace/derive/timings';
-import { enrichIncomingFrom, enrichIncomingIn, enrichRequest, indexRecords, type RecordIndex } from '../trace/enrich';
+import { enrichIncomingFrom, enrichIncomingIn, enrichRequest, enrichRequestInPlace, indexRecords, type RecordIndex } from '../trace/enrich';
 import { pauseIntervals, splitByPauses, threadKey } from '../trace/derive/loopBlocked';
 import { writeHarFile, writeTraceFile } from '../trace/formats/traceFile';
 import type { DebuggerPause, HttpRequest, Initiator, RecordKind, Trace } from '../trace/contract/types';
@@ -22,6 +22,9 @@ import type { HelloMessage, RuleDefaultAction, SentAgainMessage, StatsMessage } 
 import type { WhatIf } from '../trace/contract/ruleTypes';
 import { ReplayServer, type ReplaySetup } from './replay';
 import type { ReplayAnswerMessage, ReplayAskMessage } from '../protocol/replayWire';
+
+/** Updates after which a session nobody listens to forgets what changed (Session.scheduleChange). */
+const UNHEARD_FORGET = 4096;
 
 /** Debugger pauses kept per trace; later ones are not recorded (a stepping marathon). */
 const MAX_DEBUGGER_PAUSES = 10_000;
@@ -102,6 +105,10 @@ export class Session extends EventEmitter<SessionEvents> {
     this.changeIntervalMs = options.changeIntervalMs ?? 100;
     this.sourceMaps = options.sourceMaps === false ? undefined : (options.sourceMaps ?? new SourceMapResolver());
     this.rules = new RulesController({ rules: options.rules, defaultAction: options.defaultAction, slowThresholdMs: this.slowThresholdMs });
+    // (Node's own event, outside SessionEvents.)
+    (this as unknown as EventEmitter).on('newListener', (event: string | symbol) => {
+      if (event === 'change') queueMicrotask(() => this.scheduleChange());
+    });
     this.rules.on('change', () => this.noteOther());
     this.rules.on('counters', () => this.noteOther());
     this.sendAgain = new SendAgainLink(this.builder, this.rules);
@@ -252,8 +259,21 @@ export class Session extends EventEmitter<SessionEvents> {
     return this.builder.idle;
   }
 
+  /** Updates applied since what changed was last forgotten, while nobody listens (scheduleChange). */
+  private unheard = 0;
+
   private scheduleChange(): void {
     if (this.changeTimer) return;
+    if (this.listenerCount('change') === 0) {
+      // Nobody to tell (`nettrace run` without a live export): no timer armed and cleared for
+      // each batch; what changed is forgotten now and then (it would only grow), and a listener
+      // added later hears of what is pending then (the 'newListener' handler).
+      if (++this.unheard >= UNHEARD_FORGET) {
+        this.unheard = 0;
+        this.builder.takeChanges(false);
+      }
+      return;
+    }
     this.changeTimer = setTimeout(() => {
       this.changeTimer = undefined;
       this.flushChanges();
@@ -377,6 +397,22 @@ export class Session extends EventEmitter<SessionEvents> {
     const out: Trace = { ...facts, httpRequests: facts.httpRequests.map((r) => enrichRequest(r, index, options)) };
     enrichIncomingIn(out, index);
     return out;
+  }
+
+  /**
+   * The trace derived as snapshot() derives it, without a copy of any request: `facts` (taken by
+   * facts(), its file already written) gets its derived fields in its requests themselves — the
+   * builder's own records, unless mapping copied them. For a run's last look (`nettrace run`'s
+   * table and HAR once its file is saved): after it the session's records are no longer the
+   * facts alone (facts() hands them on with their derived fields, which writeTraceFile leaves out
+   * and enrichRequest works out again). It shares `facts`' `stats`.
+   */
+  deriveInPlace(facts: Trace): Trace {
+    const index = indexRecords(facts);
+    const options = { slowThresholdMs: this.slowThresholdMs };
+    for (const r of facts.httpRequests) enrichRequestInPlace(r, index, options);
+    enrichIncomingIn(facts, index);
+    return facts;
   }
 
   /** `{ traceRules }` when the session has rules, else nothing. */

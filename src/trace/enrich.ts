@@ -165,32 +165,53 @@ export function contextOf(request: HttpRequest, index: RecordIndex): DiagnosisCo
 /** Returns a request with `timings`, `loopBlocked` and `diagnosis` (re)computed; the input is not modified. */
 export function enrichRequest(request: HttpRequest, index: RecordIndex, options: DiagnosisOptions = {}): HttpRequest {
   const ctx = contextOf(request, index);
-  const key = index.loopBlocks && threadKey(request.pid, request.threadId);
+  // traceID first: the collector's records get it last (see TraceBuilder), saved files read better.
+  const out: HttpRequest = { traceID: request.traceID, ...(request as Omit<HttpRequest, 'traceID'>), timings: EMPTY_TIMINGS };
+  derive(out, ctx, index, options);
+  return out;
+}
+
+/**
+ * Gives `request` itself its derived fields (those enrichRequest gives a copy of it), no copy made:
+ * for a trace nothing reads as recorded any more (`nettrace run`'s end, its file written:
+ * Session.deriveInPlace). Its derived fields from before, if any, are replaced.
+ */
+export function enrichRequestInPlace(request: HttpRequest, index: RecordIndex, options: DiagnosisOptions = {}): void {
+  derive(request, contextOf(request, index), index, options);
+}
+
+/** A placeholder the first store replaces (enrichRequest's copy gets `timings` in its place). */
+const EMPTY_TIMINGS = {} as HttpRequest['timings'];
+
+/** Sets `out`'s derived fields from its recorded ones, read through `ctx` (contextOf `out` or of the record `out` copies). */
+function derive(out: HttpRequest, ctx: DiagnosisContext, index: RecordIndex, options: DiagnosisOptions): void {
+  const key = index.loopBlocks && threadKey(out.pid, out.threadId);
   const stretches = key !== undefined ? { own: index.loopBlocks?.get(key), paused: index.pausedBlocks?.get(key) } : {};
   const { timings, kernelTimings, loopBlocked, debuggerPaused } = measureTimeBudget(ctx, stretches);
-  // traceID first: the collector's records get it last (see TraceBuilder), saved files read better.
-  const out: HttpRequest = { traceID: request.traceID, ...(request as Omit<HttpRequest, 'traceID'>), timings };
+  out.timings = timings;
   if (kernelTimings) out.kernelTimings = kernelTimings;
-  else delete out.kernelTimings;
+  else if ('kernelTimings' in out) delete out.kernelTimings;
   if (loopBlocked) out.loopBlocked = loopBlocked;
-  else delete out.loopBlocked;
+  else if ('loopBlocked' in out) delete out.loopBlocked;
   if (debuggerPaused !== undefined) out.debuggerPaused = debuggerPaused;
-  else delete out.debuggerPaused;
-  const found = diagnose({ ...ctx, request: out }, timings, options);
+  else if ('debuggerPaused' in out) delete out.debuggerPaused;
+  const found = diagnose(ctx.request === out ? ctx : { ...ctx, request: out }, timings, options);
   // A what-if rule made what the program received: the diagnosis says so first (docs/rules.md).
   // Made without the network, the program's error is all there is to tell: the phase sentence
   // would name a server and a request sent that were not.
   // A replay's answer likewise (docs/replay.md): where it came from, or what differed from the recording.
-  const standIn = (out.whatIf !== undefined && whatIfWithoutNetwork(out.whatIf)) || replayedWithoutNetwork(out.replay);
-  const saw = standIn && out.reqError ? `${out.reqError.name ?? 'Error'}: ${out.reqError.message}.` : found;
-  const said = [
-    out.replay ? replaySentence(out.replay, out) : '',
-    out.whatIf ? whatIfSentence(out.whatIf, ctx.tcpConn, out.reusedConn) : '',
-  ].filter(Boolean);
-  const diagnosis = said.length > 0 ? `${said.join(' ')}${saw ? ` The program saw: ${saw}` : ''}` : found;
+  let diagnosis = found;
+  if (out.replay || out.whatIf) {
+    const standIn = (out.whatIf !== undefined && whatIfWithoutNetwork(out.whatIf)) || replayedWithoutNetwork(out.replay);
+    const saw = standIn && out.reqError ? `${out.reqError.name ?? 'Error'}: ${out.reqError.message}.` : found;
+    const said = [
+      out.replay ? replaySentence(out.replay, out) : '',
+      out.whatIf ? whatIfSentence(out.whatIf, ctx.tcpConn, out.reusedConn) : '',
+    ].filter(Boolean);
+    if (said.length > 0) diagnosis = `${said.join(' ')}${saw ? ` The program saw: ${saw}` : ''}`;
+  }
   if (diagnosis) out.diagnosis = diagnosis;
-  else delete out.diagnosis;
-  return out;
+  else if ('diagnosis' in out) delete out.diagnosis;
 }
 
 /**

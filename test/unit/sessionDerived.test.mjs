@@ -203,3 +203,97 @@ test('a session nobody listens to forgets its changes at each interval; ChangeLo
   assert.ok(stale.includes(s.builder.trace.httpRequests[4].traceID), JSON.stringify(stale));
   s.dispose();
 });
+
+/** Replays a stream into a new session (its clock the stream's) and hands it to `fn`. */
+function withSession(stream, fn) {
+  const realNow = Date.now;
+  let now = Date.parse(stream.beginAt);
+  Date.now = () => now;
+  try {
+    const s = new core.Session({ description: 'd', beginAt: new Date(stream.beginAt), sourceMaps: false, changeIntervalMs: 1e9 });
+    for (const o of structuredClone(stream.ops)) {
+      now = o.t;
+      s[o.op](...o.args);
+    }
+    try {
+      return fn(s);
+    } finally {
+      s.dispose();
+    }
+  } finally {
+    Date.now = realNow;
+  }
+}
+
+/** Each request's fields in one order (deriveInPlace leaves the record's own, snapshot puts traceID first). */
+const sorted = (r) => Object.fromEntries(Object.entries(r).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+
+for (const file of readdirSync(streams).filter((f) => /^[a-z-]+\.json\.gz$/.test(f) && !f.includes('.trace.'))) {
+  test(`${file}: a run's end derived in place (deriveInPlace, after its file) reads as its snapshot`, () => {
+    const stream = readStream(join(streams, file));
+    const expected = withSession(stream, (s) => JSON.parse(JSON.stringify(s.snapshot())));
+    withSession(stream, (s) => {
+      const facts = s.facts();
+      const fileText = JSON.stringify(facts);
+      const records = s.builder.trace.httpRequests;
+      const derived = s.deriveInPlace(facts);
+      assert.equal(derived.httpRequests.length, expected.httpRequests.length);
+      assert.ok(
+        derived.httpRequests.every((r, i) => r === records[i]),
+        'no request copied',
+      );
+      assert.ok(
+        derived.httpRequests.some((r) => r.timings !== undefined),
+        'the records themselves derived',
+      );
+      const got = JSON.parse(JSON.stringify(derived));
+      assert.deepEqual(got.httpRequests.map(sorted), expected.httpRequests.map(sorted));
+      assert.deepEqual({ ...got, httpRequests: [] }, { ...expected, httpRequests: [] });
+      assert.notEqual(JSON.stringify(facts), fileText, 'the facts now hold derived fields…');
+    });
+  });
+}
+
+test('a trace file written from records derived in place is the file written before', async () => {
+  const { mkdtempSync, readFileSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const dir = mkdtempSync(join(tmpdir(), 'nettrace-derived-'));
+  try {
+    const stream = readStream(join(streams, 'mixed.json.gz'));
+    const s = withSession(stream, (x) => x);
+    const facts = s.facts();
+    await s.saveJson(join(dir, 'a.json'), facts);
+    s.deriveInPlace(facts);
+    await s.saveJson(join(dir, 'b.json'), facts);
+    await s.saveJson(join(dir, 'c.json'));
+    const a = readFileSync(join(dir, 'a.json'), 'utf8');
+    assert.ok(a.length > 10000);
+    assert.equal(readFileSync(join(dir, 'b.json'), 'utf8'), a);
+    assert.equal(readFileSync(join(dir, 'c.json'), 'utf8').replace(/"traceEndAt":[\d.]+/, ''), a.replace(/"traceEndAt":[\d.]+/, ''));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a change listener added after updates that nobody heard hears of them', async () => {
+  const stream = readStream(join(streams, 'mixed.json.gz'));
+  const s = new core.Session({ description: 'd', beginAt: new Date(stream.beginAt), sourceMaps: false, changeIntervalMs: 5 });
+  try {
+    let applied = 0;
+    for (const o of structuredClone(stream.ops)) {
+      if (o.op === 'flushChanges') continue;
+      s[o.op](...o.args);
+      if (++applied === 40) break;
+    }
+    const heard = await new Promise((done) => {
+      const timer = setTimeout(() => done(undefined), 2000);
+      s.on('change', (requests) => {
+        clearTimeout(timer);
+        done(requests);
+      });
+    });
+    assert.ok(heard && heard.length > 0, 'the pending change came once a listener was there');
+  } finally {
+    s.dispose();
+  }
+});

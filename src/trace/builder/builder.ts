@@ -18,7 +18,7 @@ import { RecordUsers } from './recordUsers';
 import { TraceStats } from './traceStats';
 import { ID_PREFIX, RECORD_KINDS } from '../contract/wire';
 import { RecordTable } from './recordTable';
-import type { HttpRequest, Initiator, RecordKind, RecordOfKind, Trace } from '../contract/types';
+import type { HttpRequest, Initiator, ProcessInfo, RecordKind, RecordOfKind, Trace } from '../contract/types';
 import type { IncompleteReason } from '../contract/incoming';
 import type { KernelEvent } from '../contract/kernelRecords';
 import {
@@ -49,6 +49,13 @@ import { markIncomplete, unmarkFinished } from './incomplete';
 import { markRestart, processInfoOf } from './processes';
 import { roundMs } from '../derive/timings';
 import { DEFAULT_MAX_PENDING_BLOB_BYTES, DEFAULT_MAX_RECORDS, type TraceBuilderOptions } from './builderOptions';
+
+/** What takeChanges returns to a caller that tells nobody (frozen: shared by every call). */
+const NOTHING_CHANGED: TraceChanges = Object.freeze({
+  requests: Object.freeze([]) as unknown as string[],
+  records: Object.freeze([]) as unknown as Array<[RecordKind, string]>,
+  other: false,
+});
 
 /** Builds a Trace from the messages of any number of preload connections. */
 export class TraceBuilder implements UpsertHost {
@@ -90,7 +97,7 @@ export class TraceBuilder implements UpsertHost {
     const beginAt = options.beginAt ?? new Date();
     this.trace = emptyTrace(options.description, beginAt);
     this.beginMs = beginAt.getTime();
-    this.stats = new TraceStats(this.trace, options.maxWarnings ?? 100, () => this.connections.values());
+    this.stats = new TraceStats(this.trace, options.maxWarnings ?? 100);
     this.blobs = new PendingBlobs(options.maxPendingBlobBytes ?? DEFAULT_MAX_PENDING_BLOB_BYTES, this.stats, (m) => this.warn(m));
     if (options.record) this.recordings = new RecordingBuilder(this, options.record, this.beginMs);
     this.redirects = new RedirectLinks(options.maxPendingRedirects ?? 1000);
@@ -209,9 +216,7 @@ export class TraceBuilder implements UpsertHost {
           if (msg.producedEvents === state.producedEvents && toCount(msg.droppedEvents) < state.droppedEvents) return;
           state.producedEvents = msg.producedEvents;
         }
-        state.droppedEvents = toCount(msg.droppedEvents);
-        state.untracedRequests = toCount(msg.untracedRequests);
-        state.skippedInitiators = toCount(msg.skippedInitiators);
+        this.stats.setConnectionTotals(state, toCount(msg.droppedEvents), toCount(msg.untracedRequests), toCount(msg.skippedInitiators));
         if (state.process) droppedLoopBlocks(state.process, toCount(msg.droppedLoopBlocks));
         this.stats.sync();
         this.changes.touch();
@@ -260,8 +265,17 @@ export class TraceBuilder implements UpsertHost {
     if (state.process) Object.assign(state.process, info);
     else {
       // A process started again (node --watch, nodemon) after an earlier one with its command line ended.
-      const states = [...this.connections.values()];
-      markRestart(this.trace.processes, info, (p) => p.exitAt !== undefined || states.some((s) => s.process === p && s.exited));
+      // The processes whose connection ended, gathered once (asked of each earlier process, a walk of
+      // the connections each time cost the square of a run's processes at each hello).
+      let ended: Set<ProcessInfo> | undefined;
+      markRestart(this.trace.processes, info, (p) => {
+        if (p.exitAt !== undefined) return true;
+        if (!ended) {
+          ended = new Set();
+          for (const s of this.connections.values()) if (s.exited && s.process) ended.add(s.process);
+        }
+        return ended.has(p);
+      });
       state.process = info;
       this.trace.processes.push(info);
     }
@@ -533,13 +547,16 @@ export class TraceBuilder implements UpsertHost {
   /**
    * Returns and forgets what changed since the last call: traceIDs of requests whose record (or
    * whose dial/connection/TLS record) changed, and whether anything else changed. `told` false: the
-   * caller tells nobody (a Session without a `change` listener), so the requests a connection's new
-   * kernel events may change are not looked for unless ChangeLog.onStale listens.
+   * caller tells nobody (a Session without a `change` listener): what changed is forgotten and
+   * nothing is returned, and the requests a connection's new kernel events may change are not
+   * looked for unless ChangeLog.onStale listens.
    */
   takeChanges(told = true): TraceChanges {
     if (told || this.changes.watchingStale) this.markKernelEvents();
     this.kernelSince.clear();
-    return this.changes.take();
+    if (told) return this.changes.take();
+    this.changes.forget();
+    return NOTHING_CHANGED;
   }
 
   /**

@@ -80,6 +80,13 @@ export class ChangeLog {
     this.onStale?.(undefined);
   }
 
+  /** Forgets what changed since the last take, telling nobody (a Session nobody listens to: no lists made). */
+  forget(): void {
+    this.requests.clear();
+    this.records.clear();
+    this.other = false;
+  }
+
   /** Returns and forgets what changed since the last call. */
   take(): TraceChanges {
     const requests = [...this.requests];

@@ -1,6 +1,6 @@
 /**
  * The trace's warnings and the counters behind `trace.stats`, for TraceBuilder (builder.ts):
- * warnings deduplicated and capped (the rest counted), the per-connection totals summed, and the
+ * warnings deduplicated and capped (the rest counted), the per-connection totals summed (as they change), and the
  * builder's own counts (records and bodies dropped at their caps, requests marked incomplete).
  */
 
@@ -18,13 +18,29 @@ export class TraceStats {
   private readonly warningSet = new Set<string>();
   private readonly warnings: string[] = [];
   private omittedWarnings = 0;
+  /** The sums of the connections' totals (kept as they change: summing them at each stats message cost a walk of every connection). */
+  private droppedEvents = 0;
+  private untracedRequests = 0;
+  private skippedInitiators = 0;
 
   constructor(
     private readonly trace: Trace,
     private readonly maxWarnings: number,
-    /** The builder's connection states (a continued connection's appears under two handles). */
-    private readonly connections: () => Iterable<ConnectionState>,
   ) {}
+
+  /**
+   * A connection's totals from its latest stats message: set on its state, and the trace's sums
+   * moved by the difference (a continued connection's state is one object under two handles:
+   * counted once).
+   */
+  setConnectionTotals(state: ConnectionState, dropped: number, untraced: number, skipped: number): void {
+    this.droppedEvents += dropped - state.droppedEvents;
+    this.untracedRequests += untraced - state.untracedRequests;
+    this.skippedInitiators += skipped - state.skippedInitiators;
+    state.droppedEvents = dropped;
+    state.untracedRequests = untraced;
+    state.skippedInitiators = skipped;
+  }
 
   /** Records a warning (deduplicated, capped; the rest are counted); false when it was there already. */
   warn(message: string): boolean {
@@ -48,14 +64,9 @@ export class TraceStats {
 
   /** Recomputes `trace.stats` from the per-connection totals, the counts and the warning list. */
   sync(): void {
-    let dropped = 0;
-    let untraced = 0;
-    let skipped = 0;
-    for (const c of new Set(this.connections())) {
-      dropped += c.droppedEvents;
-      untraced += c.untracedRequests;
-      skipped += c.skippedInitiators;
-    }
+    const dropped = this.droppedEvents;
+    const untraced = this.untracedRequests;
+    const skipped = this.skippedInitiators;
     const warnings = this.warnings.slice();
     if (this.omittedWarnings > 0) warnings.push(`${this.omittedWarnings} more warnings not shown`);
     const stats = (this.trace.stats = { ...this.trace.stats, droppedEvents: dropped, untracedRequests: untraced, warnings });

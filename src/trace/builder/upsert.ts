@@ -179,12 +179,12 @@ export class UpsertDecoder {
     for (const p of parts) sent = isObject(sent) ? sent[p] : undefined;
     if (typeof sent !== 'string' && typeof sent !== 'number') return;
     let holder: Record<string, unknown> = record;
-    for (const p of parts.slice(0, -1)) {
-      const next = holder[p];
+    for (let i = 0; i < parts.length - 1; i++) {
+      const next = holder[parts[i]];
       if (!isObject(next)) return;
       // Copy nested objects before editing so the preload's message object is not mutated.
       const copy = { ...next };
-      holder[p] = copy;
+      holder[parts[i]] = copy;
       holder = copy;
     }
     const last = parts[parts.length - 1];

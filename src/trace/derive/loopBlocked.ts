@@ -281,14 +281,13 @@ export function loopBlockedOf(
   out.wait = roundMs(wait);
   out.receive = roundMs(receive);
   if (roundMs(machine) > 0) out.machine = roundMs(machine);
-  out.stretches = stretches.map(copyBlock);
+  // The thread's stretch objects themselves, shared by every request they overlap: each is
+  // `beginAt`, `endAt` and an `ownMs` only (validLoopBlocks, addLoopBlock, splitByPauses make them
+  // so) and nothing changes them. A copy per request was a third of the objects a derived
+  // request kept (three each, with its two times), for the garbage collector to move and mark.
+  out.stretches = stretches;
   if (hits.length > stretches.length) out.moreStretches = hits.length - stretches.length;
   return out;
-}
-
-/** A stretch as a request lists it (with its `ownMs` when it has one). */
-function copyBlock(b: LoopBlock): LoopBlock {
-  return b.ownMs === undefined ? { beginAt: b.beginAt, endAt: b.endAt } : { beginAt: b.beginAt, endAt: b.endAt, ownMs: b.ownMs };
 }
 
 /**
@@ -348,7 +347,7 @@ export function incomingLoopBlockedOf(inc: IncomingRequest, blocks: readonly Loo
   }
   if (hits.length === 0) return undefined;
   const stretches = longestInOrder(hits, MAX_REQUEST_STRETCHES, stretchMs);
-  const out: IncomingLoopBlocked = { total: roundMs(total), stretches: stretches.map(copyBlock) };
+  const out: IncomingLoopBlocked = { total: roundMs(total), stretches }; // shared, as a request's (loopBlockedOf)
   if (roundMs(machine) > 0) out.machine = roundMs(machine);
   if (hits.length > stretches.length) out.moreStretches = hits.length - stretches.length;
   return out;

@@ -587,6 +587,8 @@ function beforeBodySent(req: HttpRequest): string {
  */
 function withKernel(sentence: string, ctx: DiagnosisContext, budget: TimeBudget): string {
   const conn = ctx.tcpConn;
+  // Nothing the kernel saw (no helper, the common case): the sentence as it is, its budget's phases not worked out.
+  if (!conn?.kernelEvents?.length && conn?.tcpMetrics?.connectLatencyUs === undefined && !budget.kernel) return sentence;
   const events = requestKernelEvents(ctx.request, conn).filter((e) => e.kind !== 'socketError');
   const parts = [
     kernelConnectStory(ctx.request, conn, budget.phases.connect.loop, LOOP_BLOCKED_MIN_MS),
