@@ -19,7 +19,8 @@ import { createRequire } from 'node:module';
 import { spawn } from 'node:child_process';
 import { createServer as createHttpServer } from 'node:http';
 import { createServer } from 'node:net';
-import { mkdirSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { root } from './harness.mjs';
 import { bundleTs } from '../lib/bundleTs.mjs';
@@ -175,22 +176,30 @@ test('the same program with its collector alive is traced whole, its child too (
   assert.doesNotMatch(JSON.stringify(trace), new RegExp(collector.collectorKey), 'the key is nowhere in the trace');
 });
 
-test('a process that first connects at its exit gets its hello and exit through once the proof is read', async (t) => {
+test('a process that first connects at its exit gets its hello and exit through once the proof is read, loading neither net nor crypto', async (t) => {
   const collector = await core.startCollector({ description: 'proof' });
   t.after(() => collector.close());
-  const env = core.buildPreloadEnv(
-    { ...process.env },
-    { preloadPath: preload, config: { ipcPath: collector.ipcPath, collectorKey: collector.collectorKey } },
-  );
+  const config = { ipcPath: collector.ipcPath, collectorKey: collector.collectorKey };
+  const env = core.buildPreloadEnv({ ...process.env }, { preloadPath: preload, config });
+  // The program's own 'exit' listener runs after the preload's last messages (index.ts onExit).
+  const code =
+    "require('node:dns'); process.exitCode = 3; process.on('exit', () => require('fs').writeSync(1, JSON.stringify(process.moduleLoadList.filter((m) => /^NativeModule (net|stream|crypto)$/.test(m)))))";
+  // From a file: \`node -e\` itself loads stream and crypto.
+  const dir = mkdtempSync(join(tmpdir(), 'nettrace-proof-app-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  writeFileSync(join(dir, 'app.cjs'), code);
   const r = await new Promise((resolve) => {
-    const c = spawn(process.execPath, ['-e', "require('node:http'); process.exitCode = 3"], { env, stdio: 'inherit' });
-    c.on('close', resolve);
+    const c = spawn(process.execPath, [join(dir, 'app.cjs')], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    c.stdout.on('data', (d) => (out += d));
+    c.on('close', (status) => resolve({ status, out }));
   });
-  assert.equal(r, 3);
+  assert.equal(r.status, 3);
+  assert.deepEqual(JSON.parse(r.out), [], 'the nonce from /dev/urandom, the HMAC the preload’s own');
+  for (let i = 0; i < 200 && collector.session.builder.trace.processes.length === 0; i++) await new Promise((ok) => setTimeout(ok, 20));
   await collector.waitForIdle({ timeoutMs: 10_000 });
-  const trace = collector.session.snapshot();
   assert.deepEqual(
-    trace.processes.map((p) => p.exitCode),
+    collector.session.snapshot().processes.map((p) => p.exitCode),
     [3],
   );
 });
