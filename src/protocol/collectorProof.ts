@@ -8,10 +8,11 @@
  * the socket's path (a folder made again after the run ended, a Windows pipe's name) gets the
  * nonce and nothing more.
  *
- * The wire side only: the collector computes the HMAC with Node's crypto
- * (src/collector/collectorProof.ts), the preload with its own (src/preload/transport/collectorProof.ts:
- * loading Node's crypto costs a short program's start ≈ 30 M instructions).
+ * Both ends compute the proof here (proofFor, with ./sha256.ts: no Node crypto to load); each
+ * draws its random bytes itself (src/collector/collectorProof.ts, src/preload/transport/collectorProof.ts).
  */
+
+import { hmacSha256 } from './sha256';
 
 /** Bytes of the session's key (hex in PreloadConfig.collectorKey) and of a challenge's nonce. */
 export const KEY_BYTES = 32;
@@ -58,6 +59,33 @@ export function proofInput(nonce: Uint8Array): Uint8Array {
   out.set(nonce, 0);
   for (let i = 0; i < PROOF_CONTEXT.length; i++) out[nonce.length + i] = PROOF_CONTEXT.charCodeAt(i);
   return out;
+}
+
+/** Bytes as lowercase hex. */
+export function toHex(bytes: Uint8Array): string {
+  let out = '';
+  for (let i = 0; i < bytes.length; i++) out += (bytes[i] < 16 ? '0' : '') + bytes[i].toString(16);
+  return out;
+}
+
+/** Hex (as isHex accepts) as bytes. */
+export function fromHex(hex: string): Uint8Array {
+  const out = new Uint8Array(hex.length >> 1);
+  for (let i = 0; i < out.length; i++) out[i] = parseInt(hex.slice(2 * i, 2 * i + 2), 16);
+  return out;
+}
+
+/** HMAC-SHA256(key, nonce ‖ PROOF_CONTEXT) in hex, for a key and a nonce in hex: the proof. */
+export function proofFor(keyHex: string, nonceHex: string): string {
+  return toHex(hmacSha256(fromHex(keyHex), proofInput(fromHex(nonceHex))));
+}
+
+/** Whether `a` and `b` hold the same bytes, in a time that depends on their length only. */
+export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  let diff = 0;
+  for (let i = 0; i < a.length; i++) diff |= a[i] ^ b[i];
+  return diff === 0;
 }
 
 /**

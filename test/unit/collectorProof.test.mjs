@@ -1,5 +1,5 @@
-// covers: src/protocol/collectorProof.ts, src/preload/transport/collectorProof.ts,
-//   src/preload/transport/sha256.ts, src/collector/collectorProof.ts
+// covers: src/protocol/collectorProof.ts, src/protocol/sha256.ts, src/preload/transport/collectorProof.ts,
+//   src/collector/collectorProof.ts
 // The collector's proof of the session's key (docs/security.md, "How a traced process knows its
 // collector"): the preload's own HMAC-SHA256 equals Node's; the preload accepts the proof for its
 // nonce under its key, whole or in pieces, and nothing else (another key, a proof made for another
@@ -18,13 +18,13 @@ import { bundleTs } from '../lib/bundleTs.mjs';
 const m = bundleTs([
   "export * from './src/protocol/collectorProof';",
   "export { CollectorProof, awaitProofSync, randomNonce } from './src/preload/transport/collectorProof';",
-  "export { sha256, hmacSha256 } from './src/preload/transport/sha256';",
-  "export { newCollectorKey, proofFor, answerChallenge, newChallenge, provesKey } from './src/collector/collectorProof';",
+  "export { sha256, hmacSha256 } from './src/protocol/sha256';",
+  "export { newCollectorKey, answerChallenge, newChallenge, provesKey } from './src/collector/collectorProof';",
 ]);
 
 const hex = (u8) => Buffer.from(u8).toString('hex');
 
-test("the preload's SHA-256 and HMAC-SHA256 equal Node's, for every length around the block boundaries and keys of every size", () => {
+test("the proof's own SHA-256 and HMAC-SHA256 equal Node's, for every length around the block boundaries and keys of every size", () => {
   for (let n = 0; n < 260; n++) {
     const data = randomBytes(n);
     assert.equal(hex(m.sha256(data)), createHash('sha256').update(data).digest('hex'), `sha256 of ${n} bytes`);
@@ -34,6 +34,13 @@ test("the preload's SHA-256 and HMAC-SHA256 equal Node's, for every length aroun
   // RFC 4231, test case 2.
   const mac = m.hmacSha256(Buffer.from('Jefe'), Buffer.from('what do ya want for nothing?'));
   assert.equal(hex(mac), '5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843');
+  // The proof itself, as Node's crypto would make it.
+  const key = randomBytes(32);
+  const nonce = randomBytes(32);
+  const expected = createHmac('sha256', key)
+    .update(Buffer.concat([nonce, Buffer.from('nettrace collector proof v1')]))
+    .digest('hex');
+  assert.equal(m.proofFor(key.toString('hex'), nonce.toString('hex')), expected);
 });
 
 test('a nonce is 32 fresh bytes from the system (two never equal); a key is 32 bytes in hex', () => {

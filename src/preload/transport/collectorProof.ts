@@ -10,8 +10,7 @@
  */
 
 import * as fs from 'node:fs';
-import { challengeLine, MAX_PROOF_LINE, NONCE_BYTES, proofInput, proofLine } from '../../protocol/collectorProof';
-import { hmacSha256 } from './sha256';
+import { challengeLine, MAX_PROOF_LINE, NONCE_BYTES, proofFor, proofLine, sameBytes } from '../../protocol/collectorProof';
 
 /** Bound when the preload loads, before the program can replace them. */
 const fsFns = { open: fs.openSync, read: fs.readSync, close: fs.closeSync };
@@ -50,9 +49,9 @@ export class CollectorProof {
   private got: Buffer = Buffer.alloc(0);
 
   constructor(keyHex: string, nonce: Buffer = randomNonce()) {
-    this.challenge = Buffer.from(challengeLine(nonce.toString('hex')), 'latin1');
-    const mac = hmacSha256(Buffer.from(keyHex, 'hex'), proofInput(nonce));
-    this.expect = Buffer.from(proofLine(Buffer.from(mac.buffer, mac.byteOffset, mac.length).toString('hex')), 'latin1');
+    const nonceHex = nonce.toString('hex');
+    this.challenge = Buffer.from(challengeLine(nonceHex), 'latin1');
+    this.expect = Buffer.from(proofLine(proofFor(keyHex, nonceHex)), 'latin1');
   }
 
   /** Reads bytes from the collector: 'wait' for more, 'bad', or what followed the proof line (often nothing). */
@@ -67,14 +66,6 @@ export class CollectorProof {
     this.got = Buffer.alloc(0);
     return sameBytes(all.subarray(0, nl + 1), this.expect) ? all.subarray(nl + 1) : 'bad';
   }
-}
-
-/** Whether `a` and `b` hold the same bytes, in a time that depends on their length only. */
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  let diff = 0;
-  for (let i = 0; i < a.length; i++) diff |= a[i] ^ b[i];
-  return diff === 0;
 }
 
 /**

@@ -286,8 +286,7 @@ export class Transport {
     }
   }
 
-  /** Messages put into the last batch (see flushNow). */
-  private batchMessages = 0;
+  private batchMessages = 0; // messages put into the last batch (see flushNow)
 
   /** Sends what can be sent at exit, synchronously, within `budgetMs` and EXIT_STALL_MS; the rest is counted as dropped, the final stats and `exit` go through a second connection (sendTail). */
   flushSync(budgetMs = EXIT_FLUSH_BUDGET_MS): void {
@@ -440,9 +439,10 @@ export class Transport {
   /** Completions queued since the pipe last took everything (see flushCompletions). */
   private unsentCompletions = 0;
 
-  /** Writes what is queued now when a completion is among it (handOff.ts: the program reports to a parent that may kill it). */
+  /** Writes what is queued when a completion is among it (handOff.ts: a parent may kill the program); a proof not read yet is waited for, as at exit. */
   flushCompletions(): void {
-    if (this.unsentCompletions > 0) this.flushNow();
+    if (this.state === 'proving') this.proveNow(EXIT_FLUSH_BUDGET_MS);
+    else if (this.unsentCompletions > 0) this.flushNow();
   }
 
   /** A completion was queued: write now under light load, else with the next batch. */

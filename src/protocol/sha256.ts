@@ -1,11 +1,12 @@
 /**
- * SHA-256 and HMAC-SHA256 (FIPS 180-4, RFC 2104) for the preload's check of its collector's proof
- * (collectorProof.ts): a few hundred bytes hashed once per connection.
+ * SHA-256 and HMAC-SHA256 (FIPS 180-4, RFC 2104) for the collector's proof of the session's key
+ * (collectorProof.ts): a few hundred bytes hashed once per connection, by the preload and the
+ * collector alike.
  *
  * Workaround for what Node's crypto costs to load: `require('node:crypto')` is ≈ 30 M instructions,
  * 14% of a short traced program's start (bench/guard.mjs `startup-http`), paid by every process
- * that connects, when this costs ≈ 0.1 M. Checked against Node's crypto in
- * test/unit/collectorProof.test.mjs.
+ * that connects, and a fixed cost `nettrace run` keeps out of its start (cliStartup.test.mjs);
+ * this costs ≈ 0.1 M. Checked against Node's crypto in test/unit/collectorProof.test.mjs.
  */
 
 /** The round constants and the initial hash: the first 32 bits of the fractional parts of the cube (square) roots of the first 64 (8) primes. */
