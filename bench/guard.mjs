@@ -102,7 +102,8 @@ const tls = needs('mixed') ? await startTlsServer({ delayMs: 2 }) : undefined;
 // their order).
 const tracedEnv = {
   NODE_OPTIONS: nodeOptions([preload]),
-  NETTRACE_CONFIG: JSON.stringify({ ipcPath: collector.ipcPath }),
+  // With the collector's key: each connection waits for its proof first, as in every run (src/protocol/collectorProof.ts).
+  NETTRACE_CONFIG: JSON.stringify({ ipcPath: collector.ipcPath, collectorKey: collector.collectorKey }),
   NETTRACE_CACHE: join(scratch, 'cache'),
 };
 const warmServer = createServer((req, res) => res.end('ok'));

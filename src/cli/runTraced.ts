@@ -6,7 +6,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants as fsConstants, existsSync, readdirSync, statSync } from 'node:fs';
 import { constants, getPriority, hostname, setPriority } from 'node:os';
-import { startCollector } from '../collector/server';
+import { startCollector, type Collector } from '../collector/server';
 import { buildPreloadEnv, preloadPath } from '../collector/launchEnv';
 import { spawnGated } from '../helper/launch';
 import type { PreloadConfig, RuleDefaultAction } from '../protocol/preload';
@@ -182,7 +182,7 @@ export async function runTraced(options: RunOptions): Promise<RunResult> {
     const env = buildPreloadEnv(
       { ...process.env, ...options.env },
       // The rules go in the configuration too, so the program applies them from its first request.
-      { preloadPath: preload, config: { ...options.config, ...collector.session.rules.preloadConfig(), ipcPath: collector.ipcPath } },
+      { preloadPath: preload, config: collectorConfig(collector, options.config) },
     );
     let child: ChildProcess;
     let exited: Promise<number>;
@@ -305,6 +305,11 @@ async function saveRun(session: Session, options: RunOptions, live: LiveExport |
 }
 
 /** The caps a run records for replay with (`--record`: the preload's configuration, defaults filled in). */
+/** The preload's configuration for `collector`: its rules, its socket and its key, which it proves first on each connection (src/protocol/collectorProof.ts). */
+function collectorConfig(collector: Collector, config: RunOptions['config']): PreloadConfig {
+  return { ...config, ...collector.session.rules.preloadConfig(), ipcPath: collector.ipcPath, collectorKey: collector.collectorKey };
+}
+
 function recordCaps(config: Omit<PreloadConfig, 'ipcPath'>): { maxBodyBytes: number; maxRunBytes: number } {
   return {
     maxBodyBytes: config.recordMaxBodyBytes ?? DEFAULTS.recordMaxBodyBytes,

@@ -15,6 +15,7 @@ import { EventDecoder } from './eventDecoder';
 import { preloadPeer } from './preloadPeer';
 import { EVENTS_PREFIX } from '../protocol/events';
 import { privateFolderProblem } from '../protocol/privateFolder';
+import { answerChallenge, newCollectorKey } from './collectorProof';
 
 /** Options of startCollector(). */
 export interface CollectorOptions extends SessionOptions {
@@ -34,6 +35,11 @@ export interface CollectorOptions extends SessionOptions {
 export interface Collector {
   /** Path to put in PreloadConfig.ipcPath. */
   readonly ipcPath: string;
+  /**
+   * The session's key, to put in PreloadConfig.collectorKey: the collector proves it first on
+   * every connection that asks (src/protocol/collectorProof.ts). Never logged or shown.
+   */
+  readonly collectorKey: string;
   /** The session the messages go to. */
   readonly session: Session;
   /**
@@ -300,6 +306,7 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
     throw new Error(problem);
   }
   const session = new Session(options);
+  const collectorKey = newCollectorKey();
   // A rule set too large for the environment goes to the programs in a file here (PreloadConfig.rulesFile).
   session.rules.setRulesFile(join(dir, 'rules.json'));
   const sockets = new Set<Socket>();
@@ -322,11 +329,22 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
     const decoder = new EventDecoder();
     // Collector → preload: the session's rule sets (src/collector/rules.ts), after the hello;
     // a write that fails never closes the socket before it was read to its end (preloadPeer.ts).
-    session.rules.attach(connection, preloadPeer(socket));
+    const peer = preloadPeer(socket);
+    session.rules.attach(connection, peer);
+    // The first line may be the preload's challenge: answered first, before anything else is written.
+    let first = true;
     const splitter = new LineSplitter(maxLineBytes, () => session.warn(`a preload message over ${maxLineBytes} bytes was dropped`));
     let held = 0;
     socket.on('data', (chunk: Buffer) => {
       for (const item of splitter.push(chunk)) {
+        if (first) {
+          first = false;
+          const proof = Buffer.isBuffer(item) ? answerChallenge(item.toString('latin1'), collectorKey) : undefined;
+          if (proof !== undefined) {
+            peer.write(proof);
+            continue;
+          }
+        }
         if (Buffer.isBuffer(item)) handleLine(connection, item);
         else handleBlob(connection, item, decoder);
       }
@@ -401,6 +419,7 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
 
   return {
     ipcPath,
+    collectorKey,
     session,
     waitForIdle: (options) => waitForIdle(session, activity, options),
     async close() {

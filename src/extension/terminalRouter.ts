@@ -7,7 +7,10 @@
  * /proc — and relays the connection, both ways and byte for byte, to that command's collector,
  * started on the command's first connection and labelled with its command line. Where there is no
  * /proc (macOS, Windows) or the ancestry is lost (a daemon reparented to init), the processes go to
- * one trace for the terminal. Pure Node (no `vscode`): test/unit/terminalRouter.test.mjs.
+ * one trace for the terminal. Like a collector, the router has a key of its own in the terminal's
+ * NETTRACE_CONFIG and proves it to each process first; it asks each command's collector to prove
+ * that collector's key before it relays a byte (src/protocol/collectorProof.ts). Pure Node (no
+ * `vscode`): test/unit/terminalRouter.test.mjs.
  */
 
 import { readFileSync } from 'node:fs';
@@ -15,6 +18,8 @@ import { rm } from 'node:fs/promises';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { basename, join } from 'node:path';
 import { privateDir, untrustedDirProblem } from '../collector/server';
+import { answerChallenge, newChallenge, newCollectorKey, provesKey } from '../collector/collectorProof';
+import { MAX_PROOF_LINE } from '../protocol/collectorProof';
 import { redactArgv, redactedArgNames, type SecretNames } from '../trace/contract/redact';
 
 /** A command's trace, as the router's owner opened it. */
@@ -23,6 +28,8 @@ export interface RoutedTrace {
   key: string;
   /** The collector's IPC path. */
   ipcPath: string;
+  /** The collector's key (Collector.collectorKey): it must prove it before the router relays to it. */
+  collectorKey?: string;
 }
 
 /** What a TerminalRouter needs from its owner. */
@@ -155,6 +162,8 @@ export class TerminalRouter {
   private readonly parents = new Map<number, number>();
   /** The router's socket, for NETTRACE_CONFIG's `ipcPath` (set by `listen`). */
   ipcPath = '';
+  /** The router's key, for NETTRACE_CONFIG's `collectorKey`: proved to each process that asks. */
+  readonly collectorKey = newCollectorKey();
 
   constructor(private readonly options: TerminalRouterOptions) {}
 
@@ -192,10 +201,25 @@ export class TerminalRouter {
     socket.on('error', () => socket.destroy());
     const chunks: Buffer[] = [];
     let size = 0;
+    let answered = false;
     const onData = (chunk: Buffer): void => {
       chunks.push(chunk);
       size += chunk.length;
-      const all = chunks.length === 1 ? chunk : Buffer.concat(chunks);
+      let all = chunks.length === 1 ? chunk : Buffer.concat(chunks);
+      if (!answered) {
+        // The process's challenge, its first line: answered with the router's proof, not relayed.
+        const nl = all.indexOf(10);
+        if (nl < 0 && size < MAX_HELLO_BYTES) return;
+        answered = true;
+        const proof = nl < 0 ? undefined : answerChallenge(all.toString('latin1', 0, nl), this.collectorKey);
+        if (proof !== undefined) {
+          socket.write(proof);
+          all = all.subarray(nl + 1);
+          chunks.length = 0;
+          chunks.push(all);
+          size = all.length;
+        }
+      }
       const found = helloOf(all);
       if (found === 'more' && size < MAX_HELLO_BYTES) return;
       socket.off('data', onData);
@@ -263,6 +287,11 @@ export class TerminalRouter {
     this.sockets.add(up);
     up.on('close', () => (this.sockets.delete(up), socket.destroy()));
     up.on('error', () => up.destroy());
+    if (trace.collectorKey !== undefined && !(await proven(up, trace.collectorKey))) {
+      up.destroy();
+      socket.destroy();
+      return;
+    }
     up.write(buffered);
     // A short program's whole stream can come with its hello, and its connection end while the
     // command's trace opens (a collector started on a busy machine): what was read goes on all the same.
@@ -275,4 +304,32 @@ export class TerminalRouter {
     up.pipe(socket);
     socket.resume();
   }
+}
+
+/**
+ * Whether the collector at the other end of `up` proves `key` (its first line, read here and not
+ * relayed); what followed the proof is put back, the socket paused, for the relay.
+ */
+function proven(up: Socket, key: string): Promise<boolean> {
+  const { line, expect } = newChallenge(key);
+  up.write(line);
+  return new Promise((resolve) => {
+    let got = Buffer.alloc(0);
+    const done = (ok: boolean, rest?: Buffer): void => {
+      up.off('data', onData);
+      up.off('close', onClose);
+      up.pause();
+      if (ok && rest !== undefined && rest.length > 0) up.unshift(rest);
+      resolve(ok);
+    };
+    const onData = (chunk: Buffer): void => {
+      got = Buffer.concat([got, chunk]);
+      const nl = got.indexOf(10);
+      if (nl >= 0) done(provesKey(got.subarray(0, nl + 1), expect), got.subarray(nl + 1));
+      else if (got.length >= MAX_PROOF_LINE) done(false);
+    };
+    const onClose = (): void => done(false);
+    up.on('data', onData);
+    up.on('close', onClose);
+  });
 }

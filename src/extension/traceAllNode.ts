@@ -246,7 +246,9 @@ class DebugTerminalTraces implements vscode.Disposable {
     }
     const ipcPath = await terminal.router.listen();
     const env: Record<string, string | null | undefined> = { ...(options.env ?? {}) };
-    addPreloadEnv(env, { preloadPath: preloadPathOf(s), config: { ...preloadConfigOf(tracing, ipcPath), ...rulesConfig } });
+    // The router's key: it proves it to each process, and asks each command's collector for its own.
+    const config = { ...preloadConfigOf(tracing, ipcPath), ...rulesConfig, collectorKey: terminal.router.collectorKey };
+    addPreloadEnv(env, { preloadPath: preloadPathOf(s), config });
     this.byConfig.set(env.NETTRACE_CONFIG as string, terminal);
     s.nodeSessions.noteNotTraced(undefined);
     s.log(`JavaScript Debug Terminal: one trace per command, NODE_OPTIONS=${env.NODE_OPTIONS ?? ''}`);
@@ -259,12 +261,13 @@ class DebugTerminalTraces implements vscode.Disposable {
     const prepared = await prepareTrace(s, label, tracing);
     if (!prepared) return undefined;
     const { key, ipcPath } = prepared;
+    const collectorKey = prepared.rulesConfig.collectorKey;
     // No debug session stands for the command: it is live from now until its processes are gone.
     s.traces.attach(key, `terminal:${key}`);
     startHelper(s, key, tracing);
     if (tracing.openPanel) s.panel.show({ preserveFocus: true });
     s.panel.showTrace(key);
-    return { key, ipcPath };
+    return { key, ipcPath, collectorKey };
   }
 
   private end(key: string): void {

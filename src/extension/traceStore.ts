@@ -83,6 +83,7 @@ export type PrepareOptions = Pick<CollectorOptions, 'slowThresholdMs' | 'redactQ
 export interface Prepared {
   key: string;
   ipcPath: string;
+  /** What the collector adds to the preload's configuration: its first rules and its key (collectorKey). */
   rulesConfig: Partial<PreloadConfig>;
   joined?: boolean;
 }
@@ -125,6 +126,11 @@ export interface TraceStoreOptions {
    * default redactedArgNames().
    */
   argNames?: () => SecretNames;
+}
+
+/** What a collector adds to the preload's configuration: its current rules and its key (proved first on each connection). */
+function collectorConfig(collector: Collector): Partial<PreloadConfig> {
+  return { ...collector.session.rules.preloadConfig(), collectorKey: collector.collectorKey };
 }
 
 function hhmmss(d: Date): string {
@@ -267,7 +273,7 @@ export class TraceStore extends EventEmitter<TraceStoreEvents> {
       this.armPending(live);
       this.log(`${live.key}: ${description} joins this trace (same window, same tracing options)`);
       this.emit('list');
-      return { key: live.key, ipcPath: live.collector.ipcPath, rulesConfig: live.session.rules.preloadConfig(), joined: true };
+      return { key: live.key, ipcPath: live.collector.ipcPath, rulesConfig: collectorConfig(live.collector), joined: true };
     }
     const collector = await this.options.startCollector({
       description,
@@ -298,7 +304,7 @@ export class TraceStore extends EventEmitter<TraceStoreEvents> {
     this.armPending(entry);
     this.log(`${key}: collector listening on ${collector.ipcPath} (${description})`);
     this.emit('list');
-    return { key, ipcPath: collector.ipcPath, rulesConfig: collector.session.rules.preloadConfig() };
+    return { key, ipcPath: collector.ipcPath, rulesConfig: collectorConfig(collector) };
   }
 
   /**

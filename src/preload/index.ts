@@ -19,6 +19,7 @@ import {
   type PreloadConfig,
   type StatsMessage,
 } from '../protocol/preload';
+import { isHex, KEY_BYTES } from '../protocol/collectorProof';
 import { installAsyncStarts } from './asyncStarts';
 import { installSdkCalls } from './initiator/sdkCalls';
 import { installHttp2Hooks } from './http2/http2Hooks';
@@ -88,6 +89,11 @@ function readConfig(): ResolvedPreloadConfig | undefined {
     reportOff(`${CONFIG_ENV} is not valid JSON (${(err as Error)?.message ?? err})`);
     return undefined;
   }
+  if (parsed?.collectorKey !== undefined && !isHex(parsed.collectorKey, KEY_BYTES)) {
+    // Said without the value: it is a secret.
+    reportOff(`${CONFIG_ENV}'s "collectorKey" is not ${KEY_BYTES} bytes in hex`);
+    return undefined;
+  }
   if (parsed && typeof parsed.ipcPath === 'string' && parsed.ipcPath) return withPreloadDefaults(parsed);
   reportOff(`${CONFIG_ENV} has no "ipcPath"`);
   return undefined;
@@ -127,6 +133,7 @@ function start(): void {
       rules: preloadRules.report(),
       droppedLoopBlocks: loop?.dropped || undefined,
     }),
+    config.collectorKey,
   );
   transport.collectorPid = typeof config.collectorPid === 'number' ? config.collectorPid : undefined;
   const t: Tracer = new Tracer(config, transport, threadId, __filename);

@@ -72,6 +72,14 @@ export interface PreloadConfig {
    * not for one stopped or gone (src/preload/transport/transport.ts, EXIT_STALL_MS).
    */
   collectorPid?: number;
+  /**
+   * The session's key, 32 random bytes in hex, made by the collector (or a debug terminal's
+   * router) that wrote this configuration: on every connection the collector must prove it before
+   * the preload sends or reads anything (./collectorProof.ts). Inherited with the rest by child
+   * processes and worker threads; never sent, logged or recorded. Absent (a configuration written
+   * by hand): no proof is asked, the folder checks alone decide (docs/security.md).
+   */
+  collectorKey?: string;
   /** Header capture mode (default "values"; defaults: DEFAULTS in ./options.ts). */
   headers?: HeaderCaptureMode;
   /**

@@ -794,8 +794,16 @@ test('launch rules: the session validates them, and NETTRACE_CONFIG carries the 
     const cfg = JSON.parse(out.env.NETTRACE_CONFIG);
     assert.equal(cfg.ipcPath, ipcPath);
     assert.deepEqual(cfg.rules, rulesConfig.rules);
+    // The collector's key, which it proves first on each connection (src/protocol/collectorProof.ts).
+    assert.match(cfg.collectorKey, /^[0-9a-f]{64}$/);
     const none = await store.prepare('no rules');
-    assert.deepEqual(none.rulesConfig, {}, 'no rules: nothing added to the preload configuration');
+    assert.match(none.rulesConfig.collectorKey, /^[0-9a-f]{64}$/);
+    assert.notEqual(none.rulesConfig.collectorKey, cfg.collectorKey, 'a key per collector');
+    assert.deepEqual(
+      { ...none.rulesConfig, collectorKey: undefined },
+      { collectorKey: undefined },
+      'no rules: nothing else added to the preload configuration',
+    );
     await assert.rejects(store.prepare('bad', { rules: [{ id: 'x', action: 'skip', condition: 'host == ' }] }), /condition|expected/i);
   } finally {
     await store.dispose();

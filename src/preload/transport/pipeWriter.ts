@@ -47,7 +47,8 @@ export class PipeWriter {
   full = false;
 
   constructor(
-    private readonly fd: number,
+    /** The pipe's descriptor (-1: none, a named pipe). */
+    readonly fd: number,
     private readonly socket: net.Socket | undefined,
   ) {}
 

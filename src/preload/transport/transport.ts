@@ -31,6 +31,7 @@ import { resolveLazy, setBlobSink } from './wireValues';
 import { bindNet, collectorMayRead, fdOf, netLoaded, orig, rawPipe, type RawPipe, writeTail } from './collectorNet';
 import { Part, PipeWriter } from './pipeWriter';
 import { checkCollectorFolder, stillOwnFolder } from './collectorTrust';
+import { awaitProofSync, CollectorProof, type ProofResult } from './collectorProof';
 import {
   completes,
   EXIT_FLUSH_BUDGET_MS,
@@ -44,7 +45,8 @@ import {
 
 const stringify = orig.stringify;
 
-type State = 'idle' | 'open' | 'gone';
+/** 'proving': connected, the challenge written, waiting for the collector's proof (collectorProof.ts). */
+type State = 'idle' | 'proving' | 'open' | 'gone';
 
 /** Queue + connection to the collector. Never throws to its callers. */
 export class Transport {
@@ -80,7 +82,7 @@ export class Transport {
   private blobCount = 0;
   /** Told the local id of each request update that completes it (its end or failure; loopLag.ts). */
   onComplete: ((id: string) => void) | undefined;
-  /** Told once, on the next turn, that the collector went away or could not be reached (see goneWith). */
+  /** Told once, on the next turn, that the collector went away, could not be reached or proved nothing (goneWith). */
   onGone: (() => void) | undefined;
   /** Told each chunk the collector sends: its trace rules (index.ts registers the rules' reader). */
   onCollectorData: ((chunk: Buffer) => void) | undefined;
@@ -96,12 +98,16 @@ export class Transport {
   private statsDue = false;
   /** The hello is in the queue (a connection just opened): the next batch's stats go after it. */
   private helloDue = false;
+  /** The connection's check of the collector while its proof has not come (state 'proving'). */
+  private proof: CollectorProof | undefined;
 
   constructor(
     private readonly ipcPath: string,
     private readonly maxQueued: number,
     private readonly hello: () => PreloadMessage,
     private readonly stats: () => StatsMessage,
+    /** The session's key (PreloadConfig.collectorKey): each connection's collector must prove it first. */
+    private readonly key?: string,
     events = EVENTS_ON,
   ) {
     this.ev = events ? new EventQueue(this.sendSide) : undefined;
@@ -269,7 +275,8 @@ export class Transport {
    */
   flushNow(): number {
     try {
-      if (this.state !== 'open') return 0;
+      // A proof already in the pipe is read now (the loop may not turn: a paused debuggee).
+      if (!this.proveNow(0)) return 0;
       const before = this.unsentInPending();
       this.batchMessages = 0;
       this.flush();
@@ -279,16 +286,14 @@ export class Transport {
     }
   }
 
-  /** Messages put into the last batch (see flushNow). */
-  private batchMessages = 0;
+  private batchMessages = 0; // messages put into the last batch (see flushNow)
 
-  /**
-   * Sends what can be sent, synchronously, at exit, within `budgetMs` and EXIT_STALL_MS. What is left
-   * is counted as dropped; the final stats and `exit` go through a second connection (`sendTail`).
-   */
+  /** Sends what can be sent at exit, synchronously, within `budgetMs` and EXIT_STALL_MS; the rest is counted as dropped, the final stats and `exit` go through a second connection (sendTail). */
   flushSync(budgetMs = EXIT_FLUSH_BUDGET_MS): void {
-    if (this.state !== 'open') return;
     const start = orig.perfNow();
+    // No proof in time (the collector stopped, slow or not its own): nothing goes, all is counted.
+    if (this.state === 'proving' && !this.proveNow(budgetMs)) return this.goneWith();
+    if (this.state !== 'open') return;
     let progressAt = start;
     let left = Infinity;
     const sleeper = new Int32Array(new SharedArrayBuffer(4));
@@ -321,7 +326,8 @@ export class Transport {
   /** The hello (continuing this connection), the final stats and `exit` through a second connection (writeTail). */
   private sendTail(exit: PreloadMessage | undefined): void {
     const hello = { ...this.hello(), conn: this.connToken, continues: true };
-    writeTail(this.ipcPath, `${stringify(hello)}\n${stringify(this.stats())}\n${exit ? stringify(exit) + '\n' : ''}`);
+    const text = `${stringify(hello)}\n${stringify(this.stats())}\n${exit ? stringify(exit) + '\n' : ''}`;
+    writeTail(this.ipcPath, text, this.key, this.collectorPid);
   }
 
   /** The `exit` message once queued (sent again through the tail connection when needed). */
@@ -329,12 +335,10 @@ export class Transport {
 
   /**
    * Connects. A unix socket connects within `connect()` (libuv calls connect(2) at once and only
-   * reports it on the next loop turn), so the fd can be written right away: a worker terminated
-   * before its loop turned again still gets its records out.
+   * reports it on the next loop turn), so the fd can be written right away (the challenge first).
    */
   private connect(): void {
-    // Open from the start: before the connection is reported, the fd takes writes (or, with no
-    // fd, the stream buffers them).
+    // Open from the start: the fd takes writes before the connection is reported (no fd: the stream buffers them).
     this.state = 'open';
     try {
       // Only a collector in a folder of this process's own (collectorTrust.ts): a process that
@@ -355,7 +359,7 @@ export class Transport {
         on('close', () => this.goneWith());
         // The collector sends the session's trace rules (onCollectorData); reading everything
         // also keeps the pipe from filling up in that direction.
-        on('data', (chunk) => this.onCollectorData?.(chunk as Buffer));
+        on('data', (chunk) => (this.proof ? this.proved(this.proof.feed(chunk as Buffer)) : this.onCollectorData?.(chunk as Buffer)));
         orig.apply(n.connect, socket, [{ path: this.ipcPath }]);
         orig.apply(n.unref, socket, []);
         this.socket = socket;
@@ -366,16 +370,38 @@ export class Transport {
       if (!stillOwnFolder(folder)) return (this.closeConnection(), this.goneWith());
       this.queue.unshift({ ...this.hello(), conn: this.connToken } as PreloadMessage);
       this.helloDue = true;
-      this.schedule();
+      if (this.key === undefined) return this.schedule();
+      // The challenge alone, and nothing else until the collector proved the key (collectorProof.ts).
+      this.state = 'proving';
+      this.proof = new CollectorProof(this.key);
+      if (!this.pipe!.write([this.proof.challenge], [Part.Stats], [0])) return (this.closeConnection(), this.goneWith());
     } catch {
       this.goneWith();
     }
+  }
+
+  /** The collector's answer: proved, the queue goes (what followed is its first data); else it is gone. */
+  private proved(r: ProofResult): void {
+    if (r === 'wait' || this.state !== 'proving') return;
+    this.proof = undefined;
+    if (r === 'bad') return (this.closeConnection(), this.goneWith());
+    this.state = 'open';
+    if (r.length > 0) this.onCollectorData?.(r);
+    this.flush();
+  }
+
+  /** Reads the proof synchronously (the loop will not turn: exit, a paused debuggee) within `budgetMs`; true once proved. */
+  private proveNow(budgetMs: number): boolean {
+    if (this.state === 'proving' && this.proof && this.pipe)
+      this.proved(awaitProofSync(this.pipe.fd, this.proof, budgetMs, EXIT_STALL_MS, () => collectorMayRead(this.collectorPid)));
+    return this.state === 'open';
   }
 
   /** The collector is unreachable or went away: from now on every message is only counted. */
   private goneWith(): void {
     if (this.state === 'gone') return;
     this.state = 'gone';
+    this.proof = undefined;
     this.dropped += this.queuedCount() + this.unsentInPending();
     this.queue = [];
     this.ev?.clear();
@@ -389,10 +415,7 @@ export class Transport {
     if (gone) orig.setImmediate(gone).unref();
   }
 
-  /**
-   * The preload is detached (detach.ts): what is queued is written now, as far as the pipe takes
-   * it without waiting, then the connection closes; later messages are only counted. Never throws.
-   */
+  /** Detached (detach.ts): what is queued is written now, as far as the pipe takes it, then the connection closes. Never throws. */
   detach(): void {
     this.onGone = undefined;
     this.flushNow();
@@ -416,9 +439,10 @@ export class Transport {
   /** Completions queued since the pipe last took everything (see flushCompletions). */
   private unsentCompletions = 0;
 
-  /** Writes what is queued now when a completion is among it (handOff.ts: the program reports to a parent that may kill it). */
+  /** Writes what is queued when a completion is among it (handOff.ts: a parent may kill the program); a proof not read yet is waited for, as at exit. */
   flushCompletions(): void {
-    if (this.unsentCompletions > 0) this.flushNow();
+    if (this.state === 'proving') this.proveNow(EXIT_FLUSH_BUDGET_MS);
+    else if (this.unsentCompletions > 0) this.flushNow();
   }
 
   /** A completion was queued: write now under light load, else with the next batch. */
