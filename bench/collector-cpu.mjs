@@ -11,8 +11,8 @@
 //   start-up and the fixed part of writing the file taken out. Median of BENCH_RUNS (5) pairs.
 //   Floor ≤ 20 µs.
 //   Wall: the same 9,000-request run traced (`nettrace run`) and untraced (plain node), in
-//   alternating pairs on the same two cores; median of the pairs' ratios. Floor ≤ 1.10×. Each
-//   pair also runs the program with the preload alone, its events read and dropped by a socket of
+//   alternating pairs on the same two cores; median of the pairs' ratios. Floor ≤ 1.15× (issue
+//   65; 1.10× before). Each pair also runs the program with the preload alone, its events read and dropped by a socket of
 //   this process (no collector), for the wall's share no collector work can win back; and each run's
 //   program reports its own CPU to its exit.
 //   Memory: the collector's peak RSS over the 1,000-request run, for information (bench/memory.mjs
@@ -55,7 +55,7 @@ const N0 = Number(process.env.BENCH_N0 ?? (QUICK ? 500 : 1000));
 const STEADY = Number(process.env.BENCH_STEADY ?? (QUICK ? 0 : 25000));
 const PROFILE = process.env.BENCH_PROFILE;
 const write = !process.argv.includes('--no-write') && (!QUICK || process.argv.includes('--write'));
-const FLOOR = { usPerReq: 20, wall: 1.1 };
+const FLOOR = { usPerReq: 20, wall: 1.15 };
 const cli = join(root, 'dist', 'cli.cjs');
 const BASELINE = process.env.BENCH_BASELINE;
 /** More `nettrace run` options (BENCH_RUN_ARGS, split on spaces), e.g. `--helper off`. */
