@@ -1,0 +1,73 @@
+/**
+ * The detail's line when a replay answered the request or did not find it (docs/replay.md): which
+ * recorded call answered it (the nth of N with its key) and how that exchange ended; or that it
+ * was not in the recording, the nearest recorded request and each thing that differed, and what
+ * happened to it then. The request's diagnosis starts with the same sentence (src/trace/enrich.ts):
+ * the detail says it here, once, and keeps only the rest of the diagnosis ("The program saw: …").
+ */
+import type { HttpRequest } from '../../src/trace/contract/types';
+import { ordinal, replaySentence } from '../../src/trace/diagnosis/replayText';
+import { h, icon } from '../dom';
+
+/** The request's diagnosis without the replay's sentence it starts with (undefined when nothing is left). */
+export function diagnosisAfterReplay(req: Pick<HttpRequest, 'replay' | 'diagnosis' | 'reqMethod' | 'reqURL'>): string | undefined {
+  const d = req.diagnosis;
+  if (!req.replay || d === undefined) return d;
+  const said = replaySentence(req.replay, req);
+  if (!d.startsWith(said)) return d;
+  return d.slice(said.length).trim() || undefined;
+}
+
+/** The replay's line of the detail, or undefined when the request was not made under a replay. */
+export function replayLine(req: HttpRequest): HTMLElement | undefined {
+  const m = req.replay;
+  if (!m) return undefined;
+  const out = h('div', 'detail-whatif detail-replay');
+  if (m.outcome === 'replayed') {
+    const which = m.repeated
+      ? `the last of ${m.of}, given again`
+      : m.of === 1
+        ? 'the only one with this key'
+        : `the ${ordinal(m.nth)} of ${m.of} with this key`;
+    out.append(
+      h(
+        'div',
+        'whatif-part',
+        null,
+        icon('debug-restart'),
+        h(
+          'span',
+          'selectable replay-text',
+          null,
+          `Replayed: answered by the recorded call ${m.call} (${which}). ${replaySentence(m, req)}`,
+        ),
+      ),
+    );
+    return out;
+  }
+  out.append(h('div', 'whatif-part', null, icon('debug-restart'), h('span', 'selectable replay-text', null, replaySentence(m, req))));
+  if (m.nearest) {
+    const near = m.nearest.nearness ? `, ${m.nearest.nearness}` : '';
+    out.append(
+      h(
+        'div',
+        'whatif-part',
+        null,
+        icon('search'),
+        h(
+          'span',
+          'selectable replay-nearest',
+          null,
+          `Nearest recorded request: ${m.nearest.call} (${m.nearest.method} ${m.nearest.url}${near}).`,
+        ),
+      ),
+    );
+  }
+  if (m.differences.length > 0) {
+    const list = h('ul', 'replay-differences selectable', { 'aria-label': 'What differed from the recording' });
+    for (const d of m.differences) list.append(h('li', null, null, d));
+    if (m.more) list.append(h('li', 'muted', null, `and ${m.more} more`));
+    out.append(h('div', 'whatif-part', null, icon('diff'), h('span', null, null, 'What differed:', list)));
+  }
+  return out;
+}
