@@ -61,7 +61,7 @@ export function statusView(store: StatusStore, panel: StatusPanel, hidden?: Hidd
   const recording = store.live().length;
   const h = hidden?.(entry);
   const r = entry.origin === 'current' ? replayOf?.(entry) : undefined;
-  const text = `${r ? '$(debug-restart) Net Trace: replay on' : '$(pulse) Net Trace:'} ${requests} ${requests === 1 ? 'request' : 'requests'}${failed > 0 ? `, ${failed} failed` : ''}${h ? `, ${h.text}` : ''}`;
+  const text = `${r ? '$(debug-restart)' : '$(pulse)'} Net Trace: ${requests} ${requests === 1 ? 'request' : 'requests'}${failed > 0 ? `, ${failed} failed` : ''}${h ? `, ${h.text}` : ''}${r ? ', replay on' : ''}`;
   const said = r
     ? `Replay on: every request is answered from ${r.file}, the network is off (${replayCountsText(r.counts) || 'no request yet'}). `
     : '';

@@ -1,12 +1,12 @@
 /**
- * The detail's line when a replay answered the request or did not find it (docs/replay.md): which
- * recorded call answered it (the nth of N with its key) and how that exchange ended; or that it
+ * The detail's line when a replay answered the request or did not find it (docs/replay.md): how
+ * the recorded exchange ended, the nth of N with its key, and which recorded call it was; or that it
  * was not in the recording, the nearest recorded request and each thing that differed, and what
  * happened to it then. The request's diagnosis starts with the same sentence (src/trace/enrich.ts):
  * the detail says it here, once, and keeps only the rest of the diagnosis ("The program saw: …").
  */
 import type { HttpRequest } from '../../src/trace/contract/types';
-import { ordinal, replaySentence } from '../../src/trace/diagnosis/replayText';
+import { replaySentence } from '../../src/trace/diagnosis/replayText';
 import { h, icon } from '../dom';
 
 /** The request's diagnosis without the replay's sentence it starts with (undefined when nothing is left). */
@@ -24,25 +24,9 @@ export function replayLine(req: HttpRequest): HTMLElement | undefined {
   if (!m) return undefined;
   const out = h('div', 'detail-whatif detail-replay');
   if (m.outcome === 'replayed') {
-    const which = m.repeated
-      ? `the last of ${m.of}, given again`
-      : m.of === 1
-        ? 'the only one with this key'
-        : `the ${ordinal(m.nth)} of ${m.of} with this key`;
-    out.append(
-      h(
-        'div',
-        'whatif-part',
-        null,
-        icon('debug-restart'),
-        h(
-          'span',
-          'selectable replay-text',
-          null,
-          `Replayed: answered by the recorded call ${m.call} (${which}). ${replaySentence(m, req)}`,
-        ),
-      ),
-    );
+    // "Replayed: a connection reset, as recorded (the 2nd of 3 recorded GET /jobs/7). Recorded call: req-12."
+    const text = `${replaySentence(m, req)} Recorded call: ${m.call}.`;
+    out.append(h('div', 'whatif-part', null, icon('debug-restart'), h('span', 'selectable replay-text', null, text)));
     return out;
   }
   out.append(h('div', 'whatif-part', null, icon('debug-restart'), h('span', 'selectable replay-text', null, replaySentence(m, req))));
