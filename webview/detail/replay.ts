@@ -29,7 +29,13 @@ export function replayLine(req: HttpRequest): HTMLElement | undefined {
     out.append(h('div', 'whatif-part', null, icon('debug-restart'), h('span', 'selectable replay-text', null, text)));
     return out;
   }
-  out.append(h('div', 'whatif-part', null, icon('debug-restart'), h('span', 'selectable replay-text', null, replaySentence(m, req))));
+  // The nearest and what differed have lines of their own below: the first line says what happened.
+  const then =
+    m.outcome === 'passed'
+      ? 'It was sent to the network (--replay-unmatched pass).'
+      : 'It failed as a refused connection: the network is off during a replay.';
+  const first = m.reason === 'differs' && m.nearest ? `Not in the recording. ${then}` : replaySentence(m, req);
+  out.append(h('div', 'whatif-part', null, icon('debug-restart'), h('span', 'selectable replay-text', null, first)));
   if (m.nearest) {
     const near = m.nearest.nearness ? `, ${m.nearest.nearness}` : '';
     out.append(
