@@ -10,6 +10,7 @@
  * not in an untrusted workspace (settingsGuard.ts replayIfTrusted, the what-if rules' gate).
  */
 
+import { randomUUID } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
@@ -74,8 +75,14 @@ export async function launchStart(
   folder: vscode.WorkspaceFolder | undefined,
   config: NodeLaunchConfig,
 ): Promise<LaunchStart | undefined> {
-  const tracing = withRecordNext(replayIfTrusted(config.__nettrace), replayState.recordNext);
+  let tracing = withRecordNext(replayIfTrusted(config.__nettrace), replayState.recordNext);
   if (!tracing.replay) return { tracing };
+  // A launch.json's replay is shown to the user before it acts, as its what-if rules are; the panel's Replay This Run is the user's own.
+  if (config[FROM_PANEL] !== PANEL_TOKEN && !(await confirmLaunchReplay(s, String(config.name), tracing.replay.file))) {
+    const { replay: _replay, ...rest } = tracing;
+    tracing = withRecordNext(rest as LaunchTracing, replayState.recordNext);
+    return { tracing };
+  }
   try {
     const replay = await loadReplayFile(
       tracing.replay,
@@ -94,6 +101,46 @@ export async function launchStart(
     );
     return undefined;
   }
+}
+
+/** The workspaceState key of the launch configurations' replays the user allowed (`name` and file, as JSON). */
+export const ALLOWED_LAUNCH_REPLAY_KEY = 'nettrace.allowedLaunchReplay';
+/** The prompt's buttons (launchWhatIf.ts's words). */
+export const LAUNCH_REPLAY_BUTTONS = { allow: 'Allow', notNow: 'Not now' } as const;
+/**
+ * The mark of a launch Replay This Run started (the user's own click: not asked again), with a
+ * value made for this window: a launch.json that writes the attribute itself does not have it.
+ */
+export const FROM_PANEL = '__nettraceReplayFromPanel';
+const PANEL_TOKEN = randomUUID();
+
+/**
+ * Whether a launch configuration's replay may act: a cloned repository's launch.json is read as it
+ * is, so before its replay changes what the program receives on the first F5 the user is shown it
+ * (a modal, as for its what-if rules, launchWhatIf.ts): **Allow** (remembered in this workspace for
+ * that configuration and file) or **Not now** (this session runs without it, against the network).
+ */
+async function confirmLaunchReplay(s: Services, name: string, file: string): Promise<boolean> {
+  const memento = s.context.workspaceState;
+  const key = JSON.stringify([name, file]);
+  const allowed = memento?.get<string[]>(ALLOWED_LAUNCH_REPLAY_KEY) ?? [];
+  if (allowed.includes(key)) return true;
+  const answer = await vscode.window.showWarningMessage(
+    `Net Trace: the launch configuration "${name}" replays ${file}: every request of the program is answered from that recording instead of the network (its statuses, bodies and failures).`,
+    {
+      modal: true,
+      detail: `Allow: it replays from this session on (asked again for another file). Not now: this session runs without the replay, against the network.`,
+    },
+    LAUNCH_REPLAY_BUTTONS.allow,
+    LAUNCH_REPLAY_BUTTONS.notNow,
+  );
+  if (answer === LAUNCH_REPLAY_BUTTONS.allow) {
+    await memento?.update(ALLOWED_LAUNCH_REPLAY_KEY, [...allowed, key]);
+    s.log(`the replay of "${name}" (${file}) allowed in this workspace`);
+    return true;
+  }
+  s.log(`the replay of "${name}" (${file}) left out of this session (not allowed)`);
+  return false;
 }
 
 /** Keeps the launch a trace was started with (for Replay This Run) and the recording it replays (for the status bar). */
@@ -135,13 +182,16 @@ export async function replayRun(s: Services, traceKey: string | undefined): Prom
   const launched = replayState.launches.get(entry.key);
   if (launched) {
     s.log(`${entry.key}: replaying ${file} with "${launched.config.name}"`);
-    await start(launched.folder, replayLaunchOf(launched.config, file) as unknown as vscode.DebugConfiguration);
+    await start(launched.folder, {
+      ...replayLaunchOf(launched.config, file),
+      [FROM_PANEL]: PANEL_TOKEN,
+    } as unknown as vscode.DebugConfiguration);
     return;
   }
   const picked = await pickLaunch(trace.description, file);
   if (!picked) return;
   s.log(`${entry.key}: replaying ${file} with "${String(picked.config.name)}" of launch.json`);
-  await start(picked.folder, picked.config as vscode.DebugConfiguration);
+  await start(picked.folder, { ...picked.config, [FROM_PANEL]: PANEL_TOKEN } as unknown as vscode.DebugConfiguration);
 }
 
 /** Starts a debug session; says when VS Code did not start it. */

@@ -39,6 +39,8 @@ const m = bundleTs(
   { dir: tmp, name: 'replayEditor.cjs', vscodeStub: true },
 );
 const vscode = m.vscodeStub;
+// The providers put the extension's preload (its path under the extension, `root`) in the launches' NODE_OPTIONS.
+const preload = join(root, 'dist', 'preload.cjs');
 
 // The program: one call answered, one reset in the middle of its body; it prints what it saw.
 const program = join(tmp, 'app.js');
@@ -151,6 +153,7 @@ test('record from a launch configuration, Replay This Run with the servers stopp
   try {
     const resolved = await t.phase2(t.phase1({ ...LAUNCH, record: true, env: srv.env }));
     assert.equal(JSON.parse(resolved.env.NETTRACE_CONFIG).record, true, 'the preload records');
+    assert.ok(resolved.env.NODE_OPTIONS.includes(preload), resolved.env.NODE_OPTIONS);
     const recorded = await session(t, resolved);
     assert.match(recorded.out[0], /^200 \{"answer":1,/);
     assert.match(recorded.out[1], /^error ECONNRESET/, 'the reset mid-body, as the program saw it');
@@ -176,7 +179,7 @@ test('record from a launch configuration, Replay This Run with the servers stopp
     const live = t.traces.get(replaying.__nettraceSession);
     assert.match(live.label, /\(replay of recording-\d+-session-\d+\.json\)/, 'the trace says it is a replay');
     const view = m.statusView(t.traces, { isOpen: false, traceKey: undefined }, undefined, m.liveReplay);
-    assert.match(view.text, /^\$\(debug-restart\) Net Trace: replay on/, 'the status bar says a replay is on');
+    assert.match(view.text, /^\$\(debug-restart\) Net Trace: \d+ requests?.*, replay on$/, 'the status bar says a replay is on');
     assert.match(view.tooltip, /every request is answered from recording-.*\.json, the network is off/);
 
     const replayed = await session(t, replaying);
@@ -233,10 +236,28 @@ test('the nettrace.record setting and the toolbar’s toggle record; a user’s 
     vscode.config.values = { traceNodeSessions: 'all' };
     t.s.nodeSessions.mode = () => 'all';
     const own = { type: 'node', request: 'launch', name: 'Mine', program, env: srv.env, replay: file };
-    const mine = await t.phase2(own);
+    // A launch.json's replay is shown before it acts (as its what-if rules are): Not now runs without it.
+    const asked = [];
+    vscode.prompts.push((msg, options, ...buttons) => (asked.push([msg, options.modal, buttons]), 'Not now'));
+    const declined = await t.phase2(own);
+    assert.match(
+      asked[0][0],
+      /^Net Trace: the launch configuration "Mine" replays .*recording-.*\.json: every request of the program is answered from that recording instead of the network/,
+    );
+    assert.deepEqual(asked[0].slice(1), [true, ['Allow', 'Not now']]);
+    assert.equal(JSON.parse(declined.env.NETTRACE_CONFIG).replay, undefined, 'Not now: no replay this session');
+    assert.equal(t.traces.get(declined.__nettraceSession).session.replay, undefined);
+    // A launch.json cannot pass itself off as the panel's Replay This Run.
+    vscode.prompts.push((msg) => (asked.push([msg]), 'Allow'));
+    const mine = await t.phase2({ ...own, __nettraceReplayFromPanel: true });
+    assert.equal(asked.length, 2, 'asked again: the mark’s value is the window’s own');
+    const again = await t.phase2(own);
+    assert.equal(asked.length, 2, 'allowed: not asked again for that configuration and file');
+    assert.ok(JSON.parse(again.env.NETTRACE_CONFIG).replay);
     assert.ok(JSON.parse(mine.env.NETTRACE_CONFIG).replay, 'the user’s own configuration replays');
     const d = await session(t, mine);
     assert.deepEqual(d.out, c.out);
+    vscode.prompts.length = 0;
 
     // Untrusted: the launch's replay is off in the collector and in the preload (else every request would fail).
     vscode.workspace.isTrusted = false;
@@ -248,6 +269,10 @@ test('the nettrace.record setting and the toolbar’s toggle record; a user’s 
 
     // A recording that cannot be read: nothing starts (never the network instead).
     vscode.messages.length = 0;
+    vscode.prompts.push(
+      () => 'Allow',
+      () => 'Allow',
+    );
     const missing = await t.phase2(t.phase1({ ...LAUNCH, env: srv.env, replay: join(tmp, 'gone.json') }));
     assert.equal(missing, undefined, 'not started');
     assert.match(
