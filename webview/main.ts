@@ -446,7 +446,7 @@ class App {
       h('div', 'group', { 'data-collapse': '5' }, this.rulesView.toggle, this.summary.toggle),
       h('div', 'group', { 'data-collapse': '1' }, chipBox),
       h('div', 'group', { 'data-collapse': '2' }, this.hostSelect.el),
-      h('div', 'group', { 'data-collapse': '6' }, this.replayControls.el),
+      h('div', 'group', { 'data-collapse': '3.5' }, this.replayControls.el),
       h(
         'div',
         'group actions',

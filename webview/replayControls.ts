@@ -4,7 +4,8 @@
  * **Replay This Run** on a finished or opened trace (the host starts the same launch again with the
  * trace's recording; src/extension/replayCommands.ts). A trace that was not recorded keeps the
  * button, marked unavailable and saying why: a press has the host say it plainly, and offer to
- * record the next run. Words beside the icons, never an icon alone.
+ * record the next run. Icon buttons as the toolbar's other actions, each named in words (its
+ * accessible name and tooltip); the toggle shows its state as they do (pressed: `.on`).
  */
 
 import type { FromWebview, TraceListItem } from '../src/protocol/webview';
@@ -12,15 +13,18 @@ import { h, icon, setSafeAttr } from './dom';
 
 /** What the toggle says it does (its name, with the words on it). */
 export const RECORD_NEXT_LABEL = 'Record the next run for replay';
+/** Replay This Run's name. */
+export const REPLAY_LABEL = 'Replay This Run';
 /** The tooltip of a Replay This Run that cannot replay the trace. */
 export const NOT_RECORDED_TITLE =
   'This run was not recorded for replay: turn on "Record the next run for replay", run the program again, then replay that run';
 
 /** The replay controls; the app places `el` in its toolbar and calls `sync` when the trace list or the shown trace changes. */
 export class ReplayControls {
+  // Icon buttons, as the toolbar's other actions: their names and tooltips say what they do.
   readonly record = h(
     'button',
-    'toggle record-next',
+    'icon-button record-next',
     {
       type: 'button',
       title: `${RECORD_NEXT_LABEL}: while on, each run you start keeps what a replay needs (request bodies, and answers as received, which may hold secrets)`,
@@ -28,14 +32,16 @@ export class ReplayControls {
       'aria-pressed': 'false',
     },
     icon('record'),
-    'Record',
   );
   readonly replay = h(
     'button',
-    'toggle replay-run',
-    { type: 'button', title: 'Replay This Run: run it again with every request answered from its recording (the network off)' },
+    'icon-button replay-run',
+    {
+      type: 'button',
+      title: `${REPLAY_LABEL}: run it again with every request answered from its recording (the network off)`,
+      'aria-label': REPLAY_LABEL,
+    },
     icon('debug-restart'),
-    'Replay This Run',
   );
   readonly el = h('div', 'group replay-group', { role: 'group', 'aria-label': 'Replay' }, this.record, this.replay);
 
@@ -60,7 +66,7 @@ export class ReplayControls {
     setSafeAttr(
       this.replay,
       'title',
-      unavailable ? NOT_RECORDED_TITLE : 'Replay This Run: run it again with every request answered from its recording (the network off)',
+      unavailable ? NOT_RECORDED_TITLE : `${REPLAY_LABEL}: run it again with every request answered from its recording (the network off)`,
     );
   }
 }
