@@ -71,8 +71,7 @@ async function servers() {
   const reset = createServer((req, res) => {
     res.writeHead(200, { 'content-length': '100' });
     res.write('{"partial":');
-    // A real reset (RST): a peer that only closes (FIN) mid-body is recorded as a reset too, but
-    // replayed as one, which the program sees as `read ECONNRESET` on the request, not `aborted`.
+    // A reset (RST) in the middle of the body: the program sees `read ECONNRESET`.
     setTimeout(() => res.socket.resetAndDestroy(), 30);
   });
   for (const s of [ok, reset]) await new Promise((r) => s.listen(0, '127.0.0.1', r));
