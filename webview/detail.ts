@@ -21,6 +21,7 @@ import type { GroupedRow } from './grouping';
 import { renderIncoming } from './detail/incoming';
 import { processLabel } from './restarts';
 import { whatIfDiagnosis, whatIfLine } from './detail/whatIf';
+import { diagnosisAfterReplay, replayLine } from './detail/replay';
 
 /** Tabs in display order with their labels. */
 export const DETAIL_TABS: ReadonlyArray<[DetailTab, string]> = [
@@ -190,6 +191,9 @@ export class DetailView implements DetailContext {
     const out: HTMLElement[] = [title];
     // Which process made it; a restarted program's requests say which restart (restarts.ts).
     if (req.restart !== undefined) out.push(h('div', 'detail-process muted', null, `Made by ${processLabel(req)}`));
+    // A replay's line first (detail/replay.ts): where the answer came from, or what differed.
+    const replayed = replayLine(req);
+    if (replayed) out.push(replayed);
     const flag = whatIfLine(req, (id) => this.events.selectRequest(id));
     if (flag) out.push(flag);
     const err = req.reqError;
@@ -198,7 +202,7 @@ export class DetailView implements DetailContext {
     const text =
       whatIfDiagnosis(req) !== undefined
         ? undefined
-        : (req.diagnosis ??
+        : (diagnosisAfterReplay(req) ??
           (err
             ? `${err.phase} error: ${err.message}${err.cause ? ` (${err.cause.code ?? ''}${err.cause.code ? ': ' : ''}${err.cause.message})` : ''}`
             : undefined));

@@ -72,6 +72,15 @@ export function formatInitiator(req: HttpRequest): string {
 /** Status class of a request, used by the status filter and colouring. */
 export type StatusClass = '1xx' | '2xx' | '3xx' | '4xx' | '5xx' | 'error' | 'pending';
 
+/** The toolbar's status filter chips: class, words, tooltip. */
+export const STATUS_CHIPS: ReadonlyArray<[StatusClass, string, string]> = [
+  ['2xx', '2xx', 'Successful responses'],
+  ['3xx', '3xx', 'Redirects'],
+  ['4xx', '4xx', 'Client errors'],
+  ['5xx', '5xx', 'Server errors'],
+  ['error', 'Errors', 'Requests that failed without a response (DNS, connect, TLS, reset, timeout)'],
+];
+
 /** All status classes, in filter-bar order. */
 export const STATUS_CLASSES: readonly StatusClass[] = ['2xx', '3xx', '4xx', '5xx', 'error', 'pending', '1xx'];
 

@@ -16,7 +16,8 @@ import type { FromWebview, PanelCommand, ToWebview, TraceListItem } from '../src
 import { isToWebview } from '../src/protocol/webview';
 import { DetailView } from './detail';
 import { h, icon, setSafeAttr, setText } from './dom';
-import { initiatorFrame, type StatusClass } from './format';
+import { initiatorFrame, STATUS_CHIPS, type StatusClass } from './format';
+import { ReplayControls } from './replayControls';
 import { RequestList } from './list';
 import { readSnapshot } from './snapshot';
 import { PanelLayout } from './layout';
@@ -52,14 +53,6 @@ export interface RenderEventDetail {
   frame: number;
 }
 
-const STATUS_CHIPS: ReadonlyArray<[StatusClass, string, string]> = [
-  ['2xx', '2xx', 'Successful responses'],
-  ['3xx', '3xx', 'Redirects'],
-  ['4xx', '4xx', 'Client errors'],
-  ['5xx', '5xx', 'Server errors'],
-  ['error', 'Errors', 'Requests that failed without a response (DNS, connect, TLS, reset, timeout)'],
-];
-
 /** Minimum time between renders caused by streamed `append`/`update` messages, in ms. */
 const DATA_RENDER_INTERVAL = 100;
 
@@ -72,6 +65,10 @@ class App {
   private readonly detail: DetailView;
   private traces: TraceListItem[] = [];
   private currentKey: string | undefined;
+  private readonly replayControls = new ReplayControls(
+    (msg) => this.post(msg),
+    () => this.currentKey,
+  );
   private hasData = false;
   private pendingSelect: { traceID: string; open: boolean } | null = null;
   private lastPostedSelection: string | null | undefined;
@@ -253,6 +250,7 @@ class App {
     switch (msg.type) {
       case 'traces':
         this.traces = Array.isArray(msg.traces) ? msg.traces : [];
+        this.replayControls.recordNext = msg.recordNext === true;
         if (msg.activeTraceKey !== undefined) this.currentKey = msg.activeTraceKey;
         this.noTrace.setNotTraced(typeof msg.notTraced === 'string' ? msg.notTraced : undefined);
         this.showNoTrace(this.traces.length === 0);
@@ -448,6 +446,7 @@ class App {
       h('div', 'group', { 'data-collapse': '5' }, this.rulesView.toggle, this.summary.toggle),
       h('div', 'group', { 'data-collapse': '1' }, chipBox),
       h('div', 'group', { 'data-collapse': '2' }, this.hostSelect.el),
+      h('div', 'group', { 'data-collapse': '3.5' }, this.replayControls.el),
       h(
         'div',
         'group actions',
@@ -504,6 +503,7 @@ class App {
     const empty = this.hasData ? this.model.description || 'Trace' : 'No traces';
     this.traceSelect.replaceChildren(...traceSelectOptions(this.traces, empty));
     if (this.currentKey !== undefined) this.traceSelect.value = this.currentKey;
+    this.replayControls.sync(this.traces, this.currentKey);
   }
 
   // ---- rendering -------------------------------------------------------------------------------

@@ -6,6 +6,8 @@
 
 import { NO_PROGRAM_FRAME } from '../src/trace/derive/initiatorLine';
 import { whatIfClause } from '../src/trace/diagnosis/whatIfText';
+import { replaySentence } from '../src/trace/diagnosis/replayText';
+import type { ReplayMark } from '../src/trace/contract/replayMark';
 import { h, icon, setSafeAttr, setText } from './dom';
 import { initiatorFrame } from './format';
 import type { Row } from './model';
@@ -54,22 +56,36 @@ export function requestContext(req: Row['req']): string {
   });
 }
 
+/** A replayed request's badge words (docs/replay.md): answered from the recording, or not in it. */
+export function replayBadge(m: ReplayMark): string {
+  return m.outcome === 'replayed' ? 'replayed' : m.outcome === 'passed' ? 'not in recording, passed' : 'not in recording';
+}
+
 /**
- * The badge before a row's URL when Net Trace itself had a hand in the request: a what-if rule
+ * The badge before a row's URL when Net Trace itself had a hand in the request: a replay answered
+ * it or did not find it ("replayed", "not in recording", docs/replay.md), a what-if rule
  * made what the program received ("what if", docs/rules.md) or the user sent it again from the
  * panel ("sent again"). An icon and words, never colour alone; returns the words for the row's
  * accessible name ('' when none), the badge's tooltip naming the rule and what it did.
  */
 export function showRowFlags(el: HTMLElement, req: Row['req']): string {
   const w = req.whatIf;
+  const r = req.replay;
   const parts: string[] = [];
+  if (r) parts.push(replayBadge(r));
   if (w) parts.push('what if');
   if (req.repeatOf) parts.push('sent again');
   const text = parts.join(' · ');
   const title =
     text === ''
       ? ''
-      : [w ? whatIfClause(w) : '', req.repeatOf ? `Sent again from the panel (repeats ${req.repeatOf})` : ''].filter(Boolean).join('; ');
+      : [
+          r ? replaySentence(r, req) : '',
+          w ? whatIfClause(w) : '',
+          req.repeatOf ? `Sent again from the panel (repeats ${req.repeatOf})` : '',
+        ]
+          .filter(Boolean)
+          .join('; ');
   // Kept while both are the same (a pooled row drawn again; another request the same rule changed).
   if (el.dataset.text === text && (el.dataset.label ?? '') === title) return title;
   el.dataset.text = text;
@@ -81,7 +97,8 @@ export function showRowFlags(el: HTMLElement, req: Row['req']): string {
     el.dataset.label = '';
     return '';
   }
-  el.replaceChildren(icon(w ? 'beaker' : 'refresh', 'flag-icon'), h('span', 'flag-text', null, text));
+  el.replaceChildren(icon(r ? 'debug-restart' : w ? 'beaker' : 'refresh', 'flag-icon'), h('span', 'flag-text', null, text));
+  el.classList.toggle('flag-unmatched', r !== undefined && r.outcome !== 'replayed');
   setSafeAttr(el, 'title', title);
   el.dataset.label = title;
   return title;

@@ -79,6 +79,8 @@ export function attachToolbarOverflow(toolbar: HTMLElement): HTMLButtonElement {
 function groupItems(group: HTMLElement, anchor: HTMLElement): MenuItem[] {
   const out: MenuItem[] = [];
   for (const el of group.querySelectorAll<HTMLElement>('button, select')) {
+    // A control its group hides for now (Replay This Run on a live trace) has no item either.
+    if (el.hidden) continue;
     if (el instanceof HTMLSelectElement) {
       const label = el.getAttribute('aria-label') ?? el.title;
       const current = el.selectedOptions[0]?.textContent ?? '';

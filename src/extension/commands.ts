@@ -8,6 +8,7 @@ import * as vscode from 'vscode';
 import { pcapUnavailableReason } from '../collector/helperLink';
 import { PcapUnavailableError } from '../collector/helperSession';
 import type { PanelCommand } from '../protocol/webview';
+import { replayRun, setRecordNext } from './replayCommands';
 import { toHar } from '../trace/formats/har';
 import { readTraceFileAsync, TraceFileError, writeHarFile, writeTraceFile } from '../trace/formats/traceFile';
 import { framePath } from '../trace/formats/filePath';
@@ -220,6 +221,10 @@ export class Commands {
         return this.savePcap(traceKey);
       case 'compareWith':
         return compareWith(this.s, this.target(traceKey));
+      case 'replayRun':
+        return replayRun(this.s, traceKey);
+      case 'recordNext':
+        return setRecordNext(this.s);
     }
   }
 

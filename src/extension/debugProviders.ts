@@ -31,6 +31,8 @@ import { attachLoads, detachAttached, foundProcessTraces } from './attachDetach'
 import type { PreloadConfig } from '../protocol/preload';
 import { redactCommandLine, redactedArgNames } from '../trace/contract/redact';
 import { registerPauseFlush } from './pauseFlush';
+import { launchStart, noteLaunch } from './replayCommands';
+import type { ReplaySetup } from '../collector/replay';
 import { preloadPathOf, reportOptionError, tracingDefaults, type Services } from './services';
 
 /** Registers the configuration providers and the session listeners; `onSessions` runs when sessions start or end. */
@@ -136,6 +138,8 @@ function injectProvider(s: Services): vscode.DebugConfigurationProvider {
       s.nodeSessions.noteNotTraced(undefined);
       const traced = await startTracedLaunch(s, folder, plan.config);
       if (traced) return traced;
+      // A replay that could not start is not run against the network instead (replayCommands.ts said why).
+      if (plan.config.__nettrace.replay) return undefined;
       // Never break the user's own session for tracing: it starts as it would without Net Trace.
       const reason = `"${config.name}" was started without tracing: the trace rules or its envFile could not be used (the error message says which).`;
       s.nodeSessions.noteNotTraced(reason);
@@ -164,14 +168,12 @@ export async function prepareTrace(
   description: string,
   tracing: LaunchTracing,
   join?: string,
+  replay?: ReplaySetup,
 ): Promise<(PreparedTrace & { joined?: boolean }) | undefined> {
-  // A replay changes what the program receives: off in an untrusted workspace (settingsGuard.ts).
+  // A replay changes what the program receives: off in an untrusted workspace (settingsGuard.ts);
+  // its recording was read by launchStart (replayCommands.ts).
   tracing = replayIfTrusted(tracing);
-  // Until the editor's parts are built (issue 64), said rather than ignored.
-  if (tracing.replay)
-    void vscode.window.showInformationMessage(
-      `Net Trace: this launch configuration replays ${tracing.replay.file}, which the editor cannot do yet; the program is traced against the network. Replay it with \`nettrace run --replay\` (docs/replay.md).`,
-    );
+  if (!tracing.replay) replay = undefined;
   const launchRules = s.rules.rulesForLaunch(tracing.rules);
   // Off in an untrusted workspace (settingsGuard.ts): they change what the program receives.
   launchRules.rules = whatIfRulesIfTrusted(launchRules.rules);
@@ -189,6 +191,7 @@ export async function prepareTrace(
       defaultAction: tracing.defaultAction,
       otlp: tracing.otlp,
       ...(tracing.record.enabled ? { record: tracing.record } : {}),
+      ...(replay ? { replay } : {}),
     });
   } catch (err) {
     void vscode.window.showErrorMessage(`Net Trace: the trace rules are not valid — ${(err as Error).message}`);
@@ -234,10 +237,17 @@ export async function startTracedLaunch(
   folder: vscode.WorkspaceFolder | undefined,
   config: NodeLaunchConfig,
 ): Promise<vscode.DebugConfiguration | undefined> {
-  const tracing = config.__nettrace;
-  const prepared = await prepareTrace(s, describeLaunch(config), tracing, JSON.stringify(tracing));
+  // The toolbar's "Record the next run for replay", the replay's recording read (replayCommands.ts).
+  const starts = await launchStart(s, folder, config);
+  if (!starts) return undefined;
+  const { tracing, replay } = starts;
+  const launched = config;
+  config = { ...config, __nettrace: tracing };
+  const description = `${describeLaunch(config)}${replay ? ` (replay of ${replay.file})` : ''}`;
+  const prepared = await prepareTrace(s, description, tracing, JSON.stringify(tracing), replay);
   if (!prepared) return undefined;
   const { key, ipcPath, rulesConfig, joined } = prepared;
+  noteLaunch(key, folder, launched, replay);
   try {
     // The trace's helper starts with its first launch; a joining launch's process (a process tree
     // of its own, which that helper does not follow) gets a helper of its own. Each launch is

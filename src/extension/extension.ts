@@ -29,6 +29,7 @@ import { SessionHelpers } from './helpers';
 import { PANEL_VIEW_TYPE, PanelHost, type PanelHandlers } from './panel';
 import { helperRoot, settings, type Services } from './services';
 import { registerStatusBar } from './statusBar';
+import { registerReplay } from './replayCommands';
 import { NodeSessionSwitch, registerTraceAllNode } from './traceAllNode';
 import { TraceStore } from './traceStore';
 import { guardedSetting, initSettingsGuard } from './settingsGuard';
@@ -63,6 +64,7 @@ export function activate(context: vscode.ExtensionContext): void {
   const services: Services = { context, traces, panel, helpers, rules, nodeSessions, log };
 
   registerAnnotations(services);
+  registerReplay(services);
   const updateStatus = registerStatusBar(services, COMMANDS.showPanel);
   registerDebugProviders(services, updateStatus);
   context.subscriptions.push(registerFoundProcessTracing(services, updateStatus));

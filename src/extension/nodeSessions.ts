@@ -12,6 +12,7 @@
 
 import { DETACH_SYMBOL, PRELOAD_GUARD } from '../protocol/preload';
 import { pathOf, pathSystem, type PathSystem } from '../trace/formats/filePath';
+import { recordReplayAttributes } from './replayLaunch';
 import { launchTracing, type LaunchTracing, type NodeLaunchConfig, type OptionErrorHandler, type TracingDefaults } from './launchConfig';
 
 /** The values of `nettrace.traceNodeSessions`. */
@@ -87,7 +88,8 @@ export function planNodeSession(
       reason: `${name} runs on a remote target (remoteRoot), where the Net Trace preload on this machine cannot be loaded: open the workspace there (Remote - SSH, WSL, Dev Containers) so the extension runs beside it.`,
     };
   }
-  const tracing = launchTracing({}, defaults, onError);
+  // The user's own configuration may record or replay as a `nettrace` one does (replayLaunch.ts).
+  const tracing = launchTracing(recordReplayAttributes(config), defaults, onError);
   return {
     action: 'trace',
     config: { ...(config as NodeLaunchConfig), type: String(config.type), request: 'launch', __nettrace: tracing },

@@ -43,6 +43,7 @@ export class PanelHost implements vscode.Disposable {
   private currentKey: string | undefined;
   private notTraced: string | undefined;
   private whatIfOff: string | undefined;
+  private recordNext = false;
   private feed: LiveFeed | undefined;
   /** The live session's `pausesVersion` the panel has (see streamChanges). */
   private sentPausesVersion = 0;
@@ -159,6 +160,13 @@ export class PanelHost implements vscode.Disposable {
   setWhatIfOff(reason: string | undefined): void {
     if (reason === this.whatIfOff) return;
     this.whatIfOff = reason;
+    this.postTraces();
+  }
+
+  /** Shows the toolbar's "Record the next run for replay" pressed or not (replayCommands.ts). */
+  setRecordNext(on: boolean): void {
+    if (on === this.recordNext) return;
+    this.recordNext = on;
     this.postTraces();
   }
 
@@ -325,6 +333,7 @@ export class PanelHost implements vscode.Disposable {
       activeTraceKey: this.traceKey,
       notTraced: this.notTraced,
       whatIfOff: this.whatIfOff,
+      recordNext: this.recordNext,
     });
   }
 
@@ -342,6 +351,7 @@ export class PanelHost implements vscode.Disposable {
       activeTraceKey: entry?.key,
       notTraced: this.notTraced,
       whatIfOff: this.whatIfOff,
+      recordNext: this.recordNext,
     });
     this.feed = undefined;
     if (!entry) return;

@@ -8,6 +8,7 @@ import * as vscode from 'vscode';
 import type { Services } from './services';
 import { hiddenInSession } from './hiddenRules';
 import { statusView, watchStatus, type HiddenOf } from './statusView';
+import { liveReplay } from './replayCommands';
 
 /** Registers the status bar item; returns the function that refreshes it. */
 export function registerStatusBar(s: Services, showPanelCommand: string): () => void {
@@ -23,7 +24,7 @@ export function registerStatusBar(s: Services, showPanelCommand: string): () => 
     return hiddenInSession(s.rules.view(e.key).rules, e.session.rules.defaultAction);
   };
   const update = (): void => {
-    const view = statusView(traces, panel, hidden);
+    const view = statusView(traces, panel, hidden, liveReplay);
     counted = view?.traceKey;
     if (!view) {
       status.hide();

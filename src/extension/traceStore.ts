@@ -35,6 +35,7 @@ import { enrichInPlace, enrichTraceInPlace, readTrace } from '../trace/formats/r
 import type { PreloadConfig } from '../protocol/preload';
 import type { TraceListItem, TraceOrigin, TraceSnapshot } from '../protocol/webview';
 import { sendSessionSpans } from './otlpExport';
+import { isRecorded } from './replayLaunch';
 
 /** One trace the extension can show. */
 export interface TraceEntry {
@@ -71,7 +72,10 @@ export interface TraceEntry {
 }
 
 /** Options of TraceStore.prepare: the session collector's, and how the launch shares a trace. */
-export type PrepareOptions = Pick<CollectorOptions, 'slowThresholdMs' | 'redactQuery' | 'rules' | 'defaultAction' | 'otlp' | 'record'> & {
+export type PrepareOptions = Pick<
+  CollectorOptions,
+  'slowThresholdMs' | 'redactQuery' | 'rules' | 'defaultAction' | 'otlp' | 'record' | 'replay'
+> & {
   /** The `redact` option's entries: with `redactQuery`'s, the secret option names of a command line in the description. */
   redact?: string[];
   openPanel?: boolean;
@@ -219,6 +223,7 @@ export class TraceStore extends EventEmitter<TraceStoreEvents> {
       origin: e.origin,
       live: e.origin === 'current',
       detail: e.filePath ?? `${this.requestCount(e)} requests`,
+      ...(e.origin !== 'current' && (e.session || e.trace) ? { recorded: isRecorded(e.session?.builder.trace ?? e.trace) } : {}),
     }));
   }
 
@@ -284,6 +289,7 @@ export class TraceStore extends EventEmitter<TraceStoreEvents> {
       ...(extra.defaultAction ? { defaultAction: extra.defaultAction } : {}),
       ...(extra.otlp ? { otlp: extra.otlp } : {}),
       ...(extra.record ? { record: extra.record } : {}),
+      ...(extra.replay ? { replay: extra.replay } : {}),
     });
     const key = `session-${this.nextSession++}`;
     const createdAt = new Date();

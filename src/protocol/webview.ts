@@ -48,6 +48,8 @@ export interface TraceListItem {
   live: boolean;
   /** Optional secondary text (e.g. the file path or "42 requests"). */
   detail?: string;
+  /** A finished or opened trace: whether it holds what a replay needs (recorded with `record`); absent when not known yet (a saved run not read). */
+  recorded?: boolean;
 }
 
 /**
@@ -156,7 +158,7 @@ export interface RuleProblem {
 }
 
 /** The toolbar commands the panel can ask the host to run. */
-export type PanelCommand = 'save' | 'exportHar' | 'savePcap' | 'openTrace' | 'clear' | 'compareWith';
+export type PanelCommand = 'save' | 'exportHar' | 'savePcap' | 'openTrace' | 'clear' | 'compareWith' | 'replayRun' | 'recordNext';
 
 // ---------------------------------------------------------------------------------------------
 // Extension → webview
@@ -172,6 +174,8 @@ export interface TracesMessage {
   notTraced?: string;
   /** Why what-if rules are off in this window (an untrusted workspace): the panel's banner says it (webview/whatIfBanner.ts). */
   whatIfOff?: string;
+  /** The toolbar's "Record the next run for replay" is on: each launch started records what a replay needs (docs/replay.md). */
+  recordNext?: boolean;
 }
 
 /**

@@ -664,7 +664,8 @@ test('opened trace files: listed, counted, removed by clear', () => {
   assert.deepEqual(store.counts(e), { requests: 2, failed: 1 });
   assert.ok(store.fullTrace(e).httpRequests[0].timings, 'enriched with timings');
   assert.deepEqual(store.items(), [
-    { traceKey: e.key, label: 'saved.json', origin: 'file', live: false, detail: '/tmp/some dir/saved.json' },
+    // Not recorded for replay (no `exchanges`): the panel's Replay This Run says so.
+    { traceKey: e.key, label: 'saved.json', origin: 'file', live: false, detail: '/tmp/some dir/saved.json', recorded: false },
   ]);
   store.clear(e.key);
   assert.equal(store.get(e.key), undefined);
