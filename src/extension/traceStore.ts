@@ -124,11 +124,7 @@ export interface TraceStoreOptions {
   clock?: (d: Date) => string;
   /** Logs a line (the Output channel). */
   log?: (line: string) => void;
-  /**
-   * The secret option names redacted from the labels and descriptions read back from files (saved
-   * sessions, opened traces: an older version may have kept a command line's secrets in them);
-   * default redactedArgNames().
-   */
+  /** The secret option names redacted from labels and descriptions read back from files (an older version may have kept them); default redactedArgNames(). */
   argNames?: () => SecretNames;
 }
 

@@ -166,35 +166,7 @@ function start(): void {
   startRules(config, threadId, transport, t);
   if (config.dnsTrace) ensureResolver(t);
   if (config.replay !== undefined) installReplay(t); // docs/replay.md: every request answered from the collector's recording
-  const installing = (install: (t: Tracer) => void) => () => {
-    try {
-      install(t);
-    } catch (err) {
-      t.warn(`nettrace: could not install ${install.name} in pid ${process.pid}: ${(err as Error)?.message ?? err}`);
-    }
-  };
-  // Node's networking modules are hooked as the program loads them (builtins.ts); `net` first
-  // (tls loads it), with the collector connection's functions bound before any hook or patch.
-  const eager = mayImportAtStart(isMainThread);
-  whenLoaded(
-    'net',
-    () => {
-      installing(() => bindNet())();
-      installing(installSocketHooks)();
-    },
-    eager,
-  );
-  whenLoaded('tls', installing(installTlsHooks), eager);
-  whenLoaded('dns', installing(installDnsLookupHook), eager);
-  whenLoaded('http', installing(installHttpHooks), eager);
-  whenLoaded('https', installing(installHttpsHooks), eager);
-  installing(subscribeHttpChannels)();
-  // Recording or replaying, http2 too is loaded now for ES modules: an `import 'node:http2'` is seen
-  // at the next connect (installHttp2Hooks), after a session opening the first connection: unrecorded,
-  // or replayed to the network. Not by default: it costs start-up most programs never need.
-  if (eager && (config.record === true || config.replay !== undefined)) installing(() => require('node:http2'))();
-  for (const install of [installUndiciHooks, installHttp2Hooks, installAsyncStarts, installSdkCalls, installServerHooks, installHandOff])
-    installing(install)();
+  installHooks(t, config, isMainThread);
   // The flush entry point for a paused debuggee (see FLUSH_NOW_SYMBOL): its timers cannot run.
   Object.defineProperty(globalThis, Symbol.for(FLUSH_NOW_SYMBOL), {
     value: function flushNow(): number {
@@ -249,6 +221,41 @@ function start(): void {
       // Exiting anyway; nothing useful can be done with a failure here.
     }
   });
+}
+
+/**
+ * Hooks Node's networking modules as the program loads them (builtins.ts): `net` first (tls loads
+ * it), with the collector connection's functions bound before any hook or patch; a hook that fails
+ * to install is said in a warning and left out.
+ */
+function installHooks(t: Tracer, config: ResolvedPreloadConfig, isMainThread: boolean): void {
+  const installing = (install: (t: Tracer) => void) => () => {
+    try {
+      install(t);
+    } catch (err) {
+      t.warn(`nettrace: could not install ${install.name} in pid ${process.pid}: ${(err as Error)?.message ?? err}`);
+    }
+  };
+  const eager = mayImportAtStart(isMainThread);
+  whenLoaded(
+    'net',
+    () => {
+      installing(() => bindNet())();
+      installing(installSocketHooks)();
+    },
+    eager,
+  );
+  whenLoaded('tls', installing(installTlsHooks), eager);
+  whenLoaded('dns', installing(installDnsLookupHook), eager);
+  whenLoaded('http', installing(installHttpHooks), eager);
+  whenLoaded('https', installing(installHttpsHooks), eager);
+  installing(subscribeHttpChannels)();
+  // Recording or replaying, http2 too is loaded now for ES modules: an `import 'node:http2'` is seen
+  // at the next connect (installHttp2Hooks), after a session opening the first connection: unrecorded,
+  // or replayed to the network. Not by default: it costs start-up most programs never need.
+  if (eager && (config.record === true || config.replay !== undefined)) installing(() => require('node:http2'))();
+  for (const install of [installUndiciHooks, installHttp2Hooks, installAsyncStarts, installSdkCalls, installServerHooks, installHandOff])
+    installing(install)();
 }
 
 /**
