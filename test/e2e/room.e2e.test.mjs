@@ -20,19 +20,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import {
-  chooseMenuItem,
-  findFrame,
-  freePort,
-  missing,
-  quickInput,
-  quickOpen,
-  runCommand,
-  sleep,
-  startDebugging,
-  until,
-} from './support/codeServer.mjs';
+import { chooseMenuItem, freePort, missing, quickOpen, runCommand, startDebugging, until } from './support/codeServer.mjs';
 import { e2eTest, LAPTOP_ZOOM_200, withWorkbench } from './support/workbench.mjs';
+import { panelOf, pick } from './support/livePanel.mjs';
 
 const { results, step } = e2eTest('room');
 const CONFIG = 'Net Trace: what if';
@@ -233,80 +223,4 @@ for (const zoom of [false, true]) {
       });
     },
   );
-}
-
-/** Picks `label` in the quick pick that shows (its title containing `title`, when given). */
-async function pick(page, label, title) {
-  const widget = page.locator('.quick-input-widget');
-  await until(`the quick pick${title ? ` "${title}"` : ''}`, async () => {
-    if (!(await widget.isVisible())) return false;
-    return !title || ((await widget.locator('.quick-input-title').textContent()) ?? '').includes(title);
-  });
-  await quickInput(page).fill(label);
-  await page.locator('.quick-input-widget .monaco-list-row', { hasText: label }).first().waitFor({ state: 'visible', timeout: 10_000 });
-  await page.keyboard.press('Enter');
-}
-
-/** The panel's gestures and reads (the list grows every 1.5 s: read at its end). */
-function panelOf(page) {
-  const frame = async () => {
-    let f = await findFrame(page, '.list-body');
-    if (
-      !f ||
-      !(await f
-        .locator('.list-body')
-        .isVisible()
-        .catch(() => false))
-    ) {
-      await page.locator('.tabs-container .tab', { hasText: 'Net Trace' }).first().click();
-      f = await until('the Net Trace panel', () => findFrame(page, '.list-body'), 30_000);
-    }
-    return f;
-  };
-  const ui = {
-    frame,
-    rows: async () => {
-      const f = await frame();
-      await f.$eval('.list-body', (b) => (b.scrollTop = b.scrollHeight)).catch(() => {});
-      await sleep(150);
-      return f.$$eval('.list-rows .row', (els) =>
-        els
-          .filter((e) => e.style.display !== 'none')
-          .map((e) => ({
-            id: e.id,
-            status: (e.querySelector('.c-status')?.textContent ?? '').trim(),
-            path: e.querySelector('.url-path')?.textContent ?? '',
-            badge: (e.querySelector('.flag-badge .flag-text')?.textContent ?? '').trim(),
-          })),
-      );
-    },
-    rightClick: async (path, status) => {
-      const f = await frame();
-      const id = await until(
-        `a ${path} ${status} row`,
-        async () => (await ui.rows()).filter((r) => r.path === path && r.status === status && !r.badge).at(-1)?.id,
-      );
-      await f.locator(`[id="${id}"] .c-status`).click({ button: 'right' });
-    },
-    /** Selects the row of `id` (clicked until the click lands: the live list's pooled rows move). */
-    select: async (id) =>
-      until(
-        `a click on the row ${id}`,
-        async () => {
-          const f = await frame();
-          await f.$eval('.list-body', (b) => (b.scrollTop = b.scrollHeight)).catch(() => {});
-          const clicked = await f
-            .locator(`[id="${id}"] .c-status`)
-            .click({ timeout: 2000 })
-            .then(() => true)
-            .catch(() => false);
-          await sleep(100);
-          const selected = await f.$eval('.list-rows .row[aria-selected="true"]', (e) => e.id).catch(() => undefined);
-          return clicked && selected === id;
-        },
-        30_000,
-        200,
-      ),
-  };
-  return ui;
 }
