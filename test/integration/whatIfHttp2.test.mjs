@@ -252,7 +252,11 @@ async function pair(bin, c) {
   const got = served.get(pathname + search) ?? 0;
   if (c.added) {
     const added = c.added(seen);
-    assert.ok(Math.abs(added - DELAY_MS) <= 5 + (seen.lagMs ?? 0), `delayed ${added} ms, asked ${DELAY_MS}`);
+    // Never less than asked; more by the program's own loop lag, and, for a delayed connect (timed
+    // to the server's receipt, in this test's process), by what load adds to a connect and a read
+    // on a busy machine (322 ms seen for 300 under a full suite).
+    const slack = 5 + (seen.lagMs ?? 0) + (c.rule.delay?.phase === 'connect' ? 45 : 0);
+    assert.ok(added >= DELAY_MS - 5 && added - DELAY_MS <= slack, `delayed ${added} ms, asked ${DELAY_MS}`);
   }
   if (c.rate) {
     const rate = c.rate(seen);
