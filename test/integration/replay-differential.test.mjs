@@ -22,27 +22,13 @@ import { join } from 'node:path';
 import { apps, cli, nodeBinaries, readTraced, root, run } from './harness.mjs';
 import { caFile } from './servers.mjs';
 import { refusedPort } from '../lib/ports.mjs';
-import { startReplayServers } from './replayServers.mjs';
+import { maskPorts, observedLines, startReplayServers } from './replayServers.mjs';
 
 const tmp = mkdtempSync(join(tmpdir(), 'nettrace-replay-diff-'));
 process.on('exit', () => process.env.NT_KEEP || rmSync(tmp, { recursive: true, force: true }));
 let files = 0;
 const app = join(apps, 'replay-observe.mjs');
 const baseEnv = { NODE_EXTRA_CA_CERTS: caFile, NODE_PATH: join(root, 'node_modules') };
-
-const linesOf = (stdout) =>
-  stdout
-    .trim()
-    .split('\n')
-    .filter((l) => l.startsWith('{'))
-    .map((l) => JSON.parse(l));
-/** What differs between two runs whatever the replay does: the servers' ports (the refused one stays). */
-const mask = (o) =>
-  JSON.parse(
-    JSON.stringify(o)
-      .replace(/(127\.0\.0\.1|localhost):\d+/g, '$1:<port>')
-      .replace(/"port":\d+/g, '"port":0'),
-  );
 
 /** The calls a client makes: every kind of answer and failure. */
 function casesFor(client, s, refused) {
@@ -85,7 +71,7 @@ async function traced(bin, flags, env, dnsAddress) {
     [cli, 'run', '--quiet', '--helper', 'off', `--dns-trace=${dnsAddress}`, '--out', out, ...flags, '--', bin, app],
     { env: { ...baseEnv, ...env }, timeoutMs: 120_000 },
   );
-  return { ...res, lines: linesOf(res.stdout), out };
+  return { ...res, lines: observedLines(res.stdout), out };
 }
 
 /** Whether something listens on 127.0.0.1:`port`. */
@@ -134,8 +120,8 @@ for (const { label, bin } of nodeBinaries()) {
             assert.equal(replayed.lines.length, calls.length, replayed.stderr);
             calls.forEach((c, i) =>
               assert.deepEqual(
-                mask(replayed.lines[i]),
-                mask(recorded.lines[i]),
+                maskPorts(replayed.lines[i]),
+                maskPorts(recorded.lines[i]),
                 `${client} ${c.url}, --replay-timing ${timing}: observed as against the servers`,
               ),
             );

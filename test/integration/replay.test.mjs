@@ -15,26 +15,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { apps, cli, nodeBinaries, readTraced, root, run } from './harness.mjs';
 import { caFile } from './servers.mjs';
-import { startReplayServers } from './replayServers.mjs';
+import { maskPorts, observedLines, startReplayServers } from './replayServers.mjs';
 
 const tmp = mkdtempSync(join(tmpdir(), 'nettrace-replay-'));
 process.on('exit', () => rmSync(tmp, { recursive: true, force: true }));
 let files = 0;
 const app = join(apps, 'replay-observe.mjs');
 const baseEnv = { NODE_EXTRA_CA_CERTS: caFile, NODE_PATH: join(root, 'node_modules') };
-
-const lines = (stdout) =>
-  stdout
-    .trim()
-    .split('\n')
-    .filter((l) => l.startsWith('{'))
-    .map((l) => JSON.parse(l));
-const mask = (o) =>
-  JSON.parse(
-    JSON.stringify(o)
-      .replace(/(127\.0\.0\.1|localhost):\d+/g, '$1:<port>')
-      .replace(/"port":\d+/g, '"port":0'),
-  );
 
 /** Runs the program under `nettrace run` with `flags`; its result, its lines, the trace (readTraced) and its file. */
 async function traced(bin, env, flags) {
@@ -43,7 +30,7 @@ async function traced(bin, env, flags) {
     env: { ...baseEnv, ...env },
   });
   const trace = existsSync(out) ? readTraced(out) : undefined;
-  return { ...res, lines: res.stdout.trim() ? lines(res.stdout) : [], trace, out };
+  return { ...res, lines: res.stdout.trim() ? observedLines(res.stdout) : [], trace, out };
 }
 
 /** Records a run of the program (`--record`): its result, lines, trace and file. */
@@ -153,8 +140,8 @@ for (const { label, bin } of nodeBinaries()) {
         spans,
       ]);
       assert.equal(r.code, 0, r.stderr);
-      assert.deepEqual(mask(r.lines[0]).body, mask(want[0]).body, 'the 1st request still replays');
-      assert.deepEqual(mask(r.lines[2]).body, mask(want[2]).body, 'and the 3rd');
+      assert.deepEqual(maskPorts(r.lines[0]).body, maskPorts(want[0]).body, 'the 1st request still replays');
+      assert.deepEqual(maskPorts(r.lines[2]).body, maskPorts(want[2]).body, 'and the 3rd');
       assert.equal(r.lines[1].error?.code, 'ECONNREFUSED', 'the changed one fails as a refused connection');
       const q = r.trace.httpRequests.find((x) => x.reqMethod === 'POST');
       assert.equal(q.replay.outcome, 'unmatched');

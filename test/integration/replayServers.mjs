@@ -424,3 +424,19 @@ export async function startReplayServers() {
     },
   };
 }
+
+/** The JSON lines a replay test's program printed (apps/replay-observe.mjs), other output left out. */
+export const observedLines = (stdout) =>
+  stdout
+    .trim()
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l));
+
+/** What differs between two runs whatever the replay does: the servers' ports (the refused one stays). */
+export const maskPorts = (o) =>
+  JSON.parse(
+    JSON.stringify(o)
+      .replace(/(127\.0\.0\.1|localhost):\d+/g, '$1:<port>')
+      .replace(/"port":\d+/g, '"port":0'),
+  );
