@@ -150,7 +150,13 @@ test('control: a collector that does prove the key gets the hello, and the progr
   program.go();
   const r = await program.done;
   assert.equal(r.code, 0, r.stderr);
-  assert.match(r.stdout, /^statuses 200 200$/m);
+  // Believed, its rule may answer a request itself (418): whether the rule set arrives before a
+  // request is checked is a race this test does not fix; each request is answered one way or the other.
+  const statuses = /^statuses (\d+) (\d+)$/m.exec(r.stdout);
+  assert.ok(statuses, r.stdout);
+  const byRule = statuses.slice(1).filter((s) => s === '418').length;
+  for (const s of statuses.slice(1)) assert.ok(s === '200' || s === '418', r.stdout);
+  assert.equal(server.hits.length, 2 - byRule, 'what the rule did not answer reached the real server');
   const heard = fake.conns.map((c) => c.bytes).join('');
   assert.match(heard, /"type":"hello"/, 'it heard the hello');
   assert.match(heard, /"type":"stats"[^\n]*"rules":\{"version":99/, 'and the program took its rule set (what the tests above refuse)');

@@ -57,7 +57,6 @@ interface InState extends IncomingContext {
   respLen: number;
   /** An HTTP/2 response sent from a file (`respondWithFile`/`respondWithFD`): its bytes are not counted. */
   fileBody: boolean;
-  socket: Socket | undefined;
   ended: boolean;
   /** The route's handler a framework named (Fastify's), when one did. */
   handler: Function | undefined;
@@ -133,7 +132,7 @@ let lines: HandlerLines | undefined;
 let httpPatched = false;
 let h2Patched = false;
 
-function newState(t: Tracer, req: object, h2: boolean, socket: Socket | undefined): InState {
+function newState(t: Tracer, req: object, h2: boolean): InState {
   return {
     id: t.id('i'),
     traceId: undefined,
@@ -147,7 +146,6 @@ function newState(t: Tracer, req: object, h2: boolean, socket: Socket | undefine
     error: undefined,
     respLen: 0,
     fileBody: false,
-    socket,
     ended: false,
     handler: undefined,
   };
@@ -158,7 +156,7 @@ function onRequest(t: Tracer, _hook: Hook, m: { request: object; response: objec
     httpPatched = true;
     patchHttp(t);
   }
-  const s = newState(t, m.request, false, m.socket);
+  const s = newState(t, m.request, false);
   stateOf.set(m.request, s);
   stateOf.set(m.response, s);
   openHttp1(t, s, m.request, m.socket, m.server, 'request');
@@ -168,7 +166,7 @@ function onRequest(t: Tracer, _hook: Hook, m: { request: object; response: objec
 
 /** An HTTP upgrade request (a WebSocket's) an http/https server is about to hand its 'upgrade' listeners: its record opened. */
 function onUpgrade(t: Tracer, _hook: Hook, m: { req: object; socket: Socket; server: object }): IncomingContext {
-  const s = newState(t, m.req, false, m.socket);
+  const s = newState(t, m.req, false);
   stateOf.set(m.req, s);
   openHttp1(t, s, m.req, m.socket, m.server, 'upgrade');
   return s;
@@ -219,7 +217,7 @@ function onStream(t: Tracer, _hook: Hook, stream: object, headers: Record<string
     patchStream(t, Object.getPrototypeOf(stream) as object);
   }
   const socket = (stream as { session?: { socket?: Socket } }).session?.socket;
-  const s = newState(t, stream, true, socket);
+  const s = newState(t, stream, true);
   stateOf.set(stream, s);
   const scheme = String(headers[':scheme'] ?? ((socket as { encrypted?: boolean } | undefined)?.encrypted ? 'https' : 'http'));
   const w = t.transport.open('incomingRequests', s.id);
@@ -323,7 +321,14 @@ function endRequest(t: Tracer, _hook: Hook, s: InState, res: object | undefined)
   if (!finished) w.flag(F.aborted, true);
   if (s.error !== undefined) w.any(F.error, s.error);
   t.transport.close(w, false);
+  // The state can outlive the request (it is the store of the async context the program's
+  // listeners ran in, kept by whatever they started): it lets go of the program's objects.
+  s.req = RELEASED;
+  s.handler = undefined;
 }
+
+/** What an ended request's state holds in place of the program's request object. */
+const RELEASED: object = Object.freeze({});
 
 function errorOf(err: unknown): IncomingError {
   const e = (err ?? {}) as { message?: unknown; name?: unknown; code?: unknown };
