@@ -15,6 +15,7 @@ import { renderHeaders } from './detail/headers';
 import { renderInitiator } from './detail/initiator';
 import { renderTiming } from './detail/timing';
 import { renderTls } from './detail/tls';
+import { formatStatusLine } from './format';
 import { h, icon, type Child } from './dom';
 import type { Row, TraceModel } from './model';
 import type { GroupedRow } from './grouping';
@@ -186,7 +187,7 @@ export class DetailView implements DetailContext {
       null,
       h('span', 'method', null, req.reqMethod),
       h('span', 'url selectable', { title: req.reqURL }, req.reqURL),
-      h('span', `status-pill st-${row.cls}`, null, row.status, req.respStatusText ? ` ${req.respStatusText}` : ''),
+      h('span', `status-pill st-${row.cls}`, null, formatStatusLine(req)),
     );
     const out: HTMLElement[] = [title];
     // Which process made it; a restarted program's requests say which restart (restarts.ts).

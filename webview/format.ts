@@ -110,6 +110,19 @@ export function formatStatus(req: HttpRequest): string {
   return 'pending';
 }
 
+/**
+ * The detail's status line: the status with its reason phrase ("200 OK"), or the failure, and for
+ * a failure after the response's head the head it came after ("ECONNRESET after 200 OK"): the
+ * reason phrase is the server's, never the failure's.
+ */
+export function formatStatusLine(req: HttpRequest): string {
+  const status = formatStatus(req);
+  const code = req.respStatusCode;
+  if (code === undefined || code === null) return status;
+  const head = req.respStatusText ? `${code} ${req.respStatusText}` : String(code);
+  return req.reqError ? `${status} after ${head}` : head;
+}
+
 /** Formats an ISO date as "2026-01-01" (UTC); returns the input when it does not parse. */
 export function formatDate(iso: string): string {
   const t = Date.parse(iso);

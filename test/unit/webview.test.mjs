@@ -104,6 +104,12 @@ test('status: class, text and failure', () => {
   const badPort = { phase: 'connect', name: 'TypeError', message: 'fetch failed', cause: { message: 'bad port' } };
   assert.equal(w.formatStatus(req({ client: 'fetch', reqURL: 'http://h:6000/', reqError: badPort })), 'bad port');
   assert.equal(w.formatStatus(req({ client: 'fetch', reqURL: 'http://h:6000/', dial: 'dial-1', reqError: badPort })), 'connect error');
+  // The detail's line: the reason phrase beside its code, never beside a failure's.
+  assert.equal(w.formatStatusLine(req({ respStatusCode: 404, respStatusText: 'Not Found' })), '404 Not Found');
+  assert.equal(w.formatStatusLine(req({ respStatusCode: 204 })), '204');
+  const midBody = { phase: 'response', message: 'read ECONNRESET', code: 'ECONNRESET' };
+  assert.equal(w.formatStatusLine(req({ respStatusCode: 200, respStatusText: 'OK', reqError: midBody })), 'ECONNRESET after 200 OK');
+  assert.equal(w.formatStatusLine(e), 'ECONNREFUSED');
   assert.equal(w.isFailed(req({ respStatusCode: 404 })), true);
   assert.equal(w.isFailed(req({ respStatusCode: 399 })), false);
   assert.equal(w.isFailed(e), true);
