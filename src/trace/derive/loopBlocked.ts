@@ -216,14 +216,6 @@ export const EARLY_LOOP_PHASES = ['blocked', 'dns', 'connect', 'ssl', 'send'] as
 /** One of EARLY_LOOP_PHASES. */
 export type EarlyLoopPhase = (typeof EARLY_LOOP_PHASES)[number];
 
-/** Index of each of EARLY_LOOP_PHASES in it. */
-const EARLY_INDEX: Readonly<Record<EarlyLoopPhase, number>> = { blocked: 0, dns: 1, connect: 2, ssl: 3, send: 4 };
-
-/** A segment of a phase before the send that took time. */
-function isEarly(s: PhaseSegment): boolean {
-  return s.endAt > s.beginAt && Object.hasOwn(EARLY_INDEX, s.phase);
-}
-
 /**
  * The request's `loopBlocked`, or undefined when no stretch of its thread overlaps one of its
  * phases (or the request is still pending). `blocks`: the thread's valid stretches
@@ -248,14 +240,10 @@ export function loopBlockedOf(
   // A request that failed before it was sent ends at its failure; one still on its way has no share yet.
   const to = recvTo ?? waitTo ?? (waitFrom === undefined ? errorAt : undefined);
   if (to === undefined) return undefined;
-  // The phases before the send that took time (segments of EARLY_LOOP_PHASES, end after begin),
-  // looked up by their index in `segments` (no list of them made per request).
-  let firstEarly = -1;
-  for (let j = 0; j < segments.length && firstEarly < 0; j++) if (isEarly(segments[j])) firstEarly = j;
-  const from = Math.min(firstEarly >= 0 ? segments[firstEarly].beginAt : Infinity, waitFrom ?? Infinity);
+  const early = segments.filter((s) => (EARLY_LOOP_PHASES as readonly string[]).includes(s.phase) && s.endAt > s.beginAt);
+  const from = Math.min(early[0]?.beginAt ?? Infinity, waitFrom ?? Infinity);
   if (from === Infinity) return undefined;
-  // Each early phase's share, in EARLY_LOOP_PHASES' order.
-  const before = [0, 0, 0, 0, 0];
+  const before: Partial<Record<EarlyLoopPhase, number>> = {};
   let wait = 0;
   let receive = 0;
   /** Of the shares, the ms the thread may have waited for a CPU (stretches' `ownMs`). */
@@ -265,12 +253,11 @@ export function loopBlockedOf(
     const b = blocks[i];
     let any = false;
     let inPhases = 0;
-    for (let j = firstEarly < 0 ? segments.length : firstEarly; j < segments.length; j++) {
-      const s = segments[j];
-      if (!isEarly(s)) continue;
+    for (const s of early) {
       const ms = overlap(b.beginAt, b.endAt, s.beginAt, s.endAt);
       if (ms <= 0) continue;
-      before[EARLY_INDEX[s.phase as EarlyLoopPhase]] += ms;
+      const phase = s.phase as EarlyLoopPhase;
+      before[phase] = (before[phase] ?? 0) + ms;
       inPhases += ms;
       any = true;
     }
@@ -287,9 +274,9 @@ export function loopBlockedOf(
   const stretches = longestInOrder(hits, MAX_REQUEST_STRETCHES, stretchMs);
   // The phases in the order they happened, then the stretches (a saved file reads better).
   const out = {} as LoopBlocked;
-  for (let k = 0; k < EARLY_LOOP_PHASES.length; k++) {
-    const ms = roundMs(before[k]);
-    if (ms > 0) out[EARLY_LOOP_PHASES[k]] = ms;
+  for (const p of EARLY_LOOP_PHASES) {
+    const ms = roundMs(before[p] ?? 0);
+    if (ms > 0) out[p] = ms;
   }
   out.wait = roundMs(wait);
   out.receive = roundMs(receive);

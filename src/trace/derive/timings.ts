@@ -275,11 +275,11 @@ export interface PhaseSegment {
 export function phaseSegments(startAt: number, t: Timings): PhaseSegment[] {
   const out: PhaseSegment[] = [];
   let at = startAt;
-  for (let i = 0; i < PHASES.length; i++) {
-    const ms = drawnMs(t, PHASES[i]);
-    if (ms <= 0) continue;
-    out.push({ phase: PHASES[i], beginAt: at, endAt: at + ms });
+  const push = (phase: Phase, ms: number) => {
+    if (ms <= 0) return;
+    out.push({ phase, beginAt: at, endAt: at + ms });
     at += ms;
-  }
+  };
+  for (const p of PHASES) push(p, drawnMs(t, p));
   return out;
 }
