@@ -6,6 +6,23 @@ import { fit, paint, sanitize } from './text';
 /** Connections shown in the kernel section; the rest are counted. */
 const MAX_KERNEL_CONNS = 20;
 
+/** The table numbers (1-based) of the rows using each connection: its `tcpConn`, and a proxy's tunnel when another. */
+function rowNumbers(rows: readonly { req: HttpRequest }[]): Map<string, number[]> {
+  const numbers = new Map<string, number[]>();
+  const add = (id: string | undefined, n: number) => {
+    if (!id) return;
+    const list = numbers.get(id);
+    if (list) list.push(n);
+    else numbers.set(id, [n]);
+  };
+  for (let i = 0; i < rows.length; i++) {
+    const { tcpConn, proxy } = rows[i].req;
+    add(tcpConn, i + 1);
+    if (proxy?.tunnel !== tcpConn) add(proxy?.tunnel, i + 1);
+  }
+  return numbers;
+}
+
 /**
  * The privileged helper's view of each connection (RTT ± variance, retransmits, cwnd, segments,
  * conntrack state, NAT mapping, packet counts), with the table numbers of the requests that used
@@ -13,16 +30,10 @@ const MAX_KERNEL_CONNS = 20;
  */
 export function renderKernel(trace: Trace, rows: readonly { req: HttpRequest }[], width: number, color: boolean): string[] {
   const lines: string[] = [];
-  const numbers = new Map<string, number[]>();
-  rows.forEach((row, i) => {
-    for (const id of new Set([row.req.tcpConn, row.req.proxy?.tunnel])) {
-      if (!id) continue;
-      const list = numbers.get(id);
-      if (list) list.push(i + 1);
-      else numbers.set(id, [i + 1]);
-    }
-  });
   const all = trace.tcpConns.map((c) => ({ c, f: kernelFacts(c) })).filter((x) => x.f !== undefined);
+  // The rows' numbers by connection, made only when a connection is listed (a run without the
+  // helper has none: a walk of every row, and a Set each, for nothing).
+  const numbers = all.length > 0 ? rowNumbers(rows) : new Map<string, number[]>();
   // A connection that never connected and of which the kernel says nothing more than the failure
   // the request already shows (a program polling a port that refuses makes dozens): counted by
   // destination on one line, not one "address unknown" line each.

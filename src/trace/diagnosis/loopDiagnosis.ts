@@ -56,8 +56,13 @@ export function diagnoseLoopBlocked(req: HttpRequest, budget: TimeBudget): strin
   for (const p of LOOP_ORDER) if (phase[p].loop > phase[main].loop) main = p;
   const words = LOOP_WORDS[main];
   let s = `of ${formatMs(Math.max(phase[main].ms, phase[main].loop))} ms ${PHASE_WORDS[main].doing}, the event loop was blocked for ${formatMs(phase[main].loop)} ms — ${words.waited}`;
-  const others = PHASES.filter((p) => p !== main && phase[p].loop >= 1).map((p) => `${formatMs(phase[p].loop)} ms ${LOOP_WORDS[p].part}`);
-  if (others.length) s += ` (and for ${others.join(', ')})`;
+  // The other phases with a share, in time order: " (and for 5 ms of connecting, 3 ms of the body download)".
+  let others = '';
+  for (const p of PHASES) {
+    if (p === main || phase[p].loop < 1) continue;
+    others += `${others ? ', ' : ' (and for '}${formatMs(phase[p].loop)} ms ${LOOP_WORDS[p].part}`;
+  }
+  if (others) s += `${others})`;
   s += machinePart(machine);
   // A phase that took longer of its own than the loop's whole share is said too: the loop is not
   // the whole story (a slow server after a blocked send).
