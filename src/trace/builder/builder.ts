@@ -29,7 +29,7 @@ import {
   isObject,
   KIND_INDEX,
   newConnectionState,
-  RECORD_ONLY_FIELDS,
+  onlyRecordFields,
   namesRef,
   REF_PATHS,
   toCount,
@@ -277,6 +277,7 @@ export class TraceBuilder implements UpsertHost {
         return ended.has(p);
       });
       state.process = info;
+      state.restart = info.restart ?? 0;
       this.trace.processes.push(info);
     }
     this.changes.touch();
@@ -366,7 +367,7 @@ export class TraceBuilder implements UpsertHost {
       }
       record.traceID = traceID;
       if (state.pid !== undefined) record.pid = state.pid;
-      if (recordKind === 'httpRequests' && state.process?.restart) record.restart = state.process.restart;
+      if (recordKind === 'httpRequests' && state.restart) record.restart = state.restart;
       if (recordKind !== 'udpConns' && recordKind !== 'dnsQueries' && state.threadId !== undefined) {
         record.threadId = state.threadId;
       }
@@ -401,22 +402,23 @@ export class TraceBuilder implements UpsertHost {
         inheritRedirectInitiator(req, from);
       }
       this.redirects.remember(req);
-    } else {
-      // Closing a kept-alive connection must not re-send every request it carried: fields that no
-      // request's timings or diagnosis read change only the record itself.
-      // An incoming request changes itself (the editor's handler lenses and the panel's groups read it).
-      if (recordKind === 'incomingRequests' || (fields !== undefined && Object.keys(fields).every((k) => RECORD_ONLY_FIELDS.has(k)))) {
-        this.changes.record(traceID, recordKind);
-        if (recordKind !== 'incomingRequests') this.users.stale(traceID, fields);
-      } else {
-        this.users.changed(traceID);
-      }
-      // A DNS message of a dial: the diagnosis of the dial's requests tells its story.
-      if (recordKind === 'dnsQueries' && typeof record.fromDial === 'string') this.users.stale(record.fromDial);
-      this.changes.touch();
-      if (recordKind === 'tcpConns') this.users.countRequests(traceID);
-      this.onRecord?.(recordKind, record);
-    }
+    } else this.otherRecordChanged(recordKind, traceID, record, fields);
+  }
+
+  /** What a record other than a request changes (applyRecord; out of line, its rare branches deoptimized the whole). */
+  private otherRecordChanged(recordKind: RecordKind, traceID: string, record: AnyRecord, fields?: Record<string, unknown>): void {
+    // Closing a kept-alive connection must not re-send every request it carried: fields that no
+    // request's timings or diagnosis read change only the record itself.
+    // An incoming request changes itself (the editor's handler lenses and the panel's groups read it).
+    if (recordKind === 'incomingRequests' || (fields !== undefined && onlyRecordFields(fields))) {
+      this.changes.record(traceID, recordKind);
+      if (recordKind !== 'incomingRequests') this.users.stale(traceID, fields);
+    } else this.users.changed(traceID);
+    // A DNS message of a dial: the diagnosis of the dial's requests tells its story.
+    if (recordKind === 'dnsQueries' && typeof record.fromDial === 'string') this.users.stale(record.fromDial);
+    this.changes.touch();
+    if (recordKind === 'tcpConns') this.users.countRequests(traceID);
+    this.onRecord?.(recordKind, record);
   }
 
   /** Removes a request the trace rules chose at its end not to keep (`ruleDropped`, docs/rules.md); later upserts are ignored. */
@@ -442,7 +444,7 @@ export class TraceBuilder implements UpsertHost {
     const record = this.byId[KIND_INDEX.get(kind)!].get(traceID);
     if (!record) return false;
     for (const [key, value] of Object.entries(fields)) if (key !== 'traceID') setField(record, key, value);
-    if (Object.keys(fields).every((k) => RECORD_ONLY_FIELDS.has(k))) {
+    if (onlyRecordFields(fields)) {
       this.changes.record(traceID, kind);
       this.users.stale(traceID, fields);
     } else {

@@ -23,12 +23,23 @@ const MAX_GAP = 4096;
 /** The number at the end of a traceID (`req-12` → 12). */
 const idNumber = (traceID: string): number => Number(traceID.slice(traceID.lastIndexOf('-') + 1));
 
+/**
+ * An empty array whose elements are already of the kind the filled ones have (any value, no
+ * holes): V8 starts `[]` as small integers, and a new connection's first lookup (get before set)
+ * then met a map TurboFan's code of applyRecord had not seen, and threw that code away.
+ */
+function emptySlots(): Array<string | undefined> {
+  const slots: Array<string | undefined> = [undefined];
+  slots.length = 0;
+  return slots;
+}
+
 /** Local ids → traceIDs of one connection and kind. */
 export class LocalIds {
   /** The letters before the counter of the ids held in `byNumber` (those of the first id seen). */
   private prefix: string | undefined;
   /** traceID at the counter of its local id (ids never seen are undefined). */
-  private readonly byNumber: Array<string | undefined> = [];
+  private readonly byNumber: Array<string | undefined> = emptySlots();
   /** Ids not held in `byNumber` (made at the first: most connections have none). */
   private others: Map<string, string> | undefined;
 
