@@ -367,7 +367,8 @@ export class TraceBuilder implements UpsertHost {
       }
       record.traceID = traceID;
       if (state.pid !== undefined) record.pid = state.pid;
-      if (recordKind === 'httpRequests' && state.restart) record.restart = state.restart;
+      // Always stored (undefined when none: no field in the file): a store first made by a restart's first request deoptimized applyRecord.
+      if (recordKind === 'httpRequests') record.restart = state.restart || undefined;
       if (recordKind !== 'udpConns' && recordKind !== 'dnsQueries' && state.threadId !== undefined) {
         record.threadId = state.threadId;
       }
