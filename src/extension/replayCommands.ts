@@ -25,6 +25,7 @@ import {
   ReplayFileError,
   replayConfigOf,
   replayLaunchOf,
+  sameLaunch,
   withRecordNext,
 } from './replayLaunch';
 import type { Services } from './services';
@@ -46,7 +47,8 @@ export const replayState = {
   recordNext: false,
   /** Called when `recordNext` changed (the panel's toolbar follows). */
   onRecordNext: undefined as ((on: boolean) => void) | undefined,
-  launches: new Map<string, Launched>(),
+  /** The launches that recorded into each trace, in the order they started (a compound's services: several). */
+  launches: new Map<string, Launched[]>(),
   /** The recording each replaying trace answers from (its file name), by trace key. */
   files: new Map<string, string>(),
 };
@@ -143,9 +145,15 @@ async function confirmLaunchReplay(s: Services, name: string, file: string): Pro
   return false;
 }
 
-/** Keeps the launch a trace was started with (for Replay This Run) and the recording it replays (for the status bar). */
+/**
+ * Keeps each launch that records into a trace (for Replay This Run: every service of a compound
+ * launch, each joining the trace) and the recording it replays (for the status bar). A launch
+ * that joins again as it was (a restart of one of them) is kept once.
+ */
 export function noteLaunch(key: string, folder: vscode.WorkspaceFolder | undefined, config: NodeLaunchConfig, replay?: ReplaySetup): void {
-  if (!replayState.launches.has(key)) replayState.launches.set(key, { folder, config });
+  const kept = replayState.launches.get(key) ?? [];
+  const same = (l: Launched) => l.folder?.uri.toString() === folder?.uri.toString() && sameLaunch(l.config, config);
+  if (!kept.some(same)) replayState.launches.set(key, [...kept, { folder, config }]);
   if (replay) replayState.files.set(key, replay.file);
 }
 
@@ -180,12 +188,16 @@ export async function replayRun(s: Services, traceKey: string | undefined): Prom
     return void vscode.window.showErrorMessage(`Net Trace: the recording could not be saved for the replay: ${(err as Error).message}`);
   }
   const launched = replayState.launches.get(entry.key);
-  if (launched) {
-    s.log(`${entry.key}: replaying ${file} with "${launched.config.name}"`);
-    await start(launched.folder, {
-      ...replayLaunchOf(launched.config, file),
-      [FROM_PANEL]: PANEL_TOKEN,
-    } as unknown as vscode.DebugConfiguration);
+  if (launched?.length) {
+    s.log(`${entry.key}: replaying ${file} with ${launched.map((l) => JSON.stringify(l.config.name)).join(', ')}`);
+    // Every launch at once, as VS Code starts a compound's: each prepared while the first records,
+    // with the same tracing options, joins its trace (debugProviders.ts startTracedLaunch), and
+    // all of them ask the one collector's replay, so a key's order holds across the services.
+    await Promise.all(
+      launched.map((l) =>
+        start(l.folder, { ...replayLaunchOf(l.config, file), [FROM_PANEL]: PANEL_TOKEN } as unknown as vscode.DebugConfiguration),
+      ),
+    );
     return;
   }
   const picked = await pickLaunch(trace.description, file);

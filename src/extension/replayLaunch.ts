@@ -133,6 +133,12 @@ export function replayLaunchOf(launched: NodeLaunchConfig, file: string): NodeLa
   };
 }
 
+/** True when two launches are one launch started again (a restart): equal but for the `__` markers js-debug and Net Trace add (the tracing options, `__nettrace`, compared too). */
+export function sameLaunch(a: NodeLaunchConfig, b: NodeLaunchConfig): boolean {
+  const plain = (c: NodeLaunchConfig) => JSON.stringify(Object.entries(c).filter(([k]) => k === '__nettrace' || !k.startsWith('__')));
+  return plain(a) === plain(b);
+}
+
 /**
  * A launch configuration of launch.json (as written) set to replay `file`: for a file the user
  * opened, or a run of an earlier window, whose own launch is not known. A `nettrace` or Node launch
