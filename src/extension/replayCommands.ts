@@ -21,6 +21,7 @@ import {
   isRecorded,
   launchCandidates,
   loadReplayFile,
+  namedLaunches,
   NOT_RECORDED,
   ReplayFileError,
   replayConfigOf,
@@ -201,9 +202,9 @@ export async function replayRun(s: Services, traceKey: string | undefined): Prom
     return;
   }
   const picked = await pickLaunch(trace.description, file);
-  if (!picked) return;
-  s.log(`${entry.key}: replaying ${file} with "${String(picked.config.name)}" of launch.json`);
-  await start(picked.folder, { ...picked.config, [FROM_PANEL]: PANEL_TOKEN } as unknown as vscode.DebugConfiguration);
+  if (!picked.length) return;
+  s.log(`${entry.key}: replaying ${file} with ${picked.map((p) => JSON.stringify(String(p.config.name))).join(', ')} of launch.json`);
+  await Promise.all(picked.map((p) => start(p.folder, { ...p.config, [FROM_PANEL]: PANEL_TOKEN } as unknown as vscode.DebugConfiguration)));
 }
 
 /** Starts a debug session; says when VS Code did not start it. */
@@ -232,14 +233,15 @@ async function recordingFile(s: Services, entry: TraceEntry): Promise<string> {
 }
 
 /**
- * A launch configuration of launch.json to replay a trace whose own launch is not known (an opened
- * file, a run of an earlier window): the one named in the trace's description when there is
- * exactly one, else the user's pick. Undefined (said) when there is none.
+ * The launch configurations of launch.json to replay a trace whose own launches are not known (an
+ * opened file, a run of an earlier window): those the trace's description names (namedLaunches:
+ * each service of a compound's trace, when each is found once), else the user's pick. None (said)
+ * when there is none.
  */
 async function pickLaunch(
   description: string,
   file: string,
-): Promise<{ folder: vscode.WorkspaceFolder | undefined; config: { [key: string]: unknown } } | undefined> {
+): Promise<Array<{ folder: vscode.WorkspaceFolder | undefined; config: { [key: string]: unknown } }>> {
   const all: Array<{ folder: vscode.WorkspaceFolder | undefined; config: { [key: string]: unknown } }> = [];
   for (const folder of vscode.workspace.workspaceFolders ?? [undefined]) {
     const configs = vscode.workspace.getConfiguration('launch', folder?.uri).get<Array<{ [key: string]: unknown }>>('configurations') ?? [];
@@ -255,17 +257,15 @@ async function pickLaunch(
     void vscode.window.showInformationMessage(
       `Net Trace: no launch configuration of this workspace can replay it: add a "Net Trace" launch configuration with "replay": ${JSON.stringify(file)}.`,
     );
-    return undefined;
+    return [];
   }
-  const exact = ordered.filter((a) => description.split(' + ').includes(describe(a.config)));
-  let chosen = exact.length === 1 ? exact[0] : undefined;
-  if (!chosen) {
+  let chosen = namedLaunches(ordered, description, (a) => describe(a.config));
+  if (!chosen.length) {
     const items = ordered.map((a) => ({ label: String(a.config.name ?? 'launch'), description: describe(a.config), a }));
     const pick = await vscode.window.showQuickPick(items, { title: `Replay ${file} with which launch configuration?` });
-    chosen = pick?.a;
+    chosen = pick ? [pick.a] : [];
   }
-  if (!chosen) return undefined;
-  return { folder: chosen.folder, config: replayConfigOf(chosen.config, file)! };
+  return chosen.map((a) => ({ folder: a.folder, config: replayConfigOf(a.config, file)! }));
 }
 
 /** Wires the toggle to the panel's toolbar and forgets a trace's launch when the trace goes. */

@@ -166,3 +166,17 @@ export function launchCandidates<T extends { [key: string]: unknown }>(
   const matches = usable.filter((c) => parts.includes(describe(c)));
   return [...matches, ...usable.filter((c) => !matches.includes(c))];
 }
+
+/**
+ * The launch configurations a trace's description names, one for each of its launches
+ * (describeLaunch's "name: program.ts", several joined by " + ": a compound's services), when
+ * each is named by exactly one of `configs`; else those named when just one is, else none (the
+ * user picks).
+ */
+export function namedLaunches<T>(configs: readonly T[], description: string, describe: (c: T) => string): T[] {
+  const parts = description.split(' + ');
+  const named = configs.filter((c) => parts.includes(describe(c)));
+  if (named.length === 1) return named;
+  const each = parts.every((p) => named.filter((c) => describe(c) === p).length === 1);
+  return each && named.length === parts.length ? named : [];
+}

@@ -252,7 +252,11 @@ test('a compound launch’s trace (two services, one trace): Replay This Run sta
     const replayed = await sessions(t, replaying);
     assert.deepEqual(replayed.out, recorded.out, 'each service saw what it saw when recorded, the servers stopped');
     const trace = t.traces.fullTrace(t.traces.get(replayed.keys[0]));
-    assert.match(trace.description, /^API: app\.js \(replay of recording-.*\.json\) \+ Worker: app\.js \(replay of recording-.*\.json\)$/);
+    // Named in the order their launches were prepared (which of the two first: VS Code's doing).
+    const named = trace.description.split(' + ').sort();
+    assert.equal(named.length, 2, trace.description);
+    assert.match(named[0], /^API: app\.js \(replay of recording-.*\.json\)$/);
+    assert.match(named[1], /^Worker: app\.js \(replay of recording-.*\.json\)$/);
     assert.deepEqual(trace.httpRequests.map((r) => [new URL(r.reqURL).pathname, r.replay?.outcome, r.replay?.end]).sort(), [
       ['/api/stock', 'replayed', 'completed'],
       ['/price', 'replayed', 'reset'],
@@ -260,7 +264,21 @@ test('a compound launch’s trace (two services, one trace): Replay This Run sta
       ['/worker/stock', 'replayed', 'completed'],
     ]);
     assert.equal(trace.replay.counts.unmatched, 0);
+
+    // A run of an earlier window (its launches not known): the launch configurations its description names, both.
+    m.replayState.launches.delete(key);
+    vscode.config.values = { configurations: [{ ...LAUNCH, name: 'Other', program: join(tmp, 'other.js') }, api, worker] };
+    vscode.debug.started.length = 0;
+    await m.replayRun(t.s, key);
+    assert.deepEqual(
+      vscode.debug.started.map((s) => [s.config.name, s.config.type, s.config.replay === files.values().next().value]),
+      [
+        ['API', 'nettrace', true],
+        ['Worker', 'nettrace', true],
+      ],
+    );
   } finally {
+    vscode.config.values = {};
     await srv.stop().catch(() => {});
     await t.cleanup();
   }
@@ -394,6 +412,31 @@ test('the launch that replays a run, and the configurations an opened trace may 
     ['B', 'A'],
     'the matching one first; only those a replay can start',
   );
+  const usable = configs.slice(0, 2);
+  assert.deepEqual(
+    m.namedLaunches(usable, 'A: a.ts + B: b.ts', describe).map((c) => c.name),
+    ['A', 'B'],
+    'a compound’s trace: every service it names, each found once',
+  );
+  assert.deepEqual(
+    m.namedLaunches(usable, 'B: b.ts', describe).map((c) => c.name),
+    ['B'],
+  );
+  assert.deepEqual(
+    m.namedLaunches(usable, 'A: a.ts + E: e.ts', describe).map((c) => c.name),
+    ['A'],
+    'the one found',
+  );
+  assert.deepEqual(
+    m.namedLaunches([...usable, { ...configs[0], name: 'A' }], 'A: a.ts + B: b.ts', describe),
+    [],
+    'a service found twice: the user picks',
+  );
+  assert.deepEqual(m.namedLaunches(usable, 'X: x.ts', describe), []);
+  const restart = { ...launched, __nettraceSession: 'session-9', __sessionId: 'x' };
+  assert.equal(m.sameLaunch(launched, restart), true, 'a restart is the same launch');
+  assert.equal(m.sameLaunch(launched, { ...launched, name: 'Other' }), false);
+  assert.equal(m.sameLaunch(launched, { ...launched, __nettrace: { ...launched.__nettrace, headers: 'all' } }), false);
   assert.deepEqual(m.replayConfigOf(configs[1], '/r.json'), { ...configs[1], type: 'nettrace', replay: '/r.json', record: false });
   assert.equal(m.replayConfigOf(configs[2], '/r.json'), undefined);
   const tracing = launched.__nettrace;
