@@ -273,11 +273,26 @@ test(
         30_000,
         300,
       );
-      if (await panel.locator('.replay-run').isVisible()) await panel.locator('.replay-run').click();
-      else {
-        await panel.locator('.toolbar-more').click();
-        await panel.locator('[role="menuitem"]', { hasText: 'Replay This Run' }).first().click();
-      }
+      // On the toolbar, or in its "More" menu when the toolbar is too narrow; the panel redraws its
+      // toolbar as the ended trace settles, which may close that menu under the click: tried again then.
+      await until(
+        'Replay This Run pressed',
+        async () => {
+          try {
+            if (await panel.locator('.replay-run').isVisible()) await panel.locator('.replay-run').click({ timeout: 3000 });
+            else {
+              await panel.locator('.toolbar-more').click({ timeout: 3000 });
+              await panel.locator('[role="menuitem"]', { hasText: 'Replay This Run' }).first().click({ timeout: 3000 });
+            }
+            return true;
+          } catch {
+            await page.keyboard.press('Escape');
+            return false;
+          }
+        },
+        30_000,
+        500,
+      );
       step('pressed Replay This Run');
       await until(
         'both services listening again',
