@@ -21,10 +21,12 @@ import {
   isRecorded,
   launchCandidates,
   loadReplayFile,
+  namedLaunches,
   NOT_RECORDED,
   ReplayFileError,
   replayConfigOf,
   replayLaunchOf,
+  sameLaunch,
   withRecordNext,
 } from './replayLaunch';
 import type { Services } from './services';
@@ -46,7 +48,8 @@ export const replayState = {
   recordNext: false,
   /** Called when `recordNext` changed (the panel's toolbar follows). */
   onRecordNext: undefined as ((on: boolean) => void) | undefined,
-  launches: new Map<string, Launched>(),
+  /** The launches that recorded into each trace, in the order they started (a compound's services: several). */
+  launches: new Map<string, Launched[]>(),
   /** The recording each replaying trace answers from (its file name), by trace key. */
   files: new Map<string, string>(),
 };
@@ -143,9 +146,15 @@ async function confirmLaunchReplay(s: Services, name: string, file: string): Pro
   return false;
 }
 
-/** Keeps the launch a trace was started with (for Replay This Run) and the recording it replays (for the status bar). */
+/**
+ * Keeps each launch that records into a trace (for Replay This Run: every service of a compound
+ * launch, each joining the trace) and the recording it replays (for the status bar). A launch
+ * that joins again as it was (a restart of one of them) is kept once.
+ */
 export function noteLaunch(key: string, folder: vscode.WorkspaceFolder | undefined, config: NodeLaunchConfig, replay?: ReplaySetup): void {
-  if (!replayState.launches.has(key)) replayState.launches.set(key, { folder, config });
+  const kept = replayState.launches.get(key) ?? [];
+  const same = (l: Launched) => l.folder?.uri.toString() === folder?.uri.toString() && sameLaunch(l.config, config);
+  if (!kept.some(same)) replayState.launches.set(key, [...kept, { folder, config }]);
   if (replay) replayState.files.set(key, replay.file);
 }
 
@@ -180,18 +189,22 @@ export async function replayRun(s: Services, traceKey: string | undefined): Prom
     return void vscode.window.showErrorMessage(`Net Trace: the recording could not be saved for the replay: ${(err as Error).message}`);
   }
   const launched = replayState.launches.get(entry.key);
-  if (launched) {
-    s.log(`${entry.key}: replaying ${file} with "${launched.config.name}"`);
-    await start(launched.folder, {
-      ...replayLaunchOf(launched.config, file),
-      [FROM_PANEL]: PANEL_TOKEN,
-    } as unknown as vscode.DebugConfiguration);
+  if (launched?.length) {
+    s.log(`${entry.key}: replaying ${file} with ${launched.map((l) => JSON.stringify(l.config.name)).join(', ')}`);
+    // Every launch at once, as VS Code starts a compound's: each prepared while the first records,
+    // with the same tracing options, joins its trace (debugProviders.ts startTracedLaunch), and
+    // all of them ask the one collector's replay, so a key's order holds across the services.
+    await Promise.all(
+      launched.map((l) =>
+        start(l.folder, { ...replayLaunchOf(l.config, file), [FROM_PANEL]: PANEL_TOKEN } as unknown as vscode.DebugConfiguration),
+      ),
+    );
     return;
   }
   const picked = await pickLaunch(trace.description, file);
-  if (!picked) return;
-  s.log(`${entry.key}: replaying ${file} with "${String(picked.config.name)}" of launch.json`);
-  await start(picked.folder, { ...picked.config, [FROM_PANEL]: PANEL_TOKEN } as unknown as vscode.DebugConfiguration);
+  if (!picked.length) return;
+  s.log(`${entry.key}: replaying ${file} with ${picked.map((p) => JSON.stringify(String(p.config.name))).join(', ')} of launch.json`);
+  await Promise.all(picked.map((p) => start(p.folder, { ...p.config, [FROM_PANEL]: PANEL_TOKEN } as unknown as vscode.DebugConfiguration)));
 }
 
 /** Starts a debug session; says when VS Code did not start it. */
@@ -220,14 +233,15 @@ async function recordingFile(s: Services, entry: TraceEntry): Promise<string> {
 }
 
 /**
- * A launch configuration of launch.json to replay a trace whose own launch is not known (an opened
- * file, a run of an earlier window): the one named in the trace's description when there is
- * exactly one, else the user's pick. Undefined (said) when there is none.
+ * The launch configurations of launch.json to replay a trace whose own launches are not known (an
+ * opened file, a run of an earlier window): those the trace's description names (namedLaunches:
+ * each service of a compound's trace, when each is found once), else the user's pick. None (said)
+ * when there is none.
  */
 async function pickLaunch(
   description: string,
   file: string,
-): Promise<{ folder: vscode.WorkspaceFolder | undefined; config: { [key: string]: unknown } } | undefined> {
+): Promise<Array<{ folder: vscode.WorkspaceFolder | undefined; config: { [key: string]: unknown } }>> {
   const all: Array<{ folder: vscode.WorkspaceFolder | undefined; config: { [key: string]: unknown } }> = [];
   for (const folder of vscode.workspace.workspaceFolders ?? [undefined]) {
     const configs = vscode.workspace.getConfiguration('launch', folder?.uri).get<Array<{ [key: string]: unknown }>>('configurations') ?? [];
@@ -243,17 +257,15 @@ async function pickLaunch(
     void vscode.window.showInformationMessage(
       `Net Trace: no launch configuration of this workspace can replay it: add a "Net Trace" launch configuration with "replay": ${JSON.stringify(file)}.`,
     );
-    return undefined;
+    return [];
   }
-  const exact = ordered.filter((a) => description.split(' + ').includes(describe(a.config)));
-  let chosen = exact.length === 1 ? exact[0] : undefined;
-  if (!chosen) {
+  let chosen = namedLaunches(ordered, description, (a) => describe(a.config));
+  if (!chosen.length) {
     const items = ordered.map((a) => ({ label: String(a.config.name ?? 'launch'), description: describe(a.config), a }));
     const pick = await vscode.window.showQuickPick(items, { title: `Replay ${file} with which launch configuration?` });
-    chosen = pick?.a;
+    chosen = pick ? [pick.a] : [];
   }
-  if (!chosen) return undefined;
-  return { folder: chosen.folder, config: replayConfigOf(chosen.config, file)! };
+  return chosen.map((a) => ({ folder: a.folder, config: replayConfigOf(a.config, file)! }));
 }
 
 /** Wires the toggle to the panel's toolbar and forgets a trace's launch when the trace goes. */

@@ -133,6 +133,12 @@ export function replayLaunchOf(launched: NodeLaunchConfig, file: string): NodeLa
   };
 }
 
+/** True when two launches are one launch started again (a restart): equal but for the `__` markers js-debug and Net Trace add (the tracing options, `__nettrace`, compared too). */
+export function sameLaunch(a: NodeLaunchConfig, b: NodeLaunchConfig): boolean {
+  const plain = (c: NodeLaunchConfig) => JSON.stringify(Object.entries(c).filter(([k]) => k === '__nettrace' || !k.startsWith('__')));
+  return plain(a) === plain(b);
+}
+
 /**
  * A launch configuration of launch.json (as written) set to replay `file`: for a file the user
  * opened, or a run of an earlier window, whose own launch is not known. A `nettrace` or Node launch
@@ -159,4 +165,18 @@ export function launchCandidates<T extends { [key: string]: unknown }>(
   const parts = description.split(' + ');
   const matches = usable.filter((c) => parts.includes(describe(c)));
   return [...matches, ...usable.filter((c) => !matches.includes(c))];
+}
+
+/**
+ * The launch configurations a trace's description names, one for each of its launches
+ * (describeLaunch's "name: program.ts", several joined by " + ": a compound's services), when
+ * each is named by exactly one of `configs`; else those named when just one is, else none (the
+ * user picks).
+ */
+export function namedLaunches<T>(configs: readonly T[], description: string, describe: (c: T) => string): T[] {
+  const parts = description.split(' + ');
+  const named = configs.filter((c) => parts.includes(describe(c)));
+  if (named.length === 1) return named;
+  const each = parts.every((p) => named.filter((c) => describe(c) === p).length === 1);
+  return each && named.length === parts.length ? named : [];
 }

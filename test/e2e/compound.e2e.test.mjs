@@ -7,7 +7,10 @@
 // incoming request, the panel shows the gateway's request, its two calls under it, and under each
 // call the payments service's incoming request it became (with its own call): one tree across the
 // two processes, each nested bar inside the one of the call that caused it. Each row's initiator
-// (a call's line, an incoming request's handler) opens the right file at the right line.
+// (a call's line, an incoming request's handler) opens the right file at the right line. Both
+// launches record for replay (`"record": true`); once stopped, with the bank stopped too, the
+// panel's Replay This Run starts both services again with the recording (issue 64): one replay
+// trace named after both, the gateway's calls answered from the recording, the same answer.
 //
 // Run by scripts/e2e.sh (code-server, Node 24, Chromium, the .vsix in NETTRACE_E2E_* variables):
 // `scripts/e2e.sh test/e2e/compound.e2e.test.mjs`.
@@ -18,7 +21,7 @@ import { createServer } from 'node:http';
 import { connect } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { findFrame, freePort, missing, onCleanup, runCommand, startDebugging, until } from './support/codeServer.mjs';
+import { findFrame, freePort, missing, onCleanup, runCommand, sessionEnded, startDebugging, until } from './support/codeServer.mjs';
 import { e2eTest, withWorkbench } from './support/workbench.mjs';
 
 const { results, step } = e2eTest('compound');
@@ -103,7 +106,14 @@ test(
     const gatewayPort = await freePort();
     const paymentsPort = await freePort();
     const env = `GATEWAY_PORT=${gatewayPort}\nPAYMENTS_PORT=${paymentsPort}\nBANK_URL=http://127.0.0.1:${bank.address().port}\n`;
-    const prepare = ({ workspace }) => writeFileSync(join(workspace, 'services', '.env'), env);
+    const prepare = ({ workspace }) => {
+      writeFileSync(join(workspace, 'services', '.env'), env);
+      // Both services record what a replay needs.
+      const file = join(workspace, '.vscode', 'launch.json');
+      const launch = JSON.parse(readFileSync(file, 'utf8'));
+      for (const c of launch.configurations) if (/^(Gateway|Payments) service$/.test(c.name)) c.record = true;
+      writeFileSync(file, JSON.stringify(launch, null, 2));
+    };
     const options = {
       label: 'compound',
       workspaceName: 'shop',
@@ -234,8 +244,85 @@ test(
       for (const call of [`POST 127.0.0.1:${paymentsPort}/charge`, `GET 127.0.0.1:${paymentsPort}/receipt/1`])
         assert.ok(detail.includes(call), `${call} in ${detail.join(' | ')}`);
       await shot('compound-detail');
-      // Both services stop with the compound (stopAll).
-      await runCommand(page, 'Debug: Stop').catch(() => {});
+      // Both services stop with the compound (stopAll), from the debug toolbar (the palette's "Debug:
+      // Stop" also matches commands that start one).
+      const stopAll = () =>
+        until(
+          'both services stopped',
+          async () => {
+            if (!(await listening(gatewayPort)) && !(await listening(paymentsPort))) return true;
+            await page
+              .locator('.debug-toolbar .codicon-debug-stop')
+              .first()
+              .click({ timeout: 2000 })
+              .catch(() => {});
+            return false;
+          },
+          60_000,
+          1000,
+        );
+      await stopAll();
+      await sessionEnded(page, 'the compound’s sessions to end');
+
+      // Replay This Run on the compound's trace, the bank stopped: both services start again with the recording.
+      await new Promise((r) => (bank.closeAllConnections(), bank.close(() => r())));
+      const panel = await until('Replay This Run offered', () => findFrame(page, '.replay-run'), 30_000, 300);
+      await until(
+        'the run recorded',
+        async () => (await panel.locator('.replay-run').getAttribute('aria-disabled')) === 'false',
+        30_000,
+        300,
+      );
+      // On the toolbar, or in its "More" menu when the toolbar is too narrow; the panel redraws its
+      // toolbar as the ended trace settles, which may close that menu under the click: tried again then.
+      await until(
+        'Replay This Run pressed',
+        async () => {
+          try {
+            if (await panel.locator('.replay-run').isVisible()) await panel.locator('.replay-run').click({ timeout: 3000 });
+            else {
+              await panel.locator('.toolbar-more').click({ timeout: 3000 });
+              await panel.locator('[role="menuitem"]', { hasText: 'Replay This Run' }).first().click({ timeout: 3000 });
+            }
+            return true;
+          } catch {
+            await page.keyboard.press('Escape');
+            return false;
+          }
+        },
+        30_000,
+        500,
+      );
+      step('pressed Replay This Run');
+      await until(
+        'both services listening again',
+        async () => (await listening(gatewayPort)) && (await listening(paymentsPort)),
+        120_000,
+        500,
+      );
+      const again = await fetch(`http://127.0.0.1:${gatewayPort}/checkout`, { method: 'POST' });
+      assert.equal(again.status, 200);
+      assert.deepEqual(await again.json(), body, 'the same answer, the bank stopped: the gateway’s calls answered from the recording');
+      let replayRows = [];
+      const replayFrame = await until(
+        "the replay's rows, badged",
+        async () => {
+          const f = await findFrame(page, '.list-body');
+          replayRows = f ? await f.$$eval('.list-rows .row', (els) => els.map((e) => e.textContent ?? '')) : [];
+          return ['/charge', '/receipt/1'].every((p) => replayRows.some((t) => t.includes(p) && /replayed/.test(t))) && f;
+        },
+        60_000,
+      ).catch((err) => {
+        throw new Error(`${err.message}; rows: ${JSON.stringify(replayRows)}`);
+      });
+      const replayTraces = (await replayFrame.$$eval('.trace-select option', (els) => els.map((e) => e.textContent ?? ''))).filter((t) =>
+        /replay of/.test(t),
+      );
+      step(`replay traces: ${JSON.stringify(replayTraces)}`);
+      assert.equal(replayTraces.length, 1, 'one replay trace for both services');
+      assert.match(replayTraces[0], /gateway\.ts.*\+.*payments\.ts|payments\.ts.*\+.*gateway\.ts/);
+      await shot('compound-replay');
+      await stopAll();
     });
   },
 );

@@ -7,7 +7,8 @@
 // mid-body); Replay This Run saves the recording 0600 and starts the same launch with it; that
 // launch, resolved through the providers with the servers stopped, answers every request from the
 // recording (the program sees the same answer and the same reset), marks them, and the status bar
-// says "replay on"; a user's own `node` configuration with `"replay"` replays too; in an untrusted
+// says "replay on"; a compound launch's trace (two services recording into one trace) is replayed
+// by both, started again at once with the recording, into one replay trace; a user's own `node` configuration with `"replay"` replays too; in an untrusted
 // workspace the replay is off in the collector and the preload alike; a recording that cannot be
 // read starts nothing; a trace not recorded is said so, with a button that turns recording on.
 import { test, after } from 'node:test';
@@ -97,6 +98,8 @@ function run(env, extra = {}) {
 }
 
 function setup() {
+  // Each test's store numbers its traces from session-1: the launches a test before kept are not this one's.
+  m.replayState.launches.clear();
   const logs = [];
   const traces = new m.TraceStore({ startCollector: m.startCollector, changeIntervalMs: 20, idleTimeoutMs: 500 });
   const mem = new Map();
@@ -194,6 +197,88 @@ test('record from a launch configuration, Replay This Run with the servers stopp
     const after = m.statusView(t.traces, { isOpen: true, traceKey: replayed.key }, undefined, m.liveReplay);
     assert.equal(after, undefined, 'nothing recording: no item (no replay on)');
   } finally {
+    await srv.stop().catch(() => {});
+    await t.cleanup();
+  }
+});
+
+/** Starts resolved launches as VS Code starts a compound's, runs their programs at once, ends them; the trace's key and what each printed. */
+async function sessions(t, resolved) {
+  const ids = resolved.map(() => `dbg-${++debugIds}`);
+  resolved.forEach((r, i) => vscode.debug.startSession({ id: ids[i], configuration: r }));
+  const results = await Promise.all(resolved.map((r) => run(r.env)));
+  for (const r of results) assert.equal(r.code, 0, r.err);
+  const ended = new Promise((r) => t.traces.once('ended', r));
+  resolved.forEach((r, i) => vscode.debug.endSession({ id: ids[i], configuration: r }));
+  await ended;
+  return { keys: resolved.map((r) => r.__nettraceSession), out: results.map((r) => JSON.parse(r.out)) };
+}
+
+test('a compound launch’s trace (two services, one trace): Replay This Run starts both with the recording, and they replay into one trace', async () => {
+  vscode.config.values = {};
+  vscode.workspace.isTrusted = undefined;
+  const t = setup();
+  const srv = await servers();
+  try {
+    // Two services of a compound, each with its own routes on the answering server (their answers are told apart).
+    const api = { ...LAUNCH, name: 'API', record: true, env: { ...srv.env, OK_URL: `${srv.env.OK_URL}/api` } };
+    const worker = { ...LAUNCH, name: 'Worker', record: true, env: { ...srv.env, OK_URL: `${srv.env.OK_URL}/worker` } };
+    const started = await Promise.all([api, worker].map((c) => t.phase2(t.phase1(c))));
+    const recorded = await sessions(t, started);
+    assert.equal(recorded.keys[0], recorded.keys[1], 'the compound’s launches recorded into one trace');
+    const key = recorded.keys[0];
+    assert.deepEqual(recorded.out.map((o) => JSON.parse(o[0].slice(4)).url).sort(), ['/api/stock?sku=7', '/worker/stock?sku=7']);
+    // A service restarted into the trace is one launch still.
+    const restarted = await t.phase2(t.phase1(worker));
+    assert.notEqual(restarted.__nettraceSession, key, 'the ended trace is joined by no one');
+    m.noteLaunch(key, undefined, m.toNodeLaunchConfig(worker, {}));
+    await srv.stop();
+
+    vscode.debug.started.length = 0;
+    await m.replayRun(t.s, key);
+    assert.deepEqual(
+      vscode.debug.started.map((s) => s.config.name),
+      ['API', 'Worker'],
+      'every launch that recorded into the trace, once each',
+    );
+    const files = new Set(vscode.debug.started.map((s) => s.config.__nettrace.replay.file));
+    assert.equal(files.size, 1, 'all with the same recording');
+    assert.ok(vscode.debug.started.every((s) => s.config.__nettrace.record.enabled === false && s.config.__nettraceSession === undefined));
+
+    // Resolved at once, as VS Code resolves a compound's: the second joins the first's replay trace.
+    const replaying = await Promise.all(vscode.debug.started.map((s) => t.phase2(s.config)));
+    assert.equal(replaying[0].__nettraceSession, replaying[1].__nettraceSession, 'one replay trace, as the recorded run was one trace');
+    for (const r of replaying) assert.ok(JSON.parse(r.env.NETTRACE_CONFIG).replay, 'each service replays');
+    const replayed = await sessions(t, replaying);
+    assert.deepEqual(replayed.out, recorded.out, 'each service saw what it saw when recorded, the servers stopped');
+    const trace = t.traces.fullTrace(t.traces.get(replayed.keys[0]));
+    // Named in the order their launches were prepared (which of the two first: VS Code's doing).
+    const named = trace.description.split(' + ').sort();
+    assert.equal(named.length, 2, trace.description);
+    assert.match(named[0], /^API: app\.js \(replay of recording-.*\.json\)$/);
+    assert.match(named[1], /^Worker: app\.js \(replay of recording-.*\.json\)$/);
+    assert.deepEqual(trace.httpRequests.map((r) => [new URL(r.reqURL).pathname, r.replay?.outcome, r.replay?.end]).sort(), [
+      ['/api/stock', 'replayed', 'completed'],
+      ['/price', 'replayed', 'reset'],
+      ['/price', 'replayed', 'reset'],
+      ['/worker/stock', 'replayed', 'completed'],
+    ]);
+    assert.equal(trace.replay.counts.unmatched, 0);
+
+    // A run of an earlier window (its launches not known): the launch configurations its description names, both.
+    m.replayState.launches.delete(key);
+    vscode.config.values = { configurations: [{ ...LAUNCH, name: 'Other', program: join(tmp, 'other.js') }, api, worker] };
+    vscode.debug.started.length = 0;
+    await m.replayRun(t.s, key);
+    assert.deepEqual(
+      vscode.debug.started.map((s) => [s.config.name, s.config.type, s.config.replay === files.values().next().value]),
+      [
+        ['API', 'nettrace', true],
+        ['Worker', 'nettrace', true],
+      ],
+    );
+  } finally {
+    vscode.config.values = {};
     await srv.stop().catch(() => {});
     await t.cleanup();
   }
@@ -327,6 +412,31 @@ test('the launch that replays a run, and the configurations an opened trace may 
     ['B', 'A'],
     'the matching one first; only those a replay can start',
   );
+  const usable = configs.slice(0, 2);
+  assert.deepEqual(
+    m.namedLaunches(usable, 'A: a.ts + B: b.ts', describe).map((c) => c.name),
+    ['A', 'B'],
+    'a compound’s trace: every service it names, each found once',
+  );
+  assert.deepEqual(
+    m.namedLaunches(usable, 'B: b.ts', describe).map((c) => c.name),
+    ['B'],
+  );
+  assert.deepEqual(
+    m.namedLaunches(usable, 'A: a.ts + E: e.ts', describe).map((c) => c.name),
+    ['A'],
+    'the one found',
+  );
+  assert.deepEqual(
+    m.namedLaunches([...usable, { ...configs[0], name: 'A' }], 'A: a.ts + B: b.ts', describe),
+    [],
+    'a service found twice: the user picks',
+  );
+  assert.deepEqual(m.namedLaunches(usable, 'X: x.ts', describe), []);
+  const restart = { ...launched, __nettraceSession: 'session-9', __sessionId: 'x' };
+  assert.equal(m.sameLaunch(launched, restart), true, 'a restart is the same launch');
+  assert.equal(m.sameLaunch(launched, { ...launched, name: 'Other' }), false);
+  assert.equal(m.sameLaunch(launched, { ...launched, __nettrace: { ...launched.__nettrace, headers: 'all' } }), false);
   assert.deepEqual(m.replayConfigOf(configs[1], '/r.json'), { ...configs[1], type: 'nettrace', replay: '/r.json', record: false });
   assert.equal(m.replayConfigOf(configs[2], '/r.json'), undefined);
   const tracing = launched.__nettrace;
