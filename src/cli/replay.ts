@@ -6,13 +6,10 @@
 
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { basename } from 'node:path';
-import { parseReplayTable, ReplayInputError } from '../replay';
+import { ReplayInputError } from '../replay';
 import type { ReplaySettings } from '../protocol/options';
-import type { ReplaySetup } from '../collector/replay';
+import { MAX_RECORDING_BYTES, replaySetupOf, unreadableWhy, type ReplaySetup } from '../collector/replay';
 import { CliError } from './runTraced';
-
-/** The largest recording read (a JavaScript string holds at most about 512 MiB). */
-export const MAX_RECORDING_BYTES = 512 * 1024 * 1024;
 
 /** Reads `settings.file` into the collector's replay; a CliError (exit 2) says why it cannot be replayed. */
 export function loadReplay(settings: ReplaySettings): ReplaySetup {
@@ -39,23 +36,12 @@ export function loadReplay(settings: ReplaySettings): ReplaySetup {
       .replace(/^\uFEFF/, '');
   } catch (err) {
     if (err instanceof CliError) throw err;
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new CliError(
-      `--replay ${path}: ${code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : (err as Error).message}`,
-    );
+    throw new CliError(`--replay ${path}: ${unreadableWhy(err)}`);
   } finally {
     if (fd !== undefined) closeSync(fd);
   }
-  const name = basename(path);
   try {
-    const table = parseReplayTable(text, name);
-    if (table.calls.length === 0)
-      throw new ReplayInputError(
-        `${name} has no recorded exchange a replay could answer with${table.warnings.length ? ` (${table.warnings.map((w) => w.message).join(' ')})` : ''}`,
-      );
-    const { file: _file, ...options } = settings;
-    const setup: ReplaySetup = { file: name, table, options };
-    return setup;
+    return replaySetupOf(text, basename(path), settings);
   } catch (err) {
     if (err instanceof ReplayInputError) throw new CliError(`--replay: ${err.message}`);
     throw err;

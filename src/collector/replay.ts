@@ -9,7 +9,7 @@
  */
 
 import type { MatchOptions, ReplayCall, ReplayMatch, ReplayTable } from '../replay';
-import { fromBase64, ReplayMatcher, shiftDates, toBase64 } from '../replay';
+import { fromBase64, parseReplayTable, ReplayInputError, ReplayMatcher, shiftDates, toBase64 } from '../replay';
 import type { ReplaySettings } from '../protocol/options';
 import type { ReplayAnswerMessage, ReplayAskMessage, ReplayBodyMessage } from '../protocol/replayWire';
 import { REPLAY_BODY_PART } from '../protocol/replayWire';
@@ -25,6 +25,29 @@ export interface ReplaySetup {
   file: string;
   table: ReplayTable;
   options: ReplayOptions;
+}
+
+/** The largest recording a replay reads (a JavaScript string holds at most about 512 MiB). */
+export const MAX_RECORDING_BYTES = 512 * 1024 * 1024;
+
+/**
+ * A recording's text (`name`: its file's name) read into the collector's replay, for `nettrace run
+ * --replay` and a launch's `replay` alike: a ReplayInputError says why it cannot be replayed.
+ */
+export function replaySetupOf(text: string, name: string, settings: ReplaySettings): ReplaySetup {
+  const table = parseReplayTable(text, name);
+  if (table.calls.length === 0)
+    throw new ReplayInputError(
+      `${name} has no recorded exchange a replay could answer with${table.warnings.length ? ` (${table.warnings.map((w) => w.message).join(' ')})` : ''}`,
+    );
+  const { file: _file, ...options } = settings;
+  return { file: name, table, options };
+}
+
+/** Why a recording's file could not be read, in a user's words. */
+export function unreadableWhy(err: unknown): string {
+  const code = (err as NodeJS.ErrnoException).code;
+  return code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : (err as Error).message;
 }
 
 /** What the replay needs from its session. */

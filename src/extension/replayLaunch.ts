@@ -8,15 +8,12 @@
 
 import { open } from 'node:fs/promises';
 import { basename, isAbsolute, resolve as resolvePath } from 'node:path';
-import type { ReplaySetup } from '../collector/replay';
+import { MAX_RECORDING_BYTES, replaySetupOf, unreadableWhy, type ReplaySetup } from '../collector/replay';
 import type { ReplaySettings } from '../protocol/options';
 import { OPTIONS } from '../protocol/optionTable';
-import { parseReplayTable, ReplayInputError } from '../replay';
+import { ReplayInputError } from '../replay';
 import type { Trace } from '../trace/contract/types';
 import { launchTracing, type LaunchTracing, type NodeLaunchConfig } from './launchConfig';
-
-/** The largest recording read (a JavaScript string holds at most about 512 MiB), as `nettrace run --replay`. */
-export const MAX_RECORDING_BYTES = 512 * 1024 * 1024;
 
 /** A recording that cannot be replayed: the sentence says why (shown as it is). */
 export class ReplayFileError extends Error {}
@@ -49,20 +46,10 @@ export async function loadReplayFile(settings: ReplaySettings, cwd: unknown, fol
     }
   } catch (err) {
     if (err instanceof ReplayFileError) throw err;
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new ReplayFileError(
-      `cannot read the recording ${path}: ${code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : (err as Error).message}`,
-    );
+    throw new ReplayFileError(`cannot read the recording ${path}: ${unreadableWhy(err)}`);
   }
-  const name = basename(path);
   try {
-    const table = parseReplayTable(text, name);
-    if (table.calls.length === 0)
-      throw new ReplayInputError(
-        `${name} has no recorded exchange a replay could answer with${table.warnings.length ? ` (${table.warnings.map((w) => w.message).join(' ')})` : ''}`,
-      );
-    const { file: _file, ...options } = settings;
-    return { file: name, table, options };
+    return replaySetupOf(text, basename(path), settings);
   } catch (err) {
     if (err instanceof ReplayInputError) throw new ReplayFileError(err.message);
     throw err;
