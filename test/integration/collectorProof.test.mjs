@@ -111,18 +111,27 @@ function proofUnder(key, line) {
   return proofMod.answerChallenge(line.trim(), key);
 }
 
+/**
+ * A program and its child started under a collector that then closes (its folder removed), and an
+ * impostor on its path answering with `answer(challengeLine, key)`: what each test needs of it.
+ */
+async function outlivedBy(t, answer) {
+  const server = await httpServer();
+  t.after(() => server.close());
+  const collector = await core.startCollector({ description: 'proof' });
+  const config = { ipcPath: collector.ipcPath, collectorKey: collector.collectorKey, collectorPid: process.pid };
+  const program = await startProgram(config, server.url);
+  t.after(() => program.child.kill());
+  // The run ends: the collector closes and removes its folder; the impostor makes it again.
+  await collector.close();
+  const fake = await impostor(collector.ipcPath, (line) => answer(line, collector.collectorKey));
+  t.after(() => fake.close());
+  return { server, program, fake };
+}
+
 for (const [kind, answer] of Object.entries(ANSWERS)) {
   test(`an impostor on the collector's path after the run ended (${kind}) hears the challenge and nothing else; no rule of its acts`, async (t) => {
-    const server = await httpServer();
-    t.after(() => server.close());
-    const collector = await core.startCollector({ description: 'proof' });
-    const config = { ipcPath: collector.ipcPath, collectorKey: collector.collectorKey, collectorPid: process.pid };
-    const program = await startProgram(config, server.url);
-    t.after(() => program.child.kill());
-    // The run ends: the collector closes and removes its folder; the impostor makes it again.
-    await collector.close();
-    const fake = await impostor(collector.ipcPath, (line) => answer(line, collector.collectorKey));
-    t.after(() => fake.close());
+    const { server, program, fake } = await outlivedBy(t, answer);
     const goAt = Date.now();
     program.go();
     const r = await program.done;
@@ -138,15 +147,7 @@ for (const [kind, answer] of Object.entries(ANSWERS)) {
 }
 
 test('control: a collector that does prove the key gets the hello, and the program takes its rule set', async (t) => {
-  const server = await httpServer();
-  t.after(() => server.close());
-  const collector = await core.startCollector({ description: 'proof' });
-  const config = { ipcPath: collector.ipcPath, collectorKey: collector.collectorKey, collectorPid: process.pid };
-  const program = await startProgram(config, server.url);
-  t.after(() => program.child.kill());
-  await collector.close();
-  const fake = await impostor(collector.ipcPath, (line) => proofUnder(collector.collectorKey, line) + RULE);
-  t.after(() => fake.close());
+  const { server, program, fake } = await outlivedBy(t, (line, key) => proofUnder(key, line) + RULE);
   program.go();
   const r = await program.done;
   assert.equal(r.code, 0, r.stderr);
