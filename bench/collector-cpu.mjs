@@ -5,7 +5,7 @@
 //   keep-alive to bench/apps/tls-server.mjs (every response held 2 ms, ~1.3 KB JSON), concurrency
 //   20, half https.get half fetch, bodies JSON.parse'd; no warm-up requests (the collector sees
 //   every request of the program).
-//   Collector CPU per request: `node -r bench/apps/cpu-at-exit.cjs dist/cli.cjs run --out <tmp>
+//   Collector CPU per request: `node -r bench/apps/cpu-at-exit.cjs bin/nettrace.cjs run --out <tmp>
 //   -- node client.mjs …` (default options, the trace file written) with 9,000 and with 1,000
 //   requests; (CPU(9,000) − CPU(1,000)) / 8,000 is the cost of a request to the collector process,
 //   start-up and the fixed part of writing the file taken out. Median of BENCH_RUNS (5) pairs.
@@ -25,12 +25,13 @@
 //   BENCH_RUNS (5), BENCH_N (9000), BENCH_N0 (1000), BENCH_STEADY (25000; 0 leaves it out), BENCH_QUICK=1 (1 run, 3,000 / 500 requests,
 //   runs file untouched unless --write), BENCH_PROFILE=<dir> (also writes a --cpu-prof of each
 //   9,000-request collector into <dir>), BENCH_BASELINE=<dir> (another build's dist/, e.g. one
-//   built at an earlier commit: its collector is measured the same way in every run, in
+//   built at an earlier commit, run through the bin/nettrace.cjs beside it, else its cli.cjs
+//   alone: its collector is measured the same way in every run, in
 //   alternating order, and the table gets its figure and the ratio, both from the same run),
 //   BENCH_RUN_ARGS (more `nettrace run` options, e.g. `--helper off`: as root the default `auto`
 //   runs the kernel helper, whose events the collector applies too).
 // Writes the section "Collector cost — issue 40" of test-results/bench/runs.md.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -56,7 +57,8 @@ const STEADY = Number(process.env.BENCH_STEADY ?? (QUICK ? 0 : 25000));
 const PROFILE = process.env.BENCH_PROFILE;
 const write = !process.argv.includes('--no-write') && (!QUICK || process.argv.includes('--write'));
 const FLOOR = { usPerReq: 20, wall: 1.15 };
-const cli = join(root, 'dist', 'cli.cjs');
+/** The CLI as users run it: bin/nettrace.cjs (V8's code cache, its tiering flag) before dist/cli.cjs. */
+const cli = join(root, 'bin', 'nettrace.cjs');
 const BASELINE = process.env.BENCH_BASELINE;
 /** More `nettrace run` options (BENCH_RUN_ARGS, split on spaces), e.g. `--helper off`. */
 const RUN_ARGS = (process.env.BENCH_RUN_ARGS ?? '').split(' ').filter(Boolean);
@@ -157,7 +159,8 @@ for (let i = 0; i < RUNS; i++) {
   const us = (big.cpu.cpuUs - small.cpu.cpuUs) / (N - N0);
   per.push(us);
   if (BASELINE) {
-    const cliPath = join(BASELINE, 'cli.cjs');
+    const bin = join(BASELINE, '..', 'bin', 'nettrace.cjs');
+    const cliPath = existsSync(bin) ? bin : join(BASELINE, 'cli.cjs');
     const b = i % 2 ? [await run(N, { cliPath }), await run(N0, { cliPath })] : [await run(N0, { cliPath })];
     if (i % 2 === 0) b.unshift(await run(N, { cliPath }));
     basePer.push((b[0].cpu.cpuUs - b[1].cpu.cpuUs) / (N - N0));
