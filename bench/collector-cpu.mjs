@@ -129,6 +129,9 @@ function workersPer(a, b, n) {
 }
 const per = [];
 const basePer = [];
+/** The collector's whole CPU (ms) of each 9,000-request run, this build's and the baseline's. */
+const totals = [];
+const baseTotals = [];
 const walls = [];
 const rss = [];
 const gc = [];
@@ -158,12 +161,14 @@ for (let i = 0; i < RUNS; i++) {
     clientCpu[k].push((r.clientCpuMs * 1000) / N);
   const us = (big.cpu.cpuUs - small.cpu.cpuUs) / (N - N0);
   per.push(us);
+  totals.push(big.cpu.cpuUs / 1000);
   if (BASELINE) {
     const bin = join(BASELINE, '..', 'bin', 'nettrace.cjs');
     const cliPath = existsSync(bin) ? bin : join(BASELINE, 'cli.cjs');
     const b = i % 2 ? [await run(N, { cliPath }), await run(N0, { cliPath })] : [await run(N0, { cliPath })];
     if (i % 2 === 0) b.unshift(await run(N, { cliPath }));
     basePer.push((b[0].cpu.cpuUs - b[1].cpu.cpuUs) / (N - N0));
+    baseTotals.push(b[0].cpu.cpuUs / 1000);
     console.log(`run ${i + 1}/${RUNS}: baseline collector ${fmt(basePer.at(-1), 1)} µs/req`);
   }
   walls.push(big.wallMs / bare.wallMs);
@@ -206,8 +211,10 @@ ${
         per.map((x, i) => x / basePer[i]),
         2,
       )} | |
+| the collector's whole CPU for the ${N.toLocaleString('en-US')}-request run, start and warm-up included: this build / baseline (information) | ${fmt(median(totals))} / ${fmt(median(baseTotals))} ms | ${range(totals, 0)} / ${range(baseTotals, 0)} | |
 `
-    : ''
+    : `| the collector's whole CPU for the ${N.toLocaleString('en-US')}-request run, start and warm-up included (information; the figure above leaves out what the first ${N0.toLocaleString('en-US')} requests cost, V8's warm-up with it) | ${fmt(median(totals))} ms | ${range(totals, 0)} | |
+`
 }| traced / untraced wall, ${N.toLocaleString('en-US')} requests, alternating pairs: ≤ ${FLOOR.wall.toFixed(2)}× | ${fmt(wallMed, 3)}× | ${range(walls, 3)} | ${pf(wallMed <= FLOOR.wall)} |
 | of it, the preload alone: the program traced, its events read and dropped by a sink instead of a collector, same pairs (information: the part no collector work can win back) | ${fmt(median(sinkWalls), 3)}× | ${range(sinkWalls, 3)} | |
 | the program's own CPU per request, to its exit: untraced / preload into a sink / \`nettrace run\` (information) | ${fmt(median(clientCpu.untraced), 1)} / ${fmt(median(clientCpu.sink), 1)} / ${fmt(median(clientCpu.traced), 1)} µs | | |
