@@ -14,15 +14,16 @@ if (!fs.existsSync(cli)) {
 // V8 optimizes a function with TurboFan once it has run a set amount; in the CLI (the collector
 // of `nettrace run`, a file read by `show` or `diff`) most functions get there within a short run
 // and their compile, on V8's threads beside the program's, cost more than it saved (issue 65: the
-// collector's CPU for 1,300 requests 322 → 216 ms on Node 20, 267 → 182 on 22; a long run's
-// steady state is the same code, reached a little later: +2–3% at 25,000 requests). So this
-// process asks for about eight times V8's default. Only here: the traced program is spawned
-// without it. Before the code cache is read: V8 rejects cached code made under other flags. By
-// V8 version, an unknown flag being printed as an error: Node 20's V8 11.3 counts bytes run,
-// Node 22 on count calls.
+// collector's CPU for 1,300 requests −37% on Node 20, −32% on 22; for 9,000 −17% and −9%; for
+// 25,000 the same, the optimized code reached a little later). So this process asks for about
+// eight times V8's default where V8 has no Maglev by default (Node 20's 11.3 counts bytes run,
+// Node 22's 12 calls); Node 24 on compile with Maglev first, and there it saved nothing
+// measurable. Only here: the traced program is spawned without it. Before the code cache is read:
+// V8 rejects cached code made under other flags. By V8 version: a flag V8 does not know is printed
+// as an error.
 const [v8Major, v8Minor] = process.versions.v8.split('.').map(Number);
 const tiering =
-  v8Major >= 12 ? '--invocation-count-for-turbofan=24000' : v8Major === 11 && v8Minor === 3 ? '--interrupt-budget=540672' : undefined;
+  v8Major === 12 ? '--invocation-count-for-turbofan=24000' : v8Major === 11 && v8Minor === 3 ? '--interrupt-budget=540672' : undefined;
 if (tiering) require('node:v8').setFlagsFromString(tiering);
 let runCached;
 // Inside a traced program (NETTRACE_CONFIG set) loading the loader would start the preload here.
