@@ -129,9 +129,12 @@ export class HelperLink {
     }
   }
 
+  /** Epoch ms as trace-relative ms (made once: a closure per line was garbage on every kernel event). */
+  private readonly rel = (epochMs: number): number => this.session.builder.relative(epochMs);
+
   private applyChecked(m: HelperMessage): void {
     if (!m || typeof m !== 'object' || typeof m.type !== 'string') return;
-    const rel = (epochMs: number) => this.session.builder.relative(epochMs);
+    const rel = this.rel;
     switch (m.type) {
       case 'ready': {
         this.ready = m;
