@@ -356,7 +356,8 @@ export class PreloadInput {
     if (h.type === 'events') {
       const announced = typeof h.n === 'number' && Number.isSafeInteger(h.n) && h.n >= 0 ? h.n : 0;
       const out = this.decoder.decode(frame.data, announced);
-      for (const m of out.messages) this.session.apply(this.connection, m);
+      const messages = out.messages;
+      for (let i = 0; i < messages.length; i++) this.session.apply(this.connection, messages[i]);
       if (out.error !== undefined)
         this.session.warn(
           `a preload events frame was damaged (${out.error}): ${this.decoder.dropped} events dropped on this connection so far`,
