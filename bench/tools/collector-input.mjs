@@ -12,7 +12,8 @@
 //   node bench/tools/collector-input.mjs: replays both recordings under callgrind; Ir per request
 //     = (Ir(large) − Ir(small)) / (requests(large) − requests(small)), with the helper's lines and
 //     without (BENCH_HELPER=on|off|both, default both). BENCH_BASELINE=<dist dir> measures that
-//     build on the same recordings. Prints only.
+//     build on the same recordings; BENCH_NODE_FLAGS adds V8 flags (e.g. the tiering flag
+//     bin/nettrace.cjs gives Node 20). Prints only.
 import { mkdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -47,7 +48,8 @@ const builds = [{ label: 'this build', dir: join(root, 'dist') }];
 if (process.env.BENCH_BASELINE) builds.push({ label: 'baseline', dir: process.env.BENCH_BASELINE });
 const helpers = (process.env.BENCH_HELPER ?? 'both') === 'both' ? ['on', 'off'] : [process.env.BENCH_HELPER];
 const runOne = async (dist, n, helper) => {
-  const r = await callgrindIr([...STEADY_NODE_FLAGS, app, dist, fileOf(n), helper], process.env);
+  const flags = (process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean);
+  const r = await callgrindIr([...STEADY_NODE_FLAGS, ...flags, app, dist, fileOf(n), helper], process.env);
   return { ir: r.ir, ...JSON.parse(r.stdout.trim().split('\n').pop()) };
 };
 for (const helper of helpers) {
