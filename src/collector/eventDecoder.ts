@@ -169,7 +169,8 @@ export class EventDecoder {
 
   private text(n: number): string {
     this.need(n);
-    const s = this.buf.toString('utf8', this.at, this.at + n);
+    // No encoding: Buffer's default, UTF-8, read without looking up an encoding's name.
+    const s = this.buf.toString(undefined, this.at, this.at + n);
     this.at += n;
     return s;
   }

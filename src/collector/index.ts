@@ -7,6 +7,7 @@
 export {
   startCollector,
   LineSplitter,
+  PreloadInput,
   ipcPathFor,
   maxSocketPathBytes,
   socketPathProblem,
@@ -37,6 +38,7 @@ export {
 export { SourceMapResolver, type SourceMapOptions } from './sourceMaps';
 export { HelperLink, pcapLabels, pcapUnavailableReason, setHelperStats, type HelperLinkOptions, type PcapLabel } from './helperLink';
 export { tupleKey, tcpConnFieldsFromHelper } from '../protocol/helper';
+export { HelperClient } from '../helper/launch';
 
 export { TraceBuilder } from '../trace/builder/builder';
 export { roundMs } from '../trace/derive/timings';

@@ -290,6 +290,84 @@ function removeDir(dir: string): void {
   }
 }
 
+/**
+ * One preload connection's input: its bytes split into lines and frames (LineSplitter), each
+ * parsed or decoded (EventDecoder) and applied to the session in order. The first line goes to
+ * `challenge` first, which answers it and returns true when it was the preload's challenge.
+ */
+export class PreloadInput {
+  private readonly splitter: LineSplitter;
+  private readonly decoder = new EventDecoder();
+  private first = true;
+
+  constructor(
+    private readonly session: Session,
+    private readonly connection: number,
+    maxLineBytes: number,
+    private readonly challenge: (line: Buffer) => boolean,
+  ) {
+    this.splitter = new LineSplitter(maxLineBytes, () => session.warn(`a preload message over ${maxLineBytes} bytes was dropped`));
+  }
+
+  /** Feeds a chunk of the connection's bytes: every message it completes is applied. */
+  push(chunk: Buffer): void {
+    for (const item of this.splitter.push(chunk)) {
+      if (this.first) {
+        this.first = false;
+        if (Buffer.isBuffer(item) && this.challenge(item)) continue;
+      }
+      if (Buffer.isBuffer(item)) this.line(item);
+      else this.blob(item);
+    }
+  }
+
+  /** Bytes held for the unfinished message (LineSplitter.heldBytes). */
+  get heldBytes(): number {
+    return this.splitter.heldBytes;
+  }
+
+  /** Whether the bytes so far stop inside a message. */
+  get midMessage(): boolean {
+    return this.splitter.midMessage;
+  }
+
+  private line(line: Buffer): void {
+    const text = line.toString('utf8').trim();
+    if (text === '') return;
+    let message: unknown;
+    try {
+      message = JSON.parse(text);
+    } catch {
+      this.session.warn('a preload message was not valid JSON');
+      return;
+    }
+    this.session.apply(this.connection, message);
+  }
+
+  private blob(frame: BlobFrame): void {
+    let header: unknown;
+    try {
+      header = JSON.parse(frame.header.toString('utf8'));
+    } catch {
+      this.session.warn('a preload blob header was not valid JSON');
+      return;
+    }
+    const h = header as { type?: unknown; n?: unknown };
+    if (h.type === 'events') {
+      const announced = typeof h.n === 'number' && Number.isSafeInteger(h.n) && h.n >= 0 ? h.n : 0;
+      const out = this.decoder.decode(frame.data, announced);
+      const messages = out.messages;
+      for (let i = 0; i < messages.length; i++) this.session.apply(this.connection, messages[i]);
+      if (out.error !== undefined)
+        this.session.warn(
+          `a preload events frame was damaged (${out.error}): ${this.decoder.dropped} events dropped on this connection so far`,
+        );
+      return;
+    }
+    this.session.apply(this.connection, { ...(header as object), data: frame.data });
+  }
+}
+
 /** Starts a collector listening on a fresh private socket. */
 export async function startCollector(options: CollectorOptions): Promise<Collector> {
   // A recorded exchange's blob holds up to three bodies at the per-body cap (WireExchange).
@@ -326,30 +404,21 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
     sockets.add(socket);
     activity.note();
     const connection = session.openConnection();
-    const decoder = new EventDecoder();
     // Collector → preload: the session's rule sets (src/collector/rules.ts), after the hello;
     // a write that fails never closes the socket before it was read to its end (preloadPeer.ts).
     const peer = preloadPeer(socket);
     session.rules.attach(connection, peer);
     // The first line may be the preload's challenge: answered first, before anything else is written.
-    let first = true;
-    const splitter = new LineSplitter(maxLineBytes, () => session.warn(`a preload message over ${maxLineBytes} bytes was dropped`));
+    const input = new PreloadInput(session, connection, maxLineBytes, (line) => {
+      const proof = answerChallenge(line.toString('latin1'), collectorKey);
+      if (proof !== undefined) peer.write(proof);
+      return proof !== undefined;
+    });
     let held = 0;
     socket.on('data', (chunk: Buffer) => {
-      for (const item of splitter.push(chunk)) {
-        if (first) {
-          first = false;
-          const proof = Buffer.isBuffer(item) ? answerChallenge(item.toString('latin1'), collectorKey) : undefined;
-          if (proof !== undefined) {
-            peer.write(proof);
-            continue;
-          }
-        }
-        if (Buffer.isBuffer(item)) handleLine(connection, item);
-        else handleBlob(connection, item, decoder);
-      }
-      pendingBytes += splitter.heldBytes - held;
-      held = splitter.heldBytes;
+      input.push(chunk);
+      pendingBytes += input.heldBytes - held;
+      held = input.heldBytes;
       if (pendingBytes > maxPendingBytes) {
         session.warn(
           `a preload connection was closed: the collector held more than ${Math.round(maxPendingBytes / 1048576)} MiB of unfinished messages`,
@@ -366,7 +435,7 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
       pendingBytes -= held;
       held = 0;
       if (!sockets.delete(socket)) return;
-      if (splitter.midMessage) session.warn('a preload connection ended in the middle of a message');
+      if (input.midMessage) session.warn('a preload connection ended in the middle of a message');
       session.closeConnection(connection, closed);
       activity.note();
     };
@@ -374,39 +443,6 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
     socket.on('close', done);
     socket.on('error', () => done());
   });
-
-  function handleLine(connection: number, line: Buffer): void {
-    const text = line.toString('utf8').trim();
-    if (text === '') return;
-    let message: unknown;
-    try {
-      message = JSON.parse(text);
-    } catch {
-      session.warn('a preload message was not valid JSON');
-      return;
-    }
-    session.apply(connection, message);
-  }
-
-  function handleBlob(connection: number, frame: BlobFrame, decoder: EventDecoder): void {
-    let header: unknown;
-    try {
-      header = JSON.parse(frame.header.toString('utf8'));
-    } catch {
-      session.warn('a preload blob header was not valid JSON');
-      return;
-    }
-    const h = header as { type?: unknown; n?: unknown };
-    if (h.type === 'events') {
-      const announced = typeof h.n === 'number' && Number.isSafeInteger(h.n) && h.n >= 0 ? h.n : 0;
-      const out = decoder.decode(frame.data, announced);
-      for (const m of out.messages) session.apply(connection, m);
-      if (out.error !== undefined)
-        session.warn(`a preload events frame was damaged (${out.error}): ${decoder.dropped} events dropped on this connection so far`);
-      return;
-    }
-    session.apply(connection, { ...(header as object), data: frame.data });
-  }
 
   server.on('error', (err) => session.warn(`collector socket error: ${err.message}`));
   await new Promise<void>((resolve, reject) => {

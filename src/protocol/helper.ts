@@ -245,8 +245,12 @@ export type HelperCommand = { type: 'stop' } | { type: 'stats' } | { type: 'snap
  * IPv6 addresses in brackets ("[::1]:40000>[::1]:80").
  */
 export function tupleKey(t: AddrTuple): string {
-  const host = (ip: string) => (ip.includes(':') ? `[${ip}]` : ip);
-  return `${host(t.srcIP)}:${t.srcPort}>${host(t.dstIP)}:${t.dstPort}`;
+  return `${bracketed(t.srcIP)}:${t.srcPort}>${bracketed(t.dstIP)}:${t.dstPort}`;
+}
+
+/** An IPv6 address in brackets (before a port), any other as it is. */
+function bracketed(ip: string): string {
+  return ip.includes(':') ? `[${ip}]` : ip;
 }
 
 /**

@@ -6,7 +6,7 @@
  * bodies resolved. Bad input becomes a warning, never an exception.
  */
 
-import { isTime } from '../formats/normalize';
+import { isTime, isTimeKey } from '../formats/normalize';
 import { redactUrl, type NameSet } from '../contract/redactUrl';
 import type { HeaderPair, HttpRequest, Initiator, ProcessInfo, RecordKind } from '../contract/types';
 import type { IncompleteReason } from '../contract/incoming';
@@ -228,7 +228,7 @@ export class UpsertDecoder {
       const list = this.headerListOf(key, value);
       setField(record, key, list);
       if (!list && value !== undefined && value !== null) this.host.warn(`a request's ${key} were malformed and are left out`);
-    } else if (key.endsWith('At')) {
+    } else if (isTimeKey(key)) {
       // A time: epoch milliseconds within what a Date holds. Anything else (a hostile or broken
       // peer's) is left out, keeping a value an earlier update gave; views and exports read
       // these as numbers (a HAR entry's startedDateTime is a Date of it).
@@ -321,7 +321,7 @@ export class UpsertDecoder {
 
   /** Converts every numeric `...At` field (recursively) from epoch ms to trace-relative ms. */
   private convertTimes(key: string, value: unknown): unknown {
-    if (typeof value === 'number') return key.endsWith('At') ? this.host.relative(value) : value;
+    if (typeof value === 'number') return isTimeKey(key) ? this.host.relative(value) : value;
     if (typeof value === 'string') return this.sharedPairs.string(value); // an address, a host name: repeated
     if (Array.isArray(value)) return value.map((v) => this.convertTimes('', v));
     if (isObject(value)) {

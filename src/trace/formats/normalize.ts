@@ -49,6 +49,16 @@ export function isTime(v: unknown): v is number {
   return typeof v === 'number' && Math.abs(v) <= MAX_TIME_MS;
 }
 
+/**
+ * Whether a field named `key` holds a time (its name ends in `At`). Two character codes, not
+ * String.prototype.endsWith: that is a call into a builtin that TurboFan does not inline, made for
+ * every field of every update the collector applies.
+ */
+export function isTimeKey(key: string): boolean {
+  const n = key.length;
+  return n >= 2 && key.charCodeAt(n - 1) === 116 && key.charCodeAt(n - 2) === 65;
+}
+
 function isCount(v: unknown): v is number {
   return typeof v === 'number' && Number.isFinite(v) && v >= 0;
 }
