@@ -110,7 +110,9 @@ const spread = (p, calls) => {
   return xs.length > 1 ? ` (${M(Math.min(...xs))}–${M(Math.max(...xs))})` : '';
 };
 const has = conditions.includes('none');
-console.log(`\nfork.mjs under callgrind, M Ir, median of ${rounds} (time scale ${timeScale}${args.includes('--sampled') ? ', sampled' : ''})`);
+console.log(
+  `\nfork.mjs under callgrind, M Ir, median of ${rounds} (time scale ${timeScale}${args.includes('--sampled') ? ', sampled' : ''})`,
+);
 console.log('| condition | start (0 calls) | 100 calls | per call, k Ir | over untraced: whole | start | per call, k Ir |');
 console.log('|---|---:|---:|---:|---:|---:|---:|');
 for (const p of conditions) {
@@ -120,5 +122,7 @@ for (const p of conditions) {
   const over = base
     ? `+${M(w - base[1])} (${((w / base[1] - 1) * 100).toFixed(1)}%) | +${M(s - base[0])} | +${((per - (base[1] - base[0]) / 100) / 1e3).toFixed(1)}`
     : '— | — | —';
-  console.log(`| ${p === 'none' ? 'untraced' : p} | ${M(s)}${spread(p, 0)} | ${M(w)}${spread(p, 100)} | ${(per / 1e3).toFixed(1)} | ${over} |`);
+  console.log(
+    `| ${p === 'none' ? 'untraced' : p} | ${M(s)}${spread(p, 0)} | ${M(w)}${spread(p, 100)} | ${(per / 1e3).toFixed(1)} | ${over} |`,
+  );
 }
