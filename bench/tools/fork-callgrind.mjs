@@ -11,7 +11,8 @@
 //
 // The runs are made as bench/callgrind.mjs makes them (its header): V8 on one thread with fixed
 // seeds, each bundle's time constants scaled (--time-scale; --sampled leaves the initiators' budget
-// as built), the code cache warmed first by a run outside valgrind. --out-dir keeps
+// as built), the code cache warmed first by a run outside valgrind, in the suite's folder (a worker's
+// cwd: Node reads the package.json above the cwd for a `--require`d preload). --out-dir keeps
 // DIR/<condition>-<calls>.out of the last round: `node bench/tools/callgrind-groups.mjs DIR 0 1 0 100`
 // splits the per-call difference, `--whole` (same arguments) the whole process's at 100.
 import { execFile } from 'node:child_process';
@@ -77,7 +78,9 @@ for (const p of conditions) {
   if (fileOf(p) === 'none') continue;
   const { env, argv } = runArgs(p, 100);
   await new Promise((done, fail) =>
-    execFile(process.execPath, argv, { env }, (err, _out, stderr) => (err ? fail(new Error(`prewarm failed: ${stderr}`)) : done())),
+    execFile(process.execPath, argv, { env, cwd: suite.app }, (err, _out, stderr) =>
+      err ? fail(new Error(`prewarm failed: ${stderr}`)) : done(),
+    ),
   );
 }
 
@@ -90,7 +93,7 @@ async function worker() {
     const { p, calls, last } = tasks[next++];
     const { env, argv } = runArgs(p, calls);
     const out = outDir && last ? join(outDir, `${conditions.indexOf(p)}-${calls}.out`) : '/dev/null';
-    const r = await callgrindIr(argv, env, out);
+    const r = await callgrindIr(argv, env, out, suite.app);
     const key = `${p}@${calls}`;
     results.set(key, [...(results.get(key) ?? []), r.ir]);
     console.log(JSON.stringify({ preload: p, calls, ir: r.ir, seconds: r.seconds }));
