@@ -59,14 +59,15 @@ export const STEADY_NODE_FLAGS = ['--single-threaded', '--predictable-gc-schedul
  * {ir, stdout, seconds}, rejects when it fails or its first stdout line (a bench client's JSON)
  * reports failures. CALLGRIND_FLAGS (space-separated) adds callgrind options, e.g.
  * `--cache-sim=yes --branch-sim=yes` for simulated cache misses and mispredicted branches (the
- * output's `totals:` line then has them after Ir).
+ * output's `totals:` line then has them after Ir). `cwd`: the program's folder (this process's by
+ * default); Node reads the package.json above it when a `--require` is given.
  */
-export function callgrindIr(nodeArgs, env, outFile = '/dev/null') {
+export function callgrindIr(nodeArgs, env, outFile = '/dev/null', cwd = undefined) {
   const extra = (process.env.CALLGRIND_FLAGS ?? '').split(' ').filter(Boolean);
   const argv = ['--tool=callgrind', '--smc-check=all-non-file', ...extra, `--callgrind-out-file=${outFile}`, process.execPath, ...nodeArgs];
   const t0 = Date.now();
   return new Promise((done, fail) => {
-    const c = spawn('valgrind', argv, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const c = spawn('valgrind', argv, { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
     let err = '';
     let out = '';
     c.stderr.on('data', (d) => (err += d));

@@ -90,7 +90,7 @@ export async function startControlled(script, args = []) {
  * vitest cache in `tmp`), ask (the services' "count"/"reset"), stop()}.
  */
 export async function vitestSuite(tmp) {
-  const app = installApp('vitest-suite', ['vitest.config.mjs', 'tests']);
+  const app = installApp('vitest-suite', ['vitest.config.mjs', 'tests', 'fork.mjs']);
   const server = await startControlled('suite-server.mjs');
   const { api, auth } = server.first;
   if (!api) throw new Error(`the suite's services did not start: ${JSON.stringify(server.first).slice(0, 2000)}`);

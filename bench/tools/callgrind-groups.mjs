@@ -5,6 +5,7 @@
 //
 //   node bench/tools/callgrind-groups.mjs DIR <A index> <B index> <small> <large> [--top=N]
 //   node bench/tools/callgrind-groups.mjs DIR_A:<index> DIR_B:<index> <small> <large>   (two directories)
+//   … --whole: B@large − A@large, the whole processes (Ir, not per request)
 //
 // Outputs made with a cache or branch simulation (CALLGRIND_FLAGS) are read by their Ir.
 //
@@ -135,14 +136,19 @@ const GROUPS = [
   ['JIT-compiled code (bare addresses)', /^\?\?\?:0x|^0x/],
 ];
 
-const [a1, a2, b1, b2] = [fileA(small), fileA(large), fileB(small), fileB(large)].map(load);
+// --whole: the two conditions' whole processes at <large> (B@large − A@large), <small> unread.
+const whole = process.argv.includes('--whole');
+const [a1, a2, b1, b2] = whole
+  ? [new Map(), load(fileA(large)), new Map(), load(fileB(large))]
+  : [fileA(small), fileA(large), fileB(small), fileB(large)].map(load);
+const per = whole ? 1 : large - small;
 const names = new Set([...a1.keys(), ...a2.keys(), ...b1.keys(), ...b2.keys()]);
 const get = (m, k) => m.get(k) ?? 0;
 const sums = new Map();
 const members = new Map();
 let total = 0;
 for (const k of names) {
-  const d = (get(b2, k) - get(b1, k) - (get(a2, k) - get(a1, k))) / (large - small);
+  const d = (get(b2, k) - get(b1, k) - (get(a2, k) - get(a1, k))) / per;
   total += d;
   const g = GROUPS.find(([, re]) => re.test(k))?.[0] ?? 'other';
   sums.set(g, (sums.get(g) ?? 0) + d);

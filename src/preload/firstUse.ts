@@ -37,7 +37,7 @@ import { sdkPackageOf } from './initiator/sdkPackages';
 export interface PreloadBody {
   /** Hands `message` of `channel` to the body's subscribers of it. */
   deliver?: (channel: string, message: unknown) => void;
-  /** Has `cb` called once the body is warm (index.ts; the loader's code cache, loader.ts). */
+  /** Has `cb` called each time the body is warm (index.ts; the loader's code cache, loader.ts). */
   whenWarm?: (cb: () => void) => void;
 }
 

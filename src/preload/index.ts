@@ -49,13 +49,24 @@ import { flushOpenRecordings } from './message/recorder';
 /** For the loader (loader.ts, firstUse.ts): the message that made it run the body. */
 export { deliver } from './detach';
 
-/** Set by start(): has `cb` called once after this thread's next completed request. */
+/**
+ * The completed requests after which the loader's code cache is made warm (its data made anew
+ * each time): the first, for a process that makes a single request; later ones, by when a program
+ * has usually taken the paths its first request did not (another client, a connection that
+ * closes, a 4xx, a batch of records sent): the functions compiled for them are then in the data
+ * later processes read, not compiled again from source in each (issue 65: a vitest worker of
+ * fetch, axios and node:http calls, bench/tools/fork-callgrind.mjs).
+ */
+const WARM_AT = [1, 16, 64];
+
+/** Set by start(): has `cb` called after each of this thread's completed requests counted in WARM_AT. */
 let armWarm: ((cb: () => void) => void) | undefined;
 
 /**
- * For the loader (loader.ts, runCached): `cb` is called once, soon after this thread's first
- * request completed, when the functions of a request's path have been compiled (the code cache
- * made then holds them). Never called in a process that makes no request, or where tracing is off.
+ * For the loader (loader.ts, runCached): `cb` is called soon after this thread's first request
+ * completed, when the functions of a request's path have been compiled (the code cache made then
+ * holds them), and again after the later ones WARM_AT counts, with the paths taken since. Never called in a
+ * process that makes no request, or where tracing is off.
  */
 export function whenWarm(cb: () => void): void {
   armWarm?.(cb);
@@ -148,10 +159,8 @@ function start(): void {
   const ended = loop ? (id: string) => loop.ended(id) : undefined;
   transport.onComplete = ended;
   armWarm = (cb) => {
-    transport.onComplete = (id) => {
-      ended?.(id);
-      // Once, on a timer of its own (outside the program's call); then the loop monitor's alone.
-      transport.onComplete = ended;
+    // On a timer of its own (outside the program's call).
+    const warmNow = () =>
       orig
         .setTimeout(() => {
           try {
@@ -161,6 +170,14 @@ function start(): void {
           }
         }, 0)
         .unref();
+    let completed = 0;
+    let next = 0;
+    transport.onComplete = (id) => {
+      ended?.(id);
+      if (++completed < WARM_AT[next]!) return;
+      // After the last, the loop monitor's alone.
+      if (++next === WARM_AT.length) transport.onComplete = ended;
+      warmNow();
     };
   };
   startRules(config, threadId, transport, t);

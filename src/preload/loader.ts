@@ -5,8 +5,9 @@
  * preload's start; parsing alone was ≈ 53 M instructions of it).
  *
  * The cache is V8's cached data for the body's script, made in the first process that finds none
- * (after the body's start ran, so the functions compiled by then are in it), made again once after
- * a process's first request (a `.warm.bin`, read first: a request's functions too) and kept in the user's
+ * (after the body's start ran, so the functions compiled by then are in it), made again after
+ * a process's first request, its 16th and its 64th (a `.warm.bin`, read first: a request's functions too, and
+ * those of the paths its later requests took; index.ts, WARM_AT) and kept in the user's
  * cache folder (`$NETTRACE_CACHE/v8`, else `$XDG_CACHE_HOME/nettrace/v8`, else
  * `~/.cache/nettrace/v8`; folder 0700, files 0600, written whole by a rename; one file per install
  * and Node version, a new one replacing the others). Its name holds what the data depends on: the
@@ -95,7 +96,8 @@ interface RunCachedOptions {
   atExit?: boolean;
   /**
    * Given the file's exports and a function that makes the data anew: the file calls it once it
-   * is warm (the preload's body: after its first request, index.ts `whenWarm`). Not asked when
+   * is warm (the preload's body: after its first request, its 16th and its 64th, index.ts `whenWarm`); it
+   * may call it more than once, each time with the data made anew. Not asked when
    * the data read was made so already.
    */
   whenWarm?: (exports: unknown, save: () => void) => void;
@@ -109,7 +111,8 @@ interface RunCachedOptions {
  *
  * The data is made when the file's top level has run (then it holds the functions compiled so
  * far; one missing is compiled from source when first called, in every process), again when the
- * file says it is warm (kept under a name of its own, read first, and made once), or with
+ * file says it is warm (kept under a name of its own, read first, and made by the processes that found
+ * none), or with
  * `atExit` when the process exits.
  */
 export function runCached(file: string, name: string, { atExit = false, whenWarm }: RunCachedOptions = {}): unknown {

@@ -199,3 +199,41 @@ test("the code cache is made warm once, after a process's first request: later p
     rmSync(cache, { recursive: true, force: true });
   }
 });
+
+test('the warm code cache is made again after the 16th and the 64th request: the paths taken after the first are in it', async () => {
+  const server = createHttpServer((req, res) => (req.url === '/close' ? res.writeHead(404, { connection: 'close' }).end() : res.end('ok')));
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  const caches = [];
+  try {
+    const url = `http://127.0.0.1:${server.address().port}`;
+    // The first request by fetch; then node:http, each 10th answered 404 on a closing connection.
+    const code = (n) =>
+      `(async () => { await (await fetch(${JSON.stringify(url)})).text();
+        for (let i = 1; i < ${n}; i++) await new Promise((done) => require('node:http').get(${JSON.stringify(url)} + (i % 10 ? '/' : '/close'), (r) => { r.resume(); r.on('end', done); }));
+        await new Promise((r) => setTimeout(r, 100)); })()`;
+    const warmSize = async (n) => {
+      const cache = mkdtempSync(join(tmpdir(), 'nettrace-v8again-'));
+      caches.push(cache);
+      const env = {
+        PATH: process.env.PATH,
+        NETTRACE_CACHE: cache,
+        NETTRACE_CONFIG: JSON.stringify({ ipcPath: join(root, 'no-collector-here.sock') }),
+      };
+      const status = await new Promise((resolve) =>
+        spawn(process.execPath, ['--require', preload, '-e', code(n)], { env, stdio: 'ignore' }).on('exit', resolve),
+      );
+      assert.equal(status, 0);
+      const files = readdirSync(join(cache, 'v8'));
+      assert.equal(files.length, 1);
+      assert.match(files[0], /\.warm\.bin$/);
+      return statSync(join(cache, 'v8', files[0])).size;
+    };
+    // 15 requests: the data made after the first alone; 70: made again after the 16th and the 64th.
+    const once = await warmSize(15);
+    const again = await warmSize(70);
+    assert.ok(again > once, `the data made after 70 requests (${again} bytes) holds more than after 15 (${once})`);
+  } finally {
+    server.close();
+    for (const c of caches) rmSync(c, { recursive: true, force: true });
+  }
+});
