@@ -9,8 +9,8 @@
  * a process's first request, its 16th and its 64th (a `.warm.bin`, read first: a request's functions too, and
  * those of the paths its later requests took; index.ts, WARM_AT) and kept in the user's
  * cache folder (`$NETTRACE_CACHE/v8`, else `$XDG_CACHE_HOME/nettrace/v8`, else
- * `~/.cache/nettrace/v8`; folder 0700, files 0600, written whole by a rename; one file per install
- * and Node version, a new one replacing the others). Its name holds what the data depends on: the
+ * `~/.cache/nettrace/v8`; folder 0700, files 0600, written whole by a rename; per install and Node
+ * version the files of the last KEPT_KEYS keys, a new one replacing the oldest). Its name holds what the data depends on: the
  * body's path, size and modification time, Node's version, the architecture and the process's
  * flags (V8 refuses data made under other flags; it then compiles as without, and this process
  * writes the data anew). The same for every Node the preload runs
@@ -45,9 +45,20 @@ function fnv(text: string): string {
 }
 
 /**
+ * Keys (what the data depends on besides the install and Node's version: a build, the process's
+ * flags) whose files are kept per install and Node version. More than one: the processes of one
+ * program often differ in their flags (`npm test` and the test runner's workers it starts, each
+ * with options of its own), and with one key kept each kind's write removed the other's, so every
+ * run compiled the body again and wrote its data anew, in every process (issue 65: the vitest
+ * suite's workers and npm, each run).
+ */
+const KEPT_KEYS = 4;
+
+/**
  * Writes `data` to `file` whole (a temporary file renamed), 0600 in a 0700 folder, and removes the
- * files of this install's earlier builds and flags (their names start with `prefix`), so the folder
- * holds one file per install and Node version; never throws.
+ * other file of its key (the warm data replaces the first; new first data, made when the warm
+ * one was refused, replaces it) and the files of this install's keys (their names start with
+ * `prefix`) but the KEPT_KEYS − 1 written last; never throws.
  */
 function writeCache(file: string, prefix: string, data: Buffer): void {
   try {
@@ -56,8 +67,22 @@ function writeCache(file: string, prefix: string, data: Buffer): void {
     const tmp = `${file}.${process.pid}.tmp`;
     fs.writeFileSync(tmp, data, { mode: 0o600 });
     fs.renameSync(tmp, file);
+    const base = path.basename(file);
+    const keyOf = (name: string): string => name.slice(prefix.length, name.indexOf('.', prefix.length));
+    const own = keyOf(base);
+    const others: Array<{ name: string; key: string; at: number }> = [];
     for (const name of fs.readdirSync(dir)) {
-      if (name.startsWith(prefix) && name.endsWith('.bin') && name !== path.basename(file)) fs.unlinkSync(path.join(dir, name));
+      if (!name.startsWith(prefix) || !name.endsWith('.bin') || name === base) continue;
+      const key = keyOf(name);
+      if (key === own) fs.unlinkSync(path.join(dir, name));
+      else others.push({ name, key, at: fs.statSync(path.join(dir, name)).mtimeMs });
+    }
+    // The other keys, the last written first: those past the kept ones go.
+    others.sort((a, b) => b.at - a.at);
+    const kept = new Set<string>();
+    for (const o of others) {
+      if (kept.has(o.key) || kept.size < KEPT_KEYS - 1) kept.add(o.key);
+      else fs.unlinkSync(path.join(dir, o.name));
     }
   } catch {
     // No cache this time; the next process tries again.

@@ -156,6 +156,40 @@ test("the preload's body is compiled once: later processes run it from V8's code
   }
 });
 
+test("processes of one program with different options keep each their code cache: one's write does not remove the other's", () => {
+  const cache = mkdtempSync(join(tmpdir(), 'nettrace-v8keys-'));
+  try {
+    const env = {
+      PATH: process.env.PATH,
+      NETTRACE_CACHE: cache,
+      NETTRACE_CONFIG: JSON.stringify({ ipcPath: join(root, 'no-collector-here.sock') }),
+    };
+    // Two kinds of process (as `npm test` and its runner's workers): their options differ, so do their keys.
+    const run = (...options) =>
+      spawnSync(process.execPath, [...options, '--require', preload, '-e', "require('node:dns')"], {
+        env,
+        encoding: 'utf8',
+        timeout: 60_000,
+      });
+    const dir = join(cache, 'v8');
+    const files = () =>
+      readdirSync(dir)
+        .filter((f) => f.endsWith('.bin'))
+        .sort();
+    assert.equal(run().status, 0);
+    const [a] = files();
+    assert.equal(run('--no-deprecation').status, 0);
+    assert.equal(files().length, 2, `each kind's file: ${files()}`);
+    const made = Object.fromEntries(files().map((f) => [f, statSync(join(dir, f)).mtimeMs]));
+    // Each kind again: both read their data as it is, nothing is written.
+    assert.equal(run().status, 0);
+    assert.equal(run('--no-deprecation').status, 0);
+    assert.deepEqual(Object.fromEntries(files().map((f) => [f, statSync(join(dir, f)).mtimeMs])), made, `${a}: not written again`);
+  } finally {
+    rmSync(cache, { recursive: true, force: true });
+  }
+});
+
 test("the code cache is made warm once, after a process's first request: later processes read it as it is", async () => {
   const cache = mkdtempSync(join(tmpdir(), 'nettrace-v8warm-'));
   const server = createHttpServer((req, res) => res.end('ok'));
