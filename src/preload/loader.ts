@@ -54,6 +54,9 @@ function fnv(text: string): string {
  */
 const KEPT_KEYS = 4;
 
+/** Age past which a temporary file of this install's is one a killed process left, not one being written. */
+const STALE_TMP_MS = 60_000;
+
 /**
  * Writes `data` to `file` whole (a temporary file renamed), 0600 in a 0700 folder, and removes the
  * other file of its key (the warm data replaces the first; new first data, made when the warm
@@ -72,7 +75,13 @@ function writeCache(file: string, prefix: string, data: Buffer): void {
     const own = keyOf(base);
     const others: Array<{ name: string; key: string; at: number }> = [];
     for (const name of fs.readdirSync(dir)) {
-      if (!name.startsWith(prefix) || !name.endsWith('.bin') || name === base) continue;
+      if (!name.startsWith(prefix)) continue;
+      // A temporary file a process left, killed while it wrote (a test runner ends its workers so).
+      if (name.endsWith('.tmp')) {
+        if (fs.statSync(path.join(dir, name)).mtimeMs < Date.now() - STALE_TMP_MS) fs.unlinkSync(path.join(dir, name));
+        continue;
+      }
+      if (!name.endsWith('.bin') || name === base) continue;
       const key = keyOf(name);
       if (key === own) fs.unlinkSync(path.join(dir, name));
       else others.push({ name, key, at: fs.statSync(path.join(dir, name)).mtimeMs });

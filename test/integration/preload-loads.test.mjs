@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { createServer } from 'node:net';
 import { createServer as createHttpServer } from 'node:http';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -178,7 +178,16 @@ test("processes of one program with different options keep each their code cache
         .sort();
     assert.equal(run().status, 0);
     const [a] = files();
+    // What killed processes left while they wrote: an old one goes at the next write, a new one may be being written.
+    const prefix = a.slice(0, a.lastIndexOf('-') + 1);
+    const stale = join(dir, `${prefix}0badc0de.bin.4242.tmp`);
+    const fresh = join(dir, `${prefix}0badc0de.bin.4243.tmp`);
+    writeFileSync(stale, '');
+    writeFileSync(fresh, '');
+    utimesSync(stale, new Date(Date.now() - 3_600_000), new Date(Date.now() - 3_600_000));
     assert.equal(run('--no-deprecation').status, 0);
+    assert.ok(!existsSync(stale) && existsSync(fresh), 'the old temporary file removed, the new one kept');
+    rmSync(fresh);
     assert.equal(files().length, 2, `each kind's file: ${files()}`);
     const made = Object.fromEntries(files().map((f) => [f, statSync(join(dir, f)).mtimeMs]));
     // Each kind again: both read their data as it is, nothing is written.
