@@ -19,6 +19,15 @@ import { nodeBin, otherNodeMajors } from '../../scripts/nodes.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const preload = join(root, 'dist', 'preload.cjs');
+
+/** A traced process's environment for the code cache's tests: its cache in `cache`, no collector behind its socket. */
+function cacheEnv(cache) {
+  return {
+    PATH: process.env.PATH,
+    NETTRACE_CACHE: cache,
+    NETTRACE_CONFIG: JSON.stringify({ ipcPath: join(root, 'no-collector-here.sock') }),
+  };
+}
 /**
  * What the preload may load at start: the channels it listens on, its clock, its UTF-8 decoder,
  * the async context it keeps a request's initiator in, and what Node 22+ loads for `fs`'s
@@ -125,11 +134,7 @@ test("the preload's body is ASCII, so every process reads it as a one-byte strin
 test("the preload's body is compiled once: later processes run it from V8's code cache (a 0600 file in a 0700 folder)", () => {
   const cache = mkdtempSync(join(tmpdir(), 'nettrace-v8cache-'));
   try {
-    const env = {
-      PATH: process.env.PATH,
-      NETTRACE_CACHE: cache,
-      NETTRACE_CONFIG: JSON.stringify({ ipcPath: join(root, 'no-collector-here.sock') }),
-    };
+    const env = cacheEnv(cache);
     // The body runs at the program's first use of the network (firstUse.ts): dns here.
     const run = () =>
       spawnSync(process.execPath, ['--require', preload, '-e', "require('node:dns')"], { env, encoding: 'utf8', timeout: 60_000 });
@@ -159,11 +164,7 @@ test("the preload's body is compiled once: later processes run it from V8's code
 test("processes of one program with different options keep each their code cache: one's write does not remove the other's", () => {
   const cache = mkdtempSync(join(tmpdir(), 'nettrace-v8keys-'));
   try {
-    const env = {
-      PATH: process.env.PATH,
-      NETTRACE_CACHE: cache,
-      NETTRACE_CONFIG: JSON.stringify({ ipcPath: join(root, 'no-collector-here.sock') }),
-    };
+    const env = cacheEnv(cache);
     // Two kinds of process (as `npm test` and its runner's workers): their options differ, so do their keys.
     const run = (...options) =>
       spawnSync(process.execPath, [...options, '--require', preload, '-e', "require('node:dns')"], {
@@ -204,11 +205,7 @@ test("the code cache is made warm once, after a process's first request: later p
   const server = createHttpServer((req, res) => res.end('ok'));
   await new Promise((r) => server.listen(0, '127.0.0.1', r));
   try {
-    const env = {
-      PATH: process.env.PATH,
-      NETTRACE_CACHE: cache,
-      NETTRACE_CONFIG: JSON.stringify({ ipcPath: join(root, 'no-collector-here.sock') }),
-    };
+    const env = cacheEnv(cache);
     const url = `http://127.0.0.1:${server.address().port}/`;
     const run = (code) =>
       new Promise((resolve) => {
@@ -257,11 +254,7 @@ test('the warm code cache is made again after the 16th and the 64th request: the
     const warmSize = async (n) => {
       const cache = mkdtempSync(join(tmpdir(), 'nettrace-v8again-'));
       caches.push(cache);
-      const env = {
-        PATH: process.env.PATH,
-        NETTRACE_CACHE: cache,
-        NETTRACE_CONFIG: JSON.stringify({ ipcPath: join(root, 'no-collector-here.sock') }),
-      };
+      const env = cacheEnv(cache);
       const status = await new Promise((resolve) =>
         spawn(process.execPath, ['--require', preload, '-e', code(n)], { env, stdio: 'ignore' }).on('exit', resolve),
       );

@@ -3,6 +3,8 @@
 // node:http, then runs orders.test.ts's 20 cases (FORK_CASES) one after the other: 5 calls each (fetch, axios
 // on a keep-alive agent, node:http kept alive and on a fresh connection, a 404), 100 in all, to
 // the suite's services (API_URL). Prints {"requests":100,"failures":0} and exits.
+// httpJson, fetchJson and the loop restate tests/client.ts and tests/orders.test.ts: Node 20 runs no
+// TypeScript without a loader, which the worker's cost would then hold. A change to those is made here too.
 import http from 'node:http';
 import axios from 'axios';
 import { JestAsymmetricMatchers, JestChaiExpect, JestExtend } from '@vitest/expect';
