@@ -10,7 +10,8 @@
  * those of the paths its later requests took; index.ts, WARM_AT) and kept in the user's
  * cache folder (`$NETTRACE_CACHE/v8`, else `$XDG_CACHE_HOME/nettrace/v8`, else
  * `~/.cache/nettrace/v8`; folder 0700, files 0600, written whole by a rename; per install and Node
- * version the files of the last KEPT_KEYS keys, a new one replacing the oldest). Its name holds what the data depends on: the
+ * version the files of the last KEPT_KEYS keys, a new one replacing the oldest; in all at most
+ * MAX_FOLDER_BYTES, the oldest-written going first). Its name holds what the data depends on: the
  * body's path, size and modification time, Node's version, the architecture and the process's
  * flags (V8 refuses data made under other flags; it then compiles as without, and this process
  * writes the data anew). The same for every Node the preload runs
@@ -58,10 +59,29 @@ const KEPT_KEYS = 4;
 const STALE_TMP_MS = 60_000;
 
 /**
+ * Bytes the folder's data files may take in all, every install and Node version together: the
+ * files of an install that is gone (the extension's folder changes at each update) or of a Node
+ * no longer used are never written again, so the oldest-written go when the folder holds more.
+ * A file still in use that goes is written again by its next process. Room for some 60 of the
+ * preload's files (≈ 250–550 KB each).
+ */
+const MAX_FOLDER_BYTES = 32 * 1024 * 1024;
+
+/** Removes a file another process may have removed first (two write at once). */
+function remove(file: string): void {
+  try {
+    fs.unlinkSync(file);
+  } catch {
+    // gone already
+  }
+}
+
+/**
  * Writes `data` to `file` whole (a temporary file renamed), 0600 in a 0700 folder, and removes the
  * other file of its key (the warm data replaces the first; new first data, made when the warm
- * one was refused, replaces it) and the files of this install's keys (their names start with
- * `prefix`) but the KEPT_KEYS − 1 written last; never throws.
+ * one was refused, replaces it), the files of this install's keys (their names start with
+ * `prefix`) but the KEPT_KEYS − 1 written last, and, while the folder's data files take more than
+ * MAX_FOLDER_BYTES, the oldest-written of any install; never throws.
  */
 function writeCache(file: string, prefix: string, data: Buffer): void {
   try {
@@ -74,24 +94,43 @@ function writeCache(file: string, prefix: string, data: Buffer): void {
     const keyOf = (name: string): string => name.slice(prefix.length, name.indexOf('.', prefix.length));
     const own = keyOf(base);
     const others: Array<{ name: string; key: string; at: number }> = [];
+    /** Every other data file in the folder, whatever its install: what MAX_FOLDER_BYTES counts. */
+    const all: Array<{ name: string; at: number; size: number }> = [];
+    let bytes = data.length;
     for (const name of fs.readdirSync(dir)) {
-      if (!name.startsWith(prefix)) continue;
       // A temporary file a process left, killed while it wrote (a test runner ends its workers so).
       if (name.endsWith('.tmp')) {
-        if (fs.statSync(path.join(dir, name)).mtimeMs < Date.now() - STALE_TMP_MS) fs.unlinkSync(path.join(dir, name));
+        if (fs.statSync(path.join(dir, name)).mtimeMs < Date.now() - STALE_TMP_MS) remove(path.join(dir, name));
         continue;
       }
       if (!name.endsWith('.bin') || name === base) continue;
-      const key = keyOf(name);
-      if (key === own) fs.unlinkSync(path.join(dir, name));
-      else others.push({ name, key, at: fs.statSync(path.join(dir, name)).mtimeMs });
+      if (name.startsWith(prefix) && keyOf(name) === own) {
+        remove(path.join(dir, name));
+        continue;
+      }
+      const st = fs.statSync(path.join(dir, name));
+      all.push({ name, at: st.mtimeMs, size: st.size });
+      bytes += st.size;
+      if (name.startsWith(prefix)) others.push({ name, key: keyOf(name), at: st.mtimeMs });
     }
     // The other keys, the last written first: those past the kept ones go.
     others.sort((a, b) => b.at - a.at);
     const kept = new Set<string>();
+    const gone = new Set<string>();
     for (const o of others) {
       if (kept.has(o.key) || kept.size < KEPT_KEYS - 1) kept.add(o.key);
-      else fs.unlinkSync(path.join(dir, o.name));
+      else {
+        remove(path.join(dir, o.name));
+        gone.add(o.name);
+      }
+    }
+    // Then the folder's oldest-written files, any install's, while it holds too much.
+    all.sort((a, b) => a.at - b.at);
+    for (const f of all) if (gone.has(f.name)) bytes -= f.size;
+    for (let i = 0; i < all.length && bytes > MAX_FOLDER_BYTES; i++) {
+      if (gone.has(all[i].name)) continue;
+      remove(path.join(dir, all[i].name));
+      bytes -= all[i].size;
     }
   } catch {
     // No cache this time; the next process tries again.

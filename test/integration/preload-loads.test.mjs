@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { createServer } from 'node:net';
 import { createServer as createHttpServer } from 'node:http';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -195,6 +195,45 @@ test("processes of one program with different options keep each their code cache
     assert.equal(run().status, 0);
     assert.equal(run('--no-deprecation').status, 0);
     assert.deepEqual(Object.fromEntries(files().map((f) => [f, statSync(join(dir, f)).mtimeMs])), made, `${a}: not written again`);
+  } finally {
+    rmSync(cache, { recursive: true, force: true });
+  }
+});
+
+test("the code cache's folder stays under 32 MiB: older installs' and Node versions' files go, the oldest-written first", () => {
+  const cache = mkdtempSync(join(tmpdir(), 'nettrace-v8folder-'));
+  try {
+    const dir = join(cache, 'v8');
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    // Files of installs gone (the extension's folder changes at each update) and of another Node:
+    // 40 of 1 MiB, each written a minute before the next, and one left half-written long ago by another install.
+    const MiB = 1024 * 1024;
+    const others = [];
+    for (let i = 0; i < 40; i++) {
+      const name = `preload-${(0x10000000 + i).toString(16)}-v18.0.0-0badc0de.bin`;
+      writeFileSync(join(dir, name), Buffer.alloc(MiB));
+      const at = new Date(Date.now() - (40 - i) * 60_000 - 3_600_000);
+      utimesSync(join(dir, name), at, at);
+      others.push(name);
+    }
+    const leftOver = join(dir, 'cli-run-00000001-v18.0.0-0badc0de.bin.4242.tmp');
+    writeFileSync(leftOver, '');
+    utimesSync(leftOver, new Date(Date.now() - 3_600_000), new Date(Date.now() - 3_600_000));
+    const r = spawnSync(process.execPath, ['--require', preload, '-e', "require('node:dns')"], {
+      env: cacheEnv(cache),
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    assert.equal(r.status, 0, r.stderr);
+    const left = readdirSync(dir);
+    const bytes = left.reduce((n, f) => n + statSync(join(dir, f)).size, 0);
+    assert.ok(bytes <= 32 * MiB, `the folder holds ${bytes} bytes`);
+    const own = left.filter((f) => !others.includes(f));
+    assert.equal(own.length, 1, `this install's file written and kept: ${own}`);
+    const kept = others.filter((f) => left.includes(f));
+    assert.ok(kept.length >= 30 && kept.length < 40, `most of the others kept: ${kept.length}`);
+    assert.deepEqual(kept, others.slice(others.length - kept.length), 'the oldest-written went first');
+    assert.ok(!existsSync(leftOver), "another install's old temporary file removed");
   } finally {
     rmSync(cache, { recursive: true, force: true });
   }
