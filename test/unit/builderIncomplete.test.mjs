@@ -50,6 +50,39 @@ test('a process whose connection closes without exit: its unfinished requests ar
   assert.equal(b.idle, true);
 });
 
+test('processes killed one after another (a test runner ending its workers) get one warning naming them, corrected as exits arrive late and when the run is interrupted', () => {
+  const b = newBuilder();
+  const killed = (w) => w.filter((x) => x.includes('without an exit message') || x.includes('when the run was interrupted'));
+  const conns = [];
+  for (let i = 0; i < 11; i++) {
+    const c = b.openConnection();
+    b.apply(c, hello(100 + i));
+    conns.push(c);
+  }
+  b.closeConnection(conns[0]);
+  assert.deepEqual(killed(b.trace.stats.warnings), [
+    'pid 100 closed its connection without an exit message: it was killed or could not flush, so its last events may be missing',
+  ]);
+  b.closeConnection(conns[1]);
+  b.closeConnection(conns[2]);
+  assert.deepEqual(killed(b.trace.stats.warnings), [
+    '3 processes closed their connection without an exit message (pids 100, 101, 102): they were killed (as a test runner ends its workers) or could not flush, so their last events may be missing',
+  ]);
+  // The exit of 101 came on its second socket, read after the first one's end: it was not killed.
+  b.apply(conns[1], { type: 'exit', exitAt: at(50), exitCode: 0 });
+  assert.deepEqual(killed(b.trace.stats.warnings), [
+    '2 processes closed their connection without an exit message (pids 100, 102): they were killed (as a test runner ends its workers) or could not flush, so their last events may be missing',
+  ]);
+  for (const c of conns.slice(3)) b.closeConnection(c);
+  assert.deepEqual(killed(b.trace.stats.warnings), [
+    '10 processes closed their connection without an exit message (pids 100, 102, 103, 104, 105, 106, 107, 108 and 2 more): they were killed (as a test runner ends its workers) or could not flush, so their last events may be missing',
+  ]);
+  b.interrupted('SIGINT');
+  assert.deepEqual(killed(b.trace.stats.warnings), [
+    '10 processes were stopped by Ctrl+C (SIGINT) when the run was interrupted (pids 100, 102, 103, 104, 105, 106, 107, 108 and 2 more): requests they still had in flight are marked incomplete',
+  ]);
+});
+
 test('exit with a request in flight: "process exited"; a worker: "thread exited"; a worker without exit: "thread terminated"', () => {
   const b = newBuilder();
   const main = b.openConnection();

@@ -25,7 +25,6 @@ import {
   DEFAULTS,
   endOfRequest,
   endReason,
-  endWarning,
   isObject,
   KIND_INDEX,
   newConnectionState,
@@ -45,7 +44,7 @@ import { RecordingBuilder } from './recordings';
 import { addLoopBlock, droppedLoopBlocks } from '../derive/loopBlocked';
 import { normalizeRecord } from '../formats/normalize';
 import { newRecordObject } from './recordObject';
-import { markIncomplete, unmarkFinished } from './incomplete';
+import { markIncomplete, unmarkFinished, UnexitedProcesses } from './incomplete';
 import { markRestart, processInfoOf } from './processes';
 import { roundMs } from '../derive/timings';
 import { DEFAULT_MAX_PENDING_BLOB_BYTES, DEFAULT_MAX_RECORDS, type TraceBuilderOptions } from './builderOptions';
@@ -77,6 +76,8 @@ export class TraceBuilder implements UpsertHost {
   private readonly cleared = new Set<string>();
   /** The trace's warnings and the counts behind `trace.stats`. */
   private readonly stats: TraceStats;
+  /** The processes whose connection closed without an exit message, and their warning. */
+  private readonly unexited: UnexitedProcesses;
   /** What changed since the views last looked, and whose derived fields may read differently. */
   readonly changes = new ChangeLog();
   /**
@@ -98,6 +99,7 @@ export class TraceBuilder implements UpsertHost {
     this.trace = emptyTrace(options.description, beginAt);
     this.beginMs = beginAt.getTime();
     this.stats = new TraceStats(this.trace, options.maxWarnings ?? 100);
+    this.unexited = new UnexitedProcesses(this.stats, (text) => this.warn(text));
     this.blobs = new PendingBlobs(options.maxPendingBlobBytes ?? DEFAULT_MAX_PENDING_BLOB_BYTES, this.stats, (m) => this.warn(m));
     if (options.record) this.recordings = new RecordingBuilder(this, options.record, this.beginMs);
     this.redirects = new RedirectLinks(options.maxPendingRedirects ?? 1000);
@@ -141,8 +143,7 @@ export class TraceBuilder implements UpsertHost {
           'worker threads ended without an exit message (terminate()): what they had not sent yet may be missing; their unfinished requests are marked incomplete',
         );
       } else {
-        state.endWarning = endWarning(state.process.pid, this.interruptSignal);
-        this.warn(state.endWarning);
+        this.unexited.closed(state);
       }
     }
     this.endRequests(state, stopped ? 'trace stopped' : endReason(state));
@@ -499,10 +500,7 @@ export class TraceBuilder implements UpsertHost {
    */
   private exitAfterEnd(state: ConnectionState): void {
     const reason = endReason(state);
-    if (state.endWarning !== undefined) {
-      this.stats.unwarn(state.endWarning);
-      state.endWarning = undefined;
-    }
+    this.unexited.exited(state);
     if (state.ended !== reason && state.ended !== 'trace stopped') this.endRequests(state, reason);
     this.stats.sync();
   }
@@ -512,18 +510,8 @@ export class TraceBuilder implements UpsertHost {
    * ended, without an exit message was stopped by it. Its warning says so instead of "killed".
    */
   interrupted(signal: string): void {
-    if (this.interruptSignal !== undefined) return;
-    this.interruptSignal = signal;
-    for (const state of this.connections.values()) {
-      if (state.endWarning === undefined || !state.process) continue;
-      this.stats.unwarn(state.endWarning);
-      state.endWarning = endWarning(state.process.pid, signal);
-      this.warn(state.endWarning);
-    }
+    this.unexited.interrupted(signal);
   }
-
-  /** The signal that interrupted the run (interrupted), if one did. */
-  private interruptSignal: string | undefined;
 
   /** Records a warning (deduplicated, capped; the rest are counted). */
   warn(message: string): void {

@@ -71,8 +71,6 @@ export interface ConnectionState {
   sockets: number;
   /** Why its unfinished requests were marked incomplete, once its last socket closed. */
   ended?: IncompleteReason;
-  /** The warning given when it closed without an exit message (taken back if the exit arrives later). */
-  endWarning?: string;
 }
 
 /**
@@ -99,7 +97,6 @@ export function newConnectionState(): ConnectionState {
     conn: undefined,
     sockets: 1,
     ended: undefined,
-    endWarning: undefined,
   };
 }
 
@@ -434,18 +431,6 @@ export function endReason(state: ConnectionState): IncompleteReason {
   const thread = (state.threadId ?? 0) > 0;
   if (state.exitSeen) return thread ? 'thread exited' : 'process exited';
   return thread ? 'thread terminated' : 'process killed';
-}
-
-/**
- * The warning for a process whose connection closed without an `exit` message: killed, or — when
- * the run was interrupted (`signal`: the CLI forwarded the user's Ctrl+C or a SIGTERM, which ends a
- * Node program without running its exit handlers) — stopped on purpose, which is no fault.
- */
-export function endWarning(pid: number, signal?: string): string {
-  if (signal === undefined)
-    return `pid ${pid} closed its connection without an exit message: it was killed or could not flush, so its last events may be missing`;
-  const how = signal === 'SIGINT' ? 'Ctrl+C (SIGINT)' : signal;
-  return `pid ${pid} was stopped by ${how} when the run was interrupted: requests it still had in flight are marked incomplete`;
 }
 
 /** A plain object (not null, not an array). */
