@@ -1,7 +1,7 @@
 // Issue 52: where the collector's CPU per request goes past warm-up, beside what the trace file's
 // text alone costs. Runs bench/apps/collector-replay.mjs (the realistic mix's recorded stream
 // applied COPIES times into one Session, then snapshot, trace file and table) at two sizes,
-// BENCH_ROUNDS times each (default 3, sizes alternating), with BENCH_FORMAT=1; prints the median
+// BENCH_ROUNDS times each (default 7: one stage's rounds spread by ±2 µs; sizes alternating), with BENCH_FORMAT=1; prints the median
 // CPU µs per request between the sizes (9,000 → 24,900 requests by default: BENCH_SMALL=30,
 // BENCH_LARGE=83 copies of 300) for each stage and for the file's text alone: JSON.stringify of
 // the requests in the trace file's batches, indented as the format is and compact, and their
@@ -15,7 +15,7 @@ import { root } from '../lib/common.mjs';
 
 const SMALL = Number(process.env.BENCH_SMALL ?? 30);
 const LARGE = Number(process.env.BENCH_LARGE ?? 83);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 7);
 const app = join(root, 'bench', 'apps', 'collector-replay.mjs');
 const STAGES = ['apply', 'snapshot', 'save', 'table', 'formatIndented', 'formatCompact', 'formatFacts'];
 
