@@ -6,13 +6,37 @@
 // Session.deriveInPlace: the trace file first, then the records derived in place, then the table). Run under callgrind by
 // bench/tools/collector-callgrind.mjs (Ir per request from two sizes). `stages` (any fourth argument)
 // BENCH_MEMORY=1 (run with --expose-gc): only apply and one snapshot, then the
-// process's RSS and heapUsed after a full collection. BENCH_FORMAT=1 also times the file's text
+// process's RSS and heapUsed after a full collection.
+// BENCH_PROFILE=<dir>: CPU profiles of the stages (node:inspector, 100 µs samples) written to
+// <dir>/apply.cpuprofile (from copy BENCH_PROFILE_FROM, default a third of the copies: past the
+// warm-up), save.cpuprofile and snapshot.cpuprofile (bench/tools/collector-profile.mjs reads them). BENCH_FORMAT=1 also times the file's text
 // alone (formatIndented, formatCompact: see below). `stages` prints the CPU µs of each stage (`-` for none); `upto` (prepare: only the copies made; apply, snapshot, save, table: the default) stops after that stage. Prints one JSON line: {requests, …}.
 import { createRequire } from 'node:module';
 import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { readStream } from '../../test/lib/replayStream.mjs';
+
+/**
+ * Profiles this process in pieces with node:inspector: start() and stop(name), which writes
+ * <dir>/<name>.cpuprofile. Loaded only with BENCH_PROFILE (nothing of it in a measured run).
+ */
+async function stageProfiler(dir) {
+  const { Session } = await import('node:inspector/promises');
+  const { mkdirSync, writeFileSync } = await import('node:fs');
+  mkdirSync(dir, { recursive: true });
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.setSamplingInterval', { interval: 100 });
+  return {
+    start: () => session.post('Profiler.start'),
+    async stop(name) {
+      const { profile } = await session.post('Profiler.stop');
+      writeFileSync(join(dir, `${name}.cpuprofile`), JSON.stringify(profile));
+    },
+  };
+}
 
 const [dist, copiesArg, stages, upto = 'table'] = process.argv.slice(2);
 const STAGES = ['prepare', 'apply', 'snapshot', 'save', 'table'];
@@ -81,10 +105,14 @@ if (last < 0) {
   );
   process.exit(0);
 }
+/** The stages' CPU profiles (BENCH_PROFILE), or nothing. */
+const profiler = process.env.BENCH_PROFILE ? await stageProfiler(process.env.BENCH_PROFILE) : undefined;
+const profileFrom = Number(process.env.BENCH_PROFILE_FROM ?? Math.floor(copies / 3));
 const m = {};
 let t = cpu();
 const session = new core.Session({ description: 'replay', beginAt: new Date(stream.beginAt), sourceMaps: false, changeIntervalMs: 1e9 });
 for (let c = 0; c < copies; c++) {
+  if (profiler && c === profileFrom) await profiler.start();
   const ops = MEMORY ? copyOf(c) : prepared[c];
   if (MEMORY) prepared[c] = undefined; // (nothing held; without it the copies live to the end, as they did)
   let calls = 0;
@@ -95,6 +123,7 @@ for (let c = 0; c < copies; c++) {
 }
 session.flushChanges();
 m.apply = cpu() - t;
+await profiler?.stop('apply');
 if (MEMORY) {
   // The collector holding the trace after a snapshot (its derived fields kept), the snapshot itself let go.
   session.snapshot();
@@ -116,14 +145,18 @@ if (last >= 1) {
   let facts;
   let trace;
   if (inPlace) {
+    await profiler?.start();
     t = cpu();
     facts = session.facts();
     await session.saveJson(file, facts);
     m.save = cpu() - t;
+    await profiler?.stop('save');
     rmSync(file, { force: true });
+    await profiler?.start();
     t = cpu();
     trace = session.deriveInPlace(facts);
     m.snapshot = cpu() - t;
+    await profiler?.stop('snapshot');
   } else {
     t = cpu();
     facts = session.facts ? session.facts() : undefined;
