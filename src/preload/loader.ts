@@ -55,7 +55,7 @@ function fnv(text: string): string {
  */
 const KEPT_KEYS = 4;
 
-/** Age past which a temporary file of this install's is one a killed process left, not one being written. */
+/** Age past which a temporary file in the folder (any install's) is one a killed process left, not one being written. */
 const STALE_TMP_MS = 60_000;
 
 /**
@@ -73,6 +73,15 @@ function remove(file: string): void {
     fs.unlinkSync(file);
   } catch {
     // gone already
+  }
+}
+
+/** A file's status, undefined when another process removed it meanwhile (see remove). */
+function statOf(file: string): import('node:fs').Stats | undefined {
+  try {
+    return fs.statSync(file);
+  } catch {
+    return undefined;
   }
 }
 
@@ -100,7 +109,8 @@ function writeCache(file: string, prefix: string, data: Buffer): void {
     for (const name of fs.readdirSync(dir)) {
       // A temporary file a process left, killed while it wrote (a test runner ends its workers so).
       if (name.endsWith('.tmp')) {
-        if (fs.statSync(path.join(dir, name)).mtimeMs < Date.now() - STALE_TMP_MS) remove(path.join(dir, name));
+        const left = statOf(path.join(dir, name));
+        if (left && left.mtimeMs < Date.now() - STALE_TMP_MS) remove(path.join(dir, name));
         continue;
       }
       if (!name.endsWith('.bin') || name === base) continue;
@@ -108,7 +118,8 @@ function writeCache(file: string, prefix: string, data: Buffer): void {
         remove(path.join(dir, name));
         continue;
       }
-      const st = fs.statSync(path.join(dir, name));
+      const st = statOf(path.join(dir, name));
+      if (!st) continue;
       all.push({ name, at: st.mtimeMs, size: st.size });
       bytes += st.size;
       if (name.startsWith(prefix)) others.push({ name, key: keyOf(name), at: st.mtimeMs });
