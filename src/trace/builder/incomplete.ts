@@ -54,20 +54,21 @@ const NAMED_PIDS = 8;
  * order they closed; one warning for all, as a test runner's pool that kills its workers ends
  * each of them so): killed, or — when the run was interrupted (`signal`: the CLI forwarded the
  * user's Ctrl+C or a SIGTERM, which ends a Node program without running its exit handlers) —
- * stopped on purpose, which is no fault.
+ * stopped on purpose, which is no fault. `count`: how many processes in all, when `pids` holds
+ * only the first of them.
  */
-export function endWarning(pids: readonly number[], signal?: string): string {
+export function endWarning(pids: readonly number[], signal?: string, count = pids.length): string {
   const how = signal === 'SIGINT' ? 'Ctrl+C (SIGINT)' : signal;
-  if (pids.length === 1) {
+  if (count === 1) {
     if (signal === undefined)
       return `pid ${pids[0]} closed its connection without an exit message: it was killed or could not flush, so its last events may be missing`;
     return `pid ${pids[0]} was stopped by ${how} when the run was interrupted: requests it still had in flight are marked incomplete`;
   }
   const named = pids.slice(0, NAMED_PIDS).join(', ');
-  const list = pids.length > NAMED_PIDS ? `${named} and ${pids.length - NAMED_PIDS} more` : named;
+  const list = count > NAMED_PIDS ? `${named} and ${count - NAMED_PIDS} more` : named;
   if (signal === undefined)
-    return `${pids.length} processes closed their connection without an exit message (pids ${list}): they were killed (as a test runner ends its workers) or could not flush, so their last events may be missing`;
-  return `${pids.length} processes were stopped by ${how} when the run was interrupted (pids ${list}): requests they still had in flight are marked incomplete`;
+    return `${count} processes closed their connection without an exit message (pids ${list}): they were killed (as a test runner ends its workers) or could not flush, so their last events may be missing`;
+  return `${count} processes were stopped by ${how} when the run was interrupted (pids ${list}): requests they still had in flight are marked incomplete`;
 }
 
 /**
@@ -113,8 +114,10 @@ export class UnexitedProcesses {
     const text =
       this.states.length > 0
         ? endWarning(
-            this.states.map((s) => s.process!.pid),
+            // Only the pids it names: a run that ends thousands of processes so does not walk them all at each.
+            this.states.slice(0, NAMED_PIDS).map((s) => s.process!.pid),
             this.signal,
+            this.states.length,
           )
         : undefined;
     if (text === this.warning) return;
