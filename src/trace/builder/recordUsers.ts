@@ -117,18 +117,20 @@ export class RecordUsers {
   /**
    * Request `requestID` references `target` (a dial, tcpConn or tlsTunnel) after an update of it;
    * `before` is what that reference field held before the update (every string it held was noted).
+   * A reference the update left as it was changes nothing: its request is in the list, and the
+   * connection's count was raised when it was added (an update of the connection itself that
+   * lowers it raises it again: TraceBuilder calls countRequests).
    */
   note(target: string, requestID: string, before: unknown): void {
-    if (before !== target) {
-      if (typeof before === 'string') this.moved.add(requestID);
-      const list = this.usedBy.get(target);
-      if (!list) this.usedBy.set(target, [requestID]);
-      else if (!this.moved.has(requestID) || !list.includes(requestID)) {
-        if (list.length < EXACT_LIST) this.usedBy.set(target, withOneMore(list, requestID));
-        else list.push(requestID);
-      }
+    if (before === target) return;
+    if (typeof before === 'string') this.moved.add(requestID);
+    const list = this.usedBy.get(target);
+    if (!list) this.usedBy.set(target, [requestID]);
+    else if (!this.moved.has(requestID) || !list.includes(requestID)) {
+      if (list.length < EXACT_LIST) this.usedBy.set(target, withOneMore(list, requestID));
+      else list.push(requestID);
     }
-    this.countRequests(target);
+    if (target.startsWith(TCP)) this.countRequests(target);
   }
 
   /** `requestID` no longer references `target` (it was dropped). */

@@ -216,6 +216,24 @@ export const EARLY_LOOP_PHASES = ['blocked', 'dns', 'connect', 'ssl', 'send'] as
 /** One of EARLY_LOOP_PHASES. */
 export type EarlyLoopPhase = (typeof EARLY_LOOP_PHASES)[number];
 
+/** The index of `phase` in EARLY_LOOP_PHASES, -1 for `wait` and `receive`. */
+function earlyIndex(phase: string): number {
+  switch (phase) {
+    case 'blocked':
+      return 0;
+    case 'dns':
+      return 1;
+    case 'connect':
+      return 2;
+    case 'ssl':
+      return 3;
+    case 'send':
+      return 4;
+    default:
+      return -1;
+  }
+}
+
 /**
  * The request's `loopBlocked`, or undefined when no stretch of its thread overlaps one of its
  * phases (or the request is still pending). `blocks`: the thread's valid stretches
@@ -240,10 +258,17 @@ export function loopBlockedOf(
   // A request that failed before it was sent ends at its failure; one still on its way has no share yet.
   const to = recvTo ?? waitTo ?? (waitFrom === undefined ? errorAt : undefined);
   if (to === undefined) return undefined;
-  const early = segments.filter((s) => (EARLY_LOOP_PHASES as readonly string[]).includes(s.phase) && s.endAt > s.beginAt);
-  const from = Math.min(early[0]?.beginAt ?? Infinity, waitFrom ?? Infinity);
+  // The early segments are read where they are (no filtered copy: a request's derivation makes
+  // no object it does not keep, as its garbage was a third of the derivation's time).
+  let firstEarly = Infinity;
+  for (let j = 0; j < segments.length && firstEarly === Infinity; j++) {
+    const s = segments[j];
+    if (earlyIndex(s.phase) >= 0 && s.endAt > s.beginAt) firstEarly = s.beginAt;
+  }
+  const from = Math.min(firstEarly, waitFrom ?? Infinity);
   if (from === Infinity) return undefined;
-  const before: Partial<Record<EarlyLoopPhase, number>> = {};
+  /** ms of each of EARLY_LOOP_PHASES (in its order): an array of doubles holds them unboxed. */
+  const before = [0, 0, 0, 0, 0];
   let wait = 0;
   let receive = 0;
   /** Of the shares, the ms the thread may have waited for a CPU (stretches' `ownMs`). */
@@ -253,11 +278,13 @@ export function loopBlockedOf(
     const b = blocks[i];
     let any = false;
     let inPhases = 0;
-    for (const s of early) {
+    for (let j = 0; j < segments.length; j++) {
+      const s = segments[j];
+      const e = earlyIndex(s.phase);
+      if (e < 0 || !(s.endAt > s.beginAt)) continue;
       const ms = overlap(b.beginAt, b.endAt, s.beginAt, s.endAt);
       if (ms <= 0) continue;
-      const phase = s.phase as EarlyLoopPhase;
-      before[phase] = (before[phase] ?? 0) + ms;
+      before[e] += ms;
       inPhases += ms;
       any = true;
     }
@@ -274,9 +301,9 @@ export function loopBlockedOf(
   const stretches = longestInOrder(hits, MAX_REQUEST_STRETCHES, stretchMs);
   // The phases in the order they happened, then the stretches (a saved file reads better).
   const out = {} as LoopBlocked;
-  for (const p of EARLY_LOOP_PHASES) {
-    const ms = roundMs(before[p] ?? 0);
-    if (ms > 0) out[p] = ms;
+  for (let e = 0; e < EARLY_LOOP_PHASES.length; e++) {
+    const ms = roundMs(before[e]);
+    if (ms > 0) out[EARLY_LOOP_PHASES[e]] = ms;
   }
   out.wait = roundMs(wait);
   out.receive = roundMs(receive);

@@ -275,11 +275,12 @@ export interface PhaseSegment {
 export function phaseSegments(startAt: number, t: Timings): PhaseSegment[] {
   const out: PhaseSegment[] = [];
   let at = startAt;
-  const push = (phase: Phase, ms: number) => {
-    if (ms <= 0) return;
+  for (let i = 0; i < PHASES.length; i++) {
+    const phase = PHASES[i];
+    const ms = drawnMs(t, phase);
+    if (ms <= 0) continue;
     out.push({ phase, beginAt: at, endAt: at + ms });
     at += ms;
-  };
-  for (const p of PHASES) push(p, drawnMs(t, p));
+  }
   return out;
 }
