@@ -86,13 +86,25 @@ for (let i = 0; i < 3; i++) {
   await tlsGet(`/warm-tls-${i}`);
 }
 
+/**
+ * A pause between the cases: two callbacks with only a few ms of the loop's own work between them
+ * (the TLS response, the next request's start) fall in one stretch, as the monitor's ticks could
+ * not run in that gap, and on a loaded machine "short" then read as a 24 ms block of two requests.
+ * Each case is about one callback.
+ */
+const apart = () => new Promise((resolve) => setTimeout(resolve, 60));
+
 await get('/?delay=50', 'http-wait', 'wait');
+await apart();
 await get('/?connect=1', 'http-connect', 'connect');
+await apart();
 // https on a connection of its own: block once TCP is connected, the client's first handshake
 // message already sent (Node starts the handshake in the first 'connect' listener, its own), so
 // the server's answer arrives while the program holds its thread.
 await tlsGet('/?tls=1', 'https-tls');
+await apart();
 await get('/?bodyDelay=50', 'http-receive', 'receive');
+await apart();
 // fetch: block once undici has written the request (its diagnostics channel says when).
 let fetchSent = false;
 const onSent = () => {
