@@ -7,7 +7,7 @@
  * be seen. Pure and free of Node APIs: the panel bundles it.
  */
 
-import { failedAt, roundMs, type PhaseSegment } from './timings';
+import { failedAt, PHASE_BOUNDS, roundMs, type PhaseSegment } from './timings';
 import type { DebuggerPause, HttpRequest, LoopBlock, LoopBlocked, ProcessInfo } from '../contract/types';
 import type { IncomingLoopBlocked, IncomingRequest } from '../contract/incoming';
 import { MAX_LOOP_BLOCKS, MIN_LOOP_BLOCK_MS } from '../contract/wire';
@@ -210,7 +210,10 @@ function overlap(a: number, b: number, c: number, d: number): number {
   return Math.max(0, Math.min(b, d) - Math.max(a, c));
 }
 
-/** The phases before a request is sent, in the order loopBlockedOf lists their shares. */
+/**
+ * The phases before a request is sent, in the order loopBlockedOf lists their shares: the first
+ * five of PHASES, in their order (loopBlockedIn reads them at those places of phaseBounds).
+ */
 export const EARLY_LOOP_PHASES = ['blocked', 'dns', 'connect', 'ssl', 'send'] as const;
 
 /** One of EARLY_LOOP_PHASES. */
@@ -250,6 +253,22 @@ export function loopBlockedOf(
   segments: readonly PhaseSegment[] = [],
 ): LoopBlocked | undefined {
   if (!blocks || blocks.length === 0) return undefined;
+  const bounds = new Float64Array(PHASE_BOUNDS);
+  for (const s of segments) {
+    const e = earlyIndex(s.phase);
+    if (e < 0) continue;
+    bounds[2 * e] = s.beginAt;
+    bounds[2 * e + 1] = s.endAt;
+  }
+  return loopBlockedIn(req, blocks, bounds);
+}
+
+/**
+ * loopBlockedOf with the request's phases as phaseBounds lays them (`bounds`, of which the phases
+ * before the send are read): the derivation's way, no segment made.
+ */
+export function loopBlockedIn(req: HttpRequest, blocks: readonly LoopBlock[] | undefined, bounds: Float64Array): LoopBlocked | undefined {
+  if (!blocks || blocks.length === 0) return undefined;
   const errorAt = failedAt(req);
   const waitFrom = req.reqSentAt;
   const waitTo = waitFrom !== undefined ? (req.respRecvAt ?? errorAt) : undefined;
@@ -258,13 +277,12 @@ export function loopBlockedOf(
   // A request that failed before it was sent ends at its failure; one still on its way has no share yet.
   const to = recvTo ?? waitTo ?? (waitFrom === undefined ? errorAt : undefined);
   if (to === undefined) return undefined;
-  // The early segments are read where they are (no filtered copy: a request's derivation makes
-  // no object it does not keep, as its garbage was a third of the derivation's time).
+  // The early phases are read from `bounds` (no filtered copy: a request's derivation makes no
+  // object it does not keep, as its garbage was a third of the derivation's time). Laid end to
+  // end, the first that applied begins first.
   let firstEarly = Infinity;
-  for (let j = 0; j < segments.length && firstEarly === Infinity; j++) {
-    const s = segments[j];
-    if (earlyIndex(s.phase) >= 0 && s.endAt > s.beginAt) firstEarly = s.beginAt;
-  }
+  for (let e = 0; e < EARLY_LOOP_PHASES.length && firstEarly === Infinity; e++)
+    if (bounds[2 * e + 1] > bounds[2 * e]) firstEarly = bounds[2 * e];
   const from = Math.min(firstEarly, waitFrom ?? Infinity);
   if (from === Infinity) return undefined;
   /** ms of each of EARLY_LOOP_PHASES (in its order): an array of doubles holds them unboxed. */
@@ -278,11 +296,11 @@ export function loopBlockedOf(
     const b = blocks[i];
     let any = false;
     let inPhases = 0;
-    for (let j = 0; j < segments.length; j++) {
-      const s = segments[j];
-      const e = earlyIndex(s.phase);
-      if (e < 0 || !(s.endAt > s.beginAt)) continue;
-      const ms = overlap(b.beginAt, b.endAt, s.beginAt, s.endAt);
+    for (let e = 0; e < EARLY_LOOP_PHASES.length; e++) {
+      const beginAt = bounds[2 * e];
+      const endAt = bounds[2 * e + 1];
+      if (!(endAt > beginAt)) continue;
+      const ms = overlap(b.beginAt, b.endAt, beginAt, endAt);
       if (ms <= 0) continue;
       before[e] += ms;
       inPhases += ms;
@@ -382,10 +400,14 @@ export function incomingLoopBlockedOf(inc: IncomingRequest, blocks: readonly Loo
 
 /** How long the loop was blocked in all of a request's phases (`loopBlocked`; a saved file's may hold anything: only finite numbers count). */
 export function loopBlockedTotal(lb: LoopBlocked): number {
-  const n = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
-  let ms = n(lb.wait) + n(lb.receive);
-  for (const p of EARLY_LOOP_PHASES) ms += n(lb[p]);
+  let ms = finiteOr0(lb.wait) + finiteOr0(lb.receive);
+  for (let i = 0; i < EARLY_LOOP_PHASES.length; i++) ms += finiteOr0(lb[EARLY_LOOP_PHASES[i]]);
   return ms;
+}
+
+/** `v` when a finite number (a saved file may hold anything), else 0. */
+function finiteOr0(v: unknown): number {
+  return typeof v === 'number' && Number.isFinite(v) ? v : 0;
 }
 
 /**
@@ -394,7 +416,9 @@ export function loopBlockedTotal(lb: LoopBlocked): number {
  */
 export function mainStretch(req: HttpRequest, lb: LoopBlocked): LoopBlock | undefined {
   // From the request's start when a phase before the send had a share, else from the send.
-  const from = EARLY_LOOP_PHASES.some((p) => lb[p]) ? (req.reqStartAt ?? -Infinity) : req.reqSentAt;
+  let early = false;
+  for (let i = 0; i < EARLY_LOOP_PHASES.length && !early; i++) early = !!lb[EARLY_LOOP_PHASES[i]];
+  const from = early ? (req.reqStartAt ?? -Infinity) : req.reqSentAt;
   const to = req.respDoneAt ?? failedAt(req) ?? req.respRecvAt;
   let best: LoopBlock | undefined;
   let bestMs = -1;

@@ -16,12 +16,14 @@
  */
 
 import { kernelParts, kernelTimingsOf, type KernelPart } from './kernel';
-import { loopBlockedOf, loopBlockedTotal } from './loopBlocked';
+import { loopBlockedIn, loopBlockedTotal } from './loopBlocked';
 import {
   computeTimings,
   drawnMs,
   failedAt,
+  phaseBounds,
   phaseSegments,
+  PHASE_BOUNDS,
   requestStartAt,
   totalTime,
   type Phase,
@@ -46,6 +48,11 @@ export interface ThreadStretches {
   paused?: readonly LoopBlock[];
 }
 
+/** measureTimeBudget's phase bounds (phaseBounds), written anew for each request. */
+const BOUNDS = new Float64Array(PHASE_BOUNDS);
+/** No phase before the send known (a request without a start): every phase empty. */
+const NO_BOUNDS = new Float64Array(PHASE_BOUNDS);
+
 /**
  * Measures a request's budget from its records and its thread's stretches: the HAR phases, the
  * event loop's share of each phase (laid as the waterfall draws them), the debugger's, and the
@@ -58,11 +65,11 @@ export function measureTimeBudget(ctx: RequestContext, stretches: ThreadStretche
   if (kernel) out.kernelTimings = kernel;
   const { own, paused } = stretches;
   const start = (own || paused) && requestStartAt(ctx);
-  const segments = start !== undefined ? phaseSegments(start, timings) : undefined;
-  const blocked = own && loopBlockedOf(ctx.request, own, segments);
+  const bounds = start !== undefined ? phaseBounds(start, timings, BOUNDS) : NO_BOUNDS;
+  const blocked = own && loopBlockedIn(ctx.request, own, bounds);
   if (blocked) out.loopBlocked = blocked;
   // The same phases while the debugger held the thread: the pause's time, not the program's or the network's.
-  const held = paused && loopBlockedOf(ctx.request, paused, segments);
+  const held = paused && loopBlockedIn(ctx.request, paused, bounds);
   const pausedMs = held ? loopBlockedTotal(held) : 0;
   if (pausedMs > 0) out.debuggerPaused = pausedMs;
   return out;
@@ -158,11 +165,21 @@ export function timeBudget(ctx: Pick<RequestContext, 'request' | 'dial'>, timing
   return budget;
 }
 
+/** The event loop's share of one phase (`loopBlocked[phase]`), 0 when none: PhaseBudget.loop. */
+export function phaseLoopMs(lb: LoopBlocked | undefined, phase: Phase): number {
+  return lb?.[phase] ?? 0;
+}
+
+/** What is left of a phase drawn `ms` long once the loop's share `loop` is taken: PhaseBudget.own. */
+export function phaseOwnMs(ms: number, loop: number): number {
+  return Math.max(0, ms - loop);
+}
+
 /** One phase's budget: its HAR and drawn lengths, the loop's share of it and the rest. */
 function phaseBudget(t: Timings, lb: LoopBlocked | undefined, phase: Phase): PhaseBudget {
   const ms = drawnMs(t, phase);
-  const loop = lb?.[phase] ?? 0;
-  return { phase, har: t[phase], ms, loop, own: Math.max(0, ms - loop) };
+  const loop = phaseLoopMs(lb, phase);
+  return { phase, har: t[phase], ms, loop, own: phaseOwnMs(ms, loop) };
 }
 
 /** Unset lazy part. */

@@ -7,7 +7,8 @@
 import { mainStretch } from '../derive/loopBlocked';
 import { formatMs } from './sentence';
 import { PHASE_WORDS } from '../derive/words';
-import { PHASES, type Phase } from '../derive/timings';
+import { drawnMs, PHASES, type Phase } from '../derive/timings';
+import { phaseLoopMs, phaseOwnMs } from '../derive/timeBudget';
 import type { TimeBudget } from '../derive/timeBudget';
 import type { HttpRequest } from '../contract/types';
 
@@ -51,24 +52,45 @@ export function diagnoseLoopBlocked(req: HttpRequest, budget: TimeBudget): strin
   // A busy machine is not a blocked program: at least LOOP_BLOCKED_MIN_MS of it must surely have
   // been the thread's own (its CPU time, or a sleep in a synchronous call), not its waits for a CPU.
   if (blocked - machine < LOOP_BLOCKED_MIN_MS || total <= 0 || blocked < LOOP_BLOCKED_MIN_SHARE * total) return undefined;
-  const phase = budget.phases;
+  // The phases' shares read from the budget's timings and `lb` (phaseLoopMs, phaseOwnMs: what
+  // budget.phases holds), not its seven phase objects: made for each request a trace derives,
+  // they were a fifth of the derivation's garbage. Index loops: this runs mostly before V8 has
+  // optimized it, where a for-of makes an iterator.
+  const t = budget.timings;
   let main: Phase = 'wait';
-  for (const p of LOOP_ORDER) if (phase[p].loop > phase[main].loop) main = p;
+  let mainLoop = phaseLoopMs(lb, main);
+  for (let i = 0; i < LOOP_ORDER.length; i++) {
+    const loopMs = phaseLoopMs(lb, LOOP_ORDER[i]);
+    if (loopMs > mainLoop) {
+      main = LOOP_ORDER[i];
+      mainLoop = loopMs;
+    }
+  }
   const words = LOOP_WORDS[main];
-  let s = `of ${formatMs(Math.max(phase[main].ms, phase[main].loop))} ms ${PHASE_WORDS[main].doing}, the event loop was blocked for ${formatMs(phase[main].loop)} ms — ${words.waited}`;
+  let s = `of ${formatMs(Math.max(drawnMs(t, main), mainLoop))} ms ${PHASE_WORDS[main].doing}, the event loop was blocked for ${formatMs(mainLoop)} ms — ${words.waited}`;
   // The other phases with a share, in time order: " (and for 5 ms of connecting, 3 ms of the body download)".
   let others = '';
-  for (const p of PHASES) {
-    if (p === main || phase[p].loop < 1) continue;
-    others += `${others ? ', ' : ' (and for '}${formatMs(phase[p].loop)} ms ${LOOP_WORDS[p].part}`;
+  for (let i = 0; i < PHASES.length; i++) {
+    const p = PHASES[i];
+    const loopMs = phaseLoopMs(lb, p);
+    if (p === main || loopMs < 1) continue;
+    others += `${others ? ', ' : ' (and for '}${formatMs(loopMs)} ms ${LOOP_WORDS[p].part}`;
   }
   if (others) s += `${others})`;
   s += machinePart(machine);
   // A phase that took longer of its own than the loop's whole share is said too: the loop is not
   // the whole story (a slow server after a blocked send).
   let own: Phase | undefined;
-  for (const p of PHASES) if (p !== main && phase[p].own > Math.max(blocked, own ? phase[own].own : 0)) own = p;
-  if (own) s += `, and the ${PHASE_WORDS[own].name} took ${formatMs(phase[own].own)} ms more`;
+  let ownMs = 0;
+  for (let i = 0; i < PHASES.length; i++) {
+    const p = PHASES[i];
+    const ms = p === main ? 0 : phaseOwnMs(drawnMs(t, p), phaseLoopMs(lb, p));
+    if (ms > Math.max(blocked, ownMs)) {
+      own = p;
+      ownMs = ms;
+    }
+  }
+  if (own) s += `, and the ${PHASE_WORDS[own].name} took ${formatMs(ownMs)} ms more`;
   const stretch = mainStretch(req, lb);
   if (stretch) {
     const count = lb.stretches.length + (lb.moreStretches ?? 0);
