@@ -153,18 +153,23 @@ export class EventDecoder {
     return this.buf[this.at++];
   }
 
+  // The integers are put together from the bytes here (need() has checked the bounds): Buffer's
+  // readUInt16LE and readUInt32LE validate their offset again on every call, and before V8 had
+  // optimized the decoder (most of a short run) they were a fifth of a frame's decoding.
   private u16(): number {
     this.need(2);
-    const v = this.buf.readUInt16LE(this.at);
-    this.at += 2;
-    return v;
+    const b = this.buf;
+    const at = this.at;
+    this.at = at + 2;
+    return b[at] | (b[at + 1] << 8);
   }
 
   private u32(): number {
     this.need(4);
-    const v = this.buf.readUInt32LE(this.at);
-    this.at += 4;
-    return v;
+    const b = this.buf;
+    const at = this.at;
+    this.at = at + 4;
+    return (b[at] | (b[at + 1] << 8) | (b[at + 2] << 16)) + b[at + 3] * 0x1000000;
   }
 
   private text(n: number): string {

@@ -13,8 +13,12 @@ import { ID_PREFIX } from '../contract/wire';
 /** Requests in a row that ended before a kernel event, after which staleSince looks no further back. */
 const STALE_LOOKBACK = 32;
 
-/** Lists up to this long grow by an exact-size copy; longer ones by push (which leaves ≈ a third free). */
-const EXACT_LIST = 64;
+/**
+ * Lists up to this long grow by an exact-size copy; longer ones by push (which leaves ≈ a third
+ * free). Short: each copy is the whole list, and a kept-alive connection of hundreds of requests
+ * copied its list 64 times (at 64, ≈ 2k element copies per connection).
+ */
+const EXACT_LIST = 16;
 
 /** A copy of `list` with `id` added, of its exact size (not concat: ≈ 10× slower on a short list). */
 function withOneMore(list: readonly string[], id: string): string[] {
