@@ -27,7 +27,10 @@
 //   9,000-request collector into <dir>), BENCH_BASELINE=<dir> (another build's dist/, e.g. one
 //   built at an earlier commit, run through the bin/nettrace.cjs beside it, else its cli.cjs
 //   alone: its collector is measured the same way in every run, in
-//   alternating order, and the table gets its figure and the ratio, both from the same run),
+//   alternating order, and the table gets its figure and the ratio, both from the same run; as
+//   root the default `--helper auto` runs each install's own eBPF helper, so a baseline checkout
+//   without `npm run build:native` runs without one and applies no kernel events: compare with
+//   `BENCH_RUN_ARGS='--helper off'`, or build the baseline's helper),
 //   BENCH_RUN_ARGS (more `nettrace run` options, e.g. `--helper off`: as root the default `auto`
 //   runs the kernel helper, whose events the collector applies too).
 // Writes the section "Collector cost — issue 40" of test-results/bench/runs.md.
