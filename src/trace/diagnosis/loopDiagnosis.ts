@@ -10,7 +10,7 @@ import { PHASE_WORDS } from '../derive/words';
 import { drawnMs, PHASES, type Phase } from '../derive/timings';
 import { phaseLoopMs, phaseOwnMs } from '../derive/timeBudget';
 import type { TimeBudget } from '../derive/timeBudget';
-import type { HttpRequest } from '../contract/types';
+import type { HttpRequest, LoopBlocked, Timings } from '../contract/types';
 
 /** A request's event-loop share is named when it is at least this long (ms)… */
 export const LOOP_BLOCKED_MIN_MS = 50;
@@ -54,9 +54,35 @@ export function diagnoseLoopBlocked(req: HttpRequest, budget: TimeBudget): strin
   if (blocked - machine < LOOP_BLOCKED_MIN_MS || total <= 0 || blocked < LOOP_BLOCKED_MIN_SHARE * total) return undefined;
   // The phases' shares read from the budget's timings and `lb` (phaseLoopMs, phaseOwnMs: what
   // budget.phases holds), not its seven phase objects: made for each request a trace derives,
-  // they were a fifth of the derivation's garbage. Index loops: this runs mostly before V8 has
-  // optimized it, where a for-of makes an iterator.
+  // they were a fifth of the derivation's garbage. The loops are small functions of their own:
+  // this one, which builds the sentence, then stays below the use at which V8 optimizes a
+  // function in a short run (compiling it cost more than the run saved: the CI guard's
+  // collector-replay +11%).
   const t = budget.timings;
+  const main = mainLoopPhase(lb);
+  const mainLoop = phaseLoopMs(lb, main);
+  const words = LOOP_WORDS[main];
+  let s = `of ${formatMs(Math.max(drawnMs(t, main), mainLoop))} ms ${PHASE_WORDS[main].doing}, the event loop was blocked for ${formatMs(mainLoop)} ms — ${words.waited}`;
+  // The other phases with a share, in time order: " (and for 5 ms of connecting, 3 ms of the body download)".
+  const others = otherLoopPhases(lb, main);
+  if (others) s += `${others})`;
+  s += machinePart(machine);
+  // A phase that took longer of its own than the loop's whole share is said too: the loop is not
+  // the whole story (a slow server after a blocked send).
+  const own = longestOwnPhase(t, lb, main, blocked);
+  const ownMs = own === undefined ? 0 : phaseOwnMs(drawnMs(t, own), phaseLoopMs(lb, own));
+  if (own) s += `, and the ${PHASE_WORDS[own].name} took ${formatMs(ownMs)} ms more`;
+  const stretch = mainStretch(req, lb);
+  if (stretch) {
+    const count = lb.stretches.length + (lb.moreStretches ?? 0);
+    s += `; blocked ${formatMs(stretch.beginAt)}–${formatMs(stretch.endAt)} ms into the trace`;
+    if (count > 1) s += ` (the largest part of ${count} stretches)`;
+  }
+  return s;
+}
+
+/** The phase the loop took most of (ties: LOOP_ORDER's order). */
+function mainLoopPhase(lb: LoopBlocked): Phase {
   let main: Phase = 'wait';
   let mainLoop = phaseLoopMs(lb, main);
   for (let i = 0; i < LOOP_ORDER.length; i++) {
@@ -66,9 +92,11 @@ export function diagnoseLoopBlocked(req: HttpRequest, budget: TimeBudget): strin
       mainLoop = loopMs;
     }
   }
-  const words = LOOP_WORDS[main];
-  let s = `of ${formatMs(Math.max(drawnMs(t, main), mainLoop))} ms ${PHASE_WORDS[main].doing}, the event loop was blocked for ${formatMs(mainLoop)} ms — ${words.waited}`;
-  // The other phases with a share, in time order: " (and for 5 ms of connecting, 3 ms of the body download)".
+  return main;
+}
+
+/** " (and for 5 ms of connecting, 3 ms of the body download" for the phases but `main` with 1 ms or more of the loop, in time order; '' when none. */
+function otherLoopPhases(lb: LoopBlocked, main: Phase): string {
   let others = '';
   for (let i = 0; i < PHASES.length; i++) {
     const p = PHASES[i];
@@ -76,10 +104,11 @@ export function diagnoseLoopBlocked(req: HttpRequest, budget: TimeBudget): strin
     if (p === main || loopMs < 1) continue;
     others += `${others ? ', ' : ' (and for '}${formatMs(loopMs)} ms ${LOOP_WORDS[p].part}`;
   }
-  if (others) s += `${others})`;
-  s += machinePart(machine);
-  // A phase that took longer of its own than the loop's whole share is said too: the loop is not
-  // the whole story (a slow server after a blocked send).
+  return others;
+}
+
+/** The phase (not `main`) whose own time, the loop's share taken out, is the longest and longer than `blocked`; undefined when none. */
+function longestOwnPhase(t: Timings, lb: LoopBlocked, main: Phase, blocked: number): Phase | undefined {
   let own: Phase | undefined;
   let ownMs = 0;
   for (let i = 0; i < PHASES.length; i++) {
@@ -90,14 +119,7 @@ export function diagnoseLoopBlocked(req: HttpRequest, budget: TimeBudget): strin
       ownMs = ms;
     }
   }
-  if (own) s += `, and the ${PHASE_WORDS[own].name} took ${formatMs(ownMs)} ms more`;
-  const stretch = mainStretch(req, lb);
-  if (stretch) {
-    const count = lb.stretches.length + (lb.moreStretches ?? 0);
-    s += `; blocked ${formatMs(stretch.beginAt)}–${formatMs(stretch.endAt)} ms into the trace`;
-    if (count > 1) s += ` (the largest part of ${count} stretches)`;
-  }
-  return s;
+  return own;
 }
 
 /**
