@@ -21,20 +21,25 @@ const MAX_DIGITS = 9;
 const MAX_GAP = 4096;
 
 /**
- * The number at the end of a traceID (`req-12` → 12), read by char codes: a slice and Number() for
- * each id a connection made were most of what its end cost the collector (markIncomplete).
+ * The number written in `id` from `from` to its end (`tcp-12` from 4 → 12), read by char codes;
+ * -1 when that is not 1 to MAX_DIGITS digits without a leading zero. The one reading of an id's
+ * number for RecordUsers and a connection's end (LocalIds.values: a slice and Number() for each id
+ * a connection made were most of what its end cost the collector).
  */
-function idNumber(traceID: string): number {
+export function numberAt(id: string, from: number): number {
+  const digits = id.length - from;
+  if (digits < 1 || digits > MAX_DIGITS || (digits > 1 && id.charCodeAt(from) === 48)) return -1;
   let n = 0;
-  let scale = 1;
-  for (let i = traceID.length - 1; i >= 0; i--) {
-    const d = traceID.charCodeAt(i) - 48;
-    if (d < 0 || d > 9) break;
-    n += d * scale;
-    scale *= 10;
+  for (let i = from; i < id.length; i++) {
+    const d = id.charCodeAt(i) - 48;
+    if (d < 0 || d > 9) return -1;
+    n = n * 10 + d;
   }
   return n;
 }
+
+/** The number at the end of a traceID (`req-12` → 12). */
+const idNumber = (traceID: string): number => numberAt(traceID, traceID.lastIndexOf('-') + 1);
 
 /**
  * An empty array whose elements are already of the kind the filled ones have (any value, no
@@ -67,15 +72,7 @@ export class LocalIds {
       if (end === localId.length) return -1;
       p = this.prefix = localId.slice(0, end);
     } else if (!localId.startsWith(prefix)) return -1;
-    const from = p.length;
-    const digits = localId.length - from;
-    if (digits < 1 || digits > MAX_DIGITS || (digits > 1 && localId.charCodeAt(from) === 48)) return -1;
-    let n = 0;
-    for (let i = from; i < localId.length; i++) {
-      const d = localId.charCodeAt(i) - 48;
-      if (d < 0 || d > 9) return -1;
-      n = n * 10 + d;
-    }
+    const n = numberAt(localId, p.length);
     return n > this.byNumber.length + MAX_GAP ? -1 : n;
   }
 

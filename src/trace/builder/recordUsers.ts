@@ -9,6 +9,7 @@ import { KERNEL_CLOCK_SLACK_MS } from '../derive/kernel';
 import type { RecordLookup } from './recordTable';
 import type { AnyRecord } from './upsert';
 import { ID_PREFIX } from '../contract/wire';
+import { numberAt } from './localIds';
 
 /** Requests in a row that ended before a kernel event, after which staleSince looks no further back. */
 const STALE_LOOKBACK = 32;
@@ -31,19 +32,6 @@ function withOneMore(list: readonly string[], id: string): string[] {
 /** When a request ended (its response's end, its own, or its failure); undefined while it is open. */
 const endOf = (r: AnyRecord): unknown => r.respDoneAt ?? r.reqEndAt ?? r.reqErrorAt;
 
-/** The number of a dial's, connection's or tunnel's traceID from `from` (`tcp-12` → 12), -1 when it is not one without leading zeros. */
-function idNumber(id: string, from: number): number {
-  const digits = id.length - from;
-  if (digits < 1 || digits > 9 || (digits > 1 && id.charCodeAt(from) === 48)) return -1;
-  let n = 0;
-  for (let i = from; i < id.length; i++) {
-    const d = id.charCodeAt(i) - 48;
-    if (d < 0 || d > 9) return -1;
-    n = n * 10 + d;
-  }
-  return n;
-}
-
 /** A value per traceID of a dial, TCP connection or TLS tunnel: in an array per kind at the id's number. */
 class ByTarget<T> {
   private readonly byKind: Array<Array<T | undefined>> = [[], [], []];
@@ -57,7 +45,7 @@ class ByTarget<T> {
     if (c === 100 && target.startsWith(DIAL)) kind = 0;
     else if (c === 116) kind = target.startsWith(TCP) ? 1 : target.startsWith(TLS) ? 2 : -1;
     if (kind < 0) return -1;
-    const n = idNumber(target, kind === 0 ? DIAL.length : TCP.length);
+    const n = numberAt(target, kind === 0 ? DIAL.length : TCP.length);
     return n < 0 ? -1 : kind + 3 * n;
   }
 

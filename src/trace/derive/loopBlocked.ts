@@ -219,24 +219,6 @@ export const EARLY_LOOP_PHASES = ['blocked', 'dns', 'connect', 'ssl', 'send'] as
 /** One of EARLY_LOOP_PHASES. */
 export type EarlyLoopPhase = (typeof EARLY_LOOP_PHASES)[number];
 
-/** The index of `phase` in EARLY_LOOP_PHASES, -1 for `wait` and `receive`. */
-function earlyIndex(phase: string): number {
-  switch (phase) {
-    case 'blocked':
-      return 0;
-    case 'dns':
-      return 1;
-    case 'connect':
-      return 2;
-    case 'ssl':
-      return 3;
-    case 'send':
-      return 4;
-    default:
-      return -1;
-  }
-}
-
 /**
  * The request's `loopBlocked`, or undefined when no stretch of its thread overlaps one of its
  * phases (or the request is still pending). `blocks`: the thread's valid stretches
@@ -255,7 +237,7 @@ export function loopBlockedOf(
   if (!blocks || blocks.length === 0) return undefined;
   const bounds = new Float64Array(PHASE_BOUNDS);
   for (const s of segments) {
-    const e = earlyIndex(s.phase);
+    const e = (EARLY_LOOP_PHASES as readonly string[]).indexOf(s.phase);
     if (e < 0) continue;
     bounds[2 * e] = s.beginAt;
     bounds[2 * e + 1] = s.endAt;
