@@ -172,6 +172,32 @@ void nt_json_tuple(struct nt_json *j, const char *key, const struct nt_tuple *t)
 	nt_json_obj_end(j);
 }
 
+/* One end of a tuple key: the address (IPv6 in brackets), a colon, the port. */
+static void key_end(struct nt_json *j, const char *ip, unsigned port)
+{
+	int v6 = strchr(ip, ':') != NULL;
+	if (v6)
+		put1(j, '[');
+	put(j, ip, strlen(ip));
+	if (v6)
+		put1(j, ']');
+	put1(j, ':');
+	put_u64(j, port);
+}
+
+void nt_json_tuple_key(struct nt_json *j, const char *key, const struct nt_tuple *t)
+{
+	char s[INET6_ADDRSTRLEN], d[INET6_ADDRSTRLEN];
+	nt_addr_str(t->family, t->saddr, s, sizeof(s));
+	nt_addr_str(t->family, t->daddr, d, sizeof(d));
+	nt_json_key(j, key);
+	put1(j, '"');
+	key_end(j, s, t->sport);
+	put1(j, '>');
+	key_end(j, d, t->dport);
+	put1(j, '"');
+}
+
 /*
  * Output to the parent (fd 1), buffered here rather than in stdio: the parent's end of the pipe
  * may have been made non-blocking by a Node process sharing it (dist/helper.cjs's own stdout,

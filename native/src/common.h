@@ -30,6 +30,9 @@ void nt_json_u64(struct nt_json *j, const char *key, unsigned long long v);
 void nt_json_num(struct nt_json *j, const char *key, double v);
 void nt_json_bool(struct nt_json *j, const char *key, int v);
 void nt_json_tuple(struct nt_json *j, const char *key, const struct nt_tuple *t);
+/* The tuple as one string, "srcIP:srcPort>dstIP:dstPort" (IPv6 in brackets): src/protocol/helper.ts
+ * tupleKey of what nt_json_tuple writes. */
+void nt_json_tuple_key(struct nt_json *j, const char *key, const struct nt_tuple *t);
 void nt_json_obj_begin(struct nt_json *j, const char *key);
 void nt_json_obj_end(struct nt_json *j);
 void nt_json_end(struct nt_json *j);

@@ -264,7 +264,8 @@ export class HelperLink {
    * tuple for it.
    */
   private addEvent(m: HelperKernelEventMessage, ev: KernelEvent): void {
-    const key = tupleKey(m.addrTuple);
+    const key = typeof m.key === 'string' ? m.key : m.addrTuple && tupleKey(m.addrTuple);
+    if (key === undefined) return;
     const id = this.byKey.get(key);
     const rec = id ? this.session.builder.get('tcpConns', id) : undefined;
     if (rec) {

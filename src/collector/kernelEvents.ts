@@ -114,14 +114,16 @@ export function failedConnectOf(
   slackMs: number,
   window = 256,
 ): TcpConn | undefined {
-  const ip = plainIP(m.addrTuple.dstIP);
+  const to = m.addrTuple;
+  if (!to) return undefined;
+  const ip = plainIP(to.dstIP);
   let best: TcpConn | undefined;
   let bestGap = Infinity;
   for (let i = conns.length - 1; i >= 0 && i >= conns.length - window; i--) {
     const c = conns[i];
     if (c.pid !== m.pid || c.addrTuple || c.connected || !c.fromDial) continue;
     for (const a of dialOf(c.fromDial)?.connectAttempts ?? []) {
-      if (plainIP(a.address) !== ip || a.port !== m.addrTuple.dstPort) continue;
+      if (plainIP(a.address) !== ip || a.port !== to.dstPort) continue;
       const gap = Math.max(0, a.beginAt - at, at - (a.endAt ?? Infinity));
       if (gap <= slackMs && gap < bestGap) {
         best = c;

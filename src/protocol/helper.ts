@@ -103,13 +103,19 @@ export interface HelperConntrackMessage {
 
 /**
  * A kernel event of a traced connection (`tcpConns[].kernelEvents`), matched by `addrTuple` (a
- * failed connect, which the preload reports without a tuple, by `pid` and destination). Times are
- * epoch ms.
+ * failed connect, which the preload reports without a tuple, by `pid` and destination), or by
+ * `key`. Times are epoch ms.
  */
 export interface HelperKernelEventMessage {
   type: 'kernelEvent';
   pid: number;
-  addrTuple: AddrTuple;
+  /** The connection's tuple: every kind but `dataIn` (a helper built before `key` sends it on `dataIn` too). */
+  addrTuple?: AddrTuple;
+  /**
+   * `dataIn`: the connection's tupleKey instead of its tuple. The line of most (one per response
+   * on a kept-alive connection): the tuple's object and its key cost the collector as much again.
+   */
+  key?: string;
   kind: 'retransmit' | 'zeroWindow' | 'socketError' | 'dataIn' | 'drop';
   at: number;
   /** retransmit: the connection's retransmitted segments so far. */

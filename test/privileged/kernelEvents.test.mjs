@@ -324,6 +324,32 @@ next();`;
     assert.equal(trace.tcpConns[0].tcpMetrics.kernelEventsDropped, undefined, 'nothing dropped');
   });
 
+  test('IPv6: arrivals (named by their tuple key, IPv6 in brackets) land on their connection, and every request has its kernel times', async (t) => {
+    const why = skipReason();
+    if (why) return skipLoudly(t, why);
+    const topo = await topology(t, 66);
+    // A server and its client in one program, over the namespace's own ::1.
+    const code = `
+const http = require('http');
+const srv = http.createServer((req, res) => setTimeout(() => res.end('ok'), 5)).listen(0, '::1', () => {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  let n = 0;
+  const next = () => http.get({ host: '::1', port: srv.address().port, path: '/n' + n, agent }, (res) => {
+    res.resume();
+    res.on('end', () => (++n < 30 ? next() : (agent.destroy(), srv.close())));
+  });
+  next();
+});`;
+    const { trace } = await traced(t, topo.c, code);
+    const outgoing = trace.httpRequests.filter((r) => r.tcpConn);
+    assert.equal(outgoing.length, 30);
+    const conn = trace.tcpConns.find((c) => c.traceID === outgoing[0].tcpConn);
+    assert.equal(conn.addrTuple.dstIP, '::1');
+    assert.ok(conn.kernelEvents.filter((e) => e.kind === 'dataIn').length >= 30, JSON.stringify(conn.kernelEvents));
+    const without = outgoing.filter((r) => !r.kernelTimings);
+    assert.ok(without.length <= 2, `requests without kernelTimings: ${without.map((r) => r.reqURL).join(' ')}`);
+  });
+
   test("a body streamed over 200 ms to a program blocked for 300 ms after the head: on the wire for the server's 200 ms, queued in the socket for the rest", async (t) => {
     const why = skipReason();
     if (why) return skipLoudly(t, why);

@@ -337,6 +337,24 @@ test('a long kept-alive connection keeps an arrival per exchange past the 256 ot
   assert.equal(before.tcpConns[0].kernelEvents.length, 1256, "the snapshot's list is its own");
 });
 
+test('an arrival named by its tuple key (the native helper’s dataIn line) lands as one named by its tuple does, early or not', () => {
+  const { link, record, tcp } = setup();
+  const arrival = (port, at, extra = {}) => ({ type: 'kernelEvent', pid: 42, key: tupleKey(tuple(port)), kind: 'dataIn', at: T0 + at, ...extra });
+  // Before the preload reported the connection: waits by its key, then lands with it.
+  link.apply(arrival(40030, 5, { ackedAt: T0 + 4 }));
+  record('tcpConns', 'c1', { addrTuple: tuple(40030), connected: true });
+  link.apply(arrival(40030, 15, { prevLastAt: T0 + 7, ackedAt: T0 + 14 }));
+  // A helper built before `key` names the connection by its tuple: the same list.
+  link.apply({ type: 'kernelEvent', pid: 42, addrTuple: tuple(40030), kind: 'dataIn', at: T0 + 25 });
+  // Neither: nothing to match it by, nothing added, nothing thrown.
+  link.apply({ type: 'kernelEvent', pid: 42, kind: 'dataIn', at: T0 + 30 });
+  assert.deepEqual(tcp('tcp-1').kernelEvents, [
+    { kind: 'dataIn', at: 5, ackedAt: 4 },
+    { kind: 'dataIn', at: 15, prevLastAt: 7, ackedAt: 14 },
+    { kind: 'dataIn', at: 25 },
+  ]);
+});
+
 test('a program polling a refusing port: each refusal lands on its own connection, even when it comes before that connection', () => {
   const { link, record, tcp } = setup();
   const refused = (at) => ({ type: 'kernelEvent', pid: 42, addrTuple: tuple(40100), kind: 'socketError', at: T0 + at, errno: 111 });
