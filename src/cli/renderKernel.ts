@@ -6,14 +6,23 @@ import { fit, paint, sanitize } from './text';
 /** Connections shown in the kernel section; the rest are counted. */
 const MAX_KERNEL_CONNS = 20;
 
-/** The table numbers (1-based) of the rows using each connection: its `tcpConn`, and a proxy's tunnel when another. */
-function rowNumbers(rows: readonly { req: HttpRequest }[]): Map<string, number[]> {
-  const numbers = new Map<string, number[]>();
+/** Row numbers listed per connection; the rest are counted: a kept-alive connection may carry thousands. */
+const MAX_ROW_NUMBERS = 12;
+
+/** The rows using one connection: the first MAX_ROW_NUMBERS numbers (1-based) and how many in all. */
+interface RowsUsing {
+  first: number[];
+  count: number;
+}
+
+/** The table rows using each connection: its `tcpConn`, and a proxy's tunnel when another. */
+function rowNumbers(rows: readonly { req: HttpRequest }[]): Map<string, RowsUsing> {
+  const numbers = new Map<string, RowsUsing>();
   const add = (id: string | undefined, n: number) => {
     if (!id) return;
-    const list = numbers.get(id);
-    if (list) list.push(n);
-    else numbers.set(id, [n]);
+    const using = numbers.get(id);
+    if (!using) numbers.set(id, { first: [n], count: 1 });
+    else if (using.count++ < MAX_ROW_NUMBERS) using.first.push(n);
   };
   for (let i = 0; i < rows.length; i++) {
     const { tcpConn, proxy } = rows[i].req;
@@ -21,6 +30,12 @@ function rowNumbers(rows: readonly { req: HttpRequest }[]): Map<string, number[]
     if (proxy?.tunnel !== tcpConn) add(proxy?.tunnel, i + 1);
   }
   return numbers;
+}
+
+/** "#1 #4 #9", or "#1 #4 … (833 requests)" past MAX_ROW_NUMBERS. */
+function rowsText(using: RowsUsing): string {
+  const listed = using.first.map((n) => `#${n}`).join(' ');
+  return using.count > using.first.length ? `${listed} … (${using.count} requests)` : listed;
 }
 
 /**
@@ -33,7 +48,7 @@ export function renderKernel(trace: Trace, rows: readonly { req: HttpRequest }[]
   const all = trace.tcpConns.map((c) => ({ c, f: kernelFacts(c) })).filter((x) => x.f !== undefined);
   // The rows' numbers by connection, made only when a connection is listed (a run without the
   // helper has none: a walk of every row, and a Set each, for nothing).
-  const numbers = all.length > 0 ? rowNumbers(rows) : new Map<string, number[]>();
+  const numbers = all.length > 0 ? rowNumbers(rows) : new Map<string, RowsUsing>();
   // A connection that never connected and of which the kernel says nothing more than the failure
   // the request already shows (a program polling a port that refuses makes dozens): counted by
   // destination on one line, not one "address unknown" line each.
@@ -56,7 +71,7 @@ export function renderKernel(trace: Trace, rows: readonly { req: HttpRequest }[]
       const a = c.addrTuple;
       const where = a && typeof a.srcIP === 'string' ? tupleText(a) : 'address unknown';
       const used = numbers.get(c.traceID);
-      const head = `${sanitize(c.traceID)}  ${sanitize(where)}${used ? `  ${used.map((n) => `#${n}`).join(' ')}` : ''}${f!.source ? `  (${sanitize(f!.source)})` : ''}`;
+      const head = `${sanitize(c.traceID)}  ${sanitize(where)}${used ? `  ${rowsText(used)}` : ''}${f!.source ? `  (${sanitize(f!.source)})` : ''}`;
       lines.push(`  ${fit(head, Math.max(20, width - 4)).trimEnd()}`);
       const detail = kernelLine(f!);
       if (detail) lines.push(`     ${sanitize(detail)}`);

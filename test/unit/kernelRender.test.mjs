@@ -84,6 +84,16 @@ test('Connections (kernel): metrics, conntrack, NAT mapping, packet counts, requ
   assert.equal(lines[at + 3].trim(), 'NAT orig 10.0.0.1:40000 → 10.0.0.100:80, reply 10.0.0.2:8080 → 10.0.0.3:40000');
 });
 
+test('Connections (kernel): a connection of many requests lists its first 12 rows and counts them all', () => {
+  const t = traceWith([nat]);
+  const base = t.httpRequests[1];
+  for (let i = 3; i <= 40; i++) t.httpRequests.push({ ...base, traceID: `req-${i}`, reqStartAt: 4 * i, reqSentAt: 4 * i + 1, respRecvAt: 4 * i + 2, respDoneAt: 4 * i + 3 });
+  const lines = renderTrace(t, { width: 200 }).split('\n');
+  const at = lines.indexOf('Connections (kernel)');
+  const numbers = Array.from({ length: 12 }, (_, i) => `#${i + 1}`).join(' ');
+  assert.equal(lines[at + 1], `  tcp-1  10.0.0.1:40000 → 10.0.0.100:80  ${numbers} … (40 requests)  (bpf)`);
+});
+
 test('Connections (kernel): the connect time before the rtt (an rtt raised by ACKs riding on slow responses reads beside what the path took)', () => {
   const slowServer = {
     ...nat,
