@@ -3,14 +3,16 @@
 // connection's bytes into a PreloadInput (lines and frames split, parsed and decoded, applied to
 // the Session), the helper's stdout text into a HelperClient whose lines a HelperLink applies, as
 // SessionHelper.attach feeds them. `node collector-input-replay.mjs <dist dir> <input file>
-// [helper]`: `helper` `off` leaves the helper's text out. Stops after applying (the trace file and
-// the table are bench/apps/collector-replay.mjs's). Prints one JSON line: {requests, kernelEvents}.
+// [helper] [upto]`: `helper` `off` leaves the helper's text out; `upto` `apply` (the default) stops
+// after applying, `table` goes on as `nettrace run` does at the program's end: the trace file
+// written (to a temporary file), the records derived in place, the table made (and dropped).
+// Prints one JSON line: {requests, kernelEvents}.
 import { createRequire } from 'node:module';
 import { EventEmitter } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 
-const [dist, file, helper = 'on'] = process.argv.slice(2);
+const [dist, file, helper = 'on', upto = 'apply'] = process.argv.slice(2);
 const core = createRequire(import.meta.url)(resolve(dist, 'core.cjs'));
 const input = readFileSync(file);
 const beginAt = new Date(input.readDoubleLE(9));
@@ -53,5 +55,18 @@ session.flushChanges();
 const trace = session.builder.trace;
 let kernelEvents = 0;
 for (const c of trace.tcpConns) kernelEvents += c.kernelEvents?.length ?? 0;
-console.log(JSON.stringify({ requests: trace.httpRequests.length, kernelEvents }));
-session.dispose();
+const out = JSON.stringify({ requests: trace.httpRequests.length, kernelEvents });
+if (upto === 'table') {
+  // As src/cli/runTraced.ts: the recorded facts to the file, then derived in place for the table.
+  const { mkdtempSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const dir = mkdtempSync(join(tmpdir(), 'nettrace-input-replay-'));
+  const facts = session.facts();
+  await session.saveJson(join(dir, 'trace.json'), facts);
+  rmSync(dir, { recursive: true, force: true });
+  core.writeTrace(session.deriveInPlace(facts), { width: 120, maxRows: core.RUN_TABLE_ROWS }, () => {});
+}
+console.log(out);
+// Ended here, as the CLI ends after its table: what a process does at its exit is no stage's.
+process.exit(0);

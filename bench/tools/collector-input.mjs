@@ -11,9 +11,13 @@
 //     (default <tmp>/nettrace-collector-input).
 //   node bench/tools/collector-input.mjs: replays both recordings under callgrind; Ir per request
 //     = (Ir(large) − Ir(small)) / (requests(large) − requests(small)), with the helper's lines and
-//     without (BENCH_HELPER=on|off|both, default both). BENCH_BASELINE=<dist dir> measures that
-//     build on the same recordings; BENCH_NODE_FLAGS adds V8 flags (e.g. the tiering flag
-//     bin/nettrace.cjs gives Node 20). Prints only.
+//     without (BENCH_HELPER=on|off|both, default both). BENCH_UPTO=table goes on past applying as
+//     `nettrace run` does at the program's end (the file written, the records derived, the table
+//     made): the whole collector's work on that input. BENCH_BASELINE=<dist dir> measures that
+//     build on the same recordings (a build before 2026-11-28's helper line that names an
+//     arrival's connection by `key` applies none of the recorded arrivals: give it a recording
+//     made with its own helper, BENCH_BASELINE_INPUT_DIR); BENCH_NODE_FLAGS adds V8 flags (e.g. the
+//     tiering flag bin/nettrace.cjs gives Node 20). Prints only.
 import { mkdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -44,20 +48,23 @@ if (process.argv[2] === 'record') {
 }
 
 const app = join(root, 'bench', 'apps', 'collector-input-replay.mjs');
-const builds = [{ label: 'this build', dir: join(root, 'dist') }];
-if (process.env.BENCH_BASELINE) builds.push({ label: 'baseline', dir: process.env.BENCH_BASELINE });
+const builds = [{ label: 'this build', dir: join(root, 'dist'), inputDir: dir }];
+if (process.env.BENCH_BASELINE) {
+  builds.push({ label: 'baseline', dir: process.env.BENCH_BASELINE, inputDir: process.env.BENCH_BASELINE_INPUT_DIR ?? dir });
+}
+const upto = process.env.BENCH_UPTO ?? 'apply';
 const helpers = (process.env.BENCH_HELPER ?? 'both') === 'both' ? ['on', 'off'] : [process.env.BENCH_HELPER];
-const runOne = async (dist, n, helper) => {
+const runOne = async (b, n, helper) => {
   const flags = (process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean);
-  const r = await callgrindIr([...STEADY_NODE_FLAGS, ...flags, app, dist, fileOf(n), helper], process.env);
+  const r = await callgrindIr([...STEADY_NODE_FLAGS, ...flags, app, b.dir, join(b.inputDir, `mixed-${n}.bin`), helper, upto], process.env);
   return { ir: r.ir, ...JSON.parse(r.stdout.trim().split('\n').pop()) };
 };
 for (const helper of helpers) {
   for (const b of builds) {
-    const [a, z] = [await runOne(b.dir, SMALL, helper), await runOne(b.dir, LARGE, helper)];
+    const [a, z] = [await runOne(b, SMALL, helper), await runOne(b, LARGE, helper)];
     const per = (z.ir - a.ir) / (z.requests - a.requests);
     console.log(
-      `${b.label}, helper's lines ${helper}: ${Math.round(per).toLocaleString('en-US')} Ir per request (${a.requests} → ${z.requests} requests, ${a.kernelEvents} → ${z.kernelEvents} kernel events)`,
+      `${b.label}, helper's lines ${helper}, up to ${upto}: ${Math.round(per).toLocaleString('en-US')} Ir per request (${a.requests} → ${z.requests} requests, ${a.kernelEvents} → ${z.kernelEvents} kernel events)`,
     );
   }
 }

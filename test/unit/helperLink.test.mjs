@@ -339,7 +339,14 @@ test('a long kept-alive connection keeps an arrival per exchange past the 256 ot
 
 test('an arrival named by its tuple key (the native helper’s dataIn line) lands as one named by its tuple does, early or not', () => {
   const { link, record, tcp } = setup();
-  const arrival = (port, at, extra = {}) => ({ type: 'kernelEvent', pid: 42, key: tupleKey(tuple(port)), kind: 'dataIn', at: T0 + at, ...extra });
+  const arrival = (port, at, extra = {}) => ({
+    type: 'kernelEvent',
+    pid: 42,
+    key: tupleKey(tuple(port)),
+    kind: 'dataIn',
+    at: T0 + at,
+    ...extra,
+  });
   // Before the preload reported the connection: waits by its key, then lands with it.
   link.apply(arrival(40030, 5, { ackedAt: T0 + 4 }));
   record('tcpConns', 'c1', { addrTuple: tuple(40030), connected: true });

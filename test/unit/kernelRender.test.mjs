@@ -87,7 +87,15 @@ test('Connections (kernel): metrics, conntrack, NAT mapping, packet counts, requ
 test('Connections (kernel): a connection of many requests lists its first 12 rows and counts them all', () => {
   const t = traceWith([nat]);
   const base = t.httpRequests[1];
-  for (let i = 3; i <= 40; i++) t.httpRequests.push({ ...base, traceID: `req-${i}`, reqStartAt: 4 * i, reqSentAt: 4 * i + 1, respRecvAt: 4 * i + 2, respDoneAt: 4 * i + 3 });
+  for (let i = 3; i <= 40; i++)
+    t.httpRequests.push({
+      ...base,
+      traceID: `req-${i}`,
+      reqStartAt: 4 * i,
+      reqSentAt: 4 * i + 1,
+      respRecvAt: 4 * i + 2,
+      respDoneAt: 4 * i + 3,
+    });
   const lines = renderTrace(t, { width: 200 }).split('\n');
   const at = lines.indexOf('Connections (kernel)');
   const numbers = Array.from({ length: 12 }, (_, i) => `#${i + 1}`).join(' ');
