@@ -38,6 +38,17 @@ function pathOf(url: string): string {
 }
 
 /**
+ * The incoming requests of one 4-tuple in order of arrival, and how many of them at its start no
+ * request left to link can have (linkServed: it walks the requests in order of their start, so
+ * each list is read once, not once per request: a kept-alive connection between two traced
+ * services carries thousands).
+ */
+interface Candidates {
+  list: IncomingRequest[];
+  from: number;
+}
+
+/**
  * Maps each outgoing request (traceID) that a traced process served to the incoming request
  * (traceID) it became. An incoming request is given to one outgoing request at most.
  */
@@ -48,31 +59,44 @@ export function linkServed(
 ): Map<string, string> {
   const out = new Map<string, string>();
   if (!incoming || incoming.length === 0) return out;
-  const byTuple = new Map<string, IncomingRequest[]>();
+  const byTuple = new Map<string, Candidates>();
   for (const inc of incoming) {
     if (!inc.addrTuple || inc.reqRecvAt === undefined) continue;
     const k = keyOf(inc.addrTuple);
-    const list = byTuple.get(k);
-    if (list) list.push(inc);
-    else byTuple.set(k, [inc]);
+    const c = byTuple.get(k);
+    if (c) c.list.push(inc);
+    else byTuple.set(k, { list: [inc], from: 0 });
   }
+  for (const c of byTuple.values()) c.list.sort((a, b) => a.reqRecvAt! - b.reqRecvAt!);
   const conns = new Map(tcpConns.map((c) => [c.traceID, c]));
   const taken = new Set<string>();
   const ordered = [...requests].sort((a, b) => (a.reqStartAt ?? Infinity) - (b.reqStartAt ?? Infinity));
   for (const req of ordered) {
     const tuple = req.tcpConn ? conns.get(req.tcpConn)?.addrTuple : undefined;
     if (!tuple || req.reqStartAt === undefined) continue;
-    const candidates = byTuple.get(keyOf(tuple));
-    if (!candidates) continue;
-    const until = req.respRecvAt ?? req.reqEndAt ?? req.respDoneAt ?? Infinity;
-    const path = pathOf(req.reqURL);
+    const c = byTuple.get(keyOf(tuple));
+    if (!c) continue;
+    const { list } = c;
+    const after = req.reqStartAt - CROSS_PROCESS_CLOCK_MS;
+    const until = (req.respRecvAt ?? req.reqEndAt ?? req.respDoneAt ?? Infinity) + CROSS_PROCESS_CLOCK_MS;
+    // The requests come in order of their start: one received before this start, or given to an
+    // earlier request, is no later one's either, and is passed for good.
+    while (c.from < list.length && (taken.has(list[c.from].traceID) || list[c.from].reqRecvAt! < after)) c.from++;
+    let path: string | undefined;
     let best: IncomingRequest | undefined;
-    for (const inc of candidates) {
-      if (taken.has(inc.traceID) || inc.reqMethod !== req.reqMethod) continue;
+    let bestSamePath = false;
+    for (let i = c.from; i < list.length; i++) {
+      const inc = list[i];
       const at = inc.reqRecvAt!;
-      if (at < req.reqStartAt - CROSS_PROCESS_CLOCK_MS || at > until + CROSS_PROCESS_CLOCK_MS) continue;
+      // In order of arrival: none after this one came while the request was in flight.
+      if (at > until) break;
+      if (at < after || taken.has(inc.traceID) || inc.reqMethod !== req.reqMethod) continue;
+      path ??= pathOf(req.reqURL);
       const samePath = pathOf(inc.reqURL) === path;
-      if (best === undefined || (samePath && pathOf(best.reqURL) !== path)) best = inc;
+      if (best === undefined || (samePath && !bestSamePath)) {
+        best = inc;
+        bestSamePath = samePath;
+      }
       if (samePath) break;
     }
     if (best) {
