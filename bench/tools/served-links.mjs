@@ -8,28 +8,11 @@ import { createRequire } from 'node:module';
 import { resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { root } from '../lib/common.mjs';
+import { keptAliveCalls, rightLinks } from '../../test/lib/servedCalls.mjs';
 
 const CALLS = Number(process.env.BENCH_CALLS ?? 20_000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
-const tuple = { srcIP: '127.0.0.1', srcPort: 50000, dstIP: '127.0.0.1', dstPort: 8080 };
-const tcpConns = [{ traceID: 'tcp-1', pid: 1, connected: true, addrTuple: tuple }];
-const requests = [];
-const incoming = [];
-for (let i = 0; i < CALLS; i++) {
-  const reqURL = `http://127.0.0.1:8080/items/${i % 7}`;
-  requests.push({
-    traceID: `req-${i}`,
-    pid: 1,
-    client: 'http',
-    reqMethod: 'GET',
-    reqURL,
-    reqStartAt: 10 * i,
-    respRecvAt: 10 * i + 5,
-    tcpConn: 'tcp-1',
-  });
-  incoming.push({ traceID: `in-${i}`, pid: 2, server: 'http', reqMethod: 'GET', reqURL, reqRecvAt: 10 * i + 1, addrTuple: tuple });
-}
-incoming.reverse();
+const { requests, tcpConns, incoming } = keptAliveCalls(CALLS);
 const dists = process.argv.length > 2 ? process.argv.slice(2) : [resolve(root, 'dist')];
 for (const dist of dists) {
   const { linkServed } = createRequire(import.meta.url)(resolve(dist, 'core.cjs'));
@@ -39,8 +22,7 @@ for (const dist of dists) {
     const t0 = performance.now();
     const links = linkServed(requests, tcpConns, incoming);
     times.push(performance.now() - t0);
-    right = 0;
-    for (const [req, inc] of links) if (req.slice(4) === inc.slice(3)) right++;
+    right = rightLinks(links);
   }
   times.sort((a, b) => a - b);
   console.log(
