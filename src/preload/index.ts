@@ -184,6 +184,8 @@ function start(): void {
   if (config.dnsTrace) ensureResolver(t);
   if (config.replay !== undefined) installReplay(t); // docs/replay.md: every request answered from the collector's recording
   installHooks(t, config, isMainThread);
+  // The collector's proof asked for now, so it is back before the first hand-off or the exit waits for it.
+  transport.prove();
   // The flush entry point for a paused debuggee (see FLUSH_NOW_SYMBOL): its timers cannot run.
   Object.defineProperty(globalThis, Symbol.for(FLUSH_NOW_SYMBOL), {
     value: function flushNow(): number {

@@ -1,4 +1,4 @@
-// covers: src/preload/transport/transport.ts, src/preload/transport/collectorProof.ts,
+// covers: src/preload/transport/transport.ts, src/preload/transport/collectorLink.ts, src/preload/transport/collectorProof.ts,
 //   src/preload/transport/collectorNet.ts, src/collector/server.ts, src/collector/collectorProof.ts,
 //   src/extension/terminalRouter.ts, src/cli/runTraced.ts
 // needs: the build (dist/core.cjs, dist/preload.cjs, dist/cli.cjs)
@@ -28,6 +28,7 @@ import { bundleTs } from '../lib/bundleTs.mjs';
 const core = createRequire(import.meta.url)(join(root, 'dist', 'core.cjs'));
 const preload = join(root, 'dist', 'preload.cjs');
 const CHALLENGE = /^\{"type":"challenge","nonce":"[0-9a-f]{64}"\}\n$/;
+const CHALLENGE_THEN_HELLO = /^\{"type":"challenge","nonce":"[0-9a-f]{64}"\}\n\{"type":"hello"/;
 
 // The program: waits for "go" on stdin, then makes a request, starts a child that makes one, and
 // prints the status codes it got.
@@ -209,6 +210,81 @@ test('a process that first connects at its exit gets its hello and exit through 
     collector.session.snapshot().processes.map((p) => p.exitCode),
     [3],
   );
+});
+
+// A forked worker (as a test runner's): it loads http, works a while, makes one request and hands
+// its result to its parent. Its collector answers each challenge PROOF_DELAY_MS after it came (a
+// collector below the program's priority on a busy machine). The hand-off writes the completed
+// request before the result leaves (handOff.ts), and needs the proof for that: asked when the
+// preload's body started (at `require('node:http')`), it is back before the request; asked with
+// the request's first record, the hand-off waited for it.
+const WORKER = `
+const http = require('node:http');
+setTimeout(() => {
+  http.get(process.env.URL + '/work', (res) => {
+    res.resume();
+    res.on('end', () => {
+      const t0 = performance.now();
+      process.send({ status: res.statusCode });
+      process.stdout.write(JSON.stringify({ sendMs: performance.now() - t0 }) + '\\n');
+      process.disconnect();
+    });
+  });
+}, 900);
+`;
+const PROOF_DELAY_MS = 600;
+
+test('the proof is asked when the preload starts: a worker handing off its first result does not wait for a slow collector', async (t) => {
+  const server = await httpServer();
+  t.after(() => server.close());
+  const key = 'cd'.repeat(32);
+  const dir = mkdtempSync(join(tmpdir(), 'nettrace-slow-proof-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const path = join(dir, 'ipc.sock');
+  const conns = [];
+  const collector = createServer((s) => {
+    const c = { bytes: '', at: Date.now(), challengeAt: undefined };
+    conns.push(c);
+    s.on('data', (d) => {
+      c.bytes += d.toString('latin1');
+      const nl = c.bytes.indexOf('\n');
+      if (c.challengeAt === undefined && nl >= 0) {
+        c.challengeAt = Date.now();
+        const line = c.bytes.slice(0, nl + 1);
+        setTimeout(() => s.write(proofUnder(key, line)), PROOF_DELAY_MS);
+      }
+    });
+    s.on('error', () => {});
+  });
+  await new Promise((r) => collector.listen(path, r));
+  t.after(() => collector.close());
+  const startedAt = Date.now();
+  const env = core.buildPreloadEnv(
+    { ...process.env, URL: server.url },
+    { preloadPath: preload, config: { ipcPath: path, collectorKey: key, collectorPid: process.pid } },
+  );
+  const r = await new Promise((resolve) => {
+    const c = spawn(process.execPath, ['-e', WORKER], { env, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
+    let out = '';
+    let err = '';
+    let message;
+    c.stdout.on('data', (d) => (out += d));
+    c.stderr.on('data', (d) => (err += d));
+    c.on('message', (m) => (message = m));
+    c.on('close', (code) => resolve({ code, out, err, message }));
+  });
+  assert.equal(r.code, 0, r.err);
+  assert.deepEqual(r.message, { status: 200 });
+  assert.deepEqual(server.hits, ['/work']);
+  const { sendMs } = JSON.parse(r.out.trim());
+  assert.equal(conns.length, 1, 'one connection');
+  const [c] = conns;
+  // The challenge came as the program started, long before its request (900 ms later).
+  assert.ok(c.challengeAt - startedAt < 900, `challenge ${c.challengeAt - startedAt} ms after the start`);
+  assert.ok(sendMs < PROOF_DELAY_MS / 2, `process.send took ${sendMs.toFixed(1)} ms (the proof is ${PROOF_DELAY_MS} ms late)`);
+  // What followed the proof: the hello, then the request's record (binary events) and the exit.
+  assert.match(c.bytes, CHALLENGE_THEN_HELLO);
+  assert.match(c.bytes, /\/work/, 'the request went to the collector');
 });
 
 test('a wrong collectorKey in NETTRACE_CONFIG: tracing off, said without the value', async () => {

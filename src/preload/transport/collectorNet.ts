@@ -77,15 +77,16 @@ export function fdOf(socket: net.Socket): number {
   return typeof handle?.fd === 'number' ? handle.fd : -1;
 }
 
-/** A pipe to the collector made without `net` (see rawPipe): its fd, and its close. */
+/** A pipe to the collector made without `net` (see rawPipe): its fd, its close, and Node's handle itself (a `net.Socket` can take it over: `new Socket({ handle })`). */
 export interface RawPipe {
   fd: number;
   close(): void;
+  handle: object;
 }
 
 /** Node's pipe handle as lib/net.js uses it (`process.binding('pipe_wrap')`). */
 interface PipeWrap {
-  Pipe: new (type: number) => { connect(req: object, path: string): number; fd?: number; close(): void };
+  Pipe: new (type: number) => { connect(req: object, path: string): number; fd?: number; close(): void; unref(): void };
   PipeConnectWrap: new () => { oncomplete?: Function };
   constants: { SOCKET: number };
 }
@@ -100,9 +101,10 @@ interface PipeWrap {
  * transport.ts), so the fd takes the bytes at once; the handle is closed with the process.
  * Not where `process.binding` would warn (`--pending-deprecation`: DEP0111 reaches the program's
  * 'warning' listeners), is missing or refused (the permission model), nor on Windows (named
- * pipes have no fd).
+ * pipes have no fd). With `unref`, the handle does not keep the program's event loop alive (the
+ * connection a process makes at its start to have the collector's proof early: Transport.prove).
  */
-export function rawPipe(path: string): RawPipe | null | undefined {
+export function rawPipe(path: string, unref = false): RawPipe | null | undefined {
   if (process.platform === 'win32' || typeof orig.binding !== 'function' || PENDING_DEPRECATION) return undefined;
   try {
     const wrap = orig.apply(orig.binding, process, ['pipe_wrap']) as PipeWrap;
@@ -115,7 +117,8 @@ export function rawPipe(path: string): RawPipe | null | undefined {
       handle.close();
       return null;
     }
-    return { fd, close: () => handle.close() };
+    if (unref) handle.unref();
+    return { fd, close: () => handle.close(), handle };
   } catch {
     return undefined;
   }

@@ -22,16 +22,15 @@
  * the timers or `JSON.stringify` neither sees nor disturbs the collector connection.
  */
 
-import type * as net from 'node:net';
 import type { PreloadMessage, RecordMessage, StatsMessage } from '../../protocol/preload';
 import { type EventEncoder, framePrefix } from '../../protocol/events';
 import { DISCARD, FieldsWriter, type RecordWriter } from '../../protocol/recordWriter';
 import { EventQueue, EVENTS_ON, type EventSeg } from './eventQueue';
 import { resolveLazy, setBlobSink } from './wireValues';
-import { bindNet, collectorMayRead, fdOf, netLoaded, orig, rawPipe, type RawPipe, writeTail } from './collectorNet';
+import { collectorMayRead, orig, writeTail } from './collectorNet';
+import { CollectorLink } from './collectorLink';
 import { Part, PipeWriter } from './pipeWriter';
-import { checkCollectorFolder, stillOwnFolder } from './collectorTrust';
-import { awaitProofSync, CollectorProof, type ProofResult } from './collectorProof';
+import { awaitProofSync, type CollectorProof, type ProofResult } from './collectorProof';
 import {
   completes,
   EXIT_FLUSH_BUDGET_MS,
@@ -86,10 +85,8 @@ export class Transport {
   onGone: (() => void) | undefined;
   /** Told each chunk the collector sends: its trace rules (index.ts registers the rules' reader). */
   onCollectorData: ((chunk: Buffer) => void) | undefined;
-  /** The collector connection, once made. */
-  private socket: net.Socket | undefined;
-  /** The collector connection when it was made at exit without `net` (see rawPipe). */
-  private raw: RawPipe | undefined;
+  /** The collector connection (made on first use, or early: prove). */
+  private readonly link: CollectorLink;
   /** The process is exiting (index.ts): a connection made now needs no `net` (rawPipe; nothing is read from it). */
   exiting = false;
   /** The id of the update open() began last (for onComplete at close). */
@@ -110,6 +107,10 @@ export class Transport {
     private readonly key?: string,
     events = EVENTS_ON,
   ) {
+    this.link = new CollectorLink(ipcPath, key, {
+      gone: () => this.goneWith(),
+      data: (chunk) => (this.proof ? this.proved(this.proof.feed(chunk)) : this.onCollectorData?.(chunk)),
+    });
     this.ev = events ? new EventQueue(this.sendSide) : undefined;
     this.enc = this.ev?.enc;
     // At most half the queue's limit, so a batch leaves before the limit drops anything.
@@ -334,50 +335,27 @@ export class Transport {
   private lastExit: PreloadMessage | undefined;
 
   /**
-   * Connects. A unix socket connects within `connect()` (libuv calls connect(2) at once and only
-   * reports it on the next loop turn), so the fd can be written right away (the challenge first).
+   * Opens the connection now, before anything is queued, its challenge written (CollectorLink.openEarly),
+   * so the collector's proof is back before the first hand-off or the exit waits for it.
    */
+  prove(): void {
+    if (this.state === 'idle') this.link.openEarly();
+  }
+
+  /** Connects (CollectorLink.open): the hello first in the queue, and the proof to wait for with a session key. */
   private connect(): void {
     // Open from the start: the fd takes writes before the connection is reported (no fd: the stream buffers them).
     this.state = 'open';
-    try {
-      // Only a collector in a folder of this process's own (collectorTrust.ts): a process that
-      // outlived its trace must not talk to whoever made the folder's name again.
-      const folder = checkCollectorFolder(this.ipcPath);
-      if (folder !== undefined && 'problem' in folder) return this.goneWith();
-      // At exit, where net is not loaded: Node's pipe handle (rawPipe; null: unreachable).
-      const raw = this.exiting && !netLoaded() ? rawPipe(this.ipcPath) : undefined;
-      if (raw === null) return this.goneWith();
-      if (raw) {
-        this.raw = raw;
-        this.pipe = new PipeWriter(raw.fd, undefined);
-      } else {
-        const n = bindNet();
-        const socket = new n.CollectorSocket();
-        const on = (event: string, fn: (...args: unknown[]) => void) => orig.apply(n.on, socket, [event, fn]);
-        on('error', () => this.goneWith());
-        on('close', () => this.goneWith());
-        // The collector sends the session's trace rules (onCollectorData); reading everything
-        // also keeps the pipe from filling up in that direction.
-        on('data', (chunk) => (this.proof ? this.proved(this.proof.feed(chunk as Buffer)) : this.onCollectorData?.(chunk as Buffer)));
-        orig.apply(n.connect, socket, [{ path: this.ipcPath }]);
-        orig.apply(n.unref, socket, []);
-        this.socket = socket;
-        this.pipe = new PipeWriter(fdOf(socket), socket);
-      }
-      // Connected within the call (a unix socket), nothing written or read yet: the folder must
-      // still be the one checked, or the path led somewhere else meanwhile.
-      if (!stillOwnFolder(folder)) return (this.closeConnection(), this.goneWith());
-      this.queue.unshift({ ...this.hello(), conn: this.connToken } as PreloadMessage);
-      this.helloDue = true;
-      if (this.key === undefined) return this.schedule();
-      // The challenge alone, and nothing else until the collector proved the key (collectorProof.ts).
-      this.state = 'proving';
-      this.proof = new CollectorProof(this.key);
-      if (!this.pipe!.write([this.proof.challenge], [Part.Stats], [0])) return (this.closeConnection(), this.goneWith());
-    } catch {
-      this.goneWith();
-    }
+    const opened = this.link.open(this.exiting);
+    if (!opened) return this.goneWith();
+    this.pipe = opened.pipe;
+    this.queue.unshift({ ...this.hello(), conn: this.connToken } as PreloadMessage);
+    this.helloDue = true;
+    if (opened.proof === undefined) return this.schedule();
+    this.state = 'proving';
+    this.proof = opened.proof;
+    // Opened early, the answer is likely in the socket already: read now, and the queue goes.
+    if (opened.early) this.proveNow(0);
   }
 
   /** The collector's answer: proved, the queue goes (what followed is its first data); else it is gone. */
@@ -425,15 +403,7 @@ export class Transport {
 
   /** Closes the collector connection, if any. */
   private closeConnection(): void {
-    const socket = this.socket;
-    this.socket = undefined;
-    try {
-      this.raw?.close();
-      this.raw = undefined;
-      if (socket) orig.apply(bindNet().destroy, socket, []);
-    } catch {
-      // Closed already.
-    }
+    this.link.close();
   }
 
   /** Completions queued since the pipe last took everything (see flushCompletions). */
