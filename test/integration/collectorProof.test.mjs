@@ -11,8 +11,10 @@
 // else (no hello, no record), its rule acts on nothing, every request reaches the real server,
 // and the program exits as untraced, without waiting past the exit budget. The same programs with
 // the real collector alive are traced whole, the child too (it inherits the key), and so is a
-// process that first connects at its exit (the proof read synchronously). A debug terminal's
-// router proves its own key to the process and relays only to a collector that proves its key.
+// process that made no request (its hello and exit written at its exit, the proof read
+// synchronously). A forked worker handing off its first result finds the proof there already,
+// the challenge written when the preload started. A debug terminal's router proves its own key to
+// the process and relays only to a collector that proves its key.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
@@ -22,7 +24,7 @@ import { createServer } from 'node:net';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { root } from './harness.mjs';
+import { nodeBinaries, root } from './harness.mjs';
 import { bundleTs } from '../lib/bundleTs.mjs';
 
 const core = createRequire(import.meta.url)(join(root, 'dist', 'core.cjs'));
@@ -184,7 +186,7 @@ test('the same program with its collector alive is traced whole, its child too (
   assert.doesNotMatch(JSON.stringify(trace), new RegExp(collector.collectorKey), 'the key is nowhere in the trace');
 });
 
-test('a process that first connects at its exit gets its hello and exit through once the proof is read, loading neither net nor crypto', async (t) => {
+test('a process that made no request and never loaded net gets its hello and exit through at its exit once the proof is read, loading neither net nor crypto', async (t) => {
   const collector = await core.startCollector({ description: 'proof' });
   t.after(() => collector.close());
   const config = { ipcPath: collector.ipcPath, collectorKey: collector.collectorKey };
@@ -234,58 +236,59 @@ setTimeout(() => {
 `;
 const PROOF_DELAY_MS = 600;
 
-test('the proof is asked when the preload starts: a worker handing off its first result does not wait for a slow collector', async (t) => {
-  const server = await httpServer();
-  t.after(() => server.close());
-  const key = 'cd'.repeat(32);
-  const dir = mkdtempSync(join(tmpdir(), 'nettrace-slow-proof-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const path = join(dir, 'ipc.sock');
-  const conns = [];
-  const collector = createServer((s) => {
-    const c = { bytes: '', at: Date.now(), challengeAt: undefined };
-    conns.push(c);
-    s.on('data', (d) => {
-      c.bytes += d.toString('latin1');
-      const nl = c.bytes.indexOf('\n');
-      if (c.challengeAt === undefined && nl >= 0) {
-        c.challengeAt = Date.now();
-        const line = c.bytes.slice(0, nl + 1);
-        setTimeout(() => s.write(proofUnder(key, line)), PROOF_DELAY_MS);
-      }
+for (const { label, bin } of nodeBinaries())
+  test(`${label}: the proof is asked when the preload starts: a worker handing off its first result does not wait for a slow collector`, async (t) => {
+    const server = await httpServer();
+    t.after(() => server.close());
+    const key = 'cd'.repeat(32);
+    const dir = mkdtempSync(join(tmpdir(), 'nettrace-slow-proof-'));
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    const path = join(dir, 'ipc.sock');
+    const conns = [];
+    const collector = createServer((s) => {
+      const c = { bytes: '', at: Date.now(), challengeAt: undefined };
+      conns.push(c);
+      s.on('data', (d) => {
+        c.bytes += d.toString('latin1');
+        const nl = c.bytes.indexOf('\n');
+        if (c.challengeAt === undefined && nl >= 0) {
+          c.challengeAt = Date.now();
+          const line = c.bytes.slice(0, nl + 1);
+          setTimeout(() => s.write(proofUnder(key, line)), PROOF_DELAY_MS);
+        }
+      });
+      s.on('error', () => {});
     });
-    s.on('error', () => {});
+    await new Promise((r) => collector.listen(path, r));
+    t.after(() => collector.close());
+    const startedAt = Date.now();
+    const env = core.buildPreloadEnv(
+      { ...process.env, URL: server.url },
+      { preloadPath: preload, config: { ipcPath: path, collectorKey: key, collectorPid: process.pid } },
+    );
+    const r = await new Promise((resolve) => {
+      const c = spawn(bin, ['-e', WORKER], { env, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
+      let out = '';
+      let err = '';
+      let message;
+      c.stdout.on('data', (d) => (out += d));
+      c.stderr.on('data', (d) => (err += d));
+      c.on('message', (m) => (message = m));
+      c.on('close', (code) => resolve({ code, out, err, message }));
+    });
+    assert.equal(r.code, 0, r.err);
+    assert.deepEqual(r.message, { status: 200 });
+    assert.deepEqual(server.hits, ['/work']);
+    const { sendMs } = JSON.parse(r.out.trim());
+    assert.equal(conns.length, 1, 'one connection');
+    const [c] = conns;
+    // The challenge came as the program started, long before its request (900 ms later).
+    assert.ok(c.challengeAt - startedAt < 900, `challenge ${c.challengeAt - startedAt} ms after the start`);
+    assert.ok(sendMs < PROOF_DELAY_MS / 2, `process.send took ${sendMs.toFixed(1)} ms (the proof is ${PROOF_DELAY_MS} ms late)`);
+    // What followed the proof: the hello, then the request's record (binary events) and the exit.
+    assert.match(c.bytes, CHALLENGE_THEN_HELLO);
+    assert.match(c.bytes, /\/work/, 'the request went to the collector');
   });
-  await new Promise((r) => collector.listen(path, r));
-  t.after(() => collector.close());
-  const startedAt = Date.now();
-  const env = core.buildPreloadEnv(
-    { ...process.env, URL: server.url },
-    { preloadPath: preload, config: { ipcPath: path, collectorKey: key, collectorPid: process.pid } },
-  );
-  const r = await new Promise((resolve) => {
-    const c = spawn(process.execPath, ['-e', WORKER], { env, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
-    let out = '';
-    let err = '';
-    let message;
-    c.stdout.on('data', (d) => (out += d));
-    c.stderr.on('data', (d) => (err += d));
-    c.on('message', (m) => (message = m));
-    c.on('close', (code) => resolve({ code, out, err, message }));
-  });
-  assert.equal(r.code, 0, r.err);
-  assert.deepEqual(r.message, { status: 200 });
-  assert.deepEqual(server.hits, ['/work']);
-  const { sendMs } = JSON.parse(r.out.trim());
-  assert.equal(conns.length, 1, 'one connection');
-  const [c] = conns;
-  // The challenge came as the program started, long before its request (900 ms later).
-  assert.ok(c.challengeAt - startedAt < 900, `challenge ${c.challengeAt - startedAt} ms after the start`);
-  assert.ok(sendMs < PROOF_DELAY_MS / 2, `process.send took ${sendMs.toFixed(1)} ms (the proof is ${PROOF_DELAY_MS} ms late)`);
-  // What followed the proof: the hello, then the request's record (binary events) and the exit.
-  assert.match(c.bytes, CHALLENGE_THEN_HELLO);
-  assert.match(c.bytes, /\/work/, 'the request went to the collector');
-});
 
 test('a wrong collectorKey in NETTRACE_CONFIG: tracing off, said without the value', async () => {
   const env = {
